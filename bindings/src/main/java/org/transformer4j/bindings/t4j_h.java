@@ -1,0 +1,179 @@
+// t4j_h — FFM downcalls for every function of native/include/t4j.h, and its constants.
+// Written in the shape jextract generates (one holder class per function with DESC and HANDLE),
+// so a jextract run over t4j.h can replace this file without touching callers.
+package org.transformer4j.bindings;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+@SuppressWarnings({"unused", "checkstyle:TypeName"})
+public final class t4j_h {
+
+    private t4j_h() {}
+
+    public static final int T4J_ABI_VERSION = 1;
+
+    public static final int T4J_SUCCESS = 0;
+    public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
+    public static final int T4J_ERROR_UNSUPPORTED = 2;
+    public static final int T4J_ERROR_NO_DRIVER = 3;
+    public static final int T4J_ERROR_DRIVER_TOO_OLD = 4;
+    public static final int T4J_ERROR_NO_KERNELS = 5;
+    public static final int T4J_ERROR_NO_CONTEXT = 6;
+    public static final int T4J_ERROR_KERNEL_NOT_FOUND = 7;
+    public static final int T4J_ERROR_OUT_OF_MEMORY = 8;
+    public static final int T4J_STATUS_CUDA_BASE = 10000;
+
+    public static final int T4J_DTYPE_F32 = 0;
+    public static final int T4J_DTYPE_F16 = 1;
+    public static final int T4J_DTYPE_BF16 = 2;
+    public static final int T4J_DTYPE_I32 = 3;
+    public static final int T4J_DTYPE_I64 = 4;
+
+    public static final int T4J_NORM_LAYER = 0;
+    public static final int T4J_NORM_RMS = 1;
+
+    static MethodHandle downcall(String name, FunctionDescriptor desc) {
+        MemorySegment symbol = NativeLoader.load().symbols().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libt4j.so does not export " + name));
+        return Linker.nativeLinker().downcallHandle(symbol, desc);
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException("unexpected checked exception from a downcall", t);
+    }
+
+    private static final class t4j_abi_version {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
+        static final MethodHandle HANDLE = downcall("t4j_abi_version", DESC);
+    }
+
+    /** {@code int32_t t4j_abi_version(void)} */
+    public static int t4j_abi_version() {
+        try {
+            return (int) t4j_abi_version.HANDLE.invokeExact();
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_build_info_get {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_build_info_get", DESC);
+    }
+
+    /** {@code int32_t t4j_build_info_get(t4j_build_info* out)} */
+    public static int t4j_build_info_get(MemorySegment out) {
+        try {
+            return (int) t4j_build_info_get.HANDLE.invokeExact(out);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_status_string {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = downcall("t4j_status_string", DESC);
+    }
+
+    /** {@code const char* t4j_status_string(int32_t status)}: a static NUL-terminated string. */
+    public static MemorySegment t4j_status_string(int status) {
+        try {
+            return (MemorySegment) t4j_status_string.HANDLE.invokeExact(status);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_struct_size {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_struct_size", DESC);
+    }
+
+    /** {@code int64_t t4j_struct_size(const char* struct_name)} */
+    public static long t4j_struct_size(MemorySegment structName) {
+        try {
+            return (long) t4j_struct_size.HANDLE.invokeExact(structName);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_struct_offset {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_struct_offset", DESC);
+    }
+
+    /** {@code int64_t t4j_struct_offset(const char* struct_name, const char* field_name)} */
+    public static long t4j_struct_offset(MemorySegment structName, MemorySegment fieldName) {
+        try {
+            return (long) t4j_struct_offset.HANDLE.invokeExact(structName, fieldName);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_struct_fields {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_struct_fields", DESC);
+    }
+
+    /** {@code const char* t4j_struct_fields(const char* struct_name)} */
+    public static MemorySegment t4j_struct_fields(MemorySegment structName) {
+        try {
+            return (MemorySegment) t4j_struct_fields.HANDLE.invokeExact(structName);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_driver_init {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_driver_init", DESC);
+    }
+
+    /** {@code int32_t t4j_driver_init(int32_t* driver_version)} */
+    public static int t4j_driver_init(MemorySegment driverVersion) {
+        try {
+            return (int) t4j_driver_init.HANDLE.invokeExact(driverVersion);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_set_fatbin {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = downcall("t4j_set_fatbin", DESC);
+    }
+
+    /** {@code int32_t t4j_set_fatbin(const void* image, uint64_t size)} */
+    public static int t4j_set_fatbin(MemorySegment image, long size) {
+        try {
+            return (int) t4j_set_fatbin.HANDLE.invokeExact(image, size);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_norm {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_norm", DESC);
+    }
+
+    /** {@code int32_t t4j_norm(const t4j_norm_params* p, void* stream)} */
+    public static int t4j_norm(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_norm.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+// StructLayoutTest — every Java struct layout must agree with sizeof/offsetof as libt4j's C
+// compiler laid the struct out. Host-side only: runs without a GPU.
+package org.transformer4j.bindings;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.PaddingLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class StructLayoutTest {
+
+    static Stream<GroupLayout> structs() {
+        return Stream.of(t4j_norm_params.layout(), t4j_build_info.layout());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("structs")
+    void javaLayoutMatchesTheCompiledStruct(GroupLayout layout) {
+        String name = layout.name().orElseThrow();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cName = arena.allocateFrom(name);
+            long size = t4j_h.t4j_struct_size(cName);
+            assertNotEquals(-1, size, "libt4j does not know struct " + name);
+            assertEquals(size, layout.byteSize(), "sizeof(" + name + ")");
+
+            MemorySegment fieldsPtr = t4j_h.t4j_struct_fields(cName);
+            List<String> cFields = Arrays.asList(fieldsPtr.reinterpret(Long.MAX_VALUE).getString(0).split(","));
+            List<String> javaFields = layout.memberLayouts().stream()
+                    .filter(m -> !(m instanceof PaddingLayout))
+                    .map(m -> m.name().orElseThrow()).toList();
+            assertEquals(cFields, javaFields, "fields of " + name + " in declaration order");
+
+            for (MemoryLayout member : layout.memberLayouts()) {
+                if (member instanceof PaddingLayout) continue;
+                String field = member.name().orElseThrow();
+                long cOffset = t4j_h.t4j_struct_offset(cName, arena.allocateFrom(field));
+                long javaOffset = layout.byteOffset(MemoryLayout.PathElement.groupElement(field));
+                assertEquals(cOffset, javaOffset, "offsetof(" + name + ", " + field + ")");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("structs")
+    void unknownNamesAreReportedNotGuessed(GroupLayout layout) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cName = arena.allocateFrom(layout.name().orElseThrow());
+            assertEquals(-1, t4j_h.t4j_struct_offset(cName, arena.allocateFrom("no_such_field")));
+            assertEquals(-1, t4j_h.t4j_struct_size(arena.allocateFrom("no_such_struct")));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+/* t4j.h — the C ABI of transformer4j's native library (libt4j.so).
+ *
+ * This header is the contract between the CUDA kernels and the Java bindings
+ * (bindings/src/main/java/org/transformer4j/bindings). Rules:
+ *   - one params struct per op family; fixed-width types only; device pointers as void*;
+ *     strides in elements as int64_t;
+ *   - every entry point returns an int32_t status (T4J_SUCCESS or an error) and never exits;
+ *   - a CUDA driver error is returned as T4J_STATUS_CUDA_BASE + CUresult, so the caller can
+ *     name it (t4j_status_string resolves both kinds);
+ *   - the library opens libcuda.so.1 at run time: it loads, and reports struct layouts,
+ *     on a machine without a CUDA driver.
+ * Kernels run in the calling thread's current context, which is the device's primary context
+ * in transformer4j (so cuBLAS, JCuda users and our launches share streams and graphs).
+ * Shape letters: B batch, T sequence, C model width, NH heads, HS head size, F MLP width.
+ */
+#ifndef T4J_H
+#define T4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define T4J_API __declspec(dllexport)
+#else
+#define T4J_API __attribute__((visibility("default")))
+#endif
+
+/* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
+ * library whose version differs from the one its bindings were written for. */
+#define T4J_ABI_VERSION 1
+
+/* ---- status codes ------------------------------------------------------------------------- */
+#define T4J_SUCCESS                  0
+#define T4J_ERROR_INVALID_ARGUMENT   1  /* a null pointer, a bad size or stride, an unknown enum */
+#define T4J_ERROR_UNSUPPORTED        2  /* valid, but no kernel variant covers it */
+#define T4J_ERROR_NO_DRIVER          3  /* libcuda.so.1 could not be opened */
+#define T4J_ERROR_DRIVER_TOO_OLD     4  /* the driver is older than the CUDA version the kernels need */
+#define T4J_ERROR_NO_KERNELS         5  /* this build has no fatbin (nvcc was missing) or none was loaded */
+#define T4J_ERROR_NO_CONTEXT         6  /* no CUDA context is current on the calling thread */
+#define T4J_ERROR_KERNEL_NOT_FOUND   7  /* the fatbin lacks a kernel the launcher asked for */
+#define T4J_ERROR_OUT_OF_MEMORY      8  /* host memory */
+#define T4J_STATUS_CUDA_BASE     10000  /* + CUresult of the failing driver call */
+
+/* ---- dtypes -------------------------------------------------------------------------------- */
+#define T4J_DTYPE_F32   0
+#define T4J_DTYPE_F16   1
+#define T4J_DTYPE_BF16  2
+#define T4J_DTYPE_I32   3
+#define T4J_DTYPE_I64   4
+
+/* ---- library information ------------------------------------------------------------------- */
+typedef struct t4j_build_info {
+    int32_t abi_version;        /* T4J_ABI_VERSION of the library */
+    int32_t has_kernels;        /* 1 when nvcc compiled t4j.fatbin for this build */
+    int32_t cuda_version;       /* CUDA toolkit the kernels were built with, e.g. 13000; 0 if none */
+    int32_t min_driver_version; /* cuDriverGetVersion() the kernels need, e.g. 13000 (driver 580) */
+    char archs[128];            /* e.g. "sm_80 sm_86 sm_89 sm_90a compute_90"; "" if none */
+    char nvcc_version[128];     /* e.g. "13.0.88"; "" if none */
+    char compiler[128];         /* host compiler of libt4j.so */
+} t4j_build_info;
+
+T4J_API int32_t t4j_abi_version(void);
+T4J_API int32_t t4j_build_info_get(t4j_build_info* out);
+/* A static, NUL-terminated English description of a status (never NULL). */
+T4J_API const char* t4j_status_string(int32_t status);
+
+/* Struct layouts, for the binding test: sizeof(struct), offsetof(struct, field), and the
+ * comma-separated field names in declaration order. -1 / NULL for unknown names. */
+T4J_API int64_t t4j_struct_size(const char* struct_name);
+T4J_API int64_t t4j_struct_offset(const char* struct_name, const char* field_name);
+T4J_API const char* t4j_struct_fields(const char* struct_name);
+
+/* ---- driver and module --------------------------------------------------------------------- */
+/* Opens libcuda.so.1 and calls cuInit(0) once. *driver_version receives cuDriverGetVersion()
+ * (0 when there is no driver). T4J_ERROR_DRIVER_TOO_OLD when it is below
+ * t4j_build_info.min_driver_version. Safe to call repeatedly and from several threads. */
+T4J_API int32_t t4j_driver_init(int32_t* driver_version);
+
+/* Hands the library the fatbin image (t4j.fatbin). The bytes are copied; modules are loaded
+ * lazily, once per context, on the first launch in that context. Replaces an earlier image only
+ * if none has been loaded into a context yet. */
+T4J_API int32_t t4j_set_fatbin(const void* image, uint64_t size);
+
+/* ---- normalisation ------------------------------------------------------------------------- */
+#define T4J_NORM_LAYER  0   /* (h - mean) / sqrt(var + eps) * weight + bias */
+#define T4J_NORM_RMS    1   /* h / sqrt(mean(h^2) + eps) * weight (+ bias if given) */
+
+/* One row per token. h = x + residual (when residual is given, else h = x), rounded to dtype:
+ * it is the residual stream's next value and is written to residual_out when that is given.
+ * The statistics and the output use fp32 math on the rounded h. All tensors share dtype. */
+typedef struct t4j_norm_params {
+    void* out;                        /* (rows, cols) normalised output */
+    void* residual_out;               /* (rows, cols) h, or NULL */
+    const void* x;                    /* (rows, cols) */
+    const void* residual;             /* (rows, cols), or NULL */
+    const void* weight;               /* (cols) gamma */
+    const void* bias;                 /* (cols) beta, or NULL */
+    int64_t rows;
+    int64_t cols;
+    int64_t x_row_stride;             /* elements between consecutive rows; columns are contiguous */
+    int64_t residual_row_stride;
+    int64_t out_row_stride;
+    int64_t residual_out_row_stride;
+    float eps;
+    int32_t kind;                     /* T4J_NORM_LAYER or T4J_NORM_RMS */
+    int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
+    int32_t reserved;                 /* 0 */
+} t4j_norm_params;
+
+/* Launches the normalisation on `stream` (a CUstream; NULL is the legacy default stream). */
+T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* T4J_H */

@@ -1,0 +1,24 @@
+// internal.h — what the kernel-family launchers share: status helpers, the per-context
+// module cache and the launch call. Host code only (compiled by the C++ compiler, not nvcc).
+#pragma once
+
+#include <cstdint>
+
+#include "t4j.h"
+#include "cuda_driver.h"
+
+namespace t4j {
+
+// T4J status for a failed driver call.
+inline int32_t cuda_status(CUresult r) { return r == CUDA_SUCCESS ? T4J_SUCCESS : T4J_STATUS_CUDA_BASE + r; }
+
+// Looks up an extern "C" kernel of t4j.fatbin in the calling thread's current context, loading the
+// module into that context on first use. `name` must be a string literal (its address is a cache key).
+int32_t get_kernel(const char* name, CUfunction* out);
+
+// cuLaunchKernel on a 1-D grid with the kernel's parameter pointers.
+int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_bytes, void* stream, void** args);
+
+inline bool is_float_dtype(int32_t d) { return d == T4J_DTYPE_F32 || d == T4J_DTYPE_F16 || d == T4J_DTYPE_BF16; }
+
+}  // namespace t4j

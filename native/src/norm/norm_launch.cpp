@@ -1,0 +1,44 @@
+// norm_launch.cpp — validates t4j_norm_params, picks the dtype's kernel and its launch shape.
+#include <cmath>
+
+#include "../common/internal.h"
+
+namespace {
+
+// Threads per row: about four columns per thread, a warp at least, 512 at most (a row of the
+// widest models, 8192, then takes 16 elements per thread, and two blocks still fit an SM).
+uint32_t threads_for(int64_t cols) {
+    uint32_t t = 32;
+    while (t < 512 && static_cast<int64_t>(t) * 4 < cols) t <<= 1;
+    return t;
+}
+
+// The fp32 row cache fits the default 48 KiB of dynamic shared memory up to 12288 columns;
+// wider rows re-read h from global memory (L2-resident at these sizes).
+constexpr int64_t kMaxCachedCols = 48 * 1024 / 4;
+
+}  // namespace
+
+extern "C" T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream) {
+    if (p == nullptr || p->out == nullptr || p->x == nullptr || p->weight == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1 || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->kind != T4J_NORM_LAYER && p->kind != T4J_NORM_RMS) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!(p->eps >= 0.0f) || !std::isfinite(p->eps)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->x_row_stride < p->cols || p->out_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->residual_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual_out != nullptr && p->residual_out_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows == 0) return T4J_SUCCESS;
+
+    static const char* const kNames[] = {"t4j_norm_f32", "t4j_norm_f16", "t4j_norm_bf16"};
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+
+    const int32_t use_cache = p->cols <= kMaxCachedCols ? 1 : 0;
+    const uint32_t shared = use_cache ? static_cast<uint32_t>(p->cols * 4) : 0;
+    const uint32_t grid = static_cast<uint32_t>(p->rows < 2147483647 ? p->rows : 2147483647);
+    int32_t use_cache_arg = use_cache;
+    void* args[] = {const_cast<t4j_norm_params*>(p), &use_cache_arg};
+    return t4j::launch(f, grid, threads_for(p->cols), shared, stream, args);
+}
