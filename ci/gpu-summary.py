@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""gpu-summary.py OUT_DIR — folds what ci/gpu-check wrote (junit.xml, jmh.json, torch.json,
+probe.txt) into one JSON: test counts per class with failures, and each benchmark shape with our
+time next to PyTorch's. Prints to stdout."""
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def load_json(path):
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def tests(path):
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    out = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "failed": [], "skip_reasons": []}
+    for case in root.iter("testcase"):
+        out["tests"] += 1
+        name = case.get("classname", "") + "." + case.get("name", "")
+        for tag in ("failure", "error"):
+            el = case.find(tag)
+            if el is not None:
+                out["failures" if tag == "failure" else "errors"] += 1
+                out["failed"].append({"test": name, "message": (el.get("message") or "")[:300]})
+        sk = case.find("skipped")
+        if sk is not None:
+            out["skipped"] += 1
+            reason = (sk.get("message") or sk.text or "")[:200]
+            if reason not in out["skip_reasons"]:
+                out["skip_reasons"].append(reason)
+    return out
+
+
+def main():
+    out_dir = sys.argv[1]
+    summary = {"tests": tests(os.path.join(out_dir, "junit.xml")), "benchmarks": []}
+    try:
+        with open(os.path.join(out_dir, "probe.txt")) as fh:
+            summary["probe"] = fh.read()[:3000]
+    except OSError:
+        pass
+    torch = load_json(os.path.join(out_dir, "torch.json")) or {"rows": []}
+    summary["torch"] = {k: torch.get(k) for k in ("gpu", "torch", "cuda")}
+    for b in load_json(os.path.join(out_dir, "jmh.json")) or []:
+        p = b.get("params", {})
+        row = {"benchmark": b["benchmark"].rsplit(".", 2)[-2], "params": p,
+               "us": b["primaryMetric"]["score"], "us_error": b["primaryMetric"].get("scoreError")}
+        if row["benchmark"] == "GemmBenchmark":
+            c, f = map(int, p["widths"].split(","))
+            row["tflops"] = 2 * int(p["tokens"]) * c * f / row["us"] / 1e6
+            peers = [t for t in torch["rows"] if t["op"] == "gemm" and t["dtype"] == p["dtype"]
+                     and t["tokens"] == int(p["tokens"]) and t["widths"] == p["widths"]]
+        else:
+            size = 4 if p["dtype"] == "F32" else 2
+            row["gbs"] = 4 * int(p["rows"]) * int(p["cols"]) * size / row["us"] / 1e3
+            peers = [t for t in torch["rows"] if t["op"] == "norm" and t["dtype"] == p["dtype"]
+                     and t["rows"] == int(p["rows"]) and t["cols"] == int(p["cols"]) and t["kind"] == p["kind"]]
+        row["torch"] = [{"impl": t["impl"], "us": t["us"], "speedup_vs_torch": t["us"] / row["us"]} for t in peers]
+        summary["benchmarks"].append(row)
+    json.dump(summary, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()

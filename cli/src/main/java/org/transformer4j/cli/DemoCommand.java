@@ -1,0 +1,156 @@
+// DemoCommand — `t4j demo`: the README's main job. Shows `info`, then runs this build's ops on the
+// chosen backend (GEMM, LayerNorm and RMSNorm fused with the residual add) in fp32 and bf16, checks
+// each against a float64 reference computed here, and times them.
+package org.transformer4j.cli;
+
+import java.io.PrintStream;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.Backends;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.GemmOp;
+import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Show `info`, then run and check every op of this build on the chosen backend.")
+final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = "--seed", description = "Random seed (default: ${DEFAULT-VALUE}).", defaultValue = "42")
+    long seed;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        InfoCommand.print(out);
+        out.println();
+        boolean ok = true;
+        try (Backend backend = Backends.select()) {
+            out.println("ops on " + backend.description() + ":");
+            SplittableRandom rnd = new SplittableRandom(seed);
+            for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+                ok &= gemm(out, backend, dt, 128, 768, 3072, rnd);
+                ok &= norm(out, backend, dt, NormOp.Kind.LAYER, 256, 768, rnd);
+                ok &= norm(out, backend, dt, NormOp.Kind.RMS, 256, 512, rnd);
+            }
+        }
+        out.println(ok ? "all ops match the float64 reference" : "SOME OPS DID NOT MATCH the float64 reference");
+        return ok ? 0 : 1;
+    }
+
+    /** Relative error bound: fp32 per the design; bf16 allows its 8-bit mantissa (2^-8) with headroom. */
+    private static double bound(DType dt) { return dt == DType.F32 ? 1e-5 : 1e-2; }
+
+    private static boolean gemm(PrintStream out, Backend b, DType dt, int m, int k, int n, SplittableRandom rnd) {
+        float[] a = random(rnd, m * k);
+        float[] w = random(rnd, k * n);
+        try (Tensor ha = Tensor.of(dt, a, m, k); Tensor hw = Tensor.of(dt, w, k, n);
+             Tensor da = b.upload(ha); Tensor dw = b.upload(hw); Tensor dc = b.empty(dt, m, n)) {
+            b.gemm(GemmOp.of(da, dw, dc));
+            float[] c;
+            try (Tensor hc = b.toHost(dc)) {
+                c = hc.toFloatArray();
+            }
+            float[] ar = ha.toFloatArray();
+            float[] wr = hw.toFloatArray();
+            double[] ref = new double[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    double av = ar[i * k + p];
+                    for (int j = 0; j < n; j++) ref[i * n + j] += av * wr[p * n + j];
+                }
+            }
+            double err = relError(c, ref);
+            long t0 = System.nanoTime();
+            int reps = 5;
+            for (int r = 0; r < reps; r++) b.gemm(GemmOp.of(da, dw, dc));
+            b.synchronize();
+            double sec = (System.nanoTime() - t0) / 1e9 / reps;
+            out.printf("  gemm %-4s (%d x %d) . (%d x %d)        rel.err %.2e %s  %8.1f GFLOP/s%n", dt, m, k, k, n, err,
+                    err <= bound(dt) ? "ok  " : "FAIL", 2.0 * m * n * k / sec / 1e9);
+            return err <= bound(dt);
+        }
+    }
+
+    private static boolean norm(PrintStream out, Backend b, DType dt, NormOp.Kind kind, int rows, int cols,
+                                SplittableRandom rnd) {
+        float[] x = random(rnd, rows * cols);
+        float[] r = random(rnd, rows * cols);
+        float[] w = random(rnd, cols);
+        float[] bias = random(rnd, cols);
+        try (Tensor hx = Tensor.of(dt, x, rows, cols); Tensor hr = Tensor.of(dt, r, rows, cols);
+             Tensor hw = Tensor.of(dt, w, cols); Tensor hb = Tensor.of(dt, bias, cols);
+             Tensor dx = b.upload(hx); Tensor dr = b.upload(hr); Tensor dw = b.upload(hw); Tensor db = b.upload(hb);
+             Tensor dout = b.empty(dt, rows, cols); Tensor dsum = b.empty(dt, rows, cols)) {
+            float eps = 1e-5f;
+            NormOp op = (kind == NormOp.Kind.LAYER ? NormOp.layer(dx, dw, db, eps, dout) : NormOp.rms(dx, dw, eps, dout))
+                    .withResidual(dr, dsum);
+            b.norm(op);
+            float[] got;
+            float[] sum;
+            try (Tensor ho = b.toHost(dout); Tensor hs = b.toHost(dsum)) {
+                got = ho.toFloatArray();
+                sum = hs.toFloatArray();
+            }
+            // float64 reference on the stored h (the residual stream's value in this dtype)
+            float[] xs = hx.toFloatArray();
+            float[] rs = hr.toFloatArray();
+            float[] ws = hw.toFloatArray();
+            float[] bs = hb.toFloatArray();
+            double[] ref = new double[rows * cols];
+            double[] refSum = new double[rows * cols];
+            for (int i = 0; i < rows; i++) {
+                double mean = 0;
+                double sq = 0;
+                for (int j = 0; j < cols; j++) {
+                    float h = xs[i * cols + j] + rs[i * cols + j];
+                    refSum[i * cols + j] = h;
+                    double hv = sum[i * cols + j];   // the stored h, exactly what the norm must use
+                    mean += hv;
+                    sq += hv * hv;
+                }
+                mean /= cols;
+                double var = 0;
+                for (int j = 0; j < cols; j++) var += Math.pow(sum[i * cols + j] - mean, 2);
+                var /= cols;
+                for (int j = 0; j < cols; j++) {
+                    double hv = sum[i * cols + j];
+                    ref[i * cols + j] = kind == NormOp.Kind.LAYER
+                            ? (hv - mean) / Math.sqrt(var + eps) * ws[j] + bs[j]
+                            : hv / Math.sqrt(sq / cols + eps) * ws[j];
+                }
+            }
+            double err = Math.max(relError(got, ref), relError(sum, refSum));
+            long t0 = System.nanoTime();
+            int reps = 20;
+            for (int rep = 0; rep < reps; rep++) b.norm(op);
+            b.synchronize();
+            double sec = (System.nanoTime() - t0) / 1e9 / reps;
+            double bytes = 5.0 * rows * cols * dt.byteSize();
+            out.printf("  %-9s %-4s + residual (%d x %d)       rel.err %.2e %s  %8.2f GB/s%n",
+                    kind == NormOp.Kind.LAYER ? "layernorm" : "rmsnorm", dt, rows, cols, err,
+                    err <= bound(dt) ? "ok  " : "FAIL", bytes / sec / 1e9);
+            return err <= bound(dt);
+        }
+    }
+
+    private static float[] random(SplittableRandom rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (rnd.nextDouble() * 2 - 1);
+        return v;
+    }
+
+    /** ‖got − ref‖ / ‖ref‖. */
+    private static double relError(float[] got, double[] ref) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (got[i] - ref[i]) * (got[i] - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        return Math.sqrt(num / den);
+    }
+}

@@ -1,0 +1,62 @@
+// Main — the t4j command: subcommands, exit codes, and one-line errors (stack traces with --verbose).
+package org.transformer4j.cli;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Exit codes: 0 success, 1 failure (one line on stderr), 2 bad usage. */
+@Command(name = "t4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "transformer4j: CUDA kernels for transformers, from Java.",
+        subcommands = {InfoCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+
+    /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
+    private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("org.transformer4j");
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print stack traces of errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        CommandLine.usage(this, System.out);
+        return 2;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests and embedding). */
+    public static int run(String... args) {
+        // Backend choice is logged at INFO for library users; the command prints it itself.
+        if (!java.util.Arrays.asList(args).contains("--verbose")) {
+            LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
+        }
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            boolean verbose = parsed.matchedOptionValue("--verbose", false);
+            if (verbose) ex.printStackTrace(cmd.getErr());
+            else cmd.getErr().println("t4j " + cmd.getCommandName() + ": " + oneLine(ex));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static String oneLine(Throwable ex) {
+        String m = ex.getMessage();
+        if (m == null || m.isBlank()) m = ex.getClass().getSimpleName();
+        return m.replace('\n', ' ');
+    }
+
+    /** The version from the jar manifest, else "dev". */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"transformer4j " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,45 @@
+// Backend — the operations of transformer4j's kernel families, implemented by CudaBackend (custom
+// kernels + cuBLAS) and CpuBackend (plain Java, every CUDA op's twin and the reference).
+package org.transformer4j.runtime;
+
+/**
+ * A place to run ops. Tensors passed to a backend must live in its memory ({@link #device()});
+ * {@link #upload} and {@link #toHost} move data between host and backend. Every op validates its
+ * arguments (throwing IllegalArgumentException that names the tensor and the shapes) before any
+ * native call. CUDA ops are asynchronous on the backend's stream; {@link #synchronize} waits.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** "cpu" or "cuda". */
+    String kind();
+
+    /** Human-readable description, e.g. "cuda:0 NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)". */
+    String description();
+
+    Device device();
+
+    /** An uninitialised tensor in this backend's memory. */
+    Tensor empty(DType dtype, long... shape);
+
+    /** A copy of a host tensor in this backend's memory (a fresh host copy on the CPU backend). */
+    Tensor upload(Tensor host);
+
+    /** A contiguous host copy of a tensor of this backend; waits for queued work that writes it. */
+    Tensor toHost(Tensor t);
+
+    /** Copies {@code src} into {@code dst}: same dtype and shape, both contiguous, both in this backend. */
+    void copy(Tensor src, Tensor dst);
+
+    /** C = alpha · op(A) · op(B) + beta · C (see {@link GemmOp}). */
+    void gemm(GemmOp op);
+
+    /** LayerNorm / RMSNorm with an optional fused residual add (see {@link NormOp}). */
+    void norm(NormOp op);
+
+    /** Waits until all queued work of this backend is done. */
+    void synchronize();
+
+    /** Releases the backend's own resources (streams, handles, cached memory). */
+    @Override
+    void close();
+}

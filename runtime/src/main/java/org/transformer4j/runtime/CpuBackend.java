@@ -1,0 +1,116 @@
+// CpuBackend — every op in plain Java: the fallback where no GPU is usable and the twin that the
+// CUDA kernels are tested against. fp16/bf16 data converts to fp32 for math and back on store.
+package org.transformer4j.runtime;
+
+import org.transformer4j.runtime.cpu.CpuKernels;
+import org.transformer4j.runtime.cpu.Half;
+
+/** Runs on all cores, with the Vector API where the JVM has {@code jdk.incubator.vector}. */
+public final class CpuBackend implements Backend {
+
+    @Override public String kind() { return "cpu"; }
+
+    @Override
+    public String description() {
+        return "cpu (" + Runtime.getRuntime().availableProcessors() + " threads, "
+                + (CpuKernels.simd() ? "Vector API" : "scalar loops") + ")";
+    }
+
+    @Override public Device device() { return Device.HOST; }
+
+    @Override public Tensor empty(DType dtype, long... shape) { return Tensor.empty(dtype, shape); }
+
+    @Override
+    public Tensor upload(Tensor host) {
+        Checks.open("host", host);
+        requireHost("host", host);
+        Tensor t = Tensor.empty(host.dtype(), host.shape());
+        copyElements(host, t);
+        return t;
+    }
+
+    @Override
+    public Tensor toHost(Tensor t) { return upload(t); }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        Checks.open("src", src);
+        Checks.open("dst", dst);
+        requireHost("src", src);
+        requireHost("dst", dst);
+        Checks.sameDType("src", src, "dst", dst);
+        Checks.sameShape("src", src, "dst", dst);
+        copyElements(src, dst);
+    }
+
+    private static void copyElements(Tensor src, Tensor dst) {
+        if (src.isContiguous() && dst.isContiguous()) {
+            long bytes = src.numel() * src.dtype().byteSize();
+            java.lang.foreign.MemorySegment.copy(src.hostSegment(), 0, dst.hostSegment(), 0, bytes);
+        } else if (src.dtype().isFloatingPoint()) {
+            dst.copyFrom(src.toFloatArray());
+        } else {
+            throw new IllegalArgumentException("strided copies of " + src.dtype() + " tensors are not supported; "
+                    + "src " + src + ", dst " + dst);
+        }
+    }
+
+    @Override
+    public void gemm(GemmOp op) {
+        GemmOp.Shape s = op.validate();
+        requireHost("A", op.a());
+        float[] a = op.a().toFloatArray();                      // (batch, rows, cols) packed
+        float[] b = op.b().toFloatArray();
+        float[] c = op.beta() == 0f ? new float[Math.toIntExact(op.c().numel())] : op.c().toFloatArray();
+        int aRows = (int) op.a().shape(-2);
+        int aCols = (int) op.a().shape(-1);
+        int bRows = (int) op.b().shape(-2);
+        int bCols = (int) op.b().shape(-1);
+        long aBatch = op.a().rank() == 3 ? (long) aRows * aCols : 0;
+        long bBatch = op.b().rank() == 3 ? (long) bRows * bCols : 0;
+        long cBatch = op.c().rank() == 3 ? (long) s.m() * s.n() : 0;
+        CpuKernels.gemm(s.batch(), s.m(), s.n(), s.k(), op.alpha(),
+                a, 0, aBatch, aCols, op.transA(),
+                b, 0, bBatch, bCols, op.transB(),
+                op.beta(), c, 0, cBatch, s.n());
+        op.c().copyFrom(c);
+    }
+
+    @Override
+    public void norm(NormOp op) {
+        NormOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        int rows = Math.toIntExact(s.rows());
+        int cols = Math.toIntExact(s.cols());
+        float[] x = op.x().toFloatArray();
+        float[] residual = op.residual() == null ? null : op.residual().toFloatArray();
+        float[] weight = op.weight().toFloatArray();
+        float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
+        float[] out = new float[rows * cols];
+        float[] residualOut = op.residualOut() == null ? null : new float[rows * cols];
+        CpuKernels.norm(op.kind() == NormOp.Kind.RMS, rows, cols, x, 0, cols, residual, 0, cols, weight, 0, bias, 0,
+                op.eps(), out, 0, cols, residualOut, 0, cols, rounding(op.x().dtype()));
+        op.out().copyFrom(out);
+        if (residualOut != null) op.residualOut().copyFrom(residualOut);
+    }
+
+    /** How storing a value in {@code dtype} rounds it (null for fp32). */
+    static CpuKernels.FloatUnaryOperator rounding(DType dtype) {
+        return switch (dtype) {
+            case F16 -> Half::roundToF16;
+            case BF16 -> Half::roundToBf16;
+            default -> null;
+        };
+    }
+
+    private static void requireHost(String role, Tensor t) {
+        if (t.isCuda()) {
+            throw new IllegalArgumentException(role + " " + t + " is on " + t.device().name()
+                    + " but this is the CPU backend; copy it to the host first");
+        }
+    }
+
+    @Override public void synchronize() {}
+
+    @Override public void close() {}
+}

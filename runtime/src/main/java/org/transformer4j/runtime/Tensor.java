@@ -1,0 +1,390 @@
+// Tensor — a dtype, a shape and strides (in elements) over host or device storage. Views share
+// their root's storage; closing the root releases it (in stream order on a device), and a
+// Cleaner releases the storage of a root that was never closed.
+package org.transformer4j.runtime;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.StringJoiner;
+import org.transformer4j.runtime.cpu.Half;
+
+/**
+ * An n-dimensional array. Host tensors are created with the static factories here; device tensors
+ * by a backend ({@link Backend#empty}, {@link Backend#upload}). Element access methods work on host
+ * tensors only.
+ */
+public final class Tensor implements AutoCloseable {
+
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG;
+
+    private final Storage storage;
+    private final DType dtype;
+    private final long[] shape;
+    private final long[] strides;
+    private final long offset;
+    private final boolean owner;
+    private final Cleaner.Cleanable cleanable;
+
+    private Tensor(Storage storage, DType dtype, long[] shape, long[] strides, long offset, boolean owner) {
+        this.storage = storage;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+        this.owner = owner;
+        this.cleanable = owner ? CLEANER.register(this, storage) : null;
+    }
+
+    // ---- creation ---------------------------------------------------------------------------
+
+    /** An uninitialised host tensor. */
+    public static Tensor empty(DType dtype, long... shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        long[] s = checkShape(shape);
+        return new Tensor(new Storage.Host(numel(s) * dtype.byteSize()), dtype, s, contiguousStrides(s), 0, true);
+    }
+
+    /** A host tensor of {@code dtype} holding {@code data} (rounded to the dtype), row-major. */
+    public static Tensor of(DType dtype, float[] data, long... shape) {
+        Tensor t = empty(dtype, shape);
+        if (data.length != t.numel()) {
+            t.close();
+            throw new IllegalArgumentException("data has " + data.length + " values but shape " + Arrays.toString(shape)
+                    + " holds " + numel(shape));
+        }
+        t.copyFrom(data);
+        return t;
+    }
+
+    /** An F32 host tensor holding {@code data}, row-major. */
+    public static Tensor ofFloats(float[] data, long... shape) { return of(DType.F32, data, shape); }
+
+    /** An I32 host tensor holding {@code data}, row-major. */
+    public static Tensor ofInts(int[] data, long... shape) {
+        Tensor t = empty(DType.I32, shape);
+        if (data.length != t.numel()) {
+            t.close();
+            throw new IllegalArgumentException("data has " + data.length + " values but shape " + Arrays.toString(shape)
+                    + " holds " + numel(shape));
+        }
+        MemorySegment.copy(data, 0, t.hostSegment(), I32, 0, data.length);
+        return t;
+    }
+
+    /**
+     * A tensor over device memory that the caller manages; {@code onRelease} runs once when the
+     * tensor is closed or collected (pass {@code () -> {}} for memory owned elsewhere).
+     */
+    public static Tensor wrapDevice(Device device, long address, long byteSize, DType dtype, long[] shape,
+                                    Runnable onRelease) {
+        return wrapDevice(device, address, byteSize, null, dtype, shape, onRelease);
+    }
+
+    /** As above, remembering the allocator's handle for the memory (see {@link Storage.DeviceMemoryStorage}). */
+    public static Tensor wrapDevice(Device device, long address, long byteSize, Object allocation, DType dtype,
+                                    long[] shape, Runnable onRelease) {
+        if (!device.isCuda()) throw new IllegalArgumentException("wrapDevice needs a CUDA device, got " + device);
+        if (address == 0) throw new IllegalArgumentException("device address is null");
+        long[] s = checkShape(shape);
+        long needed = numel(s) * dtype.byteSize();
+        if (byteSize < needed) {
+            throw new IllegalArgumentException("device memory of " + byteSize + " bytes is too small for " + dtype + " "
+                    + Arrays.toString(s) + " (" + needed + " bytes)");
+        }
+        Storage st = new Storage.DeviceMemoryStorage(device, address, byteSize, allocation, onRelease);
+        return new Tensor(st, dtype, s, contiguousStrides(s), 0, true);
+    }
+
+    // ---- properties -------------------------------------------------------------------------
+
+    public DType dtype() { return dtype; }
+
+    public int rank() { return shape.length; }
+
+    public long[] shape() { return shape.clone(); }
+
+    public long shape(int dim) { return shape[dim(dim)]; }
+
+    /** Strides in elements. */
+    public long[] strides() { return strides.clone(); }
+
+    public long stride(int dim) { return strides[dim(dim)]; }
+
+    /** Offset of element 0 from the start of the storage, in elements. */
+    public long offset() { return offset; }
+
+    public long numel() { return numel(shape); }
+
+    public Device device() { return storage.device(); }
+
+    public boolean isCuda() { return storage.device().isCuda(); }
+
+    public Storage storage() { return storage; }
+
+    public boolean isClosed() { return storage.isReleased(); }
+
+    /** True when the elements are laid out row-major without gaps. */
+    public boolean isContiguous() {
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    /** Throws IllegalStateException when the storage has been released. */
+    public Tensor checkOpen() {
+        if (storage.isReleased()) throw new IllegalStateException("tensor " + this + " is closed");
+        return this;
+    }
+
+    /** "(2, 3)" */
+    public String shapeString() {
+        StringJoiner j = new StringJoiner(", ", "(", ")");
+        for (long d : shape) j.add(Long.toString(d));
+        return j.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor[" + dtype + " " + shapeString() + " " + storage.device().name() + (isClosed() ? " closed" : "") + "]";
+    }
+
+    // ---- views ------------------------------------------------------------------------------
+
+    /** The same elements with another shape (one dimension may be -1); needs a contiguous tensor. */
+    public Tensor view(long... newShape) {
+        checkOpen();
+        long[] s = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1) {
+                if (infer >= 0) throw new IllegalArgumentException("view " + Arrays.toString(newShape) + ": only one -1");
+                infer = i;
+            } else {
+                if (s[i] < 0) throw new IllegalArgumentException("view " + Arrays.toString(newShape) + ": negative size");
+                known *= s[i];
+            }
+        }
+        if (infer >= 0) {
+            if (known == 0 || numel() % known != 0) {
+                throw new IllegalArgumentException("cannot view " + this + " as " + Arrays.toString(newShape));
+            }
+            s[infer] = numel() / known;
+        }
+        if (numel(s) != numel()) throw new IllegalArgumentException("cannot view " + this + " as " + Arrays.toString(newShape)
+                + ": " + numel() + " elements vs " + numel(s));
+        if (!isContiguous()) throw new IllegalArgumentException("view of non-contiguous " + this + "; copy it first");
+        return new Tensor(storage, dtype, s, contiguousStrides(s), offset, false);
+    }
+
+    /** Elements {@code start} (inclusive) to {@code end} (exclusive) along {@code dim}. */
+    public Tensor slice(int dim, long start, long end) {
+        checkOpen();
+        int d = dim(dim);
+        if (start < 0 || end > shape[d] || start > end) {
+            throw new IllegalArgumentException("slice [" + start + ", " + end + ") out of range for dim " + d + " of " + this);
+        }
+        long[] s = shape.clone();
+        s[d] = end - start;
+        return new Tensor(storage, dtype, s, strides.clone(), offset + start * strides[d], false);
+    }
+
+    /** Dimensions {@code d0} and {@code d1} swapped (no copy). */
+    public Tensor transpose(int d0, int d1) {
+        checkOpen();
+        int a = dim(d0);
+        int b = dim(d1);
+        long[] s = shape.clone();
+        long[] st = strides.clone();
+        s[a] = shape[b];
+        s[b] = shape[a];
+        st[a] = strides[b];
+        st[b] = strides[a];
+        return new Tensor(storage, dtype, s, st, offset, false);
+    }
+
+    // ---- host element access ------------------------------------------------------------------
+
+    /** The host segment starting at element 0 of this view (host tensors only). */
+    public MemorySegment hostSegment() {
+        checkOpen();
+        if (!(storage instanceof Storage.Host h)) {
+            throw new IllegalStateException(this + " is on " + device().name() + "; copy it to the host first (Backend.toHost)");
+        }
+        return h.segment().asSlice(offset * dtype.byteSize());
+    }
+
+    /** The device address of element 0 of this view (device tensors only). */
+    public long deviceAddress() {
+        checkOpen();
+        if (!(storage instanceof Storage.DeviceMemoryStorage d)) {
+            throw new IllegalStateException(this + " is not in device memory");
+        }
+        return d.address() + offset * dtype.byteSize();
+    }
+
+    /** All elements, row-major, converted to fp32 (host tensors only). */
+    public float[] toFloatArray() {
+        MemorySegment seg = hostSegment();
+        float[] out = new float[Math.toIntExact(numel())];
+        if (dtype == DType.F32 && isContiguous()) {
+            MemorySegment.copy(seg, F32, 0, out, 0, out.length);
+            return out;
+        }
+        int[] i = {0};
+        forEachOffset(off -> out[i[0]++] = readFloat(seg, off));
+        return out;
+    }
+
+    /** All elements of an I32 or I64 tensor, row-major, as ints (host tensors only). */
+    public int[] toIntArray() {
+        MemorySegment seg = hostSegment();
+        if (dtype != DType.I32 && dtype != DType.I64) throw new IllegalStateException(this + " is not an integer tensor");
+        int[] out = new int[Math.toIntExact(numel())];
+        int[] i = {0};
+        forEachOffset(off -> out[i[0]++] = dtype == DType.I32 ? seg.get(I32, off * 4)
+                : Math.toIntExact(seg.get(I64, off * 8)));
+        return out;
+    }
+
+    /** Writes {@code data} (row-major, rounded to the dtype) into this host tensor's elements. */
+    public Tensor copyFrom(float[] data) {
+        MemorySegment seg = hostSegment();
+        if (data.length != numel()) {
+            throw new IllegalArgumentException("data has " + data.length + " values, " + this + " has " + numel());
+        }
+        if (dtype == DType.F32 && isContiguous()) {
+            MemorySegment.copy(data, 0, seg, F32, 0, data.length);
+            return this;
+        }
+        int[] i = {0};
+        forEachOffset(off -> writeFloat(seg, off, data[i[0]++]));
+        return this;
+    }
+
+    /** Sets every element to {@code value} (host tensors only). */
+    public Tensor fill(float value) {
+        MemorySegment seg = hostSegment();
+        forEachOffset(off -> writeFloat(seg, off, value));
+        return this;
+    }
+
+    public float getFloat(long... index) {
+        return readFloat(hostSegment(), elementOffset(index));
+    }
+
+    public void setFloat(float value, long... index) {
+        writeFloat(hostSegment(), elementOffset(index), value);
+    }
+
+    private float readFloat(MemorySegment seg, long off) {
+        return switch (dtype) {
+            case F32 -> seg.get(F32, off * 4);
+            case F16 -> Half.f16ToFloat(seg.get(I16, off * 2));
+            case BF16 -> Half.bf16ToFloat(seg.get(I16, off * 2));
+            case I32 -> seg.get(I32, off * 4);
+            case I64 -> seg.get(I64, off * 8);
+        };
+    }
+
+    private void writeFloat(MemorySegment seg, long off, float v) {
+        switch (dtype) {
+            case F32 -> seg.set(F32, off * 4, v);
+            case F16 -> seg.set(I16, off * 2, Half.floatToF16(v));
+            case BF16 -> seg.set(I16, off * 2, Half.floatToBf16(v));
+            case I32 -> seg.set(I32, off * 4, (int) v);
+            case I64 -> seg.set(I64, off * 8, (long) v);
+        }
+    }
+
+    private long elementOffset(long[] index) {
+        if (index.length != shape.length) {
+            throw new IllegalArgumentException("index of rank " + index.length + " for " + this);
+        }
+        long off = 0;
+        for (int i = 0; i < index.length; i++) {
+            if (index[i] < 0 || index[i] >= shape[i]) {
+                throw new IndexOutOfBoundsException("index " + Arrays.toString(index) + " out of bounds for " + this);
+            }
+            off += index[i] * strides[i];
+        }
+        return off;
+    }
+
+    /** Calls {@code f} with each element's offset from element 0 (in elements), row-major. */
+    void forEachOffset(java.util.function.LongConsumer f) {
+        long n = numel();
+        if (n == 0) return;
+        int r = shape.length;
+        long[] idx = new long[r];
+        long off = 0;
+        for (long k = 0; k < n; k++) {
+            f.accept(off);
+            for (int d = r - 1; d >= 0; d--) {
+                idx[d]++;
+                off += strides[d];
+                if (idx[d] < shape[d]) break;
+                off -= strides[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    // ---- lifetime -----------------------------------------------------------------------------
+
+    /**
+     * Releases the storage when this tensor owns it (views do not; closing a view does nothing).
+     * Device memory goes back to the allocator in stream order, so kernels still queued finish first.
+     */
+    @Override
+    public void close() {
+        if (owner) cleanable.clean();
+    }
+
+    // ---- shape helpers ------------------------------------------------------------------------
+
+    private int dim(int d) {
+        int r = shape.length;
+        int x = d < 0 ? d + r : d;
+        if (x < 0 || x >= r) throw new IllegalArgumentException("dim " + d + " out of range for " + this);
+        return x;
+    }
+
+    static long[] checkShape(long[] shape) {
+        Objects.requireNonNull(shape, "shape");
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative size in shape " + Arrays.toString(shape));
+            n = Math.multiplyExact(n, d);
+        }
+        if (n > Integer.MAX_VALUE * 8L) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " is too large");
+        return shape.clone();
+    }
+
+    static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        return n;
+    }
+
+    static long[] contiguousStrides(long[] shape) {
+        long[] st = new long[shape.length];
+        long s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            st[i] = s;
+            s *= Math.max(shape[i], 1);
+        }
+        return st;
+    }
+}

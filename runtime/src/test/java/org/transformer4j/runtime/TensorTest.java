@@ -1,0 +1,99 @@
+// TensorTest — host tensors: creation, dtype round trips, views and strides, lifetime, bad input.
+package org.transformer4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.transformer4j.runtime.cpu.Half;
+
+class TensorTest {
+
+    @Test
+    void holdsValuesRowMajorInEachFloatingDType() {
+        float[] data = {1.5f, -2.25f, 3.0e-3f, 65504f, -0.0f, 7.75f};
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            try (Tensor t = Tensor.of(dt, data, 2, 3)) {
+                float[] back = t.toFloatArray();
+                for (int i = 0; i < data.length; i++) {
+                    float expected = switch (dt) {
+                        case F16 -> Half.roundToF16(data[i]);
+                        case BF16 -> Half.roundToBf16(data[i]);
+                        default -> data[i];
+                    };
+                    assertEquals(expected, back[i], 0f, dt + " element " + i);
+                }
+                assertEquals(7.75f, t.getFloat(1, 2), 0f);
+                assertEquals(6, t.numel());
+                assertEquals(dt.byteSize() * 6L, t.storage().byteSize());
+            }
+        }
+    }
+
+    @Test
+    void integerTensors() {
+        try (Tensor t = Tensor.ofInts(new int[] {3, -1, 7, 0}, 2, 2)) {
+            assertEquals(DType.I32, t.dtype());
+            assertArrayEquals(new int[] {3, -1, 7, 0}, t.toIntArray());
+            assertArrayEquals(new int[] {3, 7, -1, 0}, t.transpose(0, 1).toIntArray());
+        }
+    }
+
+    @Test
+    void viewsShareStorageAndHonourStrides() {
+        float[] data = new float[24];
+        for (int i = 0; i < data.length; i++) data[i] = i;
+        try (Tensor t = Tensor.ofFloats(data, 2, 3, 4)) {
+            Tensor tr = t.transpose(1, 2);                                      // (2, 4, 3)
+            assertArrayEquals(new long[] {2, 4, 3}, tr.shape());
+            assertFalse(tr.isContiguous());
+            assertEquals(4f * 1 + 2, tr.getFloat(0, 2, 1), 0f);              // t[0, 1, 2]
+            Tensor s = t.slice(2, 1, 3);                                       // (2, 3, 2)
+            assertArrayEquals(new float[] {1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22}, s.toFloatArray(), 0f);
+            Tensor v = t.view(6, -1);
+            assertArrayEquals(new long[] {6, 4}, v.shape());
+            v.setFloat(-5f, 5, 3);
+            assertEquals(-5f, t.getFloat(1, 2, 3), 0f, "a view writes through to its root");
+            s.fill(0f);
+            assertEquals(0f, t.getFloat(1, 2, 2), 0f);
+            assertEquals(-5f, t.getFloat(1, 2, 3), 0f, "fill of a slice leaves the rest");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> tr.view(24));
+            assertTrue(e.getMessage().contains("non-contiguous"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closingTheRootReleasesTheStorageForEveryView() {
+        Tensor t = Tensor.ofFloats(new float[] {1, 2, 3, 4}, 2, 2);
+        Tensor v = t.view(4);
+        v.close();                                       // a view does not own the storage
+        assertFalse(t.isClosed());
+        assertEquals(3f, v.getFloat(2), 0f);
+        t.close();
+        t.close();                                       // idempotent
+        assertTrue(v.isClosed());
+        IllegalStateException e = assertThrows(IllegalStateException.class, v::toFloatArray);
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
+    void badInputIsRejectedWithTheShapes() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Tensor.ofFloats(new float[5], 2, 3));
+        assertTrue(e.getMessage().contains("5 values") && e.getMessage().contains("[2, 3]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.empty(DType.F32, 2, -1));
+        assertThrows(ArithmeticException.class, () -> Tensor.empty(DType.F32, Long.MAX_VALUE, 4));
+        try (Tensor t = Tensor.empty(DType.F32, 2, 3)) {
+            assertThrows(IndexOutOfBoundsException.class, () -> t.getFloat(2, 0));
+            assertThrows(IllegalArgumentException.class, () -> t.getFloat(0));
+            assertThrows(IllegalArgumentException.class, () -> t.slice(1, 2, 4));
+            assertThrows(IllegalArgumentException.class, () -> t.view(4, -1));
+            assertThrows(IllegalArgumentException.class, () -> t.transpose(0, 2));
+            IllegalStateException notDevice = assertThrows(IllegalStateException.class, t::deviceAddress);
+            assertTrue(notDevice.getMessage().contains("not in device memory"));
+        }
+    }
+}

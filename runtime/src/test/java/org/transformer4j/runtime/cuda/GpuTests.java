@@ -1,0 +1,98 @@
+// GpuTests — shared pieces of the `gpu`-tagged tests: the backend (or a skip with the reason),
+// random data, NaN poisoning, and the design's tolerance rule.
+package org.transformer4j.runtime.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.SplittableRandom;
+import org.transformer4j.runtime.Backends;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+final class GpuTests {
+
+    private GpuTests() {}
+
+    private static CudaBackend backend;
+
+    /** One backend for the whole run; skips the calling test, with the reason, where CUDA is unusable. */
+    static synchronized CudaBackend backend() {
+        Backends.CudaStatus status = Backends.cudaStatus();
+        assumeTrue(status.usable(), () -> "no usable GPU: " + status.reason());
+        if (backend == null) backend = CudaBackend.create(0);
+        return backend;
+    }
+
+    /** A fresh seed per call, printed in failure messages so a failure can be replayed. */
+    static long seed() { return System.nanoTime(); }
+
+    static float[] random(SplittableRandom rnd, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
+        return v;
+    }
+
+    /** A device tensor whose every element is NaN, so that an element the kernel skips shows. */
+    static Tensor poisoned(CudaBackend b, DType dt, long... shape) {
+        try (Tensor h = Tensor.empty(dt, shape)) {
+            h.fill(Float.NaN);
+            return b.upload(h);
+        }
+    }
+
+    static float[] download(CudaBackend b, Tensor t) {
+        try (Tensor h = b.toHost(t)) {
+            return h.toFloatArray();
+        }
+    }
+
+    static double maxAbs(double[] v) {
+        double m = 0;
+        for (double x : v) m = Math.max(m, Math.abs(x));
+        return m;
+    }
+
+    static double maxErr(float[] got, double[] ref) {
+        double m = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = Math.abs(got[i] - ref[i]);
+            if (Double.isNaN(d)) return Double.POSITIVE_INFINITY;
+            m = Math.max(m, d);
+        }
+        return m;
+    }
+
+    static double relErr(float[] got, double[] ref) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (got[i] - ref[i]) * (got[i] - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    static void allWritten(float[] got, String what) {
+        for (int i = 0; i < got.length; i++) {
+            if (Float.isNaN(got[i])) throw new AssertionError(what + ": element " + i + " was not written (still NaN)");
+        }
+    }
+
+    /**
+     * The design's rule. fp32: ‖gpu − ref‖/‖ref‖ < 1e-5. fp16/bf16: max|gpu − ref| ≤ 2 · max|cpu − ref|
+     * (the same computation done naively in that precision, by the CPU twin) + 1e-5 · max|ref|.
+     */
+    static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, String what) {
+        allWritten(gpu, what);
+        if (dt == DType.F32) {
+            double rel = relErr(gpu, ref);
+            assertTrue(rel < 1e-5, what + ": relative error " + rel + " ≥ 1e-5");
+        } else {
+            double gpuErr = maxErr(gpu, ref);
+            double naive = maxErr(cpuTwin, ref);
+            double bound = 2 * naive + 1e-5 * maxAbs(ref);
+            assertTrue(gpuErr <= bound, what + ": max error " + gpuErr + " > 2 × " + naive + " + 1e-5·max|ref|");
+        }
+    }
+}
