@@ -68,11 +68,13 @@ T4J_API int32_t t4j_build_info_get(t4j_build_info* out);
 /* A static, NUL-terminated English description of a status (never NULL). */
 T4J_API const char* t4j_status_string(int32_t status);
 
-/* Struct layouts, for the binding test: sizeof(struct), offsetof(struct, field), and the
- * comma-separated field names in declaration order. -1 / NULL for unknown names. */
+/* Struct layouts, for the binding test: sizeof(struct), offsetof(struct, field), the
+ * comma-separated field names in declaration order, and the comma-separated names of every
+ * struct of this header. -1 / NULL for unknown names. */
 T4J_API int64_t t4j_struct_size(const char* struct_name);
 T4J_API int64_t t4j_struct_offset(const char* struct_name, const char* field_name);
 T4J_API const char* t4j_struct_fields(const char* struct_name);
+T4J_API const char* t4j_struct_list(void);
 
 /* ---- driver and module --------------------------------------------------------------------- */
 /* Opens libcuda.so.1 and calls cuInit(0) once. *driver_version receives cuDriverGetVersion()

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "internal.h"
+#include "layout.h"
 
 #ifndef T4J_HAVE_KERNELS
 #define T4J_HAVE_KERNELS 0
@@ -113,51 +114,39 @@ int32_t context_id(const Driver* d, unsigned long long* id) {
 
 // ---- struct layouts -----------------------------------------------------------------------
 
-struct FieldInfo {
-    const char* structure;
-    const char* field;
-    int64_t offset;
-};
 struct StructInfo {
-    const char* structure;
+    const char* name;
     int64_t size;
-    const char* fields;
+    const FieldLayout* fields;
+    size_t count;
+    std::string field_list;  // "a,b,c"
 };
 
-#define T4J_FIELD(s, f) {#s, #f, static_cast<int64_t>(offsetof(s, f))}
+// Function-local so that registrations from other translation units' static initialisers find it.
+std::vector<StructInfo>& structs() {
+    static std::vector<StructInfo> registry;
+    return registry;
+}
 
-const StructInfo kStructs[] = {
-    {"t4j_build_info", sizeof(t4j_build_info), "abi_version,has_kernels,cuda_version,min_driver_version,archs,nvcc_version,compiler"},
-    {"t4j_norm_params", sizeof(t4j_norm_params),
-     "out,residual_out,x,residual,weight,bias,rows,cols,x_row_stride,residual_row_stride,out_row_stride,"
-     "residual_out_row_stride,eps,kind,dtype,reserved"},
-};
+std::string& struct_list() {
+    static std::string names;
+    return names;
+}
 
-const FieldInfo kFields[] = {
-    T4J_FIELD(t4j_build_info, abi_version),
-    T4J_FIELD(t4j_build_info, has_kernels),
-    T4J_FIELD(t4j_build_info, cuda_version),
-    T4J_FIELD(t4j_build_info, min_driver_version),
-    T4J_FIELD(t4j_build_info, archs),
-    T4J_FIELD(t4j_build_info, nvcc_version),
+const StructInfo* find_struct(const char* name) {
+    for (const StructInfo& s : structs())
+        if (std::strcmp(s.name, name) == 0) return &s;
+    return nullptr;
+}
+
+const FieldLayout kBuildInfoFields[] = {
+    T4J_FIELD(t4j_build_info, abi_version),  T4J_FIELD(t4j_build_info, has_kernels),
+    T4J_FIELD(t4j_build_info, cuda_version), T4J_FIELD(t4j_build_info, min_driver_version),
+    T4J_FIELD(t4j_build_info, archs),        T4J_FIELD(t4j_build_info, nvcc_version),
     T4J_FIELD(t4j_build_info, compiler),
-    T4J_FIELD(t4j_norm_params, out),
-    T4J_FIELD(t4j_norm_params, residual_out),
-    T4J_FIELD(t4j_norm_params, x),
-    T4J_FIELD(t4j_norm_params, residual),
-    T4J_FIELD(t4j_norm_params, weight),
-    T4J_FIELD(t4j_norm_params, bias),
-    T4J_FIELD(t4j_norm_params, rows),
-    T4J_FIELD(t4j_norm_params, cols),
-    T4J_FIELD(t4j_norm_params, x_row_stride),
-    T4J_FIELD(t4j_norm_params, residual_row_stride),
-    T4J_FIELD(t4j_norm_params, out_row_stride),
-    T4J_FIELD(t4j_norm_params, residual_out_row_stride),
-    T4J_FIELD(t4j_norm_params, eps),
-    T4J_FIELD(t4j_norm_params, kind),
-    T4J_FIELD(t4j_norm_params, dtype),
-    T4J_FIELD(t4j_norm_params, reserved),
 };
+const StructRegistration kBuildInfoLayout("t4j_build_info", sizeof(t4j_build_info), kBuildInfoFields,
+                                          sizeof(kBuildInfoFields) / sizeof(kBuildInfoFields[0]));
 
 void copy_string(char* dst, size_t cap, const char* src) {
     std::strncpy(dst, src, cap - 1);
@@ -165,6 +154,13 @@ void copy_string(char* dst, size_t cap, const char* src) {
 }
 
 }  // namespace
+
+StructRegistration::StructRegistration(const char* name, int64_t size, const FieldLayout* fields, size_t count) {
+    std::string list;
+    for (size_t i = 0; i < count; i++) list += (i ? "," : "") + std::string(fields[i].name);
+    structs().push_back(StructInfo{name, size, fields, count, list});
+    struct_list() += (struct_list().empty() ? "" : ",") + std::string(name);
+}
 
 int driver_load(const Driver** out, int* version) {
     std::call_once(g_driver_once, load_driver_once);
@@ -269,24 +265,26 @@ T4J_API const char* t4j_status_string(int32_t status) {
 
 T4J_API int64_t t4j_struct_size(const char* struct_name) {
     if (struct_name == nullptr) return -1;
-    for (const StructInfo& s : kStructs)
-        if (std::strcmp(s.structure, struct_name) == 0) return s.size;
-    return -1;
+    const StructInfo* s = find_struct(struct_name);
+    return s == nullptr ? -1 : s->size;
 }
 
 T4J_API int64_t t4j_struct_offset(const char* struct_name, const char* field_name) {
     if (struct_name == nullptr || field_name == nullptr) return -1;
-    for (const FieldInfo& f : kFields)
-        if (std::strcmp(f.structure, struct_name) == 0 && std::strcmp(f.field, field_name) == 0) return f.offset;
+    const StructInfo* s = find_struct(struct_name);
+    if (s == nullptr) return -1;
+    for (size_t i = 0; i < s->count; i++)
+        if (std::strcmp(s->fields[i].name, field_name) == 0) return s->fields[i].offset;
     return -1;
 }
 
 T4J_API const char* t4j_struct_fields(const char* struct_name) {
     if (struct_name == nullptr) return nullptr;
-    for (const StructInfo& s : kStructs)
-        if (std::strcmp(s.structure, struct_name) == 0) return s.fields;
-    return nullptr;
+    const StructInfo* s = find_struct(struct_name);
+    return s == nullptr ? nullptr : s->field_list.c_str();
 }
+
+T4J_API const char* t4j_struct_list(void) { return struct_list().c_str(); }
 
 T4J_API int32_t t4j_driver_init(int32_t* driver_version) {
     int version = 0;

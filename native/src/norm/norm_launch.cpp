@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "../common/internal.h"
+#include "../common/layout.h"
 
 namespace {
 
@@ -16,6 +17,19 @@ uint32_t threads_for(int64_t cols) {
 // The fp32 row cache fits the default 48 KiB of dynamic shared memory up to 12288 columns;
 // wider rows re-read h from global memory (L2-resident at these sizes).
 constexpr int64_t kMaxCachedCols = 48 * 1024 / 4;
+
+const t4j::FieldLayout kNormFields[] = {
+    T4J_FIELD(t4j_norm_params, out),          T4J_FIELD(t4j_norm_params, residual_out),
+    T4J_FIELD(t4j_norm_params, x),            T4J_FIELD(t4j_norm_params, residual),
+    T4J_FIELD(t4j_norm_params, weight),       T4J_FIELD(t4j_norm_params, bias),
+    T4J_FIELD(t4j_norm_params, rows),         T4J_FIELD(t4j_norm_params, cols),
+    T4J_FIELD(t4j_norm_params, x_row_stride), T4J_FIELD(t4j_norm_params, residual_row_stride),
+    T4J_FIELD(t4j_norm_params, out_row_stride), T4J_FIELD(t4j_norm_params, residual_out_row_stride),
+    T4J_FIELD(t4j_norm_params, eps),          T4J_FIELD(t4j_norm_params, kind),
+    T4J_FIELD(t4j_norm_params, dtype),        T4J_FIELD(t4j_norm_params, reserved),
+};
+const t4j::StructRegistration kNormLayout("t4j_norm_params", sizeof(t4j_norm_params), kNormFields,
+                                          sizeof(kNormFields) / sizeof(kNormFields[0]));
 
 }  // namespace
 

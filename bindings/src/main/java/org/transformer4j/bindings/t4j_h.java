@@ -135,6 +135,20 @@ public final class t4j_h {
         }
     }
 
+    private static final class t4j_struct_list {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_struct_list", DESC);
+    }
+
+    /** {@code const char* t4j_struct_list(void)} */
+    public static MemorySegment t4j_struct_list() {
+        try {
+            return (MemorySegment) t4j_struct_list.HANDLE.invokeExact();
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     private static final class t4j_driver_init {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = downcall("t4j_driver_init", DESC);

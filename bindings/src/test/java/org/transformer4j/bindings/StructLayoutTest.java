@@ -4,6 +4,7 @@ package org.transformer4j.bindings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
@@ -18,8 +19,22 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class StructLayoutTest {
 
+    /** Every struct libt4j reports, through its Java class of the same name (jextract's naming). */
     static Stream<GroupLayout> structs() {
-        return Stream.of(t4j_norm_params.layout(), t4j_build_info.layout());
+        String list = t4j_h.t4j_struct_list().reinterpret(Long.MAX_VALUE).getString(0);
+        return Arrays.stream(list.split(",")).map(name -> {
+            try {
+                return (GroupLayout) Class.forName("org.transformer4j.bindings." + name).getMethod("layout").invoke(null);
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError("libt4j has struct " + name + " but the bindings have no class for it", e);
+            }
+        });
+    }
+
+    @org.junit.jupiter.api.Test
+    void theLibraryReportsItsStructs() {
+        List<String> names = structs().map(l -> l.name().orElseThrow()).toList();
+        assertTrue(names.containsAll(List.of("t4j_build_info", "t4j_norm_params")), names.toString());
     }
 
     @ParameterizedTest(name = "{0}")
