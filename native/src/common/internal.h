@@ -19,6 +19,10 @@ int32_t get_kernel(const char* name, CUfunction* out);
 // cuLaunchKernel on a 1-D grid with the kernel's parameter pointers.
 int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_bytes, void* stream, void** args);
 
+// cuLaunchKernel on a 3-D grid (x ≤ 2^31-1, y and z ≤ 65535) and a 1-D block.
+int32_t launch_3d(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
+                  void* stream, void** args);
+
 inline bool is_float_dtype(int32_t d) { return d == T4J_DTYPE_F32 || d == T4J_DTYPE_F16 || d == T4J_DTYPE_BF16; }
 
 }  // namespace t4j

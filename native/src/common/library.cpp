@@ -209,6 +209,15 @@ int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_byte
                                          nullptr));
 }
 
+int32_t launch_3d(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
+                  void* stream, void** args) {
+    const Driver* d = nullptr;
+    int32_t s = driver_load(&d, nullptr);
+    if (s != T4J_SUCCESS) return s;
+    return cuda_status(d->cuLaunchKernel(f, gx, gy, gz, block, 1, 1, shared_bytes, static_cast<CUstream>(stream), args,
+                                         nullptr));
+}
+
 }  // namespace t4j
 
 using namespace t4j;
