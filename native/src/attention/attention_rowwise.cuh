@@ -55,6 +55,7 @@ __device__ __forceinline__ void row_attend(RowState& st, const float* qs, int HS
 #pragma unroll
         for (int c = 0; c < kRowDims; c++) st.o[c] *= alpha;
         const int n = min(32, j_end - j0);
+#pragma unroll 1  // unrolled, sm_86/sm_89 ptxas spilled 12 bytes in the f32 prefill
         for (int kk = 0; kk < n; kk++) {
             const float pk = __shfl_sync(0xffffffffu, pj, kk);
             if (pk == 0.0f) continue;  // masked (uniform across the warp)
