@@ -163,7 +163,7 @@ typedef struct t4j_attention_params {
     int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 for q, k, v, out */
 } t4j_attention_params;
 
-/* Prefill / encoder attention on `stream`. Head sizes: 64 and 128 for F16/BF16 (tensor cores,
+/* Prefill / encoder attention on `stream`. Head sizes: 32, 64, 96, 128 for F16/BF16 (tensor cores,
  * sm_80+; pointers 16-byte aligned, strides multiples of 8); 32, 64, 96, 128, 256 for F32. */
 T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* stream);
 

@@ -110,7 +110,7 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
 
     const bool tensor_cores = p->dtype != T4J_DTYPE_F32;
     if (tensor_cores) {
-        if (p->HS != 64 && p->HS != 128) return T4J_ERROR_UNSUPPORTED;
+        if (p->HS != 32 && p->HS != 64 && p->HS != 96 && p->HS != 128) return T4J_ERROR_UNSUPPORTED;
         if (!aligned16(p->q) || !aligned16(p->k) || !aligned16(p->v) || !aligned16(p->out)) return T4J_ERROR_UNSUPPORTED;
         for (int64_t s : strides)
             if (s % 8 != 0) return T4J_ERROR_UNSUPPORTED;
@@ -122,10 +122,13 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     const char* name;
     if (!tensor_cores) {
         name = "t4j_attn_rows_f32";
-    } else if (p->dtype == T4J_DTYPE_F16) {
-        name = p->HS == 64 ? "t4j_attn_mma_f16_hs64" : "t4j_attn_mma_f16_hs128";
     } else {
-        name = p->HS == 64 ? "t4j_attn_mma_bf16_hs64" : "t4j_attn_mma_bf16_hs128";
+        static const char* const kF16[] = {"t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64", "t4j_attn_mma_f16_hs96",
+                                           "t4j_attn_mma_f16_hs128"};
+        static const char* const kBf16[] = {"t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64", "t4j_attn_mma_bf16_hs96",
+                                            "t4j_attn_mma_bf16_hs128"};
+        const int idx = p->HS / 32 - 1;  // 32, 64, 96, 128 → 0..3
+        name = p->dtype == T4J_DTYPE_F16 ? kF16[idx] : kBf16[idx];
     }
     t4j::CUfunction f = nullptr;
     int32_t s = t4j::get_kernel(name, &f);

@@ -63,9 +63,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias);
     }
 
-    /** Head sizes with a kernel: F16/BF16 use tensor cores at 64 and 128; F32 (the checking path) more. */
+    /** Head sizes with a kernel: F16/BF16 use tensor cores at 32, 64, 96, 128; F32 (the checking path) also 256. */
     public static boolean supportsHeadSize(DType dtype, long hs) {
-        return dtype == DType.F32 ? hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256 : hs == 64 || hs == 128;
+        return hs == 32 || hs == 64 || hs == 96 || hs == 128 || (hs == 256 && dtype == DType.F32);
     }
 
     /** Validated sizes and strides (elements). Packed layouts have zero batch strides; Tq, Tk are the longest. */
@@ -120,7 +120,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         }
         if (!supportsHeadSize(q.dtype(), hs)) {
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported for "
-                    + q.dtype() + " (F16/BF16: 64, 128; F32: 32, 64, 96, 128, 256)");
+                    + q.dtype() + " (F16/BF16: 32, 64, 96, 128; F32 also 256)");
         }
         if (nh > 65535) throw new IllegalArgumentException("NH = " + nh + " exceeds 65535");
         int batch;

@@ -49,6 +49,8 @@ class AttentionCpuTest {
             s.add(Spec.of(dt, 4, 2, 64, 2, 70, 70).mask(Mask.CAUSAL));
             s.add(Spec.packed(dt, 2, 1, 128, new int[] {5, 66}, new int[] {80, 66}).keyLengths(50, 66));
             s.add(Spec.of(dt, 2, 2, 64, 1, 31, 31).mask(Mask.PREFIX_LM, 10).t5(true));
+            s.add(Spec.of(dt, 2, 1, 96, 1, 40, 40).mask(Mask.CAUSAL));
+            s.add(Spec.of(dt, 4, 2, 32, 2, 9, 29));
         }
         return s.stream().map(Arguments::of);
     }

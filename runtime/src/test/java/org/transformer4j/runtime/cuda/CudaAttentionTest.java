@@ -57,7 +57,13 @@ class CudaAttentionTest {
         if (!SMALL) {
             s.add(Spec.of(DType.BF16, 4, 2, 128, 1, 1031, 1031).mask(Mask.CAUSAL));
             s.add(Spec.of(DType.F16, 4, 4, 64, 1, 600, 2100));
-            for (int hs : new int[] {32, 96, 256}) s.add(Spec.of(DType.F32, 4, 2, hs, 2, 67, 67).mask(Mask.CAUSAL));
+            for (int hs : new int[] {32, 96}) {
+                for (DType dt : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                    s.add(Spec.of(dt, 4, 2, hs, 2, 67, 67).mask(Mask.CAUSAL));
+                    s.add(Spec.packed(dt, 4, 1, hs, new int[] {1, 130}, new int[] {20, 130}).t5(true));
+                }
+            }
+            s.add(Spec.of(DType.F32, 4, 2, 256, 2, 67, 67).mask(Mask.CAUSAL));
         }
         return s.stream().map(Arguments::of);
     }
