@@ -4,7 +4,8 @@
 // mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate); the softmax is online (running max m and sum l
 // per row, in the log2 domain), so the Tq×Tk matrix exists only as one 16×64 register tile per warp.
 // T5 bias: per key tile, the 127 distinct relative positions of the 64×64 tile pair are bucketed
-// once into shared memory. sm_80+ (the fatbin's oldest target).
+// once into shared memory. sm_80+ (the fatbin's oldest target). T4J_HOST_EMULATION swaps the two
+// inline-asm instructions for native/tools/emulator's host versions (checking without a GPU).
 #pragma once
 
 #include "attention.cuh"
@@ -21,10 +22,14 @@ struct MmaType<__half> {
     }
     // d (16×8 fp32) += a (16×16, row) · b (16×8, col)
     static __device__ __forceinline__ void mma(float* d, const uint32_t* a, uint32_t b0, uint32_t b1) {
+#ifdef T4J_HOST_EMULATION
+        t4j_emu::mma_m16n8k16<__half>(d, a, b0, b1);
+#else
         asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                      "{%0,%1,%2,%3};\n"
                      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
     }
 };
 template <>
@@ -34,19 +39,27 @@ struct MmaType<__nv_bfloat16> {
         return *reinterpret_cast<uint32_t*>(&h);
     }
     static __device__ __forceinline__ void mma(float* d, const uint32_t* a, uint32_t b0, uint32_t b1) {
+#ifdef T4J_HOST_EMULATION
+        t4j_emu::mma_m16n8k16<__nv_bfloat16>(d, a, b0, b1);
+#else
         asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                      "{%0,%1,%2,%3};\n"
                      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
     }
 };
 
 // Four 8×8 16-bit matrices from shared memory, transposed (B fragments of V, stored [key][dim]).
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* smem_row) {
+#ifdef T4J_HOST_EMULATION
+    t4j_emu::ldmatrix_x4_trans(r, smem_row);
+#else
     const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(smem_row));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
+#endif
 }
 
 constexpr int kMmaRows = 64;     // query rows per block: 4 warps × the 16 rows of an mma tile
