@@ -30,6 +30,39 @@ struct RowState {
     float o[kRowDims];
 };
 
+// The two 16-bit values packed in a 32-bit word (lower address first), as fp32.
+__device__ __forceinline__ float2 unpack2(uint32_t w, __half) {
+    return make_float2(__half2float(__ushort_as_half(static_cast<unsigned short>(w & 0xffffu))),
+                       __half2float(__ushort_as_half(static_cast<unsigned short>(w >> 16))));
+}
+__device__ __forceinline__ float2 unpack2(uint32_t w, __nv_bfloat16) {
+    return make_float2(__uint_as_float(w << 16), __uint_as_float(w & 0xffff0000u));
+}
+
+// q·k over HS dimensions: q fp32 in shared memory, k a row in global memory. For 16-bit K, 16-byte
+// loads where the row is 16-byte aligned (paged caches, dense rows of HS a multiple of 8: the usual
+// case), element loads otherwise; fp32 K (the checking path) is read element by element.
+template <typename T>
+__device__ __forceinline__ float row_dot(const float* qs, const T* kr, int HS) {
+    float dot = 0.0f;
+    if constexpr (sizeof(T) == 2) {
+        if ((reinterpret_cast<uintptr_t>(kr) & 15) == 0 && HS % 8 == 0) {
+            for (int d0 = 0; d0 < HS; d0 += 8) {
+                const uint4 raw = *reinterpret_cast<const uint4*>(kr + d0);
+                const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    const float2 kv = unpack2(words[u], T());
+                    dot += qs[d0 + 2 * u] * kv.x + qs[d0 + 2 * u + 1] * kv.y;
+                }
+            }
+            return dot;
+        }
+    }
+    for (int d = 0; d < HS; d++) dot += qs[d] * to_f32(kr[d]);
+    return dot;
+}
+
 // Scores keys [j_begin, j_end) of one row against `qs` (HS fp32 in shared memory, pre-multiplied
 // by scale · log2 e) and folds them into `st`. key_row(j) gives K's and V's row for key j;
 // visible(j) masks; bias(j) is the log2-domain additive bias (0 without T5 bias).
@@ -41,10 +74,7 @@ __device__ __forceinline__ void row_attend(RowState& st, const float* qs, int HS
         const int j = j0 + lane;
         float x = -INFINITY;
         if (j < j_end && visible(j)) {
-            const T* kr = rows.k(j);
-            float dot = 0.0f;
-            for (int d = 0; d < HS; d++) dot += qs[d] * to_f32(kr[d]);
-            x = dot + bias(j);
+            x = row_dot(qs, rows.k(j), HS) + bias(j);
         }
         const float m_new = fmaxf(st.m, attn_warp_max(x));
         const float base = m_new == -INFINITY ? 0.0f : m_new;

@@ -32,6 +32,12 @@ inline thread_local SimtDim3 blockIdx;
 inline SimtDim3 blockDim;
 inline SimtDim3 gridDim;
 
+inline float __uint_as_float(uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a > b ? a : b; }
 
