@@ -204,15 +204,26 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             }
         }
         nonOverlapping("out", out);
-        long qb = packed ? 0 : q.stride(0);
-        long kb = packed ? 0 : k.stride(0);
-        long vb = packed ? 0 : v.stride(0);
-        long ob = packed ? 0 : out.stride(0);
+        long qb = packed ? 0 : stride(q, 0);
+        long kb = packed ? 0 : stride(k, 0);
+        long vb = packed ? 0 : stride(v, 0);
+        long ob = packed ? 0 : stride(out, 0);
         int r = rank;
         return new Shape(packed, batch, (int) nh, (int) nkv, (int) tq, (int) tk, (int) hs,
                 (int) q.shape(0), (int) k.shape(0),
-                qb, q.stride(r - 3), q.stride(r - 2), kb, k.stride(r - 3), k.stride(r - 2),
-                vb, v.stride(r - 3), v.stride(r - 2), ob, out.stride(r - 3), out.stride(r - 2));
+                qb, stride(q, r - 3), stride(q, r - 2), kb, stride(k, r - 3), stride(k, r - 2),
+                vb, stride(v, r - 3), stride(v, r - 2), ob, stride(out, r - 3), stride(out, r - 2));
+    }
+
+    /**
+     * The stride of dimension d, or for a dimension of size 1 (whose stride no element uses) the
+     * contiguous one, so that the kernels' alignment and overlap rules see a well-formed value.
+     */
+    private static long stride(Tensor t, int d) {
+        if (t.shape(d) != 1) return t.stride(d);
+        long s = 1;
+        for (int i = d + 1; i < t.rank(); i++) s *= t.shape(i);
+        return s;
     }
 
     /** Checks cumulative offsets and returns the longest sequence. */
