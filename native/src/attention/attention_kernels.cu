@@ -28,8 +28,10 @@ extern "C" __global__ void __launch_bounds__(t4j::kRowThreads) t4j_attn_rows_f32
     t4j::attention_rowwise<float>(p);
 }
 
+// Decode is bandwidth-bound: at least 4 blocks (16 warps) per SM in flight. Stating the minimum also
+// keeps ptxas off its own register target, which spilled 12-32 bytes on every arch.
 #define T4J_DECODE(SUFFIX, T)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(t4j::kRowThreads) t4j_decode_##SUFFIX(const t4j_decode_params p) { \
+    extern "C" __global__ void __launch_bounds__(t4j::kRowThreads, 4) t4j_decode_##SUFFIX(const t4j_decode_params p) { \
         t4j::decode_split<T>(p);                                                                                 \
     }                                                                                                            \
     extern "C" __global__ void __launch_bounds__(t4j::kRowThreads)                                              \

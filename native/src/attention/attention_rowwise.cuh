@@ -167,7 +167,7 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, NoBias{});
     }
 
-    const float inv = st.l > 0.0f ? 1.0f / st.l : 0.0f;
+    const float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) {
         const int d = lane + 32 * c;
@@ -196,10 +196,43 @@ struct PagedKv {
     __device__ const T* v(int j) const { return vc + offset(j); }
 };
 
-// Grid (num_splits, NH, B), 4 warps; warp w takes query rows w, w + 4, ... of the sequence.
+// Writes one decode row: the output itself (one split) or the split's partial result, normalised
+// by its own sum, and its lse (the combine weights partials by exp(lse_s − lse)).
+template <typename T>
+__device__ __forceinline__ void decode_finish(const t4j_decode_params& p, const RowState& st, int split, int b, int h,
+                                              int i) {
+    const int lane = threadIdx.x % 32;
+    const float lse = st.l > 0.0f ? (st.m + log2f(st.l)) * kLn2 : -INFINITY;
+    const float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
+    if (p.num_splits == 1) {
+        T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
+#pragma unroll
+        for (int c = 0; c < kRowDims; c++) {
+            const int d = lane + 32 * c;
+            if (d < p.HS) out[d] = from_f32<T>(st.o[c] * inv);
+        }
+        if (p.lse != nullptr && lane == 0) static_cast<float*>(p.lse)[(static_cast<int64_t>(b) * p.NH + h) * p.Tq + i] = lse;
+    } else {
+        const int64_t row = ((static_cast<int64_t>(split) * p.B + b) * p.NH + h) * p.Tq + i;
+        float* wo = p.workspace_o + row * p.HS;
+#pragma unroll
+        for (int c = 0; c < kRowDims; c++) {
+            const int d = lane + 32 * c;
+            if (d < p.HS) wo[d] = st.o[c] * inv;
+        }
+        if (lane == 0) p.workspace_lse[row] = lse;
+    }
+}
+
+// Grid (num_splits, NH, B), 4 warps. With Tq ≥ 3, warp w takes query rows w, w + 4, ...; with Tq of
+// 1 or 2, the 4 / Tq warps of a row share its key range and merge their online-softmax states
+// through shared memory, so that no warp idles in the usual one-token step.
 template <typename T>
 __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
-    __shared__ float qs_all[kRowThreads / 32][kRowMaxHs];
+    constexpr int kWarps = kRowThreads / 32;
+    __shared__ float qs_all[kWarps][kRowMaxHs];
+    __shared__ float part_o[kWarps][kRowMaxHs];  // a warp's unnormalised o, when warps share a row
+    __shared__ float part_ml[kWarps][2];         // and its m (log2 domain) and l
     const int split = blockIdx.x;
     const int h = blockIdx.y;
     const int b = blockIdx.z;
@@ -214,14 +247,20 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                     p.block_table + static_cast<int64_t>(b) * p.max_blocks_per_seq, p.block_size, p.NKV, p.HS, kvh};
     float* qs = qs_all[warp];
     const float scale = p.scale * kLog2e;
+    const int wpr = p.Tq >= 3 ? 1 : kWarps / p.Tq;  // warps per query row; with wpr > 1 each warp has one row
+    const int sub = warp % wpr;
 
-    for (int i = warp; i < p.Tq; i += kRowThreads / 32) {
+    for (int i = warp / wpr; i < p.Tq; i += kWarps / wpr) {
         const T* q = static_cast<const T*>(p.q) + b * p.q_batch_stride + i * p.q_row_stride + h * p.q_head_stride;
         __syncwarp();
         for (int d = lane; d < p.HS; d += 32) qs[d] = to_f32(q[d]) * scale;
         __syncwarp();
         const int qpos = L - p.Tq + i;  // this query's key position
         const int j_end = p.causal ? min(j_split_end, qpos + 1) : j_split_end;
+        const int n = max(0, j_end - j_begin);
+        const int per = (n + wpr - 1) / wpr;  // this warp's share: keys [jb, je)
+        const int jb = j_begin + min(n, sub * per);
+        const int je = j_begin + min(n, (sub + 1) * per);
         RowState st;
         st.m = -INFINITY;
         st.l = 0.0f;
@@ -230,31 +269,44 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
         auto visible = [](int) { return true; };
         if (p.rel_bias != nullptr) {
             const T5Bias bias{p.rel_bias, p.NH, h, qpos, p.num_buckets, p.max_distance, p.bias_bidirectional};
-            row_attend<T>(st, qs, p.HS, j_begin, j_end, rows, visible, bias);
+            row_attend<T>(st, qs, p.HS, jb, je, rows, visible, bias);
         } else {
-            row_attend<T>(st, qs, p.HS, j_begin, j_end, rows, visible, NoBias{});
+            row_attend<T>(st, qs, p.HS, jb, je, rows, visible, NoBias{});
         }
-        const float lse = st.l > 0.0f ? (st.m + log2f(st.l)) * kLn2 : -INFINITY;
-        if (p.num_splits == 1) {
-            const float inv = st.l > 0.0f ? 1.0f / st.l : 0.0f;
-            T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
-#pragma unroll
-            for (int c = 0; c < kRowDims; c++) {
-                const int d = lane + 32 * c;
-                if (d < p.HS) out[d] = from_f32<T>(st.o[c] * inv);
-            }
-            if (p.lse != nullptr && lane == 0) static_cast<float*>(p.lse)[(static_cast<int64_t>(b) * p.NH + h) * p.Tq + i] = lse;
+        if (wpr == 1) {
+            decode_finish<T>(p, st, split, b, h, i);
         } else {
-            // Partial results, normalised by their own sum: combine weights them by exp(lse_s − lse).
-            const int64_t row = ((static_cast<int64_t>(split) * p.B + b) * p.NH + h) * p.Tq + i;
-            const float inv = st.l > 0.0f ? 1.0f / st.l : 0.0f;
-            float* wo = p.workspace_o + row * p.HS;
 #pragma unroll
             for (int c = 0; c < kRowDims; c++) {
                 const int d = lane + 32 * c;
-                if (d < p.HS) wo[d] = st.o[c] * inv;
+                if (d < p.HS) part_o[warp][d] = st.o[c];
             }
-            if (lane == 0) p.workspace_lse[row] = lse;
+            if (lane == 0) {
+                part_ml[warp][0] = st.m;
+                part_ml[warp][1] = st.l;
+            }
+        }
+    }
+    if (wpr > 1) {
+        __syncthreads();
+        if (sub == 0) {  // the row's first warp merges its wpr warps' states
+            RowState st;
+            st.m = -INFINITY;
+            for (int w = warp; w < warp + wpr; w++) st.m = fmaxf(st.m, part_ml[w][0]);
+            st.l = 0.0f;
+#pragma unroll
+            for (int c = 0; c < kRowDims; c++) st.o[c] = 0.0f;
+#pragma unroll 1  // unrolled, sm_90a ptxas spilled 32 bytes
+            for (int w = warp; w < warp + wpr; w++) {
+                const float f = part_ml[w][0] == -INFINITY ? 0.0f : exp2f(part_ml[w][0] - st.m);
+                st.l += f * part_ml[w][1];
+#pragma unroll
+                for (int c = 0; c < kRowDims; c++) {
+                    const int d = lane + 32 * c;
+                    if (d < p.HS) st.o[c] += f * part_o[w][d];
+                }
+            }
+            decode_finish<T>(p, st, split, b, h, warp / wpr);
         }
     }
 }
@@ -290,7 +342,7 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
             }
         }
     }
-    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const float inv = sum > 0.0f ? __fdividef(1.0f, sum) : 0.0f;  // sum ≥ 1 (the largest split weighs 1)
     T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) {

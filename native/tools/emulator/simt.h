@@ -38,6 +38,8 @@ inline float __uint_as_float(uint32_t u) {
     return f;
 }
 
+inline float __fdividef(float a, float b) { return a / b; }  // the device's is approximate (≤ 2 ulp)
+
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a > b ? a : b; }
 
