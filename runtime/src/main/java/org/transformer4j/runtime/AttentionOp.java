@@ -181,8 +181,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             Checks.sameDevice("q", q, "lse", lse);
             if (lse.dtype() != DType.F32) throw new IllegalArgumentException("lse must be F32, got " + lse.dtype());
             long[] want = packed ? new long[] {nh, q.shape(0)} : new long[] {batch, nh, tq};
-            if (!Arrays.equals(lse.shape(), want) || !lse.isContiguous()) {
-                throw new IllegalArgumentException("lse has shape " + lse.shapeString() + (lse.isContiguous() ? "" : " (strided)")
+            boolean dense = lse.numel() == 0 || lse.isContiguous();   // an empty tensor has no layout to check
+            if (!Arrays.equals(lse.shape(), want) || !dense) {
+                throw new IllegalArgumentException("lse has shape " + lse.shapeString() + (dense ? "" : " (strided)")
                         + " but q " + q.shapeString() + " needs contiguous " + Arrays.toString(want).replace('[', '(').replace(']', ')'));
             }
         }

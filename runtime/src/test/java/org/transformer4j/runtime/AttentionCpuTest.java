@@ -39,6 +39,8 @@ class AttentionCpuTest {
         s.add(Spec.of(DType.F32, 8, 2, 32, 2, 1, 77));
         s.add(Spec.of(DType.F32, 2, 2, 32, 2, 9, 41).mask(Mask.CAUSAL).keyLengths(41, 12));          // chunk after a prefix, padded keys
         s.add(Spec.packed(DType.F32, 2, 2, 64, new int[] {3, 40, 1}, new int[] {100, 7, 0}));       // packed cross attention, empty sequence
+        s.add(Spec.of(DType.F32, 2, 1, 32, 2, 5, 0));                                             // no keys at all: zeros, lse −∞
+        s.add(Spec.of(DType.BF16, 2, 1, 64, 1, 0, 9));                                            // no queries: nothing to do
         s.add(Spec.of(DType.F32, 6, 3, 32, 2, 45, 45).mask(Mask.CAUSAL).t5(false));                 // T5 decoder self attention
         s.add(Spec.of(DType.F32, 4, 4, 32, 2, 45, 45).t5(true));                                    // T5 encoder
         s.add(Spec.packed(DType.F32, 2, 2, 32, new int[] {30, 5}, new int[] {30, 5}).mask(Mask.PREFIX_LM, 12, 5).t5(true));
