@@ -190,7 +190,8 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
 /* Decode: Tq (1..16) new queries per sequence against its cache_lengths[b] cached keys (which
  * include the new tokens' own keys, appended first). Query i sits at key position
  * cache_lengths[b] - Tq + i; causal masks later keys. The keys are split into num_splits
- * ranges handled by separate thread blocks (split-KV); with num_splits > 1 the partial outputs
+ * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
+ * serves the whole GQA group); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
  * The T5 bias, scale and lse follow t4j_attention_params. */
 typedef struct t4j_decode_params {

@@ -190,8 +190,8 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     int32_t s = t4j::get_kernel(kSplit[p->dtype], &split);
     if (s != T4J_SUCCESS) return s;
     void* args[] = {const_cast<t4j_decode_params*>(p)};
-    s = t4j::launch_3d(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NH),
-                       static_cast<uint32_t>(p->B), kRowThreads, 0, stream, args);
+    s = t4j::launch_3d(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NKV),
+                       static_cast<uint32_t>(p->B), kRowThreads, 0, stream, args);  // a block per GQA group
     if (s != T4J_SUCCESS || p->num_splits == 1) return s;
     t4j::CUfunction combine = nullptr;
     s = t4j::get_kernel(kCombine[p->dtype], &combine);

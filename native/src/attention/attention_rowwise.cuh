@@ -224,9 +224,11 @@ __device__ __forceinline__ void decode_finish(const t4j_decode_params& p, const 
     }
 }
 
-// Grid (num_splits, NH, B), 4 warps. With Tq ≥ 3, warp w takes query rows w, w + 4, ...; with Tq of
-// 1 or 2, the 4 / Tq warps of a row share its key range and merge their online-softmax states
-// through shared memory, so that no warp idles in the usual one-token step.
+// Grid (num_splits, NKV, B), 4 warps. A block serves every query head of one key/value head (the
+// GQA group) so that the group's K/V rows are fetched from memory once and re-read from L1: its
+// R = group · Tq rows (head, query) go to warps w, w + 4, ...; when R is 1 or 2, the 4 / R warps of
+// a row share its key range and merge their online-softmax states through shared memory, so that
+// no warp idles (MHA with one new token).
 template <typename T>
 __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     constexpr int kWarps = kRowThreads / 32;
@@ -234,7 +236,7 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     __shared__ float part_o[kWarps][kRowMaxHs];  // a warp's unnormalised o, when warps share a row
     __shared__ float part_ml[kWarps][2];         // and its m (log2 domain) and l
     const int split = blockIdx.x;
-    const int h = blockIdx.y;
+    const int kvh = blockIdx.y;
     const int b = blockIdx.z;
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
@@ -242,15 +244,18 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     const int chunk = (L + p.num_splits - 1) / p.num_splits;
     const int j_begin = min(L, split * chunk);
     const int j_split_end = min(L, j_begin + chunk);
-    const int kvh = h / (p.NH / p.NKV);
+    const int group = p.NH / p.NKV;
+    const int R = group * p.Tq;  // rows (head of the group, query) of this block
     PagedKv<T> rows{static_cast<const T*>(p.k_cache), static_cast<const T*>(p.v_cache),
                     p.block_table + static_cast<int64_t>(b) * p.max_blocks_per_seq, p.block_size, p.NKV, p.HS, kvh};
     float* qs = qs_all[warp];
     const float scale = p.scale * kLog2e;
-    const int wpr = p.Tq >= 3 ? 1 : kWarps / p.Tq;  // warps per query row; with wpr > 1 each warp has one row
+    const int wpr = R >= 3 ? 1 : kWarps / R;  // warps per row; with wpr > 1 each warp has exactly one row
     const int sub = warp % wpr;
 
-    for (int i = warp / wpr; i < p.Tq; i += kWarps / wpr) {
+    for (int r = warp / wpr; r < R; r += kWarps / wpr) {
+        const int h = kvh * group + r / p.Tq;
+        const int i = r % p.Tq;
         const T* q = static_cast<const T*>(p.q) + b * p.q_batch_stride + i * p.q_row_stride + h * p.q_head_stride;
         __syncwarp();
         for (int d = lane; d < p.HS; d += 32) qs[d] = to_f32(q[d]) * scale;
@@ -306,7 +311,8 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                     if (d < p.HS) st.o[c] += f * part_o[w][d];
                 }
             }
-            decode_finish<T>(p, st, split, b, h, warp / wpr);
+            const int r = warp / wpr;
+            decode_finish<T>(p, st, split, b, kvh * group + r / p.Tq, r % p.Tq);
         }
     }
 }

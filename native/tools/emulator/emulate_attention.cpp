@@ -290,7 +290,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.num_buckets = kBuckets;
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = 0;
-    simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NH), static_cast<unsigned>(B)}, 128,
+    simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, 128,
                  [&] { t4j::decode_split<T>(p); });
     if (splits > 1)
         simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, 128, [&] { t4j::decode_combine<T>(p); });
@@ -345,6 +345,9 @@ int main() {
     run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 3, true, true, "Tq 16, T5 causal, 3 splits");
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
     run_decode<float>(256, 2, 2, {40}, 1, 16, 2, true, false, "HS 256, 2 splits");
+    run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, true, "MHA Tq 2 (2 warps a row), T5, 3 splits");
+    run_decode<__nv_bfloat16>(128, 4, 4, {90}, 1, 16, 1, true, false, "MHA Tq 1 (4 warps a row)");
+    run_decode<__nv_bfloat16>(64, 8, 1, {33, 64}, 3, 8, 2, true, false, "MQA 8 heads x Tq 3, 2 splits");
     std::printf(g_failures ? "%d FAILED\n" : "all passed\n", g_failures);
     return g_failures ? 1 : 0;
 }

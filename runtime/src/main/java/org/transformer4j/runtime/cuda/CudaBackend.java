@@ -284,11 +284,12 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Splits per sequence when the op leaves it to us: enough (split, head, sequence) blocks for two
-     * per SM, each split at least 256 keys (shorter ones cost more in the combine than they save).
+     * Splits per sequence when the op leaves it to us: enough (split, KV head, sequence) blocks for
+     * two per SM (a decode block serves one GQA group), each split at least 256 keys (shorter ones
+     * cost more in the combine than they save).
      */
-    static int autoSplits(int batch, int nh, int maxLength, int smCount) {
-        long blocks = (long) batch * nh;
+    static int autoSplits(int batch, int nkv, int maxLength, int smCount) {
+        long blocks = (long) batch * nkv;
         int wanted = (int) Math.min(DecodeOp.MAX_SPLITS, Math.max(1, (2L * smCount + blocks - 1) / blocks));
         int byLength = Math.max(1, (maxLength + 255) / 256);
         return Math.max(1, Math.min(wanted, byLength));
@@ -300,7 +301,7 @@ public final class CudaBackend implements Backend {
         DecodeOp.Shape s = op.validate();
         requireHere("q", op.q());
         PagedKvCache c = op.cache();
-        int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nh(), s.maxLength(), device.multiprocessorCount());
+        int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
         device.makeCurrent();
         long rows = (long) splits * s.batch() * s.nh() * s.tq();
         try (Arena arena = Arena.ofConfined();
