@@ -152,12 +152,30 @@ public final class CpuBackend implements Backend {
         PagedKvCache c = op.cache();
         float[] out = new float[Math.toIntExact(op.out().numel())];
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
-        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), op.cacheLengths(), c.blockTable(),
-                c.maxBlocksPerSeq(), c.blockSize(), op.causal(), op.scale(), bias(op.bias()), RelativeBias::bucket,
-                op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(), c.kCache().toFloatArray(),
-                c.vCache().toFloatArray(), out, lse);
+        float[][] keys = new float[s.batch()][];
+        float[][] values = new float[s.batch()][];
+        for (int b = 0; b < s.batch(); b++) {
+            keys[b] = gather(c, c.kCache(), b, op.cacheLengths()[b]);
+            values[b] = gather(c, c.vCache(), b, op.cacheLengths()[b]);
+        }
+        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), op.cacheLengths(), op.causal(), op.scale(),
+                bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
+                keys, values, out, lse);
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
+    }
+
+    /** Key positions [0, length) of sequence b, block by block: (length, NKV, HS) dense. */
+    private static float[] gather(PagedKvCache c, Tensor cache, int b, int length) {
+        int width = c.nkv() * c.headSize();
+        Tensor slots = cache.view((long) c.numBlocks() * c.blockSize(), width);      // (slots, NKV·HS)
+        float[] rows = new float[Math.multiplyExact(length, width)];
+        for (int j0 = 0; j0 < length; j0 += c.blockSize()) {
+            int n = Math.min(c.blockSize(), length - j0);
+            long first = (long) c.blockTable()[b * c.maxBlocksPerSeq() + j0 / c.blockSize()] * c.blockSize();
+            System.arraycopy(slots.slice(0, first, first + n).toFloatArray(), 0, rows, j0 * width, n * width);
+        }
+        return rows;
     }
 
     private static CpuAttention.Bias bias(RelativeBias b) {

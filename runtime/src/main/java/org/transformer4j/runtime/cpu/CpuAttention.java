@@ -100,14 +100,14 @@ public final class CpuAttention {
     }
 
     /**
-     * Paged decode, split-KV as the GPU does it: sequence b's keys [0, L) split into numSplits
-     * ranges of ceil(L / numSplits); each range yields a normalised partial output and its lse;
-     * the partials combine with weights exp(lse_s − max lse). q, out (B, Tq, NH, HS) dense;
-     * caches (numBlocks, blockSize, NKV, HS) dense; lse (B, NH, Tq) or null.
+     * Decode, split-KV as the GPU does it: sequence b's keys [0, L) split into numSplits ranges of
+     * ceil(L / numSplits); each range yields a normalised partial output and its lse; the partials
+     * combine with weights exp(lse_s − max lse). q, out (B, Tq, NH, HS) dense; keys[b], values[b]
+     * (L_b, NKV, HS) dense, the sequence's rows gathered from the paged cache; lse (B, NH, Tq) or null.
      */
-    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, int[] blockTable,
-                              int maxBlocksPerSeq, int blockSize, boolean causal, float scale, Bias bias, Bucket bucket,
-                              int numSplits, float[] q, float[] kCache, float[] vCache, float[] out, float[] lse) {
+    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, float scale,
+                              Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values,
+                              float[] out, float[] lse) {
         int group = nh / nkv;
         IntStream.range(0, batch * nh).parallel().forEach(bh -> {
             int b = bh / nh;
@@ -128,9 +128,9 @@ public final class CpuAttention {
                     int n = Math.max(0, j1 - j0);
                     float m = Float.NEGATIVE_INFINITY;
                     for (int jj = 0; jj < n; jj++) {
-                        int ko = cacheRow(blockTable, b, maxBlocksPerSeq, blockSize, nkv, kvh, hs, j0 + jj);
+                        int ko = ((j0 + jj) * nkv + kvh) * hs;
                         float dot = 0f;
-                        for (int d = 0; d < hs; d++) dot += q[qo + d] * kCache[ko + d];
+                        for (int d = 0; d < hs; d++) dot += q[qo + d] * keys[b][ko + d];
                         float x = dot * scale;
                         if (bias != null) {
                             x += bias.table()[bucket.of(j0 + jj - qpos, bias.numBuckets(), bias.maxDistance(),
@@ -145,8 +145,8 @@ public final class CpuAttention {
                         for (int jj = 0; jj < n; jj++) {
                             float p = (float) Math.exp(s[jj] - m);
                             l += p;
-                            int vo = cacheRow(blockTable, b, maxBlocksPerSeq, blockSize, nkv, kvh, hs, j0 + jj);
-                            for (int d = 0; d < hs; d++) acc[d] += p * vCache[vo + d];
+                            int vo = ((j0 + jj) * nkv + kvh) * hs;
+                            for (int d = 0; d < hs; d++) acc[d] += p * values[b][vo + d];
                         }
                     }
                     float inv = l > 0f ? 1f / l : 0f;
@@ -170,11 +170,5 @@ public final class CpuAttention {
                 if (lse != null) lse[(b * nh + h) * tq + i] = sum > 0f ? mx + (float) Math.log(sum) : Float.NEGATIVE_INFINITY;
             }
         });
-    }
-
-    /** Element offset of key position j of sequence b, head kvh, in a dense paged cache. */
-    public static int cacheRow(int[] blockTable, int b, int maxBlocksPerSeq, int blockSize, int nkv, int kvh, int hs, int j) {
-        int blk = blockTable[b * maxBlocksPerSeq + j / blockSize];
-        return (int) ((((long) blk * blockSize + j % blockSize) * nkv + kvh) * hs);
     }
 }
