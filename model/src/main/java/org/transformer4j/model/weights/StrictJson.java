@@ -41,18 +41,27 @@ public final class StrictJson {
         }
     }
 
-    /** Parses a whole JSON file, naming it in the error. */
-    public static JsonNode parseFile(Path file, String what) throws SafetensorsFormatException {
+    /** The tree of UTF-8 {@code bytes}; malformed UTF-8 is a ParseError too. */
+    public static JsonNode parse(byte[] bytes) throws ParseError {
         String text;
         try {
-            text = Utf8.decode(java.nio.file.Files.readAllBytes(file));
+            text = Utf8.decode(bytes);
         } catch (java.nio.charset.CharacterCodingException e) {
-            throw new SafetensorsFormatException(file, what + " is not valid UTF-8", e);
+            throw new ParseError("not valid UTF-8", e);
+        }
+        return parse(text);
+    }
+
+    /** Parses a whole JSON file; the error names the file and calls it {@code what}. */
+    public static JsonNode parseFile(Path file, String what) throws SafetensorsFormatException {
+        byte[] bytes;
+        try {
+            bytes = java.nio.file.Files.readAllBytes(file);
         } catch (IOException e) {
             throw new SafetensorsFormatException(file, "cannot read " + what + ": " + e, e);
         }
         try {
-            return parse(text);
+            return parse(bytes);
         } catch (ParseError e) {
             throw new SafetensorsFormatException(file, what + " is not valid JSON: " + e.getMessage(), e);
         }
