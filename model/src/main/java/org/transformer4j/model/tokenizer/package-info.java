@@ -1,0 +1,8 @@
+/**
+ * Tokenizers behind one interface, {@link org.transformer4j.model.tokenizer.Tokenizer}:
+ * {@link org.transformer4j.model.tokenizer.HfTokenizer} for tokenizer.json (DJL's binding of Hugging
+ * Face tokenizers; DJL's usage tracking is switched off by {@link org.transformer4j.model.tokenizer.DjlTracking})
+ * and {@link org.transformer4j.model.tokenizer.TiktokenTokenizer} for tiktoken encodings (JTokkit;
+ * r50k_base is GPT-2's vocabulary).
+ */
+package org.transformer4j.model.tokenizer;
