@@ -173,6 +173,26 @@ class MiniLmImportTest {
         System.out.printf("MiniLM embeddings vs langchain4j: worst max |diff| %.2e over %d sentences%n", worst, SENTENCES.size());
     }
 
+    @Test
+    void importedWeightsSaveAsAHuggingFaceBertFolderThatTheLayoutAccepts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // sentence-transformers/all-MiniLM-L6-v2's config.json, the fields BERT's layout reads.
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\":\"bert\",\"hidden_size\":384,"
+                + "\"num_hidden_layers\":6,\"num_attention_heads\":12,\"intermediate_size\":1536,\"vocab_size\":30522,"
+                + "\"max_position_embeddings\":512,\"type_vocab_size\":2,\"layer_norm_eps\":1e-12,\"hidden_act\":\"gelu\"}");
+        org.transformer4j.model.weights.SafetensorsWriter.write(dir.resolve("model.safetensors"), imported.weights(),
+                Map.of("format", "pt", "source", "all-minilm-l6-v2.onnx"));
+        var layout = org.transformer4j.model.weights.HfLayout.of(org.transformer4j.model.weights.HfConfig.read(dir));
+        try (var ck = org.transformer4j.model.weights.SafetensorsCheckpoint.open(dir)) {
+            Map<String, String> keys = layout.match(ck, dir);
+            assertEquals(imported.weights().keySet(), keys.keySet());
+            for (String k : List.of("embeddings.word_embeddings.weight", "encoder.layer.5.intermediate.dense.weight",
+                    "encoder.layer.2.attention.output.LayerNorm.bias")) {
+                assertArrayEquals(imported.weights().get(k).toFloatArray(), ck.tensor(keys.get(k)).toFloatArray(), k);
+            }
+        }
+    }
+
     private static long[] ones(int n) {
         long[] a = new long[n];
         java.util.Arrays.fill(a, 1);
