@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,8 +57,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject()) throw new SafetensorsFormatException(index, "index has no 'weight_map' object");
         Map<String, String> weightMap = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : map.properties()) {
             JsonNode v = e.getValue();
             if (!v.isTextual()) throw new SafetensorsFormatException(index, "weight_map entry '" + e.getKey() + "' is not a file name");
             String shard = v.textValue();

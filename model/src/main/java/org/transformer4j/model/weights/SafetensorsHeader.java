@@ -62,8 +62,7 @@ public record SafetensorsHeader(List<TensorEntry> entries, Map<String, String> m
 
         Map<String, String> metadata = new LinkedHashMap<>();
         List<TensorEntry> entries = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> f = it.next();
+        for (Map.Entry<String, JsonNode> f : root.properties()) {
             if (f.getKey().equals("__metadata__")) {
                 readMetadata(file, f.getValue(), metadata);
             } else {
@@ -91,8 +90,7 @@ public record SafetensorsHeader(List<TensorEntry> entries, Map<String, String> m
 
     private static void readMetadata(Path file, JsonNode node, Map<String, String> out) throws SafetensorsFormatException {
         if (!node.isObject()) throw new SafetensorsFormatException(file, "__metadata__ is not an object of strings");
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> m = it.next();
+        for (Map.Entry<String, JsonNode> m : node.properties()) {
             if (!m.getValue().isTextual()) {
                 throw new SafetensorsFormatException(file, "__metadata__ value of '" + m.getKey() + "' is "
                         + m.getValue().getNodeType().toString().toLowerCase() + ", not a string");

@@ -99,7 +99,7 @@ public final class SafetensorsWriter {
             offset += bits / 8;
         }
         byte[] json = MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
-        int padded = (int) ((8 + json.length + 7) / 8 * 8 - 8);
+        int padded = (8 + json.length + 7) / 8 * 8 - 8;
         byte[] header = Arrays.copyOf(json, padded);
         Arrays.fill(header, json.length, padded, (byte) ' ');
 
