@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +20,10 @@ import java.util.Set;
  *
  * <p>The file layout is {@code u64 little-endian N | N bytes of UTF-8 JSON | data}. Checks, in order:
  * N ≤ 100,000,000 and 8 + N ≤ file size; the JSON is valid UTF-8, starts with {@code {}, is one
- * object with no duplicate keys; {@code __metadata__} (optional) maps strings to strings; every other
- * key is a tensor with exactly {@code dtype} (a known name), {@code shape} (non-negative integers) and
- * {@code data_offsets} ([begin, end], begin ≤ end); shape × dtype bits is computed with overflow checks
+ * object with no duplicate keys (stricter than the reference, whose JSON reader keeps the last of
+ * two equal keys); {@code __metadata__} (optional) maps strings to strings; every other key is a
+ * tensor with {@code dtype} (a known name), {@code shape} (non-negative integers) and
+ * {@code data_offsets} ([begin, end], begin ≤ end), other fields ignored as the reference does; shape × dtype bits is computed with overflow checks
  * and is a whole number of bytes equal to end − begin; sorted by offset, the ranges start at 0 and
  * follow each other with no gap or overlap; and the last one ends exactly at the end of the file.
  */
@@ -104,10 +104,7 @@ public record SafetensorsHeader(List<TensorEntry> entries, Map<String, String> m
     private static TensorEntry readEntry(Path file, String name, JsonNode node) throws SafetensorsFormatException {
         String where = "tensor '" + name + "'";
         if (!node.isObject()) throw new SafetensorsFormatException(file, where + " is not an object");
-        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!ENTRY_KEYS.contains(k)) throw new SafetensorsFormatException(file, where + " has unknown field '" + k + "'");
-        }
+        // Other fields are ignored, as the reference's serde derive (without deny_unknown_fields) does.
         for (String k : ENTRY_KEYS) {
             if (!node.has(k)) throw new SafetensorsFormatException(file, where + " has no '" + k + "'");
         }

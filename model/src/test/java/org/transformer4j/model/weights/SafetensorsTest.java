@@ -192,4 +192,52 @@ class SafetensorsTest {
         SafetensorsFormatException e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsCheckpoint.open(dir));
         assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("neither"), e.getMessage());
     }
+
+    private static byte[] le64(long v) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) b.writeBytes(p);
+        return b.toByteArray();
+    }
+
+    /** Test vectors of the reference implementation's serializer (safetensors/src/tensor.rs tests). */
+    @Test
+    void writerMatchesTheReferenceByteForByte() throws IOException {
+        byte[] floats = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(0).putFloat(1).putFloat(2).putFloat(3).putFloat(4).putFloat(5).array();
+        try (Tensor t = Tensor.ofFloats(new float[] {0, 1, 2, 3, 4, 5}, 1, 2, 3);
+             Tensor t4 = Tensor.ofFloats(new float[] {0, 1, 2, 3, 4, 5}, 1, 1, 2, 3)) {
+            // test_serialization: a 64-byte header needs no padding.
+            Path p = dir.resolve("a.safetensors");
+            SafetensorsWriter.write(p, Map.of("attn.0", t), Map.of());
+            String h = "{\"attn.0\":{\"dtype\":\"F32\",\"shape\":[1,2,3],\"data_offsets\":[0,24]}}";
+            assertArrayEquals(concat(le64(64), h.getBytes(java.nio.charset.StandardCharsets.US_ASCII), floats), Files.readAllBytes(p));
+            // test_serialization_forced_alignement: 65 bytes of JSON padded with spaces to 72.
+            SafetensorsWriter.write(p, Map.of("attn0", t4), Map.of());
+            String h4 = "{\"attn0\":{\"dtype\":\"F32\",\"shape\":[1,1,2,3],\"data_offsets\":[0,24]}}       ";
+            assertArrayEquals(concat(le64(72), h4.getBytes(java.nio.charset.StandardCharsets.US_ASCII), floats), Files.readAllBytes(p));
+            // test_empty, without and with metadata.
+            SafetensorsWriter.write(p, Map.of(), Map.of());
+            assertArrayEquals(concat(le64(8), "{}      ".getBytes(java.nio.charset.StandardCharsets.US_ASCII)), Files.readAllBytes(p));
+            SafetensorsWriter.write(p, Map.of(), Map.of("framework", "pt"));
+            assertArrayEquals(concat(le64(40), "{\"__metadata__\":{\"framework\":\"pt\"}}     ".getBytes(
+                    java.nio.charset.StandardCharsets.US_ASCII)), Files.readAllBytes(p));
+            try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                assertTrue(f.names().isEmpty());
+                assertEquals(Map.of("framework", "pt"), f.metadata());
+            }
+        }
+    }
+
+    @Test
+    void unknownFieldsOfATensorEntryAreIgnoredAsTheReferenceDoes() throws IOException {
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":{\"anything\":[1]}}}";
+        Path p = StFiles.write(dir, "extra.safetensors", StFiles.bytes(header, new byte[] {0, 0, (byte) 0x80, 0x3f}));
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(1f, f.tensor("a").getFloat(0), 0f);
+        }
+    }
 }
