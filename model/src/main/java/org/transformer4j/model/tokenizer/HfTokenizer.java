@@ -59,12 +59,32 @@ public final class HfTokenizer implements Tokenizer {
         } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
             throw new TokenizerFormatException(file, "the tokenizers library rejected it: " + e.getMessage(), e);
         }
+        // Some broken files load and only fail when used (e.g. a WordPiece model whose unk_token is not in
+        // its vocabulary): try one sample with words, digits, accents, CJK and an emoji before handing it out.
+        try {
+            long[] ids = tok.encode(PROBE, true, false).getIds();
+            tok.decode(ids, false);
+        } catch (RuntimeException e) {
+            tok.close();
+            throw new TokenizerFormatException(file, "the tokenizer fails on a sample text: " + e.getMessage(), e);
+        }
         return new HfTokenizer(file, tok, Collections.unmodifiableMap(special));
     }
 
+    private static final String PROBE = "Hello world! Unbelievable, 1905 naïve 東京 🙂 <|endoftext|> [CLS]";
+
+    /**
+     * {@inheritDoc} A tokenizer that loaded but fails on this text (its file is inconsistent in a way the
+     * sample at load time did not reach) throws IllegalStateException naming the file.
+     */
     @Override
     public int[] encode(String text, boolean addSpecialTokens) {
-        long[] ids = tokenizer.encode(text, addSpecialTokens, false).getIds();
+        long[] ids;
+        try {
+            ids = tokenizer.encode(text, addSpecialTokens, false).getIds();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(file + ": the tokenizer failed on the text: " + e.getMessage(), e);
+        }
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
         return out;
@@ -79,7 +99,11 @@ public final class HfTokenizer implements Tokenizer {
     public String decode(int[] ids, boolean skipSpecialTokens) {
         long[] l = new long[ids.length];
         for (int i = 0; i < ids.length; i++) l[i] = ids[i];
-        return tokenizer.decode(l, skipSpecialTokens);
+        try {
+            return tokenizer.decode(l, skipSpecialTokens);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(file + ": the tokenizer failed to decode " + ids.length + " ids: " + e.getMessage(), e);
+        }
     }
 
     @Override
