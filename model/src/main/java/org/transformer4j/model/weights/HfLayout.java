@@ -85,14 +85,32 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         }
     }
 
+    /** Layer counts past this are a damaged or hostile config.json, not a model (the largest have about 100). */
+    static final int MAX_LAYERS = 1024;
+
+    /** Widths and vocabularies past this are too (and would overflow the shape arithmetic). */
+    static final int MAX_SIZE = 1 << 24;
+
+    private static int layers(HfConfig cfg, String field, int dflt) throws CheckpointException {
+        int n = dflt < 0 ? cfg.size(field) : cfg.size(field, dflt);
+        if (n > MAX_LAYERS) throw cfg.error("config.json field '" + field + "' is " + n + ", more than " + MAX_LAYERS + " layers");
+        return n;
+    }
+
+    private static int dim(HfConfig cfg, String field, int dflt) throws CheckpointException {
+        int n = dflt < 0 ? cfg.size(field) : cfg.size(field, dflt);
+        if (n > MAX_SIZE) throw cfg.error("config.json field '" + field + "' is " + n + ", more than " + MAX_SIZE);
+        return n;
+    }
+
     private static void divisible(HfConfig cfg, String what, int a, int b) throws CheckpointException {
         if (a % b != 0) throw cfg.error(what + " " + a + " is not divisible by " + b);
     }
 
     /** GPT-2 (GPT2Model / GPT2LMHeadModel): Conv1D weights [in, out], fused c_attn [C, 3C]. */
     public static HfLayout gpt2(HfConfig cfg) throws CheckpointException {
-        int c = cfg.size("n_embd"), l = cfg.size("n_layer"), nh = cfg.size("n_head"), v = cfg.size("vocab_size");
-        int p = cfg.size("n_positions", 1024), f = cfg.size("n_inner", 4 * c);
+        int c = dim(cfg, "n_embd", -1), l = layers(cfg, "n_layer", -1), nh = dim(cfg, "n_head", -1);
+        int v = dim(cfg, "vocab_size", -1), p = dim(cfg, "n_positions", 1024), f = dim(cfg, "n_inner", 4 * c);
         divisible(cfg, "n_embd", c, nh);
         Builder b = new Builder();
         b.req("wte.weight", v, c).req("wpe.weight", p, c);
@@ -114,9 +132,9 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
 
     /** BERT (BertModel, BertForMaskedLM, BertForPreTraining): post-LN, token types, optional pooler and heads. */
     public static HfLayout bert(HfConfig cfg) throws CheckpointException {
-        int c = cfg.size("hidden_size"), l = cfg.size("num_hidden_layers"), nh = cfg.size("num_attention_heads");
-        int f = cfg.size("intermediate_size"), v = cfg.size("vocab_size");
-        int p = cfg.size("max_position_embeddings", 512), tt = cfg.size("type_vocab_size", 2);
+        int c = dim(cfg, "hidden_size", -1), l = layers(cfg, "num_hidden_layers", -1), nh = dim(cfg, "num_attention_heads", -1);
+        int f = dim(cfg, "intermediate_size", -1), v = dim(cfg, "vocab_size", -1);
+        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 2);
         divisible(cfg, "hidden_size", c, nh);
         Builder b = new Builder();
         b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
@@ -146,9 +164,9 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
      * relative attention bias lives in block 0 of each stack.
      */
     public static HfLayout t5(HfConfig cfg) throws CheckpointException {
-        int c = cfg.size("d_model"), kv = cfg.size("d_kv"), f = cfg.size("d_ff"), l = cfg.size("num_layers");
-        int ld = cfg.size("num_decoder_layers", l), nh = cfg.size("num_heads"), v = cfg.size("vocab_size");
-        int buckets = cfg.size("relative_attention_num_buckets", 32);
+        int c = dim(cfg, "d_model", -1), kv = dim(cfg, "d_kv", -1), f = dim(cfg, "d_ff", -1), l = layers(cfg, "num_layers", -1);
+        int ld = layers(cfg, "num_decoder_layers", l), nh = dim(cfg, "num_heads", -1), v = dim(cfg, "vocab_size", -1);
+        int buckets = dim(cfg, "relative_attention_num_buckets", 32);
         String ffn = cfg.string("feed_forward_proj", "relu");
         boolean gated = switch (ffn) {
             case "relu" -> false;

@@ -236,6 +236,9 @@ class HfLayoutTest {
         assertBadConfig(GPT2.replace("\"n_head\":2", "\"n_head\":3"), "n_embd 8 is not divisible by 3");
         assertBadConfig(GPT2.replace("}", ",\"tie_word_embeddings\":\"yes\"}"), "expected true or false");
         assertBadConfig(t5Config("swish", true), "feed_forward_proj 'swish'");
+        assertBadConfig(GPT2.replace("\"n_layer\":2", "\"n_layer\":2000000000"), "more than 1024 layers");
+        assertBadConfig(GPT2.replace("\"n_embd\":8", "\"n_embd\":2147483646"), "field 'n_embd' is 2147483646, more than");
+        assertBadConfig(GPT2.replace("\"n_layer\":2", "\"n_layer\":3000000000"), "field 'n_layer' is 3000000000, expected a positive integer");
         Path none = dir.resolve("nothing-here");
         Files.createDirectories(none);
         CheckpointException e = assertThrows(CheckpointException.class, () -> HfConfig.read(none));
@@ -252,5 +255,37 @@ class HfLayoutTest {
         check.accept(HfLayout.of(HfConfig.read(folder(GPT2, gpt2Keys(""), DType.F32))));
         check.accept(HfLayout.of(HfConfig.read(folder(BERT, bertKeys("", "weight", "bias"), DType.F32))));
         check.accept(HfLayout.of(HfConfig.read(folder(t5Config("gated-gelu", false), t5Keys(true), DType.F32))));
+    }
+
+    @Test
+    void randomlyDamagedConfigsAreRejectedCleanlyOrGiveALayout() throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Object[] values = {null, -1, 0, 1, 3, 7, 1025, Integer.MAX_VALUE, 4294967296L, 1e300, 2.5, "", "gpt2", "bert", "t5",
+                "gated-gelu", true, List.of(), Map.of()};
+        Random r = new Random(9);
+        int rejected = 0;
+        for (int seed = 0; seed < 300; seed++) {
+            String base = List.of(GPT2, BERT, t5Config("relu", true), t5Config("gated-gelu", false)).get(seed % 4);
+            var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(base);
+            List<String> fields = new java.util.ArrayList<>();
+            root.fieldNames().forEachRemaining(fields::add);
+            for (int k = 0, n = 1 + r.nextInt(3); k < n; k++) {
+                String f = fields.get(r.nextInt(fields.size()));
+                if (r.nextInt(4) == 0) root.remove(f);
+                else root.set(f, json.valueToTree(values[r.nextInt(values.length)]));
+            }
+            Path d = Files.createTempDirectory(dir, "fuzz");
+            Files.writeString(d.resolve("config.json"), json.writeValueAsString(root));
+            try {
+                HfLayout l = HfLayout.of(HfConfig.read(d));
+                assertTrue(l.shapes().size() < 100_000, "seed " + seed);
+            } catch (CheckpointException e) {
+                assertTrue(e.getMessage().startsWith(d.resolve("config.json").toString()), e.getMessage());
+                rejected++;
+            } catch (RuntimeException | Error e) {
+                org.junit.jupiter.api.Assertions.fail("seed " + seed + ": unchecked " + e + " for " + root, e);
+            }
+        }
+        assertTrue(rejected > 100, "only " + rejected + " of 300 damaged configs were rejected");
     }
 }
