@@ -108,7 +108,7 @@ public final class BertOnnxImporter {
             // 1. Linear weights: the B input of MatMul / Gemm nodes.
             for (OnnxModel.Node n : m.nodes()) {
                 if (!n.opType().equals("MatMul") && !n.opType().equals("Gemm")) continue;
-                if (n.inputs().size() < 2) continue;
+                if (n.inputs().size() < 2 || n.outputs().isEmpty()) continue;
                 OnnxModel.Initializer w = m.initializers().get(n.inputs().get(1));
                 if (w == null) continue;                          // activations × activations (attention scores)
                 if (w.dims().length != 2) {
@@ -119,8 +119,8 @@ public final class BertOnnxImporter {
                     throw new OnnxFormatException(src, "cannot name weight '" + w.name() + "' " + Arrays.toString(w.dims())
                             + " of node '" + n.name() + "': no bias Add with a named bias and no scope in the node name");
                 }
-                boolean gemmTransposed = n.opType().equals("Gemm") && n.ints().containsKey("transB")
-                        && n.ints().get("transB")[0] == 1;
+                long[] transB = n.ints().get("transB");
+                boolean gemmTransposed = n.opType().equals("Gemm") && transB != null && transB.length == 1 && transB[0] == 1;
                 String key = prefix + ".weight";
                 put(src, out, sources, key, w, !gemmTransposed);
                 if (!gemmTransposed) transposed.add(key);
@@ -210,9 +210,9 @@ public final class BertOnnxImporter {
                     + "; this importer reads fp32 exports");
         }
         long n = init.numel();
-        if (init.data().remaining() != n * 4) {
+        if (init.data().remaining() != Math.multiplyExact(n, 4L)) {
             throw new OnnxFormatException(src, "initializer '" + init.name() + "' " + Arrays.toString(init.dims()) + " holds "
-                    + init.data().remaining() + " bytes, expected " + n * 4);
+                    + init.data().remaining() + " bytes, expected " + 4 * n);
         }
         if (out.containsKey(key)) {
             throw new OnnxFormatException(src, "two initializers map to '" + key + "': '" + sources.get(key) + "' and '"
@@ -346,7 +346,7 @@ public final class BertOnnxImporter {
             if (n.opType().equals("LayerNormalization")) {
                 float[] e = n.floats().get("epsilon");
                 eps.add(e == null ? 1e-5 : (double) e[0]);     // the operator's default
-            } else if (n.opType().equals("Sqrt")) {
+            } else if (n.opType().equals("Sqrt") && !n.inputs().isEmpty()) {
                 OnnxModel.Node add = producer.get(n.inputs().get(0));
                 if (add == null || !add.opType().equals("Add")) continue;
                 for (String in : add.inputs()) scalar(m, producer, in).ifPresent(eps::add);
@@ -359,7 +359,7 @@ public final class BertOnnxImporter {
     private static OptionalInt headSize(OnnxModel m, Map<String, OnnxModel.Node> producer) {
         Set<Integer> sizes = new TreeSet<>();
         for (OnnxModel.Node n : m.nodes()) {
-            if (!n.opType().equals("Softmax")) continue;
+            if (!n.opType().equals("Softmax") || n.inputs().isEmpty()) continue;
             OnnxModel.Node x = producer.get(n.inputs().get(0));
             for (int hop = 0; hop < 3 && x != null; hop++) {
                 if ((x.opType().equals("Div") || x.opType().equals("Mul")) && x.inputs().size() == 2) {

@@ -108,6 +108,17 @@ class BertOnnxImporterTest {
     }
 
     @Test
+    void nodesWithoutInputsOrOutputsAreNotAProblem() throws IOException {
+        TinyBertOnnx b = TinyBertOnnx.bert(1, true);
+        b.nodes.add(new TinyBertOnnx.Node("s", "Softmax", "", List.of(), List.of("p")));
+        b.nodes.add(new TinyBertOnnx.Node("q", "Sqrt", "", List.of(), List.of("r")));
+        b.nodes.add(new TinyBertOnnx.Node("m", "MatMul", "", List.of("x", "onnx::MatMul_100"), List.of()));
+        try (BertOnnxImporter.Result r = BertOnnxImporter.importFile(write(b))) {
+            assertEquals(5 + 16, r.weights().size());
+        }
+    }
+
+    @Test
     void notOnnxAtAll() throws IOException {
         Path p = dir.resolve("x.onnx");
         Files.writeString(p, "definitely not a protobuf \u0000\u00ff");
