@@ -22,6 +22,11 @@ import java.util.Map;
 /**
  * A parsed ONNX model: enough of the graph to map weights to names, and every initializer.
  *
+ * <p>Why the generic reader: the importer needs about twenty field numbers, and reading them
+ * directly avoids a protoc step in the build and a copy of onnx.proto to keep in step with ONNX.
+ * Fields are matched by number and wire type; unknown ones are skipped, so newer ONNX files parse.
+ * raw_data stays a view of the memory-mapped file (CodedInputStream aliasing), not a copy.
+ *
  * <pre>
  * ModelProto   1 ir_version  2 producer_name  7 graph  8 opset_import (OperatorSetIdProto: 1 domain, 2 version)
  * GraphProto   1 node  2 name  5 initializer  11 input  12 output  (ValueInfoProto: 1 name)  15 sparse_initializer

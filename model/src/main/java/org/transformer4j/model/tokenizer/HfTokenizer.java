@@ -90,7 +90,7 @@ public final class HfTokenizer implements Tokenizer {
         return out;
     }
 
-    /** Ids of the tokens of {@code text} with their token strings, for inspection. */
+    /** The token strings of {@code text} (with special tokens), for inspection. */
     public String[] tokens(String text) {
         return tokenizer.encode(text, true, false).getTokens();
     }
