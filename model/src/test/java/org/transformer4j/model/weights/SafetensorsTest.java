@@ -240,4 +240,27 @@ class SafetensorsTest {
             assertEquals(1f, f.tensor("a").getFloat(0), 0f);
         }
     }
+
+    @Test
+    void filesLargerThan2GbMapAndReadTheirLastTensor() throws IOException {
+        // A sparse file: 3 GiB of zeros on paper, almost nothing on disk. Real checkpoints are this size.
+        long big = 3L << 30;
+        String header = "{\"big\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[0," + big + "]},"
+                + "\"last\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + big + "," + (big + 8) + "]}}";
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        int pad = (8 - h.length % 8) % 8;
+        byte[] padded = java.util.Arrays.copyOf(h, h.length + pad);
+        java.util.Arrays.fill(padded, h.length, padded.length, (byte) ' ');
+        Path p = dir.resolve("big.safetensors");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            ch.write(ByteBuffer.wrap(le64(padded.length)));
+            ch.write(ByteBuffer.wrap(padded));
+            ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(1.5f).putFloat(-2f).flip(), 8 + padded.length + big);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(big, f.entry("big").byteSize());
+            assertArrayEquals(new float[] {1.5f, -2f}, f.tensor("last").toFloatArray());
+        }
+    }
 }
