@@ -118,12 +118,22 @@ public record OnnxModel(String source, long irVersion, String producer, Map<Stri
 
         interface Body { void read(CodedInputStream in) throws IOException; }
 
+        /** A length-delimited submessage: its fields are read until the limit (readTag returns 0 there). */
         static void sub(CodedInputStream in, Body body) throws IOException {
             int len = in.readRawVarint32();
             if (len < 0) throw new IOException("negative length");
             int old = in.pushLimit(len);
             body.read(in);
             in.checkLastTagWas(0);
+            in.popLimit(old);
+        }
+
+        /** A packed repeated scalar field: values without tags up to the limit. */
+        static void packed(CodedInputStream in, Body value) throws IOException {
+            int len = in.readRawVarint32();
+            if (len < 0) throw new IOException("negative length");
+            int old = in.pushLimit(len);
+            while (!in.isAtEnd()) value.read(in);
             in.popLimit(old);
         }
 
@@ -212,11 +222,11 @@ public record OnnxModel(String source, long irVersion, String producer, Map<Stri
                     case 3 -> values.add(in.readInt64());
                     case 5 -> { tensor = new Builder("attribute"); sub(in, tensor::initializer); }
                     case 7 -> {
-                        if (isLen(tag)) sub(in, p -> { while (!p.isAtEnd()) fvalues.add(p.readFloat()); });
+                        if (isLen(tag)) packed(in, p -> fvalues.add(p.readFloat()));
                         else fvalues.add(in.readFloat());
                     }
                     case 8 -> {
-                        if (isLen(tag)) sub(in, p -> { while (!p.isAtEnd()) values.add(p.readInt64()); });
+                        if (isLen(tag)) packed(in, p -> values.add(p.readInt64()));
                         else values.add(in.readInt64());
                     }
                     default -> in.skipField(tag);
@@ -242,7 +252,7 @@ public record OnnxModel(String source, long irVersion, String producer, Map<Stri
                 int field = WireFormat.getTagFieldNumber(tag);
                 switch (field) {
                     case 1 -> {
-                        if (isLen(tag)) sub(in, p -> { while (!p.isAtEnd()) dims.add(p.readInt64()); });
+                        if (isLen(tag)) packed(in, p -> dims.add(p.readInt64()));
                         else dims.add(in.readInt64());
                     }
                     case 2 -> dataType = in.readInt32();
@@ -269,7 +279,7 @@ public record OnnxModel(String source, long irVersion, String producer, Map<Stri
                 case 5 -> p.readInt32();
                 default -> p.readInt64();
             });
-            if (isLen(tag)) sub(in, p -> { while (!p.isAtEnd()) one.read(p); });
+            if (isLen(tag)) packed(in, one);
             else one.read(in);
             int width = field == 7 ? 8 : 4;
             int have = acc == null ? 0 : acc.position();

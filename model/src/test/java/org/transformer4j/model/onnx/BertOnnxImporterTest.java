@@ -49,6 +49,11 @@ class BertOnnxImporterTest {
                 for (int i = 0; i < TinyBertOnnx.C; i++) {
                     for (int o = 0; o < TinyBertOnnx.F; o++) assertEquals(in[i * TinyBertOnnx.F + o], hf[o * TinyBertOnnx.C + i], 0f);
                 }
+                // Biases were written as float_data, weights as raw_data: both arrive with their values.
+                TinyBertOnnx.Init bias = b.inits.get("encoder.layer.1.output.dense.bias");
+                float[] want = new float[TinyBertOnnx.C];
+                ByteBuffer.wrap(bias.raw()).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(want);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want, r.weights().get("encoder.layer.1.output.dense.bias").toFloatArray());
                 assertEquals("unknown", r.activation(), "no Erf, Tanh or Relu in this graph");
                 assertTrue(r.headSize().isEmpty());
             }

@@ -115,10 +115,22 @@ final class TinyBertOnnx {
 
     private static byte[] tensor(Init i) throws IOException {
         return message(o -> {
-            for (long d : i.dims()) o.writeInt64(1, d);
+            if (i.dims().length == 2) {
+                // Matrix dims packed, vector dims one tag each: both encodings of a repeated int64 are legal.
+                o.writeByteArray(1, message(p -> { for (long d : i.dims()) p.writeInt64NoTag(d); }));
+            } else {
+                for (long d : i.dims()) o.writeInt64(1, d);
+            }
             o.writeInt32(2, i.dataType());
             o.writeString(8, i.name());
-            o.writeBytes(9, ByteString.copyFrom(i.raw()));
+            if (i.dataType() == OnnxModel.FLOAT && i.name().endsWith(".bias")) {
+                // Biases as float_data (packed field 4), the other way exporters store floats, so both paths are read.
+                java.nio.FloatBuffer fb = ByteBuffer.wrap(i.raw()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+                byte[] packed = message(p -> { while (fb.hasRemaining()) p.writeFloatNoTag(fb.get()); });
+                o.writeByteArray(4, packed);
+            } else {
+                o.writeBytes(9, ByteString.copyFrom(i.raw()));
+            }
             if (i.external()) o.writeEnum(14, 1);
         });
     }
