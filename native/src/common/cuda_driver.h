@@ -16,6 +16,7 @@ typedef struct CUstream_st* CUstream;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 
 // The driver entry points we need; null until driver_load() succeeds.
 struct Driver {
@@ -30,6 +31,7 @@ struct Driver {
     CUresult (*cuLaunchKernel)(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
                                unsigned bx, unsigned by, unsigned bz, unsigned shared_bytes,
                                CUstream stream, void** params, void** extra);
+    CUresult (*cuFuncSetAttribute)(CUfunction f, int attrib, int value);
 };
 
 // Opens libcuda.so.1 and calls cuInit(0) once (thread-safe). Returns a T4J status; on success

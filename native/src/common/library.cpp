@@ -58,7 +58,8 @@ void load_driver_once() {
               resolve(lib, "cuCtxGetCurrent", &d.cuCtxGetCurrent) &&
               resolve(lib, "cuModuleLoadData", &d.cuModuleLoadData) &&
               resolve(lib, "cuModuleGetFunction", &d.cuModuleGetFunction) &&
-              resolve(lib, "cuLaunchKernel", &d.cuLaunchKernel);
+              resolve(lib, "cuLaunchKernel", &d.cuLaunchKernel) &&
+              resolve(lib, "cuFuncSetAttribute", &d.cuFuncSetAttribute);
     resolve(lib, "cuCtxGetId", &d.cuCtxGetId);  // optional
     if (!ok) {
         g_driver_status = T4J_ERROR_NO_DRIVER;
@@ -206,6 +207,20 @@ int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_byte
     int32_t s = driver_load(&d, nullptr);
     if (s != T4J_SUCCESS) return s;
     return cuda_status(d->cuLaunchKernel(f, grid, 1, 1, block, 1, 1, shared_bytes, static_cast<CUstream>(stream), args,
+                                         nullptr));
+}
+
+int32_t launch_grid(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
+                    void* stream, void** args) {
+    const Driver* d = nullptr;
+    int32_t s = driver_load(&d, nullptr);
+    if (s != T4J_SUCCESS) return s;
+    if (shared_bytes > 48 * 1024) {
+        // Above 48 KiB a kernel must opt in; idempotent and cheap next to the launch itself.
+        CUresult r = d->cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(shared_bytes));
+        if (r != CUDA_SUCCESS) return cuda_status(r);
+    }
+    return cuda_status(d->cuLaunchKernel(f, gx, gy, gz, block, 1, 1, shared_bytes, static_cast<CUstream>(stream), args,
                                          nullptr));
 }
 

@@ -1,0 +1,258 @@
+// gemm.cuh — tensor-core GEMM with the MLP epilogue fused: C = act(alpha·A·op(B) + bias)
+// [⊙ (alpha·A·op(B_gate) + bias_gate)] [+ residual], for F16/BF16 with fp32 accumulation.
+//
+// Structure (the classic Ampere recipe, as in CUTLASS's sm80 multistage GEMM, written small):
+//   - a thread block computes a BM × BN tile of C (of both products when gated, so each A tile
+//     loaded from global memory feeds W0 and W1: "one pass over x");
+//   - K advances in BK-wide slices through a STAGES-deep ring of shared-memory buffers filled with
+//     cp.async (16-byte, zero-filled outside the matrix), so loads of slice k+2 overlap math on k;
+//   - 8 warps as 2 (M) × 4 (N); each warp loads fragments with ldmatrix (.trans for a (K, N) B)
+//     and issues mma.sync.m16n8k16 with fp32 accumulators;
+//   - the epilogue works on the accumulators in registers and writes C once.
+// Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
+// ldmatrix fall in distinct bank groups.
+// Where a matrix's rows or base are not 8-element aligned (K % 8 != 0 for A, ...), that matrix is
+// loaded element by element with bounds checks instead; everything else is the same.
+#pragma once
+
+#include <cstdint>
+
+#include "t4j.h"
+#include "../common/dtype.cuh"
+#include "epilogue.cuh"
+
+namespace t4j {
+namespace gemm {
+
+constexpr int kThreads = 256;  // 8 warps: enough warps to hide ldmatrix/mma latency, 2 blocks/SM on sm_80
+constexpr int kBM = 128;       // rows of C per block: large tiles halve global traffic per flop vs 64
+constexpr int kBK = 32;        // K per stage: two k16 mma steps per barrier
+constexpr int kStages = 3;     // cp.async ring depth: 2 slices in flight hide ~1 µs of DRAM latency
+constexpr int kPad = 8;        // 16 bytes of padding per shared row: conflict-free ldmatrix
+constexpr int kWarpsM = 2;
+constexpr int kWarpsN = 4;
+
+// Per-instance tile shape. Gated blocks compute two products, so they take half the N width
+// to keep the same 64 fp32 accumulators per thread.
+template <bool GATED>
+struct Tile {
+    static constexpr int BN = GATED ? 64 : 128;
+    static constexpr int WM = kBM / kWarpsM;  // 64 rows per warp
+    static constexpr int WN = BN / kWarpsN;   // 32 or 16 columns per warp and product
+    static constexpr int MT = WM / 16;        // m16 tiles per warp
+    static constexpr int NT = WN / 8;         // n8 tiles per warp and product
+    static constexpr int PRODUCTS = GATED ? 2 : 1;
+};
+
+// Shared-memory elements of one stage.
+template <bool GATED, bool TRANS_B>
+__host__ __device__ constexpr int stage_elems() {
+    return kBM * (kBK + kPad) +
+           Tile<GATED>::PRODUCTS * (TRANS_B ? Tile<GATED>::BN * (kBK + kPad) : kBK * (Tile<GATED>::BN + kPad));
+}
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte async copy; src_bytes 0 writes zeros (the source is not read).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+
+// D += A (16×16, row) · B (16×8, col), fp32 accumulators.
+template <typename T>
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                                        uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Copies a ROWS × COLS tile of a row-major matrix (rows_total × cols_total, leading dimension ld)
+// starting at (row0, col0) into shared memory with row pitch COLS + kPad; zeros outside.
+// vec: rows, ld and the base are 8-element aligned, so 16-byte chunks are wholly in or out.
+template <int ROWS, int COLS, typename T>
+__device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int64_t rows_total, int64_t cols_total,
+                                          int64_t row0, int64_t col0, bool vec) {
+    constexpr int kChunksPerRow = COLS / 8;
+    constexpr int kChunks = ROWS * kChunksPerRow;
+    static_assert(kChunks % kThreads == 0, "tile must split evenly over the block");
+#pragma unroll
+    for (int i = 0; i < kChunks / kThreads; i++) {
+        const int chunk = threadIdx.x + i * kThreads;
+        const int r = chunk / kChunksPerRow;
+        const int c = (chunk % kChunksPerRow) * 8;
+        const int64_t gr = row0 + r;
+        const int64_t gc = col0 + c;
+        T* d = dst + r * (COLS + kPad) + c;
+        if (vec) {
+            const bool in = gr < rows_total && gc < cols_total;
+            cp_async16(d, in ? src + gr * ld + gc : src, in ? 16 : 0);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                d[e] = (gr < rows_total && gc + e < cols_total) ? src[gr * ld + gc + e] : from_f32<T>(0.0f);
+            }
+        }
+    }
+}
+
+template <typename T, bool GATED, bool TRANS_B>
+__device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec_a, int32_t vec_b) {
+    using TL = Tile<GATED>;
+    constexpr int BN = TL::BN;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    T* smem = reinterpret_cast<T*>(smem_raw);
+
+    const int64_t batch = blockIdx.z;
+    const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM;
+    const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
+    const T* A = static_cast<const T*>(p.a) + batch * p.stride_a;                                      // (M, K)
+    const T* B0 = static_cast<const T*>(p.b) + batch * p.stride_b;                                     // (K, N) | (N, K)
+    const T* B1 = GATED ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;              // like B0
+
+    const int warp = threadIdx.x >> 5;
+    const int lane = threadIdx.x & 31;
+    const int wm = warp / kWarpsN;  // 0..1
+    const int wn = warp % kWarpsN;  // 0..3
+
+    float acc[TL::PRODUCTS][TL::MT][TL::NT][4];
+#pragma unroll
+    for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+        for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+            for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) acc[q][i][j][e] = 0.0f;
+
+    constexpr int kAElems = kBM * (kBK + kPad);
+    constexpr int kBElems = TRANS_B ? BN * (kBK + kPad) : kBK * (BN + kPad);
+    constexpr int kStage = stage_elems<GATED, TRANS_B>();
+    const int64_t k_tiles = (p.k + kBK - 1) / kBK;
+
+    auto load_stage = [&](int stage, int64_t kt) {
+        T* sa = smem + stage * kStage;
+        load_tile<kBM, kBK>(sa, A, p.lda, p.m, p.k, m0, kt * kBK, vec_a != 0);
+#pragma unroll
+        for (int q = 0; q < TL::PRODUCTS; q++) {
+            T* sb = sa + kAElems + q * kBElems;
+            const T* B = q == 0 ? B0 : B1;
+            if (TRANS_B) {
+                load_tile<BN, kBK>(sb, B, p.ldb, p.n, p.k, n0, kt * kBK, vec_b != 0);  // rows n, cols k
+            } else {
+                load_tile<kBK, BN>(sb, B, p.ldb, p.k, p.n, kt * kBK, n0, vec_b != 0);  // rows k, cols n
+            }
+        }
+    };
+
+#pragma unroll
+    for (int s = 0; s < kStages - 1; s++) {
+        if (s < k_tiles) load_stage(s, s);
+        cp_async_commit();
+    }
+
+    for (int64_t kt = 0; kt < k_tiles; kt++) {
+        cp_async_wait<kStages - 2>();
+        __syncthreads();  // slice kt is visible, and every warp is done with slice kt-1's buffer
+        {
+            const int64_t next = kt + kStages - 1;
+            if (next < k_tiles) load_stage(static_cast<int>(next % kStages), next);
+            cp_async_commit();
+        }
+        const T* sa = smem + static_cast<int>(kt % kStages) * kStage;
+#pragma unroll
+        for (int ks = 0; ks < kBK; ks += 16) {
+            uint32_t af[TL::MT][4];
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++) {
+                const int row = wm * TL::WM + i * 16 + (lane & 15);
+                const int col = ks + (lane >> 4) * 8;
+                ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);
+            }
+#pragma unroll
+            for (int q = 0; q < TL::PRODUCTS; q++) {
+                const T* sb = sa + kAElems + q * kBElems;
+#pragma unroll
+                for (int j = 0; j < TL::NT; j += 2) {
+                    uint32_t bf[4];  // {b0, b1} of n-tile j, then of n-tile j+1
+                    const int nbase = wn * TL::WN + j * 8;
+                    if (TRANS_B) {
+                        const int n = nbase + (lane & 7) + (lane >> 4) * 8;
+                        const int k = ks + ((lane >> 3) & 1) * 8;
+                        ldmatrix_x4(bf, sb + n * (kBK + kPad) + k);
+                    } else {
+                        const int k = ks + (lane & 7) + ((lane >> 3) & 1) * 8;
+                        const int n = nbase + (lane >> 4) * 8;
+                        ldmatrix_x4_trans(bf, sb + k * (BN + kPad) + n);
+                    }
+#pragma unroll
+                    for (int i = 0; i < TL::MT; i++) {
+                        mma16816<T>(acc[q][i][j], af[i], bf[0], bf[1]);
+                        mma16816<T>(acc[q][i][j + 1], af[i], bf[2], bf[3]);
+                    }
+                }
+            }
+        }
+    }
+    cp_async_wait<0>();
+
+    // Epilogue, straight from the accumulators: thread holds rows g and g+8, columns 2t, 2t+1 of
+    // each m16n8 tile (g = lane / 4, t = lane % 4).
+    const T* bias = static_cast<const T*>(p.bias);
+    const T* bias_g = GATED ? static_cast<const T*>(p.bias_gate) : nullptr;
+    const T* res = p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
+    T* C = static_cast<T*>(p.c) + batch * p.stride_c;                                                   // (M, N)
+    const int g = lane >> 2;
+    const int t = lane & 3;
+#pragma unroll
+    for (int j = 0; j < TL::NT; j++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
+            if (col >= p.n) continue;
+            const float bv = bias ? to_f32(bias[col]) : 0.0f;
+            const float bg = bias_g ? to_f32(bias_g[col]) : 0.0f;
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++) {
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                    if (row >= p.m) continue;
+                    const float y = p.alpha * acc[0][i][j][h * 2 + e] + bv;
+                    const float gv = GATED ? p.alpha * acc[TL::PRODUCTS - 1][i][j][h * 2 + e] + bg : 0.0f;
+                    const float r = res ? to_f32(res[row * p.ld_residual + col]) : 0.0f;
+                    C[row * p.ldc + col] = from_f32<T>(epilogue_value(y, GATED, gv, res != nullptr, r, p.activation));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace gemm
+}  // namespace t4j

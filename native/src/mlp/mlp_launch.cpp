@@ -1,0 +1,125 @@
+// mlp_launch.cpp — validates t4j_gemm_params / t4j_bias_act_params, picks the GEMM instance
+// (dtype × gated × B layout) and its vector-load flags, and launches on a (N tiles, M tiles, batch)
+// grid. Tile sizes mirror gemm.cuh (host code cannot include device headers).
+#include <cstdint>
+
+#include "../common/internal.h"
+#include "../common/layout.h"
+
+namespace {
+
+constexpr int64_t kBM = 128;
+constexpr int64_t kBK = 32;
+constexpr int64_t kPad = 8;
+constexpr int64_t kStages = 3;
+constexpr uint32_t kGemmThreads = 256;
+
+int64_t tile_n(bool gated) { return gated ? 64 : 128; }
+
+uint32_t gemm_shared_bytes(bool gated, bool trans_b) {
+    const int64_t bn = tile_n(gated);
+    const int64_t products = gated ? 2 : 1;
+    const int64_t b = trans_b ? bn * (kBK + kPad) : kBK * (bn + kPad);
+    return static_cast<uint32_t>(kStages * (kBM * (kBK + kPad) + products * b) * 2);
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+bool valid_act(int32_t a) { return a >= T4J_ACT_NONE && a <= T4J_ACT_SILU; }
+
+const t4j::FieldLayout kGemmFields[] = {
+    T4J_FIELD(t4j_gemm_params, c),          T4J_FIELD(t4j_gemm_params, a),
+    T4J_FIELD(t4j_gemm_params, b),          T4J_FIELD(t4j_gemm_params, b_gate),
+    T4J_FIELD(t4j_gemm_params, bias),       T4J_FIELD(t4j_gemm_params, bias_gate),
+    T4J_FIELD(t4j_gemm_params, residual),   T4J_FIELD(t4j_gemm_params, m),
+    T4J_FIELD(t4j_gemm_params, n),          T4J_FIELD(t4j_gemm_params, k),
+    T4J_FIELD(t4j_gemm_params, batch),      T4J_FIELD(t4j_gemm_params, lda),
+    T4J_FIELD(t4j_gemm_params, ldb),        T4J_FIELD(t4j_gemm_params, ldc),
+    T4J_FIELD(t4j_gemm_params, ld_residual), T4J_FIELD(t4j_gemm_params, stride_a),
+    T4J_FIELD(t4j_gemm_params, stride_b),   T4J_FIELD(t4j_gemm_params, stride_c),
+    T4J_FIELD(t4j_gemm_params, stride_residual), T4J_FIELD(t4j_gemm_params, alpha),
+    T4J_FIELD(t4j_gemm_params, activation), T4J_FIELD(t4j_gemm_params, gated),
+    T4J_FIELD(t4j_gemm_params, trans_b),    T4J_FIELD(t4j_gemm_params, dtype),
+    T4J_FIELD(t4j_gemm_params, reserved),
+};
+const t4j::StructRegistration kGemmLayout("t4j_gemm_params", sizeof(t4j_gemm_params), kGemmFields,
+                                          sizeof(kGemmFields) / sizeof(kGemmFields[0]));
+
+const t4j::FieldLayout kBiasActFields[] = {
+    T4J_FIELD(t4j_bias_act_params, out),             T4J_FIELD(t4j_bias_act_params, x),
+    T4J_FIELD(t4j_bias_act_params, gate),            T4J_FIELD(t4j_bias_act_params, bias),
+    T4J_FIELD(t4j_bias_act_params, bias_gate),       T4J_FIELD(t4j_bias_act_params, residual),
+    T4J_FIELD(t4j_bias_act_params, rows),            T4J_FIELD(t4j_bias_act_params, cols),
+    T4J_FIELD(t4j_bias_act_params, out_row_stride),  T4J_FIELD(t4j_bias_act_params, x_row_stride),
+    T4J_FIELD(t4j_bias_act_params, gate_row_stride), T4J_FIELD(t4j_bias_act_params, residual_row_stride),
+    T4J_FIELD(t4j_bias_act_params, activation),      T4J_FIELD(t4j_bias_act_params, dtype),
+};
+const t4j::StructRegistration kBiasActLayout("t4j_bias_act_params", sizeof(t4j_bias_act_params), kBiasActFields,
+                                             sizeof(kBiasActFields) / sizeof(kBiasActFields[0]));
+
+// Threads per row of the elementwise epilogue: ~4 columns per thread, 32..512 (as the norm family).
+uint32_t threads_for(int64_t cols) {
+    uint32_t t = 32;
+    while (t < 512 && static_cast<int64_t>(t) * 4 < cols) t <<= 1;
+    return t;
+}
+
+}  // namespace
+
+extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
+    if (p == nullptr || p->c == nullptr || p->a == nullptr || p->b == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved != 0 || (p->gated != 0 && p->gated != 1) || (p->trans_b != 0 && p->trans_b != 1)) {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
+    const bool gated = p->gated == 1;
+    const bool trans_b = p->trans_b == 1;
+    if (gated != (p->b_gate != nullptr) || (!gated && p->bias_gate != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->m < 0 || p->n < 0 || p->k < 0 || p->batch < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->lda < p->k || p->ldc < p->n || p->ldb < (trans_b ? p->k : p->n)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->ld_residual < p->n) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->stride_a < 0 || p->stride_b < 0 || p->stride_c < 0 || p->stride_residual < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->batch > 1 && p->stride_c == 0 && p->m > 0 && p->n > 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;  // no fp32 tensor-core path (TF32 would change results)
+    const int64_t m_tiles = (p->m + kBM - 1) / kBM;
+    const int64_t n_tiles = (p->n + tile_n(gated) - 1) / tile_n(gated);
+    if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
+    if (p->m == 0 || p->n == 0) return T4J_SUCCESS;
+
+    // 16-byte cp.async needs 8-element alignment of the base, the rows, the batch stride, and of
+    // the extent along the copied dimension (so a chunk is wholly inside or outside).
+    const int32_t vec_a = aligned16(p->a) && p->lda % 8 == 0 && p->stride_a % 8 == 0 && p->k % 8 == 0;
+    const int32_t vec_b = aligned16(p->b) && (!gated || aligned16(p->b_gate)) && p->ldb % 8 == 0 &&
+                          p->stride_b % 8 == 0 && (trans_b ? p->k : p->n) % 8 == 0;
+
+    static const char* const kNames[2][2][2] = {  // [bf16][gated][trans_b]
+        {{"t4j_gemm_f16_nn", "t4j_gemm_f16_nt"}, {"t4j_gemm_f16_gated_nn", "t4j_gemm_f16_gated_nt"}},
+        {{"t4j_gemm_bf16_nn", "t4j_gemm_bf16_nt"}, {"t4j_gemm_bf16_gated_nn", "t4j_gemm_bf16_gated_nt"}},
+    };
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
+    if (s != T4J_SUCCESS) return s;
+    int32_t va = vec_a;
+    int32_t vb = vec_b;
+    void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb};
+    return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
+                            static_cast<uint32_t>(p->batch), kGemmThreads, gemm_shared_bytes(gated, trans_b), stream, args);
+}
+
+extern "C" T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream) {
+    if (p == nullptr || p->out == nullptr || p->x == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->out_row_stride < p->cols || p->x_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->gate != nullptr && p->gate_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->gate == nullptr && p->bias_gate != nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->residual_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_bias_act_f32", "t4j_bias_act_f16", "t4j_bias_act_bf16"};
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+    void* args[] = {const_cast<t4j_bias_act_params*>(p)};
+    return t4j::launch(f, t4j::row_grid(p->rows), threads_for(p->cols), 0, stream, args);
+}
