@@ -13,7 +13,17 @@ package org.transformer4j.runtime;
  *   residual (…, N) like out, or null; may be {@code out} itself (x += MLP(x))
  *   out      (…, N), x's leading dimensions
  * </pre>
- * One floating dtype throughout; fp32 accumulation and epilogue, one rounding on store. Logits are
+ * One floating dtype throughout; fp32 accumulation and epilogue, one rounding on store.
+ *
+ * <p>Where a block's residual adds go: each add can ride on the op before it or the op after it,
+ * never both. A pre-LN block (GPT-2) writes {@code x = x + proj(attn)} and {@code x = x + down(mlp)}
+ * through this op's {@code residual} (the add costs nothing extra in the GEMM epilogue), and
+ * normalises with plain {@link NormOp}s. Alternatively the projection writes without residual and
+ * {@link NormOp#withResidual} forms {@code h = x + proj}, writes h for the next add and normalises it
+ * in one pass: the same traffic, one kernel fewer when the GEMM runs on cuBLAS. Post-LN (BERT)
+ * normalises the sum, so the second form is its natural one.
+ *
+ * <p>Logits are
  * {@code LinearOp.of(h, embedding, logits).transW(true).alpha(scale)}; a fused QKV projection is one
  * LinearOp into (…, 3C) followed by {@link #split} into three views.
  */
