@@ -93,6 +93,14 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uin
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// Two adjacent elements as one 32-bit store (dst 4-byte aligned), each rounded to nearest.
+__device__ __forceinline__ void store2(__half* dst, float a, float b) {
+    *reinterpret_cast<__half2*>(dst) = __floats2half2_rn(a, b);
+}
+__device__ __forceinline__ void store2(__nv_bfloat16* dst, float a, float b) {
+    *reinterpret_cast<__nv_bfloat162*>(dst) = __floats2bfloat162_rn(a, b);
+}
+
 // Copies a ROWS × COLS tile of a row-major matrix (rows_total × cols_total, leading dimension ld)
 // starting at (row0, col0) into shared memory with row pitch COLS + kPad; zeros outside.
 // vec: rows, ld and the base are 8-element aligned, so 16-byte chunks are wholly in or out.
@@ -223,31 +231,49 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
     cp_async_wait<0>();
 
     // Epilogue, straight from the accumulators: thread holds rows g and g+8, columns 2t, 2t+1 of
-    // each m16n8 tile (g = lane / 4, t = lane % 4).
+    // each m16n8 tile (g = lane / 4, t = lane % 4). The two adjacent columns go out as one 32-bit
+    // store where C's rows allow it.
     const T* bias = static_cast<const T*>(p.bias);
     const T* bias_g = GATED ? static_cast<const T*>(p.bias_gate) : nullptr;
     const T* res = p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
     T* C = static_cast<T*>(p.c) + batch * p.stride_c;                                                   // (M, N)
+    const bool pair_ok = p.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(C) & 3u) == 0;
     const int g = lane >> 2;
     const int t = lane & 3;
 #pragma unroll
     for (int j = 0; j < TL::NT; j++) {
+        const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t;  // even
+        if (col >= p.n) continue;
+        const bool two = col + 1 < p.n;
+        float bv[2];
+        float bg[2];
 #pragma unroll
         for (int e = 0; e < 2; e++) {
-            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
-            if (col >= p.n) continue;
-            const float bv = bias ? to_f32(bias[col]) : 0.0f;
-            const float bg = bias_g ? to_f32(bias_g[col]) : 0.0f;
+            const bool in = e == 0 || two;
+            bv[e] = bias && in ? to_f32(bias[col + e]) : 0.0f;
+            bg[e] = bias_g && in ? to_f32(bias_g[col + e]) : 0.0f;
+        }
 #pragma unroll
-            for (int i = 0; i < TL::MT; i++) {
+        for (int i = 0; i < TL::MT; i++) {
 #pragma unroll
-                for (int h = 0; h < 2; h++) {
-                    const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
-                    if (row >= p.m) continue;
-                    const float y = p.alpha * acc[0][i][j][h * 2 + e] + bv;
-                    const float gv = GATED ? p.alpha * acc[TL::PRODUCTS - 1][i][j][h * 2 + e] + bg : 0.0f;
-                    const float r = res ? to_f32(res[row * p.ld_residual + col]) : 0.0f;
-                    C[row * p.ldc + col] = from_f32<T>(epilogue_value(y, GATED, gv, res != nullptr, r, p.activation));
+            for (int h = 0; h < 2; h++) {
+                const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                if (row >= p.m) continue;
+                float v[2];
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const bool in = e == 0 || two;
+                    const float y = p.alpha * acc[0][i][j][h * 2 + e] + bv[e];
+                    const float gv = GATED ? p.alpha * acc[TL::PRODUCTS - 1][i][j][h * 2 + e] + bg[e] : 0.0f;
+                    const float r = res && in ? to_f32(res[row * p.ld_residual + col + e]) : 0.0f;
+                    v[e] = epilogue_value(y, GATED, gv, res != nullptr, r, p.activation);
+                }
+                T* dst = C + row * p.ldc + col;
+                if (two && pair_ok) {
+                    store2(dst, v[0], v[1]);
+                } else {
+                    dst[0] = from_f32<T>(v[0]);
+                    if (two) dst[1] = from_f32<T>(v[1]);
                 }
             }
         }
