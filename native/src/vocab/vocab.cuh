@@ -177,19 +177,43 @@ __device__ __forceinline__ int64_t block_argmax(float v, int64_t i, float* fscra
 // the key of the `need`-th largest element (a count); with MASS true, the key of the element at
 // which the mass exp((x - m) / temperature), summed from the largest key down, first reaches
 // `need`. Only elements with key >= floor_key take part. hist: 256 floats of shared memory.
+// Logits crowd into a few bins of the top byte (sign and exponent), so lanes of a warp that share
+// a bin are combined first (__match_any_sync) and one lane adds for them: up to 32x fewer shared
+// atomics on the same address. blockDim.x must be a multiple of 32 (the launcher's are).
 template <typename T, bool MASS>
 __device__ __forceinline__ uint32_t radix_select(const T* x, int64_t cols, float m, float inv_t, uint32_t floor_key,
                                                  float need, float* hist) {
     uint32_t prefix = 0;
     uint32_t mask = 0;
+    const int lane = threadIdx.x & 31;
     for (int shift = 24; shift >= 0; shift -= 8) {
         for (int d = threadIdx.x; d < 256; d += blockDim.x) hist[d] = 0.0f;
         __syncthreads();
-        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-            const float v = to_f32(x[c]);
-            const uint32_t key = order_key(v);
-            if (key < floor_key || (key & mask) != prefix) continue;
-            atomicAdd(&hist[(key >> shift) & 255u], MASS ? __expf((v - m) * inv_t) : 1.0f);
+        for (int64_t base = 0; base < cols; base += blockDim.x) {  // uniform trip count: whole warps stay together
+            const int64_t c = base + threadIdx.x;
+            uint32_t bin = 256u;  // "no bin"
+            float w = 0.0f;
+            if (c < cols) {
+                const float v = to_f32(x[c]);
+                const uint32_t key = order_key(v);
+                if (key >= floor_key && (key & mask) == prefix) {
+                    bin = (key >> shift) & 255u;
+                    w = MASS ? __expf((v - m) * inv_t) : 1.0f;
+                }
+            }
+            const uint32_t peers = __match_any_sync(0xffffffffu, bin);
+            float total;
+            if (MASS) {
+                total = 0.0f;
+#pragma unroll
+                for (int j = 0; j < 32; j++) {
+                    const float wj = __shfl_sync(0xffffffffu, w, j);
+                    if ((peers >> j) & 1u) total += wj;
+                }
+            } else {
+                total = static_cast<float>(__popc(peers));
+            }
+            if (bin < 256u && lane == __ffs(peers) - 1) atomicAdd(&hist[bin], total);
         }
         __syncthreads();
         // Every thread walks the 256 bins the same way, so all agree on the digit.
@@ -274,40 +298,42 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
                 kept = block_sum(kept, scratch);
                 floor_key = radix_select<T, true>(x, p.cols, ms.m, inv_t, floor_key, p.top_p * kept, hist);
             }
-            // Kept mass, and the last kept id (the fallback when rounding leaves u·S unreached).
-            float mass = 0.0f;
-            float last = -1.0f;
-            for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) {
+            // Each thread owns a contiguous segment of ids: its kept mass, one block-wide scan over
+            // the segments, then the thread whose segment holds u·S walks it. One pass over the row.
+            const int64_t per = (p.cols + blockDim.x - 1) / blockDim.x;
+            const int64_t lo = threadIdx.x * per;
+            const int64_t hi = lo + per < p.cols ? lo + per : p.cols;
+            float seg = 0.0f;
+            float last = -1.0f;  // the segment's last kept id; exact as a float below 2^24
+            for (int64_t c = lo; c < hi; c++) {
                 const float v = to_f32(x[c]);
                 if (order_key(v) >= floor_key) {
-                    mass += __expf((v - ms.m) * inv_t);
-                    last = static_cast<float>(c);  // exact below 2^24, far above any vocabulary
+                    seg += __expf((v - ms.m) * inv_t);
+                    last = static_cast<float>(c);
                 }
             }
-            mass = block_sum(mass, scratch);
-            const int64_t last_kept = block_argmax(last, static_cast<int64_t>(last), scratch, iscratch);
+            if (threadIdx.x == 0) found = -1;
+            float mass;
+            const float incl = block_inclusive_scan(seg, scratch, &mass);
             const uint32_t x0 = philox_x0(p.seed, static_cast<uint32_t>(row), static_cast<uint32_t>(p.offset),
                                           static_cast<uint32_t>(p.offset >> 32), 0u);
             const float target = static_cast<float>(x0 >> 8) * (1.0f / 16777216.0f) * mass;
-            if (threadIdx.x == 0) found = -1;
-            float running = 0.0f;
-            for (int64_t base = 0; base < p.cols; base += blockDim.x) {
-                const int64_t c = base + threadIdx.x;
-                float e = 0.0f;
-                if (c < p.cols) {
+            if (seg > 0.0f && incl > target && incl - seg <= target) {
+                float running = incl - seg;
+                int64_t pick = static_cast<int64_t>(last);
+                for (int64_t c = lo; c < hi; c++) {
                     const float v = to_f32(x[c]);
-                    if (order_key(v) >= floor_key) e = __expf((v - ms.m) * inv_t);
+                    if (order_key(v) < floor_key) continue;
+                    const float e = __expf((v - ms.m) * inv_t);
+                    running += e;
+                    if (e > 0.0f && running > target) {
+                        pick = c;
+                        break;
+                    }
                 }
-                float total;
-                const float incl = running + block_inclusive_scan(e, scratch, &total);
-                // The first crossing: this thread's inclusive sum passes the target, the previous doesn't.
-                if (e > 0.0f && incl > target && incl - e <= target) {
-                    atomicMin(reinterpret_cast<unsigned long long*>(&found), static_cast<unsigned long long>(c));
-                }
-                running += total;
-                __syncthreads();
-                if (found >= 0) break;  // uniform: every thread reads the same shared value
+                atomicMin(reinterpret_cast<unsigned long long*>(&found), static_cast<unsigned long long>(pick));
             }
+            const int64_t last_kept = block_argmax(last, static_cast<int64_t>(last), scratch, iscratch);  // has a barrier
             id = found >= 0 ? found : last_kept;
         }
         if (threadIdx.x == 0) {
