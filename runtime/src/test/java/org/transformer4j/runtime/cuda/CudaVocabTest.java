@@ -116,10 +116,12 @@ class CudaVocabTest {
         }
     }
 
-    private int[] sampleOn(org.transformer4j.runtime.Backend be, Tensor logits, SampleOp template, float[] logprobs) {
+    /** Sampling options without tensors, applied to any backend's logits. */
+    private record Opts(float temperature, int topK, float topP, long seed, long offset) {}
+
+    private static int[] sampleOn(org.transformer4j.runtime.Backend be, Tensor logits, Opts o, float[] logprobs) {
         try (Tensor ids = be.empty(DType.I32, logits.shape(0)); Tensor lp = be.empty(DType.F32, logits.shape(0))) {
-            be.sample(new SampleOp(logits, template.temperature(), template.topK(), template.topP(), template.seed(),
-                    template.offset(), ids, lp));
+            be.sample(new SampleOp(logits, o.temperature(), o.topK(), o.topP(), o.seed(), o.offset(), ids, lp));
             try (Tensor hi = be.toHost(ids); Tensor hl = be.toHost(lp)) {
                 if (logprobs != null) System.arraycopy(hl.toFloatArray(), 0, logprobs, 0, logprobs.length);
                 return hi.toIntArray();
@@ -138,16 +140,16 @@ class CudaVocabTest {
             float[] xf = hx.toFloatArray();
             // argmax: exact, and its log-probability to fp32 accuracy
             float[] glp = new float[rows];
-            int[] g = sampleOn(gpu, x, new SampleOp(x, 0f, 0, 1f, 0, 0, x, null), glp);
-            assertArrayEquals(sampleOn(cpu, hx, new SampleOp(hx, 0f, 0, 1f, 0, 0, hx, null), null), g, "argmax seed " + seed);
+            int[] g = sampleOn(gpu, x, new Opts(0f, 0, 1f, 0, 0), glp);
+            assertArrayEquals(sampleOn(cpu, hx, new Opts(0f, 0, 1f, 0, 0), null), g, "argmax seed " + seed);
             double[] lsm = Oracle.softmax(rows, v, xf, 1, true);
             for (int r = 0; r < rows; r++) assertEquals(lsm[r * v + g[r]], glp[r], 1e-4 * Math.max(1, Math.abs(lsm[r * v + g[r]])));
             int[][] filters = {{0, 100}, {50, 100}, {0, 90}, {40, 80}, {1, 100}};
             for (int[] f : filters) {
-                SampleOp opt = new SampleOp(x, 0.9f, f[0], f[1] / 100f, seed, 3, x, null);
+                Opts opt = new Opts(0.9f, f[0], f[1] / 100f, seed, 3);
                 int[] a = sampleOn(gpu, x, opt, null);
                 int[] again = sampleOn(gpu, x, opt, null);
-                int[] c = sampleOn(cpu, hx, new SampleOp(hx, 0.9f, f[0], f[1] / 100f, seed, 3, hx, null), null);
+                int[] c = sampleOn(cpu, hx, opt, null);
                 assertArrayEquals(a, again, "same seed and offset, same ids: " + Arrays.toString(f));
                 int differ = 0;
                 for (int r = 0; r < rows; r++) {
