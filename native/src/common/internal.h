@@ -24,6 +24,9 @@ int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_byte
 int32_t launch_grid(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
                     void* stream, void** args);
 
+// Streaming multiprocessors of the current context's device (cached per device).
+int32_t sm_count(int* out);
+
 // Grid size for a grid-stride loop over `rows` blocks (the 1-D grid limit is 2^31 - 1).
 inline uint32_t row_grid(int64_t rows) { return static_cast<uint32_t>(rows < 2147483647 ? rows : 2147483647); }
 

@@ -6,7 +6,7 @@
 //     loaded from global memory feeds W0 and W1: "one pass over x");
 //   - K advances in BK-wide slices through a STAGES-deep ring of shared-memory buffers filled with
 //     cp.async (16-byte, zero-filled outside the matrix), so loads of slice k+2 overlap math on k;
-//   - 8 warps as 2 (M) × 4 (N); each warp loads fragments with ldmatrix (.trans for a (K, N) B)
+//   - warps in a 2 (M) × 4 (N) or 2 × 2 grid; each warp loads fragments with ldmatrix (.trans for a (K, N) B)
 //     and issues mma.sync.m16n8k16 with fp32 accumulators;
 //   - the epilogue works on the accumulators in registers and writes C once.
 // Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
@@ -24,31 +24,43 @@
 namespace t4j {
 namespace gemm {
 
-constexpr int kThreads = 256;  // 8 warps: enough warps to hide ldmatrix/mma latency, 2 blocks/SM on sm_80
-constexpr int kBM = 128;       // rows of C per block: large tiles halve global traffic per flop vs 64
 constexpr int kBK = 32;        // K per stage: two k16 mma steps per barrier
 constexpr int kStages = 3;     // cp.async ring depth: 2 slices in flight hide ~1 µs of DRAM latency
 constexpr int kPad = 8;        // 16 bytes of padding per shared row: conflict-free ldmatrix
-constexpr int kWarpsM = 2;
-constexpr int kWarpsN = 4;
+
+// Block shapes. Large: 128×128, 8 warps (2 × 4), the shape for big grids (T ≥ ~2048): large tiles
+// halve global traffic per flop against 64×64. Small: 64×64, 4 warps (2 × 2), for grids the large
+// tiles would leave under one wave (T = 128 gives M/128 = 1 row of tiles). The launcher chooses.
+template <int BM_, int BN_, int WARPS_M_, int WARPS_N_>
+struct Config {
+    static constexpr int BM = BM_;
+    static constexpr int BN = BN_;
+    static constexpr int WARPS_M = WARPS_M_;
+    static constexpr int WARPS_N = WARPS_N_;
+    static constexpr int THREADS = WARPS_M_ * WARPS_N_ * 32;
+};
+using Large = Config<128, 128, 2, 4>;
+using Small = Config<64, 64, 2, 2>;
 
 // Per-instance tile shape. Gated blocks compute two products, so they take half the N width
-// to keep the same 64 fp32 accumulators per thread.
-template <bool GATED>
+// to keep the same number of fp32 accumulators per thread.
+template <typename CFG, bool GATED>
 struct Tile {
-    static constexpr int BN = GATED ? 64 : 128;
-    static constexpr int WM = kBM / kWarpsM;  // 64 rows per warp
-    static constexpr int WN = BN / kWarpsN;   // 32 or 16 columns per warp and product
-    static constexpr int MT = WM / 16;        // m16 tiles per warp
-    static constexpr int NT = WN / 8;         // n8 tiles per warp and product
+    static constexpr int BM = CFG::BM;
+    static constexpr int BN = GATED ? CFG::BN / 2 : CFG::BN;
+    static constexpr int WM = BM / CFG::WARPS_M;  // rows per warp
+    static constexpr int WN = BN / CFG::WARPS_N;  // columns per warp and product
+    static constexpr int MT = WM / 16;            // m16 tiles per warp
+    static constexpr int NT = WN / 8;             // n8 tiles per warp and product
     static constexpr int PRODUCTS = GATED ? 2 : 1;
+    static_assert(NT % 2 == 0, "B fragments are loaded two n8 tiles at a time");
 };
 
 // Shared-memory elements of one stage.
-template <bool GATED, bool TRANS_B>
+template <typename CFG, bool GATED, bool TRANS_B>
 __host__ __device__ constexpr int stage_elems() {
-    return kBM * (kBK + kPad) +
-           Tile<GATED>::PRODUCTS * (TRANS_B ? Tile<GATED>::BN * (kBK + kPad) : kBK * (Tile<GATED>::BN + kPad));
+    using TL = Tile<CFG, GATED>;
+    return TL::BM * (kBK + kPad) + TL::PRODUCTS * (TRANS_B ? TL::BN * (kBK + kPad) : kBK * (TL::BN + kPad));
 }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -104,15 +116,15 @@ __device__ __forceinline__ void store2(__nv_bfloat16* dst, float a, float b) {
 // Copies a ROWS × COLS tile of a row-major matrix (rows_total × cols_total, leading dimension ld)
 // starting at (row0, col0) into shared memory with row pitch COLS + kPad; zeros outside.
 // vec: rows, ld and the base are 8-element aligned, so 16-byte chunks are wholly in or out.
-template <int ROWS, int COLS, typename T>
+template <int ROWS, int COLS, int THREADS, typename T>
 __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int64_t rows_total, int64_t cols_total,
                                           int64_t row0, int64_t col0, bool vec) {
     constexpr int kChunksPerRow = COLS / 8;
     constexpr int kChunks = ROWS * kChunksPerRow;
-    static_assert(kChunks % kThreads == 0, "tile must split evenly over the block");
+    static_assert(kChunks % THREADS == 0, "tile must split evenly over the block");
 #pragma unroll
-    for (int i = 0; i < kChunks / kThreads; i++) {
-        const int chunk = threadIdx.x + i * kThreads;
+    for (int i = 0; i < kChunks / THREADS; i++) {
+        const int chunk = threadIdx.x + i * THREADS;
         const int r = chunk / kChunksPerRow;
         const int c = (chunk % kChunksPerRow) * 8;
         const int64_t gr = row0 + r;
@@ -130,15 +142,17 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int6
     }
 }
 
-template <typename T, bool GATED, bool TRANS_B>
+template <typename T, typename CFG, bool GATED, bool TRANS_B>
 __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec_a, int32_t vec_b) {
-    using TL = Tile<GATED>;
+    using TL = Tile<CFG, GATED>;
+    constexpr int BM = TL::BM;
     constexpr int BN = TL::BN;
+    constexpr int THREADS = CFG::THREADS;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* smem = reinterpret_cast<T*>(smem_raw);
 
     const int64_t batch = blockIdx.z;
-    const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM;
+    const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
     const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
     const T* A = static_cast<const T*>(p.a) + batch * p.stride_a;                                      // (M, K)
     const T* B0 = static_cast<const T*>(p.b) + batch * p.stride_b;                                     // (K, N) | (N, K)
@@ -146,8 +160,8 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
 
     const int warp = threadIdx.x >> 5;
     const int lane = threadIdx.x & 31;
-    const int wm = warp / kWarpsN;  // 0..1
-    const int wn = warp % kWarpsN;  // 0..3
+    const int wm = warp / CFG::WARPS_N;
+    const int wn = warp % CFG::WARPS_N;
 
     float acc[TL::PRODUCTS][TL::MT][TL::NT][4];
 #pragma unroll
@@ -159,22 +173,22 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
 #pragma unroll
                 for (int e = 0; e < 4; e++) acc[q][i][j][e] = 0.0f;
 
-    constexpr int kAElems = kBM * (kBK + kPad);
+    constexpr int kAElems = BM * (kBK + kPad);
     constexpr int kBElems = TRANS_B ? BN * (kBK + kPad) : kBK * (BN + kPad);
-    constexpr int kStage = stage_elems<GATED, TRANS_B>();
+    constexpr int kStage = stage_elems<CFG, GATED, TRANS_B>();
     const int64_t k_tiles = (p.k + kBK - 1) / kBK;
 
     auto load_stage = [&](int stage, int64_t kt) {
         T* sa = smem + stage * kStage;
-        load_tile<kBM, kBK>(sa, A, p.lda, p.m, p.k, m0, kt * kBK, vec_a != 0);
+        load_tile<BM, kBK, THREADS>(sa, A, p.lda, p.m, p.k, m0, kt * kBK, vec_a != 0);
 #pragma unroll
         for (int q = 0; q < TL::PRODUCTS; q++) {
             T* sb = sa + kAElems + q * kBElems;
             const T* B = q == 0 ? B0 : B1;
             if (TRANS_B) {
-                load_tile<BN, kBK>(sb, B, p.ldb, p.n, p.k, n0, kt * kBK, vec_b != 0);  // rows n, cols k
+                load_tile<BN, kBK, THREADS>(sb, B, p.ldb, p.n, p.k, n0, kt * kBK, vec_b != 0);  // rows n, cols k
             } else {
-                load_tile<kBK, BN>(sb, B, p.ldb, p.k, p.n, kt * kBK, n0, vec_b != 0);  // rows k, cols n
+                load_tile<kBK, BN, THREADS>(sb, B, p.ldb, p.k, p.n, kt * kBK, n0, vec_b != 0);  // rows k, cols n
             }
         }
     };

@@ -1,6 +1,6 @@
 // mlp_launch.cpp — validates t4j_gemm_params / t4j_bias_act_params, picks the GEMM instance
-// (dtype × gated × B layout) and its vector-load flags, and launches on a (N tiles, M tiles, batch)
-// grid. Tile sizes mirror gemm.cuh (host code cannot include device headers).
+// (dtype × gated × B layout × tile size) and its vector-load flags, and launches on a
+// (N tiles, M tiles, batch) grid.
 #include <cstdint>
 
 #include "../common/internal.h"
@@ -8,19 +8,26 @@
 
 namespace {
 
-constexpr int64_t kBM = 128;
+// Mirrors gemm.cuh's Config / Tile (host code cannot include device headers).
+struct TileShape {
+    int64_t bm;
+    int64_t bn;  // of C per block: the config's BN, halved when gated
+    uint32_t threads;
+};
 constexpr int64_t kBK = 32;
 constexpr int64_t kPad = 8;
 constexpr int64_t kStages = 3;
-constexpr uint32_t kGemmThreads = 256;
 
-int64_t tile_n(bool gated) { return gated ? 64 : 128; }
+TileShape tile_shape(bool large, bool gated) {
+    const int64_t bm = large ? 128 : 64;
+    const int64_t bn = (large ? 128 : 64) / (gated ? 2 : 1);
+    return TileShape{bm, bn, large ? 256u : 128u};
+}
 
-uint32_t gemm_shared_bytes(bool gated, bool trans_b) {
-    const int64_t bn = tile_n(gated);
+uint32_t gemm_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
     const int64_t products = gated ? 2 : 1;
-    const int64_t b = trans_b ? bn * (kBK + kPad) : kBK * (bn + kPad);
-    return static_cast<uint32_t>(kStages * (kBM * (kBK + kPad) + products * b) * 2);
+    const int64_t b = trans_b ? t.bn * (kBK + kPad) : kBK * (t.bn + kPad);
+    return static_cast<uint32_t>(kStages * (t.bm * (kBK + kPad) + products * b) * 2);
 }
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
@@ -82,10 +89,20 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
     if (p->batch > 1 && p->stride_c == 0 && p->m > 0 && p->n > 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;  // no fp32 tensor-core path (TF32 would change results)
-    const int64_t m_tiles = (p->m + kBM - 1) / kBM;
-    const int64_t n_tiles = (p->n + tile_n(gated) - 1) / tile_n(gated);
-    if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
     if (p->m == 0 || p->n == 0) return T4J_SUCCESS;
+
+    // Large tiles when they fill the GPU at least once over; small ones otherwise (T = 128 makes a
+    // single row of 128-row tiles). One wave is a guess until measured on a GPU.
+    int sms = 0;
+    int32_t s = t4j::sm_count(&sms);
+    if (s != T4J_SUCCESS) return s;
+    const TileShape large = tile_shape(true, gated);
+    const int64_t large_blocks = ((p->m + large.bm - 1) / large.bm) * ((p->n + large.bn - 1) / large.bn) * p->batch;
+    const bool use_large = large_blocks >= sms;
+    const TileShape t = use_large ? large : tile_shape(false, gated);
+    const int64_t m_tiles = (p->m + t.bm - 1) / t.bm;
+    const int64_t n_tiles = (p->n + t.bn - 1) / t.bn;
+    if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
 
     // 16-byte cp.async needs 8-element alignment of the base, the rows, the batch stride, and of
     // the extent along the copied dimension (so a chunk is wholly inside or outside).
@@ -93,18 +110,20 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
     const int32_t vec_b = aligned16(p->b) && (!gated || aligned16(p->b_gate)) && p->ldb % 8 == 0 &&
                           p->stride_b % 8 == 0 && (trans_b ? p->k : p->n) % 8 == 0;
 
-    static const char* const kNames[2][2][2] = {  // [bf16][gated][trans_b]
-        {{"t4j_gemm_f16_nn", "t4j_gemm_f16_nt"}, {"t4j_gemm_f16_gated_nn", "t4j_gemm_f16_gated_nt"}},
-        {{"t4j_gemm_bf16_nn", "t4j_gemm_bf16_nt"}, {"t4j_gemm_bf16_gated_nn", "t4j_gemm_bf16_gated_nt"}},
+    static const char* const kNames[2][2][2][2] = {  // [large][bf16][gated][trans_b]
+        {{{"t4j_gemm_f16_nn_64", "t4j_gemm_f16_nt_64"}, {"t4j_gemm_f16_gated_nn_64", "t4j_gemm_f16_gated_nt_64"}},
+         {{"t4j_gemm_bf16_nn_64", "t4j_gemm_bf16_nt_64"}, {"t4j_gemm_bf16_gated_nn_64", "t4j_gemm_bf16_gated_nt_64"}}},
+        {{{"t4j_gemm_f16_nn_128", "t4j_gemm_f16_nt_128"}, {"t4j_gemm_f16_gated_nn_128", "t4j_gemm_f16_gated_nt_128"}},
+         {{"t4j_gemm_bf16_nn_128", "t4j_gemm_bf16_nt_128"}, {"t4j_gemm_bf16_gated_nn_128", "t4j_gemm_bf16_gated_nt_128"}}},
     };
     t4j::CUfunction f = nullptr;
-    int32_t s = t4j::get_kernel(kNames[p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
+    s = t4j::get_kernel(kNames[use_large][p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
     if (s != T4J_SUCCESS) return s;
     int32_t va = vec_a;
     int32_t vb = vec_b;
     void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb};
     return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
-                            static_cast<uint32_t>(p->batch), kGemmThreads, gemm_shared_bytes(gated, trans_b), stream, args);
+                            static_cast<uint32_t>(p->batch), t.threads, gemm_shared_bytes(t, gated, trans_b), stream, args);
 }
 
 extern "C" T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream) {

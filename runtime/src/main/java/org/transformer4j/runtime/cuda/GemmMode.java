@@ -13,8 +13,9 @@ public enum GemmMode {
     CUBLAS;
 
     /**
-     * Below this many rows the custom kernel's 128-row tiles leave most of the GPU idle (T=1 decode
-     * gives N/128 blocks), where cuBLAS's GEMV-like kernels do better. A guess until measured on a GPU.
+     * Below this many rows the custom kernel's tiles (64 rows at least) are mostly padding (T=1
+     * decode uses 1/64 of each mma) and its grid is small, where cuBLAS's GEMV-like kernels do
+     * better. A guess until measured on a GPU.
      */
     public static final int AUTO_MIN_ROWS = 64;
 
