@@ -8,7 +8,9 @@
 //     cp.async (16-byte, zero-filled outside the matrix), so loads of slice k+2 overlap math on k;
 //   - warps in a 2 (M) × 4 (N) or 2 × 2 grid; each warp loads fragments with ldmatrix (.trans for a (K, N) B)
 //     and issues mma.sync.m16n8k16 with fp32 accumulators;
-//   - the epilogue works on the accumulators in registers and writes C once.
+//   - the epilogue works on the accumulators in registers and writes C once;
+//   - where the tiles alone would not fill the GPU, K is split over `split` blocks per tile that
+//     meet in an fp32 workspace (see the split-K step after the main loop).
 // Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
 // ldmatrix fall in distinct bank groups.
 // Where a matrix's rows or base are not 8-element aligned (K % 8 != 0 for A, ...), that matrix is
@@ -31,16 +33,19 @@ constexpr int kPad = 8;        // 16 bytes of padding per shared row: conflict-f
 // Block shapes. Large: 128×128, 8 warps (2 × 4), the shape for big grids (T ≥ ~2048): large tiles
 // halve global traffic per flop against 64×64. Small: 64×64, 4 warps (2 × 2), for grids the large
 // tiles would leave under one wave (T = 128 gives M/128 = 1 row of tiles). The launcher chooses.
-template <int BM_, int BN_, int WARPS_M_, int WARPS_N_>
+// Only small tiles split K: the launcher takes large tiles only when they already fill the GPU,
+// and leaving the split-K code out keeps the large kernels at 128 registers (2 blocks per SM).
+template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, bool SPLIT_K_>
 struct Config {
     static constexpr int BM = BM_;
     static constexpr int BN = BN_;
     static constexpr int WARPS_M = WARPS_M_;
     static constexpr int WARPS_N = WARPS_N_;
     static constexpr int THREADS = WARPS_M_ * WARPS_N_ * 32;
+    static constexpr bool SPLIT_K = SPLIT_K_;
 };
-using Large = Config<128, 128, 2, 4>;
-using Small = Config<64, 64, 2, 2>;
+using Large = Config<128, 128, 2, 4, false>;
+using Small = Config<64, 64, 2, 2, true>;
 
 // Per-instance tile shape. Gated blocks compute two products, so they take half the N width
 // to keep the same number of fp32 accumulators per thread.
@@ -142,8 +147,12 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int6
     }
 }
 
+// Split-K workspace: [tile counters, int32, padded to 256 bytes][partials, fp32,
+// (PRODUCTS, batch, split, M, N)]. The launcher sizes it the same way.
+__host__ __device__ inline int64_t splitk_counter_bytes(int64_t tiles) { return (tiles * 4 + 255) / 256 * 256; }
+
 template <typename T, typename CFG, bool GATED, bool TRANS_B>
-__device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec_a, int32_t vec_b) {
+__device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
     constexpr int BM = TL::BM;
     constexpr int BN = TL::BN;
@@ -151,7 +160,9 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* smem = reinterpret_cast<T*>(smem_raw);
 
-    const int64_t batch = blockIdx.z;
+    if (!CFG::SPLIT_K) split = 1;              // the launcher never splits these
+    const int64_t batch = blockIdx.z / split;   // grid z = batch × split
+    const int split_idx = static_cast<int>(blockIdx.z % split);
     const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
     const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
     const T* A = static_cast<const T*>(p.a) + batch * p.stride_a;                                      // (M, K)
@@ -176,7 +187,11 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
     constexpr int kAElems = BM * (kBK + kPad);
     constexpr int kBElems = TRANS_B ? BN * (kBK + kPad) : kBK * (BN + kPad);
     constexpr int kStage = stage_elems<CFG, GATED, TRANS_B>();
-    const int64_t k_tiles = (p.k + kBK - 1) / kBK;
+    // This block's share of K, in kBK slices: [kt0, kt0 + k_tiles).
+    const int64_t k_tiles_all = (p.k + kBK - 1) / kBK;
+    const int64_t k_per_split = (k_tiles_all + split - 1) / split;
+    const int64_t kt0 = split_idx * k_per_split;
+    const int64_t k_tiles = kt0 >= k_tiles_all ? 0 : (k_tiles_all - kt0 < k_per_split ? k_tiles_all - kt0 : k_per_split);
 
     auto load_stage = [&](int stage, int64_t kt) {
         T* sa = smem + stage * kStage;
@@ -195,7 +210,7 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
 
 #pragma unroll
     for (int s = 0; s < kStages - 1; s++) {
-        if (s < k_tiles) load_stage(s, s);
+        if (s < k_tiles) load_stage(s, kt0 + s);
         cp_async_commit();
     }
 
@@ -204,7 +219,7 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
         __syncthreads();  // slice kt is visible, and every warp is done with slice kt-1's buffer
         {
             const int64_t next = kt + kStages - 1;
-            if (next < k_tiles) load_stage(static_cast<int>(next % kStages), next);
+            if (next < k_tiles) load_stage(static_cast<int>(next % kStages), kt0 + next);
             cp_async_commit();
         }
         const T* sa = smem + static_cast<int>(kt % kStages) * kStage;
@@ -244,6 +259,65 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
     }
     cp_async_wait<0>();
 
+    const int g = lane >> 2;
+    const int t = lane & 3;
+    if (CFG::SPLIT_K && split > 1) {
+        // Leave this split's partial products in the workspace; the last block of the tile to get
+        // here sums all splits in order 0..split-1 (deterministic) into acc and runs the epilogue.
+        const int64_t nbatch = gridDim.z / split;
+        const int64_t tile = (batch * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+        int32_t* counters = static_cast<int32_t*>(p.workspace);
+        float* partial = reinterpret_cast<float*>(static_cast<unsigned char*>(p.workspace) +
+                                                  splitk_counter_bytes(nbatch * gridDim.y * gridDim.x));
+        const int64_t plane = p.m * p.n;
+#pragma unroll
+        for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+                for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                    for (int h = 0; h < 2; h++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
+                            if (row < p.m && col < p.n) {
+                                partial[((q * nbatch + batch) * split + split_idx) * plane + row * p.n + col] =
+                                    acc[q][i][j][h * 2 + e];
+                            }
+                        }
+        __threadfence();  // partials visible device-wide before the count says so
+        __syncthreads();
+        __shared__ int32_t is_last;
+        if (threadIdx.x == 0) {
+            is_last = atomicAdd(&counters[tile], 1) == split - 1;
+            if (is_last) counters[tile] = 0;  // ready for the next launch on this stream
+        }
+        __syncthreads();
+        if (!is_last) return;  // uniform across the block
+        __threadfence();
+#pragma unroll
+        for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+                for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                    for (int h = 0; h < 2; h++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
+                            if (row >= p.m || col >= p.n) continue;
+                            float sum = 0.0f;
+                            for (int s = 0; s < split; s++) {
+                                sum += __ldcg(&partial[((q * nbatch + batch) * split + s) * plane + row * p.n + col]);
+                            }
+                            acc[q][i][j][h * 2 + e] = sum;
+                        }
+    }
+
     // Epilogue, straight from the accumulators: thread holds rows g and g+8, columns 2t, 2t+1 of
     // each m16n8 tile (g = lane / 4, t = lane % 4). The two adjacent columns go out as one 32-bit
     // store where C's rows allow it.
@@ -252,8 +326,6 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
     const T* res = p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
     T* C = static_cast<T*>(p.c) + batch * p.stride_c;                                                   // (M, N)
     const bool pair_ok = p.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(C) & 3u) == 0;
-    const int g = lane >> 2;
-    const int t = lane & 3;
 #pragma unroll
     for (int j = 0; j < TL::NT; j++) {
         const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t;  // even

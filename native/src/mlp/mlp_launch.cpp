@@ -30,6 +30,56 @@ uint32_t gemm_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
     return static_cast<uint32_t>(kStages * (t.bm * (kBK + kPad) + products * b) * 2);
 }
 
+// The launch a problem gets: tile size, K split, grid, workspace.
+struct Plan {
+    TileShape tile;
+    bool large;
+    int64_t m_tiles;
+    int64_t n_tiles;
+    int32_t split;
+    uint64_t workspace_bytes;  // 0 when split == 1
+};
+
+// Each split takes at least this many K slices of 32 (256 of K), so its pipeline fill and its
+// partial-tile round trip through the workspace stay small next to its math.
+constexpr int64_t kMinSlicesPerSplit = 8;
+// More splits than this add workspace traffic faster than they add parallelism (a guess until measured).
+constexpr int64_t kMaxSplit = 16;
+
+Plan plan_for(const t4j_gemm_params* p, int sms) {
+    const bool gated = p->gated == 1;
+    Plan pl{};
+    const TileShape large = tile_shape(true, gated);
+    const int64_t large_blocks = ((p->m + large.bm - 1) / large.bm) * ((p->n + large.bn - 1) / large.bn) * p->batch;
+    // Large tiles when they fill the GPU at least once over; small ones otherwise (T = 128 makes a
+    // single row of 128-row tiles). One wave is a guess until measured on a GPU.
+    pl.large = large_blocks >= sms;
+    pl.tile = pl.large ? large : tile_shape(false, gated);
+    pl.m_tiles = (p->m + pl.tile.bm - 1) / pl.tile.bm;
+    pl.n_tiles = (p->n + pl.tile.bn - 1) / pl.tile.bn;
+    const int64_t blocks = pl.m_tiles * pl.n_tiles * p->batch;
+    const int64_t k_slices = (p->k + kBK - 1) / kBK;
+    int64_t split = 1;
+    if (!pl.large && blocks < sms && blocks > 0) {  // gemm.cuh: only the small tiles split K
+        split = (sms + blocks - 1) / blocks;
+        if (split > k_slices / kMinSlicesPerSplit) split = k_slices / kMinSlicesPerSplit;
+        if (split > kMaxSplit) split = kMaxSplit;
+        if (split < 2) split = 1;
+        if (split > 1) {
+            const int64_t per = (k_slices + split - 1) / split;
+            split = (k_slices + per - 1) / per;  // no empty splits
+        }
+        if (p->batch * split > 65535) split = 1;
+    }
+    pl.split = static_cast<int32_t>(split);
+    if (split > 1) {
+        const int64_t products = gated ? 2 : 1;
+        const int64_t counters = (blocks * 4 + 255) / 256 * 256;  // as splitk_counter_bytes in gemm.cuh
+        pl.workspace_bytes = static_cast<uint64_t>(counters + products * p->batch * split * p->m * p->n * 4);
+    }
+    return pl;
+}
+
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 bool valid_act(int32_t a) { return a >= T4J_ACT_NONE && a <= T4J_ACT_SILU; }
@@ -44,7 +94,8 @@ const t4j::FieldLayout kGemmFields[] = {
     T4J_FIELD(t4j_gemm_params, ldb),        T4J_FIELD(t4j_gemm_params, ldc),
     T4J_FIELD(t4j_gemm_params, ld_residual), T4J_FIELD(t4j_gemm_params, stride_a),
     T4J_FIELD(t4j_gemm_params, stride_b),   T4J_FIELD(t4j_gemm_params, stride_c),
-    T4J_FIELD(t4j_gemm_params, stride_residual), T4J_FIELD(t4j_gemm_params, alpha),
+    T4J_FIELD(t4j_gemm_params, stride_residual), T4J_FIELD(t4j_gemm_params, workspace),
+    T4J_FIELD(t4j_gemm_params, workspace_bytes), T4J_FIELD(t4j_gemm_params, alpha),
     T4J_FIELD(t4j_gemm_params, activation), T4J_FIELD(t4j_gemm_params, gated),
     T4J_FIELD(t4j_gemm_params, trans_b),    T4J_FIELD(t4j_gemm_params, dtype),
     T4J_FIELD(t4j_gemm_params, reserved),
@@ -91,17 +142,15 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
     if (p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;  // no fp32 tensor-core path (TF32 would change results)
     if (p->m == 0 || p->n == 0) return T4J_SUCCESS;
 
-    // Large tiles when they fill the GPU at least once over; small ones otherwise (T = 128 makes a
-    // single row of 128-row tiles). One wave is a guess until measured on a GPU.
     int sms = 0;
     int32_t s = t4j::sm_count(&sms);
     if (s != T4J_SUCCESS) return s;
-    const TileShape large = tile_shape(true, gated);
-    const int64_t large_blocks = ((p->m + large.bm - 1) / large.bm) * ((p->n + large.bn - 1) / large.bn) * p->batch;
-    const bool use_large = large_blocks >= sms;
-    const TileShape t = use_large ? large : tile_shape(false, gated);
-    const int64_t m_tiles = (p->m + t.bm - 1) / t.bm;
-    const int64_t n_tiles = (p->n + t.bn - 1) / t.bn;
+    Plan pl = plan_for(p, sms);
+    if (pl.split > 1 && (p->workspace == nullptr || p->workspace_bytes < pl.workspace_bytes)) pl.split = 1;
+    const TileShape t = pl.tile;
+    const bool use_large = pl.large;
+    const int64_t m_tiles = pl.m_tiles;
+    const int64_t n_tiles = pl.n_tiles;
     if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
 
     // 16-byte cp.async needs 8-element alignment of the base, the rows, the batch stride, and of
@@ -121,9 +170,22 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
     if (s != T4J_SUCCESS) return s;
     int32_t va = vec_a;
     int32_t vb = vec_b;
-    void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb};
+    int32_t split = pl.split;
+    void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb, &split};
     return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
-                            static_cast<uint32_t>(p->batch), t.threads, gemm_shared_bytes(t, gated, trans_b), stream, args);
+                            static_cast<uint32_t>(p->batch * split), t.threads, gemm_shared_bytes(t, gated, trans_b),
+                            stream, args);
+}
+
+extern "C" T4J_API int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes) {
+    if (p == nullptr || bytes == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    *bytes = 0;
+    if (p->m <= 0 || p->n <= 0 || p->k <= 0 || p->batch < 1 || p->dtype == T4J_DTYPE_F32) return T4J_SUCCESS;
+    int sms = 0;
+    int32_t s = t4j::sm_count(&sms);
+    if (s != T4J_SUCCESS) return s;
+    *bytes = plan_for(p, sms).workspace_bytes;
+    return T4J_SUCCESS;
 }
 
 extern "C" T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream) {

@@ -38,6 +38,8 @@ public final class t4j_gemm_params {
             JAVA_LONG.withName("stride_b"),
             JAVA_LONG.withName("stride_c"),
             JAVA_LONG.withName("stride_residual"),
+            ADDRESS.withName("workspace"),
+            JAVA_LONG.withName("workspace_bytes"),
             JAVA_FLOAT.withName("alpha"),
             JAVA_INT.withName("activation"),
             JAVA_INT.withName("gated"),
@@ -73,6 +75,8 @@ public final class t4j_gemm_params {
     private static final long stride_b$OFFSET = offset("stride_b");
     private static final long stride_c$OFFSET = offset("stride_c");
     private static final long stride_residual$OFFSET = offset("stride_residual");
+    private static final long workspace$OFFSET = offset("workspace");
+    private static final long workspace_bytes$OFFSET = offset("workspace_bytes");
     private static final long alpha$OFFSET = offset("alpha");
     private static final long activation$OFFSET = offset("activation");
     private static final long gated$OFFSET = offset("gated");
@@ -120,6 +124,10 @@ public final class t4j_gemm_params {
     public static void stride_c(MemorySegment s, long v) { s.set(JAVA_LONG, stride_c$OFFSET, v); }
     public static long stride_residual(MemorySegment s) { return s.get(JAVA_LONG, stride_residual$OFFSET); }
     public static void stride_residual(MemorySegment s, long v) { s.set(JAVA_LONG, stride_residual$OFFSET, v); }
+    public static MemorySegment workspace(MemorySegment s) { return s.get(PTR, workspace$OFFSET); }
+    public static void workspace(MemorySegment s, MemorySegment v) { s.set(PTR, workspace$OFFSET, v); }
+    public static long workspace_bytes(MemorySegment s) { return s.get(JAVA_LONG, workspace_bytes$OFFSET); }
+    public static void workspace_bytes(MemorySegment s, long v) { s.set(JAVA_LONG, workspace_bytes$OFFSET, v); }
     public static float alpha(MemorySegment s) { return s.get(JAVA_FLOAT, alpha$OFFSET); }
     public static void alpha(MemorySegment s, float v) { s.set(JAVA_FLOAT, alpha$OFFSET, v); }
     public static int activation(MemorySegment s) { return s.get(JAVA_INT, activation$OFFSET); }

@@ -283,4 +283,18 @@ public final class t4j_h {
             throw unexpected(t);
         }
     }
+
+    private static final class t4j_gemm_workspace_size {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_gemm_workspace_size", DESC);
+    }
+
+    /** {@code int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes)} */
+    public static int t4j_gemm_workspace_size(MemorySegment params, MemorySegment bytes) {
+        try {
+            return (int) t4j_gemm_workspace_size.HANDLE.invokeExact(params, bytes);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
 }

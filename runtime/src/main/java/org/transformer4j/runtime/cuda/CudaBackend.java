@@ -44,6 +44,7 @@ public final class CudaBackend implements Backend {
     private final boolean syncEachOp;
     private Cublas cublas;
     private volatile GemmMode gemmMode;
+    private Tensor gemmWorkspace;  // split-K scratch of the custom GEMM, zeroed when allocated; grows
     private volatile boolean closed;
 
     private CudaBackend(CudaDevice device) {
@@ -232,9 +233,34 @@ public final class CudaBackend implements Backend {
             t4j_gemm_params.gated(p, op.gated() ? 1 : 0);
             t4j_gemm_params.trans_b(p, op.transW() ? 1 : 0);
             t4j_gemm_params.dtype(p, op.x().dtype().code());
+            MemorySegment bytes = arena.allocate(ValueLayout.JAVA_LONG);
+            Cuda.checkT4j(t4j_h.t4j_gemm_workspace_size(p, bytes), "t4j_gemm_workspace_size");
+            long need = bytes.get(ValueLayout.JAVA_LONG, 0);
+            if (need > 0) {
+                Tensor ws = gemmWorkspace(need);
+                t4j_gemm_params.workspace(p, address(ws));
+                t4j_gemm_params.workspace_bytes(p, ws.numel() * 4);
+            }
             Cuda.checkT4j(t4j_h.t4j_gemm(p, stream.handle()), "t4j_gemm (" + op.x().dtype() + ", M=" + s.m() + ", N=" + s.n()
                     + ", K=" + s.k() + (op.gated() ? ", gated" : "") + ", " + op.activation() + ")");
         }
+    }
+
+    /**
+     * The split-K workspace, at least {@code bytes}: kept between launches (they are ordered on this
+     * backend's one stream, and the kernels leave its counters at zero), replaced by a larger zeroed
+     * one when a problem needs more.
+     */
+    private synchronized Tensor gemmWorkspace(long bytes) {
+        if (gemmWorkspace == null || gemmWorkspace.numel() * 4 < bytes) {
+            if (gemmWorkspace != null) gemmWorkspace.close();           // freed in stream order
+            long words = Math.max(bytes, 1 << 20) / 4 + 1;             // at least 1 MiB: fewer regrowths
+            gemmWorkspace = empty(DType.I32, words);
+            device.makeCurrent();
+            Cuda.check(cuda_h.cuMemsetD32Async(gemmWorkspace.deviceAddress(), 0, words, stream.handle()),
+                    "cuMemsetD32Async (GEMM workspace)");
+        }
+        return gemmWorkspace;
     }
 
     /** cuBLAS for the product(s) into fp-dtype temporaries (or straight into out), then t4j_bias_act. */
@@ -491,6 +517,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         stream.synchronize();
         if (cublas != null) cublas.close();
+        if (gemmWorkspace != null) gemmWorkspace.close();
         allocator.close();
         stream.close();
     }

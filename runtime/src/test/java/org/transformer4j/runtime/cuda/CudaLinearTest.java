@@ -3,7 +3,8 @@
 // bias, residual, weight layout) against the float64 oracle with the design's tolerance rule;
 // outputs are NaN-poisoned first so that an unwritten element fails. Shapes straddle the 64×64 and
 // 128×128 tiles (half as wide when gated), reach both tile sizes (the launcher takes the large one
-// when it fills the GPU), include T=1, and K not a multiple of 8 (the element-load path).
+// when it fills the GPU), split K where tiles are few and K long, include T=1, and K not a
+// multiple of 8 (the element-load path).
 package org.transformer4j.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,6 +35,7 @@ class CudaLinearTest {
                 ? new int[][] {{1, 1, 1}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}}
                 : new int[][] {{1, 1, 1}, {1, 96, 64}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}, {257, 200, 72}, {128, 384, 256},
                                {200, 136, 100},
+                               {96, 200, 1000},    // 8 blocks of 64×64 with K = 1000: split-K (up to 7 splits)
                                {1500, 1800, 72}};  // ≥ 180 blocks of 128×128: the launcher's large-tile kernels (≤ 180 SMs)
         List<Arguments> out = new ArrayList<>();
         int i = 0;
