@@ -130,6 +130,25 @@ class NativeValidationTest {
     }
 
     @Test
+    void gemmWorkspaceSizeNeedsNothingForEmptyProblemsAndSaysWhenThereIsNoDriver() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_gemm_params.allocate(arena);
+            MemorySegment bytes = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            bytes.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 99);
+            t4j_gemm_params.batch(p, 1);
+            t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_gemm_workspace_size(p, bytes));
+            assertEquals(0, bytes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), "M = N = K = 0 needs no workspace");
+            assertEquals(t4j_h.T4J_ERROR_INVALID_ARGUMENT, t4j_h.t4j_gemm_workspace_size(p, MemorySegment.NULL));
+            org.junit.jupiter.api.Assumptions.assumeTrue(CudaLibraries.driverProblem().isPresent(), "a driver is installed");
+            t4j_gemm_params.m(p, 128);
+            t4j_gemm_params.n(p, 768);
+            t4j_gemm_params.k(p, 3072);
+            assertEquals(t4j_h.T4J_ERROR_NO_DRIVER, t4j_h.t4j_gemm_workspace_size(p, bytes), "the SM count needs a driver");
+        }
+    }
+
+    @Test
     void malformedEpilogueEmbeddingAndVocabParamsAreRejected() {
         int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
         try (Arena arena = Arena.ofConfined()) {
