@@ -35,8 +35,12 @@ constexpr int kPad = 8;        // 16 bytes of padding per shared row: conflict-f
 // tiles would leave under one wave (T = 128 gives M/128 = 1 row of tiles). The launcher chooses.
 // Only small tiles split K: the launcher takes large tiles only when they already fill the GPU,
 // and leaving the split-K code out keeps the large kernels at 128 registers (2 blocks per SM).
-template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, bool SPLIT_K_>
+// MIN_BLOCKS per SM goes to __launch_bounds__ and caps registers at 65536 / (THREADS · MIN_BLOCKS)
+// = 128 for both shapes: what the accumulators and fragments need without spilling, and enough
+// blocks per SM to overlap one block's epilogue with another's main loop.
+template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, bool SPLIT_K_, int MIN_BLOCKS_>
 struct Config {
+    static constexpr int MIN_BLOCKS = MIN_BLOCKS_;
     static constexpr int BM = BM_;
     static constexpr int BN = BN_;
     static constexpr int WARPS_M = WARPS_M_;
@@ -44,8 +48,8 @@ struct Config {
     static constexpr int THREADS = WARPS_M_ * WARPS_N_ * 32;
     static constexpr bool SPLIT_K = SPLIT_K_;
 };
-using Large = Config<128, 128, 2, 4, false>;
-using Small = Config<64, 64, 2, 2, true>;
+using Large = Config<128, 128, 2, 4, false, 2>;
+using Small = Config<64, 64, 2, 2, true, 4>;
 
 // Per-instance tile shape. Gated blocks compute two products, so they take half the N width
 // to keep the same number of fp32 accumulators per thread.

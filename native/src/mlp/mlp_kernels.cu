@@ -5,11 +5,10 @@
 #include "gemm.cuh"
 
 // NAME_<tile>: Large = 128×128 tiles, 256 threads; Small = 64×64 tiles, 128 threads (gemm.cuh).
-#define T4J_GEMM_KERNEL(NAME, T, CFG, GATED, TRANS_B)                                                \
-    extern "C" __global__ void __launch_bounds__(t4j::gemm::CFG::THREADS) NAME(const t4j_gemm_params p, \
-                                                                            int32_t vec_a, int32_t vec_b,   \
-                                                                            int32_t split) {                \
-        t4j::gemm::gemm_block<T, t4j::gemm::CFG, GATED, TRANS_B>(p, vec_a, vec_b, split);            \
+#define T4J_GEMM_KERNEL(NAME, T, CFG, GATED, TRANS_B)                                                    \
+    extern "C" __global__ void __launch_bounds__(t4j::gemm::CFG::THREADS, t4j::gemm::CFG::MIN_BLOCKS) NAME( \
+        const t4j_gemm_params p, int32_t vec_a, int32_t vec_b, int32_t split) {                           \
+        t4j::gemm::gemm_block<T, t4j::gemm::CFG, GATED, TRANS_B>(p, vec_a, vec_b, split);                \
     }
 
 #define T4J_GEMM_KERNELS(DT, T)                                                     \
