@@ -269,6 +269,7 @@ public final class CudaBackend implements Backend {
         DType dt = op.x().dtype();
         Tensor x2 = rows(op.x(), s.m(), s.k());                                  // (M, K)
         Tensor out2 = rows(op.out(), s.m(), s.n());                              // (M, N)
+        Tensor res2 = op.residual() == null ? null : rows(op.residual(), s.m(), s.n());  // (M, N), before any launch
         boolean direct = !op.gated() && op.residual() == null;                    // epilogue in place on out
         Tensor y = direct ? out2 : empty(dt, s.m(), s.n());                      // (M, N) alpha·x·W
         Tensor g = op.gated() ? empty(dt, s.m(), s.n()) : null;                  // (M, N) alpha·x·W_gate
@@ -279,7 +280,6 @@ public final class CudaBackend implements Backend {
                 GemmOp gg = GemmOp.of(x2, op.wGate(), g).transB(op.transW()).scale(op.alpha(), 0f);
                 cb.gemm(gg, gg.validate());
             }
-            Tensor res2 = op.residual() == null ? null : rows(op.residual(), s.m(), s.n());
             biasAct(out2, y, g, op.bias(), op.biasGate(), res2, op.activation().code(), dt);
         } finally {
             if (y != out2) y.close();                                           // freed in stream order
