@@ -32,7 +32,7 @@ class CudaLinearTest {
     /** -Dt4j.test.small=true (compute-sanitizer runs) keeps only small shapes. */
     static Stream<Arguments> cases() {
         int[][] shapes = Boolean.getBoolean("t4j.test.small")
-                ? new int[][] {{1, 1, 1}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}}
+                ? new int[][] {{1, 1, 1}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}, {96, 200, 1000}}
                 : new int[][] {{1, 1, 1}, {1, 96, 64}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}, {257, 200, 72}, {128, 384, 256},
                                {200, 136, 100},
                                {96, 200, 1000},    // 8 blocks of 64×64 with K = 1000: split-K (up to 7 splits)
