@@ -172,29 +172,37 @@ class VocabOpsTest {
         assertNotEquals(Arrays.toString(a), Arrays.toString(d), "another seed draws other numbers");
     }
 
+    /** The 0.999 quantiles of χ² with 1..5 degrees of freedom. */
+    private static final double[] CHI2_999 = {Double.NaN, 10.83, 13.82, 16.27, 18.47, 20.52};
+
     /**
-     * 40,000 draws (one per offset) from a 6-id vocabulary. Pearson's statistic against the
-     * expected counts, 5 degrees of freedom (3 with top-k 4... see below): the 0.999 quantile is
-     * 20.52 (χ²₅) and 16.27 (χ²₃), so a correct sampler fails about once in a thousand seeds;
-     * the seeds are fixed, so the test is deterministic.
+     * 40,000 draws (one per offset) from a 6-id vocabulary, unfiltered, with top-k and with top-p.
+     * Pearson's statistic against the expected counts of the renormalised kept set, compared with
+     * the 0.999 quantile of χ² with (kept − 1) degrees of freedom: a correct sampler fails about
+     * once in a thousand seeds; the seed is fixed, so the test is deterministic.
      */
     @Test
     void frequenciesFollowTheFilteredSoftmax() {
         float[] logits = {1.0f, 0.2f, -0.5f, 2.0f, 0.0f, 1.5f};
         float temperature = 0.7f;
-        check(logits, temperature, 0, 20.52);
-        check(logits, temperature, 4, 16.27);   // keeps ids 3, 5, 0, 1: 4 categories, 3 degrees of freedom
+        check(logits, temperature, 0, 1f);
+        check(logits, temperature, 4, 1f);      // keeps ids 3, 5, 0, 1
+        check(logits, temperature, 0, 0.8f);    // keeps the most likely ids until their mass reaches 0.8
     }
 
-    private void check(float[] logits, float temperature, int k, double critical) {
+    private void check(float[] logits, float temperature, int k, float p) {
         int v = logits.length, n = 40_000;
-        boolean[] keep = Oracle.kept(logits, temperature, k, 1);
+        boolean[] keep = Oracle.kept(logits, temperature, k, p);
+        int kept = 0;
+        for (boolean b : keep) kept += b ? 1 : 0;
+        assertTrue(kept >= 2 && kept < CHI2_999.length + 1, "the test needs 2..6 kept ids, got " + kept);
+        double critical = CHI2_999[kept - 1];
         double z = 0;
         for (int i = 0; i < v; i++) if (keep[i]) z += Math.exp(logits[i] / temperature);
         long[] counts = new long[v];
         try (Tensor x = Tensor.ofFloats(logits, 1, v); Tensor ids = Tensor.empty(DType.I32, 1)) {
             for (int draw = 0; draw < n; draw++) {
-                SampleOp op = new SampleOp(x, temperature, k, 1f, 2024, draw, ids, null);
+                SampleOp op = new SampleOp(x, temperature, k, p, 2024, draw, ids, null);
                 cpu.sample(op);
                 counts[ids.toIntArray()[0]]++;
             }
@@ -202,12 +210,13 @@ class VocabOpsTest {
         double chi2 = 0;
         for (int i = 0; i < v; i++) {
             if (!keep[i]) {
-                assertEquals(0, counts[i], "id " + i + " is excluded by top-k " + k);
+                assertEquals(0, counts[i], "id " + i + " is excluded by top-k " + k + ", top-p " + p);
                 continue;
             }
             double expected = n * Math.exp(logits[i] / temperature) / z;
             chi2 += (counts[i] - expected) * (counts[i] - expected) / expected;
         }
-        assertTrue(chi2 < critical, "chi-square " + chi2 + " ≥ " + critical + " for counts " + Arrays.toString(counts));
+        assertTrue(chi2 < critical, "chi-square " + chi2 + " ≥ " + critical + " (top-k " + k + ", top-p " + p + ") for counts "
+                + Arrays.toString(counts));
     }
 }
