@@ -267,7 +267,7 @@ T4J_API int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* strea
  * (seed_lo, seed_hi) and counter (r, offset_lo, offset_hi, 0); the chosen id is the first whose
  * inclusive running mass (in id order, over kept ids) exceeds u times the kept mass (the last kept
  * id if rounding leaves none). logprobs[r] = log_softmax(logits[r])[id] at temperature 1,
- * the model's own log-probability. */
+ * the model's own log-probability. Every sum has a fixed order, so a launch repeats exactly. */
 typedef struct t4j_sample_params {
     int32_t* ids;               /* (rows) out */
     float* logprobs;            /* (rows) out, or NULL */

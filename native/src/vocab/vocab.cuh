@@ -176,19 +176,25 @@ __device__ __forceinline__ int64_t block_argmax(float v, int64_t i, float* fscra
 // Radix select over the row's order keys, most significant byte first. With MASS false it finds
 // the key of the `need`-th largest element (a count); with MASS true, the key of the element at
 // which the mass exp((x - m) / temperature), summed from the largest key down, first reaches
-// `need`. Only elements with key >= floor_key take part. hist: 256 floats of shared memory.
+// `need`. Only elements with key >= floor_key take part. hist: 256 floats of shared memory;
+// warp_hist: 32 × 256 floats, one histogram per warp.
 // Logits crowd into a few bins of the top byte (sign and exponent), so lanes of a warp that share
-// a bin are combined first (__match_any_sync) and one lane adds for them: up to 32x fewer shared
-// atomics on the same address. blockDim.x must be a multiple of 32 (the launcher's are).
+// a bin are combined first (__match_any_sync) and one lane adds for them into its warp's own
+// histogram; the warps' histograms are then summed in warp order. No atomics, no contention, and
+// every sum has a fixed order: the same row gives the same ids on every run.
+// blockDim.x must be a multiple of 32 (the launcher's are).
 template <typename T, bool MASS>
 __device__ __forceinline__ uint32_t radix_select(const T* x, int64_t cols, float m, float inv_t, uint32_t floor_key,
-                                                 float need, float* hist) {
+                                                 float need, float* hist, float (*warp_hist)[256]) {
     uint32_t prefix = 0;
     uint32_t mask = 0;
     const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int warps = blockDim.x >> 5;
+    float* mine = warp_hist[warp];
     for (int shift = 24; shift >= 0; shift -= 8) {
-        for (int d = threadIdx.x; d < 256; d += blockDim.x) hist[d] = 0.0f;
-        __syncthreads();
+        for (int d = lane; d < 256; d += 32) mine[d] = 0.0f;
+        __syncwarp();
         for (int64_t base = 0; base < cols; base += blockDim.x) {  // uniform trip count: whole warps stay together
             const int64_t c = base + threadIdx.x;
             uint32_t bin = 256u;  // "no bin"
@@ -213,7 +219,14 @@ __device__ __forceinline__ uint32_t radix_select(const T* x, int64_t cols, float
             } else {
                 total = static_cast<float>(__popc(peers));
             }
-            if (bin < 256u && lane == __ffs(peers) - 1) atomicAdd(&hist[bin], total);
+            if (bin < 256u && lane == __ffs(peers) - 1) mine[bin] += total;  // one leader per bin and warp
+            __syncwarp();  // this iteration's adds are seen by the next iteration's leaders
+        }
+        __syncthreads();
+        for (int d = threadIdx.x; d < 256; d += blockDim.x) {
+            float h = 0.0f;
+            for (int w = 0; w < warps; w++) h += warp_hist[w][d];
+            hist[d] = h;
         }
         __syncthreads();
         // Every thread walks the 256 bins the same way, so all agree on the digit.
@@ -233,7 +246,7 @@ __device__ __forceinline__ uint32_t radix_select(const T* x, int64_t cols, float
         else need -= cum;
         prefix |= static_cast<uint32_t>(digit) << shift;
         mask |= 255u << shift;
-        __syncthreads();  // hist is cleared by the next pass
+        __syncthreads();  // hist and the warp histograms are rewritten by the next pass
     }
     return prefix;
 }
@@ -270,6 +283,7 @@ template <typename T>
 __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
     __shared__ float scratch[64];
     __shared__ float hist[256];
+    __shared__ float warp_hist[32][256];  // 32 KiB: one radix histogram per warp
     __shared__ int64_t iscratch[32];
     __shared__ int64_t found;
     for (int64_t row = blockIdx.x; row < p.rows; row += gridDim.x) {
@@ -287,7 +301,7 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
             const float inv_t = 1.0f / p.temperature;
             uint32_t floor_key = 0;
             if (p.top_k > 0 && p.top_k < p.cols) {
-                floor_key = radix_select<T, false>(x, p.cols, ms.m, inv_t, 0u, static_cast<float>(p.top_k), hist);
+                floor_key = radix_select<T, false>(x, p.cols, ms.m, inv_t, 0u, static_cast<float>(p.top_k), hist, warp_hist);
             }
             if (p.top_p < 1.0f) {
                 float kept = 0.0f;
@@ -296,7 +310,7 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
                     if (order_key(v) >= floor_key) kept += __expf((v - ms.m) * inv_t);
                 }
                 kept = block_sum(kept, scratch);
-                floor_key = radix_select<T, true>(x, p.cols, ms.m, inv_t, floor_key, p.top_p * kept, hist);
+                floor_key = radix_select<T, true>(x, p.cols, ms.m, inv_t, floor_key, p.top_p * kept, hist, warp_hist);
             }
             // Each thread owns a contiguous segment of ids: its kept mass, one block-wide scan over
             // the segments, then the thread whose segment holds u·S walks it. One pass over the row.

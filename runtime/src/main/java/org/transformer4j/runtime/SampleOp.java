@@ -14,7 +14,8 @@ package org.transformer4j.runtime;
  * top-k-th largest (ties at the boundary kept; topK 0: no limit), then to the most probable ids
  * whose mass reaches topP of what remains (ties kept; 1: no limit). Row r's uniform number comes
  * from Philox4x32-10 with key {@code seed} and counter (r, offset, 0) — see t4j.h — so the same
- * seed and offset give the same ids on the CPU and, up to float rounding at a boundary, on CUDA.
+ * seed and offset give the same ids on the CPU and, up to float rounding at a boundary, on CUDA
+ * (where a repeated launch gives exactly the same ids: its sums have a fixed order).
  */
 public record SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids,
                        Tensor logprobs) {
