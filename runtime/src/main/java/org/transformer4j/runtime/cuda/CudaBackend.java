@@ -34,7 +34,11 @@ import org.transformer4j.runtime.memory.CachingAllocator;
 
 /**
  * Asynchronous: ops return once queued. With {@code -Dt4j.sync=true} every op waits for the GPU
- * and an asynchronous CUDA error is reported as coming from the op that caused it.
+ * and an asynchronous CUDA error is reported as coming from the op that caused it. Exceptions:
+ * {@link #embedding} and {@link #crossEntropy} wait, to read back the kernels' out-of-range flag
+ * (and the losses for the mean). Under CUDA graph capture, run a {@link #linear} of the same shape
+ * once before capturing: its split-K workspace (and the cuBLAS path's temporaries) are allocated
+ * on first use.
  */
 public final class CudaBackend implements Backend {
 
