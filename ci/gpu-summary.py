@@ -60,6 +60,16 @@ def main():
             row["tflops"] = 2 * int(p["tokens"]) * c * f / row["us"] / 1e6
             peers = [t for t in torch["rows"] if t["op"] == "gemm" and t["dtype"] == p["dtype"]
                      and t["tokens"] == int(p["tokens"]) and t["widths"] == p["widths"]]
+        elif row["benchmark"] == "MlpBenchmark":
+            parts = p["mlp"].split(":")  # model:CxF:activation[:gated]
+            model = parts[0]
+            c, f = map(int, parts[1].split("x"))
+            gated = parts[-1] == "gated"
+            row["tflops"] = 2 * int(p["tokens"]) * c * f * (3 if gated else 2) / row["us"] / 1e6
+            peers = [t for t in torch["rows"] if t["op"] == "mlp" and t["model"] == model
+                     and t["tokens"] == int(p["tokens"])]
+        elif row["benchmark"] == "VocabBenchmark":
+            peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
         elif row["benchmark"] == "AttentionBenchmark":
             t, hs, causal = int(p["seqLen"]), int(p["headSize"]), p["causal"] == "true"
             b, nh = 16384 // t, 2048 // hs

@@ -136,7 +136,7 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     const int32_t rows_per_block = tensor_cores ? kMmaRows : kRowThreads / 32;
     const uint32_t gx = static_cast<uint32_t>((static_cast<int64_t>(p->Tq) + rows_per_block - 1) / rows_per_block);
     void* args[] = {const_cast<t4j_attention_params*>(p)};
-    return t4j::launch_3d(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
+    return t4j::launch_grid(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
                           tensor_cores ? kMmaThreads : kRowThreads, 0, stream, args);
 }
 
@@ -190,7 +190,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     int32_t s = t4j::get_kernel(kSplit[p->dtype], &split);
     if (s != T4J_SUCCESS) return s;
     void* args[] = {const_cast<t4j_decode_params*>(p)};
-    s = t4j::launch_3d(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NKV),
+    s = t4j::launch_grid(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NKV),
                        static_cast<uint32_t>(p->B), kRowThreads, 0, stream, args);  // a block per GQA group
     if (s != T4J_SUCCESS || p->num_splits == 1) return s;
     t4j::CUfunction combine = nullptr;

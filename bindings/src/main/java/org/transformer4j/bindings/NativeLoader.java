@@ -7,9 +7,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -129,7 +126,7 @@ public final class NativeLoader {
     }
 
     /** Writes the files into a temporary sibling folder, then renames it into place atomically. */
-    private static void extract(Path dir, Map<String, byte[]> contents) {
+    static void extract(Path dir, Map<String, byte[]> contents) {
         try {
             Files.createDirectories(dir.getParent());
             Path tmp = Files.createTempDirectory(dir.getParent(), dir.getFileName() + ".tmp");
@@ -137,8 +134,9 @@ public final class NativeLoader {
                 for (var e : contents.entrySet()) Files.write(tmp.resolve(e.getKey()), e.getValue());
                 try {
                     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-                } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException raced) {
-                    // Another process extracted the same content first; its copy is identical.
+                } catch (IOException raced) {
+                    // Another process renamed its identical, complete copy into place first (Linux
+                    // reports that as "Directory not empty"); a folder that exists is complete.
                     if (!Files.isRegularFile(dir.resolve("libt4j.so"))) throw raced;
                 }
             } finally {

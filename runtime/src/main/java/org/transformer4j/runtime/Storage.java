@@ -32,7 +32,11 @@ public abstract class Storage implements Runnable {
 
     protected abstract void release();
 
-    /** Host memory; {@code segment} covers the whole allocation. */
+    /**
+     * Host memory; {@code segment} covers the whole allocation. Either allocated here (released by
+     * closing its arena) or borrowed from elsewhere, e.g. a memory-mapped file (released by whoever
+     * owns it; the segment's own scope makes any later access fail cleanly instead of crashing).
+     */
     public static final class Host extends Storage {
         private final Arena arena;
         private final MemorySegment segment;
@@ -43,9 +47,18 @@ public abstract class Storage implements Runnable {
             this.segment = arena.allocate(Math.max(byteSize, 1), 64);
         }
 
+        /** Borrowed memory: never freed here. */
+        Host(MemorySegment borrowed) {
+            super(Device.HOST, borrowed.byteSize());
+            this.arena = null;
+            this.segment = borrowed;
+        }
+
         public MemorySegment segment() { return segment; }
 
-        @Override protected void release() { arena.close(); }
+        public boolean isBorrowed() { return arena == null; }
+
+        @Override protected void release() { if (arena != null) arena.close(); }
     }
 
     /**

@@ -80,6 +80,29 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * A host tensor over memory that the caller owns (e.g. a memory-mapped checkpoint), row-major,
+     * without copying. Closing the tensor does not free the memory; once its owner frees it (closes
+     * the segment's arena), every access fails with IllegalStateException. The segment must hold
+     * exactly the tensor's bytes and be aligned to the dtype's size.
+     */
+    public static Tensor wrapHost(MemorySegment segment, DType dtype, long... shape) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
+        if (!segment.isNative()) throw new IllegalArgumentException("wrapHost needs a native (off-heap) segment");
+        long[] s = checkShape(shape);
+        long needed = numel(s) * dtype.byteSize();
+        if (segment.byteSize() != needed) {
+            throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes does not hold " + dtype + " "
+                    + Arrays.toString(s) + " (" + needed + " bytes)");
+        }
+        if (segment.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("segment at 0x" + Long.toHexString(segment.address())
+                    + " is not aligned to " + dtype.byteSize() + " bytes for " + dtype);
+        }
+        return new Tensor(new Storage.Host(segment), dtype, s, contiguousStrides(s), 0, true);
+    }
+
+    /**
      * A tensor over device memory that the caller manages; {@code onRelease} runs once when the
      * tensor is closed or collected (pass {@code () -> {}} for memory owned elsewhere).
      */

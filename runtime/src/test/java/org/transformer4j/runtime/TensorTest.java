@@ -96,4 +96,22 @@ class TensorTest {
             assertTrue(notDevice.getMessage().contains("not in device memory"));
         }
     }
+
+    @Test
+    void wrapHostViewsBorrowedMemoryWithoutCopyingOrFreeingIt() {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(6 * 4, 4);
+            for (int i = 0; i < 6; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i * 1.5f);
+            Tensor t = Tensor.wrapHost(seg, DType.F32, 2, 3);
+            assertEquals(4.5f, t.getFloat(1, 0), 0f);
+            seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5, -7f);   // same memory, no copy
+            assertEquals(-7f, t.getFloat(1, 2), 0f);
+            t.close();                                                          // does not free the borrowed memory
+            assertEquals(-7f, seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5), 0f);
+            assertThrows(IllegalArgumentException.class, () -> Tensor.wrapHost(seg, DType.F32, 2, 2));       // wrong size
+            assertThrows(IllegalArgumentException.class, () -> Tensor.wrapHost(seg.asSlice(2, 8), DType.F32, 2)); // misaligned
+            assertThrows(IllegalArgumentException.class,
+                    () -> Tensor.wrapHost(java.lang.foreign.MemorySegment.ofArray(new float[2]), DType.F32, 2)); // on-heap
+        }
+    }
 }

@@ -343,6 +343,17 @@ public final class CachingAllocator implements AutoCloseable {
         bytesCached += s.size;
     }
 
+    /** Takes a cached segment (already unlinked from cacheOrder) out of its bucket and the cached bytes. */
+    private void removeFromBucket(Segment s) {
+        Bucket key = new Bucket(s.stream, s.size);
+        ArrayDeque<Segment> bucket = cache.get(key);
+        bucket.removeLastOccurrence(s);
+        if (bucket.isEmpty()) {
+            cache.remove(key);
+        }
+        bytesCached -= s.size;
+    }
+
     /** Releases the oldest cached segments until the cap holds, synchronizing once if any must go. */
     private void enforceCap() {
         if (bytesCached <= maxCachedBytes) {
@@ -353,13 +364,7 @@ public final class CachingAllocator implements AutoCloseable {
         while (bytesCached > maxCachedBytes) {
             Segment s = oldestFirst.next();
             oldestFirst.remove();
-            Bucket key = new Bucket(s.stream, s.size);
-            ArrayDeque<Segment> bucket = cache.get(key);
-            bucket.removeLastOccurrence(s);
-            if (bucket.isEmpty()) {
-                cache.remove(key);
-            }
-            bytesCached -= s.size;
+            removeFromBucket(s);
             releaseToDevice(s.address);
         }
     }
@@ -451,13 +456,7 @@ public final class CachingAllocator implements AutoCloseable {
         while (it.hasNext()) {
             Segment s = it.next();
             it.remove();
-            Bucket key = new Bucket(s.stream, s.size);
-            ArrayDeque<Segment> bucket = cache.get(key);
-            bucket.removeLastOccurrence(s);
-            if (bucket.isEmpty()) {
-                cache.remove(key);
-            }
-            bytesCached -= s.size;
+            removeFromBucket(s);
             released += s.size;
             releaseToDevice(s.address);
         }

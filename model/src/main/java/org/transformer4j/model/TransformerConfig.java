@@ -1,0 +1,291 @@
+// TransformerConfig — everything that defines a transformer's structure: widths, depth, norm,
+// activation, positions, biases, embeddings, special ids, and the four structural switches that
+// turn an encoder-decoder into a decoder-only model (DESIGN.md's table). Validated on construction.
+package org.transformer4j.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An architecture is a configuration: encoder-decoder (both layer counts > 0), encoder-only
+ * ({@code decoderLayers == 0}), decoder-only ({@code encoderLayers == 0}, causal) or prefix-LM
+ * (decoder-only whose input part attends bidirectionally, {@link #prefixLm}).
+ *
+ * <p>The four switches apply to encoder-decoders, each on its own:
+ * <ol>
+ *   <li>{@code shareCrossAndSelfAttention}: the decoder's self- and cross-attention become one
+ *       attention (one set of projections, one softmax) over [encoder states ; decoder states so far];
+ *   <li>{@code shareEncoderDecoderParams}: one stack of parameters serves encoder and decoder;
+ *   <li>{@code withinLayerCrossAttention}: decoder layer i attends to the states encoder layer i
+ *       works on (its input) instead of the encoder's final output;
+ *   <li>{@code causalInput}: the encoder's self-attention becomes causal.
+ * </ol>
+ * With all four on, the model is the decoder-only model on [input ; target]; with 1–3 on and the
+ * input bidirectional, it is the prefix-LM. Once the decoder attends to the input through its own
+ * attention (step 1), target positions continue after the input's.
+ *
+ * @param vocabSize       V
+ * @param modelWidth      C
+ * @param mlpWidth        F
+ * @param headSize        HS (NH·HS need not equal C: T5 v1.1 small has C=512, NH=6, HS=64)
+ * @param heads           NH
+ * @param kvHeads         NKV, dividing NH (NH: multi-head, 1: multi-query, else grouped-query)
+ * @param encoderLayers   0 for decoder-only models
+ * @param decoderLayers   0 for encoder-only models
+ * @param attentionScale  softmax scale: 1/sqrt(HS) for most models, 1.0 for T5
+ * @param outputScale     logits scale: 1.0, or C^-0.5 for T5 v1.0's tied output
+ * @param typeVocabSize   BERT token types (0: none)
+ * @param relativeBuckets T5 relative-position buckets (0 unless positions is T5_RELATIVE)
+ * @param relativeMaxDistance T5 relative-position max distance
+ */
+public record TransformerConfig(
+        int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
+        int encoderLayers, int decoderLayers,
+        NormKind norm, NormPlacement normPlacement, float normEps,
+        Activation activation, boolean gatedMlp,
+        Positions positions, int maxPositions, int relativeBuckets, int relativeMaxDistance,
+        boolean biases, boolean tiedEmbeddings, float attentionScale, float outputScale, int typeVocabSize,
+        SpecialIds specialIds,
+        boolean prefixLm,
+        boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
+        boolean withinLayerCrossAttention, boolean causalInput) {
+
+    public enum NormKind { LAYER_NORM, RMS_NORM }
+
+    /** Pre-LN (GPT-2, T5: x + f(norm(x))) or post-LN (BERT, original Transformer: norm(x + f(x))). */
+    public enum NormPlacement { PRE, POST }
+
+    public enum Activation { GELU, GELU_TANH, RELU, SILU }
+
+    public enum Positions { LEARNED_ABSOLUTE, T5_RELATIVE, NONE }
+
+    /** Token ids with a role; -1 where the vocabulary has none. */
+    public record SpecialIds(int pad, int bos, int eos, int decoderStart, int cls) {
+        public static final SpecialIds NONE = new SpecialIds(-1, -1, -1, -1, -1);
+    }
+
+    public enum Architecture { ENCODER_DECODER, ENCODER_ONLY, DECODER_ONLY, PREFIX_LM }
+
+    public TransformerConfig {
+        List<String> problems = new ArrayList<>();
+        positive(problems, "vocabSize", vocabSize);
+        positive(problems, "modelWidth (C)", modelWidth);
+        positive(problems, "mlpWidth (F)", mlpWidth);
+        positive(problems, "headSize (HS)", headSize);
+        positive(problems, "heads (NH)", heads);
+        positive(problems, "kvHeads (NKV)", kvHeads);
+        if (kvHeads > 0 && heads > 0 && heads % kvHeads != 0) {
+            problems.add("kvHeads (NKV=" + kvHeads + ") must divide heads (NH=" + heads + ")");
+        }
+        if (encoderLayers < 0 || decoderLayers < 0) problems.add("layer counts must be ≥ 0");
+        if (encoderLayers == 0 && decoderLayers == 0) problems.add("a model needs encoder or decoder layers");
+        if (norm == null || normPlacement == null || activation == null || positions == null || specialIds == null) {
+            problems.add("norm, normPlacement, activation, positions and specialIds must be set");
+        }
+        if (!(normEps > 0) || Float.isInfinite(normEps)) problems.add("normEps must be finite and > 0, got " + normEps);
+        if (!(attentionScale > 0) || Float.isInfinite(attentionScale)) problems.add("attentionScale must be finite and > 0");
+        if (!(outputScale > 0) || Float.isInfinite(outputScale)) problems.add("outputScale must be finite and > 0");
+        if (typeVocabSize < 0) problems.add("typeVocabSize must be ≥ 0");
+        if (positions == Positions.LEARNED_ABSOLUTE && maxPositions < 1) {
+            problems.add("learned absolute positions need maxPositions ≥ 1");
+        }
+        if (positions == Positions.T5_RELATIVE) {
+            if (relativeBuckets < 2) problems.add("T5 relative positions need relativeBuckets ≥ 2");
+            if (relativeMaxDistance < relativeBuckets / 2) {
+                problems.add("relativeMaxDistance (" + relativeMaxDistance + ") must be ≥ relativeBuckets/2 (" + relativeBuckets / 2 + ")");
+            }
+        } else if (relativeBuckets != 0 || relativeMaxDistance != 0) {
+            problems.add("relativeBuckets/relativeMaxDistance are only for T5_RELATIVE positions");
+        }
+        if (specialIds != null) {
+            for (int id : new int[] {specialIds.pad(), specialIds.bos(), specialIds.eos(), specialIds.decoderStart(), specialIds.cls()}) {
+                if (id < -1 || id >= vocabSize) problems.add("special id " + id + " is outside the vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        boolean encDec = encoderLayers > 0 && decoderLayers > 0;
+        if (prefixLm && encoderLayers > 0) problems.add("prefixLm is a decoder-only model (encoderLayers must be 0)");
+        String needsEncDec = " applies to encoder-decoder models (both layer counts > 0)";
+        if (shareCrossAndSelfAttention && !encDec) problems.add("shareCrossAndSelfAttention" + needsEncDec);
+        if (shareEncoderDecoderParams && !encDec) problems.add("shareEncoderDecoderParams" + needsEncDec);
+        if (withinLayerCrossAttention && !encDec) problems.add("withinLayerCrossAttention" + needsEncDec);
+        if (causalInput && !encDec) problems.add("causalInput" + needsEncDec);
+        if (shareEncoderDecoderParams && encoderLayers != decoderLayers) {
+            problems.add("shareEncoderDecoderParams needs as many encoder as decoder layers (" + encoderLayers + " vs "
+                    + decoderLayers + ")");
+        }
+        if (withinLayerCrossAttention && encoderLayers != decoderLayers) {
+            problems.add("withinLayerCrossAttention pairs decoder layer i with encoder layer i, so it needs as many encoder"
+                    + " as decoder layers (" + encoderLayers + " vs " + decoderLayers + ")");
+        }
+        if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
+    }
+
+    private static void positive(List<String> problems, String name, int v) {
+        if (v < 1) problems.add(name + " must be ≥ 1, got " + v);
+    }
+
+    public Architecture architecture() {
+        if (encoderLayers > 0 && decoderLayers > 0) return Architecture.ENCODER_DECODER;
+        if (decoderLayers == 0) return Architecture.ENCODER_ONLY;
+        return prefixLm ? Architecture.PREFIX_LM : Architecture.DECODER_ONLY;
+    }
+
+    /** NH·HS: the width of the attention's inner projections. */
+    public int innerWidth() { return heads * headSize; }
+
+    /** A builder with no defaults for widths; see the presets below for real models. */
+    public static Builder builder() { return new Builder(); }
+
+    /** This config with the four structural switches set as given (null keeps the current value). */
+    public TransformerConfig withSteps(Boolean shareCrossAndSelf, Boolean shareParams, Boolean withinLayer, Boolean causal) {
+        return toBuilder()
+                .shareCrossAndSelfAttention(shareCrossAndSelf == null ? shareCrossAndSelfAttention : shareCrossAndSelf)
+                .shareEncoderDecoderParams(shareParams == null ? shareEncoderDecoderParams : shareParams)
+                .withinLayerCrossAttention(withinLayer == null ? withinLayerCrossAttention : withinLayer)
+                .causalInput(causal == null ? causalInput : causal)
+                .build();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.vocabSize = vocabSize; b.modelWidth = modelWidth; b.mlpWidth = mlpWidth; b.headSize = headSize;
+        b.heads = heads; b.kvHeads = kvHeads; b.encoderLayers = encoderLayers; b.decoderLayers = decoderLayers;
+        b.norm = norm; b.normPlacement = normPlacement; b.normEps = normEps; b.activation = activation;
+        b.gatedMlp = gatedMlp; b.positions = positions; b.maxPositions = maxPositions;
+        b.relativeBuckets = relativeBuckets; b.relativeMaxDistance = relativeMaxDistance; b.biases = biases;
+        b.tiedEmbeddings = tiedEmbeddings; b.attentionScale = attentionScale; b.outputScale = outputScale;
+        b.typeVocabSize = typeVocabSize; b.specialIds = specialIds; b.prefixLm = prefixLm;
+        b.shareCrossAndSelfAttention = shareCrossAndSelfAttention; b.shareEncoderDecoderParams = shareEncoderDecoderParams;
+        b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
+        return b;
+    }
+
+    // ---- presets: the shapes of well-known checkpoints (weights come from loaders) ---------------
+
+    /** GPT-2 small: C=768, 12 layers, 12 heads, learned positions (1024), pre-LN, GELU-tanh, tied. */
+    public static TransformerConfig gpt2Small() {
+        return builder().vocabSize(50257).widths(768, 3072, 12).decoderLayers(12)
+                .norm(NormKind.LAYER_NORM, NormPlacement.PRE, 1e-5f).activation(Activation.GELU_TANH, false)
+                .learnedPositions(1024).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new SpecialIds(-1, 50256, 50256, -1, -1)).build();
+    }
+
+    /** BERT base: C=768, 12 layers, 12 heads, post-LN eps 1e-12, exact GELU, 512 positions, 2 token types. */
+    public static TransformerConfig bertBase() {
+        return builder().vocabSize(30522).widths(768, 3072, 12).encoderLayers(12)
+                .norm(NormKind.LAYER_NORM, NormPlacement.POST, 1e-12f).activation(Activation.GELU, false)
+                .learnedPositions(512).typeVocabSize(2).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new SpecialIds(0, -1, -1, -1, 101)).build();
+    }
+
+    /** T5 small (v1.0): C=512, F=2048, 6+6 layers, 8 heads, RMSNorm, ReLU, 32 buckets / 128, scale 1, tied × C^-0.5. */
+    public static TransformerConfig t5Small() {
+        return builder().vocabSize(32128).widths(512, 2048, 8).encoderLayers(6).decoderLayers(6)
+                .norm(NormKind.RMS_NORM, NormPlacement.PRE, 1e-6f).activation(Activation.RELU, false)
+                .t5RelativePositions(32, 128).biases(false).attentionScale(1f)
+                .tiedEmbeddings(true, (float) (1 / Math.sqrt(512)))
+                .specialIds(new SpecialIds(0, -1, 1, 0, -1)).build();
+    }
+
+    /** Builder for {@link TransformerConfig}; {@link #build()} validates. */
+    public static final class Builder {
+        private int vocabSize;
+        private int modelWidth;
+        private int mlpWidth;
+        private int headSize;
+        private int heads;
+        private int kvHeads;
+        private int encoderLayers;
+        private int decoderLayers;
+        private NormKind norm = NormKind.LAYER_NORM;
+        private NormPlacement normPlacement = NormPlacement.PRE;
+        private float normEps = 1e-5f;
+        private Activation activation = Activation.GELU;
+        private boolean gatedMlp;
+        private Positions positions = Positions.NONE;
+        private int maxPositions;
+        private int relativeBuckets;
+        private int relativeMaxDistance;
+        private boolean biases = true;
+        private boolean tiedEmbeddings = true;
+        private float attentionScale = Float.NaN;   // NaN: 1/sqrt(HS) at build()
+        private float outputScale = 1f;
+        private int typeVocabSize;
+        private SpecialIds specialIds = SpecialIds.NONE;
+        private boolean prefixLm;
+        private boolean shareCrossAndSelfAttention;
+        private boolean shareEncoderDecoderParams;
+        private boolean withinLayerCrossAttention;
+        private boolean causalInput;
+
+        private Builder() {}
+
+        public Builder vocabSize(int v) { vocabSize = v; return this; }
+
+        /** C, F and NH, with HS = C / NH (which must divide) and NKV = NH. */
+        public Builder widths(int c, int f, int nh) {
+            if (nh < 1 || c % nh != 0) {
+                throw new IllegalArgumentException("heads (NH=" + nh + ") must divide the model width (C=" + c
+                        + "); give headSize explicitly with heads(nh, nkv, hs) for models where NH·HS ≠ C");
+            }
+            modelWidth = c;
+            mlpWidth = f;
+            return heads(nh, nh, c / nh);
+        }
+
+        public Builder modelWidth(int c) { modelWidth = c; return this; }
+
+        public Builder mlpWidth(int f) { mlpWidth = f; return this; }
+
+        public Builder heads(int nh, int nkv, int hs) { heads = nh; kvHeads = nkv; headSize = hs; return this; }
+
+        public Builder encoderLayers(int n) { encoderLayers = n; return this; }
+
+        public Builder decoderLayers(int n) { decoderLayers = n; return this; }
+
+        public Builder norm(NormKind kind, NormPlacement placement, float eps) {
+            norm = kind; normPlacement = placement; normEps = eps; return this;
+        }
+
+        public Builder activation(Activation a, boolean gated) { activation = a; gatedMlp = gated; return this; }
+
+        public Builder learnedPositions(int max) { positions = Positions.LEARNED_ABSOLUTE; maxPositions = max; return this; }
+
+        public Builder t5RelativePositions(int buckets, int maxDistance) {
+            positions = Positions.T5_RELATIVE; relativeBuckets = buckets; relativeMaxDistance = maxDistance; return this;
+        }
+
+        public Builder noPositions() { positions = Positions.NONE; return this; }
+
+        public Builder maxPositions(int max) { maxPositions = max; return this; }
+
+        public Builder biases(boolean b) { biases = b; return this; }
+
+        public Builder tiedEmbeddings(boolean tied, float scale) { tiedEmbeddings = tied; outputScale = scale; return this; }
+
+        public Builder attentionScale(float s) { attentionScale = s; return this; }
+
+        public Builder typeVocabSize(int n) { typeVocabSize = n; return this; }
+
+        public Builder specialIds(SpecialIds ids) { specialIds = ids; return this; }
+
+        public Builder prefixLm(boolean p) { prefixLm = p; return this; }
+
+        public Builder shareCrossAndSelfAttention(boolean s) { shareCrossAndSelfAttention = s; return this; }
+
+        public Builder shareEncoderDecoderParams(boolean s) { shareEncoderDecoderParams = s; return this; }
+
+        public Builder withinLayerCrossAttention(boolean s) { withinLayerCrossAttention = s; return this; }
+
+        public Builder causalInput(boolean s) { causalInput = s; return this; }
+
+        public TransformerConfig build() {
+            float scale = Float.isNaN(attentionScale) ? (headSize > 0 ? (float) (1 / Math.sqrt(headSize)) : 1f) : attentionScale;
+            return new TransformerConfig(vocabSize, modelWidth, mlpWidth, headSize, heads, kvHeads, encoderLayers,
+                    decoderLayers, norm, normPlacement, normEps, activation, gatedMlp, positions, maxPositions,
+                    relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
+                    specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
+                    withinLayerCrossAttention, causalInput);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+// Tokenizer — text to token ids and back, the one interface the model layer sees, whatever
+// library does the work (DJL's Hugging Face tokenizers for tokenizer.json, JTokkit for tiktoken).
+package org.transformer4j.model.tokenizer;
+
+import java.util.Map;
+
+/**
+ * Turns text into token ids and back. Implementations never pad or truncate: sequence lengths are
+ * the model's business. Not thread-safe unless an implementation says so.
+ */
+public interface Tokenizer extends AutoCloseable {
+
+    /** Ids of {@code text}, with the special tokens the tokenizer adds around a sequence (e.g. BERT's [CLS] … [SEP]). */
+    default int[] encode(String text) { return encode(text, true); }
+
+    /** Ids of {@code text}; {@code addSpecialTokens} false gives the bare pieces. */
+    int[] encode(String text, boolean addSpecialTokens);
+
+    /** Text of {@code ids}, special tokens included as text. */
+    default String decode(int[] ids) { return decode(ids, false); }
+
+    /** Text of {@code ids}; {@code skipSpecialTokens} drops special tokens (e.g. [CLS], <|endoftext|>). */
+    String decode(int[] ids, boolean skipSpecialTokens);
+
+    /** Special tokens by their text, e.g. {"[CLS]": 101, "[SEP]": 102} or {"<|endoftext|>": 50256}. */
+    Map<String, Integer> specialTokens();
+
+    /** What this tokenizer is (the file or the encoding), for messages. */
+    String name();
+
+    @Override
+    void close();
+}

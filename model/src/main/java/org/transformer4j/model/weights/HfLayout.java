@@ -1,0 +1,273 @@
+// HfLayout — the parameter names and shapes of Hugging Face GPT-2, BERT and T5 (v1.0 and v1.1 /
+// Flan-T5) checkpoints, derived from config.json, and the key-for-key check of a checkpoint
+// against them: every missing, unexpected or wrongly shaped tensor is listed in one error that
+// names the file. The model layer turns the checked map into its weights.
+package org.transformer4j.model.weights;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Expected tensors of one architecture, by canonical name (without the {@code transformer.} /
+ * {@code bert.} prefix that task models add), with their shapes.
+ *
+ * <ul>
+ *   <li>{@code required}: must be present. {@code optional}: may be present (tied copies, e.g. GPT-2's
+ *       lm_head.weight when tie_word_embeddings, T5's encoder.embed_tokens.weight).
+ *   <li>{@code anyOf}: at least one of each set must be present (T5 keeps the shared embedding under
+ *       one of three names). {@code allOrNone}: heads that come whole or not at all (BERT's pooler,
+ *       MLM head, NSP head).
+ *   <li>{@code transposed}: stored [in, out] (GPT-2's Conv1D), where torch.nn.Linear stores [out, in];
+ *       BERT and T5 store every matrix as nn.Linear does.
+ *   <li>{@code ignored}: key suffixes of buffers that some checkpoints carry and that are not parameters
+ *       (GPT-2's causal mask {@code attn.bias}, {@code attn.masked_bias}; BERT's {@code position_ids}).
+ * </ul>
+ */
+public record HfLayout(String family, Map<String, long[]> shapes, Set<String> required, Set<String> optional,
+                       List<Set<String>> anyOf, List<Set<String>> allOrNone, List<String> transposed,
+                       List<String> prefixes, List<String> ignored) {
+
+    /** The layout for {@code config}'s model_type ("gpt2", "bert" or "t5"). */
+    public static HfLayout of(HfConfig config) throws CheckpointException {
+        String type = config.modelType();
+        return switch (type) {
+            case "gpt2" -> gpt2(config);
+            case "bert" -> bert(config);
+            case "t5" -> t5(config);
+            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, t5");
+        };
+    }
+
+    private static final class Builder {
+        final Map<String, long[]> shapes = new LinkedHashMap<>();
+        final Set<String> required = new LinkedHashSet<>();
+        final Set<String> optional = new LinkedHashSet<>();
+        final List<Set<String>> anyOf = new ArrayList<>();
+        final List<Set<String>> allOrNone = new ArrayList<>();
+        final List<String> transposed = new ArrayList<>();
+
+        Builder req(String key, long... shape) { shapes.put(key, shape); required.add(key); return this; }
+
+        Builder opt(String key, long... shape) { shapes.put(key, shape); optional.add(key); return this; }
+
+        /** Linear weight [out, in] and bias [out]. */
+        Builder linear(String prefix, long in, long out, boolean bias) {
+            req(prefix + ".weight", out, in);
+            if (bias) req(prefix + ".bias", out);
+            return this;
+        }
+
+        Builder norm(String prefix, long c, boolean bias) {
+            req(prefix + ".weight", c);
+            if (bias) req(prefix + ".bias", c);
+            return this;
+        }
+
+        /** Moves {@code keys} from required into an all-or-none group. */
+        void group(Set<String> keys) {
+            required.removeAll(keys);
+            allOrNone.add(Collections.unmodifiableSet(new LinkedHashSet<>(keys)));
+        }
+
+        HfLayout build(String family, List<String> prefixes, List<String> ignored) {
+            return new HfLayout(family, Collections.unmodifiableMap(shapes), Collections.unmodifiableSet(required),
+                    Collections.unmodifiableSet(optional), List.copyOf(anyOf), List.copyOf(allOrNone), List.copyOf(transposed),
+                    prefixes, ignored);
+        }
+    }
+
+    /** Layer counts past this are a damaged or hostile config.json, not a model (the largest have about 100). */
+    static final int MAX_LAYERS = 1024;
+
+    /** Widths and vocabularies past this are too (and would overflow the shape arithmetic). */
+    static final int MAX_SIZE = 1 << 24;
+
+    private static int layers(HfConfig cfg, String field, int dflt) throws CheckpointException {
+        int n = dflt < 0 ? cfg.size(field) : cfg.size(field, dflt);
+        if (n > MAX_LAYERS) throw cfg.error("config.json field '" + field + "' is " + n + ", more than " + MAX_LAYERS + " layers");
+        return n;
+    }
+
+    private static int dim(HfConfig cfg, String field, int dflt) throws CheckpointException {
+        int n = dflt < 0 ? cfg.size(field) : cfg.size(field, dflt);
+        if (n > MAX_SIZE) throw cfg.error("config.json field '" + field + "' is " + n + ", more than " + MAX_SIZE);
+        return n;
+    }
+
+    private static void divisible(HfConfig cfg, String what, int a, int b) throws CheckpointException {
+        if (a % b != 0) throw cfg.error(what + " " + a + " is not divisible by " + b);
+    }
+
+    /** GPT-2 (GPT2Model / GPT2LMHeadModel): Conv1D weights [in, out], fused c_attn [C, 3C]. */
+    public static HfLayout gpt2(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "n_embd", -1), l = layers(cfg, "n_layer", -1), nh = dim(cfg, "n_head", -1);
+        int v = dim(cfg, "vocab_size", -1), p = dim(cfg, "n_positions", 1024), f = dim(cfg, "n_inner", 4 * c);
+        divisible(cfg, "n_embd", c, nh);
+        Builder b = new Builder();
+        b.req("wte.weight", v, c).req("wpe.weight", p, c);
+        for (int i = 0; i < l; i++) {
+            String h = "h." + i + ".";
+            b.norm(h + "ln_1", c, true).norm(h + "ln_2", c, true);
+            b.req(h + "attn.c_attn.weight", c, 3L * c).req(h + "attn.c_attn.bias", 3L * c);
+            b.req(h + "attn.c_proj.weight", c, c).req(h + "attn.c_proj.bias", c);
+            b.req(h + "mlp.c_fc.weight", c, f).req(h + "mlp.c_fc.bias", f);
+            b.req(h + "mlp.c_proj.weight", f, c).req(h + "mlp.c_proj.bias", c);
+            b.transposed.addAll(List.of(h + "attn.c_attn.weight", h + "attn.c_proj.weight", h + "mlp.c_fc.weight",
+                    h + "mlp.c_proj.weight"));
+        }
+        b.norm("ln_f", c, true);
+        if (cfg.bool("tie_word_embeddings", true)) b.opt("lm_head.weight", v, c);
+        else b.req("lm_head.weight", v, c);
+        return b.build("gpt2", List.of("transformer."), List.of(".attn.bias", ".attn.masked_bias"));
+    }
+
+    /** BERT (BertModel, BertForMaskedLM, BertForPreTraining): post-LN, token types, optional pooler and heads. */
+    public static HfLayout bert(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", -1), l = layers(cfg, "num_hidden_layers", -1), nh = dim(cfg, "num_attention_heads", -1);
+        int f = dim(cfg, "intermediate_size", -1), v = dim(cfg, "vocab_size", -1);
+        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 2);
+        divisible(cfg, "hidden_size", c, nh);
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
+                .req("embeddings.token_type_embeddings.weight", tt, c).norm("embeddings.LayerNorm", c, true);
+        for (int i = 0; i < l; i++) {
+            String e = "encoder.layer." + i + ".";
+            b.linear(e + "attention.self.query", c, c, true).linear(e + "attention.self.key", c, c, true)
+                    .linear(e + "attention.self.value", c, c, true).linear(e + "attention.output.dense", c, c, true)
+                    .norm(e + "attention.output.LayerNorm", c, true).linear(e + "intermediate.dense", c, f, true)
+                    .linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
+        }
+        b.linear("pooler.dense", c, c, true);
+        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
+        b.linear("cls.predictions.transform.dense", c, c, true).norm("cls.predictions.transform.LayerNorm", c, true)
+                .req("cls.predictions.bias", v);
+        b.group(Set.of("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias", "cls.predictions.bias"));
+        b.opt("cls.predictions.decoder.weight", v, c).opt("cls.predictions.decoder.bias", v);   // tied to the embeddings / the bias
+        b.linear("cls.seq_relationship", c, 2, true);
+        b.group(Set.of("cls.seq_relationship.weight", "cls.seq_relationship.bias"));
+        return b.build("bert", List.of("bert."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    /**
+     * T5 v1.0 (feed_forward_proj "relu": DenseReluDense.wi, lm_head tied to shared) and v1.1 / Flan-T5
+     * ("gated-gelu": wi_0 and wi_1, untied lm_head). RMSNorm weights only; no biases anywhere; the
+     * relative attention bias lives in block 0 of each stack.
+     */
+    public static HfLayout t5(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "d_model", -1), kv = dim(cfg, "d_kv", -1), f = dim(cfg, "d_ff", -1), l = layers(cfg, "num_layers", -1);
+        int ld = layers(cfg, "num_decoder_layers", l), nh = dim(cfg, "num_heads", -1), v = dim(cfg, "vocab_size", -1);
+        int buckets = dim(cfg, "relative_attention_num_buckets", 32);
+        String ffn = cfg.string("feed_forward_proj", "relu");
+        boolean gated = switch (ffn) {
+            case "relu" -> false;
+            case "gated-gelu", "gated-gelu_new", "gated-relu", "gated-silu" -> true;
+            default -> throw cfg.error("feed_forward_proj '" + ffn + "' is not relu or gated-*");
+        };
+        long inner = (long) nh * kv;
+        Builder b = new Builder();
+        b.opt("shared.weight", v, c).opt("encoder.embed_tokens.weight", v, c).opt("decoder.embed_tokens.weight", v, c);
+        b.anyOf.add(Set.of("shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
+        for (String stack : List.of("encoder", "decoder")) {
+            int layers = stack.equals("encoder") ? l : ld;
+            for (int i = 0; i < layers; i++) {
+                String s = stack + ".block." + i + ".layer.";
+                int ff = 1;
+                attention(b, s + "0.SelfAttention", c, inner);
+                b.norm(s + "0.layer_norm", c, false);
+                if (i == 0) b.req(s + "0.SelfAttention.relative_attention_bias.weight", buckets, nh);
+                if (stack.equals("decoder")) {
+                    attention(b, s + "1.EncDecAttention", c, inner);
+                    b.norm(s + "1.layer_norm", c, false);
+                    ff = 2;
+                }
+                String d = s + ff + ".DenseReluDense.";
+                if (gated) b.req(d + "wi_0.weight", f, c).req(d + "wi_1.weight", f, c);
+                else b.req(d + "wi.weight", f, c);
+                b.req(d + "wo.weight", c, f);
+                b.norm(s + ff + ".layer_norm", c, false);
+            }
+            b.norm(stack + ".final_layer_norm", c, false);
+        }
+        if (cfg.bool("tie_word_embeddings", true)) b.opt("lm_head.weight", v, c);
+        else b.req("lm_head.weight", v, c);
+        return b.build(gated ? "t5-v1.1" : "t5-v1.0", List.of(), List.of());
+    }
+
+    private static void attention(Builder b, String prefix, long c, long inner) {
+        b.req(prefix + ".q.weight", inner, c).req(prefix + ".k.weight", inner, c).req(prefix + ".v.weight", inner, c)
+                .req(prefix + ".o.weight", c, inner);
+    }
+
+    /** The canonical name of a checkpoint key: prefix dropped, TF-era LayerNorm gamma/beta renamed. */
+    public String canonical(String key) {
+        String k = key;
+        for (String p : prefixes) {
+            if (k.startsWith(p)) {
+                k = k.substring(p.length());
+                break;
+            }
+        }
+        if (k.endsWith("LayerNorm.gamma")) k = k.substring(0, k.length() - "gamma".length()) + "weight";
+        else if (k.endsWith("LayerNorm.beta")) k = k.substring(0, k.length() - "beta".length()) + "bias";
+        return k;
+    }
+
+    /**
+     * Checks {@code checkpoint} key for key: returns canonical name → the checkpoint's key for every
+     * tensor present, or throws one CheckpointException (naming {@code where}) that lists missing keys,
+     * unexpected keys, keys that map to the same name, wrong shapes and non-floating dtypes.
+     */
+    public Map<String, String> match(SafetensorsCheckpoint checkpoint, Path where) throws CheckpointException {
+        Map<String, String> found = new TreeMap<>();
+        Set<String> unexpected = new TreeSet<>();
+        List<String> problems = new ArrayList<>();
+        for (String key : checkpoint.names()) {
+            if (ignored.stream().anyMatch(key::endsWith)) continue;
+            String canon = canonical(key);
+            if (!shapes.containsKey(canon)) {
+                unexpected.add(key);
+                continue;
+            }
+            String before = found.put(canon, key);
+            if (before != null) problems.add("'" + before + "' and '" + key + "' are both " + canon);
+            TensorEntry e = checkpoint.entry(key);
+            if (!Arrays.equals(e.shape(), shapes.get(canon))) {
+                problems.add(key + " is " + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(shapes.get(canon)));
+            }
+            if (e.dtype() != SafetensorsDType.F32 && e.dtype() != SafetensorsDType.F16 && e.dtype() != SafetensorsDType.BF16) {
+                problems.add(key + " has dtype " + e.dtype() + ", expected F32, F16 or BF16");
+            }
+        }
+        Set<String> missing = new TreeSet<>(required);
+        missing.removeAll(found.keySet());
+        for (Set<String> g : anyOf) {
+            if (g.stream().noneMatch(found::containsKey)) missing.add("one of " + new TreeSet<>(g));
+        }
+        for (Set<String> g : allOrNone) {
+            if (g.stream().anyMatch(found::containsKey)) {
+                for (String k : g) if (!found.containsKey(k)) missing.add(k);
+            }
+        }
+        if (!missing.isEmpty() || !unexpected.isEmpty()) {
+            problems.add(0, "missing " + missing + ", unexpected " + unexpected);
+        }
+        if (!problems.isEmpty()) {
+            throw new CheckpointException(where, "does not match " + family + " (" + shapes.size() + " known tensors): "
+                    + String.join("; ", problems));
+        }
+        return Collections.unmodifiableMap(found);
+    }
+
+    /** Whether the checkpoint's tensor for {@code canonical} is stored [in, out] (see the class comment). */
+    public boolean isTransposed(String canonical) { return transposed.contains(canonical); }
+}
