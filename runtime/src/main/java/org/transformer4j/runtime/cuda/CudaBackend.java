@@ -46,7 +46,10 @@ import org.transformer4j.runtime.memory.CachingAllocator;
  * {@link #embedding} and {@link #crossEntropy} wait, to read back the kernels' out-of-range flag
  * (and the losses for the mean). Under CUDA graph capture, run a {@link #linear} of the same shape
  * once before capturing: its split-K workspace (and the cuBLAS path's temporaries) are allocated
- * on first use.
+ * on first use. {@link #attention} with packed lengths, key lengths or prefix lengths, {@link #kvAppend}
+ * and {@link #decode} copy their host int arrays (lengths, block table) to the device with each op:
+ * pageable host-to-device copies, which graph capture does not allow; padded attention without them
+ * copies nothing.
  */
 public final class CudaBackend implements Backend {
 
