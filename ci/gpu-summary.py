@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""gpu-summary.py OUT_DIR — folds what ci/gpu-check wrote (junit.xml, jmh.json, torch.json,
-torch-attention.json, probe.txt) into one JSON: test counts per class with failures, and each benchmark shape with our
+"""gpu-summary.py OUT_DIR [PROBE_FILE] — folds what ci/gpu-check wrote (junit-*.xml, jmh.json, torch.json,
+torch-attention.json, and the probe's output) into one JSON: test counts per class with failures, and each benchmark shape with our
 time next to PyTorch's. Prints to stdout."""
 import json
 import os
@@ -41,9 +41,12 @@ def tests(path):
 
 def main():
     out_dir = sys.argv[1]
-    summary = {"tests": tests(os.path.join(out_dir, "junit.xml")), "benchmarks": []}
+    probe = sys.argv[2] if len(sys.argv) > 2 else os.path.join(out_dir, "probe.txt")
+    summary = {"tests": {name[len("junit-"):-len(".xml")]: tests(os.path.join(out_dir, name))
+                         for name in sorted(os.listdir(out_dir)) if name.startswith("junit-") and name.endswith(".xml")},
+               "benchmarks": []}
     try:
-        with open(os.path.join(out_dir, "probe.txt")) as fh:
+        with open(probe) as fh:
             summary["probe"] = fh.read()[:3000]
     except OSError:
         pass
