@@ -1,0 +1,36 @@
+// ModelInputs — checks shared by the commands that run a model (generate, embed, inspect --model):
+// the model folder and the texts, validated before anything is loaded, and the one message they give
+// while the model layer (issue 5) is not part of this build.
+package org.transformer4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+final class ModelInputs {
+
+    private ModelInputs() {}
+
+    /** A model folder must exist and be a folder; names without a path separator are built-in model names. */
+    static void checkModelFolder(Path dir) {
+        if (!Files.exists(dir)) throw new IllegalArgumentException(dir + ": no such model folder");
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": not a folder (a model is a folder with config.json)");
+    }
+
+    static void checkText(String what, String text) {
+        if (text == null || text.isBlank()) throw new IllegalArgumentException("the " + what + " is empty");
+    }
+
+    static void checkTexts(String what, List<String> texts) {
+        if (texts == null || texts.isEmpty()) throw new IllegalArgumentException("no " + what + " given");
+        for (int i = 0; i < texts.size(); i++) {
+            if (texts.get(i).isBlank()) throw new IllegalArgumentException(what + " " + (i + 1) + " is empty");
+        }
+    }
+
+    /** The failure every model-running command gives until the model layer lands. */
+    static UnsupportedOperationException modelLayerMissing(String instead) {
+        return new UnsupportedOperationException("this needs the model layer (issue 5), which this build does not have yet"
+                + (instead.isEmpty() ? "" : "; " + instead));
+    }
+}

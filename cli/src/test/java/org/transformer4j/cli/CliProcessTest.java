@@ -1,0 +1,175 @@
+// CliProcessTest — each command run as a process on the CPU backend: info, demo, inspect on a logits
+// file (table and HTML page), --help everywhere, and bad input: one line on stderr, a non-zero exit,
+// no stack trace unless --verbose.
+package org.transformer4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.cli.inspect.HtmlReport;
+import org.transformer4j.model.weights.SafetensorsWriter;
+import org.transformer4j.runtime.Tensor;
+
+class CliProcessTest {
+
+    @TempDir
+    Path dir;
+
+    static final List<String> VOCAB = List.of("<s>", "The", " cat", " sat", " on", " the", " mat", ".", " <b>&\"", "\n");
+
+    /** A logits file: T = ids.length rows over VOCAB, random logits from {@code seed}, plus an attention tensor. */
+    static Path logitsFile(Path dir, int[] ids, long seed) throws IOException {
+        int t = ids.length;
+        int v = VOCAB.size();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] l = new float[t * v];
+        for (int i = 0; i < l.length; i++) l[i] = (float) (rnd.nextGaussian() * 2);
+        float[] att = new float[2 * t * t];   // [H=2, T, T], causal rows summing to 1
+        for (int h = 0; h < 2; h++) {
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j <= i; j++) att[(h * t + i) * t + j] = 1f / (i + 1);
+            }
+        }
+        List<String> quoted = new ArrayList<>();
+        for (String s : VOCAB) quoted.add(HtmlReport.json(s));
+        Path file = dir.resolve("logits.safetensors");
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("logits", Tensor.ofFloats(l, t, v));
+        tensors.put("ids", Tensor.ofInts(ids, t));
+        tensors.put("attention", Tensor.ofFloats(att, 2, t, t));
+        SafetensorsWriter.write(file, tensors, Map.of("t4j.vocab", "[" + String.join(",", quoted) + "]"));
+        return file;
+    }
+
+    private static void assertOneLineError(CliProcess.Result r, String expected) {
+        assertEquals(1, r.exit(), r.all());
+        assertEquals(1, r.err().lines().count(), r.all());
+        assertEquals(expected, r.err().strip(), r.all());
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.all());
+    }
+
+    @Test
+    void infoNamesTheCpuBackend() throws Exception {
+        CliProcess.Result r = CliProcess.run(dir, "info");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("backend:  cpu")), r.all());
+    }
+
+    @Test
+    void demoMatchesEveryOp() throws Exception {
+        CliProcess.Result r = CliProcess.run(dir, "demo");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("all ops match the float64 reference"), r.all());
+    }
+
+    @Test
+    void inspectLogitsPrintsTheTableAndWritesThePage() throws Exception {
+        int[] ids = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+        Path file = logitsFile(dir, ids, 5);
+        Path html = dir.resolve("out.html");
+        CliProcess.Result r = CliProcess.run(dir, "inspect", "--logits", file.toString(), "--html", html.toString(), "--head", "1");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals("", r.err(), r.all());   // no bar: stderr is not a terminal and --progress was not given
+        List<String> lines = r.out().lines().toList();
+        assertEquals("logits.safetensors: 9 tokens, vocabulary 10", lines.get(0));
+        // position 3 (" sat") is scored by row 2; recompute its probability and loss in float64 from the file
+        float[] l;
+        try (var f = org.transformer4j.model.weights.SafetensorsFile.open(file)) {
+            l = f.tensor("logits").toFloatArray();
+        }
+        int v = VOCAB.size();
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < v; j++) max = Math.max(max, l[2 * v + j]);
+        double sum = 0;
+        for (int j = 0; j < v; j++) sum += Math.exp(l[2 * v + j] - max);
+        double p = Math.exp(l[2 * v + 3] - max) / sum;
+        String row = lines.stream().filter(s -> s.startsWith("    3  \" sat\"")).findFirst().orElseThrow(() -> new AssertionError(r.all()));
+        String prob = p >= 0.001 ? String.format(Locale.ROOT, "%.1f%%", 100 * p) : String.format(Locale.ROOT, "%.1e", p);
+        assertTrue(row.contains(" " + prob + " "), row + " should show " + prob);
+        assertTrue(row.contains(String.format(Locale.ROOT, " %.3f ", -Math.log(p))), row);
+        assertTrue(r.out().contains("\" <b>&\\\"\""), r.all());   // the nasty token, quoted in the table
+        assertTrue(r.out().contains("perplexity"), r.all());
+        assertTrue(lines.getLast().equals("wrote " + html), r.all());
+        String page = Files.readString(html, StandardCharsets.UTF_8);
+        assertTrue(page.startsWith("<!DOCTYPE html>"));
+        assertTrue(page.contains("&lt;b&gt;&amp;&quot;"), "escaped token in the page");
+        assertTrue(page.contains("data-name=\"layer 0, head 1\""), "attention weights of the chosen head");
+    }
+
+    @Test
+    void everyCommandHasHelp() throws Exception {
+        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "embed"}) {
+            CliProcess.Result r = CliProcess.run(dir, cmd, "--help");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.out().startsWith("Usage: t4j " + cmd), r.all());
+        }
+        assertTrue(CliProcess.run(dir, "inspect", "--help").out().contains("--logits=FILE"));
+    }
+
+    @Test
+    void badInputIsOneLineAndNonZero() throws Exception {
+        Path missing = dir.resolve("nope.safetensors");
+        assertOneLineError(CliProcess.run(dir, "inspect", "--logits", missing.toString()), "t4j inspect: " + missing + ": no such file");
+
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {(byte) 0xff, 0x7f, 0, 0, 0, 0, 0, 0, '{'});
+        CliProcess.Result r = CliProcess.run(dir, "inspect", "--logits", bad.toString());
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().startsWith("t4j inspect: " + bad + ": header length"), r.all());
+        assertEquals(1, r.err().lines().count(), r.all());
+
+        Path noIds = dir.resolve("noids.safetensors");
+        SafetensorsWriter.write(noIds, Map.of("logits", Tensor.ofFloats(new float[4], 2, 2)), Map.of());
+        assertOneLineError(CliProcess.run(dir, "inspect", "--logits", noIds.toString()),
+                "t4j inspect: " + noIds + ": no tensor 'ids' (has [logits])");
+
+        Path good = logitsFile(dir, new int[] {1, 2, 3}, 1);
+        Path noFolder = dir.resolve("no/such/folder/out.html");
+        assertOneLineError(CliProcess.run(dir, "inspect", "--logits", good.toString(), "--html", noFolder.toString()),
+                "t4j inspect: cannot write " + noFolder + ": no folder " + noFolder.getParent());
+        assertOneLineError(CliProcess.run(dir, "inspect", "--logits", good.toString(), "--html", dir.toString()),
+                "t4j inspect: cannot write " + dir + ": it is a folder");
+        assertOneLineError(CliProcess.run(dir, "inspect", "--logits", good.toString(), "--head", "2"),
+                "t4j inspect: --head 2 must be in 0..1");
+
+        Path model = Files.createDirectories(dir.resolve("model"));
+        assertOneLineError(CliProcess.run(dir, "inspect", "--model", model.toString(), ""), "t4j inspect: the text to inspect is empty");
+        assertOneLineError(CliProcess.run(dir, "inspect", "--model", dir.resolve("absent").toString(), "hi"),
+                "t4j inspect: " + dir.resolve("absent") + ": no such model folder");
+        assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), " "), "t4j generate: the prompt is empty");
+        assertOneLineError(CliProcess.run(dir, "embed", "--model", "bert", "a"),
+                "t4j embed: unknown model 'bert': give a model folder or one of [minilm]");
+
+        // verbose: the same failure with its stack trace
+        r = CliProcess.run(dir, "--verbose", "inspect", "--logits", bad.toString());
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().contains("SafetensorsFormatException") && r.err().contains("\tat "), r.all());
+
+        // usage errors exit 2
+        assertEquals(2, CliProcess.run(dir, "inspect").exit());
+        assertEquals(2, CliProcess.run(dir, "inspect", "--logits", good.toString(), "--model", model.toString()).exit());
+    }
+
+    @Test
+    void modelModeSaysItNeedsTheModelLayer() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        CliProcess.Result r = CliProcess.run(dir, "inspect", "--model", model.toString(), "Hello world");
+        assertEquals(1, r.exit(), r.all());
+        assertEquals(1, r.err().lines().count(), r.all());
+        assertTrue(r.err().startsWith("t4j inspect: this needs the model layer (issue 5)"), r.all());
+        assertEquals("", r.out(), "no made-up output");
+    }
+}
