@@ -55,7 +55,7 @@ public final class HtmlReport {
         if (!in.next().isEmpty()) {
             b.append("<p class=\"next\">After the last token the model expects: ");
             for (Inspection.Alternative a : in.next()) {
-                b.append("<span class=\"alt\">").append(html(visible(a.text()))).append(" <i>")
+                b.append("<span class=\"alt\">").append(html(visible(a.text()).replace("\n", "↵"))).append(" <i>")
                         .append(html(TextReport.percent(a.probability()))).append("</i></span> ");
             }
             b.append("</p>\n");
