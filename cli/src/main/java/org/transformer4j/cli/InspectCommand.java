@@ -85,13 +85,15 @@ final class InspectCommand implements Callable<Integer> {
         if (!Files.exists(file)) throw new IllegalArgumentException(file + ": no such file");
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": not a regular file");
         Inspection in;
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+        try (SafetensorsFile f = SafetensorsFile.open(file);
+             Tokenizer tok = tokenizer == null ? null : Tokenizers.forModel(tokenizer)) {
             int[] ids = ids(f);
             Tensor logits = f.tensor(require(f, "logits"));
             int t = ids.length;
             int p = prefix == null ? t / 2 : prefix;
             if (p < 0 || p > t) throw new IllegalArgumentException("--prefix " + p + " must be in 0.." + t);
-            IntFunction<String> names = names(f, (int) Math.max(0, logits.rank() == 2 ? logits.shape(1) : 0));
+            IntFunction<String> names = tok != null ? id -> decode(tok, id)
+                    : names(f, (int) Math.max(0, logits.rank() == 2 ? logits.shape(1) : 0));
             List<String> texts = new ArrayList<>(t);
             for (int id : ids) texts.add(names.apply(id));
             Optional<Inspection.Matrix> attention = attention(f, texts);
@@ -152,12 +154,17 @@ final class InspectCommand implements Callable<Integer> {
         return out;
     }
 
-    /** Token text by id: --tokenizer, else the file's 't4j.vocab', else "#id". */
-    private IntFunction<String> names(SafetensorsFile f, int vocab) throws IOException {
-        if (tokenizer != null) {
-            Tokenizer tok = Tokenizers.forModel(tokenizer);
-            return id -> tok.decode(new int[] {id});
+    /** One id's text; ids the tokenizer lacks (a vocabulary padded for the GPU, say) show as "#id". */
+    private static String decode(Tokenizer tok, int id) {
+        try {
+            return tok.decode(new int[] {id});
+        } catch (RuntimeException e) {
+            return "#" + id;
         }
+    }
+
+    /** Token text by id from the file's 't4j.vocab', else "#id". */
+    private static IntFunction<String> names(SafetensorsFile f, int vocab) {
         String meta = f.metadata().get("t4j.vocab");
         if (meta == null) return id -> "#" + id;
         JsonNode arr;

@@ -110,6 +110,29 @@ class CliProcessTest {
     }
 
     @Test
+    void inspectNamesTokensWithTheModelsTokenizer() throws Exception {
+        int[] ids;
+        try (var tok = org.transformer4j.model.tokenizer.TiktokenTokenizer.gpt2()) {
+            ids = tok.encode("Hello world!");
+        }
+        int v = 50257;
+        float[] l = new float[ids.length * v];
+        l[ids[1]] = 9;                 // row 0 expects " world": rank 1
+        l[v + 11] = 4;                 // row 1 prefers id 11 (",") over the "!" that follows
+        Path file = dir.resolve("gpt2-logits.safetensors");
+        SafetensorsWriter.write(file, Map.of("logits", Tensor.ofFloats(l, ids.length, v), "ids", Tensor.ofInts(ids, ids.length)),
+                Map.of());
+        Path model = Files.createDirectories(dir.resolve("gpt2"));
+        Files.writeString(model.resolve("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 50257}");
+        CliProcess.Result r = CliProcess.run(dir, "inspect", "--logits", file.toString(), "--tokenizer", model.toString());
+        assertEquals(0, r.exit(), r.all());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.get(2).startsWith("    0  \"Hello\""), r.all());
+        assertTrue(lines.get(3).matches("    1  \" world\" +" + ids[1] + " +[0-9.]+% +1 .*"), r.all());
+        assertTrue(lines.get(4).matches("    2  \"!\" +" + ids[2] + " .*\",\" .*"), r.all());
+    }
+
+    @Test
     void everyCommandHasHelp() throws Exception {
         for (String cmd : new String[] {"info", "demo", "inspect", "generate", "embed"}) {
             CliProcess.Result r = CliProcess.run(dir, cmd, "--help");
