@@ -82,18 +82,27 @@ public final class HtmlReport {
     /** Empty tokens would be invisible and unhoverable; show them as ∅. */
     private static String visible(String s) { return s.isEmpty() ? "∅" : s; }
 
+    /** Heatmaps larger than this many cells a side are shown averaged over square blocks (page size stays bounded). */
+    static final int MAX_SIDE = 200;
+    /** Opacity steps: finer than the eye tells apart, coarse enough that equal neighbours merge into one rectangle. */
+    private static final int LEVELS = 100;
+
     private static void heatmap(StringBuilder b, Inspection.Matrix m, String kind) {
-        int rows = m.rows();
-        int cols = m.cols();
+        int block = (Math.max(m.rows(), m.cols()) + MAX_SIDE - 1) / MAX_SIDE;   // 1 unless the matrix is large
+        float[][] v = block == 1 ? m.values() : average(m, block);
+        int rows = v.length;
+        int cols = rows == 0 ? (m.cols() + block - 1) / block : v[0].length;
         int cell = Math.max(2, Math.min(22, 440 / Math.max(1, Math.max(rows, cols))));
-        boolean labels = cell >= 10;
+        boolean labels = block == 1 && cell >= 10;
         int margin = labels ? 70 : 4;
         int w = margin + cols * cell + 4;
         int h = margin + rows * cell + 4;
         b.append("<figure class=\"heatmap\" data-kind=\"").append(kind).append("\" data-name=\"").append(html(m.title()))
-                .append("\" data-rows=\"").append(rows).append("\" data-cols=\"").append(cols).append("\">\n<figcaption><b>")
-                .append(html(m.title())).append("</b> — ").append(html(m.description())).append(" (").append(rows).append(" × ")
-                .append(cols).append(")</figcaption>\n");
+                .append("\" data-rows=\"").append(m.rows()).append("\" data-cols=\"").append(m.cols()).append("\" data-block=\"")
+                .append(block).append("\" data-cell=\"").append(cell).append("\">\n<figcaption><b>")
+                .append(html(m.title())).append("</b> — ").append(html(m.description())).append(" (").append(m.rows())
+                .append(" × ").append(m.cols()).append(block == 1 ? "" : ", shown as averages of " + block + " × " + block + " blocks")
+                .append(")</figcaption>\n");
         b.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(w).append("\" height=\"").append(h)
                 .append("\" role=\"img\" aria-label=\"").append(html(m.title())).append("\">");
         b.append("<rect class=\"bg\" x=\"").append(margin).append("\" y=\"").append(margin).append("\" width=\"")
@@ -110,16 +119,47 @@ public final class HtmlReport {
             }
         }
         for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                float v = m.get(i, j);
-                if (!(v > 0.004f)) continue;   // below what the eye can tell from the background
-                b.append("<rect class=\"c\" x=\"").append(margin + j * cell).append("\" y=\"").append(margin + i * cell)
-                        .append("\" width=\"").append(cell).append("\" height=\"").append(cell).append('"');
-                if (v < 1) b.append(" fill-opacity=\"").append(fmt(v)).append('"');
-                b.append("/>");
+            int j = 0;
+            while (j < cols) {   // one rectangle per run of equal levels in a row
+                int level = level(v[i][j]);
+                int end = j + 1;
+                while (end < cols && level(v[i][end]) == level) end++;
+                if (level > 0) {
+                    b.append("<rect class=\"c\" x=\"").append(margin + j * cell).append("\" y=\"").append(margin + i * cell)
+                            .append("\" width=\"").append((end - j) * cell).append("\" height=\"").append(cell).append('"');
+                    if (level < LEVELS) b.append(" fill-opacity=\"").append((double) level / LEVELS).append('"');
+                    b.append("/>");
+                }
+                j = end;
             }
         }
         b.append("</svg>\n</figure>\n");
+    }
+
+    /** 0 (not drawn: below what the eye tells from the background) .. LEVELS (opaque). */
+    private static int level(float v) {
+        return v > 0 ? (int) Math.round(Math.min(1f, v) * LEVELS) : 0;
+    }
+
+    /** Means of block × block squares (partial blocks at the edges average what they hold). */
+    private static float[][] average(Inspection.Matrix m, int block) {
+        int rows = (m.rows() + block - 1) / block;
+        int cols = (m.cols() + block - 1) / block;
+        float[][] out = new float[rows][cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                double sum = 0;
+                int n = 0;
+                for (int r = i * block; r < Math.min(m.rows(), (i + 1) * block); r++) {
+                    for (int c = j * block; c < Math.min(m.cols(), (j + 1) * block); c++) {
+                        sum += m.get(r, c);
+                        n++;
+                    }
+                }
+                out[i][j] = (float) (sum / n);
+            }
+        }
+        return out;
     }
 
     private static String shortLabel(String s) {

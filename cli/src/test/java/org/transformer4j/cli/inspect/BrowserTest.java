@@ -77,8 +77,9 @@ class BrowserTest {
             assertEquals(t, cdp.eval("document.querySelectorAll('#text .tok').length").asInt());
             assertEquals("causal,bidirectional,prefix,cross,layer 0, head 0", cdp.eval(
                     "[...document.querySelectorAll('figure.heatmap')].map(f => f.dataset.name).join(',')").asText());
-            assertEquals(t * (t + 1) / 2, cdp.eval(
-                    "document.querySelector('figure[data-name=causal] svg').querySelectorAll('rect.c').length").asInt());
+            assertEquals(t * (t + 1) / 2, cdp.eval("(() => { const f = document.querySelector('figure[data-name=causal]');"
+                    + " return [...f.querySelectorAll('rect.c')].reduce((n, r) => n + r.width.baseVal.value, 0)"
+                    + " / Number(f.dataset.cell); })()").asInt(), "cells the causal mask fills");
             assertTrue(cdp.eval("document.querySelector('figure[data-name=causal] svg').getBoundingClientRect().width").asDouble() > 50);
             // escaped tokens: their text survives exactly, and no element was injected
             for (int i = 0; i < t; i++) {

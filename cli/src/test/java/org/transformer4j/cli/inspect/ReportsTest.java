@@ -67,12 +67,47 @@ class ReportsTest {
         assertEquals(3, count(page, "class=\"tok"));
         assertEquals(4, count(page, "data-kind=\"mask\""));
         assertEquals(1, count(page, "data-kind=\"weights\""));
-        // causal 3×3 has 6 filled cells, bidirectional 9, prefix(1) 6, cross 2×1 = 2, weights 6 non-zero
-        Matcher m = Pattern.compile("<figure class=\"heatmap\" data-kind=\"[a-z]+\" data-name=\"([^\"]+)\"[\\s\\S]*?</figure>")
+        // filled cells (rectangles cover runs of equal cells in a row): causal 3×3 has 6, bidirectional 9,
+        // prefix(1) 6, cross 2×1 2, the weights 6 non-zero
+        assertEquals(java.util.Map.of("causal", 6, "bidirectional", 9, "prefix", 6, "cross", 2, "layer 0, head 1", 6), filledCells(page));
+        assertEquals(3, rects(page, "bidirectional"), "one rectangle per row of equal cells");
+    }
+
+    @Test
+    void largeMatricesAreAveragedOverBlocks() {
+        int t = 1000;
+        List<String> toks = java.util.Collections.nCopies(t, "x");
+        Inspection in = new Inspection("big", 5, List.of(Inspection.Position.unscored(0, 0, "x")), Double.NaN, Double.NaN, 0,
+                List.of(), Masks.all(toks, 500), Optional.empty());
+        String page = HtmlReport.render(in);
+        assertTrue(page.length() < 2_000_000, "page of " + page.length() + " chars");
+        assertTrue(page.contains("1000 × 1000, shown as averages of 5 × 5 blocks"));
+        // averaged causal mask: 200 × 200 blocks, 200·199/2 full blocks below the diagonal plus the diagonal's 15/25 each
+        Matcher m = Pattern.compile("data-name=\"causal\"[\\s\\S]*?</figure>").matcher(page);
+        assertTrue(m.find());
+        assertEquals(200, count(m.group(), "fill-opacity=\"0.6\""), "diagonal blocks: 15 of 25 cells visible");
+        assertEquals(200 * 199 / 2, filledCells(page).get("causal") - 200);
+    }
+
+    /** Per heatmap, the cells its rectangles cover (each rectangle is one cell high, a run of cells wide). */
+    private static java.util.Map<String, Integer> filledCells(String page) {
+        Matcher m = Pattern.compile("<figure class=\"heatmap\" data-kind=\"[a-z]+\" data-name=\"([^\"]+)\"[^>]*data-cell=\"(\\d+)\"[\\s\\S]*?</figure>")
                 .matcher(page);
         java.util.Map<String, Integer> cells = new java.util.LinkedHashMap<>();
-        while (m.find()) cells.put(m.group(1), count(m.group(), "<rect class=\"c\""));
-        assertEquals(java.util.Map.of("causal", 6, "bidirectional", 9, "prefix", 6, "cross", 2, "layer 0, head 1", 6), cells);
+        while (m.find()) {
+            int cell = Integer.parseInt(m.group(2));
+            Matcher r = Pattern.compile("<rect class=\"c\"[^>]* width=\"(\\d+)\"").matcher(m.group());
+            int n = 0;
+            while (r.find()) n += Integer.parseInt(r.group(1)) / cell;
+            cells.put(m.group(1), n);
+        }
+        return cells;
+    }
+
+    private static int rects(String page, String name) {
+        Matcher m = Pattern.compile("data-name=\"" + name + "\"[\\s\\S]*?</figure>").matcher(page);
+        assertTrue(m.find(), name);
+        return count(m.group(), "<rect class=\"c\"");
     }
 
     @Test
