@@ -47,7 +47,7 @@ public final class HtmlReport {
                 + "Hover over (or tab to) a token for the alternatives.</p>\n");
         b.append("<div id=\"text\">");
         for (Inspection.Position p : in.positions()) {
-            b.append("<span class=\"tok").append(p.scored() ? "" : " first").append("\" tabindex=\"0\" data-i=\"")
+            b.append("<span class=\"tok").append(p.scored() ? "" : " first").append(p.text().contains("\n") ? " nl" : "").append("\" tabindex=\"0\" data-i=\"")
                     .append(p.index()).append("\" style=\"background:").append(p.scored() ? colour(p.probability()) : "#ddd")
                     .append("\">").append(html(visible(p.text()))).append("</span>");
         }
@@ -251,6 +251,7 @@ public final class HtmlReport {
             .tok { border-radius: 3px; padding: 1px 0; cursor: default; outline-offset: 1px; }
             .tok:hover, .tok:focus, .tok.active { outline: 2px solid #333; }
             .tok.first { color: #555; }
+            .tok.nl::before { content: "↵"; color: #777; }   /* a line break would otherwise have no width to hover */
             .sw { padding: 0 .4em; border-radius: 3px; }
             #tip { position: absolute; z-index: 10; background: #fff; border: 1px solid #888; border-radius: 4px;
                    box-shadow: 0 2px 8px rgba(0,0,0,.25); padding: .4em .7em; font: 13px/1.4 ui-monospace, monospace;

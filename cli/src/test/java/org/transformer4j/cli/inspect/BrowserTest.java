@@ -87,6 +87,8 @@ class BrowserTest {
             }
             assertEquals(0, cdp.eval("document.querySelectorAll('#text i, #text script').length").asInt());
             assertTrue(cdp.eval("document.getElementById('tip').hidden").asBoolean(), "tooltip hidden before any hover");
+            assertTrue(cdp.eval("document.querySelector('.tok[data-i=\"9\"]').getBoundingClientRect().width").asDouble() > 3,
+                    "the line-break token has a width to hover");
 
             // hover over the token " </script><i>" (position 6): the tooltip lists its top-5 alternatives
             int pos = 6;
