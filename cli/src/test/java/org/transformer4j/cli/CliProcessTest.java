@@ -134,7 +134,12 @@ class CliProcessTest {
 
     @Test
     void everyCommandHasHelp() throws Exception {
-        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "embed"}) {
+        CliProcess.Result top = CliProcess.run(dir, "--help");
+        assertEquals(0, top.exit(), top.all());
+        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "embed", "bench"}) {
+            assertTrue(top.out().lines().anyMatch(l -> l.strip().startsWith(cmd + " ")), cmd + " not listed:\n" + top.all());
+        }
+        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "embed", "bench"}) {
             CliProcess.Result r = CliProcess.run(dir, cmd, "--help");
             assertEquals(0, r.exit(), r.all());
             assertTrue(r.out().startsWith("Usage: t4j " + cmd), r.all());
@@ -175,6 +180,12 @@ class CliProcessTest {
         assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), " "), "t4j generate: the prompt is empty");
         assertOneLineError(CliProcess.run(dir, "embed", "--model", "bert", "a"),
                 "t4j embed: unknown model 'bert': give a model folder or one of [minilm]");
+
+        assertOneLineError(CliProcess.run(dir, "bench", "--shape", "llama-70b"),
+                "t4j bench: unknown shape 'llama-70b': one of [gpt2-small, bert-base, t5-small]");
+        r = CliProcess.run(dir, "bench");
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().startsWith("t4j bench: this needs the model layer (issue 5)"), r.all());
 
         // verbose: the same failure with its stack trace
         r = CliProcess.run(dir, "--verbose", "inspect", "--logits", bad.toString());
