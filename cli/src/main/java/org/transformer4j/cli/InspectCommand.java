@@ -89,11 +89,12 @@ final class InspectCommand implements Callable<Integer> {
              Tokenizer tok = tokenizer == null ? null : Tokenizers.forModel(tokenizer)) {
             int[] ids = ids(f);
             Tensor logits = f.tensor(require(f, "logits"));
+            LogitsInspector.check(logits, ids);   // before any id is looked up by name
             int t = ids.length;
             int p = prefix == null ? t / 2 : prefix;
             if (p < 0 || p > t) throw new IllegalArgumentException("--prefix " + p + " must be in 0.." + t);
             IntFunction<String> names = tok != null ? id -> decode(tok, id)
-                    : names(f, (int) Math.max(0, logits.rank() == 2 ? logits.shape(1) : 0));
+                    : names(f, (int) logits.shape(1));
             List<String> texts = new ArrayList<>(t);
             for (int id : ids) texts.add(names.apply(id));
             Optional<Inspection.Matrix> attention = attention(f, texts);

@@ -164,6 +164,10 @@ class CliProcessTest {
         assertOneLineError(CliProcess.run(dir, "inspect", "--logits", noIds.toString()),
                 "t4j inspect: " + noIds + ": no tensor 'ids' (has [logits])");
 
+        Path outside = logitsFile(dir, new int[] {1, 99, 3}, 1);
+        assertOneLineError(CliProcess.run(dir, "inspect", "--logits", outside.toString()),
+                "t4j inspect: token id 99 at position 1 is outside the vocabulary [0, 10)");
+
         Path good = logitsFile(dir, new int[] {1, 2, 3}, 1);
         Path noFolder = dir.resolve("no/such/folder/out.html");
         assertOneLineError(CliProcess.run(dir, "inspect", "--logits", good.toString(), "--html", noFolder.toString()),

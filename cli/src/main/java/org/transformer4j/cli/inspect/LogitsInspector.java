@@ -32,25 +32,9 @@ public final class LogitsInspector {
      */
     public static Inspection inspect(Backend backend, Tensor logits, int[] ids, IntFunction<String> tokenText, int prefix,
                                      Optional<Inspection.Matrix> attention, String source, LongConsumer progress) {
-        if (logits.rank() != 2 || !logits.dtype().isFloatingPoint()) {
-            throw new IllegalArgumentException("logits must be a floating [T, V] tensor, got " + logits.dtype() + " "
-                    + logits.shapeString());
-        }
+        check(logits, ids);
         int t = ids.length;
-        if (t == 0) throw new IllegalArgumentException("no tokens to inspect (ids is empty)");
-        if (logits.shape(0) != t) {
-            throw new IllegalArgumentException("logits " + logits.shapeString() + " must have one row per token id (" + t + ")");
-        }
-        if (logits.shape(1) > Integer.MAX_VALUE / Math.max(1, t)) {
-            throw new IllegalArgumentException("logits " + logits.shapeString() + " are too large to inspect at once");
-        }
         int v = (int) logits.shape(1);
-        for (int i = 0; i < t; i++) {
-            if (ids[i] < 0 || ids[i] >= v) {
-                throw new IllegalArgumentException("token id " + ids[i] + " at position " + i + " is outside the vocabulary [0, "
-                        + v + ")");
-            }
-        }
         float[] l = logits.toFloatArray();
         for (int i = 0; i < l.length; i++) {
             if (!Float.isFinite(l[i])) {
@@ -97,6 +81,29 @@ public final class LogitsInspector {
         }
         return new Inspection(source, v, positions, result.meanLoss(), result.perplexity(), result.counted(), next,
                 Masks.all(texts, prefix), attention);
+    }
+
+    /** The shape and id checks {@link #inspect} makes, for callers that name tokens first: IllegalArgumentException with the reason. */
+    public static void check(Tensor logits, int[] ids) {
+        if (logits.rank() != 2 || !logits.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException("logits must be a floating [T, V] tensor, got " + logits.dtype() + " "
+                    + logits.shapeString());
+        }
+        int t = ids.length;
+        if (t == 0) throw new IllegalArgumentException("no tokens to inspect (ids is empty)");
+        if (logits.shape(0) != t) {
+            throw new IllegalArgumentException("logits " + logits.shapeString() + " must have one row per token id (" + t + ")");
+        }
+        if (logits.shape(1) > Integer.MAX_VALUE / Math.max(1, t)) {
+            throw new IllegalArgumentException("logits " + logits.shapeString() + " are too large to inspect at once");
+        }
+        long v = logits.shape(1);
+        for (int i = 0; i < t; i++) {
+            if (ids[i] < 0 || ids[i] >= v) {
+                throw new IllegalArgumentException("token id " + ids[i] + " at position " + i + " is outside the vocabulary [0, "
+                        + v + ")");
+            }
+        }
     }
 
     /** The TOP highest logits of row {@code row} (ties: the lower id first), with their probabilities. */
