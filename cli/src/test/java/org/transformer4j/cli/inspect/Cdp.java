@@ -63,6 +63,16 @@ final class Cdp implements AutoCloseable {
         cmd.add("--remote-debugging-port=0");   // any free port; Chromium writes it to DevToolsActivePort
         cmd.add("about:blank");
         browser = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+        try {
+            socket = connect(profile);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            stop();
+            throw e;
+        }
+    }
+
+    /** Waits for the DevTools port Chromium writes into the profile, and opens the browser's WebSocket. */
+    private WebSocket connect(Path profile) throws IOException, InterruptedException {
         Path portFile = profile.resolve("DevToolsActivePort");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
         List<String> lines = List.of();
@@ -76,10 +86,8 @@ final class Cdp implements AutoCloseable {
         }
         URI uri = URI.create("ws://127.0.0.1:" + lines.get(0).strip() + lines.get(1).strip());
         try {
-            socket = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new Listener())
-                    .get(TIMEOUT_S, TimeUnit.SECONDS);
+            return HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new Listener()).get(TIMEOUT_S, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            browser.destroyForcibly();
             throw new IOException("cannot connect to chromium's DevTools at " + uri + ": " + e, e);
         }
     }
@@ -139,11 +147,17 @@ final class Cdp implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        if (socket != null) socket.abort();
+        socket.abort();
+        stop();
+    }
+
+    /** Ends the browser this started and the helper processes it started (renderer, GPU, zygote). */
+    private void stop() throws InterruptedException {
+        List<ProcessHandle> children = browser.descendants().toList();
         browser.destroy();
-        if (!browser.waitFor(10, TimeUnit.SECONDS)) {
-            browser.destroyForcibly();
-            browser.waitFor(10, TimeUnit.SECONDS);
+        if (!browser.waitFor(10, TimeUnit.SECONDS)) browser.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        for (ProcessHandle h : children) {
+            if (h.isAlive()) h.destroyForcibly();
         }
     }
 
