@@ -129,6 +129,12 @@ class BrowserTest {
             // moving away hides it again
             mouse(cdp, 2, 2);
             waitFor(cdp, "document.getElementById('tip').hidden");
+
+            // keyboard: focusing a token shows its alternatives too
+            cdp.eval("document.querySelector('.tok[data-i=\"3\"]').focus()");
+            waitFor(cdp, "!document.getElementById('tip').hidden");
+            String focused = cdp.eval("document.getElementById('tip').innerText").asText();
+            assertTrue(focused.startsWith("\" LLMs\"  id 3"), focused);
         }
     }
 

@@ -75,6 +75,27 @@ class LogitsInspectorTest {
     }
 
     @Test
+    void bf16LogitsAreReadAsStored() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        int t = 4;
+        int v = 300;
+        float[] raw = new float[t * v];
+        for (int i = 0; i < raw.length; i++) raw[i] = (float) (rnd.nextGaussian() * 3);
+        int[] ids = {5, 17, 250, 9};
+        Inspection in;
+        float[] stored;
+        try (Backend b = new CpuBackend(); Tensor l = Tensor.of(org.transformer4j.runtime.DType.BF16, raw, t, v)) {
+            stored = l.toFloatArray();   // the bf16 values, the ones the model produced
+            in = LogitsInspector.inspect(b, l, ids, id -> "t" + id, 2, Optional.empty(), "bf16", n -> {});
+        }
+        for (int pos = 1; pos < t; pos++) {
+            double[] p = softmax64(stored, pos - 1, v);
+            assertEquals(p[ids[pos]], in.positions().get(pos).probability(), PROB_TOL);
+            assertEquals(-Math.log(p[ids[pos]]), in.positions().get(pos).loss(), LOSS_TOL);
+        }
+    }
+
+    @Test
     void tiesRankInTheTokensFavourAndListLowerIdsFirst() {
         int v = 8;
         float[] l = new float[2 * v];   // row 0 all equal: uniform distribution
