@@ -58,6 +58,16 @@ def main():
             row["tflops"] = 2 * int(p["tokens"]) * c * f / row["us"] / 1e6
             peers = [t for t in torch["rows"] if t["op"] == "gemm" and t["dtype"] == p["dtype"]
                      and t["tokens"] == int(p["tokens"]) and t["widths"] == p["widths"]]
+        elif row["benchmark"] == "MlpBenchmark":
+            parts = p["mlp"].split(":")  # model:CxF:activation[:gated]
+            model = parts[0]
+            c, f = map(int, parts[1].split("x"))
+            gated = parts[-1] == "gated"
+            row["tflops"] = 2 * int(p["tokens"]) * c * f * (3 if gated else 2) / row["us"] / 1e6
+            peers = [t for t in torch["rows"] if t["op"] == "mlp" and t["model"] == model
+                     and t["tokens"] == int(p["tokens"])]
+        elif row["benchmark"] == "VocabBenchmark":
+            peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
         else:
             size = 4 if p["dtype"] == "F32" else 2
             row["gbs"] = 4 * int(p["rows"]) * int(p["cols"]) * size / row["us"] / 1e3

@@ -11,7 +11,8 @@
  *     on a machine without a CUDA driver.
  * Kernels run in the calling thread's current context, which is the device's primary context
  * in transformer4j (so cuBLAS, JCuda users and our launches share streams and graphs).
- * Shape letters: B batch, T sequence, C model width, NH heads, HS head size, F MLP width.
+ * Shape letters: B batch, T sequence, C model width, NH heads, HS head size, F MLP width,
+ * V vocabulary; rows = B*T where an op flattens batch and sequence.
  */
 #ifndef T4J_H
 #define T4J_H
@@ -115,6 +116,174 @@ typedef struct t4j_norm_params {
 
 /* Launches the normalisation on `stream` (a CUstream; NULL is the legacy default stream). */
 T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
+
+/* ---- GEMM with fused epilogue (the MLP family) ---------------------------------------------- */
+#define T4J_ACT_NONE       0
+#define T4J_ACT_GELU       1  /* exact: 0.5 x (1 + erf(x / sqrt 2)) (BERT, GPT-2's HF "gelu" is tanh) */
+#define T4J_ACT_GELU_TANH  2  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GPT-2, T5 v1.1 gated-gelu) */
+#define T4J_ACT_RELU       3
+#define T4J_ACT_SILU       4  /* x / (1 + exp(-x)) */
+
+/* Per batch item, with y = alpha * A·op(B) + bias (fp32 accumulate) and, when gated,
+ * g = alpha * A·op(B_gate) + bias_gate from the same pass over A:
+ *     C = act(y) [* g] [+ residual], rounded once to dtype on store.
+ * A is (M, K) row-major; B is (K, N) row-major, or (N, K) when trans_b (Hugging Face nn.Linear
+ * weights); C and residual are (M, N). residual may alias C exactly (same pointer and ldc); A and
+ * B must not overlap C. Custom kernel: F16 and BF16 (mma.sync m16n8k16, sm_80+), any M, N, K
+ * (16-byte vector loads where rows and pointers are 8-element aligned, element loads otherwise);
+ * F32 is T4J_ERROR_UNSUPPORTED (the Java side uses cuBLAS + t4j_bias_act for it). */
+typedef struct t4j_gemm_params {
+    void* c;                    /* (batch, M, N) output */
+    const void* a;              /* (batch, M, K) */
+    const void* b;              /* (batch, K, N) or (batch, N, K) when trans_b; W0 when gated */
+    const void* b_gate;         /* like b, the gate's W1; NULL unless gated */
+    const void* bias;           /* (N), or NULL */
+    const void* bias_gate;      /* (N), or NULL; only when gated */
+    const void* residual;       /* (batch, M, N), or NULL */
+    int64_t m;
+    int64_t n;
+    int64_t k;
+    int64_t batch;              /* >= 1 */
+    int64_t lda;                /* elements between rows of A (>= K) */
+    int64_t ldb;                /* elements between rows of B and of b_gate (>= N, or >= K when trans_b) */
+    int64_t ldc;                /* >= N */
+    int64_t ld_residual;        /* >= N */
+    int64_t stride_a;           /* elements between batch items; 0 broadcasts */
+    int64_t stride_b;           /* for b and b_gate; 0 shares the weights across the batch */
+    int64_t stride_c;
+    int64_t stride_residual;
+    void* workspace;            /* device scratch for split-K, or NULL; zeroed once by its owner */
+    uint64_t workspace_bytes;   /* its size; split-K is used only when t4j_gemm_workspace_size fits */
+    float alpha;
+    int32_t activation;         /* T4J_ACT_* */
+    int32_t gated;              /* 0 or 1 */
+    int32_t trans_b;            /* 0 or 1 */
+    int32_t dtype;              /* T4J_DTYPE_F16 or _BF16 */
+    int32_t reserved;           /* 0 */
+} t4j_gemm_params;
+
+T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream);
+
+/* The workspace t4j_gemm would use for p on the current context's device (0: it will not split K).
+ * Where the output tiles do not fill the GPU, K is split over several blocks per tile; they leave
+ * fp32 partial products in the workspace and the last one to finish (counted in the workspace's
+ * first bytes, which it resets to zero) sums them in a fixed order and applies the epilogue, so
+ * results do not depend on timing. A workspace may be reused by launches on one stream. */
+T4J_API int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes);
+
+/* The epilogue alone, for GEMMs done elsewhere (cuBLAS): out = act(x + bias) [* (gate + bias_gate)]
+ * [+ residual] over (rows, cols), fp32 math, one rounding to dtype. out may alias x, gate or
+ * residual exactly (same pointer and stride). F32, F16, BF16. */
+typedef struct t4j_bias_act_params {
+    void* out;                  /* (rows, cols) */
+    const void* x;              /* (rows, cols) pre-activation */
+    const void* gate;           /* (rows, cols), or NULL */
+    const void* bias;           /* (cols), or NULL */
+    const void* bias_gate;      /* (cols), or NULL */
+    const void* residual;       /* (rows, cols), or NULL */
+    int64_t rows;
+    int64_t cols;
+    int64_t out_row_stride;
+    int64_t x_row_stride;
+    int64_t gate_row_stride;
+    int64_t residual_row_stride;
+    int32_t activation;         /* T4J_ACT_* */
+    int32_t dtype;
+} t4j_bias_act_params;
+
+T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream);
+
+/* ---- embedding gather ---------------------------------------------------------------------- */
+/* out[r] = token_table[ids[r]] (+ position_table[position_offset + r % seq_len])
+ *          (+ type_table[type_ids[r]]), summed in fp32, rounded once. Ids outside their table are
+ * clamped so that nothing is read out of bounds, and the first such row is recorded with
+ * atomicMin as r + 1: error_row[0] for token ids, error_row[1] for type ids. The caller sets both
+ * to INT32_MAX before the launch and reads them after. Ids are int32. The launcher checks that
+ * position_offset + seq_len <= max_positions. */
+typedef struct t4j_embedding_params {
+    void* out;                  /* (rows, C) */
+    const int32_t* ids;         /* (rows) token ids */
+    const void* token_table;    /* (vocab, C) */
+    const void* position_table; /* (max_positions, C), or NULL */
+    const int32_t* type_ids;    /* (rows), or NULL */
+    const void* type_table;     /* (type_vocab, C), or NULL when type_ids is NULL */
+    int32_t* error_row;         /* (2) device int32: min over bad rows of (row + 1) */
+    int64_t rows;               /* B * T */
+    int64_t cols;               /* C */
+    int64_t seq_len;            /* T: position of row r is position_offset + r % T */
+    int64_t position_offset;    /* first position (decode steps continue from the cache length) */
+    int64_t vocab;
+    int64_t max_positions;
+    int64_t type_vocab;
+    int64_t out_row_stride;
+    int32_t dtype;
+    int32_t reserved;
+} t4j_embedding_params;
+
+T4J_API int32_t t4j_embedding(const t4j_embedding_params* p, void* stream);
+
+/* ---- over the vocabulary: softmax, log-softmax, cross-entropy, sampling ------------------------ */
+#define T4J_SOFTMAX      0
+#define T4J_LOG_SOFTMAX  1
+
+/* out = softmax(scale * x) or log_softmax(scale * x) per row; fp32 math. out may alias x. */
+typedef struct t4j_softmax_params {
+    void* out;                  /* (rows, V) */
+    const void* x;              /* (rows, V) */
+    int64_t rows;
+    int64_t cols;
+    int64_t x_row_stride;
+    int64_t out_row_stride;
+    float scale;
+    int32_t kind;               /* T4J_SOFTMAX or T4J_LOG_SOFTMAX */
+    int32_t dtype;
+    int32_t reserved;
+} t4j_softmax_params;
+
+T4J_API int32_t t4j_softmax(const t4j_softmax_params* p, void* stream);
+
+/* losses[r] = logsumexp(logits[r]) - logits[r][targets[r]] in fp32, 0 where targets[r] ==
+ * ignore_index; no [rows, V] buffer is written. A target outside [0, V) that is not ignore_index
+ * gives loss NaN and *error_row = min(row + 1). */
+typedef struct t4j_cross_entropy_params {
+    float* losses;              /* (rows) fp32 */
+    const void* logits;         /* (rows, V) */
+    const int32_t* targets;     /* (rows) */
+    int32_t* error_row;         /* (1) device int32, INT32_MAX before the launch: min over bad rows of (row + 1) */
+    int64_t rows;
+    int64_t cols;
+    int64_t logits_row_stride;
+    int32_t ignore_index;
+    int32_t dtype;
+} t4j_cross_entropy_params;
+
+T4J_API int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* stream);
+
+/* One token per row. temperature == 0: argmax (smallest id among equal maxima). Otherwise from
+ * softmax(logits / temperature) restricted to: ids whose logit >= the top_k-th largest (top_k 0:
+ * all; ties at the boundary are kept), then the highest-probability ids whose mass reaches top_p
+ * of what is left (every id with probability >= the boundary id's is kept; 1: all). The uniform
+ * number of row r is u = (x0 >> 8) * 2^-24, x0 the first word of Philox4x32-10 with key
+ * (seed_lo, seed_hi) and counter (r, offset_lo, offset_hi, 0); the chosen id is the first whose
+ * inclusive running mass (in id order, over kept ids) exceeds u times the kept mass (the last kept
+ * id if rounding leaves none). logprobs[r] = log_softmax(logits[r])[id] at temperature 1,
+ * the model's own log-probability. Every sum has a fixed order, so a launch repeats exactly. */
+typedef struct t4j_sample_params {
+    int32_t* ids;               /* (rows) out */
+    float* logprobs;            /* (rows) out, or NULL */
+    const void* logits;         /* (rows, V) */
+    int64_t rows;
+    int64_t cols;
+    int64_t logits_row_stride;
+    uint64_t seed;
+    uint64_t offset;            /* e.g. the decode step, so each step draws fresh numbers */
+    float temperature;          /* >= 0 */
+    float top_p;                /* (0, 1] */
+    int32_t top_k;              /* >= 0; 0 disables */
+    int32_t dtype;
+} t4j_sample_params;
+
+T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@ typedef struct CUstream_st* CUstream;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
 
 // The driver entry points we need; null until driver_load() succeeds.
 struct Driver {
@@ -30,6 +32,9 @@ struct Driver {
     CUresult (*cuLaunchKernel)(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
                                unsigned bx, unsigned by, unsigned bz, unsigned shared_bytes,
                                CUstream stream, void** params, void** extra);
+    CUresult (*cuFuncSetAttribute)(CUfunction f, int attrib, int value);
+    CUresult (*cuCtxGetDevice)(CUdevice* device);
+    CUresult (*cuDeviceGetAttribute)(int* value, int attrib, CUdevice device);
 };
 
 // Opens libcuda.so.1 and calls cuInit(0) once (thread-safe). Returns a T4J status; on success

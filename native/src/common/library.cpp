@@ -2,6 +2,7 @@
 // struct layouts for the binding test, the driver loader, the fatbin and its per-context modules.
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -58,7 +59,10 @@ void load_driver_once() {
               resolve(lib, "cuCtxGetCurrent", &d.cuCtxGetCurrent) &&
               resolve(lib, "cuModuleLoadData", &d.cuModuleLoadData) &&
               resolve(lib, "cuModuleGetFunction", &d.cuModuleGetFunction) &&
-              resolve(lib, "cuLaunchKernel", &d.cuLaunchKernel);
+              resolve(lib, "cuLaunchKernel", &d.cuLaunchKernel) &&
+              resolve(lib, "cuFuncSetAttribute", &d.cuFuncSetAttribute) &&
+              resolve(lib, "cuCtxGetDevice", &d.cuCtxGetDevice) &&
+              resolve(lib, "cuDeviceGetAttribute", &d.cuDeviceGetAttribute);
     resolve(lib, "cuCtxGetId", &d.cuCtxGetId);  // optional
     if (!ok) {
         g_driver_status = T4J_ERROR_NO_DRIVER;
@@ -207,6 +211,43 @@ int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_byte
     if (s != T4J_SUCCESS) return s;
     return cuda_status(d->cuLaunchKernel(f, grid, 1, 1, block, 1, 1, shared_bytes, static_cast<CUstream>(stream), args,
                                          nullptr));
+}
+
+int32_t launch_grid(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
+                    void* stream, void** args) {
+    const Driver* d = nullptr;
+    int32_t s = driver_load(&d, nullptr);
+    if (s != T4J_SUCCESS) return s;
+    if (shared_bytes > 48 * 1024) {
+        // Above 48 KiB a kernel must opt in; idempotent and cheap next to the launch itself.
+        CUresult r = d->cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(shared_bytes));
+        if (r != CUDA_SUCCESS) return cuda_status(r);
+    }
+    return cuda_status(d->cuLaunchKernel(f, gx, gy, gz, block, 1, 1, shared_bytes, static_cast<CUstream>(stream), args,
+                                         nullptr));
+}
+
+int32_t sm_count(int* out) {
+    const Driver* d = nullptr;
+    int32_t s = driver_load(&d, nullptr);
+    if (s != T4J_SUCCESS) return s;
+    CUdevice dev = 0;
+    CUresult r = d->cuCtxGetDevice(&dev);
+    if (r != CUDA_SUCCESS) return cuda_status(r);
+    static std::atomic<int> cache[64] = {};  // per device ordinal; 0 = not asked yet
+    if (dev >= 0 && dev < 64) {
+        int cached = cache[dev].load(std::memory_order_relaxed);
+        if (cached > 0) {
+            *out = cached;
+            return T4J_SUCCESS;
+        }
+    }
+    int n = 0;
+    r = d->cuDeviceGetAttribute(&n, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
+    if (r != CUDA_SUCCESS) return cuda_status(r);
+    if (dev >= 0 && dev < 64) cache[dev].store(n, std::memory_order_relaxed);
+    *out = n;
+    return T4J_SUCCESS;
 }
 
 }  // namespace t4j

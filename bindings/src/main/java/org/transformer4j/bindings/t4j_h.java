@@ -39,6 +39,15 @@ public final class t4j_h {
     public static final int T4J_NORM_LAYER = 0;
     public static final int T4J_NORM_RMS = 1;
 
+    public static final int T4J_ACT_NONE = 0;
+    public static final int T4J_ACT_GELU = 1;
+    public static final int T4J_ACT_GELU_TANH = 2;
+    public static final int T4J_ACT_RELU = 3;
+    public static final int T4J_ACT_SILU = 4;
+
+    public static final int T4J_SOFTMAX = 0;
+    public static final int T4J_LOG_SOFTMAX = 1;
+
     static MethodHandle downcall(String name, FunctionDescriptor desc) {
         MemorySegment symbol = NativeLoader.load().symbols().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libt4j.so does not export " + name));
@@ -186,6 +195,104 @@ public final class t4j_h {
     public static int t4j_norm(MemorySegment params, MemorySegment stream) {
         try {
             return (int) t4j_norm.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_gemm {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_gemm", DESC);
+    }
+
+    /** {@code int32_t t4j_gemm(const t4j_gemm_params* p, void* stream)} */
+    public static int t4j_gemm(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_gemm.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_bias_act {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_bias_act", DESC);
+    }
+
+    /** {@code int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream)} */
+    public static int t4j_bias_act(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_bias_act.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_embedding {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_embedding", DESC);
+    }
+
+    /** {@code int32_t t4j_embedding(const t4j_embedding_params* p, void* stream)} */
+    public static int t4j_embedding(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_embedding.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_softmax {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_softmax", DESC);
+    }
+
+    /** {@code int32_t t4j_softmax(const t4j_softmax_params* p, void* stream)} */
+    public static int t4j_softmax(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_softmax.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_cross_entropy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_cross_entropy", DESC);
+    }
+
+    /** {@code int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* stream)} */
+    public static int t4j_cross_entropy(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_cross_entropy.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_sample {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_sample", DESC);
+    }
+
+    /** {@code int32_t t4j_sample(const t4j_sample_params* p, void* stream)} */
+    public static int t4j_sample(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_sample.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_gemm_workspace_size {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_gemm_workspace_size", DESC);
+    }
+
+    /** {@code int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes)} */
+    public static int t4j_gemm_workspace_size(MemorySegment params, MemorySegment bytes) {
+        try {
+            return (int) t4j_gemm_workspace_size.HANDLE.invokeExact(params, bytes);
         } catch (Throwable t) {
             throw unexpected(t);
         }

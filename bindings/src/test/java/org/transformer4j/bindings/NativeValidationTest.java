@@ -72,4 +72,153 @@ class NativeValidationTest {
     void fatbinMustBeNonEmpty() {
         assertEquals(t4j_h.T4J_ERROR_INVALID_ARGUMENT, t4j_h.t4j_set_fatbin(MemorySegment.NULL, 0));
     }
+
+    // ---- the MLP, embedding and vocabulary families ------------------------------------------
+
+    private static final MemorySegment FAKE = MemorySegment.ofAddress(0x1000);
+
+    private static int gemmWith(Consumer<MemorySegment> change) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_gemm_params.allocate(arena);
+            t4j_gemm_params.c(p, FAKE);
+            t4j_gemm_params.a(p, FAKE);
+            t4j_gemm_params.b(p, FAKE);
+            t4j_gemm_params.m(p, 0);                         // validated, then nothing to launch
+            t4j_gemm_params.n(p, 64);
+            t4j_gemm_params.k(p, 32);
+            t4j_gemm_params.batch(p, 1);
+            t4j_gemm_params.lda(p, 32);
+            t4j_gemm_params.ldb(p, 64);
+            t4j_gemm_params.ldc(p, 64);
+            t4j_gemm_params.alpha(p, 1f);
+            t4j_gemm_params.activation(p, t4j_h.T4J_ACT_GELU);
+            t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            change.accept(p);
+            return t4j_h.t4j_gemm(p, MemorySegment.NULL);
+        }
+    }
+
+    @Test
+    void malformedGemmParamsAreRejected() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        assertEquals(t4j_h.T4J_SUCCESS, gemmWith(p -> { }));
+        assertEquals(t4j_h.T4J_SUCCESS, gemmWith(p -> {
+            t4j_gemm_params.gated(p, 1);
+            t4j_gemm_params.b_gate(p, FAKE);
+        }), "gated with a gate matrix");
+        assertEquals(bad, t4j_h.t4j_gemm(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.a(p, MemorySegment.NULL)), "null A");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.gated(p, 1)), "gated without b_gate");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.b_gate(p, FAKE)), "b_gate without gated");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.bias_gate(p, FAKE)), "bias_gate without gated");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.activation(p, 9)), "unknown activation");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_I32)), "integer dtype");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.lda(p, 31)), "A rows overlap");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.ldb(p, 63)), "B rows overlap");
+        assertEquals(bad, gemmWith(p -> {
+            t4j_gemm_params.trans_b(p, 1);
+            t4j_gemm_params.ldb(p, 31);
+        }), "transposed B rows shorter than K");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.batch(p, 0)), "no batch");
+        assertEquals(bad, gemmWith(p -> t4j_gemm_params.reserved(p, 1)), "reserved field set");
+        assertEquals(bad, gemmWith(p -> {
+            t4j_gemm_params.residual(p, FAKE);
+            t4j_gemm_params.ld_residual(p, 80);
+        }), "residual aliasing C with another stride");
+        assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, gemmWith(p -> t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_F32)),
+                "no fp32 tensor-core path");
+    }
+
+    @Test
+    void gemmWorkspaceSizeNeedsNothingForEmptyProblemsAndSaysWhenThereIsNoDriver() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_gemm_params.allocate(arena);
+            MemorySegment bytes = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            bytes.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 99);
+            t4j_gemm_params.batch(p, 1);
+            t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_gemm_workspace_size(p, bytes));
+            assertEquals(0, bytes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), "M = N = K = 0 needs no workspace");
+            assertEquals(t4j_h.T4J_ERROR_INVALID_ARGUMENT, t4j_h.t4j_gemm_workspace_size(p, MemorySegment.NULL));
+            org.junit.jupiter.api.Assumptions.assumeTrue(CudaLibraries.driverProblem().isPresent(), "a driver is installed");
+            t4j_gemm_params.m(p, 128);
+            t4j_gemm_params.n(p, 768);
+            t4j_gemm_params.k(p, 3072);
+            assertEquals(t4j_h.T4J_ERROR_NO_DRIVER, t4j_h.t4j_gemm_workspace_size(p, bytes), "the SM count needs a driver");
+        }
+    }
+
+    @Test
+    void malformedEpilogueEmbeddingAndVocabParamsAreRejected() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_bias_act_params.allocate(arena);
+            t4j_bias_act_params.out(p, FAKE);
+            t4j_bias_act_params.x(p, FAKE);
+            t4j_bias_act_params.cols(p, 8);
+            t4j_bias_act_params.out_row_stride(p, 8);
+            t4j_bias_act_params.x_row_stride(p, 8);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL));
+            t4j_bias_act_params.bias_gate(p, FAKE);
+            assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_gate without gate");
+
+            MemorySegment e = t4j_embedding_params.allocate(arena);
+            t4j_embedding_params.out(e, FAKE);
+            t4j_embedding_params.ids(e, FAKE);
+            t4j_embedding_params.token_table(e, FAKE);
+            t4j_embedding_params.error_row(e, FAKE);
+            t4j_embedding_params.rows(e, 0);
+            t4j_embedding_params.cols(e, 16);
+            t4j_embedding_params.vocab(e, 100);
+            t4j_embedding_params.out_row_stride(e, 16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_embedding(e, MemorySegment.NULL));
+            t4j_embedding_params.position_table(e, FAKE);
+            t4j_embedding_params.seq_len(e, 8);
+            t4j_embedding_params.max_positions(e, 8);
+            t4j_embedding_params.position_offset(e, 1);
+            t4j_embedding_params.rows(e, 8);
+            assertEquals(bad, t4j_h.t4j_embedding(e, MemorySegment.NULL), "positions past the table");
+            t4j_embedding_params.position_table(e, MemorySegment.NULL);
+            t4j_embedding_params.type_ids(e, FAKE);
+            assertEquals(bad, t4j_h.t4j_embedding(e, MemorySegment.NULL), "type ids without a type table");
+
+            MemorySegment s = t4j_sample_params.allocate(arena);
+            t4j_sample_params.ids(s, FAKE);
+            t4j_sample_params.logits(s, FAKE);
+            t4j_sample_params.cols(s, 50257);
+            t4j_sample_params.logits_row_stride(s, 50257);
+            t4j_sample_params.temperature(s, 1f);
+            t4j_sample_params.top_p(s, 1f);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_sample(s, MemorySegment.NULL));
+            t4j_sample_params.top_p(s, 0f);
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "top-p 0");
+            t4j_sample_params.top_p(s, 1.01f);
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "top-p above 1");
+            t4j_sample_params.top_p(s, 0.9f);
+            t4j_sample_params.top_k(s, -1);
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "negative top-k");
+            t4j_sample_params.top_k(s, 0);
+            t4j_sample_params.temperature(s, -0.5f);
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "negative temperature");
+
+            MemorySegment x = t4j_softmax_params.allocate(arena);
+            t4j_softmax_params.out(x, FAKE);
+            t4j_softmax_params.x(x, FAKE);
+            t4j_softmax_params.cols(x, 10);
+            t4j_softmax_params.x_row_stride(x, 10);
+            t4j_softmax_params.out_row_stride(x, 10);
+            t4j_softmax_params.scale(x, 1f);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_softmax(x, MemorySegment.NULL));
+            t4j_softmax_params.kind(x, 2);
+            assertEquals(bad, t4j_h.t4j_softmax(x, MemorySegment.NULL), "unknown softmax kind");
+
+            MemorySegment c = t4j_cross_entropy_params.allocate(arena);
+            t4j_cross_entropy_params.losses(c, FAKE);
+            t4j_cross_entropy_params.logits(c, FAKE);
+            t4j_cross_entropy_params.targets(c, FAKE);
+            t4j_cross_entropy_params.cols(c, 10);
+            t4j_cross_entropy_params.logits_row_stride(c, 10);
+            assertEquals(bad, t4j_h.t4j_cross_entropy(c, MemorySegment.NULL), "no error flag");
+        }
+    }
 }

@@ -1,16 +1,20 @@
 // DemoCommand — `t4j demo`: the README's main job. Shows `info`, then runs this build's ops on the
-// chosen backend (GEMM, LayerNorm and RMSNorm fused with the residual add) in fp32 and bf16, checks
-// each against a float64 reference computed here, and times them.
+// chosen backend (GEMM, LayerNorm and RMSNorm fused with the residual add, the fused linear with
+// bias + GELU, greedy sampling over a GPT-2-sized vocabulary) in fp32 and bf16, checks each against
+// a float64 reference computed here, and times them.
 package org.transformer4j.cli;
 
 import java.io.PrintStream;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.transformer4j.runtime.Activation;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.GemmOp;
+import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,6 +39,8 @@ final class DemoCommand implements Callable<Integer> {
                 ok &= gemm(out, backend, dt, 128, 768, 3072, rnd);
                 ok &= norm(out, backend, dt, NormOp.Kind.LAYER, 256, 768, rnd);
                 ok &= norm(out, backend, dt, NormOp.Kind.RMS, 256, 512, rnd);
+                ok &= linear(out, backend, dt, 128, 512, 2048, rnd);
+                ok &= greedy(out, backend, dt, 4, 50257, rnd);
             }
         }
         out.println(ok ? "all ops match the float64 reference" : "SOME OPS DID NOT MATCH the float64 reference");
@@ -134,6 +140,68 @@ final class DemoCommand implements Callable<Integer> {
                     kind == NormOp.Kind.LAYER ? "layernorm" : "rmsnorm", dt, rows, cols, err,
                     err <= bound(dt) ? "ok  " : "FAIL", bytes / sec / 1e9);
             return err <= bound(dt);
+        }
+    }
+
+    /** y = gelu_tanh(x · Wᵀ + b), W stored (F, C) as nn.Linear keeps it. */
+    private static boolean linear(PrintStream out, Backend b, DType dt, int m, int k, int n, SplittableRandom rnd) {
+        try (Tensor hx = Tensor.of(dt, random(rnd, m * k), m, k); Tensor hw = Tensor.of(dt, random(rnd, n * k), n, k);
+             Tensor hb = Tensor.of(dt, random(rnd, n), n);
+             Tensor dx = b.upload(hx); Tensor dw = b.upload(hw); Tensor db = b.upload(hb); Tensor dy = b.empty(dt, m, n)) {
+            LinearOp op = LinearOp.of(dx, dw, dy).transW(true).bias(db).activation(Activation.GELU_TANH);
+            b.linear(op);
+            float[] y;
+            try (Tensor hy = b.toHost(dy)) {
+                y = hy.toFloatArray();
+            }
+            float[] xs = hx.toFloatArray();
+            float[] ws = hw.toFloatArray();
+            float[] bs = hb.toFloatArray();
+            double[] ref = new double[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double acc = bs[j];
+                    for (int p = 0; p < k; p++) acc += (double) xs[i * k + p] * ws[j * k + p];
+                    ref[i * n + j] = 0.5 * acc * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (acc + 0.044715 * acc * acc * acc)));
+                }
+            }
+            double err = relError(y, ref);
+            long t0 = System.nanoTime();
+            int reps = 5;
+            for (int r = 0; r < reps; r++) b.linear(op);
+            b.synchronize();
+            double sec = (System.nanoTime() - t0) / 1e9 / reps;
+            out.printf("  linear+gelu %-4s (%d x %d) . (%d x %d)ᵀ rel.err %.2e %s  %8.1f GFLOP/s%n", dt, m, k, n, k, err,
+                    err <= bound(dt) ? "ok  " : "FAIL", 2.0 * m * n * k / sec / 1e9);
+            return err <= bound(dt);
+        }
+    }
+
+    /** Greedy next-token ids for a few rows of logits: exactly the argmax. */
+    private static boolean greedy(PrintStream out, Backend b, DType dt, int rows, int v, SplittableRandom rnd) {
+        try (Tensor hl = Tensor.of(dt, random(rnd, rows * v), rows, v); Tensor dl = b.upload(hl);
+             Tensor ids = b.empty(DType.I32, rows)) {
+            SampleOp op = SampleOp.greedy(dl, ids);
+            b.sample(op);
+            int[] got;
+            try (Tensor h = b.toHost(ids)) {
+                got = h.toIntArray();
+            }
+            float[] l = hl.toFloatArray();
+            boolean same = true;
+            for (int r = 0; r < rows; r++) {
+                int best = 0;
+                for (int i = 1; i < v; i++) if (l[r * v + i] > l[r * v + best]) best = i;
+                same &= got[r] == best;
+            }
+            long t0 = System.nanoTime();
+            int reps = 20;
+            for (int r = 0; r < reps; r++) b.sample(op);
+            b.synchronize();
+            double us = (System.nanoTime() - t0) / 1e3 / reps;
+            out.printf("  argmax %-4s (%d x %d)                   %-13s %s  %8.1f µs%n", dt, rows, v, same ? "exact" : "differs",
+                    same ? "ok  " : "FAIL", us);
+            return same;
         }
     }
 

@@ -45,7 +45,7 @@ class MainTest {
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("all ops match the float64 reference"), r.out());
         for (String op : new String[] {"gemm F32", "gemm BF16", "layernorm F32", "layernorm BF16", "rmsnorm   F32",
-                                       "rmsnorm   BF16"}) {
+                                       "rmsnorm   BF16", "linear+gelu F32", "linear+gelu BF16", "argmax F32", "argmax BF16"}) {
             assertTrue(r.out().contains(op), op + " missing in:\n" + r.out());
         }
         assertTrue(!r.out().contains("FAIL"), r.out());

@@ -36,6 +36,21 @@ public interface Backend extends AutoCloseable {
     /** LayerNorm / RMSNorm with an optional fused residual add (see {@link NormOp}). */
     void norm(NormOp op);
 
+    /** A projection with the fused MLP epilogue: act(alpha·x·W + bias) [⊙ gate] [+ residual] (see {@link LinearOp}). */
+    void linear(LinearOp op);
+
+    /** Token (+ position, + token type) embeddings, summed (see {@link EmbeddingOp}). */
+    void embedding(EmbeddingOp op);
+
+    /** Softmax or log-softmax over the last dimension (see {@link SoftmaxOp}). */
+    void softmax(SoftmaxOp op);
+
+    /** Per-position cross-entropy into {@code op.losses()}; returns the mean loss and perplexity (see {@link CrossEntropyOp}). */
+    CrossEntropyOp.Result crossEntropy(CrossEntropyOp op);
+
+    /** One token id (and its log-probability) per row of logits (see {@link SampleOp}). */
+    void sample(SampleOp op);
+
     /** Waits until all queued work of this backend is done. */
     void synchronize();
 

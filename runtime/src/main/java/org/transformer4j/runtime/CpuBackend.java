@@ -2,8 +2,11 @@
 // CUDA kernels are tested against. fp16/bf16 data converts to fp32 for math and back on store.
 package org.transformer4j.runtime;
 
+import java.lang.foreign.ValueLayout;
+import org.transformer4j.runtime.cpu.Activations;
 import org.transformer4j.runtime.cpu.CpuKernels;
 import org.transformer4j.runtime.cpu.Half;
+import org.transformer4j.runtime.cpu.VocabKernels;
 
 /** Runs on all cores, with the Vector API where the JVM has {@code jdk.incubator.vector}. */
 public final class CpuBackend implements Backend {
@@ -92,6 +95,121 @@ public final class CpuBackend implements Backend {
                 op.eps(), out, 0, cols, residualOut, 0, cols, rounding(op.x().dtype()));
         op.out().copyFrom(out);
         if (residualOut != null) op.residualOut().copyFrom(residualOut);
+    }
+
+    @Override
+    public void linear(LinearOp op) {
+        LinearOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        int m = s.m();
+        int n = s.n();
+        int k = s.k();
+        float[] x = op.x().toFloatArray();                       // (M, K) packed
+        float[] y = product(op, op.w(), x, m, n, k);             // (M, N) alpha·x·W, fp32
+        float[] g = op.gated() ? product(op, op.wGate(), x, m, n, k) : null;
+        float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
+        float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
+        float[] res = op.residual() == null ? null : op.residual().toFloatArray();
+        epilogue(m, n, y, g, bias, biasGate, res, op.activation().code());
+        op.out().copyFrom(y);                                    // the one rounding to the dtype
+    }
+
+    private static float[] product(LinearOp op, Tensor w, float[] x, int m, int n, int k) {
+        float[] wf = w.toFloatArray();                           // (K, N) or (N, K) packed
+        float[] y = new float[Math.multiplyExact(m, n)];
+        CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
+                0f, y, 0, 0, n);
+        return y;
+    }
+
+    /** y = act(y + bias) [* (g + biasGate)] [+ res] in place, fp32: the twin of epilogue.cuh. */
+    static void epilogue(int rows, int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int i = r * cols + c;
+                float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[c]));
+                if (g != null) v *= g[i] + (biasGate == null ? 0f : biasGate[c]);
+                if (res != null) v += res[i];
+                y[i] = v;
+            }
+        }
+    }
+
+    @Override
+    public void embedding(EmbeddingOp op) {
+        EmbeddingOp.Shape s = op.validate();
+        requireHost("ids", op.ids());
+        int[] ids = op.ids().toIntArray();
+        int[] types = op.typeIds() == null ? null : op.typeIds().toIntArray();
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r] < 0 || ids[r] >= s.vocab()) {
+                throw new IllegalArgumentException("token id " + ids[r] + " at position " + op.position(r)
+                        + " is outside the vocabulary [0, " + s.vocab() + ") of tokenTable " + op.tokenTable().shapeString());
+            }
+            if (types != null && (types[r] < 0 || types[r] >= s.typeVocab())) {
+                throw new IllegalArgumentException("token type id " + types[r] + " at position " + op.position(r)
+                        + " is outside [0, " + s.typeVocab() + ") of typeTable " + op.typeTable().shapeString());
+            }
+        }
+        int c = Math.toIntExact(s.cols());
+        float[] out = new float[Math.multiplyExact(ids.length, c)];   // (rows, C)
+        for (int r = 0; r < ids.length; r++) {
+            float[] v = row(op.tokenTable(), ids[r]);
+            if (op.positionTable() != null) add(v, row(op.positionTable(), op.positionOffset() + r % s.seqLen()));
+            if (types != null) add(v, row(op.typeTable(), types[r]));
+            System.arraycopy(v, 0, out, r * c, c);
+        }
+        op.out().copyFrom(out);
+    }
+
+    private static float[] row(Tensor table, long i) { return table.slice(0, i, i + 1).toFloatArray(); }
+
+    private static void add(float[] acc, float[] v) {
+        for (int i = 0; i < acc.length; i++) acc[i] += v[i];
+    }
+
+    @Override
+    public void softmax(SoftmaxOp op) {
+        SoftmaxOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        float[] x = op.x().toFloatArray();
+        float[] out = new float[x.length];
+        VocabKernels.softmax(Math.toIntExact(s.rows()), Math.toIntExact(s.cols()), x, op.scale(), op.log(), out);
+        op.out().copyFrom(out);
+    }
+
+    @Override
+    public CrossEntropyOp.Result crossEntropy(CrossEntropyOp op) {
+        CrossEntropyOp.Shape s = op.validate();
+        requireHost("logits", op.logits());
+        int[] targets = op.targets().toIntArray();
+        int cols = Math.toIntExact(s.cols());
+        int bad = VocabKernels.firstBadTarget(targets, cols, op.ignoreIndex());
+        if (bad >= 0) throw badTarget(op, bad, targets[bad]);
+        float[] losses = new float[targets.length];
+        VocabKernels.crossEntropy(targets.length, cols, op.logits().toFloatArray(), targets, op.ignoreIndex(), losses);
+        op.losses().copyFrom(losses);
+        return CrossEntropyOp.reduce(losses, targets, op.ignoreIndex());
+    }
+
+    /** The message both backends give for a target outside the vocabulary. */
+    public static IllegalArgumentException badTarget(CrossEntropyOp op, long row, int target) {
+        long cols = op.logits().shape(-1);
+        return new IllegalArgumentException("target " + target + " at row " + row + " of targets " + op.targets().shapeString()
+                + " is outside the vocabulary [0, " + cols + ") and is not the ignore index " + op.ignoreIndex());
+    }
+
+    @Override
+    public void sample(SampleOp op) {
+        SampleOp.Shape s = op.validate();
+        requireHost("logits", op.logits());
+        int rows = Math.toIntExact(s.rows());
+        int[] ids = new int[rows];
+        float[] lp = op.logprobs() == null ? null : new float[rows];
+        VocabKernels.sample(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), op.temperature(), op.topK(),
+                op.topP(), op.seed(), op.offset(), ids, lp);
+        for (int r = 0; r < rows; r++) op.ids().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, ids[r]);
+        if (lp != null) op.logprobs().copyFrom(lp);
     }
 
     /** How storing a value in {@code dtype} rounds it (null for fp32). */

@@ -7,13 +7,25 @@ import java.lang.foreign.MemorySegment;
 import org.transformer4j.bindings.T4jLibrary;
 import org.transformer4j.bindings.cuda_h;
 import org.transformer4j.bindings.t4j_h;
+import java.lang.foreign.ValueLayout;
+import org.transformer4j.bindings.t4j_bias_act_params;
+import org.transformer4j.bindings.t4j_cross_entropy_params;
+import org.transformer4j.bindings.t4j_embedding_params;
+import org.transformer4j.bindings.t4j_gemm_params;
 import org.transformer4j.bindings.t4j_norm_params;
+import org.transformer4j.bindings.t4j_sample_params;
+import org.transformer4j.bindings.t4j_softmax_params;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.CrossEntropyOp;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Device;
+import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.GemmOp;
+import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Storage;
 import org.transformer4j.runtime.Tensor;
 import org.transformer4j.runtime.memory.AllocatorStats;
@@ -22,7 +34,11 @@ import org.transformer4j.runtime.memory.CachingAllocator;
 
 /**
  * Asynchronous: ops return once queued. With {@code -Dt4j.sync=true} every op waits for the GPU
- * and an asynchronous CUDA error is reported as coming from the op that caused it.
+ * and an asynchronous CUDA error is reported as coming from the op that caused it. Exceptions:
+ * {@link #embedding} and {@link #crossEntropy} wait, to read back the kernels' out-of-range flag
+ * (and the losses for the mean). Under CUDA graph capture, run a {@link #linear} of the same shape
+ * once before capturing: its split-K workspace (and the cuBLAS path's temporaries) are allocated
+ * on first use.
  */
 public final class CudaBackend implements Backend {
 
@@ -31,6 +47,8 @@ public final class CudaBackend implements Backend {
     private final CachingAllocator allocator;
     private final boolean syncEachOp;
     private Cublas cublas;
+    private volatile GemmMode gemmMode;
+    private Tensor gemmWorkspace;  // split-K scratch of the custom GEMM, zeroed when allocated; grows
     private volatile boolean closed;
 
     private CudaBackend(CudaDevice device) {
@@ -39,7 +57,13 @@ public final class CudaBackend implements Backend {
         this.stream = Stream.create(device);
         this.allocator = new CachingAllocator(new CudaMemory(device));
         this.syncEachOp = Boolean.getBoolean("t4j.sync");
+        this.gemmMode = GemmMode.fromSystemProperty();
     }
+
+    /** The GEMM path {@link #linear} takes (initially -Dt4j.gemm); benchmarks switch it to compare. */
+    public GemmMode gemmMode() { return gemmMode; }
+
+    public void gemmMode(GemmMode mode) { gemmMode = java.util.Objects.requireNonNull(mode, "mode"); }
 
     /**
      * A backend on device {@code ordinal}. Throws {@link Cuda.CudaUnavailableException} with a
@@ -153,6 +177,283 @@ public final class CudaBackend implements Backend {
         afterOp("gemm");
     }
 
+    private Cublas cublas() {
+        synchronized (this) {
+            if (cublas == null) cublas = new Cublas(device, stream);
+            return cublas;
+        }
+    }
+
+    /** Whether {@link #linear} would use the custom kernel for {@code op} (validated) under the current mode. */
+    public boolean usesCustomGemm(LinearOp op, LinearOp.Shape s) {
+        boolean covered = op.x().dtype() != DType.F32;
+        return switch (gemmMode) {
+            case CUSTOM -> {
+                if (!covered) {
+                    throw new IllegalArgumentException("the custom GEMM (t4j.gemm=custom) covers F16 and BF16, not "
+                            + op.x().dtype() + " (x " + op.x().shapeString() + "); use t4j.gemm=auto or cublas for F32");
+                }
+                yield true;
+            }
+            case CUBLAS -> false;
+            case AUTO -> covered && s.m() >= GemmMode.AUTO_MIN_ROWS;
+        };
+    }
+
+    @Override
+    public void linear(LinearOp op) {
+        checkOpen();
+        LinearOp.Shape s = op.validate();
+        requireHere("x", op.x());
+        if (usesCustomGemm(op, s)) {
+            linearCustom(op, s);
+        } else {
+            linearCublas(op, s);
+        }
+        afterOp("linear");
+    }
+
+    private void linearCustom(LinearOp op, LinearOp.Shape s) {
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_gemm_params.allocate(arena);
+            t4j_gemm_params.c(p, address(op.out()));
+            t4j_gemm_params.a(p, address(op.x()));
+            t4j_gemm_params.b(p, address(op.w()));
+            t4j_gemm_params.b_gate(p, address(op.wGate()));
+            t4j_gemm_params.bias(p, address(op.bias()));
+            t4j_gemm_params.bias_gate(p, address(op.biasGate()));
+            t4j_gemm_params.residual(p, address(op.residual()));
+            t4j_gemm_params.m(p, s.m());
+            t4j_gemm_params.n(p, s.n());
+            t4j_gemm_params.k(p, s.k());
+            t4j_gemm_params.batch(p, 1);
+            t4j_gemm_params.lda(p, s.xRowStride());
+            t4j_gemm_params.ldb(p, s.wRowStride());
+            t4j_gemm_params.ldc(p, s.outRowStride());
+            t4j_gemm_params.ld_residual(p, op.residual() == null ? 0 : s.residualRowStride());
+            t4j_gemm_params.alpha(p, op.alpha());
+            t4j_gemm_params.activation(p, op.activation().code());
+            t4j_gemm_params.gated(p, op.gated() ? 1 : 0);
+            t4j_gemm_params.trans_b(p, op.transW() ? 1 : 0);
+            t4j_gemm_params.dtype(p, op.x().dtype().code());
+            MemorySegment bytes = arena.allocate(ValueLayout.JAVA_LONG);
+            Cuda.checkT4j(t4j_h.t4j_gemm_workspace_size(p, bytes), "t4j_gemm_workspace_size");
+            long need = bytes.get(ValueLayout.JAVA_LONG, 0);
+            if (need > 0) {
+                Tensor ws = gemmWorkspace(need);
+                t4j_gemm_params.workspace(p, address(ws));
+                t4j_gemm_params.workspace_bytes(p, ws.numel() * 4);
+            }
+            Cuda.checkT4j(t4j_h.t4j_gemm(p, stream.handle()), "t4j_gemm (" + op.x().dtype() + ", M=" + s.m() + ", N=" + s.n()
+                    + ", K=" + s.k() + (op.gated() ? ", gated" : "") + ", " + op.activation() + ")");
+        }
+    }
+
+    /**
+     * The split-K workspace, at least {@code bytes}: kept between launches (they are ordered on this
+     * backend's one stream, and the kernels leave its counters at zero), replaced by a larger zeroed
+     * one when a problem needs more.
+     */
+    private synchronized Tensor gemmWorkspace(long bytes) {
+        if (gemmWorkspace == null || gemmWorkspace.numel() * 4 < bytes) {
+            if (gemmWorkspace != null) gemmWorkspace.close();           // freed in stream order
+            long words = Math.max(bytes, 1 << 20) / 4 + 1;             // at least 1 MiB: fewer regrowths
+            gemmWorkspace = empty(DType.I32, words);
+            device.makeCurrent();
+            Cuda.check(cuda_h.cuMemsetD32Async(gemmWorkspace.deviceAddress(), 0, words, stream.handle()),
+                    "cuMemsetD32Async (GEMM workspace)");
+        }
+        return gemmWorkspace;
+    }
+
+    /** cuBLAS for the product(s) into fp-dtype temporaries (or straight into out), then t4j_bias_act. */
+    private void linearCublas(LinearOp op, LinearOp.Shape s) {
+        Cublas cb = cublas();
+        DType dt = op.x().dtype();
+        Tensor x2 = rows(op.x(), s.m(), s.k());                                  // (M, K)
+        Tensor out2 = rows(op.out(), s.m(), s.n());                              // (M, N)
+        Tensor res2 = op.residual() == null ? null : rows(op.residual(), s.m(), s.n());  // (M, N), before any launch
+        boolean direct = !op.gated() && op.residual() == null;                    // epilogue in place on out
+        Tensor y = direct ? out2 : empty(dt, s.m(), s.n());                      // (M, N) alpha·x·W
+        Tensor g = op.gated() ? empty(dt, s.m(), s.n()) : null;                  // (M, N) alpha·x·W_gate
+        try {
+            GemmOp gy = GemmOp.of(x2, op.w(), y).transB(op.transW()).scale(op.alpha(), 0f);
+            cb.gemm(gy, gy.validate());
+            if (g != null) {
+                GemmOp gg = GemmOp.of(x2, op.wGate(), g).transB(op.transW()).scale(op.alpha(), 0f);
+                cb.gemm(gg, gg.validate());
+            }
+            biasAct(out2, y, g, op.bias(), op.biasGate(), res2, op.activation().code(), dt);
+        } finally {
+            if (y != out2) y.close();                                           // freed in stream order
+            if (g != null) g.close();
+        }
+    }
+
+    /** A (rows, cols) view of a tensor whose leading dimensions fold into rows (validated by the op). */
+    private static Tensor rows(Tensor t, long rows, long cols) {
+        if (t.rank() == 2) return t;
+        if (t.isContiguous()) return t.view(rows, cols);
+        throw new IllegalArgumentException(t + " must be rank 2 or contiguous for the cuBLAS path; copy it first");
+    }
+
+    private void biasAct(Tensor out, Tensor x, Tensor gate, Tensor bias, Tensor biasGate, Tensor residual, int act, DType dt) {
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_bias_act_params.allocate(arena);
+            t4j_bias_act_params.out(p, address(out));
+            t4j_bias_act_params.x(p, address(x));
+            t4j_bias_act_params.gate(p, address(gate));
+            t4j_bias_act_params.bias(p, address(bias));
+            t4j_bias_act_params.bias_gate(p, address(biasGate));
+            t4j_bias_act_params.residual(p, address(residual));
+            t4j_bias_act_params.rows(p, out.shape(0));
+            t4j_bias_act_params.cols(p, out.shape(1));
+            t4j_bias_act_params.out_row_stride(p, Math.max(out.stride(0), out.shape(1)));
+            t4j_bias_act_params.x_row_stride(p, Math.max(x.stride(0), x.shape(1)));
+            t4j_bias_act_params.gate_row_stride(p, gate == null ? 0 : Math.max(gate.stride(0), gate.shape(1)));
+            t4j_bias_act_params.residual_row_stride(p, residual == null ? 0 : Math.max(residual.stride(0), residual.shape(1)));
+            t4j_bias_act_params.activation(p, act);
+            t4j_bias_act_params.dtype(p, dt.code());
+            Cuda.checkT4j(t4j_h.t4j_bias_act(p, stream.handle()), "t4j_bias_act (" + dt + ")");
+        }
+    }
+
+    @Override
+    public void embedding(EmbeddingOp op) {
+        checkOpen();
+        EmbeddingOp.Shape s = op.validate();
+        requireHere("ids", op.ids());
+        if (s.rows() == 0) return;
+        try (Tensor flags = errorFlags(2); Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_embedding_params.allocate(arena);
+            t4j_embedding_params.out(p, address(op.out()));
+            t4j_embedding_params.ids(p, address(op.ids()));
+            t4j_embedding_params.token_table(p, address(op.tokenTable()));
+            t4j_embedding_params.position_table(p, address(op.positionTable()));
+            t4j_embedding_params.type_ids(p, address(op.typeIds()));
+            t4j_embedding_params.type_table(p, address(op.typeTable()));
+            t4j_embedding_params.error_row(p, address(flags));
+            t4j_embedding_params.rows(p, s.rows());
+            t4j_embedding_params.cols(p, s.cols());
+            t4j_embedding_params.seq_len(p, s.seqLen());
+            t4j_embedding_params.position_offset(p, op.positionOffset());
+            t4j_embedding_params.vocab(p, s.vocab());
+            t4j_embedding_params.max_positions(p, s.maxPositions());
+            t4j_embedding_params.type_vocab(p, s.typeVocab());
+            t4j_embedding_params.out_row_stride(p, s.outRowStride());
+            t4j_embedding_params.dtype(p, op.tokenTable().dtype().code());
+            Cuda.checkT4j(t4j_h.t4j_embedding(p, stream.handle()), "t4j_embedding (" + op.tokenTable().dtype() + ")");
+            int[] bad = readFlags(flags);
+            if (bad[0] != Integer.MAX_VALUE) {
+                long row = bad[0] - 1L;
+                throw new IllegalArgumentException("token id at position " + op.position(row) + " is outside the vocabulary [0, "
+                        + s.vocab() + ") of tokenTable " + op.tokenTable().shapeString() + " (the kernel clamped it; out is not valid)");
+            }
+            if (bad[1] != Integer.MAX_VALUE) {
+                long row = bad[1] - 1L;
+                throw new IllegalArgumentException("token type id at position " + op.position(row) + " is outside [0, "
+                        + s.typeVocab() + ") of typeTable " + op.typeTable().shapeString() + " (the kernel clamped it; out is not valid)");
+            }
+        }
+        afterOp("embedding");
+    }
+
+    /** n device int32 flags set to INT32_MAX (the kernels atomicMin row + 1 into them). */
+    private Tensor errorFlags(int n) {
+        Tensor flags = empty(DType.I32, n);
+        device.makeCurrent();
+        Cuda.check(cuda_h.cuMemsetD32Async(flags.deviceAddress(), Integer.MAX_VALUE, n, stream.handle()), "cuMemsetD32Async");
+        return flags;
+    }
+
+    /** Waits for the op and reads its flags back (the one synchronisation these checked ops cost). */
+    private int[] readFlags(Tensor flags) {
+        try (Tensor h = toHost(flags)) {
+            int n = (int) h.numel();
+            int[] out = new int[n];
+            for (int i = 0; i < n; i++) out[i] = h.hostSegment().getAtIndex(ValueLayout.JAVA_INT, i);
+            return out;
+        }
+    }
+
+    @Override
+    public void softmax(SoftmaxOp op) {
+        checkOpen();
+        SoftmaxOp.Shape s = op.validate();
+        requireHere("x", op.x());
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_softmax_params.allocate(arena);
+            t4j_softmax_params.out(p, address(op.out()));
+            t4j_softmax_params.x(p, address(op.x()));
+            t4j_softmax_params.rows(p, s.rows());
+            t4j_softmax_params.cols(p, s.cols());
+            t4j_softmax_params.x_row_stride(p, s.xRowStride());
+            t4j_softmax_params.out_row_stride(p, s.outRowStride());
+            t4j_softmax_params.scale(p, op.scale());
+            t4j_softmax_params.kind(p, op.log() ? t4j_h.T4J_LOG_SOFTMAX : t4j_h.T4J_SOFTMAX);
+            t4j_softmax_params.dtype(p, op.x().dtype().code());
+            Cuda.checkT4j(t4j_h.t4j_softmax(p, stream.handle()), "t4j_softmax (" + op.x().dtype() + ")");
+        }
+        afterOp("softmax");
+    }
+
+    @Override
+    public CrossEntropyOp.Result crossEntropy(CrossEntropyOp op) {
+        checkOpen();
+        CrossEntropyOp.Shape s = op.validate();
+        requireHere("logits", op.logits());
+        try (Tensor flags = errorFlags(1); Arena arena = Arena.ofConfined()) {
+            if (s.rows() > 0) {
+                MemorySegment p = t4j_cross_entropy_params.allocate(arena);
+                t4j_cross_entropy_params.losses(p, address(op.losses()));
+                t4j_cross_entropy_params.logits(p, address(op.logits()));
+                t4j_cross_entropy_params.targets(p, address(op.targets()));
+                t4j_cross_entropy_params.error_row(p, address(flags));
+                t4j_cross_entropy_params.rows(p, s.rows());
+                t4j_cross_entropy_params.cols(p, s.cols());
+                t4j_cross_entropy_params.logits_row_stride(p, s.logitsRowStride());
+                t4j_cross_entropy_params.ignore_index(p, op.ignoreIndex());
+                t4j_cross_entropy_params.dtype(p, op.logits().dtype().code());
+                Cuda.checkT4j(t4j_h.t4j_cross_entropy(p, stream.handle()), "t4j_cross_entropy (" + op.logits().dtype() + ")");
+            }
+            int bad = readFlags(flags)[0];
+            try (Tensor hl = toHost(op.losses()); Tensor ht = toHost(op.targets())) {
+                int[] targets = ht.toIntArray();
+                if (bad != Integer.MAX_VALUE) throw CpuBackend.badTarget(op, bad - 1L, targets[bad - 1]);
+                afterOp("crossEntropy");
+                return CrossEntropyOp.reduce(hl.toFloatArray(), targets, op.ignoreIndex());
+            }
+        }
+    }
+
+    @Override
+    public void sample(SampleOp op) {
+        checkOpen();
+        SampleOp.Shape s = op.validate();
+        requireHere("logits", op.logits());
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_sample_params.allocate(arena);
+            t4j_sample_params.ids(p, address(op.ids()));
+            t4j_sample_params.logprobs(p, address(op.logprobs()));
+            t4j_sample_params.logits(p, address(op.logits()));
+            t4j_sample_params.rows(p, s.rows());
+            t4j_sample_params.cols(p, s.cols());
+            t4j_sample_params.logits_row_stride(p, s.logitsRowStride());
+            t4j_sample_params.seed(p, op.seed());
+            t4j_sample_params.offset(p, op.offset());
+            t4j_sample_params.temperature(p, op.temperature());
+            t4j_sample_params.top_p(p, op.topP());
+            t4j_sample_params.top_k(p, op.topK());
+            t4j_sample_params.dtype(p, op.logits().dtype().code());
+            Cuda.checkT4j(t4j_h.t4j_sample(p, stream.handle()), "t4j_sample (" + op.logits().dtype() + ")");
+        }
+        afterOp("sample");
+    }
+
     @Override
     public void norm(NormOp op) {
         checkOpen();
@@ -220,6 +521,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         stream.synchronize();
         if (cublas != null) cublas.close();
+        if (gemmWorkspace != null) gemmWorkspace.close();
         allocator.close();
         stream.close();
     }

@@ -1,5 +1,6 @@
-// Oracle: naive float64 reference implementations of the CPU kernels (GEMM, LayerNorm, RMSNorm),
-// written as plainly as the math, that the tests compare the kernels against.
+// Oracle: naive float64 reference implementations of the CPU kernels (GEMM, LayerNorm, RMSNorm,
+// the MLP epilogue, embeddings, softmax, cross-entropy, the sampling filters), written as plainly
+// as the math, that the tests compare the kernels against.
 package org.transformer4j.runtime.cpu;
 
 public final class Oracle {
@@ -111,5 +112,96 @@ public final class Oracle {
             }
         }
         return out;
+    }
+
+    /** The activation of code {@code act} (t4j.h's T4J_ACT_*) in float64. */
+    public static double activate(int act, double x) {
+        return switch (act) {
+            case 0 -> x;
+            case 1 -> 0.5 * x * (1 + Activations.erf(x / Math.sqrt(2)));
+            case 2 -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            case 3 -> Math.max(x, 0);
+            case 4 -> x / (1 + Math.exp(-x));
+            default -> throw new IllegalArgumentException("activation " + act);
+        };
+    }
+
+    /**
+     * out (M, N) = act(alpha·x·W + bias) [* (alpha·x·Wg + biasGate)] [+ res], all dense: x (M, K),
+     * w and wg (K, N) or (N, K) when transW; bias, biasGate (N) or null; wg, res may be null.
+     */
+    public static double[] linear(int m, int n, int k, float[] x, float[] w, boolean transW, float[] bias, float[] wg,
+                                  float[] biasGate, float[] res, double alpha, int act) {
+        double[] out = new double[m * n]; // (M, N)
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double y = 0;
+                double g = 0;
+                for (int p = 0; p < k; p++) {
+                    int wi = transW ? j * k + p : p * n + j;
+                    y += (double) x[i * k + p] * w[wi];
+                    if (wg != null) g += (double) x[i * k + p] * wg[wi];
+                }
+                y = alpha * y + (bias == null ? 0 : bias[j]);
+                double v = activate(act, y);
+                if (wg != null) v *= alpha * g + (biasGate == null ? 0 : biasGate[j]);
+                if (res != null) v += res[i * n + j];
+                out[i * n + j] = v;
+            }
+        }
+        return out;
+    }
+
+    /** Row-wise softmax (or log-softmax) of scale·x, x (rows, cols) dense. */
+    public static double[] softmax(int rows, int cols, float[] x, double scale, boolean log) {
+        double[] out = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) max = Math.max(max, scale * x[r * cols + c]);
+            double sum = 0;
+            for (int c = 0; c < cols; c++) sum += Math.exp(scale * x[r * cols + c] - max);
+            for (int c = 0; c < cols; c++) {
+                double z = scale * x[r * cols + c] - max;
+                out[r * cols + c] = log ? z - Math.log(sum) : Math.exp(z) / sum;
+            }
+        }
+        return out;
+    }
+
+    /** −log_softmax(x)[target] per row, 0 where target == ignore. */
+    public static double[] crossEntropy(int rows, int cols, float[] logits, int[] targets, int ignore) {
+        double[] lsm = softmax(rows, cols, logits, 1, true);
+        double[] out = new double[rows];
+        for (int r = 0; r < rows; r++) out[r] = targets[r] == ignore ? 0 : -lsm[r * cols + targets[r]];
+        return out;
+    }
+
+    /**
+     * The ids the sampling filters keep for one row x (cols), in float64: logits ≥ the k-th largest
+     * (k 0: all), then, by probability at the temperature, the most likely until their mass
+     * reaches p of the rest, with ties at each boundary kept.
+     */
+    public static boolean[] kept(float[] x, double temperature, int k, double p) {
+        int n = x.length;
+        double[] sorted = new double[n];
+        for (int i = 0; i < n; i++) sorted[i] = x[i];
+        java.util.Arrays.sort(sorted);
+        double floor = k > 0 && k < n ? sorted[n - k] : Double.NEGATIVE_INFINITY;
+        if (p < 1) {
+            double max = sorted[n - 1];
+            double total = 0;
+            for (int i = 0; i < n; i++) if (x[i] >= floor) total += Math.exp((x[i] - max) / temperature);
+            double cum = 0;
+            for (int i = n - 1; i >= 0 && sorted[i] >= floor; i--) {
+                cum += Math.exp((sorted[i] - max) / temperature);
+                if (cum >= p * total) {
+                    floor = sorted[i];
+                    break;
+                }
+            }
+        }
+        boolean[] keep = new boolean[n];
+        for (int i = 0; i < n; i++) keep[i] = x[i] >= floor;
+        return keep;
     }
 }

@@ -84,6 +84,14 @@ final class GpuTests {
      * (the same computation done naively in that precision, by the CPU twin) + 1e-5 · max|ref|.
      */
     static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, String what) {
+        withinTolerance(dt, gpu, cpuTwin, ref, 0, what);
+    }
+
+    /**
+     * The rule with {@code extraRoundings} more roundings to the dtype than the naive twin makes
+     * (each adds u · max|ref|, u the dtype's unit roundoff), for paths that store an intermediate.
+     */
+    static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, int extraRoundings, String what) {
         allWritten(gpu, what);
         if (dt == DType.F32) {
             double rel = relErr(gpu, ref);
@@ -91,7 +99,8 @@ final class GpuTests {
         } else {
             double gpuErr = maxErr(gpu, ref);
             double naive = maxErr(cpuTwin, ref);
-            double bound = 2 * naive + 1e-5 * maxAbs(ref);
+            double u = dt == DType.F16 ? Math.scalb(1.0, -11) : Math.scalb(1.0, -8);
+            double bound = 2 * naive + (1e-5 + extraRoundings * u) * maxAbs(ref);
             assertTrue(gpuErr <= bound, what + ": max error " + gpuErr + " > 2 × " + naive + " + 1e-5·max|ref|");
         }
     }

@@ -1,0 +1,374 @@
+// gemm.cuh — tensor-core GEMM with the MLP epilogue fused: C = act(alpha·A·op(B) + bias)
+// [⊙ (alpha·A·op(B_gate) + bias_gate)] [+ residual], for F16/BF16 with fp32 accumulation.
+//
+// Structure (the classic Ampere recipe, as in CUTLASS's sm80 multistage GEMM, written small):
+//   - a thread block computes a BM × BN tile of C (of both products when gated, so each A tile
+//     loaded from global memory feeds W0 and W1: "one pass over x");
+//   - K advances in BK-wide slices through a STAGES-deep ring of shared-memory buffers filled with
+//     cp.async (16-byte, zero-filled outside the matrix), so loads of slice k+2 overlap math on k;
+//   - warps in a 2 (M) × 4 (N) or 2 × 2 grid; each warp loads fragments with ldmatrix (.trans for a (K, N) B)
+//     and issues mma.sync.m16n8k16 with fp32 accumulators;
+//   - the epilogue works on the accumulators in registers and writes C once;
+//   - where the tiles alone would not fill the GPU, K is split over `split` blocks per tile that
+//     meet in an fp32 workspace (see the split-K step after the main loop).
+// Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
+// ldmatrix fall in distinct bank groups.
+// Where a matrix's rows or base are not 8-element aligned (K % 8 != 0 for A, ...), that matrix is
+// loaded element by element with bounds checks instead; everything else is the same.
+#pragma once
+
+#include <cstdint>
+
+#include "t4j.h"
+#include "../common/dtype.cuh"
+#include "epilogue.cuh"
+
+namespace t4j {
+namespace gemm {
+
+constexpr int kBK = 32;        // K per stage: two k16 mma steps per barrier
+constexpr int kStages = 3;     // cp.async ring depth: 2 slices in flight hide ~1 µs of DRAM latency
+constexpr int kPad = 8;        // 16 bytes of padding per shared row: conflict-free ldmatrix
+
+// Block shapes. Large: 128×128, 8 warps (2 × 4), the shape for big grids (T ≥ ~2048): large tiles
+// halve global traffic per flop against 64×64. Small: 64×64, 4 warps (2 × 2), for grids the large
+// tiles would leave under one wave (T = 128 gives M/128 = 1 row of tiles). The launcher chooses.
+// Only small tiles split K: the launcher takes large tiles only when they already fill the GPU,
+// and leaving the split-K code out keeps the large kernels at 128 registers (2 blocks per SM).
+// MIN_BLOCKS per SM goes to __launch_bounds__ and caps registers at 65536 / (THREADS · MIN_BLOCKS)
+// = 128 for both shapes: what the accumulators and fragments need without spilling, and enough
+// blocks per SM to overlap one block's epilogue with another's main loop.
+template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, bool SPLIT_K_, int MIN_BLOCKS_>
+struct Config {
+    static constexpr int MIN_BLOCKS = MIN_BLOCKS_;
+    static constexpr int BM = BM_;
+    static constexpr int BN = BN_;
+    static constexpr int WARPS_M = WARPS_M_;
+    static constexpr int WARPS_N = WARPS_N_;
+    static constexpr int THREADS = WARPS_M_ * WARPS_N_ * 32;
+    static constexpr bool SPLIT_K = SPLIT_K_;
+};
+using Large = Config<128, 128, 2, 4, false, 2>;
+using Small = Config<64, 64, 2, 2, true, 4>;
+
+// Per-instance tile shape. Gated blocks compute two products, so they take half the N width
+// to keep the same number of fp32 accumulators per thread.
+template <typename CFG, bool GATED>
+struct Tile {
+    static constexpr int BM = CFG::BM;
+    static constexpr int BN = GATED ? CFG::BN / 2 : CFG::BN;
+    static constexpr int WM = BM / CFG::WARPS_M;  // rows per warp
+    static constexpr int WN = BN / CFG::WARPS_N;  // columns per warp and product
+    static constexpr int MT = WM / 16;            // m16 tiles per warp
+    static constexpr int NT = WN / 8;             // n8 tiles per warp and product
+    static constexpr int PRODUCTS = GATED ? 2 : 1;
+    static_assert(NT % 2 == 0, "B fragments are loaded two n8 tiles at a time");
+};
+
+// Shared-memory elements of one stage.
+template <typename CFG, bool GATED, bool TRANS_B>
+__host__ __device__ constexpr int stage_elems() {
+    using TL = Tile<CFG, GATED>;
+    return TL::BM * (kBK + kPad) + TL::PRODUCTS * (TRANS_B ? TL::BN * (kBK + kPad) : kBK * (TL::BN + kPad));
+}
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte async copy; src_bytes 0 writes zeros (the source is not read).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+
+// D += A (16×16, row) · B (16×8, col), fp32 accumulators.
+template <typename T>
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                                        uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Two adjacent elements as one 32-bit store (dst 4-byte aligned), each rounded to nearest.
+__device__ __forceinline__ void store2(__half* dst, float a, float b) {
+    *reinterpret_cast<__half2*>(dst) = __floats2half2_rn(a, b);
+}
+__device__ __forceinline__ void store2(__nv_bfloat16* dst, float a, float b) {
+    *reinterpret_cast<__nv_bfloat162*>(dst) = __floats2bfloat162_rn(a, b);
+}
+
+// Copies a ROWS × COLS tile of a row-major matrix (rows_total × cols_total, leading dimension ld)
+// starting at (row0, col0) into shared memory with row pitch COLS + kPad; zeros outside.
+// vec: rows, ld and the base are 8-element aligned, so 16-byte chunks are wholly in or out.
+template <int ROWS, int COLS, int THREADS, typename T>
+__device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int64_t rows_total, int64_t cols_total,
+                                          int64_t row0, int64_t col0, bool vec) {
+    constexpr int kChunksPerRow = COLS / 8;
+    constexpr int kChunks = ROWS * kChunksPerRow;
+    static_assert(kChunks % THREADS == 0, "tile must split evenly over the block");
+#pragma unroll
+    for (int i = 0; i < kChunks / THREADS; i++) {
+        const int chunk = threadIdx.x + i * THREADS;
+        const int r = chunk / kChunksPerRow;
+        const int c = (chunk % kChunksPerRow) * 8;
+        const int64_t gr = row0 + r;
+        const int64_t gc = col0 + c;
+        T* d = dst + r * (COLS + kPad) + c;
+        if (vec) {
+            const bool in = gr < rows_total && gc < cols_total;
+            cp_async16(d, in ? src + gr * ld + gc : src, in ? 16 : 0);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                d[e] = (gr < rows_total && gc + e < cols_total) ? src[gr * ld + gc + e] : from_f32<T>(0.0f);
+            }
+        }
+    }
+}
+
+// Split-K workspace: [tile counters, int32, padded to 256 bytes][partials, fp32,
+// (PRODUCTS, batch, split, M, N)]. The launcher sizes it the same way.
+__host__ __device__ inline int64_t splitk_counter_bytes(int64_t tiles) { return (tiles * 4 + 255) / 256 * 256; }
+
+template <typename T, typename CFG, bool GATED, bool TRANS_B>
+__device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
+    using TL = Tile<CFG, GATED>;
+    constexpr int BM = TL::BM;
+    constexpr int BN = TL::BN;
+    constexpr int THREADS = CFG::THREADS;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    T* smem = reinterpret_cast<T*>(smem_raw);
+
+    if (!CFG::SPLIT_K) split = 1;              // the launcher never splits these
+    const int64_t batch = blockIdx.z / split;   // grid z = batch × split
+    const int split_idx = static_cast<int>(blockIdx.z % split);
+    const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
+    const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
+    const T* A = static_cast<const T*>(p.a) + batch * p.stride_a;                                      // (M, K)
+    const T* B0 = static_cast<const T*>(p.b) + batch * p.stride_b;                                     // (K, N) | (N, K)
+    const T* B1 = GATED ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;              // like B0
+
+    const int warp = threadIdx.x >> 5;
+    const int lane = threadIdx.x & 31;
+    const int wm = warp / CFG::WARPS_N;
+    const int wn = warp % CFG::WARPS_N;
+
+    float acc[TL::PRODUCTS][TL::MT][TL::NT][4];
+#pragma unroll
+    for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+        for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+            for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) acc[q][i][j][e] = 0.0f;
+
+    constexpr int kAElems = BM * (kBK + kPad);
+    constexpr int kBElems = TRANS_B ? BN * (kBK + kPad) : kBK * (BN + kPad);
+    constexpr int kStage = stage_elems<CFG, GATED, TRANS_B>();
+    // This block's share of K, in kBK slices: [kt0, kt0 + k_tiles).
+    const int64_t k_tiles_all = (p.k + kBK - 1) / kBK;
+    const int64_t k_per_split = (k_tiles_all + split - 1) / split;
+    const int64_t kt0 = split_idx * k_per_split;
+    const int64_t k_tiles = kt0 >= k_tiles_all ? 0 : (k_tiles_all - kt0 < k_per_split ? k_tiles_all - kt0 : k_per_split);
+
+    auto load_stage = [&](int stage, int64_t kt) {
+        T* sa = smem + stage * kStage;
+        load_tile<BM, kBK, THREADS>(sa, A, p.lda, p.m, p.k, m0, kt * kBK, vec_a != 0);
+#pragma unroll
+        for (int q = 0; q < TL::PRODUCTS; q++) {
+            T* sb = sa + kAElems + q * kBElems;
+            const T* B = q == 0 ? B0 : B1;
+            if (TRANS_B) {
+                load_tile<BN, kBK, THREADS>(sb, B, p.ldb, p.n, p.k, n0, kt * kBK, vec_b != 0);  // rows n, cols k
+            } else {
+                load_tile<kBK, BN, THREADS>(sb, B, p.ldb, p.k, p.n, kt * kBK, n0, vec_b != 0);  // rows k, cols n
+            }
+        }
+    };
+
+#pragma unroll
+    for (int s = 0; s < kStages - 1; s++) {
+        if (s < k_tiles) load_stage(s, kt0 + s);
+        cp_async_commit();
+    }
+
+    for (int64_t kt = 0; kt < k_tiles; kt++) {
+        cp_async_wait<kStages - 2>();
+        __syncthreads();  // slice kt is visible, and every warp is done with slice kt-1's buffer
+        {
+            const int64_t next = kt + kStages - 1;
+            if (next < k_tiles) load_stage(static_cast<int>(next % kStages), kt0 + next);
+            cp_async_commit();
+        }
+        const T* sa = smem + static_cast<int>(kt % kStages) * kStage;
+#pragma unroll
+        for (int ks = 0; ks < kBK; ks += 16) {
+            uint32_t af[TL::MT][4];
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++) {
+                const int row = wm * TL::WM + i * 16 + (lane & 15);
+                const int col = ks + (lane >> 4) * 8;
+                ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);
+            }
+#pragma unroll
+            for (int q = 0; q < TL::PRODUCTS; q++) {
+                const T* sb = sa + kAElems + q * kBElems;
+#pragma unroll
+                for (int j = 0; j < TL::NT; j += 2) {
+                    uint32_t bf[4];  // {b0, b1} of n-tile j, then of n-tile j+1
+                    const int nbase = wn * TL::WN + j * 8;
+                    if (TRANS_B) {
+                        const int n = nbase + (lane & 7) + (lane >> 4) * 8;
+                        const int k = ks + ((lane >> 3) & 1) * 8;
+                        ldmatrix_x4(bf, sb + n * (kBK + kPad) + k);
+                    } else {
+                        const int k = ks + (lane & 7) + ((lane >> 3) & 1) * 8;
+                        const int n = nbase + (lane >> 4) * 8;
+                        ldmatrix_x4_trans(bf, sb + k * (BN + kPad) + n);
+                    }
+#pragma unroll
+                    for (int i = 0; i < TL::MT; i++) {
+                        mma16816<T>(acc[q][i][j], af[i], bf[0], bf[1]);
+                        mma16816<T>(acc[q][i][j + 1], af[i], bf[2], bf[3]);
+                    }
+                }
+            }
+        }
+    }
+    cp_async_wait<0>();
+
+    const int g = lane >> 2;
+    const int t = lane & 3;
+    if (CFG::SPLIT_K && split > 1) {
+        // Leave this split's partial products in the workspace; the last block of the tile to get
+        // here sums all splits in order 0..split-1 (deterministic) into acc and runs the epilogue.
+        const int64_t nbatch = gridDim.z / split;
+        const int64_t tile = (batch * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+        int32_t* counters = static_cast<int32_t*>(p.workspace);
+        float* partial = reinterpret_cast<float*>(static_cast<unsigned char*>(p.workspace) +
+                                                  splitk_counter_bytes(nbatch * gridDim.y * gridDim.x));
+        const int64_t plane = p.m * p.n;
+#pragma unroll
+        for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+                for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                    for (int h = 0; h < 2; h++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
+                            if (row < p.m && col < p.n) {
+                                partial[((q * nbatch + batch) * split + split_idx) * plane + row * p.n + col] =
+                                    acc[q][i][j][h * 2 + e];
+                            }
+                        }
+        __threadfence();  // partials visible device-wide before the count says so
+        __syncthreads();
+        __shared__ int32_t is_last;
+        if (threadIdx.x == 0) {
+            is_last = atomicAdd(&counters[tile], 1) == split - 1;
+            if (is_last) counters[tile] = 0;  // ready for the next launch on this stream
+        }
+        __syncthreads();
+        if (!is_last) return;  // uniform across the block
+        __threadfence();
+#pragma unroll
+        for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+            for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+                for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                    for (int h = 0; h < 2; h++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
+                            if (row >= p.m || col >= p.n) continue;
+                            float sum = 0.0f;
+                            for (int s = 0; s < split; s++) {
+                                sum += __ldcg(&partial[((q * nbatch + batch) * split + s) * plane + row * p.n + col]);
+                            }
+                            acc[q][i][j][h * 2 + e] = sum;
+                        }
+    }
+
+    // Epilogue, straight from the accumulators: thread holds rows g and g+8, columns 2t, 2t+1 of
+    // each m16n8 tile (g = lane / 4, t = lane % 4). The two adjacent columns go out as one 32-bit
+    // store where C's rows allow it.
+    const T* bias = static_cast<const T*>(p.bias);
+    const T* bias_g = GATED ? static_cast<const T*>(p.bias_gate) : nullptr;
+    const T* res = p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
+    T* C = static_cast<T*>(p.c) + batch * p.stride_c;                                                   // (M, N)
+    const bool pair_ok = p.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(C) & 3u) == 0;
+#pragma unroll
+    for (int j = 0; j < TL::NT; j++) {
+        const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t;  // even
+        if (col >= p.n) continue;
+        const bool two = col + 1 < p.n;
+        float bv[2];
+        float bg[2];
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            const bool in = e == 0 || two;
+            bv[e] = bias && in ? to_f32(bias[col + e]) : 0.0f;
+            bg[e] = bias_g && in ? to_f32(bias_g[col + e]) : 0.0f;
+        }
+#pragma unroll
+        for (int i = 0; i < TL::MT; i++) {
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
+                if (row >= p.m) continue;
+                float v[2];
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const bool in = e == 0 || two;
+                    const float y = p.alpha * acc[0][i][j][h * 2 + e] + bv[e];
+                    const float gv = GATED ? p.alpha * acc[TL::PRODUCTS - 1][i][j][h * 2 + e] + bg[e] : 0.0f;
+                    const float r = res && in ? to_f32(res[row * p.ld_residual + col + e]) : 0.0f;
+                    v[e] = epilogue_value(y, GATED, gv, res != nullptr, r, p.activation);
+                }
+                T* dst = C + row * p.ldc + col;
+                if (two && pair_ok) {
+                    store2(dst, v[0], v[1]);
+                } else {
+                    dst[0] = from_f32<T>(v[0]);
+                    if (two) dst[1] = from_f32<T>(v[1]);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace gemm
+}  // namespace t4j

@@ -1,0 +1,206 @@
+// mlp_launch.cpp — validates t4j_gemm_params / t4j_bias_act_params, picks the GEMM instance
+// (dtype × gated × B layout × tile size) and its vector-load flags, and launches on a
+// (N tiles, M tiles, batch) grid.
+#include <cstdint>
+
+#include "../common/internal.h"
+#include "../common/layout.h"
+
+namespace {
+
+// Mirrors gemm.cuh's Config / Tile (host code cannot include device headers).
+struct TileShape {
+    int64_t bm;
+    int64_t bn;  // of C per block: the config's BN, halved when gated
+    uint32_t threads;
+};
+constexpr int64_t kBK = 32;
+constexpr int64_t kPad = 8;
+constexpr int64_t kStages = 3;
+
+TileShape tile_shape(bool large, bool gated) {
+    const int64_t bm = large ? 128 : 64;
+    const int64_t bn = (large ? 128 : 64) / (gated ? 2 : 1);
+    return TileShape{bm, bn, large ? 256u : 128u};
+}
+
+uint32_t gemm_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
+    const int64_t products = gated ? 2 : 1;
+    const int64_t b = trans_b ? t.bn * (kBK + kPad) : kBK * (t.bn + kPad);
+    return static_cast<uint32_t>(kStages * (t.bm * (kBK + kPad) + products * b) * 2);
+}
+
+// The launch a problem gets: tile size, K split, grid, workspace.
+struct Plan {
+    TileShape tile;
+    bool large;
+    int64_t m_tiles;
+    int64_t n_tiles;
+    int32_t split;
+    uint64_t workspace_bytes;  // 0 when split == 1
+};
+
+// Each split takes at least this many K slices of 32 (256 of K), so its pipeline fill and its
+// partial-tile round trip through the workspace stay small next to its math.
+constexpr int64_t kMinSlicesPerSplit = 8;
+// More splits than this add workspace traffic faster than they add parallelism (a guess until measured).
+constexpr int64_t kMaxSplit = 16;
+
+Plan plan_for(const t4j_gemm_params* p, int sms) {
+    const bool gated = p->gated == 1;
+    Plan pl{};
+    const TileShape large = tile_shape(true, gated);
+    const int64_t large_blocks = ((p->m + large.bm - 1) / large.bm) * ((p->n + large.bn - 1) / large.bn) * p->batch;
+    // Large tiles when they fill the GPU at least once over; small ones otherwise (T = 128 makes a
+    // single row of 128-row tiles). One wave is a guess until measured on a GPU.
+    pl.large = large_blocks >= sms;
+    pl.tile = pl.large ? large : tile_shape(false, gated);
+    pl.m_tiles = (p->m + pl.tile.bm - 1) / pl.tile.bm;
+    pl.n_tiles = (p->n + pl.tile.bn - 1) / pl.tile.bn;
+    const int64_t blocks = pl.m_tiles * pl.n_tiles * p->batch;
+    const int64_t k_slices = (p->k + kBK - 1) / kBK;
+    int64_t split = 1;
+    if (!pl.large && blocks < sms && blocks > 0) {  // gemm.cuh: only the small tiles split K
+        split = (sms + blocks - 1) / blocks;
+        if (split > k_slices / kMinSlicesPerSplit) split = k_slices / kMinSlicesPerSplit;
+        if (split > kMaxSplit) split = kMaxSplit;
+        if (split < 2) split = 1;
+        if (split > 1) {
+            const int64_t per = (k_slices + split - 1) / split;
+            split = (k_slices + per - 1) / per;  // no empty splits
+        }
+        if (p->batch * split > 65535) split = 1;
+    }
+    pl.split = static_cast<int32_t>(split);
+    if (split > 1) {
+        const int64_t products = gated ? 2 : 1;
+        const int64_t counters = (blocks * 4 + 255) / 256 * 256;  // as splitk_counter_bytes in gemm.cuh
+        pl.workspace_bytes = static_cast<uint64_t>(counters + products * p->batch * split * p->m * p->n * 4);
+    }
+    return pl;
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+bool valid_act(int32_t a) { return a >= T4J_ACT_NONE && a <= T4J_ACT_SILU; }
+
+const t4j::FieldLayout kGemmFields[] = {
+    T4J_FIELD(t4j_gemm_params, c),          T4J_FIELD(t4j_gemm_params, a),
+    T4J_FIELD(t4j_gemm_params, b),          T4J_FIELD(t4j_gemm_params, b_gate),
+    T4J_FIELD(t4j_gemm_params, bias),       T4J_FIELD(t4j_gemm_params, bias_gate),
+    T4J_FIELD(t4j_gemm_params, residual),   T4J_FIELD(t4j_gemm_params, m),
+    T4J_FIELD(t4j_gemm_params, n),          T4J_FIELD(t4j_gemm_params, k),
+    T4J_FIELD(t4j_gemm_params, batch),      T4J_FIELD(t4j_gemm_params, lda),
+    T4J_FIELD(t4j_gemm_params, ldb),        T4J_FIELD(t4j_gemm_params, ldc),
+    T4J_FIELD(t4j_gemm_params, ld_residual), T4J_FIELD(t4j_gemm_params, stride_a),
+    T4J_FIELD(t4j_gemm_params, stride_b),   T4J_FIELD(t4j_gemm_params, stride_c),
+    T4J_FIELD(t4j_gemm_params, stride_residual), T4J_FIELD(t4j_gemm_params, workspace),
+    T4J_FIELD(t4j_gemm_params, workspace_bytes), T4J_FIELD(t4j_gemm_params, alpha),
+    T4J_FIELD(t4j_gemm_params, activation), T4J_FIELD(t4j_gemm_params, gated),
+    T4J_FIELD(t4j_gemm_params, trans_b),    T4J_FIELD(t4j_gemm_params, dtype),
+    T4J_FIELD(t4j_gemm_params, reserved),
+};
+const t4j::StructRegistration kGemmLayout("t4j_gemm_params", sizeof(t4j_gemm_params), kGemmFields,
+                                          sizeof(kGemmFields) / sizeof(kGemmFields[0]));
+
+const t4j::FieldLayout kBiasActFields[] = {
+    T4J_FIELD(t4j_bias_act_params, out),             T4J_FIELD(t4j_bias_act_params, x),
+    T4J_FIELD(t4j_bias_act_params, gate),            T4J_FIELD(t4j_bias_act_params, bias),
+    T4J_FIELD(t4j_bias_act_params, bias_gate),       T4J_FIELD(t4j_bias_act_params, residual),
+    T4J_FIELD(t4j_bias_act_params, rows),            T4J_FIELD(t4j_bias_act_params, cols),
+    T4J_FIELD(t4j_bias_act_params, out_row_stride),  T4J_FIELD(t4j_bias_act_params, x_row_stride),
+    T4J_FIELD(t4j_bias_act_params, gate_row_stride), T4J_FIELD(t4j_bias_act_params, residual_row_stride),
+    T4J_FIELD(t4j_bias_act_params, activation),      T4J_FIELD(t4j_bias_act_params, dtype),
+};
+const t4j::StructRegistration kBiasActLayout("t4j_bias_act_params", sizeof(t4j_bias_act_params), kBiasActFields,
+                                             sizeof(kBiasActFields) / sizeof(kBiasActFields[0]));
+
+// Threads per row of the elementwise epilogue: ~4 columns per thread, 32..512 (as the norm family).
+uint32_t threads_for(int64_t cols) {
+    uint32_t t = 32;
+    while (t < 512 && static_cast<int64_t>(t) * 4 < cols) t <<= 1;
+    return t;
+}
+
+}  // namespace
+
+extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
+    if (p == nullptr || p->c == nullptr || p->a == nullptr || p->b == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved != 0 || (p->gated != 0 && p->gated != 1) || (p->trans_b != 0 && p->trans_b != 1)) {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
+    const bool gated = p->gated == 1;
+    const bool trans_b = p->trans_b == 1;
+    if (gated != (p->b_gate != nullptr) || (!gated && p->bias_gate != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->m < 0 || p->n < 0 || p->k < 0 || p->batch < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->lda < p->k || p->ldc < p->n || p->ldb < (trans_b ? p->k : p->n)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->ld_residual < p->n) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->stride_a < 0 || p->stride_b < 0 || p->stride_c < 0 || p->stride_residual < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->batch > 1 && p->stride_c == 0 && p->m > 0 && p->n > 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;  // no fp32 tensor-core path (TF32 would change results)
+    if (p->m == 0 || p->n == 0) return T4J_SUCCESS;
+
+    int sms = 0;
+    int32_t s = t4j::sm_count(&sms);
+    if (s != T4J_SUCCESS) return s;
+    Plan pl = plan_for(p, sms);
+    if (pl.split > 1 && (p->workspace == nullptr || p->workspace_bytes < pl.workspace_bytes)) pl.split = 1;
+    const TileShape t = pl.tile;
+    const bool use_large = pl.large;
+    const int64_t m_tiles = pl.m_tiles;
+    const int64_t n_tiles = pl.n_tiles;
+    if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
+
+    // 16-byte cp.async needs 8-element alignment of the base, the rows, the batch stride, and of
+    // the extent along the copied dimension (so a chunk is wholly inside or outside).
+    const int32_t vec_a = aligned16(p->a) && p->lda % 8 == 0 && p->stride_a % 8 == 0 && p->k % 8 == 0;
+    const int32_t vec_b = aligned16(p->b) && (!gated || aligned16(p->b_gate)) && p->ldb % 8 == 0 &&
+                          p->stride_b % 8 == 0 && (trans_b ? p->k : p->n) % 8 == 0;
+
+    static const char* const kNames[2][2][2][2] = {  // [large][bf16][gated][trans_b]
+        {{{"t4j_gemm_f16_nn_64", "t4j_gemm_f16_nt_64"}, {"t4j_gemm_f16_gated_nn_64", "t4j_gemm_f16_gated_nt_64"}},
+         {{"t4j_gemm_bf16_nn_64", "t4j_gemm_bf16_nt_64"}, {"t4j_gemm_bf16_gated_nn_64", "t4j_gemm_bf16_gated_nt_64"}}},
+        {{{"t4j_gemm_f16_nn_128", "t4j_gemm_f16_nt_128"}, {"t4j_gemm_f16_gated_nn_128", "t4j_gemm_f16_gated_nt_128"}},
+         {{"t4j_gemm_bf16_nn_128", "t4j_gemm_bf16_nt_128"}, {"t4j_gemm_bf16_gated_nn_128", "t4j_gemm_bf16_gated_nt_128"}}},
+    };
+    t4j::CUfunction f = nullptr;
+    s = t4j::get_kernel(kNames[use_large][p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
+    if (s != T4J_SUCCESS) return s;
+    int32_t va = vec_a;
+    int32_t vb = vec_b;
+    int32_t split = pl.split;
+    void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb, &split};
+    return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
+                            static_cast<uint32_t>(p->batch * split), t.threads, gemm_shared_bytes(t, gated, trans_b),
+                            stream, args);
+}
+
+extern "C" T4J_API int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes) {
+    if (p == nullptr || bytes == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    *bytes = 0;
+    if (p->m <= 0 || p->n <= 0 || p->k <= 0 || p->batch < 1 || p->dtype == T4J_DTYPE_F32) return T4J_SUCCESS;
+    int sms = 0;
+    int32_t s = t4j::sm_count(&sms);
+    if (s != T4J_SUCCESS) return s;
+    *bytes = plan_for(p, sms).workspace_bytes;
+    return T4J_SUCCESS;
+}
+
+extern "C" T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream) {
+    if (p == nullptr || p->out == nullptr || p->x == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->out_row_stride < p->cols || p->x_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->gate != nullptr && p->gate_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->gate == nullptr && p->bias_gate != nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->residual != nullptr && p->residual_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_bias_act_f32", "t4j_bias_act_f16", "t4j_bias_act_bf16"};
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+    void* args[] = {const_cast<t4j_bias_act_params*>(p)};
+    return t4j::launch(f, t4j::row_grid(p->rows), threads_for(p->cols), 0, stream, args);
+}

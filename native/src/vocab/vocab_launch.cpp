@@ -1,0 +1,96 @@
+// vocab_launch.cpp — validates the softmax, cross-entropy and sampling params and launches one
+// block per row; block size grows with the vocabulary.
+#include <cmath>
+
+#include "../common/internal.h"
+#include "../common/layout.h"
+
+namespace {
+
+const t4j::FieldLayout kSoftmaxFields[] = {
+    T4J_FIELD(t4j_softmax_params, out),          T4J_FIELD(t4j_softmax_params, x),
+    T4J_FIELD(t4j_softmax_params, rows),         T4J_FIELD(t4j_softmax_params, cols),
+    T4J_FIELD(t4j_softmax_params, x_row_stride), T4J_FIELD(t4j_softmax_params, out_row_stride),
+    T4J_FIELD(t4j_softmax_params, scale),        T4J_FIELD(t4j_softmax_params, kind),
+    T4J_FIELD(t4j_softmax_params, dtype),        T4J_FIELD(t4j_softmax_params, reserved),
+};
+const t4j::StructRegistration kSoftmaxLayout("t4j_softmax_params", sizeof(t4j_softmax_params), kSoftmaxFields,
+                                             sizeof(kSoftmaxFields) / sizeof(kSoftmaxFields[0]));
+
+const t4j::FieldLayout kCrossEntropyFields[] = {
+    T4J_FIELD(t4j_cross_entropy_params, losses),       T4J_FIELD(t4j_cross_entropy_params, logits),
+    T4J_FIELD(t4j_cross_entropy_params, targets),      T4J_FIELD(t4j_cross_entropy_params, error_row),
+    T4J_FIELD(t4j_cross_entropy_params, rows),         T4J_FIELD(t4j_cross_entropy_params, cols),
+    T4J_FIELD(t4j_cross_entropy_params, logits_row_stride), T4J_FIELD(t4j_cross_entropy_params, ignore_index),
+    T4J_FIELD(t4j_cross_entropy_params, dtype),
+};
+const t4j::StructRegistration kCrossEntropyLayout("t4j_cross_entropy_params", sizeof(t4j_cross_entropy_params),
+                                                  kCrossEntropyFields,
+                                                  sizeof(kCrossEntropyFields) / sizeof(kCrossEntropyFields[0]));
+
+const t4j::FieldLayout kSampleFields[] = {
+    T4J_FIELD(t4j_sample_params, ids),          T4J_FIELD(t4j_sample_params, logprobs),
+    T4J_FIELD(t4j_sample_params, logits),       T4J_FIELD(t4j_sample_params, rows),
+    T4J_FIELD(t4j_sample_params, cols),         T4J_FIELD(t4j_sample_params, logits_row_stride),
+    T4J_FIELD(t4j_sample_params, seed),         T4J_FIELD(t4j_sample_params, offset),
+    T4J_FIELD(t4j_sample_params, temperature),  T4J_FIELD(t4j_sample_params, top_p),
+    T4J_FIELD(t4j_sample_params, top_k),        T4J_FIELD(t4j_sample_params, dtype),
+};
+const t4j::StructRegistration kSampleLayout("t4j_sample_params", sizeof(t4j_sample_params), kSampleFields,
+                                            sizeof(kSampleFields) / sizeof(kSampleFields[0]));
+
+// ~8 elements per thread, 32..1024 threads: a 50k-vocabulary row gets a full block, which is
+// what one decode step (a handful of rows) needs to use the GPU at all.
+uint32_t threads_for(int64_t cols) {
+    uint32_t t = 32;
+    while (t < 1024 && static_cast<int64_t>(t) * 8 < cols) t <<= 1;
+    return t;
+}
+
+int32_t launch_rows(const char* const names[3], int32_t dtype, int64_t rows, int64_t cols, void* params, void* stream) {
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(names[dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+    void* args[] = {params};
+    return t4j::launch(f, t4j::row_grid(rows), threads_for(cols), 0, stream, args);
+}
+
+}  // namespace
+
+extern "C" T4J_API int32_t t4j_softmax(const t4j_softmax_params* p, void* stream) {
+    if (p == nullptr || p->out == nullptr || p->x == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved != 0 || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->kind != T4J_SOFTMAX && p->kind != T4J_LOG_SOFTMAX) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1 || p->x_row_stride < p->cols || p->out_row_stride < p->cols) {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
+    if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_softmax_f32", "t4j_softmax_f16", "t4j_softmax_bf16"};
+    return launch_rows(kNames, p->dtype, p->rows, p->cols, const_cast<t4j_softmax_params*>(p), stream);
+}
+
+extern "C" T4J_API int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* stream) {
+    if (p == nullptr || p->losses == nullptr || p->logits == nullptr || p->targets == nullptr || p->error_row == nullptr) {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
+    if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1 || p->logits_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_cross_entropy_f32", "t4j_cross_entropy_f16", "t4j_cross_entropy_bf16"};
+    return launch_rows(kNames, p->dtype, p->rows, p->cols, const_cast<t4j_cross_entropy_params*>(p), stream);
+}
+
+extern "C" T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream) {
+    if (p == nullptr || p->ids == nullptr || p->logits == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1 || p->cols > (int64_t{1} << 24) || p->logits_row_stride < p->cols) {
+        return T4J_ERROR_INVALID_ARGUMENT;  // ids travel as exact floats in one reduction: V <= 2^24
+    }
+    if (!(p->temperature >= 0.0f) || !std::isfinite(p->temperature)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!(p->top_p > 0.0f && p->top_p <= 1.0f) || p->top_k < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows > 4294967295LL) return T4J_ERROR_UNSUPPORTED;  // the Philox counter holds the row in 32 bits
+    if (p->rows == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_sample_f32", "t4j_sample_f16", "t4j_sample_bf16"};
+    return launch_rows(kNames, p->dtype, p->rows, p->cols, const_cast<t4j_sample_params*>(p), stream);
+}

@@ -1,0 +1,25 @@
+// Activation — the MLP activations that the GEMM epilogue applies, with their libt4j codes.
+package org.transformer4j.runtime;
+
+import org.transformer4j.bindings.t4j_h;
+
+/** Activations of {@link LinearOp}'s epilogue; the formulas are those of t4j.h's T4J_ACT_*. */
+public enum Activation {
+    /** Identity. */
+    NONE(t4j_h.T4J_ACT_NONE),
+    /** Exact GELU, 0.5 x (1 + erf(x / √2)) (BERT, PyTorch's default F.gelu). */
+    GELU(t4j_h.T4J_ACT_GELU),
+    /** The tanh approximation, 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) (GPT-2, T5 v1.1 "gelu_new"). */
+    GELU_TANH(t4j_h.T4J_ACT_GELU_TANH),
+    /** max(x, 0) (T5 v1.0). */
+    RELU(t4j_h.T4J_ACT_RELU),
+    /** x · sigmoid(x) (Llama-style gated MLPs). */
+    SILU(t4j_h.T4J_ACT_SILU);
+
+    private final int code;
+
+    Activation(int code) { this.code = code; }
+
+    /** The T4J_ACT_* value of t4j.h. */
+    public int code() { return code; }
+}

@@ -1,0 +1,155 @@
+// LinearOp — a projection with the MLP epilogue fused: out = act(alpha·x·W + bias)
+// [⊙ (alpha·x·W_gate + bias_gate)] [+ residual]. Validated before any native call.
+package org.transformer4j.runtime;
+
+/**
+ * Arguments of {@link Backend#linear}. All leading dimensions of {@code x} fold into rows (M):
+ * <pre>
+ *   x        (…, K)         the input rows
+ *   w        (K, N), or (N, K) when transW (Hugging Face nn.Linear, a tied embedding for logits)
+ *   bias     (N) or null
+ *   wGate    like w, or null; when given the op is gated: act(x·W) ⊙ (x·W_gate) (T5 v1.1, Flan-T5)
+ *   biasGate (N) or null, only with wGate
+ *   residual (…, N) like out, or null; may be {@code out} itself (x += MLP(x))
+ *   out      (…, N), x's leading dimensions
+ * </pre>
+ * One floating dtype throughout; fp32 accumulation and epilogue, one rounding on store.
+ *
+ * <p>Where a block's residual adds go: each add can ride on the op before it or the op after it,
+ * never both. A pre-LN block (GPT-2) writes {@code x = x + proj(attn)} and {@code x = x + down(mlp)}
+ * through this op's {@code residual} (the add costs nothing extra in the GEMM epilogue), and
+ * normalises with plain {@link NormOp}s. Alternatively the projection writes without residual and
+ * {@link NormOp#withResidual} forms {@code h = x + proj}, writes h for the next add and normalises it
+ * in one pass: the same traffic, one kernel fewer when the GEMM runs on cuBLAS. Post-LN (BERT)
+ * normalises the sum, so the second form is its natural one.
+ *
+ * <p>Logits are
+ * {@code LinearOp.of(h, embedding, logits).transW(true).alpha(scale)}; a fused QKV projection is one
+ * LinearOp into (…, 3C) followed by {@link #split} into three views.
+ */
+public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor wGate, Tensor biasGate,
+                       Activation activation, Tensor residual, float alpha, Tensor out) {
+
+    /** out = x · w. */
+    public static LinearOp of(Tensor x, Tensor w, Tensor out) {
+        return new LinearOp(x, w, false, null, null, null, Activation.NONE, null, 1f, out);
+    }
+
+    public LinearOp transW(boolean t) { return new LinearOp(x, w, t, bias, wGate, biasGate, activation, residual, alpha, out); }
+
+    public LinearOp bias(Tensor b) { return new LinearOp(x, w, transW, b, wGate, biasGate, activation, residual, alpha, out); }
+
+    public LinearOp activation(Activation a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, a, residual, alpha, out); }
+
+    /** The gated form: act(x·w + bias) ⊙ (x·gate + gateBias); gateBias may be null. */
+    public LinearOp gate(Tensor gate, Tensor gateBias) {
+        return new LinearOp(x, w, transW, bias, gate, gateBias, activation, residual, alpha, out);
+    }
+
+    public LinearOp residual(Tensor r) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, r, alpha, out); }
+
+    public LinearOp alpha(float a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, residual, a, out); }
+
+    public boolean gated() { return wGate != null; }
+
+    /** {@code t} (…, parts·D) as {@code parts} views (…, D) along the last dimension (fused QKV → Q, K, V). */
+    public static Tensor[] split(Tensor t, int parts) {
+        Checks.open("t", t);
+        if (parts < 1 || t.rank() < 1 || t.shape(-1) % parts != 0) {
+            throw new IllegalArgumentException("cannot split " + t + " into " + parts + " equal parts along its last dimension");
+        }
+        long d = t.shape(-1) / parts;
+        Tensor[] out = new Tensor[parts];
+        for (int i = 0; i < parts; i++) out[i] = t.slice(-1, i * d, (i + 1) * d);
+        return out;
+    }
+
+    /** Validated sizes and strides, in elements. */
+    public record Shape(int m, int n, int k, long xRowStride, long wRowStride, long outRowStride, long residualRowStride) {}
+
+    /** Throws IllegalArgumentException naming the tensor and both shapes when the op is malformed. */
+    public Shape validate() {
+        Checks.open("x", x);
+        Checks.open("w", w);
+        Checks.open("out", out);
+        if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
+        Checks.floating("x", x);
+        Checks.sameDType("x", x, "w", w);
+        Checks.sameDType("x", x, "out", out);
+        Checks.sameDevice("x", x, "w", w);
+        Checks.sameDevice("x", x, "out", out);
+        if (x.rank() < 1) throw new IllegalArgumentException("x must have at least one dimension, got " + x.shapeString());
+        if (w.rank() != 2) throw new IllegalArgumentException("w must be rank 2, got " + w.shapeString());
+        long k = x.shape(-1);
+        long wk = transW ? w.shape(1) : w.shape(0);
+        long n = transW ? w.shape(0) : w.shape(1);
+        if (wk != k) {
+            throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but w " + w.shapeString()
+                    + (transW ? " (stored (N, K))" : " (stored (K, N))") + " has K=" + wk);
+        }
+        if (out.rank() != x.rank() || out.shape(-1) != n) {
+            throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · w "
+                    + w.shapeString() + (transW ? "ᵀ" : "") + " is " + withLast(x, n));
+        }
+        for (int d = 0; d < x.rank() - 1; d++) {
+            if (out.shape(d) != x.shape(d)) {
+                throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString()
+                        + " · w is " + withLast(x, n));
+            }
+        }
+        long m = 1;
+        for (int d = 0; d < x.rank() - 1; d++) m *= x.shape(d);
+        long xs = Checks.rowStride("x", x);
+        long os = Checks.rowStride("out", out);
+        Checks.lastDimContiguous("w", w);
+        long ws = Math.max(w.stride(0), w.shape(1));
+        if (w.shape(0) > 1 && w.stride(0) < w.shape(1)) throw new IllegalArgumentException("w rows overlap: " + w);
+        vector("bias", bias, n);
+        if (wGate != null) {
+            Checks.open("wGate", wGate);
+            Checks.sameDType("w", w, "wGate", wGate);
+            Checks.sameDevice("w", w, "wGate", wGate);
+            Checks.sameShape("w", w, "wGate", wGate);
+            Checks.lastDimContiguous("wGate", wGate);
+            if (Math.max(wGate.stride(0), wGate.shape(1)) != ws) {
+                throw new IllegalArgumentException("wGate " + wGate + " must have w's row stride " + ws + ", has " + wGate.stride(0));
+            }
+            vector("biasGate", biasGate, n);
+        } else if (biasGate != null) {
+            throw new IllegalArgumentException("biasGate " + biasGate + " given without wGate");
+        }
+        long rs = 0;
+        if (residual != null) {
+            Checks.open("residual", residual);
+            Checks.sameDType("out", out, "residual", residual);
+            Checks.sameDevice("out", out, "residual", residual);
+            Checks.sameShape("out", out, "residual", residual);
+            rs = Checks.rowStride("residual", residual);
+        }
+        long limit = Integer.MAX_VALUE;
+        if (m > limit || n > limit || k > limit) {
+            throw new IllegalArgumentException("linear sizes exceed 2^31-1: M=" + m + " N=" + n + " K=" + k);
+        }
+        return new Shape((int) m, (int) n, (int) k, xs, ws, os, rs);
+    }
+
+    private void vector(String role, Tensor v, long n) {
+        if (v == null) return;
+        Checks.open(role, v);
+        Checks.sameDType("x", x, role, v);
+        Checks.sameDevice("x", x, role, v);
+        if (v.rank() != 1 || v.shape(0) != n) {
+            throw new IllegalArgumentException(role + " has shape " + v.shapeString() + " but the output has N=" + n
+                    + " columns, so it must be (" + n + ")");
+        }
+        Checks.lastDimContiguous(role, v);
+    }
+
+    private static String withLast(Tensor t, long last) {
+        long[] s = t.shape();
+        s[s.length - 1] = last;
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < s.length; i++) b.append(i == 0 ? "" : ", ").append(s[i]);
+        return b.append(")").toString();
+    }
+}

@@ -1,0 +1,80 @@
+// SampleOp — one next token per row from the logits: argmax, or temperature / top-k / top-p
+// sampling with a seeded counter-based generator; only ids and log-probs come back.
+package org.transformer4j.runtime;
+
+/**
+ * Arguments of {@link Backend#sample}:
+ * <pre>
+ *   logits    (rows, V) floating, V ≤ 2^24
+ *   ids       I32 (rows) the chosen ids
+ *   logprobs  F32 (rows) log_softmax(logits)[id] at temperature 1, or null
+ * </pre>
+ * {@code temperature == 0} is argmax (the smallest id among equal maxima). Otherwise the
+ * distribution softmax(logits / temperature) restricted first to ids whose logit is ≥ the
+ * top-k-th largest (ties at the boundary kept; topK 0: no limit), then to the most probable ids
+ * whose mass reaches topP of what remains (ties kept; 1: no limit). Row r's uniform number comes
+ * from Philox4x32-10 with key {@code seed} and counter (r, offset, 0) — see t4j.h — so the same
+ * seed and offset give the same ids on the CPU and, up to float rounding at a boundary, on CUDA
+ * (where a repeated launch gives exactly the same ids: its sums have a fixed order).
+ */
+public record SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids,
+                       Tensor logprobs) {
+
+    /** Argmax. */
+    public static SampleOp greedy(Tensor logits, Tensor ids) { return new SampleOp(logits, 0f, 0, 1f, 0, 0, ids, null); }
+
+    /** Plain sampling at {@code temperature} (> 0) with {@code seed}. */
+    public static SampleOp sample(Tensor logits, float temperature, long seed, Tensor ids) {
+        if (!(temperature > 0f) || !Float.isFinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be finite and > 0 for sampling (0 is greedy), got " + temperature);
+        }
+        return new SampleOp(logits, temperature, 0, 1f, seed, 0, ids, null);
+    }
+
+    /** Keeps the k most likely ids (ties at the boundary kept); k ≥ 1. */
+    public SampleOp topK(int k) {
+        if (k < 1) throw new IllegalArgumentException("top-k must be ≥ 1, got " + k);
+        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs);
+    }
+
+    /** Keeps the most likely ids whose mass reaches p; p in (0, 1]. */
+    public SampleOp topP(float p) {
+        if (!(p > 0f && p <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + p);
+        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs);
+    }
+
+    /** The generator's counter offset, e.g. the decode step, so each step draws fresh numbers. */
+    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs); }
+
+    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp); }
+
+    public record Shape(long rows, long cols, long logitsRowStride) {}
+
+    public Shape validate() {
+        Checks.open("logits", logits);
+        Checks.open("ids", ids);
+        Checks.floating("logits", logits);
+        if (logits.rank() != 2 || logits.shape(1) < 1) throw new IllegalArgumentException("logits must be (rows, V) with V ≥ 1, got " + logits.shapeString());
+        if (logits.shape(1) > (1 << 24)) throw new IllegalArgumentException("logits " + logits.shapeString() + ": V above 2^24 is not supported");
+        if (ids.dtype() != DType.I32) throw new IllegalArgumentException("ids must be I32, got " + ids.dtype());
+        if (ids.rank() != 1 || ids.shape(0) != logits.shape(0) || !ids.isContiguous()) {
+            throw new IllegalArgumentException("ids must be a contiguous (" + logits.shape(0) + ") for logits " + logits.shapeString()
+                    + ", got " + ids.shapeString());
+        }
+        Checks.sameDevice("logits", logits, "ids", ids);
+        if (logprobs != null) {
+            Checks.open("logprobs", logprobs);
+            if (logprobs.dtype() != DType.F32) throw new IllegalArgumentException("logprobs must be F32, got " + logprobs.dtype());
+            Checks.sameShape("ids", ids, "logprobs", logprobs);
+            Checks.sameDevice("logits", logits, "logprobs", logprobs);
+            if (!logprobs.isContiguous()) throw new IllegalArgumentException("logprobs " + logprobs + " must be contiguous");
+        }
+        if (!(temperature >= 0f) || !Float.isFinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be finite and ≥ 0, got " + temperature);
+        }
+        if (topK < 0) throw new IllegalArgumentException("top-k must be ≥ 1 (or 0 for no limit), got " + topK);
+        if (!(topP > 0f && topP <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        if (logits.shape(0) > 0xffffffffL) throw new IllegalArgumentException("more than 2^32 rows: " + logits.shapeString());
+        return new Shape(logits.shape(0), logits.shape(1), Checks.rowStride("logits", logits));
+    }
+}

@@ -1,0 +1,129 @@
+// VocabKernels — the CPU twins of native/src/vocab: softmax / log-softmax, cross-entropy and
+// sampling over rows of logits (float[] with row offsets), fp32 math, no [rows, V] scratch.
+package org.transformer4j.runtime.cpu;
+
+import java.util.Arrays;
+
+/** Row-wise ops over the vocabulary; the sampling semantics are those documented in t4j.h. */
+public final class VocabKernels {
+
+    private VocabKernels() {
+    }
+
+    /** max and Σ exp(scale·x − max) of x[off : off+n]. */
+    static float[] maxSum(float[] x, int off, int n, float scale) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, scale * x[off + i]);
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += (float) Math.exp(scale * x[off + i] - m);
+        return new float[] {m, s};
+    }
+
+    /** out row r = softmax(scale · x row r) or its log; x and out are (rows, cols) dense. */
+    public static void softmax(int rows, int cols, float[] x, float scale, boolean log, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            float[] ms = maxSum(x, o, cols, scale);
+            float logSum = (float) Math.log(ms[1]);
+            for (int i = 0; i < cols; i++) {
+                float z = scale * x[o + i] - ms[0];
+                out[o + i] = log ? z - logSum : (float) Math.exp(z) / ms[1];
+            }
+        }
+    }
+
+    /** losses[r] = logsumexp(x row r) − x[r, target]; 0 where ignored. Targets must be valid (checked by the caller). */
+    public static void crossEntropy(int rows, int cols, float[] logits, int[] targets, int ignoreIndex, float[] losses) {
+        for (int r = 0; r < rows; r++) {
+            if (targets[r] == ignoreIndex) {
+                losses[r] = 0f;
+                continue;
+            }
+            int o = r * cols;
+            float[] ms = maxSum(logits, o, cols, 1f);
+            losses[r] = ms[0] + (float) Math.log(ms[1]) - logits[o + targets[r]];
+        }
+    }
+
+    /** The first row index whose target is neither ignoreIndex nor in [0, cols), or −1. */
+    public static int firstBadTarget(int[] targets, int cols, int ignoreIndex) {
+        for (int r = 0; r < targets.length; r++) {
+            if (targets[r] != ignoreIndex && (targets[r] < 0 || targets[r] >= cols)) return r;
+        }
+        return -1;
+    }
+
+    /**
+     * One id per row of logits (rows, cols) dense; logprobs (may be null) gets log_softmax at
+     * temperature 1 of the chosen id. topK 0 and topP 1 disable the filters.
+     */
+    public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, long seed,
+                               long offset, int[] ids, float[] logprobs) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            float[] ms = maxSum(logits, o, cols, 1f);
+            int id = temperature == 0f ? argmax(logits, o, cols) : sampleRow(logits, o, cols, ms[0], temperature, topK, topP,
+                    Philox.uniform(seed, r, offset));
+            ids[r] = id;
+            if (logprobs != null) logprobs[r] = logits[o + id] - ms[0] - (float) Math.log(ms[1]);
+        }
+    }
+
+    /** The smallest index among equal maxima (NaN never wins). */
+    static int argmax(float[] x, int off, int n) {
+        float bv = Float.NEGATIVE_INFINITY;
+        int bi = Integer.MAX_VALUE;
+        for (int i = 0; i < n; i++) {
+            float v = x[off + i];
+            if (v > bv || (v == bv && i < bi)) {
+                bv = v;
+                bi = i;
+            }
+        }
+        return bi;
+    }
+
+    /** The smallest logit that the top-k and top-p filters keep (every logit ≥ it is kept). */
+    public static float keptThreshold(float[] x, int off, int n, float max, float temperature, int topK, float topP) {
+        float[] sorted = Arrays.copyOfRange(x, off, off + n);
+        Arrays.sort(sorted);  // ascending
+        float floor = topK > 0 && topK < n ? sorted[n - topK] : Float.NEGATIVE_INFINITY;
+        if (topP < 1f) {
+            float inv = 1f / temperature;
+            float kept = 0f;
+            for (int i = 0; i < n; i++) if (x[off + i] >= floor) kept += (float) Math.exp((x[off + i] - max) * inv);
+            float need = topP * kept;
+            float cum = 0f;
+            float boundary = floor;
+            for (int i = n - 1; i >= 0 && sorted[i] >= floor; i--) {
+                cum += (float) Math.exp((sorted[i] - max) * inv);
+                boundary = sorted[i];
+                if (cum >= need) break;  // rounding that never reaches need keeps everything left
+            }
+            floor = boundary;
+        }
+        return floor;
+    }
+
+    private static int sampleRow(float[] x, int off, int n, float max, float temperature, int topK, float topP, float u) {
+        float floor = keptThreshold(x, off, n, max, temperature, topK, topP);
+        float inv = 1f / temperature;
+        float mass = 0f;
+        int last = -1;
+        for (int i = 0; i < n; i++) {
+            if (x[off + i] >= floor) {
+                mass += (float) Math.exp((x[off + i] - max) * inv);
+                last = i;
+            }
+        }
+        float target = u * mass;
+        float running = 0f;
+        for (int i = 0; i < n; i++) {
+            if (x[off + i] < floor) continue;
+            float e = (float) Math.exp((x[off + i] - max) * inv);
+            if (e > 0f && running + e > target) return i;
+            running += e;
+        }
+        return last;
+    }
+}

@@ -1,0 +1,153 @@
+// CudaLinearTest — the fused linear on the GPU, both paths (the custom tensor-core GEMM with its
+// epilogue, and cuBLAS + t4j_bias_act), swept over dtype × shape × epilogue (activation, gated,
+// bias, residual, weight layout) against the float64 oracle with the design's tolerance rule;
+// outputs are NaN-poisoned first so that an unwritten element fails. Shapes straddle the 64×64 and
+// 128×128 tiles (half as wide when gated), reach both tile sizes (the launcher takes the large one
+// when it fills the GPU), split K where tiles are few and K long, include T=1, and K not a
+// multiple of 8 (the element-load path).
+package org.transformer4j.runtime.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.transformer4j.runtime.Activation;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.cpu.Oracle;
+
+@Tag("gpu")
+class CudaLinearTest {
+
+    /** -Dt4j.test.small=true (compute-sanitizer runs) keeps only small shapes. */
+    static Stream<Arguments> cases() {
+        int[][] shapes = Boolean.getBoolean("t4j.test.small")
+                ? new int[][] {{1, 1, 1}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}, {96, 200, 1000}}
+                : new int[][] {{1, 1, 1}, {1, 96, 64}, {3, 5, 7}, {130, 70, 40}, {64, 129, 24}, {257, 200, 72}, {128, 384, 256},
+                               {200, 136, 100},
+                               {96, 200, 1000},    // 8 blocks of 64×64 with K = 1000: split-K (up to 7 splits)
+                               {1500, 1800, 72}};  // ≥ 180 blocks of 128×128: the launcher's large-tile kernels (≤ 180 SMs)
+        List<Arguments> out = new ArrayList<>();
+        int i = 0;
+        for (GemmMode mode : new GemmMode[] {GemmMode.CUSTOM, GemmMode.CUBLAS}) {
+            for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+                if (mode == GemmMode.CUSTOM && dt == DType.F32) continue;  // rejected; see below
+                for (int[] s : shapes) {
+                    for (boolean gated : new boolean[] {false, true}) {
+                        Activation act = Activation.values()[i % Activation.values().length];
+                        out.add(Arguments.of(mode, dt, act, gated, s[0], s[1], s[2], (i & 1) == 0, (i % 3) != 1, (i % 4) < 2));
+                        i++;
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2} gated={3} M={4} N={5} K={6} transW={7} bias={8} residual={9}")
+    @MethodSource("cases")
+    void matchesOracle(GemmMode mode, DType dt, Activation act, boolean gated, int m, int n, int k, boolean transW,
+                       boolean withBias, boolean withResidual) {
+        CudaBackend gpu = GpuTests.backend();
+        GemmMode before = gpu.gemmMode();
+        gpu.gemmMode(mode);
+        CpuBackend cpu = new CpuBackend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long[] wShape = transW ? new long[] {n, k} : new long[] {k, n};
+        float alpha = k % 2 == 0 ? 1f : 0.5f;
+        String what = mode + " " + dt + " " + act + (gated ? " gated" : "") + " M=" + m + " N=" + n + " K=" + k + " seed " + seed;
+        try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, m * k, 1), m, k);
+             Tensor hw = Tensor.of(dt, GpuTests.random(rnd, k * n, 1), wShape);
+             Tensor hwg = Tensor.of(dt, GpuTests.random(rnd, k * n, 1), wShape);
+             Tensor hb = Tensor.of(dt, GpuTests.random(rnd, n, 1), n);
+             Tensor hbg = Tensor.of(dt, GpuTests.random(rnd, n, 1), n);
+             Tensor hr = Tensor.of(dt, GpuTests.random(rnd, m * n, 1), m, n);
+             Tensor x = gpu.upload(hx); Tensor w = gpu.upload(hw); Tensor wg = gpu.upload(hwg);
+             Tensor b = gpu.upload(hb); Tensor bg = gpu.upload(hbg); Tensor r = gpu.upload(hr);
+             Tensor out = GpuTests.poisoned(gpu, dt, m, n); Tensor cout = Tensor.empty(dt, m, n)) {
+            LinearOp g = LinearOp.of(x, w, out).transW(transW).activation(act).alpha(alpha);
+            LinearOp c = LinearOp.of(hx, hw, cout).transW(transW).activation(act).alpha(alpha);
+            if (withBias) {
+                g = g.bias(b);
+                c = c.bias(hb);
+            }
+            if (gated) {
+                g = g.gate(wg, withBias ? bg : null);
+                c = c.gate(hwg, withBias ? hbg : null);
+            }
+            if (withResidual) {
+                g = g.residual(r);
+                c = c.residual(hr);
+            }
+            gpu.linear(g);
+            cpu.linear(c);
+            double[] ref = Oracle.linear(m, n, k, hx.toFloatArray(), hw.toFloatArray(), transW,
+                    withBias ? hb.toFloatArray() : null, gated ? hwg.toFloatArray() : null,
+                    gated && withBias ? hbg.toFloatArray() : null, withResidual ? hr.toFloatArray() : null, alpha, act.code());
+            // The cuBLAS path stores alpha·x·W (and the gate's) in the dtype before the epilogue kernel.
+            int extra = mode == GemmMode.CUBLAS && dt != DType.F32 ? (gated ? 2 : 1) : 0;
+            GpuTests.withinTolerance(dt, GpuTests.download(gpu, out), cout.toFloatArray(), ref, extra, what);
+        } finally {
+            gpu.gemmMode(before);
+        }
+    }
+
+    @Test
+    void customModeRejectsF32BeforeLaunch() {
+        CudaBackend gpu = GpuTests.backend();
+        GemmMode before = gpu.gemmMode();
+        gpu.gemmMode(GemmMode.CUSTOM);
+        try (Tensor x = gpu.empty(DType.F32, 4, 8); Tensor w = gpu.empty(DType.F32, 8, 8); Tensor y = gpu.empty(DType.F32, 4, 8)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> gpu.linear(LinearOp.of(x, w, y)));
+            assertTrue(e.getMessage().contains("F16 and BF16, not F32"), e.getMessage());
+        } finally {
+            gpu.gemmMode(before);
+        }
+    }
+
+    @Test
+    void inPlaceResidualAndStridedQkvViewsOnTheCustomPath() {
+        CudaBackend gpu = GpuTests.backend();
+        GemmMode before = gpu.gemmMode();
+        gpu.gemmMode(GemmMode.CUSTOM);
+        CpuBackend cpu = new CpuBackend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int t = 70, c = 64;
+        DType dt = DType.BF16;
+        try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, t * c, 1), t, c);
+             Tensor hw = Tensor.of(dt, GpuTests.random(rnd, c * 3 * c, 1), c, 3 * c);   // GPT-2 c_attn (C, 3C)
+             Tensor hwo = Tensor.of(dt, GpuTests.random(rnd, c * c, 1), c, c);
+             Tensor x = gpu.upload(hx); Tensor w = gpu.upload(hw); Tensor wo = gpu.upload(hwo);
+             Tensor qkv = GpuTests.poisoned(gpu, dt, t, 3 * c); Tensor cqkv = Tensor.empty(dt, t, 3 * c);
+             Tensor h = gpu.upload(hx); Tensor hh = cpu.upload(hx)) {
+            gpu.linear(LinearOp.of(x, w, qkv));
+            cpu.linear(LinearOp.of(hx, hw, cqkv));
+            double[] refQkv = Oracle.linear(t, 3 * c, c, hx.toFloatArray(), hw.toFloatArray(), false, null, null, null, null, 1, 0);
+            GpuTests.withinTolerance(dt, GpuTests.download(gpu, qkv), cqkv.toFloatArray(), refQkv, "fused QKV seed " + seed);
+            // Second step on the GPU's own V, a strided (T, C) view with row stride 3C, into h in place.
+            Tensor v = LinearOp.split(qkv, 3)[2];
+            gpu.linear(LinearOp.of(v, wo, h).residual(h));          // h += v · Wo
+            try (Tensor gq = gpu.toHost(qkv)) {
+                Tensor hv = LinearOp.split(gq, 3)[2];
+                cpu.linear(LinearOp.of(hv, hwo, hh).residual(hh));
+                double[] ref = Oracle.linear(t, c, c, hv.toFloatArray(), hwo.toFloatArray(), false, null, null, null,
+                        hx.toFloatArray(), 1, 0);
+                GpuTests.withinTolerance(dt, GpuTests.download(gpu, h), hh.toFloatArray(), ref, "in-place residual seed " + seed);
+            }
+        } finally {
+            gpu.gemmMode(before);
+        }
+    }
+}
