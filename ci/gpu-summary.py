@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """gpu-summary.py OUT_DIR — folds what ci/gpu-check wrote (junit.xml, jmh.json, torch.json,
-probe.txt) into one JSON: test counts per class with failures, and each benchmark shape with our
+torch-attention.json, probe.txt) into one JSON: test counts per class with failures, and each benchmark shape with our
 time next to PyTorch's. Prints to stdout."""
 import json
 import os
@@ -49,6 +49,8 @@ def main():
         pass
     torch = load_json(os.path.join(out_dir, "torch.json")) or {"rows": []}
     summary["torch"] = {k: torch.get(k) for k in ("gpu", "torch", "cuda")}
+    attn = load_json(os.path.join(out_dir, "torch-attention.json")) or {"rows": []}
+    summary["copy_gbs"] = attn.get("copy_gbs")
     for b in load_json(os.path.join(out_dir, "jmh.json")) or []:
         p = b.get("params", {})
         row = {"benchmark": b["benchmark"].rsplit(".", 2)[-2], "params": p,
@@ -68,6 +70,18 @@ def main():
                      and t["tokens"] == int(p["tokens"])]
         elif row["benchmark"] == "VocabBenchmark":
             peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
+        elif row["benchmark"] == "AttentionBenchmark":
+            t, hs, causal = int(p["seqLen"]), int(p["headSize"]), p["causal"] == "true"
+            b, nh = 16384 // t, 2048 // hs
+            row["tflops"] = 4 * b * nh * t * t * hs / (2 if causal else 1) / row["us"] / 1e6
+            peers = [r for r in attn["rows"] if r["op"] == "attention" and r["T"] == t and r["HS"] == hs
+                     and r["causal"] == causal and "us" in r]
+        elif row["benchmark"] == "DecodeBenchmark":
+            length, b = int(p["cacheLen"]), int(p["batch"])
+            row["gbs"] = 2 * b * length * 8 * 128 * 2 / row["us"] / 1e3
+            if summary["copy_gbs"]:
+                row["fraction_of_copy_bandwidth"] = row["gbs"] / summary["copy_gbs"]
+            peers = [r for r in attn["rows"] if r["op"] == "decode" and r["L"] == length and r["B"] == b and "us" in r]
         else:
             size = 4 if p["dtype"] == "F32" else 2
             row["gbs"] = 4 * int(p["rows"]) * int(p["cols"]) * size / row["us"] / 1e3

@@ -5,3 +5,4 @@
 #include "mlp/mlp_kernels.cu"
 #include "embedding/embedding_kernels.cu"
 #include "vocab/vocab_kernels.cu"
+#include "attention/attention_kernels.cu"

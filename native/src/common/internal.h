@@ -29,6 +29,11 @@ int32_t sm_count(int* out);
 
 // Grid size for a grid-stride loop over `rows` blocks (the 1-D grid limit is 2^31 - 1).
 inline uint32_t row_grid(int64_t rows) { return static_cast<uint32_t>(rows < 2147483647 ? rows : 2147483647); }
+// The attention family's name for launch_grid (x ≤ 2^31-1, y and z ≤ 65535).
+inline int32_t launch_3d(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
+                         void* stream, void** args) {
+    return launch_grid(f, gx, gy, gz, block, shared_bytes, stream, args);
+}
 
 inline bool is_float_dtype(int32_t d) { return d == T4J_DTYPE_F32 || d == T4J_DTYPE_F16 || d == T4J_DTYPE_BF16; }
 

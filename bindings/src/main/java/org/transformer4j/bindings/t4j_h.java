@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 1;
+    public static final int T4J_ABI_VERSION = 2;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -47,6 +47,10 @@ public final class t4j_h {
 
     public static final int T4J_SOFTMAX = 0;
     public static final int T4J_LOG_SOFTMAX = 1;
+
+    public static final int T4J_ATTN_MASK_NONE = 0;
+    public static final int T4J_ATTN_MASK_CAUSAL = 1;
+    public static final int T4J_ATTN_MASK_PREFIX_LM = 2;
 
     static MethodHandle downcall(String name, FunctionDescriptor desc) {
         MemorySegment symbol = NativeLoader.load().symbols().find(name)
@@ -293,6 +297,48 @@ public final class t4j_h {
     public static int t4j_gemm_workspace_size(MemorySegment params, MemorySegment bytes) {
         try {
             return (int) t4j_gemm_workspace_size.HANDLE.invokeExact(params, bytes);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_attention {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_attention", DESC);
+    }
+
+    /** {@code int32_t t4j_attention(const t4j_attention_params* p, void* stream)} */
+    public static int t4j_attention(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_attention.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_kv_append {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_kv_append", DESC);
+    }
+
+    /** {@code int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream)} */
+    public static int t4j_kv_append(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_kv_append.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_decode {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_decode", DESC);
+    }
+
+    /** {@code int32_t t4j_decode(const t4j_decode_params* p, void* stream)} */
+    public static int t4j_decode(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_decode.HANDLE.invokeExact(params, stream);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -61,6 +61,11 @@ class LibraryTest {
                         Collectors.mapping(T4jLibrary.KernelInfo::arch, Collectors.toSet())));
         assertTrue(archsByKernel.keySet().containsAll(Set.of("t4j_norm_f32", "t4j_norm_f16", "t4j_norm_bf16")),
                 archsByKernel.keySet().toString());
+        assertTrue(archsByKernel.keySet().containsAll(Set.of("t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64",
+                "t4j_attn_mma_f16_hs96", "t4j_attn_mma_f16_hs128", "t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64",
+                "t4j_attn_mma_bf16_hs96", "t4j_attn_mma_bf16_hs128", "t4j_attn_rows_f32", "t4j_decode_f32", "t4j_decode_f16",
+                "t4j_decode_bf16", "t4j_decode_combine_f32", "t4j_decode_combine_f16", "t4j_decode_combine_bf16",
+                "t4j_kv_append_b16", "t4j_kv_append_b32")), archsByKernel.keySet().toString());
         archsByKernel.forEach((k, archs) -> assertEquals(cubinArchs, archs, "archs of " + k));
         for (T4jLibrary.KernelInfo k : kernels) {
             assertEquals(0, k.spillStores() + k.spillLoads(), k.name() + " spills registers on " + k.arch());

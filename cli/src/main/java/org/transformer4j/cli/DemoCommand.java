@@ -1,13 +1,14 @@
 // DemoCommand — `t4j demo`: the README's main job. Shows `info`, then runs this build's ops on the
 // chosen backend (GEMM, LayerNorm and RMSNorm fused with the residual add, the fused linear with
-// bias + GELU, greedy sampling over a GPT-2-sized vocabulary) in fp32 and bf16, checks each against
-// a float64 reference computed here, and times them.
+// bias + GELU, causal GQA attention, greedy sampling over a GPT-2-sized vocabulary) in fp32 and bf16,
+// checks each against a float64 reference computed here, and times them.
 package org.transformer4j.cli;
 
 import java.io.PrintStream;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.transformer4j.runtime.Activation;
+import org.transformer4j.runtime.AttentionOp;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.DType;
@@ -41,6 +42,7 @@ final class DemoCommand implements Callable<Integer> {
                 ok &= norm(out, backend, dt, NormOp.Kind.RMS, 256, 512, rnd);
                 ok &= linear(out, backend, dt, 128, 512, 2048, rnd);
                 ok &= greedy(out, backend, dt, 4, 50257, rnd);
+                ok &= attention(out, backend, dt, 2, 256, 8, 2, 64, rnd);
             }
         }
         out.println(ok ? "all ops match the float64 reference" : "SOME OPS DID NOT MATCH the float64 reference");
@@ -173,6 +175,62 @@ final class DemoCommand implements Callable<Integer> {
             double sec = (System.nanoTime() - t0) / 1e9 / reps;
             out.printf("  linear+gelu %-4s (%d x %d) . (%d x %d)ᵀ rel.err %.2e %s  %8.1f GFLOP/s%n", dt, m, k, n, k, err,
                     err <= bound(dt) ? "ok  " : "FAIL", 2.0 * m * n * k / sec / 1e9);
+            return err <= bound(dt);
+        }
+    }
+
+    /** Causal self-attention, q (B, T, NH, HS), k and v (B, T, NKV, HS), scale 1/sqrt(HS). */
+    private static boolean attention(PrintStream out, Backend b, DType dt, int batch, int t, int nh, int nkv, int hs,
+                                     SplittableRandom rnd) {
+        try (Tensor hq = Tensor.of(dt, random(rnd, batch * t * nh * hs), batch, t, nh, hs);
+             Tensor hk = Tensor.of(dt, random(rnd, batch * t * nkv * hs), batch, t, nkv, hs);
+             Tensor hv = Tensor.of(dt, random(rnd, batch * t * nkv * hs), batch, t, nkv, hs);
+             Tensor dq = b.upload(hq); Tensor dk = b.upload(hk); Tensor dv = b.upload(hv);
+             Tensor dout = b.empty(dt, batch, t, nh, hs)) {
+            AttentionOp op = AttentionOp.of(dq, dk, dv, dout).causal();
+            b.attention(op);
+            float[] got;
+            try (Tensor ho = b.toHost(dout)) {
+                got = ho.toFloatArray();
+            }
+            float[] q = hq.toFloatArray();
+            float[] k = hk.toFloatArray();
+            float[] v = hv.toFloatArray();
+            double[] ref = new double[got.length];
+            double scale = 1 / Math.sqrt(hs);
+            for (int bi = 0; bi < batch; bi++) {
+                for (int h = 0; h < nh; h++) {
+                    int kvh = h / (nh / nkv);
+                    for (int i = 0; i < t; i++) {
+                        double[] w = new double[i + 1];   // causal: keys 0..i
+                        double max = Double.NEGATIVE_INFINITY;
+                        for (int j = 0; j <= i; j++) {
+                            double dot = 0;
+                            for (int d = 0; d < hs; d++) {
+                                dot += (double) q[((bi * t + i) * nh + h) * hs + d] * k[((bi * t + j) * nkv + kvh) * hs + d];
+                            }
+                            w[j] = dot * scale;
+                            max = Math.max(max, w[j]);
+                        }
+                        double sum = 0;
+                        for (int j = 0; j <= i; j++) sum += w[j] = Math.exp(w[j] - max);
+                        for (int j = 0; j <= i; j++) {
+                            for (int d = 0; d < hs; d++) {
+                                ref[((bi * t + i) * nh + h) * hs + d] += w[j] / sum * v[((bi * t + j) * nkv + kvh) * hs + d];
+                            }
+                        }
+                    }
+                }
+            }
+            double err = relError(got, ref);
+            long t0 = System.nanoTime();
+            int reps = 5;
+            for (int r = 0; r < reps; r++) b.attention(op);
+            b.synchronize();
+            double sec = (System.nanoTime() - t0) / 1e9 / reps;
+            double flops = 4.0 * batch * nh * t * t * hs / 2;   // causal: half of 4·B·NH·T²·HS
+            out.printf("  attention %-4s causal (%d x %d, %d/%d heads of %d) rel.err %.2e %s  %8.1f GFLOP/s%n", dt, batch, t,
+                    nh, nkv, hs, err, err <= bound(dt) ? "ok  " : "FAIL", flops / sec / 1e9);
             return err <= bound(dt);
         }
     }

@@ -50,6 +50,14 @@ public interface Backend extends AutoCloseable {
 
     /** One token id (and its log-probability) per row of logits (see {@link SampleOp}). */
     void sample(SampleOp op);
+    /** Scaled dot-product attention: masks, key padding, packed batches, GQA, T5 bias (see {@link AttentionOp}). */
+    void attention(AttentionOp op);
+
+    /** Appends new key/value rows to a paged KV cache (see {@link KvAppendOp}). */
+    void kvAppend(KvAppendOp op);
+
+    /** Attention of 1..16 new queries per sequence against a paged KV cache, split-KV (see {@link DecodeOp}). */
+    void decode(DecodeOp op);
 
     /** Waits until all queued work of this backend is done. */
     void synchronize();

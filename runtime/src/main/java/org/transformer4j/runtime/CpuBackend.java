@@ -4,6 +4,7 @@ package org.transformer4j.runtime;
 
 import java.lang.foreign.ValueLayout;
 import org.transformer4j.runtime.cpu.Activations;
+import org.transformer4j.runtime.cpu.CpuAttention;
 import org.transformer4j.runtime.cpu.CpuKernels;
 import org.transformer4j.runtime.cpu.Half;
 import org.transformer4j.runtime.cpu.VocabKernels;
@@ -210,6 +211,75 @@ public final class CpuBackend implements Backend {
                 op.topP(), op.seed(), op.offset(), ids, lp);
         for (int r = 0; r < rows; r++) op.ids().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, ids[r]);
         if (lp != null) op.logprobs().copyFrom(lp);
+    }
+
+    @Override
+    public void attention(AttentionOp op) {
+        AttentionOp.Shape s = op.validate();
+        requireHost("q", op.q());
+        int batch = s.batch();
+        int[] qStart = new int[batch];
+        int[] lq = new int[batch];
+        int[] kStart = new int[batch];
+        int[] lk = new int[batch];
+        long[] lseBase = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            qStart[b] = s.packed() ? op.cuSeqlensQ()[b] : b * s.tq();
+            kStart[b] = s.packed() ? op.cuSeqlensK()[b] : b * s.tk();
+            lq[b] = s.lq(b, op.cuSeqlensQ());
+            lk[b] = s.lk(b, op.cuSeqlensK());
+            if (op.keyLengths() != null) lk[b] = Math.min(lk[b], op.keyLengths()[b]);
+            lseBase[b] = s.packed() ? op.cuSeqlensQ()[b] : (long) b * s.nh() * s.tq();
+        }
+        float[] out = new float[Math.toIntExact(op.out().numel())];
+        float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
+        CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
+                op.prefixLengths(), op.scale(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
+                op.q().toFloatArray(), op.k().toFloatArray(), op.v().toFloatArray(), out,
+                lse, lseBase, s.packed() ? s.totalQ() : s.tq());
+        op.out().copyFrom(out);
+        if (lse != null) op.lse().copyFrom(lse);
+    }
+
+    @Override
+    public void kvAppend(KvAppendOp op) {
+        KvAppendOp.Shape s = op.validate();
+        requireHost("k", op.k());
+        PagedKvCache c = op.cache();
+        int width = s.nkv() * s.hs();
+        Tensor kRows = c.kCache().view((long) c.numBlocks() * c.blockSize(), width);  // (slots, NKV·HS)
+        Tensor vRows = c.vCache().view((long) c.numBlocks() * c.blockSize(), width);
+        float[] k = op.k().toFloatArray();                                             // (B, Tnew, NKV, HS)
+        float[] v = op.v().toFloatArray();
+        for (int b = 0; b < s.batch(); b++) {
+            for (int t = 0; t < s.tnew(); t++) {
+                int pos = op.cacheLengths()[b] + t;
+                long slot = (long) c.blockTable()[b * c.maxBlocksPerSeq() + pos / c.blockSize()] * c.blockSize()
+                        + pos % c.blockSize();
+                int from = (b * s.tnew() + t) * width;
+                kRows.slice(0, slot, slot + 1).copyFrom(java.util.Arrays.copyOfRange(k, from, from + width));
+                vRows.slice(0, slot, slot + 1).copyFrom(java.util.Arrays.copyOfRange(v, from, from + width));
+            }
+        }
+    }
+
+    @Override
+    public void decode(DecodeOp op) {
+        DecodeOp.Shape s = op.validate();
+        requireHost("q", op.q());
+        PagedKvCache c = op.cache();
+        float[] out = new float[Math.toIntExact(op.out().numel())];
+        float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
+        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), op.cacheLengths(), c.blockTable(),
+                c.maxBlocksPerSeq(), c.blockSize(), op.causal(), op.scale(), bias(op.bias()), RelativeBias::bucket,
+                op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(), c.kCache().toFloatArray(),
+                c.vCache().toFloatArray(), out, lse);
+        op.out().copyFrom(out);
+        if (lse != null) op.lse().copyFrom(lse);
+    }
+
+    private static CpuAttention.Bias bias(RelativeBias b) {
+        return b == null ? null : new CpuAttention.Bias(b.table().toFloatArray(), b.numBuckets(), b.maxDistance(), b.bidirectional());
     }
 
     /** How storing a value in {@code dtype} rounds it (null for fp32). */

@@ -8,22 +8,30 @@ import org.transformer4j.bindings.T4jLibrary;
 import org.transformer4j.bindings.cuda_h;
 import org.transformer4j.bindings.t4j_h;
 import java.lang.foreign.ValueLayout;
+import org.transformer4j.bindings.t4j_attention_params;
 import org.transformer4j.bindings.t4j_bias_act_params;
 import org.transformer4j.bindings.t4j_cross_entropy_params;
+import org.transformer4j.bindings.t4j_decode_params;
 import org.transformer4j.bindings.t4j_embedding_params;
 import org.transformer4j.bindings.t4j_gemm_params;
+import org.transformer4j.bindings.t4j_kv_append_params;
 import org.transformer4j.bindings.t4j_norm_params;
 import org.transformer4j.bindings.t4j_sample_params;
 import org.transformer4j.bindings.t4j_softmax_params;
+import org.transformer4j.runtime.AttentionOp;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.CrossEntropyOp;
 import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.DecodeOp;
 import org.transformer4j.runtime.Device;
 import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.GemmOp;
+import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.RelativeBias;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Storage;
@@ -481,6 +489,179 @@ public final class CudaBackend implements Backend {
             Cuda.checkT4j(t4j_h.t4j_norm(p, stream.handle()), "t4j_norm (" + op.kind() + ", " + op.x().dtype() + ")");
         }
         afterOp("norm");
+    }
+
+    @Override
+    public void attention(AttentionOp op) {
+        checkOpen();
+        AttentionOp.Shape s = op.validate();
+        requireHere("q", op.q());
+        if (op.q().dtype() != DType.F32) {
+            for (Tensor t : new Tensor[] {op.q(), op.k(), op.v(), op.out()}) {
+                if (t.deviceAddress() % 16 != 0) {
+                    throw new IllegalArgumentException(t + " starts at an address that is not 16-byte aligned; "
+                            + t.dtype() + " attention loads 16 bytes at a time");
+                }
+            }
+        }
+        device.makeCurrent();
+        // Host-side lengths travel to the device per op; their memory is released in stream order.
+        try (Arena arena = Arena.ofConfined();
+             Tensor cuQ = ints(op.cuSeqlensQ()); Tensor cuK = ints(op.cuSeqlensK());
+             Tensor keyLengths = ints(op.keyLengths()); Tensor prefix = ints(op.prefixLengths())) {
+            MemorySegment p = t4j_attention_params.allocate(arena);
+            t4j_attention_params.out(p, address(op.out()));
+            t4j_attention_params.lse(p, address(op.lse()));
+            t4j_attention_params.q(p, address(op.q()));
+            t4j_attention_params.k(p, address(op.k()));
+            t4j_attention_params.v(p, address(op.v()));
+            t4j_attention_params.cu_seqlens_q(p, address(cuQ));
+            t4j_attention_params.cu_seqlens_k(p, address(cuK));
+            t4j_attention_params.key_lengths(p, address(keyLengths));
+            t4j_attention_params.prefix_lengths(p, address(prefix));
+            t4j_attention_params.rel_bias(p, address(op.bias() == null ? null : op.bias().table()));
+            t4j_attention_params.q_batch_stride(p, s.qBatchStride());
+            t4j_attention_params.q_row_stride(p, s.qRowStride());
+            t4j_attention_params.q_head_stride(p, s.qHeadStride());
+            t4j_attention_params.k_batch_stride(p, s.kBatchStride());
+            t4j_attention_params.k_row_stride(p, s.kRowStride());
+            t4j_attention_params.k_head_stride(p, s.kHeadStride());
+            t4j_attention_params.v_batch_stride(p, s.vBatchStride());
+            t4j_attention_params.v_row_stride(p, s.vRowStride());
+            t4j_attention_params.v_head_stride(p, s.vHeadStride());
+            t4j_attention_params.out_batch_stride(p, s.outBatchStride());
+            t4j_attention_params.out_row_stride(p, s.outRowStride());
+            t4j_attention_params.out_head_stride(p, s.outHeadStride());
+            t4j_attention_params.B(p, s.batch());
+            t4j_attention_params.NH(p, s.nh());
+            t4j_attention_params.NKV(p, s.nkv());
+            t4j_attention_params.Tq(p, s.tq());
+            t4j_attention_params.Tk(p, s.tk());
+            t4j_attention_params.HS(p, s.hs());
+            t4j_attention_params.mask(p, op.mask().ordinal());
+            t4j_attention_params.scale(p, op.scale());
+            setBias(op.bias(), p, t4j_attention_params::num_buckets, t4j_attention_params::max_distance,
+                    t4j_attention_params::bias_bidirectional);
+            t4j_attention_params.dtype(p, op.q().dtype().code());
+            Cuda.checkT4j(t4j_h.t4j_attention(p, stream.handle()),
+                    "t4j_attention (" + op.mask() + ", " + op.q().dtype() + ", HS " + s.hs() + ")");
+        }
+        afterOp("attention");
+    }
+
+    @Override
+    public void kvAppend(KvAppendOp op) {
+        checkOpen();
+        KvAppendOp.Shape s = op.validate();
+        requireHere("k", op.k());
+        PagedKvCache c = op.cache();
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined();
+             Tensor table = ints(c.blockTable()); Tensor lengths = ints(op.cacheLengths())) {
+            MemorySegment p = t4j_kv_append_params.allocate(arena);
+            t4j_kv_append_params.k_cache(p, address(c.kCache()));
+            t4j_kv_append_params.v_cache(p, address(c.vCache()));
+            t4j_kv_append_params.k(p, address(op.k()));
+            t4j_kv_append_params.v(p, address(op.v()));
+            t4j_kv_append_params.block_table(p, address(table));
+            t4j_kv_append_params.cache_lengths(p, address(lengths));
+            t4j_kv_append_params.k_batch_stride(p, s.kBatchStride());
+            t4j_kv_append_params.k_row_stride(p, s.kRowStride());
+            t4j_kv_append_params.k_head_stride(p, s.kHeadStride());
+            t4j_kv_append_params.v_batch_stride(p, s.vBatchStride());
+            t4j_kv_append_params.v_row_stride(p, s.vRowStride());
+            t4j_kv_append_params.v_head_stride(p, s.vHeadStride());
+            t4j_kv_append_params.B(p, s.batch());
+            t4j_kv_append_params.Tnew(p, s.tnew());
+            t4j_kv_append_params.NKV(p, s.nkv());
+            t4j_kv_append_params.HS(p, s.hs());
+            t4j_kv_append_params.block_size(p, c.blockSize());
+            t4j_kv_append_params.max_blocks_per_seq(p, c.maxBlocksPerSeq());
+            t4j_kv_append_params.num_blocks(p, c.numBlocks());
+            t4j_kv_append_params.dtype(p, op.k().dtype().code());
+            Cuda.checkT4j(t4j_h.t4j_kv_append(p, stream.handle()), "t4j_kv_append (" + op.k().dtype() + ")");
+        }
+        afterOp("kvAppend");
+    }
+
+    /**
+     * Splits per sequence when the op leaves it to us: enough (split, head, sequence) blocks for two
+     * per SM, each split at least 256 keys (shorter ones cost more in the combine than they save).
+     */
+    static int autoSplits(int batch, int nh, int maxLength, int smCount) {
+        long blocks = (long) batch * nh;
+        int wanted = (int) Math.min(DecodeOp.MAX_SPLITS, Math.max(1, (2L * smCount + blocks - 1) / blocks));
+        int byLength = Math.max(1, (maxLength + 255) / 256);
+        return Math.max(1, Math.min(wanted, byLength));
+    }
+
+    @Override
+    public void decode(DecodeOp op) {
+        checkOpen();
+        DecodeOp.Shape s = op.validate();
+        requireHere("q", op.q());
+        PagedKvCache c = op.cache();
+        int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nh(), s.maxLength(), device.multiprocessorCount());
+        device.makeCurrent();
+        long rows = (long) splits * s.batch() * s.nh() * s.tq();
+        try (Arena arena = Arena.ofConfined();
+             Tensor table = ints(c.blockTable()); Tensor lengths = ints(op.cacheLengths());
+             Tensor wsO = splits > 1 ? empty(DType.F32, rows, s.hs()) : null;      // (splits, B, NH, Tq, HS)
+             Tensor wsLse = splits > 1 ? empty(DType.F32, rows) : null) {           // (splits, B, NH, Tq)
+            MemorySegment p = t4j_decode_params.allocate(arena);
+            t4j_decode_params.out(p, address(op.out()));
+            t4j_decode_params.lse(p, address(op.lse()));
+            t4j_decode_params.q(p, address(op.q()));
+            t4j_decode_params.k_cache(p, address(c.kCache()));
+            t4j_decode_params.v_cache(p, address(c.vCache()));
+            t4j_decode_params.block_table(p, address(table));
+            t4j_decode_params.cache_lengths(p, address(lengths));
+            t4j_decode_params.workspace_o(p, address(wsO));
+            t4j_decode_params.workspace_lse(p, address(wsLse));
+            t4j_decode_params.rel_bias(p, address(op.bias() == null ? null : op.bias().table()));
+            t4j_decode_params.q_batch_stride(p, s.qBatchStride());
+            t4j_decode_params.q_row_stride(p, s.qRowStride());
+            t4j_decode_params.q_head_stride(p, s.qHeadStride());
+            t4j_decode_params.out_batch_stride(p, s.outBatchStride());
+            t4j_decode_params.out_row_stride(p, s.outRowStride());
+            t4j_decode_params.out_head_stride(p, s.outHeadStride());
+            t4j_decode_params.B(p, s.batch());
+            t4j_decode_params.NH(p, s.nh());
+            t4j_decode_params.NKV(p, s.nkv());
+            t4j_decode_params.Tq(p, s.tq());
+            t4j_decode_params.HS(p, s.hs());
+            t4j_decode_params.block_size(p, c.blockSize());
+            t4j_decode_params.max_blocks_per_seq(p, c.maxBlocksPerSeq());
+            t4j_decode_params.num_blocks(p, c.numBlocks());
+            t4j_decode_params.num_splits(p, splits);
+            t4j_decode_params.causal(p, op.causal() ? 1 : 0);
+            t4j_decode_params.scale(p, op.scale());
+            setBias(op.bias(), p, t4j_decode_params::num_buckets, t4j_decode_params::max_distance,
+                    t4j_decode_params::bias_bidirectional);
+            t4j_decode_params.dtype(p, op.q().dtype().code());
+            t4j_decode_params.reserved(p, 0);
+            Cuda.checkT4j(t4j_h.t4j_decode(p, stream.handle()),
+                    "t4j_decode (" + op.q().dtype() + ", HS " + s.hs() + ", " + splits + " splits)");
+        }
+        afterOp("decode");
+    }
+
+    private interface IntField {
+        void set(MemorySegment s, int v);
+    }
+
+    private static void setBias(RelativeBias bias, MemorySegment p, IntField buckets, IntField distance, IntField bidirectional) {
+        buckets.set(p, bias == null ? 0 : bias.numBuckets());
+        distance.set(p, bias == null ? 0 : bias.maxDistance());
+        bidirectional.set(p, bias != null && bias.bidirectional() ? 1 : 0);
+    }
+
+    /** A device copy of host ints (I32), or null. */
+    private Tensor ints(int[] values) {
+        if (values == null) return null;
+        try (Tensor h = Tensor.ofInts(values, values.length)) {
+            return upload(h);
+        }
     }
 
     private static MemorySegment address(Tensor t) {

@@ -1,0 +1,141 @@
+// AttentionValidationNativeTest — t4j_attention, t4j_kv_append and t4j_decode trust nothing they are
+// given: malformed params come back as T4J_ERROR_INVALID_ARGUMENT or T4J_ERROR_UNSUPPORTED before
+// any driver call, so these run without a GPU.
+package org.transformer4j.bindings;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+class AttentionValidationNativeTest {
+
+    private static final MemorySegment FAKE = MemorySegment.ofAddress(0x10000);  // 16-byte aligned, never dereferenced
+
+    /** A well-formed BF16 prefill with no batch items (validated, then nothing to launch). */
+    private static int attentionWith(Consumer<MemorySegment> change) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_attention_params.allocate(arena);
+            t4j_attention_params.out(p, FAKE);
+            t4j_attention_params.q(p, FAKE);
+            t4j_attention_params.k(p, FAKE);
+            t4j_attention_params.v(p, FAKE);
+            t4j_attention_params.B(p, 0);
+            t4j_attention_params.NH(p, 8);
+            t4j_attention_params.NKV(p, 2);
+            t4j_attention_params.Tq(p, 16);
+            t4j_attention_params.Tk(p, 16);
+            t4j_attention_params.HS(p, 64);
+            long row = 8 * 64;
+            t4j_attention_params.q_row_stride(p, row);
+            t4j_attention_params.q_head_stride(p, 64);
+            t4j_attention_params.k_row_stride(p, 2 * 64);
+            t4j_attention_params.k_head_stride(p, 64);
+            t4j_attention_params.v_row_stride(p, 2 * 64);
+            t4j_attention_params.v_head_stride(p, 64);
+            t4j_attention_params.out_row_stride(p, row);
+            t4j_attention_params.out_head_stride(p, 64);
+            t4j_attention_params.scale(p, 0.125f);
+            t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_CAUSAL);
+            t4j_attention_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            change.accept(p);
+            return t4j_h.t4j_attention(p, MemorySegment.NULL);
+        }
+    }
+
+    /** Head size hs with out's strides widened to match (so that only the head size is at fault). */
+    private static void withHeadSize(MemorySegment p, int hs) {
+        t4j_attention_params.HS(p, hs);
+        t4j_attention_params.out_head_stride(p, hs);
+        t4j_attention_params.out_row_stride(p, 8L * hs);
+    }
+
+    @Test
+    void malformedAttentionParamsAreRejected() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        int unsupported = t4j_h.T4J_ERROR_UNSUPPORTED;
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> { }), "well formed");
+        assertEquals(bad, t4j_h.t4j_attention(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.q(p, MemorySegment.NULL)), "null q");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.NKV(p, 3)), "NKV does not divide NH");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.mask(p, 3)), "unknown mask");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_PREFIX_LM)), "prefix-LM without lengths");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.cu_seqlens_q(p, FAKE)), "cu_seqlens_q without _k");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.scale(p, Float.POSITIVE_INFINITY)), "infinite scale");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.k_row_stride(p, -8)), "negative stride");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.out_row_stride(p, 32)), "out rows overlap");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.dtype(p, t4j_h.T4J_DTYPE_I32)), "integer dtype");
+        assertEquals(bad, attentionWith(p -> {
+            t4j_attention_params.rel_bias(p, FAKE);
+            t4j_attention_params.num_buckets(p, 32);
+            t4j_attention_params.max_distance(p, 8);
+            t4j_attention_params.bias_bidirectional(p, 1);
+        }), "max_distance inside the exact range");
+        assertEquals(unsupported, attentionWith(p -> withHeadSize(p, 256)), "BF16 head size 256");
+        assertEquals(unsupported, attentionWith(p -> withHeadSize(p, 48)), "BF16 head size 48");
+        assertEquals(unsupported, attentionWith(p -> t4j_attention_params.q_head_stride(p, 68)), "BF16 stride not a multiple of 8");
+        assertEquals(unsupported, attentionWith(p -> t4j_attention_params.q(p, MemorySegment.ofAddress(0x10008))), "misaligned q");
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> {
+            t4j_attention_params.dtype(p, t4j_h.T4J_DTYPE_F32);
+            t4j_attention_params.HS(p, 32);
+        }), "F32 head size 32");
+    }
+
+    @Test
+    void malformedDecodeAndAppendParamsAreRejected() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_decode_params.allocate(arena);
+            t4j_decode_params.out(p, FAKE);
+            t4j_decode_params.q(p, FAKE);
+            t4j_decode_params.k_cache(p, FAKE);
+            t4j_decode_params.v_cache(p, FAKE);
+            t4j_decode_params.block_table(p, FAKE);
+            t4j_decode_params.cache_lengths(p, FAKE);
+            t4j_decode_params.B(p, 0);
+            t4j_decode_params.NH(p, 4);
+            t4j_decode_params.NKV(p, 4);
+            t4j_decode_params.Tq(p, 1);
+            t4j_decode_params.HS(p, 128);
+            t4j_decode_params.block_size(p, 16);
+            t4j_decode_params.max_blocks_per_seq(p, 4);
+            t4j_decode_params.num_blocks(p, 4);
+            t4j_decode_params.num_splits(p, 1);
+            t4j_decode_params.scale(p, 1f);
+            t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_F16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "well formed");
+            t4j_decode_params.num_splits(p, 4);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "splits without a workspace");
+            t4j_decode_params.num_splits(p, 1);
+            t4j_decode_params.Tq(p, 17);
+            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "Tq 17");
+            t4j_decode_params.Tq(p, 1);
+            t4j_decode_params.reserved(p, 1);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "reserved set");
+
+            MemorySegment a = t4j_kv_append_params.allocate(arena);
+            t4j_kv_append_params.k_cache(a, FAKE);
+            t4j_kv_append_params.v_cache(a, FAKE);
+            t4j_kv_append_params.k(a, FAKE);
+            t4j_kv_append_params.v(a, FAKE);
+            t4j_kv_append_params.block_table(a, FAKE);
+            t4j_kv_append_params.cache_lengths(a, FAKE);
+            t4j_kv_append_params.B(a, 0);
+            t4j_kv_append_params.Tnew(a, 1);
+            t4j_kv_append_params.NKV(a, 2);
+            t4j_kv_append_params.HS(a, 64);
+            t4j_kv_append_params.block_size(a, 16);
+            t4j_kv_append_params.max_blocks_per_seq(a, 2);
+            t4j_kv_append_params.num_blocks(a, 4);
+            t4j_kv_append_params.dtype(a, t4j_h.T4J_DTYPE_BF16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "well formed");
+            t4j_kv_append_params.block_size(a, 0);
+            assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "block size 0");
+            t4j_kv_append_params.block_size(a, 16);
+            t4j_kv_append_params.block_table(a, MemorySegment.NULL);
+            assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "no block table");
+        }
+    }
+}

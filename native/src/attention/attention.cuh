@@ -1,0 +1,82 @@
+// attention.cuh — what every attention kernel shares: the per-sequence view of the params (packed or
+// padded layout, key padding, bottom-right query alignment), the visibility rule of each mask kind,
+// and T5's relative-position bucket. Device code; the kernels live in attention_mma.cuh (tensor-core
+// prefill), attention_rowwise.cuh (fp32 prefill, paged decode, split combine) and kv_cache.cuh.
+#pragma once
+
+#include <cstdint>
+
+#include "t4j.h"
+#include "../common/dtype.cuh"
+
+namespace t4j {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+// One sequence of the batch as a kernel sees it.
+struct AttnSeq {
+    int64_t q_first;    // row of q/out where the sequence starts (packed layout), else 0
+    int64_t k_first;    // row of k/v where it starts (packed layout), else 0
+    int32_t Lq;         // query rows
+    int32_t Lk;         // visible key rows (after key padding)
+    int32_t offset;     // Lk - Lq: query i sits at key position i + offset
+    int32_t prefix;     // prefix-LM: keys below it are visible to every query; else 0
+};
+
+__device__ __forceinline__ AttnSeq attn_seq(const t4j_attention_params& p, int b) {
+    AttnSeq s;
+    if (p.cu_seqlens_q != nullptr) {
+        s.q_first = p.cu_seqlens_q[b];
+        s.k_first = p.cu_seqlens_k[b];
+        s.Lq = p.cu_seqlens_q[b + 1] - p.cu_seqlens_q[b];
+        s.Lk = p.cu_seqlens_k[b + 1] - p.cu_seqlens_k[b];
+    } else {
+        s.q_first = 0;
+        s.k_first = 0;
+        s.Lq = p.Tq;
+        s.Lk = p.Tk;
+    }
+    if (p.key_lengths != nullptr) s.Lk = min(s.Lk, max(p.key_lengths[b], 0));
+    s.offset = s.Lk - s.Lq;
+    s.prefix = (p.mask == T4J_ATTN_MASK_PREFIX_LM && p.prefix_lengths != nullptr) ? p.prefix_lengths[b] : 0;
+    return s;
+}
+
+// Whether query i (row of its sequence) sees key j. mask: T4J_ATTN_MASK_*; j < Lk is checked here.
+__device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int offset, int prefix) {
+    if (j >= Lk) return false;
+    if (mask == T4J_ATTN_MASK_NONE) return true;
+    return j <= i + offset || j < prefix;
+}
+
+// Keys [0, end) contain every key some query of rows [i0, i1) can see (i1 exclusive).
+__device__ __forceinline__ int attn_key_end(int mask, int i1, int Lk, int offset, int prefix) {
+    if (mask == T4J_ATTN_MASK_NONE) return Lk;
+    const int causal_end = i1 - 1 + offset + 1;
+    return max(0, min(Lk, max(causal_end, prefix)));
+}
+
+// T5's relative_position_bucket (Raffel et al. 2020; Hugging Face T5Attention), rel = key position −
+// query position. Its float32 logarithm is taken as the correctly rounded fp32 value of a double log,
+// so that the CPU twin (Java) and every GPU land in the same bucket at exact boundaries (e.g. rel 64
+// with 32 bidirectional buckets and max_distance 128, where log ratios are exactly 0.75).
+__device__ __forceinline__ int t5_bucket(int rel, int num_buckets, int max_distance, int bidirectional) {
+    int bucket = 0;
+    int n = num_buckets;
+    if (bidirectional) {
+        n /= 2;
+        if (rel > 0) bucket += n;
+        rel = rel < 0 ? -rel : rel;
+    } else {
+        rel = rel < 0 ? -rel : 0;
+    }
+    const int max_exact = n / 2;
+    if (rel < max_exact) return bucket + rel;
+    const float x = static_cast<float>(log(static_cast<double>(static_cast<float>(rel) / static_cast<float>(max_exact))));
+    const float d = static_cast<float>(log(static_cast<double>(max_distance) / static_cast<double>(max_exact)));
+    const int large = max_exact + static_cast<int>(x / d * static_cast<float>(n - max_exact));
+    return bucket + min(large, n - 1);
+}
+
+}  // namespace t4j

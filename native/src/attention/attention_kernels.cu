@@ -1,0 +1,49 @@
+// attention_kernels.cu — the extern "C" entry points of the attention family. Templates cover
+// dtype × head size only where the code needs compile-time sizes (the tensor-core prefill: F16/BF16
+// × HS 32/64/96/128; 256 would need 128 accumulator registers per thread and spill); masks, bias, packing and GQA are runtime fields of the params. Names:
+//   t4j_attn_mma_{f16,bf16}_hs{32,64,96,128}   prefill on tensor cores
+//   t4j_attn_rows_f32                    fp32 prefill, any HS ≤ 256 (the checking path)
+//   t4j_decode_{f32,f16,bf16}            paged split-KV decode, any HS ≤ 256
+//   t4j_decode_combine_{f32,f16,bf16}    merges the decode's per-split partial results
+//   t4j_kv_append_{b16,b32}              paged-cache append by element width
+#include "attention_mma.cuh"
+#include "attention_rowwise.cuh"
+#include "kv_cache.cuh"
+
+#define T4J_ATTN_MMA(NAME, T, HS)                                                                          \
+    extern "C" __global__ void __launch_bounds__(t4j::kMmaThreads) NAME(const t4j_attention_params p) { \
+        t4j::attention_mma<T, HS>(p);                                                                     \
+    }
+
+T4J_ATTN_MMA(t4j_attn_mma_f16_hs32, __half, 32)
+T4J_ATTN_MMA(t4j_attn_mma_f16_hs64, __half, 64)
+T4J_ATTN_MMA(t4j_attn_mma_f16_hs96, __half, 96)
+T4J_ATTN_MMA(t4j_attn_mma_f16_hs128, __half, 128)
+T4J_ATTN_MMA(t4j_attn_mma_bf16_hs32, __nv_bfloat16, 32)
+T4J_ATTN_MMA(t4j_attn_mma_bf16_hs64, __nv_bfloat16, 64)
+T4J_ATTN_MMA(t4j_attn_mma_bf16_hs96, __nv_bfloat16, 96)
+T4J_ATTN_MMA(t4j_attn_mma_bf16_hs128, __nv_bfloat16, 128)
+
+extern "C" __global__ void __launch_bounds__(t4j::kRowThreads) t4j_attn_rows_f32(const t4j_attention_params p) {
+    t4j::attention_rowwise<float>(p);
+}
+
+#define T4J_DECODE(SUFFIX, T)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(t4j::kRowThreads) t4j_decode_##SUFFIX(const t4j_decode_params p) { \
+        t4j::decode_split<T>(p);                                                                                 \
+    }                                                                                                            \
+    extern "C" __global__ void __launch_bounds__(t4j::kRowThreads)                                              \
+        t4j_decode_combine_##SUFFIX(const t4j_decode_params p) {                                                 \
+        t4j::decode_combine<T>(p);                                                                               \
+    }
+
+T4J_DECODE(f32, float)
+T4J_DECODE(f16, __half)
+T4J_DECODE(bf16, __nv_bfloat16)
+
+extern "C" __global__ void __launch_bounds__(256) t4j_kv_append_b16(const t4j_kv_append_params p) {
+    t4j::kv_append<uint16_t>(p);
+}
+extern "C" __global__ void __launch_bounds__(256) t4j_kv_append_b32(const t4j_kv_append_params p) {
+    t4j::kv_append<uint32_t>(p);
+}

@@ -1,0 +1,202 @@
+// attention_launch.cpp — validates t4j_attention_params, t4j_kv_append_params and
+// t4j_decode_params, picks the kernel variant (dtype × head size; tensor cores for F16/BF16) and
+// its grid, and registers the three struct layouts for the binding test.
+#include <cmath>
+
+#include "../common/internal.h"
+#include "../common/layout.h"
+
+namespace {
+
+constexpr int32_t kMmaRows = 64;     // query rows per block of the tensor-core prefill (attention_mma.cuh)
+constexpr int32_t kMmaThreads = 128;
+constexpr int32_t kRowThreads = 128; // 4 warps = 4 query rows per block of the row-wise kernels
+constexpr int32_t kMaxGridYz = 65535;
+constexpr int32_t kMaxSplits = 128;
+constexpr int32_t kMaxDecodeRows = 16;
+
+bool rowwise_head_size(int32_t hs) { return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256; }
+
+bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
+
+// T5 bias fields: bucket arithmetic needs max_exact ≥ 1 and max_distance > max_exact (log ratio > 0).
+bool bias_ok(const float* table, int32_t num_buckets, int32_t max_distance, int32_t bidirectional) {
+    if (table == nullptr) return true;
+    if (bidirectional != 0 && bidirectional != 1) return false;
+    const int32_t n = bidirectional ? num_buckets / 2 : num_buckets;
+    const int32_t max_exact = n / 2;
+    return num_buckets <= 4096 && max_exact >= 1 && max_distance > max_exact;
+}
+
+const t4j::FieldLayout kAttentionFields[] = {
+    T4J_FIELD(t4j_attention_params, out),              T4J_FIELD(t4j_attention_params, lse),
+    T4J_FIELD(t4j_attention_params, q),                T4J_FIELD(t4j_attention_params, k),
+    T4J_FIELD(t4j_attention_params, v),                T4J_FIELD(t4j_attention_params, cu_seqlens_q),
+    T4J_FIELD(t4j_attention_params, cu_seqlens_k),     T4J_FIELD(t4j_attention_params, key_lengths),
+    T4J_FIELD(t4j_attention_params, prefix_lengths),   T4J_FIELD(t4j_attention_params, rel_bias),
+    T4J_FIELD(t4j_attention_params, q_batch_stride),   T4J_FIELD(t4j_attention_params, q_row_stride),
+    T4J_FIELD(t4j_attention_params, q_head_stride),    T4J_FIELD(t4j_attention_params, k_batch_stride),
+    T4J_FIELD(t4j_attention_params, k_row_stride),     T4J_FIELD(t4j_attention_params, k_head_stride),
+    T4J_FIELD(t4j_attention_params, v_batch_stride),   T4J_FIELD(t4j_attention_params, v_row_stride),
+    T4J_FIELD(t4j_attention_params, v_head_stride),    T4J_FIELD(t4j_attention_params, out_batch_stride),
+    T4J_FIELD(t4j_attention_params, out_row_stride),   T4J_FIELD(t4j_attention_params, out_head_stride),
+    T4J_FIELD(t4j_attention_params, B),                T4J_FIELD(t4j_attention_params, NH),
+    T4J_FIELD(t4j_attention_params, NKV),              T4J_FIELD(t4j_attention_params, Tq),
+    T4J_FIELD(t4j_attention_params, Tk),               T4J_FIELD(t4j_attention_params, HS),
+    T4J_FIELD(t4j_attention_params, mask),             T4J_FIELD(t4j_attention_params, scale),
+    T4J_FIELD(t4j_attention_params, num_buckets),      T4J_FIELD(t4j_attention_params, max_distance),
+    T4J_FIELD(t4j_attention_params, bias_bidirectional), T4J_FIELD(t4j_attention_params, dtype),
+};
+const t4j::StructRegistration kAttentionLayout("t4j_attention_params", sizeof(t4j_attention_params), kAttentionFields,
+                                               sizeof(kAttentionFields) / sizeof(kAttentionFields[0]));
+
+const t4j::FieldLayout kAppendFields[] = {
+    T4J_FIELD(t4j_kv_append_params, k_cache),        T4J_FIELD(t4j_kv_append_params, v_cache),
+    T4J_FIELD(t4j_kv_append_params, k),              T4J_FIELD(t4j_kv_append_params, v),
+    T4J_FIELD(t4j_kv_append_params, block_table),    T4J_FIELD(t4j_kv_append_params, cache_lengths),
+    T4J_FIELD(t4j_kv_append_params, k_batch_stride), T4J_FIELD(t4j_kv_append_params, k_row_stride),
+    T4J_FIELD(t4j_kv_append_params, k_head_stride),  T4J_FIELD(t4j_kv_append_params, v_batch_stride),
+    T4J_FIELD(t4j_kv_append_params, v_row_stride),   T4J_FIELD(t4j_kv_append_params, v_head_stride),
+    T4J_FIELD(t4j_kv_append_params, B),              T4J_FIELD(t4j_kv_append_params, Tnew),
+    T4J_FIELD(t4j_kv_append_params, NKV),            T4J_FIELD(t4j_kv_append_params, HS),
+    T4J_FIELD(t4j_kv_append_params, block_size),     T4J_FIELD(t4j_kv_append_params, max_blocks_per_seq),
+    T4J_FIELD(t4j_kv_append_params, num_blocks),     T4J_FIELD(t4j_kv_append_params, dtype),
+};
+const t4j::StructRegistration kAppendLayout("t4j_kv_append_params", sizeof(t4j_kv_append_params), kAppendFields,
+                                            sizeof(kAppendFields) / sizeof(kAppendFields[0]));
+
+const t4j::FieldLayout kDecodeFields[] = {
+    T4J_FIELD(t4j_decode_params, out),              T4J_FIELD(t4j_decode_params, lse),
+    T4J_FIELD(t4j_decode_params, q),                T4J_FIELD(t4j_decode_params, k_cache),
+    T4J_FIELD(t4j_decode_params, v_cache),          T4J_FIELD(t4j_decode_params, block_table),
+    T4J_FIELD(t4j_decode_params, cache_lengths),    T4J_FIELD(t4j_decode_params, workspace_o),
+    T4J_FIELD(t4j_decode_params, workspace_lse),    T4J_FIELD(t4j_decode_params, rel_bias),
+    T4J_FIELD(t4j_decode_params, q_batch_stride),   T4J_FIELD(t4j_decode_params, q_row_stride),
+    T4J_FIELD(t4j_decode_params, q_head_stride),    T4J_FIELD(t4j_decode_params, out_batch_stride),
+    T4J_FIELD(t4j_decode_params, out_row_stride),   T4J_FIELD(t4j_decode_params, out_head_stride),
+    T4J_FIELD(t4j_decode_params, B),                T4J_FIELD(t4j_decode_params, NH),
+    T4J_FIELD(t4j_decode_params, NKV),              T4J_FIELD(t4j_decode_params, Tq),
+    T4J_FIELD(t4j_decode_params, HS),               T4J_FIELD(t4j_decode_params, block_size),
+    T4J_FIELD(t4j_decode_params, max_blocks_per_seq), T4J_FIELD(t4j_decode_params, num_blocks),
+    T4J_FIELD(t4j_decode_params, num_splits),       T4J_FIELD(t4j_decode_params, causal),
+    T4J_FIELD(t4j_decode_params, scale),            T4J_FIELD(t4j_decode_params, num_buckets),
+    T4J_FIELD(t4j_decode_params, max_distance),     T4J_FIELD(t4j_decode_params, bias_bidirectional),
+    T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, reserved),
+};
+const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
+                                            sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
+
+}  // namespace
+
+extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* stream) {
+    if (p == nullptr || p->out == nullptr || p->q == nullptr || p->k == nullptr || p->v == nullptr)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->Tq < 0 || p->Tk < 0 || p->HS < 1)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
+    if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->mask != T4J_ATTN_MASK_NONE && p->mask != T4J_ATTN_MASK_CAUSAL && p->mask != T4J_ATTN_MASK_PREFIX_LM)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if ((p->mask == T4J_ATTN_MASK_PREFIX_LM) != (p->prefix_lengths != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    if ((p->cu_seqlens_q == nullptr) != (p->cu_seqlens_k == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
+    const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride, p->k_batch_stride,
+                               p->k_row_stride,   p->k_head_stride, p->v_batch_stride, p->v_row_stride,
+                               p->v_head_stride,  p->out_batch_stride, p->out_row_stride, p->out_head_stride};
+    for (int64_t s : strides)
+        if (s < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->out_row_stride < p->HS || (p->NH > 1 && p->out_head_stride < p->HS)) return T4J_ERROR_INVALID_ARGUMENT;
+
+    const bool tensor_cores = p->dtype != T4J_DTYPE_F32;
+    if (tensor_cores) {
+        if (p->HS != 32 && p->HS != 64 && p->HS != 96 && p->HS != 128) return T4J_ERROR_UNSUPPORTED;
+        if (!aligned16(p->q) || !aligned16(p->k) || !aligned16(p->v) || !aligned16(p->out)) return T4J_ERROR_UNSUPPORTED;
+        for (int64_t s : strides)
+            if (s % 8 != 0) return T4J_ERROR_UNSUPPORTED;
+    } else if (!rowwise_head_size(p->HS)) {
+        return T4J_ERROR_UNSUPPORTED;
+    }
+    if (p->B == 0 || p->Tq == 0) return T4J_SUCCESS;
+
+    const char* name;
+    if (!tensor_cores) {
+        name = "t4j_attn_rows_f32";
+    } else {
+        static const char* const kF16[] = {"t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64", "t4j_attn_mma_f16_hs96",
+                                           "t4j_attn_mma_f16_hs128"};
+        static const char* const kBf16[] = {"t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64", "t4j_attn_mma_bf16_hs96",
+                                            "t4j_attn_mma_bf16_hs128"};
+        const int idx = p->HS / 32 - 1;  // 32, 64, 96, 128 → 0..3
+        name = p->dtype == T4J_DTYPE_F16 ? kF16[idx] : kBf16[idx];
+    }
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(name, &f);
+    if (s != T4J_SUCCESS) return s;
+    const int32_t rows_per_block = tensor_cores ? kMmaRows : kRowThreads / 32;
+    const uint32_t gx = static_cast<uint32_t>((static_cast<int64_t>(p->Tq) + rows_per_block - 1) / rows_per_block);
+    void* args[] = {const_cast<t4j_attention_params*>(p)};
+    return t4j::launch_3d(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
+                          tensor_cores ? kMmaThreads : kRowThreads, 0, stream, args);
+}
+
+extern "C" T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream) {
+    if (p == nullptr || p->k_cache == nullptr || p->v_cache == nullptr || p->k == nullptr || p->v == nullptr ||
+        p->block_table == nullptr || p->cache_lengths == nullptr)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->B < 0 || p->Tnew < 0 || p->NKV < 1 || p->HS < 1 || p->block_size < 1 || p->max_blocks_per_seq < 1 ||
+        p->num_blocks < 1)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    const int64_t strides[] = {p->k_batch_stride, p->k_row_stride, p->k_head_stride,
+                               p->v_batch_stride, p->v_row_stride, p->v_head_stride};
+    for (int64_t s : strides)
+        if (s < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    const int64_t total = static_cast<int64_t>(p->B) * p->Tnew * p->NKV * p->HS;
+    if (total == 0) return T4J_SUCCESS;
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(p->dtype == T4J_DTYPE_F32 ? "t4j_kv_append_b32" : "t4j_kv_append_b16", &f);
+    if (s != T4J_SUCCESS) return s;
+    const int64_t blocks = (total + 255) / 256;
+    void* args[] = {const_cast<t4j_kv_append_params*>(p)};
+    return t4j::launch(f, static_cast<uint32_t>(blocks < 65535 * 8 ? blocks : 65535 * 8), 256, 0, stream, args);
+}
+
+extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) {
+    if (p == nullptr || p->out == nullptr || p->q == nullptr || p->k_cache == nullptr || p->v_cache == nullptr ||
+        p->block_table == nullptr || p->cache_lengths == nullptr)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->HS < 1 || p->reserved != 0)
+        return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->Tq < 1 || p->Tq > kMaxDecodeRows) return T4J_ERROR_UNSUPPORTED;
+    if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
+    if (p->block_size < 1 || p->max_blocks_per_seq < 1 || p->num_blocks < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->num_splits < 1 || p->num_splits > kMaxSplits) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->num_splits > 1 && (p->workspace_o == nullptr || p->workspace_lse == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->causal != 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!rowwise_head_size(p->HS)) return T4J_ERROR_UNSUPPORTED;
+    const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,
+                               p->out_batch_stride, p->out_row_stride, p->out_head_stride};
+    for (int64_t s : strides)
+        if (s < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->B == 0) return T4J_SUCCESS;
+
+    static const char* const kSplit[] = {"t4j_decode_f32", "t4j_decode_f16", "t4j_decode_bf16"};
+    static const char* const kCombine[] = {"t4j_decode_combine_f32", "t4j_decode_combine_f16", "t4j_decode_combine_bf16"};
+    t4j::CUfunction split = nullptr;
+    int32_t s = t4j::get_kernel(kSplit[p->dtype], &split);
+    if (s != T4J_SUCCESS) return s;
+    void* args[] = {const_cast<t4j_decode_params*>(p)};
+    s = t4j::launch_3d(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NH),
+                       static_cast<uint32_t>(p->B), kRowThreads, 0, stream, args);
+    if (s != T4J_SUCCESS || p->num_splits == 1) return s;
+    t4j::CUfunction combine = nullptr;
+    s = t4j::get_kernel(kCombine[p->dtype], &combine);
+    if (s != T4J_SUCCESS) return s;
+    const int64_t rows = static_cast<int64_t>(p->B) * p->NH * p->Tq;
+    const int32_t warps = kRowThreads / 32;
+    return t4j::launch(combine, static_cast<uint32_t>((rows + warps - 1) / warps), kRowThreads, 0, stream, args);
+}

@@ -1,0 +1,350 @@
+// emulate_attention.cpp — runs the attention kernels' device code (native/src/attention) on the host
+// through simt.h and compares each result with a float64 reference: tensor-core prefill (F16/BF16 ×
+// HS 32/64/96/128), fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
+// padding, packed varlen, GQA, T5 bias both ways, Tq > Tk, lse, NaN-poisoned outputs. Exit status 1
+// on any mismatch. A check without a GPU, not a substitute for one (see bench/GPU-STATUS.md).
+#include "simt.h"
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "../../src/attention/attention_mma.cuh"
+#include "../../src/attention/attention_rowwise.cuh"
+#include "../../src/attention/kv_cache.cuh"
+
+namespace {
+
+int g_failures = 0;
+std::mt19937_64 g_rng(12345);
+
+float uniform(float scale) { return std::uniform_real_distribution<float>(-scale, scale)(g_rng); }
+
+template <typename T>
+T from(float v) {
+    if constexpr (std::is_same_v<T, float>) return v;
+    else if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
+    else return __float2bfloat16_rn(v);
+}
+template <typename T>
+float to(T v) {
+    if constexpr (std::is_same_v<T, float>) return v;
+    else if constexpr (std::is_same_v<T, __half>) return __half2float(v);
+    else return __bfloat162float(v);
+}
+template <typename T>
+double unit_roundoff() {
+    if constexpr (std::is_same_v<T, float>) return 0x1p-24;
+    else if constexpr (std::is_same_v<T, __half>) return 0x1p-11;
+    else return 0x1p-8;
+}
+template <typename T>
+const char* name() {
+    if constexpr (std::is_same_v<T, float>) return "f32";
+    else if constexpr (std::is_same_v<T, __half>) return "f16";
+    else return "bf16";
+}
+
+int t5_bucket_ref(int rel, int nb, int md, bool bidir) {  // Hugging Face's formula, float32 logs
+    int bucket = 0;
+    if (bidir) {
+        nb /= 2;
+        if (rel > 0) bucket += nb;
+        rel = std::abs(rel);
+    } else {
+        rel = rel < 0 ? -rel : 0;
+    }
+    const int me = nb / 2;
+    if (rel < me) return bucket + rel;
+    const float x = static_cast<float>(std::log(static_cast<double>(static_cast<float>(rel) / static_cast<float>(me))));
+    const float d = static_cast<float>(std::log(static_cast<double>(md) / me));
+    return bucket + std::min(me + static_cast<int>(x / d * static_cast<float>(nb - me)), nb - 1);
+}
+
+struct Problem {
+    int B, NH, NKV, HS;
+    std::vector<int> lq, lk;   // per sequence; lk before key padding
+    bool packed;
+    int mask;
+    std::vector<int> prefix, key_lengths;
+    bool bias, bidir;
+    float scale;
+    std::string what;
+};
+
+// Reference: out (rows_q, NH, HS) and lse (layout as the kernel's) in double.
+void reference(const Problem& pr, const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
+               const std::vector<float>& table, int nb, int md, std::vector<double>& out, std::vector<double>& lse,
+               int Tq, int total_q) {
+    int q0 = 0, k0 = 0;
+    for (int b = 0; b < pr.B; b++) {
+        const int lq = pr.lq[b];
+        const int keys = pr.key_lengths.empty() ? pr.lk[b] : std::min(pr.lk[b], pr.key_lengths[b]);
+        for (int h = 0; h < pr.NH; h++) {
+            const int kvh = h / (pr.NH / pr.NKV);
+            for (int i = 0; i < lq; i++) {
+                const int pos = i + keys - lq;
+                std::vector<double> s(keys, -INFINITY);
+                double m = -INFINITY;
+                for (int j = 0; j < keys; j++) {
+                    bool vis = pr.mask == T4J_ATTN_MASK_NONE || j <= pos ||
+                               (pr.mask == T4J_ATTN_MASK_PREFIX_LM && j < pr.prefix[b]);
+                    if (!vis) continue;
+                    double dot = 0;
+                    for (int d = 0; d < pr.HS; d++)
+                        dot += static_cast<double>(q[((q0 + i) * pr.NH + h) * pr.HS + d]) * k[((k0 + j) * pr.NKV + kvh) * pr.HS + d];
+                    s[j] = pr.scale * dot + (pr.bias ? table[t5_bucket_ref(j - pos, nb, md, pr.bidir) * pr.NH + h] : 0.0);
+                    m = std::max(m, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < keys; j++) if (s[j] > -INFINITY) sum += std::exp(s[j] - m);
+                for (int d = 0; d < pr.HS; d++) {
+                    double acc = 0;
+                    for (int j = 0; j < keys; j++)
+                        if (s[j] > -INFINITY) acc += std::exp(s[j] - m) / sum * v[((k0 + j) * pr.NKV + kvh) * pr.HS + d];
+                    out[((q0 + i) * pr.NH + h) * pr.HS + d] = m == -INFINITY ? 0.0 : acc;
+                }
+                const size_t at = pr.packed ? static_cast<size_t>(h) * total_q + q0 + i
+                                            : (static_cast<size_t>(b) * pr.NH + h) * Tq + i;
+                lse[at] = m == -INFINITY ? -INFINITY : m + std::log(sum);
+            }
+        }
+        q0 += pr.packed ? lq : Tq;
+        k0 += pr.packed ? pr.lk[b] : pr.lk[0];
+    }
+}
+
+template <typename T>
+void compare(const std::string& what, const std::vector<T>& got, const std::vector<float>& got_lse,
+             const std::vector<double>& ref, const std::vector<double>& ref_lse, double max_v, bool p_rounded) {
+    double max_ref = 0;
+    for (double x : ref) max_ref = std::max(max_ref, std::abs(x));
+    const double u = unit_roundoff<T>();
+    // fp32: accumulated rounding of fp32 sums; 16-bit: P rounded to the dtype (≤ u·max|v|) and the
+    // output rounded once (≤ u·max|ref|).
+    const double bound = (std::is_same_v<T, float> ? 1e-5 * (max_v + max_ref) : u * ((p_rounded ? max_v : 0) + max_ref))
+                         + 1e-5 * max_ref;
+    double worst = 0;
+    for (size_t i = 0; i < ref.size(); i++) {
+        const double g = to(got[i]);
+        if (std::isnan(g)) {
+            std::printf("FAIL %s: out[%zu] not written\n", what.c_str(), i);
+            g_failures++;
+            return;
+        }
+        worst = std::max(worst, std::abs(g - ref[i]));
+    }
+    int lse_bad = 0;
+    for (size_t i = 0; i < ref_lse.size(); i++) {
+        const double r = ref_lse[i];
+        const double g = got_lse[i];
+        if (std::isnan(g) || (r == -INFINITY) != (g == -INFINITY) ||
+            (r != -INFINITY && std::abs(g - r) > 1e-4 * std::max(1.0, std::abs(r))))
+            lse_bad++;
+    }
+    const bool ok = worst <= bound && lse_bad == 0;
+    if (!ok) g_failures++;
+    std::printf("%s %s: max error %.3g (bound %.3g), lse mismatches %d\n", ok ? "ok  " : "FAIL", what.c_str(), worst,
+                bound, lse_bad);
+}
+
+constexpr int kBuckets = 16, kMaxDistance = 20;
+
+template <typename T, int HS>
+void run_prefill(Problem pr, bool tensor_cores) {
+    const int B = pr.B;
+    std::vector<int> cu_q(B + 1, 0), cu_k(B + 1, 0);
+    for (int b = 0; b < B; b++) {
+        cu_q[b + 1] = cu_q[b] + pr.lq[b];
+        cu_k[b + 1] = cu_k[b] + pr.lk[b];
+    }
+    const int Tq = *std::max_element(pr.lq.begin(), pr.lq.end());
+    const int Tk = *std::max_element(pr.lk.begin(), pr.lk.end());
+    const int rows_q = pr.packed ? cu_q[B] : B * Tq;
+    const int rows_k = pr.packed ? cu_k[B] : B * Tk;
+    std::vector<T> q(static_cast<size_t>(rows_q) * pr.NH * HS), k(static_cast<size_t>(rows_k) * pr.NKV * HS), v(k.size());
+    std::vector<float> qf(q.size()), kf(k.size()), vf(v.size()), table(kBuckets * pr.NH);
+    for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
+    for (size_t i = 0; i < k.size(); i++) { k[i] = from<T>(uniform(1.5f)); kf[i] = to(k[i]); }
+    for (size_t i = 0; i < v.size(); i++) { v[i] = from<T>(uniform(1.5f)); vf[i] = to(v[i]); }
+    for (float& x : table) x = uniform(2.0f);
+    std::vector<T> out(q.size(), from<T>(NAN));
+    const size_t lse_n = static_cast<size_t>(pr.NH) * rows_q;
+    std::vector<float> lse(lse_n, NAN);
+
+    t4j_attention_params p{};
+    p.out = out.data();
+    p.lse = lse.data();
+    p.q = q.data();
+    p.k = k.data();
+    p.v = v.data();
+    p.cu_seqlens_q = pr.packed ? cu_q.data() : nullptr;
+    p.cu_seqlens_k = pr.packed ? cu_k.data() : nullptr;
+    p.key_lengths = pr.key_lengths.empty() ? nullptr : pr.key_lengths.data();
+    p.prefix_lengths = pr.mask == T4J_ATTN_MASK_PREFIX_LM ? pr.prefix.data() : nullptr;
+    p.rel_bias = pr.bias ? table.data() : nullptr;
+    p.q_row_stride = p.out_row_stride = static_cast<int64_t>(pr.NH) * HS;
+    p.q_head_stride = p.out_head_stride = p.k_head_stride = p.v_head_stride = HS;
+    p.k_row_stride = p.v_row_stride = static_cast<int64_t>(pr.NKV) * HS;
+    p.q_batch_stride = p.out_batch_stride = pr.packed ? 0 : static_cast<int64_t>(Tq) * pr.NH * HS;
+    p.k_batch_stride = p.v_batch_stride = pr.packed ? 0 : static_cast<int64_t>(Tk) * pr.NKV * HS;
+    p.B = B;
+    p.NH = pr.NH;
+    p.NKV = pr.NKV;
+    p.Tq = Tq;
+    p.Tk = Tk;
+    p.HS = HS;
+    p.mask = pr.mask;
+    p.scale = pr.scale;
+    p.num_buckets = kBuckets;
+    p.max_distance = kMaxDistance;
+    p.bias_bidirectional = pr.bidir ? 1 : 0;
+
+    if (tensor_cores) {
+        if constexpr (!std::is_same_v<T, float>) {
+            simt::launch(SimtDim3{static_cast<unsigned>((Tq + 63) / 64), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
+                         128, [&] { t4j::attention_mma<T, HS>(p); });
+        }
+    } else {
+        simt::launch(SimtDim3{static_cast<unsigned>((Tq + 3) / 4), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)}, 128,
+                     [&] { t4j::attention_rowwise<T>(p); });
+    }
+    std::vector<double> ref(q.size(), 0.0), ref_lse(lse_n, 0.0);
+    reference(pr, qf, kf, vf, table, kBuckets, kMaxDistance, ref, ref_lse, Tq, rows_q);
+    double max_v = 0;
+    for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
+    compare<T>(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) + " " + pr.what, out,
+               lse, ref, ref_lse, max_v, tensor_cores);
+}
+
+template <typename T>
+void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
+                const std::string& what) {
+    const int B = static_cast<int>(lengths.size());
+    const int lmax = *std::max_element(lengths.begin(), lengths.end());
+    const int max_blocks = (lmax + block_size - 1) / block_size + 1;
+    const int num_blocks = B * max_blocks + 2;
+    std::vector<int> table(B * max_blocks);
+    std::vector<int> ids(num_blocks);
+    for (int i = 0; i < num_blocks; i++) ids[i] = i;
+    std::shuffle(ids.begin(), ids.end(), g_rng);
+    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
+    const size_t row = static_cast<size_t>(NKV) * HS;
+    // Dense keys per sequence (B, lmax, NKV, HS) and the paged cache they are appended into.
+    std::vector<T> kd(B * lmax * row), vd(kd.size());
+    std::vector<float> kf(kd.size()), vf(vd.size());
+    for (size_t i = 0; i < kd.size(); i++) { kd[i] = from<T>(uniform(1.5f)); kf[i] = to(kd[i]); vd[i] = from<T>(uniform(1.5f)); vf[i] = to(vd[i]); }
+    std::vector<T> kc(static_cast<size_t>(num_blocks) * block_size * row, from<T>(NAN)), vc(kc.size(), from<T>(NAN));
+    t4j_kv_append_params a{};
+    a.k_cache = kc.data();
+    a.v_cache = vc.data();
+    a.k = kd.data();
+    a.v = vd.data();
+    a.block_table = table.data();
+    std::vector<int> zero(B, 0);
+    a.cache_lengths = zero.data();
+    a.k_batch_stride = a.v_batch_stride = static_cast<int64_t>(lmax) * row;
+    a.k_row_stride = a.v_row_stride = row;
+    a.k_head_stride = a.v_head_stride = HS;
+    a.B = B;
+    a.Tnew = lmax;
+    a.NKV = NKV;
+    a.HS = HS;
+    a.block_size = block_size;
+    a.max_blocks_per_seq = max_blocks;
+    a.num_blocks = num_blocks;
+    simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256,
+                 [&] { t4j::kv_append<std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>>(a); });
+
+    std::vector<T> q(static_cast<size_t>(B) * Tq * NH * HS), out(q.size(), from<T>(NAN));
+    std::vector<float> qf(q.size()), table_bias(kBuckets * NH), lse(static_cast<size_t>(B) * NH * Tq, NAN);
+    for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
+    for (float& x : table_bias) x = uniform(2.0f);
+    const size_t rows = static_cast<size_t>(splits) * B * NH * Tq;
+    std::vector<float> ws_o(rows * HS, NAN), ws_lse(rows, NAN);
+    t4j_decode_params p{};
+    p.out = out.data();
+    p.lse = lse.data();
+    p.q = q.data();
+    p.k_cache = kc.data();
+    p.v_cache = vc.data();
+    p.block_table = table.data();
+    p.cache_lengths = lengths.data();
+    p.workspace_o = ws_o.data();
+    p.workspace_lse = ws_lse.data();
+    p.rel_bias = bias ? table_bias.data() : nullptr;
+    p.q_batch_stride = p.out_batch_stride = static_cast<int64_t>(Tq) * NH * HS;
+    p.q_row_stride = p.out_row_stride = static_cast<int64_t>(NH) * HS;
+    p.q_head_stride = p.out_head_stride = HS;
+    p.B = B;
+    p.NH = NH;
+    p.NKV = NKV;
+    p.Tq = Tq;
+    p.HS = HS;
+    p.block_size = block_size;
+    p.max_blocks_per_seq = max_blocks;
+    p.num_blocks = num_blocks;
+    p.num_splits = splits;
+    p.causal = causal ? 1 : 0;
+    p.scale = bias ? 1.0f : 1.0f / std::sqrt(static_cast<float>(HS));
+    p.num_buckets = kBuckets;
+    p.max_distance = kMaxDistance;
+    p.bias_bidirectional = 0;
+    simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NH), static_cast<unsigned>(B)}, 128,
+                 [&] { t4j::decode_split<T>(p); });
+    if (splits > 1)
+        simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, 128, [&] { t4j::decode_combine<T>(p); });
+
+    // Reference: prefill of the dense keys, queries at the last Tq positions.
+    Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
+               {}, {}, bias, false, p.scale, what};
+    std::vector<float> kp, vp;  // packed keys
+    for (int b = 0; b < B; b++) {
+        kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
+        vp.insert(vp.end(), vf.begin() + b * lmax * row, vf.begin() + (b * lmax + lengths[b]) * row);
+    }
+    std::vector<double> ref(q.size()), ref_lse_packed(static_cast<size_t>(NH) * B * Tq), ref_lse(lse.size());
+    reference(pr, qf, kp, vp, table_bias, kBuckets, kMaxDistance, ref, ref_lse_packed, Tq, B * Tq);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int i = 0; i < Tq; i++) ref_lse[(b * NH + h) * Tq + i] = ref_lse_packed[h * B * Tq + b * Tq + i];
+    double max_v = 0;
+    for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
+    compare<T>(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what, out, lse, ref, ref_lse, max_v,
+               false);
+}
+
+template <typename T, int HS>
+void prefill_suite(bool tensor_cores) {
+    const float sc = 1.0f / std::sqrt(static_cast<float>(HS));
+    run_prefill<T, HS>({2, 4, 2, HS, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal 2x70 GQA"}, tensor_cores);
+    run_prefill<T, HS>({2, 4, 4, HS, {65, 65}, {65, 65}, false, T4J_ATTN_MASK_NONE, {}, {}, false, false, sc, "none 2x65"}, tensor_cores);
+    run_prefill<T, HS>({2, 2, 1, HS, {70, 70}, {20, 20}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal Tq>Tk MQA"}, tensor_cores);
+    run_prefill<T, HS>({3, 2, 2, HS, {5, 5, 5}, {130, 130, 130}, false, T4J_ATTN_MASK_NONE, {}, {130, 77, 0}, false, false, sc,
+                        "cross, key padding, one empty"}, tensor_cores);
+    run_prefill<T, HS>({3, 4, 2, HS, {1, 64, 67}, {1, 64, 67}, true, T4J_ATTN_MASK_PREFIX_LM, {1, 10, 67}, {}, true, true, 1.0f,
+                        "packed prefix-LM, T5 bidirectional"}, tensor_cores);
+    run_prefill<T, HS>({2, 2, 2, HS, {9, 40}, {150, 40}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
+                        "packed chunk after prefix, T5 causal"}, tensor_cores);
+}
+
+}  // namespace
+
+int main() {
+    prefill_suite<__nv_bfloat16, 32>(true);
+    prefill_suite<__nv_bfloat16, 64>(true);
+    prefill_suite<__nv_bfloat16, 96>(true);
+    prefill_suite<__nv_bfloat16, 128>(true);
+    prefill_suite<__half, 64>(true);
+    prefill_suite<__half, 128>(true);
+    prefill_suite<float, 32>(false);
+    prefill_suite<float, 96>(false);
+    prefill_suite<float, 256>(false);
+    run_decode<__nv_bfloat16>(128, 8, 2, {1, 50, 300}, 1, 16, 1, true, false, "Tq 1, 1 split");
+    run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits");
+    run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 3, true, true, "Tq 16, T5 causal, 3 splits");
+    run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
+    run_decode<float>(256, 2, 2, {40}, 1, 16, 2, true, false, "HS 256, 2 splits");
+    std::printf(g_failures ? "%d FAILED\n" : "all passed\n", g_failures);
+    return g_failures ? 1 : 0;
+}

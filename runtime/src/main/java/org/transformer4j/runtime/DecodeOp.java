@@ -1,0 +1,106 @@
+// DecodeOp — attention of a few new queries per sequence (Tq 1..16) against a paged KV cache,
+// with the keys split over several workers whose partial results are combined (split-KV).
+package org.transformer4j.runtime;
+
+import java.util.Arrays;
+
+/**
+ * Arguments of {@link Backend#decode}. q and out are (B, Tq, NH, HS); sequence b attends to its
+ * first {@code cacheLengths[b]} cached keys, which include the Tq new tokens (append them first):
+ * query i sits at key position cacheLengths[b] − Tq + i and, when {@code causal}, sees keys up to
+ * it. lse (F32 (B, NH, Tq), optional), scale and the T5 bias are as in {@link AttentionOp}.
+ * {@code numSplits} splits each sequence's keys into that many ranges (0: the backend chooses).
+ */
+public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
+                       float scale, RelativeBias bias, int numSplits) {
+
+    public static final int MAX_QUERIES = 16;
+    public static final int MAX_SPLITS = 128;
+
+    /** Causal decode with scale 1/sqrt(HS), no lse, no bias, splits chosen by the backend. */
+    public static DecodeOp of(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out) {
+        float scale = q == null || q.rank() == 0 ? 1f : (float) (1.0 / Math.sqrt(q.shape(-1)));
+        return new DecodeOp(q, cache, cacheLengths, out, null, true, scale, null, 0);
+    }
+
+    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits); }
+
+    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits); }
+
+    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits); }
+
+    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits); }
+
+    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n); }
+
+    public static boolean supportsHeadSize(long hs) {
+        return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256;
+    }
+
+    /** Validated sizes and strides (elements). */
+    public record Shape(int batch, int tq, int nh, int nkv, int hs, int maxLength, long qBatchStride, long qRowStride,
+                        long qHeadStride, long outBatchStride, long outRowStride, long outHeadStride) {}
+
+    public Shape validate() {
+        if (cache == null) throw new IllegalArgumentException("cache is null");
+        Checks.open("q", q);
+        Checks.open("out", out);
+        Checks.floating("q", q);
+        Checks.sameDType("q", q, "out", out);
+        Checks.sameShape("q", q, "out", out);
+        Checks.sameDevice("q", q, "out", out);
+        if (q.rank() != 4) throw new IllegalArgumentException("q must be (B, Tq, NH, HS), got " + q.shapeString());
+        if (q.shape(0) > 65535) throw new IllegalArgumentException("batch " + q.shape(0) + " of q exceeds 65535");
+        int batch = (int) q.shape(0);
+        if (q.shape(1) < 1 || q.shape(1) > MAX_QUERIES) {
+            throw new IllegalArgumentException("decode takes 1 to " + MAX_QUERIES + " queries per sequence, q has "
+                    + q.shapeString() + "; use attention for longer chunks");
+        }
+        int tq = (int) q.shape(1);
+        cache.validate(batch, cacheLengths, 0, "cacheLengths");
+        Checks.sameDType("q", q, "kCache", cache.kCache());
+        Checks.sameDevice("q", q, "kCache", cache.kCache());
+        long nh = q.shape(2);
+        long hs = q.shape(3);
+        int nkv = cache.nkv();
+        if (hs != cache.headSize()) {
+            throw new IllegalArgumentException("q " + q.shapeString() + " has head size " + hs + " but kCache "
+                    + cache.kCache().shapeString() + " has " + cache.headSize());
+        }
+        if (nh > 65535 || nh % nkv != 0) {
+            throw new IllegalArgumentException("NKV = " + nkv + " (kCache " + cache.kCache().shapeString() + ") must divide NH = "
+                    + nh + " (q " + q.shapeString() + ")");
+        }
+        if (!supportsHeadSize(hs)) {
+            throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
+                    + "(32, 64, 96, 128, 256)");
+        }
+        int maxLength = 0;
+        for (int b = 0; b < batch; b++) {
+            if (cacheLengths[b] < tq) {
+                throw new IllegalArgumentException("cacheLengths[" + b + "] = " + cacheLengths[b] + " is below Tq = " + tq
+                        + ": append the new tokens' keys before decoding");
+            }
+            maxLength = Math.max(maxLength, cacheLengths[b]);
+        }
+        if (numSplits < 0 || numSplits > MAX_SPLITS) {
+            throw new IllegalArgumentException("numSplits must be 0 (automatic) to " + MAX_SPLITS + ", got " + numSplits);
+        }
+        if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale must be finite, got " + scale);
+        if (bias != null) bias.validate(q, (int) nh);
+        if (lse != null) {
+            Checks.open("lse", lse);
+            Checks.sameDevice("q", q, "lse", lse);
+            long[] want = {batch, nh, tq};
+            if (lse.dtype() != DType.F32 || !Arrays.equals(lse.shape(), want) || !lse.isContiguous()) {
+                throw new IllegalArgumentException("lse is " + lse + " but q " + q.shapeString() + " needs a contiguous F32 ("
+                        + batch + ", " + nh + ", " + tq + ")");
+            }
+        }
+        Checks.lastDimContiguous("q", q);
+        Checks.lastDimContiguous("out", out);
+        AttentionOp.nonOverlapping("out", out);
+        return new Shape(batch, tq, (int) nh, nkv, (int) hs, maxLength, q.stride(0), q.stride(1), q.stride(2),
+                out.stride(0), out.stride(1), out.stride(2));
+    }
+}

@@ -1,0 +1,68 @@
+// PagedKvCache — a KV cache in fixed-size blocks: two (numBlocks, blockSize, NKV, HS) tensors and a
+// block table that maps each sequence's key positions to blocks. Validated where ops use it.
+package org.transformer4j.runtime;
+
+/**
+ * Key position j of sequence b lives in block {@code blockTable[b * maxBlocksPerSeq + j / blockSize]},
+ * slot {@code j % blockSize}, of {@code kCache} and {@code vCache} (contiguous, same dtype and
+ * shape). Block ids index the first dimension. The table is host data: ops check every id they use
+ * and the CUDA backend copies the table to the device per op.
+ */
+public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int maxBlocksPerSeq) {
+
+    public int numBlocks() { return (int) kCache.shape(0); }
+
+    public int blockSize() { return (int) kCache.shape(1); }
+
+    public int nkv() { return (int) kCache.shape(2); }
+
+    public int headSize() { return (int) kCache.shape(3); }
+
+    /** Rows one sequence can hold. */
+    public long capacity() { return (long) maxBlocksPerSeq * blockSize(); }
+
+    /** Checks the tensors and that sequences 0..batch-1 may use key positions [0, lengths[b] + extra). */
+    void validate(int batch, int[] lengths, int extra, String lengthsRole) {
+        Checks.open("kCache", kCache);
+        Checks.open("vCache", vCache);
+        Checks.floating("kCache", kCache);
+        Checks.sameDType("kCache", kCache, "vCache", vCache);
+        Checks.sameShape("kCache", kCache, "vCache", vCache);
+        Checks.sameDevice("kCache", kCache, "vCache", vCache);
+        if (kCache.rank() != 4) {
+            throw new IllegalArgumentException("kCache must be (numBlocks, blockSize, NKV, HS), got " + kCache.shapeString());
+        }
+        if (!kCache.isContiguous() || !vCache.isContiguous()) {
+            throw new IllegalArgumentException("kCache " + kCache + " and vCache " + vCache + " must be contiguous");
+        }
+        if (kCache.shape(0) < 1 || kCache.shape(1) < 1 || kCache.shape(0) > Integer.MAX_VALUE || kCache.shape(1) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("kCache " + kCache.shapeString() + " needs 1 ≤ numBlocks, blockSize < 2^31");
+        }
+        if (maxBlocksPerSeq < 1) throw new IllegalArgumentException("maxBlocksPerSeq must be ≥ 1, got " + maxBlocksPerSeq);
+        if (blockTable == null || blockTable.length != (long) batch * maxBlocksPerSeq) {
+            throw new IllegalArgumentException("blockTable has " + (blockTable == null ? "no" : blockTable.length)
+                    + " entries but batch " + batch + " × maxBlocksPerSeq " + maxBlocksPerSeq + " are needed");
+        }
+        if (lengths == null || lengths.length != batch) {
+            throw new IllegalArgumentException(lengthsRole + " has " + (lengths == null ? "no" : lengths.length)
+                    + " entries for batch " + batch);
+        }
+        for (int b = 0; b < batch; b++) {
+            long need = (long) lengths[b] + extra;
+            if (lengths[b] < 0) throw new IllegalArgumentException(lengthsRole + "[" + b + "] = " + lengths[b] + " is negative");
+            if (need > capacity()) {
+                throw new IllegalArgumentException("the cache is too small: sequence " + b + " needs " + need + " rows ("
+                        + lengthsRole + " " + lengths[b] + (extra > 0 ? " + " + extra + " appended" : "") + ") but holds "
+                        + capacity() + " (" + maxBlocksPerSeq + " blocks of " + blockSize() + ")");
+            }
+            long pages = (need + blockSize() - 1) / blockSize();
+            for (int pg = 0; pg < pages; pg++) {
+                int id = blockTable[b * maxBlocksPerSeq + pg];
+                if (id < 0 || id >= numBlocks()) {
+                    throw new IllegalArgumentException("blockTable[" + b + "][" + pg + "] = " + id + " is not a block of kCache "
+                            + kCache.shapeString());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+// CpuAttention — the CPU twin of the attention kernels: prefill/encoder attention over dense
+// row-major arrays, paged split-KV decode, and the paged-cache append. fp32 math (scores,
+// exponentials, sums), parallel over (sequence, head). Where the tensor-core kernel rounds the
+// softmax weights P to fp16/bf16 before P·V, the twin rounds them the same way (roundP), so that
+// it is "the same computation done naively in that precision" of the design's tolerance rule.
+package org.transformer4j.runtime.cpu;
+
+import java.util.stream.IntStream;
+
+public final class CpuAttention {
+
+    private CpuAttention() {}
+
+    /** Mask kinds, in t4j.h's order. */
+    public static final int MASK_NONE = 0;
+    public static final int MASK_CAUSAL = 1;
+    public static final int MASK_PREFIX_LM = 2;
+
+    /** T5 bias: table (numBuckets, NH) and its bucket parameters; null when there is none. */
+    public record Bias(float[] table, int numBuckets, int maxDistance, boolean bidirectional) {}
+
+    /** A bucket function (RelativeBias::bucket), passed in so that this package does not depend on the runtime's. */
+    @FunctionalInterface
+    public interface Bucket {
+        int of(int rel, int numBuckets, int maxDistance, boolean bidirectional);
+    }
+
+    /**
+     * Prefill attention. Rows are numbered as in the packed layout: sequence b's queries are rows
+     * qStart[b] .. qStart[b] + lq[b] − 1 of q, out (rows, NH, HS); its keys rows kStart[b] ..
+     * kStart[b] + lk[b] − 1 of k, v (rows, NKV, HS), lk already lowered by key padding.
+     * lse (may be null) receives row (b, h, i) at lseIndex(b, h, i) = lseBase[b] + h·lseHeadStride + i.
+     */
+    public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
+                               int mask, int[] prefix, float scale, Bias bias, Bucket bucket,
+                               CpuKernels.FloatUnaryOperator roundP,
+                               float[] q, float[] k, float[] v, float[] out,
+                               float[] lse, long[] lseBase, long lseHeadStride) {
+        int group = nh / nkv;
+        IntStream.range(0, batch * nh).parallel().forEach(bh -> {
+            int b = bh / nh;
+            int h = bh % nh;
+            int kvh = h / group;
+            int offset = lk[b] - lq[b];
+            int pre = mask == MASK_PREFIX_LM ? prefix[b] : 0;
+            float[] s = new float[Math.max(1, lk[b])];
+            float[] acc = new float[hs];
+            for (int i = 0; i < lq[b]; i++) {
+                int qo = ((qStart[b] + i) * nh + h) * hs;
+                float m = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < lk[b]; j++) {
+                    boolean visible = mask == MASK_NONE || j <= i + offset || j < pre;
+                    if (!visible) {
+                        s[j] = Float.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    int ko = ((kStart[b] + j) * nkv + kvh) * hs;
+                    float dot = 0f;
+                    for (int d = 0; d < hs; d++) dot += q[qo + d] * k[ko + d];
+                    float x = dot * scale;
+                    if (bias != null) {
+                        x += bias.table()[bucket.of(j - (i + offset), bias.numBuckets(), bias.maxDistance(),
+                                bias.bidirectional()) * nh + h];
+                    }
+                    s[j] = x;
+                    m = Math.max(m, x);
+                }
+                finishRow(s, lk[b], m, roundP, v, kStart[b], nkv, kvh, hs, acc, out, qo);
+                if (lse != null) {
+                    lse[(int) (lseBase[b] + h * lseHeadStride + i)] = lseOf(s, lk[b], m);
+                }
+            }
+        });
+    }
+
+    /** out[qo..] = Σ_j exp(s_j − m) v_j / Σ_j exp(s_j − m) over keys with s_j > −∞; zeros when there are none. */
+    private static void finishRow(float[] s, int n, float m, CpuKernels.FloatUnaryOperator roundP, float[] v, int kStart,
+                                  int nkv, int kvh, int hs, float[] acc, float[] out, int qo) {
+        java.util.Arrays.fill(acc, 0f);
+        float l = 0f;
+        if (m != Float.NEGATIVE_INFINITY) {
+            for (int j = 0; j < n; j++) {
+                if (s[j] == Float.NEGATIVE_INFINITY) continue;
+                float p = (float) Math.exp(s[j] - m);
+                l += p;
+                float pr = roundP == null ? p : roundP.applyAsFloat(p);
+                int vo = ((kStart + j) * nkv + kvh) * hs;
+                for (int d = 0; d < hs; d++) acc[d] += pr * v[vo + d];
+            }
+        }
+        float inv = l > 0f ? 1f / l : 0f;
+        for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;
+    }
+
+    private static float lseOf(float[] s, int n, float m) {
+        if (m == Float.NEGATIVE_INFINITY) return Float.NEGATIVE_INFINITY;
+        float l = 0f;
+        for (int j = 0; j < n; j++) if (s[j] != Float.NEGATIVE_INFINITY) l += (float) Math.exp(s[j] - m);
+        return m + (float) Math.log(l);
+    }
+
+    /**
+     * Paged decode, split-KV as the GPU does it: sequence b's keys [0, L) split into numSplits
+     * ranges of ceil(L / numSplits); each range yields a normalised partial output and its lse;
+     * the partials combine with weights exp(lse_s − max lse). q, out (B, Tq, NH, HS) dense;
+     * caches (numBlocks, blockSize, NKV, HS) dense; lse (B, NH, Tq) or null.
+     */
+    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, int[] blockTable,
+                              int maxBlocksPerSeq, int blockSize, boolean causal, float scale, Bias bias, Bucket bucket,
+                              int numSplits, float[] q, float[] kCache, float[] vCache, float[] out, float[] lse) {
+        int group = nh / nkv;
+        IntStream.range(0, batch * nh).parallel().forEach(bh -> {
+            int b = bh / nh;
+            int h = bh % nh;
+            int kvh = h / group;
+            int len = lengths[b];
+            int chunk = (len + numSplits - 1) / numSplits;
+            float[] partO = new float[numSplits * hs];
+            float[] partLse = new float[numSplits];
+            float[] s = new float[Math.max(1, chunk)];
+            for (int i = 0; i < tq; i++) {
+                int qpos = len - tq + i;
+                int qo = ((b * tq + i) * nh + h) * hs;
+                for (int sp = 0; sp < numSplits; sp++) {
+                    int j0 = Math.min(len, sp * chunk);
+                    int j1 = Math.min(len, j0 + chunk);
+                    if (causal) j1 = Math.min(j1, qpos + 1);
+                    int n = Math.max(0, j1 - j0);
+                    float m = Float.NEGATIVE_INFINITY;
+                    for (int jj = 0; jj < n; jj++) {
+                        int ko = cacheRow(blockTable, b, maxBlocksPerSeq, blockSize, nkv, kvh, hs, j0 + jj);
+                        float dot = 0f;
+                        for (int d = 0; d < hs; d++) dot += q[qo + d] * kCache[ko + d];
+                        float x = dot * scale;
+                        if (bias != null) {
+                            x += bias.table()[bucket.of(j0 + jj - qpos, bias.numBuckets(), bias.maxDistance(),
+                                    bias.bidirectional()) * nh + h];
+                        }
+                        s[jj] = x;
+                        m = Math.max(m, x);
+                    }
+                    float l = 0f;
+                    float[] acc = new float[hs];
+                    if (m != Float.NEGATIVE_INFINITY) {
+                        for (int jj = 0; jj < n; jj++) {
+                            float p = (float) Math.exp(s[jj] - m);
+                            l += p;
+                            int vo = cacheRow(blockTable, b, maxBlocksPerSeq, blockSize, nkv, kvh, hs, j0 + jj);
+                            for (int d = 0; d < hs; d++) acc[d] += p * vCache[vo + d];
+                        }
+                    }
+                    float inv = l > 0f ? 1f / l : 0f;
+                    for (int d = 0; d < hs; d++) partO[sp * hs + d] = acc[d] * inv;
+                    partLse[sp] = l > 0f ? m + (float) Math.log(l) : Float.NEGATIVE_INFINITY;
+                }
+                float mx = Float.NEGATIVE_INFINITY;
+                for (float x : partLse) mx = Math.max(mx, x);
+                float sum = 0f;
+                float[] acc = new float[hs];
+                if (mx != Float.NEGATIVE_INFINITY) {
+                    for (int sp = 0; sp < numSplits; sp++) {
+                        if (partLse[sp] == Float.NEGATIVE_INFINITY) continue;
+                        float w = (float) Math.exp(partLse[sp] - mx);
+                        sum += w;
+                        for (int d = 0; d < hs; d++) acc[d] += w * partO[sp * hs + d];
+                    }
+                }
+                float inv = sum > 0f ? 1f / sum : 0f;
+                for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;
+                if (lse != null) lse[(b * nh + h) * tq + i] = sum > 0f ? mx + (float) Math.log(sum) : Float.NEGATIVE_INFINITY;
+            }
+        });
+    }
+
+    /** Element offset of key position j of sequence b, head kvh, in a dense paged cache. */
+    public static int cacheRow(int[] blockTable, int b, int maxBlocksPerSeq, int blockSize, int nkv, int kvh, int hs, int j) {
+        int blk = blockTable[b * maxBlocksPerSeq + j / blockSize];
+        return (int) ((((long) blk * blockSize + j % blockSize) * nkv + kvh) * hs);
+    }
+}

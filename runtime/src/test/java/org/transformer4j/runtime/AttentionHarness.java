@@ -1,0 +1,401 @@
+// AttentionHarness — builds attention and decode problems on any backend (fresh random data, NaN-
+// poisoned outputs, optional strided q/k/v views of one fused QKV buffer, shuffled paged caches),
+// runs them, and computes the float64 oracle's answer for the same stored values. Shared by the
+// CPU tests (always) and the gpu-tagged CUDA tests.
+package org.transformer4j.runtime;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.transformer4j.runtime.cpu.AttentionOracle;
+
+public final class AttentionHarness {
+
+    private AttentionHarness() {}
+
+    /** T5 bias parameters used by the tests: small enough that short sequences reach every regime (exact, log, saturated). */
+    public static final int BUCKETS = 16;
+    public static final int MAX_DISTANCE = 20;
+
+    /**
+     * One prefill problem. Padded layouts need equal lq (and equal lk) across sequences; strided
+     * (q, k, v slices of one (rows, NH + 2·NKV, HS) buffer) needs lq == lk.
+     */
+    public record Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
+                       int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale) {
+
+        public static Spec of(DType dt, int nh, int nkv, int hs, int b, int tq, int tk) {
+            int[] lq = new int[b];
+            int[] lk = new int[b];
+            Arrays.fill(lq, tq);
+            Arrays.fill(lk, tk);
+            return new Spec(dt, nh, nkv, hs, lq, lk, false, AttentionOp.Mask.NONE, null, null, false, false, false,
+                    (float) (1 / Math.sqrt(hs)));
+        }
+
+        public static Spec packed(DType dt, int nh, int nkv, int hs, int[] lq, int[] lk) {
+            return new Spec(dt, nh, nkv, hs, lq, lk, true, AttentionOp.Mask.NONE, null, null, false, false, false,
+                    (float) (1 / Math.sqrt(hs)));
+        }
+
+        public Spec mask(AttentionOp.Mask m, int... prefixLengths) {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, m, m == AttentionOp.Mask.PREFIX_LM ? prefixLengths : null,
+                    keyLengths, bias, bidirectional, strided, scale);
+        }
+
+        public Spec keyLengths(int... lengths) {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale);
+        }
+
+        /** T5 bias with scale 1, as T5 runs it. */
+        public Spec t5(boolean bidir) {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f);
+        }
+
+        public Spec withStrides() {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale);
+        }
+
+        public Spec dtype(DType dt) {
+            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale);
+        }
+
+        int batch() { return lq.length; }
+
+        int totalQ() { return Arrays.stream(lq).sum(); }
+
+        int totalK() { return Arrays.stream(lk).sum(); }
+
+        @Override
+        public String toString() {
+            return dtype + " NH=" + nh + " NKV=" + nkv + " HS=" + hs + " lq=" + Arrays.toString(lq) + " lk=" + Arrays.toString(lk)
+                    + (packed ? " packed" : " padded") + " " + mask + (prefix != null ? Arrays.toString(prefix) : "")
+                    + (keyLengths != null ? " keys=" + Arrays.toString(keyLengths) : "")
+                    + (bias ? (bidirectional ? " t5-bidirectional" : " t5-causal") : "") + (strided ? " strided" : "");
+        }
+    }
+
+    /** What a backend produced and what the oracle says: out in q's row order, lse in the op's layout. */
+    public record Run(float[] out, float[] lse, double[] refOut, double[] refLse, double maxAbsV, String what) {}
+
+    static float[] random(SplittableRandom rnd, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
+        return v;
+    }
+
+    private static Tensor poisoned(Backend be, DType dt, long... shape) {
+        try (Tensor h = Tensor.empty(dt, shape)) {
+            h.fill(Float.NaN);
+            return be.upload(h);
+        }
+    }
+
+    private static float[] download(Backend be, Tensor t) {
+        try (Tensor h = be.toHost(t)) {
+            return h.toFloatArray();
+        }
+    }
+
+    public static Run run(Backend be, Spec s, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int b = s.batch();
+        int totalQ = s.totalQ();
+        int totalK = s.totalK();
+        int[] cuQ = new int[b + 1];
+        int[] cuK = new int[b + 1];
+        for (int i = 0; i < b; i++) {
+            cuQ[i + 1] = cuQ[i] + s.lq()[i];
+            cuK[i + 1] = cuK[i] + s.lk()[i];
+        }
+        long[] qShape = s.packed() ? new long[] {totalQ, s.nh(), s.hs()} : new long[] {b, s.lq()[0], s.nh(), s.hs()};
+        long[] kShape = s.packed() ? new long[] {totalK, s.nkv(), s.hs()} : new long[] {b, s.lk()[0], s.nkv(), s.hs()};
+        float[] qv;
+        float[] kv;
+        float[] vv;
+        List<Tensor> owned = new ArrayList<>();
+        Tensor q;
+        Tensor k;
+        Tensor v;
+        try {
+            if (s.strided()) {
+                int heads = s.nh() + 2 * s.nkv();
+                long[] shape = qShape.clone();
+                shape[shape.length - 2] = heads;
+                Tensor host = Tensor.of(s.dtype(), random(rnd, (int) Tensor.numel(shape), 1.5), shape);
+                owned.add(host);
+                Tensor dev = be.upload(host);
+                owned.add(dev);
+                int hd = shape.length - 2;
+                q = dev.slice(hd, 0, s.nh());
+                k = dev.slice(hd, s.nh(), s.nh() + s.nkv());
+                v = dev.slice(hd, s.nh() + s.nkv(), heads);
+                qv = host.slice(hd, 0, s.nh()).toFloatArray();
+                kv = host.slice(hd, s.nh(), s.nh() + s.nkv()).toFloatArray();
+                vv = host.slice(hd, s.nh() + s.nkv(), heads).toFloatArray();
+            } else {
+                Tensor hq = Tensor.of(s.dtype(), random(rnd, (int) Tensor.numel(qShape), 1.5), qShape);
+                Tensor hk = Tensor.of(s.dtype(), random(rnd, (int) Tensor.numel(kShape), 1.5), kShape);
+                Tensor hv = Tensor.of(s.dtype(), random(rnd, (int) Tensor.numel(kShape), 1.5), kShape);
+                owned.addAll(List.of(hq, hk, hv));
+                q = be.upload(hq);
+                k = be.upload(hk);
+                v = be.upload(hv);
+                owned.addAll(List.of(q, k, v));
+                qv = hq.toFloatArray();
+                kv = hk.toFloatArray();
+                vv = hv.toFloatArray();
+            }
+            float[] table = s.bias() ? random(rnd, BUCKETS * s.nh(), 2.0) : null;
+            Tensor out = poisoned(be, s.dtype(), qShape);
+            Tensor lse = poisoned(be, DType.F32, s.packed() ? new long[] {s.nh(), totalQ} : new long[] {b, s.nh(), s.lq()[0]});
+            owned.addAll(List.of(out, lse));
+            AttentionOp op = AttentionOp.of(q, k, v, out).withMask(s.mask(), s.prefix()).keyLengths(s.keyLengths())
+                    .lse(lse).scale(s.scale());
+            if (s.packed()) op = op.packed(cuQ, cuK);
+            if (table != null) {
+                try (Tensor ht = Tensor.ofFloats(table, BUCKETS, s.nh())) {
+                    Tensor t = be.upload(ht);
+                    owned.add(t);
+                    op = op.bias(new RelativeBias(t, MAX_DISTANCE, s.bidirectional()));
+                }
+            }
+            be.attention(op);
+            float[] got = download(be, out);
+            float[] gotLse = download(be, lse);
+
+            double[] refOut = new double[got.length];
+            double[] refLse = new double[gotLse.length];
+            int rowQ = s.nh() * s.hs();
+            int rowK = s.nkv() * s.hs();
+            for (int i = 0; i < b; i++) {
+                int keys = s.keyLengths() == null ? s.lk()[i] : Math.min(s.lk()[i], s.keyLengths()[i]);
+                AttentionOracle.Result r = AttentionOracle.attention(
+                        Arrays.copyOfRange(qv, cuQ[i] * rowQ, cuQ[i + 1] * rowQ),
+                        Arrays.copyOfRange(kv, cuK[i] * rowK, cuK[i + 1] * rowK),
+                        Arrays.copyOfRange(vv, cuK[i] * rowK, cuK[i + 1] * rowK),
+                        s.lq()[i], s.nh(), s.nkv(), s.hs(), keys, s.mask().name(),
+                        s.prefix() == null ? 0 : s.prefix()[i], s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional());
+                System.arraycopy(r.out(), 0, refOut, cuQ[i] * rowQ, r.out().length);
+                for (int h = 0; h < s.nh(); h++) {
+                    for (int row = 0; row < s.lq()[i]; row++) {
+                        int at = s.packed() ? h * totalQ + cuQ[i] + row : (i * s.nh() + h) * s.lq()[0] + row;
+                        refLse[at] = r.lse()[h * s.lq()[i] + row];
+                    }
+                }
+            }
+            double maxV = 0;
+            for (float x : vv) maxV = Math.max(maxV, Math.abs(x));
+            return new Run(got, gotLse, refOut, refLse, maxV, s + " seed " + seed);
+        } finally {
+            for (Tensor t : owned) t.close();
+        }
+    }
+
+    /** One paged decode problem: lengths are the keys per sequence after appending the tq new ones. */
+    public record DecodeSpec(DType dtype, int nh, int nkv, int hs, int[] lengths, int tq, int blockSize, boolean causal,
+                             boolean bias, boolean bidirectional, int splits) {
+        @Override
+        public String toString() {
+            return "decode " + dtype + " NH=" + nh + " NKV=" + nkv + " HS=" + hs + " L=" + Arrays.toString(lengths) + " Tq=" + tq
+                    + " block=" + blockSize + (causal ? " causal" : "") + (bias ? (bidirectional ? " t5-bidir" : " t5-causal") : "")
+                    + " splits=" + splits;
+        }
+    }
+
+    /**
+     * Appends each sequence's keys in two steps (a shared-length prefix chunk from a strided view,
+     * then the tq new rows) to a NaN-poisoned cache with a shuffled block table, decodes, and also
+     * runs {@link Backend#attention} (packed, causal per the spec) on the same keys: the Run's
+     * {@code lse}/{@code out} are decode's; {@code prefillOut} is attention's.
+     */
+    public record DecodeRun(Run run, float[] prefillOut) {}
+
+    public static DecodeRun runDecode(Backend be, DecodeSpec s, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int b = s.lengths().length;
+        int lmax = Arrays.stream(s.lengths()).max().orElseThrow();
+        int bs = s.blockSize();
+        int maxBlocks = (lmax + bs - 1) / bs + 1;
+        int numBlocks = b * maxBlocks + 3;
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < numBlocks; i++) ids.add(i);
+        Collections.shuffle(ids, new java.util.Random(seed));
+        int[] table = new int[b * maxBlocks];
+        for (int i = 0; i < table.length; i++) table[i] = ids.get(i);
+        int rowK = s.nkv() * s.hs();
+        int rowQ = s.nh() * s.hs();
+        List<Tensor> owned = new ArrayList<>();
+        try {
+            Tensor hk = Tensor.of(s.dtype(), random(rnd, b * lmax * rowK, 1.5), b, lmax, s.nkv(), s.hs());  // (B, Lmax, NKV, HS)
+            Tensor hv = Tensor.of(s.dtype(), random(rnd, b * lmax * rowK, 1.5), b, lmax, s.nkv(), s.hs());
+            Tensor hq = Tensor.of(s.dtype(), random(rnd, b * s.tq() * rowQ, 1.5), b, s.tq(), s.nh(), s.hs());
+            owned.addAll(List.of(hk, hv, hq));
+            float[] kAll = hk.toFloatArray();
+            float[] vAll = hv.toFloatArray();
+            float[] qAll = hq.toFloatArray();
+            // The new rows of each sequence, gathered: (B, tq, NKV, HS).
+            float[] kNew = new float[b * s.tq() * rowK];
+            float[] vNew = new float[b * s.tq() * rowK];
+            for (int i = 0; i < b; i++) {
+                int from = (i * lmax + s.lengths()[i] - s.tq()) * rowK;
+                System.arraycopy(kAll, from, kNew, i * s.tq() * rowK, s.tq() * rowK);
+                System.arraycopy(vAll, from, vNew, i * s.tq() * rowK, s.tq() * rowK);
+            }
+            Tensor hkNew = Tensor.of(s.dtype(), kNew, b, s.tq(), s.nkv(), s.hs());
+            Tensor hvNew = Tensor.of(s.dtype(), vNew, b, s.tq(), s.nkv(), s.hs());
+            owned.addAll(List.of(hkNew, hvNew));
+            Tensor k = be.upload(hk);
+            Tensor v = be.upload(hv);
+            Tensor q = be.upload(hq);
+            Tensor kN = be.upload(hkNew);
+            Tensor vN = be.upload(hvNew);
+            Tensor kc = poisoned(be, s.dtype(), numBlocks, bs, s.nkv(), s.hs());
+            Tensor vc = poisoned(be, s.dtype(), numBlocks, bs, s.nkv(), s.hs());
+            Tensor out = poisoned(be, s.dtype(), b, s.tq(), s.nh(), s.hs());
+            Tensor lse = poisoned(be, DType.F32, b, s.nh(), s.tq());
+            owned.addAll(List.of(k, v, q, kN, vN, kc, vc, out, lse));
+            PagedKvCache cache = new PagedKvCache(kc, vc, table, maxBlocks);
+            int prefixRows = lmax - s.tq();
+            if (prefixRows > 0) {
+                be.kvAppend(new KvAppendOp(cache, new int[b], k.slice(1, 0, prefixRows), v.slice(1, 0, prefixRows)));
+            }
+            int[] before = new int[b];
+            for (int i = 0; i < b; i++) before[i] = s.lengths()[i] - s.tq();
+            be.kvAppend(new KvAppendOp(cache, before, kN, vN));
+
+            float[] biasTable = s.bias() ? random(rnd, BUCKETS * s.nh(), 2.0) : null;
+            RelativeBias bias = null;
+            if (biasTable != null) {
+                try (Tensor ht = Tensor.ofFloats(biasTable, BUCKETS, s.nh())) {
+                    Tensor t = be.upload(ht);
+                    owned.add(t);
+                    bias = new RelativeBias(t, MAX_DISTANCE, s.bidirectional());
+                }
+            }
+            float scale = s.bias() ? 1f : (float) (1 / Math.sqrt(s.hs()));
+            be.decode(DecodeOp.of(q, cache, s.lengths().clone(), out).lse(lse).causal(s.causal()).scale(scale).bias(bias)
+                    .splits(s.splits()));
+            float[] got = download(be, out);
+            float[] gotLse = download(be, lse);
+
+            // The same keys through prefill attention: packed, queries = the last tq positions.
+            int[] cuQ = new int[b + 1];
+            int[] cuK = new int[b + 1];
+            for (int i = 0; i < b; i++) {
+                cuQ[i + 1] = cuQ[i] + s.tq();
+                cuK[i + 1] = cuK[i] + s.lengths()[i];
+            }
+            float[] kPacked = new float[cuK[b] * rowK];
+            float[] vPacked = new float[cuK[b] * rowK];
+            for (int i = 0; i < b; i++) {
+                System.arraycopy(kAll, i * lmax * rowK, kPacked, cuK[i] * rowK, s.lengths()[i] * rowK);
+                System.arraycopy(vAll, i * lmax * rowK, vPacked, cuK[i] * rowK, s.lengths()[i] * rowK);
+            }
+            float[] prefill;
+            try (Tensor pk = Tensor.of(s.dtype(), kPacked, cuK[b], s.nkv(), s.hs());
+                 Tensor pv = Tensor.of(s.dtype(), vPacked, cuK[b], s.nkv(), s.hs());
+                 Tensor dk = be.upload(pk); Tensor dv = be.upload(pv);
+                 Tensor dq = be.upload(hq.view(b * s.tq(), s.nh(), s.hs()));
+                 Tensor pout = poisoned(be, s.dtype(), b * s.tq(), s.nh(), s.hs())) {
+                AttentionOp op = AttentionOp.of(dq, dk, dv, pout).packed(cuQ, cuK).scale(scale).bias(bias)
+                        .withMask(s.causal() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE, null);
+                if (s.dtype() == DType.F32 || AttentionOp.supportsHeadSize(s.dtype(), s.hs())) {
+                    be.attention(op);
+                    prefill = download(be, pout);
+                } else {
+                    prefill = null;
+                }
+            }
+
+            double[] refOut = new double[got.length];
+            double[] refLse = new double[gotLse.length];
+            for (int i = 0; i < b; i++) {
+                int l = s.lengths()[i];
+                AttentionOracle.Result r = AttentionOracle.attention(
+                        Arrays.copyOfRange(qAll, i * s.tq() * rowQ, (i + 1) * s.tq() * rowQ),
+                        Arrays.copyOfRange(kAll, i * lmax * rowK, (i * lmax + l) * rowK),
+                        Arrays.copyOfRange(vAll, i * lmax * rowK, (i * lmax + l) * rowK),
+                        s.tq(), s.nh(), s.nkv(), s.hs(), l, s.causal() ? "CAUSAL" : "NONE", 0, scale,
+                        biasTable, BUCKETS, MAX_DISTANCE, s.bidirectional());
+                System.arraycopy(r.out(), 0, refOut, i * s.tq() * rowQ, r.out().length);
+                System.arraycopy(r.lse(), 0, refLse, i * s.nh() * s.tq(), r.lse().length);
+            }
+            double maxV = 0;
+            for (float x : vAll) maxV = Math.max(maxV, Math.abs(x));
+            return new DecodeRun(new Run(got, gotLse, refOut, refLse, maxV, s + " seed " + seed), prefill);
+        } finally {
+            for (Tensor t : owned) t.close();
+        }
+    }
+
+    // ---- comparisons ---------------------------------------------------------------------------
+
+    /** Unit roundoff of a storage dtype: half an ulp at 1. */
+    public static double unitRoundoff(DType dt) {
+        return switch (dt) {
+            case F32 -> 0x1p-24;
+            case F16 -> 0x1p-11;
+            case BF16 -> 0x1p-8;
+            default -> throw new IllegalArgumentException(dt.toString());
+        };
+    }
+
+    /** Rows that see no key: exact zeros and lse −∞ wherever the oracle says so; every element written. */
+    public static void emptyRowsAndPoison(Run r) {
+        for (int i = 0; i < r.out().length; i++) {
+            if (Float.isNaN(r.out()[i])) throw new AssertionError(r.what() + ": out element " + i + " was not written");
+        }
+        for (int i = 0; i < r.lse().length; i++) {
+            if (Float.isNaN(r.lse()[i])) throw new AssertionError(r.what() + ": lse element " + i + " was not written");
+            boolean refEmpty = r.refLse()[i] == Double.NEGATIVE_INFINITY;
+            boolean gotEmpty = r.lse()[i] == Float.NEGATIVE_INFINITY;
+            if (refEmpty != gotEmpty) {
+                throw new AssertionError(r.what() + ": lse[" + i + "] = " + r.lse()[i] + " but the oracle says " + r.refLse()[i]);
+            }
+        }
+    }
+
+    /**
+     * The CPU twin against the oracle. F32: ‖out − ref‖/‖ref‖ &lt; 1e-5 (the design's fp32 rule).
+     * F16/BF16: the twin rounds each softmax weight (relative error ≤ u) before P·V and rounds the
+     * output once, so |out − ref| ≤ u·max|v| + u·max|ref| + fp32 noise (1e-5·max|ref|).
+     * lse: fp32 sums of exponentials, |lse − ref| ≤ 1e-5·max(1, |ref|).
+     */
+    public static void assertCpuMatchesOracle(DType dt, Run r) {
+        emptyRowsAndPoison(r);
+        double maxRef = 0;
+        for (double x : r.refOut()) maxRef = Math.max(maxRef, Math.abs(x));
+        if (dt == DType.F32) {
+            double num = 0;
+            double den = 0;
+            for (int i = 0; i < r.refOut().length; i++) {
+                double d = r.out()[i] - r.refOut()[i];
+                num += d * d;
+                den += r.refOut()[i] * r.refOut()[i];
+            }
+            double rel = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+            if (!(rel < 1e-5)) throw new AssertionError(r.what() + ": relative error " + rel + " ≥ 1e-5");
+        } else {
+            double u = unitRoundoff(dt);
+            double bound = u * r.maxAbsV() + u * maxRef + 1e-5 * maxRef;
+            for (int i = 0; i < r.refOut().length; i++) {
+                double e = Math.abs(r.out()[i] - r.refOut()[i]);
+                if (!(e <= bound)) {
+                    throw new AssertionError(r.what() + ": out[" + i + "] = " + r.out()[i] + " vs " + r.refOut()[i] + ", error " + e
+                            + " > " + bound);
+                }
+            }
+        }
+        for (int i = 0; i < r.refLse().length; i++) {
+            double ref = r.refLse()[i];
+            if (ref == Double.NEGATIVE_INFINITY) continue;
+            double e = Math.abs(r.lse()[i] - ref);
+            if (!(e <= 1e-5 * Math.max(1, Math.abs(ref)))) {
+                throw new AssertionError(r.what() + ": lse[" + i + "] = " + r.lse()[i] + " vs " + ref);
+            }
+        }
+    }
+}

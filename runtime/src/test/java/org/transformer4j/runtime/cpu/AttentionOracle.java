@@ -1,0 +1,86 @@
+// AttentionOracle — naive float64 attention for one sequence, written from the definitions (the
+// visibility rule of each mask, T5's bucket formula, softmax), that the attention kernels and their
+// CPU twin are compared against. No tiling, no online softmax, nothing shared with the kernels.
+package org.transformer4j.runtime.cpu;
+
+public final class AttentionOracle {
+
+    private AttentionOracle() {}
+
+    /** out (Lq, NH, HS) and lse (NH, Lq) of one sequence; rows that see no key: zeros and −∞. */
+    public record Result(double[] out, double[] lse) {}
+
+    /**
+     * @param q        (lq, nh, hs) values as stored (already rounded to the dtype)
+     * @param k        (lkRows, nkv, hs)
+     * @param v        (lkRows, nkv, hs)
+     * @param keys     keys that exist (≤ lkRows; key padding lowers it)
+     * @param mask     "NONE", "CAUSAL" or "PREFIX_LM"
+     * @param prefix   prefix length for PREFIX_LM
+     * @param table    T5 bias (numBuckets, nh) or null
+     */
+    public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
+                                   String mask, int prefix, double scale,
+                                   float[] table, int numBuckets, int maxDistance, boolean bidirectional) {
+        double[] out = new double[lq * nh * hs];
+        double[] lse = new double[nh * lq];
+        for (int h = 0; h < nh; h++) {
+            int kvh = h / (nh / nkv);
+            for (int i = 0; i < lq; i++) {
+                int position = i + keys - lq;  // queries are the last lq positions of the key sequence
+                double[] score = new double[keys];
+                boolean[] seen = new boolean[keys];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < keys; j++) {
+                    seen[j] = switch (mask) {
+                        case "NONE" -> true;
+                        case "CAUSAL" -> j <= position;
+                        case "PREFIX_LM" -> j <= position || j < prefix;
+                        default -> throw new IllegalArgumentException(mask);
+                    };
+                    if (!seen[j]) continue;
+                    double dot = 0;
+                    for (int d = 0; d < hs; d++) dot += (double) q[(i * nh + h) * hs + d] * k[(j * nkv + kvh) * hs + d];
+                    score[j] = scale * dot;
+                    if (table != null) score[j] += table[t5Bucket(j - position, numBuckets, maxDistance, bidirectional) * nh + h];
+                    max = Math.max(max, score[j]);
+                }
+                if (max == Double.NEGATIVE_INFINITY) {
+                    lse[h * lq + i] = Double.NEGATIVE_INFINITY;
+                    continue;
+                }
+                double sum = 0;
+                for (int j = 0; j < keys; j++) if (seen[j]) sum += Math.exp(score[j] - max);
+                for (int j = 0; j < keys; j++) {
+                    if (!seen[j]) continue;
+                    double w = Math.exp(score[j] - max) / sum;
+                    for (int d = 0; d < hs; d++) out[(i * nh + h) * hs + d] += w * v[(j * nkv + kvh) * hs + d];
+                }
+                lse[h * lq + i] = max + Math.log(sum);
+            }
+        }
+        return new Result(out, lse);
+    }
+
+    /**
+     * T5's relative_position_bucket as Hugging Face transformers writes it (modeling_t5.py), with
+     * relative_position = memory position − query position, in float32 like torch.
+     */
+    public static int t5Bucket(int relativePosition, int numBuckets, int maxDistance, boolean bidirectional) {
+        int relativeBuckets = 0;
+        if (bidirectional) {
+            numBuckets /= 2;
+            relativeBuckets += relativePosition > 0 ? numBuckets : 0;
+            relativePosition = Math.abs(relativePosition);
+        } else {
+            relativePosition = -Math.min(relativePosition, 0);
+        }
+        int maxExact = numBuckets / 2;
+        boolean isSmall = relativePosition < maxExact;
+        float logRatio = (float) Math.log((float) relativePosition / maxExact);
+        float logRange = (float) Math.log((double) maxDistance / maxExact);
+        int ifLarge = maxExact + (int) (logRatio / logRange * (numBuckets - maxExact));
+        ifLarge = Math.min(ifLarge, numBuckets - 1);
+        return relativeBuckets + (isSmall ? relativePosition : ifLarge);
+    }
+}

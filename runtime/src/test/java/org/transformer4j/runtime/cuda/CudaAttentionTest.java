@@ -1,0 +1,128 @@
+// CudaAttentionTest — the attention kernels (Java → FFM → libt4j → kernel) against the float64
+// oracle with the design's tolerance rule, the CPU twin on the same data giving the "naive in that
+// precision" error: mask × dtype × head size × GQA × T5 bias × shapes (Tq = 1, Tq > Tk, lengths off
+// the 64-row tiles, packed varlen, strided q/k/v, fully padded sequences), and paged decode with
+// appends, split-KV (1..many splits) and long caches. Outputs and lse start as NaN; data is fresh
+// random per run (the seed is in every message). -Dt4j.test.small=true (compute-sanitizer runs) keeps a small subset.
+package org.transformer4j.runtime.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.transformer4j.runtime.AttentionHarness;
+import org.transformer4j.runtime.AttentionHarness.DecodeSpec;
+import org.transformer4j.runtime.AttentionHarness.Spec;
+import org.transformer4j.runtime.AttentionOp.Mask;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+
+@Tag("gpu")
+class CudaAttentionTest {
+
+    private static final boolean SMALL = Boolean.getBoolean("t4j.test.small");
+
+    static Stream<Arguments> prefillCases() {
+        List<Spec> s = new ArrayList<>();
+        int[][] selfShapes = SMALL ? new int[][] {{2, 1}, {1, 65}} : new int[][] {{2, 1}, {1, 65}, {2, 130}, {1, 257}};
+        DType[] dtypes = SMALL ? new DType[] {DType.BF16, DType.F32} : new DType[] {DType.BF16, DType.F16, DType.F32};
+        for (DType dt : dtypes) {
+            for (int hs : SMALL ? new int[] {64} : new int[] {64, 128}) {
+                for (int[] gqa : SMALL ? new int[][] {{4, 1}} : new int[][] {{4, 4}, {4, 1}, {8, 2}}) {
+                    for (Mask m : Mask.values()) {
+                        for (int[] bt : selfShapes) {
+                            int t = bt[1];
+                            int[] prefix = new int[bt[0]];
+                            java.util.Arrays.fill(prefix, t / 3);
+                            s.add(Spec.of(dt, gqa[0], gqa[1], hs, bt[0], t, t).mask(m, prefix));
+                        }
+                    }
+                    s.add(Spec.of(dt, gqa[0], gqa[1], hs, 2, 70, 19).mask(Mask.CAUSAL));                  // Tq > Tk
+                    s.add(Spec.of(dt, gqa[0], gqa[1], hs, 3, 7, 150).keyLengths(150, 64, 0));             // cross, padded keys
+                    s.add(Spec.packed(dt, gqa[0], gqa[1], hs, new int[] {1, 64, 100, 3}, new int[] {1, 64, 100, 3})
+                            .mask(Mask.CAUSAL).withStrides());
+                    s.add(Spec.packed(dt, gqa[0], gqa[1], hs, new int[] {5, 90, 0}, new int[] {130, 2, 9}));
+                }
+                s.add(Spec.of(dt, 8, 8, hs, 2, 77, 77).t5(true));                                         // T5 encoder
+                s.add(Spec.of(dt, 8, 8, hs, 2, 77, 77).mask(Mask.CAUSAL).t5(false));                      // T5 decoder
+                s.add(Spec.of(dt, 8, 8, hs, 1, 9, 200).mask(Mask.CAUSAL).t5(false));                      // chunk after a prefix
+                s.add(Spec.packed(dt, 4, 2, hs, new int[] {33, 70}, new int[] {33, 70}).mask(Mask.PREFIX_LM, 10, 70).t5(true));
+            }
+        }
+        if (!SMALL) {
+            s.add(Spec.of(DType.BF16, 4, 2, 128, 1, 1031, 1031).mask(Mask.CAUSAL));
+            s.add(Spec.of(DType.F16, 4, 4, 64, 1, 600, 2100));
+            for (int hs : new int[] {32, 96}) {
+                for (DType dt : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                    s.add(Spec.of(dt, 4, 2, hs, 2, 67, 67).mask(Mask.CAUSAL));
+                    s.add(Spec.packed(dt, 4, 1, hs, new int[] {1, 130}, new int[] {20, 130}).t5(true));
+                }
+            }
+            s.add(Spec.of(DType.F32, 4, 2, 256, 2, 67, 67).mask(Mask.CAUSAL));
+        }
+        return s.stream().map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("prefillCases")
+    void prefillMatchesOracleWithinTheToleranceRule(Spec spec) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        AttentionHarness.Run g = AttentionHarness.run(gpu, spec, seed);
+        AttentionHarness.Run c = AttentionHarness.run(new CpuBackend(), spec, seed);  // same data: the seed fixes it
+        check(spec.dtype(), g, c);
+    }
+
+    static Stream<Arguments> decodeCases() {
+        List<DecodeSpec> s = new ArrayList<>();
+        int[][] lengths = SMALL ? new int[][] {{1, 40}, {300}} : new int[][] {{1, 40}, {300}, {4100, 17}, {16384}};
+        DType[] dtypes = SMALL ? new DType[] {DType.BF16, DType.F32} : new DType[] {DType.BF16, DType.F16, DType.F32};
+        for (DType dt : dtypes) {
+            for (int hs : SMALL ? new int[] {64} : new int[] {64, 128}) {
+                for (int[] l : lengths) {
+                    boolean longCache = l[0] > 1000;   // keeps the float64 oracle's share of the GPU check short
+                    for (int tq : longCache ? new int[] {1} : new int[] {1, 5, 16}) {
+                        if (tq > java.util.Arrays.stream(l).min().orElseThrow()) continue;
+                        for (int splits : longCache || SMALL ? new int[] {0, 13} : new int[] {1, 0, 13}) {
+                            s.add(new DecodeSpec(dt, 8, 2, hs, l, tq, 16, true, false, false, splits));
+                        }
+                    }
+                }
+                s.add(new DecodeSpec(dt, 4, 4, hs, new int[] {90, 33}, 3, 32, true, true, false, 4));      // T5 decoder bias
+                s.add(new DecodeSpec(dt, 4, 1, hs, new int[] {90, 33}, 2, 8, false, true, true, 3));      // bidirectional, MQA
+            }
+        }
+        return s.stream().map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("decodeCases")
+    void pagedDecodeMatchesOracleWithinTheToleranceRule(DecodeSpec spec) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        AttentionHarness.DecodeRun g = AttentionHarness.runDecode(gpu, spec, seed);
+        AttentionHarness.DecodeRun c = AttentionHarness.runDecode(new CpuBackend(), spec, seed);
+        check(spec.dtype(), g.run(), c.run());
+    }
+
+    /**
+     * Output: the design's rule (fp32: relative error &lt; 1e-5; fp16/bf16: max error ≤ 2 × the CPU
+     * twin's + 1e-5·max|ref|). lse: fp32 sums of exp2 with hardware ex2/lg2 (≤ 2 ulp each), so
+     * |lse − ref| ≤ 1e-4·max(1, |ref|); rows the oracle says see no key must be −∞ and zeros.
+     */
+    private static void check(DType dt, AttentionHarness.Run gpu, AttentionHarness.Run cpu) {
+        AttentionHarness.emptyRowsAndPoison(gpu);
+        GpuTests.withinTolerance(dt, gpu.out(), cpu.out(), gpu.refOut(), gpu.what());
+        for (int i = 0; i < gpu.refLse().length; i++) {
+            double ref = gpu.refLse()[i];
+            if (ref == Double.NEGATIVE_INFINITY) continue;
+            double e = Math.abs(gpu.lse()[i] - ref);
+            assertTrue(e <= 1e-4 * Math.max(1, Math.abs(ref)), gpu.what() + ": lse[" + i + "] = " + gpu.lse()[i] + " vs " + ref);
+        }
+    }
+}
