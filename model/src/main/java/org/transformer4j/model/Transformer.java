@@ -154,6 +154,191 @@ public final class Transformer {
         }
     }
 
+    // ---- cached inference ---------------------------------------------------------------------------
+
+    /**
+     * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each.
+     */
+    public KvState newState(int batch, int capacity) {
+        requireArch("newState(batch, capacity)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
+        return new KvState(this, batch, capacity);
+    }
+
+    /**
+     * A state for an encoder-decoder: encodes each input (rows may differ in length) once, keeps each
+     * decoder layer's memory K/V (step 1: in that layer's self-attention cache, ahead of the target),
+     * and leaves room for {@code targetCapacity} target rows per sequence.
+     */
+    public KvState newState(int[][] inputs, int targetCapacity) {
+        requireArch("newState(inputs, targetCapacity)", Architecture.ENCODER_DECODER);
+        if (inputs == null || inputs.length == 0) throw new IllegalArgumentException("inputs is empty (no rows)");
+        int longest = 0;
+        for (int b = 0; b < inputs.length; b++) {
+            if (inputs[b] == null || inputs[b].length == 0) throw new IllegalArgumentException("input " + b + " is empty");
+            checkIds(inputs[b]);
+            checkPositions(0, inputs[b].length);
+            longest = Math.max(longest, inputs[b].length);
+        }
+        boolean merged = config.shareCrossAndSelfAttention();
+        KvState st = new KvState(this, inputs.length, merged ? longest + targetCapacity : targetCapacity);
+        try {
+            int layers = weights.decoder.layers().size();
+            int[] cu = new int[inputs.length + 1];
+            for (int b = 0; b < inputs.length; b++) cu[b + 1] = cu[b] + inputs[b].length;
+            st.cuMemory = cu;
+            if (!merged) {
+                st.crossK = new Tensor[layers];
+                st.crossV = new Tensor[layers];
+                for (int l = 0; l < layers; l++) {
+                    st.crossK[l] = backend.empty(DType.F32, cu[inputs.length], config.kvHeads(), config.headSize());
+                    st.crossV[l] = backend.empty(DType.F32, cu[inputs.length], config.kvHeads(), config.headSize());
+                }
+            }
+            for (int b = 0; b < inputs.length; b++) {
+                try (Scratch s = new Scratch(backend)) {
+                    Memory mem = encodeMemory(s, new int[][] {inputs[b]});
+                    for (int l = 0; l < layers; l++) {
+                        Tensor[] kv = memoryKv(s, mem, l);                                      // (1, Tm, NKV, HS) each
+                        if (merged) {
+                            backend.kvAppend(new KvAppendOp(st.cache(l, b), new int[] {0}, kv[0], kv[1]));
+                        } else {
+                            backend.copy(kv[0], st.memory(st.crossK, l, b));
+                            backend.copy(kv[1], st.memory(st.crossV, l, b));
+                        }
+                    }
+                }
+                if (merged) st.lengths[b] = inputs[b].length;
+                st.tokensEncoded += inputs[b].length;
+            }
+            return st;
+        } catch (RuntimeException e) {
+            st.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Runs {@code tokens} of sequence b through the decoder, appending their K/V to its cache, and returns
+     * their logits (T, V). A prefix-LM's first chunk is its prefix (bidirectional); later chunks are causal.
+     */
+    public float[][] prefill(KvState st, int b, int[] tokens) {
+        checkState(st);
+        if (b < 0 || b >= st.batch) throw new IllegalArgumentException("sequence " + b + " outside the state's batch " + st.batch);
+        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("no tokens to prefill for sequence " + b);
+        checkIds(tokens);
+        st.checkRoom(b, tokens.length);
+        int start = st.lengths[b];
+        checkPositions(start, tokens.length);
+        boolean bidirectionalPrefix = config.prefixLm() && start == 0;
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = embed(s, new int[][] {tokens}, start);                                   // (1, T, C)
+            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
+                    bidirectionalPrefix), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
+                    st.memory(st.crossV, l, b)));
+            float[][] out = toHost3(logits(s, h), 1, tokens.length, config.vocabSize())[0];
+            st.lengths[b] = start + tokens.length;
+            st.tokensEncoded += tokens.length;
+            return out;
+        }
+    }
+
+    /** One new token per sequence, all sequences in one batch: tokens (B) → logits (B, V). */
+    public float[][] step(KvState st, int[] tokens) {
+        checkState(st);
+        if (tokens == null || tokens.length != st.batch) {
+            throw new IllegalArgumentException("step takes one token per sequence (" + st.batch + "), got "
+                    + (tokens == null ? "null" : tokens.length));
+        }
+        checkIds(tokens);
+        for (int b = 0; b < st.batch; b++) {
+            st.checkRoom(b, 1);
+            checkPositions(st.lengths[b], 1);
+        }
+        int[] before = st.lengths.clone();
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = s.empty(st.batch, 1, config.modelWidth());                                // (B, 1, C)
+            for (int b = 0; b < st.batch; b++) {
+                embedInto(s, s.uploadInts(new int[] {tokens[b]}, 1, 1), before[b], x.slice(0, b, b + 1));
+            }
+            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l), before, bias, false),
+                    st.crossK == null ? null : l -> new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
+            float[][][] l3 = toHost3(logits(s, h), st.batch, 1, config.vocabSize());            // (B, 1, V)
+            float[][] out = new float[st.batch][];
+            for (int b = 0; b < st.batch; b++) out[b] = l3[b][0];
+            for (int b = 0; b < st.batch; b++) st.lengths[b] = before[b] + 1;
+            st.tokensEncoded += st.batch;
+            return out;
+        }
+    }
+
+    private void checkState(KvState st) {
+        if (st == null) throw new IllegalArgumentException("state is null");
+        if (st.model != this) throw new IllegalArgumentException("this KvState belongs to another Transformer");
+        st.checkOpen();
+    }
+
+    /**
+     * Self-attention through a paged cache: appends the chunk's K/V after {@code lengths[b]} rows, then
+     * attends causally in slices of at most {@link DecodeOp#MAX_QUERIES} queries (each slice sees the
+     * cache up to its own last row), or, for a prefix-LM's prefix, bidirectionally over the chunk.
+     */
+    final class CachedSelf implements Attend {
+        final Scratch s;
+        final PagedKvCache cache;
+        final int[] lengths;
+        final RelativeBias bias;
+        final boolean bidirectional;
+
+        CachedSelf(Scratch s, PagedKvCache cache, int[] lengths, RelativeBias bias, boolean bidirectional) {
+            this.s = s; this.cache = cache; this.lengths = lengths; this.bias = bias; this.bidirectional = bidirectional;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
+            Tensor v = kv(s, in, w.v(), w.vb());
+            backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
+            Tensor out = s.empty(q.shape());                                                    // (B, T, NH, HS)
+            if (bidirectional) {
+                backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias));
+                return out;
+            }
+            int t = (int) q.shape(1);
+            for (int from = 0; from < t; from += DecodeOp.MAX_QUERIES) {
+                int to = Math.min(t, from + DecodeOp.MAX_QUERIES);
+                int[] seen = new int[lengths.length];
+                for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
+                backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
+                        .scale(config.attentionScale()).bias(bias));
+            }
+            return out;
+        }
+    }
+
+    /** Cross-attention of one query per sequence to packed memory K/V (totalM, NKV, HS). */
+    final class PackedCross implements Attend {
+        final Scratch s;
+        final Tensor memK, memV;
+        final int[] cuMemory;
+
+        PackedCross(Scratch s, Tensor memK, Tensor memV, int[] cuMemory) {
+            this.s = s; this.memK = memK; this.memV = memV; this.cuMemory = cuMemory;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            int b = (int) q.shape(0);
+            Tensor out = s.empty(q.shape());                                                    // (B, 1, NH, HS)
+            int[] cuQ = new int[b + 1];
+            for (int i = 0; i <= b; i++) cuQ[i] = i;
+            backend.attention(AttentionOp.of(q.view(b, config.heads(), config.headSize()), memK, memV,
+                    out.view(b, config.heads(), config.headSize())).packed(cuQ, cuMemory).scale(config.attentionScale()));
+            return out;
+        }
+    }
+
     // ---- the block ------------------------------------------------------------------------------
 
     /** How one layer's attention finds its keys and values, given its weights, its input and q (B, T, NH, HS). */
