@@ -1,5 +1,5 @@
 // Generator — text generation on any decoding architecture: greedy or sampled (temperature, top-k,
-// top-p, seed), stop ids, a token limit, a streaming callback, and batches of prompts of different
+// top-p, seed), stop ids and stop strings, a token limit, a streaming callback, and batches of prompts of different
 // lengths decoded together through one KvState.
 package org.transformer4j.model;
 
@@ -26,11 +26,14 @@ public final class Generator {
      * @param topK         0: no limit
      * @param topP         1: no limit
      * @param stopIds      ids that end a sequence (the stop id is returned as its last token)
+     * @param stopStrings  texts that end a sequence once the decoded new tokens contain one (the token
+     *                     that completes it is returned as the last); needs {@code decoder}
+     * @param decoder      ids → text (e.g. {@code tokenizer::decode}), or null without stop strings
      * @param truncate     when a prompt plus maxNewTokens exceeds the model's positions: true keeps the
      *                     prompt's last tokens, false (the default) throws
      */
     public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
-                          boolean truncate) {
+                          Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
         public Options {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
             if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -39,15 +42,38 @@ public final class Generator {
             if (topK < 0) throw new IllegalArgumentException("topK must be ≥ 0 (0: no limit), got " + topK);
             if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
             stopIds = stopIds == null ? Set.of() : Set.copyOf(stopIds);
+            stopStrings = stopStrings == null ? Set.of() : Set.copyOf(stopStrings);
+            if (stopStrings.contains("")) throw new IllegalArgumentException("an empty stop string would stop every sequence at once");
+            if (!stopStrings.isEmpty() && decoder == null) {
+                throw new IllegalArgumentException("stop strings need a decoder (ids → text), e.g. tokenizer::decode");
+            }
         }
 
-        public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), false); }
+        public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
 
-        public Options sampling(float t, int k, float p, long s) { return new Options(maxNewTokens, t, k, p, s, stopIds, truncate); }
+        public Options sampling(float t, int k, float p, long s) {
+            return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate);
+        }
 
-        public Options stopIds(Set<Integer> ids) { return new Options(maxNewTokens, temperature, topK, topP, seed, ids, truncate); }
+        public Options stopIds(Set<Integer> ids) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate);
+        }
 
-        public Options truncate(boolean t) { return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, t); }
+        public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate);
+        }
+
+        public Options truncate(boolean t) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t);
+        }
+
+        /** Whether the new tokens so far end the sequence by a stop string. */
+        boolean stopsAt(List<Integer> generated) {
+            if (stopStrings.isEmpty()) return false;
+            String text = decoder.apply(generated.stream().mapToInt(Integer::intValue).toArray());
+            for (String stop : stopStrings) if (text.contains(stop)) return true;
+            return false;
+        }
     }
 
     /** Called for each new token as it is chosen. */
@@ -133,7 +159,7 @@ public final class Generator {
                 next[b] = chosen[b];
                 out.get(b).add(chosen[b]);
                 if (listener != null) listener.onToken(b, chosen[b]);
-                if (o.stopIds().contains(chosen[b]) || out.get(b).size() >= o.maxNewTokens()) done[b] = true;
+                if (o.stopIds().contains(chosen[b]) || out.get(b).size() >= o.maxNewTokens() || o.stopsAt(out.get(b))) done[b] = true;
                 else running++;
             }
             if (running == 0) break;

@@ -56,6 +56,13 @@ class GenerationTest {
             // a stop id ends the sequence and is returned as its last token
             int[] stopped = g.generate(p1, Generator.Options.greedy(12).stopIds(Set.of(out[1][3])), null);
             assertArrayEquals(Arrays.copyOf(out[1], indexOfFirst(out[1], out[1][3]) + 1), stopped);
+            // a stop string ends it once the decoded new text contains it (here each id decodes to "<id>")
+            java.util.function.Function<int[], String> text = ids -> Arrays.stream(ids).mapToObj(i -> "<" + i + ">")
+                    .collect(java.util.stream.Collectors.joining());
+            String stop = "<" + out[1][4] + "><" + out[1][5] + ">";
+            int[] byText = g.generate(p1, Generator.Options.greedy(12).stopStrings(Set.of(stop), text), null);
+            assertTrue(text.apply(byText).endsWith(stop), text.apply(byText));
+            assertTrue(byText.length <= 6 && text.apply(Arrays.copyOf(byText, byText.length - 1)).indexOf(stop) < 0);
         }
     }
 
