@@ -302,28 +302,67 @@ public final class Weights implements AutoCloseable {
             alias.put("pooler.dense", "pooler.dense.weight");
             alias.put("pooler.dense.bias", "pooler.dense.bias");
         }
+        Map<String, Part> parts = new LinkedHashMap<>();
+        alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
+        return load("BERT", hf, parts, backend, s -> buildBert(c, s, pooler));
+    }
+
+    /**
+     * Where one of our tensors comes from: a Hugging Face key, whether it is stored transposed ([in, out],
+     * GPT-2's Conv1D), and for fused tensors the range [from, to) of the last stored dimension it takes
+     * (-1: all of it).
+     */
+    record Part(String key, boolean transposed, int from, int to) {}
+
+    /**
+     * Copies the mapped tensors onto the backend while {@code build} lays out the structure; collects
+     * every missing and misshaped key and every key left over into one error (nothing stays allocated).
+     */
+    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend,
+                                java.util.function.Function<Source, Weights> build) {
         Set<String> used = new HashSet<>();
         List<String> problems = new ArrayList<>();
         Source s = new Source() {
             final Map<String, Tensor> named = new LinkedHashMap<>();
 
             Tensor take(String name, long... shape) {
-                String key = alias.get(name);
-                Tensor t = key == null ? null : hf.get(key);
+                Part p = parts.get(name);
+                Tensor t = p == null ? null : hf.get(p.key());
                 if (t == null) {
-                    problems.add("missing " + (key == null ? name : key) + " " + java.util.Arrays.toString(shape));
+                    problems.add("missing " + (p == null ? name : p.key()) + " for " + java.util.Arrays.toString(shape));
                     return null;
                 }
-                if (!java.util.Arrays.equals(t.shape(), shape)) {
-                    problems.add(key + " has shape " + t.shapeString() + ", expected " + java.util.Arrays.toString(shape));
+                long[] stored = t.shape();
+                long[] want = shape.clone();
+                if (p.transposed()) {                                          // stored (in, out…): ours is (out, in)
+                    want = new long[] {shape[1], p.from() < 0 ? shape[0] : stored.length == 2 ? stored[1] : -1};
+                } else if (p.from() >= 0) {
+                    want[want.length - 1] = stored[stored.length - 1];
+                }
+                boolean rangeOk = p.from() < 0 || (p.to() - p.from() == shape[p.transposed() ? 0 : shape.length - 1]
+                        && p.to() <= stored[stored.length - 1]);
+                if (!java.util.Arrays.equals(stored, want) || !rangeOk) {
+                    problems.add(p.key() + " has shape " + t.shapeString() + ", expected " + java.util.Arrays.toString(want)
+                            + (p.from() >= 0 ? " (taking [" + p.from() + ", " + p.to() + ") of its last dimension)" : ""));
                     return null;
                 }
-                used.add(key);
-                Tensor host = t.dtype() == DType.F32 ? t : Tensor.ofFloats(t.toFloatArray(), shape);
-                Tensor dev = backend.upload(host);
-                if (host != t) host.close();
-                named.put(name, dev);
-                return dev;
+                used.add(p.key());
+                float[] a = t.toFloatArray();
+                float[] out;
+                if (p.transposed()) {                                          // (in, N) columns [from, to) → (to − from, in)
+                    int in = (int) stored[0], n = (int) stored[1], from = Math.max(p.from(), 0), rows = (int) shape[0];
+                    out = new float[rows * in];
+                    for (int i = 0; i < in; i++) for (int o = 0; o < rows; o++) out[o * in + i] = a[i * n + from + o];
+                } else if (p.from() >= 0) {
+                    out = java.util.Arrays.copyOfRange(a, p.from(), p.to());
+                } else {
+                    out = a;
+                }
+                try (Tensor host = Tensor.ofFloats(out, shape)) {
+                    Tensor dev = backend.upload(host);
+                    named.put(name, dev);
+                    return dev;
+                }
             }
 
             @Override public Tensor matrix(String name, int out, int in) { return take(name, out, in); }
@@ -334,20 +373,69 @@ public final class Weights implements AutoCloseable {
         };
         Weights w;
         try {
-            w = buildBert(c, s, pooler);
+            w = build.apply(s);
         } catch (RuntimeException e) {
             s.named().values().forEach(Tensor::close);
             throw e;
         }
         Set<String> left = new TreeSet<>(hf.keySet());
         left.removeAll(used);
-        left.removeIf(k -> k.endsWith("position_ids"));
+        left.removeIf(k -> k.endsWith("position_ids") || k.endsWith(".attn.bias") || k.endsWith(".attn.masked_bias"));
         if (!left.isEmpty()) problems.add("unexpected " + left);
         if (!problems.isEmpty()) {
             w.close();
-            throw new IllegalArgumentException("BERT weights do not match the config: " + String.join("; ", problems));
+            throw new IllegalArgumentException(family + " weights do not match the config: " + String.join("; ", problems));
         }
         return w;
+    }
+
+    // ---- Hugging Face GPT-2 ------------------------------------------------------------------------
+
+    /**
+     * GPT-2 weights from a Hugging Face GPT2Model / GPT2LMHeadModel map (names as {@code HfLayout.gpt2}
+     * lists them, without the {@code transformer.} prefix). The Conv1D weights are stored [in, out] and
+     * transposed here; the fused c_attn (C, 3C) is split into q, k and v. {@code lm_head.weight}, when
+     * present, is accepted as the tied copy (tiedEmbeddings) or used as the output matrix (untied).
+     */
+    public static Weights fromHfGpt2(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        TransformerConfig c = config;
+        if (c.architecture() != TransformerConfig.Architecture.DECODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.PRE
+                || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
+                || c.gatedMlp() || !c.biases() || c.kvHeads() != c.heads() || c.innerWidth() != c.modelWidth()) {
+            throw new IllegalArgumentException("a GPT-2 checkpoint needs a decoder-only, pre-LN LayerNorm config with learned"
+                    + " positions, biases, an ungated MLP and NH·HS = C; got " + c);
+        }
+        int cw = c.modelWidth();
+        Map<String, Part> parts = new LinkedHashMap<>();
+        parts.put("embeddings.tokens", new Part("wte.weight", false, -1, -1));
+        parts.put("embeddings.positions", new Part("wpe.weight", false, -1, -1));
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String o = "decoder." + i + ".", h = "h." + i + ".";
+            String[] qkv = {"self.q", "self.k", "self.v"};
+            for (int j = 0; j < 3; j++) {
+                parts.put(o + qkv[j], new Part(h + "attn.c_attn.weight", true, j * cw, (j + 1) * cw));
+                parts.put(o + qkv[j] + ".bias", new Part(h + "attn.c_attn.bias", false, j * cw, (j + 1) * cw));
+            }
+            parts.put(o + "self.o", new Part(h + "attn.c_proj.weight", true, -1, -1));
+            parts.put(o + "self.o.bias", new Part(h + "attn.c_proj.bias", false, -1, -1));
+            parts.put(o + "mlp.up", new Part(h + "mlp.c_fc.weight", true, -1, -1));
+            parts.put(o + "mlp.up.bias", new Part(h + "mlp.c_fc.bias", false, -1, -1));
+            parts.put(o + "mlp.down", new Part(h + "mlp.c_proj.weight", true, -1, -1));
+            parts.put(o + "mlp.down.bias", new Part(h + "mlp.c_proj.bias", false, -1, -1));
+            for (String[] n : new String[][] {{"attn_norm", "ln_1"}, {"mlp_norm", "ln_2"}}) {
+                parts.put(o + n[0] + ".weight", new Part(h + n[1] + ".weight", false, -1, -1));
+                parts.put(o + n[0] + ".bias", new Part(h + n[1] + ".bias", false, -1, -1));
+            }
+        }
+        parts.put("decoder.final_norm.weight", new Part("ln_f.weight", false, -1, -1));
+        parts.put("decoder.final_norm.bias", new Part("ln_f.bias", false, -1, -1));
+        parts.put("lm_head", new Part("lm_head.weight", false, -1, -1));
+        Map<String, Tensor> map = hf;
+        if (c.tiedEmbeddings() && hf.containsKey("lm_head.weight")) {     // the tied copy: same values, not a second matrix
+            map = new java.util.HashMap<>(hf);
+            map.remove("lm_head.weight");
+        }
+        return load("GPT-2", map, parts, backend, s -> build(c, s, 0));
     }
 
     private static Weights buildBert(TransformerConfig c, Source s, boolean pooler) {
