@@ -103,15 +103,58 @@ public final class Transformer {
     public float[][] embedSentences(int[][] ids) {
         float[][][] h = encode(ids);
         float[][] out = new float[h.length][];
-        for (int b = 0; b < h.length; b++) {
-            double[] mean = new double[config.modelWidth()];
-            for (float[] row : h[b]) for (int c = 0; c < mean.length; c++) mean[c] += row[c];
-            double norm = 0;
-            for (int c = 0; c < mean.length; c++) { mean[c] /= h[b].length; norm += mean[c] * mean[c]; }
-            norm = Math.max(Math.sqrt(norm), 1e-12);             // sentence-transformers' F.normalize eps
-            out[b] = new float[mean.length];
-            for (int c = 0; c < mean.length; c++) out[b][c] = (float) (mean[c] / norm);
+        for (int b = 0; b < h.length; b++) out[b] = meanPoolNormalize(h[b]);
+        return out;
+    }
+
+    /** Mean over the rows of h (T, C), then divided by its L2 norm (at least 1e-12, as sentence-transformers). */
+    static float[] meanPoolNormalize(float[][] h) {
+        double[] mean = new double[h[0].length];
+        for (float[] row : h) for (int c = 0; c < mean.length; c++) mean[c] += row[c];
+        double norm = 0;
+        for (int c = 0; c < mean.length; c++) { mean[c] /= h.length; norm += mean[c] * mean[c]; }
+        norm = Math.max(Math.sqrt(norm), 1e-12);
+        float[] out = new float[mean.length];
+        for (int c = 0; c < mean.length; c++) out[c] = (float) (mean[c] / norm);
+        return out;
+    }
+
+    /**
+     * The encoder's last hidden state for sequences of different lengths in one padding-free pass: they
+     * are packed into one (1, ΣT, C) batch whose attention keeps each sequence to itself (packed
+     * variable-length attention), positions restarting at 0 per sequence. Returns (T_i, C) per sequence.
+     */
+    public List<float[][]> encodePacked(List<int[]> sequences) {
+        if (config.encoderLayers() == 0) throw new IllegalStateException("a " + config.architecture() + " model has no encoder");
+        if (sequences == null || sequences.isEmpty()) throw new IllegalArgumentException("no sequences");
+        int[] cu = new int[sequences.size() + 1];
+        for (int i = 0; i < sequences.size(); i++) {
+            int[] ids = sequences.get(i);
+            if (ids == null || ids.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
+            checkIds(ids);
+            checkPositions(0, ids.length);
+            cu[i + 1] = cu[i] + ids.length;
         }
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = s.empty(1, cu[cu.length - 1], config.modelWidth());                     // (1, ΣT, C)
+            for (int i = 0; i < sequences.size(); i++) {
+                embedInto(s, s.uploadInts(sequences.get(i), 1, sequences.get(i).length), 0, x.slice(1, cu[i], cu[i + 1]));
+            }
+            AttentionOp.Mask mask = config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
+            RelativeBias bias = relativeBias(weights.encoder, !config.causalInput());
+            Tensor h = runStack(s, weights.encoder, x, l -> new PackedSelf(s, mask, bias, cu), null);
+            float[][] all = toHost3(h, 1, cu[cu.length - 1], config.modelWidth())[0];
+            List<float[][]> out = new ArrayList<>();
+            for (int i = 0; i < sequences.size(); i++) out.add(Arrays.copyOfRange(all, cu[i], cu[i + 1]));
+            return out;
+        }
+    }
+
+    /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
+    public float[][] embedSentences(List<int[]> sequences) {
+        List<float[][]> h = encodePacked(sequences);
+        float[][] out = new float[h.size()][];
+        for (int i = 0; i < h.size(); i++) out[i] = meanPoolNormalize(h.get(i));
         return out;
     }
 
@@ -475,6 +518,29 @@ public final class Transformer {
             }
             Tensor out = s.empty(q.shape());
             backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias));
+            return out;
+        }
+    }
+
+    /** Self-attention over packed sequences (1, ΣT, …), each attending only to itself (cumulative offsets cu). */
+    final class PackedSelf implements Attend {
+        final Scratch s;
+        final AttentionOp.Mask mask;
+        final RelativeBias bias;
+        final int[] cu;
+
+        PackedSelf(Scratch s, AttentionOp.Mask mask, RelativeBias bias, int[] cu) {
+            this.s = s; this.mask = mask; this.bias = bias; this.cu = cu;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            long total = q.shape(1);
+            int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
+            Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());                 // (1, ΣT, NKV, HS)
+            Tensor out = s.empty(q.shape());                                                    // (1, ΣT, NH, HS)
+            backend.attention(AttentionOp.of(q.view(total, nh, hs), k.view(total, nkv, hs), v.view(total, nkv, hs),
+                    out.view(total, nh, hs)).packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
             return out;
         }
     }

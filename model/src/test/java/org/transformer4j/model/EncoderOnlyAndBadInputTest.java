@@ -72,6 +72,23 @@ class EncoderOnlyAndBadInputTest {
         }
     }
 
+    @Test
+    void packedEncodingOfDifferentLengthsEqualsOneSequenceAtATime() {
+        TransformerConfig rel = Tiny.t5ish().decoderLayers(0).tiedEmbeddings(true, 1f).build();  // encoder-only, T5 buckets, GQA
+        for (TransformerConfig c : List.of(bert(), rel, bert().toBuilder().encoderLayers(2).build())) {
+            try (Weights w = Weights.random(c, CPU, 76)) {
+                Transformer m = new Transformer(w, CPU);
+                List<int[]> seqs = List.of(Tiny.ids(77, 1, 3)[0], Tiny.ids(78, 1, 17)[0], Tiny.ids(79, 1, 1)[0], Tiny.ids(80, 1, 9)[0]);
+                List<float[][]> packed = m.encodePacked(seqs);
+                for (int i = 0; i < seqs.size(); i++) {
+                    float[][] alone = m.encode(new int[][] {seqs.get(i)})[0];
+                    assertEquals(alone.length, packed.get(i).length);
+                    assertTrue(Tiny.maxDiff(packed.get(i), alone, 0) <= 1e-5, "sequence " + i);
+                }
+            }
+        }
+    }
+
     private static void refuses(Class<? extends Throwable> type, String words, Executable e) {
         Throwable t = assertThrows(type, e);
         assertTrue(t.getMessage().contains(words), "message '" + t.getMessage() + "' lacks '" + words + "'");

@@ -108,6 +108,20 @@ class MiniLmModelTest {
     }
 
     @Test
+    void allSentencesPackedIntoOnePaddingFreePassMatchLangchain4j() {
+        AllMiniLmL6V2EmbeddingModel lc4j = new AllMiniLmL6V2EmbeddingModel();
+        java.util.List<int[]> ids = MiniLmImportTest.SENTENCES.stream().map(tokenizer::encode).toList();
+        float[][] packed = model.embedSentences(ids);                                          // one pass, Σ T_i rows
+        double worst = 0;
+        for (int i = 0; i < ids.size(); i++) {
+            float[] theirs = lc4j.embed(MiniLmImportTest.SENTENCES.get(i)).content().vector();
+            for (int j = 0; j < 384; j++) worst = Math.max(worst, Math.abs(packed[i][j] - theirs[j]));
+        }
+        assertTrue(worst <= 1e-5, "packed embeddings differ by " + worst);
+        System.out.printf("MiniLM, %d sentences packed in one pass vs langchain4j: worst max|diff| %.2e%n", ids.size(), worst);
+    }
+
+    @Test
     void theLoaderRejectsMissingUnexpectedAndMisshapedKeys() {
         Map<String, Tensor> hf = new HashMap<>(imported.weights());
         hf.remove("encoder.layer.3.output.dense.bias");
