@@ -134,6 +134,10 @@ public final class Weights implements AutoCloseable {
      * N(0, 0.02²). {@code classes} > 0 adds a classifier head; encoder-only models get an MLM head.
      */
     public static Weights random(TransformerConfig config, Backend backend, long seed, int classes) {
+        if (classes < 0 || classes > 0 && config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
+            throw new IllegalArgumentException("a classifier head (" + classes + " classes) is for encoder-only models with"
+                    + " classes ≥ 1; this config is " + config.architecture());
+        }
         Init init = new Init(backend, new SplittableRandom(seed));
         return build(config, init, classes);
     }

@@ -166,4 +166,29 @@ class GenerationTest {
             }
         }
     }
+
+    @Test
+    void encoderDecoderScoresFollowTheCachedDecoderFromItsStartId() {
+        TransformerConfig c = Tiny.t5ish().build();
+        try (Weights w = Weights.random(c, CPU, 53)) {
+            Transformer m = new Transformer(w, CPU);
+            int[] input = Tiny.ids(54, 1, 7)[0], target = Tiny.ids(55, 1, 6)[0];
+            Transformer.Score s = m.score(input, target);
+            try (KvState st = m.newState(new int[][] {input}, 8)) {
+                float[] logits = m.step(st, new int[] {c.specialIds().decoderStart()})[0];
+                double sum = 0;
+                for (int i = 0; i < target.length; i++) {
+                    try (Tensor lt = Tensor.ofFloats(logits, 1, Tiny.V); Tensor tt = Tensor.ofInts(new int[] {target[i]}, 1);
+                         Tensor loss = Tensor.empty(org.transformer4j.runtime.DType.F32, 1)) {
+                        CPU.crossEntropy(CrossEntropyOp.of(lt, tt, loss));
+                        assertEquals(-loss.toFloatArray()[0], s.logProbs()[i], 1e-5, "token " + i);
+                        sum += loss.toFloatArray()[0];
+                    }
+                    if (i + 1 < target.length) logits = m.step(st, new int[] {target[i]})[0];
+                }
+                assertEquals(sum / target.length, s.loss(), 1e-5);
+                assertEquals(Math.exp(s.loss()), s.perplexity(), 1e-9);
+            }
+        }
+    }
 }
