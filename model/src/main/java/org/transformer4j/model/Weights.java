@@ -442,6 +442,56 @@ public final class Weights implements AutoCloseable {
         return load("GPT-2", map, parts, backend, s -> build(c, s, 0));
     }
 
+    // ---- Hugging Face T5 ----------------------------------------------------------------------------
+
+    /**
+     * T5 weights (v1.0: ReLU, tied output; v1.1 / Flan-T5: gated, untied lm_head) from a Hugging Face
+     * T5Model / T5ForConditionalGeneration map (names as {@code HfLayout.t5} lists them). All matrices are
+     * nn.Linear (out, in); the relative-position table lives in block 0 of each stack and serves the
+     * stack; the token table is {@code shared.weight} (or an {@code embed_tokens} copy of it).
+     */
+    public static Weights fromHfT5(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        TransformerConfig c = config;
+        if (c.architecture() != TransformerConfig.Architecture.ENCODER_DECODER || c.norm() != TransformerConfig.NormKind.RMS_NORM
+                || c.normPlacement() != TransformerConfig.NormPlacement.PRE || c.positions() != TransformerConfig.Positions.T5_RELATIVE
+                || c.biases() || c.shareCrossAndSelfAttention() || c.shareEncoderDecoderParams() || c.withinLayerCrossAttention()
+                || c.causalInput()) {
+            throw new IllegalArgumentException("a T5 checkpoint needs a plain encoder-decoder config with pre-RMSNorm, T5 relative"
+                    + " positions and no biases; got " + c);
+        }
+        Map<String, Tensor> map = new java.util.HashMap<>(hf);
+        String table = null;
+        for (String k : List.of("shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight")) {
+            if (table == null && map.containsKey(k)) table = k;
+            else map.remove(k);                                               // the tied copies of the one table
+        }
+        if (c.tiedEmbeddings()) map.remove("lm_head.weight");
+        Map<String, Part> parts = new LinkedHashMap<>();
+        parts.put("embeddings.tokens", new Part(table == null ? "shared.weight" : table, false, -1, -1));
+        for (String stack : List.of("encoder", "decoder")) {
+            int n = stack.equals("encoder") ? c.encoderLayers() : c.decoderLayers();
+            for (int i = 0; i < n; i++) {
+                String o = stack + "." + i + ".", h = stack + ".block." + i + ".layer.";
+                List<String[]> attns = new ArrayList<>();
+                attns.add(new String[] {"self", "0.SelfAttention", "attn_norm", "0.layer_norm"});
+                if (stack.equals("decoder")) attns.add(new String[] {"cross", "1.EncDecAttention", "cross_norm", "1.layer_norm"});
+                for (String[] a : attns) {
+                    for (String x : List.of("q", "k", "v", "o")) parts.put(o + a[0] + "." + x, new Part(h + a[1] + "." + x + ".weight", false, -1, -1));
+                    parts.put(o + a[2] + ".weight", new Part(h + a[3] + ".weight", false, -1, -1));
+                }
+                String ff = h + (stack.equals("decoder") ? "2" : "1") + ".";
+                parts.put(o + "mlp_norm.weight", new Part(ff + "layer_norm.weight", false, -1, -1));
+                parts.put(o + "mlp.up", new Part(ff + "DenseReluDense." + (c.gatedMlp() ? "wi_0" : "wi") + ".weight", false, -1, -1));
+                parts.put(o + "mlp.gate", new Part(ff + "DenseReluDense.wi_1.weight", false, -1, -1));
+                parts.put(o + "mlp.down", new Part(ff + "DenseReluDense.wo.weight", false, -1, -1));
+            }
+            parts.put(stack + ".relative_bias", new Part(stack + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight", false, -1, -1));
+            parts.put(stack + ".final_norm.weight", new Part(stack + ".final_layer_norm.weight", false, -1, -1));
+        }
+        parts.put("lm_head", new Part("lm_head.weight", false, -1, -1));
+        return load("T5", map, parts, backend, s -> build(c, s, 0));
+    }
+
     private static Weights buildBert(TransformerConfig c, Source s, boolean pooler) {
         int cw = c.modelWidth();
         Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), cw),
