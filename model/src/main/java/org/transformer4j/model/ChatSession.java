@@ -34,6 +34,11 @@ public final class ChatSession implements AutoCloseable {
         this.capacity = capacity;
         this.incremental = model.config.architecture() == Architecture.DECODER_ONLY;
         if (capacity < 1) throw new IllegalArgumentException("capacity must be ≥ 1, got " + capacity);
+        TransformerConfig c = model.config;
+        if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && capacity > c.maxPositions()) {
+            // checked here so that a turn that passed send()'s checks cannot run out of positions half-way
+            throw new IllegalArgumentException("capacity " + capacity + " exceeds the model's " + c.maxPositions() + " learned positions");
+        }
         if (incremental) cache = model.newState(1, capacity);
     }
 

@@ -123,6 +123,8 @@ class EncoderOnlyAndBadInputTest {
             refuses(IllegalStateException.class, "has no encoder", () -> m.encode(new int[][] {{1}}));
             refuses(IllegalArgumentException.class, "does not generate", () -> new Generator(new Transformer(bw, CPU)));
             refuses(IllegalStateException.class, "no classifier head", () -> new Transformer(bw, CPU).classify(new int[][] {{1}}));
+            refuses(IllegalArgumentException.class, "exceeds the model's 160 learned positions",
+                    () -> new ChatSession(m, Generator.Options.greedy(4), 161));
             try (ChatSession chat = new ChatSession(m, Generator.Options.greedy(4), 20)) {
                 refuses(IllegalArgumentException.class, "the message is empty", () -> chat.send(new int[0]));
                 chat.send(new int[] {1, 2, 3});
