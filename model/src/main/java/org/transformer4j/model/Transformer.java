@@ -197,6 +197,66 @@ public final class Transformer {
         }
     }
 
+    // ---- inspection -----------------------------------------------------------------------------
+
+    /**
+     * The attention weights (T, T) of one head of one self-attention layer for one sequence: row i is
+     * softmax over keys j of scale·q_i·k_j (+ T5 bias), with the layer's mask (zeros where masked). The
+     * fused attention ops never store these, so the layer's q and k are recomputed and the softmax taken
+     * here in double. The stack is the decoder for decoder-only and prefix-LM models ({@code prefix}: the
+     * prefix-LM's bidirectional length, else ignored), the encoder otherwise (its mask: causal under step 4).
+     */
+    public float[][] attentionWeights(int[] ids, int prefix, int layer, int head) {
+        boolean encoder = config.decoderLayers() == 0 || config.architecture() == Architecture.ENCODER_DECODER;
+        Weights.Stack st = encoder ? weights.encoder : weights.decoder;
+        if (layer < 0 || layer >= st.layers().size()) throw new IllegalArgumentException("layer " + layer + " outside [0, " + st.layers().size() + ")");
+        if (head < 0 || head >= config.heads()) throw new IllegalArgumentException("head " + head + " outside [0, " + config.heads() + ")");
+        int t = rectangular("ids", new int[][] {ids})[1];
+        boolean plm = config.prefixLm();
+        if (plm && (prefix < 0 || prefix > t)) throw new IllegalArgumentException("prefix " + prefix + " outside [0, " + t + "]");
+        AttentionOp.Mask mask = encoder ? (config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE)
+                : plm ? AttentionOp.Mask.PREFIX_LM : AttentionOp.Mask.CAUSAL;
+        boolean bidirectionalBuckets = encoder ? !config.causalInput() : decoderBidirectional();
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = embed(s, new int[][] {ids}, 0);                                         // (1, T, C)
+            RelativeBias bias = relativeBias(st, bidirectionalBuckets);
+            int[] pre = plm && !encoder ? new int[] {prefix} : null;
+            for (int i = 0; i < layer; i++) block(s, st.layers().get(i), x, new DenseSelf(s, mask, pre, bias, null, null), null);
+            Weights.Layer l = st.layers().get(layer);
+            Tensor in = this.pre ? norm(s, l.attnNorm(), x) : x;
+            float[] q = host(s, linear(s, in, l.self().q(), l.self().qb()));                   // (T, NH·HS)
+            float[] k = host(s, linear(s, in, l.self().k(), l.self().kb()));                   // (T, NKV·HS)
+            float[] table = bias == null ? null : host(s, bias.table());                        // (buckets, NH)
+            int hs = config.headSize(), kvHead = head / (config.heads() / config.kvHeads());
+            int qw = config.innerWidth(), kw = config.kvHeads() * hs;
+            float[][] w = new float[t][t];
+            for (int i = 0; i < t; i++) {
+                double[] sc = new double[t];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < t; j++) {
+                    boolean visible = switch (mask) {
+                        case NONE -> true;
+                        case CAUSAL -> j <= i;
+                        case PREFIX_LM -> j <= i || j < prefix;
+                    };
+                    if (!visible) { sc[j] = Double.NEGATIVE_INFINITY; continue; }
+                    double d = 0;
+                    for (int e = 0; e < hs; e++) d += (double) q[i * qw + head * hs + e] * k[j * kw + kvHead * hs + e];
+                    sc[j] = config.attentionScale() * d;
+                    if (table != null) {
+                        sc[j] += table[RelativeBias.bucket(j - i, bias.numBuckets(), bias.maxDistance(), bias.bidirectional())
+                                * config.heads() + head];
+                    }
+                    max = Math.max(max, sc[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < t; j++) sum += sc[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sc[j] - max);
+                for (int j = 0; j < t; j++) w[i][j] = sc[j] == Double.NEGATIVE_INFINITY ? 0f : (float) (Math.exp(sc[j] - max) / sum);
+            }
+            return w;
+        }
+    }
+
     // ---- scoring ----------------------------------------------------------------------------------
 
     /**

@@ -191,4 +191,44 @@ class GenerationTest {
             }
         }
     }
+
+    @Test
+    void attentionWeightsTimesValuesAreTheAttentionKernelsOutput() {
+        for (TransformerConfig c : List.of(Tiny.decoderOnly(Tiny.t5ish().build(), true), Tiny.decoderOnly(Tiny.encDec().build(), false))) {
+            try (Weights w = Weights.random(c, CPU, 56); Transformer.Scratch s = new Transformer.Scratch(CPU)) {
+                Transformer m = new Transformer(w, CPU);
+                int[] ids = Tiny.ids(57, 1, 10)[0];
+                int layer = 1, head = 1, prefix = 4, hs = c.headSize();
+                float[][] a = m.attentionWeights(ids, prefix, layer, head);                       // (T, T)
+                // the layer's q, k, v and the kernel's attention output, built from the model's own pieces
+                org.transformer4j.runtime.AttentionOp.Mask mask = c.prefixLm() ? org.transformer4j.runtime.AttentionOp.Mask.PREFIX_LM
+                        : org.transformer4j.runtime.AttentionOp.Mask.CAUSAL;
+                int[] pre = c.prefixLm() ? new int[] {prefix} : null;
+                var bias = m.relativeBias(w.decoder, m.decoderBidirectional());
+                Tensor x = m.embed(s, new int[][] {ids}, 0);
+                m.block(s, w.decoder.layers().get(0), x, m.new DenseSelf(s, mask, pre, bias, null, null), null);
+                Weights.Layer l = w.decoder.layers().get(layer);
+                Tensor in = m.norm(s, l.attnNorm(), x);
+                Tensor q = m.linear(s, in, l.self().q(), l.self().qb()).view(1, 10, c.heads(), hs);
+                Tensor k = m.kv(s, in, l.self().k(), l.self().kb()), v = m.kv(s, in, l.self().v(), l.self().vb());
+                Tensor out = s.empty(1, 10, c.heads(), hs);
+                CPU.attention(org.transformer4j.runtime.AttentionOp.of(q, k, v, out).withMask(mask, pre).scale(c.attentionScale()).bias(bias));
+                float[] vf = v.toFloatArray(), of = out.toFloatArray();
+                int kvHead = head / (c.heads() / c.kvHeads());
+                double worst = 0;
+                for (int i = 0; i < 10; i++) {
+                    for (int e = 0; e < hs; e++) {
+                        double y = 0;
+                        for (int j = 0; j < 10; j++) y += a[i][j] * vf[(j * c.kvHeads() + kvHead) * hs + e];
+                        worst = Math.max(worst, Math.abs(y - of[(i * c.heads() + head) * hs + e]));
+                    }
+                    for (int j = 0; j < 10; j++) {
+                        boolean visible = c.prefixLm() ? j <= i || j < prefix : j <= i;
+                        if (!visible) assertEquals(0f, a[i][j], "masked key " + j + " of query " + i);
+                    }
+                }
+                assertTrue(worst <= 1e-5, "weights · V differs from the kernel's output by " + worst);
+            }
+        }
+    }
 }
