@@ -145,42 +145,52 @@ public final class Generator {
      * until every sequence stopped or reached the limit. The last chosen token is not fed (the caller may:
      * a chat session does at its next turn); {@code lastOut}, when given, receives it per sequence.
      */
-    int[][] loop(KvState st, float[][] logits, Options o, TokenListener listener, int[] lastOut) {
-        int batch = logits.length, v = model.config.vocabSize();
+    int[][] loop(KvState st, float[][] first, Options o, TokenListener listener, int[] lastOut) {
+        int batch = first.length;
         List<List<Integer>> out = new ArrayList<>();
         for (int b = 0; b < batch; b++) out.add(new ArrayList<>());
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
-        for (int step = 0; ; step++) {
-            int[] chosen = sample(logits, o, step);
-            int running = 0;
-            for (int b = 0; b < batch; b++) {
-                if (done[b]) continue;
-                next[b] = chosen[b];
-                out.get(b).add(chosen[b]);
-                if (listener != null) listener.onToken(b, chosen[b]);
-                if (o.stopIds().contains(chosen[b]) || out.get(b).size() >= o.maxNewTokens() || o.stopsAt(out.get(b))) done[b] = true;
-                else running++;
+        try (Transformer.Scratch firstScratch = new Transformer.Scratch(model.backend)) {
+            float[] flat = new float[batch * first[0].length];
+            for (int b = 0; b < batch; b++) System.arraycopy(first[b], 0, flat, b * first[b].length, first[b].length);
+            Tensor logits = firstScratch.upload(flat, batch, first[0].length);                  // (B, V)
+            Transformer.Scratch s = null;
+            try {
+                for (int step = 0; ; step++) {
+                    int[] chosen = sample(logits, o, step);
+                    int running = 0;
+                    for (int b = 0; b < batch; b++) {
+                        if (done[b]) continue;
+                        next[b] = chosen[b];
+                        out.get(b).add(chosen[b]);
+                        if (listener != null) listener.onToken(b, chosen[b]);
+                        if (o.stopIds().contains(chosen[b]) || out.get(b).size() >= o.maxNewTokens() || o.stopsAt(out.get(b))) done[b] = true;
+                        else running++;
+                    }
+                    if (running == 0) break;
+                    if (s != null) s.close();
+                    s = new Transformer.Scratch(model.backend);
+                    // finished sequences repeat their last token; their rows are ignored. The logits stay on the backend.
+                    logits = model.step(s, st, next).view(batch, model.config.vocabSize());
+                }
+            } finally {
+                if (s != null) s.close();
             }
-            if (running == 0) break;
-            logits = model.step(st, next);       // finished sequences repeat their last token; their rows are ignored
         }
         if (lastOut != null) System.arraycopy(next, 0, lastOut, 0, batch);
         int[][] result = new int[batch][];
         for (int b = 0; b < batch; b++) result[b] = out.get(b).stream().mapToInt(Integer::intValue).toArray();
-        assert v > 0;
         return result;
     }
 
-    private int[] sample(float[][] logits, Options o, int step) {
-        int batch = logits.length, v = logits[0].length;
-        float[] flat = new float[batch * v];
-        for (int b = 0; b < batch; b++) System.arraycopy(logits[b], 0, flat, b * v, v);
+    /** One id per row of logits (B, V), chosen by the backend's sample op; only the ids come back to the host. */
+    private int[] sample(Tensor logits, Options o, int step) {
+        int batch = (int) logits.shape(0);
         try (Transformer.Scratch s = new Transformer.Scratch(model.backend)) {
-            Tensor l = s.upload(flat, batch, v);                                               // (B, V)
             Tensor ids = s.add(model.backend.empty(DType.I32, batch));                         // (B)
-            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(l, ids)
-                    : SampleOp.sample(l, o.temperature(), o.seed(), ids).topP(o.topP()).offset(step);
+            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(logits, ids)
+                    : SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).offset(step);
             if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
             model.backend.sample(op);
             Tensor h = ids.isCuda() ? s.add(model.backend.toHost(ids)) : ids;

@@ -403,6 +403,16 @@ public final class Transformer {
 
     /** One new token per sequence, all sequences in one batch: tokens (B) → logits (B, V). */
     public float[][] step(KvState st, int[] tokens) {
+        try (Scratch s = new Scratch(backend)) {
+            float[][][] l3 = toHost3(step(s, st, tokens), st.batch, 1, config.vocabSize());     // (B, 1, V)
+            float[][] out = new float[st.batch][];
+            for (int b = 0; b < st.batch; b++) out[b] = l3[b][0];
+            return out;
+        }
+    }
+
+    /** The step, leaving the logits (B, 1, V) in the backend's memory (in {@code s}) for sampling there. */
+    Tensor step(Scratch s, KvState st, int[] tokens) {
         checkState(st);
         if (tokens == null || tokens.length != st.batch) {
             throw new IllegalArgumentException("step takes one token per sequence (" + st.batch + "), got "
@@ -415,20 +425,18 @@ public final class Transformer {
         }
         int[] before = st.lengths.clone();
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
-        try (Scratch s = new Scratch(backend)) {
-            Tensor x = s.empty(st.batch, 1, config.modelWidth());                                // (B, 1, C)
-            for (int b = 0; b < st.batch; b++) {
-                embedInto(s, s.uploadInts(new int[] {tokens[b]}, 1, 1), before[b], x.slice(0, b, b + 1));
-            }
-            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l), before, bias, false),
-                    st.crossK == null ? null : l -> new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
-            float[][][] l3 = toHost3(logits(s, h), st.batch, 1, config.vocabSize());            // (B, 1, V)
-            float[][] out = new float[st.batch][];
-            for (int b = 0; b < st.batch; b++) out[b] = l3[b][0];
-            for (int b = 0; b < st.batch; b++) st.lengths[b] = before[b] + 1;
-            st.tokensEncoded += st.batch;
-            return out;
+        Tensor x = s.empty(st.batch, 1, config.modelWidth());                                    // (B, 1, C)
+        if (Arrays.stream(before).allMatch(n -> n == before[0])) {                               // one position: one op
+            embedInto(s, s.uploadInts(tokens, st.batch, 1), before[0], x);
+        } else {
+            for (int b = 0; b < st.batch; b++) embedInto(s, s.uploadInts(new int[] {tokens[b]}, 1, 1), before[b], x.slice(0, b, b + 1));
         }
+        Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l), before, bias, false),
+                st.crossK == null ? null : l -> new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
+        Tensor logits = logits(s, h);                                                            // (B, 1, V)
+        for (int b = 0; b < st.batch; b++) st.lengths[b] = before[b] + 1;
+        st.tokensEncoded += st.batch;
+        return logits;
     }
 
     private void checkState(KvState st) {
