@@ -1,0 +1,200 @@
+// Generator — text generation on any decoding architecture: greedy or sampled (temperature, top-k,
+// top-p, seed), stop ids and stop strings, a token limit, a streaming callback, and batches of prompts of different
+// lengths decoded together through one KvState.
+package org.transformer4j.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.transformer4j.model.TransformerConfig.Architecture;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * For decoder-only models the prompt is the start of the sequence (include BOS yourself); for a
+ * prefix-LM it is the bidirectional prefix; for an encoder-decoder it is the encoder's input and the
+ * decoder starts from the config's decoder-start id. Sampling runs in the backend's sample op, whose
+ * Philox stream is keyed by the seed and counted by (row, step), so a seed repeats exactly.
+ */
+public final class Generator {
+
+    /**
+     * @param maxNewTokens ≥ 1
+     * @param temperature  0: greedy (argmax); > 0: sampling
+     * @param topK         0: no limit
+     * @param topP         1: no limit
+     * @param stopIds      ids that end a sequence (the stop id is returned as its last token)
+     * @param stopStrings  texts that end a sequence once the decoded new tokens contain one (the token
+     *                     that completes it is returned as the last); needs {@code decoder}
+     * @param decoder      ids → text (e.g. {@code tokenizer::decode}), or null without stop strings
+     * @param truncate     when a prompt plus maxNewTokens exceeds the model's positions: true keeps the
+     *                     prompt's last tokens, false (the default) throws
+     */
+    public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
+                          Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
+        public Options {
+            if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
+            if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+                throw new IllegalArgumentException("temperature must be finite and ≥ 0, got " + temperature);
+            }
+            if (topK < 0) throw new IllegalArgumentException("topK must be ≥ 0 (0: no limit), got " + topK);
+            if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
+            stopIds = stopIds == null ? Set.of() : Set.copyOf(stopIds);
+            stopStrings = stopStrings == null ? Set.of() : Set.copyOf(stopStrings);
+            if (stopStrings.contains("")) throw new IllegalArgumentException("an empty stop string would stop every sequence at once");
+            if (!stopStrings.isEmpty() && decoder == null) {
+                throw new IllegalArgumentException("stop strings need a decoder (ids → text), e.g. tokenizer::decode");
+            }
+        }
+
+        public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
+
+        public Options sampling(float t, int k, float p, long s) {
+            return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate);
+        }
+
+        public Options stopIds(Set<Integer> ids) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate);
+        }
+
+        public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate);
+        }
+
+        public Options truncate(boolean t) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t);
+        }
+
+        /** Whether the new tokens so far end the sequence by a stop string. */
+        boolean stopsAt(List<Integer> generated) {
+            if (stopStrings.isEmpty()) return false;
+            String text = decoder.apply(generated.stream().mapToInt(Integer::intValue).toArray());
+            for (String stop : stopStrings) if (text.contains(stop)) return true;
+            return false;
+        }
+    }
+
+    /** Called for each new token as it is chosen. */
+    @FunctionalInterface
+    public interface TokenListener {
+        void onToken(int sequence, int token);
+    }
+
+    private final Transformer model;
+
+    public Generator(Transformer model) {
+        if (model.config.architecture() == Architecture.ENCODER_ONLY) {
+            throw new IllegalArgumentException("an encoder-only model does not generate; use encode, classify or maskedLmLogits");
+        }
+        this.model = model;
+    }
+
+    /** Generates for each prompt; returns the new tokens of each (stop id included when one ended it). */
+    public int[][] generate(List<int[]> prompts, Options o, TokenListener listener) {
+        if (prompts == null || prompts.isEmpty()) throw new IllegalArgumentException("no prompts");
+        int[][] p = new int[prompts.size()][];
+        for (int b = 0; b < p.length; b++) p[b] = fit(prompts.get(b), b, o);
+        TransformerConfig c = model.config;
+        if (c.architecture() == Architecture.ENCODER_DECODER) {
+            int start = c.specialIds().decoderStart() >= 0 ? c.specialIds().decoderStart() : c.specialIds().bos();
+            if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
+            try (KvState st = model.newState(p, o.maxNewTokens())) {
+                int[] first = new int[p.length];
+                Arrays.fill(first, start);
+                return loop(st, model.step(st, first), o, listener, null);
+            }
+        }
+        int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
+        try (KvState st = model.newState(p.length, longest + o.maxNewTokens())) {
+            float[][] last = new float[p.length][];
+            for (int b = 0; b < p.length; b++) {
+                float[][] l = model.prefill(st, b, p[b]);
+                last[b] = l[l.length - 1];
+            }
+            return loop(st, last, o, listener, null);
+        }
+    }
+
+    /** One prompt. */
+    public int[] generate(int[] prompt, Options o, TokenListener listener) {
+        return generate(List.of(prompt), o, listener)[0];
+    }
+
+    /** Checks a prompt and applies the caller's truncation choice. */
+    int[] fit(int[] prompt, int b, Options o) {
+        if (prompt == null || prompt.length == 0) throw new IllegalArgumentException("prompt " + b + " is empty");
+        model.checkIds(prompt);
+        TransformerConfig c = model.config;
+        if (c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE) return prompt;
+        boolean encDec = c.architecture() == Architecture.ENCODER_DECODER;
+        boolean continues = !encDec || c.shareCrossAndSelfAttention();     // target positions follow the prompt's
+        int room = continues ? c.maxPositions() - o.maxNewTokens() : c.maxPositions();
+        if (prompt.length <= room) return prompt;
+        if (!o.truncate() || room < 1) {
+            throw new IllegalArgumentException("prompt " + b + " has " + prompt.length + " tokens; with " + o.maxNewTokens()
+                    + " new tokens the model's " + c.maxPositions() + " positions allow " + Math.max(room, 0)
+                    + (room >= 1 ? " (or set Options.truncate(true) to keep its last " + room + ")" : ""));
+        }
+        return Arrays.copyOfRange(prompt, prompt.length - room, prompt.length);
+    }
+
+    /**
+     * Chooses a token per sequence from {@code logits} (B, V), feeds it back through {@link Transformer#step}
+     * until every sequence stopped or reached the limit. The last chosen token is not fed (the caller may:
+     * a chat session does at its next turn); {@code lastOut}, when given, receives it per sequence.
+     */
+    int[][] loop(KvState st, float[][] first, Options o, TokenListener listener, int[] lastOut) {
+        int batch = first.length;
+        List<List<Integer>> out = new ArrayList<>();
+        for (int b = 0; b < batch; b++) out.add(new ArrayList<>());
+        boolean[] done = new boolean[batch];
+        int[] next = new int[batch];
+        try (Transformer.Scratch firstScratch = new Transformer.Scratch(model.backend)) {
+            float[] flat = new float[batch * first[0].length];
+            for (int b = 0; b < batch; b++) System.arraycopy(first[b], 0, flat, b * first[b].length, first[b].length);
+            Tensor logits = firstScratch.upload(flat, batch, first[0].length);                  // (B, V)
+            Transformer.Scratch s = null;
+            try {
+                for (int step = 0; ; step++) {
+                    int[] chosen = sample(logits, o, step);
+                    int running = 0;
+                    for (int b = 0; b < batch; b++) {
+                        if (done[b]) continue;
+                        next[b] = chosen[b];
+                        out.get(b).add(chosen[b]);
+                        if (listener != null) listener.onToken(b, chosen[b]);
+                        if (o.stopIds().contains(chosen[b]) || out.get(b).size() >= o.maxNewTokens() || o.stopsAt(out.get(b))) done[b] = true;
+                        else running++;
+                    }
+                    if (running == 0) break;
+                    if (s != null) s.close();
+                    s = new Transformer.Scratch(model.backend);
+                    // finished sequences repeat their last token; their rows are ignored. The logits stay on the backend.
+                    logits = model.step(s, st, next).view(batch, model.config.vocabSize());
+                }
+            } finally {
+                if (s != null) s.close();
+            }
+        }
+        if (lastOut != null) System.arraycopy(next, 0, lastOut, 0, batch);
+        int[][] result = new int[batch][];
+        for (int b = 0; b < batch; b++) result[b] = out.get(b).stream().mapToInt(Integer::intValue).toArray();
+        return result;
+    }
+
+    /** One id per row of logits (B, V), chosen by the backend's sample op; only the ids come back to the host. */
+    private int[] sample(Tensor logits, Options o, int step) {
+        int batch = (int) logits.shape(0);
+        try (Transformer.Scratch s = new Transformer.Scratch(model.backend)) {
+            Tensor ids = s.add(model.backend.empty(DType.I32, batch));                         // (B)
+            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(logits, ids)
+                    : SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).offset(step);
+            if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
+            model.backend.sample(op);
+            Tensor h = ids.isCuda() ? s.add(model.backend.toHost(ids)) : ids;
+            return h.toIntArray();
+        }
+    }
+}

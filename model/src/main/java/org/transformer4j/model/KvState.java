@@ -1,0 +1,106 @@
+// KvState — the per-request state of cached inference: a paged KV cache per decoder layer, the rows
+// each sequence holds, and (encoder-decoders) the encoder's K/V for cross-attention, computed once.
+package org.transformer4j.model;
+
+import java.util.Arrays;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * Made by {@link Transformer#newState}; used by {@link Transformer#prefill} and {@link Transformer#step}.
+ * Sequence b owns blocks {@code b·maxBlocks .. (b+1)·maxBlocks − 1} of each layer's cache (blockSize
+ * rows each). {@code lengths[b]} counts its cached rows; under step 1 the first rows are the input's
+ * (memory) K/V, so the target's positions continue after them. Lengths advance only after a call has
+ * succeeded: rows written by a call that failed lie beyond the length, invisible, and are overwritten.
+ */
+public final class KvState implements AutoCloseable {
+
+    /** Rows per cache block: a multiple of the decode kernel's key tile. */
+    static final int BLOCK_SIZE = 16;
+
+    final Transformer model;
+    final int batch;
+    final int maxBlocks;
+    final Tensor[] kCache, vCache;          // per decoder layer: (B·maxBlocks, BLOCK_SIZE, NKV, HS)
+    final int[] blockTable;                 // (B, maxBlocks)
+    final int[] lengths;                    // (B) rows cached per sequence
+    /** Cross-attention memory K/V per decoder layer, packed: (totalM, NKV, HS); null without cross-attention. */
+    Tensor[] crossK, crossV;
+    /** Cumulative memory lengths (B + 1). */
+    int[] cuMemory;
+    /** Tokens run through the model for this state (encoder and decoder), for the chat-cost table. */
+    long tokensEncoded;
+    private boolean closed;
+
+    KvState(Transformer model, int batch, int capacityRows) {
+        if (batch < 1) throw new IllegalArgumentException("batch must be ≥ 1, got " + batch);
+        if (capacityRows < 1) throw new IllegalArgumentException("capacity must be ≥ 1 row, got " + capacityRows);
+        this.model = model;
+        this.batch = batch;
+        this.maxBlocks = (capacityRows + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        TransformerConfig c = model.config;
+        int layers = model.weights.decoder.layers().size();
+        this.kCache = new Tensor[layers];
+        this.vCache = new Tensor[layers];
+        try {
+            for (int l = 0; l < layers; l++) {
+                kCache[l] = model.backend.empty(DType.F32, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
+                vCache[l] = model.backend.empty(DType.F32, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        this.blockTable = new int[batch * maxBlocks];
+        for (int i = 0; i < blockTable.length; i++) blockTable[i] = i;
+        this.lengths = new int[batch];
+    }
+
+    public int batch() { return batch; }
+
+    /** Rows each sequence can hold. */
+    public int capacity() { return maxBlocks * BLOCK_SIZE; }
+
+    /** Cached rows of sequence b. */
+    public int length(int b) { return lengths[b]; }
+
+    public long tokensEncoded() { return tokensEncoded; }
+
+    public boolean isClosed() { return closed; }
+
+    /** All sequences' caches of layer l. */
+    PagedKvCache cache(int l) { return new PagedKvCache(kCache[l], vCache[l], blockTable, maxBlocks); }
+
+    /** Sequence b's cache of layer l, as a batch of one. */
+    PagedKvCache cache(int l, int b) {
+        return new PagedKvCache(kCache[l], vCache[l], Arrays.copyOfRange(blockTable, b * maxBlocks, (b + 1) * maxBlocks), maxBlocks);
+    }
+
+    /** Sequence b's memory K or V of layer l: (1, Tm_b, NKV, HS). */
+    Tensor memory(Tensor[] packed, int l, int b) {
+        Tensor rows = packed[l].slice(0, cuMemory[b], cuMemory[b + 1]);
+        return rows.view(1, cuMemory[b + 1] - cuMemory[b], packed[l].shape(1), packed[l].shape(2));
+    }
+
+    void checkOpen() {
+        if (closed) throw new IllegalStateException("this KvState is closed");
+    }
+
+    void checkRoom(int b, int rows) {
+        if ((long) lengths[b] + rows > capacity()) {
+            throw new IllegalArgumentException("sequence " + b + " holds " + lengths[b] + " rows; " + rows + " more exceed the"
+                    + " state's capacity of " + capacity() + " (make the state with a larger capacity)");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (Tensor[] ts : new Tensor[][] {kCache, vCache, crossK, crossV}) {
+            if (ts == null) continue;
+            for (Tensor t : ts) if (t != null) t.close();
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// Pretrained — a Hugging Face model folder (config.json + safetensors) as TransformerConfig + Weights,
+// for GPT-2, BERT and T5 (v1.0, v1.1 / Flan-T5): the config fields mapped one by one, the tensors checked key for key by
+// HfLayout and copied by Weights' loaders.
+package org.transformer4j.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.HfLayout;
+import org.transformer4j.model.weights.SafetensorsCheckpoint;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.Tensor;
+
+/** Loads {@code dir}'s model onto a backend; the checkpoint file is closed before returning. */
+public final class Pretrained {
+
+    private Pretrained() {}
+
+    /** A token id field: 0 is a valid id (HfConfig.size wants sizes ≥ 1), -1 or null means none. */
+    private static int id(HfConfig cfg, String field, int dflt) throws CheckpointException {
+        double v = cfg.number(field, dflt);
+        if (v != Math.rint(v) || v < -1 || v > Integer.MAX_VALUE) throw cfg.error("config.json field '" + field + "' is " + v + ", not a token id");
+        return (int) v;
+    }
+
+    /** GPT-2's config.json (n_embd, n_layer, n_head, n_inner, n_positions, vocab_size, layer_norm_epsilon, activation_function). */
+    public static TransformerConfig gpt2Config(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("n_embd"), nh = cfg.size("n_head");
+        if (c % nh != 0) throw cfg.error("n_embd " + c + " is not divisible by n_head " + nh);
+        String act = cfg.string("activation_function", "gelu_new");
+        TransformerConfig.Activation a = switch (act) {
+            case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            case "relu" -> TransformerConfig.Activation.RELU;
+            case "silu", "swish" -> TransformerConfig.Activation.SILU;
+            default -> throw cfg.error("activation_function '" + act + "' is not one of gelu_new, gelu, relu, silu");
+        };
+        int v = cfg.size("vocab_size");
+        int eos = id(cfg, "eos_token_id", v - 1), bos = id(cfg, "bos_token_id", v - 1);
+        return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("n_inner", 4 * c), nh)
+                .decoderLayers(cfg.size("n_layer"))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE,
+                        (float) cfg.number("layer_norm_epsilon", 1e-5))
+                .activation(a, false).learnedPositions(cfg.size("n_positions", 1024)).biases(true)
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .specialIds(new TransformerConfig.SpecialIds(-1, bos, eos, -1, -1)).build();
+    }
+
+    /** BERT's config.json (hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, …, hidden_act gelu). */
+    public static TransformerConfig bertConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        String act = cfg.string("hidden_act", "gelu");
+        if (!act.equals("gelu")) throw cfg.error("hidden_act '" + act + "': only BERT's exact gelu is supported");
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size")).widths(c, cfg.size("intermediate_size"), nh)
+                .encoderLayers(cfg.size("num_hidden_layers"))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST,
+                        (float) cfg.number("layer_norm_eps", 1e-12))
+                .activation(TransformerConfig.Activation.GELU, false).learnedPositions(cfg.size("max_position_embeddings", 512))
+                .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
+    }
+
+    /**
+     * T5's config.json: v1.0 (feed_forward_proj relu, tied output scaled by d_model^-0.5) or v1.1 /
+     * Flan-T5 (gated-gelu = gated GELU-tanh, untied lm_head); attention scale 1, RMSNorm, relative buckets.
+     */
+    public static TransformerConfig t5Config(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("d_model"), nh = cfg.size("num_heads"), hs = cfg.size("d_kv");
+        String ffn = cfg.string("feed_forward_proj", "relu");
+        boolean gated = ffn.startsWith("gated-");
+        TransformerConfig.Activation a = switch (gated ? ffn.substring("gated-".length()) : ffn) {
+            case "relu" -> TransformerConfig.Activation.RELU;
+            case "gelu", "gelu_new" -> TransformerConfig.Activation.GELU_TANH;     // HF maps gated-gelu to gelu_new
+            case "silu" -> TransformerConfig.Activation.SILU;
+            default -> throw cfg.error("feed_forward_proj '" + ffn + "' is not relu, gated-gelu, gated-gelu_new, gated-relu or gated-silu");
+        };
+        boolean tied = cfg.bool("tie_word_embeddings", true);
+        int layers = cfg.size("num_layers");
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size")).modelWidth(c).mlpWidth(cfg.size("d_ff"))
+                .heads(nh, nh, hs).encoderLayers(layers).decoderLayers(cfg.size("num_decoder_layers", layers))
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-6))
+                .activation(a, gated)
+                .t5RelativePositions(cfg.size("relative_attention_num_buckets", 32), cfg.size("relative_attention_max_distance", 128))
+                .biases(false).attentionScale(1f).tiedEmbeddings(tied, tied ? (float) (1 / Math.sqrt(c)) : 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, id(cfg, "eos_token_id", 1),
+                        id(cfg, "decoder_start_token_id", 0), -1)).build();
+    }
+
+    /** A GPT-2, BERT or T5 folder's weights (model_type decides), with its config in {@link Weights#config}. */
+    public static Weights load(Path dir, Backend backend) throws IOException {
+        HfConfig cfg = HfConfig.read(dir);
+        String type = cfg.modelType();
+        TransformerConfig config = switch (type) {
+            case "gpt2" -> gpt2Config(cfg);
+            case "bert" -> bertConfig(cfg);
+            case "t5" -> t5Config(cfg);
+            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert and t5 folders");
+        };
+        HfLayout layout = HfLayout.of(cfg);
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+            Map<String, String> keys = layout.match(ck, dir);                      // canonical name → stored name
+            Map<String, Tensor> byName = new LinkedHashMap<>();
+            for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
+            return switch (type) {
+                case "gpt2" -> Weights.fromHfGpt2(config, byName, backend);
+                case "bert" -> Weights.fromHfBert(config, byName, backend);
+                default -> Weights.fromHfT5(config, byName, backend);
+            };
+        }
+    }
+}

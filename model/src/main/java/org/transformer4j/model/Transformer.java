@@ -1,0 +1,875 @@
+// Transformer — one configurable transformer that runs every architecture of DESIGN.md's table
+// (encoder-decoder, encoder-only, decoder-only, prefix-LM, and each of the four steps between them)
+// with the same code on any Backend: full forward passes here, cached inference through KvState.
+package org.transformer4j.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.transformer4j.model.TransformerConfig.Architecture;
+import org.transformer4j.model.TransformerConfig.NormPlacement;
+import org.transformer4j.runtime.Activation;
+import org.transformer4j.runtime.AttentionOp;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.DecodeOp;
+import org.transformer4j.runtime.EmbeddingOp;
+import org.transformer4j.runtime.KvAppendOp;
+import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.RelativeBias;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * A block reads like the math (pre-LN: {@code x = x + attn(norm(x)); x = x + mlp(norm(x))}; post-LN:
+ * {@code x = norm(x + attn(x)); x = norm(x + mlp(x))}), with a cross-attention line between them in
+ * decoder layers of encoder-decoders. How a layer attends is a small {@link Attend} object, so the same
+ * block serves the encoder, the decoder, full passes and cached decoding.
+ *
+ * <p>The four steps ({@link TransformerConfig}): step 1 drops the cross-attention line and lets the
+ * self-attention see [memory ; target] (memory K/V from the layer's own projections, target positions
+ * continuing after the input's); step 2 is in {@link Weights} (one stack); step 3 picks, per decoder
+ * layer i, encoder layer i's input as memory instead of the encoder's output; step 4 makes the
+ * encoder's mask causal. All public results are host arrays, fp32.
+ */
+public final class Transformer {
+
+    public final TransformerConfig config;
+    public final Weights weights;
+    public final Backend backend;
+    private final boolean pre;
+
+    public Transformer(Weights weights, Backend backend) {
+        this.config = weights.config;
+        this.weights = weights;
+        this.backend = backend;
+        this.pre = config.normPlacement() == NormPlacement.PRE;
+    }
+
+    // ---- public forward passes (no cache: the full recomputation) ----------------------------------
+
+    /** Decoder-only logits for ids (B, T) → (B, T, V). */
+    public float[][][] logits(int[][] ids) { return logits(ids, (int[]) null); }
+
+    /**
+     * Decoder-only / prefix-LM logits for ids (B, T) → (B, T, V). {@code prefix} (one length per row)
+     * is the bidirectional part of a prefix-LM, null otherwise.
+     */
+    public float[][][] logits(int[][] ids, int[] prefix) {
+        requireArch("logits(ids)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
+        int[] shape = rectangular("ids", ids);
+        boolean plm = config.architecture() == Architecture.PREFIX_LM;
+        if (plm && (prefix == null || prefix.length != ids.length)) {
+            throw new IllegalArgumentException("a prefix-LM needs one prefix length per row (" + ids.length + ")");
+        }
+        if (!plm && prefix != null) throw new IllegalArgumentException("prefix lengths given to a " + config.architecture() + " model");
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = embed(s, ids, 0);                                                       // (B, T, C)
+            AttentionOp.Mask mask = plm ? AttentionOp.Mask.PREFIX_LM : AttentionOp.Mask.CAUSAL;
+            RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+            Tensor h = runStack(s, weights.decoder, x, i -> new DenseSelf(s, mask, plm ? prefix : null, bias, null, null), null);
+            return toHost3(logits(s, h), shape[0], shape[1], config.vocabSize());
+        }
+    }
+
+    /** Encoder-decoder logits of the target positions: input (B, Tin), target (B, Tt) → (B, Tt, V). */
+    public float[][][] logits(int[][] input, int[][] target) {
+        requireArch("logits(input, target)", Architecture.ENCODER_DECODER);
+        int[] in = rectangular("input", input);
+        int[] tg = rectangular("target", target);
+        if (in[0] != tg[0]) throw new IllegalArgumentException("input has " + in[0] + " rows but target " + tg[0]);
+        try (Scratch s = new Scratch(backend)) {
+            Memory mem = encodeMemory(s, input);
+            Tensor h = decodeDense(s, mem, target);
+            return toHost3(logits(s, h), tg[0], tg[1], config.vocabSize());
+        }
+    }
+
+    /**
+     * The encoder's last hidden state (B, T, C): for encoder-only models the model's output (post-LN:
+     * after the last block's norm), for encoder-decoders the memory the decoder reads without step 3.
+     */
+    public float[][][] encode(int[][] ids) {
+        if (config.encoderLayers() == 0) throw new IllegalStateException("a " + config.architecture() + " model has no encoder");
+        int[] shape = rectangular("ids", ids);
+        try (Scratch s = new Scratch(backend)) {
+            Memory mem = encodeMemory(s, ids);
+            return toHost3(mem.output, shape[0], shape[1], config.modelWidth());
+        }
+    }
+
+    /** Sentence embeddings: the encoder's last hidden state mean-pooled over each row and L2-normalised → (B, C). */
+    public float[][] embedSentences(int[][] ids) {
+        float[][][] h = encode(ids);
+        float[][] out = new float[h.length][];
+        for (int b = 0; b < h.length; b++) out[b] = meanPoolNormalize(h[b]);
+        return out;
+    }
+
+    /** Mean over the rows of h (T, C), then divided by its L2 norm (at least 1e-12, as sentence-transformers). */
+    static float[] meanPoolNormalize(float[][] h) {
+        double[] mean = new double[h[0].length];
+        for (float[] row : h) for (int c = 0; c < mean.length; c++) mean[c] += row[c];
+        double norm = 0;
+        for (int c = 0; c < mean.length; c++) { mean[c] /= h.length; norm += mean[c] * mean[c]; }
+        norm = Math.max(Math.sqrt(norm), 1e-12);
+        float[] out = new float[mean.length];
+        for (int c = 0; c < mean.length; c++) out[c] = (float) (mean[c] / norm);
+        return out;
+    }
+
+    /**
+     * The encoder's last hidden state for sequences of different lengths in one padding-free pass: they
+     * are packed into one (1, ΣT, C) batch whose attention keeps each sequence to itself (packed
+     * variable-length attention), positions restarting at 0 per sequence. Returns (T_i, C) per sequence.
+     */
+    public List<float[][]> encodePacked(List<int[]> sequences) {
+        if (config.encoderLayers() == 0) throw new IllegalStateException("a " + config.architecture() + " model has no encoder");
+        if (sequences == null || sequences.isEmpty()) throw new IllegalArgumentException("no sequences");
+        int[] cu = new int[sequences.size() + 1];
+        for (int i = 0; i < sequences.size(); i++) {
+            int[] ids = sequences.get(i);
+            if (ids == null || ids.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
+            checkIds(ids);
+            checkPositions(0, ids.length);
+            cu[i + 1] = cu[i] + ids.length;
+        }
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = s.empty(1, cu[cu.length - 1], config.modelWidth());                     // (1, ΣT, C)
+            for (int i = 0; i < sequences.size(); i++) {
+                embedInto(s, s.uploadInts(sequences.get(i), 1, sequences.get(i).length), 0, x.slice(1, cu[i], cu[i + 1]));
+            }
+            AttentionOp.Mask mask = config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
+            RelativeBias bias = relativeBias(weights.encoder, !config.causalInput());
+            Tensor h = runStack(s, weights.encoder, x, l -> new PackedSelf(s, mask, bias, cu), null);
+            float[][] all = toHost3(h, 1, cu[cu.length - 1], config.modelWidth())[0];
+            List<float[][]> out = new ArrayList<>();
+            for (int i = 0; i < sequences.size(); i++) out.add(Arrays.copyOfRange(all, cu[i], cu[i + 1]));
+            return out;
+        }
+    }
+
+    /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
+    public float[][] embedSentences(List<int[]> sequences) {
+        List<float[][]> h = encodePacked(sequences);
+        float[][] out = new float[h.size()][];
+        for (int i = 0; i < h.size(); i++) out[i] = meanPoolNormalize(h.get(i));
+        return out;
+    }
+
+    /** BERT's sequence classifier: tanh(pooler · h[CLS]) then the linear classifier → (B, classes). */
+    public float[][] classify(int[][] ids) {
+        Weights.ClassifierHead head = weights.classifierHead;
+        if (head == null || head.classifier() == null) throw new IllegalStateException("these weights have no classifier head");
+        int[] shape = rectangular("ids", ids);
+        try (Scratch s = new Scratch(backend)) {
+            Memory mem = encodeMemory(s, ids);
+            int b = shape[0], c = config.modelWidth();
+            Tensor cls = s.empty(b, c);                                                        // (B, C) row 0 of each sequence
+            for (int i = 0; i < b; i++) backend.copy(mem.output.slice(0, i, i + 1).slice(1, 0, 1).view(1, c), cls.slice(0, i, i + 1));
+            Tensor pooled = s.empty(b, c);
+            backend.linear(LinearOp.of(cls, head.pooler(), pooled).transW(true).bias(head.poolerBias()));
+            float[] p = host(s, pooled);
+            for (int i = 0; i < p.length; i++) p[i] = (float) Math.tanh(p[i]);
+            Tensor tanh = s.upload(p, b, c);
+            int classes = (int) head.classifier().shape(0);
+            Tensor out = s.empty(b, classes);
+            backend.linear(LinearOp.of(tanh, head.classifier(), out).transW(true).bias(head.classifierBias()));
+            return toHost2(out, b, classes);
+        }
+    }
+
+    /** The masked-LM head's logits (B, T, V): dense + GELU, LayerNorm, tied token table + output bias. */
+    public float[][][] maskedLmLogits(int[][] ids) {
+        Weights.MlmHead head = weights.mlmHead;
+        if (head == null) throw new IllegalStateException("these weights have no masked-LM head");
+        int[] shape = rectangular("ids", ids);
+        try (Scratch s = new Scratch(backend)) {
+            Tensor h = encodeMemory(s, ids).output;
+            Tensor t = s.empty(h.shape());
+            backend.linear(LinearOp.of(h, head.dense(), t).transW(true).bias(head.denseBias()).activation(Activation.GELU));
+            Tensor n = s.empty(h.shape());
+            backend.norm(NormOp.layer(t, head.norm().weight(), head.norm().bias(), config.normEps(), n));
+            Tensor out = s.empty(shape[0], shape[1], config.vocabSize());
+            backend.linear(LinearOp.of(n, weights.embeddings.tokens(), out).transW(true).bias(head.outputBias()));
+            return toHost3(out, shape[0], shape[1], config.vocabSize());
+        }
+    }
+
+    // ---- inspection -----------------------------------------------------------------------------
+
+    /**
+     * The attention weights (T, T) of one head of one self-attention layer for one sequence: row i is
+     * softmax over keys j of scale·q_i·k_j (+ T5 bias), with the layer's mask (zeros where masked). The
+     * fused attention ops never store these, so the layer's q and k are recomputed and the softmax taken
+     * here in double. The stack is the decoder for decoder-only and prefix-LM models ({@code prefix}: the
+     * prefix-LM's bidirectional length, else ignored), the encoder otherwise (its mask: causal under step 4).
+     */
+    public float[][] attentionWeights(int[] ids, int prefix, int layer, int head) {
+        boolean encoder = config.decoderLayers() == 0 || config.architecture() == Architecture.ENCODER_DECODER;
+        Weights.Stack st = encoder ? weights.encoder : weights.decoder;
+        if (layer < 0 || layer >= st.layers().size()) throw new IllegalArgumentException("layer " + layer + " outside [0, " + st.layers().size() + ")");
+        if (head < 0 || head >= config.heads()) throw new IllegalArgumentException("head " + head + " outside [0, " + config.heads() + ")");
+        int t = rectangular("ids", new int[][] {ids})[1];
+        boolean plm = config.prefixLm();
+        if (plm && (prefix < 0 || prefix > t)) throw new IllegalArgumentException("prefix " + prefix + " outside [0, " + t + "]");
+        AttentionOp.Mask mask = encoder ? (config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE)
+                : plm ? AttentionOp.Mask.PREFIX_LM : AttentionOp.Mask.CAUSAL;
+        boolean bidirectionalBuckets = encoder ? !config.causalInput() : decoderBidirectional();
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = embed(s, new int[][] {ids}, 0);                                         // (1, T, C)
+            RelativeBias bias = relativeBias(st, bidirectionalBuckets);
+            int[] pre = plm && !encoder ? new int[] {prefix} : null;
+            for (int i = 0; i < layer; i++) block(s, st.layers().get(i), x, new DenseSelf(s, mask, pre, bias, null, null), null);
+            Weights.Layer l = st.layers().get(layer);
+            Tensor in = this.pre ? norm(s, l.attnNorm(), x) : x;
+            float[] q = host(s, linear(s, in, l.self().q(), l.self().qb()));                   // (T, NH·HS)
+            float[] k = host(s, linear(s, in, l.self().k(), l.self().kb()));                   // (T, NKV·HS)
+            float[] table = bias == null ? null : host(s, bias.table());                        // (buckets, NH)
+            int hs = config.headSize(), kvHead = head / (config.heads() / config.kvHeads());
+            int qw = config.innerWidth(), kw = config.kvHeads() * hs;
+            float[][] w = new float[t][t];
+            for (int i = 0; i < t; i++) {
+                double[] sc = new double[t];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < t; j++) {
+                    boolean visible = switch (mask) {
+                        case NONE -> true;
+                        case CAUSAL -> j <= i;
+                        case PREFIX_LM -> j <= i || j < prefix;
+                    };
+                    if (!visible) { sc[j] = Double.NEGATIVE_INFINITY; continue; }
+                    double d = 0;
+                    for (int e = 0; e < hs; e++) d += (double) q[i * qw + head * hs + e] * k[j * kw + kvHead * hs + e];
+                    sc[j] = config.attentionScale() * d;
+                    if (table != null) {
+                        sc[j] += table[RelativeBias.bucket(j - i, bias.numBuckets(), bias.maxDistance(), bias.bidirectional())
+                                * config.heads() + head];
+                    }
+                    max = Math.max(max, sc[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < t; j++) sum += sc[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sc[j] - max);
+                for (int j = 0; j < t; j++) w[i][j] = sc[j] == Double.NEGATIVE_INFINITY ? 0f : (float) (Math.exp(sc[j] - max) / sum);
+            }
+            return w;
+        }
+    }
+
+    // ---- scoring ----------------------------------------------------------------------------------
+
+    /**
+     * Per-token log-probabilities of a text and the mean loss (−log p) over the scored part.
+     * {@code logProbs[i]} is the log-probability of the i-th predicted token; {@code counted} tokens
+     * enter the loss.
+     */
+    public record Score(double[] logProbs, double loss, int counted) {
+        public double perplexity() { return Math.exp(loss); }
+    }
+
+    /**
+     * Decoder-only / prefix-LM: logProbs[i] = log p(ids[i + 1] | ids[0..i]) for i in [0, T − 1); the loss
+     * counts only predictions of positions ≥ {@code from} (1: the whole text after its first token; the
+     * start of the target in {@code [BOS] input target}). A prefix-LM's prefix is ids[0, from).
+     */
+    public Score score(int[] ids, int from) {
+        requireArch("score(ids, from)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
+        if (ids == null || ids.length < 2) throw new IllegalArgumentException("scoring needs at least two tokens");
+        if (from < 1 || from >= ids.length) throw new IllegalArgumentException("from = " + from + " outside [1, " + ids.length + ")");
+        float[][] l = config.prefixLm() ? logits(new int[][] {ids}, new int[] {from})[0] : logits(new int[][] {ids})[0];
+        double[] lp = new double[ids.length - 1];
+        double sum = 0;
+        for (int i = 0; i + 1 < ids.length; i++) {
+            lp[i] = logSoftmaxAt(l[i], ids[i + 1]);
+            if (i + 1 >= from) sum -= lp[i];
+        }
+        int n = ids.length - from;
+        return new Score(lp, sum / n, n);
+    }
+
+    /** Encoder-decoder: log p(target[i] | input, start, target[0..i)) for every target token. */
+    public Score score(int[] input, int[] target) {
+        requireArch("score(input, target)", Architecture.ENCODER_DECODER);
+        if (target == null || target.length == 0) throw new IllegalArgumentException("the target is empty");
+        int start = config.specialIds().decoderStart() >= 0 ? config.specialIds().decoderStart() : config.specialIds().bos();
+        if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id");
+        int[] dec = new int[target.length];
+        dec[0] = start;
+        System.arraycopy(target, 0, dec, 1, target.length - 1);
+        float[][] l = logits(new int[][] {input}, new int[][] {dec})[0];
+        double[] lp = new double[target.length];
+        double sum = 0;
+        for (int i = 0; i < target.length; i++) sum -= lp[i] = logSoftmaxAt(l[i], target[i]);
+        return new Score(lp, sum / target.length, target.length);
+    }
+
+    private static double logSoftmaxAt(float[] row, int id) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : row) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : row) sum += Math.exp(v - max);
+        return row[id] - max - Math.log(sum);
+    }
+
+    // ---- cached inference ---------------------------------------------------------------------------
+
+    /**
+     * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each.
+     */
+    public KvState newState(int batch, int capacity) {
+        requireArch("newState(batch, capacity)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
+        return new KvState(this, batch, capacity);
+    }
+
+    /**
+     * A state for an encoder-decoder: encodes each input (rows may differ in length) once, keeps each
+     * decoder layer's memory K/V (step 1: in that layer's self-attention cache, ahead of the target),
+     * and leaves room for {@code targetCapacity} target rows per sequence.
+     */
+    public KvState newState(int[][] inputs, int targetCapacity) {
+        requireArch("newState(inputs, targetCapacity)", Architecture.ENCODER_DECODER);
+        if (inputs == null || inputs.length == 0) throw new IllegalArgumentException("inputs is empty (no rows)");
+        int longest = 0;
+        for (int b = 0; b < inputs.length; b++) {
+            if (inputs[b] == null || inputs[b].length == 0) throw new IllegalArgumentException("input " + b + " is empty");
+            checkIds(inputs[b]);
+            checkPositions(0, inputs[b].length);
+            longest = Math.max(longest, inputs[b].length);
+        }
+        boolean merged = config.shareCrossAndSelfAttention();
+        KvState st = new KvState(this, inputs.length, merged ? longest + targetCapacity : targetCapacity);
+        try {
+            int layers = weights.decoder.layers().size();
+            int[] cu = new int[inputs.length + 1];
+            for (int b = 0; b < inputs.length; b++) cu[b + 1] = cu[b] + inputs[b].length;
+            st.cuMemory = cu;
+            if (!merged) {
+                st.crossK = new Tensor[layers];
+                st.crossV = new Tensor[layers];
+                for (int l = 0; l < layers; l++) {
+                    st.crossK[l] = backend.empty(DType.F32, cu[inputs.length], config.kvHeads(), config.headSize());
+                    st.crossV[l] = backend.empty(DType.F32, cu[inputs.length], config.kvHeads(), config.headSize());
+                }
+            }
+            for (int b = 0; b < inputs.length; b++) {
+                try (Scratch s = new Scratch(backend)) {
+                    Memory mem = encodeMemory(s, new int[][] {inputs[b]});
+                    for (int l = 0; l < layers; l++) {
+                        Tensor[] kv = memoryKv(s, mem, l);                                      // (1, Tm, NKV, HS) each
+                        if (merged) {
+                            backend.kvAppend(new KvAppendOp(st.cache(l, b), new int[] {0}, kv[0], kv[1]));
+                        } else {
+                            backend.copy(kv[0], st.memory(st.crossK, l, b));
+                            backend.copy(kv[1], st.memory(st.crossV, l, b));
+                        }
+                    }
+                }
+                if (merged) st.lengths[b] = inputs[b].length;
+                st.tokensEncoded += inputs[b].length;
+            }
+            return st;
+        } catch (RuntimeException e) {
+            st.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Runs {@code tokens} of sequence b through the decoder, appending their K/V to its cache, and returns
+     * their logits (T, V). A prefix-LM's first chunk is its prefix (bidirectional); later chunks are causal.
+     */
+    public float[][] prefill(KvState st, int b, int[] tokens) {
+        checkState(st);
+        if (b < 0 || b >= st.batch) throw new IllegalArgumentException("sequence " + b + " outside the state's batch " + st.batch);
+        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("no tokens to prefill for sequence " + b);
+        checkIds(tokens);
+        st.checkRoom(b, tokens.length);
+        int start = st.lengths[b];
+        checkPositions(start, tokens.length);
+        boolean bidirectionalPrefix = config.prefixLm() && start == 0;
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        try (Scratch s = new Scratch(backend)) {
+            Tensor x = embed(s, new int[][] {tokens}, start);                                   // (1, T, C)
+            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
+                    bidirectionalPrefix), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
+                    st.memory(st.crossV, l, b)));
+            float[][] out = toHost3(logits(s, h), 1, tokens.length, config.vocabSize())[0];
+            st.lengths[b] = start + tokens.length;
+            st.tokensEncoded += tokens.length;
+            return out;
+        }
+    }
+
+    /** One new token per sequence, all sequences in one batch: tokens (B) → logits (B, V). */
+    public float[][] step(KvState st, int[] tokens) {
+        try (Scratch s = new Scratch(backend)) {
+            float[][][] l3 = toHost3(step(s, st, tokens), st.batch, 1, config.vocabSize());     // (B, 1, V)
+            float[][] out = new float[st.batch][];
+            for (int b = 0; b < st.batch; b++) out[b] = l3[b][0];
+            return out;
+        }
+    }
+
+    /** The step, leaving the logits (B, 1, V) in the backend's memory (in {@code s}) for sampling there. */
+    Tensor step(Scratch s, KvState st, int[] tokens) {
+        checkState(st);
+        if (tokens == null || tokens.length != st.batch) {
+            throw new IllegalArgumentException("step takes one token per sequence (" + st.batch + "), got "
+                    + (tokens == null ? "null" : tokens.length));
+        }
+        checkIds(tokens);
+        for (int b = 0; b < st.batch; b++) {
+            st.checkRoom(b, 1);
+            checkPositions(st.lengths[b], 1);
+        }
+        int[] before = st.lengths.clone();
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        Tensor x = s.empty(st.batch, 1, config.modelWidth());                                    // (B, 1, C)
+        if (Arrays.stream(before).allMatch(n -> n == before[0])) {                               // one position: one op
+            embedInto(s, s.uploadInts(tokens, st.batch, 1), before[0], x);
+        } else {
+            for (int b = 0; b < st.batch; b++) embedInto(s, s.uploadInts(new int[] {tokens[b]}, 1, 1), before[b], x.slice(0, b, b + 1));
+        }
+        Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l), before, bias, false),
+                st.crossK == null ? null : l -> new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
+        Tensor logits = logits(s, h);                                                            // (B, 1, V)
+        for (int b = 0; b < st.batch; b++) st.lengths[b] = before[b] + 1;
+        st.tokensEncoded += st.batch;
+        return logits;
+    }
+
+    private void checkState(KvState st) {
+        if (st == null) throw new IllegalArgumentException("state is null");
+        if (st.model != this) throw new IllegalArgumentException("this KvState belongs to another Transformer");
+        st.checkOpen();
+    }
+
+    /**
+     * Self-attention through a paged cache: appends the chunk's K/V after {@code lengths[b]} rows, then
+     * attends causally in slices of at most {@link DecodeOp#MAX_QUERIES} queries (each slice sees the
+     * cache up to its own last row), or, for a prefix-LM's prefix, bidirectionally over the chunk.
+     */
+    final class CachedSelf implements Attend {
+        final Scratch s;
+        final PagedKvCache cache;
+        final int[] lengths;
+        final RelativeBias bias;
+        final boolean bidirectional;
+
+        CachedSelf(Scratch s, PagedKvCache cache, int[] lengths, RelativeBias bias, boolean bidirectional) {
+            this.s = s; this.cache = cache; this.lengths = lengths; this.bias = bias; this.bidirectional = bidirectional;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
+            Tensor v = kv(s, in, w.v(), w.vb());
+            backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
+            Tensor out = s.empty(q.shape());                                                    // (B, T, NH, HS)
+            if (bidirectional) {
+                backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias));
+                return out;
+            }
+            int t = (int) q.shape(1);
+            for (int from = 0; from < t; from += DecodeOp.MAX_QUERIES) {
+                int to = Math.min(t, from + DecodeOp.MAX_QUERIES);
+                int[] seen = new int[lengths.length];
+                for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
+                backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
+                        .scale(config.attentionScale()).bias(bias));
+            }
+            return out;
+        }
+    }
+
+    /** Cross-attention of one query per sequence to packed memory K/V (totalM, NKV, HS). */
+    final class PackedCross implements Attend {
+        final Scratch s;
+        final Tensor memK, memV;
+        final int[] cuMemory;
+
+        PackedCross(Scratch s, Tensor memK, Tensor memV, int[] cuMemory) {
+            this.s = s; this.memK = memK; this.memV = memV; this.cuMemory = cuMemory;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            int b = (int) q.shape(0);
+            Tensor out = s.empty(q.shape());                                                    // (B, 1, NH, HS)
+            int[] cuQ = new int[b + 1];
+            for (int i = 0; i <= b; i++) cuQ[i] = i;
+            backend.attention(AttentionOp.of(q.view(b, config.heads(), config.headSize()), memK, memV,
+                    out.view(b, config.heads(), config.headSize())).packed(cuQ, cuMemory).scale(config.attentionScale()));
+            return out;
+        }
+    }
+
+    // ---- the block ------------------------------------------------------------------------------
+
+    /** How one layer's attention finds its keys and values, given its weights, its input and q (B, T, NH, HS). */
+    interface Attend {
+        /** Returns the attention's output (B, T, NH, HS) before the output projection. */
+        Tensor attend(Weights.Attention w, Tensor in, Tensor q);
+    }
+
+    /** One sublayer: {@code out = residual + f(in)} (residual may be null: out = f(in)). */
+    interface Sublayer {
+        void apply(Tensor in, Tensor residual, Tensor out);
+    }
+
+    /** One block, in place on x (B, T, C); {@code cross} is null outside encoder-decoder decoders without step 1. */
+    void block(Scratch s, Weights.Layer l, Tensor x, Attend self, Attend cross) {
+        residual(s, l.attnNorm(), x, (in, res, out) -> attention(s, l.self(), in, self, res, out));
+        if (cross != null) residual(s, l.crossNorm(), x, (in, res, out) -> attention(s, l.cross(), in, cross, res, out));
+        residual(s, l.mlpNorm(), x, (in, res, out) -> mlp(s, l.mlp(), in, res, out));
+    }
+
+    /** Pre-LN: x = x + f(norm(x)); post-LN: x = norm(x + f(x)). */
+    private void residual(Scratch s, Weights.Norm n, Tensor x, Sublayer f) {
+        if (pre) {
+            f.apply(norm(s, n, x), x, x);
+        } else {
+            Tensor y = s.empty(x.shape());
+            f.apply(x, null, y);
+            backend.norm(normOp(n, y, x).withResidual(x, null));
+        }
+    }
+
+    /** out = residual + o(attend(q(in), k, v)); in (B, T, C). */
+    private void attention(Scratch s, Weights.Attention w, Tensor in, Attend how, Tensor residual, Tensor out) {
+        long b = in.shape(0), t = in.shape(1);
+        Tensor q = linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize());   // (B, T, NH, HS)
+        Tensor ctx = how.attend(w, in, q);                                                      // (B, T, NH, HS)
+        backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual));
+    }
+
+    /** out = residual + down(act(up·in) [⊙ gate·in]). */
+    private void mlp(Scratch s, Weights.Mlp m, Tensor in, Tensor residual, Tensor out) {
+        long b = in.shape(0), t = in.shape(1);
+        Tensor h = s.empty(b, t, config.mlpWidth());                                            // (B, T, F)
+        LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
+        backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
+        backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual));
+    }
+
+    /** Runs a stack's blocks in place on x and returns its output (after the final norm for pre-LN). */
+    Tensor runStack(Scratch s, Weights.Stack st, Tensor x, java.util.function.IntFunction<Attend> self,
+                    java.util.function.IntFunction<Attend> cross) {
+        for (int i = 0; i < st.layers().size(); i++) {
+            block(s, st.layers().get(i), x, self.apply(i), cross == null ? null : cross.apply(i));
+        }
+        return st.finalNorm() == null ? x : norm(s, st.finalNorm(), x);
+    }
+
+    // ---- attention variants ----------------------------------------------------------------------
+
+    /** Self-attention over the layer's own K/V, optionally after memory K/V (B, Tm, NKV, HS) (step 1). */
+    final class DenseSelf implements Attend {
+        final Scratch s;
+        final AttentionOp.Mask mask;
+        final int[] prefix;
+        final RelativeBias bias;
+        final Tensor memK, memV;
+
+        DenseSelf(Scratch s, AttentionOp.Mask mask, int[] prefix, RelativeBias bias, Tensor memK, Tensor memV) {
+            this.s = s; this.mask = mask; this.prefix = prefix; this.bias = bias; this.memK = memK; this.memV = memV;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
+            Tensor v = kv(s, in, w.v(), w.vb());
+            if (memK != null) {                                                                 // [memory ; target]
+                k = concatRows(s, memK, k);
+                v = concatRows(s, memV, v);
+            }
+            Tensor out = s.empty(q.shape());
+            backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias));
+            return out;
+        }
+    }
+
+    /** Self-attention over packed sequences (1, ΣT, …), each attending only to itself (cumulative offsets cu). */
+    final class PackedSelf implements Attend {
+        final Scratch s;
+        final AttentionOp.Mask mask;
+        final RelativeBias bias;
+        final int[] cu;
+
+        PackedSelf(Scratch s, AttentionOp.Mask mask, RelativeBias bias, int[] cu) {
+            this.s = s; this.mask = mask; this.bias = bias; this.cu = cu;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            long total = q.shape(1);
+            int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
+            Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());                 // (1, ΣT, NKV, HS)
+            Tensor out = s.empty(q.shape());                                                    // (1, ΣT, NH, HS)
+            backend.attention(AttentionOp.of(q.view(total, nh, hs), k.view(total, nkv, hs), v.view(total, nkv, hs),
+                    out.view(total, nh, hs)).packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
+            return out;
+        }
+    }
+
+    /** Attention of the queries to precomputed memory K/V (B, Tm, NKV, HS), no mask (cross-attention). */
+    final class DenseCross implements Attend {
+        final Scratch s;
+        final Tensor memK, memV;
+
+        DenseCross(Scratch s, Tensor memK, Tensor memV) { this.s = s; this.memK = memK; this.memV = memV; }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            Tensor out = s.empty(q.shape());
+            backend.attention(AttentionOp.of(q, memK, memV, out).scale(config.attentionScale()));
+            return out;
+        }
+    }
+
+    // ---- encoder, memory, decoder ---------------------------------------------------------------
+
+    /** The encoder's output and, per decoder layer, the states it attends to and their K/V. */
+    record Memory(Tensor output, List<Tensor> layerInputs, int length) {}
+
+    Memory encodeMemory(Scratch s, int[][] ids) {
+        Tensor x = embed(s, ids, 0);                                                           // (B, Tin, C)
+        AttentionOp.Mask mask = config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
+        RelativeBias bias = relativeBias(weights.encoder, !config.causalInput());
+        boolean keep = config.withinLayerCrossAttention();
+        List<Tensor> inputs = new ArrayList<>();
+        Weights.Stack st = weights.encoder;
+        for (int i = 0; i < st.layers().size(); i++) {
+            if (keep) inputs.add(s.copyOf(x));                                                  // what encoder layer i works on
+            block(s, st.layers().get(i), x, new DenseSelf(s, mask, null, bias, null, null), null);
+        }
+        Tensor out = st.finalNorm() == null ? x : norm(s, st.finalNorm(), x);
+        return new Memory(out, keep ? inputs : null, ids[0].length);
+    }
+
+    /** The states decoder layer i attends to: encoder layer i's input (step 3) or the encoder's output. */
+    Tensor memoryFor(Memory mem, int layer) {
+        return config.withinLayerCrossAttention() ? mem.layerInputs().get(layer) : mem.output();
+    }
+
+    /**
+     * Memory K/V (B, Tm, NKV, HS) of decoder layer i: with step 1 through the layer's self-attention
+     * (after its pre-attention norm, as the memory's own positions would be in the concatenation);
+     * otherwise through its cross-attention (normalised by the cross norm when step 3 hands it a
+     * raw residual stream of a pre-LN encoder; the encoder's output is already normalised).
+     */
+    Tensor[] memoryKv(Scratch s, Memory mem, int layer) {
+        Weights.Layer l = weights.decoder.layers().get(layer);
+        Tensor m = memoryFor(mem, layer);
+        Tensor in;
+        Weights.Attention w;
+        if (config.shareCrossAndSelfAttention()) {
+            w = l.self();
+            in = pre ? norm(s, l.attnNorm(), m) : m;
+        } else {
+            w = l.cross();
+            in = pre && config.withinLayerCrossAttention() ? norm(s, l.crossNorm(), m) : m;
+        }
+        return new Tensor[] {kv(s, in, w.k(), w.kb()), kv(s, in, w.v(), w.vb())};
+    }
+
+    private Tensor decodeDense(Scratch s, Memory mem, int[][] target) {
+        boolean merged = config.shareCrossAndSelfAttention();
+        Tensor x = embed(s, target, merged ? mem.length() : 0);                               // (B, Tt, C)
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        int n = weights.decoder.layers().size();
+        Tensor[][] kv = new Tensor[n][];
+        for (int i = 0; i < n; i++) kv[i] = memoryKv(s, mem, i);
+        if (merged) {
+            return runStack(s, weights.decoder, x, i -> new DenseSelf(s, AttentionOp.Mask.CAUSAL, null, bias, kv[i][0], kv[i][1]), null);
+        }
+        return runStack(s, weights.decoder, x, i -> new DenseSelf(s, AttentionOp.Mask.CAUSAL, null, bias, null, null),
+                i -> new DenseCross(s, kv[i][0], kv[i][1]));
+    }
+
+    /** Whether the decoder stack's T5 buckets tell keys after the query apart (any of its attention may see them). */
+    boolean decoderBidirectional() {
+        return config.prefixLm() || (config.architecture() == Architecture.ENCODER_DECODER
+                && config.shareCrossAndSelfAttention() && !config.causalInput());
+    }
+
+    RelativeBias relativeBias(Weights.Stack st, boolean bidirectional) {
+        return st.relativeBias() == null ? null : new RelativeBias(st.relativeBias(), config.relativeMaxDistance(), bidirectional);
+    }
+
+    // ---- pieces -----------------------------------------------------------------------------------
+
+    /** Token (+ position from {@code offset}) (+ type 0) embeddings, then the embedding norm of post-LN models: (B, T, C). */
+    Tensor embed(Scratch s, int[][] ids, int offset) {
+        int b = ids.length, t = ids[0].length;
+        int[] flat = new int[b * t];
+        for (int i = 0; i < b; i++) System.arraycopy(ids[i], 0, flat, i * t, t);
+        checkIds(flat);
+        checkPositions(offset, t);
+        Tensor idT = s.uploadInts(flat, b, t);
+        Tensor x = s.empty(b, t, config.modelWidth());
+        embedInto(s, idT, offset, x);
+        return x;
+    }
+
+    /** ids I32 (…), x ids' shape + C. */
+    void embedInto(Scratch s, Tensor ids, long offset, Tensor x) {
+        Weights.Embeddings e = weights.embeddings;
+        EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x).positionOffset(e.positions() == null ? 0 : offset);
+        if (e.types() != null) op = op.types(s.uploadInts(new int[(int) ids.numel()], ids.shape()), e.types());
+        backend.embedding(op);
+        if (e.embeddingNorm() != null) backend.norm(normOp(e.embeddingNorm(), x, x));
+    }
+
+    void checkIds(int[] ids) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + ids[i] + " at index " + i + " is outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+            }
+        }
+    }
+
+    void checkPositions(long offset, long t) {
+        if (config.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && offset + t > config.maxPositions()) {
+            throw new IllegalArgumentException("positions " + offset + ".." + (offset + t - 1) + " exceed the model's "
+                    + config.maxPositions() + " learned positions; truncate the input (the caller chooses how)");
+        }
+    }
+
+    /** Logits (…, V) = outputScale · h · Eᵀ. */
+    Tensor logits(Scratch s, Tensor h) {
+        long[] shape = h.shape();
+        shape[shape.length - 1] = config.vocabSize();
+        Tensor out = s.empty(shape);
+        backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()));
+        return out;
+    }
+
+    Tensor norm(Scratch s, Weights.Norm n, Tensor x) {
+        Tensor out = s.empty(x.shape());
+        backend.norm(normOp(n, x, out));
+        return out;
+    }
+
+    NormOp normOp(Weights.Norm n, Tensor x, Tensor out) {
+        return config.norm() == TransformerConfig.NormKind.RMS_NORM
+                ? NormOp.rms(x, n.weight(), config.normEps(), out)
+                : NormOp.layer(x, n.weight(), n.bias(), config.normEps(), out);
+    }
+
+    Tensor linear(Scratch s, Tensor x, Tensor w, Tensor bias) {
+        long[] shape = x.shape();
+        shape[shape.length - 1] = w.shape(0);
+        Tensor out = s.empty(shape);
+        backend.linear(LinearOp.of(x, w, out).transW(true).bias(bias));
+        return out;
+    }
+
+    /** A K or V projection (B, T, C) → (B, T, NKV, HS). */
+    Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias) {
+        return linear(s, in, w, bias).view(in.shape(0), in.shape(1), config.kvHeads(), config.headSize());
+    }
+
+    /** [a ; b] along T: a (B, Ta, H, D), b (B, Tb, H, D) → (B, Ta + Tb, H, D). */
+    Tensor concatRows(Scratch s, Tensor a, Tensor b) {
+        long batch = a.shape(0), ta = a.shape(1), tb = b.shape(1);
+        Tensor out = s.empty(batch, ta + tb, a.shape(2), a.shape(3));
+        for (long i = 0; i < batch; i++) {
+            Tensor row = out.slice(0, i, i + 1);
+            if (ta > 0) backend.copy(a.slice(0, i, i + 1), row.slice(1, 0, ta));
+            backend.copy(b.slice(0, i, i + 1), row.slice(1, ta, ta + tb));
+        }
+        return out;
+    }
+
+    Activation activation() {
+        return switch (config.activation()) {
+            case GELU -> Activation.GELU;
+            case GELU_TANH -> Activation.GELU_TANH;
+            case RELU -> Activation.RELU;
+            case SILU -> Activation.SILU;
+        };
+    }
+
+    void requireArch(String what, Architecture... allowed) {
+        for (Architecture a : allowed) if (config.architecture() == a) return;
+        throw new IllegalStateException(what + " is for " + Arrays.toString(allowed) + " models; this one is " + config.architecture());
+    }
+
+    /** Checks a non-empty rectangular batch and returns {B, T}. */
+    static int[] rectangular(String role, int[][] ids) {
+        if (ids == null || ids.length == 0) throw new IllegalArgumentException(role + " is empty (no rows)");
+        int t = ids[0] == null ? 0 : ids[0].length;
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] == null || ids[i].length == 0) throw new IllegalArgumentException(role + " row " + i + " is empty");
+            if (ids[i].length != t) {
+                throw new IllegalArgumentException(role + " rows differ in length (" + t + " and " + ids[i].length
+                        + " at row " + i + "); a full pass takes equal lengths: run rows separately or use KvState");
+            }
+        }
+        return new int[] {ids.length, t};
+    }
+
+    float[] host(Scratch s, Tensor t) {
+        if (!t.isCuda()) return t.toFloatArray();
+        Tensor h = backend.toHost(t);
+        s.add(h);
+        return h.toFloatArray();
+    }
+
+    float[][][] toHost3(Tensor t, int b, int rows, int cols) {
+        try (Scratch s = new Scratch(backend)) {
+            float[] a = host(s, t);
+            float[][][] out = new float[b][rows][cols];
+            for (int i = 0; i < b; i++) for (int r = 0; r < rows; r++) System.arraycopy(a, (i * rows + r) * cols, out[i][r], 0, cols);
+            return out;
+        }
+    }
+
+    float[][] toHost2(Tensor t, int rows, int cols) {
+        try (Scratch s = new Scratch(backend)) {
+            float[] a = host(s, t);
+            float[][] out = new float[rows][cols];
+            for (int r = 0; r < rows; r++) System.arraycopy(a, r * cols, out[r], 0, cols);
+            return out;
+        }
+    }
+
+    /** The tensors one call makes, all closed at its end. */
+    static final class Scratch implements AutoCloseable {
+        final Backend backend;
+        final List<Tensor> tensors = new ArrayList<>();
+
+        Scratch(Backend backend) { this.backend = backend; }
+
+        Tensor add(Tensor t) { tensors.add(t); return t; }
+
+        Tensor empty(long... shape) { return add(backend.empty(DType.F32, shape)); }
+
+        Tensor upload(float[] data, long... shape) {
+            try (Tensor h = Tensor.ofFloats(data, shape)) {
+                return add(backend.upload(h));
+            }
+        }
+
+        Tensor uploadInts(int[] data, long... shape) {
+            try (Tensor h = Tensor.ofInts(data, shape)) {
+                return add(backend.upload(h));
+            }
+        }
+
+        Tensor copyOf(Tensor t) {
+            Tensor c = empty(t.shape());
+            backend.copy(t, c);
+            return c;
+        }
+
+        @Override
+        public void close() {
+            for (int i = tensors.size() - 1; i >= 0; i--) tensors.get(i).close();
+            tensors.clear();
+        }
+    }
+}

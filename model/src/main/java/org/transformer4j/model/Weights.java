@@ -1,0 +1,506 @@
+// Weights — the parameters of one TransformerConfig, in the backend's memory: embeddings, the
+// encoder and decoder stacks (one object for both under shareEncoderDecoderParams), output and task
+// heads. Built from a seed (tests, benchmarks) or key-for-key from a Hugging Face BERT map.
+package org.transformer4j.model;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * Every matrix is stored as torch.nn.Linear stores it, (out, in), and used with
+ * {@code LinearOp.transW(true)}; vectors are (N). Config, weights and per-request state
+ * ({@link KvState}) are separate objects: one Weights serves any number of requests.
+ */
+public final class Weights implements AutoCloseable {
+
+    /** A norm's scale and shift (shift null for RMSNorm or bias-free models). */
+    public record Norm(Tensor weight, Tensor bias) {}
+
+    /** One attention: q (NH·HS, C), k and v (NKV·HS, C), o (C, NH·HS), biases or null. */
+    public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {}
+
+    /** up and gate (F, C) (gate null unless gated), down (C, F), biases or null. */
+    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {}
+
+    /**
+     * One block. {@code cross} and {@code crossNorm} exist only in decoder layers of encoder-decoders
+     * without shareCrossAndSelfAttention.
+     */
+    public record Layer(Norm attnNorm, Attention self, Norm crossNorm, Attention cross, Norm mlpNorm, Mlp mlp) {}
+
+    /**
+     * A stack of blocks; {@code finalNorm} for pre-LN models; {@code relativeBias} F32 (buckets, NH) for
+     * T5 positions, shared by the stack's layers.
+     */
+    public record Stack(List<Layer> layers, Norm finalNorm, Tensor relativeBias) {}
+
+    /**
+     * tokens (V, C); positions (P, C) or null; types (TV, C) or null; embeddingNorm for post-LN
+     * models (BERT's embeddings.LayerNorm) or null.
+     */
+    public record Embeddings(Tensor tokens, Tensor positions, Tensor types, Norm embeddingNorm) {}
+
+    /** BERT's pooler (C, C) + bias and an optional classifier (classes, C) + bias. */
+    public record ClassifierHead(Tensor pooler, Tensor poolerBias, Tensor classifier, Tensor classifierBias) {}
+
+    /** BERT's masked-LM transform: dense (C, C) + bias, GELU, LayerNorm; the decoder is the tied table + bias (V). */
+    public record MlmHead(Tensor dense, Tensor denseBias, Norm norm, Tensor outputBias) {}
+
+    public final TransformerConfig config;
+    public final Embeddings embeddings;
+    /** Null for decoder-only models. */
+    public final Stack encoder;
+    /** Null for encoder-only models; the same object as {@link #encoder} under shareEncoderDecoderParams. */
+    public final Stack decoder;
+    /** (V, C) when the output matrix is not tied to the token table, else null. */
+    public final Tensor lmHead;
+    public final ClassifierHead classifierHead;
+    public final MlmHead mlmHead;
+    private final Map<String, Tensor> named;
+    private final boolean owner;
+
+    private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
+                    ClassifierHead classifierHead, MlmHead mlmHead, Map<String, Tensor> named) {
+        this.config = config;
+        this.embeddings = embeddings;
+        this.encoder = encoder;
+        this.decoder = decoder;
+        this.lmHead = lmHead;
+        this.classifierHead = classifierHead;
+        this.mlmHead = mlmHead;
+        this.named = named;
+        this.owner = true;
+    }
+
+    private Weights(Weights from, TransformerConfig config) {
+        this.config = config;
+        this.embeddings = from.embeddings;
+        this.encoder = config.encoderLayers() > 0 ? from.encoder : null;
+        this.decoder = config.decoderLayers() > 0 ? from.decoder : null;
+        this.lmHead = from.lmHead;
+        this.classifierHead = from.classifierHead;
+        this.mlmHead = from.mlmHead;
+        this.named = from.named;
+        this.owner = false;
+    }
+
+    /**
+     * The same tensors read under another config (e.g. an encoder-decoder's shared stack as a
+     * decoder-only model); the view does not own them, so closing it frees nothing. The caller
+     * keeps the two configs' structures compatible; {@link Transformer} checks the shapes it uses.
+     */
+    public Weights viewAs(TransformerConfig other) {
+        if (other.decoderLayers() > 0 && decoder == null || other.encoderLayers() > 0 && encoder == null) {
+            throw new IllegalArgumentException("these weights have no " + (decoder == null ? "decoder" : "encoder")
+                    + " stack for " + other.architecture());
+        }
+        return new Weights(this, other);
+    }
+
+    /** Every distinct parameter by a canonical name (shared tensors appear once). */
+    public Map<String, Tensor> parameters() { return java.util.Collections.unmodifiableMap(named); }
+
+    /** Total number of scalar parameters. */
+    public long parameterCount() {
+        long n = 0;
+        for (Tensor t : named.values()) n += t.numel();
+        return n;
+    }
+
+    /** The output matrix (V, C): lmHead, or the token table when tied. */
+    public Tensor outputMatrix() { return lmHead != null ? lmHead : embeddings.tokens; }
+
+    @Override
+    public void close() {
+        if (!owner) return;
+        Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Tensor t : named.values()) if (seen.add(t)) t.close();
+    }
+
+    // ---- random initialisation ------------------------------------------------------------------
+
+    /**
+     * Random weights for {@code config} from {@code seed}: matrices N(0, std²) with std = 0.5/sqrt(in)
+     * (large enough that attention is far from uniform), norm scales 1 + N(0, 0.1²), biases
+     * N(0, 0.02²). {@code classes} > 0 adds a classifier head; encoder-only models get an MLM head.
+     */
+    public static Weights random(TransformerConfig config, Backend backend, long seed, int classes) {
+        if (classes < 0 || classes > 0 && config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
+            throw new IllegalArgumentException("a classifier head (" + classes + " classes) is for encoder-only models with"
+                    + " classes ≥ 1; this config is " + config.architecture());
+        }
+        Init init = new Init(backend, new SplittableRandom(seed));
+        return build(config, init, classes);
+    }
+
+    /** Random weights without a classifier head. */
+    public static Weights random(TransformerConfig config, Backend backend, long seed) {
+        return random(config, backend, seed, 0);
+    }
+
+    /** Makes or looks up each named tensor; random init and loaders share the structure below. */
+    interface Source {
+        Tensor matrix(String name, int out, int in);
+        Tensor vector(String name, int n, float mean, float std);
+        Map<String, Tensor> named();
+    }
+
+    private static final class Init implements Source {
+        final Backend backend;
+        final SplittableRandom rnd;
+        final Map<String, Tensor> named = new LinkedHashMap<>();
+
+        Init(Backend backend, SplittableRandom rnd) { this.backend = backend; this.rnd = rnd; }
+
+        @Override
+        public Tensor matrix(String name, int out, int in) {
+            return put(name, gaussian(out * in, 0f, (float) (0.5 / Math.sqrt(in))), out, in);
+        }
+
+        @Override
+        public Tensor vector(String name, int n, float mean, float std) { return put(name, gaussian(n, mean, std), n); }
+
+        private float[] gaussian(int n, float mean, float std) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) {
+                // Box–Muller from the seeded stream (SplittableRandom has no nextGaussian before Java 17's RandomGenerator).
+                double u = 1 - rnd.nextDouble(), w = rnd.nextDouble();
+                a[i] = mean + std * (float) (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * w));
+            }
+            return a;
+        }
+
+        private Tensor put(String name, float[] data, long... shape) {
+            try (Tensor host = Tensor.ofFloats(data, shape)) {
+                Tensor t = backend.upload(host);
+                named.put(name, t);
+                return t;
+            }
+        }
+
+        @Override
+        public Map<String, Tensor> named() { return named; }
+    }
+
+    private static Weights build(TransformerConfig c, Source s, int classes) {
+        int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize(), f = c.mlpWidth();
+        Tensor tokens = s.matrix("embeddings.tokens", c.vocabSize(), cw);
+        Tensor positions = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE
+                ? s.matrix("embeddings.positions", c.maxPositions(), cw) : null;
+        Tensor types = c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), cw) : null;
+        boolean post = c.normPlacement() == TransformerConfig.NormPlacement.POST;
+        Norm embNorm = post ? norm(s, c, "embeddings.norm") : null;
+        Embeddings emb = new Embeddings(tokens, positions, types, embNorm);
+
+        // Decoder layers of an encoder-decoder carry cross-attention unless step 1 merged it into self-attention;
+        // under step 2 the one shared stack carries it, and only the decoder role uses it.
+        boolean cross = c.architecture() == TransformerConfig.Architecture.ENCODER_DECODER && !c.shareCrossAndSelfAttention();
+        Stack encoder, decoder;
+        if (c.shareEncoderDecoderParams()) {
+            encoder = decoder = stack(s, c, "stack", c.encoderLayers(), cross);
+        } else {
+            encoder = c.encoderLayers() > 0 ? stack(s, c, "encoder", c.encoderLayers(), false) : null;
+            decoder = c.decoderLayers() > 0 ? stack(s, c, "decoder", c.decoderLayers(), cross) : null;
+        }
+        Tensor lmHead = c.tiedEmbeddings() ? null : s.matrix("lm_head", c.vocabSize(), cw);
+        ClassifierHead cls = null;
+        MlmHead mlm = null;
+        if (c.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
+            Tensor pooler = s.matrix("pooler.dense", cw, cw);
+            Tensor poolerBias = s.vector("pooler.dense.bias", cw, 0f, 0.02f);
+            Tensor classifier = classes > 0 ? s.matrix("classifier", classes, cw) : null;
+            Tensor classifierBias = classes > 0 ? s.vector("classifier.bias", classes, 0f, 0.02f) : null;
+            cls = new ClassifierHead(pooler, poolerBias, classifier, classifierBias);
+            mlm = new MlmHead(s.matrix("mlm.dense", cw, cw), s.vector("mlm.dense.bias", cw, 0f, 0.02f),
+                    new Norm(s.vector("mlm.norm.weight", cw, 1f, 0.1f), s.vector("mlm.norm.bias", cw, 0f, 0.02f)),
+                    s.vector("mlm.output.bias", c.vocabSize(), 0f, 0.02f));
+        }
+        return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, s.named());
+    }
+
+    private static Norm norm(Source s, TransformerConfig c, String name) {
+        boolean bias = c.norm() == TransformerConfig.NormKind.LAYER_NORM && c.biases();
+        return new Norm(s.vector(name + ".weight", c.modelWidth(), 1f, 0.1f),
+                bias ? s.vector(name + ".bias", c.modelWidth(), 0f, 0.02f) : null);
+    }
+
+    private static Attention attention(Source s, TransformerConfig c, String p) {
+        int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize();
+        boolean b = c.biases();
+        return new Attention(s.matrix(p + ".q", inner, cw), b ? s.vector(p + ".q.bias", inner, 0f, 0.02f) : null,
+                s.matrix(p + ".k", kv, cw), b ? s.vector(p + ".k.bias", kv, 0f, 0.02f) : null,
+                s.matrix(p + ".v", kv, cw), b ? s.vector(p + ".v.bias", kv, 0f, 0.02f) : null,
+                s.matrix(p + ".o", cw, inner), b ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null);
+    }
+
+    private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {
+        List<Layer> layers = new ArrayList<>();
+        int cw = c.modelWidth(), f = c.mlpWidth();
+        boolean b = c.biases();
+        for (int i = 0; i < n; i++) {
+            String p = name + "." + i;
+            Norm attnNorm = norm(s, c, p + ".attn_norm");
+            Attention self = attention(s, c, p + ".self");
+            Norm crossNorm = cross ? norm(s, c, p + ".cross_norm") : null;
+            Attention crossAttn = cross ? attention(s, c, p + ".cross") : null;
+            Norm mlpNorm = norm(s, c, p + ".mlp_norm");
+            Mlp mlp = new Mlp(s.matrix(p + ".mlp.up", f, cw), b ? s.vector(p + ".mlp.up.bias", f, 0f, 0.02f) : null,
+                    c.gatedMlp() ? s.matrix(p + ".mlp.gate", f, cw) : null,
+                    c.gatedMlp() && b ? s.vector(p + ".mlp.gate.bias", f, 0f, 0.02f) : null,
+                    s.matrix(p + ".mlp.down", cw, f), b ? s.vector(p + ".mlp.down.bias", cw, 0f, 0.02f) : null);
+            layers.add(new Layer(attnNorm, self, crossNorm, crossAttn, mlpNorm, mlp));
+        }
+        Norm fin = c.normPlacement() == TransformerConfig.NormPlacement.PRE ? norm(s, c, name + ".final_norm") : null;
+        Tensor rel = c.positions() == TransformerConfig.Positions.T5_RELATIVE
+                ? s.matrix(name + ".relative_bias", c.relativeBuckets(), c.heads()) : null;
+        return new Stack(List.copyOf(layers), fin, rel);
+    }
+
+    // ---- Hugging Face BERT ------------------------------------------------------------------------
+
+    /**
+     * BERT weights from a Hugging Face BertModel map (names as {@code HfLayout.bert} lists them, without
+     * the {@code bert.} prefix; matrices (out, in) as nn.Linear stores them — BertOnnxImporter's output),
+     * copied key for key onto the backend. Every key the model uses must be present with its shape;
+     * a key left over (other than the optional pooler) is an error listing it. {@code config} must be
+     * an encoder-only, post-LN LayerNorm config with learned positions and token types.
+     */
+    public static Weights fromHfBert(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        TransformerConfig c = config;
+        if (c.architecture() != TransformerConfig.Architecture.ENCODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.POST
+                || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
+                || c.gatedMlp() || !c.biases()) {
+            throw new IllegalArgumentException("a BERT checkpoint needs an encoder-only, post-LN LayerNorm config with learned"
+                    + " positions, biases and an ungated MLP; got " + c);
+        }
+        Map<String, String> alias = new LinkedHashMap<>();
+        alias.put("embeddings.tokens", "embeddings.word_embeddings.weight");
+        alias.put("embeddings.positions", "embeddings.position_embeddings.weight");
+        alias.put("embeddings.types", "embeddings.token_type_embeddings.weight");
+        alias.put("embeddings.norm.weight", "embeddings.LayerNorm.weight");
+        alias.put("embeddings.norm.bias", "embeddings.LayerNorm.bias");
+        for (int i = 0; i < c.encoderLayers(); i++) {
+            String o = "encoder." + i + ".", h = "encoder.layer." + i + ".";
+            for (String[] kv : new String[][] {{"self.q", "attention.self.query"}, {"self.k", "attention.self.key"},
+                    {"self.v", "attention.self.value"}, {"self.o", "attention.output.dense"},
+                    {"mlp.up", "intermediate.dense"}, {"mlp.down", "output.dense"}}) {
+                alias.put(o + kv[0], h + kv[1] + ".weight");
+                alias.put(o + kv[0] + ".bias", h + kv[1] + ".bias");
+            }
+            alias.put(o + "attn_norm.weight", h + "attention.output.LayerNorm.weight");
+            alias.put(o + "attn_norm.bias", h + "attention.output.LayerNorm.bias");
+            alias.put(o + "mlp_norm.weight", h + "output.LayerNorm.weight");
+            alias.put(o + "mlp_norm.bias", h + "output.LayerNorm.bias");
+        }
+        boolean pooler = hf.containsKey("pooler.dense.weight");
+        if (pooler) {
+            alias.put("pooler.dense", "pooler.dense.weight");
+            alias.put("pooler.dense.bias", "pooler.dense.bias");
+        }
+        Map<String, Part> parts = new LinkedHashMap<>();
+        alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
+        return load("BERT", hf, parts, backend, s -> buildBert(c, s, pooler));
+    }
+
+    /**
+     * Where one of our tensors comes from: a Hugging Face key, whether it is stored transposed ([in, out],
+     * GPT-2's Conv1D), and for fused tensors the range [from, to) of the last stored dimension it takes
+     * (-1: all of it).
+     */
+    record Part(String key, boolean transposed, int from, int to) {}
+
+    /**
+     * Copies the mapped tensors onto the backend while {@code build} lays out the structure; collects
+     * every missing and misshaped key and every key left over into one error (nothing stays allocated).
+     */
+    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend,
+                                java.util.function.Function<Source, Weights> build) {
+        Set<String> used = new HashSet<>();
+        List<String> problems = new ArrayList<>();
+        Source s = new Source() {
+            final Map<String, Tensor> named = new LinkedHashMap<>();
+
+            Tensor take(String name, long... shape) {
+                Part p = parts.get(name);
+                Tensor t = p == null ? null : hf.get(p.key());
+                if (t == null) {
+                    problems.add("missing " + (p == null ? name : p.key()) + " for " + java.util.Arrays.toString(shape));
+                    return null;
+                }
+                long[] stored = t.shape();
+                long[] want = shape.clone();
+                if (p.transposed()) {                                          // stored (in, out…): ours is (out, in)
+                    want = new long[] {shape[1], p.from() < 0 ? shape[0] : stored.length == 2 ? stored[1] : -1};
+                } else if (p.from() >= 0) {
+                    want[want.length - 1] = stored[stored.length - 1];
+                }
+                boolean rangeOk = p.from() < 0 || (p.to() - p.from() == shape[p.transposed() ? 0 : shape.length - 1]
+                        && p.to() <= stored[stored.length - 1]);
+                if (!java.util.Arrays.equals(stored, want) || !rangeOk) {
+                    problems.add(p.key() + " has shape " + t.shapeString() + ", expected " + java.util.Arrays.toString(want)
+                            + (p.from() >= 0 ? " (taking [" + p.from() + ", " + p.to() + ") of its last dimension)" : ""));
+                    return null;
+                }
+                used.add(p.key());
+                float[] a = t.toFloatArray();
+                float[] out;
+                if (p.transposed()) {                                          // (in, N) columns [from, to) → (to − from, in)
+                    int in = (int) stored[0], n = (int) stored[1], from = Math.max(p.from(), 0), rows = (int) shape[0];
+                    out = new float[rows * in];
+                    for (int i = 0; i < in; i++) for (int o = 0; o < rows; o++) out[o * in + i] = a[i * n + from + o];
+                } else if (p.from() >= 0) {
+                    out = java.util.Arrays.copyOfRange(a, p.from(), p.to());
+                } else {
+                    out = a;
+                }
+                try (Tensor host = Tensor.ofFloats(out, shape)) {
+                    Tensor dev = backend.upload(host);
+                    named.put(name, dev);
+                    return dev;
+                }
+            }
+
+            @Override public Tensor matrix(String name, int out, int in) { return take(name, out, in); }
+
+            @Override public Tensor vector(String name, int n, float mean, float std) { return take(name, n); }
+
+            @Override public Map<String, Tensor> named() { return named; }
+        };
+        Weights w;
+        try {
+            w = build.apply(s);
+        } catch (RuntimeException e) {
+            s.named().values().forEach(Tensor::close);
+            throw e;
+        }
+        Set<String> left = new TreeSet<>(hf.keySet());
+        left.removeAll(used);
+        left.removeIf(k -> k.endsWith("position_ids") || k.endsWith(".attn.bias") || k.endsWith(".attn.masked_bias"));
+        if (!left.isEmpty()) problems.add("unexpected " + left);
+        if (!problems.isEmpty()) {
+            w.close();
+            throw new IllegalArgumentException(family + " weights do not match the config: " + String.join("; ", problems));
+        }
+        return w;
+    }
+
+    // ---- Hugging Face GPT-2 ------------------------------------------------------------------------
+
+    /**
+     * GPT-2 weights from a Hugging Face GPT2Model / GPT2LMHeadModel map (names as {@code HfLayout.gpt2}
+     * lists them, without the {@code transformer.} prefix). The Conv1D weights are stored [in, out] and
+     * transposed here; the fused c_attn (C, 3C) is split into q, k and v. {@code lm_head.weight}, when
+     * present, is accepted as the tied copy (tiedEmbeddings) or used as the output matrix (untied).
+     */
+    public static Weights fromHfGpt2(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        TransformerConfig c = config;
+        if (c.architecture() != TransformerConfig.Architecture.DECODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.PRE
+                || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
+                || c.gatedMlp() || !c.biases() || c.kvHeads() != c.heads() || c.innerWidth() != c.modelWidth()) {
+            throw new IllegalArgumentException("a GPT-2 checkpoint needs a decoder-only, pre-LN LayerNorm config with learned"
+                    + " positions, biases, an ungated MLP and NH·HS = C; got " + c);
+        }
+        int cw = c.modelWidth();
+        Map<String, Part> parts = new LinkedHashMap<>();
+        parts.put("embeddings.tokens", new Part("wte.weight", false, -1, -1));
+        parts.put("embeddings.positions", new Part("wpe.weight", false, -1, -1));
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String o = "decoder." + i + ".", h = "h." + i + ".";
+            String[] qkv = {"self.q", "self.k", "self.v"};
+            for (int j = 0; j < 3; j++) {
+                parts.put(o + qkv[j], new Part(h + "attn.c_attn.weight", true, j * cw, (j + 1) * cw));
+                parts.put(o + qkv[j] + ".bias", new Part(h + "attn.c_attn.bias", false, j * cw, (j + 1) * cw));
+            }
+            parts.put(o + "self.o", new Part(h + "attn.c_proj.weight", true, -1, -1));
+            parts.put(o + "self.o.bias", new Part(h + "attn.c_proj.bias", false, -1, -1));
+            parts.put(o + "mlp.up", new Part(h + "mlp.c_fc.weight", true, -1, -1));
+            parts.put(o + "mlp.up.bias", new Part(h + "mlp.c_fc.bias", false, -1, -1));
+            parts.put(o + "mlp.down", new Part(h + "mlp.c_proj.weight", true, -1, -1));
+            parts.put(o + "mlp.down.bias", new Part(h + "mlp.c_proj.bias", false, -1, -1));
+            for (String[] n : new String[][] {{"attn_norm", "ln_1"}, {"mlp_norm", "ln_2"}}) {
+                parts.put(o + n[0] + ".weight", new Part(h + n[1] + ".weight", false, -1, -1));
+                parts.put(o + n[0] + ".bias", new Part(h + n[1] + ".bias", false, -1, -1));
+            }
+        }
+        parts.put("decoder.final_norm.weight", new Part("ln_f.weight", false, -1, -1));
+        parts.put("decoder.final_norm.bias", new Part("ln_f.bias", false, -1, -1));
+        parts.put("lm_head", new Part("lm_head.weight", false, -1, -1));
+        Map<String, Tensor> map = hf;
+        if (c.tiedEmbeddings() && hf.containsKey("lm_head.weight")) {     // the tied copy: same values, not a second matrix
+            map = new java.util.HashMap<>(hf);
+            map.remove("lm_head.weight");
+        }
+        return load("GPT-2", map, parts, backend, s -> build(c, s, 0));
+    }
+
+    // ---- Hugging Face T5 ----------------------------------------------------------------------------
+
+    /**
+     * T5 weights (v1.0: ReLU, tied output; v1.1 / Flan-T5: gated, untied lm_head) from a Hugging Face
+     * T5Model / T5ForConditionalGeneration map (names as {@code HfLayout.t5} lists them). All matrices are
+     * nn.Linear (out, in); the relative-position table lives in block 0 of each stack and serves the
+     * stack; the token table is {@code shared.weight} (or an {@code embed_tokens} copy of it).
+     */
+    public static Weights fromHfT5(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        TransformerConfig c = config;
+        if (c.architecture() != TransformerConfig.Architecture.ENCODER_DECODER || c.norm() != TransformerConfig.NormKind.RMS_NORM
+                || c.normPlacement() != TransformerConfig.NormPlacement.PRE || c.positions() != TransformerConfig.Positions.T5_RELATIVE
+                || c.biases() || c.shareCrossAndSelfAttention() || c.shareEncoderDecoderParams() || c.withinLayerCrossAttention()
+                || c.causalInput()) {
+            throw new IllegalArgumentException("a T5 checkpoint needs a plain encoder-decoder config with pre-RMSNorm, T5 relative"
+                    + " positions and no biases; got " + c);
+        }
+        Map<String, Tensor> map = new java.util.HashMap<>(hf);
+        String table = null;
+        for (String k : List.of("shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight")) {
+            if (table == null && map.containsKey(k)) table = k;
+            else map.remove(k);                                               // the tied copies of the one table
+        }
+        if (c.tiedEmbeddings()) map.remove("lm_head.weight");
+        Map<String, Part> parts = new LinkedHashMap<>();
+        parts.put("embeddings.tokens", new Part(table == null ? "shared.weight" : table, false, -1, -1));
+        for (String stack : List.of("encoder", "decoder")) {
+            int n = stack.equals("encoder") ? c.encoderLayers() : c.decoderLayers();
+            for (int i = 0; i < n; i++) {
+                String o = stack + "." + i + ".", h = stack + ".block." + i + ".layer.";
+                List<String[]> attns = new ArrayList<>();
+                attns.add(new String[] {"self", "0.SelfAttention", "attn_norm", "0.layer_norm"});
+                if (stack.equals("decoder")) attns.add(new String[] {"cross", "1.EncDecAttention", "cross_norm", "1.layer_norm"});
+                for (String[] a : attns) {
+                    for (String x : List.of("q", "k", "v", "o")) parts.put(o + a[0] + "." + x, new Part(h + a[1] + "." + x + ".weight", false, -1, -1));
+                    parts.put(o + a[2] + ".weight", new Part(h + a[3] + ".weight", false, -1, -1));
+                }
+                String ff = h + (stack.equals("decoder") ? "2" : "1") + ".";
+                parts.put(o + "mlp_norm.weight", new Part(ff + "layer_norm.weight", false, -1, -1));
+                parts.put(o + "mlp.up", new Part(ff + "DenseReluDense." + (c.gatedMlp() ? "wi_0" : "wi") + ".weight", false, -1, -1));
+                parts.put(o + "mlp.gate", new Part(ff + "DenseReluDense.wi_1.weight", false, -1, -1));
+                parts.put(o + "mlp.down", new Part(ff + "DenseReluDense.wo.weight", false, -1, -1));
+            }
+            parts.put(stack + ".relative_bias", new Part(stack + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight", false, -1, -1));
+            parts.put(stack + ".final_norm.weight", new Part(stack + ".final_layer_norm.weight", false, -1, -1));
+        }
+        parts.put("lm_head", new Part("lm_head.weight", false, -1, -1));
+        return load("T5", map, parts, backend, s -> build(c, s, 0));
+    }
+
+    private static Weights buildBert(TransformerConfig c, Source s, boolean pooler) {
+        int cw = c.modelWidth();
+        Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), cw),
+                s.matrix("embeddings.positions", c.maxPositions(), cw),
+                c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), cw) : null,
+                norm(s, c, "embeddings.norm"));
+        Stack enc = stack(s, c, "encoder", c.encoderLayers(), false);
+        ClassifierHead cls = pooler ? new ClassifierHead(s.matrix("pooler.dense", cw, cw), s.vector("pooler.dense.bias", cw, 0, 0),
+                null, null) : null;
+        return new Weights(c, emb, enc, null, null, cls, null, s.named());
+    }
+}
