@@ -1,7 +1,7 @@
 // InspectCommand — `t4j inspect`: per token the probability and rank the model gave it, the top-5
 // alternatives and the loss; mean loss and perplexity; `--html FILE` writes the page with masks and
-// attention heatmaps. Input: `--logits FILE` (logits a model produced, as safetensors) works now;
-// `--model DIR "text"` needs the model layer (issue 5) and says so until it lands.
+// attention heatmaps. Input: `--model DIR "text"` runs a decoder-only or prefix-LM model from the model
+// layer; `--logits FILE` takes logits a model produced elsewhere (safetensors).
 package org.transformer4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +17,10 @@ import org.transformer4j.cli.inspect.HtmlReport;
 import org.transformer4j.cli.inspect.Inspection;
 import org.transformer4j.cli.inspect.LogitsInspector;
 import org.transformer4j.cli.inspect.TextReport;
+import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.TransformerConfig;
+import org.transformer4j.model.Weights;
 import org.transformer4j.model.tokenizer.Tokenizer;
 import org.transformer4j.model.tokenizer.Tokenizers;
 import org.transformer4j.model.weights.SafetensorsFile;
@@ -37,7 +41,8 @@ import picocli.CommandLine.Parameters;
                 "--logits FILE reads a safetensors file with 'logits' F32/F16/BF16 [T, V] (row t: the distribution for "
                 + "the token after position t) and 'ids' I32/I64 [T]; optionally 'attention' [L, H, T, T], [H, T, T] or "
                 + "[T, T] (weights, rows summing to 1) and metadata 't4j.vocab', a JSON array of token texts by id.",
-                "--model DIR \"text\" runs a model on the text (needs the model layer, not in this build yet)."},
+                "--model DIR \"text\" runs the model in DIR (a Hugging Face GPT-2 folder, or any decoder-only or prefix-LM "
+                + "folder the model layer loads) on the text, with its tokenizer."},
         footer = {"", "Exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage."})
 final class InspectCommand implements Callable<Integer> {
 
@@ -103,6 +108,11 @@ final class InspectCommand implements Callable<Integer> {
                 in = LogitsInspector.inspect(backend, logits, ids, names, p, attention, file.getFileName().toString(), bar);
             }
         }
+        return report(in);
+    }
+
+    /** The table on stdout, and the page when --html asks for it. */
+    private int report(Inspection in) throws IOException {
         TextReport.print(in, System.out);
         if (html != null) {
             try {
@@ -115,12 +125,61 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Validates what it can, then says plainly that the model layer is not here yet. */
-    private int fromModel() {
+    /**
+     * Runs the model in {@code --model DIR} on TEXT: its tokenizer, its logits at every position, and the
+     * chosen layer and head's attention weights. Next-token probabilities need a decoder-only or prefix-LM
+     * model (for a prefix-LM the first --prefix tokens are its bidirectional input).
+     */
+    private int fromModel() throws IOException {
         if (text == null) throw new IllegalArgumentException("--model needs the TEXT to inspect");
         ModelInputs.checkText("text to inspect", text);
-        ModelInputs.checkModelFolder(source.model);
-        throw ModelInputs.modelLayerMissing("run a model elsewhere and pass its logits with --logits FILE");
+        Path dir = source.model;
+        ModelInputs.checkModelFolder(dir);
+        Inspection in;
+        try (Backend backend = Backends.select();
+             Tokenizer tok = Tokenizers.forModel(dir)) {
+            int[] ids = tok.encode(text);
+            if (ids.length == 0) throw new IllegalArgumentException("the text has no tokens under " + tok.name());
+            int t = ids.length;
+            int p = prefix == null ? t / 2 : prefix;
+            if (p < 0 || p > t) throw new IllegalArgumentException("--prefix " + p + " must be in 0.." + t);
+            // steps: loading, logits, attention weights, then one per row of the report
+            try (Progress bar = Progress.start("inspect", 3L + t, progress);
+                 Weights weights = Pretrained.load(dir, backend)) {
+                TransformerConfig c = weights.config;
+                TransformerConfig.Architecture arch = c.architecture();
+                if (arch != TransformerConfig.Architecture.DECODER_ONLY && arch != TransformerConfig.Architecture.PREFIX_LM) {
+                    throw new IllegalArgumentException(dir + " is an " + arch.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                            + " model; inspect needs next-token predictions, from a decoder-only or prefix-LM model");
+                }
+                if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && t > c.maxPositions()) {
+                    throw new IllegalArgumentException("the text is " + t + " tokens; " + dir + " takes at most " + c.maxPositions());
+                }
+                bar.update(1);
+                Transformer model = new Transformer(weights, backend);
+                float[][] rows = arch == TransformerConfig.Architecture.PREFIX_LM
+                        ? model.logits(new int[][] {ids}, new int[] {p})[0] : model.logits(new int[][] {ids})[0];   // (T, V)
+                int v = c.vocabSize();
+                float[] flat = new float[t * v];
+                for (int i = 0; i < t; i++) System.arraycopy(rows[i], 0, flat, i * v, v);
+                bar.update(2);
+                IntFunction<String> names = id -> decode(tok, id);
+                List<String> texts = new ArrayList<>(t);
+                for (int id : ids) texts.add(names.apply(id));
+                int layers = c.decoderLayers();
+                if (layer < 0 || layer >= layers) throw new IllegalArgumentException("--layer " + layer + " must be in 0.." + (layers - 1));
+                if (head < 0 || head >= c.heads()) throw new IllegalArgumentException("--head " + head + " must be in 0.." + (c.heads() - 1));
+                float[][] w = model.attentionWeights(ids, p, layer, head);                                 // (T, T)
+                Inspection.Matrix attention = new Inspection.Matrix("layer " + layer + ", head " + head,
+                        "attention weights: row i is how query i spread its attention over the keys", texts, texts, w);
+                bar.update(3);
+                try (Tensor logits = Tensor.ofFloats(flat, t, v)) {
+                    in = LogitsInspector.inspect(backend, logits, ids, names, p, Optional.of(attention),
+                            dir.getFileName() + " on " + org.transformer4j.cli.inspect.TextReport.quote(text), n -> bar.update(3 + n));
+                }
+            }
+        }
+        return report(in);
     }
 
     /** A missing folder, a folder, or a read-only file or folder fails before any work. */

@@ -202,12 +202,46 @@ class CliProcessTest {
     }
 
     @Test
-    void modelModeSaysItNeedsTheModelLayer() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("model"));
-        CliProcess.Result r = CliProcess.run(dir, "inspect", "--model", model.toString(), "Hello world");
+    void inspectRunsAGpt2FolderAndAgreesWithTheModelsOwnScoring() throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 9);
+        String text = "Why do LLMs work? Look at the data.";
+        Path html = dir.resolve("model.html");
+        CliProcess.Result r = CliProcess.run(dir, "inspect", "--model", model.toString(), text, "--layer", "1", "--head", "1",
+                "--html", html.toString());
+        assertEquals(0, r.exit(), r.all());
+
+        // the same text through the model layer's own scoring path (log-softmax in double, not the backend's ops)
+        int[] ids;
+        double loss;
+        try (var tok = org.transformer4j.model.tokenizer.Tokenizers.forModel(model);
+             var backend = new org.transformer4j.runtime.CpuBackend();
+             var weights = org.transformer4j.model.Pretrained.load(model, backend)) {
+            ids = tok.encode(text);
+            loss = new org.transformer4j.model.Transformer(weights, backend).score(ids, 1).loss();
+        }
+        List<String> lines = r.out().lines().toList();
+        assertEquals("gpt2 on \"" + text + "\": " + ids.length + " tokens, vocabulary " + Gpt2Folder.V, lines.get(0));
+        assertEquals(ids.length + 5, lines.size(), r.all());   // title, columns, T tokens, next, mean loss, wrote
+        assertTrue(lines.get(2).startsWith("    0  \"Why\""), r.all());
+        assertTrue(lines.get(3).startsWith("    1  \" do\""), r.all());
+        String mean = lines.get(lines.size() - 2);
+        assertTrue(mean.startsWith(String.format(Locale.ROOT, "mean loss: %.4f nats over %d predicted tokens", loss, ids.length - 1)),
+                mean + " vs the model's " + loss);
+        String page = Files.readString(html, StandardCharsets.UTF_8);
+        assertTrue(page.contains("data-name=\"layer 1, head 1\""), "the chosen head's weights");
+
+        assertOneLineError(CliProcess.run(dir, "inspect", "--model", model.toString(), text, "--layer", "2"),
+                "t4j inspect: --layer 2 must be in 0..1");
+        String longText = "word ".repeat(40);
+        r = CliProcess.run(dir, "inspect", "--model", model.toString(), longText);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().matches("t4j inspect: the text is \\d+ tokens; " + java.util.regex.Pattern.quote(model.toString())
+                + " takes at most 32\\R"), r.all());
+        Path noWeights = Files.createDirectories(dir.resolve("config-only"));
+        Files.copy(model.resolve("config.json"), noWeights.resolve("config.json"));
+        r = CliProcess.run(dir, "inspect", "--model", noWeights.toString(), text);
         assertEquals(1, r.exit(), r.all());
         assertEquals(1, r.err().lines().count(), r.all());
-        assertTrue(r.err().startsWith("t4j inspect: this needs the model layer (issue 5)"), r.all());
-        assertEquals("", r.out(), "no made-up output");
+        assertTrue(r.err().startsWith("t4j inspect: ") && !r.err().contains("\tat "), r.all());
     }
 }

@@ -45,7 +45,7 @@ public final class TextReport {
     }
 
     /** The token in double quotes with backslash, quote and control characters escaped, so spaces and newlines show. */
-    static String quote(String s) {
+    public static String quote(String s) {
         StringBuilder b = new StringBuilder(s.length() + 2).append('"');
         s.codePoints().forEach(c -> {
             switch (c) {
