@@ -244,4 +244,38 @@ class CliProcessTest {
         assertEquals(1, r.err().lines().count(), r.all());
         assertTrue(r.err().startsWith("t4j inspect: ") && !r.err().contains("\tat "), r.all());
     }
+
+    @Test
+    void generateStreamsTheGreedyContinuation() throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4);
+        String prompt = "Why do LLMs work?";
+        int n = 8;
+        CliProcess.Result r = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", String.valueOf(n));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.err().matches("prefill: \\d+ tokens in [0-9.]+ s \\([0-9.]+ tokens/s\\); decode: " + (n - 1)
+                + " tokens in [0-9.]+ s \\([0-9.]+ tokens/s\\)\\R"), r.all());
+
+        // the reference: greedy by full recomputation of the logits for each new token (no KV cache, no Generator)
+        String expected;
+        try (var tok = org.transformer4j.model.tokenizer.Tokenizers.forModel(model);
+             var backend = new org.transformer4j.runtime.CpuBackend();
+             var weights = org.transformer4j.model.Pretrained.load(model, backend)) {
+            var t = new org.transformer4j.model.Transformer(weights, backend);
+            int[] ids = tok.encode(prompt);
+            int[] all = java.util.Arrays.copyOf(ids, ids.length + n);
+            for (int i = 0; i < n; i++) {
+                int len = ids.length + i;
+                float[][] l = t.logits(new int[][] {java.util.Arrays.copyOf(all, len)})[0];
+                float[] last = l[len - 1];
+                int best = 0;
+                for (int j = 1; j < last.length; j++) if (last[j] > last[best]) best = j;
+                all[len] = best;
+            }
+            expected = tok.decode(java.util.Arrays.copyOfRange(all, ids.length, all.length));
+        }
+        assertEquals(expected + System.lineSeparator(), r.out());
+
+        assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--top-p", "0"),
+                "t4j generate: --top-p must be in (0, 1], got 0.0");
+    }
 }
