@@ -1,6 +1,6 @@
 // BenchCommand — `t4j bench`: its options and checks. The benchmark runs the four architectures at
-// GPT-2-small, BERT-base and T5-small shapes, which needs the model layer (issue 5); until it lands the
-// command says so and exits 1. Kernel-level benchmarks are in bench/ (JMH) meanwhile.
+// GPT-2-small, BERT-base and T5-small shapes through the model layer (issue 5); that connection is not
+// written yet, so the command says so and exits 1. Kernel-level benchmarks are in bench/ (JMH) meanwhile.
 package org.transformer4j.cli;
 
 import java.util.List;
@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Throughput and latency of the four architectures (prefill and decode) at GPT-2-small, BERT-base "
                 + "and T5-small shapes on the current backend, as a table or JSON.",
-                "Needs the model layer (issue 5), which this build does not have yet; the kernels' JMH benchmarks are in bench/."},
+                "Not connected to the model layer yet (it exits 1 saying so); the kernels' JMH benchmarks are in bench/."},
         footer = {"", "Exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage."})
 final class BenchCommand implements Callable<Integer> {
 
@@ -51,6 +51,6 @@ final class BenchCommand implements Callable<Integer> {
         if (batch < 1) throw new IllegalArgumentException("--batch must be ≥ 1, got " + batch);
         if (promptTokens < 1) throw new IllegalArgumentException("--prompt-tokens must be ≥ 1, got " + promptTokens);
         if (newTokens < 0) throw new IllegalArgumentException("--new-tokens must be ≥ 0, got " + newTokens);
-        throw ModelInputs.modelLayerMissing("the kernels' JMH benchmarks are in bench/");
+        throw ModelInputs.notConnected("the kernels' JMH benchmarks are in bench/");
     }
 }

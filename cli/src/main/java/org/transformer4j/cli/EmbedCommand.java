@@ -1,5 +1,5 @@
 // EmbedCommand — `t4j embed --model DIR|minilm "sentence" ...`: its options and input checks. The
-// embeddings need the model layer (issue 5); until it lands the command says so and exits 1.
+// embeddings come from the model layer (issue 5), not connected here yet: the command says so and exits 1.
 package org.transformer4j.cli;
 
 import java.nio.file.Path;
@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Print sentence embeddings (mean pooling), or with --similarity their cosine-similarity matrix.",
-                "Needs the model layer (issue 5), which this build does not have yet."},
+                "Not connected to the model layer yet (it exits 1 saying so): Transformer.embedSentences is there to use."},
         footer = {"", "Exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage."})
 final class EmbedCommand implements Callable<Integer> {
 
@@ -45,6 +45,6 @@ final class EmbedCommand implements Callable<Integer> {
             }
             ModelInputs.checkModelFolder(Path.of(model));
         }
-        throw ModelInputs.modelLayerMissing("");
+        throw ModelInputs.notConnected("");
     }
 }

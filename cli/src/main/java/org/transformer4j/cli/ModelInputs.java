@@ -1,6 +1,6 @@
 // ModelInputs — checks shared by the commands that run a model (generate, embed, inspect --model):
-// the model folder and the texts, validated before anything is loaded, and the one message they give
-// while the model layer (issue 5) is not part of this build.
+// the model folder and the texts, validated before anything is loaded, and the one message the
+// commands not yet connected to the model layer give.
 package org.transformer4j.cli;
 
 import java.nio.file.Files;
@@ -28,9 +28,9 @@ final class ModelInputs {
         }
     }
 
-    /** The failure every model-running command gives until the model layer lands. */
-    static UnsupportedOperationException modelLayerMissing(String instead) {
-        return new UnsupportedOperationException("this needs the model layer (issue 5), which this build does not have yet"
+    /** The failure of a command whose connection to the model layer (issue 5) is not written yet. */
+    static UnsupportedOperationException notConnected(String instead) {
+        return new UnsupportedOperationException("this command is not connected to the model layer yet"
                 + (instead.isEmpty() ? "" : "; " + instead));
     }
 }

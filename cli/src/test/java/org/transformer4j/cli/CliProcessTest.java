@@ -189,7 +189,7 @@ class CliProcessTest {
                 "t4j bench: unknown shape 'llama-70b': one of [gpt2-small, bert-base, t5-small]");
         r = CliProcess.run(dir, "bench");
         assertEquals(1, r.exit(), r.all());
-        assertTrue(r.err().startsWith("t4j bench: this needs the model layer (issue 5)"), r.all());
+        assertTrue(r.err().startsWith("t4j bench: this command is not connected to the model layer yet"), r.all());
 
         // verbose: the same failure with its stack trace
         r = CliProcess.run(dir, "--verbose", "inspect", "--logits", bad.toString());
