@@ -278,4 +278,55 @@ class CliProcessTest {
         assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--top-p", "0"),
                 "t4j generate: --top-p must be in (0, 1], got 0.0");
     }
+
+    @Test
+    void embedPrintsUnitVectorsAndTheirCosines() throws Exception {
+        Path model = BertFolder.write(dir.resolve("bert"), 8);
+        String[] sentences = {"The cat sat on the mat.", "A dog ran in the park.", "GPU kernels are fast."};
+        List<String> args = new ArrayList<>(List.of("embed", "--model", model.toString()));
+        args.addAll(List.of(sentences));
+        CliProcess.Result r = CliProcess.run(dir, args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.all());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), r.all());
+        double[][] v = new double[3][];
+        for (int i = 0; i < 3; i++) {
+            v[i] = java.util.Arrays.stream(lines.get(i).split(" ")).mapToDouble(Double::parseDouble).toArray();
+            assertEquals(BertFolder.C, v[i].length);
+            double norm = 0;
+            for (double x : v[i]) norm += x * x;
+            assertEquals(1.0, Math.sqrt(norm), 1e-5, "sentence " + i + " is L2-normalised");
+        }
+        // the same sentences through the model layer in this JVM (the command's plumbing: tokenizer, load, pooling)
+        try (var tok = org.transformer4j.model.tokenizer.Tokenizers.forModel(model);
+             var backend = new org.transformer4j.runtime.CpuBackend();
+             var weights = org.transformer4j.model.Pretrained.load(model, backend)) {
+            List<int[]> ids = new ArrayList<>();
+            for (String s : sentences) ids.add(tok.encode(s));
+            assertEquals(2, ids.get(0)[0], "[CLS] first");
+            float[][] e = new org.transformer4j.model.Transformer(weights, backend).embedSentences(ids);
+            for (int i = 0; i < 3; i++) for (int c = 0; c < BertFolder.C; c++) assertEquals(e[i][c], v[i][c], 1e-6);
+        }
+
+        args.add(3, "--similarity");
+        r = CliProcess.run(dir, args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.all());
+        lines = r.out().lines().toList();
+        assertEquals("[0] The cat sat on the mat.", lines.get(0));
+        for (int i = 0; i < 3; i++) {
+            String[] cells = lines.get(4 + i).trim().split(" +");
+            assertEquals("[" + i + "]", cells[0]);
+            for (int j = 0; j < 3; j++) {
+                double cos = 0;
+                for (int c = 0; c < BertFolder.C; c++) cos += v[i][c] * v[j][c];
+                assertEquals(cos, Double.parseDouble(cells[1 + j]), 6e-4, "cosine " + i + ", " + j);
+            }
+        }
+
+        Path gpt2 = Gpt2Folder.write(dir.resolve("gpt2"), 1);
+        assertOneLineError(CliProcess.run(dir, "embed", "--model", gpt2.toString(), "hello"),
+                "t4j embed: " + gpt2 + " is a decoder-only model; sentence embeddings need an encoder (BERT, T5)");
+        assertOneLineError(CliProcess.run(dir, "embed", "--model", "minilm", "hello"),
+                "t4j embed: the built-in model minilm is not connected yet; give a BERT or T5 model folder");
+    }
 }
