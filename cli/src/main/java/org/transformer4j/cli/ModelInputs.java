@@ -1,6 +1,5 @@
 // ModelInputs — checks shared by the commands that run a model (generate, embed, inspect --model):
-// the model folder and the texts, validated before anything is loaded, and the one message the
-// commands not yet connected to the model layer give.
+// the model folder and the texts, validated before anything is loaded.
 package org.transformer4j.cli;
 
 import java.nio.file.Files;
@@ -26,11 +25,5 @@ final class ModelInputs {
         for (int i = 0; i < texts.size(); i++) {
             if (texts.get(i).isBlank()) throw new IllegalArgumentException(what + " " + (i + 1) + " is empty");
         }
-    }
-
-    /** The failure of a command whose connection to the model layer (issue 5) is not written yet. */
-    static UnsupportedOperationException notConnected(String instead) {
-        return new UnsupportedOperationException("this command is not connected to the model layer yet"
-                + (instead.isEmpty() ? "" : "; " + instead));
     }
 }

@@ -187,9 +187,8 @@ class CliProcessTest {
 
         assertOneLineError(CliProcess.run(dir, "bench", "--shape", "llama-70b"),
                 "t4j bench: unknown shape 'llama-70b': one of [gpt2-small, bert-base, t5-small]");
-        r = CliProcess.run(dir, "bench");
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.err().startsWith("t4j bench: this command is not connected to the model layer yet"), r.all());
+        assertOneLineError(CliProcess.run(dir, "bench", "--prompt-tokens", "1000"),
+                "t4j bench: --prompt-tokens + --new-tokens = 1128 exceeds gpt2-small's 1024 positions");
 
         // verbose: the same failure with its stack trace
         r = CliProcess.run(dir, "--verbose", "inspect", "--logits", bad.toString());
@@ -328,5 +327,37 @@ class CliProcessTest {
                 "t4j embed: " + gpt2 + " is a decoder-only model; sentence embeddings need an encoder (BERT, T5)");
         assertOneLineError(CliProcess.run(dir, "embed", "--model", "minilm", "hello"),
                 "t4j embed: the built-in model minilm is not connected yet; give a BERT or T5 model folder");
+    }
+
+    @Test
+    void benchRunsTheFourArchitectures() throws Exception {
+        CliProcess.Result r = CliProcess.run(dir, "bench", "--layers", "1", "--prompt-tokens", "6", "--new-tokens", "3", "--json");
+        assertEquals(0, r.exit(), r.all());
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertTrue(root.get("backend").asText().startsWith("cpu"), r.all());
+        var results = root.get("results");
+        assertEquals(4, results.size(), r.all());
+        List<String> seen = new ArrayList<>();
+        for (var row : results) {
+            seen.add(row.get("architecture").asText() + "/" + row.get("shape").asText());
+            double ms = row.get("prefillMs").asDouble();
+            assertTrue(ms > 0 && Double.isFinite(ms), r.all());
+            assertEquals(6 / (ms / 1e3), row.get("prefillTokensPerS").asDouble(), 1e-3 * row.get("prefillTokensPerS").asDouble() + 1e-3);
+            boolean decodes = !row.get("architecture").asText().equals("encoder-only");
+            assertEquals(decodes ? 3 : 0, row.get("decodeSteps").asInt(), r.all());
+            assertEquals(decodes, !row.get("decodeMsPerToken").isNull(), r.all());
+            if (decodes) {
+                assertEquals(1e3 / row.get("decodeMsPerToken").asDouble(), row.get("decodeTokensPerS").asDouble(),
+                        1e-3 * row.get("decodeTokensPerS").asDouble() + 1e-3);
+            }
+        }
+        assertEquals(List.of("decoder-only/gpt2-small", "prefix-LM/gpt2-small", "encoder-only/bert-base", "encoder-decoder/t5-small"), seen);
+
+        r = CliProcess.run(dir, "bench", "--layers", "1", "--prompt-tokens", "4", "--new-tokens", "2", "--shape", "bert-base");
+        assertEquals(0, r.exit(), r.all());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), r.all());
+        assertTrue(lines.get(1).startsWith("architecture     shape"), r.all());
+        assertTrue(lines.get(2).matches("encoder-only +bert-base +[0-9.]+ +[0-9.]+ +- +-"), r.all());
     }
 }
