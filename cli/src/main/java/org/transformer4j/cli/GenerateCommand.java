@@ -1,0 +1,119 @@
+// GenerateCommand — `t4j generate --model DIR "prompt"`: streams the tokens the model layer's Generator
+// produces (greedy or sampled, stop strings, a token budget) to stdout as they come, and prints prefill
+// and decode tokens/s on stderr at the end.
+package org.transformer4j.cli;
+
+import java.nio.file.Path;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.tokenizer.Tokenizer;
+import org.transformer4j.model.tokenizer.Tokenizers;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.Backends;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Stream the tokens a model generates after PROMPT to stdout; print prefill and decode tokens/s "
+                + "on stderr at the end. DIR: a Hugging Face GPT-2 or T5 folder (or any folder the model layer loads)."},
+        footer = {"", "Exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage."})
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder (Hugging Face layout).")
+    Path model;
+
+    @Parameters(paramLabel = "PROMPT", description = "The prompt.")
+    String prompt;
+
+    @Option(names = "--max-new-tokens", defaultValue = "64", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Sample from the k most likely tokens; 0 is off (default).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Sample from the smallest set with this much probability; 1 is off (default).")
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (repeatable).")
+    java.util.List<String> stop;
+
+    @Option(names = "--progress", description = "Show progress bars even when stderr is not a terminal.")
+    boolean progress;
+
+    @Override
+    public Integer call() throws java.io.IOException {
+        ModelInputs.checkText("prompt", prompt);
+        if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be ≥ 1, got " + maxNewTokens);
+        if (!(temperature >= 0) || !Double.isFinite(temperature)) throw new IllegalArgumentException("--temperature must be ≥ 0, got " + temperature);
+        if (topK < 0) throw new IllegalArgumentException("--top-k must be ≥ 0, got " + topK);
+        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
+        ModelInputs.checkModelFolder(model);
+        try (Backend backend = Backends.select();
+             Tokenizer tok = Tokenizers.forModel(model)) {
+            int[] ids = tok.encode(prompt);
+            if (ids.length == 0) throw new IllegalArgumentException("the prompt has no tokens under " + tok.name());
+            Weights weights;
+            try (Progress bar = Progress.start("loading " + model.getFileName(), 1, progress)) {
+                weights = Pretrained.load(model, backend);
+                bar.update(1);
+            }
+            try (weights) {
+                Transformer t = new Transformer(weights, backend);
+                Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
+                if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), tok::decode);
+                Stream out = new Stream(tok);
+                long start = System.nanoTime();
+                int[] generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
+                long end = System.nanoTime();
+                out.finish();
+                double prefillS = (out.first - start) / 1e9;
+                double decodeS = (end - out.first) / 1e9;
+                System.err.printf(java.util.Locale.ROOT, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s)%n",
+                        ids.length, prefillS, ids.length / prefillS, generated.length - 1, decodeS,
+                        generated.length > 1 ? (generated.length - 1) / decodeS : 0.0);
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Prints the text of the tokens so far as it grows: the whole generated sequence is decoded each time
+     * and only the new part printed, so tokens that end mid-character print once the character is whole.
+     */
+    private static final class Stream {
+        private final Tokenizer tok;
+        private final java.util.List<Integer> ids = new java.util.ArrayList<>();
+        private String printed = "";
+        long first;
+
+        Stream(Tokenizer tok) { this.tok = tok; }
+
+        void add(int token) {
+            if (ids.isEmpty()) first = System.nanoTime();   // the first token comes right after the prefill
+            ids.add(token);
+            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray());
+            if (text.endsWith("\uFFFD")) return;   // an incomplete character: wait for the next token
+            if (text.startsWith(printed)) System.out.print(text.substring(printed.length()));
+            else System.out.print(text);   // decoding changed earlier text (rare): print the whole again
+            System.out.flush();
+            printed = text;
+        }
+
+        void finish() {
+            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray());
+            if (text.startsWith(printed)) System.out.print(text.substring(printed.length()));
+            System.out.println();
+            System.out.flush();
+        }
+    }
+}
