@@ -1,7 +1,8 @@
 // DemoCommand — `t4j demo`: the README's main job. Shows `info`, then runs this build's ops on the
 // chosen backend (GEMM, LayerNorm and RMSNorm fused with the residual add, the fused linear with
 // bias + GELU, greedy sampling over a GPT-2-sized vocabulary, causal GQA attention) in fp32 and bf16,
-// checks each against a float64 reference computed here, and times them.
+// checks each against a float64 reference computed here, and times them. Then the model layer
+// (DemoModels): MiniLM's similarity matrix, the four steps live, and the multi-turn chat cost table.
 package org.transformer4j.cli;
 
 import java.io.PrintStream;
@@ -21,14 +22,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Show `info`, then run and check every op of this build on the chosen backend.")
+        description = {"Show `info`, then run and check every op of this build on the chosen backend; then embed a few "
+                + "sentences with all-MiniLM-L6-v2 (similarity matrix), show DESIGN.md's four steps live on a small random "
+                + "encoder-decoder, and print the multi-turn chat cost of causal vs bidirectional models.",
+                "Exit code 1 when any check fails."})
 final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--seed", description = "Random seed (default: ${DEFAULT-VALUE}).", defaultValue = "42")
     long seed;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintStream out = System.out;
         InfoCommand.print(out);
         out.println();
@@ -44,8 +48,14 @@ final class DemoCommand implements Callable<Integer> {
                 ok &= greedy(out, backend, dt, 4, 50257, rnd);
                 ok &= attention(out, backend, dt, 2, 256, 8, 2, 64, rnd);
             }
+            out.println(ok ? "all ops match the float64 reference" : "SOME OPS DID NOT MATCH the float64 reference");
+            out.println();
+            ok &= DemoModels.miniLm(out, backend);
+            out.println();
+            ok &= DemoModels.fourSteps(out, backend, seed);
+            out.println();
+            ok &= DemoModels.chatCost(out, backend, seed);
         }
-        out.println(ok ? "all ops match the float64 reference" : "SOME OPS DID NOT MATCH the float64 reference");
         return ok ? 0 : 1;
     }
 

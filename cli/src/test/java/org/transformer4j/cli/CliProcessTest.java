@@ -1,4 +1,5 @@
-// CliProcessTest — each command run as a process on the CPU backend: info, demo, inspect on a logits
+// CliProcessTest — each command run as a process on the CPU backend: info, demo (ops, MiniLM similarity
+// matrix, the four-step table, the chat cost table), inspect on a logits
 // file (table and HTML page), --help everywhere, and bad input: one line on stderr, a non-zero exit,
 // no stack trace unless --verbose.
 package org.transformer4j.cli;
@@ -73,6 +74,61 @@ class CliProcessTest {
         CliProcess.Result r = CliProcess.run(dir, "demo");
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("all ops match the float64 reference"), r.all());
+        List<String> lines = r.out().lines().toList();
+
+        // MiniLM: a symmetric 6 x 6 cosine matrix with ones on the diagonal; the paraphrase pairs [0]/[1]
+        // (guitar) and [2]/[3] (stock market) score above every pair across topics
+        int at = indexOf(lines, l -> l.startsWith("  cosine"), r);
+        double[][] sim = new double[6][];
+        for (int i = 0; i < 6; i++) {
+            String[] f = lines.get(at + 1 + i).strip().split("\\s+");
+            assertEquals("[" + i + "]", f[0], r.all());
+            sim[i] = new double[6];
+            for (int j = 0; j < 6; j++) sim[i][j] = Double.parseDouble(f[j + 1]);
+        }
+        for (int i = 0; i < 6; i++) {
+            assertEquals(1.0, sim[i][i], 1e-3, r.all());
+            for (int j = 0; j < 6; j++) assertEquals(sim[i][j], sim[j][i], 1e-3, r.all());
+        }
+        for (int i = 0; i < 6; i++) {
+            for (int j = i + 1; j < 6; j++) {
+                if ((i == 0 && j == 1) || (i == 2 && j == 3)) continue;
+                assertTrue(sim[0][1] > sim[i][j] && sim[2][3] > sim[i][j], "pair " + i + "/" + j + ":\n" + r.all());
+            }
+        }
+
+        // the four steps: steps 1–3 give the prefix-LM, all four the decoder-only model, to 1e-5; each step changes the logits
+        double[] three = numbers(lines.get(indexOf(lines, l -> l.strip().startsWith("+3 "), r)));   // params, prev, plm, dec
+        double[] four = numbers(lines.get(indexOf(lines, l -> l.strip().startsWith("+4 "), r)));
+        assertTrue(three[2] <= 1e-5, "steps 1-3 vs prefix-LM " + three[2] + "\n" + r.all());
+        assertTrue(four[3] <= 1e-5, "steps 1-4 vs decoder-only " + four[3] + "\n" + r.all());
+        assertTrue(three[1] > 1e-3 && four[1] > 1e-3 && four[2] > 1e-3 && three[3] > 1e-3, r.all());
+        for (String step : new String[] {"+1 ", "+2 "}) {
+            assertTrue(numbers(lines.get(indexOf(lines, l -> l.strip().startsWith(step), r)))[1] > 1e-3, r.all());
+        }
+
+        // chat cost: from turn 2 on the causal model encodes fewer tokens than the prefix-LM and the encoder-decoder
+        int head = indexOf(lines, l -> l.startsWith("  turn  |"), r);
+        int turns = 0;
+        for (int i = head + 1; lines.get(i).strip().matches("\\d+ .*"); i++, turns++) {
+            String[] cells = lines.get(i).split("\\|");
+            long causal = Long.parseLong(cells[1].strip().split(" ")[0]);
+            long prefix = Long.parseLong(cells[2].strip().split(" ")[0]);
+            long encDec = Long.parseLong(cells[3].strip().split(" ")[0]);
+            if (turns >= 1) assertTrue(causal < prefix && causal < encDec, lines.get(i) + "\n" + r.all());
+        }
+        assertTrue(turns >= 5 && turns <= 10, r.all());
+    }
+
+    private static int indexOf(List<String> lines, java.util.function.Predicate<String> p, CliProcess.Result r) {
+        for (int i = 0; i < lines.size(); i++) if (p.test(lines.get(i))) return i;
+        throw new AssertionError("line not found in:\n" + r.all());
+    }
+
+    /** The numbers of a line after its label, in order (— for a cell not computed is skipped). */
+    private static double[] numbers(String line) {
+        return java.util.regex.Pattern.compile("(?<![\\w+])\\d+(?:\\.\\d+)?(?:e[+-]\\d+)?").matcher(line.substring(50)).results()
+                .mapToDouble(m -> Double.parseDouble(m.group())).toArray();
     }
 
     @Test
