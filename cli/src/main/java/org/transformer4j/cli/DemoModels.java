@@ -53,27 +53,35 @@ final class DemoModels {
                 .biases(true).tiedEmbeddings(true, 1f).specialIds(new TransformerConfig.SpecialIds(0, -1, -1, -1, 101)).build();
     }
 
-    static boolean miniLm(PrintStream out, Backend backend) throws IOException {
-        out.println("all-MiniLM-L6-v2 (ONNX file from langchain4j's jar, run by this library's Transformer; mean-pooled, L2-normalised):");
+    /**
+     * Sentence embeddings (N, 384) from all-MiniLM-L6-v2: the ONNX file and tokenizer.json inside
+     * langchain4j's jar, imported and run by this library's Transformer (mean-pooled, L2-normalised).
+     * Also `t4j embed --model minilm`.
+     */
+    static float[][] embedWithMiniLm(Backend backend, List<String> sentences) throws IOException {
         Path dir = Files.createTempDirectory("t4j-minilm");
         Path onnx = dir.resolve(ONNX);
         Path tokFile = dir.resolve(TOKENIZER);
-        float[][] e;
         try {
             copyResource(ONNX, onnx);
             copyResource(TOKENIZER, tokFile);
             try (BertOnnxImporter.Result imported = BertOnnxImporter.importFile(onnx);
                  HfTokenizer tok = HfTokenizer.load(tokFile);
                  Weights weights = Weights.fromHfBert(miniLmConfig(), imported.weights(), backend)) {
-                int[][] ids = new int[SENTENCES.size()][];
-                for (int i = 0; i < ids.length; i++) ids[i] = tok.encode(SENTENCES.get(i));
-                e = new Transformer(weights, backend).embedSentences(List.of(ids));
+                List<int[]> ids = new java.util.ArrayList<>();
+                for (String s : sentences) ids.add(tok.encode(s));
+                return new Transformer(weights, backend).embedSentences(ids);
             }
         } finally {
             Files.deleteIfExists(onnx);
             Files.deleteIfExists(tokFile);
             Files.deleteIfExists(dir);
         }
+    }
+
+    static boolean miniLm(PrintStream out, Backend backend) throws IOException {
+        out.println("all-MiniLM-L6-v2 (ONNX file from langchain4j's jar, run by this library's Transformer; mean-pooled, L2-normalised):");
+        float[][] e = embedWithMiniLm(backend, SENTENCES);
         int n = e.length;
         for (int i = 0; i < n; i++) out.printf("  [%d] %s%n", i, SENTENCES.get(i));
         StringBuilder head = new StringBuilder("  cosine");

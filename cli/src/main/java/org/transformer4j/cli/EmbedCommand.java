@@ -1,6 +1,6 @@
 // EmbedCommand — `t4j embed --model DIR "sentence" ...`: sentence embeddings from an encoder model
 // folder (BERT, T5) through the model layer (mean-pooled, L2-normalised), printed as vectors or as their
-// cosine-similarity matrix. The built-in name minilm is not connected yet and says so.
+// cosine-similarity matrix. The built-in name minilm is all-MiniLM-L6-v2 from langchain4j's jar.
 package org.transformer4j.cli;
 
 import java.nio.file.Path;
@@ -47,15 +47,19 @@ final class EmbedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         ModelInputs.checkTexts("sentence", sentences);
+        float[][] e;
         if (BUILT_IN.contains(model)) {
-            throw new UnsupportedOperationException("the built-in model " + model + " is not connected yet; give a BERT or T5 model folder");
+            try (Backend backend = Backends.select(); Progress bar = Progress.start("loading all-MiniLM-L6-v2", 1, progress)) {
+                e = DemoModels.embedWithMiniLm(backend, sentences);                // (N, 384)
+                bar.update(1);
+            }
+            return print(e);
         }
         if (!model.contains("/") && !model.contains(java.io.File.separator) && !java.nio.file.Files.exists(Path.of(model))) {
             throw new IllegalArgumentException("unknown model '" + model + "': give a model folder or one of " + BUILT_IN);
         }
         Path dir = Path.of(model);
         ModelInputs.checkModelFolder(dir);
-        float[][] e;
         try (Backend backend = Backends.select();
              Tokenizer tok = Tokenizers.forModel(dir)) {
             List<int[]> ids = new java.util.ArrayList<>();
@@ -73,6 +77,11 @@ final class EmbedCommand implements Callable<Integer> {
                 e = new Transformer(weights, backend).embedSentences(ids);   // (N, C)
             }
         }
+        return print(e);
+    }
+
+    /** The vectors, one line each, or with --similarity the cosine matrix. */
+    private int print(float[][] e) {
         java.io.PrintStream out = System.out;
         if (!similarity) {
             for (float[] row : e) {

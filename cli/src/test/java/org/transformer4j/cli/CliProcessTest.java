@@ -381,8 +381,25 @@ class CliProcessTest {
         Path gpt2 = Gpt2Folder.write(dir.resolve("gpt2"), 1);
         assertOneLineError(CliProcess.run(dir, "embed", "--model", gpt2.toString(), "hello"),
                 "t4j embed: " + gpt2 + " is a decoder-only model; sentence embeddings need an encoder (BERT, T5)");
-        assertOneLineError(CliProcess.run(dir, "embed", "--model", "minilm", "hello"),
-                "t4j embed: the built-in model minilm is not connected yet; give a BERT or T5 model folder");
+    }
+
+    @Test
+    void embedMiniLmByNameRanksAParaphraseAboveAnUnrelatedSentence() throws Exception {
+        CliProcess.Result r = CliProcess.run(dir, "embed", "--model", "minilm", "--similarity",
+                "A man is playing a guitar.", "Someone plays an acoustic guitar.", "The stock market fell sharply today.");
+        assertEquals(0, r.exit(), r.all());
+        List<String> lines = r.out().lines().toList();
+        double[][] cos = new double[3][3];
+        for (int i = 0; i < 3; i++) {
+            String[] cells = lines.get(4 + i).trim().split(" +");
+            for (int j = 0; j < 3; j++) cos[i][j] = Double.parseDouble(cells[1 + j]);
+            assertEquals(1.0, cos[i][i], 1e-3, "unit vectors");
+        }
+        assertTrue(cos[0][1] > cos[0][2] + 0.2 && cos[0][1] > cos[1][2] + 0.2,
+                "paraphrase " + cos[0][1] + " vs unrelated " + cos[0][2] + ", " + cos[1][2]);
+        r = CliProcess.run(dir, "embed", "--model", "minilm", "hello");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(384, r.out().strip().split(" ").length, "one 384-wide vector");
     }
 
     @Test
