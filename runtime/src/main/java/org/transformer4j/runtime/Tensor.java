@@ -156,6 +156,7 @@ public final class Tensor implements AutoCloseable {
 
     /** True when the elements are laid out row-major without gaps. */
     public boolean isContiguous() {
+        if (numel() == 0) return true;                   // no element has an address to be out of place
         long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != expected) return false;

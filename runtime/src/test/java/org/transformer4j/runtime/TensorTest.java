@@ -66,6 +66,16 @@ class TensorTest {
     }
 
     @Test
+    void emptyTensorsAreContiguous() {
+        try (Tensor t = Tensor.empty(DType.F32, 1, 2, 0); Tensor u = Tensor.empty(DType.BF16, 0, 3)) {
+            assertTrue(t.isContiguous());
+            assertTrue(u.isContiguous());
+            assertEquals(0, t.toFloatArray().length);
+            assertArrayEquals(new long[] {2, 0}, t.view(2, 0).shape());
+        }
+    }
+
+    @Test
     void closingTheRootReleasesTheStorageForEveryView() {
         Tensor t = Tensor.ofFloats(new float[] {1, 2, 3, 4}, 2, 2);
         Tensor v = t.view(4);
