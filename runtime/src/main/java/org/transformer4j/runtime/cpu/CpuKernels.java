@@ -11,7 +11,6 @@ import java.util.concurrent.RecursiveAction;
 import java.util.function.LongConsumer;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -781,6 +780,17 @@ public final class CpuKernels {
             }
         }
 
+        /**
+         * The lanes' sum, lane 0 first. Not reduceLanes(ADD): its order for floats is unspecified (the
+         * interpreter's and the JIT's versions may add in different orders), and the CPU backend is the
+         * reference, so it must give the same bits on every run.
+         */
+        static float sumLanes(FloatVector v) {
+            float t = 0f;
+            for (int l = 0; l < V; l++) t += v.lane(l);
+            return t;
+        }
+
         /** sum of x[xo+i] * y[yo+i] over i < n, with four independent accumulators. */
         static float dot(float[] x, int xo, float[] y, int yo, int n) {
             FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
@@ -795,7 +805,7 @@ public final class CpuKernels {
             for (int upper = S.loopBound(n); i < upper; i += V) {
                 s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
             }
-            float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+            float s = sumLanes(s0.add(s1).add(s2.add(s3)));
             for (; i < n; i++) {
                 s += x[xo + i] * y[yo + i];
             }
@@ -819,7 +829,7 @@ public final class CpuKernels {
             for (int upper = S.loopBound(n); i < upper; i += V) {
                 s = s.add(FloatVector.fromArray(S, h, i));
             }
-            float t = s.reduceLanes(VectorOperators.ADD);
+            float t = sumLanes(s);
             for (; i < n; i++) {
                 t += h[i];
             }
@@ -833,7 +843,7 @@ public final class CpuKernels {
                 FloatVector v = FloatVector.fromArray(S, h, i);
                 s = v.fma(v, s);
             }
-            float t = s.reduceLanes(VectorOperators.ADD);
+            float t = sumLanes(s);
             for (; i < n; i++) {
                 t += h[i] * h[i];
             }
@@ -847,7 +857,7 @@ public final class CpuKernels {
                 FloatVector d = FloatVector.fromArray(S, h, i).sub(mean);
                 s = d.fma(d, s);
             }
-            float t = s.reduceLanes(VectorOperators.ADD);
+            float t = sumLanes(s);
             for (; i < n; i++) {
                 float d = h[i] - mean;
                 t += d * d;
