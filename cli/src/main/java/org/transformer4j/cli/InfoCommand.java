@@ -53,10 +53,11 @@ final class InfoCommand implements Callable<Integer> {
             out.println("driver:   " + e.getMessage());
         }
         out.println("cuBLAS:   " + CudaLibraries.cublasLocation().orElse(CudaLibraries.cublasProblem().orElse("?")));
-        Backends.CudaStatus cuda = Backends.cudaStatus();
         try (Backend b = Backends.select()) {
+            // The reason is asked for only when auto fell back: probing creates a whole CUDA backend.
             String why = switch (System.getProperty("t4j.backend", "auto")) {
-                case "auto" -> b.kind().equals("cuda") ? "CUDA is usable" : "CUDA is not usable: " + cuda.reason();
+                case "auto" -> b.kind().equals("cuda") ? "CUDA is usable"
+                        : "CUDA is not usable: " + Backends.cudaStatus().reason();
                 default -> "asked for with -Dt4j.backend";
             };
             out.println("backend:  " + b.description() + " — " + why);

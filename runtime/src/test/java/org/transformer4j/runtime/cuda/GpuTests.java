@@ -15,11 +15,16 @@ final class GpuTests {
     private GpuTests() {}
 
     private static CudaBackend backend;
+    private static Backends.CudaStatus status;
 
-    /** One backend for the whole run; skips the calling test, with the reason, where CUDA is unusable. */
+    /**
+     * One backend for the whole run; skips the calling test, with the reason, where CUDA is unusable.
+     * The probe runs once: it creates and closes a whole backend, and hundreds of tests ask.
+     */
     static synchronized CudaBackend backend() {
-        Backends.CudaStatus status = Backends.cudaStatus();
-        assumeTrue(status.usable(), () -> "no usable GPU: " + status.reason());
+        if (status == null) status = Backends.cudaStatus();
+        Backends.CudaStatus s = status;
+        assumeTrue(s.usable(), () -> "no usable GPU: " + s.reason());
         if (backend == null) backend = CudaBackend.create(0);
         return backend;
     }
