@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 2
+#define T4J_ABI_VERSION 3
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -194,12 +194,15 @@ typedef struct t4j_bias_act_params {
 T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream);
 
 /* ---- embedding gather ---------------------------------------------------------------------- */
-/* out[r] = token_table[ids[r]] (+ position_table[position_offset + r % seq_len])
- *          (+ type_table[type_ids[r]]), summed in fp32, rounded once. Ids outside their table are
- * clamped so that nothing is read out of bounds, and the first such row is recorded with
- * atomicMin as r + 1: error_row[0] for token ids, error_row[1] for type ids. The caller sets both
- * to INT32_MAX before the launch and reads them after. Ids are int32. The launcher checks that
- * position_offset + seq_len <= max_positions. */
+/* out[r] = token_table[ids[r]] (+ position_table[pos(r)]) (+ type_table[type_ids[r]]), summed in
+ * fp32, rounded once; pos(r) = positions[r] when positions is given (device-resident positions, so
+ * that a captured CUDA graph reads each replay's positions), else position_offset + r % seq_len.
+ * Ids and positions outside their table are clamped so that nothing is read out of bounds, and
+ * when error_row is given the first such row is recorded with atomicMin as r + 1: error_row[0]
+ * for token ids, [1] for type ids, [2] for positions. The caller sets all three to INT32_MAX
+ * before the launch and reads them after; with error_row NULL (graph capture: the caller checked
+ * the ids on the host) nothing is recorded. Ids are int32. Without positions the launcher checks
+ * that position_offset + seq_len <= max_positions. */
 typedef struct t4j_embedding_params {
     void* out;                  /* (rows, C) */
     const int32_t* ids;         /* (rows) token ids */
@@ -207,7 +210,8 @@ typedef struct t4j_embedding_params {
     const void* position_table; /* (max_positions, C), or NULL */
     const int32_t* type_ids;    /* (rows), or NULL */
     const void* type_table;     /* (type_vocab, C), or NULL when type_ids is NULL */
-    int32_t* error_row;         /* (2) device int32: min over bad rows of (row + 1) */
+    int32_t* error_row;         /* (3) device int32: min over bad rows of (row + 1), or NULL */
+    const int32_t* positions;   /* (rows) position of each row, or NULL: position_offset + r % seq_len */
     int64_t rows;               /* B * T */
     int64_t cols;               /* C */
     int64_t seq_len;            /* T: position of row r is position_offset + r % T */

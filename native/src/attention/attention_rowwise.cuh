@@ -188,8 +188,10 @@ struct PagedKv {
     const T* vc;
     const int32_t* table;  // this sequence's (max_blocks_per_seq) block ids
     int block_size, nkv, hs, kvh;
+    int num_blocks;
     __device__ int64_t offset(int j) const {
-        const int64_t blk = table[j / block_size];
+        int64_t blk = table[j / block_size];
+        blk = blk < 0 ? 0 : (blk >= num_blocks ? num_blocks - 1 : blk);  // a bad id reads a wrong block, never astray
         return ((blk * block_size + j % block_size) * nkv + kvh) * hs;
     }
     __device__ const T* k(int j) const { return kc + offset(j); }
@@ -240,14 +242,17 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     const int b = blockIdx.z;
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
-    const int L = p.cache_lengths[b];
+    // Lengths may live on the device (a CUDA graph replays with new ones), so they are clamped to
+    // what the table can address rather than trusted.
+    const int L = max(0, min(p.cache_lengths[b], p.max_blocks_per_seq * p.block_size));
     const int chunk = (L + p.num_splits - 1) / p.num_splits;
     const int j_begin = min(L, split * chunk);
     const int j_split_end = min(L, j_begin + chunk);
     const int group = p.NH / p.NKV;
     const int R = group * p.Tq;  // rows (head of the group, query) of this block
     PagedKv<T> rows{static_cast<const T*>(p.k_cache), static_cast<const T*>(p.v_cache),
-                    p.block_table + static_cast<int64_t>(b) * p.max_blocks_per_seq, p.block_size, p.NKV, p.HS, kvh};
+                    p.block_table + static_cast<int64_t>(b) * p.max_blocks_per_seq, p.block_size, p.NKV, p.HS, kvh,
+                    p.num_blocks};
     float* qs = qs_all[warp];
     const float scale = p.scale * kLog2e;
     const int wpr = R >= 3 ? 1 : kWarps / R;  // warps per row; with wpr > 1 each warp has exactly one row

@@ -8,7 +8,8 @@ const t4j::FieldLayout kEmbeddingFields[] = {
     T4J_FIELD(t4j_embedding_params, out),            T4J_FIELD(t4j_embedding_params, ids),
     T4J_FIELD(t4j_embedding_params, token_table),    T4J_FIELD(t4j_embedding_params, position_table),
     T4J_FIELD(t4j_embedding_params, type_ids),       T4J_FIELD(t4j_embedding_params, type_table),
-    T4J_FIELD(t4j_embedding_params, error_row),      T4J_FIELD(t4j_embedding_params, rows),
+    T4J_FIELD(t4j_embedding_params, error_row),      T4J_FIELD(t4j_embedding_params, positions),
+    T4J_FIELD(t4j_embedding_params, rows),
     T4J_FIELD(t4j_embedding_params, cols),           T4J_FIELD(t4j_embedding_params, seq_len),
     T4J_FIELD(t4j_embedding_params, position_offset), T4J_FIELD(t4j_embedding_params, vocab),
     T4J_FIELD(t4j_embedding_params, max_positions),  T4J_FIELD(t4j_embedding_params, type_vocab),
@@ -28,16 +29,17 @@ uint32_t threads_for(int64_t cols) {
 }  // namespace
 
 extern "C" T4J_API int32_t t4j_embedding(const t4j_embedding_params* p, void* stream) {
-    if (p == nullptr || p->out == nullptr || p->ids == nullptr || p->token_table == nullptr || p->error_row == nullptr) {
+    if (p == nullptr || p->out == nullptr || p->ids == nullptr || p->token_table == nullptr) {
         return T4J_ERROR_INVALID_ARGUMENT;
     }
     if (p->reserved != 0 || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->rows < 0 || p->cols < 1 || p->vocab < 1 || p->out_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
     if ((p->type_ids == nullptr) != (p->type_table == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->type_ids != nullptr && p->type_vocab < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->positions != nullptr && p->position_table == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->position_table != nullptr) {
         if (p->seq_len < 1 || p->position_offset < 0 || p->max_positions < 1) return T4J_ERROR_INVALID_ARGUMENT;
-        if (p->position_offset + (p->rows < p->seq_len ? p->rows : p->seq_len) > p->max_positions) {
+        if (p->positions == nullptr && p->position_offset + (p->rows < p->seq_len ? p->rows : p->seq_len) > p->max_positions) {
             return T4J_ERROR_INVALID_ARGUMENT;
         }
     }

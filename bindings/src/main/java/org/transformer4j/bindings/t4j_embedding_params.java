@@ -25,6 +25,7 @@ public final class t4j_embedding_params {
             ADDRESS.withName("type_ids"),
             ADDRESS.withName("type_table"),
             ADDRESS.withName("error_row"),
+            ADDRESS.withName("positions"),
             JAVA_LONG.withName("rows"),
             JAVA_LONG.withName("cols"),
             JAVA_LONG.withName("seq_len"),
@@ -52,6 +53,7 @@ public final class t4j_embedding_params {
     private static final long type_ids$OFFSET = offset("type_ids");
     private static final long type_table$OFFSET = offset("type_table");
     private static final long error_row$OFFSET = offset("error_row");
+    private static final long positions$OFFSET = offset("positions");
     private static final long rows$OFFSET = offset("rows");
     private static final long cols$OFFSET = offset("cols");
     private static final long seq_len$OFFSET = offset("seq_len");
@@ -79,6 +81,8 @@ public final class t4j_embedding_params {
     public static void type_table(MemorySegment s, MemorySegment v) { s.set(PTR, type_table$OFFSET, v); }
     public static MemorySegment error_row(MemorySegment s) { return s.get(PTR, error_row$OFFSET); }
     public static void error_row(MemorySegment s, MemorySegment v) { s.set(PTR, error_row$OFFSET, v); }
+    public static MemorySegment positions(MemorySegment s) { return s.get(PTR, positions$OFFSET); }
+    public static void positions(MemorySegment s, MemorySegment v) { s.set(PTR, positions$OFFSET, v); }
     public static long rows(MemorySegment s) { return s.get(JAVA_LONG, rows$OFFSET); }
     public static void rows(MemorySegment s, long v) { s.set(JAVA_LONG, rows$OFFSET, v); }
     public static long cols(MemorySegment s) { return s.get(JAVA_LONG, cols$OFFSET); }

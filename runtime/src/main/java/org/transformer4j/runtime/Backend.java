@@ -30,6 +30,29 @@ public interface Backend extends AutoCloseable {
     /** Copies {@code src} into {@code dst}: same dtype and shape, both contiguous, both in this backend. */
     void copy(Tensor src, Tensor dst);
 
+    /**
+     * Copies a host tensor into {@code dst}, an existing tensor of this backend (same dtype and
+     * shape, both contiguous): how a replayed {@link Graph}'s inputs are set. {@code host} may be
+     * reused as soon as this returns.
+     */
+    void copyFromHost(Tensor host, Tensor dst);
+
+    /**
+     * Records the ops that {@code work} queues on this backend as a {@link Graph}, without running
+     * them; {@link Graph#replay} runs them all again (on CUDA: one graph launch instead of one
+     * launch per op). Each op is validated when it is recorded. What the op arguments hold on the
+     * host — sizes, scalars, block tables, packed offsets — is frozen into the graph; what tensors
+     * hold is read at every replay, so per-replay inputs (token ids, positions, cache lengths) must
+     * be tensors written with {@link #copyFromHost} before each replay. KvAppendOp and DecodeOp
+     * with host cache lengths are refused while recording (frozen lengths would silently be wrong),
+     * and so is everything that must wait for or read back results: {@link #upload},
+     * {@link #toHost}, {@link #copyFromHost}, {@link #synchronize}, {@link #crossEntropy}. The
+     * tensors the recorded ops use must stay open until the graph is closed; the backend's own
+     * temporaries are kept by the graph. If {@code work} throws, nothing is recorded and the
+     * backend is as before. One capture at a time per backend, from the calling thread.
+     */
+    Graph capture(Runnable work);
+
     /** C = alpha · op(A) · op(B) + beta · C (see {@link GemmOp}). */
     void gemm(GemmOp op);
 

@@ -3,6 +3,9 @@
 package org.transformer4j.runtime;
 
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import org.transformer4j.runtime.cpu.Activations;
 import org.transformer4j.runtime.cpu.CpuAttention;
 import org.transformer4j.runtime.cpu.CpuKernels;
@@ -11,6 +14,10 @@ import org.transformer4j.runtime.cpu.VocabKernels;
 
 /** Runs on all cores, with the Vector API where the JVM has {@code jdk.incubator.vector}. */
 public final class CpuBackend implements Backend {
+
+    /** Ops recorded by {@link #capture} (non-null while its work runs, on {@link #recorder}'s thread). */
+    private List<Runnable> recording;
+    private Thread recorder;
 
     @Override public String kind() { return "cpu"; }
 
@@ -26,6 +33,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor upload(Tensor host) {
+        refuseWhileRecording("upload");
         Checks.open("host", host);
         requireHost("host", host);
         Tensor t = Tensor.empty(host.dtype(), host.shape());
@@ -34,10 +42,91 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Tensor toHost(Tensor t) { return upload(t); }
+    public Tensor toHost(Tensor t) {
+        refuseWhileRecording("toHost");
+        return upload(t);
+    }
+
+    @Override
+    public void copyFromHost(Tensor host, Tensor dst) {
+        refuseWhileRecording("copyFromHost");
+        Checks.open("host", host);
+        Checks.open("dst", dst);
+        requireHost("host", host);
+        Checks.sameDType("host", host, "dst", dst);
+        Checks.sameShape("host", host, "dst", dst);
+        if (!host.isContiguous() || !dst.isContiguous()) {
+            throw new IllegalArgumentException("copyFromHost needs contiguous tensors: " + host + ", " + dst);
+        }
+        copyElements(host, dst);
+    }
+
+    @Override
+    public Graph capture(Runnable work) {
+        Objects.requireNonNull(work, "work");
+        synchronized (this) {
+            if (recording != null) throw new IllegalStateException("a capture is already in progress on this backend");
+            recording = new ArrayList<>();
+            recorder = Thread.currentThread();
+        }
+        List<Runnable> ops;
+        try {
+            work.run();
+        } finally {
+            synchronized (this) {
+                ops = recording;
+                recording = null;
+                recorder = null;
+            }
+        }
+        return new CpuGraph(List.copyOf(ops));
+    }
+
+    /** Replays recorded ops in order; each reads its tensors' current contents. */
+    private static final class CpuGraph implements Graph {
+        private final List<Runnable> ops;
+        private volatile boolean closed;
+
+        CpuGraph(List<Runnable> ops) { this.ops = ops; }
+
+        @Override
+        public void replay() {
+            if (closed) throw new IllegalStateException("graph is closed");
+            for (Runnable op : ops) op.run();
+        }
+
+        @Override public int size() { return ops.size(); }
+
+        @Override public void close() { closed = true; }
+    }
+
+    private boolean recordingHere() {
+        return recording != null && recorder == Thread.currentThread();
+    }
+
+    /** While recording: validates the op now, keeps {@code run} for the replays, and returns true. */
+    private boolean recorded(Runnable validate, Runnable run) {
+        if (!recordingHere()) return false;
+        validate.run();
+        recording.add(run);
+        return true;
+    }
+
+    private void refuseWhileRecording(String what) {
+        if (recordingHere()) {
+            throw new IllegalStateException(what + " cannot be recorded into a graph: it moves data to or from the host or"
+                    + " waits for results; do it before or after the capture");
+        }
+    }
+
+    static IllegalArgumentException frozenLengths(String op) {
+        return new IllegalArgumentException(op + " with host cacheLengths cannot be recorded into a graph: every replay would"
+                + " use the lengths of the capture; pass them as an I32 tensor of the backend, written before each replay");
+    }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
+        if (recorded(() -> { Checks.open("src", src); Checks.sameShape("src", src, "dst", dst); }, () -> copy(src, dst))) return;
         Checks.open("src", src);
         Checks.open("dst", dst);
         requireHost("src", src);
@@ -61,6 +150,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gemm(GemmOp op) {
+        if (recorded(op::validate, () -> gemm(op))) return;
         GemmOp.Shape s = op.validate();
         requireHost("A", op.a());
         float[] a = op.a().toFloatArray();                      // (batch, rows, cols) packed
@@ -82,6 +172,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void norm(NormOp op) {
+        if (recorded(op::validate, () -> norm(op))) return;
         NormOp.Shape s = op.validate();
         requireHost("x", op.x());
         int rows = Math.toIntExact(s.rows());
@@ -100,6 +191,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linear(LinearOp op) {
+        if (recorded(op::validate, () -> linear(op))) return;
         LinearOp.Shape s = op.validate();
         requireHost("x", op.x());
         int m = s.m();
@@ -138,11 +230,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embedding(EmbeddingOp op) {
+        if (recorded(op::validate, () -> embedding(op))) return;
         EmbeddingOp.Shape s = op.validate();
         requireHost("ids", op.ids());
         int[] ids = op.ids().toIntArray();
         int[] types = op.typeIds() == null ? null : op.typeIds().toIntArray();
+        int[] positions = op.positions() == null ? null : op.positions().toIntArray();
         for (int r = 0; r < ids.length; r++) {
+            if (positions != null && (positions[r] < 0 || positions[r] >= s.maxPositions())) {
+                throw new IllegalArgumentException("position " + positions[r] + " at " + op.position(r) + " is outside [0, "
+                        + s.maxPositions() + ") of positionTable " + op.positionTable().shapeString());
+            }
             if (ids[r] < 0 || ids[r] >= s.vocab()) {
                 throw new IllegalArgumentException("token id " + ids[r] + " at position " + op.position(r)
                         + " is outside the vocabulary [0, " + s.vocab() + ") of tokenTable " + op.tokenTable().shapeString());
@@ -156,7 +254,9 @@ public final class CpuBackend implements Backend {
         float[] out = new float[Math.multiplyExact(ids.length, c)];   // (rows, C)
         for (int r = 0; r < ids.length; r++) {
             float[] v = row(op.tokenTable(), ids[r]);
-            if (op.positionTable() != null) add(v, row(op.positionTable(), op.positionOffset() + r % s.seqLen()));
+            if (op.positionTable() != null) {
+                add(v, row(op.positionTable(), positions != null ? positions[r] : op.positionOffset() + r % s.seqLen()));
+            }
             if (types != null) add(v, row(op.typeTable(), types[r]));
             System.arraycopy(v, 0, out, r * c, c);
         }
@@ -171,6 +271,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmax(SoftmaxOp op) {
+        if (recorded(op::validate, () -> softmax(op))) return;
         SoftmaxOp.Shape s = op.validate();
         requireHost("x", op.x());
         float[] x = op.x().toFloatArray();
@@ -181,6 +282,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public CrossEntropyOp.Result crossEntropy(CrossEntropyOp op) {
+        refuseWhileRecording("crossEntropy");
         CrossEntropyOp.Shape s = op.validate();
         requireHost("logits", op.logits());
         int[] targets = op.targets().toIntArray();
@@ -202,6 +304,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sample(SampleOp op) {
+        if (recorded(op::validate, () -> sample(op))) return;
         SampleOp.Shape s = op.validate();
         requireHost("logits", op.logits());
         int rows = Math.toIntExact(s.rows());
@@ -215,6 +318,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(AttentionOp op) {
+        if (recorded(op::validate, () -> attention(op))) return;
         AttentionOp.Shape s = op.validate();
         requireHost("q", op.q());
         int batch = s.batch();
@@ -243,9 +347,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void kvAppend(KvAppendOp op) {
+        if (recorded(() -> { op.validate(); if (op.lengths() == null) throw frozenLengths("kvAppend"); }, () -> kvAppend(op))) return;
         KvAppendOp.Shape s = op.validate();
         requireHost("k", op.k());
         PagedKvCache c = op.cache();
+        int[] lengths = op.currentLengths();
         int width = s.nkv() * s.hs();
         Tensor kRows = c.kCache().view((long) c.numBlocks() * c.blockSize(), width);  // (slots, NKV·HS)
         Tensor vRows = c.vCache().view((long) c.numBlocks() * c.blockSize(), width);
@@ -253,7 +359,7 @@ public final class CpuBackend implements Backend {
         float[] v = op.v().toFloatArray();
         for (int b = 0; b < s.batch(); b++) {
             for (int t = 0; t < s.tnew(); t++) {
-                int pos = op.cacheLengths()[b] + t;
+                int pos = lengths[b] + t;
                 long slot = (long) c.blockTable()[b * c.maxBlocksPerSeq() + pos / c.blockSize()] * c.blockSize()
                         + pos % c.blockSize();
                 int from = (b * s.tnew() + t) * width;
@@ -265,18 +371,20 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void decode(DecodeOp op) {
+        if (recorded(() -> { op.validate(); if (op.lengths() == null) throw frozenLengths("decode"); }, () -> decode(op))) return;
         DecodeOp.Shape s = op.validate();
         requireHost("q", op.q());
         PagedKvCache c = op.cache();
+        int[] lengths = op.currentLengths();
         float[] out = new float[Math.toIntExact(op.out().numel())];
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         float[][] keys = new float[s.batch()][];
         float[][] values = new float[s.batch()][];
         for (int b = 0; b < s.batch(); b++) {
-            keys[b] = gather(c, c.kCache(), b, op.cacheLengths()[b]);
-            values[b] = gather(c, c.vCache(), b, op.cacheLengths()[b]);
+            keys[b] = gather(c, c.kCache(), b, lengths[b]);
+            values[b] = gather(c, c.vCache(), b, lengths[b]);
         }
-        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), op.cacheLengths(), op.causal(), op.scale(),
+        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.scale(),
                 bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
                 keys, values, out, lse);
         op.out().copyFrom(out);
@@ -316,7 +424,7 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    @Override public void synchronize() {}
+    @Override public void synchronize() { refuseWhileRecording("synchronize"); }
 
     @Override public void close() {}
 }

@@ -10,9 +10,17 @@ import java.util.Arrays;
  * query i sits at key position cacheLengths[b] − Tq + i and, when {@code causal}, sees keys up to
  * it. lse (F32 (B, NH, Tq), optional), scale and the T5 bias are as in {@link AttentionOp}.
  * {@code numSplits} splits each sequence's keys into that many ranges (0: the backend chooses).
+ * The lengths are host ints or ({@link #lengths(Tensor)}) an I32 (B) tensor of the backend read
+ * when the op runs, as in {@link KvAppendOp}; with a tensor the backend sizes the splits for the
+ * cache's capacity, since it cannot see the lengths.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
-                       float scale, RelativeBias bias, int numSplits) {
+                       float scale, RelativeBias bias, int numSplits, Tensor lengths) {
+
+    public DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
+                    float scale, RelativeBias bias, int numSplits) {
+        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null);
+    }
 
     public static final int MAX_QUERIES = 16;
     public static final int MAX_SPLITS = 128;
@@ -23,15 +31,32 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         return new DecodeOp(q, cache, cacheLengths, out, null, true, scale, null, 0);
     }
 
-    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits); }
+    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths); }
 
-    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits); }
+    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths); }
 
-    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits); }
+    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths); }
 
-    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits); }
+    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths); }
 
-    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n); }
+    /** Lengths from an I32 (B) tensor of the backend, read when the op runs (cacheLengths becomes null). */
+    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t); }
+
+    /** The lengths the op uses now: the host array, or the tensor's values checked against the cache (CPU backend). */
+    int[] currentLengths() {
+        if (lengths == null) return cacheLengths;
+        int[] now = lengths.toIntArray();
+        cache.validate(now.length, now, 0, "lengths");
+        for (int b = 0; b < now.length; b++) {
+            if (now[b] < q.shape(1)) {
+                throw new IllegalArgumentException("lengths[" + b + "] = " + now[b] + " is below Tq = " + q.shape(1)
+                        + ": append the new tokens' keys before decoding");
+            }
+        }
+        return now;
+    }
+
+    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths); }
 
     public static boolean supportsHeadSize(long hs) {
         return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256;
@@ -57,9 +82,11 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
                     + q.shapeString() + "; use attention for longer chunks");
         }
         int tq = (int) q.shape(1);
+        PagedKvCache.checkLengthSource(batch, cacheLengths, lengths);
         cache.validate(batch, cacheLengths, 0, "cacheLengths");
         Checks.sameDType("q", q, "kCache", cache.kCache());
         Checks.sameDevice("q", q, "kCache", cache.kCache());
+        if (lengths != null) Checks.sameDevice("q", q, "lengths", lengths);
         long nh = q.shape(2);
         long hs = q.shape(3);
         int nkv = cache.nkv();
@@ -75,8 +102,8 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
                     + "(32, 64, 96, 128, 256)");
         }
-        int maxLength = 0;
-        for (int b = 0; b < batch; b++) {
+        int maxLength = cacheLengths == null ? (int) Math.min(Integer.MAX_VALUE, cache.capacity()) : 0;
+        for (int b = 0; cacheLengths != null && b < batch; b++) {
             if (cacheLengths[b] < tq) {
                 throw new IllegalArgumentException("cacheLengths[" + b + "] = " + cacheLengths[b] + " is below Tq = " + tq
                         + ": append the new tokens' keys before decoding");

@@ -7,30 +7,43 @@ package org.transformer4j.runtime;
  *   ids            I32 (B, T) or (T) token ids
  *   tokenTable     (V, C)
  *   positionTable  (P, C) or null; row t of each sequence gets position positionOffset + t
+ *   positions      I32, ids' shape, or null: each row's position, read when the op runs (device-resident
+ *                  positions for a captured decode step; positionOffset must then be 0)
  *   typeIds        I32, ids' shape, or null (BERT's segment ids)
  *   typeTable      (TV, C), or null exactly when typeIds is null
  *   out            (B, T, C) or (T, C): ids' shape + C
  * </pre>
- * Sums in fp32 and rounds once. An id outside its table is an IllegalArgumentException naming its
- * position (b, t): before any work on the CPU; on CUDA, where the ids live on the device, the
- * kernel clamps it (reads stay in bounds) and the exception follows the launch.
+ * Sums in fp32 and rounds once. An id (or position) outside its table is an IllegalArgumentException
+ * naming its position (b, t): before any work on the CPU; on CUDA, where the ids live on the device,
+ * the kernel clamps it (reads stay in bounds) and the exception follows the launch — except under
+ * graph capture, where nothing can be read back: there the caller checks ids on the host.
  */
 public record EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, long positionOffset, Tensor typeIds,
-                          Tensor typeTable, Tensor out) {
+                          Tensor typeTable, Tensor out, Tensor positions) {
+
+    public EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, long positionOffset, Tensor typeIds,
+                       Tensor typeTable, Tensor out) {
+        this(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, null);
+    }
 
     /** Token and position embeddings (GPT-2); positionTable may be null (T5: relative positions live in attention). */
     public static EmbeddingOp of(Tensor ids, Tensor tokenTable, Tensor positionTable, Tensor out) {
-        return new EmbeddingOp(ids, tokenTable, positionTable, 0, null, null, out);
+        return new EmbeddingOp(ids, tokenTable, positionTable, 0, null, null, out, null);
     }
 
     /** Positions start at {@code offset} (a decode step after {@code offset} cached tokens). */
     public EmbeddingOp positionOffset(long offset) {
-        return new EmbeddingOp(ids, tokenTable, positionTable, offset, typeIds, typeTable, out);
+        return new EmbeddingOp(ids, tokenTable, positionTable, offset, typeIds, typeTable, out, positions);
+    }
+
+    /** Each row's position from an I32 tensor of ids' shape, read when the op runs (not when it is made). */
+    public EmbeddingOp positions(Tensor newPositions) {
+        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, newPositions);
     }
 
     /** Adds token-type embeddings (BERT). */
     public EmbeddingOp types(Tensor newTypeIds, Tensor newTypeTable) {
-        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, newTypeIds, newTypeTable, out);
+        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, newTypeIds, newTypeTable, out, positions);
     }
 
     /** rows = B·T, cols = C, seqLen = T. */
@@ -71,12 +84,22 @@ public record EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, l
                 throw new IllegalArgumentException("positionTable must be a contiguous (P, " + c + "), got " + positionTable);
             }
             maxPositions = positionTable.shape(0);
-            if (positionOffset < 0 || positionOffset + t > maxPositions) {
+            if (positions != null) {
+                Checks.open("positions", positions);
+                if (positions.dtype() != DType.I32) throw new IllegalArgumentException("positions must be I32, got " + positions.dtype());
+                Checks.sameShape("ids", ids, "positions", positions);
+                Checks.sameDevice("ids", ids, "positions", positions);
+                if (!positions.isContiguous()) throw new IllegalArgumentException("positions " + positions + " must be contiguous");
+                if (positionOffset != 0) {
+                    throw new IllegalArgumentException("positionOffset " + positionOffset + " given with positions; use one or the other");
+                }
+            } else if (positionOffset < 0 || positionOffset + t > maxPositions) {
                 throw new IllegalArgumentException("positions " + positionOffset + ".." + (positionOffset + t - 1)
                         + " exceed positionTable " + positionTable.shapeString() + " (" + maxPositions + " positions)");
             }
-        } else if (positionOffset != 0) {
-            throw new IllegalArgumentException("positionOffset " + positionOffset + " given without a positionTable");
+        } else if (positionOffset != 0 || positions != null) {
+            throw new IllegalArgumentException((positions != null ? "positions" : "positionOffset " + positionOffset)
+                    + " given without a positionTable");
         }
         long typeVocab = 0;
         if ((typeIds == null) != (typeTable == null)) {

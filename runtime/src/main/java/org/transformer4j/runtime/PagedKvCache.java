@@ -6,7 +6,8 @@ package org.transformer4j.runtime;
  * Key position j of sequence b lives in block {@code blockTable[b * maxBlocksPerSeq + j / blockSize]},
  * slot {@code j % blockSize}, of {@code kCache} and {@code vCache} (contiguous, same dtype and
  * shape). Block ids index the first dimension. The table is host data: ops check every id they use
- * and the CUDA backend copies the table to the device per op.
+ * and the CUDA backend copies the table to the device per op (under graph capture, once, into
+ * memory the graph keeps: the table is a constant of the graph).
  */
 public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int maxBlocksPerSeq) {
 
@@ -21,7 +22,24 @@ public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int m
     /** Rows one sequence can hold. */
     public long capacity() { return (long) maxBlocksPerSeq * blockSize(); }
 
-    /** Checks the tensors and that sequences 0..batch-1 may use key positions [0, lengths[b] + extra). */
+    /** Exactly one of host lengths and an I32 (batch) lengths tensor. */
+    static void checkLengthSource(int batch, int[] hostLengths, Tensor lengths) {
+        if ((hostLengths == null) == (lengths == null)) {
+            throw new IllegalArgumentException(hostLengths == null ? "no cache lengths: give host cacheLengths or a lengths tensor"
+                    : "both host cacheLengths and a lengths tensor given; use one");
+        }
+        if (lengths != null) {
+            Checks.open("lengths", lengths);
+            if (lengths.dtype() != DType.I32 || lengths.rank() != 1 || lengths.shape(0) != batch || !lengths.isContiguous()) {
+                throw new IllegalArgumentException("lengths must be a contiguous I32 (" + batch + "), got " + lengths);
+            }
+        }
+    }
+
+    /**
+     * Checks the tensors and that sequences 0..batch-1 may use key positions [0, lengths[b] + extra);
+     * with lengths null (a lengths tensor, unknown on the host) only the tensors and the table's size.
+     */
     void validate(int batch, int[] lengths, int extra, String lengthsRole) {
         Checks.open("kCache", kCache);
         Checks.open("vCache", vCache);
@@ -43,9 +61,16 @@ public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int m
             throw new IllegalArgumentException("blockTable has " + (blockTable == null ? "no" : blockTable.length)
                     + " entries but batch " + batch + " × maxBlocksPerSeq " + maxBlocksPerSeq + " are needed");
         }
-        if (lengths == null || lengths.length != batch) {
-            throw new IllegalArgumentException(lengthsRole + " has " + (lengths == null ? "no" : lengths.length)
-                    + " entries for batch " + batch);
+        if (lengths == null) {
+            for (int id : blockTable) {
+                if (id < 0 || id >= numBlocks()) {
+                    throw new IllegalArgumentException("blockTable holds " + id + ", not a block of kCache " + kCache.shapeString());
+                }
+            }
+            return;
+        }
+        if (lengths.length != batch) {
+            throw new IllegalArgumentException(lengthsRole + " has " + lengths.length + " entries for batch " + batch);
         }
         for (int b = 0; b < batch; b++) {
             long need = (long) lengths[b] + extra;

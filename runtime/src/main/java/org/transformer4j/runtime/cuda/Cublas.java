@@ -42,6 +42,12 @@ final class Cublas implements AutoCloseable {
         check(cublas_h.cublasSetStream_v2(handle, stream.handle()), "cublasSetStream");
     }
 
+    /** Gives cuBLAS a workspace of its own (it then allocates nothing, which graph capture needs). */
+    void workspace(long address, long bytes) {
+        device.makeCurrent();
+        check(cublas_h.cublasSetWorkspace_v2(handle, MemorySegment.ofAddress(address), bytes), "cublasSetWorkspace");
+    }
+
     static int cudaDataType(DType t) {
         return switch (t) {
             case F32 -> cublas_h.CUDA_R_32F;

@@ -4,6 +4,13 @@ package org.transformer4j.runtime.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.transformer4j.bindings.CudaLibraries;
 import org.transformer4j.bindings.T4jLibrary;
 import org.transformer4j.bindings.cuda_h;
 import org.transformer4j.bindings.t4j_h;
@@ -27,6 +34,7 @@ import org.transformer4j.runtime.DecodeOp;
 import org.transformer4j.runtime.Device;
 import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.GemmOp;
+import org.transformer4j.runtime.Graph;
 import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
@@ -45,11 +53,11 @@ import org.transformer4j.runtime.memory.CachingAllocator;
  * and an asynchronous CUDA error is reported as coming from the op that caused it. Exceptions:
  * {@link #embedding} and {@link #crossEntropy} wait, to read back the kernels' out-of-range flag
  * (and the losses for the mean). Under CUDA graph capture, run a {@link #linear} of the same shape
- * once before capturing: its split-K workspace (and the cuBLAS path's temporaries) are allocated
- * on first use. {@link #attention} with packed lengths, key lengths or prefix lengths, {@link #kvAppend}
- * and {@link #decode} copy their host int arrays (lengths, block table) to the device with each op:
- * pageable host-to-device copies, which graph capture does not allow; padded attention without them
- * copies nothing.
+ * once before capturing: its split-K workspace is allocated on first use. {@link #attention} with
+ * packed lengths, key lengths or prefix lengths, {@link #kvAppend} and {@link #decode} copy their host
+ * int arrays (lengths, block table) to the device with each op; under {@link #capture} each distinct
+ * array is staged once in pinned memory that the graph keeps (a constant of the graph), and
+ * per-replay lengths must come as tensors.
  */
 public final class CudaBackend implements Backend {
 
@@ -60,7 +68,19 @@ public final class CudaBackend implements Backend {
     private Cublas cublas;
     private volatile GemmMode gemmMode;
     private Tensor gemmWorkspace;  // split-K scratch of the custom GEMM, zeroed when allocated; grows
+    private Tensor cublasWorkspace; // given to cuBLAS so that it never allocates (graph capture)
     private volatile boolean closed;
+
+    // Graph capture (see capture()): guarded by captureLock.
+    private final Object captureLock = new Object();
+    private Thread capturer;
+    private List<Block> keptForGraph;         // blocks freed while capturing: the graph may still use them
+    private List<MemorySegment> pinnedForGraph;
+    private Map<IntArrayKey, Tensor> frozenInts;
+    private int capturedOps;
+
+    /** cuBLAS's workspace: 32 MiB, NVIDIA's recommendation for Hopper (4 MiB suffices before it). */
+    static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
     private CudaBackend(CudaDevice device) {
         this.device = device;
@@ -117,7 +137,7 @@ public final class CudaBackend implements Backend {
         }
         long bytes = Math.max(1, Math.multiplyExact(n, dtype.byteSize()));
         Block block = allocator.allocate(bytes, stream.address());
-        return Tensor.wrapDevice(device, block.address(), block.size(), block, dtype, shape, () -> allocator.free(block));
+        return Tensor.wrapDevice(device, block.address(), block.size(), block, dtype, shape, () -> release(block));
     }
 
     /** Marks {@code t} as used on {@code other} too: its memory is reused only after {@code other} passes this point. */
@@ -132,6 +152,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor upload(Tensor host) {
         checkOpen();
+        refuseWhileCapturing("upload");
         if (host.isCuda()) throw new IllegalArgumentException("upload: " + host + " is already on a device");
         host.checkOpen();
         Tensor src = host.isContiguous() ? host : new CpuBackend().upload(host);
@@ -148,6 +169,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor toHost(Tensor t) {
         checkOpen();
+        refuseWhileCapturing("toHost");
         requireHere("tensor", t);
         if (!t.isContiguous()) throw new IllegalArgumentException("toHost: " + t + " is not contiguous; copy it first");
         Tensor host = Tensor.empty(t.dtype(), t.shape());
@@ -157,6 +179,28 @@ public final class CudaBackend implements Backend {
                 "cuMemcpyDtoHAsync(" + bytes + " bytes)");
         synchronizeFor("toHost");
         return host;
+    }
+
+    @Override
+    public void copyFromHost(Tensor host, Tensor dst) {
+        checkOpen();
+        refuseWhileCapturing("copyFromHost");
+        host.checkOpen();
+        requireHere("dst", dst);
+        if (host.isCuda()) throw new IllegalArgumentException("copyFromHost: " + host + " is not a host tensor");
+        if (host.dtype() != dst.dtype()) throw new IllegalArgumentException("dst has dtype " + dst.dtype() + " but host has " + host.dtype());
+        if (!java.util.Arrays.equals(host.shape(), dst.shape())) {
+            throw new IllegalArgumentException("dst has shape " + dst.shapeString() + " but host has shape " + host.shapeString());
+        }
+        if (!host.isContiguous() || !dst.isContiguous()) {
+            throw new IllegalArgumentException("copyFromHost needs contiguous tensors: " + host + ", " + dst);
+        }
+        long bytes = host.numel() * host.dtype().byteSize();
+        device.makeCurrent();
+        // From pageable memory the driver stages the bytes before returning, so host may be reused at once.
+        Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress(), host.hostSegment(), bytes, stream.handle()),
+                "cuMemcpyHtoDAsync(" + bytes + " bytes)");
+        afterOp("copyFromHost");
     }
 
     @Override
@@ -181,18 +225,31 @@ public final class CudaBackend implements Backend {
         checkOpen();
         GemmOp.Shape s = op.validate();
         requireHere("A", op.a());
-        synchronized (this) {
-            if (cublas == null) cublas = new Cublas(device, stream);
-        }
-        cublas.gemm(op, s);
+        cublas().gemm(op, s);
         afterOp("gemm");
     }
 
     private Cublas cublas() {
         synchronized (this) {
-            if (cublas == null) cublas = new Cublas(device, stream);
+            if (cublas == null) newCublas();
             return cublas;
         }
+    }
+
+    /** A handle with its own workspace, so that no cuBLAS call allocates (which a graph capture could not). */
+    private void newCublas() {
+        Cublas c = new Cublas(device, stream);
+        Tensor ws = null;
+        try {
+            ws = empty(DType.F32, CUBLAS_WORKSPACE_BYTES / 4);
+            c.workspace(ws.deviceAddress(), CUBLAS_WORKSPACE_BYTES);
+        } catch (RuntimeException e) {
+            c.close();
+            if (ws != null) ws.close();
+            throw e;
+        }
+        cublas = c;
+        cublasWorkspace = ws;
     }
 
     /** Whether {@link #linear} would use the custom kernel for {@code op} (validated) under the current mode. */
@@ -337,7 +394,9 @@ public final class CudaBackend implements Backend {
         EmbeddingOp.Shape s = op.validate();
         requireHere("ids", op.ids());
         if (s.rows() == 0) return;
-        try (Tensor flags = errorFlags(2); Arena arena = Arena.ofConfined()) {
+        if (op.positions() != null) requireHere("positions", op.positions());
+        boolean capturing = capturingHere();
+        try (Tensor flags = capturing ? null : errorFlags(3); Arena arena = Arena.ofConfined()) {
             MemorySegment p = t4j_embedding_params.allocate(arena);
             t4j_embedding_params.out(p, address(op.out()));
             t4j_embedding_params.ids(p, address(op.ids()));
@@ -346,6 +405,7 @@ public final class CudaBackend implements Backend {
             t4j_embedding_params.type_ids(p, address(op.typeIds()));
             t4j_embedding_params.type_table(p, address(op.typeTable()));
             t4j_embedding_params.error_row(p, address(flags));
+            t4j_embedding_params.positions(p, address(op.positions()));
             t4j_embedding_params.rows(p, s.rows());
             t4j_embedding_params.cols(p, s.cols());
             t4j_embedding_params.seq_len(p, s.seqLen());
@@ -356,6 +416,10 @@ public final class CudaBackend implements Backend {
             t4j_embedding_params.out_row_stride(p, s.outRowStride());
             t4j_embedding_params.dtype(p, op.tokenTable().dtype().code());
             Cuda.checkT4j(t4j_h.t4j_embedding(p, stream.handle()), "t4j_embedding (" + op.tokenTable().dtype() + ")");
+            if (capturing) {
+                afterOp("embedding");
+                return;
+            }
             int[] bad = readFlags(flags);
             if (bad[0] != Integer.MAX_VALUE) {
                 long row = bad[0] - 1L;
@@ -366,6 +430,11 @@ public final class CudaBackend implements Backend {
                 long row = bad[1] - 1L;
                 throw new IllegalArgumentException("token type id at position " + op.position(row) + " is outside [0, "
                         + s.typeVocab() + ") of typeTable " + op.typeTable().shapeString() + " (the kernel clamped it; out is not valid)");
+            }
+            if (bad[2] != Integer.MAX_VALUE) {
+                long row = bad[2] - 1L;
+                throw new IllegalArgumentException("position at " + op.position(row) + " is outside [0, " + s.maxPositions()
+                        + ") of positionTable " + op.positionTable().shapeString() + " (the kernel clamped it; out is not valid)");
             }
         }
         afterOp("embedding");
@@ -414,6 +483,7 @@ public final class CudaBackend implements Backend {
     @Override
     public CrossEntropyOp.Result crossEntropy(CrossEntropyOp op) {
         checkOpen();
+        refuseWhileCapturing("crossEntropy");
         CrossEntropyOp.Shape s = op.validate();
         requireHere("logits", op.logits());
         try (Tensor flags = errorFlags(1); Arena arena = Arena.ofConfined()) {
@@ -557,10 +627,12 @@ public final class CudaBackend implements Backend {
         checkOpen();
         KvAppendOp.Shape s = op.validate();
         requireHere("k", op.k());
+        if (op.lengths() == null && capturingHere()) throw frozenLengths("kvAppend");
         PagedKvCache c = op.cache();
         device.makeCurrent();
         try (Arena arena = Arena.ofConfined();
-             Tensor table = ints(c.blockTable()); Tensor lengths = ints(op.cacheLengths())) {
+             Tensor table = ints(c.blockTable()); Tensor hostLengths = ints(op.cacheLengths())) {
+            Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
             MemorySegment p = t4j_kv_append_params.allocate(arena);
             t4j_kv_append_params.k_cache(p, address(c.kCache()));
             t4j_kv_append_params.v_cache(p, address(c.vCache()));
@@ -604,14 +676,16 @@ public final class CudaBackend implements Backend {
         checkOpen();
         DecodeOp.Shape s = op.validate();
         requireHere("q", op.q());
+        if (op.lengths() == null && capturingHere()) throw frozenLengths("decode");
         PagedKvCache c = op.cache();
         int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
         device.makeCurrent();
         long rows = (long) splits * s.batch() * s.nh() * s.tq();
         try (Arena arena = Arena.ofConfined();
-             Tensor table = ints(c.blockTable()); Tensor lengths = ints(op.cacheLengths());
+             Tensor table = ints(c.blockTable()); Tensor hostLengths = ints(op.cacheLengths());
              Tensor wsO = splits > 1 ? empty(DType.F32, rows, s.hs()) : null;      // (splits, B, NH, Tq, HS)
              Tensor wsLse = splits > 1 ? empty(DType.F32, rows) : null) {           // (splits, B, NH, Tq)
+            Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
             MemorySegment p = t4j_decode_params.allocate(arena);
             t4j_decode_params.out(p, address(op.out()));
             t4j_decode_params.lse(p, address(op.lse()));
@@ -660,12 +734,156 @@ public final class CudaBackend implements Backend {
         bidirectional.set(p, bias != null && bias.bidirectional() ? 1 : 0);
     }
 
-    /** A device copy of host ints (I32), or null. */
+    /**
+     * A device copy of host ints (I32), or null. While capturing: one copy per distinct array for the
+     * whole capture, staged in pinned memory (a pageable copy cannot be captured) and kept by the
+     * graph; the tensor returned is a view whose close does nothing.
+     */
     private Tensor ints(int[] values) {
         if (values == null) return null;
+        if (capturingHere()) return frozenInts(values);
         try (Tensor h = Tensor.ofInts(values, values.length)) {
             return upload(h);
         }
+    }
+
+    private record IntArrayKey(int[] values) {
+        @Override public boolean equals(Object o) { return o instanceof IntArrayKey k && Arrays.equals(values, k.values); }
+        @Override public int hashCode() { return Arrays.hashCode(values); }
+    }
+
+    private Tensor frozenInts(int[] values) {
+        IntArrayKey key = new IntArrayKey(values.clone());
+        Tensor t = frozenInts.get(key);
+        if (t == null) {
+            long bytes = Math.max(4L, 4L * values.length);
+            Block block = allocator.allocate(bytes, stream.address());
+            synchronized (captureLock) { keptForGraph.add(block); }
+            MemorySegment pinned;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment pp = arena.allocate(ValueLayout.ADDRESS);
+                Cuda.check(cuda_h.cuMemHostAlloc(pp, bytes, 0), "cuMemHostAlloc(" + bytes + " bytes)");
+                pinned = pp.get(ValueLayout.ADDRESS, 0).reinterpret(bytes);
+            }
+            pinnedForGraph.add(pinned);
+            MemorySegment.copy(values, 0, pinned, ValueLayout.JAVA_INT, 0, values.length);
+            Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(block.address(), pinned, 4L * values.length, stream.handle()),
+                    "cuMemcpyHtoDAsync(" + bytes + " pinned bytes, captured)");
+            t = Tensor.wrapDevice(device, block.address(), block.size(), DType.I32, new long[] {values.length}, () -> {});
+            frozenInts.put(key, t);
+        }
+        return t;
+    }
+
+    // ---- graph capture --------------------------------------------------------------------------
+
+    /**
+     * See {@link Backend#capture}. The stream is captured in relaxed mode (the caching allocator may
+     * call cuMemAlloc meanwhile); memory freed while capturing is kept until the graph is closed, since
+     * the graph's kernels still use it at every replay. cuBLAS gets its workspace before the capture.
+     */
+    @Override
+    public Graph capture(Runnable work) {
+        checkOpen();
+        Objects.requireNonNull(work, "work");
+        if (CudaLibraries.cublasProblem().isEmpty()) cublas();
+        synchronized (captureLock) {
+            if (capturer != null) throw new IllegalStateException("a capture is already in progress on this backend");
+            capturer = Thread.currentThread();
+            keptForGraph = new ArrayList<>();
+            pinnedForGraph = new ArrayList<>();
+            frozenInts = new HashMap<>();
+            capturedOps = 0;
+        }
+        List<Block> kept;
+        List<MemorySegment> pinned;
+        CudaGraph graph = null;
+        int ops;
+        boolean began = false;
+        try {
+            stream.beginCapture(cuda_h.CU_STREAM_CAPTURE_MODE_RELAXED);
+            began = true;
+            work.run();
+            began = false;
+            graph = stream.endCapture();
+        } finally {
+            if (began) stream.abortCapture();
+            synchronized (captureLock) {
+                kept = keptForGraph;
+                pinned = pinnedForGraph;
+                ops = capturedOps;
+                capturer = null;
+                keptForGraph = null;
+                pinnedForGraph = null;
+                frozenInts = null;
+            }
+            if (graph == null) releaseGraphMemory(kept, pinned);   // nothing was captured: nothing uses them
+        }
+        return new CapturedGraph(graph, kept, pinned, ops);
+    }
+
+    private void releaseGraphMemory(List<Block> kept, List<MemorySegment> pinned) {
+        for (Block b : kept) allocator.free(b);
+        for (MemorySegment p : pinned) cuda_h.cuMemFreeHost(p);
+    }
+
+    private final class CapturedGraph implements Graph {
+        private final CudaGraph graph;
+        private final List<Block> kept;
+        private final List<MemorySegment> pinned;
+        private final int ops;
+        private boolean closed;
+
+        CapturedGraph(CudaGraph graph, List<Block> kept, List<MemorySegment> pinned, int ops) {
+            this.graph = graph; this.kept = kept; this.pinned = pinned; this.ops = ops;
+        }
+
+        @Override
+        public synchronized void replay() {
+            if (closed) throw new IllegalStateException("graph is closed");
+            checkOpen();
+            graph.launch(stream);
+            afterOp("graph replay (" + ops + " ops)");
+        }
+
+        @Override public int size() { return ops; }
+
+        @Override
+        public synchronized void close() {
+            if (closed) return;
+            closed = true;
+            if (CudaBackend.this.closed) return;   // the backend's close released the device memory
+            synchronizeFor("graph close");
+            graph.close();
+            releaseGraphMemory(kept, pinned);
+        }
+    }
+
+    private boolean capturingHere() {
+        return capturer != null && capturer == Thread.currentThread();
+    }
+
+    /** Frees a block now, or keeps it for the graph being captured. */
+    private void release(Block block) {
+        synchronized (captureLock) {
+            if (capturer != null) {
+                keptForGraph.add(block);
+                return;
+            }
+        }
+        allocator.free(block);
+    }
+
+    private void refuseWhileCapturing(String what) {
+        if (capturingHere()) {
+            throw new IllegalStateException(what + " cannot be recorded into a graph: it moves data to or from the host or"
+                    + " waits for results; do it before or after the capture");
+        }
+    }
+
+    private static IllegalArgumentException frozenLengths(String op) {
+        return new IllegalArgumentException(op + " with host cacheLengths cannot be recorded into a graph: every replay would"
+                + " use the lengths of the capture; pass them as an I32 tensor of the backend, written before each replay");
     }
 
     private static MemorySegment address(Tensor t) {
@@ -675,6 +893,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         checkOpen();
+        refuseWhileCapturing("synchronize");
         synchronizeFor("synchronize");
     }
 
@@ -685,6 +904,10 @@ public final class CudaBackend implements Backend {
 
     /** With -Dt4j.sync=true, waits so that an asynchronous error is attributed to {@code op}. */
     private void afterOp(String op) {
+        if (capturingHere()) {
+            capturedOps++;
+            return;
+        }
         if (syncEachOp) synchronizeFor(op + " (checked by -Dt4j.sync=true)");
     }
 
@@ -706,6 +929,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         stream.synchronize();
         if (cublas != null) cublas.close();
+        if (cublasWorkspace != null) cublasWorkspace.close();
         if (gemmWorkspace != null) gemmWorkspace.close();
         allocator.close();
         stream.close();

@@ -70,9 +70,27 @@ public final class Stream implements AutoCloseable {
 
     /** Starts capturing this stream's work into a graph (thread-local mode: other threads are unaffected). */
     public void beginCapture() {
+        beginCapture(cuda_h.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+    }
+
+    /**
+     * Starts capturing with a CU_STREAM_CAPTURE_MODE_*: RELAXED lets the capturing thread make
+     * calls that are not stream work (cuMemAlloc by the caching allocator, event queries).
+     */
+    public void beginCapture(int mode) {
         device.makeCurrent();
-        Cuda.check(cuda_h.cuStreamBeginCapture_v2(handle(), cuda_h.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-                "cuStreamBeginCapture");
+        Cuda.check(cuda_h.cuStreamBeginCapture_v2(handle(), mode), "cuStreamBeginCapture");
+    }
+
+    /** Ends a capture whose work failed, discarding what was captured; never throws. */
+    void abortCapture() {
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment g = arena.allocate(ValueLayout.ADDRESS);
+            int r = cuda_h.cuStreamEndCapture(handle(), g);   // INVALIDATED after a failed call: the graph is null
+            MemorySegment graph = g.get(ValueLayout.ADDRESS, 0);
+            if (r == CUDA_SUCCESS && graph.address() != 0) cuda_h.cuGraphDestroy(graph);
+        }
     }
 
     /** Ends the capture and instantiates the graph, ready to {@link CudaGraph#launch} on any stream. */
