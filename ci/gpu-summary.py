@@ -39,6 +39,15 @@ def tests(path):
     return out
 
 
+def generate_lines(log):
+    """The generation phase's result lines (transformer4j's GenerateLatency and bench/hf_generate.py)."""
+    try:
+        with open(log, errors="replace") as fh:
+            return [line.strip() for line in fh if line.startswith(("generate t4j ", "run ")) and "ms/token" in line]
+    except OSError:
+        return []
+
+
 def main():
     out_dir = sys.argv[1]
     probe = sys.argv[2] if len(sys.argv) > 2 else os.path.join(out_dir, "probe.txt")
@@ -92,6 +101,7 @@ def main():
                      and t["rows"] == int(p["rows"]) and t["cols"] == int(p["cols"]) and t["kind"] == p["kind"]]
         row["torch"] = [{"impl": t["impl"], "us": t["us"], "speedup_vs_torch": t["us"] / row["us"]} for t in peers]
         summary["benchmarks"].append(row)
+    summary["generate"] = generate_lines(os.path.join(out_dir, "gpu-check.log"))
     json.dump(summary, sys.stdout, indent=1)
     print()
 

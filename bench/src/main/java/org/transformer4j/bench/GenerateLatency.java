@@ -4,7 +4,7 @@
 package org.transformer4j.bench;
 
 import java.util.SplittableRandom;
-import org.transformer4j.model.KvState;
+import org.transformer4j.model.Generator;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.model.Weights;
@@ -12,9 +12,12 @@ import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 
 /**
- * Usage: {@code java -cp benchmarks.jar org.transformer4j.bench.GenerateLatency [promptTokens] [newTokens] [runs]}
- * (defaults 128, 128, 3; the first run warms up and is not reported). A plain script rather than
- * JMH: one generation is seconds of work with its own prefill/decode split.
+ * Usage: {@code java -cp benchmarks.jar org.transformer4j.bench.GenerateLatency [promptTokens] [newTokens] [runs] [graph|eager|both]}
+ * (defaults 128, 128, 3, both; the first run of each mode warms up and is not reported). Generation
+ * goes through {@link Generator} (greedy on the device: only the chosen ids come back to the host);
+ * "graph" replays the captured decode step, "eager" launches its ops one by one. Time to the first
+ * token is the prefill plus one sample; decode ms/token is the rest divided by the new tokens after
+ * the first. A plain script rather than JMH: one generation is seconds of work with its own split.
  */
 public final class GenerateLatency {
 
@@ -24,38 +27,33 @@ public final class GenerateLatency {
         int prompt = args.length > 0 ? Integer.parseInt(args[0]) : 128;
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 128;
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        String modes = args.length > 3 ? args[3] : "both";
         try (Backend backend = Backends.select()) {
             TransformerConfig c = TransformerConfig.gpt2Small();
             try (Weights w = Weights.random(c, backend, 1)) {
-                Transformer m = new Transformer(w, backend);
                 SplittableRandom rnd = new SplittableRandom(3);
                 int[] ids = new int[prompt];
                 for (int i = 0; i < prompt; i++) ids[i] = rnd.nextInt(c.vocabSize());
                 System.out.printf("backend: %s; GPT-2 small (random weights), batch 1, %d-token prompt, %d new tokens, greedy%n",
                         backend.description(), prompt, steps);
-                for (int run = 0; run <= runs; run++) {
-                    try (KvState st = m.newState(1, prompt + steps)) {
+                for (String mode : modes.equals("both") ? new String[] {"graph", "eager"} : new String[] {modes}) {
+                    Transformer m = new Transformer(w, backend).decodeGraphs(mode.equals("graph"));
+                    Generator g = new Generator(m);
+                    for (int run = 0; run <= runs; run++) {
+                        long[] times = new long[steps];
+                        int[] count = {0};
                         long t0 = System.nanoTime();
-                        float[][] logits = m.prefill(st, 0, ids);
-                        backend.synchronize();
+                        int[] out = g.generate(ids, Generator.Options.greedy(steps), (seq, token) -> times[count[0]++] = System.nanoTime());
                         long t1 = System.nanoTime();
-                        int[] next = {argmax(logits[logits.length - 1])};
-                        for (int s = 1; s < steps; s++) next[0] = argmax(m.step(st, next)[0]);
-                        backend.synchronize();
-                        long t2 = System.nanoTime();
+                        if (out.length != steps) throw new IllegalStateException("generated " + out.length + " of " + steps + " tokens");
                         if (run > 0) {
-                            System.out.printf("run %d: prefill %.1f ms, decode %.2f ms/token (%d steps)%n", run, (t1 - t0) / 1e6,
-                                    (t2 - t1) / 1e6 / (steps - 1), steps - 1);
+                            System.out.printf("generate t4j %s fp32 run %d: first token %.1f ms, decode %.3f ms/token (%d steps), total %.1f ms%n",
+                                    mode, run, (times[0] - t0) / 1e6, (times[steps - 1] - times[0]) / 1e6 / (steps - 1), steps - 1,
+                                    (t1 - t0) / 1e6);
                         }
                     }
                 }
             }
         }
-    }
-
-    private static int argmax(float[] row) {
-        int best = 0;
-        for (int i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-        return best;
     }
 }

@@ -31,6 +31,7 @@ public final class KvState implements AutoCloseable {
     int[] cuMemory;
     /** Tokens run through the model for this state (encoder and decoder), for the chat-cost table. */
     long tokensEncoded;
+    private DecodeStep decodeStep;
     private boolean closed;
 
     KvState(Transformer model, int batch, int capacityRows) {
@@ -83,6 +84,18 @@ public final class KvState implements AutoCloseable {
         return rows.view(1, cuMemory[b + 1] - cuMemory[b], packed[l].shape(1), packed[l].shape(2));
     }
 
+    /** The state's decode step (made on first use; see {@link DecodeStep}). */
+    DecodeStep decodeStep() {
+        if (decodeStep == null) decodeStep = new DecodeStep(model, this, model.decodeGraphs());
+        return decodeStep;
+    }
+
+    /** Whether this state's steps replay a captured graph now (from its second step, unless graphs are off). */
+    public boolean decodeGraphed() { return decodeStep != null && decodeStep.graphed(); }
+
+    /** Why capturing this state's decode step failed (it then runs op by op), or null. */
+    public String decodeGraphFailure() { return decodeStep == null ? null : decodeStep.graphFailure(); }
+
     void checkOpen() {
         if (closed) throw new IllegalStateException("this KvState is closed");
     }
@@ -98,6 +111,7 @@ public final class KvState implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        if (decodeStep != null) decodeStep.close();
         for (Tensor[] ts : new Tensor[][] {kCache, vCache, crossK, crossV}) {
             if (ts == null) continue;
             for (Tensor t : ts) if (t != null) t.close();

@@ -39,6 +39,7 @@ public final class Transformer {
     public final Weights weights;
     public final Backend backend;
     private final boolean pre;
+    private volatile boolean decodeGraphs = !"false".equalsIgnoreCase(System.getProperty("t4j.graphs"));
 
     public Transformer(Weights weights, Backend backend) {
         this.config = weights.config;
@@ -411,7 +412,11 @@ public final class Transformer {
         }
     }
 
-    /** The step, leaving the logits (B, 1, V) in the backend's memory (in {@code s}) for sampling there. */
+    /**
+     * The step, leaving the logits (B, 1, V) in the backend's memory for sampling there. They belong
+     * to the state's {@link DecodeStep} (valid until its next step; do not close them); {@code s} is
+     * unused. The step runs from a captured graph from the state's second step on.
+     */
     Tensor step(Scratch s, KvState st, int[] tokens) {
         checkState(st);
         if (tokens == null || tokens.length != st.batch) {
@@ -424,20 +429,22 @@ public final class Transformer {
             checkPositions(st.lengths[b], 1);
         }
         int[] before = st.lengths.clone();
-        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
-        Tensor x = s.empty(st.batch, 1, config.modelWidth());                                    // (B, 1, C)
-        if (Arrays.stream(before).allMatch(n -> n == before[0])) {                               // one position: one op
-            embedInto(s, s.uploadInts(tokens, st.batch, 1), before[0], x);
-        } else {
-            for (int b = 0; b < st.batch; b++) embedInto(s, s.uploadInts(new int[] {tokens[b]}, 1, 1), before[b], x.slice(0, b, b + 1));
-        }
-        Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l), before, bias, false),
-                st.crossK == null ? null : l -> new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
-        Tensor logits = logits(s, h);                                                            // (B, 1, V)
+        Tensor logits = st.decodeStep().run(tokens, before);
         for (int b = 0; b < st.batch; b++) st.lengths[b] = before[b] + 1;
         st.tokensEncoded += st.batch;
         return logits;
     }
+
+    /**
+     * Whether new {@link KvState}s capture their decode step into a graph (default: true, unless
+     * {@code -Dt4j.graphs=false}); off, every step launches its ops one by one.
+     */
+    public Transformer decodeGraphs(boolean on) {
+        this.decodeGraphs = on;
+        return this;
+    }
+
+    public boolean decodeGraphs() { return decodeGraphs; }
 
     private void checkState(KvState st) {
         if (st == null) throw new IllegalArgumentException("state is null");

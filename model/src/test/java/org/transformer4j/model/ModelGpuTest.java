@@ -63,6 +63,7 @@ class ModelGpuTest {
                             float[][] step = m.step(st, new int[] {seq[t]});
                             assertTrue(relErr(step, new float[][] {full[t]}) <= REL, "step " + t);
                         }
+                        assertTrue(st.decodeGraphed(), "steps replay a CUDA graph: " + st.decodeGraphFailure());
                     }
                     try (Weights wc = Weights.random(dec, cpu, 84)) {
                         int[] p = Tiny.ids(86, 1, 9)[0];
@@ -72,5 +73,48 @@ class ModelGpuTest {
                 }
             }
         }
+    }
+
+    /**
+     * The captured decode step on CUDA against the CPU twin, for batches of sequences at different
+     * positions: decoder-only (learned positions, device-resident per sequence) and encoder-decoders
+     * with cross-attention over packed memories of different lengths (frozen offsets) and with the
+     * memory in the self-attention cache (step 1); graph replays equal op-by-op CUDA steps.
+     */
+    @Test
+    void capturedDecodeStepsMatchTheCpuAndOpByOpSteps() {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            TransformerConfig[] configs = {Tiny.decoderOnly(Tiny.encDec().build(), false), Tiny.encDec().build(),
+                    Tiny.t5ish().build().withSteps(true, false, false, false)};
+            for (TransformerConfig c : configs) {
+                try (Weights wg = Weights.random(c, cuda, 91); Weights wc = Weights.random(c, cpu, 91)) {
+                    float[][][] graphed = steps(new Transformer(wg, cuda), c, true);
+                    float[][][] eager = steps(new Transformer(wg, cuda).decodeGraphs(false), c, false);
+                    float[][][] twin = steps(new Transformer(wc, cpu), c, true);
+                    for (int t = 0; t < graphed.length; t++) {
+                        assertTrue(relErr(graphed[t], twin[t]) <= REL, c.architecture() + " step " + t + " vs CPU: " + relErr(graphed[t], twin[t]));
+                        assertTrue(relErr(graphed[t], eager[t]) <= 1e-6, c.architecture() + " step " + t + " graph vs op by op");
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[][][] steps(Transformer m, TransformerConfig c, boolean expectGraph) {
+        int n = 40;
+        int[][] tokens = Tiny.ids(92, 2, n);
+        float[][][] out = new float[n][][];
+        boolean encDec = c.architecture() == TransformerConfig.Architecture.ENCODER_DECODER;
+        try (KvState st = encDec ? m.newState(new int[][] {Tiny.ids(93, 1, 11)[0], Tiny.ids(94, 1, 4)[0]}, n)
+                : m.newState(2, 9 + n)) {
+            if (!encDec) {
+                m.prefill(st, 0, Tiny.ids(95, 1, 9)[0]);
+                m.prefill(st, 1, Tiny.ids(96, 1, 3)[0]);
+            }
+            for (int t = 0; t < n; t++) out[t] = m.step(st, new int[] {tokens[0][t], tokens[1][t]});
+            assertTrue(st.decodeGraphed() == expectGraph, "graph state; failure: " + st.decodeGraphFailure());
+        }
+        return out;
     }
 }

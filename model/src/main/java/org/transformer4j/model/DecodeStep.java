@@ -1,0 +1,162 @@
+// DecodeStep — one token per sequence through the decoder with every per-step input in device
+// tensors, so that the step is captured once into a graph and replayed: on CUDA one graph launch
+// per token instead of ~100 kernel launches from Java.
+package org.transformer4j.model;
+
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.DecodeOp;
+import org.transformer4j.runtime.EmbeddingOp;
+import org.transformer4j.runtime.Graph;
+import org.transformer4j.runtime.KvAppendOp;
+import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.RelativeBias;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * Owned by a {@link KvState} (made on its first step, closed with it). Each step writes one I32
+ * (4, B) tensor — token, position, cache length before and after the append — with one host copy,
+ * then runs the step: eagerly the first time (which also sets up cuBLAS and workspaces), captured
+ * into a {@link Graph} the second time, replayed from then on. The graph's tensors (activations,
+ * logits) live here until close. Host values the graph freezes are constants of the state: the block
+ * table, the memory's packed offsets, the batch size. Both backends capture (the CPU backend's graph
+ * is its twin: it freezes host values the same way), so the tests of the cached path test the
+ * captured step.
+ */
+final class DecodeStep implements AutoCloseable {
+
+    private final Transformer model;
+    private final KvState st;
+    private final Backend backend;
+    private final int batch;
+    private final Tensor meta;                    // I32 (4, B)
+    private final Tensor ids, positions;          // (B, 1) views of meta rows 0 and 1
+    private final Tensor before, after;           // (B) views of rows 2 and 3
+    private final Tensor typeIds;                 // zeros (B, 1) for models with token types
+    private final Tensor logits;                  // (B, 1, V)
+    private boolean useGraph;
+    private Transformer.Scratch graphScratch;     // the captured step's tensors
+    private Graph graph;
+    private int steps;
+    private String graphFailure;
+
+    DecodeStep(Transformer model, KvState st, boolean useGraph) {
+        this.model = model;
+        this.st = st;
+        this.backend = model.backend;
+        this.batch = st.batch;
+        this.useGraph = useGraph;
+        Tensor m = null, types = null, out = null;
+        try {
+            m = backend.empty(DType.I32, 4, batch);
+            if (model.weights.embeddings.types() != null) {
+                try (Tensor zeros = Tensor.ofInts(new int[batch], batch, 1)) {
+                    types = backend.upload(zeros);
+                }
+            }
+            out = backend.empty(DType.F32, batch, 1, model.config.vocabSize());
+        } catch (RuntimeException e) {
+            for (Tensor t : new Tensor[] {m, types, out}) if (t != null) t.close();
+            throw e;
+        }
+        meta = m;
+        typeIds = types;
+        logits = out;
+        ids = meta.slice(0, 0, 1).view(batch, 1);
+        positions = meta.slice(0, 1, 2).view(batch, 1);
+        before = meta.slice(0, 2, 3).view(batch);
+        after = meta.slice(0, 3, 4).view(batch);
+    }
+
+    /** Whether steps are replayed from a captured graph now. */
+    boolean graphed() { return graph != null; }
+
+    /** Why capturing failed (the step then runs eagerly), or null. */
+    String graphFailure() { return graphFailure; }
+
+    /**
+     * Runs one step for tokens (B) at cache lengths {@code lengths} (B, before the append; checked by
+     * the caller) and returns the logits (B, 1, V), valid until the next step.
+     */
+    Tensor run(int[] tokens, int[] lengths) {
+        int[] m = new int[4 * batch];
+        for (int b = 0; b < batch; b++) {
+            m[b] = tokens[b];
+            m[batch + b] = lengths[b];              // the new token's position: after every cached row
+            m[2 * batch + b] = lengths[b];
+            m[3 * batch + b] = lengths[b] + 1;
+        }
+        try (Tensor h = Tensor.ofInts(m, 4, batch)) {
+            backend.copyFromHost(h, meta);
+        }
+        if (graph == null && useGraph && steps > 0) capture();
+        if (graph != null) {
+            graph.replay();
+        } else {
+            try (Transformer.Scratch s = new Transformer.Scratch(backend)) {
+                work(s);
+            }
+        }
+        steps++;
+        return logits;
+    }
+
+    private void capture() {
+        Transformer.Scratch s = new Transformer.Scratch(backend);
+        try {
+            graph = backend.capture(() -> work(s));
+            graphScratch = s;
+        } catch (RuntimeException e) {
+            s.close();
+            useGraph = false;                       // run eagerly from now on, and say why
+            graphFailure = e.toString();
+        }
+    }
+
+    /** The step's ops: embed → decoder stack (append + decode per layer) → logits. */
+    private void work(Transformer.Scratch s) {
+        TransformerConfig c = model.config;
+        Weights.Embeddings e = model.weights.embeddings;
+        Tensor x = s.empty(batch, 1, c.modelWidth());
+        EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
+        if (e.positions() != null) op = op.positions(positions);
+        if (typeIds != null) op = op.types(typeIds, e.types());
+        backend.embedding(op);
+        if (e.embeddingNorm() != null) backend.norm(model.normOp(e.embeddingNorm(), x, x));
+        RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
+        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l), bias),
+                st.crossK == null ? null : l -> model.new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
+        backend.linear(LinearOp.of(h, model.weights.outputMatrix(), logits).transW(true).alpha(c.outputScale()));
+    }
+
+    /** Self-attention of the new token: append its K/V at {@code before}, attend to {@code after} rows. */
+    private final class Self implements Transformer.Attend {
+        final Transformer.Scratch s;
+        final PagedKvCache cache;
+        final RelativeBias bias;
+
+        Self(Transformer.Scratch s, PagedKvCache cache, RelativeBias bias) {
+            this.s = s; this.cache = cache; this.bias = bias;
+        }
+
+        @Override
+        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+            Tensor k = model.kv(s, in, w.k(), w.kb());                                         // (B, 1, NKV, HS)
+            Tensor v = model.kv(s, in, w.v(), w.vb());
+            backend.kvAppend(KvAppendOp.of(cache, before, k, v));
+            Tensor out = s.empty(q.shape());                                                    // (B, 1, NH, HS)
+            backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias));
+            return out;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (graph != null) graph.close();
+        if (graphScratch != null) graphScratch.close();
+        logits.close();
+        if (typeIds != null) typeIds.close();
+        meta.close();
+    }
+}
