@@ -244,7 +244,9 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     const int lane = threadIdx.x % 32;
     // Lengths may live on the device (a CUDA graph replays with new ones), so they are clamped to
     // what the table can address rather than trusted.
-    const int L = max(0, min(p.cache_lengths[b], p.max_blocks_per_seq * p.block_size));
+    const int64_t rows_addressable = static_cast<int64_t>(p.max_blocks_per_seq) * p.block_size;
+    const int L = static_cast<int>(p.cache_lengths[b] < 0 ? 0
+                                   : (p.cache_lengths[b] > rows_addressable ? rows_addressable : p.cache_lengths[b]));
     const int chunk = (L + p.num_splits - 1) / p.num_splits;
     const int j_begin = min(L, split * chunk);
     const int j_split_end = min(L, j_begin + chunk);

@@ -178,7 +178,16 @@ class NativeValidationTest {
             t4j_embedding_params.position_offset(e, 1);
             t4j_embedding_params.rows(e, 8);
             assertEquals(bad, t4j_h.t4j_embedding(e, MemorySegment.NULL), "positions past the table");
+            t4j_embedding_params.rows(e, 0);
+            t4j_embedding_params.positions(e, FAKE);          // per-row positions: the offset check is the kernel's clamp
+            t4j_embedding_params.error_row(e, MemorySegment.NULL);   // no flags (graph capture)
+            t4j_embedding_params.position_offset(e, 0);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_embedding(e, MemorySegment.NULL), "device positions, no error flags");
             t4j_embedding_params.position_table(e, MemorySegment.NULL);
+            assertEquals(bad, t4j_h.t4j_embedding(e, MemorySegment.NULL), "positions without a position table");
+            t4j_embedding_params.positions(e, MemorySegment.NULL);
+            t4j_embedding_params.error_row(e, FAKE);
+            t4j_embedding_params.rows(e, 8);
             t4j_embedding_params.type_ids(e, FAKE);
             assertEquals(bad, t4j_h.t4j_embedding(e, MemorySegment.NULL), "type ids without a type table");
 
