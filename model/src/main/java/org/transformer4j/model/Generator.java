@@ -119,7 +119,7 @@ public final class Generator {
 
     /** One prompt, as an iterator ({@link #stream(List, Options)}); every token's {@code sequence()} is 0. */
     public TokenStream stream(int[] prompt, Options o) {
-        return stream(List.of(prompt), o);
+        return stream(java.util.Collections.singletonList(prompt), o);             // a null prompt is reported, not an NPE
     }
 
     /** A generation's state after its prompts ran through the model, and the logits (B, V) that choose each first token. */
@@ -162,7 +162,7 @@ public final class Generator {
 
     /** One prompt. */
     public int[] generate(int[] prompt, Options o, TokenListener listener) {
-        return generate(List.of(prompt), o, listener)[0];
+        return generate(java.util.Collections.singletonList(prompt), o, listener)[0];
     }
 
     /** Checks a prompt and applies the caller's truncation choice. */

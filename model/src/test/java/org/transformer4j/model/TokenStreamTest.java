@@ -141,6 +141,7 @@ class TokenStreamTest {
             assertTrue(bad.getMessage().contains("outside the vocabulary"), bad.getMessage());
             assertThrows(IllegalArgumentException.class, () -> g.stream(List.of(), Generator.Options.greedy(4)));
             assertThrows(IllegalArgumentException.class, () -> g.stream(new int[] {3}, null));
+            assertThrows(IllegalArgumentException.class, () -> g.stream((int[]) null, Generator.Options.greedy(4)));
         }
     }
 
