@@ -1,75 +1,269 @@
 #!/usr/bin/env python3
 """make-golden.py — golden files from Hugging Face transformers, made on the GPU machine (it has PyTorch and
-transformers; this repository's machines do not). Creates small random-initialised GPT-2, BERT, T5 v1.0 and
-T5 v1.1 models (2 layers, C=64, a vocabulary of 1000: random models need no real tokenizer), saves each as a
-Hugging Face folder (config.json + model.safetensors) with golden.safetensors beside it: fixed input ids (I32)
-and the reference outputs in fp32, computed on the CPU in float32 so that the fixtures do not depend on the GPU.
-All fixtures together stay well under 5 MB. Usage: python3 ci/make-golden.py --out DIR
+transformers; this repository's machines do not). Creates small random GPT-2, BERT, T5 v1.0 and T5 v1.1 models
+(2 layers, C=64, a vocabulary of 1000: random models need no real tokenizer), saves each as a Hugging Face folder
+(config.json + model.safetensors) with golden.safetensors beside it: fixed input ids (I32) and the reference
+outputs in fp32, computed on the CPU in float32 so that the fixtures do not depend on the GPU.
+
+Every parameter is redrawn (module by module, see randomize) so that each part of a model moves its outputs:
+Hugging Face's own initialisation leaves norms at exactly 1 and 0 and GPT-2/BERT's matrices at std 0.02, under
+which a wrong norm bias or GELU variant would change the logits by less than GoldenFilesTest's tolerance.
+
+Nothing is written unless every check passes (the script exits non-zero and says what is wrong): each folder is
+reloaded with from_pretrained and must reproduce its golden outputs exactly (so save_pretrained dropped only tied
+copies), its config.json must hold what model/.../Pretrained.java reads (with its defaults for absent fields),
+weights must be float32, tying must be as intended, and all fixtures together must stay under 5 MB.
+
+Usage: python3 ci/make-golden.py --out DIR
 Then commit DIR's folders under model/src/test/resources/golden/ (GoldenFilesTest reads them)."""
 import argparse
+import inspect
 import json
 import os
+import shutil
+import sys
 
 import torch
 import transformers
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 VOCAB = 1000
 SEED = 20261128
+MAX_BYTES = 5_000_000
+MISSING = object()
+
+
+class GoldenError(Exception):
+    pass
+
+
+def fail(msg):
+    raise GoldenError(msg)
 
 
 def ids(rows, cols, gen):
     return torch.randint(0, VOCAB, (rows, cols), generator=gen, dtype=torch.int64)
 
 
-def save(model, out_dir, name, tensors, info):
-    path = os.path.join(out_dir, name)
-    model.save_pretrained(path, safe_serialization=True)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(path, "golden.safetensors"))
-    with open(os.path.join(path, "golden.json"), "w") as fh:
-        json.dump(dict(info, transformers=transformers.__version__, torch=torch.__version__), fh, indent=1)
-    print(name, {k: tuple(v.shape) for k, v in tensors.items()})
+@torch.no_grad()
+def randomize(model, gen):
+    """Redraws every parameter: embeddings N(0, 1), matrices N(0, 1/fan_in) (nn.Linear stores [out, in],
+    GPT-2's Conv1D [in, out]), biases N(0, 0.1²), norm weights 1 + N(0, 0.2²) and norm biases N(0, 0.2²).
+    A tied parameter is drawn once (where it is first met); a module of a kind not listed here is an error."""
+    done = set()
+
+    def draw(p, mean, std):
+        if id(p) not in done:
+            p.copy_(mean + std * torch.randn(p.shape, generator=gen, dtype=torch.float32))
+            done.add(id(p))
+
+    for name, mod in model.named_modules():
+        own = dict(mod.named_parameters(recurse=False))
+        if not own:
+            continue
+        kind = type(mod).__name__
+        if isinstance(mod, torch.nn.Embedding):
+            draw(mod.weight, 0.0, 1.0)
+        elif isinstance(mod, torch.nn.Linear) or kind == "Conv1D":
+            fan_in = mod.weight.shape[1] if isinstance(mod, torch.nn.Linear) else mod.weight.shape[0]
+            draw(mod.weight, 0.0, fan_in ** -0.5)
+            if getattr(mod, "bias", None) is not None:
+                draw(mod.bias, 0.0, 0.1)
+        elif set(own) <= {"weight", "bias"} and all(p.dim() == 1 for p in own.values()):   # LayerNorm, T5LayerNorm
+            draw(own["weight"], 1.0, 0.2)
+            if "bias" in own:
+                draw(own["bias"], 0.0, 0.2)
+        else:
+            fail(f"{name}: a {kind} with parameters {sorted(own)}; randomize does not know how to draw it")
+    left = [n for n, p in model.named_parameters() if id(p) not in done]
+    if left:
+        fail(f"parameters not redrawn: {left}")
+    bad = [n for n, p in model.named_parameters() if p.dtype != torch.float32]
+    if bad:
+        fail(f"parameters not float32: {bad}")
+
+
+def check_tied(what, a, b, tied):
+    if (a.data_ptr() == b.data_ptr()) != tied:
+        fail(f"{what}: expected {'tied' if tied else 'separate'} weights, got the opposite "
+             "(this transformers version changed a default; set it explicitly)")
+
+
+def check_config(path, want, java_defaults):
+    """config.json must give Pretrained.java the values the model was built with (absent or null fields take
+    Pretrained.java's defaults), and every token id in it must lie inside the vocabulary."""
+    with open(os.path.join(path, "config.json")) as fh:
+        cfg = json.load(fh)
+    problems = []
+    for key, value in want.items():
+        got = cfg.get(key)
+        if got is None:
+            got = java_defaults.get(key, MISSING)
+        if got is MISSING or got != value:
+            problems.append(f"{key}: config.json gives {cfg.get(key, '(absent)')!r}, Pretrained.java would read "
+                            f"{'nothing' if got is MISSING else repr(got)}, the model has {value!r}")
+    for key, value in cfg.items():
+        if key.endswith("_token_id") and value is not None:
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < VOCAB:
+                problems.append(f"{key} = {value!r} is not a token id in [0, {VOCAB})")
+    if problems:
+        fail(f"{path}/config.json: " + "; ".join(problems))
+
+
+def check_weights(path):
+    """One unsharded model.safetensors, every tensor float32."""
+    files = sorted(os.listdir(path))
+    if "model.safetensors" not in files or any(f.endswith(".bin") or f.endswith(".index.json") for f in files):
+        fail(f"{path}: expected one model.safetensors (no .bin, no shards), found {files}")
+    with safe_open(os.path.join(path, "model.safetensors"), framework="pt") as f:
+        keys = list(f.keys())
+        bad = [k for k in keys if f.get_tensor(k).dtype != torch.float32]
+    if not keys or bad:
+        fail(f"{path}/model.safetensors: {len(keys)} tensors, not float32: {bad}")
+    return keys
+
+
+def check_outputs(name, outputs, shapes):
+    for key, shape in shapes.items():
+        t = outputs[key]
+        if tuple(t.shape) != shape:
+            fail(f"{name}: {key} has shape {tuple(t.shape)}, expected {shape}")
+        if t.is_floating_point():
+            if t.dtype != torch.float32 or not torch.isfinite(t).all():
+                fail(f"{name}: {key} is {t.dtype} or not finite")
+            if t.std() < 0.1:
+                fail(f"{name}: {key} barely varies (std {t.std():.3g}): a degenerate reference")
+        elif t.dtype != torch.int32:
+            fail(f"{name}: {key} is {t.dtype}, expected int32")
+
+
+def save_pretrained(model, path):
+    kwargs = {"safe_serialization": True} if "safe_serialization" in inspect.signature(model.save_pretrained).parameters else {}
+    model.save_pretrained(path, **kwargs)
 
 
 @torch.no_grad()
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    gen = torch.Generator().manual_seed(SEED)
+def make(stage, name, model, run, inputs, shapes, want, java_defaults, info):
+    """Saves model and its golden outputs into stage/name and checks them; run(model) → dict of outputs."""
+    model.eval()                                                             # dropout off
+    outputs = run(model)
+    tensors = dict(inputs, **{k: v.float() for k, v in outputs.items()})
+    tensors = {k: (v.int() if not v.is_floating_point() else v).contiguous() for k, v in tensors.items()}
+    check_outputs(name, tensors, shapes)
+    path = os.path.join(stage, name)
+    save_pretrained(model, path)
+    save_file(tensors, os.path.join(path, "golden.safetensors"))
+    with open(os.path.join(path, "golden.json"), "w") as fh:
+        json.dump(dict(info, seed=SEED, init="randomize() in ci/make-golden.py", transformers=transformers.__version__,
+                       torch=torch.__version__), fh, indent=1)
+    check_config(path, want, java_defaults)
+    keys = check_weights(path)
+    # the saved folder alone must give the same outputs: nothing but tied copies was dropped
+    loaded, loading = type(model).from_pretrained(path, output_loading_info=True)
+    loaded.eval()
+    again = run(loaded)
+    for k, v in outputs.items():
+        diff = (again[k].float() - v.float()).abs().max().item()
+        if diff > 1e-6 * v.abs().max().item():
+            fail(f"{name}: reloading the saved folder changes {k} by {diff} (loading info: {loading}; keys: {keys})")
+    print(name, {k: tuple(v.shape) for k, v in tensors.items()}, f"{len(keys)} weight tensors", flush=True)
 
-    torch.manual_seed(SEED)
+
+def build_all(stage):
+    torch.set_default_dtype(torch.float32)
+    gen = torch.Generator().manual_seed(SEED)                               # the input ids
+
+    # GPT-2: pre-LN, gelu_new (tanh), learned positions, lm_head tied to wte. GPT2Config's bos/eos default to
+    # 50256, outside this vocabulary (TransformerConfig rejects them): the last id plays <|endoftext|> here.
     gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(
         vocab_size=VOCAB, n_positions=64, n_embd=64, n_layer=2, n_head=4, n_inner=256,
-        activation_function="gelu_new", layer_norm_epsilon=1e-5)).eval()
+        activation_function="gelu_new", layer_norm_epsilon=1e-5, bos_token_id=VOCAB - 1, eos_token_id=VOCAB - 1))
+    randomize(gpt2, torch.Generator().manual_seed(SEED + 1))
+    check_tied("gpt2 lm_head", gpt2.lm_head.weight, gpt2.transformer.wte.weight, True)
     x = ids(2, 12, gen)
-    out = gpt2(input_ids=x, output_hidden_states=True)
-    save(gpt2, args.out, "gpt2", {"input_ids": x.int(), "logits": out.logits.float(),
-                                  "last_hidden_state": out.hidden_states[-1].float()},
+    make(stage, "gpt2", gpt2, lambda m: {"logits": m(input_ids=x).logits},
+         {"input_ids": x}, {"input_ids": (2, 12), "logits": (2, 12, VOCAB)},
+         {"model_type": "gpt2", "vocab_size": VOCAB, "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 256,
+          "n_positions": 64, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "tie_word_embeddings": True,
+          "bos_token_id": VOCAB - 1, "eos_token_id": VOCAB - 1},
+         {"activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "n_positions": 1024, "n_inner": 256,
+          "tie_word_embeddings": True, "bos_token_id": VOCAB - 1, "eos_token_id": VOCAB - 1},
          {"model": "GPT2LMHeadModel", "compare": ["logits"]})
 
-    torch.manual_seed(SEED + 1)
+    # BERT: post-LN, exact gelu, token type 0 (HF's default when token_type_ids is not given), no attention mask.
     bert = transformers.BertModel(transformers.BertConfig(
         vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=256,
-        max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12)).eval()
+        max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12, pad_token_id=0))
+    randomize(bert, torch.Generator().manual_seed(SEED + 2))
     x = ids(2, 11, gen)
-    out = bert(input_ids=x)
-    save(bert, args.out, "bert", {"input_ids": x.int(), "last_hidden_state": out.last_hidden_state.float()},
+    make(stage, "bert", bert, lambda m: {"last_hidden_state": m(input_ids=x).last_hidden_state},
+         {"input_ids": x}, {"input_ids": (2, 11), "last_hidden_state": (2, 11, 64)},
+         {"model_type": "bert", "vocab_size": VOCAB, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+          "intermediate_size": 256, "max_position_embeddings": 64, "type_vocab_size": 2, "hidden_act": "gelu",
+          "layer_norm_eps": 1e-12, "pad_token_id": 0},
+         {"hidden_act": "gelu", "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "type_vocab_size": 2,
+          "pad_token_id": 0},
          {"model": "BertModel", "compare": ["last_hidden_state"]})
 
-    for name, proj, tied in (("t5-v1_0", "relu", True), ("t5-v1_1", "gated-gelu", False)):
-        torch.manual_seed(SEED + 2)
+    # T5 v1.0 (relu, lm_head tied to shared, logits scaled by d_model^-0.5) and v1.1 (gated-gelu, which HF runs
+    # as gelu_new, untied lm_head). Attention scale 1, RMSNorm, relative buckets in block 0 of each stack. The
+    # decoder input is given as is (no shift): GoldenFilesTest feeds decoder_input_ids to logits(input, target).
+    for k, (name, proj, tied) in enumerate((("t5-v1_0", "relu", True), ("t5-v1_1", "gated-gelu", False))):
         t5 = transformers.T5ForConditionalGeneration(transformers.T5Config(
             vocab_size=VOCAB, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2, num_heads=4,
             relative_attention_num_buckets=32, relative_attention_max_distance=128, feed_forward_proj=proj,
-            tie_word_embeddings=tied, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)).eval()
+            layer_norm_epsilon=1e-6, tie_word_embeddings=tied, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
+        randomize(t5, torch.Generator().manual_seed(SEED + 3 + k))
+        check_tied(f"{name} lm_head", t5.lm_head.weight, t5.shared.weight, tied)
+        check_tied(f"{name} encoder.embed_tokens", t5.encoder.embed_tokens.weight, t5.shared.weight, True)
+        check_tied(f"{name} decoder.embed_tokens", t5.decoder.embed_tokens.weight, t5.shared.weight, True)
         x = ids(2, 10, gen)
         y = ids(2, 7, gen)
-        out = t5(input_ids=x, decoder_input_ids=y)
-        save(t5, args.out, name, {"input_ids": x.int(), "decoder_input_ids": y.int(), "logits": out.logits.float(),
-                                  "encoder_last_hidden_state": out.encoder_last_hidden_state.float()},
+
+        def run(m, x=x, y=y):
+            out = m(input_ids=x, decoder_input_ids=y)
+            return {"logits": out.logits, "encoder_last_hidden_state": out.encoder_last_hidden_state}
+
+        make(stage, name, t5, run, {"input_ids": x, "decoder_input_ids": y},
+             {"input_ids": (2, 10), "decoder_input_ids": (2, 7), "logits": (2, 7, VOCAB),
+              "encoder_last_hidden_state": (2, 10, 64)},
+             {"model_type": "t5", "vocab_size": VOCAB, "d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2,
+              "num_decoder_layers": 2, "num_heads": 4, "relative_attention_num_buckets": 32,
+              "relative_attention_max_distance": 128, "feed_forward_proj": proj, "layer_norm_epsilon": 1e-6,
+              "tie_word_embeddings": tied, "decoder_start_token_id": 0, "pad_token_id": 0, "eos_token_id": 1},
+             {"feed_forward_proj": "relu", "tie_word_embeddings": True, "num_decoder_layers": 2,
+              "layer_norm_epsilon": 1e-6, "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128,
+              "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0},
              {"model": "T5ForConditionalGeneration", "compare": ["logits", "encoder_last_hidden_state"]})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, help="folder to put gpt2/, bert/, t5-v1_0/ and t5-v1_1/ in")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    stage = os.path.join(args.out, ".make-golden-partial")
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    try:
+        build_all(stage)
+        total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(stage) for f in fs)
+        if total > MAX_BYTES:
+            fail(f"the fixtures take {total} bytes, more than {MAX_BYTES}")
+    except GoldenError as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        print(f"make-golden.py: {e}; nothing written", file=sys.stderr)
+        sys.exit(1)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    for name in sorted(os.listdir(stage)):                                   # all checked: move into place
+        dest = os.path.join(args.out, name)
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(os.path.join(stage, name), dest)
+    os.rmdir(stage)
+    print(f"golden files in {args.out} ({total} bytes)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 package org.transformer4j.bench;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.transformer4j.model.ChatSession;
 import org.transformer4j.model.Generator;
@@ -17,7 +19,10 @@ import org.transformer4j.runtime.Backends;
 /**
  * Usage: {@code java -cp benchmarks.jar org.transformer4j.bench.ChatCost [turns] [messageTokens] [replyTokens] [layers]}
  * (defaults 10, 16, 16, 12). Decoder-only and prefix-LM use GPT-2 small (12 layers); the
- * encoder-decoder splits the same depth into 6 + 6 so all three hold about the same parameters.
+ * encoder-decoder splits the same depth into 6 + 6 so all three hold about the same parameters. The
+ * encoder-decoder with all four steps shares one 12-layer stack between encoder and decoder (the
+ * decoder-only model's parameters): its chat is incremental, but each reply is re-encoded once as
+ * input in the next turn, since during its own turn it followed the decoder-start id.
  * Greedy replies without stop ids, so every reply has replyTokens tokens and the token counts
  * depend on the architecture alone. Prints a Markdown table on the backend -Dt4j.backend selects.
  */
@@ -33,14 +38,19 @@ public final class ChatCost {
         Backend backend = Backends.select();
         TransformerConfig gpt2 = TransformerConfig.gpt2Small().toBuilder().decoderLayers(layers).build();
         List<String[]> rows = new ArrayList<>();
-        List<TransformerConfig> archs = List.of(gpt2, gpt2.toBuilder().prefixLm(true).build(),
-                gpt2.toBuilder().encoderLayers(layers / 2).decoderLayers(layers - layers / 2).build());
+        Map<String, TransformerConfig> archs = new LinkedHashMap<>();
+        archs.put("DECODER_ONLY", gpt2);
+        archs.put("PREFIX_LM", gpt2.toBuilder().prefixLm(true).build());
+        archs.put("ENCODER_DECODER", gpt2.toBuilder().encoderLayers(layers / 2).decoderLayers(layers - layers / 2).build());
+        archs.put("ENCODER_DECODER, all four steps",
+                gpt2.toBuilder().encoderLayers(layers).decoderLayers(layers).build().withSteps(true, true, true, true));
         System.out.printf("backend: %s; %d turns, %d-token messages, %d-token replies, GPT-2 small widths, %d layers%n%n",
                 backend.description(), turns, message, reply, layers);
         StringBuilder table = new StringBuilder("| architecture | re-encodes history |");
         for (int t = 1; t <= turns; t++) table.append(" turn ").append(t).append(" |");
         table.append(" total tokens | total ms |\n|---|---|").append("---|".repeat(turns + 2)).append('\n');
-        for (TransformerConfig c : archs) {
+        for (Map.Entry<String, TransformerConfig> arch : archs.entrySet()) {
+            TransformerConfig c = arch.getValue();
             try (Weights w = Weights.random(c, backend, 1)) {
                 Transformer m = new Transformer(w, backend);
                 SplittableRandom rnd = new SplittableRandom(2);
@@ -56,11 +66,11 @@ public final class ChatCost {
                         long ms = (System.nanoTime() - t0) / 1_000_000;
                         totalMs += ms;
                         cells.append(' ').append(chat.tokensEncodedPerTurn().get(t)).append(" tok / ").append(ms).append(" ms |");
-                        System.out.printf("%s turn %d: %d tokens encoded, %d ms%n", c.architecture(), t + 1,
+                        System.out.printf("%s turn %d: %d tokens encoded, %d ms%n", arch.getKey(), t + 1,
                                 chat.tokensEncodedPerTurn().get(t), ms);
                     }
                     long tokens = chat.tokensEncodedPerTurn().stream().mapToLong(Long::longValue).sum();
-                    table.append("| ").append(c.architecture()).append(" | ").append(chat.incremental() ? "no" : "yes").append(" |")
+                    table.append("| ").append(arch.getKey()).append(" | ").append(chat.incremental() ? "no" : "yes").append(" |")
                             .append(cells).append(' ').append(tokens).append(" | ").append(totalMs).append(" |\n");
                 }
             }

@@ -1,6 +1,7 @@
 // ChatSession — a multi-turn conversation: each user message and each reply joins the history.
-// Causal (decoder-only) models keep one KV cache and encode only the new tokens each turn; models
-// with bidirectional input (encoder-decoder, prefix-LM) re-encode the whole history every turn.
+// Models with causal input keep one KV cache and encode only the new tokens each turn (decoder-only
+// models, and the encoder-decoder with all four steps, which is one); models with bidirectional input
+// (encoder-decoder, prefix-LM) re-encode the whole history every turn.
 package org.transformer4j.model;
 
 import java.util.ArrayList;
@@ -10,8 +11,10 @@ import org.transformer4j.model.TransformerConfig.Architecture;
 
 /**
  * {@link #tokensEncodedPerTurn()} counts the tokens each turn ran through the model (encoder and
- * decoder): the cost DESIGN.md's last paragraph speaks of. Not thread-safe; closed sessions refuse
- * further turns.
+ * decoder): the cost DESIGN.md's last paragraph speaks of. Every turn's reply is the one that
+ * generating from the whole history would give ({@code Generator.generate(history + message)}); being
+ * incremental only changes what it costs. A turn that fails leaves the session as it was. Not
+ * thread-safe; closed sessions refuse further turns.
  */
 public final class ChatSession implements AutoCloseable {
 
@@ -20,29 +23,54 @@ public final class ChatSession implements AutoCloseable {
     private final Generator.Options options;
     private final int capacity;
     private final boolean incremental;
+    private final boolean encoderDecoder;
     private final List<Integer> history = new ArrayList<>();
     private final List<Long> encodedPerTurn = new ArrayList<>();
-    private KvState cache;                  // causal models: the whole conversation so far
-    private int pending = -1;               // causal models: the last reply token, not yet in the cache
+    private KvState cache;                  // incremental sessions: the history but `carry`
+    private int[] carry = new int[0];       // incremental sessions: the history's last tokens, not yet in the cache
     private boolean closed;
 
     /** {@code capacity}: the most tokens the conversation may hold. */
     public ChatSession(Transformer model, Generator.Options options, int capacity) {
+        if (model == null || options == null) throw new IllegalArgumentException("a chat session needs a model and options");
         this.model = model;
         this.generator = new Generator(model);
         this.options = options;
         this.capacity = capacity;
-        this.incremental = model.config.architecture() == Architecture.DECODER_ONLY;
+        this.incremental = incremental(model.config);
+        this.encoderDecoder = model.config.architecture() == Architecture.ENCODER_DECODER;
         if (capacity < 1) throw new IllegalArgumentException("capacity must be ≥ 1, got " + capacity);
         TransformerConfig c = model.config;
         if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && capacity > c.maxPositions()) {
             // checked here so that a turn that passed send()'s checks cannot run out of positions half-way
             throw new IllegalArgumentException("capacity " + capacity + " exceeds the model's " + c.maxPositions() + " learned positions");
         }
-        if (incremental) cache = model.newState(1, capacity);
+        if (encoderDecoder) decoderStart();                                   // fail now, not at the first turn
+        // an encoder-decoder's cache starts empty: its input rows are prefilled turn by turn (see send)
+        if (incremental) cache = encoderDecoder ? new KvState(model, 1, capacity) : model.newState(1, capacity);
     }
 
-    /** True when only new tokens are encoded each turn (causal models). */
+    /**
+     * Whether a session over a model with this config encodes only new tokens each turn. That needs
+     * causal input, so that the history's states do not change when a message follows, and input rows
+     * that are rows of the decoder's own cache: true for decoder-only models and for an encoder-decoder
+     * with all four steps (the decoder-only model on [input ; target], FourStepsTest), whose input rows
+     * are what prefilling them through the one shared stack gives. A prefix-LM and a bidirectional
+     * encoder see the new message from every earlier position, so they re-encode the history; so does an
+     * encoder-decoder whose encoder is causal (step 4) but whose decoder reads it through a separate
+     * cross-attention, a separate stack or its last layer (steps 1–3 off): its history would need an
+     * encoder cache of its own, which KvState does not keep.
+     */
+    public static boolean incremental(TransformerConfig c) {
+        return switch (c.architecture()) {
+            case DECODER_ONLY -> true;
+            case ENCODER_DECODER -> c.causalInput() && c.shareCrossAndSelfAttention() && c.shareEncoderDecoderParams()
+                    && c.withinLayerCrossAttention();
+            case PREFIX_LM, ENCODER_ONLY -> false;
+        };
+    }
+
+    /** True when only new tokens are encoded each turn ({@link #incremental(TransformerConfig)}). */
     public boolean incremental() { return incremental; }
 
     /** Sends a user message (token ids) and returns the reply's tokens. */
@@ -59,12 +87,8 @@ public final class ChatSession implements AutoCloseable {
         int[] reply;
         long encoded;
         if (incremental) {
-            int[] feed = pending < 0 ? message : prepend(pending, message);
             long before = cache.tokensEncoded();
-            float[][] logits = model.prefill(cache, 0, feed);
-            int[] last = new int[1];
-            reply = generator.loop(cache, new float[][] {logits[logits.length - 1]}, options, null, last)[0];
-            pending = last[0];
+            reply = sendIncremental(message);
             encoded = cache.tokensEncoded() - before;
         } else {
             int[] prompt = concat(history, message);
@@ -79,19 +103,55 @@ public final class ChatSession implements AutoCloseable {
         return reply;
     }
 
+    /**
+     * One turn through the kept cache, which holds the history but {@code carry}. Decoder-only: the
+     * carry (the last reply token, never fed) and the message are prefilled and the reply generated after
+     * them. Encoder-decoder with all four steps: the whole conversation is its input, so the carry (the
+     * whole last reply) and the message are prefilled as input rows; the decoder then starts from its
+     * start id, as a full re-encoding would, and the start id's and the reply's rows are dropped after the
+     * turn, since in the next turn's input the reply follows the message directly. On failure the cache
+     * goes back to its rows before the turn (rows past a KvState's length are invisible, and overwritten).
+     */
+    private int[] sendIncremental(int[] message) {
+        int rows = cache.length(0);
+        int[] feed = concat(carry, message);
+        try {
+            float[][] logits = model.prefill(cache, 0, feed);
+            int inputRows = cache.length(0);
+            float[][] first = encoderDecoder ? model.step(cache, new int[] {decoderStart()}) : new float[][] {logits[logits.length - 1]};
+            int[] last = new int[1];
+            int[] reply = generator.loop(cache, first, options, null, last)[0];
+            if (encoderDecoder) {
+                cache.lengths[0] = inputRows;
+                carry = reply;
+            } else {
+                carry = last;
+            }
+            return reply;
+        } catch (RuntimeException e) {
+            cache.lengths[0] = rows;
+            throw e;
+        }
+    }
+
+    /** The id an encoder-decoder's decoder starts from: decoder-start, else BOS. */
+    private int decoderStart() {
+        TransformerConfig.SpecialIds ids = model.config.specialIds();
+        int start = ids.decoderStart() >= 0 ? ids.decoderStart() : ids.bos();
+        if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
+        return start;
+    }
+
     private KvState turnState(int[] prompt) {
-        return model.config.architecture() == Architecture.ENCODER_DECODER
+        return encoderDecoder
                 ? model.newState(new int[][] {prompt}, options.maxNewTokens())
                 : model.newState(1, prompt.length + options.maxNewTokens());
     }
 
     private int[] generateFrom(KvState st, int[] prompt) {
         float[][] first;
-        if (model.config.architecture() == Architecture.ENCODER_DECODER) {
-            TransformerConfig.SpecialIds ids = model.config.specialIds();
-            int start = ids.decoderStart() >= 0 ? ids.decoderStart() : ids.bos();
-            if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id");
-            first = model.step(st, new int[] {start});
+        if (encoderDecoder) {
+            first = model.step(st, new int[] {decoderStart()});
         } else {
             float[][] l = model.prefill(st, 0, prompt);
             first = new float[][] {l[l.length - 1]};
@@ -111,11 +171,11 @@ public final class ChatSession implements AutoCloseable {
         if (cache != null) cache.close();
     }
 
-    private static int[] prepend(int first, int[] rest) {
-        int[] a = new int[rest.length + 1];
-        a[0] = first;
-        System.arraycopy(rest, 0, a, 1, rest.length);
-        return a;
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = new int[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private static int[] concat(List<Integer> history, int[] message) {

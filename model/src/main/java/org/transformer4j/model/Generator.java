@@ -1,6 +1,6 @@
 // Generator — text generation on any decoding architecture: greedy or sampled (temperature, top-k,
-// top-p, seed), stop ids and stop strings, a token limit, a streaming callback, and batches of prompts of different
-// lengths decoded together through one KvState.
+// top-p, seed), stop ids and stop strings, a token limit, a streaming callback or a lazy iterator (TokenStream),
+// and batches of prompts of different lengths decoded together through one KvState.
 package org.transformer4j.model;
 
 import java.util.ArrayList;
@@ -67,6 +67,11 @@ public final class Generator {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t);
         }
 
+        /** Whether the new tokens so far (the last one just chosen) end the sequence: a stop id, the limit, or a stop string. */
+        boolean ends(List<Integer> generated) {
+            return stopIds.contains(generated.get(generated.size() - 1)) || generated.size() >= maxNewTokens || stopsAt(generated);
+        }
+
         /** Whether the new tokens so far end the sequence by a stop string. */
         boolean stopsAt(List<Integer> generated) {
             if (stopStrings.isEmpty()) return false;
@@ -93,33 +98,71 @@ public final class Generator {
 
     /** Generates for each prompt; returns the new tokens of each (stop id included when one ended it). */
     public int[][] generate(List<int[]> prompts, Options o, TokenListener listener) {
+        Started s = start(prompts, o);
+        try (KvState st = s.state()) {
+            return loop(st, s.first(), o, listener, null);
+        }
+    }
+
+    /**
+     * Generates lazily, as an iterator: each {@code next()} returns one new token, and a decode step runs
+     * only once the tokens of the previous one have all been taken (a step yields one token per running
+     * sequence, in sequence order: the order in which {@link #generate} calls its listener). The prompts
+     * are checked and prefilled here, so bad input fails at this call. The stream's KvState is released
+     * as soon as the last token has been chosen, when the stream is closed, or when a step fails; use it
+     * in try-with-resources, where stopping early is closing it. Not thread-safe.
+     */
+    public TokenStream stream(List<int[]> prompts, Options o) {
+        Started s = start(prompts, o);
+        return new TokenStream(this, s.state(), s.first(), o);
+    }
+
+    /** One prompt, as an iterator ({@link #stream(List, Options)}); every token's {@code sequence()} is 0. */
+    public TokenStream stream(int[] prompt, Options o) {
+        return stream(java.util.Collections.singletonList(prompt), o);             // a null prompt is reported, not an NPE
+    }
+
+    /** A generation's state after its prompts ran through the model, and the logits (B, V) that choose each first token. */
+    record Started(KvState state, float[][] first) {}
+
+    /** Checks and fits the prompts, makes their state and runs them through it (the state is closed if that fails). */
+    Started start(List<int[]> prompts, Options o) {
         if (prompts == null || prompts.isEmpty()) throw new IllegalArgumentException("no prompts");
+        if (o == null) throw new IllegalArgumentException("no options (e.g. Generator.Options.greedy(maxNewTokens))");
         int[][] p = new int[prompts.size()][];
         for (int b = 0; b < p.length; b++) p[b] = fit(prompts.get(b), b, o);
         TransformerConfig c = model.config;
         if (c.architecture() == Architecture.ENCODER_DECODER) {
             int start = c.specialIds().decoderStart() >= 0 ? c.specialIds().decoderStart() : c.specialIds().bos();
             if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
-            try (KvState st = model.newState(p, o.maxNewTokens())) {
+            KvState st = model.newState(p, o.maxNewTokens());
+            try {
                 int[] first = new int[p.length];
                 Arrays.fill(first, start);
-                return loop(st, model.step(st, first), o, listener, null);
+                return new Started(st, model.step(st, first));
+            } catch (RuntimeException e) {
+                st.close();
+                throw e;
             }
         }
         int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
-        try (KvState st = model.newState(p.length, longest + o.maxNewTokens())) {
+        KvState st = model.newState(p.length, longest + o.maxNewTokens());
+        try {
             float[][] last = new float[p.length][];
             for (int b = 0; b < p.length; b++) {
                 float[][] l = model.prefill(st, b, p[b]);
                 last[b] = l[l.length - 1];
             }
-            return loop(st, last, o, listener, null);
+            return new Started(st, last);
+        } catch (RuntimeException e) {
+            st.close();
+            throw e;
         }
     }
 
     /** One prompt. */
     public int[] generate(int[] prompt, Options o, TokenListener listener) {
-        return generate(List.of(prompt), o, listener)[0];
+        return generate(java.util.Collections.singletonList(prompt), o, listener)[0];
     }
 
     /** Checks a prompt and applies the caller's truncation choice. */
@@ -165,7 +208,7 @@ public final class Generator {
                         next[b] = chosen[b];
                         out.get(b).add(chosen[b]);
                         if (listener != null) listener.onToken(b, chosen[b]);
-                        if (o.stopIds().contains(chosen[b]) || out.get(b).size() >= o.maxNewTokens() || o.stopsAt(out.get(b))) done[b] = true;
+                        if (o.ends(out.get(b))) done[b] = true;
                         else running++;
                     }
                     if (running == 0) break;
@@ -185,7 +228,7 @@ public final class Generator {
     }
 
     /** One id per row of logits (B, V), chosen by the backend's sample op; only the ids come back to the host. */
-    private int[] sample(Tensor logits, Options o, int step) {
+    int[] sample(Tensor logits, Options o, int step) {
         int batch = (int) logits.shape(0);
         try (Transformer.Scratch s = new Transformer.Scratch(model.backend)) {
             Tensor ids = s.add(model.backend.empty(DType.I32, batch));                         // (B)

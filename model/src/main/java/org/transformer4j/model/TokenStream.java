@@ -1,0 +1,137 @@
+// TokenStream — generation as a lazy iterator (Generator.stream): each next() hands out one new token,
+// and a decode step runs only when the previous step's tokens have all been taken; the KvState is
+// released on exhaustion, on close, or when a step fails.
+package org.transformer4j.model;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * Yields the same tokens in the same order as {@link Generator#generate} calls its listener: per step,
+ * one token for each sequence still running, in sequence order. The first token of each sequence comes
+ * from the prompt's logits, so the first {@code next()} runs no step; each later step feeds every
+ * sequence's last token (a finished sequence repeats its own; its row is ignored). Once every sequence
+ * has stopped, the state is released at once, before the last tokens are taken; {@link #close} releases it
+ * early. After {@link #close}, {@link #hasNext} and {@link #next} throw {@link IllegalStateException};
+ * after a failed step they throw it too, with the failure as its cause. Not thread-safe.
+ */
+public final class TokenStream implements Iterator<TokenStream.Token>, AutoCloseable {
+
+    /** One new token: the index of its prompt and the token id. */
+    public record Token(int sequence, int id) {}
+
+    private final Transformer model;
+    private final Generator generator;
+    private final Generator.Options options;
+    private final int batch;
+    private final List<List<Integer>> generated = new ArrayList<>();
+    private final boolean[] done;
+    private final int[] last;                       // (B) each sequence's last chosen token: what the next step feeds
+    private final ArrayDeque<Token> ready = new ArrayDeque<>();
+    /** The decoding state; null once released. Package-private for tests. */
+    KvState state;
+    private Transformer.Scratch scratch;            // holds the logits
+    private Tensor logits;                          // (B, V) that choose the next tokens, on the backend
+    private int step;
+    private boolean closed;
+    private RuntimeException failure;
+
+    /** Takes ownership of {@code state} (closed here if this constructor fails). */
+    TokenStream(Generator generator, KvState state, float[][] first, Generator.Options options) {
+        this.model = state.model;
+        this.generator = generator;
+        this.options = options;
+        this.batch = first.length;
+        this.state = state;
+        this.done = new boolean[batch];
+        this.last = new int[batch];
+        for (int b = 0; b < batch; b++) generated.add(new ArrayList<>());
+        try {
+            int v = first[0].length;
+            float[] flat = new float[batch * v];
+            for (int b = 0; b < batch; b++) System.arraycopy(first[b], 0, flat, b * v, v);
+            scratch = new Transformer.Scratch(model.backend);
+            logits = scratch.upload(flat, batch, v);
+        } catch (RuntimeException e) {
+            release();
+            throw e;
+        }
+    }
+
+    /** True while tokens remain; may run one decode step (and throws what that step throws). */
+    @Override
+    public boolean hasNext() {
+        checkUsable();
+        if (ready.isEmpty() && state != null) advance();
+        return !ready.isEmpty();
+    }
+
+    @Override
+    public Token next() {
+        if (!hasNext()) throw new NoSuchElementException("the generation has ended: every sequence stopped or reached maxNewTokens");
+        return ready.poll();
+    }
+
+    /** Releases the state (if the generation has not ended yet) and refuses further use. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        ready.clear();
+        release();
+    }
+
+    /** Chooses the next token of every running sequence, first feeding the last ones (after the first step). */
+    private void advance() {
+        try {
+            if (step > 0) {
+                Transformer.Scratch s = new Transformer.Scratch(model.backend);
+                try {
+                    logits = model.step(s, state, last).view(batch, model.config.vocabSize());
+                } catch (RuntimeException e) {
+                    s.close();
+                    throw e;
+                }
+                scratch.close();
+                scratch = s;
+            }
+            int[] chosen = generator.sample(logits, options, step);
+            step++;
+            int running = 0;
+            for (int b = 0; b < batch; b++) {
+                if (done[b]) continue;
+                last[b] = chosen[b];
+                generated.get(b).add(chosen[b]);
+                ready.add(new Token(b, chosen[b]));
+                if (options.ends(generated.get(b))) done[b] = true;
+                else running++;
+            }
+            if (running == 0) release();
+        } catch (RuntimeException e) {
+            failure = e;
+            ready.clear();
+            release();
+            throw e;
+        }
+    }
+
+    private void checkUsable() {
+        if (closed) throw new IllegalStateException("this token stream is closed");
+        if (failure != null) throw new IllegalStateException("this token stream failed: " + failure, failure);
+    }
+
+    private void release() {
+        if (scratch != null) {
+            scratch.close();
+            scratch = null;
+            logits = null;
+        }
+        if (state != null) {
+            state.close();
+            state = null;
+        }
+    }
+}
