@@ -473,7 +473,7 @@ public final class Transformer {
             Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
             Tensor v = kv(s, in, w.v(), w.vb());
             backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
-            Tensor out = s.like(q);                                                    // (B, T, NH, HS)
+            Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
                 backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias));
                 return out;
@@ -503,7 +503,7 @@ public final class Transformer {
         @Override
         public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
             int b = (int) q.shape(0);
-            Tensor out = s.like(q);                                                    // (B, 1, NH, HS)
+            Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             int[] cuQ = new int[b + 1];
             for (int i = 0; i <= b; i++) cuQ[i] = i;
             backend.attention(AttentionOp.of(q.view(b, config.heads(), config.headSize()), memK, memV,
@@ -613,7 +613,7 @@ public final class Transformer {
             long total = q.shape(1);
             int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
             Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());                 // (1, ΣT, NKV, HS)
-            Tensor out = s.like(q);                                                    // (1, ΣT, NH, HS)
+            Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
             backend.attention(AttentionOp.of(q.view(total, nh, hs), k.view(total, nkv, hs), v.view(total, nkv, hs),
                     out.view(total, nh, hs)).packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
             return out;
