@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make-golden.py — golden files from Hugging Face transformers, made on the GPU machine (it has PyTorch and
 transformers; this repository's machines do not). Creates small random GPT-2, BERT, T5 v1.0 and T5 v1.1 models
-(2 layers, C=64, a vocabulary of 1000: random models need no real tokenizer), saves each as a Hugging Face folder
+(2 layers, C=64, 2 heads of size 32 — the attention kernels' smallest head size — and a vocabulary of 1000:
+random models need no real tokenizer), saves each as a Hugging Face folder
 (config.json + model.safetensors) with golden.safetensors beside it: fixed input ids (I32) and the reference
 outputs in fp32, computed on the CPU in float32 so that the fixtures do not depend on the GPU.
 
@@ -177,14 +178,14 @@ def build_all(stage):
     # GPT-2: pre-LN, gelu_new (tanh), learned positions, lm_head tied to wte. GPT2Config's bos/eos default to
     # 50256, outside this vocabulary (TransformerConfig rejects them): the last id plays <|endoftext|> here.
     gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(
-        vocab_size=VOCAB, n_positions=64, n_embd=64, n_layer=2, n_head=4, n_inner=256,
+        vocab_size=VOCAB, n_positions=64, n_embd=64, n_layer=2, n_head=2, n_inner=256,
         activation_function="gelu_new", layer_norm_epsilon=1e-5, bos_token_id=VOCAB - 1, eos_token_id=VOCAB - 1))
     randomize(gpt2, torch.Generator().manual_seed(SEED + 1))
     check_tied("gpt2 lm_head", gpt2.lm_head.weight, gpt2.transformer.wte.weight, True)
     x = ids(2, 12, gen)
     make(stage, "gpt2", gpt2, lambda m: {"logits": m(input_ids=x).logits},
          {"input_ids": x}, {"input_ids": (2, 12), "logits": (2, 12, VOCAB)},
-         {"model_type": "gpt2", "vocab_size": VOCAB, "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 256,
+         {"model_type": "gpt2", "vocab_size": VOCAB, "n_embd": 64, "n_layer": 2, "n_head": 2, "n_inner": 256,
           "n_positions": 64, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "tie_word_embeddings": True,
           "bos_token_id": VOCAB - 1, "eos_token_id": VOCAB - 1},
          {"activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "n_positions": 1024, "n_inner": 256,
@@ -193,13 +194,13 @@ def build_all(stage):
 
     # BERT: post-LN, exact gelu, token type 0 (HF's default when token_type_ids is not given), no attention mask.
     bert = transformers.BertModel(transformers.BertConfig(
-        vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=256,
+        vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
         max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12, pad_token_id=0))
     randomize(bert, torch.Generator().manual_seed(SEED + 2))
     x = ids(2, 11, gen)
     make(stage, "bert", bert, lambda m: {"last_hidden_state": m(input_ids=x).last_hidden_state},
          {"input_ids": x}, {"input_ids": (2, 11), "last_hidden_state": (2, 11, 64)},
-         {"model_type": "bert", "vocab_size": VOCAB, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+         {"model_type": "bert", "vocab_size": VOCAB, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
           "intermediate_size": 256, "max_position_embeddings": 64, "type_vocab_size": 2, "hidden_act": "gelu",
           "layer_norm_eps": 1e-12, "pad_token_id": 0},
          {"hidden_act": "gelu", "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "type_vocab_size": 2,
@@ -211,7 +212,7 @@ def build_all(stage):
     # decoder input is given as is (no shift): GoldenFilesTest feeds decoder_input_ids to logits(input, target).
     for k, (name, proj, tied) in enumerate((("t5-v1_0", "relu", True), ("t5-v1_1", "gated-gelu", False))):
         t5 = transformers.T5ForConditionalGeneration(transformers.T5Config(
-            vocab_size=VOCAB, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2, num_heads=4,
+            vocab_size=VOCAB, d_model=64, d_kv=32, d_ff=128, num_layers=2, num_decoder_layers=2, num_heads=2,
             relative_attention_num_buckets=32, relative_attention_max_distance=128, feed_forward_proj=proj,
             layer_norm_epsilon=1e-6, tie_word_embeddings=tied, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
         randomize(t5, torch.Generator().manual_seed(SEED + 3 + k))
@@ -228,8 +229,8 @@ def build_all(stage):
         make(stage, name, t5, run, {"input_ids": x, "decoder_input_ids": y},
              {"input_ids": (2, 10), "decoder_input_ids": (2, 7), "logits": (2, 7, VOCAB),
               "encoder_last_hidden_state": (2, 10, 64)},
-             {"model_type": "t5", "vocab_size": VOCAB, "d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2,
-              "num_decoder_layers": 2, "num_heads": 4, "relative_attention_num_buckets": 32,
+             {"model_type": "t5", "vocab_size": VOCAB, "d_model": 64, "d_kv": 32, "d_ff": 128, "num_layers": 2,
+              "num_decoder_layers": 2, "num_heads": 2, "relative_attention_num_buckets": 32,
               "relative_attention_max_distance": 128, "feed_forward_proj": proj, "layer_norm_epsilon": 1e-6,
               "tie_word_embeddings": tied, "decoder_start_token_id": 0, "pad_token_id": 0, "eos_token_id": 1},
              {"feed_forward_proj": "relu", "tie_word_embeddings": True, "num_decoder_layers": 2,

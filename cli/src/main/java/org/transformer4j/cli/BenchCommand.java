@@ -48,6 +48,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the random weights and ids (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
+            description = "The dtype the models compute in (weights, activations, KV cache; fp32 accumulation) (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
@@ -81,6 +85,7 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 1) throw new IllegalArgumentException("--prompt-tokens must be ≥ 1, got " + promptTokens);
         if (newTokens < 1) throw new IllegalArgumentException("--new-tokens must be ≥ 1, got " + newTokens);
         if (layers != null && layers < 1) throw new IllegalArgumentException("--layers must be ≥ 1, got " + layers);
+        dt = ModelInputs.dtype(dtype);
         List<Case> cases = new ArrayList<>();
         for (String s : chosen) {
             switch (s) {
@@ -121,12 +126,14 @@ final class BenchCommand implements Callable<Integer> {
         return b.build();
     }
 
+    private org.transformer4j.runtime.DType dt;
+
     private Row run(Backend backend, Case c) {
         TransformerConfig cfg = c.config;
         SplittableRandom rnd = new SplittableRandom(seed);
         int[][] prompt = new int[batch][promptTokens];
         for (int[] row : prompt) for (int i = 0; i < promptTokens; i++) row[i] = rnd.nextInt(cfg.vocabSize());
-        try (Weights w = Weights.random(cfg, backend, seed)) {
+        try (Weights w = inDType(Weights.random(cfg, backend, seed))) {
             Transformer m = new Transformer(w, backend);
             once(m, c, prompt, 2);                              // warm-up: JIT, memory pools, cuBLAS handles
             long t0 = System.nanoTime();
@@ -136,6 +143,14 @@ final class BenchCommand implements Callable<Integer> {
             if (cfg.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) return new Row(c, prefill, Double.NaN, 0);
             double decode = decode(m, c, prompt);
             return new Row(c, prefill, decode, newTokens);
+        }
+    }
+
+    /** {@code w} converted to --dtype (the F32 original closed), or w itself for f32. */
+    private Weights inDType(Weights w) {
+        if (dt == org.transformer4j.runtime.DType.F32) return w;
+        try (w) {
+            return w.to(dt);
         }
     }
 
@@ -196,8 +211,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void printTable(PrintStream out, String backendName, List<Row> rows) {
-        out.printf(Locale.ROOT, "backend: %s; batch %d, prompt %d tokens, %d new tokens%s%n", backendName, batch, promptTokens,
-                newTokens, layers == null ? "" : ", " + layers + " layer(s) per stack");
+        out.printf(Locale.ROOT, "backend: %s; %s, batch %d, prompt %d tokens, %d new tokens%s%n", backendName, ModelInputs.name(dt), batch,
+                promptTokens, newTokens, layers == null ? "" : ", " + layers + " layer(s) per stack");
         out.printf(Locale.ROOT, "%-16s %-11s %12s %14s %16s %14s%n", "architecture", "shape", "prefill ms", "prefill tok/s",
                 "decode ms/token", "decode tok/s");
         for (Row r : rows) {
@@ -211,7 +226,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private void printJson(PrintStream out, String backendName, List<Row> rows) {
         StringBuilder b = new StringBuilder("{\"backend\": ").append(org.transformer4j.cli.inspect.HtmlReport.json(backendName))
-                .append(", \"batch\": ").append(batch).append(", \"promptTokens\": ").append(promptTokens)
+                .append(", \"dtype\": \"").append(ModelInputs.name(dt)).append('"').append(", \"batch\": ").append(batch).append(", \"promptTokens\": ").append(promptTokens)
                 .append(", \"newTokens\": ").append(newTokens).append(", \"layers\": ").append(layers == null ? "null" : layers)
                 .append(", \"results\": [");
         for (int i = 0; i < rows.size(); i++) {

@@ -59,6 +59,11 @@ final class DemoModels {
      * Also `t4j embed --model minilm`.
      */
     static float[][] embedWithMiniLm(Backend backend, List<String> sentences) throws IOException {
+        return embedWithMiniLm(backend, sentences, org.transformer4j.runtime.DType.F32);
+    }
+
+    /** The same, the model computing in {@code dtype}. */
+    static float[][] embedWithMiniLm(Backend backend, List<String> sentences, org.transformer4j.runtime.DType dtype) throws IOException {
         Path dir = Files.createTempDirectory("t4j-minilm");
         Path onnx = dir.resolve(ONNX);
         Path tokFile = dir.resolve(TOKENIZER);
@@ -67,7 +72,7 @@ final class DemoModels {
             copyResource(TOKENIZER, tokFile);
             try (BertOnnxImporter.Result imported = BertOnnxImporter.importFile(onnx);
                  HfTokenizer tok = HfTokenizer.load(tokFile);
-                 Weights weights = Weights.fromHfBert(miniLmConfig(), imported.weights(), backend)) {
+                 Weights weights = Weights.fromHfBert(miniLmConfig(), imported.weights(), backend, dtype)) {
                 List<int[]> ids = new java.util.ArrayList<>();
                 for (String s : sentences) ids.add(tok.encode(s));
                 return new Transformer(weights, backend).embedSentences(ids);

@@ -36,6 +36,10 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--similarity", description = "Print the cosine-similarity matrix instead of the vectors.")
     boolean similarity;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
+            description = "The dtype the model computes in (weights, activations; fp32 accumulation) (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = "--progress", description = "Show progress bars even when stderr is not a terminal.")
     boolean progress;
 
@@ -47,10 +51,11 @@ final class EmbedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         ModelInputs.checkTexts("sentence", sentences);
+        org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         float[][] e;
         if (BUILT_IN.contains(model)) {
             try (Backend backend = Backends.select(); Progress bar = Progress.start("loading all-MiniLM-L6-v2", 1, progress)) {
-                e = DemoModels.embedWithMiniLm(backend, sentences);                // (N, 384)
+                e = DemoModels.embedWithMiniLm(backend, sentences, dt);            // (N, 384)
                 bar.update(1);
             }
             return print(e);
@@ -66,7 +71,7 @@ final class EmbedCommand implements Callable<Integer> {
             for (String s : sentences) ids.add(tok.encode(s));
             Weights weights;
             try (Progress bar = Progress.start("loading " + dir.getFileName(), 1, progress)) {
-                weights = Pretrained.load(dir, backend);
+                weights = Pretrained.load(dir, backend, dt);
                 bar.update(1);
             }
             try (weights) {

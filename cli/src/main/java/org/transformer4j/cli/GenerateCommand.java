@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Stream the tokens a model generates after PROMPT to stdout; print prefill and decode tokens/s "
-                + "on stderr at the end. DIR: a Hugging Face GPT-2 or T5 folder (or any folder the model layer loads)."},
+                + "on stderr at the end (and the dtype). DIR: a Hugging Face GPT-2 or T5 folder (or any folder the model layer loads)."},
         footer = {"", "Exit codes: 0 success, 1 bad input or failure (one line on stderr), 2 bad usage."})
 final class GenerateCommand implements Callable<Integer> {
 
@@ -47,6 +47,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (repeatable).")
     java.util.List<String> stop;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
+            description = "The dtype the model computes in (weights, activations, KV cache; fp32 accumulation) (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = "--progress", description = "Show progress bars even when stderr is not a terminal.")
     boolean progress;
 
@@ -57,6 +61,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (!(temperature >= 0) || !Double.isFinite(temperature)) throw new IllegalArgumentException("--temperature must be ≥ 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("--top-k must be ≥ 0, got " + topK);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
+        org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         ModelInputs.checkModelFolder(model);
         try (Backend backend = Backends.select();
              Tokenizer tok = Tokenizers.forModel(model)) {
@@ -64,7 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (ids.length == 0) throw new IllegalArgumentException("the prompt has no tokens under " + tok.name());
             Weights weights;
             try (Progress bar = Progress.start("loading " + model.getFileName(), 1, progress)) {
-                weights = Pretrained.load(model, backend);
+                weights = Pretrained.load(model, backend, dt);
                 bar.update(1);
             }
             try (weights) {
@@ -78,9 +83,9 @@ final class GenerateCommand implements Callable<Integer> {
                 out.finish();
                 double prefillS = (out.first - start) / 1e9;
                 double decodeS = (end - out.first) / 1e9;
-                System.err.printf(java.util.Locale.ROOT, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s)%n",
+                System.err.printf(java.util.Locale.ROOT, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); %s%n",
                         ids.length, prefillS, ids.length / prefillS, generated.length - 1, decodeS,
-                        generated.length > 1 ? (generated.length - 1) / decodeS : 0.0);
+                        generated.length > 1 ? (generated.length - 1) / decodeS : 0.0, ModelInputs.name(dt));
             }
         }
         return 0;

@@ -5,6 +5,8 @@ package org.transformer4j.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
+import org.transformer4j.runtime.DType;
 
 final class ModelInputs {
 
@@ -15,6 +17,22 @@ final class ModelInputs {
         if (!Files.exists(dir)) throw new IllegalArgumentException(dir + ": no such model folder");
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": not a folder (a model is a folder with config.json)");
     }
+
+    /** The --dtype values, as users type them. */
+    static final String DTYPES = "f32, f16 or bf16";
+
+    /** {@code --dtype}: f32, f16 or bf16 (any case) → the model's compute dtype. */
+    static DType dtype(String name) {
+        return switch (name == null ? "" : name.toLowerCase(Locale.ROOT)) {
+            case "f32", "fp32", "float32" -> DType.F32;
+            case "f16", "fp16", "float16" -> DType.F16;
+            case "bf16", "bfloat16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("--dtype must be " + DTYPES + ", got '" + name + "'");
+        };
+    }
+
+    /** How --dtype shows a dtype: f32, f16, bf16. */
+    static String name(DType dtype) { return dtype.name().toLowerCase(Locale.ROOT); }
 
     static void checkText(String what, String text) {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("the " + what + " is empty");

@@ -241,6 +241,9 @@ class CliProcessTest {
         assertOneLineError(CliProcess.run(dir, "embed", "--model", "bert", "a"),
                 "t4j embed: unknown model 'bert': give a model folder or one of [minilm]");
 
+        assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), "hi", "--dtype", "int8"),
+                "t4j generate: --dtype must be f32, f16 or bf16, got 'int8'");
+        assertOneLineError(CliProcess.run(dir, "bench", "--dtype", "i32"), "t4j bench: --dtype must be f32, f16 or bf16, got 'i32'");
         assertOneLineError(CliProcess.run(dir, "bench", "--shape", "llama-70b"),
                 "t4j bench: unknown shape 'llama-70b': one of [gpt2-small, bert-base, t5-small]");
         assertOneLineError(CliProcess.run(dir, "bench", "--prompt-tokens", "1000"),
@@ -308,7 +311,7 @@ class CliProcessTest {
         CliProcess.Result r = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", String.valueOf(n));
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.err().matches("prefill: \\d+ tokens in [0-9.]+ s \\([0-9.]+ tokens/s\\); decode: " + (n - 1)
-                + " tokens in [0-9.]+ s \\([0-9.]+ tokens/s\\)\\R"), r.all());
+                + " tokens in [0-9.]+ s \\([0-9.]+ tokens/s\\); f32\\R"), r.all());
 
         // the reference: greedy by full recomputation of the logits for each new token (no KV cache, no Generator)
         String expected;
@@ -432,5 +435,64 @@ class CliProcessTest {
         assertEquals(3, lines.size(), r.all());
         assertTrue(lines.get(1).startsWith("architecture     shape"), r.all());
         assertTrue(lines.get(2).matches("encoder-only +bert-base +[0-9.]+ +[0-9.]+ +- +-"), r.all());
+    }
+
+    /**
+     * --dtype bf16: generate, embed and bench run the model in BF16. The references are the model layer in this
+     * JVM loaded in BF16 (the same computation: greedy through the KV cache, pooled embeddings); the embeddings
+     * also differ from the fp32 ones by more than their printed precision, so an ignored flag would show.
+     */
+    @Test
+    void dtypeBf16RunsTheModelInBf16() throws Exception {
+        Path gpt2 = Gpt2Folder.write(dir.resolve("gpt2"), 4);
+        String prompt = "Why do LLMs work?";
+        int n = 8;
+        CliProcess.Result r = CliProcess.run(dir, "generate", "--model", gpt2.toString(), prompt, "--max-new-tokens", String.valueOf(n),
+                "--dtype", "bf16");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.err().matches("prefill: .*; decode: .*; bf16\\R"), r.all());
+        String expected;
+        try (var tok = org.transformer4j.model.tokenizer.Tokenizers.forModel(gpt2);
+             var backend = new org.transformer4j.runtime.CpuBackend();
+             var weights = org.transformer4j.model.Pretrained.load(gpt2, backend, org.transformer4j.runtime.DType.BF16)) {
+            var t = new org.transformer4j.model.Transformer(weights, backend);
+            int[] out = new org.transformer4j.model.Generator(t).generate(tok.encode(prompt),
+                    org.transformer4j.model.Generator.Options.greedy(n), null);
+            expected = tok.decode(out);
+        }
+        assertEquals(expected + System.lineSeparator(), r.out());
+
+        Path bert = BertFolder.write(dir.resolve("bert"), 8);
+        String[] sentences = {"The cat sat on the mat.", "A dog ran in the park."};
+        r = CliProcess.run(dir, "embed", "--model", bert.toString(), sentences[0], sentences[1], "--dtype", "BF16");
+        assertEquals(0, r.exit(), r.all());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(2, lines.size(), r.all());
+        try (var tok = org.transformer4j.model.tokenizer.Tokenizers.forModel(bert);
+             var backend = new org.transformer4j.runtime.CpuBackend();
+             var w32 = org.transformer4j.model.Pretrained.load(bert, backend);
+             var w16 = org.transformer4j.model.Pretrained.load(bert, backend, org.transformer4j.runtime.DType.BF16)) {
+            List<int[]> ids = new ArrayList<>();
+            for (String s : sentences) ids.add(tok.encode(s));
+            float[][] e16 = new org.transformer4j.model.Transformer(w16, backend).embedSentences(ids);
+            float[][] e32 = new org.transformer4j.model.Transformer(w32, backend).embedSentences(ids);
+            double apart = 0;
+            for (int i = 0; i < 2; i++) {
+                double[] v = java.util.Arrays.stream(lines.get(i).split(" ")).mapToDouble(Double::parseDouble).toArray();
+                for (int c = 0; c < BertFolder.C; c++) {
+                    assertEquals(e16[i][c], v[c], 1e-6, "sentence " + i + " [" + c + "]");
+                    apart = Math.max(apart, Math.abs(e32[i][c] - v[c]));
+                }
+            }
+            assertTrue(apart > 1e-4, "the BF16 embeddings are the fp32 ones to " + apart + ": was --dtype applied?");
+        }
+
+        r = CliProcess.run(dir, "bench", "--layers", "1", "--prompt-tokens", "4", "--new-tokens", "2", "--shape", "gpt2-small",
+                "--dtype", "bf16", "--json");
+        assertEquals(0, r.exit(), r.all());
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertEquals("bf16", root.get("dtype").asText(), r.all());
+        assertEquals(2, root.get("results").size(), r.all());
+        for (var row : root.get("results")) assertEquals(2, row.get("decodeSteps").asInt(), r.all());
     }
 }

@@ -34,7 +34,7 @@ final class DecodeStep implements AutoCloseable {
     private final Tensor ids, positions;          // (B, 1) views of meta rows 0 and 1
     private final Tensor before, after;           // (B) views of rows 2 and 3
     private final Tensor typeIds;                 // zeros (B, 1) for models with token types
-    private final Tensor logits;                  // (B, 1, V)
+    private final Tensor logits;                  // (B, 1, V), in the model's dtype
     private boolean useGraph;
     private Transformer.Scratch graphScratch;     // the captured step's tensors
     private Graph graph;
@@ -55,7 +55,7 @@ final class DecodeStep implements AutoCloseable {
                     types = backend.upload(zeros);
                 }
             }
-            out = backend.empty(DType.F32, batch, 1, model.config.vocabSize());
+            out = backend.empty(model.dtype, batch, 1, model.config.vocabSize());
         } catch (RuntimeException e) {
             for (Tensor t : new Tensor[] {m, types, out}) if (t != null) t.close();
             throw e;
@@ -118,7 +118,7 @@ final class DecodeStep implements AutoCloseable {
     private void work(Transformer.Scratch s) {
         TransformerConfig c = model.config;
         Weights.Embeddings e = model.weights.embeddings;
-        Tensor x = s.empty(batch, 1, c.modelWidth());
+        Tensor x = s.empty(model.dtype, batch, 1, c.modelWidth());
         EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
         if (e.positions() != null) op = op.positions(positions);
         if (typeIds != null) op = op.types(typeIds, e.types());
@@ -145,7 +145,7 @@ final class DecodeStep implements AutoCloseable {
             Tensor k = model.kv(s, in, w.k(), w.kb());                                         // (B, 1, NKV, HS)
             Tensor v = model.kv(s, in, w.v(), w.vb());
             backend.kvAppend(KvAppendOp.of(cache, before, k, v));
-            Tensor out = s.empty(q.shape());                                                    // (B, 1, NH, HS)
+            Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias));
             return out;
         }

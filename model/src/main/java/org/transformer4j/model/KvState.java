@@ -3,7 +3,6 @@
 package org.transformer4j.model;
 
 import java.util.Arrays;
-import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.Tensor;
 
@@ -22,7 +21,7 @@ public final class KvState implements AutoCloseable {
     final Transformer model;
     final int batch;
     final int maxBlocks;
-    final Tensor[] kCache, vCache;          // per decoder layer: (B·maxBlocks, BLOCK_SIZE, NKV, HS)
+    final Tensor[] kCache, vCache;          // per decoder layer: (B·maxBlocks, BLOCK_SIZE, NKV, HS), the model's dtype
     final int[] blockTable;                 // (B, maxBlocks)
     final int[] lengths;                    // (B) rows cached per sequence
     /** Cross-attention memory K/V per decoder layer, packed: (totalM, NKV, HS); null without cross-attention. */
@@ -46,8 +45,8 @@ public final class KvState implements AutoCloseable {
         this.vCache = new Tensor[layers];
         try {
             for (int l = 0; l < layers; l++) {
-                kCache[l] = model.backend.empty(DType.F32, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
-                vCache[l] = model.backend.empty(DType.F32, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
+                kCache[l] = model.backend.empty(model.dtype, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
+                vCache[l] = model.backend.empty(model.dtype, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
             }
         } catch (RuntimeException e) {
             close();

@@ -12,6 +12,7 @@ import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.HfLayout;
 import org.transformer4j.model.weights.SafetensorsCheckpoint;
 import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
 
 /** Loads {@code dir}'s model onto a backend; the checkpoint file is closed before returning. */
@@ -90,8 +91,18 @@ public final class Pretrained {
                         id(cfg, "decoder_start_token_id", 0), -1)).build();
     }
 
-    /** A GPT-2, BERT or T5 folder's weights (model_type decides), with its config in {@link Weights#config}. */
+    /** A GPT-2, BERT or T5 folder's weights (model_type decides), with its config in {@link Weights#config}, in F32. */
     public static Weights load(Path dir, Backend backend) throws IOException {
+        return load(dir, backend, DType.F32);
+    }
+
+    /**
+     * The same in {@code dtype} (F32, F16 or BF16), for a {@link Transformer} that computes in it: each
+     * stored tensor, whatever its stored dtype, is rounded to {@code dtype} once on the host and uploaded
+     * (T5's relative-bias tables stay F32; see {@link Weights#to}).
+     */
+    public static Weights load(Path dir, Backend backend, DType dtype) throws IOException {
+        Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
         TransformerConfig config = switch (type) {
@@ -106,9 +117,9 @@ public final class Pretrained {
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
             return switch (type) {
-                case "gpt2" -> Weights.fromHfGpt2(config, byName, backend);
-                case "bert" -> Weights.fromHfBert(config, byName, backend);
-                default -> Weights.fromHfT5(config, byName, backend);
+                case "gpt2" -> Weights.fromHfGpt2(config, byName, backend, dtype);
+                case "bert" -> Weights.fromHfBert(config, byName, backend, dtype);
+                default -> Weights.fromHfT5(config, byName, backend, dtype);
             };
         }
     }

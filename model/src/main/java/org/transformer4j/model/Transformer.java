@@ -31,13 +31,19 @@ import org.transformer4j.runtime.Tensor;
  * self-attention see [memory ; target] (memory K/V from the layer's own projections, target positions
  * continuing after the input's); step 2 is in {@link Weights} (one stack); step 3 picks, per decoder
  * layer i, encoder layer i's input as memory instead of the encoder's output; step 4 makes the
- * encoder's mask causal. All public results are host arrays, fp32.
+ * encoder's mask causal.
+ *
+ * <p>The model computes in its weights' dtype ({@link Weights#dtype}, chosen with {@link Weights#to}):
+ * activations, KV caches and logits are stored in it, the ops accumulate in fp32. All public results
+ * are host arrays, fp32 (converted on the host).
  */
 public final class Transformer {
 
     public final TransformerConfig config;
     public final Weights weights;
     public final Backend backend;
+    /** The compute dtype: the weights', F32, F16 or BF16. */
+    public final DType dtype;
     private final boolean pre;
     private volatile boolean decodeGraphs = !"false".equalsIgnoreCase(System.getProperty("t4j.graphs"));
 
@@ -45,6 +51,7 @@ public final class Transformer {
         this.config = weights.config;
         this.weights = weights;
         this.backend = backend;
+        this.dtype = weights.dtype();
         this.pre = config.normPlacement() == NormPlacement.PRE;
     }
 
@@ -137,7 +144,7 @@ public final class Transformer {
             cu[i + 1] = cu[i] + ids.length;
         }
         try (Scratch s = new Scratch(backend)) {
-            Tensor x = s.empty(1, cu[cu.length - 1], config.modelWidth());                     // (1, ΣT, C)
+            Tensor x = s.empty(dtype, 1, cu[cu.length - 1], config.modelWidth());              // (1, ΣT, C)
             for (int i = 0; i < sequences.size(); i++) {
                 embedInto(s, s.uploadInts(sequences.get(i), 1, sequences.get(i).length), 0, x.slice(1, cu[i], cu[i + 1]));
             }
@@ -167,15 +174,15 @@ public final class Transformer {
         try (Scratch s = new Scratch(backend)) {
             Memory mem = encodeMemory(s, ids);
             int b = shape[0], c = config.modelWidth();
-            Tensor cls = s.empty(b, c);                                                        // (B, C) row 0 of each sequence
+            Tensor cls = s.empty(dtype, b, c);                                                 // (B, C) row 0 of each sequence
             for (int i = 0; i < b; i++) backend.copy(mem.output.slice(0, i, i + 1).slice(1, 0, 1).view(1, c), cls.slice(0, i, i + 1));
-            Tensor pooled = s.empty(b, c);
+            Tensor pooled = s.empty(dtype, b, c);
             backend.linear(LinearOp.of(cls, head.pooler(), pooled).transW(true).bias(head.poolerBias()));
             float[] p = host(s, pooled);
             for (int i = 0; i < p.length; i++) p[i] = (float) Math.tanh(p[i]);
-            Tensor tanh = s.upload(p, b, c);
+            Tensor tanh = s.upload(dtype, p, b, c);
             int classes = (int) head.classifier().shape(0);
-            Tensor out = s.empty(b, classes);
+            Tensor out = s.empty(dtype, b, classes);
             backend.linear(LinearOp.of(tanh, head.classifier(), out).transW(true).bias(head.classifierBias()));
             return toHost2(out, b, classes);
         }
@@ -188,11 +195,11 @@ public final class Transformer {
         int[] shape = rectangular("ids", ids);
         try (Scratch s = new Scratch(backend)) {
             Tensor h = encodeMemory(s, ids).output;
-            Tensor t = s.empty(h.shape());
+            Tensor t = s.like(h);
             backend.linear(LinearOp.of(h, head.dense(), t).transW(true).bias(head.denseBias()).activation(Activation.GELU));
-            Tensor n = s.empty(h.shape());
+            Tensor n = s.like(h);
             backend.norm(NormOp.layer(t, head.norm().weight(), head.norm().bias(), config.normEps(), n));
-            Tensor out = s.empty(shape[0], shape[1], config.vocabSize());
+            Tensor out = s.empty(dtype, shape[0], shape[1], config.vocabSize());
             backend.linear(LinearOp.of(n, weights.embeddings.tokens(), out).transW(true).bias(head.outputBias()));
             return toHost3(out, shape[0], shape[1], config.vocabSize());
         }
@@ -349,8 +356,8 @@ public final class Transformer {
                 st.crossK = new Tensor[layers];
                 st.crossV = new Tensor[layers];
                 for (int l = 0; l < layers; l++) {
-                    st.crossK[l] = backend.empty(DType.F32, cu[inputs.length], config.kvHeads(), config.headSize());
-                    st.crossV[l] = backend.empty(DType.F32, cu[inputs.length], config.kvHeads(), config.headSize());
+                    st.crossK[l] = backend.empty(dtype, cu[inputs.length], config.kvHeads(), config.headSize());
+                    st.crossV[l] = backend.empty(dtype, cu[inputs.length], config.kvHeads(), config.headSize());
                 }
             }
             for (int b = 0; b < inputs.length; b++) {
@@ -473,7 +480,7 @@ public final class Transformer {
             Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
             Tensor v = kv(s, in, w.v(), w.vb());
             backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
-            Tensor out = s.empty(q.shape());                                                    // (B, T, NH, HS)
+            Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
                 backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias));
                 return out;
@@ -503,7 +510,7 @@ public final class Transformer {
         @Override
         public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
             int b = (int) q.shape(0);
-            Tensor out = s.empty(q.shape());                                                    // (B, 1, NH, HS)
+            Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             int[] cuQ = new int[b + 1];
             for (int i = 0; i <= b; i++) cuQ[i] = i;
             backend.attention(AttentionOp.of(q.view(b, config.heads(), config.headSize()), memK, memV,
@@ -537,7 +544,7 @@ public final class Transformer {
         if (pre) {
             f.apply(norm(s, n, x), x, x);
         } else {
-            Tensor y = s.empty(x.shape());
+            Tensor y = s.like(x);
             f.apply(x, null, y);
             backend.norm(normOp(n, y, x).withResidual(x, null));
         }
@@ -554,7 +561,7 @@ public final class Transformer {
     /** out = residual + down(act(up·in) [⊙ gate·in]). */
     private void mlp(Scratch s, Weights.Mlp m, Tensor in, Tensor residual, Tensor out) {
         long b = in.shape(0), t = in.shape(1);
-        Tensor h = s.empty(b, t, config.mlpWidth());                                            // (B, T, F)
+        Tensor h = s.empty(dtype, b, t, config.mlpWidth());                                     // (B, T, F)
         LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
         backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
         backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual));
@@ -591,7 +598,7 @@ public final class Transformer {
                 k = concatRows(s, memK, k);
                 v = concatRows(s, memV, v);
             }
-            Tensor out = s.empty(q.shape());
+            Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias));
             return out;
         }
@@ -613,7 +620,7 @@ public final class Transformer {
             long total = q.shape(1);
             int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
             Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());                 // (1, ΣT, NKV, HS)
-            Tensor out = s.empty(q.shape());                                                    // (1, ΣT, NH, HS)
+            Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
             backend.attention(AttentionOp.of(q.view(total, nh, hs), k.view(total, nkv, hs), v.view(total, nkv, hs),
                     out.view(total, nh, hs)).packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
             return out;
@@ -629,7 +636,7 @@ public final class Transformer {
 
         @Override
         public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor out = s.empty(q.shape());
+            Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, memK, memV, out).scale(config.attentionScale()));
             return out;
         }
@@ -715,7 +722,7 @@ public final class Transformer {
         checkIds(flat);
         checkPositions(offset, t);
         Tensor idT = s.uploadInts(flat, b, t);
-        Tensor x = s.empty(b, t, config.modelWidth());
+        Tensor x = s.empty(dtype, b, t, config.modelWidth());
         embedInto(s, idT, offset, x);
         return x;
     }
@@ -749,13 +756,13 @@ public final class Transformer {
     Tensor logits(Scratch s, Tensor h) {
         long[] shape = h.shape();
         shape[shape.length - 1] = config.vocabSize();
-        Tensor out = s.empty(shape);
+        Tensor out = s.empty(dtype, shape);
         backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()));
         return out;
     }
 
     Tensor norm(Scratch s, Weights.Norm n, Tensor x) {
-        Tensor out = s.empty(x.shape());
+        Tensor out = s.like(x);
         backend.norm(normOp(n, x, out));
         return out;
     }
@@ -769,7 +776,7 @@ public final class Transformer {
     Tensor linear(Scratch s, Tensor x, Tensor w, Tensor bias) {
         long[] shape = x.shape();
         shape[shape.length - 1] = w.shape(0);
-        Tensor out = s.empty(shape);
+        Tensor out = s.empty(dtype, shape);
         backend.linear(LinearOp.of(x, w, out).transW(true).bias(bias));
         return out;
     }
@@ -782,7 +789,7 @@ public final class Transformer {
     /** [a ; b] along T: a (B, Ta, H, D), b (B, Tb, H, D) → (B, Ta + Tb, H, D). */
     Tensor concatRows(Scratch s, Tensor a, Tensor b) {
         long batch = a.shape(0), ta = a.shape(1), tb = b.shape(1);
-        Tensor out = s.empty(batch, ta + tb, a.shape(2), a.shape(3));
+        Tensor out = s.empty(a.dtype(), batch, ta + tb, a.shape(2), a.shape(3));
         for (long i = 0; i < batch; i++) {
             Tensor row = out.slice(0, i, i + 1);
             if (ta > 0) backend.copy(a.slice(0, i, i + 1), row.slice(1, 0, ta));
@@ -844,7 +851,10 @@ public final class Transformer {
         }
     }
 
-    /** The tensors one call makes, all closed at its end. */
+    /**
+     * The tensors one call makes, all closed at its end. It has no dtype of its own: the model allocates
+     * activations in {@link #dtype}, so a Scratch made by a caller (Generator) serves any model.
+     */
     static final class Scratch implements AutoCloseable {
         final Backend backend;
         final List<Tensor> tensors = new ArrayList<>();
@@ -853,10 +863,20 @@ public final class Transformer {
 
         Tensor add(Tensor t) { tensors.add(t); return t; }
 
-        Tensor empty(long... shape) { return add(backend.empty(DType.F32, shape)); }
+        Tensor empty(DType dtype, long... shape) { return add(backend.empty(dtype, shape)); }
 
-        Tensor upload(float[] data, long... shape) {
-            try (Tensor h = Tensor.ofFloats(data, shape)) {
+        /** F32, for callers' own tensors; the model's activations use {@code empty(dtype, …)} or {@link #like}. */
+        Tensor empty(long... shape) { return empty(DType.F32, shape); }
+
+        /** An uninitialised tensor of t's dtype and shape. */
+        Tensor like(Tensor t) { return empty(t.dtype(), t.shape()); }
+
+        /** F32. */
+        Tensor upload(float[] data, long... shape) { return upload(DType.F32, data, shape); }
+
+        /** {@code data} rounded to {@code dtype}. */
+        Tensor upload(DType dtype, float[] data, long... shape) {
+            try (Tensor h = Tensor.of(dtype, data, shape)) {
                 return add(backend.upload(h));
             }
         }
@@ -868,7 +888,7 @@ public final class Transformer {
         }
 
         Tensor copyOf(Tensor t) {
-            Tensor c = empty(t.shape());
+            Tensor c = like(t);
             backend.copy(t, c);
             return c;
         }

@@ -1,6 +1,6 @@
 // Weights — the parameters of one TransformerConfig, in the backend's memory: embeddings, the
 // encoder and decoder stacks (one object for both under shareEncoderDecoderParams), output and task
-// heads. Built from a seed (tests, benchmarks) or key-for-key from a Hugging Face BERT map.
+// heads. Built from a seed (tests, benchmarks) or key-for-key from a Hugging Face map, in F32, F16 or BF16.
 package org.transformer4j.model;
 
 import java.util.ArrayList;
@@ -65,12 +65,15 @@ public final class Weights implements AutoCloseable {
     public final Tensor lmHead;
     public final ClassifierHead classifierHead;
     public final MlmHead mlmHead;
+    /** The backend whose memory holds the tensors (where {@link #to} puts its copies). */
+    public final Backend backend;
     private final Map<String, Tensor> named;
     private final boolean owner;
 
     private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
-                    ClassifierHead classifierHead, MlmHead mlmHead, Map<String, Tensor> named) {
+                    ClassifierHead classifierHead, MlmHead mlmHead, Map<String, Tensor> named, Backend backend) {
         this.config = config;
+        this.backend = backend;
         this.embeddings = embeddings;
         this.encoder = encoder;
         this.decoder = decoder;
@@ -83,6 +86,7 @@ public final class Weights implements AutoCloseable {
 
     private Weights(Weights from, TransformerConfig config) {
         this.config = config;
+        this.backend = from.backend;
         this.embeddings = from.embeddings;
         this.encoder = config.encoderLayers() > 0 ? from.encoder : null;
         this.decoder = config.decoderLayers() > 0 ? from.decoder : null;
@@ -119,6 +123,89 @@ public final class Weights implements AutoCloseable {
     /** The output matrix (V, C): lmHead, or the token table when tied. */
     public Tensor outputMatrix() { return lmHead != null ? lmHead : embeddings.tokens; }
 
+    /** The dtype the weights are stored in, and the one a {@link Transformer} on them computes in. */
+    public DType dtype() { return embeddings.tokens.dtype(); }
+
+    /**
+     * A copy of these weights in {@code dtype} (F32, F16 or BF16) on the same backend, for a
+     * {@link Transformer} that computes in it: every matrix, bias and norm parameter is rounded to
+     * {@code dtype} once (to nearest, ties to even), because the ops take them in the activations' dtype;
+     * the T5 relative-bias tables stay F32, as the attention ops take them. Tensors shared here (a tied
+     * output matrix, a stack shared under step 2) stay shared in the copy. The copy owns its tensors:
+     * close both. Each tensor goes through the host, so the device holds one extra tensor at a time.
+     */
+    public Weights to(DType dtype) {
+        checkFloating(dtype);
+        Set<Tensor> keepF32 = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Stack st : new Stack[] {encoder, decoder}) if (st != null && st.relativeBias() != null) keepF32.add(st.relativeBias());
+        Map<Tensor, Tensor> copies = new java.util.IdentityHashMap<>();
+        try {
+            Map<String, Tensor> named2 = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : named.entrySet()) {
+                Tensor t = e.getValue();
+                Tensor c = copies.get(t);
+                if (c == null) {
+                    c = convert(t, keepF32.contains(t) ? DType.F32 : dtype);
+                    copies.put(t, c);
+                }
+                named2.put(e.getKey(), c);
+            }
+            java.util.function.UnaryOperator<Tensor> m = t -> {
+                if (t == null) return null;
+                Tensor c = copies.get(t);
+                if (c == null) throw new IllegalStateException("a tensor of the weights has no name: " + t);
+                return c;
+            };
+            Embeddings e = embeddings;
+            Embeddings emb = new Embeddings(m.apply(e.tokens()), m.apply(e.positions()), m.apply(e.types()), map(e.embeddingNorm(), m));
+            Stack enc = map(encoder, m);
+            Stack dec = decoder == encoder ? enc : map(decoder, m);
+            ClassifierHead ch = classifierHead;
+            ClassifierHead cls = ch == null ? null : new ClassifierHead(m.apply(ch.pooler()), m.apply(ch.poolerBias()),
+                    m.apply(ch.classifier()), m.apply(ch.classifierBias()));
+            MlmHead mh = mlmHead;
+            MlmHead mlm = mh == null ? null : new MlmHead(m.apply(mh.dense()), m.apply(mh.denseBias()), map(mh.norm(), m),
+                    m.apply(mh.outputBias()));
+            return new Weights(config, emb, enc, dec, m.apply(lmHead), cls, mlm, named2, backend);
+        } catch (RuntimeException ex) {
+            copies.values().forEach(Tensor::close);
+            throw ex;
+        }
+    }
+
+    private Tensor convert(Tensor t, DType dtype) {
+        try (Tensor h = backend.toHost(t); Tensor r = Tensor.of(dtype, h.toFloatArray(), t.shape())) {
+            return backend.upload(r);
+        }
+    }
+
+    private static Norm map(Norm n, java.util.function.UnaryOperator<Tensor> m) {
+        return n == null ? null : new Norm(m.apply(n.weight()), m.apply(n.bias()));
+    }
+
+    private static Attention map(Attention a, java.util.function.UnaryOperator<Tensor> m) {
+        return a == null ? null : new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()),
+                m.apply(a.v()), m.apply(a.vb()), m.apply(a.o()), m.apply(a.ob()));
+    }
+
+    private static Stack map(Stack st, java.util.function.UnaryOperator<Tensor> m) {
+        if (st == null) return null;
+        List<Layer> layers = new ArrayList<>();
+        for (Layer l : st.layers()) {
+            Mlp p = l.mlp();
+            layers.add(new Layer(map(l.attnNorm(), m), map(l.self(), m), map(l.crossNorm(), m), map(l.cross(), m),
+                    map(l.mlpNorm(), m), new Mlp(m.apply(p.up()), m.apply(p.upb()), m.apply(p.gate()), m.apply(p.gateb()),
+                    m.apply(p.down()), m.apply(p.downb()))));
+        }
+        return new Stack(List.copyOf(layers), map(st.finalNorm(), m), m.apply(st.relativeBias()));
+    }
+
+    static void checkFloating(DType dtype) {
+        if (dtype == null || !dtype.isFloatingPoint()) {
+            throw new IllegalArgumentException("a model computes in F32, F16 or BF16, not " + dtype);
+        }
+    }
+
     @Override
     public void close() {
         if (!owner) return;
@@ -147,11 +234,17 @@ public final class Weights implements AutoCloseable {
         return random(config, backend, seed, 0);
     }
 
-    /** Makes or looks up each named tensor; random init and loaders share the structure below. */
+    /**
+     * Makes or looks up each named tensor; random init and loaders share the structure below. Matrices and
+     * vectors come in the weights' dtype, T5 relative-bias tables in F32 (the attention ops take them so).
+     */
     interface Source {
         Tensor matrix(String name, int out, int in);
         Tensor vector(String name, int n, float mean, float std);
+        /** A T5 relative-position table (buckets, NH), F32. */
+        Tensor biasTable(String name, int buckets, int heads);
         Map<String, Tensor> named();
+        Backend backend();
     }
 
     private static final class Init implements Source {
@@ -168,6 +261,12 @@ public final class Weights implements AutoCloseable {
 
         @Override
         public Tensor vector(String name, int n, float mean, float std) { return put(name, gaussian(n, mean, std), n); }
+
+        @Override
+        public Tensor biasTable(String name, int buckets, int heads) { return matrix(name, buckets, heads); }
+
+        @Override
+        public Backend backend() { return backend; }
 
         private float[] gaussian(int n, float mean, float std) {
             float[] a = new float[n];
@@ -224,7 +323,7 @@ public final class Weights implements AutoCloseable {
                     new Norm(s.vector("mlm.norm.weight", cw, 1f, 0.1f), s.vector("mlm.norm.bias", cw, 0f, 0.02f)),
                     s.vector("mlm.output.bias", c.vocabSize(), 0f, 0.02f));
         }
-        return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, s.named());
+        return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, s.named(), s.backend());
     }
 
     private static Norm norm(Source s, TransformerConfig c, String name) {
@@ -261,7 +360,7 @@ public final class Weights implements AutoCloseable {
         }
         Norm fin = c.normPlacement() == TransformerConfig.NormPlacement.PRE ? norm(s, c, name + ".final_norm") : null;
         Tensor rel = c.positions() == TransformerConfig.Positions.T5_RELATIVE
-                ? s.matrix(name + ".relative_bias", c.relativeBuckets(), c.heads()) : null;
+                ? s.biasTable(name + ".relative_bias", c.relativeBuckets(), c.heads()) : null;
         return new Stack(List.copyOf(layers), fin, rel);
     }
 
@@ -275,6 +374,11 @@ public final class Weights implements AutoCloseable {
      * an encoder-only, post-LN LayerNorm config with learned positions and token types.
      */
     public static Weights fromHfBert(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        return fromHfBert(config, hf, backend, DType.F32);
+    }
+
+    /** The same, with every tensor rounded to {@code dtype} on the host before it is uploaded (see {@link #to}). */
+    public static Weights fromHfBert(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
         TransformerConfig c = config;
         if (c.architecture() != TransformerConfig.Architecture.ENCODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.POST
                 || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
@@ -308,7 +412,7 @@ public final class Weights implements AutoCloseable {
         }
         Map<String, Part> parts = new LinkedHashMap<>();
         alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
-        return load("BERT", hf, parts, backend, s -> buildBert(c, s, pooler));
+        return load("BERT", hf, parts, backend, dtype, s -> buildBert(c, s, pooler));
     }
 
     /**
@@ -322,14 +426,15 @@ public final class Weights implements AutoCloseable {
      * Copies the mapped tensors onto the backend while {@code build} lays out the structure; collects
      * every missing and misshaped key and every key left over into one error (nothing stays allocated).
      */
-    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend,
+    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
                                 java.util.function.Function<Source, Weights> build) {
+        checkFloating(dtype);
         Set<String> used = new HashSet<>();
         List<String> problems = new ArrayList<>();
         Source s = new Source() {
             final Map<String, Tensor> named = new LinkedHashMap<>();
 
-            Tensor take(String name, long... shape) {
+            Tensor take(String name, DType dt, long... shape) {
                 Part p = parts.get(name);
                 Tensor t = p == null ? null : hf.get(p.key());
                 if (t == null) {
@@ -362,18 +467,22 @@ public final class Weights implements AutoCloseable {
                 } else {
                     out = a;
                 }
-                try (Tensor host = Tensor.ofFloats(out, shape)) {
+                try (Tensor host = Tensor.of(dt, out, shape)) {                 // rounded to dt once, on the host
                     Tensor dev = backend.upload(host);
                     named.put(name, dev);
                     return dev;
                 }
             }
 
-            @Override public Tensor matrix(String name, int out, int in) { return take(name, out, in); }
+            @Override public Tensor matrix(String name, int out, int in) { return take(name, dtype, out, in); }
 
-            @Override public Tensor vector(String name, int n, float mean, float std) { return take(name, n); }
+            @Override public Tensor vector(String name, int n, float mean, float std) { return take(name, dtype, n); }
+
+            @Override public Tensor biasTable(String name, int buckets, int heads) { return take(name, DType.F32, buckets, heads); }
 
             @Override public Map<String, Tensor> named() { return named; }
+
+            @Override public Backend backend() { return backend; }
         };
         Weights w;
         try {
@@ -402,6 +511,11 @@ public final class Weights implements AutoCloseable {
      * present, is accepted as the tied copy (tiedEmbeddings) or used as the output matrix (untied).
      */
     public static Weights fromHfGpt2(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        return fromHfGpt2(config, hf, backend, DType.F32);
+    }
+
+    /** The same, with every tensor rounded to {@code dtype} on the host before it is uploaded (see {@link #to}). */
+    public static Weights fromHfGpt2(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
         TransformerConfig c = config;
         if (c.architecture() != TransformerConfig.Architecture.DECODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.PRE
                 || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
@@ -439,7 +553,7 @@ public final class Weights implements AutoCloseable {
             map = new java.util.HashMap<>(hf);
             map.remove("lm_head.weight");
         }
-        return load("GPT-2", map, parts, backend, s -> build(c, s, 0));
+        return load("GPT-2", map, parts, backend, dtype, s -> build(c, s, 0));
     }
 
     // ---- Hugging Face T5 ----------------------------------------------------------------------------
@@ -451,6 +565,11 @@ public final class Weights implements AutoCloseable {
      * stack; the token table is {@code shared.weight} (or an {@code embed_tokens} copy of it).
      */
     public static Weights fromHfT5(TransformerConfig config, Map<String, Tensor> hf, Backend backend) {
+        return fromHfT5(config, hf, backend, DType.F32);
+    }
+
+    /** The same, with every tensor rounded to {@code dtype} on the host before it is uploaded (see {@link #to}). */
+    public static Weights fromHfT5(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
         TransformerConfig c = config;
         if (c.architecture() != TransformerConfig.Architecture.ENCODER_DECODER || c.norm() != TransformerConfig.NormKind.RMS_NORM
                 || c.normPlacement() != TransformerConfig.NormPlacement.PRE || c.positions() != TransformerConfig.Positions.T5_RELATIVE
@@ -489,7 +608,7 @@ public final class Weights implements AutoCloseable {
             parts.put(stack + ".final_norm.weight", new Part(stack + ".final_layer_norm.weight", false, -1, -1));
         }
         parts.put("lm_head", new Part("lm_head.weight", false, -1, -1));
-        return load("T5", map, parts, backend, s -> build(c, s, 0));
+        return load("T5", map, parts, backend, dtype, s -> build(c, s, 0));
     }
 
     private static Weights buildBert(TransformerConfig c, Source s, boolean pooler) {
@@ -501,6 +620,6 @@ public final class Weights implements AutoCloseable {
         Stack enc = stack(s, c, "encoder", c.encoderLayers(), false);
         ClassifierHead cls = pooler ? new ClassifierHead(s.matrix("pooler.dense", cw, cw), s.vector("pooler.dense.bias", cw, 0, 0),
                 null, null) : null;
-        return new Weights(c, emb, enc, null, null, cls, null, s.named());
+        return new Weights(c, emb, enc, null, null, cls, null, s.named(), s.backend());
     }
 }

@@ -77,6 +77,21 @@ class KvCacheTest {
         }
     }
 
+    /** The same in BF16 (activations, caches and logits in BF16: the captured step allocates in the model's dtype). */
+    @ParameterizedTest
+    @MethodSource("decoders")
+    void capturedBf16StepsEqualOpByOpSteps(TransformerConfig c) {
+        try (Weights w32 = Weights.random(c, CPU, 37); Weights w = w32.to(org.transformer4j.runtime.DType.BF16)) {
+            float[][][] graphed = steps(new Transformer(w, CPU).decodeGraphs(true), c, true);
+            float[][][] eager = steps(new Transformer(w, CPU).decodeGraphs(false), c, false);
+            for (int t = 0; t < graphed.length; t++) {
+                for (int b = 0; b < graphed[t].length; b++) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(eager[t][b], graphed[t][b], "step " + t + ", sequence " + b);
+                }
+            }
+        }
+    }
+
     static Stream<TransformerConfig> everyDecodingConfig() {
         return Stream.concat(decoders(), encoderDecoders());
     }

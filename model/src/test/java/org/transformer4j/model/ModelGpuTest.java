@@ -1,15 +1,24 @@
-// ModelGpuTest — the model layer on the CUDA backend (fp32): the same forward passes, cached decoding
-// and generation as on the CPU, compared with the CPU twin; skips with the reason where no GPU is usable.
+// ModelGpuTest — the model layer on the CUDA backend: in fp32 the same forward passes, cached decoding
+// and generation as on the CPU, compared with the CPU twin; in BF16 every architecture, cached decoding
+// and the Hugging Face golden folders under the design's tolerance rule, with the CPU twin in BF16 as
+// the naive low-precision run. Skips with the reason where no GPU is usable.
 package org.transformer4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.cuda.CudaBackend;
 
 @Tag("gpu")
@@ -116,5 +125,87 @@ class ModelGpuTest {
             assertTrue(st.decodeGraphed() == expectGraph, "graph state; failure: " + st.decodeGraphFailure());
         }
         return out;
+    }
+
+    /**
+     * BF16 on CUDA against the fp32 CPU model: each output's max error at most 2× the CPU twin's in BF16 (the
+     * same weights, rounded the same way) plus the small absolute term — DTypeTest's cases, every architecture.
+     */
+    @Test
+    void bf16ForwardPassesFollowTheToleranceRuleAgainstTheCpuTwin() {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (DTypeTest.Case c : DTypeTest.cases().toList()) {
+                try (Weights ref = Weights.random(c.config(), cpu, 34, c.classes()); Weights twin = ref.to(DType.BF16);
+                     Weights onGpu = Weights.random(c.config(), cuda, 34, c.classes()); Weights bf16 = onGpu.to(DType.BF16)) {
+                    Map<String, float[][][]> want = c.run().apply(new Transformer(ref, cpu));
+                    Map<String, float[][][]> naive = c.run().apply(new Transformer(twin, cpu));
+                    Map<String, float[][][]> got = c.run().apply(new Transformer(bf16, cuda));
+                    for (String out : want.keySet()) {
+                        double err = LowPrecision.maxErr(got.get(out), want.get(out));
+                        double twinErr = LowPrecision.maxErr(naive.get(out), want.get(out));
+                        double allowed = LowPrecision.allowed(twinErr, LowPrecision.maxAbs(want.get(out)));
+                        assertTrue(err <= allowed, c + " " + out + ": CUDA BF16 errs by " + err + ", the CPU twin by " + twinErr);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Cached BF16 decoding on CUDA against full BF16 recomputation on CUDA, both under the rule (DTypeTest.checkCached). */
+    @Test
+    void bf16CachedDecodingMatchesFullRecomputation() {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            int steps = DTypeTest.STEPS;
+            for (TransformerConfig c : DTypeTest.decoders().toList()) {
+                try (Weights ref = Weights.random(c, cpu, 41); Weights twin = ref.to(DType.BF16);
+                     Weights onGpu = Weights.random(c, cuda, 41); Weights bf16 = onGpu.to(DType.BF16)) {
+                    int prefix = c.prefixLm() ? 5 : 1;
+                    int[][] seq = Tiny.ids(42, 1, prefix + steps);
+                    int[] pre = c.prefixLm() ? new int[] {prefix} : null;
+                    Transformer m = new Transformer(bf16, cuda);
+                    float[][] cached = new float[prefix + steps][];
+                    try (KvState st = m.newState(1, prefix + steps)) {
+                        float[][] first = m.prefill(st, 0, Arrays.copyOf(seq[0], prefix));
+                        System.arraycopy(first, 0, cached, 0, prefix);
+                        for (int t = prefix; t < prefix + steps; t++) cached[t] = m.step(st, new int[] {seq[0][t]})[0];
+                    }
+                    DTypeTest.checkCached("CUDA " + c.architecture(), cached, m.logits(seq, pre)[0],
+                            new Transformer(ref, cpu).logits(seq, pre)[0], new Transformer(twin, cpu).logits(seq, pre)[0]);
+                }
+            }
+            for (TransformerConfig c : DTypeTest.encoderDecoders().toList()) {
+                try (Weights ref = Weights.random(c, cpu, 43); Weights twin = ref.to(DType.BF16);
+                     Weights onGpu = Weights.random(c, cuda, 43); Weights bf16 = onGpu.to(DType.BF16)) {
+                    int[][] input = Tiny.ids(44, 2, 9), target = Tiny.ids(45, 2, steps);
+                    input[1] = Arrays.copyOf(input[1], 6);                                      // memories of different lengths
+                    Transformer m = new Transformer(bf16, cuda);
+                    float[][][] cached = new float[2][steps][];
+                    try (KvState st = m.newState(input, steps)) {
+                        for (int t = 0; t < steps; t++) {
+                            float[][] l = m.step(st, new int[] {target[0][t], target[1][t]});
+                            cached[0][t] = l[0];
+                            cached[1][t] = l[1];
+                        }
+                    }
+                    for (int b = 0; b < 2; b++) {
+                        int[][] in = {input[b]}, tg = {target[b]};
+                        DTypeTest.checkCached("CUDA encoder-decoder row " + b, cached[b], m.logits(in, tg)[0],
+                                new Transformer(ref, cpu).logits(in, tg)[0], new Transformer(twin, cpu).logits(in, tg)[0]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The Hugging Face golden folders in BF16 on CUDA: at most 2× the CPU twin's BF16 error against the fp32 reference. */
+    @Test
+    void goldenFoldersInBf16FollowTheToleranceRule() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            List<Path> dirs = GoldenFilesTest.folders();
+            assumeFalse(dirs.isEmpty(), GoldenFilesTest.NO_FOLDERS);
+            for (Path dir : dirs) GoldenFilesTest.lowPrecisionWithinRule(dir, cuda, DType.BF16);
+        }
     }
 }
