@@ -30,10 +30,22 @@ import org.transformer4j.runtime.Tensor;
 
 class GoldenFilesTest {
 
+    /**
+     * The golden folders: under {@code -Dt4j.golden.dir} when set (the GPU check makes them and tests
+     * them in the same run, before they are committed), else the test resources' {@code golden/}.
+     */
     static List<Path> folders() throws IOException, URISyntaxException {
-        URL root = GoldenFilesTest.class.getResource("/golden");
-        if (root == null) return List.of();
-        try (Stream<Path> s = Files.list(Path.of(root.toURI()))) {
+        String override = System.getProperty("t4j.golden.dir");
+        Path dir;
+        if (override != null && !override.isBlank()) {
+            dir = Path.of(override);
+            if (!Files.isDirectory(dir)) throw new IOException("-Dt4j.golden.dir=" + override + " is not a directory");
+        } else {
+            URL root = GoldenFilesTest.class.getResource("/golden");
+            if (root == null || !"file".equals(root.getProtocol())) return List.of();
+            dir = Path.of(root.toURI());
+        }
+        try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> Files.isRegularFile(p.resolve("golden.safetensors"))).sorted().toList();
         }
     }
