@@ -67,13 +67,7 @@ class KvCacheTest {
     @MethodSource("everyDecodingConfig")
     void capturedStepsEqualOpByOpSteps(TransformerConfig c) {
         try (Weights w = Weights.random(c, CPU, 31)) {
-            float[][][] graphed = steps(new Transformer(w, CPU).decodeGraphs(true), c, true);
-            float[][][] eager = steps(new Transformer(w, CPU).decodeGraphs(false), c, false);
-            for (int t = 0; t < graphed.length; t++) {
-                for (int b = 0; b < graphed[t].length; b++) {
-                    org.junit.jupiter.api.Assertions.assertArrayEquals(eager[t][b], graphed[t][b], "step " + t + ", sequence " + b);
-                }
-            }
+            assertCapturedEqualsOpByOp(w, c);
         }
     }
 
@@ -82,13 +76,7 @@ class KvCacheTest {
     @MethodSource("decoders")
     void capturedBf16StepsEqualOpByOpSteps(TransformerConfig c) {
         try (Weights w32 = Weights.random(c, CPU, 37); Weights w = w32.to(org.transformer4j.runtime.DType.BF16)) {
-            float[][][] graphed = steps(new Transformer(w, CPU).decodeGraphs(true), c, true);
-            float[][][] eager = steps(new Transformer(w, CPU).decodeGraphs(false), c, false);
-            for (int t = 0; t < graphed.length; t++) {
-                for (int b = 0; b < graphed[t].length; b++) {
-                    org.junit.jupiter.api.Assertions.assertArrayEquals(eager[t][b], graphed[t][b], "step " + t + ", sequence " + b);
-                }
-            }
+            assertCapturedEqualsOpByOp(w, c);
         }
     }
 
@@ -96,15 +84,28 @@ class KvCacheTest {
         return Stream.concat(decoders(), encoderDecoders());
     }
 
-    private static float[][][] steps(Transformer m, TransformerConfig c, boolean expectGraph) {
-        int n = 12;
+    private static void assertCapturedEqualsOpByOp(Weights w, TransformerConfig c) {
+        float[][][] graphed = steps(new Transformer(w, CPU).decodeGraphs(true), c, 12, true);
+        float[][][] eager = steps(new Transformer(w, CPU).decodeGraphs(false), c, 12, false);
+        for (int t = 0; t < graphed.length; t++) {
+            for (int b = 0; b < graphed[t].length; b++) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(eager[t][b], graphed[t][b], "step " + t + ", sequence " + b);
+            }
+        }
+    }
+
+    /**
+     * n batched steps of two sequences at different positions (decoder-only: prefilled to 5 and 2 rows;
+     * encoder-decoder: memories of 7 and 3 tokens); checks whether the steps ran from a captured graph.
+     */
+    static float[][][] steps(Transformer m, TransformerConfig c, int n, boolean expectGraph) {
         int[][] tokens = Tiny.ids(32, 2, n);
         float[][][] out = new float[n][][];
         boolean encDec = c.architecture() == TransformerConfig.Architecture.ENCODER_DECODER;
         try (KvState st = encDec ? m.newState(new int[][] {Tiny.ids(33, 1, 7)[0], Tiny.ids(34, 1, 3)[0]}, n)
                 : m.newState(2, 5 + n)) {
             if (!encDec) {
-                m.prefill(st, 0, Tiny.ids(35, 1, 5)[0]);                                            // sequences at 5 and 2 rows
+                m.prefill(st, 0, Tiny.ids(35, 1, 5)[0]);
                 m.prefill(st, 1, Tiny.ids(36, 1, 2)[0]);
             }
             for (int t = 0; t < n; t++) out[t] = m.step(st, new int[] {tokens[0][t], tokens[1][t]});

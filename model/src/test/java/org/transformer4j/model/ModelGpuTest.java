@@ -98,9 +98,9 @@ class ModelGpuTest {
                     Tiny.t5ish().build().withSteps(true, false, false, false)};
             for (TransformerConfig c : configs) {
                 try (Weights wg = Weights.random(c, cuda, 91); Weights wc = Weights.random(c, cpu, 91)) {
-                    float[][][] graphed = steps(new Transformer(wg, cuda), c, true);
-                    float[][][] eager = steps(new Transformer(wg, cuda).decodeGraphs(false), c, false);
-                    float[][][] twin = steps(new Transformer(wc, cpu), c, true);
+                    float[][][] graphed = KvCacheTest.steps(new Transformer(wg, cuda), c, 40, true);
+                    float[][][] eager = KvCacheTest.steps(new Transformer(wg, cuda).decodeGraphs(false), c, 40, false);
+                    float[][][] twin = KvCacheTest.steps(new Transformer(wc, cpu), c, 40, true);
                     for (int t = 0; t < graphed.length; t++) {
                         assertTrue(relErr(graphed[t], twin[t]) <= REL, c.architecture() + " step " + t + " vs CPU: " + relErr(graphed[t], twin[t]));
                         assertTrue(relErr(graphed[t], eager[t]) <= 1e-6, c.architecture() + " step " + t + " graph vs op by op");
@@ -108,23 +108,6 @@ class ModelGpuTest {
                 }
             }
         }
-    }
-
-    private static float[][][] steps(Transformer m, TransformerConfig c, boolean expectGraph) {
-        int n = 40;
-        int[][] tokens = Tiny.ids(92, 2, n);
-        float[][][] out = new float[n][][];
-        boolean encDec = c.architecture() == TransformerConfig.Architecture.ENCODER_DECODER;
-        try (KvState st = encDec ? m.newState(new int[][] {Tiny.ids(93, 1, 11)[0], Tiny.ids(94, 1, 4)[0]}, n)
-                : m.newState(2, 9 + n)) {
-            if (!encDec) {
-                m.prefill(st, 0, Tiny.ids(95, 1, 9)[0]);
-                m.prefill(st, 1, Tiny.ids(96, 1, 3)[0]);
-            }
-            for (int t = 0; t < n; t++) out[t] = m.step(st, new int[] {tokens[0][t], tokens[1][t]});
-            assertTrue(st.decodeGraphed() == expectGraph, "graph state; failure: " + st.decodeGraphFailure());
-        }
-        return out;
     }
 
     /**
