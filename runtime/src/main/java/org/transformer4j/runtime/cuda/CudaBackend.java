@@ -78,6 +78,7 @@ public final class CudaBackend implements Backend {
     private List<MemorySegment> pinnedForGraph;
     private Map<IntArrayKey, Tensor> frozenInts;
     private int capturedOps;
+    private final java.util.Set<CapturedGraph> openGraphs = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** cuBLAS's workspace: 32 MiB, NVIDIA's recommendation for Hopper (4 MiB suffices before it). */
     static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
@@ -753,6 +754,7 @@ public final class CudaBackend implements Backend {
     }
 
     private Tensor frozenInts(int[] values) {
+        device.makeCurrent();
         IntArrayKey key = new IntArrayKey(values.clone());
         Tensor t = frozenInts.get(key);
         if (t == null) {
@@ -819,7 +821,9 @@ public final class CudaBackend implements Backend {
             }
             if (graph == null) releaseGraphMemory(kept, pinned);   // nothing was captured: nothing uses them
         }
-        return new CapturedGraph(graph, kept, pinned, ops);
+        CapturedGraph g = new CapturedGraph(graph, kept, pinned, ops);
+        openGraphs.add(g);
+        return g;
     }
 
     private void releaseGraphMemory(List<Block> kept, List<MemorySegment> pinned) {
@@ -848,11 +852,12 @@ public final class CudaBackend implements Backend {
 
         @Override public int size() { return ops; }
 
+        /** Waits for a replay in flight, then releases the graph, its kept blocks and pinned buffers. */
         @Override
         public synchronized void close() {
             if (closed) return;
             closed = true;
-            if (CudaBackend.this.closed) return;   // the backend's close released the device memory
+            openGraphs.remove(this);
             synchronizeFor("graph close");
             graph.close();
             releaseGraphMemory(kept, pinned);
@@ -926,6 +931,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void close() {
         if (closed) return;
+        for (CapturedGraph g : List.copyOf(openGraphs)) g.close();   // their memory goes back before the allocator closes
         closed = true;
         stream.synchronize();
         if (cublas != null) cublas.close();
