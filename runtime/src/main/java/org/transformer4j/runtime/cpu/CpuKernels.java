@@ -781,9 +781,14 @@ public final class CpuKernels {
         }
 
         /**
-         * The lanes' sum, lane 0 first. Not reduceLanes(ADD): its order for floats is unspecified (the
-         * interpreter's and the JIT's versions may add in different orders), and the CPU backend is the
-         * reference, so it must give the same bits on every run.
+         * The lanes' sum, lane 0 first.
+         *
+         * <p>The rule for every kernel here: same inputs, same bits, on every call, whether the
+         * interpreter, C1 or C2 runs the code. Lanewise add/mul/sub and fma are single IEEE roundings
+         * and agree everywhere; what may not appear is an operation whose order of float additions is
+         * left open. reduceLanes(ADD) is one: its Java fallback (interpreter, C1) adds lane 0 first,
+         * C2's intrinsic in another order, so a 2x256x256 GEMM gave three bit patterns in 60 calls as
+         * the JIT got to it. Sum lanes here, in this order; CpuDeterminismTest checks the rule.
          */
         static float sumLanes(FloatVector v) {
             float t = 0f;
