@@ -123,17 +123,19 @@ public final class CpuBackend implements Backend {
         return y;
     }
 
-    /** y = act(y + bias) [* (g + biasGate)] [+ res] in place, fp32: the twin of epilogue.cuh. */
+    /** y = act(y + bias) [* (g + biasGate)] [+ res] in place, fp32: the twin of epilogue.cuh. Rows in parallel. */
     static void epilogue(int rows, int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act) {
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int i = r * cols + c;
-                float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[c]));
-                if (g != null) v *= g[i] + (biasGate == null ? 0f : biasGate[c]);
-                if (res != null) v += res[i];
-                y[i] = v;
+        CpuKernels.forRows(rows, cols, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                for (int c = 0; c < cols; c++) {
+                    int i = r * cols + c;
+                    float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[c]));
+                    if (g != null) v *= g[i] + (biasGate == null ? 0f : biasGate[c]);
+                    if (res != null) v += res[i];
+                    y[i] = v;
+                }
             }
-        }
+        });
     }
 
     @Override

@@ -640,6 +640,30 @@ public final class CpuKernels {
         return Math.ceilDiv(x, multiple) * multiple;
     }
 
+    /** A range of rows [r0, r1). */
+    @FunctionalInterface
+    public interface RowRange {
+        void run(int r0, int r1);
+    }
+
+    /**
+     * Runs body over rows [0, rows) of an elementwise job on rows of cols elements: in ranges of
+     * about PARALLEL_MIN_WORK / 4 elements on the kernel pool when there are at least
+     * PARALLEL_MIN_WORK elements, else in one range on the calling thread. Ranges are disjoint, so
+     * a body that writes only its own rows gives the same bits however the ranges are scheduled.
+     */
+    public static void forRows(int rows, int cols, RowRange body) {
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException("forRows: negative size: rows=" + rows + ", cols=" + cols);
+        }
+        boolean parallel = THREADS > 1 && (long) rows * cols >= PARALLEL_MIN_WORK;
+        int rowsPerTask = parallel ? Math.max(1, ceilDiv((int) (PARALLEL_MIN_WORK / 4), Math.max(1, cols))) : Math.max(1, rows);
+        parallelFor(ceilDiv(rows, rowsPerTask), parallel, t -> {
+            int r0 = (int) t * rowsPerTask;
+            body.run(r0, Math.min(rows, r0 + rowsPerTask));
+        });
+    }
+
     /** Runs body(0..n-1), on the kernel pool when parallel, else on the calling thread. */
     private static void parallelFor(long n, boolean parallel, LongConsumer body) {
         if (!parallel || n <= 1) {
