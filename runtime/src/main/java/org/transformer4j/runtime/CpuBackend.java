@@ -3,7 +3,6 @@
 package org.transformer4j.runtime;
 
 import java.lang.foreign.ValueLayout;
-import org.transformer4j.runtime.cpu.Activations;
 import org.transformer4j.runtime.cpu.CpuAttention;
 import org.transformer4j.runtime.cpu.CpuKernels;
 import org.transformer4j.runtime.cpu.Half;
@@ -127,12 +126,14 @@ public final class CpuBackend implements Backend {
     static void epilogue(int rows, int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act) {
         CpuKernels.forRows(rows, cols, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
-                for (int c = 0; c < cols; c++) {
-                    int i = r * cols + c;
-                    float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[c]));
-                    if (g != null) v *= g[i] + (biasGate == null ? 0f : biasGate[c]);
-                    if (res != null) v += res[i];
-                    y[i] = v;
+                int o = r * cols;
+                for (int c = 0; c < cols; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
+                CpuKernels.activate(act, y, o, cols);
+                if (g != null) {
+                    for (int c = 0; c < cols; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
+                }
+                if (res != null) {
+                    for (int c = 0; c < cols; c++) y[o + c] += res[o + c];
                 }
             }
         });

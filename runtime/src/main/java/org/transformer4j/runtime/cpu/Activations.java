@@ -33,15 +33,18 @@ public final class Activations {
      */
     public static float gelu(float x) {
         if (Float.isNaN(x)) return x;
-        double e = erfc(Math.abs(x) * 0.7071067811865476);
+        double z = Math.abs(x) * 0.7071067811865476;
+        if (x > 0 && z >= ERFC_MAX) return x;   // erfc(z)/2 < 2^-53: 1 − erfc(z)/2 rounds to 1
+        double e = erfc(z);
         return (float) (x >= 0 ? x * (1 - 0.5 * e) : 0.5 * x * e);
     }
 
     /** erfc(z) for z ≥ 0 (not NaN), to 1e-12 relative: the table below 6, erfc's continued fraction beyond. */
     static double erfc(double z) {
         if (z < ERFC_MAX) {
-            int i = (int) (z * ERFC_STEPS + 0.5);
-            double d = z - i * (1.0 / ERFC_STEPS);   // |d| ≤ 1/64
+            // the nearest grid point, found in fp32 (as the Vector API path does, where that is cheap)
+            int i = (int) ((float) z * ERFC_STEPS + 0.5f);
+            double d = z - i * (1.0 / ERFC_STEPS);   // |d| ≤ 1/64 + 1e-6
             int o = i * ERFC_TERMS;
             double e = ERFC_TAYLOR[o + ERFC_TERMS - 1];
             for (int n = ERFC_TERMS - 2; n >= 0; n--) e = e * d + ERFC_TAYLOR[o + n];
@@ -51,13 +54,13 @@ public final class Activations {
     }
 
     /** Table points per unit of z: the Taylor steps |d| stay within 1/64. */
-    private static final int ERFC_STEPS = 32;
+    static final int ERFC_STEPS = 32;
     /** Coefficients per point (degree 8): the remainder is below 1e-13 of erfc's size on [0, 6] (H_8(6)·(1/64)^9/9!). */
-    private static final int ERFC_TERMS = 9;
+    static final int ERFC_TERMS = 9;
     /** Past 6 (|x| > 8.48) erfc's continued fraction takes over. */
-    private static final double ERFC_MAX = 6;
+    static final double ERFC_MAX = 6;
     /** (points, ERFC_TERMS): erfc(z_i + d) = Σ_n c[i][n] d^n around z_i = i / ERFC_STEPS, i = 0 .. 6·ERFC_STEPS. */
-    private static final double[] ERFC_TAYLOR = erfcTaylor();
+    static final double[] ERFC_TAYLOR = erfcTaylor();
 
     /**
      * c[i][0] = erfc(z_i); the n-th derivative of erfc is −(2/√π) (−1)^(n−1) H_(n−1)(z) e^(−z²) with

@@ -83,6 +83,35 @@ class ActivationsTest {
     }
 
     @Test
+    void activateGivesActivationsGeluBitsOnBothPaths() {
+        long seed = ThreadLocalRandom.current().nextLong();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int n = 4099;   // not a whole number of vectors
+        float[] x = new float[n + 6];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * 3);
+        x[40] = Float.NaN;   // lanes outside the table: the whole vector goes lane by lane
+        x[77] = -9.5f;
+        x[78] = 12f;
+        x[90] = -0f;
+        boolean saved = CpuKernels.simd();
+        try {
+            for (boolean simd : new boolean[] {false, true}) {
+                if (simd && !CpuKernels.simdAvailable()) continue;
+                CpuKernels.setSimd(simd);
+                float[] y = x.clone();
+                CpuKernels.activate(Activations.GELU, y, 3, n);
+                for (int i = 0; i < y.length; i++) {
+                    float want = i >= 3 && i < 3 + n ? Activations.gelu(x[i]) : x[i];   // outside [3, 3 + n) untouched
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[i]),
+                            "seed " + seed + ", simd " + simd + ": gelu(" + x[i] + ") at " + i);
+                }
+            }
+        } finally {
+            CpuKernels.setSimd(saved);
+        }
+    }
+
+    @Test
     void geluSpecialValues() {
         assertEquals(0f, Activations.gelu(0f));
         assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(Activations.gelu(-0f)), "sign of -0");

@@ -30,7 +30,7 @@ class CpuDeterminismTest {
     static final int CALLS = 400;
 
     /** Vector API kernels that the C2 run must have compiled at tier 4 for the comparison to mean anything. */
-    static final List<String> VECTOR_KERNELS = List.of("dot", "axpy", "microKernel", "sum", "sumSq", "sumSqDev", "normOut");
+    static final List<String> VECTOR_KERNELS = List.of("dot", "axpy", "microKernel", "sum", "sumSq", "sumSqDev", "normOut", "gelu");
 
     @TempDir
     Path dir;

@@ -69,6 +69,12 @@ public final class DeterminismProbe {
             }
             return out;
         });
+        names.add("activate GELU");
+        kernels.add(() -> {
+            float[] out = xs.clone();
+            CpuKernels.activate(Activations.GELU, out, 0, out.length);
+            return out;
+        });
         names.add("logSoftmax");
         kernels.add(() -> {
             float[] out = new float[xs.length];
