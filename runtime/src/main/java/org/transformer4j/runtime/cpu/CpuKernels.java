@@ -874,6 +874,61 @@ public final class CpuKernels {
         }
 
         /**
+         * s[j] = Σ_d q[qo + d] · kt[d·lkPad + j] for j < lkPad (a multiple of V), d in order: one query's
+         * attention scores against keys stored transposed (HS, lkPad), accumulated in registers.
+         */
+        static void scores(float[] q, int qo, int hs, float[] kt, int lkPad, float[] s) {
+            int j = 0;
+            for (; j + 2 * V <= lkPad; j += 2 * V) {
+                FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+                for (int d = 0; d < hs; d++) {
+                    FloatVector qd = FloatVector.broadcast(S, q[qo + d]);
+                    a0 = FloatVector.fromArray(S, kt, d * lkPad + j).fma(qd, a0);
+                    a1 = FloatVector.fromArray(S, kt, d * lkPad + j + V).fma(qd, a1);
+                }
+                a0.intoArray(s, j);
+                a1.intoArray(s, j + V);
+            }
+            for (; j < lkPad; j += V) {
+                FloatVector a = FloatVector.zero(S);
+                for (int d = 0; d < hs; d++) {
+                    a = FloatVector.fromArray(S, kt, d * lkPad + j).fma(FloatVector.broadcast(S, q[qo + d]), a);
+                }
+                a.intoArray(s, j);
+            }
+        }
+
+        /**
+         * acc[d] = Σ_t w[t] · v[vOff[t] + d] for d < hs, t = 0 .. count − 1 in order: a weighted sum of
+         * rows, V columns at a time in registers, the columns past a whole vector one by one.
+         */
+        static void weightedRows(float[] w, int[] vOff, int count, float[] v, int hs, float[] acc) {
+            int d = 0;
+            for (; d + 2 * V <= hs; d += 2 * V) {
+                FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+                for (int t = 0; t < count; t++) {
+                    FloatVector wt = FloatVector.broadcast(S, w[t]);
+                    a0 = FloatVector.fromArray(S, v, vOff[t] + d).fma(wt, a0);
+                    a1 = FloatVector.fromArray(S, v, vOff[t] + d + V).fma(wt, a1);
+                }
+                a0.intoArray(acc, d);
+                a1.intoArray(acc, d + V);
+            }
+            for (; d + V <= hs; d += V) {
+                FloatVector a = FloatVector.zero(S);
+                for (int t = 0; t < count; t++) {
+                    a = FloatVector.fromArray(S, v, vOff[t] + d).fma(FloatVector.broadcast(S, w[t]), a);
+                }
+                a.intoArray(acc, d);
+            }
+            for (; d < hs; d++) {
+                float a = 0f;
+                for (int t = 0; t < count; t++) a += w[t] * v[vOff[t] + d];
+                acc[d] = a;
+            }
+        }
+
+        /**
          * The lanes' sum, lane 0 first.
          *
          * <p>The rule for every kernel here: same inputs, same bits, on every call, whether the

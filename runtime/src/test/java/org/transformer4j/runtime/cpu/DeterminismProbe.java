@@ -57,6 +57,19 @@ public final class DeterminismProbe {
                 return out;
             });
         }
+        // attention prefill: two packed sequences, causal, GQA
+        {
+            int nh = 4, nkv = 2, hs = 32, rows = 37;
+            int[] start = {0, 12}, len = {12, 25};
+            float[] q = random(rnd, rows * nh * hs), k = random(rnd, rows * nkv * hs), v = random(rnd, rows * nkv * hs);
+            names.add("attention prefill");
+            kernels.add(() -> {
+                float[] out = new float[rows * nh * hs];
+                CpuAttention.prefill(2, nh, nkv, hs, start, len, start, len, CpuAttention.MASK_CAUSAL, null, 0.18f,
+                        null, null, null, q, k, v, out, null, null, 0);
+                return out;
+            });
+        }
         // activations and softmax: Math.tanh / exp / log, whose JIT intrinsics must agree with the interpreter's
         float[] xs = new float[4096];
         for (int i = 0; i < xs.length; i++) xs[i] = (float) (rnd.nextDouble(-12, 12));
