@@ -105,38 +105,46 @@ public final class CpuBackend implements Backend {
         int n = s.n();
         int k = s.k();
         float[] x = op.x().toFloatArray();                       // (M, K) packed
-        float[] y = product(op, op.w(), x, m, n, k);             // (M, N) alpha·x·W, fp32
-        float[] g = op.gated() ? product(op, op.wGate(), x, m, n, k) : null;
+        float[] g = null;
+        if (op.gated()) {
+            g = new float[Math.multiplyExact(m, n)];
+            product(op, op.wGate(), x, m, n, k, g, null);         // (M, N) alpha·x·Wgate
+        }
+        float[] gate = g;
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
         float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
         float[] res = op.residual() == null ? null : op.residual().toFloatArray();
-        epilogue(m, n, y, g, bias, biasGate, res, op.activation().code());
+        int act = op.activation().code();
+        // (M, N) alpha·x·W, fp32; the epilogue runs on each block of it as soon as the block is finished
+        float[] y = new float[Math.multiplyExact(m, n)];
+        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, i0, i1, j0, j1));
         op.out().copyFrom(y);                                    // the one rounding to the dtype
     }
 
-    private static float[] product(LinearOp op, Tensor w, float[] x, int m, int n, int k) {
+    private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
+                                CpuKernels.BlockEpilogue epilogue) {
         float[] wf = w.toFloatArray();                           // (K, N) or (N, K) packed
-        float[] y = new float[Math.multiplyExact(m, n)];
         CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
-                0f, y, 0, 0, n);
-        return y;
+                0f, y, 0, 0, n, epilogue);
     }
 
-    /** y = act(y + bias) [* (g + biasGate)] [+ res] in place, fp32: the twin of epilogue.cuh. Rows in parallel. */
-    static void epilogue(int rows, int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act) {
-        CpuKernels.forRows(rows, cols, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int o = r * cols;
-                for (int c = 0; c < cols; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
-                CpuKernels.activate(act, y, o, cols);
-                if (g != null) {
-                    for (int c = 0; c < cols; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
-                }
-                if (res != null) {
-                    for (int c = 0; c < cols; c++) y[o + c] += res[o + c];
-                }
+    /**
+     * y = act(y + bias) [* (g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
+     * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
+     */
+    static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
+                         int r0, int r1, int c0, int c1) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * cols;
+            for (int c = c0; c < c1; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
+            CpuKernels.activate(act, y, o + c0, c1 - c0);
+            if (g != null) {
+                for (int c = c0; c < c1; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
             }
-        });
+            if (res != null) {
+                for (int c = c0; c < c1; c++) y[o + c] += res[o + c];
+            }
+        }
     }
 
     @Override

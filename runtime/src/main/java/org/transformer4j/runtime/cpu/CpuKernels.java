@@ -110,6 +110,28 @@ public final class CpuKernels {
                             float[] b, int bOff, long bBatchStride, int bRowStride, boolean transB,
                             float beta,
                             float[] c, int cOff, long cBatchStride, int cRowStride) {
+        gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA, b, bOff, bBatchStride, bRowStride, transB,
+                beta, c, cOff, cBatchStride, cRowStride, null);
+    }
+
+    /** A step applied to each finished block of C: rows [i0, i1) and columns [j0, j1) of batch bi. */
+    @FunctionalInterface
+    public interface BlockEpilogue {
+        void apply(int bi, int i0, int i1, int j0, int j1);
+    }
+
+    /**
+     * {@link #gemm(int, int, int, int, float, float[], int, long, int, boolean, float[], int, long, int, boolean, float, float[], int, long, int)
+     * gemm}, then {@code epilogue} (when non-null) on every element of C exactly once, block by
+     * block, by the thread that finished the block while it is still in cache. The blocks are
+     * disjoint, so an epilogue that reads and writes only its block's elements (and read-only data)
+     * gives the same bits however the blocks are scheduled.
+     */
+    public static void gemm(int batch, int M, int N, int K, float alpha,
+                            float[] a, int aOff, long aBatchStride, int aRowStride, boolean transA,
+                            float[] b, int bOff, long bBatchStride, int bRowStride, boolean transB,
+                            float beta,
+                            float[] c, int cOff, long cBatchStride, int cRowStride, BlockEpilogue epilogue) {
         if (batch < 0 || M < 0 || N < 0 || K < 0) {
             throw new IllegalArgumentException("gemm: negative size: batch=" + batch + ", M=" + M + ", N=" + N + ", K=" + K);
         }
@@ -136,9 +158,12 @@ public final class CpuKernels {
         boolean vec = simd;
         Gemm g = new Gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA,
                 b, bOff, bBatchStride, bRowStride, transB, beta, c, cOff, cBatchStride, cRowStride,
-                vec, vec ? VectorOps.NR : NR_SCALAR);
+                vec, vec ? VectorOps.NR : NR_SCALAR, epilogue);
         if (K == 0 || alpha == 0f) {
             g.scaleC();
+            if (epilogue != null) {
+                for (int bi = 0; bi < batch; bi++) epilogue.apply(bi, 0, M, 0, N);
+            }
             return;
         }
         boolean parallel = THREADS > 1 && (long) batch * M * N * K >= PARALLEL_MIN_WORK;
@@ -156,7 +181,8 @@ public final class CpuKernels {
     private record Gemm(int batch, int m, int n, int k, float alpha,
                         float[] a, int aOff, long aBs, int aRs, boolean transA,
                         float[] b, int bOff, long bBs, int bRs, boolean transB,
-                        float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr) {
+                        float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr,
+                        BlockEpilogue epilogue) {
 
         // Element bases of batch bi; they fit in int because the ranges were checked.
         int aBase(int bi) {
@@ -247,7 +273,11 @@ public final class CpuKernels {
                 float[] ap = new float[mc * kcMax];
                 float[] bp = bAll != null ? null : new float[nc * kcMax];
                 float[] tile = new float[MR * nr];
-                block(bi, i0, Math.min(mc, m - i0), j0, Math.min(nc, n - j0), ap, bp, bAll, nPad, tile);
+                int mcb = Math.min(mc, m - i0), ncb = Math.min(nc, n - j0);
+                block(bi, i0, mcb, j0, ncb, ap, bp, bAll, nPad, tile);
+                if (epilogue != null) {
+                    epilogue.apply(bi, i0, i0 + mcb, j0, j0 + ncb);
+                }
             };
             parallelFor(tasks, parallel, task);
         }
@@ -400,6 +430,9 @@ public final class CpuKernels {
                     directDot(bi, j0, len);
                 } else {
                     directAxpy(bi, j0, len);
+                }
+                if (epilogue != null) {
+                    epilogue.apply(bi, 0, m, j0, j0 + len);
                 }
             };
             parallelFor((long) batch * chunks, parallel, task);
@@ -707,30 +740,6 @@ public final class CpuKernels {
 
     private static long roundUp(long x, long multiple) {
         return Math.ceilDiv(x, multiple) * multiple;
-    }
-
-    /** A range of rows [r0, r1). */
-    @FunctionalInterface
-    public interface RowRange {
-        void run(int r0, int r1);
-    }
-
-    /**
-     * Runs body over rows [0, rows) of an elementwise job on rows of cols elements: in ranges of
-     * about PARALLEL_MIN_WORK / 4 elements on the kernel pool when there are at least
-     * PARALLEL_MIN_WORK elements, else in one range on the calling thread. Ranges are disjoint, so
-     * a body that writes only its own rows gives the same bits however the ranges are scheduled.
-     */
-    public static void forRows(int rows, int cols, RowRange body) {
-        if (rows < 0 || cols < 0) {
-            throw new IllegalArgumentException("forRows: negative size: rows=" + rows + ", cols=" + cols);
-        }
-        boolean parallel = THREADS > 1 && (long) rows * cols >= PARALLEL_MIN_WORK;
-        int rowsPerTask = parallel ? Math.max(1, ceilDiv((int) (PARALLEL_MIN_WORK / 4), Math.max(1, cols))) : Math.max(1, rows);
-        parallelFor(ceilDiv(rows, rowsPerTask), parallel, t -> {
-            int r0 = (int) t * rowsPerTask;
-            body.run(r0, Math.min(rows, r0 + rowsPerTask));
-        });
     }
 
     /** Runs body(0..n-1), on the kernel pool when parallel, else on the calling thread. */
