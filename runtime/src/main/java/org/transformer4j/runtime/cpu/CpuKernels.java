@@ -246,7 +246,7 @@ public final class CpuKernels {
             int nPad = roundUp(n, nr);
             int bBatches = bBs == 0 ? 1 : batch;
             long shared = (long) bBatches * k * nPad;
-            float[] bAll = mb > 1 && shared <= SHARED_B_MAX ? new float[(int) shared] : null;
+            float[] bAll = mb > 1 && shared <= SHARED_B_MAX ? FloatArrays.take((int) shared) : null;   // written whole
             if (bAll != null) {
                 int kBlocks = ceilDiv(k, KC);
                 int panels = nPad / nr;
@@ -280,6 +280,7 @@ public final class CpuKernels {
                 }
             };
             parallelFor(tasks, parallel, task);
+            FloatArrays.give(bAll);
         }
 
         /** Where the panels of op(B)[p0:p0+kc, j0:] of batch bi start in the shared packing: (batches, K, nPad) in (kc, nr) panels. */
