@@ -6,9 +6,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import org.transformer4j.runtime.cpu.Activations;
 import org.transformer4j.runtime.cpu.CpuAttention;
 import org.transformer4j.runtime.cpu.CpuKernels;
+import org.transformer4j.runtime.cpu.FloatArrays;
 import org.transformer4j.runtime.cpu.Half;
 import org.transformer4j.runtime.cpu.VocabKernels;
 
@@ -177,16 +177,17 @@ public final class CpuBackend implements Backend {
         requireHost("x", op.x());
         int rows = Math.toIntExact(s.rows());
         int cols = Math.toIntExact(s.cols());
-        float[] x = op.x().toFloatArray();
-        float[] residual = op.residual() == null ? null : op.residual().toFloatArray();
+        float[] x = scratchCopy(op.x());
+        float[] residual = op.residual() == null ? null : scratchCopy(op.residual());
         float[] weight = op.weight().toFloatArray();
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
-        float[] out = new float[rows * cols];
-        float[] residualOut = op.residualOut() == null ? null : new float[rows * cols];
+        float[] out = FloatArrays.take(rows * cols);                                  // written whole
+        float[] residualOut = op.residualOut() == null ? null : FloatArrays.take(rows * cols);
         CpuKernels.norm(op.kind() == NormOp.Kind.RMS, rows, cols, x, 0, cols, residual, 0, cols, weight, 0, bias, 0,
                 op.eps(), out, 0, cols, residualOut, 0, cols, rounding(op.x().dtype()));
         op.out().copyFrom(out);
         if (residualOut != null) op.residualOut().copyFrom(residualOut);
+        FloatArrays.give(x, residual, out, residualOut);
     }
 
     @Override
@@ -197,33 +198,55 @@ public final class CpuBackend implements Backend {
         int m = s.m();
         int n = s.n();
         int k = s.k();
-        float[] x = op.x().toFloatArray();                       // (M, K) packed
-        float[] y = product(op, op.w(), x, m, n, k);             // (M, N) alpha·x·W, fp32
-        float[] g = op.gated() ? product(op, op.wGate(), x, m, n, k) : null;
+        float[] x = scratchCopy(op.x());                         // (M, K) packed
+        float[] g = null;
+        if (op.gated()) {
+            g = FloatArrays.take(Math.multiplyExact(m, n));        // written whole (beta = 0)
+            product(op, op.wGate(), x, m, n, k, g, null);         // (M, N) alpha·x·Wgate
+        }
+        float[] gate = g;
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
         float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
-        float[] res = op.residual() == null ? null : op.residual().toFloatArray();
-        epilogue(m, n, y, g, bias, biasGate, res, op.activation().code());
+        float[] res = op.residual() == null ? null : scratchCopy(op.residual());
+        int act = op.activation().code();
+        // (M, N) alpha·x·W, fp32; the epilogue runs on each block of it as soon as the block is finished
+        float[] y = FloatArrays.take(Math.multiplyExact(m, n));  // written whole (beta = 0)
+        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, i0, i1, j0, j1));
         op.out().copyFrom(y);                                    // the one rounding to the dtype
+        FloatArrays.give(x, g, res, y);
     }
 
-    private static float[] product(LinearOp op, Tensor w, float[] x, int m, int n, int k) {
-        float[] wf = w.toFloatArray();                           // (K, N) or (N, K) packed
-        float[] y = new float[Math.multiplyExact(m, n)];
+    private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
+                                CpuKernels.BlockEpilogue epilogue) {
+        float[] wf = scratchCopy(w);                             // (K, N) or (N, K) packed
         CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
-                0f, y, 0, 0, n);
-        return y;
+                0f, y, 0, 0, n, epilogue);
+        FloatArrays.give(wf);
     }
 
-    /** y = act(y + bias) [* (g + biasGate)] [+ res] in place, fp32: the twin of epilogue.cuh. */
-    static void epilogue(int rows, int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act) {
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int i = r * cols + c;
-                float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[c]));
-                if (g != null) v *= g[i] + (biasGate == null ? 0f : biasGate[c]);
-                if (res != null) v += res[i];
-                y[i] = v;
+    /**
+     * t's elements as fp32 in a scratch array from FloatArrays, to give back once nothing refers to
+     * it: ops here call kernels on such arrays and copy the results out, so none escapes.
+     */
+    private static float[] scratchCopy(Tensor t) {
+        return t.toFloatArray(FloatArrays.take(Math.toIntExact(t.numel())));
+    }
+
+    /**
+     * y = act(y + bias) [* (g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
+     * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
+     */
+    static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
+                         int r0, int r1, int c0, int c1) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * cols;
+            for (int c = c0; c < c1; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
+            CpuKernels.activate(act, y, o + c0, c1 - c0);
+            if (g != null) {
+                for (int c = c0; c < c1; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
+            }
+            if (res != null) {
+                for (int c = c0; c < c1; c++) y[o + c] += res[o + c];
             }
         }
     }
@@ -335,14 +358,16 @@ public final class CpuBackend implements Backend {
             if (op.keyLengths() != null) lk[b] = Math.min(lk[b], op.keyLengths()[b]);
             lseBase[b] = s.packed() ? op.cuSeqlensQ()[b] : (long) b * s.nh() * s.tq();
         }
-        float[] out = new float[Math.toIntExact(op.out().numel())];
+        float[] out = FloatArrays.take(Math.toIntExact(op.out().numel()));
+        java.util.Arrays.fill(out, 0f);   // rows no sequence covers stay zero
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
+        float[] q = scratchCopy(op.q()), k = scratchCopy(op.k()), v = scratchCopy(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
                 op.prefixLengths(), op.scale(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
-                op.q().toFloatArray(), op.k().toFloatArray(), op.v().toFloatArray(), out,
-                lse, lseBase, s.packed() ? s.totalQ() : s.tq());
+                q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
+        FloatArrays.give(q, k, v, out);
     }
 
     @Override

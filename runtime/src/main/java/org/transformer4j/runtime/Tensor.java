@@ -260,10 +260,17 @@ public final class Tensor implements AutoCloseable {
 
     /** All elements, row-major, converted to fp32 (host tensors only). */
     public float[] toFloatArray() {
+        return toFloatArray(new float[Math.toIntExact(numel())]);
+    }
+
+    /** All elements, row-major, converted to fp32, into out[0 : numel) (host tensors only); returns out. */
+    public float[] toFloatArray(float[] out) {
         MemorySegment seg = hostSegment();
-        float[] out = new float[Math.toIntExact(numel())];
+        if (out.length < numel()) {
+            throw new IllegalArgumentException("out has " + out.length + " values, " + this + " has " + numel());
+        }
         if (dtype == DType.F32 && isContiguous()) {
-            MemorySegment.copy(seg, F32, 0, out, 0, out.length);
+            MemorySegment.copy(seg, F32, 0, out, 0, (int) numel());
             return out;
         }
         int[] i = {0};

@@ -1,5 +1,6 @@
 // Activations — the MLP activations and epilogue on the CPU, the twin of native/src/mlp/epilogue.cuh
 // (fp32 in and out; erf and tanh evaluated in double, which is within an fp32 rounding of the GPU's erff/tanhf).
+// Exact GELU reads erfc from a table of Taylor expansions (a few multiply-adds instead of erf's series).
 package org.transformer4j.runtime.cpu;
 
 /** fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU). */
@@ -16,13 +17,85 @@ public final class Activations {
 
     public static float apply(int act, float x) {
         return switch (act) {
-            case GELU -> (float) (0.5 * x * (1 + erf(x * 0.7071067811865476)));
+            case GELU -> gelu(x);
             case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
             case RELU -> Math.max(x, 0f);
             case SILU -> (float) (x / (1 + Math.exp(-x)));
             case NONE -> x;
             default -> throw new IllegalArgumentException("unknown activation code " + act);
         };
+    }
+
+    /**
+     * Exact GELU, x/2 · (1 + erf(x/√2)), in double, rounded once to fp32: x · (1 − erfc(z)/2) for
+     * x ≥ 0 and x/2 · erfc(|z|) below, with z = x/√2, so the negative tail keeps its relative accuracy.
+     * Relative error below 1e-12 before the rounding (ActivationsTest checks it).
+     */
+    public static float gelu(float x) {
+        if (Float.isNaN(x)) return x;
+        double z = Math.abs(x) * 0.7071067811865476;
+        if (x > 0 && z >= ERFC_MAX) return x;   // erfc(z)/2 < 2^-53: 1 − erfc(z)/2 rounds to 1
+        double e = erfc(z);
+        return (float) (x >= 0 ? x * (1 - 0.5 * e) : 0.5 * x * e);
+    }
+
+    /** erfc(z) for z ≥ 0 (not NaN), to 1e-12 relative: the table below 6, erfc's continued fraction beyond. */
+    static double erfc(double z) {
+        if (z < ERFC_MAX) {
+            // the nearest grid point, found in fp32 (as the Vector API path does, where that is cheap)
+            int i = (int) ((float) z * ERFC_STEPS + 0.5f);
+            double d = z - i * (1.0 / ERFC_STEPS);   // |d| ≤ 1/64 + 1e-6
+            int o = i * ERFC_TERMS;
+            double e = ERFC_TAYLOR[o + ERFC_TERMS - 1];
+            for (int n = ERFC_TERMS - 2; n >= 0; n--) e = e * d + ERFC_TAYLOR[o + n];
+            return e;
+        }
+        return z == Double.POSITIVE_INFINITY ? 0 : erfcFraction(z, 16);   // 16 terms: within 3e-16 for z ≥ 6
+    }
+
+    /** Table points per unit of z: the Taylor steps |d| stay within 1/64. */
+    static final int ERFC_STEPS = 32;
+    /** Coefficients per point (degree 8): the remainder is below 1e-13 of erfc's size on [0, 6] (H_8(6)·(1/64)^9/9!). */
+    static final int ERFC_TERMS = 9;
+    /** Past 6 (|x| > 8.48) erfc's continued fraction takes over. */
+    static final double ERFC_MAX = 6;
+    /** (points, ERFC_TERMS): erfc(z_i + d) = Σ_n c[i][n] d^n around z_i = i / ERFC_STEPS, i = 0 .. 6·ERFC_STEPS. */
+    static final double[] ERFC_TAYLOR = erfcTaylor();
+
+    /**
+     * c[i][0] = erfc(z_i); the n-th derivative of erfc is −(2/√π) (−1)^(n−1) H_(n−1)(z) e^(−z²) with
+     * H the (physicists') Hermite polynomials, H_n = 2z H_(n−1) − 2(n−1) H_(n−2), so c[i][n] is that over n!.
+     */
+    private static double[] erfcTaylor() {
+        int points = (int) ERFC_MAX * ERFC_STEPS + 1;
+        double[] c = new double[points * ERFC_TERMS];
+        for (int i = 0; i < points; i++) {
+            double z = (double) i / ERFC_STEPS;
+            double g = 2 / Math.sqrt(Math.PI) * Math.exp(-z * z);
+            c[i * ERFC_TERMS] = erfcAccurate(z);
+            double hPrev = 0, h = 1, factorial = 1;   // h = H_(n−1)(z), hPrev = H_(n−2)(z)
+            for (int n = 1; n < ERFC_TERMS; n++) {
+                factorial *= n;
+                c[i * ERFC_TERMS + n] = ((n - 1) % 2 == 0 ? -g : g) * h / factorial;
+                double next = 2 * z * h - 2 * (n - 1) * hPrev;
+                hPrev = h;
+                h = next;
+            }
+        }
+        return c;
+    }
+
+    /** erfc(z) for z ≥ 0 to about 1e-15 relative: 1 − erf below 0.5, else erfc's continued fraction taken 2000 terms deep. */
+    static double erfcAccurate(double z) {
+        if (z < 0.5) return 1 - erf(z);
+        return erfcFraction(z, 2000);
+    }
+
+    /** erfc(x) = exp(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), evaluated from the tail, x > 0. */
+    private static double erfcFraction(double x, int terms) {
+        double t = x;
+        for (int n = terms; n >= 1; n--) t = x + (n / 2.0) / t;
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / t;
     }
 
     /**
@@ -45,10 +118,6 @@ public final class Activations {
             }
             return 2 / Math.sqrt(Math.PI) * sum;
         }
-        // erfc(x) = exp(-x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), evaluated from the tail
-        double t = ax;
-        for (int n = 80; n >= 1; n--) t = ax + (n / 2.0) / t;
-        double erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t;
-        return Math.signum(x) * (1 - erfc);
+        return Math.signum(x) * (1 - erfcFraction(ax, 80));
     }
 }

@@ -1,6 +1,7 @@
 // CpuAttention — the CPU twin of the attention kernels: prefill/encoder attention over dense
 // row-major arrays, paged split-KV decode, and the paged-cache append. fp32 math (scores,
-// exponentials, sums), parallel over (sequence, head). Where the tensor-core kernel rounds the
+// exponentials, sums), parallel over (sequence, head); prefill's products use the Vector API when
+// CpuKernels does. Where the tensor-core kernel rounds the
 // softmax weights P to fp16/bf16 before P·V, the twin rounds them the same way (roundP), so that
 // it is "the same computation done naively in that precision" of the design's tolerance rule.
 package org.transformer4j.runtime.cpu;
@@ -37,16 +38,33 @@ public final class CpuAttention {
                                float[] q, float[] k, float[] v, float[] out,
                                float[] lse, long[] lseBase, long lseHeadStride) {
         int group = nh / nkv;
+        boolean vec = CpuKernels.simd();
+        int lanes = vec ? CpuKernels.VectorOps.V : 1;
         IntStream.range(0, batch * nh).parallel().forEach(bh -> {
             int b = bh / nh;
             int h = bh % nh;
             int kvh = h / group;
             int offset = lk[b] - lq[b];
             int pre = mask == MASK_PREFIX_LM ? prefix[b] : 0;
-            float[] s = new float[Math.max(1, lk[b])];
+            int lkPad = roundUp(lk[b], lanes);
+            float[] s = new float[Math.max(1, lkPad)];
             float[] acc = new float[hs];
+            int[] vOff = new int[lk[b]];
+            float[] w = new float[lk[b]];
+            // Vector API: this head's keys transposed and zero-padded, kt (HS, lkPad), so that a
+            // query's scores are accumulated along the keys in registers (lanewise, no sums across lanes).
+            float[] kt = vec ? new float[hs * lkPad] : null;
+            if (vec) {
+                for (int j = 0; j < lk[b]; j++) {
+                    int ko = ((kStart[b] + j) * nkv + kvh) * hs;
+                    for (int d = 0; d < hs; d++) kt[d * lkPad + j] = k[ko + d];
+                }
+            }
             for (int i = 0; i < lq[b]; i++) {
                 int qo = ((qStart[b] + i) * nh + h) * hs;
+                if (vec) {
+                    CpuKernels.VectorOps.scores(q, qo, hs, kt, lkPad, s);
+                }
                 float m = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < lk[b]; j++) {
                     boolean visible = mask == MASK_NONE || j <= i + offset || j < pre;
@@ -54,9 +72,12 @@ public final class CpuAttention {
                         s[j] = Float.NEGATIVE_INFINITY;
                         continue;
                     }
-                    int ko = ((kStart[b] + j) * nkv + kvh) * hs;
-                    float dot = 0f;
-                    for (int d = 0; d < hs; d++) dot += q[qo + d] * k[ko + d];
+                    float dot = s[j];
+                    if (!vec) {
+                        int ko = ((kStart[b] + j) * nkv + kvh) * hs;
+                        dot = 0f;
+                        for (int d = 0; d < hs; d++) dot += q[qo + d] * k[ko + d];
+                    }
                     float x = dot * scale;
                     if (bias != null) {
                         x += bias.table()[bucket.of(j - (i + offset), bias.numBuckets(), bias.maxDistance(),
@@ -65,7 +86,7 @@ public final class CpuAttention {
                     s[j] = x;
                     m = Math.max(m, x);
                 }
-                finishRow(s, lk[b], m, roundP, v, kStart[b], nkv, kvh, hs, acc, out, qo);
+                finishRow(s, lk[b], m, roundP, v, kStart[b], nkv, kvh, hs, acc, out, qo, vec, vOff, w);
                 if (lse != null) {
                     lse[(int) (lseBase[b] + h * lseHeadStride + i)] = lseOf(s, lk[b], m);
                 }
@@ -73,11 +94,20 @@ public final class CpuAttention {
         });
     }
 
-    /** out[qo..] = Σ_j exp(s_j − m) v_j / Σ_j exp(s_j − m) over keys with s_j > −∞; zeros when there are none. */
+    private static int roundUp(int x, int multiple) {
+        return Math.ceilDiv(x, multiple) * multiple;
+    }
+
+    /**
+     * out[qo..] = Σ_j exp(s_j − m) v_j / Σ_j exp(s_j − m) over keys with s_j > −∞; zeros when there are none.
+     * With vec, the weighted sum of V's rows runs on the Vector API (vOff, w: scratch of n).
+     */
     private static void finishRow(float[] s, int n, float m, CpuKernels.FloatUnaryOperator roundP, float[] v, int kStart,
-                                  int nkv, int kvh, int hs, float[] acc, float[] out, int qo) {
+                                  int nkv, int kvh, int hs, float[] acc, float[] out, int qo, boolean vec,
+                                  int[] vOff, float[] w) {
         java.util.Arrays.fill(acc, 0f);
         float l = 0f;
+        int count = 0;
         if (m != Float.NEGATIVE_INFINITY) {
             for (int j = 0; j < n; j++) {
                 if (s[j] == Float.NEGATIVE_INFINITY) continue;
@@ -85,8 +115,16 @@ public final class CpuAttention {
                 l += p;
                 float pr = roundP == null ? p : roundP.applyAsFloat(p);
                 int vo = ((kStart + j) * nkv + kvh) * hs;
-                for (int d = 0; d < hs; d++) acc[d] += pr * v[vo + d];
+                if (vec) {
+                    vOff[count] = vo;
+                    w[count++] = pr;
+                } else {
+                    for (int d = 0; d < hs; d++) acc[d] += pr * v[vo + d];
+                }
             }
+        }
+        if (vec) {
+            CpuKernels.VectorOps.weightedRows(w, vOff, count, v, hs, acc);
         }
         float inv = l > 0f ? 1f / l : 0f;
         for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;

@@ -10,7 +10,12 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 import java.util.function.LongConsumer;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -46,6 +51,8 @@ public final class CpuKernels {
     private static final int DOT_CHUNK = 64;
     /** With the Vector API and B stored (N, K), below this M dot products beat transposing B for packing (measured at N = K = 4096). */
     private static final int DOT_MAX_M_SIMD = 12;
+    /** Largest shared packing of op(B) (floats, 64 MiB): beyond it each task packs its own blocks. */
+    private static final long SHARED_B_MAX = 16L << 20;
     /** Smallest column chunk a small-M task is split down to when spreading work over threads. */
     private static final int MIN_CHUNK = 16;
 
@@ -103,6 +110,28 @@ public final class CpuKernels {
                             float[] b, int bOff, long bBatchStride, int bRowStride, boolean transB,
                             float beta,
                             float[] c, int cOff, long cBatchStride, int cRowStride) {
+        gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA, b, bOff, bBatchStride, bRowStride, transB,
+                beta, c, cOff, cBatchStride, cRowStride, null);
+    }
+
+    /** A step applied to each finished block of C: rows [i0, i1) and columns [j0, j1) of batch bi. */
+    @FunctionalInterface
+    public interface BlockEpilogue {
+        void apply(int bi, int i0, int i1, int j0, int j1);
+    }
+
+    /**
+     * {@link #gemm(int, int, int, int, float, float[], int, long, int, boolean, float[], int, long, int, boolean, float, float[], int, long, int)
+     * gemm}, then {@code epilogue} (when non-null) on every element of C exactly once, block by
+     * block, by the thread that finished the block while it is still in cache. The blocks are
+     * disjoint, so an epilogue that reads and writes only its block's elements (and read-only data)
+     * gives the same bits however the blocks are scheduled.
+     */
+    public static void gemm(int batch, int M, int N, int K, float alpha,
+                            float[] a, int aOff, long aBatchStride, int aRowStride, boolean transA,
+                            float[] b, int bOff, long bBatchStride, int bRowStride, boolean transB,
+                            float beta,
+                            float[] c, int cOff, long cBatchStride, int cRowStride, BlockEpilogue epilogue) {
         if (batch < 0 || M < 0 || N < 0 || K < 0) {
             throw new IllegalArgumentException("gemm: negative size: batch=" + batch + ", M=" + M + ", N=" + N + ", K=" + K);
         }
@@ -129,9 +158,12 @@ public final class CpuKernels {
         boolean vec = simd;
         Gemm g = new Gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA,
                 b, bOff, bBatchStride, bRowStride, transB, beta, c, cOff, cBatchStride, cRowStride,
-                vec, vec ? VectorOps.NR : NR_SCALAR);
+                vec, vec ? VectorOps.NR : NR_SCALAR, epilogue);
         if (K == 0 || alpha == 0f) {
             g.scaleC();
+            if (epilogue != null) {
+                for (int bi = 0; bi < batch; bi++) epilogue.apply(bi, 0, M, 0, N);
+            }
             return;
         }
         boolean parallel = THREADS > 1 && (long) batch * M * N * K >= PARALLEL_MIN_WORK;
@@ -149,7 +181,8 @@ public final class CpuKernels {
     private record Gemm(int batch, int m, int n, int k, float alpha,
                         float[] a, int aOff, long aBs, int aRs, boolean transA,
                         float[] b, int bOff, long bBs, int bRs, boolean transB,
-                        float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr) {
+                        float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr,
+                        BlockEpilogue epilogue) {
 
         // Element bases of batch bi; they fit in int because the ranges were checked.
         int aBase(int bi) {
@@ -207,6 +240,30 @@ public final class CpuKernels {
             int mb = ceilDiv(m, mc);
             int nb = ceilDiv(n, nc);
             int kcMax = Math.min(KC, k);
+            // With several row blocks, each would pack the same op(B) blocks again (for M = 1014,
+            // K = 384, N = 1536 that was 9 times, a fifth of the GEMM's time): pack all of op(B) once
+            // instead, in parallel, when it is not too large; the tasks then read their panels from it.
+            int nPad = roundUp(n, nr);
+            int bBatches = bBs == 0 ? 1 : batch;
+            long shared = (long) bBatches * k * nPad;
+            float[] bAll = mb > 1 && shared <= SHARED_B_MAX ? FloatArrays.take((int) shared) : null;   // written whole
+            if (bAll != null) {
+                int kBlocks = ceilDiv(k, KC);
+                int panels = nPad / nr;
+                int panelsPerTask = Math.max(1, ceilDiv(panels, 4 * THREADS));
+                int panelTasks = ceilDiv(panels, panelsPerTask);
+                parallelFor((long) bBatches * kBlocks * panelTasks, parallel, t -> {
+                    int bi = (int) (t / ((long) kBlocks * panelTasks));
+                    int rest = (int) (t % ((long) kBlocks * panelTasks));
+                    int p0 = (rest / panelTasks) * KC;
+                    int j0 = (rest % panelTasks) * panelsPerTask * nr;
+                    int kc = Math.min(KC, k - p0);
+                    int ncb = Math.min(panelsPerTask * nr, n - j0);
+                    if (ncb > 0) {
+                        packB(bBase(bi), p0, kc, j0, ncb, bAll, sharedOffset(bi, p0, kc, j0, nPad));
+                    }
+                });
+            }
             long tasks = (long) batch * mb * nb;
             LongConsumer task = t -> {
                 int bi = (int) (t / ((long) mb * nb));
@@ -214,45 +271,66 @@ public final class CpuKernels {
                 int i0 = (rest / nb) * mc;
                 int j0 = (rest % nb) * nc;
                 float[] ap = new float[mc * kcMax];
-                float[] bp = new float[nc * kcMax];
+                float[] bp = bAll != null ? null : new float[nc * kcMax];
                 float[] tile = new float[MR * nr];
-                block(bi, i0, Math.min(mc, m - i0), j0, Math.min(nc, n - j0), ap, bp, tile);
+                int mcb = Math.min(mc, m - i0), ncb = Math.min(nc, n - j0);
+                block(bi, i0, mcb, j0, ncb, ap, bp, bAll, nPad, tile);
+                if (epilogue != null) {
+                    epilogue.apply(bi, i0, i0 + mcb, j0, j0 + ncb);
+                }
             };
             parallelFor(tasks, parallel, task);
+            FloatArrays.give(bAll);
         }
 
-        /** C[i0:i0+mcb, j0:j0+ncb] of batch bi, over all of K in KC steps. */
-        void block(int bi, int i0, int mcb, int j0, int ncb, float[] ap, float[] bp, float[] tile) {
+        /** Where the panels of op(B)[p0:p0+kc, j0:] of batch bi start in the shared packing: (batches, K, nPad) in (kc, nr) panels. */
+        int sharedOffset(int bi, int p0, int kc, int j0, int nPad) {
+            long batchBase = bBs == 0 ? 0 : (long) bi * k * nPad;
+            return (int) (batchBase + (long) p0 * nPad + (long) (j0 / nr) * kc * nr);
+        }
+
+        /**
+         * C[i0:i0+mcb, j0:j0+ncb] of batch bi, over all of K in KC steps: op(B)'s panels come from bAll
+         * (all of op(B), packed by runPacked) or, when that is null, are packed here into bp.
+         */
+        void block(int bi, int i0, int mcb, int j0, int ncb, float[] ap, float[] bp, float[] bAll, int nPad, float[] tile) {
             int aBase = aBase(bi);
             int bBase = bBase(bi);
             int cBase = cBase(bi);
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int kc = Math.min(KC, k - p0);
-                packB(bBase, p0, kc, j0, ncb, bp);
+                float[] panels = bp;
+                int bOff = 0;
+                if (bAll == null) {
+                    packB(bBase, p0, kc, j0, ncb, bp, 0);
+                } else {
+                    panels = bAll;
+                    bOff = sharedOffset(bi, p0, kc, j0, nPad);
+                }
                 packA(aBase, i0, mcb, p0, kc, ap);
                 float betaEff = p0 == 0 ? beta : 1f;
                 for (int jr = 0; jr < ncb; jr += nr) {
                     int cols = Math.min(nr, ncb - jr);
-                    int bo = (jr / nr) * kc * nr;
+                    int bo = bOff + (jr / nr) * kc * nr;
                     for (int ir = 0; ir < mcb; ir += MR) {
                         int rows = Math.min(MR, mcb - ir);
                         int ao = (ir / MR) * kc * MR;
                         int ci = cBase + (i0 + ir) * cRs + j0 + jr;
                         if (vec) {
-                            VectorOps.microKernel(kc, ap, ao, bp, bo, c, ci, cRs, rows, cols, alpha, betaEff, tile);
+                            VectorOps.microKernel(kc, ap, ao, panels, bo, c, ci, cRs, rows, cols, alpha, betaEff, tile);
                         } else {
-                            scalarMicroKernel(kc, ap, ao, bp, bo, ci, rows, cols, betaEff, tile);
+                            scalarMicroKernel(kc, ap, ao, panels, bo, ci, rows, cols, betaEff, tile);
                         }
                     }
                 }
             }
         }
 
-        /** op(B)[p0:p0+kc, j0:j0+ncb] into panels (ncb/nr, kc, nr), zero-padded to nr columns. */
-        void packB(int bBase, int p0, int kc, int j0, int ncb, float[] bp) {
+        /** op(B)[p0:p0+kc, j0:j0+ncb] into panels (ncb/nr, kc, nr) at bp[off:], zero-padded to nr columns. */
+        void packB(int bBase, int p0, int kc, int j0, int ncb, float[] bp, int off) {
             for (int jp = 0; jp < ncb; jp += nr) {
                 int cols = Math.min(nr, ncb - jp);
-                int dst = (jp / nr) * kc * nr;
+                int dst = off + (jp / nr) * kc * nr;
                 if (!transB) {
                     // B stored (K, N): a panel row is a contiguous run of B's row.
                     for (int kk = 0; kk < kc; kk++) {
@@ -353,6 +431,9 @@ public final class CpuKernels {
                     directDot(bi, j0, len);
                 } else {
                     directAxpy(bi, j0, len);
+                }
+                if (epilogue != null) {
+                    epilogue.apply(bi, 0, m, j0, j0 + len);
                 }
             };
             parallelFor((long) batch * chunks, parallel, task);
@@ -600,6 +681,28 @@ public final class CpuKernels {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // activations
+
+    /**
+     * x[off:off+n] = act(x[off:off+n]) with Activations' codes, in place. Exact GELU runs on the
+     * Vector API when it is on, with the same operations in the same order as Activations.gelu, so
+     * both paths give the same bits.
+     */
+    public static void activate(int act, float[] x, int off, int n) {
+        Objects.checkFromIndexSize(off, n, x.length);
+        if (act == Activations.NONE) {
+            return;
+        }
+        int i = 0;
+        if (act == Activations.GELU && simd) {
+            i = VectorOps.gelu(x, off, n);
+        }
+        for (; i < n; i++) {
+            x[off + i] = Activations.apply(act, x[off + i]);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // helpers
 
     /**
@@ -781,9 +884,69 @@ public final class CpuKernels {
         }
 
         /**
-         * The lanes' sum, lane 0 first. Not reduceLanes(ADD): its order for floats is unspecified (the
-         * interpreter's and the JIT's versions may add in different orders), and the CPU backend is the
-         * reference, so it must give the same bits on every run.
+         * s[j] = Σ_d q[qo + d] · kt[d·lkPad + j] for j < lkPad (a multiple of V), d in order: one query's
+         * attention scores against keys stored transposed (HS, lkPad), accumulated in registers.
+         */
+        static void scores(float[] q, int qo, int hs, float[] kt, int lkPad, float[] s) {
+            int j = 0;
+            for (; j + 2 * V <= lkPad; j += 2 * V) {
+                FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+                for (int d = 0; d < hs; d++) {
+                    FloatVector qd = FloatVector.broadcast(S, q[qo + d]);
+                    a0 = FloatVector.fromArray(S, kt, d * lkPad + j).fma(qd, a0);
+                    a1 = FloatVector.fromArray(S, kt, d * lkPad + j + V).fma(qd, a1);
+                }
+                a0.intoArray(s, j);
+                a1.intoArray(s, j + V);
+            }
+            for (; j < lkPad; j += V) {
+                FloatVector a = FloatVector.zero(S);
+                for (int d = 0; d < hs; d++) {
+                    a = FloatVector.fromArray(S, kt, d * lkPad + j).fma(FloatVector.broadcast(S, q[qo + d]), a);
+                }
+                a.intoArray(s, j);
+            }
+        }
+
+        /**
+         * acc[d] = Σ_t w[t] · v[vOff[t] + d] for d < hs, t = 0 .. count − 1 in order: a weighted sum of
+         * rows, V columns at a time in registers, the columns past a whole vector one by one.
+         */
+        static void weightedRows(float[] w, int[] vOff, int count, float[] v, int hs, float[] acc) {
+            int d = 0;
+            for (; d + 2 * V <= hs; d += 2 * V) {
+                FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+                for (int t = 0; t < count; t++) {
+                    FloatVector wt = FloatVector.broadcast(S, w[t]);
+                    a0 = FloatVector.fromArray(S, v, vOff[t] + d).fma(wt, a0);
+                    a1 = FloatVector.fromArray(S, v, vOff[t] + d + V).fma(wt, a1);
+                }
+                a0.intoArray(acc, d);
+                a1.intoArray(acc, d + V);
+            }
+            for (; d + V <= hs; d += V) {
+                FloatVector a = FloatVector.zero(S);
+                for (int t = 0; t < count; t++) {
+                    a = FloatVector.fromArray(S, v, vOff[t] + d).fma(FloatVector.broadcast(S, w[t]), a);
+                }
+                a.intoArray(acc, d);
+            }
+            for (; d < hs; d++) {
+                float a = 0f;
+                for (int t = 0; t < count; t++) a += w[t] * v[vOff[t] + d];
+                acc[d] = a;
+            }
+        }
+
+        /**
+         * The lanes' sum, lane 0 first.
+         *
+         * <p>The rule for every kernel here: same inputs, same bits, on every call, whether the
+         * interpreter, C1 or C2 runs the code. Lanewise add/mul/sub and fma are single IEEE roundings
+         * and agree everywhere; what may not appear is an operation whose order of float additions is
+         * left open. reduceLanes(ADD) is one: its Java fallback (interpreter, C1) adds lane 0 first,
+         * C2's intrinsic in another order, so a 2x256x256 GEMM gave three bit patterns in 60 calls as
+         * the JIT got to it. Sum lanes here, in this order; CpuDeterminismTest checks the rule.
          */
         static float sumLanes(FloatVector v) {
             float t = 0f;
@@ -863,6 +1026,48 @@ public final class CpuKernels {
                 t += d * d;
             }
             return t;
+        }
+
+        /** Doubles per vector, and floats and ints with as many lanes (for GELU in double). */
+        static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+        static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
+        static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
+
+        /**
+         * x[off:off+i] = gelu(x[off:off+i]) for the largest i ≤ n that is a whole number of vectors;
+         * returns i. Activations.gelu lane by lane: erfc from the Taylor table (gathered), Horner's
+         * rule with separate multiply and add, the same roundings; a vector with a lane past the
+         * table (|x| > 8.48) or NaN goes to Activations.gelu.
+         */
+        static int gelu(float[] x, int off, int n) {
+            int lanes = DS.length();
+            int[] index = new int[lanes];
+            double[] t = Activations.ERFC_TAYLOR;
+            int terms = Activations.ERFC_TERMS;
+            int i = 0;
+            for (int upper = n - lanes; i <= upper; i += lanes) {
+                DoubleVector xd = (DoubleVector) FloatVector.fromArray(FH, x, off + i).convertShape(VectorOperators.F2D, DS, 0);
+                DoubleVector z = xd.abs().mul(0.7071067811865476);
+                VectorMask<Double> outside = z.compare(VectorOperators.GE, Activations.ERFC_MAX).or(z.test(VectorOperators.IS_NAN));
+                if (outside.anyTrue()) {
+                    for (int j = 0; j < lanes; j++) x[off + i + j] = Activations.gelu(x[off + i + j]);
+                    continue;
+                }
+                // the nearest grid point in fp32: a double-to-int conversion across shapes is slow (2.4 ns a lane)
+                FloatVector zf = (FloatVector) z.convertShape(VectorOperators.D2F, FH, 0);
+                IntVector cell = (IntVector) zf.mul(Activations.ERFC_STEPS).add(0.5f).convert(VectorOperators.F2I, 0);
+                DoubleVector d = z.sub(((DoubleVector) cell.convertShape(VectorOperators.I2D, DS, 0)).mul(1.0 / Activations.ERFC_STEPS));
+                cell.mul(terms).intoArray(index, 0);
+                DoubleVector e = DoubleVector.fromArray(DS, t, terms - 1, index, 0);
+                for (int k = terms - 2; k >= 0; k--) {
+                    e = e.mul(d).add(DoubleVector.fromArray(DS, t, k, index, 0));
+                }
+                DoubleVector pos = xd.mul(DoubleVector.broadcast(DS, 1.0).sub(e.mul(0.5)));   // x (1 − e/2)
+                DoubleVector neg = xd.mul(0.5).mul(e);                   // x/2 · e
+                DoubleVector r = neg.blend(pos, xd.compare(VectorOperators.GE, 0.0));
+                ((FloatVector) r.convertShape(VectorOperators.D2F, FH, 0)).intoArray(x, off + i);
+            }
+            return i;
         }
 
         /** out[oi:oi+n] = (h - mean) * rstd * w[wo:wo+n] (+ bias[bo:bo+n]) */

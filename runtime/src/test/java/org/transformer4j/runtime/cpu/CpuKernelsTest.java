@@ -211,6 +211,51 @@ class CpuKernelsTest {
                             () -> onPath(() -> checkGemm(s[0], s[1], s[2], s[3], false, transB, 1f, 0.5f, true, true, newSeed())))));
         }
 
+        @TestFactory
+        Stream<DynamicTest> gemmEpilogueSeesEveryFinishedElementOnce() {
+            int[][] shapes = { // batch, M, N, K, transB
+                {1, 1, 37, 5, 0},      // small M, axpys
+                {1, 3, 300, 200, 1},   // small M, dot products, split over threads
+                {1, 3, 2000, 64, 0},
+                {3, 13, 37, 29, 1},    // batched, packed on one thread
+                {1, 250, 1100, 70, 1}, // packed, several row and column blocks, shared op(B)
+                {2, 130, 40, 300, 0},
+                {2, 7, 9, 0, 0},       // K = 0: C = beta * C, then the epilogue
+            };
+            return Arrays.stream(shapes).map(s -> DynamicTest.dynamicTest(
+                    "batch=" + s[0] + " M=" + s[1] + " N=" + s[2] + " K=" + s[3] + " transB=" + (s[4] == 1), () -> onPath(() -> {
+                int batch = s[0], m = s[1], n = s[2], k = s[3];
+                boolean transB = s[4] == 1;
+                long seed = newSeed();
+                SplittableRandom rnd = new SplittableRandom(seed);
+                float[] a = new float[batch * m * k], b = new float[batch * n * k], c0 = new float[batch * m * n];
+                for (float[] arr : new float[][] {a, b, c0}) for (int i = 0; i < arr.length; i++) arr[i] = (float) rnd.nextDouble(-1, 1);
+                float[] want = c0.clone();
+                CpuKernels.gemm(batch, m, n, k, 1.5f, a, 0, (long) m * k, k, false, b, 0, (long) n * k, transB ? k : n, transB,
+                        0.25f, want, 0, (long) m * n, n);
+                float[] c = c0.clone();
+                int[] visits = new int[c.length];
+                float[] seen = new float[c.length];   // C as the epilogue found it
+                CpuKernels.gemm(batch, m, n, k, 1.5f, a, 0, (long) m * k, k, false, b, 0, (long) n * k, transB ? k : n, transB,
+                        0.25f, c, 0, (long) m * n, n, (bi, i0, i1, j0, j1) -> {
+                            for (int i = i0; i < i1; i++) {
+                                for (int j = j0; j < j1; j++) {
+                                    int e = bi * m * n + i * n + j;
+                                    visits[e]++;
+                                    seen[e] = c[e];
+                                    c[e] = -c[e];
+                                }
+                            }
+                        });
+                for (int e = 0; e < c.length; e++) {
+                    assertEquals(1, visits[e], "seed " + seed + ": element " + e + " visited " + visits[e] + " times");
+                    assertEquals(Float.floatToRawIntBits(want[e]), Float.floatToRawIntBits(seen[e]),
+                            "seed " + seed + ": element " + e + " reached the epilogue before it was finished");
+                    assertEquals(-want[e], c[e], "seed " + seed + ": element " + e + " lost the epilogue's write");
+                }
+            })));
+        }
+
         void checkGemm(int batch, int M, int N, int K, boolean transA, boolean transB, float alpha, float beta,
                        boolean strided, boolean broadcastB, long seed) {
             SplittableRandom rnd = new SplittableRandom(seed);
