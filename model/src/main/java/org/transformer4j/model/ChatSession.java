@@ -116,9 +116,9 @@ public final class ChatSession implements AutoCloseable {
         int rows = cache.length(0);
         int[] feed = concat(carry, message);
         try {
-            float[][] logits = model.prefill(cache, 0, feed);
+            float[] lastLogits = model.prefillLast(cache, 0, feed);
             int inputRows = cache.length(0);
-            float[][] first = encoderDecoder ? model.step(cache, new int[] {decoderStart()}) : new float[][] {logits[logits.length - 1]};
+            float[][] first = encoderDecoder ? model.step(cache, new int[] {decoderStart()}) : new float[][] {lastLogits};
             int[] last = new int[1];
             int[] reply = generator.loop(cache, first, options, null, last)[0];
             if (encoderDecoder) {
@@ -153,8 +153,7 @@ public final class ChatSession implements AutoCloseable {
         if (encoderDecoder) {
             first = model.step(st, new int[] {decoderStart()});
         } else {
-            float[][] l = model.prefill(st, 0, prompt);
-            first = new float[][] {l[l.length - 1]};
+            first = new float[][] {model.prefillLast(st, 0, prompt)};
         }
         return generator.loop(st, first, options, null, null)[0];
     }

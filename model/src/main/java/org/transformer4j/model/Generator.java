@@ -149,10 +149,7 @@ public final class Generator {
         KvState st = model.newState(p.length, longest + o.maxNewTokens());
         try {
             float[][] last = new float[p.length][];
-            for (int b = 0; b < p.length; b++) {
-                float[][] l = model.prefill(st, b, p[b]);
-                last[b] = l[l.length - 1];
-            }
+            for (int b = 0; b < p.length; b++) last[b] = model.prefillLast(st, b, p[b]);
             return new Started(st, last);
         } catch (RuntimeException e) {
             st.close();

@@ -388,6 +388,24 @@ public final class Transformer {
      * their logits (T, V). A prefix-LM's first chunk is its prefix (bidirectional); later chunks are causal.
      */
     public float[][] prefill(KvState st, int b, int[] tokens) {
+        try (Scratch s = new Scratch(backend)) {
+            return toHost3(prefill(s, st, b, tokens, false), 1, tokens.length, config.vocabSize())[0];
+        }
+    }
+
+    /**
+     * {@link #prefill}, returning only the last token's logits (V): what generation needs to choose the
+     * next token. The output projection runs on that one row instead of all T (for GPT-2 small and a
+     * 128-token prompt, 0.08 instead of 9.9 GFLOP, and 200 KB instead of 25 MB back to the host).
+     */
+    public float[] prefillLast(KvState st, int b, int[] tokens) {
+        try (Scratch s = new Scratch(backend)) {
+            return toHost3(prefill(s, st, b, tokens, true), 1, 1, config.vocabSize())[0][0];
+        }
+    }
+
+    /** The prefill, leaving the logits (1, T, V), or (1, 1, V) of the last token, in {@code s}. */
+    Tensor prefill(Scratch s, KvState st, int b, int[] tokens, boolean lastOnly) {
         checkState(st);
         if (b < 0 || b >= st.batch) throw new IllegalArgumentException("sequence " + b + " outside the state's batch " + st.batch);
         if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("no tokens to prefill for sequence " + b);
@@ -397,16 +415,19 @@ public final class Transformer {
         checkPositions(start, tokens.length);
         boolean bidirectionalPrefix = config.prefixLm() && start == 0;
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
-        try (Scratch s = new Scratch(backend)) {
-            Tensor x = embed(s, new int[][] {tokens}, start);                                   // (1, T, C)
-            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
-                    bidirectionalPrefix), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
-                    st.memory(st.crossV, l, b)));
-            float[][] out = toHost3(logits(s, h), 1, tokens.length, config.vocabSize())[0];
-            st.lengths[b] = start + tokens.length;
-            st.tokensEncoded += tokens.length;
-            return out;
+        Tensor x = embed(s, new int[][] {tokens}, start);                                       // (1, T, C)
+        Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
+                bidirectionalPrefix), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
+                st.memory(st.crossV, l, b)));
+        if (lastOnly && tokens.length > 1) {
+            Tensor last = s.empty(dtype, 1, 1, config.modelWidth());
+            backend.copy(h.slice(1, tokens.length - 1, tokens.length), last);
+            h = last;
         }
+        Tensor logits = logits(s, h);
+        st.lengths[b] = start + tokens.length;
+        st.tokensEncoded += tokens.length;
+        return logits;
     }
 
     /** One new token per sequence, all sequences in one batch: tokens (B) → logits (B, V). */

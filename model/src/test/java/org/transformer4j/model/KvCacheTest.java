@@ -58,6 +58,26 @@ class KvCacheTest {
         }
     }
 
+    /** prefillLast gives the last row of prefill's logits (the output projection on that row alone), and the same cache. */
+    @ParameterizedTest
+    @MethodSource("decoders")
+    void prefillLastIsTheLastRowOfPrefill(TransformerConfig c) {
+        try (Weights w = Weights.random(c, CPU, 51)) {
+            Transformer m = new Transformer(w, CPU);
+            int[] seq = Tiny.ids(52, 1, 23)[0];
+            try (KvState all = m.newState(1, 40); KvState last = m.newState(1, 40)) {
+                float[][] rows = m.prefill(all, 0, Arrays.copyOf(seq, 19));
+                float[] one = m.prefillLast(last, 0, Arrays.copyOf(seq, 19));
+                assertTrue(Tiny.maxDiff(new float[][] {one}, new float[][] {rows[18]}, 0) <= TOL, "last row");
+                assertEquals(19, last.length(0));
+                float[][] a = m.prefill(all, 0, Arrays.copyOfRange(seq, 19, 23));             // a later chunk: causal
+                float[] b = m.prefillLast(last, 0, Arrays.copyOfRange(seq, 19, 23));
+                assertTrue(Tiny.maxDiff(new float[][] {b}, new float[][] {a[3]}, 0) <= TOL, "later chunk, last row");
+                assertTrue(Tiny.maxDiff(m.step(all, new int[] {seq[0]}), m.step(last, new int[] {seq[0]}), 0) == 0, "same cache");
+            }
+        }
+    }
+
     /**
      * The captured step (host values frozen, per-step inputs read from tensors at each replay) gives
      * the same bits as the same ops run one by one, for batches whose sequences sit at different
