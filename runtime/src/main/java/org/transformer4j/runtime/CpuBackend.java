@@ -218,6 +218,11 @@ public final class CpuBackend implements Backend {
 
     private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
                                 CpuKernels.BlockEpilogue epilogue) {
+        // Few rows (a decode step): fp32 weights stored (N, K) are read where they lie, not copied first.
+        if (op.transW() && w.dtype() == DType.F32 && w.isContiguous() && w.hostSegment().isNative()
+                && CpuKernels.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
+            return;
+        }
         float[] wf = scratchCopy(w);                             // (K, N) or (N, K) packed
         CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
                 0f, y, 0, 0, n, epilogue);

@@ -4,6 +4,9 @@
 // Vector API code lives in the nested VectorOps class, which is never loaded otherwise).
 package org.transformer4j.runtime.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
@@ -500,6 +503,75 @@ public final class CpuKernels {
         }
     }
 
+    /**
+     * C (M, N) = alpha · A (M, K) · Bᵀ for B an fp32 (N, K) matrix read where it lies, in native
+     * memory (row j at byte {@code 4 · j · bRowStride} of {@code b}): a decode step's projections
+     * without first copying each weight matrix to an array. The arithmetic is gemm's small-M path for
+     * B stored (N, K) — the same dot per element, the same lane order — so the bits are gemm's; the
+     * epilogue runs on each finished block of columns. Returns false, doing nothing, where gemm would
+     * not take that path (M too large for it, or nothing to multiply): the caller then uses gemm.
+     */
+    public static boolean gemmTransBInPlace(int M, int N, int K, float alpha, float[] a, int aRowStride,
+                                            MemorySegment b, int bRowStride, float[] c, int cRowStride,
+                                            BlockEpilogue epilogue) {
+        boolean vec = simd;
+        if (M <= 0 || N <= 0 || K <= 0 || alpha == 0f || !(M < MR || (vec && M < DOT_MAX_M_SIMD))) return false;
+        Objects.requireNonNull(a, "gemmTransBInPlace: a");
+        Objects.requireNonNull(b, "gemmTransBInPlace: b");
+        Objects.requireNonNull(c, "gemmTransBInPlace: c");
+        checkRange("gemmTransBInPlace", "A (M, K)", a.length, 0, 0, 1, M, aRowStride, K);
+        checkRange("gemmTransBInPlace", "C (M, N)", c.length, 0, 0, 1, M, cRowStride, N);
+        if (bRowStride < K || b.byteSize() < 4L * ((long) (N - 1) * bRowStride + K)) {
+            throw new IllegalArgumentException("gemmTransBInPlace: B (N, K) = (" + N + ", " + K + ") with row stride " + bRowStride
+                    + " does not fit in " + b.byteSize() + " bytes");
+        }
+        if (M > 1 && cRowStride < N) {
+            throw new IllegalArgumentException("gemmTransBInPlace: C's rows overlap: cRowStride=" + cRowStride + " < N=" + N);
+        }
+        // A segment confined to the calling thread cannot be read by the pool's workers: then serially.
+        boolean parallel = THREADS > 1 && (long) M * N * K >= PARALLEL_MIN_WORK && b.isAccessibleBy(OTHER_THREAD);
+        int chunk = DOT_CHUNK;
+        int chunks = ceilDiv(N, chunk);
+        if (parallel && chunks < 2L * THREADS) {
+            chunks = Math.min(ceilDiv(N, MIN_CHUNK), 2 * THREADS);
+            chunk = roundUp(ceilDiv(N, chunks), MIN_CHUNK);
+            chunks = ceilDiv(N, chunk);
+        }
+        int width = chunk;
+        parallelFor(chunks, parallel, t -> {
+            int j0 = (int) t * width;
+            int j1 = Math.min(N, j0 + width);
+            for (int j = j0; j < j1; j++) {
+                long bRow = 4L * j * bRowStride;
+                for (int i = 0; i < M; i++) {
+                    float d = vec ? VectorOps.dot(a, i * aRowStride, b, bRow, K) : scalarDot(a, i * aRowStride, b, bRow, K);
+                    c[i * cRowStride + j] = alpha * d;
+                }
+            }
+            if (epilogue != null) epilogue.apply(0, 0, M, j0, j1);
+        });
+        return true;
+    }
+
+    /** Never started: asks a segment whether threads other than its owner may read it. */
+    private static final Thread OTHER_THREAD = new Thread(() -> { });
+
+    /** scalarDot with y read from native memory at byte yo: the same order of operations. */
+    private static float scalarDot(float[] x, int xo, MemorySegment y, long yo, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
+            s1 += x[xo + i + 1] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * (i + 1));
+            s2 += x[xo + i + 2] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * (i + 2));
+            s3 += x[xo + i + 3] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * (i + 3));
+        }
+        for (; i < n; i++) {
+            s0 += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
     private static float scalarDot(float[] x, int xo, float[] y, int yo, int n) {
         // four independent sums, so the adds do not wait on each other
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
@@ -955,6 +1027,28 @@ public final class CpuKernels {
         }
 
         /** sum of x[xo+i] * y[yo+i] over i < n, with four independent accumulators. */
+        /** dot with y read from native memory at byte yo: the same accumulators, lane order and tail. */
+        static float dot(float[] x, int xo, MemorySegment y, long yo, int n) {
+            ByteOrder le = ByteOrder.nativeOrder();
+            FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+            FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+            int i = 0;
+            for (int upper = n - 4 * V; i <= upper; i += 4 * V) {
+                s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * i, le), s0);
+                s1 = FloatVector.fromArray(S, x, xo + i + V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + V), le), s1);
+                s2 = FloatVector.fromArray(S, x, xo + i + 2 * V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 2 * V), le), s2);
+                s3 = FloatVector.fromArray(S, x, xo + i + 3 * V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 3 * V), le), s3);
+            }
+            for (int upper = S.loopBound(n); i < upper; i += V) {
+                s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * i, le), s0);
+            }
+            float s = sumLanes(s0.add(s1).add(s2.add(s3)));
+            for (; i < n; i++) {
+                s += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
+            }
+            return s;
+        }
+
         static float dot(float[] x, int xo, float[] y, int yo, int n) {
             FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
             FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);

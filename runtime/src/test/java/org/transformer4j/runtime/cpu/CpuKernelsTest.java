@@ -2,6 +2,7 @@
 // random data over many shapes and layouts, once on the Vector API path and once on the scalar path.
 package org.transformer4j.runtime.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -282,6 +283,56 @@ class CpuKernelsTest {
             assertWritten(c, cv, what);
             assertUntouchedOutside(c, before, cv, what);
             assertRelErr(c, cv, ref, FP32_REL_TOL, what);
+        }
+
+        /**
+         * The in-place path (B fp32 (N, K) read from native memory, as the CPU linear op does for a
+         * decode step's weights) gives gemm's bits exactly, epilogue included, and declines where gemm
+         * would pack (so the caller's fallback is the same arithmetic as before).
+         */
+        @Test
+        void gemmTransBInPlaceGivesGemmsBits() throws Throwable {
+            onPath(() -> {
+                long seed = System.nanoTime();
+                SplittableRandom rnd = new SplittableRandom(seed);
+                int[][] shapes = {{1, 1, 1}, {1, 37, 5}, {2, 33, 64}, {3, 200, 301}, {5, 2000, 64}, {11, 70, 37}, {1, 3000, 768},
+                    {1, 3000, 768, 1}};                                                            // 1: a confined segment (read serially)
+                for (int[] sh : shapes) {
+                    int m = sh[0], n = sh[1], k = sh[2];
+                    boolean confined = sh.length > 3;
+                    float[] a = new float[m * k], b = new float[n * k];
+                    for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextDouble(-1, 1);
+                    for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextDouble(-1, 1);
+                    float[] want = new float[m * n], got = new float[m * n];
+                    int[] blocks = new int[1];
+                    CpuKernels.gemm(1, m, n, k, 0.75f, a, 0, 0, k, false, b, 0, 0, k, true, 0f, want, 0, 0, n,
+                            (bi, i0, i1, j0, j1) -> { for (int i = i0; i < i1; i++) for (int j = j0; j < j1; j++) want[i * n + j] += 1f; });
+                    Arrays.fill(got, Float.NaN);
+                    boolean taken;
+                    try (java.lang.foreign.Arena arena = confined ? java.lang.foreign.Arena.ofConfined() : java.lang.foreign.Arena.ofShared()) {
+                        java.lang.foreign.MemorySegment seg = arena.allocate(4L * b.length + 4);   // unaligned start: +4 bytes
+                        java.lang.foreign.MemorySegment.copy(b, 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 4, b.length);
+                        taken = CpuKernels.gemmTransBInPlace(m, n, k, 0.75f, a, k, seg.asSlice(4), k, got, n,
+                                (bi, i0, i1, j0, j1) -> {
+                                    synchronized (blocks) { blocks[0]++; }
+                                    for (int i = i0; i < i1; i++) for (int j = j0; j < j1; j++) got[i * n + j] += 1f;
+                                });
+                    }
+                    String what = "M=" + m + " N=" + n + " K=" + k + " simd=" + CpuKernels.simd() + " seed " + seed;
+                    boolean direct = m < 6 || (CpuKernels.simd() && m < 12);                     // gemm's small-M path (MR, DOT_MAX_M_SIMD)
+                    assertEquals(direct, taken, what + ": the in-place path must run exactly where gemm runs its small-M path");
+                    if (!taken) continue;
+                    assertTrue(blocks[0] >= 1, what);
+                    assertArrayEquals(want, got, what);
+                }
+                float[] c = new float[64 * 8];
+                boolean packed = CpuKernels.gemmTransBInPlace(64, 8, 8, 1f, new float[64 * 8],  8,
+                        java.lang.foreign.MemorySegment.ofArray(new byte[4 * 64]), 8, c, 8, null);
+                assertTrue(!packed, "64 rows: gemm would pack; the in-place path must decline");
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.gemmTransBInPlace(
+                        1, 8, 8, 1f, new float[8], 8, java.lang.foreign.MemorySegment.ofArray(new byte[4 * 60]), 8, new float[8], 8, null));
+                assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
+            });
         }
 
         @Test

@@ -44,6 +44,19 @@ public final class DeterminismProbe {
                 return c;
             });
         }
+        // The small-M dot path with B read in place from native memory (the CPU linear op's decode path)
+        {
+            int m = 2, n = 256, k = 259;
+            float[] a = random(rnd, m * k), b = random(rnd, n * k);
+            java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.global().allocate(4L * b.length);
+            java.lang.foreign.MemorySegment.copy(b, 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, b.length);
+            names.add("gemm in place M=" + m + " N=" + n + " K=" + k + " B^T");
+            kernels.add(() -> {
+                float[] c = new float[m * n];
+                if (!CpuKernels.gemmTransBInPlace(m, n, k, 0.75f, a, k, seg, k, c, n, null)) throw new IllegalStateException("declined");
+                return c;
+            });
+        }
         // LayerNorm and RMSNorm with residual and bias, 17 rows of 385 (vector part and a tail)
         for (boolean rms : new boolean[] {false, true}) {
             int rows = 17, cols = 385;
