@@ -50,11 +50,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void copyFromHost(Tensor host, Tensor dst) {
         refuseWhileRecording("copyFromHost");
-        Checks.open("host", host);
-        Checks.open("dst", dst);
-        requireHost("host", host);
-        Checks.sameDType("host", host, "dst", dst);
-        Checks.sameShape("host", host, "dst", dst);
+        checkCopy("host", host, dst);
         if (!host.isContiguous() || !dst.isContiguous()) {
             throw new IllegalArgumentException("copyFromHost needs contiguous tensors: " + host + ", " + dst);
         }
@@ -113,27 +109,24 @@ public final class CpuBackend implements Backend {
     }
 
     private void refuseWhileRecording(String what) {
-        if (recordingHere()) {
-            throw new IllegalStateException(what + " cannot be recorded into a graph: it moves data to or from the host or"
-                    + " waits for results; do it before or after the capture");
-        }
-    }
-
-    static IllegalArgumentException frozenLengths(String op) {
-        return new IllegalArgumentException(op + " with host cacheLengths cannot be recorded into a graph: every replay would"
-                + " use the lengths of the capture; pass them as an I32 tensor of the backend, written before each replay");
+        if (recordingHere()) throw Graph.notRecordable(what);
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        if (recorded(() -> { Checks.open("src", src); Checks.sameShape("src", src, "dst", dst); }, () -> copy(src, dst))) return;
-        Checks.open("src", src);
-        Checks.open("dst", dst);
-        requireHost("src", src);
-        requireHost("dst", dst);
-        Checks.sameDType("src", src, "dst", dst);
-        Checks.sameShape("src", src, "dst", dst);
+        if (recorded(() -> checkCopy("src", src, dst), () -> copy(src, dst))) return;
+        checkCopy("src", src, dst);
         copyElements(src, dst);
+    }
+
+    /** Both open host tensors of one dtype and shape. */
+    private static void checkCopy(String srcRole, Tensor src, Tensor dst) {
+        Checks.open(srcRole, src);
+        Checks.open("dst", dst);
+        requireHost(srcRole, src);
+        requireHost("dst", dst);
+        Checks.sameDType(srcRole, src, "dst", dst);
+        Checks.sameShape(srcRole, src, "dst", dst);
     }
 
     private static void copyElements(Tensor src, Tensor dst) {
@@ -377,7 +370,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void kvAppend(KvAppendOp op) {
-        if (recorded(() -> { op.validate(); if (op.lengths() == null) throw frozenLengths("kvAppend"); }, () -> kvAppend(op))) return;
+        if (recorded(() -> { op.validate(); if (op.lengths() == null) throw Graph.frozenLengths("kvAppend"); }, () -> kvAppend(op))) return;
         KvAppendOp.Shape s = op.validate();
         requireHost("k", op.k());
         PagedKvCache c = op.cache();
@@ -401,7 +394,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void decode(DecodeOp op) {
-        if (recorded(() -> { op.validate(); if (op.lengths() == null) throw frozenLengths("decode"); }, () -> decode(op))) return;
+        if (recorded(() -> { op.validate(); if (op.lengths() == null) throw Graph.frozenLengths("decode"); }, () -> decode(op))) return;
         DecodeOp.Shape s = op.validate();
         requireHost("q", op.q());
         PagedKvCache c = op.cache();

@@ -17,4 +17,16 @@ public interface Graph extends AutoCloseable {
     /** Releases the graph and the backend memory it kept; waits for a replay in flight first. */
     @Override
     void close();
+
+    /** What a backend throws for {@code what} (a transfer to or from the host, or a wait) while recording. */
+    static IllegalStateException notRecordable(String what) {
+        return new IllegalStateException(what + " cannot be recorded into a graph: it moves data to or from the host or"
+                + " waits for results; do it before or after the capture");
+    }
+
+    /** What a backend throws for KvAppendOp / DecodeOp ({@code op}) with host cache lengths while recording. */
+    static IllegalArgumentException frozenLengths(String op) {
+        return new IllegalArgumentException(op + " with host cacheLengths cannot be recorded into a graph: every replay would"
+                + " use the lengths of the capture; pass them as an I32 tensor of the backend, written before each replay");
+    }
 }

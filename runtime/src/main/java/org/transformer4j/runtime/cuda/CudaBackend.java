@@ -396,8 +396,7 @@ public final class CudaBackend implements Backend {
         requireHere("ids", op.ids());
         if (s.rows() == 0) return;
         if (op.positions() != null) requireHere("positions", op.positions());
-        boolean capturing = capturingHere();
-        try (Tensor flags = capturing ? null : errorFlags(3); Arena arena = Arena.ofConfined()) {
+        try (Tensor flags = capturingHere() ? null : errorFlags(3); Arena arena = Arena.ofConfined()) {
             MemorySegment p = t4j_embedding_params.allocate(arena);
             t4j_embedding_params.out(p, address(op.out()));
             t4j_embedding_params.ids(p, address(op.ids()));
@@ -417,28 +416,28 @@ public final class CudaBackend implements Backend {
             t4j_embedding_params.out_row_stride(p, s.outRowStride());
             t4j_embedding_params.dtype(p, op.tokenTable().dtype().code());
             Cuda.checkT4j(t4j_h.t4j_embedding(p, stream.handle()), "t4j_embedding (" + op.tokenTable().dtype() + ")");
-            if (capturing) {
-                afterOp("embedding");
-                return;
-            }
-            int[] bad = readFlags(flags);
-            if (bad[0] != Integer.MAX_VALUE) {
-                long row = bad[0] - 1L;
-                throw new IllegalArgumentException("token id at position " + op.position(row) + " is outside the vocabulary [0, "
-                        + s.vocab() + ") of tokenTable " + op.tokenTable().shapeString() + " (the kernel clamped it; out is not valid)");
-            }
-            if (bad[1] != Integer.MAX_VALUE) {
-                long row = bad[1] - 1L;
-                throw new IllegalArgumentException("token type id at position " + op.position(row) + " is outside [0, "
-                        + s.typeVocab() + ") of typeTable " + op.typeTable().shapeString() + " (the kernel clamped it; out is not valid)");
-            }
-            if (bad[2] != Integer.MAX_VALUE) {
-                long row = bad[2] - 1L;
-                throw new IllegalArgumentException("position at " + op.position(row) + " is outside [0, " + s.maxPositions()
-                        + ") of positionTable " + op.positionTable().shapeString() + " (the kernel clamped it; out is not valid)");
-            }
+            if (flags != null) checkEmbeddingFlags(op, s, readFlags(flags));   // none under capture: nothing can be read back
         }
         afterOp("embedding");
+    }
+
+    /** The embedding kernel's flags (first bad row + 1 per kind, INT32_MAX if none) as the exception they mean. */
+    private static void checkEmbeddingFlags(EmbeddingOp op, EmbeddingOp.Shape s, int[] bad) {
+        if (bad[0] != Integer.MAX_VALUE) {
+            long row = bad[0] - 1L;
+            throw new IllegalArgumentException("token id at position " + op.position(row) + " is outside the vocabulary [0, "
+                    + s.vocab() + ") of tokenTable " + op.tokenTable().shapeString() + " (the kernel clamped it; out is not valid)");
+        }
+        if (bad[1] != Integer.MAX_VALUE) {
+            long row = bad[1] - 1L;
+            throw new IllegalArgumentException("token type id at position " + op.position(row) + " is outside [0, "
+                    + s.typeVocab() + ") of typeTable " + op.typeTable().shapeString() + " (the kernel clamped it; out is not valid)");
+        }
+        if (bad[2] != Integer.MAX_VALUE) {
+            long row = bad[2] - 1L;
+            throw new IllegalArgumentException("position at " + op.position(row) + " is outside [0, " + s.maxPositions()
+                    + ") of positionTable " + op.positionTable().shapeString() + " (the kernel clamped it; out is not valid)");
+        }
     }
 
     /** n device int32 flags set to INT32_MAX (the kernels atomicMin row + 1 into them). */
@@ -628,7 +627,7 @@ public final class CudaBackend implements Backend {
         checkOpen();
         KvAppendOp.Shape s = op.validate();
         requireHere("k", op.k());
-        if (op.lengths() == null && capturingHere()) throw frozenLengths("kvAppend");
+        if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("kvAppend");
         PagedKvCache c = op.cache();
         device.makeCurrent();
         try (Arena arena = Arena.ofConfined();
@@ -677,7 +676,7 @@ public final class CudaBackend implements Backend {
         checkOpen();
         DecodeOp.Shape s = op.validate();
         requireHere("q", op.q());
-        if (op.lengths() == null && capturingHere()) throw frozenLengths("decode");
+        if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("decode");
         PagedKvCache c = op.cache();
         int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
         device.makeCurrent();
@@ -880,15 +879,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void refuseWhileCapturing(String what) {
-        if (capturingHere()) {
-            throw new IllegalStateException(what + " cannot be recorded into a graph: it moves data to or from the host or"
-                    + " waits for results; do it before or after the capture");
-        }
-    }
-
-    private static IllegalArgumentException frozenLengths(String op) {
-        return new IllegalArgumentException(op + " with host cacheLengths cannot be recorded into a graph: every replay would"
-                + " use the lengths of the capture; pass them as an I32 tensor of the backend, written before each replay");
+        if (capturingHere()) throw Graph.notRecordable(what);
     }
 
     private static MemorySegment address(Tensor t) {
