@@ -6,10 +6,8 @@ package org.transformer4j.model;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.DecodeOp;
-import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.Graph;
 import org.transformer4j.runtime.KvAppendOp;
-import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.RelativeBias;
 import org.transformer4j.runtime.Tensor;
@@ -116,18 +114,12 @@ final class DecodeStep implements AutoCloseable {
 
     /** The step's ops: embed → decoder stack (append + decode per layer) → logits. */
     private void work(Transformer.Scratch s) {
-        TransformerConfig c = model.config;
-        Weights.Embeddings e = model.weights.embeddings;
-        Tensor x = s.empty(model.dtype, batch, 1, c.modelWidth());
-        EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
-        if (e.positions() != null) op = op.positions(positions);
-        if (typeIds != null) op = op.types(typeIds, e.types());
-        backend.embedding(op);
-        if (e.embeddingNorm() != null) backend.norm(model.normOp(e.embeddingNorm(), x, x));
+        Tensor x = s.empty(model.dtype, batch, 1, model.config.modelWidth());
+        model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
         Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l), bias),
                 st.crossK == null ? null : l -> model.new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
-        backend.linear(LinearOp.of(h, model.weights.outputMatrix(), logits).transW(true).alpha(c.outputScale()));
+        model.logitsInto(h, logits);
     }
 
     /** Self-attention of the new token: append its K/V at {@code before}, attend to {@code after} rows. */

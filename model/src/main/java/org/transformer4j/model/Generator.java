@@ -192,30 +192,21 @@ public final class Generator {
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
         try (Transformer.Scratch firstScratch = new Transformer.Scratch(model.backend)) {
-            float[] flat = new float[batch * first[0].length];
-            for (int b = 0; b < batch; b++) System.arraycopy(first[b], 0, flat, b * first[b].length, first[b].length);
-            Tensor logits = firstScratch.upload(flat, batch, first[0].length);                  // (B, V)
-            Transformer.Scratch s = null;
-            try {
-                for (int step = 0; ; step++) {
-                    int[] chosen = sample(logits, o, step);
-                    int running = 0;
-                    for (int b = 0; b < batch; b++) {
-                        if (done[b]) continue;
-                        next[b] = chosen[b];
-                        out.get(b).add(chosen[b]);
-                        if (listener != null) listener.onToken(b, chosen[b]);
-                        if (o.ends(out.get(b))) done[b] = true;
-                        else running++;
-                    }
-                    if (running == 0) break;
-                    if (s != null) s.close();
-                    s = new Transformer.Scratch(model.backend);
-                    // finished sequences repeat their last token; their rows are ignored. The logits stay on the backend.
-                    logits = model.step(s, st, next).view(batch, model.config.vocabSize());
+            Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
+            for (int step = 0; ; step++) {
+                int[] chosen = sample(logits, o, step);
+                int running = 0;
+                for (int b = 0; b < batch; b++) {
+                    if (done[b]) continue;
+                    next[b] = chosen[b];
+                    out.get(b).add(chosen[b]);
+                    if (listener != null) listener.onToken(b, chosen[b]);
+                    if (o.ends(out.get(b))) done[b] = true;
+                    else running++;
                 }
-            } finally {
-                if (s != null) s.close();
+                if (running == 0) break;
+                // finished sequences repeat their last token; their rows are ignored. The logits stay on the backend.
+                logits = model.stepOnDevice(st, next).view(batch, model.config.vocabSize());
             }
         }
         if (lastOut != null) System.arraycopy(next, 0, lastOut, 0, batch);

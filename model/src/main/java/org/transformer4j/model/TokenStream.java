@@ -34,7 +34,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private final ArrayDeque<Token> ready = new ArrayDeque<>();
     /** The decoding state; null once released. Package-private for tests. */
     KvState state;
-    private Transformer.Scratch scratch;            // holds the logits
+    private Transformer.Scratch scratch;            // holds the first logits (later ones belong to the state's step)
     private Tensor logits;                          // (B, V) that choose the next tokens, on the backend
     private int step;
     private boolean closed;
@@ -51,11 +51,8 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
         this.last = new int[batch];
         for (int b = 0; b < batch; b++) generated.add(new ArrayList<>());
         try {
-            int v = first[0].length;
-            float[] flat = new float[batch * v];
-            for (int b = 0; b < batch; b++) System.arraycopy(first[b], 0, flat, b * v, v);
             scratch = new Transformer.Scratch(model.backend);
-            logits = scratch.upload(flat, batch, v);
+            logits = scratch.uploadRows(first);
         } catch (RuntimeException e) {
             release();
             throw e;
@@ -88,15 +85,11 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private void advance() {
         try {
             if (step > 0) {
-                Transformer.Scratch s = new Transformer.Scratch(model.backend);
-                try {
-                    logits = model.step(s, state, last).view(batch, model.config.vocabSize());
-                } catch (RuntimeException e) {
-                    s.close();
-                    throw e;
+                logits = model.stepOnDevice(state, last).view(batch, model.config.vocabSize());   // the state's step owns them
+                if (scratch != null) {                          // the first logits are no longer needed
+                    scratch.close();
+                    scratch = null;
                 }
-                scratch.close();
-                scratch = s;
             }
             int[] chosen = generator.sample(logits, options, step);
             step++;

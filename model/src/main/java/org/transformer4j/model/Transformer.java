@@ -432,20 +432,18 @@ public final class Transformer {
 
     /** One new token per sequence, all sequences in one batch: tokens (B) → logits (B, V). */
     public float[][] step(KvState st, int[] tokens) {
-        try (Scratch s = new Scratch(backend)) {
-            float[][][] l3 = toHost3(step(s, st, tokens), st.batch, 1, config.vocabSize());     // (B, 1, V)
-            float[][] out = new float[st.batch][];
-            for (int b = 0; b < st.batch; b++) out[b] = l3[b][0];
-            return out;
-        }
+        float[][][] l3 = toHost3(stepOnDevice(st, tokens), st.batch, 1, config.vocabSize());   // (B, 1, V)
+        float[][] out = new float[st.batch][];
+        for (int b = 0; b < st.batch; b++) out[b] = l3[b][0];
+        return out;
     }
 
     /**
      * The step, leaving the logits (B, 1, V) in the backend's memory for sampling there. They belong
-     * to the state's {@link DecodeStep} (valid until its next step; do not close them); {@code s} is
-     * unused. The step runs from a captured graph from the state's second step on.
+     * to the state's {@link DecodeStep} (valid until its next step; do not close them). The step runs
+     * from a captured graph from the state's second step on.
      */
-    Tensor step(Scratch s, KvState st, int[] tokens) {
+    Tensor stepOnDevice(KvState st, int[] tokens) {
         checkState(st);
         if (tokens == null || tokens.length != st.batch) {
             throw new IllegalArgumentException("step takes one token per sequence (" + st.batch + "), got "
@@ -750,9 +748,20 @@ public final class Transformer {
 
     /** ids I32 (…), x ids' shape + C. */
     void embedInto(Scratch s, Tensor ids, long offset, Tensor x) {
+        Tensor typeIds = weights.embeddings.types() == null ? null : s.uploadInts(new int[(int) ids.numel()], ids.shape());
+        embedInto(ids, offset, null, typeIds, x);
+    }
+
+    /**
+     * The embedding op and the embedding norm of post-LN models. Positions come from {@code positions}
+     * (I32, ids' shape) when given, else start at {@code offset}; {@code typeIds} (all 0) is needed
+     * exactly when the model has token types. Queues only ops, so a captured decode step uses it too.
+     */
+    void embedInto(Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
         Weights.Embeddings e = weights.embeddings;
-        EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x).positionOffset(e.positions() == null ? 0 : offset);
-        if (e.types() != null) op = op.types(s.uploadInts(new int[(int) ids.numel()], ids.shape()), e.types());
+        EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
+        if (e.positions() != null) op = positions != null ? op.positions(positions) : op.positionOffset(offset);
+        if (e.types() != null) op = op.types(typeIds, e.types());
         backend.embedding(op);
         if (e.embeddingNorm() != null) backend.norm(normOp(e.embeddingNorm(), x, x));
     }
@@ -778,8 +787,13 @@ public final class Transformer {
         long[] shape = h.shape();
         shape[shape.length - 1] = config.vocabSize();
         Tensor out = s.empty(dtype, shape);
-        backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()));
+        logitsInto(h, out);
         return out;
+    }
+
+    /** out (…, V) = outputScale · h · Eᵀ. */
+    void logitsInto(Tensor h, Tensor out) {
+        backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()));
     }
 
     Tensor norm(Scratch s, Weights.Norm n, Tensor x) {
@@ -894,6 +908,14 @@ public final class Transformer {
 
         /** F32. */
         Tensor upload(float[] data, long... shape) { return upload(DType.F32, data, shape); }
+
+        /** Rows of equal length (e.g. each sequence's logits) as one F32 (rows, cols) tensor. */
+        Tensor uploadRows(float[][] rows) {
+            int cols = rows[0].length;
+            float[] flat = new float[rows.length * cols];
+            for (int r = 0; r < rows.length; r++) System.arraycopy(rows[r], 0, flat, r * cols, cols);
+            return upload(flat, rows.length, cols);
+        }
 
         /** {@code data} rounded to {@code dtype}. */
         Tensor upload(DType dtype, float[] data, long... shape) {
