@@ -47,13 +47,18 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         if (lengths == null) return cacheLengths;
         int[] now = lengths.toIntArray();
         cache.validate(now.length, now, 0, "lengths");
-        for (int b = 0; b < now.length; b++) {
-            if (now[b] < q.shape(1)) {
-                throw new IllegalArgumentException("lengths[" + b + "] = " + now[b] + " is below Tq = " + q.shape(1)
+        coverQueries("lengths", now, (int) q.shape(1));
+        return now;
+    }
+
+    /** Each sequence's keys must include its Tq new tokens' own. */
+    private static void coverQueries(String role, int[] lengths, int tq) {
+        for (int b = 0; b < lengths.length; b++) {
+            if (lengths[b] < tq) {
+                throw new IllegalArgumentException(role + "[" + b + "] = " + lengths[b] + " is below Tq = " + tq
                         + ": append the new tokens' keys before decoding");
             }
         }
-        return now;
     }
 
     public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths); }
@@ -102,13 +107,12 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
                     + "(32, 64, 96, 128, 256)");
         }
-        int maxLength = cacheLengths == null ? (int) Math.min(Integer.MAX_VALUE, cache.capacity()) : 0;
-        for (int b = 0; cacheLengths != null && b < batch; b++) {
-            if (cacheLengths[b] < tq) {
-                throw new IllegalArgumentException("cacheLengths[" + b + "] = " + cacheLengths[b] + " is below Tq = " + tq
-                        + ": append the new tokens' keys before decoding");
-            }
-            maxLength = Math.max(maxLength, cacheLengths[b]);
+        int maxLength;
+        if (cacheLengths == null) {
+            maxLength = (int) Math.min(Integer.MAX_VALUE, cache.capacity());
+        } else {
+            coverQueries("cacheLengths", cacheLengths, tq);
+            maxLength = java.util.Arrays.stream(cacheLengths).max().orElse(0);
         }
         if (numSplits < 0 || numSplits > MAX_SPLITS) {
             throw new IllegalArgumentException("numSplits must be 0 (automatic) to " + MAX_SPLITS + ", got " + numSplits);
