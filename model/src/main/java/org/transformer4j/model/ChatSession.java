@@ -45,7 +45,7 @@ public final class ChatSession implements AutoCloseable {
             // checked here so that a turn that passed send()'s checks cannot run out of positions half-way
             throw new IllegalArgumentException("capacity " + capacity + " exceeds the model's " + c.maxPositions() + " learned positions");
         }
-        if (encoderDecoder) decoderStart();                                   // fail now, not at the first turn
+        if (encoderDecoder) model.decoderStartId();                           // fail now, not at the first turn
         // an encoder-decoder's cache starts empty: its input rows are prefilled turn by turn (see send)
         if (incremental) cache = encoderDecoder ? new KvState(model, 1, capacity) : model.newState(1, capacity);
     }
@@ -118,7 +118,7 @@ public final class ChatSession implements AutoCloseable {
         try {
             float[] lastLogits = model.prefillLast(cache, 0, feed);
             int inputRows = cache.length(0);
-            float[][] first = encoderDecoder ? model.step(cache, new int[] {decoderStart()}) : new float[][] {lastLogits};
+            float[][] first = encoderDecoder ? model.step(cache, new int[] {model.decoderStartId()}) : new float[][] {lastLogits};
             int[] last = new int[1];
             int[] reply = generator.loop(cache, first, options, null, last)[0];
             if (encoderDecoder) {
@@ -134,14 +134,6 @@ public final class ChatSession implements AutoCloseable {
         }
     }
 
-    /** The id an encoder-decoder's decoder starts from: decoder-start, else BOS. */
-    private int decoderStart() {
-        TransformerConfig.SpecialIds ids = model.config.specialIds();
-        int start = ids.decoderStart() >= 0 ? ids.decoderStart() : ids.bos();
-        if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
-        return start;
-    }
-
     private KvState turnState(int[] prompt) {
         return encoderDecoder
                 ? model.newState(new int[][] {prompt}, options.maxNewTokens())
@@ -151,7 +143,7 @@ public final class ChatSession implements AutoCloseable {
     private int[] generateFrom(KvState st, int[] prompt) {
         float[][] first;
         if (encoderDecoder) {
-            first = model.step(st, new int[] {decoderStart()});
+            first = model.step(st, new int[] {model.decoderStartId()});
         } else {
             first = new float[][] {model.prefillLast(st, 0, prompt)};
         }

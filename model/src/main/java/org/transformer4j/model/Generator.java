@@ -133,8 +133,7 @@ public final class Generator {
         for (int b = 0; b < p.length; b++) p[b] = fit(prompts.get(b), b, o);
         TransformerConfig c = model.config;
         if (c.architecture() == Architecture.ENCODER_DECODER) {
-            int start = c.specialIds().decoderStart() >= 0 ? c.specialIds().decoderStart() : c.specialIds().bos();
-            if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
+            int start = model.decoderStartId();
             KvState st = model.newState(p, o.maxNewTokens());
             try {
                 int[] first = new int[p.length];

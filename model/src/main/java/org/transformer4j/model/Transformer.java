@@ -300,16 +300,22 @@ public final class Transformer {
     public Score score(int[] input, int[] target) {
         requireArch("score(input, target)", Architecture.ENCODER_DECODER);
         if (target == null || target.length == 0) throw new IllegalArgumentException("the target is empty");
-        int start = config.specialIds().decoderStart() >= 0 ? config.specialIds().decoderStart() : config.specialIds().bos();
-        if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id");
         int[] dec = new int[target.length];
-        dec[0] = start;
+        dec[0] = decoderStartId();
         System.arraycopy(target, 0, dec, 1, target.length - 1);
         float[][] l = logits(new int[][] {input}, new int[][] {dec})[0];
         double[] lp = new double[target.length];
         double sum = 0;
         for (int i = 0; i < target.length; i++) sum -= lp[i] = logSoftmaxAt(l[i], target[i]);
         return new Score(lp, sum / target.length, target.length);
+    }
+
+    /** The id an encoder-decoder's decoder starts from: the config's decoder-start id, else its BOS. */
+    int decoderStartId() {
+        TransformerConfig.SpecialIds ids = config.specialIds();
+        int start = ids.decoderStart() >= 0 ? ids.decoderStart() : ids.bos();
+        if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
+        return start;
     }
 
     private static double logSoftmaxAt(float[] row, int id) {
