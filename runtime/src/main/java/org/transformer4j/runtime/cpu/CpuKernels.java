@@ -170,7 +170,7 @@ public final class CpuKernels {
             return;
         }
         boolean parallel = THREADS > 1 && (long) batch * M * N * K >= PARALLEL_MIN_WORK;
-        if (M < MR || (transB && vec && M < DOT_MAX_M_SIMD)) {
+        if (directPath(M, transB, vec)) {
             g.runDirect(parallel);
         } else {
             g.runPacked(parallel);
@@ -417,15 +417,8 @@ public final class CpuKernels {
         // ---- small-M path (e.g. decoding one token): no packing of B
 
         void runDirect(boolean parallel) {
-            int chunk = transB ? DOT_CHUNK : AXPY_CHUNK;
-            int chunks = ceilDiv(n, chunk);
-            if (parallel && (long) batch * chunks < 2L * THREADS) {
-                chunks = (int) Math.min(ceilDiv(n, MIN_CHUNK), ceilDiv(2L * THREADS, batch));
-                chunk = roundUp(ceilDiv(n, chunks), MIN_CHUNK);
-                chunks = ceilDiv(n, chunk);
-            }
-            int width = chunk;
-            int perBatch = chunks;
+            int width = directChunk(n, batch, transB ? DOT_CHUNK : AXPY_CHUNK, parallel);
+            int perBatch = ceilDiv(n, width);
             LongConsumer task = t -> {
                 int bi = (int) (t / perBatch);
                 int j0 = (int) (t % perBatch) * width;
@@ -439,7 +432,7 @@ public final class CpuKernels {
                     epilogue.apply(bi, 0, m, j0, j0 + len);
                 }
             };
-            parallelFor((long) batch * chunks, parallel, task);
+            parallelFor((long) batch * perBatch, parallel, task);
         }
 
         /** B stored (K, N): C[:, j0:j0+len] accumulated as axpys over B's rows. */
@@ -515,7 +508,7 @@ public final class CpuKernels {
                                             MemorySegment b, int bRowStride, float[] c, int cRowStride,
                                             BlockEpilogue epilogue) {
         boolean vec = simd;
-        if (M <= 0 || N <= 0 || K <= 0 || alpha == 0f || !(M < MR || (vec && M < DOT_MAX_M_SIMD))) return false;
+        if (M <= 0 || N <= 0 || K <= 0 || alpha == 0f || !directPath(M, true, vec)) return false;
         Objects.requireNonNull(a, "gemmTransBInPlace: a");
         Objects.requireNonNull(b, "gemmTransBInPlace: b");
         Objects.requireNonNull(c, "gemmTransBInPlace: c");
@@ -530,15 +523,8 @@ public final class CpuKernels {
         }
         // A segment confined to the calling thread cannot be read by the pool's workers: then serially.
         boolean parallel = THREADS > 1 && (long) M * N * K >= PARALLEL_MIN_WORK && b.isAccessibleBy(OTHER_THREAD);
-        int chunk = DOT_CHUNK;
-        int chunks = ceilDiv(N, chunk);
-        if (parallel && chunks < 2L * THREADS) {
-            chunks = Math.min(ceilDiv(N, MIN_CHUNK), 2 * THREADS);
-            chunk = roundUp(ceilDiv(N, chunks), MIN_CHUNK);
-            chunks = ceilDiv(N, chunk);
-        }
-        int width = chunk;
-        parallelFor(chunks, parallel, t -> {
+        int width = directChunk(N, 1, DOT_CHUNK, parallel);
+        parallelFor(ceilDiv(N, width), parallel, t -> {
             int j0 = (int) t * width;
             int j1 = Math.min(N, j0 + width);
             for (int j = j0; j < j1; j++) {
@@ -551,6 +537,25 @@ public final class CpuKernels {
             if (epilogue != null) epilogue.apply(0, 0, M, j0, j1);
         });
         return true;
+    }
+
+    /** Whether gemm takes its small-M path (no packing): few rows, or B stored (N, K) with vectors and not many. */
+    private static boolean directPath(int M, boolean transB, boolean vec) {
+        return M < MR || (transB && vec && M < DOT_MAX_M_SIMD);
+    }
+
+    /**
+     * Columns per task on the small-M path: {@code base}, or when that leaves the threads idle, fewer
+     * (at least MIN_CHUNK, a multiple of it) so that there are about two tasks per thread.
+     */
+    private static int directChunk(int n, int batch, int base, boolean parallel) {
+        int chunk = base;
+        int chunks = ceilDiv(n, chunk);
+        if (parallel && (long) batch * chunks < 2L * THREADS) {
+            chunks = (int) Math.min(ceilDiv(n, MIN_CHUNK), ceilDiv(2L * THREADS, batch));
+            chunk = roundUp(ceilDiv(n, chunks), MIN_CHUNK);
+        }
+        return chunk;
     }
 
     /** Never started: asks a segment whether threads other than its owner may read it. */
