@@ -131,25 +131,20 @@ public final class Generator {
         if (o == null) throw new IllegalArgumentException("no options (e.g. Generator.Options.greedy(maxNewTokens))");
         int[][] p = new int[prompts.size()][];
         for (int b = 0; b < p.length; b++) p[b] = fit(prompts.get(b), b, o);
-        TransformerConfig c = model.config;
-        if (c.architecture() == Architecture.ENCODER_DECODER) {
-            int start = model.decoderStartId();
-            KvState st = model.newState(p, o.maxNewTokens());
-            try {
-                int[] first = new int[p.length];
-                Arrays.fill(first, start);
-                return new Started(st, model.step(st, first));
-            } catch (RuntimeException e) {
-                st.close();
-                throw e;
-            }
-        }
+        boolean encDec = model.config.architecture() == Architecture.ENCODER_DECODER;
+        int start = encDec ? model.decoderStartId() : -1;                                 // fails before any work
         int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
-        KvState st = model.newState(p.length, longest + o.maxNewTokens());
+        KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, longest + o.maxNewTokens());
         try {
-            float[][] last = new float[p.length][];
-            for (int b = 0; b < p.length; b++) last[b] = model.prefillLast(st, b, p[b]);
-            return new Started(st, last);
+            float[][] first = new float[p.length][];
+            if (encDec) {                                  // the inputs are encoded: the decoder starts from its start id
+                int[] starts = new int[p.length];
+                Arrays.fill(starts, start);
+                first = model.step(st, starts);
+            } else {
+                for (int b = 0; b < p.length; b++) first[b] = model.prefillLast(st, b, p[b]);
+            }
+            return new Started(st, first);
         } catch (RuntimeException e) {
             st.close();
             throw e;
