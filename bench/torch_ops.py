@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """torch_ops.py — times, with PyTorch on the same GPU and in the same run, the shapes that
-transformer4j's JMH benchmarks (GemmBenchmark, NormBenchmark, MlpBenchmark, VocabBenchmark) time:
+transformer4j's JMH benchmarks (GemmBenchmark, NormBenchmark, LinearBenchmark, VocabBenchmark) time:
 the baseline our numbers are compared with. GEMM: torch.matmul (cuBLAS). Norms: the unfused
 residual add followed by F.layer_norm / F.rms_norm (what eager PyTorch runs), and torch.compile of
 the pair where it works. MLP: F.linear + activation + F.linear + residual, eager (unfused) and
@@ -88,7 +88,7 @@ def main():
         print(row)
 
 
-# MlpBenchmark's shapes: (model, C, F, activation, gated); BERT-base and T5-base v1.0 share GPT-2's.
+# LinearBenchmark's shapes: (model, C, F, activation, gated); BERT-base and T5-base v1.0 share GPT-2's.
 MLPS = [("gpt2", 768, 3072, "GELU_TANH", False), ("gpt2-medium", 1024, 4096, "GELU_TANH", False),
         ("t5-small", 512, 2048, "RELU", False), ("flan-t5-base", 768, 2048, "GELU_TANH", True)]
 ACTS = {"GELU": lambda h: F.gelu(h), "GELU_TANH": lambda h: F.gelu(h, approximate="tanh"),

@@ -72,7 +72,7 @@ def main():
             row["tflops"] = 2 * int(p["tokens"]) * c * f / row["us"] / 1e6
             peers = [t for t in torch["rows"] if t["op"] == "gemm" and t["dtype"] == p["dtype"]
                      and t["tokens"] == int(p["tokens"]) and t["widths"] == p["widths"]]
-        elif row["benchmark"] == "MlpBenchmark":
+        elif row["benchmark"] == "LinearBenchmark":
             parts = p["mlp"].split(":")  # model:CxF:activation[:gated]
             model = parts[0]
             c, f = map(int, parts[1].split("x"))

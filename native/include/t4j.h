@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 3
+#define T4J_ABI_VERSION 4
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -117,7 +117,7 @@ typedef struct t4j_norm_params {
 /* Launches the normalisation on `stream` (a CUstream; NULL is the legacy default stream). */
 T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
 
-/* ---- GEMM with fused epilogue (the MLP family) ---------------------------------------------- */
+/* ---- linear: GEMM with fused epilogue (the MLP family) ---------------------------------------- */
 #define T4J_ACT_NONE       0
 #define T4J_ACT_GELU       1  /* exact: 0.5 x (1 + erf(x / sqrt 2)) (BERT, GPT-2's HF "gelu" is tanh) */
 #define T4J_ACT_GELU_TANH  2  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GPT-2, T5 v1.1 gated-gelu) */
@@ -132,7 +132,7 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
  * B must not overlap C. Custom kernel: F16 and BF16 (mma.sync m16n8k16, sm_80+), any M, N, K
  * (16-byte vector loads where rows and pointers are 8-element aligned, element loads otherwise);
  * F32 is T4J_ERROR_UNSUPPORTED (the Java side uses cuBLAS + t4j_bias_act for it). */
-typedef struct t4j_gemm_params {
+typedef struct t4j_linear_params {
     void* c;                    /* (batch, M, N) output */
     const void* a;              /* (batch, M, K) */
     const void* b;              /* (batch, K, N) or (batch, N, K) when trans_b; W0 when gated */
@@ -153,23 +153,23 @@ typedef struct t4j_gemm_params {
     int64_t stride_c;
     int64_t stride_residual;
     void* workspace;            /* device scratch for split-K, or NULL; zeroed once by its owner */
-    uint64_t workspace_bytes;   /* its size; split-K is used only when t4j_gemm_workspace_size fits */
+    uint64_t workspace_bytes;   /* its size; split-K is used only when t4j_linear_workspace_size fits */
     float alpha;
     int32_t activation;         /* T4J_ACT_* */
     int32_t gated;              /* 0 or 1 */
     int32_t trans_b;            /* 0 or 1 */
     int32_t dtype;              /* T4J_DTYPE_F16 or _BF16 */
     int32_t reserved;           /* 0 */
-} t4j_gemm_params;
+} t4j_linear_params;
 
-T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream);
+T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
 
-/* The workspace t4j_gemm would use for p on the current context's device (0: it will not split K).
+/* The workspace t4j_linear would use for p on the current context's device (0: it will not split K).
  * Where the output tiles do not fill the GPU, K is split over several blocks per tile; they leave
  * fp32 partial products in the workspace and the last one to finish (counted in the workspace's
  * first bytes, which it resets to zero) sums them in a fixed order and applies the epilogue, so
  * results do not depend on timing. A workspace may be reused by launches on one stream. */
-T4J_API int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes);
+T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* bytes);
 
 /* The epilogue alone, for GEMMs done elsewhere (cuBLAS): out = act(x + bias) [* (gate + bias_gate)]
  * [+ residual] over (rows, cols), fp32 math, one rounding to dtype. out may alias x, gate or

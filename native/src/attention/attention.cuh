@@ -1,7 +1,7 @@
 // attention.cuh — what every attention kernel shares: the per-sequence view of the params (packed or
 // padded layout, key padding, bottom-right query alignment), the visibility rule of each mask kind,
 // and T5's relative-position bucket. Device code; the kernels live in attention_mma.cuh (tensor-core
-// prefill), attention_rowwise.cuh (fp32 prefill, paged decode, split combine) and kv_cache.cuh.
+// prefill), attention_rowwise.cuh (fp32 prefill), decode.cuh (paged decode, split combine) and kv_cache.cuh.
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,7 @@
 //   t4j_kv_append_{b16,b32}              paged-cache append by element width
 #include "attention_mma.cuh"
 #include "attention_rowwise.cuh"
+#include "decode.cuh"
 #include "kv_cache.cuh"
 
 #define T4J_ATTN_MMA(NAME, T, HS)                                                                          \

@@ -11,6 +11,7 @@
 
 #include "../../src/attention/attention_mma.cuh"
 #include "../../src/attention/attention_rowwise.cuh"
+#include "../../src/attention/decode.cuh"
 #include "../../src/attention/kv_cache.cuh"
 
 namespace {

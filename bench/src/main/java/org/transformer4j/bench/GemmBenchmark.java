@@ -1,5 +1,6 @@
-// GemmBenchmark — JMH: Backend.gemm at transformer MLP shapes (tokens × C → F) on the backend that
-// -Dt4j.backend selects (cuBLAS on CUDA, the Vector API kernels on the CPU). Reports time per GEMM;
+// GemmBenchmark — JMH: the plain product Backend.gemm (GemmOp), which is cuBLAS on CUDA, not the
+// custom tensor-core kernel (that is "linear": LinearBenchmark), at transformer MLP shapes
+// (tokens × C → F) on the backend that -Dt4j.backend selects (the Vector API kernels on the CPU). Reports time per GEMM;
 // GFLOP/s = 2·T·C·F / time. On CUDA each invocation queues 16 GEMMs and waits once, so the time is
 // the GPU's, not the launch's.
 package org.transformer4j.bench;

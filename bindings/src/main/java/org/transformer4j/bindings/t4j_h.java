@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 3;
+    public static final int T4J_ABI_VERSION = 4;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -204,15 +204,15 @@ public final class t4j_h {
         }
     }
 
-    private static final class t4j_gemm {
+    private static final class t4j_linear {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
-        static final MethodHandle HANDLE = downcall("t4j_gemm", DESC);
+        static final MethodHandle HANDLE = downcall("t4j_linear", DESC);
     }
 
-    /** {@code int32_t t4j_gemm(const t4j_gemm_params* p, void* stream)} */
-    public static int t4j_gemm(MemorySegment params, MemorySegment stream) {
+    /** {@code int32_t t4j_linear(const t4j_linear_params* p, void* stream)} */
+    public static int t4j_linear(MemorySegment params, MemorySegment stream) {
         try {
-            return (int) t4j_gemm.HANDLE.invokeExact(params, stream);
+            return (int) t4j_linear.HANDLE.invokeExact(params, stream);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -288,15 +288,15 @@ public final class t4j_h {
         }
     }
 
-    private static final class t4j_gemm_workspace_size {
+    private static final class t4j_linear_workspace_size {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
-        static final MethodHandle HANDLE = downcall("t4j_gemm_workspace_size", DESC);
+        static final MethodHandle HANDLE = downcall("t4j_linear_workspace_size", DESC);
     }
 
-    /** {@code int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes)} */
-    public static int t4j_gemm_workspace_size(MemorySegment params, MemorySegment bytes) {
+    /** {@code int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* bytes)} */
+    public static int t4j_linear_workspace_size(MemorySegment params, MemorySegment bytes) {
         try {
-            return (int) t4j_gemm_workspace_size.HANDLE.invokeExact(params, bytes);
+            return (int) t4j_linear_workspace_size.HANDLE.invokeExact(params, bytes);
         } catch (Throwable t) {
             throw unexpected(t);
         }

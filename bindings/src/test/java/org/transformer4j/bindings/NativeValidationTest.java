@@ -79,22 +79,22 @@ class NativeValidationTest {
 
     private static int gemmWith(Consumer<MemorySegment> change) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_gemm_params.allocate(arena);
-            t4j_gemm_params.c(p, FAKE);
-            t4j_gemm_params.a(p, FAKE);
-            t4j_gemm_params.b(p, FAKE);
-            t4j_gemm_params.m(p, 0);                         // validated, then nothing to launch
-            t4j_gemm_params.n(p, 64);
-            t4j_gemm_params.k(p, 32);
-            t4j_gemm_params.batch(p, 1);
-            t4j_gemm_params.lda(p, 32);
-            t4j_gemm_params.ldb(p, 64);
-            t4j_gemm_params.ldc(p, 64);
-            t4j_gemm_params.alpha(p, 1f);
-            t4j_gemm_params.activation(p, t4j_h.T4J_ACT_GELU);
-            t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            MemorySegment p = t4j_linear_params.allocate(arena);
+            t4j_linear_params.c(p, FAKE);
+            t4j_linear_params.a(p, FAKE);
+            t4j_linear_params.b(p, FAKE);
+            t4j_linear_params.m(p, 0);                         // validated, then nothing to launch
+            t4j_linear_params.n(p, 64);
+            t4j_linear_params.k(p, 32);
+            t4j_linear_params.batch(p, 1);
+            t4j_linear_params.lda(p, 32);
+            t4j_linear_params.ldb(p, 64);
+            t4j_linear_params.ldc(p, 64);
+            t4j_linear_params.alpha(p, 1f);
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_GELU);
+            t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
             change.accept(p);
-            return t4j_h.t4j_gemm(p, MemorySegment.NULL);
+            return t4j_h.t4j_linear(p, MemorySegment.NULL);
         }
     }
 
@@ -103,48 +103,48 @@ class NativeValidationTest {
         int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
         assertEquals(t4j_h.T4J_SUCCESS, gemmWith(p -> { }));
         assertEquals(t4j_h.T4J_SUCCESS, gemmWith(p -> {
-            t4j_gemm_params.gated(p, 1);
-            t4j_gemm_params.b_gate(p, FAKE);
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, FAKE);
         }), "gated with a gate matrix");
-        assertEquals(bad, t4j_h.t4j_gemm(MemorySegment.NULL, MemorySegment.NULL), "null params");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.a(p, MemorySegment.NULL)), "null A");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.gated(p, 1)), "gated without b_gate");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.b_gate(p, FAKE)), "b_gate without gated");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.bias_gate(p, FAKE)), "bias_gate without gated");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.activation(p, 9)), "unknown activation");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_I32)), "integer dtype");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.lda(p, 31)), "A rows overlap");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.ldb(p, 63)), "B rows overlap");
+        assertEquals(bad, t4j_h.t4j_linear(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.a(p, MemorySegment.NULL)), "null A");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.gated(p, 1)), "gated without b_gate");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.b_gate(p, FAKE)), "b_gate without gated");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.bias_gate(p, FAKE)), "bias_gate without gated");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.activation(p, 9)), "unknown activation");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_I32)), "integer dtype");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.lda(p, 31)), "A rows overlap");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.ldb(p, 63)), "B rows overlap");
         assertEquals(bad, gemmWith(p -> {
-            t4j_gemm_params.trans_b(p, 1);
-            t4j_gemm_params.ldb(p, 31);
+            t4j_linear_params.trans_b(p, 1);
+            t4j_linear_params.ldb(p, 31);
         }), "transposed B rows shorter than K");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.batch(p, 0)), "no batch");
-        assertEquals(bad, gemmWith(p -> t4j_gemm_params.reserved(p, 1)), "reserved field set");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.batch(p, 0)), "no batch");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.reserved(p, 1)), "reserved field set");
         assertEquals(bad, gemmWith(p -> {
-            t4j_gemm_params.residual(p, FAKE);
-            t4j_gemm_params.ld_residual(p, 80);
+            t4j_linear_params.residual(p, FAKE);
+            t4j_linear_params.ld_residual(p, 80);
         }), "residual aliasing C with another stride");
-        assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, gemmWith(p -> t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_F32)),
+        assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, gemmWith(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32)),
                 "no fp32 tensor-core path");
     }
 
     @Test
     void gemmWorkspaceSizeNeedsNothingForEmptyProblemsAndSaysWhenThereIsNoDriver() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_gemm_params.allocate(arena);
+            MemorySegment p = t4j_linear_params.allocate(arena);
             MemorySegment bytes = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
             bytes.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 99);
-            t4j_gemm_params.batch(p, 1);
-            t4j_gemm_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
-            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_gemm_workspace_size(p, bytes));
+            t4j_linear_params.batch(p, 1);
+            t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_linear_workspace_size(p, bytes));
             assertEquals(0, bytes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), "M = N = K = 0 needs no workspace");
-            assertEquals(t4j_h.T4J_ERROR_INVALID_ARGUMENT, t4j_h.t4j_gemm_workspace_size(p, MemorySegment.NULL));
+            assertEquals(t4j_h.T4J_ERROR_INVALID_ARGUMENT, t4j_h.t4j_linear_workspace_size(p, MemorySegment.NULL));
             org.junit.jupiter.api.Assumptions.assumeTrue(CudaLibraries.driverProblem().isPresent(), "a driver is installed");
-            t4j_gemm_params.m(p, 128);
-            t4j_gemm_params.n(p, 768);
-            t4j_gemm_params.k(p, 3072);
-            assertEquals(t4j_h.T4J_ERROR_NO_DRIVER, t4j_h.t4j_gemm_workspace_size(p, bytes), "the SM count needs a driver");
+            t4j_linear_params.m(p, 128);
+            t4j_linear_params.n(p, 768);
+            t4j_linear_params.k(p, 3072);
+            assertEquals(t4j_h.T4J_ERROR_NO_DRIVER, t4j_h.t4j_linear_workspace_size(p, bytes), "the SM count needs a driver");
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Objects;
 import org.transformer4j.runtime.cpu.CpuAttention;
 import org.transformer4j.runtime.cpu.CpuKernels;
+import org.transformer4j.runtime.cpu.CpuLinear;
 import org.transformer4j.runtime.cpu.FloatArrays;
 import org.transformer4j.runtime.cpu.Half;
 import org.transformer4j.runtime.cpu.VocabKernels;
@@ -170,8 +171,8 @@ public final class CpuBackend implements Backend {
         requireHost("x", op.x());
         int rows = Math.toIntExact(s.rows());
         int cols = Math.toIntExact(s.cols());
-        float[] x = scratchCopy(op.x());
-        float[] residual = op.residual() == null ? null : scratchCopy(op.residual());
+        float[] x = FloatArrays.copyOf(op.x());
+        float[] residual = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
         float[] weight = op.weight().toFloatArray();
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
         float[] out = FloatArrays.take(rows * cols);                                  // written whole
@@ -188,65 +189,7 @@ public final class CpuBackend implements Backend {
         if (recorded(op::validate, () -> linear(op))) return;
         LinearOp.Shape s = op.validate();
         requireHost("x", op.x());
-        int m = s.m();
-        int n = s.n();
-        int k = s.k();
-        float[] x = scratchCopy(op.x());                         // (M, K) packed
-        float[] g = null;
-        if (op.gated()) {
-            g = FloatArrays.take(Math.multiplyExact(m, n));        // written whole (beta = 0)
-            product(op, op.wGate(), x, m, n, k, g, null);         // (M, N) alpha·x·Wgate
-        }
-        float[] gate = g;
-        float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
-        float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
-        float[] res = op.residual() == null ? null : scratchCopy(op.residual());
-        int act = op.activation().code();
-        // (M, N) alpha·x·W, fp32; the epilogue runs on each block of it as soon as the block is finished
-        float[] y = FloatArrays.take(Math.multiplyExact(m, n));  // written whole (beta = 0)
-        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, i0, i1, j0, j1));
-        op.out().copyFrom(y);                                    // the one rounding to the dtype
-        FloatArrays.give(x, g, res, y);
-    }
-
-    private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
-                                CpuKernels.BlockEpilogue epilogue) {
-        // Few rows (a decode step): fp32 weights stored (N, K) are read where they lie, not copied first.
-        if (op.transW() && w.dtype() == DType.F32 && w.isContiguous() && w.hostSegment().isNative()
-                && CpuKernels.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
-            return;
-        }
-        float[] wf = scratchCopy(w);                             // (K, N) or (N, K) packed
-        CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
-                0f, y, 0, 0, n, epilogue);
-        FloatArrays.give(wf);
-    }
-
-    /**
-     * t's elements as fp32 in a scratch array from FloatArrays, to give back once nothing refers to
-     * it: ops here call kernels on such arrays and copy the results out, so none escapes.
-     */
-    private static float[] scratchCopy(Tensor t) {
-        return t.toFloatArray(FloatArrays.take(Math.toIntExact(t.numel())));
-    }
-
-    /**
-     * y = act(y + bias) [* (g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
-     * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
-     */
-    static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
-                         int r0, int r1, int c0, int c1) {
-        for (int r = r0; r < r1; r++) {
-            int o = r * cols;
-            for (int c = c0; c < c1; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
-            CpuKernels.activate(act, y, o + c0, c1 - c0);
-            if (g != null) {
-                for (int c = c0; c < c1; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
-            }
-            if (res != null) {
-                for (int c = c0; c < c1; c++) y[o + c] += res[o + c];
-            }
-        }
+        CpuLinear.linear(op, s);
     }
 
     @Override
@@ -359,7 +302,7 @@ public final class CpuBackend implements Backend {
         float[] out = FloatArrays.take(Math.toIntExact(op.out().numel()));
         java.util.Arrays.fill(out, 0f);   // rows no sequence covers stay zero
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
-        float[] q = scratchCopy(op.q()), k = scratchCopy(op.k()), v = scratchCopy(op.v());
+        float[] q = FloatArrays.copyOf(op.q()), k = FloatArrays.copyOf(op.k()), v = FloatArrays.copyOf(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
                 op.prefixLengths(), op.scale(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
                 q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());

@@ -1,4 +1,4 @@
-// VocabOpsTest — the CPU twins of embedding, softmax / log-softmax, cross-entropy and sampling
+// VocabOpsTest — the CPU twins of softmax / log-softmax, cross-entropy and sampling
 // against float64 references: sums and losses to fp32 accuracy, argmax exactness (ties to the
 // smallest id), top-k / top-p never choosing an excluded id, seeded reproducibility, and a
 // chi-square test that sampled frequencies follow the (filtered) softmax on a small vocabulary.
@@ -33,31 +33,6 @@ class VocabOpsTest {
         double[][] v = {{0, 0}, {0.5, 0.5204998778130465}, {1, 0.8427007929497149}, {2, 0.9953222650189527},
                         {3.5, 0.9999992569016276}, {-1.5, -0.9661051464753108}, {7, 1}};
         for (double[] p : v) assertEquals(p[1], Activations.erf(p[0]), 1e-14, "erf(" + p[0] + ")");
-    }
-
-    @Test
-    void embeddingSumsTokenPositionAndTypeRows() {
-        SplittableRandom rnd = new SplittableRandom(3);
-        int v = 11, c = 6, p = 9, tv = 2;
-        int[] ids = {3, 10, 0, 7, 7, 1};
-        int[] types = {0, 0, 1, 1, 0, 1};
-        for (DType dt : new DType[] {DType.F32, DType.BF16}) {
-            try (Tensor tok = Tensor.of(dt, LinearOpTest.random(rnd, v * c, 1), v, c);
-                 Tensor pos = Tensor.of(dt, LinearOpTest.random(rnd, p * c, 1), p, c);
-                 Tensor typ = Tensor.of(dt, LinearOpTest.random(rnd, tv * c, 1), tv, c);
-                 Tensor idT = Tensor.ofInts(ids, 2, 3); Tensor tyT = Tensor.ofInts(types, 2, 3);
-                 Tensor out = Tensor.empty(dt, 2, 3, c)) {
-                cpu.embedding(EmbeddingOp.of(idT, tok, pos, out).positionOffset(4).types(tyT, typ));
-                float[] tf = tok.toFloatArray(), pf = pos.toFloatArray(), yf = typ.toFloatArray();
-                double[] ref = new double[6 * c];
-                for (int r = 0; r < 6; r++) {
-                    for (int j = 0; j < c; j++) {
-                        ref[r * c + j] = (double) tf[ids[r] * c + j] + pf[(4 + r % 3) * c + j] + yf[types[r] * c + j];
-                    }
-                }
-                LinearOpTest.assertClose(dt, out.toFloatArray(), ref, "embedding " + dt);
-            }
-        }
     }
 
     @Test

@@ -1,4 +1,4 @@
-// Activations — the MLP activations and epilogue on the CPU, the twin of native/src/mlp/epilogue.cuh
+// Activations — the MLP activations and epilogue on the CPU, the twin of native/src/linear/epilogue.cuh
 // (fp32 in and out; erf and tanh evaluated in double, which is within an fp32 rounding of the GPU's erff/tanhf).
 // Exact GELU reads erfc from a table of Taylor expansions (a few multiply-adds instead of erf's series).
 package org.transformer4j.runtime.cpu;

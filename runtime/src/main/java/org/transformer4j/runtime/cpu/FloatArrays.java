@@ -7,6 +7,7 @@ import java.lang.ref.SoftReference;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import org.transformer4j.runtime.Tensor;
 
 /**
  * Scratch arrays whose old contents are garbage: take one, overwrite what is read, give it back
@@ -65,5 +66,13 @@ public final class FloatArrays {
             }
             FREE.computeIfAbsent(a.length, k -> new ConcurrentLinkedQueue<>()).add(new SoftReference<>(a));
         }
+    }
+
+    /**
+     * t's elements as fp32 in a scratch array from this pool, to give back once nothing refers to
+     * it: CPU ops call kernels on such arrays and copy the results out, so none escapes.
+     */
+    public static float[] copyOf(Tensor t) {
+        return t.toFloatArray(take(Math.toIntExact(t.numel())));
     }
 }

@@ -20,7 +20,7 @@ import org.transformer4j.bindings.t4j_bias_act_params;
 import org.transformer4j.bindings.t4j_cross_entropy_params;
 import org.transformer4j.bindings.t4j_decode_params;
 import org.transformer4j.bindings.t4j_embedding_params;
-import org.transformer4j.bindings.t4j_gemm_params;
+import org.transformer4j.bindings.t4j_linear_params;
 import org.transformer4j.bindings.t4j_kv_append_params;
 import org.transformer4j.bindings.t4j_norm_params;
 import org.transformer4j.bindings.t4j_sample_params;
@@ -285,36 +285,36 @@ public final class CudaBackend implements Backend {
     private void linearCustom(LinearOp op, LinearOp.Shape s) {
         device.makeCurrent();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_gemm_params.allocate(arena);
-            t4j_gemm_params.c(p, address(op.out()));
-            t4j_gemm_params.a(p, address(op.x()));
-            t4j_gemm_params.b(p, address(op.w()));
-            t4j_gemm_params.b_gate(p, address(op.wGate()));
-            t4j_gemm_params.bias(p, address(op.bias()));
-            t4j_gemm_params.bias_gate(p, address(op.biasGate()));
-            t4j_gemm_params.residual(p, address(op.residual()));
-            t4j_gemm_params.m(p, s.m());
-            t4j_gemm_params.n(p, s.n());
-            t4j_gemm_params.k(p, s.k());
-            t4j_gemm_params.batch(p, 1);
-            t4j_gemm_params.lda(p, s.xRowStride());
-            t4j_gemm_params.ldb(p, s.wRowStride());
-            t4j_gemm_params.ldc(p, s.outRowStride());
-            t4j_gemm_params.ld_residual(p, op.residual() == null ? 0 : s.residualRowStride());
-            t4j_gemm_params.alpha(p, op.alpha());
-            t4j_gemm_params.activation(p, op.activation().code());
-            t4j_gemm_params.gated(p, op.gated() ? 1 : 0);
-            t4j_gemm_params.trans_b(p, op.transW() ? 1 : 0);
-            t4j_gemm_params.dtype(p, op.x().dtype().code());
+            MemorySegment p = t4j_linear_params.allocate(arena);
+            t4j_linear_params.c(p, address(op.out()));
+            t4j_linear_params.a(p, address(op.x()));
+            t4j_linear_params.b(p, address(op.w()));
+            t4j_linear_params.b_gate(p, address(op.wGate()));
+            t4j_linear_params.bias(p, address(op.bias()));
+            t4j_linear_params.bias_gate(p, address(op.biasGate()));
+            t4j_linear_params.residual(p, address(op.residual()));
+            t4j_linear_params.m(p, s.m());
+            t4j_linear_params.n(p, s.n());
+            t4j_linear_params.k(p, s.k());
+            t4j_linear_params.batch(p, 1);
+            t4j_linear_params.lda(p, s.xRowStride());
+            t4j_linear_params.ldb(p, s.wRowStride());
+            t4j_linear_params.ldc(p, s.outRowStride());
+            t4j_linear_params.ld_residual(p, op.residual() == null ? 0 : s.residualRowStride());
+            t4j_linear_params.alpha(p, op.alpha());
+            t4j_linear_params.activation(p, op.activation().code());
+            t4j_linear_params.gated(p, op.gated() ? 1 : 0);
+            t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
+            t4j_linear_params.dtype(p, op.x().dtype().code());
             MemorySegment bytes = arena.allocate(ValueLayout.JAVA_LONG);
-            Cuda.checkT4j(t4j_h.t4j_gemm_workspace_size(p, bytes), "t4j_gemm_workspace_size");
+            Cuda.checkT4j(t4j_h.t4j_linear_workspace_size(p, bytes), "t4j_linear_workspace_size");
             long need = bytes.get(ValueLayout.JAVA_LONG, 0);
             if (need > 0) {
                 Tensor ws = gemmWorkspace(need);
-                t4j_gemm_params.workspace(p, address(ws));
-                t4j_gemm_params.workspace_bytes(p, ws.numel() * 4);
+                t4j_linear_params.workspace(p, address(ws));
+                t4j_linear_params.workspace_bytes(p, ws.numel() * 4);
             }
-            Cuda.checkT4j(t4j_h.t4j_gemm(p, stream.handle()), "t4j_gemm (" + op.x().dtype() + ", M=" + s.m() + ", N=" + s.n()
+            Cuda.checkT4j(t4j_h.t4j_linear(p, stream.handle()), "t4j_linear (" + op.x().dtype() + ", M=" + s.m() + ", N=" + s.n()
                     + ", K=" + s.k() + (op.gated() ? ", gated" : "") + ", " + op.activation() + ")");
         }
     }

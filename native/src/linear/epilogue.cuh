@@ -1,5 +1,5 @@
 // epilogue.cuh — the activations of the MLP family and the per-element epilogue that both the
-// tensor-core GEMM (gemm.cuh) and the stand-alone bias_act kernel apply, so the two agree bit for bit.
+// tensor-core GEMM (linear.cuh) and the stand-alone bias_act kernel apply, so the two agree bit for bit.
 #pragma once
 
 #include <cstdint>

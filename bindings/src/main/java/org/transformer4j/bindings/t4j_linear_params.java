@@ -1,4 +1,4 @@
-// t4j_gemm_params — layout and accessors of struct t4j_gemm_params (the MLP family's GEMM with fused epilogue, native/include/t4j.h),
+// t4j_linear_params — layout and accessors of struct t4j_linear_params (the MLP family's GEMM with fused epilogue, native/include/t4j.h),
 // in jextract's shape. StructLayoutTest checks it against the offsets libt4j reports.
 package org.transformer4j.bindings;
 
@@ -14,9 +14,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 
 @SuppressWarnings("checkstyle:TypeName")
-public final class t4j_gemm_params {
+public final class t4j_linear_params {
 
-    private t4j_gemm_params() {}
+    private t4j_linear_params() {}
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
             ADDRESS.withName("c"),
@@ -46,7 +46,7 @@ public final class t4j_gemm_params {
             JAVA_INT.withName("trans_b"),
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("reserved"))
-        .withName("t4j_gemm_params");
+        .withName("t4j_linear_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
 

@@ -1,4 +1,4 @@
-// gemm.cuh — tensor-core GEMM with the MLP epilogue fused: C = act(alpha·A·op(B) + bias)
+// linear.cuh — tensor-core GEMM with the MLP epilogue fused: C = act(alpha·A·op(B) + bias)
 // [⊙ (alpha·A·op(B_gate) + bias_gate)] [+ residual], for F16/BF16 with fp32 accumulation.
 //
 // Structure (the classic Ampere recipe, as in CUTLASS's sm80 multistage GEMM, written small):
@@ -24,7 +24,7 @@
 #include "epilogue.cuh"
 
 namespace t4j {
-namespace gemm {
+namespace linear {
 
 constexpr int kBK = 32;        // K per stage: two k16 mma steps per barrier
 constexpr int kStages = 3;     // cp.async ring depth: 2 slices in flight hide ~1 µs of DRAM latency
@@ -156,7 +156,7 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int6
 __host__ __device__ inline int64_t splitk_counter_bytes(int64_t tiles) { return (tiles * 4 + 255) / 256 * 256; }
 
 template <typename T, typename CFG, bool GATED, bool TRANS_B>
-__device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
+__device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
     constexpr int BM = TL::BM;
     constexpr int BN = TL::BN;
@@ -370,5 +370,5 @@ __device__ __forceinline__ void gemm_block(const t4j_gemm_params& p, int32_t vec
     }
 }
 
-}  // namespace gemm
+}  // namespace linear
 }  // namespace t4j

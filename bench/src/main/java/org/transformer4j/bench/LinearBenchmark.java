@@ -1,4 +1,4 @@
-// MlpBenchmark — JMH: a transformer block's MLP, x (T, C) → act(x·W1 + b1) [⊙ x·W1g] → ·W2 + b2 + x,
+// LinearBenchmark — JMH: Backend.linear, as a transformer block's MLP (two linears), x (T, C) → act(x·W1 + b1) [⊙ x·W1g] → ·W2 + b2 + x,
 // at the MLP shapes of GPT-2 small (= BERT-base, T5-base v1.0: 768 → 3072), GPT-2 medium
 // (1024 → 4096), T5-small v1.0 (512 → 2048, ReLU) and Flan-T5-base (768 → 2048, gated GELU-tanh),
 // for T ∈ {1, 128, 2048} tokens, on both CUDA GEMM paths: "custom" (the tensor-core GEMM with the
@@ -32,7 +32,7 @@ import org.transformer4j.runtime.cuda.GemmMode;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-public class MlpBenchmark {
+public class LinearBenchmark {
 
     static final int OPS = 16;
 

@@ -1,4 +1,4 @@
-// mlp_launch.cpp — validates t4j_gemm_params / t4j_bias_act_params, picks the GEMM instance
+// linear_launch.cpp — validates t4j_linear_params / t4j_bias_act_params, picks the GEMM instance
 // (dtype × gated × B layout × tile size) and its vector-load flags, and launches on a
 // (N tiles, M tiles, batch) grid.
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 namespace {
 
-// Mirrors gemm.cuh's Config / Tile (host code cannot include device headers).
+// Mirrors linear.cuh's Config / Tile (host code cannot include device headers).
 struct TileShape {
     int64_t bm;
     int64_t bn;  // of C per block: the config's BN, halved when gated
@@ -24,7 +24,7 @@ TileShape tile_shape(bool large, bool gated) {
     return TileShape{bm, bn, large ? 256u : 128u};
 }
 
-uint32_t gemm_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
+uint32_t linear_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
     const int64_t products = gated ? 2 : 1;
     const int64_t b = trans_b ? t.bn * (kBK + kPad) : kBK * (t.bn + kPad);
     return static_cast<uint32_t>(kStages * (t.bm * (kBK + kPad) + products * b) * 2);
@@ -46,7 +46,7 @@ constexpr int64_t kMinSlicesPerSplit = 8;
 // More splits than this add workspace traffic faster than they add parallelism (a guess until measured).
 constexpr int64_t kMaxSplit = 16;
 
-Plan plan_for(const t4j_gemm_params* p, int sms) {
+Plan plan_for(const t4j_linear_params* p, int sms) {
     const bool gated = p->gated == 1;
     Plan pl{};
     const TileShape large = tile_shape(true, gated);
@@ -60,7 +60,7 @@ Plan plan_for(const t4j_gemm_params* p, int sms) {
     const int64_t blocks = pl.m_tiles * pl.n_tiles * p->batch;
     const int64_t k_slices = (p->k + kBK - 1) / kBK;
     int64_t split = 1;
-    if (!pl.large && blocks < sms && blocks > 0) {  // gemm.cuh: only the small tiles split K
+    if (!pl.large && blocks < sms && blocks > 0) {  // linear.cuh: only the small tiles split K
         split = (sms + blocks - 1) / blocks;
         if (split > k_slices / kMinSlicesPerSplit) split = k_slices / kMinSlicesPerSplit;
         if (split > kMaxSplit) split = kMaxSplit;
@@ -74,7 +74,7 @@ Plan plan_for(const t4j_gemm_params* p, int sms) {
     pl.split = static_cast<int32_t>(split);
     if (split > 1) {
         const int64_t products = gated ? 2 : 1;
-        const int64_t counters = (blocks * 4 + 255) / 256 * 256;  // as splitk_counter_bytes in gemm.cuh
+        const int64_t counters = (blocks * 4 + 255) / 256 * 256;  // as splitk_counter_bytes in linear.cuh
         pl.workspace_bytes = static_cast<uint64_t>(counters + products * p->batch * split * p->m * p->n * 4);
     }
     return pl;
@@ -84,24 +84,24 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) ==
 
 bool valid_act(int32_t a) { return a >= T4J_ACT_NONE && a <= T4J_ACT_SILU; }
 
-const t4j::FieldLayout kGemmFields[] = {
-    T4J_FIELD(t4j_gemm_params, c),          T4J_FIELD(t4j_gemm_params, a),
-    T4J_FIELD(t4j_gemm_params, b),          T4J_FIELD(t4j_gemm_params, b_gate),
-    T4J_FIELD(t4j_gemm_params, bias),       T4J_FIELD(t4j_gemm_params, bias_gate),
-    T4J_FIELD(t4j_gemm_params, residual),   T4J_FIELD(t4j_gemm_params, m),
-    T4J_FIELD(t4j_gemm_params, n),          T4J_FIELD(t4j_gemm_params, k),
-    T4J_FIELD(t4j_gemm_params, batch),      T4J_FIELD(t4j_gemm_params, lda),
-    T4J_FIELD(t4j_gemm_params, ldb),        T4J_FIELD(t4j_gemm_params, ldc),
-    T4J_FIELD(t4j_gemm_params, ld_residual), T4J_FIELD(t4j_gemm_params, stride_a),
-    T4J_FIELD(t4j_gemm_params, stride_b),   T4J_FIELD(t4j_gemm_params, stride_c),
-    T4J_FIELD(t4j_gemm_params, stride_residual), T4J_FIELD(t4j_gemm_params, workspace),
-    T4J_FIELD(t4j_gemm_params, workspace_bytes), T4J_FIELD(t4j_gemm_params, alpha),
-    T4J_FIELD(t4j_gemm_params, activation), T4J_FIELD(t4j_gemm_params, gated),
-    T4J_FIELD(t4j_gemm_params, trans_b),    T4J_FIELD(t4j_gemm_params, dtype),
-    T4J_FIELD(t4j_gemm_params, reserved),
+const t4j::FieldLayout kLinearFields[] = {
+    T4J_FIELD(t4j_linear_params, c),          T4J_FIELD(t4j_linear_params, a),
+    T4J_FIELD(t4j_linear_params, b),          T4J_FIELD(t4j_linear_params, b_gate),
+    T4J_FIELD(t4j_linear_params, bias),       T4J_FIELD(t4j_linear_params, bias_gate),
+    T4J_FIELD(t4j_linear_params, residual),   T4J_FIELD(t4j_linear_params, m),
+    T4J_FIELD(t4j_linear_params, n),          T4J_FIELD(t4j_linear_params, k),
+    T4J_FIELD(t4j_linear_params, batch),      T4J_FIELD(t4j_linear_params, lda),
+    T4J_FIELD(t4j_linear_params, ldb),        T4J_FIELD(t4j_linear_params, ldc),
+    T4J_FIELD(t4j_linear_params, ld_residual), T4J_FIELD(t4j_linear_params, stride_a),
+    T4J_FIELD(t4j_linear_params, stride_b),   T4J_FIELD(t4j_linear_params, stride_c),
+    T4J_FIELD(t4j_linear_params, stride_residual), T4J_FIELD(t4j_linear_params, workspace),
+    T4J_FIELD(t4j_linear_params, workspace_bytes), T4J_FIELD(t4j_linear_params, alpha),
+    T4J_FIELD(t4j_linear_params, activation), T4J_FIELD(t4j_linear_params, gated),
+    T4J_FIELD(t4j_linear_params, trans_b),    T4J_FIELD(t4j_linear_params, dtype),
+    T4J_FIELD(t4j_linear_params, reserved),
 };
-const t4j::StructRegistration kGemmLayout("t4j_gemm_params", sizeof(t4j_gemm_params), kGemmFields,
-                                          sizeof(kGemmFields) / sizeof(kGemmFields[0]));
+const t4j::StructRegistration kLinearLayout("t4j_linear_params", sizeof(t4j_linear_params), kLinearFields,
+                                          sizeof(kLinearFields) / sizeof(kLinearFields[0]));
 
 const t4j::FieldLayout kBiasActFields[] = {
     T4J_FIELD(t4j_bias_act_params, out),             T4J_FIELD(t4j_bias_act_params, x),
@@ -124,7 +124,7 @@ uint32_t threads_for(int64_t cols) {
 
 }  // namespace
 
-extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
+extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) {
     if (p == nullptr || p->c == nullptr || p->a == nullptr || p->b == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->reserved != 0 || (p->gated != 0 && p->gated != 1) || (p->trans_b != 0 && p->trans_b != 1)) {
         return T4J_ERROR_INVALID_ARGUMENT;
@@ -160,10 +160,10 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
                           p->stride_b % 8 == 0 && (trans_b ? p->k : p->n) % 8 == 0;
 
     static const char* const kNames[2][2][2][2] = {  // [large][bf16][gated][trans_b]
-        {{{"t4j_gemm_f16_nn_64", "t4j_gemm_f16_nt_64"}, {"t4j_gemm_f16_gated_nn_64", "t4j_gemm_f16_gated_nt_64"}},
-         {{"t4j_gemm_bf16_nn_64", "t4j_gemm_bf16_nt_64"}, {"t4j_gemm_bf16_gated_nn_64", "t4j_gemm_bf16_gated_nt_64"}}},
-        {{{"t4j_gemm_f16_nn_128", "t4j_gemm_f16_nt_128"}, {"t4j_gemm_f16_gated_nn_128", "t4j_gemm_f16_gated_nt_128"}},
-         {{"t4j_gemm_bf16_nn_128", "t4j_gemm_bf16_nt_128"}, {"t4j_gemm_bf16_gated_nn_128", "t4j_gemm_bf16_gated_nt_128"}}},
+        {{{"t4j_linear_f16_nn_64", "t4j_linear_f16_nt_64"}, {"t4j_linear_f16_gated_nn_64", "t4j_linear_f16_gated_nt_64"}},
+         {{"t4j_linear_bf16_nn_64", "t4j_linear_bf16_nt_64"}, {"t4j_linear_bf16_gated_nn_64", "t4j_linear_bf16_gated_nt_64"}}},
+        {{{"t4j_linear_f16_nn_128", "t4j_linear_f16_nt_128"}, {"t4j_linear_f16_gated_nn_128", "t4j_linear_f16_gated_nt_128"}},
+         {{"t4j_linear_bf16_nn_128", "t4j_linear_bf16_nt_128"}, {"t4j_linear_bf16_gated_nn_128", "t4j_linear_bf16_gated_nt_128"}}},
     };
     t4j::CUfunction f = nullptr;
     s = t4j::get_kernel(kNames[use_large][p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
@@ -171,13 +171,13 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
     int32_t va = vec_a;
     int32_t vb = vec_b;
     int32_t split = pl.split;
-    void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb, &split};
+    void* args[] = {const_cast<t4j_linear_params*>(p), &va, &vb, &split};
     return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
-                            static_cast<uint32_t>(p->batch * split), t.threads, gemm_shared_bytes(t, gated, trans_b),
+                            static_cast<uint32_t>(p->batch * split), t.threads, linear_shared_bytes(t, gated, trans_b),
                             stream, args);
 }
 
-extern "C" T4J_API int32_t t4j_gemm_workspace_size(const t4j_gemm_params* p, uint64_t* bytes) {
+extern "C" T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* bytes) {
     if (p == nullptr || bytes == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
     *bytes = 0;
     if (p->m <= 0 || p->n <= 0 || p->k <= 0 || p->batch < 1 || p->dtype == T4J_DTYPE_F32) return T4J_SUCCESS;

@@ -1,0 +1,32 @@
+// linear_kernels.cu — the extern "C" entry points of the linear family (the MLP's GEMMs): the tensor-core GEMM per
+// dtype × gated × B layout × tile size (activation, bias, residual and alignment are runtime
+// flags), and the stand-alone epilogue per dtype.
+#include "bias_act.cuh"
+#include "linear.cuh"
+
+// NAME_<tile>: Large = 128×128 tiles, 256 threads; Small = 64×64 tiles, 128 threads (linear.cuh).
+#define T4J_LINEAR_KERNEL(NAME, T, CFG, GATED, TRANS_B)                                                    \
+    extern "C" __global__ void __launch_bounds__(t4j::linear::CFG::THREADS, t4j::linear::CFG::MIN_BLOCKS) NAME( \
+        const t4j_linear_params p, int32_t vec_a, int32_t vec_b, int32_t split) {                           \
+        t4j::linear::linear_block<T, t4j::linear::CFG, GATED, TRANS_B>(p, vec_a, vec_b, split);                \
+    }
+
+#define T4J_LINEAR_KERNELS(DT, T)                                                     \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_nn_128, T, Large, false, false)                 \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_nt_128, T, Large, false, true)                  \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_gated_nn_128, T, Large, true, false)            \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_gated_nt_128, T, Large, true, true)             \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_nn_64, T, Small, false, false)                  \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_nt_64, T, Small, false, true)                   \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_gated_nn_64, T, Small, true, false)             \
+    T4J_LINEAR_KERNEL(t4j_linear_##DT##_gated_nt_64, T, Small, true, true)
+
+T4J_LINEAR_KERNELS(f16, __half)
+T4J_LINEAR_KERNELS(bf16, __nv_bfloat16)
+
+#define T4J_BIAS_ACT_KERNEL(NAME, T) \
+    extern "C" __global__ void __launch_bounds__(1024) NAME(const t4j_bias_act_params p) { t4j::bias_act_rows<T>(p); }
+
+T4J_BIAS_ACT_KERNEL(t4j_bias_act_f32, float)
+T4J_BIAS_ACT_KERNEL(t4j_bias_act_f16, __half)
+T4J_BIAS_ACT_KERNEL(t4j_bias_act_bf16, __nv_bfloat16)

@@ -1,0 +1,68 @@
+// CpuLinear — the linear op on the CPU (LinearOp: the product with the MLP epilogue fused): the
+// twin of native/src/linear/ (linear.cuh, epilogue.cuh) that CpuBackend.linear runs.
+package org.transformer4j.runtime.cpu;
+
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.Tensor;
+
+/** fp32 math on all cores, one rounding to the output's dtype. */
+public final class CpuLinear {
+
+    private CpuLinear() {}
+
+    /** Runs a validated op on host tensors. */
+    public static void linear(LinearOp op, LinearOp.Shape s) {
+        int m = s.m();
+        int n = s.n();
+        int k = s.k();
+        float[] x = FloatArrays.copyOf(op.x());                         // (M, K) packed
+        float[] g = null;
+        if (op.gated()) {
+            g = FloatArrays.take(Math.multiplyExact(m, n));        // written whole (beta = 0)
+            product(op, op.wGate(), x, m, n, k, g, null);         // (M, N) alpha·x·Wgate
+        }
+        float[] gate = g;
+        float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
+        float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
+        float[] res = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
+        int act = op.activation().code();
+        // (M, N) alpha·x·W, fp32; the epilogue runs on each block of it as soon as the block is finished
+        float[] y = FloatArrays.take(Math.multiplyExact(m, n));  // written whole (beta = 0)
+        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, i0, i1, j0, j1));
+        op.out().copyFrom(y);                                    // the one rounding to the dtype
+        FloatArrays.give(x, g, res, y);
+    }
+
+    private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
+                                CpuKernels.BlockEpilogue epilogue) {
+        // Few rows (a decode step): fp32 weights stored (N, K) are read where they lie, not copied first.
+        if (op.transW() && w.dtype() == DType.F32 && w.isContiguous() && w.hostSegment().isNative()
+                && CpuKernels.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
+            return;
+        }
+        float[] wf = FloatArrays.copyOf(w);                             // (K, N) or (N, K) packed
+        CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
+                0f, y, 0, 0, n, epilogue);
+        FloatArrays.give(wf);
+    }
+
+    /**
+     * y = act(y + bias) [* (g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
+     * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
+     */
+    private static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
+                         int r0, int r1, int c0, int c1) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * cols;
+            for (int c = c0; c < c1; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
+            CpuKernels.activate(act, y, o + c0, c1 - c0);
+            if (g != null) {
+                for (int c = c0; c < c1; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
+            }
+            if (res != null) {
+                for (int c = c0; c < c1; c++) y[o + c] += res[o + c];
+            }
+        }
+    }
+}
