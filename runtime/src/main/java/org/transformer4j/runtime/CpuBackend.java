@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.transformer4j.runtime.cpu.CpuAttention;
+import org.transformer4j.runtime.cpu.CpuGemm;
 import org.transformer4j.runtime.cpu.CpuKernels;
 import org.transformer4j.runtime.cpu.CpuLinear;
+import org.transformer4j.runtime.cpu.CpuNorm;
 import org.transformer4j.runtime.cpu.FloatArrays;
 import org.transformer4j.runtime.cpu.Half;
 import org.transformer4j.runtime.cpu.VocabKernels;
@@ -157,7 +159,7 @@ public final class CpuBackend implements Backend {
         long aBatch = op.a().rank() == 3 ? (long) aRows * aCols : 0;
         long bBatch = op.b().rank() == 3 ? (long) bRows * bCols : 0;
         long cBatch = op.c().rank() == 3 ? (long) s.m() * s.n() : 0;
-        CpuKernels.gemm(s.batch(), s.m(), s.n(), s.k(), op.alpha(),
+        CpuGemm.gemm(s.batch(), s.m(), s.n(), s.k(), op.alpha(),
                 a, 0, aBatch, aCols, op.transA(),
                 b, 0, bBatch, bCols, op.transB(),
                 op.beta(), c, 0, cBatch, s.n());
@@ -177,7 +179,7 @@ public final class CpuBackend implements Backend {
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
         float[] out = FloatArrays.take(rows * cols);                                  // written whole
         float[] residualOut = op.residualOut() == null ? null : FloatArrays.take(rows * cols);
-        CpuKernels.norm(op.kind() == NormOp.Kind.RMS, rows, cols, x, 0, cols, residual, 0, cols, weight, 0, bias, 0,
+        CpuNorm.norm(op.kind() == NormOp.Kind.RMS, rows, cols, x, 0, cols, residual, 0, cols, weight, 0, bias, 0,
                 op.eps(), out, 0, cols, residualOut, 0, cols, rounding(op.x().dtype()));
         op.out().copyFrom(out);
         if (residualOut != null) op.residualOut().copyFrom(residualOut);

@@ -39,7 +39,7 @@ public final class CpuAttention {
                                float[] lse, long[] lseBase, long lseHeadStride) {
         int group = nh / nkv;
         boolean vec = CpuKernels.simd();
-        int lanes = vec ? CpuKernels.VectorOps.V : 1;
+        int lanes = vec ? VectorOps.V : 1;
         IntStream.range(0, batch * nh).parallel().forEach(bh -> {
             int b = bh / nh;
             int h = bh % nh;
@@ -63,7 +63,7 @@ public final class CpuAttention {
             for (int i = 0; i < lq[b]; i++) {
                 int qo = ((qStart[b] + i) * nh + h) * hs;
                 if (vec) {
-                    CpuKernels.VectorOps.scores(q, qo, hs, kt, lkPad, s);
+                    VectorOps.scores(q, qo, hs, kt, lkPad, s);
                 }
                 float m = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < lk[b]; j++) {
@@ -124,7 +124,7 @@ public final class CpuAttention {
             }
         }
         if (vec) {
-            CpuKernels.VectorOps.weightedRows(w, vOff, count, v, hs, acc);
+            VectorOps.weightedRows(w, vOff, count, v, hs, acc);
         }
         float inv = l > 0f ? 1f / l : 0f;
         for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;

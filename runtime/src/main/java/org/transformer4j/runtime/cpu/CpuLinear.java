@@ -35,14 +35,14 @@ public final class CpuLinear {
     }
 
     private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
-                                CpuKernels.BlockEpilogue epilogue) {
+                                CpuGemm.BlockEpilogue epilogue) {
         // Few rows (a decode step): fp32 weights stored (N, K) are read where they lie, not copied first.
         if (op.transW() && w.dtype() == DType.F32 && w.isContiguous() && w.hostSegment().isNative()
-                && CpuKernels.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
+                && CpuGemm.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
             return;
         }
         float[] wf = FloatArrays.copyOf(w);                             // (K, N) or (N, K) packed
-        CpuKernels.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
+        CpuGemm.gemm(1, m, n, k, op.alpha(), x, 0, 0, k, false, wf, 0, 0, op.transW() ? k : n, op.transW(),
                 0f, y, 0, 0, n, epilogue);
         FloatArrays.give(wf);
     }

@@ -232,12 +232,12 @@ class CpuKernelsTest {
                 float[] a = new float[batch * m * k], b = new float[batch * n * k], c0 = new float[batch * m * n];
                 for (float[] arr : new float[][] {a, b, c0}) for (int i = 0; i < arr.length; i++) arr[i] = (float) rnd.nextDouble(-1, 1);
                 float[] want = c0.clone();
-                CpuKernels.gemm(batch, m, n, k, 1.5f, a, 0, (long) m * k, k, false, b, 0, (long) n * k, transB ? k : n, transB,
+                CpuGemm.gemm(batch, m, n, k, 1.5f, a, 0, (long) m * k, k, false, b, 0, (long) n * k, transB ? k : n, transB,
                         0.25f, want, 0, (long) m * n, n);
                 float[] c = c0.clone();
                 int[] visits = new int[c.length];
                 float[] seen = new float[c.length];   // C as the epilogue found it
-                CpuKernels.gemm(batch, m, n, k, 1.5f, a, 0, (long) m * k, k, false, b, 0, (long) n * k, transB ? k : n, transB,
+                CpuGemm.gemm(batch, m, n, k, 1.5f, a, 0, (long) m * k, k, false, b, 0, (long) n * k, transB ? k : n, transB,
                         0.25f, c, 0, (long) m * n, n, (bi, i0, i1, j0, j1) -> {
                             for (int i = i0; i < i1; i++) {
                                 for (int j = j0; j < j1; j++) {
@@ -275,7 +275,7 @@ class CpuKernelsTest {
             double[] ref = Oracle.gemm(batch, M, N, K, alpha, a, av.off(), av.batchStride(), av.rowStride(), transA,
                     b, bv.off(), bv.batchStride(), bv.rowStride(), transB, beta, before, cv.off(), cv.batchStride(), cv.rowStride());
 
-            CpuKernels.gemm(batch, M, N, K, alpha, a, av.off(), av.batchStride(), av.rowStride(), transA,
+            CpuGemm.gemm(batch, M, N, K, alpha, a, av.off(), av.batchStride(), av.rowStride(), transA,
                     b, bv.off(), bv.batchStride(), bv.rowStride(), transB, beta, c, cv.off(), cv.batchStride(), cv.rowStride());
 
             String what = String.format("gemm batch=%d M=%d N=%d K=%d transA=%b transB=%b alpha=%s beta=%s strided=%b broadcastB=%b simd=%b",
@@ -305,14 +305,14 @@ class CpuKernelsTest {
                     for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextDouble(-1, 1);
                     float[] want = new float[m * n], got = new float[m * n];
                     int[] blocks = new int[1];
-                    CpuKernels.gemm(1, m, n, k, 0.75f, a, 0, 0, k, false, b, 0, 0, k, true, 0f, want, 0, 0, n,
+                    CpuGemm.gemm(1, m, n, k, 0.75f, a, 0, 0, k, false, b, 0, 0, k, true, 0f, want, 0, 0, n,
                             (bi, i0, i1, j0, j1) -> { for (int i = i0; i < i1; i++) for (int j = j0; j < j1; j++) want[i * n + j] += 1f; });
                     Arrays.fill(got, Float.NaN);
                     boolean taken;
                     try (java.lang.foreign.Arena arena = confined ? java.lang.foreign.Arena.ofConfined() : java.lang.foreign.Arena.ofShared()) {
                         java.lang.foreign.MemorySegment seg = arena.allocate(4L * b.length + 4);   // unaligned start: +4 bytes
                         java.lang.foreign.MemorySegment.copy(b, 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 4, b.length);
-                        taken = CpuKernels.gemmTransBInPlace(m, n, k, 0.75f, a, k, seg.asSlice(4), k, got, n,
+                        taken = CpuGemm.gemmTransBInPlace(m, n, k, 0.75f, a, k, seg.asSlice(4), k, got, n,
                                 (bi, i0, i1, j0, j1) -> {
                                     synchronized (blocks) { blocks[0]++; }
                                     for (int i = i0; i < i1; i++) for (int j = j0; j < j1; j++) got[i * n + j] += 1f;
@@ -326,10 +326,10 @@ class CpuKernelsTest {
                     assertArrayEquals(want, got, what);
                 }
                 float[] c = new float[64 * 8];
-                boolean packed = CpuKernels.gemmTransBInPlace(64, 8, 8, 1f, new float[64 * 8],  8,
+                boolean packed = CpuGemm.gemmTransBInPlace(64, 8, 8, 1f, new float[64 * 8],  8,
                         java.lang.foreign.MemorySegment.ofArray(new byte[4 * 64]), 8, c, 8, null);
                 assertTrue(!packed, "64 rows: gemm would pack; the in-place path must decline");
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.gemmTransBInPlace(
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CpuGemm.gemmTransBInPlace(
                         1, 8, 8, 1f, new float[8], 8, java.lang.foreign.MemorySegment.ofArray(new byte[4 * 60]), 8, new float[8], 8, null));
                 assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
             });
@@ -352,12 +352,12 @@ class CpuKernelsTest {
                     float[] c = cv.alloc(rnd, false);
                     cv.fillUniform(c, rnd, -1, 1);
                     float[] before = c.clone();
-                    CpuKernels.gemm(1, M, N, K, 0f, a, 0, 0, K, false, b, 0, 0, N, false, beta, c, 0, 0, N);
+                    CpuGemm.gemm(1, M, N, K, 0f, a, 0, 0, K, false, b, 0, 0, N, false, beta, c, 0, 0, N);
                     for (int i = 0; i < c.length; i++) {
                         assertEquals(beta == 0f ? 0f : beta * before[i], c[i], "alpha=0, beta=" + beta + ", index " + i + seedNote(seed));
                     }
                     c = before.clone();
-                    CpuKernels.gemm(1, M, N, 0, 1f, a, 0, 0, 0, false, b, 0, 0, N, false, beta, c, 0, 0, N);
+                    CpuGemm.gemm(1, M, N, 0, 1f, a, 0, 0, 0, false, b, 0, 0, N, false, beta, c, 0, 0, N);
                     for (int i = 0; i < c.length; i++) {
                         assertEquals(beta == 0f ? 0f : beta * before[i], c[i], "K=0, beta=" + beta + ", index " + i + seedNote(seed));
                     }
@@ -372,9 +372,9 @@ class CpuKernelsTest {
                 float[] b = {1, 2, 3, 4};
                 float[] c = {Float.NaN, 5, 6, 7};
                 float[] before = c.clone();
-                CpuKernels.gemm(0, 2, 2, 2, 1f, a, 0, 4, 2, false, b, 0, 4, 2, false, 0f, c, 0, 4, 2);
-                CpuKernels.gemm(1, 0, 2, 2, 1f, a, 0, 4, 2, false, b, 0, 4, 2, false, 0f, c, 0, 4, 2);
-                CpuKernels.gemm(1, 2, 0, 2, 1f, a, 0, 4, 2, false, b, 0, 4, 2, false, 0f, c, 0, 4, 2);
+                CpuGemm.gemm(0, 2, 2, 2, 1f, a, 0, 4, 2, false, b, 0, 4, 2, false, 0f, c, 0, 4, 2);
+                CpuGemm.gemm(1, 0, 2, 2, 1f, a, 0, 4, 2, false, b, 0, 4, 2, false, 0f, c, 0, 4, 2);
+                CpuGemm.gemm(1, 2, 0, 2, 1f, a, 0, 4, 2, false, b, 0, 4, 2, false, 0f, c, 0, 4, 2);
                 assertEquals(Arrays.toString(before), Arrays.toString(c));
             });
         }
@@ -394,27 +394,27 @@ class CpuKernelsTest {
                 Arrays.fill(shortC, 42f);
                 IllegalArgumentException e;
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(1, -1, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N));
+                        () -> CpuGemm.gemm(1, -1, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N));
                 assertTrue(e.getMessage().contains("M=-1"), e.getMessage());
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(1, M, N, K, 1f, shortA, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N));
+                        () -> CpuGemm.gemm(1, M, N, K, 1f, shortA, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N));
                 assertTrue(e.getMessage().contains("A (stored (M, K))") && e.getMessage().contains(String.valueOf(M * K - 1)), e.getMessage());
                 // the same A is long enough when read as (K, M) with a smaller row stride
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(1, M, N, K, 1f, a, 1, 0, M, true, b, 0, 0, N, false, 0f, c, 0, 0, N));
+                        () -> CpuGemm.gemm(1, M, N, K, 1f, a, 1, 0, M, true, b, 0, 0, N, false, 0f, c, 0, 0, N));
                 assertTrue(e.getMessage().contains("transA"), e.getMessage());
                 float[] c2 = new float[2 * M * N];
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(2, M, N, K, 1f, a, 0, 0, K, false, b, 0, 1, N, false, 0f, c2, 0, M * N, N));
+                        () -> CpuGemm.gemm(2, M, N, K, 1f, a, 0, 0, K, false, b, 0, 1, N, false, 0f, c2, 0, M * N, N));
                 assertTrue(e.getMessage().contains("B (stored (K, N))"), e.getMessage());
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(1, M, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, shortC, 0, 0, N));
+                        () -> CpuGemm.gemm(1, M, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, shortC, 0, 0, N));
                 assertTrue(e.getMessage().contains("C (M, N)"), e.getMessage());
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(1, M, N, K, 1f, a, -1, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N));
+                        () -> CpuGemm.gemm(1, M, N, K, 1f, a, -1, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N));
                 assertTrue(e.getMessage().contains("offset"), e.getMessage());
                 e = assertThrows(IllegalArgumentException.class,
-                        () -> CpuKernels.gemm(1, M, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N - 1));
+                        () -> CpuGemm.gemm(1, M, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N - 1));
                 assertTrue(e.getMessage().contains("overlap"), e.getMessage());
                 for (float v : c) {
                     assertEquals(42f, v);
@@ -423,7 +423,7 @@ class CpuKernelsTest {
                     assertEquals(42f, v);
                 }
                 // exactly long enough is fine
-                CpuKernels.gemm(1, M, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N);
+                CpuGemm.gemm(1, M, N, K, 1f, a, 0, 0, K, false, b, 0, 0, N, false, 0f, c, 0, 0, N);
             });
         }
 
@@ -495,7 +495,7 @@ class CpuKernelsTest {
                     ? Oracle.rmsNorm(rows, cols, h, weight, wv.off(), bias, bv.off(), eps)
                     : Oracle.layerNorm(rows, cols, h, weight, wv.off(), bias, bv.off(), eps);
 
-            CpuKernels.norm(rms, rows, cols, x, xv.off(), xv.rowStride(), residual, rv.off(), rv.rowStride(),
+            CpuNorm.norm(rms, rows, cols, x, xv.off(), xv.rowStride(), residual, rv.off(), rv.rowStride(),
                     weight, wv.off(), bias, bv.off(), eps, out, ov.off(), ov.rowStride(),
                     residualOut, hv.off(), hv.rowStride(), rounding.op);
 
@@ -629,7 +629,7 @@ class CpuKernelsTest {
                 }
                 default -> throw new AssertionError(alias);
             }
-            CpuKernels.norm(rms, rows, cols, x, xv.off(), xv.rowStride(), residual, rv.off(), rv.rowStride(),
+            CpuNorm.norm(rms, rows, cols, x, xv.off(), xv.rowStride(), residual, rv.off(), rv.rowStride(),
                     weight, 0, bias, 0, eps, out, ov.off(), ov.rowStride(),
                     residualOut, hv == null ? 0 : hv.off(), hv == null ? 0 : hv.rowStride(), null);
 
@@ -670,25 +670,25 @@ class CpuKernelsTest {
                 float[] out = new float[12];
                 Arrays.fill(out, 42f);
                 IllegalArgumentException e;
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(true, 3, 0, x, 0, 4, null, 0, 0,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(true, 3, 0, x, 0, 4, null, 0, 0,
                         w, 0, null, 0, 1e-5f, out, 0, 4, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("cols=0"), e.getMessage());
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(false, 3, 4, x, 0, 4, null, 0, 0,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(false, 3, 4, x, 0, 4, null, 0, 0,
                         w, 1, null, 0, 1e-5f, out, 0, 4, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("weight"), e.getMessage());
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(false, 3, 4, x, 0, 4, new float[11], 0, 4,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(false, 3, 4, x, 0, 4, new float[11], 0, 4,
                         w, 0, null, 0, 1e-5f, out, 0, 4, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("residual"), e.getMessage());
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(false, 3, 4, x, 0, 4, null, 0, 0,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(false, 3, 4, x, 0, 4, null, 0, 0,
                         w, 0, new float[3], 0, 1e-5f, out, 0, 4, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("bias"), e.getMessage());
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(false, 3, 4, x, 0, 4, null, 0, 0,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(false, 3, 4, x, 0, 4, null, 0, 0,
                         w, 0, null, 0, 1e-5f, out, 1, 4, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("out"), e.getMessage());
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(false, 3, 4, x, 0, 4, null, 0, 0,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(false, 3, 4, x, 0, 4, null, 0, 0,
                         w, 0, null, 0, 1e-5f, out, 0, 3, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("overlap"), e.getMessage());
-                e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.norm(false, 3, 4, x, 0, 4, null, 0, 0,
+                e = assertThrows(IllegalArgumentException.class, () -> CpuNorm.norm(false, 3, 4, x, 0, 4, null, 0, 0,
                         w, 0, null, 0, -1f, out, 0, 4, null, 0, 0, null));
                 assertTrue(e.getMessage().contains("eps"), e.getMessage());
                 for (float v : out) {

@@ -40,7 +40,7 @@ public final class DeterminismProbe {
             names.add("gemm M=" + m + " N=" + n + " K=" + k + (transB ? " B^T" : ""));
             kernels.add(() -> {
                 float[] c = c0.clone();
-                CpuKernels.gemm(1, m, n, k, 0.75f, a, 0, 0, k, false, b, 0, 0, transB ? k : n, transB, 0.5f, c, 0, 0, n);
+                CpuGemm.gemm(1, m, n, k, 0.75f, a, 0, 0, k, false, b, 0, 0, transB ? k : n, transB, 0.5f, c, 0, 0, n);
                 return c;
             });
         }
@@ -53,7 +53,7 @@ public final class DeterminismProbe {
             names.add("gemm in place M=" + m + " N=" + n + " K=" + k + " B^T");
             kernels.add(() -> {
                 float[] c = new float[m * n];
-                if (!CpuKernels.gemmTransBInPlace(m, n, k, 0.75f, a, k, seg, k, c, n, null)) throw new IllegalStateException("declined");
+                if (!CpuGemm.gemmTransBInPlace(m, n, k, 0.75f, a, k, seg, k, c, n, null)) throw new IllegalStateException("declined");
                 return c;
             });
         }
@@ -65,7 +65,7 @@ public final class DeterminismProbe {
             names.add(rms ? "rmsNorm" : "layerNorm");
             kernels.add(() -> {
                 float[] out = new float[2 * rows * cols];   // out, then residualOut
-                CpuKernels.norm(rms, rows, cols, x, 0, cols, r, 0, cols, w, 0, bias, 0, 1e-5f,
+                CpuNorm.norm(rms, rows, cols, x, 0, cols, r, 0, cols, w, 0, bias, 0, 1e-5f,
                         out, 0, cols, out, rows * cols, cols, null);
                 return out;
             });

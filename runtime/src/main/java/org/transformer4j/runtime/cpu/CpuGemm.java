@@ -1,0 +1,555 @@
+// CpuGemm — the CPU backend's batched GEMM over float[] with explicit offsets and strides (in
+// elements): cache-blocked packing and a micro-kernel for large M, dot/axpy paths for few rows,
+// and the in-place path that reads fp32 (N, K) weights where they lie. The twin of cuBLAS for
+// GemmOp and the product inside CpuLinear. fp32 arithmetic, multithreaded for large problems.
+package org.transformer4j.runtime.cpu;
+
+import static org.transformer4j.runtime.cpu.CpuKernels.PARALLEL_MIN_WORK;
+import static org.transformer4j.runtime.cpu.CpuKernels.THREADS;
+import static org.transformer4j.runtime.cpu.CpuKernels.checkRange;
+import static org.transformer4j.runtime.cpu.CpuKernels.parallelFor;
+import static org.transformer4j.runtime.cpu.CpuKernels.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.function.LongConsumer;
+
+/** Outputs must not overlap inputs, and distinct output rows (and batches) must not overlap each other. */
+public final class CpuGemm {
+
+    /** GEMM cache blocking: a KC x NC block of packed op(B) (1 MiB) stays in L2, an MC x KC block of packed op(A) (120 KiB) too. */
+    private static final int KC = 256;
+    private static final int MC = 120;
+    private static final int NC = 1024;
+    /** Micro-tile rows: 6 rows x 2 vectors = 12 accumulators fits AVX2's 16 registers and AVX-512's 32 (VectorOps.microKernel is written out for 6). */
+    static final int MR = 6;
+    /** Micro-tile columns of the scalar path: long enough rows for the JIT to auto-vectorise (measured: 64 beats 16 by 1.2-2x). */
+    private static final int NR_SCALAR = 64;
+    /** Column chunk of the small-M (axpy) path: a few rows of 512 fp32 accumulators stay in L1. */
+    private static final int AXPY_CHUNK = 512;
+    /** Rows of op(B) per task in the small-M (dot) path. */
+    private static final int DOT_CHUNK = 64;
+    /** With the Vector API and B stored (N, K), below this M dot products beat transposing B for packing (measured at N = K = 4096). */
+    private static final int DOT_MAX_M_SIMD = 12;
+    /** Largest shared packing of op(B) (floats, 64 MiB): beyond it each task packs its own blocks. */
+    private static final long SHARED_B_MAX = 16L << 20;
+    /** Smallest column chunk a small-M task is split down to when spreading work over threads. */
+    private static final int MIN_CHUNK = 16;
+
+    private CpuGemm() {
+    }
+
+
+    /**
+     * Batched row-major GEMM: for each batch, {@code C = alpha * op(A) @ op(B) + beta * C}.
+     *
+     * <p>op(A) is (M, K): stored as (M, K) with row stride {@code aRowStride}, or when {@code transA}
+     * stored as (K, M) and transposed. op(B) is (K, N): stored as (K, N), or when {@code transB} as
+     * (N, K). C is (M, N). Columns are contiguous in every stored matrix; strides and offsets are in
+     * elements; batch strides may be 0 for A and B (broadcast). With {@code beta == 0} C's old contents
+     * are not read (NaN there is ignored); with {@code alpha == 0} or {@code K == 0} A and B are not
+     * read. Accumulates in fp32.
+     */
+    public static void gemm(int batch, int M, int N, int K, float alpha,
+                            float[] a, int aOff, long aBatchStride, int aRowStride, boolean transA,
+                            float[] b, int bOff, long bBatchStride, int bRowStride, boolean transB,
+                            float beta,
+                            float[] c, int cOff, long cBatchStride, int cRowStride) {
+        gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA, b, bOff, bBatchStride, bRowStride, transB,
+                beta, c, cOff, cBatchStride, cRowStride, null);
+    }
+
+    /** A step applied to each finished block of C: rows [i0, i1) and columns [j0, j1) of batch bi. */
+    @FunctionalInterface
+    public interface BlockEpilogue {
+        void apply(int bi, int i0, int i1, int j0, int j1);
+    }
+
+    /**
+     * {@link #gemm(int, int, int, int, float, float[], int, long, int, boolean, float[], int, long, int, boolean, float, float[], int, long, int)
+     * gemm}, then {@code epilogue} (when non-null) on every element of C exactly once, block by
+     * block, by the thread that finished the block while it is still in cache. The blocks are
+     * disjoint, so an epilogue that reads and writes only its block's elements (and read-only data)
+     * gives the same bits however the blocks are scheduled.
+     */
+    public static void gemm(int batch, int M, int N, int K, float alpha,
+                            float[] a, int aOff, long aBatchStride, int aRowStride, boolean transA,
+                            float[] b, int bOff, long bBatchStride, int bRowStride, boolean transB,
+                            float beta,
+                            float[] c, int cOff, long cBatchStride, int cRowStride, BlockEpilogue epilogue) {
+        if (batch < 0 || M < 0 || N < 0 || K < 0) {
+            throw new IllegalArgumentException("gemm: negative size: batch=" + batch + ", M=" + M + ", N=" + N + ", K=" + K);
+        }
+        Objects.requireNonNull(a, "gemm: a");
+        Objects.requireNonNull(b, "gemm: b");
+        Objects.requireNonNull(c, "gemm: c");
+        // A (M, K) or (K, M)
+        checkRange("gemm", transA ? "A (stored (K, M), transA)" : "A (stored (M, K))", a.length,
+                aOff, aBatchStride, batch, transA ? K : M, aRowStride, transA ? M : K);
+        // B (K, N) or (N, K)
+        checkRange("gemm", transB ? "B (stored (N, K), transB)" : "B (stored (K, N))", b.length,
+                bOff, bBatchStride, batch, transB ? N : K, bRowStride, transB ? K : N);
+        // C (M, N)
+        checkRange("gemm", "C (M, N)", c.length, cOff, cBatchStride, batch, M, cRowStride, N);
+        if (M > 1 && cRowStride < N) {
+            throw new IllegalArgumentException("gemm: C's rows overlap: cRowStride=" + cRowStride + " < N=" + N);
+        }
+        if (batch > 1 && cBatchStride == 0 && M > 0 && N > 0) {
+            throw new IllegalArgumentException("gemm: C's batches overlap: cBatchStride=0 with batch=" + batch);
+        }
+        if (batch == 0 || M == 0 || N == 0) {
+            return;
+        }
+        boolean vec = simd();
+        Gemm g = new Gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA,
+                b, bOff, bBatchStride, bRowStride, transB, beta, c, cOff, cBatchStride, cRowStride,
+                vec, vec ? VectorOps.NR : NR_SCALAR, epilogue);
+        if (K == 0 || alpha == 0f) {
+            g.scaleC();
+            if (epilogue != null) {
+                for (int bi = 0; bi < batch; bi++) epilogue.apply(bi, 0, M, 0, N);
+            }
+            return;
+        }
+        boolean parallel = THREADS > 1 && (long) batch * M * N * K >= PARALLEL_MIN_WORK;
+        if (directPath(M, transB, vec)) {
+            g.runDirect(parallel);
+        } else {
+            g.runPacked(parallel);
+        }
+    }
+
+    /**
+     * One GEMM call's operands, already validated, and its algorithms: blocked with packing, or
+     * for small M without packing. nr is the micro-tile width of the chosen path.
+     */
+    private record Gemm(int batch, int m, int n, int k, float alpha,
+                        float[] a, int aOff, long aBs, int aRs, boolean transA,
+                        float[] b, int bOff, long bBs, int bRs, boolean transB,
+                        float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr,
+                        BlockEpilogue epilogue) {
+
+        // Element bases of batch bi; they fit in int because the ranges were checked.
+        int aBase(int bi) {
+            return (int) (aOff + bi * aBs);
+        }
+
+        int bBase(int bi) {
+            return (int) (bOff + bi * bBs);
+        }
+
+        int cBase(int bi) {
+            return (int) (cOff + bi * cBs);
+        }
+
+        float opA(int base, int i, int kk) {
+            return transA ? a[base + kk * aRs + i] : a[base + i * aRs + kk];
+        }
+
+        /** C = beta * C (0 when beta == 0), for K == 0 or alpha == 0. */
+        void scaleC() {
+            for (int bi = 0; bi < batch; bi++) {
+                for (int i = 0; i < m; i++) {
+                    int row = cBase(bi) + i * cRs;
+                    for (int j = 0; j < n; j++) {
+                        c[row + j] = beta == 0f ? 0f : beta * c[row + j];
+                    }
+                }
+            }
+        }
+
+        void store(int ci, float acc, float betaEff) {
+            float r = alpha * acc;
+            c[ci] = betaEff == 0f ? r : r + betaEff * c[ci];
+        }
+
+        // ---- blocked path: pack op(B) into NR-wide panels and op(A) into MR-tall panels
+
+        void runPacked(boolean parallel) {
+            int mBlocks = ceilDiv(m, MC);
+            int nBlocks = ceilDiv(n, NC);
+            long blocks = (long) batch * mBlocks * nBlocks;
+            if (parallel && blocks < 8L * THREADS) {
+                // Few blocks: split finer, to at least two per thread and a multiple of the thread
+                // count, so that the threads finish together.
+                long target = Math.max(2L * THREADS, roundUp(blocks, THREADS));
+                if ((long) batch * mBlocks * nBlocks < target) {
+                    mBlocks = (int) Math.min(ceilDiv(m, MR), ceilDiv(target, (long) batch * nBlocks));
+                }
+                if ((long) batch * mBlocks * nBlocks < target) {
+                    nBlocks = (int) Math.min(ceilDiv(n, nr), ceilDiv(target, (long) batch * mBlocks));
+                }
+            }
+            int mc = roundUp(ceilDiv(m, mBlocks), MR);
+            int nc = roundUp(ceilDiv(n, nBlocks), nr);
+            int mb = ceilDiv(m, mc);
+            int nb = ceilDiv(n, nc);
+            int kcMax = Math.min(KC, k);
+            // With several row blocks, each would pack the same op(B) blocks again (for M = 1014,
+            // K = 384, N = 1536 that was 9 times, a fifth of the GEMM's time): pack all of op(B) once
+            // instead, in parallel, when it is not too large; the tasks then read their panels from it.
+            int nPad = roundUp(n, nr);
+            int bBatches = bBs == 0 ? 1 : batch;
+            long shared = (long) bBatches * k * nPad;
+            float[] bAll = mb > 1 && shared <= SHARED_B_MAX ? FloatArrays.take((int) shared) : null;   // written whole
+            if (bAll != null) {
+                int kBlocks = ceilDiv(k, KC);
+                int panels = nPad / nr;
+                int panelsPerTask = Math.max(1, ceilDiv(panels, 4 * THREADS));
+                int panelTasks = ceilDiv(panels, panelsPerTask);
+                parallelFor((long) bBatches * kBlocks * panelTasks, parallel, t -> {
+                    int bi = (int) (t / ((long) kBlocks * panelTasks));
+                    int rest = (int) (t % ((long) kBlocks * panelTasks));
+                    int p0 = (rest / panelTasks) * KC;
+                    int j0 = (rest % panelTasks) * panelsPerTask * nr;
+                    int kc = Math.min(KC, k - p0);
+                    int ncb = Math.min(panelsPerTask * nr, n - j0);
+                    if (ncb > 0) {
+                        packB(bBase(bi), p0, kc, j0, ncb, bAll, sharedOffset(bi, p0, kc, j0, nPad));
+                    }
+                });
+            }
+            long tasks = (long) batch * mb * nb;
+            LongConsumer task = t -> {
+                int bi = (int) (t / ((long) mb * nb));
+                int rest = (int) (t % ((long) mb * nb));
+                int i0 = (rest / nb) * mc;
+                int j0 = (rest % nb) * nc;
+                float[] ap = new float[mc * kcMax];
+                float[] bp = bAll != null ? null : new float[nc * kcMax];
+                float[] tile = new float[MR * nr];
+                int mcb = Math.min(mc, m - i0), ncb = Math.min(nc, n - j0);
+                block(bi, i0, mcb, j0, ncb, ap, bp, bAll, nPad, tile);
+                if (epilogue != null) {
+                    epilogue.apply(bi, i0, i0 + mcb, j0, j0 + ncb);
+                }
+            };
+            parallelFor(tasks, parallel, task);
+            FloatArrays.give(bAll);
+        }
+
+        /** Where the panels of op(B)[p0:p0+kc, j0:] of batch bi start in the shared packing: (batches, K, nPad) in (kc, nr) panels. */
+        int sharedOffset(int bi, int p0, int kc, int j0, int nPad) {
+            long batchBase = bBs == 0 ? 0 : (long) bi * k * nPad;
+            return (int) (batchBase + (long) p0 * nPad + (long) (j0 / nr) * kc * nr);
+        }
+
+        /**
+         * C[i0:i0+mcb, j0:j0+ncb] of batch bi, over all of K in KC steps: op(B)'s panels come from bAll
+         * (all of op(B), packed by runPacked) or, when that is null, are packed here into bp.
+         */
+        void block(int bi, int i0, int mcb, int j0, int ncb, float[] ap, float[] bp, float[] bAll, int nPad, float[] tile) {
+            int aBase = aBase(bi);
+            int bBase = bBase(bi);
+            int cBase = cBase(bi);
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = Math.min(KC, k - p0);
+                float[] panels = bp;
+                int bOff = 0;
+                if (bAll == null) {
+                    packB(bBase, p0, kc, j0, ncb, bp, 0);
+                } else {
+                    panels = bAll;
+                    bOff = sharedOffset(bi, p0, kc, j0, nPad);
+                }
+                packA(aBase, i0, mcb, p0, kc, ap);
+                float betaEff = p0 == 0 ? beta : 1f;
+                for (int jr = 0; jr < ncb; jr += nr) {
+                    int cols = Math.min(nr, ncb - jr);
+                    int bo = bOff + (jr / nr) * kc * nr;
+                    for (int ir = 0; ir < mcb; ir += MR) {
+                        int rows = Math.min(MR, mcb - ir);
+                        int ao = (ir / MR) * kc * MR;
+                        int ci = cBase + (i0 + ir) * cRs + j0 + jr;
+                        if (vec) {
+                            VectorOps.microKernel(kc, ap, ao, panels, bo, c, ci, cRs, rows, cols, alpha, betaEff, tile);
+                        } else {
+                            scalarMicroKernel(kc, ap, ao, panels, bo, ci, rows, cols, betaEff, tile);
+                        }
+                    }
+                }
+            }
+        }
+
+        /** op(B)[p0:p0+kc, j0:j0+ncb] into panels (ncb/nr, kc, nr) at bp[off:], zero-padded to nr columns. */
+        void packB(int bBase, int p0, int kc, int j0, int ncb, float[] bp, int off) {
+            for (int jp = 0; jp < ncb; jp += nr) {
+                int cols = Math.min(nr, ncb - jp);
+                int dst = off + (jp / nr) * kc * nr;
+                if (!transB) {
+                    // B stored (K, N): a panel row is a contiguous run of B's row.
+                    for (int kk = 0; kk < kc; kk++) {
+                        System.arraycopy(b, bBase + (p0 + kk) * bRs + j0 + jp, bp, dst + kk * nr, cols);
+                    }
+                } else {
+                    // B stored (N, K): transpose in slabs of 16 along K, so each of B's cache lines
+                    // is read whole once while the slab's (16, nr) destination stays in L1.
+                    int src = bBase + (j0 + jp) * bRs + p0;
+                    for (int k0 = 0; k0 < kc; k0 += 16) {
+                        int k1 = Math.min(kc, k0 + 16);
+                        for (int jj = 0; jj < cols; jj++) {
+                            int s = src + jj * bRs;
+                            for (int kk = k0; kk < k1; kk++) {
+                                bp[dst + kk * nr + jj] = b[s + kk];
+                            }
+                        }
+                    }
+                }
+                if (cols < nr) {
+                    for (int kk = 0; kk < kc; kk++) {
+                        Arrays.fill(bp, dst + kk * nr + cols, dst + kk * nr + nr, 0f);
+                    }
+                }
+            }
+        }
+
+        /** op(A)[i0:i0+mcb, p0:p0+kc] into panels (mcb/MR, kc, MR), zero-padded to MR rows. */
+        void packA(int aBase, int i0, int mcb, int p0, int kc, float[] ap) {
+            for (int ip = 0; ip < mcb; ip += MR) {
+                int rows = Math.min(MR, mcb - ip);
+                int dst = (ip / MR) * kc * MR;
+                if (!transA) {
+                    // A stored (M, K)
+                    for (int r = 0; r < rows; r++) {
+                        int src = aBase + (i0 + ip + r) * aRs + p0;
+                        for (int kk = 0; kk < kc; kk++) {
+                            ap[dst + kk * MR + r] = a[src + kk];
+                        }
+                    }
+                } else {
+                    // A stored (K, M)
+                    for (int kk = 0; kk < kc; kk++) {
+                        int src = aBase + (p0 + kk) * aRs + i0 + ip;
+                        for (int r = 0; r < rows; r++) {
+                            ap[dst + kk * MR + r] = a[src + r];
+                        }
+                    }
+                }
+                for (int r = rows; r < MR; r++) {
+                    for (int kk = 0; kk < kc; kk++) {
+                        ap[dst + kk * MR + r] = 0f;
+                    }
+                }
+            }
+        }
+
+        /** The scalar micro-kernel: an (MR, nr) tile of C from packed panels, kc deep. */
+        void scalarMicroKernel(int kc, float[] ap, int ao, float[] bp, int bo, int ci, int rows, int cols,
+                               float betaEff, float[] tile) {
+            // tile (MR, nr)
+            Arrays.fill(tile, 0f);
+            for (int kk = 0; kk < kc; kk++) {
+                int bk = bo + kk * NR_SCALAR;
+                int ak = ao + kk * MR;
+                for (int r = 0; r < MR; r++) {
+                    float av = ap[ak + r];
+                    int t = r * NR_SCALAR;
+                    for (int j = 0; j < NR_SCALAR; j++) {
+                        tile[t + j] += av * bp[bk + j];
+                    }
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < cols; j++) {
+                    store(ci + r * cRs + j, tile[r * nr + j], betaEff);
+                }
+            }
+        }
+
+        // ---- small-M path (e.g. decoding one token): no packing of B
+
+        void runDirect(boolean parallel) {
+            int width = directChunk(n, batch, transB ? DOT_CHUNK : AXPY_CHUNK, parallel);
+            int perBatch = ceilDiv(n, width);
+            LongConsumer task = t -> {
+                int bi = (int) (t / perBatch);
+                int j0 = (int) (t % perBatch) * width;
+                int len = Math.min(width, n - j0);
+                if (transB) {
+                    directDot(bi, j0, len);
+                } else {
+                    directAxpy(bi, j0, len);
+                }
+                if (epilogue != null) {
+                    epilogue.apply(bi, 0, m, j0, j0 + len);
+                }
+            };
+            parallelFor((long) batch * perBatch, parallel, task);
+        }
+
+        /** B stored (K, N): C[:, j0:j0+len] accumulated as axpys over B's rows. */
+        void directAxpy(int bi, int j0, int len) {
+            int aBase = aBase(bi);
+            int bBase = bBase(bi);
+            int cBase = cBase(bi);
+            float[] acc = new float[m * len]; // (M, len)
+            for (int kk = 0; kk < k; kk++) {
+                int bRow = bBase + kk * bRs + j0;
+                for (int i = 0; i < m; i++) {
+                    float av = opA(aBase, i, kk);
+                    if (vec) {
+                        VectorOps.axpy(acc, i * len, av, b, bRow, len);
+                    } else {
+                        scalarAxpy(acc, i * len, av, b, bRow, len);
+                    }
+                }
+            }
+            for (int i = 0; i < m; i++) {
+                int row = cBase + i * cRs + j0;
+                for (int j = 0; j < len; j++) {
+                    store(row + j, acc[i * len + j], beta);
+                }
+            }
+        }
+
+        /** B stored (N, K): each C[i, j] is a dot product of op(A)'s row i and B's row j. */
+        void directDot(int bi, int j0, int len) {
+            int aBase = aBase(bi);
+            int bBase = bBase(bi);
+            int cBase = cBase(bi);
+            float[] rows = a;
+            int rowBase = aBase;
+            int rowStride = aRs;
+            if (transA) {
+                // gather op(A) (M, K) from A stored (K, M)
+                rows = new float[m * k];
+                for (int kk = 0; kk < k; kk++) {
+                    for (int i = 0; i < m; i++) {
+                        rows[i * k + kk] = a[aBase + kk * aRs + i];
+                    }
+                }
+                rowBase = 0;
+                rowStride = k;
+            }
+            for (int j = j0; j < j0 + len; j++) {
+                int bRow = bBase + j * bRs;
+                for (int i = 0; i < m; i++) {
+                    int aRow = rowBase + i * rowStride;
+                    float d = vec ? VectorOps.dot(rows, aRow, b, bRow, k) : scalarDot(rows, aRow, b, bRow, k);
+                    store(cBase + i * cRs + j, d, beta);
+                }
+            }
+        }
+    }
+
+    private static void scalarAxpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yo + i] += alpha * x[xo + i];
+        }
+    }
+
+    /**
+     * C (M, N) = alpha · A (M, K) · Bᵀ for B an fp32 (N, K) matrix read where it lies, in native
+     * memory (row j at byte {@code 4 · j · bRowStride} of {@code b}): a decode step's projections
+     * without first copying each weight matrix to an array. The arithmetic is gemm's small-M path for
+     * B stored (N, K) — the same dot per element, the same lane order — so the bits are gemm's; the
+     * epilogue runs on each finished block of columns. Returns false, doing nothing, where gemm would
+     * not take that path (M too large for it, or nothing to multiply): the caller then uses gemm.
+     */
+    public static boolean gemmTransBInPlace(int M, int N, int K, float alpha, float[] a, int aRowStride,
+                                            MemorySegment b, int bRowStride, float[] c, int cRowStride,
+                                            BlockEpilogue epilogue) {
+        boolean vec = simd();
+        if (M <= 0 || N <= 0 || K <= 0 || alpha == 0f || !directPath(M, true, vec)) return false;
+        Objects.requireNonNull(a, "gemmTransBInPlace: a");
+        Objects.requireNonNull(b, "gemmTransBInPlace: b");
+        Objects.requireNonNull(c, "gemmTransBInPlace: c");
+        checkRange("gemmTransBInPlace", "A (M, K)", a.length, 0, 0, 1, M, aRowStride, K);
+        checkRange("gemmTransBInPlace", "C (M, N)", c.length, 0, 0, 1, M, cRowStride, N);
+        if (bRowStride < K || b.byteSize() < 4L * ((long) (N - 1) * bRowStride + K)) {
+            throw new IllegalArgumentException("gemmTransBInPlace: B (N, K) = (" + N + ", " + K + ") with row stride " + bRowStride
+                    + " does not fit in " + b.byteSize() + " bytes");
+        }
+        if (M > 1 && cRowStride < N) {
+            throw new IllegalArgumentException("gemmTransBInPlace: C's rows overlap: cRowStride=" + cRowStride + " < N=" + N);
+        }
+        // A segment confined to the calling thread cannot be read by the pool's workers: then serially.
+        boolean parallel = THREADS > 1 && (long) M * N * K >= PARALLEL_MIN_WORK && b.isAccessibleBy(OTHER_THREAD);
+        int width = directChunk(N, 1, DOT_CHUNK, parallel);
+        parallelFor(ceilDiv(N, width), parallel, t -> {
+            int j0 = (int) t * width;
+            int j1 = Math.min(N, j0 + width);
+            for (int j = j0; j < j1; j++) {
+                long bRow = 4L * j * bRowStride;
+                for (int i = 0; i < M; i++) {
+                    float d = vec ? VectorOps.dot(a, i * aRowStride, b, bRow, K) : scalarDot(a, i * aRowStride, b, bRow, K);
+                    c[i * cRowStride + j] = alpha * d;
+                }
+            }
+            if (epilogue != null) epilogue.apply(0, 0, M, j0, j1);
+        });
+        return true;
+    }
+
+    /** Whether gemm takes its small-M path (no packing): few rows, or B stored (N, K) with vectors and not many. */
+    private static boolean directPath(int M, boolean transB, boolean vec) {
+        return M < MR || (transB && vec && M < DOT_MAX_M_SIMD);
+    }
+
+    /**
+     * Columns per task on the small-M path: {@code base}, or when that leaves the threads idle, fewer
+     * (at least MIN_CHUNK, a multiple of it) so that there are about two tasks per thread.
+     */
+    private static int directChunk(int n, int batch, int base, boolean parallel) {
+        int chunk = base;
+        int chunks = ceilDiv(n, chunk);
+        if (parallel && (long) batch * chunks < 2L * THREADS) {
+            chunks = (int) Math.min(ceilDiv(n, MIN_CHUNK), ceilDiv(2L * THREADS, batch));
+            chunk = roundUp(ceilDiv(n, chunks), MIN_CHUNK);
+        }
+        return chunk;
+    }
+
+    /** Never started: asks a segment whether threads other than its owner may read it. */
+    private static final Thread OTHER_THREAD = new Thread(() -> { });
+
+    /** scalarDot with y read from native memory at byte yo: the same order of operations. */
+    private static float scalarDot(float[] x, int xo, MemorySegment y, long yo, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
+            s1 += x[xo + i + 1] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * (i + 1));
+            s2 += x[xo + i + 2] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * (i + 2));
+            s3 += x[xo + i + 3] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * (i + 3));
+        }
+        for (; i < n; i++) {
+            s0 += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    private static float scalarDot(float[] x, int xo, float[] y, int yo, int n) {
+        // four independent sums, so the adds do not wait on each other
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += x[xo + i] * y[yo + i];
+            s1 += x[xo + i + 1] * y[yo + i + 1];
+            s2 += x[xo + i + 2] * y[yo + i + 2];
+            s3 += x[xo + i + 3] * y[yo + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += x[xo + i] * y[yo + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    private static int ceilDiv(int x, int y) {
+        return Math.ceilDiv(x, y);
+    }
+
+    private static long ceilDiv(long x, long y) {
+        return Math.ceilDiv(x, y);
+    }
+
+    private static int roundUp(int x, int multiple) {
+        return Math.ceilDiv(x, multiple) * multiple;
+    }
+
+    private static long roundUp(long x, long multiple) {
+        return Math.ceilDiv(x, multiple) * multiple;
+    }
+}

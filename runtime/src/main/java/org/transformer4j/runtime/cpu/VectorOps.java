@@ -1,0 +1,341 @@
+// VectorOps — every Vector API use of the CPU kernels (GEMM micro-kernel and small-M paths, norm
+// reductions, exact GELU, attention scores); loaded only when jdk.incubator.vector is present and
+// enabled (CpuKernels.simd()), so no other class touches jdk.incubator.vector.
+package org.transformer4j.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Every Vector API use; loaded only when jdk.incubator.vector is present and enabled. */
+final class VectorOps {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int V = S.length();
+    /** Micro-tile columns: two vectors. */
+    static final int NR = 2 * V;
+
+    private VectorOps() {
+    }
+
+    /** An (CpuGemm.MR, NR) tile of C += alpha * packed op(A) panel @ packed op(B) panel, kc deep. */
+    static void microKernel(int kc, float[] ap, int ao, float[] bp, int bo,
+                            float[] c, int ci, int cRs, int rows, int cols,
+                            float alpha, float beta, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int kk = 0; kk < kc; kk++, ao += CpuGemm.MR, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bo + V);
+            FloatVector av = FloatVector.broadcast(S, ap[ao]);
+            c00 = b0.fma(av, c00);
+            c01 = b1.fma(av, c01);
+            av = FloatVector.broadcast(S, ap[ao + 1]);
+            c10 = b0.fma(av, c10);
+            c11 = b1.fma(av, c11);
+            av = FloatVector.broadcast(S, ap[ao + 2]);
+            c20 = b0.fma(av, c20);
+            c21 = b1.fma(av, c21);
+            av = FloatVector.broadcast(S, ap[ao + 3]);
+            c30 = b0.fma(av, c30);
+            c31 = b1.fma(av, c31);
+            av = FloatVector.broadcast(S, ap[ao + 4]);
+            c40 = b0.fma(av, c40);
+            c41 = b1.fma(av, c41);
+            av = FloatVector.broadcast(S, ap[ao + 5]);
+            c50 = b0.fma(av, c50);
+            c51 = b1.fma(av, c51);
+        }
+        if (rows == CpuGemm.MR && cols == NR) {
+            store(c00, c, ci, alpha, beta);
+            store(c01, c, ci + V, alpha, beta);
+            store(c10, c, ci + cRs, alpha, beta);
+            store(c11, c, ci + cRs + V, alpha, beta);
+            store(c20, c, ci + 2 * cRs, alpha, beta);
+            store(c21, c, ci + 2 * cRs + V, alpha, beta);
+            store(c30, c, ci + 3 * cRs, alpha, beta);
+            store(c31, c, ci + 3 * cRs + V, alpha, beta);
+            store(c40, c, ci + 4 * cRs, alpha, beta);
+            store(c41, c, ci + 4 * cRs + V, alpha, beta);
+            store(c50, c, ci + 5 * cRs, alpha, beta);
+            store(c51, c, ci + 5 * cRs + V, alpha, beta);
+            return;
+        }
+        // edge tile: spill to tile (CpuGemm.MR, NR) and store the part inside C
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, V);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + V);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + V);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + V);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + V);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + V);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                int i = ci + r * cRs + j;
+                float v = alpha * tile[r * NR + j];
+                c[i] = beta == 0f ? v : v + beta * c[i];
+            }
+        }
+    }
+
+    private static void store(FloatVector acc, float[] c, int i, float alpha, float beta) {
+        FloatVector v = acc.mul(alpha);
+        if (beta != 0f) {
+            v = v.add(FloatVector.fromArray(S, c, i).mul(beta));
+        }
+        v.intoArray(c, i);
+    }
+
+    /** y[yo:yo+n] += alpha * x[xo:xo+n] */
+    static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
+        FloatVector av = FloatVector.broadcast(S, alpha);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += alpha * x[xo + i];
+        }
+    }
+
+    /**
+     * s[j] = Σ_d q[qo + d] · kt[d·lkPad + j] for j < lkPad (a multiple of V), d in order: one query's
+     * attention scores against keys stored transposed (HS, lkPad), accumulated in registers.
+     */
+    static void scores(float[] q, int qo, int hs, float[] kt, int lkPad, float[] s) {
+        int j = 0;
+        for (; j + 2 * V <= lkPad; j += 2 * V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            for (int d = 0; d < hs; d++) {
+                FloatVector qd = FloatVector.broadcast(S, q[qo + d]);
+                a0 = FloatVector.fromArray(S, kt, d * lkPad + j).fma(qd, a0);
+                a1 = FloatVector.fromArray(S, kt, d * lkPad + j + V).fma(qd, a1);
+            }
+            a0.intoArray(s, j);
+            a1.intoArray(s, j + V);
+        }
+        for (; j < lkPad; j += V) {
+            FloatVector a = FloatVector.zero(S);
+            for (int d = 0; d < hs; d++) {
+                a = FloatVector.fromArray(S, kt, d * lkPad + j).fma(FloatVector.broadcast(S, q[qo + d]), a);
+            }
+            a.intoArray(s, j);
+        }
+    }
+
+    /**
+     * acc[d] = Σ_t w[t] · v[vOff[t] + d] for d < hs, t = 0 .. count − 1 in order: a weighted sum of
+     * rows, V columns at a time in registers, the columns past a whole vector one by one.
+     */
+    static void weightedRows(float[] w, int[] vOff, int count, float[] v, int hs, float[] acc) {
+        int d = 0;
+        for (; d + 2 * V <= hs; d += 2 * V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            for (int t = 0; t < count; t++) {
+                FloatVector wt = FloatVector.broadcast(S, w[t]);
+                a0 = FloatVector.fromArray(S, v, vOff[t] + d).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, v, vOff[t] + d + V).fma(wt, a1);
+            }
+            a0.intoArray(acc, d);
+            a1.intoArray(acc, d + V);
+        }
+        for (; d + V <= hs; d += V) {
+            FloatVector a = FloatVector.zero(S);
+            for (int t = 0; t < count; t++) {
+                a = FloatVector.fromArray(S, v, vOff[t] + d).fma(FloatVector.broadcast(S, w[t]), a);
+            }
+            a.intoArray(acc, d);
+        }
+        for (; d < hs; d++) {
+            float a = 0f;
+            for (int t = 0; t < count; t++) a += w[t] * v[vOff[t] + d];
+            acc[d] = a;
+        }
+    }
+
+    /**
+     * The lanes' sum, lane 0 first.
+     *
+     * <p>The rule for every kernel here: same inputs, same bits, on every call, whether the
+     * interpreter, C1 or C2 runs the code. Lanewise add/mul/sub and fma are single IEEE roundings
+     * and agree everywhere; what may not appear is an operation whose order of float additions is
+     * left open. reduceLanes(ADD) is one: its Java fallback (interpreter, C1) adds lane 0 first,
+     * C2's intrinsic in another order, so a 2x256x256 GEMM gave three bit patterns in 60 calls as
+     * the JIT got to it. Sum lanes here, in this order; CpuDeterminismTest checks the rule.
+     */
+    static float sumLanes(FloatVector v) {
+        float t = 0f;
+        for (int l = 0; l < V; l++) t += v.lane(l);
+        return t;
+    }
+
+    /** sum of x[xo+i] * y[yo+i] over i < n, with four independent accumulators. */
+    /** dot with y read from native memory at byte yo: the same accumulators, lane order and tail. */
+    static float dot(float[] x, int xo, MemorySegment y, long yo, int n) {
+        ByteOrder le = ByteOrder.nativeOrder();
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = n - 4 * V; i <= upper; i += 4 * V) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * i, le), s0);
+            s1 = FloatVector.fromArray(S, x, xo + i + V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + V), le), s1);
+            s2 = FloatVector.fromArray(S, x, xo + i + 2 * V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 2 * V), le), s2);
+            s3 = FloatVector.fromArray(S, x, xo + i + 3 * V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 3 * V), le), s3);
+        }
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * i, le), s0);
+        }
+        float s = sumLanes(s0.add(s1).add(s2.add(s3)));
+        for (; i < n; i++) {
+            s += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
+        }
+        return s;
+    }
+
+    static float dot(float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = n - 4 * V; i <= upper; i += 4 * V) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
+            s1 = FloatVector.fromArray(S, x, xo + i + V).fma(FloatVector.fromArray(S, y, yo + i + V), s1);
+            s2 = FloatVector.fromArray(S, x, xo + i + 2 * V).fma(FloatVector.fromArray(S, y, yo + i + 2 * V), s2);
+            s3 = FloatVector.fromArray(S, x, xo + i + 3 * V).fma(FloatVector.fromArray(S, y, yo + i + 3 * V), s3);
+        }
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
+        }
+        float s = sumLanes(s0.add(s1).add(s2.add(s3)));
+        for (; i < n; i++) {
+            s += x[xo + i] * y[yo + i];
+        }
+        return s;
+    }
+
+    /** h[0:n] = x[xo:xo+n] + r[ro:ro+n] */
+    static void add(float[] x, int xo, float[] r, int ro, float[] h, int n) {
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector.fromArray(S, x, xo + i).add(FloatVector.fromArray(S, r, ro + i)).intoArray(h, i);
+        }
+        for (; i < n; i++) {
+            h[i] = x[xo + i] + r[ro + i];
+        }
+    }
+
+    static float sum(float[] h, int n) {
+        FloatVector s = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            s = s.add(FloatVector.fromArray(S, h, i));
+        }
+        float t = sumLanes(s);
+        for (; i < n; i++) {
+            t += h[i];
+        }
+        return t;
+    }
+
+    static float sumSq(float[] h, int n) {
+        FloatVector s = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector v = FloatVector.fromArray(S, h, i);
+            s = v.fma(v, s);
+        }
+        float t = sumLanes(s);
+        for (; i < n; i++) {
+            t += h[i] * h[i];
+        }
+        return t;
+    }
+
+    static float sumSqDev(float[] h, int n, float mean) {
+        FloatVector s = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector d = FloatVector.fromArray(S, h, i).sub(mean);
+            s = d.fma(d, s);
+        }
+        float t = sumLanes(s);
+        for (; i < n; i++) {
+            float d = h[i] - mean;
+            t += d * d;
+        }
+        return t;
+    }
+
+    /** Doubles per vector, and floats and ints with as many lanes (for GELU in double). */
+    static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
+    static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
+
+    /**
+     * x[off:off+i] = gelu(x[off:off+i]) for the largest i ≤ n that is a whole number of vectors;
+     * returns i. Activations.gelu lane by lane: erfc from the Taylor table (gathered), Horner's
+     * rule with separate multiply and add, the same roundings; a vector with a lane past the
+     * table (|x| > 8.48) or NaN goes to Activations.gelu.
+     */
+    static int gelu(float[] x, int off, int n) {
+        int lanes = DS.length();
+        int[] index = new int[lanes];
+        double[] t = Activations.ERFC_TAYLOR;
+        int terms = Activations.ERFC_TERMS;
+        int i = 0;
+        for (int upper = n - lanes; i <= upper; i += lanes) {
+            DoubleVector xd = (DoubleVector) FloatVector.fromArray(FH, x, off + i).convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector z = xd.abs().mul(0.7071067811865476);
+            VectorMask<Double> outside = z.compare(VectorOperators.GE, Activations.ERFC_MAX).or(z.test(VectorOperators.IS_NAN));
+            if (outside.anyTrue()) {
+                for (int j = 0; j < lanes; j++) x[off + i + j] = Activations.gelu(x[off + i + j]);
+                continue;
+            }
+            // the nearest grid point in fp32: a double-to-int conversion across shapes is slow (2.4 ns a lane)
+            FloatVector zf = (FloatVector) z.convertShape(VectorOperators.D2F, FH, 0);
+            IntVector cell = (IntVector) zf.mul(Activations.ERFC_STEPS).add(0.5f).convert(VectorOperators.F2I, 0);
+            DoubleVector d = z.sub(((DoubleVector) cell.convertShape(VectorOperators.I2D, DS, 0)).mul(1.0 / Activations.ERFC_STEPS));
+            cell.mul(terms).intoArray(index, 0);
+            DoubleVector e = DoubleVector.fromArray(DS, t, terms - 1, index, 0);
+            for (int k = terms - 2; k >= 0; k--) {
+                e = e.mul(d).add(DoubleVector.fromArray(DS, t, k, index, 0));
+            }
+            DoubleVector pos = xd.mul(DoubleVector.broadcast(DS, 1.0).sub(e.mul(0.5)));   // x (1 − e/2)
+            DoubleVector neg = xd.mul(0.5).mul(e);                   // x/2 · e
+            DoubleVector r = neg.blend(pos, xd.compare(VectorOperators.GE, 0.0));
+            ((FloatVector) r.convertShape(VectorOperators.D2F, FH, 0)).intoArray(x, off + i);
+        }
+        return i;
+    }
+
+    /** out[oi:oi+n] = (h - mean) * rstd * w[wo:wo+n] (+ bias[bo:bo+n]) */
+    static void normOut(float[] h, int n, float mean, float rstd, float[] w, int wo,
+                        float[] bias, int bo, float[] out, int oi) {
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector v = FloatVector.fromArray(S, h, i).sub(mean).mul(rstd).mul(FloatVector.fromArray(S, w, wo + i));
+            if (bias != null) {
+                v = v.add(FloatVector.fromArray(S, bias, bo + i));
+            }
+            v.intoArray(out, oi + i);
+        }
+        for (; i < n; i++) {
+            float v = (h[i] - mean) * rstd * w[wo + i];
+            out[oi + i] = bias == null ? v : v + bias[bo + i];
+        }
+    }
+}
