@@ -1,0 +1,292 @@
+// CudaParams — per-family packing of the C params structs (t4j.h) from validated ops: one method
+// per family fills its struct field by field from the op and its Shape, so CudaBackend reads as
+// validate → pack → launch.
+package org.transformer4j.runtime.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.transformer4j.bindings.t4j_attention_params;
+import org.transformer4j.bindings.t4j_bias_act_params;
+import org.transformer4j.bindings.t4j_cross_entropy_params;
+import org.transformer4j.bindings.t4j_decode_params;
+import org.transformer4j.bindings.t4j_embedding_params;
+import org.transformer4j.bindings.t4j_h;
+import org.transformer4j.bindings.t4j_kv_append_params;
+import org.transformer4j.bindings.t4j_linear_params;
+import org.transformer4j.bindings.t4j_norm_params;
+import org.transformer4j.bindings.t4j_sample_params;
+import org.transformer4j.bindings.t4j_softmax_params;
+import org.transformer4j.runtime.AttentionOp;
+import org.transformer4j.runtime.CrossEntropyOp;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.DecodeOp;
+import org.transformer4j.runtime.EmbeddingOp;
+import org.transformer4j.runtime.KvAppendOp;
+import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.RelativeBias;
+import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.SoftmaxOp;
+import org.transformer4j.runtime.Tensor;
+
+final class CudaParams {
+
+    private CudaParams() {}
+
+    /** t4j_linear_params for the op, allocated in arena; the split-K workspace fields are left to the caller. */
+    static MemorySegment linear(Arena arena, LinearOp op, LinearOp.Shape s) {
+        MemorySegment p = t4j_linear_params.allocate(arena);
+        t4j_linear_params.c(p, address(op.out()));
+        t4j_linear_params.a(p, address(op.x()));
+        t4j_linear_params.b(p, address(op.w()));
+        t4j_linear_params.b_gate(p, address(op.wGate()));
+        t4j_linear_params.bias(p, address(op.bias()));
+        t4j_linear_params.bias_gate(p, address(op.biasGate()));
+        t4j_linear_params.residual(p, address(op.residual()));
+        t4j_linear_params.m(p, s.m());
+        t4j_linear_params.n(p, s.n());
+        t4j_linear_params.k(p, s.k());
+        t4j_linear_params.batch(p, 1);
+        t4j_linear_params.lda(p, s.xRowStride());
+        t4j_linear_params.ldb(p, s.wRowStride());
+        t4j_linear_params.ldc(p, s.outRowStride());
+        t4j_linear_params.ld_residual(p, op.residual() == null ? 0 : s.residualRowStride());
+        t4j_linear_params.alpha(p, op.alpha());
+        t4j_linear_params.activation(p, op.activation().code());
+        t4j_linear_params.gated(p, op.gated() ? 1 : 0);
+        t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
+        t4j_linear_params.dtype(p, op.x().dtype().code());
+        return p;
+    }
+
+    /** t4j_bias_act_params for the op, allocated in arena. */
+    static MemorySegment biasAct(Arena arena, Tensor out, Tensor x, Tensor gate, Tensor bias, Tensor biasGate, Tensor residual, int act, DType dt) {
+        MemorySegment p = t4j_bias_act_params.allocate(arena);
+        t4j_bias_act_params.out(p, address(out));
+        t4j_bias_act_params.x(p, address(x));
+        t4j_bias_act_params.gate(p, address(gate));
+        t4j_bias_act_params.bias(p, address(bias));
+        t4j_bias_act_params.bias_gate(p, address(biasGate));
+        t4j_bias_act_params.residual(p, address(residual));
+        t4j_bias_act_params.rows(p, out.shape(0));
+        t4j_bias_act_params.cols(p, out.shape(1));
+        t4j_bias_act_params.out_row_stride(p, Math.max(out.stride(0), out.shape(1)));
+        t4j_bias_act_params.x_row_stride(p, Math.max(x.stride(0), x.shape(1)));
+        t4j_bias_act_params.gate_row_stride(p, gate == null ? 0 : Math.max(gate.stride(0), gate.shape(1)));
+        t4j_bias_act_params.residual_row_stride(p, residual == null ? 0 : Math.max(residual.stride(0), residual.shape(1)));
+        t4j_bias_act_params.activation(p, act);
+        t4j_bias_act_params.dtype(p, dt.code());
+        return p;
+    }
+
+    /** t4j_embedding_params for the op, allocated in arena. */
+    static MemorySegment embedding(Arena arena, EmbeddingOp op, EmbeddingOp.Shape s, Tensor flags) {
+        MemorySegment p = t4j_embedding_params.allocate(arena);
+        t4j_embedding_params.out(p, address(op.out()));
+        t4j_embedding_params.ids(p, address(op.ids()));
+        t4j_embedding_params.token_table(p, address(op.tokenTable()));
+        t4j_embedding_params.position_table(p, address(op.positionTable()));
+        t4j_embedding_params.type_ids(p, address(op.typeIds()));
+        t4j_embedding_params.type_table(p, address(op.typeTable()));
+        t4j_embedding_params.error_row(p, address(flags));
+        t4j_embedding_params.positions(p, address(op.positions()));
+        t4j_embedding_params.rows(p, s.rows());
+        t4j_embedding_params.cols(p, s.cols());
+        t4j_embedding_params.seq_len(p, s.seqLen());
+        t4j_embedding_params.position_offset(p, op.positionOffset());
+        t4j_embedding_params.vocab(p, s.vocab());
+        t4j_embedding_params.max_positions(p, s.maxPositions());
+        t4j_embedding_params.type_vocab(p, s.typeVocab());
+        t4j_embedding_params.out_row_stride(p, s.outRowStride());
+        t4j_embedding_params.dtype(p, op.tokenTable().dtype().code());
+        return p;
+    }
+
+    /** t4j_softmax_params for the op, allocated in arena. */
+    static MemorySegment softmax(Arena arena, SoftmaxOp op, SoftmaxOp.Shape s) {
+        MemorySegment p = t4j_softmax_params.allocate(arena);
+        t4j_softmax_params.out(p, address(op.out()));
+        t4j_softmax_params.x(p, address(op.x()));
+        t4j_softmax_params.rows(p, s.rows());
+        t4j_softmax_params.cols(p, s.cols());
+        t4j_softmax_params.x_row_stride(p, s.xRowStride());
+        t4j_softmax_params.out_row_stride(p, s.outRowStride());
+        t4j_softmax_params.scale(p, op.scale());
+        t4j_softmax_params.kind(p, op.log() ? t4j_h.T4J_LOG_SOFTMAX : t4j_h.T4J_SOFTMAX);
+        t4j_softmax_params.dtype(p, op.x().dtype().code());
+        return p;
+    }
+
+    /** t4j_cross_entropy_params for the op, allocated in arena. */
+    static MemorySegment crossEntropy(Arena arena, CrossEntropyOp op, CrossEntropyOp.Shape s, Tensor flags) {
+        MemorySegment p = t4j_cross_entropy_params.allocate(arena);
+        t4j_cross_entropy_params.losses(p, address(op.losses()));
+        t4j_cross_entropy_params.logits(p, address(op.logits()));
+        t4j_cross_entropy_params.targets(p, address(op.targets()));
+        t4j_cross_entropy_params.error_row(p, address(flags));
+        t4j_cross_entropy_params.rows(p, s.rows());
+        t4j_cross_entropy_params.cols(p, s.cols());
+        t4j_cross_entropy_params.logits_row_stride(p, s.logitsRowStride());
+        t4j_cross_entropy_params.ignore_index(p, op.ignoreIndex());
+        t4j_cross_entropy_params.dtype(p, op.logits().dtype().code());
+        return p;
+    }
+
+    /** t4j_sample_params for the op, allocated in arena. */
+    static MemorySegment sample(Arena arena, SampleOp op, SampleOp.Shape s) {
+        MemorySegment p = t4j_sample_params.allocate(arena);
+        t4j_sample_params.ids(p, address(op.ids()));
+        t4j_sample_params.logprobs(p, address(op.logprobs()));
+        t4j_sample_params.logits(p, address(op.logits()));
+        t4j_sample_params.rows(p, s.rows());
+        t4j_sample_params.cols(p, s.cols());
+        t4j_sample_params.logits_row_stride(p, s.logitsRowStride());
+        t4j_sample_params.seed(p, op.seed());
+        t4j_sample_params.offset(p, op.offset());
+        t4j_sample_params.temperature(p, op.temperature());
+        t4j_sample_params.top_p(p, op.topP());
+        t4j_sample_params.top_k(p, op.topK());
+        t4j_sample_params.dtype(p, op.logits().dtype().code());
+        return p;
+    }
+
+    /** t4j_norm_params for the op, allocated in arena. */
+    static MemorySegment norm(Arena arena, NormOp op, NormOp.Shape s) {
+        MemorySegment p = t4j_norm_params.allocate(arena);
+        t4j_norm_params.out(p, address(op.out()));
+        t4j_norm_params.residual_out(p, address(op.residualOut()));
+        t4j_norm_params.x(p, address(op.x()));
+        t4j_norm_params.residual(p, address(op.residual()));
+        t4j_norm_params.weight(p, address(op.weight()));
+        t4j_norm_params.bias(p, address(op.bias()));
+        t4j_norm_params.rows(p, s.rows());
+        t4j_norm_params.cols(p, s.cols());
+        t4j_norm_params.x_row_stride(p, s.xRowStride());
+        t4j_norm_params.residual_row_stride(p, s.residualRowStride());
+        t4j_norm_params.out_row_stride(p, s.outRowStride());
+        t4j_norm_params.residual_out_row_stride(p, s.residualOutRowStride());
+        t4j_norm_params.eps(p, op.eps());
+        t4j_norm_params.kind(p, op.kind() == NormOp.Kind.RMS ? t4j_h.T4J_NORM_RMS : t4j_h.T4J_NORM_LAYER);
+        t4j_norm_params.dtype(p, op.x().dtype().code());
+        t4j_norm_params.reserved(p, 0);
+        return p;
+    }
+
+    /** t4j_attention_params for the op, allocated in arena. */
+    static MemorySegment attention(Arena arena, AttentionOp op, AttentionOp.Shape s, Tensor cuQ, Tensor cuK, Tensor keyLengths, Tensor prefix) {
+        MemorySegment p = t4j_attention_params.allocate(arena);
+        t4j_attention_params.out(p, address(op.out()));
+        t4j_attention_params.lse(p, address(op.lse()));
+        t4j_attention_params.q(p, address(op.q()));
+        t4j_attention_params.k(p, address(op.k()));
+        t4j_attention_params.v(p, address(op.v()));
+        t4j_attention_params.cu_seqlens_q(p, address(cuQ));
+        t4j_attention_params.cu_seqlens_k(p, address(cuK));
+        t4j_attention_params.key_lengths(p, address(keyLengths));
+        t4j_attention_params.prefix_lengths(p, address(prefix));
+        t4j_attention_params.rel_bias(p, address(op.bias() == null ? null : op.bias().table()));
+        t4j_attention_params.q_batch_stride(p, s.qBatchStride());
+        t4j_attention_params.q_row_stride(p, s.qRowStride());
+        t4j_attention_params.q_head_stride(p, s.qHeadStride());
+        t4j_attention_params.k_batch_stride(p, s.kBatchStride());
+        t4j_attention_params.k_row_stride(p, s.kRowStride());
+        t4j_attention_params.k_head_stride(p, s.kHeadStride());
+        t4j_attention_params.v_batch_stride(p, s.vBatchStride());
+        t4j_attention_params.v_row_stride(p, s.vRowStride());
+        t4j_attention_params.v_head_stride(p, s.vHeadStride());
+        t4j_attention_params.out_batch_stride(p, s.outBatchStride());
+        t4j_attention_params.out_row_stride(p, s.outRowStride());
+        t4j_attention_params.out_head_stride(p, s.outHeadStride());
+        t4j_attention_params.B(p, s.batch());
+        t4j_attention_params.NH(p, s.nh());
+        t4j_attention_params.NKV(p, s.nkv());
+        t4j_attention_params.Tq(p, s.tq());
+        t4j_attention_params.Tk(p, s.tk());
+        t4j_attention_params.HS(p, s.hs());
+        t4j_attention_params.mask(p, op.mask().ordinal());
+        t4j_attention_params.scale(p, op.scale());
+        setBias(op.bias(), p, t4j_attention_params::num_buckets, t4j_attention_params::max_distance,
+                t4j_attention_params::bias_bidirectional);
+        t4j_attention_params.dtype(p, op.q().dtype().code());
+        return p;
+    }
+
+    /** t4j_kv_append_params for the op, allocated in arena. */
+    static MemorySegment kvAppend(Arena arena, KvAppendOp op, KvAppendOp.Shape s, PagedKvCache c, Tensor table, Tensor lengths) {
+        MemorySegment p = t4j_kv_append_params.allocate(arena);
+        t4j_kv_append_params.k_cache(p, address(c.kCache()));
+        t4j_kv_append_params.v_cache(p, address(c.vCache()));
+        t4j_kv_append_params.k(p, address(op.k()));
+        t4j_kv_append_params.v(p, address(op.v()));
+        t4j_kv_append_params.block_table(p, address(table));
+        t4j_kv_append_params.cache_lengths(p, address(lengths));
+        t4j_kv_append_params.k_batch_stride(p, s.kBatchStride());
+        t4j_kv_append_params.k_row_stride(p, s.kRowStride());
+        t4j_kv_append_params.k_head_stride(p, s.kHeadStride());
+        t4j_kv_append_params.v_batch_stride(p, s.vBatchStride());
+        t4j_kv_append_params.v_row_stride(p, s.vRowStride());
+        t4j_kv_append_params.v_head_stride(p, s.vHeadStride());
+        t4j_kv_append_params.B(p, s.batch());
+        t4j_kv_append_params.Tnew(p, s.tnew());
+        t4j_kv_append_params.NKV(p, s.nkv());
+        t4j_kv_append_params.HS(p, s.hs());
+        t4j_kv_append_params.block_size(p, c.blockSize());
+        t4j_kv_append_params.max_blocks_per_seq(p, c.maxBlocksPerSeq());
+        t4j_kv_append_params.num_blocks(p, c.numBlocks());
+        t4j_kv_append_params.dtype(p, op.k().dtype().code());
+        return p;
+    }
+
+    /** t4j_decode_params for the op, allocated in arena. */
+    static MemorySegment decode(Arena arena, DecodeOp op, DecodeOp.Shape s, PagedKvCache c, int splits, Tensor table, Tensor lengths, Tensor wsO, Tensor wsLse) {
+        MemorySegment p = t4j_decode_params.allocate(arena);
+        t4j_decode_params.out(p, address(op.out()));
+        t4j_decode_params.lse(p, address(op.lse()));
+        t4j_decode_params.q(p, address(op.q()));
+        t4j_decode_params.k_cache(p, address(c.kCache()));
+        t4j_decode_params.v_cache(p, address(c.vCache()));
+        t4j_decode_params.block_table(p, address(table));
+        t4j_decode_params.cache_lengths(p, address(lengths));
+        t4j_decode_params.workspace_o(p, address(wsO));
+        t4j_decode_params.workspace_lse(p, address(wsLse));
+        t4j_decode_params.rel_bias(p, address(op.bias() == null ? null : op.bias().table()));
+        t4j_decode_params.q_batch_stride(p, s.qBatchStride());
+        t4j_decode_params.q_row_stride(p, s.qRowStride());
+        t4j_decode_params.q_head_stride(p, s.qHeadStride());
+        t4j_decode_params.out_batch_stride(p, s.outBatchStride());
+        t4j_decode_params.out_row_stride(p, s.outRowStride());
+        t4j_decode_params.out_head_stride(p, s.outHeadStride());
+        t4j_decode_params.B(p, s.batch());
+        t4j_decode_params.NH(p, s.nh());
+        t4j_decode_params.NKV(p, s.nkv());
+        t4j_decode_params.Tq(p, s.tq());
+        t4j_decode_params.HS(p, s.hs());
+        t4j_decode_params.block_size(p, c.blockSize());
+        t4j_decode_params.max_blocks_per_seq(p, c.maxBlocksPerSeq());
+        t4j_decode_params.num_blocks(p, c.numBlocks());
+        t4j_decode_params.num_splits(p, splits);
+        t4j_decode_params.causal(p, op.causal() ? 1 : 0);
+        t4j_decode_params.scale(p, op.scale());
+        setBias(op.bias(), p, t4j_decode_params::num_buckets, t4j_decode_params::max_distance,
+                t4j_decode_params::bias_bidirectional);
+        t4j_decode_params.dtype(p, op.q().dtype().code());
+        t4j_decode_params.reserved(p, 0);
+        return p;
+    }
+
+    private interface IntField {
+        void set(MemorySegment s, int v);
+    }
+
+    private static void setBias(RelativeBias bias, MemorySegment p, IntField buckets, IntField distance, IntField bidirectional) {
+        buckets.set(p, bias == null ? 0 : bias.numBuckets());
+        distance.set(p, bias == null ? 0 : bias.maxDistance());
+        bidirectional.set(p, bias != null && bias.bidirectional() ? 1 : 0);
+    }
+
+    /** A tensor's device address, or NULL for null. */
+    static MemorySegment address(Tensor t) {
+        return t == null ? MemorySegment.NULL : MemorySegment.ofAddress(t.deviceAddress());
+    }
+}
