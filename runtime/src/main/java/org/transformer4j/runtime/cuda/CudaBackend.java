@@ -1,5 +1,10 @@
 // CudaBackend — ops on one GPU: custom kernels from libt4j, GEMM through cuBLAS, memory from the
 // caching allocator, all queued on the backend's own stream in the device's primary context.
+// Why ~730 lines: each op is validate → pack (CudaParams) → launch, and graph capture stays here
+// because its state (blocks kept for the graph, frozen host ints, the op count) is consulted by
+// every op's memory path (release, ints, afterOp); moving it out would put that state behind an
+// interface that only this class uses. Read top to bottom: memory, GEMM/linear, vocabulary ops,
+// norm, attention/KV cache/decode, capture.
 package org.transformer4j.runtime.cuda;
 
 import static org.transformer4j.runtime.cuda.CudaParams.address;
