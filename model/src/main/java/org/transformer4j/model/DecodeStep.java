@@ -34,7 +34,7 @@ final class DecodeStep implements AutoCloseable {
     private final Tensor typeIds;                 // zeros (B, 1) for models with token types
     private final Tensor logits;                  // (B, 1, V), in the model's dtype
     private boolean useGraph;
-    private Transformer.Scratch graphScratch;     // the captured step's tensors
+    private Scratch graphScratch;     // the captured step's tensors
     private Graph graph;
     private int steps;
     private String graphFailure;
@@ -92,7 +92,7 @@ final class DecodeStep implements AutoCloseable {
         if (graph != null) {
             graph.replay();
         } else {
-            try (Transformer.Scratch s = new Transformer.Scratch(backend)) {
+            try (Scratch s = new Scratch(backend)) {
                 work(s);
             }
         }
@@ -101,7 +101,7 @@ final class DecodeStep implements AutoCloseable {
     }
 
     private void capture() {
-        Transformer.Scratch s = new Transformer.Scratch(backend);
+        Scratch s = new Scratch(backend);
         try {
             graph = backend.capture(() -> work(s));
             graphScratch = s;
@@ -113,7 +113,7 @@ final class DecodeStep implements AutoCloseable {
     }
 
     /** The step's ops: embed → decoder stack (append + decode per layer) → logits. */
-    private void work(Transformer.Scratch s) {
+    private void work(Scratch s) {
         Tensor x = s.empty(model.dtype, batch, 1, model.config.modelWidth());
         model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
@@ -124,11 +124,11 @@ final class DecodeStep implements AutoCloseable {
 
     /** Self-attention of the new token: append its K/V at {@code before}, attend to {@code after} rows. */
     private final class Self implements Transformer.Attend {
-        final Transformer.Scratch s;
+        final Scratch s;
         final PagedKvCache cache;
         final RelativeBias bias;
 
-        Self(Transformer.Scratch s, PagedKvCache cache, RelativeBias bias) {
+        Self(Scratch s, PagedKvCache cache, RelativeBias bias) {
             this.s = s; this.cache = cache; this.bias = bias;
         }
 

@@ -185,7 +185,7 @@ public final class Generator {
         for (int b = 0; b < batch; b++) out.add(new ArrayList<>());
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
-        try (Transformer.Scratch firstScratch = new Transformer.Scratch(model.backend)) {
+        try (Scratch firstScratch = new Scratch(model.backend)) {
             Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
             for (int step = 0; ; step++) {
                 int[] chosen = sample(logits, o, step);
@@ -212,7 +212,7 @@ public final class Generator {
     /** One id per row of logits (B, V), chosen by the backend's sample op; only the ids come back to the host. */
     int[] sample(Tensor logits, Options o, int step) {
         int batch = (int) logits.shape(0);
-        try (Transformer.Scratch s = new Transformer.Scratch(model.backend)) {
+        try (Scratch s = new Scratch(model.backend)) {
             Tensor ids = s.add(model.backend.empty(DType.I32, batch));                         // (B)
             SampleOp op = o.temperature() == 0f ? SampleOp.greedy(logits, ids)
                     : SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).offset(step);

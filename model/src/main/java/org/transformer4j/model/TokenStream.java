@@ -34,7 +34,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private final ArrayDeque<Token> ready = new ArrayDeque<>();
     /** The decoding state; null once released. Package-private for tests. */
     KvState state;
-    private Transformer.Scratch scratch;            // holds the first logits (later ones belong to the state's step)
+    private Scratch scratch;            // holds the first logits (later ones belong to the state's step)
     private Tensor logits;                          // (B, V) that choose the next tokens, on the backend
     private int step;
     private boolean closed;
@@ -51,7 +51,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
         this.last = new int[batch];
         for (int b = 0; b < batch; b++) generated.add(new ArrayList<>());
         try {
-            scratch = new Transformer.Scratch(model.backend);
+            scratch = new Scratch(model.backend);
             logits = scratch.uploadRows(first);
         } catch (RuntimeException e) {
             release();

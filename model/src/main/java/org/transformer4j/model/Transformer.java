@@ -1,6 +1,10 @@
 // Transformer — one configurable transformer that runs every architecture of DESIGN.md's table
 // (encoder-decoder, encoder-only, decoder-only, prefix-LM, and each of the four steps between them)
 // with the same code on any Backend: full forward passes here, cached inference through KvState.
+// Task heads are in TaskHeads, scoring in Scoring, attention-weight inspection in Inspection.
+// Why ~760 lines: the full and the cached forward passes share one block and its attention
+// variants (inner classes over this model's weights); the file reads top to bottom as forward
+// passes → cached inference → the block → attention variants → encoder/decoder → pieces.
 package org.transformer4j.model;
 
 import java.util.ArrayList;
@@ -44,7 +48,7 @@ public final class Transformer {
     public final Backend backend;
     /** The compute dtype: the weights', F32, F16 or BF16. */
     public final DType dtype;
-    private final boolean pre;
+    final boolean pre;
     private volatile boolean decodeGraphs = !"false".equalsIgnoreCase(System.getProperty("t4j.graphs"));
 
     public Transformer(Weights weights, Backend backend) {
@@ -108,24 +112,7 @@ public final class Transformer {
     }
 
     /** Sentence embeddings: the encoder's last hidden state mean-pooled over each row and L2-normalised → (B, C). */
-    public float[][] embedSentences(int[][] ids) {
-        float[][][] h = encode(ids);
-        float[][] out = new float[h.length][];
-        for (int b = 0; b < h.length; b++) out[b] = meanPoolNormalize(h[b]);
-        return out;
-    }
-
-    /** Mean over the rows of h (T, C), then divided by its L2 norm (at least 1e-12, as sentence-transformers). */
-    static float[] meanPoolNormalize(float[][] h) {
-        double[] mean = new double[h[0].length];
-        for (float[] row : h) for (int c = 0; c < mean.length; c++) mean[c] += row[c];
-        double norm = 0;
-        for (int c = 0; c < mean.length; c++) { mean[c] /= h.length; norm += mean[c] * mean[c]; }
-        norm = Math.max(Math.sqrt(norm), 1e-12);
-        float[] out = new float[mean.length];
-        for (int c = 0; c < mean.length; c++) out[c] = (float) (mean[c] / norm);
-        return out;
-    }
+    public float[][] embedSentences(int[][] ids) { return TaskHeads.embedSentences(this, ids); }
 
     /**
      * The encoder's last hidden state for sequences of different lengths in one padding-free pass: they
@@ -159,110 +146,23 @@ public final class Transformer {
     }
 
     /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
-    public float[][] embedSentences(List<int[]> sequences) {
-        List<float[][]> h = encodePacked(sequences);
-        float[][] out = new float[h.size()][];
-        for (int i = 0; i < h.size(); i++) out[i] = meanPoolNormalize(h.get(i));
-        return out;
-    }
+    public float[][] embedSentences(List<int[]> sequences) { return TaskHeads.embedSentences(this, sequences); }
 
     /** BERT's sequence classifier: tanh(pooler · h[CLS]) then the linear classifier → (B, classes). */
-    public float[][] classify(int[][] ids) {
-        Weights.ClassifierHead head = weights.classifierHead;
-        if (head == null || head.classifier() == null) throw new IllegalStateException("these weights have no classifier head");
-        int[] shape = rectangular("ids", ids);
-        try (Scratch s = new Scratch(backend)) {
-            Memory mem = encodeMemory(s, ids);
-            int b = shape[0], c = config.modelWidth();
-            Tensor cls = s.empty(dtype, b, c);                                                 // (B, C) row 0 of each sequence
-            for (int i = 0; i < b; i++) backend.copy(mem.output.slice(0, i, i + 1).slice(1, 0, 1).view(1, c), cls.slice(0, i, i + 1));
-            Tensor pooled = s.empty(dtype, b, c);
-            backend.linear(LinearOp.of(cls, head.pooler(), pooled).transW(true).bias(head.poolerBias()));
-            float[] p = host(s, pooled);
-            for (int i = 0; i < p.length; i++) p[i] = (float) Math.tanh(p[i]);
-            Tensor tanh = s.upload(dtype, p, b, c);
-            int classes = (int) head.classifier().shape(0);
-            Tensor out = s.empty(dtype, b, classes);
-            backend.linear(LinearOp.of(tanh, head.classifier(), out).transW(true).bias(head.classifierBias()));
-            return toHost2(out, b, classes);
-        }
-    }
+    public float[][] classify(int[][] ids) { return TaskHeads.classify(this, ids); }
 
     /** The masked-LM head's logits (B, T, V): dense + GELU, LayerNorm, tied token table + output bias. */
-    public float[][][] maskedLmLogits(int[][] ids) {
-        Weights.MlmHead head = weights.mlmHead;
-        if (head == null) throw new IllegalStateException("these weights have no masked-LM head");
-        int[] shape = rectangular("ids", ids);
-        try (Scratch s = new Scratch(backend)) {
-            Tensor h = encodeMemory(s, ids).output;
-            Tensor t = s.like(h);
-            backend.linear(LinearOp.of(h, head.dense(), t).transW(true).bias(head.denseBias()).activation(Activation.GELU));
-            Tensor n = s.like(h);
-            backend.norm(NormOp.layer(t, head.norm().weight(), head.norm().bias(), config.normEps(), n));
-            Tensor out = s.empty(dtype, shape[0], shape[1], config.vocabSize());
-            backend.linear(LinearOp.of(n, weights.embeddings.tokens(), out).transW(true).bias(head.outputBias()));
-            return toHost3(out, shape[0], shape[1], config.vocabSize());
-        }
-    }
+    public float[][][] maskedLmLogits(int[][] ids) { return TaskHeads.maskedLmLogits(this, ids); }
 
     // ---- inspection -----------------------------------------------------------------------------
 
     /**
-     * The attention weights (T, T) of one head of one self-attention layer for one sequence: row i is
-     * softmax over keys j of scale·q_i·k_j (+ T5 bias), with the layer's mask (zeros where masked). The
-     * fused attention ops never store these, so the layer's q and k are recomputed and the softmax taken
-     * here in double. The stack is the decoder for decoder-only and prefix-LM models ({@code prefix}: the
-     * prefix-LM's bidirectional length, else ignored), the encoder otherwise (its mask: causal under step 4).
+     * The attention weights (T, T) of one head of one self-attention layer for one sequence (see
+     * {@link Inspection#attentionWeights}): the fused attention ops never store them, so they are
+     * recomputed in double.
      */
     public float[][] attentionWeights(int[] ids, int prefix, int layer, int head) {
-        boolean encoder = config.decoderLayers() == 0 || config.architecture() == Architecture.ENCODER_DECODER;
-        Weights.Stack st = encoder ? weights.encoder : weights.decoder;
-        if (layer < 0 || layer >= st.layers().size()) throw new IllegalArgumentException("layer " + layer + " outside [0, " + st.layers().size() + ")");
-        if (head < 0 || head >= config.heads()) throw new IllegalArgumentException("head " + head + " outside [0, " + config.heads() + ")");
-        int t = rectangular("ids", new int[][] {ids})[1];
-        boolean plm = config.prefixLm();
-        if (plm && (prefix < 0 || prefix > t)) throw new IllegalArgumentException("prefix " + prefix + " outside [0, " + t + "]");
-        AttentionOp.Mask mask = encoder ? (config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE)
-                : plm ? AttentionOp.Mask.PREFIX_LM : AttentionOp.Mask.CAUSAL;
-        boolean bidirectionalBuckets = encoder ? !config.causalInput() : decoderBidirectional();
-        try (Scratch s = new Scratch(backend)) {
-            Tensor x = embed(s, new int[][] {ids}, 0);                                         // (1, T, C)
-            RelativeBias bias = relativeBias(st, bidirectionalBuckets);
-            int[] pre = plm && !encoder ? new int[] {prefix} : null;
-            for (int i = 0; i < layer; i++) block(s, st.layers().get(i), x, new DenseSelf(s, mask, pre, bias, null, null), null);
-            Weights.Layer l = st.layers().get(layer);
-            Tensor in = this.pre ? norm(s, l.attnNorm(), x) : x;
-            float[] q = host(s, linear(s, in, l.self().q(), l.self().qb()));                   // (T, NH·HS)
-            float[] k = host(s, linear(s, in, l.self().k(), l.self().kb()));                   // (T, NKV·HS)
-            float[] table = bias == null ? null : host(s, bias.table());                        // (buckets, NH)
-            int hs = config.headSize(), kvHead = head / (config.heads() / config.kvHeads());
-            int qw = config.innerWidth(), kw = config.kvHeads() * hs;
-            float[][] w = new float[t][t];
-            for (int i = 0; i < t; i++) {
-                double[] sc = new double[t];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < t; j++) {
-                    boolean visible = switch (mask) {
-                        case NONE -> true;
-                        case CAUSAL -> j <= i;
-                        case PREFIX_LM -> j <= i || j < prefix;
-                    };
-                    if (!visible) { sc[j] = Double.NEGATIVE_INFINITY; continue; }
-                    double d = 0;
-                    for (int e = 0; e < hs; e++) d += (double) q[i * qw + head * hs + e] * k[j * kw + kvHead * hs + e];
-                    sc[j] = config.attentionScale() * d;
-                    if (table != null) {
-                        sc[j] += table[RelativeBias.bucket(j - i, bias.numBuckets(), bias.maxDistance(), bias.bidirectional())
-                                * config.heads() + head];
-                    }
-                    max = Math.max(max, sc[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < t; j++) sum += sc[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sc[j] - max);
-                for (int j = 0; j < t; j++) w[i][j] = sc[j] == Double.NEGATIVE_INFINITY ? 0f : (float) (Math.exp(sc[j] - max) / sum);
-            }
-            return w;
-        }
+        return Inspection.attentionWeights(this, ids, prefix, layer, head);
     }
 
     // ---- scoring ----------------------------------------------------------------------------------
@@ -281,34 +181,10 @@ public final class Transformer {
      * counts only predictions of positions ≥ {@code from} (1: the whole text after its first token; the
      * start of the target in {@code [BOS] input target}). A prefix-LM's prefix is ids[0, from).
      */
-    public Score score(int[] ids, int from) {
-        requireArch("score(ids, from)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
-        if (ids == null || ids.length < 2) throw new IllegalArgumentException("scoring needs at least two tokens");
-        if (from < 1 || from >= ids.length) throw new IllegalArgumentException("from = " + from + " outside [1, " + ids.length + ")");
-        float[][] l = config.prefixLm() ? logits(new int[][] {ids}, new int[] {from})[0] : logits(new int[][] {ids})[0];
-        double[] lp = new double[ids.length - 1];
-        double sum = 0;
-        for (int i = 0; i + 1 < ids.length; i++) {
-            lp[i] = logSoftmaxAt(l[i], ids[i + 1]);
-            if (i + 1 >= from) sum -= lp[i];
-        }
-        int n = ids.length - from;
-        return new Score(lp, sum / n, n);
-    }
+    public Score score(int[] ids, int from) { return Scoring.score(this, ids, from); }
 
     /** Encoder-decoder: log p(target[i] | input, start, target[0..i)) for every target token. */
-    public Score score(int[] input, int[] target) {
-        requireArch("score(input, target)", Architecture.ENCODER_DECODER);
-        if (target == null || target.length == 0) throw new IllegalArgumentException("the target is empty");
-        int[] dec = new int[target.length];
-        dec[0] = decoderStartId();
-        System.arraycopy(target, 0, dec, 1, target.length - 1);
-        float[][] l = logits(new int[][] {input}, new int[][] {dec})[0];
-        double[] lp = new double[target.length];
-        double sum = 0;
-        for (int i = 0; i < target.length; i++) sum -= lp[i] = logSoftmaxAt(l[i], target[i]);
-        return new Score(lp, sum / target.length, target.length);
-    }
+    public Score score(int[] input, int[] target) { return Scoring.score(this, input, target); }
 
     /** The id an encoder-decoder's decoder starts from: the config's decoder-start id, else its BOS. */
     int decoderStartId() {
@@ -316,14 +192,6 @@ public final class Transformer {
         int start = ids.decoderStart() >= 0 ? ids.decoderStart() : ids.bos();
         if (start < 0) throw new IllegalStateException("the config names no decoder-start (or BOS) id to start the decoder with");
         return start;
-    }
-
-    private static double logSoftmaxAt(float[] row, int id) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : row) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : row) sum += Math.exp(v - max);
-        return row[id] - max - Math.log(sum);
     }
 
     // ---- cached inference ---------------------------------------------------------------------------
@@ -889,63 +757,6 @@ public final class Transformer {
             float[][] out = new float[rows][cols];
             for (int r = 0; r < rows; r++) System.arraycopy(a, r * cols, out[r], 0, cols);
             return out;
-        }
-    }
-
-    /**
-     * The tensors one call makes, all closed at its end. It has no dtype of its own: the model allocates
-     * activations in {@link #dtype}, so a Scratch made by a caller (Generator) serves any model.
-     */
-    static final class Scratch implements AutoCloseable {
-        final Backend backend;
-        final List<Tensor> tensors = new ArrayList<>();
-
-        Scratch(Backend backend) { this.backend = backend; }
-
-        Tensor add(Tensor t) { tensors.add(t); return t; }
-
-        Tensor empty(DType dtype, long... shape) { return add(backend.empty(dtype, shape)); }
-
-        /** F32, for callers' own tensors; the model's activations use {@code empty(dtype, …)} or {@link #like}. */
-        Tensor empty(long... shape) { return empty(DType.F32, shape); }
-
-        /** An uninitialised tensor of t's dtype and shape. */
-        Tensor like(Tensor t) { return empty(t.dtype(), t.shape()); }
-
-        /** F32. */
-        Tensor upload(float[] data, long... shape) { return upload(DType.F32, data, shape); }
-
-        /** Rows of equal length (e.g. each sequence's logits) as one F32 (rows, cols) tensor. */
-        Tensor uploadRows(float[][] rows) {
-            int cols = rows[0].length;
-            float[] flat = new float[rows.length * cols];
-            for (int r = 0; r < rows.length; r++) System.arraycopy(rows[r], 0, flat, r * cols, cols);
-            return upload(flat, rows.length, cols);
-        }
-
-        /** {@code data} rounded to {@code dtype}. */
-        Tensor upload(DType dtype, float[] data, long... shape) {
-            try (Tensor h = Tensor.of(dtype, data, shape)) {
-                return add(backend.upload(h));
-            }
-        }
-
-        Tensor uploadInts(int[] data, long... shape) {
-            try (Tensor h = Tensor.ofInts(data, shape)) {
-                return add(backend.upload(h));
-            }
-        }
-
-        Tensor copyOf(Tensor t) {
-            Tensor c = like(t);
-            backend.copy(t, c);
-            return c;
-        }
-
-        @Override
-        public void close() {
-            for (int i = tensors.size() - 1; i >= 0; i--) tensors.get(i).close();
-            tensors.clear();
         }
     }
 }

@@ -195,7 +195,7 @@ class GenerationTest {
     @Test
     void attentionWeightsTimesValuesAreTheAttentionKernelsOutput() {
         for (TransformerConfig c : List.of(Tiny.decoderOnly(Tiny.t5ish().build(), true), Tiny.decoderOnly(Tiny.encDec().build(), false))) {
-            try (Weights w = Weights.random(c, CPU, 56); Transformer.Scratch s = new Transformer.Scratch(CPU)) {
+            try (Weights w = Weights.random(c, CPU, 56); Scratch s = new Scratch(CPU)) {
                 Transformer m = new Transformer(w, CPU);
                 int[] ids = Tiny.ids(57, 1, 10)[0];
                 int layer = 1, head = 1, prefix = 4, hs = c.headSize();
