@@ -46,11 +46,7 @@ final class Inspection {
                 double[] sc = new double[t];
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < t; j++) {
-                    boolean visible = switch (mask) {
-                        case NONE -> true;
-                        case CAUSAL -> j <= i;
-                        case PREFIX_LM -> j <= i || j < prefix;
-                    };
+                    boolean visible = mask.visible(i, j, prefix);
                     if (!visible) { sc[j] = Double.NEGATIVE_INFINITY; continue; }
                     double d = 0;
                     for (int e = 0; e < hs; e++) d += (double) q[i * qw + head * hs + e] * k[j * kw + kvHead * hs + e];

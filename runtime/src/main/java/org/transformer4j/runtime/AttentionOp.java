@@ -24,7 +24,24 @@ import java.util.Arrays;
 public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                           int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
 
-    public enum Mask { NONE, CAUSAL, PREFIX_LM }
+    public enum Mask {
+        NONE, CAUSAL, PREFIX_LM;
+
+        /**
+         * The mask rule, stated once for all Java code (the CPU twin, the model's inspection, the CLI's
+         * mask pictures; the kernels' statement is native/src/attention/attention.cuh): whether a query
+         * at key position {@code query} may see key {@code key}. Causal: key ≤ query; prefix-LM: that,
+         * or key &lt; {@code prefix} (the bidirectional part); none: every key. {@code prefix} is
+         * ignored unless PREFIX_LM.
+         */
+        public boolean visible(int query, int key, int prefix) {
+            return switch (this) {
+                case NONE -> true;
+                case CAUSAL -> key <= query;
+                case PREFIX_LM -> key <= query || key < prefix;
+            };
+        }
+    }
 
     /** Bidirectional attention without padding, scale 1/sqrt(HS). */
     public static AttentionOp of(Tensor q, Tensor k, Tensor v, Tensor out) {

@@ -3,6 +3,7 @@
 package org.transformer4j.cli.inspect;
 
 import java.util.List;
+import org.transformer4j.runtime.AttentionOp;
 
 /**
  * Mask matrices, 1 where query i (row) may attend to key j (column), 0 elsewhere.
@@ -18,22 +19,19 @@ public final class Masks {
 
     private Masks() {}
 
-    public static float[][] causal(int t) {
-        float[][] m = new float[t][t];
-        for (int i = 0; i < t; i++) for (int j = 0; j <= i; j++) m[i][j] = 1;
-        return m;
-    }
+    public static float[][] causal(int t) { return matrix(AttentionOp.Mask.CAUSAL, t, 0); }
 
-    public static float[][] bidirectional(int t) {
-        float[][] m = new float[t][t];
-        for (float[] row : m) java.util.Arrays.fill(row, 1);
-        return m;
-    }
+    public static float[][] bidirectional(int t) { return matrix(AttentionOp.Mask.NONE, t, 0); }
 
     public static float[][] prefix(int t, int p) {
         checkPrefix(t, p);
+        return matrix(AttentionOp.Mask.PREFIX_LM, t, p);
+    }
+
+    /** (t, t): 1 where the runtime's mask rule (AttentionOp.Mask.visible) lets query i see key j. */
+    private static float[][] matrix(AttentionOp.Mask mask, int t, int p) {
         float[][] m = new float[t][t];
-        for (int i = 0; i < t; i++) for (int j = 0; j < t; j++) m[i][j] = j < p || j <= i ? 1 : 0;
+        for (int i = 0; i < t; i++) for (int j = 0; j < t; j++) m[i][j] = mask.visible(i, j, p) ? 1 : 0;
         return m;
     }
 

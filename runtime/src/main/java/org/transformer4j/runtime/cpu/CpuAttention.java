@@ -7,6 +7,7 @@
 package org.transformer4j.runtime.cpu;
 
 import java.util.stream.IntStream;
+import org.transformer4j.runtime.AttentionOp;
 
 public final class CpuAttention {
 
@@ -46,6 +47,7 @@ public final class CpuAttention {
             int kvh = h / group;
             int offset = lk[b] - lq[b];
             int pre = mask == MASK_PREFIX_LM ? prefix[b] : 0;
+            AttentionOp.Mask rule = AttentionOp.Mask.values()[mask];
             int lkPad = roundUp(lk[b], lanes);
             float[] s = new float[Math.max(1, lkPad)];
             float[] acc = new float[hs];
@@ -67,7 +69,7 @@ public final class CpuAttention {
                 }
                 float m = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < lk[b]; j++) {
-                    boolean visible = mask == MASK_NONE || j <= i + offset || j < pre;
+                    boolean visible = rule.visible(i + offset, j, pre);
                     if (!visible) {
                         s[j] = Float.NEGATIVE_INFINITY;
                         continue;

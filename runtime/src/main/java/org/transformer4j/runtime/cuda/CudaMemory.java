@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.transformer4j.bindings.cuda_h;
 import org.transformer4j.runtime.memory.DeviceMemory;
-import org.transformer4j.runtime.memory.OutOfDeviceMemoryException;
 
 /** cuMemAlloc/cuMemFree/cuMemGetInfo/cuCtxSynchronize and events, in the device's primary context. */
 final class CudaMemory implements DeviceMemory {
@@ -19,12 +18,12 @@ final class CudaMemory implements DeviceMemory {
     CudaMemory(CudaDevice device) { this.device = device; }
 
     @Override
-    public long malloc(long bytes) throws OutOfDeviceMemoryException {
+    public long malloc(long bytes) {
         device.makeCurrent();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = arena.allocate(ValueLayout.JAVA_LONG);
             int r = cuda_h.cuMemAlloc_v2(p, bytes);
-            if (r == CUDA_ERROR_OUT_OF_MEMORY) throw new OutOfDeviceMemoryException(bytes);
+            if (r == CUDA_ERROR_OUT_OF_MEMORY) return 0;                     // no room: the allocator retries
             Cuda.check(r, "cuMemAlloc(" + bytes + " bytes)");
             return p.get(ValueLayout.JAVA_LONG, 0);
         }

@@ -308,24 +308,20 @@ public final class CachingAllocator implements AutoCloseable {
     }
 
     private long mallocWithRetry(long bytes, long size, long stream) {
-        try {
-            return deviceMalloc(size);
-        } catch (OutOfDeviceMemoryException first) {
-            oomRetries++;
-            long released = releaseAllLocked();
-            try {
-                return deviceMalloc(size);
-            } catch (OutOfDeviceMemoryException second) {
-                second.addSuppressed(first);
-                throw new DeviceOutOfMemoryError(bytes, size, stream, queryOrMinusOne(true),
-                        queryOrMinusOne(false), bytesInUse, bytesCached, released, second);
-            }
-        }
+        long address = deviceMalloc(size);
+        if (address != 0) return address;
+        oomRetries++;
+        long released = releaseAllLocked();
+        address = deviceMalloc(size);
+        if (address != 0) return address;
+        throw new DeviceOutOfMemoryError(bytes, size, stream, queryOrMinusOne(true),
+                queryOrMinusOne(false), bytesInUse, bytesCached, released, null);
     }
 
-    private long deviceMalloc(long size) throws OutOfDeviceMemoryException {
+    /** The device's address, or 0 when it has no room. */
+    private long deviceMalloc(long size) {
         long address = device.malloc(size);
-        deviceMallocs++;
+        if (address != 0) deviceMallocs++;
         return address;
     }
 

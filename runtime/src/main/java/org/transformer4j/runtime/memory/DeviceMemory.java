@@ -16,10 +16,10 @@ public interface DeviceMemory {
     /**
      * Allocates {@code bytes} of device memory ({@code cuMemAlloc}).
      *
-     * @return the device address, never {@code 0}
-     * @throws OutOfDeviceMemoryException when the device has no room for the request
+     * @return the device address, or {@code 0} when the device has no room for the request (the
+     *         allocator then empties its cache, retries once, and throws {@link DeviceOutOfMemoryError})
      */
-    long malloc(long bytes) throws OutOfDeviceMemoryException;
+    long malloc(long bytes);
 
     /** Releases memory returned by {@link #malloc} ({@code cuMemFree}). */
     void free(long address);
