@@ -8,9 +8,12 @@ sequence against a dense BF16 cache (NH 32, NKV 8, HS 128, GQA expanded by SDPA'
 available), cache lengths 1k..32k, batch 1 and 16; GB/s = K and V bytes read / time; plus the GPU's
 device-to-device copy bandwidth, the reference for the decode target (75% of it).
 Timing: CUDA events around back-to-back calls after warm-up, median of 3 runs. --budget caps the
-whole script's wall time (shapes not reached are listed as skipped). Writes JSON."""
+whole script's wall time (shapes not reached are listed as skipped). The JSON is rewritten after every
+row, so a run killed at its cap keeps what it measured; the shapes ci/gpu-check's JMH run covers
+(T 2048 and 8192, HS 128) come first."""
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -38,6 +41,15 @@ def time_us(fn, reps):
     return statistics.median(runs)
 
 
+def save(results, path):
+    """Rewrites the JSON (atomically) and prints the newest row: called after every row."""
+    with open(path + ".tmp", "w") as fh:
+        json.dump(results, fh, indent=1)
+    os.replace(path + ".tmp", path)
+    if results["rows"]:
+        print(results["rows"][-1], flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -55,6 +67,7 @@ def main():
     us = time_us(lambda: dst.copy_(src), 5)
     results["copy_gbs"] = 2 * src.numel() * 2 / us / 1e3
     del src, dst
+    save(results, args.out)
 
     backends = {}
     if SDPBackend is not None:
@@ -66,8 +79,8 @@ def main():
         backends["DEFAULT"] = None
 
     tokens, width = 16384, 2048
-    for t in (512, 2048, 8192):
-        for hs in (64, 128):
+    for t in (2048, 8192, 512):
+        for hs in (128, 64):
             b, nh = tokens // t, width // hs
             q, k, v = (torch.randn(b, nh, t, hs, device=dev, dtype=dt) for _ in range(3))  # (B, NH, T, HS)
             for causal in (True, False):
@@ -88,6 +101,7 @@ def main():
                         results["rows"].append({**shape, "us": us, "tflops": flops / us / 1e6})
                     except Exception as e:  # noqa: BLE001 - a backend may not support a shape: record it
                         results["rows"].append({**shape, "error": repr(e)[:200]})
+                    save(results, args.out)
             del q, k, v
 
     nh, nkv, hs = 32, 8, 128
@@ -111,12 +125,10 @@ def main():
                 results["rows"].append({**shape, "us": us, "gbs": 2 * b * length * nkv * hs * 2 / us / 1e3})
             except Exception as e:  # noqa: BLE001
                 results["rows"].append({**shape, "error": repr(e)[:200]})
+            save(results, args.out)
             del q, k, v
 
-    with open(args.out, "w") as fh:
-        json.dump(results, fh, indent=1)
-    for row in results["rows"]:
-        print(row)
+    save(results, args.out)
     print("copy GB/s", results["copy_gbs"], "skipped", len(results["skipped"]))
 
 

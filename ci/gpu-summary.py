@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""gpu-summary.py OUT_DIR [PROBE_FILE] — folds what ci/gpu-check wrote (junit-*.xml, jmh.json, torch.json,
-torch-attention.json, and the probe's output) into one JSON: test counts per class with failures, and each benchmark shape with our
-time next to PyTorch's. Prints to stdout."""
+"""gpu-summary.py WORK_DIR OUT_DIR — folds what ci/gpu-check has written so far into one JSON (stdout): each
+phase's verdict ("passed", "failed: <reason>", "not run: <reason>") with its cap and time, the overall verdict
+("passed" only when every phase of the registry ran and passed), test counts per JUnit phase with the failures,
+the probe, and each benchmark shape with our time next to PyTorch's. gpu-check reruns it after every phase."""
 import json
 import os
 import sys
@@ -29,7 +30,8 @@ def tests(path):
             el = case.find(tag)
             if el is not None:
                 out["failures" if tag == "failure" else "errors"] += 1
-                out["failed"].append({"test": name, "message": (el.get("message") or "")[:300]})
+                if len(out["failed"]) < 40:                     # the first 40; the counts say how many
+                    out["failed"].append({"test": name, "message": (el.get("message") or "")[:300]})
         sk = case.find("skipped")
         if sk is not None:
             out["skipped"] += 1
@@ -48,14 +50,47 @@ def generate_lines(log):
         return []
 
 
+def phases(work):
+    """verdicts.tsv: name, cap, priority, seconds, verdict — one line per phase, in run order."""
+    out = {}
+    try:
+        with open(os.path.join(work, "verdicts.tsv")) as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 5:
+                    name, cap, prio, secs, verdict = parts
+                    out[name] = {"verdict": verdict, "cap_s": int(cap), "priority": int(prio), "seconds": int(secs)}
+    except OSError:
+        pass
+    return out
+
+
+def registry(work):
+    try:
+        with open(os.path.join(work, "phases.txt")) as fh:
+            return [line.split()[0] for line in fh if line.strip()]
+    except OSError:
+        return []
+
+
 def main():
-    out_dir = sys.argv[1]
-    probe = sys.argv[2] if len(sys.argv) > 2 else os.path.join(out_dir, "probe.txt")
-    summary = {"tests": {name[len("junit-"):-len(".xml")]: tests(os.path.join(out_dir, name))
-                         for name in sorted(os.listdir(out_dir)) if name.startswith("junit-") and name.endswith(".xml")},
+    work, out_dir = sys.argv[1], sys.argv[2]
+    ph = phases(work)
+    for name in registry(work):
+        ph.setdefault(name, {"verdict": "not run: not reached"})
+    verdicts = [p["verdict"] for p in ph.values()]
+    if verdicts and all(v.startswith("passed") for v in verdicts):
+        overall = "passed"
+    else:
+        bad = [f"{n}: {p['verdict']}" for n, p in ph.items() if not p["verdict"].startswith("passed")]
+        overall = "not passed: " + "; ".join(bad)[:1500]
+    junit_dir = os.path.join(work, "junit")
+    summary = {"overall": overall, "phases": ph,
+               "tests": {name[:-len(".xml")]: tests(os.path.join(junit_dir, name))
+                         for name in sorted(os.listdir(junit_dir)) if name.endswith(".xml")} if os.path.isdir(junit_dir) else {},
                "benchmarks": []}
     try:
-        with open(probe) as fh:
+        with open(os.path.join(work, "probe.txt"), errors="replace") as fh:
             summary["probe"] = fh.read()[:3000]
     except OSError:
         pass
@@ -64,46 +99,53 @@ def main():
     attn = load_json(os.path.join(out_dir, "torch-attention.json")) or {"rows": []}
     summary["copy_gbs"] = attn.get("copy_gbs")
     for b in load_json(os.path.join(out_dir, "jmh.json")) or []:
-        p = b.get("params", {})
-        row = {"benchmark": b["benchmark"].rsplit(".", 2)[-2], "params": p,
-               "us": b["primaryMetric"]["score"], "us_error": b["primaryMetric"].get("scoreError")}
-        if row["benchmark"] == "GemmBenchmark":
-            c, f = map(int, p["widths"].split(","))
-            row["tflops"] = 2 * int(p["tokens"]) * c * f / row["us"] / 1e6
-            peers = [t for t in torch["rows"] if t["op"] == "gemm" and t["dtype"] == p["dtype"]
-                     and t["tokens"] == int(p["tokens"]) and t["widths"] == p["widths"]]
-        elif row["benchmark"] == "LinearBenchmark":
-            parts = p["mlp"].split(":")  # model:CxF:activation[:gated]
-            model = parts[0]
-            c, f = map(int, parts[1].split("x"))
-            gated = parts[-1] == "gated"
-            row["tflops"] = 2 * int(p["tokens"]) * c * f * (3 if gated else 2) / row["us"] / 1e6
-            peers = [t for t in torch["rows"] if t["op"] == "mlp" and t["model"] == model
-                     and t["tokens"] == int(p["tokens"])]
-        elif row["benchmark"] == "VocabBenchmark":
-            peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
-        elif row["benchmark"] == "AttentionBenchmark":
-            t, hs, causal = int(p["seqLen"]), int(p["headSize"]), p["causal"] == "true"
-            b, nh = 16384 // t, 2048 // hs
-            row["tflops"] = 4 * b * nh * t * t * hs / (2 if causal else 1) / row["us"] / 1e6
-            peers = [r for r in attn["rows"] if r["op"] == "attention" and r["T"] == t and r["HS"] == hs
-                     and r["causal"] == causal and "us" in r]
-        elif row["benchmark"] == "DecodeBenchmark":
-            length, b = int(p["cacheLen"]), int(p["batch"])
-            row["gbs"] = 2 * b * length * 8 * 128 * 2 / row["us"] / 1e3
-            if summary["copy_gbs"]:
-                row["fraction_of_copy_bandwidth"] = row["gbs"] / summary["copy_gbs"]
-            peers = [r for r in attn["rows"] if r["op"] == "decode" and r["L"] == length and r["B"] == b and "us" in r]
-        else:
-            size = 4 if p["dtype"] == "F32" else 2
-            row["gbs"] = 4 * int(p["rows"]) * int(p["cols"]) * size / row["us"] / 1e3
-            peers = [t for t in torch["rows"] if t["op"] == "norm" and t["dtype"] == p["dtype"]
-                     and t["rows"] == int(p["rows"]) and t["cols"] == int(p["cols"]) and t["kind"] == p["kind"]]
-        row["torch"] = [{"impl": t["impl"], "us": t["us"], "speedup_vs_torch": t["us"] / row["us"]} for t in peers]
-        summary["benchmarks"].append(row)
+        try:
+            summary["benchmarks"].append(benchmark_row(b, torch, attn, summary["copy_gbs"]))
+        except (KeyError, ValueError, ZeroDivisionError) as e:
+            summary["benchmarks"].append({"benchmark": b.get("benchmark"), "error": repr(e)})
     summary["generate"] = generate_lines(os.path.join(out_dir, "gpu-check.log"))
     json.dump(summary, sys.stdout, indent=1)
     print()
+
+
+def benchmark_row(b, torch, attn, copy_gbs):
+    p = b.get("params", {})
+    row = {"benchmark": b["benchmark"].rsplit(".", 2)[-2], "params": p,
+           "us": b["primaryMetric"]["score"], "us_error": b["primaryMetric"].get("scoreError")}
+    if row["benchmark"] == "GemmBenchmark":
+        c, f = map(int, p["widths"].split(","))
+        row["tflops"] = 2 * int(p["tokens"]) * c * f / row["us"] / 1e6
+        peers = [t for t in torch["rows"] if t["op"] == "gemm" and t["dtype"] == p["dtype"]
+                 and t["tokens"] == int(p["tokens"]) and t["widths"] == p["widths"]]
+    elif row["benchmark"] == "LinearBenchmark":
+        parts = p["mlp"].split(":")  # model:CxF:activation[:gated]
+        model = parts[0]
+        c, f = map(int, parts[1].split("x"))
+        gated = parts[-1] == "gated"
+        row["tflops"] = 2 * int(p["tokens"]) * c * f * (3 if gated else 2) / row["us"] / 1e6
+        peers = [t for t in torch["rows"] if t["op"] == "mlp" and t["model"] == model
+                 and t["tokens"] == int(p["tokens"])]
+    elif row["benchmark"] == "VocabBenchmark":
+        peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
+    elif row["benchmark"] == "AttentionBenchmark":
+        t, hs, causal = int(p["seqLen"]), int(p["headSize"]), p["causal"] == "true"
+        b, nh = 16384 // t, 2048 // hs
+        row["tflops"] = 4 * b * nh * t * t * hs / (2 if causal else 1) / row["us"] / 1e6
+        peers = [r for r in attn["rows"] if r["op"] == "attention" and r["T"] == t and r["HS"] == hs
+                 and r["causal"] == causal and "us" in r]
+    elif row["benchmark"] == "DecodeBenchmark":
+        length, b = int(p["cacheLen"]), int(p["batch"])
+        row["gbs"] = 2 * b * length * 8 * 128 * 2 / row["us"] / 1e3
+        if copy_gbs:
+            row["fraction_of_copy_bandwidth"] = row["gbs"] / copy_gbs
+        peers = [r for r in attn["rows"] if r["op"] == "decode" and r["L"] == length and r["B"] == b and "us" in r]
+    else:
+        size = 4 if p["dtype"] == "F32" else 2
+        row["gbs"] = 4 * int(p["rows"]) * int(p["cols"]) * size / row["us"] / 1e3
+        peers = [t for t in torch["rows"] if t["op"] == "norm" and t["dtype"] == p["dtype"]
+                 and t["rows"] == int(p["rows"]) and t["cols"] == int(p["cols"]) and t["kind"] == p["kind"]]
+    row["torch"] = [{"impl": t["impl"], "us": t["us"], "speedup_vs_torch": t["us"] / row["us"]} for t in peers]
+    return row
 
 
 if __name__ == "__main__":

@@ -80,13 +80,17 @@ public final class Pretrained {
             default -> throw cfg.error("feed_forward_proj '" + ffn + "' is not relu, gated-gelu, gated-gelu_new, gated-relu or gated-silu");
         };
         boolean tied = cfg.bool("tie_word_embeddings", true);
+        // transformers 4.x: the output is scaled by d_model^-0.5 exactly when tie_word_embeddings (v1.0 true,
+        // v1.1 false). 5.x saves scale_decoder_outputs for that and writes tie_word_embeddings true always
+        // (its T5Config forces it); where lm_head.weight is stored anyway HfLayout accepts it.
+        boolean scaled = cfg.has("scale_decoder_outputs") ? cfg.bool("scale_decoder_outputs", true) : tied;
         int layers = cfg.size("num_layers");
         return TransformerConfig.builder().vocabSize(cfg.size("vocab_size")).modelWidth(c).mlpWidth(cfg.size("d_ff"))
                 .heads(nh, nh, hs).encoderLayers(layers).decoderLayers(cfg.size("num_decoder_layers", layers))
                 .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-6))
                 .activation(a, gated)
                 .t5RelativePositions(cfg.size("relative_attention_num_buckets", 32), cfg.size("relative_attention_max_distance", 128))
-                .biases(false).attentionScale(1f).tiedEmbeddings(tied, tied ? (float) (1 / Math.sqrt(c)) : 1f)
+                .biases(false).attentionScale(1f).tiedEmbeddings(tied, scaled ? (float) (1 / Math.sqrt(c)) : 1f)
                 .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, id(cfg, "eos_token_id", 1),
                         id(cfg, "decoder_start_token_id", 0), -1)).build();
     }

@@ -29,6 +29,8 @@ class ModelGpuTest {
 
     static CudaBackend gpu() {
         Backends.CudaStatus status = Backends.cudaStatus();
+        // -Dt4j.test.requireGpu=true (ci/gpu-check sets it): an unusable GPU fails the test instead of skipping it
+        if (Boolean.getBoolean("t4j.test.requireGpu")) assertTrue(status.usable(), () -> "no usable GPU (-Dt4j.test.requireGpu=true): " + status.reason());
         assumeTrue(status.usable(), () -> "no usable GPU: " + status.reason());
         return CudaBackend.create(0);
     }

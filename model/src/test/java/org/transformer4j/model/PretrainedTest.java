@@ -169,4 +169,35 @@ class PretrainedTest {
             }
         }
     }
+
+    /**
+     * T5 output scaling and tying as transformers 4.x writes config.json (tie_word_embeddings alone: true = v1.0,
+     * scaled; false = v1.1, untied and unscaled) and as 5.x does (tie_word_embeddings forced true,
+     * scale_decoder_outputs says whether to scale): the reading each version's own T5 code gives.
+     */
+    @Test
+    void t5ConfigsOfTransformers4And5ReadTheirScalingAndTying(@TempDir Path dir) throws Exception {
+        String base = "{\"model_type\":\"t5\",\"d_model\":64,\"d_kv\":32,\"d_ff\":128,\"num_layers\":2,\"num_heads\":2,"
+                + "\"vocab_size\":1000,\"feed_forward_proj\":\"gated-gelu\"";
+        float scaled = (float) (1 / Math.sqrt(64));
+        Object[][] cases = {
+            {"4.x v1.0", ",\"tie_word_embeddings\":true}", true, scaled},
+            {"4.x v1.1", ",\"tie_word_embeddings\":false}", false, 1f},
+            {"4.x default", "}", true, scaled},
+            {"5.x v1.0", ",\"tie_word_embeddings\":true,\"scale_decoder_outputs\":true}", true, scaled},
+            {"5.x v1.1", ",\"tie_word_embeddings\":true,\"scale_decoder_outputs\":false}", true, 1f},
+            {"5.x-read 4.x v1.1 saved untied", ",\"tie_word_embeddings\":false,\"scale_decoder_outputs\":false}", false, 1f},
+        };
+        for (Object[] c : cases) {
+            Path f = dir.resolve(((String) c[0]).replace(' ', '_') + ".json");
+            Files.writeString(f, base + c[1]);
+            TransformerConfig t = Pretrained.t5Config(org.transformer4j.model.weights.HfConfig.read(f));
+            assertEquals(c[2], t.tiedEmbeddings(), (String) c[0]);
+            assertEquals((float) c[3], t.outputScale(), (String) c[0]);
+        }
+        Path bad = dir.resolve("bad.json");
+        Files.writeString(bad, base + ",\"scale_decoder_outputs\":\"yes\"}");
+        Exception e = assertThrows(Exception.class, () -> Pretrained.t5Config(org.transformer4j.model.weights.HfConfig.read(bad)));
+        assertTrue(e.getMessage().contains("scale_decoder_outputs"), e.getMessage());
+    }
 }

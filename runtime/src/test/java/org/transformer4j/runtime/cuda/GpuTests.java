@@ -24,6 +24,8 @@ final class GpuTests {
     static synchronized CudaBackend backend() {
         if (status == null) status = Backends.cudaStatus();
         Backends.CudaStatus s = status;
+        // -Dt4j.test.requireGpu=true (ci/gpu-check sets it): an unusable GPU fails the test instead of skipping it
+        if (Boolean.getBoolean("t4j.test.requireGpu")) assertTrue(s.usable(), () -> "no usable GPU (-Dt4j.test.requireGpu=true): " + s.reason());
         assumeTrue(s.usable(), () -> "no usable GPU: " + s.reason());
         if (backend == null) backend = CudaBackend.create(0);
         return backend;
