@@ -2,8 +2,8 @@
 """selfcheck.py — checks of the reference harness that need no torch (python3 ci/reference/selfcheck.py [DIR]):
 
 1. closed forms: GELU(1) = Φ(1), the tanh GELU at 1, LayerNorm and RMSNorm of small vectors, softmax;
-2. T5's relative-position buckets at hand-derived boundaries (bidirectional and causal; the float32 log
-   matters at n = 16: 8 + trunc(log(16/8)/log(16)·8) is exactly 10 in float32);
+2. T5's relative-position buckets at hand-derived boundaries (bidirectional and causal, 32 buckets,
+   max_distance 128: the first distance of each log bucket is ceil(max_exact · (max_distance/max_exact)^(k/n)));
 3. RoPE: a rotated q·k score depends only on the distance between positions (default, linear, llama3);
 4. causality: a decoder's logits over a prefix equal the first rows of those over the whole sequence
    (every decoder fixture but dynamic NTK, whose frequencies depend on the length), and T5's decoder too;
