@@ -13,7 +13,10 @@
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
-   offsets tiling the buffer, __metadata__ format pt).
+   offsets tiling the buffer, __metadata__ format pt);
+8. with --fresh: the generator, run again into a temporary folder, makes these same fixtures (configs,
+   weights and inputs byte for byte, outputs within 1e-12 relative: numpy's transcendental functions may
+   differ in the last bit between machines).
 Exits 1 on the first failure, naming it."""
 import json
 import math
@@ -36,6 +39,7 @@ import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 checks = 0
+REL = 1e-12       # float64 results of the same code on another CPU or numpy build: last-bit differences only
 
 
 def check(ok, what):
@@ -192,11 +196,40 @@ def folders(out):
         got = rerun(d)
         check(sorted(got) == sorted(want), f"{name}: outputs {sorted(got)} vs stored {sorted(want)}")
         for k in want:
-            check(np.array_equal(got[k], want[k]), f"{name}: {k} recomputed from the folder differs from reference.safetensors")
+            err = np.abs(got[k] - want[k]).max()
+            check(err <= REL * np.abs(want[k]).max(), f"{name}: {k} recomputed from the folder differs from reference.safetensors by {err}")
+
+
+def fresh(out):
+    """Regenerates every fixture into a temporary folder and compares with out: configs, weights and inputs
+    byte for byte, greedy tokens exactly, float64 outputs and margins within REL (numpy's exp/tanh/erf may
+    differ in the last bit between CPUs and builds)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, make in make_fixtures.FIXTURES.items():
+            make(tmp)
+        check(sorted(os.listdir(tmp)) == sorted(os.listdir(out)), f"{out}: folders {sorted(os.listdir(out))}, the generator makes {sorted(os.listdir(tmp))}")
+        for name in sorted(os.listdir(tmp)):
+            a, b = os.path.join(tmp, name), os.path.join(out, name)
+            for f in ("config.json", "model.safetensors"):
+                with open(os.path.join(a, f), "rb") as x, open(os.path.join(b, f), "rb") as y:
+                    check(x.read() == y.read(), f"{b}/{f} is stale: run python3 ci/reference/make_fixtures.py")
+            ra, rb = (json.load(open(os.path.join(p, "reference.json"))) for p in (a, b))
+            check(ra["inputs"] == rb["inputs"] and ra["outputs"] == rb["outputs"] and ra.get("greedy", {}).get("tokens") == rb.get("greedy", {}).get("tokens"),
+                  f"{b}/reference.json is stale (inputs, output shapes or greedy tokens): run python3 ci/reference/make_fixtures.py")
+            if "greedy" in ra:
+                check(np.allclose(ra["greedy"]["margins"], rb["greedy"]["margins"], rtol=0, atol=REL * max(ra["max_abs"].values())),
+                      f"{b}/reference.json: greedy margins are stale")
+            wa, _ = safetensors_np.read(os.path.join(a, "reference.safetensors"))
+            wb, _ = safetensors_np.read(os.path.join(b, "reference.safetensors"))
+            check(sorted(wa) == sorted(wb), f"{b}/reference.safetensors: outputs {sorted(wb)} vs {sorted(wa)}")
+            for k in wa:
+                check(np.abs(wa[k] - wb[k]).max() <= REL * np.abs(wb[k]).max(), f"{b}/reference.safetensors: {k} is stale")
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else make_fixtures.DEFAULT_OUT
+    args = [a for a in sys.argv[1:] if a != "--fresh"]
+    out = args[0] if args else make_fixtures.DEFAULT_OUT
     closed_forms()
     buckets()
     rope_relative()
@@ -204,6 +237,8 @@ def main():
     windows(out)
     padding(out)
     folders(out)
+    if "--fresh" in sys.argv:
+        fresh(out)
     print(f"selfcheck: {checks} checks passed on {out}")
 
 
