@@ -537,7 +537,7 @@ def draw_llm(d, cfg):
     c, nh, f, v = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"], cfg["vocab_size"]
     nkv = cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or c // nh
-    gemma = mt == "gemma"
+    gemma = mt in ("gemma", "gemma2")
     qkv_bias = {"qwen2": True}.get(mt, bool(cfg.get("attention_bias")))
     o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",)
     mlp_bias = bool(cfg.get("mlp_bias"))
@@ -558,6 +558,9 @@ def draw_llm(d, cfg):
             d.norm(a + "q_norm", hd, bias=False)
             d.norm(a + "k_norm", hd, bias=False)
         d.norm(p + "post_attention_layernorm", c, bias=False, one_plus=gemma)
+        if mt == "gemma2":
+            d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
+            d.norm(p + "post_feedforward_layernorm", c, bias=False, one_plus=True)
         m = p + "mlp."
         if mt == "phi3":
             d.mat(m + "gate_up_proj.weight", 2 * f, c)
@@ -576,6 +579,7 @@ LLM_FOLLOWS = {
     "qwen2": "modeling_qwen2.py: Qwen2ForCausalLM.forward (bias on q/k/v only; layers >= max_window_layers slide when use_sliding_window)",
     "qwen3": "modeling_qwen3.py: Qwen3ForCausalLM.forward (q_norm / k_norm RMSNorm per head before RoPE)",
     "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
+    "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
 }
 
@@ -680,6 +684,17 @@ def make_gemma(out):
                                              hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",
                                              pad_token_id=0, attention_bias=False), 1339,
                     t=32, note="head_dim 256, 2 query heads over 1 kv head, tied head")
+
+
+@fixture("gemma2")
+def make_gemma2(out):
+    return make_llm(out, "gemma2", llm_config("gemma2", "Gemma2ForCausalLM", c=32, nh=2, nkv=1, f=64, head_dim=64, tie=True,
+                                              hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",
+                                              pad_token_id=0, attention_bias=False, query_pre_attn_scalar=48,
+                                              attn_logit_softcapping=5.0, final_logit_softcapping=3.0, sliding_window=6,
+                                              cache_implementation="hybrid"), 1340,
+                    t=32, note="query_pre_attn_scalar 48 (not head_dim 64), soft-capping 5 (attention) and 3 (logits) so "
+                               "that both bend the outputs, sliding_window 6 on layer 0, full layer 1")
 
 
 def main():

@@ -71,16 +71,19 @@ def merge(x):
     return x.transpose(0, 2, 1, 3).reshape(b, t, n * d)
 
 
-def attention(q, k, v, scale, allowed=None, bias=None):
+def attention(q, k, v, scale, allowed=None, bias=None, softcap=None):
     """eager_attention_forward: softmax(q kᵀ·scale + bias, masked) v. q (B, H, Tq, D); k, v (B, Hkv, Tk, D)
     with H a multiple of Hkv (repeat_kv: query head h reads kv head h // (H/Hkv)); allowed: bool
     broadcastable to (B, H, Tq, Tk), False where the mask adds the dtype's minimum (its softmax weight is 0
-    here, as it is, to the last bit, in float32 transformers)."""
+    here, as it is, to the last bit, in float32 transformers); softcap: Gemma 2's tanh(s / cap) * cap on the
+    scaled scores, before the mask."""
     rep = q.shape[1] // k.shape[1]
     if rep > 1:
         k = np.repeat(k, rep, axis=1)
         v = np.repeat(v, rep, axis=1)
     s = (q @ k.transpose(0, 1, 3, 2)) * scale
+    if softcap is not None:
+        s = np.tanh(s / softcap) * softcap
     if bias is not None:
         s = s + bias
     if allowed is not None:

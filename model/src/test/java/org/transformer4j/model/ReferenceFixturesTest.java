@@ -50,7 +50,7 @@ class ReferenceFixturesTest {
             Map.entry("llama", "#15"), Map.entry("llama-head-dim", "#15"), Map.entry("llama-rope-linear", "#15"),
             Map.entry("llama-rope-dynamic", "#15"), Map.entry("llama-rope-llama3", "#15"), Map.entry("llama-rope-llama3-v5", "#15"),
             Map.entry("mistral", "#15"), Map.entry("qwen2", "#15"), Map.entry("qwen2-v5", "#15"), Map.entry("qwen3", "#15"),
-            Map.entry("phi3", "#16"), Map.entry("gemma", "#16"));
+            Map.entry("phi3", "#16"), Map.entry("gemma", "#16"), Map.entry("gemma2", "#16"));
 
     static final double TOLERANCE = 2e-5;
 
