@@ -1,0 +1,115 @@
+"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma and Gemma 2, one function following each family's
+modeling file in transformers (models/<family>/modeling_<family>.py):
+
+- <Family>Model.forward: embed_tokens (Gemma: times the normalizer sqrt(hidden_size) as a tensor of the
+  hidden states' dtype, i.e. float32(sqrt(H)) for a float32 model, used as such here), position_ids 0..T-1,
+  one rotary cos/sin for all layers, the layers, the final norm; <Family>ForCausalLM: lm_head, or the
+  token table when tie_word_embeddings.
+- <Family>DecoderLayer: pre-norm: input_layernorm → self_attn → + residual, post_attention_layernorm → mlp →
+  + residual.
+- <Family>RMSNorm: x * rsqrt(mean(x²) + eps) * weight (GemmaRMSNorm: * (1 + weight)); transformers
+  computes the variance in float32.
+- <Family>Attention: q_proj, k_proj, v_proj (bias: Llama attention_bias, Qwen2 always on q/k/v, Qwen3
+  attention_bias; Phi-3 one fused qkv_proj split [q | k | v]), Qwen3's q_norm / k_norm (RMSNorm over
+  head_dim, per head, before RoPE), apply_rotary_pos_emb, repeat_kv for GQA, scaling head_dim**-0.5,
+  eager_attention_forward with the causal mask or, on sliding layers, the sliding-window causal mask of
+  masking_utils (a query sees `sliding_window` keys, itself included), o_proj.
+- <Family>MLP: down(act(gate(x)) * up(x)); Phi-3 one fused gate_up_proj whose first half is the gate;
+  Gemma's act is gelu_pytorch_tanh, the others' silu (config hidden_act).
+
+Gemma 2 (models/gemma2/modeling_gemma2.py) adds: scaling query_pre_attn_scalar**-0.5; attention scores
+soft-capped (s / cap, tanh, * cap: attn_logit_softcapping) before the mask; Gemma2DecoderLayer's extra norms
+(post_attention_layernorm on the attention output before the residual, pre_feedforward_layernorm and
+post_feedforward_layernorm around the MLP); final logits soft-capped by final_logit_softcapping; layer i
+slides when (i + 1) % 2, i.e. even layers, unless layer_types says otherwise.
+
+Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral and Phi-3 every
+layer when sliding_window is set; Qwen2 / Qwen3 layer i when use_sliding_window and i >= max_window_layers
+(their config drops sliding_window unless use_sliding_window)."""
+import numpy as np
+
+import nn
+import rope
+
+
+def sliding_layers(cfg):
+    n = cfg["num_hidden_layers"]
+    if cfg.get("layer_types") is not None:
+        return [t == "sliding_attention" for t in cfg["layer_types"]]
+    mt, w = cfg["model_type"], cfg.get("sliding_window")
+    if mt == "gemma2":
+        return [w is not None and bool((i + 1) % 2) for i in range(n)]
+    if mt in ("mistral", "phi3"):
+        return [w is not None] * n
+    if mt in ("qwen2", "qwen3"):
+        return [bool(cfg.get("use_sliding_window")) and w is not None and i >= cfg.get("max_window_layers", n) for i in range(n)]
+    return [False] * n
+
+
+def _norm(cfg, x, w):
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    return nn.rms_norm(x, 1.0 + w, eps) if cfg["model_type"] in ("gemma", "gemma2") else nn.rms_norm(x, w, eps)
+
+
+def _b(P, key):
+    return P.get(key)
+
+
+def forward(cfg, P, ids):
+    """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: names as
+    <Family>ForCausalLM's state_dict (model.… and lm_head.weight)."""
+    ids = np.asarray(ids)
+    b, t = ids.shape
+    mt = cfg["model_type"]
+    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    nkv = cfg.get("num_key_value_heads") or nh
+    hd = rope.head_dim(cfg)
+    gemma = mt in ("gemma", "gemma2")
+    act = nn.ACT[cfg.get("hidden_activation") or cfg.get("hidden_act", "silu")] if gemma else nn.ACT[cfg.get("hidden_act", "silu")]
+    scale = cfg["query_pre_attn_scalar"] ** -0.5 if mt == "gemma2" else hd ** -0.5
+    cap = cfg.get("attn_logit_softcapping") if mt == "gemma2" else None
+    h = P["model.embed_tokens.weight"][ids]
+    if gemma:
+        h = h * float(np.float32(c ** 0.5))
+    cos, sin = rope.cos_sin(cfg, np.arange(t))
+    slide = sliding_layers(cfg)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        x = _norm(cfg, h, P[p + "input_layernorm.weight"])
+        a = p + "self_attn."
+        if mt == "phi3":
+            qkv = nn.linear(x, P[a + "qkv_proj.weight"])
+            q, k, v = np.split(qkv, [nh * hd, nh * hd + nkv * hd], axis=-1)
+        else:
+            q = nn.linear(x, P[a + "q_proj.weight"], _b(P, a + "q_proj.bias"))
+            k = nn.linear(x, P[a + "k_proj.weight"], _b(P, a + "k_proj.bias"))
+            v = nn.linear(x, P[a + "v_proj.weight"], _b(P, a + "v_proj.bias"))
+        q, k, v = nn.heads(q, nh, hd), nn.heads(k, nkv, hd), nn.heads(v, nkv, hd)
+        if mt == "qwen3":
+            q = _norm(cfg, q, P[a + "q_norm.weight"])
+            k = _norm(cfg, k, P[a + "k_norm.weight"])
+        q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
+        mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
+        o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
+        if mt == "gemma2":
+            h = h + _norm(cfg, o, P[p + "post_attention_layernorm.weight"])
+            x = _norm(cfg, h, P[p + "pre_feedforward_layernorm.weight"])
+        else:
+            h = h + o
+            x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"])
+        m = p + "mlp."
+        if mt == "phi3":
+            gate, up = np.split(nn.linear(x, P[m + "gate_up_proj.weight"]), 2, axis=-1)
+            f = up * act(gate)
+        else:
+            f = act(nn.linear(x, P[m + "gate_proj.weight"], _b(P, m + "gate_proj.bias"))) \
+                * nn.linear(x, P[m + "up_proj.weight"], _b(P, m + "up_proj.bias"))
+        f = nn.linear(f, P[m + "down_proj.weight"], _b(P, m + "down_proj.bias"))
+        h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if mt == "gemma2" else f)
+    h = _norm(cfg, h, P["model.norm.weight"])
+    head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", gemma) else P["lm_head.weight"]
+    logits = h @ head.T
+    if mt == "gemma2" and cfg.get("final_logit_softcapping") is not None:
+        c = cfg["final_logit_softcapping"]
+        logits = np.tanh(logits / c) * c
+    return h, logits

@@ -1,0 +1,721 @@
+#!/usr/bin/env python3
+"""make_fixtures.py — regenerates every reference fixture, deterministically:
+
+    python3 ci/reference/make_fixtures.py [--out DIR] [--only NAME ...]
+
+For each fixture: a tiny random checkpoint in the exact Hugging Face folder layout (config.json in the 4.x
+layout most published folders carry, or the 5.x one where named "-v5"; model.safetensors with the
+state_dict names of the class named in its "architectures", tied copies omitted as save_pretrained omits
+them), the float64 outputs of this harness's forward pass (reference.safetensors, F64) and reference.json
+(the inputs, the output names and shapes, the greedy continuation with each step's top-2 margin, and which
+transformers code the reference follows). Default DIR: model/src/test/resources/reference/.
+
+Parameters are drawn from a fixed seed per fixture, as make-golden.py draws them: embeddings N(0, 1) (a token
+table tied to the output: N(0, 0.3²), see TIED_STD),
+matrices N(0, 1/fan_in), biases N(0, 0.1²), norm weights 1 + N(0, 0.2²) (Gemma's, stored as w in 1 + w,
+N(0, 0.2²)), norm biases N(0, 0.2²), so that no norm is exactly 1/0 and every part moves the outputs; they
+are rounded to float32 for the file and the reference computes from the rounded values in float64."""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bert  # noqa: E402
+import decoders  # noqa: E402
+import gpt2  # noqa: E402
+import safetensors_np  # noqa: E402
+import t5  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
+MAX_FOLDER_BYTES = 1_200_000
+MAX_TOTAL_BYTES = 15_000_000
+GREEDY_STEPS = 16
+# A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
+# keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
+# greedy continuation one repeated token: a useless check).
+TIED_STD = 0.3
+
+FIXTURES = {}
+
+
+def fixture(name):
+    def register(fn):
+        FIXTURES[name] = fn
+        return fn
+    return register
+
+
+class Draw:
+    """Draws a checkpoint's parameters in the order they are declared; keeps them as float32."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.params = {}
+
+    def _put(self, name, a):
+        if name in self.params:
+            raise ValueError(f"{name} drawn twice")
+        self.params[name] = a.astype(np.float32)
+
+    def emb(self, name, n, c, std=1.0):
+        self._put(name, self.rng.standard_normal((n, c)) * std)
+
+    def mat(self, name, out, inp):
+        """nn.Linear weight [out, in]."""
+        self._put(name, self.rng.standard_normal((out, inp)) * inp ** -0.5)
+
+    def conv(self, name, inp, out):
+        """GPT-2 Conv1D weight [in, out]."""
+        self._put(name, self.rng.standard_normal((inp, out)) * inp ** -0.5)
+
+    def bias(self, name, n):
+        self._put(name, self.rng.standard_normal(n) * 0.1)
+
+    def linear(self, prefix, inp, out, bias=True):
+        self.mat(prefix + ".weight", out, inp)
+        if bias:
+            self.bias(prefix + ".bias", out)
+
+    def norm(self, prefix, n, bias=True, names=("weight", "bias"), one_plus=False):
+        self._put(f"{prefix}.{names[0]}", (0.0 if one_plus else 1.0) + 0.2 * self.rng.standard_normal(n))
+        if bias:
+            self._put(f"{prefix}.{names[1]}", 0.2 * self.rng.standard_normal(n))
+
+    def table(self, name, rows, cols):
+        """T5's relative-attention bias table (an nn.Embedding of buckets × heads): N(0, 1)."""
+        self._put(name, self.rng.standard_normal((rows, cols)))
+
+    def ids(self, rows, cols, vocab, low=0):
+        return self.rng.integers(low, vocab, size=(rows, cols)).astype(np.int64)
+
+    def f64(self, prefix=""):
+        """The parameters as float64, with `prefix` removed from the names that carry it."""
+        return {(k[len(prefix):] if prefix and k.startswith(prefix) else k): v.astype(np.float64) for k, v in self.params.items()}
+
+
+def greedy(step, prompt, n=GREEDY_STEPS):
+    """Greedy continuation by full recomputation: step(tokens) -> logits of the last position (V,).
+    Returns (new tokens, top-1 minus top-2 logit at each step)."""
+    toks, new, margins = list(prompt), [], []
+    for _ in range(n):
+        logits = step(toks)
+        order = np.argsort(-logits, kind="stable")
+        new.append(int(order[0]))
+        margins.append(float(logits[order[0]] - logits[order[1]]))
+        toks.append(int(order[0]))
+    return new, margins
+
+
+def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, rename=None, extra=None):
+    d = os.path.join(out, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    with open(os.path.join(d, "config.json"), "w") as fh:
+        json.dump(config, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    params = draw.params if rename is None else {rename(k): v for k, v in draw.params.items()}
+    safetensors_np.write(os.path.join(d, "model.safetensors"), params)
+    safetensors_np.write(os.path.join(d, "reference.safetensors"),
+                         {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()})
+    ref = {"fixture": name, "generator": "ci/reference/make_fixtures.py", "follows": follows,
+           "inputs": {k: np.asarray(v).tolist() for k, v in inputs.items()},
+           "outputs": {k: list(np.shape(v)) for k, v in outputs.items()},
+           "max_abs": {k: float(np.max(np.abs(v))) for k, v in outputs.items()},
+           "tolerance": "fp32: max |got - ref| <= 2e-5 * max|ref| per output"}
+    if greedy_run is not None:
+        ref["greedy"] = greedy_run
+    if extra:
+        ref.update(extra)
+    with open(os.path.join(d, "reference.json"), "w") as fh:
+        json.dump(ref, fh, indent=1)
+        fh.write("\n")
+    for k, v in outputs.items():
+        a = np.asarray(v)
+        if not np.all(np.isfinite(a)) or a.std() < 0.1:
+            raise SystemExit(f"{name}: output {k} is not finite or barely varies (std {a.std():.3g}): a degenerate reference")
+    size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
+    if size > MAX_FOLDER_BYTES:
+        raise SystemExit(f"{name}: {size} bytes, more than {MAX_FOLDER_BYTES}")
+    return size
+
+
+# ---- GPT-2 ------------------------------------------------------------------------------------------
+
+@fixture("gpt2")
+def make_gpt2(out):
+    cfg = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new",
+           "n_embd": 64, "n_head": 2, "n_layer": 2, "n_positions": 64, "n_ctx": 64, "n_inner": None, "vocab_size": 512,
+           "layer_norm_epsilon": 1e-5, "bos_token_id": 511, "eos_token_id": 511, "tie_word_embeddings": True,
+           "scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False,
+           "attn_pdrop": 0.1, "embd_pdrop": 0.1, "resid_pdrop": 0.1, "initializer_range": 0.02, "torch_dtype": "float32"}
+    d = Draw(1301)
+    c, f, v = 64, 256, 512
+    d.emb("transformer.wte.weight", v, c, TIED_STD)
+    d.emb("transformer.wpe.weight", 64, c)
+    for i in range(2):
+        p = f"transformer.h.{i}."
+        d.norm(p + "ln_1", c)
+        d.conv(p + "attn.c_attn.weight", c, 3 * c); d.bias(p + "attn.c_attn.bias", 3 * c)
+        d.conv(p + "attn.c_proj.weight", c, c); d.bias(p + "attn.c_proj.bias", c)
+        d.norm(p + "ln_2", c)
+        d.conv(p + "mlp.c_fc.weight", c, f); d.bias(p + "mlp.c_fc.bias", f)
+        d.conv(p + "mlp.c_proj.weight", f, c); d.bias(p + "mlp.c_proj.bias", c)
+    d.norm("transformer.ln_f", c)
+    ids = d.ids(2, 12, v)
+    P = d.f64("transformer.")
+    h, logits = gpt2.forward(cfg, P, ids)
+    g = greedy(lambda t: gpt2.forward(cfg, P, [t])[1][0, -1], ids[0, :8].tolist())
+    return save(out, "gpt2", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                "modeling_gpt2.py: GPT2LMHeadModel.forward (GPT2Model, GPT2Block, GPT2Attention, GPT2MLP)",
+                {"prompt": ids[0, :8].tolist(), "tokens": g[0], "margins": g[1]})
+
+
+# ---- BERT family ------------------------------------------------------------------------------------
+
+def bert_config(c=64, nh=2, f=128, v=512, layers=2, arch="BertModel", extra=None):
+    cfg = {"architectures": [arch], "model_type": "bert", "hidden_size": c, "num_attention_heads": nh,
+           "num_hidden_layers": layers, "intermediate_size": f, "vocab_size": v, "max_position_embeddings": 64,
+           "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "pad_token_id": 0,
+           "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
+           "position_embedding_type": "absolute", "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_bert_encoder(d, cfg, prefix="", pooler=True, norm_names=("weight", "bias")):
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    d.emb(prefix + "embeddings.word_embeddings.weight", v, c)
+    d.emb(prefix + "embeddings.position_embeddings.weight", cfg["max_position_embeddings"], c)
+    d.emb(prefix + "embeddings.token_type_embeddings.weight", cfg["type_vocab_size"], c)
+    d.norm(prefix + "embeddings.LayerNorm", c, names=norm_names)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{prefix}encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            d.linear(p + "attention.self." + n, c, c)
+        d.linear(p + "attention.output.dense", c, c)
+        d.norm(p + "attention.output.LayerNorm", c, names=norm_names)
+        d.linear(p + "intermediate.dense", c, f)
+        d.linear(p + "output.dense", f, c)
+        d.norm(p + "output.LayerNorm", c, names=norm_names)
+    if pooler:
+        d.linear(prefix + "pooler.dense", c, c)
+
+
+def draw_mlm_head(d, cfg, norm_names=("weight", "bias")):
+    c = cfg["hidden_size"]
+    d.linear("cls.predictions.transform.dense", c, c)
+    d.norm("cls.predictions.transform.LayerNorm", c, names=norm_names)
+    d.bias("cls.predictions.bias", cfg["vocab_size"])
+
+
+BERT_FOLLOWS = "modeling_bert.py: BertModel.forward (BertEmbeddings, BertLayer, BertPooler)"
+
+
+@fixture("bert")
+def make_bert(out):
+    cfg = bert_config()
+    d = Draw(1302)
+    draw_bert_encoder(d, cfg)
+    ids = d.ids(2, 12, cfg["vocab_size"], low=1)
+    P = d.f64()
+    h = bert.encode(cfg, P, ids)
+    return save(out, "bert", cfg, d, {"last_hidden_state": h, "pooler_output": bert.pooler(P, h)}, {"input_ids": ids},
+                BERT_FOLLOWS)
+
+
+def pair_inputs(d, v, t=14):
+    """Two sentence pairs [CLS] a [SEP] b [SEP] (ids 101/102 stand for CLS/SEP) with token types 0/1; the
+    second row padded (pad id 0, attention_mask 0) after its pair."""
+    ids = d.ids(2, t, v, low=103)
+    types = np.zeros((2, t), dtype=np.int64)
+    mask = np.ones((2, t), dtype=np.int64)
+    for r, (la, lb, total) in enumerate([(5, 6, t), (4, 4, 11)]):
+        ids[r, 0] = 101
+        ids[r, 1 + la] = 102
+        ids[r, 2 + la + lb] = 102
+        types[r, 2 + la:3 + la + lb] = 1
+        ids[r, total:] = 0
+        mask[r, total:] = 0
+    return ids, types, mask
+
+
+@fixture("bert-mlm")
+def make_bert_mlm(out):
+    cfg = bert_config(v=256, arch="BertForMaskedLM")
+    d = Draw(1303)
+    draw_bert_encoder(d, cfg, prefix="bert.", pooler=False)
+    draw_mlm_head(d, cfg)
+    ids, types, mask = pair_inputs(d, cfg["vocab_size"])
+    ids[0, 3] = ids[1, 5] = 103                                   # [MASK] stands at 103
+    P = d.f64("bert.")
+    h = bert.encode(cfg, P, ids, types, mask)
+    return save(out, "bert-mlm", cfg, d, {"last_hidden_state": h, "logits": bert.mlm_logits(cfg, P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                "modeling_bert.py: BertForMaskedLM.forward (BertModel without pooler, BertOnlyMLMHead; "
+                "cls.predictions.decoder.weight tied to bert.embeddings.word_embeddings.weight, its bias is cls.predictions.bias)")
+
+
+@fixture("bert-pretraining")
+def make_bert_pretraining(out):
+    cfg = bert_config(v=256, arch="BertForPreTraining")
+    d = Draw(1304)
+    draw_bert_encoder(d, cfg, prefix="bert.", pooler=True)
+    draw_mlm_head(d, cfg)
+    d.linear("cls.seq_relationship", cfg["hidden_size"], 2)
+    ids, types, mask = pair_inputs(d, cfg["vocab_size"])
+    P = d.f64("bert.")
+    h = bert.encode(cfg, P, ids, types, mask)
+    pooled = bert.pooler(P, h)
+    return save(out, "bert-pretraining", cfg, d,
+                {"last_hidden_state": h, "pooler_output": pooled, "prediction_logits": bert.mlm_logits(cfg, P, h),
+                 "seq_relationship_logits": bert.nsp_logits(P, pooled)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                "modeling_bert.py: BertForPreTraining.forward (BertModel with pooler, BertPreTrainingHeads)")
+
+
+@fixture("bert-seqcls")
+def make_bert_seqcls(out):
+    labels = {0: "contradiction", 1: "entailment", 2: "neutral"}
+    cfg = bert_config(v=256, arch="BertForSequenceClassification",
+                      extra={"id2label": {str(k): v for k, v in labels.items()}, "label2id": {v: k for k, v in labels.items()}})
+    d = Draw(1305)
+    draw_bert_encoder(d, cfg, prefix="bert.", pooler=True)
+    d.linear("classifier", cfg["hidden_size"], 3)
+    ids, types, mask = pair_inputs(d, cfg["vocab_size"])
+    P = d.f64("bert.")
+    h = bert.encode(cfg, P, ids, types, mask)
+    logits = np.asarray(P["classifier.weight"] @ bert.pooler(P, h).T).T + P["classifier.bias"]
+    return save(out, "bert-seqcls", cfg, d, {"last_hidden_state": h, "logits": logits},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                "modeling_bert.py: BertForSequenceClassification.forward (classifier on the pooled output; id2label in config.json)")
+
+
+@fixture("bert-tokcls")
+def make_bert_tokcls(out):
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    cfg = bert_config(v=256, arch="BertForTokenClassification",
+                      extra={"id2label": {str(i): l for i, l in enumerate(labels)}, "label2id": {l: i for i, l in enumerate(labels)}})
+    d = Draw(1306)
+    draw_bert_encoder(d, cfg, prefix="bert.", pooler=False)
+    d.linear("classifier", cfg["hidden_size"], len(labels))
+    ids = d.ids(2, 12, cfg["vocab_size"], low=1)
+    mask = np.ones_like(ids)
+    ids[1, 9:] = 0
+    mask[1, 9:] = 0
+    P = d.f64("bert.")
+    h = bert.encode(cfg, P, ids, None, mask)
+    logits = h @ P["classifier.weight"].T + P["classifier.bias"]
+    return save(out, "bert-tokcls", cfg, d, {"last_hidden_state": h, "logits": logits},
+                {"input_ids": ids, "attention_mask": mask},
+                "modeling_bert.py: BertForTokenClassification.forward (BertModel without pooler, classifier on every row)")
+
+
+@fixture("bert-gamma-beta")
+def make_bert_gamma_beta(out):
+    cfg = bert_config(v=256, arch="BertForPreTraining")
+    d = Draw(1307)
+    gb = ("gamma", "beta")
+    draw_bert_encoder(d, cfg, prefix="bert.", pooler=True, norm_names=gb)
+    draw_mlm_head(d, cfg, norm_names=gb)
+    d.linear("cls.seq_relationship", cfg["hidden_size"], 2)
+    ids = d.ids(2, 10, cfg["vocab_size"], low=1)
+    P = {k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias"): v for k, v in d.f64("bert.").items()}
+    h = bert.encode(cfg, P, ids)
+    pooled = bert.pooler(P, h)
+    return save(out, "bert-gamma-beta", cfg, d,
+                {"last_hidden_state": h, "pooler_output": pooled, "prediction_logits": bert.mlm_logits(cfg, P, h),
+                 "seq_relationship_logits": bert.nsp_logits(P, pooled)}, {"input_ids": ids},
+                "modeling_bert.py: BertForPreTraining.forward, in the TF-era layout of the original BERT checkpoints: "
+                "every LayerNorm's parameters named gamma/beta, which transformers' loader renames to weight/bias "
+                "(modeling_utils: _fix_state_dict_key_on_load)")
+
+
+@fixture("bert-hs16")
+def make_bert_hs16(out):
+    cfg = bert_config(c=64, nh=4, f=128, v=256)
+    d = Draw(1308)
+    draw_bert_encoder(d, cfg)
+    ids = d.ids(2, 12, cfg["vocab_size"], low=1)
+    P = d.f64()
+    h = bert.encode(cfg, P, ids)
+    return save(out, "bert-hs16", cfg, d, {"last_hidden_state": h, "pooler_output": bert.pooler(P, h)}, {"input_ids": ids},
+                BERT_FOLLOWS + "; head size 16")
+
+
+@fixture("bert-hs80")
+def make_bert_hs80(out):
+    cfg = bert_config(c=80, nh=1, f=128, v=256)
+    d = Draw(1309)
+    draw_bert_encoder(d, cfg)
+    ids = d.ids(2, 12, cfg["vocab_size"], low=1)
+    P = d.f64()
+    h = bert.encode(cfg, P, ids)
+    return save(out, "bert-hs80", cfg, d, {"last_hidden_state": h, "pooler_output": bert.pooler(P, h)}, {"input_ids": ids},
+                BERT_FOLLOWS + "; head size 80 (one head over hidden 80)")
+
+
+def roberta_config(model_type, arch, extra=None):
+    cfg = bert_config(v=256, arch=arch, extra={"model_type": model_type, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
+                                        "max_position_embeddings": 40, "type_vocab_size": 1, "layer_norm_eps": 1e-5})
+    cfg.update(extra or {})
+    return cfg
+
+
+def roberta_inputs(d, v):
+    """<s> … </s> rows (ids 0 / 2), the second right-padded with pad id 1 (attention_mask 0)."""
+    ids = d.ids(2, 14, v, low=3)
+    ids[:, 0] = 0
+    ids[0, 13] = 2
+    ids[1, 9] = 2
+    ids[1, 10:] = 1
+    mask = (ids != 1).astype(np.int64)
+    return ids, mask
+
+
+@fixture("roberta")
+def make_roberta(out):
+    cfg = roberta_config("roberta", "RobertaModel")
+    d = Draw(1310)
+    draw_bert_encoder(d, cfg)
+    ids, mask = roberta_inputs(d, cfg["vocab_size"])
+    P = d.f64()
+    h = bert.encode(cfg, P, ids, None, mask)
+    return save(out, "roberta", cfg, d, {"last_hidden_state": h, "pooler_output": bert.pooler(P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": bert.create_position_ids_from_input_ids(ids, 1)},
+                "modeling_roberta.py: RobertaModel.forward (RobertaEmbeddings with create_position_ids_from_input_ids: "
+                "positions from padding_idx + 1, padding tokens at padding_idx; BERT's layers and pooler)")
+
+
+@fixture("xlm-roberta-seqcls")
+def make_xlmr(out):
+    labels = {0: "negative", 1: "positive"}
+    cfg = roberta_config("xlm-roberta", "XLMRobertaForSequenceClassification",
+                         {"id2label": {str(k): v for k, v in labels.items()}, "label2id": {v: k for k, v in labels.items()}})
+    d = Draw(1311)
+    draw_bert_encoder(d, cfg, prefix="roberta.", pooler=False)
+    c = cfg["hidden_size"]
+    d.linear("classifier.dense", c, c)
+    d.linear("classifier.out_proj", c, 2)
+    ids, mask = roberta_inputs(d, cfg["vocab_size"])
+    P = d.f64("roberta.")
+    h = bert.encode(cfg, P, ids, None, mask)
+    return save(out, "xlm-roberta-seqcls", cfg, d, {"last_hidden_state": h, "logits": bert.roberta_classification(P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": bert.create_position_ids_from_input_ids(ids, 1)},
+                "modeling_xlm_roberta.py: XLMRobertaForSequenceClassification.forward (XLMRobertaModel without pooler, "
+                "XLMRobertaClassificationHead: dense, tanh, out_proj on h[:, 0])")
+
+
+@fixture("distilbert")
+def make_distilbert(out):
+    cfg = {"architectures": ["DistilBertModel"], "model_type": "distilbert", "dim": 64, "n_heads": 2, "n_layers": 2,
+           "hidden_dim": 128, "vocab_size": 256, "max_position_embeddings": 64, "activation": "gelu",
+           "sinusoidal_pos_embds": False, "pad_token_id": 0, "dropout": 0.1, "attention_dropout": 0.1,
+           "qa_dropout": 0.1, "seq_classif_dropout": 0.2, "tie_weights_": True, "initializer_range": 0.02,
+           "torch_dtype": "float32"}
+    d = Draw(1312)
+    c, f, v = 64, 128, 256
+    d.emb("embeddings.word_embeddings.weight", v, c)
+    d.emb("embeddings.position_embeddings.weight", 64, c)
+    d.norm("embeddings.LayerNorm", c)
+    for i in range(2):
+        p = f"transformer.layer.{i}."
+        for n in ("q_lin", "k_lin", "v_lin", "out_lin"):
+            d.linear(p + "attention." + n, c, c)
+        d.norm(p + "sa_layer_norm", c)
+        d.linear(p + "ffn.lin1", c, f)
+        d.linear(p + "ffn.lin2", f, c)
+        d.norm(p + "output_layer_norm", c)
+    ids = d.ids(2, 12, v, low=1)
+    mask = np.ones_like(ids)
+    ids[1, 8:] = 0
+    mask[1, 8:] = 0
+    h = bert.distilbert_encode(cfg, d.f64(), ids, mask)
+    return save(out, "distilbert", cfg, d, {"last_hidden_state": h}, {"input_ids": ids, "attention_mask": mask},
+                "modeling_distilbert.py: DistilBertModel.forward (Embeddings, TransformerBlock, MultiHeadSelfAttention, FFN)")
+
+
+# ---- T5 ---------------------------------------------------------------------------------------------
+
+def make_t5(out, name, seed, gated):
+    c, kv, nh, f, v = 64, 32, 2, 96, 384
+    cfg = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "d_model": c, "d_kv": kv, "num_heads": nh,
+           "d_ff": f, "num_layers": 2, "num_decoder_layers": 2, "vocab_size": v, "relative_attention_num_buckets": 32,
+           "relative_attention_max_distance": 128 if gated else 20, "layer_norm_epsilon": 1e-6,
+           "feed_forward_proj": "gated-gelu" if gated else "relu", "tie_word_embeddings": not gated,
+           "is_encoder_decoder": True, "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0,
+           "dropout_rate": 0.1, "initializer_factor": 1.0, "use_cache": True, "torch_dtype": "float32"}
+    if not gated:
+        cfg["relative_attention_max_distance"] = 20
+    d = Draw(seed)
+    d.emb("shared.weight", v, c, 1.0 if gated else TIED_STD)
+    for stack in ("encoder", "decoder"):
+        for i in range(2):
+            p = f"{stack}.block.{i}.layer."
+            for n in "qkvo":
+                d.mat(p + f"0.SelfAttention.{n}.weight", c if n == "o" else nh * kv, nh * kv if n == "o" else c)
+            if i == 0:
+                d.table(p + "0.SelfAttention.relative_attention_bias.weight", 32, nh)
+            d.norm(p + "0.layer_norm", c, bias=False)
+            ff = "1."
+            if stack == "decoder":
+                for n in "qkvo":
+                    d.mat(p + f"1.EncDecAttention.{n}.weight", c if n == "o" else nh * kv, nh * kv if n == "o" else c)
+                d.norm(p + "1.layer_norm", c, bias=False)
+                ff = "2."
+            if gated:
+                d.mat(p + ff + "DenseReluDense.wi_0.weight", f, c)
+                d.mat(p + ff + "DenseReluDense.wi_1.weight", f, c)
+            else:
+                d.mat(p + ff + "DenseReluDense.wi.weight", f, c)
+            d.mat(p + ff + "DenseReluDense.wo.weight", c, f)
+            d.norm(p + ff + "layer_norm", c, bias=False)
+        d.norm(f"{stack}.final_layer_norm", c, bias=False)
+    if gated:
+        d.mat("lm_head.weight", v, c)
+    ids = d.ids(2, 20, v, low=2)
+    dec = d.ids(2, 9, v, low=2)
+    dec[:, 0] = 0                                                        # decoder_start_token_id
+    P = d.f64()
+    enc = t5.encode(cfg, P, ids)
+    dh, logits = t5.decode(cfg, P, enc, dec)
+    enc0 = t5.encode(cfg, P, ids[:1])
+    g = greedy(lambda toks: t5.decode(cfg, P, enc0, [toks])[1][0, -1], [0])
+    return save(out, name, cfg, d, {"encoder_last_hidden_state": enc, "last_hidden_state": dh, "logits": logits},
+                {"input_ids": ids, "decoder_input_ids": dec},
+                "modeling_t5.py: T5ForConditionalGeneration.forward (T5Stack, T5Block, T5Attention with compute_bias / "
+                "_relative_position_bucket, T5LayerNorm, " + ("T5DenseGatedActDense with gelu_new, untied lm_head)"
+                                                             if gated else "T5DenseActDense with relu, tied head scaled by d_model**-0.5)"),
+                {"prompt": [0], "input_ids": ids[0].tolist(), "tokens": g[0], "margins": g[1],
+                 "note": "decoder tokens after decoder_start_token_id, encoder input input_ids[0]"})
+
+
+@fixture("t5-v1_0")
+def make_t5_v10(out):
+    return make_t5(out, "t5-v1_0", 1320, gated=False)
+
+
+@fixture("t5-v1_1")
+def make_t5_v11(out):
+    return make_t5(out, "t5-v1_1", 1321, gated=True)
+
+
+# ---- decoder-only LLMs ------------------------------------------------------------------------------
+
+def llm_config(model_type, arch, c=64, nh=4, nkv=2, f=96, v=256, layers=2, mpe=128, tie=False, **extra):
+    cfg = {"architectures": [arch], "model_type": model_type, "hidden_size": c, "num_attention_heads": nh,
+           "num_key_value_heads": nkv, "intermediate_size": f, "vocab_size": v, "num_hidden_layers": layers,
+           "max_position_embeddings": mpe, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None,
+           "hidden_act": "silu", "tie_word_embeddings": tie, "bos_token_id": 1, "eos_token_id": 2,
+           "attention_dropout": 0.0, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def to_v5(cfg):
+    """The 5.x layout: rope_theta and rope_scaling folded into rope_parameters, torch_dtype renamed dtype."""
+    cfg = dict(cfg)
+    rp = dict(cfg.pop("rope_scaling", None) or {})
+    if "type" in rp:
+        rp["rope_type"] = rp.pop("type")
+    rp.setdefault("rope_type", "default")
+    rp["rope_theta"] = cfg.pop("rope_theta")
+    cfg["rope_parameters"] = rp
+    cfg["dtype"] = cfg.pop("torch_dtype")
+    return cfg
+
+
+def draw_llm(d, cfg):
+    mt = cfg["model_type"]
+    c, nh, f, v = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"], cfg["vocab_size"]
+    nkv = cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or c // nh
+    gemma = mt in ("gemma", "gemma2")
+    qkv_bias = {"qwen2": True}.get(mt, bool(cfg.get("attention_bias")))
+    o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",)
+    mlp_bias = bool(cfg.get("mlp_bias"))
+    std = 1.0 if not cfg["tie_word_embeddings"] else TIED_STD / c ** 0.5 if gemma else TIED_STD   # Gemma scales it by sqrt(c)
+    d.emb("model.embed_tokens.weight", v, c, std)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        d.norm(p + "input_layernorm", c, bias=False, one_plus=gemma)
+        a = p + "self_attn."
+        if mt == "phi3":
+            d.mat(a + "qkv_proj.weight", nh * hd + 2 * nkv * hd, c)
+        else:
+            d.linear(a + "q_proj", c, nh * hd, qkv_bias)
+            d.linear(a + "k_proj", c, nkv * hd, qkv_bias)
+            d.linear(a + "v_proj", c, nkv * hd, qkv_bias)
+        d.linear(a + "o_proj", nh * hd, c, o_bias)
+        if mt == "qwen3":
+            d.norm(a + "q_norm", hd, bias=False)
+            d.norm(a + "k_norm", hd, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False, one_plus=gemma)
+        if mt == "gemma2":
+            d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
+            d.norm(p + "post_feedforward_layernorm", c, bias=False, one_plus=True)
+        m = p + "mlp."
+        if mt == "phi3":
+            d.mat(m + "gate_up_proj.weight", 2 * f, c)
+        else:
+            d.linear(m + "gate_proj", c, f, mlp_bias)
+            d.linear(m + "up_proj", c, f, mlp_bias)
+        d.linear(m + "down_proj", f, c, mlp_bias)
+    d.norm("model.norm", c, bias=False, one_plus=gemma)
+    if not cfg["tie_word_embeddings"]:
+        d.mat("lm_head.weight", v, c)
+
+
+LLM_FOLLOWS = {
+    "llama": "modeling_llama.py: LlamaForCausalLM.forward (LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, LlamaRMSNorm, LlamaRotaryEmbedding)",
+    "mistral": "modeling_mistral.py: MistralForCausalLM.forward (Llama's blocks; every layer sliding_window via masking_utils.create_sliding_window_causal_mask)",
+    "qwen2": "modeling_qwen2.py: Qwen2ForCausalLM.forward (bias on q/k/v only; layers >= max_window_layers slide when use_sliding_window)",
+    "qwen3": "modeling_qwen3.py: Qwen3ForCausalLM.forward (q_norm / k_norm RMSNorm per head before RoPE)",
+    "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
+    "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
+    "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
+}
+
+
+def make_llm(out, name, cfg, seed, t=40, note=None):
+    d = Draw(seed)
+    draw_llm(d, cfg)
+    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = decoders.forward(cfg, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt)
+    follows = LLM_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py" + (f"; {note}" if note else "")
+    extra = {"sliding_layers": decoders.sliding_layers(cfg)}
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, follows,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1],
+                 "note": "each step recomputes the whole sequence (for dynamic NTK: the frequencies of its current length)"},
+                extra=extra)
+
+
+@fixture("llama")
+def make_llama(out):
+    return make_llm(out, "llama", llm_config("llama", "LlamaForCausalLM", tie=True, attention_bias=False, mlp_bias=False), 1330,
+                    note="GQA 4 query heads over 2 kv heads, tied head, rope default")
+
+
+@fixture("llama-head-dim")
+def make_llama_head_dim(out):
+    return make_llm(out, "llama-head-dim", llm_config("llama", "LlamaForCausalLM", nh=2, nkv=1, head_dim=48, attention_bias=True,
+                                                      mlp_bias=False), 1331,
+                    note="head_dim 48 given in config.json (not hidden/heads = 32), attention_bias on q/k/v/o, untied head")
+
+
+@fixture("llama-rope-linear")
+def make_llama_linear(out):
+    return make_llm(out, "llama-rope-linear", llm_config("llama", "LlamaForCausalLM", rope_scaling={"type": "linear", "factor": 4.0}),
+                    1332, note="rope_scaling linear (old 'type' key), factor 4")
+
+
+@fixture("llama-rope-dynamic")
+def make_llama_dynamic(out):
+    return make_llm(out, "llama-rope-dynamic", llm_config("llama", "LlamaForCausalLM", mpe=16, rope_scaling={"type": "dynamic", "factor": 2.0}),
+                    1333, note="rope_scaling dynamic NTK, factor 2, max_position_embeddings 16 < 40 tokens")
+
+
+LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 32}
+
+
+@fixture("llama-rope-llama3")
+def make_llama_llama3(out):
+    return make_llm(out, "llama-rope-llama3", llm_config("llama", "LlamaForCausalLM", rope_theta=10000.0, rope_scaling=dict(LLAMA3_ROPE)),
+                    1334, note="rope_scaling llama3 (factor 8, low 1, high 4, original 32: head_dim 16 gives high, medium and low frequencies)")
+
+
+@fixture("llama-rope-llama3-v5")
+def make_llama_llama3_v5(out):
+    return make_llm(out, "llama-rope-llama3-v5", to_v5(llm_config("llama", "LlamaForCausalLM", rope_scaling=dict(LLAMA3_ROPE))),
+                    1334, note="the same model as llama-rope-llama3 (same seed) in the 5.x config layout (rope_parameters, dtype)")
+
+
+@fixture("mistral")
+def make_mistral(out):
+    return make_llm(out, "mistral", llm_config("mistral", "MistralForCausalLM", sliding_window=7, head_dim=None), 1335,
+                    note="sliding_window 7 < 40 tokens")
+
+
+@fixture("qwen2")
+def make_qwen2(out):
+    return make_llm(out, "qwen2", llm_config("qwen2", "Qwen2ForCausalLM", use_sliding_window=True, sliding_window=6,
+                                             max_window_layers=1, tie=True, rope_theta=1000000.0), 1336,
+                    note="use_sliding_window, sliding_window 6, max_window_layers 1: layer 0 full, layer 1 sliding; tied head")
+
+
+@fixture("qwen2-v5")
+def make_qwen2_v5(out):
+    cfg = llm_config("qwen2", "Qwen2ForCausalLM", use_sliding_window=True, sliding_window=6, max_window_layers=1, tie=True,
+                     rope_theta=1000000.0)
+    cfg["layer_types"] = ["full_attention", "sliding_attention"]
+    return make_llm(out, "qwen2-v5", to_v5(cfg), 1336,
+                    note="the same model as qwen2 (same seed) in the 5.x layout: rope_parameters and explicit layer_types")
+
+
+@fixture("qwen3")
+def make_qwen3(out):
+    return make_llm(out, "qwen3", llm_config("qwen3", "Qwen3ForCausalLM", head_dim=32, attention_bias=False,
+                                             use_sliding_window=False, sliding_window=None, max_window_layers=2, rope_theta=1000000.0),
+                    1337, note="head_dim 32 given (4 heads over hidden 64: q_proj 128 wide), q_norm/k_norm")
+
+
+@fixture("phi3")
+def make_phi3(out):
+    return make_llm(out, "phi3", llm_config("phi3", "Phi3ForCausalLM", partial_rotary_factor=0.5, sliding_window=None,
+                                            original_max_position_embeddings=128, pad_token_id=0, resid_pdrop=0.0,
+                                            embd_pdrop=0.0), 1338,
+                    note="partial_rotary_factor 0.5: rotary on the first 8 of 16 dimensions per head")
+
+
+@fixture("gemma")
+def make_gemma(out):
+    return make_llm(out, "gemma", llm_config("gemma", "GemmaForCausalLM", c=32, nh=2, nkv=1, f=64, head_dim=256, tie=True,
+                                             hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",
+                                             pad_token_id=0, attention_bias=False), 1339,
+                    t=32, note="head_dim 256, 2 query heads over 1 kv head, tied head")
+
+
+@fixture("gemma2")
+def make_gemma2(out):
+    return make_llm(out, "gemma2", llm_config("gemma2", "Gemma2ForCausalLM", c=32, nh=2, nkv=1, f=64, head_dim=64, tie=True,
+                                              hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",
+                                              pad_token_id=0, attention_bias=False, query_pre_attn_scalar=48,
+                                              attn_logit_softcapping=5.0, final_logit_softcapping=3.0, sliding_window=6,
+                                              cache_implementation="hybrid"), 1340,
+                    t=32, note="query_pre_attn_scalar 48 (not head_dim 64), soft-capping 5 (attention) and 3 (logits) so "
+                               "that both bend the outputs, sliding_window 6 on layer 0, full layer 1")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--only", nargs="*", help="fixture names (default: all): " + ", ".join(FIXTURES))
+    args = ap.parse_args()
+    names = args.only or list(FIXTURES)
+    unknown = [n for n in names if n not in FIXTURES]
+    if unknown:
+        raise SystemExit(f"unknown fixtures {unknown}; known: {list(FIXTURES)}")
+    os.makedirs(args.out, exist_ok=True)
+    total = 0
+    for n in names:
+        size = FIXTURES[n](args.out)
+        total += size
+        print(f"{n:24s} {size:>9,d} bytes")
+    print(f"{'total':24s} {total:>9,d} bytes")
+    if not args.only and total > MAX_TOTAL_BYTES:
+        raise SystemExit(f"fixtures total {total} bytes, more than {MAX_TOTAL_BYTES}")
+
+
+if __name__ == "__main__":
+    main()

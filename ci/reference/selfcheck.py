@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""selfcheck.py — checks of the reference harness that need no torch (python3 ci/reference/selfcheck.py [DIR]):
+
+1. closed forms: GELU(1) = Φ(1), the tanh GELU at 1, LayerNorm and RMSNorm of small vectors, softmax;
+2. T5's relative-position buckets at hand-derived boundaries (bidirectional and causal, 32 buckets,
+   max_distance 128: the first distance of each log bucket is ceil(max_exact · (max_distance/max_exact)^(k/n)));
+3. RoPE: a rotated q·k score depends only on the distance between positions (default, linear, llama3);
+4. causality: a decoder's logits over a prefix equal the first rows of those over the whole sequence
+   (every decoder fixture but dynamic NTK, whose frequencies depend on the length), and T5's decoder too;
+5. sliding windows: with window W and 2 layers, changing token 0 leaves positions >= 2(W-1)+1 bit-identical
+   and changes an earlier one; a Qwen2 folder whose layer 0 is full changes everywhere;
+6. padding: the unpadded rows of a padded BERT / RoBERTa row equal the same sentence run alone;
+7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
+   (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
+   and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
+   offsets tiling the buffer, __metadata__ format pt);
+8. with --fresh: the generator, run again into a temporary folder, makes these same fixtures (configs,
+   weights and inputs byte for byte, outputs within 1e-12 relative: numpy's transcendental functions may
+   differ in the last bit between machines).
+Exits 1 on the first failure, naming it."""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bert  # noqa: E402
+import decoders  # noqa: E402
+import gpt2  # noqa: E402
+import make_fixtures  # noqa: E402
+import nn  # noqa: E402
+import rope  # noqa: E402
+import safetensors_np  # noqa: E402
+import t5  # noqa: E402
+
+checks = 0
+REL = 1e-12       # float64 results of the same code on another CPU or numpy build: last-bit differences only
+
+
+def check(ok, what):
+    global checks
+    checks += 1
+    if not ok:
+        raise SystemExit(f"selfcheck FAILED: {what}")
+
+
+def closed_forms():
+    check(abs(nn.gelu(np.array([1.0]))[0] - 0.8413447460685429) < 1e-15, "gelu(1) = Phi(1) = 0.8413447460685429")
+    check(abs(nn.gelu_tanh(np.array([1.0]))[0] - 0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * 1.044715))) < 1e-15, "gelu_tanh(1)")
+    ln = nn.layer_norm(np.array([1.0, 2.0, 3.0, 4.0]), 1.0, 0.0, 0.0)
+    check(np.allclose(ln, np.array([-3, -1, 1, 3]) / math.sqrt(5), rtol=0, atol=1e-15), "layer_norm([1,2,3,4]) = [-3,-1,1,3]/sqrt(5)")
+    check(np.allclose(nn.rms_norm(np.array([3.0, 4.0]), 1.0, 0.0), [3 / math.sqrt(12.5), 4 / math.sqrt(12.5)], atol=1e-15), "rms_norm([3,4])")
+    check(np.allclose(nn.softmax(np.array([0.0, math.log(3.0)])), [0.25, 0.75], atol=1e-15), "softmax([0, ln 3]) = [1/4, 3/4]")
+    m = nn.causal(6, window=3)
+    check(m.sum(1).tolist() == [1, 2, 3, 3, 3, 3] and m[5, 3] and not m[5, 2], "a window of 3 shows each query 3 keys, itself included")
+
+
+def buckets():
+    bi = {0: 0, 1: 17, -1: 1, 7: 23, -7: 7, -8: 8, -11: 8, -12: 9, -15: 9, -16: 10, 16: 26, -127: 15, -1000: 15, 1000: 31}
+    for rel, want in bi.items():
+        got = int(t5.relative_position_bucket(np.array([rel]), True, 32, 128)[0])
+        check(got == want, f"T5 bidirectional bucket of {rel}: {got}, expected {want}")
+    uni = {5: 0, 0: 0, -1: 1, -15: 15, -16: 16, -18: 16, -19: 17, -127: 31, -128: 31, -5000: 31}
+    for rel, want in uni.items():
+        got = int(t5.relative_position_bucket(np.array([rel]), False, 32, 128)[0])
+        check(got == want, f"T5 causal bucket of {rel}: {got}, expected {want}")
+
+
+def rope_relative():
+    rng = np.random.default_rng(5)
+    for scaling in (None, {"type": "linear", "factor": 4.0}, dict(make_fixtures.LLAMA3_ROPE)):
+        cfg = make_fixtures.llm_config("llama", "LlamaForCausalLM", rope_scaling=scaling)
+        q, k = rng.standard_normal((1, 1, 1, 16)), rng.standard_normal((1, 1, 1, 16))
+
+        def score(m, n):
+            cos, sin = rope.cos_sin(cfg, np.array([m, n]))
+            return float((rope.apply(q, cos[:1], sin[:1]) * rope.apply(k, cos[1:], sin[1:])).sum())
+        check(abs(score(3, 10) - score(20, 27)) < 1e-12 and abs(score(3, 10) - score(3, 11)) > 1e-6,
+              f"rope {scaling}: q·k depends on the distance only")
+
+
+def causality(out):
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        ids = np.array(ref["inputs"]["input_ids"])
+        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2") and rope.parameters(cfg)["rope_type"] != "dynamic":
+            full = decoders.forward(cfg, P, ids)[1]
+            part = decoders.forward(cfg, P, ids[:, :17])[1]
+            check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "gpt2":
+            full = gpt2.forward(cfg, P, ids)[1]
+            check(np.abs(gpt2.forward(cfg, P, ids[:, :5])[1] - full[:, :5]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "t5":
+            enc = t5.encode(cfg, P, ids)
+            dec = np.array(ref["inputs"]["decoder_input_ids"])
+            full = t5.decode(cfg, P, enc, dec)[1]
+            check(np.abs(t5.decode(cfg, P, enc, dec[:, :4])[1] - full[:, :4]).max() < 1e-12, f"{name}: decoder prefix logits = first rows")
+
+
+def windows(out):
+    for name, w in (("mistral", 7), ("qwen2", None)):
+        cfg, P, ref = load(os.path.join(out, name))
+        ids = np.array(ref["inputs"]["input_ids"])[:1]
+        other = ids.copy()
+        other[0, 0] = (ids[0, 0] + 1) % cfg["vocab_size"]
+        a, b = decoders.forward(cfg, P, ids)[1], decoders.forward(cfg, P, other)[1]
+        if w is not None:
+            reach = 2 * (w - 1) + 1
+            check(np.array_equal(a[:, reach:], b[:, reach:]), f"{name}: token 0 reaches past 2(W-1) through a window of {w}")
+            check(not np.array_equal(a[:, reach - 1], b[:, reach - 1]), f"{name}: token 0 reaches position 2(W-1)")
+        else:
+            check(not np.array_equal(a[:, -1], b[:, -1]), f"{name}: its full layer 0 lets token 0 reach the last position")
+
+
+def padding(out):
+    for name in ("bert-mlm", "roberta", "distilbert"):
+        cfg, P, ref = load(os.path.join(out, name))
+        ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+        n = int(ins["attention_mask"][1].sum())
+        if cfg["model_type"] == "distilbert":
+            full = bert.distilbert_encode(cfg, P, ins["input_ids"][1:], ins["attention_mask"][1:])
+            alone = bert.distilbert_encode(cfg, P, ins["input_ids"][1:, :n])
+        else:
+            tt = ins.get("token_type_ids")
+            full = bert.encode(cfg, P, ins["input_ids"][1:], None if tt is None else tt[1:], ins["attention_mask"][1:])
+            alone = bert.encode(cfg, P, ins["input_ids"][1:, :n], None if tt is None else tt[1:, :n])
+        check(np.abs(full[:, :n] - alone).max() < 1e-12, f"{name}: padded row = the sentence alone")
+
+
+def load(d):
+    with open(os.path.join(d, "config.json")) as fh:
+        cfg = json.load(fh)
+    with open(os.path.join(d, "reference.json")) as fh:
+        ref = json.load(fh)
+    params, meta = safetensors_np.read(os.path.join(d, "model.safetensors"))
+    check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
+    check(all(a.dtype == np.float32 for a in params.values()), f"{d}: weights are float32")
+    prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer."}.get(cfg["model_type"], "")
+    P = {}
+    for k, v in params.items():
+        k = k[len(prefix):] if prefix and k.startswith(prefix) else k
+        k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+        P[k] = v.astype(np.float64)
+    return cfg, P, ref
+
+
+def rerun(d):
+    """The outputs of a folder from its files alone."""
+    cfg, P, ref = load(d)
+    ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+    mt, arch = cfg["model_type"], cfg["architectures"][0]
+    if mt == "gpt2":
+        h, logits = gpt2.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
+    if mt == "t5":
+        enc = t5.encode(cfg, P, ins["input_ids"])
+        h, logits = t5.decode(cfg, P, enc, ins["decoder_input_ids"])
+        return {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits}
+    if mt == "distilbert":
+        return {"last_hidden_state": bert.distilbert_encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))}
+    if mt in ("bert", "roberta", "xlm-roberta"):
+        h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
+        o = {"last_hidden_state": h}
+        if "pooler.dense.weight" in P:
+            o["pooler_output"] = bert.pooler(P, h)
+        if arch == "BertForMaskedLM":
+            o["logits"] = bert.mlm_logits(cfg, P, h)
+        elif arch == "BertForPreTraining":
+            o["prediction_logits"] = bert.mlm_logits(cfg, P, h)
+            o["seq_relationship_logits"] = bert.nsp_logits(P, o["pooler_output"])
+        elif arch == "BertForSequenceClassification":
+            o = {"last_hidden_state": h, "logits": nn.linear(o["pooler_output"], P["classifier.weight"], P["classifier.bias"])}
+        elif arch == "BertForTokenClassification":
+            o["logits"] = nn.linear(h, P["classifier.weight"], P["classifier.bias"])
+        elif arch == "XLMRobertaForSequenceClassification":
+            o["logits"] = bert.roberta_classification(P, h)
+        return o
+    h, logits = decoders.forward(cfg, P, ins["input_ids"])
+    return {"last_hidden_state": h, "logits": logits}
+
+
+def folders(out):
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        for f in ("model.safetensors", "reference.safetensors"):
+            with open(os.path.join(d, f), "rb") as fh:
+                (n,) = struct.unpack("<Q", fh.read(8))
+                check(n % 8 == 0 and fh.read(1) == b"{", f"{d}/{f}: header size {n} is a multiple of 8 and the header a JSON object")
+        want, _ = safetensors_np.read(os.path.join(d, "reference.safetensors"))
+        got = rerun(d)
+        check(sorted(got) == sorted(want), f"{name}: outputs {sorted(got)} vs stored {sorted(want)}")
+        for k in want:
+            err = np.abs(got[k] - want[k]).max()
+            check(err <= REL * np.abs(want[k]).max(), f"{name}: {k} recomputed from the folder differs from reference.safetensors by {err}")
+
+
+def fresh(out):
+    """Regenerates every fixture into a temporary folder and compares with out: configs, weights and inputs
+    byte for byte, greedy tokens exactly, float64 outputs and margins within REL (numpy's exp/tanh/erf may
+    differ in the last bit between CPUs and builds)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, make in make_fixtures.FIXTURES.items():
+            make(tmp)
+        check(sorted(os.listdir(tmp)) == sorted(os.listdir(out)), f"{out}: folders {sorted(os.listdir(out))}, the generator makes {sorted(os.listdir(tmp))}")
+        for name in sorted(os.listdir(tmp)):
+            a, b = os.path.join(tmp, name), os.path.join(out, name)
+            for f in ("config.json", "model.safetensors"):
+                with open(os.path.join(a, f), "rb") as x, open(os.path.join(b, f), "rb") as y:
+                    check(x.read() == y.read(), f"{b}/{f} is stale: run python3 ci/reference/make_fixtures.py")
+            ra, rb = (json.load(open(os.path.join(p, "reference.json"))) for p in (a, b))
+            check(ra["inputs"] == rb["inputs"] and ra["outputs"] == rb["outputs"] and ra.get("greedy", {}).get("tokens") == rb.get("greedy", {}).get("tokens"),
+                  f"{b}/reference.json is stale (inputs, output shapes or greedy tokens): run python3 ci/reference/make_fixtures.py")
+            if "greedy" in ra:
+                check(np.allclose(ra["greedy"]["margins"], rb["greedy"]["margins"], rtol=0, atol=REL * max(ra["max_abs"].values())),
+                      f"{b}/reference.json: greedy margins are stale")
+            wa, _ = safetensors_np.read(os.path.join(a, "reference.safetensors"))
+            wb, _ = safetensors_np.read(os.path.join(b, "reference.safetensors"))
+            check(sorted(wa) == sorted(wb), f"{b}/reference.safetensors: outputs {sorted(wb)} vs {sorted(wa)}")
+            for k in wa:
+                check(np.abs(wa[k] - wb[k]).max() <= REL * np.abs(wb[k]).max(), f"{b}/reference.safetensors: {k} is stale")
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--fresh"]
+    out = args[0] if args else make_fixtures.DEFAULT_OUT
+    closed_forms()
+    buckets()
+    rope_relative()
+    causality(out)
+    windows(out)
+    padding(out)
+    folders(out)
+    if "--fresh" in sys.argv:
+        fresh(out)
+    print(f"selfcheck: {checks} checks passed on {out}")
+
+
+if __name__ == "__main__":
+    main()

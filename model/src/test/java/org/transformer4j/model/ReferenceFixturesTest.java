@@ -1,0 +1,200 @@
+// ReferenceFixturesTest — the Hugging Face loaders against the project's independent float64 reference
+// (ci/reference/: numpy forward passes written from transformers' modeling code, sharing no code with this
+// library). Each folder under the test resources' reference/ is a tiny random checkpoint in the exact HF
+// layout with the reference's outputs (reference.safetensors, F64) and inputs (reference.json); it is
+// loaded with Pretrained.load on the CPU backend in fp32 and must match within 2e-5 × max|ref| per
+// output, and its greedy continuation (KV cache, Generator) must equal the reference's (full
+// recomputation) for as long as the reference's top-2 margin is clear. Regenerate the folders with
+// `python3 ci/reference/make_fixtures.py`; check the harness with `python3 ci/reference/selfcheck.py`.
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.transformer4j.model.weights.SafetensorsFile;
+import org.transformer4j.runtime.CpuBackend;
+
+class ReferenceFixturesTest {
+
+    /** The folders the loaders of this build read, each checked by a test below. */
+    static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1");
+
+    /**
+     * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
+     * into {@link #CHECKED} with its test. A folder in neither list fails {@link #everyFixtureIsCheckedOrAwaitsItsLoader}.
+     */
+    static final Map<String, String> AWAITING = Map.ofEntries(
+            Map.entry("bert-mlm", "#14"), Map.entry("bert-pretraining", "#14"), Map.entry("bert-seqcls", "#14"),
+            Map.entry("bert-tokcls", "#14"), Map.entry("bert-gamma-beta", "#14"), Map.entry("bert-hs16", "#14"),
+            Map.entry("bert-hs80", "#14"), Map.entry("roberta", "#14"), Map.entry("xlm-roberta-seqcls", "#14"),
+            Map.entry("distilbert", "#14"),
+            Map.entry("llama", "#15"), Map.entry("llama-head-dim", "#15"), Map.entry("llama-rope-linear", "#15"),
+            Map.entry("llama-rope-dynamic", "#15"), Map.entry("llama-rope-llama3", "#15"), Map.entry("llama-rope-llama3-v5", "#15"),
+            Map.entry("mistral", "#15"), Map.entry("qwen2", "#15"), Map.entry("qwen2-v5", "#15"), Map.entry("qwen3", "#15"),
+            Map.entry("phi3", "#16"), Map.entry("gemma", "#16"), Map.entry("gemma2", "#16"));
+
+    static final double TOLERANCE = 2e-5;
+
+    /** A greedy step is compared while the reference's top-1 − top-2 logit gap exceeds this many times the tolerance. */
+    static final double CLEAR_MARGIN = 20;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static Path root() throws URISyntaxException {
+        URL url = ReferenceFixturesTest.class.getResource("/reference");
+        if (url == null || !"file".equals(url.getProtocol())) throw new AssertionError("test resources have no reference/ folder");
+        return Path.of(url.toURI());
+    }
+
+    @Test
+    void everyFixtureIsCheckedOrAwaitsItsLoader() throws Exception {
+        TreeSet<String> found = new TreeSet<>();
+        try (Stream<Path> s = Files.list(root())) {
+            s.filter(Files::isDirectory).forEach(p -> found.add(p.getFileName().toString()));
+        }
+        TreeSet<String> known = new TreeSet<>(CHECKED);
+        known.addAll(AWAITING.keySet());
+        assertEquals(known, found, "reference/ folders vs the lists in ReferenceFixturesTest");
+    }
+
+    @Test
+    void gpt2MatchesTheReference() throws Exception {
+        Fixture f = Fixture.open("gpt2");
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            f.near("logits", m.logits(f.ids("input_ids")));
+            f.greedy(new Generator(m));
+        }
+    }
+
+    @Test
+    void bertMatchesTheReferenceWithItsPooler() throws Exception {
+        Fixture f = Fixture.open("bert");
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            float[][][] h = m.encode(f.ids("input_ids"));
+            f.near("last_hidden_state", h);
+            assertTrue(w.classifierHead != null, "bert: the folder's pooler was not loaded");
+            float[] pw = w.classifierHead.pooler().toFloatArray(), pb = w.classifierHead.poolerBias().toFloatArray();
+            int c = pb.length;
+            float[][][] pooled = new float[1][h.length][c];                // BertPooler: tanh(dense(h[:, 0])), in double here
+            for (int b = 0; b < h.length; b++) {
+                for (int o = 0; o < c; o++) {
+                    double s = pb[o];
+                    for (int i = 0; i < c; i++) s += (double) pw[o * c + i] * h[b][0][i];
+                    pooled[0][b][o] = (float) Math.tanh(s);
+                }
+            }
+            f.near("pooler_output", pooled);
+        }
+    }
+
+    @Test
+    void t5V10MatchesTheReference() throws Exception {
+        t5("t5-v1_0");
+    }
+
+    @Test
+    void t5V11MatchesTheReference() throws Exception {
+        t5("t5-v1_1");
+    }
+
+    private static void t5(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] in = f.ids("input_ids");
+            assertAll(() -> f.near("encoder_last_hidden_state", m.encode(in)),
+                    () -> f.near("logits", m.logits(in, f.ids("decoder_input_ids"))),
+                    () -> f.greedy(new Generator(m)));
+        }
+    }
+
+    /** One folder: its reference.json and the float64 outputs in reference.safetensors. */
+    record Fixture(String name, Path dir, JsonNode ref) {
+
+        static Fixture open(String name) throws IOException, URISyntaxException {
+            Path dir = root().resolve(name);
+            return new Fixture(name, dir, JSON.readTree(dir.resolve("reference.json").toFile()));
+        }
+
+        int[][] ids(String input) {
+            JsonNode rows = ref.get("inputs").get(input);
+            if (rows == null) throw new AssertionError(name + ": reference.json has no input " + input);
+            int[][] out = new int[rows.size()][];
+            for (int r = 0; r < out.length; r++) out[r] = ints(rows.get(r));
+            return out;
+        }
+
+        static int[] ints(JsonNode a) {
+            int[] out = new int[a.size()];
+            for (int i = 0; i < out.length; i++) out[i] = a.get(i).intValue();
+            return out;
+        }
+
+        /** The reference output {@code output} (float64, row-major), which must hold {@code count} values. */
+        double[] reference(String output, long count) throws IOException {
+            try (SafetensorsFile file = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
+                assertEquals(count, file.entry(output).numel(), name + " " + output + ": size "
+                        + Arrays.toString(file.entry(output).shape()));
+                MemorySegment seg = file.segment(output);
+                return seg.toArray(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+            }
+        }
+
+        /** max |got − ref| ≤ 2e-5 × max|ref| over the whole output (got in the reference's row-major order). */
+        void near(String output, float[][][] got) throws IOException {
+            double[] ref = reference(output, (long) got.length * got[0].length * got[0][0].length);
+            double maxRef = 0, maxErr = 0;
+            int i = 0;
+            for (float[][] a : got) {
+                for (float[] b : a) {
+                    for (float v : b) {
+                        double d = Math.abs(v - ref[i]);
+                        maxErr = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(maxErr, d);
+                        maxRef = Math.max(maxRef, Math.abs(ref[i++]));
+                    }
+                }
+            }
+            assertTrue(maxErr <= TOLERANCE * maxRef, name + " " + output + ": max |got - ref| " + maxErr + " > "
+                    + TOLERANCE + " × max|ref| (" + maxRef + ")");
+        }
+
+        /**
+         * The Generator's greedy tokens (KV cache) against the reference's (full recomputation), step by step
+         * while the reference's top-2 margin is clear of the fp32 error; at least the first 4 steps must be clear.
+         */
+        void greedy(Generator g) throws IOException {
+            JsonNode gr = ref.get("greedy");
+            int[] want = ints(gr.get("tokens"));
+            int[] prompt = gr.has("input_ids") ? ints(gr.get("input_ids")) : ints(gr.get("prompt"));
+            double maxLogit = ref.get("max_abs").get("logits").doubleValue();
+            int[] got = g.generate(prompt, Generator.Options.greedy(want.length), null);
+            int clear = 0;
+            while (clear < want.length && gr.get("margins").get(clear).doubleValue() > CLEAR_MARGIN * TOLERANCE * maxLogit) clear++;
+            if (clear < 4) fail(name + ": the reference's greedy margins are clear for " + clear + " steps only; redraw the fixture");
+            assertArrayEquals(Arrays.copyOf(want, clear), Arrays.copyOf(got, clear),
+                    name + ": greedy tokens (the first " + clear + " steps, whose top-2 margin is clear) " + Arrays.toString(got)
+                            + " vs the reference's " + Arrays.toString(want));
+        }
+    }
+}
