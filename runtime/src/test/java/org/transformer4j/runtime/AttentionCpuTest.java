@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.transformer4j.runtime.AttentionHarness.Spec;
 import org.transformer4j.runtime.AttentionOp.Mask;
-import org.transformer4j.runtime.cpu.AttentionOracle;
+import org.transformer4j.runtime.reference.AttentionOracle;
 
 class AttentionCpuTest {
 

@@ -19,7 +19,7 @@ import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.Tensor;
-import org.transformer4j.runtime.cpu.Oracle;
+import org.transformer4j.runtime.reference.Oracle;
 
 @Tag("gpu")
 class CudaNormTest {
@@ -86,7 +86,7 @@ class CudaNormTest {
             float[] ws = hw.toFloatArray();
             float[] bs = withBias ? hb.toFloatArray() : null;
             double[] h = Oracle.hidden(rows, cols, xs, 0, cols, res == Residual.NONE ? null : rs, 0, cols,
-                    roundingOf(dt));
+                    CpuBackend.rounding(dt));
             double[] ref = kind == NormOp.Kind.LAYER ? Oracle.layerNorm(rows, cols, h, ws, 0, bs, 0, eps)
                     : Oracle.rmsNorm(rows, cols, h, ws, 0, bs, 0, eps);
             GpuTests.withinTolerance(dt, GpuTests.download(gpu, out), cOut.toFloatArray(), ref, what + " out");
@@ -98,14 +98,6 @@ class CudaNormTest {
                 assertArrayEquals(cpuSum, gotSum, 0f, what + " residual_out");
             }
         }
-    }
-
-    private static org.transformer4j.runtime.cpu.CpuKernels.FloatUnaryOperator roundingOf(DType dt) {
-        return switch (dt) {
-            case F16 -> org.transformer4j.runtime.cpu.Half::roundToF16;
-            case BF16 -> org.transformer4j.runtime.cpu.Half::roundToBf16;
-            default -> null;
-        };
     }
 
     @Test

@@ -1,7 +1,11 @@
 // Oracle: naive float64 reference implementations of the CPU kernels (GEMM, LayerNorm, RMSNorm,
 // the MLP epilogue, embeddings, softmax, cross-entropy, the sampling filters), written as plainly
-// as the math, that the tests compare the kernels against.
-package org.transformer4j.runtime.cpu;
+// as the math, that the tests compare the kernels against. It sits in main code (like
+// AttentionOracle) so that the demo's self-check uses the same references as the tests; nothing in
+// it calls the kernels or their CPU twins.
+package org.transformer4j.runtime.reference;
+
+import org.transformer4j.runtime.cpu.CpuKernels;
 
 public final class Oracle {
 
@@ -10,7 +14,7 @@ public final class Oracle {
 
     /**
      * Returns C (batch, M, N), dense: alpha * op(A) @ op(B) + beta * C0, where C0 is read from
-     * {@code c0} with the given layout only when beta != 0. Layouts are as in {@link CpuKernels#gemm}.
+     * {@code c0} with the given layout only when beta != 0. Layouts are as in {@link org.transformer4j.runtime.cpu.CpuGemm#gemm}.
      */
     public static double[] gemm(int batch, int M, int N, int K, double alpha,
                          float[] a, int aOff, long aBatchStride, int aRowStride, boolean transA,

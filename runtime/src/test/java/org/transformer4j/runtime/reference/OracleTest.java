@@ -1,7 +1,7 @@
 // OracleTest — the test oracle's own erf / erfc (Oracle shares no code with Activations) against
 // tabulated values (Abramowitz & Stegun table 7.1 digits, extended with the C library's erf/erfc as
 // printed by Python's math module), across the switch from the series to the continued fraction at 3.
-package org.transformer4j.runtime.cpu;
+package org.transformer4j.runtime.reference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
