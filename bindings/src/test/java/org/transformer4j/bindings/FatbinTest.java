@@ -7,7 +7,6 @@ package org.transformer4j.bindings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,7 +25,7 @@ class FatbinTest {
     @Test
     void holdsOneImagePerArchOfTheBuild() throws Exception {
         T4jLibrary.BuildInfo info = T4jLibrary.buildInfo();
-        assumeTrue(info.hasKernels(), "this build has no CUDA kernels (nvcc was not found)");
+        RequireKernels.assumeKernels(info);
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(NativeLoader.load().fatbin().orElseThrow()))
                 .order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(MAGIC, b.getInt(0), "fatbin magic");

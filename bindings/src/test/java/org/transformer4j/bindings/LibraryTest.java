@@ -34,6 +34,7 @@ class LibraryTest {
             assertTrue(info.minDriverVersion() >= 12000, "min driver " + info.minDriverVersion());
             assertTrue(info.kernelsLine().startsWith("CUDA kernels for sm_"), info.kernelsLine());
         } else {
+            assertFalse(RequireKernels.required(), "-Dt4j.requireKernels=true but this build has no CUDA kernels");
             assertTrue(NativeLoader.load().fatbin().isEmpty());
             assertEquals("no CUDA kernels in this build (nvcc not found when it was built)", info.kernelsLine());
         }
@@ -53,7 +54,7 @@ class LibraryTest {
     @Test
     void everyKernelCompiledForEveryArchWithoutSpills() {
         T4jLibrary.BuildInfo info = T4jLibrary.buildInfo();
-        assumeTrue(info.hasKernels(), "this build has no CUDA kernels (nvcc was not found)");
+        RequireKernels.assumeKernels(info);
         List<T4jLibrary.KernelInfo> kernels = T4jLibrary.kernels();
         Set<String> cubinArchs = info.archs().stream().filter(a -> a.startsWith("sm_")).collect(Collectors.toSet());
         Map<String, Set<String>> archsByKernel = kernels.stream().collect(
@@ -76,7 +77,7 @@ class LibraryTest {
     @Test
     void fullBuildsCarrySm80AndSm90aCubins() {
         T4jLibrary.BuildInfo info = T4jLibrary.buildInfo();
-        assumeTrue(info.hasKernels(), "this build has no CUDA kernels (nvcc was not found)");
+        RequireKernels.assumeKernels(info);
         assumeTrue(info.archs().size() == 5, "a narrowed local build (-Dt4j.cuda.archs): " + info.archs());
         assertEquals(List.of("sm_80", "sm_86", "sm_89", "sm_90a", "compute_90"), info.archs());
     }

@@ -4,7 +4,14 @@
 // cache), as a table or JSON. Each number is one timed run after one untimed warm-up run.
 package org.transformer4j.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -225,21 +232,26 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void printJson(PrintStream out, String backendName, List<Row> rows) {
-        StringBuilder b = new StringBuilder("{\"backend\": ").append(org.transformer4j.cli.inspect.HtmlReport.json(backendName))
-                .append(", \"dtype\": \"").append(ModelInputs.name(dt)).append('"').append(", \"batch\": ").append(batch).append(", \"promptTokens\": ").append(promptTokens)
-                .append(", \"newTokens\": ").append(newTokens).append(", \"layers\": ").append(layers == null ? "null" : layers)
-                .append(", \"results\": [");
-        for (int i = 0; i < rows.size(); i++) {
-            Row r = rows.get(i);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode().put("backend", backendName).put("dtype", ModelInputs.name(dt))
+                .put("batch", batch).put("promptTokens", promptTokens).put("newTokens", newTokens);
+        if (layers == null) root.putNull("layers"); else root.put("layers", layers);
+        ArrayNode results = root.putArray("results");
+        for (Row r : rows) {
             boolean dec = r.decodeSteps > 0;
-            b.append(i == 0 ? "\n  " : ",\n  ").append("{\"architecture\": \"").append(r.c.architecture).append("\", \"shape\": \"")
-                    .append(r.c.shape).append("\", \"prefillMs\": ").append(num(r.prefillMs)).append(", \"prefillTokensPerS\": ")
-                    .append(num(r.prefillTokensPerS(batch, promptTokens))).append(", \"decodeSteps\": ").append(r.decodeSteps)
-                    .append(", \"decodeMsPerToken\": ").append(dec ? num(r.decodeMsPerToken()) : "null")
-                    .append(", \"decodeTokensPerS\": ").append(dec ? num(r.decodeTokensPerS(batch)) : "null").append('}');
+            ObjectNode o = results.addObject().put("architecture", r.c.architecture.toString()).put("shape", r.c.shape.toString())
+                    .put("prefillMs", num(r.prefillMs)).put("prefillTokensPerS", num(r.prefillTokensPerS(batch, promptTokens)))
+                    .put("decodeSteps", r.decodeSteps);
+            if (dec) o.put("decodeMsPerToken", num(r.decodeMsPerToken())).put("decodeTokensPerS", num(r.decodeTokensPerS(batch)));
+            else o.putNull("decodeMsPerToken").putNull("decodeTokensPerS");
         }
-        out.println(b.append("\n]}"));
+        try {
+            out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);                // a tree of strings and numbers always serialises
+        }
     }
 
-    private static String num(double v) { return String.format(Locale.ROOT, "%.4f", v); }
+    /** Four decimals, as the table's precision allows. */
+    private static BigDecimal num(double v) { return BigDecimal.valueOf(v).setScale(4, RoundingMode.HALF_UP); }
 }

@@ -1,11 +1,12 @@
 // DemoCommand — `t4j demo`: the README's main job. Shows `info`, then runs this build's ops on the
 // chosen backend (GEMM, LayerNorm and RMSNorm fused with the residual add, the fused linear with
 // bias + GELU, greedy sampling over a GPT-2-sized vocabulary, causal GQA attention) in fp32 and bf16,
-// checks each against a float64 reference computed here, and times them. Then the model layer
+// checks each against the tests' float64 references (runtime's reference.Oracle / AttentionOracle), and times them. Then the model layer
 // (DemoModels): MiniLM's similarity matrix, the four steps live, and the multi-turn chat cost table.
 package org.transformer4j.cli;
 
 import java.io.PrintStream;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.transformer4j.runtime.Activation;
@@ -17,7 +18,11 @@ import org.transformer4j.runtime.GemmOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.Tolerance;
+import org.transformer4j.runtime.reference.AttentionOracle;
+import org.transformer4j.runtime.reference.Oracle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -60,7 +65,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Relative error bound: fp32 per the design; bf16 allows its 8-bit mantissa (2^-8) with headroom. */
-    private static double bound(DType dt) { return dt == DType.F32 ? 1e-5 : 1e-2; }
+    private static double bound(DType dt) { return dt == DType.F32 ? Tolerance.F32_RELATIVE : 1e-2; }
 
     private static boolean gemm(PrintStream out, Backend b, DType dt, int m, int k, int n, SplittableRandom rnd) {
         float[] a = random(rnd, m * k);
@@ -72,15 +77,8 @@ final class DemoCommand implements Callable<Integer> {
             try (Tensor hc = b.toHost(dc)) {
                 c = hc.toFloatArray();
             }
-            float[] ar = ha.toFloatArray();
-            float[] wr = hw.toFloatArray();
-            double[] ref = new double[m * n];
-            for (int i = 0; i < m; i++) {
-                for (int p = 0; p < k; p++) {
-                    double av = ar[i * k + p];
-                    for (int j = 0; j < n; j++) ref[i * n + j] += av * wr[p * n + j];
-                }
-            }
+            double[] ref = Oracle.gemm(1, m, n, k, 1.0, ha.toFloatArray(), 0, 0, k, false, hw.toFloatArray(), 0, 0, n, false,
+                    0.0, null, 0, 0, n);
             double err = relError(c, ref);
             long t0 = System.nanoTime();
             int reps = 5;
@@ -113,34 +111,11 @@ final class DemoCommand implements Callable<Integer> {
                 got = ho.toFloatArray();
                 sum = hs.toFloatArray();
             }
-            // float64 reference on the stored h (the residual stream's value in this dtype)
-            float[] xs = hx.toFloatArray();
-            float[] rs = hr.toFloatArray();
+            // the tests' float64 oracle, on h = x + r stored in this dtype (the residual stream's value)
+            double[] refSum = Oracle.hidden(rows, cols, hx.toFloatArray(), 0, cols, hr.toFloatArray(), 0, cols, CpuBackend.rounding(dt));
             float[] ws = hw.toFloatArray();
-            float[] bs = hb.toFloatArray();
-            double[] ref = new double[rows * cols];
-            double[] refSum = new double[rows * cols];
-            for (int i = 0; i < rows; i++) {
-                double mean = 0;
-                double sq = 0;
-                for (int j = 0; j < cols; j++) {
-                    float h = xs[i * cols + j] + rs[i * cols + j];
-                    refSum[i * cols + j] = h;
-                    double hv = sum[i * cols + j];   // the stored h, exactly what the norm must use
-                    mean += hv;
-                    sq += hv * hv;
-                }
-                mean /= cols;
-                double var = 0;
-                for (int j = 0; j < cols; j++) var += Math.pow(sum[i * cols + j] - mean, 2);
-                var /= cols;
-                for (int j = 0; j < cols; j++) {
-                    double hv = sum[i * cols + j];
-                    ref[i * cols + j] = kind == NormOp.Kind.LAYER
-                            ? (hv - mean) / Math.sqrt(var + eps) * ws[j] + bs[j]
-                            : hv / Math.sqrt(sq / cols + eps) * ws[j];
-                }
-            }
+            double[] ref = kind == NormOp.Kind.LAYER ? Oracle.layerNorm(rows, cols, refSum, ws, 0, hb.toFloatArray(), 0, eps)
+                    : Oracle.rmsNorm(rows, cols, refSum, ws, 0, null, 0, eps);
             double err = Math.max(relError(got, ref), relError(sum, refSum));
             long t0 = System.nanoTime();
             int reps = 20;
@@ -166,17 +141,8 @@ final class DemoCommand implements Callable<Integer> {
             try (Tensor hy = b.toHost(dy)) {
                 y = hy.toFloatArray();
             }
-            float[] xs = hx.toFloatArray();
-            float[] ws = hw.toFloatArray();
-            float[] bs = hb.toFloatArray();
-            double[] ref = new double[m * n];
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
-                    double acc = bs[j];
-                    for (int p = 0; p < k; p++) acc += (double) xs[i * k + p] * ws[j * k + p];
-                    ref[i * n + j] = 0.5 * acc * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (acc + 0.044715 * acc * acc * acc)));
-                }
-            }
+            double[] ref = Oracle.linear(m, n, k, hx.toFloatArray(), hw.toFloatArray(), true, hb.toFloatArray(), null, null, null,
+                    1.0, Activation.GELU_TANH.code());
             double err = relError(y, ref);
             long t0 = System.nanoTime();
             int reps = 5;
@@ -235,30 +201,12 @@ final class DemoCommand implements Callable<Integer> {
             float[] k = hk.toFloatArray();
             float[] v = hv.toFloatArray();
             double[] ref = new double[got.length];
-            double scale = 1 / Math.sqrt(hs);
+            int qRows = t * nh * hs, kvRows = t * nkv * hs;                    // one sequence of q and of k, v
             for (int bi = 0; bi < batch; bi++) {
-                for (int h = 0; h < nh; h++) {
-                    int kvh = h / (nh / nkv);
-                    for (int i = 0; i < t; i++) {
-                        double[] w = new double[i + 1];   // causal: keys 0..i
-                        double max = Double.NEGATIVE_INFINITY;
-                        for (int j = 0; j <= i; j++) {
-                            double dot = 0;
-                            for (int d = 0; d < hs; d++) {
-                                dot += (double) q[((bi * t + i) * nh + h) * hs + d] * k[((bi * t + j) * nkv + kvh) * hs + d];
-                            }
-                            w[j] = dot * scale;
-                            max = Math.max(max, w[j]);
-                        }
-                        double sum = 0;
-                        for (int j = 0; j <= i; j++) sum += w[j] = Math.exp(w[j] - max);
-                        for (int j = 0; j <= i; j++) {
-                            for (int d = 0; d < hs; d++) {
-                                ref[((bi * t + i) * nh + h) * hs + d] += w[j] / sum * v[((bi * t + j) * nkv + kvh) * hs + d];
-                            }
-                        }
-                    }
-                }
+                double[] one = AttentionOracle.attention(Arrays.copyOfRange(q, bi * qRows, (bi + 1) * qRows),
+                        Arrays.copyOfRange(k, bi * kvRows, (bi + 1) * kvRows), Arrays.copyOfRange(v, bi * kvRows, (bi + 1) * kvRows),
+                        t, nh, nkv, hs, t, "CAUSAL", 0, 1 / Math.sqrt(hs), null, 0, 0, false).out();
+                System.arraycopy(one, 0, ref, bi * qRows, qRows);
             }
             double err = relError(got, ref);
             long t0 = System.nanoTime();
@@ -280,13 +228,5 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** ‖got − ref‖ / ‖ref‖. */
-    private static double relError(float[] got, double[] ref) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num += (got[i] - ref[i]) * (got[i] - ref[i]);
-            den += ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
-    }
+    private static double relError(float[] got, double[] ref) { return Tolerance.relativeError(got, ref); }
 }

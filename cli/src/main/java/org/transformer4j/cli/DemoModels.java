@@ -214,11 +214,20 @@ final class DemoModels {
                 causal.toBuilder().encoderLayers(layers / 2).decoderLayers(layers - layers / 2).build());
         String[] names = {"decoder-only (causal)", "prefix-LM", "encoder-decoder"};
         out.printf("multi-turn chat cost (ChatSession, random weights, C=128, %d layers, %d-token messages, "
-                + "%d-token greedy replies; each model warmed up by an untimed 2-turn chat first):%n", layers, message, reply);
+                + "%d-token greedy replies; each model warmed up by an untimed 2-turn chat first).%n", layers, message, reply);
+        out.println("  What it measures: tokens encoded per turn, and MFLOP = 2 x the encoding stack's matrix parameters x those"
+                + " tokens (attention scores left out): the work that grows with the history. The ms column is wall time;"
+                + " at C=128 it is set by per-op dispatch, not by the tokens encoded, so it does not show the difference"
+                + " that MFLOP shows (it does at real model sizes, where compute dominates).");
         List<List<Long>> tokens = new ArrayList<>();
         List<long[]> micros = new ArrayList<>();
-        for (TransformerConfig c : archs) {
+        long[] matrixParams = new long[archs.size()];
+        for (int ai = 0; ai < archs.size(); ai++) {
+            TransformerConfig c = archs.get(ai);
             try (Weights w = Weights.random(c, backend, seed)) {
+                String stack = c.encoderLayers() > 0 ? "encoder." : "decoder.";      // the stack the history is encoded by
+                matrixParams[ai] = w.parameters().entrySet().stream()
+                        .filter(e -> e.getKey().startsWith(stack) && e.getValue().rank() == 2).mapToLong(e -> e.getValue().numel()).sum();
                 Transformer model = new Transformer(w, backend);
                 for (boolean warmUp : new boolean[] {true, false}) {
                     int n = warmUp ? 2 : turns;
@@ -242,7 +251,7 @@ final class DemoModels {
             }
         }
         StringBuilder head = new StringBuilder(String.format("  %-5s", "turn"));
-        for (String n : names) head.append(String.format(" | %-28s", n));
+        for (String n : names) head.append(String.format(" | %-40s", n));
         out.println(head);
         boolean ok = true;
         long[] totTok = new long[archs.size()];
@@ -254,13 +263,15 @@ final class DemoModels {
                 double ms = micros.get(a)[t] / 1000.0;
                 totTok[a] += tok;
                 totMs[a] += ms;
-                b.append(String.format(Locale.ROOT, " | %5d tok encoded %7.1f ms", tok, ms));
+                b.append(String.format(Locale.ROOT, " | %5d tok %8.2f MFLOP %7.1f ms", tok, 2e-6 * matrixParams[a] * tok, ms));
                 if (t > 0 && a > 0) ok &= tokens.get(0).get(t) < tok;
             }
             out.println(b);
         }
         StringBuilder b = new StringBuilder(String.format("  %-5s", "total"));
-        for (int a = 0; a < archs.size(); a++) b.append(String.format(Locale.ROOT, " | %5d tok encoded %7.1f ms", totTok[a], totMs[a]));
+        for (int a = 0; a < archs.size(); a++) {
+            b.append(String.format(Locale.ROOT, " | %5d tok %8.2f MFLOP %7.1f ms", totTok[a], 2e-6 * matrixParams[a] * totTok[a], totMs[a]));
+        }
         out.println(b);
         out.println(ok ? "  from turn 2 on the causal model encodes only the new tokens; the bidirectional ones re-encode the history"
                 : "  FAIL: the causal model did not encode fewer tokens than the bidirectional ones from turn 2 on");

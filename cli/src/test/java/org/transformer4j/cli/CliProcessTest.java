@@ -116,6 +116,9 @@ class CliProcessTest {
             long prefix = Long.parseLong(cells[2].strip().split(" ")[0]);
             long encDec = Long.parseLong(cells[3].strip().split(" ")[0]);
             if (turns >= 1) assertTrue(causal < prefix && causal < encDec, lines.get(i) + "\n" + r.all());
+            double causalFlops = Double.parseDouble(cells[1].strip().split(" +")[2]);   // "N tok X MFLOP Y ms"
+            double prefixFlops = Double.parseDouble(cells[2].strip().split(" +")[2]);
+            if (turns >= 1) assertTrue(causalFlops < prefixFlops, "same stack, fewer tokens: less work\n" + lines.get(i));
         }
         assertTrue(turns >= 5 && turns <= 10, r.all());
     }

@@ -4,7 +4,6 @@
 package org.transformer4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,7 +101,18 @@ class FourStepsTest {
             assertTrue(w2.parameters().keySet().stream().noneMatch(k -> k.startsWith("encoder.") || k.startsWith("decoder.")));
             // one stack serves both roles: its cross-attention is only read by the decoder
             assertTrue(w2.decoder.layers().get(0).cross() != null);
-            new Transformer(w2, CPU).logits(Tiny.ids(1, 1, 4), Tiny.ids(2, 1, 3));
+            int[][] in = Tiny.ids(1, 1, 4), tg = Tiny.ids(2, 1, 3);
+            Transformer m = new Transformer(w2, CPU);
+            float[][] enc = m.encode(in)[0];
+            float[][] logits = m.logits(in, tg)[0];
+            assertEquals(3, logits.length, "one row of logits per target token");
+            w2.decoder.layers().get(0).cross().o().fill(0.25f);                  // read by the decoder only
+            assertEquals(0, Tiny.maxDiff(enc, m.encode(in)[0], 0), "the encoder never reads the cross-attention");
+            float[][] crossChanged = m.logits(in, tg)[0];
+            assertTrue(Tiny.maxDiff(logits, crossChanged, 0) > 1e-3, "the decoder does");
+            w2.encoder.layers().get(0).mlp().down().fill(0.25f);                 // the shared MLP: both roles read it
+            assertTrue(Tiny.maxDiff(enc, m.encode(in)[0], 0) > 1e-3, "the encoder reads the shared MLP");
+            assertTrue(Tiny.maxDiff(crossChanged, m.logits(in, tg)[0], 0) > 1e-3, "and so does the decoder");
         }
     }
 
@@ -147,8 +157,17 @@ class FourStepsTest {
         TransformerConfig c3 = Tiny.encDec().build().withSteps(true, true, true, false);
         try (Weights a = weights(c3); Weights b = weights(c3.withSteps(null, null, null, true))) {
             assertSameParameters(a, b);
-            assertNotEquals(new Transformer(a, CPU).logits(Tiny.ids(1, 1, 5), Tiny.ids(2, 1, 3))[0][0][0],
-                    new Transformer(b, CPU).logits(Tiny.ids(1, 1, 5), Tiny.ids(2, 1, 3))[0][0][0]);
+            Transformer bidi = new Transformer(a, CPU), causal = new Transformer(b, CPU);
+            int[][] tg = Tiny.ids(2, 1, 3);
+            // one input token: a causal and a bidirectional mask see the same key, so nothing may differ
+            int[][] one = Tiny.ids(1, 1, 1);
+            assertEquals(0, Tiny.maxDiff(bidi.logits(one, tg)[0], causal.logits(one, tg)[0], 0), "only the mask may differ");
+            // five: every target row attends to the input, which the causal mask changed
+            int[][] five = Tiny.ids(1, 1, 5);
+            float[][] lb = bidi.logits(five, tg)[0], lc = causal.logits(five, tg)[0];
+            for (int t = 0; t < tg[0].length; t++) {
+                assertTrue(Tiny.maxDiff(new float[][] {lb[t]}, new float[][] {lc[t]}, 0) > 1e-3, "target row " + t);
+            }
         }
     }
 

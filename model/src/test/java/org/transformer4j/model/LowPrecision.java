@@ -18,20 +18,15 @@ import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.Tolerance;
 import org.transformer4j.runtime.cpu.Half;
 
 final class LowPrecision {
 
     private LowPrecision() {}
 
-    /**
-     * The design's rule: a low-precision result's max error against the reference may be at most 2× the
-     * error of the naive low-precision computation, plus a small absolute term. The reference is the fp32
-     * model (its own error, about 1e-6 relative, is three orders below bf16's and f16's). The absolute
-     * term is 2^-10 of the reference's largest magnitude: a quarter of a bf16 rounding step there (half of
-     * one for f16's 11 bits is 2^-12), so it matters only where the naive error happens to be tiny.
-     */
-    static double allowed(double naiveErr, double maxRef) { return 2 * naiveErr + 0x1p-10 * maxRef; }
+    /** The design's rule for the model's outputs: {@link Tolerance#allowed}, the one every GPU test uses. */
+    static double allowed(double naiveErr, double maxRef) { return Tolerance.allowed(naiveErr, maxRef); }
 
     static double maxErr(float[][][] got, float[][][] ref) {
         double m = 0;

@@ -377,7 +377,7 @@ public final class CpuBackend implements Backend {
     }
 
     /** How storing a value in {@code dtype} rounds it (null for fp32). */
-    static CpuKernels.FloatUnaryOperator rounding(DType dtype) {
+    public static CpuKernels.FloatUnaryOperator rounding(DType dtype) {
         return switch (dtype) {
             case F16 -> Half::roundToF16;
             case BF16 -> Half::roundToBf16;

@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.transformer4j.runtime.AttentionHarness.Spec;
 import org.transformer4j.runtime.AttentionOp.Mask;
-import org.transformer4j.runtime.cpu.AttentionOracle;
+import org.transformer4j.runtime.reference.AttentionOracle;
 
 class AttentionCpuTest {
 
@@ -89,7 +89,10 @@ class AttentionCpuTest {
                 new AttentionHarness.Run(c.out(), c.lse(), n.refOut(), n.refLse(), n.maxAbsV(), "causal vs none")));
     }
 
-    /** T5's buckets (32 buckets, max_distance 128) computed with Hugging Face's float32 formula (numpy float32, by hand for the round ones). */
+    /**
+     * T5's buckets from tables of Hugging Face's values (its float32 formula in numpy, by hand for the round
+     * ones): both the runtime's RelativeBias.bucket and the test oracle's own t5Bucket must give them.
+     */
     @Test
     void t5BucketsMatchThePublishedFormula() {
         int[][] bidirectional = {{0, 0}, {1, 17}, {-1, 1}, {-7, 7}, {7, 23}, {-8, 8}, {8, 24}, {-9, 8}, {-12, 9}, {-16, 10},
@@ -105,10 +108,20 @@ class AttentionCpuTest {
             assertEquals(c[1], RelativeBias.bucket(c[0], 32, 128, false), "causal rel " + c[0]);
             assertEquals(c[1], AttentionOracle.t5Bucket(c[0], 32, 128, false), "oracle causal rel " + c[0]);
         }
-        for (int rel = -300; rel <= 300; rel++) {
-            for (boolean bidir : new boolean[] {true, false}) {
-                assertEquals(AttentionOracle.t5Bucket(rel, 16, 20, bidir), RelativeBias.bucket(rel, 16, 20, bidir), "rel " + rel);
-            }
+        // 16 buckets, max_distance 20, every relative position from −45 to 45: each boundary where the
+        // float32 log crosses an integer (e.g. −20: log(2.5)/log(2.5)·8 = 8 → clamped to 15; −18 → 15, −17 → 14).
+        // Written out from transformers' _relative_position_bucket evaluated in numpy float32 as torch does.
+        int[] bidir16 = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+            6, 6, 6, 6, 6, 5, 5, 5, 4, 4, 3, 2, 1, 0, 9, 10, 11, 12, 12, 13, 13, 13, 14, 14, 14, 14, 14, 15, 15, 15, 15,
+            15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15};
+        int[] causal16 = {15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+            15, 15, 15, 15, 14, 14, 13, 12, 12, 11, 10, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        for (int rel = -45; rel <= 45; rel++) {
+            assertEquals(bidir16[rel + 45], RelativeBias.bucket(rel, 16, 20, true), "bidirectional 16/20 rel " + rel);
+            assertEquals(bidir16[rel + 45], AttentionOracle.t5Bucket(rel, 16, 20, true), "oracle bidirectional 16/20 rel " + rel);
+            assertEquals(causal16[rel + 45], RelativeBias.bucket(rel, 16, 20, false), "causal 16/20 rel " + rel);
+            assertEquals(causal16[rel + 45], AttentionOracle.t5Bucket(rel, 16, 20, false), "oracle causal 16/20 rel " + rel);
         }
     }
 

@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.transformer4j.runtime.cpu.AttentionOracle;
+import org.transformer4j.runtime.reference.AttentionOracle;
 
 public final class AttentionHarness {
 

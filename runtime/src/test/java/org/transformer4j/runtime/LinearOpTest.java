@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.transformer4j.runtime.cpu.Oracle;
+import org.transformer4j.runtime.reference.Oracle;
 
 class LinearOpTest {
 

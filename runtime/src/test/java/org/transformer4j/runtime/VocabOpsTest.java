@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.transformer4j.runtime.cpu.Activations;
-import org.transformer4j.runtime.cpu.Oracle;
+import org.transformer4j.runtime.reference.Oracle;
 import org.transformer4j.runtime.cpu.Philox;
 
 class VocabOpsTest {

@@ -3,8 +3,17 @@
 // hover or focus, and heatmaps of the attention masks and of the chosen head's attention weights.
 package org.transformer4j.cli.inspect;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.Writer;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,34 +180,29 @@ public final class HtmlReport {
 
     /** The per-token data the tooltip script reads: a JSON object, safe inside a script element. */
     static String data(Inspection in) {
-        StringBuilder b = new StringBuilder("{\"positions\":[");
-        List<Inspection.Position> ps = in.positions();
-        for (int k = 0; k < ps.size(); k++) {
-            Inspection.Position p = ps.get(k);
-            if (k > 0) b.append(',');
-            b.append("{\"id\":").append(p.id()).append(",\"text\":").append(json(p.text())).append(",\"scored\":")
-                    .append(p.scored());
+        ObjectNode root = JSON.createObjectNode();
+        ArrayNode positions = root.putArray("positions");
+        for (Inspection.Position p : in.positions()) {
+            ObjectNode o = positions.addObject().put("id", p.id()).put("text", p.text()).put("scored", p.scored());
             if (p.scored()) {
-                b.append(",\"p\":").append(num(p.probability())).append(",\"rank\":").append(p.rank()).append(",\"loss\":")
-                        .append(num(p.loss())).append(",\"top\":").append(alternatives(p.top()));
+                number(o, "p", p.probability()).put("rank", p.rank());
+                number(o, "loss", p.loss()).set("top", alternatives(p.top()));
             }
-            b.append('}');
         }
-        return b.append("],\"next\":").append(alternatives(in.next())).append('}').toString();
+        root.set("next", alternatives(in.next()));
+        return write(root);
     }
 
-    private static String alternatives(List<Inspection.Alternative> top) {
-        StringBuilder b = new StringBuilder("[");
-        for (int i = 0; i < top.size(); i++) {
-            Inspection.Alternative a = top.get(i);
-            if (i > 0) b.append(',');
-            b.append("{\"id\":").append(a.id()).append(",\"text\":").append(json(a.text())).append(",\"p\":")
-                    .append(num(a.probability())).append('}');
-        }
-        return b.append(']').toString();
+    private static ArrayNode alternatives(List<Inspection.Alternative> top) {
+        ArrayNode a = JSON.createArrayNode();
+        for (Inspection.Alternative alt : top) number(a.addObject().put("id", alt.id()).put("text", alt.text()), "p", alt.probability());
+        return a;
     }
 
-    private static String num(double v) { return Double.isFinite(v) ? Double.toString(v) : "null"; }
+    /** v, or null where it is not finite (JSON has no NaN or infinity). */
+    private static ObjectNode number(ObjectNode o, String name, double v) {
+        return Double.isFinite(v) ? o.put(name, v) : o.putNull(name);
+    }
 
     /** Text for element content or a quoted attribute value. */
     public static String html(String s) {
@@ -221,25 +225,39 @@ public final class HtmlReport {
         return b.toString();
     }
 
-    /** A JSON string literal; {@code < > &}, U+2028/9 and all controls as \\u escapes (safe inside {@code <script>}). */
-    public static String json(String s) {
-        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                default -> {
-                    if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029 || Character.isSurrogate(c)) {
-                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
+    /** A JSON string literal; {@code < > &}, U+2028/9, lone surrogates and controls escaped (safe inside {@code <script>}). */
+    public static String json(String s) { return write(JSON.getNodeFactory().textNode(s)); }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Jackson's JSON with the escapes that keep it inert inside a {@code <script>} element. */
+    private static final ObjectWriter SCRIPT_SAFE = JSON.writer().with(new ScriptSafeEscapes());
+
+    private static String write(JsonNode node) {
+        try {
+            return SCRIPT_SAFE.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);              // a tree of strings and numbers always serialises
         }
-        return b.append('"').toString();
+    }
+
+    /** Standard JSON escapes plus {@code < > &}, U+2028/U+2029 and every surrogate as lowercase \\u escapes. */
+    @SuppressWarnings("serial") // never serialised
+    private static final class ScriptSafeEscapes extends CharacterEscapes {
+        private final int[] ascii = standardAsciiEscapesForJSON();
+
+        ScriptSafeEscapes() {
+            ascii['<'] = ESCAPE_CUSTOM;
+            ascii['>'] = ESCAPE_CUSTOM;
+            ascii['&'] = ESCAPE_CUSTOM;
+        }
+
+        @Override public int[] getEscapeCodesForAscii() { return ascii; }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            boolean escape = ch == '<' || ch == '>' || ch == '&' || ch == 0x2028 || ch == 0x2029 || Character.isSurrogate((char) ch);
+            return escape ? new SerializedString(String.format(Locale.ROOT, "\\u%04x", ch)) : null;
+        }
     }
 
     private static final String CSS = """

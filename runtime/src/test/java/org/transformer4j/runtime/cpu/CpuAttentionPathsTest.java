@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.transformer4j.runtime.reference.AttentionOracle;
 
 class CpuAttentionPathsTest {
 

@@ -15,7 +15,7 @@ import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.GemmOp;
 import org.transformer4j.runtime.Tensor;
-import org.transformer4j.runtime.cpu.Oracle;
+import org.transformer4j.runtime.reference.Oracle;
 
 @Tag("gpu")
 class CudaGemmTest {

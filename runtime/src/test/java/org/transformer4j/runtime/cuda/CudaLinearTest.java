@@ -24,7 +24,7 @@ import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.Tensor;
-import org.transformer4j.runtime.cpu.Oracle;
+import org.transformer4j.runtime.reference.Oracle;
 
 @Tag("gpu")
 class CudaLinearTest {

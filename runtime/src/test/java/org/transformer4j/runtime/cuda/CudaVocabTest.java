@@ -23,7 +23,7 @@ import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Tensor;
-import org.transformer4j.runtime.cpu.Oracle;
+import org.transformer4j.runtime.reference.Oracle;
 
 @Tag("gpu")
 class CudaVocabTest {

@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.Tolerance;
 
 final class GpuTests {
 
@@ -54,61 +55,21 @@ final class GpuTests {
         }
     }
 
-    static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) m = Math.max(m, Math.abs(x));
-        return m;
-    }
-
-    static double maxErr(float[] got, double[] ref) {
-        double m = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = Math.abs(got[i] - ref[i]);
-            if (Double.isNaN(d)) return Double.POSITIVE_INFINITY;
-            m = Math.max(m, d);
-        }
-        return m;
-    }
-
-    static double relErr(float[] got, double[] ref) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num += (got[i] - ref[i]) * (got[i] - ref[i]);
-            den += ref[i] * ref[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
     static void allWritten(float[] got, String what) {
         for (int i = 0; i < got.length; i++) {
             if (Float.isNaN(got[i])) throw new AssertionError(what + ": element " + i + " was not written (still NaN)");
         }
     }
 
-    /**
-     * The design's rule. fp32: ‖gpu − ref‖/‖ref‖ < 1e-5. fp16/bf16: max|gpu − ref| ≤ 2 · max|cpu − ref|
-     * (the same computation done naively in that precision, by the CPU twin) + 1e-5 · max|ref|.
-     */
+    /** {@link Tolerance#violation}, the design's rule, after checking that every element was written. */
     static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, String what) {
         withinTolerance(dt, gpu, cpuTwin, ref, 0, what);
     }
 
-    /**
-     * The rule with {@code extraRoundings} more roundings to the dtype than the naive twin makes
-     * (each adds u · max|ref|, u the dtype's unit roundoff), for paths that store an intermediate.
-     */
+    /** The rule with {@code extraRoundings} more roundings to the dtype than the naive twin makes. */
     static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, int extraRoundings, String what) {
         allWritten(gpu, what);
-        if (dt == DType.F32) {
-            double rel = relErr(gpu, ref);
-            assertTrue(rel < 1e-5, what + ": relative error " + rel + " ≥ 1e-5");
-        } else {
-            double gpuErr = maxErr(gpu, ref);
-            double naive = maxErr(cpuTwin, ref);
-            double u = dt == DType.F16 ? Math.scalb(1.0, -11) : Math.scalb(1.0, -8);
-            double bound = 2 * naive + (1e-5 + extraRoundings * u) * maxAbs(ref);
-            assertTrue(gpuErr <= bound, what + ": max error " + gpuErr + " > 2 × " + naive + " + 1e-5·max|ref|");
-        }
+        String v = Tolerance.violation(dt, gpu, cpuTwin, ref, extraRoundings);
+        if (v != null) throw new AssertionError(what + ": " + v);
     }
 }

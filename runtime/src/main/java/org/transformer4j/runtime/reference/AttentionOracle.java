@@ -1,7 +1,8 @@
 // AttentionOracle — naive float64 attention for one sequence, written from the definitions (the
 // visibility rule of each mask, T5's bucket formula, softmax), that the attention kernels and their
-// CPU twin are compared against. No tiling, no online softmax, nothing shared with the kernels.
-package org.transformer4j.runtime.cpu;
+// CPU twin are compared against (and the demo's self-check). No tiling, no online softmax, nothing
+// shared with the kernels.
+package org.transformer4j.runtime.reference;
 
 public final class AttentionOracle {
 

@@ -1,7 +1,11 @@
 // Oracle: naive float64 reference implementations of the CPU kernels (GEMM, LayerNorm, RMSNorm,
 // the MLP epilogue, embeddings, softmax, cross-entropy, the sampling filters), written as plainly
-// as the math, that the tests compare the kernels against.
-package org.transformer4j.runtime.cpu;
+// as the math, that the tests compare the kernels against. It sits in main code (like
+// AttentionOracle) so that the demo's self-check uses the same references as the tests; nothing in
+// it calls the kernels or their CPU twins.
+package org.transformer4j.runtime.reference;
+
+import org.transformer4j.runtime.cpu.CpuKernels;
 
 public final class Oracle {
 
@@ -10,7 +14,7 @@ public final class Oracle {
 
     /**
      * Returns C (batch, M, N), dense: alpha * op(A) @ op(B) + beta * C0, where C0 is read from
-     * {@code c0} with the given layout only when beta != 0. Layouts are as in {@link CpuKernels#gemm}.
+     * {@code c0} with the given layout only when beta != 0. Layouts are as in {@link org.transformer4j.runtime.cpu.CpuGemm#gemm}.
      */
     public static double[] gemm(int batch, int M, int N, int K, double alpha,
                          float[] a, int aOff, long aBatchStride, int aRowStride, boolean transA,
@@ -114,11 +118,40 @@ public final class Oracle {
         return out;
     }
 
+    /**
+     * erf in double, written here so the oracle shares nothing with Activations.erf: for |x| < 3 the
+     * series 2/√π · e^(−x²) · Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1)) (all terms positive: no cancellation);
+     * beyond, 1 − erfc(x) from the continued fraction below. Checked against tabulated values in OracleTest.
+     */
+    public static double erf(double x) {
+        if (x < 0) return -erf(-x);
+        if (x >= 3) return 1 - erfc(x);
+        double term = x;
+        double sum = x;
+        for (int n = 1; term > 1e-17 * sum; n++) {
+            term *= 2 * x * x / (2 * n + 1);
+            sum += term;
+        }
+        return 2 / Math.sqrt(Math.PI) * Math.exp(-x * x) * sum;
+    }
+
+    /**
+     * erfc(x) = 1 − erf(x) with relative accuracy in the tail: for x ≥ 1.5 Laplace's continued fraction
+     * e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated from 200 levels down (converged to
+     * 1e-15 from x = 1.5 on); below, 1 − erf (erfc ≥ 0.03 there, so little is lost).
+     */
+    public static double erfc(double x) {
+        if (x < 1.5) return 1 - erf(x);
+        double t = x;
+        for (int k = 200; k >= 1; k--) t = x + (k / 2.0) / t;
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / t;
+    }
+
     /** The activation of code {@code act} (t4j.h's T4J_ACT_*) in float64. */
     public static double activate(int act, double x) {
         return switch (act) {
             case 0 -> x;
-            case 1 -> 0.5 * x * (1 + Activations.erf(x / Math.sqrt(2)));
+            case 1 -> 0.5 * x * (x >= 0 ? 1 + erf(x / Math.sqrt(2)) : erfc(-x / Math.sqrt(2)));
             case 2 -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case 3 -> Math.max(x, 0);
             case 4 -> x / (1 + Math.exp(-x));
