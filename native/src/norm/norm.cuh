@@ -27,7 +27,11 @@ __device__ __forceinline__ float norm_load_h(const t4j_norm_params& p, const T* 
 
 template <typename T>
 __device__ __forceinline__ void norm_rows(const t4j_norm_params& p, int32_t use_cache) {
+#ifdef T4J_HOST_EMULATION
+    float* cache = reinterpret_cast<float*>(t4j_emu::dynamic_smem());  // native/tools/emulator/simt.h
+#else
     extern __shared__ float cache[];  // (cols) when use_cache, else empty
+#endif
     __shared__ float scratch[32];
     const int64_t cols = p.cols;
     const bool layer = p.kind == T4J_NORM_LAYER;
