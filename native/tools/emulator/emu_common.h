@@ -30,7 +30,18 @@ inline void parse_args(int argc, char** argv) {
     simt::init();
 }
 
-inline bool wanted(const std::string& what) { return g_only.empty() || what.find(g_only) != std::string::npos; }
+// --only takes substrings separated by '|'; a problem runs when its name contains one of them.
+inline bool wanted(const std::string& what) {
+    if (g_only.empty()) return true;
+    size_t start = 0;
+    for (;;) {
+        const size_t bar = g_only.find('|', start);
+        const std::string part = g_only.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+        if (!part.empty() && what.find(part) != std::string::npos) return true;
+        if (bar == std::string::npos) return false;
+        start = bar + 1;
+    }
+}
 
 inline float uniform(float scale) { return std::uniform_real_distribution<float>(-scale, scale)(g_rng); }
 

@@ -59,9 +59,9 @@ void run_norm(int64_t rows, int64_t cols, int kind, bool residual, bool res_out,
     p.x_row_stride = p.residual_row_stride = p.out_row_stride = p.residual_out_row_stride = ld;
     p.eps = 1e-5f;
     p.kind = kind;
-    const int32_t use_cache = cols <= 48 * 1024 / 4 ? 1 : 0;  // norm_launch.cpp's kMaxCachedCols
+    const int32_t use_cache = t4j::norm::use_cache(cols) ? 1 : 0;  // as norm_launch.cpp
     simt::launch(SimtDim3{static_cast<unsigned>(std::min<int64_t>(rows, 3)), 1, 1}, threads_upto(cols, 4, 512),
-                 [&] { t4j::norm_rows<T>(p, use_cache); }, use_cache ? cols * 4 : 0, kname(std::string("t4j_norm_") + name<T>()));
+                 [&] { t4j::norm_rows<T>(p, use_cache); }, t4j::norm::shared_bytes(cols), kname(std::string("t4j_norm_") + name<T>()));
     const double u = unit_roundoff<T>();
     double worst = 0;
     int bad = 0;
