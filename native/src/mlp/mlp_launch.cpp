@@ -155,6 +155,13 @@ extern "C" T4J_API int32_t t4j_gemm(const t4j_gemm_params* p, void* stream) {
     int32_t va = vec_a;
     int32_t vb = vec_b;
     int32_t split = pl.split;
+    if (split > 1) {
+        // Tile counters to zero in stream order before every split launch: a launch aborted
+        // half-way (or a workspace reused by another owner) cannot leave a count behind.
+        const int64_t counter_bytes = t4j::gemm::splitk_counter_bytes(m_tiles * n_tiles * p->batch);
+        s = t4j::memset_d32_async(p->workspace, 0, static_cast<size_t>(counter_bytes / 4), stream);
+        if (s != T4J_SUCCESS) return s;
+    }
     void* args[] = {const_cast<t4j_gemm_params*>(p), &va, &vb, &split};
     return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
                             static_cast<uint32_t>(p->batch * split), t.threads, gemm_shared_bytes(t, gated, trans_b),

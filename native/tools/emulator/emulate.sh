@@ -89,8 +89,8 @@ fi
 
 if [ $mode = sampled ]; then
   # Sanitizer runs of a small set: one problem per family is enough for races and bounds.
-  asan_set="M65 N70|M33 N40|5x70|layer 3x70|2x12300|6x33|6x257|4x1000|mma bf16 HS 64 cross|decode f16 HS 64 Tq 16"
-  tsan_set="M65 N70|M33 N40|5x70|layer 3x70|6x33|log 2x33|6x257|4x1000|decode f16 HS 64 MHA"
+  asan_set="M65 N70|M33 N40|5x70|layer 3x300|2x12300|6x33|6x257|4x1000|mma bf16 HS 64 cross|decode f16 HS 64 Tq 16"
+  tsan_set="M65 N70|M33 N40|5x70|layer 3x300|6x33|log 2x33|6x257|4x1000|decode f16 HS 64 MHA"
   T4J_EMU_OUT="$out/asan" "$0" --sanitize=address --only "$asan_set" > "$out/asan.log" 2>&1 &&
     echo "asan: $(grep -c '^ok' "$out/asan.log") problems clean" || { cat "$out/asan.log"; status=1; }
   T4J_EMU_OUT="$out/tsan" "$0" --sanitize=thread --only "$tsan_set" > "$out/tsan.log" 2>&1 &&

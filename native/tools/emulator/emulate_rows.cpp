@@ -98,7 +98,7 @@ void run_norm(int64_t rows, int64_t cols, int kind, bool residual, bool res_out,
 
 template <typename T>
 void norm_suite() {
-    run_norm<T>(3, 70, T4J_NORM_LAYER, true, true, true);
+    run_norm<T>(3, 300, T4J_NORM_LAYER, true, true, true);  // 4 warps
     run_norm<T>(1, 33, T4J_NORM_RMS, false, false, false);
     run_norm<T>(2, 12300, std::is_same_v<T, float> ? T4J_NORM_LAYER : T4J_NORM_RMS, true, false, false);  // above the cached width
     if (!g_all) return;
