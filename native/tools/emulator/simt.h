@@ -47,6 +47,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <random>
 #include <semaphore>
 #include <string>
@@ -247,6 +248,13 @@ inline void launch(SimtDim3 grid, unsigned threads, const std::function<void()>&
         std::function<void(unsigned)> job = [&](unsigned t) {
             threadIdx = SimtDim3{t, 0, 0};
             blockIdx = b;
+#if defined(__SANITIZE_THREAD__)
+            {  // ThreadSanitizer names the two threads of a race by these: CUDA block and thread
+                char n[16];
+                std::snprintf(n, sizeof n, "b%u.%u.%u t%u", b.x, b.y, b.z, t);
+                pthread_setname_np(pthread_self(), n);
+            }
+#endif
             t_copies.clear();
             t_groups = 0;
             t_syncs = 0;
