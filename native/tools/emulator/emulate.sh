@@ -37,12 +37,13 @@ done
 
 drivers=${T4J_EMU_DRIVERS:-linear rows attention}   # which emulate_*.cpp to build and run
 # build NAME FLAGS...: compiles emulate_NAME.cpp against $src into $out/NAME.
+# The drivers include ../../src/...: copies of them under $out/tools/emulator, beside a link
+# $out/src to the sources, keep that path (once, before builds run in parallel).
+mkdir -p "$out/tools/emulator"
+ln -sfn "$src" "$out/src"
+cp "$here"/simt.h "$here"/emu_common.h "$here"/emulate_*.cpp "$out/tools/emulator/"
 build() {
   local name=$1; shift
-  # The drivers include ../../src/...; a copy of the driver beside $src/../tools keeps that path.
-  mkdir -p "$out/tools/emulator"
-  ln -sfn "$src" "$out/src"
-  cp "$here"/simt.h "$here"/emu_common.h "$here/emulate_$name.cpp" "$out/tools/emulator/"
   g++ -std=c++20 -pthread -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$@" \
     "$out/tools/emulator/emulate_$name.cpp" -o "$out/$name"
 }
