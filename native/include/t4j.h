@@ -152,7 +152,7 @@ typedef struct t4j_linear_params {
     int64_t stride_b;           /* for b and b_gate; 0 shares the weights across the batch */
     int64_t stride_c;
     int64_t stride_residual;
-    void* workspace;            /* device scratch for split-K, or NULL; zeroed once by its owner */
+    void* workspace;            /* device scratch for split-K, or NULL; its counters are zeroed in-stream by every launch */
     uint64_t workspace_bytes;   /* its size; split-K is used only when t4j_linear_workspace_size fits */
     float alpha;
     int32_t activation;         /* T4J_ACT_* */
@@ -167,7 +167,7 @@ T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
 /* The workspace t4j_linear would use for p on the current context's device (0: it will not split K).
  * Where the output tiles do not fill the GPU, K is split over several blocks per tile; they leave
  * fp32 partial products in the workspace and the last one to finish (counted in the workspace's
- * first bytes, which it resets to zero) sums them in a fixed order and applies the epilogue, so
+ * first bytes, which each launch zeroes in-stream before it starts) sums them in a fixed order and applies the epilogue, so
  * results do not depend on timing. A workspace may be reused by launches on one stream. */
 T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* bytes);
 

@@ -35,6 +35,7 @@ struct Driver {
     CUresult (*cuFuncSetAttribute)(CUfunction f, int attrib, int value);
     CUresult (*cuCtxGetDevice)(CUdevice* device);
     CUresult (*cuDeviceGetAttribute)(int* value, int attrib, CUdevice device);
+    CUresult (*cuMemsetD32Async)(unsigned long long dst, unsigned int value, size_t count, CUstream stream);
 };
 
 // Opens libcuda.so.1 and calls cuInit(0) once (thread-safe). Returns a T4J status; on success

@@ -24,6 +24,9 @@ int32_t launch(CUfunction f, uint32_t grid, uint32_t block, uint32_t shared_byte
 int32_t launch_grid(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t block, uint32_t shared_bytes,
                     void* stream, void** args);
 
+// cuMemsetD32Async: `count` 32-bit words at dst set to value, in stream order.
+int32_t memset_d32_async(void* dst, uint32_t value, size_t count, void* stream);
+
 // Streaming multiprocessors of the current context's device (cached per device).
 int32_t sm_count(int* out);
 

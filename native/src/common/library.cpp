@@ -62,7 +62,8 @@ void load_driver_once() {
               resolve(lib, "cuLaunchKernel", &d.cuLaunchKernel) &&
               resolve(lib, "cuFuncSetAttribute", &d.cuFuncSetAttribute) &&
               resolve(lib, "cuCtxGetDevice", &d.cuCtxGetDevice) &&
-              resolve(lib, "cuDeviceGetAttribute", &d.cuDeviceGetAttribute);
+              resolve(lib, "cuDeviceGetAttribute", &d.cuDeviceGetAttribute) &&
+              resolve(lib, "cuMemsetD32Async", &d.cuMemsetD32Async);
     resolve(lib, "cuCtxGetId", &d.cuCtxGetId);  // optional
     if (!ok) {
         g_driver_status = T4J_ERROR_NO_DRIVER;
@@ -225,6 +226,14 @@ int32_t launch_grid(CUfunction f, uint32_t gx, uint32_t gy, uint32_t gz, uint32_
     }
     return cuda_status(d->cuLaunchKernel(f, gx, gy, gz, block, 1, 1, shared_bytes, static_cast<CUstream>(stream), args,
                                          nullptr));
+}
+
+int32_t memset_d32_async(void* dst, uint32_t value, size_t count, void* stream) {
+    const Driver* d = nullptr;
+    int32_t s = driver_load(&d, nullptr);
+    if (s != T4J_SUCCESS) return s;
+    return cuda_status(d->cuMemsetD32Async(static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(dst)), value, count,
+                                           static_cast<CUstream>(stream)));
 }
 
 int32_t sm_count(int* out) {

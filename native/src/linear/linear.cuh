@@ -22,56 +22,24 @@
 #include "t4j.h"
 #include "../common/dtype.cuh"
 #include "epilogue.cuh"
+#include "gemm_config.h"
 
 namespace t4j {
 namespace linear {
 
-constexpr int kBK = 32;        // K per stage: two k16 mma steps per barrier
-constexpr int kStages = 3;     // cp.async ring depth: 2 slices in flight hide ~1 µs of DRAM latency
-constexpr int kPad = 8;        // 16 bytes of padding per shared row: conflict-free ldmatrix
-
-// Block shapes. Large: 128×128, 8 warps (2 × 4), the shape for big grids (T ≥ ~2048): large tiles
-// halve global traffic per flop against 64×64. Small: 64×64, 4 warps (2 × 2), for grids the large
-// tiles would leave under one wave (T = 128 gives M/128 = 1 row of tiles). The launcher chooses.
-// Only small tiles split K: the launcher takes large tiles only when they already fill the GPU,
-// and leaving the split-K code out keeps the large kernels at 128 registers (2 blocks per SM).
-// MIN_BLOCKS per SM goes to __launch_bounds__ and caps registers at 65536 / (THREADS · MIN_BLOCKS)
-// = 128 for both shapes: what the accumulators and fragments need without spilling, and enough
-// blocks per SM to overlap one block's epilogue with another's main loop.
-template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, bool SPLIT_K_, int MIN_BLOCKS_>
-struct Config {
-    static constexpr int MIN_BLOCKS = MIN_BLOCKS_;
-    static constexpr int BM = BM_;
-    static constexpr int BN = BN_;
-    static constexpr int WARPS_M = WARPS_M_;
-    static constexpr int WARPS_N = WARPS_N_;
-    static constexpr int THREADS = WARPS_M_ * WARPS_N_ * 32;
-    static constexpr bool SPLIT_K = SPLIT_K_;
-};
-using Large = Config<128, 128, 2, 4, false, 2>;
-using Small = Config<64, 64, 2, 2, true, 4>;
-
-// Per-instance tile shape. Gated blocks compute two products, so they take half the N width
-// to keep the same number of fp32 accumulators per thread.
-template <typename CFG, bool GATED>
-struct Tile {
-    static constexpr int BM = CFG::BM;
-    static constexpr int BN = GATED ? CFG::BN / 2 : CFG::BN;
-    static constexpr int WM = BM / CFG::WARPS_M;  // rows per warp
-    static constexpr int WN = BN / CFG::WARPS_N;  // columns per warp and product
-    static constexpr int MT = WM / 16;            // m16 tiles per warp
-    static constexpr int NT = WN / 8;             // n8 tiles per warp and product
-    static constexpr int PRODUCTS = GATED ? 2 : 1;
-    static_assert(NT % 2 == 0, "B fragments are loaded two n8 tiles at a time");
-};
-
-// Shared-memory elements of one stage.
-template <typename CFG, bool GATED, bool TRANS_B>
-__host__ __device__ constexpr int stage_elems() {
-    using TL = Tile<CFG, GATED>;
-    return TL::BM * (kBK + kPad) + TL::PRODUCTS * (TRANS_B ? TL::BN * (kBK + kPad) : kBK * (TL::BN + kPad));
+#ifdef T4J_HOST_EMULATION
+// native/tools/emulator/simt.h provides host versions of the instructions below (checking without a GPU).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) { t4j_emu::cp_async16(dst, src, src_bytes); }
+__device__ __forceinline__ void cp_async_commit() { t4j_emu::cp_async_commit(); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { t4j_emu::cp_async_wait(N); }
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) { t4j_emu::ldmatrix_x4(r, p); }
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) { t4j_emu::ldmatrix_x4_trans(r, p); }
+template <typename T>
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    t4j_emu::mma_m16n8k16<T>(d, a, b0, b1);
 }
-
+#else
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
     return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
@@ -114,6 +82,8 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uin
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+#endif
+
 // Two adjacent elements as one 32-bit store (dst 4-byte aligned), each rounded to nearest.
 __device__ __forceinline__ void store2(__half* dst, float a, float b) {
     *reinterpret_cast<__half2*>(dst) = __floats2half2_rn(a, b);
@@ -151,17 +121,17 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int6
     }
 }
 
-// Split-K workspace: [tile counters, int32, padded to 256 bytes][partials, fp32,
-// (PRODUCTS, batch, split, M, N)]. The launcher sizes it the same way.
-__host__ __device__ inline int64_t splitk_counter_bytes(int64_t tiles) { return (tiles * 4 + 255) / 256 * 256; }
-
 template <typename T, typename CFG, bool GATED, bool TRANS_B>
 __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
     constexpr int BM = TL::BM;
     constexpr int BN = TL::BN;
     constexpr int THREADS = CFG::THREADS;
+#ifdef T4J_HOST_EMULATION
+    unsigned char* smem_raw = t4j_emu::dynamic_smem();
+#else
     extern __shared__ __align__(16) unsigned char smem_raw[];
+#endif
     T* smem = reinterpret_cast<T*>(smem_raw);
 
     if (!CFG::SPLIT_K) split = 1;              // the launcher never splits these

@@ -5,29 +5,16 @@
 
 #include "../common/internal.h"
 #include "../common/layout.h"
+#include "gemm_config.h"
 
 namespace {
 
-// Mirrors linear.cuh's Config / Tile (host code cannot include device headers).
-struct TileShape {
-    int64_t bm;
-    int64_t bn;  // of C per block: the config's BN, halved when gated
-    uint32_t threads;
-};
-constexpr int64_t kBK = 32;
-constexpr int64_t kPad = 8;
-constexpr int64_t kStages = 3;
-
-TileShape tile_shape(bool large, bool gated) {
-    const int64_t bm = large ? 128 : 64;
-    const int64_t bn = (large ? 128 : 64) / (gated ? 2 : 1);
-    return TileShape{bm, bn, large ? 256u : 128u};
-}
+using t4j::gemm::kBK;
+using t4j::gemm::TileShape;
+using t4j::gemm::tile_shape;
 
 uint32_t linear_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
-    const int64_t products = gated ? 2 : 1;
-    const int64_t b = trans_b ? t.bn * (kBK + kPad) : kBK * (t.bn + kPad);
-    return static_cast<uint32_t>(kStages * (t.bm * (kBK + kPad) + products * b) * 2);
+    return t4j::gemm::shared_bytes(static_cast<int>(t.bm), static_cast<int>(t.bn), gated, trans_b);
 }
 
 // The launch a problem gets: tile size, K split, grid, workspace.
@@ -40,11 +27,8 @@ struct Plan {
     uint64_t workspace_bytes;  // 0 when split == 1
 };
 
-// Each split takes at least this many K slices of 32 (256 of K), so its pipeline fill and its
-// partial-tile round trip through the workspace stay small next to its math.
-constexpr int64_t kMinSlicesPerSplit = 8;
-// More splits than this add workspace traffic faster than they add parallelism (a guess until measured).
-constexpr int64_t kMaxSplit = 16;
+using t4j::gemm::kMaxSplit;
+using t4j::gemm::kMinSlicesPerSplit;
 
 Plan plan_for(const t4j_linear_params* p, int sms) {
     const bool gated = p->gated == 1;
@@ -74,7 +58,7 @@ Plan plan_for(const t4j_linear_params* p, int sms) {
     pl.split = static_cast<int32_t>(split);
     if (split > 1) {
         const int64_t products = gated ? 2 : 1;
-        const int64_t counters = (blocks * 4 + 255) / 256 * 256;  // as splitk_counter_bytes in linear.cuh
+        const int64_t counters = t4j::gemm::splitk_counter_bytes(blocks);
         pl.workspace_bytes = static_cast<uint64_t>(counters + products * p->batch * split * p->m * p->n * 4);
     }
     return pl;
@@ -171,6 +155,13 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     int32_t va = vec_a;
     int32_t vb = vec_b;
     int32_t split = pl.split;
+    if (split > 1) {
+        // Tile counters to zero in stream order before every split launch: a launch aborted
+        // half-way (or a workspace reused by another owner) cannot leave a count behind.
+        const int64_t counter_bytes = t4j::gemm::splitk_counter_bytes(m_tiles * n_tiles * p->batch);
+        s = t4j::memset_d32_async(p->workspace, 0, static_cast<size_t>(counter_bytes / 4), stream);
+        if (s != T4J_SUCCESS) return s;
+    }
     void* args[] = {const_cast<t4j_linear_params*>(p), &va, &vb, &split};
     return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
                             static_cast<uint32_t>(p->batch * split), t.threads, linear_shared_bytes(t, gated, trans_b),

@@ -2,7 +2,7 @@
 //
 // One thread block per row (grid-stride over rows). Pass 1 forms h = x + residual rounded to the
 // storage dtype, writes it to residual_out, keeps it in shared memory as fp32 when the launcher
-// provided cols floats of it, and sums it; pass 2 (LayerNorm) sums squared deviations from the
+// provided cols floats of it (norm_config.h), and sums it; pass 2 (LayerNorm) sums squared deviations from the
 // mean, which is exact where one-pass E[h^2]-E[h]^2 cancels; pass 3 scales and writes the output.
 // Without the shared cache, h is read back from residual_out (which may alias the inputs) or
 // recomputed from x and residual.
@@ -13,6 +13,7 @@
 #include "t4j.h"
 #include "../common/dtype.cuh"
 #include "../common/reduce.cuh"
+#include "norm_config.h"
 
 namespace t4j {
 
@@ -27,7 +28,11 @@ __device__ __forceinline__ float norm_load_h(const t4j_norm_params& p, const T* 
 
 template <typename T>
 __device__ __forceinline__ void norm_rows(const t4j_norm_params& p, int32_t use_cache) {
+#ifdef T4J_HOST_EMULATION
+    float* cache = reinterpret_cast<float*>(t4j_emu::dynamic_smem());  // native/tools/emulator/simt.h
+#else
     extern __shared__ float cache[];  // (cols) when use_cache, else empty
+#endif
     __shared__ float scratch[32];
     const int64_t cols = p.cols;
     const bool layer = p.kind == T4J_NORM_LAYER;

@@ -3,6 +3,7 @@
 
 #include "../common/internal.h"
 #include "../common/layout.h"
+#include "norm_config.h"
 
 namespace {
 
@@ -13,10 +14,6 @@ uint32_t threads_for(int64_t cols) {
     while (t < 512 && static_cast<int64_t>(t) * 4 < cols) t <<= 1;
     return t;
 }
-
-// The fp32 row cache fits the default 48 KiB of dynamic shared memory up to 12288 columns;
-// wider rows re-read h from global memory (L2-resident at these sizes).
-constexpr int64_t kMaxCachedCols = 48 * 1024 / 4;
 
 const t4j::FieldLayout kNormFields[] = {
     T4J_FIELD(t4j_norm_params, out),          T4J_FIELD(t4j_norm_params, residual_out),
@@ -49,8 +46,8 @@ extern "C" T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream) {
     int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
     if (s != T4J_SUCCESS) return s;
 
-    const int32_t use_cache = p->cols <= kMaxCachedCols ? 1 : 0;
-    const uint32_t shared = use_cache ? static_cast<uint32_t>(p->cols * 4) : 0;
+    const int32_t use_cache = t4j::norm::use_cache(p->cols) ? 1 : 0;
+    const uint32_t shared = t4j::norm::shared_bytes(p->cols);
     const uint32_t grid = static_cast<uint32_t>(p->rows < 2147483647 ? p->rows : 2147483647);
     int32_t use_cache_arg = use_cache;
     void* args[] = {const_cast<t4j_norm_params*>(p), &use_cache_arg};

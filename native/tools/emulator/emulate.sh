@@ -1,11 +1,102 @@
 #!/usr/bin/env bash
-# emulate.sh — builds and runs emulate_attention (the attention kernels' device code on the host,
-# see simt.h) against a float64 reference. Needs g++ (C++20) and the CUDA toolkit's headers; no GPU.
-#   native/tools/emulator/emulate.sh
+# emulate.sh — runs every kernel of t4j.fatbin on the host: the kernels' own device code
+# (native/src/*/*.cuh, compiled with -DT4J_HOST_EMULATION against simt.h) against float64
+# references, with the emulator's synccheck / memcheck / initcheck (see simt.h), then checks that
+# every extern "C" kernel of native/src/t4j_kernels.cu was launched. Needs g++ (C++20) and the CUDA
+# toolkit's headers (cuda_fp16.h, cuda_bf16.h); no GPU. It says nothing about a GPU's timing,
+# memory model beyond barriers, or tensor-core rounding (bench/GPU-STATUS.md).
+#
+#   emulate.sh                  the sampled set (every kernel x dtype x head size x mask), the
+#                               AddressSanitizer and ThreadSanitizer runs of a small set, and the
+#                               mutation tests (mutate.sh) — what `mvn verify` runs
+#   emulate.sh --all            the full problem set (no sanitizers, no mutations)
+#   emulate.sh --quick          the sampled set only
+#   emulate.sh --sanitize=address|thread [--only SUBSTRING]   one sanitizer build
+#   T4J_EMU_SEED=n emulate.sh   replays a block order (every run prints its seed)
+# Exit status 1 when a problem fails, a checker reports, a kernel is not covered, or a mutation
+# goes unnoticed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}   # where cuda_fp16.h and cuda_bf16.h live
-out=${TMPDIR:-/tmp}/t4j-emulate-attention
-g++ -std=c++20 -O2 -pthread -DT4J_HOST_EMULATION -I"$cuda_include" -I"$here/../../include" \
-  "$here/emulate_attention.cpp" -o "$out"
-"$out"
+src=${T4J_EMU_SRC:-$here/../../src}           # mutate.sh points this at a patched copy
+cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}
+out=${T4J_EMU_OUT:-${TMPDIR:-/tmp}/t4j-emulate-$$}
+mkdir -p "$out"
+[ -f "$cuda_include/cuda_fp16.h" ] || { echo "emulate.sh: no cuda_fp16.h in $cuda_include (set CUDA_INCLUDE)" >&2; exit 1; }
+
+mode=sampled; sanitize=""; args=(); only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --all) mode=all; args+=(--all) ;;
+    --quick) mode=quick ;;
+    --sanitize=*) mode=sanitize; sanitize=${1#--sanitize=} ;;
+    --only) args+=(--only "$2"); only=$2; shift ;;
+    *) echo "emulate.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+drivers=${T4J_EMU_DRIVERS:-linear rows attention}   # which emulate_*.cpp to build and run
+# build NAME FLAGS...: compiles emulate_NAME.cpp against $src into $out/NAME.
+# The drivers include ../../src/...: copies of them under $out/tools/emulator, beside a link
+# $out/src to the sources, keep that path (once, before builds run in parallel).
+mkdir -p "$out/tools/emulator"
+ln -sfn "$src" "$out/src"
+cp "$here"/simt.h "$here"/emu_common.h "$here"/emulate_*.cpp "$out/tools/emulator/"
+build() {
+  local name=$1; shift
+  g++ -std=c++20 -pthread -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$@" \
+    "$out/tools/emulator/emulate_$name.cpp" -o "$out/$name"
+}
+
+run_set() {  # run_set SUFFIX ARGS...: runs the drivers built with SUFFIX
+  local sfx=$1; shift; local status=0
+  for d in $drivers; do
+    echo "== emulate_$d $*"
+    "$out/$d$sfx" "$@" | tee "$out/$d$sfx.log" || status=1
+  done
+  return $status
+}
+
+status=0
+case $mode in
+  sanitize)
+    case $sanitize in
+      address) flags=(-O1 -g -fsanitize=address -fno-omit-frame-pointer) ;;
+      thread) flags=(-O1 -g -fsanitize=thread) ;;
+      *) echo "emulate.sh: --sanitize=address or --sanitize=thread" >&2; exit 2 ;;
+    esac
+    for d in $drivers; do (build "$d" "${flags[@]}" && mv "$out/$d" "$out/$d.$sanitize") & done; wait
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" ASAN_OPTIONS="detect_leaks=0 ${ASAN_OPTIONS:-}"
+    run_set ".$sanitize" "${args[@]}" || status=1
+    exit $status ;;
+esac
+
+for d in $drivers; do build "$d" -O2 & done; wait
+for d in $drivers; do [ -x "$out/$d" ] || { echo "emulate.sh: building emulate_$d failed" >&2; exit 1; }; done
+run_set "" "${args[@]}" || status=1
+
+# Coverage: every extern "C" kernel nvcc puts in t4j.fatbin must have been launched.
+want=$(g++ -std=c++20 -x c++ -E -P -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$src/t4j_kernels.cu" |
+       grep -o 'extern "C" .*' | grep -o ' t4j_[a-z0-9_]*(' | tr -d ' (' | sort -u)
+got=$(cat "$out"/*.log | sed -n 's/^emulated kernel: //p' | sort -u)
+missing=$(comm -23 <(echo "$want") <(echo "$got"))
+if [ -n "$only" ]; then
+  :  # a filtered run covers what it was asked to
+elif [ -n "$missing" ]; then
+  echo "FAIL coverage: kernels of t4j.fatbin never emulated:"; echo "$missing" | sed 's/^/  /'; status=1
+else
+  echo "coverage: all $(echo "$want" | wc -l) kernels of t4j.fatbin emulated"
+fi
+
+if [ $mode = sampled ]; then
+  # Sanitizer runs of a small set: one problem per family is enough for races and bounds.
+  asan_set="M65 N70|M33 N40|5x70|layer 3x300|2x12300|6x33|6x257|4x1000|mma bf16 HS 64 cross|decode f16 HS 64 Tq 16"
+  tsan_set="M65 N70|M33 N40|5x70|layer 3x300|6x33|log 2x33|6x257|4x1000|decode f16 HS 64 MHA"
+  T4J_EMU_OUT="$out/asan" "$0" --sanitize=address --only "$asan_set" > "$out/asan.log" 2>&1 &&
+    echo "asan: $(grep -c '^ok' "$out/asan.log") problems clean" || { cat "$out/asan.log"; status=1; }
+  T4J_EMU_OUT="$out/tsan" "$0" --sanitize=thread --only "$tsan_set" > "$out/tsan.log" 2>&1 &&
+    echo "tsan: $(grep -c '^ok' "$out/tsan.log") problems clean" || { cat "$out/tsan.log"; status=1; }
+  bash "$here/mutate.sh" || status=1
+fi
+[ $status = 0 ] && echo "emulate.sh: all passed" || echo "emulate.sh: FAILED"
+exit $status

@@ -1,23 +1,56 @@
 // simt.h — runs CUDA device code on the host, for checking kernels where no GPU is available.
-// Every CUDA thread of a block is a host thread; blocks run one after another. __syncthreads is a
-// barrier of the block's threads, warp shuffles and __syncwarp are collectives of the warp's 32
-// threads, and the two tensor-core instructions the attention kernels use (mma.sync m16n8k16 with
-// fp32 accumulation, ldmatrix.x4.trans) are computed from the fragment layouts that the PTX ISA
-// documents ("Matrix Fragments for mma.m16n8k16", "ldmatrix"). __shared__ variables become static
-// (one copy, shared by the block's threads). Include this before the kernel headers and compile
-// them with -DT4J_HOST_EMULATION (see emulate.sh). Slow by design: it checks index math, masks,
-// softmax and memory bounds, not speed, and it cannot see races the hardware would show.
+//
+// Execution model. Every CUDA thread of a block is a host thread taken from a pool that lives as
+// long as the program (threads are reused across blocks and launches). Blocks run one at a time in
+// a random order drawn from a seeded generator (T4J_EMU_SEED, else random; printed by init()), so
+// code that assumes block order (split-K, inter-block counters) shows it. __syncthreads is a
+// barrier of the block's threads; warp shuffles, __syncwarp, __match_any_sync and the tensor-core
+// instructions (mma.sync m16n8k16 fp32-accumulate, ldmatrix .x4 with and without .trans) are
+// collectives of the warp's 32 threads computed from the fragment layouts the PTX ISA documents.
+// cp.async copies are deferred: the destination is poisoned at issue and filled when the issuing
+// thread's cp.async.wait_group retires its group. __shared__ variables become static (one copy,
+// shared by the block's threads); dynamic shared memory is a heap buffer of exactly the size the
+// launcher requested, poisoned (0xFF bytes: NaN in every float dtype) before each block.
+//
+// Checks made here (each report names the kernel, block and threads; the run then fails):
+//   synccheck  a block's threads reached __syncthreads a different number of times; a shuffle /
+//              __syncwarp mask that leaves out the calling lane or a lane still running; an
+//              ldmatrix reading bytes whose cp.async has not completed (a missing wait_group);
+//   memcheck   cp.async / ldmatrix outside the dynamic shared memory the launcher requested;
+//   initcheck  (by poison) never-written shared or output memory reads as NaN and the float64
+//              comparison reports it.
+// Plain loads and stores are not instrumented here: emulate.sh --sanitize=address builds the same
+// code with AddressSanitizer (global tensors are exact-size heap buffers, dynamic shared memory
+// too, static __shared__ arrays are globals with redzones) and --sanitize=thread with
+// ThreadSanitizer (emulated threads are host threads, barriers are real barriers, so two threads
+// touching a shared byte between barriers, one writing, is a reported race).
+//
+// Limits: no timing, no memory model beyond barriers and the atomics' own ordering (blocks never
+// run concurrently, so inter-block races are out of reach except through the order shuffle), no
+// tensor-core rounding subtleties (mma accumulates in fp32 in k order), approximate intrinsics
+// (__expf, __fdividef, rsqrtf) are computed exactly.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <barrier>
 #include <cmath>
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <pthread.h>
+#include <random>
+#include <semaphore>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,32 +70,90 @@ inline float __uint_as_float(uint32_t u) {
     std::memcpy(&f, &u, 4);
     return f;
 }
-
+inline uint32_t __float_as_uint(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+inline float __int_as_float(int32_t i) {
+    float f;
+    std::memcpy(&f, &i, 4);
+    return f;
+}
 inline float __fdividef(float a, float b) { return a / b; }  // the device's is approximate (≤ 2 ulp)
+inline float __expf(float x) { return std::exp(x); }         // the device's is approximate
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline uint32_t __umulhi(uint32_t a, uint32_t b) { return static_cast<uint32_t>((uint64_t{a} * b) >> 32); }
+inline int __popc(uint32_t v) { return __builtin_popcount(v); }
+inline int __ffs(uint32_t v) { return __builtin_ffs(static_cast<int>(v)); }
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+template <typename T>
+inline T __ldcg(const T* p) { return *p; }
 
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a > b ? a : b; }
 
+template <typename T>
+inline T atomicAdd(T* p, T v) { return std::atomic_ref<T>(*p).fetch_add(v); }
+template <typename T>
+inline T atomicMin(T* p, T v) {
+    std::atomic_ref<T> a(*p);
+    T cur = a.load();
+    while (v < cur && !a.compare_exchange_weak(cur, v)) {
+    }
+    return cur;
+}
+
 namespace simt {
+
+inline std::atomic<int> g_findings{0};
+inline std::vector<std::string> g_launched;  // kernel names, for the coverage check
+inline const char* g_kernel = "";
+inline std::mutex g_print;
+
+// One checker finding: printed (kernel, block, thread) and counted; the run fails when any.
+inline void report(const char* check, const char* fmt, ...) {
+    std::lock_guard<std::mutex> lock(g_print);
+    if (g_findings.fetch_add(1) >= 20) return;  // enough to act on
+    std::fprintf(stdout, "%s: %s block (%u,%u,%u) thread %u: ", check, g_kernel, blockIdx.x, blockIdx.y, blockIdx.z,
+                 threadIdx.x);
+    va_list ap;
+    va_start(ap, fmt);
+    std::vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
 
 struct Lane {
     uint32_t a[4];
     uint32_t b[2];
     const void* addr;
     float f;
+    uint64_t u;
 };
 
 struct Warp {
     std::barrier<> bar{32};
     Lane lane[32];
+    std::atomic<uint32_t> running{0xffffffffu};  // lanes that have not exited
 };
 
 struct Block {
-    explicit Block(unsigned threads) : bar(threads) {
+    Block(unsigned threads, size_t dyn_bytes)
+        : bar(threads), syncs(threads, 0), dyn_bytes(dyn_bytes), dyn(dyn_bytes ? static_cast<unsigned char*>(std::malloc(dyn_bytes)) : nullptr),
+          pending((dyn_bytes + 15) / 16) {
         for (unsigned w = 0; w < (threads + 31) / 32; w++) warps.push_back(std::make_unique<Warp>());
+        if (dyn) std::memset(dyn, 0xff, dyn_bytes);
+        for (auto& pnd : pending) pnd.store(0, std::memory_order_relaxed);
     }
+    ~Block() { std::free(dyn); }
     std::barrier<> bar;
     std::vector<std::unique_ptr<Warp>> warps;
+    std::vector<unsigned> syncs;  // __syncthreads reached, per thread
+    size_t dyn_bytes;
+    unsigned char* dyn;
+    std::vector<std::atomic<uint32_t>> pending;  // per 16 bytes of dynamic smem: issuing thread + 1 of an incomplete cp.async
 };
 
 inline Block* g_block = nullptr;
@@ -70,28 +161,123 @@ inline Block* g_block = nullptr;
 inline Warp& warp() { return *g_block->warps[threadIdx.x / 32]; }
 inline int lane() { return static_cast<int>(threadIdx.x % 32); }
 
-// Runs body() as every thread of every block of `grid` (block size `threads`, a multiple of 32).
-inline void launch(SimtDim3 grid, unsigned threads, const std::function<void()>& body) {
+// cp.async issued by this thread and not yet completed.
+struct Copy {
+    unsigned char* dst;
+    const unsigned char* src;
+    int bytes;
+    int group;  // -1 until committed
+};
+inline thread_local std::vector<Copy> t_copies;
+inline thread_local int t_groups = 0;
+inline thread_local unsigned t_syncs = 0;
+
+// Pool of host threads, reused for every block of every launch.
+class Pool {
+public:
+    ~Pool() {
+        stop_ = true;
+        for (size_t i = 0; i < threads_.size(); i++) go_[i]->release();
+        for (std::thread& t : threads_) t.join();
+    }
+    void run(unsigned n, const std::function<void(unsigned)>& job) {
+        while (threads_.size() < n) {
+            const size_t i = threads_.size();
+            go_[i] = std::make_unique<std::binary_semaphore>(0);
+            threads_.emplace_back([this, i] {
+                for (;;) {
+                    go_[i]->acquire();
+                    if (stop_) return;
+                    (*job_)(static_cast<unsigned>(i));
+                    done_.release();
+                }
+            });
+        }
+        job_ = &job;
+        for (unsigned i = 0; i < n; i++) go_[i]->release();
+        for (unsigned i = 0; i < n; i++) done_.acquire();
+    }
+
+private:
+    std::array<std::unique_ptr<std::binary_semaphore>, 1024> go_;
+    std::vector<std::thread> threads_;
+    std::counting_semaphore<1024> done_{0};
+    const std::function<void(unsigned)>* job_ = nullptr;
+    std::atomic<bool> stop_{false};
+};
+
+inline Pool& pool() {
+    static Pool p;
+    return p;
+}
+
+inline std::mt19937_64& order_rng() {
+    static std::mt19937_64 rng;
+    return rng;
+}
+
+// Seeds the block order from T4J_EMU_SEED (or at random) and prints the seed, to rerun a failure.
+inline uint64_t init() {
+    uint64_t seed;
+    if (const char* s = std::getenv("T4J_EMU_SEED")) seed = std::strtoull(s, nullptr, 0);
+    else seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+    order_rng().seed(seed);
+    std::printf("block order seed: T4J_EMU_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    std::fflush(stdout);
+    return seed;
+}
+
+inline void finish_copies(bool all, int keep);
+
+// Runs body() as every thread of every block of `grid` (block size `threads`), blocks in a random
+// order, with `dyn_smem` bytes of dynamic shared memory per block. `kernel` names reports.
+inline void launch(SimtDim3 grid, unsigned threads, const std::function<void()>& body, size_t dyn_smem = 0,
+                   const char* kernel = "") {
     gridDim = grid;
     blockDim = SimtDim3{threads, 1, 1};
+    g_kernel = kernel;
+    if (*kernel && std::find(g_launched.begin(), g_launched.end(), kernel) == g_launched.end()) g_launched.push_back(kernel);
+    std::vector<SimtDim3> order;
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++) {
-                Block block(threads);
-                g_block = &block;
-                std::vector<std::thread> pool;
-                for (unsigned t = 0; t < threads; t++) {
-                    pool.emplace_back([&, t] {
-                        threadIdx = SimtDim3{t, 0, 0};
-                        blockIdx = SimtDim3{x, y, z};
-                        body();
-                        warp().bar.arrive_and_drop();  // a finished thread no longer holds others up
-                        g_block->bar.arrive_and_drop();
-                    });
-                }
-                for (std::thread& th : pool) th.join();
-                g_block = nullptr;
+            for (unsigned x = 0; x < grid.x; x++) order.push_back(SimtDim3{x, y, z});
+    std::shuffle(order.begin(), order.end(), order_rng());
+    for (const SimtDim3& b : order) {
+        Block block(threads, dyn_smem);
+        g_block = &block;
+        std::function<void(unsigned)> job = [&](unsigned t) {
+            threadIdx = SimtDim3{t, 0, 0};
+            blockIdx = b;
+#if defined(__SANITIZE_THREAD__)
+            {  // ThreadSanitizer names the two threads of a race by these: CUDA block and thread
+                char n[16];
+                std::snprintf(n, sizeof n, "b%u.%u.%u t%u", b.x, b.y, b.z, t);
+                pthread_setname_np(pthread_self(), n);
             }
+#endif
+            t_copies.clear();
+            t_groups = 0;
+            t_syncs = 0;
+            body();
+            t_copies.clear();  // copies never waited for: the kernel ended (the hardware drains them)
+            block.syncs[t] = t_syncs;
+            warp().running.fetch_and(~(1u << lane()));
+            warp().bar.arrive_and_drop();  // a finished thread no longer holds others up
+            block.bar.arrive_and_drop();
+        };
+        pool().run(threads, job);
+        for (unsigned t = 1; t < threads; t++) {
+            if (block.syncs[t] != block.syncs[0]) {
+                SimtDim3 keep = blockIdx;
+                blockIdx = b;
+                report("synccheck", "__syncthreads reached %u times by thread 0 but %u times by thread %u (a barrier "
+                       "not reached by every thread of the block)", block.syncs[0], block.syncs[t], t);
+                blockIdx = keep;
+                break;
+            }
+        }
+        g_block = nullptr;
+    }
 }
 
 template <typename T>
@@ -102,27 +288,99 @@ float half_to_float(uint16_t bits) {
     else return __bfloat162float(v);
 }
 
-}  // namespace simt
-
-inline void __syncthreads() { simt::g_block->bar.arrive_and_wait(); }
-inline void __syncwarp(unsigned = 0xffffffffu) { simt::warp().bar.arrive_and_wait(); }
-
-inline float __shfl_xor_sync(unsigned, float v, int mask) {
-    simt::Warp& w = simt::warp();
-    w.lane[simt::lane()].f = v;
-    w.bar.arrive_and_wait();
-    const float r = w.lane[simt::lane() ^ mask].f;
-    w.bar.arrive_and_wait();
-    return r;
+// synccheck for warp collectives: the mask must hold the caller and every lane still running.
+inline void check_mask(unsigned mask, const char* what) {
+    const uint32_t running = warp().running.load();
+    if (!((mask >> lane()) & 1u) || (running & ~mask) != 0) {
+        report("synccheck", "%s with mask 0x%08x, but lanes 0x%08x of the warp are running", what, mask, running);
+    }
 }
 
-inline float __shfl_sync(unsigned, float v, int src) {
+// memcheck + synccheck of a 16-byte shared-memory row read by ldmatrix.
+inline void check_smem_read(const void* p, const char* what) {
+    Block& b = *g_block;
+    const auto* c = static_cast<const unsigned char*>(p);
+    if (b.dyn != nullptr && c >= b.dyn - 4096 && c < b.dyn + b.dyn_bytes + 4096) {  // meant for dynamic smem
+        if (c < b.dyn || c + 16 > b.dyn + b.dyn_bytes) {
+            report("memcheck", "%s reads 16 bytes at offset %td of dynamic shared memory, outside the %zu bytes the "
+                   "launcher requested", what, c - b.dyn, b.dyn_bytes);
+            return;
+        }
+        const size_t at = static_cast<size_t>(c - b.dyn) / 16;
+        for (size_t i = at; i <= (static_cast<size_t>(c - b.dyn) + 15) / 16 && i < b.pending.size(); i++) {
+            const uint32_t owner = b.pending[i].load(std::memory_order_acquire);
+            if (owner != 0) {
+                report("synccheck", "%s reads shared bytes at offset %zu written by a cp.async of thread %u that has "
+                       "not completed (missing cp.async.wait_group before the barrier)", what, i * 16, owner - 1);
+                return;
+            }
+        }
+    }
+}
+
+inline void complete(const Copy& c) {
+    std::memcpy(c.dst, c.src, static_cast<size_t>(c.bytes));
+    std::memset(c.dst + c.bytes, 0, static_cast<size_t>(16 - c.bytes));
+    Block& b = *g_block;
+    b.pending[static_cast<size_t>(c.dst - b.dyn) / 16].store(0, std::memory_order_release);
+}
+
+// Completes this thread's committed groups except the `keep` most recent.
+inline void finish_copies(bool, int keep) {
+    std::vector<Copy> left;
+    for (const Copy& c : t_copies) {
+        if (c.group >= 0 && c.group < t_groups - keep) complete(c);
+        else left.push_back(c);
+    }
+    t_copies.swap(left);
+}
+
+}  // namespace simt
+
+inline void __syncthreads() {
+    simt::t_syncs++;
+    simt::g_block->bar.arrive_and_wait();
+}
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    simt::check_mask(mask, "__syncwarp");
+    simt::warp().bar.arrive_and_wait();
+}
+
+template <typename V>
+inline V simt_shfl(unsigned mask, V v, int src_lane, const char* what) {
+    simt::check_mask(mask, what);
     simt::Warp& w = simt::warp();
-    w.lane[simt::lane()].f = v;
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof(V));
+    w.lane[simt::lane()].u = bits;
     w.bar.arrive_and_wait();
-    const float r = w.lane[src & 31].f;
+    const uint64_t r = w.lane[src_lane & 31].u;
     w.bar.arrive_and_wait();
+    V out;
+    std::memcpy(&out, &r, sizeof(V));
+    return out;
+}
+template <typename V>
+inline V __shfl_xor_sync(unsigned mask, V v, int x) { return simt_shfl(mask, v, simt::lane() ^ x, "__shfl_xor_sync"); }
+template <typename V>
+inline V __shfl_sync(unsigned mask, V v, int src) { return simt_shfl(mask, v, src, "__shfl_sync"); }
+template <typename V>
+inline V __shfl_up_sync(unsigned mask, V v, unsigned d) {
+    const int l = simt::lane();
+    const V r = simt_shfl(mask, v, l >= static_cast<int>(d) ? l - static_cast<int>(d) : l, "__shfl_up_sync");
     return r;
+}
+inline unsigned __match_any_sync(unsigned mask, unsigned v) {
+    simt::check_mask(mask, "__match_any_sync");
+    simt::Warp& w = simt::warp();
+    w.lane[simt::lane()].u = v;
+    w.bar.arrive_and_wait();
+    const uint32_t running = w.running.load();
+    unsigned peers = 0;
+    for (int l = 0; l < 32; l++)
+        if (((running >> l) & 1u) && w.lane[l].u == v) peers |= 1u << l;
+    w.bar.arrive_and_wait();
+    return peers;
 }
 
 namespace t4j_emu {
@@ -160,20 +418,52 @@ void mma_m16n8k16(float* d, const uint32_t* a, uint32_t b0, uint32_t b1) {
     for (int e = 0; e < 4; e++) d[e] = out[e];
 }
 
-// ldmatrix.sync.aligned.m8n8.x4.trans.b16: lane 8m + r gives the address of row r of matrix m (eight
-// 16-bit elements); with .trans, lane l receives in r[m] the elements (row 2(l%4), col l/4) and
-// (row 2(l%4) + 1, col l/4) of matrix m, low half first.
-inline void ldmatrix_x4_trans(uint32_t* r, const void* row) {
+// ldmatrix.sync.aligned.m8n8.x4[.trans].b16: lane 8m + r gives the address of row r of matrix m
+// (eight 16-bit elements). Without .trans lane l receives in r[m] the elements (row l/4, cols
+// 2(l%4), 2(l%4)+1) of matrix m; with .trans, (row 2(l%4), col l/4) and (row 2(l%4)+1, col l/4).
+// Low half first.
+inline void ldmatrix_x4_any(uint32_t* r, const void* row, bool trans) {
     simt::Warp& w = simt::warp();
     const int l = simt::lane();
+    simt::check_smem_read(row, trans ? "ldmatrix.trans" : "ldmatrix");
     w.lane[l].addr = row;
     w.bar.arrive_and_wait();
     for (int m = 0; m < 4; m++) {
-        const uint16_t* r0 = static_cast<const uint16_t*>(w.lane[m * 8 + 2 * (l % 4)].addr);
-        const uint16_t* r1 = static_cast<const uint16_t*>(w.lane[m * 8 + 2 * (l % 4) + 1].addr);
-        r[m] = static_cast<uint32_t>(r0[l / 4]) | (static_cast<uint32_t>(r1[l / 4]) << 16);
+        if (trans) {
+            const uint16_t* r0 = static_cast<const uint16_t*>(w.lane[m * 8 + 2 * (l % 4)].addr);
+            const uint16_t* r1 = static_cast<const uint16_t*>(w.lane[m * 8 + 2 * (l % 4) + 1].addr);
+            r[m] = static_cast<uint32_t>(r0[l / 4]) | (static_cast<uint32_t>(r1[l / 4]) << 16);
+        } else {
+            const uint16_t* r0 = static_cast<const uint16_t*>(w.lane[m * 8 + l / 4].addr);
+            r[m] = static_cast<uint32_t>(r0[2 * (l % 4)]) | (static_cast<uint32_t>(r0[2 * (l % 4) + 1]) << 16);
+        }
     }
     w.bar.arrive_and_wait();
 }
+inline void ldmatrix_x4_trans(uint32_t* r, const void* row) { ldmatrix_x4_any(r, row, true); }
+inline void ldmatrix_x4(uint32_t* r, const void* row) { ldmatrix_x4_any(r, row, false); }
+
+// cp.async.cg.shared.global 16 bytes, src_bytes of them read (the rest zero-filled).
+inline void cp_async16(void* dst, const void* src, int src_bytes) {
+    simt::Block& b = *simt::g_block;
+    auto* d = static_cast<unsigned char*>(dst);
+    if (b.dyn == nullptr || d < b.dyn || d + 16 > b.dyn + b.dyn_bytes || (d - b.dyn) % 16 != 0) {
+        simt::report("memcheck", "cp.async writes 16 bytes at offset %td of dynamic shared memory, outside the %zu "
+                     "bytes the launcher requested (or not 16-byte aligned)", d - b.dyn, b.dyn_bytes);
+        return;
+    }
+    std::memset(d, 0xff, 16);  // poison until the wait retires it
+    b.pending[static_cast<size_t>(d - b.dyn) / 16].store(threadIdx.x + 1, std::memory_order_release);
+    simt::t_copies.push_back(simt::Copy{d, static_cast<const unsigned char*>(src), src_bytes, -1});
+}
+inline void cp_async_commit() {
+    for (simt::Copy& c : simt::t_copies)
+        if (c.group < 0) c.group = simt::t_groups;
+    simt::t_groups++;
+}
+inline void cp_async_wait(int n) { simt::finish_copies(false, n); }
+
+// Dynamic shared memory of the running block (extern __shared__ in the kernel).
+inline unsigned char* dynamic_smem() { return simt::g_block->dyn; }
 
 }  // namespace t4j_emu

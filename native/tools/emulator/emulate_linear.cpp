@@ -1,0 +1,254 @@
+// emulate_linear.cpp — runs the MLP family's device code (native/src/mlp: the tensor-core GEMM of
+// every instance, with split-K, and the stand-alone bias_act epilogue) on the host through simt.h
+// and compares each result with a float64 reference written here from the C API's contract
+// (include/t4j.h), sharing no code with the kernels. Shapes hit every tile edge: M, N, K not
+// multiples of the tile, K % 8 != 0 (the element-wise load path), one row, several row tiles,
+// split-K 1..16, residual aliasing C. Exit status 1 on any mismatch or checker finding.
+#include "emu_common.h"
+
+#include "../../src/mlp/bias_act.cuh"
+#include "../../src/mlp/gemm.cuh"
+
+using namespace emu;
+
+namespace {
+
+double act_ref(double x, int act) {
+    switch (act) {
+        case T4J_ACT_GELU: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+        case T4J_ACT_GELU_TANH: return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+        case T4J_ACT_RELU: return x > 0 ? x : 0.0;
+        case T4J_ACT_SILU: return x / (1.0 + std::exp(-x));
+        default: return x;
+    }
+}
+const char* act_name(int act) {
+    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
+    return n[act];
+}
+
+struct GemmProblem {
+    bool large, gated, trans_b;
+    int64_t m, n, k, batch;
+    int act;
+    bool bias, residual, residual_is_c;
+    int split;  // 1 .. 16 (small tiles only)
+};
+
+template <typename T, typename CFG, bool GATED, bool TRANS_B>
+void run_gemm(const GemmProblem& g, const char* kernel) {
+    const std::string what = std::string(kernel) + " M" + std::to_string(g.m) + " N" + std::to_string(g.n) + " K" +
+                             std::to_string(g.k) + " batch " + std::to_string(g.batch) + " " + act_name(g.act) +
+                             (g.bias ? " bias" : "") + (g.residual ? (g.residual_is_c ? " residual=C" : " residual") : "") +
+                             " split " + std::to_string(g.split);
+    if (!wanted(what)) return;
+    const int64_t M = g.m, N = g.n, K = g.k, NB = g.batch;
+    const int64_t lda = K, ldb = TRANS_B ? K : N, ldc = N;
+    std::vector<T> a(NB * M * lda), b(NB * (TRANS_B ? N : K) * ldb), bg(GATED ? b.size() : 0), bias(N), bias_g(N),
+        c(NB * M * ldc, from<T>(NAN)), res(NB * M * N);
+    std::vector<double> ae, be, bge, biase, biasge, rese;
+    fill(a, ae, 1.0f);
+    fill(b, be, 1.0f);
+    fill(bg, bge, 1.0f);
+    fill(bias, biase, 1.0f);
+    fill(bias_g, biasge, 1.0f);
+    fill(res, rese, 1.0f);
+    if (g.residual_is_c) c = res;
+    const float alpha = 0.75f;
+
+    t4j_gemm_params p{};
+    p.c = c.data();
+    p.a = a.data();
+    p.b = b.data();
+    p.b_gate = GATED ? bg.data() : nullptr;
+    p.bias = g.bias ? bias.data() : nullptr;
+    p.bias_gate = GATED && g.bias ? bias_g.data() : nullptr;
+    p.residual = g.residual ? (g.residual_is_c ? c.data() : res.data()) : nullptr;
+    p.m = M;
+    p.n = N;
+    p.k = K;
+    p.batch = NB;
+    p.lda = lda;
+    p.ldb = ldb;
+    p.ldc = ldc;
+    p.ld_residual = N;
+    p.stride_a = M * lda;
+    p.stride_b = (TRANS_B ? N : K) * ldb;
+    p.stride_c = M * ldc;
+    p.stride_residual = M * N;
+    p.alpha = alpha;
+    p.activation = g.act;
+    p.gated = GATED;
+    p.trans_b = TRANS_B;
+    p.dtype = std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
+
+    // Launch as mlp_launch.cpp does: the same shape constants, vector flags and workspace layout.
+    const t4j::gemm::TileShape ts = t4j::gemm::tile_shape(g.large, GATED);
+    const int64_t m_tiles = (M + ts.bm - 1) / ts.bm, n_tiles = (N + ts.bn - 1) / ts.bn;
+    const int split = g.split;
+    std::vector<unsigned char> ws;
+    if (split > 1) {
+        const int64_t counters = t4j::gemm::splitk_counter_bytes(m_tiles * n_tiles * NB);
+        ws.assign(static_cast<size_t>(counters + (GATED ? 2 : 1) * NB * split * M * N * 4), 0xff);  // poison
+        std::memset(ws.data(), 0, static_cast<size_t>(counters));  // the launcher's in-stream reset
+        p.workspace = ws.data();
+        p.workspace_bytes = ws.size();
+    }
+    auto aligned = [](const void* q) { return (reinterpret_cast<uintptr_t>(q) & 15u) == 0; };
+    const int32_t vec_a = aligned(p.a) && lda % 8 == 0 && p.stride_a % 8 == 0 && K % 8 == 0;
+    const int32_t vec_b = aligned(p.b) && (!GATED || aligned(p.b_gate)) && ldb % 8 == 0 && p.stride_b % 8 == 0 &&
+                          (TRANS_B ? K : N) % 8 == 0;
+    simt::launch(SimtDim3{static_cast<unsigned>(n_tiles), static_cast<unsigned>(m_tiles), static_cast<unsigned>(NB * split)},
+                 ts.threads, [&] { t4j::gemm::gemm_block<T, CFG, GATED, TRANS_B>(p, vec_a, vec_b, split); },
+                 t4j::gemm::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, TRANS_B), kernel);
+    if (split > 1) {  // every counter back at zero for the next launch
+        for (int64_t t = 0; t < m_tiles * n_tiles * NB; t++)
+            if (reinterpret_cast<int32_t*>(ws.data())[t] != 0) {
+                verdict(false, what, "split-K counter %lld left at %d", static_cast<long long>(t),
+                        reinterpret_cast<int32_t*>(ws.data())[t]);
+                return;
+            }
+    }
+
+    // float64 reference.
+    const double u = unit_roundoff<T>();
+    double worst = 0, worst_bound = 0;
+    int bad = 0;
+    for (int64_t bi = 0; bi < NB; bi++)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double y = 0, yg = 0, mag = 0, magg = 0;
+                for (int64_t kk = 0; kk < K; kk++) {
+                    const double av = ae[(bi * M + i) * lda + kk];
+                    const size_t bat = TRANS_B ? (bi * N + j) * ldb + kk : (bi * K + kk) * ldb + j;
+                    y += av * be[bat];
+                    mag += std::abs(av * be[bat]);
+                    if (GATED) {
+                        yg += av * bge[bat];
+                        magg += std::abs(av * bge[bat]);
+                    }
+                }
+                y = alpha * y + (g.bias ? biase[j] : 0.0);
+                yg = alpha * yg + (GATED && g.bias ? biasge[j] : 0.0);
+                double v = act_ref(y, g.act);
+                if (GATED) v *= yg;
+                const double r = g.residual ? rese[(bi * M + i) * N + j] : 0.0;
+                v += r;
+                // fp32 accumulation over K (≤ K·2^-24 of the magnitudes), activation and products in
+                // fp32, then one rounding to T.
+                const double acc_err = 4 * K * 0x1p-24 * alpha * (mag + 1);
+                const double bound = u * std::abs(v) + 2 * (acc_err * (GATED ? std::abs(yg) + 1 : 1) +
+                                                            (GATED ? std::abs(act_ref(y, g.act)) + 1 : 0) * 4 * K * 0x1p-24 * alpha * (magg + 1)) +
+                                     1e-6 * (std::abs(v) + std::abs(r) + 1);
+                const double got = to(c[(bi * M + i) * ldc + j]);
+                const double err = std::isnan(got) ? INFINITY : std::abs(got - v);
+                if (err > bound) bad++;
+                if (err > worst) {
+                    worst = err;
+                    worst_bound = bound;
+                }
+            }
+    verdict(bad == 0, what, "max error %.3g (bound there %.3g), %d element(s) out of bound", worst, worst_bound, bad);
+}
+
+template <typename T>
+void gemm_suite() {
+    const bool bf = std::is_same_v<T, __nv_bfloat16>;
+    const std::string dt = bf ? "bf16" : "f16";
+    auto name = [&](const char* layout, bool gated, bool large) {
+        static std::vector<std::string> keep;  // names outlive the launch (reports use them)
+        keep.push_back("t4j_gemm_" + dt + (gated ? "_gated_" : "_") + layout + (large ? "_128" : "_64"));
+        return keep.back().c_str();
+    };
+    using t4j::gemm::Large;
+    using t4j::gemm::Small;
+    // Every instance once in the sampled set, at tile-edge shapes; --all adds more.
+    run_gemm<T, Large, false, false>({true, false, false, 130, 136, 72, 1, T4J_ACT_GELU, true, false, false, 1}, name("nn", false, true));
+    run_gemm<T, Large, false, true>({true, false, true, 1, 200, 37, 1, T4J_ACT_NONE, false, true, true, 1}, name("nt", false, true));
+    run_gemm<T, Large, true, false>({true, true, false, 129, 70, 64, 1, T4J_ACT_SILU, true, false, false, 1}, name("nn", true, true));
+    run_gemm<T, Large, true, true>({true, true, true, 20, 66, 45, 1, T4J_ACT_GELU_TANH, true, true, false, 1}, name("nt", true, true));
+    run_gemm<T, Small, false, false>({false, false, false, 65, 70, 300, 1, T4J_ACT_RELU, true, true, false, 5}, name("nn", false, false));
+    run_gemm<T, Small, false, true>({false, false, true, 70, 65, 83, 2, T4J_ACT_GELU, false, true, true, 3}, name("nt", false, false));
+    run_gemm<T, Small, true, false>({false, true, false, 33, 40, 520, 1, T4J_ACT_SILU, true, false, false, 16}, name("nn", true, false));
+    run_gemm<T, Small, true, true>({false, true, true, 1, 33, 47, 1, T4J_ACT_GELU_TANH, false, false, false, 1}, name("nt", true, false));
+    if (!g_all) return;
+    run_gemm<T, Small, false, false>({false, false, false, 1, 8, 8, 1, T4J_ACT_NONE, false, false, false, 1}, name("nn", false, false));
+    run_gemm<T, Small, false, false>({false, false, false, 130, 129, 99, 3, T4J_ACT_SILU, true, true, true, 2}, name("nn", false, false));
+    run_gemm<T, Small, false, true>({false, false, true, 64, 64, 512, 1, T4J_ACT_GELU_TANH, true, false, false, 16}, name("nt", false, false));
+    run_gemm<T, Small, true, true>({false, true, true, 65, 33, 264, 2, T4J_ACT_RELU, true, true, false, 4}, name("nt", true, false));
+    run_gemm<T, Small, true, false>({false, true, false, 7, 31, 7, 1, T4J_ACT_GELU, true, true, true, 1}, name("nn", true, false));
+    run_gemm<T, Large, false, false>({true, false, false, 257, 130, 40, 2, T4J_ACT_RELU, true, true, false, 1}, name("nn", false, true));
+    run_gemm<T, Large, true, true>({true, true, true, 128, 64, 64, 1, T4J_ACT_NONE, false, false, false, 1}, name("nt", true, true));
+}
+
+template <typename T>
+void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias) {
+    const std::string what = std::string("t4j_bias_act_") + name<T>() + " " + std::to_string(rows) + "x" +
+                             std::to_string(cols) + " " + act_name(act) + (gated ? " gated" : "") + (bias ? " bias" : "") +
+                             (residual ? " residual" : "") + (alias ? " out=x" : "");
+    if (!wanted(what)) return;
+    const int64_t ld = cols + 3;  // strided rows
+    std::vector<T> x(rows * ld), gt(rows * ld), bs(cols), bsg(cols), res(rows * ld), out(rows * ld, from<T>(NAN));
+    std::vector<double> xe, ge, be, bge, re;
+    fill(x, xe, 2.0f);
+    fill(gt, ge, 2.0f);
+    fill(bs, be, 1.0f);
+    fill(bsg, bge, 1.0f);
+    fill(res, re, 1.0f);
+    t4j_bias_act_params p{};
+    p.out = alias ? x.data() : out.data();
+    p.x = x.data();
+    p.gate = gated ? gt.data() : nullptr;
+    p.bias = bias ? bs.data() : nullptr;
+    p.bias_gate = gated && bias ? bsg.data() : nullptr;
+    p.residual = residual ? res.data() : nullptr;
+    p.rows = rows;
+    p.cols = cols;
+    p.out_row_stride = p.x_row_stride = p.gate_row_stride = p.residual_row_stride = ld;
+    p.activation = act;
+    uint32_t threads = 32;  // as mlp_launch.cpp's threads_for
+    while (threads < 512 && static_cast<int64_t>(threads) * 4 < cols) threads <<= 1;
+    const unsigned grid = static_cast<unsigned>(std::min<int64_t>(rows, 3));  // grid-stride over rows
+    static std::string kernel;
+    kernel = std::string("t4j_bias_act_") + name<T>();
+    simt::launch(SimtDim3{grid, 1, 1}, threads, [&] { t4j::bias_act_rows<T>(p); }, 0, kernel.c_str());
+    const std::vector<T>& got = alias ? x : out;
+    double worst = 0;
+    int bad = 0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) {
+            const size_t i = r * ld + c;
+            const double y = xe[i] + (bias ? be[c] : 0.0);
+            double v = act_ref(y, act);
+            if (gated) v *= ge[i] + (bias ? bge[c] : 0.0);
+            if (residual) v += re[i];
+            const double bound = unit_roundoff<T>() * std::abs(v) + 1e-6 * (1 + std::abs(v) + std::abs(y) * 4);
+            const double g = to(got[i]);
+            const double err = std::isnan(g) ? INFINITY : std::abs(g - v);
+            worst = std::max(worst, err);
+            if (err > bound) bad++;
+        }
+    verdict(bad == 0, what, "max error %.3g, %d element(s) out of bound", worst, bad);
+}
+
+template <typename T>
+void bias_act_suite() {
+    run_bias_act<T>(5, 70, T4J_ACT_GELU, true, true, true, false);
+    run_bias_act<T>(1, 3, T4J_ACT_SILU, false, false, false, true);
+    if (!g_all) return;
+    run_bias_act<T>(4, 2100, T4J_ACT_GELU_TANH, false, true, true, true);
+    run_bias_act<T>(3, 33, T4J_ACT_RELU, true, false, false, false);
+    run_bias_act<T>(2, 129, T4J_ACT_NONE, false, true, true, false);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    parse_args(argc, argv);
+    gemm_suite<__nv_bfloat16>();
+    gemm_suite<__half>();
+    bias_act_suite<float>();
+    bias_act_suite<__half>();
+    bias_act_suite<__nv_bfloat16>();
+    return summary();
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# mutate.sh — the checker's own tests: plants one fault at a time in a copy of the real sources
+# (native/src, native/include), runs the emulator on it and requires the fault to be reported by
+# the check that claims it. A mutation that passes unnoticed fails this script (and CI).
+#   native/tools/emulator/mutate.sh [NAME...]     default: every mutation
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+native=$(cd "$here/../.." && pwd)
+work=${TMPDIR:-/tmp}/t4j-mutate-$$
+trap 'rm -rf "$work"' EXIT
+
+# name @ file (under native/src) @ python expression: the exact text to replace, then its
+# replacement @ emulate.sh arguments @ drivers @ what the report must contain (extended regex)
+mutations=(
+  # racecheck (ThreadSanitizer): block_sum's barrier between the warps' partial sums and their reader
+  "no-syncthreads@common/reduce.cuh@'    if (lane == 0) scratch[warp] = v;\n    __syncthreads();\n', '    if (lane == 0) scratch[warp] = v;\n'@--sanitize=thread --only layer 3x300@rows@ThreadSanitizer: data race"
+  # memcheck (AddressSanitizer): LayerNorm's last pass reads one element past its cached row
+  "past-tile-global@norm/norm.cuh@'            const float h = use_cache ? cache[c] : norm_load_h<T>(p, x, res, res_out, c);\n            float y', '            const float h = use_cache ? cache[c + 1] : norm_load_h<T>(p, x, res, res_out, c);\n            float y'@--sanitize=address --only layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
+  # initcheck (poison): the GEMM's A fragments read 8 columns past the tile, into never-written padding
+  "past-tile-shared@mlp/gemm.cuh@'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);', 'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col + 8);'@--quick --only M33 N40@linear@FAIL t4j_gemm_.*element\\(s\\) out of bound"
+  # synccheck (emulator): the main loop's cp.async.wait_group skipped
+  "skip-wait-group@mlp/gemm.cuh@'        cp_async_wait<kStages - 2>();\n', ''@--quick --only M33 N40@linear@synccheck: t4j_gemm.*cp.async .*not completed"
+  # memcheck (AddressSanitizer): the norm launcher's dynamic shared memory 16 bytes short
+  "smem-minus-16@norm/norm_config.h@'static_cast<uint32_t>(cols * 4) : 0u', 'static_cast<uint32_t>(cols * 4 - 16) : 0u'@--sanitize=address --only layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
+  # memcheck (emulator): the GEMM's last 16 bytes are the padding of its last B row, never touched,
+  # so 16 bytes less is harmless there; 32 less takes one 16-byte chunk of data as well
+  "gemm-smem-minus-32@mlp/gemm_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only M130 N136@linear@memcheck: t4j_gemm.*outside the [0-9]+ bytes the launcher requested"
+  # float64 reference: the causal mask off by one (the diagonal hidden)
+  "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 causal@attention@FAIL rows f32 HS 32 causal"
+  # synccheck (emulator): a shuffle mask off by one lane
+  "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
+)
+
+selected=("$@")
+failed=0
+for m in "${mutations[@]}"; do
+  IFS='@' read -r name file edit args drivers expect <<< "$m"
+  if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " == *" $name "* ]]; then continue; fi
+  dir="$work/$name"
+  mkdir -p "$dir"
+  cp -r "$native/src" "$native/include" "$dir/"
+  python3 - "$dir/src/$file" <<PY || { echo "mutate.sh: $name: could not plant the fault (source changed?)"; failed=1; continue; }
+import sys
+p = sys.argv[1]
+old, new = ($edit)
+s = open(p).read()
+if s.count(old) < 1: sys.exit(1)
+open(p, 'w').write(s.replace(old, new, 1))
+PY
+  read -ra argv <<< "$args"
+  # --only takes the rest of the line as one pattern
+  only=""; rest=()
+  for ((i = 0; i < ${#argv[@]}; i++)); do
+    if [ "${argv[i]}" = --only ]; then only="${argv[*]:i+1}"; break; fi
+    rest+=("${argv[i]}")
+  done
+  log="$dir/run.log"
+  T4J_EMU_SRC="$dir/src" T4J_EMU_OUT="$dir/out" T4J_EMU_DRIVERS="$drivers" \
+    bash "$here/emulate.sh" "${rest[@]}" --only "$only" > "$log" 2>&1 && rc=0 || rc=$?
+  if [ $rc -ne 0 ] && grep -Eq "$expect" "$log"; then
+    echo "mutation $name: caught ($(grep -Em1 "$expect" "$log" | cut -c1-160))"
+  else
+    echo "FAIL mutation $name: not reported as /$expect/ (exit $rc); log:"; tail -20 "$log" | sed 's/^/  /'; failed=1
+  fi
+done
+exit $failed
