@@ -22,7 +22,7 @@
 #include "t4j.h"
 #include "../common/dtype.cuh"
 #include "epilogue.cuh"
-#include "gemm_config.h"
+#include "linear_config.h"
 
 namespace t4j {
 namespace linear {

@@ -5,16 +5,16 @@
 
 #include "../common/internal.h"
 #include "../common/layout.h"
-#include "gemm_config.h"
+#include "linear_config.h"
 
 namespace {
 
-using t4j::gemm::kBK;
-using t4j::gemm::TileShape;
-using t4j::gemm::tile_shape;
+using t4j::linear::kBK;
+using t4j::linear::TileShape;
+using t4j::linear::tile_shape;
 
 uint32_t linear_shared_bytes(const TileShape& t, bool gated, bool trans_b) {
-    return t4j::gemm::shared_bytes(static_cast<int>(t.bm), static_cast<int>(t.bn), gated, trans_b);
+    return t4j::linear::shared_bytes(static_cast<int>(t.bm), static_cast<int>(t.bn), gated, trans_b);
 }
 
 // The launch a problem gets: tile size, K split, grid, workspace.
@@ -27,8 +27,8 @@ struct Plan {
     uint64_t workspace_bytes;  // 0 when split == 1
 };
 
-using t4j::gemm::kMaxSplit;
-using t4j::gemm::kMinSlicesPerSplit;
+using t4j::linear::kMaxSplit;
+using t4j::linear::kMinSlicesPerSplit;
 
 Plan plan_for(const t4j_linear_params* p, int sms) {
     const bool gated = p->gated == 1;
@@ -58,7 +58,7 @@ Plan plan_for(const t4j_linear_params* p, int sms) {
     pl.split = static_cast<int32_t>(split);
     if (split > 1) {
         const int64_t products = gated ? 2 : 1;
-        const int64_t counters = t4j::gemm::splitk_counter_bytes(blocks);
+        const int64_t counters = t4j::linear::splitk_counter_bytes(blocks);
         pl.workspace_bytes = static_cast<uint64_t>(counters + products * p->batch * split * p->m * p->n * 4);
     }
     return pl;
@@ -158,7 +158,7 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     if (split > 1) {
         // Tile counters to zero in stream order before every split launch: a launch aborted
         // half-way (or a workspace reused by another owner) cannot leave a count behind.
-        const int64_t counter_bytes = t4j::gemm::splitk_counter_bytes(m_tiles * n_tiles * p->batch);
+        const int64_t counter_bytes = t4j::linear::splitk_counter_bytes(m_tiles * n_tiles * p->batch);
         s = t4j::memset_d32_async(p->workspace, 0, static_cast<size_t>(counter_bytes / 4), stream);
         if (s != T4J_SUCCESS) return s;
     }

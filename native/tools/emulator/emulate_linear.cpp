@@ -6,8 +6,8 @@
 // split-K 1..16, residual aliasing C. Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
-#include "../../src/mlp/bias_act.cuh"
-#include "../../src/mlp/gemm.cuh"
+#include "../../src/linear/bias_act.cuh"
+#include "../../src/linear/linear.cuh"
 
 using namespace emu;
 
@@ -56,7 +56,7 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     if (g.residual_is_c) c = res;
     const float alpha = 0.75f;
 
-    t4j_gemm_params p{};
+    t4j_linear_params p{};
     p.c = c.data();
     p.a = a.data();
     p.b = b.data();
@@ -83,12 +83,12 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     p.dtype = std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
 
     // Launch as mlp_launch.cpp does: the same shape constants, vector flags and workspace layout.
-    const t4j::gemm::TileShape ts = t4j::gemm::tile_shape(g.large, GATED);
+    const t4j::linear::TileShape ts = t4j::linear::tile_shape(g.large, GATED);
     const int64_t m_tiles = (M + ts.bm - 1) / ts.bm, n_tiles = (N + ts.bn - 1) / ts.bn;
     const int split = g.split;
     std::vector<unsigned char> ws;
     if (split > 1) {
-        const int64_t counters = t4j::gemm::splitk_counter_bytes(m_tiles * n_tiles * NB);
+        const int64_t counters = t4j::linear::splitk_counter_bytes(m_tiles * n_tiles * NB);
         ws.assign(static_cast<size_t>(counters + (GATED ? 2 : 1) * NB * split * M * N * 4), 0xff);  // poison
         std::memset(ws.data(), 0, static_cast<size_t>(counters));  // the launcher's in-stream reset
         p.workspace = ws.data();
@@ -99,8 +99,8 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     const int32_t vec_b = aligned(p.b) && (!GATED || aligned(p.b_gate)) && ldb % 8 == 0 && p.stride_b % 8 == 0 &&
                           (TRANS_B ? K : N) % 8 == 0;
     simt::launch(SimtDim3{static_cast<unsigned>(n_tiles), static_cast<unsigned>(m_tiles), static_cast<unsigned>(NB * split)},
-                 ts.threads, [&] { t4j::gemm::gemm_block<T, CFG, GATED, TRANS_B>(p, vec_a, vec_b, split); },
-                 t4j::gemm::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, TRANS_B), kernel);
+                 ts.threads, [&] { t4j::linear::linear_block<T, CFG, GATED, TRANS_B>(p, vec_a, vec_b, split); },
+                 t4j::linear::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, TRANS_B), kernel);
     if (split > 1) {  // every counter back at zero for the next launch
         for (int64_t t = 0; t < m_tiles * n_tiles * NB; t++)
             if (reinterpret_cast<int32_t*>(ws.data())[t] != 0) {
@@ -157,11 +157,11 @@ void gemm_suite() {
     const std::string dt = bf ? "bf16" : "f16";
     auto name = [&](const char* layout, bool gated, bool large) {
         static std::vector<std::string> keep;  // names outlive the launch (reports use them)
-        keep.push_back("t4j_gemm_" + dt + (gated ? "_gated_" : "_") + layout + (large ? "_128" : "_64"));
+        keep.push_back("t4j_linear_" + dt + (gated ? "_gated_" : "_") + layout + (large ? "_128" : "_64"));
         return keep.back().c_str();
     };
-    using t4j::gemm::Large;
-    using t4j::gemm::Small;
+    using t4j::linear::Large;
+    using t4j::linear::Small;
     // Every instance once in the sampled set, at tile-edge shapes; --all adds more.
     run_gemm<T, Large, false, false>({true, false, false, 130, 136, 72, 1, T4J_ACT_GELU, true, false, false, 1}, name("nn", false, true));
     run_gemm<T, Large, false, true>({true, false, true, 1, 200, 37, 1, T4J_ACT_NONE, false, true, true, 1}, name("nt", false, true));

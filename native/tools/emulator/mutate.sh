@@ -17,14 +17,14 @@ mutations=(
   # memcheck (AddressSanitizer): LayerNorm's last pass reads one element past its cached row
   "past-tile-global@norm/norm.cuh@'            const float h = use_cache ? cache[c] : norm_load_h<T>(p, x, res, res_out, c);\n            float y', '            const float h = use_cache ? cache[c + 1] : norm_load_h<T>(p, x, res, res_out, c);\n            float y'@--sanitize=address --only layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
   # initcheck (poison): the GEMM's A fragments read 8 columns past the tile, into never-written padding
-  "past-tile-shared@mlp/gemm.cuh@'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);', 'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col + 8);'@--quick --only M33 N40@linear@FAIL t4j_gemm_.*element\\(s\\) out of bound"
+  "past-tile-shared@linear/linear.cuh@'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);', 'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col + 8);'@--quick --only M33 N40@linear@FAIL t4j_linear_.*element\\(s\\) out of bound"
   # synccheck (emulator): the main loop's cp.async.wait_group skipped
-  "skip-wait-group@mlp/gemm.cuh@'        cp_async_wait<kStages - 2>();\n', ''@--quick --only M33 N40@linear@synccheck: t4j_gemm.*cp.async .*not completed"
+  "skip-wait-group@linear/linear.cuh@'        cp_async_wait<kStages - 2>();\n', ''@--quick --only M33 N40@linear@synccheck: t4j_linear.*cp.async .*not completed"
   # memcheck (AddressSanitizer): the norm launcher's dynamic shared memory 16 bytes short
   "smem-minus-16@norm/norm_config.h@'static_cast<uint32_t>(cols * 4) : 0u', 'static_cast<uint32_t>(cols * 4 - 16) : 0u'@--sanitize=address --only layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
   # memcheck (emulator): the GEMM's last 16 bytes are the padding of its last B row, never touched,
   # so 16 bytes less is harmless there; 32 less takes one 16-byte chunk of data as well
-  "gemm-smem-minus-32@mlp/gemm_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only M130 N136@linear@memcheck: t4j_gemm.*outside the [0-9]+ bytes the launcher requested"
+  "gemm-smem-minus-32@linear/linear_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only M130 N136@linear@memcheck: t4j_linear.*outside the [0-9]+ bytes the launcher requested"
   # float64 reference: the causal mask off by one (the diagonal hidden)
   "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 causal@attention@FAIL rows f32 HS 32 causal"
   # synccheck (emulator): a shuffle mask off by one lane

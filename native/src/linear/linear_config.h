@@ -1,5 +1,5 @@
-// gemm_config.h — the tensor-core GEMM's tile shapes, pipeline depth, shared-memory padding and
-// workspace layout, defined once for the kernels (gemm.cuh) and the launcher (mlp_launch.cpp), so
+// linear_config.h — the tensor-core GEMM's tile shapes, pipeline depth, shared-memory padding and
+// workspace layout, defined once for the kernels (linear.cuh) and the launcher (linear_launch.cpp), so
 // a one-sided edit cannot make the launcher request less shared memory or workspace than the
 // kernel uses. Plain C++17: compiled by nvcc and by the host compiler.
 #pragma once
@@ -13,7 +13,7 @@
 #endif
 
 namespace t4j {
-namespace gemm {
+namespace linear {
 
 constexpr int kBK = 32;        // K per stage: two k16 mma steps per barrier
 constexpr int kStages = 3;     // cp.async ring depth: 2 slices in flight hide ~1 µs of DRAM latency
@@ -89,5 +89,5 @@ constexpr int64_t kMinSlicesPerSplit = 8;
 // More splits than this add workspace traffic faster than they add parallelism (a guess until measured).
 constexpr int64_t kMaxSplit = 16;
 
-}  // namespace gemm
+}  // namespace linear
 }  // namespace t4j
