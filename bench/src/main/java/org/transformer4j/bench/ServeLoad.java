@@ -29,10 +29,11 @@ import org.transformer4j.runtime.Backends;
 import org.transformer4j.server.OpenAiServer;
 
 /**
- * Usage: {@code java -cp benchmarks.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens]}
- * (defaults 1,8,32; 32; 32). Each client sends one streaming /v1/completions request (token-id prompt,
+ * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes]}
+ * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; slf4j is left out of the shaded jar). Each client sends one streaming /v1/completions request (token-id prompt,
  * greedy, max_tokens = newTokens) at the same moment; "batched" is the engine as served (up to 64
- * sequences per step), "one-at-a-time" the same server with one running sequence (the rest queue),
+ * sequences per step, decoded in groups below the CPU's small-M limit so that every reply is bit-identical
+ * to a solo run), "batched-wide" the same with one group of up to 64 (the packed GEMM path), "one-at-a-time" the same server with one running sequence (the rest queue),
  * which is how servers without continuous batching behave. Throughput = all streamed tokens / wall
  * time from the first request to the last token. A warm-up round runs first. Not a test.
  */
@@ -59,6 +60,7 @@ public final class ServeLoad {
         int[] clients = Arrays.stream((args.length > 0 ? args[0] : "1,8,32").split(",")).mapToInt(Integer::parseInt).toArray();
         int prompt = args.length > 1 ? Integer.parseInt(args[1]) : 32;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        String[] modes = (args.length > 3 ? args[3] : "batched,batched-wide,one-at-a-time").split(",");
         try (Backend backend = Backends.select()) {
             TransformerConfig c = TransformerConfig.gpt2Small();
             try (Weights w = Weights.random(c, backend, 1)) {
@@ -67,8 +69,9 @@ public final class ServeLoad {
                         backend.description(), prompt, steps);
                 System.out.println("| mode | clients | tokens/s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s |");
                 System.out.println("|---|---|---|---|---|---|---|---|");
-                for (String mode : new String[] {"batched", "one-at-a-time"}) {
-                    Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.equals("batched") ? 64 : 1, 256);
+                for (String mode : modes) {
+                    Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.startsWith("batched") ? 64 : 1, 256);
+                    if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // packed GEMM path: not bit-identical to solo
                     try (Engine e = new Engine(m, cfg);
                          OpenAiServer s = OpenAiServer.decoder("gpt2-random", e, new IdTokenizer(), null, OpenAiServer.Limits.defaults())) {
                         int port = s.start("127.0.0.1", 0);

@@ -75,6 +75,15 @@ public final class Engine implements AutoCloseable {
             return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows);
         }
 
+        /**
+         * Sequences per decode forward pass. Above the CPU's small-M limit the matrix products take the
+         * packed path, faster per token for many sequences, but a row's bits then differ from a solo run's
+         * (equal up to float rounding, so a near tie may pick another token).
+         */
+        public Config decodeGroup(int g) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows);
+        }
+
         public Config steps(int tokens, int chunk) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows);
         }
