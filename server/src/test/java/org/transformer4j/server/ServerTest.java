@@ -340,4 +340,40 @@ class ServerTest {
             }
         }
     }
+
+    @Test
+    void aStopStringEndsTheReplyBeforeIt() {
+        String prompt = text(91, 20);
+        String free = alone(TOK.encode(prompt), opts(30, 0, 0));
+        String stop = free.substring(10, 12);                       // a text the reply will contain
+        Generator.Options o = opts(30, 0, 0).stopStrings(java.util.Set.of(stop), TOK::decode);
+        String full = alone(TOK.encode(prompt), o);                 // ends with the token that completes the stop string
+        String want = full.substring(0, full.indexOf(stop));
+        Completion c = client.completions().create(CompletionCreateParams.builder().model("tiny").prompt(prompt).maxTokens(30)
+                .temperature(0).stop(stop).build());
+        assertEquals(want, c.choices().get(0).text());
+        assertEquals("stop", c.choices().get(0).finishReason().asString());
+        StringBuilder b = new StringBuilder();
+        try (StreamResponse<Completion> st = client.completions().createStreaming(CompletionCreateParams.builder().model("tiny")
+                .prompt(prompt).maxTokens(30).temperature(0).stop(stop).build())) {
+            st.stream().forEach(ch -> { if (!ch.choices().isEmpty()) b.append(ch.choices().get(0).text()); });
+        }
+        assertEquals(want, b.toString());
+    }
+
+    @Test
+    void aRequestPastItsTimeoutGets504AndFreesItsBlocks() throws Exception {
+        try (OpenAiServer slow = OpenAiServer.decoder("tiny", engine, TOK, null,
+                new OpenAiServer.Limits(4096, 1024, Duration.ofMillis(1), 1))) {
+            int port = slow.start("127.0.0.1", 0);
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\": \"tiny\", \"prompt\": \"abcdefgh\", \"max_tokens\": 150, \"temperature\": 0}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(504, r.statusCode(), r.body());
+            assertTrue(r.body().contains("timed out"), r.body());
+            awaitIdle(engine);
+            assertEquals(0, engine.blocksInUse());
+        }
+    }
 }
