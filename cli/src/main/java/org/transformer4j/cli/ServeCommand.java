@@ -57,6 +57,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    /** Counted down once the server listens ({@link #boundPort} set); counting {@link #stop} down stops it (tests). */
+    final CountDownLatch started = new CountDownLatch(1), stop = new CountDownLatch(1);
+    volatile int boundPort = -1;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
@@ -103,9 +107,16 @@ final class ServeCommand implements Callable<Integer> {
         try (server) {
             int bound = server.start(host, port);
             System.err.println("t4j serve: listening on http://" + host + ":" + bound + "/v1 (Ctrl-C stops)");
-            CountDownLatch stop = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            Thread hook = new Thread(stop::countDown);
+            Runtime.getRuntime().addShutdownHook(hook);
+            boundPort = bound;
+            started.countDown();
             stop.await();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting: the hook is what stopped us
+            }
         }
         return 0;
     }
