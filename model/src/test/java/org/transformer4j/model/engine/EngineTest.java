@@ -92,6 +92,10 @@ class EngineTest {
     }
 
     static void assertSameAsAlone(Engine e, List<int[]> prompts, List<Generator.Options> opts) throws Exception {
+        assertSameAsAlone(model, e, prompts, opts);
+    }
+
+    static void assertSameAsAlone(Transformer model, Engine e, List<int[]> prompts, List<Generator.Options> opts) throws Exception {
         List<CompletableFuture<Result>> fs = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) fs.add(submit(e, prompts.get(i), opts.get(i)));
         Generator g = new Generator(model);
@@ -116,6 +120,18 @@ class EngineTest {
             assertSameAsAlone(e, prompts, options(n));
             assertEquals(0, e.blocksInUse(), "every block is free once every request ended");
             assertTrue(e.steps() < 24 * 30, "requests shared steps: " + e.steps());
+        }
+    }
+
+    @Test
+    void bf16RequestsGiveTheirSoloTokensToo() throws Exception {
+        try (Weights w = weights.to(org.transformer4j.runtime.DType.BF16)) {
+            Transformer m = new Transformer(w, backend);
+            List<int[]> prompts = new ArrayList<>();
+            for (int i = 0; i < 10; i++) prompts.add(prompt(50 + i, 1 + (i * 17) % 60));
+            try (Engine e = new Engine(m, Engine.Config.defaults(m).steps(40, 32))) {
+                assertSameAsAlone(m, e, prompts, options(10));
+            }
         }
     }
 
