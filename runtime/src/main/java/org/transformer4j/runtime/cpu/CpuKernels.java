@@ -42,6 +42,16 @@ public final class CpuKernels {
     }
 
     /** Whether the Vector API is usable in this JVM (module present and a vector width of at least 4 floats). */
+    /**
+     * Rows below which gemm (and a linear) with B stored (N, K) takes its small-M path, whose per-element
+     * sums run in another order than the packed path's: a row's bits are the same for every M on the
+     * same side of this limit. The serving engine keeps batched decode rows below it and prefill chunks
+     * at or above it, so that batched results equal solo ones bit for bit.
+     */
+    public static int smallMRows() {
+        return simd ? DOT_MAX_M_SIMD : MR;
+    }
+
     static boolean simdAvailable() {
         return SIMD_AVAILABLE;
     }

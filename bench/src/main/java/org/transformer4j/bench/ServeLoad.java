@@ -1,0 +1,140 @@
+// ServeLoad — the serving load benchmark: `t4j serve`'s server over a GPT-2-small-shaped model (random
+// weights) on the selected backend, N concurrent streaming HTTP clients; throughput, p50/p99 time to
+// first token and inter-token latency, continuous batching against one request at a time.
+package org.transformer4j.bench;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.TransformerConfig;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.engine.Engine;
+import org.transformer4j.model.tokenizer.Tokenizer;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.Backends;
+import org.transformer4j.server.OpenAiServer;
+
+/**
+ * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes]}
+ * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; slf4j is left out of the shaded jar). Each client sends one streaming /v1/completions request (token-id prompt,
+ * greedy, max_tokens = newTokens) at the same moment; "batched" is the engine as served (up to 64
+ * sequences per step, decoded in groups below the CPU's small-M limit so that every reply is bit-identical
+ * to a solo run), "batched-wide" the same with one group of up to 64 (the packed GEMM path), "one-at-a-time" the same server with one running sequence (the rest queue),
+ * which is how servers without continuous batching behave. Throughput = all streamed tokens / wall
+ * time from the first request to the last token. A warm-up round runs first. Not a test.
+ */
+public final class ServeLoad {
+
+    private ServeLoad() {}
+
+    /** Token ids as text "[id]" pieces are not needed: prompts go as id arrays; replies are counted as SSE events. */
+    static final class IdTokenizer implements Tokenizer {
+        @Override public int[] encode(String text, boolean special) { throw new UnsupportedOperationException("id prompts only"); }
+        @Override public String decode(int[] ids, boolean skip) {
+            StringBuilder b = new StringBuilder();
+            for (int id : ids) b.append('<').append(id).append('>');
+            return b.toString();
+        }
+        @Override public Map<String, Integer> specialTokens() { return Map.of(); }
+        @Override public String name() { return "ids"; }
+        @Override public void close() {}
+    }
+
+    record Run(double seconds, int tokens, double[] ttft, double[] itl) {}
+
+    public static void main(String[] args) throws Exception {
+        int[] clients = Arrays.stream((args.length > 0 ? args[0] : "1,8,32").split(",")).mapToInt(Integer::parseInt).toArray();
+        int prompt = args.length > 1 ? Integer.parseInt(args[1]) : 32;
+        int steps = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        String[] modes = (args.length > 3 ? args[3] : "batched,batched-wide,one-at-a-time").split(",");
+        try (Backend backend = Backends.select()) {
+            TransformerConfig c = TransformerConfig.gpt2Small();
+            try (Weights w = Weights.random(c, backend, 1)) {
+                Transformer m = new Transformer(w, backend);
+                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %d tokens, %d new tokens greedy per client%n",
+                        backend.description(), prompt, steps);
+                System.out.println("| mode | clients | tokens/s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s |");
+                System.out.println("|---|---|---|---|---|---|---|---|");
+                for (String mode : modes) {
+                    Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.startsWith("batched") ? 64 : 1, 256);
+                    if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // packed GEMM path: not bit-identical to solo
+                    try (Engine e = new Engine(m, cfg);
+                         OpenAiServer s = OpenAiServer.decoder("gpt2-random", e, new IdTokenizer(), null, OpenAiServer.Limits.defaults())) {
+                        int port = s.start("127.0.0.1", 0);
+                        load(port, 2, prompt, 4, c.vocabSize(), 99);                 // warm-up
+                        for (int n : clients) {
+                            Run r = load(port, n, prompt, steps, c.vocabSize(), n);
+                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f |%n", mode, n,
+                                    r.tokens() / r.seconds(), pct(r.ttft(), 50), pct(r.ttft(), 99), pct(r.itl(), 50), pct(r.itl(), 99), r.seconds());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static double pct(double[] xs, double p) {
+        if (xs.length == 0) return Double.NaN;
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        int i = (int) Math.ceil(p / 100.0 * s.length) - 1;
+        return s[Math.max(0, Math.min(s.length - 1, i))] * 1e3;
+    }
+
+    static Run load(int port, int n, int prompt, int steps, int vocab, long seed) throws Exception {
+        HttpClient http = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+        List<Future<double[]>> fs = new ArrayList<>();
+        long t0 = System.nanoTime();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < n; i++) {
+                SplittableRandom r = new SplittableRandom(seed * 1000 + i);
+                StringBuilder ids = new StringBuilder();
+                for (int k = 0; k < prompt; k++) ids.append(k == 0 ? "" : ",").append(r.nextInt(vocab));
+                String body = "{\"model\":\"gpt2-random\",\"prompt\":[" + ids + "],\"max_tokens\":" + steps
+                        + ",\"temperature\":0,\"stream\":true}";
+                fs.add(pool.submit(() -> stream(http, port, body)));
+            }
+            List<Double> ttft = new ArrayList<>(), itl = new ArrayList<>();
+            int tokens = 0;
+            for (Future<double[]> f : fs) {
+                double[] times = f.get();                  // seconds after the request was sent, per token
+                tokens += times.length;
+                if (times.length > 0) ttft.add(times[0]);
+                for (int k = 1; k < times.length; k++) itl.add(times[k] - times[k - 1]);
+            }
+            double wall = (System.nanoTime() - t0) / 1e9;
+            return new Run(wall, tokens, ttft.stream().mapToDouble(Double::doubleValue).toArray(), itl.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+    }
+
+    static double[] stream(HttpClient http, int port, String body) throws Exception {
+        long t0 = System.nanoTime();
+        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        if (r.statusCode() != 200) throw new IllegalStateException("HTTP " + r.statusCode() + ": " + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
+        List<Double> times = new ArrayList<>();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
+                if (line.contains("\"text\":\"<")) times.add((System.nanoTime() - t0) / 1e9);   // a chunk with a token
+                if (line.contains("\"error\"")) throw new IllegalStateException(line);
+            }
+        }
+        return times.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+}

@@ -1,0 +1,123 @@
+// ServeCommand — `t4j serve`: the OpenAI-compatible server (server module) over one model: a decoder
+// folder through the continuous-batching engine, or an encoder (a BERT/T5 folder, or minilm) for
+// /v1/embeddings. Runs until interrupted.
+package org.transformer4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.TransformerConfig;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.engine.Engine;
+import org.transformer4j.model.onnx.BertOnnxImporter;
+import org.transformer4j.model.tokenizer.HfTokenizer;
+import org.transformer4j.model.tokenizer.Tokenizer;
+import org.transformer4j.model.tokenizer.Tokenizers;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.Backends;
+import org.transformer4j.server.OpenAiServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve a model over an OpenAI-compatible HTTP API: /v1/models, /v1/completions, /v1/chat/completions "
+                + "(models with a chat template), /v1/embeddings (encoders), /health, /metrics. Decoders run through a "
+                + "continuous-batching engine on a paged KV cache. Stops on Ctrl-C."},
+        footer = {"", "Exit codes: 0 stopped, 1 bad input or failure (one line on stderr), 2 bad usage."})
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR|minilm", description = "Model folder, or the built-in encoder minilm.")
+    String model;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0: any free port).")
+    int port;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--name", description = "Model name clients ask for (default: the folder's name, or minilm).")
+    String name;
+
+    @Option(names = "--kv-memory-mb", defaultValue = "1024", description = "KV-cache memory for the engine in MiB (default: ${DEFAULT-VALUE}).")
+    long kvMemoryMb;
+
+    @Option(names = "--max-running", defaultValue = "64", description = "Sequences decoded together at most (default: ${DEFAULT-VALUE}).")
+    int maxRunning;
+
+    @Option(names = "--max-waiting", defaultValue = "256", description = "Requests queued at most; more get HTTP 429 (default: ${DEFAULT-VALUE}).")
+    int maxWaiting;
+
+    @Option(names = "--timeout-s", defaultValue = "300", description = "Seconds a request may take (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    /** Counted down once the server listens ({@link #boundPort} set); counting {@link #stop} down stops it (tests). */
+    final CountDownLatch started = new CountDownLatch(1), stop = new CountDownLatch(1);
+    volatile int boundPort = -1;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
+        if (kvMemoryMb < 1 || kvMemoryMb > (Long.MAX_VALUE >> 20)) throw new IllegalArgumentException("--kv-memory-mb must be ≥ 1, got " + kvMemoryMb);
+        if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout-s must be ≥ 1, got " + timeoutSeconds);
+        org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
+        OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
+        try (Backend backend = Backends.select()) {
+            if (EmbedCommand.BUILT_IN.contains(model)) {
+                Path dir = Files.createTempDirectory("t4j-minilm");
+                Path onnx = dir.resolve(DemoModels.ONNX), tokFile = dir.resolve(DemoModels.TOKENIZER);
+                try {
+                    DemoModels.copyResource(DemoModels.ONNX, onnx);
+                    DemoModels.copyResource(DemoModels.TOKENIZER, tokFile);
+                    try (BertOnnxImporter.Result imported = BertOnnxImporter.importFile(onnx);
+                         HfTokenizer tok = HfTokenizer.load(tokFile);
+                         Weights w = Weights.fromHfBert(DemoModels.miniLmConfig(), imported.weights(), backend, dt)) {
+                        return serve(OpenAiServer.encoder(name == null ? model : name, new Transformer(w, backend), tok, limits));
+                    }
+                } finally {
+                    Files.deleteIfExists(onnx);
+                    Files.deleteIfExists(tokFile);
+                    Files.deleteIfExists(dir);
+                }
+            }
+            Path dir = Path.of(model);
+            ModelInputs.checkModelFolder(dir);
+            String served = name == null ? dir.toAbsolutePath().normalize().getFileName().toString() : name;
+            try (Tokenizer tok = Tokenizers.forModel(dir); Weights w = Pretrained.load(dir, backend, dt)) {
+                Transformer m = new Transformer(w, backend);
+                if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
+                    return serve(OpenAiServer.encoder(served, m, tok, limits));
+                }
+                Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
+                try (Engine engine = new Engine(m, c)) {
+                    // chat: the chat-template hook (server.ChatTemplate) is filled in once templates are read from model folders
+                    return serve(OpenAiServer.decoder(served, engine, tok, null, limits));
+                }
+            }
+        }
+    }
+
+    private int serve(OpenAiServer server) throws InterruptedException {
+        try (server) {
+            int bound = server.start(host, port);
+            System.err.println("t4j serve: listening on http://" + host + ":" + bound + "/v1 (Ctrl-C stops)");
+            Thread hook = new Thread(stop::countDown);
+            Runtime.getRuntime().addShutdownHook(hook);
+            boundPort = bound;
+            started.countDown();
+            stop.await();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting: the hook is what stopped us
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,57 @@
+// ServeCommandTest — `t4j serve --model DIR` on a real GPT-2 folder (random weights, GPT-2's tokenizer):
+// the completion it serves equals Generator run alone on the same prompt, and it stops cleanly.
+package org.transformer4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.tokenizer.Tokenizers;
+import org.transformer4j.runtime.CpuBackend;
+import picocli.CommandLine;
+
+class ServeCommandTest {
+
+    @Test
+    void servesAGpt2FolderAndRepliesAsGeneratorAlone(@TempDir Path dir) throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4);
+        String prompt = "Why do LLMs work?";
+        ServeCommand cmd = new ServeCommand();
+        int[] exit = {-1};
+        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
+                "--kv-memory-mb", "8"));
+        t.start();
+        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + cmd.boundPort + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\": \"gpt2\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 8, \"temperature\": 0}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode reply = new ObjectMapper().readTree(r.body());
+            String expected;
+            try (var tok = Tokenizers.forModel(model); var backend = new CpuBackend(); var weights = Pretrained.load(model, backend)) {
+                int[] ids = new Generator(new Transformer(weights, backend)).generate(tok.encode(prompt), Generator.Options.greedy(8), null);
+                expected = tok.decode(ids);
+            }
+            assertEquals(expected, reply.at("/choices/0/text").asText());
+            assertEquals(8, reply.at("/usage/completion_tokens").asInt());
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertEquals(0, exit[0]);
+    }
+}

@@ -1,0 +1,528 @@
+// Engine — continuous batching over one paged KV pool: requests join the running decode batch at
+// every step, prompts are prefilled in chunks under a per-step token budget between decode steps,
+// and a sequence that cannot grow when blocks run out is preempted and recomputed later.
+package org.transformer4j.model.engine;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.PagedBatch;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.TransformerConfig;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.cpu.CpuKernels;
+
+/**
+ * One thread (the engine's loop) runs the model; {@link #submit} may be called from any thread and
+ * the listener is called on the loop's thread (keep it short: hand the token to your own thread).
+ *
+ * <p><b>Same tokens as alone.</b> Each request's tokens equal {@link Generator#generate} of its
+ * prompt alone with the same {@link Generator.Options} (greedy, and seeded sampling: the sample op
+ * is run per sequence, row 0, counter offset = the token's index, as the generator does). On the CPU
+ * backend this holds bit for bit because every op is row-wise except the matrix products, whose
+ * rows keep their bits while M stays on the same side of {@link CpuKernels#smallMRows()}: decode
+ * batches are cut into groups below it, prefill chunks are 16-row aligned and never shorter than it
+ * (a short tail is merged into the chunk before), and a preempted sequence is recomputed as it was
+ * first computed — its prompt by prefill, its generated tokens fed back one per decode step. On
+ * CUDA, cuBLAS may choose other kernels for other M, so equality there is up to float rounding.
+ *
+ * <p><b>Failure is per sequence.</b> Bad input is refused at {@link #submit}; a sequence whose
+ * logits are not finite (the sample op then returns an id outside the vocabulary), whose stop-string
+ * decoder throws, or whose listener throws, ends alone with its own error; a decode batch that
+ * throws is rerun one sequence at a time so that only the failing one ends.
+ */
+public final class Engine implements AutoCloseable {
+
+    /**
+     * @param kvBudgetBytes  KV memory for the pool (blocks = budget / bytes per block, capped by what
+     *                       maxRunning sequences of the model's full length use)
+     * @param maxRunning     sequences in the running batch at most
+     * @param maxWaiting     requests waiting at most; {@link #submit} refuses more
+     * @param stepTokens     tokens per step (decode rows + prefill rows): the prefill budget
+     * @param prefillChunk   rows per prefill chunk at most (rounded to whole blocks)
+     * @param decodeGroup    sequences per decode forward pass at most
+     * @param minChunkRows   fewest rows of a prefill chunk that is not a whole prompt
+     */
+    public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
+                         int decodeGroup, int minChunkRows) {
+        public Config {
+            if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
+            if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1) {
+                throw new IllegalArgumentException("engine limits must be ≥ 1 (maxWaiting ≥ 0): " + this);
+            }
+        }
+
+        /** Defaults for the model's backend: 256 MiB of KV, 64 running, 256 waiting, 512 tokens a step. */
+        public static Config defaults(Transformer m) {
+            boolean cpu = !m.backend.device().isCuda();
+            int small = CpuKernels.smallMRows();
+            return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1);
+        }
+
+        public Config kvBudget(long bytes) {
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows);
+        }
+
+        public Config limits(int running, int waiting) {
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows);
+        }
+
+        /**
+         * Sequences per decode forward pass. Above the CPU's small-M limit the matrix products take the
+         * packed path, faster per token for many sequences, but a row's bits then differ from a solo run's
+         * (equal up to float rounding, so a near tie may pick another token).
+         */
+        public Config decodeGroup(int g) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows);
+        }
+
+        public Config steps(int tokens, int chunk) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows);
+        }
+    }
+
+    /**
+     * A request: its prompt (include BOS yourself), the generator's options, and how many alternatives
+     * to report per token ({@code topLogprobs}: -1 no log-probabilities, 0 the chosen token's only).
+     */
+    public record Request(int[] prompt, Generator.Options options, int topLogprobs) {
+        public Request {
+            if (options == null) throw new IllegalArgumentException("no options");
+            if (topLogprobs < -1) throw new IllegalArgumentException("topLogprobs must be ≥ -1, got " + topLogprobs);
+        }
+
+        public Request(int[] prompt, Generator.Options options) { this(prompt, options, -1); }
+    }
+
+    /**
+     * One new token: its index among the request's new tokens, and with log-probabilities asked for,
+     * log softmax(logits)[id] at temperature 1 and the {@code topLogprobs} most likely ids with theirs.
+     */
+    public record Token(int index, int id, double logprob, int[] topIds, double[] topLogprobs) {}
+
+    /** Why a request ended: a stop id or string, the token limit, a cancel, or an error. */
+    public enum Finish { STOP, LENGTH, CANCELLED, ERROR }
+
+    /** Called on the engine's thread. */
+    public interface Listener {
+        void onToken(Token token);
+
+        /** The last call; {@code error} is null unless {@code reason} is ERROR. */
+        void onFinish(Finish reason, String error);
+    }
+
+    /** A submitted request; {@link #cancel} ends it (its blocks are freed at the next step). */
+    public static final class Handle {
+        private final Seq seq;
+
+        Handle(Seq seq) { this.seq = seq; }
+
+        public void cancel() { seq.cancelled = true; seq.engine.wake(); }
+
+        public long id() { return seq.id; }
+    }
+
+    /** {@link #submit} refuses a request when the waiting queue is full. */
+    public static final class QueueFullException extends RejectedExecutionException {
+        QueueFullException(String m) { super(m); }
+    }
+
+    private final Transformer model;
+    private final Config config;
+    private final BlockManager blocks;
+    private final int vocab;
+    private final ConcurrentLinkedQueue<Seq> incoming = new ConcurrentLinkedQueue<>();
+    private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
+    private final List<Seq> running = new ArrayList<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
+    private volatile int runningCount, blocksInUse;
+    private final Object lock = new Object();
+    private volatile boolean stopping;
+    private final Thread loop;
+
+    public Engine(Transformer model, Config config) {
+        PagedBatch.requireDecoderOnly(model);
+        this.model = model;
+        this.config = config;
+        this.vocab = model.config.vocabSize();
+        this.blocks = new BlockManager(model, config.kvBudgetBytes(), config.maxRunning());
+        this.loop = Thread.ofPlatform().daemon().name("t4j-engine").unstarted(this::run);
+        loop.start();
+    }
+
+    public Transformer model() { return model; }
+
+    public Config config() { return config; }
+
+    /** Requests waiting to be admitted. */
+    public int queued() { return queued.get(); }
+
+    /** Sequences in the running batch. */
+    public int running() { return runningCount; }
+
+    public int blocksInUse() { return blocksInUse; }
+
+    public int numBlocks() { return blocks.numBlocks(); }
+
+    public long tokensGenerated() { return tokensOut.get(); }
+
+    public long preemptions() { return preemptions.get(); }
+
+    public long prefixHits() { return blocks.prefixHits(); }
+
+    public long steps() { return steps.get(); }
+
+    /**
+     * Queues a request. Throws IllegalArgumentException for bad input (empty prompt, an id outside the
+     * vocabulary, a prompt plus maxNewTokens beyond the model's positions or the KV pool) and
+     * {@link QueueFullException} when {@code maxWaiting} requests wait already.
+     */
+    public Handle submit(Request r, Listener listener) {
+        if (r == null || listener == null) throw new IllegalArgumentException("request and listener are required");
+        if (stopping) throw new IllegalStateException("the engine is closed");
+        int[] p = r.prompt();
+        if (p == null || p.length == 0) throw new IllegalArgumentException("the prompt is empty");
+        for (int i = 0; i < p.length; i++) {
+            if (p[i] < 0 || p[i] >= vocab) {
+                throw new IllegalArgumentException("prompt token " + i + " is " + p[i] + ", outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+        long rows = (long) p.length + r.options().maxNewTokens();
+        TransformerConfig c = model.config;
+        if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && rows > c.maxPositions()) {
+            throw new IllegalArgumentException("the prompt has " + p.length + " tokens; with " + r.options().maxNewTokens()
+                    + " new tokens that exceeds the model's " + c.maxPositions() + " positions");
+        }
+        if (BlockManager.blocksFor(rows) > blocks.numBlocks()) {
+            throw new IllegalArgumentException(rows + " rows (prompt + new tokens) need " + BlockManager.blocksFor(rows)
+                    + " KV blocks but the pool has " + blocks.numBlocks());
+        }
+        if (queued.incrementAndGet() > config.maxWaiting()) {
+            queued.decrementAndGet();
+            throw new QueueFullException(config.maxWaiting() + " requests are waiting already");
+        }
+        Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
+        incoming.add(s);
+        wake();
+        return new Handle(s);
+    }
+
+    void wake() {
+        synchronized (lock) { lock.notifyAll(); }
+    }
+
+    // ---- the loop -----------------------------------------------------------------------------------
+
+    static final class Seq {
+        final Engine engine;
+        final long id;
+        final int[] prompt;
+        final Generator.Options o;
+        final int topLogprobs;
+        final Listener listener;
+        final List<Integer> gen = new ArrayList<>();
+        final List<Integer> held = new ArrayList<>();   // block ids, in row order
+        int len;                                         // cached rows
+        int published;                                   // prompt blocks published (or taken from the cache)
+        volatile boolean cancelled;
+        boolean done;
+
+        Seq(Engine engine, long id, int[] prompt, Generator.Options o, int topLogprobs, Listener listener) {
+            this.engine = engine; this.id = id; this.prompt = prompt; this.o = o; this.topLogprobs = topLogprobs; this.listener = listener;
+        }
+
+        int token(int i) { return i < prompt.length ? prompt[i] : gen.get(i - prompt.length); }
+
+        boolean prefilling() { return len < prompt.length; }
+    }
+
+    private void run() {
+        while (!stopping) {
+            try {
+                if (!stepOnce()) {
+                    synchronized (lock) {
+                        if (incoming.isEmpty() && !stopping) lock.wait(50);
+                    }
+                }
+            } catch (InterruptedException e) {
+                break;
+            } catch (RuntimeException | Error e) {               // a bug in the loop: end every sequence, keep serving
+                for (Seq s : new ArrayList<>(running)) fail(s, "engine step failed: " + e);
+            }
+        }
+        List<Seq> all = new ArrayList<>(running);
+        all.addAll(waiting);
+        for (Seq s; (s = incoming.poll()) != null; ) all.add(s);
+        for (Seq s : all) if (!s.done) fail(s, "the engine was closed");
+        blocks.close();
+    }
+
+    /** One step; false when there was nothing to do. */
+    private boolean stepOnce() {
+        for (Seq s; (s = incoming.poll()) != null; ) waiting.add(s);
+        for (Seq s : new ArrayList<>(running)) if (s.cancelled) finish(s, Finish.CANCELLED, null);
+        for (var it = waiting.iterator(); it.hasNext(); ) {
+            Seq s = it.next();
+            if (s.cancelled) { it.remove(); queued.decrementAndGet(); finishQuiet(s, Finish.CANCELLED, null); }
+        }
+        while (!waiting.isEmpty() && running.size() < config.maxRunning()) {
+            Seq s = waiting.poll();
+            queued.decrementAndGet();
+            running.add(s);
+            sharePrefix(s);
+        }
+        if (running.isEmpty()) { publish(); return false; }
+        steps.incrementAndGet();
+        // decode rows first: each needs room for one more row
+        List<Seq> decoding = new ArrayList<>();
+        for (Seq s : new ArrayList<>(running)) {
+            if (s.done || s.prefilling() || !running.contains(s)) continue;
+            if (room(s, s.len + 1, true)) decoding.add(s);
+        }
+        decoding.removeIf(s -> !running.contains(s));   // preempted to make room for a later one
+        int budget = config.stepTokens() - decoding.size();
+        boolean progressed = false;
+        for (Seq s : new ArrayList<>(running)) {
+            if (!s.prefilling() || s.done || !running.contains(s)) continue;
+            if (budget < config.minChunkRows() && (progressed || !decoding.isEmpty())) break;
+            int take = chunk(s, Math.max(budget, config.minChunkRows()));
+            if (!room(s, s.len + take, decoding.isEmpty() && !progressed)) break;
+            prefill(s, take);
+            budget -= take;
+            progressed = true;
+        }
+        for (int from = 0; from < decoding.size(); from += config.decodeGroup()) {
+            decode(decoding.subList(from, Math.min(decoding.size(), from + config.decodeGroup())));
+        }
+        publish();
+        return true;
+    }
+
+    private void publish() {
+        runningCount = running.size();
+        blocksInUse = blocks.blocksInUse();
+    }
+
+    /** Rows of the next prefill chunk of s: whole blocks, never a short tail (merged into this chunk instead). */
+    private int chunk(Seq s, int budget) {
+        int rest = s.prompt.length - s.len;
+        int cap = Math.max(BlockManager.BLOCK_SIZE, Math.min(config.prefillChunk(), budget) / BlockManager.BLOCK_SIZE * BlockManager.BLOCK_SIZE);
+        cap = Math.max(cap, (config.minChunkRows() + BlockManager.BLOCK_SIZE - 1) / BlockManager.BLOCK_SIZE * BlockManager.BLOCK_SIZE);
+        int take = Math.min(rest, cap);
+        if (rest - take > 0 && rest - take < config.minChunkRows()) take = rest;
+        return take;
+    }
+
+    /** Takes the longest run of published prompt blocks, leaving a tail the prefill may run alone. */
+    private void sharePrefix(Seq s) {
+        int p = s.prompt.length;
+        if (p < config.minChunkRows()) return;
+        int maxShared = (p - config.minChunkRows()) / BlockManager.BLOCK_SIZE;
+        for (int i = 0; i < maxShared; i++) {
+            int id = blocks.lookup(Arrays.copyOf(s.prompt, (i + 1) * BlockManager.BLOCK_SIZE));
+            if (id < 0) break;
+            s.held.add(id);
+        }
+        s.len = s.held.size() * BlockManager.BLOCK_SIZE;
+        s.published = s.held.size();
+    }
+
+    /**
+     * Gives s blocks for {@code rows} rows; when none are left, preempts the latest-admitted other
+     * sequence (if {@code mayPreempt}) or s itself. Returns whether s has the room now.
+     */
+    private boolean room(Seq s, int rows, boolean mayPreempt) {
+        int need = BlockManager.blocksFor(rows) - s.held.size();
+        while (need > 0) {
+            if (blocks.available() >= need) {
+                for (int i = 0; i < need; i++) s.held.add(blocks.allocate());
+                return true;
+            }
+            if (!mayPreempt) return false;
+            Seq victim = null;
+            for (int i = running.size() - 1; i >= 0; i--) {
+                if (running.get(i) != s && !running.get(i).held.isEmpty()) { victim = running.get(i); break; }
+            }
+            if (victim == null) { preempt(s); return false; }
+            preempt(victim);
+        }
+        return true;
+    }
+
+    /** Frees s's blocks and puts it first in line; it is recomputed when admitted again. */
+    private void preempt(Seq s) {
+        releaseBlocks(s);
+        s.len = 0;
+        s.published = 0;
+        running.remove(s);
+        waiting.addFirst(s);
+        queued.incrementAndGet();
+        preemptions.incrementAndGet();
+    }
+
+    private void releaseBlocks(Seq s) {
+        for (int id : s.held) blocks.release(id);
+        s.held.clear();
+    }
+
+    private int[] table(Seq s) { return s.held.stream().mapToInt(Integer::intValue).toArray(); }
+
+    private void prefill(Seq s, int take) {
+        float[] logits;
+        try {
+            logits = PagedBatch.prefill(model, blocks.caches(), table(s), s.len, Arrays.copyOfRange(s.prompt, s.len, s.len + take));
+        } catch (RuntimeException e) {
+            fail(s, "prefill failed: " + e.getMessage());
+            return;
+        }
+        s.len += take;
+        int full = Math.min(s.len, s.prompt.length) / BlockManager.BLOCK_SIZE;
+        for (; s.published < full; s.published++) {
+            blocks.publish(Arrays.copyOf(s.prompt, (s.published + 1) * BlockManager.BLOCK_SIZE), s.held.get(s.published));
+        }
+        if (s.len == s.prompt.length && s.gen.isEmpty()) {
+            try (Tensor h = Tensor.of(DType.F32, logits, 1, vocab); Tensor row = model.backend.upload(h)) {
+                choose(s, row);
+            } catch (RuntimeException e) {
+                fail(s, "sampling failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private void decode(List<Seq> group) {
+        int b = group.size();
+        int maxBlocks = group.stream().mapToInt(s -> s.held.size()).max().orElseThrow();
+        int[] tables = new int[b * maxBlocks];
+        int[] lengths = new int[b], tokens = new int[b];
+        for (int i = 0; i < b; i++) {
+            Seq s = group.get(i);
+            for (int j = 0; j < maxBlocks; j++) tables[i * maxBlocks + j] = s.held.get(Math.min(j, s.held.size() - 1));
+            lengths[i] = s.len;
+            tokens[i] = s.token(s.len);
+        }
+        PagedBatch.Step step;
+        try {
+            step = PagedBatch.decode(model, blocks.caches(), tables, maxBlocks, lengths, tokens);
+        } catch (RuntimeException e) {
+            if (b == 1) { fail(group.get(0), "decode step failed: " + e.getMessage()); return; }
+            for (Seq s : group) decode(List.of(s));   // only the failing sequence ends
+            return;
+        }
+        try (step) {
+            for (int i = 0; i < b; i++) {
+                Seq s = group.get(i);
+                s.len++;
+                int index = s.len - s.prompt.length;            // the new token these logits choose
+                if (index < s.gen.size()) continue;             // recomputing after a preemption: already chosen
+                try {
+                    choose(s, step.logits().slice(0, i, i + 1));
+                } catch (RuntimeException e) {
+                    fail(s, "sampling failed: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Samples s's next token from its logits row (1, V) as Generator.sample does, then reports it. */
+    private void choose(Seq s, Tensor row) {
+        int index = s.gen.size();
+        Generator.Options o = s.o;
+        int id;
+        try (Tensor ids = model.backend.empty(DType.I32, 1)) {
+            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(row, ids)
+                    : SampleOp.sample(row, o.temperature(), o.seed(), ids).topP(o.topP()).offset(index);
+            if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
+            model.backend.sample(op);
+            if (ids.isCuda()) {
+                try (Tensor h = model.backend.toHost(ids)) { id = h.toIntArray()[0]; }
+            } else {
+                id = ids.toIntArray()[0];
+            }
+        }
+        if (id < 0 || id >= vocab) {
+            fail(s, "non-finite logits at new token " + index + " of request " + s.id + " (the sampler found no valid id)");
+            return;
+        }
+        double lp = Double.NaN;
+        int[] topIds = null;
+        double[] topLps = null;
+        if (s.topLogprobs >= 0) {
+            float[] logits;
+            if (row.isCuda()) {
+                try (Tensor h = model.backend.toHost(row)) { logits = h.toFloatArray(); }
+            } else {
+                logits = row.toFloatArray();
+            }
+            double[] ls = Logprobs.logSoftmax(logits);
+            lp = ls[id];
+            topIds = Logprobs.top(ls, s.topLogprobs);
+            topLps = new double[topIds.length];
+            for (int i = 0; i < topIds.length; i++) topLps[i] = ls[topIds[i]];
+        }
+        s.gen.add(id);
+        tokensOut.incrementAndGet();
+        try {
+            s.listener.onToken(new Token(index, id, lp, topIds, topLps));
+        } catch (RuntimeException e) {
+            fail(s, "the listener failed: " + e);
+            return;
+        }
+        boolean stop = o.stopIds().contains(id);
+        if (!stop && !o.stopStrings().isEmpty()) {
+            String text;
+            try {
+                text = o.decoder().apply(s.gen.stream().mapToInt(Integer::intValue).toArray());
+            } catch (RuntimeException e) {
+                fail(s, "decoding the new tokens for the stop strings failed: " + e);
+                return;
+            }
+            for (String stopString : o.stopStrings()) if (text.contains(stopString)) stop = true;
+        }
+        if (stop) finish(s, Finish.STOP, null);
+        else if (s.gen.size() >= o.maxNewTokens()) finish(s, Finish.LENGTH, null);
+    }
+
+    private void fail(Seq s, String error) {
+        if (s.done) return;
+        if (waiting.remove(s)) queued.decrementAndGet();
+        finish(s, Finish.ERROR, error);
+    }
+
+    private void finish(Seq s, Finish reason, String error) {
+        if (s.done) return;
+        running.remove(s);
+        releaseBlocks(s);
+        finishQuiet(s, reason, error);
+    }
+
+    private void finishQuiet(Seq s, Finish reason, String error) {
+        s.done = true;
+        try {
+            s.listener.onFinish(reason, error);
+        } catch (RuntimeException ignored) {
+            // the request is over either way
+        }
+    }
+
+    /** Stops the loop, ends every request still queued or running with an error, and frees the pool. */
+    @Override
+    public void close() {
+        stopping = true;
+        wake();
+        try {
+            loop.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,618 @@
+// OpenAiServer — an OpenAI-compatible HTTP API over the continuous-batching engine: /v1/models,
+// /v1/completions, /v1/chat/completions (stream: true as server-sent events), /v1/embeddings,
+// /health and /metrics; Javalin on Jetty with virtual threads, JSON through Jackson.
+package org.transformer4j.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.engine.Engine;
+import org.transformer4j.model.engine.Logprobs;
+import org.transformer4j.model.tokenizer.Tokenizer;
+
+/**
+ * Serves one model under one name: a decoder through an {@link Engine} (completions, and chat where a
+ * {@link ChatTemplate} is given), or an encoder (embeddings). Each request runs on its own virtual
+ * thread, which submits to the engine and waits for its tokens; a streaming client that goes away
+ * (a failed write) cancels its sequence, which frees its blocks at the engine's next step. Errors are
+ * OpenAI's object {@code {"error": {"message", "type", "param", "code"}}}: 400 for bad input or an
+ * unknown model, 429 with Retry-After when the engine's queue is full, 504 past the timeout.
+ */
+public final class OpenAiServer implements AutoCloseable {
+
+    /** Prompt and output token limits, the time a request may take, and the Retry-After of a 429. */
+    public record Limits(int maxPromptTokens, int maxOutputTokens, Duration timeout, int retryAfterSeconds) {
+        public static Limits defaults() { return new Limits(4096, 1024, Duration.ofMinutes(5), 1); }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String name;
+    private final Engine engine;            // decoders, else null
+    private final Transformer encoder;      // encoders, else null
+    private final Tokenizer tokenizer;
+    private final ChatTemplate chat;        // null: no chat
+    private final Limits limits;
+    private final Metrics metrics = new Metrics();
+    private final long created = System.currentTimeMillis() / 1000;
+    private Javalin app;
+
+    /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
+    public static OpenAiServer decoder(String name, Engine engine, Tokenizer tokenizer, ChatTemplate chat, Limits limits) {
+        return new OpenAiServer(name, engine, null, tokenizer, chat, limits);
+    }
+
+    /** An encoder answering /v1/embeddings (mean-pooled, L2-normalised sentence embeddings). */
+    public static OpenAiServer encoder(String name, Transformer encoder, Tokenizer tokenizer, Limits limits) {
+        return new OpenAiServer(name, null, encoder, tokenizer, null, limits);
+    }
+
+    private OpenAiServer(String name, Engine engine, Transformer encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits) {
+        this.name = name;
+        this.engine = engine;
+        this.encoder = encoder;
+        this.tokenizer = tokenizer;
+        this.chat = chat;
+        this.limits = limits;
+    }
+
+    /** Starts listening on {@code port} (0: any free port) and returns the port. */
+    public int start(String host, int port) {
+        app = Javalin.create(c -> {
+            c.useVirtualThreads = true;
+            c.showJavalinBanner = false;
+            c.http.maxRequestSize = 16L << 20;
+        });
+        app.get("/health", ctx -> ctx.json(java.util.Map.of("status", "ok")));
+        app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.render(engine)));
+        app.get("/v1/models", this::models);
+        app.post("/v1/completions", ctx -> handle(ctx, "completions", this::completions));
+        app.post("/v1/chat/completions", ctx -> handle(ctx, "chat", this::chatCompletions));
+        app.post("/v1/embeddings", ctx -> handle(ctx, "embeddings", this::embeddings));
+        app.start(host, port);
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        if (app != null) app.stop();
+    }
+
+    // ---- errors --------------------------------------------------------------------------------------
+
+    /** An error answered as OpenAI's error object. */
+    static final class ApiError extends RuntimeException {
+        final int status;
+        final String type;
+        final String param;
+
+        ApiError(int status, String type, String param, String message) {
+            super(message);
+            this.status = status; this.type = type; this.param = param;
+        }
+
+        static ApiError bad(String param, String message) { return new ApiError(400, "invalid_request_error", param, message); }
+    }
+
+    private interface Handler { void run(Context ctx, JsonNode body) throws Exception; }
+
+    private void handle(Context ctx, String endpoint, Handler h) {
+        int status = 200;
+        try {
+            JsonNode body;
+            try {
+                body = JSON.readTree(ctx.bodyAsBytes());
+            } catch (JsonProcessingException e) {
+                throw ApiError.bad(null, "the body is not valid JSON: " + e.getOriginalMessage());
+            }
+            if (body == null || !body.isObject()) throw ApiError.bad(null, "the body must be a JSON object");
+            JsonNode model = body.get("model");
+            if (model == null || !model.isTextual()) throw ApiError.bad("model", "'model' is required (this server has '" + name + "')");
+            if (!model.asText().equals(name)) {
+                throw new ApiError(400, "invalid_request_error", "model", "unknown model '" + model.asText() + "'; this server has '" + name + "'");
+            }
+            h.run(ctx, body);
+        } catch (ApiError e) {
+            status = e.status;
+            error(ctx, e);
+        } catch (Engine.QueueFullException e) {
+            status = 429;
+            ctx.header("Retry-After", Integer.toString(limits.retryAfterSeconds()));
+            error(ctx, new ApiError(429, "rate_limit_exceeded", null, "the server is busy: " + e.getMessage() + "; retry later"));
+        } catch (IllegalArgumentException e) {
+            status = 400;
+            error(ctx, ApiError.bad(null, e.getMessage()));
+        } catch (Exception e) {
+            status = 500;
+            error(ctx, new ApiError(500, "server_error", null, e.toString()));
+        }
+        metrics.request(endpoint, status);
+    }
+
+    private static void error(Context ctx, ApiError e) {
+        ObjectNode err = JSON.createObjectNode();
+        ObjectNode o = err.putObject("error");
+        o.put("message", e.getMessage());
+        o.put("type", e.type);
+        o.put("param", e.param);
+        o.putNull("code");
+        ctx.status(e.status).contentType("application/json").result(err.toString());
+    }
+
+    // ---- /v1/models -----------------------------------------------------------------------------------
+
+    private void models(Context ctx) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("object", "list");
+        ObjectNode m = root.putArray("data").addObject();
+        m.put("id", name);
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "transformer4j");
+        ctx.contentType("application/json").result(root.toString());
+    }
+
+    // ---- generation -----------------------------------------------------------------------------------
+
+    /** What a generation request asks for, parsed and checked. */
+    private record Gen(int[] prompt, Generator.Options options, Set<String> stops, boolean stream, int topLogprobs,
+                       boolean echo, boolean includeUsage) {}
+
+    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
+        if (engine == null) throw ApiError.bad("model", "model '" + name + "' is an encoder: use /v1/embeddings");
+        if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
+        if (prompt.length > limits.maxPromptTokens()) {
+            throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt has " + prompt.length + " tokens; this server allows "
+                    + limits.maxPromptTokens());
+        }
+        int n = intField(b, "n", 1);
+        if (n != 1) throw ApiError.bad("n", "only n = 1 is supported");
+        String maxKey = isChat && b.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        int max = intField(b, maxKey, isChat ? limits.maxOutputTokens() : 16);
+        if (max < 1 || max > limits.maxOutputTokens()) {
+            throw ApiError.bad(maxKey, maxKey + " must be in [1, " + limits.maxOutputTokens() + "], got " + max);
+        }
+        double temperature = numField(b, "temperature", 1.0);
+        if (!(temperature >= 0 && temperature <= 2)) throw ApiError.bad("temperature", "temperature must be in [0, 2], got " + temperature);
+        double topP = numField(b, "top_p", 1.0);
+        if (!(topP > 0 && topP <= 1)) throw ApiError.bad("top_p", "top_p must be in (0, 1], got " + topP);
+        int topK = intField(b, "top_k", 0);
+        if (topK < 0) throw ApiError.bad("top_k", "top_k must be ≥ 0, got " + topK);
+        long seed = b.hasNonNull("seed") ? longField(b, "seed") : ThreadLocalRandom.current().nextLong();
+        Set<String> stops = new LinkedHashSet<>();
+        JsonNode stop = b.get("stop");
+        if (stop != null && !stop.isNull()) {
+            if (stop.isTextual()) stops.add(stop.asText());
+            else if (stop.isArray() && stop.size() <= 4) for (JsonNode s : stop) {
+                if (!s.isTextual()) throw ApiError.bad("stop", "stop must be a string or up to 4 strings");
+                stops.add(s.asText());
+            }
+            else throw ApiError.bad("stop", "stop must be a string or up to 4 strings");
+            if (stops.contains("")) throw ApiError.bad("stop", "a stop string must not be empty");
+        }
+        int top;
+        if (isChat) {
+            boolean lp = b.path("logprobs").asBoolean(false);
+            int k = intField(b, "top_logprobs", 0);
+            if (k < 0 || k > 20) throw ApiError.bad("top_logprobs", "top_logprobs must be in [0, 20], got " + k);
+            if (k > 0 && !lp) throw ApiError.bad("top_logprobs", "top_logprobs needs logprobs: true");
+            top = lp ? k : -1;
+        } else {
+            JsonNode lp = b.get("logprobs");
+            if (lp == null || lp.isNull()) top = -1;
+            else {
+                if (!lp.isInt() || lp.asInt() < 0 || lp.asInt() > 5) throw ApiError.bad("logprobs", "logprobs must be an integer in [0, 5]");
+                top = lp.asInt();
+            }
+        }
+        boolean echo = !isChat && b.path("echo").asBoolean(false);
+        boolean stream = b.path("stream").asBoolean(false);
+        if (echo && stream) throw ApiError.bad("echo", "echo with stream is not supported");
+        Generator.Options o = Generator.Options.greedy(max);
+        if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed);
+        if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
+        boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
+        return new Gen(prompt, o, stops, stream, top, echo, usage);
+    }
+
+    private void completions(Context ctx, JsonNode b) throws Exception {
+        JsonNode p = b.get("prompt");
+        int[] prompt;
+        if (p != null && p.isTextual()) prompt = tokenizer.encode(p.asText());
+        else if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) prompt = tokenizer.encode(p.get(0).asText());
+        else if (p != null && p.isArray() && !p.isEmpty() && p.get(0).isInt()) {
+            prompt = new int[p.size()];
+            for (int i = 0; i < prompt.length; i++) {
+                if (!p.get(i).isInt()) throw ApiError.bad("prompt", "a token prompt must hold integers only");
+                prompt[i] = p.get(i).asInt();
+            }
+        } else {
+            throw ApiError.bad("prompt", "prompt must be a string, a one-string array, or an array of token ids");
+        }
+        run(ctx, parseGen(b, prompt, false), false);
+    }
+
+    private void chatCompletions(Context ctx, JsonNode b) throws Exception {
+        if (engine == null) throw ApiError.bad("model", "model '" + name + "' is an encoder: use /v1/embeddings");
+        if (chat == null) throw ApiError.bad("model", "model '" + name + "' has no chat template; use /v1/completions");
+        JsonNode ms = b.get("messages");
+        if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiError.bad("messages", "messages must be a non-empty array");
+        List<ChatTemplate.Message> messages = new ArrayList<>();
+        for (JsonNode m : ms) {
+            if (!m.path("role").isTextual()) throw ApiError.bad("messages", "every message needs a role");
+            JsonNode c = m.get("content");
+            String text;
+            if (c != null && c.isTextual()) text = c.asText();
+            else if (c != null && c.isArray()) {
+                StringBuilder sb = new StringBuilder();
+                for (JsonNode part : c) {
+                    if (!"text".equals(part.path("type").asText())) throw ApiError.bad("messages", "only text content parts are supported");
+                    sb.append(part.path("text").asText());
+                }
+                text = sb.toString();
+            } else {
+                throw ApiError.bad("messages", "every message needs text content");
+            }
+            messages.add(new ChatTemplate.Message(m.get("role").asText(), text));
+        }
+        run(ctx, parseGen(b, chat.render(messages), true), true);
+    }
+
+    /** One event from the engine's thread to the request's thread. */
+    private record Event(Engine.Token token, Engine.Finish finish, String error) {}
+
+    /** Submits, then answers at once (a JSON object) or as server-sent events. */
+    private void run(Context ctx, Gen g, boolean isChat) throws Exception {
+        long t0 = System.nanoTime();
+        LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        Engine.Handle handle = engine.submit(new Engine.Request(g.prompt(), g.options(), g.topLogprobs()), new Engine.Listener() {
+            @Override public void onToken(Engine.Token t) { events.add(new Event(t, null, null)); }
+            @Override public void onFinish(Engine.Finish f, String error) { events.add(new Event(null, f, error)); }
+        });
+        String id = (isChat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        long deadline = t0 + limits.timeout().toNanos();
+        Reply reply = new Reply(g, isChat);
+        OutputStream out = null;
+        if (g.stream()) {
+            ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
+            out = ctx.res().getOutputStream();
+            if (isChat) {                                   // the first chunk carries the role
+                ObjectNode first = chunk(id, isChat);
+                ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
+                c.put("index", 0);
+                c.putObject("delta").put("role", "assistant").put("content", "");
+                c.putNull("logprobs");
+                c.putNull("finish_reason");
+                if (!send(out, first)) { handle.cancel(); return; }
+            }
+        }
+        long last = 0;
+        Event done = null;
+        try {
+            while (done == null) {
+                long wait = deadline - System.nanoTime();
+                Event e = wait > 0 ? events.poll(wait, TimeUnit.NANOSECONDS) : null;
+                if (e == null) {
+                    handle.cancel();
+                    if (out != null) { sendError(out, "the request timed out after " + limits.timeout()); return; }
+                    throw new ApiError(504, "timeout", null, "the request timed out after " + limits.timeout());
+                }
+                if (e.token() == null) { done = e; break; }
+                long now = System.nanoTime();
+                if (e.token().index() == 0) metrics.ttft.observe((now - t0) / 1e9);
+                else metrics.itl.observe((now - last) / 1e9);
+                last = now;
+                String delta = reply.add(e.token());
+                if (out != null && (delta != null && !delta.isEmpty() || g.topLogprobs() >= 0)) {
+                    ObjectNode c = chunk(id, isChat);
+                    reply.choice((ArrayNode) c.get("choices"), delta == null ? "" : delta, reply.lastLogprobs(), null);
+                    if (!send(out, c)) { handle.cancel(); return; }     // the client went away: free its blocks
+                }
+                if (reply.stopped) handle.cancel();                      // a stop string ended it: the rest is not wanted
+            }
+        } catch (InterruptedException e) {
+            handle.cancel();
+            throw e;
+        }
+        if (done.finish() == Engine.Finish.ERROR) {
+            if (out != null) { sendError(out, done.error()); return; }
+            throw new ApiError(500, "server_error", null, "generation failed: " + done.error());
+        }
+        String reason = reply.stopped || done.finish() == Engine.Finish.STOP ? "stop" : "length";
+        if (out != null) {
+            ObjectNode c = chunk(id, isChat);
+            reply.choice((ArrayNode) c.get("choices"), "", null, reason);
+            send(out, c);
+            if (g.includeUsage()) {
+                ObjectNode u = chunk(id, isChat);
+                usage(u, g.prompt().length, reply.tokens.size());
+                send(out, u);
+            }
+            sendRaw(out, "data: [DONE]\n\n");
+            return;
+        }
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", id);
+        root.put("object", isChat ? "chat.completion" : "text_completion");
+        root.put("created", System.currentTimeMillis() / 1000);
+        root.put("model", name);
+        ArrayNode choices = root.putArray("choices");
+        if (isChat) {
+            reply.choice(choices, reply.text(), reply.allLogprobs(), reason);
+        } else {
+            String text = reply.text();
+            ObjectNode lp = reply.allLogprobs();
+            if (g.echo()) {
+                String p = tokenizer.decode(g.prompt());
+                text = p + text;
+                if (lp != null) lp = echoLogprobs(g, lp);
+            }
+            reply.choice(choices, text, lp, reason);
+        }
+        usage(root, g.prompt().length, reply.tokens.size());
+        ctx.contentType("application/json").result(root.toString());
+    }
+
+    private ObjectNode chunk(String id, boolean isChat) {
+        ObjectNode c = JSON.createObjectNode();
+        c.put("id", id);
+        c.put("object", isChat ? "chat.completion.chunk" : "text_completion");
+        c.put("created", System.currentTimeMillis() / 1000);
+        c.put("model", name);
+        c.putArray("choices");
+        return c;
+    }
+
+    private static void usage(ObjectNode root, int prompt, int completion) {
+        ObjectNode u = root.putObject("usage");
+        u.put("prompt_tokens", prompt);
+        u.put("completion_tokens", completion);
+        u.put("total_tokens", prompt + completion);
+    }
+
+    private static boolean send(OutputStream out, ObjectNode json) {
+        return sendRaw(out, "data: " + json + "\n\n");
+    }
+
+    private static void sendError(OutputStream out, String message) {
+        ObjectNode err = JSON.createObjectNode();
+        ObjectNode o = err.putObject("error");
+        o.put("message", message);
+        o.put("type", "server_error");
+        o.putNull("param");
+        o.putNull("code");
+        send(out, err);
+    }
+
+    private static boolean sendRaw(OutputStream out, String s) {
+        try {
+            out.write(s.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The prompt's own logprobs (a full pass: token i's under the prefix before it; the first has none) before the reply's. */
+    private ObjectNode echoLogprobs(Gen g, ObjectNode replyLp) {
+        Transformer m = engine.model();
+        float[][] logits = m.logits(new int[][] {g.prompt()})[0];
+        ObjectNode lp = JSON.createObjectNode();
+        ArrayNode tokens = lp.putArray("tokens"), tlp = lp.putArray("token_logprobs"), top = lp.putArray("top_logprobs");
+        ArrayNode offsets = lp.putArray("text_offset");
+        int offset = 0;
+        for (int i = 0; i < g.prompt().length; i++) {
+            String t = tokenizer.decode(new int[] {g.prompt()[i]});
+            tokens.add(t);
+            offsets.add(offset);
+            offset += t.length();
+            if (i == 0) { tlp.addNull(); top.addNull(); continue; }
+            double[] ls = Logprobs.logSoftmax(logits[i - 1]);
+            tlp.add(ls[g.prompt()[i]]);
+            ObjectNode alts = top.addObject();
+            for (int id : Logprobs.top(ls, g.topLogprobs())) alts.put(tokenizer.decode(new int[] {id}), ls[id]);
+        }
+        for (String k : new String[] {"tokens", "token_logprobs", "top_logprobs"}) ((ArrayNode) lp.get(k)).addAll((ArrayNode) replyLp.get(k));
+        for (JsonNode o : replyLp.get("text_offset")) offsets.add(o.asInt() + offset);
+        return lp;
+    }
+
+    /** The reply so far: tokens, text (cut at a stop string, as OpenAI returns it) and logprobs. */
+    private final class Reply {
+        final Gen g;
+        final boolean isChat;
+        final List<Integer> tokens = new ArrayList<>();
+        final List<Engine.Token> events = new ArrayList<>();
+        String sent = "";
+        boolean stopped;
+
+        Reply(Gen g, boolean isChat) { this.g = g; this.isChat = isChat; }
+
+        /** Adds a token; returns the new text to send (held back while it may still become a stop string). */
+        String add(Engine.Token t) {
+            if (stopped) return null;
+            tokens.add(t.id());
+            events.add(t);
+            String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+            int cut = -1;
+            for (String s : g.stops()) {
+                int at = full.indexOf(s);
+                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+            }
+            String visible = full;
+            if (cut >= 0) {
+                visible = full.substring(0, cut);
+                stopped = true;
+            } else {
+                int hold = 0;                                   // a suffix that begins a stop string waits
+                for (String s : g.stops()) {
+                    for (int k = Math.min(s.length() - 1, full.length()); k > 0; k--) {
+                        if (full.endsWith(s.substring(0, k))) { hold = Math.max(hold, k); break; }
+                    }
+                }
+                visible = full.substring(0, full.length() - hold);
+                if (visible.endsWith("\uFFFD")) visible = sent;       // an incomplete UTF-8 sequence waits too
+            }
+            if (!visible.startsWith(sent)) return null;
+            String delta = visible.substring(sent.length());
+            sent = visible;
+            return delta;
+        }
+
+        String text() { return sent; }
+
+        ObjectNode lastLogprobs() {
+            if (g.topLogprobs() < 0 || events.isEmpty()) return null;
+            return logprobs(events.subList(events.size() - 1, events.size()), 0);
+        }
+
+        ObjectNode allLogprobs() { return g.topLogprobs() < 0 ? null : logprobs(events, 0); }
+
+        private ObjectNode logprobs(List<Engine.Token> ts, int offset) {
+            ObjectNode lp = JSON.createObjectNode();
+            if (isChat) {
+                ArrayNode content = lp.putArray("content");
+                for (Engine.Token t : ts) {
+                    ObjectNode o = content.addObject();
+                    String s = tokenizer.decode(new int[] {t.id()});
+                    o.put("token", s);
+                    o.put("logprob", t.logprob());
+                    bytes(o, s);
+                    ArrayNode top = o.putArray("top_logprobs");
+                    for (int i = 0; i < t.topIds().length; i++) {
+                        ObjectNode a = top.addObject();
+                        String ts2 = tokenizer.decode(new int[] {t.topIds()[i]});
+                        a.put("token", ts2);
+                        a.put("logprob", t.topLogprobs()[i]);
+                        bytes(a, ts2);
+                    }
+                }
+                lp.putNull("refusal");
+                return lp;
+            }
+            ArrayNode tokensN = lp.putArray("tokens"), tlp = lp.putArray("token_logprobs"), top = lp.putArray("top_logprobs");
+            ArrayNode offsets = lp.putArray("text_offset");
+            int at = offset;
+            for (Engine.Token t : ts) {
+                String s = tokenizer.decode(new int[] {t.id()});
+                tokensN.add(s);
+                tlp.add(t.logprob());
+                offsets.add(at);
+                at += s.length();
+                ObjectNode alts = top.addObject();
+                for (int i = 0; i < t.topIds().length; i++) alts.put(tokenizer.decode(new int[] {t.topIds()[i]}), t.topLogprobs()[i]);
+            }
+            return lp;
+        }
+
+        private static void bytes(ObjectNode o, String s) {
+            ArrayNode b = o.putArray("bytes");
+            for (byte x : s.getBytes(StandardCharsets.UTF_8)) b.add(x & 0xff);
+        }
+
+        void choice(ArrayNode choices, String text, ObjectNode logprobs, String finish) {
+            ObjectNode c = choices.addObject();
+            c.put("index", 0);
+            if (isChat) {
+                ObjectNode m = c.putObject(g.stream() ? "delta" : "message");
+                if (!g.stream()) m.put("role", "assistant");
+                m.put("content", text);
+                if (!g.stream()) m.putNull("refusal");
+            } else {
+                c.put("text", text);
+            }
+            if (logprobs == null) c.putNull("logprobs");
+            else c.set("logprobs", logprobs);
+            if (finish == null) c.putNull("finish_reason");
+            else c.put("finish_reason", finish);
+        }
+    }
+
+    // ---- /v1/embeddings -------------------------------------------------------------------------------
+
+    private void embeddings(Context ctx, JsonNode b) {
+        if (encoder == null) throw ApiError.bad("model", "model '" + name + "' is a decoder; embeddings need an encoder model");
+        JsonNode in = b.get("input");
+        List<int[]> ids = new ArrayList<>();
+        if (in != null && in.isTextual()) ids.add(tokenizer.encode(in.asText()));
+        else if (in != null && in.isArray() && !in.isEmpty() && in.get(0).isTextual()) {
+            for (JsonNode s : in) {
+                if (!s.isTextual()) throw ApiError.bad("input", "input must be a string or an array of strings");
+                ids.add(tokenizer.encode(s.asText()));
+            }
+        } else {
+            throw ApiError.bad("input", "input must be a string or a non-empty array of strings");
+        }
+        if (ids.size() > 2048) throw ApiError.bad("input", "at most 2048 inputs per request, got " + ids.size());
+        String format = b.path("encoding_format").asText("float");
+        if (!format.equals("float") && !format.equals("base64")) throw ApiError.bad("encoding_format", "encoding_format must be float or base64");
+        int total = 0;
+        for (int[] s : ids) {
+            if (s.length > limits.maxPromptTokens()) throw ApiError.bad("input", "an input has " + s.length + " tokens; this server allows " + limits.maxPromptTokens());
+            total += s.length;
+        }
+        float[][] e = encoder.embedSentences(ids);          // one packed pass over all inputs
+        ObjectNode root = JSON.createObjectNode();
+        root.put("object", "list");
+        ArrayNode data = root.putArray("data");
+        for (int i = 0; i < e.length; i++) {
+            ObjectNode d = data.addObject();
+            d.put("object", "embedding");
+            d.put("index", i);
+            if (format.equals("float")) {
+                ArrayNode v = d.putArray("embedding");
+                for (float x : e[i]) v.add(x);
+            } else {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4 * e[i].length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (float x : e[i]) buf.putFloat(x);
+                d.put("embedding", java.util.Base64.getEncoder().encodeToString(buf.array()));
+            }
+        }
+        root.put("model", name);
+        ObjectNode u = root.putObject("usage");
+        u.put("prompt_tokens", total);
+        u.put("total_tokens", total);
+        ctx.contentType("application/json").result(root.toString());
+    }
+
+    // ---- fields ---------------------------------------------------------------------------------------
+
+    private static int intField(JsonNode b, String key, int dflt) {
+        JsonNode v = b.get(key);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw ApiError.bad(key, key + " must be an integer, got " + v);
+        return v.asInt();
+    }
+
+    private static long longField(JsonNode b, String key) {
+        JsonNode v = b.get(key);
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) throw ApiError.bad(key, key + " must be an integer, got " + v);
+        return v.asLong();
+    }
+
+    private static double numField(JsonNode b, String key, double dflt) {
+        JsonNode v = b.get(key);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isNumber()) throw ApiError.bad(key, key + " must be a number, got " + v);
+        return v.asDouble();
+    }
+}
