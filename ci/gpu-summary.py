@@ -129,7 +129,7 @@ def benchmark_row(b, torch, attn, copy_gbs):
         peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
     elif row["benchmark"] == "AttentionBenchmark":
         t, hs, causal = int(p["seqLen"]), int(p["headSize"]), p["causal"] == "true"
-        b, nh = 16384 // t, 2048 // hs
+        b, nh = int(p.get("tokens", 16384)) // t, 2048 // hs
         row["tflops"] = 4 * b * nh * t * t * hs / (2 if causal else 1) / row["us"] / 1e6
         peers = [r for r in attn["rows"] if r["op"] == "attention" and r["T"] == t and r["HS"] == hs
                  and r["causal"] == causal and "us" in r]

@@ -30,7 +30,9 @@ import org.transformer4j.runtime.Tensor;
 public class AttentionBenchmark {
 
     static final int OPS = 4;
-    static final int TOKENS = 16384;   // B·T
+    /** B·T: 16384 for measurements; bench/smoke passes a small value to run it once quickly on the CPU. */
+    @Param({"16384"})
+    int tokens;
     static final int WIDTH = 2048;     // NH·HS
 
     @Param({"512", "2048", "8192"})
@@ -56,12 +58,12 @@ public class AttentionBenchmark {
     public void setup() {
         backend = Backends.select();
         DType dt = DType.valueOf(dtype);
-        int b = TOKENS / seqLen;
+        int b = Math.max(1, tokens / seqLen);
         int nh = WIDTH / headSize;
         SplittableRandom rnd = new SplittableRandom(3);
         Tensor[] t = new Tensor[3];
         for (int i = 0; i < 3; i++) {
-            try (Tensor h = Tensor.of(dt, Util.random(rnd, TOKENS * WIDTH), b, seqLen, nh, headSize)) {  // (B, T, NH, HS)
+            try (Tensor h = Tensor.of(dt, Util.random(rnd, b * seqLen * WIDTH), b, seqLen, nh, headSize)) {  // (B, T, NH, HS)
                 t[i] = backend.upload(h);
             }
         }

@@ -4,11 +4,9 @@
 // AllMiniLmL6V2EmbeddingModel.embedAll (ONNX Runtime, one sentence per call, spread over its
 // executor). Both include tokenization. Scores are sentences per second.
 //
-// It needs ONNX Runtime and langchain4j, which benchmarks.jar leaves out, so run it from the Maven
-// class path (project root, after `mvn -DskipTests install`):
-//   mvn -q -o -pl bench dependency:build-classpath -Dmdep.outputFile=/tmp/t4j-bench.cp
-//   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-//     -cp bench/target/classes:$(cat /tmp/t4j-bench.cp) org.openjdk.jmh.Main EmbedBenchmark -f 1 -wi 3 -i 5
+// It needs ONNX Runtime and langchain4j, which benchmarks.jar leaves out, so run it from the class path
+// that `package` copies to bench/target/lib (project root, a fresh clone is enough):
+//   ./t4j jmh EmbedBenchmark -f 1 -wi 3 -i 5
 package org.transformer4j.bench;
 
 import dev.langchain4j.data.embedding.Embedding;

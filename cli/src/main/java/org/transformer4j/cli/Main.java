@@ -15,6 +15,8 @@ public final class Main implements Callable<Integer> {
 
     /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
     private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("org.transformer4j");
+    /** DJL (the tokenizers) logs through SLF4J, bound to java.util.logging: its GPU probe and platform lines are not ours to show. */
+    private static final java.util.logging.Logger DJL_LOG = java.util.logging.Logger.getLogger("ai.djl");
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Print stack traces of errors.")
@@ -35,6 +37,7 @@ public final class Main implements Callable<Integer> {
         // Backend choice is logged at INFO for library users; the command prints it itself.
         if (!java.util.Arrays.asList(args).contains("--verbose")) {
             LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
+            DJL_LOG.setLevel(java.util.logging.Level.SEVERE);
         }
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

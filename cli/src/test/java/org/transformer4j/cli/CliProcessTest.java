@@ -406,6 +406,7 @@ class CliProcessTest {
         r = CliProcess.run(dir, "embed", "--model", "minilm", "hello");
         assertEquals(0, r.exit(), r.all());
         assertEquals(384, r.out().strip().split(" ").length, "one 384-wide vector");
+        assertEquals("", r.err(), "nothing on stderr but the JDK's incubator line: no SLF4J or DJL lines");
     }
 
     @Test
