@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** Exit codes: 0 success, 1 failure (one line on stderr), 2 bad usage. */
 @Command(name = "t4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "transformer4j: CUDA kernels for transformers, from Java.",
-        subcommands = {InfoCommand.class, DemoCommand.class, InspectCommand.class, GenerateCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, InspectCommand.class, GenerateCommand.class, ChatCommand.class,
                        EmbedCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
