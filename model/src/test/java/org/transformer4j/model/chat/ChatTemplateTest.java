@@ -60,7 +60,7 @@ class ChatTemplateTest {
 
     @Test
     void stepSlicesAndKeywordArgumentsAsJinjaReadsThem() {
-        assertEquals("cba|ca|3", render("{{ 'abc'[::-1] }}|{{ ['a','b','c'][::2]|join('') }}|"
+        assertEquals("cba|ac|3", render("{{ 'abc'[::-1] }}|{{ ['a','b','c'][::2]|join('') }}|"
                 + "{% set ns = namespace(n=[1, 2, 3, 4]|length - 1) %}{{ ns.n }}", Map.of()));
         assertEquals("x=(1) [::-1]", render("{{ 'x=(1) [::-1]' }}", Map.of()), "string literals are left alone");
         assertEquals("user", ChatTemplate.of("{% for m in messages[::-1] %}{{ m.role }}{% endfor %}", Map.of(), "t")
