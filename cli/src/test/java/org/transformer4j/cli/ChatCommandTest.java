@@ -68,6 +68,8 @@ class ChatCommandTest {
         while (m.find()) stats.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))});
         assertEquals(3, stats.size(), r.all());
         assertTrue(r.err().contains("[conversation reset]"), r.all());
+        assertTrue(r.err().startsWith("t4j chat: chatml, chat template from tokenizer_config.json, greedy, stop ids [" + ChatFolder.IM_END + "]"),
+                "the first stderr line says what runs (and nothing logs before it): " + r.all());
         assertTrue(!r.err().contains("re-encoded"), r.all());
         assertTrue(stats.get(0)[1] - fullLengths.get(0) >= 1 && stats.get(0)[1] - fullLengths.get(0) <= 5, r.all()); // prompt + reply in context
         assertTrue(stats.get(1)[0] < fullLengths.get(1), "turn 2 encoded " + stats.get(1)[0] + " tokens; the whole render has " + fullLengths.get(1));
