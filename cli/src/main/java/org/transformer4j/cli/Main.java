@@ -15,8 +15,6 @@ public final class Main implements Callable<Integer> {
 
     /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
     private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("org.transformer4j");
-    /** Jinjava (chat templates), through SLF4J's java.util.logging binding: warnings only unless --verbose. */
-    private static final java.util.logging.Logger JINJAVA_LOG = java.util.logging.Logger.getLogger("com.hubspot");
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Print stack traces of errors.")
@@ -37,7 +35,6 @@ public final class Main implements Callable<Integer> {
         // Backend choice is logged at INFO for library users; the command prints it itself.
         if (!java.util.Arrays.asList(args).contains("--verbose")) {
             LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
-            JINJAVA_LOG.setLevel(java.util.logging.Level.WARNING);
         }
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
