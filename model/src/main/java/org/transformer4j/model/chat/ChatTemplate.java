@@ -1,11 +1,10 @@
 // ChatTemplate — a Hugging Face chat template (tokenizer_config.json's chat_template) rendered by a real
 // Jinja engine for the JVM, HubSpot's Jinjava, configured the way transformers configures Jinja
-// (trim_blocks, lstrip_blocks, no trailing-newline keeping) and given what Jinja-in-transformers has that
-// Jinjava lacks: Python's str/dict methods, raise_exception, strftime_now, Python's tojson, and slices
-// with a step (messages[::-1]).
+// (trim_blocks, lstrip_blocks, one trailing newline of the source dropped) and given what Jinja-in-transformers
+// has that Jinjava lacks: Python's str/dict methods, raise_exception, strftime_now, Python's tojson, slices with a
+// step (messages[::-1]) and keyword arguments whose value is an expression (namespace(i=messages|length - 1)).
 package org.transformer4j.model.chat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
@@ -19,7 +18,6 @@ import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -45,7 +43,10 @@ import jinjava.javax.el.ELResolver;
  *     layout (", " and ": " separators) as transformers overrides it; Jinjava's own prints compact JSON.</li>
  * <li>Slices with a step ({@code x[::-1]}, {@code x[a:b:c]}), which Jinjava's parser rejects: rewritten
  *     in the source to the filter {@code x|t4j_slice(a, b, c)} before parsing. Plain slices ({@code [1:]})
- *     are Jinjava's own.</li>
+ *     are Jinjava's own. Keyword-argument values are parenthesized the same way (see
+ *     {@link #rewriteExpressions}); both rewrites touch only code inside tags, never text or string literals.</li>
+ * <li>Jinja drops one newline at the end of the template source (keep_trailing_newline=False); Jinjava's
+ *     option of that name trims the output instead, so the source is trimmed here.</li>
  * <li>Nested interpretation is off (Jinjava would otherwise render "{{ ... }}" found inside message text),
  *     and Jinjava's legacy behaviours are switched to Jinja's (see {@code JINJA}).</li>
  * </ul>
@@ -53,19 +54,19 @@ import jinjava.javax.el.ELResolver;
  */
 public final class ChatTemplate {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern STEP_SLICE = Pattern.compile("\\[\\s*(-?\\d+)?\\s*:\\s*(-?\\d+)?\\s*:\\s*(-?\\d+)\\s*\\]");
 
     /**
-     * Jinjava's switches from its own historical behaviour to Jinja's, all on but one:
-     * whitespace-required-within-tokens would reject {@code {%-if x%}}-style tags that Jinja reads.
+     * Jinjava's switches from its own historical behaviour to Jinja's. Not {@link LegacyOverrides#ALL}: that
+     * also turns on whitespace-required-within-tokens, under which Jinjava printed Qwen3's whole template as
+     * text; snake-case property naming only concerns Java beans, which templates never see here.
      */
     private static final LegacyOverrides JINJA = LegacyOverrides.newBuilder()
             .withEvaluateMapKeys(true).withIterateOverMapKeys(true).withUsePyishObjectMapper(true)
             .withUseNaturalOperatorPrecedence(true).withParseWhitespaceControlStrictly(true)
             .withAllowAdjacentTextNodes(true).withUseTrimmingForNotesAndExpressions(true)
             .withKeepNullableLoopValues(true).withHandleBackslashInQuotesOnly(true)
-            .withUseSnakeCasePropertyNaming(false).withWhitespaceRequiredWithinTokens(false).build();
+            .withUseSnakeCasePropertyNaming(false).build();
 
     private final String source;
     private final String prepared;
@@ -380,8 +381,4 @@ public final class ChatTemplate {
     /** For tests and messages. */
     @Override
     public String toString() { return "ChatTemplate(" + origin + ")"; }
-
-    static Map<String, Object> copy(Map<String, ?> m) { return new LinkedHashMap<>(m); }
-
-    static ObjectMapper json() { return JSON; }
 }
