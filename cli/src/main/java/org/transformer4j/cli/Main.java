@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** Exit codes: 0 success, 1 failure (one line on stderr), 2 bad usage. */
 @Command(name = "t4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "transformer4j: CUDA kernels for transformers, from Java.",
-        subcommands = {InfoCommand.class, DemoCommand.class, InspectCommand.class, GenerateCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, InspectCommand.class, GenerateCommand.class, ChatCommand.class,
                        EmbedCommand.class, ServeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
@@ -17,6 +17,8 @@ public final class Main implements Callable<Integer> {
     private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("org.transformer4j");
     /** DJL (the tokenizers) logs through SLF4J, bound to java.util.logging: its GPU probe and platform lines are not ours to show. */
     private static final java.util.logging.Logger DJL_LOG = java.util.logging.Logger.getLogger("ai.djl");
+    /** Jinjava (chat templates) logs through SLF4J too: its notices are not the user's business either. */
+    private static final java.util.logging.Logger JINJAVA_LOG = java.util.logging.Logger.getLogger("com.hubspot");
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Print stack traces of errors.")
@@ -38,6 +40,7 @@ public final class Main implements Callable<Integer> {
         if (!java.util.Arrays.asList(args).contains("--verbose")) {
             LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
             DJL_LOG.setLevel(java.util.logging.Level.SEVERE);
+            JINJAVA_LOG.setLevel(java.util.logging.Level.SEVERE);
         }
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

@@ -20,6 +20,11 @@ final class CliProcess {
     private CliProcess() {}
 
     static Result run(Path workDir, String... args) throws IOException, InterruptedException {
+        return runWithInput(workDir, null, args);
+    }
+
+    /** The same with {@code stdin} (UTF-8) as the command's standard input; null: /dev/null. */
+    static Result runWithInput(Path workDir, String stdin, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -36,7 +41,7 @@ final class CliProcess {
         Path out = Files.createTempFile(workDir, "stdout", ".txt");
         Path err = Files.createTempFile(workDir, "stderr", ".txt");
         Process p = new ProcessBuilder(cmd).directory(workDir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectInput(ProcessBuilder.Redirect.from(stdin == null ? new File("/dev/null") : input(workDir, stdin)))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -44,6 +49,12 @@ final class CliProcess {
         }
         return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                 withoutJdkWarning(Files.readString(err, StandardCharsets.UTF_8)));
+    }
+
+    private static File input(Path workDir, String stdin) throws IOException {
+        Path in = Files.createTempFile(workDir, "stdin", ".txt");
+        Files.writeString(in, stdin, StandardCharsets.UTF_8);
+        return in.toFile();
     }
 
     /**

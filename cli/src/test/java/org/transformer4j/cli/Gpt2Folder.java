@@ -24,6 +24,11 @@ final class Gpt2Folder {
     private Gpt2Folder() {}
 
     static Path write(Path dir, long seed) throws IOException {
+        return write(dir, seed, V, POSITIONS);
+    }
+
+    /** The same shape with another vocabulary size and number of positions (for folders with their own tokenizer.json). */
+    static Path write(Path dir, long seed, int V, int POSITIONS) throws IOException {
         Files.createDirectories(dir);
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, Tensor> t = new LinkedHashMap<>();

@@ -75,6 +75,11 @@ public final class ChatSession implements AutoCloseable {
 
     /** Sends a user message (token ids) and returns the reply's tokens. */
     public int[] send(int[] message) {
+        return send(message, null);
+    }
+
+    /** The same, calling {@code listener} with each reply token as it is chosen (streaming); null for none. */
+    public int[] send(int[] message, Generator.TokenListener listener) {
         if (closed) throw new IllegalStateException("this chat session is closed");
         if (message == null || message.length == 0) throw new IllegalArgumentException("the message is empty");
         model.checkIds(message);
@@ -88,12 +93,12 @@ public final class ChatSession implements AutoCloseable {
         long encoded;
         if (incremental) {
             long before = cache.tokensEncoded();
-            reply = sendIncremental(message);
+            reply = sendIncremental(message, listener);
             encoded = cache.tokensEncoded() - before;
         } else {
             int[] prompt = concat(history, message);
             try (KvState st = turnState(prompt)) {
-                reply = generateFrom(st, prompt);
+                reply = generateFrom(st, prompt, listener);
                 encoded = st.tokensEncoded();
             }
         }
@@ -112,7 +117,7 @@ public final class ChatSession implements AutoCloseable {
      * turn, since in the next turn's input the reply follows the message directly. On failure the cache
      * goes back to its rows before the turn (rows past a KvState's length are invisible, and overwritten).
      */
-    private int[] sendIncremental(int[] message) {
+    private int[] sendIncremental(int[] message, Generator.TokenListener listener) {
         int rows = cache.length(0);
         int[] feed = concat(carry, message);
         try {
@@ -120,7 +125,7 @@ public final class ChatSession implements AutoCloseable {
             int inputRows = cache.length(0);
             float[][] first = encoderDecoder ? model.step(cache, new int[] {model.decoderStartId()}) : new float[][] {lastLogits};
             int[] last = new int[1];
-            int[] reply = generator.loop(cache, first, options, null, last)[0];
+            int[] reply = generator.loop(cache, first, options, listener, last)[0];
             if (encoderDecoder) {
                 cache.lengths[0] = inputRows;
                 carry = reply;
@@ -140,14 +145,14 @@ public final class ChatSession implements AutoCloseable {
                 : model.newState(1, prompt.length + options.maxNewTokens());
     }
 
-    private int[] generateFrom(KvState st, int[] prompt) {
+    private int[] generateFrom(KvState st, int[] prompt, Generator.TokenListener listener) {
         float[][] first;
         if (encoderDecoder) {
             first = model.step(st, new int[] {model.decoderStartId()});
         } else {
             first = new float[][] {model.prefillLast(st, 0, prompt)};
         }
-        return generator.loop(st, first, options, null, null)[0];
+        return generator.loop(st, first, options, listener, null)[0];
     }
 
     /** Tokens run through the model in each turn so far. */
