@@ -122,8 +122,16 @@ final class ChatCommand implements Callable<Integer> {
         if (maxNewTokens != null) o = new Generator.Options(max, o.temperature(), o.topK(), o.topP(), o.seed(), o.stopIds(), o.stopStrings(), o.decoder(), o.truncate());
         if (temperature != null) o = o.sampling(temperature.floatValue(), topK, (float) topP, seed);
         java.util.Set<Integer> stops = new java.util.LinkedHashSet<>(o.stopIds());
-        tc.map(TokenizerConfig::eosToken).map(e -> tok.specialTokens().get(e)).ifPresent(stops::add);
+        stops.addAll(eosIds(Optional.empty(), tc, tok));
         return o.stopIds(stops);
+    }
+
+    /** The model's end-of-sequence ids: generation_config.json's list and tokenizer_config.json's eos token. */
+    static Set<Integer> eosIds(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) {
+        java.util.Set<Integer> ids = new java.util.LinkedHashSet<>();
+        gc.ifPresent(g -> ids.addAll(g.eosTokenIds()));
+        tc.map(TokenizerConfig::eosToken).map(e -> tok.specialTokens().get(e)).ifPresent(ids::add);
+        return ids;
     }
 
     /** Prints the reply's text as it grows (whole characters only); the stop token is not printed. */

@@ -19,6 +19,9 @@ public final class Main implements Callable<Integer> {
     private static final java.util.logging.Logger DJL_LOG = java.util.logging.Logger.getLogger("ai.djl");
     /** Jinjava (chat templates) logs through SLF4J too: its notices are not the user's business either. */
     private static final java.util.logging.Logger JINJAVA_LOG = java.util.logging.Logger.getLogger("com.hubspot");
+    /** Javalin and Jetty (t4j serve) log their start-up at INFO; the command prints where it listens itself. */
+    private static final java.util.logging.Logger JAVALIN_LOG = java.util.logging.Logger.getLogger("io.javalin"),
+            JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Print stack traces of errors.")
@@ -41,6 +44,8 @@ public final class Main implements Callable<Integer> {
             LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
             DJL_LOG.setLevel(java.util.logging.Level.SEVERE);
             JINJAVA_LOG.setLevel(java.util.logging.Level.SEVERE);
+            JAVALIN_LOG.setLevel(java.util.logging.Level.WARNING);
+            JETTY_LOG.setLevel(java.util.logging.Level.WARNING);
         }
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

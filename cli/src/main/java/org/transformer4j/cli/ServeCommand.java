@@ -8,14 +8,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.transformer4j.model.GenerationConfig;
 import org.transformer4j.model.Pretrained;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.model.Weights;
+import org.transformer4j.model.chat.ChatTemplate;
+import org.transformer4j.model.chat.Message;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.onnx.BertOnnxImporter;
 import org.transformer4j.model.tokenizer.HfTokenizer;
 import org.transformer4j.model.tokenizer.Tokenizer;
+import org.transformer4j.model.tokenizer.TokenizerConfig;
 import org.transformer4j.model.tokenizer.Tokenizers;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
@@ -96,11 +100,24 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 try (Engine engine = new Engine(m, c)) {
-                    // chat: the chat-template hook (server.ChatTemplate) is filled in once templates are read from model folders
-                    return serve(OpenAiServer.decoder(served, engine, tok, null, limits));
+                    return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
+                            ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok)));
                 }
             }
         }
+    }
+
+    /**
+     * The folder's chat template (tokenizer_config.json or chat_template.jinja) as the server's hook, or null
+     * (HTTP 400 on /v1/chat/completions). The render carries its own BOS, as apply_chat_template's does, so it
+     * is encoded without adding special tokens; a template that rejects a conversation throws
+     * ChatTemplateException, an IllegalArgumentException, which the server answers with 400.
+     */
+    static org.transformer4j.server.ChatTemplate chatTemplate(Path dir, Tokenizer tok) throws java.io.IOException {
+        ChatTemplate template = TokenizerConfig.readIfPresent(dir).flatMap(TokenizerConfig::template).orElse(null);
+        if (template == null) return null;
+        return messages -> tok.encode(template.render(
+                messages.stream().map(msg -> new Message(msg.role(), msg.content())).toList(), true), false);
     }
 
     private int serve(OpenAiServer server) throws InterruptedException {

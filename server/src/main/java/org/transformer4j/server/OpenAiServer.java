@@ -50,6 +50,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Transformer encoder;      // encoders, else null
     private final Tokenizer tokenizer;
     private final ChatTemplate chat;        // null: no chat
+    private final Set<Integer> eosIds;      // end every sequence; their text is not part of the reply
     private final Limits limits;
     private final Metrics metrics = new Metrics();
     private final long created = System.currentTimeMillis() / 1000;
@@ -57,16 +58,28 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
     public static OpenAiServer decoder(String name, Engine engine, Tokenizer tokenizer, ChatTemplate chat, Limits limits) {
-        return new OpenAiServer(name, engine, null, tokenizer, chat, limits);
+        return decoder(name, engine, tokenizer, chat, limits, Set.of());
+    }
+
+    /**
+     * The same, with the model's end-of-sequence ids (generation_config.json's and tokenizer_config.json's
+     * eos): they end every sequence (finish reason "stop") and, as OpenAI's API and vLLM return them, are not
+     * part of the reply's text.
+     */
+    public static OpenAiServer decoder(String name, Engine engine, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
+                                       Set<Integer> eosIds) {
+        return new OpenAiServer(name, engine, null, tokenizer, chat, limits, eosIds);
     }
 
     /** An encoder answering /v1/embeddings (mean-pooled, L2-normalised sentence embeddings). */
     public static OpenAiServer encoder(String name, Transformer encoder, Tokenizer tokenizer, Limits limits) {
-        return new OpenAiServer(name, null, encoder, tokenizer, null, limits);
+        return new OpenAiServer(name, null, encoder, tokenizer, null, limits, Set.of());
     }
 
-    private OpenAiServer(String name, Engine engine, Transformer encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits) {
+    private OpenAiServer(String name, Engine engine, Transformer encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
+                         Set<Integer> eosIds) {
         this.name = name;
+        this.eosIds = Set.copyOf(eosIds);
         this.engine = engine;
         this.encoder = encoder;
         this.tokenizer = tokenizer;
@@ -226,7 +239,7 @@ public final class OpenAiServer implements AutoCloseable {
         boolean echo = !isChat && b.path("echo").asBoolean(false);
         boolean stream = b.path("stream").asBoolean(false);
         if (echo && stream) throw ApiError.bad("echo", "echo with stream is not supported");
-        Generator.Options o = Generator.Options.greedy(max);
+        Generator.Options o = Generator.Options.greedy(max).stopIds(eosIds);
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
@@ -450,8 +463,12 @@ public final class OpenAiServer implements AutoCloseable {
         /** Adds a token; returns the new text to send (held back while it may still become a stop string). */
         String add(Engine.Token t) {
             if (stopped) return null;
-            tokens.add(t.id());
             events.add(t);
+            if (eosIds.contains(t.id())) {                     // the end of the sequence, not text
+                stopped = true;
+                return "";
+            }
+            tokens.add(t.id());
             String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
             int cut = -1;
             for (String s : g.stops()) {

@@ -483,6 +483,11 @@ public final class CpuGemm {
         return true;
     }
 
+    /** The M below which {@link #directPath} holds for B stored (N, K): see {@link CpuKernels#smallMRows()}. */
+    static int smallMRows(boolean vec) {
+        return vec ? DOT_MAX_M_SIMD : MR;
+    }
+
     /** Whether gemm takes its small-M path (no packing): few rows, or B stored (N, K) with vectors and not many. */
     private static boolean directPath(int M, boolean transB, boolean vec) {
         return M < MR || (transB && vec && M < DOT_MAX_M_SIMD);
