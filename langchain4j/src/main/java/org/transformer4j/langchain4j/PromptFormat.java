@@ -62,4 +62,43 @@ public interface PromptFormat {
         @Override
         public String toString() { return "PromptFormat.PLAIN"; }
     };
+
+    /**
+     * A model's own chat template (a folder's tokenizer_config.json or chat_template.jinja, rendered as
+     * transformers' apply_chat_template does, generation prompt included). The render carries the template's
+     * special tokens, so the tokenizer adds none. Text-only messages, as {@link #PLAIN}.
+     */
+    static PromptFormat template(org.transformer4j.model.chat.ChatTemplate template) {
+        java.util.Objects.requireNonNull(template, "template");
+        return new PromptFormat() {
+            @Override
+            public String render(List<ChatMessage> messages) {
+                if (messages == null || messages.isEmpty()) throw new IllegalArgumentException("no chat messages");
+                List<org.transformer4j.model.chat.Message> ms = new java.util.ArrayList<>();
+                for (int i = 0; i < messages.size(); i++) {
+                    ChatMessage m = messages.get(i);
+                    switch (m) {
+                        case SystemMessage s -> ms.add(org.transformer4j.model.chat.Message.system(s.text()));
+                        case UserMessage u -> {
+                            if (!u.hasSingleText()) throw new IllegalArgumentException("message " + i + ": only text user messages are supported, got " + u.contents());
+                            ms.add(org.transformer4j.model.chat.Message.user(u.singleText()));
+                        }
+                        case AiMessage a -> {
+                            if (a.hasToolExecutionRequests()) throw new IllegalArgumentException("message " + i + ": tool calls are not supported");
+                            ms.add(org.transformer4j.model.chat.Message.assistant(a.text() == null ? "" : a.text()));
+                        }
+                        case null -> throw new IllegalArgumentException("message " + i + " is null");
+                        default -> throw new IllegalArgumentException("message " + i + ": " + m.type() + " messages are not supported");
+                    }
+                }
+                return template.render(ms, true);
+            }
+
+            @Override
+            public boolean addSpecialTokens() { return false; }
+
+            @Override
+            public String toString() { return "PromptFormat.template(" + template + ")"; }
+        };
+    }
 }

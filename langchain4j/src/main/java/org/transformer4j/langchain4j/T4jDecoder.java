@@ -178,7 +178,7 @@ public final class T4jDecoder implements AutoCloseable {
         private Tokenizer tokenizer;
         private Backend backend;
         private DType dtype = DType.F32;
-        private PromptFormat format = PromptFormat.PLAIN;
+        private PromptFormat format;
         private int maxNewTokens = 256;
         private double temperature = 0, topP = 1;
         private int topK = 0;
@@ -202,7 +202,10 @@ public final class T4jDecoder implements AutoCloseable {
         /** The dtype a folder's model computes in (F32, BF16, F16); default F32. */
         public Builder dtype(DType d) { this.dtype = Objects.requireNonNull(d, "dtype"); return this; }
 
-        /** How messages become the prompt; default {@link PromptFormat#PLAIN}. */
+        /**
+         * How messages become the prompt; default: a folder's chat template where it has one
+         * ({@link PromptFormat#template}), else {@link PromptFormat#PLAIN}.
+         */
         public Builder promptFormat(PromptFormat f) { this.format = Objects.requireNonNull(f, "promptFormat"); return this; }
 
         public Builder maxNewTokens(int n) {
@@ -223,7 +226,7 @@ public final class T4jDecoder implements AutoCloseable {
             Defaults d = new Defaults(maxNewTokens, temperature, topK, topP, seed);
             Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);   // checks the values now
             if ((folder == null) == (model == null)) throw new IllegalStateException("give exactly one of modelFolder(...) and model(...)");
-            if (model != null) return new T4jDecoder(model, tokenizer, "transformer4j", format, d, List.of());
+            if (model != null) return new T4jDecoder(model, tokenizer, "transformer4j", format == null ? PromptFormat.PLAIN : format, d, List.of());
             if (!Files.isDirectory(folder)) throw new IllegalArgumentException(folder + ": no such model folder");
             List<AutoCloseable> owned = new ArrayList<>();
             Backend b = backend;
@@ -233,7 +236,11 @@ public final class T4jDecoder implements AutoCloseable {
                 owned.add(0, tok);
                 Weights w = Pretrained.load(folder, b, dtype);
                 owned.add(0, w);
-                return new T4jDecoder(new Transformer(w, b), tok, folder.getFileName().toString(), format, d, List.copyOf(owned));
+                PromptFormat f = format != null ? format
+                        : org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(folder)
+                                .flatMap(org.transformer4j.model.tokenizer.TokenizerConfig::template)
+                                .map(PromptFormat::template).orElse(PromptFormat.PLAIN);
+                return new T4jDecoder(new Transformer(w, b), tok, folder.getFileName().toString(), f, d, List.copyOf(owned));
             } catch (IOException | RuntimeException e) {
                 for (AutoCloseable c : owned) {
                     try { c.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }

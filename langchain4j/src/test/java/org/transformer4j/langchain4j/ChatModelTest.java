@@ -98,6 +98,33 @@ class ChatModelTest {
     }
 
     @Test
+    void aFoldersChatTemplateIsTheDefaultPromptFormat(@TempDir Path dir) throws Exception {
+        try (Backend cpu = Backends.select("cpu")) {
+            try (Weights w = Weights.random(tinyGpt2(), cpu, 11)) {
+                Gpt2Folders.write(w, dir);
+            }
+            java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": \"{% for m in messages %}"
+                    + "<<{{ m.role }}>> {{ m.content | trim }}\\n{% endfor %}{% if add_generation_prompt %}<<assistant>>{% endif %}\"}");
+            // The render written out by hand, not through the template engine.
+            String prompt = "<<system>> Be brief.\n<<user>> Where is the train?\n<<assistant>>";
+            String want;
+            try (Weights w = Pretrained.load(dir, cpu); TiktokenTokenizer tok = TiktokenTokenizer.gpt2()) {
+                int eos = w.config.specialIds().eos();
+                int[] ids = new Generator(new Transformer(w, cpu)).generate(tok.encode(prompt, false),
+                        Generator.Options.greedy(MAX).stopIds(Set.of(eos)), (q, t) -> {});
+                int n = ids.length > 0 && ids[ids.length - 1] == eos ? ids.length - 1 : ids.length;
+                want = tok.decode(java.util.Arrays.copyOf(ids, n), true);
+            }
+            try (T4jDecoder decoder = T4jDecoder.builder().modelFolder(dir).backend(cpu).maxNewTokens(MAX).build()) {
+                assertTrue(decoder.promptFormat().toString().startsWith("PromptFormat.template"), decoder.promptFormat().toString());
+                ChatResponse r = decoder.chatModel().chat(ChatRequest.builder().messages(
+                        dev.langchain4j.data.message.SystemMessage.from("Be brief."), UserMessage.from("Where is the train?")).build());
+                assertEquals(want, r.aiMessage().text());
+            }
+        }
+    }
+
+    @Test
     void badRequestsAreRefusedWithTheReason(@TempDir Path dir) throws Exception {
         try (Backend cpu = Backends.select("cpu"); Weights w = Weights.random(tinyGpt2(), cpu, 8)) {
             Gpt2Folders.write(w, dir);
