@@ -5,15 +5,16 @@
 
 #include "../common/internal.h"
 #include "../common/layout.h"
+#include "attention_config.h"
 
 namespace {
 
-constexpr int32_t kMmaRows = 64;     // query rows per block of the tensor-core prefill (attention_mma.cuh)
-constexpr int32_t kMmaThreads = 128;
-constexpr int32_t kRowThreads = 128; // 4 warps = 4 query rows per block of the row-wise kernels
+using t4j::kMaxDecodeRows;  // block shapes: attention_config.h, shared with the kernels
+using t4j::kMmaRows;
+using t4j::kMmaThreads;
+using t4j::kRowThreads;
 constexpr int32_t kMaxGridYz = 65535;
 constexpr int32_t kMaxSplits = 128;
-constexpr int32_t kMaxDecodeRows = 16;
 
 bool rowwise_head_size(int32_t hs) { return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256; }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "attention.cuh"
+#include "attention_config.h"
 
 namespace t4j {
 
@@ -62,9 +63,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* smem_
 #endif
 }
 
-constexpr int kMmaRows = 64;     // query rows per block: 4 warps × the 16 rows of an mma tile
-constexpr int kMmaKeys = 64;     // keys per tile: 32 fp32 scores per thread, 4 k-steps of P·V
-constexpr int kMmaThreads = 128;
+// kMmaRows, kMmaKeys, kMmaThreads: attention_config.h (shared with the launcher).
 
 // Copies rows [r0, r0 + 64) of a (rows, HS) matrix with row stride `stride` into shared memory
 // (64, LD), zero-filling rows ≥ rows. 16-byte vectors: base and stride are multiples of 8 elements.

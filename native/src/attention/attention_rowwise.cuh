@@ -9,13 +9,12 @@
 #pragma once
 
 #include "attention.cuh"
+#include "attention_config.h"
 #include "../common/reduce.cuh"
 
 namespace t4j {
 
-constexpr int kRowThreads = 128;  // 4 warps
-constexpr int kRowMaxHs = 256;    // 8 dimensions per lane
-constexpr int kRowDims = kRowMaxHs / 32;
+// kRowThreads, kRowMaxHs, kRowDims: attention_config.h (shared with the launcher).
 
 __device__ __forceinline__ float attn_warp_max(float x) {
 #pragma unroll

@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=${T4J_EMU_SRC:-$here/../../src}           # mutate.sh points this at a patched copy
 cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}
-out=${T4J_EMU_OUT:-${TMPDIR:-/tmp}/t4j-emulate-$$}
+if [ -n "${T4J_EMU_OUT:-}" ]; then out=$T4J_EMU_OUT; else out=${TMPDIR:-/tmp}/t4j-emulate-$$; trap 'rm -rf "$out"' EXIT; fi
 mkdir -p "$out"
 [ -f "$cuda_include/cuda_fp16.h" ] || { echo "emulate.sh: no cuda_fp16.h in $cuda_include (set CUDA_INCLUDE)" >&2; exit 1; }
 
@@ -92,11 +92,14 @@ if [ $mode = sampled ]; then
   # Sanitizer runs of a small set: one problem per family is enough for races and bounds.
   asan_set="M65 N70|M33 N40|5x70|layer 3x300|2x12300|6x33|6x257|4x1000|mma bf16 HS 64 cross|decode f16 HS 64 Tq 16"
   tsan_set="M65 N70|M33 N40|5x70|layer 3x300|6x33|log 2x33|6x257|4x1000|decode f16 HS 64 MHA"
-  T4J_EMU_OUT="$out/asan" "$0" --sanitize=address --only "$asan_set" > "$out/asan.log" 2>&1 &&
-    echo "asan: $(grep -c '^ok' "$out/asan.log") problems clean" || { cat "$out/asan.log"; status=1; }
-  T4J_EMU_OUT="$out/tsan" "$0" --sanitize=thread --only "$tsan_set" > "$out/tsan.log" 2>&1 &&
-    echo "tsan: $(grep -c '^ok' "$out/tsan.log") problems clean" || { cat "$out/tsan.log"; status=1; }
-  bash "$here/mutate.sh" || status=1
+  # The three run side by side (mostly single-threaded compiles): two cores stay busy.
+  T4J_EMU_OUT="$out/asan" bash "$0" --sanitize=address --only "$asan_set" > "$out/asan.log" 2>&1 & asan=$!
+  T4J_EMU_OUT="$out/tsan" bash "$0" --sanitize=thread --only "$tsan_set" > "$out/tsan.log" 2>&1 & tsan=$!
+  bash "$here/mutate.sh" > "$out/mutate.log" 2>&1 & mutate=$!
+  wait $asan && echo "asan: $(grep -c '^ok' "$out/asan.log") problems clean" || { cat "$out/asan.log"; status=1; }
+  wait $tsan && echo "tsan: $(grep -c '^ok' "$out/tsan.log") problems clean" || { cat "$out/tsan.log"; status=1; }
+  wait $mutate || status=1
+  cat "$out/mutate.log"
 fi
 [ $status = 0 ] && echo "emulate.sh: all passed" || echo "emulate.sh: FAILED"
 exit $status
