@@ -1,4 +1,4 @@
-// emulate_linear.cpp — runs the MLP family's device code (native/src/mlp: the tensor-core GEMM of
+// emulate_linear.cpp — runs the linear family's device code (native/src/linear: the tensor-core GEMM of
 // every instance, with split-K, and the stand-alone bias_act epilogue) on the host through simt.h
 // and compares each result with a float64 reference written here from the C API's contract
 // (include/t4j.h), sharing no code with the kernels. Shapes hit every tile edge: M, N, K not
@@ -82,7 +82,7 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     p.trans_b = TRANS_B;
     p.dtype = std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
 
-    // Launch as mlp_launch.cpp does: the same shape constants, vector flags and workspace layout.
+    // Launch as linear_launch.cpp does: the same shape constants, vector flags and workspace layout.
     const t4j::linear::TileShape ts = t4j::linear::tile_shape(g.large, GATED);
     const int64_t m_tiles = (M + ts.bm - 1) / ts.bm, n_tiles = (N + ts.bn - 1) / ts.bn;
     const int split = g.split;
@@ -206,7 +206,7 @@ void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bo
     p.cols = cols;
     p.out_row_stride = p.x_row_stride = p.gate_row_stride = p.residual_row_stride = ld;
     p.activation = act;
-    uint32_t threads = 32;  // as mlp_launch.cpp's threads_for
+    uint32_t threads = 32;  // as linear_launch.cpp's threads_for
     while (threads < 512 && static_cast<int64_t>(threads) * 4 < cols) threads <<= 1;
     const unsigned grid = static_cast<unsigned>(std::min<int64_t>(rows, 3));  // grid-stride over rows
     static std::string kernel;
