@@ -172,7 +172,7 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
                 const int j = n0 + n * 8 + 2 * t + (e & 1);
                 float x = sc[n][e] * scale;
                 if (bias) x += bias_s[(j - n0) - (i - m0) + kMmaRows - 1];
-                if (!attn_visible(p.mask, i, j, s.Lk, s.offset, s.prefix)) x = -INFINITY;
+                if (!attn_visible(p.mask, i, j, s.Lk, s.offset, s.prefix, s.window)) x = -INFINITY;
                 sc[n][e] = x;
                 mx[r] = fmaxf(mx[r], x);
             }
