@@ -35,6 +35,16 @@ public final class CpuAttention {
      * window &gt; 0 (causal): the sliding window of {@link AttentionOp.Mask#visible(int, int, int, int)}.
      */
     public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
+                               int mask, int[] prefix, float scale, Bias bias, Bucket bucket,
+                               CpuKernels.FloatUnaryOperator roundP,
+                               float[] q, float[] k, float[] v, float[] out,
+                               float[] lse, long[] lseBase, long lseHeadStride) {
+        prefill(batch, nh, nkv, hs, qStart, lq, kStart, lk, mask, prefix, 0, scale, bias, bucket, roundP, q, k, v, out, lse,
+                lseBase, lseHeadStride);
+    }
+
+    /** {@link #prefill} with a sliding window (causal; 0: none). */
+    public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
                                int mask, int[] prefix, int window, float scale, Bias bias, Bucket bucket,
                                CpuKernels.FloatUnaryOperator roundP,
                                float[] q, float[] k, float[] v, float[] out,
