@@ -1,0 +1,90 @@
+// DecoderCacheTest — for each RoPE decoder fixture folder (Llama with each rope scaling, Mistral and Qwen2
+// with sliding windows, Qwen3, Phi-3), cached decoding — a prefill chunk, then 64 steps replayed from the
+// captured decode step, and a long prefill run in decode slices — equals the full recomputation over the
+// same sequence, with sequences long enough that the windows (6, 7) and llama3/linear scaling matter.
+// Dynamic NTK is the exception transformers itself makes: its cache keeps keys rotated with the frequencies
+// of their own step, so past max_position_embeddings only the first step equals recomputation.
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.transformer4j.runtime.CpuBackend;
+
+class DecoderCacheTest {
+
+    static final int PREFIX = 8, STEPS = 64;
+
+    static int[] ids(int vocab, int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) a[i] = r.nextInt(vocab);
+        return a;
+    }
+
+    static double maxAbs(float[][] a) {
+        double m = 0;
+        for (float[] r : a) for (float v : r) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-llama3", "llama-rope-llama3-v5", "mistral",
+            "qwen2", "qwen2-v5", "qwen3", "phi3"})
+    void cachedStepsEqualFullRecomputation(String name) throws Exception {
+        Path dir = ReferenceFixturesTest.root().resolve(name);
+        CpuBackend cpu = new CpuBackend();
+        try (Weights w = Pretrained.load(dir, cpu)) {
+            Transformer m = new Transformer(w, cpu);
+            int[] seq = ids(w.config.vocabSize(), PREFIX + STEPS, 15);
+            float[][] full = m.logits(new int[][] {seq})[0];
+            double tol = 2e-5 * maxAbs(full);
+            try (KvState st = m.newState(1, PREFIX + STEPS)) {
+                float[][] first = m.prefill(st, 0, Arrays.copyOf(seq, PREFIX));
+                assertTrue(Tiny.maxDiff(first, full, 0) <= tol, name + ": prefill");
+                for (int t = PREFIX; t < PREFIX + STEPS; t++) {
+                    double d = Tiny.maxDiff(m.step(st, new int[] {seq[t]}), new float[][] {full[t]}, 0);
+                    assertTrue(d <= tol, name + ": step " + t + " differs by " + d + " (tolerance " + tol + ")");
+                }
+                assertTrue(st.decodeGraphed(), name + ": the steps ran from the captured graph: " + st.decodeGraphFailure());
+            }
+            try (KvState st = m.newState(1, PREFIX + STEPS)) {                 // 5 rows, then 45 in three decode slices
+                assertTrue(Tiny.maxDiff(m.prefill(st, 0, Arrays.copyOf(seq, 5)), full, 0) <= tol, name + ": first chunk");
+                double d = Tiny.maxDiff(m.prefill(st, 0, Arrays.copyOfRange(seq, 5, 50)), full, 5);
+                assertTrue(d <= tol, name + ": a 45-row chunk after 5 cached rows differs by " + d);
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void dynamicNtkCachedStepsEqualRecomputationUpToMaxPositions() throws Exception {
+        Path dir = ReferenceFixturesTest.root().resolve("llama-rope-dynamic");
+        CpuBackend cpu = new CpuBackend();
+        try (Weights w = Pretrained.load(dir, cpu)) {
+            Transformer m = new Transformer(w, cpu);
+            int mpe = w.config.rope().originalMaxPositions();                 // 16
+            int[] seq = ids(w.config.vocabSize(), mpe + 8, 16);
+            float[][] full = m.logits(new int[][] {Arrays.copyOf(seq, mpe)})[0];
+            double tol = 2e-5 * maxAbs(full);
+            try (KvState st = m.newState(1, mpe + 8)) {
+                m.prefill(st, 0, Arrays.copyOf(seq, 4));
+                for (int t = 4; t < mpe; t++) {
+                    double d = Tiny.maxDiff(m.step(st, new int[] {seq[t]}), new float[][] {full[t]}, 0);
+                    assertTrue(d <= tol, "step " + t + " differs by " + d);
+                }
+                // Past max positions the frequencies change with the length: the whole-sequence pass of 20 tokens
+                // rotates every key with seq_len 20, the cache keeps the keys of steps 0..18 as they were.
+                for (int t = mpe; t < mpe + 4; t++) m.step(st, new int[] {seq[t]});
+                float[][] longer = m.logits(new int[][] {Arrays.copyOf(seq, mpe + 4)})[0];
+                float[][] again = m.logits(new int[][] {Arrays.copyOf(seq, mpe)})[0];
+                assertTrue(Tiny.maxDiff(again, full, 0) == 0, "recomputation is deterministic");
+                assertTrue(Tiny.maxDiff(new float[][] {longer[mpe - 1]}, full, mpe - 1) > 100 * tol,
+                        "past max positions the full pass changes earlier rows' frequencies (dynamic scaling is active)");
+            }
+        }
+    }
+}
