@@ -71,6 +71,7 @@ struct Problem {
     bool bias, bidir;
     float scale;
     std::string what;
+    int window = 0;            // sliding window (causal), 0: none
 };
 
 // Reference: out (rows_q, NH, HS) and lse (layout as the kernel's) in double.
@@ -90,6 +91,7 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                 for (int j = 0; j < keys; j++) {
                     bool vis = pr.mask == T4J_ATTN_MASK_NONE || j <= pos ||
                                (pr.mask == T4J_ATTN_MASK_PREFIX_LM && j < pr.prefix[b]);
+                    if (pr.window > 0 && j <= pos - pr.window) vis = false;  // transformers: pos - W < j
                     if (!vis) continue;
                     double dot = 0;
                     for (int d = 0; d < pr.HS; d++)
@@ -200,6 +202,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.num_buckets = kBuckets;
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = pr.bidir ? 1 : 0;
+    p.window = pr.window;
 
     if (tensor_cores) {
         if constexpr (!std::is_same_v<T, float>) {
@@ -220,7 +223,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
 
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
-                const std::string& what) {
+                const std::string& what, int window = 0) {
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
     const int max_blocks = (lmax + block_size - 1) / block_size + 1;
@@ -291,6 +294,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.num_buckets = kBuckets;
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = 0;
+    p.window = window;
     simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, 128,
                  [&] { t4j::decode_split<T>(p); });
     if (splits > 1)
@@ -298,7 +302,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
 
     // Reference: prefill of the dense keys, queries at the last Tq positions.
     Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
-               {}, {}, bias, false, p.scale, what};
+               {}, {}, bias, false, p.scale, what, window};
     std::vector<float> kp, vp;  // packed keys
     for (int b = 0; b < B; b++) {
         kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
@@ -327,6 +331,8 @@ void prefill_suite(bool tensor_cores) {
                         "packed prefix-LM, T5 bidirectional"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 2, HS, {9, 40}, {150, 40}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
                         "packed chunk after prefix, T5 causal"}, tensor_cores);
+    run_prefill<T, HS>({2, 4, 2, HS, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
+                        "packed sliding window 7, chunk after prefix, GQA", 7}, tensor_cores);
 }
 
 }  // namespace
@@ -349,6 +355,8 @@ int main() {
     run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, true, "MHA Tq 2 (2 warps a row), T5, 3 splits");
     run_decode<__nv_bfloat16>(128, 4, 4, {90}, 1, 16, 1, true, false, "MHA Tq 1 (4 warps a row)");
     run_decode<__nv_bfloat16>(64, 8, 1, {33, 64}, 3, 8, 2, true, false, "MQA 8 heads x Tq 3, 2 splits");
+    run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits, sliding window 20", 20);
+    run_decode<float>(64, 4, 4, {9, 70}, 2, 8, 3, true, false, "Tq 2, 3 splits, sliding window 6", 6);
     std::printf(g_failures ? "%d FAILED\n" : "all passed\n", g_failures);
     return g_failures ? 1 : 0;
 }
