@@ -221,7 +221,8 @@ typedef struct t4j_embedding_params {
     int64_t type_vocab;
     int64_t out_row_stride;
     int32_t dtype;
-    int32_t reserved;
+    float token_scale;          /* multiplies the token row before the sum (Gemma's sqrt(C) normalizer, given
+                                   rounded to the dtype); 0 is read as 1 */
 } t4j_embedding_params;
 
 T4J_API int32_t t4j_embedding(const t4j_embedding_params* p, void* stream);

@@ -1,8 +1,8 @@
-// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3) as
+// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
-// as modeling_phi3.py splits them.
+// as modeling_phi3.py splits them, Gemma's (1 + weight) norms folded into fp32 weights.
 package org.transformer4j.model;
 
 import java.io.IOException;
@@ -26,12 +26,13 @@ final class HfDecoders {
 
     private HfDecoders() {}
 
-    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3");
+    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma");
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
-     * MistralConfig, Qwen2Config, Qwen3Config, Phi3Config): pre-RMSNorm, gated SiLU MLP (hidden_act),
-     * GQA, head_dim (Qwen3's default 128, else hidden_size / heads), RoPE, per-layer windows, biases.
+     * MistralConfig, Qwen2Config, Qwen3Config, Phi3Config, GemmaConfig): pre-RMSNorm, gated MLP (hidden_act;
+     * Gemma: hidden_activation, GELU-tanh), GQA, head_dim (Qwen3's default 128, Gemma's 256, else
+     * hidden_size / heads), RoPE, per-layer windows, biases; Gemma's embeddings × sqrt(hidden_size).
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
@@ -43,12 +44,15 @@ final class HfDecoders {
             hd = cfg.size("head_dim");
         } else if (type.equals("qwen3")) {
             hd = 128;                                                     // Qwen3Config(head_dim=128)
+        } else if (type.equals("gemma")) {
+            hd = 256;                                                     // GemmaConfig(head_dim=256)
         } else {
             if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
             hd = c / nh;
         }
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
-        String act = cfg.string("hidden_act", "silu");
+        boolean gemma = type.equals("gemma");
+        String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
         TransformerConfig.Activation a = switch (act) {
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
             case "gelu_pytorch_tanh", "gelu_new" -> TransformerConfig.Activation.GELU_TANH;
@@ -59,13 +63,14 @@ final class HfDecoders {
             case "mistral" -> 4096 * 32;
             case "qwen2", "qwen3" -> 32768;
             case "phi3" -> 4096;
+            case "gemma" -> 8192;
             default -> 2048;
         });
         TransformerConfig.Biases biases = switch (type) {
             case "llama" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(true, false, false);
-            case "qwen3" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
+            case "qwen3", "gemma" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             default -> new TransformerConfig.Biases(false, false, false);
         };
         int v = cfg.size("vocab_size");
@@ -76,7 +81,8 @@ final class HfDecoders {
                         (float) cfg.number("rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6))
                 .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
                 .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3"))
-                .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), 1f)
+                .embeddingScale(gemma ? (float) Math.sqrt(c) : 1f)
                 .windows(windows(cfg, type, layers))
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
     }
@@ -231,8 +237,29 @@ final class HfDecoders {
         }
         put.accept("decoder.final_norm.weight", "model.norm.weight");
         put.accept("lm_head", "lm_head.weight");
+        List<Tensor> folded = new ArrayList<>();
+        if (type.equals("gemma")) {                  // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
+            for (String key : new ArrayList<>(hf.keySet())) {
+                if (key.endsWith("layernorm.weight") || key.equals("model.norm.weight")) {
+                    Tensor t = onePlus(hf.get(key));
+                    folded.add(t);
+                    hf.put(key, t);
+                }
+            }
+        }
         if (c.tiedEmbeddings()) hf.remove("lm_head.weight");                   // a tied copy of the token table
-        return HfWeights.load(type, hf, parts, backend, dtype, s -> Weights.build(c, s, 0));
+        try {
+            return HfWeights.load(type, hf, parts, backend, dtype, s -> Weights.build(c, s, 0));
+        } finally {
+            folded.forEach(Tensor::close);
+        }
+    }
+
+    /** A host F32 copy of 1 + w (the norms of the returned weights own no checkpoint memory). */
+    private static Tensor onePlus(Tensor w) {
+        float[] a = w.toFloatArray();
+        for (int i = 0; i < a.length; i++) a[i] = 1f + a[i];
+        return Tensor.ofFloats(a, w.shape());
     }
 
     /** Replaces the fused (rows, C) tensor {@code key} by row ranges [at[i], at[i+1]) named key[names[i]] (views, no copy). */

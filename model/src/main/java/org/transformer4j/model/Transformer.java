@@ -695,10 +695,18 @@ public final class Transformer {
     void embedInto(Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
         Weights.Embeddings e = weights.embeddings;
         EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
+        if (config.embeddingScale() != 1f) op = op.tokenScale(roundTo(dtype, config.embeddingScale()));
         if (e.positions() != null) op = positions != null ? op.positions(positions) : op.positionOffset(offset);
         if (e.types() != null) op = op.types(typeIds, e.types());
         backend.embedding(op);
         if (e.embeddingNorm() != null) backend.norm(normOp(e.embeddingNorm(), x, x));
+    }
+
+    /** {@code v} rounded to {@code dt} (transformers makes Gemma's normalizer a tensor of the hidden states' dtype). */
+    static float roundTo(DType dt, float v) {
+        try (Tensor t = Tensor.of(dt, new float[] {v}, 1)) {
+            return t.toFloatArray()[0];
+        }
     }
 
     void checkIds(int[] ids) {

@@ -43,6 +43,8 @@ import java.util.List;
  * @param linearBiases    which projections carry biases when they differ from {@code biases} (Llama's
  *                        attention_bias / mlp_bias, Qwen2's q/k/v only), else null
  * @param qkNorm          RMSNorm over each head of q and k before RoPE (Qwen3)
+ * @param embeddingScale  multiplies the token embeddings (Gemma: sqrt(C), rounded to the compute dtype as
+ *                        transformers' normalizer tensor is); 1 for the others
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -55,7 +57,7 @@ public record TransformerConfig(
         boolean prefixLm,
         boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
         boolean withinLayerCrossAttention, boolean causalInput,
-        Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm) {
+        Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -193,6 +195,7 @@ public record TransformerConfig(
             }
             for (Integer w : windows) if (w == null || w < 0) problems.add("a sliding window must be ≥ 0 (0: none), got " + w);
         }
+        if (!(embeddingScale > 0) || Float.isInfinite(embeddingScale)) problems.add("embeddingScale must be finite and > 0");
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -245,7 +248,7 @@ public record TransformerConfig(
         b.typeVocabSize = typeVocabSize; b.specialIds = specialIds; b.prefixLm = prefixLm;
         b.shareCrossAndSelfAttention = shareCrossAndSelfAttention; b.shareEncoderDecoderParams = shareEncoderDecoderParams;
         b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
-        b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm;
+        b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         return b;
     }
 
@@ -310,6 +313,7 @@ public record TransformerConfig(
         private List<Integer> windows = List.of();
         private Biases linearBiases;
         private boolean qkNorm;
+        private float embeddingScale = 1f;
 
         private Builder() {}
 
@@ -360,6 +364,8 @@ public record TransformerConfig(
 
         public Builder qkNorm(boolean on) { qkNorm = on; return this; }
 
+        public Builder embeddingScale(float s) { embeddingScale = s; return this; }
+
         public Builder maxPositions(int max) { maxPositions = max; return this; }
 
         public Builder biases(boolean b) { biases = b; return this; }
@@ -388,7 +394,7 @@ public record TransformerConfig(
                     decoderLayers, norm, normPlacement, normEps, activation, gatedMlp, positions, maxPositions,
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
-                    withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm);
+                    withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale);
         }
     }
 }

@@ -38,7 +38,7 @@ class ReferenceFixturesTest {
     /** The folders the loaders of this build read, each checked by a test below. */
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
-            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3");
+            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -49,7 +49,7 @@ class ReferenceFixturesTest {
             Map.entry("bert-tokcls", "#14"), Map.entry("bert-gamma-beta", "#14"), Map.entry("bert-hs16", "#14"),
             Map.entry("bert-hs80", "#14"), Map.entry("roberta", "#14"), Map.entry("xlm-roberta-seqcls", "#14"),
             Map.entry("distilbert", "#14"),
-            Map.entry("gemma", "#16"), Map.entry("gemma2", "#16"));
+            Map.entry("gemma2", "#16"));
 
     static final double TOLERANCE = 2e-5;
 
@@ -119,14 +119,15 @@ class ReferenceFixturesTest {
 
     /**
      * The RoPE decoders (llama with GQA / head_dim / biases / each rope scaling, both config layouts; mistral
-     * and qwen2 with sliding windows; qwen3's q/k norms; phi3's fused tensors and partial rotary): logits of
+     * and qwen2 with sliding windows; qwen3's q/k norms; phi3's fused tensors and partial rotary; gemma's
+     * (1 + w) norms, scaled embeddings, GELU-tanh and head size 256): logits of
      * the full pass, and greedy decoding through the KV cache. Dynamic NTK's cached decoding follows
      * transformers' cache (keys keep the frequencies of their step), not the reference's recomputation, past
      * max_position_embeddings: its greedy check is the prefill's token only (see DecoderCacheTest).
      */
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
-            "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3"})
+            "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {

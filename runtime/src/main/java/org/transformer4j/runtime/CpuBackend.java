@@ -221,6 +221,7 @@ public final class CpuBackend implements Backend {
         float[] out = new float[Math.multiplyExact(ids.length, c)];   // (rows, C)
         for (int r = 0; r < ids.length; r++) {
             float[] v = row(op.tokenTable(), ids[r]);
+            if (op.tokenScale() != 1f) for (int i = 0; i < v.length; i++) v[i] *= op.tokenScale();
             if (op.positionTable() != null) {
                 add(v, row(op.positionTable(), positions != null ? positions[r] : op.positionOffset() + r % s.seqLen()));
             }

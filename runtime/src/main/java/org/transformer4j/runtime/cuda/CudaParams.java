@@ -102,6 +102,7 @@ final class CudaParams {
         t4j_embedding_params.type_vocab(p, s.typeVocab());
         t4j_embedding_params.out_row_stride(p, s.outRowStride());
         t4j_embedding_params.dtype(p, op.tokenTable().dtype().code());
+        t4j_embedding_params.token_scale(p, op.tokenScale());
         return p;
     }
 
