@@ -74,7 +74,7 @@ public final class LlamaDecode {
 
     /**
      * GB/s of parallel reads: Arrays.mismatch over two equal 256 MiB long arrays, one slice per core
-     * (the JDK's vectorised intrinsic, so loads and not arithmetic bound it), best of 5 passes after a
+     * (the JDK's vectorised intrinsic, so loads and not arithmetic bound it), best of 30 passes after a
      * warm-up; bytes read = both arrays.
      */
     static double hostReadBandwidth() {
@@ -83,8 +83,8 @@ public final class LlamaDecode {
         for (int i = 0; i < n; i++) a[i] = b[i] = i * 0x9E3779B97F4A7C15L;
         int parts = Runtime.getRuntime().availableProcessors();
         double best = Double.MAX_VALUE;
-        for (int pass = 0; pass < 6; pass++) {
-            long t0 = System.nanoTime();
+        for (int pass = 0; pass < 31; pass++) {                                  // best of 30: on a shared machine a pass
+            long t0 = System.nanoTime();                                          // runs undisturbed only now and then
             long found = IntStream.range(0, parts).parallel().mapToLong(p -> {
                 int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
                 return java.util.Arrays.mismatch(a, from, to, b, from, to);
