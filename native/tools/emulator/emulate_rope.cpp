@@ -35,10 +35,10 @@ double unit_roundoff() { return std::is_same_v<T, float> ? 0x1p-24 : std::is_sam
 template <typename T>
 void run(int B, int T_, int H, int HS, int R, bool dynamic, const std::string& what) {
     const int hstride = HS + 8;
-    std::uniform_real_distribution<float> u(-1.5f, 1.5f);
+    std::uniform_real_distribution<float> dist(-1.5f, 1.5f);
     std::vector<T> x(static_cast<size_t>(B) * T_ * H * hstride);
     std::vector<double> xf(x.size());
-    for (size_t i = 0; i < x.size(); i++) { x[i] = from<T>(u(g_rng)); xf[i] = to(x[i]); }
+    for (size_t i = 0; i < x.size(); i++) { x[i] = from<T>(dist(g_rng)); xf[i] = to(x[i]); }
     std::vector<int32_t> pos(B * T_), lens(B);
     for (int b = 0; b < B; b++) {
         const int start = b == 0 ? 0 : 50 * b + 3;
