@@ -22,7 +22,6 @@ struct AttnSeq {
     int32_t Lk;         // visible key rows (after key padding)
     int32_t offset;     // Lk - Lq: query i sits at key position i + offset
     int32_t prefix;     // prefix-LM: keys below it are visible to every query; else 0
-    int32_t window;     // sliding window (causal): keys a query sees, itself included; 0: none
 };
 
 __device__ __forceinline__ AttnSeq attn_seq(const t4j_attention_params& p, int b) {
@@ -41,19 +40,23 @@ __device__ __forceinline__ AttnSeq attn_seq(const t4j_attention_params& p, int b
     if (p.key_lengths != nullptr) s.Lk = min(s.Lk, max(p.key_lengths[b], 0));
     s.offset = s.Lk - s.Lq;
     s.prefix = (p.mask == T4J_ATTN_MASK_PREFIX_LM && p.prefix_lengths != nullptr) ? p.prefix_lengths[b] : 0;
-    s.window = p.mask == T4J_ATTN_MASK_CAUSAL ? p.window : 0;
     return s;
 }
 
 // Whether query i (row of its sequence) sees key j. mask: T4J_ATTN_MASK_*; j < Lk is checked here.
-// window > 0 (causal only): keys i + offset - window < j <= i + offset, as transformers' sliding
-// window (masking_utils.sliding_window_overlay) — the Java statement is AttentionOp.Mask.visible.
-__device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int offset, int prefix, int window) {
+__device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int offset, int prefix) {
     if (j >= Lk) return false;
     if (mask == T4J_ATTN_MASK_NONE) return true;
-    if (window > 0 && j <= i + offset - window) return false;
     return j <= i + offset || j < prefix;
 }
+
+// Sliding-window attention (t4j_attention_params.window / t4j_decode_params.window, causal only): a key
+// at rel = key position − query position is hidden when rel <= −window, so a query sees `window` keys,
+// itself included (transformers' masking_utils.sliding_window_overlay; the Java statement is
+// AttentionOp.Mask.visible). The row-wise kernel adds it to attn_visible; the tensor-core kernel puts it
+// in its per-tile relative-position table (−inf), outside its inner loop, which a per-element test made
+// spill registers at HS 96 on sm_80; decode narrows each split's key range to it.
+__device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && rel <= -window; }
 
 // Keys [0, end) contain every key some query of rows [i0, i1) can see (i1 exclusive).
 __device__ __forceinline__ int attn_key_end(int mask, int i1, int Lk, int offset, int prefix) {

@@ -60,6 +60,46 @@ class DecoderCacheTest {
         }
     }
 
+    /**
+     * Inspection of a RoPE decoder: for a run of one repeated token, layer 0's q and k are the same at every
+     * position before RoPE, so with RoPE its attention weights depend on the distance only — rows whose
+     * window is full are shifts of each other — and keys outside the sliding window (5) get weight 0.
+     */
+    @org.junit.jupiter.api.Test
+    void layerZeroAttentionWeightsDependOnDistanceOnlyWithinTheWindow() {
+        CpuBackend cpu = new CpuBackend();
+        TransformerConfig c = Tiny.ropeDecoder();
+        int w = c.window(0);
+        try (Weights weights = Weights.random(c, cpu, 5)) {
+            Transformer m = new Transformer(weights, cpu);
+            int[] same = new int[12];
+            Arrays.fill(same, 17);
+            for (int head = 0; head < c.heads(); head++) {
+                float[][] a = m.attentionWeights(same, 0, 0, head);
+                for (int i = 0; i < a.length; i++) {
+                    double sum = 0;
+                    for (int j = 0; j < a.length; j++) {
+                        sum += a[i][j];
+                        if (j > i || j <= i - w) assertTrue(a[i][j] == 0, "query " + i + " key " + j + " is outside the window");
+                    }
+                    assertTrue(Math.abs(sum - 1) < 1e-5, "row " + i + " sums to " + sum);
+                    if (i >= w) {
+                        double lo = 1, hi = 0;
+                        for (int d = 0; d < w; d++) {
+                            lo = Math.min(lo, a[i][i - d]);
+                            hi = Math.max(hi, a[i][i - d]);
+                        }
+                        assertTrue(hi - lo > 1e-3, "row " + i + " is uniform: the rotation did not reach the scores");
+                        for (int d = 0; d < w; d++) {
+                            assertTrue(Math.abs(a[i][i - d] - a[w - 1][w - 1 - d]) < 1e-5, "head " + head + " query " + i
+                                    + " distance " + d + ": " + a[i][i - d] + " vs " + a[w - 1][w - 1 - d]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void dynamicNtkCachedStepsEqualRecomputationUpToMaxPositions() throws Exception {
         Path dir = ReferenceFixturesTest.root().resolve("llama-rope-dynamic");
