@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """make-golden.py — golden files from Hugging Face transformers, made on the GPU machine (it has PyTorch and
-transformers; this repository's machines do not). Creates small random GPT-2, BERT, T5 v1.0 and T5 v1.1 models (and, under transformers 5.x, the tied v1.1 5.x writes)
+transformers; this repository's machines do not). Creates small random GPT-2, BERT, T5 v1.0 and T5 v1.1 models (and, under transformers 5.x, the tied v1.1 5.x writes),
+and the RoPE decoders Llama (llama3 rope scaling), Mistral, Qwen2 (sliding windows), Qwen3, Phi-3 and Gemma
 (2 layers, C=64, 2 heads of size 32 — the attention kernels' smallest head size — and a vocabulary of 1000:
 random models need no real tokenizer), saves each as a Hugging Face folder
 (config.json + model.safetensors) with golden.safetensors beside it: fixed input ids (I32) and the reference
@@ -31,7 +32,7 @@ from safetensors.torch import save_file
 
 VOCAB = 1000
 SEED = 20261128
-MAX_BYTES = 5_000_000
+MAX_BYTES = 9_000_000          # 5 MB for the encoder/T5 folders, ~3 MB more for the six RoPE decoders
 MISSING = object()
 
 
@@ -258,6 +259,44 @@ def build_all(stage):
             # the extra 5.x layout only: the four standard folders still stand; say so loudly
             shutil.rmtree(os.path.join(stage, name), ignore_errors=True)
             print(f"make-golden.py: WARNING: {name} left out: {e}", flush=True)
+
+
+    # The RoPE decoders (issue 15/16), eager attention, 2 layers, C=64, 2 heads of 32 over 1 KV head (the attention
+    # kernels' smallest head size, so the GPU check can hold them to the BF16 rule too), 24-token inputs: past the
+    # sliding windows (7, 6); tied heads but Llama's (the folders' size). Written without torch at hand (2026-12-04): each
+    # family that fails here is left out with a warning, never taking the other folders with it.
+    common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+                  num_key_value_heads=1, max_position_embeddings=128, rms_norm_eps=1e-6, bos_token_id=1, eos_token_id=2,
+                  pad_token_id=0, tie_word_embeddings=True)
+    decoders = [
+        ("llama", "LlamaForCausalLM", "LlamaConfig", dict(attention_bias=True, tie_word_embeddings=False, rope_theta=10000.0, rope_scaling={
+            "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 32})),
+        ("mistral", "MistralForCausalLM", "MistralConfig", dict(sliding_window=7, head_dim=32)),
+        ("qwen2", "Qwen2ForCausalLM", "Qwen2Config", dict(use_sliding_window=True, sliding_window=6, max_window_layers=1)),
+        ("qwen3", "Qwen3ForCausalLM", "Qwen3Config", dict(head_dim=32)),
+        ("phi3", "Phi3ForCausalLM", "Phi3Config", dict(partial_rotary_factor=0.5, original_max_position_embeddings=128)),
+        ("gemma", "GemmaForCausalLM", "GemmaConfig", dict(head_dim=32, hidden_activation="gelu_pytorch_tanh")),
+    ]
+    for k, (name, model_cls, config_cls, extra) in enumerate(decoders):
+        try:
+            if not hasattr(transformers, model_cls):
+                raise GoldenError(f"transformers {transformers.__version__} has no {model_cls}")
+            kwargs = dict(common, **extra)
+            config = getattr(transformers, config_cls)(**kwargs)
+            config._attn_implementation = "eager"
+            model = getattr(transformers, model_cls)(config)
+            randomize(model, torch.Generator().manual_seed(SEED + 20 + k))
+            x = ids(2, 24, gen)
+            want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                                 "num_attention_heads", "num_key_value_heads")}
+            want["model_type"] = name
+            make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
+                 {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},
+                 {"model": model_cls, "compare": ["logits"], "attn_implementation": "eager"})
+        except Exception as e:                                   # noqa: BLE001 — one family never sinks the others
+            shutil.rmtree(os.path.join(stage, name), ignore_errors=True)
+            print(f"make-golden.py: WARNING: {name} left out: {type(e).__name__}: {e}", flush=True)
 
 
 def t5_make(stage, name, t5, run, x, y, proj, tied, scaled, want, v5):

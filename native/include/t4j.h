@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 4
+#define T4J_ABI_VERSION 5
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -221,7 +221,8 @@ typedef struct t4j_embedding_params {
     int64_t type_vocab;
     int64_t out_row_stride;
     int32_t dtype;
-    int32_t reserved;
+    float token_scale;          /* multiplies the token row before the sum (Gemma's sqrt(C) normalizer, given
+                                   rounded to the dtype); 0 is read as 1 */
 } t4j_embedding_params;
 
 T4J_API int32_t t4j_embedding(const t4j_embedding_params* p, void* stream);
@@ -303,6 +304,9 @@ T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
  *   T4J_ATTN_MASK_NONE:      every key j < Lk is visible (encoders, cross attention);
  *   T4J_ATTN_MASK_CAUSAL:    key j is visible when j <= i + Lk - Lq (a chunk after a cached prefix);
  *   T4J_ATTN_MASK_PREFIX_LM: key j is visible when j < prefix_lengths[b] or j <= i + Lk - Lq.
+ * window > 0 (causal mask only; sliding-window attention as transformers' masking_utils builds it)
+ * further hides key j unless j > i + Lk - Lq - window: a query sees at most `window` keys, itself
+ * included.
  * T5 relative bias (rel_bias given): table[bucket(j - (i + Lk - Lq)), h] is added to the scaled
  * score; bucket() is T5's relative_position_bucket (bidirectional or causal buckets, num_buckets,
  * max_distance) with its float32 logarithm. A query row that sees no key gets zeros and lse −inf.
@@ -333,6 +337,8 @@ typedef struct t4j_attention_params {
     int32_t max_distance;             /* T5 bias: distance from which buckets saturate */
     int32_t bias_bidirectional;       /* 1: encoder buckets (past and future); 0: causal buckets */
     int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 for q, k, v, out */
+    int32_t window;                   /* sliding window (keys a query sees, itself included), 0: none */
+    int32_t reserved;                 /* 0 */
 } t4j_attention_params;
 
 /* Prefill / encoder attention on `stream`. Head sizes: 32, 64, 96, 128 for F16/BF16 (tensor cores,
@@ -365,7 +371,8 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
  * serves the whole GQA group); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
- * The T5 bias, scale and lse follow t4j_attention_params. */
+ * The T5 bias, scale and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
+ * positions ≤ query position − window, as in t4j_attention_params. */
 typedef struct t4j_decode_params {
     void* out;                        /* (B, Tq, NH, HS), dtype */
     void* lse;                        /* fp32 (B, NH, Tq), or NULL */
@@ -386,10 +393,38 @@ typedef struct t4j_decode_params {
     float scale;
     int32_t num_buckets, max_distance, bias_bidirectional;
     int32_t dtype;
-    int32_t reserved;                 /* 0 */
+    int32_t window;                   /* sliding window, 0: none; needs causal = 1 */
 } t4j_decode_params;
 
 T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);
+
+/* ---- rotary position embedding -------------------------------------------------------------- */
+/* RoPE in place on queries or keys x (B, T, H, HS), as transformers' LlamaRotaryEmbedding and
+ * apply_rotary_pos_emb (rotate_half) do it. For token (b, t) at p = positions[b * T + t] and each
+ * i < R/2 (R = rotary_dim, even, ≤ HS; dimensions from R on are left alone):
+ *   angle = (float)p * inv_freq_b[i];  c = cos(angle), s = sin(angle), both rounded to the dtype;
+ *   x[i] <- x[i]·c − x[i + R/2]·s;  x[i + R/2] <- x[i + R/2]·c + x[i]·s   (fp32, rounded once).
+ * inv_freq_b is inv_freq (fp32 (R/2), the same for every sequence; default, linear and llama3
+ * kinds, computed on the host), or with dynamic = 1 (inv_freq NULL) dynamic NTK's, computed in fp32
+ * from seq_lens[b]: L = max(seq_lens[b], max_positions), base' = base · (factor·L/max_positions −
+ * (factor − 1))^(R/(R−2)), inv_freq_b[i] = 1 / base'^(2i/R). Positions and lengths are read when the
+ * kernel runs (a captured graph replays with new ones). */
+typedef struct t4j_rope_params {
+    void* x;                          /* (B, T, H, HS), dtype, rotated in place */
+    const int32_t* positions;         /* (B, T) dense */
+    const float* inv_freq;            /* fp32 (rotary_dim / 2), or NULL when dynamic */
+    const int32_t* seq_lens;          /* (B) when dynamic, else NULL */
+    int64_t x_batch_stride, x_row_stride, x_head_stride;
+    int32_t B, T, H, HS;
+    int32_t rotary_dim;               /* R: even, 2 ≤ R ≤ HS (≥ 4 when dynamic) */
+    int32_t dynamic;                  /* 1: dynamic NTK frequencies from seq_lens; 0: inv_freq */
+    float base;                       /* dynamic: rope_theta */
+    float factor;                     /* dynamic: scaling factor ≥ 1 */
+    int32_t max_positions;            /* dynamic: max_position_embeddings */
+    int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
+} t4j_rope_params;
+
+T4J_API int32_t t4j_rope(const t4j_rope_params* p, void* stream);
 
 #ifdef __cplusplus
 }

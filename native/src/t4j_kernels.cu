@@ -6,3 +6,4 @@
 #include "embedding/embedding_kernels.cu"
 #include "vocab/vocab_kernels.cu"
 #include "attention/attention_kernels.cu"
+#include "rope/rope_kernels.cu"

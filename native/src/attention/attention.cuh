@@ -50,6 +50,14 @@ __device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int
     return j <= i + offset || j < prefix;
 }
 
+// Sliding-window attention (t4j_attention_params.window / t4j_decode_params.window, causal only): a key
+// at rel = key position − query position is hidden when rel <= −window, so a query sees `window` keys,
+// itself included (transformers' masking_utils.sliding_window_overlay; the Java statement is
+// AttentionOp.Mask.visible). The row-wise kernel adds it to attn_visible; the tensor-core kernel puts it
+// in its per-tile relative-position table (−inf), outside its inner loop, which a per-element test made
+// spill registers at HS 96 on sm_80; decode narrows each split's key range to it.
+__device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && rel <= -window; }
+
 // Keys [0, end) contain every key some query of rows [i0, i1) can see (i1 exclusive).
 __device__ __forceinline__ int attn_key_end(int mask, int i1, int Lk, int offset, int prefix) {
     if (mask == T4J_ATTN_MASK_NONE) return Lk;

@@ -47,6 +47,7 @@ const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, mask),             T4J_FIELD(t4j_attention_params, scale),
     T4J_FIELD(t4j_attention_params, num_buckets),      T4J_FIELD(t4j_attention_params, max_distance),
     T4J_FIELD(t4j_attention_params, bias_bidirectional), T4J_FIELD(t4j_attention_params, dtype),
+    T4J_FIELD(t4j_attention_params, window),           T4J_FIELD(t4j_attention_params, reserved),
 };
 const t4j::StructRegistration kAttentionLayout("t4j_attention_params", sizeof(t4j_attention_params), kAttentionFields,
                                                sizeof(kAttentionFields) / sizeof(kAttentionFields[0]));
@@ -82,7 +83,7 @@ const t4j::FieldLayout kDecodeFields[] = {
     T4J_FIELD(t4j_decode_params, num_splits),       T4J_FIELD(t4j_decode_params, causal),
     T4J_FIELD(t4j_decode_params, scale),            T4J_FIELD(t4j_decode_params, num_buckets),
     T4J_FIELD(t4j_decode_params, max_distance),     T4J_FIELD(t4j_decode_params, bias_bidirectional),
-    T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, reserved),
+    T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, window),
 };
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
@@ -99,6 +100,7 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (p->mask != T4J_ATTN_MASK_NONE && p->mask != T4J_ATTN_MASK_CAUSAL && p->mask != T4J_ATTN_MASK_PREFIX_LM)
         return T4J_ERROR_INVALID_ARGUMENT;
     if ((p->mask == T4J_ATTN_MASK_PREFIX_LM) != (p->prefix_lengths != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->window < 0 || (p->window > 0 && p->mask != T4J_ATTN_MASK_CAUSAL) || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
     if ((p->cu_seqlens_q == nullptr) != (p->cu_seqlens_k == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
@@ -167,7 +169,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (p == nullptr || p->out == nullptr || p->q == nullptr || p->k_cache == nullptr || p->v_cache == nullptr ||
         p->block_table == nullptr || p->cache_lengths == nullptr)
         return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->HS < 1 || p->reserved != 0)
+    if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->HS < 1 || p->window < 0)
         return T4J_ERROR_INVALID_ARGUMENT;
     if (p->Tq < 1 || p->Tq > kMaxDecodeRows) return T4J_ERROR_UNSUPPORTED;
     if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
@@ -175,6 +177,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (p->num_splits < 1 || p->num_splits > kMaxSplits) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->num_splits > 1 && (p->workspace_o == nullptr || p->workspace_lse == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->causal != 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->window > 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;

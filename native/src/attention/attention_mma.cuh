@@ -130,7 +130,7 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
 
     const int row_lo = m0 + warp * 16 + g;  // query rows of this thread: row_lo and row_lo + 8
     const float scale = p.scale * kLog2e;
-    const bool bias = p.rel_bias != nullptr;
+    const bool bias = p.rel_bias != nullptr || p.window > 0;  // the window rides in the bias table (attention.cuh)
     const int key_end = attn_key_end(p.mask, min(m0 + kMmaRows, s.Lq), s.Lk, s.offset, s.prefix);
 
     for (int n0 = 0; n0 < key_end; n0 += kMmaKeys) {
@@ -140,8 +140,12 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
         if (bias) {
             for (int idx = threadIdx.x; idx < kMmaRows + kMmaKeys - 1; idx += kMmaThreads) {
                 const int rel = n0 - m0 + idx - (kMmaRows - 1) - s.offset;
-                const int bucket = t5_bucket(rel, p.num_buckets, p.max_distance, p.bias_bidirectional);
-                bias_s[idx] = p.rel_bias[bucket * p.NH + h] * kLog2e;
+                float b = 0.0f;
+                if (p.rel_bias != nullptr) {
+                    const int bucket = t5_bucket(rel, p.num_buckets, p.max_distance, p.bias_bidirectional);
+                    b = p.rel_bias[bucket * p.NH + h] * kLog2e;
+                }
+                bias_s[idx] = attn_window_hides(rel, p.window) ? -INFINITY : b;
             }
         }
         __syncthreads();

@@ -157,8 +157,8 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) st.o[c] = 0.0f;
     const int end = attn_key_end(p.mask, i + 1, s.Lk, s.offset, s.prefix);
-    const int mask = p.mask, Lk = s.Lk, offset = s.offset, prefix = s.prefix;
-    auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix); };
+    const int mask = p.mask, Lk = s.Lk, offset = s.offset, prefix = s.prefix, window = p.window;
+    auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix) && !attn_window_hides(j - i - offset, window); };
     if (p.rel_bias != nullptr) {
         const T5Bias bias{p.rel_bias, p.NH, h, i + s.offset, p.num_buckets, p.max_distance, p.bias_bidirectional};
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias);

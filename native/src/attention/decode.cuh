@@ -97,10 +97,12 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
         __syncwarp();
         const int qpos = L - p.Tq + i;  // this query's key position
         const int j_end = p.causal ? min(j_split_end, qpos + 1) : j_split_end;
-        const int n = max(0, j_end - j_begin);
+        // sliding window: keys qpos - window < j (attention.cuh's attn_window_hides)
+        const int j_lo = (p.causal && p.window > 0) ? max(j_begin, qpos - p.window + 1) : j_begin;
+        const int n = max(0, j_end - j_lo);
         const int per = (n + wpr - 1) / wpr;  // this warp's share: keys [jb, je)
-        const int jb = j_begin + min(n, sub * per);
-        const int je = j_begin + min(n, (sub + 1) * per);
+        const int jb = j_lo + min(n, sub * per);
+        const int je = j_lo + min(n, (sub + 1) * per);
         RowState st;
         st.m = -INFINITY;
         st.l = 0.0f;

@@ -1,5 +1,5 @@
-// embedding.cuh — the fused input embedding: token row + learned position row (+ token type row),
-// summed in fp32 and rounded once. One thread block per output row (grid-stride), threads over C.
+// embedding.cuh — the fused input embedding: token row (× token_scale) + learned position row (+ token
+// type row), summed in fp32 and rounded once. One thread block per output row (grid-stride), threads over C.
 // Ids outside their table are clamped (no out-of-bounds read) and reported through error_row.
 #pragma once
 
@@ -26,6 +26,7 @@ __device__ __forceinline__ void embedding_rows(const t4j_embedding_params& p) {
     const T* tok = static_cast<const T*>(p.token_table);     // (vocab, C)
     const T* pos = static_cast<const T*>(p.position_table);  // (max_positions, C) or null
     const T* typ = static_cast<const T*>(p.type_table);      // (type_vocab, C) or null
+    const float scale = p.token_scale == 0.0f ? 1.0f : p.token_scale;
     for (int64_t row = blockIdx.x; row < p.rows; row += gridDim.x) {
         int32_t* flags = p.error_row;
         const T* t = tok + checked_id(p.ids[row], p.vocab, row, flags) * p.cols;
@@ -36,7 +37,7 @@ __device__ __forceinline__ void embedding_rows(const t4j_embedding_params& p) {
                                  : nullptr;
         T* out = static_cast<T*>(p.out) + row * p.out_row_stride;  // (C)
         for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) {
-            float v = to_f32(t[c]);
+            float v = to_f32(t[c]) * scale;
             if (ps) v += to_f32(ps[c]);
             if (ty) v += to_f32(ty[c]);
             out[c] = from_f32<T>(v);

@@ -1,4 +1,6 @@
 // embedding_launch.cpp — validates t4j_embedding_params and launches one block per row.
+#include <cmath>
+
 #include "../common/internal.h"
 #include "../common/layout.h"
 
@@ -14,7 +16,7 @@ const t4j::FieldLayout kEmbeddingFields[] = {
     T4J_FIELD(t4j_embedding_params, position_offset), T4J_FIELD(t4j_embedding_params, vocab),
     T4J_FIELD(t4j_embedding_params, max_positions),  T4J_FIELD(t4j_embedding_params, type_vocab),
     T4J_FIELD(t4j_embedding_params, out_row_stride), T4J_FIELD(t4j_embedding_params, dtype),
-    T4J_FIELD(t4j_embedding_params, reserved),
+    T4J_FIELD(t4j_embedding_params, token_scale),
 };
 const t4j::StructRegistration kEmbeddingLayout("t4j_embedding_params", sizeof(t4j_embedding_params),
                                                kEmbeddingFields, sizeof(kEmbeddingFields) / sizeof(kEmbeddingFields[0]));
@@ -32,7 +34,7 @@ extern "C" T4J_API int32_t t4j_embedding(const t4j_embedding_params* p, void* st
     if (p == nullptr || p->out == nullptr || p->ids == nullptr || p->token_table == nullptr) {
         return T4J_ERROR_INVALID_ARGUMENT;
     }
-    if (p->reserved != 0 || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!(p->token_scale >= 0.0f) || !std::isfinite(p->token_scale) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->rows < 0 || p->cols < 1 || p->vocab < 1 || p->out_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
     if ((p->type_ids == nullptr) != (p->type_table == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->type_ids != nullptr && p->type_vocab < 1) return T4J_ERROR_INVALID_ARGUMENT;

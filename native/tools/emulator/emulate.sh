@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-drivers=${T4J_EMU_DRIVERS:-linear rows attention}   # which emulate_*.cpp to build and run
+drivers=${T4J_EMU_DRIVERS:-linear rows attention rope}   # which emulate_*.cpp to build and run
 # build NAME FLAGS...: compiles emulate_NAME.cpp against $src into $out/NAME.
 # The drivers include ../../src/...: copies of them under $out/tools/emulator, beside a link
 # $out/src to the sources, keep that path (once, before builds run in parallel).

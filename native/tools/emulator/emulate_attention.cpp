@@ -71,6 +71,7 @@ struct Problem {
     bool bias, bidir;
     float scale;
     std::string what;
+    int window = 0;            // sliding window (causal), 0: none
 };
 
 // Reference: out (rows_q, NH, HS) and lse (layout as the kernel's) in double.
@@ -90,6 +91,7 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                 for (int j = 0; j < keys; j++) {
                     bool vis = pr.mask == T4J_ATTN_MASK_NONE || j <= pos ||
                                (pr.mask == T4J_ATTN_MASK_PREFIX_LM && j < pr.prefix[b]);
+                    if (pr.window > 0 && j <= pos - pr.window) vis = false;  // transformers: pos - W < j
                     if (!vis) continue;
                     double dot = 0;
                     for (int d = 0; d < pr.HS; d++)
@@ -201,6 +203,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.num_buckets = kBuckets;
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = pr.bidir ? 1 : 0;
+    p.window = pr.window;
 
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
     names.push_back(tensor_cores ? std::string("t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(HS) : "t4j_attn_rows_f32");
@@ -224,7 +227,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
 
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
-                const std::string& what) {
+                const std::string& what, int window = 0) {
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -297,6 +300,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.num_buckets = kBuckets;
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = 0;
+    p.window = window;
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
     names.push_back(std::string("t4j_decode_combine_") + name<T>());
@@ -308,7 +312,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
 
     // Reference: prefill of the dense keys, queries at the last Tq positions.
     Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
-               {}, {}, bias, false, p.scale, what};
+               {}, {}, bias, false, p.scale, what, window};
     std::vector<float> kp, vp;  // packed keys
     for (int b = 0; b < B; b++) {
         kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
@@ -333,6 +337,8 @@ void prefill_suite(bool tensor_cores) {
                         "packed prefix-LM, T5 bidirectional"}, tensor_cores);
     run_prefill<T, HS>({3, 2, 2, HS, {5, 5, 5}, {130, 130, 130}, false, T4J_ATTN_MASK_NONE, {}, {130, 77, 0}, false, false, sc,
                         "cross, key padding, one empty"}, tensor_cores);
+    run_prefill<T, HS>({2, 4, 2, HS, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
+                        "packed sliding window 7, chunk after prefix, GQA", 7}, tensor_cores);
     if (!emu::g_all) return;  // the sampled set: each mask once per kernel
     run_prefill<T, HS>({2, 4, 4, HS, {65, 65}, {65, 65}, false, T4J_ATTN_MASK_NONE, {}, {}, false, false, sc, "none 2x65"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 1, HS, {70, 70}, {20, 20}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal Tq>Tk MQA"}, tensor_cores);
@@ -359,7 +365,9 @@ int main(int argc, char** argv) {
     run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 3, true, true, "Tq 16, T5 causal, 3 splits");
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
     run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, true, "MHA Tq 2 (2 warps a row), T5, 3 splits");
+    run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits, sliding window 20", 20);
     if (emu::g_all) {
+        run_decode<float>(64, 4, 4, {9, 70}, 2, 8, 3, true, false, "Tq 2, 3 splits, sliding window 6", 6);
         run_decode<__nv_bfloat16>(128, 8, 2, {1, 50, 300}, 1, 16, 1, true, false, "Tq 1, 1 split");
         run_decode<float>(256, 2, 2, {40}, 1, 16, 2, true, false, "HS 256, 2 splits");
         run_decode<__nv_bfloat16>(128, 4, 4, {90}, 1, 16, 1, true, false, "MHA Tq 1 (4 warps a row)");

@@ -51,7 +51,9 @@ public final class t4j_attention_params {
             JAVA_INT.withName("num_buckets"),
             JAVA_INT.withName("max_distance"),
             JAVA_INT.withName("bias_bidirectional"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            JAVA_INT.withName("window"),
+            JAVA_INT.withName("reserved"))
         .withName("t4j_attention_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -96,6 +98,8 @@ public final class t4j_attention_params {
     private static final long max_distance$OFFSET = offset("max_distance");
     private static final long bias_bidirectional$OFFSET = offset("bias_bidirectional");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long window$OFFSET = offset("window");
+    private static final long reserved$OFFSET = offset("reserved");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -165,4 +169,8 @@ public final class t4j_attention_params {
     public static void bias_bidirectional(MemorySegment s, int v) { s.set(JAVA_INT, bias_bidirectional$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    public static int window(MemorySegment s) { return s.get(JAVA_INT, window$OFFSET); }
+    public static void window(MemorySegment s, int v) { s.set(JAVA_INT, window$OFFSET, v); }
+    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
+    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
 }

@@ -3,6 +3,7 @@
 package org.transformer4j.bindings;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -35,7 +36,7 @@ public final class t4j_embedding_params {
             JAVA_LONG.withName("type_vocab"),
             JAVA_LONG.withName("out_row_stride"),
             JAVA_INT.withName("dtype"),
-            JAVA_INT.withName("reserved"))
+            JAVA_FLOAT.withName("token_scale"))
         .withName("t4j_embedding_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -63,7 +64,7 @@ public final class t4j_embedding_params {
     private static final long type_vocab$OFFSET = offset("type_vocab");
     private static final long out_row_stride$OFFSET = offset("out_row_stride");
     private static final long dtype$OFFSET = offset("dtype");
-    private static final long reserved$OFFSET = offset("reserved");
+    private static final long token_scale$OFFSET = offset("token_scale");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -101,6 +102,6 @@ public final class t4j_embedding_params {
     public static void out_row_stride(MemorySegment s, long v) { s.set(JAVA_LONG, out_row_stride$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
-    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
-    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static float token_scale(MemorySegment s) { return s.get(JAVA_FLOAT, token_scale$OFFSET); }
+    public static void token_scale(MemorySegment s, float v) { s.set(JAVA_FLOAT, token_scale$OFFSET, v); }
 }

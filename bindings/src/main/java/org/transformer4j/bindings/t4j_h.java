@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 4;
+    public static final int T4J_ABI_VERSION = 5;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -339,6 +339,20 @@ public final class t4j_h {
     public static int t4j_decode(MemorySegment params, MemorySegment stream) {
         try {
             return (int) t4j_decode.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_rope {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_rope", DESC);
+    }
+
+    /** {@code int32_t t4j_rope(const t4j_rope_params* p, void* stream)} */
+    public static int t4j_rope(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_rope.HANDLE.invokeExact(params, stream);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -112,8 +112,14 @@ class AttentionValidationNativeTest {
             t4j_decode_params.Tq(p, 17);
             assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "Tq 17");
             t4j_decode_params.Tq(p, 1);
-            t4j_decode_params.reserved(p, 1);
-            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "reserved set");
+            t4j_decode_params.window(p, -1);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "negative window");
+            t4j_decode_params.window(p, 4);
+            t4j_decode_params.causal(p, 0);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "window without causal");
+            t4j_decode_params.causal(p, 1);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "causal sliding window");
+            t4j_decode_params.window(p, 0);
 
             MemorySegment a = t4j_kv_append_params.allocate(arena);
             t4j_kv_append_params.k_cache(a, FAKE);

@@ -117,7 +117,8 @@ final class DecodeStep implements AutoCloseable {
         Tensor x = s.empty(model.dtype, batch, 1, model.config.modelWidth());
         model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
-        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l), bias),
+        Transformer.RopeAt rope = model.config.rope() == null ? null : new Transformer.RopeAt(positions, after);
+        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l), bias, rope, model.config.window(l)),
                 st.crossK == null ? null : l -> model.new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
         model.logitsInto(h, logits);
     }
@@ -127,18 +128,23 @@ final class DecodeStep implements AutoCloseable {
         final Scratch s;
         final PagedKvCache cache;
         final RelativeBias bias;
+        final Transformer.RopeAt rope;
+        final int window;
 
-        Self(Scratch s, PagedKvCache cache, RelativeBias bias) {
-            this.s = s; this.cache = cache; this.bias = bias;
+        Self(Scratch s, PagedKvCache cache, RelativeBias bias, Transformer.RopeAt rope, int window) {
+            this.s = s; this.cache = cache; this.bias = bias; this.rope = rope; this.window = window;
         }
+
+        @Override public Transformer.RopeAt rope() { return rope; }
 
         @Override
         public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor k = model.kv(s, in, w.k(), w.kb());                                         // (B, 1, NKV, HS)
+            Tensor k = model.positionHeads(s, model.kv(s, in, w.k(), w.kb()), w.kNorm(), rope);  // (B, 1, NKV, HS)
             Tensor v = model.kv(s, in, w.v(), w.vb());
             backend.kvAppend(KvAppendOp.of(cache, before, k, v));
             Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
-            backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias));
+            backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias)
+                    .window(window));
             return out;
         }
     }

@@ -68,7 +68,7 @@ final class HfWeights {
      * Copies the mapped tensors onto the backend while {@code build} lays out the structure; collects
      * every missing and misshaped key and every key left over into one error (nothing stays allocated).
      */
-    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
+    static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
                                 java.util.function.Function<Weights.Source, Weights> build) {
         Weights.checkFloating(dtype);
         Set<String> used = new HashSet<>();

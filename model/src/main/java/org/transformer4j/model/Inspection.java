@@ -33,11 +33,18 @@ final class Inspection {
             Tensor x = m.embed(s, new int[][] {ids}, 0);                                         // (1, T, C)
             RelativeBias bias = m.relativeBias(st, bidirectionalBuckets);
             int[] pre = plm && !encoder ? new int[] {prefix} : null;
-            for (int i = 0; i < layer; i++) m.block(s, st.layers().get(i), x, m.new DenseSelf(s, mask, pre, bias, null, null), null);
+            Transformer.RopeAt rope = encoder ? null : m.ropeFrom(s, 1, 0, t);
+            for (int i = 0; i < layer; i++) {
+                m.block(s, st.layers().get(i), x, m.new DenseSelf(s, mask, pre, bias, null, null).rotary(rope, m.config.window(i)), null);
+            }
             Weights.Layer l = st.layers().get(layer);
             Tensor in = m.pre ? m.norm(s, l.attnNorm(), x) : x;
-            float[] q = m.host(s, m.linear(s, in, l.self().q(), l.self().qb()));                   // (T, NH·HS)
-            float[] k = m.host(s, m.linear(s, in, l.self().k(), l.self().kb()));                   // (T, NKV·HS)
+            int nh = m.config.heads(), nkv = m.config.kvHeads(), hsz = m.config.headSize();
+            float[] q = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().q(), l.self().qb()).view(1, t, nh, hsz),
+                    l.self().qNorm(), rope));                                                      // (T, NH·HS)
+            float[] k = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().k(), l.self().kb()).view(1, t, nkv, hsz),
+                    l.self().kNorm(), rope));                                                      // (T, NKV·HS)
+            int window = encoder ? 0 : m.config.window(layer);
             float[] table = bias == null ? null : m.host(s, bias.table());                        // (buckets, NH)
             int hs = m.config.headSize(), kvHead = head / (m.config.heads() / m.config.kvHeads());
             int qw = m.config.innerWidth(), kw = m.config.kvHeads() * hs;
@@ -46,7 +53,7 @@ final class Inspection {
                 double[] sc = new double[t];
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < t; j++) {
-                    boolean visible = mask.visible(i, j, prefix);
+                    boolean visible = mask.visible(i, j, prefix, window);
                     if (!visible) { sc[j] = Double.NEGATIVE_INFINITY; continue; }
                     double d = 0;
                     for (int e = 0; e < hs; e++) d += (double) q[i * qw + head * hs + e] * k[j * kw + kvHead * hs + e];

@@ -109,11 +109,12 @@ public final class Pretrained {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
+        if (HfDecoders.TYPES.contains(type)) return HfDecoders.load(cfg, dir, backend, dtype);   // llama, mistral, qwen2, qwen3, phi3
         TransformerConfig config = switch (type) {
             case "gpt2" -> gpt2Config(cfg);
             case "bert" -> bertConfig(cfg);
             case "t5" -> t5Config(cfg);
-            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert and t5 folders");
+            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, t5, llama, mistral, qwen2, qwen3 and phi3 folders");
         };
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {

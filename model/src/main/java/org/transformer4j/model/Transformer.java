@@ -23,6 +23,7 @@ import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.RelativeBias;
+import org.transformer4j.runtime.RopeOp;
 import org.transformer4j.runtime.Tensor;
 
 /**
@@ -80,7 +81,9 @@ public final class Transformer {
             Tensor x = embed(s, ids, 0);                                                       // (B, T, C)
             AttentionOp.Mask mask = plm ? AttentionOp.Mask.PREFIX_LM : AttentionOp.Mask.CAUSAL;
             RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
-            Tensor h = runStack(s, weights.decoder, x, i -> new DenseSelf(s, mask, plm ? prefix : null, bias, null, null), null);
+            RopeAt rope = ropeFrom(s, shape[0], 0, shape[1]);
+            Tensor h = runStack(s, weights.decoder, x, i -> new DenseSelf(s, mask, plm ? prefix : null, bias, null, null)
+                    .rotary(rope, config.window(i)), null);
             return toHost3(logits(s, h), shape[0], shape[1], config.vocabSize());
         }
     }
@@ -290,8 +293,9 @@ public final class Transformer {
         boolean bidirectionalPrefix = config.prefixLm() && start == 0;
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
         Tensor x = embed(s, new int[][] {tokens}, start);                                       // (1, T, C)
+        RopeAt rope = ropeFrom(s, 1, start, tokens.length);
         Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
-                bidirectionalPrefix), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
+                bidirectionalPrefix, rope, config.window(l)), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
                 st.memory(st.crossV, l, b)));
         if (lastOnly && tokens.length > 1) {
             Tensor last = s.empty(dtype, 1, 1, config.modelWidth());
@@ -363,14 +367,19 @@ public final class Transformer {
         final int[] lengths;
         final RelativeBias bias;
         final boolean bidirectional;
+        final RopeAt rope;
+        final int window;
 
-        CachedSelf(Scratch s, PagedKvCache cache, int[] lengths, RelativeBias bias, boolean bidirectional) {
+        CachedSelf(Scratch s, PagedKvCache cache, int[] lengths, RelativeBias bias, boolean bidirectional, RopeAt rope, int window) {
             this.s = s; this.cache = cache; this.lengths = lengths; this.bias = bias; this.bidirectional = bidirectional;
+            this.rope = rope; this.window = window;
         }
+
+        @Override public RopeAt rope() { return rope; }
 
         @Override
         public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
+            Tensor k = positionHeads(s, kv(s, in, w.k(), w.kb()), w.kNorm(), rope);             // (B, T, NKV, HS)
             Tensor v = kv(s, in, w.v(), w.vb());
             backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
             Tensor out = s.like(q);                                                             // (B, T, NH, HS)
@@ -384,7 +393,7 @@ public final class Transformer {
                 int[] seen = new int[lengths.length];
                 for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
                 backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
-                        .scale(config.attentionScale()).bias(bias));
+                        .scale(config.attentionScale()).bias(bias).window(window));
             }
             return out;
         }
@@ -418,6 +427,45 @@ public final class Transformer {
     interface Attend {
         /** Returns the attention's output (B, T, NH, HS) before the output projection. */
         Tensor attend(Weights.Attention w, Tensor in, Tensor q);
+
+        /** Where the queries sit for RoPE (null: no rotary positions, e.g. cross-attention). */
+        default RopeAt rope() { return null; }
+    }
+
+    /**
+     * RoPE positions of a chunk's rows, I32 (B, T), and for dynamic NTK each sequence's length I32 (B)
+     * (transformers' seq_len = max position + 1), both in the backend's memory.
+     */
+    record RopeAt(Tensor positions, Tensor seqLens) {}
+
+    /** Rows start .. start + t − 1 of each of b sequences; null for models without RoPE. */
+    RopeAt ropeFrom(Scratch s, int b, int start, int t) {
+        if (config.rope() == null) return null;
+        int[] pos = new int[b * t];
+        for (int i = 0; i < pos.length; i++) pos[i] = start + i % t;
+        int[] lens = new int[b];
+        Arrays.fill(lens, start + t);
+        return new RopeAt(s.uploadInts(pos, b, t), s.uploadInts(lens, b));
+    }
+
+    /**
+     * Qwen3's per-head RMSNorm (headNorm, when the config has qkNorm), then RoPE (when rope is given),
+     * on x (B, T, H, HS): q before attention, k before it is cached. Returns the result (x itself
+     * rotated in place, or the norm's output).
+     */
+    Tensor positionHeads(Scratch s, Tensor x, Weights.Norm headNorm, RopeAt rope) {
+        if (headNorm != null) {
+            Tensor y = s.like(x);
+            backend.norm(NormOp.rms(x, headNorm.weight(), config.normEps(), y));
+            x = y;
+        }
+        if (rope == null) return x;
+        TransformerConfig.Rope r = config.rope();
+        backend.rope(r.scaling() == TransformerConfig.Rope.Scaling.DYNAMIC
+                ? RopeOp.dynamic(x, rope.positions(), new RopeOp.Dynamic((float) r.theta(), (float) r.factor(), r.originalMaxPositions()),
+                        rope.seqLens(), r.rotaryDim())
+                : RopeOp.of(x, rope.positions(), weights.ropeInvFreq, r.rotaryDim()));
+        return x;
     }
 
     /** One sublayer: {@code out = residual + f(in)} (residual may be null: out = f(in)). */
@@ -447,6 +495,7 @@ public final class Transformer {
     private void attention(Scratch s, Weights.Attention w, Tensor in, Attend how, Tensor residual, Tensor out) {
         long b = in.shape(0), t = in.shape(1);
         Tensor q = linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize());   // (B, T, NH, HS)
+        q = positionHeads(s, q, w.qNorm(), how.rope());
         Tensor ctx = how.attend(w, in, q);                                                      // (B, T, NH, HS)
         backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual));
     }
@@ -478,21 +527,33 @@ public final class Transformer {
         final int[] prefix;
         final RelativeBias bias;
         final Tensor memK, memV;
+        RopeAt rope;
+        int window;
 
         DenseSelf(Scratch s, AttentionOp.Mask mask, int[] prefix, RelativeBias bias, Tensor memK, Tensor memV) {
             this.s = s; this.mask = mask; this.prefix = prefix; this.bias = bias; this.memK = memK; this.memV = memV;
         }
 
+        /** RoPE positions of the rows (null: none) and the layer's sliding window (0: none). */
+        DenseSelf rotary(RopeAt r, int w) {
+            this.rope = r;
+            this.window = w;
+            return this;
+        }
+
+        @Override public RopeAt rope() { return rope; }
+
         @Override
         public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor k = kv(s, in, w.k(), w.kb());                                               // (B, T, NKV, HS)
+            Tensor k = positionHeads(s, kv(s, in, w.k(), w.kb()), w.kNorm(), rope);             // (B, T, NKV, HS)
             Tensor v = kv(s, in, w.v(), w.vb());
             if (memK != null) {                                                                 // [memory ; target]
                 k = concatRows(s, memK, k);
                 v = concatRows(s, memV, v);
             }
             Tensor out = s.like(q);
-            backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias));
+            backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias)
+                    .window(window));
             return out;
         }
     }
@@ -634,10 +695,18 @@ public final class Transformer {
     void embedInto(Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
         Weights.Embeddings e = weights.embeddings;
         EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
+        if (config.embeddingScale() != 1f) op = op.tokenScale(roundTo(dtype, config.embeddingScale()));
         if (e.positions() != null) op = positions != null ? op.positions(positions) : op.positionOffset(offset);
         if (e.types() != null) op = op.types(typeIds, e.types());
         backend.embedding(op);
         if (e.embeddingNorm() != null) backend.norm(normOp(e.embeddingNorm(), x, x));
+    }
+
+    /** {@code v} rounded to {@code dt} (transformers makes Gemma's normalizer a tensor of the hidden states' dtype). */
+    static float roundTo(DType dt, float v) {
+        try (Tensor t = Tensor.of(dt, new float[] {v}, 1)) {
+            return t.toFloatArray()[0];
+        }
     }
 
     void checkIds(int[] ids) {

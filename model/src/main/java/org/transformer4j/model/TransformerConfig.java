@@ -37,6 +37,14 @@ import java.util.List;
  * @param typeVocabSize   BERT token types (0: none)
  * @param relativeBuckets T5 relative-position buckets (0 unless positions is T5_RELATIVE)
  * @param relativeMaxDistance T5 relative-position max distance
+ * @param rope            RoPE settings when positions is ROPE, else null
+ * @param windows         per decoder layer, its sliding window (keys a query sees, itself included; 0: full
+ *                        causal attention); empty when no layer slides
+ * @param linearBiases    which projections carry biases when they differ from {@code biases} (Llama's
+ *                        attention_bias / mlp_bias, Qwen2's q/k/v only), else null
+ * @param qkNorm          RMSNorm over each head of q and k before RoPE (Qwen3)
+ * @param embeddingScale  multiplies the token embeddings (Gemma: sqrt(C), rounded to the compute dtype as
+ *                        transformers' normalizer tensor is); 1 for the others
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -48,7 +56,8 @@ public record TransformerConfig(
         SpecialIds specialIds,
         boolean prefixLm,
         boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
-        boolean withinLayerCrossAttention, boolean causalInput) {
+        boolean withinLayerCrossAttention, boolean causalInput,
+        Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -57,7 +66,51 @@ public record TransformerConfig(
 
     public enum Activation { GELU, GELU_TANH, RELU, SILU }
 
-    public enum Positions { LEARNED_ABSOLUTE, T5_RELATIVE, NONE }
+    public enum Positions { LEARNED_ABSOLUTE, T5_RELATIVE, NONE, ROPE }
+
+    /**
+     * Rotary position embeddings as transformers' modeling_rope_utils computes them: {@code theta}
+     * (rope_theta), {@code rotaryDim} dimensions of each head rotated (HS × partial_rotary_factor), and
+     * the scaling kind with its fields (factor; llama3's low/high frequency factors and original
+     * max positions; dynamic NTK's max positions in {@code originalMaxPositions}).
+     */
+    public record Rope(double theta, int rotaryDim, Scaling scaling, double factor, double lowFreqFactor,
+                       double highFreqFactor, int originalMaxPositions) {
+
+        public enum Scaling { DEFAULT, LINEAR, DYNAMIC, LLAMA3 }
+
+        public static Rope plain(double theta, int rotaryDim) { return new Rope(theta, rotaryDim, Scaling.DEFAULT, 1, 0, 0, 0); }
+
+        /**
+         * inv_freq (rotaryDim / 2) of the table kinds (DYNAMIC: the unscaled one), computed in double and
+         * rounded once: _compute_default_rope_parameters (1 / theta^(2i / R)), linear (÷ factor),
+         * _compute_llama3_parameters (wavelengths above original/low_freq_factor ÷ factor, below
+         * original/high_freq_factor kept, smoothly interpolated between).
+         */
+        public float[] invFreq() {
+            int half = rotaryDim / 2;
+            float[] out = new float[half];
+            for (int i = 0; i < half; i++) {
+                double inv = 1.0 / Math.pow(theta, (double) (2 * i) / rotaryDim);
+                if (scaling == Scaling.LINEAR) inv /= factor;
+                if (scaling == Scaling.LLAMA3) {
+                    double lowWavelen = originalMaxPositions / lowFreqFactor, highWavelen = originalMaxPositions / highFreqFactor;
+                    double wavelen = 2 * Math.PI / inv;
+                    double scaled = wavelen > lowWavelen ? inv / factor : inv;
+                    if (!(wavelen < highWavelen) && !(wavelen > lowWavelen)) {
+                        double smooth = (originalMaxPositions / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+                        scaled = (1 - smooth) * scaled / factor + smooth * scaled;
+                    }
+                    inv = scaled;
+                }
+                out[i] = (float) inv;
+            }
+            return out;
+        }
+    }
+
+    /** Which projections carry biases: q/k/v, the attention output, the MLP's. */
+    public record Biases(boolean qkv, boolean out, boolean mlp) {}
 
     /** Token ids with a role; -1 where the vocabulary has none. */
     public record SpecialIds(int pad, int bos, int eos, int decoderStart, int cls) {
@@ -117,8 +170,46 @@ public record TransformerConfig(
             problems.add("withinLayerCrossAttention pairs decoder layer i with encoder layer i, so it needs as many encoder"
                     + " as decoder layers (" + encoderLayers + " vs " + decoderLayers + ")");
         }
+        if ((positions == Positions.ROPE) != (rope != null)) problems.add("rope settings go with ROPE positions (and only with them)");
+        if (rope != null) {
+            if (encoderLayers > 0) problems.add("ROPE positions are implemented for decoder-only models and prefix-LMs");
+            if (rope.rotaryDim() < 2 || rope.rotaryDim() % 2 != 0 || rope.rotaryDim() > headSize) {
+                problems.add("rope rotaryDim must be even and in [2, HS = " + headSize + "], got " + rope.rotaryDim());
+            }
+            if (!(rope.theta() > 0) || Double.isInfinite(rope.theta())) problems.add("rope theta must be finite and > 0");
+            if (rope.scaling() == null) problems.add("rope scaling kind is null");
+            else if (rope.scaling() != Rope.Scaling.DEFAULT && !(rope.factor() >= 1)) problems.add("rope scaling factor must be ≥ 1");
+            if (rope.scaling() == Rope.Scaling.LLAMA3 && (!(rope.highFreqFactor() > rope.lowFreqFactor()) || !(rope.lowFreqFactor() > 0)
+                    || rope.originalMaxPositions() < 1)) {
+                problems.add("llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor and original max positions ≥ 1");
+            }
+            if (rope.scaling() == Rope.Scaling.DYNAMIC && (rope.originalMaxPositions() < 1 || rope.rotaryDim() < 4)) {
+                problems.add("dynamic rope scaling needs max positions ≥ 1 and rotaryDim ≥ 4");
+            }
+        }
+        if (windows == null) problems.add("windows is null (empty: no sliding layers)");
+        else if (!windows.isEmpty()) {
+            if (windows.size() != decoderLayers || encoderLayers > 0 || prefixLm) {
+                problems.add("sliding windows are for decoder-only models, one per decoder layer (" + decoderLayers + "), got "
+                        + windows.size());
+            }
+            for (Integer w : windows) if (w == null || w < 0) problems.add("a sliding window must be ≥ 0 (0: none), got " + w);
+        }
+        if (!(embeddingScale > 0) || Float.isInfinite(embeddingScale)) problems.add("embeddingScale must be finite and > 0");
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
+
+    /** Whether q, k and v carry biases. */
+    public boolean qkvBias() { return linearBiases == null ? biases : linearBiases.qkv(); }
+
+    /** Whether the attention's output projection carries a bias. */
+    public boolean outBias() { return linearBiases == null ? biases : linearBiases.out(); }
+
+    /** Whether the MLP's projections carry biases. */
+    public boolean mlpBias() { return linearBiases == null ? biases : linearBiases.mlp(); }
+
+    /** Decoder layer i's sliding window (0: it attends to every earlier key). */
+    public int window(int layer) { return windows.isEmpty() ? 0 : windows.get(layer); }
 
     private static void positive(List<String> problems, String name, int v) {
         if (v < 1) problems.add(name + " must be ≥ 1, got " + v);
@@ -157,6 +248,7 @@ public record TransformerConfig(
         b.typeVocabSize = typeVocabSize; b.specialIds = specialIds; b.prefixLm = prefixLm;
         b.shareCrossAndSelfAttention = shareCrossAndSelfAttention; b.shareEncoderDecoderParams = shareEncoderDecoderParams;
         b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
+        b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         return b;
     }
 
@@ -217,6 +309,11 @@ public record TransformerConfig(
         private boolean shareEncoderDecoderParams;
         private boolean withinLayerCrossAttention;
         private boolean causalInput;
+        private Rope rope;
+        private List<Integer> windows = List.of();
+        private Biases linearBiases;
+        private boolean qkNorm;
+        private float embeddingScale = 1f;
 
         private Builder() {}
 
@@ -255,7 +352,19 @@ public record TransformerConfig(
             positions = Positions.T5_RELATIVE; relativeBuckets = buckets; relativeMaxDistance = maxDistance; return this;
         }
 
-        public Builder noPositions() { positions = Positions.NONE; return this; }
+        public Builder noPositions() { positions = Positions.NONE; rope = null; return this; }
+
+        /** Rotary positions (RoPE) applied to q and k in every attention. */
+        public Builder rope(Rope r) { positions = Positions.ROPE; rope = r; return this; }
+
+        /** Per decoder layer its sliding window (0: none); an empty list: no sliding layers. */
+        public Builder windows(List<Integer> w) { windows = w == null ? null : List.copyOf(w); return this; }
+
+        public Builder linearBiases(Biases b) { linearBiases = b; return this; }
+
+        public Builder qkNorm(boolean on) { qkNorm = on; return this; }
+
+        public Builder embeddingScale(float s) { embeddingScale = s; return this; }
 
         public Builder maxPositions(int max) { maxPositions = max; return this; }
 
@@ -285,7 +394,7 @@ public record TransformerConfig(
                     decoderLayers, norm, normPlacement, normEps, activation, gatedMlp, positions, maxPositions,
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
-                    withinLayerCrossAttention, causalInput);
+                    withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale);
         }
     }
 }

@@ -23,8 +23,16 @@ public final class Weights implements AutoCloseable {
     /** A norm's scale and shift (shift null for RMSNorm or bias-free models). */
     public record Norm(Tensor weight, Tensor bias) {}
 
-    /** One attention: q (NH·HS, C), k and v (NKV·HS, C), o (C, NH·HS), biases or null. */
-    public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {}
+    /**
+     * One attention: q (NH·HS, C), k and v (NKV·HS, C), o (C, NH·HS), biases or null; qNorm and kNorm
+     * (HS) the per-head RMSNorms of Qwen3 (qkNorm), else null.
+     */
+    public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
+                            Norm qNorm, Norm kNorm) {
+        public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {
+            this(q, qb, k, kb, v, vb, o, ob, null, null);
+        }
+    }
 
     /** up and gate (F, C) (gate null unless gated), down (C, F), biases or null. */
     public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {}
@@ -65,6 +73,8 @@ public final class Weights implements AutoCloseable {
     public final MlmHead mlmHead;
     /** The backend whose memory holds the tensors (where {@link #to} puts its copies). */
     public final Backend backend;
+    /** RoPE's inverse frequencies F32 (R/2) for ROPE positions (a buffer, not a parameter), else null. */
+    public final Tensor ropeInvFreq;
     private final Map<String, Tensor> named;
     private final boolean owner;
 
@@ -80,6 +90,15 @@ public final class Weights implements AutoCloseable {
         this.mlmHead = mlmHead;
         this.named = named;
         this.owner = true;
+        this.ropeInvFreq = ropeTable(config, backend);
+    }
+
+    private static Tensor ropeTable(TransformerConfig c, Backend backend) {
+        if (c.rope() == null) return null;
+        float[] inv = c.rope().invFreq();
+        try (Tensor h = Tensor.ofFloats(inv, inv.length)) {
+            return backend.upload(h);
+        }
     }
 
     private Weights(Weights from, TransformerConfig config) {
@@ -93,6 +112,7 @@ public final class Weights implements AutoCloseable {
         this.mlmHead = from.mlmHead;
         this.named = from.named;
         this.owner = false;
+        this.ropeInvFreq = from.ropeInvFreq;
     }
 
     /**
@@ -183,7 +203,7 @@ public final class Weights implements AutoCloseable {
 
     private static Attention map(Attention a, java.util.function.UnaryOperator<Tensor> m) {
         return a == null ? null : new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()),
-                m.apply(a.v()), m.apply(a.vb()), m.apply(a.o()), m.apply(a.ob()));
+                m.apply(a.v()), m.apply(a.vb()), m.apply(a.o()), m.apply(a.ob()), map(a.qNorm(), m), map(a.kNorm(), m));
     }
 
     private static Stack map(Stack st, java.util.function.UnaryOperator<Tensor> m) {
@@ -209,6 +229,7 @@ public final class Weights implements AutoCloseable {
         if (!owner) return;
         Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Tensor t : named.values()) if (seen.add(t)) t.close();
+        if (ropeInvFreq != null) ropeInvFreq.close();
     }
 
     // ---- random initialisation ------------------------------------------------------------------
@@ -332,17 +353,19 @@ public final class Weights implements AutoCloseable {
 
     private static Attention attention(Source s, TransformerConfig c, String p) {
         int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize();
-        boolean b = c.biases();
+        boolean b = c.qkvBias(), ob = c.outBias();
         return new Attention(s.matrix(p + ".q", inner, cw), b ? s.vector(p + ".q.bias", inner, 0f, 0.02f) : null,
                 s.matrix(p + ".k", kv, cw), b ? s.vector(p + ".k.bias", kv, 0f, 0.02f) : null,
                 s.matrix(p + ".v", kv, cw), b ? s.vector(p + ".v.bias", kv, 0f, 0.02f) : null,
-                s.matrix(p + ".o", cw, inner), b ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null);
+                s.matrix(p + ".o", cw, inner), ob ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null,
+                c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.headSize(), 1f, 0.1f), null) : null,
+                c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.headSize(), 1f, 0.1f), null) : null);
     }
 
     private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {
         List<Layer> layers = new ArrayList<>();
         int cw = c.modelWidth(), f = c.mlpWidth();
-        boolean b = c.biases();
+        boolean b = c.mlpBias();
         for (int i = 0; i < n; i++) {
             String p = name + "." + i;
             Norm attnNorm = norm(s, c, p + ".attn_norm");

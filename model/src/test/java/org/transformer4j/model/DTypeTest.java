@@ -52,6 +52,8 @@ class DTypeTest {
                         m -> outputs("logits", m.logits(ids))),
                 new Case("decoder-only (T5-like: RMSNorm, gated, relative bias, GQA)", Tiny.decoderOnly(Tiny.t5ish().build(), false), 0,
                         m -> outputs("logits", m.logits(ids))),
+                new Case("decoder-only (RoPE llama3, sliding window, q/k norms, scaled embeddings)", Tiny.ropeDecoder(), 0,
+                        m -> outputs("logits", m.logits(ids))),
                 new Case("prefix-LM", Tiny.decoderOnly(Tiny.t5ish().build(), true), 0,
                         m -> outputs("logits", m.logits(ids, new int[] {5, 3}))),
                 new Case("encoder-decoder (pre-LN, tied)", Tiny.encDec().build(), 0,
@@ -116,7 +118,7 @@ class DTypeTest {
     }
 
     static Stream<TransformerConfig> decoders() {
-        return Stream.of(Tiny.decoderOnly(Tiny.encDec().build(), false), Tiny.decoderOnly(Tiny.t5ish().build(), true));
+        return Stream.of(Tiny.decoderOnly(Tiny.encDec().build(), false), Tiny.decoderOnly(Tiny.t5ish().build(), true), Tiny.ropeDecoder());
     }
 
     static Stream<TransformerConfig> encoderDecoders() {

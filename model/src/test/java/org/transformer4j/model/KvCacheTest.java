@@ -32,7 +32,7 @@ class KvCacheTest {
 
     static Stream<TransformerConfig> decoders() {
         return Stream.of(Tiny.decoderOnly(Tiny.encDec().build(), false), Tiny.decoderOnly(Tiny.t5ish().build(), false),
-                Tiny.decoderOnly(Tiny.encDec().build(), true), Tiny.decoderOnly(Tiny.t5ish().build(), true));
+                Tiny.decoderOnly(Tiny.encDec().build(), true), Tiny.decoderOnly(Tiny.t5ish().build(), true), Tiny.ropeDecoder());
     }
 
     @ParameterizedTest

@@ -97,7 +97,7 @@ class ModelGpuTest {
         try (CudaBackend cuda = gpu()) {
             CpuBackend cpu = new CpuBackend();
             TransformerConfig[] configs = {Tiny.decoderOnly(Tiny.encDec().build(), false), Tiny.encDec().build(),
-                    Tiny.t5ish().build().withSteps(true, false, false, false)};
+                    Tiny.t5ish().build().withSteps(true, false, false, false), Tiny.ropeDecoder()};
             for (TransformerConfig c : configs) {
                 try (Weights wg = Weights.random(c, cuda, 91); Weights wc = Weights.random(c, cpu, 91)) {
                     float[][][] graphed = KvCacheTest.steps(new Transformer(wg, cuda), c, 40, true);

@@ -36,7 +36,9 @@ import org.transformer4j.runtime.CpuBackend;
 class ReferenceFixturesTest {
 
     /** The folders the loaders of this build read, each checked by a test below. */
-    static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1");
+    static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
+            "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
+            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -47,10 +49,7 @@ class ReferenceFixturesTest {
             Map.entry("bert-tokcls", "#14"), Map.entry("bert-gamma-beta", "#14"), Map.entry("bert-hs16", "#14"),
             Map.entry("bert-hs80", "#14"), Map.entry("roberta", "#14"), Map.entry("xlm-roberta-seqcls", "#14"),
             Map.entry("distilbert", "#14"),
-            Map.entry("llama", "#15"), Map.entry("llama-head-dim", "#15"), Map.entry("llama-rope-linear", "#15"),
-            Map.entry("llama-rope-dynamic", "#15"), Map.entry("llama-rope-llama3", "#15"), Map.entry("llama-rope-llama3-v5", "#15"),
-            Map.entry("mistral", "#15"), Map.entry("qwen2", "#15"), Map.entry("qwen2-v5", "#15"), Map.entry("qwen3", "#15"),
-            Map.entry("phi3", "#16"), Map.entry("gemma", "#16"), Map.entry("gemma2", "#16"));
+            Map.entry("gemma2", "#16"));
 
     static final double TOLERANCE = 2e-5;
 
@@ -118,6 +117,32 @@ class ReferenceFixturesTest {
         t5("t5-v1_1");
     }
 
+    /**
+     * The RoPE decoders (llama with GQA / head_dim / biases / each rope scaling, both config layouts; mistral
+     * and qwen2 with sliding windows; qwen3's q/k norms; phi3's fused tensors and partial rotary; gemma's
+     * (1 + w) norms, scaled embeddings, GELU-tanh and head size 256): logits of
+     * the full pass, and greedy decoding through the KV cache. Dynamic NTK's cached decoding follows
+     * transformers' cache (keys keep the frequencies of their step), not the reference's recomputation, past
+     * max_position_embeddings: its greedy check is the prefill's token only (see DecoderCacheTest).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
+            "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma"})
+    void ropeDecoderMatchesTheReference(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            f.near("logits", m.logits(f.ids("input_ids")));
+            if (w.config.rope().scaling() == TransformerConfig.Rope.Scaling.DYNAMIC) {
+                // The prompt (24) is past max_position_embeddings (16): the prefill's frequencies are those of
+                // its length, as the reference's; later steps keep the cached keys' (transformers' cache).
+                f.greedy(new Generator(m), 1);
+            } else {
+                f.greedy(new Generator(m));
+            }
+        }
+    }
+
     private static void t5(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
@@ -183,15 +208,19 @@ class ReferenceFixturesTest {
          * The Generator's greedy tokens (KV cache) against the reference's (full recomputation), step by step
          * while the reference's top-2 margin is clear of the fp32 error; at least the first 4 steps must be clear.
          */
-        void greedy(Generator g) throws IOException {
+        void greedy(Generator g) throws IOException { greedy(g, Integer.MAX_VALUE); }
+
+        /** {@link #greedy(Generator)} over at most {@code steps} steps. */
+        void greedy(Generator g, int steps) throws IOException {
             JsonNode gr = ref.get("greedy");
             int[] want = ints(gr.get("tokens"));
+            if (want.length > steps) want = Arrays.copyOf(want, steps);
             int[] prompt = gr.has("input_ids") ? ints(gr.get("input_ids")) : ints(gr.get("prompt"));
             double maxLogit = ref.get("max_abs").get("logits").doubleValue();
             int[] got = g.generate(prompt, Generator.Options.greedy(want.length), null);
             int clear = 0;
             while (clear < want.length && gr.get("margins").get(clear).doubleValue() > CLEAR_MARGIN * TOLERANCE * maxLogit) clear++;
-            if (clear < 4) fail(name + ": the reference's greedy margins are clear for " + clear + " steps only; redraw the fixture");
+            if (clear < Math.min(4, want.length)) fail(name + ": the reference's greedy margins are clear for " + clear + " steps only; redraw the fixture");
             assertArrayEquals(Arrays.copyOf(want, clear), Arrays.copyOf(got, clear),
                     name + ": greedy tokens (the first " + clear + " steps, whose top-2 margin is clear) " + Arrays.toString(got)
                             + " vs the reference's " + Arrays.toString(want));

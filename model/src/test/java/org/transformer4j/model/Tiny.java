@@ -25,6 +25,21 @@ final class Tiny {
                 .biases(false).attentionScale(1f).tiedEmbeddings(false, 1f);
     }
 
+    /**
+     * A RoPE decoder in miniature touching every decoder option: llama3 rope scaling on 24 of 32 head dims,
+     * a sliding window of 5 on layer 0, Qwen3's q/k norms, biases on q/k/v only, GQA 4 over 2, gated SiLU,
+     * embeddings × 8, untied head.
+     */
+    static TransformerConfig ropeDecoder() {
+        return TransformerConfig.builder().vocabSize(V).modelWidth(64).mlpWidth(128).heads(4, 2, 32).decoderLayers(2)
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, 1e-6f)
+                .activation(TransformerConfig.Activation.SILU, true)
+                .rope(new TransformerConfig.Rope(10000, 24, TransformerConfig.Rope.Scaling.LLAMA3, 8, 1, 4, 16))
+                .biases(false).linearBiases(new TransformerConfig.Biases(true, false, false)).qkNorm(true)
+                .windows(java.util.List.of(5, 0)).embeddingScale(8f).tiedEmbeddings(false, 1f)
+                .specialIds(new TransformerConfig.SpecialIds(0, 1, 2, -1, -1)).build();
+    }
+
     /** The same shapes as a decoder-only (or, with {@code prefixLm}, prefix-LM) model. */
     static TransformerConfig decoderOnly(TransformerConfig encDec, boolean prefixLm) {
         return encDec.toBuilder().encoderLayers(0).shareCrossAndSelfAttention(false).shareEncoderDecoderParams(false)

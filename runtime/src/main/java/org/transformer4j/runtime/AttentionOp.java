@@ -22,7 +22,12 @@ import java.util.Arrays;
  * lse is the natural log of the softmax denominator.
  */
 public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
-                          int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
+                          int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias, int window) {
+
+    public AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
+                       int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
+        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0);
+    }
 
     public enum Mask {
         NONE, CAUSAL, PREFIX_LM;
@@ -41,6 +46,15 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
                 case PREFIX_LM -> key <= query || key < prefix;
             };
         }
+
+        /**
+         * The rule with a sliding window (CAUSAL only; 0: none): also hides keys at or before
+         * {@code query − window}, so a query sees at most {@code window} keys, itself included —
+         * transformers' masking_utils.sliding_window_overlay ({@code kv_idx > q_idx − window}).
+         */
+        public boolean visible(int query, int key, int prefix, int window) {
+            return visible(query, key, prefix) && (window <= 0 || key > query - window);
+        }
     }
 
     /** Bidirectional attention without padding, scale 1/sqrt(HS). */
@@ -55,29 +69,37 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     public AttentionOp prefixLm(int[] prefix) { return withMask(Mask.PREFIX_LM, prefix); }
 
     public AttentionOp withMask(Mask m, int[] prefix) {
-        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias);
+        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window);
     }
 
     /** Only the first keyLengths[b] keys of sequence b exist (key padding). */
     public AttentionOp keyLengths(int[] lengths) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window);
     }
 
     /** Packed variable-length layout with cumulative offsets (B + 1 each, starting at 0). */
     public AttentionOp packed(int[] cuQ, int[] cuK) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window);
+    }
+
+    /**
+     * Sliding-window attention (CAUSAL mask only): query i sees the {@code window} keys ending at
+     * its own position (see {@link Mask#visible(int, int, int, int)}); 0 turns it off.
+     */
+    public AttentionOp window(int w) {
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w);
     }
 
     public AttentionOp lse(Tensor newLse) {
-        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias);
+        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window);
     }
 
     public AttentionOp scale(float newScale) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window);
     }
 
     public AttentionOp bias(RelativeBias newBias) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window);
     }
 
     /** Head sizes with a kernel: F16/BF16 use tensor cores at 32, 64, 96, 128; F32 (the checking path) also 256. */
@@ -135,7 +157,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             throw new IllegalArgumentException("NKV = " + nkv + " (k " + k.shapeString() + ") must divide NH = " + nh
                     + " (q " + q.shapeString() + ")");
         }
-        if (!supportsHeadSize(q.dtype(), hs)) {
+        if (q.isCuda() && !supportsHeadSize(q.dtype(), hs)) {                       // the CPU twin computes any head size
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported for "
                     + q.dtype() + " (F16/BF16: 32, 64, 96, 128; F32 also 256)");
         }
@@ -192,6 +214,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             throw new IllegalArgumentException("prefixLengths given with mask " + mask + "; use PREFIX_LM");
         }
         if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale must be finite, got " + scale);
+        if (window < 0 || window > 0 && mask != Mask.CAUSAL) {
+            throw new IllegalArgumentException("window " + window + " must be ≥ 0, and > 0 only with the CAUSAL mask (mask " + mask + ")");
+        }
         if (bias != null) bias.validate(q, (int) nh);
         if (lse != null) {
             Checks.open("lse", lse);

@@ -83,6 +83,9 @@ public interface Backend extends AutoCloseable {
     /** Attention of 1..16 new queries per sequence against a paged KV cache, split-KV (see {@link DecodeOp}). */
     void decode(DecodeOp op);
 
+    /** Rotary position embedding in place on queries or keys, positions from a tensor (see {@link RopeOp}). */
+    void rope(RopeOp op);
+
     /** Waits until all queued work of this backend is done. */
     void synchronize();
 

@@ -11,6 +11,7 @@ import org.transformer4j.runtime.cpu.CpuGemm;
 import org.transformer4j.runtime.cpu.CpuKernels;
 import org.transformer4j.runtime.cpu.CpuLinear;
 import org.transformer4j.runtime.cpu.CpuNorm;
+import org.transformer4j.runtime.cpu.CpuRope;
 import org.transformer4j.runtime.cpu.FloatArrays;
 import org.transformer4j.runtime.cpu.Half;
 import org.transformer4j.runtime.cpu.VocabKernels;
@@ -220,6 +221,7 @@ public final class CpuBackend implements Backend {
         float[] out = new float[Math.multiplyExact(ids.length, c)];   // (rows, C)
         for (int r = 0; r < ids.length; r++) {
             float[] v = row(op.tokenTable(), ids[r]);
+            if (op.tokenScale() != 1f) for (int i = 0; i < v.length; i++) v[i] *= op.tokenScale();
             if (op.positionTable() != null) {
                 add(v, row(op.positionTable(), positions != null ? positions[r] : op.positionOffset() + r % s.seqLen()));
             }
@@ -306,7 +308,7 @@ public final class CpuBackend implements Backend {
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         float[] q = FloatArrays.copyOf(op.q()), k = FloatArrays.copyOf(op.k()), v = FloatArrays.copyOf(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
-                op.prefixLengths(), op.scale(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
+                op.prefixLengths(), op.window(), op.scale(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
                 q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
@@ -352,11 +354,33 @@ public final class CpuBackend implements Backend {
             keys[b] = gather(c, c.kCache(), b, lengths[b]);
             values[b] = gather(c, c.vCache(), b, lengths[b]);
         }
-        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.scale(),
+        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
                 bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
                 keys, values, out, lse);
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
+    }
+
+    @Override
+    public void rope(RopeOp op) {
+        if (recorded(op::validate, () -> rope(op))) return;
+        RopeOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        int[] pos = op.positions().toIntArray();
+        float[][] inv = new float[s.batch()][];
+        if (op.dynamic() == null) {
+            float[] table = op.invFreq().toFloatArray();
+            java.util.Arrays.fill(inv, table);
+        } else {
+            int[] lens = op.seqLens().toIntArray();
+            RopeOp.Dynamic d = op.dynamic();
+            for (int b = 0; b < s.batch(); b++) {
+                inv[b] = CpuRope.dynamicInvFreq(d.base(), d.factor(), d.maxPositions(), op.rotaryDim(), lens[b]);
+            }
+        }
+        float[] x = op.x().toFloatArray();                                            // (B, T, H, HS) dense
+        CpuRope.rope(s.batch(), s.t(), s.heads(), s.hs(), op.rotaryDim(), pos, inv, rounding(op.x().dtype()), x);
+        op.x().copyFrom(x);
     }
 
     /** Key positions [0, length) of sequence b, block by block: (length, NKV, HS) dense. */

@@ -15,12 +15,18 @@ import java.util.Arrays;
  * cache's capacity, since it cannot see the lengths.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
-                       float scale, RelativeBias bias, int numSplits, Tensor lengths) {
+                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window) {
 
     public DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                     float scale, RelativeBias bias, int numSplits) {
-        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null);
+        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0);
     }
+
+    /**
+     * Sliding window (causal only; 0: none): the query at key position p sees keys p − window + 1 .. p,
+     * as {@link AttentionOp#window} and {@link AttentionOp.Mask#visible(int, int, int, int)}.
+     */
+    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w); }
 
     public static final int MAX_QUERIES = 16;
     public static final int MAX_SPLITS = 128;
@@ -31,16 +37,16 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         return new DecodeOp(q, cache, cacheLengths, out, null, true, scale, null, 0);
     }
 
-    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths); }
+    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window); }
 
-    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths); }
+    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window); }
 
-    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths); }
+    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window); }
 
-    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths); }
+    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window); }
 
     /** Lengths from an I32 (B) tensor of the backend, read when the op runs (cacheLengths becomes null). */
-    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t); }
+    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window); }
 
     /** The lengths the op uses now: the host array, or the tensor's values checked against the cache (CPU backend). */
     int[] currentLengths() {
@@ -61,7 +67,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         }
     }
 
-    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths); }
+    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window); }
 
     public static boolean supportsHeadSize(long hs) {
         return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256;
@@ -103,7 +109,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("NKV = " + nkv + " (kCache " + cache.kCache().shapeString() + ") must divide NH = "
                     + nh + " (q " + q.shapeString() + ")");
         }
-        if (!supportsHeadSize(hs)) {
+        if (q.isCuda() && !supportsHeadSize(hs)) {                                  // the CPU twin computes any head size
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
                     + "(32, 64, 96, 128, 256)");
         }
@@ -118,6 +124,9 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("numSplits must be 0 (automatic) to " + MAX_SPLITS + ", got " + numSplits);
         }
         if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale must be finite, got " + scale);
+        if (window < 0 || window > 0 && !causal) {
+            throw new IllegalArgumentException("window " + window + " must be ≥ 0, and > 0 only for causal decoding");
+        }
         if (bias != null) bias.validate(q, (int) nh);
         if (lse != null) {
             Checks.open("lse", lse);

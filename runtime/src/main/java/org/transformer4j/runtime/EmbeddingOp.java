@@ -12,6 +12,7 @@ package org.transformer4j.runtime;
  *   typeIds        I32, ids' shape, or null (BERT's segment ids)
  *   typeTable      (TV, C), or null exactly when typeIds is null
  *   out            (B, T, C) or (T, C): ids' shape + C
+ *   tokenScale     multiplies the token row (Gemma's sqrt(C) normalizer, rounded to the dtype by the caller); 1
  * </pre>
  * Sums in fp32 and rounds once. An id (or position) outside its table is an IllegalArgumentException
  * naming its position (b, t): before any work on the CPU; on CUDA, where the ids live on the device,
@@ -19,11 +20,21 @@ package org.transformer4j.runtime;
  * graph capture, where nothing can be read back: there the caller checks ids on the host.
  */
 public record EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, long positionOffset, Tensor typeIds,
-                          Tensor typeTable, Tensor out, Tensor positions) {
+                          Tensor typeTable, Tensor out, Tensor positions, float tokenScale) {
+
+    public EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, long positionOffset, Tensor typeIds,
+                       Tensor typeTable, Tensor out, Tensor positions) {
+        this(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, positions, 1f);
+    }
 
     public EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, long positionOffset, Tensor typeIds,
                        Tensor typeTable, Tensor out) {
         this(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, null);
+    }
+
+    /** The token row times {@code s} (finite, &gt; 0) before the sum. */
+    public EmbeddingOp tokenScale(float s) {
+        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, positions, s);
     }
 
     /** Token and position embeddings (GPT-2); positionTable may be null (T5: relative positions live in attention). */
@@ -33,17 +44,17 @@ public record EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, l
 
     /** Positions start at {@code offset} (a decode step after {@code offset} cached tokens). */
     public EmbeddingOp positionOffset(long offset) {
-        return new EmbeddingOp(ids, tokenTable, positionTable, offset, typeIds, typeTable, out, positions);
+        return new EmbeddingOp(ids, tokenTable, positionTable, offset, typeIds, typeTable, out, positions, tokenScale);
     }
 
     /** Each row's position from an I32 tensor of ids' shape, read when the op runs (not when it is made). */
     public EmbeddingOp positions(Tensor newPositions) {
-        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, newPositions);
+        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, typeIds, typeTable, out, newPositions, tokenScale);
     }
 
     /** Adds token-type embeddings (BERT). */
     public EmbeddingOp types(Tensor newTypeIds, Tensor newTypeTable) {
-        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, newTypeIds, newTypeTable, out, positions);
+        return new EmbeddingOp(ids, tokenTable, positionTable, positionOffset, newTypeIds, newTypeTable, out, positions, tokenScale);
     }
 
     /** rows = B·T, cols = C, seqLen = T. */
@@ -53,6 +64,7 @@ public record EmbeddingOp(Tensor ids, Tensor tokenTable, Tensor positionTable, l
         Checks.open("ids", ids);
         Checks.open("tokenTable", tokenTable);
         Checks.open("out", out);
+        if (!(tokenScale > 0) || Float.isInfinite(tokenScale)) throw new IllegalArgumentException("tokenScale must be finite and > 0, got " + tokenScale);
         if (ids.dtype() != DType.I32) throw new IllegalArgumentException("ids must be I32, got " + ids.dtype());
         if (ids.rank() != 1 && ids.rank() != 2) throw new IllegalArgumentException("ids must be (B, T) or (T), got " + ids.shapeString());
         if (!ids.isContiguous()) throw new IllegalArgumentException("ids " + ids + " must be contiguous");

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The fields of a config.json; every accessor names the file and the field when it is missing or malformed. */
-public final class HfConfig {
+public class HfConfig {
 
     private final Path file;
     private final JsonNode root;
@@ -66,17 +66,55 @@ public final class HfConfig {
         return n.booleanValue();
     }
 
+    /**
+     * A nested object (rope_scaling, rope_parameters) with the same typed accessors, whose errors name
+     * this file and the field as {@code outer.inner}; null when the field is absent or null.
+     */
+    public HfConfig object(String field) throws CheckpointException {
+        if (!has(field)) return null;
+        JsonNode n = root.get(field);
+        if (!n.isObject()) throw bad(field, n, "an object");
+        return new HfConfig(file, n) {
+            @Override public CheckpointException error(String problem) { return HfConfig.this.error(field + ": " + problem); }
+        };
+    }
+
+    /** A list of strings (layer_types), or null when the field is absent or null. */
+    public java.util.List<String> strings(String field) throws CheckpointException {
+        if (!has(field)) return null;
+        JsonNode n = root.get(field);
+        if (!n.isArray()) throw bad(field, n, "a list of strings");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual()) throw bad(field, n, "a list of strings");
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
+    /** A token id or the first of a list of them (Llama 3's eos_token_id), -1 when absent or null. */
+    public int firstId(String field) throws CheckpointException {
+        if (!has(field)) return -1;
+        JsonNode n = root.get(field);
+        if (n.isArray()) {
+            if (n.isEmpty()) return -1;
+            n = n.get(0);
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < -1) throw bad(field, root.get(field), "a token id or a list of them");
+        return n.intValue();
+    }
+
     /** An error about this file, for checks that span fields. */
     public CheckpointException error(String problem) { return new CheckpointException(file, problem); }
 
     private JsonNode required(String field) throws CheckpointException {
-        if (!has(field)) throw new CheckpointException(file, "config.json has no '" + field + "'");
+        if (!has(field)) throw error("config.json has no '" + field + "'");
         return root.get(field);
     }
 
     private CheckpointException bad(String field, JsonNode n, String expected) {
         String v = n.toString();
-        return new CheckpointException(file, "config.json field '" + field + "' is " + (v.length() > 40 ? v.substring(0, 40) + "…" : v)
+        return error("config.json field '" + field + "' is " + (v.length() > 40 ? v.substring(0, 40) + "…" : v)
                 + ", expected " + expected);
     }
 }

@@ -203,6 +203,18 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         return b.build(gated ? "t5-v1.1" : "t5-v1.0", List.of(), List.of());
     }
 
+    /**
+     * A layout listed by the caller (the RoPE decoders' loader, which derives every name and shape from
+     * its TransformerConfig): {@code required} and {@code optional} keys with their shapes, no prefixes,
+     * {@code ignored} key suffixes.
+     */
+    public static HfLayout listed(String family, Map<String, long[]> required, Map<String, long[]> optional, List<String> ignored) {
+        Builder b = new Builder();
+        required.forEach(b::req);
+        optional.forEach(b::opt);
+        return b.build(family, List.of(), List.copyOf(ignored));
+    }
+
     private static void attention(Builder b, String prefix, long c, long inner) {
         b.req(prefix + ".q.weight", inner, c).req(prefix + ".k.weight", inner, c).req(prefix + ".v.weight", inner, c)
                 .req(prefix + ".o.weight", c, inner);

@@ -32,9 +32,20 @@ public final class CpuAttention {
      * qStart[b] .. qStart[b] + lq[b] − 1 of q, out (rows, NH, HS); its keys rows kStart[b] ..
      * kStart[b] + lk[b] − 1 of k, v (rows, NKV, HS), lk already lowered by key padding.
      * lse (may be null) receives row (b, h, i) at lseIndex(b, h, i) = lseBase[b] + h·lseHeadStride + i.
+     * window &gt; 0 (causal): the sliding window of {@link AttentionOp.Mask#visible(int, int, int, int)}.
      */
     public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
                                int mask, int[] prefix, float scale, Bias bias, Bucket bucket,
+                               CpuKernels.FloatUnaryOperator roundP,
+                               float[] q, float[] k, float[] v, float[] out,
+                               float[] lse, long[] lseBase, long lseHeadStride) {
+        prefill(batch, nh, nkv, hs, qStart, lq, kStart, lk, mask, prefix, 0, scale, bias, bucket, roundP, q, k, v, out, lse,
+                lseBase, lseHeadStride);
+    }
+
+    /** {@link #prefill} with a sliding window (causal; 0: none). */
+    public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
+                               int mask, int[] prefix, int window, float scale, Bias bias, Bucket bucket,
                                CpuKernels.FloatUnaryOperator roundP,
                                float[] q, float[] k, float[] v, float[] out,
                                float[] lse, long[] lseBase, long lseHeadStride) {
@@ -69,7 +80,7 @@ public final class CpuAttention {
                 }
                 float m = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < lk[b]; j++) {
-                    boolean visible = rule.visible(i + offset, j, pre);
+                    boolean visible = rule.visible(i + offset, j, pre, window);
                     if (!visible) {
                         s[j] = Float.NEGATIVE_INFINITY;
                         continue;
@@ -144,8 +155,9 @@ public final class CpuAttention {
      * ceil(L / numSplits); each range yields a normalised partial output and its lse; the partials
      * combine with weights exp(lse_s − max lse). q, out (B, Tq, NH, HS) dense; keys[b], values[b]
      * (L_b, NKV, HS) dense, the sequence's rows gathered from the paged cache; lse (B, NH, Tq) or null.
+     * window &gt; 0 (causal): keys qpos − window &lt; j only, as decode.cuh narrows each split's range.
      */
-    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, float scale,
+    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window, float scale,
                               Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values,
                               float[] out, float[] lse) {
         int group = nh / nkv;
@@ -165,6 +177,7 @@ public final class CpuAttention {
                     int j0 = Math.min(len, sp * chunk);
                     int j1 = Math.min(len, j0 + chunk);
                     if (causal) j1 = Math.min(j1, qpos + 1);
+                    if (causal && window > 0) j0 = Math.max(j0, qpos - window + 1);
                     int n = Math.max(0, j1 - j0);
                     float m = Float.NEGATIVE_INFINITY;
                     for (int jj = 0; jj < n; jj++) {

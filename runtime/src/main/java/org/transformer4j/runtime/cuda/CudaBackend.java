@@ -34,6 +34,7 @@ import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.GemmOp;
 import org.transformer4j.runtime.Graph;
 import org.transformer4j.runtime.KvAppendOp;
+import org.transformer4j.runtime.RopeOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
@@ -504,6 +505,18 @@ public final class CudaBackend implements Backend {
             Cuda.checkT4j(t4j_h.t4j_kv_append(p, stream.handle()), "t4j_kv_append (" + op.k().dtype() + ")");
         }
         afterOp("kvAppend");
+    }
+
+    @Override
+    public void rope(RopeOp op) {
+        checkOpen();
+        RopeOp.Shape s = op.validate();
+        requireHere("x", op.x());
+        device.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            Cuda.checkT4j(t4j_h.t4j_rope(CudaParams.rope(arena, op, s), stream.handle()), "t4j_rope (" + op.x().dtype() + ")");
+        }
+        afterOp("rope");
     }
 
     /**

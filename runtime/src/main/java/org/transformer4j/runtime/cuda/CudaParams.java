@@ -12,6 +12,7 @@ import org.transformer4j.bindings.t4j_decode_params;
 import org.transformer4j.bindings.t4j_embedding_params;
 import org.transformer4j.bindings.t4j_h;
 import org.transformer4j.bindings.t4j_kv_append_params;
+import org.transformer4j.bindings.t4j_rope_params;
 import org.transformer4j.bindings.t4j_linear_params;
 import org.transformer4j.bindings.t4j_norm_params;
 import org.transformer4j.bindings.t4j_sample_params;
@@ -22,6 +23,7 @@ import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.DecodeOp;
 import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.KvAppendOp;
+import org.transformer4j.runtime.RopeOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
@@ -100,6 +102,7 @@ final class CudaParams {
         t4j_embedding_params.type_vocab(p, s.typeVocab());
         t4j_embedding_params.out_row_stride(p, s.outRowStride());
         t4j_embedding_params.dtype(p, op.tokenTable().dtype().code());
+        t4j_embedding_params.token_scale(p, op.tokenScale());
         return p;
     }
 
@@ -209,6 +212,8 @@ final class CudaParams {
         setBias(op.bias(), p, t4j_attention_params::num_buckets, t4j_attention_params::max_distance,
                 t4j_attention_params::bias_bidirectional);
         t4j_attention_params.dtype(p, op.q().dtype().code());
+        t4j_attention_params.window(p, op.window());
+        t4j_attention_params.reserved(p, 0);
         return p;
     }
 
@@ -271,7 +276,7 @@ final class CudaParams {
         setBias(op.bias(), p, t4j_decode_params::num_buckets, t4j_decode_params::max_distance,
                 t4j_decode_params::bias_bidirectional);
         t4j_decode_params.dtype(p, op.q().dtype().code());
-        t4j_decode_params.reserved(p, 0);
+        t4j_decode_params.window(p, op.window());
         return p;
     }
 
@@ -288,5 +293,29 @@ final class CudaParams {
     /** A tensor's device address, or NULL for null. */
     static MemorySegment address(Tensor t) {
         return t == null ? MemorySegment.NULL : MemorySegment.ofAddress(t.deviceAddress());
+    }
+
+    /** t4j_rope_params for the op, allocated in arena. */
+    static MemorySegment rope(Arena arena, RopeOp op, RopeOp.Shape s) {
+        MemorySegment p = t4j_rope_params.allocate(arena);
+        t4j_rope_params.x(p, address(op.x()));
+        t4j_rope_params.positions(p, address(op.positions()));
+        t4j_rope_params.inv_freq(p, address(op.invFreq()));
+        t4j_rope_params.seq_lens(p, address(op.seqLens()));
+        t4j_rope_params.x_batch_stride(p, s.xBatchStride());
+        t4j_rope_params.x_row_stride(p, s.xRowStride());
+        t4j_rope_params.x_head_stride(p, s.xHeadStride());
+        t4j_rope_params.B(p, s.batch());
+        t4j_rope_params.T(p, s.t());
+        t4j_rope_params.H(p, s.heads());
+        t4j_rope_params.HS(p, s.hs());
+        t4j_rope_params.rotary_dim(p, op.rotaryDim());
+        RopeOp.Dynamic d = op.dynamic();
+        t4j_rope_params.dynamic(p, d == null ? 0 : 1);
+        t4j_rope_params.base(p, d == null ? 0f : d.base());
+        t4j_rope_params.factor(p, d == null ? 0f : d.factor());
+        t4j_rope_params.max_positions(p, d == null ? 0 : d.maxPositions());
+        t4j_rope_params.dtype(p, op.x().dtype().code());
+        return p;
     }
 }

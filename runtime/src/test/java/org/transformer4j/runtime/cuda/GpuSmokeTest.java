@@ -33,6 +33,7 @@ import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.RopeOp;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Tensor;
@@ -192,6 +193,27 @@ class GpuSmokeTest {
                         (b, in, out) -> b.attention(mask.apply(AttentionOp.of(in[0], in[1], in[2], out[0]))));
         one.accept("causal", AttentionOp::causal);
         one.accept("bidirectional", op -> op);
+        one.accept("causal, sliding window 5", op -> op.causal().window(5));
+    }
+
+    @Test
+    @Order(7)
+    void rope() {
+        int b = 2, t = 6, h = 4, hs = 64;
+        float[] inv = new float[hs / 4];
+        for (int i = 0; i < inv.length; i++) inv[i] = (float) Math.pow(10000, -4.0 * i / hs);
+        twin("rope F32, table, partial rotary", new Tensor[] {rnd(DType.F32, 1, b, t, h, hs), ints(300, b, t),
+                Tensor.ofFloats(inv, inv.length)}, shapes(new long[] {b, t, h, hs}), types(DType.F32),
+                (be, in, out) -> {
+                    be.copy(in[0], out[0]);
+                    be.rope(RopeOp.of(out[0], in[1], in[2], hs / 2));
+                });
+        twin("rope BF16, dynamic NTK", new Tensor[] {rnd(DType.BF16, 1, b, t, h, hs), ints(60, b, t),
+                Tensor.ofInts(new int[] {20, 61}, b)}, shapes(new long[] {b, t, h, hs}), types(DType.BF16),
+                (be, in, out) -> {
+                    be.copy(in[0], out[0]);
+                    be.rope(RopeOp.dynamic(out[0], in[1], new RopeOp.Dynamic(10000f, 2f, 32), in[2], hs));
+                });
     }
 
     @Test
@@ -208,6 +230,14 @@ class GpuSmokeTest {
                     PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
                     b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
                     b.decode(DecodeOp.of(in[0], cache, after, out[0]));
+                });
+        twin("kv append + decode BF16, sliding window 4, 2 splits", new Tensor[] {rnd(DType.BF16, 1, bsz, 1, nh, hs),
+                rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs),
+                rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs)}, shapes(new long[] {bsz, 1, nh, hs}), types(DType.BF16),
+                (b, in, out) -> {
+                    PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
+                    b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
+                    b.decode(DecodeOp.of(in[0], cache, after, out[0]).window(4).splits(2));
                 });
     }
 

@@ -1,0 +1,271 @@
+// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma) as
+// TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
+// and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
+// tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
+// as modeling_phi3.py splits them, Gemma's (1 + weight) norms folded into fp32 weights.
+package org.transformer4j.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.transformer4j.model.TransformerConfig.Rope;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.HfLayout;
+import org.transformer4j.model.weights.SafetensorsCheckpoint;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+final class HfDecoders {
+
+    private HfDecoders() {}
+
+    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma");
+
+    /**
+     * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
+     * MistralConfig, Qwen2Config, Qwen3Config, Phi3Config, GemmaConfig): pre-RMSNorm, gated MLP (hidden_act;
+     * Gemma: hidden_activation, GELU-tanh), GQA, head_dim (Qwen3's default 128, Gemma's 256, else
+     * hidden_size / heads), RoPE, per-layer windows, biases; Gemma's embeddings × sqrt(hidden_size).
+     */
+    static TransformerConfig config(HfConfig cfg) throws CheckpointException {
+        String type = cfg.modelType();
+        if (!TYPES.contains(type)) throw cfg.error("model_type '" + type + "' is not one of " + TYPES);
+        int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
+        int nkv = cfg.size("num_key_value_heads", nh), layers = cfg.size("num_hidden_layers");
+        int hd;
+        if (cfg.has("head_dim")) {
+            hd = cfg.size("head_dim");
+        } else if (type.equals("qwen3")) {
+            hd = 128;                                                     // Qwen3Config(head_dim=128)
+        } else if (type.equals("gemma")) {
+            hd = 256;                                                     // GemmaConfig(head_dim=256)
+        } else {
+            if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+            hd = c / nh;
+        }
+        if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
+        boolean gemma = type.equals("gemma");
+        String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
+        TransformerConfig.Activation a = switch (act) {
+            case "silu", "swish" -> TransformerConfig.Activation.SILU;
+            case "gelu_pytorch_tanh", "gelu_new" -> TransformerConfig.Activation.GELU_TANH;
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            default -> throw cfg.error("hidden_act '" + act + "' is not one of silu, gelu_pytorch_tanh, gelu_new, gelu");
+        };
+        int mpe = cfg.size("max_position_embeddings", switch (type) {
+            case "mistral" -> 4096 * 32;
+            case "qwen2", "qwen3" -> 32768;
+            case "phi3" -> 4096;
+            case "gemma" -> 8192;
+            default -> 2048;
+        });
+        TransformerConfig.Biases biases = switch (type) {
+            case "llama" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
+                    cfg.bool("mlp_bias", false));
+            case "qwen2" -> new TransformerConfig.Biases(true, false, false);
+            case "qwen3", "gemma" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
+            default -> new TransformerConfig.Biases(false, false, false);
+        };
+        int v = cfg.size("vocab_size");
+        int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
+        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("intermediate_size"))
+                .heads(nh, nkv, hd).decoderLayers(layers)
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
+                        (float) cfg.number("rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6))
+                .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
+                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3"))
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), 1f)
+                .embeddingScale(gemma ? (float) Math.sqrt(c) : 1f)
+                .windows(windows(cfg, type, layers))
+                .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
+    }
+
+    private static int valid(int id, int vocab) { return id < vocab ? id : -1; }
+
+    /**
+     * The rope settings from rope_parameters (5.x: rope_theta inside) or rope_theta + rope_scaling (4.x,
+     * the kind under "rope_type" or the older "type"); rotary dims int(head_dim × partial_rotary_factor).
+     */
+    static Rope rope(HfConfig cfg, String type, int hd, int mpe) throws CheckpointException {
+        HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
+        double theta = cfg.has("rope_parameters") ? p.number("rope_theta", 10000) : cfg.number("rope_theta", 10000);
+        String kind = p == null ? "default" : p.string("rope_type", p.string("type", "default"));
+        double partial = cfg.number("partial_rotary_factor", p == null ? 1.0 : p.number("partial_rotary_factor", 1.0));
+        int rotary = (int) (hd * partial);
+        return switch (kind) {
+            case "default" -> Rope.plain(theta, rotary);
+            case "linear" -> new Rope(theta, rotary, Rope.Scaling.LINEAR, p.number("factor", Double.NaN), 0, 0, 0);
+            case "dynamic" -> new Rope(theta, rotary, Rope.Scaling.DYNAMIC, p.number("factor", Double.NaN), 0, 0, mpe);
+            case "llama3" -> new Rope(theta, rotary, Rope.Scaling.LLAMA3, p.number("factor", Double.NaN),
+                    p.number("low_freq_factor", Double.NaN), p.number("high_freq_factor", Double.NaN),
+                    p.size("original_max_position_embeddings"));
+            default -> throw cfg.error("rope type '" + kind + "' is not implemented (default, linear, dynamic and llama3 are;"
+                    + " longrope/su, yarn are not)");
+        };
+    }
+
+    /**
+     * Per layer its sliding window (0: full causal): layer_types when present ("sliding_attention"),
+     * else Mistral and Phi-3 every layer when sliding_window is set, Qwen2 / Qwen3 layer i ≥
+     * max_window_layers (default 28) when use_sliding_window (their configs drop sliding_window otherwise).
+     */
+    static List<Integer> windows(HfConfig cfg, String type, int layers) throws CheckpointException {
+        boolean qwen = type.equals("qwen2") || type.equals("qwen3");
+        int w = cfg.has("sliding_window") && (!qwen || cfg.bool("use_sliding_window", false)) ? cfg.size("sliding_window") : 0;
+        List<String> kinds = cfg.strings("layer_types");
+        List<Integer> out = new ArrayList<>();
+        if (kinds != null) {
+            if (kinds.size() != layers) throw cfg.error("layer_types has " + kinds.size() + " entries for " + layers + " layers");
+            for (String k : kinds) {
+                switch (k) {
+                    case "full_attention" -> out.add(0);
+                    case "sliding_attention" -> {
+                        if (w == 0) throw cfg.error("layer_types names a sliding layer but the config has no sliding_window"
+                                + (qwen ? " in use (use_sliding_window)" : ""));
+                        out.add(w);
+                    }
+                    default -> throw cfg.error("layer_types entry '" + k + "' is not full_attention or sliding_attention");
+                }
+            }
+        } else {
+            int first = switch (type) {
+                case "mistral", "phi3" -> 0;
+                case "qwen2", "qwen3" -> cfg.size("max_window_layers", 28);
+                default -> layers;                                        // llama: no windows
+            };
+            for (int i = 0; i < layers; i++) out.add(w > 0 && i >= first ? w : 0);
+        }
+        return out.stream().allMatch(x -> x == 0) ? List.of() : out;
+    }
+
+    /** The checkpoint's names and shapes for {@code c} (ForCausalLM state_dict names). */
+    static HfLayout layout(TransformerConfig c, String type) {
+        Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+        long cw = c.modelWidth(), q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
+        req.put("model.embed_tokens.weight", new long[] {c.vocabSize(), cw});
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
+            req.put(l + "input_layernorm.weight", new long[] {cw});
+            req.put(l + "post_attention_layernorm.weight", new long[] {cw});
+            if (type.equals("phi3")) {
+                req.put(a + "qkv_proj.weight", new long[] {q + 2 * kv, cw});
+                req.put(m + "gate_up_proj.weight", new long[] {2 * f, cw});
+            } else {
+                for (String[] p : new String[][] {{"q_proj", "q"}, {"k_proj", "kv"}, {"v_proj", "kv"}}) {
+                    long n = p[1].equals("q") ? q : kv;
+                    req.put(a + p[0] + ".weight", new long[] {n, cw});
+                    if (c.qkvBias()) req.put(a + p[0] + ".bias", new long[] {n});
+                }
+                req.put(m + "gate_proj.weight", new long[] {f, cw});
+                req.put(m + "up_proj.weight", new long[] {f, cw});
+                if (c.mlpBias()) {
+                    req.put(m + "gate_proj.bias", new long[] {f});
+                    req.put(m + "up_proj.bias", new long[] {f});
+                }
+            }
+            req.put(a + "o_proj.weight", new long[] {cw, q});
+            if (c.outBias()) req.put(a + "o_proj.bias", new long[] {cw});
+            if (c.qkNorm()) {
+                req.put(a + "q_norm.weight", new long[] {c.headSize()});
+                req.put(a + "k_norm.weight", new long[] {c.headSize()});
+            }
+            req.put(m + "down_proj.weight", new long[] {cw, f});
+            if (c.mlpBias()) req.put(m + "down_proj.bias", new long[] {cw});
+        }
+        req.put("model.norm.weight", new long[] {cw});
+        (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
+        return HfLayout.listed(type, req, opt, List.of(".rotary_emb.inv_freq"));
+    }
+
+    /** The folder's model onto {@code backend} in {@code dtype}. */
+    static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype) throws IOException {
+        TransformerConfig c = config(cfg);
+        String type = cfg.modelType();
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+            Map<String, String> keys = layout(c, type).match(ck, dir);
+            Map<String, Tensor> hf = new HashMap<>();
+            for (String k : keys.values()) hf.put(k, ck.tensor(k));
+            return weights(c, type, hf, backend, dtype);
+        }
+    }
+
+    /**
+     * Our names ← the checkpoint's. Our gated MLP activates {@code mlp.up} and multiplies by {@code mlp.gate}:
+     * transformers' gate_proj is the activated branch (down(act(gate(x)) · up(x))), so mlp.up ← gate_proj and
+     * mlp.gate ← up_proj. Phi-3's qkv_proj rows split [q | k | v] and gate_up_proj rows [gate | up]
+     * (modeling_phi3.py: qkv[..., :q_pos], [q_pos : q_pos + kv], [q_pos + kv :]; gate_up.chunk(2)).
+     */
+    static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype) {
+        Map<String, Tensor> hf = new HashMap<>(stored);
+        Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
+        java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
+        long q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
+        put.accept("embeddings.tokens", "model.embed_tokens.weight");
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
+            put.accept(o + "attn_norm.weight", l + "input_layernorm.weight");
+            put.accept(o + "mlp_norm.weight", l + "post_attention_layernorm.weight");
+            if (type.equals("phi3")) {
+                split(hf, a + "qkv_proj.weight", new String[] {"q", "k", "v"}, new long[] {0, q, q + kv, q + 2 * kv});
+                split(hf, m + "gate_up_proj.weight", new String[] {"gate", "up"}, new long[] {0, f, 2 * f});
+                for (String x : List.of("q", "k", "v")) put.accept(o + "self." + x, a + "qkv_proj.weight[" + x + "]");
+                put.accept(o + "mlp.up", m + "gate_up_proj.weight[gate]");
+                put.accept(o + "mlp.gate", m + "gate_up_proj.weight[up]");
+            } else {
+                for (String x : List.of("q", "k", "v")) {
+                    put.accept(o + "self." + x, a + x + "_proj.weight");
+                    put.accept(o + "self." + x + ".bias", a + x + "_proj.bias");
+                }
+                put.accept(o + "mlp.up", m + "gate_proj.weight");
+                put.accept(o + "mlp.up.bias", m + "gate_proj.bias");
+                put.accept(o + "mlp.gate", m + "up_proj.weight");
+                put.accept(o + "mlp.gate.bias", m + "up_proj.bias");
+            }
+            put.accept(o + "self.o", a + "o_proj.weight");
+            put.accept(o + "self.o.bias", a + "o_proj.bias");
+            put.accept(o + "self.q_norm.weight", a + "q_norm.weight");
+            put.accept(o + "self.k_norm.weight", a + "k_norm.weight");
+            put.accept(o + "mlp.down", m + "down_proj.weight");
+            put.accept(o + "mlp.down.bias", m + "down_proj.bias");
+        }
+        put.accept("decoder.final_norm.weight", "model.norm.weight");
+        put.accept("lm_head", "lm_head.weight");
+        List<Tensor> folded = new ArrayList<>();
+        if (type.equals("gemma")) {                  // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
+            for (String key : new ArrayList<>(hf.keySet())) {
+                if (key.endsWith("layernorm.weight") || key.equals("model.norm.weight")) {
+                    Tensor t = onePlus(hf.get(key));
+                    folded.add(t);
+                    hf.put(key, t);
+                }
+            }
+        }
+        if (c.tiedEmbeddings()) hf.remove("lm_head.weight");                   // a tied copy of the token table
+        try {
+            return HfWeights.load(type, hf, parts, backend, dtype, s -> Weights.build(c, s, 0));
+        } finally {
+            folded.forEach(Tensor::close);
+        }
+    }
+
+    /** A host F32 copy of 1 + w (the norms of the returned weights own no checkpoint memory). */
+    private static Tensor onePlus(Tensor w) {
+        float[] a = w.toFloatArray();
+        for (int i = 0; i < a.length; i++) a[i] = 1f + a[i];
+        return Tensor.ofFloats(a, w.shape());
+    }
+
+    /** Replaces the fused (rows, C) tensor {@code key} by row ranges [at[i], at[i+1]) named key[names[i]] (views, no copy). */
+    private static void split(Map<String, Tensor> hf, String key, String[] names, long[] at) {
+        Tensor t = hf.remove(key);
+        if (t == null) return;                                                  // reported as missing by the loader
+        for (int i = 0; i < names.length; i++) hf.put(key + "[" + names[i] + "]", t.slice(0, at[i], at[i + 1]));
+    }
+}

@@ -1,0 +1,180 @@
+// RopeAndWindowTest — the rope op and sliding-window attention (prefill and paged decode) of the CPU
+// backend against float64 oracles written here from their definitions: transformers' rotate_half RoPE
+// (cos/sin of position × inverse frequency, the first rotaryDim dimensions, dynamic NTK's frequencies of
+// the sequence length) and masking_utils' sliding window (key j visible to query i when i − W < j ≤ i).
+package org.transformer4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class RopeAndWindowTest {
+
+    static final CpuBackend CPU = new CpuBackend();
+
+    static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() * 2 - 1);
+        return a;
+    }
+
+    /** x (B, T, H, HS) rotated in double: pairs (i, i + R/2) by angle pos · inv[b][i]. */
+    static double[] ropeOracle(float[] x, int b, int t, int h, int hs, int r, int[] pos, double[][] inv) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = x[i];
+        for (int bt = 0; bt < b * t; bt++) {
+            for (int head = 0; head < h; head++) {
+                int o = (bt * h + head) * hs;
+                for (int i = 0; i < r / 2; i++) {
+                    double a = pos[bt] * inv[bt / t][i], c = Math.cos(a), s = Math.sin(a);
+                    out[o + i] = x[o + i] * c - x[o + i + r / 2] * s;
+                    out[o + i + r / 2] = x[o + i + r / 2] * c + x[o + i] * s;
+                }
+            }
+        }
+        return out;
+    }
+
+    static double maxErr(float[] got, double[] want) {
+        double m = 0;
+        for (int i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]));
+        return m;
+    }
+
+    @Test
+    void ropeWithATableRotatesTheFirstRotaryDimsByPositionTimesFrequency() {
+        int b = 2, t = 5, h = 3, hs = 16, r = 8;                          // partial rotary: 8 of 16 dims
+        SplittableRandom rnd = new SplittableRandom(3);
+        float[] x = random(rnd, b * t * h * hs);
+        int[] pos = {0, 1, 2, 3, 4, 37, 38, 39, 40, 1000};               // rows at different offsets
+        float[] inv = new float[r / 2];
+        double[][] invD = new double[b][r / 2];
+        for (int i = 0; i < r / 2; i++) {
+            inv[i] = (float) Math.pow(10000, -2.0 * i / r);
+            invD[0][i] = invD[1][i] = inv[i];
+        }
+        try (Tensor xt = Tensor.ofFloats(x.clone(), b, t, h, hs); Tensor p = Tensor.ofInts(pos, b, t);
+             Tensor f = Tensor.ofFloats(inv, r / 2)) {
+            CPU.rope(RopeOp.of(xt, p, f, r));
+            float[] got = xt.toFloatArray();
+            double[] want = ropeOracle(x, b, t, h, hs, r, pos, invD);
+            // fp32: the angle p · f rounds once (≤ 1000 · 2^-24 rad), cos/sin and the products once each
+            assertTrue(maxErr(got, want) <= 2e-4, "rope vs oracle: " + maxErr(got, want));
+            for (int i = 0; i < got.length; i++) if (i % hs >= r) assertEquals(x[i], got[i], "dims past R pass unchanged");
+        }
+    }
+
+    @Test
+    void dynamicNtkUsesEachSequencesLengthAndTheUnscaledBaseBelowMaxPositions() {
+        int b = 2, t = 3, h = 2, hs = 8, r = 8, mpe = 16;
+        float base = 10000f, factor = 2f;
+        SplittableRandom rnd = new SplittableRandom(4);
+        float[] x = random(rnd, b * t * h * hs);
+        int[] pos = {5, 6, 7, 30, 31, 32};
+        int[] lens = {8, 33};                                             // below max positions, and past it
+        double[][] inv = new double[b][r / 2];
+        for (int s = 0; s < b; s++) {
+            double l = Math.max(lens[s], mpe);
+            double basePrime = base * Math.pow(factor * l / mpe - (factor - 1), (double) r / (r - 2));
+            for (int i = 0; i < r / 2; i++) inv[s][i] = 1 / Math.pow(basePrime, 2.0 * i / r);
+        }
+        try (Tensor xt = Tensor.ofFloats(x.clone(), b, t, h, hs); Tensor p = Tensor.ofInts(pos, b, t); Tensor sl = Tensor.ofInts(lens, b)) {
+            CPU.rope(RopeOp.dynamic(xt, p, new RopeOp.Dynamic(base, factor, mpe), sl, r));
+            double e = maxErr(xt.toFloatArray(), ropeOracle(x, b, t, h, hs, r, pos, inv));
+            assertTrue(e <= 1e-5, "dynamic rope vs oracle: " + e);
+        }
+    }
+
+    @Test
+    void ropeRejectsMalformedArguments() {
+        try (Tensor x = Tensor.empty(DType.F32, 1, 2, 1, 8); Tensor p = Tensor.ofInts(new int[] {0, 1}, 1, 2);
+             Tensor f = Tensor.ofFloats(new float[4], 4); Tensor f3 = Tensor.ofFloats(new float[3], 3)) {
+            assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.of(x, p, f, 7)), "odd rotary dims");
+            assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.of(x, p, f, 10)), "rotary dims past HS");
+            assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.of(x, p, f3, 8)), "table of the wrong size");
+            assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.dynamic(x, p, new RopeOp.Dynamic(1e4f, 2f, 16), null, 8)),
+                    "dynamic without lengths");
+        }
+    }
+
+    @Test
+    void theMaskRuleWithAWindowShowsWKeysTheQueryIncluded() {
+        int w = 3;
+        for (int i = 0; i < 8; i++) {
+            int seen = 0;
+            for (int j = 0; j < 8; j++) {
+                boolean v = AttentionOp.Mask.CAUSAL.visible(i, j, 0, w);
+                assertEquals(j <= i && j > i - w, v, "query " + i + " key " + j);
+                if (v) seen++;
+            }
+            assertEquals(Math.min(i + 1, w), seen, "keys seen by query " + i);
+        }
+        assertTrue(AttentionOp.Mask.CAUSAL.visible(9, 0, 0, 0), "window 0: no window");
+    }
+
+    /** softmax(scale q·k) v in double over visible keys; q (Lq, NH, HS) at positions off + i; k, v (Lk, NKV, HS). */
+    static double[] attentionOracle(float[] q, float[] k, float[] v, int lq, int lk, int nh, int nkv, int hs, float scale, int window) {
+        double[] out = new double[lq * nh * hs];
+        int off = lk - lq;
+        for (int i = 0; i < lq; i++) {
+            for (int h = 0; h < nh; h++) {
+                int kvh = h / (nh / nkv);
+                double[] s = new double[lk];
+                double m = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < lk; j++) {
+                    int qi = i + off;
+                    if (j > qi || j <= qi - window) { s[j] = Double.NEGATIVE_INFINITY; continue; }
+                    double d = 0;
+                    for (int x = 0; x < hs; x++) d += (double) q[(i * nh + h) * hs + x] * k[(j * nkv + kvh) * hs + x];
+                    s[j] = d * scale;
+                    m = Math.max(m, s[j]);
+                }
+                double l = 0;
+                for (int j = 0; j < lk; j++) if (s[j] != Double.NEGATIVE_INFINITY) l += Math.exp(s[j] - m);
+                for (int j = 0; j < lk; j++) {
+                    if (s[j] == Double.NEGATIVE_INFINITY) continue;
+                    double p = Math.exp(s[j] - m) / l;
+                    for (int x = 0; x < hs; x++) out[(i * nh + h) * hs + x] += p * v[(j * nkv + kvh) * hs + x];
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void slidingWindowPrefillAndPagedDecodeMatchTheOracle() {
+        int nh = 4, nkv = 2, hs = 32, lk = 23, lq = 9, w = 5;            // a chunk of 9 after 14 cached rows
+        SplittableRandom rnd = new SplittableRandom(5);
+        float[] q = random(rnd, lq * nh * hs), k = random(rnd, lk * nkv * hs), v = random(rnd, lk * nkv * hs);
+        float scale = 0.3f;
+        double[] want = attentionOracle(q, k, v, lq, lk, nh, nkv, hs, scale, w);
+        try (Tensor qt = Tensor.ofFloats(q, 1, lq, nh, hs); Tensor kt = Tensor.ofFloats(k, 1, lk, nkv, hs);
+             Tensor vt = Tensor.ofFloats(v, 1, lk, nkv, hs); Tensor out = Tensor.empty(DType.F32, 1, lq, nh, hs)) {
+            out.fill(Float.NaN);
+            CPU.attention(AttentionOp.of(qt, kt, vt, out).causal().scale(scale).window(w));
+            double e = maxErr(out.toFloatArray(), want);
+            assertTrue(e <= 1e-5, "prefill with window vs oracle: " + e);
+            assertThrows(IllegalArgumentException.class, () -> CPU.attention(AttentionOp.of(qt, kt, vt, out).window(w)),
+                    "a window needs the causal mask");
+
+            int block = 4, blocks = 8;
+            try (Tensor kc = Tensor.empty(DType.F32, blocks, block, nkv, hs); Tensor vc = Tensor.empty(DType.F32, blocks, block, nkv, hs)) {
+                int[] table = {7, 2, 5, 0, 1, 3, 4, 6};                     // scattered blocks
+                PagedKvCache cache = new PagedKvCache(kc, vc, table, blocks);
+                CPU.kvAppend(new KvAppendOp(cache, new int[] {0}, kt, vt));
+                for (int splits : new int[] {1, 3}) {                        // a split range may fall wholly outside the window
+                    Tensor last = out.slice(1, lq - 4, lq);                  // the last 4 queries through decode
+                    last.fill(Float.NaN);
+                    CPU.decode(DecodeOp.of(qt.slice(1, lq - 4, lq), cache, new int[] {lk}, last).scale(scale).window(w).splits(splits));
+                    float[] got = last.toFloatArray();
+                    double m = 0;
+                    for (int i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - want[(lq - 4) * nh * hs + i]));
+                    assertTrue(m <= 1e-5, "decode with window, " + splits + " splits: " + m);
+                }
+            }
+        }
+    }
+}
