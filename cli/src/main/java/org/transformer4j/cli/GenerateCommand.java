@@ -76,7 +76,14 @@ final class GenerateCommand implements Callable<Integer> {
                 Transformer t = new Transformer(weights, backend);
                 Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
                 if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), tok::decode);
-                Stream out = new Stream(tok);
+                // As transformers' generate: the model's end-of-sequence ids (config.json, generation_config.json,
+                // tokenizer_config.json) end the text; they are not printed.
+                java.util.Set<Integer> eos = new java.util.LinkedHashSet<>(ChatCommand.eosIds(
+                        org.transformer4j.model.GenerationConfig.readIfPresent(model),
+                        org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model), tok));
+                if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
+                o = o.stopIds(eos);
+                Stream out = new Stream(tok, eos);
                 long start = System.nanoTime();
                 int[] generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
                 long end = System.nanoTime();
@@ -97,14 +104,16 @@ final class GenerateCommand implements Callable<Integer> {
      */
     private static final class Stream {
         private final Tokenizer tok;
+        private final java.util.Set<Integer> eos;
         private final java.util.List<Integer> ids = new java.util.ArrayList<>();
         private String printed = "";
         long first;
 
-        Stream(Tokenizer tok) { this.tok = tok; }
+        Stream(Tokenizer tok, java.util.Set<Integer> eos) { this.tok = tok; this.eos = eos; }
 
         void add(int token) {
-            if (ids.isEmpty()) first = System.nanoTime();   // the first token comes right after the prefill
+            if (first == 0) first = System.nanoTime();   // the first token comes right after the prefill
+            if (eos.contains(token)) return;             // the end, not text
             ids.add(token);
             String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray());
             if (text.endsWith("\uFFFD")) return;   // an incomplete character: wait for the next token

@@ -23,16 +23,42 @@ final class ChatFolder {
 
     static Path write(Path dir, long seed) throws IOException {
         Gpt2Folder.write(dir, seed, V, POSITIONS);
+        writeTokenizer(dir, V);
+        return dir;
+    }
+
+    /**
+     * A RoPE decoder from the float64 reference harness (model/src/test/resources/reference/NAME: its
+     * config.json and model.safetensors, e.g. "llama", "qwen3", "mistral") made to chat with the same files as
+     * {@link #write}: WORDS padded with "w40", "w41", … to the model's vocabulary, ChatML's two tokens last.
+     */
+    static Path decoder(Path dir, String name) throws IOException {
+        Path src = Path.of("..", "model", "src", "test", "resources", "reference", name).toAbsolutePath().normalize();
+        Files.createDirectories(dir);
+        Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(src.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        writeTokenizer(dir, vocabSize(dir));
+        return dir;
+    }
+
+    static int vocabSize(Path dir) throws IOException {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("vocab_size").asInt();
+    }
+
+    /** ChatML's end token in a folder of vocabulary v. */
+    static int imEnd(int v) { return v - 1; }
+
+    private static void writeTokenizer(Path dir, int v) throws IOException {
+        int imStart = v - 2, imEnd = v - 1;
         List<String> vocab = new ArrayList<>();
-        for (int i = 0; i < WORDS.length; i++) vocab.add("\"" + WORDS[i] + "\": " + i);
+        for (int i = 0; i < imStart; i++) vocab.add("\"" + (i < WORDS.length ? WORDS[i] : "w" + i) + "\": " + i);
         String added = "{\"id\": %d, \"content\": \"%s\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}";
         Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
-                + String.format(added, IM_START, "<|im_start|>") + ", " + String.format(added, IM_END, "<|im_end|>") + "], "
+                + String.format(added, imStart, "<|im_start|>") + ", " + String.format(added, imEnd, "<|im_end|>") + "], "
                 + "\"normalizer\": {\"type\": \"Lowercase\"}, \"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null, \"decoder\": null, "
                 + "\"model\": {\"type\": \"WordLevel\", \"vocab\": {" + String.join(", ", vocab) + "}, \"unk_token\": \"[UNK]\"}}");
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": null, \"eos_token\": \"<|im_end|>\", \"pad_token\": null, "
                 + "\"add_bos_token\": false, \"chat_template\": " + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(TEMPLATE) + "}");
-        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [" + IM_END + "], \"do_sample\": false, \"max_new_tokens\": 5}");
-        return dir;
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [" + imEnd + "], \"do_sample\": false, \"max_new_tokens\": 5}");
     }
 }

@@ -1,0 +1,69 @@
+// DecoderCliTest — `t4j generate` and `t4j chat` as a user runs them on RoPE decoder folders (Llama, Qwen3,
+// Mistral: the reference harness's tiny checkpoints with a word-level tokenizer, a ChatML template and a
+// generation_config.json): the printed text equals Generator's tokens for the same prompt, the end-of-sequence
+// id ends the reply without being printed, and the chat's reply equals generating from the conversation
+// written out by hand in ChatML (not rendered by the template engine under test).
+package org.transformer4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Set;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.tokenizer.HfTokenizer;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.CpuBackend;
+
+class DecoderCliTest {
+
+    /** What Generator gives for {@code prompt} (greedy, {@code max} tokens, stopping at {@code eos}), as text without the eos. */
+    private static String expected(Path model, int[] prompt, int max, Set<Integer> eos) throws Exception {
+        try (Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b); HfTokenizer tok = HfTokenizer.load(model)) {
+            int[] ids = new Generator(new Transformer(w, b)).generate(prompt, Generator.Options.greedy(max).stopIds(eos), null);
+            int n = ids.length > 0 && eos.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
+            return tok.decode(Arrays.copyOf(ids, n), false);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3", "mistral"})
+    void generateAndChatOnARopeDecoderFolder(String name, @TempDir Path dir) throws Exception {
+        Path model = ChatFolder.decoder(dir.resolve(name), name);
+        int v = ChatFolder.vocabSize(model);
+        int configEos;
+        try (Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b)) {
+            configEos = w.config.specialIds().eos();
+        }
+        Set<Integer> eos = configEos >= 0 ? Set.of(ChatFolder.imEnd(v), configEos) : Set.of(ChatFolder.imEnd(v));
+
+        String prompt = "the cat sat on the mat";
+        CliProcess.Result gen = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "12");
+        assertEquals(0, gen.exit(), gen.all());
+        int[] promptIds;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            promptIds = tok.encode(prompt);
+        }
+        String wantGen = expected(model, promptIds, 12, eos);
+        assertTrue(!wantGen.isBlank(), "the random model generates some text");
+        assertEquals(wantGen, gen.out().strip(), gen.all());
+
+        CliProcess.Result chat = CliProcess.runWithInput(dir, "hello how are you ?\n/exit\n", "chat", "--model", model.toString());
+        assertEquals(0, chat.exit(), chat.all());
+        int[] chatPrompt;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            chatPrompt = tok.encode("<|im_start|>user\nhello how are you ?<|im_end|>\n<|im_start|>assistant\n", false);
+        }
+        // generation_config.json's max_new_tokens (5); the chat stops at the eos ids of its two config files
+        String want = expected(model, chatPrompt, 5, Set.of(ChatFolder.imEnd(v)));
+        assertEquals(want, chat.out().lines().findFirst().orElse(""), chat.all());
+        assertTrue(chat.err().contains("chat template from tokenizer_config.json"), chat.all());
+    }
+}
