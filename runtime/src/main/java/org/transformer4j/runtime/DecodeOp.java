@@ -64,7 +64,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
     public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths); }
 
     public static boolean supportsHeadSize(long hs) {
-        return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256;
+        return hs >= 8 && hs <= 256 && hs % 8 == 0;
     }
 
     /** Validated sizes and strides (elements). */
@@ -105,7 +105,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         }
         if (!supportsHeadSize(hs)) {
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
-                    + "(32, 64, 96, 128, 256)");
+                    + "(multiples of 8 from 8 to 256)");
         }
         int maxLength;
         if (cacheLengths == null) {
