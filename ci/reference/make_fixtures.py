@@ -298,6 +298,35 @@ def make_bert_seqcls(out):
                 "modeling_bert.py: BertForSequenceClassification.forward (classifier on the pooled output; id2label in config.json)")
 
 
+@fixture("bert-crossencoder")
+def make_bert_crossencoder(out):
+    """A cross-encoder reranker (ms-marco MiniLM style): BertForSequenceClassification with one label, scoring one
+    query paired with four passages of different lengths, padded into one batch with an attention mask."""
+    cfg = bert_config(v=256, arch="BertForSequenceClassification",
+                      extra={"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}})
+    d = Draw(1312)
+    draw_bert_encoder(d, cfg, prefix="bert.", pooler=True)
+    d.linear("classifier", cfg["hidden_size"], 1)
+    query = d.ids(1, 4, cfg["vocab_size"], low=103)[0]
+    passages = [d.ids(1, n, cfg["vocab_size"], low=103)[0] for n in (6, 3, 9, 5)]
+    t = 2 + len(query) + 1 + max(len(p) for p in passages)
+    ids = np.zeros((len(passages), t), dtype=np.int64)
+    types = np.zeros_like(ids)
+    mask = np.zeros_like(ids)
+    for r, p in enumerate(passages):
+        row = [101, *query, 102, *p, 102]
+        ids[r, :len(row)] = row
+        types[r, 2 + len(query):len(row)] = 1
+        mask[r, :len(row)] = 1
+    P = d.f64("bert.")
+    h = bert.encode(cfg, P, ids, types, mask)
+    logits = np.asarray(P["classifier.weight"] @ bert.pooler(P, h).T).T + P["classifier.bias"]
+    return save(out, "bert-crossencoder", cfg, d, {"last_hidden_state": h, "logits": logits},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                "modeling_bert.py: BertForSequenceClassification.forward with num_labels 1 (a cross-encoder's relevance "
+                "logit on the pooled output of [CLS] query [SEP] passage [SEP])")
+
+
 @fixture("bert-tokcls")
 def make_bert_tokcls(out):
     labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]

@@ -239,7 +239,7 @@ class CliProcessTest {
                 "t4j inspect: " + dir.resolve("absent") + ": no such model folder");
         assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), " "), "t4j generate: the prompt is empty");
         assertOneLineError(CliProcess.run(dir, "embed", "--model", "bert", "a"),
-                "t4j embed: unknown model 'bert': give a model folder or one of [minilm]");
+                "t4j embed: unknown model 'bert': give a model folder or one of [minilm, bge-small-en-v1.5, e5-small-v2]");
 
         assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), "hi", "--dtype", "int8"),
                 "t4j generate: --dtype must be f32, f16 or bf16, got 'int8'");

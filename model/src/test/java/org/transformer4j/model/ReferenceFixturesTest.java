@@ -38,7 +38,7 @@ class ReferenceFixturesTest {
     /** The folders the loaders of this build read, each checked by a test below. */
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
-            "roberta", "xlm-roberta-seqcls", "distilbert");
+            "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -153,6 +153,9 @@ class ReferenceFixturesTest {
 
     @Test
     void bertTokenClassification() throws Exception { encoderFixture("bert-tokcls"); }
+
+    @Test
+    void bertCrossEncoderWithOneLabel() throws Exception { encoderFixture("bert-crossencoder"); }
 
     @Test
     void bertTfEraGammaBetaNames() throws Exception { encoderFixture("bert-gamma-beta"); }
