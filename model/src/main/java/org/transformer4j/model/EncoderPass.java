@@ -11,6 +11,7 @@ import java.util.List;
 import org.transformer4j.runtime.AttentionOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.RelativeBias;
 import org.transformer4j.runtime.Tensor;
 
 /**
@@ -93,11 +94,17 @@ final class EncoderPass {
         m.embedInto(idT, 0, s.uploadInts(flatPos, b, t), m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, b, t), x);
         boolean padded = mask != null && Arrays.stream(visible).anyMatch(v -> v < t);
         int[] lengths = padded ? visible : null;
+        RelativeBias bias = m.relativeBias(m.weights.encoder, true);
+        if (padded && bias != null) {
+            // key padding aligns queries bottom-right (query i at key i + Lk − Lq), which would shift T5's buckets
+            throw new IllegalArgumentException("attentionMask: padded rows of a model with relative position bias are not"
+                    + " supported; give the rows unpadded to encodePacked");
+        }
         for (Weights.Layer l : m.weights.encoder.layers()) {
             m.block(s, l, x, (w, in, q) -> {
                 Tensor k = m.kv(s, in, w.k(), w.kb()), v = m.kv(s, in, w.v(), w.vb());                  // (B, T, NKV, HS)
                 Tensor out = s.like(q);                                                                  // (B, T, NH, HS)
-                AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale());
+                AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias);
                 m.backend.attention(lengths == null ? op : op.keyLengths(lengths));
                 return out;
             }, null);
@@ -238,7 +245,7 @@ final class EncoderPass {
     /** Sequence-classification logits (B, labels). */
     static float[][] classify(Transformer m, int[][] ids, int[][] typeIds, int[][] mask) {
         Weights.ClassifierHead head = m.weights.classifierHead;
-        if (head == null || head.classifier() == null) throw new IllegalStateException("these weights have no sequence classifier head");
+        if (head == null || head.classifier() == null) throw new IllegalStateException("these weights have no classifier head (sequence classification)");
         try (Scratch s = new Scratch(m.backend)) {
             Hidden h = run(m, s, ids, typeIds, mask);
             return linearRows(m, s, pooled(m, s, h, "classify"), head.classifier(), head.classifierBias());

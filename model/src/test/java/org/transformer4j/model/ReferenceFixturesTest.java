@@ -38,7 +38,7 @@ class ReferenceFixturesTest {
     /** The folders the loaders of this build read, each checked by a test below. */
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
-            "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder");
+            "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -174,6 +174,12 @@ class ReferenceFixturesTest {
 
     @Test
     void distilbert() throws Exception { encoderFixture("distilbert"); }
+
+    @Test
+    void robertaMaskedLm() throws Exception { encoderFixture("roberta-mlm"); }
+
+    @Test
+    void distilbertSequenceClassificationWithItsReluHead() throws Exception { encoderFixture("distilbert-seqcls"); }
 
     @Test
     void t5V10MatchesTheReference() throws Exception {
