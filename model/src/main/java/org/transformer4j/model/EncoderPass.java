@@ -100,16 +100,15 @@ final class EncoderPass {
             throw new IllegalArgumentException("attentionMask: padded rows of a model with relative position bias are not"
                     + " supported; give the rows unpadded to encodePacked");
         }
-        for (Weights.Layer l : m.weights.encoder.layers()) {
-            m.block(s, l, x, (w, in, q) -> {
-                Tensor k = m.kv(s, in, w.k(), w.kb()), v = m.kv(s, in, w.v(), w.vb());                  // (B, T, NKV, HS)
-                Tensor out = s.like(q);                                                                  // (B, T, NH, HS)
-                AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias);
-                m.backend.attention(lengths == null ? op : op.keyLengths(lengths));
-                return out;
-            }, null);
-        }
-        return new Hidden(x, order, visible);
+        Transformer.Attend self = (w, in, q) -> {
+            Tensor k = m.kv(s, in, w.k(), w.kb()), v = m.kv(s, in, w.v(), w.vb());                      // (B, T, NKV, HS)
+            Tensor out = s.like(q);                                                                      // (B, T, NH, HS)
+            AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias);
+            m.backend.attention(lengths == null ? op : op.keyLengths(lengths));
+            return out;
+        };
+        Tensor h = m.runStack(s, m.weights.encoder, x, i -> self, null);                                // final norm of pre-LN stacks
+        return new Hidden(h, order, visible);
     }
 
     /**
