@@ -150,6 +150,15 @@ final class EncoderPass {
                 m.relativeBias(m.weights.encoder, !m.config.causalInput()), cu), null);
     }
 
+    /** One row's embeddings (1, T, C) with the family's positions and token type 0 (for inspection). */
+    static Tensor embedRow(Transformer m, Scratch s, int[] ids) {
+        m.checkIds(ids);
+        Tensor x = s.empty(m.dtype, 1, ids.length, m.config.modelWidth());
+        m.embedInto(s.uploadInts(ids, 1, ids.length), 0, s.uploadInts(positions(m, ids, "ids"), 1, ids.length),
+                m.weights.embeddings.types() == null ? null : s.uploadInts(new int[ids.length], 1, ids.length), x);
+        return x;
+    }
+
     /**
      * Position ids of one row: 0, 1, 2, … (BERT, DistilBERT), or RoBERTa's: padding_idx for padding
      * tokens, padding_idx + 1 + (non-padding tokens before) for the rest; each checked against the table.
