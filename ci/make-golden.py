@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """make-golden.py — golden files from Hugging Face transformers, made on the GPU machine (it has PyTorch and
-transformers; this repository's machines do not). Creates small random GPT-2, BERT, T5 v1.0 and T5 v1.1 models (and, under transformers 5.x, the tied v1.1 5.x writes),
-and the RoPE decoders Llama (llama3 rope scaling), Mistral, Qwen2 (sliding windows), Qwen3, Phi-3 and Gemma
+transformers; this repository's machines do not). Creates small random GPT-2, BERT (and, issue 14, BertForPreTraining,
+BertForSequenceClassification, RoBERTa and DistilBERT with padded batches), T5 v1.0 and T5 v1.1 models (and, under
+transformers 5.x, the tied v1.1 5.x writes), and the RoPE decoders Llama (llama3 rope scaling), Mistral, Qwen2
+(sliding windows), Qwen3, Phi-3 and Gemma
 (2 layers, C=64, 2 heads of size 32 — the attention kernels' smallest head size — and a vocabulary of 1000:
 random models need no real tokenizer), saves each as a Hugging Face folder
 (config.json + model.safetensors) with golden.safetensors beside it: fixed input ids (I32) and the reference
@@ -32,7 +34,7 @@ from safetensors.torch import save_file
 
 VOCAB = 1000
 SEED = 20261128
-MAX_BYTES = 9_000_000          # 5 MB for the encoder/T5 folders, ~3 MB more for the six RoPE decoders
+MAX_BYTES = 11_000_000         # 5 MB for the encoder/T5 folders, ~3 MB for issue 14's four encoders, ~3 MB for the six RoPE decoders
 MISSING = object()
 
 
@@ -72,6 +74,8 @@ def randomize(model, gen):
             draw(mod.weight, 0.0, fan_in ** -0.5)
             if getattr(mod, "bias", None) is not None:
                 draw(mod.bias, 0.0, 0.1)
+        elif set(own) == {"bias"} and own["bias"].dim() == 1:                  # BertLMPredictionHead.bias (the decoder's)
+            draw(own["bias"], 0.0, 0.1)
         elif set(own) <= {"weight", "bias"} and all(p.dim() == 1 for p in own.values()):   # LayerNorm, T5LayerNorm
             draw(own["weight"], 1.0, 0.2)
             if "bias" in own:
@@ -209,6 +213,8 @@ def build_all(stage):
           "pad_token_id": 0},
          {"model": "BertModel", "compare": ["last_hidden_state"]})
 
+    encoders(stage, gen)
+
     # T5 v1.0 (relu, lm_head tied to shared, logits scaled by d_model^-0.5) and v1.1 (gated-gelu, which HF runs
     # as gelu_new, untied lm_head, unscaled). Attention scale 1, RMSNorm, relative buckets in block 0 of each stack.
     # The decoder input is given as is (no shift): GoldenFilesTest feeds decoder_input_ids to logits(input, target).
@@ -297,6 +303,75 @@ def build_all(stage):
         except Exception as e:                                   # noqa: BLE001 — one family never sinks the others
             shutil.rmtree(os.path.join(stage, name), ignore_errors=True)
             print(f"make-golden.py: WARNING: {name} left out: {type(e).__name__}: {e}", flush=True)
+def pairs(gen, pad, rows=2, cols=14):
+    """[CLS] a [SEP] b [SEP] rows (ids 101/102, types 0/1) of different lengths, the shorter padded with pad and
+    attention_mask 0 (issue 14: token types and padded batches)."""
+    x = ids(rows, cols, gen)
+    types = torch.zeros(rows, cols, dtype=torch.int64)
+    mask = torch.ones(rows, cols, dtype=torch.int64)
+    for r, (la, lb) in enumerate([(5, 6), (3, 4)][:rows]):
+        x[r, 0] = 101
+        x[r, 1 + la] = 102
+        x[r, 2 + la + lb] = 102
+        types[r, 2 + la:3 + la + lb] = 1
+        x[r, 3 + la + lb:] = pad
+        mask[r, 3 + la + lb:] = 0
+    return x, types, mask
+
+
+def encoders(stage, gen):
+    """The encoder folders of issue 14 as transformers saves them, with their heads and HF-style padded batches:
+    BertForPreTraining (masked-LM + next-sentence), BertForSequenceClassification (pairs, id2label), RobertaModel
+    (positions after padding_idx), DistilBertModel; GoldenFilesTest runs each output the folder holds."""
+    bert_cfg = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+                    max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12, pad_token_id=0)
+    want = {"model_type": "bert", "vocab_size": VOCAB, "hidden_size": 64, "num_attention_heads": 2}
+    x, types, mask = pairs(gen, 0)
+    ins = {"input_ids": x, "token_type_ids": types, "attention_mask": mask}
+    shapes = {"input_ids": (2, 14), "token_type_ids": (2, 14), "attention_mask": (2, 14)}
+
+    pre = transformers.BertForPreTraining(transformers.BertConfig(**bert_cfg))
+    randomize(pre, torch.Generator().manual_seed(SEED + 20))
+    make(stage, "bert-pretraining", pre,
+         lambda m: {k: getattr(m(**ins), k) for k in ("prediction_logits", "seq_relationship_logits")},
+         ins, dict(shapes, prediction_logits=(2, 14, VOCAB), seq_relationship_logits=(2, 2)), want, {},
+         {"model": "BertForPreTraining", "compare": ["prediction_logits", "seq_relationship_logits"]})
+
+    labels = {0: "contradiction", 1: "entailment", 2: "neutral"}
+    cls = transformers.BertForSequenceClassification(transformers.BertConfig(
+        **bert_cfg, id2label=labels, label2id={v: k for k, v in labels.items()}))
+    randomize(cls, torch.Generator().manual_seed(SEED + 21))
+    make(stage, "bert-seqcls", cls, lambda m: {"logits": m(**ins).logits}, ins, dict(shapes, logits=(2, 3)), want, {},
+         {"model": "BertForSequenceClassification", "compare": ["logits"]})
+
+    rob = transformers.RobertaModel(transformers.RobertaConfig(
+        vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+        max_position_embeddings=40, type_vocab_size=1, hidden_act="gelu", layer_norm_eps=1e-5, pad_token_id=1,
+        bos_token_id=0, eos_token_id=2), add_pooling_layer=False)
+    randomize(rob, torch.Generator().manual_seed(SEED + 22))
+    rx = ids(2, 12, gen).clamp(min=3)
+    rmask = torch.ones(2, 12, dtype=torch.int64)
+    rx[1, 8:] = 1
+    rmask[1, 8:] = 0
+    rins = {"input_ids": rx, "attention_mask": rmask}
+    make(stage, "roberta", rob, lambda m: {"last_hidden_state": m(**rins).last_hidden_state}, rins,
+         {"input_ids": (2, 12), "attention_mask": (2, 12), "last_hidden_state": (2, 12, 64)},
+         {"model_type": "roberta", "vocab_size": VOCAB, "hidden_size": 64, "pad_token_id": 1}, {},
+         {"model": "RobertaModel", "compare": ["last_hidden_state"]})
+
+    dis = transformers.DistilBertModel(transformers.DistilBertConfig(
+        vocab_size=VOCAB, dim=64, n_layers=2, n_heads=2, hidden_dim=128, max_position_embeddings=64, activation="gelu",
+        pad_token_id=0, sinusoidal_pos_embds=False))
+    randomize(dis, torch.Generator().manual_seed(SEED + 23))
+    dx = ids(2, 12, gen)
+    dmask = torch.ones(2, 12, dtype=torch.int64)
+    dx[1, 7:] = 0
+    dmask[1, 7:] = 0
+    dins = {"input_ids": dx, "attention_mask": dmask}
+    make(stage, "distilbert", dis, lambda m: {"last_hidden_state": m(**dins).last_hidden_state}, dins,
+         {"input_ids": (2, 12), "attention_mask": (2, 12), "last_hidden_state": (2, 12, 64)},
+         {"model_type": "distilbert", "vocab_size": VOCAB, "dim": 64, "n_heads": 2}, {},
+         {"model": "DistilBertModel", "compare": ["last_hidden_state"]})
 
 
 def t5_make(stage, name, t5, run, x, y, proj, tied, scaled, want, v5):

@@ -101,3 +101,16 @@ def distilbert_encode(cfg, P, ids, attention_mask=None):
     for i in range(cfg["n_layers"]):
         h = _layer(P, f"transformer.layer.{i}.", h, cfg["n_heads"], 1e-12, act, allowed, DISTILBERT_NAMES)
     return h
+
+
+def roberta_mlm_logits(cfg, P, h):
+    """RobertaLMHead on every row: dense, gelu, layer_norm (layer_norm_eps), the tied decoder + lm_head.bias."""
+    x = nn.ACT["gelu"](nn.linear(h, P["lm_head.dense.weight"], P["lm_head.dense.bias"]))
+    x = nn.layer_norm(x, P["lm_head.layer_norm.weight"], P["lm_head.layer_norm.bias"], cfg.get("layer_norm_eps", 1e-5))
+    return x @ P["embeddings.word_embeddings.weight"].T + P["lm_head.bias"]
+
+
+def distilbert_classification(P, h):
+    """DistilBertForSequenceClassification: pre_classifier → ReLU → classifier on h[:, 0]."""
+    x = np.maximum(nn.linear(h[:, 0], P["pre_classifier.weight"], P["pre_classifier.bias"]), 0.0)
+    return nn.linear(x, P["classifier.weight"], P["classifier.bias"])

@@ -141,7 +141,8 @@ def load(d):
     params, meta = safetensors_np.read(os.path.join(d, "model.safetensors"))
     check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
     check(all(a.dtype == np.float32 for a in params.values()), f"{d}: weights are float32")
-    prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer."}.get(cfg["model_type"], "")
+    prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer.",
+              "distilbert": "distilbert."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k
@@ -163,7 +164,10 @@ def rerun(d):
         h, logits = t5.decode(cfg, P, enc, ins["decoder_input_ids"])
         return {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits}
     if mt == "distilbert":
-        return {"last_hidden_state": bert.distilbert_encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))}
+        h = bert.distilbert_encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))
+        if arch == "DistilBertForSequenceClassification":
+            return {"last_hidden_state": h, "logits": bert.distilbert_classification(P, h)}
+        return {"last_hidden_state": h}
     if mt in ("bert", "roberta", "xlm-roberta"):
         h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
         o = {"last_hidden_state": h}
@@ -178,6 +182,8 @@ def rerun(d):
             o = {"last_hidden_state": h, "logits": nn.linear(o["pooler_output"], P["classifier.weight"], P["classifier.bias"])}
         elif arch == "BertForTokenClassification":
             o["logits"] = nn.linear(h, P["classifier.weight"], P["classifier.bias"])
+        elif arch == "RobertaForMaskedLM":
+            o["logits"] = bert.roberta_mlm_logits(cfg, P, h)
         elif arch == "XLMRobertaForSequenceClassification":
             o["logits"] = bert.roberta_classification(P, h)
         return o

@@ -16,7 +16,22 @@ using t4j::kRowThreads;
 constexpr int32_t kMaxGridYz = 65535;
 constexpr int32_t kMaxSplits = 128;
 
-bool rowwise_head_size(int32_t hs) { return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256; }
+// Every multiple of 8 from 8 to 256, on every path (8: the 16-byte vectors of the 16-bit kernels).
+bool head_size_ok(int32_t hs) { return hs >= 8 && hs <= 256 && hs % 8 == 0; }
+
+// The tensor-core instance a head size runs on (attention_kernels.cu), index into the name tables, and
+// its size: the smallest instance ≥ hs; the kernel zero-fills the columns past hs. The instances are
+// the common sizes (32: small BERTs, 64, 80: Phi-2/StableLM, 96, 128, 256: Gemma); a size between
+// them costs at most the next instance's work (e.g. 136 runs as 256, 1.9×), and each instance more
+// costs about 1/12 of the attention family's nvcc time per arch.
+constexpr int32_t kMmaInstances[] = {32, 64, 80, 96, 128, 256};
+int mma_instance(int32_t hs) {
+    int i = 0;
+    while (kMmaInstances[i] < hs) i++;
+    return i;
+}
+// Blocks per query tile: one per mma_columns (attention_config.h) of the instance's columns.
+int32_t mma_column_blocks(int32_t instance_hs) { return instance_hs / t4j::mma_columns(instance_hs); }
 
 bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
 
@@ -112,32 +127,34 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (p->out_row_stride < p->HS || (p->NH > 1 && p->out_head_stride < p->HS)) return T4J_ERROR_INVALID_ARGUMENT;
 
     const bool tensor_cores = p->dtype != T4J_DTYPE_F32;
+    if (!head_size_ok(p->HS)) return T4J_ERROR_UNSUPPORTED;
     if (tensor_cores) {
-        if (p->HS != 32 && p->HS != 64 && p->HS != 96 && p->HS != 128) return T4J_ERROR_UNSUPPORTED;
         if (!aligned16(p->q) || !aligned16(p->k) || !aligned16(p->v) || !aligned16(p->out)) return T4J_ERROR_UNSUPPORTED;
         for (int64_t s : strides)
             if (s % 8 != 0) return T4J_ERROR_UNSUPPORTED;
-    } else if (!rowwise_head_size(p->HS)) {
-        return T4J_ERROR_UNSUPPORTED;
     }
     if (p->B == 0 || p->Tq == 0) return T4J_SUCCESS;
 
     const char* name;
+    int32_t column_blocks = 1;
     if (!tensor_cores) {
         name = "t4j_attn_rows_f32";
     } else {
-        static const char* const kF16[] = {"t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64", "t4j_attn_mma_f16_hs96",
-                                           "t4j_attn_mma_f16_hs128"};
-        static const char* const kBf16[] = {"t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64", "t4j_attn_mma_bf16_hs96",
-                                            "t4j_attn_mma_bf16_hs128"};
-        const int idx = p->HS / 32 - 1;  // 32, 64, 96, 128 → 0..3
+        static const char* const kF16[] = {"t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64", "t4j_attn_mma_f16_hs80",
+                                           "t4j_attn_mma_f16_hs96", "t4j_attn_mma_f16_hs128", "t4j_attn_mma_f16_hs256"};
+        static const char* const kBf16[] = {"t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64", "t4j_attn_mma_bf16_hs80",
+                                            "t4j_attn_mma_bf16_hs96", "t4j_attn_mma_bf16_hs128", "t4j_attn_mma_bf16_hs256"};
+        const int idx = mma_instance(p->HS);
         name = p->dtype == T4J_DTYPE_F16 ? kF16[idx] : kBf16[idx];
+        column_blocks = mma_column_blocks(kMmaInstances[idx]);
     }
     t4j::CUfunction f = nullptr;
     int32_t s = t4j::get_kernel(name, &f);
     if (s != T4J_SUCCESS) return s;
     const int32_t rows_per_block = tensor_cores ? kMmaRows : kRowThreads / 32;
-    const uint32_t gx = static_cast<uint32_t>((static_cast<int64_t>(p->Tq) + rows_per_block - 1) / rows_per_block);
+    const int64_t tiles = (static_cast<int64_t>(p->Tq) + rows_per_block - 1) / rows_per_block;
+    if (tiles * column_blocks > 0x7fffffffLL) return T4J_ERROR_UNSUPPORTED;
+    const uint32_t gx = static_cast<uint32_t>(tiles * column_blocks);
     void* args[] = {const_cast<t4j_attention_params*>(p)};
     return t4j::launch_grid(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
                           tensor_cores ? kMmaThreads : kRowThreads, 0, stream, args);
@@ -181,7 +198,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!rowwise_head_size(p->HS)) return T4J_ERROR_UNSUPPORTED;
+    if (!head_size_ok(p->HS)) return T4J_ERROR_UNSUPPORTED;
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,
                                p->out_batch_stride, p->out_row_stride, p->out_head_stride};
     for (int64_t s : strides)

@@ -1,10 +1,14 @@
 // attention_mma.cuh — prefill/encoder attention on tensor cores (FlashAttention-2's scheme, written
 // for this ABI): one thread block = 4 warps = 64 query rows of one (sequence, head); each warp owns
-// 16 rows. K and V stream through shared memory in tiles of 64 keys; S = Q·Kᵀ and O += P·V use
+// 16 rows. K and V stream through shared memory in tiles of 64 keys (32 at instance size 256); S = Q·Kᵀ and O += P·V use
 // mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate); the softmax is online (running max m and sum l
 // per row, in the log2 domain), so the Tq×Tk matrix exists only as one 16×64 register tile per warp.
 // T5 bias: per key tile, the 127 distinct relative positions of the 64×64 tile pair are bucketed
-// once into shared memory. sm_80+ (the fatbin's oldest target). T4J_HOST_EMULATION swaps the two
+// once into shared memory. Head sizes: the template's HS is the instance size (32, 64, 80, 96,
+// 128, 256); the data's p.HS is any multiple of 8 up to it, the columns past p.HS read as zeros
+// (they add nothing to q·k) and are never stored. At 256 a block computes half of the output
+// columns (mma_columns), so its accumulators stay at 64 registers per thread as at 128; the two
+// halves are neighbouring blocks in x and both compute the scores. sm_80+ (the fatbin's oldest target). T4J_HOST_EMULATION swaps the two
 // inline-asm instructions for native/tools/emulator's host versions (checking without a GPU).
 #pragma once
 
@@ -63,32 +67,45 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* smem_
 #endif
 }
 
-// kMmaRows, kMmaKeys, kMmaThreads: attention_config.h (shared with the launcher).
+// kMmaRows, kMmaThreads, mma_keys(hs), mma_columns(hs): attention_config.h (shared with the launcher).
 
-// Copies rows [r0, r0 + 64) of a (rows, HS) matrix with row stride `stride` into shared memory
-// (64, LD), zero-filling rows ≥ rows. 16-byte vectors: base and stride are multiples of 8 elements.
-template <typename T, int HS, int LD>
-__device__ __forceinline__ void mma_load_tile(T* dst, const T* src, int64_t stride, int r0, int rows) {
-    constexpr int kVecs = HS / 8;  // uint4 per row
-    for (int idx = threadIdx.x; idx < kMmaKeys * kVecs; idx += kMmaThreads) {
+
+// Copies rows [r0, r0 + ROWS) × columns [c0, c0 + COLS) of a (rows, hs) matrix with row stride
+// `stride` into shared memory (ROWS, LD), zero-filling rows ≥ rows and columns ≥ hs. 16-byte
+// vectors: base, stride, c0 and hs are multiples of 8 elements.
+template <typename T, int COLS, int LD, int ROWS>
+__device__ __forceinline__ void mma_load_tile(T* dst, const T* src, int64_t stride, int r0, int rows, int c0, int hs) {
+    constexpr int kVecs = COLS / 8;  // uint4 per row
+    for (int idx = threadIdx.x; idx < ROWS * kVecs; idx += kMmaThreads) {
         const int r = idx / kVecs;
         const int c = (idx % kVecs) * 8;
         uint4 val = make_uint4(0, 0, 0, 0);
-        if (r0 + r < rows) val = *reinterpret_cast<const uint4*>(src + (r0 + r) * stride + c);
+        if (r0 + r < rows && c0 + c < hs) val = *reinterpret_cast<const uint4*>(src + (r0 + r) * stride + c0 + c);
         *reinterpret_cast<uint4*>(dst + r * LD + c) = val;
     }
 }
 
+// Two adjacent 16-bit elements (row, col), col even, of a (rows, hs) matrix; zero outside it.
+template <typename T>
+__device__ __forceinline__ uint32_t mma_word(const T* src, int64_t stride, int row, int col, int rows, int hs) {
+    if (row >= rows || col >= hs) return 0u;
+    return *reinterpret_cast<const uint32_t*>(src + row * stride + col);
+}
+
 template <typename T, int HS>
 __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
+    constexpr int kMmaKeys = mma_keys(HS);
+    constexpr int DV = mma_columns(HS);  // output columns of this block: [dv0, dv0 + DV)
     constexpr int LD = HS + 8;  // +16 bytes per row: fragment loads and ldmatrix rows hit 32 distinct banks
-    __shared__ __align__(16) T ks[kMmaKeys * LD];  // (64 keys, HS); holds the Q tile first
-    __shared__ __align__(16) T vs[kMmaKeys * LD];  // (64 keys, HS)
-    __shared__ float bias_s[kMmaRows + kMmaKeys];  // bias · log2(e) by (j - n0) - (i - m0) + 63
+    constexpr int LDV = DV + 8;
+    __shared__ __align__(16) T ks[kMmaKeys * LD];   // (keys, HS)
+    __shared__ __align__(16) T vs[kMmaKeys * LDV];  // (keys, DV)
+    __shared__ float bias_s[kMmaRows + kMmaKeys];   // bias · log2(e) by (j - n0) - (i - m0) + 63
 
     const int b = blockIdx.z;
     const int h = blockIdx.y;
-    const int m0 = blockIdx.x * kMmaRows;
+    const int m0 = static_cast<int>(blockIdx.x / (HS / DV)) * kMmaRows;
+    const int dv0 = static_cast<int>(blockIdx.x % (HS / DV)) * DV;
     const AttnSeq s = attn_seq(p, b);
     if (m0 >= s.Lq) return;
     const int kvh = h / (p.NH / p.NKV);
@@ -107,24 +124,23 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
     T* out = static_cast<T*>(p.out) + (packed ? s.q_first * p.out_row_stride : b * p.out_batch_stride) +
              h * p.out_head_stride;  // (Lq, HS)
 
-    // Q fragments stay in registers for the whole key loop: qf[kk] is the A operand of k-step kk.
-    mma_load_tile<T, HS, LD>(ks, q, p.q_row_stride, m0, s.Lq);
-    __syncthreads();
+    // Q fragments stay in registers for the whole key loop: qf[kk] is the A operand of k-step kk,
+    // read once from global memory (zero past Lq rows and p.HS columns).
     uint32_t qf[HS / 16][4];
     {
-        const T* qs = ks + (warp * 16) * LD;
+        const int r = m0 + warp * 16 + g;
 #pragma unroll
         for (int kk = 0; kk < HS / 16; kk++) {
-            qf[kk][0] = *reinterpret_cast<const uint32_t*>(qs + g * LD + kk * 16 + 2 * t);
-            qf[kk][1] = *reinterpret_cast<const uint32_t*>(qs + (g + 8) * LD + kk * 16 + 2 * t);
-            qf[kk][2] = *reinterpret_cast<const uint32_t*>(qs + g * LD + kk * 16 + 8 + 2 * t);
-            qf[kk][3] = *reinterpret_cast<const uint32_t*>(qs + (g + 8) * LD + kk * 16 + 8 + 2 * t);
+            qf[kk][0] = mma_word(q, p.q_row_stride, r, kk * 16 + 2 * t, s.Lq, p.HS);
+            qf[kk][1] = mma_word(q, p.q_row_stride, r + 8, kk * 16 + 2 * t, s.Lq, p.HS);
+            qf[kk][2] = mma_word(q, p.q_row_stride, r, kk * 16 + 8 + 2 * t, s.Lq, p.HS);
+            qf[kk][3] = mma_word(q, p.q_row_stride, r + 8, kk * 16 + 8 + 2 * t, s.Lq, p.HS);
         }
     }
 
-    float o[HS / 8][4];  // (16 rows, HS) accumulator fragments
+    float o[DV / 8][4];  // (16 rows, DV) accumulator fragments
 #pragma unroll
-    for (int n = 0; n < HS / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+    for (int n = 0; n < DV / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
     float m_run[2] = {-INFINITY, -INFINITY};  // running max (log2 domain) of rows g, g + 8
     float l_run[2] = {0.0f, 0.0f};            // this thread's share of the running sums
 
@@ -134,9 +150,9 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
     const int key_end = attn_key_end(p.mask, min(m0 + kMmaRows, s.Lq), s.Lk, s.offset, s.prefix);
 
     for (int n0 = 0; n0 < key_end; n0 += kMmaKeys) {
-        __syncthreads();  // the previous tile (or the Q tile) is no longer read
-        mma_load_tile<T, HS, LD>(ks, k, p.k_row_stride, n0, s.Lk);
-        mma_load_tile<T, HS, LD>(vs, v, p.v_row_stride, n0, s.Lk);  // zero rows: 0·V stays finite
+        __syncthreads();  // the previous tile is no longer read
+        mma_load_tile<T, HS, LD, kMmaKeys>(ks, k, p.k_row_stride, n0, s.Lk, 0, p.HS);
+        mma_load_tile<T, DV, LDV, kMmaKeys>(vs, v, p.v_row_stride, n0, s.Lk, dv0, p.HS);  // zero rows: 0·V stays finite
         if (bias) {
             for (int idx = threadIdx.x; idx < kMmaRows + kMmaKeys - 1; idx += kMmaThreads) {
                 const int rel = n0 - m0 + idx - (kMmaRows - 1) - s.offset;
@@ -150,7 +166,7 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
         }
         __syncthreads();
 
-        // S = Q · Kᵀ for this warp's 16 rows × 64 keys.
+        // S = Q · Kᵀ for this warp's 16 rows × kMmaKeys keys.
         float sc[kMmaKeys / 8][4];
 #pragma unroll
         for (int n = 0; n < kMmaKeys / 8; n++) {
@@ -190,7 +206,7 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
             m_run[r] = m_new;
             l_run[r] *= alpha;
 #pragma unroll
-            for (int n = 0; n < HS / 8; n++) {
+            for (int n = 0; n < DV / 8; n++) {
                 o[n][2 * r] *= alpha;
                 o[n][2 * r + 1] *= alpha;
             }
@@ -211,9 +227,9 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
             pa[2] = MmaType<T>::pack(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
             pa[3] = MmaType<T>::pack(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
             const int mat = lane / 8;  // ldmatrix: lane supplies row (lane % 8) of matrix (lane / 8)
-            const T* vrow = vs + (kk * 16 + (mat & 1) * 8 + lane % 8) * LD + (mat >> 1) * 8;
+            const T* vrow = vs + (kk * 16 + (mat & 1) * 8 + lane % 8) * LDV + (mat >> 1) * 8;
 #pragma unroll
-            for (int n = 0; n < HS / 16; n++) {
+            for (int n = 0; n < DV / 16; n++) {
                 uint32_t vb[4];
                 ldmatrix_x4_trans(vb, vrow + n * 16);
                 MmaType<T>::mma(o[2 * n], pa, vb[0], vb[1]);
@@ -231,12 +247,14 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
         const int i = row_lo + 8 * r;
         if (i >= s.Lq) continue;
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        T* orow = out + i * p.out_row_stride + 2 * t;
+        T* orow = out + i * p.out_row_stride + dv0 + 2 * t;
 #pragma unroll
-        for (int n = 0; n < HS / 8; n++) {
-            *reinterpret_cast<uint32_t*>(orow + n * 8) = MmaType<T>::pack(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
+        for (int n = 0; n < DV / 8; n++) {
+            if (dv0 + n * 8 < p.HS) {
+                *reinterpret_cast<uint32_t*>(orow + n * 8) = MmaType<T>::pack(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
+            }
         }
-        if (p.lse != nullptr && t == 0) {
+        if (p.lse != nullptr && t == 0 && dv0 == 0) {
             const float lse = l > 0.0f ? (m_run[r] + log2f(l)) * kLn2 : -INFINITY;
             float* lse_row = static_cast<float*>(p.lse) +
                              (packed ? h * static_cast<int64_t>(p.cu_seqlens_q[p.B]) + s.q_first

@@ -1,6 +1,6 @@
 // emulate_attention.cpp — runs the attention kernels' device code (native/src/attention) on the host
 // through simt.h and compares each result with a float64 reference: tensor-core prefill (F16/BF16 ×
-// HS 32/64/96/128), fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
+// every head size 8..256 step 8 through the instances 32/64/80/96/128/256), fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
 // padding, packed varlen, GQA, T5 bias both ways, Tq > Tk, lse, NaN-poisoned outputs. Exit status 1
 // on any mismatch. A check without a GPU, not a substitute for one (see bench/GPU-STATUS.md).
 #include "emu_common.h"
@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "../../src/attention/attention_mma.cuh"
 #include "../../src/attention/attention_rowwise.cuh"
@@ -153,7 +154,12 @@ void compare(const std::string& what, const std::vector<T>& got, const std::vect
 
 constexpr int kBuckets = 16, kMaxDistance = 20;
 
-template <typename T, int HS>
+// The tensor-core instance a head size runs on: attention_launch.cpp's kMmaInstances (the smallest ≥ hs).
+constexpr int mma_instance_of(int hs) {
+    return hs <= 32 ? 32 : hs <= 64 ? 64 : hs <= 80 ? 80 : hs <= 96 ? 96 : hs <= 128 ? 128 : 256;
+}
+
+template <typename T, int HS, int INST = mma_instance_of(HS)>
 void run_prefill(Problem pr, bool tensor_cores) {
     if (!emu::wanted(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) + " " + pr.what)) return;
     const int B = pr.B;
@@ -206,12 +212,13 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.window = pr.window;
 
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
-    names.push_back(tensor_cores ? std::string("t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(HS) : "t4j_attn_rows_f32");
+    names.push_back(tensor_cores ? std::string("t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST) : "t4j_attn_rows_f32");
     if (tensor_cores) {
         if constexpr (!std::is_same_v<T, float>) {
-            simt::launch(SimtDim3{static_cast<unsigned>((Tq + t4j::kMmaRows - 1) / t4j::kMmaRows), static_cast<unsigned>(pr.NH),
-                                  static_cast<unsigned>(B)},
-                         t4j::kMmaThreads, [&] { t4j::attention_mma<T, HS>(p); }, 0, names.back().c_str());
+            const unsigned column_blocks = INST / t4j::mma_columns(INST);
+            simt::launch(SimtDim3{static_cast<unsigned>((Tq + t4j::kMmaRows - 1) / t4j::kMmaRows) * column_blocks,
+                                  static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
+                         t4j::kMmaThreads, [&] { t4j::attention_mma<T, INST>(p); }, 0, names.back().c_str());
         }
     } else {
         simt::launch(SimtDim3{static_cast<unsigned>((Tq + 3) / 4), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
@@ -221,7 +228,8 @@ void run_prefill(Problem pr, bool tensor_cores) {
     reference(pr, qf, kf, vf, table, kBuckets, kMaxDistance, ref, ref_lse, Tq, rows_q);
     double max_v = 0;
     for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
-    compare<T>(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) + " " + pr.what, out,
+    compare<T>(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) +
+                   (tensor_cores && INST != HS ? " (instance " + std::to_string(INST) + ")" : "") + " " + pr.what, out,
                lse, ref, ref_lse, max_v, tensor_cores);
 }
 
@@ -346,10 +354,35 @@ void prefill_suite(bool tensor_cores) {
                         "packed chunk after prefix, T5 causal"}, tensor_cores);
 }
 
+// Every head size 8..256 step 8 on every path, one problem each (causal, GQA, a key-padded row, a
+// partial query tile): BF16 and F16 tensor cores through their instance, fp32 rows, BF16 decode.
+template <int HS>
+void head_size_sweep() {
+    const float sc = 1.0f / std::sqrt(static_cast<float>(HS));
+    const Problem pr{2, 4, 2, HS, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {70, 33}, false, false, sc, "sweep"};
+    run_prefill<__nv_bfloat16, HS>(pr, true);
+    run_prefill<__half, HS>(pr, true);
+    run_prefill<float, HS>(pr, false);
+    run_decode<__nv_bfloat16>(HS, 4, 2, {37, 70}, 2, 16, 2, true, false, "sweep");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     emu::parse_args(argc, argv);
+    prefill_suite<__nv_bfloat16, 80>(true);
+    prefill_suite<__nv_bfloat16, 256>(true);   // Gemma's head size: two column blocks per query tile
+    prefill_suite<__half, 256>(true);
+    prefill_suite<__nv_bfloat16, 16>(true);    // padded to the 32 instance
+    prefill_suite<__half, 200>(true);          // padded to the 256 instance
+    if (emu::g_all) {                          // every head size 8..256 step 8 on every path (--all)
+        [&]<int... I>(std::integer_sequence<int, I...>) { (head_size_sweep<(I + 1) * 8>(), ...); }(std::make_integer_sequence<int, 32>{});
+    } else {                                   // the sampled set: one size below, between and above the instances
+        head_size_sweep<8>();
+        head_size_sweep<72>();
+        head_size_sweep<136>();
+        head_size_sweep<248>();
+    }
     prefill_suite<__nv_bfloat16, 32>(true);
     prefill_suite<__nv_bfloat16, 64>(true);
     prefill_suite<__nv_bfloat16, 96>(true);

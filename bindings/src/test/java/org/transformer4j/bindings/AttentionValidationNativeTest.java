@@ -73,8 +73,8 @@ class AttentionValidationNativeTest {
             t4j_attention_params.max_distance(p, 8);
             t4j_attention_params.bias_bidirectional(p, 1);
         }), "max_distance inside the exact range");
-        assertEquals(unsupported, attentionWith(p -> withHeadSize(p, 256)), "BF16 head size 256");
-        assertEquals(unsupported, attentionWith(p -> withHeadSize(p, 48)), "BF16 head size 48");
+        assertEquals(unsupported, attentionWith(p -> withHeadSize(p, 264)), "BF16 head size 264");
+        assertEquals(unsupported, attentionWith(p -> withHeadSize(p, 44)), "BF16 head size 44");
         assertEquals(unsupported, attentionWith(p -> t4j_attention_params.q_head_stride(p, 68)), "BF16 stride not a multiple of 8");
         assertEquals(unsupported, attentionWith(p -> t4j_attention_params.q(p, MemorySegment.ofAddress(0x10008))), "misaligned q");
         assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> {

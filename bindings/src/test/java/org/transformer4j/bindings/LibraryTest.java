@@ -64,7 +64,8 @@ class LibraryTest {
                 archsByKernel.keySet().toString());
         assertTrue(archsByKernel.keySet().containsAll(Set.of("t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64",
                 "t4j_attn_mma_f16_hs96", "t4j_attn_mma_f16_hs128", "t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64",
-                "t4j_attn_mma_bf16_hs96", "t4j_attn_mma_bf16_hs128", "t4j_attn_rows_f32", "t4j_decode_f32", "t4j_decode_f16",
+                "t4j_attn_mma_bf16_hs96", "t4j_attn_mma_bf16_hs128", "t4j_attn_mma_f16_hs80", "t4j_attn_mma_f16_hs256",
+                "t4j_attn_mma_bf16_hs80", "t4j_attn_mma_bf16_hs256", "t4j_attn_rows_f32", "t4j_decode_f32", "t4j_decode_f16",
                 "t4j_decode_bf16", "t4j_decode_combine_f32", "t4j_decode_combine_f16", "t4j_decode_combine_bf16",
                 "t4j_kv_append_b16", "t4j_kv_append_b32")), archsByKernel.keySet().toString());
         archsByKernel.forEach((k, archs) -> assertEquals(cubinArchs, archs, "archs of " + k));

@@ -242,7 +242,7 @@ class CliProcessTest {
                 "t4j inspect: " + dir.resolve("absent") + ": no such model folder");
         assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), " "), "t4j generate: the prompt is empty");
         assertOneLineError(CliProcess.run(dir, "embed", "--model", "bert", "a"),
-                "t4j embed: unknown model 'bert': give a model folder or one of [minilm]");
+                "t4j embed: unknown model 'bert': give a model folder or one of [minilm, bge-small-en-v1.5, e5-small-v2]");
 
         assertOneLineError(CliProcess.run(dir, "generate", "--model", model.toString(), "hi", "--dtype", "int8"),
                 "t4j generate: --dtype must be f32, f16 or bf16, got 'int8'");
@@ -387,6 +387,55 @@ class CliProcessTest {
         Path gpt2 = Gpt2Folder.write(dir.resolve("gpt2"), 1);
         assertOneLineError(CliProcess.run(dir, "embed", "--model", gpt2.toString(), "hello"),
                 "t4j embed: " + gpt2 + " is a decoder-only model; sentence embeddings need an encoder (BERT, T5)");
+    }
+
+    /**
+     * A sentence-transformers folder: `t4j embed` pools as its 1_Pooling/config.json says (CLS without Normalize;
+     * mean with include_prompt false and a named prompt), names the pooling on stderr, and its vectors are those
+     * of the model layer's hidden states pooled that way in this JVM.
+     */
+    @Test
+    void embedFollowsASentenceTransformersFolder() throws Exception {
+        Path model = BertFolder.write(dir.resolve("st"), 9);
+        java.nio.file.Files.writeString(model.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}]");
+        java.nio.file.Files.createDirectories(model.resolve("1_Pooling"));
+        Path pooling = model.resolve("1_Pooling/config.json");
+        java.nio.file.Files.writeString(pooling, "{\"word_embedding_dimension\": 64, \"pooling_mode_cls_token\": true, "
+                + "\"pooling_mode_mean_tokens\": false, \"pooling_mode_max_tokens\": false}");
+        String sentence = "The cat sat on the mat.";
+        CliProcess.Result r = CliProcess.run(dir, "embed", "--model", model.toString(), sentence);
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.err().contains("t4j embed: cls pooling, not normalized (" + model.resolve("modules.json") + ")"), r.err());
+        double[] cls = java.util.Arrays.stream(r.out().strip().split(" ")).mapToDouble(Double::parseDouble).toArray();
+
+        java.nio.file.Files.writeString(pooling, "{\"word_embedding_dimension\": 64, \"pooling_mode_mean_tokens\": true, "
+                + "\"include_prompt\": false}");
+        java.nio.file.Files.writeString(model.resolve("config_sentence_transformers.json"), "{\"prompts\": {\"query\": \"a dog \"}}");
+        r = CliProcess.run(dir, "embed", "--model", model.toString(), "--prompt", "query", sentence);
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.err().contains("mean pooling (prompt excluded), not normalized"), r.err());
+        double[] mean = java.util.Arrays.stream(r.out().strip().split(" ")).mapToDouble(Double::parseDouble).toArray();
+
+        try (var tok = org.transformer4j.model.tokenizer.Tokenizers.forModel(model);
+             var backend = new org.transformer4j.runtime.CpuBackend();
+             var weights = org.transformer4j.model.Pretrained.load(model, backend)) {
+            var m = new org.transformer4j.model.Transformer(weights, backend);
+            float[][] h = m.encode(new int[][] {tok.encode(sentence)})[0];
+            for (int c = 0; c < BertFolder.C; c++) assertEquals(h[0][c], cls[c], 1e-5, "the [CLS] row, not normalised");
+            int[] ids = tok.encode("a dog " + sentence);
+            int prompt = tok.encode("a dog ").length - 1;                       // [CLS] a dog: sentence-transformers' prompt_length
+            assertEquals(3, prompt);
+            float[][] hp = m.encode(new int[][] {ids})[0];
+            for (int c = 0; c < BertFolder.C; c++) {
+                double want = 0;
+                for (int t = prompt; t < ids.length; t++) want += hp[t][c];
+                assertEquals(want / (ids.length - prompt), mean[c], 1e-5, "the mean after the prompt");
+            }
+        }
+        assertOneLineError(CliProcess.run(dir, "embed", "--model", model.toString(), "--prompt", "passage", sentence),
+                "t4j embed: prompt 'passage' is not one of [query]");
     }
 
     @Test

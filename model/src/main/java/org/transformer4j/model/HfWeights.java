@@ -57,6 +57,125 @@ final class HfWeights {
         return load("BERT", hf, parts, backend, dtype, s -> Weights.buildBert(c, s, pooler));
     }
 
+    // ---- Hugging Face encoders with their heads (issue 14): BERT, RoBERTa, XLM-RoBERTa, DistilBERT ----
+
+    private static final System.Logger LOG = System.getLogger("org.transformer4j.model.Pretrained");
+
+    /**
+     * An encoder folder's canonical map (HfLayout's names: prefixes dropped, gamma/beta renamed) onto our
+     * structure with every head it carries: BERT's pooler, sequence classifier (pooler + classifier),
+     * token classifier, masked-LM head (tied decoder: the stored copy is dropped) and next-sentence
+     * head; RoBERTa's classification head (dense, tanh, out_proj: our pooler + classifier) and lm_head;
+     * DistilBERT's pre_classifier (ReLU) + classifier and vocab_transform/vocab_layer_norm/vocab_projector.
+     * With {@code heads} false, only the encoder (and BERT's pooler) is loaded and the heads present are
+     * named in one log line.
+     */
+    static Weights encoder(TransformerConfig config, Map<String, Tensor> hf, String family, List<String> architectures,
+                           List<String> labels, Weights.EncoderInfo info, boolean heads, Backend backend, DType dtype) {
+        TransformerConfig c = config;
+        Map<String, Tensor> map = new java.util.HashMap<>(hf);
+        Map<String, String> alias = new LinkedHashMap<>();
+        boolean distil = family.equals("distilbert");
+        alias.put("embeddings.tokens", "embeddings.word_embeddings.weight");
+        alias.put("embeddings.positions", "embeddings.position_embeddings.weight");
+        if (!distil) alias.put("embeddings.types", "embeddings.token_type_embeddings.weight");
+        alias.put("embeddings.norm.weight", "embeddings.LayerNorm.weight");
+        alias.put("embeddings.norm.bias", "embeddings.LayerNorm.bias");
+        for (int i = 0; i < c.encoderLayers(); i++) {
+            String o = "encoder." + i + ".";
+            String[][] names = distil
+                    ? new String[][] {{"self.q", "attention.q_lin"}, {"self.k", "attention.k_lin"}, {"self.v", "attention.v_lin"},
+                        {"self.o", "attention.out_lin"}, {"mlp.up", "ffn.lin1"}, {"mlp.down", "ffn.lin2"},
+                        {"attn_norm", "sa_layer_norm"}, {"mlp_norm", "output_layer_norm"}}
+                    : new String[][] {{"self.q", "attention.self.query"}, {"self.k", "attention.self.key"},
+                        {"self.v", "attention.self.value"}, {"self.o", "attention.output.dense"}, {"mlp.up", "intermediate.dense"},
+                        {"mlp.down", "output.dense"}, {"attn_norm", "attention.output.LayerNorm"}, {"mlp_norm", "output.LayerNorm"}};
+            String h = (distil ? "transformer.layer." : "encoder.layer.") + i + ".";
+            for (String[] kv : names) {
+                boolean norm = kv[0].endsWith("norm");
+                alias.put(o + kv[0] + (norm ? ".weight" : ""), h + kv[1] + ".weight");
+                alias.put(o + kv[0] + ".bias", h + kv[1] + ".bias");
+            }
+        }
+        // head name → (our name → stored name)
+        Map<String, Map<String, String>> present = new LinkedHashMap<>();
+        java.util.function.BiConsumer<String, String[][]> head = (name, pairs) -> {
+            if (!map.containsKey(pairs[0][1])) return;
+            Map<String, String> m = present.computeIfAbsent(name, k -> new LinkedHashMap<>());
+            for (String[] p : pairs) m.put(p[0], p[1]);
+        };
+        boolean tokenLevel = architectures.stream().anyMatch(a -> a.endsWith("ForTokenClassification"));
+        String[][] pooler = {{"pooler.dense", "pooler.dense.weight"}, {"pooler.dense.bias", "pooler.dense.bias"}};
+        String[][] linearClassifier = {{"classifier", "classifier.weight"}, {"classifier.bias", "classifier.bias"}};
+        String[][] tokens = {{"tokens.classifier", "classifier.weight"}, {"tokens.classifier.bias", "classifier.bias"}};
+        switch (family) {
+            case "bert" -> {
+                head.accept("pooler", pooler);
+                head.accept(tokenLevel ? "tokens" : "classifier", tokenLevel ? tokens : linearClassifier);
+                head.accept("mlm", new String[][] {{"mlm.dense", "cls.predictions.transform.dense.weight"},
+                        {"mlm.dense.bias", "cls.predictions.transform.dense.bias"},
+                        {"mlm.norm.weight", "cls.predictions.transform.LayerNorm.weight"},
+                        {"mlm.norm.bias", "cls.predictions.transform.LayerNorm.bias"}, {"mlm.output.bias", "cls.predictions.bias"}});
+                head.accept("nsp", new String[][] {{"nsp", "cls.seq_relationship.weight"}, {"nsp.bias", "cls.seq_relationship.bias"}});
+                map.remove("cls.predictions.decoder.weight");                       // the tied copy of the token table
+                map.remove("cls.predictions.decoder.bias");                         // the same tensor as cls.predictions.bias
+            }
+            case "roberta", "xlm-roberta" -> {
+                if (map.containsKey("classifier.dense.weight")) {                   // RobertaClassificationHead: dense, tanh, out_proj
+                    head.accept("classifier", new String[][] {{"pooler.dense", "classifier.dense.weight"},
+                            {"pooler.dense.bias", "classifier.dense.bias"}, {"classifier", "classifier.out_proj.weight"},
+                            {"classifier.bias", "classifier.out_proj.bias"}});
+                    if (map.containsKey("pooler.dense.weight")) {
+                        LOG.log(System.Logger.Level.INFO, "ignoring pooler.dense.* (the classification head has its own dense layer)");
+                        map.remove("pooler.dense.weight");
+                        map.remove("pooler.dense.bias");
+                    }
+                } else {
+                    head.accept("pooler", pooler);
+                    head.accept("tokens", tokens);
+                }
+                head.accept("mlm", new String[][] {{"mlm.dense", "lm_head.dense.weight"}, {"mlm.dense.bias", "lm_head.dense.bias"},
+                        {"mlm.norm.weight", "lm_head.layer_norm.weight"}, {"mlm.norm.bias", "lm_head.layer_norm.bias"},
+                        {"mlm.output.bias", "lm_head.bias"}});
+                map.remove("lm_head.decoder.weight");
+                map.remove("lm_head.decoder.bias");
+            }
+            case "distilbert" -> {
+                if (map.containsKey("pre_classifier.weight")) {
+                    head.accept("classifier", new String[][] {{"pooler.dense", "pre_classifier.weight"},
+                            {"pooler.dense.bias", "pre_classifier.bias"}, {"classifier", "classifier.weight"},
+                            {"classifier.bias", "classifier.bias"}});
+                } else {
+                    head.accept("tokens", tokens);
+                }
+                head.accept("mlm", new String[][] {{"mlm.dense", "vocab_transform.weight"}, {"mlm.dense.bias", "vocab_transform.bias"},
+                        {"mlm.norm.weight", "vocab_layer_norm.weight"}, {"mlm.norm.bias", "vocab_layer_norm.bias"},
+                        {"mlm.output.bias", "vocab_projector.bias"}});
+                map.remove("vocab_projector.weight");
+            }
+            default -> throw new IllegalArgumentException("not an encoder family: " + family);
+        }
+        if (!heads) {
+            List<String> dropped = new ArrayList<>();
+            for (var it = present.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (e.getKey().equals("pooler")) continue;                          // part of BertModel itself
+                dropped.addAll(e.getValue().values());
+                e.getValue().values().forEach(map::remove);
+                it.remove();
+            }
+            if (!dropped.isEmpty()) LOG.log(System.Logger.Level.INFO, "ignoring " + dropped.size() + " head tensors (not needed here): "
+                    + new TreeSet<>(dropped));
+        }
+        Set<String> built = new java.util.LinkedHashSet<>(present.keySet());
+        if (built.contains("classifier")) built.add("pooler");
+        present.values().forEach(alias::putAll);
+        Map<String, Part> parts = new LinkedHashMap<>();
+        alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
+        String what = family.toUpperCase(java.util.Locale.ROOT);
+        return load(what, map, parts, backend, dtype, s -> Weights.buildEncoder(c, s, built, labels.size(), info));
+    }
+
     /**
      * Where one of our tensors comes from: a Hugging Face key, whether it is stored transposed ([in, out],
      * GPT-2's Conv1D), and for fused tensors the range [from, to) of the last stored dimension it takes

@@ -30,7 +30,8 @@ final class Inspection {
                 : plm ? AttentionOp.Mask.PREFIX_LM : AttentionOp.Mask.CAUSAL;
         boolean bidirectionalBuckets = encoder ? !m.config.causalInput() : m.decoderBidirectional();
         try (Scratch s = new Scratch(m.backend)) {
-            Tensor x = m.embed(s, new int[][] {ids}, 0);                                         // (1, T, C)
+            Tensor x = m.config.architecture() == Architecture.ENCODER_ONLY ? EncoderPass.embedRow(m, s, ids)   // RoBERTa's positions
+                    : m.embed(s, new int[][] {ids}, 0);                                            // (1, T, C)
             RelativeBias bias = m.relativeBias(st, bidirectionalBuckets);
             int[] pre = plm && !encoder ? new int[] {prefix} : null;
             Transformer.RopeAt rope = encoder ? null : m.ropeFrom(s, 1, 0, t);

@@ -54,13 +54,12 @@ public final class Pretrained {
     public static TransformerConfig bertConfig(HfConfig cfg) throws CheckpointException {
         int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
-        String act = cfg.string("hidden_act", "gelu");
-        if (!act.equals("gelu")) throw cfg.error("hidden_act '" + act + "': only BERT's exact gelu is supported");
+        TransformerConfig.Activation act = encoderActivation(cfg, "hidden_act");
         return TransformerConfig.builder().vocabSize(cfg.size("vocab_size")).widths(c, cfg.size("intermediate_size"), nh)
                 .encoderLayers(cfg.size("num_hidden_layers"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST,
                         (float) cfg.number("layer_norm_eps", 1e-12))
-                .activation(TransformerConfig.Activation.GELU, false).learnedPositions(cfg.size("max_position_embeddings", 512))
+                .activation(act, false).learnedPositions(cfg.size("max_position_embeddings", 512))
                 .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(true, 1f)
                 .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
     }
@@ -106,15 +105,30 @@ public final class Pretrained {
      * (T5's relative-bias tables stay F32; see {@link Weights#to}).
      */
     public static Weights load(Path dir, Backend backend, DType dtype) throws IOException {
+        return load(dir, backend, dtype, true);
+    }
+
+    /**
+     * An encoder folder (bert, roberta, xlm-roberta, distilbert) without its task heads, for embeddings: the
+     * heads it carries (masked-LM, next-sentence, classifiers) are not loaded, and one log line names them.
+     * Other folders load as {@link #load(Path, Backend, DType)}.
+     */
+    public static Weights loadEncoder(Path dir, Backend backend, DType dtype) throws IOException {
+        return load(dir, backend, dtype, false);
+    }
+
+    private static Weights load(Path dir, Backend backend, DType dtype, boolean heads) throws IOException {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
         if (HfDecoders.TYPES.contains(type)) return HfDecoders.load(cfg, dir, backend, dtype);   // llama, mistral, qwen2, qwen3, phi3
+        if (ENCODERS.contains(type)) return encoder(dir, cfg, backend, dtype, heads);
         TransformerConfig config = switch (type) {
             case "gpt2" -> gpt2Config(cfg);
             case "bert" -> bertConfig(cfg);
             case "t5" -> t5Config(cfg);
-            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, t5, llama, mistral, qwen2, qwen3 and phi3 folders");
+            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
+                    + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3 and gemma folders");
         };
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
@@ -127,5 +141,78 @@ public final class Pretrained {
                 default -> Weights.fromHfT5(config, byName, backend, dtype);
             };
         }
+    }
+
+    // ---- encoder families (issue 14) ------------------------------------------------------------
+
+    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert");
+
+    /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
+    private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field) throws CheckpointException {
+        String act = cfg.string(field, "gelu");
+        return switch (act) {
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
+            case "relu" -> TransformerConfig.Activation.RELU;
+            default -> throw cfg.error(field + " '" + act + "' is not one of gelu, gelu_new, gelu_pytorch_tanh, relu");
+        };
+    }
+
+    /**
+     * RoBERTa / XLM-RoBERTa's config.json: BERT's fields, one token type, positions from pad_token_id + 1
+     * (so max_position_embeddings − pad_token_id − 1 tokens fit; see {@link Weights.EncoderInfo}).
+     */
+    public static TransformerConfig robertaConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        String pe = cfg.string("position_embedding_type", "absolute");
+        if (!pe.equals("absolute")) throw cfg.error("position_embedding_type '" + pe + "': only absolute positions are supported");
+        int pad = id(cfg, "pad_token_id", 1);
+        if (pad < 0) throw cfg.error("pad_token_id " + pad + ": RoBERTa's positions start after the padding id, which it needs");
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size")).widths(c, cfg.size("intermediate_size"), nh)
+                .encoderLayers(cfg.size("num_hidden_layers"))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, (float) cfg.number("layer_norm_eps", 1e-5))
+                .activation(encoderActivation(cfg, "hidden_act"), false).learnedPositions(cfg.size("max_position_embeddings", 514))
+                .typeVocabSize(cfg.size("type_vocab_size", 1)).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new TransformerConfig.SpecialIds(pad, id(cfg, "bos_token_id", -1), id(cfg, "eos_token_id", -1), -1,
+                        id(cfg, "bos_token_id", -1))).build();
+    }
+
+    /** DistilBERT's config.json (dim, n_layers, n_heads, hidden_dim, activation): no token types, LayerNorm eps 1e-12. */
+    public static TransformerConfig distilbertConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("dim"), nh = cfg.size("n_heads");
+        if (c % nh != 0) throw cfg.error("dim " + c + " is not divisible by n_heads " + nh);
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size")).widths(c, cfg.size("hidden_dim"), nh)
+                .encoderLayers(cfg.size("n_layers"))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, 1e-12f)
+                .activation(encoderActivation(cfg, "activation"), false).learnedPositions(cfg.size("max_position_embeddings", 512))
+                .typeVocabSize(0).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
+    }
+
+    private static Weights encoder(Path dir, HfConfig cfg, Backend backend, DType dtype, boolean heads) throws IOException {
+        String type = cfg.modelType();
+        TransformerConfig config = switch (type) {
+            case "bert" -> bertEncoderConfig(cfg);
+            case "distilbert" -> distilbertConfig(cfg);
+            default -> robertaConfig(cfg);
+        };
+        java.util.List<String> labels = cfg.labels();
+        int positionFrom = type.startsWith("roberta") || type.equals("xlm-roberta") ? config.specialIds().pad() + 1 : -1;
+        Weights.EncoderInfo info = new Weights.EncoderInfo(type, positionFrom, labels, type.equals("distilbert") ? "relu" : "tanh");
+        HfLayout layout = HfLayout.of(cfg);
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+            Map<String, String> keys = layout.match(ck, dir);
+            Map<String, Tensor> byName = new LinkedHashMap<>();
+            for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
+            return HfWeights.encoder(config, byName, type, cfg.architectures(), labels, info, heads, backend, dtype);
+        }
+    }
+
+    /** {@link #bertConfig} and a check of position_embedding_type (relative_key variants are not supported). */
+    private static TransformerConfig bertEncoderConfig(HfConfig cfg) throws CheckpointException {
+        String pe = cfg.string("position_embedding_type", "absolute");
+        if (!pe.equals("absolute")) throw cfg.error("position_embedding_type '" + pe + "': only absolute positions are supported");
+        return bertConfig(cfg);
     }
 }

@@ -107,6 +107,7 @@ public final class Transformer {
      */
     public float[][][] encode(int[][] ids) {
         if (config.encoderLayers() == 0) throw new IllegalStateException("a " + config.architecture() + " model has no encoder");
+        if (config.architecture() == Architecture.ENCODER_ONLY) return EncoderPass.encode(this, ids, null, null);
         int[] shape = rectangular("ids", ids);
         try (Scratch s = new Scratch(backend)) {
             Memory mem = encodeMemory(s, ids);
@@ -124,28 +125,7 @@ public final class Transformer {
      */
     public List<float[][]> encodePacked(List<int[]> sequences) {
         if (config.encoderLayers() == 0) throw new IllegalStateException("a " + config.architecture() + " model has no encoder");
-        if (sequences == null || sequences.isEmpty()) throw new IllegalArgumentException("no sequences");
-        int[] cu = new int[sequences.size() + 1];
-        for (int i = 0; i < sequences.size(); i++) {
-            int[] ids = sequences.get(i);
-            if (ids == null || ids.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
-            checkIds(ids);
-            checkPositions(0, ids.length);
-            cu[i + 1] = cu[i] + ids.length;
-        }
-        try (Scratch s = new Scratch(backend)) {
-            Tensor x = s.empty(dtype, 1, cu[cu.length - 1], config.modelWidth());              // (1, ΣT, C)
-            for (int i = 0; i < sequences.size(); i++) {
-                embedInto(s, s.uploadInts(sequences.get(i), 1, sequences.get(i).length), 0, x.slice(1, cu[i], cu[i + 1]));
-            }
-            AttentionOp.Mask mask = config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
-            RelativeBias bias = relativeBias(weights.encoder, !config.causalInput());
-            Tensor h = runStack(s, weights.encoder, x, l -> new PackedSelf(s, mask, bias, cu), null);
-            float[][] all = toHost3(h, 1, cu[cu.length - 1], config.modelWidth())[0];
-            List<float[][]> out = new ArrayList<>();
-            for (int i = 0; i < sequences.size(); i++) out.add(Arrays.copyOfRange(all, cu[i], cu[i + 1]));
-            return out;
-        }
+        return EncoderPass.encodePacked(this, sequences, null);
     }
 
     /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
@@ -156,6 +136,45 @@ public final class Transformer {
 
     /** The masked-LM head's logits (B, T, V): dense + GELU, LayerNorm, tied token table + output bias. */
     public float[][][] maskedLmLogits(int[][] ids) { return TaskHeads.maskedLmLogits(this, ids); }
+
+    // ---- encoder-only models as Hugging Face callers run them (issue 14) ---------------------------------
+    // ids, typeIds and attentionMask are (B, T); typeIds null means all 0, attentionMask null means all 1.
+    // A mask holds 1 for a token and 0 for padding, anywhere in the row (see EncoderPass).
+
+    /** The last hidden state (B, T, C), padded rows included as transformers computes them. */
+    public float[][][] encode(int[][] ids, int[][] typeIds, int[][] attentionMask) {
+        return EncoderPass.encode(this, ids, typeIds, attentionMask);
+    }
+
+    /** Packed sequences of different lengths with their token types (null: all 0): (T_i, C) per sequence. */
+    public List<float[][]> encodePacked(List<int[]> sequences, List<int[]> typeIds) {
+        return EncoderPass.encodePacked(this, sequences, typeIds);
+    }
+
+    /** The pooled output (B, C): BERT's pooler, tanh(dense · h[CLS]). */
+    public float[][] pooledOutput(int[][] ids, int[][] typeIds, int[][] attentionMask) {
+        return EncoderPass.pooledOutput(this, ids, typeIds, attentionMask);
+    }
+
+    /** Sequence-classification logits (B, labels); the labels are {@code weights.encoderInfo.labels()}. */
+    public float[][] classify(int[][] ids, int[][] typeIds, int[][] attentionMask) {
+        return EncoderPass.classify(this, ids, typeIds, attentionMask);
+    }
+
+    /** Token-classification logits (B, T, labels). */
+    public float[][][] classifyTokens(int[][] ids, int[][] typeIds, int[][] attentionMask) {
+        return EncoderPass.classifyTokens(this, ids, typeIds, attentionMask);
+    }
+
+    /** Masked-LM logits (B, T, V). */
+    public float[][][] maskedLmLogits(int[][] ids, int[][] typeIds, int[][] attentionMask) {
+        return EncoderPass.maskedLm(this, ids, typeIds, attentionMask);
+    }
+
+    /** BERT's next-sentence logits (B, 2): index 0 "the second segment follows the first", 1 "it is random". */
+    public float[][] nextSentenceLogits(int[][] ids, int[][] typeIds, int[][] attentionMask) {
+        return EncoderPass.nextSentence(this, ids, typeIds, attentionMask);
+    }
 
     // ---- inspection -----------------------------------------------------------------------------
 

@@ -61,6 +61,21 @@ public final class Weights implements AutoCloseable {
     /** BERT's masked-LM transform: dense (C, C) + bias, GELU, LayerNorm; the decoder is the tied table + bias (V). */
     public record MlmHead(Tensor dense, Tensor denseBias, Norm norm, Tensor outputBias) {}
 
+    /** A linear head (out, C) + bias (out): a token classifier (labels, C) or BERT's next-sentence head (2, C). */
+    public record LinearHead(Tensor weight, Tensor bias) {}
+
+    /**
+     * What an encoder folder says beyond its tensors: its family ({@code bert}, {@code roberta},
+     * {@code xlm-roberta}, {@code distilbert}, or {@code random}), where positions start
+     * ({@code positionFrom} ≥ 0: RoBERTa's padding_idx + 1, counted over the non-padding tokens, padding
+     * at padding_idx; -1: 0, 1, 2, … as BERT), its class labels (id2label in id order) and the pooled
+     * classifier's activation ({@code tanh}: BERT's pooler and RoBERTa's head; {@code relu}: DistilBERT's
+     * pre_classifier).
+     */
+    public record EncoderInfo(String family, int positionFrom, java.util.List<String> labels, String poolerActivation) {
+        public static final EncoderInfo BERT = new EncoderInfo("bert", -1, java.util.List.of(), "tanh");
+    }
+
     public final TransformerConfig config;
     public final Embeddings embeddings;
     /** Null for decoder-only models. */
@@ -71,6 +86,12 @@ public final class Weights implements AutoCloseable {
     public final Tensor lmHead;
     public final ClassifierHead classifierHead;
     public final MlmHead mlmHead;
+    /** Per-token classifier (…ForTokenClassification), or null. */
+    public final LinearHead tokenClassifier;
+    /** BERT's next-sentence head on the pooled output (BertForPreTraining), or null. */
+    public final LinearHead nextSentence;
+    /** The encoder folder's family, positions and labels ({@link EncoderInfo#BERT} for random and ONNX weights). */
+    public final EncoderInfo encoderInfo;
     /** The backend whose memory holds the tensors (where {@link #to} puts its copies). */
     public final Backend backend;
     /** RoPE's inverse frequencies F32 (R/2) for ROPE positions (a buffer, not a parameter), else null. */
@@ -80,6 +101,15 @@ public final class Weights implements AutoCloseable {
 
     private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
                     ClassifierHead classifierHead, MlmHead mlmHead, Map<String, Tensor> named, Backend backend) {
+        this(config, embeddings, encoder, decoder, lmHead, classifierHead, mlmHead, null, null, EncoderInfo.BERT, named, backend);
+    }
+
+    private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
+                    ClassifierHead classifierHead, MlmHead mlmHead, LinearHead tokenClassifier, LinearHead nextSentence,
+                    EncoderInfo encoderInfo, Map<String, Tensor> named, Backend backend) {
+        this.tokenClassifier = tokenClassifier;
+        this.nextSentence = nextSentence;
+        this.encoderInfo = encoderInfo;
         this.config = config;
         this.backend = backend;
         this.embeddings = embeddings;
@@ -110,6 +140,9 @@ public final class Weights implements AutoCloseable {
         this.lmHead = from.lmHead;
         this.classifierHead = from.classifierHead;
         this.mlmHead = from.mlmHead;
+        this.tokenClassifier = from.tokenClassifier;
+        this.nextSentence = from.nextSentence;
+        this.encoderInfo = from.encoderInfo;
         this.named = from.named;
         this.owner = false;
         this.ropeInvFreq = from.ropeInvFreq;
@@ -184,7 +217,9 @@ public final class Weights implements AutoCloseable {
             MlmHead mh = mlmHead;
             MlmHead mlm = mh == null ? null : new MlmHead(m.apply(mh.dense()), m.apply(mh.denseBias()), map(mh.norm(), m),
                     m.apply(mh.outputBias()));
-            return new Weights(config, emb, enc, dec, m.apply(lmHead), cls, mlm, named2, backend);
+            LinearHead tok = tokenClassifier == null ? null : new LinearHead(m.apply(tokenClassifier.weight()), m.apply(tokenClassifier.bias()));
+            LinearHead nsp = nextSentence == null ? null : new LinearHead(m.apply(nextSentence.weight()), m.apply(nextSentence.bias()));
+            return new Weights(config, emb, enc, dec, m.apply(lmHead), cls, mlm, tok, nsp, encoderInfo, named2, backend);
         } catch (RuntimeException ex) {
             copies.values().forEach(Tensor::close);
             throw ex;
@@ -431,6 +466,30 @@ public final class Weights implements AutoCloseable {
     /** The same, with every tensor rounded to {@code dtype} on the host before it is uploaded (see {@link #to}). */
     public static Weights fromHfT5(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
         return HfWeights.t5(config, hf, backend, dtype);
+    }
+
+    /**
+     * The encoder families' structure (BERT, RoBERTa, XLM-RoBERTa, DistilBERT) with the heads the folder
+     * carries: {@code heads} names which of "pooler", "classifier", "tokens", "mlm", "nsp" to build.
+     */
+    static Weights buildEncoder(TransformerConfig c, Source s, Set<String> heads, int labels, EncoderInfo info) {
+        int cw = c.modelWidth();
+        Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), cw),
+                s.matrix("embeddings.positions", c.maxPositions(), cw),
+                c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), cw) : null,
+                norm(s, c, "embeddings.norm"));
+        Stack enc = stack(s, c, "encoder", c.encoderLayers(), false);
+        boolean pooler = heads.contains("pooler"), classifier = heads.contains("classifier");
+        ClassifierHead cls = pooler ? new ClassifierHead(s.matrix("pooler.dense", cw, cw), s.vector("pooler.dense.bias", cw, 0, 0),
+                classifier ? s.matrix("classifier", labels, cw) : null, classifier ? s.vector("classifier.bias", labels, 0, 0) : null)
+                : null;
+        LinearHead tok = heads.contains("tokens")
+                ? new LinearHead(s.matrix("tokens.classifier", labels, cw), s.vector("tokens.classifier.bias", labels, 0, 0)) : null;
+        MlmHead mlm = heads.contains("mlm") ? new MlmHead(s.matrix("mlm.dense", cw, cw), s.vector("mlm.dense.bias", cw, 0, 0),
+                new Norm(s.vector("mlm.norm.weight", cw, 1, 0), s.vector("mlm.norm.bias", cw, 0, 0)),
+                s.vector("mlm.output.bias", c.vocabSize(), 0, 0)) : null;
+        LinearHead nsp = heads.contains("nsp") ? new LinearHead(s.matrix("nsp", 2, cw), s.vector("nsp.bias", 2, 0, 0)) : null;
+        return new Weights(c, emb, enc, null, null, cls, mlm, tok, nsp, info, s.named(), s.backend());
     }
 
     static Weights buildBert(TransformerConfig c, Source s, boolean pooler) {

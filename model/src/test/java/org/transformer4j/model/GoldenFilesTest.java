@@ -101,7 +101,16 @@ class GoldenFilesTest {
             int[][] input = rows(golden.tensor("input_ids"));
             switch (weights.config.architecture()) {
                 case DECODER_ONLY -> out.put("logits", model.logits(input));
-                case ENCODER_ONLY -> out.put("last_hidden_state", model.encode(input));
+                case ENCODER_ONLY -> {                                            // issue 14: heads, token types, masks
+                    int[][] types = golden.contains("token_type_ids") ? rows(golden.tensor("token_type_ids")) : null;
+                    int[][] mask = golden.contains("attention_mask") ? rows(golden.tensor("attention_mask")) : null;
+                    if (golden.contains("last_hidden_state")) out.put("last_hidden_state", model.encode(input, types, mask));
+                    if (golden.contains("prediction_logits")) out.put("prediction_logits", model.maskedLmLogits(input, types, mask));
+                    if (golden.contains("seq_relationship_logits")) {
+                        out.put("seq_relationship_logits", new float[][][] {model.nextSentenceLogits(input, types, mask)});
+                    }
+                    if (golden.contains("logits")) out.put("logits", new float[][][] {model.classify(input, types, mask)});
+                }
                 case ENCODER_DECODER -> {
                     out.put("logits", model.logits(input, rows(golden.tensor("decoder_input_ids"))));
                     out.put("encoder_last_hidden_state", model.encode(input));

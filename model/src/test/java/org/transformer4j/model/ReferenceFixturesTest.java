@@ -38,17 +38,15 @@ class ReferenceFixturesTest {
     /** The folders the loaders of this build read, each checked by a test below. */
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
-            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma");
+            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
+            "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
+            "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
      * into {@link #CHECKED} with its test. A folder in neither list fails {@link #everyFixtureIsCheckedOrAwaitsItsLoader}.
      */
     static final Map<String, String> AWAITING = Map.ofEntries(
-            Map.entry("bert-mlm", "#14"), Map.entry("bert-pretraining", "#14"), Map.entry("bert-seqcls", "#14"),
-            Map.entry("bert-tokcls", "#14"), Map.entry("bert-gamma-beta", "#14"), Map.entry("bert-hs16", "#14"),
-            Map.entry("bert-hs80", "#14"), Map.entry("roberta", "#14"), Map.entry("xlm-roberta-seqcls", "#14"),
-            Map.entry("distilbert", "#14"),
             Map.entry("gemma2", "#16"));
 
     static final double TOLERANCE = 2e-5;
@@ -106,6 +104,81 @@ class ReferenceFixturesTest {
             f.near("pooler_output", pooled);
         }
     }
+
+    // ---- encoders with their heads (issue 14): token types, padded rows with a mask, every head ----
+
+    /** The fixture's (B, T) input, or null when reference.json does not give it. */
+    private static int[][] optional(Fixture f, String input) {
+        return f.ref.get("inputs").has(input) ? f.ids(input) : null;
+    }
+
+    /** Loads the folder and checks last_hidden_state plus each of the named outputs the reference has. */
+    private static void encoderFixture(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] ids = f.ids("input_ids"), types = optional(f, "token_type_ids"), mask = optional(f, "attention_mask");
+            JsonNode outs = f.ref.get("outputs");
+            List<org.junit.jupiter.api.function.Executable> checks = new java.util.ArrayList<>();
+            checks.add(() -> f.near("last_hidden_state", m.encode(ids, types, mask)));
+            if (outs.has("pooler_output")) checks.add(() -> f.near("pooler_output", new float[][][] {m.pooledOutput(ids, types, mask)}));
+            if (outs.has("prediction_logits")) checks.add(() -> f.near("prediction_logits", m.maskedLmLogits(ids, types, mask)));
+            if (outs.has("seq_relationship_logits")) {
+                checks.add(() -> f.near("seq_relationship_logits", new float[][][] {m.nextSentenceLogits(ids, types, mask)}));
+            }
+            if (outs.has("logits")) {
+                int rank = outs.get("logits").size();
+                if (rank == 3 && w.tokenClassifier != null) checks.add(() -> f.near("logits", m.classifyTokens(ids, types, mask)));
+                else if (rank == 3) checks.add(() -> f.near("logits", m.maskedLmLogits(ids, types, mask)));
+                else checks.add(() -> f.near("logits", new float[][][] {m.classify(ids, types, mask)}));
+            }
+            assertAll(checks.stream());
+        }
+    }
+
+    @Test
+    void bertMaskedLmFolderGivesTheMaskedLmHead() throws Exception { encoderFixture("bert-mlm"); }
+
+    @Test
+    void bertPreTrainingFolderGivesMaskedLmAndNextSentenceHeads() throws Exception { encoderFixture("bert-pretraining"); }
+
+    @Test
+    void bertSequenceClassificationWithSentencePairs() throws Exception {
+        encoderFixture("bert-seqcls");
+        try (Weights w = Pretrained.load(Fixture.open("bert-seqcls").dir, new CpuBackend())) {
+            assertEquals(List.of("contradiction", "entailment", "neutral"), w.encoderInfo.labels());
+        }
+    }
+
+    @Test
+    void bertTokenClassification() throws Exception { encoderFixture("bert-tokcls"); }
+
+    @Test
+    void bertCrossEncoderWithOneLabel() throws Exception { encoderFixture("bert-crossencoder"); }
+
+    @Test
+    void bertTfEraGammaBetaNames() throws Exception { encoderFixture("bert-gamma-beta"); }
+
+    @Test
+    void bertHeadSize16() throws Exception { encoderFixture("bert-hs16"); }
+
+    @Test
+    void bertHeadSize80() throws Exception { encoderFixture("bert-hs80"); }
+
+    @Test
+    void robertaPositionsStartAfterThePaddingId() throws Exception { encoderFixture("roberta"); }
+
+    @Test
+    void xlmRobertaSequenceClassification() throws Exception { encoderFixture("xlm-roberta-seqcls"); }
+
+    @Test
+    void distilbert() throws Exception { encoderFixture("distilbert"); }
+
+    @Test
+    void robertaMaskedLm() throws Exception { encoderFixture("roberta-mlm"); }
+
+    @Test
+    void distilbertSequenceClassificationWithItsReluHead() throws Exception { encoderFixture("distilbert-seqcls"); }
 
     @Test
     void t5V10MatchesTheReference() throws Exception {

@@ -102,9 +102,12 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window);
     }
 
-    /** Head sizes with a kernel: F16/BF16 use tensor cores at 32, 64, 96, 128; F32 (the checking path) also 256. */
+    /**
+     * Head sizes with a kernel, every dtype: every multiple of 8 from 8 to 256 (the tensor-core prefill has
+     * instances at 32, 64, 80, 96, 128, 256 and pads other sizes up to the next one; see docs/ops.md).
+     */
     public static boolean supportsHeadSize(DType dtype, long hs) {
-        return hs == 32 || hs == 64 || hs == 96 || hs == 128 || (hs == 256 && dtype == DType.F32);
+        return hs >= 8 && hs <= 256 && hs % 8 == 0;
     }
 
     /** Validated sizes and strides (elements). Packed layouts have zero batch strides; Tq, Tk are the longest. */
@@ -157,9 +160,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             throw new IllegalArgumentException("NKV = " + nkv + " (k " + k.shapeString() + ") must divide NH = " + nh
                     + " (q " + q.shapeString() + ")");
         }
-        if (q.isCuda() && !supportsHeadSize(q.dtype(), hs)) {                       // the CPU twin computes any head size
+        if (!supportsHeadSize(q.dtype(), hs)) {
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported for "
-                    + q.dtype() + " (F16/BF16: 32, 64, 96, 128; F32 also 256)");
+                    + q.dtype() + " (multiples of 8 from 8 to 256)");
         }
         if (nh > 65535) throw new IllegalArgumentException("NH = " + nh + " exceeds 65535");
         int batch;

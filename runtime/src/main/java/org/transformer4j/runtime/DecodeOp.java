@@ -70,7 +70,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
     public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window); }
 
     public static boolean supportsHeadSize(long hs) {
-        return hs == 32 || hs == 64 || hs == 96 || hs == 128 || hs == 256;
+        return hs >= 8 && hs <= 256 && hs % 8 == 0;
     }
 
     /** Validated sizes and strides (elements). */
@@ -109,9 +109,9 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("NKV = " + nkv + " (kCache " + cache.kCache().shapeString() + ") must divide NH = "
                     + nh + " (q " + q.shapeString() + ")");
         }
-        if (q.isCuda() && !supportsHeadSize(hs)) {                                  // the CPU twin computes any head size
+        if (!supportsHeadSize(hs)) {
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
-                    + "(32, 64, 96, 128, 256)");
+                    + "(multiples of 8 from 8 to 256)");
         }
         int maxLength;
         if (cacheLengths == null) {

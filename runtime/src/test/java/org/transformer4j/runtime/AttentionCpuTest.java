@@ -47,6 +47,12 @@ class AttentionCpuTest {
         s.add(Spec.of(DType.F32, 4, 2, 64, 2, 33, 33).mask(Mask.CAUSAL).withStrides());                 // q, k, v views of a fused QKV
         s.add(Spec.packed(DType.F32, 4, 2, 32, new int[] {20, 44}, new int[] {20, 44}).withStrides().mask(Mask.CAUSAL));
         for (int hs : new int[] {96, 128, 256}) s.add(Spec.of(DType.F32, 2, 1, hs, 1, 19, 19).mask(Mask.CAUSAL));
+        // every head size 8..256 step 8 (issue 14), each dtype: GQA, causal, a padded key row, a partial 64-row tile
+        for (int hs = 8; hs <= 256; hs += 8) {
+            for (DType dt : DType.values()) {
+                if (dt.isFloatingPoint()) s.add(Spec.of(dt, 4, 2, hs, 2, 67, 67).mask(Mask.CAUSAL).keyLengths(67, 30));
+            }
+        }
         for (DType dt : new DType[] {DType.BF16, DType.F16}) {
             s.add(Spec.of(dt, 4, 2, 64, 2, 70, 70).mask(Mask.CAUSAL));
             s.add(Spec.packed(dt, 2, 1, 128, new int[] {5, 66}, new int[] {80, 66}).keyLengths(50, 66));
@@ -136,6 +142,10 @@ class AttentionCpuTest {
         s.add(new AttentionHarness.DecodeSpec(DType.F32, 2, 1, 96, new int[] {129}, 2, 32, true, true, true, 5));
         s.add(new AttentionHarness.DecodeSpec(DType.BF16, 4, 2, 64, new int[] {200, 31}, 1, 16, true, false, false, 4));
         s.add(new AttentionHarness.DecodeSpec(DType.F16, 4, 2, 128, new int[] {70}, 8, 16, true, false, false, 3));
+        for (int hs = 8; hs <= 256; hs += 8) {                                      // every head size 8..256 step 8 (issue 14)
+            s.add(new AttentionHarness.DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16,
+                    true, false, false, 2));
+        }
         return s.stream().map(Arguments::of);
     }
 

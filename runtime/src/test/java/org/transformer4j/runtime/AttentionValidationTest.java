@@ -24,11 +24,10 @@ class AttentionValidationTest {
         Tensor q = t(DType.F32, 2, 8, 4, 32);
         Tensor k = t(DType.F32, 2, 8, 2, 32);
         Tensor out = t(DType.F32, 2, 8, 4, 32);
-        // The kernels' head sizes are CudaBackend's to check (supportsHeadSize); the CPU twin computes any
-        // (the reference fixtures of the RoPE decoders have head sizes 16 and 48).
-        assertTrue(!AttentionOp.supportsHeadSize(DType.BF16, 256) && !AttentionOp.supportsHeadSize(DType.F32, 48));
-        CPU.attention(AttentionOp.of(t(DType.F32, 1, 8, 4, 48), t(DType.F32, 1, 8, 4, 48), t(DType.F32, 1, 8, 4, 48),
-                t(DType.F32, 1, 8, 4, 48)));
+        rejects("head size 264", () -> CPU.attention(AttentionOp.of(t(DType.BF16, 1, 8, 4, 264), t(DType.BF16, 1, 8, 4, 264),
+                t(DType.BF16, 1, 8, 4, 264), t(DType.BF16, 1, 8, 4, 264))));
+        rejects("head size 12", () -> CPU.attention(AttentionOp.of(t(DType.F32, 1, 8, 4, 12), t(DType.F32, 1, 8, 4, 12),
+                t(DType.F32, 1, 8, 4, 12), t(DType.F32, 1, 8, 4, 12))));
         rejects("NKV = 3", () -> CPU.attention(AttentionOp.of(q, t(DType.F32, 2, 8, 3, 32), t(DType.F32, 2, 8, 3, 32), out)));
         rejects("prefix length 9", () -> CPU.attention(AttentionOp.of(q, k, k, out).prefixLm(new int[] {3, 9})));
         rejects("prefixLengths", () -> CPU.attention(AttentionOp.of(q, k, k, out).prefixLm(new int[] {3})));

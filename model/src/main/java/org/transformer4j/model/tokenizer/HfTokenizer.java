@@ -90,6 +90,25 @@ public final class HfTokenizer implements Tokenizer {
         return out;
     }
 
+    /** {@inheritDoc} Through tokenizer.json's {@code post_processor} pair template. */
+    @Override
+    public Encoded encodePair(String first, String second) {
+        if (first == null || second == null) throw new IllegalArgumentException("a sentence pair needs two texts, got null");
+        ai.djl.huggingface.tokenizers.Encoding e;
+        try {
+            e = tokenizer.encode(first, second, true, false);
+        } catch (RuntimeException ex) {
+            throw new IllegalStateException(file + ": the tokenizer failed on the sentence pair: " + ex.getMessage(), ex);
+        }
+        long[] ids = e.getIds(), types = e.getTypeIds();
+        int[] a = new int[ids.length], t = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            a[i] = Math.toIntExact(ids[i]);
+            t[i] = Math.toIntExact(types[i]);
+        }
+        return new Encoded(a, t);
+    }
+
     /** The token strings of {@code text} (with special tokens), for inspection. */
     public String[] tokens(String text) {
         return tokenizer.encode(text, true, false).getTokens();

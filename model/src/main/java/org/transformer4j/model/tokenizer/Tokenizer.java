@@ -16,6 +16,18 @@ public interface Tokenizer extends AutoCloseable {
     /** Ids of {@code text}; {@code addSpecialTokens} false gives the bare pieces. */
     int[] encode(String text, boolean addSpecialTokens);
 
+    /** Ids and token type ids of one sequence or sentence pair. */
+    record Encoded(int[] ids, int[] typeIds) {}
+
+    /**
+     * A sentence pair through the tokenizer's pair template (BERT: {@code [CLS] a [SEP] b [SEP]}, types 0 up
+     * to the first [SEP] and 1 after; RoBERTa: {@code <s> a </s></s> b </s>}, types 0), never truncated.
+     * Tokenizers without a pair template throw UnsupportedOperationException.
+     */
+    default Encoded encodePair(String first, String second) {
+        throw new UnsupportedOperationException(name() + " has no sentence-pair template");
+    }
+
     /** Text of {@code ids}, special tokens included as text. */
     default String decode(int[] ids) { return decode(ids, false); }
 

@@ -104,6 +104,57 @@ public class HfConfig {
         return n.intValue();
     }
 
+    // ---- encoder heads (issue 14) ----
+
+    /**
+     * The class labels: {@code id2label} in id order (ids must be 0..n-1), else {@code num_labels} labels
+     * named LABEL_i as transformers names them, else the default of 2 (LABEL_0, LABEL_1).
+     */
+    public java.util.List<String> labels() throws CheckpointException {
+        if (has("id2label")) {
+            JsonNode m = root.get("id2label");
+            if (!m.isObject() || m.isEmpty()) throw bad("id2label", m, "an object of id → label");
+            String[] out = new String[m.size()];
+            var it = m.fields();
+            while (it.hasNext()) {
+                var e = it.next();
+                int id;
+                try {
+                    id = Integer.parseInt(e.getKey());
+                } catch (NumberFormatException ex) {
+                    throw new CheckpointException(file, "config.json id2label key '" + e.getKey() + "' is not an id");
+                }
+                if (id < 0 || id >= out.length || out[id] != null || !e.getValue().isTextual()) {
+                    throw new CheckpointException(file, "config.json id2label must map ids 0.." + (out.length - 1)
+                            + " to strings, once each; got " + e.getKey() + " → " + e.getValue());
+                }
+                out[id] = e.getValue().textValue();
+            }
+            if (has("num_labels") && size("num_labels") != out.length) {
+                throw new CheckpointException(file, "config.json num_labels " + size("num_labels") + " disagrees with id2label's "
+                        + out.length + " labels");
+            }
+            return java.util.List.of(out);
+        }
+        int n = size("num_labels", 2);
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) out.add("LABEL_" + i);
+        return java.util.List.copyOf(out);
+    }
+
+    /** {@code architectures} (e.g. ["BertForMaskedLM"]), empty when absent. */
+    public java.util.List<String> architectures() throws CheckpointException {
+        if (!has("architectures")) return java.util.List.of();
+        JsonNode a = root.get("architectures");
+        if (!a.isArray()) throw bad("architectures", a, "an array of class names");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (JsonNode n : a) {
+            if (!n.isTextual()) throw bad("architectures", a, "an array of class names");
+            out.add(n.textValue());
+        }
+        return java.util.List.copyOf(out);
+    }
+
     /** An error about this file, for checks that span fields. */
     public CheckpointException error(String problem) { return new CheckpointException(file, problem); }
 

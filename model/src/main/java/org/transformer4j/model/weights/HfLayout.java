@@ -43,7 +43,9 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "gpt2" -> gpt2(config);
             case "bert" -> bert(config);
             case "t5" -> t5(config);
-            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, t5");
+            case "roberta", "xlm-roberta" -> roberta(config);
+            case "distilbert" -> distilbert(config);
+            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, t5");
         };
     }
 
@@ -155,7 +157,82 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         b.opt("cls.predictions.decoder.weight", v, c).opt("cls.predictions.decoder.bias", v);   // tied to the embeddings / the bias
         b.linear("cls.seq_relationship", c, 2, true);
         b.group(Set.of("cls.seq_relationship.weight", "cls.seq_relationship.bias"));
+        classifier(b, cfg, "classifier", c);
         return b.build("bert", List.of("bert."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    // ---- the other encoders (issue 14): RoBERTa / XLM-RoBERTa, DistilBERT, and the classifier heads ----
+
+    /** A classifier (labels, C) + bias under {@code prefix}, all or none; labels from id2label / num_labels. */
+    private static void classifier(Builder b, HfConfig cfg, String prefix, int c) throws CheckpointException {
+        int n = cfg.labels().size();
+        b.linear(prefix, c, n, true);
+        b.group(Set.of(prefix + ".weight", prefix + ".bias"));
+    }
+
+    /**
+     * RoBERTa and XLM-RoBERTa (RobertaModel, …ForMaskedLM, …ForSequenceClassification,
+     * …ForTokenClassification): BERT's encoder names under {@code roberta.}, one token type, optional
+     * pooler; heads {@code lm_head.*} (decoder tied to the embeddings), {@code classifier.dense} +
+     * {@code classifier.out_proj} (sequence) or {@code classifier} (tokens).
+     */
+    public static HfLayout roberta(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", -1), l = layers(cfg, "num_hidden_layers", -1), nh = dim(cfg, "num_attention_heads", -1);
+        int f = dim(cfg, "intermediate_size", -1), v = dim(cfg, "vocab_size", -1);
+        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 1);
+        divisible(cfg, "hidden_size", c, nh);
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
+                .req("embeddings.token_type_embeddings.weight", tt, c).norm("embeddings.LayerNorm", c, true);
+        for (int i = 0; i < l; i++) {
+            String e = "encoder.layer." + i + ".";
+            b.linear(e + "attention.self.query", c, c, true).linear(e + "attention.self.key", c, c, true)
+                    .linear(e + "attention.self.value", c, c, true).linear(e + "attention.output.dense", c, c, true)
+                    .norm(e + "attention.output.LayerNorm", c, true).linear(e + "intermediate.dense", c, f, true)
+                    .linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
+        }
+        b.linear("pooler.dense", c, c, true);
+        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
+        b.linear("lm_head.dense", c, c, true).norm("lm_head.layer_norm", c, true).req("lm_head.bias", v);
+        b.group(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight", "lm_head.layer_norm.bias",
+                "lm_head.bias"));
+        b.opt("lm_head.decoder.weight", v, c).opt("lm_head.decoder.bias", v);              // tied to the embeddings / the bias
+        int n = cfg.labels().size();
+        b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
+        b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
+        classifier(b, cfg, "classifier", c);
+        return b.build(cfg.modelType(), List.of("roberta."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    /**
+     * DistilBERT (DistilBertModel, …ForMaskedLM, …ForSequenceClassification, …ForTokenClassification):
+     * its own names ({@code transformer.layer.i.attention.q_lin}, {@code sa_layer_norm}, {@code ffn.lin1},
+     * {@code output_layer_norm}), no token types; heads {@code vocab_transform} + {@code vocab_layer_norm} +
+     * {@code vocab_projector} (tied), {@code pre_classifier} + {@code classifier}, or {@code classifier}.
+     */
+    public static HfLayout distilbert(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "dim", -1), l = layers(cfg, "n_layers", -1), nh = dim(cfg, "n_heads", -1);
+        int f = dim(cfg, "hidden_dim", -1), v = dim(cfg, "vocab_size", -1), p = dim(cfg, "max_position_embeddings", 512);
+        divisible(cfg, "dim", c, nh);
+        if (cfg.bool("sinusoidal_pos_embds", false)) throw cfg.error("sinusoidal_pos_embds true: only learned positions are supported");
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
+                .norm("embeddings.LayerNorm", c, true);
+        for (int i = 0; i < l; i++) {
+            String e = "transformer.layer." + i + ".";
+            b.linear(e + "attention.q_lin", c, c, true).linear(e + "attention.k_lin", c, c, true)
+                    .linear(e + "attention.v_lin", c, c, true).linear(e + "attention.out_lin", c, c, true)
+                    .norm(e + "sa_layer_norm", c, true).linear(e + "ffn.lin1", c, f, true).linear(e + "ffn.lin2", f, c, true)
+                    .norm(e + "output_layer_norm", c, true);
+        }
+        b.linear("vocab_transform", c, c, true).norm("vocab_layer_norm", c, true).req("vocab_projector.bias", v);
+        b.group(Set.of("vocab_transform.weight", "vocab_transform.bias", "vocab_layer_norm.weight", "vocab_layer_norm.bias",
+                "vocab_projector.bias"));
+        b.opt("vocab_projector.weight", v, c);
+        b.linear("pre_classifier", c, c, true);
+        b.group(Set.of("pre_classifier.weight", "pre_classifier.bias"));
+        classifier(b, cfg, "classifier", c);
+        return b.build("distilbert", List.of("distilbert."), List.of(".position_ids"));
     }
 
     /**

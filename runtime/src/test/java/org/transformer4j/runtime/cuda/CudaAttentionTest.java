@@ -64,7 +64,15 @@ class CudaAttentionTest {
                 }
             }
             s.add(Spec.of(DType.F32, 4, 2, 256, 2, 67, 67).mask(Mask.CAUSAL));
+            for (int hs = 8; hs <= 256; hs += 8) {          // every head size (issue 14): instances 32/64/80/96/128/256, padded between
+                for (DType dt : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                    s.add(Spec.of(dt, 4, 2, hs, 2, 67, 67).mask(Mask.CAUSAL).keyLengths(67, 30));
+                }
+            }
         }
+        s.add(Spec.of(DType.BF16, 8, 4, 256, 2, 130, 130).mask(Mask.CAUSAL));          // Gemma: BF16 prefill at 256 (two column blocks)
+        s.add(Spec.of(DType.BF16, 4, 4, 80, 1, 70, 70));                                // the 80 instance
+        s.add(Spec.of(DType.F16, 4, 2, 16, 1, 70, 70).mask(Mask.CAUSAL));               // 16, padded to the 32 instance
         return s.stream().map(Arguments::of);
     }
 
@@ -96,6 +104,9 @@ class CudaAttentionTest {
                 s.add(new DecodeSpec(dt, 4, 4, hs, new int[] {90, 33}, 3, 32, true, true, false, 4));      // T5 decoder bias
                 s.add(new DecodeSpec(dt, 4, 1, hs, new int[] {90, 33}, 2, 8, false, true, true, 3));      // bidirectional, MQA
             }
+        }
+        for (int hs = 8; hs <= 256; hs += SMALL ? 56 : 8) {     // every head size (issue 14); the small run samples them
+            s.add(new DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16, true, false, false, 2));
         }
         return s.stream().map(Arguments::of);
     }

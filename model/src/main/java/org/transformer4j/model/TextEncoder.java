@@ -1,0 +1,185 @@
+// TextEncoder — an encoder-only model with its tokenizer, used on text: sentence embeddings pooled as the
+// folder says (SentencePooling), fill-mask, sequence and per-token classification with the folder's
+// labels, sentence pairs through the tokenizer's pair template, and cross-encoder reranking.
+package org.transformer4j.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.transformer4j.model.tokenizer.Tokenizer;
+
+/**
+ * Holds (does not own) a {@link Transformer} over encoder-only weights and a {@link Tokenizer}. Batches of
+ * texts run as one padded [B, T] batch with an attention mask (classification, reranking) or packed
+ * (embeddings); both match single-text runs.
+ */
+public final class TextEncoder {
+
+    /** One label and its probability (softmax over the labels). */
+    public record Label(String label, int id, double probability, float logit) {}
+
+    /** One candidate for a masked position: token id, its text, probability (softmax over the vocabulary). */
+    public record Candidate(int id, String token, double probability) {}
+
+    /** The top-k candidates at one mask position. */
+    public record MaskFill(int position, List<Candidate> candidates) {}
+
+    public final Transformer model;
+    public final Tokenizer tokenizer;
+    public final SentencePooling pooling;
+
+    public TextEncoder(Transformer model, Tokenizer tokenizer, SentencePooling pooling) {
+        if (model.config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
+            throw new IllegalArgumentException("a TextEncoder needs an encoder-only model; this one is " + model.config.architecture());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.pooling = pooling;
+    }
+
+    // ---- embeddings ---------------------------------------------------------------------------------
+
+    /** Sentence vectors (N, C) without a prompt (or with the folder's default prompt, if it names one). */
+    public float[][] embed(List<String> texts) { return embed(texts, null); }
+
+    /**
+     * Sentence vectors (N, C) with the named prompt prepended (e.g. "query" → e5's "query: "); the prompt's tokens
+     * are left out of the pool when the folder's Pooling says include_prompt false. Packed into one pass.
+     */
+    public float[][] embed(List<String> texts, String promptName) {
+        String prompt = pooling.prompt(promptName);
+        int from = 0;
+        if (!prompt.isEmpty() && !pooling.includePrompt()) {
+            from = tokenizer.encode(prompt).length - 1;                // sentence-transformers: the prompt's ids without the final [SEP]
+        }
+        List<int[]> ids = new ArrayList<>();
+        for (String t : texts) ids.add(tokenizer.encode(prompt + t));
+        List<float[][]> h = model.encodePacked(ids);
+        float[][] out = new float[h.size()][];
+        for (int i = 0; i < out.length; i++) out[i] = pooling.pool(h.get(i), from);
+        return out;
+    }
+
+    // ---- masked LM ------------------------------------------------------------------------------------
+
+    /** The tokenizer's mask token id ([MASK] or &lt;mask&gt;). */
+    public int maskId() {
+        for (String name : List.of("[MASK]", "<mask>")) {
+            Integer id = tokenizer.specialTokens().get(name);
+            if (id != null) return id;
+        }
+        throw new IllegalStateException(tokenizer.name() + " has no [MASK] or <mask> token");
+    }
+
+    /** At each mask token of {@code text}: the top {@code k} ids with their probabilities. */
+    public List<MaskFill> fillMask(String text, int k) {
+        if (k < 1) throw new IllegalArgumentException("k must be ≥ 1, got " + k);
+        int[] ids = tokenizer.encode(text);
+        int mask = maskId();
+        float[][] logits = model.maskedLmLogits(new int[][] {ids}, null, null)[0];         // (T, V)
+        List<MaskFill> out = new ArrayList<>();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] != mask) continue;
+            double[] p = softmax(logits[i]);
+            Integer[] order = new Integer[p.length];
+            for (int j = 0; j < p.length; j++) order[j] = j;
+            Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+            List<Candidate> c = new ArrayList<>();
+            for (int j = 0; j < Math.min(k, p.length); j++) {
+                c.add(new Candidate(order[j], tokenizer.decode(new int[] {order[j]}, false).strip(), p[order[j]]));
+            }
+            out.add(new MaskFill(i, c));
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("the text has no mask token (" + tokenizer.decode(new int[] {mask}) + ")");
+        return out;
+    }
+
+    // ---- classification ---------------------------------------------------------------------------------
+
+    /** Each text's labels, most probable first (sequence classification). */
+    public List<List<Label>> classify(List<String> texts) {
+        List<Tokenizer.Encoded> enc = new ArrayList<>();
+        for (String t : texts) {
+            int[] ids = tokenizer.encode(t);
+            enc.add(new Tokenizer.Encoded(ids, new int[ids.length]));
+        }
+        return labelled(logits(enc));
+    }
+
+    /** Each pair's labels (NLI, paraphrase…), the pair through the tokenizer's pair template. */
+    public List<List<Label>> classifyPairs(List<String> first, List<String> second) {
+        return labelled(logits(pairs(first, second)));
+    }
+
+    /** Per token of {@code text}: its labels, most probable first (token classification). */
+    public List<List<Label>> classifyTokens(String text) {
+        int[] ids = tokenizer.encode(text);
+        float[][] logits = model.classifyTokens(new int[][] {ids}, null, null)[0];
+        return labelled(logits);
+    }
+
+    /**
+     * Cross-encoder scores of each passage for the query: the model's logit for the pair (one label, as
+     * ms-marco cross-encoders have; sentence-transformers' CrossEncoder shows sigmoid(logit), the same order), in
+     * the passages' order. Models with more labels are classifiers: use {@link #classifyPairs}.
+     */
+    public float[] rerank(String query, List<String> passages) {
+        List<String> q = new ArrayList<>();
+        for (int i = 0; i < passages.size(); i++) q.add(query);
+        float[][] logits = logits(pairs(q, passages));
+        if (logits[0].length != 1) {
+            throw new IllegalStateException("rerank needs a one-label cross-encoder; this model has " + logits[0].length
+                    + " labels " + model.weights.encoderInfo.labels() + " (use classifyPairs)");
+        }
+        float[] out = new float[logits.length];
+        for (int i = 0; i < out.length; i++) out[i] = logits[i][0];
+        return out;
+    }
+
+    private List<Tokenizer.Encoded> pairs(List<String> first, List<String> second) {
+        if (first.size() != second.size()) {
+            throw new IllegalArgumentException("pairs need as many second texts (" + second.size() + ") as first (" + first.size() + ")");
+        }
+        List<Tokenizer.Encoded> enc = new ArrayList<>();
+        for (int i = 0; i < first.size(); i++) enc.add(tokenizer.encodePair(first.get(i), second.get(i)));
+        return enc;
+    }
+
+    /** One padded batch [B, T] with its mask (padding: the model's pad id, type 0). */
+    private float[][] logits(List<Tokenizer.Encoded> enc) {
+        if (enc.isEmpty()) throw new IllegalArgumentException("no texts");
+        int t = enc.stream().mapToInt(e -> e.ids().length).max().orElse(0);
+        int pad = Math.max(model.config.specialIds().pad(), 0);
+        int[][] ids = new int[enc.size()][t], types = new int[enc.size()][t], mask = new int[enc.size()][t];
+        for (int b = 0; b < enc.size(); b++) {
+            Arrays.fill(ids[b], pad);
+            int n = enc.get(b).ids().length;
+            System.arraycopy(enc.get(b).ids(), 0, ids[b], 0, n);
+            System.arraycopy(enc.get(b).typeIds(), 0, types[b], 0, n);
+            Arrays.fill(mask[b], 0, n, 1);
+        }
+        return model.classify(ids, model.weights.embeddings.types() == null ? null : types, mask);
+    }
+
+    private List<List<Label>> labelled(float[][] logits) {
+        List<String> names = model.weights.encoderInfo.labels();
+        List<List<Label>> out = new ArrayList<>();
+        for (float[] row : logits) {
+            double[] p = softmax(row);
+            List<Label> l = new ArrayList<>();
+            for (int j = 0; j < row.length; j++) l.add(new Label(j < names.size() ? names.get(j) : "LABEL_" + j, j, p[j], row[j]));
+            l.sort((a, b) -> Double.compare(b.probability(), a.probability()));
+            out.add(l);
+        }
+        return out;
+    }
+
+    static double[] softmax(float[] x) {
+        double m = Double.NEGATIVE_INFINITY, s = 0;
+        for (float v : x) m = Math.max(m, v);
+        double[] p = new double[x.length];
+        for (int i = 0; i < x.length; i++) s += p[i] = Math.exp(x[i] - m);
+        for (int i = 0; i < x.length; i++) p[i] /= s;
+        return p;
+    }
+}

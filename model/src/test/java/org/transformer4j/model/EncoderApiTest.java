@@ -1,0 +1,286 @@
+// EncoderApiTest — the encoder API on text and on HF-style batches, against the independent reference
+// fixtures (ci/reference): sentence pairs through a tokenizer's pair template and classify with id2label
+// (bert-seqcls's inputs are exactly [CLS] a [SEP] b [SEP] pairs, padded with a mask), a cross-encoder's
+// rerank (bert-crossencoder), fill-mask (bert-mlm), rows padded at the front (roberta: its positions do not
+// move), sentence-transformers pooling written here from sentence_transformers' Pooling/Normalize over the
+// reference's hidden states, and the bad inputs of the issue, each a one-line error naming the argument or file.
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.tokenizer.HfTokenizer;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.runtime.CpuBackend;
+
+class EncoderApiTest {
+
+    static final CpuBackend CPU = new CpuBackend();
+
+    @TempDir
+    Path tmp;
+
+    /**
+     * A WordPiece tokenizer.json for the fixtures' 256-id vocabulary: "w{id}" for every id, BERT's special
+     * tokens at 0 ([PAD]), 100 ([UNK]), 101 ([CLS]), 102 ([SEP]), 103 ([MASK]), BertProcessing as the pair template.
+     */
+    static Path tokenizer(Path dir) throws Exception {
+        StringBuilder vocab = new StringBuilder(), added = new StringBuilder();
+        Map<Integer, String> special = Map.of(0, "[PAD]", 100, "[UNK]", 101, "[CLS]", 102, "[SEP]", 103, "[MASK]");
+        for (int i = 0; i < 256; i++) {
+            String w = special.getOrDefault(i, "w" + i);
+            vocab.append(i == 0 ? "" : ", ").append('"').append(w).append("\": ").append(i);
+            if (special.containsKey(i)) {
+                added.append(added.isEmpty() ? "" : ", ").append("{\"id\": ").append(i).append(", \"content\": \"").append(w)
+                        .append("\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}");
+            }
+        }
+        String json = "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": [" + added + "],"
+                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
+                + " \"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 102], \"cls\": [\"[CLS]\", 101]},"
+                + " \"decoder\": {\"type\": \"WordPiece\", \"prefix\": \"##\", \"cleanup\": true},"
+                + " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\","
+                + " \"max_input_chars_per_word\": 100, \"vocab\": {" + vocab + "}}}";
+        Path f = dir.resolve("tokenizer.json");
+        Files.writeString(f, json);
+        return f;
+    }
+
+    /** The words of ids[from, to) as the test tokenizer writes them. */
+    static String words(int[] ids, int from, int to) {
+        StringBuilder b = new StringBuilder();
+        for (int i = from; i < to; i++) b.append(i == from ? "" : " ").append("w").append(ids[i]);
+        return b.toString();
+    }
+
+    /** The reference's output as rows (rows, cols). */
+    static double[][] rows(ReferenceFixturesTest.Fixture f, String output, int rows, int cols) throws Exception {
+        double[] a = f.reference(output, (long) rows * cols);
+        double[][] out = new double[rows][];
+        for (int r = 0; r < rows; r++) out[r] = Arrays.copyOfRange(a, r * cols, (r + 1) * cols);
+        return out;
+    }
+
+    static void near(String what, double[][] ref, float[][] got) {
+        double maxRef = 0, maxErr = 0;
+        for (int r = 0; r < ref.length; r++) {
+            assertEquals(ref[r].length, got[r].length, what + " row " + r);
+            for (int c = 0; c < ref[r].length; c++) {
+                maxRef = Math.max(maxRef, Math.abs(ref[r][c]));
+                maxErr = Math.max(maxErr, Math.abs(ref[r][c] - got[r][c]));
+            }
+        }
+        assertTrue(maxErr <= ReferenceFixturesTest.TOLERANCE * maxRef, what + ": max |got - ref| " + maxErr + " > 2e-5 × " + maxRef);
+    }
+
+    @Test
+    void sentencePairsThroughThePairTemplateClassifyAsTheReferenceWithItsLabels() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-seqcls");
+        int[][] ids = f.ids("input_ids"), types = f.ids("token_type_ids"), mask = f.ids("attention_mask");
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        for (int r = 0; r < ids.length; r++) {
+            int sep1 = -1, sep2 = -1;
+            for (int i = 1; i < ids[r].length; i++) if (ids[r][i] == 102) { if (sep1 < 0) sep1 = i; else if (sep2 < 0) sep2 = i; }
+            a.add(words(ids[r], 1, sep1));
+            b.add(words(ids[r], sep1 + 1, sep2));
+        }
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp)); Weights w = Pretrained.load(f.dir(), CPU)) {
+            for (int r = 0; r < ids.length; r++) {                   // the template gives the fixture's ids and types
+                var e = tok.encodePair(a.get(r), b.get(r));
+                int n = e.ids().length;
+                assertEquals(Arrays.toString(Arrays.copyOf(ids[r], n)), Arrays.toString(e.ids()), "pair " + r + " ids");
+                assertEquals(Arrays.toString(Arrays.copyOf(types[r], n)), Arrays.toString(e.typeIds()), "pair " + r + " types");
+                for (int i = n; i < ids[r].length; i++) assertEquals(0, mask[r][i], "the fixture pads after the pair");
+            }
+            TextEncoder enc = new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null));
+            List<List<TextEncoder.Label>> got = enc.classifyPairs(a, b);
+            float[][] logits = new float[got.size()][3];
+            for (int r = 0; r < got.size(); r++) {
+                double sum = 0;
+                for (TextEncoder.Label l : got.get(r)) {
+                    logits[r][l.id()] = l.logit();
+                    sum += l.probability();
+                    assertEquals(List.of("contradiction", "entailment", "neutral").get(l.id()), l.label());
+                }
+                assertEquals(1.0, sum, 1e-9);
+                assertTrue(got.get(r).get(0).probability() >= got.get(r).get(1).probability(), "most probable first");
+            }
+            near("bert-seqcls logits through classifyPairs", rows(f, "logits", 2, 3), logits);
+        }
+    }
+
+    @Test
+    void crossEncoderRerankScoresEachPassageAsTheReference() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-crossencoder");
+        int[][] ids = f.ids("input_ids");
+        String query = null;
+        List<String> passages = new ArrayList<>();
+        for (int[] row : ids) {
+            int sep1 = -1, sep2 = -1;
+            for (int i = 1; i < row.length; i++) if (row[i] == 102) { if (sep1 < 0) sep1 = i; else if (sep2 < 0) sep2 = i; }
+            query = words(row, 1, sep1);
+            passages.add(words(row, sep1 + 1, sep2));
+        }
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp)); Weights w = Pretrained.load(f.dir(), CPU)) {
+            float[] scores = new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null)).rerank(query, passages);
+            float[][] got = new float[scores.length][];
+            for (int i = 0; i < scores.length; i++) got[i] = new float[] {scores[i]};
+            near("bert-crossencoder logits through rerank", rows(f, "logits", ids.length, 1), got);
+        }
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp));
+             Weights w = Pretrained.load(ReferenceFixturesTest.Fixture.open("bert-seqcls").dir(), CPU)) {
+            var e = assertThrows(IllegalStateException.class,
+                    () -> new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null)).rerank("w5", List.of("w6")));
+            assertEquals("rerank needs a one-label cross-encoder; this model has 3 labels [contradiction, entailment, neutral]"
+                    + " (use classifyPairs)", e.getMessage());
+        }
+    }
+
+    @Test
+    void fillMaskGivesTheTopCandidatesOfTheMaskedLmHead() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-mlm");
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp)); Weights w = Pretrained.load(f.dir(), CPU)) {
+            Transformer m = new Transformer(w, CPU);
+            TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(null));
+            List<TextEncoder.MaskFill> fills = enc.fillMask("w182 [MASK] w221 w237 [MASK]", 5);
+            assertEquals(List.of(2, 5), fills.stream().map(TextEncoder.MaskFill::position).toList(), "[CLS] shifts positions by one");
+            float[][] logits = m.maskedLmLogits(new int[][] {{101, 182, 103, 221, 237, 103, 102}}, null, null)[0];
+            for (TextEncoder.MaskFill fill : fills) {
+                double[] p = TextEncoder.softmax(logits[fill.position()]);
+                double[] sorted = Arrays.stream(p).map(x -> -x).sorted().map(x -> -x).toArray();
+                for (int k = 0; k < 5; k++) {
+                    TextEncoder.Candidate c = fill.candidates().get(k);
+                    assertEquals(sorted[k], c.probability(), 1e-12);
+                    assertEquals(p[c.id()], c.probability(), 1e-12);
+                    assertEquals(tok.decode(new int[] {c.id()}), c.token());
+                }
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> enc.fillMask("w5 w6", 3));
+            assertEquals("the text has no mask token ([MASK])", e.getMessage());
+        }
+    }
+
+    @Test
+    void rowsPaddedAtTheFrontGiveTheReferenceOfTheRightPaddedRows() throws Exception {
+        // RoBERTa counts positions over the non-padding tokens, so a row padded at the front has the same
+        // positions for its tokens as padded at the end: transformers gives the same vectors for them.
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("roberta");
+        int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
+        int t = ids[0].length, c = 64;
+        double[][] ref = rows(f, "last_hidden_state", ids.length * t, c);
+        int r = 1, n = Arrays.stream(mask[r]).sum();                                    // row 1: n tokens then padding
+        int[] left = new int[t], leftMask = new int[t];
+        Arrays.fill(left, 1);
+        System.arraycopy(ids[r], 0, left, t - n, n);
+        Arrays.fill(leftMask, t - n, t, 1);
+        try (Weights w = Pretrained.load(f.dir(), CPU)) {
+            float[][][] h = new Transformer(w, CPU).encode(new int[][] {ids[0], left}, null, new int[][] {mask[0], leftMask});
+            near("row 0 (no padding)", Arrays.copyOfRange(ref, 0, t), h[0]);
+            near("row 1 padded at the front", Arrays.copyOfRange(ref, t + 0, t + n), Arrays.copyOfRange(h[1], t - n, t));
+        }
+    }
+
+    /** sentence_transformers.models.Pooling (mask, prompt_length) and Normalize, in double, over the reference's rows. */
+    static double[] stPool(double[][] h, String mode, int promptLength, boolean normalize) {
+        int t = h.length, c = h[0].length;
+        double[] v = new double[c];
+        int[] mask = new int[t];
+        Arrays.fill(mask, 1);
+        for (int i = 0; i < promptLength; i++) mask[i] = 0;                       // attention_mask[:, :prompt_length] = 0
+        switch (mode) {
+            case "cls" -> v = h[0].clone();
+            case "mean" -> {
+                int count = 0;
+                for (int i = 0; i < t; i++) if (mask[i] == 1) { count++; for (int j = 0; j < c; j++) v[j] += h[i][j]; }
+                for (int j = 0; j < c; j++) v[j] /= Math.max(count, 1e-9);
+            }
+            case "max" -> {
+                Arrays.fill(v, -1e9);
+                for (int i = 0; i < t; i++) if (mask[i] == 1) for (int j = 0; j < c; j++) v[j] = Math.max(v[j], h[i][j]);
+            }
+            default -> v = h[t - 1].clone();                                      // lasttoken, no padding
+        }
+        if (normalize) {
+            double s = 0;
+            for (double x : v) s += x * x;
+            double norm = Math.max(Math.sqrt(s), 1e-12);
+            for (int j = 0; j < c; j++) v[j] /= norm;
+        }
+        return v;
+    }
+
+    @Test
+    void sentenceTransformersFoldersPoolAndNormalizeAsTheySay() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert");
+        int[][] ids = f.ids("input_ids");
+        int t = ids[0].length, c = 64;
+        double[][] ref = rows(f, "last_hidden_state", ids.length * t, c);
+        Object[][] cases = {{"cls", true, true}, {"mean", false, true}, {"max", true, false}, {"lasttoken", true, true},
+                {"mean", true, false}};
+        for (Object[] k : cases) {
+            String mode = (String) k[0];
+            boolean includePrompt = (Boolean) k[1], normalize = (Boolean) k[2];
+            Path dir = Files.createDirectories(tmp.resolve(mode + includePrompt + normalize));
+            Files.copy(f.dir().resolve("config.json"), dir.resolve("config.json"));
+            Files.copy(f.dir().resolve("model.safetensors"), dir.resolve("model.safetensors"));
+            Files.writeString(dir.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                    + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                    + "\"sentence_transformers.models.Pooling\"}" + (normalize ? ", {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\","
+                    + " \"type\": \"sentence_transformers.models.Normalize\"}" : "") + "]");
+            Files.createDirectories(dir.resolve("1_Pooling"));
+            Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 64, \"pooling_mode_cls_token\": "
+                    + mode.equals("cls") + ", \"pooling_mode_mean_tokens\": " + mode.equals("mean") + ", \"pooling_mode_max_tokens\": "
+                    + mode.equals("max") + ", \"pooling_mode_mean_sqrt_len_tokens\": false, \"pooling_mode_weightedmean_tokens\": false,"
+                    + " \"pooling_mode_lasttoken\": " + mode.equals("lasttoken") + ", \"include_prompt\": " + includePrompt + "}");
+            SentencePooling p = SentencePooling.read(dir);
+            assertEquals(mode + " pooling" + (includePrompt ? "" : " (prompt excluded)") + ", " + (normalize ? "normalized" : "not normalized"),
+                    p.describe());
+            int promptLength = includePrompt ? 0 : 3;
+            try (Weights w = Pretrained.loadEncoder(p.modelDir(), CPU, org.transformer4j.runtime.DType.F32)) {
+                List<float[][]> h = new Transformer(w, CPU).encodePacked(Arrays.asList(ids));
+                for (int r = 0; r < ids.length; r++) {
+                    double[] want = stPool(Arrays.copyOfRange(ref, r * t, (r + 1) * t), mode, promptLength, normalize);
+                    near(mode + " row " + r, new double[][] {want}, new float[][] {p.pool(h.get(r), promptLength)});
+                }
+            }
+        }
+    }
+
+    @Test
+    void badInputIsAOneLineErrorNamingTheArgumentOrFile() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-seqcls");
+        try (Weights w = Pretrained.load(f.dir(), CPU)) {
+            Transformer m = new Transformer(w, CPU);
+            int[][] ids = {{101, 5, 6, 102}};
+            var e = assertThrows(IllegalArgumentException.class, () -> m.classify(ids, null, new int[][] {{1, 1, 2, 0}}));
+            assertEquals("attentionMask[0][2] is 2; a mask holds 1 (a token) or 0 (padding)", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.classify(ids, null, new int[][] {{0, 0, 0, 0}}));
+            assertEquals("attentionMask row 0 is all 0: the row has no token", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.classify(ids, new int[][] {{0, 0, 2, 1}}, null));
+            assertEquals("typeIds[0][2] is 2 but the model has 2 token types", e.getMessage());
+            int[][] longPair = {new int[70]};                                        // max_position_embeddings 64
+            e = assertThrows(IllegalArgumentException.class, () -> m.classify(longPair, null, null));
+            assertEquals("ids row 0 has 70 tokens but the model has 64 positions (max_position_embeddings: at most 64 tokens);"
+                    + " shorten or truncate the input", e.getMessage());
+        }
+        // a folder whose classifier does not match its config's labels
+        Path dir = Files.createDirectories(tmp.resolve("bad-heads"));
+        Files.copy(f.dir().resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("config.json"), Files.readString(f.dir().resolve("config.json"))
+                .replace("\"2\": \"neutral\"", "\"2\": \"neutral\", \"3\": \"other\""));
+        var e = assertThrows(CheckpointException.class, () -> Pretrained.load(dir, CPU));
+        assertTrue(e.getMessage().startsWith(dir.resolve("model.safetensors") + ": ") || e.getMessage().startsWith(dir.toString()),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("classifier.weight is [3, 64], expected [4, 64]"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+}
