@@ -276,9 +276,11 @@ public final class CpuBackend implements Backend {
         int rows = Math.toIntExact(s.rows());
         int[] ids = new int[rows];
         float[] lp = op.logprobs() == null ? null : new float[rows];
+        int[] flags = op.nonFinite() == null ? null : new int[rows];
         VocabKernels.sample(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), op.temperature(), op.topK(),
-                op.topP(), op.seed(), op.offset(), ids, lp);
+                op.topP(), op.seed(), op.offset(), ids, lp, flags);
         for (int r = 0; r < rows; r++) op.ids().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, ids[r]);
+        if (flags != null) for (int r = 0; r < rows; r++) op.nonFinite().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, flags[r]);
         if (lp != null) op.logprobs().copyFrom(lp);
     }
 
