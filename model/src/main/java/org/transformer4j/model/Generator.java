@@ -140,7 +140,7 @@ public final class Generator {
         boolean encDec = model.config.architecture() == Architecture.ENCODER_DECODER;
         int start = encDec ? model.decoderStartId() : -1;                                 // fails before any work
         int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
-        KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, longest + o.maxNewTokens());
+        KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, (long) longest + o.maxNewTokens());
         try {
             float[][] first = new float[p.length][];
             if (encDec) {                                  // the inputs are encoded: the decoder starts from its start id

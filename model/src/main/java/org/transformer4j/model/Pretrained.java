@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.FiniteCheck;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.HfLayout;
 import org.transformer4j.model.weights.SafetensorsCheckpoint;
@@ -41,7 +42,7 @@ public final class Pretrained {
         };
         int v = cfg.size("vocab_size");
         int eos = id(cfg, "eos_token_id", v - 1), bos = id(cfg, "bos_token_id", v - 1);
-        return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("n_inner", 4 * c), nh)
+        return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("n_inner", 4L * c), nh)
                 .decoderLayers(cfg.size("n_layer"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE,
                         (float) cfg.number("layer_norm_epsilon", 1e-5))
@@ -106,6 +107,16 @@ public final class Pretrained {
      * (T5's relative-bias tables stay F32; see {@link Weights#to}).
      */
     public static Weights load(Path dir, Backend backend, DType dtype) throws IOException {
+        return load(dir, backend, dtype, null);
+    }
+
+    /**
+     * The same; {@code checkFinite} true rejects a checkpoint with a NaN or ±∞ in a tensor the model
+     * uses (a {@link CheckpointException} naming file, tensor and element), false skips the scan,
+     * null decides by size ({@code -Dt4j.checkWeights=always|never|auto}; auto scans checkpoints up to
+     * {@link FiniteCheck#DEFAULT_LIMIT_BYTES}). Such a weight would turn every logit NaN.
+     */
+    public static Weights load(Path dir, Backend backend, DType dtype, Boolean checkFinite) throws IOException {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
@@ -118,6 +129,7 @@ public final class Pretrained {
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);                      // canonical name → stored name
+            if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, keys.values());
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
             return switch (type) {

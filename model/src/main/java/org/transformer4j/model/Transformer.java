@@ -50,6 +50,7 @@ public final class Transformer {
     public final DType dtype;
     final boolean pre;
     private volatile boolean decodeGraphs = !"false".equalsIgnoreCase(System.getProperty("t4j.graphs"));
+    private volatile long kvBudgetBytes;
 
     public Transformer(Weights weights, Backend backend) {
         this.config = weights.config;
@@ -57,6 +58,7 @@ public final class Transformer {
         this.backend = backend;
         this.dtype = weights.dtype();
         this.pre = config.normPlacement() == NormPlacement.PRE;
+        this.kvBudgetBytes = defaultKvBudget();
     }
 
     // ---- public forward passes (no cache: the full recomputation) ----------------------------------
@@ -197,9 +199,10 @@ public final class Transformer {
     // ---- cached inference ---------------------------------------------------------------------------
 
     /**
-     * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each.
+     * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each
+     * (capped by learned positions, refused over {@link #kvBudgetBytes()}).
      */
-    public KvState newState(int batch, int capacity) {
+    public KvState newState(int batch, long capacity) {
         requireArch("newState(batch, capacity)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
         return new KvState(this, batch, capacity);
     }
@@ -209,7 +212,7 @@ public final class Transformer {
      * decoder layer's memory K/V (step 1: in that layer's self-attention cache, ahead of the target),
      * and leaves room for {@code targetCapacity} target rows per sequence.
      */
-    public KvState newState(int[][] inputs, int targetCapacity) {
+    public KvState newState(int[][] inputs, long targetCapacity) {
         requireArch("newState(inputs, targetCapacity)", Architecture.ENCODER_DECODER);
         if (inputs == null || inputs.length == 0) throw new IllegalArgumentException("inputs is empty (no rows)");
         int longest = 0;
@@ -220,7 +223,7 @@ public final class Transformer {
             longest = Math.max(longest, inputs[b].length);
         }
         boolean merged = config.shareCrossAndSelfAttention();
-        KvState st = new KvState(this, inputs.length, merged ? longest + targetCapacity : targetCapacity);
+        KvState st = new KvState(this, inputs.length, merged ? Math.addExact(longest, targetCapacity) : targetCapacity);
         try {
             int layers = weights.decoder.layers().size();
             int[] cu = new int[inputs.length + 1];
@@ -345,6 +348,36 @@ public final class Transformer {
     }
 
     public boolean decodeGraphs() { return decodeGraphs; }
+
+    /**
+     * The most bytes one {@link KvState}'s caches may take (K and V of every layer, all sequences);
+     * a larger state is refused with the bytes it would need. Default: {@code -Dt4j.kvBudgetBytes},
+     * else the GPU's memory on CUDA and half the machine's physical memory on the CPU.
+     */
+    public Transformer kvBudgetBytes(long bytes) {
+        if (bytes < 1) throw new IllegalArgumentException("the KV budget must be ≥ 1 byte, got " + bytes);
+        this.kvBudgetBytes = bytes;
+        return this;
+    }
+
+    public long kvBudgetBytes() { return kvBudgetBytes; }
+
+    private long defaultKvBudget() {
+        String p = System.getProperty("t4j.kvBudgetBytes");
+        if (p != null) {
+            try {
+                long v = Long.parseLong(p.trim());
+                if (v >= 1) return v;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException("-Dt4j.kvBudgetBytes=" + p + " is not a positive number of bytes");
+        }
+        if (backend.device() instanceof org.transformer4j.runtime.cuda.CudaDevice d) return d.totalMemoryBytes();
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long physical = os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : Runtime.getRuntime().maxMemory();
+        return Math.max(1, physical / 2);
+    }
 
     private void checkState(KvState st) {
         if (st == null) throw new IllegalArgumentException("state is null");

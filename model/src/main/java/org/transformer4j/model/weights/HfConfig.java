@@ -51,6 +51,15 @@ public final class HfConfig {
 
     public int size(String field, int dflt) throws CheckpointException { return has(field) ? size(field) : dflt; }
 
+    /** The same with a default computed in long (e.g. 4 × n_embd), which must fit an int. */
+    public int size(String field, long dflt) throws CheckpointException {
+        if (has(field)) return size(field);
+        if (dflt < 1 || dflt > Integer.MAX_VALUE) {
+            throw new CheckpointException(file, "config.json has no '" + field + "' and its default, " + dflt + ", is not a size (1 to 2^31 − 1)");
+        }
+        return (int) dflt;
+    }
+
     /** A finite number (epsilons). */
     public double number(String field, double dflt) throws CheckpointException {
         if (!has(field)) return dflt;
