@@ -54,6 +54,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--progress", description = "Show progress bars even when stderr is not a terminal.")
     boolean progress;
 
+    @Option(names = "--truncate", description = "When the prompt plus --max-new-tokens exceed the model's positions, keep the "
+            + "prompt's last tokens (default: fail).")
+    boolean truncate;
+
     @Override
     public Integer call() throws java.io.IOException {
         ModelInputs.checkText("prompt", prompt);
@@ -76,9 +80,17 @@ final class GenerateCommand implements Callable<Integer> {
                 Transformer t = new Transformer(weights, backend);
                 Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
                 if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), tok::decode);
+                o = o.truncate(truncate);
                 Stream out = new Stream(tok);
                 long start = System.nanoTime();
-                int[] generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
+                int[] generated;
+                try {
+                    generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
+                } catch (IllegalArgumentException e) {     // the library's advice names its API; say it in the CLI's words
+                    String m = e.getMessage();
+                    if (m == null || !m.contains("Options.truncate(true)")) throw e;
+                    throw new IllegalArgumentException(m.replace("set Options.truncate(true)", "pass --truncate"), e);
+                }
                 long end = System.nanoTime();
                 out.finish();
                 double prefillS = (out.first - start) / 1e9;
@@ -111,6 +123,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (text.startsWith(printed)) System.out.print(text.substring(printed.length()));
             else System.out.print(text);   // decoding changed earlier text (rare): print the whole again
             System.out.flush();
+            Main.checkStdout();            // stdout lost: stop generating
             printed = text;
         }
 

@@ -12,6 +12,8 @@ import org.transformer4j.runtime.Tensor;
  * rows each). {@code lengths[b]} counts its cached rows; under step 1 the first rows are the input's
  * (memory) K/V, so the target's positions continue after them. Lengths advance only after a call has
  * succeeded: rows written by a call that failed lie beyond the length, invisible, and are overwritten.
+ * Not thread-safe: one thread at a time per state (states of one model may run in parallel). Its size
+ * is capped by the model's learned positions and refused over {@link Transformer#kvBudgetBytes()}.
  */
 public final class KvState implements AutoCloseable {
 

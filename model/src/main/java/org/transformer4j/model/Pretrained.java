@@ -120,12 +120,17 @@ public final class Pretrained {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
-        TransformerConfig config = switch (type) {
-            case "gpt2" -> gpt2Config(cfg);
-            case "bert" -> bertConfig(cfg);
-            case "t5" -> t5Config(cfg);
-            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert and t5 folders");
-        };
+        TransformerConfig config;
+        try {
+            config = switch (type) {
+                case "gpt2" -> gpt2Config(cfg);
+                case "bert" -> bertConfig(cfg);
+                case "t5" -> t5Config(cfg);
+                default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert and t5 folders");
+            };
+        } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
+            throw cfg.error("config.json describes no valid model: " + e.getMessage());
+        }
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);                      // canonical name → stored name

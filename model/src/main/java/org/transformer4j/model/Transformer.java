@@ -40,6 +40,14 @@ import org.transformer4j.runtime.Tensor;
  * <p>The model computes in its weights' dtype ({@link Weights#dtype}, chosen with {@link Weights#to}):
  * activations, KV caches and logits are stored in it, the ops accumulate in fp32. All public results
  * are host arrays, fp32 (converted on the host).
+ *
+ * <p><b>Threads.</b> A Transformer (with its Weights and Backend) may be shared: any number of threads
+ * may run forward passes, scoring and generation on it at once, each with its own {@link KvState},
+ * {@link TokenStream} or {@link ChatSession} — those three are not thread-safe and belong to one
+ * thread at a time (ThreadSafetyTest: 8 threads, greedy and seeded sampling, F32 and BF16, equal to
+ * sequential runs). On CUDA see {@link org.transformer4j.runtime.Backend}'s note on graph capture.
+ * Bad input: IllegalArgumentException naming the problem; closed weights, states or backends:
+ * IllegalStateException; non-finite logits in generation: {@link NonFiniteLogitsException}.
  */
 public final class Transformer {
 
@@ -383,6 +391,7 @@ public final class Transformer {
         if (st == null) throw new IllegalArgumentException("state is null");
         if (st.model != this) throw new IllegalArgumentException("this KvState belongs to another Transformer");
         st.checkOpen();
+        weights.checkOpen();
     }
 
     /**
@@ -642,6 +651,7 @@ public final class Transformer {
 
     /** Token (+ position from {@code offset}) (+ type 0) embeddings, then the embedding norm of post-LN models: (B, T, C). */
     Tensor embed(Scratch s, int[][] ids, int offset) {
+        weights.checkOpen();
         int b = ids.length, t = ids[0].length;
         int[] flat = new int[b * t];
         for (int i = 0; i < b; i++) System.arraycopy(ids[i], 0, flat, i * t, t);

@@ -32,7 +32,10 @@ public final class CpuBackend implements Backend {
 
     @Override public Device device() { return Device.HOST; }
 
-    @Override public Tensor empty(DType dtype, long... shape) { return Tensor.empty(dtype, shape); }
+    @Override public Tensor empty(DType dtype, long... shape) {
+        checkOpen();
+        return Tensor.empty(dtype, shape);
+    }
 
     @Override
     public Tensor upload(Tensor host) {
@@ -62,6 +65,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Graph capture(Runnable work) {
+        checkOpen();
         Objects.requireNonNull(work, "work");
         synchronized (this) {
             if (recording != null) throw new IllegalStateException("a capture is already in progress on this backend");
@@ -105,6 +109,7 @@ public final class CpuBackend implements Backend {
 
     /** While recording: validates the op now, keeps {@code run} for the replays, and returns true. */
     private boolean recorded(Runnable validate, Runnable run) {
+        checkOpen();
         if (!recordingHere()) return false;
         validate.run();
         recording.add(run);
@@ -112,6 +117,7 @@ public final class CpuBackend implements Backend {
     }
 
     private void refuseWhileRecording(String what) {
+        checkOpen();
         if (recordingHere()) throw Graph.notRecordable(what);
     }
 
@@ -396,5 +402,12 @@ public final class CpuBackend implements Backend {
 
     @Override public void synchronize() { refuseWhileRecording("synchronize"); }
 
-    @Override public void close() {}
+    /** After close every call throws IllegalStateException, as CudaBackend's do (tensors it made stay readable). Idempotent. */
+    @Override public void close() { closed = true; }
+
+    private volatile boolean closed;
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("this CpuBackend is closed");
+    }
 }

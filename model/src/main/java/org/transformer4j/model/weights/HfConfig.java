@@ -22,7 +22,14 @@ public final class HfConfig {
     public static HfConfig read(Path path) throws CheckpointException {
         Path file = Files.isDirectory(path) ? path.resolve("config.json") : path;
         if (!Files.isRegularFile(file)) throw new CheckpointException(file, "no such file");
-        JsonNode root = StrictJson.parseFile(file, "config.json");
+        JsonNode root;                                  // a CheckpointException, not a safetensors one: config.json is JSON
+        try {
+            root = StrictJson.parse(Files.readAllBytes(file));
+        } catch (StrictJson.ParseError e) {
+            throw new CheckpointException(file, "config.json is not valid JSON: " + e.getMessage(), e);
+        } catch (java.io.IOException e) {
+            throw new CheckpointException(file, "cannot read config.json: " + e, e);
+        }
         if (!root.isObject()) throw new CheckpointException(file, "config.json is not a JSON object");
         return new HfConfig(file, root);
     }
