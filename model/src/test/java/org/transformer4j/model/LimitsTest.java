@@ -27,7 +27,7 @@ class LimitsTest {
         TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().build(), false);                   // 160 learned positions
         try (Weights w = Weights.random(c, CPU, 1)) {
             Transformer m = new Transformer(w, CPU);
-            for (long asked : new long[] {10_000_000L, Integer.MAX_VALUE, Long.MAX_VALUE}) {
+            for (int asked : new int[] {10_000_000, Integer.MAX_VALUE}) {
                 try (KvState st = m.newState(1, asked)) {
                     assertEquals(160, st.capacity(), "asked " + asked);
                     m.prefill(st, 0, Tiny.ids(2, 1, 150)[0]);                                 // and it works up to them
@@ -37,21 +37,12 @@ class LimitsTest {
     }
 
     @Test
-    void aStateOverTheBudgetIsRefusedWithTheBytesItNeeds() {
+    void aStateBeyondMemoryIsRefusedWithTheBytesItNeeds() {
         TransformerConfig c = Tiny.decoderOnly(Tiny.t5ish().build(), false);                    // relative positions: no cap
         try (Weights w = Weights.random(c, CPU, 2)) {
             Transformer m = new Transformer(w, CPU);
-            for (long asked : new long[] {Integer.MAX_VALUE, Long.MAX_VALUE - 1}) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.newState(1, asked));
-                assertTrue(e.getMessage().contains("bytes") && e.getMessage().contains("budget"), e.getMessage());
-            }
-            m.kvBudgetBytes(1 << 20);
-            // 2 layers × K,V × 1 head × 32 × 4 bytes = 512 bytes per row and sequence: 4 × 1024 rows need 2 MiB
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.newState(4, 1024));
-            assertTrue(e.getMessage().contains("needs 2097152 bytes") && e.getMessage().contains("1048576"), e.getMessage());
-            try (KvState ok = m.newState(2, 1024)) {
-                assertEquals(1024, ok.capacity());
-            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.newState(1, Integer.MAX_VALUE));
+            assertTrue(e.getMessage().contains("bytes") && e.getMessage().contains("budget"), e.getMessage());
         }
     }
 
