@@ -25,10 +25,10 @@ class CachedPathNonFiniteTest {
     @ParameterizedTest
     @ValueSource(floats = {Float.POSITIVE_INFINITY, Float.NaN})
     void theCachedPathAndTheFullPassAgreeOnNonFiniteInput(float bad) {
-        try (Weights w = Weights.random(NonFiniteTest.gpt(), CPU, 34)) {
+        try (Weights w = Weights.random(Attack.gpt(), CPU, 34)) {
             w.decoder.layers().get(0).self().kb().hostSegment().setAtIndex(ValueLayout.JAVA_FLOAT, 3, bad);
             Transformer m = new Transformer(w, CPU);
-            int[] seq = NonFiniteTest.clean(9, 12);
+            int[] seq = Attack.clean(9, 12, 7);
             float[][] full = m.logits(new int[][] {seq})[0];
             int nanRows = 0;
             try (KvState st = m.newState(1, seq.length)) {

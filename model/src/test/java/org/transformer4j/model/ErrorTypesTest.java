@@ -38,7 +38,7 @@ class ErrorTypesTest {
     @Test
     void closedWeightsAndAClosedBackendAreIllegalStates() {
         CpuBackend cpu = new CpuBackend();
-        Weights w = Weights.random(NonFiniteTest.gpt(), cpu, 1);
+        Weights w = Weights.random(Attack.gpt(), cpu, 1);
         Transformer m = new Transformer(w, cpu);
         KvState st = m.newState(1, 8);
         w.close();
@@ -50,7 +50,7 @@ class ErrorTypesTest {
         cpu.close();
         IllegalStateException b = assertThrows(IllegalStateException.class, () -> cpu.empty(DType.F32, 2));
         assertTrue(b.getMessage().contains("CpuBackend is closed"), b.getMessage());
-        assertThrows(IllegalStateException.class, () -> Weights.random(NonFiniteTest.gpt(), cpu, 2));
+        assertThrows(IllegalStateException.class, () -> Weights.random(Attack.gpt(), cpu, 2));
         cpu.close();                                                                           // idempotent
     }
 

@@ -54,7 +54,7 @@ class FileFuzzTest {
     void damagedConfigJsonIsACheckpointExceptionNamingIt() throws Exception {
         Path folder = dir.resolve("gpt2");
         Files.createDirectories(folder);
-        try (Weights w = Weights.random(NonFiniteTest.gpt(), CPU, 1)) {
+        try (Weights w = Weights.random(Attack.gpt(), CPU, 1)) {
             PretrainedTest.gpt2Folder(w, folder);
         }
         Path cfg = folder.resolve("config.json");

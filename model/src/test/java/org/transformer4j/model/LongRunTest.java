@@ -71,7 +71,7 @@ class LongRunTest {
     @Test
     void twoThousandGenerateCallsHoldMemorySteady() {
         assumeTrue(rss() > 0, "needs /proc/self/status (Linux)");
-        try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(NonFiniteTest.gpt(), cpu, 5)) {
+        try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(Attack.gpt(), cpu, 5)) {
             Generator g = new Generator(new Transformer(w, cpu));
             Sample start = null;
             long t0 = 0;
@@ -94,7 +94,7 @@ class LongRunTest {
     void twoThousandLoadCloseCyclesHoldMemorySteady(@TempDir Path dir) throws Exception {
         assumeTrue(rss() > 0, "needs /proc/self/status (Linux)");
         try (CpuBackend cpu = new CpuBackend()) {
-            try (Weights w = Weights.random(NonFiniteTest.gpt(), cpu, 6)) {
+            try (Weights w = Weights.random(Attack.gpt(), cpu, 6)) {
                 PretrainedTest.gpt2Folder(w, dir);
             }
             Sample start = null;

@@ -27,15 +27,9 @@ class NonFiniteTest {
     static final CpuBackend CPU = new CpuBackend();
     static final int POISON = 7;                      // the token whose embedding row is NaN
 
-    static TransformerConfig gpt() {
-        return Tiny.decoderOnly(Tiny.encDec().specialIds(new TransformerConfig.SpecialIds(-1, 99, 99, -1, -1)).build(), false);
-    }
+    static TransformerConfig gpt() { return Attack.gpt(); }
 
-    /** The same with an output matrix of its own, so that a NaN input embedding row reaches only the sequences that read it. */
-    static TransformerConfig untied() {
-        return Tiny.decoderOnly(Tiny.encDec().tiedEmbeddings(false, 1f).specialIds(new TransformerConfig.SpecialIds(-1, 99, 99, -1, -1))
-                .build(), false);
-    }
+    static TransformerConfig untied() { return Attack.untied(); }
 
     static void poisonRow(Weights w, int token) {
         Tensor e = w.embeddings.tokens();                                                       // (V, C) on the host
@@ -44,11 +38,7 @@ class NonFiniteTest {
     }
 
     /** A prompt without the poisoned token. */
-    static int[] clean(long seed, int t) {
-        int[] p = Tiny.ids(seed, 1, t)[0];
-        for (int i = 0; i < p.length; i++) if (p[i] == POISON) p[i] = POISON + 1;
-        return p;
-    }
+    static int[] clean(long seed, int t) { return Attack.clean(seed, t, POISON); }
 
     @ParameterizedTest
     @ValueSource(floats = {0f, 0.9f})

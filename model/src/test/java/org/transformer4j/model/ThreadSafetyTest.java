@@ -40,7 +40,7 @@ class ThreadSafetyTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void concurrentGenerationEqualsSequential(DType dtype) throws Exception {
-        try (CpuBackend cpu = new CpuBackend(); Weights f32 = Weights.random(NonFiniteTest.gpt(), cpu, 77);
+        try (CpuBackend cpu = new CpuBackend(); Weights f32 = Weights.random(Attack.gpt(), cpu, 77);
              Weights w = dtype == DType.F32 ? f32 : f32.to(dtype)) {
             Transformer m = new Transformer(w, cpu);
             Generator g = new Generator(m);
@@ -79,7 +79,7 @@ class ThreadSafetyTest {
     /** KvStates stepping at the same time on one backend: whichever capture collides runs op by op, with the same logits. */
     @Test
     void collidingGraphCapturesFallBackToTheSameLogits() throws Exception {
-        try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(NonFiniteTest.gpt(), cpu, 78)) {
+        try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(Attack.gpt(), cpu, 78)) {
             Transformer m = new Transformer(w, cpu);
             int[] seq = Tiny.ids(5, 1, 24)[0];
             float[][] want = m.logits(new int[][] {seq})[0];
