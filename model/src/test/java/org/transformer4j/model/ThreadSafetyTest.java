@@ -7,6 +7,8 @@ package org.transformer4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -106,6 +108,42 @@ class ThreadSafetyTest {
                 System.out.println("colliding captures: " + captured + " of " + THREADS + " states replayed a graph, the rest ran op by op");
             } finally {
                 pool.shutdownNow();
+            }
+        }
+    }
+
+    /** A capture held open by another thread: the state's own capture fails, it runs op by op, says why, and its logits are right. */
+    @Test
+    void aStateWhoseCaptureCollidesFallsBackToOpByOp() throws Exception {
+        try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(Attack.gpt(), cpu, 79)) {
+            Transformer m = new Transformer(w, cpu);
+            int[] seq = Tiny.ids(6, 1, 12)[0];
+            float[][] want = m.logits(new int[][] {seq})[0];
+            java.util.concurrent.CountDownLatch capturing = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            Thread holder = new Thread(() -> cpu.capture(() -> {
+                capturing.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).close());
+            holder.start();
+            try {
+                capturing.await(60, TimeUnit.SECONDS);
+                try (KvState st = m.newState(1, seq.length)) {
+                    m.prefill(st, 0, java.util.Arrays.copyOf(seq, 4));
+                    for (int i = 4; i < seq.length; i++) {
+                        float[] got = m.step(st, new int[] {seq[i]})[0];
+                        assertTrue(Tiny.maxDiff(new float[][] {got}, new float[][] {want[i]}, 0) <= KvCacheTest.TOL, "step " + i);
+                    }
+                    assertFalse(st.decodeGraphed(), "its capture collided");
+                    assertTrue(st.decodeGraphFailure().contains("a capture is already in progress"), st.decodeGraphFailure());
+                }
+            } finally {
+                release.countDown();
+                holder.join(60_000);
             }
         }
     }
