@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 5
+#define T4J_ABI_VERSION 6
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -272,10 +272,14 @@ T4J_API int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* strea
  * (seed_lo, seed_hi) and counter (r, offset_lo, offset_hi, 0); the chosen id is the first whose
  * inclusive running mass (in id order, over kept ids) exceeds u times the kept mass (the last kept
  * id if rounding leaves none). logprobs[r] = log_softmax(logits[r])[id] at temperature 1,
- * the model's own log-probability. Every sum has a fixed order, so a launch repeats exactly. */
+ * the model's own log-probability. Every sum has a fixed order, so a launch repeats exactly.
+ * A row that holds a NaN or +inf, or no finite logit at all, is non-finite: nonfinite[r] = 1 (else
+ * 0), its id is the smallest id among its largest non-NaN logits (0 if every logit is NaN), so that
+ * ids never leave [0, V), and its logprob is NaN. */
 typedef struct t4j_sample_params {
     int32_t* ids;               /* (rows) out */
     float* logprobs;            /* (rows) out, or NULL */
+    int32_t* nonfinite;         /* (rows) out, or NULL: 1 where the row is non-finite, else 0 */
     const void* logits;         /* (rows, V) */
     int64_t rows;
     int64_t cols;

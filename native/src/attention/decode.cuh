@@ -32,7 +32,10 @@ template <typename T>
 __device__ __forceinline__ void decode_finish(const t4j_decode_params& p, const RowState& st, int split, int b, int h,
                                               int i) {
     const int lane = threadIdx.x % 32;
-    const float lse = st.l > 0.0f ? (st.m + log2f(st.l)) * kLn2 : -INFINITY;
+    // Only a row that saw no key (l exactly 0) is empty: a NaN l (a NaN or +inf score) gives a NaN lse,
+    // which the combine passes on, as the one-pass attention's row is NaN (the cached path and the
+    // full pass agree on non-finite input).
+    const float lse = st.l == 0.0f ? -INFINITY : (st.m + log2f(st.l)) * kLn2;
     const float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
     if (p.num_splits == 1) {
         T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
@@ -166,7 +169,13 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
     const int h = static_cast<int>((row / p.Tq) % p.NH);
     const int b = static_cast<int>(row / (static_cast<int64_t>(p.Tq) * p.NH));
     float m = -INFINITY;
-    for (int s = 0; s < p.num_splits; s++) m = fmaxf(m, p.workspace_lse[s * rows + row]);
+    bool nan = false;  // fmaxf drops NaN: a NaN split must poison the row, not vanish
+    for (int s = 0; s < p.num_splits; s++) {
+        const float v = p.workspace_lse[s * rows + row];
+        nan = nan || v != v;
+        m = fmaxf(m, v);
+    }
+    if (nan) m = __int_as_float(0x7fc00000);
     float acc[kRowDims];
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) acc[c] = 0.0f;
@@ -193,7 +202,7 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
         if (d < p.HS) out[d] = from_f32<T>(acc[c] * inv);
     }
     if (p.lse != nullptr && lane == 0) {
-        static_cast<float*>(p.lse)[row] = sum > 0.0f ? m + logf(sum) : -INFINITY;
+        static_cast<float*>(p.lse)[row] = sum == 0.0f ? -INFINITY : m + logf(sum);
     }
 }
 

@@ -290,13 +290,27 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
         const T* x = static_cast<const T*>(p.logits) + row * p.logits_row_stride;  // (V)
         // log-sum-exp at temperature 1 for the returned log-probability; its max is also the max
         // of x / temperature (times temperature), so it serves the sampling distribution too.
-        const MaxSum ms = row_max_sum(x, p.cols, 1.0f, scratch);
+        // The row's statistics, and whether it is non-finite (a NaN or +inf, or no finite logit):
+        // such a row gets the argmax over its non-NaN logits, a NaN logprob and its flag set.
+        MaxSum part{-INFINITY, 0.0f};
+        float poison = 0.0f, finite = 0.0f;
+        for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) {
+            const float v = to_f32(x[c]);
+            part = add(part, v);
+            if (v != v || v == INFINITY) poison = 1.0f;
+            else if (v != -INFINITY) finite = 1.0f;
+        }
+        const MaxSum ms = block_max_sum(part, scratch);
+        const float poisoned = block_sum(poison, scratch);
+        const float finites = block_sum(finite, scratch);
+        const bool nonfinite = poisoned > 0.0f || !(finites > 0.0f);  // the same in every thread
         int64_t id;
-        if (p.temperature == 0.0f) {
+        if (p.temperature == 0.0f || nonfinite) {
             float bv = -INFINITY;
             int64_t bi = INT64_MAX;
             for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) better(bv, bi, to_f32(x[c]), c);
             id = block_argmax(bv, bi, scratch, iscratch);
+            if (id >= p.cols) id = 0;  // every logit NaN: NaN never wins
         } else {
             const float inv_t = 1.0f / p.temperature;
             uint32_t floor_key = 0;
@@ -352,7 +366,8 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
         }
         if (threadIdx.x == 0) {
             p.ids[row] = static_cast<int32_t>(id);
-            if (p.logprobs != nullptr) p.logprobs[row] = to_f32(x[id]) - ms.m - logf(ms.s);
+            if (p.logprobs != nullptr) p.logprobs[row] = nonfinite ? __int_as_float(0x7fc00000) : to_f32(x[id]) - ms.m - logf(ms.s);
+            if (p.nonfinite != nullptr) p.nonfinite[row] = nonfinite ? 1 : 0;
         }
         __syncthreads();
     }

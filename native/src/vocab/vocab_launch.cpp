@@ -30,6 +30,7 @@ const t4j::StructRegistration kCrossEntropyLayout("t4j_cross_entropy_params", si
 
 const t4j::FieldLayout kSampleFields[] = {
     T4J_FIELD(t4j_sample_params, ids),          T4J_FIELD(t4j_sample_params, logprobs),
+    T4J_FIELD(t4j_sample_params, nonfinite),
     T4J_FIELD(t4j_sample_params, logits),       T4J_FIELD(t4j_sample_params, rows),
     T4J_FIELD(t4j_sample_params, cols),         T4J_FIELD(t4j_sample_params, logits_row_stride),
     T4J_FIELD(t4j_sample_params, seed),         T4J_FIELD(t4j_sample_params, offset),

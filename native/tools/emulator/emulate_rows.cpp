@@ -403,6 +403,56 @@ void run_sample(int64_t rows, int64_t cols, float temperature, int top_k, float 
     verdict(bad == 0, what, "%d row(s) wrong, %d near a rounding boundary", bad, ambiguous);
 }
 
+// Non-finite rows (a NaN, a +inf, every logit -inf, every logit NaN) beside a finite one: every id
+// stays in [0, V), the flags name exactly the non-finite rows, their id is the argmax over non-NaN
+// logits (0 when all are NaN) and their logprob NaN; the finite row is sampled as usual.
+template <typename T>
+void run_sample_nonfinite(float temperature, int top_k) {
+    const int64_t rows = 5, cols = 300;
+    const std::string what = std::string("t4j_sample_") + name<T>() + " non-finite rows t " +
+                             std::to_string(temperature).substr(0, 4) + " top_k " + std::to_string(top_k);
+    if (!wanted(what)) return;
+    std::vector<T> x(rows * cols);
+    std::vector<double> xe;
+    fill(x, xe, 4.0f);
+    x[0 * cols + 5] = from<T>(NAN);
+    x[1 * cols + 17] = from<T>(INFINITY);
+    for (int64_t c = 0; c < cols; c++) x[2 * cols + c] = from<T>(-INFINITY);
+    for (int64_t c = 0; c < cols; c++) x[3 * cols + c] = from<T>(NAN);
+    std::vector<int32_t> ids(rows, -7), flags(rows, -7);
+    std::vector<float> lp(rows, 0.0f);
+    t4j_sample_params p{};
+    p.ids = ids.data();
+    p.logprobs = lp.data();
+    p.nonfinite = flags.data();
+    p.logits = x.data();
+    p.rows = rows;
+    p.cols = cols;
+    p.logits_row_stride = cols;
+    p.seed = 7;
+    p.offset = 3;
+    p.temperature = temperature;
+    p.top_p = 1.0f;
+    p.top_k = top_k;
+    simt::launch(SimtDim3{3, 1, 1}, threads_upto(cols, 8, 1024), [&] { t4j::vocab::sample_rows<T>(p); }, 0,
+                 kname(std::string("t4j_sample_") + name<T>()));
+    int bad = 0;
+    int64_t nan_row_argmax = 0;  // row 0 without its NaN
+    for (int64_t c = 1; c < cols; c++) if (c != 5 && (nan_row_argmax == 5 || xe[c] > xe[nan_row_argmax])) nan_row_argmax = c;
+    const int64_t want_id[4] = {nan_row_argmax, 17, 0, 0};
+    for (int64_t r = 0; r < rows; r++) {
+        const bool nonfinite = r < 4;
+        if (ids[r] < 0 || ids[r] >= cols) { bad++; std::printf("     row %lld: id %d outside [0, %lld)\n", (long long) r, ids[r], (long long) cols); }
+        if (flags[r] != (nonfinite ? 1 : 0)) { bad++; std::printf("     row %lld: flag %d\n", (long long) r, flags[r]); }
+        if (nonfinite && (ids[r] != want_id[r] || !std::isnan(lp[r]))) {
+            bad++;
+            std::printf("     row %lld: id %d (want %lld), logprob %g (want NaN)\n", (long long) r, ids[r], (long long) want_id[r], lp[r]);
+        }
+        if (!nonfinite && !std::isfinite(lp[r])) { bad++; std::printf("     row %lld: logprob %g\n", (long long) r, lp[r]); }
+    }
+    verdict(bad == 0, what, "%d check(s) failed", bad);
+}
+
 template <typename T>
 void vocab_suite() {
     run_softmax<T>(3, 300, T4J_SOFTMAX, 1.0f, false);
@@ -410,6 +460,8 @@ void vocab_suite() {
     run_cross_entropy<T>(6, 257);
     run_sample<T>(3, 200, 0.0f, 0, 1.0f, true);
     run_sample<T>(4, 1000, 0.8f, 40, 0.9f, false);
+    run_sample_nonfinite<T>(0.0f, 0);
+    run_sample_nonfinite<T>(0.8f, 40);
     if (!g_all) return;
     run_softmax<T>(2, 9000, T4J_LOG_SOFTMAX, 1.0f, false);
     run_softmax<T>(1, 1, T4J_SOFTMAX, 1.0f, false);

@@ -21,6 +21,7 @@ public final class t4j_sample_params {
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
             ADDRESS.withName("ids"),
             ADDRESS.withName("logprobs"),
+            ADDRESS.withName("nonfinite"),
             ADDRESS.withName("logits"),
             JAVA_LONG.withName("rows"),
             JAVA_LONG.withName("cols"),
@@ -43,6 +44,7 @@ public final class t4j_sample_params {
 
     private static final long ids$OFFSET = offset("ids");
     private static final long logprobs$OFFSET = offset("logprobs");
+    private static final long nonfinite$OFFSET = offset("nonfinite");
     private static final long logits$OFFSET = offset("logits");
     private static final long rows$OFFSET = offset("rows");
     private static final long cols$OFFSET = offset("cols");
@@ -60,6 +62,8 @@ public final class t4j_sample_params {
     public static void ids(MemorySegment s, MemorySegment v) { s.set(PTR, ids$OFFSET, v); }
     public static MemorySegment logprobs(MemorySegment s) { return s.get(PTR, logprobs$OFFSET); }
     public static void logprobs(MemorySegment s, MemorySegment v) { s.set(PTR, logprobs$OFFSET, v); }
+    public static MemorySegment nonfinite(MemorySegment s) { return s.get(PTR, nonfinite$OFFSET); }
+    public static void nonfinite(MemorySegment s, MemorySegment v) { s.set(PTR, nonfinite$OFFSET, v); }
     public static MemorySegment logits(MemorySegment s) { return s.get(PTR, logits$OFFSET); }
     public static void logits(MemorySegment s, MemorySegment v) { s.set(PTR, logits$OFFSET, v); }
     public static long rows(MemorySegment s) { return s.get(JAVA_LONG, rows$OFFSET); }

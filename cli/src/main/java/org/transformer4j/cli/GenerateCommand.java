@@ -54,6 +54,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--progress", description = "Show progress bars even when stderr is not a terminal.")
     boolean progress;
 
+    @Option(names = "--truncate", description = "When the prompt plus --max-new-tokens exceed the model's positions, keep the "
+            + "prompt's last tokens (default: fail).")
+    boolean truncate;
+
     @Override
     public Integer call() throws java.io.IOException {
         ModelInputs.checkText("prompt", prompt);
@@ -82,10 +86,17 @@ final class GenerateCommand implements Callable<Integer> {
                         org.transformer4j.model.GenerationConfig.readIfPresent(model),
                         org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model), tok));
                 if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
-                o = o.stopIds(eos);
+                o = o.stopIds(eos).truncate(truncate);
                 Stream out = new Stream(tok, eos);
                 long start = System.nanoTime();
-                int[] generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
+                int[] generated;
+                try {
+                    generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
+                } catch (IllegalArgumentException e) {     // the library's advice names its API; say it in the CLI's words
+                    String m = e.getMessage();
+                    if (m == null || !m.contains("Options.truncate(true)")) throw e;
+                    throw new IllegalArgumentException(m.replace("set Options.truncate(true)", "pass --truncate"), e);
+                }
                 long end = System.nanoTime();
                 out.finish();
                 double prefillS = (out.first - start) / 1e9;
@@ -120,6 +131,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (text.startsWith(printed)) System.out.print(text.substring(printed.length()));
             else System.out.print(text);   // decoding changed earlier text (rare): print the whole again
             System.out.flush();
+            Main.checkStdout();            // stdout lost: stop generating
             printed = text;
         }
 

@@ -54,7 +54,28 @@ public final class Main implements Callable<Integer> {
             else cmd.getErr().println("t4j " + cmd.getCommandName() + ": " + oneLine(ex));
             return 1;
         });
-        return cl.execute(args);
+        int code = cl.execute(args);
+        return code == 0 ? outputCheck(cl) : code;
+    }
+
+    /**
+     * 0, or 1 with a line on stderr when standard output was lost (closed, a full disk such as
+     * {@code > /dev/full}, a broken pipe): PrintStream hides write errors, so a command's output could
+     * vanish while it reported success.
+     */
+    static int outputCheck(CommandLine cl) {
+        boolean lost = cl.getOut().checkError() | System.out.checkError();   // both flush first
+        if (!lost) return 0;
+        System.err.println("t4j: could not write to standard output (closed, a full disk, or a broken pipe): the output is lost");
+        return 1;
+    }
+
+    /** Throws when standard output can no longer be written, so that a long command stops instead of computing into the void. */
+    static void checkStdout() {
+        if (System.out.checkError()) {
+            throw new java.io.UncheckedIOException(new java.io.IOException(
+                    "could not write to standard output (closed, a full disk, or a broken pipe): stopped"));
+        }
     }
 
     static String oneLine(Throwable ex) {

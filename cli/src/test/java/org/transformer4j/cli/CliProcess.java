@@ -25,6 +25,11 @@ final class CliProcess {
 
     /** The same with {@code stdin} (UTF-8) as the command's standard input; null: /dev/null. */
     static Result runWithInput(Path workDir, String stdin, String... args) throws IOException, InterruptedException {
+        return runCommand(workDir, command(args), "t4j " + String.join(" ", args), stdin);
+    }
+
+    /** The java command line that runs t4j with {@code args}. */
+    static List<String> command(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -38,6 +43,16 @@ final class CliProcess {
         cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
         cmd.add(Main.class.getName());
         cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Runs {@code cmd} (e.g. a shell around {@link #command}) with stdin from /dev/null, capturing stdout and stderr. */
+    static Result runCommand(Path workDir, List<String> cmd, String what) throws IOException, InterruptedException {
+        return runCommand(workDir, cmd, what, null);
+    }
+
+    /** The same with {@code stdin} (UTF-8) as standard input; null: /dev/null. */
+    static Result runCommand(Path workDir, List<String> cmd, String what, String stdin) throws IOException, InterruptedException {
         Path out = Files.createTempFile(workDir, "stdout", ".txt");
         Path err = Files.createTempFile(workDir, "stderr", ".txt");
         Process p = new ProcessBuilder(cmd).directory(workDir.toFile())
@@ -45,7 +60,7 @@ final class CliProcess {
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("t4j " + String.join(" ", args) + " did not finish in 180 s");
+            throw new AssertionError(what + " did not finish in 180 s");
         }
         return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                 withoutJdkWarning(Files.readString(err, StandardCharsets.UTF_8)));

@@ -83,7 +83,7 @@ public final class ChatSession implements AutoCloseable {
         if (closed) throw new IllegalStateException("this chat session is closed");
         if (message == null || message.length == 0) throw new IllegalArgumentException("the message is empty");
         model.checkIds(message);
-        int held = history.size() + message.length + options.maxNewTokens();
+        long held = (long) history.size() + message.length + options.maxNewTokens();     // long: cannot wrap past the check
         if (held > capacity) {
             throw new IllegalArgumentException("the conversation would hold " + held + " tokens (history " + history.size()
                     + " + message " + message.length + " + reply up to " + options.maxNewTokens() + "), more than the session's "
@@ -142,7 +142,7 @@ public final class ChatSession implements AutoCloseable {
     private KvState turnState(int[] prompt) {
         return encoderDecoder
                 ? model.newState(new int[][] {prompt}, options.maxNewTokens())
-                : model.newState(1, prompt.length + options.maxNewTokens());
+                : model.newState(1, (long) prompt.length + options.maxNewTokens());
     }
 
     private int[] generateFrom(KvState st, int[] prompt, Generator.TokenListener listener) {

@@ -96,7 +96,13 @@ public final class Generator {
         this.model = model;
     }
 
-    /** Generates for each prompt; returns the new tokens of each (stop id included when one ended it). */
+    /**
+     * Generates for each prompt; returns the new tokens of each (stop id included when one ended it).
+     * A sequence whose logits turn non-finite (NaN, +∞, or none finite) is ended at that step while
+     * the others go on; then, once all have ended, a {@link NonFiniteLogitsException} names each such
+     * sequence and step and carries every sequence's tokens. Thread-safe: a Generator (and its model)
+     * may serve concurrent calls, each with its own KvState.
+     */
     public int[][] generate(List<int[]> prompts, Options o, TokenListener listener) {
         Started s = start(prompts, o);
         try (KvState st = s.state()) {
@@ -134,7 +140,7 @@ public final class Generator {
         boolean encDec = model.config.architecture() == Architecture.ENCODER_DECODER;
         int start = encDec ? model.decoderStartId() : -1;                                 // fails before any work
         int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
-        KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, longest + o.maxNewTokens());
+        KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, (long) longest + o.maxNewTokens());
         try {
             float[][] first = new float[p.length][];
             if (encDec) {                                  // the inputs are encoded: the decoder starts from its start id
@@ -185,13 +191,20 @@ public final class Generator {
         for (int b = 0; b < batch; b++) out.add(new ArrayList<>());
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
+        java.util.Map<Integer, Integer> failed = new java.util.LinkedHashMap<>();
         try (Scratch firstScratch = new Scratch(model.backend)) {
             Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
             for (int step = 0; ; step++) {
-                int[] chosen = sample(logits, o, step);
+                int[][] sampled = sample(logits, o, step);
+                int[] chosen = sampled[0];
                 int running = 0;
                 for (int b = 0; b < batch; b++) {
                     if (done[b]) continue;
+                    if (sampled[1][b] != 0) {                       // non-finite logits: this sequence ends, no token
+                        failed.put(b, step);
+                        done[b] = true;
+                        continue;
+                    }
                     next[b] = chosen[b];
                     out.get(b).add(chosen[b]);
                     if (listener != null) listener.onToken(b, chosen[b]);
@@ -206,20 +219,27 @@ public final class Generator {
         if (lastOut != null) System.arraycopy(next, 0, lastOut, 0, batch);
         int[][] result = new int[batch][];
         for (int b = 0; b < batch; b++) result[b] = out.get(b).stream().mapToInt(Integer::intValue).toArray();
+        if (!failed.isEmpty()) throw new NonFiniteLogitsException(failed, result);
         return result;
     }
 
-    /** One id per row of logits (B, V), chosen by the backend's sample op; only the ids come back to the host. */
-    int[] sample(Tensor logits, Options o, int step) {
+    /**
+     * One id per row of logits (B, V), chosen by the backend's sample op, and the op's non-finite flag
+     * of each row: {ids, flags}. Both live in one (2, B) tensor, so one copy brings them to the host.
+     */
+    int[][] sample(Tensor logits, Options o, int step) {
         int batch = (int) logits.shape(0);
         try (Scratch s = new Scratch(model.backend)) {
-            Tensor ids = s.add(model.backend.empty(DType.I32, batch));                         // (B)
+            Tensor both = s.add(model.backend.empty(DType.I32, 2, batch));                    // (2, B): ids, flags
+            Tensor ids = both.slice(0, 0, 1).view(batch);
+            Tensor flags = both.slice(0, 1, 2).view(batch);
             SampleOp op = o.temperature() == 0f ? SampleOp.greedy(logits, ids)
                     : SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).offset(step);
             if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
-            model.backend.sample(op);
-            Tensor h = ids.isCuda() ? s.add(model.backend.toHost(ids)) : ids;
-            return h.toIntArray();
+            model.backend.sample(op.nonFinite(flags));
+            Tensor h = both.isCuda() ? s.add(model.backend.toHost(both)) : both;
+            int[] all = h.toIntArray();
+            return new int[][] {Arrays.copyOfRange(all, 0, batch), Arrays.copyOfRange(all, batch, 2 * batch)};
         }
     }
 }

@@ -12,6 +12,8 @@ import org.transformer4j.runtime.Tensor;
  * rows each). {@code lengths[b]} counts its cached rows; under step 1 the first rows are the input's
  * (memory) K/V, so the target's positions continue after them. Lengths advance only after a call has
  * succeeded: rows written by a call that failed lie beyond the length, invisible, and are overwritten.
+ * Not thread-safe: one thread at a time per state (states of one model may run in parallel). Its size
+ * is capped by the model's learned positions and refused over {@link Transformer#kvBudgetBytes()}.
  */
 public final class KvState implements AutoCloseable {
 
@@ -35,14 +37,31 @@ public final class KvState implements AutoCloseable {
     /** Whether the caches belong to someone else (a block pool: {@link PagedBatch}); close then leaves them. */
     private final boolean borrowed;
 
-    KvState(Transformer model, int batch, int capacityRows) {
+    /**
+     * Capacity: {@code capacityRows} (long, so that a sum of lengths cannot wrap), capped by the model's
+     * learned positions (rows past them can never be used) and rounded up to whole blocks; the whole
+     * cache must fit {@link Transformer#kvBudgetBytes()}, else IllegalArgumentException naming the bytes.
+     * All sizes are computed in long with overflow checks.
+     */
+    KvState(Transformer model, int batch, long capacityRows) {
         if (batch < 1) throw new IllegalArgumentException("batch must be ≥ 1, got " + batch);
         if (capacityRows < 1) throw new IllegalArgumentException("capacity must be ≥ 1 row, got " + capacityRows);
         this.model = model;
         this.batch = batch;
-        this.maxBlocks = (capacityRows + BLOCK_SIZE - 1) / BLOCK_SIZE;
         TransformerConfig c = model.config;
+        long rows = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE ? Math.min(capacityRows, c.maxPositions()) : capacityRows;
+        long blocks = Math.ceilDiv(rows, BLOCK_SIZE);
         int layers = model.weights.decoder.layers().size();
+        long bytes = cacheBytes(batch, blocks, layers, c.kvHeads(), c.headSize(), model.dtype.byteSize());
+        long budget = model.kvBudgetBytes();
+        if (bytes > budget || blocks * BLOCK_SIZE > Integer.MAX_VALUE || (long) batch * blocks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a KV cache for " + batch + " sequence(s) of " + rows + " rows"
+                    + (rows < capacityRows ? " (" + capacityRows + " asked, capped by the model's " + c.maxPositions() + " positions)" : "")
+                    + " needs " + (bytes == Long.MAX_VALUE ? "more than 2^63" : Long.toString(bytes)) + " bytes (" + layers
+                    + " layers × K and V × " + c.kvHeads() + " heads × " + c.headSize() + " × " + model.dtype + "), over the budget of "
+                    + budget + " bytes (Transformer.kvBudgetBytes, -Dt4j.kvBudgetBytes); ask for fewer rows or sequences");
+        }
+        this.maxBlocks = (int) blocks;
         this.kCache = new Tensor[layers];
         this.vCache = new Tensor[layers];
         try {
@@ -54,7 +73,7 @@ public final class KvState implements AutoCloseable {
             close();
             throw e;
         }
-        this.blockTable = new int[batch * maxBlocks];
+        this.blockTable = new int[Math.multiplyExact(batch, maxBlocks)];
         for (int i = 0; i < blockTable.length; i++) blockTable[i] = i;
         this.lengths = new int[batch];
         this.borrowed = false;
@@ -76,6 +95,17 @@ public final class KvState implements AutoCloseable {
     }
 
     public int batch() { return batch; }
+
+    /** Bytes of K and V caches for these sizes, or Long.MAX_VALUE where the product overflows a long. */
+    static long cacheBytes(long batch, long blocks, long layers, long kvHeads, long headSize, long dtypeBytes) {
+        try {
+            long perRow = Math.multiplyExact(Math.multiplyExact(kvHeads, headSize), dtypeBytes);
+            long rows = Math.multiplyExact(Math.multiplyExact(batch, blocks), BLOCK_SIZE);
+            return Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(rows, perRow), layers), 2);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
 
     /** Rows each sequence can hold. */
     public int capacity() { return maxBlocks * BLOCK_SIZE; }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.FiniteCheck;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.HfLayout;
 import org.transformer4j.model.weights.SafetensorsCheckpoint;
@@ -41,7 +42,7 @@ public final class Pretrained {
         };
         int v = cfg.size("vocab_size");
         int eos = id(cfg, "eos_token_id", v - 1), bos = id(cfg, "bos_token_id", v - 1);
-        return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("n_inner", 4 * c), nh)
+        return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("n_inner", 4L * c), nh)
                 .decoderLayers(cfg.size("n_layer"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE,
                         (float) cfg.number("layer_norm_epsilon", 1e-5))
@@ -105,7 +106,17 @@ public final class Pretrained {
      * (T5's relative-bias tables stay F32; see {@link Weights#to}).
      */
     public static Weights load(Path dir, Backend backend, DType dtype) throws IOException {
-        return load(dir, backend, dtype, true);
+        return load(dir, backend, dtype, (Boolean) null);
+    }
+
+    /**
+     * The same; {@code checkFinite} true rejects a checkpoint with a NaN or ±∞ in a tensor the model
+     * uses (a {@link CheckpointException} naming file, tensor and element), false skips the scan,
+     * null decides by size ({@code -Dt4j.checkWeights=always|never|auto}; auto scans checkpoints up to
+     * {@link FiniteCheck#DEFAULT_LIMIT_BYTES}). Such a weight would turn every logit NaN.
+     */
+    public static Weights load(Path dir, Backend backend, DType dtype, Boolean checkFinite) throws IOException {
+        return load(dir, backend, dtype, true, checkFinite);
     }
 
     /**
@@ -114,25 +125,36 @@ public final class Pretrained {
      * Other folders load as {@link #load(Path, Backend, DType)}.
      */
     public static Weights loadEncoder(Path dir, Backend backend, DType dtype) throws IOException {
-        return load(dir, backend, dtype, false);
+        return load(dir, backend, dtype, false, null);
     }
 
-    private static Weights load(Path dir, Backend backend, DType dtype, boolean heads) throws IOException {
+    private static Weights load(Path dir, Backend backend, DType dtype, boolean heads, Boolean checkFinite) throws IOException {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
-        if (HfDecoders.TYPES.contains(type)) return HfDecoders.load(cfg, dir, backend, dtype);   // llama, mistral, qwen2, qwen3, phi3
-        if (ENCODERS.contains(type)) return encoder(dir, cfg, backend, dtype, heads);
-        TransformerConfig config = switch (type) {
-            case "gpt2" -> gpt2Config(cfg);
-            case "bert" -> bertConfig(cfg);
-            case "t5" -> t5Config(cfg);
-            default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                    + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3 and gemma folders");
-        };
+        boolean decoder = HfDecoders.TYPES.contains(type);          // llama, mistral, qwen2, qwen3, phi3, gemma
+        if (decoder || ENCODERS.contains(type)) {
+            try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+                if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, ck.names());
+            }
+            return decoder ? HfDecoders.load(cfg, dir, backend, dtype) : encoder(dir, cfg, backend, dtype, heads);
+        }
+        TransformerConfig config;
+        try {
+            config = switch (type) {
+                case "gpt2" -> gpt2Config(cfg);
+                case "bert" -> bertConfig(cfg);
+                case "t5" -> t5Config(cfg);
+                default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
+                        + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3 and gemma folders");
+            };
+        } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
+            throw cfg.error("config.json describes no valid model: " + e.getMessage());
+        }
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);                      // canonical name → stored name
+            if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, keys.values());
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
             return switch (type) {

@@ -31,7 +31,8 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private final List<List<Integer>> generated = new ArrayList<>();
     private final boolean[] done;
     private final int[] last;                       // (B) each sequence's last chosen token: what the next step feeds
-    private final ArrayDeque<Token> ready = new ArrayDeque<>();
+    private final ArrayDeque<Token> ready = new ArrayDeque<>();    // id −1: the sequence's logits were non-finite
+    private final java.util.Map<Integer, Integer> failedAt = new java.util.HashMap<>();
     /** The decoding state; null once released. Package-private for tests. */
     KvState state;
     private Scratch scratch;            // holds the first logits (later ones belong to the state's step)
@@ -67,10 +68,16 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
         return !ready.isEmpty();
     }
 
+    /**
+     * The next token; where a sequence's logits turned non-finite, throws a {@link NonFiniteLogitsException}
+     * naming it and its step in place of its token (that sequence has ended; the stream goes on with the others).
+     */
     @Override
     public Token next() {
         if (!hasNext()) throw new NoSuchElementException("the generation has ended: every sequence stopped or reached maxNewTokens");
-        return ready.poll();
+        Token t = ready.poll();
+        if (t.id() < 0) throw new NonFiniteLogitsException(java.util.Map.of(t.sequence(), failedAt.get(t.sequence())), null);
+        return t;
     }
 
     /** Releases the state (if the generation has not ended yet) and refuses further use. Idempotent. */
@@ -91,11 +98,18 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
                     scratch = null;
                 }
             }
-            int[] chosen = generator.sample(logits, options, step);
+            int[][] sampled = generator.sample(logits, options, step);
+            int[] chosen = sampled[0];
             step++;
             int running = 0;
             for (int b = 0; b < batch; b++) {
                 if (done[b]) continue;
+                if (sampled[1][b] != 0) {                   // non-finite logits: b ends here; next() throws in its place
+                    done[b] = true;
+                    ready.add(new Token(b, -1));
+                    failedAt.put(b, step - 1);
+                    continue;
+                }
                 last[b] = chosen[b];
                 generated.get(b).add(chosen[b]);
                 ready.add(new Token(b, chosen[b]));

@@ -41,6 +41,14 @@ import org.transformer4j.runtime.Tensor;
  * <p>The model computes in its weights' dtype ({@link Weights#dtype}, chosen with {@link Weights#to}):
  * activations, KV caches and logits are stored in it, the ops accumulate in fp32. All public results
  * are host arrays, fp32 (converted on the host).
+ *
+ * <p><b>Threads.</b> A Transformer (with its Weights and Backend) may be shared: any number of threads
+ * may run forward passes, scoring and generation on it at once, each with its own {@link KvState},
+ * {@link TokenStream} or {@link ChatSession} — those three are not thread-safe and belong to one
+ * thread at a time (ThreadSafetyTest: 8 threads, greedy and seeded sampling, F32 and BF16, equal to
+ * sequential runs). On CUDA see {@link org.transformer4j.runtime.Backend}'s note on graph capture.
+ * Bad input: IllegalArgumentException naming the problem; closed weights, states or backends:
+ * IllegalStateException; non-finite logits in generation: {@link NonFiniteLogitsException}.
  */
 public final class Transformer {
 
@@ -51,6 +59,7 @@ public final class Transformer {
     public final DType dtype;
     final boolean pre;
     private volatile boolean decodeGraphs = !"false".equalsIgnoreCase(System.getProperty("t4j.graphs"));
+    private volatile long kvBudgetBytes;
 
     public Transformer(Weights weights, Backend backend) {
         this.config = weights.config;
@@ -58,6 +67,7 @@ public final class Transformer {
         this.backend = backend;
         this.dtype = weights.dtype();
         this.pre = config.normPlacement() == NormPlacement.PRE;
+        this.kvBudgetBytes = defaultKvBudget();
     }
 
     // ---- public forward passes (no cache: the full recomputation) ----------------------------------
@@ -219,9 +229,10 @@ public final class Transformer {
     // ---- cached inference ---------------------------------------------------------------------------
 
     /**
-     * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each.
+     * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each
+     * (capped by learned positions, refused over {@link #kvBudgetBytes()}).
      */
-    public KvState newState(int batch, int capacity) {
+    public KvState newState(int batch, long capacity) {
         requireArch("newState(batch, capacity)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
         return new KvState(this, batch, capacity);
     }
@@ -231,7 +242,7 @@ public final class Transformer {
      * decoder layer's memory K/V (step 1: in that layer's self-attention cache, ahead of the target),
      * and leaves room for {@code targetCapacity} target rows per sequence.
      */
-    public KvState newState(int[][] inputs, int targetCapacity) {
+    public KvState newState(int[][] inputs, long targetCapacity) {
         requireArch("newState(inputs, targetCapacity)", Architecture.ENCODER_DECODER);
         if (inputs == null || inputs.length == 0) throw new IllegalArgumentException("inputs is empty (no rows)");
         int longest = 0;
@@ -242,7 +253,7 @@ public final class Transformer {
             longest = Math.max(longest, inputs[b].length);
         }
         boolean merged = config.shareCrossAndSelfAttention();
-        KvState st = new KvState(this, inputs.length, merged ? longest + targetCapacity : targetCapacity);
+        KvState st = new KvState(this, inputs.length, merged ? Math.addExact(longest, targetCapacity) : targetCapacity);
         try {
             int layers = weights.decoder.layers().size();
             int[] cu = new int[inputs.length + 1];
@@ -369,10 +380,41 @@ public final class Transformer {
 
     public boolean decodeGraphs() { return decodeGraphs; }
 
+    /**
+     * The most bytes one {@link KvState}'s caches may take (K and V of every layer, all sequences);
+     * a larger state is refused with the bytes it would need. Default: {@code -Dt4j.kvBudgetBytes},
+     * else the GPU's memory on CUDA and half the machine's physical memory on the CPU.
+     */
+    public Transformer kvBudgetBytes(long bytes) {
+        if (bytes < 1) throw new IllegalArgumentException("the KV budget must be ≥ 1 byte, got " + bytes);
+        this.kvBudgetBytes = bytes;
+        return this;
+    }
+
+    public long kvBudgetBytes() { return kvBudgetBytes; }
+
+    private long defaultKvBudget() {
+        String p = System.getProperty("t4j.kvBudgetBytes");
+        if (p != null) {
+            try {
+                long v = Long.parseLong(p.trim());
+                if (v >= 1) return v;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException("-Dt4j.kvBudgetBytes=" + p + " is not a positive number of bytes");
+        }
+        if (backend.device() instanceof org.transformer4j.runtime.cuda.CudaDevice d) return d.totalMemoryBytes();
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long physical = os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : Runtime.getRuntime().maxMemory();
+        return Math.max(1, physical / 2);
+    }
+
     private void checkState(KvState st) {
         if (st == null) throw new IllegalArgumentException("state is null");
         if (st.model != this) throw new IllegalArgumentException("this KvState belongs to another Transformer");
         st.checkOpen();
+        weights.checkOpen();
     }
 
     /**
@@ -689,6 +731,7 @@ public final class Transformer {
 
     /** Token (+ position from {@code offset}) (+ type 0) embeddings, then the embedding norm of post-LN models: (B, T, C). */
     Tensor embed(Scratch s, int[][] ids, int offset) {
+        weights.checkOpen();
         int b = ids.length, t = ids[0].length;
         int[] flat = new int[b * t];
         for (int i = 0; i < b; i++) System.arraycopy(ids[i], 0, flat, i * t, t);

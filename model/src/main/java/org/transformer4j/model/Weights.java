@@ -16,7 +16,9 @@ import org.transformer4j.runtime.Tensor;
 /**
  * Every matrix is stored as torch.nn.Linear stores it, (out, in), and used with
  * {@code LinearOp.transW(true)}; vectors are (N). Config, weights and per-request state
- * ({@link KvState}) are separate objects: one Weights serves any number of requests.
+ * ({@link KvState}) are separate objects: one Weights serves any number of requests, from any
+ * number of threads (they are only read). Close them once no thread uses them; a Transformer over
+ * closed Weights throws IllegalStateException.
  */
 public final class Weights implements AutoCloseable {
 
@@ -259,8 +261,18 @@ public final class Weights implements AutoCloseable {
         }
     }
 
+    private volatile boolean closed;
+
+    /** Whether {@link #close} was called; a Transformer over closed weights throws IllegalStateException. */
+    public boolean isClosed() { return closed; }
+
+    void checkOpen() {
+        if (closed) throw new IllegalStateException("these Weights are closed (Weights.close was called): load or make them again");
+    }
+
     @Override
     public void close() {
+        closed = true;
         if (!owner) return;
         Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Tensor t : named.values()) if (seen.add(t)) t.close();

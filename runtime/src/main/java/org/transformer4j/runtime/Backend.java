@@ -7,6 +7,13 @@ package org.transformer4j.runtime;
  * {@link #upload} and {@link #toHost} move data between host and backend. Every op validates its
  * arguments (throwing IllegalArgumentException that names the tensor and the shapes) before any
  * native call. CUDA ops are asynchronous on the backend's stream; {@link #synchronize} waits.
+ *
+ * <p><b>Threads.</b> {@code CpuBackend} may be shared by any number of threads. {@code CudaBackend}'s
+ * ops may be called from several threads (they queue on its one stream in call order, its allocator is
+ * locked), but {@link #capture} takes that stream for the capture's duration, and an op another
+ * thread queues meanwhile would be recorded into the graph instead of running: share a CudaBackend
+ * between threads with decode graphs off ({@code -Dt4j.graphs=false}) or give each thread its own
+ * backend (not yet tested on a GPU). After {@link #close} every call throws IllegalStateException.
  */
 public interface Backend extends AutoCloseable {
 

@@ -10,7 +10,7 @@ final class Checks {
 
     static void open(String role, Tensor t) {
         if (t == null) throw new IllegalArgumentException(role + " is null");
-        if (t.isClosed()) throw new IllegalArgumentException(role + " " + t + " is closed");
+        if (t.isClosed()) throw new IllegalStateException(role + " " + t + " is closed");   // a state, not a bad argument
     }
 
     static void sameDType(String roleA, Tensor a, String roleB, Tensor b) {

@@ -33,7 +33,10 @@ public final class CpuBackend implements Backend {
 
     @Override public Device device() { return Device.HOST; }
 
-    @Override public Tensor empty(DType dtype, long... shape) { return Tensor.empty(dtype, shape); }
+    @Override public Tensor empty(DType dtype, long... shape) {
+        checkOpen();
+        return Tensor.empty(dtype, shape);
+    }
 
     @Override
     public Tensor upload(Tensor host) {
@@ -63,6 +66,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Graph capture(Runnable work) {
+        checkOpen();
         Objects.requireNonNull(work, "work");
         synchronized (this) {
             if (recording != null) throw new IllegalStateException("a capture is already in progress on this backend");
@@ -106,6 +110,7 @@ public final class CpuBackend implements Backend {
 
     /** While recording: validates the op now, keeps {@code run} for the replays, and returns true. */
     private boolean recorded(Runnable validate, Runnable run) {
+        checkOpen();
         if (!recordingHere()) return false;
         validate.run();
         recording.add(run);
@@ -113,6 +118,7 @@ public final class CpuBackend implements Backend {
     }
 
     private void refuseWhileRecording(String what) {
+        checkOpen();
         if (recordingHere()) throw Graph.notRecordable(what);
     }
 
@@ -278,9 +284,11 @@ public final class CpuBackend implements Backend {
         int rows = Math.toIntExact(s.rows());
         int[] ids = new int[rows];
         float[] lp = op.logprobs() == null ? null : new float[rows];
+        int[] flags = op.nonFinite() == null ? null : new int[rows];
         VocabKernels.sample(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), op.temperature(), op.topK(),
-                op.topP(), op.seed(), op.offset(), ids, lp);
+                op.topP(), op.seed(), op.offset(), ids, lp, flags);
         for (int r = 0; r < rows; r++) op.ids().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, ids[r]);
+        if (flags != null) for (int r = 0; r < rows; r++) op.nonFinite().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, flags[r]);
         if (lp != null) op.logprobs().copyFrom(lp);
     }
 
@@ -418,5 +426,12 @@ public final class CpuBackend implements Backend {
 
     @Override public void synchronize() { refuseWhileRecording("synchronize"); }
 
-    @Override public void close() {}
+    /** After close every call throws IllegalStateException, as CudaBackend's do (tensors it made stay readable). Idempotent. */
+    @Override public void close() { closed = true; }
+
+    private volatile boolean closed;
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("this CpuBackend is closed");
+    }
 }

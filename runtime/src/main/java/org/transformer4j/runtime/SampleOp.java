@@ -8,7 +8,11 @@ package org.transformer4j.runtime;
  *   logits    (rows, V) floating, V ≤ 2^24
  *   ids       I32 (rows) the chosen ids
  *   logprobs  F32 (rows) log_softmax(logits)[id] at temperature 1, or null
+ *   nonFinite I32 (rows) 1 where the row is non-finite, else 0; or null
  * </pre>
+ * A row is non-finite when it holds a NaN or +∞, or no finite logit at all (every one −∞): its id is
+ * the smallest id among its largest non-NaN logits (0 when every logit is NaN) and its logprob NaN,
+ * so ids never leave [0, V); callers that must not continue from such a row read {@code nonFinite}.
  * {@code temperature == 0} is argmax (the smallest id among equal maxima). Otherwise the
  * distribution softmax(logits / temperature) restricted first to ids whose logit is ≥ the
  * top-k-th largest (ties at the boundary kept; topK 0: no limit), then to the most probable ids
@@ -18,7 +22,12 @@ package org.transformer4j.runtime;
  * (where a repeated launch gives exactly the same ids: its sums have a fixed order).
  */
 public record SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids,
-                       Tensor logprobs) {
+                       Tensor logprobs, Tensor nonFinite) {
+
+    /** Without the non-finite flags. */
+    public SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids, Tensor logprobs) {
+        this(logits, temperature, topK, topP, seed, offset, ids, logprobs, null);
+    }
 
     /** Argmax. */
     public static SampleOp greedy(Tensor logits, Tensor ids) { return new SampleOp(logits, 0f, 0, 1f, 0, 0, ids, null); }
@@ -34,19 +43,22 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
     /** Keeps the k most likely ids (ties at the boundary kept); k ≥ 1. */
     public SampleOp topK(int k) {
         if (k < 1) throw new IllegalArgumentException("top-k must be ≥ 1, got " + k);
-        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs);
+        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs, nonFinite);
     }
 
     /** Keeps the most likely ids whose mass reaches p; p in (0, 1]. */
     public SampleOp topP(float p) {
         if (!(p > 0f && p <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + p);
-        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs);
+        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs, nonFinite);
     }
 
     /** The generator's counter offset, e.g. the decode step, so each step draws fresh numbers. */
-    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs); }
+    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs, nonFinite); }
 
-    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp); }
+    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp, nonFinite); }
+
+    /** Receives 1 per non-finite row, else 0: I32 (rows), contiguous, beside ids (it may be a row of the same tensor). */
+    public SampleOp nonFinite(Tensor flags) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, flags); }
 
     public record Shape(long rows, long cols, long logitsRowStride) {}
 
@@ -68,6 +80,13 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
             Checks.sameShape("ids", ids, "logprobs", logprobs);
             Checks.sameDevice("logits", logits, "logprobs", logprobs);
             if (!logprobs.isContiguous()) throw new IllegalArgumentException("logprobs " + logprobs + " must be contiguous");
+        }
+        if (nonFinite != null) {
+            Checks.open("nonFinite", nonFinite);
+            if (nonFinite.dtype() != DType.I32) throw new IllegalArgumentException("nonFinite must be I32, got " + nonFinite.dtype());
+            Checks.sameShape("ids", ids, "nonFinite", nonFinite);
+            Checks.sameDevice("logits", logits, "nonFinite", nonFinite);
+            if (!nonFinite.isContiguous()) throw new IllegalArgumentException("nonFinite " + nonFinite + " must be contiguous");
         }
         if (!(temperature >= 0f) || !Float.isFinite(temperature)) {
             throw new IllegalArgumentException("temperature must be finite and ≥ 0, got " + temperature);

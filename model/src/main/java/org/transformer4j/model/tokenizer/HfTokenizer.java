@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.transformer4j.model.weights.StrictJson;
 
-/** A tokenizer.json tokenizer. Padding and truncation are off whatever the file says (see {@link Tokenizer}). */
+/** A tokenizer.json tokenizer. Padding and truncation are off whatever the file says (see {@link Tokenizer}). Thread-safe. */
 public final class HfTokenizer implements Tokenizer {
 
     static {
@@ -24,10 +24,23 @@ public final class HfTokenizer implements Tokenizer {
     private final HuggingFaceTokenizer tokenizer;
     private final Map<String, Integer> special;
 
-    private HfTokenizer(Path file, HuggingFaceTokenizer tokenizer, Map<String, Integer> special) {
+    private final int vocabSize;                    // ids are 0 .. vocabSize − 1 (the model's vocabulary and added tokens)
+
+    private HfTokenizer(Path file, HuggingFaceTokenizer tokenizer, Map<String, Integer> special, int vocabSize) {
         this.file = file;
         this.tokenizer = tokenizer;
         this.special = special;
+        this.vocabSize = vocabSize;
+    }
+
+    /** One more than the largest id of the model's vocabulary (an object token → id, or Unigram's list) and of added_tokens. */
+    private static int vocabSize(JsonNode root) {
+        long n = 0;
+        JsonNode vocab = root.path("model").path("vocab");
+        if (vocab.isArray()) n = vocab.size();
+        if (vocab.isObject()) for (JsonNode id : vocab) if (id.canConvertToLong()) n = Math.max(n, id.longValue() + 1);
+        for (JsonNode t : root.path("added_tokens")) if (t.path("id").canConvertToLong()) n = Math.max(n, t.path("id").longValue() + 1);
+        return (int) Math.min(n, Integer.MAX_VALUE);
     }
 
     /** Loads {@code path}: a tokenizer.json, or a model folder holding one (and maybe tokenizer_config.json). */
@@ -68,7 +81,7 @@ public final class HfTokenizer implements Tokenizer {
             tok.close();
             throw new TokenizerFormatException(file, "the tokenizer fails on a sample text: " + e.getMessage(), e);
         }
-        return new HfTokenizer(file, tok, Collections.unmodifiableMap(special));
+        return new HfTokenizer(file, tok, Collections.unmodifiableMap(special), vocabSize(root));
     }
 
     private static final String PROBE = "Hello world! Unbelievable, 1905 naïve 東京 🙂 <|endoftext|> [CLS]";
@@ -115,9 +128,16 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     @Override
+    /** {@inheritDoc} An id outside the vocabulary throws IllegalArgumentException naming it (the library would drop it silently). */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         long[] l = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) l[i] = ids[i];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocabSize) {
+                throw new IllegalArgumentException("id " + ids[i] + " at position " + i + " is outside " + file + "'s vocabulary [0, "
+                        + vocabSize + ")");
+            }
+            l[i] = ids[i];
+        }
         try {
             return tokenizer.decode(l, skipSpecialTokens);
         } catch (RuntimeException e) {

@@ -14,6 +14,7 @@ import java.util.Map;
  * A tiktoken encoding. Text is encoded as ordinary text: "<|endoftext|>" typed by a user becomes
  * ordinary pieces, never the special id (callers append special ids themselves). GPT-2 adds no
  * special tokens around a sequence, so {@code addSpecialTokens} changes nothing for r50k_base.
+ * Thread-safe.
  */
 public final class TiktokenTokenizer implements Tokenizer {
 
@@ -59,7 +60,21 @@ public final class TiktokenTokenizer implements Tokenizer {
             if (skipSpecialTokens && special.containsValue(id)) continue;
             l.add(id);
         }
-        return encoding.decode(l);
+        try {
+            return encoding.decode(l);
+        } catch (RuntimeException e) {                 // JTokkit throws NullPointerException for an id it lacks
+            for (int i = 0; i < ids.length; i++) {
+                IntArrayList one = new IntArrayList(1);
+                one.add(ids[i]);
+                try {
+                    encoding.decode(one);
+                } catch (RuntimeException bad) {
+                    throw new IllegalArgumentException("id " + ids[i] + " at position " + i + " is not in the " + name()
+                            + " vocabulary", bad);
+                }
+            }
+            throw e;
+        }
     }
 
     @Override

@@ -6,7 +6,9 @@ import java.util.Map;
 
 /**
  * Turns text into token ids and back. Implementations never pad or truncate: sequence lengths are
- * the model's business. Not thread-safe unless an implementation says so.
+ * the model's business. Not thread-safe unless an implementation says so: {@link TiktokenTokenizer}
+ * and {@link HfTokenizer} are (encode and decode from any number of threads; close once none uses
+ * them). Decoding an id outside the vocabulary is an IllegalArgumentException naming it.
  */
 public interface Tokenizer extends AutoCloseable {
 

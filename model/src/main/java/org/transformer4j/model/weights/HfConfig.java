@@ -22,7 +22,14 @@ public class HfConfig {
     public static HfConfig read(Path path) throws CheckpointException {
         Path file = Files.isDirectory(path) ? path.resolve("config.json") : path;
         if (!Files.isRegularFile(file)) throw new CheckpointException(file, "no such file");
-        JsonNode root = StrictJson.parseFile(file, "config.json");
+        JsonNode root;                                  // a CheckpointException, not a safetensors one: config.json is JSON
+        try {
+            root = StrictJson.parse(Files.readAllBytes(file));
+        } catch (StrictJson.ParseError e) {
+            throw new CheckpointException(file, "config.json is not valid JSON: " + e.getMessage(), e);
+        } catch (java.io.IOException e) {
+            throw new CheckpointException(file, "cannot read config.json: " + e, e);
+        }
         if (!root.isObject()) throw new CheckpointException(file, "config.json is not a JSON object");
         return new HfConfig(file, root);
     }
@@ -50,6 +57,15 @@ public class HfConfig {
     }
 
     public int size(String field, int dflt) throws CheckpointException { return has(field) ? size(field) : dflt; }
+
+    /** The same with a default computed in long (e.g. 4 × n_embd), which must fit an int. */
+    public int size(String field, long dflt) throws CheckpointException {
+        if (has(field)) return size(field);
+        if (dflt < 1 || dflt > Integer.MAX_VALUE) {
+            throw new CheckpointException(file, "config.json has no '" + field + "' and its default, " + dflt + ", is not a size (1 to 2^31 − 1)");
+        }
+        return (int) dflt;
+    }
 
     /** A finite number (epsilons). */
     public double number(String field, double dflt) throws CheckpointException {

@@ -99,7 +99,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         return n;
     }
 
-    private static int dim(HfConfig cfg, String field, int dflt) throws CheckpointException {
+    private static int dim(HfConfig cfg, String field, long dflt) throws CheckpointException {
         int n = dflt < 0 ? cfg.size(field) : cfg.size(field, dflt);
         if (n > MAX_SIZE) throw cfg.error("config.json field '" + field + "' is " + n + ", more than " + MAX_SIZE);
         return n;
@@ -112,7 +112,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
     /** GPT-2 (GPT2Model / GPT2LMHeadModel): Conv1D weights [in, out], fused c_attn [C, 3C]. */
     public static HfLayout gpt2(HfConfig cfg) throws CheckpointException {
         int c = dim(cfg, "n_embd", -1), l = layers(cfg, "n_layer", -1), nh = dim(cfg, "n_head", -1);
-        int v = dim(cfg, "vocab_size", -1), p = dim(cfg, "n_positions", 1024), f = dim(cfg, "n_inner", 4 * c);
+        int v = dim(cfg, "vocab_size", -1), p = dim(cfg, "n_positions", 1024), f = dim(cfg, "n_inner", 4L * c);
         divisible(cfg, "n_embd", c, nh);
         Builder b = new Builder();
         b.req("wte.weight", v, c).req("wpe.weight", p, c);

@@ -35,6 +35,13 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
      * index file, or a single .safetensors file.
      */
     public static SafetensorsCheckpoint open(Path path) throws IOException {
+        try {
+            path.toRealPath();                          // a symlink loop or a missing target, said as such
+        } catch (IOException e) {
+            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file or folder" : "cannot resolve: " + e;
+            if (Files.isSymbolicLink(path)) why = linkProblem(path, why);
+            throw new CheckpointException(path, why, e);
+        }
         if (Files.isDirectory(path)) {
             if (Files.exists(path.resolve(SINGLE))) return single(path.resolve(SINGLE));
             if (Files.exists(path.resolve(INDEX))) return sharded(path.resolve(INDEX));
@@ -42,6 +49,21 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         }
         if (path.getFileName().toString().endsWith(".json")) return sharded(path);
         return single(path);
+    }
+
+    /** Follows {@code link}'s chain of symbolic links: "a loop of symbolic links …" or "a symbolic link to a missing …". */
+    private static String linkProblem(Path link, String otherwise) {
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        Path p = link.toAbsolutePath().normalize();
+        try {
+            while (Files.isSymbolicLink(p)) {
+                if (!seen.add(p)) return "a loop of symbolic links through " + p;
+                p = p.resolveSibling(Files.readSymbolicLink(p)).normalize();
+            }
+            return Files.exists(p) ? otherwise : "a symbolic link to a missing file or folder (" + p + ")";
+        } catch (IOException e) {
+            return otherwise;
+        }
     }
 
     private static SafetensorsCheckpoint single(Path file) throws IOException {

@@ -28,7 +28,7 @@ class TokenizerFuzzTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A small WordPiece tokenizer.json in the shape of BERT's. */
-    private static final String WORDPIECE = "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":["
+    static final String WORDPIECE = "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":["
             + "{\"id\":0,\"content\":\"[PAD]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true},"
             + "{\"id\":1,\"content\":\"[UNK]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true},"
             + "{\"id\":2,\"content\":\"[CLS]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true},"

@@ -204,7 +204,9 @@ public final class CpuAttention {
                     }
                     float inv = l > 0f ? 1f / l : 0f;
                     for (int d = 0; d < hs; d++) partO[sp * hs + d] = acc[d] * inv;
-                    partLse[sp] = l > 0f ? m + (float) Math.log(l) : Float.NEGATIVE_INFINITY;
+                    // only a split that saw no key (l exactly 0) is empty; a NaN l (a NaN or +inf score)
+                    // gives a NaN lse that poisons the combine, as the one-pass attention's NaN row does
+                    partLse[sp] = l == 0f ? Float.NEGATIVE_INFINITY : m + (float) Math.log(l);
                 }
                 float mx = Float.NEGATIVE_INFINITY;
                 for (float x : partLse) mx = Math.max(mx, x);
@@ -220,7 +222,7 @@ public final class CpuAttention {
                 }
                 float inv = sum > 0f ? 1f / sum : 0f;
                 for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;
-                if (lse != null) lse[(b * nh + h) * tq + i] = sum > 0f ? mx + (float) Math.log(sum) : Float.NEGATIVE_INFINITY;
+                if (lse != null) lse[(b * nh + h) * tq + i] = sum == 0f ? Float.NEGATIVE_INFINITY : mx + (float) Math.log(sum);
             }
         });
     }

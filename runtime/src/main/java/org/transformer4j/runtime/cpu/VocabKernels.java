@@ -59,17 +59,40 @@ public final class VocabKernels {
      */
     public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, long seed,
                                long offset, int[] ids, float[] logprobs) {
+        sample(rows, cols, logits, temperature, topK, topP, seed, offset, ids, logprobs, null);
+    }
+
+    /**
+     * The same, and nonFinite (may be null) gets 1 for each non-finite row (a NaN or +∞, or no finite
+     * logit), else 0. Such a row's id is its argmax over non-NaN logits (0 when all are NaN) and its
+     * logprob NaN: ids never leave [0, cols).
+     */
+    public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, long seed,
+                               long offset, int[] ids, float[] logprobs, int[] nonFinite) {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
+            boolean bad = nonFinite(logits, o, cols);
             float[] ms = maxSum(logits, o, cols, 1f);
-            int id = temperature == 0f ? argmax(logits, o, cols) : sampleRow(logits, o, cols, ms[0], temperature, topK, topP,
+            int id = temperature == 0f || bad ? argmax(logits, o, cols) : sampleRow(logits, o, cols, ms[0], temperature, topK, topP,
                     Philox.uniform(seed, r, offset));
             ids[r] = id;
-            if (logprobs != null) logprobs[r] = logits[o + id] - ms[0] - (float) Math.log(ms[1]);
+            if (logprobs != null) logprobs[r] = bad ? Float.NaN : logits[o + id] - ms[0] - (float) Math.log(ms[1]);
+            if (nonFinite != null) nonFinite[r] = bad ? 1 : 0;
         }
     }
 
-    /** The smallest index among equal maxima (NaN never wins). */
+    /** Whether x[off : off+n] holds a NaN or +∞, or no finite value. */
+    static boolean nonFinite(float[] x, int off, int n) {
+        boolean finite = false;
+        for (int i = 0; i < n; i++) {
+            float v = x[off + i];
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) return true;
+            if (v != Float.NEGATIVE_INFINITY) finite = true;
+        }
+        return !finite;
+    }
+
+    /** The smallest index among equal maxima (NaN never wins; 0 when every value is NaN). */
     static int argmax(float[] x, int off, int n) {
         float bv = Float.NEGATIVE_INFINITY;
         int bi = Integer.MAX_VALUE;
@@ -80,7 +103,7 @@ public final class VocabKernels {
                 bi = i;
             }
         }
-        return bi;
+        return bi == Integer.MAX_VALUE ? 0 : bi;
     }
 
     /** The smallest logit that the top-k and top-p filters keep (every logit ≥ it is kept). */

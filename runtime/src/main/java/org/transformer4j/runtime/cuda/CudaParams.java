@@ -141,6 +141,7 @@ final class CudaParams {
         MemorySegment p = t4j_sample_params.allocate(arena);
         t4j_sample_params.ids(p, address(op.ids()));
         t4j_sample_params.logprobs(p, address(op.logprobs()));
+        t4j_sample_params.nonfinite(p, address(op.nonFinite()));
         t4j_sample_params.logits(p, address(op.logits()));
         t4j_sample_params.rows(p, s.rows());
         t4j_sample_params.cols(p, s.cols());

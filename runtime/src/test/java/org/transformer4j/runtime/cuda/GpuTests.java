@@ -72,4 +72,14 @@ final class GpuTests {
         String v = Tolerance.violation(dt, gpu, cpuTwin, ref, extraRoundings);
         if (v != null) throw new AssertionError(what + ": " + v);
     }
+
+    /** ‖got − ref‖ / ‖ref‖ (GpuSmokeTest calls it; the merge of 'shape' left it out, so runtime's tests did not compile). */
+    static double relErr(float[] got, double[] ref) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (got[i] - ref[i]) * (got[i] - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
 }
