@@ -49,7 +49,7 @@ public final class CpuKernels {
      * at or above it, so that batched results equal solo ones bit for bit.
      */
     public static int smallMRows() {
-        return simd ? DOT_MAX_M_SIMD : MR;
+        return simd ? CpuGemm.DOT_MAX_M_SIMD : CpuGemm.MR;
     }
 
     static boolean simdAvailable() {
