@@ -38,6 +38,38 @@ public final class HostCopy {
         convert(src, dtype, dst, 0, src.numel());
     }
 
+    /** Stands for "a pool thread" when asking whether memory is confined to the calling thread (never started). */
+    private static final Thread OTHER = Thread.ofPlatform().unstarted(() -> {});
+
+    /** Below this many bytes a copy runs on the calling thread only (splitting costs more than it gains). */
+    private static final long PARALLEL_BYTES = 8L << 20;
+
+    /**
+     * As {@link #convert(Tensor, DType, MemorySegment, long, long)}, split over the common fork-join pool
+     * in parts of whole tile rows (each part writes its own range of {@code dst}); small ranges run here.
+     */
+    public static void convertParallel(Tensor src, DType dtype, MemorySegment dst, long first, long count) {
+        if (first < 0 || count < 0 || first > src.numel() - count || dst.byteSize() < count * dtype.byteSize()) {
+            convert(src, dtype, dst, first, count);                      // throws, naming the problem
+            return;
+        }
+        int threads = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1;
+        long bytes = count * Math.max(src.dtype().byteSize(), dtype.byteSize());
+        if (threads < 2 || bytes < PARALLEL_BYTES || src.rank() == 0
+                || !src.hostSegment().isAccessibleBy(OTHER) || !dst.isAccessibleBy(OTHER)) {   // confined memory: this thread only
+            convert(src, dtype, dst, first, count);
+            return;
+        }
+        long cols = Math.max(1, src.shape(src.rank() - 1));
+        long unit = src.isContiguous() ? 1 << 16 : cols * TILE;        // parts start on tile rows of transposed views
+        long parts = Math.min(threads * 4L, Math.max(1, count / unit));
+        long per = (count / parts + unit - 1) / unit * unit;
+        java.util.stream.LongStream.range(0, (count + per - 1) / per).parallel().forEach(i -> {
+            long from = i * per, n = Math.min(per, count - from);
+            convert(src, dtype, dst.asSlice(from * dtype.byteSize(), n * dtype.byteSize()), first + from, n);
+        });
+    }
+
     /** Elements {@code [first, first + count)} of {@code src} (row-major) into {@code dst} as {@code dtype}. */
     public static void convert(Tensor src, DType dtype, MemorySegment dst, long first, long count) {
         Objects.requireNonNull(src, "src");
@@ -99,8 +131,14 @@ public final class HostCopy {
                 long c1 = Math.min(cols, c0 + TILE);
                 for (long c = c0; c < c1; c++) {
                     // One column of the tile: TILE source elements rs apart (often adjacent), written cols apart.
-                    for (long r = r0; r < r0 + TILE; r++) {
-                        element(s, from, base + r * rs + c * cs, d, to, dstFirst + r * cols + c);
+                    if (from == to && from.byteSize() == 2) {                  // BF16/F16 kept as they are: the 1B load's case
+                        for (long r = r0; r < r0 + TILE; r++) {
+                            d.setAtIndex(I16, dstFirst + r * cols + c, s.getAtIndex(I16, base + r * rs + c * cs));
+                        }
+                    } else {
+                        for (long r = r0; r < r0 + TILE; r++) {
+                            element(s, from, base + r * rs + c * cs, d, to, dstFirst + r * cols + c);
+                        }
                     }
                 }
             }

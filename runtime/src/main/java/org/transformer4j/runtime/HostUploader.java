@@ -21,7 +21,7 @@ public final class HostUploader implements Uploader {
         check(host, dtype);
         Tensor t = Tensor.empty(dtype, host.shape());
         try {
-            HostCopy.convert(host, dtype, t.hostSegment());
+            HostCopy.convertParallel(host, dtype, t.hostSegment(), 0, host.numel());
             if (hostMemory) return t;
             try (t) {
                 return backend.upload(t);

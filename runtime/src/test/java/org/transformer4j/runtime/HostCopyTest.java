@@ -82,6 +82,32 @@ class HostCopyTest {
     }
 
     @Test
+    void theParallelCopyEqualsTheSequentialOne() {
+        SplittableRandom rnd = new SplittableRandom(10);
+        try (Tensor m = HostCopyOracle.random(rnd, DType.F32, 1536, 2048); Arena a = Arena.ofShared()) {   // 12 MiB: split
+            for (Tensor v : new Tensor[] {m, m.transpose(0, 1), m.slice(1, 300, 1900).transpose(0, 1)}) {
+                for (DType to : FLOATS) {
+                    long n = v.numel();
+                    MemorySegment seq = a.allocate(n * to.byteSize(), 8), par = a.allocate(n * to.byteSize(), 8);
+                    HostCopy.convert(v, to, seq);
+                    HostCopy.convertParallel(v, to, par, 0, n);
+                    assertEquals(-1, seq.mismatch(par), "view " + v.shapeString() + " → " + to);
+                    long from = 3 * 64 * v.shape(1) + 17, k = n - from - 5;      // a range not on tile rows
+                    HostCopy.convertParallel(v, to, par, from, k);
+                    assertEquals(-1, seq.asSlice(from * to.byteSize(), k * to.byteSize()).mismatch(par.asSlice(0, k * to.byteSize())),
+                            "range of " + v.shapeString() + " → " + to);
+                }
+                try (Arena confined = Arena.ofConfined()) {                    // memory of one thread: copied on that thread
+                    MemorySegment seq = a.allocate(v.numel() * 2, 8), own = confined.allocate(v.numel() * 2, 8);
+                    HostCopy.convert(v, DType.BF16, seq);
+                    HostCopy.convertParallel(v, DType.BF16, own, 0, v.numel());
+                    assertEquals(-1, seq.mismatch(own));
+                }
+            }
+        }
+    }
+
+    @Test
     void integersCopyToTheirOwnTypeOnlyAndBadRangesAreRefused() {
         try (Tensor ids = Tensor.ofInts(new int[] {1, -2, 3, 4, 5, 6}, 2, 3); Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(24, 8);

@@ -67,7 +67,7 @@ final class PinnedUploader implements Uploader {
                 next = 1 - next;
                 MemorySegment buf = buffer(b);
                 if (inFlight[b] != null) inFlight[b].synchronize();      // its previous copy has left the buffer
-                HostCopy.convert(host, dtype, buf, e, k);
+                HostCopy.convertParallel(host, dtype, buf, e, k);
                 device.makeCurrent();
                 Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress() + e * size, buf, k * size, backend.stream().handle()),
                         "cuMemcpyHtoDAsync(" + k * size + " pinned bytes)");
