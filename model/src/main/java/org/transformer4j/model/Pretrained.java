@@ -112,7 +112,7 @@ public final class Pretrained {
      * pinned staging buffers), never through a Java array or a whole fp32 host copy. On the CPU
      * backend a tensor stored in {@code dtype} that needs no transposition is not copied at all: the
      * weights view the mapped file, which they keep open until they are closed (and which must not be
-     * truncated meanwhile). A checkpoint the backend cannot hold is refused before anything is
+     * truncated meanwhile; such tensors are read-only). {@code -Dt4j.load.mapped=false} copies them instead. A checkpoint the backend cannot hold is refused before anything is
      * allocated, naming the file(s) and the bytes ({@link LoadBudget}).
      */
     public static Weights load(Path dir, Backend backend, DType dtype) throws IOException {
@@ -133,10 +133,11 @@ public final class Pretrained {
             LoadBudget.check(ck, keys.values(), dir, backend, dtype);              // before anything is allocated
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
+            boolean share = Boolean.parseBoolean(System.getProperty("t4j.load.mapped", "true"));
             Weights w = switch (type) {
-                case "gpt2" -> HfWeights.gpt2(config, byName, backend, dtype, true);
-                case "bert" -> HfWeights.bert(config, byName, backend, dtype, true);
-                default -> HfWeights.t5(config, byName, backend, dtype, true);
+                case "gpt2" -> HfWeights.gpt2(config, byName, backend, dtype, share);
+                case "bert" -> HfWeights.bert(config, byName, backend, dtype, share);
+                default -> HfWeights.t5(config, byName, backend, dtype, share);
             };
             if (w.viewsHostMemory()) {                                             // CPU tensors that are views of the mapping
                 w.keepOpen(ck);

@@ -4,7 +4,7 @@
 // tensor: twice the file), holds exactly the file's values (transposed, split, converted), and stays
 // a view of the mapped file where it can; a file the machine cannot hold and a tensor too large to
 // address are refused naming the file and the bytes (sparse files: the bytes are never written); a
-// 3 GB tensor is a view, not a heap copy.
+// 4 GiB tensor is a view, not a heap copy, and asking it for a float[] says why not instead of a heap OOM.
 package org.transformer4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -179,6 +179,13 @@ class LoadAtSizeTest {
             // the view's memory (the mapped file) or the copy's is gone with the weights
             assertThrows(IllegalStateException.class, () -> tokens.get(ValueLayout.JAVA_SHORT, 0), dt + ": memory released on close");
         }
+        System.setProperty("t4j.load.mapped", "false");
+        try (Weights w = Pretrained.load(dir, CPU, DType.BF16)) {
+            assertFalse(Uploader.isView(w.embeddings.tokens()), "-Dt4j.load.mapped=false copies");
+            checkValues(w, byName);
+        } finally {
+            System.clearProperty("t4j.load.mapped");
+        }
     }
 
     /** Every element of every tensor against the stored bits, through GPT-2's transposes and the c_attn split. */
@@ -284,17 +291,19 @@ class LoadAtSizeTest {
     }
 
     @Test
-    void aThreeGigabyteTensorIsAViewNotAHeapCopy(@TempDir Path dir) throws Exception {
+    void aFourGigabyteTensorIsAViewNotAHeapCopy(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("big.safetensors");
-        long n = 3L << 29;                                   // 1.5 G BF16 elements: 3 GiB, past every Java array
+        long n = (1L << 31) + (1 << 20);                     // 2^31 + 2^20 BF16 elements: 4 GiB, past every Java array
         writeFile(file, List.of(new Stored("w", "BF16", new long[] {n / 1024, 1024}, null)), false);
         long before = allocated();
         try (SafetensorsFile f = SafetensorsFile.open(file); Tensor t = f.tensor("w"); var up = CPU.uploader()) {
             Tensor shared = up.share(t, DType.BF16);
             assertTrue(Uploader.isView(shared));
             assertEquals(0f, shared.getFloat(n / 1024 - 1, 1023), 0f);      // a hole of the sparse file reads as zeros
-            assertEquals(3L << 30, shared.storage().byteSize());
+            assertEquals(2 * n, shared.storage().byteSize());
+            IllegalStateException e = assertThrows(IllegalStateException.class, t::toFloatArray);   // no array can hold it: said so
+            assertTrue(e.getMessage().contains(n + " elements") && e.getMessage().contains(2 * n + " bytes"), e.getMessage());
         }
-        assertTrue(allocated() - before < 1 << 20, "no heap copy of a 3 GiB tensor");
+        assertTrue(allocated() - before < 1 << 20, "no heap copy of a 4 GiB tensor");
     }
 }
