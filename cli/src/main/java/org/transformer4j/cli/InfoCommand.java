@@ -12,14 +12,29 @@ import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.cuda.Cuda;
 import org.transformer4j.runtime.cuda.CudaDevice;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Show the backend, GPUs, compiled kernels and libraries found.")
+        description = "Show the backend, GPUs, compiled kernels and libraries found; with --model, what loading a model costs.")
 final class InfoCommand implements Callable<Integer> {
 
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Also load this model folder once and print the load time and peak host memory (RSS, heap).")
+    java.nio.file.Path model;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
+            description = "The dtype --model is loaded in (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         print(System.out);
+        if (model != null) {
+            org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
+            try (Backend b = Backends.select()) {
+                LoadReport.print(System.out, model, b, dt);
+            }
+        }
         return 0;
     }
 

@@ -70,6 +70,25 @@ class CliProcessTest {
     }
 
     @Test
+    void infoWithAModelPrintsTheLoadTimeAndPeakHostMemory() throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 5);
+        int c = Gpt2Folder.C, l = Gpt2Folder.LAYERS;
+        long params = (long) Gpt2Folder.V * c + (long) Gpt2Folder.POSITIONS * c + 2L * c
+                + l * (2L * c + 3L * c * c + 3L * c + (long) c * c + c + 2L * c + 4L * c * c + 4L * c + 4L * c * c + c);
+        for (String dt : new String[] {"f32", "bf16"}) {
+            CliProcess.Result r = CliProcess.run(dir, "info", "--model", model.toString(), "--dtype", dt);
+            assertEquals(0, r.exit(), r.all());
+            String out = r.out();
+            assertTrue(out.contains(String.format(java.util.Locale.ROOT, "%,d parameters", params)), r.all());
+            assertTrue(out.lines().anyMatch(x -> x.matches("load: +[0-9.]+ s on cpu.*")), r.all());
+            assertTrue(out.lines().anyMatch(x -> x.matches("memory: +peak RSS [0-9,.]+ MB.*")), r.all());
+            assertTrue(out.lines().anyMatch(x -> x.matches("heap: +[0-9,.]+ MB allocated during the load.*")), r.all());
+            // stored F32: loaded as f32 the token table and the norms stay views of the mapped file; as bf16 all is converted
+            assertEquals(dt.equals("f32"), out.lines().anyMatch(x -> x.startsWith("mapped:")), r.all());
+        }
+    }
+
+    @Test
     void demoMatchesEveryOp() throws Exception {
         CliProcess.Result r = CliProcess.run(dir, "demo");
         assertEquals(0, r.exit(), r.all());

@@ -3,6 +3,7 @@
 // fused tensors), and one key-for-key copy that reports every missing, misshaped and leftover key.
 package org.transformer4j.model;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -13,6 +14,7 @@ import java.util.TreeSet;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.Uploader;
 
 final class HfWeights {
 
@@ -21,6 +23,11 @@ final class HfWeights {
     // ---- Hugging Face BERT --------------------------------------------------------------------
 
     static Weights bert(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
+        return bert(config, hf, backend, dtype, false);
+    }
+
+    /** With {@code share} (Pretrained: tensors that views of the mapped file can serve are not copied). */
+    static Weights bert(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype, boolean share) {
         TransformerConfig c = config;
         if (c.architecture() != TransformerConfig.Architecture.ENCODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.POST
                 || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
@@ -54,7 +61,7 @@ final class HfWeights {
         }
         Map<String, Part> parts = new LinkedHashMap<>();
         alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
-        return load("BERT", hf, parts, backend, dtype, s -> Weights.buildBert(c, s, pooler));
+        return load("BERT", hf, parts, backend, dtype, share, s -> Weights.buildBert(c, s, pooler));
     }
 
     // ---- Hugging Face encoders with their heads (issue 14): BERT, RoBERTa, XLM-RoBERTa, DistilBERT ----
@@ -189,7 +196,24 @@ final class HfWeights {
      */
     static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
                                 java.util.function.Function<Weights.Source, Weights> build) {
+        return load(family, hf, parts, backend, dtype, false, build);
+    }
+
+    /**
+     * {@code share}: where the backend can compute on a stored tensor as it is (CPU, same dtype, no
+     * transposition) the weights view it instead of copying it ({@link Uploader#share}); the caller then
+     * keeps the stored tensors' memory (the mapped checkpoint) open as long as the weights.
+     */
+    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
+                                boolean share, java.util.function.Function<Weights.Source, Weights> build) {
         Weights.checkFloating(dtype);
+        try (Uploader uploader = backend.uploader()) {
+            return load(family, hf, parts, backend, dtype, share, uploader, build);
+        }
+    }
+
+    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
+                                boolean share, Uploader uploader, java.util.function.Function<Weights.Source, Weights> build) {
         Set<String> used = new HashSet<>();
         List<String> problems = new ArrayList<>();
         Weights.Source s = new Weights.Source() {
@@ -217,22 +241,18 @@ final class HfWeights {
                     return null;
                 }
                 used.add(p.key());
-                float[] a = t.toFloatArray();
-                float[] out;
-                if (p.transposed()) {                                          // (in, N) columns [from, to) → (to − from, in)
-                    int in = (int) stored[0], n = (int) stored[1], from = Math.max(p.from(), 0), rows = (int) shape[0];
-                    out = new float[rows * in];
-                    for (int i = 0; i < in; i++) for (int o = 0; o < rows; o++) out[o * in + i] = a[i * n + from + o];
-                } else if (p.from() >= 0) {
-                    out = java.util.Arrays.copyOfRange(a, p.from(), p.to());
-                } else {
-                    out = a;
+                // A strided view of the stored tensor (a transposed Conv1D, a range of a fused one), moved by
+                // the uploader: converted to dt straight into the backend's memory, never a Java array.
+                Tensor view = t;
+                if (p.transposed()) view = (p.from() >= 0 ? t.slice(1, p.from(), p.to()) : t).transpose(0, 1);
+                else if (p.from() >= 0) view = t.slice(t.rank() - 1, p.from(), p.to());
+                Tensor dev = share ? uploader.share(view, dt) : uploader.upload(view, dt);
+                named.put(name, dev);
+                MemorySegment mapped = t.hostSegment();
+                if (!Uploader.isView(dev) && mapped.isMapped() && mapped.byteSize() > 0) {
+                    mapped.unload();       // copied: drop the mapped pages from the resident set (they stay in the page cache)
                 }
-                try (Tensor host = Tensor.of(dt, out, shape)) {                 // rounded to dt once, on the host
-                    Tensor dev = backend.upload(host);
-                    named.put(name, dev);
-                    return dev;
-                }
+                return dev;
             }
 
             @Override public Tensor matrix(String name, int out, int in) { return take(name, dtype, out, in); }
@@ -266,6 +286,11 @@ final class HfWeights {
     // ---- Hugging Face GPT-2 -------------------------------------------------------------------
 
     static Weights gpt2(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
+        return gpt2(config, hf, backend, dtype, false);
+    }
+
+    /** With {@code share} (Pretrained: tensors that views of the mapped file can serve are not copied). */
+    static Weights gpt2(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype, boolean share) {
         TransformerConfig c = config;
         if (c.architecture() != TransformerConfig.Architecture.DECODER_ONLY || c.normPlacement() != TransformerConfig.NormPlacement.PRE
                 || c.norm() != TransformerConfig.NormKind.LAYER_NORM || c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE
@@ -303,12 +328,17 @@ final class HfWeights {
             map = new java.util.HashMap<>(hf);
             map.remove("lm_head.weight");
         }
-        return load("GPT-2", map, parts, backend, dtype, s -> Weights.build(c, s, 0));
+        return load("GPT-2", map, parts, backend, dtype, share, s -> Weights.build(c, s, 0));
     }
 
     // ---- Hugging Face T5 ----------------------------------------------------------------------
 
     static Weights t5(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype) {
+        return t5(config, hf, backend, dtype, false);
+    }
+
+    /** With {@code share} (Pretrained: tensors that views of the mapped file can serve are not copied). */
+    static Weights t5(TransformerConfig config, Map<String, Tensor> hf, Backend backend, DType dtype, boolean share) {
         TransformerConfig c = config;
         if (c.architecture() != TransformerConfig.Architecture.ENCODER_DECODER || c.norm() != TransformerConfig.NormKind.RMS_NORM
                 || c.normPlacement() != TransformerConfig.NormPlacement.PRE || c.positions() != TransformerConfig.Positions.T5_RELATIVE
@@ -347,6 +377,6 @@ final class HfWeights {
             parts.put(stack + ".final_norm.weight", new Part(stack + ".final_layer_norm.weight", false, -1, -1));
         }
         parts.put("lm_head", new Part("lm_head.weight", false, -1, -1));
-        return load("T5", map, parts, backend, dtype, s -> Weights.build(c, s, 0));
+        return load("T5", map, parts, backend, dtype, share, s -> Weights.build(c, s, 0));
     }
 }

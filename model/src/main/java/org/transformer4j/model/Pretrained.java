@@ -11,12 +11,16 @@ import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.FiniteCheck;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.HfLayout;
+import org.transformer4j.model.weights.LoadBudget;
 import org.transformer4j.model.weights.SafetensorsCheckpoint;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
 
-/** Loads {@code dir}'s model onto a backend; the checkpoint file is closed before returning. */
+/**
+ * Loads {@code dir}'s model onto a backend; the checkpoint file is closed before returning, unless CPU
+ * weights view it (then closing the weights closes it).
+ */
 public final class Pretrained {
 
     private Pretrained() {}
@@ -102,8 +106,14 @@ public final class Pretrained {
 
     /**
      * The same in {@code dtype} (F32, F16 or BF16), for a {@link Transformer} that computes in it: each
-     * stored tensor, whatever its stored dtype, is rounded to {@code dtype} once on the host and uploaded
-     * (T5's relative-bias tables stay F32; see {@link Weights#to}).
+     * stored tensor, whatever its stored dtype, is rounded to {@code dtype} once (T5's relative-bias
+     * tables stay F32; see {@link Weights#to}). Tensor by tensor, from the memory-mapped file straight
+     * into the backend's memory ({@link org.transformer4j.runtime.Uploader}: on CUDA through two reused
+     * pinned staging buffers), never through a Java array or a whole fp32 host copy. On the CPU
+     * backend a tensor stored in {@code dtype} that needs no transposition is not copied at all: the
+     * weights view the mapped file, which they keep open until they are closed (and which must not be
+     * truncated meanwhile; such tensors are read-only). {@code -Dt4j.load.mapped=false} copies them instead. A checkpoint the backend cannot hold is refused before anything is
+     * allocated, naming the file(s) and the bytes ({@link LoadBudget}).
      */
     public static Weights load(Path dir, Backend backend, DType dtype) throws IOException {
         return load(dir, backend, dtype, (Boolean) null);
@@ -152,16 +162,27 @@ public final class Pretrained {
             throw cfg.error("config.json describes no valid model: " + e.getMessage());
         }
         HfLayout layout = HfLayout.of(cfg);
-        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+        SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir);
+        boolean kept = false;
+        try {
             Map<String, String> keys = layout.match(ck, dir);                      // canonical name → stored name
             if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, keys.values());
+            LoadBudget.check(ck, keys.values(), dir, backend, dtype);              // before anything is allocated
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
-            return switch (type) {
-                case "gpt2" -> Weights.fromHfGpt2(config, byName, backend, dtype);
-                case "bert" -> Weights.fromHfBert(config, byName, backend, dtype);
-                default -> Weights.fromHfT5(config, byName, backend, dtype);
+            boolean share = Boolean.parseBoolean(System.getProperty("t4j.load.mapped", "true"));
+            Weights w = switch (type) {
+                case "gpt2" -> HfWeights.gpt2(config, byName, backend, dtype, share);
+                case "bert" -> HfWeights.bert(config, byName, backend, dtype, share);
+                default -> HfWeights.t5(config, byName, backend, dtype, share);
             };
+            if (w.viewsHostMemory()) {                                             // CPU tensors that are views of the mapping
+                w.keepOpen(ck);
+                kept = true;
+            }
+            return w;
+        } finally {
+            if (!kept) ck.close();
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.SplittableRandom;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.Uploader;
 
 /**
  * Every matrix is stored as torch.nn.Linear stores it, (out, in), and used with
@@ -100,6 +101,8 @@ public final class Weights implements AutoCloseable {
     public final Tensor ropeInvFreq;
     private final Map<String, Tensor> named;
     private final boolean owner;
+    /** Closed after the tensors: the memory-mapped checkpoint that tensors shared by {@link Pretrained#load} view, or null. */
+    private volatile AutoCloseable keepAlive;
 
     private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
                     ClassifierHead classifierHead, MlmHead mlmHead, Map<String, Tensor> named, Backend backend) {
@@ -185,20 +188,21 @@ public final class Weights implements AutoCloseable {
      * {@code dtype} once (to nearest, ties to even), because the ops take them in the activations' dtype;
      * the T5 relative-bias tables stay F32, as the attention ops take them. Tensors shared here (a tied
      * output matrix, a stack shared under step 2) stay shared in the copy. The copy owns its tensors:
-     * close both. Each tensor goes through the host, so the device holds one extra tensor at a time.
+     * close both. Each tensor goes through native host memory (never a Java array), so the device holds
+     * one extra tensor at a time.
      */
     public Weights to(DType dtype) {
         checkFloating(dtype);
         Set<Tensor> keepF32 = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Stack st : new Stack[] {encoder, decoder}) if (st != null && st.relativeBias() != null) keepF32.add(st.relativeBias());
         Map<Tensor, Tensor> copies = new java.util.IdentityHashMap<>();
-        try {
+        try (Uploader up = backend.uploader()) {
             Map<String, Tensor> named2 = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> e : named.entrySet()) {
                 Tensor t = e.getValue();
                 Tensor c = copies.get(t);
                 if (c == null) {
-                    c = convert(t, keepF32.contains(t) ? DType.F32 : dtype);
+                    c = convert(t, keepF32.contains(t) ? DType.F32 : dtype, up);
                     copies.put(t, c);
                 }
                 named2.put(e.getKey(), c);
@@ -228,10 +232,28 @@ public final class Weights implements AutoCloseable {
         }
     }
 
-    private Tensor convert(Tensor t, DType dtype) {
-        try (Tensor h = backend.toHost(t); Tensor r = Tensor.of(dtype, h.toFloatArray(), t.shape())) {
-            return backend.upload(r);
+    /** Through native host memory only: a device tensor comes back to the host once, never as a Java array. */
+    private Tensor convert(Tensor t, DType dtype, Uploader up) {
+        if (!t.isCuda()) return up.upload(t, dtype);
+        try (Tensor h = backend.toHost(t)) {
+            return up.upload(h, dtype);
         }
+    }
+
+    /**
+     * Makes {@link #close} also close {@code resource}, after the tensors: how {@link Pretrained#load}
+     * keeps a memory-mapped checkpoint open while tensors of these weights view it.
+     */
+    Weights keepOpen(AutoCloseable resource) {
+        if (!owner) throw new IllegalStateException("a view of weights cannot own a resource");
+        keepAlive = resource;
+        return this;
+    }
+
+    /** Whether some tensor here is a view of memory these weights do not own (a mapped checkpoint). */
+    boolean viewsHostMemory() {
+        for (Tensor t : named.values()) if (Uploader.isView(t)) return true;
+        return false;
     }
 
     private static Norm map(Norm n, java.util.function.UnaryOperator<Tensor> m) {
@@ -277,6 +299,15 @@ public final class Weights implements AutoCloseable {
         Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Tensor t : named.values()) if (seen.add(t)) t.close();
         if (ropeInvFreq != null) ropeInvFreq.close();
+        AutoCloseable r = keepAlive;
+        keepAlive = null;
+        if (r != null) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the checkpoint these weights viewed: " + e.getMessage(), e);
+            }
+        }
     }
 
     // ---- random initialisation ------------------------------------------------------------------

@@ -31,6 +31,13 @@ public interface Backend extends AutoCloseable {
     /** A copy of a host tensor in this backend's memory (a fresh host copy on the CPU backend). */
     Tensor upload(Tensor host);
 
+    /**
+     * An {@link Uploader}: host tensors of any strides into this backend, dtype-converted on the way,
+     * without Java arrays (how checkpoints are loaded). The default converts on the host into the
+     * tensor itself (host-memory backends) or into a native host copy that {@link #upload} moves.
+     */
+    default Uploader uploader() { return new HostUploader(this); }
+
     /** A contiguous host copy of a tensor of this backend; waits for queued work that writes it. */
     Tensor toHost(Tensor t);
 

@@ -260,7 +260,23 @@ public final class Tensor implements AutoCloseable {
 
     /** All elements, row-major, converted to fp32 (host tensors only). */
     public float[] toFloatArray() {
-        return toFloatArray(new float[Math.toIntExact(numel())]);
+        return toFloatArray(new float[arrayLength()]);
+    }
+
+    /**
+     * numel() as the length of a 4-byte Java array, or an error naming this tensor and the bytes where no
+     * array can hold it or the heap (-Xmx) is smaller than the array (instead of an OutOfMemoryError naming nothing).
+     */
+    private int arrayLength() {
+        long n = numel();
+        long max = Runtime.getRuntime().maxMemory();
+        if (n > Integer.MAX_VALUE - 8 || 4 * n > max) {
+            throw new IllegalStateException(this + " has " + n + " elements (" + n * dtype.byteSize() + " bytes): as a Java array"
+                    + " they need " + 4 * n + " bytes, " + (n > Integer.MAX_VALUE - 8 ? "more than an array holds"
+                    : "more than the maximum heap (" + max + " bytes)") + "; read it through hostSegment() or move it"
+                    + " with Backend.uploader()");
+        }
+        return (int) n;
     }
 
     /** All elements, row-major, converted to fp32, into out[0 : numel) (host tensors only); returns out. */
@@ -282,7 +298,7 @@ public final class Tensor implements AutoCloseable {
     public int[] toIntArray() {
         MemorySegment seg = hostSegment();
         if (dtype != DType.I32 && dtype != DType.I64) throw new IllegalStateException(this + " is not an integer tensor");
-        int[] out = new int[Math.toIntExact(numel())];
+        int[] out = new int[arrayLength()];
         int[] i = {0};
         forEachOffset(off -> out[i[0]++] = dtype == DType.I32 ? seg.get(I32, off * 4)
                 : Math.toIntExact(seg.get(I64, off * 8)));

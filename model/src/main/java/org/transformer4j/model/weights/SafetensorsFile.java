@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -123,10 +124,15 @@ public final class SafetensorsFile implements AutoCloseable {
         DType t = e.dtype().runtimeType().orElseThrow(() -> new IllegalArgumentException(path + ": tensor '" + name
                 + "' has dtype " + e.dtype() + ", which the runtime has no tensor type for; read it with segment()"));
         MemorySegment seg = segment(name);
-        if (seg.address() % t.byteSize() == 0) return Tensor.wrapHost(seg, t, e.shape());
-        Tensor copy = Tensor.empty(t, e.shape());
-        MemorySegment.copy(seg, 0, copy.hostSegment(), 0, seg.byteSize());
-        return copy;
+        try {
+            if (seg.address() % t.byteSize() == 0) return Tensor.wrapHost(seg, t, e.shape());
+            Tensor copy = Tensor.empty(t, e.shape());
+            MemorySegment.copy(seg, 0, copy.hostSegment(), 0, seg.byteSize());
+            return copy;
+        } catch (IllegalArgumentException | ArithmeticException | OutOfMemoryError ex) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' (" + e.dtype() + " " + Arrays.toString(e.shape())
+                    + ", " + e.byteSize() + " bytes) cannot be addressed as one tensor: " + ex.getMessage(), ex);
+        }
     }
 
     /** Every tensor (see {@link #tensor}), in data order. */

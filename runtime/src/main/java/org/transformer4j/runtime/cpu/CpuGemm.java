@@ -32,7 +32,7 @@ public final class CpuGemm {
     /** Rows of op(B) per task in the small-M (dot) path. */
     private static final int DOT_CHUNK = 64;
     /** With the Vector API and B stored (N, K), below this M dot products beat transposing B for packing (measured at N = K = 4096). */
-    private static final int DOT_MAX_M_SIMD = 12;
+    static final int DOT_MAX_M_SIMD = 12;
     /** Largest shared packing of op(B) (floats, 64 MiB): beyond it each task packs its own blocks. */
     private static final long SHARED_B_MAX = 16L << 20;
     /** Smallest column chunk a small-M task is split down to when spreading work over threads. */

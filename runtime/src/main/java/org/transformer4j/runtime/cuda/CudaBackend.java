@@ -165,6 +165,24 @@ public final class CudaBackend implements Backend {
         return dst;
     }
 
+    /**
+     * Loads through two reused pinned staging buffers (see {@link PinnedUploader}): host tensors of any
+     * strides, dtype-converted chunk by chunk, never a whole host copy. Never run on a GPU so far.
+     */
+    @Override
+    public org.transformer4j.runtime.Uploader uploader() {
+        checkOpen();
+        return new PinnedUploader(this);
+    }
+
+    /** The checks {@link #upload} makes of its argument, for the uploader. */
+    void checkUploadable(String what, Tensor host) {
+        checkOpen();
+        refuseWhileCapturing(what);
+        if (host.isCuda()) throw new IllegalArgumentException(what + ": " + host + " is already on a device");
+        host.checkOpen();
+    }
+
     @Override
     public Tensor toHost(Tensor t) {
         checkOpen();

@@ -61,6 +61,16 @@ final class GpuTests {
         }
     }
 
+    /** ‖got − ref‖ / ‖ref‖ (GpuSmokeTest's comparison with the CPU twin). */
+    static double relErr(float[] got, double[] ref) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (got[i] - ref[i]) * (got[i] - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
     /** {@link Tolerance#violation}, the design's rule, after checking that every element was written. */
     static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, String what) {
         withinTolerance(dt, gpu, cpuTwin, ref, 0, what);
