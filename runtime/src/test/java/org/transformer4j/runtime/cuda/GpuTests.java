@@ -61,16 +61,6 @@ final class GpuTests {
         }
     }
 
-    /** ‖got − ref‖ / ‖ref‖ (GpuSmokeTest's comparison with the CPU twin). */
-    static double relErr(float[] got, double[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num += (got[i] - ref[i]) * (got[i] - ref[i]);
-            den += ref[i] * ref[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
     /** {@link Tolerance#violation}, the design's rule, after checking that every element was written. */
     static void withinTolerance(DType dt, float[] gpu, float[] cpuTwin, double[] ref, String what) {
         withinTolerance(dt, gpu, cpuTwin, ref, 0, what);
@@ -83,13 +73,4 @@ final class GpuTests {
         if (v != null) throw new AssertionError(what + ": " + v);
     }
 
-    /** ‖got − ref‖ / ‖ref‖ (GpuSmokeTest calls it; the merge of 'shape' left it out, so runtime's tests did not compile). */
-    static double relErr(float[] got, double[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num += (got[i] - ref[i]) * (got[i] - ref[i]);
-            den += ref[i] * ref[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
 }
