@@ -437,20 +437,23 @@ public final class Engine implements AutoCloseable {
     private void choose(Seq s, Tensor row) {
         int index = s.gen.size();
         Generator.Options o = s.o;
-        int id;
-        try (Tensor ids = model.backend.empty(DType.I32, 1)) {
-            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(row, ids)
-                    : SampleOp.sample(row, o.temperature(), o.seed(), ids).topP(o.topP()).offset(index);
+        int id, nonFinite;
+        try (Tensor ids = model.backend.empty(DType.I32, 2)) {      // the id, then the sampler's non-finite flag
+            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(row, ids.slice(0, 0, 1))
+                    : SampleOp.sample(row, o.temperature(), o.seed(), ids.slice(0, 0, 1)).topP(o.topP()).offset(index);
             if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
-            model.backend.sample(op);
+            model.backend.sample(op.nonFinite(ids.slice(0, 1, 2)));
+            int[] got;
             if (ids.isCuda()) {
-                try (Tensor h = model.backend.toHost(ids)) { id = h.toIntArray()[0]; }
+                try (Tensor h = model.backend.toHost(ids)) { got = h.toIntArray(); }
             } else {
-                id = ids.toIntArray()[0];
+                got = ids.toIntArray();
             }
+            id = got[0];
+            nonFinite = got[1];
         }
-        if (id < 0 || id >= vocab) {
-            fail(s, "non-finite logits at new token " + index + " of request " + s.id + " (the sampler found no valid id)");
+        if (nonFinite != 0 || id < 0 || id >= vocab) {
+            fail(s, "non-finite logits at new token " + index + " of request " + s.id + " (a NaN or infinity in the row the sampler read)");
             return;
         }
         double lp = Double.NaN;
