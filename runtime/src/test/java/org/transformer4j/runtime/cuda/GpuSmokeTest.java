@@ -65,7 +65,7 @@ class GpuSmokeTest {
                 double tol = outTypes[i] == DType.F32 ? 1e-4 : 2e-2;
                 double[] ref = new double[cpu[i].length];
                 for (int j = 0; j < ref.length; j++) ref[j] = cpu[i][j];
-                double rel = GpuTests.relErr(gpu[i], ref);
+                double rel = org.transformer4j.runtime.Tolerance.relativeError(gpu[i], ref);
                 assertTrue(rel < tol, what + " output " + i + ": relative difference to the CPU twin " + rel + " ≥ " + tol);
             }
         }
