@@ -180,10 +180,18 @@ public final class CpuBackend implements Backend {
         requireHost("x", op.x());
         int rows = Math.toIntExact(s.rows());
         int cols = Math.toIntExact(s.cols());
-        float[] x = FloatArrays.copyOf(op.x());
-        float[] residual = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
         float[] weight = op.weight().toFloatArray();
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
+        if (packedF32(op.x(), op.residual(), op.out(), op.residualOut())
+                && CpuNorm.overlapsAllowed(4L * rows * cols, op.x().hostSegment(), segment(op.residual()),
+                        op.out().hostSegment(), segment(op.residualOut()))) {
+            // fp32 rows read and written where they lie: no copies to arrays and back
+            CpuNorm.norm(op.kind() == NormOp.Kind.RMS, rows, cols, op.x().hostSegment(), segment(op.residual()),
+                    weight, bias, op.eps(), op.out().hostSegment(), segment(op.residualOut()));
+            return;
+        }
+        float[] x = FloatArrays.copyOf(op.x());
+        float[] residual = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
         float[] out = FloatArrays.take(rows * cols);                                  // written whole
         float[] residualOut = op.residualOut() == null ? null : FloatArrays.take(rows * cols);
         CpuNorm.norm(op.kind() == NormOp.Kind.RMS, rows, cols, x, 0, cols, residual, 0, cols, weight, 0, bias, 0,
@@ -406,6 +414,18 @@ public final class CpuBackend implements Backend {
 
     private static CpuAttention.Bias bias(RelativeBias b) {
         return b == null ? null : new CpuAttention.Bias(b.table().toFloatArray(), b.numBuckets(), b.maxDistance(), b.bidirectional());
+    }
+
+    /** Whether every non-null tensor is fp32, contiguous and on the host: its segment is the packed matrix. */
+    private static boolean packedF32(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null && (t.dtype() != DType.F32 || !t.isContiguous() || t.isCuda())) return false;
+        }
+        return true;
+    }
+
+    private static java.lang.foreign.MemorySegment segment(Tensor t) {
+        return t == null ? null : t.hostSegment();
     }
 
     /** How storing a value in {@code dtype} rounds it (null for fp32). */

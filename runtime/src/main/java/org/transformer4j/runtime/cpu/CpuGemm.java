@@ -35,6 +35,8 @@ public final class CpuGemm {
     static final int DOT_MAX_M_SIMD = 12;
     /** Largest shared packing of op(B) (floats, 64 MiB): beyond it each task packs its own blocks. */
     private static final long SHARED_B_MAX = 16L << 20;
+    /** Tasks per thread that a GEMM of few cache blocks is split into, so that the threads finish together even when one core is interrupted. */
+    private static final int TASKS_PER_THREAD = 8;
     /** Smallest column chunk a small-M task is split down to when spreading work over threads. */
     private static final int MIN_CHUNK = 16;
 
@@ -171,10 +173,12 @@ public final class CpuGemm {
             int mBlocks = ceilDiv(m, MC);
             int nBlocks = ceilDiv(n, NC);
             long blocks = (long) batch * mBlocks * nBlocks;
-            if (parallel && blocks < 8L * THREADS) {
-                // Few blocks: split finer, to at least two per thread and a multiple of the thread
-                // count, so that the threads finish together.
-                long target = Math.max(2L * THREADS, roundUp(blocks, THREADS));
+            if (parallel && blocks < TASKS_PER_THREAD * THREADS) {
+                // Few blocks: split finer, to several per thread and a multiple of the thread count.
+                // With two per thread (as before), a core lost for a while to anything else (a JIT
+                // compile, GC, another process) held the whole GEMM back by up to half; with
+                // op(B) packed once and shared, more row blocks cost only the A panels' reuse.
+                long target = roundUp(Math.max(TASKS_PER_THREAD * THREADS, blocks), THREADS);
                 if ((long) batch * mBlocks * nBlocks < target) {
                     mBlocks = (int) Math.min(ceilDiv(m, MR), ceilDiv(target, (long) batch * nBlocks));
                 }

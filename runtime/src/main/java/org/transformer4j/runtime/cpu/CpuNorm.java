@@ -8,6 +8,8 @@ import static org.transformer4j.runtime.cpu.CpuKernels.checkRange;
 import static org.transformer4j.runtime.cpu.CpuKernels.parallelFor;
 import static org.transformer4j.runtime.cpu.CpuKernels.simd;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import org.transformer4j.runtime.cpu.CpuKernels.FloatUnaryOperator;
 
@@ -87,6 +89,120 @@ public final class CpuNorm {
             job.rows(r0, Math.min(rows, r0 + rowsPerTask));
         });
     }
+
+    /**
+     * {@link #norm(boolean, int, int, float[], int, int, float[], int, int, float[], int, float[], int, float, float[], int, int, float[], int, int, FloatUnaryOperator)
+     * norm} on fp32 (rows, cols) matrices stored packed in memory segments (a CPU tensor's storage),
+     * read and written where they lie: no copy of x, residual or the outputs to arrays and back.
+     * Each row is formed in a (cols) scratch row first, so the bits are those of the array version
+     * and {@code out} / {@code residualOut} may be exactly {@code x} or {@code residual}; any other
+     * overlap between an input and an output is refused. residual and residualOut may be null.
+     */
+    public static void norm(boolean rms, int rows, int cols, MemorySegment x, MemorySegment residual,
+                            float[] weight, float[] bias, float eps, MemorySegment out, MemorySegment residualOut) {
+        String op = rms ? "rmsNorm" : "layerNorm";
+        if (rows < 0 || cols < 1) {
+            throw new IllegalArgumentException(op + ": need rows >= 0 and cols >= 1, got rows=" + rows + ", cols=" + cols);
+        }
+        if (!(eps >= 0f) || Float.isInfinite(eps)) {
+            throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
+        }
+        Objects.requireNonNull(x, op + ": x");
+        Objects.requireNonNull(weight, op + ": weight");
+        Objects.requireNonNull(out, op + ": out");
+        long bytes = 4L * rows * cols;
+        checkBytes(op, "x (rows, cols)", x, bytes);
+        checkBytes(op, "residual (rows, cols)", residual, bytes);
+        checkBytes(op, "out (rows, cols)", out, bytes);
+        checkBytes(op, "residualOut (rows, cols)", residualOut, bytes);
+        checkRange(op, "weight (cols)", weight.length, 0, 0, 1, 1, 0, cols);
+        if (bias != null) checkRange(op, "bias (cols)", bias.length, 0, 0, 1, 1, 0, cols);
+        if (!overlapsAllowed(bytes, x, residual, out, residualOut)) {
+            throw new IllegalArgumentException(op + ": an output overlaps an input without being exactly the same region, "
+                    + "or out overlaps residualOut");
+        }
+        if (rows == 0) {
+            return;
+        }
+        boolean vec = simd();
+        boolean parallel = THREADS > 1 && (long) rows * cols >= PARALLEL_MIN_WORK
+                && accessibleByOthers(x, residual, out, residualOut);
+        int rowsPerTask = parallel ? Math.max(1, Math.ceilDiv((int) (PARALLEL_MIN_WORK / 4), cols)) : rows;
+        parallelFor(Math.ceilDiv(rows, rowsPerTask), parallel, t -> {
+            int r0 = (int) t * rowsPerTask;
+            int r1 = Math.min(rows, r0 + rowsPerTask);
+            float[] h = new float[cols]; // (cols): one row of h, formed before any output is written
+            for (int r = r0; r < r1; r++) {
+                long at = 4L * r * cols;
+                if (residual == null) {
+                    MemorySegment.copy(x, F32, at, h, 0, cols);
+                } else if (vec) {
+                    VectorOps.add(x, at, residual, at, h, cols);
+                } else {
+                    for (int j = 0; j < cols; j++) {
+                        h[j] = x.getAtIndex(F32, at / 4 + j) + residual.getAtIndex(F32, at / 4 + j);
+                    }
+                }
+                if (residualOut != null) {
+                    MemorySegment.copy(h, 0, residualOut, F32, at, cols);
+                }
+                float mean = rms ? 0f : (vec ? VectorOps.sum(h, cols) : scalarSum(h, cols)) / cols;
+                float ms = (rms ? (vec ? VectorOps.sumSq(h, cols) : scalarSumSq(h, cols))
+                        : (vec ? VectorOps.sumSqDev(h, cols, mean) : scalarSumSqDev(h, cols, mean))) / cols;
+                float rstd = (float) (1.0 / Math.sqrt((double) ms + eps));
+                if (vec) {
+                    VectorOps.normOut(h, cols, mean, rstd, weight, 0, bias, 0, out, at);
+                } else {
+                    for (int j = 0; j < cols; j++) {
+                        float v = (h[j] - mean) * rstd * weight[j];
+                        out.setAtIndex(F32, at / 4 + j, bias == null ? v : v + bias[j]);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Whether the segment norm accepts these operands' overlaps (the first {@code bytes} of each):
+     * out and residualOut each exactly the same region as an input or disjoint from it, and
+     * disjoint from each other. Null segments are absent.
+     */
+    public static boolean overlapsAllowed(long bytes, MemorySegment x, MemorySegment residual, MemorySegment out, MemorySegment residualOut) {
+        for (MemorySegment o : new MemorySegment[] {out, residualOut}) {
+            for (MemorySegment i : new MemorySegment[] {x, residual}) {
+                if (!sameOrDisjoint(o, i, bytes)) return false;
+            }
+        }
+        return residualOut == null || out.asSlice(0, bytes).asOverlappingSlice(residualOut.asSlice(0, bytes)).isEmpty();
+    }
+
+    /** fp32 in native byte order, at any alignment (heap segments over byte[] are only byte-aligned). */
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private static void checkBytes(String op, String name, MemorySegment s, long bytes) {
+        if (s != null && s.byteSize() < bytes) {
+            throw new IllegalArgumentException(op + ": " + name + " needs " + bytes + " bytes, the segment has " + s.byteSize());
+        }
+    }
+
+    /** Whether the first {@code bytes} of a and b are the same region or share no byte (true when either is null). */
+    private static boolean sameOrDisjoint(MemorySegment a, MemorySegment b, long bytes) {
+        if (a == null || b == null) return true;
+        MemorySegment sa = a.asSlice(0, bytes), sb = b.asSlice(0, bytes);
+        // sa overlaps sb in all its bytes: sa lies inside sb, and being as long, is sb
+        return sa.asOverlappingSlice(sb).map(o -> o.byteSize() == bytes).orElse(true);
+    }
+
+    /** Whether threads other than the caller may read and write every non-null segment (not so for a confined arena's). */
+    private static boolean accessibleByOthers(MemorySegment... segments) {
+        for (MemorySegment s : segments) {
+            if (s != null && !s.isAccessibleBy(OTHER_THREAD)) return false;
+        }
+        return true;
+    }
+
+    /** Never started: asks a segment whether threads other than its owner may use it. */
+    private static final Thread OTHER_THREAD = new Thread(() -> { });
 
     /** One norm call's operands, already validated. */
     private record Norm(boolean rms, int cols,

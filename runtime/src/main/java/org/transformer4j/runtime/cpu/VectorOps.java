@@ -238,6 +238,18 @@ final class VectorOps {
         }
     }
 
+    /** h[0:n] = x[xo:] + r[ro:], both fp32 in native byte order at byte offsets xo and ro: add's lanes and tail. */
+    static void add(MemorySegment x, long xo, MemorySegment r, long ro, float[] h, int n) {
+        ByteOrder le = ByteOrder.nativeOrder();
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector.fromMemorySegment(S, x, xo + 4L * i, le).add(FloatVector.fromMemorySegment(S, r, ro + 4L * i, le)).intoArray(h, i);
+        }
+        for (; i < n; i++) {
+            h[i] = x.get(ValueLayout.JAVA_FLOAT_UNALIGNED, xo + 4L * i) + r.get(ValueLayout.JAVA_FLOAT_UNALIGNED, ro + 4L * i);
+        }
+    }
+
     static float sum(float[] h, int n) {
         FloatVector s = FloatVector.zero(S);
         int i = 0;
@@ -336,6 +348,24 @@ final class VectorOps {
         for (; i < n; i++) {
             float v = (h[i] - mean) * rstd * w[wo + i];
             out[oi + i] = bias == null ? v : v + bias[bo + i];
+        }
+    }
+
+    /** normOut into fp32 native memory at byte oi: the same operations, lanes and tail. */
+    static void normOut(float[] h, int n, float mean, float rstd, float[] w, int wo,
+                        float[] bias, int bo, MemorySegment out, long oi) {
+        ByteOrder le = ByteOrder.nativeOrder();
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector v = FloatVector.fromArray(S, h, i).sub(mean).mul(rstd).mul(FloatVector.fromArray(S, w, wo + i));
+            if (bias != null) {
+                v = v.add(FloatVector.fromArray(S, bias, bo + i));
+            }
+            v.intoMemorySegment(out, oi + 4L * i, le);
+        }
+        for (; i < n; i++) {
+            float v = (h[i] - mean) * rstd * w[wo + i];
+            out.set(ValueLayout.JAVA_FLOAT_UNALIGNED, oi + 4L * i, bias == null ? v : v + bias[bo + i]);
         }
     }
 }

@@ -643,6 +643,76 @@ class CpuKernelsTest {
             }
         }
 
+        /**
+         * The segment version (CpuBackend's fp32 path, no copies) gives the array version's bits,
+         * which checkNorm holds to the float64 oracle: with and without residual, bias and
+         * residualOut, out written over x and residualOut over residual, a vector tail (385) and
+         * enough rows to run on the pool, in native and heap segments.
+         */
+        @Test
+        void segmentNormGivesTheArrayNormsBits() throws Throwable {
+            onPath(() -> {
+                long seed = newSeed();
+                SplittableRandom rnd = new SplittableRandom(seed);
+                for (int[] shape : new int[][] {{3, 385}, {200, 385}, {96, 768}}) {
+                    int rows = shape[0], cols = shape[1], n = rows * cols;
+                    for (int mode = 0; mode < 16; mode++) {
+                        boolean rms = (mode & 1) != 0, withResidual = (mode & 2) != 0, withBias = (mode & 4) != 0;
+                        boolean alias = (mode & 8) != 0;   // out over x, residualOut over residual
+                        boolean heap = mode % 3 == 0;
+                        float[] x = new float[n], r = new float[n], w = new float[cols], b = new float[cols];
+                        for (float[] a : new float[][] {x, r, w, b}) {
+                            for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextDouble(-2, 2.5);
+                        }
+                        float[] outRef = new float[n], hRef = new float[n];
+                        CpuNorm.norm(rms, rows, cols, x, 0, cols, withResidual ? r : null, 0, cols, w, 0, withBias ? b : null, 0, 1e-5f,
+                                outRef, 0, cols, withResidual ? hRef : null, 0, cols, null);
+
+                        java.lang.foreign.MemorySegment xs = segment(x, heap), rs = withResidual ? segment(r, heap) : null;
+                        java.lang.foreign.MemorySegment os = alias ? xs : segment(new float[n], heap);
+                        java.lang.foreign.MemorySegment hs = !withResidual ? null : alias ? rs : segment(new float[n], heap);
+                        CpuNorm.norm(rms, rows, cols, xs, rs, w, withBias ? b : null, 1e-5f, os, hs);
+                        String what = String.format("%s rows=%d cols=%d residual=%b bias=%b alias=%b heap=%b simd=%b",
+                                rms ? "rmsNorm" : "layerNorm", rows, cols, withResidual, withBias, alias, heap, simd()) + seedNote(seed);
+                        assertArrayEquals(bits(outRef), bits(os.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)), what + ": out");
+                        if (withResidual) {
+                            assertArrayEquals(bits(hRef), bits(hs.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)), what + ": residualOut");
+                        }
+                    }
+                }
+            });
+        }
+
+        @Test
+        void segmentNormRefusesPartlyOverlappingOutputs() throws Throwable {
+            onPath(() -> {
+                java.lang.foreign.MemorySegment all = java.lang.foreign.Arena.ofAuto().allocate(4L * 20);
+                for (int i = 0; i < 20; i++) all.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 42f);
+                float[] w = {1f, 1f, 1f, 1f};
+                java.lang.foreign.MemorySegment x = all.asSlice(0, 48), shifted = all.asSlice(16, 48);   // (3, 4) views one row apart
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> CpuNorm.norm(false, 3, 4, x, null, w, null, 1e-5f, shifted, null));
+                assertTrue(e.getMessage().contains("overlap"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> CpuNorm.norm(false, 3, 4, x, null, w, null, 1e-5f, all.asSlice(32, 40), null));
+                assertTrue(e.getMessage().contains("bytes"), e.getMessage());
+                for (int i = 0; i < 20; i++) assertEquals(42f, all.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i));
+            });
+        }
+
+        private static java.lang.foreign.MemorySegment segment(float[] a, boolean heap) {
+            if (heap) return java.lang.foreign.MemorySegment.ofArray(a.clone());
+            java.lang.foreign.MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4L * a.length, 64);
+            java.lang.foreign.MemorySegment.copy(a, 0, s, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, a.length);
+            return s;
+        }
+
+        private static int[] bits(float[] a) {
+            int[] b = new int[a.length];
+            for (int i = 0; i < a.length; i++) b[i] = Float.floatToRawIntBits(a[i]);
+            return b;
+        }
+
         @Test
         void normEpsMatters() throws Throwable {
             onPath(() -> {

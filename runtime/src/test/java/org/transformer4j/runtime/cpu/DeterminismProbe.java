@@ -70,6 +70,22 @@ public final class DeterminismProbe {
                 return out;
             });
         }
+        // The same norms on fp32 rows in native memory (CpuBackend's path: read and written where they lie)
+        for (boolean rms : new boolean[] {false, true}) {
+            int rows = 17, cols = 385;
+            float[] x = random(rnd, rows * cols), r = random(rnd, rows * cols);   // (rows, cols)
+            float[] w = random(rnd, cols), bias = random(rnd, cols);              // (cols)
+            java.lang.foreign.MemorySegment xs = java.lang.foreign.Arena.global().allocate(4L * x.length);
+            java.lang.foreign.MemorySegment rs = java.lang.foreign.Arena.global().allocate(4L * r.length);
+            java.lang.foreign.MemorySegment.copy(x, 0, xs, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, x.length);
+            java.lang.foreign.MemorySegment.copy(r, 0, rs, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, r.length);
+            java.lang.foreign.MemorySegment outs = java.lang.foreign.Arena.global().allocate(8L * x.length);
+            names.add((rms ? "rmsNorm" : "layerNorm") + " in memory segments");
+            kernels.add(() -> {
+                CpuNorm.norm(rms, rows, cols, xs, rs, w, bias, 1e-5f, outs.asSlice(0, 4L * x.length), outs.asSlice(4L * x.length));
+                return outs.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            });
+        }
         // attention prefill: two packed sequences, causal, GQA
         {
             int nh = 4, nkv = 2, hs = 32, rows = 37;
