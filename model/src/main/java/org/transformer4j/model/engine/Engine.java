@@ -505,6 +505,7 @@ public final class Engine implements AutoCloseable {
         if (s.done) return;
         running.remove(s);
         releaseBlocks(s);
+        blocksInUse = blocks.blocksInUse();       // the snapshot callers read is current before they hear of the end
         finishQuiet(s, reason, error);
     }
 
