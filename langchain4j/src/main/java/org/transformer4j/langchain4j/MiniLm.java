@@ -26,10 +26,7 @@ final class MiniLm {
 
     /** all-MiniLM-L6-v2: BERT, C=384, 6 layers, 12 heads, post-LN eps 1e-12, exact GELU, 512 positions. */
     static TransformerConfig config() {
-        return TransformerConfig.builder().vocabSize(30522).widths(384, 1536, 12).encoderLayers(6)
-                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, 1e-12f)
-                .activation(TransformerConfig.Activation.GELU, false).learnedPositions(512).typeVocabSize(2)
-                .biases(true).tiedEmbeddings(true, 1f).specialIds(new TransformerConfig.SpecialIds(0, -1, -1, -1, 101)).build();
+        return TransformerConfig.allMiniLmL6V2();
     }
 
     record Loaded(Weights weights, Tokenizer tokenizer) {}

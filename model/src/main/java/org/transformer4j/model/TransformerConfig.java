@@ -270,6 +270,17 @@ public record TransformerConfig(
                 .specialIds(new SpecialIds(0, -1, -1, -1, 101)).build();
     }
 
+    /**
+     * sentence-transformers/all-MiniLM-L6-v2 (BERT): C=384, F=1536, 6 layers, 12 heads, post-LN eps 1e-12, exact
+     * GELU, 512 positions, 2 token types; pad 0, CLS 101. The model langchain4j ships as ONNX.
+     */
+    public static TransformerConfig allMiniLmL6V2() {
+        return builder().vocabSize(30522).widths(384, 1536, 12).encoderLayers(6)
+                .norm(NormKind.LAYER_NORM, NormPlacement.POST, 1e-12f).activation(Activation.GELU, false)
+                .learnedPositions(512).typeVocabSize(2).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new SpecialIds(0, -1, -1, -1, 101)).build();
+    }
+
     /** T5 small (v1.0): C=512, F=2048, 6+6 layers, 8 heads, RMSNorm, ReLU, 32 buckets / 128, scale 1, tied × C^-0.5. */
     public static TransformerConfig t5Small() {
         return builder().vocabSize(32128).widths(512, 2048, 8).encoderLayers(6).decoderLayers(6)
