@@ -121,6 +121,31 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t ld, int6
     }
 }
 
+// Calls f(q, acc[q][i][j][k], row * n + col) for each accumulator element of the calling thread that
+// lies inside C (m × n), with (row0, col0) the warp's corner: the thread holds rows g and g+8,
+// columns 2t and 2t+1 of each m16n8 tile (g = lane / 4, t = lane % 4). The split-K partials are
+// stored and summed through it, so the two visit the same elements in the same layout.
+template <typename TL, typename F>
+__device__ __forceinline__ void for_each_acc_in_c(float (&acc)[TL::PRODUCTS][TL::MT][TL::NT][4], int64_t row0,
+                                                  int64_t col0, int lane, int64_t m, int64_t n, F&& f) {
+    const int g = lane >> 2;
+    const int t = lane & 3;
+#pragma unroll
+    for (int q = 0; q < TL::PRODUCTS; q++)
+#pragma unroll
+        for (int i = 0; i < TL::MT; i++)
+#pragma unroll
+            for (int j = 0; j < TL::NT; j++)
+#pragma unroll
+                for (int h = 0; h < 2; h++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        const int64_t row = row0 + i * 16 + g + h * 8;
+                        const int64_t col = col0 + j * 8 + 2 * t + e;
+                        if (row < m && col < n) f(q, acc[q][i][j][h * 2 + e], row * n + col);
+                    }
+}
+
 template <typename T, typename CFG, bool GATED, bool TRANS_B>
 __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
@@ -244,23 +269,9 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
         float* partial = reinterpret_cast<float*>(static_cast<unsigned char*>(p.workspace) +
                                                   splitk_counter_bytes(nbatch * gridDim.y * gridDim.x));
         const int64_t plane = p.m * p.n;
-#pragma unroll
-        for (int q = 0; q < TL::PRODUCTS; q++)
-#pragma unroll
-            for (int i = 0; i < TL::MT; i++)
-#pragma unroll
-                for (int j = 0; j < TL::NT; j++)
-#pragma unroll
-                    for (int h = 0; h < 2; h++)
-#pragma unroll
-                        for (int e = 0; e < 2; e++) {
-                            const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
-                            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
-                            if (row < p.m && col < p.n) {
-                                partial[((q * nbatch + batch) * split + split_idx) * plane + row * p.n + col] =
-                                    acc[q][i][j][h * 2 + e];
-                            }
-                        }
+        float* mine = partial + (batch * split + split_idx) * plane;  // plane of product q: + q * nbatch * split * plane
+        for_each_acc_in_c<TL>(acc, m0 + wm * TL::WM, n0 + wn * TL::WN, lane, p.m, p.n,
+                              [&](int q, float& v, int64_t at) { mine[q * nbatch * split * plane + at] = v; });
         __threadfence();  // partials visible device-wide before the count says so
         __syncthreads();
         __shared__ int32_t is_last;
@@ -271,25 +282,12 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
         __syncthreads();
         if (!is_last) return;  // uniform across the block
         __threadfence();
-#pragma unroll
-        for (int q = 0; q < TL::PRODUCTS; q++)
-#pragma unroll
-            for (int i = 0; i < TL::MT; i++)
-#pragma unroll
-                for (int j = 0; j < TL::NT; j++)
-#pragma unroll
-                    for (int h = 0; h < 2; h++)
-#pragma unroll
-                        for (int e = 0; e < 2; e++) {
-                            const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
-                            const int64_t col = n0 + wn * TL::WN + j * 8 + 2 * t + e;
-                            if (row >= p.m || col >= p.n) continue;
-                            float sum = 0.0f;
-                            for (int s = 0; s < split; s++) {
-                                sum += __ldcg(&partial[((q * nbatch + batch) * split + s) * plane + row * p.n + col]);
-                            }
-                            acc[q][i][j][h * 2 + e] = sum;
-                        }
+        const float* first = partial + batch * split * plane;  // split 0 of product 0
+        for_each_acc_in_c<TL>(acc, m0 + wm * TL::WM, n0 + wn * TL::WN, lane, p.m, p.n, [&](int q, float& v, int64_t at) {
+            float sum = 0.0f;
+            for (int s = 0; s < split; s++) sum += __ldcg(&first[(q * nbatch * split + s) * plane + at]);
+            v = sum;
+        });
     }
 
     // Epilogue, straight from the accumulators: thread holds rows g and g+8, columns 2t, 2t+1 of

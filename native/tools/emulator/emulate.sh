@@ -13,6 +13,9 @@
 #   emulate.sh --quick          the sampled set only
 #   emulate.sh --sanitize=address|thread [--only SUBSTRING]   one sanitizer build
 #   T4J_EMU_SEED=n emulate.sh   replays a block order (every run prints its seed)
+#   T4J_EMU_OPT=-O0 emulate.sh  the optimisation of the plain builds (default -O2; mutate.sh's one-problem
+#                               runs use -O0, which halves the attention driver's compile)
+#   T4J_EMU_DRIVERS="rows ..."  the drivers to build and run (default: all four)
 # Exit status 1 when a problem fails, a checker reports, a kernel is not covered, or a mutation
 # goes unnoticed.
 set -euo pipefail
@@ -71,7 +74,7 @@ case $mode in
     exit $status ;;
 esac
 
-for d in $drivers; do build "$d" -O2 & done; wait
+for d in $drivers; do build "$d" "${T4J_EMU_OPT:--O2}" & done; wait
 for d in $drivers; do [ -x "$out/$d" ] || { echo "emulate.sh: building emulate_$d failed" >&2; exit 1; }; done
 run_set "" "${args[@]}" || status=1
 
@@ -89,9 +92,10 @@ else
 fi
 
 if [ $mode = sampled ]; then
-  # Sanitizer runs of a small set: one problem per family is enough for races and bounds.
-  asan_set="M65 N70|M33 N40|5x70|layer 3x300|2x12300|6x33|6x257|4x1000|mma bf16 HS 64 cross|decode f16 HS 64 Tq 16"
-  tsan_set="M65 N70|M33 N40|5x70|layer 3x300|6x33|log 2x33|6x257|4x1000|decode f16 HS 64 MHA"
+  # Sanitizer runs of a small set: each kernel family once, in one dtype (the families' index and
+  # barrier code is the same in every dtype; ThreadSanitizer runs are ~10x slower than plain ones).
+  asan_set="linear_bf16_nn_64 M65|linear_f16_gated_nn_64 M33|bias_act_bf16 5x70|norm_f16 layer 3x300|norm_bf16 rms 2x12300|embedding_f32 6x33|softmax_f16 3x300|cross_entropy_f16 6x257|sample_bf16 4x1000|mma bf16 HS 64 cross|rows f32 HS 96|decode f16 HS 64 Tq 16|rope f16 table"
+  tsan_set="linear_f16_nn_64 M65|linear_bf16_gated_nn_64 M33|bias_act_f16 5x70|norm_bf16 layer 3x300|embedding_f16 6x33|softmax_f32 log 2x33|cross_entropy_bf16 6x257|sample_f32 4x1000|mma f16 HS 32|decode f16 HS 64 MHA|rope bf16 table"
   # The three run side by side (mostly single-threaded compiles): two cores stay busy.
   T4J_EMU_OUT="$out/asan" bash "$0" --sanitize=address --only "$asan_set" > "$out/asan.log" 2>&1 & asan=$!
   T4J_EMU_OUT="$out/tsan" bash "$0" --sanitize=thread --only "$tsan_set" > "$out/tsan.log" 2>&1 & tsan=$!

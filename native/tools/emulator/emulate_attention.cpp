@@ -18,34 +18,13 @@
 namespace {
 
 int g_failures = 0;
-std::mt19937_64 g_rng(12345);
-
-float uniform(float scale) { return std::uniform_real_distribution<float>(-scale, scale)(g_rng); }
-
-template <typename T>
-T from(float v) {
-    if constexpr (std::is_same_v<T, float>) return v;
-    else if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
-    else return __float2bfloat16_rn(v);
-}
-template <typename T>
-float to(T v) {
-    if constexpr (std::is_same_v<T, float>) return v;
-    else if constexpr (std::is_same_v<T, __half>) return __half2float(v);
-    else return __bfloat162float(v);
-}
-template <typename T>
-double unit_roundoff() {
-    if constexpr (std::is_same_v<T, float>) return 0x1p-24;
-    else if constexpr (std::is_same_v<T, __half>) return 0x1p-11;
-    else return 0x1p-8;
-}
-template <typename T>
-const char* name() {
-    if constexpr (std::is_same_v<T, float>) return "f32";
-    else if constexpr (std::is_same_v<T, __half>) return "f16";
-    else return "bf16";
-}
+// emu_common.h's inputs and dtype helpers (its generator is seeded 12345, as this file's own was).
+using emu::from;
+using emu::g_rng;
+using emu::name;
+using emu::to;
+using emu::uniform;
+using emu::unit_roundoff;
 
 int t5_bucket_ref(int rel, int nb, int md, bool bidir) {  // Hugging Face's formula, float32 logs
     int bucket = 0;
@@ -337,17 +316,26 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
                false);
 }
 
+// The four mask problems of a suite, in order; the sampled set runs one of them per suite (`pick`),
+// chosen in main() so that each kernel × dtype meets every mask once; --all runs all four and more.
+enum Pick { kCausal, kPrefixLm, kCross, kWindow };
+
 template <typename T, int HS>
-void prefill_suite(bool tensor_cores) {
+void prefill_suite(bool tensor_cores, Pick pick) {
     const float sc = 1.0f / std::sqrt(static_cast<float>(HS));
-    run_prefill<T, HS>({2, 4, 2, HS, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal 2x70 GQA"}, tensor_cores);
-    run_prefill<T, HS>({3, 4, 2, HS, {1, 64, 67}, {1, 64, 67}, true, T4J_ATTN_MASK_PREFIX_LM, {1, 10, 67}, {}, true, true, 1.0f,
-                        "packed prefix-LM, T5 bidirectional"}, tensor_cores);
-    run_prefill<T, HS>({3, 2, 2, HS, {5, 5, 5}, {130, 130, 130}, false, T4J_ATTN_MASK_NONE, {}, {130, 77, 0}, false, false, sc,
-                        "cross, key padding, one empty"}, tensor_cores);
-    run_prefill<T, HS>({2, 4, 2, HS, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
-                        "packed sliding window 7, chunk after prefix, GQA", 7}, tensor_cores);
-    if (!emu::g_all) return;  // the sampled set: each mask once per kernel
+    const bool all = emu::g_all;
+    if (all || pick == kCausal)
+        run_prefill<T, HS>({2, 4, 2, HS, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal 2x70 GQA"}, tensor_cores);
+    if (all || pick == kPrefixLm)
+        run_prefill<T, HS>({3, 4, 2, HS, {1, 64, 67}, {1, 64, 67}, true, T4J_ATTN_MASK_PREFIX_LM, {1, 10, 67}, {}, true, true, 1.0f,
+                            "packed prefix-LM, T5 bidirectional"}, tensor_cores);
+    if (all || pick == kCross)
+        run_prefill<T, HS>({3, 2, 2, HS, {5, 5, 5}, {130, 130, 130}, false, T4J_ATTN_MASK_NONE, {}, {130, 77, 0}, false, false, sc,
+                            "cross, key padding, one empty"}, tensor_cores);
+    if (all || pick == kWindow)
+        run_prefill<T, HS>({2, 4, 2, HS, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
+                            "packed sliding window 7, chunk after prefix, GQA", 7}, tensor_cores);
+    if (!all) return;
     run_prefill<T, HS>({2, 4, 4, HS, {65, 65}, {65, 65}, false, T4J_ATTN_MASK_NONE, {}, {}, false, false, sc, "none 2x65"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 1, HS, {70, 70}, {20, 20}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal Tq>Tk MQA"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 2, HS, {9, 40}, {150, 40}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
@@ -370,12 +358,28 @@ void head_size_sweep() {
 
 int main(int argc, char** argv) {
     emu::parse_args(argc, argv);
-    prefill_suite<__nv_bfloat16, 80>(true);
-    prefill_suite<__nv_bfloat16, 256>(true);   // Gemma's head size: two column blocks per query tile
-    prefill_suite<__half, 256>(true);
-    prefill_suite<__nv_bfloat16, 16>(true);    // padded to the 32 instance
-    prefill_suite<__half, 200>(true);          // padded to the 256 instance
-    if (emu::g_all) {                          // every head size 8..256 step 8 on every path (--all)
+    // Prefill: every tensor-core instance (32/64/80/96/128/256) × dtype once, with the masks rotated so
+    // that each kernel × dtype meets all four (causal, prefix-LM + T5, none: cross + key padding,
+    // sliding window); the fp32 row-wise kernel likewise (its causal problem is the sweep's).
+    prefill_suite<__nv_bfloat16, 32>(true, kCausal);
+    prefill_suite<__nv_bfloat16, 64>(true, kCross);
+    prefill_suite<__nv_bfloat16, 80>(true, kPrefixLm);
+    prefill_suite<__nv_bfloat16, 96>(true, kWindow);
+    prefill_suite<__nv_bfloat16, 128>(true, kCausal);
+    prefill_suite<__nv_bfloat16, 256>(true, kCross);   // Gemma's head size: two column blocks per query tile
+    prefill_suite<__half, 32>(true, kWindow);
+    prefill_suite<__half, 64>(true, kCausal);
+    prefill_suite<__half, 80>(true, kCross);
+    prefill_suite<__half, 96>(true, kPrefixLm);
+    prefill_suite<__half, 128>(true, kCross);
+    prefill_suite<__half, 256>(true, kPrefixLm);
+    prefill_suite<float, 32>(false, kPrefixLm);
+    prefill_suite<float, 96>(false, kWindow);
+    prefill_suite<float, 256>(false, kCross);
+    if (emu::g_all) {                          // head sizes padded to an instance, every mask
+        prefill_suite<__nv_bfloat16, 16>(true, kCausal);   // padded to the 32 instance
+        prefill_suite<__half, 200>(true, kCausal);         // padded to the 256 instance
+        // every head size 8..256 step 8 on every path
         [&]<int... I>(std::integer_sequence<int, I...>) { (head_size_sweep<(I + 1) * 8>(), ...); }(std::make_integer_sequence<int, 32>{});
     } else {                                   // the sampled set: one size below, between and above the instances
         head_size_sweep<8>();
@@ -383,30 +387,19 @@ int main(int argc, char** argv) {
         head_size_sweep<136>();
         head_size_sweep<248>();
     }
-    prefill_suite<__nv_bfloat16, 32>(true);
-    prefill_suite<__nv_bfloat16, 64>(true);
-    prefill_suite<__nv_bfloat16, 96>(true);
-    prefill_suite<__nv_bfloat16, 128>(true);
-    prefill_suite<__half, 32>(true);
-    prefill_suite<__half, 64>(true);
-    prefill_suite<__half, 96>(true);
-    prefill_suite<__half, 128>(true);
-    prefill_suite<float, 32>(false);
-    prefill_suite<float, 96>(false);
-    prefill_suite<float, 256>(false);
-    run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits");
     run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 3, true, true, "Tq 16, T5 causal, 3 splits");
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
     run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, true, "MHA Tq 2 (2 warps a row), T5, 3 splits");
     run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits, sliding window 20", 20);
     if (emu::g_all) {
+        run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits");  // the window one's shape
         run_decode<float>(64, 4, 4, {9, 70}, 2, 8, 3, true, false, "Tq 2, 3 splits, sliding window 6", 6);
         run_decode<__nv_bfloat16>(128, 8, 2, {1, 50, 300}, 1, 16, 1, true, false, "Tq 1, 1 split");
         run_decode<float>(256, 2, 2, {40}, 1, 16, 2, true, false, "HS 256, 2 splits");
         run_decode<__nv_bfloat16>(128, 4, 4, {90}, 1, 16, 1, true, false, "MHA Tq 1 (4 warps a row)");
         run_decode<__nv_bfloat16>(64, 8, 1, {33, 64}, 3, 8, 2, true, false, "MQA 8 heads x Tq 3, 2 splits");
-        prefill_suite<float, 64>(false);
-        prefill_suite<float, 128>(false);
+        prefill_suite<float, 64>(false, kCausal);
+        prefill_suite<float, 128>(false, kCausal);
     }
     emu::g_failures += g_failures;
     return emu::summary();

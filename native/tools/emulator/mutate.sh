@@ -13,33 +13,37 @@ trap 'rm -rf "$work"' EXIT
 # replacement @ emulate.sh arguments @ drivers @ what the report must contain (extended regex)
 mutations=(
   # racecheck (ThreadSanitizer): block_sum's barrier between the warps' partial sums and their reader
-  "no-syncthreads@common/reduce.cuh@'    if (lane == 0) scratch[warp] = v;\n    __syncthreads();\n', '    if (lane == 0) scratch[warp] = v;\n'@--sanitize=thread --only layer 3x300@rows@ThreadSanitizer: data race"
+  "no-syncthreads@common/reduce.cuh@'    if (lane == 0) scratch[warp] = v;\n    __syncthreads();\n', '    if (lane == 0) scratch[warp] = v;\n'@--sanitize=thread --only norm_f32 layer 3x300@rows@ThreadSanitizer: data race"
   # memcheck (AddressSanitizer): LayerNorm's last pass reads one element past its cached row
-  "past-tile-global@norm/norm.cuh@'            const float h = use_cache ? cache[c] : norm_load_h<T>(p, x, res, res_out, c);\n            float y', '            const float h = use_cache ? cache[c + 1] : norm_load_h<T>(p, x, res, res_out, c);\n            float y'@--sanitize=address --only layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
+  "past-tile-global@norm/norm.cuh@'            const float h = use_cache ? cache[c] : norm_load_h<T>(p, x, res, res_out, c);\n            float y', '            const float h = use_cache ? cache[c + 1] : norm_load_h<T>(p, x, res, res_out, c);\n            float y'@--sanitize=address --only norm_f32 layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
   # initcheck (poison): the GEMM's A fragments read 8 columns past the tile, into never-written padding
-  "past-tile-shared@linear/linear.cuh@'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);', 'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col + 8);'@--quick --only M33 N40@linear@FAIL t4j_linear_.*element\\(s\\) out of bound"
+  "past-tile-shared@linear/linear.cuh@'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col);', 'ldmatrix_x4(af[i], sa + row * (kBK + kPad) + col + 8);'@--quick --only linear_bf16_gated_nn_64 M33@linear@FAIL t4j_linear_.*element\\(s\\) out of bound"
   # synccheck (emulator): the main loop's cp.async.wait_group skipped
-  "skip-wait-group@linear/linear.cuh@'        cp_async_wait<kStages - 2>();\n', ''@--quick --only M33 N40@linear@synccheck: t4j_linear.*cp.async .*not completed"
+  "skip-wait-group@linear/linear.cuh@'        cp_async_wait<kStages - 2>();\n', ''@--quick --only linear_bf16_gated_nn_64 M33@linear@synccheck: t4j_linear.*cp.async .*not completed"
   # memcheck (AddressSanitizer): the norm launcher's dynamic shared memory 16 bytes short
-  "smem-minus-16@norm/norm_config.h@'static_cast<uint32_t>(cols * 4) : 0u', 'static_cast<uint32_t>(cols * 4 - 16) : 0u'@--sanitize=address --only layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
+  "smem-minus-16@norm/norm_config.h@'static_cast<uint32_t>(cols * 4) : 0u', 'static_cast<uint32_t>(cols * 4 - 16) : 0u'@--sanitize=address --only norm_f32 layer 3x300@rows@AddressSanitizer: heap-buffer-overflow"
   # memcheck (emulator): the GEMM's last 16 bytes are the padding of its last B row, never touched,
   # so 16 bytes less is harmless there; 32 less takes one 16-byte chunk of data as well
-  "gemm-smem-minus-32@linear/linear_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only M130 N136@linear@memcheck: t4j_linear.*outside the [0-9]+ bytes the launcher requested"
+  "gemm-smem-minus-32@linear/linear_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only linear_bf16_nn_128 M130@linear@memcheck: t4j_linear.*outside the [0-9]+ bytes the launcher requested"
   # float64 reference: the causal mask off by one (the diagonal hidden)
-  "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 causal@attention@FAIL rows f32 HS 32 causal"
+  "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 packed prefix-LM@attention@FAIL rows f32 HS 32 packed prefix-LM"
   # synccheck (emulator): a shuffle mask off by one lane
-  "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
+  "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )
 
 selected=("$@")
-failed=0
-for m in "${mutations[@]}"; do
-  IFS='@' read -r name file edit args drivers expect <<< "$m"
-  if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " == *" $name "* ]]; then continue; fi
-  dir="$work/$name"
+jobs=${T4J_MUTATE_JOBS:-2}   # mutations built and run side by side (each build is one compiler process)
+
+# mutate ENTRY: plants one fault, runs the emulator on it, writes the verdict to $work/NAME/verdict
+# (first line "caught ..." or "FAIL ..."). The one-problem --quick runs build at -O0 (T4J_EMU_OPT):
+# half the compile time, and the run is a single small problem.
+mutate() {
+  local name file edit args drivers expect
+  IFS='@' read -r name file edit args drivers expect <<< "$1"
+  local dir="$work/$name"
   mkdir -p "$dir"
   cp -r "$native/src" "$native/include" "$dir/"
-  python3 - "$dir/src/$file" <<PY || { echo "mutate.sh: $name: could not plant the fault (source changed?)"; failed=1; continue; }
+  python3 - "$dir/src/$file" <<PY || { echo "FAIL mutate.sh: $name: could not plant the fault (source changed?)" > "$dir/verdict"; return; }
 import sys
 p = sys.argv[1]
 old, new = ($edit)
@@ -47,20 +51,35 @@ s = open(p).read()
 if s.count(old) < 1: sys.exit(1)
 open(p, 'w').write(s.replace(old, new, 1))
 PY
+  local argv only="" rest=() i rc
   read -ra argv <<< "$args"
   # --only takes the rest of the line as one pattern
-  only=""; rest=()
   for ((i = 0; i < ${#argv[@]}; i++)); do
     if [ "${argv[i]}" = --only ]; then only="${argv[*]:i+1}"; break; fi
     rest+=("${argv[i]}")
   done
-  log="$dir/run.log"
-  T4J_EMU_SRC="$dir/src" T4J_EMU_OUT="$dir/out" T4J_EMU_DRIVERS="$drivers" \
+  local log="$dir/run.log"
+  T4J_EMU_SRC="$dir/src" T4J_EMU_OUT="$dir/out" T4J_EMU_DRIVERS="$drivers" T4J_EMU_OPT=-O0 \
     bash "$here/emulate.sh" "${rest[@]}" --only "$only" > "$log" 2>&1 && rc=0 || rc=$?
   if [ $rc -ne 0 ] && grep -Eq "$expect" "$log"; then
-    echo "mutation $name: caught ($(grep -Em1 "$expect" "$log" | cut -c1-160))"
+    echo "mutation $name: caught ($(grep -Em1 "$expect" "$log" | cut -c1-160))" > "$dir/verdict"
   else
-    echo "FAIL mutation $name: not reported as /$expect/ (exit $rc); log:"; tail -20 "$log" | sed 's/^/  /'; failed=1
+    { echo "FAIL mutation $name: not reported as /$expect/ (exit $rc); log:"; tail -20 "$log" | sed 's/^/  /'; } > "$dir/verdict"
   fi
+}
+
+names=()
+for m in "${mutations[@]}"; do
+  name=${m%%@*}
+  if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " == *" $name "* ]]; then continue; fi
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  mutate "$m" &
+  names+=("$name")
+done
+wait
+failed=0
+for name in "${names[@]}"; do
+  cat "$work/$name/verdict" 2>/dev/null || { echo "FAIL mutation $name: no verdict"; failed=1; continue; }
+  grep -q '^FAIL' "$work/$name/verdict" && failed=1
 done
 exit $failed
