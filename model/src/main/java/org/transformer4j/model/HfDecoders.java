@@ -17,7 +17,6 @@ import org.transformer4j.model.TransformerConfig.Rope;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.HfLayout;
-import org.transformer4j.model.weights.SafetensorsCheckpoint;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
@@ -193,22 +192,12 @@ final class HfDecoders {
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype) throws IOException {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
-        SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir);
-        boolean kept = false;
-        try {
+        return Pretrained.mapped(dir, (ck, share) -> {
             Map<String, String> keys = layout(c, type).match(ck, dir);
             Map<String, Tensor> hf = new HashMap<>();
             for (String k : keys.values()) hf.put(k, ck.tensor(k));
-            boolean share = Boolean.parseBoolean(System.getProperty("t4j.load.mapped", "true"));
-            Weights w = weights(c, type, hf, backend, dtype, share);
-            if (w.viewsHostMemory()) {                                            // CPU tensors that are views of the mapping
-                w.keepOpen(ck);
-                kept = true;
-            }
-            return w;
-        } finally {
-            if (!kept) ck.close();
-        }
+            return weights(c, type, hf, backend, dtype, share);
+        });
     }
 
     /**
