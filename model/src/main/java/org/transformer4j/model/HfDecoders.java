@@ -183,7 +183,6 @@ final class HfDecoders {
         return HfLayout.listed(type, req, opt, List.of(".rotary_emb.inv_freq"));
     }
 
-    /** The folder's model onto {@code backend} in {@code dtype}. */
     /**
      * The folder's model onto {@code backend} in {@code dtype}. As {@link Pretrained#load} does for the other
      * families, tensors the CPU can compute on as stored (same dtype) are views of the mapped file
@@ -204,13 +203,10 @@ final class HfDecoders {
      * Our names ← the checkpoint's. Our gated MLP activates {@code mlp.up} and multiplies by {@code mlp.gate}:
      * transformers' gate_proj is the activated branch (down(act(gate(x)) · up(x))), so mlp.up ← gate_proj and
      * mlp.gate ← up_proj. Phi-3's qkv_proj rows split [q | k | v] and gate_up_proj rows [gate | up]
-     * (modeling_phi3.py: qkv[..., :q_pos], [q_pos : q_pos + kv], [q_pos + kv :]; gate_up.chunk(2)).
+     * (modeling_phi3.py: qkv[..., :q_pos], [q_pos : q_pos + kv], [q_pos + kv :]; gate_up.chunk(2)); they are
+     * taken whole as our fused [q ; k ; v] and [up ; gate], or as those row views under -Dt4j.fuse=false.
+     * With {@code share}, tensors that views of the mapped file can serve are not copied (see {@link #load}).
      */
-    static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype) {
-        return weights(c, type, stored, backend, dtype, false);
-    }
-
-    /** With {@code share}: tensors that views of the mapped file can serve are not copied (see {@link #load}). */
     static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype, boolean share) {
         Map<String, Tensor> hf = new HashMap<>(stored);
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
