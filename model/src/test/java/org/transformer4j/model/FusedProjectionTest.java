@@ -278,6 +278,14 @@ class FusedProjectionTest {
             assertTrue(org.transformer4j.runtime.Uploader.isView(l.self().o()), "llama o_proj: in place");
             assertTrue(org.transformer4j.runtime.Uploader.isView(l.mlp().down()), "llama down_proj: in place");
         }
+        for (String name : List.of("gpt2", "bert", "t5-v1_1", "qwen2", "gemma")) {              // every loader fuses by default
+            try (Weights w = loadWith(ReferenceFixturesTest.Fixture.open(name).dir(), "true")) {
+                Weights.Layer l = (w.decoder != null ? w.decoder : w.encoder).layers().get(0);
+                assertNotNull(l.self().qkv(), name + ": QKV fused");
+                assertEquals(w.config.gatedMlp(), l.mlp().upGate() != null, name + ": gate and up fused");
+                if (l.cross() != null) assertNotNull(l.cross().kv(), name + ": cross-attention K/V fused");
+            }
+        }
     }
 
     private static Weights loadWith(java.nio.file.Path dir, String fuse) throws Exception {
