@@ -127,8 +127,9 @@ def benchmark_row(b, torch, attn, copy_gbs):
                  and t["tokens"] == int(p["tokens"])]
     elif row["benchmark"] == "ProjectionBenchmark":  # issue 19: fused vs separate; compare the rows with fused true/false
         _, c, nh, nkv, hs, f = p["shape"].split(":")
-        n = (int(nh) + 2 * int(nkv)) * int(hs) if b["benchmark"].endswith(".qkv") else 2 * int(f)
-        row["benchmark"] += "." + b["benchmark"].rsplit(".", 1)[-1]
+        method = b["benchmark"].rsplit(".", 1)[-1]  # qkv, gateUp, or inputs (both)
+        n = {"qkv": 0, "gateUp": 1, "inputs": 1}[method] * 2 * int(f) + (method != "gateUp") * (int(nh) + 2 * int(nkv)) * int(hs)
+        row["benchmark"] += "." + method
         row["tflops"] = 2 * int(p["tokens"]) * int(c) * n / row["us"] / 1e6
         peers = []
     elif row["benchmark"] == "VocabBenchmark":

@@ -2,7 +2,8 @@
 // qkv: x (T, C) → Q, K, V with one linear over [q ; k ; v] (N_q + 2·N_kv, C) into (T, N_q + 2·N_kv), or three
 // linears. gateUp: the gated MLP's first op, act(x·W_up) ⊙ x·W_gate, with W_up and W_gate the two halves
 // of one (2F, C) matrix (cuBLAS path: one GEMM into (T, 2F) + t4j_bias_act; the custom kernel runs both
-// products in one pass either way) or two matrices. Shapes: GPT-2 small (MHA) and Llama-3.2-1B (GQA 32/8).
+// products in one pass either way) or two matrices; inputs: both, as a block runs them. Shapes: GPT-2
+// small (MHA) and Llama-3.2-1B (GQA 32/8).
 // On CUDA each invocation queues 16 projections and waits once; mode AUTO is what the model runs
 // (cuBLAS below 64 rows, the custom GEMM from there for F16/BF16).
 package org.transformer4j.bench;
@@ -35,6 +36,9 @@ import org.transformer4j.runtime.cuda.GemmMode;
 public class ProjectionBenchmark {
 
     static final int OPS = 16;
+
+    /** Host weights by shape, kept across trials: the GPU check gives this class seconds, the draw is 40 M values. */
+    static final java.util.Map<String, float[][]> DATA = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Tokens (T). */
     @Param({"1", "128", "2048"})
@@ -74,19 +78,21 @@ public class ProjectionBenchmark {
         int nkv = Integer.parseInt(s[3]) * Integer.parseInt(s[4]), f = Integer.parseInt(s[5]);
         int n = nq + 2 * nkv;
         DType dt = DType.valueOf(dtype);
-        SplittableRandom rnd = new SplittableRandom(5);
-        float scale = (float) (1 / Math.sqrt(c));
-        float[] qkv = scaled(Util.random(rnd, n * c), scale), ug = scaled(Util.random(rnd, 2 * f * c), scale);
-        try (Tensor hx = Tensor.of(dt, Util.random(rnd, tokens * c), tokens, c);
-             Tensor hq = Tensor.of(dt, qkv, n, c); Tensor hu = Tensor.of(dt, ug, 2 * f, c)) {
+        float[][] data = DATA.computeIfAbsent(shape, key -> {                          // drawn once per JVM, not per trial
+            SplittableRandom rnd = new SplittableRandom(5);
+            float scale = (float) (1 / Math.sqrt(c));
+            return new float[][] {scaled(Util.random(rnd, n * c), scale), scaled(Util.random(rnd, 2 * f * c), scale)};
+        });
+        try (Tensor hx = Tensor.of(dt, Util.random(new SplittableRandom(7), tokens * c), tokens, c);
+             Tensor hq = Tensor.of(dt, data[0], n, c); Tensor hu = Tensor.of(dt, data[1], 2 * f, c)) {
             x = backend.upload(hx);
             wQkv = backend.upload(hq);
             wUpGate = backend.upload(hu);
             long[][] rows = {{0, nq}, {nq, nq + nkv}, {nq + nkv, n}};
-            wApart = new Tensor[5];
-            for (int i = 0; i < 3; i++) wApart[i] = copy(hq.slice(0, rows[i][0], rows[i][1]));
-            wApart[3] = copy(hu.slice(0, 0, f));
-            wApart[4] = copy(hu.slice(0, f, 2L * f));
+            wApart = new Tensor[5];                                                          // separate copies of the blocks
+            for (int i = 0; i < 3; i++) wApart[i] = backend.upload(hq.slice(0, rows[i][0], rows[i][1]));
+            wApart[3] = backend.upload(hu.slice(0, 0, f));
+            wApart[4] = backend.upload(hu.slice(0, f, 2L * f));
         }
         qkvOut = backend.empty(dt, tokens, n);
         qkvApart = new Tensor[] {backend.empty(dt, tokens, nq), backend.empty(dt, tokens, nkv), backend.empty(dt, tokens, nkv)};
@@ -99,13 +105,6 @@ public class ProjectionBenchmark {
                 : LinearOp.of(x, wApart[3], hidden).transW(true).activation(Activation.SILU).gate(wApart[4], null);
         if (fused != (gateUpOp.fusedGate() != null)) throw new IllegalStateException("gateUp: fused=" + fused + " but the op says otherwise");
         backend.synchronize();
-    }
-
-    /** A contiguous copy of a host view in the backend's memory. */
-    private Tensor copy(Tensor hostView) {
-        try (Tensor h = Tensor.of(hostView.dtype(), hostView.toFloatArray(), hostView.shape())) {
-            return backend.upload(h);
-        }
     }
 
     private static float[] scaled(float[] v, float s) {
@@ -124,6 +123,17 @@ public class ProjectionBenchmark {
     @OperationsPerInvocation(OPS)
     public void gateUp() {
         for (int i = 0; i < OPS; i++) backend.linear(gateUpOp);
+        backend.synchronize();
+    }
+
+    /** Both input-side groups of a block (qkv, then gate+up): what ci/gpu-check times, fused and apart. */
+    @Benchmark
+    @OperationsPerInvocation(OPS)
+    public void inputs() {
+        for (int i = 0; i < OPS; i++) {
+            for (LinearOp op : qkvOps) backend.linear(op);
+            backend.linear(gateUpOp);
+        }
         backend.synchronize();
     }
 
