@@ -125,6 +125,13 @@ def benchmark_row(b, torch, attn, copy_gbs):
         row["tflops"] = 2 * int(p["tokens"]) * c * f * (3 if gated else 2) / row["us"] / 1e6
         peers = [t for t in torch["rows"] if t["op"] == "mlp" and t["model"] == model
                  and t["tokens"] == int(p["tokens"])]
+    elif row["benchmark"] == "ProjectionBenchmark":  # issue 19: fused vs separate; compare the rows with fused true/false
+        _, c, nh, nkv, hs, f = p["shape"].split(":")
+        method = b["benchmark"].rsplit(".", 1)[-1]  # qkv, gateUp, or inputs (both)
+        n = {"qkv": 0, "gateUp": 1, "inputs": 1}[method] * 2 * int(f) + (method != "gateUp") * (int(nh) + 2 * int(nkv)) * int(hs)
+        row["benchmark"] += "." + method
+        row["tflops"] = 2 * int(p["tokens"]) * int(c) * n / row["us"] / 1e6
+        peers = []
     elif row["benchmark"] == "VocabBenchmark":
         peers = [t for t in torch["rows"] if t["op"] == "vocab" and t["kind"] == p["op"]]
     elif row["benchmark"] == "AttentionBenchmark":

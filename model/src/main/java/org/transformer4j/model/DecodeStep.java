@@ -138,9 +138,7 @@ final class DecodeStep implements AutoCloseable {
         @Override public Transformer.RopeAt rope() { return rope; }
 
         @Override
-        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor k = model.positionHeads(s, model.kv(s, in, w.k(), w.kb()), w.kNorm(), rope);  // (B, 1, NKV, HS)
-            Tensor v = model.kv(s, in, w.v(), w.vb());
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (B, 1, NKV, HS)
             backend.kvAppend(KvAppendOp.of(cache, before, k, v));
             Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias)

@@ -100,8 +100,7 @@ final class EncoderPass {
             throw new IllegalArgumentException("attentionMask: padded rows of a model with relative position bias are not"
                     + " supported; give the rows unpadded to encodePacked");
         }
-        Transformer.Attend self = (w, in, q) -> {
-            Tensor k = m.kv(s, in, w.k(), w.kb()), v = m.kv(s, in, w.v(), w.vb());                      // (B, T, NKV, HS)
+        Transformer.Attend self = (q, k, v) -> {                                                         // k, v (B, T, NKV, HS)
             Tensor out = s.like(q);                                                                      // (B, T, NH, HS)
             AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias);
             m.backend.attention(lengths == null ? op : op.keyLengths(lengths));

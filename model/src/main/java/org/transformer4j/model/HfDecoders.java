@@ -17,7 +17,6 @@ import org.transformer4j.model.TransformerConfig.Rope;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.HfLayout;
-import org.transformer4j.model.weights.SafetensorsCheckpoint;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
@@ -184,25 +183,31 @@ final class HfDecoders {
         return HfLayout.listed(type, req, opt, List.of(".rotary_emb.inv_freq"));
     }
 
-    /** The folder's model onto {@code backend} in {@code dtype}. */
+    /**
+     * The folder's model onto {@code backend} in {@code dtype}. As {@link Pretrained#load} does for the other
+     * families, tensors the CPU can compute on as stored (same dtype) are views of the mapped file
+     * ({@code -Dt4j.load.mapped}, default true), and the weights keep the checkpoint open while they live.
+     */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype) throws IOException {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
-        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+        return Pretrained.mapped(dir, (ck, share) -> {
             Map<String, String> keys = layout(c, type).match(ck, dir);
             Map<String, Tensor> hf = new HashMap<>();
             for (String k : keys.values()) hf.put(k, ck.tensor(k));
-            return weights(c, type, hf, backend, dtype);
-        }
+            return weights(c, type, hf, backend, dtype, share);
+        });
     }
 
     /**
      * Our names ← the checkpoint's. Our gated MLP activates {@code mlp.up} and multiplies by {@code mlp.gate}:
      * transformers' gate_proj is the activated branch (down(act(gate(x)) · up(x))), so mlp.up ← gate_proj and
      * mlp.gate ← up_proj. Phi-3's qkv_proj rows split [q | k | v] and gate_up_proj rows [gate | up]
-     * (modeling_phi3.py: qkv[..., :q_pos], [q_pos : q_pos + kv], [q_pos + kv :]; gate_up.chunk(2)).
+     * (modeling_phi3.py: qkv[..., :q_pos], [q_pos : q_pos + kv], [q_pos + kv :]; gate_up.chunk(2)); they are
+     * taken whole as our fused [q ; k ; v] and [up ; gate], or as those row views under -Dt4j.fuse=false.
+     * With {@code share}, tensors that views of the mapped file can serve are not copied (see {@link #load}).
      */
-    static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype) {
+    static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype, boolean share) {
         Map<String, Tensor> hf = new HashMap<>(stored);
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
         java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
@@ -215,6 +220,8 @@ final class HfDecoders {
             if (type.equals("phi3")) {
                 split(hf, a + "qkv_proj.weight", new String[] {"q", "k", "v"}, new long[] {0, q, q + kv, q + 2 * kv});
                 split(hf, m + "gate_up_proj.weight", new String[] {"gate", "up"}, new long[] {0, f, 2 * f});
+                put.accept(o + "self.qkv", a + "qkv_proj.weight");                      // fused as stored: [q | k | v]
+                put.accept(o + "mlp.up_gate", m + "gate_up_proj.weight");               // [gate | up] = our [up ; gate]
                 for (String x : List.of("q", "k", "v")) put.accept(o + "self." + x, a + "qkv_proj.weight[" + x + "]");
                 put.accept(o + "mlp.up", m + "gate_up_proj.weight[gate]");
                 put.accept(o + "mlp.gate", m + "gate_up_proj.weight[up]");
@@ -249,7 +256,7 @@ final class HfDecoders {
         }
         if (c.tiedEmbeddings()) hf.remove("lm_head.weight");                   // a tied copy of the token table
         try {
-            return HfWeights.load(type, hf, parts, backend, dtype, s -> Weights.build(c, s, 0));
+            return HfWeights.load(type, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0));
         } finally {
             folded.forEach(Tensor::close);
         }
@@ -262,9 +269,12 @@ final class HfDecoders {
         return Tensor.ofFloats(a, w.shape());
     }
 
-    /** Replaces the fused (rows, C) tensor {@code key} by row ranges [at[i], at[i+1]) named key[names[i]] (views, no copy). */
+    /**
+     * Adds row ranges [at[i], at[i+1]) of the fused (rows, C) tensor {@code key} as key[names[i]] (views, no copy),
+     * for weights that keep the projections apart (t4j.fuse=never); the loader takes either the whole or the views.
+     */
     private static void split(Map<String, Tensor> hf, String key, String[] names, long[] at) {
-        Tensor t = hf.remove(key);
+        Tensor t = hf.get(key);
         if (t == null) return;                                                  // reported as missing by the loader
         for (int i = 0; i < names.length; i++) hf.put(key + "[" + names[i] + "]", t.slice(0, at[i], at[i + 1]));
     }

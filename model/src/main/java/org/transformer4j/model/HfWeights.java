@@ -204,7 +204,7 @@ final class HfWeights {
      * transposition) the weights view it instead of copying it ({@link Uploader#share}); the caller then
      * keeps the stored tensors' memory (the mapped checkpoint) open as long as the weights.
      */
-    private static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
+    static Weights load(String family, Map<String, Tensor> hf, Map<String, Part> parts, Backend backend, DType dtype,
                                 boolean share, java.util.function.Function<Weights.Source, Weights> build) {
         Weights.checkFloating(dtype);
         try (Uploader uploader = backend.uploader()) {
@@ -218,6 +218,9 @@ final class HfWeights {
         List<String> problems = new ArrayList<>();
         Weights.Source s = new Weights.Source() {
             final Map<String, Tensor> named = new LinkedHashMap<>();
+            final Weights.Fusion fusion = Weights.Fusion.current();
+
+            @Override public Weights.Fusion fusion() { return fusion; }
 
             Tensor take(String name, DType dt, long... shape) {
                 Part p = parts.get(name);
@@ -246,9 +249,10 @@ final class HfWeights {
                 Tensor view = t;
                 if (p.transposed()) view = (p.from() >= 0 ? t.slice(1, p.from(), p.to()) : t).transpose(0, 1);
                 else if (p.from() >= 0) view = t.slice(t.rank() - 1, p.from(), p.to());
-                Tensor dev = share ? uploader.share(view, dt) : uploader.upload(view, dt);
-                named.put(name, dev);
                 MemorySegment mapped = t.hostSegment();
+                // only views of the mapped file: a tensor the loader made (Gemma's folded norms) dies with the load
+                Tensor dev = share && mapped.isMapped() ? uploader.share(view, dt) : uploader.upload(view, dt);
+                named.put(name, dev);
                 if (!Uploader.isView(dev) && mapped.isMapped() && mapped.byteSize() > 0) {
                     mapped.unload();       // copied: drop the mapped pages from the resident set (they stay in the page cache)
                 }
@@ -264,6 +268,28 @@ final class HfWeights {
             @Override public Map<String, Tensor> named() { return named; }
 
             @Override public Backend backend() { return backend; }
+
+            /** A projection the checkpoint stores fused (GPT-2's c_attn, Phi-3's qkv_proj) is taken whole, as it lies. */
+            @Override
+            public Weights.Projection projection(String name, String[] ps, int[] outs, int in, boolean bias, boolean fuse) {
+                if (!fuse || fusion() == Weights.Fusion.SEPARATE || !parts.containsKey(name)) {
+                    return Weights.Source.super.projection(name, ps, outs, in, bias, fuse);
+                }
+                int total = java.util.Arrays.stream(outs).sum();
+                Tensor w = matrix(name, total, in), b = bias ? vector(name + ".bias", total, 0f, 0f) : null;
+                if (w == null || bias && b == null) return new Weights.Projection(null, new Tensor[outs.length], new Tensor[outs.length]);
+                return Weights.Projection.of(new Weights.Fused(w, b), outs);
+            }
+
+            /** After concatenating parts that were views of the mapped file, their pages are dropped from the resident set. */
+            @Override
+            public Tensor concat(String name, String[] partNames, Tensor[] rows) {
+                List<MemorySegment> mapped = new ArrayList<>();
+                for (Tensor t : rows) if (t != null && Uploader.isView(t) && t.hostSegment().isMapped()) mapped.add(t.hostSegment());
+                Tensor out = Weights.Source.super.concat(name, partNames, rows);
+                if (out != null) for (MemorySegment seg : mapped) if (seg.byteSize() > 0) seg.unload();
+                return out;
+            }
         };
         Weights w;
         try {
@@ -275,6 +301,9 @@ final class HfWeights {
         Set<String> left = new TreeSet<>(hf.keySet());
         left.removeAll(used);
         left.removeIf(k -> k.endsWith("position_ids") || k.endsWith(".attn.bias") || k.endsWith(".attn.masked_bias"));
+        // a fused tensor also offered as row views key[part] (HfDecoders' Phi-3) is used whole or through its views
+        left.removeIf(k -> k.indexOf('[') > 0 ? used.contains(k.substring(0, k.indexOf('[')))
+                : used.stream().anyMatch(u -> u.startsWith(k + "[")));
         if (!left.isEmpty()) problems.add("unexpected " + left);
         if (!problems.isEmpty()) {
             w.close();
@@ -304,7 +333,9 @@ final class HfWeights {
         parts.put("embeddings.positions", new Part("wpe.weight", false, -1, -1));
         for (int i = 0; i < c.decoderLayers(); i++) {
             String o = "decoder." + i + ".", h = "h." + i + ".";
-            String[] qkv = {"self.q", "self.k", "self.v"};
+            parts.put(o + "self.qkv", new Part(h + "attn.c_attn.weight", true, -1, -1));         // fused, as stored
+            parts.put(o + "self.qkv.bias", new Part(h + "attn.c_attn.bias", false, -1, -1));
+            String[] qkv = {"self.q", "self.k", "self.v"};                                      // apart (t4j.fuse=never)
             for (int j = 0; j < 3; j++) {
                 parts.put(o + qkv[j], new Part(h + "attn.c_attn.weight", true, j * cw, (j + 1) * cw));
                 parts.put(o + qkv[j] + ".bias", new Part(h + "attn.c_attn.bias", false, j * cw, (j + 1) * cw));

@@ -162,20 +162,35 @@ public final class Pretrained {
             throw cfg.error("config.json describes no valid model: " + e.getMessage());
         }
         HfLayout layout = HfLayout.of(cfg);
-        SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir);
-        boolean kept = false;
-        try {
+        TransformerConfig c = config;
+        return mapped(dir, (ck, share) -> {
             Map<String, String> keys = layout.match(ck, dir);                      // canonical name → stored name
             if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, keys.values());
             LoadBudget.check(ck, keys.values(), dir, backend, dtype);              // before anything is allocated
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
-            boolean share = Boolean.parseBoolean(System.getProperty("t4j.load.mapped", "true"));
-            Weights w = switch (type) {
-                case "gpt2" -> HfWeights.gpt2(config, byName, backend, dtype, share);
-                case "bert" -> HfWeights.bert(config, byName, backend, dtype, share);
-                default -> HfWeights.t5(config, byName, backend, dtype, share);
+            return switch (type) {
+                case "gpt2" -> HfWeights.gpt2(c, byName, backend, dtype, share);
+                case "bert" -> HfWeights.bert(c, byName, backend, dtype, share);
+                default -> HfWeights.t5(c, byName, backend, dtype, share);
             };
+        });
+    }
+
+    /** A load from an open checkpoint; {@code share}: tensors may be views of its mapped file (-Dt4j.load.mapped). */
+    interface CheckpointLoad {
+        Weights load(SafetensorsCheckpoint ck, boolean share) throws IOException;
+    }
+
+    /**
+     * Opens the folder's checkpoint for {@code load} and keeps it open as long as the weights when some of their
+     * tensors are views of the mapped file (CPU tensors stored in the compute dtype), else closes it.
+     */
+    static Weights mapped(Path dir, CheckpointLoad load) throws IOException {
+        SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir);
+        boolean kept = false;
+        try {
+            Weights w = load.load(ck, Boolean.parseBoolean(System.getProperty("t4j.load.mapped", "true")));
             if (w.viewsHostMemory()) {                                             // CPU tensors that are views of the mapping
                 w.keepOpen(ck);
                 kept = true;

@@ -271,7 +271,7 @@ public final class Transformer {
                 try (Scratch s = new Scratch(backend)) {
                     Memory mem = encodeMemory(s, new int[][] {inputs[b]});
                     for (int l = 0; l < layers; l++) {
-                        Tensor[] kv = memoryKv(s, mem, l);                                      // (1, Tm, NKV, HS) each
+                        Tensor[] kv = memoryKv(s, mem, l, merged);                              // (1, Tm, NKV, HS) each
                         if (merged) {
                             backend.kvAppend(new KvAppendOp(st.cache(l, b), new int[] {0}, kv[0], kv[1]));
                         } else {
@@ -439,9 +439,7 @@ public final class Transformer {
         @Override public RopeAt rope() { return rope; }
 
         @Override
-        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor k = positionHeads(s, kv(s, in, w.k(), w.kb()), w.kNorm(), rope);             // (B, T, NKV, HS)
-            Tensor v = kv(s, in, w.v(), w.vb());
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {
             backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
             Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
@@ -470,8 +468,10 @@ public final class Transformer {
             this.s = s; this.memK = memK; this.memV = memV; this.cuMemory = cuMemory;
         }
 
+        @Override public boolean ownKv() { return false; }
+
         @Override
-        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {
             int b = (int) q.shape(0);
             Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             int[] cuQ = new int[b + 1];
@@ -484,10 +484,20 @@ public final class Transformer {
 
     // ---- the block ------------------------------------------------------------------------------
 
-    /** How one layer's attention finds its keys and values, given its weights, its input and q (B, T, NH, HS). */
+    /**
+     * How one layer's attention finds its keys and values: q (B, T, NH, HS) and, for self-attention, the
+     * layer's own k and v (B, T, NKV, HS) — after qkNorm and RoPE — which may be strided views of one fused
+     * projection; a cross-attention gets null and reads its memory.
+     */
     interface Attend {
         /** Returns the attention's output (B, T, NH, HS) before the output projection. */
-        Tensor attend(Weights.Attention w, Tensor in, Tensor q);
+        Tensor attend(Tensor q, Tensor k, Tensor v);
+
+        /** Whether k and v are projected from the layer's own input (self-attention), not read from memory. */
+        default boolean ownKv() { return true; }
+
+        /** Whether k and v may be strided views of the fused projection's output (false: it copies them whole). */
+        default boolean kvViews() { return true; }
 
         /** Where the queries sit for RoPE (null: no rotary positions, e.g. cross-attention). */
         default RopeAt rope() { return null; }
@@ -555,9 +565,11 @@ public final class Transformer {
     /** out = residual + o(attend(q(in), k, v)); in (B, T, C). */
     private void attention(Scratch s, Weights.Attention w, Tensor in, Attend how, Tensor residual, Tensor out) {
         long b = in.shape(0), t = in.shape(1);
-        Tensor q = linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize());   // (B, T, NH, HS)
-        q = positionHeads(s, q, w.qNorm(), how.rope());
-        Tensor ctx = how.attend(w, in, q);                                                      // (B, T, NH, HS)
+        Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
+                : new Tensor[] {linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize()), null, null};
+        Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope());                             // (B, T, NH, HS)
+        Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope());     // (B, T, NKV, HS)
+        Tensor ctx = how.attend(q, k, qkv[2]);                                                  // (B, T, NH, HS)
         backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual));
     }
 
@@ -565,6 +577,7 @@ public final class Transformer {
     private void mlp(Scratch s, Weights.Mlp m, Tensor in, Tensor residual, Tensor out) {
         long b = in.shape(0), t = in.shape(1);
         Tensor h = s.empty(dtype, b, t, config.mlpWidth());                                     // (B, T, F)
+        // gated: up and gate are row views of one fused (2F, C) matrix where the weights allow (m.upGate())
         LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
         backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
         backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual));
@@ -604,10 +617,11 @@ public final class Transformer {
 
         @Override public RopeAt rope() { return rope; }
 
+        /** [memory ; target] copies K and V, which a copy takes only whole (not as views of the fused QKV). */
+        @Override public boolean kvViews() { return memK == null; }
+
         @Override
-        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            Tensor k = positionHeads(s, kv(s, in, w.k(), w.kb()), w.kNorm(), rope);             // (B, T, NKV, HS)
-            Tensor v = kv(s, in, w.v(), w.vb());
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {
             if (memK != null) {                                                                 // [memory ; target]
                 k = concatRows(s, memK, k);
                 v = concatRows(s, memV, v);
@@ -631,13 +645,10 @@ public final class Transformer {
         }
 
         @Override
-        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
-            long total = q.shape(1);
-            int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
-            Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());                 // (1, ΣT, NKV, HS)
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (1, ΣT, NKV, HS)
             Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
-            backend.attention(AttentionOp.of(q.view(total, nh, hs), k.view(total, nkv, hs), v.view(total, nkv, hs),
-                    out.view(total, nh, hs)).packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
+            backend.attention(AttentionOp.of(q.select(0, 0), k.select(0, 0), v.select(0, 0), out.select(0, 0))
+                    .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
             return out;
         }
     }
@@ -649,8 +660,10 @@ public final class Transformer {
 
         DenseCross(Scratch s, Tensor memK, Tensor memV) { this.s = s; this.memK = memK; this.memV = memV; }
 
+        @Override public boolean ownKv() { return false; }
+
         @Override
-        public Tensor attend(Weights.Attention w, Tensor in, Tensor q) {
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {
             Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, memK, memV, out).scale(config.attentionScale()));
             return out;
@@ -686,9 +699,11 @@ public final class Transformer {
      * Memory K/V (B, Tm, NKV, HS) of decoder layer i: with step 1 through the layer's self-attention
      * (after its pre-attention norm, as the memory's own positions would be in the concatenation);
      * otherwise through its cross-attention (normalised by the cross norm when step 3 hands it a
-     * raw residual stream of a pre-LN encoder; the encoder's output is already normalised).
+     * raw residual stream of a pre-LN encoder; the encoder's output is already normalised). With
+     * {@code views}, K and V may be strided views of one fused [k ; v] GEMM's output; without, they are
+     * contiguous (the caller copies them: CUDA copies whole tensors only).
      */
-    Tensor[] memoryKv(Scratch s, Memory mem, int layer) {
+    Tensor[] memoryKv(Scratch s, Memory mem, int layer, boolean views) {
         Weights.Layer l = weights.decoder.layers().get(layer);
         Tensor m = memoryFor(mem, layer);
         Tensor in;
@@ -700,7 +715,7 @@ public final class Transformer {
             w = l.cross();
             in = pre && config.withinLayerCrossAttention() ? norm(s, l.crossNorm(), m) : m;
         }
-        return new Tensor[] {kv(s, in, w.k(), w.kb()), kv(s, in, w.v(), w.vb())};
+        return projectKv(s, w, in, views);
     }
 
     private Tensor decodeDense(Scratch s, Memory mem, int[][] target) {
@@ -709,7 +724,7 @@ public final class Transformer {
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
         int n = weights.decoder.layers().size();
         Tensor[][] kv = new Tensor[n][];
-        for (int i = 0; i < n; i++) kv[i] = memoryKv(s, mem, i);
+        for (int i = 0; i < n; i++) kv[i] = memoryKv(s, mem, i, !merged);                    // step 1 copies them whole
         if (merged) {
             return runStack(s, weights.decoder, x, i -> new DenseSelf(s, AttentionOp.Mask.CAUSAL, null, bias, kv[i][0], kv[i][1]), null);
         }
@@ -819,6 +834,32 @@ public final class Transformer {
         Tensor out = s.empty(dtype, shape);
         backend.linear(LinearOp.of(x, w, out).transW(true).bias(bias));
         return out;
+    }
+
+    /**
+     * Q (B, T, NH, HS) and K, V (B, T, NKV, HS) of a self-attention: one GEMM into (B, T, NH·HS + 2·NKV·HS)
+     * and three views of it where the weights are fused ({@link Weights.Attention#qkv}), else three GEMMs.
+     * {@code views} false keeps K and V contiguous (Q alone is then a separate GEMM).
+     */
+    Tensor[] projectQkv(Scratch s, Weights.Attention w, Tensor in, boolean views) {
+        long b = in.shape(0), t = in.shape(1);
+        int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
+        if (views && w.qkv() != null) {
+            Tensor all = linear(s, in, w.qkv().weight(), w.qkv().bias()).view(b, t, nh + 2L * nkv, hs);
+            return new Tensor[] {all.slice(2, 0, nh), all.slice(2, nh, nh + nkv), all.slice(2, nh + nkv, nh + 2L * nkv)};
+        }
+        Tensor[] kv = projectKv(s, w, in, views);
+        return new Tensor[] {linear(s, in, w.q(), w.qb()).view(b, t, nh, hs), kv[0], kv[1]};
+    }
+
+    /** K and V (B, T, NKV, HS): one GEMM and two views where [k ; v] is fused and {@code views} allowed, else two GEMMs. */
+    Tensor[] projectKv(Scratch s, Weights.Attention w, Tensor in, boolean views) {
+        if (views && w.kv() != null) {
+            int nkv = config.kvHeads();
+            Tensor all = linear(s, in, w.kv().weight(), w.kv().bias()).view(in.shape(0), in.shape(1), 2L * nkv, config.headSize());
+            return new Tensor[] {all.slice(2, 0, nkv), all.slice(2, nkv, 2L * nkv)};
+        }
+        return new Tensor[] {kv(s, in, w.k(), w.kb()), kv(s, in, w.v(), w.vb())};
     }
 
     /** A K or V projection (B, T, C) → (B, T, NKV, HS). */

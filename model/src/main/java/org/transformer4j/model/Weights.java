@@ -27,18 +27,63 @@ public final class Weights implements AutoCloseable {
     public record Norm(Tensor weight, Tensor bias) {}
 
     /**
-     * One attention: q (NH·HS, C), k and v (NKV·HS, C), o (C, NH·HS), biases or null; qNorm and kNorm
-     * (HS) the per-head RMSNorms of Qwen3 (qkNorm), else null.
+     * One projection fused from row blocks (issue 19): {@code weight} (Σ N_i, C) and {@code bias} (Σ N_i) or
+     * null, so that one GEMM computes all the blocks; the blocks' own tensors are row views of it.
      */
-    public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
-                            Norm qNorm, Norm kNorm) {
-        public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {
-            this(q, qb, k, kb, v, vb, o, ob, null, null);
+    public record Fused(Tensor weight, Tensor bias) {
+        /** Rows [from, to) of the weight and the bias: a fused projection of its own. */
+        public Fused rows(long from, long to) {
+            return new Fused(weight.slice(0, from, to), bias == null ? null : bias.slice(0, from, to));
         }
     }
 
-    /** up and gate (F, C) (gate null unless gated), down (C, F), biases or null. */
-    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {}
+    /**
+     * One attention: q (NH·HS, C), k and v (NKV·HS, C), o (C, NH·HS), biases or null; qNorm and kNorm
+     * (HS) the per-head RMSNorms of Qwen3 (qkNorm), else null. {@code qkv}, when not null, is [q ; k ; v]
+     * fused (self-attention: they share an input), and q, k, v (and their biases) are row views of it;
+     * {@code kv}, when not null, is [k ; v] fused (a cross-attention's K/V read the memory; or the tail of
+     * qkv, for memory K/V through the self-attention under step 1). Null where the loader kept the
+     * projections apart ({@link Fusion#SEPARATE}, or Qwen3's qkNorm).
+     */
+    public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
+                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv) {
+        public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {
+            this(q, qb, k, kb, v, vb, o, ob, null, null, null, null);
+        }
+    }
+
+    /**
+     * up and gate (F, C) (gate null unless gated), down (C, F), biases or null. {@code upGate}, when not
+     * null, is [up ; gate] fused (2F, C), up and gate row views of it, for the gated op's one GEMM.
+     */
+    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate) {
+        public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {
+            this(up, upb, gate, gateb, down, downb, null);
+        }
+    }
+
+    /**
+     * Whether projections that share an input are fused into one matrix at load ({@code -Dt4j.fuse=true|false},
+     * default true, read when weights are built). FUSED: [q ; k ; v], a cross-attention's [k ; v] and a gated
+     * MLP's [up ; gate] are each one matrix — taken as stored where the checkpoint fuses them (GPT-2's c_attn,
+     * Phi-3's qkv_proj and gate_up_proj), else concatenated once at load. On the CPU backend a mapped
+     * checkpoint in the compute dtype is otherwise used in place (no copy): the concatenated matrices are
+     * then copies, (N_q + 2·N_kv + 2F)·C elements per layer of the process's own memory, and the mapped
+     * pages they were copied from are dropped from the resident set (not held twice). SEPARATE: every
+     * projection its own matrix and GEMM (the baseline the benchmarks and tests compare with).
+     */
+    public enum Fusion {
+        FUSED, SEPARATE;
+
+        static Fusion current() {
+            String v = System.getProperty("t4j.fuse", "true").trim();
+            return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                case "true" -> FUSED;
+                case "false" -> SEPARATE;
+                default -> throw new IllegalArgumentException("-Dt4j.fuse=" + v + " is not true or false");
+            };
+        }
+    }
 
     /**
      * One block. {@code cross} and {@code crossNorm} exist only in decoder layers of encoder-decoders
@@ -261,18 +306,45 @@ public final class Weights implements AutoCloseable {
     }
 
     private static Attention map(Attention a, java.util.function.UnaryOperator<Tensor> m) {
-        return a == null ? null : new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()),
-                m.apply(a.v()), m.apply(a.vb()), m.apply(a.o()), m.apply(a.ob()), map(a.qNorm(), m), map(a.kNorm(), m));
+        if (a == null) return null;
+        Tensor o = m.apply(a.o()), ob = m.apply(a.ob());
+        Norm qn = map(a.qNorm(), m), kn = map(a.kNorm(), m);
+        long nq = a.q().shape(0), nkv = a.k().shape(0);
+        if (a.qkv() != null) {                                    // the views follow their fused matrix's copy
+            Fused f = map(a.qkv(), m);
+            Fused q = f.rows(0, nq), k = f.rows(nq, nq + nkv), v = f.rows(nq + nkv, nq + 2 * nkv);
+            return new Attention(q.weight(), q.bias(), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, f,
+                    f.rows(nq, nq + 2 * nkv));
+        }
+        if (a.kv() != null) {
+            Fused f = map(a.kv(), m);
+            Fused k = f.rows(0, nkv), v = f.rows(nkv, 2 * nkv);
+            return new Attention(m.apply(a.q()), m.apply(a.qb()), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, null, f);
+        }
+        return new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()), m.apply(a.v()), m.apply(a.vb()),
+                o, ob, qn, kn, null, null);
+    }
+
+    private static Fused map(Fused f, java.util.function.UnaryOperator<Tensor> m) {
+        return new Fused(m.apply(f.weight()), m.apply(f.bias()));
+    }
+
+    private static Mlp map(Mlp p, java.util.function.UnaryOperator<Tensor> m) {
+        if (p.upGate() == null) {
+            return new Mlp(m.apply(p.up()), m.apply(p.upb()), m.apply(p.gate()), m.apply(p.gateb()), m.apply(p.down()), m.apply(p.downb()));
+        }
+        Fused f = map(p.upGate(), m);
+        long n = p.up().shape(0);
+        Fused up = f.rows(0, n), gate = f.rows(n, 2 * n);
+        return new Mlp(up.weight(), up.bias(), gate.weight(), gate.bias(), m.apply(p.down()), m.apply(p.downb()), f);
     }
 
     private static Stack map(Stack st, java.util.function.UnaryOperator<Tensor> m) {
         if (st == null) return null;
         List<Layer> layers = new ArrayList<>();
         for (Layer l : st.layers()) {
-            Mlp p = l.mlp();
             layers.add(new Layer(map(l.attnNorm(), m), map(l.self(), m), map(l.crossNorm(), m), map(l.cross(), m),
-                    map(l.mlpNorm(), m), new Mlp(m.apply(p.up()), m.apply(p.upb()), m.apply(p.gate()), m.apply(p.gateb()),
-                    m.apply(p.down()), m.apply(p.downb()))));
+                    map(l.mlpNorm(), m), map(l.mlp(), m)));
         }
         return new Stack(List.copyOf(layers), map(st.finalNorm(), m), m.apply(st.relativeBias()));
     }
@@ -318,11 +390,19 @@ public final class Weights implements AutoCloseable {
      * N(0, 0.02²). {@code classes} > 0 adds a classifier head; encoder-only models get an MLM head.
      */
     public static Weights random(TransformerConfig config, Backend backend, long seed, int classes) {
+        return random(config, backend, seed, classes, Fusion.current());
+    }
+
+    /**
+     * Random weights built under {@code fusion} instead of {@code -Dt4j.fuse} (benchmarks and tests compare fused
+     * and separate projections: the values are the same either way, drawn in the same order).
+     */
+    public static Weights random(TransformerConfig config, Backend backend, long seed, int classes, Fusion fusion) {
         if (classes < 0 || classes > 0 && config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
             throw new IllegalArgumentException("a classifier head (" + classes + " classes) is for encoder-only models with"
                     + " classes ≥ 1; this config is " + config.architecture());
         }
-        Init init = new Init(backend, new SplittableRandom(seed));
+        Init init = new Init(backend, new SplittableRandom(seed), fusion);
         return build(config, init, classes);
     }
 
@@ -342,14 +422,81 @@ public final class Weights implements AutoCloseable {
         Tensor biasTable(String name, int buckets, int heads);
         Map<String, Tensor> named();
         Backend backend();
+
+        /** The fusion policy these weights are built under. */
+        default Fusion fusion() { return Fusion.current(); }
+
+        /**
+         * The row blocks {@code parts[i]} (outs[i], in), each followed by its bias {@code parts[i].bias}
+         * (outs[i]) when {@code bias}, in that order (random weights draw them so, fused or not); when
+         * {@code fuse}, concatenated into one matrix {@code name} (+ {@code name.bias}) whose row views
+         * they become. Null entries: a part the loader reported missing.
+         */
+        default Projection projection(String name, String[] parts, int[] outs, int in, boolean bias, boolean fuse) {
+            Tensor[] w = new Tensor[parts.length], b = new Tensor[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                w[i] = matrix(parts[i], outs[i], in);
+                if (bias) b[i] = vector(parts[i] + ".bias", outs[i], 0f, 0.02f);
+            }
+            if (!fuse || fusion() == Fusion.SEPARATE) return new Projection(null, w, b);
+            Tensor fw = concat(name, parts, w);
+            if (fw == null) return new Projection(null, w, b);
+            String[] biasNames = java.util.Arrays.stream(parts).map(x -> x + ".bias").toArray(String[]::new);
+            Tensor fb = bias ? concat(name + ".bias", biasNames, b) : null;
+            return Projection.of(new Fused(fw, fb), outs);
+        }
+
+        /**
+         * One tensor {@code name} (Σ rows, …) holding {@code rows} one after another, which it replaces among
+         * the named tensors (they are closed: nothing stays resident twice); null when a part is missing or
+         * when this source keeps the parts apart. Costs one device (or host) copy of each part, at load.
+         */
+        default Tensor concat(String name, String[] partNames, Tensor[] rows) {
+            for (Tensor t : rows) if (t == null) return null;
+            long total = 0;
+            for (Tensor t : rows) total += t.shape(0);
+            long[] shape = rows[0].shape();
+            shape[0] = total;
+            Tensor out = backend().empty(rows[0].dtype(), shape);
+            long at = 0;
+            for (Tensor t : rows) {
+                backend().copy(t, out.slice(0, at, at + t.shape(0)));
+                at += t.shape(0);
+            }
+            named().put(name, out);
+            for (int i = 0; i < rows.length; i++) {
+                named().remove(partNames[i]);
+                rows[i].close();                                     // a device part goes back to the pool in stream order
+            }
+            return out;
+        }
+    }
+
+    /** The blocks of one projection: {@code fused} and the parts' row views of it, or the parts alone (fused null). */
+    record Projection(Fused fused, Tensor[] weights, Tensor[] biases) {
+        static Projection of(Fused f, int[] outs) {
+            Tensor[] w = new Tensor[outs.length], b = new Tensor[outs.length];
+            long at = 0;
+            for (int i = 0; i < outs.length; i++) {
+                Fused r = f.rows(at, at + outs[i]);
+                w[i] = r.weight();
+                b[i] = r.bias();
+                at += outs[i];
+            }
+            return new Projection(f, w, b);
+        }
     }
 
     private static final class Init implements Source {
         final Backend backend;
         final SplittableRandom rnd;
         final Map<String, Tensor> named = new LinkedHashMap<>();
+        final Fusion fusion;
 
-        Init(Backend backend, SplittableRandom rnd) { this.backend = backend; this.rnd = rnd; }
+        Init(Backend backend, SplittableRandom rnd, Fusion fusion) { this.backend = backend; this.rnd = rnd; this.fusion = fusion; }
+
+        @Override
+        public Fusion fusion() { return fusion; }
 
         @Override
         public Tensor matrix(String name, int out, int in) {
@@ -429,15 +576,33 @@ public final class Weights implements AutoCloseable {
                 bias ? s.vector(name + ".bias", c.modelWidth(), 0f, 0.02f) : null);
     }
 
-    private static Attention attention(Source s, TransformerConfig c, String p) {
+    /**
+     * A self-attention fuses [q ; k ; v] (one input), a cross-attention [k ; v] (the memory's; q reads the
+     * decoder). Qwen3's qkNorm keeps them apart: its per-head norms take q and k as rows of one stride each.
+     */
+    private static Attention attention(Source s, TransformerConfig c, String p, boolean self) {
         int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize();
         boolean b = c.qkvBias(), ob = c.outBias();
-        return new Attention(s.matrix(p + ".q", inner, cw), b ? s.vector(p + ".q.bias", inner, 0f, 0.02f) : null,
-                s.matrix(p + ".k", kv, cw), b ? s.vector(p + ".k.bias", kv, 0f, 0.02f) : null,
-                s.matrix(p + ".v", kv, cw), b ? s.vector(p + ".v.bias", kv, 0f, 0.02f) : null,
-                s.matrix(p + ".o", cw, inner), ob ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null,
+        Projection qkv, kvp;
+        Tensor q, qb;
+        if (self) {
+            qkv = s.projection(p + ".qkv", new String[] {p + ".q", p + ".k", p + ".v"}, new int[] {inner, kv, kv}, cw, b, !c.qkNorm());
+            q = qkv.weights()[0];
+            qb = qkv.biases()[0];
+            kvp = qkv.fused() == null ? null : Projection.of(qkv.fused().rows(inner, inner + 2L * kv), new int[] {kv, kv});
+        } else {
+            qkv = null;
+            q = s.matrix(p + ".q", inner, cw);
+            qb = b ? s.vector(p + ".q.bias", inner, 0f, 0.02f) : null;
+            kvp = s.projection(p + ".kv", new String[] {p + ".k", p + ".v"}, new int[] {kv, kv}, cw, b, !c.qkNorm());
+        }
+        Tensor[] kvw = kvp != null ? kvp.weights() : new Tensor[] {qkv.weights()[1], qkv.weights()[2]};
+        Tensor[] kvb = kvp != null ? kvp.biases() : new Tensor[] {qkv.biases()[1], qkv.biases()[2]};
+        Tensor o = s.matrix(p + ".o", cw, inner), obias = ob ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null;
+        return new Attention(q, qb, kvw[0], kvb[0], kvw[1], kvb[1], o, obias,
                 c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.headSize(), 1f, 0.1f), null) : null,
-                c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.headSize(), 1f, 0.1f), null) : null);
+                c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.headSize(), 1f, 0.1f), null) : null,
+                qkv == null ? null : qkv.fused(), kvp == null ? null : kvp.fused());
     }
 
     private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {
@@ -447,14 +612,18 @@ public final class Weights implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             String p = name + "." + i;
             Norm attnNorm = norm(s, c, p + ".attn_norm");
-            Attention self = attention(s, c, p + ".self");
+            Attention self = attention(s, c, p + ".self", true);
             Norm crossNorm = cross ? norm(s, c, p + ".cross_norm") : null;
-            Attention crossAttn = cross ? attention(s, c, p + ".cross") : null;
+            Attention crossAttn = cross ? attention(s, c, p + ".cross", false) : null;
             Norm mlpNorm = norm(s, c, p + ".mlp_norm");
-            Mlp mlp = new Mlp(s.matrix(p + ".mlp.up", f, cw), b ? s.vector(p + ".mlp.up.bias", f, 0f, 0.02f) : null,
-                    c.gatedMlp() ? s.matrix(p + ".mlp.gate", f, cw) : null,
-                    c.gatedMlp() && b ? s.vector(p + ".mlp.gate.bias", f, 0f, 0.02f) : null,
-                    s.matrix(p + ".mlp.down", cw, f), b ? s.vector(p + ".mlp.down.bias", cw, 0f, 0.02f) : null);
+            // gated: [up ; gate] fused, the gated op's two products from one matrix (T5 v1.1, the Llama family)
+            Projection ug = c.gatedMlp()
+                    ? s.projection(p + ".mlp.up_gate", new String[] {p + ".mlp.up", p + ".mlp.gate"}, new int[] {f, f}, cw, b, true)
+                    : s.projection(p + ".mlp.up", new String[] {p + ".mlp.up"}, new int[] {f}, cw, b, false);
+            Tensor down = s.matrix(p + ".mlp.down", cw, f), downb = b ? s.vector(p + ".mlp.down.bias", cw, 0f, 0.02f) : null;
+            Mlp mlp = c.gatedMlp()
+                    ? new Mlp(ug.weights()[0], ug.biases()[0], ug.weights()[1], ug.biases()[1], down, downb, ug.fused())
+                    : new Mlp(ug.weights()[0], ug.biases()[0], null, null, down, downb);
             layers.add(new Layer(attnNorm, self, crossNorm, crossAttn, mlpNorm, mlp));
         }
         Norm fin = c.normPlacement() == TransformerConfig.NormPlacement.PRE ? norm(s, c, name + ".final_norm") : null;

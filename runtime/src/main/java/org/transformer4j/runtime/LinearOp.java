@@ -52,6 +52,21 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
 
     public boolean gated() { return wGate != null; }
 
+    /**
+     * For a gated op whose {@code w} and {@code wGate} are the two halves of one (2N, K) matrix ([up ; gate]
+     * fused at load, transW, wGate's rows right after w's in the same storage): that matrix, so that one GEMM
+     * computes both products into (M, 2N); else null (the backends then run two products).
+     */
+    public Tensor fusedGate() {
+        if (wGate == null || !transW || w.storage() != wGate.storage() || w.rank() != 2 || wGate.rank() != 2) return null;
+        long rows = w.shape(0);
+        if (rows == 0 || w.stride(1) != 1 || wGate.stride(1) != 1 || w.stride(0) != wGate.stride(0)
+                || wGate.offset() != w.offset() + rows * w.stride(0)) {
+            return null;
+        }
+        return w.extendRows(2 * rows);
+    }
+
     /** {@code t} (…, parts·D) as {@code parts} views (…, D) along the last dimension (fused QKV → Q, K, V). */
     public static Tensor[] split(Tensor t, int parts) {
         Checks.open("t", t);

@@ -224,6 +224,34 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(storage, dtype, s, strides.clone(), offset + start * strides[d], false);
     }
 
+    /** Element {@code index} along {@code dim}, that dimension dropped (no copy; any strides, unlike {@link #view}). */
+    public Tensor select(int dim, long index) {
+        checkOpen();
+        int d = dim(dim);
+        if (index < 0 || index >= shape[d]) throw new IllegalArgumentException("index " + index + " out of range for dim " + d + " of " + this);
+        long[] s = new long[shape.length - 1], st = new long[shape.length - 1];
+        for (int i = 0, j = 0; i < shape.length; i++) {
+            if (i == d) continue;
+            s[j] = shape[i];
+            st[j++] = strides[i];
+        }
+        return new Tensor(storage, dtype, s, st, offset + index * strides[d], false);
+    }
+
+    /**
+     * Rows [0, rows) of this rank-2 view's storage from its first element on, with its strides: how
+     * {@link LinearOp#fusedGate} joins two adjacent row blocks of one matrix. Checked against the storage.
+     */
+    Tensor extendRows(long rows) {
+        checkOpen();
+        if (shape.length != 2 || rows < shape[0]) throw new IllegalArgumentException("cannot extend " + this + " to " + rows + " rows");
+        long last = offset + (rows - 1) * strides[0] + (shape[1] - 1) * strides[1];
+        if (rows > 0 && shape[1] > 0 && (last + 1) * dtype.byteSize() > storage.byteSize()) {
+            throw new IllegalArgumentException(rows + " rows of " + this + " run past its storage");
+        }
+        return new Tensor(storage, dtype, new long[] {rows, shape[1]}, strides.clone(), offset, false);
+    }
+
     /** Dimensions {@code d0} and {@code d1} swapped (no copy). */
     public Tensor transpose(int d0, int d1) {
         checkOpen();

@@ -124,4 +124,22 @@ class TensorTest {
                     () -> Tensor.wrapHost(java.lang.foreign.MemorySegment.ofArray(new float[2]), DType.F32, 2)); // on-heap
         }
     }
+
+    @Test
+    void selectDropsADimensionOfAStridedViewAndExtendRowsRejoinsAdjacentRows() {
+        float[] data = new float[2 * 3 * 4];
+        for (int i = 0; i < data.length; i++) data[i] = i;
+        try (Tensor t = Tensor.ofFloats(data, 1, 6, 4)) {
+            Tensor cols = t.view(1, 6, 2, 2).slice(2, 1, 2);                 // (1, 6, 1, 2), strided: not viewable
+            assertFalse(cols.isContiguous());
+            Tensor s = cols.select(0, 0);                                     // (6, 1, 2)
+            assertArrayEquals(new long[] {6, 1, 2}, s.shape());
+            assertEquals(2 + 4 * 5 + 1, s.getFloat(5, 0, 1), 0f);
+            assertThrows(IllegalArgumentException.class, () -> cols.select(0, 1));
+            Tensor rows = t.view(6, 4).slice(0, 1, 3);                        // rows 1, 2
+            Tensor more = rows.extendRows(5);                                 // rows 1..5, from the same storage
+            assertEquals(20f, more.getFloat(4, 0), 0f);
+            assertThrows(IllegalArgumentException.class, () -> rows.extendRows(6), "row 6 is past the storage");
+        }
+    }
 }

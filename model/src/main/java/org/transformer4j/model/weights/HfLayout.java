@@ -134,9 +134,27 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
 
     /** BERT (BertModel, BertForMaskedLM, BertForPreTraining): post-LN, token types, optional pooler and heads. */
     public static HfLayout bert(HfConfig cfg) throws CheckpointException {
-        int c = dim(cfg, "hidden_size", -1), l = layers(cfg, "num_hidden_layers", -1), nh = dim(cfg, "num_attention_heads", -1);
-        int f = dim(cfg, "intermediate_size", -1), v = dim(cfg, "vocab_size", -1);
-        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 2);
+        int c = dim(cfg, "hidden_size", -1), v = dim(cfg, "vocab_size", -1);
+        Builder b = bertEncoder(cfg, c, v, 2);
+        b.linear("cls.predictions.transform.dense", c, c, true).norm("cls.predictions.transform.LayerNorm", c, true)
+                .req("cls.predictions.bias", v);
+        b.group(Set.of("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias", "cls.predictions.bias"));
+        b.opt("cls.predictions.decoder.weight", v, c).opt("cls.predictions.decoder.bias", v);   // tied to the embeddings / the bias
+        b.linear("cls.seq_relationship", c, 2, true);
+        b.group(Set.of("cls.seq_relationship.weight", "cls.seq_relationship.bias"));
+        classifier(b, cfg, "classifier", c);
+        return b.build("bert", List.of("bert."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    /**
+     * BERT's embeddings, encoder layers and optional pooler (names without the model prefix), shared by BERT
+     * and RoBERTa / XLM-RoBERTa; {@code types} is type_vocab_size's default (BERT 2, RoBERTa 1).
+     */
+    private static Builder bertEncoder(HfConfig cfg, int c, int v, int types) throws CheckpointException {
+        int l = layers(cfg, "num_hidden_layers", -1), nh = dim(cfg, "num_attention_heads", -1);
+        int f = dim(cfg, "intermediate_size", -1);
+        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", types);
         divisible(cfg, "hidden_size", c, nh);
         Builder b = new Builder();
         b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
@@ -150,15 +168,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         }
         b.linear("pooler.dense", c, c, true);
         b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
-        b.linear("cls.predictions.transform.dense", c, c, true).norm("cls.predictions.transform.LayerNorm", c, true)
-                .req("cls.predictions.bias", v);
-        b.group(Set.of("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
-                "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias", "cls.predictions.bias"));
-        b.opt("cls.predictions.decoder.weight", v, c).opt("cls.predictions.decoder.bias", v);   // tied to the embeddings / the bias
-        b.linear("cls.seq_relationship", c, 2, true);
-        b.group(Set.of("cls.seq_relationship.weight", "cls.seq_relationship.bias"));
-        classifier(b, cfg, "classifier", c);
-        return b.build("bert", List.of("bert."), List.of(".position_ids", ".token_type_ids"));
+        return b;
     }
 
     // ---- the other encoders (issue 14): RoBERTa / XLM-RoBERTa, DistilBERT, and the classifier heads ----
@@ -177,22 +187,8 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
      * {@code classifier.out_proj} (sequence) or {@code classifier} (tokens).
      */
     public static HfLayout roberta(HfConfig cfg) throws CheckpointException {
-        int c = dim(cfg, "hidden_size", -1), l = layers(cfg, "num_hidden_layers", -1), nh = dim(cfg, "num_attention_heads", -1);
-        int f = dim(cfg, "intermediate_size", -1), v = dim(cfg, "vocab_size", -1);
-        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 1);
-        divisible(cfg, "hidden_size", c, nh);
-        Builder b = new Builder();
-        b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
-                .req("embeddings.token_type_embeddings.weight", tt, c).norm("embeddings.LayerNorm", c, true);
-        for (int i = 0; i < l; i++) {
-            String e = "encoder.layer." + i + ".";
-            b.linear(e + "attention.self.query", c, c, true).linear(e + "attention.self.key", c, c, true)
-                    .linear(e + "attention.self.value", c, c, true).linear(e + "attention.output.dense", c, c, true)
-                    .norm(e + "attention.output.LayerNorm", c, true).linear(e + "intermediate.dense", c, f, true)
-                    .linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
-        }
-        b.linear("pooler.dense", c, c, true);
-        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
+        int c = dim(cfg, "hidden_size", -1), v = dim(cfg, "vocab_size", -1);
+        Builder b = bertEncoder(cfg, c, v, 1);
         b.linear("lm_head.dense", c, c, true).norm("lm_head.layer_norm", c, true).req("lm_head.bias", v);
         b.group(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight", "lm_head.layer_norm.bias",
                 "lm_head.bias"));

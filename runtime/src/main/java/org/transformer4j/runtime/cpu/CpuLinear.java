@@ -16,6 +16,11 @@ public final class CpuLinear {
         int m = s.m();
         int n = s.n();
         int k = s.k();
+        Tensor both = op.fusedGate();
+        if (both != null) {
+            fusedGate(op, both, m, n, k);
+            return;
+        }
         float[] x = FloatArrays.copyOf(op.x());                         // (M, K) packed
         float[] g = null;
         if (op.gated()) {
@@ -33,6 +38,38 @@ public final class CpuLinear {
         op.out().copyFrom(y);                                    // the one rounding to the dtype
         FloatArrays.give(x, g, res, y);
     }
+
+    /**
+     * The gated op over [up ; gate] fused (2N, K): one product into (M, 2N) (each element the same dot
+     * product, in the same order, as in two products: the GEMM's path depends on M, not N), then the
+     * epilogue reads both halves of each row.
+     */
+    private static void fusedGate(LinearOp op, Tensor both, int m, int n, int k) {
+        float[] x = FloatArrays.copyOf(op.x());                         // (M, K) packed
+        int n2 = Math.multiplyExact(2, n);
+        float[] yg = FloatArrays.take(Math.multiplyExact(m, n2));      // (M, 2N) [x·W | x·W_gate], written whole
+        product(op, both, x, m, n2, k, yg, null);
+        float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
+        float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
+        float[] res = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
+        float[] y = FloatArrays.take(Math.multiplyExact(m, n));
+        int act = op.activation().code();
+        // the epilogue's steps in its order (bias, activation, ⊙ (gate + its bias), + residual), row by row in parallel
+        CpuKernels.parallelFor(m, (long) m * n >= EPILOGUE_PARALLEL_MIN, rl -> {
+            int r = (int) rl, o = r * n2;
+            for (int c = 0; c < n; c++) yg[o + c] += bias == null ? 0f : bias[c];
+            CpuKernels.activate(act, yg, o, n);
+            for (int c = 0; c < n; c++) {
+                float v = yg[o + c] * (yg[o + n + c] + (biasGate == null ? 0f : biasGate[c]));
+                y[r * n + c] = res == null ? v : v + res[r * n + c];
+            }
+        });
+        op.out().copyFrom(y);
+        FloatArrays.give(x, yg, res, y);
+    }
+
+    /** Elements below which the fused-gate epilogue runs on the calling thread (a task costs about as much). */
+    private static final long EPILOGUE_PARALLEL_MIN = 1 << 15;
 
     private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
                                 CpuGemm.BlockEpilogue epilogue) {

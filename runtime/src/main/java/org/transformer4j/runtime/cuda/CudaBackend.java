@@ -339,6 +339,16 @@ public final class CudaBackend implements Backend {
         Tensor x2 = rows(op.x(), s.m(), s.k());                                  // (M, K)
         Tensor out2 = rows(op.out(), s.m(), s.n());                              // (M, N)
         Tensor res2 = op.residual() == null ? null : rows(op.residual(), s.m(), s.n());  // (M, N), before any launch
+        Tensor both = op.fusedGate();
+        if (both != null) {                                     // [up ; gate] fused: one GEMM into (M, 2N), the epilogue reads both halves
+            try (Tensor yg = empty(dt, s.m(), 2L * s.n())) {    // freed in stream order
+                GemmOp g2 = GemmOp.of(x2, both, yg).transB(true).scale(op.alpha(), 0f);
+                cb.gemm(g2, g2.validate());
+                biasAct(out2, yg.slice(1, 0, s.n()), yg.slice(1, s.n(), 2L * s.n()), op.bias(), op.biasGate(), res2,
+                        op.activation().code(), dt);
+            }
+            return;
+        }
         boolean direct = !op.gated() && op.residual() == null;                    // epilogue in place on out
         Tensor y = direct ? out2 : empty(dt, s.m(), s.n());                      // (M, N) alpha·x·W
         Tensor g = op.gated() ? empty(dt, s.m(), s.n()) : null;                  // (M, N) alpha·x·W_gate

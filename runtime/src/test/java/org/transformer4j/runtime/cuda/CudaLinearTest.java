@@ -150,4 +150,50 @@ class CudaLinearTest {
             gpu.gemmMode(before);
         }
     }
+
+    /**
+     * Issue 19: a gated op whose weights are the two halves of one (2N, K) matrix ([up ; gate] fused at load).
+     * The cuBLAS path runs one GEMM into (M, 2N) and the epilogue over its halves; the custom kernel reads the
+     * two halves as its two weight pointers. Against the float64 oracle and the CPU twin (which fuses too).
+     */
+    @ParameterizedTest(name = "{0} {1} M={2}")
+    @MethodSource("fusedGateCases")
+    void gatedOpOverFusedHalvesMatchesOracle(GemmMode mode, DType dt, int m) {
+        CudaBackend gpu = GpuTests.backend();
+        GemmMode before = gpu.gemmMode();
+        gpu.gemmMode(mode);
+        CpuBackend cpu = new CpuBackend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int n = 136, k = 72;
+        String what = mode + " " + dt + " fused gate M=" + m + " seed " + seed;
+        try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, m * k, 1), m, k);
+             Tensor hw = Tensor.of(dt, GpuTests.random(rnd, 2 * n * k, 1), 2 * n, k);        // [up ; gate] (2N, K)
+             Tensor hb = Tensor.of(dt, GpuTests.random(rnd, 2 * n, 1), 2 * n);
+             Tensor hr = Tensor.of(dt, GpuTests.random(rnd, m * n, 1), m, n);
+             Tensor x = gpu.upload(hx); Tensor w = gpu.upload(hw); Tensor b = gpu.upload(hb); Tensor r = gpu.upload(hr);
+             Tensor out = GpuTests.poisoned(gpu, dt, m, n); Tensor cout = Tensor.empty(dt, m, n)) {
+            LinearOp g = LinearOp.of(x, w.slice(0, 0, n), out).transW(true).activation(Activation.SILU).bias(b.slice(0, 0, n))
+                    .gate(w.slice(0, n, 2 * n), b.slice(0, n, 2 * n)).residual(r);
+            LinearOp c = LinearOp.of(hx, hw.slice(0, 0, n), cout).transW(true).activation(Activation.SILU).bias(hb.slice(0, 0, n))
+                    .gate(hw.slice(0, n, 2 * n), hb.slice(0, n, 2 * n)).residual(hr);
+            assertTrue(g.fusedGate() != null && c.fusedGate() != null, "the halves are recognised as one matrix");
+            gpu.linear(g);
+            cpu.linear(c);
+            float[] w2 = hw.toFloatArray(), b2 = hb.toFloatArray();
+            double[] ref = Oracle.linear(m, n, k, hx.toFloatArray(), java.util.Arrays.copyOf(w2, n * k), true,
+                    java.util.Arrays.copyOf(b2, n), java.util.Arrays.copyOfRange(w2, n * k, 2 * n * k),
+                    java.util.Arrays.copyOfRange(b2, n, 2 * n), hr.toFloatArray(), 1f, Activation.SILU.code());
+            int extra = mode == GemmMode.CUBLAS && dt != DType.F32 ? 2 : 0;
+            GpuTests.withinTolerance(dt, GpuTests.download(gpu, out), cout.toFloatArray(), ref, extra, what);
+        } finally {
+            gpu.gemmMode(before);
+        }
+    }
+
+    static Stream<Arguments> fusedGateCases() {
+        return Stream.of(Arguments.of(GemmMode.CUBLAS, DType.F32, 1), Arguments.of(GemmMode.CUBLAS, DType.BF16, 1),
+                Arguments.of(GemmMode.CUBLAS, DType.F16, 130), Arguments.of(GemmMode.CUSTOM, DType.BF16, 130),
+                Arguments.of(GemmMode.AUTO, DType.BF16, 3));
+    }
 }
