@@ -47,7 +47,15 @@ public final class ChatSession implements AutoCloseable {
         }
         if (encoderDecoder) model.decoderStartId();                           // fail now, not at the first turn
         // an encoder-decoder's cache starts empty: its input rows are prefilled turn by turn (see send)
-        if (incremental) cache = encoderDecoder ? new KvState(model, 1, capacity) : model.newState(1, capacity);
+        if (incremental) {
+            cache = encoderDecoder ? new KvState(model, 1, capacity) : model.newState(1, capacity);
+            try {
+                cache.requireCapacity(capacity, "a chat session of capacity " + capacity + " tokens would");
+            } catch (RuntimeException e) {
+                cache.close();
+                throw e;
+            }
+        }
     }
 
     /**

@@ -17,10 +17,13 @@ import org.transformer4j.runtime.Tensor;
  * (4, B) tensor — token, position, cache length before and after the append — with one host copy,
  * then runs the step: eagerly the first time (which also sets up cuBLAS and workspaces), captured
  * into a {@link Graph} the second time, replayed from then on. The graph's tensors (activations,
- * logits) live here until close. Host values the graph freezes are constants of the state: the block
- * table, the memory's packed offsets, the batch size. Both backends capture (the CPU backend's graph
- * is its twin: it freezes host values the same way), so the tests of the cached path test the
- * captured step.
+ * logits) live here until close. The block table lives here too, in an I32 (B·maxBlocks) tensor made
+ * once for the state's largest table and copied from the host whenever the state took blocks, so
+ * that blocks can join a sequence between replays (the graph reads the tensor's contents). Host
+ * values the graph freezes are constants of the state: the memory's packed offsets, the batch size;
+ * the pool's caches are constants until the pool grows, and then the step is captured again. Both
+ * backends capture (the CPU backend's graph is its twin: it freezes host values the same way and
+ * reads the table tensor), so the tests of the cached path test the captured step.
  */
 final class DecodeStep implements AutoCloseable {
 
@@ -33,6 +36,9 @@ final class DecodeStep implements AutoCloseable {
     private final Tensor before, after;           // (B) views of rows 2 and 3
     private final Tensor typeIds;                 // zeros (B, 1) for models with token types
     private final Tensor logits;                  // (B, 1, V), in the model's dtype
+    private final Tensor table;                   // I32 (B·maxBlocks): the state's block table
+    private int tableVersion = -1;                // the state's table version copied into table
+    private int graphGeneration;                  // the pool generation whose caches the graph uses
     private boolean useGraph;
     private Scratch graphScratch;     // the captured step's tensors
     private Graph graph;
@@ -45,9 +51,10 @@ final class DecodeStep implements AutoCloseable {
         this.backend = model.backend;
         this.batch = st.batch;
         this.useGraph = useGraph;
-        Tensor m = null, types = null, out = null;
+        Tensor m = null, types = null, out = null, tab = null;
         try {
             m = backend.empty(DType.I32, 4, batch);
+            tab = backend.empty(DType.I32, st.blockTable.length);
             if (model.weights.embeddings.types() != null) {
                 try (Tensor zeros = Tensor.ofInts(new int[batch], batch, 1)) {
                     types = backend.upload(zeros);
@@ -55,10 +62,11 @@ final class DecodeStep implements AutoCloseable {
             }
             out = backend.empty(model.dtype, batch, 1, model.config.vocabSize());
         } catch (RuntimeException e) {
-            for (Tensor t : new Tensor[] {m, types, out}) if (t != null) t.close();
+            for (Tensor t : new Tensor[] {m, types, out, tab}) if (t != null) t.close();
             throw e;
         }
         meta = m;
+        table = tab;
         typeIds = types;
         logits = out;
         ids = meta.slice(0, 0, 1).view(batch, 1);
@@ -88,6 +96,13 @@ final class DecodeStep implements AutoCloseable {
         try (Tensor h = Tensor.ofInts(m, 4, batch)) {
             backend.copyFromHost(h, meta);
         }
+        if (tableVersion != st.tableVersion()) {
+            try (Tensor h = Tensor.ofInts(st.blockTable, st.blockTable.length)) {
+                backend.copyFromHost(h, table);
+            }
+            tableVersion = st.tableVersion();
+        }
+        if (graph != null && graphGeneration != st.generation()) dropGraph();   // the pool grew: new caches
         if (graph == null && useGraph && steps > 0) capture();
         if (graph != null) {
             graph.replay();
@@ -100,9 +115,17 @@ final class DecodeStep implements AutoCloseable {
         return logits;
     }
 
+    private void dropGraph() {
+        graph.close();
+        graphScratch.close();
+        graph = null;
+        graphScratch = null;
+    }
+
     private void capture() {
         Scratch s = new Scratch(backend);
         try {
+            graphGeneration = st.generation();
             graph = backend.capture(() -> work(s));
             graphScratch = s;
         } catch (RuntimeException e) {
@@ -118,7 +141,7 @@ final class DecodeStep implements AutoCloseable {
         model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
         Transformer.RopeAt rope = model.config.rope() == null ? null : new Transformer.RopeAt(positions, after);
-        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l), bias, rope, model.config.window(l)),
+        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l, table), bias, rope, model.config.window(l)),
                 st.crossK == null ? null : l -> model.new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
         model.logitsInto(h, logits);
     }
@@ -152,6 +175,7 @@ final class DecodeStep implements AutoCloseable {
         if (graph != null) graph.close();
         if (graphScratch != null) graphScratch.close();
         logits.close();
+        table.close();
         if (typeIds != null) typeIds.close();
         meta.close();
     }

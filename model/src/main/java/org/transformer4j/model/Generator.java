@@ -142,6 +142,10 @@ public final class Generator {
         int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
         KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, (long) longest + o.maxNewTokens());
         try {
+            // blocks come on demand, but a limit the state can never reach is refused before any work
+            boolean inputRows = encDec && model.config.shareCrossAndSelfAttention();
+            st.requireCapacity((!encDec || inputRows ? (long) longest : 0L) + o.maxNewTokens(),
+                    (encDec ? "" : "prompts of up to " + longest + " tokens and ") + o.maxNewTokens() + " new tokens");
             float[][] first = new float[p.length][];
             if (encDec) {                                  // the inputs are encoded: the decoder starts from its start id
                 int[] starts = new int[p.length];

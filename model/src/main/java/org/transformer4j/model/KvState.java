@@ -1,19 +1,28 @@
-// KvState — the per-request state of cached inference: a paged KV cache per decoder layer, the rows
-// each sequence holds, and (encoder-decoders) the encoder's K/V for cross-attention, computed once.
+// KvState — the per-request state of cached inference: a paged KV cache per decoder layer whose
+// blocks come from a block pool as the sequences grow, the rows each sequence holds, and
+// (encoder-decoders) the encoder's K/V for cross-attention, computed once.
 package org.transformer4j.model;
 
 import java.util.Arrays;
+import org.transformer4j.model.engine.BlockManager;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.Tensor;
 
 /**
  * Made by {@link Transformer#newState}; used by {@link Transformer#prefill} and {@link Transformer#step}.
- * Sequence b owns blocks {@code b·maxBlocks .. (b+1)·maxBlocks − 1} of each layer's cache (blockSize
- * rows each). {@code lengths[b]} counts its cached rows; under step 1 the first rows are the input's
+ * Sequence b's rows 0, 16, 32, … live in the blocks listed in row b of the block table (B, maxBlocks);
+ * a block is taken from the state's {@link BlockManager} when the first row that needs it is written,
+ * so memory follows the rows written, not the capacity asked for. The pool is the state's own
+ * (an on-demand pool capped by {@link Transformer#kvBudgetBytes()}, closed with the state) or one
+ * shared with other states ({@link Transformer#newState(int, long, BlockManager)}); closing the state,
+ * or {@link #clear} of a sequence, gives its blocks back. When the pool has no block left for a row,
+ * the call fails with an IllegalStateException naming the rows, the blocks and the budget, before
+ * anything runs. {@code lengths[b]} counts its cached rows; under step 1 the first rows are the input's
  * (memory) K/V, so the target's positions continue after them. Lengths advance only after a call has
  * succeeded: rows written by a call that failed lie beyond the length, invisible, and are overwritten.
- * Not thread-safe: one thread at a time per state (states of one model may run in parallel). Its size
- * is capped by the model's learned positions and refused over {@link Transformer#kvBudgetBytes()}.
+ * Not thread-safe: one thread at a time per state (states of one model may run in parallel, also
+ * over one shared pool). Its capacity is capped by the model's learned positions and by the blocks
+ * the pool can ever hold.
  */
 public final class KvState implements AutoCloseable {
 
@@ -23,8 +32,7 @@ public final class KvState implements AutoCloseable {
     final Transformer model;
     final int batch;
     final int maxBlocks;
-    final Tensor[] kCache, vCache;          // per decoder layer: (B·maxBlocks, BLOCK_SIZE, NKV, HS), the model's dtype
-    final int[] blockTable;                 // (B, maxBlocks)
+    final int[] blockTable;                 // (B, maxBlocks): row b's first held[b] entries are its blocks, the rest 0
     final int[] lengths;                    // (B) rows cached per sequence
     /** Cross-attention memory K/V per decoder layer, packed: (totalM, NKV, HS); null without cross-attention. */
     Tensor[] crossK, crossV;
@@ -34,50 +42,51 @@ public final class KvState implements AutoCloseable {
     long tokensEncoded;
     private DecodeStep decodeStep;
     private boolean closed;
-    /** Whether the caches belong to someone else (a block pool: {@link PagedBatch}); close then leaves them. */
-    private final boolean borrowed;
+    /** The pool the blocks come from; null for a view over caches owned elsewhere ({@link PagedBatch}). */
+    private final BlockManager pool;
+    private final boolean ownsPool;
+    private final Tensor[][] borrowed;      // {K, V} per layer of a view; null otherwise
+    private final int[] held;               // (B) blocks held per sequence; null for a view
+    /** Advances whenever the block table changes (the decode step then copies it to the device again). */
+    private int tableVersion;
 
     /**
      * Capacity: {@code capacityRows} (long, so that a sum of lengths cannot wrap), capped by the model's
-     * learned positions (rows past them can never be used) and rounded up to whole blocks; the whole
-     * cache must fit {@link Transformer#kvBudgetBytes()}, else IllegalArgumentException naming the bytes.
+     * learned positions (rows past them can never be used) and by the blocks the pool can ever hold,
+     * rounded up to whole blocks. Without {@code shared}, the state makes its own on-demand pool of at
+     * most {@link Transformer#kvBudgetBytes()} (IllegalArgumentException where that holds no block).
      * All sizes are computed in long with overflow checks.
      */
-    KvState(Transformer model, int batch, long capacityRows) {
+    KvState(Transformer model, int batch, long capacityRows, BlockManager shared) {
         if (batch < 1) throw new IllegalArgumentException("batch must be ≥ 1, got " + batch);
         if (capacityRows < 1) throw new IllegalArgumentException("capacity must be ≥ 1 row, got " + capacityRows);
-        this.model = model;
-        this.batch = batch;
         TransformerConfig c = model.config;
         long rows = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE ? Math.min(capacityRows, c.maxPositions()) : capacityRows;
-        long blocks = Math.ceilDiv(rows, BLOCK_SIZE);
-        int layers = model.weights.decoder.layers().size();
-        long bytes = cacheBytes(batch, blocks, layers, c.kvHeads(), c.headSize(), model.dtype.byteSize());
-        long budget = model.kvBudgetBytes();
-        if (bytes > budget || blocks * BLOCK_SIZE > Integer.MAX_VALUE || (long) batch * blocks > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("a KV cache for " + batch + " sequence(s) of " + rows + " rows"
-                    + (rows < capacityRows ? " (" + capacityRows + " asked, capped by the model's " + c.maxPositions() + " positions)" : "")
-                    + " needs " + (bytes == Long.MAX_VALUE ? "more than 2^63" : Long.toString(bytes)) + " bytes (" + layers
-                    + " layers × K and V × " + c.kvHeads() + " heads × " + c.headSize() + " × " + model.dtype + "), over the budget of "
-                    + budget + " bytes (Transformer.kvBudgetBytes, -Dt4j.kvBudgetBytes); ask for fewer rows or sequences");
+        long blocks = Math.min(Math.ceilDiv(rows, BLOCK_SIZE), Integer.MAX_VALUE / BLOCK_SIZE);   // rows stay an int
+        if (shared != null) {
+            if (shared.model() != model) throw new IllegalArgumentException("the block pool belongs to another Transformer");
+            if (shared.isClosed()) throw new IllegalStateException("the block pool is closed");
         }
+        long wanted = batch * blocks;                         // < 2^31 · 2^27: no overflow
+        BlockManager p = shared != null ? shared : BlockManager.onDemand(model, model.kvBudgetBytes(), wanted);
+        blocks = Math.min(blocks, p.numBlocks());
+        if (batch * blocks > Integer.MAX_VALUE - 8) {
+            if (shared == null) p.close();
+            throw new IllegalArgumentException("a block table for " + batch + " sequence(s) of " + blocks + " blocks has more than 2^31"
+                    + " entries; ask for fewer rows or sequences");
+        }
+        this.model = model;
+        this.batch = batch;
         this.maxBlocks = (int) blocks;
-        this.kCache = new Tensor[layers];
-        this.vCache = new Tensor[layers];
-        try {
-            for (int l = 0; l < layers; l++) {
-                kCache[l] = model.backend.empty(model.dtype, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
-                vCache[l] = model.backend.empty(model.dtype, (long) batch * maxBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
-            }
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
-        this.blockTable = new int[Math.multiplyExact(batch, maxBlocks)];
-        for (int i = 0; i < blockTable.length; i++) blockTable[i] = i;
+        this.pool = p;
+        this.ownsPool = shared == null;
+        this.borrowed = null;
+        this.blockTable = new int[(int) (batch * blocks)];
+        this.held = new int[batch];
         this.lengths = new int[batch];
-        this.borrowed = false;
     }
+
+    KvState(Transformer model, int batch, long capacityRows) { this(model, batch, capacityRows, null); }
 
     /**
      * A view over caches owned elsewhere (a block pool): sequence b uses the blocks of row b of
@@ -87,25 +96,15 @@ public final class KvState implements AutoCloseable {
         this.model = model;
         this.batch = lengths.length;
         this.maxBlocks = maxBlocks;
-        this.kCache = kCache;
-        this.vCache = vCache;
+        this.borrowed = new Tensor[][] {kCache, vCache};
         this.blockTable = blockTable;
         this.lengths = lengths;
-        this.borrowed = true;
+        this.pool = null;
+        this.ownsPool = false;
+        this.held = null;
     }
 
     public int batch() { return batch; }
-
-    /** Bytes of K and V caches for these sizes, or Long.MAX_VALUE where the product overflows a long. */
-    static long cacheBytes(long batch, long blocks, long layers, long kvHeads, long headSize, long dtypeBytes) {
-        try {
-            long perRow = Math.multiplyExact(Math.multiplyExact(kvHeads, headSize), dtypeBytes);
-            long rows = Math.multiplyExact(Math.multiplyExact(batch, blocks), BLOCK_SIZE);
-            return Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(rows, perRow), layers), 2);
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
-        }
-    }
 
     /** Rows each sequence can hold. */
     public int capacity() { return maxBlocks * BLOCK_SIZE; }
@@ -117,12 +116,46 @@ public final class KvState implements AutoCloseable {
 
     public boolean isClosed() { return closed; }
 
-    /** All sequences' caches of layer l. */
-    PagedKvCache cache(int l) { return new PagedKvCache(kCache[l], vCache[l], blockTable, maxBlocks); }
+    /** The pool this state's blocks come from (its own, or the one it shares); null for a view over the engine's caches. */
+    public BlockManager pool() { return pool; }
+
+    /** Blocks sequence b holds now. */
+    public int blocksHeld(int b) { return held == null ? BlockManager.blocksFor(lengths[b]) : held[b]; }
+
+    /** Forgets sequence b's rows and gives its blocks back to the pool. */
+    public void clear(int b) {
+        checkOpen();
+        if (b < 0 || b >= batch) throw new IllegalArgumentException("sequence " + b + " outside the state's batch " + batch);
+        if (held == null) throw new IllegalStateException("a view over the engine's caches holds no blocks of its own");
+        lengths[b] = 0;
+        releaseBlocks(b);
+    }
+
+    private void releaseBlocks(int b) {
+        for (int i = 0; i < held[b]; i++) {
+            pool.release(blockTable[b * maxBlocks + i]);
+            blockTable[b * maxBlocks + i] = 0;
+        }
+        if (held[b] > 0) tableVersion++;
+        held[b] = 0;
+    }
+
+    int tableVersion() { return tableVersion; }
+
+    /** The pool's generation (its caches are replaced when it grows); 0 for a view. */
+    int generation() { return pool == null ? 0 : pool.generation(); }
+
+    /** Holds the pool's caches against growth for one call (after {@link #checkRoom}). */
+    BlockManager.Reading hold() { return pool == null ? () -> {} : pool.reading(); }
+
+    private Tensor caches(int kv, int l) { return pool == null ? borrowed[kv][l] : pool.caches()[kv][l]; }
+
+    /** All sequences' caches of layer l; {@code table}, where not null, is the table on the device (see DecodeStep). */
+    PagedKvCache cache(int l, Tensor table) { return new PagedKvCache(caches(0, l), caches(1, l), blockTable, maxBlocks, table); }
 
     /** Sequence b's cache of layer l, as a batch of one. */
     PagedKvCache cache(int l, int b) {
-        return new PagedKvCache(kCache[l], vCache[l], Arrays.copyOfRange(blockTable, b * maxBlocks, (b + 1) * maxBlocks), maxBlocks);
+        return new PagedKvCache(caches(0, l), caches(1, l), Arrays.copyOfRange(blockTable, b * maxBlocks, (b + 1) * maxBlocks), maxBlocks);
     }
 
     /** Sequence b's memory K or V of layer l: (1, Tm_b, NKV, HS). */
@@ -143,14 +176,51 @@ public final class KvState implements AutoCloseable {
     /** Why capturing this state's decode step failed (it then runs op by op), or null. */
     public String decodeGraphFailure() { return decodeStep == null ? null : decodeStep.graphFailure(); }
 
+    /**
+     * IllegalArgumentException where a sequence cannot reach {@code rows} rows (its capacity, capped by
+     * the learned positions and the pool), saying what capped it: for callers that know the rows they
+     * will need before any work (generation: prompt + maxNewTokens).
+     */
+    void requireCapacity(long rows, String what) {
+        if (rows <= capacity()) return;
+        TransformerConfig c = model.config;
+        boolean byPositions = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && capacity() >= c.maxPositions();
+        throw new IllegalArgumentException(what + " need " + rows + " KV rows per sequence but a state holds at most " + capacity()
+                + (byPositions ? " (the model's " + c.maxPositions() + " learned positions)"
+                        : ownsPool ? " (" + pool.numBlocks() + " blocks of " + BLOCK_SIZE + " rows, " + PagedBatch.bytesPerBlock(model)
+                                + " bytes each: the budget of " + model.kvBudgetBytes() + " bytes, Transformer.kvBudgetBytes, -Dt4j.kvBudgetBytes)"
+                        : " (the blocks of its shared pool)"));
+    }
+
     void checkOpen() {
         if (closed) throw new IllegalStateException("this KvState is closed");
     }
 
+    /**
+     * Checks that sequence b has room for {@code rows} more rows, and takes the blocks they need from
+     * the pool: IllegalArgumentException over the capacity, IllegalStateException when the pool has no
+     * block left.
+     */
     void checkRoom(int b, int rows) {
-        if ((long) lengths[b] + rows > capacity()) {
+        long need = (long) lengths[b] + rows;
+        if (need > capacity()) {
             throw new IllegalArgumentException("sequence " + b + " holds " + lengths[b] + " rows; " + rows + " more exceed the"
                     + " state's capacity of " + capacity() + " (make the state with a larger capacity)");
+        }
+        if (held == null) return;
+        int blocks = BlockManager.blocksFor(need);
+        while (held[b] < blocks) {
+            int id = pool.allocate();
+            if (id < 0) {
+                throw new IllegalStateException("out of KV blocks: sequence " + b + " needs " + blocks + " blocks for " + need + " rows ("
+                        + lengths[b] + " cached + " + rows + " new) and holds " + held[b] + "; all " + pool.numBlocks()
+                        + " blocks of its pool (" + PagedBatch.bytesPerBlock(model) + " bytes each"
+                        + (ownsPool ? ", within the budget of " + model.kvBudgetBytes() + " bytes (Transformer.kvBudgetBytes, -Dt4j.kvBudgetBytes)"
+                                : ", shared with other states") + ") are in use; free sequences (clear, close) or give the pool more memory");
+            }
+            blockTable[b * maxBlocks + held[b]] = id;
+            held[b]++;
+            tableVersion++;
         }
     }
 
@@ -159,7 +229,9 @@ public final class KvState implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (decodeStep != null) decodeStep.close();
-        for (Tensor[] ts : borrowed ? new Tensor[][] {crossK, crossV} : new Tensor[][] {kCache, vCache, crossK, crossV}) {
+        if (held != null && !pool.isClosed()) for (int b = 0; b < batch; b++) releaseBlocks(b);
+        if (ownsPool) pool.close();
+        for (Tensor[] ts : new Tensor[][] {crossK, crossV}) {
             if (ts == null) continue;
             for (Tensor t : ts) if (t != null) t.close();
         }

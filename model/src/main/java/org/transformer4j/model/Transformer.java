@@ -230,11 +230,21 @@ public final class Transformer {
 
     /**
      * A state for {@code batch} decoder-only / prefix-LM sequences of up to {@code capacity} rows each
-     * (capped by learned positions, refused over {@link #kvBudgetBytes()}).
+     * (capped by learned positions and by {@link #kvBudgetBytes()}), whose cache blocks are allocated
+     * as rows are written, from a pool of its own.
      */
     public KvState newState(int batch, long capacity) {
+        return newState(batch, capacity, null);
+    }
+
+    /**
+     * {@link #newState(int, long)} taking its blocks from {@code pool} (a
+     * {@link org.transformer4j.model.engine.BlockManager#onDemand} pool of this model that other states
+     * share; null: a pool of its own). Closing the state gives its blocks back and leaves the pool open.
+     */
+    public KvState newState(int batch, long capacity, org.transformer4j.model.engine.BlockManager pool) {
         requireArch("newState(batch, capacity)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
-        return new KvState(this, batch, capacity);
+        return new KvState(this, batch, capacity, pool);
     }
 
     /**
@@ -268,7 +278,8 @@ public final class Transformer {
                 }
             }
             for (int b = 0; b < inputs.length; b++) {
-                try (Scratch s = new Scratch(backend)) {
+                if (merged) st.checkRoom(b, inputs[b].length);
+                try (var hold = st.hold(); Scratch s = new Scratch(backend)) {
                     Memory mem = encodeMemory(s, new int[][] {inputs[b]});
                     for (int l = 0; l < layers; l++) {
                         Tensor[] kv = memoryKv(s, mem, l, merged);                              // (1, Tm, NKV, HS) each
@@ -322,17 +333,20 @@ public final class Transformer {
         checkPositions(start, tokens.length);
         boolean bidirectionalPrefix = config.prefixLm() && start == 0;
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
-        Tensor x = embed(s, new int[][] {tokens}, start);                                       // (1, T, C)
-        RopeAt rope = ropeFrom(s, 1, start, tokens.length);
-        Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
-                bidirectionalPrefix, rope, config.window(l)), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
-                st.memory(st.crossV, l, b)));
-        if (lastOnly && tokens.length > 1) {
-            Tensor last = s.empty(dtype, 1, 1, config.modelWidth());
-            backend.copy(h.slice(1, tokens.length - 1, tokens.length), last);
-            h = last;
+        Tensor logits;
+        try (var hold = st.hold()) {                                                            // the pool cannot grow meanwhile
+            Tensor x = embed(s, new int[][] {tokens}, start);                                   // (1, T, C)
+            RopeAt rope = ropeFrom(s, 1, start, tokens.length);
+            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
+                    bidirectionalPrefix, rope, config.window(l)), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
+                    st.memory(st.crossV, l, b)));
+            if (lastOnly && tokens.length > 1) {
+                Tensor last = s.empty(dtype, 1, 1, config.modelWidth());
+                backend.copy(h.slice(1, tokens.length - 1, tokens.length), last);
+                h = last;
+            }
+            logits = logits(s, h);
         }
-        Tensor logits = logits(s, h);
         st.lengths[b] = start + tokens.length;
         st.tokensEncoded += tokens.length;
         return logits;
@@ -363,7 +377,10 @@ public final class Transformer {
             checkPositions(st.lengths[b], 1);
         }
         int[] before = st.lengths.clone();
-        Tensor logits = st.decodeStep().run(tokens, before);
+        Tensor logits;
+        try (var hold = st.hold()) {
+            logits = st.decodeStep().run(tokens, before);
+        }
         for (int b = 0; b < st.batch; b++) st.lengths[b] = before[b] + 1;
         st.tokensEncoded += st.batch;
         return logits;
@@ -381,8 +398,9 @@ public final class Transformer {
     public boolean decodeGraphs() { return decodeGraphs; }
 
     /**
-     * The most bytes one {@link KvState}'s caches may take (K and V of every layer, all sequences);
-     * a larger state is refused with the bytes it would need. Default: {@code -Dt4j.kvBudgetBytes},
+     * The most bytes one {@link KvState}'s own block pool may grow to (K and V of every layer, all
+     * sequences): its capacity is capped by it, and a row that finds no block left fails with the
+     * budget named. Memory is taken as rows are written, not for the capacity asked. Default: {@code -Dt4j.kvBudgetBytes},
      * else the GPU's memory on CUDA and half the machine's physical memory on the CPU.
      */
     public Transformer kvBudgetBytes(long bytes) {

@@ -1,7 +1,7 @@
 // DeviceMemoryGpuTest — device memory over a long decode and after running out of it, on the CUDA
 // backend: 10,000 decode steps (KvStates of 500 steps each, GPT-2-like tiny model, captured steps)
 // leave the allocator's bytes in use and the device's free memory where they were after the first
-// states; a KV state far larger than the GPU fails with DeviceOutOfMemoryError naming the bytes, and
+// states; a KV block pool far larger than the GPU fails with DeviceOutOfMemoryError naming the bytes, and
 // the backend then generates exactly as before. Written without a GPU: never run on one yet
 // (ci/gpu-check phase "reliability").
 package org.transformer4j.model;
@@ -58,10 +58,10 @@ class DeviceMemoryGpuTest {
             int[] prompt = Tiny.ids(3, 1, 6)[0];
             int[] before = g.generate(prompt, Generator.Options.greedy(16), null);
             long total = ((org.transformer4j.runtime.cuda.CudaDevice) cuda.device()).memoryInfo()[1];
-            m.kvBudgetBytes(Long.MAX_VALUE);                                                // let the allocator be the judge
-            // 512 bytes per row and sequence (2 layers × K,V × 1 head × 32 × F32): twice the GPU's memory
-            long rows = 2 * total / 512 / 64;
-            DeviceOutOfMemoryError e = assertThrows(DeviceOutOfMemoryError.class, () -> m.newState(64, rows).close());
+            // a KvState takes blocks as rows arrive; a pool allocated whole (the serving engine's) of twice the
+            // GPU's memory: 8,192 bytes per block (2 layers × K,V × 16 rows × 1 head × 32 × F32)
+            DeviceOutOfMemoryError e = assertThrows(DeviceOutOfMemoryError.class,
+                    () -> new org.transformer4j.model.engine.BlockManager(m, 2 * total, Integer.MAX_VALUE).close());
             assertTrue(e.getMessage().matches("(?s).*\\d+ bytes.*"), e.getMessage());
             m.kvBudgetBytes(1L << 30);
             assertArrayEquals(before, g.generate(prompt, Generator.Options.greedy(16), null), "the same tokens after the failure");

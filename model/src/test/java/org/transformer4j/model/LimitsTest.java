@@ -1,6 +1,7 @@
 // LimitsTest — sizes an adversarial caller asks for: a KV state far beyond the model's learned
-// positions is capped by them (no 10 GB zero-fill), a state over the memory budget is refused with
-// the bytes it needs (no OutOfMemoryError, no negative shape from an int overflow), a chat whose held
+// positions is capped by them (no 10 GB zero-fill), a state over the memory budget is capped by it and
+// allocates nothing for the rows asked, a generation whose limit it cannot reach is refused naming the
+// budget (no OutOfMemoryError, no negative shape from an int overflow), a chat whose held
 // tokens overflow an int is refused before any work, and a config default (4 × n_embd) that overflows
 // an int is reported as a bad config.json.
 package org.transformer4j.model;
@@ -37,12 +38,16 @@ class LimitsTest {
     }
 
     @Test
-    void aStateBeyondMemoryIsRefusedWithTheBytesItNeeds() {
+    void aStateBeyondMemoryIsCappedByTheBudgetAndCostsNothingUpFront() {
         TransformerConfig c = Tiny.decoderOnly(Tiny.t5ish().build(), false);                    // relative positions: no cap
         try (Weights w = Weights.random(c, CPU, 2)) {
-            Transformer m = new Transformer(w, CPU);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.newState(1, Integer.MAX_VALUE));
-            assertTrue(e.getMessage().contains("bytes") && e.getMessage().contains("budget"), e.getMessage());
+            Transformer m = new Transformer(w, CPU).kvBudgetBytes(1L << 30);                  // 512 bytes a row: 2^21 rows
+            try (KvState st = m.newState(1, Integer.MAX_VALUE)) {
+                assertEquals(1 << 21, st.capacity());
+                assertTrue(st.pool().allocatedBytes() <= 4 * 8192, st.pool().allocatedBytes() + " bytes");
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> st.requireCapacity(Integer.MAX_VALUE, "x"));
+                assertTrue(e.getMessage().contains("bytes") && e.getMessage().contains("budget"), e.getMessage());
+            }
         }
     }
 
@@ -50,7 +55,7 @@ class LimitsTest {
     void generationSizedByAHugeTokenLimitIsRefusedNotOutOfMemory() {
         TransformerConfig c = Tiny.t5ish().build();                                              // an encoder-decoder, relative positions
         try (Weights w = Weights.random(c, CPU, 3)) {
-            Generator g = new Generator(new Transformer(w, CPU));
+            Generator g = new Generator(new Transformer(w, CPU).kvBudgetBytes(1L << 30));       // 2^21 rows: fewer than asked
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> g.generate(Tiny.ids(4, 1, 5)[0], Generator.Options.greedy(100_000_000), null));
             assertTrue(e.getMessage().contains("budget"), e.getMessage());

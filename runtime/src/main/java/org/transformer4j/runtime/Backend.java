@@ -10,10 +10,9 @@ package org.transformer4j.runtime;
  *
  * <p><b>Threads.</b> {@code CpuBackend} may be shared by any number of threads. {@code CudaBackend}'s
  * ops may be called from several threads (they queue on its one stream in call order, its allocator is
- * locked), but {@link #capture} takes that stream for the capture's duration, and an op another
- * thread queues meanwhile would be recorded into the graph instead of running: share a CudaBackend
- * between threads with decode graphs off ({@code -Dt4j.graphs=false}) or give each thread its own
- * backend (not yet tested on a GPU). After {@link #close} every call throws IllegalStateException.
+ * locked); {@link #capture} holds that stream exclusively for the capture's duration, and ops of other
+ * threads wait until it ends (on a capturing stream they would be recorded into the graph instead of
+ * running). Never run on a GPU yet. After {@link #close} every call throws IllegalStateException.
  */
 public interface Backend extends AutoCloseable {
 
@@ -63,7 +62,8 @@ public interface Backend extends AutoCloseable {
      * {@link #toHost}, {@link #copyFromHost}, {@link #synchronize}, {@link #crossEntropy}. The
      * tensors the recorded ops use must stay open until the graph is closed; the backend's own
      * temporaries are kept by the graph. If {@code work} throws, nothing is recorded and the
-     * backend is as before. One capture at a time per backend, from the calling thread.
+     * backend is as before. One capture at a time per backend, from the calling thread: on CUDA a
+     * capture started by another thread waits its turn, on the CPU it is an IllegalStateException.
      */
     Graph capture(Runnable work);
 

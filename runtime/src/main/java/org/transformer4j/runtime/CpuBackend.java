@@ -338,6 +338,7 @@ public final class CpuBackend implements Backend {
         requireHost("k", op.k());
         PagedKvCache c = op.cache();
         int[] lengths = op.currentLengths();
+        int[] table = table(c);
         int width = s.nkv() * s.hs();
         Tensor kRows = c.kCache().view((long) c.numBlocks() * c.blockSize(), width);  // (slots, NKV·HS)
         Tensor vRows = c.vCache().view((long) c.numBlocks() * c.blockSize(), width);
@@ -346,7 +347,7 @@ public final class CpuBackend implements Backend {
         for (int b = 0; b < s.batch(); b++) {
             for (int t = 0; t < s.tnew(); t++) {
                 int pos = lengths[b] + t;
-                long slot = (long) c.blockTable()[b * c.maxBlocksPerSeq() + pos / c.blockSize()] * c.blockSize()
+                long slot = (long) table[b * c.maxBlocksPerSeq() + pos / c.blockSize()] * c.blockSize()
                         + pos % c.blockSize();
                 int from = (b * s.tnew() + t) * width;
                 kRows.slice(0, slot, slot + 1).copyFrom(java.util.Arrays.copyOfRange(k, from, from + width));
@@ -366,9 +367,10 @@ public final class CpuBackend implements Backend {
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         float[][] keys = new float[s.batch()][];
         float[][] values = new float[s.batch()][];
+        int[] table = table(c);
         for (int b = 0; b < s.batch(); b++) {
-            keys[b] = gather(c, c.kCache(), b, lengths[b]);
-            values[b] = gather(c, c.vCache(), b, lengths[b]);
+            keys[b] = gather(c, table, c.kCache(), b, lengths[b]);
+            values[b] = gather(c, table, c.vCache(), b, lengths[b]);
         }
         CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
                 bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
@@ -399,14 +401,19 @@ public final class CpuBackend implements Backend {
         op.x().copyFrom(x);
     }
 
+    /** The block ids the op reads: the table tensor's current contents where the cache has one (as on CUDA). */
+    private static int[] table(PagedKvCache c) {
+        return c.tableTensor() != null ? c.tableTensor().toIntArray() : c.blockTable();
+    }
+
     /** Key positions [0, length) of sequence b, block by block: (length, NKV, HS) dense. */
-    private static float[] gather(PagedKvCache c, Tensor cache, int b, int length) {
+    private static float[] gather(PagedKvCache c, int[] table, Tensor cache, int b, int length) {
         int width = c.nkv() * c.headSize();
         Tensor slots = cache.view((long) c.numBlocks() * c.blockSize(), width);      // (slots, NKV·HS)
         float[] rows = new float[Math.multiplyExact(length, width)];
         for (int j0 = 0; j0 < length; j0 += c.blockSize()) {
             int n = Math.min(c.blockSize(), length - j0);
-            long first = (long) c.blockTable()[b * c.maxBlocksPerSeq() + j0 / c.blockSize()] * c.blockSize();
+            long first = (long) table[b * c.maxBlocksPerSeq() + j0 / c.blockSize()] * c.blockSize();
             System.arraycopy(slots.slice(0, first, first + n).toFloatArray(), 0, rows, j0 * width, n * width);
         }
         return rows;

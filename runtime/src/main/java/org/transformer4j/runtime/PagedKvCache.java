@@ -8,8 +8,18 @@ package org.transformer4j.runtime;
  * shape). Block ids index the first dimension. The table is host data: ops check every id they use
  * and the CUDA backend copies the table to the device per op (under graph capture, once, into
  * memory the graph keeps: the table is a constant of the graph).
+ * <p>
+ * {@code tableTensor}, where given, is an I32 (B·maxBlocksPerSeq) copy of the table in the backend's
+ * memory that the caller keeps equal to {@code blockTable}: ops then read the ids from it (both
+ * backends), so a captured graph reads its current contents at every replay, and blocks can be
+ * added to a sequence between replays. The host table still serves the checks.
  */
-public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int maxBlocksPerSeq) {
+public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int maxBlocksPerSeq, Tensor tableTensor) {
+
+    /** A cache whose table the ops read from the host array. */
+    public PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int maxBlocksPerSeq) {
+        this(kCache, vCache, blockTable, maxBlocksPerSeq, null);
+    }
 
     public int numBlocks() { return (int) kCache.shape(0); }
 
@@ -60,6 +70,15 @@ public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int m
         if (blockTable == null || blockTable.length != (long) batch * maxBlocksPerSeq) {
             throw new IllegalArgumentException("blockTable has " + (blockTable == null ? "no" : blockTable.length)
                     + " entries but batch " + batch + " × maxBlocksPerSeq " + maxBlocksPerSeq + " are needed");
+        }
+        if (tableTensor != null) {
+            Checks.open("tableTensor", tableTensor);
+            Checks.sameDevice("kCache", kCache, "tableTensor", tableTensor);
+            if (tableTensor.dtype() != DType.I32 || tableTensor.rank() != 1 || tableTensor.shape(0) != blockTable.length
+                    || !tableTensor.isContiguous()) {
+                throw new IllegalArgumentException("tableTensor must be a contiguous I32 (" + blockTable.length + ") like blockTable, got "
+                        + tableTensor);
+            }
         }
         if (lengths == null) {
             for (int id : blockTable) {

@@ -1,6 +1,6 @@
-// BlockManager — the one owner of KV-cache memory for the serving engine: a pool of fixed-size
-// blocks sized by a memory budget, a free list, reference counts, and a prefix cache that lets
-// requests with the same prompt start share the blocks that hold it.
+// BlockManager — the one owner of KV-cache memory, for the serving engine and for KvStates: a pool
+// of fixed-size blocks sized by a memory budget, a free list, reference counts, and a prefix cache
+// that lets requests with the same prompt start share the blocks that hold it.
 package org.transformer4j.model.engine;
 
 import java.util.ArrayDeque;
@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.transformer4j.model.PagedBatch;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.runtime.Tensor;
@@ -18,18 +19,32 @@ import org.transformer4j.runtime.Tensor;
  * whole token prefix (the exact ids, not a hash: no collision can hand a request someone else's
  * K/V); a released published block stays cached, evictable, until the free list runs dry. Sizes
  * are longs with overflow checks; the pool is capped by the budget and by what the model's
- * positions can use. Not thread-safe: the engine's loop is its only user.
+ * positions can use.
+ * <p>
+ * The engine's pool ({@link #BlockManager(Transformer, long, int)}) allocates its memory whole, once.
+ * A pool {@link #onDemand} (what {@link Transformer#newState} uses, alone or shared between states)
+ * starts with a few blocks and grows when its free list runs dry: the caches are reallocated at
+ * twice the size (capped by the budget), the blocks copied over (their ids stay valid) and
+ * {@link #generation()} advances, so that a graph captured over the old tensors is captured again.
+ * Its memory is thus at most twice what the blocks in use take (and, while growing, the old and new
+ * caches together). Calls that read the caches hold {@link #reading()} so that growth, which waits
+ * for them, never frees tensors under a running op. Bookkeeping is synchronized: states on
+ * different threads may share one pool.
  */
 public final class BlockManager implements AutoCloseable {
 
     public static final int BLOCK_SIZE = PagedBatch.BLOCK_SIZE;
 
-    private final Tensor[][] kv;
-    private final int numBlocks;
-    private final int[] refs;
+    private final Transformer model;
+    private volatile Tensor[][] kv;
+    private final int numBlocks;                // the most blocks the pool may hold
+    private int allocatedBlocks;                // blocks whose memory exists (= numBlocks for the engine's pool)
+    private volatile int generation;
+    private final ReentrantReadWriteLock growth = new ReentrantReadWriteLock();
+    private int[] refs;                         // (allocatedBlocks)
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private final Map<PrefixKey, Integer> published = new HashMap<>();
-    private final PrefixKey[] keyOf;
+    private PrefixKey[] keyOf;                  // (allocatedBlocks)
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();  // published, refs 0, oldest first
     private long prefixHits;
     private boolean closed;
@@ -42,50 +57,116 @@ public final class BlockManager implements AutoCloseable {
 
     /**
      * A pool of at most {@code budgetBytes} of KV memory, and no more blocks than {@code maxSequences}
-     * sequences of the model's full length need.
+     * sequences of the model's full length need, allocated now.
      */
     public BlockManager(Transformer model, long budgetBytes, int maxSequences) {
+        this(model, -1, check(model, budgetBytes, maxSequences));
+    }
+
+    private static long check(Transformer model, long budgetBytes, int maxSequences) {
         PagedBatch.requireDecoderOnly(model);
-        if (budgetBytes <= 0) throw new IllegalArgumentException("the KV memory budget must be > 0 bytes, got " + budgetBytes);
         if (maxSequences < 1) throw new IllegalArgumentException("maxSequences must be ≥ 1, got " + maxSequences);
-        long perBlock = PagedBatch.bytesPerBlock(model);
-        long byBudget = budgetBytes / perBlock;
+        long byBudget = blocksInBudget(model, budgetBytes);
         long positions = model.config.maxPositions() > 0 ? model.config.maxPositions() : 1L << 20;
         long byPositions = Math.multiplyExact((positions + BLOCK_SIZE - 1) / BLOCK_SIZE, (long) maxSequences);
-        long n = Math.min(Math.min(byBudget, byPositions), Integer.MAX_VALUE - 1L);
+        return Math.min(byBudget, byPositions);
+    }
+
+    /** Blocks that {@code budgetBytes} holds for this model (at least 1, else IllegalArgumentException). */
+    public static long blocksInBudget(Transformer model, long budgetBytes) {
+        if (budgetBytes <= 0) throw new IllegalArgumentException("the KV memory budget must be > 0 bytes, got " + budgetBytes);
+        long perBlock = PagedBatch.bytesPerBlock(model);
+        long n = budgetBytes / perBlock;
         if (n < 1) {
             throw new IllegalArgumentException("a KV budget of " + budgetBytes + " bytes holds no block (" + perBlock
                     + " bytes each for this model)");
         }
-        this.numBlocks = (int) n;
-        this.kv = PagedBatch.allocate(model, numBlocks);
-        this.refs = new int[numBlocks];
-        this.keyOf = new PrefixKey[numBlocks];
-        for (int i = 0; i < numBlocks; i++) free.add(i);
+        return n;
     }
 
-    /** The caches ({K, V} per layer) for {@link PagedBatch}. */
-    Tensor[][] caches() { return kv; }
+    /**
+     * A pool of at most {@code maxBlocks} blocks (capped by {@code budgetBytes}) whose memory is
+     * allocated as blocks are first needed; see the class comment.
+     */
+    public static BlockManager onDemand(Transformer model, long budgetBytes, long maxBlocks) {
+        if (maxBlocks < 1) throw new IllegalArgumentException("a pool needs ≥ 1 block, got " + maxBlocks);
+        return new BlockManager(model, INITIAL_BLOCKS, Math.min(blocksInBudget(model, budgetBytes), maxBlocks));
+    }
 
+    /** Blocks an on-demand pool starts with. */
+    static final int INITIAL_BLOCKS = 4;
+
+    /** A pool of at most maxBlocks blocks, initialBlocks of them allocated now (-1: all). */
+    private BlockManager(Transformer model, int initialBlocks, long maxBlocks) {
+        this.model = model;
+        this.numBlocks = (int) Math.min(maxBlocks, Integer.MAX_VALUE - 1L);
+        this.allocatedBlocks = initialBlocks < 0 ? numBlocks : Math.min(numBlocks, initialBlocks);
+        this.kv = PagedBatch.allocate(model, allocatedBlocks);
+        this.refs = new int[allocatedBlocks];
+        this.keyOf = new PrefixKey[allocatedBlocks];
+        for (int i = 0; i < allocatedBlocks; i++) free.add(i);
+    }
+
+    /**
+     * The caches ({K, V} per layer, (allocatedBlocks, BLOCK_SIZE, NKV, HS) each) for {@link PagedBatch}
+     * and KvState: valid while the caller holds {@link #reading()} (an on-demand pool may replace them
+     * when it grows).
+     */
+    public Tensor[][] caches() { return kv; }
+
+    /** Advances each time the pool's caches are replaced by larger ones. */
+    public int generation() { return generation; }
+
+    /**
+     * Holds the caches against growth until closed: take it around every call that reads or writes
+     * them, after the blocks it needs are allocated ({@link #allocate} may grow the pool, and waits
+     * for holders on other threads).
+     */
+    public Reading reading() {
+        growth.readLock().lock();
+        return growth.readLock()::unlock;
+    }
+
+    /** A hold of {@link #reading()}. */
+    public interface Reading extends AutoCloseable {
+        @Override void close();
+    }
+
+    /** The model whose K/V the pool holds. */
+    public Transformer model() { return model; }
+
+    /** The most blocks the pool may hold. */
     public int numBlocks() { return numBlocks; }
 
-    /** Blocks held by at least one sequence. */
-    public int blocksInUse() { return numBlocks - free.size() - evictable.size(); }
+    /** Blocks whose memory is allocated now (all of them for the engine's pool). */
+    public synchronized int allocatedBlocks() { return allocatedBlocks; }
 
-    /** Blocks that can be handed out now (free, or cached and evictable). */
-    public int available() { return free.size() + evictable.size(); }
+    /** Bytes of K/V memory the pool holds now. */
+    public long allocatedBytes() { return allocatedBlocks() * PagedBatch.bytesPerBlock(model); }
+
+    /** Blocks held by at least one sequence. */
+    public synchronized int blocksInUse() { return allocatedBlocks - free.size() - evictable.size(); }
+
+    /** Blocks that can be handed out now (free, cached and evictable, or not yet allocated). */
+    public synchronized int available() { return numBlocks - blocksInUse(); }
 
     /** Prompt blocks reused from the prefix cache so far. */
-    public long prefixHits() { return prefixHits; }
+    public synchronized long prefixHits() { return prefixHits; }
+
+    public synchronized boolean isClosed() { return closed; }
 
     /** Blocks needed for {@code rows} rows. */
     public static int blocksFor(long rows) {
         return Math.toIntExact((rows + BLOCK_SIZE - 1) / BLOCK_SIZE);
     }
 
-    /** A block for one holder, or -1 when none is left. */
-    public int allocate() {
+    /**
+     * A block for one holder, or -1 when none is left. May grow an on-demand pool: never call it while
+     * holding {@link #reading()}.
+     */
+    public synchronized int allocate() {
         checkOpen();
+        if (free.isEmpty() && evictable.isEmpty() && allocatedBlocks < numBlocks) grow();
         Integer id = free.poll();
         if (id == null) {
             if (evictable.isEmpty()) return -1;
@@ -98,8 +179,45 @@ public final class BlockManager implements AutoCloseable {
         return id;
     }
 
+    /**
+     * Doubles the allocated blocks (capped by numBlocks): new caches, the old blocks copied in, the old
+     * caches closed (on CUDA in stream order, after the ops queued on them). Waits for the holders of
+     * {@link #reading()}.
+     */
+    private void grow() {
+        if (growth.getReadHoldCount() > 0) {
+            throw new IllegalStateException("the KV pool cannot grow while this thread reads its caches (allocate blocks first)");
+        }
+        int n = (int) Math.min(numBlocks, Math.max(allocatedBlocks + 1L, 2L * allocatedBlocks));
+        growth.writeLock().lock();
+        try {
+            Tensor[][] old = kv;
+            Tensor[][] bigger;
+            try {
+                bigger = PagedBatch.allocate(model, n);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("the KV pool could not grow from " + allocatedBlocks + " to " + n + " blocks ("
+                        + Math.multiplyExact((long) n, PagedBatch.bytesPerBlock(model)) + " bytes): " + e.getMessage(), e);
+            }
+            for (int kvi = 0; kvi < 2; kvi++) {
+                for (int l = 0; l < old[kvi].length; l++) {
+                    model.backend.copy(old[kvi][l], bigger[kvi][l].slice(0, 0, allocatedBlocks));
+                    old[kvi][l].close();
+                }
+            }
+            kv = bigger;
+            refs = Arrays.copyOf(refs, n);
+            keyOf = Arrays.copyOf(keyOf, n);
+            for (int i = allocatedBlocks; i < n; i++) free.add(i);
+            allocatedBlocks = n;
+            generation++;
+        } finally {
+            growth.writeLock().unlock();
+        }
+    }
+
     /** Gives up one hold of block id. */
-    public void release(int id) {
+    public synchronized void release(int id) {
         if (refs[id] <= 0) throw new IllegalStateException("block " + id + " released more often than held");
         if (--refs[id] == 0) {
             if (keyOf[id] != null) evictable.add(id);
@@ -108,10 +226,10 @@ public final class BlockManager implements AutoCloseable {
     }
 
     /** Holders of block id (0: free or cached). */
-    public int refCount(int id) { return refs[id]; }
+    public synchronized int refCount(int id) { return refs[id]; }
 
     /** Publishes block id as holding the rows of {@code prefix} (a whole number of blocks, its last block id). */
-    public void publish(int[] prefix, int id) {
+    public synchronized void publish(int[] prefix, int id) {
         if (prefix.length == 0 || prefix.length % BLOCK_SIZE != 0) throw new IllegalArgumentException("a prefix of whole blocks");
         if (keyOf[id] != null) return;
         PrefixKey k = new PrefixKey(prefix.clone());
@@ -121,7 +239,7 @@ public final class BlockManager implements AutoCloseable {
     }
 
     /** The block published for {@code prefix}, held once more for the caller, or -1. */
-    public int lookup(int[] prefix) {
+    public synchronized int lookup(int[] prefix) {
         Integer id = published.get(new PrefixKey(prefix));
         if (id == null) return -1;
         if (refs[id] == 0) evictable.remove(id);
@@ -135,7 +253,7 @@ public final class BlockManager implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
         for (Tensor[] ts : kv) for (Tensor t : ts) t.close();

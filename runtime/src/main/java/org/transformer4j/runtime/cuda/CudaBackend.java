@@ -55,7 +55,8 @@ import org.transformer4j.runtime.memory.CachingAllocator;
  * packed lengths, key lengths or prefix lengths, {@link #kvAppend} and {@link #decode} copy their host
  * int arrays (lengths, block table) to the device with each op; under {@link #capture} each distinct
  * array is staged once in pinned memory that the graph keeps (a constant of the graph), and
- * per-replay lengths must come as tensors.
+ * per-replay lengths must come as tensors (and a block table that changes between replays as the
+ * cache's {@link PagedKvCache#tableTensor}).
  */
 public final class CudaBackend implements Backend {
 
@@ -69,9 +70,8 @@ public final class CudaBackend implements Backend {
     private Tensor cublasWorkspace; // given to cuBLAS so that it never allocates (graph capture)
     private volatile boolean closed;
 
-    // Graph capture (see capture()): guarded by captureLock.
-    private final Object captureLock = new Object();
-    private Thread capturer;
+    // Graph capture (see capture()): the fields below belong to the thread that holds the gate exclusively.
+    private final StreamGate gate = new StreamGate();
     private List<Block> keptForGraph;         // blocks freed while capturing: the graph may still use them
     private List<MemorySegment> pinnedForGraph;
     private Map<IntArrayKey, Tensor> frozenInts;
@@ -128,41 +128,47 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor empty(DType dtype, long... shape) {
-        checkOpen();
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException("negative size in shape " + java.util.Arrays.toString(shape));
-            n = Math.multiplyExact(n, d);
+        try (var use = gate.op()) {
+            checkOpen();
+            long n = 1;
+            for (long d : shape) {
+                if (d < 0) throw new IllegalArgumentException("negative size in shape " + java.util.Arrays.toString(shape));
+                n = Math.multiplyExact(n, d);
+            }
+            long bytes = Math.max(1, Math.multiplyExact(n, dtype.byteSize()));
+            Block block = allocator.allocate(bytes, stream.address());
+            return Tensor.wrapDevice(device, block.address(), block.size(), block, dtype, shape, () -> release(block));
         }
-        long bytes = Math.max(1, Math.multiplyExact(n, dtype.byteSize()));
-        Block block = allocator.allocate(bytes, stream.address());
-        return Tensor.wrapDevice(device, block.address(), block.size(), block, dtype, shape, () -> release(block));
     }
 
     /** Marks {@code t} as used on {@code other} too: its memory is reused only after {@code other} passes this point. */
     public void recordStream(Tensor t, Stream other) {
-        requireHere("tensor", t);
-        if (!(t.storage() instanceof Storage.DeviceMemoryStorage d) || !(d.allocation() instanceof Block block)) {
-            throw new IllegalArgumentException(t + " was not allocated by a CUDA backend; its owner manages its lifetime");
+        try (var use = gate.op()) {
+            requireHere("tensor", t);
+            if (!(t.storage() instanceof Storage.DeviceMemoryStorage d) || !(d.allocation() instanceof Block block)) {
+                throw new IllegalArgumentException(t + " was not allocated by a CUDA backend; its owner manages its lifetime");
+            }
+            allocator.recordStream(block, other.address());
         }
-        allocator.recordStream(block, other.address());
     }
 
     @Override
     public Tensor upload(Tensor host) {
-        checkOpen();
-        refuseWhileCapturing("upload");
-        if (host.isCuda()) throw new IllegalArgumentException("upload: " + host + " is already on a device");
-        host.checkOpen();
-        Tensor src = host.isContiguous() ? host : new CpuBackend().upload(host);
-        Tensor dst = empty(host.dtype(), host.shape());
-        long bytes = host.numel() * host.dtype().byteSize();
-        device.makeCurrent();
-        Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress(), src.hostSegment(), bytes, stream.handle()),
-                "cuMemcpyHtoDAsync(" + bytes + " bytes)");
-        if (src != host) src.close();
-        afterOp("upload");
-        return dst;
+        try (var use = gate.op()) {
+            checkOpen();
+            refuseWhileCapturing("upload");
+            if (host.isCuda()) throw new IllegalArgumentException("upload: " + host + " is already on a device");
+            host.checkOpen();
+            Tensor src = host.isContiguous() ? host : new CpuBackend().upload(host);
+            Tensor dst = empty(host.dtype(), host.shape());
+            long bytes = host.numel() * host.dtype().byteSize();
+            device.makeCurrent();
+            Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress(), src.hostSegment(), bytes, stream.handle()),
+                    "cuMemcpyHtoDAsync(" + bytes + " bytes)");
+            if (src != host) src.close();
+            afterOp("upload");
+            return dst;
+        }
     }
 
     /**
@@ -185,71 +191,82 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor toHost(Tensor t) {
-        checkOpen();
-        refuseWhileCapturing("toHost");
-        requireHere("tensor", t);
-        if (!t.isContiguous()) throw new IllegalArgumentException("toHost: " + t + " is not contiguous; copy it first");
-        Tensor host = Tensor.empty(t.dtype(), t.shape());
-        long bytes = t.numel() * t.dtype().byteSize();
-        device.makeCurrent();
-        Cuda.check(cuda_h.cuMemcpyDtoHAsync_v2(host.hostSegment(), t.deviceAddress(), bytes, stream.handle()),
-                "cuMemcpyDtoHAsync(" + bytes + " bytes)");
-        synchronizeFor("toHost");
-        return host;
+        try (var use = gate.op()) {
+            checkOpen();
+            refuseWhileCapturing("toHost");
+            requireHere("tensor", t);
+            if (!t.isContiguous()) throw new IllegalArgumentException("toHost: " + t + " is not contiguous; copy it first");
+            Tensor host = Tensor.empty(t.dtype(), t.shape());
+            long bytes = t.numel() * t.dtype().byteSize();
+            device.makeCurrent();
+            Cuda.check(cuda_h.cuMemcpyDtoHAsync_v2(host.hostSegment(), t.deviceAddress(), bytes, stream.handle()),
+                    "cuMemcpyDtoHAsync(" + bytes + " bytes)");
+            synchronizeFor("toHost");
+            return host;
+        }
     }
 
     @Override
     public void copyFromHost(Tensor host, Tensor dst) {
-        checkOpen();
-        refuseWhileCapturing("copyFromHost");
-        host.checkOpen();
-        requireHere("dst", dst);
-        if (host.isCuda()) throw new IllegalArgumentException("copyFromHost: " + host + " is not a host tensor");
-        if (host.dtype() != dst.dtype()) throw new IllegalArgumentException("dst has dtype " + dst.dtype() + " but host has " + host.dtype());
-        if (!java.util.Arrays.equals(host.shape(), dst.shape())) {
-            throw new IllegalArgumentException("dst has shape " + dst.shapeString() + " but host has shape " + host.shapeString());
+        try (var use = gate.op()) {
+            checkOpen();
+            refuseWhileCapturing("copyFromHost");
+            host.checkOpen();
+            requireHere("dst", dst);
+            if (host.isCuda()) throw new IllegalArgumentException("copyFromHost: " + host + " is not a host tensor");
+            if (host.dtype() != dst.dtype()) throw new IllegalArgumentException("dst has dtype " + dst.dtype() + " but host has " + host.dtype());
+            if (!java.util.Arrays.equals(host.shape(), dst.shape())) {
+                throw new IllegalArgumentException("dst has shape " + dst.shapeString() + " but host has shape " + host.shapeString());
+            }
+            if (!host.isContiguous() || !dst.isContiguous()) {
+                throw new IllegalArgumentException("copyFromHost needs contiguous tensors: " + host + ", " + dst);
+            }
+            long bytes = host.numel() * host.dtype().byteSize();
+            device.makeCurrent();
+            // From pageable memory the driver stages the bytes before returning, so host may be reused at once.
+            Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress(), host.hostSegment(), bytes, stream.handle()),
+                    "cuMemcpyHtoDAsync(" + bytes + " bytes)");
+            afterOp("copyFromHost");
         }
-        if (!host.isContiguous() || !dst.isContiguous()) {
-            throw new IllegalArgumentException("copyFromHost needs contiguous tensors: " + host + ", " + dst);
-        }
-        long bytes = host.numel() * host.dtype().byteSize();
-        device.makeCurrent();
-        // From pageable memory the driver stages the bytes before returning, so host may be reused at once.
-        Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress(), host.hostSegment(), bytes, stream.handle()),
-                "cuMemcpyHtoDAsync(" + bytes + " bytes)");
-        afterOp("copyFromHost");
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        checkOpen();
-        requireHere("src", src);
-        requireHere("dst", dst);
-        if (src.dtype() != dst.dtype()) throw new IllegalArgumentException("dst has dtype " + dst.dtype() + " but src has " + src.dtype());
-        if (!java.util.Arrays.equals(src.shape(), dst.shape())) {
-            throw new IllegalArgumentException("dst has shape " + dst.shapeString() + " but src has shape " + src.shapeString());
+        try (var use = gate.op()) {
+            checkOpen();
+            requireHere("src", src);
+            requireHere("dst", dst);
+            if (src.dtype() != dst.dtype()) throw new IllegalArgumentException("dst has dtype " + dst.dtype() + " but src has " + src.dtype());
+            if (!java.util.Arrays.equals(src.shape(), dst.shape())) {
+                throw new IllegalArgumentException("dst has shape " + dst.shapeString() + " but src has shape " + src.shapeString());
+            }
+            if (!src.isContiguous() || !dst.isContiguous()) throw new IllegalArgumentException("copy needs contiguous tensors: " + src + ", " + dst);
+            long bytes = src.numel() * src.dtype().byteSize();
+            device.makeCurrent();
+            Cuda.check(cuda_h.cuMemcpyDtoDAsync_v2(dst.deviceAddress(), src.deviceAddress(), bytes, stream.handle()),
+                    "cuMemcpyDtoDAsync(" + bytes + " bytes)");
+            afterOp("copy");
         }
-        if (!src.isContiguous() || !dst.isContiguous()) throw new IllegalArgumentException("copy needs contiguous tensors: " + src + ", " + dst);
-        long bytes = src.numel() * src.dtype().byteSize();
-        device.makeCurrent();
-        Cuda.check(cuda_h.cuMemcpyDtoDAsync_v2(dst.deviceAddress(), src.deviceAddress(), bytes, stream.handle()),
-                "cuMemcpyDtoDAsync(" + bytes + " bytes)");
-        afterOp("copy");
     }
 
     @Override
     public void gemm(GemmOp op) {
-        checkOpen();
-        GemmOp.Shape s = op.validate();
-        requireHere("A", op.a());
-        cublas().gemm(op, s);
-        afterOp("gemm");
+        try (var use = gate.op()) {
+            checkOpen();
+            GemmOp.Shape s = op.validate();
+            requireHere("A", op.a());
+            cublas().gemm(op, s);
+            afterOp("gemm");
+        }
     }
 
+    /** The lock order everywhere: the gate, then this backend's monitor (a capture holds the gate while it waits for the monitor). */
     private Cublas cublas() {
-        synchronized (this) {
-            if (cublas == null) newCublas();
-            return cublas;
+        try (var use = gate.op()) {
+            synchronized (this) {
+                if (cublas == null) newCublas();
+                return cublas;
+            }
         }
     }
 
@@ -287,15 +304,17 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linear(LinearOp op) {
-        checkOpen();
-        LinearOp.Shape s = op.validate();
-        requireHere("x", op.x());
-        if (usesCustomGemm(op, s)) {
-            linearCustom(op, s);
-        } else {
-            linearCublas(op, s);
+        try (var use = gate.op()) {
+            checkOpen();
+            LinearOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            if (usesCustomGemm(op, s)) {
+                linearCustom(op, s);
+            } else {
+                linearCublas(op, s);
+            }
+            afterOp("linear");
         }
-        afterOp("linear");
     }
 
     private void linearCustom(LinearOp op, LinearOp.Shape s) {
@@ -383,17 +402,19 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embedding(EmbeddingOp op) {
-        checkOpen();
-        EmbeddingOp.Shape s = op.validate();
-        requireHere("ids", op.ids());
-        if (s.rows() == 0) return;
-        if (op.positions() != null) requireHere("positions", op.positions());
-        try (Tensor flags = capturingHere() ? null : errorFlags(3); Arena arena = Arena.ofConfined()) {
-            MemorySegment p = CudaParams.embedding(arena, op, s, flags);
-            Cuda.checkT4j(t4j_h.t4j_embedding(p, stream.handle()), "t4j_embedding (" + op.tokenTable().dtype() + ")");
-            if (flags != null) checkEmbeddingFlags(op, s, readFlags(flags));   // none under capture: nothing can be read back
+        try (var use = gate.op()) {
+            checkOpen();
+            EmbeddingOp.Shape s = op.validate();
+            requireHere("ids", op.ids());
+            if (s.rows() == 0) return;
+            if (op.positions() != null) requireHere("positions", op.positions());
+            try (Tensor flags = capturingHere() ? null : errorFlags(3); Arena arena = Arena.ofConfined()) {
+                MemorySegment p = CudaParams.embedding(arena, op, s, flags);
+                Cuda.checkT4j(t4j_h.t4j_embedding(p, stream.handle()), "t4j_embedding (" + op.tokenTable().dtype() + ")");
+                if (flags != null) checkEmbeddingFlags(op, s, readFlags(flags));   // none under capture: nothing can be read back
+            }
+            afterOp("embedding");
         }
-        afterOp("embedding");
     }
 
     /** The embedding kernel's flags (first bad row + 1 per kind, INT32_MAX if none) as the exception they mean. */
@@ -435,116 +456,132 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmax(SoftmaxOp op) {
-        checkOpen();
-        SoftmaxOp.Shape s = op.validate();
-        requireHere("x", op.x());
-        device.makeCurrent();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = CudaParams.softmax(arena, op, s);
-            Cuda.checkT4j(t4j_h.t4j_softmax(p, stream.handle()), "t4j_softmax (" + op.x().dtype() + ")");
+        try (var use = gate.op()) {
+            checkOpen();
+            SoftmaxOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = CudaParams.softmax(arena, op, s);
+                Cuda.checkT4j(t4j_h.t4j_softmax(p, stream.handle()), "t4j_softmax (" + op.x().dtype() + ")");
+            }
+            afterOp("softmax");
         }
-        afterOp("softmax");
     }
 
     @Override
     public CrossEntropyOp.Result crossEntropy(CrossEntropyOp op) {
-        checkOpen();
-        refuseWhileCapturing("crossEntropy");
-        CrossEntropyOp.Shape s = op.validate();
-        requireHere("logits", op.logits());
-        try (Tensor flags = errorFlags(1); Arena arena = Arena.ofConfined()) {
-            if (s.rows() > 0) {
-                MemorySegment p = CudaParams.crossEntropy(arena, op, s, flags);
-                Cuda.checkT4j(t4j_h.t4j_cross_entropy(p, stream.handle()), "t4j_cross_entropy (" + op.logits().dtype() + ")");
-            }
-            int bad = readFlags(flags)[0];
-            try (Tensor hl = toHost(op.losses()); Tensor ht = toHost(op.targets())) {
-                int[] targets = ht.toIntArray();
-                if (bad != Integer.MAX_VALUE) throw CpuBackend.badTarget(op, bad - 1L, targets[bad - 1]);
-                afterOp("crossEntropy");
-                return CrossEntropyOp.reduce(hl.toFloatArray(), targets, op.ignoreIndex());
+        try (var use = gate.op()) {
+            checkOpen();
+            refuseWhileCapturing("crossEntropy");
+            CrossEntropyOp.Shape s = op.validate();
+            requireHere("logits", op.logits());
+            try (Tensor flags = errorFlags(1); Arena arena = Arena.ofConfined()) {
+                if (s.rows() > 0) {
+                    MemorySegment p = CudaParams.crossEntropy(arena, op, s, flags);
+                    Cuda.checkT4j(t4j_h.t4j_cross_entropy(p, stream.handle()), "t4j_cross_entropy (" + op.logits().dtype() + ")");
+                }
+                int bad = readFlags(flags)[0];
+                try (Tensor hl = toHost(op.losses()); Tensor ht = toHost(op.targets())) {
+                    int[] targets = ht.toIntArray();
+                    if (bad != Integer.MAX_VALUE) throw CpuBackend.badTarget(op, bad - 1L, targets[bad - 1]);
+                    afterOp("crossEntropy");
+                    return CrossEntropyOp.reduce(hl.toFloatArray(), targets, op.ignoreIndex());
+                }
             }
         }
     }
 
     @Override
     public void sample(SampleOp op) {
-        checkOpen();
-        SampleOp.Shape s = op.validate();
-        requireHere("logits", op.logits());
-        device.makeCurrent();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = CudaParams.sample(arena, op, s);
-            Cuda.checkT4j(t4j_h.t4j_sample(p, stream.handle()), "t4j_sample (" + op.logits().dtype() + ")");
+        try (var use = gate.op()) {
+            checkOpen();
+            SampleOp.Shape s = op.validate();
+            requireHere("logits", op.logits());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = CudaParams.sample(arena, op, s);
+                Cuda.checkT4j(t4j_h.t4j_sample(p, stream.handle()), "t4j_sample (" + op.logits().dtype() + ")");
+            }
+            afterOp("sample");
         }
-        afterOp("sample");
     }
 
     @Override
     public void norm(NormOp op) {
-        checkOpen();
-        NormOp.Shape s = op.validate();
-        requireHere("x", op.x());
-        device.makeCurrent();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = CudaParams.norm(arena, op, s);
-            Cuda.checkT4j(t4j_h.t4j_norm(p, stream.handle()), "t4j_norm (" + op.kind() + ", " + op.x().dtype() + ")");
+        try (var use = gate.op()) {
+            checkOpen();
+            NormOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = CudaParams.norm(arena, op, s);
+                Cuda.checkT4j(t4j_h.t4j_norm(p, stream.handle()), "t4j_norm (" + op.kind() + ", " + op.x().dtype() + ")");
+            }
+            afterOp("norm");
         }
-        afterOp("norm");
     }
 
     @Override
     public void attention(AttentionOp op) {
-        checkOpen();
-        AttentionOp.Shape s = op.validate();
-        requireHere("q", op.q());
-        if (op.q().dtype() != DType.F32) {
-            for (Tensor t : new Tensor[] {op.q(), op.k(), op.v(), op.out()}) {
-                if (t.deviceAddress() % 16 != 0) {
-                    throw new IllegalArgumentException(t + " starts at an address that is not 16-byte aligned; "
-                            + t.dtype() + " attention loads 16 bytes at a time");
+        try (var use = gate.op()) {
+            checkOpen();
+            AttentionOp.Shape s = op.validate();
+            requireHere("q", op.q());
+            if (op.q().dtype() != DType.F32) {
+                for (Tensor t : new Tensor[] {op.q(), op.k(), op.v(), op.out()}) {
+                    if (t.deviceAddress() % 16 != 0) {
+                        throw new IllegalArgumentException(t + " starts at an address that is not 16-byte aligned; "
+                                + t.dtype() + " attention loads 16 bytes at a time");
+                    }
                 }
             }
+            device.makeCurrent();
+            // Host-side lengths travel to the device per op; their memory is released in stream order.
+            try (Arena arena = Arena.ofConfined();
+                 Tensor cuQ = ints(op.cuSeqlensQ()); Tensor cuK = ints(op.cuSeqlensK());
+                 Tensor keyLengths = ints(op.keyLengths()); Tensor prefix = ints(op.prefixLengths())) {
+                MemorySegment p = CudaParams.attention(arena, op, s, cuQ, cuK, keyLengths, prefix);
+                Cuda.checkT4j(t4j_h.t4j_attention(p, stream.handle()),
+                        "t4j_attention (" + op.mask() + ", " + op.q().dtype() + ", HS " + s.hs() + ")");
+            }
+            afterOp("attention");
         }
-        device.makeCurrent();
-        // Host-side lengths travel to the device per op; their memory is released in stream order.
-        try (Arena arena = Arena.ofConfined();
-             Tensor cuQ = ints(op.cuSeqlensQ()); Tensor cuK = ints(op.cuSeqlensK());
-             Tensor keyLengths = ints(op.keyLengths()); Tensor prefix = ints(op.prefixLengths())) {
-            MemorySegment p = CudaParams.attention(arena, op, s, cuQ, cuK, keyLengths, prefix);
-            Cuda.checkT4j(t4j_h.t4j_attention(p, stream.handle()),
-                    "t4j_attention (" + op.mask() + ", " + op.q().dtype() + ", HS " + s.hs() + ")");
-        }
-        afterOp("attention");
     }
 
     @Override
     public void kvAppend(KvAppendOp op) {
-        checkOpen();
-        KvAppendOp.Shape s = op.validate();
-        requireHere("k", op.k());
-        if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("kvAppend");
-        PagedKvCache c = op.cache();
-        device.makeCurrent();
-        try (Arena arena = Arena.ofConfined();
-             Tensor table = ints(c.blockTable()); Tensor hostLengths = ints(op.cacheLengths())) {
-            Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
-            MemorySegment p = CudaParams.kvAppend(arena, op, s, c, table, lengths);
-            Cuda.checkT4j(t4j_h.t4j_kv_append(p, stream.handle()), "t4j_kv_append (" + op.k().dtype() + ")");
+        try (var use = gate.op()) {
+            checkOpen();
+            KvAppendOp.Shape s = op.validate();
+            requireHere("k", op.k());
+            if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("kvAppend");
+            PagedKvCache c = op.cache();
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined();
+                 Tensor hostTable = c.tableTensor() == null ? ints(c.blockTable()) : null;
+                 Tensor hostLengths = ints(op.cacheLengths())) {
+                Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
+                Tensor table = hostTable != null ? hostTable : c.tableTensor();
+                MemorySegment p = CudaParams.kvAppend(arena, op, s, c, table, lengths);
+                Cuda.checkT4j(t4j_h.t4j_kv_append(p, stream.handle()), "t4j_kv_append (" + op.k().dtype() + ")");
+            }
+            afterOp("kvAppend");
         }
-        afterOp("kvAppend");
     }
 
     @Override
     public void rope(RopeOp op) {
-        checkOpen();
-        RopeOp.Shape s = op.validate();
-        requireHere("x", op.x());
-        device.makeCurrent();
-        try (Arena arena = Arena.ofConfined()) {
-            Cuda.checkT4j(t4j_h.t4j_rope(CudaParams.rope(arena, op, s), stream.handle()), "t4j_rope (" + op.x().dtype() + ")");
+        try (var use = gate.op()) {
+            checkOpen();
+            RopeOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                Cuda.checkT4j(t4j_h.t4j_rope(CudaParams.rope(arena, op, s), stream.handle()), "t4j_rope (" + op.x().dtype() + ")");
+            }
+            afterOp("rope");
         }
-        afterOp("rope");
     }
 
     /**
@@ -561,24 +598,28 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void decode(DecodeOp op) {
-        checkOpen();
-        DecodeOp.Shape s = op.validate();
-        requireHere("q", op.q());
-        if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("decode");
-        PagedKvCache c = op.cache();
-        int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
-        device.makeCurrent();
-        long rows = (long) splits * s.batch() * s.nh() * s.tq();
-        try (Arena arena = Arena.ofConfined();
-             Tensor table = ints(c.blockTable()); Tensor hostLengths = ints(op.cacheLengths());
-             Tensor wsO = splits > 1 ? empty(DType.F32, rows, s.hs()) : null;      // (splits, B, NH, Tq, HS)
-             Tensor wsLse = splits > 1 ? empty(DType.F32, rows) : null) {           // (splits, B, NH, Tq)
-            Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
-            MemorySegment p = CudaParams.decode(arena, op, s, c, splits, table, lengths, wsO, wsLse);
-            Cuda.checkT4j(t4j_h.t4j_decode(p, stream.handle()),
-                    "t4j_decode (" + op.q().dtype() + ", HS " + s.hs() + ", " + splits + " splits)");
+        try (var use = gate.op()) {
+            checkOpen();
+            DecodeOp.Shape s = op.validate();
+            requireHere("q", op.q());
+            if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("decode");
+            PagedKvCache c = op.cache();
+            int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
+            device.makeCurrent();
+            long rows = (long) splits * s.batch() * s.nh() * s.tq();
+            try (Arena arena = Arena.ofConfined();
+                 Tensor hostTable = c.tableTensor() == null ? ints(c.blockTable()) : null;
+                 Tensor hostLengths = ints(op.cacheLengths());
+                 Tensor wsO = splits > 1 ? empty(DType.F32, rows, s.hs()) : null;      // (splits, B, NH, Tq, HS)
+                 Tensor wsLse = splits > 1 ? empty(DType.F32, rows) : null) {           // (splits, B, NH, Tq)
+                Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
+                Tensor table = hostTable != null ? hostTable : c.tableTensor();
+                MemorySegment p = CudaParams.decode(arena, op, s, c, splits, table, lengths, wsO, wsLse);
+                Cuda.checkT4j(t4j_h.t4j_decode(p, stream.handle()),
+                        "t4j_decode (" + op.q().dtype() + ", HS " + s.hs() + ", " + splits + " splits)");
+            }
+            afterOp("decode");
         }
-        afterOp("decode");
     }
 
     /**
@@ -606,7 +647,7 @@ public final class CudaBackend implements Backend {
         if (t == null) {
             long bytes = Math.max(4L, 4L * values.length);
             Block block = allocator.allocate(bytes, stream.address());
-            synchronized (captureLock) { keptForGraph.add(block); }
+            keptForGraph.add(block);
             MemorySegment pinned;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment pp = arena.allocate(ValueLayout.ADDRESS);
@@ -629,20 +670,27 @@ public final class CudaBackend implements Backend {
      * See {@link Backend#capture}. The stream is captured in relaxed mode (the caching allocator may
      * call cuMemAlloc meanwhile); memory freed while capturing is kept until the graph is closed, since
      * the graph's kernels still use it at every replay. cuBLAS gets its workspace before the capture.
+     * The capture holds the backend's stream exclusively ({@link StreamGate}): ops of other threads
+     * wait until it ends (they would otherwise be recorded into this graph instead of running), and a
+     * capture started on another thread meanwhile waits its turn; a nested capture on the same thread
+     * is an IllegalStateException.
      */
     @Override
     public Graph capture(Runnable work) {
         checkOpen();
         Objects.requireNonNull(work, "work");
         if (CudaLibraries.cublasProblem().isEmpty()) cublas();
-        synchronized (captureLock) {
-            if (capturer != null) throw new IllegalStateException("a capture is already in progress on this backend");
-            capturer = Thread.currentThread();
-            keptForGraph = new ArrayList<>();
-            pinnedForGraph = new ArrayList<>();
-            frozenInts = new HashMap<>();
-            capturedOps = 0;
+        try (var exclusive = gate.capture()) {
+            checkOpen();
+            return captureExclusively(work);
         }
+    }
+
+    private Graph captureExclusively(Runnable work) {
+        keptForGraph = new ArrayList<>();
+        pinnedForGraph = new ArrayList<>();
+        frozenInts = new HashMap<>();
+        capturedOps = 0;
         List<Block> kept;
         List<MemorySegment> pinned;
         CudaGraph graph = null;
@@ -656,15 +704,12 @@ public final class CudaBackend implements Backend {
             graph = stream.endCapture();
         } finally {
             if (began) stream.abortCapture();
-            synchronized (captureLock) {
-                kept = keptForGraph;
-                pinned = pinnedForGraph;
-                ops = capturedOps;
-                capturer = null;
-                keptForGraph = null;
-                pinnedForGraph = null;
-                frozenInts = null;
-            }
+            kept = keptForGraph;
+            pinned = pinnedForGraph;
+            ops = capturedOps;
+            keptForGraph = null;
+            pinnedForGraph = null;
+            frozenInts = null;
             if (graph == null) releaseGraphMemory(kept, pinned);   // nothing was captured: nothing uses them
         }
         CapturedGraph g = new CapturedGraph(graph, kept, pinned, ops);
@@ -689,41 +734,55 @@ public final class CudaBackend implements Backend {
         }
 
         @Override
-        public synchronized void replay() {
-            if (closed) throw new IllegalStateException("graph is closed");
-            checkOpen();
-            graph.launch(stream);
-            afterOp("graph replay (" + ops + " ops)");
+        public void replay() {
+            try (var use = gate.op()) {
+                synchronized (this) {                                   // one launch of this graph at a time
+                    if (closed) throw new IllegalStateException("graph is closed");
+                    checkOpen();
+                    graph.launch(stream);
+                    afterOp("graph replay (" + ops + " ops)");
+                }
+            }
         }
 
         @Override public int size() { return ops; }
 
         /** Waits for a replay in flight, then releases the graph, its kept blocks and pinned buffers. */
         @Override
-        public synchronized void close() {
-            if (closed) return;
-            closed = true;
-            openGraphs.remove(this);
-            synchronizeFor("graph close");
-            graph.close();
-            releaseGraphMemory(kept, pinned);
+        public void close() {
+            try (var use = gate.op()) {
+                synchronized (this) {
+                    if (closed) return;
+                    closed = true;
+                    openGraphs.remove(this);
+                    synchronizeFor("graph close");
+                    graph.close();
+                    releaseGraphMemory(kept, pinned);
+                }
+            }
         }
     }
 
     private boolean capturingHere() {
-        return capturer != null && capturer == Thread.currentThread();
+        return gate.capturingHere();
     }
 
-    /** Frees a block now, or keeps it for the graph being captured. */
+    /**
+     * Frees a block now, or keeps it for the graph this thread captures; another thread's capture is
+     * waited out (its graph does not use this block, and the free is ordered on the stream).
+     */
     private void release(Block block) {
-        synchronized (captureLock) {
-            if (capturer != null) {
-                keptForGraph.add(block);
-                return;
-            }
+        if (capturingHere()) {
+            keptForGraph.add(block);
+            return;
         }
-        allocator.free(block);
+        try (var use = gate.op()) {
+            allocator.free(block);
+        }
     }
+
+    /** Shared use of the stream for work queued outside the backend's ops (the pinned uploader's copies). */
+    StreamGate.Hold streamUse() { return gate.op(); }
 
     private void refuseWhileCapturing(String what) {
         if (capturingHere()) throw Graph.notRecordable(what);
@@ -731,9 +790,11 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void synchronize() {
-        checkOpen();
-        refuseWhileCapturing("synchronize");
-        synchronizeFor("synchronize");
+        try (var use = gate.op()) {
+            checkOpen();
+            refuseWhileCapturing("synchronize");
+            synchronizeFor("synchronize");
+        }
     }
 
     private void synchronizeFor(String op) {
@@ -763,7 +824,16 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        // exclusive, so that no op of another thread is in flight (gate before monitor: see cublas())
+        try (var exclusive = capturingHere() ? null : gate.capture()) {
+            synchronized (this) {
+                closeExclusively();
+            }
+        }
+    }
+
+    private void closeExclusively() {
         if (closed) return;
         for (CapturedGraph g : List.copyOf(openGraphs)) g.close();   // their memory goes back before the allocator closes
         closed = true;

@@ -68,11 +68,13 @@ final class PinnedUploader implements Uploader {
                 MemorySegment buf = buffer(b);
                 if (inFlight[b] != null) inFlight[b].synchronize();      // its previous copy has left the buffer
                 HostCopy.convertParallel(host, dtype, buf, e, k);
-                device.makeCurrent();
-                Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress() + e * size, buf, k * size, backend.stream().handle()),
-                        "cuMemcpyHtoDAsync(" + k * size + " pinned bytes)");
-                if (inFlight[b] == null) inFlight[b] = Event.create(device, false);
-                inFlight[b].record(backend.stream());
+                try (var use = backend.streamUse()) {                   // not while another thread captures
+                    device.makeCurrent();
+                    Cuda.check(cuda_h.cuMemcpyHtoDAsync_v2(dst.deviceAddress() + e * size, buf, k * size, backend.stream().handle()),
+                            "cuMemcpyHtoDAsync(" + k * size + " pinned bytes)");
+                    if (inFlight[b] == null) inFlight[b] = Event.create(device, false);
+                    inFlight[b].record(backend.stream());
+                }
             }
             return dst;
         } catch (RuntimeException | Error e) {
