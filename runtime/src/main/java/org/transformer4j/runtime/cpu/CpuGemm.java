@@ -481,48 +481,38 @@ public final class CpuGemm {
      * The dot products of A's rows 0..m-1 (element offset aBase, row stride aRs) with B's rows
      * [j0, j1) (byte offset bBase, byte row stride bRs) in VectorOps.dotTile's tiles of 4 B rows by
      * 4 A rows (AVX-512), the rows left over (all of them for M &lt; 4, or below AVX-512) one
-     * VectorOps.dot each: a tile's B rows, copied to a contiguous scratch, stay in cache while the A
-     * rows of a block of DOT_ROW_BLOCK pass them, and the task's B rows (see dotChunk) stay in L2
-     * while the row blocks pass. Every element has
+     * VectorOps.dot each: a tile's B rows stay in cache while the A rows of a block of DOT_ROW_BLOCK
+     * pass them, and the task's B rows (see dotChunk) stay in L2 while the row blocks pass. Columns
+     * past j1 in the last tile repeat row j1 - 1 and are not reported. Every element has
      * VectorOps.dot's bits. (For one row the plain dot, streaming one B row at a time, measured 2.8×
      * less CPU time than a 1×4 tile's four strided passes: 18.5 vs 52.3 ms per GPT-2-small step,
      * SmallMGemm, 2026-12-04, load average 120–220.)
      */
     private static void dotTiles(int m, int k, float[] a, int aBase, int aRs, MemorySegment b, long bBase, long bRs,
                                  int j0, int j1, DotSink sink) {
-        boolean tiles = VectorOps.TILE_4X4 && m >= 4;
-        float[] part = tiles ? new float[VectorOps.TILE_SCRATCH] : null;
-        float[] d = tiles ? new float[16] : null;
-        float[] bt = tiles ? new float[4 * k] : null;                    // (4, K): the tile's B rows, contiguous
-        MemorySegment bts = tiles ? MemorySegment.ofArray(bt) : null;
+        float[] part = new float[VectorOps.TILE_SCRATCH];
+        float[] d = new float[16];
         for (int i0 = 0; i0 < m; i0 += DOT_ROW_BLOCK) {
             int i1 = Math.min(m, i0 + DOT_ROW_BLOCK);
             for (int j = j0; j < j1; j += 4) {
                 int cols = Math.min(4, j1 - j);
+                long w0 = bBase + j * bRs;
+                long w1 = bBase + (j + Math.min(1, cols - 1)) * bRs;
+                long w2 = bBase + (j + Math.min(2, cols - 1)) * bRs;
+                long w3 = bBase + (j + Math.min(3, cols - 1)) * bRs;
                 int i = i0;
-                MemorySegment src = b;
-                long base = bBase + j * bRs, stride = bRs;             // row j + c at base + c · stride
-                if (tiles && i1 - i0 >= 4) {
-                    // Copy the tile's B rows first, row after row (a sequential read that the hardware
-                    // prefetches well): the four strided passes then read them from L1/L2. Past j1,
-                    // the last row again (computed, not reported).
-                    for (int c = 0; c < 4; c++) {
-                        MemorySegment.copy(b, ValueLayout.JAVA_FLOAT_UNALIGNED, bBase + (j + Math.min(c, cols - 1)) * bRs, bt, c * k, k);
-                    }
-                    src = bts;
-                    base = 0;
-                    stride = 4L * k;
+                if (VectorOps.TILE_4X4) {
                     for (; i + 4 <= i1; i += 4) {
                         int r0 = aBase + i * aRs;
-                        VectorOps.dotTile(a, r0, r0 + aRs, r0 + 2 * aRs, r0 + 3 * aRs, bts, 0, stride, 2 * stride, 3 * stride, k, part, d);
+                        VectorOps.dotTile(a, r0, r0 + aRs, r0 + 2 * aRs, r0 + 3 * aRs, b, w0, w1, w2, w3, k, part, d);
                         for (int r = 0; r < 4; r++) {
                             for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
                         }
                     }
                 }
-                for (; i < i1; i++) {                      // rows left over (all for M < 4): one dot each
+                for (; i < i1; i++) {                      // rows left over: one dot each, B's rows now in cache
                     int r0 = aBase + i * aRs;
-                    for (int c = 0; c < cols; c++) sink.put(i, j + c, VectorOps.dot(a, r0, src, base + c * stride, k));
+                    for (int c = 0; c < cols; c++) sink.put(i, j + c, VectorOps.dot(a, r0, b, bBase + (j + c) * bRs, k));
                 }
             }
         }
