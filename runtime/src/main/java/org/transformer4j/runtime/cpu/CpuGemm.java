@@ -42,6 +42,8 @@ public final class CpuGemm {
      * products (long prompts' prefill) take the packed path.
      */
     static final int DOT_MAX_ROWS = 128;
+    /** The same limit without the 4×4 tiles (vectors below 512 bits): one dot per element beats packing below 12 rows (measured at N = K = 4096). */
+    private static final int DOT_MAX_ROWS_UNTILED = 11;
     /** Largest shared packing of op(B) (floats, 64 MiB): beyond it each task packs its own blocks. */
     private static final long SHARED_B_MAX = 16L << 20;
     /** Tasks per thread that a GEMM of few cache blocks is split into, so that the threads finish together even when one core is interrupted. */
@@ -582,12 +584,17 @@ public final class CpuGemm {
 
     /** The M below which {@link #directPath} holds for B stored (N, K): see {@link CpuKernels#smallMRows()}. */
     static int smallMRows(boolean vec) {
-        return vec ? DOT_MAX_ROWS + 1 : MR;
+        return vec ? dotMaxRows() + 1 : MR;
     }
 
     /** Whether gemm takes its small-M path (no packing): few rows, or B stored (N, K) with vectors and not many. */
     private static boolean directPath(int M, boolean transB, boolean vec) {
-        return M < MR || (transB && vec && M <= DOT_MAX_ROWS);
+        return M < MR || (transB && vec && M <= dotMaxRows());
+    }
+
+    /** The most rows of the dot path with the Vector API (call only when it is on: VectorOps is loaded here). */
+    private static int dotMaxRows() {
+        return VectorOps.TILE_4X4 ? DOT_MAX_ROWS : DOT_MAX_ROWS_UNTILED;
     }
 
     /**
