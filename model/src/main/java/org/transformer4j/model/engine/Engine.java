@@ -29,9 +29,11 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  * is run per sequence, row 0, counter offset = the token's index, as the generator does). On the CPU
  * backend this holds bit for bit because every op is row-wise except the matrix products, whose
  * rows keep their bits while M stays on the same side of {@link CpuKernels#smallMRows()}: decode
- * batches are cut into groups below it, prefill chunks are 16-row aligned and never shorter than it
- * (a short tail is merged into the chunk before), and a preempted sequence is recomputed as it was
- * first computed — its prompt by prefill, its generated tokens fed back one per decode step. On
+ * batches are cut into groups below it; the prefill chunks of a prompt at least that long are 16-row
+ * aligned and never shorter than it (a short tail is merged into the chunk before), while a shorter
+ * prompt's chunks may be any size (its solo prefill is below the limit too); and a preempted sequence
+ * is recomputed as it was first computed — its prompt by prefill, its generated tokens fed back one
+ * per decode step. On
  * CUDA, cuBLAS may choose other kernels for other M, so equality there is up to float rounding.
  *
  * <p><b>Failure is per sequence.</b> Bad input is refused at {@link #submit}; a sequence whose
@@ -49,7 +51,8 @@ public final class Engine implements AutoCloseable {
      * @param stepTokens     tokens per step (decode rows + prefill rows): the prefill budget
      * @param prefillChunk   rows per prefill chunk at most (rounded to whole blocks)
      * @param decodeGroup    sequences per decode forward pass at most
-     * @param minChunkRows   fewest rows of a prefill chunk that is not a whole prompt
+     * @param minChunkRows   fewest rows of a prefill chunk that is not a whole prompt, for prompts of at
+     *                       least this many tokens (shorter prompts' chunks may be any size)
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
                          int decodeGroup, int minChunkRows) {
@@ -60,7 +63,11 @@ public final class Engine implements AutoCloseable {
             }
         }
 
-        /** Defaults for the model's backend: 256 MiB of KV, 64 running, 256 waiting, 512 tokens a step. */
+        /**
+         * Defaults for the model's backend: 256 MiB of KV, 64 running, 256 waiting, 512 tokens a step;
+         * on the CPU, decode groups as large as the small-M limit allows (with the Vector API: all 64
+         * running sequences in one forward pass, each row bit-identical to a solo run).
+         */
         public static Config defaults(Transformer m) {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
@@ -294,8 +301,8 @@ public final class Engine implements AutoCloseable {
         boolean progressed = false;
         for (Seq s : new ArrayList<>(running)) {
             if (!s.prefilling() || s.done || !running.contains(s)) continue;
-            if (budget < config.minChunkRows() && (progressed || !decoding.isEmpty())) break;
-            int take = chunk(s, Math.max(budget, config.minChunkRows()));
+            if (budget < minChunk(s) && (progressed || !decoding.isEmpty())) break;
+            int take = chunk(s, Math.max(budget, minChunk(s)));
             if (!room(s, s.len + take, decoding.isEmpty() && !progressed)) break;
             prefill(s, take);
             budget -= take;
@@ -313,21 +320,31 @@ public final class Engine implements AutoCloseable {
         blocksInUse = blocks.blocksInUse();
     }
 
+    /**
+     * Fewest rows of a prefill chunk of s that is not the rest of its prompt: minChunkRows, so that the
+     * chunk's products take the path the solo prefill of the whole prompt takes; 1 for a prompt shorter
+     * than that, whose solo prefill is on the small-M path as every chunk of it is.
+     */
+    private int minChunk(Seq s) {
+        return s.prompt.length < config.minChunkRows() ? 1 : config.minChunkRows();
+    }
+
     /** Rows of the next prefill chunk of s: whole blocks, never a short tail (merged into this chunk instead). */
     private int chunk(Seq s, int budget) {
         int rest = s.prompt.length - s.len;
+        int min = minChunk(s);
         int cap = Math.max(BlockManager.BLOCK_SIZE, Math.min(config.prefillChunk(), budget) / BlockManager.BLOCK_SIZE * BlockManager.BLOCK_SIZE);
-        cap = Math.max(cap, (config.minChunkRows() + BlockManager.BLOCK_SIZE - 1) / BlockManager.BLOCK_SIZE * BlockManager.BLOCK_SIZE);
+        cap = Math.max(cap, (min + BlockManager.BLOCK_SIZE - 1) / BlockManager.BLOCK_SIZE * BlockManager.BLOCK_SIZE);
         int take = Math.min(rest, cap);
-        if (rest - take > 0 && rest - take < config.minChunkRows()) take = rest;
+        if (rest - take > 0 && rest - take < min) take = rest;
         return take;
     }
 
     /** Takes the longest run of published prompt blocks, leaving a tail the prefill may run alone. */
     private void sharePrefix(Seq s) {
         int p = s.prompt.length;
-        if (p < config.minChunkRows()) return;
-        int maxShared = (p - config.minChunkRows()) / BlockManager.BLOCK_SIZE;
+        if (p < minChunk(s)) return;
+        int maxShared = (p - minChunk(s)) / BlockManager.BLOCK_SIZE;
         for (int i = 0; i < maxShared; i++) {
             int id = blocks.lookup(Arrays.copyOf(s.prompt, (i + 1) * BlockManager.BLOCK_SIZE));
             if (id < 0) break;

@@ -184,7 +184,6 @@ final class VectorOps {
         return t;
     }
 
-    /** sum of x[xo+i] * y[yo+i] over i < n, with four independent accumulators. */
     /** dot with y read from native memory at byte yo: the same accumulators, lane order and tail. */
     static float dot(float[] x, int xo, MemorySegment y, long yo, int n) {
         ByteOrder le = ByteOrder.nativeOrder();
@@ -207,6 +206,7 @@ final class VectorOps {
         return s;
     }
 
+    /** sum of x[xo+i] * y[yo+i] over i < n, with four independent accumulators (the order dotTile keeps). */
     static float dot(float[] x, int xo, float[] y, int yo, int n) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
         FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
@@ -227,6 +227,108 @@ final class VectorOps {
         return s;
     }
 
+    // ---- small-M GEMM with B stored (N, K): tiles of dot products, each in dot's exact order
+
+    /** Whether {@link #dotTile} takes 4 A rows at a time: 16 accumulators + 5 operands need 32 vector registers (AVX-512). */
+    static final boolean TILE_4X4 = S.vectorBitSize() >= 512;
+    /** Floats of scratch that {@link #dotTile} needs: 4 passes × 16 accumulators. */
+    static final int TILE_SCRATCH = 4 * 16 * V;
+
+    /**
+     * d[4r + c] = Σ_i a[ar + i] · B row c[i] for r, c &lt; 4 (A rows at element offsets a0..a3, B rows
+     * at byte offsets b0..b3 of fp32 in native order), each summed in exactly {@link #dot}'s order,
+     * so that an element's bits depend neither on the tile nor on how many rows the product has:
+     * dot's four accumulators s0..s3 take vectors q, q+4, q+8, … of each 4V-block, s0 then the whole
+     * vectors after the last block; the result is sumLanes((s0 + s1) + (s2 + s3)) plus the last
+     * K mod V products one by one. Instead of 4 × 16 accumulators (more than there are registers)
+     * the tile runs four passes over K, pass q computing every element's s_q with 16 accumulators:
+     * each pass reads other vectors (cache lines, at V = 16) of the same rows, so each of B's bytes
+     * is still read once from memory, while each B vector loaded serves 4 A rows and each A vector 4
+     * B rows. part: TILE_SCRATCH floats of scratch.
+     */
+    static void dotTile(float[] a, int a0, int a1, int a2, int a3,
+                        MemorySegment b, long b0, long b1, long b2, long b3, int k, float[] part, float[] d) {
+        int blocks = k - k % (4 * V);           // the 4V-blocks' end
+        int whole = S.loopBound(k);
+        int per = 16 * V;                       // one pass's accumulators
+        for (int q = 0; q < 4; q++) {
+            pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, q * V, blocks + q * V, 4 * V, part, q * per, true);
+        }
+        if (whole > blocks) {                    // s0 takes the whole vectors after the last block
+            pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, blocks, whole, V, part, 0, false);
+        }
+        int[] ar = {a0, a1, a2, a3};
+        long[] br = {b0, b1, b2, b3};
+        for (int e = 0; e < 16; e++) {
+            int o = e * V;
+            FloatVector v = FloatVector.fromArray(S, part, o).add(FloatVector.fromArray(S, part, per + o))
+                    .add(FloatVector.fromArray(S, part, 2 * per + o).add(FloatVector.fromArray(S, part, 3 * per + o)));
+            v.intoArray(part, o);
+            float s = 0f;                       // sumLanes' order, lane 0 first
+            for (int l = 0; l < V; l++) s += part[o + l];
+            int ai = ar[e >> 2];
+            long bi = br[e & 3];
+            for (int i = whole; i < k; i++) s += a[ai + i] * b.get(ValueLayout.JAVA_FLOAT_UNALIGNED, bi + 4L * i);
+            d[e] = s;
+        }
+    }
+
+    /**
+     * One pass of {@link #dotTile}: for i = from, from + step, … &lt; to, the (4, 4) accumulators
+     * c[r][c] += A row r's vector at i · B row c's vector at i (fma), starting from zero ({@code init})
+     * or from part[po:], and stored back to part[po + (4r + c)·V:].
+     */
+    private static void pass4x4(float[] a, int a0, int a1, int a2, int a3, MemorySegment b, long b0, long b1, long b2, long b3,
+                                int from, int to, int step, float[] part, int po, boolean init) {
+        FloatVector c00 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 0 * V);
+        FloatVector c01 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 1 * V);
+        FloatVector c02 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 2 * V);
+        FloatVector c03 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 3 * V);
+        FloatVector c10 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 4 * V);
+        FloatVector c11 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 5 * V);
+        FloatVector c12 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 6 * V);
+        FloatVector c13 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 7 * V);
+        FloatVector c20 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 8 * V);
+        FloatVector c21 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 9 * V);
+        FloatVector c22 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 10 * V);
+        FloatVector c23 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 11 * V);
+        FloatVector c30 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 12 * V);
+        FloatVector c31 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 13 * V);
+        FloatVector c32 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 14 * V);
+        FloatVector c33 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 15 * V);
+        ByteOrder le = ByteOrder.nativeOrder();
+        for (int i = from; i < to; i += step) {
+            long o = 4L * i;
+            FloatVector w0 = FloatVector.fromMemorySegment(S, b, b0 + o, le);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, b, b1 + o, le);
+            FloatVector w2 = FloatVector.fromMemorySegment(S, b, b2 + o, le);
+            FloatVector w3 = FloatVector.fromMemorySegment(S, b, b3 + o, le);
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + i);
+            c00 = x0.fma(w0, c00); c01 = x0.fma(w1, c01); c02 = x0.fma(w2, c02); c03 = x0.fma(w3, c03);
+            FloatVector x1 = FloatVector.fromArray(S, a, a1 + i);
+            c10 = x1.fma(w0, c10); c11 = x1.fma(w1, c11); c12 = x1.fma(w2, c12); c13 = x1.fma(w3, c13);
+            FloatVector x2 = FloatVector.fromArray(S, a, a2 + i);
+            c20 = x2.fma(w0, c20); c21 = x2.fma(w1, c21); c22 = x2.fma(w2, c22); c23 = x2.fma(w3, c23);
+            FloatVector x3 = FloatVector.fromArray(S, a, a3 + i);
+            c30 = x3.fma(w0, c30); c31 = x3.fma(w1, c31); c32 = x3.fma(w2, c32); c33 = x3.fma(w3, c33);
+        }
+        c00.intoArray(part, po + 0 * V);
+        c01.intoArray(part, po + 1 * V);
+        c02.intoArray(part, po + 2 * V);
+        c03.intoArray(part, po + 3 * V);
+        c10.intoArray(part, po + 4 * V);
+        c11.intoArray(part, po + 5 * V);
+        c12.intoArray(part, po + 6 * V);
+        c13.intoArray(part, po + 7 * V);
+        c20.intoArray(part, po + 8 * V);
+        c21.intoArray(part, po + 9 * V);
+        c22.intoArray(part, po + 10 * V);
+        c23.intoArray(part, po + 11 * V);
+        c30.intoArray(part, po + 12 * V);
+        c31.intoArray(part, po + 13 * V);
+        c32.intoArray(part, po + 14 * V);
+        c33.intoArray(part, po + 15 * V);
+    }
     /** h[0:n] = x[xo:xo+n] + r[ro:ro+n] */
     static void add(float[] x, int xo, float[] r, int ro, float[] h, int n) {
         int i = 0;

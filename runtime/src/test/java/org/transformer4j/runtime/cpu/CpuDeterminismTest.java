@@ -34,7 +34,7 @@ class CpuDeterminismTest {
      * anything. Only those that reliably get a compilation of their own: a small kernel that C2
      * inlines into its caller first (attention's weightedRows) never shows up in PrintCompilation.
      */
-    static final List<String> VECTOR_KERNELS = List.of("dot", "axpy", "microKernel", "sum", "sumSq", "sumSqDev", "normOut", "gelu");
+    static final List<String> VECTOR_KERNELS = List.of("dot", "pass4x4", "axpy", "microKernel", "sum", "sumSq", "sumSqDev", "normOut", "gelu");
 
     @TempDir
     Path dir;

@@ -174,6 +174,9 @@ class CpuKernelsTest {
                 {1, 6, 32, 1},      // K = 1
                 {1, 7, 45, 3000},   // K large, several K blocks
                 {1, 11, 100, 70},
+                {1, 17, 9, 7},      // tiled small-M path (B stored (N, K)): K below one vector, N % 4 != 0
+                {1, 33, 45, 777},   // K % 16 != 0, M % 4 = 1
+                {1, 128, 13, 40},   // the small-M path's largest M with the Vector API
                 {1, 2, 2000, 64},   // small M, split over threads along N
                 {4, 2, 300, 100},   // small M, batched
                 {1, 64, 64, 64},
@@ -330,19 +333,84 @@ class CpuKernelsTest {
                                 });
                     }
                     String what = "M=" + m + " N=" + n + " K=" + k + " simd=" + CpuKernels.simd() + " seed " + seed;
-                    boolean direct = m < 6 || (CpuKernels.simd() && m < 12);                     // gemm's small-M path (MR, DOT_MAX_M_SIMD)
+                    boolean direct = m < CpuKernels.smallMRows();                                  // gemm's small-M path
                     assertEquals(direct, taken, what + ": the in-place path must run exactly where gemm runs its small-M path");
                     if (!taken) continue;
                     assertTrue(blocks[0] >= 1, what);
                     assertArrayEquals(want, got, what);
                 }
-                float[] c = new float[64 * 8];
-                boolean packed = CpuGemm.gemmTransBInPlace(64, 8, 8, 1f, new float[64 * 8],  8,
+                int rows = CpuKernels.smallMRows();
+                float[] c = new float[rows * 8];
+                boolean packed = CpuGemm.gemmTransBInPlace(rows, 8, 8, 1f, new float[rows * 8],  8,
                         java.lang.foreign.MemorySegment.ofArray(new byte[4 * 64]), 8, c, 8, null);
-                assertTrue(!packed, "64 rows: gemm would pack; the in-place path must decline");
+                assertTrue(!packed, rows + " rows: gemm would pack; the in-place path must decline");
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CpuGemm.gemmTransBInPlace(
                         1, 8, 8, 1f, new float[8], 8, java.lang.foreign.MemorySegment.ofArray(new byte[4 * 60]), 8, new float[8], 8, null));
                 assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
+            });
+        }
+
+        /**
+         * On gemm's small-M path for B stored (N, K) — a decode step's products, which the serving
+         * engine batches — a row's bits depend neither on how many rows the product has nor on where
+         * the row falls in a tile: for every M below the limit, rows [s, s + M) of a larger A give
+         * exactly the rows that each row alone (M = 1) gives, through gemm and through the in-place
+         * path over native memory; each row alone is within fp32 rounding of the float64 oracle, and
+         * with the Vector API it has exactly VectorOps.dot's bits (the one-row order the tiles keep).
+         * Shapes: K below one vector, K % 16 != 0, N % 4 != 0, N split over several tasks.
+         */
+        @Test
+        void smallMRowsKeepTheirBitsForEveryM() throws Throwable {
+            onPath(() -> {
+                long seed = newSeed();
+                SplittableRandom rnd = new SplittableRandom(seed);
+                int limit = CpuKernels.smallMRows();
+                int[][] shapes = {{37, 7}, {45, 100}, {9, 16}, {130, 777}, {1030, 64}};    // N, K
+                for (int[] sh : shapes) {
+                    int n = sh[0], k = sh[1];
+                    int rowsA = limit + 2;
+                    float[] a = new float[rowsA * k], b = new float[n * k];
+                    for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextDouble(-1, 1);
+                    for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextDouble(-1, 1);
+                    String what = "N=" + n + " K=" + k + " simd=" + CpuKernels.simd() + seedNote(seed);
+                    float[] alone = new float[rowsA * n];
+                    for (int r = 0; r < rowsA; r++) {
+                        CpuGemm.gemm(1, 1, n, k, 1f, a, r * k, 0, k, false, b, 0, 0, k, true, 0f, alone, r * n, 0, n);
+                    }
+                    double[] ref = Oracle.gemm(1, rowsA, n, k, 1, a, 0, 0, k, false, b, 0, 0, k, true, 0, null, 0, 0, n);
+                    double[] magnitude = Oracle.gemm(1, rowsA, n, k, 1, abs(a), 0, 0, k, false, abs(b), 0, 0, k, true, 0, null, 0, 0, n);
+                    assertRelErr(alone, new View(1, rowsA, n, 0, 0, n), ref, magnitude, FP32_REL_TOL, what + " rows alone");
+                    if (CpuKernels.simd()) {
+                        for (int r = 0; r < rowsA; r++) {
+                            for (int j = 0; j < n; j++) {
+                                assertEquals(Float.floatToRawIntBits(VectorOps.dot(a, r * k, b, j * k, k)), Float.floatToRawIntBits(alone[r * n + j]),
+                                        what + ": row " + r + " column " + j + " alone differs from VectorOps.dot");
+                            }
+                        }
+                    }
+                    boolean big = (long) n * k > 20_000;
+                    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+                        java.lang.foreign.MemorySegment seg = arena.allocate(4L * b.length);
+                        java.lang.foreign.MemorySegment.copy(b, 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, b.length);
+                        for (int m = 1; m < limit; m++) {
+                            if (big && m > 9 && m % 4 != 0 && m % 4 != 1 && m != limit - 1) continue;   // fewer M for the large shapes
+                            int s = (m * 5) % (rowsA - m + 1);                                            // rows [s, s + m) of A
+                            float[] c = new float[m * n];
+                            CpuGemm.gemm(1, m, n, k, 1f, a, s * k, 0, k, false, b, 0, 0, k, true, 0f, c, 0, 0, n);
+                            float[] inPlace = new float[m * n];
+                            boolean taken = CpuGemm.gemmTransBInPlace(m, n, k, 1f, Arrays.copyOfRange(a, s * k, (s + m) * k), k,
+                                    seg, k, inPlace, n, null);
+                            assertTrue(taken, what + " M=" + m + ": the in-place path declined below the small-M limit");
+                            for (int r = 0; r < m; r++) {
+                                float[] want = Arrays.copyOfRange(alone, (s + r) * n, (s + r + 1) * n);
+                                assertArrayEquals(want, Arrays.copyOfRange(c, r * n, (r + 1) * n),
+                                        what + " M=" + m + ": row " + r + " (A row " + (s + r) + ") differs from the row alone");
+                                assertArrayEquals(want, Arrays.copyOfRange(inPlace, r * n, (r + 1) * n),
+                                        what + " M=" + m + ": in-place row " + r + " differs from the row alone");
+                            }
+                        }
+                    }
+                }
             });
         }
 

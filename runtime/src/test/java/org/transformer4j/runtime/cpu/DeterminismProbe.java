@@ -29,9 +29,10 @@ public final class DeterminismProbe {
         List<String> names = new ArrayList<>();
         List<Supplier<float[]>> kernels = new ArrayList<>();
 
-        // GEMM, one shape per algorithm: small M with B stored (N, K) (dot products), small M with B
-        // stored (K, N) (axpys), and the packed micro-kernel with edge tiles on both sides.
-        for (int[] s : new int[][] {{2, 256, 256, 1}, {2, 256, 256, 0}, {13, 100, 70, 1}, {13, 100, 70, 0}}) {
+        // GEMM, one shape per algorithm: small M with B stored (N, K) (dot products: one-row and 4x4
+        // tiles), small M with B stored (K, N) (axpys), and the packed micro-kernel with edge tiles on
+        // both sides (B stored (K, N) at M = 13, (N, K) above the small-M limit).
+        for (int[] s : new int[][] {{2, 256, 256, 1}, {2, 256, 256, 0}, {13, 100, 70, 1}, {13, 100, 70, 0}, {133, 100, 70, 1}}) {
             int m = s[0], n = s[1], k = s[2];
             boolean transB = s[3] == 1;
             float[] a = random(rnd, m * k);   // (M, K)
