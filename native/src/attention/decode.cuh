@@ -177,12 +177,10 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     const int R = group * p.Tq;  // rows (head of the group, query) of this block
     const DecodeLayout lay = decode_layout(p.HS, static_cast<int>(sizeof(T)), R);
     unsigned char* smem = decode_smem();
-    T* stage_k[2];
-    T* stage_v[2];
-    for (int st = 0; st < 2; st++) {
-        stage_k[st] = reinterpret_cast<T*>(smem) + (2 * st) * lay.tile * lay.pitch;
-        stage_v[st] = reinterpret_cast<T*>(smem) + (2 * st + 1) * lay.tile * lay.pitch;
-    }
+    // Stage s: K at (2s) · stage, V at (2s + 1) · stage (pointer arithmetic: a runtime-indexed pointer array
+    // went to local memory).
+    T* const kv_smem = reinterpret_cast<T*>(smem);
+    const int stage = lay.tile * lay.pitch;
     float* qs = reinterpret_cast<float*>(smem + lay.q_off);         // (rows_pass, HS), times scale · log2 e
     float* part_o = reinterpret_cast<float*>(smem + lay.part_off);  // (4, HS) when wpr > 1
     float* part_ml = part_o + kWarps * p.HS;                       // (4, 2)
@@ -208,26 +206,24 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
             const int h = kvh * group + r / p.Tq, i = r % p.Tq;
             qs[idx] = to_f32(static_cast<const T*>(p.q)[b * p.q_batch_stride + i * p.q_row_stride + h * p.q_head_stride + d]) * scale;
         }
-        // Each row's visible keys [lo, hi) within the split, and the block's union of them.
-        int lo[kDecodeRowsPerWarp], hi[kDecodeRowsPerWarp];
+        // Row rr's visible keys [row_lo, row_hi) within the split (recomputed where needed: cheaper than
+        // registers), and the block's union of them.
+        const int q0 = L - p.Tq;  // key position of query 0
+        auto row_hi = [&](int rr) { return p.causal ? min(j_split_end, q0 + (pass + rr) % p.Tq + 1) : j_split_end; };
+        // sliding window: keys qpos - window < j (attention.cuh's attn_window_hides)
+        auto row_lo = [&](int rr) {
+            return (p.causal && p.window > 0) ? max(j_begin, q0 + (pass + rr) % p.Tq - p.window + 1) : j_begin;
+        };
         int block_lo = j_split_end, block_hi = j_begin;
         for (int rr = 0; rr < np; rr++) {
-            const int qpos = L - p.Tq + (pass + rr) % p.Tq;  // the query's key position
-            const int e = p.causal ? min(j_split_end, qpos + 1) : j_split_end;
-            // sliding window: keys qpos - window < j (attention.cuh's attn_window_hides)
-            const int s = (p.causal && p.window > 0) ? max(j_begin, qpos - p.window + 1) : j_begin;
-            if (s < e) {
-                block_lo = min(block_lo, s);
-                block_hi = max(block_hi, e);
+            if (row_lo(rr) < row_hi(rr)) {
+                block_lo = min(block_lo, row_lo(rr));
+                block_hi = max(block_hi, row_hi(rr));
             }
         }
         RowState st[kDecodeRowsPerWarp];
 #pragma unroll
         for (int u = 0; u < kDecodeRowsPerWarp; u++) {
-            const int rr = slot + slots * u;
-            const int qpos = L - p.Tq + (pass + rr) % p.Tq;
-            hi[u] = rr >= np ? j_begin : (p.causal ? min(j_split_end, qpos + 1) : j_split_end);
-            lo[u] = (p.causal && p.window > 0) ? max(j_begin, qpos - p.window + 1) : j_begin;
             st[u].m = -INFINITY;
             st[u].l = 0.0f;
 #pragma unroll
@@ -235,22 +231,22 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
         }
         const int ntiles = block_hi > block_lo ? (block_hi - block_lo + lay.tile - 1) / lay.tile : 0;
         if (ntiles > 0) {
-            decode_load_tile<T>(rows, stage_k[0], stage_v[0], block_lo, block_hi, lay.tile, lay.pitch, p.HS);
+            decode_load_tile<T>(rows, kv_smem, kv_smem + stage, block_lo, block_hi, lay.tile, lay.pitch, p.HS);
             kv_cp_async_commit();
         }
         for (int t = 0; t < ntiles; t++) {
             const int j0 = block_lo + t * lay.tile;
             if (t + 1 < ntiles) {  // the stage it overwrites was last read before the barrier ending tile t - 1
-                decode_load_tile<T>(rows, stage_k[(t + 1) & 1], stage_v[(t + 1) & 1], j0 + lay.tile, block_hi, lay.tile,
-                                    lay.pitch, p.HS);
+                T* const next = kv_smem + 2 * ((t + 1) & 1) * stage;
+                decode_load_tile<T>(rows, next, next + stage, j0 + lay.tile, block_hi, lay.tile, lay.pitch, p.HS);
                 kv_cp_async_commit();
                 kv_cp_async_wait<1>();
             } else {
                 kv_cp_async_wait<0>();
             }
             __syncthreads();  // tile t (every thread's pieces) and the pass's queries are in shared memory
-            const T* ks = stage_k[t & 1];
-            const T* vs = stage_v[t & 1];
+            const T* ks = kv_smem + 2 * (t & 1) * stage;
+            const T* vs = ks + stage;
             // Scores: lane's key kt_lane against each of the warp's rows; lpk lanes share a key.
             float x[kDecodeRowsPerWarp];
 #pragma unroll
@@ -262,10 +258,13 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
 #pragma unroll
                 for (int u = 0; u < kDecodeRowsPerWarp; u++) {
                     const int rr = slot + slots * u;
-                    if (rr < np) {
-                        const float* qr = qs + rr * p.HS + c * kVec;
+                    if (rr < np) {  // 16-byte reads of the query (HS a multiple of 8: aligned)
+                        const float4* qr = reinterpret_cast<const float4*>(qs + rr * p.HS + c * kVec);
 #pragma unroll
-                        for (int e = 0; e < kVec; e++) x[u] += qr[e] * kf[e];
+                        for (int e = 0; e < kVec / 4; e++) {
+                            const float4 qv = qr[e];
+                            x[u] += qv.x * kf[4 * e] + qv.y * kf[4 * e + 1] + qv.z * kf[4 * e + 2] + qv.w * kf[4 * e + 3];
+                        }
                     }
                 }
             }
@@ -275,7 +274,7 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                 const int rr = slot + slots * u;
                 if (rr >= np) continue;  // uniform across the warp
                 for (int o = lpk / 2; o > 0; o >>= 1) x[u] += __shfl_xor_sync(0xffffffffu, x[u], o);
-                if (j >= lo[u] && j < hi[u]) {
+                if (j >= row_lo(rr) && j < row_hi(rr)) {
                     if (p.rel_bias != nullptr) {
                         const int r = pass + rr;
                         const T5Bias bias{p.rel_bias, p.NH, kvh * group + r / p.Tq, L - p.Tq + r % p.Tq, p.num_buckets,
