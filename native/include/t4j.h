@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 6
+#define T4J_ABI_VERSION 7
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -373,7 +373,7 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
  * include the new tokens' own keys, appended first). Query i sits at key position
  * cache_lengths[b] - Tq + i; causal masks later keys. The keys are split into num_splits
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
- * serves the whole GQA group); with num_splits > 1 the partial outputs
+ * serves the whole GQA group; see split_keys); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
  * The T5 bias, scale and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
  * positions ≤ query position − window, as in t4j_attention_params. */
@@ -398,6 +398,11 @@ typedef struct t4j_decode_params {
     int32_t num_buckets, max_distance, bias_bidirectional;
     int32_t dtype;
     int32_t window;                   /* sliding window, 0: none; needs causal = 1 */
+    int32_t split_keys;               /* ≥ 0: each split takes max(ceil(L / num_splits), split_keys) keys, so
+                                         ceil(L / that) ≤ num_splits splits run and the others exit (0: all
+                                         num_splits, as many as L allows); read with L when the kernel runs,
+                                         so a graph captured with the largest num_splits serves any length */
+    int32_t reserved;                 /* 0 */
 } t4j_decode_params;
 
 T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);

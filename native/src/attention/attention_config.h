@@ -27,4 +27,62 @@ constexpr int kRowMaxHs = 256;    // 8 dimensions per lane
 constexpr int kRowDims = kRowMaxHs / 32;
 constexpr int kMaxDecodeRows = 16;  // decode queries per sequence (Tq) one block serves
 
+// Paged decode (decode.cuh). A block (split, KV head, sequence) streams its keys through dynamic shared
+// memory in tiles (K and V, two cp.async stages, each row padded by 16 bytes so that the lanes' 16-byte
+// reads of different rows fall in different banks); all query rows of the GQA group (R = NH / NKV · Tq)
+// are scored against each tile, up to kDecodeRowsPerPass per pass, so a K/V element leaves device memory
+// once per pass for the whole group. R ≤ 2 (MHA, one or two new tokens): the 4 / R warps of a row split
+// each tile's keys and merge their softmax states at the end.
+constexpr int kDecodeRowsPerWarp = 4;  // rows a warp holds in registers: 4 × (kRowDims + 2) floats
+constexpr int kDecodeRowsPerPass = kRowThreads / 32 * kDecodeRowsPerWarp;
+// Shared-memory budget of a block: below the 48 KB that needs no opt-in; 40 KB keeps 32-key tiles at
+// HS 128 in 16 bits (2 × 2 × 32 × 272 bytes + the queries) and allows 4 blocks per SM (the register limit
+// of __launch_bounds__(128, 4)) on sm_80 and sm_90, 2 on sm_86/sm_89 (100 KB). Bytes in flight per SM are
+// about half its shared memory either way (one stage loads while the other is read).
+constexpr int kDecodeSmemBudget = 40 * 1024;
+constexpr int kDecodeMaxTile = 32;  // keys per tile: at most one per lane
+
+struct DecodeLayout {
+    int wpr;        // warps per query row: 4 / R for R ≤ 2, else 1
+    int rows_pass;  // query rows per pass: min(R, kDecodeRowsPerPass)
+    int pitch;      // elements per K or V row in shared memory: HS + 16 bytes
+    int tile;       // keys per tile: a power of two in [wpr, 32]
+    int q_off;      // byte offsets in dynamic shared memory: the pass's queries (rows_pass × HS fp32),
+    int part_off;   //   the warps' partial o (4 × HS fp32) and (m, l) (4 × 2 fp32) when wpr > 1
+    int bytes;      // dynamic shared memory the launcher passes
+};
+
+// The layout for head size hs, element size eb (2 or 4) and R rows per block. For hs ≤ kRowMaxHs it stays
+// within the budget (the tightest, fp32 at 256: 16 rows, 16 KB of queries and 4-key tiles, 32.6 KB; one row,
+// 8-key tiles and the partial states, 39.4 KB); the launcher refuses more than 48 KB all the same.
+T4J_HOST_DEVICE constexpr DecodeLayout decode_layout(int hs, int eb, int R) {
+    DecodeLayout l{};
+    l.wpr = R >= 3 ? 1 : (R == 2 ? 2 : 4);
+    l.rows_pass = R < kDecodeRowsPerPass ? R : kDecodeRowsPerPass;
+    l.pitch = hs + 16 / eb;
+    const int q_bytes = l.rows_pass * hs * 4;
+    const int part_bytes = l.wpr > 1 ? (kRowThreads / 32) * (hs + 2) * 4 : 0;
+    const int per_key = 2 * 2 * l.pitch * eb;  // K and V, two stages
+    int tile = kDecodeMaxTile;
+    while (tile > l.wpr && tile * per_key + q_bytes + part_bytes > kDecodeSmemBudget) tile /= 2;
+    l.tile = tile;
+    l.q_off = tile * per_key;
+    l.part_off = l.q_off + q_bytes;
+    l.bytes = l.part_off + part_bytes;
+    return l;
+}
+
+// Keys per split of a sequence with L keys: ceil(L / num_splits), at least split_keys (0: no minimum). The
+// splits used are ceil(L / chunk) ≤ num_splits; the rest exit at once and the combine skips them, so a
+// launch sized for the cache's capacity (a captured graph) runs as many splits as the length needs.
+T4J_HOST_DEVICE constexpr int decode_chunk(int L, int num_splits, int split_keys) {
+    const int even = (L + num_splits - 1) / num_splits;
+    const int chunk = even > split_keys ? even : split_keys;
+    return chunk > 0 ? chunk : 1;
+}
+T4J_HOST_DEVICE constexpr int decode_splits_used(int L, int num_splits, int split_keys) {
+    const int used = (L + decode_chunk(L, num_splits, split_keys) - 1) / decode_chunk(L, num_splits, split_keys);
+    return used < 1 ? 1 : (used > num_splits ? num_splits : used);
+}
+
 }  // namespace t4j

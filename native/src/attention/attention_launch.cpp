@@ -99,6 +99,7 @@ const t4j::FieldLayout kDecodeFields[] = {
     T4J_FIELD(t4j_decode_params, scale),            T4J_FIELD(t4j_decode_params, num_buckets),
     T4J_FIELD(t4j_decode_params, max_distance),     T4J_FIELD(t4j_decode_params, bias_bidirectional),
     T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, window),
+    T4J_FIELD(t4j_decode_params, split_keys),       T4J_FIELD(t4j_decode_params, reserved),
 };
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
@@ -192,6 +193,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
     if (p->block_size < 1 || p->max_blocks_per_seq < 1 || p->num_blocks < 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->num_splits < 1 || p->num_splits > kMaxSplits) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->split_keys < 0 || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->num_splits > 1 && (p->workspace_o == nullptr || p->workspace_lse == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->causal != 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->window > 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;
@@ -199,6 +201,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!head_size_ok(p->HS)) return T4J_ERROR_UNSUPPORTED;
+    if (!aligned16(p->k_cache) || !aligned16(p->v_cache)) return T4J_ERROR_UNSUPPORTED;  // 16-byte cp.async rows
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,
                                p->out_batch_stride, p->out_row_stride, p->out_head_stride};
     for (int64_t s : strides)
@@ -211,8 +214,13 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     int32_t s = t4j::get_kernel(kSplit[p->dtype], &split);
     if (s != T4J_SUCCESS) return s;
     void* args[] = {const_cast<t4j_decode_params*>(p)};
+    const int64_t rows_per_block = static_cast<int64_t>(p->NH / p->NKV) * p->Tq;  // ≤ 65535 · 16
+    const t4j::DecodeLayout layout =
+        t4j::decode_layout(p->HS, p->dtype == T4J_DTYPE_F32 ? 4 : 2, static_cast<int>(rows_per_block));
+    if (layout.bytes > 48 * 1024) return T4J_ERROR_UNSUPPORTED;  // cannot happen for HS ≤ 256 (attention_config.h)
+    // A block per (split, GQA group, sequence); splits past the ones the length needs exit (split_keys).
     s = t4j::launch_grid(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NKV),
-                       static_cast<uint32_t>(p->B), kRowThreads, 0, stream, args);  // a block per GQA group
+                       static_cast<uint32_t>(p->B), kRowThreads, static_cast<uint32_t>(layout.bytes), stream, args);
     if (s != T4J_SUCCESS || p->num_splits == 1) return s;
     t4j::CUfunction combine = nullptr;
     s = t4j::get_kernel(kCombine[p->dtype], &combine);

@@ -214,7 +214,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
 
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
-                const std::string& what, int window = 0) {
+                const std::string& what, int window = 0, int split_keys = 0) {
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -288,11 +288,13 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = 0;
     p.window = window;
+    p.split_keys = split_keys;  // > 0: the splits a length needs run, the rest exit (workspace rows stay NaN)
+    const t4j::DecodeLayout layout = t4j::decode_layout(HS, static_cast<int>(sizeof(T)), NH / NKV * Tq);
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
     names.push_back(std::string("t4j_decode_combine_") + name<T>());
     simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
-                 [&] { t4j::decode_split<T>(p); }, 0, names[names.size() - 2].c_str());
+                 [&] { t4j::decode_split<T>(p); }, layout.bytes, names[names.size() - 2].c_str());
     if (splits > 1)
         simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
                      [&] { t4j::decode_combine<T>(p); }, 0, names.back().c_str());
@@ -391,8 +393,21 @@ int main(int argc, char** argv) {
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
     run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, true, "MHA Tq 2 (2 warps a row), T5, 3 splits");
     run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits, sliding window 20", 20);
+    // GQA ratios 1, 2, 4, 8 and MQA, lengths off the block size, split counts 1 .. 128 (128 over 300 keys:
+    // 100 splits of 3 run, the last 28 see none); split_keys: the graph's launch for the largest count, with
+    // only the splits a length needs running (100 keys at ≥ 32 a split: 4 of 16).
+    run_decode<__nv_bfloat16>(64, 4, 4, {45, 1}, 1, 16, 3, true, false, "GQA 1 Tq 1, 3 splits");
+    run_decode<__half>(128, 8, 4, {77, 130}, 1, 16, 2, true, false, "GQA 2 Tq 1, 2 splits");
+    run_decode<__nv_bfloat16>(128, 8, 2, {200, 33}, 1, 16, 4, true, false, "GQA 4 Tq 1, 4 splits");
+    run_decode<__nv_bfloat16>(64, 16, 2, {95}, 2, 16, 1, true, false, "GQA 8 Tq 2, 1 split");
+    run_decode<__half>(64, 8, 1, {300}, 1, 16, 128, true, false, "MQA 8 heads, 128 splits");
+    run_decode<__nv_bfloat16>(128, 8, 2, {100, 17, 600}, 1, 16, 16, true, false, "GQA 4, 16 splits, split_keys 32", 0, 32);
+    run_decode<float>(64, 4, 2, {61, 250}, 3, 8, 5, true, true, "GQA 2 Tq 3, T5, 5 splits, split_keys 40", 0, 40);
+    run_decode<__nv_bfloat16>(128, 32, 1, {70}, 1, 16, 2, true, false, "MQA 32 heads (2 passes), 2 splits");
     if (emu::g_all) {
         run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits");  // the window one's shape
+        run_decode<__nv_bfloat16>(256, 8, 1, {70, 21}, 16, 16, 3, true, false, "MQA 8 x Tq 16 (8 passes), HS 256, 3 splits");
+        run_decode<float>(256, 16, 1, {40}, 1, 16, 2, true, false, "fp32 HS 256 MQA 16 heads, 2 splits");
         run_decode<float>(64, 4, 4, {9, 70}, 2, 8, 3, true, false, "Tq 2, 3 splits, sliding window 6", 6);
         run_decode<__nv_bfloat16>(128, 8, 2, {1, 50, 300}, 1, 16, 1, true, false, "Tq 1, 1 split");
         run_decode<float>(256, 2, 2, {40}, 1, 16, 2, true, false, "HS 256, 2 splits");

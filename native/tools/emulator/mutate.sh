@@ -27,6 +27,8 @@ mutations=(
   "gemm-smem-minus-32@linear/linear_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only linear_bf16_nn_128 M130@linear@memcheck: t4j_linear.*outside the [0-9]+ bytes the launcher requested"
   # float64 reference: the causal mask off by one (the diagonal hidden)
   "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 packed prefix-LM@attention@FAIL rows f32 HS 32 packed prefix-LM"
+  # the combine must read only the splits the length ran (split_keys): the others left their workspace rows NaN
+  "decode-combine-all-splits@attention/decode.cuh@'decode_splits_used(decode_length(p, b), p.num_splits, p.split_keys);  // the splits that ran', 'p.num_splits;  // the splits that ran'@--quick --only decode bf16 HS 128 GQA 4, 16 splits, split_keys 32@attention@FAIL decode bf16 HS 128 GQA 4, 16 splits"
   # synccheck (emulator): a shuffle mask off by one lane
   "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )

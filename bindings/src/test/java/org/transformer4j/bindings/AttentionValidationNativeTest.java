@@ -120,6 +120,16 @@ class AttentionValidationNativeTest {
             t4j_decode_params.causal(p, 1);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "causal sliding window");
             t4j_decode_params.window(p, 0);
+            t4j_decode_params.split_keys(p, -1);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "negative split_keys");
+            t4j_decode_params.split_keys(p, 256);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "split_keys 256");
+            t4j_decode_params.reserved(p, 1);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "reserved not 0");
+            t4j_decode_params.reserved(p, 0);
+            t4j_decode_params.k_cache(p, MemorySegment.ofAddress(0x10008));
+            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "K cache not 16-byte aligned");
+            t4j_decode_params.k_cache(p, FAKE);
 
             MemorySegment a = t4j_kv_append_params.allocate(arena);
             t4j_kv_append_params.k_cache(a, FAKE);

@@ -12,7 +12,9 @@ import java.util.Arrays;
  * {@code numSplits} splits each sequence's keys into that many ranges (0: the backend chooses).
  * The lengths are host ints or ({@link #lengths(Tensor)}) an I32 (B) tensor of the backend read
  * when the op runs, as in {@link KvAppendOp}; with a tensor the backend sizes the splits for the
- * cache's capacity, since it cannot see the lengths.
+ * cache's capacity, since it cannot see the lengths, and (numSplits 0) the CUDA kernel runs only the
+ * splits each length needs when it runs (t4j_decode_params.split_keys), so a captured graph replayed
+ * at a short length does not pay for the capacity's splits.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                        float scale, RelativeBias bias, int numSplits, Tensor lengths, int window) {

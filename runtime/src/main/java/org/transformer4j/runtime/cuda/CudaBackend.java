@@ -584,15 +584,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Fewest keys of a split the backend chooses: shorter ones cost more in the combine than they save. */
+    static final int AUTO_SPLIT_KEYS = 256;
+
     /**
      * Splits per sequence when the op leaves it to us: enough (split, KV head, sequence) blocks for
-     * two per SM (a decode block serves one GQA group), each split at least 256 keys (shorter ones
-     * cost more in the combine than they save).
+     * two per SM (a decode block serves one GQA group), each split at least {@link #AUTO_SPLIT_KEYS}
+     * keys. The kernel gets the same minimum (t4j_decode_params.split_keys) and applies it to each
+     * sequence's length when it runs, so shorter sequences, and a captured graph sized for the cache's
+     * capacity replayed at a shorter length, run fewer splits.
      */
     static int autoSplits(int batch, int nkv, int maxLength, int smCount) {
         long blocks = (long) batch * nkv;
         int wanted = (int) Math.min(DecodeOp.MAX_SPLITS, Math.max(1, (2L * smCount + blocks - 1) / blocks));
-        int byLength = Math.max(1, (maxLength + 255) / 256);
+        int byLength = Math.max(1, (maxLength + AUTO_SPLIT_KEYS - 1) / AUTO_SPLIT_KEYS);
         return Math.max(1, Math.min(wanted, byLength));
     }
 
@@ -604,6 +609,12 @@ public final class CudaBackend implements Backend {
             requireHere("q", op.q());
             if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("decode");
             PagedKvCache c = op.cache();
+            for (Tensor t : new Tensor[] {c.kCache(), c.vCache()}) {
+                if (t.deviceAddress() % 16 != 0) {
+                    throw new IllegalArgumentException("KV cache " + t + " starts at an address that is not 16-byte aligned; decode copies "
+                            + "its rows 16 bytes at a time");
+                }
+            }
             int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
             device.makeCurrent();
             long rows = (long) splits * s.batch() * s.nh() * s.tq();
@@ -614,7 +625,8 @@ public final class CudaBackend implements Backend {
                  Tensor wsLse = splits > 1 ? empty(DType.F32, rows) : null) {           // (splits, B, NH, Tq)
                 Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
                 Tensor table = hostTable != null ? hostTable : c.tableTensor();
-                MemorySegment p = CudaParams.decode(arena, op, s, c, splits, table, lengths, wsO, wsLse);
+                int splitKeys = op.numSplits() > 0 ? 0 : AUTO_SPLIT_KEYS;  // an explicit count is run as asked
+                MemorySegment p = CudaParams.decode(arena, op, s, c, splits, splitKeys, table, lengths, wsO, wsLse);
                 Cuda.checkT4j(t4j_h.t4j_decode(p, stream.handle()),
                         "t4j_decode (" + op.q().dtype() + ", HS " + s.hs() + ", " + splits + " splits)");
             }

@@ -245,7 +245,8 @@ final class CudaParams {
     }
 
     /** t4j_decode_params for the op, allocated in arena. */
-    static MemorySegment decode(Arena arena, DecodeOp op, DecodeOp.Shape s, PagedKvCache c, int splits, Tensor table, Tensor lengths, Tensor wsO, Tensor wsLse) {
+    static MemorySegment decode(Arena arena, DecodeOp op, DecodeOp.Shape s, PagedKvCache c, int splits, int splitKeys, Tensor table,
+                                Tensor lengths, Tensor wsO, Tensor wsLse) {
         MemorySegment p = t4j_decode_params.allocate(arena);
         t4j_decode_params.out(p, address(op.out()));
         t4j_decode_params.lse(p, address(op.lse()));
@@ -272,6 +273,7 @@ final class CudaParams {
         t4j_decode_params.max_blocks_per_seq(p, c.maxBlocksPerSeq());
         t4j_decode_params.num_blocks(p, c.numBlocks());
         t4j_decode_params.num_splits(p, splits);
+        t4j_decode_params.split_keys(p, splitKeys);
         t4j_decode_params.causal(p, op.causal() ? 1 : 0);
         t4j_decode_params.scale(p, op.scale());
         setBias(op.bias(), p, t4j_decode_params::num_buckets, t4j_decode_params::max_distance,
