@@ -13,12 +13,13 @@
 #include "decode.cuh"
 #include "kv_cache.cuh"
 
-// Launch bounds (128 threads, at least 1 block per SM): without the minimum, ptxas aimed at 168 registers
-// (3 blocks of 128) and spilled 12 bytes at HS 80 on sm_80; with it, 138-243 registers and no spills (nvcc 13.0,
-// 2026-12-04). Occupancy is bounded by shared memory and the accumulators anyway.
-#define T4J_ATTN_MMA(NAME, T, HS)                                                                             \
-    extern "C" __global__ void __launch_bounds__(t4j::kMmaThreads, 1) NAME(const t4j_attention_params p) { \
-        t4j::attention_mma<T, HS>(p);                                                                        \
+// Launch bounds (256 threads — the 128-row tiles — at least 1 block per SM): a warp keeps the registers of
+// the 64-row kernel (before 128-row tiles, 128 threads with the minimum gave 138-243 registers and no spills,
+// where ptxas's own target had spilled 12 bytes at HS 80 on sm_80; nvcc 13.0, 2026-12-04). Occupancy is
+// bounded by the accumulators and the shared-memory stages anyway.
+#define T4J_ATTN_MMA(NAME, T, HS)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(t4j::kMmaTallThreads, 1) NAME(const t4j_attention_params p) { \
+        t4j::attention_mma<T, HS>(p);                                                                            \
     }
 
 T4J_ATTN_MMA(t4j_attn_mma_f16_hs32, __half, 32)

@@ -10,8 +10,6 @@
 namespace {
 
 using t4j::kMaxDecodeRows;  // block shapes: attention_config.h, shared with the kernels
-using t4j::kMmaRows;
-using t4j::kMmaThreads;
 using t4j::kRowThreads;
 constexpr int32_t kMaxGridYz = 65535;
 constexpr int32_t kMaxSplits = 128;
@@ -151,13 +149,16 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     t4j::CUfunction f = nullptr;
     int32_t s = t4j::get_kernel(name, &f);
     if (s != T4J_SUCCESS) return s;
-    const int32_t rows_per_block = tensor_cores ? kMmaRows : kRowThreads / 32;
+    // Tensor cores: 64- or 128-row query tiles (attention_config.h), K/V stages in dynamic shared memory.
+    const int32_t threads = tensor_cores ? t4j::mma_threads(p->Tq) : kRowThreads;
+    const int32_t rows_per_block = tensor_cores ? t4j::mma_rows(threads) : kRowThreads / 32;
+    const uint32_t shared = tensor_cores ? static_cast<uint32_t>(t4j::mma_shared_bytes(kMmaInstances[mma_instance(p->HS)], threads)) : 0;
     const int64_t tiles = (static_cast<int64_t>(p->Tq) + rows_per_block - 1) / rows_per_block;
     if (tiles * column_blocks > 0x7fffffffLL) return T4J_ERROR_UNSUPPORTED;
     const uint32_t gx = static_cast<uint32_t>(tiles * column_blocks);
     void* args[] = {const_cast<t4j_attention_params*>(p)};
-    return t4j::launch_grid(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
-                          tensor_cores ? kMmaThreads : kRowThreads, 0, stream, args);
+    return t4j::launch_grid(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B), static_cast<uint32_t>(threads),
+                            shared, stream, args);
 }
 
 extern "C" T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream) {

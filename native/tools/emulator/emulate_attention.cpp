@@ -1,8 +1,9 @@
 // emulate_attention.cpp — runs the attention kernels' device code (native/src/attention) on the host
 // through simt.h and compares each result with a float64 reference: tensor-core prefill (F16/BF16 ×
-// every head size 8..256 step 8 through the instances 32/64/80/96/128/256), fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
-// padding, packed varlen, GQA, T5 bias both ways, Tq > Tk, lse, NaN-poisoned outputs. Exit status 1
-// on any mismatch. A check without a GPU, not a substitute for one (see bench/GPU-STATUS.md).
+// every head size 8..256 step 8 through the instances 32/64/80/96/128/256; 64- and 128-row query tiles),
+// fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
+// padding, packed varlen, GQA, T5 bias both ways (and its buckets over every distance), Tq > Tk, lse,
+// NaN-poisoned outputs. Exit status 1 on any mismatch. A check without a GPU, not a substitute for one (see bench/GPU-STATUS.md).
 #include "emu_common.h"
 
 #include <cstdio>
@@ -63,6 +64,8 @@ int t5_bucket_ref(int rel, int nb, int md, bool bidir) {  // Hugging Face's form
     return bucket + std::min(me + static_cast<int>(x / d * static_cast<float>(nb - me)), nb - 1);
 }
 
+constexpr int kBuckets = 16, kMaxDistance = 20;  // T5 bias of the problems unless they say otherwise
+
 struct Problem {
     int B, NH, NKV, HS;
     std::vector<int> lq, lk;   // per sequence; lk before key padding
@@ -73,6 +76,8 @@ struct Problem {
     float scale;
     std::string what;
     int window = 0;            // sliding window (causal), 0: none
+    int rows = 0;              // tensor cores: query rows per block (64, 128), 0: the launcher's mma_threads(Tq)
+    int buckets = kBuckets, max_distance = kMaxDistance;  // T5 bias
 };
 
 // Reference: out (rows_q, NH, HS) and lse (layout as the kernel's) in double.
@@ -152,8 +157,6 @@ void compare(const std::string& what, const std::vector<T>& got, const std::vect
                 bound, lse_bad);
 }
 
-constexpr int kBuckets = 16, kMaxDistance = 20;
-
 // The tensor-core instance a head size runs on: attention_launch.cpp's kMmaInstances (the smallest ≥ hs).
 constexpr int mma_instance_of(int hs) {
     return hs <= 32 ? 32 : hs <= 64 ? 64 : hs <= 80 ? 80 : hs <= 96 ? 96 : hs <= 128 ? 128 : 256;
@@ -173,7 +176,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     const int rows_q = pr.packed ? cu_q[B] : B * Tq;
     const int rows_k = pr.packed ? cu_k[B] : B * Tk;
     std::vector<T> q(static_cast<size_t>(rows_q) * pr.NH * HS), k(static_cast<size_t>(rows_k) * pr.NKV * HS), v(k.size());
-    std::vector<float> qf(q.size()), kf(k.size()), vf(v.size()), table(kBuckets * pr.NH);
+    std::vector<float> qf(q.size()), kf(k.size()), vf(v.size()), table(pr.buckets * pr.NH);
     for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
     for (size_t i = 0; i < k.size(); i++) { k[i] = from<T>(uniform(1.5f)); kf[i] = to(k[i]); }
     for (size_t i = 0; i < v.size(); i++) { v[i] = from<T>(uniform(1.5f)); vf[i] = to(v[i]); }
@@ -206,8 +209,8 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.HS = HS;
     p.mask = pr.mask;
     p.scale = pr.scale;
-    p.num_buckets = kBuckets;
-    p.max_distance = kMaxDistance;
+    p.num_buckets = pr.buckets;
+    p.max_distance = pr.max_distance;
     p.bias_bidirectional = pr.bidir ? 1 : 0;
     p.window = pr.window;
 
@@ -216,16 +219,19 @@ void run_prefill(Problem pr, bool tensor_cores) {
     if (tensor_cores) {
         if constexpr (!std::is_same_v<T, float>) {
             const unsigned column_blocks = INST / t4j::mma_columns(INST);
-            simt::launch(SimtDim3{static_cast<unsigned>((Tq + t4j::kMmaRows - 1) / t4j::kMmaRows) * column_blocks,
+            const int threads = pr.rows > 0 ? pr.rows * 2 : t4j::mma_threads(Tq);  // 16 rows per warp
+            const int rows = t4j::mma_rows(threads);
+            simt::launch(SimtDim3{static_cast<unsigned>((Tq + rows - 1) / rows) * column_blocks,
                                   static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
-                         t4j::kMmaThreads, [&] { t4j::attention_mma<T, INST>(p); }, 0, names.back().c_str());
+                         static_cast<unsigned>(threads), [&] { t4j::attention_mma<T, INST>(p); },
+                         static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
         }
     } else {
         simt::launch(SimtDim3{static_cast<unsigned>((Tq + 3) / 4), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
                      t4j::kRowThreads, [&] { t4j::attention_rowwise<T>(p); }, 0, names.back().c_str());
     }
     std::vector<double> ref(q.size(), 0.0), ref_lse(lse_n, 0.0);
-    reference(pr, qf, kf, vf, table, kBuckets, kMaxDistance, ref, ref_lse, Tq, rows_q);
+    reference(pr, qf, kf, vf, table, pr.buckets, pr.max_distance, ref, ref_lse, Tq, rows_q);
     double max_v = 0;
     for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
     compare<T>(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) +
@@ -354,6 +360,77 @@ void prefill_suite(bool tensor_cores) {
                         "packed chunk after prefix, T5 causal"}, tensor_cores);
 }
 
+// 128-row query tiles (8 warps; the launcher's choice from t4j::kMmaTallFrom query rows on) over every
+// mask kind: several row tiles, the last partial; key tiles that every row sees whole (no mask
+// arithmetic) beside straddling ones; tiles before a sliding window skipped; T5 bias with
+// max_distance past the kernel's distance table (t4j::kT5TableDistance), so far buckets are computed
+// directly. Each problem names "128 rows".
+template <typename T, int HS>
+void tall_suite() {
+    const float sc = 1.0f / std::sqrt(static_cast<float>(HS));
+    run_prefill<T, HS>({1, 2, 1, HS, {300}, {300}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
+                        "128 rows causal 1x300 MQA", 0, 128}, true);
+    run_prefill<T, HS>({2, 2, 2, HS, {200, 37}, {200, 37}, true, T4J_ATTN_MASK_PREFIX_LM, {150, 5}, {}, true, true, 1.0f,
+                        "128 rows packed prefix-LM, T5 bidirectional", 0, 128}, true);
+    run_prefill<T, HS>({2, 2, 1, HS, {140, 140}, {300, 300}, false, T4J_ATTN_MASK_NONE, {}, {290, 64}, false, false, sc,
+                        "128 rows cross, key padding", 0, 128}, true);
+    run_prefill<T, HS>({1, 2, 2, HS, {290}, {290}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
+                        "128 rows sliding window 100, T5 causal", 100, 128}, true);
+    run_prefill<T, HS>({1, 1, 1, HS, {280}, {280}, false, T4J_ATTN_MASK_NONE, {}, {}, true, true, 1.0f,
+                        "128 rows none, T5 bidirectional max_distance 300 (past the table)", 0, 128, 32, 300}, true);
+}
+
+// T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
+// every relative position −N..N against an independent float64 evaluation of transformers'
+// _relative_position_bucket. Where the float64 value of log(rel/max_exact)/log(max_distance/max_exact)
+// · (n − max_exact) is within 1e-5 of an integer, float32 (transformers' precision) may fall on either
+// side, and either bucket is accepted; such ties are counted and printed.
+void t5_bucket_sweep(int buckets, int max_distance, bool bidir, int N) {
+    const std::string what = "t5 buckets " + std::to_string(buckets) + "/" + std::to_string(max_distance) +
+                             (bidir ? " bidirectional" : " causal") + " over -" + std::to_string(N) + ".." + std::to_string(N);
+    if (!emu::wanted(what)) return;
+    std::vector<float> table(buckets);
+    for (int b = 0; b < buckets; b++) table[b] = static_cast<float>(b);  // NH 1: the bias is the bucket
+    t4j_attention_params p{};
+    p.rel_bias = table.data();
+    p.NH = 1;
+    p.num_buckets = buckets;
+    p.max_distance = max_distance;
+    p.bias_bidirectional = bidir ? 1 : 0;
+    const int D = std::min(max_distance, t4j::kT5TableDistance);
+    std::vector<float> dist(2 * D + 1, NAN);
+    t4j::t5_fill_distances(dist.data(), D, p, 0, 0, 1);
+    int bad = 0, ties = 0;
+    for (int rel = -N; rel <= N; rel++) {
+        const int got = static_cast<int>(std::lround(t4j::t5_table_bias(dist.data(), D, rel, p, 0) / t4j::kLog2e));
+        int base = 0, n = buckets, r;
+        if (bidir) {
+            n /= 2;
+            base = rel > 0 ? n : 0;
+            r = std::abs(rel);
+        } else {
+            r = rel < 0 ? -rel : 0;
+        }
+        const int me = n / 2;
+        int lo, hi;  // accepted buckets
+        if (r < me) {
+            lo = hi = base + r;
+        } else {
+            const long double y = std::log(static_cast<long double>(r) / me) / std::log(static_cast<long double>(max_distance) / me) * (n - me);
+            const long double k = std::round(y);
+            const bool tie = std::abs(y - k) < 1e-5L;
+            ties += tie;
+            hi = base + std::min(me + static_cast<int>(tie ? k : std::floor(y)), n - 1);
+            lo = base + std::min(me + static_cast<int>(tie ? k - 1 : std::floor(y)), n - 1);
+        }
+        if (got < lo || got > hi) {
+            if (bad++ < 5) std::printf("     rel %d: bucket %d, float64 reference %d..%d\n", rel, got, lo, hi);
+        }
+    }
+    if (bad) g_failures++;
+    std::printf("%s %s: %d mismatches, %d float64 ties\n", bad ? "FAIL" : "ok  ", what.c_str(), bad, ties);
+}
+
 // Every head size 8..256 step 8 on every path, one problem each (causal, GQA, a key-padded row, a
 // partial query tile): BF16 and F16 tensor cores through their instance, fp32 rows, BF16 decode.
 template <int HS>
@@ -394,6 +471,18 @@ int main(int argc, char** argv) {
     prefill_suite<float, 32>(false);
     prefill_suite<float, 96>(false);
     prefill_suite<float, 256>(false);
+    tall_suite<__nv_bfloat16, 64>();             // 128-row tiles (issue 19): every mask kind, window, T5 past the table
+    tall_suite<__half, 128>();
+    if (emu::g_all) {
+        tall_suite<__nv_bfloat16, 256>();
+        tall_suite<__half, 80>();
+    }
+    t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
+    t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
+    t5_bucket_sweep(16, 20, true, 300);          // the problems' own
+    t5_bucket_sweep(16, 20, false, 300);
+    t5_bucket_sweep(64, 1000, true, 4096);       // a table smaller than max_distance
+    t5_bucket_sweep(4096, 8192, false, 20000);   // the most buckets the launcher accepts
     run_decode<__nv_bfloat16>(128, 8, 2, {17, 50, 300}, 4, 16, 5, true, false, "Tq 4, 5 splits");
     run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 3, true, true, "Tq 16, T5 causal, 3 splits");
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
