@@ -389,6 +389,25 @@ __device__ __forceinline__ void mma_block_origin(int& m0, int& dv0) {
     dv0 = static_cast<int>(blockIdx.x % kColumnBlocks) * mma_columns(HS);
 }
 
+// K and V rows of one (sequence, KV head) in the paged cache (t4j.h): key position j in block
+// table[j / block_size], slot j % block_size, NKV · HS elements per slot. A block id outside
+// [0, num_blocks) is clamped, as the decode kernel does: a bad id reads a wrong block, never astray.
+template <typename T>
+struct MmaPagedKv {
+    const T* kb;           // k_cache + kvh · HS
+    const T* vb;           // v_cache + kvh · HS
+    const int32_t* table;  // this sequence's (max_blocks_per_seq) block ids
+    int block_size, num_blocks;
+    int64_t slot_stride;   // NKV · HS
+    __device__ __forceinline__ int64_t slot(int j) const {
+        int64_t blk = table[j / block_size];
+        blk = blk < 0 ? 0 : (blk >= num_blocks ? num_blocks - 1 : blk);
+        return (blk * block_size + j % block_size) * slot_stride;
+    }
+    __device__ const T* k(int j) const { return kb + slot(j); }
+    __device__ const T* v(int j) const { return vb + slot(j); }
+};
+
 // The t4j_attn_mma_* kernels: grid (query tiles × HS / mma_columns, NH, B), blockDim.x 128 or 256
 // (mma_threads), mma_shared_bytes(HS, blockDim.x) of dynamic shared memory.
 template <typename T, int HS>
@@ -409,6 +428,27 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
         static_cast<const T*>(p.k) + (packed ? s.k_first * p.k_row_stride : b * p.k_batch_stride) + kvh * p.k_head_stride,
         static_cast<const T*>(p.v) + (packed ? s.k_first * p.v_row_stride : b * p.v_batch_stride) + kvh * p.v_head_stride,
         p.k_row_stride, p.v_row_stride};  // (Lk, HS) each, rows at k_row_stride / v_row_stride
+    attention_mma_rows<T, HS>(p, b, h, s, kv, q, out, m0, dv0, mma_smem());
+}
+
+// The t4j_attn_paged_* kernels: t4j_decode with more than kMaxDecodeRows queries (a prompt or a chunk
+// prefilled into the paged cache) on tensor cores. p: the launcher's dense view of the decode
+// (attention_paged.h: q, out, lse, mask, bias, window; key_lengths = cache_lengths, Tk = the rows the
+// table addresses); d: the decode's params, for the cache. Grid and block as attention_mma.
+template <typename T, int HS>
+__device__ __forceinline__ void attention_mma_paged(const t4j_attention_params& p, const t4j_decode_params& d) {
+    const int b = blockIdx.z;
+    const int h = blockIdx.y;
+    int m0, dv0;
+    mma_block_origin<HS>(m0, dv0);
+    const AttnSeq s = attn_seq(p, b);  // Lk: cache_lengths[b] clamped to the table's rows
+    if (m0 >= s.Lq) return;
+    const int kvh = h / (p.NH / p.NKV);
+    const T* q = static_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;  // (Tq, HS)
+    T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + h * p.out_head_stride;    // (Tq, HS)
+    const MmaPagedKv<T> kv{static_cast<const T*>(d.k_cache) + kvh * d.HS, static_cast<const T*>(d.v_cache) + kvh * d.HS,
+                           d.block_table + static_cast<int64_t>(b) * d.max_blocks_per_seq, d.block_size, d.num_blocks,
+                           static_cast<int64_t>(d.NKV) * d.HS};
     attention_mma_rows<T, HS>(p, b, h, s, kv, q, out, m0, dv0, mma_smem());
 }
 

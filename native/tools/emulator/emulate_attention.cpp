@@ -7,11 +7,13 @@
 #include "emu_common.h"
 
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <string>
 #include <utility>
 
 #include "../../src/attention/attention_mma.cuh"
+#include "../../src/attention/attention_paged.h"
 #include "../../src/attention/attention_rowwise.cuh"
 #include "../../src/attention/decode.cuh"
 #include "../../src/attention/kv_cache.cuh"
@@ -241,7 +243,8 @@ void run_prefill(Problem pr, bool tensor_cores) {
 
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
-                const std::string& what, int window = 0) {
+                const std::string& what, int window = 0,
+                const std::function<void(const t4j_decode_params&)>& paged = {}) {  // launches Tq > kMaxDecodeRows
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -318,11 +321,15 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
     names.push_back(std::string("t4j_decode_combine_") + name<T>());
-    simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
-                 [&] { t4j::decode_split<T>(p); }, 0, names[names.size() - 2].c_str());
-    if (splits > 1)
-        simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
-                     [&] { t4j::decode_combine<T>(p); }, 0, names.back().c_str());
+    if (Tq > t4j::kMaxDecodeRows) {
+        paged(p);  // paged prefill on tensor cores (attention_launch.cpp)
+    } else {
+        simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
+                     [&] { t4j::decode_split<T>(p); }, 0, names[names.size() - 2].c_str());
+        if (splits > 1)
+            simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
+                         [&] { t4j::decode_combine<T>(p); }, 0, names.back().c_str());
+    }
 
     // Reference: prefill of the dense keys, queries at the last Tq positions.
     Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
@@ -340,7 +347,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     double max_v = 0;
     for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
     compare<T>(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what, out, lse, ref, ref_lse, max_v,
-               false);
+               Tq > t4j::kMaxDecodeRows);  // paged prefill: P rounded to the dtype for the tensor cores
 }
 
 template <typename T, int HS>
@@ -378,6 +385,31 @@ void tall_suite() {
                         "128 rows sliding window 100, T5 causal", 100, 128}, true);
     run_prefill<T, HS>({1, 1, 1, HS, {280}, {280}, false, T4J_ATTN_MASK_NONE, {}, {}, true, true, 1.0f,
                         "128 rows none, T5 bidirectional max_distance 300 (past the table)", 0, 128, 32, 300}, true);
+}
+
+// Paged prefill: t4j_decode with Tq > kMaxDecodeRows runs the tensor-core kernel on the launcher's dense
+// view (attention_paged.h), reading K/V through the block table; checked by run_decode's float64
+// reference like the decode. One problem per instance (the coverage check); `more` adds T5 bias, a
+// window, all cached keys (not causal), and 128-row tiles.
+template <typename T, int INST>
+void paged_prefill_suite(int HS, bool more) {
+    const auto launch = [](const t4j_decode_params& d) {
+        const t4j_attention_params a = t4j::paged_prefill_view(d);
+        const int threads = t4j::mma_threads(d.Tq);
+        const int rows = t4j::mma_rows(threads);
+        static std::vector<std::string> names;
+        names.push_back(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
+        simt::launch(SimtDim3{static_cast<unsigned>((d.Tq + rows - 1) / rows * (INST / t4j::mma_columns(INST))),
+                              static_cast<unsigned>(d.NH), static_cast<unsigned>(d.B)},
+                     static_cast<unsigned>(threads), [&] { t4j::attention_mma_paged<T, INST>(a, d); },
+                     static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
+    };
+    run_decode<T>(HS, 4, 2, {20, 83}, 20, 16, 1, true, false, "paged prefill Tq 20 after a prefix, GQA", 0, launch);
+    if (!more) return;
+    run_decode<T>(HS, 2, 2, {70, 33}, 33, 8, 1, true, true, "paged prefill Tq 33, T5 causal", 0, launch);
+    run_decode<T>(HS, 2, 1, {150, 300}, 130, 16, 1, true, false, "paged prefill Tq 130, sliding window 40, MQA", 40, launch);
+    run_decode<T>(HS, 2, 2, {40, 17}, 17, 16, 1, false, false, "paged prefill Tq 17, all cached keys", 0, launch);
+    run_decode<T>(HS, 2, 1, {260, 300}, 260, 32, 1, true, false, "paged prefill Tq 260 (128 rows)", 0, launch);
 }
 
 // T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
@@ -477,6 +509,18 @@ int main(int argc, char** argv) {
         tall_suite<__nv_bfloat16, 256>();
         tall_suite<__half, 80>();
     }
+    paged_prefill_suite<__nv_bfloat16, 32>(32, true);  // paged prefill (issue 19): every instance once, masks on two
+    paged_prefill_suite<__half, 64>(64, true);
+    paged_prefill_suite<__nv_bfloat16, 64>(56, false);
+    paged_prefill_suite<__nv_bfloat16, 80>(80, false);
+    paged_prefill_suite<__half, 80>(72, false);
+    paged_prefill_suite<__nv_bfloat16, 96>(96, false);
+    paged_prefill_suite<__half, 96>(88, false);
+    paged_prefill_suite<__nv_bfloat16, 128>(128, false);
+    paged_prefill_suite<__half, 128>(128, false);
+    paged_prefill_suite<__nv_bfloat16, 256>(256, false);
+    paged_prefill_suite<__half, 256>(200, false);
+    paged_prefill_suite<__half, 32>(16, false);
     t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
     t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
     t5_bucket_sweep(16, 20, true, 300);          // the problems' own
