@@ -369,14 +369,18 @@ typedef struct t4j_kv_append_params {
 
 T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
 
-/* Decode: Tq (1..16) new queries per sequence against its cache_lengths[b] cached keys (which
+/* Decode: Tq new queries per sequence against its cache_lengths[b] cached keys (which
  * include the new tokens' own keys, appended first). Query i sits at key position
  * cache_lengths[b] - Tq + i; causal masks later keys. The keys are split into num_splits
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
  * serves the whole GQA group; see split_keys); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
  * The T5 bias, scale and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
- * positions ≤ query position − window, as in t4j_attention_params. */
+ * positions ≤ query position − window, as in t4j_attention_params.
+ * Tq 1..16: the split-KV decode, every dtype. Tq > 16 (ABI 7; F16/BF16, F32 is unsupported): paged
+ * prefill — a prompt or chunk appended to the cache attends on tensor cores, reading K/V through
+ * the block table; num_splits and the workspaces are then unused; q, out and the caches 16-byte
+ * aligned, q/out strides multiples of 8. */
 typedef struct t4j_decode_params {
     void* out;                        /* (B, Tq, NH, HS), dtype */
     void* lse;                        /* fp32 (B, NH, Tq), or NULL */

@@ -43,6 +43,17 @@ __device__ __forceinline__ AttnSeq attn_seq(const t4j_attention_params& p, int b
     return s;
 }
 
+// K and V rows of one (sequence, KV head) in a dense layout: key j at kb + j · ks (V likewise). The
+// row-wise and tensor-core prefills read keys through k(j) / v(j) (a paged cache offers the same).
+template <typename T>
+struct DenseKv {
+    const T* kb;
+    const T* vb;
+    int64_t ks, vs;
+    __device__ const T* k(int j) const { return kb + j * ks; }
+    __device__ const T* v(int j) const { return vb + j * vs; }
+};
+
 // Whether query i (row of its sequence) sees key j. mask: T4J_ATTN_MASK_*; j < Lk is checked here.
 __device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int offset, int prefix) {
     if (j >= Lk) return false;

@@ -6,12 +6,11 @@
 #include "../common/internal.h"
 #include "../common/layout.h"
 #include "attention_config.h"
+#include "attention_paged.h"
 
 namespace {
 
 using t4j::kMaxDecodeRows;  // block shapes: attention_config.h, shared with the kernels
-using t4j::kMmaRows;
-using t4j::kMmaThreads;
 using t4j::kRowThreads;
 constexpr int32_t kMaxGridYz = 65535;
 constexpr int32_t kMaxSplits = 128;
@@ -32,6 +31,21 @@ int mma_instance(int32_t hs) {
 }
 // Blocks per query tile: one per mma_columns (attention_config.h) of the instance's columns.
 int32_t mma_column_blocks(int32_t instance_hs) { return instance_hs / t4j::mma_columns(instance_hs); }
+
+// The tensor-core kernel of a 16-bit dtype and head size: dense K/V (t4j_attention) or paged (t4j_decode, Tq > 16).
+const char* mma_kernel(bool paged, int32_t dtype, int32_t hs) {
+    static const char* const kNames[2][2][6] = {
+        {{"t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64", "t4j_attn_mma_f16_hs80", "t4j_attn_mma_f16_hs96",
+          "t4j_attn_mma_f16_hs128", "t4j_attn_mma_f16_hs256"},
+         {"t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64", "t4j_attn_mma_bf16_hs80", "t4j_attn_mma_bf16_hs96",
+          "t4j_attn_mma_bf16_hs128", "t4j_attn_mma_bf16_hs256"}},
+        {{"t4j_attn_paged_f16_hs32", "t4j_attn_paged_f16_hs64", "t4j_attn_paged_f16_hs80", "t4j_attn_paged_f16_hs96",
+          "t4j_attn_paged_f16_hs128", "t4j_attn_paged_f16_hs256"},
+         {"t4j_attn_paged_bf16_hs32", "t4j_attn_paged_bf16_hs64", "t4j_attn_paged_bf16_hs80", "t4j_attn_paged_bf16_hs96",
+          "t4j_attn_paged_bf16_hs128", "t4j_attn_paged_bf16_hs256"}},
+    };
+    return kNames[paged][dtype == T4J_DTYPE_BF16][mma_instance(hs)];
+}
 
 bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
 
@@ -104,6 +118,30 @@ const t4j::FieldLayout kDecodeFields[] = {
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
 
+// Paged prefill: a validated t4j_decode with Tq > kMaxDecodeRows, F16/BF16, on the tensor-core kernel that
+// reads the cache through the block table (attention_paged.h); the split fields are not used.
+int32_t paged_prefill(const t4j_decode_params* p, void* stream) {
+    if (!aligned16(p->q) || !aligned16(p->out) || !aligned16(p->k_cache) || !aligned16(p->v_cache))
+        return T4J_ERROR_UNSUPPORTED;
+    const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,
+                               p->out_batch_stride, p->out_row_stride, p->out_head_stride};
+    for (int64_t s : strides)
+        if (s % 8 != 0) return T4J_ERROR_UNSUPPORTED;
+    t4j_attention_params a = t4j::paged_prefill_view(*p);
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(mma_kernel(true, p->dtype, p->HS), &f);
+    if (s != T4J_SUCCESS) return s;
+    const int32_t threads = t4j::mma_threads(p->Tq);
+    const int32_t rows = t4j::mma_rows(threads);
+    const int32_t instance = kMmaInstances[mma_instance(p->HS)];
+    const int64_t gx = (static_cast<int64_t>(p->Tq) + rows - 1) / rows * mma_column_blocks(instance);
+    if (gx > 0x7fffffffLL) return T4J_ERROR_UNSUPPORTED;
+    void* args[] = {&a, const_cast<t4j_decode_params*>(p)};
+    return t4j::launch_grid(f, static_cast<uint32_t>(gx), static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
+                            static_cast<uint32_t>(threads), static_cast<uint32_t>(t4j::mma_shared_bytes(instance, threads)),
+                            stream, args);
+}
+
 }  // namespace
 
 extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* stream) {
@@ -141,24 +179,22 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (!tensor_cores) {
         name = "t4j_attn_rows_f32";
     } else {
-        static const char* const kF16[] = {"t4j_attn_mma_f16_hs32", "t4j_attn_mma_f16_hs64", "t4j_attn_mma_f16_hs80",
-                                           "t4j_attn_mma_f16_hs96", "t4j_attn_mma_f16_hs128", "t4j_attn_mma_f16_hs256"};
-        static const char* const kBf16[] = {"t4j_attn_mma_bf16_hs32", "t4j_attn_mma_bf16_hs64", "t4j_attn_mma_bf16_hs80",
-                                            "t4j_attn_mma_bf16_hs96", "t4j_attn_mma_bf16_hs128", "t4j_attn_mma_bf16_hs256"};
-        const int idx = mma_instance(p->HS);
-        name = p->dtype == T4J_DTYPE_F16 ? kF16[idx] : kBf16[idx];
-        column_blocks = mma_column_blocks(kMmaInstances[idx]);
+        name = mma_kernel(false, p->dtype, p->HS);
+        column_blocks = mma_column_blocks(kMmaInstances[mma_instance(p->HS)]);
     }
     t4j::CUfunction f = nullptr;
     int32_t s = t4j::get_kernel(name, &f);
     if (s != T4J_SUCCESS) return s;
-    const int32_t rows_per_block = tensor_cores ? kMmaRows : kRowThreads / 32;
+    // Tensor cores: 64- or 128-row query tiles (attention_config.h), K/V stages in dynamic shared memory.
+    const int32_t threads = tensor_cores ? t4j::mma_threads(p->Tq) : kRowThreads;
+    const int32_t rows_per_block = tensor_cores ? t4j::mma_rows(threads) : kRowThreads / 32;
+    const uint32_t shared = tensor_cores ? static_cast<uint32_t>(t4j::mma_shared_bytes(kMmaInstances[mma_instance(p->HS)], threads)) : 0;
     const int64_t tiles = (static_cast<int64_t>(p->Tq) + rows_per_block - 1) / rows_per_block;
     if (tiles * column_blocks > 0x7fffffffLL) return T4J_ERROR_UNSUPPORTED;
     const uint32_t gx = static_cast<uint32_t>(tiles * column_blocks);
     void* args[] = {const_cast<t4j_attention_params*>(p)};
-    return t4j::launch_grid(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B),
-                          tensor_cores ? kMmaThreads : kRowThreads, 0, stream, args);
+    return t4j::launch_grid(f, gx, static_cast<uint32_t>(p->NH), static_cast<uint32_t>(p->B), static_cast<uint32_t>(threads),
+                            shared, stream, args);
 }
 
 extern "C" T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream) {
@@ -189,7 +225,9 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
         return T4J_ERROR_INVALID_ARGUMENT;
     if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->HS < 1 || p->window < 0)
         return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->Tq < 1 || p->Tq > kMaxDecodeRows) return T4J_ERROR_UNSUPPORTED;
+    if (p->Tq < 1) return T4J_ERROR_UNSUPPORTED;
+    const bool prefill = p->Tq > kMaxDecodeRows;  // paged prefill on tensor cores: F16/BF16
+    if (prefill && p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;
     if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
     if (p->block_size < 1 || p->max_blocks_per_seq < 1 || p->num_blocks < 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->num_splits < 1 || p->num_splits > kMaxSplits) return T4J_ERROR_INVALID_ARGUMENT;
@@ -207,6 +245,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     for (int64_t s : strides)
         if (s < 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->B == 0) return T4J_SUCCESS;
+    if (prefill) return paged_prefill(p, stream);
 
     static const char* const kSplit[] = {"t4j_decode_f32", "t4j_decode_f16", "t4j_decode_bf16"};
     static const char* const kCombine[] = {"t4j_decode_combine_f32", "t4j_decode_combine_f16", "t4j_decode_combine_bf16"};

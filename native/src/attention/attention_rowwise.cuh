@@ -100,15 +100,6 @@ __device__ __forceinline__ void row_attend(RowState& st, const float* qs, int HS
 
 // ---- fp32 prefill ------------------------------------------------------------------------------
 
-template <typename T>
-struct DenseKv {
-    const T* kb;
-    const T* vb;
-    int64_t ks, vs;
-    __device__ const T* k(int j) const { return kb + j * ks; }
-    __device__ const T* v(int j) const { return vb + j * vs; }
-};
-
 struct NoBias {
     __device__ float operator()(int) const { return 0.0f; }
 };

@@ -1,16 +1,19 @@
 // emulate_attention.cpp — runs the attention kernels' device code (native/src/attention) on the host
 // through simt.h and compares each result with a float64 reference: tensor-core prefill (F16/BF16 ×
-// every head size 8..256 step 8 through the instances 32/64/80/96/128/256), fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
-// padding, packed varlen, GQA, T5 bias both ways, Tq > Tk, lse, NaN-poisoned outputs. Exit status 1
-// on any mismatch. A check without a GPU, not a substitute for one (see bench/GPU-STATUS.md).
+// every head size 8..256 step 8 through the instances 32/64/80/96/128/256; 64- and 128-row query tiles),
+// fp32 row-wise prefill, paged append + split-KV decode + combine. Masks, key
+// padding, packed varlen, GQA, T5 bias both ways (and its buckets over every distance), Tq > Tk, lse,
+// NaN-poisoned outputs. Exit status 1 on any mismatch. A check without a GPU, not a substitute for one (see bench/GPU-STATUS.md).
 #include "emu_common.h"
 
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <string>
 #include <utility>
 
 #include "../../src/attention/attention_mma.cuh"
+#include "../../src/attention/attention_paged.h"
 #include "../../src/attention/attention_rowwise.cuh"
 #include "../../src/attention/decode.cuh"
 #include "../../src/attention/kv_cache.cuh"
@@ -42,6 +45,8 @@ int t5_bucket_ref(int rel, int nb, int md, bool bidir) {  // Hugging Face's form
     return bucket + std::min(me + static_cast<int>(x / d * static_cast<float>(nb - me)), nb - 1);
 }
 
+constexpr int kBuckets = 16, kMaxDistance = 20;  // T5 bias of the problems unless they say otherwise
+
 struct Problem {
     int B, NH, NKV, HS;
     std::vector<int> lq, lk;   // per sequence; lk before key padding
@@ -52,6 +57,8 @@ struct Problem {
     float scale;
     std::string what;
     int window = 0;            // sliding window (causal), 0: none
+    int rows = 0;              // tensor cores: query rows per block (64, 128), 0: the launcher's mma_threads(Tq)
+    int buckets = kBuckets, max_distance = kMaxDistance;  // T5 bias
 };
 
 // Reference: out (rows_q, NH, HS) and lse (layout as the kernel's) in double.
@@ -131,8 +138,6 @@ void compare(const std::string& what, const std::vector<T>& got, const std::vect
                 bound, lse_bad);
 }
 
-constexpr int kBuckets = 16, kMaxDistance = 20;
-
 // The tensor-core instance a head size runs on: attention_launch.cpp's kMmaInstances (the smallest ≥ hs).
 constexpr int mma_instance_of(int hs) {
     return hs <= 32 ? 32 : hs <= 64 ? 64 : hs <= 80 ? 80 : hs <= 96 ? 96 : hs <= 128 ? 128 : 256;
@@ -152,7 +157,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     const int rows_q = pr.packed ? cu_q[B] : B * Tq;
     const int rows_k = pr.packed ? cu_k[B] : B * Tk;
     std::vector<T> q(static_cast<size_t>(rows_q) * pr.NH * HS), k(static_cast<size_t>(rows_k) * pr.NKV * HS), v(k.size());
-    std::vector<float> qf(q.size()), kf(k.size()), vf(v.size()), table(kBuckets * pr.NH);
+    std::vector<float> qf(q.size()), kf(k.size()), vf(v.size()), table(pr.buckets * pr.NH);
     for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
     for (size_t i = 0; i < k.size(); i++) { k[i] = from<T>(uniform(1.5f)); kf[i] = to(k[i]); }
     for (size_t i = 0; i < v.size(); i++) { v[i] = from<T>(uniform(1.5f)); vf[i] = to(v[i]); }
@@ -185,8 +190,8 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.HS = HS;
     p.mask = pr.mask;
     p.scale = pr.scale;
-    p.num_buckets = kBuckets;
-    p.max_distance = kMaxDistance;
+    p.num_buckets = pr.buckets;
+    p.max_distance = pr.max_distance;
     p.bias_bidirectional = pr.bidir ? 1 : 0;
     p.window = pr.window;
 
@@ -195,16 +200,19 @@ void run_prefill(Problem pr, bool tensor_cores) {
     if (tensor_cores) {
         if constexpr (!std::is_same_v<T, float>) {
             const unsigned column_blocks = INST / t4j::mma_columns(INST);
-            simt::launch(SimtDim3{static_cast<unsigned>((Tq + t4j::kMmaRows - 1) / t4j::kMmaRows) * column_blocks,
+            const int threads = pr.rows > 0 ? pr.rows * 2 : t4j::mma_threads(Tq);  // 16 rows per warp
+            const int rows = t4j::mma_rows(threads);
+            simt::launch(SimtDim3{static_cast<unsigned>((Tq + rows - 1) / rows) * column_blocks,
                                   static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
-                         t4j::kMmaThreads, [&] { t4j::attention_mma<T, INST>(p); }, 0, names.back().c_str());
+                         static_cast<unsigned>(threads), [&] { t4j::attention_mma<T, INST>(p); },
+                         static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
         }
     } else {
         simt::launch(SimtDim3{static_cast<unsigned>((Tq + 3) / 4), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
                      t4j::kRowThreads, [&] { t4j::attention_rowwise<T>(p); }, 0, names.back().c_str());
     }
     std::vector<double> ref(q.size(), 0.0), ref_lse(lse_n, 0.0);
-    reference(pr, qf, kf, vf, table, kBuckets, kMaxDistance, ref, ref_lse, Tq, rows_q);
+    reference(pr, qf, kf, vf, table, pr.buckets, pr.max_distance, ref, ref_lse, Tq, rows_q);
     double max_v = 0;
     for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
     compare<T>(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) +
@@ -214,7 +222,8 @@ void run_prefill(Problem pr, bool tensor_cores) {
 
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
-                const std::string& what, int window = 0, int split_keys = 0) {
+                const std::string& what, int window = 0, int split_keys = 0,
+                const std::function<void(const t4j_decode_params&)>& paged = {}) {  // launches Tq > kMaxDecodeRows
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -293,11 +302,15 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
     names.push_back(std::string("t4j_decode_combine_") + name<T>());
-    simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
-                 [&] { t4j::decode_split<T>(p); }, layout.bytes, names[names.size() - 2].c_str());
-    if (splits > 1)
-        simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
-                     [&] { t4j::decode_combine<T>(p); }, 0, names.back().c_str());
+    if (Tq > t4j::kMaxDecodeRows) {
+        paged(p);  // paged prefill on tensor cores (attention_launch.cpp)
+    } else {
+        simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
+                     [&] { t4j::decode_split<T>(p); }, layout.bytes, names[names.size() - 2].c_str());
+        if (splits > 1)
+            simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
+                         [&] { t4j::decode_combine<T>(p); }, 0, names.back().c_str());
+    }
 
     // Reference: prefill of the dense keys, queries at the last Tq positions.
     Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
@@ -315,7 +328,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     double max_v = 0;
     for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
     compare<T>(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what, out, lse, ref, ref_lse, max_v,
-               false);
+               Tq > t4j::kMaxDecodeRows);  // paged prefill: P rounded to the dtype for the tensor cores
 }
 
 // The four mask problems of a suite, in order; the sampled set runs one of them per suite (`pick`),
@@ -342,6 +355,102 @@ void prefill_suite(bool tensor_cores, Pick pick) {
     run_prefill<T, HS>({2, 2, 1, HS, {70, 70}, {20, 20}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal Tq>Tk MQA"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 2, HS, {9, 40}, {150, 40}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
                         "packed chunk after prefix, T5 causal"}, tensor_cores);
+}
+
+// 128-row query tiles (8 warps; the launcher's choice from t4j::kMmaTallFrom query rows on) over every
+// mask kind: several row tiles, the last partial; key tiles that every row sees whole (no mask
+// arithmetic) beside straddling ones; tiles before a sliding window skipped; T5 bias with
+// max_distance past the kernel's distance table (t4j::kT5TableDistance), so far buckets are computed
+// directly. Each problem names "128 rows".
+template <typename T, int HS>
+void tall_suite() {
+    const float sc = 1.0f / std::sqrt(static_cast<float>(HS));
+    run_prefill<T, HS>({1, 2, 1, HS, {300}, {300}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
+                        "128 rows causal 1x300 MQA", 0, 128}, true);
+    run_prefill<T, HS>({2, 2, 2, HS, {200, 37}, {200, 37}, true, T4J_ATTN_MASK_PREFIX_LM, {150, 5}, {}, true, true, 1.0f,
+                        "128 rows packed prefix-LM, T5 bidirectional", 0, 128}, true);
+    run_prefill<T, HS>({2, 2, 1, HS, {140, 140}, {300, 300}, false, T4J_ATTN_MASK_NONE, {}, {290, 64}, false, false, sc,
+                        "128 rows cross, key padding", 0, 128}, true);
+    run_prefill<T, HS>({1, 2, 2, HS, {290}, {290}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
+                        "128 rows sliding window 100, T5 causal", 100, 128}, true);
+    run_prefill<T, HS>({1, 1, 1, HS, {280}, {280}, false, T4J_ATTN_MASK_NONE, {}, {}, true, true, 1.0f,
+                        "128 rows none, T5 bidirectional max_distance 300 (past the table)", 0, 128, 32, 300}, true);
+}
+
+// Paged prefill: t4j_decode with Tq > kMaxDecodeRows runs the tensor-core kernel on the launcher's dense
+// view (attention_paged.h), reading K/V through the block table; checked by run_decode's float64
+// reference like the decode. One problem per instance (the coverage check); `more` adds T5 bias, a
+// window, all cached keys (not causal), and 128-row tiles.
+template <typename T, int INST>
+void paged_prefill_suite(int HS, bool more) {
+    const auto launch = [](const t4j_decode_params& d) {
+        const t4j_attention_params a = t4j::paged_prefill_view(d);
+        const int threads = t4j::mma_threads(d.Tq);
+        const int rows = t4j::mma_rows(threads);
+        static std::vector<std::string> names;
+        names.push_back(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
+        simt::launch(SimtDim3{static_cast<unsigned>((d.Tq + rows - 1) / rows * (INST / t4j::mma_columns(INST))),
+                              static_cast<unsigned>(d.NH), static_cast<unsigned>(d.B)},
+                     static_cast<unsigned>(threads), [&] { t4j::attention_mma_paged<T, INST>(a, d); },
+                     static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
+    };
+    run_decode<T>(HS, 4, 2, {20, 83}, 20, 16, 1, true, false, "paged prefill Tq 20 after a prefix, GQA", 0, 0, launch);
+    if (!more) return;
+    run_decode<T>(HS, 2, 2, {70, 33}, 33, 8, 1, true, true, "paged prefill Tq 33, T5 causal", 0, 0, launch);
+    run_decode<T>(HS, 2, 1, {150, 300}, 130, 16, 1, true, false, "paged prefill Tq 130, sliding window 40, MQA", 40, 0, launch);
+    run_decode<T>(HS, 2, 2, {40, 17}, 17, 16, 1, false, false, "paged prefill Tq 17, all cached keys", 0, 0, launch);
+    run_decode<T>(HS, 2, 1, {260, 300}, 260, 32, 1, true, false, "paged prefill Tq 260 (128 rows)", 0, 0, launch);
+}
+
+// T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
+// every relative position −N..N against an independent float64 evaluation of transformers'
+// _relative_position_bucket. Where the float64 value of log(rel/max_exact)/log(max_distance/max_exact)
+// · (n − max_exact) is within 1e-5 of an integer, float32 (transformers' precision) may fall on either
+// side, and either bucket is accepted; such ties are counted and printed.
+void t5_bucket_sweep(int buckets, int max_distance, bool bidir, int N) {
+    const std::string what = "t5 buckets " + std::to_string(buckets) + "/" + std::to_string(max_distance) +
+                             (bidir ? " bidirectional" : " causal") + " over -" + std::to_string(N) + ".." + std::to_string(N);
+    if (!emu::wanted(what)) return;
+    std::vector<float> table(buckets);
+    for (int b = 0; b < buckets; b++) table[b] = static_cast<float>(b);  // NH 1: the bias is the bucket
+    t4j_attention_params p{};
+    p.rel_bias = table.data();
+    p.NH = 1;
+    p.num_buckets = buckets;
+    p.max_distance = max_distance;
+    p.bias_bidirectional = bidir ? 1 : 0;
+    const int D = std::min(max_distance, t4j::kT5TableDistance);
+    std::vector<float> dist(2 * D + 1, NAN);
+    t4j::t5_fill_distances(dist.data(), D, p, 0, 0, 1);
+    int bad = 0, ties = 0;
+    for (int rel = -N; rel <= N; rel++) {
+        const int got = static_cast<int>(std::lround(t4j::t5_table_bias(dist.data(), D, rel, p, 0) / t4j::kLog2e));
+        int base = 0, n = buckets, r;
+        if (bidir) {
+            n /= 2;
+            base = rel > 0 ? n : 0;
+            r = std::abs(rel);
+        } else {
+            r = rel < 0 ? -rel : 0;
+        }
+        const int me = n / 2;
+        int lo, hi;  // accepted buckets
+        if (r < me) {
+            lo = hi = base + r;
+        } else {
+            const long double y = std::log(static_cast<long double>(r) / me) / std::log(static_cast<long double>(max_distance) / me) * (n - me);
+            const long double k = std::round(y);
+            const bool tie = std::abs(y - k) < 1e-5L;
+            ties += tie;
+            hi = base + std::min(me + static_cast<int>(tie ? k : std::floor(y)), n - 1);
+            lo = base + std::min(me + static_cast<int>(tie ? k - 1 : std::floor(y)), n - 1);
+        }
+        if (got < lo || got > hi) {
+            if (bad++ < 5) std::printf("     rel %d: bucket %d, float64 reference %d..%d\n", rel, got, lo, hi);
+        }
+    }
+    if (bad) g_failures++;
+    std::printf("%s %s: %d mismatches, %d float64 ties\n", bad ? "FAIL" : "ok  ", what.c_str(), bad, ties);
 }
 
 // Every head size 8..256 step 8 on every path, one problem each (causal, GQA, a key-padded row, a
@@ -389,6 +498,30 @@ int main(int argc, char** argv) {
         head_size_sweep<136>();
         head_size_sweep<248>();
     }
+    tall_suite<__nv_bfloat16, 64>();             // 128-row tiles (issue 19): every mask kind, window, T5 past the table
+    tall_suite<__half, 128>();
+    if (emu::g_all) {
+        tall_suite<__nv_bfloat16, 256>();
+        tall_suite<__half, 80>();
+    }
+    paged_prefill_suite<__nv_bfloat16, 32>(32, true);  // paged prefill (issue 19): every instance once, masks on two
+    paged_prefill_suite<__half, 64>(64, true);
+    paged_prefill_suite<__nv_bfloat16, 64>(56, false);
+    paged_prefill_suite<__nv_bfloat16, 80>(80, false);
+    paged_prefill_suite<__half, 80>(72, false);
+    paged_prefill_suite<__nv_bfloat16, 96>(96, false);
+    paged_prefill_suite<__half, 96>(88, false);
+    paged_prefill_suite<__nv_bfloat16, 128>(128, false);
+    paged_prefill_suite<__half, 128>(128, false);
+    paged_prefill_suite<__nv_bfloat16, 256>(256, false);
+    paged_prefill_suite<__half, 256>(200, false);
+    paged_prefill_suite<__half, 32>(16, false);
+    t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
+    t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
+    t5_bucket_sweep(16, 20, true, 300);          // the problems' own
+    t5_bucket_sweep(16, 20, false, 300);
+    t5_bucket_sweep(64, 1000, true, 4096);       // a table smaller than max_distance
+    t5_bucket_sweep(4096, 8192, false, 20000);   // the most buckets the launcher accepts
     run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 3, true, true, "Tq 16, T5 causal, 3 splits");
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 7, false, false, "Tq 2, not causal, MQA, 7 splits");
     run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, true, "MHA Tq 2 (2 warps a row), T5, 3 splits");

@@ -29,6 +29,10 @@ mutations=(
   "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 packed prefix-LM@attention@FAIL rows f32 HS 32 packed prefix-LM"
   # the combine must read only the splits the length ran (split_keys): the others left their workspace rows NaN
   "decode-combine-all-splits@attention/decode.cuh@'decode_splits_used(decode_length(p, b), p.num_splits, p.split_keys);  // the splits that ran', 'p.num_splits;  // the splits that ran'@--quick --only decode bf16 HS 128 GQA 4, 16 splits, split_keys 32@attention@FAIL decode bf16 HS 128 GQA 4, 16 splits"
+  # float64 reference: the tensor-core kernel's unmasked-tile test takes the diagonal tile for a full one (issue 19)
+  "mma-full-tile-diagonal@attention/attention_mma.cuh@'n0 + KEYS - 1 <= m0 + s.offset ||', 'n0 <= m0 + s.offset ||'@--quick --only mma bf16 HS 64 128 rows causal@attention@FAIL mma bf16 HS 64 128 rows causal"
+  # synccheck (emulator): the tensor-core kernel reads a K/V stage before its cp.async group retired
+  "mma-skip-wait-group@attention/attention_mma.cuh@'            attn_cp_async_wait<1>();', ''@--quick --only mma bf16 HS 64 128 rows causal@attention@synccheck: t4j_attn_mma.*cp.async .*not completed"
   # synccheck (emulator): a shuffle mask off by one lane
   "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )

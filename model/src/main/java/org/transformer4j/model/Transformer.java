@@ -437,8 +437,9 @@ public final class Transformer {
 
     /**
      * Self-attention through a paged cache: appends the chunk's K/V after {@code lengths[b]} rows, then
-     * attends causally in slices of at most {@link DecodeOp#MAX_QUERIES} queries (each slice sees the
-     * cache up to its own last row), or, for a prefix-LM's prefix, bidirectionally over the chunk.
+     * attends causally through the cache: in F16/BF16 the whole chunk at once (paged prefill, tensor cores
+     * on CUDA), in F32 in slices of at most {@link DecodeOp#MAX_QUERIES} queries (each slice sees the
+     * cache up to its own last row); or, for a prefix-LM's prefix, bidirectionally over the chunk.
      */
     final class CachedSelf implements Attend {
         final Scratch s;
@@ -465,8 +466,9 @@ public final class Transformer {
                 return out;
             }
             int t = (int) q.shape(1);
-            for (int from = 0; from < t; from += DecodeOp.MAX_QUERIES) {
-                int to = Math.min(t, from + DecodeOp.MAX_QUERIES);
+            int slice = DecodeOp.maxQueries(q.dtype());
+            for (int from = 0; from < t; from += slice) {
+                int to = (int) Math.min(t, (long) from + slice);
                 int[] seen = new int[lengths.length];
                 for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
                 backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))

@@ -94,7 +94,7 @@ public interface Backend extends AutoCloseable {
     /** Appends new key/value rows to a paged KV cache (see {@link KvAppendOp}). */
     void kvAppend(KvAppendOp op);
 
-    /** Attention of 1..16 new queries per sequence against a paged KV cache, split-KV (see {@link DecodeOp}). */
+    /** Attention of new queries per sequence against a paged KV cache: split-KV decode or paged prefill (see {@link DecodeOp}). */
     void decode(DecodeOp op);
 
     /** Rotary position embedding in place on queries or keys, positions from a tensor (see {@link RopeOp}). */

@@ -1,5 +1,6 @@
-// DecodeOp — attention of a few new queries per sequence (Tq 1..16) against a paged KV cache,
-// with the keys split over several workers whose partial results are combined (split-KV).
+// DecodeOp — attention of new queries per sequence against a paged KV cache: a few (Tq 1..16) with
+// the keys split over several workers whose partial results are combined (split-KV), or, in F16/BF16,
+// a whole prompt or chunk (paged prefill, on tensor cores on CUDA).
 package org.transformer4j.runtime;
 
 import java.util.Arrays;
@@ -14,7 +15,9 @@ import java.util.Arrays;
  * when the op runs, as in {@link KvAppendOp}; with a tensor the backend sizes the splits for the
  * cache's capacity, since it cannot see the lengths, and (numSplits 0) the CUDA kernel runs only the
  * splits each length needs when it runs (t4j_decode_params.split_keys), so a captured graph replayed
- * at a short length does not pay for the capacity's splits.
+ * at a short length does not pay for the capacity's splits. F16/BF16 take any Tq ≥ 1 ({@link #maxQueries}):
+ * above {@link #MAX_QUERIES} the CUDA backend prefills on tensor cores through the block table
+ * (t4j.h, ABI 7) and {@code numSplits} is not used.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                        float scale, RelativeBias bias, int numSplits, Tensor lengths, int window) {
@@ -30,7 +33,11 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
      */
     public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w); }
 
+    /** Queries per sequence of the split-KV decode, and of any decode in F32. */
     public static final int MAX_QUERIES = 16;
+
+    /** The most queries per sequence a decode of this dtype takes: {@link #MAX_QUERIES} in F32, any in F16/BF16. */
+    public static int maxQueries(DType dtype) { return dtype == DType.F32 ? MAX_QUERIES : Integer.MAX_VALUE; }
     public static final int MAX_SPLITS = 128;
 
     /** Causal decode with scale 1/sqrt(HS), no lse, no bias, splits chosen by the backend. */
@@ -90,9 +97,9 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         if (q.rank() != 4) throw new IllegalArgumentException("q must be (B, Tq, NH, HS), got " + q.shapeString());
         if (q.shape(0) > 65535) throw new IllegalArgumentException("batch " + q.shape(0) + " of q exceeds 65535");
         int batch = (int) q.shape(0);
-        if (q.shape(1) < 1 || q.shape(1) > MAX_QUERIES) {
-            throw new IllegalArgumentException("decode takes 1 to " + MAX_QUERIES + " queries per sequence, q has "
-                    + q.shapeString() + "; use attention for longer chunks");
+        if (q.shape(1) < 1 || q.shape(1) > maxQueries(q.dtype())) {
+            throw new IllegalArgumentException("decode takes 1 to " + MAX_QUERIES + " queries per sequence in F32, q has "
+                    + q.shapeString() + "; use F16/BF16 or attention for longer chunks");
         }
         int tq = (int) q.shape(1);
         PagedKvCache.checkLengthSource(batch, cacheLengths, lengths);

@@ -142,6 +142,9 @@ class AttentionCpuTest {
         s.add(new AttentionHarness.DecodeSpec(DType.F32, 2, 1, 96, new int[] {129}, 2, 32, true, true, true, 5));
         s.add(new AttentionHarness.DecodeSpec(DType.BF16, 4, 2, 64, new int[] {200, 31}, 1, 16, true, false, false, 4));
         s.add(new AttentionHarness.DecodeSpec(DType.F16, 4, 2, 128, new int[] {70}, 8, 16, true, false, false, 3));
+        // Paged prefill (issue 19): F16/BF16 decodes of more than MAX_QUERIES queries (a chunk after a prefix)
+        s.add(new AttentionHarness.DecodeSpec(DType.BF16, 4, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0));
+        s.add(new AttentionHarness.DecodeSpec(DType.F16, 2, 2, 32, new int[] {70, 33}, 33, 8, true, true, false, 0));
         for (int hs = 8; hs <= 256; hs += 8) {                                      // every head size 8..256 step 8 (issue 14)
             s.add(new AttentionHarness.DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16,
                     true, false, false, 2));

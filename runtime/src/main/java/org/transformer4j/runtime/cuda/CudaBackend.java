@@ -615,7 +615,8 @@ public final class CudaBackend implements Backend {
                             + "its rows 16 bytes at a time");
                 }
             }
-            int splits = op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
+            int splits = s.tq() > DecodeOp.MAX_QUERIES ? 1                      // paged prefill: no splits, no workspace
+                    : op.numSplits() > 0 ? op.numSplits() : autoSplits(s.batch(), s.nkv(), s.maxLength(), device.multiprocessorCount());
             device.makeCurrent();
             long rows = (long) splits * s.batch() * s.nh() * s.tq();
             try (Arena arena = Arena.ofConfined();

@@ -108,6 +108,11 @@ class CudaAttentionTest {
         for (int hs = 8; hs <= 256; hs += SMALL ? 56 : 8) {     // every head size (issue 14); the small run samples them
             s.add(new DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16, true, false, false, 2));
         }
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {  // paged prefill, Tq > 16: tensor cores through the block table (issue 19)
+            s.add(new DecodeSpec(dt, 8, 2, 128, new int[] {300, 64}, 64, 16, true, false, false, 0));
+            s.add(new DecodeSpec(dt, 4, 4, 64, new int[] {90, 33}, 33, 32, true, true, false, 0));          // T5 decoder bias
+            s.add(new DecodeSpec(dt, 4, 1, 80, new int[] {300}, 300, 16, true, false, false, 0));           // a whole prompt, 128-row tiles
+        }
         return s.stream().map(Arguments::of);
     }
 
