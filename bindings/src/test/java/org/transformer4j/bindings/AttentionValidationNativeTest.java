@@ -109,8 +109,11 @@ class AttentionValidationNativeTest {
             t4j_decode_params.num_splits(p, 4);
             assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "splits without a workspace");
             t4j_decode_params.num_splits(p, 1);
-            t4j_decode_params.Tq(p, 17);
-            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "Tq 17");
+            t4j_decode_params.Tq(p, 17);   // above 16 queries: paged prefill on tensor cores, 16-bit only (ABI 7)
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "Tq 17, F16 (paged prefill)");
+            t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_F32);
+            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "Tq 17, F32");
+            t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_F16);
             t4j_decode_params.Tq(p, 1);
             t4j_decode_params.window(p, -1);
             assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "negative window");
