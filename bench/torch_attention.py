@@ -12,42 +12,17 @@ whole script's wall time (shapes not reached are listed as skipped). The JSON is
 row, so a run killed at its cap keeps what it measured; the shapes ci/gpu-check's JMH run covers
 (T 2048 and 8192, HS 128) come first."""
 import argparse
-import json
-import os
-import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
+from torch_timing import save, time_us
+
 try:
     from torch.nn.attention import SDPBackend, sdpa_kernel
 except ImportError:  # torch < 2.3
     SDPBackend = None
-
-
-def time_us(fn, reps):
-    fn()
-    torch.cuda.synchronize()
-    runs = []
-    for _ in range(3):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(reps):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        runs.append(start.elapsed_time(end) * 1000.0 / reps)
-    return statistics.median(runs)
-
-
-def save(results, path):
-    """Rewrites the JSON (atomically) and prints the newest row: called after every row."""
-    with open(path + ".tmp", "w") as fh:
-        json.dump(results, fh, indent=1)
-    os.replace(path + ".tmp", path)
-    if results["rows"]:
-        print(results["rows"][-1], flush=True)
 
 
 def main():

@@ -13,40 +13,19 @@ every compile happens outside the timed region. Dynamo's recompile limit is rais
 closures (one code object, many shapes) stay compiled, and a "torch.compile" row whose compile made no
 new graph is labelled as having fallen back to eager instead of being reported as compiled."""
 import argparse
-import json
-import os
-import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
+from torch_timing import save, time_us
+
 REPS = 16
 
 
-def time_us(fn):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    runs = []
-    for _ in range(5):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(REPS):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        runs.append(start.elapsed_time(end) * 1000.0 / REPS)
-    return statistics.median(runs)
-
-
-def save(results, path):
-    """Rewrites the JSON atomically; called after every row."""
-    with open(path + ".tmp", "w") as fh:
-        json.dump(results, fh, indent=1)
-    os.replace(path + ".tmp", path)
-    if results["rows"]:
-        print(results["rows"][-1], flush=True)
+def time_ops_us(fn):
+    """torch_ops' timing: 3 warm-up calls, REPS back-to-back calls, median of 5 runs."""
+    return time_us(fn, REPS, warmup=3, runs=5)
 
 
 def raise_recompile_limits():
@@ -119,7 +98,7 @@ def main():
                 continue
             x = torch.randn(tokens, c, device=dev, dtype=dt)
             w = torch.randn(c, f, device=dev, dtype=dt)
-            us = time_us(lambda: torch.matmul(x, w))
+            us = time_ops_us(lambda: torch.matmul(x, w))
             results["rows"].append({**shape, "us": us, "tflops": 2 * tokens * c * f / us / 1e6})
             save(results, out)
         for rows in (16384, 128):
@@ -145,7 +124,7 @@ def main():
                     else:
                         results["notes"].append(f"torch.compile skipped for norm {kind} {dt_name} {rows}x{cols}: compile budget spent")
                     for impl, fn in impls:
-                        us = time_us(lambda fn=fn: fn(x, r, w, b))
+                        us = time_ops_us(lambda fn=fn: fn(x, r, w, b))
                         gbs = 4 * rows * cols * x.element_size() / us / 1e3
                         results["rows"].append({**shape, "impl": impl, "us": us, "gbs": gbs})
                         save(results, out)
@@ -193,7 +172,7 @@ def mlp_and_vocab(results, dev, compile_deadline, deadline, out):
             else:
                 results["notes"].append(f"torch.compile skipped for {model} T={tokens}: compile budget spent")
             for impl, fn in impls:
-                us = time_us(fn)
+                us = time_ops_us(fn)
                 results["rows"].append({**shape, "impl": impl, "us": us, "tflops": flops / us / 1e6})
                 save(results, out)
     v, c = 50257, 768
@@ -225,7 +204,7 @@ def mlp_and_vocab(results, dev, compile_deadline, deadline, out):
         if time.monotonic() > deadline:
             results["skipped"].append(shape)
             continue
-        results["rows"].append({**shape, "us": time_us(fn)})
+        results["rows"].append({**shape, "us": time_ops_us(fn)})
         save(results, out)
 
 
