@@ -20,7 +20,13 @@ inline std::string g_only;          // --only SUBSTRING: run matching problems o
 inline void parse_args(int argc, char** argv) {
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
-        if (a == "--all") g_all = true;
+        if (a == "--all") {
+#ifdef T4J_EMU_SAMPLED_BUILD
+            std::fprintf(stderr, "%s: built for the sampled set (-DT4J_EMU_SAMPLED_BUILD); emulate.sh --all builds the full one\n", argv[0]);
+            std::exit(2);
+#endif
+            g_all = true;
+        }
         else if (a == "--only" && i + 1 < argc) g_only = argv[++i];
         else {
             std::fprintf(stderr, "usage: %s [--all] [--only SUBSTRING]\n", argv[0]);

@@ -47,6 +47,8 @@ ln -sfn "$src" "$out/src"
 cp "$here"/simt.h "$here"/emu_common.h "$here"/emulate_*.cpp "$out/tools/emulator/"
 build() {
   local name=$1; shift
+  # Only --all needs the full head-size sweep's templates; the other builds leave them out (compile time).
+  [ "$mode" = all ] || set -- "$@" -DT4J_EMU_SAMPLED_BUILD
   g++ -std=c++20 -pthread -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$@" \
     "$out/tools/emulator/emulate_$name.cpp" -o "$out/$name"
 }
