@@ -78,10 +78,10 @@ public class LinearBenchmark {
         float s1 = (float) (1 / Math.sqrt(c));
         float s2 = (float) (1 / Math.sqrt(f));
         try (Tensor hx = Tensor.of(dt, Util.random(rnd, tokens * c), tokens, c);
-             Tensor hw1 = Tensor.of(dt, scaled(Util.random(rnd, f * c), s1), f, c);       // nn.Linear (F, C)
-             Tensor hw1g = Tensor.of(dt, scaled(Util.random(rnd, f * c), s1), f, c);
+             Tensor hw1 = Tensor.of(dt, Util.scaled(Util.random(rnd, f * c), s1), f, c);       // nn.Linear (F, C)
+             Tensor hw1g = Tensor.of(dt, Util.scaled(Util.random(rnd, f * c), s1), f, c);
              Tensor hb1 = Tensor.of(dt, Util.random(rnd, f), f);
-             Tensor hw2 = Tensor.of(dt, scaled(Util.random(rnd, c * f), s2), c, f);       // (C, F)
+             Tensor hw2 = Tensor.of(dt, Util.scaled(Util.random(rnd, c * f), s2), c, f);       // (C, F)
              Tensor hb2 = Tensor.of(dt, Util.random(rnd, c), c)) {
             x = backend.upload(hx);                                                       // (T, C)
             w1 = backend.upload(hw1);
@@ -96,11 +96,6 @@ public class LinearBenchmark {
         if (gated) up = up.gate(w1g, null);
         down = LinearOp.of(hidden, w2, out).transW(true).bias(b2).residual(x);
         backend.synchronize();
-    }
-
-    private static float[] scaled(float[] v, float s) {
-        for (int i = 0; i < v.length; i++) v[i] *= s;
-        return v;
     }
 
     @Benchmark

@@ -81,7 +81,7 @@ public class ProjectionBenchmark {
         float[][] data = DATA.computeIfAbsent(shape, key -> {                          // drawn once per JVM, not per trial
             SplittableRandom rnd = new SplittableRandom(5);
             float scale = (float) (1 / Math.sqrt(c));
-            return new float[][] {scaled(Util.random(rnd, n * c), scale), scaled(Util.random(rnd, 2 * f * c), scale)};
+            return new float[][] {Util.scaled(Util.random(rnd, n * c), scale), Util.scaled(Util.random(rnd, 2 * f * c), scale)};
         });
         try (Tensor hx = Tensor.of(dt, Util.random(new SplittableRandom(7), tokens * c), tokens, c);
              Tensor hq = Tensor.of(dt, data[0], n, c); Tensor hu = Tensor.of(dt, data[1], 2 * f, c)) {
@@ -105,11 +105,6 @@ public class ProjectionBenchmark {
                 : LinearOp.of(x, wApart[3], hidden).transW(true).activation(Activation.SILU).gate(wApart[4], null);
         if (fused != (gateUpOp.fusedGate() != null)) throw new IllegalStateException("gateUp: fused=" + fused + " but the op says otherwise");
         backend.synchronize();
-    }
-
-    private static float[] scaled(float[] v, float s) {
-        for (int i = 0; i < v.length; i++) v[i] *= s;
-        return v;
     }
 
     @Benchmark
