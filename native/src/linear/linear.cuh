@@ -173,15 +173,7 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
     const int wm = warp / CFG::WARPS_N;
     const int wn = warp % CFG::WARPS_N;
 
-    float acc[TL::PRODUCTS][TL::MT][TL::NT][4];
-#pragma unroll
-    for (int q = 0; q < TL::PRODUCTS; q++)
-#pragma unroll
-        for (int i = 0; i < TL::MT; i++)
-#pragma unroll
-            for (int j = 0; j < TL::NT; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) acc[q][i][j][e] = 0.0f;
+    float acc[TL::PRODUCTS][TL::MT][TL::NT][4] = {};   // the fp32 accumulators, zeroed
 
     constexpr int kAElems = BM * (kBK + kPad);
     constexpr int kBElems = TRANS_B ? BN * (kBK + kPad) : kBK * (BN + kPad);
