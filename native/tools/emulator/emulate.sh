@@ -32,7 +32,8 @@ while [ $# -gt 0 ]; do
     --all) mode=all; args+=(--all) ;;
     --quick) mode=quick ;;
     --sanitize=*) mode=sanitize; sanitize=${1#--sanitize=} ;;
-    --only) args+=(--only "$2"); only=$2; shift ;;
+    --only) args+=(--only "$2"); only=$2; shift
+            case $only in *[\"\\]*) echo "emulate.sh: --only takes no quotes or backslashes" >&2; exit 2 ;; esac ;;
     *) echo "emulate.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -49,16 +50,25 @@ build() {
   local name=$1; shift
   # Only --all needs the full head-size sweep's templates; the other builds leave them out (compile time).
   [ "$mode" = all ] || set -- "$@" -DT4J_EMU_SAMPLED_BUILD
+  # --only: the drivers compile only the kernel instances its problems can use (emu_common.h's built()).
+  [ -z "$only" ] || set -- "$@" "-DT4J_EMU_BUILD_ONLY=\"$only\""
   g++ -std=c++20 -pthread -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$@" \
     "$out/tools/emulator/emulate_$name.cpp" -o "$out/$name"
 }
 
 run_set() {  # run_set SUFFIX ARGS...: runs the drivers built with SUFFIX
-  local sfx=$1; shift; local status=0
+  local sfx=$1; shift; local status=0 part ran=""
   for d in $drivers; do
     echo "== emulate_$d $*"
     "$out/$d$sfx" "$@" | tee "$out/$d$sfx.log" || status=1
+    ran+=$(grep -E '^(ok  |FAIL) ' "$out/$d$sfx.log" || true)$'\n'
   done
+  # Every --only pattern must have selected a problem (a mistyped one would pass having run nothing).
+  if [ -n "$only" ]; then
+    while IFS= read -r part; do
+      [ -z "$part" ] || grep -Fq -- "$part" <<< "$ran" || { echo "FAIL --only: no problem matches '$part'"; status=1; }
+    done < <(tr '|' '\n' <<< "$only")
+  fi
   return $status
 }
 
