@@ -2,14 +2,14 @@
 //
 // Execution model. Blocks run one at a time in a random order drawn from a seeded generator
 // (T4J_EMU_SEED, else random; printed by init()), so code that assumes block order (split-K,
-// inter-block counters) shows it. The CUDA threads of a block are, by default (x86-64, no
-// sanitizer), fibers on the launching OS thread: each has its own stack, runs until it reaches a
-// barrier, and a barrier switches to the next ready fiber in user space (a six-register context
-// switch, no system call; a barrier no fiber can complete is a synccheck finding, not a hang). The
-// ThreadSanitizer and AddressSanitizer builds, other architectures and -DT4J_EMU_OS_THREADS make
-// every CUDA thread of a block a host thread instead, taken from a pool that lives as long as the
-// program (threads reused across blocks and launches), barriers real barriers: ThreadSanitizer
-// sees races between those threads. Either way __syncthreads is a
+// inter-block counters) shows it. The CUDA threads of a block are, on x86-64, fibers on the
+// launching OS thread: each has its own stack, runs until it reaches a barrier, and a barrier
+// switches to the next ready fiber in user space (a six-register context switch, no system call;
+// a barrier no fiber can complete is a synccheck finding, not a hang). The AddressSanitizer build
+// tells ASan of every stack switch. The ThreadSanitizer build, other architectures and
+// -DT4J_EMU_OS_THREADS make every CUDA thread of a block a host thread instead, taken from a pool
+// that lives as long as the program (threads reused across blocks and launches), barriers real
+// barriers: ThreadSanitizer sees races between those threads. Either way __syncthreads is a
 // barrier of the block's threads; warp shuffles, __syncwarp, __match_any_sync and the tensor-core
 // instructions (mma.sync m16n8k16 fp32-accumulate, ldmatrix .x4 with and without .trans) are
 // collectives of the warp's 32 threads computed from the fragment layouts the PTX ISA documents.
@@ -60,9 +60,13 @@
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) && !defined(T4J_EMU_OS_THREADS)
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && !defined(T4J_EMU_OS_THREADS)
 #define T4J_EMU_FIBERS 1
 #include <sys/mman.h>
+#if defined(__SANITIZE_ADDRESS__)  // AddressSanitizer is told of every stack switch
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
 #endif
 
 #undef __shared__
@@ -188,8 +192,11 @@ public:
         void* sp = nullptr;
         unsigned char* stack = nullptr;  // mapping: a guard page, then kStack bytes
         unsigned tid = 0;
-        bool done = false;
+        bool done = true;
         ThreadState st;
+#if defined(__SANITIZE_ADDRESS__)
+        void* fake_stack = nullptr;  // AddressSanitizer's, while switched away
+#endif
     };
 
     ~Fibers() {
@@ -218,8 +225,20 @@ public:
         head_ = 0;
         tail_ = 0;
         left_ = n;
+#if defined(__SANITIZE_ADDRESS__)
+        if (main_size_ == 0) {
+            pthread_attr_t at;
+            pthread_getattr_np(pthread_self(), &at);
+            pthread_attr_getstack(&at, &main_bottom_, &main_size_);
+            pthread_attr_destroy(&at);
+        }
+#endif
         for (unsigned t = 0; t < n; t++) {
             Fiber& f = fibers_[t];
+#if defined(__SANITIZE_ADDRESS__)
+            // a fiber abandoned at a deadlock left its frames' redzones poisoned
+            if (!f.done) __asan_unpoison_memory_region(f.stack + 4096, kStack);
+#endif
             f.tid = t;
             f.done = false;
             f.st = ThreadState{};
@@ -234,7 +253,7 @@ public:
             push(t);
         }
         Fiber& first = fibers_[pop()];
-        enter(first, &main_sp_);
+        enter(first, &main_sp_, nullptr, true);
         cur_ = nullptr;
         return left_ == 0;
     }
@@ -245,20 +264,40 @@ public:
     void wait() {
         Fiber& me = *cur_;
         if (head_ == tail_) {  // nothing can run: back to launch(), which reports it
-            cur_ = nullptr;
-            t4j_simt_switch(&me.sp, main_sp_);
-            return;  // never: an abandoned fiber is restarted from entry()
+            to_main(&me.sp, true);  // abandoned: restarted from entry() at the next block
+            return;
         }
         Fiber& next = fibers_[pop()];
-        if (&next != &me) enter(next, &me.sp);
+        if (&next != &me) enter(next, &me.sp, &me, true);
     }
 
 private:
     unsigned pop() { return queue_[head_++ % n_]; }
-    void enter(Fiber& f, void** save) {
+    // Switches from `from` (nullptr: the launching thread's own stack) to fiber f; returns when
+    // something switches back. `alive`: `from` will be resumed (else its stack is dropped).
+    void enter(Fiber& f, void** save, [[maybe_unused]] Fiber* from, [[maybe_unused]] bool alive) {
         cur_ = &f;
         threadIdx = SimtDim3{f.tid, 0, 0};
+#if defined(__SANITIZE_ADDRESS__)
+        void** fake = alive ? (from ? &from->fake_stack : &main_fake_) : nullptr;
+        __sanitizer_start_switch_fiber(fake, f.stack + 4096, kStack);
         t4j_simt_switch(save, f.sp);
+        __sanitizer_finish_switch_fiber(from ? from->fake_stack : main_fake_, nullptr, nullptr);
+#else
+        t4j_simt_switch(save, f.sp);
+#endif
+    }
+    void to_main(void** save, [[maybe_unused]] bool ended) {
+        Fiber* from = cur_;
+        cur_ = nullptr;
+#if defined(__SANITIZE_ADDRESS__)
+        __sanitizer_start_switch_fiber(ended ? nullptr : &from->fake_stack, main_bottom_, main_size_);
+        t4j_simt_switch(save, main_sp_);
+        __sanitizer_finish_switch_fiber(from->fake_stack, nullptr, nullptr);
+#else
+        (void)from;
+        t4j_simt_switch(save, main_sp_);
+#endif
     }
     static void entry();
 
@@ -268,6 +307,11 @@ private:
     unsigned n_ = 0, left_ = 0;  // fibers, fibers not ended
     Fiber* cur_ = nullptr;
     void* main_sp_ = nullptr;
+#if defined(__SANITIZE_ADDRESS__)
+    void* main_fake_ = nullptr;
+    void* main_bottom_ = nullptr;
+    size_t main_size_ = 0;
+#endif
     const std::function<void(unsigned)>* job_ = nullptr;
 
     friend Fibers& fibers();
@@ -285,16 +329,16 @@ inline void fiber_end() {
     Fibers::Fiber& me = *fs.cur_;
     me.done = true;
     fs.left_--;
-    if (fs.head_ == fs.tail_) {
-        fs.cur_ = nullptr;
-        t4j_simt_switch(&me.sp, fs.main_sp_);
-    }
+    if (fs.head_ == fs.tail_) fs.to_main(&me.sp, true);
     Fibers::Fiber& next = fs.fibers_[fs.pop()];
-    fs.enter(next, &me.sp);
+    fs.enter(next, &me.sp, &me, false);
 }
 
 inline void Fibers::entry() {
     Fibers& fs = fibers();
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
     (*fs.job_)(fs.cur_->tid);
     fiber_end();
     std::abort();  // an ended fiber is never resumed
@@ -315,6 +359,7 @@ public:
         waiters_.push_back(fibers().current().tid);
         fibers().wait();
     }
+    unsigned waiting() const { return arrived_; }
     void arrive_and_drop() {
         expected_--;
         if (arrived_ > 0 && arrived_ == expected_) release();
@@ -372,7 +417,7 @@ inline Block* g_block = nullptr;
 inline Warp& warp() { return *g_block->warps[threadIdx.x / 32]; }
 inline int lane() { return static_cast<int>(threadIdx.x % 32); }
 
-// Pool of host threads (the sanitizer builds'; fibers otherwise), reused for every block of every launch.
+// Pool of host threads (the ThreadSanitizer build's; fibers otherwise), reused for every block of every launch.
 class Pool {
 public:
     ~Pool() {
@@ -422,6 +467,13 @@ inline uint64_t init() {
     if (const char* s = std::getenv("T4J_EMU_SEED")) seed = std::strtoull(s, nullptr, 0);
     else seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
     order_rng().seed(seed);
+#if defined(__SANITIZE_ADDRESS__) && defined(T4J_EMU_FIBERS)
+    // The emulated threads are fibers of one OS thread: name the CUDA thread of a report.
+    __asan_set_death_callback([] {
+        std::fprintf(stderr, "(the AddressSanitizer report above: kernel %s, block (%u,%u,%u), thread %u)\n", g_kernel,
+                     blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x);
+    });
+#endif
     std::printf("block order seed: T4J_EMU_SEED=%llu\n", static_cast<unsigned long long>(seed));
     std::fflush(stdout);
     return seed;
@@ -467,8 +519,11 @@ inline void launch(SimtDim3 grid, unsigned threads, const std::function<void()>&
 #ifdef T4J_EMU_FIBERS
         blockIdx = b;
         if (!fibers().run(threads, job)) {
-            report("synccheck", "deadlock: threads of the block wait at a barrier (__syncthreads or a warp collective) "
-                   "that the others never reach");
+            unsigned at_warp = 0;
+            for (const auto& w : block.warps) at_warp += w->bar.waiting();
+            threadIdx = SimtDim3{};
+            report("synccheck", "deadlock: %u thread(s) wait at __syncthreads and %u at warp collectives (shuffle, "
+                   "__syncwarp, match, ldmatrix, mma) that the block's other threads never reach", block.bar.waiting(), at_warp);
             continue;
         }
 #else
