@@ -12,6 +12,9 @@
 #   emulate.sh --all            the full problem set (no sanitizers, no mutations)
 #   emulate.sh --quick          the sampled set only
 #   emulate.sh --sanitize=address|thread [--only SUBSTRING]   one sanitizer build
+#   --only 'A|B'                the problems whose names contain A or B; the build compiles only the
+#                               attention kernel instances whose problem names start with A or B
+#                               (emu_common.h's built()); a pattern that selects no problem fails
 #   T4J_EMU_SEED=n emulate.sh   replays a block order (every run prints its seed)
 #   T4J_EMU_OPT=-O0 emulate.sh  the optimisation of the plain builds (default -O2; mutate.sh's one-problem
 #                               runs use -O0, which halves the attention driver's compile)
