@@ -51,6 +51,7 @@ ln -sfn "$src" "$out/src"
 cp "$here"/simt.h "$here"/emu_common.h "$here"/emulate_*.cpp "$out/tools/emulator/"
 build() {
   local name=$1; shift
+  rm -f "$out/$name" "$out/$name".*  # T4J_EMU_OUT may hold an older build: a failed compile must not run it
   # Only --all needs the full head-size sweep's templates; the other builds leave them out (compile time).
   [ "$mode" = all ] || set -- "$@" -DT4J_EMU_SAMPLED_BUILD
   # --only: the drivers compile only the kernel instances its problems can use (emu_common.h's built()).
@@ -111,18 +112,18 @@ for d in $drivers; do [ -x "$out/$d" ] || { echo "emulate.sh: building emulate_$
 [ $built = 1 ] && { run_set "" "${args[@]}" || status=1; }
 
 # Coverage: every extern "C" kernel nvcc puts in t4j.fatbin must have been launched (by the plain runs).
-want=$(g++ -std=c++20 -x c++ -E -P -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$src/t4j_kernels.cu" |
-       grep -o 'extern "C" .*' | grep -o ' t4j_[a-z0-9_]*(' | tr -d ' (' | sort -u)
-got=$(for d in $drivers; do cat "$out/$d.log" 2>/dev/null || true; done | sed -n 's/^emulated kernel: //p' | sort -u)
-missing=$(comm -23 <(echo "$want") <(echo "$got"))
-if [ $built = 0 ]; then
-  :  # reported above
-elif [ -n "$only" ]; then
-  :  # a filtered run covers what it was asked to
-elif [ -n "$missing" ]; then
-  echo "FAIL coverage: kernels of t4j.fatbin never emulated:"; echo "$missing" | sed 's/^/  /'; status=1
+if [ $built = 0 ] || [ -n "$only" ]; then
+  :  # a failed build is reported above; a filtered run covers what it was asked to
+elif ! want=$(g++ -std=c++20 -x c++ -E -P -DT4J_HOST_EMULATION -I"$cuda_include" -I"$src/../include" "$src/t4j_kernels.cu" |
+              grep -o 'extern "C" .*' | grep -o ' t4j_[a-z0-9_]*(' | tr -d ' (' | sort -u); then
+  echo "FAIL coverage: could not list the kernels of t4j_kernels.cu"; status=1
 else
-  echo "coverage: all $(echo "$want" | wc -l) kernels of t4j.fatbin emulated"
+  missing=$(comm -23 <(echo "$want") <(for d in $drivers; do cat "$out/$d.log"; done | sed -n 's/^emulated kernel: //p' | sort -u))
+  if [ -n "$missing" ]; then
+    echo "FAIL coverage: kernels of t4j.fatbin never emulated:"; echo "$missing" | sed 's/^/  /'; status=1
+  else
+    echo "coverage: all $(echo "$want" | wc -l) kernels of t4j.fatbin emulated"
+  fi
 fi
 
 if [ $mode = sampled ]; then
