@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace emu {
@@ -49,6 +50,60 @@ inline bool wanted(const std::string& what) {
     }
 }
 
+// Compile-time counterpart of --only, for the one-problem builds (sanitizer sets, mutations):
+// emulate.sh passes the --only patterns as -DT4J_EMU_BUILD_ONLY="A|B". A driver asks built(K) for
+// the name prefix K that every problem of a kernel instantiation starts with ("mma bf16 HS 64") and
+// compiles that launch only when some pattern starts with K (then a space) or is a prefix of K. A
+// pattern that does not start at a problem name's beginning builds none: its problems then run
+// without their kernel, their outputs stay NaN and they FAIL (never a silent pass). Without the
+// macro everything is built.
+constexpr bool built([[maybe_unused]] std::string_view key) {
+#ifdef T4J_EMU_BUILD_ONLY
+    const std::string_view only = T4J_EMU_BUILD_ONLY;
+    size_t start = 0;
+    for (;;) {
+        const size_t bar = only.find('|', start);
+        const std::string_view part = only.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
+        if (!part.empty() && (key.starts_with(part) || (part.starts_with(key) && (part.size() == key.size() || part[key.size()] == ' '))))
+            return true;
+        if (bar == std::string_view::npos) return false;
+        start = bar + 1;
+    }
+#else
+    return true;
+#endif
+}
+
+// A launch that T4J_EMU_BUILD_ONLY left out of this build: its problem fails with this line (and
+// mutate.sh does not count such a failure as its fault caught).
+inline void not_built(const std::string& kernel) {
+    g_failures++;
+    std::printf("not built: %s (left out by T4J_EMU_BUILD_ONLY)\n", kernel.c_str());
+}
+
+// "PREFIX<dtype> HS <hs>" at compile time, for built().
+template <size_t N>
+struct Key {
+    char s[N + 16] = {};
+    size_t n = 0;
+    constexpr std::string_view view() const { return {s, n}; }
+};
+template <size_t N>
+constexpr Key<N> key(const char (&prefix)[N], const char* dtype, int hs = -1) {
+    Key<N> k;
+    auto put = [&](const char* c) { while (*c) k.s[k.n++] = *c++; };
+    put(prefix);
+    put(dtype);
+    if (hs >= 0) {
+        put(" HS ");
+        char digits[4];
+        int d = 0;
+        do { digits[d++] = static_cast<char>('0' + hs % 10); hs /= 10; } while (hs > 0);
+        while (d > 0) k.s[k.n++] = digits[--d];
+    }
+    return k;
+}
+
 inline float uniform(float scale) { return std::uniform_real_distribution<float>(-scale, scale)(g_rng); }
 
 template <typename T>
@@ -70,7 +125,7 @@ double unit_roundoff() {
     else return 0x1p-8;
 }
 template <typename T>
-const char* name() {
+constexpr const char* name() {
     if constexpr (std::is_same_v<T, float>) return "f32";
     else if constexpr (std::is_same_v<T, __half>) return "f16";
     else return "bf16";

@@ -198,7 +198,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
     names.push_back(tensor_cores ? std::string("t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST) : "t4j_attn_rows_f32");
     if (tensor_cores) {
-        if constexpr (!std::is_same_v<T, float>) {
+        if constexpr (!std::is_same_v<T, float> && emu::built(emu::key("mma ", name<T>(), HS).view())) {
             const unsigned column_blocks = INST / t4j::mma_columns(INST);
             const int threads = pr.rows > 0 ? pr.rows * 2 : t4j::mma_threads(Tq);  // 16 rows per warp
             const int rows = t4j::mma_rows(threads);
@@ -206,10 +206,14 @@ void run_prefill(Problem pr, bool tensor_cores) {
                                   static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
                          static_cast<unsigned>(threads), [&] { t4j::attention_mma<T, INST>(p); },
                          static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
+        } else {
+            emu::not_built(names.back());
         }
-    } else {
+    } else if constexpr (emu::built(emu::key("rows ", name<T>(), HS).view())) {
         simt::launch(SimtDim3{static_cast<unsigned>((Tq + 3) / 4), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
                      t4j::kRowThreads, [&] { t4j::attention_rowwise<T>(p); }, 0, names.back().c_str());
+    } else {
+        emu::not_built(names.back());
     }
     std::vector<double> ref(q.size(), 0.0), ref_lse(lse_n, 0.0);
     reference(pr, qf, kf, vf, table, pr.buckets, pr.max_distance, ref, ref_lse, Tq, rows_q);
@@ -258,9 +262,13 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     a.block_size = block_size;
     a.max_blocks_per_seq = max_blocks;
     a.num_blocks = num_blocks;
-    simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256,
-                 [&] { t4j::kv_append<std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>>(a); }, 0,
-                 sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
+    constexpr bool kBuilt = emu::built(emu::key("decode ", name<T>()).view());  // HS is a run-time value here
+    if constexpr (kBuilt)
+        simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256,
+                     [&] { t4j::kv_append<std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>>(a); }, 0,
+                     sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
+    else
+        emu::not_built(sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
 
     std::vector<T> q(static_cast<size_t>(B) * Tq * NH * HS), out(q.size(), from<T>(NAN));
     std::vector<float> qf(q.size()), table_bias(kBuckets * NH), lse(static_cast<size_t>(B) * NH * Tq, NAN);
@@ -304,7 +312,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     names.push_back(std::string("t4j_decode_combine_") + name<T>());
     if (Tq > t4j::kMaxDecodeRows) {
         paged(p);  // paged prefill on tensor cores (attention_launch.cpp)
-    } else {
+    } else if constexpr (kBuilt) {
         simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
                      [&] { t4j::decode_split<T>(p); }, layout.bytes, names[names.size() - 2].c_str());
         if (splits > 1)
@@ -381,18 +389,22 @@ void tall_suite() {
 // view (attention_paged.h), reading K/V through the block table; checked by run_decode's float64
 // reference like the decode. One problem per instance (the coverage check); `more` adds T5 bias, a
 // window, all cached keys (not causal), and 128-row tiles.
-template <typename T, int INST>
-void paged_prefill_suite(int HS, bool more) {
+template <typename T, int INST, int HS>
+void paged_prefill_suite(bool more) {
     const auto launch = [](const t4j_decode_params& d) {
-        const t4j_attention_params a = t4j::paged_prefill_view(d);
-        const int threads = t4j::mma_threads(d.Tq);
-        const int rows = t4j::mma_rows(threads);
-        static std::vector<std::string> names;
-        names.push_back(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
-        simt::launch(SimtDim3{static_cast<unsigned>((d.Tq + rows - 1) / rows * (INST / t4j::mma_columns(INST))),
-                              static_cast<unsigned>(d.NH), static_cast<unsigned>(d.B)},
-                     static_cast<unsigned>(threads), [&] { t4j::attention_mma_paged<T, INST>(a, d); },
-                     static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
+        if constexpr (emu::built(emu::key("decode ", name<T>(), HS).view())) {
+            const t4j_attention_params a = t4j::paged_prefill_view(d);
+            const int threads = t4j::mma_threads(d.Tq);
+            const int rows = t4j::mma_rows(threads);
+            static std::vector<std::string> names;
+            names.push_back(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
+            simt::launch(SimtDim3{static_cast<unsigned>((d.Tq + rows - 1) / rows * (INST / t4j::mma_columns(INST))),
+                                  static_cast<unsigned>(d.NH), static_cast<unsigned>(d.B)},
+                         static_cast<unsigned>(threads), [&] { t4j::attention_mma_paged<T, INST>(a, d); },
+                         static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
+        } else {
+            emu::not_built(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
+        }
     };
     run_decode<T>(HS, 4, 2, {20, 83}, 20, 16, 1, true, false, "paged prefill Tq 20 after a prefix, GQA", 0, 0, launch);
     if (!more) return;
@@ -506,18 +518,18 @@ int main(int argc, char** argv) {
         tall_suite<__nv_bfloat16, 256>();
         tall_suite<__half, 80>();
     }
-    paged_prefill_suite<__nv_bfloat16, 32>(32, true);  // paged prefill (issue 19): every instance once, masks on two
-    paged_prefill_suite<__half, 64>(64, true);
-    paged_prefill_suite<__nv_bfloat16, 64>(56, false);
-    paged_prefill_suite<__nv_bfloat16, 80>(80, false);
-    paged_prefill_suite<__half, 80>(72, false);
-    paged_prefill_suite<__nv_bfloat16, 96>(96, false);
-    paged_prefill_suite<__half, 96>(88, false);
-    paged_prefill_suite<__nv_bfloat16, 128>(128, false);
-    paged_prefill_suite<__half, 128>(128, false);
-    paged_prefill_suite<__nv_bfloat16, 256>(256, false);
-    paged_prefill_suite<__half, 256>(200, false);
-    paged_prefill_suite<__half, 32>(16, false);
+    paged_prefill_suite<__nv_bfloat16, 32, 32>(true);  // paged prefill (issue 19): every instance once, masks on two
+    paged_prefill_suite<__half, 64, 64>(true);
+    paged_prefill_suite<__nv_bfloat16, 64, 56>(false);
+    paged_prefill_suite<__nv_bfloat16, 80, 80>(false);
+    paged_prefill_suite<__half, 80, 72>(false);
+    paged_prefill_suite<__nv_bfloat16, 96, 96>(false);
+    paged_prefill_suite<__half, 96, 88>(false);
+    paged_prefill_suite<__nv_bfloat16, 128, 128>(false);
+    paged_prefill_suite<__half, 128, 128>(false);
+    paged_prefill_suite<__nv_bfloat16, 256, 256>(false);
+    paged_prefill_suite<__half, 256, 200>(false);
+    paged_prefill_suite<__half, 32, 16>(false);
     t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
     t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
     t5_bucket_sweep(16, 20, true, 300);          // the problems' own

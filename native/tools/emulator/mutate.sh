@@ -67,7 +67,8 @@ PY
   local log="$dir/run.log"
   T4J_EMU_SRC="$dir/src" T4J_EMU_OUT="$dir/out" T4J_EMU_DRIVERS="$drivers" T4J_EMU_OPT=-O0 \
     bash "$here/emulate.sh" "${rest[@]}" --only "$only" > "$log" 2>&1 && rc=0 || rc=$?
-  if [ $rc -ne 0 ] && grep -Eq "$expect" "$log"; then
+  # (a problem whose kernel the one-problem build left out fails too, but that is no catch)
+  if [ $rc -ne 0 ] && grep -Eq "$expect" "$log" && ! grep -q '^not built: ' "$log"; then
     echo "mutation $name: caught ($(grep -Em1 "$expect" "$log" | cut -c1-160))" > "$dir/verdict"
   else
     { echo "FAIL mutation $name: not reported as /$expect/ (exit $rc); log:"; tail -20 "$log" | sed 's/^/  /'; } > "$dir/verdict"

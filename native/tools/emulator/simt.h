@@ -1,9 +1,15 @@
 // simt.h — runs CUDA device code on the host, for checking kernels where no GPU is available.
 //
-// Execution model. Every CUDA thread of a block is a host thread taken from a pool that lives as
-// long as the program (threads are reused across blocks and launches). Blocks run one at a time in
-// a random order drawn from a seeded generator (T4J_EMU_SEED, else random; printed by init()), so
-// code that assumes block order (split-K, inter-block counters) shows it. __syncthreads is a
+// Execution model. Blocks run one at a time in a random order drawn from a seeded generator
+// (T4J_EMU_SEED, else random; printed by init()), so code that assumes block order (split-K,
+// inter-block counters) shows it. The CUDA threads of a block are, on x86-64, fibers on the
+// launching OS thread: each has its own stack, runs until it reaches a barrier, and a barrier
+// switches to the next ready fiber in user space (a six-register context switch, no system call;
+// a barrier no fiber can complete is a synccheck finding, not a hang). The AddressSanitizer build
+// tells ASan of every stack switch. The ThreadSanitizer build, other architectures and
+// -DT4J_EMU_OS_THREADS make every CUDA thread of a block a host thread instead, taken from a pool
+// that lives as long as the program (threads reused across blocks and launches), barriers real
+// barriers: ThreadSanitizer sees races between those threads. Either way __syncthreads is a
 // barrier of the block's threads; warp shuffles, __syncwarp, __match_any_sync and the tensor-core
 // instructions (mma.sync m16n8k16 fp32-accumulate, ldmatrix .x4 with and without .trans) are
 // collectives of the warp's 32 threads computed from the fragment layouts the PTX ISA documents.
@@ -53,6 +59,15 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && !defined(T4J_EMU_OS_THREADS)
+#define T4J_EMU_FIBERS 1
+#include <sys/mman.h>
+#if defined(__SANITIZE_ADDRESS__)  // AddressSanitizer is told of every stack switch
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#endif
 
 #undef __shared__
 #define __shared__ static
@@ -125,6 +140,246 @@ inline void report(const char* check, const char* fmt, ...) {
     std::fflush(stdout);
 }
 
+// What each emulated thread carries: its cp.async copies not yet completed, its committed groups,
+// the __syncthreads it reached.
+struct Copy {
+    unsigned char* dst;
+    const unsigned char* src;
+    int bytes;
+    int group;  // -1 until committed
+};
+struct ThreadState {
+    std::vector<Copy> copies;
+    int groups = 0;
+    unsigned syncs = 0;
+};
+
+#ifdef T4J_EMU_FIBERS
+// User-level context switch (x86-64 System V): saves the callee-saved registers on the current
+// stack, stores its pointer in *save, continues on the stack `to` (saved the same way, or made by
+// Fibers::start). The caller-saved registers are the compiler's to save around this call.
+extern "C" void t4j_simt_switch(void** save, void* to);
+asm(R"(
+    .text
+    .weak t4j_simt_switch
+    .type t4j_simt_switch, @function
+t4j_simt_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size t4j_simt_switch, .-t4j_simt_switch
+)");
+
+// The fibers of the running block: one per CUDA thread, run on the launching OS thread in turn.
+// A fiber runs until it waits at a barrier (or ends); the next one of the ready queue (FIFO) goes
+// on. The last to arrive at a barrier moves its waiters to the queue and goes on itself.
+class Fibers {
+public:
+    static constexpr size_t kStack = 256 << 10;  // per fiber; the kernels' frames take a few KiB (more at -O0)
+    struct Fiber {
+        void* sp = nullptr;
+        unsigned char* stack = nullptr;  // mapping: a guard page, then kStack bytes
+        unsigned tid = 0;
+        bool done = true;
+        ThreadState st;
+#if defined(__SANITIZE_ADDRESS__)
+        void* fake_stack = nullptr;  // AddressSanitizer's, while switched away
+#endif
+    };
+
+    ~Fibers() {
+        for (Fiber& f : fibers_) munmap(f.stack, kStack + 4096);
+    }
+    Fiber& current() { return *cur_; }
+    bool active() const { return cur_ != nullptr; }
+
+    // Runs job(t) for t in [0, n) as fibers; returns when all ended, or when none can go on (a
+    // barrier some fiber never reaches: reported by the caller's checks, the rest abandoned).
+    bool run(unsigned n, const std::function<void(unsigned)>& job) {
+        while (fibers_.size() < n) {
+            Fiber f;
+            void* m = mmap(nullptr, kStack + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (m == MAP_FAILED) {
+                std::perror("simt: fiber stack");
+                std::abort();
+            }
+            mprotect(m, 4096, PROT_NONE);  // overflow faults instead of writing into the next stack
+            f.stack = static_cast<unsigned char*>(m);
+            fibers_.push_back(std::move(f));
+        }
+        job_ = &job;
+        n_ = n;
+        queue_.assign(n, 0);
+        head_ = 0;
+        tail_ = 0;
+        left_ = n;
+#if defined(__SANITIZE_ADDRESS__)
+        if (main_size_ == 0) {
+            pthread_attr_t at;
+            pthread_getattr_np(pthread_self(), &at);
+            pthread_attr_getstack(&at, &main_bottom_, &main_size_);
+            pthread_attr_destroy(&at);
+        }
+#endif
+        for (unsigned t = 0; t < n; t++) {
+            Fiber& f = fibers_[t];
+#if defined(__SANITIZE_ADDRESS__)
+            // a fiber abandoned at a deadlock left its frames' redzones poisoned
+            if (!f.done) __asan_unpoison_memory_region(f.stack + 4096, kStack);
+#endif
+            f.tid = t;
+            f.done = false;
+            f.st = ThreadState{};
+            // The first switch to it pops six registers and returns into entry() with the stack as
+            // after a call (rsp = 8 mod 16).
+            auto* top = reinterpret_cast<void**>(f.stack + 4096 + kStack);
+            void** sp = top - 8;
+            for (int r = 0; r < 6; r++) sp[r] = nullptr;
+            sp[6] = reinterpret_cast<void*>(&Fibers::entry);
+            sp[7] = nullptr;
+            f.sp = sp;
+            push(t);
+        }
+        Fiber& first = fibers_[pop()];
+        enter(first, &main_sp_, nullptr, true);
+        cur_ = nullptr;
+        return left_ == 0;
+    }
+
+    void push(unsigned t) { queue_[tail_++ % n_] = t; }
+
+    // The current fiber waits (it was put on a barrier's list); the next ready one runs.
+    void wait() {
+        Fiber& me = *cur_;
+        if (head_ == tail_) {  // nothing can run: back to launch(), which reports it
+            to_main(&me.sp, true);  // abandoned: restarted from entry() at the next block
+            return;
+        }
+        Fiber& next = fibers_[pop()];
+        if (&next != &me) enter(next, &me.sp, &me, true);
+    }
+
+private:
+    unsigned pop() { return queue_[head_++ % n_]; }
+    // Switches from `from` (nullptr: the launching thread's own stack) to fiber f; returns when
+    // something switches back. `alive`: `from` will be resumed (else its stack is dropped).
+    void enter(Fiber& f, void** save, [[maybe_unused]] Fiber* from, [[maybe_unused]] bool alive) {
+        cur_ = &f;
+        threadIdx = SimtDim3{f.tid, 0, 0};
+#if defined(__SANITIZE_ADDRESS__)
+        void** fake = alive ? (from ? &from->fake_stack : &main_fake_) : nullptr;
+        __sanitizer_start_switch_fiber(fake, f.stack + 4096, kStack);
+        t4j_simt_switch(save, f.sp);
+        __sanitizer_finish_switch_fiber(from ? from->fake_stack : main_fake_, nullptr, nullptr);
+#else
+        t4j_simt_switch(save, f.sp);
+#endif
+    }
+    void to_main(void** save, [[maybe_unused]] bool ended) {
+        Fiber* from = cur_;
+        cur_ = nullptr;
+#if defined(__SANITIZE_ADDRESS__)
+        __sanitizer_start_switch_fiber(ended ? nullptr : &from->fake_stack, main_bottom_, main_size_);
+        t4j_simt_switch(save, main_sp_);
+        __sanitizer_finish_switch_fiber(from->fake_stack, nullptr, nullptr);
+#else
+        (void)from;
+        t4j_simt_switch(save, main_sp_);
+#endif
+    }
+    static void entry();
+
+    std::vector<Fiber> fibers_;
+    std::vector<unsigned> queue_;  // ready fibers, a ring of n_ (each fiber is in it at most once)
+    size_t head_ = 0, tail_ = 0;
+    unsigned n_ = 0, left_ = 0;  // fibers, fibers not ended
+    Fiber* cur_ = nullptr;
+    void* main_sp_ = nullptr;
+#if defined(__SANITIZE_ADDRESS__)
+    void* main_fake_ = nullptr;
+    void* main_bottom_ = nullptr;
+    size_t main_size_ = 0;
+#endif
+    const std::function<void(unsigned)>* job_ = nullptr;
+
+    friend Fibers& fibers();
+    friend void fiber_end();
+};
+
+inline Fibers& fibers() {
+    static Fibers f;
+    return f;
+}
+
+// The current fiber ended: the next ready one runs, or launch() goes on when none is left.
+inline void fiber_end() {
+    Fibers& fs = fibers();
+    Fibers::Fiber& me = *fs.cur_;
+    me.done = true;
+    fs.left_--;
+    if (fs.head_ == fs.tail_) fs.to_main(&me.sp, true);
+    Fibers::Fiber& next = fs.fibers_[fs.pop()];
+    fs.enter(next, &me.sp, &me, false);
+}
+
+inline void Fibers::entry() {
+    Fibers& fs = fibers();
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+    (*fs.job_)(fs.cur_->tid);
+    fiber_end();
+    std::abort();  // an ended fiber is never resumed
+}
+
+inline ThreadState& self() { return fibers().current().st; }
+
+// A barrier of fibers: arrive_and_wait / arrive_and_drop as std::barrier's.
+class Barrier {
+public:
+    explicit Barrier(unsigned expected) : expected_(expected) { waiters_.reserve(expected); }
+    void arrive_and_wait() {
+        if (arrived_ + 1 == expected_) {
+            release();
+            return;
+        }
+        arrived_++;
+        waiters_.push_back(fibers().current().tid);
+        fibers().wait();
+    }
+    unsigned waiting() const { return arrived_; }
+    void arrive_and_drop() {
+        expected_--;
+        if (arrived_ > 0 && arrived_ == expected_) release();
+    }
+
+private:
+    void release() {
+        arrived_ = 0;
+        for (unsigned t : waiters_) fibers().push(t);
+        waiters_.clear();
+    }
+    unsigned expected_, arrived_ = 0;
+    std::vector<unsigned> waiters_;
+};
+#else
+inline thread_local ThreadState t_state;
+inline ThreadState& self() { return t_state; }
+using Barrier = std::barrier<>;
+#endif
+
 struct Lane {
     uint32_t a[4];
     uint32_t b[2];
@@ -134,21 +389,22 @@ struct Lane {
 };
 
 struct Warp {
-    std::barrier<> bar{32};
+    explicit Warp(unsigned lanes) : bar(lanes), running(lanes >= 32 ? 0xffffffffu : (1u << lanes) - 1) {}
+    Barrier bar;
     Lane lane[32];
-    std::atomic<uint32_t> running{0xffffffffu};  // lanes that have not exited
+    std::atomic<uint32_t> running;  // lanes that have not exited
 };
 
 struct Block {
     Block(unsigned threads, size_t dyn_bytes)
         : bar(threads), syncs(threads, 0), dyn_bytes(dyn_bytes), dyn(dyn_bytes ? static_cast<unsigned char*>(std::malloc(dyn_bytes)) : nullptr),
           pending((dyn_bytes + 15) / 16) {
-        for (unsigned w = 0; w < (threads + 31) / 32; w++) warps.push_back(std::make_unique<Warp>());
+        for (unsigned w = 0; w < (threads + 31) / 32; w++) warps.push_back(std::make_unique<Warp>(std::min(32u, threads - 32 * w)));
         if (dyn) std::memset(dyn, 0xff, dyn_bytes);
         for (auto& pnd : pending) pnd.store(0, std::memory_order_relaxed);
     }
     ~Block() { std::free(dyn); }
-    std::barrier<> bar;
+    Barrier bar;
     std::vector<std::unique_ptr<Warp>> warps;
     std::vector<unsigned> syncs;  // __syncthreads reached, per thread
     size_t dyn_bytes;
@@ -161,18 +417,7 @@ inline Block* g_block = nullptr;
 inline Warp& warp() { return *g_block->warps[threadIdx.x / 32]; }
 inline int lane() { return static_cast<int>(threadIdx.x % 32); }
 
-// cp.async issued by this thread and not yet completed.
-struct Copy {
-    unsigned char* dst;
-    const unsigned char* src;
-    int bytes;
-    int group;  // -1 until committed
-};
-inline thread_local std::vector<Copy> t_copies;
-inline thread_local int t_groups = 0;
-inline thread_local unsigned t_syncs = 0;
-
-// Pool of host threads, reused for every block of every launch.
+// Pool of host threads (the ThreadSanitizer build's; fibers otherwise), reused for every block of every launch.
 class Pool {
 public:
     ~Pool() {
@@ -222,6 +467,13 @@ inline uint64_t init() {
     if (const char* s = std::getenv("T4J_EMU_SEED")) seed = std::strtoull(s, nullptr, 0);
     else seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
     order_rng().seed(seed);
+#if defined(__SANITIZE_ADDRESS__) && defined(T4J_EMU_FIBERS)
+    // The emulated threads are fibers of one OS thread: name the CUDA thread of a report.
+    __asan_set_death_callback([] {
+        std::fprintf(stderr, "(the AddressSanitizer report above: kernel %s, block (%u,%u,%u), thread %u)\n", g_kernel,
+                     blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x);
+    });
+#endif
     std::printf("block order seed: T4J_EMU_SEED=%llu\n", static_cast<unsigned long long>(seed));
     std::fflush(stdout);
     return seed;
@@ -255,17 +507,28 @@ inline void launch(SimtDim3 grid, unsigned threads, const std::function<void()>&
                 pthread_setname_np(pthread_self(), n);
             }
 #endif
-            t_copies.clear();
-            t_groups = 0;
-            t_syncs = 0;
+            ThreadState& st = self();
+            st = ThreadState{};
             body();
-            t_copies.clear();  // copies never waited for: the kernel ended (the hardware drains them)
-            block.syncs[t] = t_syncs;
+            st.copies.clear();  // copies never waited for: the kernel ended (the hardware drains them)
+            block.syncs[t] = st.syncs;
             warp().running.fetch_and(~(1u << lane()));
             warp().bar.arrive_and_drop();  // a finished thread no longer holds others up
             block.bar.arrive_and_drop();
         };
+#ifdef T4J_EMU_FIBERS
+        blockIdx = b;
+        if (!fibers().run(threads, job)) {
+            unsigned at_warp = 0;
+            for (const auto& w : block.warps) at_warp += w->bar.waiting();
+            threadIdx = SimtDim3{};
+            report("synccheck", "deadlock: %u thread(s) wait at __syncthreads and %u at warp collectives (shuffle, "
+                   "__syncwarp, match, ldmatrix, mma) that the block's other threads never reach", block.bar.waiting(), at_warp);
+            continue;
+        }
+#else
         pool().run(threads, job);
+#endif
         for (unsigned t = 1; t < threads; t++) {
             if (block.syncs[t] != block.syncs[0]) {
                 SimtDim3 keep = blockIdx;
@@ -327,18 +590,19 @@ inline void complete(const Copy& c) {
 
 // Completes this thread's committed groups except the `keep` most recent.
 inline void finish_copies(bool, int keep) {
+    ThreadState& st = self();
     std::vector<Copy> left;
-    for (const Copy& c : t_copies) {
-        if (c.group >= 0 && c.group < t_groups - keep) complete(c);
+    for (const Copy& c : st.copies) {
+        if (c.group >= 0 && c.group < st.groups - keep) complete(c);
         else left.push_back(c);
     }
-    t_copies.swap(left);
+    st.copies.swap(left);
 }
 
 }  // namespace simt
 
 inline void __syncthreads() {
-    simt::t_syncs++;
+    simt::self().syncs++;
     simt::g_block->bar.arrive_and_wait();
 }
 inline void __syncwarp(unsigned mask = 0xffffffffu) {
@@ -454,12 +718,13 @@ inline void cp_async16(void* dst, const void* src, int src_bytes) {
     }
     std::memset(d, 0xff, 16);  // poison until the wait retires it
     b.pending[static_cast<size_t>(d - b.dyn) / 16].store(threadIdx.x + 1, std::memory_order_release);
-    simt::t_copies.push_back(simt::Copy{d, static_cast<const unsigned char*>(src), src_bytes, -1});
+    simt::self().copies.push_back(simt::Copy{d, static_cast<const unsigned char*>(src), src_bytes, -1});
 }
 inline void cp_async_commit() {
-    for (simt::Copy& c : simt::t_copies)
-        if (c.group < 0) c.group = simt::t_groups;
-    simt::t_groups++;
+    simt::ThreadState& st = simt::self();
+    for (simt::Copy& c : st.copies)
+        if (c.group < 0) c.group = st.groups;
+    st.groups++;
 }
 inline void cp_async_wait(int n) { simt::finish_copies(false, n); }
 
