@@ -6,7 +6,6 @@
 // it is "the same computation done naively in that precision" of the design's tolerance rule.
 package org.transformer4j.runtime.cpu;
 
-import java.util.stream.IntStream;
 import org.transformer4j.runtime.AttentionOp;
 
 public final class CpuAttention {
@@ -52,7 +51,8 @@ public final class CpuAttention {
         int group = nh / nkv;
         boolean vec = CpuKernels.simd();
         int lanes = vec ? VectorOps.V : 1;
-        IntStream.range(0, batch * nh).parallel().forEach(bh -> {
+        CpuKernels.parallelFor((long) batch * nh, true, bhl -> {
+            int bh = (int) bhl;
             int b = bh / nh;
             int h = bh % nh;
             int kvh = h / group;
@@ -161,7 +161,8 @@ public final class CpuAttention {
                               Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values,
                               float[] out, float[] lse) {
         int group = nh / nkv;
-        IntStream.range(0, batch * nh).parallel().forEach(bh -> {
+        CpuKernels.parallelFor((long) batch * nh, true, bhl -> {
+            int bh = (int) bhl;
             int b = bh / nh;
             int h = bh % nh;
             int kvh = h / group;
