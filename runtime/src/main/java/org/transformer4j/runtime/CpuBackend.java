@@ -411,6 +411,18 @@ public final class CpuBackend implements Backend {
         int width = c.nkv() * c.headSize();
         Tensor slots = cache.view((long) c.numBlocks() * c.blockSize(), width);      // (slots, NKV·HS)
         float[] rows = new float[Math.multiplyExact(length, width)];
+        if (cache.dtype() == DType.F32 && cache.isContiguous()) {
+            // fp32: block by block straight from the cache's memory (no slice, no array per block)
+            java.lang.foreign.MemorySegment seg = cache.hostSegment();
+            int bs = c.blockSize();
+            for (int j0 = 0; j0 < length; j0 += bs) {
+                int n = Math.min(bs, length - j0);
+                long first = (long) table[b * c.maxBlocksPerSeq() + j0 / bs] * bs;
+                java.lang.foreign.MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, 4L * first * width,
+                        rows, j0 * width, n * width);
+            }
+            return rows;
+        }
         for (int j0 = 0; j0 < length; j0 += c.blockSize()) {
             int n = Math.min(c.blockSize(), length - j0);
             long first = (long) table[b * c.maxBlocksPerSeq() + j0 / c.blockSize()] * c.blockSize();
