@@ -215,7 +215,7 @@ public final class CpuKernels {
                     j.work();
                 } finally {
                     j.next.set(Long.MAX_VALUE / 2);              // a helper joining late claims nothing
-                    while (j.active.get() != 0) Thread.onSpinWait();
+                    for (int spins = 1; j.active.get() != 0; spins++) pause(spins);
                 }
             } finally {
                 job = null;
@@ -228,6 +228,19 @@ public final class CpuKernels {
             return true;
         }
 
+        /**
+         * One turn of a wait loop: a spin hint, and every 64th turn a yield, so that on a loaded
+         * machine a waiting thread lets a descheduled helper (or the caller) run instead of
+         * burning the core it needs.
+         */
+        private static void pause(int spins) {
+            if ((spins & 63) == 0) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+
         private synchronized void mark(int h, boolean asleep) {
             sleepers = asleep ? sleepers | (1 << h) : sleepers & ~(1 << h);
         }
@@ -238,7 +251,7 @@ public final class CpuKernels {
                 Job j = job;
                 if (j == null || j == last) {
                     long t0 = System.nanoTime();
-                    while (((j = job) == null || j == last) && System.nanoTime() - t0 < SPIN_NANOS) Thread.onSpinWait();
+                    for (int spins = 1; ((j = job) == null || j == last) && System.nanoTime() - t0 < SPIN_NANOS; spins++) pause(spins);
                     if (j == null || j == last) {
                         mark(h, true);                           // then look again: run() reads sleepers after writing job
                         if ((j = job) == null || j == last) {
