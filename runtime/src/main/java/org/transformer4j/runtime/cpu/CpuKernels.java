@@ -134,7 +134,7 @@ public final class CpuKernels {
      * (a park/unpark handoff per op cost more than the op). When the team is busy (a nested call, or
      * another thread's), the work goes to the fork/join pool as before.
      */
-    static void parallelFor(long n, boolean parallel, LongConsumer body) {
+    public static void parallelFor(long n, boolean parallel, LongConsumer body) {
         if (!parallel || n <= 1) {
             for (long i = 0; i < n; i++) {
                 body.accept(i);
