@@ -187,13 +187,13 @@ public final class CpuKernels {
         private final AtomicBoolean busy = new AtomicBoolean();
         private final Thread[] helpers;
         private volatile Job job;
-        private volatile int sleepers;          // bit h set while helper h parks (h < 31)
+        /** Helpers parked or about to park. */
+        private final AtomicInteger sleepers = new AtomicInteger();
 
         private Team(int count) {
-            helpers = new Thread[Math.min(count, 31)];
+            helpers = new Thread[count];
             for (int h = 0; h < helpers.length; h++) {
-                int id = h;
-                Thread t = new Thread(() -> loop(id), "t4j-cpu-" + (h + 1));
+                Thread t = new Thread(this::loop, "t4j-cpu-" + (h + 1));
                 t.setDaemon(true);
                 helpers[h] = t;
                 t.start();
@@ -206,10 +206,8 @@ public final class CpuKernels {
             Job j = new Job(n, body);
             try {
                 job = j;
-                if (sleepers != 0) {
-                    for (int h = 0; h < helpers.length; h++) {
-                        if ((sleepers & (1 << h)) != 0) LockSupport.unpark(helpers[h]);
-                    }
+                if (sleepers.get() != 0) {
+                    for (Thread h : helpers) LockSupport.unpark(h);   // a running helper just keeps a permit
                 }
                 try {
                     j.work();
@@ -241,11 +239,7 @@ public final class CpuKernels {
             }
         }
 
-        private synchronized void mark(int h, boolean asleep) {
-            sleepers = asleep ? sleepers | (1 << h) : sleepers & ~(1 << h);
-        }
-
-        private void loop(int h) {
+        private void loop() {
             Job last = null;
             while (true) {
                 Job j = job;
@@ -253,11 +247,11 @@ public final class CpuKernels {
                     long t0 = System.nanoTime();
                     for (int spins = 1; ((j = job) == null || j == last) && System.nanoTime() - t0 < SPIN_NANOS; spins++) pause(spins);
                     if (j == null || j == last) {
-                        mark(h, true);                           // then look again: run() reads sleepers after writing job
+                        sleepers.incrementAndGet();              // then look again: run() reads sleepers after writing job
                         if ((j = job) == null || j == last) {
                             LockSupport.park(this);
                         }
-                        mark(h, false);
+                        sleepers.decrementAndGet();
                         continue;
                     }
                 }
