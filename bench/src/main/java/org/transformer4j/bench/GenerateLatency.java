@@ -48,16 +48,20 @@ public final class GenerateLatency {
                     for (int run = 0; run <= runs; run++) {
                         long[] times = new long[steps];
                         int[] count = {0};
+                        long[] cpuFirst = {0};
                         long cpu0 = CPU.getProcessCpuTime();
                         long t0 = System.nanoTime();
-                        int[] out = g.generate(ids, Generator.Options.greedy(steps), (seq, token) -> times[count[0]++] = System.nanoTime());
+                        int[] out = g.generate(ids, Generator.Options.greedy(steps), (seq, token) -> {
+                            if (count[0] == 0) cpuFirst[0] = CPU.getProcessCpuTime();
+                            times[count[0]++] = System.nanoTime();
+                        });
                         long t1 = System.nanoTime();
                         long cpu1 = CPU.getProcessCpuTime();
                         if (out.length != steps) throw new IllegalStateException("generated " + out.length + " of " + steps + " tokens");
                         if (run > 0) {
-                            System.out.printf("generate t4j %s %s run %d: first token %.1f ms, decode %.3f ms/token (%d steps), total %.1f ms, process CPU %.1f ms%n",
+                            System.out.printf("generate t4j %s %s run %d: first token %.1f ms, decode %.3f ms/token (%d steps), total %.1f ms, process CPU %.1f ms (decode %.3f CPU-ms/token)%n",
                                     mode, dtype, run, (times[0] - t0) / 1e6, (times[steps - 1] - times[0]) / 1e6 / (steps - 1), steps - 1,
-                                    (t1 - t0) / 1e6, (cpu1 - cpu0) / 1e6);
+                                    (t1 - t0) / 1e6, (cpu1 - cpu0) / 1e6, (cpu1 - cpuFirst[0]) / 1e6 / (steps - 1));
                         }
                     }
                 }

@@ -368,10 +368,17 @@ public final class CpuBackend implements Backend {
         float[][] keys = new float[s.batch()][];
         float[][] values = new float[s.batch()][];
         int[] table = table(c);
-        for (int b = 0; b < s.batch(); b++) {
-            keys[b] = gather(c, table, c.kCache(), b, lengths[b]);
-            values[b] = gather(c, table, c.vCache(), b, lengths[b]);
-        }
+        long rows = 0;
+        for (int b = 0; b < s.batch(); b++) rows += lengths[b];
+        // K and V (of each sequence) copied by the kernel threads side by side when there is enough to copy
+        CpuKernels.parallelFor(2L * s.batch(), rows * c.nkv() * c.headSize() >= GATHER_PARALLEL_MIN, t -> {
+            int b = (int) (t / 2);
+            if (t % 2 == 0) {
+                keys[b] = gather(c, table, c.kCache(), b, lengths[b]);
+            } else {
+                values[b] = gather(c, table, c.vCache(), b, lengths[b]);
+            }
+        });
         CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
                 bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
                 keys, values, out, lse);
@@ -406,11 +413,26 @@ public final class CpuBackend implements Backend {
         return c.tableTensor() != null ? c.tableTensor().toIntArray() : c.blockTable();
     }
 
+    /** Cached floats (of K, per sequence summed) from which decode gathers K and V on two threads: 64 KiB. */
+    private static final long GATHER_PARALLEL_MIN = 1 << 14;
+
     /** Key positions [0, length) of sequence b, block by block: (length, NKV, HS) dense. */
     private static float[] gather(PagedKvCache c, int[] table, Tensor cache, int b, int length) {
         int width = c.nkv() * c.headSize();
         Tensor slots = cache.view((long) c.numBlocks() * c.blockSize(), width);      // (slots, NKV·HS)
         float[] rows = new float[Math.multiplyExact(length, width)];
+        if (cache.dtype() == DType.F32 && cache.isContiguous()) {
+            // fp32: block by block straight from the cache's memory (no slice, no array per block)
+            java.lang.foreign.MemorySegment seg = cache.hostSegment();
+            int bs = c.blockSize();
+            for (int j0 = 0; j0 < length; j0 += bs) {
+                int n = Math.min(bs, length - j0);
+                long first = (long) table[b * c.maxBlocksPerSeq() + j0 / bs] * bs;
+                java.lang.foreign.MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, 4L * first * width,
+                        rows, j0 * width, n * width);
+            }
+            return rows;
+        }
         for (int j0 = 0; j0 < length; j0 += c.blockSize()) {
             int n = Math.min(c.blockSize(), length - j0);
             long first = (long) table[b * c.maxBlocksPerSeq() + j0 / c.blockSize()] * c.blockSize();

@@ -7,6 +7,10 @@ package org.transformer4j.runtime.cpu;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
 
@@ -122,18 +126,147 @@ public final class CpuKernels {
         }
     }
 
-    /** Runs body(0..n-1), on the kernel pool when parallel, else on the calling thread. */
-    static void parallelFor(long n, boolean parallel, LongConsumer body) {
+    /**
+     * Runs body(0..n-1), on the kernel threads when parallel, else on the calling thread. The caller
+     * takes part: it and THREADS − 1 helper threads claim indices one at a time from a shared
+     * counter, so a thread that finishes early takes the next index (no fixed split), and between
+     * the ~100 small parallel ops of a decode step the helpers spin for a while instead of parking
+     * (a park/unpark handoff per op cost more than the op). When the team is busy (a nested call, or
+     * another thread's), the work goes to the fork/join pool as before.
+     */
+    public static void parallelFor(long n, boolean parallel, LongConsumer body) {
         if (!parallel || n <= 1) {
             for (long i = 0; i < n; i++) {
                 body.accept(i);
             }
             return;
         }
+        if (Team.TEAM != null && Team.TEAM.run(n, body)) {
+            return;
+        }
         Pool.POOL.invoke(new Range(0, n, body));
     }
 
-    /** The kernels' worker pool, created on first parallel use; its threads are daemons. */
+    /** One parallelFor's indices, claimed by the caller and the team's helpers. */
+    private static final class Job {
+        final long n;
+        final LongConsumer body;
+        final AtomicLong next = new AtomicLong();
+        /** Helpers between joining and leaving: one that joined may still be running an index it claimed. */
+        final AtomicInteger active = new AtomicInteger();
+        volatile Throwable error;
+
+        Job(long n, LongConsumer body) {
+            this.n = n;
+            this.body = body;
+        }
+
+        /** Claims and runs indices until none is left or one has failed. */
+        void work() {
+            long i;
+            while ((i = next.getAndIncrement()) < n) {
+                try {
+                    body.accept(i);
+                } catch (Throwable t) {
+                    if (error == null) error = t;
+                    next.set(Long.MAX_VALUE / 2);                // no more claims
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * The caller plus THREADS − 1 daemon helpers. A helper that finds no new job spins for
+     * SPIN_NANOS (property t4j.cpu.spinMicros, default 200 µs), then parks until the next job.
+     */
+    private static final class Team {
+        static final long SPIN_NANOS = 1000L * Long.getLong("t4j.cpu.spinMicros", 200L);
+        static final Team TEAM = THREADS > 1 ? new Team(THREADS - 1) : null;
+
+        private final AtomicBoolean busy = new AtomicBoolean();
+        private final Thread[] helpers;
+        private volatile Job job;
+        /** Helpers parked or about to park. */
+        private final AtomicInteger sleepers = new AtomicInteger();
+
+        private Team(int count) {
+            helpers = new Thread[count];
+            for (int h = 0; h < helpers.length; h++) {
+                Thread t = new Thread(this::loop, "t4j-cpu-" + (h + 1));
+                t.setDaemon(true);
+                helpers[h] = t;
+                t.start();
+            }
+        }
+
+        /** Runs the job with the helpers; false (running nothing) when the team is busy. */
+        boolean run(long n, LongConsumer body) {
+            if (!busy.compareAndSet(false, true)) return false;
+            Job j = new Job(n, body);
+            try {
+                job = j;
+                if (sleepers.get() != 0) {
+                    for (Thread h : helpers) LockSupport.unpark(h);   // a running helper just keeps a permit
+                }
+                try {
+                    j.work();
+                } finally {
+                    j.next.set(Long.MAX_VALUE / 2);              // a helper joining late claims nothing
+                    for (int spins = 1; j.active.get() != 0; spins++) pause(spins);
+                }
+            } finally {
+                job = null;
+                busy.set(false);
+            }
+            Throwable t = j.error;
+            if (t instanceof RuntimeException e) throw e;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new IllegalStateException(t);
+            return true;
+        }
+
+        /**
+         * One turn of a wait loop: a spin hint, and every 64th turn a yield, so that on a loaded
+         * machine a waiting thread lets a descheduled helper (or the caller) run instead of
+         * burning the core it needs.
+         */
+        private static void pause(int spins) {
+            if ((spins & 63) == 0) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+
+        private void loop() {
+            Job last = null;
+            while (true) {
+                Job j = job;
+                if (j == null || j == last) {
+                    long t0 = System.nanoTime();
+                    for (int spins = 1; ((j = job) == null || j == last) && System.nanoTime() - t0 < SPIN_NANOS; spins++) pause(spins);
+                    if (j == null || j == last) {
+                        sleepers.incrementAndGet();              // then look again: run() reads sleepers after writing job
+                        if ((j = job) == null || j == last) {
+                            LockSupport.park(this);
+                        }
+                        sleepers.decrementAndGet();
+                        continue;
+                    }
+                }
+                last = j;
+                j.active.incrementAndGet();
+                try {
+                    j.work();
+                } finally {
+                    j.active.decrementAndGet();
+                }
+            }
+        }
+    }
+
+    /** The kernels' worker pool for parallelFor calls the team cannot take (nested or concurrent ones), created on first such use; its threads are daemons. */
     private static final class Pool {
         static final ForkJoinPool POOL = new ForkJoinPool(THREADS);
     }
