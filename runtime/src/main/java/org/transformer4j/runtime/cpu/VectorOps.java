@@ -184,43 +184,47 @@ final class VectorOps {
         return t;
     }
 
-    /** dot with y read from native memory at byte yo: the same accumulators, lane order and tail. */
+    /**
+     * dot with y read from native memory at byte yo, in the order every dot of this class keeps: one
+     * vector accumulator taking the whole vectors in turn (lane l sums elements l, l + V, l + 2V, …),
+     * its lanes summed lane 0 first ({@link #sumLanes}), then the last n mod V products one by one.
+     * One chain, not several: {@link #dotTile} then keeps the same order with one accumulator per
+     * element in a single contiguous pass over K (four chains took 4 strided passes there, at about
+     * half the FMA rate); one row alone stays bound by memory, not by the chain's FMA latency (V floats
+     * per 4 cycles is several times what one core's share of the read bandwidth delivers).
+     */
     static float dot(float[] x, int xo, MemorySegment y, long yo, int n) {
         ByteOrder le = ByteOrder.nativeOrder();
-        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
-        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        FloatVector s0 = FloatVector.zero(S);
         int i = 0;
-        for (int upper = n - 4 * V; i <= upper; i += 4 * V) {
-            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * i, le), s0);
-            s1 = FloatVector.fromArray(S, x, xo + i + V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + V), le), s1);
-            s2 = FloatVector.fromArray(S, x, xo + i + 2 * V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 2 * V), le), s2);
-            s3 = FloatVector.fromArray(S, x, xo + i + 3 * V).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 3 * V), le), s3);
+        for (int upper = n - 4 * V; i <= upper; i += 4 * V) {     // unrolled: the loop's checks once per 4 vectors
+            FloatVector w0 = FloatVector.fromMemorySegment(S, y, yo + 4L * i, le);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, y, yo + 4L * (i + V), le);
+            FloatVector w2 = FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 2 * V), le);
+            FloatVector w3 = FloatVector.fromMemorySegment(S, y, yo + 4L * (i + 3 * V), le);
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(w0, s0);
+            s0 = FloatVector.fromArray(S, x, xo + i + V).fma(w1, s0);
+            s0 = FloatVector.fromArray(S, x, xo + i + 2 * V).fma(w2, s0);
+            s0 = FloatVector.fromArray(S, x, xo + i + 3 * V).fma(w3, s0);
         }
         for (int upper = S.loopBound(n); i < upper; i += V) {
             s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromMemorySegment(S, y, yo + 4L * i, le), s0);
         }
-        float s = sumLanes(s0.add(s1).add(s2.add(s3)));
+        float s = sumLanes(s0);
         for (; i < n; i++) {
             s += x[xo + i] * y.get(ValueLayout.JAVA_FLOAT_UNALIGNED, yo + 4L * i);
         }
         return s;
     }
 
-    /** sum of x[xo+i] * y[yo+i] over i < n, with four independent accumulators (the order dotTile keeps). */
+    /** sum of x[xo+i] * y[yo+i] over i &lt; n, in the order of {@link #dot(float[], int, MemorySegment, long, int)}. */
     static float dot(float[] x, int xo, float[] y, int yo, int n) {
-        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
-        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        FloatVector s0 = FloatVector.zero(S);
         int i = 0;
-        for (int upper = n - 4 * V; i <= upper; i += 4 * V) {
-            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
-            s1 = FloatVector.fromArray(S, x, xo + i + V).fma(FloatVector.fromArray(S, y, yo + i + V), s1);
-            s2 = FloatVector.fromArray(S, x, xo + i + 2 * V).fma(FloatVector.fromArray(S, y, yo + i + 2 * V), s2);
-            s3 = FloatVector.fromArray(S, x, xo + i + 3 * V).fma(FloatVector.fromArray(S, y, yo + i + 3 * V), s3);
-        }
         for (int upper = S.loopBound(n); i < upper; i += V) {
             s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
         }
-        float s = sumLanes(s0.add(s1).add(s2.add(s3)));
+        float s = sumLanes(s0);
         for (; i < n; i++) {
             s += x[xo + i] * y[yo + i];
         }
@@ -229,41 +233,27 @@ final class VectorOps {
 
     // ---- small-M GEMM with B stored (N, K): tiles of dot products, each in dot's exact order
 
-    /** Whether {@link #dotTile} takes 4 A rows at a time: 16 accumulators + 5 operands need 32 vector registers (AVX-512). */
+    /** Whether {@link #dotTile} takes 4 A rows at a time: 16 accumulators + 8 operands need more than AVX2's 16 vector registers. */
     static final boolean TILE_4X4 = S.vectorBitSize() >= 512;
-    /** Floats of scratch that {@link #dotTile} needs: 4 passes × 16 accumulators. */
-    static final int TILE_SCRATCH = 4 * 16 * V;
+    /** Floats of scratch that {@link #dotTile} needs: 16 accumulators. */
+    static final int TILE_SCRATCH = 16 * V;
 
     /**
      * d[4r + c] = Σ_i a[ar + i] · B row c[i] for r, c &lt; 4 (A rows at element offsets a0..a3, B rows
      * at byte offsets b0..b3 of fp32 in native order), each summed in exactly {@link #dot}'s order,
      * so that an element's bits depend neither on the tile nor on how many rows the product has:
-     * dot's four accumulators s0..s3 take vectors q, q+4, q+8, … of each 4V-block, s0 then the whole
-     * vectors after the last block; the result is sumLanes((s0 + s1) + (s2 + s3)) plus the last
-     * K mod V products one by one. Instead of 4 × 16 accumulators (more than there are registers)
-     * the tile runs four passes over K, pass q computing every element's s_q with 16 accumulators:
-     * each pass reads other vectors (cache lines, at V = 16) of the same rows, so each of B's bytes
-     * is still read once from memory, while each B vector loaded serves 4 A rows and each A vector 4
-     * B rows. part: TILE_SCRATCH floats of scratch.
+     * one pass over K's whole vectors with an accumulator per element (16), each B vector loaded
+     * serving 4 A rows and each A vector 4 B rows; then each accumulator's lanes, lane 0 first, and
+     * the last K mod V products one by one. part: TILE_SCRATCH floats of scratch.
      */
     static void dotTile(float[] a, int a0, int a1, int a2, int a3,
                         MemorySegment b, long b0, long b1, long b2, long b3, int k, float[] part, float[] d) {
-        int blocks = k - k % (4 * V);           // the 4V-blocks' end
         int whole = S.loopBound(k);
-        int per = 16 * V;                       // one pass's accumulators
-        for (int q = 0; q < 4; q++) {
-            pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, q * V, blocks + q * V, 4 * V, part, q * per, true);
-        }
-        if (whole > blocks) {                    // s0 takes the whole vectors after the last block
-            pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, blocks, whole, V, part, 0, false);
-        }
+        pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, whole, part);
         int[] ar = {a0, a1, a2, a3};
         long[] br = {b0, b1, b2, b3};
         for (int e = 0; e < 16; e++) {
             int o = e * V;
-            FloatVector v = FloatVector.fromArray(S, part, o).add(FloatVector.fromArray(S, part, per + o))
-                    .add(FloatVector.fromArray(S, part, 2 * per + o).add(FloatVector.fromArray(S, part, 3 * per + o)));
-            v.intoArray(part, o);
             float s = 0f;                       // sumLanes' order, lane 0 first
             for (int l = 0; l < V; l++) s += part[o + l];
             int ai = ar[e >> 2];
@@ -274,30 +264,17 @@ final class VectorOps {
     }
 
     /**
-     * One pass of {@link #dotTile}: for i = from, from + step, … &lt; to, the (4, 4) accumulators
-     * c[r][c] += A row r's vector at i · B row c's vector at i (fma), starting from zero ({@code init})
-     * or from part[po:], and stored back to part[po + (4r + c)·V:].
+     * {@link #dotTile}'s pass: for i = 0, V, 2V, … &lt; to, the (4, 4) accumulators c[r][c] += A row
+     * r's vector at i · B row c's vector at i (fma), from zero, stored to part[(4r + c)·V:].
      */
     private static void pass4x4(float[] a, int a0, int a1, int a2, int a3, MemorySegment b, long b0, long b1, long b2, long b3,
-                                int from, int to, int step, float[] part, int po, boolean init) {
-        FloatVector c00 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 0 * V);
-        FloatVector c01 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 1 * V);
-        FloatVector c02 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 2 * V);
-        FloatVector c03 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 3 * V);
-        FloatVector c10 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 4 * V);
-        FloatVector c11 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 5 * V);
-        FloatVector c12 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 6 * V);
-        FloatVector c13 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 7 * V);
-        FloatVector c20 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 8 * V);
-        FloatVector c21 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 9 * V);
-        FloatVector c22 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 10 * V);
-        FloatVector c23 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 11 * V);
-        FloatVector c30 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 12 * V);
-        FloatVector c31 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 13 * V);
-        FloatVector c32 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 14 * V);
-        FloatVector c33 = init ? FloatVector.zero(S) : FloatVector.fromArray(S, part, po + 15 * V);
+                                int to, float[] part) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S), c33 = FloatVector.zero(S);
         ByteOrder le = ByteOrder.nativeOrder();
-        for (int i = from; i < to; i += step) {
+        for (int i = 0; i < to; i += V) {
             long o = 4L * i;
             FloatVector w0 = FloatVector.fromMemorySegment(S, b, b0 + o, le);
             FloatVector w1 = FloatVector.fromMemorySegment(S, b, b1 + o, le);
@@ -312,23 +289,12 @@ final class VectorOps {
             FloatVector x3 = FloatVector.fromArray(S, a, a3 + i);
             c30 = x3.fma(w0, c30); c31 = x3.fma(w1, c31); c32 = x3.fma(w2, c32); c33 = x3.fma(w3, c33);
         }
-        c00.intoArray(part, po + 0 * V);
-        c01.intoArray(part, po + 1 * V);
-        c02.intoArray(part, po + 2 * V);
-        c03.intoArray(part, po + 3 * V);
-        c10.intoArray(part, po + 4 * V);
-        c11.intoArray(part, po + 5 * V);
-        c12.intoArray(part, po + 6 * V);
-        c13.intoArray(part, po + 7 * V);
-        c20.intoArray(part, po + 8 * V);
-        c21.intoArray(part, po + 9 * V);
-        c22.intoArray(part, po + 10 * V);
-        c23.intoArray(part, po + 11 * V);
-        c30.intoArray(part, po + 12 * V);
-        c31.intoArray(part, po + 13 * V);
-        c32.intoArray(part, po + 14 * V);
-        c33.intoArray(part, po + 15 * V);
+        c00.intoArray(part, 0); c01.intoArray(part, V); c02.intoArray(part, 2 * V); c03.intoArray(part, 3 * V);
+        c10.intoArray(part, 4 * V); c11.intoArray(part, 5 * V); c12.intoArray(part, 6 * V); c13.intoArray(part, 7 * V);
+        c20.intoArray(part, 8 * V); c21.intoArray(part, 9 * V); c22.intoArray(part, 10 * V); c23.intoArray(part, 11 * V);
+        c30.intoArray(part, 12 * V); c31.intoArray(part, 13 * V); c32.intoArray(part, 14 * V); c33.intoArray(part, 15 * V);
     }
+
     /** h[0:n] = x[xo:xo+n] + r[ro:ro+n] */
     static void add(float[] x, int xo, float[] r, int ro, float[] h, int n) {
         int i = 0;
