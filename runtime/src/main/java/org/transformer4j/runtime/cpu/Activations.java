@@ -1,6 +1,8 @@
 // Activations — the MLP activations and epilogue on the CPU, the twin of native/src/linear/epilogue.cuh
-// (fp32 in and out; erf and tanh evaluated in double, which is within an fp32 rounding of the GPU's erff/tanhf).
-// Exact GELU reads erfc from a table of Taylor expansions (a few multiply-adds instead of erf's series).
+// (fp32 in and out; erf, tanh and exp evaluated in double, which is within an fp32 rounding of the GPU's
+// erff/tanhf/expf). Exact GELU reads erfc from a table of Taylor expansions (a few multiply-adds instead of
+// erf's series); tanh GELU and SiLU are x / (1 + e^t) with e^t from range reduction and a Taylor polynomial
+// (multiply-adds only, so VectorOps gives the same bits eight lanes at a time).
 package org.transformer4j.runtime.cpu;
 
 /** fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU). */
@@ -18,12 +20,73 @@ public final class Activations {
     public static float apply(int act, float x) {
         return switch (act) {
             case GELU -> gelu(x);
-            case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+            case GELU_TANH -> geluTanh(x);
             case RELU -> Math.max(x, 0f);
-            case SILU -> (float) (x / (1 + Math.exp(-x)));
+            case SILU -> silu(x);
             case NONE -> x;
             default -> throw new IllegalArgumentException("unknown activation code " + act);
         };
+    }
+
+    /**
+     * GELU's tanh form (HF gelu_new / gelu_pytorch_tanh), x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))),
+     * evaluated as the equal x / (1 + e^t) with t = −2√(2/π) · x · (1 + 0.044715x²), in double, rounded
+     * once to fp32: no cancellation in the negative tail (where 1 + tanh loses its digits). Within one
+     * fp32 rounding of the exact value (ActivationsTest checks it against Math.tanh); VectorOps.expActivation
+     * gives the same bits. GELU(−∞) is −∞ here (the tanh form gives NaN): both are non-finite.
+     */
+    public static float geluTanh(float x) {
+        double xd = x;
+        double t = xd * Math.fma(TANH_B, xd * xd, TANH_A);
+        return (float) (xd / (1 + exp(t)));
+    }
+
+    /** SiLU, x / (1 + e^−x), in double with {@link #exp}, rounded once to fp32; VectorOps.expActivation gives the same bits. */
+    public static float silu(float x) {
+        double xd = x;
+        return (float) (xd / (1 + exp(-xd)));
+    }
+
+    /** −2√(2/π) and −2√(2/π) · 0.044715: t = x · (TANH_A + TANH_B · x²). */
+    static final double TANH_A = -2 * Math.sqrt(2 / Math.PI);
+    static final double TANH_B = TANH_A * 0.044715;
+
+    /**
+     * e^t in double for the activations, to about 1e-15 relative, with multiply-adds only: t clamped to
+     * ±700 (the activations are then 0 or x to fp32 either way; NaN stays NaN), k = round(t / ln 2) from
+     * the low bits of t·log₂e + 1.5·2⁵² (the add rounds to an integer), r = t − k·ln 2 in two fma steps
+     * (|r| ≤ ln 2 / 2), e^r by Horner on its Taylor series to r¹³ (the rest is below 5e-18 of it), times
+     * 2^k built from those low bits. VectorOps.expActivation performs the same operations lane by lane.
+     */
+    static double exp(double t) {
+        t = Math.min(Math.max(t, -EXP_CLAMP), EXP_CLAMP);
+        double n = Math.fma(t, LOG2E, ROUND);
+        double k = n - ROUND;
+        double r = Math.fma(-k, LN2_HI, t);
+        r = Math.fma(-k, LN2_LO, r);
+        double p = EXP_TAYLOR[EXP_DEGREE];
+        for (int i = EXP_DEGREE - 1; i >= 0; i--) p = Math.fma(p, r, EXP_TAYLOR[i]);
+        return p * Double.longBitsToDouble((Double.doubleToRawLongBits(n) + 1023) << 52);
+    }
+
+    static final double EXP_CLAMP = 700;
+    static final double LOG2E = 1 / Math.log(2);
+    /** 1.5 · 2⁵²: adding it rounds to an integer, which its low mantissa bits then hold. */
+    static final double ROUND = 0x1.8p52;
+    /** ln 2 in two parts: the nearest double, and the rest (from a 50-digit ln 2). */
+    static final double LN2_HI = Math.log(2);
+    static final double LN2_LO = new java.math.BigDecimal("0.69314718055994530941723212145817656807550013436025")
+            .subtract(new java.math.BigDecimal(LN2_HI)).doubleValue();
+    static final int EXP_DEGREE = 13;
+    /** 1/i! for i ≤ EXP_DEGREE. */
+    static final double[] EXP_TAYLOR = new double[EXP_DEGREE + 1];
+
+    static {
+        double f = 1;
+        for (int i = 0; i <= EXP_DEGREE; i++) {
+            if (i > 0) f *= i;
+            EXP_TAYLOR[i] = 1 / f;
+        }
     }
 
     /**

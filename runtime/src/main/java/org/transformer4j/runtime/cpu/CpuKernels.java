@@ -83,9 +83,10 @@ public final class CpuKernels {
     // activations
 
     /**
-     * x[off:off+n] = act(x[off:off+n]) with Activations' codes, in place. Exact GELU runs on the
-     * Vector API when it is on, with the same operations in the same order as Activations.gelu, so
-     * both paths give the same bits.
+     * x[off:off+n] = act(x[off:off+n]) with Activations' codes, in place. Exact GELU, tanh GELU and
+     * SiLU run on the Vector API when it is on, with the same operations in the same order as
+     * Activations.gelu / geluTanh / silu, so both paths give the same bits (and an element's bits do
+     * not depend on where it lies in the range).
      */
     public static void activate(int act, float[] x, int off, int n) {
         Objects.checkFromIndexSize(off, n, x.length);
@@ -95,6 +96,8 @@ public final class CpuKernels {
         int i = 0;
         if (act == Activations.GELU && simd) {
             i = VectorOps.gelu(x, off, n);
+        } else if ((act == Activations.GELU_TANH || act == Activations.SILU) && simd) {
+            i = VectorOps.expActivation(act, x, off, n);
         }
         for (; i < n; i++) {
             x[off + i] = Activations.apply(act, x[off + i]);

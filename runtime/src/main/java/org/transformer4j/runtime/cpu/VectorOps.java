@@ -12,6 +12,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Every Vector API use; loaded only when jdk.incubator.vector is present and enabled. */
@@ -169,19 +170,40 @@ final class VectorOps {
     }
 
     /**
-     * The lanes' sum, lane 0 first.
+     * The lanes' sum by a fixed tree: lane l is added to lane l + V/2, those sums pairwise at distance
+     * V/4, and so on down to one (for V = 16: ((v0+v8)+(v4+v12)) + ((v2+v10)+(v6+v14)) + …).
      *
      * <p>The rule for every kernel here: same inputs, same bits, on every call, whether the
-     * interpreter, C1 or C2 runs the code. Lanewise add/mul/sub and fma are single IEEE roundings
-     * and agree everywhere; what may not appear is an operation whose order of float additions is
-     * left open. reduceLanes(ADD) is one: its Java fallback (interpreter, C1) adds lane 0 first,
-     * C2's intrinsic in another order, so a 2x256x256 GEMM gave three bit patterns in 60 calls as
-     * the JIT got to it. Sum lanes here, in this order; CpuDeterminismTest checks the rule.
+     * interpreter, C1 or C2 runs the code. Lanewise add/mul/sub and fma are single IEEE roundings,
+     * blends and lane permutations move bits, and all agree everywhere; what may not appear is an
+     * operation whose order of float additions is left open. reduceLanes(ADD) is one: its Java
+     * fallback (interpreter, C1) adds lane 0 first, C2's intrinsic in another order, so a
+     * 2x256x256 GEMM gave three bit patterns in 60 calls as the JIT got to it. Sum lanes here, in
+     * this order (which {@link #dotTile} keeps for 16 sums at once with 15 vector adds instead of
+     * 240 scalar ones); CpuDeterminismTest checks the rule.
      */
     static float sumLanes(FloatVector v) {
-        float t = 0f;
-        for (int l = 0; l < V; l++) t += v.lane(l);
-        return t;
+        if (V >= 16) v = v.add(v.rearrange(SWAP8));     // lane l: v[l] + v[l ^ 8], i.e. lanes l and l + 8
+        if (V >= 8) v = v.add(v.rearrange(SWAP4));
+        if (V >= 4) v = v.add(v.rearrange(SWAP2));
+        if (V >= 2) v = v.add(v.rearrange(SWAP1));
+        return v.lane(0);
+    }
+
+    // SWAPh exchanges lanes l and l ^ h; MASKh marks the lanes with bit h set. Each a constant of its
+    // own: C2 intrinsifies a rearrange or blend only when it can see the shuffle's or mask's class, which
+    // an element of a static final array does not show it (through an array the tile ran 3.7x slower).
+    private static final VectorShuffle<Float> SWAP1 = swap(1), SWAP2 = swap(2), SWAP4 = swap(4), SWAP8 = swap(8);
+    private static final VectorMask<Float> MASK1 = bit(1), MASK2 = bit(2), MASK4 = bit(4), MASK8 = bit(8);
+
+    private static VectorShuffle<Float> swap(int h) {
+        return VectorShuffle.fromOp(S, l -> (l ^ h) % V);
+    }
+
+    private static VectorMask<Float> bit(int h) {
+        boolean[] m = new boolean[V];
+        for (int l = 0; l < V; l++) m[l] = (l & h) != 0;
+        return VectorMask.fromArray(S, m, 0);
     }
 
     /**
@@ -235,40 +257,49 @@ final class VectorOps {
 
     /** Whether {@link #dotTile} takes 4 A rows at a time: 16 accumulators + 8 operands need more than AVX2's 16 vector registers. */
     static final boolean TILE_4X4 = S.vectorBitSize() >= 512;
-    /** Floats of scratch that {@link #dotTile} needs: 16 accumulators. */
-    static final int TILE_SCRATCH = 16 * V;
+    /** Floats of scratch that {@link #dotTile} needs: the folded vector. */
+    static final int TILE_SCRATCH = V;
 
     /**
      * d[4r + c] = Σ_i a[ar + i] · B row c[i] for r, c &lt; 4 (A rows at element offsets a0..a3, B rows
      * at byte offsets b0..b3 of fp32 in native order), each summed in exactly {@link #dot}'s order,
      * so that an element's bits depend neither on the tile nor on how many rows the product has:
      * one pass over K's whole vectors with an accumulator per element (16), each B vector loaded
-     * serving 4 A rows and each A vector 4 B rows; then each accumulator's lanes, lane 0 first, and
-     * the last K mod V products one by one. part: TILE_SCRATCH floats of scratch.
+     * serving 4 A rows and each A vector 4 B rows; then all 16 accumulators' lanes by sumLanes' tree
+     * in 15 vector steps, and the last K mod V products one by one. part:
+     * TILE_SCRATCH floats of scratch. Needs V = 16 ({@link #TILE_4X4}).
      */
     static void dotTile(float[] a, int a0, int a1, int a2, int a3,
                         MemorySegment b, long b0, long b1, long b2, long b3, int k, float[] part, float[] d) {
         int whole = S.loopBound(k);
-        pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, whole, part);
+        pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, whole, part, d);
+        if (whole == k) return;
         int[] ar = {a0, a1, a2, a3};
         long[] br = {b0, b1, b2, b3};
         for (int e = 0; e < 16; e++) {
-            int o = e * V;
-            float s = 0f;                       // sumLanes' order, lane 0 first
-            for (int l = 0; l < V; l++) s += part[o + l];
             int ai = ar[e >> 2];
             long bi = br[e & 3];
+            float s = d[e];
             for (int i = whole; i < k; i++) s += a[ai + i] * b.get(ValueLayout.JAVA_FLOAT_UNALIGNED, bi + 4L * i);
             d[e] = s;
         }
     }
 
+    /** Lane of the folded vector that holds accumulator e's sum: e's four bits reversed (see pass4x4). */
+    private static final int[] TILE_LANE = new int[16];
+
+    static {
+        for (int e = 0; e < 16; e++) TILE_LANE[e] = Integer.reverse(e) >>> 28;
+    }
+
     /**
      * {@link #dotTile}'s pass: for i = 0, V, 2V, … &lt; to, the (4, 4) accumulators c[r][c] += A row
-     * r's vector at i · B row c's vector at i (fma), from zero, stored to part[(4r + c)·V:].
+     * r's vector at i · B row c's vector at i (fma), from zero; then their lane sums to d[4r + c].
+     * The folds pair accumulators e = 4r + c by their bits, lowest first, so e's sum ends in lane
+     * TILE_LANE[e]; part (≥ V floats) takes the folded vector.
      */
     private static void pass4x4(float[] a, int a0, int a1, int a2, int a3, MemorySegment b, long b0, long b1, long b2, long b3,
-                                int to, float[] part) {
+                                int to, float[] part, float[] d) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
@@ -289,10 +320,30 @@ final class VectorOps {
             FloatVector x3 = FloatVector.fromArray(S, a, a3 + i);
             c30 = x3.fma(w0, c30); c31 = x3.fma(w1, c31); c32 = x3.fma(w2, c32); c33 = x3.fma(w3, c33);
         }
-        c00.intoArray(part, 0); c01.intoArray(part, V); c02.intoArray(part, 2 * V); c03.intoArray(part, 3 * V);
-        c10.intoArray(part, 4 * V); c11.intoArray(part, 5 * V); c12.intoArray(part, 6 * V); c13.intoArray(part, 7 * V);
-        c20.intoArray(part, 8 * V); c21.intoArray(part, 9 * V); c22.intoArray(part, 10 * V); c23.intoArray(part, 11 * V);
-        c30.intoArray(part, 12 * V); c31.intoArray(part, 13 * V); c32.intoArray(part, 14 * V); c33.intoArray(part, 15 * V);
+        // sumLanes' tree for two vectors at once, one fold per line: when p's and q's partial sums lie in
+        // groups of 2h lanes, p.blend(q, MASKh) + q.blend(p, MASKh).rearrange(SWAPh) gives p's pairs
+        // (p[l] + p[l + h]) in the lanes with bit h clear and q's (q[l] + q[l - h]) in those with it set,
+        // the same two operands sumLanes adds (float addition commutes exactly). Accumulator e = 4r + c:
+        // bit 0 of e pairs at distance 8, bit 1 at 4, bit 2 at 2, bit 3 at 1. Written out because as a
+        // method C2 declines to inline the fold here ("callee uses too much stack") and then boxes
+        // every vector (3.7x slower).
+        FloatVector p0 = c00.blend(c01, MASK8).add(c01.blend(c00, MASK8).rearrange(SWAP8));
+        FloatVector p1 = c02.blend(c03, MASK8).add(c03.blend(c02, MASK8).rearrange(SWAP8));
+        FloatVector p2 = c10.blend(c11, MASK8).add(c11.blend(c10, MASK8).rearrange(SWAP8));
+        FloatVector p3 = c12.blend(c13, MASK8).add(c13.blend(c12, MASK8).rearrange(SWAP8));
+        FloatVector p4 = c20.blend(c21, MASK8).add(c21.blend(c20, MASK8).rearrange(SWAP8));
+        FloatVector p5 = c22.blend(c23, MASK8).add(c23.blend(c22, MASK8).rearrange(SWAP8));
+        FloatVector p6 = c30.blend(c31, MASK8).add(c31.blend(c30, MASK8).rearrange(SWAP8));
+        FloatVector p7 = c32.blend(c33, MASK8).add(c33.blend(c32, MASK8).rearrange(SWAP8));
+        FloatVector q0 = p0.blend(p1, MASK4).add(p1.blend(p0, MASK4).rearrange(SWAP4));
+        FloatVector q1 = p2.blend(p3, MASK4).add(p3.blend(p2, MASK4).rearrange(SWAP4));
+        FloatVector q2 = p4.blend(p5, MASK4).add(p5.blend(p4, MASK4).rearrange(SWAP4));
+        FloatVector q3 = p6.blend(p7, MASK4).add(p7.blend(p6, MASK4).rearrange(SWAP4));
+        FloatVector r0 = q0.blend(q1, MASK2).add(q1.blend(q0, MASK2).rearrange(SWAP2));
+        FloatVector r1 = q2.blend(q3, MASK2).add(q3.blend(q2, MASK2).rearrange(SWAP2));
+        FloatVector t = r0.blend(r1, MASK1).add(r1.blend(r0, MASK1).rearrange(SWAP1));
+        t.intoArray(part, 0);
+        for (int e = 0; e < 16; e++) d[e] = part[TILE_LANE[e]];
     }
 
     /** h[0:n] = x[xo:xo+n] + r[ro:ro+n] */
@@ -398,6 +449,33 @@ final class VectorOps {
             DoubleVector neg = xd.mul(0.5).mul(e);                   // x/2 · e
             DoubleVector r = neg.blend(pos, xd.compare(VectorOperators.GE, 0.0));
             ((FloatVector) r.convertShape(VectorOperators.D2F, FH, 0)).intoArray(x, off + i);
+        }
+        return i;
+    }
+
+    /**
+     * x[off:off+i] = act(x[off:off+i]) for act GELU_TANH or SILU and the largest i ≤ n that is a whole
+     * number of vectors; returns i. Activations.geluTanh / silu lane by lane: the same double operations
+     * in the same order (Activations.exp's clamp, range reduction, Horner steps and 2^k), so the same bits.
+     */
+    static int expActivation(int act, float[] x, int off, int n) {
+        boolean tanh = act == Activations.GELU_TANH;
+        int lanes = DS.length();
+        double[] c = Activations.EXP_TAYLOR;
+        int i = 0;
+        for (int upper = n - lanes; i <= upper; i += lanes) {
+            DoubleVector xd = (DoubleVector) FloatVector.fromArray(FH, x, off + i).convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector t = tanh ? xd.mul(xd.mul(xd).fma(Activations.TANH_B, Activations.TANH_A)) : xd.neg();
+            t = t.max(-Activations.EXP_CLAMP).min(Activations.EXP_CLAMP);
+            DoubleVector nr = t.fma(Activations.LOG2E, Activations.ROUND);
+            DoubleVector k = nr.sub(Activations.ROUND).neg();
+            DoubleVector r = k.fma(DoubleVector.broadcast(DS, Activations.LN2_HI), t);
+            r = k.fma(DoubleVector.broadcast(DS, Activations.LN2_LO), r);
+            DoubleVector p = DoubleVector.broadcast(DS, c[Activations.EXP_DEGREE]);
+            for (int j = Activations.EXP_DEGREE - 1; j >= 0; j--) p = p.fma(r, DoubleVector.broadcast(DS, c[j]));
+            DoubleVector scale = nr.reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            DoubleVector y = xd.div(p.mul(scale).add(1.0));
+            ((FloatVector) y.convertShape(VectorOperators.D2F, FH, 0)).intoArray(x, off + i);
         }
         return i;
     }

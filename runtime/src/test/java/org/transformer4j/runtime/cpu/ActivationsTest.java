@@ -1,6 +1,7 @@
 // ActivationsTest — the table-driven erfc and exact GELU against erfc computed by numerical
 // integration (an independent route), across the table's range, its cell edges, both tails and the
-// continued fraction beyond.
+// continued fraction beyond; tanh GELU and SiLU against Math.tanh / Math.exp; the Vector API paths
+// against the scalar ones, bit for bit.
 package org.transformer4j.runtime.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,32 +84,95 @@ class ActivationsTest {
     }
 
     @Test
-    void activateGivesActivationsGeluBitsOnBothPaths() {
+    void activateGivesTheScalarBitsOnBothPaths() {
         long seed = ThreadLocalRandom.current().nextLong();
         SplittableRandom rnd = new SplittableRandom(seed);
         int n = 4099;   // not a whole number of vectors
         float[] x = new float[n + 6];
         for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * 3);
-        x[40] = Float.NaN;   // lanes outside the table: the whole vector goes lane by lane
+        x[40] = Float.NaN;   // exact GELU: lanes outside the table, the whole vector goes lane by lane
         x[77] = -9.5f;
         x[78] = 12f;
         x[90] = -0f;
+        x[91] = Float.POSITIVE_INFINITY;
+        x[100] = Float.NEGATIVE_INFINITY;
+        x[101] = -1e30f;      // exp's clamp on both sides
+        x[102] = 3e38f;
+        x[103] = -60f;
+        x[104] = 1e-40f;      // subnormal
         boolean saved = CpuKernels.simd();
         try {
-            for (boolean simd : new boolean[] {false, true}) {
-                if (simd && !CpuKernels.simdAvailable()) continue;
-                CpuKernels.setSimd(simd);
-                float[] y = x.clone();
-                CpuKernels.activate(Activations.GELU, y, 3, n);
-                for (int i = 0; i < y.length; i++) {
-                    float want = i >= 3 && i < 3 + n ? Activations.gelu(x[i]) : x[i];   // outside [3, 3 + n) untouched
-                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[i]),
-                            "seed " + seed + ", simd " + simd + ": gelu(" + x[i] + ") at " + i);
+            for (int act : new int[] {Activations.GELU, Activations.GELU_TANH, Activations.SILU}) {
+                for (boolean simd : new boolean[] {false, true}) {
+                    if (simd && !CpuKernels.simdAvailable()) continue;
+                    CpuKernels.setSimd(simd);
+                    float[] y = x.clone();
+                    CpuKernels.activate(act, y, 3, n);
+                    for (int i = 0; i < y.length; i++) {
+                        float want = i >= 3 && i < 3 + n ? Activations.apply(act, x[i]) : x[i];   // outside [3, 3 + n) untouched
+                        assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[i]),
+                                "seed " + seed + ", act " + act + ", simd " + simd + ": f(" + x[i] + ") at " + i);
+                    }
                 }
             }
         } finally {
             CpuKernels.setSimd(saved);
         }
+    }
+
+    @Test
+    void expIsWithin1e15RelativeOfMathExp() {
+        long seed = ThreadLocalRandom.current().nextLong();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double worst = 0;
+        for (int k = 0; k < 20000; k++) {
+            // the range-reduction edges (t near (j + 1/2) ln 2) and random t across the clamp's range
+            double t = k < 2000 ? (rnd.nextInt(-1000, 1000) + 0.5) * Math.log(2) + rnd.nextDouble(-1e-9, 1e-9)
+                    : rnd.nextDouble(-700, 700);
+            double rel = Math.abs(Activations.exp(t) / Math.exp(t) - 1);
+            worst = Math.max(worst, rel);
+            assertTrue(rel <= 1e-15, "seed " + seed + ": exp(" + t + ") = " + Activations.exp(t) + ", Math.exp " + Math.exp(t));
+        }
+        assertEquals(1.0, Activations.exp(0.0));
+        assertTrue(Double.isNaN(Activations.exp(Double.NaN)));
+        System.out.printf("exp: worst relative error %.1e against Math.exp%n", worst);
+    }
+
+    /** x/2 · (1 + tanh(u)) from Math.tanh; in the far negative tail, where 1 + tanh cancels, x · e^(2u) / (1 + e^(2u)) from Math.exp. */
+    static double geluTanhReference(double x) {
+        double u = Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x);
+        if (u > -3) return 0.5 * x * (1 + Math.tanh(u));
+        double e = Math.exp(2 * u);
+        return x * e / (1 + e);
+    }
+
+    @Test
+    void geluTanhAndSiluAreWithinOneFp32RoundingOfMathLibrary() {
+        long seed = ThreadLocalRandom.current().nextLong();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int n = 5000;
+        int[] equal = new int[2];
+        for (int k = 0; k < n; k++) {
+            float x = (float) (k % 3 == 0 ? rnd.nextGaussian() * 2 : rnd.nextDouble(-30, 30));
+            double[] ref = {geluTanhReference(x), x / (1 + Math.exp(-(double) x))};
+            float[] got = {Activations.geluTanh(x), Activations.silu(x)};
+            for (int a = 0; a < 2; a++) {
+                float want = (float) ref[a];
+                if (got[a] == want) equal[a]++;
+                assertTrue(Math.abs(got[a] - ref[a]) <= Math.ulp(want),
+                        "seed " + seed + ": " + (a == 0 ? "geluTanh(" : "silu(") + x + ") = " + got[a] + ", reference " + ref[a]);
+            }
+        }
+        assertTrue(equal[0] >= n - 3 && equal[1] >= n - 3,
+                "seed " + seed + ": equal to the correctly rounded reference: " + equal[0] + ", " + equal[1] + " of " + n);
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(Activations.geluTanh(-0f)), "sign of -0");
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(Activations.silu(-0f)), "sign of -0");
+        assertTrue(Float.isNaN(Activations.geluTanh(Float.NaN)) && Float.isNaN(Activations.silu(Float.NaN)));
+        assertEquals(Float.POSITIVE_INFINITY, Activations.geluTanh(Float.POSITIVE_INFINITY));
+        assertEquals(Float.POSITIVE_INFINITY, Activations.silu(Float.POSITIVE_INFINITY));
+        assertEquals(0f, Math.abs(Activations.geluTanh(-200f)));
+        assertEquals(0f, Math.abs(Activations.silu(-200f)));
+        assertEquals(1e30f, Activations.geluTanh(1e30f));
     }
 
     @Test
