@@ -317,6 +317,25 @@ public final class Tensor implements AutoCloseable {
             MemorySegment.copy(seg, F32, 0, out, 0, (int) numel());
             return out;
         }
+        int r = shape.length;
+        if (dtype == DType.F32 && r > 1 && strides[r - 1] == 1 && shape[r - 1] > 1) {
+            // rows of unit stride (a column slice, a head's view of a fused projection): one bulk copy per row
+            int row = (int) shape[r - 1];
+            long rows = numel() / row;
+            long[] idx = new long[r - 1];
+            long off = 0;
+            for (long k = 0; k < rows; k++) {
+                MemorySegment.copy(seg, F32, off * 4, out, (int) (k * row), row);
+                for (int d = r - 2; d >= 0; d--) {
+                    idx[d]++;
+                    off += strides[d];
+                    if (idx[d] < shape[d]) break;
+                    off -= strides[d] * shape[d];
+                    idx[d] = 0;
+                }
+            }
+            return out;
+        }
         int[] i = {0};
         forEachOffset(off -> out[i[0]++] = readFloat(seg, off));
         return out;

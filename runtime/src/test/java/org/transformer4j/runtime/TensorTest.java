@@ -42,6 +42,37 @@ class TensorTest {
         }
     }
 
+    /** Views whose last dimension has unit stride (copied a row at a time) and others, against index arithmetic on the root's array. */
+    @Test
+    void stridedViewsReadBackRowMajor() {
+        float[] data = new float[3 * 4 * 5 * 6];
+        for (int i = 0; i < data.length; i++) data[i] = i * 0.5f - 7;
+        try (Tensor t = Tensor.ofFloats(data, 3, 4, 5, 6)) {
+            // t[a, b + 1, c, d + 2] for a < 3, b < 2, c < 5, d < 3: inner stride 1, rows of 3
+            Tensor v = t.slice(1, 1, 3).slice(3, 2, 5);
+            float[] want = new float[3 * 2 * 5 * 3];
+            int k = 0;
+            for (int a = 0; a < 3; a++) for (int b = 0; b < 2; b++) for (int c = 0; c < 5; c++) for (int d = 0; d < 3; d++) {
+                want[k++] = data[((a * 4 + b + 1) * 5 + c) * 6 + d + 2];
+            }
+            assertArrayEquals(want, v.toFloatArray(), 0f);
+            // the same rows with the two middle dimensions swapped: still unit inner stride
+            Tensor w = v.transpose(1, 2);
+            k = 0;
+            for (int a = 0; a < 3; a++) for (int c = 0; c < 5; c++) for (int b = 0; b < 2; b++) for (int d = 0; d < 3; d++) {
+                assertEquals(data[((a * 4 + b + 1) * 5 + c) * 6 + d + 2], w.toFloatArray()[k++], 0f);
+            }
+            // one selected element per row (last dimension of 1) and a transposed last dimension
+            assertArrayEquals(new float[] {data[3], data[9], data[15]}, t.select(0, 0).select(0, 0).slice(1, 3, 4).slice(0, 0, 3).toFloatArray(), 0f);
+            Tensor tr = t.transpose(2, 3);
+            float[] got = tr.toFloatArray();
+            k = 0;
+            for (int a = 0; a < 3; a++) for (int b = 0; b < 4; b++) for (int d = 0; d < 6; d++) for (int c = 0; c < 5; c++) {
+                assertEquals(data[((a * 4 + b) * 5 + c) * 6 + d], got[k++], 0f);
+            }
+        }
+    }
+
     @Test
     void viewsShareStorageAndHonourStrides() {
         float[] data = new float[24];
