@@ -161,6 +161,7 @@ public final class CpuAttention {
                               Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values,
                               float[] out, float[] lse) {
         int group = nh / nkv;
+        boolean vec = CpuKernels.simd();
         CpuKernels.parallelFor((long) batch * nh, true, bhl -> {
             int bh = (int) bhl;
             int b = bh / nh;
@@ -184,6 +185,9 @@ public final class CpuAttention {
                     float[] kb = keys[b];
                     int stride = nkv * hs;
                     int jj4 = 0;
+                    if (vec) {                     // one vector dot per key (VectorOps.dot's order)
+                        for (; jj4 < n; jj4++) s[jj4] = VectorOps.dot(q, qo, kb, ((j0 + jj4) * nkv + kvh) * hs, hs);
+                    }
                     // four keys at a time: four independent chains of adds (each key's sum still d = 0, 1, …)
                     for (; jj4 + 4 <= n; jj4 += 4) {
                         int ko = ((j0 + jj4) * nkv + kvh) * hs;
@@ -222,7 +226,11 @@ public final class CpuAttention {
                             float p = (float) Math.exp(s[jj] - m);
                             l += p;
                             int vo = ((j0 + jj) * nkv + kvh) * hs;
-                            for (int d = 0; d < hs; d++) acc[d] += p * values[b][vo + d];
+                            if (vec) {
+                                VectorOps.axpy(acc, 0, p, values[b], vo, hs);
+                            } else {
+                                for (int d = 0; d < hs; d++) acc[d] += p * values[b][vo + d];
+                            }
                         }
                     }
                     float inv = l > 0f ? 1f / l : 0f;
