@@ -10,6 +10,13 @@ public final class VocabKernels {
     private VocabKernels() {
     }
 
+    /** max of x[off : off+n] (maxSum's m at scale 1). */
+    static float max(float[] x, int off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
     /** max and Σ exp(scale·x − max) of x[off : off+n]. */
     static float[] maxSum(float[] x, int off, int n, float scale) {
         float m = Float.NEGATIVE_INFINITY;
@@ -72,9 +79,11 @@ public final class VocabKernels {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
             boolean bad = nonFinite(logits, o, cols);
-            float[] ms = maxSum(logits, o, cols, 1f);
-            int id = temperature == 0f || bad ? argmax(logits, o, cols) : sampleRow(logits, o, cols, ms[0], temperature, topK, topP,
-                    Philox.uniform(seed, r, offset));
+            boolean greedy = temperature == 0f || bad;
+            // the softmax's sum (an exp per logit) only where a logprob is asked for; sampling needs the max only
+            float[] ms = logprobs != null && !bad ? maxSum(logits, o, cols, 1f) : null;
+            int id = greedy ? argmax(logits, o, cols) : sampleRow(logits, o, cols, ms != null ? ms[0] : max(logits, o, cols),
+                    temperature, topK, topP, Philox.uniform(seed, r, offset));
             ids[r] = id;
             if (logprobs != null) logprobs[r] = bad ? Float.NaN : logits[o + id] - ms[0] - (float) Math.log(ms[1]);
             if (nonFinite != null) nonFinite[r] = bad ? 1 : 0;
