@@ -42,7 +42,7 @@ public final class CpuGemm {
      * products (long prompts' prefill) take the packed path.
      */
     static final int DOT_MAX_ROWS = 128;
-    /** The same limit without the 4×4 tiles (vectors below 512 bits): one dot per element beats packing below 12 rows (measured at N = K = 4096). */
+    /** The same limit without the tiles (vectors of 128 bits): one dot per element beats packing below 12 rows (measured at N = K = 4096 with AVX2 before its tiles). */
     private static final int DOT_MAX_ROWS_UNTILED = 11;
     /** Largest shared packing of op(B) (floats, 64 MiB): beyond it each task packs its own blocks. */
     private static final long SHARED_B_MAX = 16L << 20;
@@ -482,7 +482,7 @@ public final class CpuGemm {
     /**
      * The dot products of A's rows 0..m-1 (element offset aBase, row stride aRs) with B's rows
      * [j0, j1) (byte offset bBase, byte row stride bRs) in VectorOps.dotTile's tiles of 4 B rows by
-     * 4 A rows (AVX-512), the rows left over (all of them for M &lt; 4, or below AVX-512) one
+     * 4 A rows (256- and 512-bit vectors), the rows left over (all of them for M &lt; 4, or with 128-bit vectors) one
      * VectorOps.dot each: a tile's B rows stay in cache while the A rows of a block of DOT_ROW_BLOCK
      * pass them, and the task's B rows (see dotChunk) stay in L2 while the row blocks pass. Columns
      * past j1 in the last tile repeat row j1 - 1 and are not reported. Every element has
@@ -496,14 +496,14 @@ public final class CpuGemm {
         float[] d = new float[16];
         for (int i0 = 0; i0 < m; i0 += DOT_ROW_BLOCK) {
             int i1 = Math.min(m, i0 + DOT_ROW_BLOCK);
-            for (int j = j0; j < j1; j += 4) {
-                int cols = Math.min(4, j1 - j);
+            for (int j = j0; j < j1; j += VectorOps.TILE_COLS) {
+                int cols = Math.min(VectorOps.TILE_COLS, j1 - j);
                 long w0 = bBase + j * bRs;
                 long w1 = bBase + (j + Math.min(1, cols - 1)) * bRs;
                 long w2 = bBase + (j + Math.min(2, cols - 1)) * bRs;
                 long w3 = bBase + (j + Math.min(3, cols - 1)) * bRs;
                 int i = i0;
-                if (VectorOps.TILE_4X4) {
+                if (VectorOps.TILED) {
                     for (; i + 4 <= i1; i += 4) {
                         int r0 = aBase + i * aRs;
                         VectorOps.dotTile(a, r0, r0 + aRs, r0 + 2 * aRs, r0 + 3 * aRs, b, w0, w1, w2, w3, k, part, d);
@@ -594,7 +594,7 @@ public final class CpuGemm {
 
     /** The most rows of the dot path with the Vector API (call only when it is on: VectorOps is loaded here). */
     private static int dotMaxRows() {
-        return VectorOps.TILE_4X4 ? DOT_MAX_ROWS : DOT_MAX_ROWS_UNTILED;
+        return VectorOps.TILED ? DOT_MAX_ROWS : DOT_MAX_ROWS_UNTILED;
     }
 
     /**

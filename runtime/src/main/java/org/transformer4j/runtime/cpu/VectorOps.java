@@ -255,28 +255,38 @@ final class VectorOps {
 
     // ---- small-M GEMM with B stored (N, K): tiles of dot products, each in dot's exact order
 
-    /** Whether {@link #dotTile} takes 4 A rows at a time: 16 accumulators + 8 operands need more than AVX2's 16 vector registers. */
-    static final boolean TILE_4X4 = S.vectorBitSize() >= 512;
-    /** Floats of scratch that {@link #dotTile} needs: the folded vector. */
-    static final int TILE_SCRATCH = V;
+    /**
+     * Whether {@link #dotTile} runs: 4 × 4 tiles with 512-bit vectors (16 accumulators + 5 operands of
+     * 32 registers), 4 × 3 with 256-bit ones (AVX2: 12 + 4 of 16).
+     */
+    static final boolean TILED = V == 16 || V == 8;
+    /** B rows per tile: 4 with 512-bit vectors, 3 with 256-bit ones (b3 unused, d[4r + 3] untouched). */
+    static final int TILE_COLS = V == 16 ? 4 : 3;
+    /** Floats of scratch that {@link #dotTile} needs: the folded vectors. */
+    static final int TILE_SCRATCH = 2 * V;
 
     /**
-     * d[4r + c] = Σ_i a[ar + i] · B row c[i] for r, c &lt; 4 (A rows at element offsets a0..a3, B rows
-     * at byte offsets b0..b3 of fp32 in native order), each summed in exactly {@link #dot}'s order,
-     * so that an element's bits depend neither on the tile nor on how many rows the product has:
-     * one pass over K's whole vectors with an accumulator per element (16), each B vector loaded
-     * serving 4 A rows and each A vector 4 B rows; then all 16 accumulators' lanes by sumLanes' tree
-     * in 15 vector steps, and the last K mod V products one by one. part:
-     * TILE_SCRATCH floats of scratch. Needs V = 16 ({@link #TILE_4X4}).
+     * d[4r + c] = Σ_i a[ar + i] · B row c[i] for r &lt; 4, c &lt; TILE_COLS (A rows at element offsets
+     * a0..a3, B rows at byte offsets b0..b3 of fp32 in native order; b3 unused with 3 columns), each
+     * summed in exactly {@link #dot}'s order, so that an element's bits depend neither on the tile nor
+     * on how many rows the product has: one pass over K's whole vectors with an accumulator per
+     * element, each B vector loaded serving 4 A rows and each A vector TILE_COLS B rows; then the
+     * accumulators' lanes by sumLanes' tree, all at once (15 or 11 vector steps), and the last K mod V
+     * products one by one. part: TILE_SCRATCH floats of scratch. Needs {@link #TILED}.
      */
     static void dotTile(float[] a, int a0, int a1, int a2, int a3,
                         MemorySegment b, long b0, long b1, long b2, long b3, int k, float[] part, float[] d) {
         int whole = S.loopBound(k);
-        pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, whole, part, d);
+        if (V == 16) {
+            pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, whole, part, d);
+        } else {
+            pass4x3(a, a0, a1, a2, a3, b, b0, b1, b2, whole, part, d);
+        }
         if (whole == k) return;
         int[] ar = {a0, a1, a2, a3};
         long[] br = {b0, b1, b2, b3};
         for (int e = 0; e < 16; e++) {
+            if ((e & 3) >= TILE_COLS) continue;
             int ai = ar[e >> 2];
             long bi = br[e & 3];
             float s = d[e];
@@ -345,6 +355,54 @@ final class VectorOps {
         t.intoArray(part, 0);
         for (int e = 0; e < 16; e++) d[e] = part[TILE_LANE[e]];
     }
+
+    /**
+     * {@link #dotTile}'s pass with 256-bit vectors (V = 8): accumulators c[r][c] for A rows r &lt; 4 and
+     * B rows c &lt; 3 (12 accumulators + 3 B vectors + 1 A vector: AVX2's 16 registers; 4 × 2 tiles
+     * measured 38 GFLOP/s per CPU-second in SmallMGemm at M = 128, these 44–50, under -XX:UseAVX=2 on
+     * the Zen 4 build machine), as pass4x4 does them, folded the same
+     * way: columns 0 and 1 (e = 2r + c: bit 0 pairs at distance 4, bit 1 at 2, bit 2 at 1) into one
+     * vector, column 2 (e = r) into another, whose last fold pairs it with itself.
+     */
+    private static void pass4x3(float[] a, int a0, int a1, int a2, int a3, MemorySegment b, long b0, long b1, long b2,
+                                int to, float[] part, float[] d) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S);
+        ByteOrder le = ByteOrder.nativeOrder();
+        for (int i = 0; i < to; i += V) {
+            long o = 4L * i;
+            FloatVector w0 = FloatVector.fromMemorySegment(S, b, b0 + o, le);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, b, b1 + o, le);
+            FloatVector w2 = FloatVector.fromMemorySegment(S, b, b2 + o, le);
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + i);
+            c00 = x0.fma(w0, c00); c01 = x0.fma(w1, c01); c02 = x0.fma(w2, c02);
+            FloatVector x1 = FloatVector.fromArray(S, a, a1 + i);
+            c10 = x1.fma(w0, c10); c11 = x1.fma(w1, c11); c12 = x1.fma(w2, c12);
+            FloatVector x2 = FloatVector.fromArray(S, a, a2 + i);
+            c20 = x2.fma(w0, c20); c21 = x2.fma(w1, c21); c22 = x2.fma(w2, c22);
+            FloatVector x3 = FloatVector.fromArray(S, a, a3 + i);
+            c30 = x3.fma(w0, c30); c31 = x3.fma(w1, c31); c32 = x3.fma(w2, c32);
+        }
+        // the folds of pass4x4, written out for the same reason
+        FloatVector p0 = c00.blend(c01, MASK4).add(c01.blend(c00, MASK4).rearrange(SWAP4));
+        FloatVector p1 = c10.blend(c11, MASK4).add(c11.blend(c10, MASK4).rearrange(SWAP4));
+        FloatVector p2 = c20.blend(c21, MASK4).add(c21.blend(c20, MASK4).rearrange(SWAP4));
+        FloatVector p3 = c30.blend(c31, MASK4).add(c31.blend(c30, MASK4).rearrange(SWAP4));
+        FloatVector q0 = p0.blend(p1, MASK2).add(p1.blend(p0, MASK2).rearrange(SWAP2));
+        FloatVector q1 = p2.blend(p3, MASK2).add(p3.blend(p2, MASK2).rearrange(SWAP2));
+        q0.blend(q1, MASK1).add(q1.blend(q0, MASK1).rearrange(SWAP1)).intoArray(part, 0);
+        FloatVector u0 = c02.blend(c12, MASK4).add(c12.blend(c02, MASK4).rearrange(SWAP4));
+        FloatVector u1 = c22.blend(c32, MASK4).add(c32.blend(c22, MASK4).rearrange(SWAP4));
+        FloatVector v = u0.blend(u1, MASK2).add(u1.blend(u0, MASK2).rearrange(SWAP2));
+        v.add(v.rearrange(SWAP1)).intoArray(part, V);
+        for (int e = 0; e < 8; e++) d[4 * (e >> 1) + (e & 1)] = part[TILE_LANE_8[e]];
+        for (int r = 0; r < 4; r++) d[4 * r + 2] = part[V + 4 * (r & 1) + 2 * (r >> 1)];
+    }
+
+    /** Lane of pass4x3's first folded vector that holds accumulator e = 2r + c (c &lt; 2): e's three bits reversed. */
+    private static final int[] TILE_LANE_8 = {0, 4, 2, 6, 1, 5, 3, 7};
 
     /** h[0:n] = x[xo:xo+n] + r[ro:ro+n] */
     static void add(float[] x, int xo, float[] r, int ro, float[] h, int n) {
