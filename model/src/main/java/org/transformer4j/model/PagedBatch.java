@@ -1,6 +1,6 @@
 // PagedBatch — cached inference over KV caches owned by a block pool (the serving engine's block
-// manager): a prefill chunk of one sequence, or one decode step of many, through block tables the
-// caller gives. The public door of the engine (org.transformer4j.model.engine) into the model.
+// manager): a prefill chunk of one sequence or equal chunks of several, or one decode step of many,
+// through block tables the caller gives. The public door of the engine (org.transformer4j.model.engine) into the model.
 package org.transformer4j.model;
 
 import org.transformer4j.model.TransformerConfig.Architecture;
@@ -63,6 +63,21 @@ public final class PagedBatch {
         KvState st = new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
         try (st) {
             return m.prefillLast(st, 0, tokens);
+        }
+    }
+
+    /**
+     * Prefill chunks of B sequences in one forward pass: sequence b holds {@code start} rows (the same
+     * for all) in the blocks of row b of {@code tables} (B × maxBlocks, covering rows up to start + T)
+     * and appends tokens[b] (all T long); returns each one's last-token logits (B, V) —
+     * {@link Transformer#prefillLastAll}.
+     */
+    public static float[][] prefillAll(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int start, int[][] tokens) {
+        int[] lengths = new int[tokens.length];
+        java.util.Arrays.fill(lengths, start);
+        KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, lengths);
+        try (st) {
+            return m.prefillLastAll(st, tokens);
         }
     }
 

@@ -322,6 +322,66 @@ public final class Transformer {
         }
     }
 
+    /**
+     * {@link #prefillLast} of every sequence of {@code st} in one forward pass: tokens[b] (all of one
+     * length T) after its st.lengths[b] cached rows (all equal), B·T rows through the projections and
+     * attention per sequence; returns each sequence's last-token logits (B, V). For decoder-only models
+     * without a bidirectional prefix (what the serving engine runs). Every op of the pass is row-wise or
+     * per sequence except the matrix products, so on the CPU each sequence's logits equal its own
+     * prefillLast's bit for bit while B·T stays below {@link org.transformer4j.runtime.cpu.CpuKernels#smallMRows()}
+     * (and its solo chunk is below it too); the engine keeps to that.
+     */
+    public float[][] prefillLastAll(KvState st, int[][] tokens) {
+        checkState(st);
+        int batch = st.batch;
+        if (tokens == null || tokens.length != batch) {
+            throw new IllegalArgumentException("prefillLastAll takes one token array per sequence (" + batch + "), got "
+                    + (tokens == null ? "null" : tokens.length));
+        }
+        if (config.architecture() != TransformerConfig.Architecture.DECODER_ONLY || config.prefixLm()) {
+            throw new IllegalArgumentException("prefillLastAll runs decoder-only models without a bidirectional prefix; this one is "
+                    + config.architecture() + (config.prefixLm() ? " (prefix-LM)" : ""));
+        }
+        int t = tokens[0] == null ? 0 : tokens[0].length;
+        int start = st.lengths[0];
+        for (int b = 0; b < batch; b++) {
+            if (tokens[b] == null || tokens[b].length == 0) throw new IllegalArgumentException("no tokens to prefill for sequence " + b);
+            if (tokens[b].length != t) {
+                throw new IllegalArgumentException("prefillLastAll needs chunks of one length: sequence 0 has " + t + " tokens, sequence "
+                        + b + " has " + tokens[b].length);
+            }
+            if (st.lengths[b] != start) {
+                throw new IllegalArgumentException("prefillLastAll needs sequences of one length: sequence 0 holds " + start
+                        + " rows, sequence " + b + " holds " + st.lengths[b]);
+            }
+            checkIds(tokens[b]);
+            st.checkRoom(b, t);
+        }
+        checkPositions(start, t);
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        int[] before = st.lengths.clone();
+        float[][][] l3;
+        try (Scratch s = new Scratch(backend); var hold = st.hold()) {                          // the pool cannot grow meanwhile
+            Tensor x = embed(s, tokens, start);                                                 // (B, T, C)
+            RopeAt rope = ropeFrom(s, batch, start, t);
+            Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, (Tensor) null), before, bias,
+                    false, rope, config.window(l)), null);
+            if (t > 1) {
+                Tensor last = s.empty(dtype, batch, 1, config.modelWidth());
+                backend.copy(h.slice(1, t - 1, t), last);
+                h = last;
+            }
+            l3 = toHost3(logits(s, h), batch, 1, config.vocabSize());
+        }
+        float[][] out = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            st.lengths[b] = start + t;
+            out[b] = l3[b][0];
+        }
+        st.tokensEncoded += (long) batch * t;
+        return out;
+    }
+
     /** The prefill, leaving the logits (1, T, V), or (1, 1, V) of the last token, in {@code s}. */
     Tensor prefill(Scratch s, KvState st, int b, int[] tokens, boolean lastOnly) {
         checkState(st);

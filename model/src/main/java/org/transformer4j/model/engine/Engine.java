@@ -1,6 +1,7 @@
 // Engine — continuous batching over one paged KV pool: requests join the running decode batch at
-// every step, prompts are prefilled in chunks under a per-step token budget between decode steps,
-// and a sequence that cannot grow when blocks run out is preempted and recomputed later.
+// every step, prompts are prefilled in chunks under a per-step token budget between decode steps
+// (equal chunks of several prompts in one pass), and a sequence that cannot grow when blocks run out
+// is preempted and recomputed later.
 package org.transformer4j.model.engine;
 
 import java.util.ArrayDeque;
@@ -33,7 +34,8 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  * aligned and never shorter than it (a short tail is merged into the chunk before), while a shorter
  * prompt's chunks may be any size (its solo prefill is below the limit too); and a preempted sequence
  * is recomputed as it was first computed — its prompt by prefill, its generated tokens fed back one
- * per decode step. On
+ * per decode step. Chunks of one start and length from several prompts run as one pass of at most
+ * smallMRows − 1 rows (every other op of the pass is row-wise or per sequence). On
  * CUDA, cuBLAS may choose other kernels for other M, so equality there is up to float rounding.
  *
  * <p><b>Failure is per sequence.</b> Bad input is refused at {@link #submit}; a sequence whose
@@ -152,16 +154,24 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
+    private final AtomicLong prefillPasses = new AtomicLong();
     private volatile int runningCount, blocksInUse;
     private final Object lock = new Object();
     private volatile boolean stopping;
     private final Thread loop;
+    /**
+     * Most rows of one prefill pass over several sequences' equal chunks: on the CPU below the small-M
+     * limit, so that each row keeps its solo bits; 1 (no groups) on CUDA, where that pass has not run on
+     * a GPU yet, and for prefix-LM models, whose first chunk attends bidirectionally.
+     */
+    private final int groupRows;
 
     public Engine(Transformer model, Config config) {
         PagedBatch.requireDecoderOnly(model);
         this.model = model;
         this.config = config;
         this.vocab = model.config.vocabSize();
+        this.groupRows = model.backend.device().isCuda() || model.config.prefixLm() ? 1 : CpuKernels.smallMRows() - 1;
         this.blocks = new BlockManager(model, config.kvBudgetBytes(), config.maxRunning());
         this.loop = Thread.ofPlatform().daemon().name("t4j-engine").unstarted(this::run);
         loop.start();
@@ -188,6 +198,9 @@ public final class Engine implements AutoCloseable {
     public long prefixHits() { return blocks.prefixHits(); }
 
     public long steps() { return steps.get(); }
+
+    /** Forward passes run for prompts (one per prefill chunk, or per group of equal chunks run together). */
+    public long prefillPasses() { return prefillPasses.get(); }
 
     /**
      * Queues a request. Throws IllegalArgumentException for bad input (empty prompt, an id outside the
@@ -299,15 +312,17 @@ public final class Engine implements AutoCloseable {
         decoding.removeIf(s -> !running.contains(s));   // preempted to make room for a later one
         int budget = config.stepTokens() - decoding.size();
         boolean progressed = false;
+        List<Chunk> chunks = new ArrayList<>();
         for (Seq s : new ArrayList<>(running)) {
             if (!s.prefilling() || s.done || !running.contains(s)) continue;
             if (budget < minChunk(s) && (progressed || !decoding.isEmpty())) break;
             int take = chunk(s, Math.max(budget, minChunk(s)));
             if (!room(s, s.len + take, decoding.isEmpty() && !progressed)) break;
-            prefill(s, take);
+            chunks.add(new Chunk(s, s.len, take));
             budget -= take;
             progressed = true;
         }
+        prefillChunks(chunks);
         for (int from = 0; from < decoding.size(); from += config.decodeGroup()) {
             decode(decoding.subList(from, Math.min(decoding.size(), from + config.decodeGroup())));
         }
@@ -394,14 +409,70 @@ public final class Engine implements AutoCloseable {
 
     private int[] table(Seq s) { return s.held.stream().mapToInt(Integer::intValue).toArray(); }
 
+    /** A prefill chunk planned for this step: {@code take} prompt rows of s from row {@code start}. */
+    private record Chunk(Seq s, int start, int take) {
+        /** Whether the plan still holds: s not preempted (or ended) by a later sequence's room since. */
+        boolean live(List<Seq> running) { return !s.done && running.contains(s) && s.len == start; }
+    }
+
+    /**
+     * Runs this step's prefill chunks: chunks of one start and length go through the model together
+     * (several short prompts in one pass, at the small-M products' better rate) in groups of at most
+     * {@link #groupRows} rows; a group that fails is rerun one chunk at a time so that only the
+     * failing sequence ends.
+     */
+    private void prefillChunks(List<Chunk> chunks) {
+        List<Chunk> left = new ArrayList<>(chunks);
+        while (!left.isEmpty()) {
+            Chunk first = left.remove(0);
+            if (!first.live(running)) continue;
+            List<Chunk> group = new ArrayList<>(List.of(first));
+            for (var it = left.iterator(); it.hasNext() && (group.size() + 1) * first.take() <= groupRows; ) {
+                Chunk c = it.next();
+                if (c.start() == first.start() && c.take() == first.take() && c.live(running)) {
+                    group.add(c);
+                    it.remove();
+                }
+            }
+            if (group.size() == 1) {
+                prefill(first.s(), first.take());
+                continue;
+            }
+            int b = group.size(), take = first.take();
+            int maxBlocks = group.stream().mapToInt(c -> c.s().held.size()).max().orElseThrow();
+            int[] tables = new int[b * maxBlocks];
+            int[][] tokens = new int[b][];
+            for (int i = 0; i < b; i++) {
+                Seq s = group.get(i).s();
+                for (int j = 0; j < maxBlocks; j++) tables[i * maxBlocks + j] = s.held.get(Math.min(j, s.held.size() - 1));
+                tokens[i] = Arrays.copyOfRange(s.prompt, s.len, s.len + take);
+            }
+            float[][] logits;
+            try {
+                logits = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens);
+                prefillPasses.incrementAndGet();
+            } catch (RuntimeException e) {
+                for (Chunk c : group) if (c.live(running)) prefill(c.s(), c.take());   // only the failing sequence ends
+                continue;
+            }
+            for (int i = 0; i < b; i++) prefilled(group.get(i).s(), take, logits[i]);
+        }
+    }
+
     private void prefill(Seq s, int take) {
         float[] logits;
         try {
             logits = PagedBatch.prefill(model, blocks.caches(), table(s), s.len, Arrays.copyOfRange(s.prompt, s.len, s.len + take));
+            prefillPasses.incrementAndGet();
         } catch (RuntimeException e) {
             fail(s, "prefill failed: " + e.getMessage());
             return;
         }
+        prefilled(s, take, logits);
+    }
+
+    /** After s's chunk of {@code take} rows ran: its length, its published prompt blocks, and its first token when the prompt is done. */
+    private void prefilled(Seq s, int take, float[] logits) {
         s.len += take;
         int full = Math.min(s.len, s.prompt.length) / BlockManager.BLOCK_SIZE;
         for (; s.published < full; s.published++) {

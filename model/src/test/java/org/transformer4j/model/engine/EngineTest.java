@@ -1,6 +1,6 @@
 // EngineTest — the continuous-batching engine against Generator run alone on each request: the same
-// tokens under concurrency, chunked prefill, preemption under a tiny KV budget, prefix sharing, and a
-// sequence with non-finite logits failing alone.
+// tokens under concurrency, chunked prefill, equal chunks of several prompts in one pass, preemption
+// under a tiny KV budget, prefix sharing, and a sequence with non-finite logits failing alone.
 package org.transformer4j.model.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -152,6 +152,69 @@ class EngineTest {
             assertTrue(e.preemptions() > 0, "the budget forced preemptions");
             assertEquals(0, e.blocksInUse());
         }
+    }
+
+    /**
+     * Prompts that arrive together with chunks of one length are prefilled in one pass (the engine's
+     * loop is held in a first request's listener while they are submitted, so that one step admits
+     * them all), and each still gets exactly its solo tokens; a prompt of another length has its own
+     * pass, and one with shared prefix blocks (another start) too.
+     */
+    @Test
+    void equalPromptChunksArePrefilledTogetherWithTheirSoloTokens() throws Exception {
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<Void> held = new CompletableFuture<>();
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            e.submit(new Engine.Request(prompt(99, 5), Generator.Options.greedy(2)), new Engine.Listener() {
+                @Override public void onToken(Engine.Token t) {
+                    if (t.index() != 0) return;
+                    held.complete(null);
+                    try {
+                        hold.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                @Override public void onFinish(Engine.Finish reason, String error) {}
+            });
+            held.get(60, TimeUnit.SECONDS);
+            long before = e.prefillPasses();
+            List<int[]> prompts = new ArrayList<>();
+            for (int i = 0; i < 8; i++) prompts.add(prompt(300 + i, 12));     // 8 × 12 = 96 rows: one pass
+            prompts.add(prompt(400, 7));
+            prompts.add(prompt(401, 7));
+            List<Generator.Options> opts = options(prompts.size());
+            List<CompletableFuture<Result>> fs = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) fs.add(submit(e, prompts.get(i), opts.get(i)));
+            hold.countDown();
+            Generator g = new Generator(model);
+            for (int i = 0; i < prompts.size(); i++) {
+                Result r = fs.get(i).get(120, TimeUnit.SECONDS);
+                assertEquals(null, r.error(), "request " + i);
+                assertArrayEquals(g.generate(prompts.get(i), opts.get(i), null), r.ids(), "request " + i);
+            }
+            if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 8 * 12) {
+                assertEquals(2, e.prefillPasses() - before, "the eight 12-token prompts in one pass, the two 7-token ones in another");
+            }
+        }
+    }
+
+    @Test
+    void prefillAllRefusesUnequalChunks() {
+        try (PagedBatchPool pool = new PagedBatchPool(4)) {
+            IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+                    () -> PagedBatch.prefillAll(model, pool.kv, new int[] {0, 1}, 1, 0, new int[][] {{5, 6, 7}, {5, 6}}));
+            assertTrue(ex.getMessage().contains("chunks of one length"), ex.getMessage());
+        }
+    }
+
+    /** A bare pool of KV blocks for PagedBatch calls. */
+    static final class PagedBatchPool implements AutoCloseable {
+        final org.transformer4j.runtime.Tensor[][] kv;
+
+        PagedBatchPool(int blocks) { kv = PagedBatch.allocate(model, blocks); }
+
+        @Override public void close() { for (var ts : kv) for (var t : ts) t.close(); }
     }
 
     @Test
