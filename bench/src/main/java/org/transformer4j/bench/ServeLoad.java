@@ -38,7 +38,7 @@ import org.transformer4j.server.OpenAiServer;
  * which is how servers without continuous batching behave. Throughput = all streamed tokens / wall
  * time from the first request to the last token; tokens per CPU-s divides them by the process's CPU time
  * instead (fairer on a machine shared with other work). A warm-up round runs first in each mode: the
- * largest client count with a quarter of the new tokens. Not a test.
+ * largest client count, in full. Not a test.
  */
 public final class ServeLoad {
 
@@ -79,10 +79,11 @@ public final class ServeLoad {
                     try (Engine e = new Engine(m, cfg);
                          OpenAiServer s = OpenAiServer.decoder("gpt2-random", e, new IdTokenizer(), null, OpenAiServer.Limits.defaults())) {
                         int port = s.start("127.0.0.1", 0);
-                        // warm-up: the largest load with a quarter of the tokens, so that the measured runs find the
-                        // JIT done with the paths they take (a 2-client warm-up left the 32-client batched run, whose
-                        // 32-row products and prefill batches it never ran, 25% below its later repeats)
-                        load(port, Arrays.stream(clients).max().orElse(2), prompt, Math.max(4, steps / 4), c.vocabSize(), 99);
+                        // warm-up: the largest load in full, so that the measured runs find the JIT done with the
+                        // paths they take (after a 2-client warm-up the 32-client batched run, whose 32-row products and
+                        // prefill groups it never ran, measured 25% below its later repeats; after one of a quarter of
+                        // the tokens, still 18% below: 180 against 220 tokens/s, 2026-12-04)
+                        load(port, Arrays.stream(clients).max().orElse(2), prompt, steps, c.vocabSize(), 99);
                         for (int n : clients) {
                             Run r = load(port, n, prompt, steps, c.vocabSize(), n);
                             System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f |%n", mode, n,
