@@ -321,19 +321,8 @@ public final class Tensor implements AutoCloseable {
         if (dtype == DType.F32 && r > 1 && strides[r - 1] == 1 && shape[r - 1] > 1) {
             // rows of unit stride (a column slice, a head's view of a fused projection): one bulk copy per row
             int row = (int) shape[r - 1];
-            long rows = numel() / row;
-            long[] idx = new long[r - 1];
-            long off = 0;
-            for (long k = 0; k < rows; k++) {
-                MemorySegment.copy(seg, F32, off * 4, out, (int) (k * row), row);
-                for (int d = r - 2; d >= 0; d--) {
-                    idx[d]++;
-                    off += strides[d];
-                    if (idx[d] < shape[d]) break;
-                    off -= strides[d] * shape[d];
-                    idx[d] = 0;
-                }
-            }
+            int[] k = {0};
+            forEachOffset(r - 1, off -> MemorySegment.copy(seg, F32, off * 4, out, row * k[0]++, row));
             return out;
         }
         int[] i = {0};
@@ -418,9 +407,14 @@ public final class Tensor implements AutoCloseable {
 
     /** Calls {@code f} with each element's offset from element 0 (in elements), row-major. */
     void forEachOffset(java.util.function.LongConsumer f) {
-        long n = numel();
-        if (n == 0) return;
-        int r = shape.length;
+        forEachOffset(shape.length, f);
+    }
+
+    /** Calls {@code f} with the offset of element (i₀, …, i_{r−1}, 0, …, 0) for each index of the first r dimensions, row-major (r = rank: every element). */
+    private void forEachOffset(int r, java.util.function.LongConsumer f) {
+        long n = 1;
+        for (int d = 0; d < r; d++) n *= shape[d];
+        if (numel() == 0) return;
         long[] idx = new long[r];
         long off = 0;
         for (long k = 0; k < n; k++) {
