@@ -376,7 +376,7 @@ public final class CpuGemm {
         // ---- small-M path (e.g. decoding one token): no packing of B
 
         void runDirect(boolean parallel) {
-            int width = transB ? dotChunk(n, k, batch, parallel) : directChunk(n, batch, AXPY_CHUNK, parallel);
+            int width = transB ? dotChunk(n, k, batch, parallel, vec) : directChunk(n, batch, AXPY_CHUNK, parallel);
             int perBatch = ceilDiv(n, width);
             LongConsumer task = t -> {
                 int bi = (int) (t / perBatch);
@@ -525,9 +525,13 @@ public final class CpuGemm {
      * task's B rows (≤ 256 KiB) stay in L2 while its row blocks pass them, and fewer again (see
      * directChunk) to give every thread work.
      */
-    private static int dotChunk(int n, int k, int batch, boolean parallel) {
+    private static int dotChunk(int n, int k, int batch, boolean parallel, boolean vec) {
         int base = Math.max(MIN_CHUNK, Math.min(DOT_CHUNK, (DOT_CHUNK_FLOATS / Math.max(1, k)) / MIN_CHUNK * MIN_CHUNK));
-        return directChunk(n, batch, base, parallel);
+        int width = directChunk(n, batch, base, parallel);
+        // whole tiles: with 3-column tiles (256-bit vectors) a 16-column chunk ended in a tile computing one
+        // column three times (K = 3072: 6 tiles for 16 columns instead of 5 1/3)
+        int cols = vec && VectorOps.TILED ? VectorOps.TILE_COLS : 1;
+        return width > cols ? width - width % cols : width;
     }
 
     private static void scalarAxpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
@@ -563,7 +567,7 @@ public final class CpuGemm {
         }
         // A segment confined to the calling thread cannot be read by the pool's workers: then serially.
         boolean parallel = THREADS > 1 && (long) M * N * K >= PARALLEL_MIN_WORK && b.isAccessibleBy(OTHER_THREAD);
-        int width = dotChunk(N, K, 1, parallel);
+        int width = dotChunk(N, K, 1, parallel, vec);
         parallelFor(ceilDiv(N, width), parallel, t -> {
             int j0 = (int) t * width;
             int j1 = Math.min(N, j0 + width);
