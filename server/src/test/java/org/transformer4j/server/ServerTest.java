@@ -296,15 +296,55 @@ class ServerTest {
         while ((e.running() > 0 || e.blocksInUse() > 0 || e.queued() > 0) && System.nanoTime() < end) Thread.sleep(20);
     }
 
+    /**
+     * The streamed request R must still be running when its client goes: a request G submitted to the
+     * engine directly holds the engine's loop (in its listener, which runs on the loop) first at its
+     * first token, until R is queued, then at its second, which comes in the step that admitted R and
+     * gave R its first token; the client reads that token, disconnects, and only then is the loop let
+     * go. (Without the hold, a fast machine generated all of R's 150 tokens before the client looked.)
+     */
     @Test
     void aClientThatDisconnectsFreesItsBlocks() throws Exception {
+        awaitIdle(engine);
+        long tokensBefore = engine.tokensGenerated();
+        java.util.concurrent.CountDownLatch release1 = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release2 = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<Void> atFirst = new CompletableFuture<>(), atSecond = new CompletableFuture<>();
+        engine.submit(new Engine.Request(TOK.encode("zz"), Generator.Options.greedy(3)), new Engine.Listener() {
+            @Override public void onToken(Engine.Token t) {
+                try {
+                    if (t.index() == 0) { atFirst.complete(null); release1.await(60, java.util.concurrent.TimeUnit.SECONDS); }
+                    if (t.index() == 1) { atSecond.complete(null); release2.await(60, java.util.concurrent.TimeUnit.SECONDS); }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            @Override public void onFinish(Engine.Finish reason, String error) {}
+        });
         String body = "{\"model\": \"tiny\", \"prompt\": \"abcdefgh\", \"max_tokens\": 150, \"temperature\": 0, \"stream\": true}";
-        InputStream s = openStream("/v1/completions", body);
-        assertTrue(engine.blocksInUse() > 0 || engine.running() > 0, "the sequence holds blocks while it streams");
-        s.close();
+        InputStream s;
+        try {
+            atFirst.get(60, java.util.concurrent.TimeUnit.SECONDS);                      // the loop is held: R will wait in the queue
+            ExecutorService one = Executors.newSingleThreadExecutor();
+            Future<InputStream> opened = one.submit(() -> openStream("/v1/completions", body));
+            long end = System.nanoTime() + 60_000_000_000L;
+            while (engine.queued() == 0 && System.nanoTime() < end) Thread.sleep(5);
+            assertTrue(engine.queued() > 0, "the streamed request reached the engine");
+            release1.countDown();                                                          // next step: R admitted, prefilled, its first token out
+            atSecond.get(60, java.util.concurrent.TimeUnit.SECONDS);                     // the loop is held again, R running
+            s = opened.get(60, java.util.concurrent.TimeUnit.SECONDS);                   // the client has R's first event
+            one.shutdown();
+            assertEquals(3, engine.tokensGenerated() - tokensBefore, "G's first two tokens and R's first: R is mid-stream");
+            s.close();
+        } finally {
+            release1.countDown();
+            release2.countDown();
+        }
         awaitIdle(engine);
         assertEquals(0, engine.running(), "the sequence was cancelled");
         assertEquals(0, engine.blocksInUse(), "its blocks are free");
+        assertTrue(engine.tokensGenerated() - tokensBefore < 3 + 150, "R ended early: "
+                + (engine.tokensGenerated() - tokensBefore) + " tokens for G's 3 and R's 150");
         HttpResponse<String> m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertTrue(m.body().contains("t4j_kv_blocks_in_use 0"), m.body());
