@@ -366,12 +366,7 @@ public final class Transformer {
             RopeAt rope = ropeFrom(s, batch, start, t);
             Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, (Tensor) null), before, bias,
                     false, rope, config.window(l)), null);
-            if (t > 1) {
-                Tensor last = s.empty(dtype, batch, 1, config.modelWidth());
-                backend.copy(h.slice(1, t - 1, t), last);
-                h = last;
-            }
-            l3 = toHost3(logits(s, h), batch, 1, config.vocabSize());
+            l3 = toHost3(logits(s, lastRows(s, h)), batch, 1, config.vocabSize());
         }
         float[][] out = new float[batch][];
         for (int b = 0; b < batch; b++) {
@@ -380,6 +375,15 @@ public final class Transformer {
         }
         st.tokensEncoded += (long) batch * t;
         return out;
+    }
+
+    /** Each sequence's last row of h (B, T, C): h itself for T = 1, else a copy (B, 1, C) in {@code s}. */
+    private Tensor lastRows(Scratch s, Tensor h) {
+        long t = h.shape(1);
+        if (t == 1) return h;
+        Tensor last = s.empty(dtype, h.shape(0), 1, config.modelWidth());
+        backend.copy(h.slice(1, t - 1, t), last);
+        return last;
     }
 
     /** The prefill, leaving the logits (1, T, V), or (1, 1, V) of the last token, in {@code s}. */
@@ -400,12 +404,7 @@ public final class Transformer {
             Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
                     bidirectionalPrefix, rope, config.window(l)), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
                     st.memory(st.crossV, l, b)));
-            if (lastOnly && tokens.length > 1) {
-                Tensor last = s.empty(dtype, 1, 1, config.modelWidth());
-                backend.copy(h.slice(1, tokens.length - 1, tokens.length), last);
-                h = last;
-            }
-            logits = logits(s, h);
+            logits = logits(s, lastOnly ? lastRows(s, h) : h);
         }
         st.lengths[b] = start + tokens.length;
         st.tokensEncoded += tokens.length;

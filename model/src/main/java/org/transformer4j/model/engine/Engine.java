@@ -409,6 +409,19 @@ public final class Engine implements AutoCloseable {
 
     private int[] table(Seq s) { return s.held.stream().mapToInt(Integer::intValue).toArray(); }
 
+    /** Most blocks any of the sequences holds: the width of their block tables together. */
+    private static int maxBlocks(List<Seq> seqs) { return seqs.stream().mapToInt(s -> s.held.size()).max().orElseThrow(); }
+
+    /** The sequences' block tables, one row of maxBlocks each, a short row padded with its last block. */
+    private static int[] tables(List<Seq> seqs, int maxBlocks) {
+        int[] tables = new int[seqs.size() * maxBlocks];
+        for (int i = 0; i < seqs.size(); i++) {
+            List<Integer> held = seqs.get(i).held;
+            for (int j = 0; j < maxBlocks; j++) tables[i * maxBlocks + j] = held.get(Math.min(j, held.size() - 1));
+        }
+        return tables;
+    }
+
     /** A prefill chunk planned for this step: {@code take} prompt rows of s from row {@code start}. */
     private record Chunk(Seq s, int start, int take) {
         /** Whether the plan still holds: s not preempted (or ended) by a later sequence's room since. */
@@ -439,14 +452,11 @@ public final class Engine implements AutoCloseable {
                 continue;
             }
             int b = group.size(), take = first.take();
-            int maxBlocks = group.stream().mapToInt(c -> c.s().held.size()).max().orElseThrow();
-            int[] tables = new int[b * maxBlocks];
+            List<Seq> seqs = group.stream().map(Chunk::s).toList();
+            int maxBlocks = maxBlocks(seqs);
+            int[] tables = tables(seqs, maxBlocks);
             int[][] tokens = new int[b][];
-            for (int i = 0; i < b; i++) {
-                Seq s = group.get(i).s();
-                for (int j = 0; j < maxBlocks; j++) tables[i * maxBlocks + j] = s.held.get(Math.min(j, s.held.size() - 1));
-                tokens[i] = Arrays.copyOfRange(s.prompt, s.len, s.len + take);
-            }
+            for (int i = 0; i < b; i++) tokens[i] = Arrays.copyOfRange(seqs.get(i).prompt, first.start(), first.start() + take);
             float[][] logits;
             try {
                 logits = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens);
@@ -489,12 +499,11 @@ public final class Engine implements AutoCloseable {
 
     private void decode(List<Seq> group) {
         int b = group.size();
-        int maxBlocks = group.stream().mapToInt(s -> s.held.size()).max().orElseThrow();
-        int[] tables = new int[b * maxBlocks];
+        int maxBlocks = maxBlocks(group);
+        int[] tables = tables(group, maxBlocks);
         int[] lengths = new int[b], tokens = new int[b];
         for (int i = 0; i < b; i++) {
             Seq s = group.get(i);
-            for (int j = 0; j < maxBlocks; j++) tables[i * maxBlocks + j] = s.held.get(Math.min(j, s.held.size() - 1));
             lengths[i] = s.len;
             tokens[i] = s.token(s.len);
         }

@@ -185,7 +185,7 @@ public final class CpuAttention {
                     float[] kb = keys[b];
                     int stride = nkv * hs;
                     int jj4 = 0;
-                    if (vec) {                     // one vector dot per key (VectorOps.dot's order)
+                    if (vec) {                     // one vector dot per key (VectorOps.dot's order); the scalar loops below then find none left
                         for (; jj4 < n; jj4++) s[jj4] = VectorOps.dot(q, qo, kb, ((j0 + jj4) * nkv + kvh) * hs, hs);
                     }
                     // four keys at a time: four independent chains of adds (each key's sum still d = 0, 1, …)
