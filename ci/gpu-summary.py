@@ -50,6 +50,16 @@ def generate_lines(log):
         return []
 
 
+def serve_lines(log):
+    """The serve phase's ServeLoad output: its backend line and table rows (issue 17's load benchmark)."""
+    try:
+        with open(log, errors="replace") as fh:
+            return [line.strip() for line in fh
+                    if line.startswith(("| batched", "| one-at-a-time")) or (line.startswith("backend: ") and "greedy per client" in line)]
+    except OSError:
+        return []
+
+
 def decode_copy_gbs(log):
     """The device copy bandwidth DecodeBenchmark printed (its last such line), or None."""
     found = None
@@ -125,6 +135,7 @@ def main():
         except (KeyError, ValueError, ZeroDivisionError) as e:
             summary["benchmarks"].append({"benchmark": b.get("benchmark"), "error": repr(e)})
     summary["generate"] = generate_lines(os.path.join(out_dir, "gpu-check.log"))
+    summary["serve"] = serve_lines(os.path.join(out_dir, "gpu-check.log"))
     json.dump(summary, sys.stdout, indent=1)
     print()
 
