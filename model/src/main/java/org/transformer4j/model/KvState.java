@@ -142,6 +142,9 @@ public final class KvState implements AutoCloseable {
 
     int tableVersion() { return tableVersion; }
 
+    /** For a view whose owner rewrote {@link #blockTable} in place: the device copy is refreshed before the next step. */
+    void tableChanged() { tableVersion++; }
+
     /** The pool's generation (its caches are replaced when it grows); 0 for a view. */
     int generation() { return pool == null ? 0 : pool.generation(); }
 

@@ -11,8 +11,9 @@ import org.transformer4j.runtime.Tensor;
  * dtype, made by {@link #allocate}; a block table lists, per sequence, the blocks that hold its rows
  * 0, 16, 32, … The calls run exactly the ops of {@link Transformer#prefillLast} and of a
  * {@link KvState}'s decode step, so a sequence served through a pool gives the tokens it gives alone.
- * The decode step here runs op by op (the batch changes every step; a captured graph would freeze
- * the block table, which the runtime keeps on the host).
+ * {@link #decode} runs a step op by op at its own batch size (a fresh state each time);
+ * {@link Decoder} keeps one state per batch bucket, whose step is captured once and replayed with
+ * the block table in a device tensor, so that the batch may change from step to step.
  */
 public final class PagedBatch {
 
@@ -97,9 +98,9 @@ public final class PagedBatch {
         }
     }
 
-    /** A decode step's logits (B, V), valid until {@link #close}. */
+    /** A decode step's logits (B, V), valid until {@link #close} (from a {@link Decoder}: until its next step). */
     public static final class Step implements AutoCloseable {
-        private final KvState state;
+        private final KvState state;                 // null where a Decoder keeps the state
         private final Tensor logits;
 
         Step(KvState state, Tensor logits) { this.state = state; this.logits = logits; }
@@ -107,6 +108,124 @@ public final class PagedBatch {
         public Tensor logits() { return logits; }
 
         @Override
-        public void close() { state.close(); }
+        public void close() { if (state != null) state.close(); }
+    }
+
+    /**
+     * Decode steps of a pool's sequences that run from captured graphs: one {@link KvState} view per
+     * batch bucket, kept from step to step, so that its {@link DecodeStep} runs the first step of
+     * that bucket op by op, captures the second and replays every later one (on CUDA one graph launch
+     * instead of ~100 kernel launches from Java; on the CPU the backend's twin of a graph, which tests
+     * the same path). A step of B sequences runs at the smallest bucket ≥ B: rows past B are padding
+     * (token 0 at position 0, whose K/V go to row 0 of {@code padBlock} and whose attention reads only
+     * that row), their logits never read. Every table is {@code width} blocks wide (the most a sequence
+     * can hold) so that a graph never sees a wider one; a row shorter than that repeats its last block,
+     * as {@link #decode(Transformer, Tensor[][], int[], int, int[], int[])}'s tables do. B above the
+     * largest bucket runs that way, op by op. Each row's tokens are those of the same sequence alone as
+     * for {@code decode}: on the CPU bit for bit while the bucket stays below the small-M limit (a
+     * row's bits do not depend on the other rows there), on CUDA up to float rounding. One thread at a
+     * time (the engine's loop); the caches must stay the same tensors while {@code pool} is used (a
+     * new caches array closes the states and starts again).
+     */
+    public static final class Decoder implements AutoCloseable {
+        private final Transformer m;
+        private final int[] buckets;
+        private final int width;
+        private final int padBlock;
+        private final KvState[] states;
+        private Tensor[][] kv;
+        private boolean closed;
+
+        /**
+         * @param buckets  batch sizes to capture, ascending, each ≥ 1
+         * @param width    blocks per table row: at least the most blocks one sequence holds
+         * @param padBlock a block of the pool that no sequence holds (padding rows write there)
+         */
+        public Decoder(Transformer m, int[] buckets, int width, int padBlock) {
+            requireDecoderOnly(m);
+            if (buckets == null || buckets.length == 0) throw new IllegalArgumentException("a decoder needs ≥ 1 batch bucket");
+            for (int i = 0; i < buckets.length; i++) {
+                if (buckets[i] < 1 || (i > 0 && buckets[i] <= buckets[i - 1])) {
+                    throw new IllegalArgumentException("batch buckets must be ascending and ≥ 1: " + java.util.Arrays.toString(buckets));
+                }
+            }
+            if (width < 1) throw new IllegalArgumentException("table width must be ≥ 1 block, got " + width);
+            if (padBlock < 0) throw new IllegalArgumentException("padBlock must be a block id ≥ 0, got " + padBlock);
+            this.m = m;
+            this.buckets = buckets.clone();
+            this.width = width;
+            this.padBlock = padBlock;
+            this.states = new KvState[buckets.length];
+        }
+
+        /** The batch size a step of {@code b} sequences runs at: the smallest bucket ≥ b, else b. */
+        public int bucket(int b) {
+            for (int size : buckets) if (size >= b) return size;
+            return b;
+        }
+
+        /** Whether the bucket's step replays a captured graph now. */
+        public boolean graphed(int bucket) {
+            for (int i = 0; i < buckets.length; i++) if (buckets[i] == bucket) return states[i] != null && states[i].decodeGraphed();
+            return false;
+        }
+
+        /** Why the bucket's capture failed (its steps then run op by op), or null. */
+        public String graphFailure(int bucket) {
+            for (int i = 0; i < buckets.length; i++) if (buckets[i] == bucket) return states[i] == null ? null : states[i].decodeGraphFailure();
+            return null;
+        }
+
+        /**
+         * One decode step, as {@link PagedBatch#decode(Transformer, Tensor[][], int[], int, int[], int[])}
+         * takes it (tables B × maxBlocks, maxBlocks ≤ width); the logits are valid until the next step.
+         */
+        public Step decode(Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, int[] tokens) {
+            if (closed) throw new IllegalStateException("this decoder is closed");
+            int b = tokens.length;
+            if (lengths.length != b || tables.length != b * maxBlocks) {
+                throw new IllegalArgumentException("decode: " + b + " tokens, " + lengths.length + " lengths, tables of "
+                        + tables.length + " ints for maxBlocks " + maxBlocks);
+            }
+            if (maxBlocks > width) {
+                throw new IllegalArgumentException("a sequence holds " + maxBlocks + " blocks, more than the decoder's table width " + width);
+            }
+            int bi = 0;
+            while (bi < buckets.length && buckets[bi] < b) bi++;
+            if (bi == buckets.length) return PagedBatch.decode(m, kv, tables, maxBlocks, lengths, tokens);
+            if (kv != this.kv) {                                 // other caches (a pool that grew): new states
+                closeStates();
+                this.kv = kv;
+            }
+            int size = buckets[bi];
+            KvState st = states[bi];
+            if (st == null) st = states[bi] = new KvState(m, kv[0], kv[1], new int[size * width], width, new int[size]);
+            boolean changed = false;
+            for (int r = 0; r < size; r++) {
+                for (int j = 0; j < width; j++) {
+                    int id = r < b ? tables[r * maxBlocks + Math.min(j, maxBlocks - 1)] : padBlock;
+                    if (st.blockTable[r * width + j] != id) { st.blockTable[r * width + j] = id; changed = true; }
+                }
+                st.lengths[r] = r < b ? lengths[r] : 0;
+            }
+            if (changed) st.tableChanged();
+            int[] padded = java.util.Arrays.copyOf(tokens, size);   // padding rows feed token 0
+            Tensor logits = m.stepOnDevice(st, padded).view(size, m.config.vocabSize());
+            return new Step(null, b == size ? logits : logits.slice(0, 0, b));
+        }
+
+        private void closeStates() {
+            for (int i = 0; i < states.length; i++) {
+                if (states[i] != null) states[i].close();
+                states[i] = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            closeStates();
+        }
     }
 }

@@ -55,33 +55,55 @@ public final class Engine implements AutoCloseable {
      * @param decodeGroup    sequences per decode forward pass at most
      * @param minChunkRows   fewest rows of a prefill chunk that is not a whole prompt, for prompts of at
      *                       least this many tokens (shorter prompts' chunks may be any size)
+     * @param decodeBuckets  batch sizes whose decode step is captured once and replayed (ascending; a
+     *                       step runs at the smallest bucket ≥ its sequences, padded; see
+     *                       {@link PagedBatch.Decoder}); empty: every step op by op at its own size
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
-                         int decodeGroup, int minChunkRows) {
+                         int decodeGroup, int minChunkRows, int[] decodeBuckets) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
             if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1) {
-                throw new IllegalArgumentException("engine limits must be ≥ 1 (maxWaiting ≥ 0): " + this);
+                throw new IllegalArgumentException("engine limits must be ≥ 1 (maxWaiting ≥ 0): kvBudgetBytes=" + kvBudgetBytes
+                        + " maxRunning=" + maxRunning + " maxWaiting=" + maxWaiting + " stepTokens=" + stepTokens + " prefillChunk="
+                        + prefillChunk + " decodeGroup=" + decodeGroup + " minChunkRows=" + minChunkRows);
+            }
+            decodeBuckets = decodeBuckets == null ? new int[0] : decodeBuckets.clone();
+            for (int i = 0; i < decodeBuckets.length; i++) {
+                if (decodeBuckets[i] < 1 || (i > 0 && decodeBuckets[i] <= decodeBuckets[i - 1])) {
+                    throw new IllegalArgumentException("decode buckets must be ascending and ≥ 1: " + Arrays.toString(decodeBuckets));
+                }
             }
         }
+
+        @Override
+        public int[] decodeBuckets() { return decodeBuckets.clone(); }
 
         /**
          * Defaults for the model's backend: 256 MiB of KV, 64 running, 256 waiting, 512 tokens a step;
          * on the CPU, decode groups as large as the small-M limit allows (with the Vector API: all 64
-         * running sequences in one forward pass, each row bit-identical to a solo run).
+         * running sequences in one forward pass, each row bit-identical to a solo run) and no decode
+         * buckets (padding rows would cost their full arithmetic there, and launches cost nothing); on
+         * CUDA, captured decode steps for 1, 2, 4, 8, 16, 24, 32, 48 and 64 sequences.
          */
         public static Config defaults(Transformer m) {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
-            return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1);
+            return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64});
         }
 
         public Config kvBudget(long bytes) {
-            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows);
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets);
         }
 
         public Config limits(int running, int waiting) {
-            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows);
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets);
+        }
+
+        /** Batch sizes whose decode step is captured (see the record's parameters); none: op by op. */
+        public Config decodeBuckets(int... sizes) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes);
         }
 
         /**
@@ -90,11 +112,31 @@ public final class Engine implements AutoCloseable {
          * (equal up to float rounding, so a near tie may pick another token).
          */
         public Config decodeGroup(int g) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets);
         }
 
         public Config steps(int tokens, int chunk) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Config c && kvBudgetBytes == c.kvBudgetBytes && maxRunning == c.maxRunning && maxWaiting == c.maxWaiting
+                    && stepTokens == c.stepTokens && prefillChunk == c.prefillChunk && decodeGroup == c.decodeGroup
+                    && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows)
+                    * 31 + Arrays.hashCode(decodeBuckets);
+        }
+
+        @Override
+        public String toString() {
+            return "Config[kvBudgetBytes=" + kvBudgetBytes + ", maxRunning=" + maxRunning + ", maxWaiting=" + maxWaiting + ", stepTokens="
+                    + stepTokens + ", prefillChunk=" + prefillChunk + ", decodeGroup=" + decodeGroup + ", minChunkRows=" + minChunkRows
+                    + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + "]";
         }
     }
 
@@ -165,6 +207,9 @@ public final class Engine implements AutoCloseable {
      * a GPU yet, and for prefix-LM models, whose first chunk attends bidirectionally.
      */
     private final int groupRows;
+    /** The captured decode steps (null without decode buckets) and the pool block their padding rows write to (-1: none). */
+    private final PagedBatch.Decoder decoder;
+    private final int padBlock;
 
     public Engine(Transformer model, Config config) {
         PagedBatch.requireDecoderOnly(model);
@@ -173,9 +218,28 @@ public final class Engine implements AutoCloseable {
         this.vocab = model.config.vocabSize();
         this.groupRows = model.backend.device().isCuda() || model.config.prefixLm() ? 1 : CpuKernels.smallMRows() - 1;
         this.blocks = new BlockManager(model, config.kvBudgetBytes(), config.maxRunning());
+        int[] buckets = config.decodeBuckets();
+        if (buckets.length > 0) {
+            // one block held for the engine's life: padding rows append their K/V there, never into a sequence's blocks
+            if (blocks.numBlocks() < 2) {
+                blocks.close();
+                throw new IllegalArgumentException("decode buckets need a KV pool of ≥ 2 blocks (one is kept for padding rows); "
+                        + "this budget holds " + blocks.numBlocks() + " (Config.kvBudget, or no buckets: Config.decodeBuckets())");
+            }
+            padBlock = blocks.allocate();
+            int width = blocks.numBlocks() - 1;                  // the most blocks a sequence can hold: the pool's, or its positions'
+            if (model.config.maxPositions() > 0) width = Math.min(width, BlockManager.blocksFor(model.config.maxPositions()));
+            decoder = new PagedBatch.Decoder(model, buckets, width, padBlock);
+        } else {
+            padBlock = -1;
+            decoder = null;
+        }
         this.loop = Thread.ofPlatform().daemon().name("t4j-engine").unstarted(this::run);
         loop.start();
     }
+
+    /** Blocks a sequence may hold: the pool's, less the one kept for padding rows when decode steps are captured. */
+    private int usableBlocks() { return blocks.numBlocks() - (padBlock >= 0 ? 1 : 0); }
 
     public Transformer model() { return model; }
 
@@ -190,6 +254,12 @@ public final class Engine implements AutoCloseable {
     public int blocksInUse() { return blocksInUse; }
 
     public int numBlocks() { return blocks.numBlocks(); }
+
+    /** Whether decode steps of this batch bucket replay a captured graph now (false without buckets; see Config.decodeBuckets). */
+    public boolean decodeGraphed(int bucket) { return decoder != null && decoder.graphed(bucket); }
+
+    /** Why capturing the bucket's decode step failed (it then runs op by op), or null. */
+    public String decodeGraphFailure(int bucket) { return decoder == null ? null : decoder.graphFailure(bucket); }
 
     public long tokensGenerated() { return tokensOut.get(); }
 
@@ -223,9 +293,9 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("the prompt has " + p.length + " tokens; with " + r.options().maxNewTokens()
                     + " new tokens that exceeds the model's " + c.maxPositions() + " positions");
         }
-        if (BlockManager.blocksFor(rows) > blocks.numBlocks()) {
+        if (BlockManager.blocksFor(rows) > usableBlocks()) {
             throw new IllegalArgumentException(rows + " rows (prompt + new tokens) need " + BlockManager.blocksFor(rows)
-                    + " KV blocks but the pool has " + blocks.numBlocks());
+                    + " KV blocks but the pool has " + usableBlocks() + (padBlock >= 0 ? " for sequences (one more is kept for padding rows)" : ""));
         }
         if (queued.incrementAndGet() > config.maxWaiting()) {
             queued.decrementAndGet();
@@ -284,6 +354,7 @@ public final class Engine implements AutoCloseable {
         all.addAll(waiting);
         for (Seq s; (s = incoming.poll()) != null; ) all.add(s);
         for (Seq s : all) if (!s.done) fail(s, "the engine was closed");
+        if (decoder != null) decoder.close();
         blocks.close();
     }
 
@@ -509,7 +580,8 @@ public final class Engine implements AutoCloseable {
         }
         PagedBatch.Step step;
         try {
-            step = PagedBatch.decode(model, blocks.caches(), tables, maxBlocks, lengths, tokens);
+            step = decoder != null ? decoder.decode(blocks.caches(), tables, maxBlocks, lengths, tokens)
+                    : PagedBatch.decode(model, blocks.caches(), tables, maxBlocks, lengths, tokens);
         } catch (RuntimeException e) {
             if (b == 1) { fail(group.get(0), "decode step failed: " + e.getMessage()); return; }
             for (Seq s : group) decode(List.of(s));   // only the failing sequence ends

@@ -123,6 +123,40 @@ class EngineTest {
         }
     }
 
+    /**
+     * Captured decode steps per batch bucket (CUDA's default, run here on the CPU backend's twin of a
+     * graph): twelve requests first decode op by op (12 sequences: above the largest bucket), then at
+     * buckets 8, 4 and 1 as they finish, padded with rows that write only the padding block; each
+     * request still gets its solo tokens, and the buckets' steps replayed captured graphs.
+     */
+    @Test
+    void capturedDecodeStepsPerBucketGiveTheSoloTokens() throws Exception {
+        List<int[]> prompts = new ArrayList<>();
+        int n = 12;
+        for (int i = 0; i < n; i++) prompts.add(prompt(300 + i, 1 + (i * 11) % 70));
+        Engine.Config c = Engine.Config.defaults(model).steps(48, 32).decodeBuckets(1, 4, 8);
+        try (Engine e = new Engine(model, c)) {
+            assertSameAsAlone(e, prompts, options(n));
+            for (int bucket : new int[] {4, 8}) {
+                assertEquals(null, e.decodeGraphFailure(bucket), "bucket " + bucket);
+                assertTrue(e.decodeGraphed(bucket), "bucket " + bucket + "'s decode step was captured and replayed");
+            }
+            assertEquals(1, e.blocksInUse(), "every block is free once every request ended, but the padding rows' one");
+        }
+    }
+
+    @Test
+    void decodeBucketsAreCheckedAndNeedRoomForThePaddingBlock() {
+        Engine.Config c = Engine.Config.defaults(model);
+        assertThrows(IllegalArgumentException.class, () -> c.decodeBuckets(4, 2));
+        assertThrows(IllegalArgumentException.class, () -> c.decodeBuckets(0, 2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Engine(model, c.kvBudget(PagedBatch.bytesPerBlock(model)).decodeBuckets(1, 2)));
+        assertTrue(e.getMessage().contains("padding"), e.getMessage());
+        assertEquals(c, Engine.Config.defaults(model), "configs compare by value, buckets included");
+        assertArrayEquals(new int[0], c.decodeBuckets(), "no buckets on the CPU by default");
+    }
+
     @Test
     void bf16RequestsGiveTheirSoloTokensToo() throws Exception {
         try (Weights w = weights.to(org.transformer4j.runtime.DType.BF16)) {

@@ -1,0 +1,147 @@
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * {@link PagedBatch.Decoder} against {@link PagedBatch#decode}: the same sequences stepped through two
+ * pools, one op by op at each step's own size (a fresh state per step), the other through captured
+ * steps at batch buckets with padding rows. Every logit bit and every cache row of the sequences'
+ * blocks must agree: a padding row that wrote into a sequence's block, or a stale block table in a
+ * replayed graph, changes one of them. The model is {@link Tiny#ropeDecoder()} (RoPE from the
+ * positions tensor, a sliding window, GQA), on the CPU backend, whose graph twin runs the captured path.
+ */
+class PagedDecoderTest {
+
+    static final int SEQS = 6, BLOCKS_PER_SEQ = 4, PAD = SEQS * BLOCKS_PER_SEQ, POOL = PAD + 1;
+
+    @Test
+    void capturedBucketStepsMatchOpByOpStepsBitForBit() {
+        try (CpuBackend backend = new CpuBackend(); Weights w = Weights.random(Tiny.ropeDecoder(), backend, 21)) {
+            Transformer m = new Transformer(w, backend);
+            Tensor[][] a = PagedBatch.allocate(m, POOL), b = PagedBatch.allocate(m, POOL);
+            Tensor[][] c = null;
+            try (PagedBatch.Decoder decoder = new PagedBatch.Decoder(m, new int[] {1, 2, 4, 8}, BLOCKS_PER_SEQ, PAD)) {
+                int[] lengths = new int[SEQS], last = new int[SEQS];
+                SplittableRandom r = new SplittableRandom(8);
+                for (int s = 0; s < SEQS; s++) {                  // prompts of 3..20 tokens, the same rows in both pools
+                    int[] prompt = new int[3 + r.nextInt(18)];
+                    for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + r.nextInt(Tiny.V - 3);
+                    float[] la = PagedBatch.prefill(m, a, table(s), 0, prompt);
+                    float[] lb = PagedBatch.prefill(m, b, table(s), 0, prompt);
+                    assertArrayEquals(la, lb);
+                    lengths[s] = prompt.length;
+                    last[s] = argmax(la);
+                }
+                // groups of sequences per step: sizes 6 (bucket 8, two padding rows), 3 (4), 1, 2, 5, 6 again (replayed), 4
+                // (from step 7 on over a copy of the caches: new states, each bucket eager once, then captured again)
+                int[][] steps = {{0, 1, 2, 3, 4, 5}, {1, 3, 5}, {2}, {0, 4}, {5, 4, 3, 2, 1}, {0, 1, 2, 3, 4, 5},
+                                 {3, 0, 2, 1}, {1, 3, 5}, {0, 1, 2, 3, 4, 5}, {2}, {4, 2}, {0, 1, 2, 3, 4, 5}, {2}, {3, 0, 2}};
+                for (int k = 0; k < steps.length; k++) {
+                    int[] group = steps[k];
+                    if (k == 7) {
+                        assertTrue(decoder.graphed(8) && decoder.graphed(4), "buckets 8 and 4 ran twice: their second step was captured");
+                        c = copy(m, b);                            // new cache tensors: the decoder must start again over them
+                    }
+                    Tensor[][] kvB = c != null ? c : b;
+                    int n = group.length;
+                    int width = 0;
+                    for (int s : group) width = Math.max(width, blocksFor(lengths[s] + 1));
+                    int[] tables = new int[n * width], lens = new int[n], tokens = new int[n];
+                    for (int i = 0; i < n; i++) {
+                        int s = group[i];
+                        int held = blocksFor(lengths[s] + 1);
+                        for (int j = 0; j < width; j++) tables[i * width + j] = s * BLOCKS_PER_SEQ + Math.min(j, held - 1);
+                        lens[i] = lengths[s];
+                        tokens[i] = last[s];
+                    }
+                    float[] la, lb;
+                    try (PagedBatch.Step sa = PagedBatch.decode(m, a, tables, width, lens, tokens)) {
+                        la = sa.logits().toFloatArray();
+                    }
+                    try (PagedBatch.Step sb = decoder.decode(kvB, tables, width, lens, tokens)) {
+                        assertEquals(n, sb.logits().shape(0), "step " + k + ": one logits row per sequence, padding rows cut off");
+                        lb = sb.logits().toFloatArray();
+                    }
+                    assertArrayEquals(la, lb, "step " + k + " (" + n + " sequences at bucket " + decoder.bucket(n) + ")");
+                    for (int i = 0; i < n; i++) {
+                        int s = group[i];
+                        lengths[s]++;
+                        last[s] = argmax(java.util.Arrays.copyOfRange(la, i * Tiny.V, (i + 1) * Tiny.V));
+                    }
+                }
+                for (int bucket : new int[] {1, 2, 4, 8}) {
+                    assertEquals(null, decoder.graphFailure(bucket), "bucket " + bucket);
+                }
+                assertTrue(decoder.graphed(8) && decoder.graphed(1) && decoder.graphed(4),
+                        "buckets that ran twice since the caches changed replay a graph");
+                for (int layer = 0; layer < a[0].length; layer++) {
+                    for (int kv = 0; kv < 2; kv++) {
+                        Tensor ta = a[kv][layer], tb = c[kv][layer];
+                        for (int blk = 0; blk < PAD; blk++) {           // every block of every sequence; the padding block may differ
+                            assertArrayEquals(ta.slice(0, blk, blk + 1).toFloatArray(), tb.slice(0, blk, blk + 1).toFloatArray(),
+                                    (kv == 0 ? "K" : "V") + " cache of layer " + layer + ", block " + blk);
+                        }
+                    }
+                }
+                int[] tooWide = new int[BLOCKS_PER_SEQ + 1];
+                assertThrows(IllegalArgumentException.class,
+                        () -> decoder.decode(b, tooWide, BLOCKS_PER_SEQ + 1, new int[1], new int[1]), "a table wider than the decoder's");
+            } finally {
+                close(a);
+                close(b);
+                if (c != null) close(c);
+            }
+        }
+    }
+
+    @Test
+    void badBucketsAndArgumentsAreRefused() {
+        try (CpuBackend backend = new CpuBackend(); Weights w = Weights.random(Tiny.ropeDecoder(), backend, 2)) {
+            Transformer m = new Transformer(w, backend);
+            assertThrows(IllegalArgumentException.class, () -> new PagedBatch.Decoder(m, new int[0], 4, 0));
+            assertThrows(IllegalArgumentException.class, () -> new PagedBatch.Decoder(m, new int[] {2, 2}, 4, 0));
+            assertThrows(IllegalArgumentException.class, () -> new PagedBatch.Decoder(m, new int[] {1}, 0, 0));
+            assertThrows(IllegalArgumentException.class, () -> new PagedBatch.Decoder(m, new int[] {1}, 4, -1));
+            PagedBatch.Decoder d = new PagedBatch.Decoder(m, new int[] {2, 4}, 4, 0);
+            assertEquals(2, d.bucket(1));
+            assertEquals(4, d.bucket(3));
+            assertEquals(5, d.bucket(5), "above the largest bucket a step runs at its own size");
+            d.close();
+            assertThrows(IllegalStateException.class, () -> d.decode(null, new int[1], 1, new int[1], new int[1]));
+        }
+    }
+
+    static int[] table(int s) {
+        int[] t = new int[BLOCKS_PER_SEQ];
+        for (int j = 0; j < t.length; j++) t[j] = s * BLOCKS_PER_SEQ + j;
+        return t;
+    }
+
+    static int blocksFor(int rows) { return (rows + PagedBatch.BLOCK_SIZE - 1) / PagedBatch.BLOCK_SIZE; }
+
+    static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    static Tensor[][] copy(Transformer m, Tensor[][] kv) {
+        Tensor[][] out = PagedBatch.allocate(m, POOL);
+        for (int i = 0; i < 2; i++) {
+            for (int l = 0; l < kv[i].length; l++) m.backend.copy(kv[i][l], out[i][l]);
+        }
+        return out;
+    }
+
+    static void close(Tensor[][] kv) {
+        for (Tensor[] ts : kv) for (Tensor t : ts) t.close();
+    }
+}
