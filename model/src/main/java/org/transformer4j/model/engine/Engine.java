@@ -241,6 +241,9 @@ public final class Engine implements AutoCloseable {
     /** Blocks a sequence may hold: the pool's, less the one kept for padding rows when decode steps are captured. */
     private int usableBlocks() { return blocks.numBlocks() - (padBlock >= 0 ? 1 : 0); }
 
+    /** Blocks the sequences hold (the padding rows' block not counted). */
+    private int sequenceBlocks() { return blocks.blocksInUse() - (padBlock >= 0 ? 1 : 0); }
+
     public Transformer model() { return model; }
 
     public Config config() { return config; }
@@ -251,6 +254,7 @@ public final class Engine implements AutoCloseable {
     /** Sequences in the running batch. */
     public int running() { return runningCount; }
 
+    /** KV blocks the sequences hold (with decode buckets the pool holds one more, for padding rows). */
     public int blocksInUse() { return blocksInUse; }
 
     public int numBlocks() { return blocks.numBlocks(); }
@@ -403,7 +407,7 @@ public final class Engine implements AutoCloseable {
 
     private void publish() {
         runningCount = running.size();
-        blocksInUse = blocks.blocksInUse();
+        blocksInUse = sequenceBlocks();
     }
 
     /**
@@ -674,7 +678,7 @@ public final class Engine implements AutoCloseable {
         if (s.done) return;
         running.remove(s);
         releaseBlocks(s);
-        blocksInUse = blocks.blocksInUse();       // the snapshot callers read is current before they hear of the end
+        blocksInUse = sequenceBlocks();       // the snapshot callers read is current before they hear of the end
         finishQuiet(s, reason, error);
     }
 
