@@ -22,83 +22,109 @@ class PagedDecoderTest {
 
     static final int SEQS = 6, BLOCKS_PER_SEQ = 4, PAD = SEQS * BLOCKS_PER_SEQ, POOL = PAD + 1;
 
+    /** How the two paths' logits and cache blocks are compared: bit for bit on the CPU, within a tolerance on CUDA. */
+    interface Agree {
+        void same(float[] want, float[] got, String what);
+    }
+
     @Test
     void capturedBucketStepsMatchOpByOpStepsBitForBit() {
         try (CpuBackend backend = new CpuBackend(); Weights w = Weights.random(Tiny.ropeDecoder(), backend, 21)) {
-            Transformer m = new Transformer(w, backend);
-            Tensor[][] a = PagedBatch.allocate(m, POOL), b = PagedBatch.allocate(m, POOL);
-            Tensor[][] c = null;
-            try (PagedBatch.Decoder decoder = new PagedBatch.Decoder(m, new int[] {1, 2, 4, 8}, BLOCKS_PER_SEQ, PAD)) {
-                int[] lengths = new int[SEQS], last = new int[SEQS];
-                SplittableRandom r = new SplittableRandom(8);
-                for (int s = 0; s < SEQS; s++) {                  // prompts of 3..20 tokens, the same rows in both pools
-                    int[] prompt = new int[3 + r.nextInt(18)];
-                    for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + r.nextInt(Tiny.V - 3);
-                    float[] la = PagedBatch.prefill(m, a, table(s), 0, prompt);
-                    float[] lb = PagedBatch.prefill(m, b, table(s), 0, prompt);
-                    assertArrayEquals(la, lb);
-                    lengths[s] = prompt.length;
-                    last[s] = argmax(la);
+            scenario(new Transformer(w, backend), (want, got, what) -> assertArrayEquals(want, got, what));
+        }
+    }
+
+    static float[] host(Transformer m, Tensor t) {
+        if (!t.isCuda()) return t.toFloatArray();
+        try (Tensor h = m.backend.toHost(t)) {
+            return h.toFloatArray();
+        }
+    }
+
+    /**
+     * Six sequences prefilled into two pools, then 14 decode steps of changing groups: pool a op by op
+     * ({@link PagedBatch#decode}), pool b through a {@link PagedBatch.Decoder} with buckets 1, 2, 4, 8
+     * (from step 7 on over a copy of b's caches); the logits of each step and, at the end, every block
+     * of every sequence must agree.
+     */
+    static void scenario(Transformer m, Agree agree) {
+        Tensor[][] a = PagedBatch.allocate(m, POOL), b = PagedBatch.allocate(m, POOL);
+        Tensor[][] c = null;
+        try (PagedBatch.Decoder decoder = new PagedBatch.Decoder(m, new int[] {1, 2, 4, 8}, BLOCKS_PER_SEQ, PAD)) {
+            int[] lengths = new int[SEQS], last = new int[SEQS];
+            SplittableRandom r = new SplittableRandom(8);
+            for (int s = 0; s < SEQS; s++) {                  // prompts of 3..20 tokens, the same rows in both pools
+                int[] prompt = new int[3 + r.nextInt(18)];
+                for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + r.nextInt(Tiny.V - 3);
+                float[] la = PagedBatch.prefill(m, a, table(s), 0, prompt);
+                float[] lb = PagedBatch.prefill(m, b, table(s), 0, prompt);
+                assertArrayEquals(la, lb, "the same prefill into two pools");
+                lengths[s] = prompt.length;
+                last[s] = argmax(la);
+            }
+            // groups of sequences per step: sizes 6 (bucket 8, two padding rows), 3 (4), 1, 2, 5, 6 again (replayed), 4
+            // (from step 7 on over a copy of the caches: new states, each bucket eager once, then captured again)
+            int[][] steps = {{0, 1, 2, 3, 4, 5}, {1, 3, 5}, {2}, {0, 4}, {5, 4, 3, 2, 1}, {0, 1, 2, 3, 4, 5},
+                             {3, 0, 2, 1}, {1, 3, 5}, {0, 1, 2, 3, 4, 5}, {2}, {4, 2}, {0, 1, 2, 3, 4, 5}, {2}, {3, 0, 2}};
+            for (int k = 0; k < steps.length; k++) {
+                int[] group = steps[k];
+                if (k == 7) {
+                    assertTrue(decoder.graphed(8) && decoder.graphed(4), "buckets 8 and 4 ran twice: their second step was captured");
+                    c = copy(m, b);                            // new cache tensors: the decoder must start again over them
                 }
-                // groups of sequences per step: sizes 6 (bucket 8, two padding rows), 3 (4), 1, 2, 5, 6 again (replayed), 4
-                // (from step 7 on over a copy of the caches: new states, each bucket eager once, then captured again)
-                int[][] steps = {{0, 1, 2, 3, 4, 5}, {1, 3, 5}, {2}, {0, 4}, {5, 4, 3, 2, 1}, {0, 1, 2, 3, 4, 5},
-                                 {3, 0, 2, 1}, {1, 3, 5}, {0, 1, 2, 3, 4, 5}, {2}, {4, 2}, {0, 1, 2, 3, 4, 5}, {2}, {3, 0, 2}};
-                for (int k = 0; k < steps.length; k++) {
-                    int[] group = steps[k];
-                    if (k == 7) {
-                        assertTrue(decoder.graphed(8) && decoder.graphed(4), "buckets 8 and 4 ran twice: their second step was captured");
-                        c = copy(m, b);                            // new cache tensors: the decoder must start again over them
-                    }
-                    Tensor[][] kvB = c != null ? c : b;
-                    int n = group.length;
-                    int width = 0;
-                    for (int s : group) width = Math.max(width, blocksFor(lengths[s] + 1));
-                    int[] tables = new int[n * width], lens = new int[n], tokens = new int[n];
-                    for (int i = 0; i < n; i++) {
-                        int s = group[i];
-                        int held = blocksFor(lengths[s] + 1);
-                        for (int j = 0; j < width; j++) tables[i * width + j] = s * BLOCKS_PER_SEQ + Math.min(j, held - 1);
-                        lens[i] = lengths[s];
-                        tokens[i] = last[s];
-                    }
-                    float[] la, lb;
-                    try (PagedBatch.Step sa = PagedBatch.decode(m, a, tables, width, lens, tokens)) {
-                        la = sa.logits().toFloatArray();
-                    }
-                    try (PagedBatch.Step sb = decoder.decode(kvB, tables, width, lens, tokens)) {
-                        assertEquals(n, sb.logits().shape(0), "step " + k + ": one logits row per sequence, padding rows cut off");
-                        lb = sb.logits().toFloatArray();
-                    }
-                    assertArrayEquals(la, lb, "step " + k + " (" + n + " sequences at bucket " + decoder.bucket(n) + ")");
-                    for (int i = 0; i < n; i++) {
-                        int s = group[i];
-                        lengths[s]++;
-                        last[s] = argmax(java.util.Arrays.copyOfRange(la, i * Tiny.V, (i + 1) * Tiny.V));
-                    }
+                Tensor[][] kvB = c != null ? c : b;
+                int n = group.length;
+                int width = 0;
+                for (int s : group) width = Math.max(width, blocksFor(lengths[s] + 1));
+                int[] tables = new int[n * width], lens = new int[n], tokens = new int[n];
+                for (int i = 0; i < n; i++) {
+                    int s = group[i];
+                    int held = blocksFor(lengths[s] + 1);
+                    for (int j = 0; j < width; j++) tables[i * width + j] = s * BLOCKS_PER_SEQ + Math.min(j, held - 1);
+                    lens[i] = lengths[s];
+                    tokens[i] = last[s];
                 }
-                for (int bucket : new int[] {1, 2, 4, 8}) {
-                    assertEquals(null, decoder.graphFailure(bucket), "bucket " + bucket);
+                float[] la, lb;
+                try (PagedBatch.Step sa = PagedBatch.decode(m, a, tables, width, lens, tokens)) {
+                    la = host(m, sa.logits());
                 }
-                assertTrue(decoder.graphed(8) && decoder.graphed(1) && decoder.graphed(4),
-                        "buckets that ran twice since the caches changed replay a graph");
-                for (int layer = 0; layer < a[0].length; layer++) {
-                    for (int kv = 0; kv < 2; kv++) {
-                        Tensor ta = a[kv][layer], tb = c[kv][layer];
-                        for (int blk = 0; blk < PAD; blk++) {           // every block of every sequence; the padding block may differ
-                            assertArrayEquals(ta.slice(0, blk, blk + 1).toFloatArray(), tb.slice(0, blk, blk + 1).toFloatArray(),
-                                    (kv == 0 ? "K" : "V") + " cache of layer " + layer + ", block " + blk);
+                try (PagedBatch.Step sb = decoder.decode(kvB, tables, width, lens, tokens)) {
+                    assertEquals(n, sb.logits().shape(0), "step " + k + ": one logits row per sequence, padding rows cut off");
+                    lb = host(m, sb.logits());
+                }
+                agree.same(la, lb, "step " + k + " (" + n + " sequences at bucket " + decoder.bucket(n) + ")");
+                for (int i = 0; i < n; i++) {
+                    int s = group[i];
+                    lengths[s]++;
+                    last[s] = argmax(java.util.Arrays.copyOfRange(la, i * Tiny.V, (i + 1) * Tiny.V));
+                }
+            }
+            for (int bucket : new int[] {1, 2, 4, 8}) {
+                assertEquals(null, decoder.graphFailure(bucket), "bucket " + bucket);
+            }
+            assertTrue(decoder.graphed(8) && decoder.graphed(1) && decoder.graphed(4),
+                    "buckets that ran twice since the caches changed replay a graph");
+            for (int layer = 0; layer < a[0].length; layer++) {
+                for (int kv = 0; kv < 2; kv++) {
+                    Tensor ta = a[kv][layer], tb = c[kv][layer];
+                    int row = (int) (ta.numel() / ta.shape(0) / PagedBatch.BLOCK_SIZE);   // floats per cached row
+                    for (int s = 0; s < SEQS; s++) {             // every row every sequence wrote (a fresh CUDA pool holds garbage elsewhere)
+                        for (int j = 0; j * PagedBatch.BLOCK_SIZE < lengths[s]; j++) {
+                            int blk = s * BLOCKS_PER_SEQ + j, rows = Math.min(PagedBatch.BLOCK_SIZE, lengths[s] - j * PagedBatch.BLOCK_SIZE);
+                            float[] wa = host(m, ta.slice(0, blk, blk + 1)), wb = host(m, tb.slice(0, blk, blk + 1));
+                            agree.same(java.util.Arrays.copyOf(wa, rows * row), java.util.Arrays.copyOf(wb, rows * row),
+                                    (kv == 0 ? "K" : "V") + " cache of layer " + layer + ", sequence " + s + ", block " + j + " (" + rows + " rows)");
                         }
                     }
                 }
-                int[] tooWide = new int[BLOCKS_PER_SEQ + 1];
-                assertThrows(IllegalArgumentException.class,
-                        () -> decoder.decode(b, tooWide, BLOCKS_PER_SEQ + 1, new int[1], new int[1]), "a table wider than the decoder's");
-            } finally {
-                close(a);
-                close(b);
-                if (c != null) close(c);
             }
+            int[] tooWide = new int[BLOCKS_PER_SEQ + 1];
+            assertThrows(IllegalArgumentException.class,
+                    () -> decoder.decode(b, tooWide, BLOCKS_PER_SEQ + 1, new int[1], new int[1]), "a table wider than the decoder's");
+        } finally {
+            close(a);
+            close(b);
+            if (c != null) close(c);
         }
     }
 
