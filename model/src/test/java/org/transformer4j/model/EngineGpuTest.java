@@ -1,0 +1,80 @@
+// EngineGpuTest — the serving engine on the CUDA backend, end to end: twelve concurrent greedy requests
+// through continuous batching with CUDA's default captured decode steps per batch bucket, each against
+// the same request alone through Generator. On CUDA the two paths multiply at other M (cuBLAS may take
+// other kernels), so a reply may leave its solo tokens only where the top two candidates were a near tie
+// (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed.
+// Written without a GPU: never run on one yet (ci/gpu-check phase "tests").
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.transformer4j.model.engine.Engine;
+import org.transformer4j.runtime.cuda.CudaBackend;
+
+@Tag("gpu")
+class EngineGpuTest {
+
+    /** Log-probability gap of the top two candidates under which two fp32 paths may pick either (a near tie). */
+    static final double TIE = 1e-3;
+
+    record Reply(List<Engine.Token> tokens, Engine.Finish finish, String error) {}
+
+    @Test
+    void concurrentRequestsOnCudaGiveTheirSoloTokensUpToNearTies() throws Exception {
+        try (CudaBackend cuda = ModelGpuTest.gpu(); Weights w = Weights.random(Tiny.ropeDecoder(), cuda, 61)) {
+            Transformer m = new Transformer(w, cuda);
+            int n = 12;
+            List<int[]> prompts = new ArrayList<>();
+            List<Generator.Options> opts = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                prompts.add(Tiny.ids(700 + i, 1, 2 + (i * 7) % 40)[0]);
+                opts.add(Generator.Options.greedy(10 + (i * 5) % 23));
+            }
+            Engine.Config c = Engine.Config.defaults(m);
+            assertTrue(c.decodeBuckets().length > 0, "CUDA's defaults capture decode steps per bucket");
+            List<CompletableFuture<Reply>> replies = new ArrayList<>();
+            try (Engine e = new Engine(m, c)) {
+                for (int i = 0; i < n; i++) {
+                    CompletableFuture<Reply> f = new CompletableFuture<>();
+                    List<Engine.Token> got = new ArrayList<>();
+                    e.submit(new Engine.Request(prompts.get(i), opts.get(i), 2), new Engine.Listener() {
+                        @Override public void onToken(Engine.Token t) { got.add(t); }
+                        @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Reply(got, reason, error)); }
+                    });
+                    replies.add(f);
+                }
+                Generator g = new Generator(m);
+                int whole = 0;
+                for (int i = 0; i < n; i++) {
+                    Reply r = replies.get(i).get(120, TimeUnit.SECONDS);
+                    assertEquals(null, r.error(), "request " + i);
+                    int[] alone = g.generate(prompts.get(i), opts.get(i), null);
+                    int t = 0;
+                    while (t < alone.length && t < r.tokens().size() && alone[t] == r.tokens().get(t).id()) t++;
+                    if (t == alone.length && t == r.tokens().size()) {
+                        whole++;
+                        continue;
+                    }
+                    assertTrue(t < r.tokens().size(), "request " + i + " ended after " + t + " tokens, alone it gave " + alone.length);
+                    double[] top = r.tokens().get(t).topLogprobs();
+                    assertTrue(top.length == 2 && top[0] - top[1] <= TIE, "request " + i + " left its solo tokens at token " + t
+                            + " (" + r.tokens().get(t).id() + " against " + (t < alone.length ? alone[t] : "the end") + ") without a near tie: top two "
+                            + java.util.Arrays.toString(top));
+                }
+                assertTrue(whole >= n - 2, whole + " of " + n + " replies equal their solo runs in full (near ties are rare)");
+                for (int bucket : new int[] {8, 16}) {
+                    assertEquals(null, e.decodeGraphFailure(bucket), "bucket " + bucket);
+                    assertTrue(e.decodeGraphed(bucket), "bucket " + bucket + "'s decode step was captured and replayed");
+                }
+                assertEquals(0, e.blocksInUse(), "every sequence's block is free again");
+            }
+        }
+    }
+}
