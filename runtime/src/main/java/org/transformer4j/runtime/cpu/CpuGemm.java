@@ -482,11 +482,16 @@ public final class CpuGemm {
     /**
      * The dot products of A's rows 0..m-1 (element offset aBase, row stride aRs) with B's rows
      * [j0, j1) (byte offset bBase, byte row stride bRs) in VectorOps.dotTile's tiles of 4 B rows by
-     * 4 A rows (256- and 512-bit vectors), the rows left over (all of them for M &lt; 4, or with 128-bit vectors) one
-     * VectorOps.dot each: a tile's B rows stay in cache while the A rows of a block of DOT_ROW_BLOCK
-     * pass them, and the task's B rows (see dotChunk) stay in L2 while the row blocks pass. Columns
-     * past j1 in the last tile repeat row j1 - 1 and are not reported. Every element has
-     * VectorOps.dot's bits. (For one row the plain dot, streaming one B row at a time, measured 2.8×
+     * 4 A rows (256- and 512-bit vectors): a tile's B rows stay in cache while the A rows of a block of
+     * DOT_ROW_BLOCK pass them, and the task's B rows (see dotChunk) stay in L2 while the row blocks pass.
+     * Columns past j1 in the last tile repeat row j1 - 1 and are not reported; so do rows: 3 rows left
+     * over in a block, or 2 where M &gt; 2 (M = 3, 6, 7, …), take one tile whose last row repeats; a
+     * single row (M = 1, 5, …), M = 2, and every row with 128-bit vectors one VectorOps.dot per
+     * element, which is bound by its one accumulator chain. SmallMGemm, GPT-2 small's step, 2026-12-04,
+     * ms per step by dots → with the tile: 512-bit vectors M = 3 24.9 → 19.8, M = 7 34.0 → 24.4 (M = 4
+     * 19.9, M = 8 25.7); 256-bit M = 3 31.3 → 24.7, M = 6 40.4 → 33.6, M = 7 48.0 → 34.2; M = 2 alone
+     * was no faster as a tile (256-bit: 22.1 by dots, 25.5 as a tile; one JVM each, ±10%). Every element
+     * has VectorOps.dot's bits. (For one row the plain dot, streaming one B row at a time, measured 2.8×
      * less CPU time than a 1×4 tile's four strided passes: 18.5 vs 52.3 ms per GPT-2-small step,
      * SmallMGemm, 2026-12-04, load average 120–220.)
      */
@@ -510,6 +515,16 @@ public final class CpuGemm {
                         for (int r = 0; r < 4; r++) {
                             for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
                         }
+                    }
+                    int left = i1 - i;
+                    if (left == 3 || (left == 2 && m > 2)) {   // one tile, its last row repeated, costs less than 3 (2) dots
+                        int r0 = aBase + i * aRs;
+                        int last = r0 + (left - 1) * aRs;
+                        VectorOps.dotTile(a, r0, r0 + aRs, Math.min(r0 + 2 * aRs, last), last, b, w0, w1, w2, w3, k, part, d);
+                        for (int r = 0; r < left; r++) {
+                            for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
+                        }
+                        i = i1;
                     }
                 }
                 for (; i < i1; i++) {                      // rows left over: one dot each, B's rows now in cache
