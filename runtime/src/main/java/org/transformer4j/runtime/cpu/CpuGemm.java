@@ -508,23 +508,12 @@ public final class CpuGemm {
                 long w2 = bBase + (j + Math.min(2, cols - 1)) * bRs;
                 long w3 = bBase + (j + Math.min(3, cols - 1)) * bRs;
                 int i = i0;
-                if (VectorOps.TILED) {
-                    for (; i + 4 <= i1; i += 4) {
-                        int r0 = aBase + i * aRs;
-                        VectorOps.dotTile(a, r0, r0 + aRs, r0 + 2 * aRs, r0 + 3 * aRs, b, w0, w1, w2, w3, k, part, d);
-                        for (int r = 0; r < 4; r++) {
-                            for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
-                        }
-                    }
-                    int left = i1 - i;
-                    if (left == 3 || (left == 2 && m > 2)) {   // one tile, its last row repeated, costs less than 3 (2) dots
-                        int r0 = aBase + i * aRs;
-                        int last = r0 + (left - 1) * aRs;
-                        VectorOps.dotTile(a, r0, r0 + aRs, Math.min(r0 + 2 * aRs, last), last, b, w0, w1, w2, w3, k, part, d);
-                        for (int r = 0; r < left; r++) {
-                            for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
-                        }
-                        i = i1;
+                // whole tiles, then 3 rows left (or 2 where M > 2) as one tile whose last row repeats
+                for (int rows; VectorOps.TILED && ((rows = Math.min(4, i1 - i)) >= 3 || (rows == 2 && m > 2)); i += rows) {
+                    int r0 = aBase + i * aRs, last = r0 + (rows - 1) * aRs;
+                    VectorOps.dotTile(a, r0, Math.min(r0 + aRs, last), Math.min(r0 + 2 * aRs, last), last, b, w0, w1, w2, w3, k, part, d);
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
                     }
                 }
                 for (; i < i1; i++) {                      // rows left over: one dot each, B's rows now in cache
