@@ -144,11 +144,7 @@ public final class PagedBatch {
         public Decoder(Transformer m, int[] buckets, int width, int padBlock) {
             requireDecoderOnly(m);
             if (buckets == null || buckets.length == 0) throw new IllegalArgumentException("a decoder needs ≥ 1 batch bucket");
-            for (int i = 0; i < buckets.length; i++) {
-                if (buckets[i] < 1 || (i > 0 && buckets[i] <= buckets[i - 1])) {
-                    throw new IllegalArgumentException("batch buckets must be ascending and ≥ 1: " + java.util.Arrays.toString(buckets));
-                }
-            }
+            checkBuckets(buckets);
             if (width < 1) throw new IllegalArgumentException("table width must be ≥ 1 block, got " + width);
             if (padBlock < 0) throw new IllegalArgumentException("padBlock must be a block id ≥ 0, got " + padBlock);
             this.m = m;
@@ -158,22 +154,44 @@ public final class PagedBatch {
             this.states = new KvState[buckets.length];
         }
 
+        /** IllegalArgumentException unless the batch buckets are ascending and each ≥ 1 (an empty list passes). */
+        public static void checkBuckets(int[] buckets) {
+            for (int i = 0; i < buckets.length; i++) {
+                if (buckets[i] < 1 || (i > 0 && buckets[i] <= buckets[i - 1])) {
+                    throw new IllegalArgumentException("batch buckets must be ascending and ≥ 1: " + java.util.Arrays.toString(buckets));
+                }
+            }
+        }
+
+        /** Index of the smallest bucket ≥ b, or buckets.length where b is above them all. */
+        private int at(int b) {
+            int i = 0;
+            while (i < buckets.length && buckets[i] < b) i++;
+            return i;
+        }
+
         /** The batch size a step of {@code b} sequences runs at: the smallest bucket ≥ b, else b. */
         public int bucket(int b) {
-            for (int size : buckets) if (size >= b) return size;
-            return b;
+            int i = at(b);
+            return i < buckets.length ? buckets[i] : b;
+        }
+
+        /** The state of this bucket, or null where it is none of the buckets or has not run since the caches changed. */
+        private KvState state(int bucket) {
+            int i = at(bucket);
+            return i < buckets.length && buckets[i] == bucket ? states[i] : null;
         }
 
         /** Whether the bucket's step replays a captured graph now. */
         public boolean graphed(int bucket) {
-            for (int i = 0; i < buckets.length; i++) if (buckets[i] == bucket) return states[i] != null && states[i].decodeGraphed();
-            return false;
+            KvState st = state(bucket);
+            return st != null && st.decodeGraphed();
         }
 
         /** Why the bucket's capture failed (its steps then run op by op), or null. */
         public String graphFailure(int bucket) {
-            for (int i = 0; i < buckets.length; i++) if (buckets[i] == bucket) return states[i] == null ? null : states[i].decodeGraphFailure();
-            return null;
+            KvState st = state(bucket);
+            return st == null ? null : st.decodeGraphFailure();
         }
 
         /**
@@ -190,8 +208,7 @@ public final class PagedBatch {
             if (maxBlocks > width) {
                 throw new IllegalArgumentException("a sequence holds " + maxBlocks + " blocks, more than the decoder's table width " + width);
             }
-            int bi = 0;
-            while (bi < buckets.length && buckets[bi] < b) bi++;
+            int bi = at(b);
             if (bi == buckets.length) return PagedBatch.decode(m, kv, tables, maxBlocks, lengths, tokens);
             if (kv != this.kv) {                                 // other caches (a pool that grew): new states
                 closeStates();

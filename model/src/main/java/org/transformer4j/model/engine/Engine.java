@@ -69,11 +69,7 @@ public final class Engine implements AutoCloseable {
                         + prefillChunk + " decodeGroup=" + decodeGroup + " minChunkRows=" + minChunkRows);
             }
             decodeBuckets = decodeBuckets == null ? new int[0] : decodeBuckets.clone();
-            for (int i = 0; i < decodeBuckets.length; i++) {
-                if (decodeBuckets[i] < 1 || (i > 0 && decodeBuckets[i] <= decodeBuckets[i - 1])) {
-                    throw new IllegalArgumentException("decode buckets must be ascending and ≥ 1: " + Arrays.toString(decodeBuckets));
-                }
-            }
+            PagedBatch.Decoder.checkBuckets(decodeBuckets);
         }
 
         @Override
