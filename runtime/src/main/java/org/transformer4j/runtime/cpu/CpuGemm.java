@@ -511,7 +511,8 @@ public final class CpuGemm {
                 // whole tiles, then 3 rows left (or 2 where M > 2) as one tile whose last row repeats
                 for (int rows; VectorOps.TILED && ((rows = Math.min(4, i1 - i)) >= 3 || (rows == 2 && m > 2)); i += rows) {
                     int r0 = aBase + i * aRs, last = r0 + (rows - 1) * aRs;
-                    VectorOps.dotTile(a, r0, Math.min(r0 + aRs, last), Math.min(r0 + 2 * aRs, last), last, b, w0, w1, w2, w3, k, part, d);
+                    // the first tile of the first row block is the one that reads these B rows from memory
+                    VectorOps.dotTile(a, r0, Math.min(r0 + aRs, last), Math.min(r0 + 2 * aRs, last), last, b, w0, w1, w2, w3, k, part, d, i == 0);
                     for (int r = 0; r < rows; r++) {
                         for (int c = 0; c < cols; c++) sink.put(i + r, j + c, d[4 * r + c]);
                     }

@@ -262,8 +262,8 @@ final class VectorOps {
     static final boolean TILED = V == 16 || V == 8;
     /** B rows per tile: 4 with 512-bit vectors, 3 with 256-bit ones (b3 unused, d[4r + 3] untouched). */
     static final int TILE_COLS = V == 16 ? 4 : 3;
-    /** Floats of scratch that {@link #dotTile} needs: the folded vectors. */
-    static final int TILE_SCRATCH = 2 * V;
+    /** Floats of scratch that {@link #dotTile} needs: the folded vectors (512-bit), the 12 accumulators (256-bit). */
+    static final int TILE_SCRATCH = V == 16 ? 2 * V : 12 * V;
 
     /**
      * d[4r + c] = Σ_i a[ar + i] · B row c[i] for r &lt; 4, c &lt; TILE_COLS (A rows at element offsets
@@ -272,15 +272,19 @@ final class VectorOps {
      * on how many rows the product has: one pass over K's whole vectors with an accumulator per
      * element, each B vector loaded serving 4 A rows and each A vector TILE_COLS B rows; then the
      * accumulators' lanes by sumLanes' tree, all at once (15 or 11 vector steps), and the last K mod V
-     * products one by one. part: TILE_SCRATCH floats of scratch. Needs {@link #TILED}.
+     * products one by one. part: TILE_SCRATCH floats of scratch. {@code stream}: the tile is the first
+     * to read its B rows (from memory rather than cache), which with 256-bit vectors takes the loop that
+     * keeps more loads in flight (see {@link #stream4x3}). Needs {@link #TILED}.
      */
     static void dotTile(float[] a, int a0, int a1, int a2, int a3,
-                        MemorySegment b, long b0, long b1, long b2, long b3, int k, float[] part, float[] d) {
+                        MemorySegment b, long b0, long b1, long b2, long b3, int k, float[] part, float[] d, boolean stream) {
         int whole = S.loopBound(k);
         if (V == 16) {
             pass4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, whole, part, d);
         } else {
-            pass4x3(a, a0, a1, a2, a3, b, b0, b1, b2, whole, part, d);
+            if (stream) stream4x3(a, a0, a1, a2, a3, b, b0, b1, b2, whole, part);
+            else pass4x3(a, a0, a1, a2, a3, b, b0, b1, b2, whole, part);
+            fold4x3(part, d);
         }
         if (whole == k) return;
         int[] ar = {a0, a1, a2, a3};
@@ -357,25 +361,59 @@ final class VectorOps {
     }
 
     /**
-     * {@link #dotTile}'s pass with 256-bit vectors (V = 8): accumulators c[r][c] for A rows r &lt; 4 and
-     * B rows c &lt; 3 (12 accumulators + 3 B vectors + 1 A vector: AVX2's 16 registers; 4 × 2 tiles
-     * measured 38 GFLOP/s per CPU-second in SmallMGemm at M = 128, these 44–50, under -XX:UseAVX=2 on
-     * the Zen 4 build machine), as pass4x4 does them, folded the same
-     * way: columns 0 and 1 (e = 2r + c: bit 0 pairs at distance 4, bit 1 at 2, bit 2 at 1) into one
-     * vector, column 2 (e = r) into another, whose last fold pairs it with itself.
+     * {@link #dotTile}'s pass with 256-bit vectors (V = 8) over a tile whose B rows are in cache:
+     * accumulators c[r][c] for A rows r &lt; 4 and B rows c &lt; 3 (12 accumulators + 3 B vectors + 1 A
+     * vector: AVX2's 16 registers) from zero, left in acc (12 · V floats, c[r][c] at (3r + c) · V) for
+     * {@link #fold4x3}.
      *
-     * <p>The loop takes two vectors of K a turn, written out. Left to itself C2 unrolls the one-vector
-     * loop four times and loads all 28 operands of the four turns first, which leaves 12 of the 16
-     * registers for 12 accumulators and 28 operands: it kept most accumulators on the stack (64
-     * stack loads and stores per 48 FMAs). Written two to a turn, C2 unrolls no further (16 per 24);
-     * SmallMGemm at M = 32 / 128 went from 32–35 / 34–35 to 42–43 / 48–50 GFLOP/s per CPU-second
-     * under -XX:UseAVX=2 (the same as -XX:LoopMaxUnroll=2 gives the old loop). The second half's
-     * offset is {@code o + 4V}, not {@code 4(i + V)}: written so, C2 proves its loads in bounds
-     * once per loop (range-check elimination), otherwise it checks each of them on every turn.
-     * Each accumulator still takes its products in K's order, so the bits are unchanged.
+     * <p>The loop steps by {@link #pass4x3Stride}, a field that C2 cannot take for a constant, so that
+     * it is not a counted loop and C2 neither unrolls it nor loads later turns' operands early. As a
+     * counted loop C2 unrolled it four times and loaded all 28 operands of the four turns first,
+     * leaving 12 of the 16 registers for 12 accumulators and 28 operands: most accumulators lived on
+     * the stack (64 stack loads and stores per 48 FMAs); written two vectors to a turn
+     * ({@link #stream4x3}) it still kept 8 there (16 per 24). Not counted, and with the lane folds in
+     * a method of their own (with them here C2 still kept 3 accumulators on the stack), the loop holds
+     * all 12 in registers, at the price of a bounds check per load that the integer ports absorb.
+     * SmallMGemm under -XX:UseAVX=2 (Zen 4 build machine, 2026-12-05), GFLOP/s per CPU-second, the
+     * two-a-turn loop → this one for tiles in cache and stream4x3 for the first: M = 32 45–49 → 50–53,
+     * M = 128 48–53 → 59–64. Each accumulator takes its products in K's order, so the bits are
+     * {@link #dot}'s.
      */
     private static void pass4x3(float[] a, int a0, int a1, int a2, int a3, MemorySegment b, long b0, long b1, long b2,
-                                int to, float[] part, float[] d) {
+                                int to, float[] acc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S);
+        ByteOrder le = ByteOrder.nativeOrder();
+        for (int i = 0, step = pass4x3Stride; i < to; i += step) {   // a stride C2 cannot fold: see above
+            long o = 4L * i;
+            FloatVector w0 = FloatVector.fromMemorySegment(S, b, b0 + o, le);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, b, b1 + o, le);
+            FloatVector w2 = FloatVector.fromMemorySegment(S, b, b2 + o, le);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + i);
+            c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c02 = x.fma(w2, c02);
+            x = FloatVector.fromArray(S, a, a1 + i);
+            c10 = x.fma(w0, c10); c11 = x.fma(w1, c11); c12 = x.fma(w2, c12);
+            x = FloatVector.fromArray(S, a, a2 + i);
+            c20 = x.fma(w0, c20); c21 = x.fma(w1, c21); c22 = x.fma(w2, c22);
+            x = FloatVector.fromArray(S, a, a3 + i);
+            c30 = x.fma(w0, c30); c31 = x.fma(w1, c31); c32 = x.fma(w2, c32);
+        }
+        store4x3(acc, c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32);
+    }
+
+    /**
+     * pass4x3 for the tile that reads its B rows first, from memory: the loop takes two vectors of K a
+     * turn as a counted loop, which C2 does not unroll further but whose loads it issues well ahead,
+     * so that more of them are in flight (8 accumulators then live on the stack, which costs less here
+     * than waiting on memory). With pass4x3's loop for that tile too, SmallMGemm at M = 4 (one tile per
+     * B rows) took 31–32 ms per GPT-2-small step instead of 26–27. The second half's offset is
+     * {@code o + 4V}, not {@code 4(i + V)}: so C2 proves the loads in bounds once per loop. Same bits as
+     * pass4x3.
+     */
+    private static void stream4x3(float[] a, int a0, int a1, int a2, int a3, MemorySegment b, long b0, long b1, long b2,
+                                  int to, float[] acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S);
@@ -422,21 +460,52 @@ final class VectorOps {
             FloatVector x3 = FloatVector.fromArray(S, a, a3 + i);
             c30 = x3.fma(w0, c30); c31 = x3.fma(w1, c31); c32 = x3.fma(w2, c32);
         }
-        // the folds of pass4x4, written out for the same reason
+        store4x3(acc, c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32);
+    }
+
+    private static void store4x3(float[] acc, FloatVector c00, FloatVector c01, FloatVector c02, FloatVector c10, FloatVector c11,
+                                 FloatVector c12, FloatVector c20, FloatVector c21, FloatVector c22, FloatVector c30,
+                                 FloatVector c31, FloatVector c32) {
+        c00.intoArray(acc, 0); c01.intoArray(acc, V); c02.intoArray(acc, 2 * V);
+        c10.intoArray(acc, 3 * V); c11.intoArray(acc, 4 * V); c12.intoArray(acc, 5 * V);
+        c20.intoArray(acc, 6 * V); c21.intoArray(acc, 7 * V); c22.intoArray(acc, 8 * V);
+        c30.intoArray(acc, 9 * V); c31.intoArray(acc, 10 * V); c32.intoArray(acc, 11 * V);
+    }
+
+    /**
+     * The lane sums of pass4x3's accumulators (acc as it leaves them) into d[4r + c], as pass4x4 folds
+     * its own: columns 0 and 1 (e = 2r + c: bit 0 pairs at distance 4, bit 1 at 2, bit 2 at 1) into
+     * one vector, column 2 (e = r) into another, whose last fold pairs it with itself.
+     */
+    private static void fold4x3(float[] acc, float[] d) {
+        FloatVector c00 = FloatVector.fromArray(S, acc, 0), c01 = FloatVector.fromArray(S, acc, V);
+        FloatVector c10 = FloatVector.fromArray(S, acc, 3 * V), c11 = FloatVector.fromArray(S, acc, 4 * V);
+        FloatVector c20 = FloatVector.fromArray(S, acc, 6 * V), c21 = FloatVector.fromArray(S, acc, 7 * V);
+        FloatVector c30 = FloatVector.fromArray(S, acc, 9 * V), c31 = FloatVector.fromArray(S, acc, 10 * V);
+        FloatVector c02 = FloatVector.fromArray(S, acc, 2 * V), c12 = FloatVector.fromArray(S, acc, 5 * V);
+        FloatVector c22 = FloatVector.fromArray(S, acc, 8 * V), c32 = FloatVector.fromArray(S, acc, 11 * V);
         FloatVector p0 = c00.blend(c01, MASK4).add(c01.blend(c00, MASK4).rearrange(SWAP4));
         FloatVector p1 = c10.blend(c11, MASK4).add(c11.blend(c10, MASK4).rearrange(SWAP4));
         FloatVector p2 = c20.blend(c21, MASK4).add(c21.blend(c20, MASK4).rearrange(SWAP4));
         FloatVector p3 = c30.blend(c31, MASK4).add(c31.blend(c30, MASK4).rearrange(SWAP4));
         FloatVector q0 = p0.blend(p1, MASK2).add(p1.blend(p0, MASK2).rearrange(SWAP2));
         FloatVector q1 = p2.blend(p3, MASK2).add(p3.blend(p2, MASK2).rearrange(SWAP2));
-        q0.blend(q1, MASK1).add(q1.blend(q0, MASK1).rearrange(SWAP1)).intoArray(part, 0);
         FloatVector u0 = c02.blend(c12, MASK4).add(c12.blend(c02, MASK4).rearrange(SWAP4));
         FloatVector u1 = c22.blend(c32, MASK4).add(c32.blend(c22, MASK4).rearrange(SWAP4));
         FloatVector v = u0.blend(u1, MASK2).add(u1.blend(u0, MASK2).rearrange(SWAP2));
-        v.add(v.rearrange(SWAP1)).intoArray(part, V);
-        for (int e = 0; e < 8; e++) d[4 * (e >> 1) + (e & 1)] = part[TILE_LANE_8[e]];
-        for (int r = 0; r < 4; r++) d[4 * r + 2] = part[V + 4 * (r & 1) + 2 * (r >> 1)];
+        // acc is free again: the two folded vectors go to its first 2V floats
+        q0.blend(q1, MASK1).add(q1.blend(q0, MASK1).rearrange(SWAP1)).intoArray(acc, 0);
+        v.add(v.rearrange(SWAP1)).intoArray(acc, V);
+        for (int e = 0; e < 8; e++) d[4 * (e >> 1) + (e & 1)] = acc[TILE_LANE_8[e]];
+        for (int r = 0; r < 4; r++) d[4 * r + 2] = acc[V + 4 * (r & 1) + 2 * (r >> 1)];
     }
+
+    /**
+     * pass4x3's step, V: a static field that is not final, so that C2 reads it as a value, not a
+     * constant, and pass4x3's loop is not a counted one (see there). Never written.
+     */
+    @SuppressWarnings("FieldMayBeFinal")
+    private static int pass4x3Stride = V;
 
     /** Lane of pass4x3's first folded vector that holds accumulator e = 2r + c (c &lt; 2): e's three bits reversed. */
     private static final int[] TILE_LANE_8 = {0, 4, 2, 6, 1, 5, 3, 7};
