@@ -365,9 +365,20 @@ public final class CpuBackend implements Backend {
         int[] lengths = op.currentLengths();
         float[] out = new float[Math.toIntExact(op.out().numel())];
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
+        int[] table = table(c);
+        if (CpuKernels.simd() && c.kCache().dtype() == DType.F32 && c.vCache().dtype() == DType.F32
+                && c.kCache().isContiguous() && c.vCache().isContiguous()) {
+            // fp32 caches: the attention reads the blocks where they lie (no copy per sequence and step)
+            CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
+                    bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
+                    null, null, new CpuAttention.Paged(c.kCache().hostSegment(), c.vCache().hostSegment(), table,
+                            c.maxBlocksPerSeq(), c.blockSize()), out, lse);
+            op.out().copyFrom(out);
+            if (lse != null) op.lse().copyFrom(lse);
+            return;
+        }
         float[][] keys = new float[s.batch()][];
         float[][] values = new float[s.batch()][];
-        int[] table = table(c);
         long rows = 0;
         for (int b = 0; b < s.batch(); b++) rows += lengths[b];
         // K and V (of each sequence) copied by the kernel threads side by side when there is enough to copy

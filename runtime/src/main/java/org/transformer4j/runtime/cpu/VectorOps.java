@@ -102,6 +102,19 @@ final class VectorOps {
         v.intoArray(c, i);
     }
 
+    /** axpy with x fp32 in native order at byte offset xo of a segment: the same operations. */
+    static void axpy(float[] y, int yo, float alpha, MemorySegment x, long xo, int n) {
+        ByteOrder le = ByteOrder.nativeOrder();
+        FloatVector av = FloatVector.broadcast(S, alpha);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector.fromMemorySegment(S, x, xo + 4L * i, le).fma(av, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += alpha * x.get(ValueLayout.JAVA_FLOAT_UNALIGNED, xo + 4L * i);
+        }
+    }
+
     /** y[yo:yo+n] += alpha * x[xo:xo+n] */
     static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
         FloatVector av = FloatVector.broadcast(S, alpha);

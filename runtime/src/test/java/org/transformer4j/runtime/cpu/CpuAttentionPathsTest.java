@@ -78,6 +78,66 @@ class CpuAttentionPathsTest {
         assertTrue(worst > 0 || hs < 4, "seed " + seed + ": bit-exact against a float64 oracle is suspicious");
     }
 
+    /**
+     * Decode reading K and V where they lie in the paged caches (CpuBackend's fp32 path) gives the bits
+     * of decode over each sequence's rows copied out first (the path it replaced, still the scalar
+     * one): shuffled, scattered block tables, uneven lengths (one row, partial and whole blocks), GQA,
+     * several queries per sequence, split-KV and a sliding window; with enough sequences a task takes
+     * a whole sequence, with few a single head.
+     */
+    @ParameterizedTest(name = "sequences={3} tq={0} splits={1} window={2}")
+    @CsvSource({"1, 1, 0, 5", "1, 3, 0, 5", "2, 1, 20, 5", "1, 4, 7, 5", "1, 1, 0, 1", "1, 2, 0, 3", "2, 3, 9, 2"})
+    void decodeFromThePagedCachesHasTheBitsOfGatheredRows(int tq, int splits, int window, int sequences) {
+        assumeTrue(CpuKernels.simd(), "the paged path needs the Vector API");
+        long seed = ThreadLocalRandom.current().nextLong();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int nh = 4, nkv = 2, hs = 32, bs = 16, maxBlocks = 4;
+        int[] lengths = java.util.Arrays.copyOf(new int[] {33, 17, 48, 1, 64}, sequences);   // few sequences: a task per head
+        int batch = lengths.length;
+        int numBlocks = batch * maxBlocks + 3;
+        int width = nkv * hs;
+        float[] kc = random(rnd, numBlocks * bs * width), vc = random(rnd, numBlocks * bs * width);
+        java.util.List<Integer> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < numBlocks; i++) ids.add(i);
+        java.util.Collections.shuffle(ids, new java.util.Random(seed));
+        int[] table = new int[batch * maxBlocks];
+        for (int i = 0; i < table.length; i++) table[i] = ids.get(i);
+        float[][] keys = new float[batch][], values = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            keys[b] = new float[lengths[b] * width];
+            values[b] = new float[lengths[b] * width];
+            for (int j = 0; j < lengths[b]; j++) {
+                int slot = table[b * maxBlocks + j / bs] * bs + j % bs;
+                System.arraycopy(kc, slot * width, keys[b], j * width, width);
+                System.arraycopy(vc, slot * width, values[b], j * width, width);
+            }
+        }
+        float[] q = random(rnd, batch * tq * nh * hs);
+        float scale = (float) (1 / Math.sqrt(hs));
+        float[] want = new float[q.length], got = new float[q.length];
+        float[] wantLse = new float[batch * nh * tq], gotLse = new float[batch * nh * tq];
+        java.util.Arrays.fill(got, Float.NaN);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            java.lang.foreign.MemorySegment ks = arena.allocate(4L * kc.length), vs = arena.allocate(4L * vc.length);
+            java.lang.foreign.MemorySegment.copy(kc, 0, ks, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, kc.length);
+            java.lang.foreign.MemorySegment.copy(vc, 0, vs, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, vc.length);
+            CpuAttention.decode(batch, tq, nh, nkv, hs, lengths, true, window, scale, null, AttentionOracle::t5Bucket, splits,
+                    q, keys, values, want, wantLse);
+            CpuAttention.decode(batch, tq, nh, nkv, hs, lengths, true, window, scale, null, AttentionOracle::t5Bucket, splits,
+                    q, null, null, new CpuAttention.Paged(ks, vs, table, maxBlocks, bs), got, gotLse);
+        }
+        for (int e = 0; e < want.length; e++) {
+            assertTrue(Float.floatToRawIntBits(want[e]) == Float.floatToRawIntBits(got[e]),
+                    "seed " + seed + ": output " + e + " " + got[e] + " from the caches vs " + want[e] + " from gathered rows");
+        }
+        for (int e = 0; e < wantLse.length; e++) {
+            assertTrue(Float.floatToRawIntBits(wantLse[e]) == Float.floatToRawIntBits(gotLse[e]), "seed " + seed + ": lse " + e);
+        }
+        double norm = 0;
+        for (float x : want) norm += Math.abs(x);
+        assertTrue(norm > 0, "seed " + seed + ": every output is zero");
+    }
+
     private static float[] random(SplittableRandom rnd, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) rnd.nextDouble(-1, 1);
