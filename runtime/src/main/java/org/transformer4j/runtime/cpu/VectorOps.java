@@ -115,6 +115,37 @@ final class VectorOps {
         }
     }
 
+    /**
+     * VocabKernels.argmax of x[off : off+n] (the smallest index among equal maxima) where the row is
+     * finite in VocabKernels.nonFinite's sense (no NaN, no +∞, some value above −∞), else −1: the
+     * maximum by vectors, then the first element equal to it (−0 and +0 count as equal, as there).
+     */
+    static int finiteArgmax(float[] x, int off, int n) {
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        VectorMask<Float> bad = S.maskAll(false);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            FloatVector v = FloatVector.fromArray(S, x, off + i);
+            bad = bad.or(v.test(VectorOperators.IS_NAN)).or(v.eq(Float.POSITIVE_INFINITY));
+            mx = mx.max(v);
+        }
+        if (bad.anyTrue()) return -1;
+        float m = mx.reduceLanes(VectorOperators.MAX);
+        for (int t = i; t < n; t++) {
+            float v = x[off + t];
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) return -1;
+            m = Math.max(m, v);
+        }
+        if (m == Float.NEGATIVE_INFINITY) return -1;
+        int j = 0;
+        for (int upper = S.loopBound(n); j < upper; j += V) {
+            VectorMask<Float> hit = FloatVector.fromArray(S, x, off + j).eq(m);
+            if (hit.anyTrue()) return j + hit.firstTrue();
+        }
+        for (; j < n; j++) if (x[off + j] == m) return j;
+        return -1;                                               // not reached: m is one of the elements
+    }
+
     /** y[yo:yo+n] += alpha * x[xo:xo+n] */
     static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
         FloatVector av = FloatVector.broadcast(S, alpha);

@@ -76,13 +76,16 @@ public final class VocabKernels {
      */
     public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, long seed,
                                long offset, int[] ids, float[] logprobs, int[] nonFinite) {
+        boolean vec = CpuKernels.simd();
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            boolean bad = nonFinite(logits, o, cols);
+            // with the Vector API one pass finds both (the scalar loops took ~70 µs for GPT-2's 50257 logits)
+            int finiteArgmax = vec ? VectorOps.finiteArgmax(logits, o, cols) : -1;
+            boolean bad = vec ? finiteArgmax < 0 : nonFinite(logits, o, cols);
             boolean greedy = temperature == 0f || bad;
             // the softmax's sum (an exp per logit) only where a logprob is asked for; sampling needs the max only
             float[] ms = logprobs != null && !bad ? maxSum(logits, o, cols, 1f) : null;
-            int id = greedy ? argmax(logits, o, cols) : sampleRow(logits, o, cols, ms != null ? ms[0] : max(logits, o, cols),
+            int id = greedy ? (finiteArgmax >= 0 ? finiteArgmax : argmax(logits, o, cols)) : sampleRow(logits, o, cols, ms != null ? ms[0] : max(logits, o, cols),
                     temperature, topK, topP, Philox.uniform(seed, r, offset));
             ids[r] = id;
             if (logprobs != null) logprobs[r] = bad ? Float.NaN : logits[o + id] - ms[0] - (float) Math.log(ms[1]);
