@@ -366,33 +366,30 @@ public final class CpuBackend implements Backend {
         float[] out = new float[Math.toIntExact(op.out().numel())];
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         int[] table = table(c);
+        float[][] keys = null, values = null;
+        CpuAttention.Paged paged = null;
         if (CpuKernels.simd() && c.kCache().dtype() == DType.F32 && c.vCache().dtype() == DType.F32
                 && c.kCache().isContiguous() && c.vCache().isContiguous()) {
             // fp32 caches: the attention reads the blocks where they lie (no copy per sequence and step)
-            CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
-                    bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
-                    null, null, new CpuAttention.Paged(c.kCache().hostSegment(), c.vCache().hostSegment(), table,
-                            c.maxBlocksPerSeq(), c.blockSize()), out, lse);
-            op.out().copyFrom(out);
-            if (lse != null) op.lse().copyFrom(lse);
-            return;
+            paged = new CpuAttention.Paged(c.kCache().hostSegment(), c.vCache().hostSegment(), table, c.maxBlocksPerSeq(), c.blockSize());
+        } else {
+            float[][] ks = keys = new float[s.batch()][];
+            float[][] vs = values = new float[s.batch()][];
+            long rows = 0;
+            for (int b = 0; b < s.batch(); b++) rows += lengths[b];
+            // K and V (of each sequence) copied by the kernel threads side by side when there is enough to copy
+            CpuKernels.parallelFor(2L * s.batch(), rows * c.nkv() * c.headSize() >= GATHER_PARALLEL_MIN, t -> {
+                int b = (int) (t / 2);
+                if (t % 2 == 0) {
+                    ks[b] = gather(c, table, c.kCache(), b, lengths[b]);
+                } else {
+                    vs[b] = gather(c, table, c.vCache(), b, lengths[b]);
+                }
+            });
         }
-        float[][] keys = new float[s.batch()][];
-        float[][] values = new float[s.batch()][];
-        long rows = 0;
-        for (int b = 0; b < s.batch(); b++) rows += lengths[b];
-        // K and V (of each sequence) copied by the kernel threads side by side when there is enough to copy
-        CpuKernels.parallelFor(2L * s.batch(), rows * c.nkv() * c.headSize() >= GATHER_PARALLEL_MIN, t -> {
-            int b = (int) (t / 2);
-            if (t % 2 == 0) {
-                keys[b] = gather(c, table, c.kCache(), b, lengths[b]);
-            } else {
-                values[b] = gather(c, table, c.vCache(), b, lengths[b]);
-            }
-        });
         CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
                 bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
-                keys, values, out, lse);
+                keys, values, paged, out, lse);
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
     }

@@ -272,24 +272,35 @@ public final class CpuAttention {
                     // gives a NaN lse that poisons the combine, as the one-pass attention's NaN row does
                     partLse[sp] = l == 0f ? Float.NEGATIVE_INFINITY : m + (float) Math.log(l);
                 }
-                float mx = Float.NEGATIVE_INFINITY;
-                for (float x : partLse) mx = Math.max(mx, x);
-                float sum = 0f;
-                float[] acc = new float[hs];
-                if (mx != Float.NEGATIVE_INFINITY) {
-                    for (int sp = 0; sp < numSplits; sp++) {
-                        if (partLse[sp] == Float.NEGATIVE_INFINITY) continue;
-                        float w = (float) Math.exp(partLse[sp] - mx);
-                        sum += w;
-                        for (int d = 0; d < hs; d++) acc[d] += w * partO[sp * hs + d];
-                    }
-                }
-                float inv = sum > 0f ? 1f / sum : 0f;
-                for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;
-                if (lse != null) lse[(b * nh + h) * tq + i] = sum == 0f ? Float.NEGATIVE_INFINITY : mx + (float) Math.log(sum);
+                combineSplits(partO, partLse, 0, numSplits, hs, out, qo, lse, (b * nh + h) * tq + i);
             }
         });
     }
+
+    /**
+     * The split-KV combine: the numSplits partial outputs of one query and head (partO from element
+     * po · hs, their lse from partLse[po]) weighted by exp(lse_s − max lse) into out[oo : oo + hs], and
+     * the combined lse into lse[li] where lse is not null.
+     */
+    private static void combineSplits(float[] partO, float[] partLse, int po, int numSplits, int hs, float[] out, int oo,
+                                      float[] lse, int li) {
+        float mx = Float.NEGATIVE_INFINITY;
+        for (int sp = 0; sp < numSplits; sp++) mx = Math.max(mx, partLse[po + sp]);
+        float sum = 0f;
+        float[] acc = new float[hs];
+        if (mx != Float.NEGATIVE_INFINITY) {
+            for (int sp = 0; sp < numSplits; sp++) {
+                if (partLse[po + sp] == Float.NEGATIVE_INFINITY) continue;
+                float w = (float) Math.exp(partLse[po + sp] - mx);
+                sum += w;
+                for (int d = 0; d < hs; d++) acc[d] += w * partO[(po + sp) * hs + d];
+            }
+        }
+        float inv = sum > 0f ? 1f / sum : 0f;
+        for (int d = 0; d < hs; d++) out[oo + d] = acc[d] * inv;
+        if (lse != null) lse[li] = sum == 0f ? Float.NEGATIVE_INFINITY : mx + (float) Math.log(sum);
+    }
+
     /**
      * decode over the paged caches, row by row: a task takes a whole sequence (all its heads) when
      * there are at least two sequences per thread, else one head, and reads each key and value row
@@ -359,25 +370,8 @@ public final class CpuAttention {
                         partLse[hh * numSplits + sp] = l[hh] == 0f ? Float.NEGATIVE_INFINITY : m[hh] + (float) Math.log(l[hh]);
                     }
                 }
-                for (int hh = 0; hh < heads; hh++) {                    // the splits' combine, as decode's
-                    int po = hh * numSplits;
-                    float mx = Float.NEGATIVE_INFINITY;
-                    for (int sp = 0; sp < numSplits; sp++) mx = Math.max(mx, partLse[po + sp]);
-                    float sum = 0f;
-                    float[] o = new float[hs];
-                    if (mx != Float.NEGATIVE_INFINITY) {
-                        for (int sp = 0; sp < numSplits; sp++) {
-                            if (partLse[po + sp] == Float.NEGATIVE_INFINITY) continue;
-                            float w = (float) Math.exp(partLse[po + sp] - mx);
-                            sum += w;
-                            for (int d = 0; d < hs; d++) o[d] += w * partO[(po + sp) * hs + d];
-                        }
-                    }
-                    float inv = sum > 0f ? 1f / sum : 0f;
-                    for (int d = 0; d < hs; d++) out[q0 + hh * hs + d] = o[d] * inv;
-                    if (lse != null) {
-                        lse[(b * nh + h0 + hh) * tq + i] = sum == 0f ? Float.NEGATIVE_INFINITY : mx + (float) Math.log(sum);
-                    }
+                for (int hh = 0; hh < heads; hh++) {
+                    combineSplits(partO, partLse, hh * numSplits, numSplits, hs, out, q0 + hh * hs, lse, (b * nh + h0 + hh) * tq + i);
                 }
             }
         });
