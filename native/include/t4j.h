@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 7
+#define T4J_ABI_VERSION 8
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -417,24 +417,31 @@ T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);
  * i < R/2 (R = rotary_dim, even, ≤ HS; dimensions from R on are left alone):
  *   angle = (float)p * inv_freq_b[i];  c = cos(angle), s = sin(angle), both rounded to the dtype;
  *   x[i] <- x[i]·c − x[i + R/2]·s;  x[i + R/2] <- x[i + R/2]·c + x[i]·s   (fp32, rounded once).
- * inv_freq_b is inv_freq (fp32 (R/2), the same for every sequence; default, linear and llama3
+ * inv_freq_b is inv_freq (fp32 (R/2), the same for every sequence; default, linear, llama3 and yarn
  * kinds, computed on the host), or with dynamic = 1 (inv_freq NULL) dynamic NTK's, computed in fp32
  * from seq_lens[b]: L = max(seq_lens[b], max_positions), base' = base · (factor·L/max_positions −
- * (factor − 1))^(R/(R−2)), inv_freq_b[i] = 1 / base'^(2i/R). Positions and lengths are read when the
- * kernel runs (a captured graph replays with new ones). */
+ * (factor − 1))^(R/(R−2)), inv_freq_b[i] = 1 / base'^(2i/R), or with dynamic = 2 (LongRoPE, ABI 8)
+ * inv_freq's first R/2 (short factors) while seq_lens[b] ≤ max_positions (the original max positions),
+ * its second R/2 (long factors) past it. Before rounding, c and s are multiplied in fp32 by
+ * attention_scaling (ABI 8; yarn's and LongRoPE's attention factor, 1 for the other kinds), as
+ * transformers multiplies cos and sin by attention_scaling before casting them. Positions and lengths
+ * are read when the kernel runs (a captured graph replays with new ones). */
 typedef struct t4j_rope_params {
     void* x;                          /* (B, T, H, HS), dtype, rotated in place */
     const int32_t* positions;         /* (B, T) dense */
-    const float* inv_freq;            /* fp32 (rotary_dim / 2), or NULL when dynamic */
-    const int32_t* seq_lens;          /* (B) when dynamic, else NULL */
+    const float* inv_freq;            /* fp32 (rotary_dim / 2); (2, rotary_dim / 2) when dynamic = 2; NULL when 1 */
+    const int32_t* seq_lens;          /* (B) when dynamic is 1 or 2, else NULL */
     int64_t x_batch_stride, x_row_stride, x_head_stride;
     int32_t B, T, H, HS;
     int32_t rotary_dim;               /* R: even, 2 ≤ R ≤ HS (≥ 4 when dynamic) */
-    int32_t dynamic;                  /* 1: dynamic NTK frequencies from seq_lens; 0: inv_freq */
-    float base;                       /* dynamic: rope_theta */
-    float factor;                     /* dynamic: scaling factor ≥ 1 */
-    int32_t max_positions;            /* dynamic: max_position_embeddings */
+    int32_t dynamic;                  /* 0: inv_freq; 1: dynamic NTK frequencies from seq_lens; 2: LongRoPE's
+                                         short or long table by seq_lens */
+    float base;                       /* dynamic = 1: rope_theta */
+    float factor;                     /* dynamic = 1: scaling factor ≥ 1 */
+    int32_t max_positions;            /* dynamic = 1: max_position_embeddings; 2: original max positions */
     int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
+    float attention_scaling;          /* > 0, finite: cos and sin × this before rounding (1: none) */
+    int32_t reserved;                 /* 0 */
 } t4j_rope_params;
 
 T4J_API int32_t t4j_rope(const t4j_rope_params* p, void* stream);

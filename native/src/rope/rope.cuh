@@ -1,6 +1,7 @@
 // rope.cuh — rotary position embedding in place on q or k (t4j_rope_params in t4j.h). One thread
 // block per token (b, t), grid-stride; the block's threads first form the token's cos/sin pairs
-// in shared memory (fp32, rounded to the dtype as transformers casts them), then rotate every
+// in shared memory (fp32, times the attention scaling, rounded to the dtype as transformers casts
+// them), then rotate every
 // head's pairs (i, i + R/2). Standalone: fusing it into the QKV epilogue or the KV append is the
 // speed work's choice (docs/ops.md).
 #pragma once
@@ -35,12 +36,14 @@ __device__ __forceinline__ void rope_tokens(const t4j_rope_params& p) {
         const int t = static_cast<int>(bt % p.T);
         const float pos = static_cast<float>(p.positions[bt]);
         __syncthreads();  // the previous token's cs is no longer read
+        // LongRoPE: the long factors' table once the sequence is past the original max positions
+        const float* table = p.dynamic == 2 && p.seq_lens[b] > p.max_positions ? p.inv_freq + half : p.inv_freq;
         for (int i = threadIdx.x; i < half; i += blockDim.x) {
-            const float f = p.dynamic ? rope_dynamic_inv_freq(p, p.seq_lens[b], i) : p.inv_freq[i];
+            const float f = p.dynamic == 1 ? rope_dynamic_inv_freq(p, p.seq_lens[b], i) : table[i];
             float s, c;
             sincosf(pos * f, &s, &c);
-            cs[0][i] = round_to<T>(c);
-            cs[1][i] = round_to<T>(s);
+            cs[0][i] = round_to<T>(c * p.attention_scaling);
+            cs[1][i] = round_to<T>(s * p.attention_scaling);
         }
         __syncthreads();
         T* x = static_cast<T*>(p.x) + b * p.x_batch_stride + t * p.x_row_stride;  // (H, HS)

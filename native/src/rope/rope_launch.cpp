@@ -13,7 +13,8 @@ const t4j::FieldLayout kRopeFields[] = {
     T4J_FIELD(t4j_rope_params, HS),             T4J_FIELD(t4j_rope_params, rotary_dim),
     T4J_FIELD(t4j_rope_params, dynamic),        T4J_FIELD(t4j_rope_params, base),
     T4J_FIELD(t4j_rope_params, factor),         T4J_FIELD(t4j_rope_params, max_positions),
-    T4J_FIELD(t4j_rope_params, dtype),
+    T4J_FIELD(t4j_rope_params, dtype),          T4J_FIELD(t4j_rope_params, attention_scaling),
+    T4J_FIELD(t4j_rope_params, reserved),
 };
 const t4j::StructRegistration kRopeLayout("t4j_rope_params", sizeof(t4j_rope_params), kRopeFields,
                                           sizeof(kRopeFields) / sizeof(kRopeFields[0]));
@@ -35,7 +36,13 @@ extern "C" T4J_API int32_t t4j_rope(const t4j_rope_params* p, void* stream) {
         if (!(p->base > 0.0f) || !(p->factor >= 1.0f) || p->max_positions < 1) return T4J_ERROR_INVALID_ARGUMENT;
     } else if (p->dynamic == 0) {
         if (p->inv_freq == nullptr || p->seq_lens != nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    } else if (p->dynamic == 2) {
+        if (p->inv_freq == nullptr || p->seq_lens == nullptr || p->max_positions < 1) return T4J_ERROR_INVALID_ARGUMENT;
     } else {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
+    // NaN fails both comparisons; infinity the second
+    if (!(p->attention_scaling > 0.0f) || !(p->attention_scaling < 3.0e38f) || p->reserved != 0) {
         return T4J_ERROR_INVALID_ARGUMENT;
     }
     const int64_t tokens = static_cast<int64_t>(p->B) * p->T;

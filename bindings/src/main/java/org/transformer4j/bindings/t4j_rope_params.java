@@ -34,7 +34,9 @@ public final class t4j_rope_params {
             JAVA_FLOAT.withName("base"),
             JAVA_FLOAT.withName("factor"),
             JAVA_INT.withName("max_positions"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            JAVA_FLOAT.withName("attention_scaling"),
+            JAVA_INT.withName("reserved"))
         .withName("t4j_rope_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -62,6 +64,8 @@ public final class t4j_rope_params {
     private static final long factor$OFFSET = offset("factor");
     private static final long max_positions$OFFSET = offset("max_positions");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long attention_scaling$OFFSET = offset("attention_scaling");
+    private static final long reserved$OFFSET = offset("reserved");
 
     public static MemorySegment x(MemorySegment s) { return s.get(ADDRESS, x$OFFSET); }
     public static void x(MemorySegment s, MemorySegment v) { s.set(ADDRESS, x$OFFSET, v); }
@@ -97,4 +101,8 @@ public final class t4j_rope_params {
     public static void max_positions(MemorySegment s, int v) { s.set(JAVA_INT, max_positions$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    public static float attention_scaling(MemorySegment s) { return s.get(JAVA_FLOAT, attention_scaling$OFFSET); }
+    public static void attention_scaling(MemorySegment s, float v) { s.set(JAVA_FLOAT, attention_scaling$OFFSET, v); }
+    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
+    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
 }

@@ -401,7 +401,13 @@ public final class CpuBackend implements Backend {
         requireHost("x", op.x());
         int[] pos = op.positions().toIntArray();
         float[][] inv = new float[s.batch()][];
-        if (op.dynamic() == null) {
+        if (op.isLongRope()) {
+            float[] tables = op.invFreq().toFloatArray();                       // (2, R/2): short, then long
+            int half = op.rotaryDim() / 2;
+            float[] shortFreq = java.util.Arrays.copyOfRange(tables, 0, half), longFreq = java.util.Arrays.copyOfRange(tables, half, 2 * half);
+            int[] lens = op.seqLens().toIntArray();
+            for (int b = 0; b < s.batch(); b++) inv[b] = lens[b] > op.longAfter() ? longFreq : shortFreq;
+        } else if (op.dynamic() == null) {
             float[] table = op.invFreq().toFloatArray();
             java.util.Arrays.fill(inv, table);
         } else {
@@ -412,7 +418,7 @@ public final class CpuBackend implements Backend {
             }
         }
         float[] x = op.x().toFloatArray();                                            // (B, T, H, HS) dense
-        CpuRope.rope(s.batch(), s.t(), s.heads(), s.hs(), op.rotaryDim(), pos, inv, rounding(op.x().dtype()), x);
+        CpuRope.rope(s.batch(), s.t(), s.heads(), s.hs(), op.rotaryDim(), pos, inv, op.attentionScaling(), rounding(op.x().dtype()), x);
         op.x().copyFrom(x);
     }
 

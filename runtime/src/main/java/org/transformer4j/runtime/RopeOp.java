@@ -8,17 +8,22 @@ package org.transformer4j.runtime;
  * i &lt; R/2 (R = {@code rotaryDim} ≤ HS, even; the dimensions from R on pass unchanged):
  * <pre>
  *   angle = fp32(p) · invFreq[i]            (one fp32 product, as transformers' fp32 matmul)
- *   c = cos(angle), s = sin(angle)          (fp32, then rounded to x's dtype, as transformers casts cos/sin)
+ *   c = cos(angle) · a, s = sin(angle) · a  (fp32, then rounded to x's dtype, as transformers casts cos/sin;
+ *                                            a = attentionScaling, 1 unless yarn or LongRoPE)
  *   x[i]       ← x[i] · c − x[i + R/2] · s  (rotate_half: the first half pairs with the second)
  *   x[i + R/2] ← x[i + R/2] · c + x[i] · s
  * </pre>
  * in fp32, rounded once to x's dtype. {@code invFreq} is F32 (R/2), computed on the host for the
- * default, linear and llama3 kinds ({@code RopeFrequencies}). Dynamic NTK scaling instead gives
- * {@link Dynamic} and per-sequence lengths {@code seqLens} (I32 (B)): the frequencies of sequence b
- * are those of transformers' {@code _compute_dynamic_ntk_parameters} at seq_len = max(seqLens[b],
- * maxPositions), computed in fp32 when the op runs (so a captured step sees each replay's lengths).
+ * default, linear, llama3 and yarn kinds. Dynamic NTK scaling instead gives {@link Dynamic} and
+ * per-sequence lengths {@code seqLens} (I32 (B)): the frequencies of sequence b are those of
+ * transformers' {@code _compute_dynamic_ntk_parameters} at seq_len = max(seqLens[b], maxPositions),
+ * computed in fp32 when the op runs (so a captured step sees each replay's lengths). LongRoPE gives
+ * two tables, {@code invFreq} F32 (2, R/2): sequence b takes the first (short factors) while
+ * seqLens[b] ≤ {@code longAfter} (the original max positions) and the second (long factors) past it,
+ * as transformers' longrope_frequency_update chooses by max(position_ids) + 1.
  */
-public record RopeOp(Tensor x, Tensor positions, Tensor invFreq, int rotaryDim, Dynamic dynamic, Tensor seqLens) {
+public record RopeOp(Tensor x, Tensor positions, Tensor invFreq, int rotaryDim, Dynamic dynamic, Tensor seqLens,
+                     int longAfter, float attentionScaling) {
 
     /**
      * Dynamic NTK: base' = base · ((factor · L / maxPositions) − (factor − 1))^(R / (R − 2)) for
@@ -28,12 +33,37 @@ public record RopeOp(Tensor x, Tensor positions, Tensor invFreq, int rotaryDim, 
 
     /** Rotation with a precomputed frequency table F32 (R/2). */
     public static RopeOp of(Tensor x, Tensor positions, Tensor invFreq, int rotaryDim) {
-        return new RopeOp(x, positions, invFreq, rotaryDim, null, null);
+        return new RopeOp(x, positions, invFreq, rotaryDim, null, null, 0, 1f);
     }
 
     /** Dynamic NTK rotation: frequencies from each sequence's length seqLens (I32 (B)). */
     public static RopeOp dynamic(Tensor x, Tensor positions, Dynamic d, Tensor seqLens, int rotaryDim) {
-        return new RopeOp(x, positions, null, rotaryDim, d, seqLens);
+        return new RopeOp(x, positions, null, rotaryDim, d, seqLens, 0, 1f);
+    }
+
+    /**
+     * LongRoPE: tables F32 (2, R/2), short factors' then long factors' frequencies; sequence b takes the
+     * long ones when seqLens[b] &gt; originalMaxPositions.
+     */
+    public static RopeOp longRope(Tensor x, Tensor positions, Tensor tables, int originalMaxPositions, Tensor seqLens,
+                                  int rotaryDim) {
+        return new RopeOp(x, positions, tables, rotaryDim, null, seqLens, originalMaxPositions, 1f);
+    }
+
+    /** This op with cos and sin multiplied by {@code a} (yarn's and LongRoPE's attention factor). */
+    public RopeOp scaled(float a) {
+        return new RopeOp(x, positions, invFreq, rotaryDim, dynamic, seqLens, longAfter, a);
+    }
+
+    /** Whether this is LongRoPE (two tables chosen by length). */
+    public boolean isLongRope() { return longAfter > 0; }
+
+    private void lengths(int b) {
+        Checks.open("seqLens", seqLens);
+        Checks.sameDevice("x", x, "seqLens", seqLens);
+        if (seqLens.dtype() != DType.I32 || seqLens.rank() != 1 || seqLens.shape(0) != b || !seqLens.isContiguous()) {
+            throw new IllegalArgumentException("seqLens must be a contiguous I32 (B = " + b + "), got " + seqLens);
+        }
     }
 
     /** Validated sizes and strides (elements). */
@@ -61,25 +91,33 @@ public record RopeOp(Tensor x, Tensor positions, Tensor invFreq, int rotaryDim, 
             throw new IllegalArgumentException("give either a frequency table (invFreq) or dynamic NTK parameters, not "
                     + (invFreq == null ? "neither" : "both"));
         }
+        if (!(attentionScaling > 0) || !Float.isFinite(attentionScaling)) {
+            throw new IllegalArgumentException("attentionScaling must be finite and > 0, got " + attentionScaling);
+        }
+        if (longAfter < 0 || longAfter > 0 && invFreq == null) {
+            throw new IllegalArgumentException("LongRoPE needs its two tables and original max positions ≥ 1, got " + longAfter);
+        }
         if (invFreq != null) {
             Checks.open("invFreq", invFreq);
             Checks.sameDevice("x", x, "invFreq", invFreq);
-            if (invFreq.dtype() != DType.F32 || invFreq.rank() != 1 || invFreq.shape(0) != rotaryDim / 2 || !invFreq.isContiguous()) {
-                throw new IllegalArgumentException("invFreq must be a contiguous F32 (" + rotaryDim / 2 + ") for rotaryDim "
-                        + rotaryDim + ", got " + invFreq);
+            boolean two = isLongRope();
+            if (invFreq.dtype() != DType.F32 || invFreq.rank() != (two ? 2 : 1) || two && invFreq.shape(0) != 2
+                    || invFreq.shape(invFreq.rank() - 1) != rotaryDim / 2 || !invFreq.isContiguous()) {
+                throw new IllegalArgumentException("invFreq must be a contiguous F32 (" + (two ? "2, " : "") + rotaryDim / 2
+                        + ") for rotaryDim " + rotaryDim + (two ? " (LongRoPE's short and long tables)" : "") + ", got " + invFreq);
             }
-            if (seqLens != null) throw new IllegalArgumentException("seqLens is only for dynamic NTK scaling");
+            if (two) {
+                lengths(b);
+            } else if (seqLens != null) {
+                throw new IllegalArgumentException("seqLens is only for dynamic NTK and LongRoPE scaling");
+            }
         } else {
             if (!(dynamic.base() > 0) || !Float.isFinite(dynamic.base()) || !(dynamic.factor() >= 1) || !Float.isFinite(dynamic.factor())
                     || dynamic.maxPositions() < 1) {
                 throw new IllegalArgumentException("dynamic NTK needs base > 0, factor ≥ 1 and maxPositions ≥ 1, got " + dynamic);
             }
             if (rotaryDim < 4) throw new IllegalArgumentException("dynamic NTK needs rotaryDim ≥ 4 (its exponent is R/(R−2))");
-            Checks.open("seqLens", seqLens);
-            Checks.sameDevice("x", x, "seqLens", seqLens);
-            if (seqLens.dtype() != DType.I32 || seqLens.rank() != 1 || seqLens.shape(0) != b || !seqLens.isContiguous()) {
-                throw new IllegalArgumentException("seqLens must be a contiguous I32 (B = " + b + "), got " + seqLens);
-            }
+            lengths(b);
         }
         Checks.lastDimContiguous("x", x);
         AttentionOp.nonOverlapping("x", x);

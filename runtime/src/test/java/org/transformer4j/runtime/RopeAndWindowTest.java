@@ -1,7 +1,8 @@
 // RopeAndWindowTest — the rope op and sliding-window attention (prefill and paged decode) of the CPU
 // backend against float64 oracles written here from their definitions: transformers' rotate_half RoPE
 // (cos/sin of position × inverse frequency, the first rotaryDim dimensions, dynamic NTK's frequencies of
-// the sequence length) and masking_utils' sliding window (key j visible to query i when i − W < j ≤ i).
+// the sequence length, LongRoPE's short or long table by the sequence length, cos/sin times the attention
+// scaling) and masking_utils' sliding window (key j visible to query i when i − W < j ≤ i).
 package org.transformer4j.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,13 +24,18 @@ class RopeAndWindowTest {
 
     /** x (B, T, H, HS) rotated in double: pairs (i, i + R/2) by angle pos · inv[b][i]. */
     static double[] ropeOracle(float[] x, int b, int t, int h, int hs, int r, int[] pos, double[][] inv) {
+        return ropeOracle(x, b, t, h, hs, r, pos, inv, 1);
+    }
+
+    /** The same with cos and sin times {@code scale} (transformers' attention_scaling). */
+    static double[] ropeOracle(float[] x, int b, int t, int h, int hs, int r, int[] pos, double[][] inv, double scale) {
         double[] out = new double[x.length];
         for (int i = 0; i < x.length; i++) out[i] = x[i];
         for (int bt = 0; bt < b * t; bt++) {
             for (int head = 0; head < h; head++) {
                 int o = (bt * h + head) * hs;
                 for (int i = 0; i < r / 2; i++) {
-                    double a = pos[bt] * inv[bt / t][i], c = Math.cos(a), s = Math.sin(a);
+                    double a = pos[bt] * inv[bt / t][i], c = Math.cos(a) * scale, s = Math.sin(a) * scale;
                     out[o + i] = x[o + i] * c - x[o + i + r / 2] * s;
                     out[o + i + r / 2] = x[o + i + r / 2] * c + x[o + i] * s;
                 }
@@ -89,6 +95,43 @@ class RopeAndWindowTest {
     }
 
     @Test
+    void longRopeTakesTheLongTablePastTheOriginalMaxPositionsAndScalesCosAndSin() {
+        int b = 3, t = 2, h = 2, hs = 16, r = 12, original = 16;            // partial rotary: 12 of 16
+        float scale = 1.2247449f;                                         // sqrt(1 + ln 4 / ln 16)
+        SplittableRandom rnd = new SplittableRandom(5);
+        float[] x = random(rnd, b * t * h * hs);
+        int[] pos = {14, 15, 15, 16, 40, 41};
+        int[] lens = {16, 17, 42};                                        // at the original max (short), one past it, far past
+        float[] tables = new float[r];
+        for (int i = 0; i < r / 2; i++) {
+            tables[i] = (float) (Math.pow(10000, -2.0 * i / r) / (1 + 0.1 * i));
+            tables[r / 2 + i] = (float) (Math.pow(10000, -2.0 * i / r) / (2 + 3.0 * i));
+        }
+        double[][] inv = new double[b][r / 2];
+        for (int s = 0; s < b; s++) for (int i = 0; i < r / 2; i++) inv[s][i] = tables[(lens[s] > original ? r / 2 : 0) + i];
+        for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+            try (Tensor xt = Tensor.of(dt, x.clone(), b, t, h, hs); Tensor p = Tensor.ofInts(pos, b, t);
+                 Tensor sl = Tensor.ofInts(lens, b); Tensor f = Tensor.ofFloats(tables, 2, r / 2)) {
+                float[] in = xt.toFloatArray();
+                CPU.rope(RopeOp.longRope(xt, p, f, original, sl, r).scaled(scale));
+                double e = maxErr(xt.toFloatArray(), ropeOracle(in, b, t, h, hs, r, pos, inv, scale));
+                // fp32: ~1e-6; bf16: cos/sin and the result rounded to 8 bits (2^-8 of ≤ 2 · 1.22 · 1)
+                assertTrue(e <= (dt == DType.F32 ? 1e-5 : 2e-2), dt + " LongRoPE vs oracle: " + e);
+                double unscaled = maxErr(xt.toFloatArray(), ropeOracle(in, b, t, h, hs, r, pos, inv, 1));
+                assertTrue(unscaled > 0.05, dt + ": the attention scaling is applied (" + unscaled + " from the unscaled rotation)");
+            }
+        }
+        // every sequence on the short table: the result differs (the choice is made per sequence)
+        try (Tensor xt = Tensor.ofFloats(x.clone(), b, t, h, hs); Tensor p = Tensor.ofInts(pos, b, t);
+             Tensor sl = Tensor.ofInts(new int[] {16, 16, 16}, b); Tensor f = Tensor.ofFloats(tables, 2, r / 2)) {
+            CPU.rope(RopeOp.longRope(xt, p, f, original, sl, r));
+            double[][] shortOnly = new double[b][r / 2];
+            for (int s = 0; s < b; s++) for (int i = 0; i < r / 2; i++) shortOnly[s][i] = tables[i];
+            assertTrue(maxErr(xt.toFloatArray(), ropeOracle(x, b, t, h, hs, r, pos, shortOnly)) <= 1e-5, "lengths ≤ original: short table");
+        }
+    }
+
+    @Test
     void ropeRejectsMalformedArguments() {
         try (Tensor x = Tensor.empty(DType.F32, 1, 2, 1, 8); Tensor p = Tensor.ofInts(new int[] {0, 1}, 1, 2);
              Tensor f = Tensor.ofFloats(new float[4], 4); Tensor f3 = Tensor.ofFloats(new float[3], 3)) {
@@ -97,6 +140,17 @@ class RopeAndWindowTest {
             assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.of(x, p, f3, 8)), "table of the wrong size");
             assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.dynamic(x, p, new RopeOp.Dynamic(1e4f, 2f, 16), null, 8)),
                     "dynamic without lengths");
+            for (float a : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.of(x, p, f, 8).scaled(a)));
+                assertTrue(e.getMessage().contains("attentionScaling"), e.getMessage());
+            }
+            try (Tensor lens = Tensor.ofInts(new int[] {2}, 1); Tensor two = Tensor.ofFloats(new float[8], 2, 4)) {
+                assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.longRope(x, p, f, 16, lens, 8)),
+                        "LongRoPE with one table");
+                assertThrows(IllegalArgumentException.class, () -> CPU.rope(RopeOp.longRope(x, p, two, 16, null, 8)),
+                        "LongRoPE without lengths");
+                CPU.rope(RopeOp.longRope(x, p, two, 16, lens, 8));       // well formed
+            }
         }
     }
 

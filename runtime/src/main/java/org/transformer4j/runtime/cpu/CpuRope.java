@@ -1,5 +1,6 @@
 // CpuRope — the CPU twin of the rope kernel (native/src/rope/rope.cuh): rotary position embedding
-// in place, fp32 math, cos/sin rounded to the data's dtype first as transformers casts them.
+// in place, fp32 math, cos/sin times the attention scaling and rounded to the data's dtype first as
+// transformers casts them.
 package org.transformer4j.runtime.cpu;
 
 import java.util.stream.IntStream;
@@ -10,10 +11,11 @@ public final class CpuRope {
 
     /**
      * x (B, T, H, HS) dense, rotated in place on its first r dimensions; pos (B, T); invFreq[b] the
-     * (r/2) frequencies of sequence b; round (null for fp32) rounds cos/sin and the results to the
-     * data's dtype.
+     * (r/2) frequencies of sequence b; cos and sin times {@code scaling} in fp32 (yarn's and LongRoPE's
+     * attention factor; 1 leaves them as they are); round (null for fp32) rounds cos/sin and the results
+     * to the data's dtype.
      */
-    public static void rope(int batch, int t, int h, int hs, int r, int[] pos, float[][] invFreq,
+    public static void rope(int batch, int t, int h, int hs, int r, int[] pos, float[][] invFreq, float scaling,
                             CpuKernels.FloatUnaryOperator round, float[] x) {
         int half = r / 2;
         IntStream.range(0, batch * t).parallel().forEach(bt -> {
@@ -22,8 +24,8 @@ public final class CpuRope {
             float[] c = new float[half], s = new float[half];
             for (int i = 0; i < half; i++) {
                 float angle = p * invFreq[b][i];
-                c[i] = round((float) Math.cos(angle), round);
-                s[i] = round((float) Math.sin(angle), round);
+                c[i] = round((float) Math.cos(angle) * scaling, round);
+                s[i] = round((float) Math.sin(angle) * scaling, round);
             }
             for (int head = 0; head < h; head++) {
                 int o = (bt * h + head) * hs;

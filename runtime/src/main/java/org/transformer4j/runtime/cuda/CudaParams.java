@@ -314,10 +314,11 @@ final class CudaParams {
         t4j_rope_params.HS(p, s.hs());
         t4j_rope_params.rotary_dim(p, op.rotaryDim());
         RopeOp.Dynamic d = op.dynamic();
-        t4j_rope_params.dynamic(p, d == null ? 0 : 1);
+        t4j_rope_params.dynamic(p, d != null ? 1 : op.isLongRope() ? 2 : 0);
         t4j_rope_params.base(p, d == null ? 0f : d.base());
         t4j_rope_params.factor(p, d == null ? 0f : d.factor());
-        t4j_rope_params.max_positions(p, d == null ? 0 : d.maxPositions());
+        t4j_rope_params.max_positions(p, d != null ? d.maxPositions() : op.longAfter());
+        t4j_rope_params.attention_scaling(p, op.attentionScaling());
         t4j_rope_params.dtype(p, op.x().dtype().code());
         return p;
     }

@@ -214,6 +214,18 @@ class GpuSmokeTest {
                     be.copy(in[0], out[0]);
                     be.rope(RopeOp.dynamic(out[0], in[1], new RopeOp.Dynamic(10000f, 2f, 32), in[2], hs));
                 });
+        float[] tables = new float[hs];                                     // LongRoPE: short, then long factors
+        for (int i = 0; i < hs / 2; i++) {
+            tables[i] = (float) (Math.pow(10000, -2.0 * i / hs) / (1 + 0.1 * i));
+            tables[hs / 2 + i] = (float) (Math.pow(10000, -2.0 * i / hs) / (2 + 0.5 * i));
+        }
+        twin("rope F16, LongRoPE (one sequence short, one long) with attention scaling", new Tensor[] {rnd(DType.F16, 1, b, t, h, hs),
+                ints(60, b, t), Tensor.ofInts(new int[] {32, 61}, b), Tensor.ofFloats(tables, 2, hs / 2)},
+                shapes(new long[] {b, t, h, hs}), types(DType.F16),
+                (be, in, out) -> {
+                    be.copy(in[0], out[0]);
+                    be.rope(RopeOp.longRope(out[0], in[1], in[3], 32, in[2], hs).scaled(1.19024f));
+                });
     }
 
     @Test
