@@ -55,9 +55,11 @@ def _b(P, key):
     return P.get(key)
 
 
-def forward(cfg, P, ids):
+def forward(cfg, P, ids, rope_lens=None):
     """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: names as
-    <Family>ForCausalLM's state_dict (model.… and lm_head.weight)."""
+    <Family>ForCausalLM's state_dict (model.… and lm_head.weight). rope_lens (T,): the sequence length of
+    the call that processed each position (see rope.cos_sin), for the rotations a KV cache keeps when the
+    frequencies depend on the length (dynamic NTK, LongRoPE); None: one pass over all T."""
     ids = np.asarray(ids)
     b, t = ids.shape
     mt = cfg["model_type"]
@@ -71,7 +73,7 @@ def forward(cfg, P, ids):
     h = P["model.embed_tokens.weight"][ids]
     if gemma:
         h = h * float(np.float32(c ** 0.5))
-    cos, sin = rope.cos_sin(cfg, np.arange(t))
+    cos, sin = rope.cos_sin(cfg, np.arange(t), rope_lens)
     slide = sliding_layers(cfg)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."

@@ -35,7 +35,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 17_000_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls
+MAX_TOTAL_BYTES = 18_000_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -723,6 +723,60 @@ def make_llama_llama3(out):
 def make_llama_llama3_v5(out):
     return make_llm(out, "llama-rope-llama3-v5", to_v5(llm_config("llama", "LlamaForCausalLM", rope_scaling=dict(LLAMA3_ROPE))),
                     1334, note="the same model as llama-rope-llama3 (same seed) in the 5.x config layout (rope_parameters, dtype)")
+
+
+@fixture("qwen2-yarn")
+def make_qwen2_yarn(out):
+    return make_llm(out, "qwen2-yarn", llm_config("qwen2", "Qwen2ForCausalLM", c=32, nh=2, nkv=1, f=64, v=128, mpe=4096,
+                                                  rope_scaling={"type": "yarn", "factor": 4.0,
+                                                                "original_max_position_embeddings": 1024}), 1341,
+                    note="rope_scaling yarn as Qwen2.5 publishes it (4.x layout, factor 4, original 1024; betas 32/1 "
+                         "and truncation by default: the ramp runs over pairs 1..5 of 8), attention factor 0.1 ln 4 + 1")
+
+
+@fixture("llama-rope-yarn-v5")
+def make_llama_yarn_v5(out):
+    rp = {"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 512, "beta_fast": 16, "beta_slow": 2,
+          "mscale": 1.0, "mscale_all_dim": 0.5, "truncate": False}
+    return make_llm(out, "llama-rope-yarn-v5", to_v5(llm_config("llama", "LlamaForCausalLM", c=32, nh=2, nkv=1, f=64, v=128,
+                                                                mpe=4096, rope_scaling=rp)), 1342,
+                    note="yarn in the 5.x layout with beta_fast 16, beta_slow 2, truncate false (ramp 1.41..3.22) and "
+                         "mscale 1 / mscale_all_dim 0.5 (attention factor (0.1 ln 8 + 1) / (0.05 ln 8 + 1))")
+
+
+@fixture("phi3-longrope")
+def make_phi3_longrope(out):
+    cfg = llm_config("phi3", "Phi3ForCausalLM", c=32, nh=2, nkv=1, f=64, v=128, mpe=64, partial_rotary_factor=0.75,
+                     sliding_window=None, original_max_position_embeddings=16, pad_token_id=0, resid_pdrop=0.0,
+                     embd_pdrop=0.0,
+                     rope_scaling={"type": "longrope", "short_factor": [1.0, 1.05, 1.2, 1.5, 1.9, 2.4],
+                                   "long_factor": [1.0, 2.5, 6.0, 11.0, 17.5, 25.0]})
+    d = Draw(1343)
+    draw_llm(d, cfg)
+    ids = d.ids(2, 40, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = decoders.forward(cfg, P, ids)
+    short_ids = ids[:, :12]
+    _, short_logits = decoders.forward(cfg, P, short_ids)
+    # transformers' generate: a 10-token prompt in one call (seq_len 10: short factors), then one token a call
+    # (seq_len = position + 1: long from position 16 on), the cache keeping each key as its call rotated it
+    lens = [10] * 10 + list(range(11, 25))
+    _, cached_logits = decoders.forward(cfg, P, ids[:1, :24], rope_lens=lens)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt)
+    follows = (LLM_FOLLOWS["phi3"] + "; modeling_rope_utils.py (_compute_longrope_parameters, longrope_frequency_update, "
+               "standardize_rope_params)")
+    return save(out, "phi3-longrope", cfg, d, {"last_hidden_state": h, "logits": logits, "short_logits": short_logits,
+                                               "cached_logits": cached_logits},
+                {"input_ids": ids, "short_input_ids": short_ids, "cached_prompt": 10, "cached_tokens": 24}, follows,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1],
+                 "note": "each step recomputes the whole sequence; the prompt (24) is already past the original 16"},
+                extra={"sliding_layers": decoders.sliding_layers(cfg),
+                       "note": "LongRoPE as Phi-3-mini-128k / Phi-3.5 publish it: original_max_position_embeddings 16 at the "
+                               "top level, max 64 (factor 4, attention factor sqrt(1 + ln 4 / ln 16)), partial rotary 12 of "
+                               "16; input_ids (40 > 16 positions) take the long factors, short_input_ids (12) the short ones; cached_logits: "
+                               "input_ids[0, :24] as generate runs it through the cache, a 10-token prompt then one token "
+                               "a call, keys 0..14 rotated with the short factors and 15..23 with the long ones"})
 
 
 @fixture("mistral")

@@ -1,8 +1,13 @@
 """Rotary position embeddings, following transformers/modeling_rope_utils.py (_compute_default_rope_parameters,
-_compute_linear_scaling_rope_parameters, _compute_dynamic_ntk_parameters, _compute_llama3_parameters), the
-dynamic update of modeling_rope_utils.dynamic_rope_update (the frequencies of a forward pass over positions
-0..T-1 are those of seq_len = T when T > max_position_embeddings), LlamaRotaryEmbedding.forward (freqs =
-position · inv_freq, emb = cat(freqs, freqs), cos/sin times attention_scaling = 1 for these types) and
+_compute_linear_scaling_rope_parameters, _compute_dynamic_ntk_parameters, _compute_llama3_parameters,
+_compute_yarn_parameters, _compute_longrope_parameters), the dynamic update of
+modeling_rope_utils.dynamic_rope_update (the frequencies of a forward pass over positions 0..T-1 are those
+of seq_len = T when T > max_position_embeddings; LongRoPE takes its long factors when T > the original max
+positions, its short ones otherwise), 5.x's standardize_rope_params (the original max positions of llama3,
+yarn and longrope: a top-level original_max_position_embeddings first, as Phi-3 keeps it, then the rope
+settings', then max_position_embeddings), LlamaRotaryEmbedding.forward (freqs = position · inv_freq,
+emb = cat(freqs, freqs), cos/sin times attention_scaling: yarn's and longrope's attention factor, 1 for
+the other types) and
 apply_rotary_pos_emb / rotate_half (Phi-3's variant rotates the first rotary_dim dimensions and passes the
 rest). transformers computes inv_freq and cos/sin in float32 (autocast off); here float64.
 
@@ -23,6 +28,35 @@ def parameters(cfg):
         p["rope_theta"] = cfg.get("rope_theta", 10000.0)
     p["rope_type"] = p.get("rope_type", p.get("type", "default"))
     return p
+
+
+def original_max(cfg, p):
+    if cfg.get("original_max_position_embeddings") is not None:
+        return cfg["original_max_position_embeddings"]
+    return p.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
+
+
+def _mscale(scale, m=1.0):
+    return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+
+def attention_factor(cfg):
+    """The factor cos and sin are multiplied by: yarn's and longrope's, 1 for the other types."""
+    p = parameters(cfg)
+    kind = p["rope_type"]
+    if kind not in ("yarn", "longrope", "su"):
+        return 1.0
+    orig = original_max(cfg, p)
+    factor = p.get("factor")
+    if factor is None:
+        factor = cfg["max_position_embeddings"] / orig
+    if p.get("attention_factor") is not None:
+        return p["attention_factor"]
+    if kind == "yarn":
+        if p.get("mscale") and p.get("mscale_all_dim"):
+            return _mscale(factor, p["mscale"]) / _mscale(factor, p["mscale_all_dim"])
+        return _mscale(factor)
+    return 1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(orig))
 
 
 def head_dim(cfg):
@@ -48,9 +82,31 @@ def inv_freq(cfg, seq_len):
         return inv / p["factor"]
     if kind == "dynamic":
         return inv
+    if kind in ("longrope", "su"):
+        ext = p["long_factor"] if seq_len > original_max(cfg, p) else p["short_factor"]
+        return 1.0 / (np.asarray(ext, dtype=np.float64) * base ** exps)
+    if kind == "yarn":
+        factor = p.get("factor")
+        orig = original_max(cfg, p)
+        if factor is None:
+            factor = cfg["max_position_embeddings"] / orig
+        fast, slow = p.get("beta_fast") or 32, p.get("beta_slow") or 1
+
+        def correction_dim(rotations):
+            return dim * math.log(orig / (rotations * 2 * math.pi)) / (2 * math.log(base))
+
+        lo, hi = correction_dim(fast), correction_dim(slow)
+        if p.get("truncate", True):
+            lo, hi = math.floor(lo), math.ceil(hi)
+        lo, hi = max(lo, 0), min(hi, dim - 1)
+        if lo == hi:
+            hi += 0.001
+        ramp = np.clip((np.arange(dim // 2, dtype=np.float64) - lo) / (hi - lo), 0, 1)
+        extrapolation = 1 - ramp
+        return inv / factor * (1 - extrapolation) + inv * extrapolation
     if kind == "llama3":
         factor, lo, hi = p["factor"], p["low_freq_factor"], p["high_freq_factor"]
-        old = p["original_max_position_embeddings"]
+        old = original_max(cfg, p)
         low_wavelen, high_wavelen = old / lo, old / hi
         wavelen = 2 * math.pi / inv
         scaled = np.where(wavelen > low_wavelen, inv / factor, inv)
@@ -58,16 +114,22 @@ def inv_freq(cfg, seq_len):
         smoothed = (1 - smooth) * scaled / factor + smooth * scaled
         medium = ~(wavelen < high_wavelen) & ~(wavelen > low_wavelen)
         return np.where(medium, smoothed, scaled)
-    raise ValueError(f"rope_type {kind!r}: the reference implements default, linear, dynamic and llama3")
+    raise ValueError(f"rope_type {kind!r}: the reference implements default, linear, dynamic, llama3, yarn and longrope")
 
 
-def cos_sin(cfg, positions):
-    """cos, sin (T, rotary_dim) for positions (T,)."""
+def cos_sin(cfg, positions, lens=None):
+    """cos, sin (T, rotary_dim) for positions (T,), all with the frequencies of one pass over them (seq_len =
+    max position + 1), or with lens (T,) each row with those of the pass that processed it (seq_len lens[t]):
+    what a KV cache holds when a prompt and then single tokens went through the model one call at a time."""
     positions = np.asarray(positions, dtype=np.float64)
-    inv = inv_freq(cfg, int(positions.max()) + 1)
-    f = positions[:, None] * inv[None, :]
+    if lens is None:
+        inv = inv_freq(cfg, int(positions.max()) + 1)[None, :]
+    else:
+        inv = np.stack([inv_freq(cfg, int(n)) for n in lens])
+    f = positions[:, None] * inv
     emb = np.concatenate([f, f], axis=-1)
-    return np.cos(emb), np.sin(emb)
+    a = attention_factor(cfg)
+    return np.cos(emb) * a, np.sin(emb) * a
 
 
 def rotate_half(x):

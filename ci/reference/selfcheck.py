@@ -4,7 +4,8 @@
 1. closed forms: GELU(1) = Φ(1), the tanh GELU at 1, LayerNorm and RMSNorm of small vectors, softmax;
 2. T5's relative-position buckets at hand-derived boundaries (bidirectional and causal, 32 buckets,
    max_distance 128: the first distance of each log bucket is ceil(max_exact · (max_distance/max_exact)^(k/n)));
-3. RoPE: a rotated q·k score depends only on the distance between positions (default, linear, llama3);
+3. RoPE: a rotated q·k score depends only on the distance between positions (default, linear, llama3, yarn,
+   longrope within one pass);
 4. causality: a decoder's logits over a prefix equal the first rows of those over the whole sequence
    (every decoder fixture but dynamic NTK, whose frequencies depend on the length), and T5's decoder too;
 5. sliding windows: with window W and 2 layers, changing token 0 leaves positions >= 2(W-1)+1 bit-identical
@@ -73,8 +74,13 @@ def buckets():
 
 def rope_relative():
     rng = np.random.default_rng(5)
-    for scaling in (None, {"type": "linear", "factor": 4.0}, dict(make_fixtures.LLAMA3_ROPE)):
+    longrope = {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8],
+                "long_factor": [1.0, 3.0, 7.0, 12.0, 20.0, 30.0, 45.0, 60.0]}
+    for scaling in (None, {"type": "linear", "factor": 4.0}, dict(make_fixtures.LLAMA3_ROPE),
+                    {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}, longrope):
         cfg = make_fixtures.llm_config("llama", "LlamaForCausalLM", rope_scaling=scaling)
+        if scaling is longrope:
+            cfg["original_max_position_embeddings"] = 4       # every pair below is past it: one table (the long one)
         q, k = rng.standard_normal((1, 1, 1, 16)), rng.standard_normal((1, 1, 1, 16))
 
         def score(m, n):
@@ -188,7 +194,14 @@ def rerun(d):
             o["logits"] = bert.roberta_classification(P, h)
         return o
     h, logits = decoders.forward(cfg, P, ins["input_ids"])
-    return {"last_hidden_state": h, "logits": logits}
+    o = {"last_hidden_state": h, "logits": logits}
+    if "short_input_ids" in ins:                     # LongRoPE: a pass short enough for the short factors
+        o["short_logits"] = decoders.forward(cfg, P, ins["short_input_ids"])[1]
+    if "cached_prompt" in ins:                       # the rotations a cache keeps: the prompt's call, then a call a token
+        n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
+        lens = [n] * n + list(range(n + 1, t + 1))
+        o["cached_logits"] = decoders.forward(cfg, P, np.asarray(ins["input_ids"])[:1, :t], rope_lens=lens)[1]
+    return o
 
 
 def folders(out):

@@ -91,6 +91,9 @@ final class HfDecoders {
     /**
      * The rope settings from rope_parameters (5.x: rope_theta inside) or rope_theta + rope_scaling (4.x,
      * the kind under "rope_type" or the older "type"); rotary dims int(head_dim × partial_rotary_factor).
+     * The original max positions of llama3, yarn and LongRoPE are 5.x's standardize_rope_params': a
+     * top-level original_max_position_embeddings first (Phi-3 keeps it there), then the one inside the
+     * rope settings, then max_position_embeddings.
      */
     static Rope rope(HfConfig cfg, String type, int hd, int mpe) throws CheckpointException {
         HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
@@ -104,10 +107,56 @@ final class HfDecoders {
             case "dynamic" -> new Rope(theta, rotary, Rope.Scaling.DYNAMIC, p.number("factor", Double.NaN), 0, 0, mpe);
             case "llama3" -> new Rope(theta, rotary, Rope.Scaling.LLAMA3, p.number("factor", Double.NaN),
                     p.number("low_freq_factor", Double.NaN), p.number("high_freq_factor", Double.NaN),
-                    p.size("original_max_position_embeddings"));
-            default -> throw cfg.error("rope type '" + kind + "' is not implemented (default, linear, dynamic and llama3 are;"
-                    + " longrope/su, yarn are not)");
+                    cfg.has("original_max_position_embeddings") ? cfg.size("original_max_position_embeddings")
+                            : p.size("original_max_position_embeddings"));
+            case "yarn" -> yarn(cfg, p, theta, rotary, mpe);
+            case "longrope", "su" -> longRope(cfg, p, theta, rotary, mpe);
+            default -> throw cfg.error("rope type '" + kind + "' is not implemented (default, linear, dynamic, llama3, yarn and"
+                    + " longrope are)");
         };
+    }
+
+    private static int originalMax(HfConfig cfg, HfConfig p, int mpe) throws CheckpointException {
+        return cfg.has("original_max_position_embeddings") ? cfg.size("original_max_position_embeddings")
+                : p.size("original_max_position_embeddings", mpe);
+    }
+
+    /**
+     * _compute_yarn_parameters: factor (max_position_embeddings / original when null), attention factor
+     * as given, else get_mscale(factor, mscale) / get_mscale(factor, mscale_all_dim) when both are set
+     * (non-zero), else get_mscale(factor) = 0.1 · ln(factor) + 1 (1 for factor ≤ 1); beta_fast 32 and
+     * beta_slow 1 when absent or 0; truncate true unless set.
+     */
+    private static Rope yarn(HfConfig cfg, HfConfig p, double theta, int rotary, int mpe) throws CheckpointException {
+        int original = originalMax(cfg, p, mpe);
+        double factor = p.number("factor", (double) mpe / original);
+        double mscale = p.number("mscale", 0), mscaleAllDim = p.number("mscale_all_dim", 0);
+        double attention = p.has("attention_factor") ? p.number("attention_factor", 1)
+                : mscale != 0 && mscaleAllDim != 0 ? mscale(factor, mscale) / mscale(factor, mscaleAllDim) : mscale(factor, 1);
+        double betaFast = p.number("beta_fast", 0), betaSlow = p.number("beta_slow", 0);
+        return Rope.yarn(theta, rotary, factor, original, attention,
+                new Rope.Yarn(betaFast == 0 ? 32 : betaFast, betaSlow == 0 ? 1 : betaSlow, p.bool("truncate", true)));
+    }
+
+    private static double mscale(double scale, double m) { return scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1; }
+
+    /**
+     * _compute_longrope_parameters: short_factor and long_factor (rotary / 2 each), factor
+     * (max_position_embeddings / original when absent), attention factor as given, else 1 for factor ≤ 1,
+     * else sqrt(1 + ln(factor) / ln(original)). "su" is the kind's older name.
+     */
+    private static Rope longRope(HfConfig cfg, HfConfig p, double theta, int rotary, int mpe) throws CheckpointException {
+        int original = originalMax(cfg, p, mpe);
+        double[] shortFactor = p.numbers("short_factor"), longFactor = p.numbers("long_factor");
+        if (shortFactor == null || longFactor == null) throw p.error("longrope needs short_factor and long_factor");
+        if (shortFactor.length != rotary / 2 || longFactor.length != rotary / 2) {
+            throw p.error("short_factor and long_factor must have rotary_dim / 2 = " + rotary / 2 + " entries, got "
+                    + shortFactor.length + " and " + longFactor.length);
+        }
+        double factor = p.number("factor", (double) mpe / original);
+        double attention = p.has("attention_factor") ? p.number("attention_factor", 1)
+                : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+        return Rope.longRope(theta, rotary, factor, original, attention, new Rope.LongRope(shortFactor, longFactor));
     }
 
     /**

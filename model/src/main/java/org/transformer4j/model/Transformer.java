@@ -583,7 +583,7 @@ public final class Transformer {
     }
 
     /**
-     * RoPE positions of a chunk's rows, I32 (B, T), and for dynamic NTK each sequence's length I32 (B)
+     * RoPE positions of a chunk's rows, I32 (B, T), and for dynamic NTK and LongRoPE each sequence's length I32 (B)
      * (transformers' seq_len = max position + 1), both in the backend's memory.
      */
     record RopeAt(Tensor positions, Tensor seqLens) {}
@@ -611,10 +611,15 @@ public final class Transformer {
         }
         if (rope == null) return x;
         TransformerConfig.Rope r = config.rope();
-        backend.rope(r.scaling() == TransformerConfig.Rope.Scaling.DYNAMIC
-                ? RopeOp.dynamic(x, rope.positions(), new RopeOp.Dynamic((float) r.theta(), (float) r.factor(), r.originalMaxPositions()),
-                        rope.seqLens(), r.rotaryDim())
-                : RopeOp.of(x, rope.positions(), weights.ropeInvFreq, r.rotaryDim()));
+        RopeOp op = switch (r.scaling()) {
+            case DYNAMIC -> RopeOp.dynamic(x, rope.positions(), new RopeOp.Dynamic((float) r.theta(), (float) r.factor(),
+                    r.originalMaxPositions()), rope.seqLens(), r.rotaryDim());
+            // the sequence's length after this call picks the table, as transformers' max(position_ids) + 1
+            case LONGROPE -> RopeOp.longRope(x, rope.positions(), weights.ropeInvFreq, r.originalMaxPositions(), rope.seqLens(),
+                    r.rotaryDim());
+            default -> RopeOp.of(x, rope.positions(), weights.ropeInvFreq, r.rotaryDim());
+        };
+        backend.rope(op.scaled((float) r.attentionFactor()));
         return x;
     }
 

@@ -71,25 +71,85 @@ public record TransformerConfig(
     /**
      * Rotary position embeddings as transformers' modeling_rope_utils computes them: {@code theta}
      * (rope_theta), {@code rotaryDim} dimensions of each head rotated (HS × partial_rotary_factor), and
-     * the scaling kind with its fields (factor; llama3's low/high frequency factors and original
-     * max positions; dynamic NTK's max positions in {@code originalMaxPositions}).
+     * the scaling kind with its fields (factor; llama3's low/high frequency factors; the original max
+     * positions of llama3, yarn and LongRoPE; dynamic NTK's max positions in {@code originalMaxPositions});
+     * {@code attentionFactor} multiplies cos and sin (yarn, LongRoPE; 1 for the others), resolved from the
+     * config when it is read; {@code yarn} and {@code longRope} hold those kinds' own fields (else null).
      */
     public record Rope(double theta, int rotaryDim, Scaling scaling, double factor, double lowFreqFactor,
-                       double highFreqFactor, int originalMaxPositions) {
+                       double highFreqFactor, int originalMaxPositions, double attentionFactor, Yarn yarn, LongRope longRope) {
 
-        public enum Scaling { DEFAULT, LINEAR, DYNAMIC, LLAMA3 }
+        public enum Scaling { DEFAULT, LINEAR, DYNAMIC, LLAMA3, YARN, LONGROPE }
+
+        /** yarn's ramp: beta_fast / beta_slow rotations (32 / 1 by default) and whether its bounds are floored / ceiled. */
+        public record Yarn(double betaFast, double betaSlow, boolean truncate) {}
+
+        /** LongRoPE's per-frequency divisors (rotaryDim / 2 each): short up to the original max positions, long past them. */
+        public record LongRope(double[] shortFactor, double[] longFactor) {}
+
+        /** The kinds without an attention factor: default, linear, dynamic, llama3. */
+        public Rope(double theta, int rotaryDim, Scaling scaling, double factor, double lowFreqFactor, double highFreqFactor,
+                    int originalMaxPositions) {
+            this(theta, rotaryDim, scaling, factor, lowFreqFactor, highFreqFactor, originalMaxPositions, 1, null, null);
+        }
 
         public static Rope plain(double theta, int rotaryDim) { return new Rope(theta, rotaryDim, Scaling.DEFAULT, 1, 0, 0, 0); }
 
+        /** yarn (_compute_yarn_parameters) with its resolved attention factor. */
+        public static Rope yarn(double theta, int rotaryDim, double factor, int originalMaxPositions, double attentionFactor,
+                                Yarn yarn) {
+            return new Rope(theta, rotaryDim, Scaling.YARN, factor, 0, 0, originalMaxPositions, attentionFactor, yarn, null);
+        }
+
+        /** LongRoPE (_compute_longrope_parameters) with its resolved factor and attention factor. */
+        public static Rope longRope(double theta, int rotaryDim, double factor, int originalMaxPositions, double attentionFactor,
+                                    LongRope factors) {
+            return new Rope(theta, rotaryDim, Scaling.LONGROPE, factor, 0, 0, originalMaxPositions, attentionFactor, null, factors);
+        }
+
         /**
-         * inv_freq (rotaryDim / 2) of the table kinds (DYNAMIC: the unscaled one), computed in double and
-         * rounded once: _compute_default_rope_parameters (1 / theta^(2i / R)), linear (÷ factor),
-         * _compute_llama3_parameters (wavelengths above original/low_freq_factor ÷ factor, below
-         * original/high_freq_factor kept, smoothly interpolated between).
+         * inv_freq (rotaryDim / 2) of the table kinds (DYNAMIC: the unscaled one; LONGROPE: the short
+         * factors' one), computed in double and rounded once: _compute_default_rope_parameters
+         * (1 / theta^(2i / R)), linear (÷ factor), _compute_llama3_parameters (wavelengths above
+         * original/low_freq_factor ÷ factor, below original/high_freq_factor kept, smoothly interpolated
+         * between), _compute_yarn_parameters (interpolated 1 / (factor · theta^(2i/R)) and extrapolated
+         * 1 / theta^(2i/R) mixed by a linear ramp between the correction dims of beta_fast and beta_slow
+         * rotations), _compute_longrope_parameters (1 / (short_factor[i] · theta^(2i/R))).
          */
         public float[] invFreq() {
+            return scaling == Scaling.LONGROPE ? longRopeTable(longRope.shortFactor()) : table();
+        }
+
+        /** LongRoPE's two tables, (2, rotaryDim / 2) row-major: the short factors' frequencies, then the long factors'. */
+        public float[] longRopeTables() {
+            int half = rotaryDim / 2;
+            float[] out = new float[2 * half];
+            System.arraycopy(longRopeTable(longRope.shortFactor()), 0, out, 0, half);
+            System.arraycopy(longRopeTable(longRope.longFactor()), 0, out, half, half);
+            return out;
+        }
+
+        private float[] longRopeTable(double[] ext) {
+            float[] out = new float[rotaryDim / 2];
+            for (int i = 0; i < out.length; i++) out[i] = (float) (1.0 / (ext[i] * Math.pow(theta, (double) (2 * i) / rotaryDim)));
+            return out;
+        }
+
+        private float[] table() {
             int half = rotaryDim / 2;
             float[] out = new float[half];
+            double low = 0, high = 0;
+            if (scaling == Scaling.YARN) {
+                low = yarnCorrectionDim(yarn.betaFast());
+                high = yarnCorrectionDim(yarn.betaSlow());
+                if (yarn.truncate()) {
+                    low = Math.floor(low);
+                    high = Math.ceil(high);
+                }
+                low = Math.max(low, 0);
+                high = Math.min(high, rotaryDim - 1);
+                if (low == high) high += 0.001;                                  // transformers' guard against a zero-width ramp
+            }
             for (int i = 0; i < half; i++) {
                 double inv = 1.0 / Math.pow(theta, (double) (2 * i) / rotaryDim);
                 if (scaling == Scaling.LINEAR) inv /= factor;
@@ -103,9 +163,20 @@ public record TransformerConfig(
                     }
                     inv = scaled;
                 }
+                if (scaling == Scaling.YARN) {
+                    // the ramp runs over the pair index i although its bounds are in dimensions, as transformers has it
+                    double ramp = Math.min(1, Math.max(0, (i - low) / (high - low)));
+                    double extrapolation = 1 - ramp;
+                    inv = inv / factor * (1 - extrapolation) + inv * extrapolation;
+                }
                 out[i] = (float) inv;
             }
             return out;
+        }
+
+        /** yarn's find_correction_dim: the dimension whose wavelength fits {@code rotations} turns in the original max positions. */
+        private double yarnCorrectionDim(double rotations) {
+            return rotaryDim * Math.log(originalMaxPositions / (rotations * 2 * Math.PI)) / (2 * Math.log(theta));
         }
     }
 
@@ -178,7 +249,31 @@ public record TransformerConfig(
             }
             if (!(rope.theta() > 0) || Double.isInfinite(rope.theta())) problems.add("rope theta must be finite and > 0");
             if (rope.scaling() == null) problems.add("rope scaling kind is null");
-            else if (rope.scaling() != Rope.Scaling.DEFAULT && !(rope.factor() >= 1)) problems.add("rope scaling factor must be ≥ 1");
+            else if (rope.scaling() == Rope.Scaling.YARN || rope.scaling() == Rope.Scaling.LONGROPE) {
+                if (!(rope.factor() > 0) || Double.isInfinite(rope.factor())) problems.add("rope scaling factor must be finite and > 0");
+            } else if (rope.scaling() != Rope.Scaling.DEFAULT && !(rope.factor() >= 1)) problems.add("rope scaling factor must be ≥ 1");
+            if (!(rope.attentionFactor() > 0) || Double.isInfinite(rope.attentionFactor())) {
+                problems.add("rope attention factor must be finite and > 0, got " + rope.attentionFactor());
+            }
+            if (rope.scaling() == Rope.Scaling.YARN && (rope.yarn() == null || rope.originalMaxPositions() < 1
+                    || !Double.isFinite(rope.yarn().betaFast()) || !Double.isFinite(rope.yarn().betaSlow())
+                    || !(rope.yarn().betaFast() > 0) || !(rope.yarn().betaSlow() > 0))) {
+                problems.add("yarn rope scaling needs finite beta_fast, beta_slow > 0 and original max positions ≥ 1");
+            }
+            if (rope.scaling() == Rope.Scaling.LONGROPE) {
+                Rope.LongRope lr = rope.longRope();
+                if (lr == null || rope.originalMaxPositions() < 1) {
+                    problems.add("longrope needs short and long factors and original max positions ≥ 1");
+                } else {
+                    for (double[] f : new double[][] {lr.shortFactor(), lr.longFactor()}) {
+                        if (f == null || f.length != rope.rotaryDim() / 2 || !java.util.Arrays.stream(f).allMatch(v -> v > 0 && Double.isFinite(v))) {
+                            problems.add("longrope short_factor and long_factor must each hold rotaryDim / 2 = " + rope.rotaryDim() / 2
+                                    + " finite numbers > 0");
+                            break;
+                        }
+                    }
+                }
+            }
             if (rope.scaling() == Rope.Scaling.LLAMA3 && (!(rope.highFreqFactor() > rope.lowFreqFactor()) || !(rope.lowFreqFactor() > 0)
                     || rope.originalMaxPositions() < 1)) {
                 problems.add("llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor and original max positions ≥ 1");

@@ -175,8 +175,9 @@ public final class Weights implements AutoCloseable {
 
     private static Tensor ropeTable(TransformerConfig c, Backend backend) {
         if (c.rope() == null) return null;
-        float[] inv = c.rope().invFreq();
-        try (Tensor h = Tensor.ofFloats(inv, inv.length)) {
+        boolean two = c.rope().scaling() == TransformerConfig.Rope.Scaling.LONGROPE;   // (2, R/2): short, then long
+        float[] inv = two ? c.rope().longRopeTables() : c.rope().invFreq();
+        try (Tensor h = two ? Tensor.ofFloats(inv, 2, inv.length / 2) : Tensor.ofFloats(inv, inv.length)) {
             return backend.upload(h);
         }
     }

@@ -1,9 +1,10 @@
-// DecoderCacheTest — for each RoPE decoder fixture folder (Llama with each rope scaling, Mistral and Qwen2
+// DecoderCacheTest — for each RoPE decoder fixture folder (Llama with each rope scaling, yarn, Mistral and Qwen2
 // with sliding windows, Qwen3, Phi-3, Gemma), cached decoding — a prefill chunk, then 64 steps replayed from the
 // captured decode step, and a long prefill run in decode slices — equals the full recomputation over the
 // same sequence, with sequences long enough that the windows (6, 7) and llama3/linear scaling matter.
-// Dynamic NTK is the exception transformers itself makes: its cache keeps keys rotated with the frequencies
-// of their own step, so past max_position_embeddings only the first step equals recomputation.
+// Dynamic NTK and LongRoPE are the exceptions transformers itself makes: its cache keeps keys rotated with
+// the frequencies of their own step, so past max_position_embeddings (dynamic) or the original max positions
+// (LongRoPE) cached decoding follows the cache, checked against a float64 reference of exactly that.
 package org.transformer4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,7 +35,7 @@ class DecoderCacheTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-llama3", "llama-rope-llama3-v5", "mistral",
-            "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma"})
+            "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5"})
     void cachedStepsEqualFullRecomputation(String name) throws Exception {
         Path dir = ReferenceFixturesTest.root().resolve(name);
         CpuBackend cpu = new CpuBackend();
@@ -97,6 +98,38 @@ class DecoderCacheTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * LongRoPE through the cache as transformers' generate runs it: a 10-token prompt in one call (short
+     * factors: seq_len 10 ≤ the original 16), then one token a call, each call's rotation chosen by its own
+     * seq_len (long from position 16 on), the cache keeping every key as its call rotated it. The reference
+     * (phi3-longrope's cached_logits) computes exactly those rotations in float64; prefill and every step,
+     * eager and replayed from the captured decode step, must match it, and the last step must differ from a
+     * recomputation of the whole sequence (which rotates every key with the long factors).
+     */
+    @org.junit.jupiter.api.Test
+    void longRopeCachedStepsFollowTransformersCacheAcrossTheOriginalMax() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("phi3-longrope");
+        int prompt = f.ref().get("inputs").get("cached_prompt").intValue(), n = f.ref().get("inputs").get("cached_tokens").intValue();
+        int[] seq = Arrays.copyOf(f.ids("input_ids")[0], n);
+        CpuBackend cpu = new CpuBackend();
+        try (Weights w = Pretrained.load(f.dir(), cpu)) {
+            Transformer m = new Transformer(w, cpu);
+            assertTrue(prompt <= w.config.rope().originalMaxPositions() && n > w.config.rope().originalMaxPositions(),
+                    "the prompt is within the original max positions and the steps go past it");
+            float[][] got = new float[n][];
+            try (KvState st = m.newState(1, n)) {
+                float[][] p = m.prefill(st, 0, Arrays.copyOf(seq, prompt));
+                System.arraycopy(p, 0, got, 0, prompt);
+                for (int t = prompt; t < n; t++) got[t] = m.step(st, new int[] {seq[t]})[0];
+            }
+            f.near("cached_logits", new float[][][] {got});
+            float[][] recomputed = m.logits(new int[][] {seq})[0];
+            double tol = 2e-5 * maxAbs(got);
+            assertTrue(Tiny.maxDiff(new float[][] {recomputed[n - 1]}, got, n - 1) > 100 * tol,
+                    "the cache's short-factor keys make the last step differ from a recomputation with long factors");
         }
     }
 

@@ -4,6 +4,7 @@
 // ("type" or "rope_type") and 5.x rope_parameters, eos id lists; and clear errors for what is not implemented.
 package org.transformer4j.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,11 +76,103 @@ class HfDecodersConfigTest {
         assertEquals(TransformerConfig.Rope.Scaling.LLAMA3, v5.rope().scaling());
         assertEquals(8192, v5.rope().originalMaxPositions());
         assertEquals(500000, v5.rope().theta());
-        for (String kind : List.of("yarn", "longrope")) {
-            CheckpointException e = assertThrows(CheckpointException.class,
-                    () -> read(base("phi3", ", \"rope_scaling\": {\"type\": \"" + kind + "\", \"factor\": 2.0}")));
-            assertTrue(e.getMessage().contains(kind) && e.getMessage().contains("config.json"), e.getMessage());
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> read(base("llama", ", \"rope_scaling\": {\"type\": \"mrope\", \"factor\": 2.0}")));
+        assertTrue(e.getMessage().contains("mrope") && e.getMessage().contains("config.json"), e.getMessage());
+    }
+
+    /**
+     * yarn as Qwen2.5 publishes it (4.x layout, factor and original max inside rope_scaling) and with
+     * DeepSeek's mscale / mscale_all_dim, betas and truncate in the 5.x layout: the attention factor of
+     * _compute_yarn_parameters.
+     */
+    @Test
+    void yarnSettingsAndAttentionFactor() throws Exception {
+        TransformerConfig.Rope q = read(base("qwen2", ", \"max_position_embeddings\": 32768, \"rope_scaling\": {\"type\": \"yarn\","
+                + " \"factor\": 4.0, \"original_max_position_embeddings\": 32768}")).rope();
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, q.scaling());
+        assertEquals(4.0, q.factor());
+        assertEquals(32768, q.originalMaxPositions());
+        assertEquals(0.1 * Math.log(4) + 1, q.attentionFactor(), 1e-15);
+        assertEquals(new TransformerConfig.Rope.Yarn(32, 1, true), q.yarn());
+        TransformerConfig.Rope d = read(base("llama", ", \"max_position_embeddings\": 8192, \"rope_parameters\": {\"rope_type\": \"yarn\","
+                + " \"rope_theta\": 10000.0, \"factor\": 40.0, \"original_max_position_embeddings\": 4096, \"mscale\": 1.0,"
+                + " \"mscale_all_dim\": 0.707, \"beta_fast\": 16, \"beta_slow\": 2, \"truncate\": false}")).rope();
+        assertEquals((0.1 * Math.log(40) + 1) / (0.1 * 0.707 * Math.log(40) + 1), d.attentionFactor(), 1e-15);
+        assertEquals(new TransformerConfig.Rope.Yarn(16, 2, false), d.yarn());
+        TransformerConfig.Rope given = read(base("llama", ", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 2.0,"
+                + " \"attention_factor\": 0.75}")).rope();
+        assertEquals(0.75, given.attentionFactor());
+        assertEquals(2048, given.originalMaxPositions(), "original max defaults to max_position_embeddings");
+    }
+
+    /**
+     * yarn's frequencies against transformers 5.17.0's own _compute_yarn_parameters (a third party's
+     * golden table, printed to 10 digits: rotary 64 of head_dim 256, rope_theta 1e7, original max
+     * 262144, betas 32/1, truncated: the ramp runs over pairs 14..22).
+     */
+    @Test
+    void yarnFrequenciesMatchTransformers() {
+        double[] want25 = {1.000000000e+00, 6.042963862e-01, 3.651741445e-01, 2.206733972e-01, 1.333521456e-01, 8.058421314e-02,
+            4.869675264e-02, 2.942727320e-02, 1.778279431e-02, 1.074607857e-02, 6.493816618e-03, 3.924189601e-03, 2.371373819e-03,
+            1.433012658e-03, 8.659643354e-04, 4.840516776e-04, 2.687936067e-04, 1.480988576e-04, 8.083473222e-05, 4.361441097e-05,
+            2.319330997e-05, 1.210440860e-05, 6.159706118e-06, 3.722288511e-06, 2.249365252e-06, 1.359283260e-06, 8.214099694e-07,
+            4.963750939e-07, 2.999576907e-07, 1.812633457e-07, 1.095367850e-07, 6.619268333e-08};
+        double[] want4 = {1.000000000e+00, 6.042963862e-01, 3.651741445e-01, 2.206733972e-01, 1.333521456e-01, 8.058421314e-02,
+            4.869675264e-02, 2.942727320e-02, 1.778279431e-02, 1.074607857e-02, 6.493816618e-03, 3.924189601e-03, 2.371373819e-03,
+            1.433012658e-03, 8.659643354e-04, 4.742398160e-04, 2.569350763e-04, 1.373497507e-04, 7.217386883e-05, 3.707224823e-05,
+            1.844922372e-05, 8.759770026e-06, 3.849816039e-06, 2.326430149e-06, 1.405853368e-06, 8.495520660e-07, 5.133812238e-07,
+            3.102344408e-07, 1.874735602e-07, 1.132895946e-07, 6.846049416e-08, 4.137042708e-08};
+        double[][] wants = {want25, want4};
+        double[] factors = {2.5, 4.0}, attention = {1.0916290731874154, 1.138629436111989};
+        for (int k = 0; k < 2; k++) {
+            TransformerConfig.Rope r = TransformerConfig.Rope.yarn(1e7, 64, factors[k], 262144, 0.1 * Math.log(factors[k]) + 1,
+                    new TransformerConfig.Rope.Yarn(32, 1, true));
+            assertEquals(attention[k], r.attentionFactor(), 1e-15);
+            float[] inv = r.invFreq();
+            // transformers computes them in fp32 (a few ulps); the table holds 10 digits
+            for (int i = 0; i < 32; i++) assertEquals(wants[k][i], inv[i], 4e-7 * wants[k][i], "factor " + factors[k] + ", pair " + i);
         }
+    }
+
+    /**
+     * LongRoPE as Phi-3-mini-128k / Phi-3.5-mini publish it: original_max_position_embeddings at the top level
+     * (it wins over rope_scaling's, as 5.x's standardize_rope_params), no factor (max / original), short and
+     * long factors per rotary pair; "su" is its older name; malformed factors are refused.
+     */
+    @Test
+    void longRopeSettingsAndFrequencies() throws Exception {
+        StringBuilder shortF = new StringBuilder(), longF = new StringBuilder();
+        int pairs = 8;                                                   // base(): head size 16
+        for (int i = 0; i < pairs; i++) {
+            shortF.append(i == 0 ? "" : ", ").append(1 + 0.05 * i);
+            longF.append(i == 0 ? "" : ", ").append(1 + 2.5 * i);
+        }
+        for (String kind : List.of("longrope", "su")) {
+            TransformerConfig.Rope r = read(base("phi3", ", \"max_position_embeddings\": 131072, \"original_max_position_embeddings\": 4096,"
+                    + " \"rope_scaling\": {\"type\": \"" + kind + "\", \"original_max_position_embeddings\": 99, \"short_factor\": ["
+                    + shortF + "], \"long_factor\": [" + longF + "]}")).rope();
+            assertEquals(TransformerConfig.Rope.Scaling.LONGROPE, r.scaling());
+            assertEquals(4096, r.originalMaxPositions());
+            assertEquals(32.0, r.factor());
+            assertEquals(Math.sqrt(1 + Math.log(32) / Math.log(4096)), r.attentionFactor(), 1e-15);  // 1.19024
+            float[] tables = r.longRopeTables();
+            for (int i = 0; i < pairs; i++) {
+                double base = Math.pow(10000, -2.0 * i / 16);
+                assertEquals(base / (1 + 0.05 * i), tables[i], Math.ulp((float) (base / (1 + 0.05 * i))), "short " + i);
+                assertEquals(base / (1 + 2.5 * i), tables[pairs + i], Math.ulp((float) (base / (1 + 2.5 * i))), "long " + i);
+            }
+            assertArrayEquals(java.util.Arrays.copyOf(tables, pairs), r.invFreq());
+        }
+        TransformerConfig.Rope given = read(base("phi3", ", \"rope_scaling\": {\"type\": \"longrope\", \"factor\": 1.0,"
+                + " \"original_max_position_embeddings\": 64, \"short_factor\": [" + shortF + "], \"long_factor\": [" + longF + "]}")).rope();
+        assertEquals(1.0, given.attentionFactor(), "factor ≤ 1: no attention factor");
+        assertEquals(64, given.originalMaxPositions());
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(base("phi3",
+                ", \"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1, 2], \"long_factor\": [" + longF + "]}")));
+        assertTrue(e.getMessage().contains("rotary_dim / 2 = 8") && e.getMessage().contains("config.json"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(base("phi3", ", \"rope_scaling\": {\"type\": \"longrope\"}")));
+        assertTrue(e.getMessage().contains("short_factor and long_factor"), e.getMessage());
     }
 
     /** Llama 3's llama3 frequencies against _compute_llama3_parameters' three bands, worked out here in double. */

@@ -38,7 +38,7 @@ class ReferenceFixturesTest {
     /** The folders the loaders of this build read, each checked by a test below. */
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
-            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
+            "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope",
             "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls");
 
@@ -193,19 +193,25 @@ class ReferenceFixturesTest {
     /**
      * The RoPE decoders (llama with GQA / head_dim / biases / each rope scaling, both config layouts; mistral
      * and qwen2 with sliding windows; qwen3's q/k norms; phi3's fused tensors and partial rotary; gemma's
-     * (1 + w) norms, scaled embeddings, GELU-tanh and head size 256): logits of
-     * the full pass, and greedy decoding through the KV cache. Dynamic NTK's cached decoding follows
+     * (1 + w) norms, scaled embeddings, GELU-tanh and head size 256; yarn in both layouts and LongRoPE with
+     * its short and long factors and attention factors): logits of the full pass, and greedy decoding through
+     * the KV cache. Dynamic NTK's cached decoding follows
      * transformers' cache (keys keep the frequencies of their step), not the reference's recomputation, past
      * max_position_embeddings: its greedy check is the prefill's token only (see DecoderCacheTest).
      */
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
-            "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma"})
+            "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
+            "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
             Transformer m = new Transformer(w, new CpuBackend());
             f.near("logits", m.logits(f.ids("input_ids")));
+            if (f.ref.get("inputs").has("short_input_ids")) {
+                // LongRoPE: 12 positions stay within the original 16, so this pass takes the short factors
+                f.near("short_logits", m.logits(f.ids("short_input_ids")));
+            }
             if (w.config.rope().scaling() == TransformerConfig.Rope.Scaling.DYNAMIC) {
                 // The prompt (24) is past max_position_embeddings (16): the prefill's frequencies are those of
                 // its length, as the reference's; later steps keep the cached keys' (transformers' cache).

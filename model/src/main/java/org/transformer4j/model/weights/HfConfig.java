@@ -108,6 +108,20 @@ public class HfConfig {
         return out;
     }
 
+    /** A list of finite numbers (LongRoPE's short_factor / long_factor), or null when the field is absent or null. */
+    public double[] numbers(String field) throws CheckpointException {
+        if (!has(field)) return null;
+        JsonNode n = root.get(field);
+        if (!n.isArray()) throw bad(field, n, "a list of numbers");
+        double[] out = new double[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode e = n.get(i);
+            if (!e.isNumber() || !Double.isFinite(e.doubleValue())) throw bad(field, n, "a list of finite numbers");
+            out[i] = e.doubleValue();
+        }
+        return out;
+    }
+
     /** A token id or the first of a list of them (Llama 3's eos_token_id), -1 when absent or null. */
     public int firstId(String field) throws CheckpointException {
         if (!has(field)) return -1;
