@@ -283,6 +283,15 @@ def build_all(stage):
         ("qwen3", "Qwen3ForCausalLM", "Qwen3Config", dict(head_dim=32)),
         ("phi3", "Phi3ForCausalLM", "Phi3Config", dict(partial_rotary_factor=0.5, original_max_position_embeddings=128)),
         ("gemma", "GemmaForCausalLM", "GemmaConfig", dict(head_dim=32, hidden_activation="gelu_pytorch_tanh")),
+        # rope scaling with an attention factor (2026-12-05): yarn as Qwen2.5 publishes it (factor 4, original 32: the
+        # ramp runs over pairs 1..3 of 16), LongRoPE as Phi-3-128k does (original max at the top level, 24 > 16 tokens:
+        # the long factors, 12 per head for rotary 24 of 32)
+        ("qwen2-yarn", "Qwen2ForCausalLM", "Qwen2Config", dict(rope_scaling={"rope_type": "yarn", "factor": 4.0,
+                                                                              "original_max_position_embeddings": 32})),
+        ("phi3-longrope", "Phi3ForCausalLM", "Phi3Config", dict(partial_rotary_factor=0.75, original_max_position_embeddings=16,
+                                                                rope_scaling={"rope_type": "longrope",
+                                                                              "short_factor": [1.0 + 0.05 * i for i in range(12)],
+                                                                              "long_factor": [1.0 + 1.5 * i for i in range(12)]})),
     ]
     for k, (name, model_cls, config_cls, extra) in enumerate(decoders):
         try:
@@ -296,7 +305,7 @@ def build_all(stage):
             x = ids(2, 24, gen)
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads")}
-            want["model_type"] = name
+            want["model_type"] = name.split("-")[0]                # the folder qwen2-yarn holds a qwen2 model
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
                  {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},
                  {"model": model_cls, "compare": ["logits"], "attn_implementation": "eager"})
