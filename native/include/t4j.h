@@ -342,7 +342,9 @@ typedef struct t4j_attention_params {
     int32_t bias_bidirectional;       /* 1: encoder buckets (past and future); 0: causal buckets */
     int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 for q, k, v, out */
     int32_t window;                   /* sliding window (keys a query sees, itself included), 0: none */
-    int32_t reserved;                 /* 0 */
+    float softcap;                    /* ABI 8: > 0: each score z = scale·(q·k) becomes softcap·tanh(z / softcap)
+                                         before the T5 bias, the mask and the softmax (Gemma 2's
+                                         attn_logit_softcapping); 0: none; finite, ≥ 0 */
 } t4j_attention_params;
 
 /* Prefill / encoder attention on `stream`. Head sizes: 32, 64, 96, 128 for F16/BF16 (tensor cores,
@@ -406,7 +408,7 @@ typedef struct t4j_decode_params {
                                          ceil(L / that) ≤ num_splits splits run and the others exit (0: all
                                          num_splits, as many as L allows); read with L when the kernel runs,
                                          so a graph captured with the largest num_splits serves any length */
-    int32_t reserved;                 /* 0 */
+    float softcap;                    /* ABI 8: as t4j_attention_params.softcap */
 } t4j_decode_params;
 
 T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);

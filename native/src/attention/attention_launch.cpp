@@ -76,7 +76,7 @@ const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, mask),             T4J_FIELD(t4j_attention_params, scale),
     T4J_FIELD(t4j_attention_params, num_buckets),      T4J_FIELD(t4j_attention_params, max_distance),
     T4J_FIELD(t4j_attention_params, bias_bidirectional), T4J_FIELD(t4j_attention_params, dtype),
-    T4J_FIELD(t4j_attention_params, window),           T4J_FIELD(t4j_attention_params, reserved),
+    T4J_FIELD(t4j_attention_params, window),           T4J_FIELD(t4j_attention_params, softcap),
 };
 const t4j::StructRegistration kAttentionLayout("t4j_attention_params", sizeof(t4j_attention_params), kAttentionFields,
                                                sizeof(kAttentionFields) / sizeof(kAttentionFields[0]));
@@ -113,7 +113,7 @@ const t4j::FieldLayout kDecodeFields[] = {
     T4J_FIELD(t4j_decode_params, scale),            T4J_FIELD(t4j_decode_params, num_buckets),
     T4J_FIELD(t4j_decode_params, max_distance),     T4J_FIELD(t4j_decode_params, bias_bidirectional),
     T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, window),
-    T4J_FIELD(t4j_decode_params, split_keys),       T4J_FIELD(t4j_decode_params, reserved),
+    T4J_FIELD(t4j_decode_params, split_keys),       T4J_FIELD(t4j_decode_params, softcap),
 };
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
@@ -154,7 +154,8 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (p->mask != T4J_ATTN_MASK_NONE && p->mask != T4J_ATTN_MASK_CAUSAL && p->mask != T4J_ATTN_MASK_PREFIX_LM)
         return T4J_ERROR_INVALID_ARGUMENT;
     if ((p->mask == T4J_ATTN_MASK_PREFIX_LM) != (p->prefix_lengths != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->window < 0 || (p->window > 0 && p->mask != T4J_ATTN_MASK_CAUSAL) || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->window < 0 || (p->window > 0 && p->mask != T4J_ATTN_MASK_CAUSAL)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!(p->softcap >= 0.0f) || !(p->softcap < 3.0e38f)) return T4J_ERROR_INVALID_ARGUMENT;   // NaN, negative, infinite
     if ((p->cu_seqlens_q == nullptr) != (p->cu_seqlens_k == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
@@ -231,7 +232,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
     if (p->block_size < 1 || p->max_blocks_per_seq < 1 || p->num_blocks < 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->num_splits < 1 || p->num_splits > kMaxSplits) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->split_keys < 0 || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->split_keys < 0 || !(p->softcap >= 0.0f) || !(p->softcap < 3.0e38f)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->num_splits > 1 && (p->workspace_o == nullptr || p->workspace_lse == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->causal != 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->window > 0 && p->causal != 1) return T4J_ERROR_INVALID_ARGUMENT;

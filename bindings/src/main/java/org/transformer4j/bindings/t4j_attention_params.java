@@ -53,7 +53,7 @@ public final class t4j_attention_params {
             JAVA_INT.withName("bias_bidirectional"),
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("window"),
-            JAVA_INT.withName("reserved"))
+            JAVA_FLOAT.withName("softcap"))
         .withName("t4j_attention_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -99,7 +99,7 @@ public final class t4j_attention_params {
     private static final long bias_bidirectional$OFFSET = offset("bias_bidirectional");
     private static final long dtype$OFFSET = offset("dtype");
     private static final long window$OFFSET = offset("window");
-    private static final long reserved$OFFSET = offset("reserved");
+    private static final long softcap$OFFSET = offset("softcap");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -171,6 +171,6 @@ public final class t4j_attention_params {
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
     public static int window(MemorySegment s) { return s.get(JAVA_INT, window$OFFSET); }
     public static void window(MemorySegment s, int v) { s.set(JAVA_INT, window$OFFSET, v); }
-    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
-    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static float softcap(MemorySegment s) { return s.get(JAVA_FLOAT, softcap$OFFSET); }
+    public static void softcap(MemorySegment s, float v) { s.set(JAVA_FLOAT, softcap$OFFSET, v); }
 }

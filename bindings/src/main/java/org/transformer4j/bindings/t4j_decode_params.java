@@ -51,7 +51,7 @@ public final class t4j_decode_params {
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("window"),
             JAVA_INT.withName("split_keys"),
-            JAVA_INT.withName("reserved"))
+            JAVA_FLOAT.withName("softcap"))
         .withName("t4j_decode_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -95,7 +95,7 @@ public final class t4j_decode_params {
     private static final long dtype$OFFSET = offset("dtype");
     private static final long window$OFFSET = offset("window");
     private static final long split_keys$OFFSET = offset("split_keys");
-    private static final long reserved$OFFSET = offset("reserved");
+    private static final long softcap$OFFSET = offset("softcap");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -163,6 +163,6 @@ public final class t4j_decode_params {
     public static void window(MemorySegment s, int v) { s.set(JAVA_INT, window$OFFSET, v); }
     public static int split_keys(MemorySegment s) { return s.get(JAVA_INT, split_keys$OFFSET); }
     public static void split_keys(MemorySegment s, int v) { s.set(JAVA_INT, split_keys$OFFSET, v); }
-    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
-    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static float softcap(MemorySegment s) { return s.get(JAVA_FLOAT, softcap$OFFSET); }
+    public static void softcap(MemorySegment s, float v) { s.set(JAVA_FLOAT, softcap$OFFSET, v); }
 }

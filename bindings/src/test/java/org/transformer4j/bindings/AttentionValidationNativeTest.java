@@ -58,6 +58,10 @@ class AttentionValidationNativeTest {
         int unsupported = t4j_h.T4J_ERROR_UNSUPPORTED;
         assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> { }), "well formed");
         assertEquals(bad, t4j_h.t4j_attention(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        for (float cap : new float[] {-1f, Float.NaN, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY}) {
+            assertEquals(bad, attentionWith(p -> t4j_attention_params.softcap(p, cap)), "softcap " + cap);
+        }
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> t4j_attention_params.softcap(p, 50f)), "softcap 50 (Gemma 2)");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.q(p, MemorySegment.NULL)), "null q");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.NKV(p, 3)), "NKV does not divide NH");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.mask(p, 3)), "unknown mask");
@@ -127,9 +131,13 @@ class AttentionValidationNativeTest {
             assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "negative split_keys");
             t4j_decode_params.split_keys(p, 256);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "split_keys 256");
-            t4j_decode_params.reserved(p, 1);
-            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "reserved not 0");
-            t4j_decode_params.reserved(p, 0);
+            for (float cap : new float[] {-1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+                t4j_decode_params.softcap(p, cap);
+                assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "softcap " + cap);
+            }
+            t4j_decode_params.softcap(p, 30f);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "softcap 30 (Gemma 2)");
+            t4j_decode_params.softcap(p, 0f);
             t4j_decode_params.k_cache(p, MemorySegment.ofAddress(0x10008));
             assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "K cache not 16-byte aligned");
             t4j_decode_params.k_cache(p, FAKE);
