@@ -1,4 +1,4 @@
-// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma) as
+// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -25,13 +25,16 @@ final class HfDecoders {
 
     private HfDecoders() {}
 
-    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma");
+    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2");
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
      * MistralConfig, Qwen2Config, Qwen3Config, Phi3Config, GemmaConfig): pre-RMSNorm, gated MLP (hidden_act;
      * Gemma: hidden_activation, GELU-tanh), GQA, head_dim (Qwen3's default 128, Gemma's 256, else
-     * hidden_size / heads), RoPE, per-layer windows, biases; Gemma's embeddings × sqrt(hidden_size).
+     * hidden_size / heads), RoPE, per-layer windows, biases; Gemma's embeddings × sqrt(hidden_size). Gemma 2
+     * (Gemma2Config) as Gemma, plus scaling query_pre_attn_scalar^-0.5 (default 256), attention and final
+     * logit soft-capping (50 and 30 by default; null: none), the extra norms around attention and MLP, and
+     * sliding_window (default 4096) on the even layers unless layer_types says otherwise.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
@@ -43,14 +46,14 @@ final class HfDecoders {
             hd = cfg.size("head_dim");
         } else if (type.equals("qwen3")) {
             hd = 128;                                                     // Qwen3Config(head_dim=128)
-        } else if (type.equals("gemma")) {
-            hd = 256;                                                     // GemmaConfig(head_dim=256)
+        } else if (type.equals("gemma") || type.equals("gemma2")) {
+            hd = 256;                                                     // GemmaConfig / Gemma2Config(head_dim=256)
         } else {
             if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
             hd = c / nh;
         }
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
-        boolean gemma = type.equals("gemma");
+        boolean gemma = type.equals("gemma") || type.equals("gemma2"), gemma2 = type.equals("gemma2");
         String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
         TransformerConfig.Activation a = switch (act) {
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
@@ -62,14 +65,14 @@ final class HfDecoders {
             case "mistral" -> 4096 * 32;
             case "qwen2", "qwen3" -> 32768;
             case "phi3" -> 4096;
-            case "gemma" -> 8192;
+            case "gemma", "gemma2" -> 8192;
             default -> 2048;
         });
         TransformerConfig.Biases biases = switch (type) {
             case "llama" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(true, false, false);
-            case "qwen3", "gemma" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
+            case "qwen3", "gemma", "gemma2" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             default -> new TransformerConfig.Biases(false, false, false);
         };
         int v = cfg.size("vocab_size");
@@ -83,10 +86,22 @@ final class HfDecoders {
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), 1f)
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : 1f)
                 .windows(windows(cfg, type, layers))
+                .attentionScale(gemma2 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256))) : Float.NaN)
+                .softcaps(gemma2 ? softcap(cfg, "attn_logit_softcapping", 50) : 0f, gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : 0f)
+                .sandwichNorms(gemma2)
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
     }
 
     private static int valid(int id, int vocab) { return id < vocab ? id : -1; }
+
+    /** A Gemma 2 soft-capping value: the default when the field is absent, none (0) when it is null. */
+    private static float softcap(HfConfig cfg, String field, double dflt) throws CheckpointException {
+        if (!cfg.present(field)) return (float) dflt;
+        if (!cfg.has(field)) return 0f;                                   // null: transformers skips the capping
+        double v = cfg.number(field, dflt);
+        if (!(v > 0)) throw cfg.error(field + " must be > 0 or null, got " + v);
+        return (float) v;
+    }
 
     /**
      * The rope settings from rope_parameters (5.x: rope_theta inside) or rope_theta + rope_scaling (4.x,
@@ -183,6 +198,11 @@ final class HfDecoders {
                 }
             }
         } else {
+            if (type.equals("gemma2")) {                                 // Gemma2Config: layer i slides when (i + 1) % 2
+                int gw = cfg.has("sliding_window") ? cfg.size("sliding_window") : 4096;
+                for (int i = 0; i < layers; i++) out.add((i + 1) % 2 == 1 ? gw : 0);
+                return out;
+            }
             int first = switch (type) {
                 case "mistral", "phi3" -> 0;
                 case "qwen2", "qwen3" -> cfg.size("max_window_layers", 28);
@@ -202,6 +222,10 @@ final class HfDecoders {
             String l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
             req.put(l + "input_layernorm.weight", new long[] {cw});
             req.put(l + "post_attention_layernorm.weight", new long[] {cw});
+            if (c.sandwichNorms()) {
+                req.put(l + "pre_feedforward_layernorm.weight", new long[] {cw});
+                req.put(l + "post_feedforward_layernorm.weight", new long[] {cw});
+            }
             if (type.equals("phi3")) {
                 req.put(a + "qkv_proj.weight", new long[] {q + 2 * kv, cw});
                 req.put(m + "gate_up_proj.weight", new long[] {2 * f, cw});
@@ -265,7 +289,13 @@ final class HfDecoders {
         for (int i = 0; i < c.decoderLayers(); i++) {
             String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
             put.accept(o + "attn_norm.weight", l + "input_layernorm.weight");
-            put.accept(o + "mlp_norm.weight", l + "post_attention_layernorm.weight");
+            if (c.sandwichNorms()) {                  // Gemma 2: post_attention_layernorm norms the attention's output
+                put.accept(o + "post_attn_norm.weight", l + "post_attention_layernorm.weight");
+                put.accept(o + "mlp_norm.weight", l + "pre_feedforward_layernorm.weight");
+                put.accept(o + "post_mlp_norm.weight", l + "post_feedforward_layernorm.weight");
+            } else {
+                put.accept(o + "mlp_norm.weight", l + "post_attention_layernorm.weight");
+            }
             if (type.equals("phi3")) {
                 split(hf, a + "qkv_proj.weight", new String[] {"q", "k", "v"}, new long[] {0, q, q + kv, q + 2 * kv});
                 split(hf, m + "gate_up_proj.weight", new String[] {"gate", "up"}, new long[] {0, f, 2 * f});
@@ -294,7 +324,7 @@ final class HfDecoders {
         put.accept("decoder.final_norm.weight", "model.norm.weight");
         put.accept("lm_head", "lm_head.weight");
         List<Tensor> folded = new ArrayList<>();
-        if (type.equals("gemma")) {                  // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
+        if (type.equals("gemma") || type.equals("gemma2")) {   // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
             for (String key : new ArrayList<>(hf.keySet())) {
                 if (key.endsWith("layernorm.weight") || key.equals("model.norm.weight")) {
                     Tensor t = onePlus(hf.get(key));

@@ -24,6 +24,7 @@ import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.RelativeBias;
 import org.transformer4j.runtime.RopeOp;
+import org.transformer4j.runtime.SoftcapOp;
 import org.transformer4j.runtime.Tensor;
 
 /**
@@ -521,7 +522,8 @@ public final class Transformer {
             backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
             Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
-                backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias));
+                backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias)
+                        .softcap(config.attentionSoftcap()));
                 return out;
             }
             int t = (int) q.shape(1);
@@ -531,7 +533,7 @@ public final class Transformer {
                 int[] seen = new int[lengths.length];
                 for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
                 backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
-                        .scale(config.attentionScale()).bias(bias).window(window));
+                        .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()));
             }
             return out;
         }
@@ -630,9 +632,29 @@ public final class Transformer {
 
     /** One block, in place on x (B, T, C); {@code cross} is null outside encoder-decoder decoders without step 1. */
     void block(Scratch s, Weights.Layer l, Tensor x, Attend self, Attend cross) {
+        if (l.postAttnNorm() != null) {
+            sandwich(s, l, x, self);
+            return;
+        }
         residual(s, l.attnNorm(), x, (in, res, out) -> attention(s, l.self(), in, self, res, out));
         if (cross != null) residual(s, l.crossNorm(), x, (in, res, out) -> attention(s, l.cross(), in, cross, res, out));
         residual(s, l.mlpNorm(), x, (in, res, out) -> mlp(s, l.mlp(), in, res, out));
+    }
+
+    /**
+     * Gemma 2's block (Gemma2DecoderLayer): x ← x + N_pa(attn(N_in(x))), then x ← x + N_pf(mlp(N_pre(x))).
+     * Each add runs as a norm's residual (NormOp's h = x + residual, written back to x): the first together
+     * with N_pre, the second with a norm of N_pf's output whose own result is not used.
+     */
+    private void sandwich(Scratch s, Weights.Layer l, Tensor x, Attend self) {
+        Tensor a = s.like(x);
+        attention(s, l.self(), norm(s, l.attnNorm(), x), self, null, a);
+        Tensor in = s.like(x);
+        backend.norm(normOp(l.mlpNorm(), norm(s, l.postAttnNorm(), a), in).withResidual(x, x));      // x += N_pa(a); in = N_pre(x)
+        Tensor m = s.like(x);
+        mlp(s, l.mlp(), in, null, m);
+        Tensor unused = s.like(x);
+        backend.norm(normOp(l.postMlpNorm(), norm(s, l.postMlpNorm(), m), unused).withResidual(x, x));  // x += N_pf(m)
     }
 
     /** Pre-LN: x = x + f(norm(x)); post-LN: x = norm(x + f(x)). */
@@ -712,7 +734,7 @@ public final class Transformer {
             }
             Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias)
-                    .window(window));
+                    .window(window).softcap(config.attentionSoftcap()));
             return out;
         }
     }
@@ -732,7 +754,7 @@ public final class Transformer {
         public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (1, ΣT, NKV, HS)
             Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
             backend.attention(AttentionOp.of(q.select(0, 0), k.select(0, 0), v.select(0, 0), out.select(0, 0))
-                    .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias));
+                    .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias).softcap(config.attentionSoftcap()));
             return out;
         }
     }
@@ -895,9 +917,10 @@ public final class Transformer {
         return out;
     }
 
-    /** out (…, V) = outputScale · h · Eᵀ. */
+    /** out (…, V) = outputScale · h · Eᵀ, soft-capped when the config says so (Gemma 2's final_logit_softcapping). */
     void logitsInto(Tensor h, Tensor out) {
         backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()));
+        if (config.logitSoftcap() > 0) backend.softcap(new SoftcapOp(out, config.logitSoftcap()));
     }
 
     Tensor norm(Scratch s, Weights.Norm n, Tensor x) {

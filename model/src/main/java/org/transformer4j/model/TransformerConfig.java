@@ -45,6 +45,12 @@ import java.util.List;
  * @param qkNorm          RMSNorm over each head of q and k before RoPE (Qwen3)
  * @param embeddingScale  multiplies the token embeddings (Gemma: sqrt(C), rounded to the compute dtype as
  *                        transformers' normalizer tensor is); 1 for the others
+ * @param attentionSoftcap Gemma 2's attn_logit_softcapping: each scaled score z becomes cap · tanh(z / cap)
+ *                        before the mask (0: none)
+ * @param logitSoftcap    Gemma 2's final_logit_softcapping on the output logits (0: none)
+ * @param sandwichNorms   Gemma 2's extra norms: the attention's and the MLP's outputs are normed before their
+ *                        residual adds (post_attention_layernorm, post_feedforward_layernorm; the MLP's input
+ *                        norm is then pre_feedforward_layernorm)
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -57,7 +63,8 @@ public record TransformerConfig(
         boolean prefixLm,
         boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
         boolean withinLayerCrossAttention, boolean causalInput,
-        Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale) {
+        Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
+        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -291,6 +298,11 @@ public record TransformerConfig(
             for (Integer w : windows) if (w == null || w < 0) problems.add("a sliding window must be ≥ 0 (0: none), got " + w);
         }
         if (!(embeddingScale > 0) || Float.isInfinite(embeddingScale)) problems.add("embeddingScale must be finite and > 0");
+        if (!(attentionSoftcap >= 0) || Float.isInfinite(attentionSoftcap)) problems.add("attentionSoftcap must be finite and ≥ 0 (0: none)");
+        if (!(logitSoftcap >= 0) || Float.isInfinite(logitSoftcap)) problems.add("logitSoftcap must be finite and ≥ 0 (0: none)");
+        if (sandwichNorms && (normPlacement != NormPlacement.PRE || encoderLayers > 0)) {
+            problems.add("sandwich norms are for pre-norm decoder-only models");
+        }
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -344,6 +356,7 @@ public record TransformerConfig(
         b.shareCrossAndSelfAttention = shareCrossAndSelfAttention; b.shareEncoderDecoderParams = shareEncoderDecoderParams;
         b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
+        b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         return b;
     }
 
@@ -420,6 +433,8 @@ public record TransformerConfig(
         private Biases linearBiases;
         private boolean qkNorm;
         private float embeddingScale = 1f;
+        private float attentionSoftcap, logitSoftcap;
+        private boolean sandwichNorms;
 
         private Builder() {}
 
@@ -472,6 +487,12 @@ public record TransformerConfig(
 
         public Builder embeddingScale(float s) { embeddingScale = s; return this; }
 
+        /** Gemma 2's soft-capping of attention scores and of the output logits (0: none). */
+        public Builder softcaps(float attention, float logits) { attentionSoftcap = attention; logitSoftcap = logits; return this; }
+
+        /** Gemma 2's norms after the attention and the MLP, before their residual adds. */
+        public Builder sandwichNorms(boolean on) { sandwichNorms = on; return this; }
+
         public Builder maxPositions(int max) { maxPositions = max; return this; }
 
         public Builder biases(boolean b) { biases = b; return this; }
@@ -500,7 +521,8 @@ public record TransformerConfig(
                     decoderLayers, norm, normPlacement, normEps, activation, gatedMlp, positions, maxPositions,
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
-                    withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale);
+                    withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
+                    attentionSoftcap, logitSoftcap, sandwichNorms);
         }
     }
 }

@@ -87,9 +87,16 @@ public final class Weights implements AutoCloseable {
 
     /**
      * One block. {@code cross} and {@code crossNorm} exist only in decoder layers of encoder-decoders
-     * without shareCrossAndSelfAttention.
+     * without shareCrossAndSelfAttention; {@code postAttnNorm} and {@code postMlpNorm} only with the config's
+     * sandwichNorms (Gemma 2: the sublayers' outputs are normed before their residual adds).
      */
-    public record Layer(Norm attnNorm, Attention self, Norm crossNorm, Attention cross, Norm mlpNorm, Mlp mlp) {}
+    public record Layer(Norm attnNorm, Attention self, Norm crossNorm, Attention cross, Norm mlpNorm, Mlp mlp,
+                        Norm postAttnNorm, Norm postMlpNorm) {
+
+        public Layer(Norm attnNorm, Attention self, Norm crossNorm, Attention cross, Norm mlpNorm, Mlp mlp) {
+            this(attnNorm, self, crossNorm, cross, mlpNorm, mlp, null, null);
+        }
+    }
 
     /**
      * A stack of blocks; {@code finalNorm} for pre-LN models; {@code relativeBias} F32 (buckets, NH) for
@@ -345,7 +352,7 @@ public final class Weights implements AutoCloseable {
         List<Layer> layers = new ArrayList<>();
         for (Layer l : st.layers()) {
             layers.add(new Layer(map(l.attnNorm(), m), map(l.self(), m), map(l.crossNorm(), m), map(l.cross(), m),
-                    map(l.mlpNorm(), m), map(l.mlp(), m)));
+                    map(l.mlpNorm(), m), map(l.mlp(), m), map(l.postAttnNorm(), m), map(l.postMlpNorm(), m)));
         }
         return new Stack(List.copyOf(layers), map(st.finalNorm(), m), m.apply(st.relativeBias()));
     }
@@ -625,7 +632,9 @@ public final class Weights implements AutoCloseable {
             Mlp mlp = c.gatedMlp()
                     ? new Mlp(ug.weights()[0], ug.biases()[0], ug.weights()[1], ug.biases()[1], down, downb, ug.fused())
                     : new Mlp(ug.weights()[0], ug.biases()[0], null, null, down, downb);
-            layers.add(new Layer(attnNorm, self, crossNorm, crossAttn, mlpNorm, mlp));
+            Norm postAttn = c.sandwichNorms() ? norm(s, c, p + ".post_attn_norm") : null;
+            Norm postMlp = c.sandwichNorms() ? norm(s, c, p + ".post_mlp_norm") : null;
+            layers.add(new Layer(attnNorm, self, crossNorm, crossAttn, mlpNorm, mlp, postAttn, postMlp));
         }
         Norm fin = c.normPlacement() == TransformerConfig.NormPlacement.PRE ? norm(s, c, name + ".final_norm") : null;
         Tensor rel = c.positions() == TransformerConfig.Positions.T5_RELATIVE

@@ -1,5 +1,5 @@
 // DecoderCacheTest — for each RoPE decoder fixture folder (Llama with each rope scaling, yarn, Mistral and Qwen2
-// with sliding windows, Qwen3, Phi-3, Gemma), cached decoding — a prefill chunk, then 64 steps replayed from the
+// with sliding windows, Qwen3, Phi-3, Gemma, Gemma 2 with soft-capping), cached decoding — a prefill chunk, then 64 steps replayed from the
 // captured decode step, and a long prefill run in decode slices — equals the full recomputation over the
 // same sequence, with sequences long enough that the windows (6, 7) and llama3/linear scaling matter.
 // Dynamic NTK and LongRoPE are the exceptions transformers itself makes: its cache keeps keys rotated with
@@ -35,7 +35,7 @@ class DecoderCacheTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-llama3", "llama-rope-llama3-v5", "mistral",
-            "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5"})
+            "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "gemma2"})
     void cachedStepsEqualFullRecomputation(String name) throws Exception {
         Path dir = ReferenceFixturesTest.root().resolve(name);
         CpuBackend cpu = new CpuBackend();

@@ -81,6 +81,32 @@ class HfDecodersConfigTest {
         assertTrue(e.getMessage().contains("mrope") && e.getMessage().contains("config.json"), e.getMessage());
     }
 
+    /** Gemma 2's fields as Gemma2Config defaults them, and null soft-capping turning the capping off. */
+    @Test
+    void gemma2Defaults() throws Exception {
+        TransformerConfig g = read(base("gemma2", ""));
+        assertEquals(256, g.headSize());
+        assertEquals((float) (1 / Math.sqrt(256)), g.attentionScale());
+        assertEquals(50f, g.attentionSoftcap());
+        assertEquals(30f, g.logitSoftcap());
+        assertTrue(g.sandwichNorms());
+        assertEquals(List.of(4096, 0, 4096), g.windows(), "even layers slide (Gemma2Config: (i + 1) % 2)");
+        assertEquals(true, g.tiedEmbeddings());
+        TransformerConfig off = read(base("gemma2", ", \"query_pre_attn_scalar\": 144, \"attn_logit_softcapping\": null,"
+                + " \"final_logit_softcapping\": null, \"sliding_window\": 8, \"layer_types\": [\"full_attention\","
+                + " \"sliding_attention\", \"sliding_attention\"]"));
+        assertEquals(0f, off.attentionSoftcap());
+        assertEquals(0f, off.logitSoftcap());
+        assertEquals((float) (1 / Math.sqrt(144)), off.attentionScale());
+        assertEquals(List.of(0, 8, 8), off.windows());
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> read(base("gemma2", ", \"attn_logit_softcapping\": -1.0")));
+        assertTrue(e.getMessage().contains("attn_logit_softcapping"), e.getMessage());
+        TransformerConfig llama = read(base("llama", ""));
+        assertEquals(0f, llama.attentionSoftcap());
+        assertEquals(false, llama.sandwichNorms());
+    }
+
     /**
      * yarn as Qwen2.5 publishes it (4.x layout, factor and original max inside rope_scaling) and with
      * DeepSeek's mscale / mscale_all_dim, betas and truncate in the 5.x layout: the attention factor of

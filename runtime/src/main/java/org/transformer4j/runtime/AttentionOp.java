@@ -22,11 +22,12 @@ import java.util.Arrays;
  * lse is the natural log of the softmax denominator.
  */
 public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
-                          int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias, int window) {
+                          int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias, int window,
+                          float softcap) {
 
     public AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                        int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
-        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0);
+        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f);
     }
 
     public enum Mask {
@@ -69,17 +70,17 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     public AttentionOp prefixLm(int[] prefix) { return withMask(Mask.PREFIX_LM, prefix); }
 
     public AttentionOp withMask(Mask m, int[] prefix) {
-        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window);
+        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap);
     }
 
     /** Only the first keyLengths[b] keys of sequence b exist (key padding). */
     public AttentionOp keyLengths(int[] lengths) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap);
     }
 
     /** Packed variable-length layout with cumulative offsets (B + 1 each, starting at 0). */
     public AttentionOp packed(int[] cuQ, int[] cuK) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap);
     }
 
     /**
@@ -87,19 +88,27 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * its own position (see {@link Mask#visible(int, int, int, int)}); 0 turns it off.
      */
     public AttentionOp window(int w) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap);
+    }
+
+    /**
+     * Gemma 2's attention logit soft-capping (0: none): each score z = scale · q·k becomes
+     * {@code cap · tanh(z / cap)} (fp32) before the bias, the mask and the softmax.
+     */
+    public AttentionOp softcap(float cap) {
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap);
     }
 
     public AttentionOp lse(Tensor newLse) {
-        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window);
+        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap);
     }
 
     public AttentionOp scale(float newScale) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap);
     }
 
     public AttentionOp bias(RelativeBias newBias) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap);
     }
 
     /**
@@ -217,6 +226,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             throw new IllegalArgumentException("prefixLengths given with mask " + mask + "; use PREFIX_LM");
         }
         if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale must be finite, got " + scale);
+        if (!(softcap >= 0) || Float.isInfinite(softcap)) {
+            throw new IllegalArgumentException("softcap must be finite and ≥ 0 (0: none), got " + softcap);
+        }
         if (window < 0 || window > 0 && mask != Mask.CAUSAL) {
             throw new IllegalArgumentException("window " + window + " must be ≥ 0, and > 0 only with the CAUSAL mask (mask " + mask + ")");
         }

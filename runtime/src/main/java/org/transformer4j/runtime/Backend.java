@@ -100,6 +100,9 @@ public interface Backend extends AutoCloseable {
     /** Rotary position embedding in place on queries or keys, positions from a tensor (see {@link RopeOp}). */
     void rope(RopeOp op);
 
+    /** Soft-capping in place, x ← cap · tanh(x / cap) (Gemma 2's final logits; see {@link SoftcapOp}). */
+    void softcap(SoftcapOp op);
+
     /** Waits until all queued work of this backend is done. */
     void synchronize();
 

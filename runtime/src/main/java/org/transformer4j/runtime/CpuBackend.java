@@ -324,7 +324,7 @@ public final class CpuBackend implements Backend {
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         float[] q = FloatArrays.copyOf(op.q()), k = FloatArrays.copyOf(op.k()), v = FloatArrays.copyOf(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
-                op.prefixLengths(), op.window(), op.scale(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
+                op.prefixLengths(), op.window(), op.scale(), op.softcap(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
                 q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
@@ -387,7 +387,7 @@ public final class CpuBackend implements Backend {
                 }
             });
         }
-        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(),
+        CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(), op.softcap(),
                 bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
                 keys, values, paged, out, lse);
         op.out().copyFrom(out);
@@ -419,6 +419,21 @@ public final class CpuBackend implements Backend {
         }
         float[] x = op.x().toFloatArray();                                            // (B, T, H, HS) dense
         CpuRope.rope(s.batch(), s.t(), s.heads(), s.hs(), op.rotaryDim(), pos, inv, op.attentionScaling(), rounding(op.x().dtype()), x);
+        op.x().copyFrom(x);
+    }
+
+    @Override
+    public void softcap(SoftcapOp op) {
+        if (recorded(op::validate, () -> softcap(op))) return;
+        op.validate();
+        requireHost("x", op.x());
+        float[] x = op.x().toFloatArray();
+        float cap = op.cap();
+        CpuKernels.FloatUnaryOperator round = rounding(op.x().dtype());
+        for (int i = 0; i < x.length; i++) {
+            float y = cap * (float) Math.tanh(x[i] / cap);
+            x[i] = round == null ? y : round.applyAsFloat(y);
+        }
         op.x().copyFrom(x);
     }
 

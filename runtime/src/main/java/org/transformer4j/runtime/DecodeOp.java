@@ -20,18 +20,23 @@ import java.util.Arrays;
  * (t4j.h, ABI 7) and {@code numSplits} is not used.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
-                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window) {
+                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window, float softcap) {
 
     public DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                     float scale, RelativeBias bias, int numSplits) {
-        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0);
+        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0, 0f);
     }
 
     /**
      * Sliding window (causal only; 0: none): the query at key position p sees keys p − window + 1 .. p,
      * as {@link AttentionOp#window} and {@link AttentionOp.Mask#visible(int, int, int, int)}.
      */
-    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w); }
+    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w, softcap); }
+
+    /** Gemma 2's attention logit soft-capping (0: none), as {@link AttentionOp#softcap}. */
+    public DecodeOp softcap(float cap) {
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, cap);
+    }
 
     /** Queries per sequence of the split-KV decode, and of any decode in F32. */
     public static final int MAX_QUERIES = 16;
@@ -46,16 +51,16 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         return new DecodeOp(q, cache, cacheLengths, out, null, true, scale, null, 0);
     }
 
-    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window); }
+    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window, softcap); }
 
-    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window); }
+    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window, softcap); }
 
-    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window); }
+    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window, softcap); }
 
-    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window); }
+    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window, softcap); }
 
     /** Lengths from an I32 (B) tensor of the backend, read when the op runs (cacheLengths becomes null). */
-    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window); }
+    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window, softcap); }
 
     /** The lengths the op uses now: the host array, or the tensor's values checked against the cache (CPU backend). */
     int[] currentLengths() {
@@ -76,7 +81,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         }
     }
 
-    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window); }
+    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window, softcap); }
 
     public static boolean supportsHeadSize(long hs) {
         return hs >= 8 && hs <= 256 && hs % 8 == 0;
@@ -133,6 +138,9 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("numSplits must be 0 (automatic) to " + MAX_SPLITS + ", got " + numSplits);
         }
         if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale must be finite, got " + scale);
+        if (!(softcap >= 0) || Float.isInfinite(softcap)) {
+            throw new IllegalArgumentException("softcap must be finite and ≥ 0 (0: none), got " + softcap);
+        }
         if (window < 0 || window > 0 && !causal) {
             throw new IllegalArgumentException("window " + window + " must be ≥ 0, and > 0 only for causal decoding");
         }

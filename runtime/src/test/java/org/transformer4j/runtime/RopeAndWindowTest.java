@@ -171,6 +171,12 @@ class RopeAndWindowTest {
 
     /** softmax(scale q·k) v in double over visible keys; q (Lq, NH, HS) at positions off + i; k, v (Lk, NKV, HS). */
     static double[] attentionOracle(float[] q, float[] k, float[] v, int lq, int lk, int nh, int nkv, int hs, float scale, int window) {
+        return attentionOracle(q, k, v, lq, lk, nh, nkv, hs, scale, window, 0);
+    }
+
+    /** The same with Gemma 2's soft-capping of each scaled score (cap &gt; 0): cap · tanh(z / cap). */
+    static double[] attentionOracle(float[] q, float[] k, float[] v, int lq, int lk, int nh, int nkv, int hs, float scale, int window,
+                                    double cap) {
         double[] out = new double[lq * nh * hs];
         int off = lk - lq;
         for (int i = 0; i < lq; i++) {
@@ -180,10 +186,10 @@ class RopeAndWindowTest {
                 double m = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < lk; j++) {
                     int qi = i + off;
-                    if (j > qi || j <= qi - window) { s[j] = Double.NEGATIVE_INFINITY; continue; }
+                    if (j > qi || window > 0 && j <= qi - window) { s[j] = Double.NEGATIVE_INFINITY; continue; }
                     double d = 0;
                     for (int x = 0; x < hs; x++) d += (double) q[(i * nh + h) * hs + x] * k[(j * nkv + kvh) * hs + x];
-                    s[j] = d * scale;
+                    s[j] = cap > 0 ? cap * Math.tanh(d * scale / cap) : d * scale;
                     m = Math.max(m, s[j]);
                 }
                 double l = 0;

@@ -41,6 +41,9 @@ public class HfConfig {
 
     public boolean has(String field) { return root.has(field) && !root.get(field).isNull(); }
 
+    /** Whether the field is written at all, null included (Gemma 2's "final_logit_softcapping": null turns it off). */
+    public boolean present(String field) { return root.has(field); }
+
     public String string(String field) throws CheckpointException {
         JsonNode n = required(field);
         if (!n.isTextual()) throw bad(field, n, "a string");

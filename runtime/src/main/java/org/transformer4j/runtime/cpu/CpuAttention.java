@@ -48,6 +48,19 @@ public final class CpuAttention {
                                CpuKernels.FloatUnaryOperator roundP,
                                float[] q, float[] k, float[] v, float[] out,
                                float[] lse, long[] lseBase, long lseHeadStride) {
+        prefill(batch, nh, nkv, hs, qStart, lq, kStart, lk, mask, prefix, window, scale, 0f, bias, bucket, roundP, q, k, v, out,
+                lse, lseBase, lseHeadStride);
+    }
+
+    /**
+     * {@link #prefill} with a sliding window and Gemma 2's soft-capping (softcap &gt; 0: each score
+     * z = scale · q·k becomes softcap · tanh(z / softcap) in fp32, before the bias and the mask; 0: none).
+     */
+    public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
+                               int mask, int[] prefix, int window, float scale, float softcap, Bias bias, Bucket bucket,
+                               CpuKernels.FloatUnaryOperator roundP,
+                               float[] q, float[] k, float[] v, float[] out,
+                               float[] lse, long[] lseBase, long lseHeadStride) {
         int group = nh / nkv;
         boolean vec = CpuKernels.simd();
         int lanes = vec ? VectorOps.V : 1;
@@ -91,7 +104,7 @@ public final class CpuAttention {
                         dot = 0f;
                         for (int d = 0; d < hs; d++) dot += q[qo + d] * k[ko + d];
                     }
-                    float x = dot * scale;
+                    float x = softcap(dot * scale, softcap);
                     if (bias != null) {
                         x += bias.table()[bucket.of(j - (i + offset), bias.numBuckets(), bias.maxDistance(),
                                 bias.bidirectional()) * nh + h];
@@ -105,6 +118,11 @@ public final class CpuAttention {
                 }
             }
         });
+    }
+
+    /** Gemma 2's soft-capping of a scaled score: cap · tanh(z / cap) in fp32; z itself for cap 0. */
+    static float softcap(float z, float cap) {
+        return cap > 0 ? cap * (float) Math.tanh(z / cap) : z;
     }
 
     private static int roundUp(int x, int multiple) {
@@ -189,8 +207,15 @@ public final class CpuAttention {
     public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window, float scale,
                               Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values, Paged paged,
                               float[] out, float[] lse) {
+        decode(batch, tq, nh, nkv, hs, lengths, causal, window, scale, 0f, bias, bucket, numSplits, q, keys, values, paged, out, lse);
+    }
+
+    /** The decode above with Gemma 2's soft-capping of each scaled score (softcap &gt; 0; see {@link #prefill}). */
+    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window, float scale,
+                              float softcap, Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values,
+                              Paged paged, float[] out, float[] lse) {
         if (paged != null) {
-            decodePaged(batch, tq, nh, nkv, hs, lengths, causal, window, scale, bias, bucket, numSplits, q, paged, out, lse);
+            decodePaged(batch, tq, nh, nkv, hs, lengths, causal, window, scale, softcap, bias, bucket, numSplits, q, paged, out, lse);
             return;
         }
         int group = nh / nkv;
@@ -244,7 +269,7 @@ public final class CpuAttention {
                         s[jj4] = dot;
                     }
                     for (int jj = 0; jj < n; jj++) {
-                        float x = s[jj] * scale;
+                        float x = softcap(s[jj] * scale, softcap);
                         if (bias != null) {
                             x += bias.table()[bucket.of(j0 + jj - qpos, bias.numBuckets(), bias.maxDistance(),
                                     bias.bidirectional()) * nh + h];
@@ -309,7 +334,7 @@ public final class CpuAttention {
      * scores, exponentials, sums and weighted rows are those of the per-head loop, in its order.
      */
     private static void decodePaged(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window,
-                                    float scale, Bias bias, Bucket bucket, int numSplits, float[] q, Paged paged,
+                                    float scale, float softcap, Bias bias, Bucket bucket, int numSplits, float[] q, Paged paged,
                                     float[] out, float[] lse) {
         if (!CpuKernels.simd()) throw new IllegalStateException("decode from the paged caches needs the Vector API");
         int group = nh / nkv;
@@ -344,7 +369,7 @@ public final class CpuAttention {
                     for (int hh = 0; hh < heads; hh++) {
                         float mx = Float.NEGATIVE_INFINITY;
                         for (int jj = 0; jj < n; jj++) {
-                            float x = s[hh * cap + jj] * scale;
+                            float x = softcap(s[hh * cap + jj] * scale, softcap);
                             if (bias != null) {
                                 x += bias.table()[bucket.of(j0 + jj - qpos, bias.numBuckets(), bias.maxDistance(),
                                         bias.bidirectional()) * nh + h0 + hh];

@@ -571,6 +571,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void softcap(org.transformer4j.runtime.SoftcapOp op) {
+        // t4j_softcap is being written (never run on a GPU either way); until it lands, say so
+        op.validate();
+        throw new UnsupportedOperationException("softcap (Gemma 2's final logits) has no CUDA kernel in this build yet");
+    }
+
+    @Override
     public void rope(RopeOp op) {
         try (var use = gate.op()) {
             checkOpen();

@@ -214,7 +214,7 @@ final class CudaParams {
                 t4j_attention_params::bias_bidirectional);
         t4j_attention_params.dtype(p, op.q().dtype().code());
         t4j_attention_params.window(p, op.window());
-        t4j_attention_params.softcap(p, 0f);
+        t4j_attention_params.softcap(p, op.softcap());
         return p;
     }
 
@@ -280,6 +280,7 @@ final class CudaParams {
                 t4j_decode_params::bias_bidirectional);
         t4j_decode_params.dtype(p, op.q().dtype().code());
         t4j_decode_params.window(p, op.window());
+        t4j_decode_params.softcap(p, op.softcap());
         return p;
     }
 
