@@ -283,6 +283,11 @@ def build_all(stage):
         ("qwen3", "Qwen3ForCausalLM", "Qwen3Config", dict(head_dim=32)),
         ("phi3", "Phi3ForCausalLM", "Phi3Config", dict(partial_rotary_factor=0.5, original_max_position_embeddings=128)),
         ("gemma", "GemmaForCausalLM", "GemmaConfig", dict(head_dim=32, hidden_activation="gelu_pytorch_tanh")),
+        # Gemma 2 (2026-12-05): soft-capped attention (5) and logits (3) so that both bend the outputs, query_pre_attn_scalar
+        # 24 (not head_dim 32), the extra norms, layer 0 sliding (window 6), layer 1 full; eager attention (the cap lives there)
+        ("gemma2", "Gemma2ForCausalLM", "Gemma2Config", dict(head_dim=32, hidden_activation="gelu_pytorch_tanh",
+                                                          query_pre_attn_scalar=24, attn_logit_softcapping=5.0,
+                                                          final_logit_softcapping=3.0, sliding_window=6)),
         # rope scaling with an attention factor (2026-12-05): yarn as Qwen2.5 publishes it (factor 4, original 32: the
         # ramp runs over pairs 1..3 of 16), LongRoPE as Phi-3-128k does (original max at the top level, 24 > 16 tokens:
         # the long factors, 12 per head for rotary 24 of 32)
