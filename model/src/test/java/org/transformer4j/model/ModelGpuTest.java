@@ -184,6 +184,43 @@ class ModelGpuTest {
         }
     }
 
+    /**
+     * The float64 harness's RoPE decoder folders on CUDA in fp32 (the rope kernel's tables, dynamic NTK,
+     * yarn's and LongRoPE's attention factor, LongRoPE's per-length table, Gemma 2's soft-capped attention
+     * and logits and extra norms): logits within the fp32 rule of the CPU's, and LongRoPE through the
+     * cache (prompt 10, steps past the original 16, replayed from the captured decode step) against the
+     * reference's cached_logits.
+     */
+    @Test
+    void ropeDecoderFoldersMatchTheCpuInFp32() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (String name : List.of("llama", "llama-rope-dynamic", "llama-rope-llama3", "qwen2-yarn", "llama-rope-yarn-v5",
+                    "phi3-longrope", "qwen3", "gemma", "gemma2")) {
+                ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+                try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
+                    int[][] in = f.ids("input_ids");
+                    float[][][] c = new Transformer(wc, cpu).logits(in), g = new Transformer(wg, cuda).logits(in);
+                    for (int b = 0; b < in.length; b++) {
+                        double e = relErr(g[b], c[b]);
+                        assertTrue(e < REL, name + " row " + b + ": CUDA vs CPU logits rel err " + e);
+                    }
+                    if (f.ref().get("inputs").has("cached_prompt")) {
+                        int prompt = f.ref().get("inputs").get("cached_prompt").intValue(), n = f.ref().get("inputs").get("cached_tokens").intValue();
+                        int[] seq = Arrays.copyOf(in[0], n);
+                        Transformer m = new Transformer(wg, cuda);
+                        float[][] got = new float[n][];
+                        try (KvState st = m.newState(1, n)) {
+                            System.arraycopy(m.prefill(st, 0, Arrays.copyOf(seq, prompt)), 0, got, 0, prompt);
+                            for (int t = prompt; t < n; t++) got[t] = m.step(st, new int[] {seq[t]})[0];
+                        }
+                        f.near("cached_logits", new float[][][] {got});
+                    }
+                }
+            }
+        }
+    }
+
     /** The Hugging Face golden folders in BF16 on CUDA: at most 2× the CPU twin's BF16 error against the fp32 reference. */
     @Test
     void goldenFoldersInBf16FollowTheToleranceRule() throws Exception {
