@@ -35,6 +35,7 @@ import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.RopeOp;
 import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.SoftcapOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Tensor;
 
@@ -182,6 +183,11 @@ class GpuSmokeTest {
                 (b, in, out) -> b.crossEntropy(CrossEntropyOp.of(in[0], in[1], out[0])));
         twin("greedy sample F32", new Tensor[] {rnd(DType.F32, 4, 4, 1000)}, shapes(new long[] {4}), types(DType.I32),
                 (b, in, out) -> b.sample(SampleOp.greedy(in[0], out[0])));
+        twin("final logit soft-capping BF16 (cap 3)", new Tensor[] {rnd(DType.BF16, 8, 4, 1000)}, shapes(new long[] {4, 1000}),
+                types(DType.BF16), (b, in, out) -> {
+                    b.copy(in[0], out[0]);
+                    b.softcap(new SoftcapOp(out[0], 3f));
+                });
     }
 
     @Test
@@ -194,6 +200,10 @@ class GpuSmokeTest {
         one.accept("causal", AttentionOp::causal);
         one.accept("bidirectional", op -> op);
         one.accept("causal, sliding window 5", op -> op.causal().window(5));
+        one.accept("causal, Gemma 2 soft-capping (scale 1, cap 2)", op -> op.causal().scale(1f).softcap(2f));
+        twin("attention F32 rows, soft-capping", new Tensor[] {rnd(DType.F32, 1, 2, 24, 4, 64), rnd(DType.F32, 1, 2, 24, 2, 64),
+                rnd(DType.F32, 1, 2, 24, 2, 64)}, shapes(new long[] {2, 24, 4, 64}), types(DType.F32),
+                (b, in, out) -> b.attention(AttentionOp.of(in[0], in[1], in[2], out[0]).causal().scale(1f).softcap(2f)));
     }
 
     @Test
@@ -250,6 +260,14 @@ class GpuSmokeTest {
                     PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
                     b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
                     b.decode(DecodeOp.of(in[0], cache, after, out[0]).window(4).splits(2));
+                });
+        twin("kv append + decode BF16, soft-capping, 2 splits", new Tensor[] {rnd(DType.BF16, 1, bsz, 1, nh, hs),
+                rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs),
+                rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs)}, shapes(new long[] {bsz, 1, nh, hs}), types(DType.BF16),
+                (b, in, out) -> {
+                    PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
+                    b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
+                    b.decode(DecodeOp.of(in[0], cache, after, out[0]).scale(1f).softcap(2f).splits(2));
                 });
     }
 
