@@ -288,6 +288,13 @@ def build_all(stage):
         ("gemma2", "Gemma2ForCausalLM", "Gemma2Config", dict(head_dim=32, hidden_activation="gelu_pytorch_tanh",
                                                           query_pre_attn_scalar=24, attn_logit_softcapping=5.0,
                                                           final_logit_softcapping=3.0, sliding_window=6)),
+        # Gemma 3 text (2026-12-05): q/k norms, RoPE per layer type (layers 0 and 2 slide with the local base, layer 1 is
+        # full with rope_theta and linear scaling 8)
+        ("gemma3-text", "Gemma3ForCausalLM", "Gemma3TextConfig", dict(num_hidden_layers=3, head_dim=32, query_pre_attn_scalar=24,
+                                                                    sliding_window=6, rope_theta=1e6, rope_local_base_freq=10000.0,
+                                                                    rope_scaling={"rope_type": "linear", "factor": 8.0},
+                                                                    layer_types=["sliding_attention", "full_attention",
+                                                                                 "sliding_attention"])),
         # rope scaling with an attention factor (2026-12-05): yarn as Qwen2.5 publishes it (factor 4, original 32: the
         # ramp runs over pairs 1..3 of 16), LongRoPE as Phi-3-128k does (original max at the top level, 24 > 16 tokens:
         # the long factors, 12 per head for rotary 24 of 32)
@@ -310,7 +317,7 @@ def build_all(stage):
             x = ids(2, 24, gen)
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads")}
-            want["model_type"] = name.split("-")[0]                # the folder qwen2-yarn holds a qwen2 model
+            want["model_type"] = {"gemma3-text": "gemma3_text"}.get(name, name.split("-")[0])   # qwen2-yarn holds a qwen2 model
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
                  {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},
                  {"model": model_cls, "compare": ["logits"], "attn_implementation": "eager"})

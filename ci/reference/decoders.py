@@ -23,6 +23,13 @@ soft-capped (s / cap, tanh, * cap: attn_logit_softcapping) before the mask; Gemm
 post_feedforward_layernorm around the MLP); final logits soft-capped by final_logit_softcapping; layer i
 slides when (i + 1) % 2, i.e. even layers, unless layer_types says otherwise.
 
+Gemma 3 text (models/gemma3/modeling_gemma3.py, Gemma3ForCausalLM): Gemma 2's norms, embedding scale, scaling and
+final soft-capping (None by default), no attention soft-capping (Gemma3Attention passes none), q_norm / k_norm
+(Gemma RMSNorm, 1 + w) per head before RoPE, and RoPE per layer type (Gemma3RotaryEmbedding): sliding layers
+with rope_local_base_freq (default 10000, default kind), full layers with rope_theta (default 1e6) and
+rope_scaling (5.x: rope_parameters[layer_type]); the default kind over head_dim (no partial rotary); layer i
+slides unless (i + 1) % sliding_window_pattern (6) == 0, or as layer_types says.
+
 Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral and Phi-3 every
 layer when sliding_window is set; Qwen2 / Qwen3 layer i when use_sliding_window and i >= max_window_layers
 (their config drops sliding_window unless use_sliding_window)."""
@@ -37,6 +44,9 @@ def sliding_layers(cfg):
     if cfg.get("layer_types") is not None:
         return [t == "sliding_attention" for t in cfg["layer_types"]]
     mt, w = cfg["model_type"], cfg.get("sliding_window")
+    if mt == "gemma3_text":                          # Gemma3TextConfig: layer i slides unless (i + 1) % pattern == 0
+        pattern = cfg.get("sliding_window_pattern", 6)
+        return [bool((i + 1) % pattern) for i in range(n)]
     if mt == "gemma2":
         return [w is not None and bool((i + 1) % 2) for i in range(n)]
     if mt in ("mistral", "phi3"):
@@ -48,7 +58,10 @@ def sliding_layers(cfg):
 
 def _norm(cfg, x, w):
     eps = cfg.get("rms_norm_eps", 1e-6)
-    return nn.rms_norm(x, 1.0 + w, eps) if cfg["model_type"] in ("gemma", "gemma2") else nn.rms_norm(x, w, eps)
+    return nn.rms_norm(x, 1.0 + w, eps) if cfg["model_type"] in GEMMAS else nn.rms_norm(x, w, eps)
+
+
+GEMMAS = ("gemma", "gemma2", "gemma3_text")
 
 
 def _b(P, key):
@@ -66,15 +79,18 @@ def forward(cfg, P, ids, rope_lens=None):
     c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads") or nh
     hd = rope.head_dim(cfg)
-    gemma = mt in ("gemma", "gemma2")
+    gemma = mt in GEMMAS
+    sandwich = mt in ("gemma2", "gemma3_text")
     act = nn.ACT[cfg.get("hidden_activation") or cfg.get("hidden_act", "silu")] if gemma else nn.ACT[cfg.get("hidden_act", "silu")]
-    scale = cfg["query_pre_attn_scalar"] ** -0.5 if mt == "gemma2" else hd ** -0.5
+    scale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if mt in ("gemma2", "gemma3_text") else hd ** -0.5
     cap = cfg.get("attn_logit_softcapping") if mt == "gemma2" else None
     h = P["model.embed_tokens.weight"][ids]
     if gemma:
         h = h * float(np.float32(c ** 0.5))
-    cos, sin = rope.cos_sin(cfg, np.arange(t), rope_lens)
     slide = sliding_layers(cfg)
+    # Gemma 3: rope settings per layer type (rope.parameters(cfg, layer_type)); the others: one for all layers
+    kinds = ("sliding_attention", "full_attention") if mt == "gemma3_text" else (None,)
+    rot = {kind: rope.cos_sin(cfg, np.arange(t), rope_lens, layer_type=kind) for kind in kinds}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         x = _norm(cfg, h, P[p + "input_layernorm.weight"])
@@ -87,13 +103,14 @@ def forward(cfg, P, ids, rope_lens=None):
             k = nn.linear(x, P[a + "k_proj.weight"], _b(P, a + "k_proj.bias"))
             v = nn.linear(x, P[a + "v_proj.weight"], _b(P, a + "v_proj.bias"))
         q, k, v = nn.heads(q, nh, hd), nn.heads(k, nkv, hd), nn.heads(v, nkv, hd)
-        if mt == "qwen3":
+        if mt in ("qwen3", "gemma3_text"):
             q = _norm(cfg, q, P[a + "q_norm.weight"])
             k = _norm(cfg, k, P[a + "k_norm.weight"])
+        cos, sin = rot[None if mt != "gemma3_text" else "sliding_attention" if slide[i] else "full_attention"]
         q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
         mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
         o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
-        if mt == "gemma2":
+        if sandwich:
             h = h + _norm(cfg, o, P[p + "post_attention_layernorm.weight"])
             x = _norm(cfg, h, P[p + "pre_feedforward_layernorm.weight"])
         else:
@@ -107,11 +124,11 @@ def forward(cfg, P, ids, rope_lens=None):
             f = act(nn.linear(x, P[m + "gate_proj.weight"], _b(P, m + "gate_proj.bias"))) \
                 * nn.linear(x, P[m + "up_proj.weight"], _b(P, m + "up_proj.bias"))
         f = nn.linear(f, P[m + "down_proj.weight"], _b(P, m + "down_proj.bias"))
-        h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if mt == "gemma2" else f)
+        h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f)
     h = _norm(cfg, h, P["model.norm.weight"])
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", gemma) else P["lm_head.weight"]
     logits = h @ head.T
-    if mt == "gemma2" and cfg.get("final_logit_softcapping") is not None:
+    if mt in ("gemma2", "gemma3_text") and cfg.get("final_logit_softcapping") is not None:
         c = cfg["final_logit_softcapping"]
         logits = np.tanh(logits / c) * c
     return h, logits

@@ -621,7 +621,7 @@ def draw_llm(d, cfg):
     c, nh, f, v = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"], cfg["vocab_size"]
     nkv = cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or c // nh
-    gemma = mt in ("gemma", "gemma2")
+    gemma = mt in decoders.GEMMAS
     qkv_bias = {"qwen2": True}.get(mt, bool(cfg.get("attention_bias")))
     o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",)
     mlp_bias = bool(cfg.get("mlp_bias"))
@@ -638,11 +638,11 @@ def draw_llm(d, cfg):
             d.linear(a + "k_proj", c, nkv * hd, qkv_bias)
             d.linear(a + "v_proj", c, nkv * hd, qkv_bias)
         d.linear(a + "o_proj", nh * hd, c, o_bias)
-        if mt == "qwen3":
-            d.norm(a + "q_norm", hd, bias=False)
-            d.norm(a + "k_norm", hd, bias=False)
+        if mt in ("qwen3", "gemma3_text"):
+            d.norm(a + "q_norm", hd, bias=False, one_plus=gemma)
+            d.norm(a + "k_norm", hd, bias=False, one_plus=gemma)
         d.norm(p + "post_attention_layernorm", c, bias=False, one_plus=gemma)
-        if mt == "gemma2":
+        if mt in ("gemma2", "gemma3_text"):
             d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
             d.norm(p + "post_feedforward_layernorm", c, bias=False, one_plus=True)
         m = p + "mlp."
@@ -664,6 +664,7 @@ LLM_FOLLOWS = {
     "qwen3": "modeling_qwen3.py: Qwen3ForCausalLM.forward (q_norm / k_norm RMSNorm per head before RoPE)",
     "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
     "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
+    "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
 }
 
@@ -833,6 +834,35 @@ def make_gemma2(out):
                                               cache_implementation="hybrid"), 1340,
                     t=32, note="query_pre_attn_scalar 48 (not head_dim 64), soft-capping 5 (attention) and 3 (logits) so "
                                "that both bend the outputs, sliding_window 6 on layer 0, full layer 1")
+
+
+GEMMA3 = dict(c=32, nh=2, nkv=1, f=64, head_dim=32, tie=True, hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",
+              pad_token_id=0, attention_bias=False, query_pre_attn_scalar=48, sliding_window=6, layers=3, rope_theta=1000000.0,
+              final_logit_softcapping=None, attn_logit_softcapping=None, cache_implementation="hybrid")
+
+
+@fixture("gemma3-text")
+def make_gemma3_text(out):
+    cfg = llm_config("gemma3_text", "Gemma3ForCausalLM", rope_local_base_freq=10000.0, sliding_window_pattern=3,
+                     rope_scaling={"rope_type": "linear", "factor": 8.0}, **GEMMA3)
+    return make_llm(out, "gemma3-text", cfg, 1344, t=32,
+                    note="4.x layout: sliding_window_pattern 3 (layers 0, 1 slide with window 6 and rope_local_base_freq "
+                         "10000; layer 2 full with rope_theta 1e6 and linear scaling 8), query_pre_attn_scalar 48 (head_dim 32), "
+                         "q/k norms")
+
+
+@fixture("gemma3-text-v5")
+def make_gemma3_text_v5(out):
+    cfg = llm_config("gemma3_text", "Gemma3ForCausalLM", **dict(GEMMA3, final_logit_softcapping=3.0))
+    cfg.pop("rope_theta")
+    cfg.pop("rope_scaling")
+    cfg["rope_parameters"] = {"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                              "full_attention": {"rope_type": "default", "rope_theta": 1000000.0}}
+    cfg["layer_types"] = ["sliding_attention", "full_attention", "sliding_attention"]
+    cfg["dtype"] = cfg.pop("torch_dtype")
+    return make_llm(out, "gemma3-text-v5", cfg, 1345, t=32,
+                    note="5.x layout: rope_parameters per layer type and explicit layer_types (sliding, full, sliding), "
+                         "final_logit_softcapping 3")
 
 
 def main():

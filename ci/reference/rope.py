@@ -19,10 +19,21 @@ import math
 import numpy as np
 
 
-def parameters(cfg):
-    """The rope settings as one dict {rope_type, rope_theta, factor, ...} from either config layout."""
-    if cfg.get("rope_parameters") is not None:
-        p = dict(cfg["rope_parameters"])
+def parameters(cfg, layer_type=None):
+    """The rope settings as one dict {rope_type, rope_theta, factor, ...} from either config layout; with
+    layer_type (Gemma 3), that type's: 5.x rope_parameters[layer_type], or 4.x's rope_local_base_freq (default
+    10000, default kind) for sliding_attention and rope_theta (default 1e6) + rope_scaling for full_attention."""
+    rp = cfg.get("rope_parameters")
+    if layer_type is not None:
+        if rp is not None and layer_type in rp:
+            p = dict(rp[layer_type])
+        elif layer_type == "sliding_attention":
+            p = {"rope_type": "default", "rope_theta": cfg.get("rope_local_base_freq", 10000.0)}
+        else:
+            p = dict(cfg.get("rope_scaling") or {})
+            p["rope_theta"] = cfg.get("rope_theta", 1e6)
+    elif rp is not None:
+        p = dict(rp)
     else:
         p = dict(cfg.get("rope_scaling") or {})
         p["rope_theta"] = cfg.get("rope_theta", 10000.0)
@@ -40,9 +51,9 @@ def _mscale(scale, m=1.0):
     return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
 
 
-def attention_factor(cfg):
+def attention_factor(cfg, layer_type=None):
     """The factor cos and sin are multiplied by: yarn's and longrope's, 1 for the other types."""
-    p = parameters(cfg)
+    p = parameters(cfg, layer_type)
     kind = p["rope_type"]
     if kind not in ("yarn", "longrope", "su"):
         return 1.0
@@ -63,9 +74,9 @@ def head_dim(cfg):
     return cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
 
 
-def inv_freq(cfg, seq_len):
+def inv_freq(cfg, seq_len, layer_type=None):
     """The inverse frequencies (rotary_dim / 2,) for a forward pass over seq_len positions."""
-    p = parameters(cfg)
+    p = parameters(cfg, layer_type)
     dim = int(head_dim(cfg) * cfg.get("partial_rotary_factor", 1.0))
     base = p["rope_theta"]
     kind = p["rope_type"]
@@ -117,18 +128,18 @@ def inv_freq(cfg, seq_len):
     raise ValueError(f"rope_type {kind!r}: the reference implements default, linear, dynamic, llama3, yarn and longrope")
 
 
-def cos_sin(cfg, positions, lens=None):
+def cos_sin(cfg, positions, lens=None, layer_type=None):
     """cos, sin (T, rotary_dim) for positions (T,), all with the frequencies of one pass over them (seq_len =
     max position + 1), or with lens (T,) each row with those of the pass that processed it (seq_len lens[t]):
     what a KV cache holds when a prompt and then single tokens went through the model one call at a time."""
     positions = np.asarray(positions, dtype=np.float64)
     if lens is None:
-        inv = inv_freq(cfg, int(positions.max()) + 1)[None, :]
+        inv = inv_freq(cfg, int(positions.max()) + 1, layer_type)[None, :]
     else:
-        inv = np.stack([inv_freq(cfg, int(n)) for n in lens])
+        inv = np.stack([inv_freq(cfg, int(n), layer_type) for n in lens])
     f = positions[:, None] * inv
     emb = np.concatenate([f, f], axis=-1)
-    a = attention_factor(cfg)
+    a = attention_factor(cfg, layer_type)
     return np.cos(emb) * a, np.sin(emb) * a
 
 

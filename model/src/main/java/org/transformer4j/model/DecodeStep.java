@@ -159,6 +159,7 @@ final class DecodeStep implements AutoCloseable {
         }
 
         @Override public Transformer.RopeAt rope() { return rope; }
+        @Override public int window() { return window; }
 
         @Override
         public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (B, 1, NKV, HS)

@@ -1,4 +1,4 @@
-// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2) as
+// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -25,7 +25,7 @@ final class HfDecoders {
 
     private HfDecoders() {}
 
-    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2");
+    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text");
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
@@ -34,7 +34,10 @@ final class HfDecoders {
      * hidden_size / heads), RoPE, per-layer windows, biases; Gemma's embeddings × sqrt(hidden_size). Gemma 2
      * (Gemma2Config) as Gemma, plus scaling query_pre_attn_scalar^-0.5 (default 256), attention and final
      * logit soft-capping (50 and 30 by default; null: none), the extra norms around attention and MLP, and
-     * sliding_window (default 4096) on the even layers unless layer_types says otherwise.
+     * sliding_window (default 4096) on the even layers unless layer_types says otherwise. Gemma 3 text
+     * (Gemma3TextConfig, Gemma3ForCausalLM) as Gemma 2 but: no attention soft-capping (Gemma3Attention passes
+     * none), final soft-capping only when set, q_norm / k_norm, RoPE per layer type (see {@link #rope}),
+     * layer i sliding unless (i + 1) % sliding_window_pattern (6) == 0, max positions 131072.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
@@ -46,14 +49,15 @@ final class HfDecoders {
             hd = cfg.size("head_dim");
         } else if (type.equals("qwen3")) {
             hd = 128;                                                     // Qwen3Config(head_dim=128)
-        } else if (type.equals("gemma") || type.equals("gemma2")) {
+        } else if (type.equals("gemma") || type.equals("gemma2") || type.equals("gemma3_text")) {
             hd = 256;                                                     // GemmaConfig / Gemma2Config(head_dim=256)
         } else {
             if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
             hd = c / nh;
         }
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
-        boolean gemma = type.equals("gemma") || type.equals("gemma2"), gemma2 = type.equals("gemma2");
+        boolean gemma3 = type.equals("gemma3_text"), gemma2 = type.equals("gemma2");
+        boolean gemma = type.equals("gemma") || gemma2 || gemma3;
         String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
         TransformerConfig.Activation a = switch (act) {
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
@@ -66,13 +70,14 @@ final class HfDecoders {
             case "qwen2", "qwen3" -> 32768;
             case "phi3" -> 4096;
             case "gemma", "gemma2" -> 8192;
+            case "gemma3_text" -> 131072;
             default -> 2048;
         });
         TransformerConfig.Biases biases = switch (type) {
             case "llama" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(true, false, false);
-            case "qwen3", "gemma", "gemma2" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
+            case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             default -> new TransformerConfig.Biases(false, false, false);
         };
         int v = cfg.size("vocab_size");
@@ -82,13 +87,16 @@ final class HfDecoders {
                 .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
                         (float) cfg.number("rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6))
                 .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
-                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3"))
+                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3)
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), 1f)
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : 1f)
                 .windows(windows(cfg, type, layers))
-                .attentionScale(gemma2 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256))) : Float.NaN)
-                .softcaps(gemma2 ? softcap(cfg, "attn_logit_softcapping", 50) : 0f, gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : 0f)
-                .sandwichNorms(gemma2)
+                .attentionScale(gemma2 || gemma3 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256))) : Float.NaN)
+                // Gemma 3 keeps attn_logit_softcapping in its config but its attention never applies it
+                .softcaps(gemma2 ? softcap(cfg, "attn_logit_softcapping", 50) : 0f,
+                        gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : gemma3 ? softcap(cfg, "final_logit_softcapping", 0) : 0f)
+                .sandwichNorms(gemma2 || gemma3)
+                .slidingRope(gemma3 ? gemma3Rope(cfg, hd, mpe, "sliding_attention") : null)
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
     }
 
@@ -111,11 +119,16 @@ final class HfDecoders {
      * rope settings, then max_position_embeddings.
      */
     static Rope rope(HfConfig cfg, String type, int hd, int mpe) throws CheckpointException {
+        if (type.equals("gemma3_text")) return gemma3Rope(cfg, hd, mpe, "full_attention");
         HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
         double theta = cfg.has("rope_parameters") ? p.number("rope_theta", 10000) : cfg.number("rope_theta", 10000);
-        String kind = p == null ? "default" : p.string("rope_type", p.string("type", "default"));
         double partial = cfg.number("partial_rotary_factor", p == null ? 1.0 : p.number("partial_rotary_factor", 1.0));
-        int rotary = (int) (hd * partial);
+        return ropeOf(cfg, p, theta, (int) (hd * partial), mpe);
+    }
+
+    /** One rope setting (p: the rope_scaling / rope_parameters object, null for the default kind) → {@link Rope}. */
+    private static Rope ropeOf(HfConfig cfg, HfConfig p, double theta, int rotary, int mpe) throws CheckpointException {
+        String kind = p == null ? "default" : p.string("rope_type", p.string("type", "default"));
         return switch (kind) {
             case "default" -> Rope.plain(theta, rotary);
             case "linear" -> new Rope(theta, rotary, Rope.Scaling.LINEAR, p.number("factor", Double.NaN), 0, 0, 0);
@@ -129,6 +142,22 @@ final class HfDecoders {
             default -> throw cfg.error("rope type '" + kind + "' is not implemented (default, linear, dynamic, llama3, yarn and"
                     + " longrope are)");
         };
+    }
+
+    /**
+     * Gemma 3's RoPE of one layer type (Gemma3RotaryEmbedding): 5.x rope_parameters[layerType]; 4.x
+     * sliding_attention: rope_local_base_freq (default 10000), default kind; full_attention: rope_theta (default
+     * 1e6) with rope_scaling. The rotary dims are head_dim (Gemma 3 rotates whole heads).
+     */
+    static Rope gemma3Rope(HfConfig cfg, int hd, int mpe, String layerType) throws CheckpointException {
+        HfConfig nested = cfg.object("rope_parameters");
+        if (nested != null) {
+            HfConfig p = nested.object(layerType);
+            if (p == null) throw nested.error("has no '" + layerType + "' settings (Gemma 3 keeps one per layer type)");
+            return ropeOf(cfg, p, p.number("rope_theta", layerType.equals("full_attention") ? 1e6 : 10000), hd, mpe);
+        }
+        if (layerType.equals("sliding_attention")) return Rope.plain(cfg.number("rope_local_base_freq", 10000), hd);
+        return ropeOf(cfg, cfg.object("rope_scaling"), cfg.number("rope_theta", 1e6), hd, mpe);
     }
 
     private static int originalMax(HfConfig cfg, HfConfig p, int mpe) throws CheckpointException {
@@ -182,6 +211,7 @@ final class HfDecoders {
     static List<Integer> windows(HfConfig cfg, String type, int layers) throws CheckpointException {
         boolean qwen = type.equals("qwen2") || type.equals("qwen3");
         int w = cfg.has("sliding_window") && (!qwen || cfg.bool("use_sliding_window", false)) ? cfg.size("sliding_window") : 0;
+        if (!cfg.present("sliding_window") && (type.equals("gemma2") || type.equals("gemma3_text"))) w = 4096;   // their configs' default
         List<String> kinds = cfg.strings("layer_types");
         List<Integer> out = new ArrayList<>();
         if (kinds != null) {
@@ -198,10 +228,14 @@ final class HfDecoders {
                 }
             }
         } else {
+            if (type.equals("gemma3_text")) {                            // Gemma3TextConfig: slides unless (i + 1) % pattern == 0
+                int pattern = cfg.size("sliding_window_pattern", 6);
+                for (int i = 0; i < layers; i++) out.add((i + 1) % pattern != 0 ? w : 0);
+                return out.stream().allMatch(x -> x == 0) ? List.of() : out;
+            }
             if (type.equals("gemma2")) {                                 // Gemma2Config: layer i slides when (i + 1) % 2
-                int gw = cfg.has("sliding_window") ? cfg.size("sliding_window") : 4096;
-                for (int i = 0; i < layers; i++) out.add((i + 1) % 2 == 1 ? gw : 0);
-                return out;
+                for (int i = 0; i < layers; i++) out.add((i + 1) % 2 == 1 ? w : 0);
+                return out.stream().allMatch(x -> x == 0) ? List.of() : out;
             }
             int first = switch (type) {
                 case "mistral", "phi3" -> 0;
@@ -324,9 +358,10 @@ final class HfDecoders {
         put.accept("decoder.final_norm.weight", "model.norm.weight");
         put.accept("lm_head", "lm_head.weight");
         List<Tensor> folded = new ArrayList<>();
-        if (type.equals("gemma") || type.equals("gemma2")) {   // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
+        if (type.startsWith("gemma")) {              // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
             for (String key : new ArrayList<>(hf.keySet())) {
-                if (key.endsWith("layernorm.weight") || key.equals("model.norm.weight")) {
+                if (key.endsWith("layernorm.weight") || key.equals("model.norm.weight") || key.endsWith("self_attn.q_norm.weight")
+                        || key.endsWith("self_attn.k_norm.weight")) {
                     Tensor t = onePlus(hf.get(key));
                     folded.add(t);
                     hf.put(key, t);

@@ -41,11 +41,12 @@ final class Inspection {
             Weights.Layer l = st.layers().get(layer);
             Tensor in = m.pre ? m.norm(s, l.attnNorm(), x) : x;
             int nh = m.config.heads(), nkv = m.config.kvHeads(), hsz = m.config.headSize();
-            float[] q = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().q(), l.self().qb()).view(1, t, nh, hsz),
-                    l.self().qNorm(), rope));                                                      // (T, NH·HS)
-            float[] k = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().k(), l.self().kb()).view(1, t, nkv, hsz),
-                    l.self().kNorm(), rope));                                                      // (T, NKV·HS)
             int window = encoder ? 0 : m.config.window(layer);
+            boolean local = window > 0 && m.config.slidingRope() != null;                           // Gemma 3's local layers
+            float[] q = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().q(), l.self().qb()).view(1, t, nh, hsz),
+                    l.self().qNorm(), rope, local));                                               // (T, NH·HS)
+            float[] k = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().k(), l.self().kb()).view(1, t, nkv, hsz),
+                    l.self().kNorm(), rope, local));                                               // (T, NKV·HS)
             float[] table = bias == null ? null : m.host(s, bias.table());                        // (buckets, NH)
             int hs = m.config.headSize(), kvHead = head / (m.config.heads() / m.config.kvHeads());
             int qw = m.config.innerWidth(), kw = m.config.kvHeads() * hs;

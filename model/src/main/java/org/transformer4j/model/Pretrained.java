@@ -142,7 +142,7 @@ public final class Pretrained {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
-        boolean decoder = HfDecoders.TYPES.contains(type);          // llama, mistral, qwen2, qwen3, phi3, gemma
+        boolean decoder = HfDecoders.TYPES.contains(type);          // llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text
         if (decoder || ENCODERS.contains(type)) {
             try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
                 if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, ck.names());

@@ -516,6 +516,7 @@ public final class Transformer {
         }
 
         @Override public RopeAt rope() { return rope; }
+        @Override public int window() { return window; }
 
         @Override
         public Tensor attend(Tensor q, Tensor k, Tensor v) {
@@ -582,6 +583,9 @@ public final class Transformer {
 
         /** Where the queries sit for RoPE (null: no rotary positions, e.g. cross-attention). */
         default RopeAt rope() { return null; }
+
+        /** The layer's sliding window (0: none); a sliding layer takes the config's slidingRope when it has one (Gemma 3). */
+        default int window() { return 0; }
     }
 
     /**
@@ -605,14 +609,18 @@ public final class Transformer {
      * on x (B, T, H, HS): q before attention, k before it is cached. Returns the result (x itself
      * rotated in place, or the norm's output).
      */
-    Tensor positionHeads(Scratch s, Tensor x, Weights.Norm headNorm, RopeAt rope) {
+    Tensor positionHeads(Scratch s, Tensor x, Weights.Norm headNorm, RopeAt rope, boolean local) {
         if (headNorm != null) {
             Tensor y = s.like(x);
             backend.norm(NormOp.rms(x, headNorm.weight(), config.normEps(), y));
             x = y;
         }
         if (rope == null) return x;
-        TransformerConfig.Rope r = config.rope();
+        TransformerConfig.Rope r = local ? config.slidingRope() : config.rope();
+        if (local) {
+            backend.rope(RopeOp.of(x, rope.positions(), weights.ropeSlidingInvFreq, r.rotaryDim()));
+            return x;
+        }
         RopeOp op = switch (r.scaling()) {
             case DYNAMIC -> RopeOp.dynamic(x, rope.positions(), new RopeOp.Dynamic((float) r.theta(), (float) r.factor(),
                     r.originalMaxPositions()), rope.seqLens(), r.rotaryDim());
@@ -673,8 +681,9 @@ public final class Transformer {
         long b = in.shape(0), t = in.shape(1);
         Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
                 : new Tensor[] {linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize()), null, null};
-        Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope());                             // (B, T, NH, HS)
-        Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope());     // (B, T, NKV, HS)
+        boolean local = how.window() > 0 && config.slidingRope() != null;                      // Gemma 3's local layers
+        Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                      // (B, T, NH, HS)
+        Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
         Tensor ctx = how.attend(q, k, qkv[2]);                                                  // (B, T, NH, HS)
         backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual));
     }
@@ -722,6 +731,7 @@ public final class Transformer {
         }
 
         @Override public RopeAt rope() { return rope; }
+        @Override public int window() { return window; }
 
         /** [memory ; target] copies K and V, which a copy takes only whole (not as views of the fused QKV). */
         @Override public boolean kvViews() { return memK == null; }

@@ -48,6 +48,8 @@ import java.util.List;
  * @param attentionSoftcap Gemma 2's attn_logit_softcapping: each scaled score z becomes cap · tanh(z / cap)
  *                        before the mask (0: none)
  * @param logitSoftcap    Gemma 2's final_logit_softcapping on the output logits (0: none)
+ * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
+ *                        local layers: rope_local_base_freq, no scaling); null: {@code rope} for every layer
  * @param sandwichNorms   Gemma 2's extra norms: the attention's and the MLP's outputs are normed before their
  *                        residual adds (post_attention_layernorm, post_feedforward_layernorm; the MLP's input
  *                        norm is then pre_feedforward_layernorm)
@@ -64,7 +66,7 @@ public record TransformerConfig(
         boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
-        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms) {
+        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -300,6 +302,10 @@ public record TransformerConfig(
         if (!(embeddingScale > 0) || Float.isInfinite(embeddingScale)) problems.add("embeddingScale must be finite and > 0");
         if (!(attentionSoftcap >= 0) || Float.isInfinite(attentionSoftcap)) problems.add("attentionSoftcap must be finite and ≥ 0 (0: none)");
         if (!(logitSoftcap >= 0) || Float.isInfinite(logitSoftcap)) problems.add("logitSoftcap must be finite and ≥ 0 (0: none)");
+        if (slidingRope != null && (rope == null || slidingRope.scaling() != Rope.Scaling.DEFAULT
+                && slidingRope.scaling() != Rope.Scaling.LINEAR || slidingRope.rotaryDim() != rope.rotaryDim())) {
+            problems.add("slidingRope needs rope, the same rotaryDim, and a table kind (default or linear)");
+        }
         if (sandwichNorms && (normPlacement != NormPlacement.PRE || encoderLayers > 0)) {
             problems.add("sandwich norms are for pre-norm decoder-only models");
         }
@@ -357,6 +363,7 @@ public record TransformerConfig(
         b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
+        b.slidingRope = slidingRope;
         return b;
     }
 
@@ -435,6 +442,7 @@ public record TransformerConfig(
         private float embeddingScale = 1f;
         private float attentionSoftcap, logitSoftcap;
         private boolean sandwichNorms;
+        private Rope slidingRope;
 
         private Builder() {}
 
@@ -493,6 +501,9 @@ public record TransformerConfig(
         /** Gemma 2's norms after the attention and the MLP, before their residual adds. */
         public Builder sandwichNorms(boolean on) { sandwichNorms = on; return this; }
 
+        /** Gemma 3: the RoPE of the sliding-window layers (null: {@link #rope}'s for every layer). */
+        public Builder slidingRope(Rope r) { slidingRope = r; return this; }
+
         public Builder maxPositions(int max) { maxPositions = max; return this; }
 
         public Builder biases(boolean b) { biases = b; return this; }
@@ -522,7 +533,7 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope);
         }
     }
 }

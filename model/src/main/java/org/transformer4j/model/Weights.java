@@ -151,6 +151,8 @@ public final class Weights implements AutoCloseable {
     public final Backend backend;
     /** RoPE's inverse frequencies F32 (R/2) for ROPE positions (a buffer, not a parameter), else null. */
     public final Tensor ropeInvFreq;
+    /** The sliding layers' inverse frequencies F32 (R/2) when the config has a slidingRope (Gemma 3), else null. */
+    public final Tensor ropeSlidingInvFreq;
     private final Map<String, Tensor> named;
     private final boolean owner;
     /** Closed after the tensors: the memory-mapped checkpoint that tensors shared by {@link Pretrained#load} view, or null. */
@@ -178,6 +180,13 @@ public final class Weights implements AutoCloseable {
         this.named = named;
         this.owner = true;
         this.ropeInvFreq = ropeTable(config, backend);
+        this.ropeSlidingInvFreq = config.slidingRope() == null ? null : upload(config.slidingRope().invFreq(), backend);
+    }
+
+    private static Tensor upload(float[] inv, Backend backend) {
+        try (Tensor h = Tensor.ofFloats(inv, inv.length)) {
+            return backend.upload(h);
+        }
     }
 
     private static Tensor ropeTable(TransformerConfig c, Backend backend) {
@@ -204,6 +213,7 @@ public final class Weights implements AutoCloseable {
         this.named = from.named;
         this.owner = false;
         this.ropeInvFreq = from.ropeInvFreq;
+        this.ropeSlidingInvFreq = from.ropeSlidingInvFreq;
     }
 
     /**
@@ -379,6 +389,7 @@ public final class Weights implements AutoCloseable {
         Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Tensor t : named.values()) if (seen.add(t)) t.close();
         if (ropeInvFreq != null) ropeInvFreq.close();
+        if (ropeSlidingInvFreq != null) ropeSlidingInvFreq.close();
         AutoCloseable r = keepAlive;
         keepAlive = null;
         if (r != null) {

@@ -107,6 +107,32 @@ class HfDecodersConfigTest {
         assertEquals(false, llama.sandwichNorms());
     }
 
+    /** Gemma 3 text as gemma-3-1b publishes it (4.x fields) and in 5.x's per-layer-type rope_parameters. */
+    @Test
+    void gemma3TextRopePerLayerType() throws Exception {
+        TransformerConfig g = read(base("gemma3_text", ", \"sliding_window\": 512, \"rope_scaling\": {\"rope_type\": \"linear\","
+                + " \"factor\": 8.0}, \"sliding_window_pattern\": 3"));
+        assertEquals(256, g.headSize());
+        assertEquals(List.of(512, 512, 0), g.windows(), "layer i slides unless (i + 1) % 3 == 0");
+        assertEquals(TransformerConfig.Rope.Scaling.LINEAR, g.rope().scaling());
+        assertEquals(1e6, g.rope().theta(), "full layers: rope_theta's default");
+        assertEquals(TransformerConfig.Rope.plain(10000, 256), g.slidingRope(), "sliding layers: rope_local_base_freq's default, unscaled");
+        assertTrue(g.qkNorm() && g.sandwichNorms());
+        assertEquals(0f, g.attentionSoftcap(), "Gemma 3's attention does not soft-cap");
+        assertEquals(0f, g.logitSoftcap());
+        assertEquals(131072, g.maxPositions());
+        TransformerConfig v5 = read(base("gemma3_text", ", \"head_dim\": 64, \"final_logit_softcapping\": 30.0, \"rope_parameters\": {"
+                + "\"sliding_attention\": {\"rope_type\": \"default\", \"rope_theta\": 20000.0},"
+                + " \"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"rope_theta\": 500000.0}}"));
+        assertEquals(20000, v5.slidingRope().theta());
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, v5.rope().scaling());
+        assertEquals(64, v5.rope().rotaryDim());
+        assertEquals(30f, v5.logitSoftcap());
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(base("gemma3_text",
+                ", \"rope_parameters\": {\"full_attention\": {\"rope_type\": \"default\", \"rope_theta\": 1e6}}")));
+        assertTrue(e.getMessage().contains("sliding_attention"), e.getMessage());
+    }
+
     /**
      * yarn as Qwen2.5 publishes it (4.x layout, factor and original max inside rope_scaling) and with
      * DeepSeek's mscale / mscale_all_dim, betas and truncate in the 5.x layout: the attention factor of

@@ -187,7 +187,7 @@ class ModelGpuTest {
     /**
      * The float64 harness's RoPE decoder folders on CUDA in fp32 (the rope kernel's tables, dynamic NTK,
      * yarn's and LongRoPE's attention factor, LongRoPE's per-length table, Gemma 2's soft-capped attention
-     * and logits and extra norms): logits within the fp32 rule of the CPU's, and LongRoPE through the
+     * and logits and extra norms, Gemma 3's RoPE per layer type): logits within the fp32 rule of the CPU's, and LongRoPE through the
      * cache (prompt 10, steps past the original 16, replayed from the captured decode step) against the
      * reference's cached_logits.
      */
@@ -196,7 +196,7 @@ class ModelGpuTest {
         try (CudaBackend cuda = gpu()) {
             CpuBackend cpu = new CpuBackend();
             for (String name : List.of("llama", "llama-rope-dynamic", "llama-rope-llama3", "qwen2-yarn", "llama-rope-yarn-v5",
-                    "phi3-longrope", "qwen3", "gemma", "gemma2")) {
+                    "phi3-longrope", "qwen3", "gemma", "gemma2", "gemma3-text")) {
                 ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
                 try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
                     int[][] in = f.ids("input_ids");

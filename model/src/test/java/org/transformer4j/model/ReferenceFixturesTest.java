@@ -39,7 +39,7 @@ class ReferenceFixturesTest {
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
             "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2",
-            "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
+            "gemma3-text", "gemma3-text-v5", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls");
 
     /**
@@ -193,7 +193,8 @@ class ReferenceFixturesTest {
      * The RoPE decoders (llama with GQA / head_dim / biases / each rope scaling, both config layouts; mistral
      * and qwen2 with sliding windows; qwen3's q/k norms; phi3's fused tensors and partial rotary; gemma's
      * (1 + w) norms, scaled embeddings, GELU-tanh and head size 256; gemma2's soft-capped attention and logits,
-     * query_pre_attn_scalar, extra norms and alternating windows; yarn in both layouts and LongRoPE with
+     * query_pre_attn_scalar, extra norms and alternating windows; gemma3-text's q/k norms and RoPE per layer type
+     * (local base on sliding layers, linear-scaled global base on full ones) in both layouts; yarn in both layouts and LongRoPE with
      * its short and long factors and attention factors): logits of the full pass, and greedy decoding through
      * the KV cache. Dynamic NTK's cached decoding follows
      * transformers' cache (keys keep the frequencies of their step), not the reference's recomputation, past
@@ -202,7 +203,7 @@ class ReferenceFixturesTest {
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
             "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
-            "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2"})
+            "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
