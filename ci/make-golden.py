@@ -295,6 +295,9 @@ def build_all(stage):
                                                                     rope_scaling={"rope_type": "linear", "factor": 8.0},
                                                                     layer_types=["sliding_attention", "full_attention",
                                                                                  "sliding_attention"])),
+        # Granite (2026-12-05): its four multipliers at Granite 3.x sizes (attention 0.09 for head_dim 32)
+        ("granite", "GraniteForCausalLM", "GraniteConfig", dict(embedding_multiplier=12.0, attention_multiplier=0.09,
+                                                             residual_multiplier=0.22, logits_scaling=8.0)),
         # rope scaling with an attention factor (2026-12-05): yarn as Qwen2.5 publishes it (factor 4, original 32: the
         # ramp runs over pairs 1..3 of 16), LongRoPE as Phi-3-128k does (original max at the top level, 24 > 16 tokens:
         # the long factors, 12 per head for rotary 24 of 32)

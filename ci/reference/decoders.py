@@ -30,6 +30,10 @@ with rope_local_base_freq (default 10000, default kind), full layers with rope_t
 rope_scaling (5.x: rope_parameters[layer_type]); the default kind over head_dim (no partial rotary); layer i
 slides unless (i + 1) % sliding_window_pattern (6) == 0, or as layer_types says.
 
+Granite (models/granite/modeling_granite.py): Llama's blocks with the embeddings × embedding_multiplier, attention
+scaling attention_multiplier (not head_dim**-0.5), each sublayer's output × residual_multiplier before its residual
+add, and the logits ÷ logits_scaling.
+
 Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral and Phi-3 every
 layer when sliding_window is set; Qwen2 / Qwen3 layer i when use_sliding_window and i >= max_window_layers
 (their config drops sliding_window unless use_sliding_window)."""
@@ -83,10 +87,16 @@ def forward(cfg, P, ids, rope_lens=None):
     sandwich = mt in ("gemma2", "gemma3_text")
     act = nn.ACT[cfg.get("hidden_activation") or cfg.get("hidden_act", "silu")] if gemma else nn.ACT[cfg.get("hidden_act", "silu")]
     scale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if mt in ("gemma2", "gemma3_text") else hd ** -0.5
+    granite = mt == "granite"
+    if granite:                                      # GraniteAttention: scaling = attention_multiplier
+        scale = cfg.get("attention_multiplier", 1.0)
+    res = cfg.get("residual_multiplier", 1.0) if granite else 1.0
     cap = cfg.get("attn_logit_softcapping") if mt == "gemma2" else None
     h = P["model.embed_tokens.weight"][ids]
     if gemma:
         h = h * float(np.float32(c ** 0.5))
+    if granite:                                      # GraniteModel: inputs_embeds * embedding_multiplier
+        h = h * cfg.get("embedding_multiplier", 1.0)
     slide = sliding_layers(cfg)
     # Gemma 3: rope settings per layer type (rope.parameters(cfg, layer_type)); the others: one for all layers
     kinds = ("sliding_attention", "full_attention") if mt == "gemma3_text" else (None,)
@@ -114,7 +124,7 @@ def forward(cfg, P, ids, rope_lens=None):
             h = h + _norm(cfg, o, P[p + "post_attention_layernorm.weight"])
             x = _norm(cfg, h, P[p + "pre_feedforward_layernorm.weight"])
         else:
-            h = h + o
+            h = h + o * res                          # GraniteDecoderLayer: residual + out * residual_multiplier
             x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"])
         m = p + "mlp."
         if mt == "phi3":
@@ -124,10 +134,12 @@ def forward(cfg, P, ids, rope_lens=None):
             f = act(nn.linear(x, P[m + "gate_proj.weight"], _b(P, m + "gate_proj.bias"))) \
                 * nn.linear(x, P[m + "up_proj.weight"], _b(P, m + "up_proj.bias"))
         f = nn.linear(f, P[m + "down_proj.weight"], _b(P, m + "down_proj.bias"))
-        h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f)
+        h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f * res)
     h = _norm(cfg, h, P["model.norm.weight"])
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", gemma) else P["lm_head.weight"]
     logits = h @ head.T
+    if granite:                                      # GraniteForCausalLM: logits / logits_scaling
+        logits = logits / cfg.get("logits_scaling", 1.0)
     if mt in ("gemma2", "gemma3_text") and cfg.get("final_logit_softcapping") is not None:
         c = cfg["final_logit_softcapping"]
         logits = np.tanh(logits / c) * c

@@ -664,6 +664,7 @@ LLM_FOLLOWS = {
     "qwen3": "modeling_qwen3.py: Qwen3ForCausalLM.forward (q_norm / k_norm RMSNorm per head before RoPE)",
     "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
     "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
+    "granite": "models/granite/modeling_granite.py: GraniteForCausalLM.forward (embeddings × embedding_multiplier, scaling attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling)",
     "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
 }
@@ -834,6 +835,15 @@ def make_gemma2(out):
                                               cache_implementation="hybrid"), 1340,
                     t=32, note="query_pre_attn_scalar 48 (not head_dim 64), soft-capping 5 (attention) and 3 (logits) so "
                                "that both bend the outputs, sliding_window 6 on layer 0, full layer 1")
+
+
+@fixture("granite")
+def make_granite(out):
+    return make_llm(out, "granite", llm_config("granite", "GraniteForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, tie=False,
+                                               embedding_multiplier=12.0, attention_multiplier=0.09, residual_multiplier=0.22,
+                                               logits_scaling=0.8, attention_bias=False, mlp_bias=False), 1346,
+                    note="Granite 3.x's multipliers at their published sizes (embedding 12, residual 0.22; attention 0.09 "
+                         "for head_dim 8 in place of 1/sqrt(8)), logits_scaling 0.8 (÷), untied head")
 
 
 GEMMA3 = dict(c=32, nh=2, nkv=1, f=64, head_dim=32, tie=True, hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",

@@ -1,4 +1,5 @@
-// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text) as
+// HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
+// granite) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -25,7 +26,7 @@ final class HfDecoders {
 
     private HfDecoders() {}
 
-    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text");
+    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite");
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
@@ -37,7 +38,9 @@ final class HfDecoders {
      * sliding_window (default 4096) on the even layers unless layer_types says otherwise. Gemma 3 text
      * (Gemma3TextConfig, Gemma3ForCausalLM) as Gemma 2 but: no attention soft-capping (Gemma3Attention passes
      * none), final soft-capping only when set, q_norm / k_norm, RoPE per layer type (see {@link #rope}),
-     * layer i sliding unless (i + 1) % sliding_window_pattern (6) == 0, max positions 131072.
+     * layer i sliding unless (i + 1) % sliding_window_pattern (6) == 0, max positions 131072. Granite
+     * (GraniteConfig) as Llama with its four multipliers: embeddings × embedding_multiplier, attention scaling
+     * attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling (all 1 by default).
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
@@ -57,7 +60,7 @@ final class HfDecoders {
         }
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
         boolean gemma3 = type.equals("gemma3_text"), gemma2 = type.equals("gemma2");
-        boolean gemma = type.equals("gemma") || gemma2 || gemma3;
+        boolean gemma = type.equals("gemma") || gemma2 || gemma3, granite = type.equals("granite");
         String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
         TransformerConfig.Activation a = switch (act) {
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
@@ -74,7 +77,7 @@ final class HfDecoders {
             default -> 2048;
         });
         TransformerConfig.Biases biases = switch (type) {
-            case "llama" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
+            case "llama", "granite" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(true, false, false);
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
@@ -88,10 +91,12 @@ final class HfDecoders {
                         (float) cfg.number("rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6))
                 .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
                 .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3)
-                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), 1f)
-                .embeddingScale(gemma ? (float) Math.sqrt(c) : 1f)
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
+                .embeddingScale(gemma ? (float) Math.sqrt(c) : granite ? (float) cfg.number("embedding_multiplier", 1) : 1f)
+                .residualScale(granite ? (float) cfg.number("residual_multiplier", 1) : 1f)
                 .windows(windows(cfg, type, layers))
-                .attentionScale(gemma2 || gemma3 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256))) : Float.NaN)
+                .attentionScale(gemma2 || gemma3 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256)))
+                        : granite ? (float) cfg.number("attention_multiplier", 1) : Float.NaN)
                 // Gemma 3 keeps attn_logit_softcapping in its config but its attention never applies it
                 .softcaps(gemma2 ? softcap(cfg, "attn_logit_softcapping", 50) : 0f,
                         gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : gemma3 ? softcap(cfg, "final_logit_softcapping", 0) : 0f)

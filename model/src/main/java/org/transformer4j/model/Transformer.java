@@ -685,7 +685,8 @@ public final class Transformer {
         Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                      // (B, T, NH, HS)
         Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
         Tensor ctx = how.attend(q, k, qkv[2]);                                                  // (B, T, NH, HS)
-        backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual));
+        backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual)
+                .alpha(config.residualScale()));
     }
 
     /** out = residual + down(act(up·in) [⊙ gate·in]). */
@@ -695,7 +696,7 @@ public final class Transformer {
         // gated: up and gate are row views of one fused (2F, C) matrix where the weights allow (m.upGate())
         LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
         backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
-        backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual));
+        backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual).alpha(config.residualScale()));
     }
 
     /** Runs a stack's blocks in place on x and returns its output (after the final norm for pre-LN). */

@@ -48,6 +48,7 @@ import java.util.List;
  * @param attentionSoftcap Gemma 2's attn_logit_softcapping: each scaled score z becomes cap · tanh(z / cap)
  *                        before the mask (0: none)
  * @param logitSoftcap    Gemma 2's final_logit_softcapping on the output logits (0: none)
+ * @param residualScale   multiplies each sublayer's output before its residual add (Granite's residual_multiplier); 1
  * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
  *                        local layers: rope_local_base_freq, no scaling); null: {@code rope} for every layer
  * @param sandwichNorms   Gemma 2's extra norms: the attention's and the MLP's outputs are normed before their
@@ -66,7 +67,7 @@ public record TransformerConfig(
         boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
-        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope) {
+        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -306,6 +307,11 @@ public record TransformerConfig(
                 && slidingRope.scaling() != Rope.Scaling.LINEAR || slidingRope.rotaryDim() != rope.rotaryDim())) {
             problems.add("slidingRope needs rope, the same rotaryDim, and a table kind (default or linear)");
         }
+        if (!(residualScale > 0) || Float.isInfinite(residualScale)) problems.add("residualScale must be finite and > 0");
+        else if (residualScale != 1f && (biases || linearBiases != null && (linearBiases.out() || linearBiases.mlp()))) {
+            // the scale is the output projections' alpha, which leaves their bias unscaled; Granite's are bias-free
+            problems.add("residualScale ≠ 1 needs bias-free output projections (attention out and MLP down)");
+        }
         if (sandwichNorms && (normPlacement != NormPlacement.PRE || encoderLayers > 0)) {
             problems.add("sandwich norms are for pre-norm decoder-only models");
         }
@@ -363,7 +369,7 @@ public record TransformerConfig(
         b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
-        b.slidingRope = slidingRope;
+        b.slidingRope = slidingRope; b.residualScale = residualScale;
         return b;
     }
 
@@ -443,6 +449,7 @@ public record TransformerConfig(
         private float attentionSoftcap, logitSoftcap;
         private boolean sandwichNorms;
         private Rope slidingRope;
+        private float residualScale = 1f;
 
         private Builder() {}
 
@@ -504,6 +511,9 @@ public record TransformerConfig(
         /** Gemma 3: the RoPE of the sliding-window layers (null: {@link #rope}'s for every layer). */
         public Builder slidingRope(Rope r) { slidingRope = r; return this; }
 
+        /** Granite: each sublayer's output × s before its residual add (the output projections' alpha). */
+        public Builder residualScale(float s) { residualScale = s; return this; }
+
         public Builder maxPositions(int max) { maxPositions = max; return this; }
 
         public Builder biases(boolean b) { biases = b; return this; }
@@ -533,7 +543,7 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale);
         }
     }
 }

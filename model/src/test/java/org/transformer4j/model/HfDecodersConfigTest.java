@@ -107,6 +107,25 @@ class HfDecodersConfigTest {
         assertEquals(false, llama.sandwichNorms());
     }
 
+    /** Granite's four multipliers, each 1 when absent, and the refusal of a residual multiplier over biased projections. */
+    @Test
+    void graniteMultipliers() throws Exception {
+        TransformerConfig g = read(base("granite", ", \"embedding_multiplier\": 12.0, \"attention_multiplier\": 0.0078125,"
+                + " \"residual_multiplier\": 0.22, \"logits_scaling\": 8.0"));
+        assertEquals(12f, g.embeddingScale());
+        assertEquals(0.0078125f, g.attentionScale());
+        assertEquals(0.22f, g.residualScale());
+        assertEquals(0.125f, g.outputScale(), "logits ÷ logits_scaling");
+        TransformerConfig plain = read(base("granite", ""));
+        assertEquals(1f, plain.embeddingScale());
+        assertEquals(1f, plain.attentionScale(), "attention_multiplier defaults to 1, not 1/sqrt(head_dim)");
+        assertEquals(1f, plain.residualScale());
+        assertEquals(1f, plain.outputScale());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> read(base("granite", ", \"residual_multiplier\": 0.22, \"mlp_bias\": true")));
+        assertTrue(e.getMessage().contains("residualScale"), e.getMessage());
+    }
+
     /** Gemma 3 text as gemma-3-1b publishes it (4.x fields) and in 5.x's per-layer-type rope_parameters. */
     @Test
     void gemma3TextRopePerLayerType() throws Exception {
