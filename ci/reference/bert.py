@@ -110,6 +110,19 @@ def roberta_mlm_logits(cfg, P, h):
     return x @ P["embeddings.word_embeddings.weight"].T + P["lm_head.bias"]
 
 
+def distilbert_mlm_logits(cfg, P, h):
+    """DistilBertForMaskedLM on every row: vocab_transform, the config's activation, vocab_layer_norm (eps 1e-12 as
+    the class fixes it), vocab_projector tied to the word embeddings + vocab_projector.bias."""
+    x = nn.ACT[cfg.get("activation", "gelu")](nn.linear(h, P["vocab_transform.weight"], P["vocab_transform.bias"]))
+    x = nn.layer_norm(x, P["vocab_layer_norm.weight"], P["vocab_layer_norm.bias"], 1e-12)
+    return x @ P["embeddings.word_embeddings.weight"].T + P["vocab_projector.bias"]
+
+
+def token_classification(P, h):
+    """…ForTokenClassification (RoBERTa, DistilBERT; dropout is the identity at eval): classifier on every row."""
+    return nn.linear(h, P["classifier.weight"], P["classifier.bias"])
+
+
 def distilbert_classification(P, h):
     """DistilBertForSequenceClassification: pre_classifier → ReLU → classifier on h[:, 0]."""
     x = np.maximum(nn.linear(h[:, 0], P["pre_classifier.weight"], P["pre_classifier.bias"]), 0.0)

@@ -497,6 +497,96 @@ def make_distilbert_seqcls(out):
                 "ReLU, classifier on h[:, 0]; id2label in config.json)")
 
 
+def distilbert_config(arch, extra=None):
+    cfg = {"architectures": [arch], "model_type": "distilbert", "dim": 64, "n_heads": 2, "n_layers": 2,
+           "hidden_dim": 128, "vocab_size": 256, "max_position_embeddings": 64, "activation": "gelu",
+           "sinusoidal_pos_embds": False, "pad_token_id": 0, "dropout": 0.1, "attention_dropout": 0.1,
+           "qa_dropout": 0.1, "seq_classif_dropout": 0.2, "tie_weights_": True, "initializer_range": 0.02,
+           "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_distilbert_encoder(d, cfg, prefix):
+    c, f, v = cfg["dim"], cfg["hidden_dim"], cfg["vocab_size"]
+    d.emb(prefix + "embeddings.word_embeddings.weight", v, c)
+    d.emb(prefix + "embeddings.position_embeddings.weight", cfg["max_position_embeddings"], c)
+    d.norm(prefix + "embeddings.LayerNorm", c)
+    for i in range(cfg["n_layers"]):
+        p = f"{prefix}transformer.layer.{i}."
+        for n in ("q_lin", "k_lin", "v_lin", "out_lin"):
+            d.linear(p + "attention." + n, c, c)
+        d.norm(p + "sa_layer_norm", c)
+        d.linear(p + "ffn.lin1", c, f)
+        d.linear(p + "ffn.lin2", f, c)
+        d.norm(p + "output_layer_norm", c)
+
+
+def distilbert_inputs(d, v):
+    ids = d.ids(2, 12, v, low=1)
+    mask = np.ones_like(ids)
+    ids[1, 8:] = 0
+    mask[1, 8:] = 0
+    return ids, mask
+
+
+@fixture("distilbert-mlm")
+def make_distilbert_mlm(out):
+    cfg = distilbert_config("DistilBertForMaskedLM", SMALL_DISTILBERT)
+    d = Draw(1315)
+    draw_distilbert_encoder(d, cfg, "distilbert.")
+    c = cfg["dim"]
+    d.linear("vocab_transform", c, c)
+    d.norm("vocab_layer_norm", c)
+    d.bias("vocab_projector.bias", cfg["vocab_size"])
+    ids, mask = distilbert_inputs(d, cfg["vocab_size"])
+    ids[0, 3] = ids[1, 5] = 103 % cfg["vocab_size"]                  # a [MASK]-like id in each row
+    P = d.f64("distilbert.")
+    h = bert.distilbert_encode(cfg, P, ids, mask)
+    return save(out, "distilbert-mlm", cfg, d, {"last_hidden_state": h, "logits": bert.distilbert_mlm_logits(cfg, P, h)},
+                {"input_ids": ids, "attention_mask": mask},
+                "modeling_distilbert.py: DistilBertForMaskedLM.forward (DistilBertModel, vocab_transform, the config's "
+                "activation (gelu), vocab_layer_norm eps 1e-12, vocab_projector tied to the word embeddings (not saved, "
+                "as save_pretrained drops tied weights) + vocab_projector.bias)")
+
+
+TOKEN_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+SMALL_DISTILBERT = {"dim": 32, "hidden_dim": 64, "vocab_size": 128}   # the fixtures' total stays under MAX_TOTAL_BYTES
+
+
+@fixture("distilbert-tokcls")
+def make_distilbert_tokcls(out):
+    cfg = distilbert_config("DistilBertForTokenClassification", dict(SMALL_DISTILBERT, id2label={str(i): l for i, l in enumerate(TOKEN_LABELS)},
+                                                                     label2id={l: i for i, l in enumerate(TOKEN_LABELS)}))
+    d = Draw(1316)
+    draw_distilbert_encoder(d, cfg, "distilbert.")
+    d.linear("classifier", cfg["dim"], len(TOKEN_LABELS))
+    ids, mask = distilbert_inputs(d, cfg["vocab_size"])
+    P = d.f64("distilbert.")
+    h = bert.distilbert_encode(cfg, P, ids, mask)
+    return save(out, "distilbert-tokcls", cfg, d, {"last_hidden_state": h, "logits": bert.token_classification(P, h)},
+                {"input_ids": ids, "attention_mask": mask},
+                "modeling_distilbert.py: DistilBertForTokenClassification.forward (DistilBertModel, dropout (identity at "
+                "eval), classifier on every row; id2label in config.json)")
+
+
+@fixture("roberta-tokcls")
+def make_roberta_tokcls(out):
+    cfg = roberta_config("roberta", "RobertaForTokenClassification", {"id2label": {str(i): l for i, l in enumerate(TOKEN_LABELS)},
+                                                                       "label2id": {l: i for i, l in enumerate(TOKEN_LABELS)},
+                                                                       "hidden_size": 32, "intermediate_size": 64, "vocab_size": 128})
+    d = Draw(1317)
+    draw_bert_encoder(d, cfg, prefix="roberta.", pooler=False)
+    d.linear("classifier", cfg["hidden_size"], len(TOKEN_LABELS))
+    ids, mask = roberta_inputs(d, cfg["vocab_size"])
+    P = d.f64("roberta.")
+    h = bert.encode(cfg, P, ids, None, mask)
+    return save(out, "roberta-tokcls", cfg, d, {"last_hidden_state": h, "logits": bert.token_classification(P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": bert.create_position_ids_from_input_ids(ids, 1)},
+                "modeling_roberta.py: RobertaForTokenClassification.forward (RobertaModel without pooler, dropout (identity "
+                "at eval), classifier on every row, rows padded at padding_idx; id2label in config.json)")
+
+
 @fixture("distilbert")
 def make_distilbert(out):
     cfg = {"architectures": ["DistilBertModel"], "model_type": "distilbert", "dim": 64, "n_heads": 2, "n_layers": 2,

@@ -173,6 +173,10 @@ def rerun(d):
         h = bert.distilbert_encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))
         if arch == "DistilBertForSequenceClassification":
             return {"last_hidden_state": h, "logits": bert.distilbert_classification(P, h)}
+        if arch == "DistilBertForMaskedLM":
+            return {"last_hidden_state": h, "logits": bert.distilbert_mlm_logits(cfg, P, h)}
+        if arch == "DistilBertForTokenClassification":
+            return {"last_hidden_state": h, "logits": bert.token_classification(P, h)}
         return {"last_hidden_state": h}
     if mt in ("bert", "roberta", "xlm-roberta"):
         h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
@@ -188,6 +192,8 @@ def rerun(d):
             o = {"last_hidden_state": h, "logits": nn.linear(o["pooler_output"], P["classifier.weight"], P["classifier.bias"])}
         elif arch == "BertForTokenClassification":
             o["logits"] = nn.linear(h, P["classifier.weight"], P["classifier.bias"])
+        elif arch == "RobertaForTokenClassification":
+            o["logits"] = bert.token_classification(P, h)
         elif arch == "RobertaForMaskedLM":
             o["logits"] = bert.roberta_mlm_logits(cfg, P, h)
         elif arch == "XLMRobertaForSequenceClassification":

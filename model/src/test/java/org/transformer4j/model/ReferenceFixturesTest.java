@@ -40,7 +40,8 @@ class ReferenceFixturesTest {
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
             "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2",
             "gemma3-text", "gemma3-text-v5", "granite", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
-            "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls");
+            "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
+            "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -178,6 +179,22 @@ class ReferenceFixturesTest {
 
     @Test
     void distilbertSequenceClassificationWithItsReluHead() throws Exception { encoderFixture("distilbert-seqcls"); }
+
+    /** DistilBertForMaskedLM: vocab_transform, GELU, vocab_layer_norm (eps 1e-12), the tied vocab_projector + its bias. */
+    @Test
+    void distilbertMaskedLm() throws Exception { encoderFixture("distilbert-mlm"); }
+
+    /** DistilBertForTokenClassification and RobertaForTokenClassification: the classifier on every row, labels from id2label. */
+    @Test
+    void distilbertAndRobertaTokenClassification() throws Exception {
+        encoderFixture("distilbert-tokcls");
+        encoderFixture("roberta-tokcls");
+        for (String name : List.of("distilbert-tokcls", "roberta-tokcls")) {
+            try (Weights w = Pretrained.load(Fixture.open(name).dir, new CpuBackend())) {
+                assertEquals(List.of("O", "B-PER", "I-PER", "B-LOC", "I-LOC"), w.encoderInfo.labels(), name + " labels");
+            }
+        }
+    }
 
     @Test
     void t5V10MatchesTheReference() throws Exception {
