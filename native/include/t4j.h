@@ -448,6 +448,20 @@ typedef struct t4j_rope_params {
 
 T4J_API int32_t t4j_rope(const t4j_rope_params* p, void* stream);
 
+/* ---- logit soft-capping --------------------------------------------------------------------- */
+/* Gemma 2's final_logit_softcapping, in place on the logits (ABI 8): each of the n elements of x
+ * becomes cap · tanh(x / cap), computed in fp32 and rounded once to the dtype (±inf become ±cap, NaN
+ * stays NaN). x is n contiguous elements, aligned to its element size; n = 0 does nothing. The
+ * attention's own logit capping is t4j_attention_params.softcap. */
+typedef struct t4j_softcap_params {
+    void* x;                          /* (n), dtype, capped in place */
+    int64_t n;                        /* elements, ≥ 0 */
+    float cap;                        /* > 0, finite (Gemma 2: 30) */
+    int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
+} t4j_softcap_params;
+
+T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

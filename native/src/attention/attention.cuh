@@ -4,6 +4,7 @@
 // prefill), attention_rowwise.cuh (fp32 prefill), decode.cuh (paged decode, split combine) and kv_cache.cuh.
 #pragma once
 
+#include <cfloat>
 #include <cstdint>
 
 #include "t4j.h"
@@ -68,6 +69,19 @@ __device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int
 // in its per-tile relative-position table (−inf), outside its inner loop, which a per-element test made
 // spill registers at HS 96 on sm_80; decode narrows each split's key range to it.
 __device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && rel <= -window; }
+
+// Gemma 2's attention logit soft-capping (softcap in t4j_attention_params / t4j_decode_params): the score
+// z = scale · (q·k) becomes c · tanh(z / c), before the T5 bias and the mask (transformers' Gemma2
+// eager_attention_forward). The kernels score in the log2 domain, x = log2(e) · z, and log2(e) · c · tanh(z / c)
+// = c2 · tanh(x / c2) with c2 = c · log2(e): the cap applies to x as it is. SoftCap{softcap} is c2 and 1 / c2
+// (at most FLT_MAX: a subnormal cap, which the launchers accept, must not turn a zero score into 0 · inf = NaN);
+// the kernels call it under a uniform branch on softcap > 0, so uncapped scores are computed as before.
+struct SoftCap {
+    float c2, inv;
+    __device__ __forceinline__ explicit SoftCap(float softcap)
+        : c2(softcap * kLog2e), inv(softcap > 0.0f ? fminf(1.0f / (softcap * kLog2e), FLT_MAX) : 0.0f) {}
+    __device__ __forceinline__ float operator()(float x) const { return c2 * tanhf(x * inv); }
+};
 
 // Keys [0, end) contain every key some query of rows [i0, i1) can see (i1 exclusive).
 __device__ __forceinline__ int attn_key_end(int mask, int i1, int Lk, int offset, int prefix) {

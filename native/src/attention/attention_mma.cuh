@@ -151,7 +151,7 @@ __device__ __forceinline__ float t5_table_bias(const float* dist, int D, int rel
     return p.rel_bias[t5_bucket(rel, p.num_buckets, p.max_distance, p.bias_bidirectional) * p.NH + h] * kLog2e;
 }
 
-// One key tile against a warp's 16 query rows: S = Q·Kᵀ, scale (+ bias table), mask when MASKED, online
+// One key tile against a warp's 16 query rows: S = Q·Kᵀ, scale (+ soft-cap, + bias table), mask when MASKED, online
 // softmax update of (m_run, l_run, o), O += P·V. ks (KEYS, LD) and vs (KEYS, LDV) hold the tile;
 // tile_s[(j − n0) − (i − m0) + rows − 1] is the bias (and window) of query i, key j when use_table.
 template <typename T, int HS, bool MASKED>
@@ -186,7 +186,29 @@ __device__ __forceinline__ void mma_key_tile(const uint32_t (&qf)[HS / 16][4], f
         }
     }
 
-    // Scale, bias, mask; the row maxima.
+    // Scale, or scale and soft-cap (attention.cuh's SoftCap), in a loop of its own: the cap inside the loop
+    // below raised HS 64 from 164-168 to 187-193 registers (3 → 2 blocks of 128 threads per SM). Here, as
+    // c2 − 2·c2 / (e^(2z/c) + 1) = c2 · tanh(x / c2) (z = scale · q·k, x = z · log2 e, c2 = softcap · log2 e):
+    // e^(2z/c) = 2^(q·k · 2·scale / softcap), an exp2f and a fast division, which kept HS 64 at 167-168
+    // where tanhf (its polynomial and exponential forms both evaluated) did not. Its error, a few ulp of c2
+    // (~1e-5 in the log2 domain at softcap 50), is far below P's rounding to 16 bits. k is kept finite (a
+    // subnormal cap): a zero score then stays 0 rather than 0 · inf = NaN.
+    if (p.softcap > 0.0f) {
+        const float c2 = p.softcap * kLog2e;
+        const float k = fminf(fmaxf(2.0f * scale / p.softcap, -FLT_MAX), FLT_MAX);
+#pragma unroll
+        for (int n = 0; n < KEYS / 8; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) sc[n][e] = c2 - __fdividef(2.0f * c2, exp2f(sc[n][e] * k) + 1.0f);
+        }
+    } else {
+#pragma unroll
+        for (int n = 0; n < KEYS / 8; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) sc[n][e] *= scale;
+        }
+    }
+    // Bias, mask; the row maxima.
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int n = 0; n < KEYS / 8; n++) {
@@ -195,7 +217,7 @@ __device__ __forceinline__ void mma_key_tile(const uint32_t (&qf)[HS / 16][4], f
             const int r = e / 2;  // 0: row g, 1: row g + 8
             const int i = row_lo + 8 * r;
             const int j = n0 + n * 8 + 2 * t + (e & 1);
-            float x = sc[n][e] * scale;
+            float x = sc[n][e];
             if (use_table) x += tile_s[(j - n0) - (i - m0) + rows - 1];
             if (MASKED && !attn_visible(p.mask, i, j, s.Lk, s.offset, s.prefix)) x = -INFINITY;
             sc[n][e] = x;

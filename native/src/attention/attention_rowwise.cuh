@@ -64,16 +64,20 @@ __device__ __forceinline__ float row_dot(const float* qs, const T* kr, int HS) {
 
 // Scores keys [j_begin, j_end) of one row against `qs` (HS fp32 in shared memory, pre-multiplied
 // by scale · log2 e) and folds them into `st`. key_row(j) gives K's and V's row for key j;
-// visible(j) masks; bias(j) is the log2-domain additive bias (0 without T5 bias).
+// visible(j) masks; bias(j) is the log2-domain additive bias (0 without T5 bias); softcap > 0 caps
+// each score before the bias (attention.cuh's SoftCap).
 template <typename T, typename Rows, typename Visible, typename Bias>
 __device__ __forceinline__ void row_attend(RowState& st, const float* qs, int HS, int j_begin, int j_end,
-                                           const Rows& rows, const Visible& visible, const Bias& bias) {
+                                           const Rows& rows, const Visible& visible, const Bias& bias, float softcap) {
     const int lane = threadIdx.x % 32;
+    const SoftCap cap(softcap);
     for (int j0 = j_begin; j0 < j_end; j0 += 32) {
         const int j = j0 + lane;
         float x = -INFINITY;
         if (j < j_end && visible(j)) {
-            x = row_dot(qs, rows.k(j), HS) + bias(j);
+            x = row_dot(qs, rows.k(j), HS);
+            if (softcap > 0.0f) x = cap(x);
+            x += bias(j);
         }
         const float m_new = fmaxf(st.m, attn_warp_max(x));
         const float base = m_new == -INFINITY ? 0.0f : m_new;
@@ -152,9 +156,9 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
     auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix) && !attn_window_hides(j - i - offset, window); };
     if (p.rel_bias != nullptr) {
         const T5Bias bias{p.rel_bias, p.NH, h, i + s.offset, p.num_buckets, p.max_distance, p.bias_bidirectional};
-        row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias);
+        row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);
     } else {
-        row_attend<T>(st, qs, p.HS, 0, end, rows, visible, NoBias{});
+        row_attend<T>(st, qs, p.HS, 0, end, rows, visible, NoBias{}, p.softcap);
     }
 
     const float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed

@@ -188,6 +188,7 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                     p.block_table + static_cast<int64_t>(b) * p.max_blocks_per_seq, p.block_size, p.NKV, p.HS, kvh,
                     p.num_blocks};
     const float scale = p.scale * kLog2e;
+    const SoftCap cap(p.softcap);
     const int wpr = lay.wpr;
     const int slots = kWarps / wpr;  // warps (wpr = 1) or warp groups holding different rows
     const int sub = warp % wpr;      // this warp's key slice of each tile
@@ -275,6 +276,7 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                 if (rr >= np) continue;  // uniform across the warp
                 for (int o = lpk / 2; o > 0; o >>= 1) x[u] += __shfl_xor_sync(0xffffffffu, x[u], o);
                 if (j >= row_lo(rr) && j < row_hi(rr)) {
+                    if (p.softcap > 0.0f) x[u] = cap(x[u]);  // before the bias (attention.cuh)
                     if (p.rel_bias != nullptr) {
                         const int r = pass + rr;
                         const T5Bias bias{p.rel_bias, p.NH, kvh * group + r / p.Tq, L - p.Tq + r % p.Tq, p.num_buckets,

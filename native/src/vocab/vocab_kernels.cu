@@ -1,5 +1,7 @@
 // vocab_kernels.cu — the extern "C" entry points of the vocabulary family (softmax / log-softmax,
-// cross-entropy, sampling), one per dtype; kinds, ignore index and sampling options are runtime.
+// cross-entropy, sampling, final logit soft-capping), one per dtype; kinds, ignore index and sampling
+// options are runtime.
+#include "softcap.cuh"
 #include "vocab.cuh"
 
 #define T4J_VOCAB_KERNELS(SUFFIX, T)                                                                   \
@@ -17,3 +19,14 @@
 T4J_VOCAB_KERNELS(f32, float)
 T4J_VOCAB_KERNELS(f16, __half)
 T4J_VOCAB_KERNELS(bf16, __nv_bfloat16)
+
+// Gemma 2's final_logit_softcapping, in place (softcap.cuh).
+#define T4J_SOFTCAP_KERNEL(SUFFIX, T)                                                          \
+    extern "C" __global__ void __launch_bounds__(t4j::kSoftcapThreads)                         \
+        t4j_softcap_##SUFFIX(const t4j_softcap_params p) {                                     \
+        t4j::softcap_elements<T>(p);                                                           \
+    }
+
+T4J_SOFTCAP_KERNEL(f32, float)
+T4J_SOFTCAP_KERNEL(f16, __half)
+T4J_SOFTCAP_KERNEL(bf16, __nv_bfloat16)

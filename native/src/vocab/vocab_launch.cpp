@@ -1,5 +1,6 @@
 // vocab_launch.cpp — validates the softmax, cross-entropy and sampling params and launches one
-// block per row; block size grows with the vocabulary.
+// block per row (block size grows with the vocabulary); validates and launches the elementwise
+// final logit soft-capping.
 #include <cmath>
 
 #include "../common/internal.h"
@@ -39,6 +40,16 @@ const t4j::FieldLayout kSampleFields[] = {
 };
 const t4j::StructRegistration kSampleLayout("t4j_sample_params", sizeof(t4j_sample_params), kSampleFields,
                                             sizeof(kSampleFields) / sizeof(kSampleFields[0]));
+
+const t4j::FieldLayout kSoftcapFields[] = {
+    T4J_FIELD(t4j_softcap_params, x),   T4J_FIELD(t4j_softcap_params, n),
+    T4J_FIELD(t4j_softcap_params, cap), T4J_FIELD(t4j_softcap_params, dtype),
+};
+const t4j::StructRegistration kSoftcapLayout("t4j_softcap_params", sizeof(t4j_softcap_params), kSoftcapFields,
+                                             sizeof(kSoftcapFields) / sizeof(kSoftcapFields[0]));
+
+constexpr uint32_t kSoftcapThreads = 256;        // softcap.cuh's t4j::kSoftcapThreads
+constexpr int64_t kSoftcapMaxBlocks = 65535 * 8;  // the grid-stride loop covers the rest
 
 // ~8 elements per thread, 32..1024 threads: a 50k-vocabulary row gets a full block, which is
 // what one decode step (a handful of rows) needs to use the GPU at all.
@@ -94,4 +105,22 @@ extern "C" T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream) 
     if (p->rows == 0) return T4J_SUCCESS;
     static const char* const kNames[] = {"t4j_sample_f32", "t4j_sample_f16", "t4j_sample_bf16"};
     return launch_rows(kNames, p->dtype, p->rows, p->cols, const_cast<t4j_sample_params*>(p), stream);
+}
+
+extern "C" T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream) {
+    if (p == nullptr || p->x == nullptr || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->n < 0 || !(p->cap > 0.0f) || !(p->cap < 3.0e38f)) return T4J_ERROR_INVALID_ARGUMENT;  // NaN, ≤ 0, infinite
+    const uintptr_t element = p->dtype == T4J_DTYPE_F32 ? 4 : 2;
+    if (reinterpret_cast<uintptr_t>(p->x) % element != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->n == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_softcap_f32", "t4j_softcap_f16", "t4j_softcap_bf16"};
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+    // A thread per 16-byte vector (softcap.cuh), + 1 for the elements before x's first 16-byte boundary.
+    const int64_t vectors = p->n / static_cast<int64_t>(16 / element) + 1;
+    const int64_t blocks = (vectors + kSoftcapThreads - 1) / kSoftcapThreads;
+    void* args[] = {const_cast<t4j_softcap_params*>(p)};
+    return t4j::launch(f, static_cast<uint32_t>(blocks < kSoftcapMaxBlocks ? blocks : kSoftcapMaxBlocks), kSoftcapThreads,
+                       0, stream, args);
 }

@@ -59,7 +59,12 @@ struct Problem {
     int window = 0;            // sliding window (causal), 0: none
     int rows = 0;              // tensor cores: query rows per block (64, 128), 0: the launcher's mma_threads(Tq)
     int buckets = kBuckets, max_distance = kMaxDistance;  // T5 bias
+    float softcap = 0.0f;      // Gemma 2's logit soft-capping, 0: none
 };
+
+// The largest |scale · q·k| a reference met before its soft-cap (a softcap problem prints it: the cap must bend
+// the scores, or the problem could not fail).
+double g_max_score = 0;
 
 // Reference: out (rows_q, NH, HS) and lse (layout as the kernel's) in double.
 void reference(const Problem& pr, const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
@@ -83,7 +88,10 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                     double dot = 0;
                     for (int d = 0; d < pr.HS; d++)
                         dot += static_cast<double>(q[((q0 + i) * pr.NH + h) * pr.HS + d]) * k[((k0 + j) * pr.NKV + kvh) * pr.HS + d];
-                    s[j] = pr.scale * dot + (pr.bias ? table[t5_bucket_ref(j - pos, nb, md, pr.bidir) * pr.NH + h] : 0.0);
+                    double z = pr.scale * dot;
+                    g_max_score = std::max(g_max_score, std::abs(z));
+                    if (pr.softcap > 0) z = pr.softcap * std::tanh(z / pr.softcap);  // before the bias (t4j.h)
+                    s[j] = z + (pr.bias ? table[t5_bucket_ref(j - pos, nb, md, pr.bidir) * pr.NH + h] : 0.0);
                     m = std::max(m, s[j]);
                 }
                 double sum = 0;
@@ -194,6 +202,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.max_distance = pr.max_distance;
     p.bias_bidirectional = pr.bidir ? 1 : 0;
     p.window = pr.window;
+    p.softcap = pr.softcap;
 
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
     names.push_back(tensor_cores ? std::string("t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST) : "t4j_attn_rows_f32");
@@ -216,7 +225,9 @@ void run_prefill(Problem pr, bool tensor_cores) {
         emu::not_built(names.back());
     }
     std::vector<double> ref(q.size(), 0.0), ref_lse(lse_n, 0.0);
+    g_max_score = 0;
     reference(pr, qf, kf, vf, table, pr.buckets, pr.max_distance, ref, ref_lse, Tq, rows_q);
+    if (pr.softcap > 0) std::printf("     softcap %g: reference scores |z| up to %.2f\n", pr.softcap, g_max_score);
     double max_v = 0;
     for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
     compare<T>(std::string(tensor_cores ? "mma " : "rows ") + name<T>() + " HS " + std::to_string(HS) +
@@ -227,7 +238,8 @@ void run_prefill(Problem pr, bool tensor_cores) {
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
                 const std::string& what, int window = 0, int split_keys = 0,
-                const std::function<void(const t4j_decode_params&)>& paged = {}) {  // launches Tq > kMaxDecodeRows
+                const std::function<void(const t4j_decode_params&)>& paged = {},  // launches Tq > kMaxDecodeRows
+                float softcap = 0.0f) {
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -300,12 +312,14 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.num_blocks = num_blocks;
     p.num_splits = splits;
     p.causal = causal ? 1 : 0;
-    p.scale = bias ? 1.0f : 1.0f / std::sqrt(static_cast<float>(HS));
+    // softcap: scores of several units (|z| up to ~8) for a cap of a few units to bend
+    p.scale = bias ? 1.0f : (softcap > 0 ? 3.0f : 1.0f) / std::sqrt(static_cast<float>(HS));
     p.num_buckets = kBuckets;
     p.max_distance = kMaxDistance;
     p.bias_bidirectional = 0;
     p.window = window;
     p.split_keys = split_keys;  // > 0: the splits a length needs run, the rest exit (workspace rows stay NaN)
+    p.softcap = softcap;
     const t4j::DecodeLayout layout = t4j::decode_layout(HS, static_cast<int>(sizeof(T)), NH / NKV * Tq);
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
@@ -323,13 +337,16 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     // Reference: prefill of the dense keys, queries at the last Tq positions.
     Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
                {}, {}, bias, false, p.scale, what, window};
+    pr.softcap = softcap;
     std::vector<float> kp, vp;  // packed keys
     for (int b = 0; b < B; b++) {
         kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
         vp.insert(vp.end(), vf.begin() + b * lmax * row, vf.begin() + (b * lmax + lengths[b]) * row);
     }
     std::vector<double> ref(q.size()), ref_lse_packed(static_cast<size_t>(NH) * B * Tq), ref_lse(lse.size());
+    g_max_score = 0;
     reference(pr, qf, kp, vp, table_bias, kBuckets, kMaxDistance, ref, ref_lse_packed, Tq, B * Tq);
+    if (softcap > 0) std::printf("     softcap %g: reference scores |z| up to %.2f\n", softcap, g_max_score);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int i = 0; i < Tq; i++) ref_lse[(b * NH + h) * Tq + i] = ref_lse_packed[h * B * Tq + b * Tq + i];
@@ -390,28 +407,71 @@ void tall_suite() {
 // reference like the decode. One problem per instance (the coverage check); `more` adds T5 bias, a
 // window, all cached keys (not causal), and 128-row tiles.
 template <typename T, int INST, int HS>
+void paged_launch(const t4j_decode_params& d) {
+    if constexpr (emu::built(emu::key("decode ", name<T>(), HS).view())) {
+        const t4j_attention_params a = t4j::paged_prefill_view(d);
+        const int threads = t4j::mma_threads(d.Tq);
+        const int rows = t4j::mma_rows(threads);
+        static std::vector<std::string> names;
+        names.push_back(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
+        simt::launch(SimtDim3{static_cast<unsigned>((d.Tq + rows - 1) / rows * (INST / t4j::mma_columns(INST))),
+                              static_cast<unsigned>(d.NH), static_cast<unsigned>(d.B)},
+                     static_cast<unsigned>(threads), [&] { t4j::attention_mma_paged<T, INST>(a, d); },
+                     static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
+    } else {
+        emu::not_built(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
+    }
+}
+
+template <typename T, int INST, int HS>
 void paged_prefill_suite(bool more) {
-    const auto launch = [](const t4j_decode_params& d) {
-        if constexpr (emu::built(emu::key("decode ", name<T>(), HS).view())) {
-            const t4j_attention_params a = t4j::paged_prefill_view(d);
-            const int threads = t4j::mma_threads(d.Tq);
-            const int rows = t4j::mma_rows(threads);
-            static std::vector<std::string> names;
-            names.push_back(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
-            simt::launch(SimtDim3{static_cast<unsigned>((d.Tq + rows - 1) / rows * (INST / t4j::mma_columns(INST))),
-                                  static_cast<unsigned>(d.NH), static_cast<unsigned>(d.B)},
-                         static_cast<unsigned>(threads), [&] { t4j::attention_mma_paged<T, INST>(a, d); },
-                         static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
-        } else {
-            emu::not_built(std::string("t4j_attn_paged_") + name<T>() + "_hs" + std::to_string(INST));
-        }
-    };
+    const auto launch = paged_launch<T, INST, HS>;
     run_decode<T>(HS, 4, 2, {20, 83}, 20, 16, 1, true, false, "paged prefill Tq 20 after a prefix, GQA", 0, 0, launch);
     if (!more) return;
     run_decode<T>(HS, 2, 2, {70, 33}, 33, 8, 1, true, true, "paged prefill Tq 33, T5 causal", 0, 0, launch);
     run_decode<T>(HS, 2, 1, {150, 300}, 130, 16, 1, true, false, "paged prefill Tq 130, sliding window 40, MQA", 40, 0, launch);
     run_decode<T>(HS, 2, 2, {40, 17}, 17, 16, 1, false, false, "paged prefill Tq 17, all cached keys", 0, 0, launch);
     run_decode<T>(HS, 2, 1, {260, 300}, 260, 32, 1, true, false, "paged prefill Tq 260 (128 rows)", 0, 0, launch);
+}
+
+// Gemma 2's attention logit soft-capping (softcap in t4j_attention_params / t4j_decode_params) on every path:
+// the fp32 rows kernel, tensor-core instances of both dtypes (64- and 128-row tiles, the 256 instance's two
+// column blocks), a paged prefill, and the decode with 1-5 splits (the combine after it), over every mask kind,
+// with T5 bias (added after the cap: a bias before it would be capped too) and sliding windows (Gemma 2's local
+// layers). Scale 3/√HS (1 with T5 bias) gives scores of several units for caps of 2.5-5 to bend: each problem
+// prints the reference's largest |z|. The float64 reference caps as transformers' Gemma2 attention does.
+// Every problem names "softcap" right after its kernel prefix (emulate.sh --only needs the prefix).
+void softcap_suite() {
+    const auto capped = [](Problem pr, float cap) { pr.softcap = cap; return pr; };
+    const auto sc = [](int hs) { return 3.0f / std::sqrt(static_cast<float>(hs)); };
+    run_prefill<float, 96>(capped({2, 4, 2, 96, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc(96),
+                                   "softcap 3 causal 2x70 GQA"}, 3.0f), false);
+    run_prefill<float, 32>(capped({3, 4, 2, 32, {1, 64, 67}, {1, 64, 67}, true, T4J_ATTN_MASK_PREFIX_LM, {1, 10, 67}, {}, true, true,
+                                   1.0f, "softcap 2.5 packed prefix-LM, T5 bidirectional"}, 2.5f), false);
+    run_prefill<float, 256>(capped({2, 4, 2, 256, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc(256),
+                                    "softcap 5 packed sliding window 7, GQA", 7}, 5.0f), false);
+    run_prefill<__nv_bfloat16, 256>(capped({2, 4, 2, 256, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false,
+                                            sc(256), "softcap 4 causal 2x70 GQA"}, 4.0f), true);
+    run_prefill<__half, 256>(capped({2, 4, 2, 256, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc(256),
+                                     "softcap 5 packed sliding window 7, GQA", 7}, 5.0f), true);
+    run_prefill<__half, 128>(capped({3, 4, 2, 128, {1, 64, 67}, {1, 64, 67}, true, T4J_ATTN_MASK_PREFIX_LM, {1, 10, 67}, {}, true,
+                                     true, 1.0f, "softcap 3 packed prefix-LM, T5 bidirectional"}, 3.0f), true);
+    run_prefill<__nv_bfloat16, 64>(capped({3, 2, 2, 64, {5, 5, 5}, {130, 130, 130}, false, T4J_ATTN_MASK_NONE, {}, {130, 77, 0},
+                                           false, false, sc(64), "softcap 2.5 cross, key padding, one empty"}, 2.5f), true);
+    run_prefill<__nv_bfloat16, 128>(capped({1, 2, 1, 128, {300}, {300}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc(128),
+                                            "softcap 4 128 rows causal 1x300 MQA", 0, 128}, 4.0f), true);
+    run_prefill<__half, 32>(capped({2, 4, 2, 32, {70, 70}, {70, 70}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc(32),
+                                    "softcap 3 causal 2x70 GQA"}, 3.0f), true);
+    run_decode<__nv_bfloat16>(256, 4, 2, {20, 83}, 20, 16, 1, true, false, "softcap 4 paged prefill Tq 20 after a prefix, GQA", 0,
+                              0, paged_launch<__nv_bfloat16, 256, 256>, 4.0f);
+    run_decode<__half>(128, 2, 2, {70, 33}, 33, 8, 1, true, true, "softcap 3 paged prefill Tq 33, T5 causal", 0, 0,
+                       paged_launch<__half, 128, 128>, 3.0f);
+    run_decode<float>(64, 4, 2, {61, 250}, 3, 8, 5, true, false, "softcap 3 GQA 2 Tq 3, 5 splits", 0, 0, {}, 3.0f);
+    run_decode<__half>(128, 4, 4, {90, 7}, 1, 16, 3, true, false, "softcap 4 MHA Tq 1 (4 warps a row), 3 splits", 0, 0, {}, 4.0f);
+    run_decode<__nv_bfloat16>(256, 8, 4, {17, 50, 300}, 2, 16, 4, true, false, "softcap 5 GQA 2 Tq 2, 4 splits, sliding window 20",
+                              20, 0, {}, 5.0f);
+    run_decode<__half>(64, 4, 4, {100, 33}, 16, 8, 2, true, true, "softcap 2.5 Tq 16, T5 causal, 2 splits", 0, 0, {}, 2.5f);
+    run_decode<__nv_bfloat16>(128, 8, 2, {95, 40}, 1, 16, 1, true, false, "softcap 3 GQA 4 Tq 1, 1 split", 0, 0, {}, 3.0f);
 }
 
 // T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
@@ -530,6 +590,7 @@ int main(int argc, char** argv) {
     paged_prefill_suite<__nv_bfloat16, 256, 256>(false);
     paged_prefill_suite<__half, 256, 200>(false);
     paged_prefill_suite<__half, 32, 16>(false);
+    softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
     t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
     t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
     t5_bucket_sweep(16, 20, true, 300);          // the problems' own

@@ -3,7 +3,7 @@
 // the embedding gather (native/src/embedding: clamped bad ids and their error rows, device
 // positions, type ids) and the vocabulary kernels (native/src/vocab: softmax / log-softmax,
 // cross-entropy with ignore index and bad targets, sampling: argmax, temperature, top-k, top-p,
-// Philox). Each result is compared with a float64 reference written here from include/t4j.h's
+// Philox; the final logit soft-capping). Each result is compared with a float64 reference written here from include/t4j.h's
 // contract, sharing no code with the kernels. Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
@@ -13,6 +13,7 @@
 
 #include "../../src/embedding/embedding.cuh"
 #include "../../src/norm/norm.cuh"
+#include "../../src/vocab/softcap.cuh"
 #include "../../src/vocab/vocab.cuh"
 
 using namespace emu;
@@ -453,6 +454,62 @@ void run_sample_nonfinite(float temperature, int top_k) {
     verdict(bad == 0, what, "%d check(s) failed", bad);
 }
 
+// ---- final logit soft-capping --------------------------------------------------------------------
+
+// t4j_softcap on n elements that start `offset` elements past a 16-byte boundary (the elements before
+// the first vector and after the last go through the scalar path), inputs over ±3·cap so that the cap
+// bends them, and ±inf, NaN, ±0 and the dtype's largest finite values first. The launcher's grid, at
+// most 2 blocks (the grid-stride loop); guards on both sides must stay untouched. Bound: the fp32
+// math (a division, tanhf within 2 ulp, a product: ≤ 8·2⁻²⁴ relative) plus one rounding to the dtype
+// (u relative, and half f16's subnormal spacing).
+template <typename T>
+void run_softcap(int64_t n, int offset, float cap) {
+    char cap_s[32];
+    std::snprintf(cap_s, sizeof cap_s, "%g", cap);
+    const std::string what = std::string("t4j_softcap_") + name<T>() + " n " + std::to_string(n) + " offset " +
+                             std::to_string(offset) + " cap " + cap_s;
+    if (!wanted(what)) return;
+    constexpr int64_t kGuard = 16;
+    std::vector<T> buf(static_cast<size_t>(n + offset + 3 * kGuard), from<T>(-7.0f));
+    int64_t start = kGuard;  // a 16-byte boundary at least kGuard elements in
+    while (reinterpret_cast<uintptr_t>(buf.data() + start) % 16 != 0) start++;
+    T* x = buf.data() + start + offset;
+    std::vector<double> in(n);
+    const float big = std::is_same_v<T, float> ? 3.0e38f : std::is_same_v<T, __half> ? 65504.0f : 3.0e38f;
+    const float special[] = {INFINITY, -INFINITY, NAN, 0.0f, -0.0f, big, -big};
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = from<T>(i < 7 ? special[i] : uniform(3.0f * cap));
+        in[i] = to(x[i]);
+    }
+    const std::vector<T> before = buf;
+    t4j_softcap_params p{};
+    p.x = x;
+    p.n = n;
+    p.cap = cap;
+    const int64_t vectors = n / (16 / static_cast<int64_t>(sizeof(T))) + 1;  // vocab_launch.cpp's grid
+    const int64_t blocks = std::min<int64_t>((vectors + t4j::kSoftcapThreads - 1) / t4j::kSoftcapThreads, 2);
+    simt::launch(SimtDim3{static_cast<unsigned>(blocks), 1, 1}, t4j::kSoftcapThreads, [&] { t4j::softcap_elements<T>(p); }, 0,
+                 kname(std::string("t4j_softcap_") + name<T>()));
+    const double bound_rel = (std::is_same_v<T, float> ? 0.0 : unit_roundoff<T>()) + 8 * 0x1p-24;
+    const double bound_abs = std::is_same_v<T, __half> ? 0x1p-25 : 0.0;
+    double worst = 0;
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double r = cap * std::tanh(in[i] / cap);
+        const double g = to(x[i]);
+        const bool ok = std::isnan(r) ? std::isnan(g) : std::abs(g - r) <= bound_rel * std::abs(r) + bound_abs;
+        if (!std::isnan(r)) worst = std::max(worst, std::isnan(g) ? INFINITY : std::abs(g - r) / std::max(std::abs(r), 1e-30));
+        if (!ok && bad++ < 5) std::printf("     x[%lld] = %g: got %g, reference %g\n", static_cast<long long>(i), in[i], g, r);
+    }
+    int guards = 0;
+    for (int64_t i = 0; i < static_cast<int64_t>(buf.size()); i++) {
+        const bool inside = i >= start + offset && i < start + offset + n;
+        if (!inside && to(buf[i]) != to(before[i])) guards++;
+    }
+    verdict(bad == 0 && guards == 0, what, "max relative error %.3g (bound %.3g), %d element(s) out of bound, %d guard(s) written",
+            worst, bound_rel, bad, guards);
+}
+
 template <typename T>
 void vocab_suite() {
     run_softmax<T>(3, 300, T4J_SOFTMAX, 1.0f, false);
@@ -462,6 +519,9 @@ void vocab_suite() {
     run_sample<T>(4, 1000, 0.8f, 40, 0.9f, false);
     run_sample_nonfinite<T>(0.0f, 0);
     run_sample_nonfinite<T>(0.8f, 40);
+    run_softcap<T>(1000, 0, 30.0f);   // Gemma 2's final_logit_softcapping
+    run_softcap<T>(4099, 3, 7.3f);    // a head before the first vector, a tail, the grid-stride loop
+    run_softcap<T>(13, 1, 30.0f);     // short: in 16 bits a head and a tail, no whole vector
     if (!g_all) return;
     run_softmax<T>(2, 9000, T4J_LOG_SOFTMAX, 1.0f, false);
     run_softmax<T>(1, 1, T4J_SOFTMAX, 1.0f, false);

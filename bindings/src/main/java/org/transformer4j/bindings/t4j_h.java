@@ -357,4 +357,18 @@ public final class t4j_h {
             throw unexpected(t);
         }
     }
+
+    private static final class t4j_softcap {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_softcap", DESC);
+    }
+
+    /** {@code int32_t t4j_softcap(const t4j_softcap_params* p, void* stream)} */
+    public static int t4j_softcap(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_softcap.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
 }

@@ -67,7 +67,8 @@ class LibraryTest {
                 "t4j_attn_mma_bf16_hs96", "t4j_attn_mma_bf16_hs128", "t4j_attn_mma_f16_hs80", "t4j_attn_mma_f16_hs256",
                 "t4j_attn_mma_bf16_hs80", "t4j_attn_mma_bf16_hs256", "t4j_attn_rows_f32", "t4j_decode_f32", "t4j_decode_f16",
                 "t4j_decode_bf16", "t4j_decode_combine_f32", "t4j_decode_combine_f16", "t4j_decode_combine_bf16",
-                "t4j_kv_append_b16", "t4j_kv_append_b32")), archsByKernel.keySet().toString());
+                "t4j_kv_append_b16", "t4j_kv_append_b32", "t4j_softcap_f32", "t4j_softcap_f16", "t4j_softcap_bf16")),
+                archsByKernel.keySet().toString());
         archsByKernel.forEach((k, archs) -> assertEquals(cubinArchs, archs, "archs of " + k));
         for (T4jLibrary.KernelInfo k : kernels) {
             assertEquals(0, k.spillStores() + k.spillLoads(), k.name() + " spills registers on " + k.arch());
