@@ -572,9 +572,21 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softcap(org.transformer4j.runtime.SoftcapOp op) {
-        // t4j_softcap is being written (never run on a GPU either way); until it lands, say so
-        op.validate();
-        throw new UnsupportedOperationException("softcap (Gemma 2's final logits) has no CUDA kernel in this build yet");
+        try (var use = gate.op()) {
+            checkOpen();
+            op.validate();
+            requireHere("x", op.x());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = org.transformer4j.bindings.t4j_softcap_params.allocate(arena);
+                org.transformer4j.bindings.t4j_softcap_params.x(p, CudaParams.address(op.x()));
+                org.transformer4j.bindings.t4j_softcap_params.n(p, op.x().numel());
+                org.transformer4j.bindings.t4j_softcap_params.cap(p, op.cap());
+                org.transformer4j.bindings.t4j_softcap_params.dtype(p, op.x().dtype().code());
+                Cuda.checkT4j(t4j_h.t4j_softcap(p, stream.handle()), "t4j_softcap (" + op.x().dtype() + ")");
+            }
+            afterOp("softcap");
+        }
     }
 
     @Override
