@@ -60,6 +60,8 @@ final class Inspection {
                     double d = 0;
                     for (int e = 0; e < hs; e++) d += (double) q[i * qw + head * hs + e] * k[j * kw + kvHead * hs + e];
                     sc[j] = m.config.attentionScale() * d;
+                    float cap = m.config.attentionSoftcap();
+                    if (cap > 0) sc[j] = cap * Math.tanh(sc[j] / cap);                   // Gemma 2, as the attention ops do
                     if (table != null) {
                         sc[j] += table[RelativeBias.bucket(j - i, bias.numBuckets(), bias.maxDistance(), bias.bidirectional())
                                 * m.config.heads() + head];

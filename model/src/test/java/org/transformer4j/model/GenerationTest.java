@@ -231,4 +231,40 @@ class GenerationTest {
             }
         }
     }
+
+    /** The same for Gemma 2 (the harness's folder): the inspection's weights include the attention soft-capping. */
+    @Test
+    void attentionWeightsOfASoftCappedModelAreTheKernelsToo() throws Exception {
+        try (Weights w = Pretrained.load(ReferenceFixturesTest.root().resolve("gemma2"), CPU); Scratch s = new Scratch(CPU)) {
+            Transformer m = new Transformer(w, CPU);
+            TransformerConfig c = w.config;
+            assertTrue(c.attentionSoftcap() > 0, "the folder soft-caps");
+            int t = 12, layer = 1, head = 1, hs = c.headSize();
+            int[] ids = Tiny.ids(58, 1, t)[0];
+            float[][] a = m.attentionWeights(ids, 0, layer, head);
+            Transformer.RopeAt rope = m.ropeFrom(s, 1, 0, t);
+            Tensor x = m.embed(s, new int[][] {ids}, 0);
+            m.block(s, w.decoder.layers().get(0), x, m.new DenseSelf(s, org.transformer4j.runtime.AttentionOp.Mask.CAUSAL, null, null,
+                    null, null).rotary(rope, c.window(0)), null);
+            Weights.Layer l = w.decoder.layers().get(layer);
+            Tensor in = m.norm(s, l.attnNorm(), x);
+            Tensor q = m.positionHeads(s, m.linear(s, in, l.self().q(), l.self().qb()).view(1, t, c.heads(), hs), l.self().qNorm(), rope, false);
+            Tensor k = m.positionHeads(s, m.kv(s, in, l.self().k(), l.self().kb()), l.self().kNorm(), rope, false);
+            Tensor v = m.kv(s, in, l.self().v(), l.self().vb());
+            Tensor out = s.empty(1, t, c.heads(), hs);
+            CPU.attention(org.transformer4j.runtime.AttentionOp.of(q, k, v, out).causal().scale(c.attentionScale())
+                    .window(c.window(layer)).softcap(c.attentionSoftcap()));
+            float[] vf = v.toFloatArray(), of = out.toFloatArray();
+            int kvHead = head / (c.heads() / c.kvHeads());
+            double worst = 0;
+            for (int i = 0; i < t; i++) {
+                for (int e = 0; e < hs; e++) {
+                    double y = 0;
+                    for (int j = 0; j < t; j++) y += a[i][j] * vf[(j * c.kvHeads() + kvHead) * hs + e];
+                    worst = Math.max(worst, Math.abs(y - of[(i * c.heads() + head) * hs + e]));
+                }
+            }
+            assertTrue(worst <= 1e-5, "Gemma 2: weights · V differs from the soft-capped kernel's output by " + worst);
+        }
+    }
 }
