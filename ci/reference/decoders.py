@@ -34,6 +34,9 @@ Granite (models/granite/modeling_granite.py): Llama's blocks with the embeddings
 scaling attention_multiplier (not head_dim**-0.5), each sublayer's output × residual_multiplier before its residual
 add, and the logits ÷ logits_scaling.
 
+SmolLM3 (models/smollm3/modular_smollm3.py): Llama's blocks (Qwen2's model) with RoPE only where no_rope_layers[i]
+is 1 (by default every no_rope_layer_interval-th layer, 4, goes without), tied embeddings by default.
+
 Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral and Phi-3 every
 layer when sliding_window is set; Qwen2 / Qwen3 layer i when use_sliding_window and i >= max_window_layers
 (their config drops sliding_window unless use_sliding_window)."""
@@ -58,6 +61,16 @@ def sliding_layers(cfg):
     if mt in ("qwen2", "qwen3"):
         return [bool(cfg.get("use_sliding_window")) and w is not None and i >= cfg.get("max_window_layers", n) for i in range(n)]
     return [False] * n
+
+
+def uses_rope(cfg, i):
+    """SmolLM3Config: no_rope_layers[i] (1: RoPE, 0: none), by default 0 on every no_rope_layer_interval-th layer."""
+    if cfg["model_type"] != "smollm3":
+        return True
+    flags = cfg.get("no_rope_layers")
+    if flags is None:
+        flags = [int((j + 1) % cfg.get("no_rope_layer_interval", 4) != 0) for j in range(cfg["num_hidden_layers"])]
+    return bool(flags[i])
 
 
 def _norm(cfg, x, w):
@@ -117,7 +130,8 @@ def forward(cfg, P, ids, rope_lens=None):
             q = _norm(cfg, q, P[a + "q_norm.weight"])
             k = _norm(cfg, k, P[a + "k_norm.weight"])
         cos, sin = rot[None if mt != "gemma3_text" else "sliding_attention" if slide[i] else "full_attention"]
-        q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
+        if uses_rope(cfg, i):                        # SmolLM3: no_rope_layers[i] == 0 is a NoPE layer
+            q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
         mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
         o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
         if sandwich:

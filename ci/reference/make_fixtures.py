@@ -755,6 +755,7 @@ LLM_FOLLOWS = {
     "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
     "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
     "granite": "models/granite/modeling_granite.py: GraniteForCausalLM.forward (embeddings × embedding_multiplier, scaling attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling)",
+    "smollm3": "models/smollm3/modular_smollm3.py: SmolLM3ForCausalLM.forward (Llama's blocks; SmolLM3Attention applies RoPE only where no_rope_layers[layer] is 1)",
     "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
 }
@@ -934,6 +935,15 @@ def make_granite(out):
                                                logits_scaling=0.8, attention_bias=False, mlp_bias=False), 1346,
                     note="Granite 3.x's multipliers at their published sizes (embedding 12, residual 0.22; attention 0.09 "
                          "for head_dim 8 in place of 1/sqrt(8)), logits_scaling 0.8 (÷), untied head")
+
+
+@fixture("smollm3")
+def make_smollm3(out):
+    return make_llm(out, "smollm3", llm_config("smollm3", "SmolLM3ForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, layers=4, tie=True,
+                                               rope_theta=5000000.0, no_rope_layer_interval=2, use_sliding_window=False,
+                                               sliding_window=None, attention_bias=False, mlp_bias=False), 1347,
+                    note="no_rope_layer_interval 2 with no no_rope_layers list: layers 1 and 3 without RoPE (NoPE), 0 and 2 with it; "
+                         "rope_theta 5e6 as SmolLM3-3B publishes it; tied head")
 
 
 GEMMA3 = dict(c=32, nh=2, nkv=1, f=64, head_dim=32, tie=True, hidden_act="gelu_pytorch_tanh", hidden_activation="gelu_pytorch_tanh",

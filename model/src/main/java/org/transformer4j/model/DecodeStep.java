@@ -141,7 +141,7 @@ final class DecodeStep implements AutoCloseable {
         model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
         Transformer.RopeAt rope = model.config.rope() == null ? null : new Transformer.RopeAt(positions, after);
-        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l, table), bias, rope, model.config.window(l)),
+        Tensor h = model.runStack(s, model.weights.decoder, x, l -> new Self(s, st.cache(l, table), bias, model.ropeAt(l, rope), model.config.window(l)),
                 st.crossK == null ? null : l -> model.new PackedCross(s, st.crossK[l], st.crossV[l], st.cuMemory));
         model.logitsInto(h, logits);
     }

@@ -1,5 +1,5 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
-// granite) as
+// granite, smollm3) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -26,7 +26,8 @@ final class HfDecoders {
 
     private HfDecoders() {}
 
-    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite");
+    static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
+            "smollm3");
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
@@ -41,6 +42,8 @@ final class HfDecoders {
      * layer i sliding unless (i + 1) % sliding_window_pattern (6) == 0, max positions 131072. Granite
      * (GraniteConfig) as Llama with its four multipliers: embeddings × embedding_multiplier, attention scaling
      * attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling (all 1 by default).
+     * SmolLM3 (SmolLM3Config) as Llama with tied embeddings, rope_theta 2e6 and max positions 32768 by default,
+     * and no RoPE on the layers whose no_rope_layers entry is 0 (by default every no_rope_layer_interval-th, 4).
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
@@ -70,14 +73,14 @@ final class HfDecoders {
         };
         int mpe = cfg.size("max_position_embeddings", switch (type) {
             case "mistral" -> 4096 * 32;
-            case "qwen2", "qwen3" -> 32768;
+            case "qwen2", "qwen3", "smollm3" -> 32768;
             case "phi3" -> 4096;
             case "gemma", "gemma2" -> 8192;
             case "gemma3_text" -> 131072;
             default -> 2048;
         });
         TransformerConfig.Biases biases = switch (type) {
-            case "llama", "granite" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
+            case "llama", "granite", "smollm3" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(true, false, false);
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
@@ -91,9 +94,10 @@ final class HfDecoders {
                         (float) cfg.number("rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6))
                 .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
                 .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3)
-                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma || type.equals("smollm3")), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : granite ? (float) cfg.number("embedding_multiplier", 1) : 1f)
                 .residualScale(granite ? (float) cfg.number("residual_multiplier", 1) : 1f)
+                .nopeLayers(type.equals("smollm3") ? nopeLayers(cfg, layers) : List.of())
                 .windows(windows(cfg, type, layers))
                 .attentionScale(gemma2 || gemma3 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256)))
                         : granite ? (float) cfg.number("attention_multiplier", 1) : Float.NaN)
@@ -106,6 +110,23 @@ final class HfDecoders {
     }
 
     private static int valid(int id, int vocab) { return id < vocab ? id : -1; }
+
+    /** SmolLM3's layers without RoPE: the zeros of no_rope_layers, or every no_rope_layer_interval-th layer (4). */
+    private static List<Integer> nopeLayers(HfConfig cfg, int layers) throws CheckpointException {
+        List<Integer> out = new ArrayList<>();
+        double[] flags = cfg.numbers("no_rope_layers");
+        if (flags != null) {
+            if (flags.length != layers) throw cfg.error("no_rope_layers has " + flags.length + " entries for " + layers + " layers");
+            for (int i = 0; i < layers; i++) {
+                if (flags[i] != 0 && flags[i] != 1) throw cfg.error("no_rope_layers entries must be 0 or 1, got " + flags[i]);
+                if (flags[i] == 0) out.add(i);
+            }
+        } else {
+            int interval = cfg.size("no_rope_layer_interval", 4);
+            for (int i = 0; i < layers; i++) if ((i + 1) % interval == 0) out.add(i);
+        }
+        return out;
+    }
 
     /** A Gemma 2 soft-capping value: the default when the field is absent, none (0) when it is null. */
     private static float softcap(HfConfig cfg, String field, double dflt) throws CheckpointException {
@@ -126,7 +147,8 @@ final class HfDecoders {
     static Rope rope(HfConfig cfg, String type, int hd, int mpe) throws CheckpointException {
         if (type.equals("gemma3_text")) return gemma3Rope(cfg, hd, mpe, "full_attention");
         HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
-        double theta = cfg.has("rope_parameters") ? p.number("rope_theta", 10000) : cfg.number("rope_theta", 10000);
+        double dflt = type.equals("smollm3") ? 2e6 : 10000;                       // SmolLM3Config(rope_theta=2e6)
+        double theta = cfg.has("rope_parameters") ? p.number("rope_theta", dflt) : cfg.number("rope_theta", dflt);
         double partial = cfg.number("partial_rotary_factor", p == null ? 1.0 : p.number("partial_rotary_factor", 1.0));
         return ropeOf(cfg, p, theta, (int) (hd * partial), mpe);
     }

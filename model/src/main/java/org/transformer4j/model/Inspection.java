@@ -36,7 +36,7 @@ final class Inspection {
             int[] pre = plm && !encoder ? new int[] {prefix} : null;
             Transformer.RopeAt rope = encoder ? null : m.ropeFrom(s, 1, 0, t);
             for (int i = 0; i < layer; i++) {
-                m.block(s, st.layers().get(i), x, m.new DenseSelf(s, mask, pre, bias, null, null).rotary(rope, m.config.window(i)), null);
+                m.block(s, st.layers().get(i), x, m.new DenseSelf(s, mask, pre, bias, null, null).rotary(m.ropeAt(i, rope), m.config.window(i)), null);
             }
             Weights.Layer l = st.layers().get(layer);
             Tensor in = m.pre ? m.norm(s, l.attnNorm(), x) : x;
@@ -44,9 +44,9 @@ final class Inspection {
             int window = encoder ? 0 : m.config.window(layer);
             boolean local = window > 0 && m.config.slidingRope() != null;                           // Gemma 3's local layers
             float[] q = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().q(), l.self().qb()).view(1, t, nh, hsz),
-                    l.self().qNorm(), rope, local));                                               // (T, NH·HS)
+                    l.self().qNorm(), m.ropeAt(layer, rope), local));                                               // (T, NH·HS)
             float[] k = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().k(), l.self().kb()).view(1, t, nkv, hsz),
-                    l.self().kNorm(), rope, local));                                               // (T, NKV·HS)
+                    l.self().kNorm(), m.ropeAt(layer, rope), local));                                               // (T, NKV·HS)
             float[] table = bias == null ? null : m.host(s, bias.table());                        // (buckets, NH)
             int hs = m.config.headSize(), kvHead = head / (m.config.heads() / m.config.kvHeads());
             int qw = m.config.innerWidth(), kw = m.config.kvHeads() * hs;

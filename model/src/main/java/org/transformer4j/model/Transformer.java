@@ -94,7 +94,7 @@ public final class Transformer {
             RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
             RopeAt rope = ropeFrom(s, shape[0], 0, shape[1]);
             Tensor h = runStack(s, weights.decoder, x, i -> new DenseSelf(s, mask, plm ? prefix : null, bias, null, null)
-                    .rotary(rope, config.window(i)), null);
+                    .rotary(ropeAt(i, rope), config.window(i)), null);
             return toHost3(logits(s, h), shape[0], shape[1], config.vocabSize());
         }
     }
@@ -366,7 +366,7 @@ public final class Transformer {
             Tensor x = embed(s, tokens, start);                                                 // (B, T, C)
             RopeAt rope = ropeFrom(s, batch, start, t);
             Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, (Tensor) null), before, bias,
-                    false, rope, config.window(l)), null);
+                    false, ropeAt(l, rope), config.window(l)), null);
             l3 = toHost3(logits(s, lastRows(s, h)), batch, 1, config.vocabSize());
         }
         float[][] out = new float[batch][];
@@ -403,7 +403,7 @@ public final class Transformer {
             Tensor x = embed(s, new int[][] {tokens}, start);                                   // (1, T, C)
             RopeAt rope = ropeFrom(s, 1, start, tokens.length);
             Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
-                    bidirectionalPrefix, rope, config.window(l)), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
+                    bidirectionalPrefix, ropeAt(l, rope), config.window(l)), st.crossK == null ? null : l -> new DenseCross(s, st.memory(st.crossK, l, b),
                     st.memory(st.crossV, l, b)));
             logits = logits(s, lastOnly ? lastRows(s, h) : h);
         }
@@ -593,6 +593,9 @@ public final class Transformer {
      * (transformers' seq_len = max position + 1), both in the backend's memory.
      */
     record RopeAt(Tensor positions, Tensor seqLens) {}
+
+    /** The RoPE positions decoder layer {@code layer} uses: {@code r}, or null where the layer applies none (SmolLM3's NoPE layers). */
+    RopeAt ropeAt(int layer, RopeAt r) { return r != null && config.ropeAt(layer) ? r : null; }
 
     /** Rows start .. start + t − 1 of each of b sequences; null for models without RoPE. */
     RopeAt ropeFrom(Scratch s, int b, int start, int t) {

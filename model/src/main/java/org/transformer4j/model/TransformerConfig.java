@@ -48,6 +48,7 @@ import java.util.List;
  * @param attentionSoftcap Gemma 2's attn_logit_softcapping: each scaled score z becomes cap · tanh(z / cap)
  *                        before the mask (0: none)
  * @param logitSoftcap    Gemma 2's final_logit_softcapping on the output logits (0: none)
+ * @param nopeLayers      decoder layers without RoPE (SmolLM3's no_rope_layers zeros); empty: every layer rotates
  * @param residualScale   multiplies each sublayer's output before its residual add (Granite's residual_multiplier); 1
  * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
  *                        local layers: rope_local_base_freq, no scaling); null: {@code rope} for every layer
@@ -67,7 +68,8 @@ public record TransformerConfig(
         boolean shareCrossAndSelfAttention, boolean shareEncoderDecoderParams,
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
-        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale) {
+        float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
+        List<Integer> nopeLayers) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -307,6 +309,10 @@ public record TransformerConfig(
                 && slidingRope.scaling() != Rope.Scaling.LINEAR || slidingRope.rotaryDim() != rope.rotaryDim())) {
             problems.add("slidingRope needs rope, the same rotaryDim, and a table kind (default or linear)");
         }
+        if (nopeLayers == null) problems.add("nopeLayers is null (empty: every layer rotates)");
+        else if (!nopeLayers.isEmpty() && (rope == null || nopeLayers.stream().anyMatch(l -> l == null || l < 0 || l >= decoderLayers))) {
+            problems.add("nopeLayers must name decoder layers (0 .. " + (decoderLayers - 1) + ") of a RoPE model, got " + nopeLayers);
+        }
         if (!(residualScale > 0) || Float.isInfinite(residualScale)) problems.add("residualScale must be finite and > 0");
         else if (residualScale != 1f && (biases || linearBiases != null && (linearBiases.out() || linearBiases.mlp()))) {
             // the scale is the output projections' alpha, which leaves their bias unscaled; Granite's are bias-free
@@ -326,6 +332,9 @@ public record TransformerConfig(
 
     /** Whether the MLP's projections carry biases. */
     public boolean mlpBias() { return linearBiases == null ? biases : linearBiases.mlp(); }
+
+    /** Whether decoder layer i rotates q and k (RoPE models; false for SmolLM3's NoPE layers). */
+    public boolean ropeAt(int layer) { return rope != null && !nopeLayers.contains(layer); }
 
     /** Decoder layer i's sliding window (0: it attends to every earlier key). */
     public int window(int layer) { return windows.isEmpty() ? 0 : windows.get(layer); }
@@ -369,7 +378,7 @@ public record TransformerConfig(
         b.withinLayerCrossAttention = withinLayerCrossAttention; b.causalInput = causalInput;
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
-        b.slidingRope = slidingRope; b.residualScale = residualScale;
+        b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         return b;
     }
 
@@ -450,6 +459,7 @@ public record TransformerConfig(
         private boolean sandwichNorms;
         private Rope slidingRope;
         private float residualScale = 1f;
+        private List<Integer> nopeLayers = List.of();
 
         private Builder() {}
 
@@ -514,6 +524,9 @@ public record TransformerConfig(
         /** Granite: each sublayer's output × s before its residual add (the output projections' alpha). */
         public Builder residualScale(float s) { residualScale = s; return this; }
 
+        /** SmolLM3: the decoder layers that apply no RoPE (empty: none). */
+        public Builder nopeLayers(List<Integer> layers) { nopeLayers = layers == null ? null : List.copyOf(layers); return this; }
+
         public Builder maxPositions(int max) { maxPositions = max; return this; }
 
         public Builder biases(boolean b) { biases = b; return this; }
@@ -543,7 +556,7 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers);
         }
     }
 }

@@ -107,6 +107,21 @@ class HfDecodersConfigTest {
         assertEquals(false, llama.sandwichNorms());
     }
 
+    /** SmolLM3's NoPE layers: the zeros of no_rope_layers, or every no_rope_layer_interval-th layer; its defaults. */
+    @Test
+    void smollm3NopeLayers() throws Exception {
+        TransformerConfig byInterval = read(base("smollm3", ", \"no_rope_layer_interval\": 3"));
+        assertEquals(List.of(2), byInterval.nopeLayers());
+        assertTrue(byInterval.ropeAt(0) && byInterval.ropeAt(1) && !byInterval.ropeAt(2));
+        assertEquals(2e6, byInterval.rope().theta(), "SmolLM3Config's rope_theta");
+        assertEquals(true, byInterval.tiedEmbeddings());
+        assertEquals(List.of(0, 2), read(base("smollm3", ", \"no_rope_layers\": [0, 1, 0]")).nopeLayers());
+        assertEquals(List.of(), read(base("smollm3", "")).nopeLayers(), "3 layers, interval 4: every layer rotates");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(base("smollm3", ", \"no_rope_layers\": [1, 1]")));
+        assertTrue(e.getMessage().contains("no_rope_layers has 2 entries for 3 layers"), e.getMessage());
+        assertEquals(List.of(), read(base("llama", "")).nopeLayers());
+    }
+
     /** Granite's four multipliers, each 1 when absent, and the refusal of a residual multiplier over biased projections. */
     @Test
     void graniteMultipliers() throws Exception {
