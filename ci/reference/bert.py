@@ -112,10 +112,14 @@ def roberta_mlm_logits(cfg, P, h):
 
 def distilbert_mlm_logits(cfg, P, h):
     """DistilBertForMaskedLM on every row: vocab_transform, the config's activation, vocab_layer_norm (eps 1e-12 as
-    the class fixes it), vocab_projector tied to the word embeddings + vocab_projector.bias."""
+    the class fixes it), vocab_projector + vocab_projector.bias. PreTrainedModel.tie_weights ties vocab_projector
+    (get_output_embeddings) to the word embeddings only when tie_word_embeddings (default true); otherwise the
+    stored vocab_projector.weight is the matrix."""
     x = nn.ACT[cfg.get("activation", "gelu")](nn.linear(h, P["vocab_transform.weight"], P["vocab_transform.bias"]))
     x = nn.layer_norm(x, P["vocab_layer_norm.weight"], P["vocab_layer_norm.bias"], 1e-12)
-    return x @ P["embeddings.word_embeddings.weight"].T + P["vocab_projector.bias"]
+    tied = cfg.get("tie_word_embeddings", True)
+    w = P["embeddings.word_embeddings.weight"] if tied else P["vocab_projector.weight"]
+    return x @ w.T + P["vocab_projector.bias"]
 
 
 def token_classification(P, h):

@@ -550,6 +550,29 @@ def make_distilbert_mlm(out):
                 "as save_pretrained drops tied weights) + vocab_projector.bias)")
 
 
+@fixture("distilbert-mlm-untied")
+def make_distilbert_mlm_untied(out):
+    # one layer and 16 positions: the encoder is distilbert-mlm's; this folder is here for the output matrix
+    cfg = distilbert_config("DistilBertForMaskedLM", dict(SMALL_DISTILBERT, n_layers=1, max_position_embeddings=16,
+                                                          tie_word_embeddings=False))
+    d = Draw(1318)
+    draw_distilbert_encoder(d, cfg, "distilbert.")
+    c = cfg["dim"]
+    d.linear("vocab_transform", c, c)
+    d.norm("vocab_layer_norm", c)
+    d.linear("vocab_projector", c, cfg["vocab_size"])                   # its own matrix, saved: not the word embeddings
+    ids, mask = distilbert_inputs(d, cfg["vocab_size"])
+    ids[0, 3] = ids[1, 5] = 103 % cfg["vocab_size"]
+    P = d.f64("distilbert.")
+    h = bert.distilbert_encode(cfg, P, ids, mask)
+    return save(out, "distilbert-mlm-untied", cfg, d,
+                {"last_hidden_state": h, "logits": bert.distilbert_mlm_logits(cfg, P, h)},
+                {"input_ids": ids, "attention_mask": mask},
+                "modeling_distilbert.py: DistilBertForMaskedLM.forward as distilbert-mlm, with tie_word_embeddings false: "
+                "modeling_utils.PreTrainedModel.tie_weights leaves vocab_projector untied, so its stored weight (not the "
+                "word embeddings) + vocab_projector.bias makes the logits")
+
+
 TOKEN_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 SMALL_DISTILBERT = {"dim": 32, "hidden_dim": 64, "vocab_size": 128}   # the fixtures' total stays under MAX_TOTAL_BYTES
 

@@ -290,7 +290,7 @@ final class EncoderPass {
         }
     }
 
-    /** Masked-LM logits (B, T, V): dense + activation, LayerNorm, the tied token table + bias. */
+    /** Masked-LM logits (B, T, V): dense + activation, LayerNorm, the output matrix (the tied token table unless untied) + bias. */
     static float[][][] maskedLm(Transformer m, int[][] ids, int[][] typeIds, int[][] mask) {
         Weights.MlmHead head = m.weights.mlmHead;
         if (head == null) throw new IllegalStateException("these weights have no masked-LM head");
@@ -303,7 +303,7 @@ final class EncoderPass {
             Tensor n = s.like(x);
             m.backend.norm(NormOp.layer(d, head.norm().weight(), head.norm().bias(), m.config.normEps(), n));
             Tensor out = s.empty(m.dtype, b, t, v);
-            m.backend.linear(LinearOp.of(n, m.weights.embeddings.tokens(), out).transW(true).bias(head.outputBias()));
+            m.backend.linear(LinearOp.of(n, m.weights.outputMatrix(), out).transW(true).bias(head.outputBias()));
             return hostInOrder(m, h, out, b, t, v);
         }
     }

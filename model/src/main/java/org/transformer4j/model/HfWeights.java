@@ -73,7 +73,8 @@ final class HfWeights {
      * structure with every head it carries: BERT's pooler, sequence classifier (pooler + classifier),
      * token classifier, masked-LM head (tied decoder: the stored copy is dropped) and next-sentence
      * head; RoBERTa's classification head (dense, tanh, out_proj: our pooler + classifier) and lm_head;
-     * DistilBERT's pre_classifier (ReLU) + classifier and vocab_transform/vocab_layer_norm/vocab_projector.
+     * DistilBERT's pre_classifier (ReLU) + classifier and vocab_transform/vocab_layer_norm/vocab_projector (its own
+     * matrix when tie_word_embeddings is false).
      * With {@code heads} false, only the encoder (and BERT's pooler) is loaded and the heads present are
      * named in one log line.
      */
@@ -155,10 +156,13 @@ final class HfWeights {
                 } else {
                     head.accept("tokens", tokens);
                 }
-                head.accept("mlm", new String[][] {{"mlm.dense", "vocab_transform.weight"}, {"mlm.dense.bias", "vocab_transform.bias"},
+                // vocab_projector is tied to the token table (the stored copy is dropped) unless tie_word_embeddings
+                // is false (PreTrainedModel.tie_weights): then its stored weight is the output matrix, lm_head here
+                String[][] mlm = {{"mlm.dense", "vocab_transform.weight"}, {"mlm.dense.bias", "vocab_transform.bias"},
                         {"mlm.norm.weight", "vocab_layer_norm.weight"}, {"mlm.norm.bias", "vocab_layer_norm.bias"},
-                        {"mlm.output.bias", "vocab_projector.bias"}});
-                map.remove("vocab_projector.weight");
+                        {"mlm.output.bias", "vocab_projector.bias"}, {"lm_head", "vocab_projector.weight"}};
+                head.accept("mlm", c.tiedEmbeddings() ? java.util.Arrays.copyOf(mlm, mlm.length - 1) : mlm);
+                if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("vocab_projector.weight");
             }
             default -> throw new IllegalArgumentException("not an encoder family: " + family);
         }

@@ -236,7 +236,10 @@ public final class Pretrained {
                         id(cfg, "bos_token_id", -1))).build();
     }
 
-    /** DistilBERT's config.json (dim, n_layers, n_heads, hidden_dim, activation): no token types, LayerNorm eps 1e-12. */
+    /**
+     * DistilBERT's config.json (dim, n_layers, n_heads, hidden_dim, activation): no token types, LayerNorm eps 1e-12;
+     * tie_word_embeddings (default true) decides whether the masked-LM head's vocab_projector is the token table.
+     */
     public static TransformerConfig distilbertConfig(HfConfig cfg) throws CheckpointException {
         int c = cfg.size("dim"), nh = cfg.size("n_heads");
         if (c % nh != 0) throw cfg.error("dim " + c + " is not divisible by n_heads " + nh);
@@ -244,7 +247,7 @@ public final class Pretrained {
                 .encoderLayers(cfg.size("n_layers"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, 1e-12f)
                 .activation(encoderActivation(cfg, "activation"), false).learnedPositions(cfg.size("max_position_embeddings", 512))
-                .typeVocabSize(0).biases(true).tiedEmbeddings(true, 1f)
+                .typeVocabSize(0).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
     }
 

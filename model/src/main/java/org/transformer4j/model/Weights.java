@@ -113,7 +113,10 @@ public final class Weights implements AutoCloseable {
     /** BERT's pooler (C, C) + bias and an optional classifier (classes, C) + bias. */
     public record ClassifierHead(Tensor pooler, Tensor poolerBias, Tensor classifier, Tensor classifierBias) {}
 
-    /** BERT's masked-LM transform: dense (C, C) + bias, GELU, LayerNorm; the decoder is the tied table + bias (V). */
+    /**
+     * BERT's masked-LM transform: dense (C, C) + bias, GELU, LayerNorm; the decoder is {@link Weights#outputMatrix()} (the tied
+     * table, or an untied DistilBERT vocab_projector) + bias (V).
+     */
     public record MlmHead(Tensor dense, Tensor denseBias, Norm norm, Tensor outputBias) {}
 
     /** A linear head (out, C) + bias (out): a token classifier (labels, C) or BERT's next-sentence head (2, C). */
@@ -722,7 +725,8 @@ public final class Weights implements AutoCloseable {
                 new Norm(s.vector("mlm.norm.weight", cw, 1, 0), s.vector("mlm.norm.bias", cw, 0, 0)),
                 s.vector("mlm.output.bias", c.vocabSize(), 0, 0)) : null;
         LinearHead nsp = heads.contains("nsp") ? new LinearHead(s.matrix("nsp", 2, cw), s.vector("nsp.bias", 2, 0, 0)) : null;
-        return new Weights(c, emb, enc, null, null, cls, mlm, tok, nsp, info, s.named(), s.backend());
+        Tensor lmHead = mlm != null && !c.tiedEmbeddings() ? s.matrix("lm_head", c.vocabSize(), cw) : null;   // (V, C)
+        return new Weights(c, emb, enc, null, lmHead, cls, mlm, tok, nsp, info, s.named(), s.backend());
     }
 
     static Weights buildBert(TransformerConfig c, Source s, boolean pooler) {

@@ -11,6 +11,7 @@ package org.transformer4j.model;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -30,6 +31,8 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.SafetensorsFile;
 import org.transformer4j.runtime.CpuBackend;
 
@@ -41,7 +44,7 @@ class ReferenceFixturesTest {
             "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2",
             "gemma3-text", "gemma3-text-v5", "granite", "smollm3", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
-            "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls");
+            "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -184,15 +187,35 @@ class ReferenceFixturesTest {
     @Test
     void distilbertMaskedLm() throws Exception { encoderFixture("distilbert-mlm"); }
 
-    /** DistilBertForTokenClassification and RobertaForTokenClassification: the classifier on every row, labels from id2label. */
+    /**
+     * DistilBertForMaskedLM with tie_word_embeddings false: its stored vocab_projector.weight, not the token table;
+     * an untied folder without that matrix is refused in one line naming it.
+     */
     @Test
-    void distilbertAndRobertaTokenClassification() throws Exception {
-        encoderFixture("distilbert-tokcls");
-        encoderFixture("roberta-tokcls");
-        for (String name : List.of("distilbert-tokcls", "roberta-tokcls")) {
-            try (Weights w = Pretrained.load(Fixture.open(name).dir, new CpuBackend())) {
-                assertEquals(List.of("O", "B-PER", "I-PER", "B-LOC", "I-LOC"), w.encoderInfo.labels(), name + " labels");
-            }
+    void distilbertMaskedLmUntiedUsesItsOwnProjector(@TempDir Path tmp) throws Exception {
+        encoderFixture("distilbert-mlm-untied");
+        Path tied = Fixture.open("distilbert-mlm").dir;                     // saved tied: no vocab_projector.weight
+        Files.copy(tied.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        Files.writeString(tmp.resolve("config.json"), Files.readString(tied.resolve("config.json"))
+                .replace("\"activation\"", "\"tie_word_embeddings\": false, \"activation\""));
+        var e = assertThrows(CheckpointException.class, () -> Pretrained.load(tmp, new CpuBackend()));
+        assertTrue(e.getMessage().contains("vocab_projector.weight"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+
+    /** DistilBertForTokenClassification: the classifier on every row, labels from id2label. */
+    @Test
+    void distilbertTokenClassification() throws Exception { tokenClassification("distilbert-tokcls"); }
+
+    /** RobertaForTokenClassification: the classifier on every row, labels from id2label. */
+    @Test
+    void robertaTokenClassification() throws Exception { tokenClassification("roberta-tokcls"); }
+
+    /** One test per folder: a failure in one family's head never hides the other's. */
+    private static void tokenClassification(String name) throws Exception {
+        encoderFixture(name);
+        try (Weights w = Pretrained.load(Fixture.open(name).dir, new CpuBackend())) {
+            assertEquals(List.of("O", "B-PER", "I-PER", "B-LOC", "I-LOC"), w.encoderInfo.labels(), name + " labels");
         }
     }
 

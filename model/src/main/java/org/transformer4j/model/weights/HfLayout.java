@@ -204,7 +204,8 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
      * DistilBERT (DistilBertModel, …ForMaskedLM, …ForSequenceClassification, …ForTokenClassification):
      * its own names ({@code transformer.layer.i.attention.q_lin}, {@code sa_layer_norm}, {@code ffn.lin1},
      * {@code output_layer_norm}), no token types; heads {@code vocab_transform} + {@code vocab_layer_norm} +
-     * {@code vocab_projector} (tied), {@code pre_classifier} + {@code classifier}, or {@code classifier}.
+     * {@code vocab_projector} (tied unless tie_word_embeddings is false), {@code pre_classifier} + {@code classifier},
+     * or {@code classifier}.
      */
     public static HfLayout distilbert(HfConfig cfg) throws CheckpointException {
         int c = dim(cfg, "dim", -1), l = layers(cfg, "n_layers", -1), nh = dim(cfg, "n_heads", -1);
@@ -222,9 +223,15 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
                     .norm(e + "output_layer_norm", c, true);
         }
         b.linear("vocab_transform", c, c, true).norm("vocab_layer_norm", c, true).req("vocab_projector.bias", v);
-        b.group(Set.of("vocab_transform.weight", "vocab_transform.bias", "vocab_layer_norm.weight", "vocab_layer_norm.bias",
-                "vocab_projector.bias"));
-        b.opt("vocab_projector.weight", v, c);
+        Set<String> mlm = new LinkedHashSet<>(List.of("vocab_transform.weight", "vocab_transform.bias", "vocab_layer_norm.weight",
+                "vocab_layer_norm.bias", "vocab_projector.bias"));
+        if (cfg.bool("tie_word_embeddings", true)) {
+            b.opt("vocab_projector.weight", v, c);                          // the tied copy some checkpoints carry
+        } else {
+            b.req("vocab_projector.weight", v, c);                          // untied: part of the masked-LM head
+            mlm.add("vocab_projector.weight");
+        }
+        b.group(mlm);
         b.linear("pre_classifier", c, c, true);
         b.group(Set.of("pre_classifier.weight", "pre_classifier.bias"));
         classifier(b, cfg, "classifier", c);
