@@ -296,6 +296,8 @@ def build_all(stage):
                                                                     rope_scaling={"rope_type": "linear", "factor": 8.0},
                                                                     layer_types=["sliding_attention", "full_attention",
                                                                                  "sliding_attention"])),
+        # OLMo 2 (2026-12-05): no input norms, output norms, q/k norms over the whole projections
+        ("olmo2", "Olmo2ForCausalLM", "Olmo2Config", dict(tie_word_embeddings=False, rope_theta=500000.0)),
         # SmolLM3 (2026-12-05): layer 1 without RoPE (no_rope_layer_interval 2)
         ("smollm3", "SmolLM3ForCausalLM", "SmolLM3Config", dict(no_rope_layer_interval=2, rope_theta=5000000.0)),
         # Granite (2026-12-05): its four multipliers at Granite 3.x sizes (attention 0.09 for head_dim 32)

@@ -37,6 +37,10 @@ add, and the logits ÷ logits_scaling.
 SmolLM3 (models/smollm3/modular_smollm3.py): Llama's blocks (Qwen2's model) with RoPE only where no_rope_layers[i]
 is 1 (by default every no_rope_layer_interval-th layer, 4, goes without), tied embeddings by default.
 
+OLMo 2 (models/olmo2/modeling_olmo2.py): Llama's projections, q_norm / k_norm RMSNorms over the whole q and k
+projections (num_heads · head_dim, num_key_value_heads · head_dim) before the heads are split, no input norms: each
+sublayer's output is normed (post_attention_layernorm, post_feedforward_layernorm) before its residual add.
+
 Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral and Phi-3 every
 layer when sliding_window is set; Qwen2 / Qwen3 layer i when use_sliding_window and i >= max_window_layers
 (their config drops sliding_window unless use_sliding_window)."""
@@ -97,7 +101,8 @@ def forward(cfg, P, ids, rope_lens=None):
     nkv = cfg.get("num_key_value_heads") or nh
     hd = rope.head_dim(cfg)
     gemma = mt in GEMMAS
-    sandwich = mt in ("gemma2", "gemma3_text")
+    sandwich = mt in ("gemma2", "gemma3_text", "olmo2")
+    olmo2 = mt == "olmo2"
     act = nn.ACT[cfg.get("hidden_activation") or cfg.get("hidden_act", "silu")] if gemma else nn.ACT[cfg.get("hidden_act", "silu")]
     scale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if mt in ("gemma2", "gemma3_text") else hd ** -0.5
     granite = mt == "granite"
@@ -116,7 +121,7 @@ def forward(cfg, P, ids, rope_lens=None):
     rot = {kind: rope.cos_sin(cfg, np.arange(t), rope_lens, layer_type=kind) for kind in kinds}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        x = _norm(cfg, h, P[p + "input_layernorm.weight"])
+        x = h if olmo2 else _norm(cfg, h, P[p + "input_layernorm.weight"])       # OLMo 2: no input norm
         a = p + "self_attn."
         if mt == "phi3":
             qkv = nn.linear(x, P[a + "qkv_proj.weight"])
@@ -125,6 +130,8 @@ def forward(cfg, P, ids, rope_lens=None):
             q = nn.linear(x, P[a + "q_proj.weight"], _b(P, a + "q_proj.bias"))
             k = nn.linear(x, P[a + "k_proj.weight"], _b(P, a + "k_proj.bias"))
             v = nn.linear(x, P[a + "v_proj.weight"], _b(P, a + "v_proj.bias"))
+        if olmo2:                                    # Olmo2Attention: q_norm / k_norm over the whole projection
+            q, k = _norm(cfg, q, P[a + "q_norm.weight"]), _norm(cfg, k, P[a + "k_norm.weight"])
         q, k, v = nn.heads(q, nh, hd), nn.heads(k, nkv, hd), nn.heads(v, nkv, hd)
         if mt in ("qwen3", "gemma3_text"):
             q = _norm(cfg, q, P[a + "q_norm.weight"])
@@ -136,7 +143,7 @@ def forward(cfg, P, ids, rope_lens=None):
         o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
         if sandwich:
             h = h + _norm(cfg, o, P[p + "post_attention_layernorm.weight"])
-            x = _norm(cfg, h, P[p + "pre_feedforward_layernorm.weight"])
+            x = h if olmo2 else _norm(cfg, h, P[p + "pre_feedforward_layernorm.weight"])
         else:
             h = h + o * res                          # GraniteDecoderLayer: residual + out * residual_multiplier
             x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"])

@@ -35,7 +35,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 18_000_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE
+MAX_TOTAL_BYTES = 19_000_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2 (the tree travels to the GPU machine with the bundle: 57 MiB of the 62 allowed on 2026-12-05)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -742,7 +742,8 @@ def draw_llm(d, cfg):
     d.emb("model.embed_tokens.weight", v, c, std)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        d.norm(p + "input_layernorm", c, bias=False, one_plus=gemma)
+        if mt != "olmo2":                                            # OLMo 2 has no input norms
+            d.norm(p + "input_layernorm", c, bias=False, one_plus=gemma)
         a = p + "self_attn."
         if mt == "phi3":
             d.mat(a + "qkv_proj.weight", nh * hd + 2 * nkv * hd, c)
@@ -754,10 +755,15 @@ def draw_llm(d, cfg):
         if mt in ("qwen3", "gemma3_text"):
             d.norm(a + "q_norm", hd, bias=False, one_plus=gemma)
             d.norm(a + "k_norm", hd, bias=False, one_plus=gemma)
+        if mt == "olmo2":                                            # over the whole projections
+            d.norm(a + "q_norm", nh * hd, bias=False)
+            d.norm(a + "k_norm", nkv * hd, bias=False)
         d.norm(p + "post_attention_layernorm", c, bias=False, one_plus=gemma)
         if mt in ("gemma2", "gemma3_text"):
             d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
             d.norm(p + "post_feedforward_layernorm", c, bias=False, one_plus=True)
+        if mt == "olmo2":
+            d.norm(p + "post_feedforward_layernorm", c, bias=False)
         m = p + "mlp."
         if mt == "phi3":
             d.mat(m + "gate_up_proj.weight", 2 * f, c)
@@ -778,6 +784,7 @@ LLM_FOLLOWS = {
     "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
     "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
     "granite": "models/granite/modeling_granite.py: GraniteForCausalLM.forward (embeddings × embedding_multiplier, scaling attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling)",
+    "olmo2": "models/olmo2/modeling_olmo2.py: Olmo2ForCausalLM.forward (no input norms; post_attention_layernorm and post_feedforward_layernorm on the sublayer outputs before their residual adds; q_norm / k_norm over the whole q and k projections)",
     "smollm3": "models/smollm3/modular_smollm3.py: SmolLM3ForCausalLM.forward (Llama's blocks; SmolLM3Attention applies RoPE only where no_rope_layers[layer] is 1)",
     "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
@@ -958,6 +965,13 @@ def make_granite(out):
                                                logits_scaling=0.8, attention_bias=False, mlp_bias=False), 1346,
                     note="Granite 3.x's multipliers at their published sizes (embedding 12, residual 0.22; attention 0.09 "
                          "for head_dim 8 in place of 1/sqrt(8)), logits_scaling 0.8 (÷), untied head")
+
+
+@fixture("olmo2")
+def make_olmo2(out):
+    return make_llm(out, "olmo2", llm_config("olmo2", "Olmo2ForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, rms_norm_eps=1e-6,
+                                             rope_theta=500000.0, attention_bias=False), 1348,
+                    note="GQA 4 over 2 (q_norm 32 wide, k_norm 16 wide), rope_theta 5e5 as OLMo 2 publishes it, untied head")
 
 
 @fixture("smollm3")

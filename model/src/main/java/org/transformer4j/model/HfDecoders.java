@@ -1,5 +1,5 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
-// granite, smollm3) as
+// granite, smollm3, olmo2) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -27,7 +27,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3");
+            "smollm3", "olmo2");
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
@@ -44,6 +44,8 @@ final class HfDecoders {
      * attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling (all 1 by default).
      * SmolLM3 (SmolLM3Config) as Llama with tied embeddings, rope_theta 2e6 and max positions 32768 by default,
      * and no RoPE on the layers whose no_rope_layers entry is 0 (by default every no_rope_layer_interval-th, 4).
+     * OLMo 2 (Olmo2Config) as Llama (rms_norm_eps 1e-5 by default) with q/k norms over the whole projections and
+     * no input norms: each sublayer's output is normed before its residual add.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
@@ -63,7 +65,7 @@ final class HfDecoders {
         }
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
         boolean gemma3 = type.equals("gemma3_text"), gemma2 = type.equals("gemma2");
-        boolean gemma = type.equals("gemma") || gemma2 || gemma3, granite = type.equals("granite");
+        boolean gemma = type.equals("gemma") || gemma2 || gemma3, granite = type.equals("granite"), olmo2 = type.equals("olmo2");
         String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
         TransformerConfig.Activation a = switch (act) {
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
@@ -80,7 +82,7 @@ final class HfDecoders {
             default -> 2048;
         });
         TransformerConfig.Biases biases = switch (type) {
-            case "llama", "granite", "smollm3" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
+            case "llama", "granite", "smollm3", "olmo2" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(true, false, false);
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
@@ -91,9 +93,10 @@ final class HfDecoders {
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(layers)
                 .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
-                        (float) cfg.number("rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6))
+                        (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") ? 1e-5 : 1e-6))
                 .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
-                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3)
+                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3 || olmo2).qkNormWide(olmo2)
+                .inputNorms(!olmo2)
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma || type.equals("smollm3")), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : granite ? (float) cfg.number("embedding_multiplier", 1) : 1f)
                 .residualScale(granite ? (float) cfg.number("residual_multiplier", 1) : 1f)
@@ -104,7 +107,7 @@ final class HfDecoders {
                 // Gemma 3 keeps attn_logit_softcapping in its config but its attention never applies it
                 .softcaps(gemma2 ? softcap(cfg, "attn_logit_softcapping", 50) : 0f,
                         gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : gemma3 ? softcap(cfg, "final_logit_softcapping", 0) : 0f)
-                .sandwichNorms(gemma2 || gemma3)
+                .sandwichNorms(gemma2 || gemma3 || olmo2)
                 .slidingRope(gemma3 ? gemma3Rope(cfg, hd, mpe, "sliding_attention") : null)
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
     }
@@ -281,10 +284,10 @@ final class HfDecoders {
         req.put("model.embed_tokens.weight", new long[] {c.vocabSize(), cw});
         for (int i = 0; i < c.decoderLayers(); i++) {
             String l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
-            req.put(l + "input_layernorm.weight", new long[] {cw});
+            if (c.inputNorms()) req.put(l + "input_layernorm.weight", new long[] {cw});
             req.put(l + "post_attention_layernorm.weight", new long[] {cw});
             if (c.sandwichNorms()) {
-                req.put(l + "pre_feedforward_layernorm.weight", new long[] {cw});
+                if (c.inputNorms()) req.put(l + "pre_feedforward_layernorm.weight", new long[] {cw});
                 req.put(l + "post_feedforward_layernorm.weight", new long[] {cw});
             }
             if (type.equals("phi3")) {
@@ -306,8 +309,8 @@ final class HfDecoders {
             req.put(a + "o_proj.weight", new long[] {cw, q});
             if (c.outBias()) req.put(a + "o_proj.bias", new long[] {cw});
             if (c.qkNorm()) {
-                req.put(a + "q_norm.weight", new long[] {c.headSize()});
-                req.put(a + "k_norm.weight", new long[] {c.headSize()});
+                req.put(a + "q_norm.weight", new long[] {c.qkNormWide() ? q : c.headSize()});
+                req.put(a + "k_norm.weight", new long[] {c.qkNormWide() ? kv : c.headSize()});
             }
             req.put(m + "down_proj.weight", new long[] {cw, f});
             if (c.mlpBias()) req.put(m + "down_proj.bias", new long[] {cw});
@@ -349,10 +352,10 @@ final class HfDecoders {
         put.accept("embeddings.tokens", "model.embed_tokens.weight");
         for (int i = 0; i < c.decoderLayers(); i++) {
             String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
-            put.accept(o + "attn_norm.weight", l + "input_layernorm.weight");
-            if (c.sandwichNorms()) {                  // Gemma 2: post_attention_layernorm norms the attention's output
+            if (c.inputNorms()) put.accept(o + "attn_norm.weight", l + "input_layernorm.weight");
+            if (c.sandwichNorms()) {                  // Gemma 2, OLMo 2: post_attention_layernorm norms the attention's output
                 put.accept(o + "post_attn_norm.weight", l + "post_attention_layernorm.weight");
-                put.accept(o + "mlp_norm.weight", l + "pre_feedforward_layernorm.weight");
+                if (c.inputNorms()) put.accept(o + "mlp_norm.weight", l + "pre_feedforward_layernorm.weight");
                 put.accept(o + "post_mlp_norm.weight", l + "post_feedforward_layernorm.weight");
             } else {
                 put.accept(o + "mlp_norm.weight", l + "post_attention_layernorm.weight");

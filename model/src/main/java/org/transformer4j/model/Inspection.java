@@ -39,7 +39,7 @@ final class Inspection {
                 m.block(s, st.layers().get(i), x, m.new DenseSelf(s, mask, pre, bias, null, null).rotary(m.ropeAt(i, rope), m.config.window(i)), null);
             }
             Weights.Layer l = st.layers().get(layer);
-            Tensor in = m.pre ? m.norm(s, l.attnNorm(), x) : x;
+            Tensor in = m.pre && l.attnNorm() != null ? m.norm(s, l.attnNorm(), x) : x;          // OLMo 2: no input norm
             int nh = m.config.heads(), nkv = m.config.kvHeads(), hsz = m.config.headSize();
             int window = encoder ? 0 : m.config.window(layer);
             boolean local = window > 0 && m.config.slidingRope() != null;                           // Gemma 3's local layers

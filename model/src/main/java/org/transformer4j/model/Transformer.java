@@ -613,7 +613,12 @@ public final class Transformer {
      * rotated in place, or the norm's output).
      */
     Tensor positionHeads(Scratch s, Tensor x, Weights.Norm headNorm, RopeAt rope, boolean local) {
-        if (headNorm != null) {
+        if (headNorm != null && config.qkNormWide()) {             // OLMo 2: one norm over all heads of the row
+            long[] sh = x.shape();
+            Tensor flat = x.view(sh[0], sh[1], sh[2] * sh[3]), y = s.like(flat);
+            backend.norm(NormOp.rms(flat, headNorm.weight(), config.normEps(), y));
+            x = y.view(sh);
+        } else if (headNorm != null) {
             Tensor y = s.like(x);
             backend.norm(NormOp.rms(x, headNorm.weight(), config.normEps(), y));
             x = y;
@@ -653,15 +658,23 @@ public final class Transformer {
     }
 
     /**
-     * Gemma 2's block (Gemma2DecoderLayer): x ← x + N_pa(attn(N_in(x))), then x ← x + N_pf(mlp(N_pre(x))).
+     * Gemma 2's block (Gemma2DecoderLayer): x ← x + N_pa(attn(N_in(x))), then x ← x + N_pf(mlp(N_pre(x))); OLMo 2's
+     * (Olmo2DecoderLayer) the same without N_in and N_pre.
      * Each add runs as a norm's residual (NormOp's h = x + residual, written back to x): the first together
      * with N_pre, the second with a norm of N_pf's output whose own result is not used.
      */
     private void sandwich(Scratch s, Weights.Layer l, Tensor x, Attend self) {
         Tensor a = s.like(x);
-        attention(s, l.self(), norm(s, l.attnNorm(), x), self, null, a);
-        Tensor in = s.like(x);
-        backend.norm(normOp(l.mlpNorm(), norm(s, l.postAttnNorm(), a), in).withResidual(x, x));      // x += N_pa(a); in = N_pre(x)
+        attention(s, l.self(), l.attnNorm() == null ? x : norm(s, l.attnNorm(), x), self, null, a);     // OLMo 2: no input norm
+        Tensor in;
+        if (l.mlpNorm() != null) {
+            in = s.like(x);
+            backend.norm(normOp(l.mlpNorm(), norm(s, l.postAttnNorm(), a), in).withResidual(x, x));  // x += N_pa(a); in = N_pre(x)
+        } else {
+            Tensor unused = s.like(x);
+            backend.norm(normOp(l.postAttnNorm(), norm(s, l.postAttnNorm(), a), unused).withResidual(x, x));  // x += N_pa(a)
+            in = x;
+        }
         Tensor m = s.like(x);
         mlp(s, l.mlp(), in, null, m);
         Tensor unused = s.like(x);

@@ -48,6 +48,9 @@ import java.util.List;
  * @param attentionSoftcap Gemma 2's attn_logit_softcapping: each scaled score z becomes cap · tanh(z / cap)
  *                        before the mask (0: none)
  * @param logitSoftcap    Gemma 2's final_logit_softcapping on the output logits (0: none)
+ * @param qkNormWide      with qkNorm: one RMSNorm over the whole q (NH·HS) and k (NKV·HS) projection instead of one per
+ *                        head (OLMo 2)
+ * @param inputNorms      the sublayers' input norms (false: OLMo 2, whose sandwichNorms' output norms are its only ones)
  * @param nopeLayers      decoder layers without RoPE (SmolLM3's no_rope_layers zeros); empty: every layer rotates
  * @param residualScale   multiplies each sublayer's output before its residual add (Granite's residual_multiplier); 1
  * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
@@ -69,7 +72,7 @@ public record TransformerConfig(
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
-        List<Integer> nopeLayers) {
+        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms) {
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -309,6 +312,8 @@ public record TransformerConfig(
                 && slidingRope.scaling() != Rope.Scaling.LINEAR || slidingRope.rotaryDim() != rope.rotaryDim())) {
             problems.add("slidingRope needs rope, the same rotaryDim, and a table kind (default or linear)");
         }
+        if (qkNormWide && !qkNorm) problems.add("qkNormWide needs qkNorm");
+        if (!inputNorms && !sandwichNorms) problems.add("a model without input norms needs sandwichNorms (its output norms)");
         if (nopeLayers == null) problems.add("nopeLayers is null (empty: every layer rotates)");
         else if (!nopeLayers.isEmpty() && (rope == null || nopeLayers.stream().anyMatch(l -> l == null || l < 0 || l >= decoderLayers))) {
             problems.add("nopeLayers must name decoder layers (0 .. " + (decoderLayers - 1) + ") of a RoPE model, got " + nopeLayers);
@@ -379,6 +384,7 @@ public record TransformerConfig(
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
+        b.qkNormWide = qkNormWide; b.inputNorms = inputNorms;
         return b;
     }
 
@@ -460,6 +466,7 @@ public record TransformerConfig(
         private Rope slidingRope;
         private float residualScale = 1f;
         private List<Integer> nopeLayers = List.of();
+        private boolean qkNormWide, inputNorms = true;
 
         private Builder() {}
 
@@ -524,6 +531,12 @@ public record TransformerConfig(
         /** Granite: each sublayer's output × s before its residual add (the output projections' alpha). */
         public Builder residualScale(float s) { residualScale = s; return this; }
 
+        /** OLMo 2: q/k norms over the whole projections (with {@link #qkNorm}). */
+        public Builder qkNormWide(boolean on) { qkNormWide = on; return this; }
+
+        /** OLMo 2: no input norms (needs {@link #sandwichNorms}: the output norms are the only ones). */
+        public Builder inputNorms(boolean on) { inputNorms = on; return this; }
+
         /** SmolLM3: the decoder layers that apply no RoPE (empty: none). */
         public Builder nopeLayers(List<Integer> layers) { nopeLayers = layers == null ? null : List.copyOf(layers); return this; }
 
@@ -556,7 +569,7 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms);
         }
     }
 }

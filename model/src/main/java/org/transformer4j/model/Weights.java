@@ -622,8 +622,8 @@ public final class Weights implements AutoCloseable {
         Tensor[] kvb = kvp != null ? kvp.biases() : new Tensor[] {qkv.biases()[1], qkv.biases()[2]};
         Tensor o = s.matrix(p + ".o", cw, inner), obias = ob ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null;
         return new Attention(q, qb, kvw[0], kvb[0], kvw[1], kvb[1], o, obias,
-                c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.headSize(), 1f, 0.1f), null) : null,
-                c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.headSize(), 1f, 0.1f), null) : null,
+                c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.qkNormWide() ? inner : c.headSize(), 1f, 0.1f), null) : null,
+                c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.qkNormWide() ? kv : c.headSize(), 1f, 0.1f), null) : null,
                 qkv == null ? null : qkv.fused(), kvp == null ? null : kvp.fused());
     }
 
@@ -633,11 +633,11 @@ public final class Weights implements AutoCloseable {
         boolean b = c.mlpBias();
         for (int i = 0; i < n; i++) {
             String p = name + "." + i;
-            Norm attnNorm = norm(s, c, p + ".attn_norm");
+            Norm attnNorm = c.inputNorms() ? norm(s, c, p + ".attn_norm") : null;
             Attention self = attention(s, c, p + ".self", true);
             Norm crossNorm = cross ? norm(s, c, p + ".cross_norm") : null;
             Attention crossAttn = cross ? attention(s, c, p + ".cross", false) : null;
-            Norm mlpNorm = norm(s, c, p + ".mlp_norm");
+            Norm mlpNorm = c.inputNorms() ? norm(s, c, p + ".mlp_norm") : null;
             // gated: [up ; gate] fused, the gated op's two products from one matrix (T5 v1.1, the Llama family)
             Projection ug = c.gatedMlp()
                     ? s.projection(p + ".mlp.up_gate", new String[] {p + ".mlp.up", p + ".mlp.gate"}, new int[] {f, f}, cw, b, true)

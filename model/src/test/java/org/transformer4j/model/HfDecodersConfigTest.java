@@ -107,6 +107,24 @@ class HfDecodersConfigTest {
         assertEquals(false, llama.sandwichNorms());
     }
 
+    /** OLMo 2: q/k norms over the whole projections, no input norms, output norms; rms_norm_eps 1e-5 by default. */
+    @Test
+    void olmo2Norms() throws Exception {
+        TransformerConfig o = read(base("olmo2", ", \"num_key_value_heads\": 2"));
+        assertTrue(o.qkNorm() && o.qkNormWide() && o.sandwichNorms() && !o.inputNorms());
+        assertEquals(1e-5f, o.normEps());
+        assertEquals(false, o.tiedEmbeddings());
+        org.transformer4j.model.weights.HfLayout layout = HfDecoders.layout(o, "olmo2");
+        assertEquals(java.util.Set.of("model.layers.0.post_attention_layernorm.weight", "model.layers.0.post_feedforward_layernorm.weight"),
+                layout.required().stream().filter(k -> k.startsWith("model.layers.0.") && k.endsWith("layernorm.weight"))
+                        .collect(java.util.stream.Collectors.toSet()));
+        assertEquals(32, layout.shapes().get("model.layers.0.self_attn.k_norm.weight")[0], "NKV · HS = 2 · 16");
+        assertEquals(64, layout.shapes().get("model.layers.0.self_attn.q_norm.weight")[0], "NH · HS = 4 · 16");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TransformerConfig.builder().vocabSize(10).widths(8, 16, 2).decoderLayers(1).inputNorms(false).build());
+        assertTrue(e.getMessage().contains("sandwichNorms"), e.getMessage());
+    }
+
     /** SmolLM3's NoPE layers: the zeros of no_rope_layers, or every no_rope_layer_interval-th layer; its defaults. */
     @Test
     void smollm3NopeLayers() throws Exception {
