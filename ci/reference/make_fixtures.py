@@ -464,31 +464,14 @@ def make_roberta_mlm(out):
 @fixture("distilbert-seqcls")
 def make_distilbert_seqcls(out):
     labels = {0: "negative", 1: "neutral", 2: "positive"}
-    cfg = {"architectures": ["DistilBertForSequenceClassification"], "model_type": "distilbert", "dim": 64, "n_heads": 2,
-           "n_layers": 2, "hidden_dim": 128, "vocab_size": 256, "max_position_embeddings": 64, "activation": "gelu",
-           "sinusoidal_pos_embds": False, "pad_token_id": 0, "dropout": 0.1, "attention_dropout": 0.1,
-           "qa_dropout": 0.1, "seq_classif_dropout": 0.2, "tie_weights_": True, "initializer_range": 0.02,
-           "id2label": {str(k): v for k, v in labels.items()}, "label2id": {v: k for k, v in labels.items()},
-           "torch_dtype": "float32"}
+    cfg = distilbert_config("DistilBertForSequenceClassification", {"id2label": {str(k): v for k, v in labels.items()},
+                                                                    "label2id": {v: k for k, v in labels.items()}})
     d = Draw(1314)
-    c, f, v = 64, 128, 256
-    d.emb("distilbert.embeddings.word_embeddings.weight", v, c)
-    d.emb("distilbert.embeddings.position_embeddings.weight", 64, c)
-    d.norm("distilbert.embeddings.LayerNorm", c)
-    for i in range(2):
-        p = f"distilbert.transformer.layer.{i}."
-        for n in ("q_lin", "k_lin", "v_lin", "out_lin"):
-            d.linear(p + "attention." + n, c, c)
-        d.norm(p + "sa_layer_norm", c)
-        d.linear(p + "ffn.lin1", c, f)
-        d.linear(p + "ffn.lin2", f, c)
-        d.norm(p + "output_layer_norm", c)
+    draw_distilbert_encoder(d, cfg, "distilbert.")
+    c = cfg["dim"]
     d.linear("pre_classifier", c, c)
     d.linear("classifier", c, 3)
-    ids = d.ids(2, 12, v, low=1)
-    mask = np.ones_like(ids)
-    ids[1, 8:] = 0
-    mask[1, 8:] = 0
+    ids, mask = distilbert_inputs(d, cfg["vocab_size"])
     P = d.f64("distilbert.")
     h = bert.distilbert_encode(cfg, P, ids, mask)
     return save(out, "distilbert-seqcls", cfg, d, {"last_hidden_state": h, "logits": bert.distilbert_classification(P, h)},
@@ -612,28 +595,10 @@ def make_roberta_tokcls(out):
 
 @fixture("distilbert")
 def make_distilbert(out):
-    cfg = {"architectures": ["DistilBertModel"], "model_type": "distilbert", "dim": 64, "n_heads": 2, "n_layers": 2,
-           "hidden_dim": 128, "vocab_size": 256, "max_position_embeddings": 64, "activation": "gelu",
-           "sinusoidal_pos_embds": False, "pad_token_id": 0, "dropout": 0.1, "attention_dropout": 0.1,
-           "qa_dropout": 0.1, "seq_classif_dropout": 0.2, "tie_weights_": True, "initializer_range": 0.02,
-           "torch_dtype": "float32"}
+    cfg = distilbert_config("DistilBertModel")
     d = Draw(1312)
-    c, f, v = 64, 128, 256
-    d.emb("embeddings.word_embeddings.weight", v, c)
-    d.emb("embeddings.position_embeddings.weight", 64, c)
-    d.norm("embeddings.LayerNorm", c)
-    for i in range(2):
-        p = f"transformer.layer.{i}."
-        for n in ("q_lin", "k_lin", "v_lin", "out_lin"):
-            d.linear(p + "attention." + n, c, c)
-        d.norm(p + "sa_layer_norm", c)
-        d.linear(p + "ffn.lin1", c, f)
-        d.linear(p + "ffn.lin2", f, c)
-        d.norm(p + "output_layer_norm", c)
-    ids = d.ids(2, 12, v, low=1)
-    mask = np.ones_like(ids)
-    ids[1, 8:] = 0
-    mask[1, 8:] = 0
+    draw_distilbert_encoder(d, cfg, "")
+    ids, mask = distilbert_inputs(d, cfg["vocab_size"])
     h = bert.distilbert_encode(cfg, d.f64(), ids, mask)
     return save(out, "distilbert", cfg, d, {"last_hidden_state": h}, {"input_ids": ids, "attention_mask": mask},
                 "modeling_distilbert.py: DistilBertModel.forward (Embeddings, TransformerBlock, MultiHeadSelfAttention, FFN)")
