@@ -156,7 +156,8 @@ public final class Pretrained {
                 case "bert" -> bertConfig(cfg);
                 case "t5" -> t5Config(cfg);
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3 and gemma folders");
+                        + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text (text-only Gemma 3),"
+                        + " granite, smollm3 and olmo2 folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
             throw cfg.error("config.json describes no valid model: " + e.getMessage());
