@@ -963,6 +963,43 @@ def make_gemma3_text(out):
                          "q/k norms")
 
 
+@fixture("gemma3-multimodal")
+def make_gemma3_multimodal(out):
+    """A Gemma3ForConditionalGeneration folder as google/gemma-3-4b-it publishes it: config.json with text_config
+    (model_type gemma3_text, only the fields that differ from Gemma3TextConfig's defaults plus this tiny model's
+    sizes) and vision_config; the text model's tensors under language_model. (language_model.model.…, the head
+    tied), the vision tower's and projector's beside them. Text-only input runs the text model alone."""
+    text = llm_config("gemma3_text", "Gemma3ForCausalLM", rope_local_base_freq=10000.0, sliding_window_pattern=3,
+                      rope_scaling={"rope_type": "linear", "factor": 8.0}, **GEMMA3)
+    for k in ("architectures", "torch_dtype", "tie_word_embeddings", "use_cache", "initializer_range", "attention_dropout",
+              "bos_token_id", "eos_token_id", "pad_token_id", "hidden_act", "rms_norm_eps", "cache_implementation",
+              "attn_logit_softcapping", "final_logit_softcapping", "attention_bias"):
+        text.pop(k, None)                                            # left to Gemma3TextConfig's defaults
+    cfg = {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3", "text_config": text,
+           "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 16, "image_size": 32, "patch_size": 16,
+                             "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32},
+           "mm_tokens_per_image": 4, "boi_token_index": 100, "eoi_token_index": 101, "image_token_index": 102,
+           "torch_dtype": "float32"}
+    full = dict(text, tie_word_embeddings=True, rms_norm_eps=1e-6)    # what the defaults make of it
+    d = Draw(1349)
+    draw_llm(d, full)
+    d.mat("vision_tower.vision_model.embeddings.patch_embedding.weight", 16, 48)
+    d.mat("multi_modal_projector.mm_input_projection_weight", 16, 32)
+    ids = d.ids(2, 32, full["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = decoders.forward(full, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: decoders.forward(full, P, [toks])[1][0, -1], prompt)
+    return save(out, "gemma3-multimodal", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                LLM_FOLLOWS["gemma3_text"] + "; models/gemma3/modeling_gemma3.py Gemma3ForConditionalGeneration on text-only "
+                "input (the language model alone, its head tied to the token table)",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
+                rename=lambda k: k if k.startswith(("vision_tower.", "multi_modal_projector.")) else "language_model." + k,
+                extra={"sliding_layers": decoders.sliding_layers(full),
+                       "note": "the gemma3-text model inside a multimodal folder: text_config, language_model. prefix, "
+                               "vision tensors to be left alone"})
+
+
 @fixture("gemma3-text-v5")
 def make_gemma3_text_v5(out):
     cfg = llm_config("gemma3_text", "Gemma3ForCausalLM", **dict(GEMMA3, final_logit_softcapping=3.0))

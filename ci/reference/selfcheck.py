@@ -147,8 +147,11 @@ def load(d):
     params, meta = safetensors_np.read(os.path.join(d, "model.safetensors"))
     check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
     check(all(a.dtype == np.float32 for a in params.values()), f"{d}: weights are float32")
+    if cfg["model_type"] == "gemma3":                # Gemma3ForConditionalGeneration: the text model under language_model.
+        cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
+        params = {k: v for k, v in params.items() if k.startswith("language_model.")}
     prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer.",
-              "distilbert": "distilbert."}.get(cfg["model_type"], "")
+              "distilbert": "distilbert.", "gemma3_text": "language_model."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k

@@ -50,8 +50,11 @@ final class HfDecoders {
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
         if (!TYPES.contains(type)) throw cfg.error("model_type '" + type + "' is not one of " + TYPES);
-        int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
-        int nkv = cfg.size("num_key_value_heads", nh), layers = cfg.size("num_hidden_layers");
+        // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
+        boolean g3 = type.equals("gemma3_text");
+        int c = g3 ? cfg.size("hidden_size", 2304) : cfg.size("hidden_size");
+        int nh = g3 ? cfg.size("num_attention_heads", 8) : cfg.size("num_attention_heads");
+        int nkv = cfg.size("num_key_value_heads", g3 ? 4 : nh), layers = g3 ? cfg.size("num_hidden_layers", 26) : cfg.size("num_hidden_layers");
         int hd;
         if (cfg.has("head_dim")) {
             hd = cfg.size("head_dim");
@@ -88,9 +91,9 @@ final class HfDecoders {
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             default -> new TransformerConfig.Biases(false, false, false);
         };
-        int v = cfg.size("vocab_size");
+        int v = g3 ? cfg.size("vocab_size", 262208) : cfg.size("vocab_size");
         int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
-        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("intermediate_size"))
+        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(g3 ? cfg.size("intermediate_size", 9216) : cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(layers)
                 .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
                         (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") ? 1e-5 : 1e-6))
@@ -333,6 +336,44 @@ final class HfDecoders {
             Map<String, Tensor> hf = new HashMap<>();
             for (String k : keys.values()) hf.put(k, ck.tensor(k));
             return weights(c, type, hf, backend, dtype, share);
+        });
+    }
+
+    /** The tensors of a multimodal Gemma 3 folder that the text model does not use (SigLIP tower, projector). */
+    private static final List<String> GEMMA3_VISION = List.of("vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+            "model.multi_modal_projector.");
+
+    /**
+     * The text model of a multimodal Gemma 3 folder (Gemma3ForConditionalGeneration, model_type gemma3): its
+     * text_config (model_type gemma3_text, Gemma3TextConfig's defaults for what it omits) and the language model's
+     * tensors as either transformers layout stores them — language_model.model.… (published checkpoints, 4.x) or
+     * model.language_model.… with a top-level lm_head.weight (5.x) — the vision tower's and projector's left alone
+     * (image inputs are not supported). On text-only input transformers runs exactly this language model.
+     */
+    static Weights loadGemma3Text(HfConfig cfg, Path dir, Backend backend, DType dtype) throws IOException {
+        HfConfig text = cfg.object("text_config");
+        if (text == null) throw cfg.error("a gemma3 folder needs its text_config");
+        if (!text.modelType().equals("gemma3_text")) throw text.error("model_type is '" + text.modelType() + "', expected gemma3_text");
+        TransformerConfig c = config(text);
+        return Pretrained.mapped(dir, (ck, share) -> {
+            boolean v5 = ck.names().stream().anyMatch(k -> k.startsWith("model.language_model."));
+            java.util.function.UnaryOperator<String> stored = name -> name.startsWith("model.")
+                    ? (v5 ? "model.language_model." : "language_model.model.") + name.substring("model.".length())
+                    : v5 ? name : "language_model." + name;                     // lm_head.weight
+            HfLayout ours = layout(c, "gemma3_text");
+            Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+            Map<String, String> canonical = new HashMap<>();
+            for (var e : ours.shapes().entrySet()) {
+                String k = stored.apply(e.getKey());
+                canonical.put(k, e.getKey());
+                (ours.required().contains(e.getKey()) ? req : opt).put(k, e.getValue());
+            }
+            List<String> skip = new ArrayList<>(ours.ignored());
+            for (String k : ck.names()) if (GEMMA3_VISION.stream().anyMatch(k::startsWith)) skip.add(k);
+            Map<String, String> keys = HfLayout.listed("gemma3", req, opt, skip).match(ck, dir);
+            Map<String, Tensor> hf = new HashMap<>();
+            for (var e : keys.entrySet()) hf.put(canonical.get(e.getKey()), ck.tensor(e.getValue()));
+            return weights(c, "gemma3_text", hf, backend, dtype, share);
         });
     }
 

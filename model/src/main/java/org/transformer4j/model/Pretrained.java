@@ -142,11 +142,12 @@ public final class Pretrained {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
-        boolean decoder = HfDecoders.TYPES.contains(type);          // llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text
+        boolean decoder = HfDecoders.TYPES.contains(type) || type.equals("gemma3");   // gemma3: the text model of a multimodal folder
         if (decoder || ENCODERS.contains(type)) {
             try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
                 if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, ck.names());
             }
+            if (type.equals("gemma3")) return HfDecoders.loadGemma3Text(cfg, dir, backend, dtype);
             return decoder ? HfDecoders.load(cfg, dir, backend, dtype) : encoder(dir, cfg, backend, dtype, heads);
         }
         TransformerConfig config;
@@ -156,7 +157,7 @@ public final class Pretrained {
                 case "bert" -> bertConfig(cfg);
                 case "t5" -> t5Config(cfg);
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text (text-only Gemma 3),"
+                        + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3 and olmo2 folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call

@@ -159,14 +159,16 @@ class HfDecodersConfigTest {
         assertTrue(e.getMessage().contains("residualScale"), e.getMessage());
     }
 
-    /** A multimodal Gemma 3 folder (model_type gemma3) is refused with a message that names the text-only kind. */
+    /** A multimodal Gemma 3 folder without its text_config is refused naming the field. */
     @Test
-    void multimodalGemma3IsRefusedNamingTheTextOnlyKind(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    void multimodalGemma3NeedsItsTextConfig(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Files.writeString(dir.resolve("config.json"),
-                "{\"model_type\": \"gemma3\", \"architectures\": [\"Gemma3ForConditionalGeneration\"], \"text_config\": {}}");
+                "{\"model_type\": \"gemma3\", \"architectures\": [\"Gemma3ForConditionalGeneration\"]}");
+        org.transformer4j.model.weights.SafetensorsWriter.write(dir.resolve("model.safetensors"),
+                java.util.Map.of("x", org.transformer4j.runtime.Tensor.ofFloats(new float[] {1f}, 1)), java.util.Map.of("format", "pt"));
         CheckpointException e = assertThrows(CheckpointException.class,
                 () -> Pretrained.load(dir, new org.transformer4j.runtime.CpuBackend()).close());
-        assertTrue(e.getMessage().contains("'gemma3'") && e.getMessage().contains("gemma3_text"), e.getMessage());
+        assertTrue(e.getMessage().contains("text_config"), e.getMessage());
     }
 
     /** Gemma 3 text as gemma-3-1b publishes it (4.x fields) and in 5.x's per-layer-type rope_parameters. */

@@ -42,7 +42,7 @@ class ReferenceFixturesTest {
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1",
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
             "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2",
-            "gemma3-text", "gemma3-text-v5", "granite", "smollm3", "olmo2", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
+            "gemma3-text", "gemma3-text-v5", "gemma3-multimodal", "granite", "smollm3", "olmo2", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied");
 
@@ -244,7 +244,7 @@ class ReferenceFixturesTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
             "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
             "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5",
-            "granite", "smollm3", "olmo2"})
+            "granite", "smollm3", "olmo2", "gemma3-multimodal"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
@@ -261,6 +261,28 @@ class ReferenceFixturesTest {
             } else {
                 f.greedy(new Generator(m));
             }
+        }
+    }
+
+    /**
+     * The multimodal Gemma 3 folder in transformers 5.x's layout (model.language_model.…): the same text model and
+     * logits as the published language_model.model.… layout the fixture stores.
+     */
+    @Test
+    void gemma3MultimodalIn5xLayout(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Fixture f = Fixture.open("gemma3-multimodal");
+        java.nio.file.Files.copy(f.dir.resolve("config.json"), tmp.resolve("config.json"));
+        Map<String, org.transformer4j.runtime.Tensor> renamed = new java.util.LinkedHashMap<>();
+        try (SafetensorsFile file = SafetensorsFile.open(f.dir.resolve("model.safetensors"))) {
+            for (String k : file.names()) {
+                String to = k.startsWith("language_model.model.") ? "model.language_model." + k.substring("language_model.model.".length())
+                        : "model." + k;                                          // model.vision_tower…, model.multi_modal_projector…
+                renamed.put(to, file.tensor(k));
+            }
+            org.transformer4j.model.weights.SafetensorsWriter.write(tmp.resolve("model.safetensors"), renamed, Map.of("format", "pt"));
+        }
+        try (Weights w = Pretrained.load(tmp, new CpuBackend())) {
+            f.near("logits", new Transformer(w, new CpuBackend()).logits(f.ids("input_ids")));
         }
     }
 
