@@ -42,7 +42,7 @@ final class Inspection {
             Tensor in = m.pre && l.attnNorm() != null ? m.norm(s, l.attnNorm(), x) : x;          // OLMo 2: no input norm
             int nh = m.config.heads(), nkv = m.config.kvHeads(), hsz = m.config.headSize();
             int window = encoder ? 0 : m.config.window(layer);
-            boolean local = window > 0 && m.config.slidingRope() != null;                           // Gemma 3's local layers
+            boolean local = m.slidingRope(window);
             float[] q = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().q(), l.self().qb()).view(1, t, nh, hsz),
                     l.self().qNorm(), m.ropeAt(layer, rope), local));                                               // (T, NH·HS)
             float[] k = m.host(s, m.positionHeads(s, m.linear(s, in, l.self().k(), l.self().kb()).view(1, t, nkv, hsz),

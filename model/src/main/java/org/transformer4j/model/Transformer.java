@@ -594,6 +594,9 @@ public final class Transformer {
      */
     record RopeAt(Tensor positions, Tensor seqLens) {}
 
+    /** Whether a layer with this sliding window rotates with the config's slidingRope (Gemma 3's local layers). */
+    boolean slidingRope(int window) { return window > 0 && config.slidingRope() != null; }
+
     /** The RoPE positions decoder layer {@code layer} uses: {@code r}, or null where the layer applies none (SmolLM3's NoPE layers). */
     RopeAt ropeAt(int layer, RopeAt r) { return r != null && config.ropeAt(layer) ? r : null; }
 
@@ -613,15 +616,11 @@ public final class Transformer {
      * rotated in place, or the norm's output).
      */
     Tensor positionHeads(Scratch s, Tensor x, Weights.Norm headNorm, RopeAt rope, boolean local) {
-        if (headNorm != null && config.qkNormWide()) {             // OLMo 2: one norm over all heads of the row
-            long[] sh = x.shape();
-            Tensor flat = x.view(sh[0], sh[1], sh[2] * sh[3]), y = s.like(flat);
-            backend.norm(NormOp.rms(flat, headNorm.weight(), config.normEps(), y));
+        if (headNorm != null) {
+            long[] sh = x.shape();                                  // OLMo 2: one norm over all heads of the row
+            Tensor in = config.qkNormWide() ? x.view(sh[0], sh[1], sh[2] * sh[3]) : x, y = s.like(in);
+            backend.norm(NormOp.rms(in, headNorm.weight(), config.normEps(), y));
             x = y.view(sh);
-        } else if (headNorm != null) {
-            Tensor y = s.like(x);
-            backend.norm(NormOp.rms(x, headNorm.weight(), config.normEps(), y));
-            x = y;
         }
         if (rope == null) return x;
         TransformerConfig.Rope r = local ? config.slidingRope() : config.rope();
@@ -671,14 +670,17 @@ public final class Transformer {
             in = s.like(x);
             backend.norm(normOp(l.mlpNorm(), norm(s, l.postAttnNorm(), a), in).withResidual(x, x));  // x += N_pa(a); in = N_pre(x)
         } else {
-            Tensor unused = s.like(x);
-            backend.norm(normOp(l.postAttnNorm(), norm(s, l.postAttnNorm(), a), unused).withResidual(x, x));  // x += N_pa(a)
+            addNormed(s, l.postAttnNorm(), a, x);
             in = x;
         }
         Tensor m = s.like(x);
         mlp(s, l.mlp(), in, null, m);
-        Tensor unused = s.like(x);
-        backend.norm(normOp(l.postMlpNorm(), norm(s, l.postMlpNorm(), m), unused).withResidual(x, x));  // x += N_pf(m)
+        addNormed(s, l.postMlpNorm(), m, x);
+    }
+
+    /** x ← x + N(y), the add as a norm's residual (NormOp's h = x + residual, written to x; its own output unused). */
+    private void addNormed(Scratch s, Weights.Norm n, Tensor y, Tensor x) {
+        backend.norm(normOp(n, norm(s, n, y), s.like(x)).withResidual(x, x));
     }
 
     /** Pre-LN: x = x + f(norm(x)); post-LN: x = norm(x + f(x)). */
@@ -697,7 +699,7 @@ public final class Transformer {
         long b = in.shape(0), t = in.shape(1);
         Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
                 : new Tensor[] {linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize()), null, null};
-        boolean local = how.window() > 0 && config.slidingRope() != null;                      // Gemma 3's local layers
+        boolean local = slidingRope(how.window());
         Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                      // (B, T, NH, HS)
         Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
         Tensor ctx = how.attend(q, k, qkv[2]);                                                  // (B, T, NH, HS)
