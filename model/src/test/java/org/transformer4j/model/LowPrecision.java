@@ -107,6 +107,10 @@ final class LowPrecision {
             };
         }
         @Override public void gemm(GemmOp op) { cpu.gemm(op); round(op.c()); }
+        @Override public void moeRoute(org.transformer4j.runtime.MoeRouteOp op) { cpu.moeRoute(op); round(op.out().weights()); }   // transformers casts routing weights to the model dtype
+        @Override public void gatherRows(org.transformer4j.runtime.GatherRowsOp op) { cpu.gatherRows(op); }
+        @Override public void groupedLinear(org.transformer4j.runtime.GroupedLinearOp op) { cpu.groupedLinear(op); round(op.out()); }
+        @Override public void moeCombine(org.transformer4j.runtime.MoeCombineOp op) { cpu.moeCombine(op); round(op.out()); }
 
         @Override
         public void norm(NormOp op) {

@@ -103,6 +103,18 @@ public interface Backend extends AutoCloseable {
     /** Soft-capping in place, x ← cap · tanh(x / cap) (Gemma 2's final logits; see {@link SoftcapOp}). */
     void softcap(SoftcapOp op);
 
+    /** A mixture-of-experts router: top-k experts and weights per token, and the choices sorted by expert ({@link MoeRouteOp}). */
+    void moeRoute(MoeRouteOp op);
+
+    /** out[r] = x[rows[r]] ({@link GatherRowsOp}). */
+    void gatherRows(GatherRowsOp op);
+
+    /** A projection per group of rows with the group's own weights; group sizes on the device ({@link GroupedLinearOp}). */
+    void groupedLinear(GroupedLinearOp op);
+
+    /** Each token's weighted sum of its experts' outputs (+ shared expert) (+ residual) ({@link MoeCombineOp}). */
+    void moeCombine(MoeCombineOp op);
+
     /** Waits until all queued work of this backend is done. */
     void synchronize();
 

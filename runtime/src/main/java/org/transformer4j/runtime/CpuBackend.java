@@ -10,6 +10,7 @@ import org.transformer4j.runtime.cpu.CpuAttention;
 import org.transformer4j.runtime.cpu.CpuGemm;
 import org.transformer4j.runtime.cpu.CpuKernels;
 import org.transformer4j.runtime.cpu.CpuLinear;
+import org.transformer4j.runtime.cpu.CpuMoe;
 import org.transformer4j.runtime.cpu.CpuNorm;
 import org.transformer4j.runtime.cpu.CpuRope;
 import org.transformer4j.runtime.cpu.FloatArrays;
@@ -487,6 +488,104 @@ public final class CpuBackend implements Backend {
     }
 
     /** How storing a value in {@code dtype} rounds it (null for fp32). */
+    @Override
+    public void moeRoute(MoeRouteOp op) {
+        if (recorded(op::validate, () -> moeRoute(op))) return;
+        MoeRouteOp.Shape s = op.validate();
+        requireHost("logits", op.logits());
+        int t = Math.toIntExact(s.tokens()), e = s.experts(), k = op.topK();
+        float[] logits = op.logits().toFloatArray();                       // (T, E) dense copy
+        int[] ids = new int[t * k];
+        float[] weights = new float[t * k];
+        float[] p = new float[e];
+        for (int r = 0; r < t; r++) {
+            CpuMoe.topK(logits, r * e, e, k, op.renormalize(), p, ids, weights, r * k);
+        }
+        int[] offsets = new int[e + 1];
+        int[] sorted = new int[t * k];
+        int[] slots = new int[t * k];
+        CpuMoe.sortByExpert(ids, t, k, e, offsets, sorted, slots);
+        MoeRouting out = op.out();
+        hostInts(out.ids(), ids);
+        out.weights().copyFrom(weights);
+        hostInts(out.offsets(), offsets);
+        hostInts(out.sortedTokens(), sorted);
+        hostInts(out.slots(), slots);
+    }
+
+    private static void hostInts(Tensor dst, int[] v) {
+        requireHost("routing output", dst);
+        dst.hostSegment().copyFrom(java.lang.foreign.MemorySegment.ofArray(v));
+    }
+
+    @Override
+    public void gatherRows(GatherRowsOp op) {
+        if (recorded(op::validate, () -> gatherRows(op))) return;
+        GatherRowsOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        int[] rows = op.rows().toIntArray();
+        for (int r = 0; r < rows.length; r++) {
+            if (rows[r] < 0 || rows[r] >= s.xRows()) {
+                throw new IllegalArgumentException("rows[" + r + "] = " + rows[r] + " is outside x's rows [0, " + s.xRows() + ")");
+            }
+        }
+        for (int r = 0; r < rows.length; r++) op.out().slice(0, r, r + 1).copyFrom(row(op.x(), rows[r]));
+    }
+
+    @Override
+    public void groupedLinear(GroupedLinearOp op) {
+        if (recorded(op::validate, () -> groupedLinear(op))) return;
+        GroupedLinearOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        int[] offsets = op.offsets().toIntArray();
+        CpuMoe.checkOffsets(offsets, s.rows());
+        for (int g = 0; g < s.groups(); g++) {
+            int from = offsets[g], to = offsets[g + 1];
+            if (from == to) continue;
+            LinearOp one = LinearOp.of(op.x().slice(0, from, to), op.w().select(0, g), op.out().slice(0, from, to))
+                    .transW(op.transW()).activation(op.activation()).alpha(op.alpha());
+            if (op.wGate() != null) one = one.gate(op.wGate().select(0, g), null);
+            CpuLinear.linear(one, one.validate());
+        }
+    }
+
+    @Override
+    public void moeCombine(MoeCombineOp op) {
+        if (recorded(op::validate, () -> moeCombine(op))) return;
+        MoeCombineOp.Shape s = op.validate();
+        requireHost("y", op.y());
+        int t = Math.toIntExact(s.tokens()), c = Math.toIntExact(s.cols()), k = s.topK();
+        int[] slots = op.slots().toIntArray();
+        float[] w = op.weights().toFloatArray();
+        float[] out = new float[Math.multiplyExact(t, c)];
+        float[] res = op.residual() == null ? null : op.residual().toFloatArray();
+        float[] shared = op.shared() == null ? null : op.shared().toFloatArray();
+        float[] gate = op.sharedGate() == null ? null : op.sharedGate().toFloatArray();
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j < k; j++) {
+                int slot = slots[i * k + j];
+                if (slot < 0 || slot >= s.slotRows()) {
+                    throw new IllegalArgumentException("slots[" + i + ", " + j + "] = " + slot + " is outside y's rows [0, " + s.slotRows() + ")");
+                }
+            }
+        }
+        float[] yr = new float[c];
+        for (int i = 0; i < t; i++) {
+            int o = i * c;
+            for (int j = 0; j < k; j++) {
+                op.y().slice(0, slots[i * k + j], slots[i * k + j] + 1).toFloatArray(yr);
+                float wj = w[i * k + j];
+                for (int x = 0; x < c; x++) out[o + x] += wj * yr[x];
+            }
+            if (shared != null) {
+                float g = gate == null ? 1f : (float) (1 / (1 + Math.exp(-gate[i])));
+                for (int x = 0; x < c; x++) out[o + x] += g * shared[o + x];
+            }
+            if (res != null) for (int x = 0; x < c; x++) out[o + x] += res[o + x];
+        }
+        op.out().copyFrom(out);
+    }
+
     public static CpuKernels.FloatUnaryOperator rounding(DType dtype) {
         return switch (dtype) {
             case F16 -> Half::roundToF16;

@@ -590,6 +590,22 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void moeRoute(org.transformer4j.runtime.MoeRouteOp op) { unsupportedYet("moeRoute"); }
+
+    @Override
+    public void gatherRows(org.transformer4j.runtime.GatherRowsOp op) { unsupportedYet("gatherRows"); }
+
+    @Override
+    public void groupedLinear(org.transformer4j.runtime.GroupedLinearOp op) { unsupportedYet("groupedLinear"); }
+
+    @Override
+    public void moeCombine(org.transformer4j.runtime.MoeCombineOp op) { unsupportedYet("moeCombine"); }
+
+    private static void unsupportedYet(String what) {
+        throw new UnsupportedOperationException(what + " has no CUDA kernel in this build (ABI 9's MoE kernels); use the CPU backend");
+    }
+
+    @Override
     public void rope(RopeOp op) {
         try (var use = gate.op()) {
             checkOpen();

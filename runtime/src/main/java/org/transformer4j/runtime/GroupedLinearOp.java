@@ -1,0 +1,89 @@
+// GroupedLinearOp — one projection per group of rows, each group with its own weights: the experts of a
+// mixture of experts, after their tokens were gathered expert by expert. Group sizes live on the device.
+package org.transformer4j.runtime;
+
+/**
+ * Arguments of {@link Backend#groupedLinear}:
+ * <pre>
+ *   x        (R, K)               rows of all groups, group g's at offsets[g] .. offsets[g+1]-1
+ *   w        (G, N, K) when transW (Hugging Face's per-expert nn.Linear stacked), else (G, K, N)
+ *   wGate    like w (same strides), or null: gated, act(x·W[g]) ⊙ (x·W_gate[g])
+ *   offsets  I32 (G + 1), read when the op runs: 0 = offsets[0] ≤ … ≤ offsets[G] ≤ R
+ *   out      (R, N); rows past offsets[G] are left alone
+ * </pre>
+ * Out row r of group g = act(alpha·x[r]·W[g]) [⊙ alpha·x[r]·W_gate[g]], fp32 accumulation, one rounding.
+ * No bias, no residual (no MoE family here has them). W and W_gate may be views of one fused
+ * (G, 2N, K) tensor (transformers 5.x's {@code gate_up_proj}). On CUDA the group sizes stay on the
+ * device: R is a capacity (T·k for a router's output), and blocks past a group's rows exit.
+ */
+public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
+                              Tensor offsets, Tensor out) {
+
+    public static GroupedLinearOp of(Tensor x, Tensor w, Tensor offsets, Tensor out) {
+        return new GroupedLinearOp(x, w, false, null, Activation.NONE, 1f, offsets, out);
+    }
+
+    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out); }
+
+    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out); }
+
+    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out); }
+
+    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out); }
+
+    /** Sizes and strides in elements: groups G, rows R (capacity), N, K; W's group and row strides. */
+    public record Shape(int groups, int rows, int n, int k, long xRowStride, long wGroupStride, long wRowStride, long outRowStride) {}
+
+    public Shape validate() {
+        Checks.open("x", x);
+        Checks.open("w", w);
+        Checks.open("offsets", offsets);
+        Checks.open("out", out);
+        if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
+        if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
+        Checks.floating("x", x);
+        Checks.sameDType("x", x, "w", w);
+        Checks.sameDType("x", x, "out", out);
+        Checks.sameDevice("x", x, "w", w);
+        Checks.sameDevice("x", x, "out", out);
+        Checks.sameDevice("x", x, "offsets", offsets);
+        if (x.rank() != 2) throw new IllegalArgumentException("x must be (R, K), got " + x.shapeString());
+        if (w.rank() != 3) throw new IllegalArgumentException("w must be (G, N, K) or (G, K, N), got " + w.shapeString());
+        long g = w.shape(0);
+        long k = x.shape(1);
+        long wk = transW ? w.shape(2) : w.shape(1);
+        long n = transW ? w.shape(1) : w.shape(2);
+        if (g < 1) throw new IllegalArgumentException("w has no groups: " + w.shapeString());
+        if (wk != k) {
+            throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but w " + w.shapeString()
+                    + (transW ? " (stored (G, N, K))" : " (stored (G, K, N))") + " has K=" + wk);
+        }
+        if (out.rank() != 2 || out.shape(0) != x.shape(0) || out.shape(1) != n) {
+            throw new IllegalArgumentException("out must be (" + x.shape(0) + ", " + n + "), got " + out.shapeString());
+        }
+        if (offsets.dtype() != DType.I32 || offsets.rank() != 1 || offsets.shape(0) != g + 1 || !offsets.isContiguous()) {
+            throw new IllegalArgumentException("offsets must be a contiguous I32 (" + (g + 1) + ") for w's " + g + " groups, got " + offsets);
+        }
+        Checks.lastDimContiguous("w", w);
+        long inner = w.shape(2);
+        long ws = w.shape(1) > 1 ? w.stride(1) : inner;
+        long gs = w.stride(0);
+        if (ws < inner || (g > 1 && gs < ws * w.shape(1))) throw new IllegalArgumentException("w's rows or groups overlap: " + w);
+        if (wGate != null) {
+            Checks.open("wGate", wGate);
+            Checks.sameDType("w", w, "wGate", wGate);
+            Checks.sameDevice("w", w, "wGate", wGate);
+            Checks.sameShape("w", w, "wGate", wGate);
+            Checks.lastDimContiguous("wGate", wGate);
+            long gws = wGate.shape(1) > 1 ? wGate.stride(1) : inner;
+            if (gws != ws || (g > 1 && wGate.stride(0) != gs)) {
+                throw new IllegalArgumentException("wGate " + wGate + " must have w's strides (" + gs + ", " + ws + ")");
+            }
+        }
+        long limit = Integer.MAX_VALUE;
+        if (x.shape(0) > limit || n > limit || k > limit || g > limit) {
+            throw new IllegalArgumentException("grouped linear sizes exceed 2^31-1: R=" + x.shape(0) + " N=" + n + " K=" + k);
+        }
+        return new Shape((int) g, (int) x.shape(0), (int) n, (int) k, Checks.rowStride("x", x), gs, ws, Checks.rowStride("out", out));
+    }
+}
