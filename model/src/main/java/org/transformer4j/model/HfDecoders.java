@@ -1,5 +1,5 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
-// granite, smollm3, olmo2) as
+// granite, smollm3, olmo2; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -27,7 +27,18 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo2");
+            "smollm3", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
+
+    /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
+    static String denseFamily(String type) {
+        return switch (type) {
+            case "mixtral" -> "mistral";
+            case "qwen2_moe" -> "qwen2";
+            case "qwen3_moe" -> "qwen3";
+            case "olmoe" -> "llama";
+            default -> type;
+        };
+    }
 
     /**
      * config.json → TransformerConfig, with transformers' defaults for absent fields (LlamaConfig,
@@ -48,8 +59,10 @@ final class HfDecoders {
      * no input norms: each sublayer's output is normed before its residual add.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
-        String type = cfg.modelType();
-        if (!TYPES.contains(type)) throw cfg.error("model_type '" + type + "' is not one of " + TYPES);
+        String modelType = cfg.modelType();
+        if (!TYPES.contains(modelType)) throw cfg.error("model_type '" + modelType + "' is not one of " + TYPES);
+        String type = denseFamily(modelType);
+        boolean olmoe = modelType.equals("olmoe");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
         boolean g3 = type.equals("gemma3_text");
         int c = g3 ? cfg.size("hidden_size", 2304) : cfg.size("hidden_size");
@@ -58,8 +71,8 @@ final class HfDecoders {
         int hd;
         if (cfg.has("head_dim")) {
             hd = cfg.size("head_dim");
-        } else if (type.equals("qwen3")) {
-            hd = 128;                                                     // Qwen3Config(head_dim=128)
+        } else if (modelType.equals("qwen3")) {
+            hd = 128;                                                     // Qwen3Config(head_dim=128); Qwen3MoeConfig has none
         } else if (type.equals("gemma") || type.equals("gemma2") || type.equals("gemma3_text")) {
             hd = 256;                                                     // GemmaConfig / Gemma2Config(head_dim=256)
         } else {
@@ -80,6 +93,7 @@ final class HfDecoders {
             case "mistral" -> 4096 * 32;
             case "qwen2", "qwen3", "smollm3" -> 32768;
             case "phi3" -> 4096;
+            case "llama" -> olmoe ? 4096 : 2048;                          // OlmoeConfig(max_position_embeddings=4096)
             case "gemma", "gemma2" -> 8192;
             case "gemma3_text" -> 131072;
             default -> 2048;
@@ -87,7 +101,7 @@ final class HfDecoders {
         TransformerConfig.Biases biases = switch (type) {
             case "llama", "granite", "smollm3", "olmo2" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
-            case "qwen2" -> new TransformerConfig.Biases(true, false, false);
+            case "qwen2" -> new TransformerConfig.Biases(cfg.bool("qkv_bias", true), false, false);
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             default -> new TransformerConfig.Biases(false, false, false);
         };
@@ -96,9 +110,9 @@ final class HfDecoders {
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(g3 ? cfg.size("intermediate_size", 9216) : cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(layers)
                 .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
-                        (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") ? 1e-5 : 1e-6))
-                .activation(a, true).rope(rope(cfg, type, hd, mpe)).maxPositions(mpe)
-                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3 || olmo2).qkNormWide(olmo2)
+                        (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") || olmoe || modelType.equals("mixtral") ? 1e-5 : 1e-6))
+                .activation(a, true).rope(rope(cfg, modelType, hd, mpe)).maxPositions(mpe)
+                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3 || olmo2 || olmoe).qkNormWide(olmo2 || olmoe)
                 .inputNorms(!olmo2)
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma || type.equals("smollm3")), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : granite ? (float) cfg.number("embedding_multiplier", 1) : 1f)
@@ -112,7 +126,45 @@ final class HfDecoders {
                         gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : gemma3 ? softcap(cfg, "final_logit_softcapping", 0) : 0f)
                 .sandwichNorms(gemma2 || gemma3 || olmo2)
                 .slidingRope(gemma3 ? gemma3Rope(cfg, hd, mpe, "sliding_attention") : null)
+                .moe(moe(cfg, modelType, layers))
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
+    }
+
+    /**
+     * The mixture of experts of a MoE family, with its config class's defaults (MixtralConfig, Qwen2MoeConfig,
+     * Qwen3MoeConfig, OlmoeConfig); null for the dense families. Mixtral always renormalizes the top-k weights
+     * (MixtralSparseMoeBlock), the others when norm_topk_prob (default false). Qwen-MoE layer i is sparse unless it is in
+     * mlp_only_layers or (i + 1) % decoder_sparse_step != 0 (Qwen2MoeDecoderLayer); Qwen2-MoE adds a shared expert of
+     * shared_expert_intermediate_size gated by sigmoid(shared_expert_gate(x)).
+     */
+    static TransformerConfig.Moe moe(HfConfig cfg, String modelType, int layers) throws CheckpointException {
+        return switch (modelType) {
+            case "mixtral" -> new TransformerConfig.Moe(cfg.size("num_local_experts", 8), cfg.size("num_experts_per_tok", 2), true,
+                    cfg.size("intermediate_size"), 0, false, List.of());
+            case "olmoe" -> {
+                if (cfg.has("clip_qkv")) throw cfg.error("clip_qkv is not supported (OLMoE folders published set it to null)");
+                yield new TransformerConfig.Moe(cfg.size("num_experts", 64), cfg.size("num_experts_per_tok", 8),
+                        cfg.bool("norm_topk_prob", false), cfg.size("intermediate_size"), 0, false, List.of());
+            }
+            case "qwen2_moe", "qwen3_moe" -> {
+                boolean q2 = modelType.equals("qwen2_moe");
+                if (cfg.bool("use_sliding_window", false)) throw cfg.error("use_sliding_window is not supported for " + modelType);
+                int experts = cfg.size("num_experts", q2 ? 60 : 128);
+                int step = cfg.size("decoder_sparse_step", 1);
+                double[] only = cfg.numbers("mlp_only_layers");
+                List<Integer> dense = new ArrayList<>();
+                for (int i = 0; i < layers; i++) {
+                    boolean listed = false;
+                    if (only != null) for (double d : only) listed |= d == i;
+                    if (listed || experts == 0 || (i + 1) % step != 0) dense.add(i);
+                }
+                if (dense.size() == layers) yield null;                   // no sparse layer: a dense model
+                int shared = q2 ? cfg.size("shared_expert_intermediate_size", 5632) : 0;
+                yield new TransformerConfig.Moe(Math.max(experts, 1), cfg.size("num_experts_per_tok", q2 ? 4 : 8), cfg.bool("norm_topk_prob", false),
+                        cfg.size("moe_intermediate_size", q2 ? 1408 : 768), shared, shared > 0, dense);
+            }
+            default -> null;
+        };
     }
 
     private static int valid(int id, int vocab) { return id < vocab ? id : -1; }
@@ -153,7 +205,11 @@ final class HfDecoders {
     static Rope rope(HfConfig cfg, String type, int hd, int mpe) throws CheckpointException {
         if (type.equals("gemma3_text")) return gemma3Rope(cfg, hd, mpe, "full_attention");
         HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
-        double dflt = type.equals("smollm3") ? 2e6 : 10000;                       // SmolLM3Config(rope_theta=2e6)
+        double dflt = switch (type) {
+            case "smollm3" -> 2e6;                                                 // SmolLM3Config(rope_theta=2e6)
+            case "mixtral" -> 1e6;                                                 // MixtralConfig(rope_theta=1e6)
+            default -> 10000;
+        };
         double theta = cfg.has("rope_parameters") ? p.number("rope_theta", dflt) : cfg.number("rope_theta", dflt);
         double partial = cfg.number("partial_rotary_factor", p == null ? 1.0 : p.number("partial_rotary_factor", 1.0));
         return ropeOf(cfg, p, theta, (int) (hd * partial), mpe);
@@ -281,7 +337,15 @@ final class HfDecoders {
     }
 
     /** The checkpoint's names and shapes for {@code c} (ForCausalLM state_dict names). */
-    static HfLayout layout(TransformerConfig c, String type) {
+    static HfLayout layout(TransformerConfig c, String type) { return layout(c, type, false); }
+
+    /**
+     * As above; {@code fusedExperts}: a MoE folder in transformers 5.x's layout, each layer's experts stacked as
+     * mlp.experts.gate_up_proj (E, 2F, C), [gate ; up] per expert, and mlp.experts.down_proj (E, C, F)
+     * (conversion_mapping.py; Mixtral's block_sparse_moe renamed mlp there); else the per-expert tensors that
+     * published folders carry.
+     */
+    static HfLayout layout(TransformerConfig c, String type, boolean fusedExperts) {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         long cw = c.modelWidth(), q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
         req.put("model.embed_tokens.weight", new long[] {c.vocabSize(), cw});
@@ -302,25 +366,79 @@ final class HfDecoders {
                     req.put(a + p[0] + ".weight", new long[] {n, cw});
                     if (c.qkvBias()) req.put(a + p[0] + ".bias", new long[] {n});
                 }
-                req.put(m + "gate_proj.weight", new long[] {f, cw});
-                req.put(m + "up_proj.weight", new long[] {f, cw});
-                if (c.mlpBias()) {
-                    req.put(m + "gate_proj.bias", new long[] {f});
-                    req.put(m + "up_proj.bias", new long[] {f});
+                if (!c.moeAt(i)) {
+                    req.put(m + "gate_proj.weight", new long[] {f, cw});
+                    req.put(m + "up_proj.weight", new long[] {f, cw});
+                    if (c.mlpBias()) {
+                        req.put(m + "gate_proj.bias", new long[] {f});
+                        req.put(m + "up_proj.bias", new long[] {f});
+                    }
                 }
             }
+            if (c.moeAt(i)) experts(req, c, l, type, fusedExperts);
             req.put(a + "o_proj.weight", new long[] {cw, q});
             if (c.outBias()) req.put(a + "o_proj.bias", new long[] {cw});
             if (c.qkNorm()) {
                 req.put(a + "q_norm.weight", new long[] {c.qkNormWide() ? q : c.headSize()});
                 req.put(a + "k_norm.weight", new long[] {c.qkNormWide() ? kv : c.headSize()});
             }
-            req.put(m + "down_proj.weight", new long[] {cw, f});
-            if (c.mlpBias()) req.put(m + "down_proj.bias", new long[] {cw});
+            if (!c.moeAt(i)) {
+                req.put(m + "down_proj.weight", new long[] {cw, f});
+                if (c.mlpBias()) req.put(m + "down_proj.bias", new long[] {cw});
+            }
         }
         req.put("model.norm.weight", new long[] {cw});
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
         return HfLayout.listed(type, req, opt, List.of(".rotary_emb.inv_freq"));
+    }
+
+    /** Layer l's expert keys: {@link #moeKeys} with their shapes. */
+    private static void experts(Map<String, long[]> req, TransformerConfig c, String l, String type, boolean fused) {
+        TransformerConfig.Moe moe = c.moe();
+        long cw = c.modelWidth(), e = moe.experts(), f = moe.expertWidth();
+        MoeKeys k = moeKeys(l, type, fused);
+        req.put(k.router(), new long[] {e, cw});
+        if (fused) {
+            req.put(k.gateUp(), new long[] {e, 2 * f, cw});
+            req.put(k.down(), new long[] {e, cw, f});
+        } else {
+            for (int x = 0; x < e; x++) {
+                req.put(k.expert(x, 0), new long[] {f, cw});
+                req.put(k.expert(x, 1), new long[] {f, cw});
+                req.put(k.expert(x, 2), new long[] {cw, f});
+            }
+        }
+        if (moe.sharedWidth() > 0) {
+            long sf = moe.sharedWidth();
+            String sh = l + "mlp.shared_expert.";
+            req.put(sh + "gate_proj.weight", new long[] {sf, cw});
+            req.put(sh + "up_proj.weight", new long[] {sf, cw});
+            req.put(sh + "down_proj.weight", new long[] {cw, sf});
+            if (moe.sharedGate()) req.put(l + "mlp.shared_expert_gate.weight", new long[] {1, cw});
+        }
+    }
+
+    /**
+     * A MoE layer's tensor names: the router, and either the per-expert projections (Mixtral 4.x:
+     * block_sparse_moe.experts.e.w1 / w3 / w2; the Qwen-MoE and OLMoE families: mlp.experts.e.gate_proj / up_proj /
+     * down_proj) or 5.x's stacked gate_up_proj and down_proj (under mlp. for every family).
+     */
+    record MoeKeys(String router, String gateUp, String down, String expertPrefix, String[] expertNames) {
+        /** Expert x's projection p: 0 the activated one (w1 / gate_proj), 1 the multiplied one (w3 / up_proj), 2 down. */
+        String expert(int x, int p) { return expertPrefix + x + "." + expertNames[p] + ".weight"; }
+    }
+
+    static MoeKeys moeKeys(String l, String type, boolean fused) {
+        boolean mixtral = type.equals("mixtral");
+        String router = (mixtral && !fused ? l + "block_sparse_moe." : l + "mlp.") + "gate.weight";
+        return new MoeKeys(router, l + "mlp.experts.gate_up_proj", l + "mlp.experts.down_proj",
+                mixtral ? l + "block_sparse_moe.experts." : l + "mlp.experts.",
+                mixtral ? new String[] {"w1", "w3", "w2"} : new String[] {"gate_proj", "up_proj", "down_proj"});
+    }
+
+    /** Whether a MoE checkpoint holds transformers 5.x's stacked experts (any layer's mlp.experts.gate_up_proj). */
+    static boolean fusedExperts(java.util.Collection<String> names) {
+        return names.stream().anyMatch(k -> k.endsWith(".mlp.experts.gate_up_proj"));
     }
 
     /**
@@ -332,7 +450,7 @@ final class HfDecoders {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
-            Map<String, String> keys = layout(c, type).match(ck, dir);
+            Map<String, String> keys = layout(c, type, c.moe() != null && fusedExperts(ck.names())).match(ck, dir);
             Map<String, Tensor> hf = new HashMap<>();
             for (String k : keys.values()) hf.put(k, ck.tensor(k));
             return weights(c, type, hf, backend, dtype, share);
@@ -425,6 +543,7 @@ final class HfDecoders {
             put.accept(o + "self.k_norm.weight", a + "k_norm.weight");
             put.accept(o + "mlp.down", m + "down_proj.weight");
             put.accept(o + "mlp.down.bias", m + "down_proj.bias");
+            if (c.moeAt(i)) expertParts(hf, c, type, o + "moe.", l, put);
         }
         put.accept("decoder.final_norm.weight", "model.norm.weight");
         put.accept("lm_head", "lm_head.weight");
@@ -445,6 +564,44 @@ final class HfDecoders {
         } finally {
             folded.forEach(Tensor::close);
         }
+    }
+
+    /**
+     * Our MoE names ← the checkpoint's: moe.router ← the router; per expert moe.expert.x.up ← w1 / gate_proj (the
+     * activated branch), .gate ← w3 / up_proj, .down ← w2 / down_proj; or, stacked (5.x), moe.up_gate ← gate_up_proj
+     * (each expert's [gate ; up], our [up ; gate]) and moe.down ← down_proj, offered as (E·2F, C) and (E·C, F) views;
+     * Qwen2-MoE's shared expert as a dense MLP under moe.shared and its gate as moe.shared_gate.
+     */
+    private static void expertParts(Map<String, Tensor> hf, TransformerConfig c, String type, String o, String l,
+                                    java.util.function.BiConsumer<String, String> put) {
+        TransformerConfig.Moe moe = c.moe();
+        boolean fused = fusedExperts(hf.keySet());
+        MoeKeys k = moeKeys(l, type, fused);
+        put.accept(o + "router", k.router());
+        if (fused) {
+            long e = moe.experts(), f = moe.expertWidth(), cw = c.modelWidth();
+            flatten(hf, k.gateUp(), e * 2 * f, cw);
+            flatten(hf, k.down(), e * cw, f);
+            put.accept(o + "up_gate", k.gateUp());
+            put.accept(o + "down", k.down());
+        } else {
+            for (int x = 0; x < moe.experts(); x++) {
+                put.accept(o + "expert." + x + ".up", k.expert(x, 0));
+                put.accept(o + "expert." + x + ".gate", k.expert(x, 1));
+                put.accept(o + "expert." + x + ".down", k.expert(x, 2));
+            }
+        }
+        String sh = l + "mlp.shared_expert.";
+        put.accept(o + "shared.up", sh + "gate_proj.weight");
+        put.accept(o + "shared.gate", sh + "up_proj.weight");
+        put.accept(o + "shared.down", sh + "down_proj.weight");
+        put.accept(o + "shared_gate", l + "mlp.shared_expert_gate.weight");
+    }
+
+    /** A stacked (E, R, C) tensor offered as the (E·R, C) matrix our stacked weights are (a view; a misshaped one is left for the loader to report). */
+    private static void flatten(Map<String, Tensor> hf, String key, long rows, long cols) {
+        Tensor t = hf.get(key);
+        if (t != null && t.rank() == 3 && t.numel() == rows * cols && t.isContiguous()) hf.put(key, t.view(rows, cols));
     }
 
     /** A host F32 copy of 1 + w (the norms of the returned weights own no checkpoint memory). */

@@ -285,6 +285,13 @@ final class HfWeights {
                 return Weights.Projection.of(new Weights.Fused(w, b), outs);
             }
 
+            /** Experts the checkpoint stores stacked (transformers 5.x) are taken whole, as they lie. */
+            @Override
+            public Tensor stacked(String name, String[] ps, int rows, int in) {
+                if (!parts.containsKey(name)) return Weights.Source.super.stacked(name, ps, rows, in);
+                return matrix(name, ps.length * rows, in);
+            }
+
             /** After concatenating parts that were views of the mapped file, their pages are dropped from the resident set. */
             @Override
             public Tensor concat(String name, String[] partNames, Tensor[] rows) {

@@ -158,7 +158,7 @@ public final class Pretrained {
                 case "t5" -> t5Config(cfg);
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
                         + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
-                        + " granite, smollm3 and olmo2 folders");
+                        + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
             throw cfg.error("config.json describes no valid model: " + e.getMessage());

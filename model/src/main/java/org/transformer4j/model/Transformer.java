@@ -18,8 +18,13 @@ import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.DecodeOp;
 import org.transformer4j.runtime.EmbeddingOp;
+import org.transformer4j.runtime.GatherRowsOp;
+import org.transformer4j.runtime.GroupedLinearOp;
 import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.MoeCombineOp;
+import org.transformer4j.runtime.MoeRouteOp;
+import org.transformer4j.runtime.MoeRouting;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.RelativeBias;
@@ -709,12 +714,51 @@ public final class Transformer {
 
     /** out = residual + down(act(up·in) [⊙ gate·in]). */
     private void mlp(Scratch s, Weights.Mlp m, Tensor in, Tensor residual, Tensor out) {
+        if (m.moe() != null) {
+            moe(s, m.moe(), in, residual, out);
+            return;
+        }
         long b = in.shape(0), t = in.shape(1);
-        Tensor h = s.empty(dtype, b, t, config.mlpWidth());                                     // (B, T, F)
+        Tensor h = s.empty(dtype, b, t, m.width());                                             // (B, T, F)
         // gated: up and gate are row views of one fused (2F, C) matrix where the weights allow (m.upGate())
         LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
         backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
         backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual).alpha(config.residualScale()));
+    }
+
+    /**
+     * out = residual + Σ_j w_j · expert_j(in) [+ σ(in · g) · shared(in)], in (B, T, C), all on the backend (no host
+     * round trip, so a decode step with it can be captured): router logits, {@link MoeRouteOp} (top-k, weights, the
+     * choices sorted by expert), the tokens gathered expert by expert, the experts' gated up projection and their down
+     * projection as two {@link GroupedLinearOp}s over the T·k gathered rows, and {@link MoeCombineOp} summing each
+     * token's k rows by weight into out, with the shared expert and the residual, in fp32 with one rounding.
+     */
+    private void moe(Scratch s, Weights.Moe w, Tensor in, Tensor residual, Tensor out) {
+        TransformerConfig.Moe m = config.moe();
+        long rows = in.shape(0) * in.shape(1), c = config.modelWidth(), f = m.expertWidth();
+        int e = m.experts(), k = m.topK();
+        Tensor x = in.view(rows, c);
+        Tensor logits = s.empty(dtype, rows, e);                                                // the router's, in the model dtype
+        backend.linear(LinearOp.of(x, w.router(), logits).transW(true));
+        MoeRouting r = new MoeRouting(s.empty(DType.I32, rows, k), s.empty(DType.F32, rows, k), s.empty(DType.I32, e + 1L),
+                s.empty(DType.I32, rows * k), s.empty(DType.I32, rows, k));
+        backend.moeRoute(new MoeRouteOp(logits, k, m.renormalize(), r));
+        Tensor xs = s.empty(dtype, rows * k, c), hs = s.empty(dtype, rows * k, f), ys = s.empty(dtype, rows * k, c);
+        backend.gatherRows(new GatherRowsOp(x, r.sortedTokens(), xs));
+        backend.groupedLinear(GroupedLinearOp.of(xs, w.up(), r.offsets(), hs).transW(true).gate(w.gate()).activation(activation()));
+        backend.groupedLinear(GroupedLinearOp.of(hs, w.down(), r.offsets(), ys).transW(true));
+        MoeCombineOp combine = MoeCombineOp.of(ys, r, out.view(rows, c)).residual(residual == null ? null : residual.view(rows, c));
+        if (w.shared() != null) {
+            Tensor sh = s.empty(dtype, in.shape(0), in.shape(1), c);
+            mlp(s, w.shared(), in, null, sh);
+            Tensor g = null;
+            if (w.sharedGate() != null) {
+                g = s.empty(dtype, rows, 1);
+                backend.linear(LinearOp.of(x, w.sharedGate(), g).transW(true));
+            }
+            combine = combine.shared(sh.view(rows, c), g);
+        }
+        backend.moeCombine(combine);
     }
 
     /** Runs a stack's blocks in place on x and returns its output (after the final norm for pre-LN). */

@@ -51,6 +51,7 @@ import java.util.List;
  * @param qkNormWide      with qkNorm: one RMSNorm over the whole q (NH·HS) and k (NKV·HS) projection instead of one per
  *                        head (OLMo 2)
  * @param inputNorms      the sublayers' input norms (false: OLMo 2, whose sandwichNorms' output norms are its only ones)
+ * @param moe             a sparse mixture of experts in place of the decoder layers' MLPs (see {@link Moe}), or null
  * @param nopeLayers      decoder layers without RoPE (SmolLM3's no_rope_layers zeros); empty: every layer rotates
  * @param residualScale   multiplies each sublayer's output before its residual add (Granite's residual_multiplier); 1
  * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
@@ -72,7 +73,25 @@ public record TransformerConfig(
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
-        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms) {
+        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe) {
+
+    /**
+     * A sparse mixture-of-experts MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in the decoder layers not listed in
+     * {@code denseLayers} (those keep the dense gated MLP of width {@link #mlpWidth}): a router (E, C) picks each
+     * token's {@code topK} of {@code experts} gated MLPs of width {@code expertWidth} by softmax probability,
+     * renormalized over the k when {@code renormalize}; their outputs are summed by weight. {@code sharedWidth} &gt; 0:
+     * Qwen2-MoE's shared expert, a gated MLP of that width added to every token, times sigmoid(x · w) of its
+     * one-row gate when {@code sharedGate}.
+     */
+    public record Moe(int experts, int topK, boolean renormalize, int expertWidth, int sharedWidth, boolean sharedGate,
+                      List<Integer> denseLayers) {
+        public Moe {
+            denseLayers = denseLayers == null ? List.of() : List.copyOf(denseLayers);
+        }
+    }
+
+    /** Whether decoder layer i's MLP is the mixture of experts. */
+    public boolean moeAt(int layer) { return moe != null && !moe.denseLayers().contains(layer); }
 
     public enum NormKind { LAYER_NORM, RMS_NORM }
 
@@ -326,6 +345,19 @@ public record TransformerConfig(
         if (sandwichNorms && (normPlacement != NormPlacement.PRE || encoderLayers > 0)) {
             problems.add("sandwich norms are for pre-norm decoder-only models");
         }
+        if (moe != null) {
+            if (moe.experts() < 1 || moe.experts() > 1024) problems.add("moe.experts must be in 1..1024, got " + moe.experts());
+            if (moe.topK() < 1 || moe.topK() > Math.min(moe.experts(), 32)) {
+                problems.add("moe.topK must be in 1..min(experts, 32), got " + moe.topK());
+            }
+            if (moe.expertWidth() < 1 || moe.sharedWidth() < 0) problems.add("moe widths must be ≥ 1 (shared: ≥ 0)");
+            if (moe.sharedGate() && moe.sharedWidth() == 0) problems.add("moe.sharedGate needs a shared expert (sharedWidth > 0)");
+            if (!gatedMlp || encoderLayers > 0 || decoderLayers == 0) problems.add("a mixture of experts is for decoder-only models with gated MLPs");
+            if (mlpBias() || residualScale != 1f) problems.add("a mixture of experts has bias-free experts and no residualScale");
+            if (moe.denseLayers().stream().anyMatch(l -> l == null || l < 0 || l >= decoderLayers)) {
+                problems.add("moe.denseLayers must name decoder layers (0 .. " + (decoderLayers - 1) + "), got " + moe.denseLayers());
+            }
+        }
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -384,7 +416,7 @@ public record TransformerConfig(
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
-        b.qkNormWide = qkNormWide; b.inputNorms = inputNorms;
+        b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe;
         return b;
     }
 
@@ -466,6 +498,7 @@ public record TransformerConfig(
         private Rope slidingRope;
         private float residualScale = 1f;
         private List<Integer> nopeLayers = List.of();
+        private Moe moe;
         private boolean qkNormWide, inputNorms = true;
 
         private Builder() {}
@@ -538,6 +571,9 @@ public record TransformerConfig(
         public Builder inputNorms(boolean on) { inputNorms = on; return this; }
 
         /** SmolLM3: the decoder layers that apply no RoPE (empty: none). */
+        /** A sparse mixture of experts in the decoder layers (see {@link Moe}); null: dense MLPs everywhere. */
+        public Builder moe(Moe m) { moe = m; return this; }
+
         public Builder nopeLayers(List<Integer> layers) { nopeLayers = layers == null ? null : List.copyOf(layers); return this; }
 
         public Builder maxPositions(int max) { maxPositions = max; return this; }
@@ -569,7 +605,7 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe);
         }
     }
 }

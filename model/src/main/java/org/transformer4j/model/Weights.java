@@ -56,10 +56,31 @@ public final class Weights implements AutoCloseable {
      * up and gate (F, C) (gate null unless gated), down (C, F), biases or null. {@code upGate}, when not
      * null, is [up ; gate] fused (2F, C), up and gate row views of it, for the gated op's one GEMM.
      */
-    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate) {
-        public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {
-            this(up, upb, gate, gateb, down, downb, null);
+    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate, Moe moe) {
+        public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate) {
+            this(up, upb, gate, gateb, down, downb, upGate, null);
         }
+
+        public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {
+            this(up, upb, gate, gateb, down, downb, null, null);
+        }
+
+        /** A mixture-of-experts MLP (the dense fields null). */
+        static Mlp of(Moe moe) { return new Mlp(null, null, null, null, null, null, null, moe); }
+
+        /** F: the hidden width (down is (C, F)). */
+        long width() { return down.shape(1); }
+    }
+
+    /**
+     * A sparse mixture of experts ({@link TransformerConfig.Moe}): {@code router} (E, C); {@code upGate} (E, 2F, C),
+     * each expert's [up ; gate] (up = transformers' gate_proj / w1, the activated branch); {@code down} (E, C, F);
+     * {@code shared} Qwen2-MoE's shared expert or null, {@code sharedGate} its (1, C) gate or null.
+     */
+    public record Moe(Tensor router, Tensor upGate, Tensor down, Mlp shared, Tensor sharedGate) {
+        Tensor up() { return upGate.slice(1, 0, upGate.shape(1) / 2); }
+
+        Tensor gate() { return upGate.slice(1, upGate.shape(1) / 2, upGate.shape(1)); }
     }
 
     /**
@@ -469,6 +490,18 @@ public final class Weights implements AutoCloseable {
         }
 
         /**
+         * The experts' matrices {@code parts} (rows each, in), in order, as one tensor {@code name}
+         * (parts·rows, in) — always, whatever the fusion policy (the grouped expert GEMMs need them
+         * stacked); null when a part is missing. A checkpoint that stores them stacked (transformers 5.x's
+         * gate_up_proj / down_proj) is taken whole by the loader's override.
+         */
+        default Tensor stacked(String name, String[] parts, int rows, int in) {
+            Tensor[] w = new Tensor[parts.length];
+            for (int i = 0; i < parts.length; i++) w[i] = matrix(parts[i], rows, in);
+            return concat(name, parts, w);
+        }
+
+        /**
          * One tensor {@code name} (Σ rows, …) holding {@code rows} one after another, which it replaces among
          * the named tensors (they are closed: nothing stays resident twice); null when a part is missing or
          * when this source keeps the parts apart. Costs one device (or host) copy of each part, at load.
@@ -592,6 +625,42 @@ public final class Weights implements AutoCloseable {
         return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, s.named(), s.backend());
     }
 
+    /** A dense MLP of width f under the names p.up, p.gate, p.down (+ .bias); gated: [up ; gate] fused where allowed. */
+    private static Mlp mlp(Source s, TransformerConfig c, String p, int f) {
+        int cw = c.modelWidth();
+        boolean b = c.mlpBias();
+        // gated: [up ; gate] fused, the gated op's two products from one matrix (T5 v1.1, the Llama family)
+        Projection ug = c.gatedMlp()
+                ? s.projection(p + ".up_gate", new String[] {p + ".up", p + ".gate"}, new int[] {f, f}, cw, b, true)
+                : s.projection(p + ".up", new String[] {p + ".up"}, new int[] {f}, cw, b, false);
+        Tensor down = s.matrix(p + ".down", cw, f), downb = b ? s.vector(p + ".down.bias", cw, 0f, 0.02f) : null;
+        return c.gatedMlp()
+                ? new Mlp(ug.weights()[0], ug.biases()[0], ug.weights()[1], ug.biases()[1], down, downb, ug.fused())
+                : new Mlp(ug.weights()[0], ug.biases()[0], null, null, down, downb);
+    }
+
+    /**
+     * A layer's experts under p.router (E, C), p.expert.e.{up, gate} (F, C) stacked as p.up_gate (E·2F, C) and
+     * p.expert.e.down (C, F) stacked as p.down (E·C, F); Qwen2-MoE's shared expert under p.shared.* and p.shared_gate.
+     */
+    private static Moe moe(Source s, TransformerConfig c, String p) {
+        TransformerConfig.Moe m = c.moe();
+        int cw = c.modelWidth(), f = m.expertWidth(), e = m.experts();
+        Tensor router = s.matrix(p + ".router", e, cw);
+        String[] ug = new String[2 * e], dn = new String[e];
+        for (int x = 0; x < e; x++) {
+            ug[2 * x] = p + ".expert." + x + ".up";
+            ug[2 * x + 1] = p + ".expert." + x + ".gate";
+            dn[x] = p + ".expert." + x + ".down";
+        }
+        Tensor upGate = s.stacked(p + ".up_gate", ug, f, cw);
+        Tensor down = s.stacked(p + ".down", dn, cw, f);
+        Mlp shared = m.sharedWidth() > 0 ? mlp(s, c, p + ".shared", m.sharedWidth()) : null;
+        Tensor sharedGate = m.sharedGate() ? s.matrix(p + ".shared_gate", 1, cw) : null;
+        return new Moe(router, upGate == null ? null : upGate.view(e, 2L * f, cw), down == null ? null : down.view(e, cw, f), shared,
+                sharedGate);
+    }
+
     private static Norm norm(Source s, TransformerConfig c, String name) {
         boolean bias = c.norm() == TransformerConfig.NormKind.LAYER_NORM && c.biases();
         return new Norm(s.vector(name + ".weight", c.modelWidth(), 1f, 0.1f),
@@ -629,8 +698,7 @@ public final class Weights implements AutoCloseable {
 
     private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {
         List<Layer> layers = new ArrayList<>();
-        int cw = c.modelWidth(), f = c.mlpWidth();
-        boolean b = c.mlpBias();
+        int f = c.mlpWidth();
         for (int i = 0; i < n; i++) {
             String p = name + "." + i;
             Norm attnNorm = c.inputNorms() ? norm(s, c, p + ".attn_norm") : null;
@@ -638,14 +706,7 @@ public final class Weights implements AutoCloseable {
             Norm crossNorm = cross ? norm(s, c, p + ".cross_norm") : null;
             Attention crossAttn = cross ? attention(s, c, p + ".cross", false) : null;
             Norm mlpNorm = c.inputNorms() ? norm(s, c, p + ".mlp_norm") : null;
-            // gated: [up ; gate] fused, the gated op's two products from one matrix (T5 v1.1, the Llama family)
-            Projection ug = c.gatedMlp()
-                    ? s.projection(p + ".mlp.up_gate", new String[] {p + ".mlp.up", p + ".mlp.gate"}, new int[] {f, f}, cw, b, true)
-                    : s.projection(p + ".mlp.up", new String[] {p + ".mlp.up"}, new int[] {f}, cw, b, false);
-            Tensor down = s.matrix(p + ".mlp.down", cw, f), downb = b ? s.vector(p + ".mlp.down.bias", cw, 0f, 0.02f) : null;
-            Mlp mlp = c.gatedMlp()
-                    ? new Mlp(ug.weights()[0], ug.biases()[0], ug.weights()[1], ug.biases()[1], down, downb, ug.fused())
-                    : new Mlp(ug.weights()[0], ug.biases()[0], null, null, down, downb);
+            Mlp mlp = c.moeAt(i) ? Mlp.of(moe(s, c, p + ".moe")) : mlp(s, c, p + ".mlp", f);
             Norm postAttn = c.sandwichNorms() ? norm(s, c, p + ".post_attn_norm") : null;
             Norm postMlp = c.sandwichNorms() ? norm(s, c, p + ".post_mlp_norm") : null;
             layers.add(new Layer(attnNorm, self, crossNorm, crossAttn, mlpNorm, mlp, postAttn, postMlp));

@@ -308,4 +308,49 @@ class HfDecodersConfigTest {
             assertEquals(want, inv[i], Math.ulp((float) want), "frequency " + i);
         }
     }
+
+    /** The mixture-of-experts families with their config classes' defaults, dense layers and the two tensor layouts. */
+    @Test
+    void mixtureOfExpertsDefaultsAndLayouts() throws Exception {
+        TransformerConfig mixtral = read(base("mixtral", ", \"num_key_value_heads\": 2"));
+        assertEquals(new TransformerConfig.Moe(8, 2, true, 96, 0, false, List.of()), mixtral.moe());
+        assertEquals(1e6, mixtral.rope().theta(), "MixtralConfig(rope_theta=1e6)");
+        assertEquals(1e-5f, mixtral.normEps());
+        assertEquals(List.of(), mixtral.windows(), "sliding_window absent: full attention");
+        assertEquals(List.of(8, 8, 8), read(base("mixtral", ", \"sliding_window\": 8")).windows(), "Mistral's: every layer");
+
+        TransformerConfig q2 = read(base("qwen2_moe", ", \"num_experts\": 6, \"moe_intermediate_size\": 32,"
+                + " \"shared_expert_intermediate_size\": 48, \"decoder_sparse_step\": 2"));
+        assertEquals(new TransformerConfig.Moe(6, 4, false, 32, 48, true, List.of(0, 2)), q2.moe(),
+                "layers 0 and 2 dense: (i + 1) % decoder_sparse_step != 0");
+        assertTrue(q2.qkvBias() && !q2.moeAt(0) && q2.moeAt(1));
+
+        TransformerConfig q3 = read(base("qwen3_moe", ", \"norm_topk_prob\": true, \"mlp_only_layers\": [1]"));
+        assertEquals(new TransformerConfig.Moe(128, 8, true, 768, 0, false, List.of(1)), q3.moe());
+        assertEquals(16, q3.headSize(), "Qwen3MoeConfig has no head_dim default of its own: hidden_size / heads");
+        assertTrue(q3.qkNorm() && !q3.qkNormWide());
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(base("qwen3_moe", ", \"use_sliding_window\": true")));
+        assertTrue(e.getMessage().contains("use_sliding_window"), e.getMessage());
+
+        TransformerConfig olmoe = read(base("olmoe", ", \"num_experts\": 4, \"num_experts_per_tok\": 2"));
+        assertEquals(new TransformerConfig.Moe(4, 2, false, 96, 0, false, List.of()), olmoe.moe());
+        assertEquals(new TransformerConfig.Moe(64, 8, false, 96, 0, false, List.of()), read(base("olmoe", "")).moe(), "OlmoeConfig's 64 experts, top 8");
+        assertTrue(olmoe.qkNorm() && olmoe.qkNormWide() && olmoe.inputNorms() && !olmoe.sandwichNorms());
+        assertEquals(1e-5f, olmoe.normEps());
+        e = assertThrows(CheckpointException.class, () -> read(base("olmoe", ", \"clip_qkv\": 8.0")));
+        assertTrue(e.getMessage().contains("clip_qkv"), e.getMessage());
+
+        java.util.Set<String> perExpert = HfDecoders.layout(mixtral, "mixtral").required();
+        assertTrue(perExpert.contains("model.layers.0.block_sparse_moe.gate.weight"));
+        assertTrue(perExpert.contains("model.layers.2.block_sparse_moe.experts.7.w3.weight"));
+        assertTrue(perExpert.stream().noneMatch(k -> k.contains("mlp.")), "no dense MLP in a Mixtral layer");
+        java.util.Set<String> stacked = HfDecoders.layout(mixtral, "mixtral", true).required();
+        assertTrue(stacked.containsAll(List.of("model.layers.0.mlp.gate.weight", "model.layers.0.mlp.experts.gate_up_proj",
+                "model.layers.0.mlp.experts.down_proj")));
+        assertTrue(stacked.stream().noneMatch(k -> k.contains("block_sparse_moe")));
+        java.util.Set<String> q2keys = HfDecoders.layout(q2, "qwen2_moe").required();
+        assertTrue(q2keys.containsAll(List.of("model.layers.0.mlp.gate_proj.weight", "model.layers.1.mlp.experts.5.down_proj.weight",
+                "model.layers.1.mlp.shared_expert.up_proj.weight", "model.layers.1.mlp.shared_expert_gate.weight")));
+        assertTrue(q2keys.stream().noneMatch(k -> k.startsWith("model.layers.1.mlp.gate_proj")));
+    }
 }

@@ -34,6 +34,14 @@ class PagedDecoderTest {
         }
     }
 
+    /** The same with a mixture of experts: padding rows take expert slots too, and must leave the real rows' bits alone. */
+    @Test
+    void capturedBucketStepsOfAMixtureOfExpertsMatchOpByOpSteps() {
+        try (CpuBackend backend = new CpuBackend(); Weights w = Weights.random(Tiny.moeDecoder(), backend, 22)) {
+            scenario(new Transformer(w, backend), (want, got, what) -> assertArrayEquals(want, got, what));
+        }
+    }
+
     static float[] host(Transformer m, Tensor t) {
         if (!t.isCuda()) return t.toFloatArray();
         try (Tensor h = m.backend.toHost(t)) {

@@ -40,6 +40,11 @@ final class Tiny {
                 .specialIds(new TransformerConfig.SpecialIds(0, 1, 2, -1, -1)).build();
     }
 
+    /** {@link #ropeDecoder} with a mixture of 4 experts (top 2, renormalized, a gated shared expert) in layer 0; layer 1 dense. */
+    static TransformerConfig moeDecoder() {
+        return ropeDecoder().toBuilder().moe(new TransformerConfig.Moe(4, 2, true, 48, 32, true, java.util.List.of(1))).build();
+    }
+
     /** The same shapes as a decoder-only (or, with {@code prefixLm}, prefix-LM) model. */
     static TransformerConfig decoderOnly(TransformerConfig encDec, boolean prefixLm) {
         return encDec.toBuilder().encoderLayers(0).shareCrossAndSelfAttention(false).shareEncoderDecoderParams(false)
