@@ -75,6 +75,11 @@ def randomize(model, gen):
             draw(mod.weight, 0.0, fan_in ** -0.5)
             if getattr(mod, "bias", None) is not None:
                 draw(mod.bias, 0.0, 0.1)
+        elif own and all(n in ("gate_up_proj", "down_proj") and p.dim() == 3 for n, p in own.items()):
+            for p in own.values():                                            # 5.x's stacked experts (E, out, in)
+                draw(p, 0.0, p.shape[-1] ** -0.5)
+        elif set(own) == {"weight"} and own["weight"].dim() == 2 and "router" in kind.lower():   # 5.x's TopKRouter (E, C)
+            draw(own["weight"], 0.0, own["weight"].shape[1] ** -0.5)
         elif set(own) == {"bias"} and own["bias"].dim() == 1:                  # BertLMPredictionHead.bias (the decoder's)
             draw(own["bias"], 0.0, 0.1)
         elif set(own) <= {"weight", "bias"} and all(p.dim() == 1 for p in own.values()):   # LayerNorm, T5LayerNorm
@@ -89,6 +94,25 @@ def randomize(model, gen):
     bad = [n for n, p in model.named_parameters() if p.dtype != torch.float32]
     if bad:
         fail(f"parameters not float32: {bad}")
+
+
+ROUTING_GAP = 0.005
+
+
+@torch.no_grad()
+def routing_gap(model, x, k):
+    """The smallest gap between a token's k-th and (k+1)-th routing probability over the sparse layers (the routers'
+    logits as transformers returns them with output_router_logits)."""
+    model.eval()
+    out = model(input_ids=x, output_router_logits=True)
+    logits = getattr(out, "router_logits", None)
+    if not logits:
+        raise GoldenError("the model returned no router_logits: the routing margin cannot be checked")
+    gap = float("inf")
+    for r in logits:
+        p = torch.softmax(r.float().reshape(-1, r.shape[-1]), dim=-1).sort(dim=-1, descending=True).values
+        gap = min(gap, (p[:, k - 1] - p[:, k]).min().item())
+    return gap
 
 
 def check_tied(what, a, b, tied):
@@ -312,6 +336,14 @@ def build_all(stage):
                                                                 rope_scaling={"rope_type": "longrope",
                                                                               "short_factor": [1.0 + 0.05 * i for i in range(12)],
                                                                               "long_factor": [1.0 + 1.5 * i for i in range(12)]})),
+        # mixtures of experts (2026-12-05): 4 experts, top 2; Mixtral renormalizes always, Qwen3-MoE by norm_topk_prob,
+        # Qwen2-MoE and OLMoE not; Qwen2-MoE's shared expert with its sigmoid gate and a dense layer 1 (mlp_only_layers)
+        ("mixtral", "MixtralForCausalLM", "MixtralConfig", dict(num_local_experts=4, num_experts_per_tok=2, rope_theta=1e6)),
+        ("qwen2-moe", "Qwen2MoeForCausalLM", "Qwen2MoeConfig", dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=64,
+                                                                 shared_expert_intermediate_size=96, mlp_only_layers=[1])),
+        ("qwen3-moe", "Qwen3MoeForCausalLM", "Qwen3MoeConfig", dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=64,
+                                                                 norm_topk_prob=True, head_dim=32)),
+        ("olmoe", "OlmoeForCausalLM", "OlmoeConfig", dict(num_experts=4, num_experts_per_tok=2, tie_word_embeddings=False)),
     ]
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
@@ -328,11 +360,21 @@ def build_all(stage):
             config = getattr(transformers, config_cls)(**kwargs)
             config._attn_implementation = "eager"
             model = getattr(transformers, model_cls)(config)
-            randomize(model, torch.Generator().manual_seed(SEED + 20 + k))
             x = ids(2, 24, gen)
+            top_k = getattr(config, "num_experts_per_tok", 0)
+            for attempt in range(40 if top_k else 1):
+                randomize(model, torch.Generator().manual_seed(SEED + 20 + k + 1000 * attempt))
+                # a MoE folder must route the same in BF16: redraw until every token's k-th and (k+1)-th expert
+                # probabilities are at least ROUTING_GAP apart in every sparse layer
+                gap = routing_gap(model, x, top_k) if top_k else float("inf")
+                if gap >= ROUTING_GAP:
+                    break
+            else:
+                raise GoldenError(f"no draw in 40 kept every routing gap above {ROUTING_GAP} (last {gap:.3g})")
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads")}
-            want["model_type"] = {"gemma3-text": "gemma3_text"}.get(name, name.split("-")[0])   # qwen2-yarn holds a qwen2 model
+            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe"}.get(
+                name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
                  {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},
                  {"model": model_cls, "compare": ["logits"], "attn_implementation": "eager"})
