@@ -290,7 +290,11 @@ final class EncoderPass {
         }
     }
 
-    /** Masked-LM logits (B, T, V): dense + activation, LayerNorm, the output matrix (the tied token table unless untied) + bias. */
+    /**
+     * Masked-LM logits (B, T, V): dense + activation, LayerNorm, the output matrix (the tied token table unless untied) + bias.
+     * The activation is the config's (BertPredictionHeadTransform: hidden_act; DistilBERT: activation) except for the
+     * RoBERTa family, whose RobertaLMHead (and XLM-RoBERTa's copy of it) calls the exact gelu whatever hidden_act says.
+     */
     static float[][][] maskedLm(Transformer m, int[][] ids, int[][] typeIds, int[][] mask) {
         Weights.MlmHead head = m.weights.mlmHead;
         if (head == null) throw new IllegalStateException("these weights have no masked-LM head");
@@ -299,7 +303,10 @@ final class EncoderPass {
             int b = ids.length, t = ids[0].length, v = m.config.vocabSize();
             Tensor x = h.h();
             Tensor d = s.like(x);
-            m.backend.linear(LinearOp.of(x, head.dense(), d).transW(true).bias(head.denseBias()).activation(m.activation()));
+            String family = m.weights.encoderInfo == null ? "bert" : m.weights.encoderInfo.family();
+            boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta");
+            m.backend.linear(LinearOp.of(x, head.dense(), d).transW(true).bias(head.denseBias())
+                    .activation(roberta ? org.transformer4j.runtime.Activation.GELU : m.activation()));
             Tensor n = s.like(x);
             m.backend.norm(NormOp.layer(d, head.norm().weight(), head.norm().bias(), m.config.normEps(), n));
             Tensor out = s.empty(m.dtype, b, t, v);

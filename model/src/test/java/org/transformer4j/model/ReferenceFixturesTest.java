@@ -180,6 +180,52 @@ class ReferenceFixturesTest {
     @Test
     void robertaMaskedLm() throws Exception { encoderFixture("roberta-mlm"); }
 
+    /**
+     * RobertaLMHead calls the exact gelu whatever hidden_act says: the roberta-mlm folder with hidden_act gelu_new (its
+     * layers then differ from the reference's) must still apply its head as dense, exact gelu, LayerNorm, tied decoder
+     * + bias — checked in float64 here on the model's own last hidden state.
+     */
+    @Test
+    void robertaMaskedLmHeadUsesExactGeluWhateverHiddenActSays(@TempDir Path tmp) throws Exception {
+        Path dir = Fixture.open("roberta-mlm").dir;
+        Files.copy(dir.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        String cfg = Files.readString(dir.resolve("config.json"));
+        assertTrue(cfg.contains("\"hidden_act\": \"gelu\""), "the fixture's config names hidden_act gelu");
+        Files.writeString(tmp.resolve("config.json"), cfg.replace("\"hidden_act\": \"gelu\"", "\"hidden_act\": \"gelu_new\""));
+        Fixture f = Fixture.open("roberta-mlm");
+        try (Weights w = Pretrained.load(tmp, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] ids = f.ids("input_ids"), mask = optional(f, "attention_mask");
+            float[][][] h = m.encode(ids, null, mask), got = m.maskedLmLogits(ids, null, mask);
+            float[] dense = w.mlmHead.dense().toFloatArray(), db = w.mlmHead.denseBias().toFloatArray();
+            float[] g = w.mlmHead.norm().weight().toFloatArray(), beta = w.mlmHead.norm().bias().toFloatArray();
+            float[] dec = w.outputMatrix().toFloatArray(), ob = w.mlmHead.outputBias().toFloatArray();
+            int c = db.length, v = ob.length;
+            double eps = w.config.normEps(), worst = 0, maxRef = 0;
+            for (int b = 0; b < ids.length; b++) {
+                for (int t = 0; t < ids[b].length; t++) {
+                    double[] x = new double[c];
+                    double mean = 0, var = 0;
+                    for (int i = 0; i < c; i++) {
+                        double z = db[i];
+                        for (int j = 0; j < c; j++) z += (double) dense[i * c + j] * h[b][t][j];
+                        x[i] = 0.5 * z * (1 + org.transformer4j.runtime.reference.Oracle.erf(z / Math.sqrt(2)));   // exact gelu
+                        mean += x[i] / c;
+                    }
+                    for (int i = 0; i < c; i++) var += (x[i] - mean) * (x[i] - mean) / c;
+                    for (int i = 0; i < c; i++) x[i] = (x[i] - mean) / Math.sqrt(var + eps) * g[i] + beta[i];
+                    for (int o = 0; o < v; o++) {
+                        double y = ob[o];
+                        for (int i = 0; i < c; i++) y += (double) dec[o * c + i] * x[i];
+                        worst = Math.max(worst, Math.abs(y - got[b][t][o]));
+                        maxRef = Math.max(maxRef, Math.abs(y));
+                    }
+                }
+            }
+            assertTrue(worst <= TOLERANCE * maxRef, "max abs diff " + worst + " > " + TOLERANCE + " × max|ref| (" + maxRef + ")");
+        }
+    }
+
     @Test
     void distilbertSequenceClassificationWithItsReluHead() throws Exception { encoderFixture("distilbert-seqcls"); }
 
