@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 8
+#define T4J_ABI_VERSION 9
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -158,8 +158,15 @@ typedef struct t4j_linear_params {
     int32_t activation;         /* T4J_ACT_* */
     int32_t gated;              /* 0 or 1 */
     int32_t trans_b;            /* 0 or 1 */
-    int32_t dtype;              /* T4J_DTYPE_F16 or _BF16 */
+    int32_t dtype;              /* T4J_DTYPE_F16 or _BF16; T4J_DTYPE_F32 only with group_offsets */
     int32_t reserved;           /* 0 */
+    const int32_t* group_offsets; /* ABI 9: NULL, or (batch + 1) device I32 read when the kernel runs: the
+                                     grouped GEMM of a mixture of experts. Item g's rows of A and C are rows
+                                     offsets[g] .. offsets[g+1]-1 of a and c (stride_a, stride_c are then
+                                     ignored: rows are indexed from a and c directly), its weights b (and
+                                     b_gate) + g·stride_b; m is the rows' capacity (0 ≤ offsets[g] ≤
+                                     offsets[g+1] ≤ offsets[batch] ≤ m, offsets[0] = 0). No residual, no split-K.
+                                     F32 runs a SIMT kernel (the checking path), F16/BF16 the tensor-core one. */
 } t4j_linear_params;
 
 T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
@@ -461,6 +468,83 @@ typedef struct t4j_softcap_params {
 } t4j_softcap_params;
 
 T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream);
+
+/* ---- mixture of experts (ABI 9) ------------------------------------------------------------ */
+/* A sparse MoE block (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) on the device, with no host round trip
+ * (a decode step with it can be captured into a graph):
+ *   logits = x · W_router                            (t4j_linear)
+ *   t4j_moe_route:    top-k experts per token, their weights, and the slots sorted by expert
+ *   t4j_gather_rows:  xs[s] = x[sorted_tokens[s]]    (T·k rows, expert by expert)
+ *   t4j_linear with group_offsets = expert_offsets: hs = act(xs·W_gate[e]) ⊙ (xs·W_up[e]), ys = hs·W_down[e]
+ *   t4j_moe_combine:  out[t] = Σ_j weights[t,j] · ys[slots[t,j]] (+ σ(g_t)·shared[t]) (+ residual[t])
+ *
+ * Routing, as transformers does it: p = softmax(logits[t]) over all E experts in fp32; the top_k
+ * largest p (ties: the lower expert id first), in falling order, with their p as weights; with
+ * renormalize (Mixtral always, Qwen/OLMoE's norm_topk_prob) the weights divided by their sum (fp32).
+ * Slots: token t's j-th choice e = topk_ids[t,j] takes one slot in expert e's range
+ * [expert_offsets[e], expert_offsets[e+1]); within an expert, slots follow the token order (t, then j),
+ * so the layout is deterministic. sorted_tokens[slot] = t, slots[t,j] = slot. */
+typedef struct t4j_moe_route_params {
+    const void* logits;               /* (T, E), row stride logits_row_stride, dtype */
+    int32_t* topk_ids;                /* (T, top_k) out */
+    float* topk_weights;              /* (T, top_k) out */
+    int32_t* expert_offsets;          /* (E + 1) out: offsets[0] = 0, offsets[E] = T·top_k */
+    int32_t* sorted_tokens;           /* (T·top_k) out: the token of each slot */
+    int32_t* slots;                   /* (T, top_k) out: the slot of each choice */
+    int64_t tokens;                   /* T ≥ 0 (0 writes offsets of zeros) */
+    int64_t logits_row_stride;        /* ≥ E */
+    int32_t experts;                  /* E, 1..1024 */
+    int32_t top_k;                    /* 1..min(E, 32) */
+    int32_t renormalize;              /* 0 or 1 */
+    int32_t dtype;                    /* of logits: T4J_DTYPE_F32, _F16 or _BF16 */
+} t4j_moe_route_params;
+
+T4J_API int32_t t4j_moe_route(const t4j_moe_route_params* p, void* stream);
+
+/* out[r] = x[rows[r]] for r < n (rows read when the kernel runs; an index outside 0..x_rows-1 is
+ * clamped into it). Copies bits: no rounding. */
+typedef struct t4j_gather_rows_params {
+    void* out;                        /* (n, cols), row stride out_row_stride */
+    const void* x;                    /* (x_rows, cols), row stride x_row_stride */
+    const int32_t* rows;              /* (n) device I32 */
+    int64_t n;                        /* ≥ 0 */
+    int64_t x_rows;                   /* ≥ 1 */
+    int64_t cols;                     /* ≥ 1 */
+    int64_t out_row_stride;           /* ≥ cols */
+    int64_t x_row_stride;             /* ≥ cols */
+    int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
+    int32_t reserved;                 /* 0 */
+} t4j_gather_rows_params;
+
+T4J_API int32_t t4j_gather_rows(const t4j_gather_rows_params* p, void* stream);
+
+/* out[t] = Σ_{j < top_k} weights[t,j] · y[slots[t,j]]  (j ascending)
+ *          + (shared ? (shared_gate ? 1/(1 + e^(−shared_gate[t])) : 1) · shared[t] : 0)
+ *          + (residual ? residual[t] : 0)
+ * in fp32, rounded once to the dtype. residual may alias out exactly (same pointer and stride).
+ * Qwen2-MoE's shared expert: shared = its MLP output, shared_gate = x · shared_expert_gate (one logit
+ * per token). Slots are read when the kernel runs and clamped to 0..slot_rows-1. */
+typedef struct t4j_moe_combine_params {
+    void* out;                        /* (T, cols) */
+    const void* y;                    /* (slot_rows, cols): the experts' outputs, in slot order */
+    const int32_t* slots;             /* (T, top_k) */
+    const float* weights;             /* (T, top_k) fp32 */
+    const void* residual;             /* (T, cols), or NULL */
+    const void* shared;               /* (T, cols), or NULL */
+    const void* shared_gate;          /* (T) logits, element t at t·shared_gate_stride, or NULL (only with shared) */
+    int64_t tokens;                   /* T ≥ 0 */
+    int64_t cols;                     /* ≥ 1 */
+    int64_t slot_rows;                /* ≥ 1 */
+    int64_t out_row_stride;
+    int64_t y_row_stride;
+    int64_t residual_row_stride;
+    int64_t shared_row_stride;
+    int64_t shared_gate_stride;
+    int32_t top_k;                    /* 1..32 */
+    int32_t dtype;                    /* of out, y, residual, shared, shared_gate */
+} t4j_moe_combine_params;
+
+T4J_API int32_t t4j_moe_combine(const t4j_moe_combine_params* p, void* stream);
 
 #ifdef __cplusplus
 }

@@ -7,3 +7,4 @@
 #include "vocab/vocab_kernels.cu"
 #include "attention/attention_kernels.cu"
 #include "rope/rope_kernels.cu"
+#include "moe/moe_kernels.cu"

@@ -11,6 +11,10 @@
 //   - the epilogue works on the accumulators in registers and writes C once;
 //   - where the tiles alone would not fill the GPU, K is split over `split` blocks per tile that
 //     meet in an fp32 workspace (see the split-K step after the main loop).
+// GROUPED (a mixture of experts' expert GEMMs, t4j_linear_params.group_offsets): batch item g is
+// expert g; its rows of A and C are offsets[g] .. offsets[g+1]-1 (read from device memory when the
+// block starts), its weights B + g·stride_b. The grid's y covers the capacity p.m; a block whose first
+// row is past its group's rows exits at once. No split-K and no residual then (the launcher refuses).
 // Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
 // ldmatrix fall in distinct bank groups.
 // Where a matrix's rows or base are not 8-element aligned (K % 8 != 0 for A, ...), that matrix is
@@ -146,7 +150,7 @@ __device__ __forceinline__ void for_each_acc_in_c(float (&acc)[TL::PRODUCTS][TL:
                     }
 }
 
-template <typename T, typename CFG, bool GATED, bool TRANS_B>
+template <typename T, typename CFG, bool GATED, bool TRANS_B, bool GROUPED = false>
 __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
     constexpr int BM = TL::BM;
@@ -159,12 +163,24 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
 #endif
     T* smem = reinterpret_cast<T*>(smem_raw);
 
-    if (!CFG::SPLIT_K) split = 1;              // the launcher never splits these
+    if (!CFG::SPLIT_K || GROUPED) split = 1;   // the launcher never splits these
     const int64_t batch = blockIdx.z / split;   // grid z = batch × split
     const int split_idx = static_cast<int>(blockIdx.z % split);
     const int64_t m0 = static_cast<int64_t>(blockIdx.y) * BM;
     const int64_t n0 = static_cast<int64_t>(blockIdx.x) * BN;
-    const T* A = static_cast<const T*>(p.a) + batch * p.stride_a;                                      // (M, K)
+    // GROUPED: this expert's rows [row_lo, row_lo + M) of a and c, clamped into the capacity p.m.
+    int64_t M = p.m;
+    int64_t row_lo = 0;
+    if (GROUPED) {
+        int64_t lo = p.group_offsets[batch];
+        int64_t hi = p.group_offsets[batch + 1];
+        lo = lo < 0 ? 0 : (lo > p.m ? p.m : lo);
+        hi = hi < lo ? lo : (hi > p.m ? p.m : hi);
+        if (m0 >= hi - lo) return;  // uniform across the block, before any barrier
+        row_lo = lo;
+        M = hi - lo;
+    }
+    const T* A = static_cast<const T*>(p.a) + (GROUPED ? row_lo * p.lda : batch * p.stride_a);      // (M, K)
     const T* B0 = static_cast<const T*>(p.b) + batch * p.stride_b;                                     // (K, N) | (N, K)
     const T* B1 = GATED ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;              // like B0
 
@@ -186,7 +202,7 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
 
     auto load_stage = [&](int stage, int64_t kt) {
         T* sa = smem + stage * kStage;
-        load_tile<BM, kBK, THREADS>(sa, A, p.lda, p.m, p.k, m0, kt * kBK, vec_a != 0);
+        load_tile<BM, kBK, THREADS>(sa, A, p.lda, M, p.k, m0, kt * kBK, vec_a != 0);
 #pragma unroll
         for (int q = 0; q < TL::PRODUCTS; q++) {
             T* sb = sa + kAElems + q * kBElems;
@@ -287,8 +303,8 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
     // store where C's rows allow it.
     const T* bias = static_cast<const T*>(p.bias);
     const T* bias_g = GATED ? static_cast<const T*>(p.bias_gate) : nullptr;
-    const T* res = p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
-    T* C = static_cast<T*>(p.c) + batch * p.stride_c;                                                   // (M, N)
+    const T* res = !GROUPED && p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
+    T* C = static_cast<T*>(p.c) + (GROUPED ? row_lo * p.ldc : batch * p.stride_c);                                   // (M, N)
     const bool pair_ok = p.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(C) & 3u) == 0;
 #pragma unroll
     for (int j = 0; j < TL::NT; j++) {
@@ -308,7 +324,7 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 const int64_t row = m0 + wm * TL::WM + i * 16 + g + h * 8;
-                if (row >= p.m) continue;
+                if (row >= M) continue;
                 float v[2];
 #pragma unroll
                 for (int e = 0; e < 2; e++) {

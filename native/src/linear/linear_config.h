@@ -79,6 +79,11 @@ T4J_HD constexpr uint32_t shared_bytes(int bm, int bn, bool gated, bool trans_b)
     return static_cast<uint32_t>(kStages * stage_elems(bm, bn, gated, trans_b) * 2);
 }
 
+// The fp32 grouped SIMT GEMM (linear_f32.cuh): a 64 × 64 tile of C per block of 256 threads.
+constexpr int kF32TileM = 64;
+constexpr int kF32TileN = 64;
+constexpr unsigned kF32TileThreads = 256;
+
 // Split-K workspace: [tile counters, int32, padded to 256 bytes][partials, fp32,
 // (PRODUCTS, batch, split, M, N)].
 T4J_HD inline int64_t splitk_counter_bytes(int64_t tiles) { return (tiles * 4 + 255) / 256 * 256; }

@@ -1,8 +1,10 @@
 // linear_kernels.cu — the extern "C" entry points of the linear family (the MLP's GEMMs): the tensor-core GEMM per
 // dtype × gated × B layout × tile size (activation, bias, residual and alignment are runtime
-// flags), and the stand-alone epilogue per dtype.
+// flags), its grouped form (a mixture of experts' expert GEMMs, 64-row tiles), the fp32 grouped
+// SIMT GEMM, and the stand-alone epilogue per dtype.
 #include "bias_act.cuh"
 #include "linear.cuh"
+#include "linear_f32.cuh"
 
 // NAME_<tile>: Large = 128×128 tiles, 256 threads; Small = 64×64 tiles, 128 threads (linear.cuh).
 #define T4J_LINEAR_KERNEL(NAME, T, CFG, GATED, TRANS_B)                                                    \
@@ -23,6 +25,33 @@
 
 T4J_LINEAR_KERNELS(f16, __half)
 T4J_LINEAR_KERNELS(bf16, __nv_bfloat16)
+
+// Grouped (t4j_linear_params.group_offsets): 64-row tiles only, since an expert's share of a batch's
+// rows is mostly small (T·k / E) and the small tiles waste least past a group's last row.
+#define T4J_LINEAR_GROUPED_KERNEL(NAME, T, GATED, TRANS_B)                                                  \
+    extern "C" __global__ void __launch_bounds__(t4j::linear::Small::THREADS, t4j::linear::Small::MIN_BLOCKS) NAME( \
+        const t4j_linear_params p, int32_t vec_a, int32_t vec_b, int32_t split) {                           \
+        t4j::linear::linear_block<T, t4j::linear::Small, GATED, TRANS_B, true>(p, vec_a, vec_b, split);         \
+    }
+
+#define T4J_LINEAR_GROUPED_KERNELS(DT, T)                                        \
+    T4J_LINEAR_GROUPED_KERNEL(t4j_linear_##DT##_grouped_nn_64, T, false, false)    \
+    T4J_LINEAR_GROUPED_KERNEL(t4j_linear_##DT##_grouped_nt_64, T, false, true)     \
+    T4J_LINEAR_GROUPED_KERNEL(t4j_linear_##DT##_grouped_gated_nn_64, T, true, false) \
+    T4J_LINEAR_GROUPED_KERNEL(t4j_linear_##DT##_grouped_gated_nt_64, T, true, true)
+
+T4J_LINEAR_GROUPED_KERNELS(f16, __half)
+T4J_LINEAR_GROUPED_KERNELS(bf16, __nv_bfloat16)
+
+#define T4J_LINEAR_F32_GROUPED_KERNEL(NAME, GATED, TRANS_B)                                               \
+    extern "C" __global__ void __launch_bounds__(t4j::linear::kF32Threads) NAME(const t4j_linear_params p) { \
+        t4j::linear::linear_f32_grouped_block<GATED, TRANS_B>(p);                                          \
+    }
+
+T4J_LINEAR_F32_GROUPED_KERNEL(t4j_linear_f32_grouped_nn, false, false)
+T4J_LINEAR_F32_GROUPED_KERNEL(t4j_linear_f32_grouped_nt, false, true)
+T4J_LINEAR_F32_GROUPED_KERNEL(t4j_linear_f32_grouped_gated_nn, true, false)
+T4J_LINEAR_F32_GROUPED_KERNEL(t4j_linear_f32_grouped_gated_nt, true, true)
 
 #define T4J_BIAS_ACT_KERNEL(NAME, T) \
     extern "C" __global__ void __launch_bounds__(1024) NAME(const t4j_bias_act_params p) { t4j::bias_act_rows<T>(p); }

@@ -1,6 +1,7 @@
 // linear_launch.cpp — validates t4j_linear_params / t4j_bias_act_params, picks the GEMM instance
 // (dtype × gated × B layout × tile size) and its vector-load flags, and launches on a
-// (N tiles, M tiles, batch) grid.
+// (N tiles, M tiles, batch) grid. With group_offsets (a mixture of experts' expert GEMMs): the grouped
+// 64-row tensor-core instance (F16/BF16) or the fp32 SIMT one, on (N tiles, capacity tiles, groups).
 #include <cstdint>
 
 #include "../common/internal.h"
@@ -82,7 +83,7 @@ const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, workspace_bytes), T4J_FIELD(t4j_linear_params, alpha),
     T4J_FIELD(t4j_linear_params, activation), T4J_FIELD(t4j_linear_params, gated),
     T4J_FIELD(t4j_linear_params, trans_b),    T4J_FIELD(t4j_linear_params, dtype),
-    T4J_FIELD(t4j_linear_params, reserved),
+    T4J_FIELD(t4j_linear_params, reserved),   T4J_FIELD(t4j_linear_params, group_offsets),
 };
 const t4j::StructRegistration kLinearLayout("t4j_linear_params", sizeof(t4j_linear_params), kLinearFields,
                                           sizeof(kLinearFields) / sizeof(kLinearFields[0]));
@@ -106,6 +107,48 @@ uint32_t threads_for(int64_t cols) {
     return t;
 }
 
+// The grouped GEMM (group_offsets set; the common checks passed): no residual, no split-K; the grid's y
+// covers the capacity p->m, z the groups, and each block reads its group's rows when it starts.
+int32_t linear_grouped(const t4j_linear_params* p, void* stream) {
+    if (p->residual != nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    const bool gated = p->gated == 1;
+    const bool trans_b = p->trans_b == 1;
+    if (p->m == 0 || p->n == 0) return T4J_SUCCESS;
+    t4j::CUfunction f = nullptr;
+    if (p->dtype == T4J_DTYPE_F32) {
+        const int64_t m_tiles = (p->m + t4j::linear::kF32TileM - 1) / t4j::linear::kF32TileM;
+        const int64_t n_tiles = (p->n + t4j::linear::kF32TileN - 1) / t4j::linear::kF32TileN;
+        if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
+        static const char* const kF32Names[2][2] = {{"t4j_linear_f32_grouped_nn", "t4j_linear_f32_grouped_nt"},
+                                                    {"t4j_linear_f32_grouped_gated_nn", "t4j_linear_f32_grouped_gated_nt"}};
+        int32_t s = t4j::get_kernel(kF32Names[gated][trans_b], &f);
+        if (s != T4J_SUCCESS) return s;
+        void* args[] = {const_cast<t4j_linear_params*>(p)};
+        return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles),
+                                static_cast<uint32_t>(p->batch), t4j::linear::kF32TileThreads, 0, stream, args);
+    }
+    const TileShape t = tile_shape(false, gated);
+    const int64_t m_tiles = (p->m + t.bm - 1) / t.bm;
+    const int64_t n_tiles = (p->n + t.bn - 1) / t.bn;
+    if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
+    // A group's rows start anywhere: 16-byte loads need a, lda and K 8-element aligned (no batch stride).
+    int32_t va = aligned16(p->a) && p->lda % 8 == 0 && p->k % 8 == 0;
+    int32_t vb = aligned16(p->b) && (!gated || aligned16(p->b_gate)) && p->ldb % 8 == 0 && p->stride_b % 8 == 0 &&
+                 (trans_b ? p->k : p->n) % 8 == 0;
+    int32_t split = 1;
+    static const char* const kNames[2][2][2] = {  // [bf16][gated][trans_b]
+        {{"t4j_linear_f16_grouped_nn_64", "t4j_linear_f16_grouped_nt_64"},
+         {"t4j_linear_f16_grouped_gated_nn_64", "t4j_linear_f16_grouped_gated_nt_64"}},
+        {{"t4j_linear_bf16_grouped_nn_64", "t4j_linear_bf16_grouped_nt_64"},
+         {"t4j_linear_bf16_grouped_gated_nn_64", "t4j_linear_bf16_grouped_gated_nt_64"}},
+    };
+    int32_t s = t4j::get_kernel(kNames[p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
+    if (s != T4J_SUCCESS) return s;
+    void* args[] = {const_cast<t4j_linear_params*>(p), &va, &vb, &split};
+    return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles), static_cast<uint32_t>(p->batch),
+                            t.threads, linear_shared_bytes(t, gated, trans_b), stream, args);
+}
+
 }  // namespace
 
 extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) {
@@ -121,6 +164,7 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     if (p->lda < p->k || p->ldc < p->n || p->ldb < (trans_b ? p->k : p->n)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->ld_residual < p->n) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->stride_a < 0 || p->stride_b < 0 || p->stride_c < 0 || p->stride_residual < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->group_offsets != nullptr) return linear_grouped(p, stream);
     if (p->batch > 1 && p->stride_c == 0 && p->m > 0 && p->n > 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;  // no fp32 tensor-core path (TF32 would change results)
@@ -171,7 +215,9 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
 extern "C" T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* bytes) {
     if (p == nullptr || bytes == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
     *bytes = 0;
-    if (p->m <= 0 || p->n <= 0 || p->k <= 0 || p->batch < 1 || p->dtype == T4J_DTYPE_F32) return T4J_SUCCESS;
+    if (p->m <= 0 || p->n <= 0 || p->k <= 0 || p->batch < 1 || p->dtype == T4J_DTYPE_F32 || p->group_offsets != nullptr) {
+        return T4J_SUCCESS;  // grouped GEMMs never split K
+    }
     int sms = 0;
     int32_t s = t4j::sm_count(&sms);
     if (s != T4J_SUCCESS) return s;

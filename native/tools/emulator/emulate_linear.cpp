@@ -3,11 +3,14 @@
 // and compares each result with a float64 reference written here from the C API's contract
 // (include/t4j.h), sharing no code with the kernels. Shapes hit every tile edge: M, N, K not
 // multiples of the tile, K % 8 != 0 (the element-wise load path), one row, several row tiles,
-// split-K 1..16, residual aliasing C. Exit status 1 on any mismatch or checker finding.
+// split-K 1..16, residual aliasing C. The grouped GEMM (group_offsets: a mixture of experts' expert
+// GEMMs) of F16/BF16 (tensor cores) and F32 (SIMT): empty groups, a group over several row tiles, a
+// group starting mid-tile, rows past offsets[G] untouched. Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
 #include "../../src/linear/bias_act.cuh"
 #include "../../src/linear/linear.cuh"
+#include "../../src/linear/linear_f32.cuh"
 
 using namespace emu;
 
@@ -181,6 +184,121 @@ void gemm_suite() {
     run_gemm<T, Large, true, true>({true, true, true, 128, 64, 64, 1, T4J_ACT_NONE, false, false, false, 1}, name("nt", true, true));
 }
 
+// Grouped: G groups with `sizes` rows each, in a capacity of R rows (R ≥ Σ sizes); weights (G, K, N)
+// or (G, N, K) with a group stride padded by 8 elements; x and out rows strided.
+template <typename T, bool GATED, bool TRANS_B>
+void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K, int act, bool bias, const char* kernel) {
+    std::string sz;
+    for (int v : sizes) sz += (sz.empty() ? "" : ",") + std::to_string(v);
+    const std::string what = std::string(kernel) + " groups " + sz + " R" + std::to_string(R) + " N" + std::to_string(N) +
+                             " K" + std::to_string(K) + " " + act_name(act) + (bias ? " bias" : "");
+    if (!wanted(what)) return;
+    const int64_t G = static_cast<int64_t>(sizes.size());
+    std::vector<int32_t> off(G + 1, 0);
+    for (int64_t g = 0; g < G; g++) off[g + 1] = off[g] + sizes[g];
+    const int64_t lda = K + 8, ldc = N + 8, ldb = TRANS_B ? K : N;
+    const int64_t sb = (TRANS_B ? N : K) * ldb + 8;
+    std::vector<T> a(R * lda), b(G * sb), bg(GATED ? b.size() : 0), bs(N), bsg(N), c(R * ldc, from<T>(NAN));
+    std::vector<double> ae, be, bge, bse, bsge;
+    fill(a, ae, 1.0f);
+    fill(b, be, 1.0f);
+    fill(bg, bge, 1.0f);
+    fill(bs, bse, 1.0f);
+    fill(bsg, bsge, 1.0f);
+    const T sentinel = from<T>(5.5f);
+    for (int64_t r = off[G]; r < R; r++)
+        for (int64_t j = 0; j < ldc; j++) c[r * ldc + j] = sentinel;  // rows past offsets[G] stay untouched
+    const float alpha = 0.5f;
+    t4j_linear_params p{};
+    p.c = c.data();
+    p.a = a.data();
+    p.b = b.data();
+    p.b_gate = GATED ? bg.data() : nullptr;
+    p.bias = bias ? bs.data() : nullptr;
+    p.bias_gate = GATED && bias ? bsg.data() : nullptr;
+    p.m = R;
+    p.n = N;
+    p.k = K;
+    p.batch = G;
+    p.lda = lda;
+    p.ldb = ldb;
+    p.ldc = ldc;
+    p.stride_b = sb;
+    p.alpha = alpha;
+    p.activation = act;
+    p.gated = GATED;
+    p.trans_b = TRANS_B;
+    p.dtype = std::is_same_v<T, float> ? T4J_DTYPE_F32 : std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
+    p.group_offsets = off.data();
+    // Launch as linear_launch.cpp's linear_grouped does.
+    if constexpr (std::is_same_v<T, float>) {
+        const unsigned mt = static_cast<unsigned>((R + t4j::linear::kF32TileM - 1) / t4j::linear::kF32TileM);
+        const unsigned nt = static_cast<unsigned>((N + t4j::linear::kF32TileN - 1) / t4j::linear::kF32TileN);
+        simt::launch(SimtDim3{nt, mt, static_cast<unsigned>(G)}, t4j::linear::kF32TileThreads,
+                     [&] { t4j::linear::linear_f32_grouped_block<GATED, TRANS_B>(p); }, 0, kernel);
+    } else {
+        const t4j::linear::TileShape ts = t4j::linear::tile_shape(false, GATED);
+        auto aligned = [](const void* q) { return (reinterpret_cast<uintptr_t>(q) & 15u) == 0; };
+        const int32_t vec_a = aligned(p.a) && lda % 8 == 0 && K % 8 == 0;
+        const int32_t vec_b = aligned(p.b) && (!GATED || aligned(p.b_gate)) && ldb % 8 == 0 && sb % 8 == 0 && (TRANS_B ? K : N) % 8 == 0;
+        simt::launch(SimtDim3{static_cast<unsigned>((N + ts.bn - 1) / ts.bn), static_cast<unsigned>((R + ts.bm - 1) / ts.bm),
+                              static_cast<unsigned>(G)},
+                     ts.threads, [&] { t4j::linear::linear_block<T, t4j::linear::Small, GATED, TRANS_B, true>(p, vec_a, vec_b, 1); },
+                     t4j::linear::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, TRANS_B), kernel);
+    }
+    const double u = unit_roundoff<T>();
+    double worst = 0;
+    int bad = 0, touched = 0;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t i = off[g]; i < off[g + 1]; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double y = 0, yg = 0, mag = 0, magg = 0;
+                for (int64_t kk = 0; kk < K; kk++) {
+                    const double av = ae[i * lda + kk];
+                    const size_t at = g * sb + (TRANS_B ? j * ldb + kk : kk * ldb + j);
+                    y += av * be[at];
+                    mag += std::abs(av * be[at]);
+                    if (GATED) {
+                        yg += av * bge[at];
+                        magg += std::abs(av * bge[at]);
+                    }
+                }
+                y = alpha * y + (bias ? bse[j] : 0.0);
+                yg = alpha * yg + (GATED && bias ? bsge[j] : 0.0);
+                const double v = act_ref(y, act) * (GATED ? yg : 1.0);
+                // as run_gemm: fp32 accumulation over K, fp32 activation and product, one rounding to T
+                const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
+                const double bound = u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
+                                                             (GATED ? (std::abs(act_ref(y, act)) + 1) * e2 : 0)) + 1e-6 * (std::abs(v) + 1);
+                const double got = to(c[i * ldc + j]);
+                const double err = std::isnan(got) ? INFINITY : std::abs(got - v);
+                worst = std::max(worst, err);
+                bad += err > bound;
+            }
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t j = N; j < ldc; j++) touched += r < off[G] ? !std::isnan(to(c[r * ldc + j])) : to(c[r * ldc + j]) != 5.5;
+    for (int64_t r = off[G]; r < R; r++)
+        for (int64_t j = 0; j < N; j++) touched += to(c[r * ldc + j]) != 5.5;
+    verdict(bad == 0 && touched == 0, what, "max error %.3g, %d element(s) out of bound, %d element(s) past the groups written",
+            worst, bad, touched);
+}
+
+template <typename T>
+void grouped_suite() {
+    const std::string dt = name<T>();
+    const bool f32 = std::is_same_v<T, float>;
+    auto kn = [&](const char* layout, bool gated) {
+        static std::vector<std::string> keep;
+        keep.push_back("t4j_linear_" + dt + (gated ? "_grouped_gated_" : "_grouped_") + layout + (f32 ? "" : "_64"));
+        return keep.back().c_str();
+    };
+    // Empty groups, a group over two row tiles starting mid-tile, capacity past offsets[G].
+    run_grouped<T, false, false>({3, 0, 70, 1}, 90, 72, 40, T4J_ACT_NONE, false, kn("nn", false));
+    run_grouped<T, false, true>({0, 5, 0, 66}, 80, 65, 24, T4J_ACT_GELU, true, kn("nt", false));
+    run_grouped<T, true, false>({2, 67, 0}, 75, 40, 37, T4J_ACT_SILU, false, kn("nn", true));
+    run_grouped<T, true, true>({1, 0, 9, 30}, 41, 33, 64, T4J_ACT_SILU, true, kn("nt", true));
+}
+
 template <typename T>
 void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias) {
     const std::string what = std::string("t4j_bias_act_") + name<T>() + " " + std::to_string(rows) + "x" +
@@ -247,6 +365,9 @@ int main(int argc, char** argv) {
     parse_args(argc, argv);
     gemm_suite<__nv_bfloat16>();
     gemm_suite<__half>();
+    grouped_suite<__nv_bfloat16>();
+    grouped_suite<__half>();
+    grouped_suite<float>();
     bias_act_suite<float>();
     bias_act_suite<__half>();
     bias_act_suite<__nv_bfloat16>();

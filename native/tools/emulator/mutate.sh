@@ -33,6 +33,10 @@ mutations=(
   "mma-full-tile-diagonal@attention/attention_mma.cuh@'n0 + KEYS - 1 <= m0 + s.offset ||', 'n0 <= m0 + s.offset ||'@--quick --only mma bf16 HS 64 128 rows causal@attention@FAIL mma bf16 HS 64 128 rows causal"
   # synccheck (emulator): the tensor-core kernel reads a K/V stage before its cp.async group retired
   "mma-skip-wait-group@attention/attention_mma.cuh@'            attn_cp_async_wait<1>();', ''@--quick --only mma bf16 HS 64 128 rows causal@attention@synccheck: t4j_attn_mma.*cp.async .*not completed"
+  # float64 reference: the router breaks ties to the higher expert id (exactly equal logits)
+  "route-ties-high@moe/moe.cuh@'return key > k2 || (key == k2 && id < id2);', 'return key > k2 || (key == k2 && id > id2);'@--quick --only moe_route f32 T37 E8 k2 renorm ties@moe@FAIL moe_route f32 T37 E8 k2 renorm ties"
+  # float64 reference: the grouped GEMM ignores where its group's rows start (every group from row 0)
+  "grouped-ignores-offsets@linear/linear.cuh@'        row_lo = lo;\n', ''@--quick --only t4j_linear_bf16_grouped_nn_64@linear@FAIL t4j_linear_bf16_grouped_nn_64"
   # synccheck (emulator): a shuffle mask off by one lane
   "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )

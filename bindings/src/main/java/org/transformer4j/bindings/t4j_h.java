@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 8;
+    public static final int T4J_ABI_VERSION = 9;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -367,6 +367,48 @@ public final class t4j_h {
     public static int t4j_softcap(MemorySegment params, MemorySegment stream) {
         try {
             return (int) t4j_softcap.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_moe_route {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_moe_route", DESC);
+    }
+
+    /** {@code int32_t t4j_moe_route(const t4j_moe_route_params* p, void* stream)} (ABI 9) */
+    public static int t4j_moe_route(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_moe_route.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_gather_rows {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_gather_rows", DESC);
+    }
+
+    /** {@code int32_t t4j_gather_rows(const t4j_gather_rows_params* p, void* stream)} (ABI 9) */
+    public static int t4j_gather_rows(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_gather_rows.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_moe_combine {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_moe_combine", DESC);
+    }
+
+    /** {@code int32_t t4j_moe_combine(const t4j_moe_combine_params* p, void* stream)} (ABI 9) */
+    public static int t4j_moe_combine(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_moe_combine.HANDLE.invokeExact(params, stream);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -45,7 +45,8 @@ public final class t4j_linear_params {
             JAVA_INT.withName("gated"),
             JAVA_INT.withName("trans_b"),
             JAVA_INT.withName("dtype"),
-            JAVA_INT.withName("reserved"))
+            JAVA_INT.withName("reserved"),
+            ADDRESS.withName("group_offsets"))
         .withName("t4j_linear_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -83,6 +84,7 @@ public final class t4j_linear_params {
     private static final long trans_b$OFFSET = offset("trans_b");
     private static final long dtype$OFFSET = offset("dtype");
     private static final long reserved$OFFSET = offset("reserved");
+    private static final long group_offsets$OFFSET = offset("group_offsets");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -140,4 +142,6 @@ public final class t4j_linear_params {
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
     public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
     public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static MemorySegment group_offsets(MemorySegment s) { return s.get(ADDRESS, group_offsets$OFFSET); }
+    public static void group_offsets(MemorySegment s, MemorySegment v) { s.set(ADDRESS, group_offsets$OFFSET, v); }
 }

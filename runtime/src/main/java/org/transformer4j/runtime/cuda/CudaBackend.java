@@ -590,19 +590,63 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void moeRoute(org.transformer4j.runtime.MoeRouteOp op) { unsupportedYet("moeRoute"); }
+    public void moeRoute(org.transformer4j.runtime.MoeRouteOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            org.transformer4j.runtime.MoeRouteOp.Shape s = op.validate();
+            requireHere("logits", op.logits());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                Cuda.checkT4j(t4j_h.t4j_moe_route(CudaParams.moeRoute(arena, op, s), stream.handle()),
+                        "t4j_moe_route (" + op.logits().dtype() + ", E " + s.experts() + ", k " + op.topK() + ")");
+            }
+            afterOp("moeRoute");
+        }
+    }
 
     @Override
-    public void gatherRows(org.transformer4j.runtime.GatherRowsOp op) { unsupportedYet("gatherRows"); }
+    public void gatherRows(org.transformer4j.runtime.GatherRowsOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            org.transformer4j.runtime.GatherRowsOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                Cuda.checkT4j(t4j_h.t4j_gather_rows(CudaParams.gatherRows(arena, op, s), stream.handle()),
+                        "t4j_gather_rows (" + op.x().dtype() + ")");
+            }
+            afterOp("gatherRows");
+        }
+    }
 
     @Override
-    public void groupedLinear(org.transformer4j.runtime.GroupedLinearOp op) { unsupportedYet("groupedLinear"); }
+    public void groupedLinear(org.transformer4j.runtime.GroupedLinearOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            org.transformer4j.runtime.GroupedLinearOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                Cuda.checkT4j(t4j_h.t4j_linear(CudaParams.groupedLinear(arena, op, s), stream.handle()),
+                        "t4j_linear grouped (" + op.x().dtype() + ", " + s.groups() + " groups" + (op.wGate() != null ? ", gated" : "") + ")");
+            }
+            afterOp("groupedLinear");
+        }
+    }
 
     @Override
-    public void moeCombine(org.transformer4j.runtime.MoeCombineOp op) { unsupportedYet("moeCombine"); }
-
-    private static void unsupportedYet(String what) {
-        throw new UnsupportedOperationException(what + " has no CUDA kernel in this build (ABI 9's MoE kernels); use the CPU backend");
+    public void moeCombine(org.transformer4j.runtime.MoeCombineOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            org.transformer4j.runtime.MoeCombineOp.Shape s = op.validate();
+            requireHere("out", op.out());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                Cuda.checkT4j(t4j_h.t4j_moe_combine(CudaParams.moeCombine(arena, op, s), stream.handle()),
+                        "t4j_moe_combine (" + op.out().dtype() + ", k " + s.topK() + ")");
+            }
+            afterOp("moeCombine");
+        }
     }
 
     @Override

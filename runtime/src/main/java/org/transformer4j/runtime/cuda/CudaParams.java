@@ -323,4 +323,85 @@ final class CudaParams {
         t4j_rope_params.dtype(p, op.x().dtype().code());
         return p;
     }
+
+    /** t4j_moe_route_params for the op (ABI 9), allocated in arena. */
+    static MemorySegment moeRoute(Arena arena, org.transformer4j.runtime.MoeRouteOp op, org.transformer4j.runtime.MoeRouteOp.Shape s) {
+        MemorySegment p = org.transformer4j.bindings.t4j_moe_route_params.allocate(arena);
+        org.transformer4j.runtime.MoeRouting r = op.out();
+        org.transformer4j.bindings.t4j_moe_route_params.logits(p, address(op.logits()));
+        org.transformer4j.bindings.t4j_moe_route_params.topk_ids(p, address(r.ids()));
+        org.transformer4j.bindings.t4j_moe_route_params.topk_weights(p, address(r.weights()));
+        org.transformer4j.bindings.t4j_moe_route_params.expert_offsets(p, address(r.offsets()));
+        org.transformer4j.bindings.t4j_moe_route_params.sorted_tokens(p, address(r.sortedTokens()));
+        org.transformer4j.bindings.t4j_moe_route_params.slots(p, address(r.slots()));
+        org.transformer4j.bindings.t4j_moe_route_params.tokens(p, s.tokens());
+        org.transformer4j.bindings.t4j_moe_route_params.logits_row_stride(p, s.logitsRowStride());
+        org.transformer4j.bindings.t4j_moe_route_params.experts(p, s.experts());
+        org.transformer4j.bindings.t4j_moe_route_params.top_k(p, op.topK());
+        org.transformer4j.bindings.t4j_moe_route_params.renormalize(p, op.renormalize() ? 1 : 0);
+        org.transformer4j.bindings.t4j_moe_route_params.dtype(p, op.logits().dtype().code());
+        return p;
+    }
+
+    /** t4j_gather_rows_params for the op (ABI 9), allocated in arena. */
+    static MemorySegment gatherRows(Arena arena, org.transformer4j.runtime.GatherRowsOp op, org.transformer4j.runtime.GatherRowsOp.Shape s) {
+        MemorySegment p = org.transformer4j.bindings.t4j_gather_rows_params.allocate(arena);
+        org.transformer4j.bindings.t4j_gather_rows_params.out(p, address(op.out()));
+        org.transformer4j.bindings.t4j_gather_rows_params.x(p, address(op.x()));
+        org.transformer4j.bindings.t4j_gather_rows_params.rows(p, address(op.rows()));
+        org.transformer4j.bindings.t4j_gather_rows_params.n(p, s.n());
+        org.transformer4j.bindings.t4j_gather_rows_params.x_rows(p, s.xRows());
+        org.transformer4j.bindings.t4j_gather_rows_params.cols(p, s.cols());
+        org.transformer4j.bindings.t4j_gather_rows_params.out_row_stride(p, s.outRowStride());
+        org.transformer4j.bindings.t4j_gather_rows_params.x_row_stride(p, s.xRowStride());
+        org.transformer4j.bindings.t4j_gather_rows_params.dtype(p, op.x().dtype().code());
+        return p;
+    }
+
+    /** t4j_linear_params of a grouped GEMM (group_offsets, ABI 9), allocated in arena. */
+    static MemorySegment groupedLinear(Arena arena, org.transformer4j.runtime.GroupedLinearOp op, org.transformer4j.runtime.GroupedLinearOp.Shape s) {
+        MemorySegment p = t4j_linear_params.allocate(arena);
+        t4j_linear_params.c(p, address(op.out()));
+        t4j_linear_params.a(p, address(op.x()));
+        t4j_linear_params.b(p, address(op.w()));
+        t4j_linear_params.b_gate(p, address(op.wGate()));
+        t4j_linear_params.m(p, s.rows());
+        t4j_linear_params.n(p, s.n());
+        t4j_linear_params.k(p, s.k());
+        t4j_linear_params.batch(p, s.groups());
+        t4j_linear_params.lda(p, s.xRowStride());
+        t4j_linear_params.ldb(p, s.wRowStride());
+        t4j_linear_params.ldc(p, s.outRowStride());
+        t4j_linear_params.stride_b(p, s.wGroupStride());
+        t4j_linear_params.alpha(p, op.alpha());
+        t4j_linear_params.activation(p, op.activation().code());
+        t4j_linear_params.gated(p, op.wGate() != null ? 1 : 0);
+        t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
+        t4j_linear_params.dtype(p, op.x().dtype().code());
+        t4j_linear_params.group_offsets(p, address(op.offsets()));
+        return p;
+    }
+
+    /** t4j_moe_combine_params for the op (ABI 9), allocated in arena. */
+    static MemorySegment moeCombine(Arena arena, org.transformer4j.runtime.MoeCombineOp op, org.transformer4j.runtime.MoeCombineOp.Shape s) {
+        MemorySegment p = org.transformer4j.bindings.t4j_moe_combine_params.allocate(arena);
+        org.transformer4j.bindings.t4j_moe_combine_params.out(p, address(op.out()));
+        org.transformer4j.bindings.t4j_moe_combine_params.y(p, address(op.y()));
+        org.transformer4j.bindings.t4j_moe_combine_params.slots(p, address(op.slots()));
+        org.transformer4j.bindings.t4j_moe_combine_params.weights(p, address(op.weights()));
+        org.transformer4j.bindings.t4j_moe_combine_params.residual(p, address(op.residual()));
+        org.transformer4j.bindings.t4j_moe_combine_params.shared(p, address(op.shared()));
+        org.transformer4j.bindings.t4j_moe_combine_params.shared_gate(p, address(op.sharedGate()));
+        org.transformer4j.bindings.t4j_moe_combine_params.tokens(p, s.tokens());
+        org.transformer4j.bindings.t4j_moe_combine_params.cols(p, s.cols());
+        org.transformer4j.bindings.t4j_moe_combine_params.slot_rows(p, s.slotRows());
+        org.transformer4j.bindings.t4j_moe_combine_params.out_row_stride(p, s.outRowStride());
+        org.transformer4j.bindings.t4j_moe_combine_params.y_row_stride(p, s.yRowStride());
+        org.transformer4j.bindings.t4j_moe_combine_params.residual_row_stride(p, s.residualRowStride());
+        org.transformer4j.bindings.t4j_moe_combine_params.shared_row_stride(p, s.sharedRowStride());
+        org.transformer4j.bindings.t4j_moe_combine_params.shared_gate_stride(p, s.sharedGateStride());
+        org.transformer4j.bindings.t4j_moe_combine_params.top_k(p, s.topK());
+        org.transformer4j.bindings.t4j_moe_combine_params.dtype(p, op.out().dtype().code());
+        return p;
+    }
 }

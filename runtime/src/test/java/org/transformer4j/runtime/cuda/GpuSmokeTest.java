@@ -290,4 +290,30 @@ class GpuSmokeTest {
             }
         }
     }
+
+    @Test
+    @Order(9)
+    void mixtureOfExperts() {
+        // 37 tokens, 8 experts, top 2; gathered rows, grouped expert GEMM, weighted combine with the residual
+        twin("MoE route BF16 (E 8, k 2, renormalized)", new Tensor[] {rnd(DType.BF16, 3, 37, 8)},
+                shapes(new long[] {37, 2}, new long[] {37, 2}, new long[] {9}, new long[] {74}, new long[] {37, 2}),
+                types(DType.I32, DType.F32, DType.I32, DType.I32, DType.I32),
+                (b, in, out) -> b.moeRoute(new org.transformer4j.runtime.MoeRouteOp(in[0], 2, true,
+                        new org.transformer4j.runtime.MoeRouting(out[0], out[1], out[2], out[3], out[4]))));
+        twin("gather rows BF16", new Tensor[] {rnd(DType.BF16, 1, 37, 96), ints(37, 74)}, shapes(new long[] {74, 96}), types(DType.BF16),
+                (b, in, out) -> b.gatherRows(new org.transformer4j.runtime.GatherRowsOp(in[0], in[1], out[0])));
+        twin("grouped linear BF16, gated SiLU (4 groups, one empty)",
+                new Tensor[] {rnd(DType.BF16, 1, 74, 64), rnd(DType.BF16, 0.2, 4, 64, 96), rnd(DType.BF16, 0.2, 4, 64, 96),
+                        Tensor.ofInts(new int[] {0, 30, 30, 51, 74}, 5)},
+                shapes(new long[] {74, 96}), types(DType.BF16),
+                (b, in, out) -> b.groupedLinear(org.transformer4j.runtime.GroupedLinearOp.of(in[0], in[1], in[3], out[0])
+                        .gate(in[2]).activation(Activation.SILU)));
+        twin("grouped linear F32 (transposed weights)",
+                new Tensor[] {rnd(DType.F32, 1, 74, 40), rnd(DType.F32, 0.2, 3, 24, 40), Tensor.ofInts(new int[] {0, 10, 60, 74}, 4)},
+                shapes(new long[] {74, 24}), types(DType.F32),
+                (b, in, out) -> b.groupedLinear(org.transformer4j.runtime.GroupedLinearOp.of(in[0], in[1], in[2], out[0]).transW(true)));
+        twin("MoE combine BF16 (+ residual)", new Tensor[] {rnd(DType.BF16, 1, 74, 96), ints(74, 37, 2), rnd(DType.F32, 1, 37, 2),
+                        rnd(DType.BF16, 1, 37, 96)}, shapes(new long[] {37, 96}), types(DType.BF16),
+                (b, in, out) -> b.moeCombine(new org.transformer4j.runtime.MoeCombineOp(in[0], in[1], in[2], in[3], null, null, out[0])));
+    }
 }

@@ -1,0 +1,162 @@
+// MoeValidationNativeTest — the mixture-of-experts entry points (ABI 9) and the grouped t4j_linear trust
+// nothing they are given: malformed params come back as T4J_ERROR_INVALID_ARGUMENT before any driver
+// call, and empty problems succeed without one, so these run without a GPU.
+package org.transformer4j.bindings;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+class MoeValidationNativeTest {
+
+    private static final MemorySegment FAKE = MemorySegment.ofAddress(0x10000);  // 16-byte aligned, never dereferenced
+    private static final int BAD = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+
+    private static int call(Function<Arena, MemorySegment> make, Consumer<MemorySegment> change, Function<MemorySegment, Integer> fn) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = make.apply(arena);
+            change.accept(p);
+            return fn.apply(p);
+        }
+    }
+
+    /** A well-formed router of E 64, top 8 (it launches even for T = 0: the offsets must be written). */
+    private static int routeWith(Consumer<MemorySegment> change) {
+        return call(a -> {
+            MemorySegment p = t4j_moe_route_params.allocate(a);
+            for (var set : java.util.List.<java.util.function.BiConsumer<MemorySegment, MemorySegment>>of(t4j_moe_route_params::logits,
+                    t4j_moe_route_params::topk_ids, t4j_moe_route_params::topk_weights, t4j_moe_route_params::expert_offsets,
+                    t4j_moe_route_params::sorted_tokens, t4j_moe_route_params::slots)) {
+                set.accept(p, FAKE);
+            }
+            t4j_moe_route_params.tokens(p, 3);
+            t4j_moe_route_params.logits_row_stride(p, 64);
+            t4j_moe_route_params.experts(p, 64);
+            t4j_moe_route_params.top_k(p, 8);
+            t4j_moe_route_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            return p;
+        }, change, p -> t4j_h.t4j_moe_route(p, MemorySegment.NULL));
+    }
+
+    /** A well-formed gather of no rows. */
+    private static int gatherWith(Consumer<MemorySegment> change) {
+        return call(a -> {
+            MemorySegment p = t4j_gather_rows_params.allocate(a);
+            t4j_gather_rows_params.out(p, FAKE);
+            t4j_gather_rows_params.x(p, FAKE);
+            t4j_gather_rows_params.rows(p, FAKE);
+            t4j_gather_rows_params.x_rows(p, 4);
+            t4j_gather_rows_params.cols(p, 16);
+            t4j_gather_rows_params.out_row_stride(p, 16);
+            t4j_gather_rows_params.x_row_stride(p, 16);
+            t4j_gather_rows_params.dtype(p, t4j_h.T4J_DTYPE_F16);
+            return p;
+        }, change, p -> t4j_h.t4j_gather_rows(p, MemorySegment.NULL));
+    }
+
+    /** A well-formed combine of no tokens. */
+    private static int combineWith(Consumer<MemorySegment> change) {
+        return call(a -> {
+            MemorySegment p = t4j_moe_combine_params.allocate(a);
+            t4j_moe_combine_params.out(p, FAKE);
+            t4j_moe_combine_params.y(p, FAKE);
+            t4j_moe_combine_params.slots(p, FAKE);
+            t4j_moe_combine_params.weights(p, FAKE);
+            t4j_moe_combine_params.cols(p, 16);
+            t4j_moe_combine_params.slot_rows(p, 8);
+            t4j_moe_combine_params.out_row_stride(p, 16);
+            t4j_moe_combine_params.y_row_stride(p, 16);
+            t4j_moe_combine_params.top_k(p, 2);
+            t4j_moe_combine_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            return p;
+        }, change, p -> t4j_h.t4j_moe_combine(p, MemorySegment.NULL));
+    }
+
+    /** A well-formed grouped GEMM of capacity 0 (validated, then nothing to launch). */
+    private static int groupedWith(Consumer<MemorySegment> change) {
+        return call(a -> {
+            MemorySegment p = t4j_linear_params.allocate(a);
+            t4j_linear_params.c(p, FAKE);
+            t4j_linear_params.a(p, FAKE);
+            t4j_linear_params.b(p, FAKE);
+            t4j_linear_params.group_offsets(p, FAKE);
+            t4j_linear_params.n(p, 64);
+            t4j_linear_params.k(p, 32);
+            t4j_linear_params.batch(p, 8);
+            t4j_linear_params.lda(p, 32);
+            t4j_linear_params.ldb(p, 64);
+            t4j_linear_params.ldc(p, 64);
+            t4j_linear_params.stride_b(p, 32 * 64);
+            t4j_linear_params.alpha(p, 1f);
+            t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            return p;
+        }, change, p -> t4j_h.t4j_linear(p, MemorySegment.NULL));
+    }
+
+    @Test
+    void layoutSizes() {
+        assertEquals(80, t4j_moe_route_params.sizeof());
+        assertEquals(72, t4j_gather_rows_params.sizeof());
+        assertEquals(128, t4j_moe_combine_params.sizeof());
+    }
+
+    @Test
+    void malformedRouteParamsAreRejected() {
+        assertEquals(BAD, t4j_h.t4j_moe_route(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.slots(p, MemorySegment.NULL)), "null slots");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.experts(p, 1025)), "E 1025");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.experts(p, 0)), "E 0");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.top_k(p, 33)), "k 33");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.top_k(p, 0)), "k 0");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.top_k(p, 65)), "k > E");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.tokens(p, -1)), "negative T");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.logits_row_stride(p, 63)), "row stride < E");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.renormalize(p, 2)), "renormalize 2");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.dtype(p, 7)), "dtype 7");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.tokens(p, 1L << 30)), "T·k past 2^31-1");
+    }
+
+    @Test
+    void malformedGatherParamsAreRejected() {
+        assertEquals(t4j_h.T4J_SUCCESS, gatherWith(p -> { }), "well formed, n 0");
+        assertEquals(BAD, t4j_h.t4j_gather_rows(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.rows(p, MemorySegment.NULL)), "null rows");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.n(p, -1)), "negative n");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.x_rows(p, 0)), "no x rows");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.x_row_stride(p, 15)), "x row stride < cols");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.reserved(p, 1)), "reserved");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.out(p, MemorySegment.ofAddress(0x10001))), "F16 out on an odd address");
+    }
+
+    @Test
+    void malformedCombineParamsAreRejected() {
+        assertEquals(t4j_h.T4J_SUCCESS, combineWith(p -> { }), "well formed, T 0");
+        assertEquals(t4j_h.T4J_SUCCESS, combineWith(p -> {
+            t4j_moe_combine_params.residual(p, FAKE);
+            t4j_moe_combine_params.residual_row_stride(p, 16);
+        }), "residual aliasing out exactly");
+        assertEquals(BAD, t4j_h.t4j_moe_combine(MemorySegment.NULL, MemorySegment.NULL), "null params");
+        assertEquals(BAD, combineWith(p -> t4j_moe_combine_params.weights(p, MemorySegment.NULL)), "null weights");
+        assertEquals(BAD, combineWith(p -> t4j_moe_combine_params.top_k(p, 33)), "k 33");
+        assertEquals(BAD, combineWith(p -> t4j_moe_combine_params.slot_rows(p, 0)), "no slot rows");
+        assertEquals(BAD, combineWith(p -> {
+            t4j_moe_combine_params.residual(p, FAKE);
+            t4j_moe_combine_params.residual_row_stride(p, 32);
+        }), "residual aliasing out with another stride");
+        assertEquals(BAD, combineWith(p -> t4j_moe_combine_params.shared_gate(p, FAKE)), "a gate without shared");
+    }
+
+    @Test
+    void groupedLinearRefusesResidualAndTakesF32() {
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(p -> { }), "well formed, capacity 0");
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32)), "F32 grouped");
+        assertEquals(BAD, groupedWith(p -> {
+            t4j_linear_params.residual(p, FAKE);
+            t4j_linear_params.ld_residual(p, 64);
+        }), "residual with groups");
+    }
+}

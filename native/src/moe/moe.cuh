@@ -1,0 +1,212 @@
+// moe.cuh — the mixture-of-experts kernels around the grouped expert GEMM (t4j.h, "mixture of
+// experts (ABI 9)"):
+//   route_tokens    one block: per token (a warp each) fp32 softmax over E, top-k by repeated warp
+//                   argmax (ties to the lower id), optional renormalization; then the expert-major
+//                   layout: counts (shared atomics) → exclusive prefix sum → one warp walks the T·k
+//                   choices in (t, j) order, 32 at a time, ranking equal experts by __match_any_sync,
+//                   so the slots are the same on every run and equal to CpuMoe.sortByExpert's;
+//   gather_rows     out[r] = x[rows[r]], bits copied (16-byte vectors where every row allows it);
+//   combine_rows    out[t] = Σ_j w[t,j]·y[slot[t,j]] (+ σ(g_t)·shared[t]) (+ residual[t]), fp32, one rounding.
+// No host reads and fixed grids: all three can be captured into a CUDA graph.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "t4j.h"
+#include "../common/dtype.cuh"
+
+namespace t4j {
+namespace moe {
+
+constexpr int kRouteThreads = 1024;   // one block; a warp per token in the top-k phase
+constexpr int kMaxExperts = 1024;     // t4j.h: E ≤ 1024 (the counters and the scan live in shared memory)
+constexpr int kExpertsPerLane = kMaxExperts / 32;  // lane l owns experts l, l + 32, ...: one bit each in `taken`
+
+// NaN-propagating max, as Java's Math.max (CpuMoe): one NaN logit makes every p NaN on both sides.
+__device__ __forceinline__ float max_nan(float a, float b) { return (a != a || b != b) ? a + b : fmaxf(a, b); }
+
+// The ranking key of p: NaN below every real probability (p ≥ 0), as CpuMoe prefers a number to NaN.
+__device__ __forceinline__ float rank_key(float p) { return p != p ? -1.0f : p; }
+
+// (key, id) is better than (k2, id2): larger key, or an equal key and a lower id.
+__device__ __forceinline__ bool better(float key, int id, float k2, int id2) { return key > k2 || (key == k2 && id < id2); }
+
+template <typename T>
+__device__ __forceinline__ void route_tokens(const t4j_moe_route_params& p) {
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int warps = blockDim.x >> 5;
+    const int E = p.experts;
+    const int K = p.top_k;
+    const int64_t T_ = p.tokens;
+
+    // ---- top-k per token: a warp per token ----
+    for (int64_t t = warp; t < T_; t += warps) {
+        const T* row = static_cast<const T*>(p.logits) + t * p.logits_row_stride;  // (E)
+        float mx = -INFINITY;
+        for (int e = lane; e < E; e += 32) mx = max_nan(mx, to_f32(row[e]));
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) mx = max_nan(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+        float sum = 0.0f;
+        for (int e = lane; e < E; e += 32) sum += expf(to_f32(row[e]) - mx);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+        const float inv = 1.0f / sum;
+        uint32_t taken = 0;   // bit i: expert lane + 32 i already chosen
+        float total = 0.0f;   // the chosen p, summed in pick order (fp32, as CpuMoe)
+        float my_w = 0.0f;    // lane j keeps pick j
+        int my_id = 0;
+        for (int j = 0; j < K; j++) {
+            float best_key = -INFINITY;
+            float best_p = 0.0f;
+            int best = 0x7fffffff;
+            for (int i = 0, e = lane; e < E; i++, e += 32) {
+                if ((taken >> i) & 1u) continue;
+                const float pe = expf(to_f32(row[e]) - mx) * inv;
+                const float key = rank_key(pe);
+                if (better(key, e, best_key, best)) {  // e ascends: an equal key keeps the lower id
+                    best_key = key;
+                    best_p = pe;
+                    best = e;
+                }
+            }
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) {
+                const float ok = __shfl_xor_sync(0xffffffffu, best_key, o);
+                const float op = __shfl_xor_sync(0xffffffffu, best_p, o);
+                const int oi = __shfl_xor_sync(0xffffffffu, best, o);
+                if (better(ok, oi, best_key, best)) {
+                    best_key = ok;
+                    best_p = op;
+                    best = oi;
+                }
+            }
+            if ((best & 31) == lane) taken |= 1u << (best >> 5);
+            total += best_p;
+            if (lane == j) {
+                my_w = best_p;
+                my_id = best;
+            }
+        }
+        if (lane < K) {
+            p.topk_ids[t * K + lane] = my_id;
+            p.topk_weights[t * K + lane] = p.renormalize ? my_w / total : my_w;
+        }
+    }
+
+    // ---- expert-major layout ----
+    __shared__ int32_t s_count[kMaxExperts];  // choices per expert, then each expert's next free slot
+    for (int e = threadIdx.x; e < E; e += blockDim.x) s_count[e] = 0;
+    __syncthreads();  // the zeros, and every topk_ids store of this block, visible to all its threads
+    const int64_t choices = T_ * K;
+    for (int64_t i = threadIdx.x; i < choices; i += blockDim.x) atomicAdd(&s_count[p.topk_ids[i]], 1);
+    __syncthreads();
+    if (warp != 0) return;
+    // Exclusive prefix sum over the experts, 32 at a time: offsets out, next slot per expert in s_count.
+    int32_t running = 0;
+    if (lane == 0) p.expert_offsets[0] = 0;
+    for (int base = 0; base < E; base += 32) {
+        const int e = base + lane;
+        const int32_t c = e < E ? s_count[e] : 0;
+        int32_t incl = c;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const int32_t up = __shfl_up_sync(0xffffffffu, incl, o);
+            if (lane >= o) incl += up;
+        }
+        if (e < E) {
+            p.expert_offsets[e + 1] = running + incl;
+            s_count[e] = running + incl - c;
+        }
+        running += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    __syncwarp();
+    // Slots in (t, j) order: choice i's slot is its expert's next slot plus the number of earlier
+    // choices of the same expert among this group of 32; the last of them advances the expert.
+    const uint32_t below = (1u << lane) - 1u;
+    for (int64_t first = 0; first < choices; first += 32) {
+        const int64_t i = first + lane;
+        const int e = i < choices ? p.topk_ids[i] : -1;  // lanes past the end match each other only
+        const uint32_t peers = __match_any_sync(0xffffffffu, static_cast<unsigned>(e));
+        const int rank = __popc(peers & below);
+        const int32_t base = e >= 0 ? s_count[e] : 0;
+        __syncwarp();  // every lane has read its expert's next slot before the last of its peers moves it
+        if (e >= 0) {
+            const int32_t slot = base + rank;
+            p.sorted_tokens[slot] = static_cast<int32_t>(i / K);
+            p.slots[i] = slot;
+            if (rank == __popc(peers) - 1) s_count[e] = base + __popc(peers);
+        }
+        __syncwarp();
+    }
+}
+
+// ---- gather ----
+
+constexpr int kGatherThreads = 128;
+
+// B: the element's bytes (2 or 4). Grid-stride over rows (blockIdx.x), threads over a row's 16-byte
+// vectors when the bases, strides and the row length keep every row 16-byte aligned, else elements.
+template <int B>
+__device__ __forceinline__ void gather_rows(const t4j_gather_rows_params& p) {
+    using E = typename std::conditional<B == 2, uint16_t, uint32_t>::type;
+    const E* x = static_cast<const E*>(p.x);
+    E* out = static_cast<E*>(p.out);
+    constexpr int kVec = 16 / B;
+    const bool vec = ((reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(out)) & 15u) == 0 &&
+                     p.cols % kVec == 0 && p.x_row_stride % kVec == 0 && p.out_row_stride % kVec == 0;
+    for (int64_t r = blockIdx.x; r < p.n; r += gridDim.x) {
+        int64_t src = p.rows[r];
+        src = src < 0 ? 0 : (src >= p.x_rows ? p.x_rows - 1 : src);  // clamped (t4j.h)
+        const E* from = x + src * p.x_row_stride;  // (cols)
+        E* to = out + r * p.out_row_stride;        // (cols)
+        if (vec) {
+            const uint4* f = reinterpret_cast<const uint4*>(from);
+            uint4* d = reinterpret_cast<uint4*>(to);
+            for (int64_t c = threadIdx.x; c < p.cols / kVec; c += blockDim.x) d[c] = f[c];
+        } else {
+            for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) to[c] = from[c];
+        }
+    }
+}
+
+// ---- combine ----
+
+// Grid-stride over tokens (blockIdx.x), threads over columns. The token's slots (clamped) and weights
+// go through shared memory once per row.
+template <typename T>
+__device__ __forceinline__ void combine_rows(const t4j_moe_combine_params& p) {
+    __shared__ int64_t s_slot[32];
+    __shared__ float s_w[32];
+    __shared__ float s_gate;
+    const int K = p.top_k;
+    const T* y = static_cast<const T*>(p.y);
+    for (int64_t t = blockIdx.x; t < p.tokens; t += gridDim.x) {
+        __syncthreads();  // the previous row's readers are done with s_slot / s_w / s_gate
+        if (threadIdx.x < static_cast<unsigned>(K)) {
+            int64_t s = p.slots[t * K + threadIdx.x];
+            s_slot[threadIdx.x] = s < 0 ? 0 : (s >= p.slot_rows ? p.slot_rows - 1 : s);
+            s_w[threadIdx.x] = p.weights[t * K + threadIdx.x];
+        }
+        if (threadIdx.x == 0 && p.shared != nullptr) {
+            s_gate = p.shared_gate == nullptr
+                         ? 1.0f
+                         : 1.0f / (1.0f + expf(-to_f32(static_cast<const T*>(p.shared_gate)[t * p.shared_gate_stride])));
+        }
+        __syncthreads();
+        const T* sh = p.shared ? static_cast<const T*>(p.shared) + t * p.shared_row_stride : nullptr;        // (cols)
+        const T* res = p.residual ? static_cast<const T*>(p.residual) + t * p.residual_row_stride : nullptr;  // (cols)
+        T* out = static_cast<T*>(p.out) + t * p.out_row_stride;                                              // (cols)
+        for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) {
+            float acc = 0.0f;
+            for (int j = 0; j < K; j++) acc += s_w[j] * to_f32(y[s_slot[j] * p.y_row_stride + c]);
+            if (sh) acc += s_gate * to_f32(sh[c]);
+            if (res) acc += to_f32(res[c]);  // res may be out itself: this thread reads, then writes, element c
+            out[c] = from_f32<T>(acc);
+        }
+    }
+}
+
+}  // namespace moe
+}  // namespace t4j

@@ -1,0 +1,148 @@
+// CudaMoeTest — the mixture-of-experts ops on the GPU against the CPU twin (CpuMoe's definitions): the
+// router's picks and slot layout equal to the twin's (continuous logits, so no near-ties), its weights
+// within fp32 noise; the gather bit-equal; the grouped GEMM within each dtype's bound and rows past
+// offsets[G] left alone; the combine within one rounding. Several shapes and every dtype; skips without a GPU.
+package org.transformer4j.runtime.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.transformer4j.runtime.Activation;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.GatherRowsOp;
+import org.transformer4j.runtime.GroupedLinearOp;
+import org.transformer4j.runtime.MoeCombineOp;
+import org.transformer4j.runtime.MoeRouteOp;
+import org.transformer4j.runtime.MoeRouting;
+import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.Tolerance;
+
+@Tag("gpu")
+class CudaMoeTest {
+
+    private final CpuBackend cpu = new CpuBackend();
+
+    /** Relative difference bound against the CPU twin: fp32 noise, or about two roundings of the dtype. */
+    private static double bound(DType dt) {
+        return switch (dt) {
+            case F32 -> 1e-5;
+            case F16 -> 2e-3;
+            default -> 1.6e-2;
+        };
+    }
+
+    private static void close(DType dt, float[] gpu, float[] cpuTwin, String what) {
+        GpuTests.allWritten(gpu, what);
+        double[] ref = new double[cpuTwin.length];
+        for (int i = 0; i < ref.length; i++) ref[i] = cpuTwin[i];
+        double rel = Tolerance.relativeError(gpu, ref);
+        assertTrue(rel < bound(dt), what + ": relative difference to the CPU twin " + rel + " ≥ " + bound(dt));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void routeEqualsTheCpuTwin(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[][] cases = {{37, 8, 2, 1}, {300, 64, 8, 0}, {1, 128, 8, 1}, {0, 16, 4, 0}, {5, 1024, 32, 1}};
+        for (int[] c : cases) {
+            int t = c[0], e = c[1], k = c[2];
+            boolean renorm = c[3] == 1;
+            String what = dt + " T " + t + " E " + e + " k " + k + (renorm ? " renormalized" : "") + " (seed " + seed + ")";
+            try (Tensor hl = Tensor.of(dt, GpuTests.random(rnd, t * e, 4), t, e); Tensor gl = gpu.upload(hl);
+                 MoeRouting hr = MoeRouting.allocate(cpu, t, e, k); MoeRouting gr = MoeRouting.allocate(gpu, t, e, k)) {
+                cpu.moeRoute(new MoeRouteOp(hl, k, renorm, hr));
+                gpu.moeRoute(new MoeRouteOp(gl, k, renorm, gr));
+                gpu.synchronize();
+                assertArrayEquals(hr.ids().toIntArray(), download(gpu, gr.ids()), "ids " + what);
+                assertArrayEquals(hr.offsets().toIntArray(), download(gpu, gr.offsets()), "offsets " + what);
+                assertArrayEquals(hr.sortedTokens().toIntArray(), download(gpu, gr.sortedTokens()), "sorted tokens " + what);
+                assertArrayEquals(hr.slots().toIntArray(), download(gpu, gr.slots()), "slots " + what);
+                if (t > 0) close(DType.F32, GpuTests.download(gpu, gr.weights()), hr.weights().toFloatArray(), "weights " + what);
+            }
+        }
+    }
+
+    private static int[] download(CudaBackend gpu, Tensor t) {
+        try (Tensor h = gpu.toHost(t)) {
+            return h.toIntArray();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void gatherAndCombineEqualTheCpuTwin(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int t = 29, k = 4, s = t * k;
+        for (int c : new int[] {64, 33}) {  // 16-byte vectors, then elements
+            int[] rows = new int[s];
+            int[] slots = new int[t * k];
+            for (int i = 0; i < s; i++) rows[i] = rnd.nextInt(t);
+            for (int i = 0; i < slots.length; i++) slots[i] = rnd.nextInt(s);
+            String what = dt + " C " + c + " (seed " + seed + ")";
+            try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, t * c, 2), t, c); Tensor hrows = Tensor.ofInts(rows, s);
+                 Tensor hs = Tensor.ofInts(slots, t, k); Tensor hw = Tensor.of(DType.F32, GpuTests.random(rnd, t * k, 1), t, k);
+                 Tensor hsh = Tensor.of(dt, GpuTests.random(rnd, t * c, 2), t, c); Tensor hg = Tensor.of(dt, GpuTests.random(rnd, t, 3), t);
+                 Tensor gx = gpu.upload(hx); Tensor grows = gpu.upload(hrows); Tensor gs = gpu.upload(hs); Tensor gw = gpu.upload(hw);
+                 Tensor gsh = gpu.upload(hsh); Tensor gg = gpu.upload(hg);
+                 Tensor hy = Tensor.empty(dt, s, c); Tensor gy = GpuTests.poisoned(gpu, dt, s, c);
+                 Tensor hout = Tensor.empty(dt, t, c); Tensor gout = gpu.upload(hx)) {
+                cpu.gatherRows(new GatherRowsOp(hx, hrows, hy));
+                gpu.gatherRows(new GatherRowsOp(gx, grows, gy));
+                assertArrayEquals(hy.toFloatArray(), GpuTests.download(gpu, gy), "gather " + what);
+                hout.copyFrom(hx.toFloatArray());
+                // residual = out itself (x's copy), shared expert with its sigmoid gate
+                cpu.moeCombine(new MoeCombineOp(hy, hs, hw, hout, hsh, hg, hout));
+                gpu.moeCombine(new MoeCombineOp(gy, gs, gw, gout, gsh, gg, gout));
+                close(dt, GpuTests.download(gpu, gout), hout.toFloatArray(), "combine " + what);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void groupedLinearEqualsTheCpuTwin(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int r = 150, k = 72, n = 88;
+        int[] offsets = {0, 3, 3, 80, 141};  // an empty group, one over two 64-row tiles; rows 141.. untouched
+        int g = offsets.length - 1;
+        for (boolean trans : new boolean[] {false, true}) {
+            for (boolean gated : new boolean[] {false, true}) {
+                String what = dt + (trans ? " (G, N, K)" : " (G, K, N)") + (gated ? " gated SiLU" : "") + " (seed " + seed + ")";
+                long[] ws = trans ? new long[] {g, n, k} : new long[] {g, k, n};
+                try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, r * k, 1), r, k);
+                     Tensor hw = Tensor.of(dt, GpuTests.random(rnd, g * n * k, 0.3), ws);
+                     Tensor hwg = Tensor.of(dt, GpuTests.random(rnd, g * n * k, 0.3), ws); Tensor ho = Tensor.ofInts(offsets, g + 1);
+                     Tensor gx = gpu.upload(hx); Tensor gw = gpu.upload(hw); Tensor gwg = gpu.upload(hwg); Tensor go = gpu.upload(ho);
+                     Tensor hout = Tensor.empty(dt, r, n); Tensor gout = GpuTests.poisoned(gpu, dt, r, n)) {
+                    hout.fill(Float.NaN);
+                    GroupedLinearOp hop = GroupedLinearOp.of(hx, hw, ho, hout).transW(trans).alpha(0.5f);
+                    GroupedLinearOp gop = GroupedLinearOp.of(gx, gw, go, gout).transW(trans).alpha(0.5f);
+                    if (gated) {
+                        hop = hop.gate(hwg).activation(Activation.SILU);
+                        gop = gop.gate(gwg).activation(Activation.SILU);
+                    }
+                    cpu.groupedLinear(hop);
+                    gpu.groupedLinear(gop);
+                    float[] got = GpuTests.download(gpu, gout);
+                    float[] want = hout.toFloatArray();
+                    int used = offsets[g] * n;
+                    for (int i = used; i < got.length; i++) {
+                        assertTrue(Float.isNaN(got[i]), "rows past offsets[G] written at element " + i + ": " + what);
+                    }
+                    close(dt, java.util.Arrays.copyOf(got, used), java.util.Arrays.copyOf(want, used), "grouped linear " + what);
+                }
+            }
+        }
+    }
+}
