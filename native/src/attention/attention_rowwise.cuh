@@ -151,7 +151,9 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
     st.l = 0.0f;
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) st.o[c] = 0.0f;
-    const int end = attn_key_end(p.mask, i + 1, s.Lk, s.offset, s.prefix);
+    // Keys [0, end): the mask's end and, with a sliding window, the window's last key (keys before the window
+    // are masked, not skipped: starting at attn_key_begin made ptxas spill 4 bytes on sm_80).
+    const int end = attn_key_end(p.mask, i + 1, s.Lk, s.offset, s.prefix, p.window);
     const int mask = p.mask, Lk = s.Lk, offset = s.offset, prefix = s.prefix, window = p.window;
     auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix) && !attn_window_hides(j - i - offset, window); };
     if (p.rel_bias != nullptr) {
