@@ -68,10 +68,12 @@ __device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int
 // transformers' masking_utils.sliding_window_overlay (kv_idx > q_idx − window: `window` keys, itself
 // included); under NONE it is ModernBERT's local attention (|i − j| <= local_attention / 2, i.e. window =
 // local_attention / 2 + 1). The Java statement is AttentionOp.Mask.visible. The row-wise kernel adds it to
-// attn_visible and ends each row's keys at the window's last (attn_key_end); the tensor-core kernel puts it
+// attn_visible (before side) and its key count (after side); the tensor-core kernel puts it
 // in its per-tile relative-position table (−inf), outside its inner loop, which a per-element test made spill
 // registers at HS 96 on sm_80, and loads no tile wholly before or after it; decode narrows each split's key range.
 __device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && (rel <= -window || rel >= window); }
+// Its before side alone (the row-wise kernel ends each row at the window instead of testing the after side).
+__device__ __forceinline__ bool attn_window_hides_before(int rel, int window) { return window > 0 && rel <= -window; }
 
 // Gemma 2's attention logit soft-capping (softcap in t4j_attention_params / t4j_decode_params): the score
 // z = scale · (q·k) becomes c · tanh(z / c), before the T5 bias and the mask (transformers' Gemma2
