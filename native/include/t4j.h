@@ -315,9 +315,10 @@ T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
  *   T4J_ATTN_MASK_NONE:      every key j < Lk is visible (encoders, cross attention);
  *   T4J_ATTN_MASK_CAUSAL:    key j is visible when j <= i + Lk - Lq (a chunk after a cached prefix);
  *   T4J_ATTN_MASK_PREFIX_LM: key j is visible when j < prefix_lengths[b] or j <= i + Lk - Lq.
- * window > 0 (causal mask only; sliding-window attention as transformers' masking_utils builds it)
- * further hides key j unless j > i + Lk - Lq - window: a query sees at most `window` keys, itself
- * included.
+ * window > 0 (sliding window; NONE or CAUSAL, not PREFIX_LM) further hides key j unless
+ * |j - (i + Lk - Lq)| < window. CAUSAL: j > i + Lk - Lq - window, a query sees at most `window` keys,
+ * itself included (transformers' masking_utils sliding window); NONE: the keys within window - 1
+ * positions on either side (ModernBERT's local attention: window = local_attention / 2 + 1).
  * T5 relative bias (rel_bias given): table[bucket(j - (i + Lk - Lq)), h] is added to the scaled
  * score; bucket() is T5's relative_position_bucket (bidirectional or causal buckets, num_buckets,
  * max_distance) with its float32 logarithm. A query row that sees no key gets zeros and lse −inf.
@@ -348,7 +349,7 @@ typedef struct t4j_attention_params {
     int32_t max_distance;             /* T5 bias: distance from which buckets saturate */
     int32_t bias_bidirectional;       /* 1: encoder buckets (past and future); 0: causal buckets */
     int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 for q, k, v, out */
-    int32_t window;                   /* sliding window (keys a query sees, itself included), 0: none */
+    int32_t window;                   /* sliding window: keys at |distance| < window are seen, 0: none */
     float softcap;                    /* ABI 8: > 0: each score z = scale·(q·k) becomes softcap·tanh(z / softcap)
                                          before the T5 bias, the mask and the softmax (Gemma 2's
                                          attn_logit_softcapping); 0: none; finite, ≥ 0 */

@@ -62,13 +62,18 @@ __device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int
     return j <= i + offset || j < prefix;
 }
 
-// Sliding-window attention (t4j_attention_params.window / t4j_decode_params.window, causal only): a key
-// at rel = key position − query position is hidden when rel <= −window, so a query sees `window` keys,
-// itself included (transformers' masking_utils.sliding_window_overlay; the Java statement is
-// AttentionOp.Mask.visible). The row-wise kernel adds it to attn_visible; the tensor-core kernel puts it
-// in its per-tile relative-position table (−inf), outside its inner loop, which a per-element test made
-// spill registers at HS 96 on sm_80; decode narrows each split's key range to it.
-__device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && rel <= -window; }
+// Sliding-window attention (t4j_attention_params.window; t4j_decode_params.window, causal only): a key at
+// rel = key position − query position is hidden when |rel| >= window, so a query sees the keys within
+// window − 1 positions of its own on either side. Under CAUSAL (keys after the query already hidden) that is
+// transformers' masking_utils.sliding_window_overlay (kv_idx > q_idx − window: `window` keys, itself
+// included); under NONE it is ModernBERT's local attention (|i − j| <= local_attention / 2, i.e. window =
+// local_attention / 2 + 1). The Java statement is AttentionOp.Mask.visible. The row-wise kernel adds it to
+// attn_visible (before side) and its key count (after side); the tensor-core kernel puts it
+// in its per-tile relative-position table (−inf), outside its inner loop, which a per-element test made spill
+// registers at HS 96 on sm_80, and loads no tile wholly before or after it; decode narrows each split's key range.
+__device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && (rel <= -window || rel >= window); }
+// Its before side alone (the row-wise kernel ends each row at the window instead of testing the after side).
+__device__ __forceinline__ bool attn_window_hides_before(int rel, int window) { return window > 0 && rel <= -window; }
 
 // Gemma 2's attention logit soft-capping (softcap in t4j_attention_params / t4j_decode_params): the score
 // z = scale · (q·k) becomes c · tanh(z / c), before the T5 bias and the mask (transformers' Gemma2
@@ -83,11 +88,24 @@ struct SoftCap {
     __device__ __forceinline__ float operator()(float x) const { return c2 * tanhf(x * inv); }
 };
 
-// Keys [0, end) contain every key some query of rows [i0, i1) can see (i1 exclusive).
-__device__ __forceinline__ int attn_key_end(int mask, int i1, int Lk, int offset, int prefix) {
-    if (mask == T4J_ATTN_MASK_NONE) return Lk;
-    const int causal_end = i1 - 1 + offset + 1;
-    return max(0, min(Lk, max(causal_end, prefix)));
+// Keys [attn_key_begin, attn_key_end) contain every key some query of rows [i0, i1) can see (i1 exclusive):
+// the causal / prefix end, and with a sliding window (window > 0) the window's first key of row i0 and its last
+// of row i1 − 1 (overflow-free for any window ≥ 1).
+__device__ __forceinline__ int attn_key_begin(int i0, int offset, int window) {
+    const int pos = i0 + offset;  // key position of the first row
+    return window > 0 && pos >= window ? pos - window + 1 : 0;
+}
+__device__ __forceinline__ int attn_key_end(int mask, int i1, int Lk, int offset, int prefix, int window) {
+    int end = Lk;
+    if (mask != T4J_ATTN_MASK_NONE) {
+        const int causal_end = i1 - 1 + offset + 1;
+        end = max(0, min(Lk, max(causal_end, prefix)));
+    }
+    if (window > 0) {  // the last row's key position + window, in 64 bits: window may be up to 2^31 − 1
+        const long long window_end = static_cast<long long>(i1 - 1 + offset) + window;
+        if (window_end < end) end = window_end > 0 ? static_cast<int>(window_end) : 0;
+    }
+    return end;
 }
 
 // T5's relative_position_bucket (Raffel et al. 2020; Hugging Face T5Attention), rel = key position −

@@ -154,7 +154,8 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (p->mask != T4J_ATTN_MASK_NONE && p->mask != T4J_ATTN_MASK_CAUSAL && p->mask != T4J_ATTN_MASK_PREFIX_LM)
         return T4J_ERROR_INVALID_ARGUMENT;
     if ((p->mask == T4J_ATTN_MASK_PREFIX_LM) != (p->prefix_lengths != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->window < 0 || (p->window > 0 && p->mask != T4J_ATTN_MASK_CAUSAL)) return T4J_ERROR_INVALID_ARGUMENT;
+    // A sliding window (|key position − query position| < window) with NONE (bidirectional) or CAUSAL; not PREFIX_LM.
+    if (p->window < 0 || (p->window > 0 && p->mask == T4J_ATTN_MASK_PREFIX_LM)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!(p->softcap >= 0.0f) || !(p->softcap < 3.0e38f)) return T4J_ERROR_INVALID_ARGUMENT;   // NaN, negative, infinite
     if ((p->cu_seqlens_q == nullptr) != (p->cu_seqlens_k == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;

@@ -7,7 +7,7 @@
 // the Tq×Tk matrix exists only as one 16×64 register tile per warp.
 // Masks: a tile pair that every row sees whole (inside the causal diagonal, the prefix, the window,
 // and the keys) runs without any mask arithmetic; only tiles that straddle an edge test each score;
-// tiles no row sees are never loaded (the causal end, the sliding window's start).
+// tiles no row sees are never loaded (the causal end, the sliding window's start and, bidirectional, its end).
 // T5 bias: the block tabulates bias·log2(e) for relative positions −D..D once (D = min(max_distance,
 // kT5TableDistance); past max_distance the bucket is saturated), and each key tile copies the
 // rows+keys−1 relative positions of its tile pair from it into a per-tile table (with the sliding
@@ -313,11 +313,12 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
     const int D = min(p.max_distance, kT5TableDistance);
     if (t5) t5_fill_distances(dist_s, D, p, h, static_cast<int>(threadIdx.x), static_cast<int>(blockDim.x));
 
-    // Keys [key_begin, key_end) hold every key some row of [m0, last] sees: the causal / prefix end
-    // (attention.cuh) and, under a sliding window (causal only), the first key row m0 sees.
+    // Keys [key_begin, key_end) hold every key some row of [m0, last] sees (attention.cuh): the causal / prefix
+    // end and, under a sliding window, the first key row m0 sees and (bidirectional window) the last key row
+    // `last` sees; key tiles wholly before or after the window are never loaded.
     const int last = min(m0 + rows, s.Lq) - 1;
-    const int key_end = attn_key_end(p.mask, last + 1, s.Lk, s.offset, s.prefix);
-    const int key_begin = p.window > 0 ? max(0, m0 + s.offset - p.window + 1) / KEYS * KEYS : 0;
+    const int key_end = attn_key_end(p.mask, last + 1, s.Lk, s.offset, s.prefix, p.window);
+    const int key_begin = attn_key_begin(m0, s.offset, p.window) / KEYS * KEYS;
     const int tiles = key_end > key_begin ? (key_end - key_begin + KEYS - 1) / KEYS : 0;
     auto k_row = [&](int j) { return kv.k(j); };
     auto v_row = [&](int j) { return kv.v(j); };
@@ -339,10 +340,12 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
             attn_cp_async_wait<0>();
         }
         // A tile pair every row sees whole: keys inside Lk, below the causal diagonal of row m0 (or inside
-        // the prefix), and, with a window, inside the window of the last row.
+        // the prefix), and, with a window, inside the window of the last row (the tile's first key) and of row
+        // m0 (its last key: the bidirectional window's after side).
         const bool full = n0 + KEYS <= s.Lk &&
                           (p.mask == T4J_ATTN_MASK_NONE || n0 + KEYS - 1 <= m0 + s.offset || n0 + KEYS <= s.prefix) &&
-                          !attn_window_hides(n0 - last - s.offset, p.window);
+                          !attn_window_hides(n0 - last - s.offset, p.window) &&
+                          !attn_window_hides(n0 + KEYS - 1 - m0 - s.offset, p.window);
         const bool use_table = t5 || (p.window > 0 && !full);
         if (use_table) {
             if (t5 && it == 0) __syncthreads();  // the distance table is complete (block-uniform branch)

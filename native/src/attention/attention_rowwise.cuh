@@ -151,9 +151,14 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
     st.l = 0.0f;
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) st.o[c] = 0.0f;
-    const int end = attn_key_end(p.mask, i + 1, s.Lk, s.offset, s.prefix);
-    const int mask = p.mask, Lk = s.Lk, offset = s.offset, prefix = s.prefix, window = p.window;
-    auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix) && !attn_window_hides(j - i - offset, window); };
+    // Keys [0, end): the mask's end. A sliding window's after side is folded into the row's key count (keys at or
+    // past its position + window are hidden like padded ones, attn_key_end), its before side into `visible`; a
+    // two-sided test in `visible`, or starting the scan at attn_key_begin, made ptxas spill 4-12 bytes (nvcc 13.0,
+    // 2026-12-05). Keys before the window are masked, not skipped: this is the fp32 checking path.
+    const int Lk = attn_key_end(T4J_ATTN_MASK_NONE, i + 1, s.Lk, s.offset, 0, p.window);
+    const int end = attn_key_end(p.mask, i + 1, Lk, s.offset, s.prefix, 0);
+    const int mask = p.mask, offset = s.offset, prefix = s.prefix, window = p.window;
+    auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix) && !attn_window_hides_before(j - i - offset, window); };
     if (p.rel_bias != nullptr) {
         const T5Bias bias{p.rel_bias, p.NH, h, i + s.offset, p.num_buckets, p.max_distance, p.bias_bidirectional};
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);

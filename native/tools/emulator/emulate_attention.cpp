@@ -56,7 +56,7 @@ struct Problem {
     bool bias, bidir;
     float scale;
     std::string what;
-    int window = 0;            // sliding window (causal), 0: none
+    int window = 0;            // sliding window (causal or none: |key position - query position| < window), 0: none
     int rows = 0;              // tensor cores: query rows per block (64, 128), 0: the launcher's mma_threads(Tq)
     int buckets = kBuckets, max_distance = kMaxDistance;  // T5 bias
     float softcap = 0.0f;      // Gemma 2's logit soft-capping, 0: none
@@ -83,7 +83,8 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                 for (int j = 0; j < keys; j++) {
                     bool vis = pr.mask == T4J_ATTN_MASK_NONE || j <= pos ||
                                (pr.mask == T4J_ATTN_MASK_PREFIX_LM && j < pr.prefix[b]);
-                    if (pr.window > 0 && j <= pos - pr.window) vis = false;  // transformers: pos - W < j
+                    // sliding window: |j - pos| < W (causal: transformers' pos - W < j; none: ModernBERT's local attention)
+                    if (pr.window > 0 && std::abs(j - pos) >= pr.window) vis = false;
                     if (!vis) continue;
                     double dot = 0;
                     for (int d = 0; d < pr.HS; d++)
@@ -376,6 +377,8 @@ void prefill_suite(bool tensor_cores, Pick pick) {
         run_prefill<T, HS>({2, 4, 2, HS, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc,
                             "packed sliding window 7, chunk after prefix, GQA", 7}, tensor_cores);
     if (!all) return;
+    run_prefill<T, HS>({2, 4, 2, HS, {70, 9}, {70, 140}, true, T4J_ATTN_MASK_NONE, {}, {70, 100}, false, false, sc,
+                        "packed bidirectional window 7, key padding, GQA", 7}, tensor_cores);
     run_prefill<T, HS>({2, 4, 4, HS, {65, 65}, {65, 65}, false, T4J_ATTN_MASK_NONE, {}, {}, false, false, sc, "none 2x65"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 1, HS, {70, 70}, {20, 20}, false, T4J_ATTN_MASK_CAUSAL, {}, {}, false, false, sc, "causal Tq>Tk MQA"}, tensor_cores);
     run_prefill<T, HS>({2, 2, 2, HS, {9, 40}, {150, 40}, true, T4J_ATTN_MASK_CAUSAL, {}, {}, true, false, 1.0f,
@@ -400,6 +403,35 @@ void tall_suite() {
                         "128 rows sliding window 100, T5 causal", 100, 128}, true);
     run_prefill<T, HS>({1, 1, 1, HS, {280}, {280}, false, T4J_ATTN_MASK_NONE, {}, {}, true, true, 1.0f,
                         "128 rows none, T5 bidirectional max_distance 300 (past the table)", 0, 128, 32, 300}, true);
+}
+
+// Bidirectional sliding windows (mask NONE, window W: |key position − query position| < W; ModernBERT's local
+// attention is W = 65) on every prefill variant: tensor cores in both dtypes with 64- and 128-row query tiles, and
+// the fp32 rows kernel. 1x300 with 64-row tiles and W 65: the block of rows 128..191 loads key tiles 1..3 only
+// (tile 0 wholly before its window, tile 4 wholly after), tile 2 whole (no mask arithmetic), tiles 1 and 3
+// straddling an edge; windows 1 (the diagonal only), 2, 65, larger than T (the unmasked answer), packed sequences,
+// key padding (a sequence with fewer keys than queries), GQA, MQA, T5 bias. Every problem names "bidirectional window".
+void bidir_window_suite() {
+    const auto sc = [](int hs) { return 1.0f / std::sqrt(static_cast<float>(hs)); };
+    constexpr int kNone = T4J_ATTN_MASK_NONE;
+    run_prefill<__nv_bfloat16, 64>({1, 2, 1, 64, {300}, {300}, false, kNone, {}, {}, false, false, sc(64),
+                                    "bidirectional window 65 1x300 MQA, 64 rows: key tiles before and after skipped", 65, 64}, true);
+    run_prefill<__half, 128>({2, 4, 2, 128, {290, 37}, {290, 37}, true, kNone, {}, {290, 20}, false, false, sc(128),
+                              "bidirectional window 65 packed 290+37, 128 rows, key padding, GQA", 65, 128}, true);
+    run_prefill<__half, 32>({2, 4, 2, 32, {70, 70}, {70, 70}, false, kNone, {}, {}, false, false, sc(32),
+                             "bidirectional window 1 (the diagonal) 2x70 GQA", 1}, true);
+    run_prefill<__nv_bfloat16, 96>({2, 2, 2, 96, {1, 133}, {40, 133}, true, kNone, {}, {}, false, false, sc(96),
+                                    "bidirectional window 2 packed, a query after 39 keys", 2}, true);
+    run_prefill<__nv_bfloat16, 256>({1, 4, 2, 256, {130}, {130}, false, kNone, {}, {}, false, false, sc(256),
+                                     "bidirectional window 500 > T 1x130 GQA", 500}, true);
+    run_prefill<__half, 64>({1, 2, 2, 64, {280}, {280}, false, kNone, {}, {}, true, true, 1.0f,
+                             "bidirectional window 33 1x280, 128 rows, T5 bidirectional", 33, 128}, true);
+    run_prefill<float, 64>({3, 4, 2, 64, {70, 9, 100}, {70, 140, 100}, true, kNone, {}, {70, 140, 60}, false, false, sc(64),
+                            "bidirectional window 9 packed, key padding, GQA", 9}, false);
+    run_prefill<float, 32>({2, 2, 1, 32, {40, 40}, {40, 40}, false, kNone, {}, {}, false, false, sc(32),
+                            "bidirectional window 1000 > T 2x40 MQA", 1000}, false);
+    run_prefill<float, 128>({1, 2, 2, 128, {150}, {150}, false, kNone, {}, {}, false, false, sc(128),
+                             "bidirectional window 1 (the diagonal) 1x150", 1}, false);
 }
 
 // Paged prefill: t4j_decode with Tq > kMaxDecodeRows runs the tensor-core kernel on the launcher's dense
@@ -591,6 +623,7 @@ int main(int argc, char** argv) {
     paged_prefill_suite<__half, 256, 200>(false);
     paged_prefill_suite<__half, 32, 16>(false);
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
+    bidir_window_suite();                        // ModernBERT's local attention: mask none with a window, every prefill variant
     t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
     t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
     t5_bucket_sweep(16, 20, true, 300);          // the problems' own

@@ -31,6 +31,11 @@ mutations=(
   "decode-combine-all-splits@attention/decode.cuh@'decode_splits_used(decode_length(p, b), p.num_splits, p.split_keys);  // the splits that ran', 'p.num_splits;  // the splits that ran'@--quick --only decode bf16 HS 128 GQA 4, 16 splits, split_keys 32@attention@FAIL decode bf16 HS 128 GQA 4, 16 splits"
   # float64 reference: the tensor-core kernel's unmasked-tile test takes the diagonal tile for a full one (issue 19)
   "mma-full-tile-diagonal@attention/attention_mma.cuh@'n0 + KEYS - 1 <= m0 + s.offset ||', 'n0 <= m0 + s.offset ||'@--quick --only mma bf16 HS 64 128 rows causal@attention@FAIL mma bf16 HS 64 128 rows causal"
+  # float64 reference: the sliding-window rule forgets its after side (|rel| < window becomes rel > -window), so a
+  # bidirectional window shows the keys after it in the key tiles the kernel loads
+  "window-after-side@attention/attention.cuh@'return window > 0 && (rel <= -window || rel >= window);', 'return window > 0 && rel <= -window;'@--quick --only mma bf16 HS 64 bidirectional window 65@attention@FAIL mma bf16 HS 64 bidirectional window 65"
+  # float64 reference: the tensor-core kernel's unmasked-tile test ignores the bidirectional window's after side
+  "mma-full-tile-window-after@attention/attention_mma.cuh@'                          !attn_window_hides(n0 - last - s.offset, p.window) &&\n                          !attn_window_hides(n0 + KEYS - 1 - m0 - s.offset, p.window);', '                          !attn_window_hides(n0 - last - s.offset, p.window);'@--quick --only mma bf16 HS 64 bidirectional window 65@attention@FAIL mma bf16 HS 64 bidirectional window 65"
   # synccheck (emulator): the tensor-core kernel reads a K/V stage before its cp.async group retired
   "mma-skip-wait-group@attention/attention_mma.cuh@'            attn_cp_async_wait<1>();', ''@--quick --only mma bf16 HS 64 128 rows causal@attention@synccheck: t4j_attn_mma.*cp.async .*not completed"
   # float64 reference: the router breaks ties to the higher expert id (exactly equal logits)

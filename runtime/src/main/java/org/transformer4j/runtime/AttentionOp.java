@@ -17,6 +17,7 @@ import java.util.Arrays;
  * Per sequence: Lq queries, Lk keys (lowered to {@code keyLengths[b]} when given). Query i sits at
  * key position i + Lk − Lq (bottom-right alignment: a chunk after a cached prefix), so CAUSAL shows
  * key j when j ≤ i + Lk − Lq, PREFIX_LM also every j &lt; prefixLengths[b], NONE every j &lt; Lk.
+ * A sliding window ({@link #window}) further hides keys at a distance ≥ window from the query's position.
  * NKV must divide NH (head h reads key/value head h / (NH/NKV)). The T5 bias, when given, adds
  * {@code table[bucket(j − (i + Lk − Lq)), h]}. A row that sees no key gets zeros and lse −∞;
  * lse is the natural log of the softmax denominator.
@@ -49,12 +50,15 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         }
 
         /**
-         * The rule with a sliding window (CAUSAL only; 0: none): also hides keys at or before
-         * {@code query − window}, so a query sees at most {@code window} keys, itself included —
-         * transformers' masking_utils.sliding_window_overlay ({@code kv_idx > q_idx − window}).
+         * The rule with a sliding window ({@code window} &gt; 0; 0: none): also hides every key at a
+         * distance {@code |key − query| ≥ window}. With CAUSAL a query then sees at most {@code window}
+         * keys, itself included — transformers' masking_utils.sliding_window_overlay
+         * ({@code kv_idx > q_idx − window}); with NONE it sees the keys within {@code window − 1}
+         * positions on either side — ModernBERT's local attention ({@code |i − j| ≤ local_attention / 2},
+         * so {@code window = local_attention / 2 + 1}). PREFIX_LM takes no window ({@link #validate}).
          */
         public boolean visible(int query, int key, int prefix, int window) {
-            return visible(query, key, prefix) && (window <= 0 || key > query - window);
+            return visible(query, key, prefix) && (window <= 0 || Math.abs((long) key - query) < window);
         }
     }
 
@@ -84,8 +88,12 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     }
 
     /**
-     * Sliding-window attention (CAUSAL mask only): query i sees the {@code window} keys ending at
-     * its own position (see {@link Mask#visible(int, int, int, int)}); 0 turns it off.
+     * Sliding-window attention, with the CAUSAL or NONE mask (not PREFIX_LM): the query at key
+     * position p sees only keys j with {@code |j − p| < w} (see {@link Mask#visible(int, int, int, int)}).
+     * CAUSAL: the {@code w} keys ending at its own position (Mistral, Gemma 2's local layers); NONE: the
+     * keys within {@code w − 1} positions on either side, a bidirectional window (ModernBERT's local
+     * layers, {@code w = local_attention / 2 + 1}). Positions are within each sequence (packed layouts
+     * too), key padding still applies. 0 turns it off.
      */
     public AttentionOp window(int w) {
         return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap);
@@ -229,8 +237,10 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         if (!(softcap >= 0) || Float.isInfinite(softcap)) {
             throw new IllegalArgumentException("softcap must be finite and ≥ 0 (0: none), got " + softcap);
         }
-        if (window < 0 || window > 0 && mask != Mask.CAUSAL) {
-            throw new IllegalArgumentException("window " + window + " must be ≥ 0, and > 0 only with the CAUSAL mask (mask " + mask + ")");
+        if (window < 0) throw new IllegalArgumentException("window " + window + " must be ≥ 0 (0: none)");
+        if (window > 0 && mask == Mask.PREFIX_LM) {
+            throw new IllegalArgumentException("window " + window + " with the PREFIX_LM mask is not supported (a sliding window "
+                    + "needs the CAUSAL or NONE mask)");
         }
         if (bias != null) bias.validate(q, (int) nh);
         if (lse != null) {

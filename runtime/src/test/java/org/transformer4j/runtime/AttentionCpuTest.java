@@ -60,6 +60,18 @@ class AttentionCpuTest {
             s.add(Spec.of(dt, 2, 1, 96, 1, 40, 40).mask(Mask.CAUSAL));
             s.add(Spec.of(dt, 4, 2, 32, 2, 9, 29));
         }
+        // Sliding windows, |key position − query position| < W: bidirectional (NONE; ModernBERT's local layers, W = 65)
+        // and causal, each dtype: windows 1, 2, 65 and one past T, padded and packed, key padding, GQA / MQA.
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            s.add(Spec.of(dt, 4, 2, 64, 2, 150, 150).window(65));                                  // key tiles before and after
+            s.add(Spec.packed(dt, 4, 1, 32, new int[] {1, 17, 130, 3}, new int[] {1, 17, 130, 3})
+                    .keyLengths(1, 10, 130, 0).window(2));                                          // packed, padded keys, an empty one
+            s.add(Spec.of(dt, 2, 2, 32, 2, 40, 40).window(1));                                     // the diagonal only
+            s.add(Spec.of(dt, 2, 1, 32, 1, 30, 30).window(1000));                                  // W > T: no window at all
+            s.add(Spec.of(dt, 4, 4, 32, 3, 5, 70).keyLengths(70, 33, 0).window(9));                // cross-shaped, padded keys
+            s.add(Spec.of(dt, 2, 1, 64, 2, 70, 20).window(7));                                     // Tq > Tk: positions below 0
+            s.add(Spec.of(dt, 4, 2, 32, 2, 130, 130).mask(Mask.CAUSAL).window(65));                // causal, the same rule
+        }
         return s.stream().map(Arguments::of);
     }
 
@@ -68,6 +80,19 @@ class AttentionCpuTest {
     void prefillMatchesTheOracle(Spec spec) {
         AttentionHarness.Run r = AttentionHarness.run(CPU, spec, System.nanoTime());
         AttentionHarness.assertCpuMatchesOracle(spec.dtype(), r);
+    }
+
+    @Test
+    void aBidirectionalWindowAtLeastAsLongAsTheSequenceChangesNothing() {
+        // W ≥ T: every key is within W − 1 positions, so the windowed twin gives the unwindowed one's bits; W = 1 sees the diagonal only.
+        Spec none = Spec.packed(DType.F32, 4, 2, 32, new int[] {40, 7}, new int[] {40, 7});
+        AttentionHarness.Run all = AttentionHarness.run(CPU, none, 3);
+        AttentionHarness.Run wide = AttentionHarness.run(CPU, none.window(40), 3);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(all.out(), wide.out());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(all.lse(), wide.lse());
+        AttentionHarness.Run narrower = AttentionHarness.run(CPU, none.window(39), 3);
+        assertThrows(AssertionError.class, () -> AttentionHarness.assertCpuMatchesOracle(DType.F32,
+                new AttentionHarness.Run(narrower.out(), narrower.lse(), all.refOut(), all.refLse(), all.maxAbsV(), "W 39 vs none")));
     }
 
     @Test

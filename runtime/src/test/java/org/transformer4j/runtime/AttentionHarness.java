@@ -24,7 +24,8 @@ public final class AttentionHarness {
      * (q, k, v slices of one (rows, NH + 2·NKV, HS) buffer) needs lq == lk.
      */
     public record Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
-                       int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale) {
+                       int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale,
+                       int window) {
 
         public static Spec of(DType dt, int nh, int nkv, int hs, int b, int tq, int tk) {
             int[] lq = new int[b];
@@ -32,34 +33,39 @@ public final class AttentionHarness {
             Arrays.fill(lq, tq);
             Arrays.fill(lk, tk);
             return new Spec(dt, nh, nkv, hs, lq, lk, false, AttentionOp.Mask.NONE, null, null, false, false, false,
-                    (float) (1 / Math.sqrt(hs)));
+                    (float) (1 / Math.sqrt(hs)), 0);
         }
 
         public static Spec packed(DType dt, int nh, int nkv, int hs, int[] lq, int[] lk) {
             return new Spec(dt, nh, nkv, hs, lq, lk, true, AttentionOp.Mask.NONE, null, null, false, false, false,
-                    (float) (1 / Math.sqrt(hs)));
+                    (float) (1 / Math.sqrt(hs)), 0);
         }
 
         public Spec mask(AttentionOp.Mask m, int... prefixLengths) {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, m, m == AttentionOp.Mask.PREFIX_LM ? prefixLengths : null,
-                    keyLengths, bias, bidirectional, strided, scale);
+                    keyLengths, bias, bidirectional, strided, scale, window);
         }
 
         public Spec keyLengths(int... lengths) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window);
         }
 
         /** T5 bias with scale 1, as T5 runs it. */
         public Spec t5(boolean bidir) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window);
         }
 
         public Spec withStrides() {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window);
         }
 
         public Spec dtype(DType dt) {
-            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale);
+            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window);
+        }
+
+        /** A sliding window (|key position − query position| &lt; w; with NONE, bidirectional). */
+        public Spec window(int w) {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w);
         }
 
         int batch() { return lq.length; }
@@ -73,7 +79,8 @@ public final class AttentionHarness {
             return dtype + " NH=" + nh + " NKV=" + nkv + " HS=" + hs + " lq=" + Arrays.toString(lq) + " lk=" + Arrays.toString(lk)
                     + (packed ? " packed" : " padded") + " " + mask + (prefix != null ? Arrays.toString(prefix) : "")
                     + (keyLengths != null ? " keys=" + Arrays.toString(keyLengths) : "")
-                    + (bias ? (bidirectional ? " t5-bidirectional" : " t5-causal") : "") + (strided ? " strided" : "");
+                    + (bias ? (bidirectional ? " t5-bidirectional" : " t5-causal") : "") + (strided ? " strided" : "")
+                    + (window > 0 ? " window=" + window : "");
         }
     }
 
@@ -153,7 +160,7 @@ public final class AttentionHarness {
             Tensor lse = poisoned(be, DType.F32, s.packed() ? new long[] {s.nh(), totalQ} : new long[] {b, s.nh(), s.lq()[0]});
             owned.addAll(List.of(out, lse));
             AttentionOp op = AttentionOp.of(q, k, v, out).withMask(s.mask(), s.prefix()).keyLengths(s.keyLengths())
-                    .lse(lse).scale(s.scale());
+                    .lse(lse).scale(s.scale()).window(s.window());
             if (s.packed()) op = op.packed(cuQ, cuK);
             if (table != null) {
                 try (Tensor ht = Tensor.ofFloats(table, BUCKETS, s.nh())) {
@@ -177,7 +184,7 @@ public final class AttentionHarness {
                         Arrays.copyOfRange(kv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         Arrays.copyOfRange(vv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         s.lq()[i], s.nh(), s.nkv(), s.hs(), keys, s.mask().name(),
-                        s.prefix() == null ? 0 : s.prefix()[i], s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional());
+                        s.prefix() == null ? 0 : s.prefix()[i], s.window(), s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional());
                 System.arraycopy(r.out(), 0, refOut, cuQ[i] * rowQ, r.out().length);
                 for (int h = 0; h < s.nh(); h++) {
                     for (int row = 0; row < s.lq()[i]; row++) {

@@ -169,6 +169,26 @@ class RopeAndWindowTest {
         assertTrue(AttentionOp.Mask.CAUSAL.visible(9, 0, 0, 0), "window 0: no window");
     }
 
+    @Test
+    void theBidirectionalWindowShowsTheKeysWithinWMinusOneEitherSide() {
+        // ModernBERT: window_mask = |i − j| ≤ local_attention / 2, i.e. W = local_attention / 2 + 1 (65 for 128).
+        for (int w : new int[] {1, 2, 3, 65}) {
+            for (int i = 0; i < 140; i += 7) {
+                int seen = 0;
+                for (int j = 0; j < 140; j++) {
+                    boolean v = AttentionOp.Mask.NONE.visible(i, j, 0, w);
+                    assertEquals(Math.abs(i - j) <= w - 1, v, "W " + w + " query " + i + " key " + j);
+                    if (v) seen++;
+                    // the causal rule is the same distance rule with the keys after the query hidden
+                    assertEquals(v && j <= i, AttentionOp.Mask.CAUSAL.visible(i, j, 0, w), "causal W " + w + " query " + i + " key " + j);
+                }
+                assertEquals(Math.min(i, w - 1) + 1 + Math.min(139 - i, w - 1), seen, "keys seen by query " + i + " with W " + w);
+            }
+        }
+        assertEquals(false, AttentionOp.Mask.NONE.visible(0, Integer.MAX_VALUE, 0, Integer.MAX_VALUE), "no overflow at the ends");
+        assertTrue(AttentionOp.Mask.NONE.visible(Integer.MAX_VALUE, 0, 0, 0), "window 0: no window");
+    }
+
     /** softmax(scale q·k) v in double over visible keys; q (Lq, NH, HS) at positions off + i; k, v (Lk, NKV, HS). */
     static double[] attentionOracle(float[] q, float[] k, float[] v, int lq, int lk, int nh, int nkv, int hs, float scale, int window) {
         return attentionOracle(q, k, v, lq, lk, nh, nkv, hs, scale, window, 0);
@@ -217,8 +237,11 @@ class RopeAndWindowTest {
             CPU.attention(AttentionOp.of(qt, kt, vt, out).causal().scale(scale).window(w));
             double e = maxErr(out.toFloatArray(), want);
             assertTrue(e <= 1e-5, "prefill with window vs oracle: " + e);
-            assertThrows(IllegalArgumentException.class, () -> CPU.attention(AttentionOp.of(qt, kt, vt, out).window(w)),
-                    "a window needs the causal mask");
+            IllegalArgumentException prefixLm = assertThrows(IllegalArgumentException.class,
+                    () -> CPU.attention(AttentionOp.of(qt, kt, vt, out).prefixLm(new int[] {4}).window(w)), "no window with PREFIX_LM");
+            assertTrue(prefixLm.getMessage().contains("PREFIX_LM"), prefixLm.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> CPU.attention(AttentionOp.of(qt, kt, vt, out).window(-1)), "window -1");
+            CPU.attention(AttentionOp.of(qt, kt, vt, out).scale(scale).window(w));       // bidirectional (NONE) takes a window
 
             int block = 4, blocks = 8;
             try (Tensor kc = Tensor.empty(DType.F32, blocks, block, nkv, hs); Tensor vc = Tensor.empty(DType.F32, blocks, block, nkv, hs)) {

@@ -31,7 +31,8 @@ public final class CpuAttention {
      * qStart[b] .. qStart[b] + lq[b] − 1 of q, out (rows, NH, HS); its keys rows kStart[b] ..
      * kStart[b] + lk[b] − 1 of k, v (rows, NKV, HS), lk already lowered by key padding.
      * lse (may be null) receives row (b, h, i) at lseIndex(b, h, i) = lseBase[b] + h·lseHeadStride + i.
-     * window &gt; 0 (causal): the sliding window of {@link AttentionOp.Mask#visible(int, int, int, int)}.
+     * window &gt; 0 (CAUSAL or NONE): the sliding window of {@link AttentionOp.Mask#visible(int, int, int, int)},
+     * |key − position| &lt; window; only its keys are scored.
      */
     public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
                                int mask, int[] prefix, float scale, Bias bias, Bucket bucket,
@@ -42,7 +43,7 @@ public final class CpuAttention {
                 lseBase, lseHeadStride);
     }
 
-    /** {@link #prefill} with a sliding window (causal; 0: none). */
+    /** {@link #prefill} with a sliding window (CAUSAL or NONE; 0: none). */
     public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
                                int mask, int[] prefix, int window, float scale, Bias bias, Bucket bucket,
                                CpuKernels.FloatUnaryOperator roundP,
@@ -88,12 +89,16 @@ public final class CpuAttention {
             }
             for (int i = 0; i < lq[b]; i++) {
                 int qo = ((qStart[b] + i) * nh + h) * hs;
-                if (vec) {
-                    VectorOps.scores(q, qo, hs, kt, lkPad, s);
+                // Keys [j0, j1): all of them, or a sliding window's |j − position| < window (either mask)
+                int pos = i + offset;
+                int j0 = window > 0 ? (int) Math.max(0, (long) pos - window + 1) : 0;
+                int j1 = window > 0 ? (int) Math.min(lk[b], (long) pos + window) : lk[b];
+                if (vec && j1 > j0) {
+                    VectorOps.scores(q, qo, hs, kt, lkPad, s, j0 / lanes * lanes, roundUp(j1, lanes));
                 }
                 float m = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < lk[b]; j++) {
-                    boolean visible = rule.visible(i + offset, j, pre, window);
+                    boolean visible = j >= j0 && j < j1 && rule.visible(pos, j, pre, window);
                     if (!visible) {
                         s[j] = Float.NEGATIVE_INFINITY;
                         continue;

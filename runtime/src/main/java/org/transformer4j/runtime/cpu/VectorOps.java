@@ -163,8 +163,16 @@ final class VectorOps {
      * attention scores against keys stored transposed (HS, lkPad), accumulated in registers.
      */
     static void scores(float[] q, int qo, int hs, float[] kt, int lkPad, float[] s) {
-        int j = 0;
-        for (; j + 2 * V <= lkPad; j += 2 * V) {
+        scores(q, qo, hs, kt, lkPad, s, 0, lkPad);
+    }
+
+    /**
+     * {@link #scores} for keys [from, to) only (multiples of V, to ≤ lkPad): a sliding window's
+     * keys. Each key's score is its own lane's sum, so it has the bits of the full call.
+     */
+    static void scores(float[] q, int qo, int hs, float[] kt, int lkPad, float[] s, int from, int to) {
+        int j = from;
+        for (; j + 2 * V <= to; j += 2 * V) {
             FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
             for (int d = 0; d < hs; d++) {
                 FloatVector qd = FloatVector.broadcast(S, q[qo + d]);
@@ -174,7 +182,7 @@ final class VectorOps {
             a0.intoArray(s, j);
             a1.intoArray(s, j + V);
         }
-        for (; j < lkPad; j += V) {
+        for (; j < to; j += V) {
             FloatVector a = FloatVector.zero(S);
             for (int d = 0; d < hs; d++) {
                 a = FloatVector.fromArray(S, kt, d * lkPad + j).fma(FloatVector.broadcast(S, q[qo + d]), a);

@@ -23,6 +23,17 @@ public final class AttentionOracle {
     public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
                                    String mask, int prefix, double scale,
                                    float[] table, int numBuckets, int maxDistance, boolean bidirectional) {
+        return attention(q, k, v, lq, nh, nkv, hs, keys, mask, prefix, 0, scale, table, numBuckets, maxDistance, bidirectional);
+    }
+
+    /**
+     * The same with a sliding window: window &gt; 0 also hides key j when its distance from the query,
+     * |j − position|, is window or more (with CAUSAL: the window keys up to the query; with NONE:
+     * window − 1 on either side, ModernBERT's local attention); 0: none.
+     */
+    public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
+                                   String mask, int prefix, int window, double scale,
+                                   float[] table, int numBuckets, int maxDistance, boolean bidirectional) {
         double[] out = new double[lq * nh * hs];
         double[] lse = new double[nh * lq];
         for (int h = 0; h < nh; h++) {
@@ -39,6 +50,8 @@ public final class AttentionOracle {
                         case "PREFIX_LM" -> j <= position || j < prefix;
                         default -> throw new IllegalArgumentException(mask);
                     };
+                    long distance = Math.abs((long) j - position);
+                    if (window > 0 && distance >= window) seen[j] = false;
                     if (!seen[j]) continue;
                     double dot = 0;
                     for (int d = 0; d < hs; d++) dot += (double) q[(i * nh + h) * hs + d] * k[(j * nkv + kvh) * hs + d];

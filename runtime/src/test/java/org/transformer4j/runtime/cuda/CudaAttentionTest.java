@@ -70,6 +70,20 @@ class CudaAttentionTest {
                 }
             }
         }
+        // Sliding windows |key position − query position| < W against the twin: bidirectional (NONE, ModernBERT's local
+        // layers, W = 65: 64-row tiles of a 300-row sequence load 3 of 5 key tiles, 128-row ones of 1031 rows 3-4 of 17),
+        // windows 1, 2 and past T, packed with key padding, GQA / MQA, T5 bias; and causal.
+        for (DType dt : SMALL ? new DType[] {DType.BF16, DType.F32} : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+            s.add(Spec.of(dt, 4, 2, 64, 1, 255, 255).window(65));
+            s.add(Spec.packed(dt, 4, 1, 128, new int[] {5, 290, 64}, new int[] {130, 290, 64}).keyLengths(100, 290, 20).window(65));
+            s.add(Spec.of(dt, 4, 4, 64, 2, 70, 70).window(1));
+            s.add(Spec.of(dt, 4, 2, 32, 2, 70, 70).window(2));
+            s.add(Spec.of(dt, 4, 2, 96, 1, 130, 130).window(500));
+            s.add(Spec.of(dt, 4, 4, 64, 1, 200, 200).t5(true).window(33));
+            s.add(Spec.of(dt, 4, 2, 64, 2, 130, 130).mask(Mask.CAUSAL).window(17));
+            if (!SMALL) s.add(Spec.of(dt, 8, 2, 64, 1, 1031, 1031).window(65));
+        }
+        s.add(Spec.of(DType.BF16, 8, 4, 256, 2, 130, 130).window(65));                // the 256 instance's two column blocks
         s.add(Spec.of(DType.BF16, 8, 4, 256, 2, 130, 130).mask(Mask.CAUSAL));          // Gemma: BF16 prefill at 256 (two column blocks)
         s.add(Spec.of(DType.BF16, 4, 4, 80, 1, 70, 70));                                // the 80 instance
         s.add(Spec.of(DType.F16, 4, 2, 16, 1, 70, 70).mask(Mask.CAUSAL));               // 16, padded to the 32 instance

@@ -200,6 +200,7 @@ class GpuSmokeTest {
         one.accept("causal", AttentionOp::causal);
         one.accept("bidirectional", op -> op);
         one.accept("causal, sliding window 5", op -> op.causal().window(5));
+        one.accept("bidirectional sliding window 5 (ModernBERT's local attention)", op -> op.window(5));
         one.accept("causal, Gemma 2 soft-capping (scale 1, cap 2)", op -> op.causal().scale(1f).softcap(2f));
         twin("attention F32 rows, soft-capping", new Tensor[] {rnd(DType.F32, 1, 2, 24, 4, 64), rnd(DType.F32, 1, 2, 24, 2, 64),
                 rnd(DType.F32, 1, 2, 24, 2, 64)}, shapes(new long[] {2, 24, 4, 64}), types(DType.F32),
