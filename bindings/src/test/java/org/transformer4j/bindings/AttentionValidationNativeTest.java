@@ -65,6 +65,16 @@ class AttentionValidationNativeTest {
         assertEquals(bad, attentionWith(p -> t4j_attention_params.q(p, MemorySegment.NULL)), "null q");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.NKV(p, 3)), "NKV does not divide NH");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.mask(p, 3)), "unknown mask");
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> {
+            t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_NONE);
+            t4j_attention_params.window(p, 65);
+        }), "a bidirectional window (ModernBERT's ±64)");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.window(p, -1)), "negative window");
+        assertEquals(bad, attentionWith(p -> {
+            t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_PREFIX_LM);
+            t4j_attention_params.prefix_lengths(p, FAKE);
+            t4j_attention_params.window(p, 4);
+        }), "prefix-LM with a window");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_PREFIX_LM)), "prefix-LM without lengths");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.cu_seqlens_q(p, FAKE)), "cu_seqlens_q without _k");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.scale(p, Float.POSITIVE_INFINITY)), "infinite scale");
