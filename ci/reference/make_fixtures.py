@@ -29,13 +29,14 @@ sys.path.insert(0, HERE)
 import bert  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
+import modernbert  # noqa: E402
 import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 19_000_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2 (the tree travels to the GPU machine with the bundle: 57 MiB of the 62 allowed on 2026-12-05)
+MAX_TOTAL_BYTES = 20_300_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB: 20.28 MB in all on 2026-12-05) (the tree travels to the GPU machine with the bundle: 57 MiB of the 62 allowed on 2026-12-05)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -602,6 +603,153 @@ def make_distilbert(out):
     h = bert.distilbert_encode(cfg, d.f64(), ids, mask)
     return save(out, "distilbert", cfg, d, {"last_hidden_state": h}, {"input_ids": ids, "attention_mask": mask},
                 "modeling_distilbert.py: DistilBertModel.forward (Embeddings, TransformerBlock, MultiHeadSelfAttention, FFN)")
+
+
+# ---- ModernBERT ------------------------------------------------------------------------------------
+
+def modernbert_config(arch, extra=None):
+    """ModernBertConfig as 4.x (4.48-4.57) saves it: every field of its __init__ except reference_compile (to_dict
+    drops it), the tiny sizes here; layers 0 and 2 global (global_rope_theta 160000), layer 1 local
+    (local_rope_theta 10000, local_attention 8: keys within ±4)."""
+    cfg = {"architectures": [arch], "model_type": "modernbert", "vocab_size": 256, "hidden_size": 64,
+           "intermediate_size": 48, "num_hidden_layers": 3, "num_attention_heads": 4, "hidden_activation": "gelu",
+           "max_position_embeddings": 128, "initializer_range": 0.02, "initializer_cutoff_factor": 2.0,
+           "norm_eps": 1e-5, "norm_bias": False, "pad_token_id": 0, "eos_token_id": 2, "bos_token_id": 1,
+           "cls_token_id": 1, "sep_token_id": 2, "global_rope_theta": 160000.0, "attention_bias": False,
+           "attention_dropout": 0.0, "global_attn_every_n_layers": 2, "local_attention": 8,
+           "local_rope_theta": 10000.0, "embedding_dropout": 0.0, "mlp_bias": False, "mlp_dropout": 0.0,
+           "decoder_bias": True, "classifier_pooling": "cls", "classifier_dropout": 0.0, "classifier_bias": False,
+           "classifier_activation": "gelu", "deterministic_flash_attn": False, "sparse_prediction": False,
+           "sparse_pred_ignore_index": -100, "repad_logits_with_grad": False, "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def modernbert_to_v5(cfg):
+    """What 5.x's ModernBertConfig saves for the same model: global_rope_theta / local_rope_theta folded into
+    rope_parameters per layer kind (convert_rope_params_to_dict), layer_types written out (from
+    global_attn_every_n_layers, which is kept), repad_logits_with_grad gone, tie_word_embeddings written,
+    torch_dtype renamed dtype. local_attention stays (sliding_window is a property: local_attention // 2)."""
+    cfg = dict(cfg)
+    g, loc = cfg.pop("global_rope_theta"), cfg.pop("local_rope_theta")
+    cfg.pop("repad_logits_with_grad")
+    cfg["rope_parameters"] = {"full_attention": {"rope_theta": g, "rope_type": "default"},
+                              "sliding_attention": {"rope_theta": loc, "rope_type": "default"}}
+    cfg["layer_types"] = modernbert.layer_types(cfg)
+    cfg["tie_word_embeddings"] = True
+    cfg["dtype"] = cfg.pop("torch_dtype")
+    return cfg
+
+
+def draw_modernbert(d, cfg, prefix):
+    """ModernBertModel's parameters in declaration order (embeddings, layers: attn_norm from layer 1 on, attn, mlp_norm,
+    mlp; final_norm); biases only where the config asks for them."""
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    nb, ab, mb = cfg["norm_bias"], cfg["attention_bias"], cfg["mlp_bias"]
+    d.emb(prefix + "embeddings.tok_embeddings.weight", v, c)
+    d.norm(prefix + "embeddings.norm", c, bias=nb)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{prefix}layers.{i}."
+        if i > 0:
+            d.norm(p + "attn_norm", c, bias=nb)
+        d.linear(p + "attn.Wqkv", c, 3 * c, bias=ab)
+        d.linear(p + "attn.Wo", c, c, bias=ab)
+        d.norm(p + "mlp_norm", c, bias=nb)
+        d.linear(p + "mlp.Wi", c, 2 * f, bias=mb)
+        d.linear(p + "mlp.Wo", f, c, bias=mb)
+    d.norm(prefix + "final_norm", c, bias=nb)
+
+
+def draw_modernbert_head(d, cfg):
+    c = cfg["hidden_size"]
+    d.linear("head.dense", c, c, bias=cfg["classifier_bias"])
+    d.norm("head.norm", c, bias=cfg["norm_bias"])
+
+
+def modernbert_inputs(d, v, t=22, pad=4):
+    """[CLS] … [SEP] rows (ids 1 / 2, the rest from 4 up; 3 stands for [MASK]), T = 22 (past the local layer's ±4
+    window), the second right-padded by 4 (pad id 0, attention_mask 0): no more than the half window, so that
+    every padded query still has an unpadded key in its window (a fully masked row is where eager, sdpa and
+    flash attention disagree)."""
+    ids = d.ids(2, t, v, low=4)
+    ids[:, 0] = 1
+    ids[0, t - 1] = 2
+    ids[1, t - pad - 1] = 2
+    ids[1, t - pad:] = 0
+    mask = (np.arange(t)[None, :] < np.array([[t], [t - pad]])).astype(np.int64)
+    return ids, mask
+
+
+MODERNBERT_FOLLOWS = ("models/modernbert/modeling_modernbert.py: ModernBertModel.forward (ModernBertEmbeddings: "
+                      "tok_embeddings + norm; ModernBertEncoderLayer pre-LN, attn_norm identity on layer 0; "
+                      "ModernBertAttention: Wqkv [q | k | v], rotate_half RoPE with the global / local theta, "
+                      "head_dim**-0.5, local layers see |i - j| <= local_attention // 2; ModernBertMLP: Wi chunked "
+                      "[input | gate], Wo(act(input) * gate); final_norm), eager path, position_ids arange(T)")
+
+
+def make_modernbert_base(out, name, cfg, note):
+    d = Draw(1371)
+    draw_modernbert(d, cfg, "")
+    ids, mask = modernbert_inputs(d, cfg["vocab_size"])
+    h = modernbert.encode(cfg, d.f64(), ids, mask)
+    return save(out, name, cfg, d, {"last_hidden_state": h}, {"input_ids": ids, "attention_mask": mask},
+                MODERNBERT_FOLLOWS, extra={"layer_types": modernbert.layer_types(cfg), "note": note})
+
+
+@fixture("modernbert")
+def make_modernbert(out):
+    return make_modernbert_base(out, "modernbert", modernbert_config("ModernBertModel"),
+                                "4.x layout (global_rope_theta 160000 on layers 0 and 2, local_rope_theta 10000 and the "
+                                "±4 window on layer 1); ModernBertModel's own names, no prefix; padded rows (attention_mask "
+                                "0) as the eager / sdpa path computes them (flash attention leaves zeros there)")
+
+
+@fixture("modernbert-v5")
+def make_modernbert_v5(out):
+    return make_modernbert_base(out, "modernbert-v5", modernbert_to_v5(modernbert_config("ModernBertModel")),
+                                "the modernbert folder's model and inputs (same seed, same weights, same outputs) with "
+                                "5.x's config.json: rope_parameters per layer kind, explicit layer_types")
+
+
+@fixture("modernbert-mlm")
+def make_modernbert_mlm(out):
+    cfg = modernbert_config("ModernBertForMaskedLM")
+    d = Draw(1372)
+    draw_modernbert(d, cfg, "model.")
+    draw_modernbert_head(d, cfg)
+    d.bias("decoder.bias", cfg["vocab_size"])
+    ids, mask = modernbert_inputs(d, cfg["vocab_size"])
+    ids[0, 5] = ids[0, 17] = ids[1, 9] = 3                          # [MASK]
+    P = d.f64("model.")
+    h = modernbert.encode(cfg, P, ids, mask)
+    return save(out, "modernbert-mlm", cfg, d, {"last_hidden_state": h, "logits": modernbert.mlm_logits(cfg, P, h)},
+                {"input_ids": ids, "attention_mask": mask},
+                "models/modernbert/modeling_modernbert.py: ModernBertForMaskedLM.forward (ModernBertModel as in the "
+                "modernbert fixture under model.; ModernBertPredictionHead: dense without bias (classifier_bias false), "
+                "gelu (classifier_activation), norm; decoder tied to model.embeddings.tok_embeddings.weight and not "
+                "saved, its bias decoder.bias (decoder_bias)); logits on every row, padded ones included")
+
+
+@fixture("modernbert-seqcls")
+def make_modernbert_seqcls(out):
+    labels = {0: "negative", 1: "neutral", 2: "positive"}
+    cfg = modernbert_config("ModernBertForSequenceClassification",
+                            {"classifier_pooling": "mean", "id2label": {str(k): v for k, v in labels.items()},
+                             "label2id": {v: k for k, v in labels.items()}})
+    d = Draw(1373)
+    draw_modernbert(d, cfg, "model.")
+    draw_modernbert_head(d, cfg)
+    d.linear("classifier", cfg["hidden_size"], 3)
+    ids, mask = modernbert_inputs(d, cfg["vocab_size"])
+    P = d.f64("model.")
+    h = modernbert.encode(cfg, P, ids, mask)
+    return save(out, "modernbert-seqcls", cfg, d,
+                {"last_hidden_state": h, "logits": modernbert.classification_logits(cfg, P, h, mask)},
+                {"input_ids": ids, "attention_mask": mask},
+                "models/modernbert/modeling_modernbert.py: ModernBertForSequenceClassification.forward "
+                "(classifier_pooling mean: sum(last_hidden_state * attention_mask) / attention_mask.sum over the "
+                "final_norm output; then ModernBertPredictionHead (dense, gelu, norm), then classifier Linear(C, 3) "
+                "with its bias; id2label in config.json)")
 
 
 # ---- T5 ---------------------------------------------------------------------------------------------

@@ -11,6 +11,11 @@
 5. sliding windows: with window W and 2 layers, changing token 0 leaves positions >= 2(W-1)+1 bit-identical
    and changes an earlier one; a Qwen2 folder whose layer 0 is full changes everywhere;
 6. padding: the unpadded rows of a padded BERT / RoBERTa row equal the same sentence run alone;
+6b. ModernBERT: the local window shows |i - j| <= local_attention // 2 (9 keys for 8 inside, 5 at the ends); a
+   local layer whose window covers the sequence (local_attention >= 2T) equals a global layer with the local
+   theta; the fixture's window and its two thetas each change the outputs (a loader that ignores the window or
+   swaps the thetas fails); the padded row equals its sentence alone; the -v5 folder's config reads to the same
+   layers and the same outputs as the 4.x one;
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -34,6 +39,7 @@ import bert  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import make_fixtures  # noqa: E402
+import modernbert  # noqa: E402
 import nn  # noqa: E402
 import rope  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -139,6 +145,34 @@ def padding(out):
         check(np.abs(full[:, :n] - alone).max() < 1e-12, f"{name}: padded row = the sentence alone")
 
 
+def modernbert_checks(out):
+    w = modernbert.window(20, 4)
+    check(w.sum(1).tolist() == [5, 6, 7, 8] + [9] * 12 + [8, 7, 6, 5] and w[10, 14] and w[10, 6] and not w[10, 15],
+          "modernbert: key j visible to query i iff |i - j| <= local_attention // 2")
+    cfg, P, ref = load(os.path.join(out, "modernbert"))
+    ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+    ids, mask = ins["input_ids"], ins["attention_mask"]
+    t = ids.shape[1]
+    h = modernbert.encode(cfg, P, ids, mask)
+    wide = dict(cfg, local_attention=2 * t)
+    as_global = [(None, rp) for _, rp in modernbert.plan(wide)]
+    hw = modernbert.encode(wide, P, ids, mask)
+    check(np.array_equal(hw, modernbert.encode(wide, P, ids, mask, layers=as_global)),
+          "modernbert: a local layer with local_attention >= 2T is a global layer with the local theta")
+    scale = np.abs(h).max()
+    check(np.abs(hw - h).max() > 1e-3 * scale, "modernbert: the fixture's window changes the outputs")
+    swapped = dict(cfg, global_rope_theta=cfg["local_rope_theta"], local_rope_theta=cfg["global_rope_theta"])
+    check(np.abs(modernbert.encode(swapped, P, ids, mask) - h).max() > 1e-3 * scale, "modernbert: swapping the thetas changes the outputs")
+    one = dict(cfg, local_rope_theta=cfg["global_rope_theta"])
+    check(np.abs(modernbert.encode(one, P, ids, mask) - h).max() > 1e-3 * scale, "modernbert: the local theta changes the outputs")
+    n = int(mask[1].sum())
+    check(np.abs(h[1:, :n] - modernbert.encode(cfg, P, ids[1:, :n])).max() < 1e-12, "modernbert: padded row = the sentence alone")
+    c5, P5, ref5 = load(os.path.join(out, "modernbert-v5"))
+    check(modernbert.plan(c5) == modernbert.plan(cfg) and "global_rope_theta" not in c5 and "rope_parameters" in c5,
+          "modernbert-v5: 5.x's rope_parameters and layer_types read to the 4.x folder's layers")
+    check(np.array_equal(modernbert.encode(c5, P5, ids, mask), h), "modernbert-v5: the same outputs as modernbert")
+
+
 def load(d):
     with open(os.path.join(d, "config.json")) as fh:
         cfg = json.load(fh)
@@ -151,7 +185,7 @@ def load(d):
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
     prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer.",
-              "distilbert": "distilbert.", "gemma3_text": "language_model."}.get(cfg["model_type"], "")
+              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k
@@ -180,6 +214,13 @@ def rerun(d):
             return {"last_hidden_state": h, "logits": bert.distilbert_mlm_logits(cfg, P, h)}
         if arch == "DistilBertForTokenClassification":
             return {"last_hidden_state": h, "logits": bert.token_classification(P, h)}
+        return {"last_hidden_state": h}
+    if mt == "modernbert":
+        h = modernbert.encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))
+        if arch == "ModernBertForMaskedLM":
+            return {"last_hidden_state": h, "logits": modernbert.mlm_logits(cfg, P, h)}
+        if arch == "ModernBertForSequenceClassification":
+            return {"last_hidden_state": h, "logits": modernbert.classification_logits(cfg, P, h, ins.get("attention_mask"))}
         return {"last_hidden_state": h}
     if mt in ("bert", "roberta", "xlm-roberta"):
         h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
@@ -264,6 +305,7 @@ def main():
     causality(out)
     windows(out)
     padding(out)
+    modernbert_checks(out)
     folders(out)
     if "--fresh" in sys.argv:
         fresh(out)
