@@ -89,6 +89,9 @@ final class EncoderPass {
             throw new IllegalArgumentException("attentionMask: rows padded other than at the end need absolute positions;"
                     + " pad this model's rows at the end");
         }
+        if (c.rope() != null && mask != null && Arrays.stream(visible).anyMatch(v -> v < t)) {
+            return unpadded(m, s, ids, visible, t);
+        }
         Tensor x = s.empty(m.dtype, b, t, c.modelWidth());                                           // (B, T, C)
         Tensor idT = s.uploadInts(flatIds, b, t);
         m.embedInto(idT, 0, s.uploadInts(flatPos, b, t), m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, b, t), x);
@@ -100,14 +103,41 @@ final class EncoderPass {
             throw new IllegalArgumentException("attentionMask: padded rows of a model with relative position bias are not"
                     + " supported; give the rows unpadded to encodePacked");
         }
-        Transformer.Attend self = (q, k, v) -> {                                                         // k, v (B, T, NKV, HS)
-            Tensor out = s.like(q);                                                                      // (B, T, NH, HS)
-            AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias);
-            m.backend.attention(lengths == null ? op : op.keyLengths(lengths));
-            return out;
+        // rotary encoders (ModernBERT): each row's positions 0, 1, …; a local layer's window on both sides
+        Transformer.RopeAt rope = c.rope() == null ? null : new Transformer.RopeAt(s.uploadInts(flatPos, b, t), s.uploadInts(filled(b, t), b));
+        java.util.function.IntFunction<Transformer.Attend> self = layer -> new Transformer.Attend() {
+            @Override
+            public Tensor attend(Tensor q, Tensor k, Tensor v) {                                          // k, v (B, T, NKV, HS)
+                Tensor out = s.like(q);                                                                   // (B, T, NH, HS)
+                AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias).window(c.window(layer));
+                m.backend.attention(lengths == null ? op : op.keyLengths(lengths));
+                return out;
+            }
+
+            @Override public Transformer.RopeAt rope() { return rope; }
+
+            @Override public int window() { return c.window(layer); }
         };
-        Tensor h = m.runStack(s, m.weights.encoder, x, i -> self, null);                                // final norm of pre-LN stacks
+        Tensor h = m.runStack(s, m.weights.encoder, x, self, null);                                     // final norm of pre-LN stacks
         return new Hidden(h, order, visible);
+    }
+
+    /**
+     * A rotary encoder's right-padded batch (ModernBERT), run as transformers' unpadded path runs it: each row's tokens
+     * packed on their own (positions from 0, windows within the row), the padding positions of the result 0 (as
+     * transformers' flash-attention path leaves them; its eager path's values there depend on the implementation and
+     * nothing reads them). Key padding alone would align each row's queries with the end of its keys, which moves a
+     * window.
+     */
+    private static Hidden unpadded(Transformer m, Scratch s, int[][] ids, int[] visible, int t) {
+        int b = ids.length, c = m.config.modelWidth();
+        List<int[]> rows = new ArrayList<>();
+        for (int r = 0; r < b; r++) rows.add(Arrays.copyOf(ids[r], visible[r]));
+        int[] cu = new int[b + 1];
+        Tensor packed = packed(m, s, rows, null, cu).select(0, 0);                                   // (ΣL, C)
+        Tensor h = s.upload(m.dtype, new float[b * t * c], b, t, c);
+        for (int r = 0; r < b; r++) m.backend.copy(packed.slice(0, cu[r], cu[r + 1]), h.select(0, r).slice(0, 0, visible[r]));
+        return new Hidden(h, null, visible);
     }
 
     /**
@@ -145,8 +175,18 @@ final class EncoderPass {
         m.embedInto(s.uploadInts(flatIds, 1, total), 0, s.uploadInts(flatPos, 1, total),
                 m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, 1, total), x);
         AttentionOp.Mask mask = m.config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
+        int[] lens = new int[total];                                                   // RoPE's seq_len per row: its sequence's
+        for (int i = 0; i < n; i++) java.util.Arrays.fill(lens, cu[i], cu[i + 1], cu[i + 1] - cu[i]);
+        Transformer.RopeAt rope = m.config.rope() == null ? null
+                : new Transformer.RopeAt(s.uploadInts(flatPos, 1, total), s.uploadInts(new int[] {Arrays.stream(lens).max().orElse(0)}, 1));
         return m.runStack(s, m.weights.encoder, x, l -> m.new PackedSelf(s, mask,
-                m.relativeBias(m.weights.encoder, !m.config.causalInput()), cu), null);
+                m.relativeBias(m.weights.encoder, !m.config.causalInput()), cu, rope, m.config.window(l)), null);
+    }
+
+    private static int[] filled(int n, int v) {
+        int[] a = new int[n];
+        Arrays.fill(a, v);
+        return a;
     }
 
     /** One row's embeddings (1, T, C) with the family's positions and token type 0 (for inspection). */
@@ -218,6 +258,32 @@ final class EncoderPass {
     }
 
     /** Each row's first token (the caller's token 0: [CLS] / &lt;s&gt;) → (B, C). */
+    /** Each row's mean over its visible tokens (B, C) (ModernBERT's "mean" pooling: Σ mask·h / Σ mask), in fp32 on the host. */
+    static Tensor meanTokens(Transformer m, Scratch s, Hidden h) {
+        int b = (int) h.h().shape(0), t = (int) h.h().shape(1), c = m.config.modelWidth();
+        float[] all = m.host(s, h.h());
+        float[] mean = new float[b * c];
+        for (int r = 0; r < b; r++) {
+            int n = h.visible()[r];                                  // the visible tokens come first in each row
+            for (int i = 0; i < n; i++) for (int x = 0; x < c; x++) mean[r * c + x] += all[(r * t + i) * c + x];
+            for (int x = 0; x < c; x++) mean[r * c + x] /= n;
+        }
+        return s.upload(m.dtype, mean, b, c);
+    }
+
+    /** The activation of ModernBERT's heads (classifier_activation), else of the model. */
+    static org.transformer4j.runtime.Activation headActivation(Transformer m) {
+        Weights.EncoderInfo info = m.weights.encoderInfo;
+        if (info == null || !info.modernBert()) return m.activation();
+        return switch (info.poolerActivation()) {
+            case "gelu" -> org.transformer4j.runtime.Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh" -> org.transformer4j.runtime.Activation.GELU_TANH;
+            case "relu" -> org.transformer4j.runtime.Activation.RELU;
+            case "silu", "swish" -> org.transformer4j.runtime.Activation.SILU;
+            default -> throw new IllegalStateException("classifier_activation '" + info.poolerActivation() + "' is not supported");
+        };
+    }
+
     static Tensor firstTokens(Transformer m, Scratch s, Hidden h) {
         int b = (int) h.h().shape(0), c = m.config.modelWidth();
         Tensor cls = s.empty(m.dtype, b, c);
@@ -233,6 +299,15 @@ final class EncoderPass {
         Weights.ClassifierHead head = m.weights.classifierHead;
         if (head == null) throw new IllegalStateException("these weights have no pooler; " + what + " needs one");
         int b = (int) h.h().shape(0), c = m.config.modelWidth();
+        Weights.EncoderInfo info = m.weights.encoderInfo;
+        if (info.modernBert()) {
+            // ModernBertForSequenceClassification: pool (cls or mean over the mask), head (dense, act, norm), classifier
+            Tensor pool = "mean".equals(info.pooling()) ? meanTokens(m, s, h) : firstTokens(m, s, h);
+            Tensor dense = s.empty(m.dtype, b, c), out = s.empty(m.dtype, b, c);
+            m.backend.linear(LinearOp.of(pool, head.pooler(), dense).transW(true).bias(head.poolerBias()).activation(headActivation(m)));
+            m.backend.norm(m.normOp(head.norm(), dense, out));
+            return out;
+        }
         Tensor cls = firstTokens(m, s, h);
         Tensor dense = s.empty(m.dtype, b, c);
         m.backend.linear(LinearOp.of(cls, head.pooler(), dense).transW(true).bias(head.poolerBias()));
@@ -306,7 +381,7 @@ final class EncoderPass {
             String family = m.weights.encoderInfo == null ? "bert" : m.weights.encoderInfo.family();
             boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta");
             m.backend.linear(LinearOp.of(x, head.dense(), d).transW(true).bias(head.denseBias())
-                    .activation(roberta ? org.transformer4j.runtime.Activation.GELU : m.activation()));
+                    .activation(roberta ? org.transformer4j.runtime.Activation.GELU : headActivation(m)));
             Tensor n = s.like(x);
             m.backend.norm(NormOp.layer(d, head.norm().weight(), head.norm().bias(), m.config.normEps(), n));
             Tensor out = s.empty(m.dtype, b, t, v);

@@ -80,6 +80,7 @@ final class HfWeights {
      */
     static Weights encoder(TransformerConfig config, Map<String, Tensor> hf, String family, List<String> architectures,
                            List<String> labels, Weights.EncoderInfo info, boolean heads, Backend backend, DType dtype) {
+        if (family.equals("modernbert")) return modernBert(config, hf, info, heads, backend, dtype);
         TransformerConfig c = config;
         Map<String, Tensor> map = new java.util.HashMap<>(hf);
         Map<String, String> alias = new LinkedHashMap<>();
@@ -120,12 +121,13 @@ final class HfWeights {
             case "bert" -> {
                 head.accept("pooler", pooler);
                 head.accept(tokenLevel ? "tokens" : "classifier", tokenLevel ? tokens : linearClassifier);
-                head.accept("mlm", new String[][] {{"mlm.dense", "cls.predictions.transform.dense.weight"},
+                head.accept("mlm", untied(c, new String[][] {{"mlm.dense", "cls.predictions.transform.dense.weight"},
                         {"mlm.dense.bias", "cls.predictions.transform.dense.bias"},
                         {"mlm.norm.weight", "cls.predictions.transform.LayerNorm.weight"},
-                        {"mlm.norm.bias", "cls.predictions.transform.LayerNorm.bias"}, {"mlm.output.bias", "cls.predictions.bias"}});
+                        {"mlm.norm.bias", "cls.predictions.transform.LayerNorm.bias"}, {"mlm.output.bias", "cls.predictions.bias"}},
+                        "cls.predictions.decoder.weight"));
                 head.accept("nsp", new String[][] {{"nsp", "cls.seq_relationship.weight"}, {"nsp.bias", "cls.seq_relationship.bias"}});
-                map.remove("cls.predictions.decoder.weight");                       // the tied copy of the token table
+                if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("cls.predictions.decoder.weight");   // a tied copy
                 map.remove("cls.predictions.decoder.bias");                         // the same tensor as cls.predictions.bias
             }
             case "roberta", "xlm-roberta" -> {
@@ -142,10 +144,10 @@ final class HfWeights {
                     head.accept("pooler", pooler);
                     head.accept("tokens", tokens);
                 }
-                head.accept("mlm", new String[][] {{"mlm.dense", "lm_head.dense.weight"}, {"mlm.dense.bias", "lm_head.dense.bias"},
+                head.accept("mlm", untied(c, new String[][] {{"mlm.dense", "lm_head.dense.weight"}, {"mlm.dense.bias", "lm_head.dense.bias"},
                         {"mlm.norm.weight", "lm_head.layer_norm.weight"}, {"mlm.norm.bias", "lm_head.layer_norm.bias"},
-                        {"mlm.output.bias", "lm_head.bias"}});
-                map.remove("lm_head.decoder.weight");
+                        {"mlm.output.bias", "lm_head.bias"}}, "lm_head.decoder.weight"));
+                if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("lm_head.decoder.weight");   // a tied copy
                 map.remove("lm_head.decoder.bias");
             }
             case "distilbert" -> {
@@ -185,6 +187,84 @@ final class HfWeights {
         alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
         String what = family.toUpperCase(java.util.Locale.ROOT);
         return load(what, map, parts, backend, dtype, s -> Weights.buildEncoder(c, s, built, labels.size(), info));
+    }
+
+    /** A masked-LM head's pairs, plus its own decoder matrix as our lm_head when the config unties it from the token table. */
+    private static String[][] untied(TransformerConfig c, String[][] pairs, String decoder) {
+        if (c.tiedEmbeddings()) return pairs;
+        String[][] out = java.util.Arrays.copyOf(pairs, pairs.length + 1);
+        out[pairs.length] = new String[] {"lm_head", decoder};
+        return out;
+    }
+
+    /**
+     * A ModernBERT folder (HfLayout's names, "model." dropped) onto our structure: the fused Wqkv taken whole as our
+     * [q ; k ; v] (or as its row views under -Dt4j.fuse=false), Wi = [input ; gate] as our [up ; gate], layer 0 without
+     * attn_norm; the shared head (dense, act, norm) is the masked-LM transform when the folder has decoder.bias, the
+     * classification head's when it has classifier.*; the tied decoder.weight copy is dropped.
+     */
+    static Weights modernBert(TransformerConfig c, Map<String, Tensor> hf, Weights.EncoderInfo info, boolean heads, Backend backend,
+                              DType dtype) {
+        Map<String, Tensor> map = new java.util.HashMap<>(hf);
+        Map<String, String> alias = new LinkedHashMap<>();
+        alias.put("embeddings.tokens", "embeddings.tok_embeddings.weight");
+        alias.put("embeddings.norm.weight", "embeddings.norm.weight");
+        alias.put("embeddings.norm.bias", "embeddings.norm.bias");
+        long cw = c.modelWidth(), f = c.mlpWidth();
+        for (int i = 0; i < c.encoderLayers(); i++) {
+            String o = "encoder." + i + ".", l = "layers." + i + ".";
+            for (String n : new String[] {"weight", "bias"}) {
+                alias.put(o + "attn_norm." + n, l + "attn_norm." + n);
+                alias.put(o + "mlp_norm." + n, l + "mlp_norm." + n);
+            }
+            rows(map, l + "attn.Wqkv.weight", new String[] {"q", "k", "v"}, new long[] {0, cw, 2 * cw, 3 * cw});
+            rows(map, l + "mlp.Wi.weight", new String[] {"input", "gate"}, new long[] {0, f, 2 * f});
+            alias.put(o + "self.qkv", l + "attn.Wqkv.weight");
+            for (String x : List.of("q", "k", "v")) alias.put(o + "self." + x, l + "attn.Wqkv.weight[" + x + "]");
+            alias.put(o + "self.o", l + "attn.Wo.weight");
+            alias.put(o + "mlp.up_gate", l + "mlp.Wi.weight");
+            alias.put(o + "mlp.up", l + "mlp.Wi.weight[input]");
+            alias.put(o + "mlp.gate", l + "mlp.Wi.weight[gate]");
+            alias.put(o + "mlp.down", l + "mlp.Wo.weight");
+        }
+        alias.put("encoder.final_norm.weight", "final_norm.weight");
+        alias.put("encoder.final_norm.bias", "final_norm.bias");
+        java.util.Set<String> built = new java.util.LinkedHashSet<>();
+        List<String> dropped = new ArrayList<>();
+        boolean classifier = map.containsKey("classifier.weight"), mlm = !classifier && map.containsKey("decoder.bias");
+        String headName = classifier ? "pooler" : "mlm";
+        if (heads && (classifier || mlm)) {
+            built.add(headName);
+            if (classifier) built.add("classifier");
+            alias.put(headName + ".dense", "head.dense.weight");
+            alias.put(headName + ".dense.bias", "head.dense.bias");
+            alias.put(headName + ".norm.weight", "head.norm.weight");
+            alias.put(headName + ".norm.bias", "head.norm.bias");
+            if (classifier) {
+                alias.put("classifier", "classifier.weight");
+                alias.put("classifier.bias", "classifier.bias");
+            } else {
+                alias.put("mlm.output.bias", "decoder.bias");
+            }
+        } else {
+            for (String k : List.of("head.dense.weight", "head.dense.bias", "head.norm.weight", "head.norm.bias", "decoder.bias",
+                    "classifier.weight", "classifier.bias")) {
+                if (map.remove(k) != null) dropped.add(k);
+            }
+        }
+        map.remove("decoder.weight");                                       // the tied copy of the token table
+        if (!dropped.isEmpty()) LOG.log(System.Logger.Level.INFO, "ignoring " + dropped.size() + " head tensors (not needed here): " + dropped);
+        Map<String, Part> parts = new LinkedHashMap<>();
+        alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
+        int labels = info.labels().size();
+        return load("MODERNBERT", map, parts, backend, dtype, s -> Weights.buildEncoder(c, s, built, labels, info));
+    }
+
+    /** Row ranges [at[i], at[i+1]) of the fused (rows, C) tensor {@code key} offered as key[names[i]] (views, no copy). */
+    private static void rows(Map<String, Tensor> hf, String key, String[] names, long[] at) {
+        Tensor t = hf.get(key);
+        if (t == null || t.rank() != 2 || t.shape(0) != at[at.length - 1]) return;        // the loader reports it
+        for (int i = 0; i < names.length; i++) hf.put(key + "[" + names[i] + "]", t.slice(0, at[i], at[i + 1]));
     }
 
     /**

@@ -65,7 +65,7 @@ public final class Pretrained {
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST,
                         (float) cfg.number("layer_norm_eps", 1e-12))
                 .activation(act, false).learnedPositions(cfg.size("max_position_embeddings", 512))
-                .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(true, 1f)
+                .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
     }
 
@@ -205,7 +205,7 @@ public final class Pretrained {
 
     // ---- encoder families (issue 14) ------------------------------------------------------------
 
-    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert");
+    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert", "modernbert");
 
     /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
     private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field) throws CheckpointException {
@@ -233,7 +233,7 @@ public final class Pretrained {
                 .encoderLayers(cfg.size("num_hidden_layers"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, (float) cfg.number("layer_norm_eps", 1e-5))
                 .activation(encoderActivation(cfg, "hidden_act"), false).learnedPositions(cfg.size("max_position_embeddings", 514))
-                .typeVocabSize(cfg.size("type_vocab_size", 1)).biases(true).tiedEmbeddings(true, 1f)
+                .typeVocabSize(cfg.size("type_vocab_size", 1)).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .specialIds(new TransformerConfig.SpecialIds(pad, id(cfg, "bos_token_id", -1), id(cfg, "eos_token_id", -1), -1,
                         id(cfg, "bos_token_id", -1))).build();
     }
@@ -258,11 +258,15 @@ public final class Pretrained {
         TransformerConfig config = switch (type) {
             case "bert" -> bertEncoderConfig(cfg);
             case "distilbert" -> distilbertConfig(cfg);
+            case "modernbert" -> modernbertConfig(cfg);
             default -> robertaConfig(cfg);
         };
         java.util.List<String> labels = cfg.labels();
         int positionFrom = type.startsWith("roberta") || type.equals("xlm-roberta") ? config.specialIds().pad() + 1 : -1;
-        Weights.EncoderInfo info = new Weights.EncoderInfo(type, positionFrom, labels, type.equals("distilbert") ? "relu" : "tanh");
+        Weights.EncoderInfo info = type.equals("modernbert")
+                ? new Weights.EncoderInfo(type, -1, labels, cfg.string("classifier_activation", "gelu"),
+                        pooling(cfg), cfg.bool("classifier_bias", false))
+                : new Weights.EncoderInfo(type, positionFrom, labels, type.equals("distilbert") ? "relu" : "tanh");
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);
@@ -270,6 +274,79 @@ public final class Pretrained {
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
             return HfWeights.encoder(config, byName, type, cfg.architectures(), labels, info, heads, backend, dtype);
         }
+    }
+
+    /**
+     * ModernBERT's config.json (ModernBertConfig's defaults): pre-LN LayerNorm (norm_eps) with no biases as published,
+     * GeGLU MLP (hidden_activation, Wi = [input ; gate]), RoPE with global_rope_theta on the global layers (i %
+     * global_attn_every_n_layers == 0) and local_rope_theta on the others, which see keys within local_attention / 2 on
+     * either side (our window local_attention / 2 + 1: |i − j| &lt; window), no attention norm in layer 0, the embeddings
+     * normed, the decoder tied to the token table.
+     */
+    public static TransformerConfig modernbertConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 768), nh = cfg.size("num_attention_heads", 12), layers = cfg.size("num_hidden_layers", 22);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        boolean ab = cfg.bool("attention_bias", false), mb = cfg.bool("mlp_bias", false), nb = cfg.bool("norm_bias", false);
+        if (ab != mb || mb != nb) {
+            throw cfg.error("attention_bias " + ab + ", mlp_bias " + mb + ", norm_bias " + nb + ": only all false (as published) or all true are supported");
+        }
+        int every = cfg.size("global_attn_every_n_layers", 3), local = cfg.size("local_attention", 128);
+        if (every < 1) throw cfg.error("global_attn_every_n_layers must be ≥ 1, got " + every);
+        java.util.List<Integer> windows = new java.util.ArrayList<>();
+        java.util.List<String> kinds = cfg.strings("layer_types");            // 5.x: full_attention / sliding_attention
+        if (kinds != null && kinds.size() != layers) throw cfg.error("layer_types has " + kinds.size() + " entries for " + layers + " layers");
+        for (int i = 0; i < layers; i++) {
+            boolean sliding;
+            if (kinds == null) {
+                sliding = i % every != 0;
+            } else {
+                sliding = switch (kinds.get(i)) {
+                    case "sliding_attention" -> true;
+                    case "full_attention" -> false;
+                    default -> throw cfg.error("layer_types entry '" + kinds.get(i) + "' is not full_attention or sliding_attention");
+                };
+            }
+            windows.add(sliding ? local / 2 + 1 : 0);
+        }
+        int hd = c / nh;
+        double global, localTheta;
+        if (cfg.has("rope_parameters")) {                                        // 5.x: per layer type
+            HfConfig rp = cfg.object("rope_parameters");
+            HfConfig full = rp.object("full_attention"), slide = rp.object("sliding_attention");
+            global = full == null ? 160000 : ropeTheta(full, 160000);
+            localTheta = slide == null ? 10000 : ropeTheta(slide, 10000);
+        } else {
+            global = cfg.number("global_rope_theta", 160000);
+            localTheta = cfg.has("local_rope_theta") ? cfg.number("local_rope_theta", 10000) : cfg.present("local_rope_theta") ? global : 10000;
+        }
+        int pad = id(cfg, "pad_token_id", 50283), cls = id(cfg, "cls_token_id", 50281);
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size", 50368)).widths(c, cfg.size("intermediate_size", 1152), nh)
+                .encoderLayers(layers)
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("norm_eps", 1e-5))
+                .activation(encoderActivation(cfg, "hidden_activation"), true)
+                .rope(TransformerConfig.Rope.plain(global, hd)).slidingRope(TransformerConfig.Rope.plain(localTheta, hd))
+                .maxPositions(cfg.size("max_position_embeddings", 8192))
+                .windows(windows.stream().allMatch(w -> w == 0) ? java.util.List.of() : windows)
+                .typeVocabSize(0).biases(ab).firstAttnNorm(false).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .specialIds(new TransformerConfig.SpecialIds(pad, id(cfg, "bos_token_id", -1), id(cfg, "eos_token_id", -1), -1, cls))
+                .build();
+    }
+
+    /** A 5.x rope_parameters entry's theta; only the default rope kind is supported for ModernBERT. */
+    private static double ropeTheta(HfConfig p, double dflt) throws CheckpointException {
+        String kind = p.string("rope_type", "default");
+        if (!kind.equals("default")) throw p.error("rope_type '" + kind + "': ModernBERT's rope is the default kind");
+        return p.number("rope_theta", dflt);
+    }
+
+    /** ModernBERT's classifier_pooling: "cls" (the first token) or "mean" (over the attention mask). */
+    private static String pooling(HfConfig cfg) throws CheckpointException {
+        String p = cfg.string("classifier_pooling", "cls");
+        return switch (p) {
+            case "cls" -> "first";
+            case "mean" -> "mean";
+            default -> throw cfg.error("classifier_pooling '" + p + "' is not cls or mean");
+        };
     }
 
     /** {@link #bertConfig} and a check of position_embedding_type (relative_key variants are not supported). */

@@ -691,7 +691,7 @@ public final class Transformer {
     /** Pre-LN: x = x + f(norm(x)); post-LN: x = norm(x + f(x)). */
     private void residual(Scratch s, Weights.Norm n, Tensor x, Sublayer f) {
         if (pre) {
-            f.apply(norm(s, n, x), x, x);
+            f.apply(n == null ? x : norm(s, n, x), x, x);                   // ModernBERT's layer 0: no attention input norm
         } else {
             Tensor y = s.like(x);
             f.apply(x, null, y);
@@ -818,16 +818,26 @@ public final class Transformer {
         final AttentionOp.Mask mask;
         final RelativeBias bias;
         final int[] cu;
+        final RopeAt rope;
+        final int window;
 
-        PackedSelf(Scratch s, AttentionOp.Mask mask, RelativeBias bias, int[] cu) {
-            this.s = s; this.mask = mask; this.bias = bias; this.cu = cu;
+        PackedSelf(Scratch s, AttentionOp.Mask mask, RelativeBias bias, int[] cu) { this(s, mask, bias, cu, null, 0); }
+
+        /** With RoPE positions (1, ΣT) (an encoder with rotary positions: ModernBERT) and the layer's window (0: none). */
+        PackedSelf(Scratch s, AttentionOp.Mask mask, RelativeBias bias, int[] cu, RopeAt rope, int window) {
+            this.s = s; this.mask = mask; this.bias = bias; this.cu = cu; this.rope = rope; this.window = window;
         }
+
+        @Override public RopeAt rope() { return rope; }
+
+        @Override public int window() { return window; }
 
         @Override
         public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (1, ΣT, NKV, HS)
             Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
             backend.attention(AttentionOp.of(q.select(0, 0), k.select(0, 0), v.select(0, 0), out.select(0, 0))
-                    .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias).softcap(config.attentionSoftcap()));
+                    .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias).softcap(config.attentionSoftcap())
+                    .window(window));
             return out;
         }
     }

@@ -51,6 +51,8 @@ import java.util.List;
  * @param qkNormWide      with qkNorm: one RMSNorm over the whole q (NH·HS) and k (NKV·HS) projection instead of one per
  *                        head (OLMo 2)
  * @param inputNorms      the sublayers' input norms (false: OLMo 2, whose sandwichNorms' output norms are its only ones)
+ * @param firstAttnNorm   the first layer's attention input norm (false: ModernBERT, whose layer 0 takes the normed embeddings as
+ *                        they are)
  * @param moe             a sparse mixture of experts in place of the decoder layers' MLPs (see {@link Moe}), or null
  * @param nopeLayers      decoder layers without RoPE (SmolLM3's no_rope_layers zeros); empty: every layer rotates
  * @param residualScale   multiplies each sublayer's output before its residual add (Granite's residual_multiplier); 1
@@ -73,7 +75,7 @@ public record TransformerConfig(
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
-        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe) {
+        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm) {
 
     /**
      * A sparse mixture-of-experts MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in the decoder layers not listed in
@@ -277,7 +279,9 @@ public record TransformerConfig(
         }
         if ((positions == Positions.ROPE) != (rope != null)) problems.add("rope settings go with ROPE positions (and only with them)");
         if (rope != null) {
-            if (encoderLayers > 0) problems.add("ROPE positions are implemented for decoder-only models and prefix-LMs");
+            if (encoderLayers > 0 && decoderLayers > 0) {
+                problems.add("ROPE positions are implemented for decoder-only and encoder-only models and prefix-LMs, not encoder-decoder ones");
+            }
             if (rope.rotaryDim() < 2 || rope.rotaryDim() % 2 != 0 || rope.rotaryDim() > headSize) {
                 problems.add("rope rotaryDim must be even and in [2, HS = " + headSize + "], got " + rope.rotaryDim());
             }
@@ -318,9 +322,11 @@ public record TransformerConfig(
         }
         if (windows == null) problems.add("windows is null (empty: no sliding layers)");
         else if (!windows.isEmpty()) {
-            if (windows.size() != decoderLayers || encoderLayers > 0 || prefixLm) {
-                problems.add("sliding windows are for decoder-only models, one per decoder layer (" + decoderLayers + "), got "
-                        + windows.size());
+            boolean decoderOnly = encoderLayers == 0 && !prefixLm, encoderOnly = decoderLayers == 0;
+            int stack = decoderOnly ? decoderLayers : encoderLayers;
+            if (!(decoderOnly || encoderOnly) || windows.size() != stack) {
+                problems.add("sliding windows are for decoder-only models (causal) and encoder-only ones (both sides: ModernBERT's local"
+                        + " layers), one per layer (" + stack + "), got " + windows.size());
             }
             for (Integer w : windows) if (w == null || w < 0) problems.add("a sliding window must be ≥ 0 (0: none), got " + w);
         }
@@ -416,7 +422,7 @@ public record TransformerConfig(
         b.rope = rope; b.windows = windows; b.linearBiases = linearBiases; b.qkNorm = qkNorm; b.embeddingScale = embeddingScale;
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
-        b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe;
+        b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         return b;
     }
 
@@ -499,7 +505,7 @@ public record TransformerConfig(
         private float residualScale = 1f;
         private List<Integer> nopeLayers = List.of();
         private Moe moe;
-        private boolean qkNormWide, inputNorms = true;
+        private boolean qkNormWide, inputNorms = true, firstAttnNorm = true;
 
         private Builder() {}
 
@@ -570,6 +576,9 @@ public record TransformerConfig(
         /** OLMo 2: no input norms (needs {@link #sandwichNorms}: the output norms are the only ones). */
         public Builder inputNorms(boolean on) { inputNorms = on; return this; }
 
+        /** ModernBERT: no attention input norm in layer 0 (its input is the normed embeddings). */
+        public Builder firstAttnNorm(boolean on) { firstAttnNorm = on; return this; }
+
         /** SmolLM3: the decoder layers that apply no RoPE (empty: none). */
         /** A sparse mixture of experts in the decoder layers (see {@link Moe}); null: dense MLPs everywhere. */
         public Builder moe(Moe m) { moe = m; return this; }
@@ -605,7 +614,7 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm);
         }
     }
 }

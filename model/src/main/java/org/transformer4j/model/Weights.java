@@ -132,7 +132,11 @@ public final class Weights implements AutoCloseable {
     public record Embeddings(Tensor tokens, Tensor positions, Tensor types, Norm embeddingNorm) {}
 
     /** BERT's pooler (C, C) + bias and an optional classifier (classes, C) + bias. */
-    public record ClassifierHead(Tensor pooler, Tensor poolerBias, Tensor classifier, Tensor classifierBias) {}
+    public record ClassifierHead(Tensor pooler, Tensor poolerBias, Tensor classifier, Tensor classifierBias, Norm norm) {
+        public ClassifierHead(Tensor pooler, Tensor poolerBias, Tensor classifier, Tensor classifierBias) {
+            this(pooler, poolerBias, classifier, classifierBias, null);
+        }
+    }
 
     /**
      * BERT's masked-LM transform: dense (C, C) + bias, GELU, LayerNorm; the decoder is {@link Weights#outputMatrix()} (the tied
@@ -151,8 +155,16 @@ public final class Weights implements AutoCloseable {
      * classifier's activation ({@code tanh}: BERT's pooler and RoBERTa's head; {@code relu}: DistilBERT's
      * pre_classifier).
      */
-    public record EncoderInfo(String family, int positionFrom, java.util.List<String> labels, String poolerActivation) {
+    public record EncoderInfo(String family, int positionFrom, java.util.List<String> labels, String poolerActivation, String pooling,
+                              boolean headBias) {
         public static final EncoderInfo BERT = new EncoderInfo("bert", -1, java.util.List.of(), "tanh");
+
+        public EncoderInfo(String family, int positionFrom, java.util.List<String> labels, String poolerActivation) {
+            this(family, positionFrom, labels, poolerActivation, "first", true);
+        }
+
+        /** ModernBERT's heads: dense (bias as classifier_bias), classifier_activation, LayerNorm; pooling "cls" or "mean". */
+        boolean modernBert() { return family.equals("modernbert"); }
     }
 
     public final TransformerConfig config;
@@ -306,7 +318,7 @@ public final class Weights implements AutoCloseable {
             Stack dec = decoder == encoder ? enc : map(decoder, m);
             ClassifierHead ch = classifierHead;
             ClassifierHead cls = ch == null ? null : new ClassifierHead(m.apply(ch.pooler()), m.apply(ch.poolerBias()),
-                    m.apply(ch.classifier()), m.apply(ch.classifierBias()));
+                    m.apply(ch.classifier()), m.apply(ch.classifierBias()), map(ch.norm(), m));
             MlmHead mh = mlmHead;
             MlmHead mlm = mh == null ? null : new MlmHead(m.apply(mh.dense()), m.apply(mh.denseBias()), map(mh.norm(), m),
                     m.apply(mh.outputBias()));
@@ -701,7 +713,7 @@ public final class Weights implements AutoCloseable {
         int f = c.mlpWidth();
         for (int i = 0; i < n; i++) {
             String p = name + "." + i;
-            Norm attnNorm = c.inputNorms() ? norm(s, c, p + ".attn_norm") : null;
+            Norm attnNorm = c.inputNorms() && (i > 0 || c.firstAttnNorm()) ? norm(s, c, p + ".attn_norm") : null;
             Attention self = attention(s, c, p + ".self", true);
             Norm crossNorm = cross ? norm(s, c, p + ".cross_norm") : null;
             Attention crossAttn = cross ? attention(s, c, p + ".cross", false) : null;
@@ -771,19 +783,22 @@ public final class Weights implements AutoCloseable {
      */
     static Weights buildEncoder(TransformerConfig c, Source s, Set<String> heads, int labels, EncoderInfo info) {
         int cw = c.modelWidth();
+        boolean learned = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE;     // ModernBERT: rotary, no table
         Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), cw),
-                s.matrix("embeddings.positions", c.maxPositions(), cw),
+                learned ? s.matrix("embeddings.positions", c.maxPositions(), cw) : null,
                 c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), cw) : null,
                 norm(s, c, "embeddings.norm"));
         Stack enc = stack(s, c, "encoder", c.encoderLayers(), false);
-        boolean pooler = heads.contains("pooler"), classifier = heads.contains("classifier");
-        ClassifierHead cls = pooler ? new ClassifierHead(s.matrix("pooler.dense", cw, cw), s.vector("pooler.dense.bias", cw, 0, 0),
-                classifier ? s.matrix("classifier", labels, cw) : null, classifier ? s.vector("classifier.bias", labels, 0, 0) : null)
+        boolean pooler = heads.contains("pooler"), classifier = heads.contains("classifier"), modern = info.modernBert();
+        boolean hb = info.headBias();
+        ClassifierHead cls = pooler ? new ClassifierHead(s.matrix("pooler.dense", cw, cw), hb ? s.vector("pooler.dense.bias", cw, 0, 0) : null,
+                classifier ? s.matrix("classifier", labels, cw) : null, classifier ? s.vector("classifier.bias", labels, 0, 0) : null,
+                modern ? norm(s, c, "pooler.norm") : null)
                 : null;
         LinearHead tok = heads.contains("tokens")
                 ? new LinearHead(s.matrix("tokens.classifier", labels, cw), s.vector("tokens.classifier.bias", labels, 0, 0)) : null;
-        MlmHead mlm = heads.contains("mlm") ? new MlmHead(s.matrix("mlm.dense", cw, cw), s.vector("mlm.dense.bias", cw, 0, 0),
-                new Norm(s.vector("mlm.norm.weight", cw, 1, 0), s.vector("mlm.norm.bias", cw, 0, 0)),
+        MlmHead mlm = heads.contains("mlm") ? new MlmHead(s.matrix("mlm.dense", cw, cw), hb ? s.vector("mlm.dense.bias", cw, 0, 0) : null,
+                modern ? norm(s, c, "mlm.norm") : new Norm(s.vector("mlm.norm.weight", cw, 1, 0), s.vector("mlm.norm.bias", cw, 0, 0)),
                 s.vector("mlm.output.bias", c.vocabSize(), 0, 0)) : null;
         LinearHead nsp = heads.contains("nsp") ? new LinearHead(s.matrix("nsp", 2, cw), s.vector("nsp.bias", 2, 0, 0)) : null;
         Tensor lmHead = mlm != null && !c.tiedEmbeddings() ? s.matrix("lm_head", c.vocabSize(), cw) : null;   // (V, C)

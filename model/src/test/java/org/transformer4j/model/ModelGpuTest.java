@@ -221,6 +221,37 @@ class ModelGpuTest {
         }
     }
 
+    /**
+     * The ModernBERT folders on CUDA in fp32 (rotary encoder, a bidirectional window on the local layer, the padded row run
+     * unpadded through packed attention; the masked-LM head and the mean-pooled classifier): within the fp32 rule of the
+     * CPU's outputs.
+     */
+    @Test
+    void modernBertFoldersMatchTheCpuInFp32() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (String name : List.of("modernbert", "modernbert-mlm", "modernbert-seqcls")) {
+                ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+                try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
+                    int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask");
+                    Transformer mc = new Transformer(wc, cpu), mg = new Transformer(wg, cuda);
+                    float[][][] c = mc.encode(in, null, mask), g = mg.encode(in, null, mask);
+                    for (int b = 0; b < in.length; b++) {
+                        double e = relErr(g[b], c[b]);
+                        assertTrue(e < REL, name + " row " + b + ": CUDA vs CPU hidden state rel err " + e);
+                    }
+                    if (name.endsWith("-mlm")) {
+                        float[][][] lc = mc.maskedLmLogits(in, null, mask), lg = mg.maskedLmLogits(in, null, mask);
+                        for (int b = 0; b < in.length; b++) assertTrue(relErr(lg[b], lc[b]) < REL, name + " logits row " + b);
+                    }
+                    if (name.endsWith("-seqcls")) {
+                        assertTrue(relErr(mg.classify(in, null, mask), mc.classify(in, null, mask)) < REL, name + " classify");
+                    }
+                }
+            }
+        }
+    }
+
     /** The Hugging Face golden folders in BF16 on CUDA: at most 2× the CPU twin's BF16 error against the fp32 reference. */
     @Test
     void goldenFoldersInBf16FollowTheToleranceRule() throws Exception {

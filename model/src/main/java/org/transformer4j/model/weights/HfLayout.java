@@ -45,7 +45,8 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "t5" -> t5(config);
             case "roberta", "xlm-roberta" -> roberta(config);
             case "distilbert" -> distilbert(config);
-            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, t5");
+            case "modernbert" -> modernbert(config);
+            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, modernbert, t5");
         };
     }
 
@@ -138,9 +139,11 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         Builder b = bertEncoder(cfg, c, v, 2);
         b.linear("cls.predictions.transform.dense", c, c, true).norm("cls.predictions.transform.LayerNorm", c, true)
                 .req("cls.predictions.bias", v);
-        b.group(Set.of("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+        Set<String> mlm = new LinkedHashSet<>(Set.of("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
                 "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias", "cls.predictions.bias"));
-        b.opt("cls.predictions.decoder.weight", v, c).opt("cls.predictions.decoder.bias", v);   // tied to the embeddings / the bias
+        untiedDecoder(b, cfg, mlm, "cls.predictions.decoder.weight", v, c);
+        b.group(mlm);
+        b.opt("cls.predictions.decoder.bias", v);                                               // the same tensor as the bias
         b.linear("cls.seq_relationship", c, 2, true);
         b.group(Set.of("cls.seq_relationship.weight", "cls.seq_relationship.bias"));
         classifier(b, cfg, "classifier", c);
@@ -173,6 +176,19 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
 
     // ---- the other encoders (issue 14): RoBERTa / XLM-RoBERTa, DistilBERT, and the classifier heads ----
 
+    /**
+     * The masked-LM decoder matrix: tied to the word embeddings (a stored copy optional) unless tie_word_embeddings is
+     * false (PreTrainedModel.tie_weights), when it is the head's own matrix and part of its all-or-none group.
+     */
+    private static void untiedDecoder(Builder b, HfConfig cfg, Set<String> group, String key, int v, int c) throws CheckpointException {
+        if (cfg.bool("tie_word_embeddings", true)) {
+            b.opt(key, v, c);
+        } else {
+            b.req(key, v, c);
+            group.add(key);
+        }
+    }
+
     /** A classifier (labels, C) + bias under {@code prefix}, all or none; labels from id2label / num_labels. */
     private static void classifier(Builder b, HfConfig cfg, String prefix, int c) throws CheckpointException {
         int n = cfg.labels().size();
@@ -190,9 +206,11 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         int c = dim(cfg, "hidden_size", -1), v = dim(cfg, "vocab_size", -1);
         Builder b = bertEncoder(cfg, c, v, 1);
         b.linear("lm_head.dense", c, c, true).norm("lm_head.layer_norm", c, true).req("lm_head.bias", v);
-        b.group(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight", "lm_head.layer_norm.bias",
-                "lm_head.bias"));
-        b.opt("lm_head.decoder.weight", v, c).opt("lm_head.decoder.bias", v);              // tied to the embeddings / the bias
+        Set<String> mlm = new LinkedHashSet<>(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
+                "lm_head.layer_norm.bias", "lm_head.bias"));
+        untiedDecoder(b, cfg, mlm, "lm_head.decoder.weight", v, c);
+        b.group(mlm);
+        b.opt("lm_head.decoder.bias", v);                                                      // the same tensor as the bias
         int n = cfg.labels().size();
         b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
         b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
@@ -236,6 +254,39 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         b.group(Set.of("pre_classifier.weight", "pre_classifier.bias"));
         classifier(b, cfg, "classifier", c);
         return b.build("distilbert", List.of("distilbert."), List.of(".position_ids"));
+    }
+
+    /**
+     * ModernBERT (ModernBertModel, …ForMaskedLM, …ForSequenceClassification; the task models add "model."): token
+     * embeddings + norm, per layer attn_norm (none in layer 0), fused attn.Wqkv (3C, C), attn.Wo, mlp_norm, mlp.Wi
+     * (2F, C: [input ; gate]), mlp.Wo; final_norm; biases where attention_bias / mlp_bias / norm_bias say (none as
+     * published). Heads: head.dense (+ bias when classifier_bias) + head.norm, with decoder.bias (masked LM: decoder
+     * tied to the token table, a stored copy optional) or classifier (labels, C) + bias.
+     */
+    public static HfLayout modernbert(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", 768), l = layers(cfg, "num_hidden_layers", 22), nh = dim(cfg, "num_attention_heads", 12);
+        int f = dim(cfg, "intermediate_size", 1152), v = dim(cfg, "vocab_size", 50368);
+        divisible(cfg, "hidden_size", c, nh);
+        boolean ab = cfg.bool("attention_bias", false), mb = cfg.bool("mlp_bias", false), nb = cfg.bool("norm_bias", false);
+        boolean cb = cfg.bool("classifier_bias", false);
+        Builder b = new Builder();
+        b.req("embeddings.tok_embeddings.weight", v, c).norm("embeddings.norm", c, nb);
+        for (int i = 0; i < l; i++) {
+            String e = "layers." + i + ".";
+            if (i > 0) b.norm(e + "attn_norm", c, nb);
+            b.linear(e + "attn.Wqkv", c, 3L * c, ab).linear(e + "attn.Wo", c, c, ab).norm(e + "mlp_norm", c, nb)
+                    .linear(e + "mlp.Wi", c, 2L * f, mb).linear(e + "mlp.Wo", f, c, mb);
+        }
+        b.norm("final_norm", c, nb);
+        b.linear("head.dense", c, c, cb).norm("head.norm", c, nb);
+        Set<String> head = new LinkedHashSet<>(List.of("head.dense.weight", "head.norm.weight"));
+        if (cb) head.add("head.dense.bias");
+        if (nb) head.add("head.norm.bias");
+        b.group(head);
+        if (!cfg.bool("decoder_bias", true)) throw cfg.error("decoder_bias false is not supported (the masked-LM decoder's bias)");
+        b.opt("decoder.bias", v).opt("decoder.weight", v, c);
+        classifier(b, cfg, "classifier", c);
+        return b.build("modernbert", List.of("model."), List.of());
     }
 
     /**
