@@ -50,7 +50,10 @@ class ReferenceFixturesTest {
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
      * into {@link #CHECKED} with its test. A folder in neither list fails {@link #everyFixtureIsCheckedOrAwaitsItsLoader}.
      */
-    static final Map<String, String> AWAITING = Map.of();
+    static final Map<String, String> AWAITING = Map.of(
+            "mixtral", "mixture-of-experts decoders", "mixtral-v5", "mixture-of-experts decoders",
+            "qwen2-moe", "mixture-of-experts decoders", "qwen3-moe", "mixture-of-experts decoders",
+            "olmoe", "mixture-of-experts decoders");
 
     static final double TOLERANCE = 2e-5;
 
