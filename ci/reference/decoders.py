@@ -1,5 +1,6 @@
-"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma and Gemma 2, one function following each family's
-modeling file in transformers (models/<family>/modeling_<family>.py):
+"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2/3, Granite, SmolLM3, OLMo 2 and the
+mixture-of-experts Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE, one function following each family's modeling file in
+transformers (models/<family>/modeling_<family>.py):
 
 - <Family>Model.forward: embed_tokens (Gemma: times the normalizer sqrt(hidden_size) as a tensor of the
   hidden states' dtype, i.e. float32(sqrt(H)) for a float32 model, used as such here), position_ids 0..T-1,
@@ -41,9 +42,30 @@ OLMo 2 (models/olmo2/modeling_olmo2.py): Llama's projections, q_norm / k_norm RM
 projections (num_heads · head_dim, num_key_value_heads · head_dim) before the heads are split, no input norms: each
 sublayer's output is normed (post_attention_layernorm, post_feedforward_layernorm) before its residual add.
 
-Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral and Phi-3 every
-layer when sliding_window is set; Qwen2 / Qwen3 layer i when use_sliding_window and i >= max_window_layers
-(their config drops sliding_window unless use_sliding_window)."""
+Mixture of experts (moe_block): the MLP of a sparse layer is a router `gate` (Linear C→E, no bias), softmax over
+all E experts (transformers: in float32, F.softmax(…, dtype=torch.float) or .float()), torch.topk of k =
+num_experts_per_tok (descending), the k probabilities renormalized to sum 1 (Mixtral always; the others when
+norm_topk_prob) and cast back to the hidden dtype (4.x), then Σ_j w_j · expert_{id_j}(x) with each expert
+down(act(gate(x)) * up(x)). Here every expert runs on every token with weight 0 where not chosen (the same sum).
+- Mixtral (models/mixtral/modeling_mixtral.py): Mistral's attention and layers; MixtralSparseMoeBlock under
+  block_sparse_moe. (4.x: experts.{e}.w1 gate, w3 up, w2 down); every layer sparse.
+- Qwen2-MoE (models/qwen2_moe/modeling_qwen2_moe.py): Qwen2's attention (q/k/v bias); Qwen2MoeSparseMoeBlock
+  under mlp. (experts.{e}.gate_proj / up_proj / down_proj, moe_intermediate_size) plus shared_expert
+  (shared_expert_intermediate_size) × sigmoid(shared_expert_gate(x)) (Linear C→1, no bias); Qwen2MoeDecoderLayer:
+  layer i sparse iff i not in mlp_only_layers and num_experts > 0 and (i + 1) % decoder_sparse_step == 0, else
+  a dense Qwen2MoeMLP of intermediate_size.
+- Qwen3-MoE (models/qwen3_moe/modular_qwen3_moe.py): Qwen3's attention (per-head q_norm / k_norm), Qwen2-MoE's
+  layer choice, no shared expert.
+- OLMoE (models/olmoe/modular_olmoe.py): Llama's pre-norm layers; OlmoeAttention's q_norm / k_norm over the whole
+  q and k projections (as OLMo 2's), clip_qkv (clamp of q, k, v) when set; OlmoeSparseMoeBlock (experts of
+  intermediate_size); every layer sparse.
+- transformers 5.x (conversion_mapping.py) loads the experts fused: mlp.experts.gate_up_proj (E, 2F, C), expert
+  e's [gate ; up] along dim 1, and mlp.experts.down_proj (E, C, F), no .weight suffix; Mixtral's
+  block_sparse_moe.gate becomes mlp.gate. Both layouts are read here (expert_weights).
+
+Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral, Mixtral and Phi-3 every
+layer when sliding_window is set; Qwen2 / Qwen3 (and Qwen2-MoE / Qwen3-MoE as 4.x has them) layer i
+when use_sliding_window and i >= max_window_layers (their config drops sliding_window unless use_sliding_window)."""
 import numpy as np
 
 import nn
@@ -60,9 +82,9 @@ def sliding_layers(cfg):
         return [bool((i + 1) % pattern) for i in range(n)]
     if mt == "gemma2":
         return [w is not None and bool((i + 1) % 2) for i in range(n)]
-    if mt in ("mistral", "phi3"):
+    if mt in ("mistral", "mixtral", "phi3"):
         return [w is not None] * n
-    if mt in ("qwen2", "qwen3"):
+    if mt in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
         return [bool(cfg.get("use_sliding_window")) and w is not None and i >= cfg.get("max_window_layers", n) for i in range(n)]
     return [False] * n
 
@@ -77,6 +99,74 @@ def uses_rope(cfg, i):
     return bool(flags[i])
 
 
+MOES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe")
+
+
+def sparse_layers(cfg):
+    """Which layers' MLP is a mixture of experts: Mixtral and OLMoE every layer; Qwen2MoeDecoderLayer (also
+    Qwen3-MoE's): i not in mlp_only_layers (default []) and num_experts > 0 and (i + 1) % decoder_sparse_step
+    (default 1) == 0."""
+    n, mt = cfg["num_hidden_layers"], cfg["model_type"]
+    if mt in ("mixtral", "olmoe"):
+        return [True] * n
+    if mt in ("qwen2_moe", "qwen3_moe"):
+        only = cfg.get("mlp_only_layers") or []
+        return [i not in only and cfg["num_experts"] > 0 and (i + 1) % cfg.get("decoder_sparse_step", 1) == 0 for i in range(n)]
+    return [False] * n
+
+
+def num_experts(cfg):
+    return cfg["num_local_experts"] if cfg["model_type"] == "mixtral" else cfg["num_experts"]
+
+
+def expert_weights(P, m, n):
+    """[(gate, up, down)] of the n experts under module prefix m: 5.x's fused experts.gate_up_proj (E, 2F, C),
+    [gate ; up] along dim 1, and experts.down_proj (E, C, F); or 4.x's experts.{e}.w1 / w3 / w2 (Mixtral) or
+    experts.{e}.gate_proj / up_proj / down_proj."""
+    if m + "experts.gate_up_proj" in P:
+        gu, dn = P[m + "experts.gate_up_proj"], P[m + "experts.down_proj"]
+        f = gu.shape[1] // 2
+        return [(np.ascontiguousarray(gu[e, :f]), np.ascontiguousarray(gu[e, f:]), np.ascontiguousarray(dn[e])) for e in range(n)]
+    names = ("w1", "w3", "w2") if m + "experts.0.w1.weight" in P else ("gate_proj", "up_proj", "down_proj")
+    return [tuple(P[f"{m}experts.{e}.{k}.weight"] for k in names) for e in range(n)]
+
+
+def route(logits, k, renormalize):
+    """The router: softmax over all experts, torch.topk (descending), renormalized to sum 1 when asked.
+    Returns (ids (N, k), weights (N, k), gap (N,): the k-th minus the (k+1)-th largest probability, inf when k = E)."""
+    probs = nn.softmax(logits)
+    order = np.argsort(-probs, axis=-1, kind="stable")
+    ids = order[:, :k]
+    w = np.take_along_axis(probs, ids, -1)
+    if renormalize:
+        w = w / w.sum(-1, keepdims=True)
+    srt = np.take_along_axis(probs, order, -1)
+    gap = srt[:, k - 1] - srt[:, k] if k < probs.shape[-1] else np.full(len(probs), np.inf)
+    return ids, w, gap
+
+
+def moe_block(cfg, P, m, x, act, routing=None):
+    """The sparse MLP of one layer: x (B, T, C) under module prefix m. routing: a list that gets
+    {"ids": (B·T, k), "gap": (B·T,)} of this layer appended."""
+    mt = cfg["model_type"]
+    shape = x.shape
+    flat = x.reshape(-1, shape[-1])
+    n, k = num_experts(cfg), cfg["num_experts_per_tok"]
+    ids, w, gap = route(nn.linear(flat, P[m + "gate.weight"]), k, mt == "mixtral" or bool(cfg.get("norm_topk_prob", False)))
+    if routing is not None:
+        routing.append({"ids": ids, "gap": gap})
+    out = np.zeros_like(flat)
+    for e, (g, u, d) in enumerate(expert_weights(P, m, n)):
+        we = (w * (ids == e)).sum(-1)                # the weight of expert e per token, 0 where not chosen
+        out = out + we[:, None] * nn.linear(act(nn.linear(flat, g)) * nn.linear(flat, u), d)
+    if mt == "qwen2_moe":                            # Qwen2MoeSparseMoeBlock: + sigmoid(shared_expert_gate(x)) · shared_expert(x)
+        s = m + "shared_expert."
+        shared = nn.linear(act(nn.linear(flat, P[s + "gate_proj.weight"])) * nn.linear(flat, P[s + "up_proj.weight"]),
+                           P[s + "down_proj.weight"])
+        out = out + shared / (1.0 + np.exp(-nn.linear(flat, P[m + "shared_expert_gate.weight"])))
+    return out.reshape(shape)
+
+
 def _norm(cfg, x, w):
     eps = cfg.get("rms_norm_eps", 1e-6)
     return nn.rms_norm(x, 1.0 + w, eps) if cfg["model_type"] in GEMMAS else nn.rms_norm(x, w, eps)
@@ -89,11 +179,12 @@ def _b(P, key):
     return P.get(key)
 
 
-def forward(cfg, P, ids, rope_lens=None):
+def forward(cfg, P, ids, rope_lens=None, routing=None):
     """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: names as
     <Family>ForCausalLM's state_dict (model.… and lm_head.weight). rope_lens (T,): the sequence length of
     the call that processed each position (see rope.cos_sin), for the rotations a KV cache keeps when the
-    frequencies depend on the length (dynamic NTK, LongRoPE); None: one pass over all T."""
+    frequencies depend on the length (dynamic NTK, LongRoPE); None: one pass over all T. routing: a list that
+    gets each sparse layer's routing (see moe_block) appended, in layer order."""
     ids = np.asarray(ids)
     b, t = ids.shape
     mt = cfg["model_type"]
@@ -103,6 +194,8 @@ def forward(cfg, P, ids, rope_lens=None):
     gemma = mt in GEMMAS
     sandwich = mt in ("gemma2", "gemma3_text", "olmo2")
     olmo2 = mt == "olmo2"
+    wide_qk = mt in ("olmo2", "olmoe")               # q_norm / k_norm over the whole projections
+    sparse = sparse_layers(cfg)
     act = nn.ACT[cfg.get("hidden_activation") or cfg.get("hidden_act", "silu")] if gemma else nn.ACT[cfg.get("hidden_act", "silu")]
     scale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if mt in ("gemma2", "gemma3_text") else hd ** -0.5
     granite = mt == "granite"
@@ -130,10 +223,13 @@ def forward(cfg, P, ids, rope_lens=None):
             q = nn.linear(x, P[a + "q_proj.weight"], _b(P, a + "q_proj.bias"))
             k = nn.linear(x, P[a + "k_proj.weight"], _b(P, a + "k_proj.bias"))
             v = nn.linear(x, P[a + "v_proj.weight"], _b(P, a + "v_proj.bias"))
-        if olmo2:                                    # Olmo2Attention: q_norm / k_norm over the whole projection
+        if wide_qk:                                  # Olmo2Attention / OlmoeAttention: q_norm / k_norm over the whole projection
             q, k = _norm(cfg, q, P[a + "q_norm.weight"]), _norm(cfg, k, P[a + "k_norm.weight"])
+        if mt == "olmoe" and cfg.get("clip_qkv") is not None:
+            lim = cfg["clip_qkv"]
+            q, k, v = np.clip(q, -lim, lim), np.clip(k, -lim, lim), np.clip(v, -lim, lim)
         q, k, v = nn.heads(q, nh, hd), nn.heads(k, nkv, hd), nn.heads(v, nkv, hd)
-        if mt in ("qwen3", "gemma3_text"):
+        if mt in ("qwen3", "qwen3_moe", "gemma3_text"):
             q = _norm(cfg, q, P[a + "q_norm.weight"])
             k = _norm(cfg, k, P[a + "k_norm.weight"])
         cos, sin = rot[None if mt != "gemma3_text" else "sliding_attention" if slide[i] else "full_attention"]
@@ -148,13 +244,17 @@ def forward(cfg, P, ids, rope_lens=None):
             h = h + o * res                          # GraniteDecoderLayer: residual + out * residual_multiplier
             x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"])
         m = p + "mlp."
-        if mt == "phi3":
+        if sparse[i]:                                # Mixtral 4.x: block_sparse_moe.; 5.x and the others: mlp.
+            m = p + "block_sparse_moe." if p + "block_sparse_moe.gate.weight" in P else m
+            f = moe_block(cfg, P, m, x, act, routing)
+        elif mt == "phi3":
             gate, up = np.split(nn.linear(x, P[m + "gate_up_proj.weight"]), 2, axis=-1)
             f = up * act(gate)
         else:
             f = act(nn.linear(x, P[m + "gate_proj.weight"], _b(P, m + "gate_proj.bias"))) \
                 * nn.linear(x, P[m + "up_proj.weight"], _b(P, m + "up_proj.bias"))
-        f = nn.linear(f, P[m + "down_proj.weight"], _b(P, m + "down_proj.bias"))
+        if not sparse[i]:
+            f = nn.linear(f, P[m + "down_proj.weight"], _b(P, m + "down_proj.bias"))
         h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f * res)
     h = _norm(cfg, h, P["model.norm.weight"])
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", gemma) else P["lm_head.weight"]

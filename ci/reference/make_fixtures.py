@@ -36,7 +36,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_300_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB: 20.28 MB in all on 2026-12-05) (the tree travels to the GPU machine with the bundle: 57 MiB of the 62 allowed on 2026-12-05)
+MAX_TOTAL_BYTES = 22_300_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05 (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -114,7 +114,7 @@ def greedy(step, prompt, n=GREEDY_STEPS):
     return new, margins
 
 
-def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, rename=None, extra=None):
+def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, rename=None, extra=None, convert=None):
     d = os.path.join(out, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
@@ -123,6 +123,8 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
         json.dump(config, fh, indent=2, sort_keys=True)
         fh.write("\n")
     params = draw.params if rename is None else {rename(k): v for k, v in draw.params.items()}
+    if convert is not None:                          # a layout that merges tensors (5.x's fused MoE experts)
+        params = convert(params)
     safetensors_np.write(os.path.join(d, "model.safetensors"), params)
     safetensors_np.write(os.path.join(d, "reference.safetensors"),
                          {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()})
@@ -848,7 +850,7 @@ def draw_llm(d, cfg):
     nkv = cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or c // nh
     gemma = mt in decoders.GEMMAS
-    qkv_bias = {"qwen2": True}.get(mt, bool(cfg.get("attention_bias")))
+    qkv_bias = {"qwen2": True, "qwen2_moe": True}.get(mt, bool(cfg.get("attention_bias")))
     o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",)
     mlp_bias = bool(cfg.get("mlp_bias"))
     std = 1.0 if not cfg["tie_word_embeddings"] else TIED_STD / c ** 0.5 if gemma else TIED_STD   # Gemma scales it by sqrt(c)
@@ -865,10 +867,10 @@ def draw_llm(d, cfg):
             d.linear(a + "k_proj", c, nkv * hd, qkv_bias)
             d.linear(a + "v_proj", c, nkv * hd, qkv_bias)
         d.linear(a + "o_proj", nh * hd, c, o_bias)
-        if mt in ("qwen3", "gemma3_text"):
+        if mt in ("qwen3", "qwen3_moe", "gemma3_text"):
             d.norm(a + "q_norm", hd, bias=False, one_plus=gemma)
             d.norm(a + "k_norm", hd, bias=False, one_plus=gemma)
-        if mt == "olmo2":                                            # over the whole projections
+        if mt in ("olmo2", "olmoe"):                                 # over the whole projections
             d.norm(a + "q_norm", nh * hd, bias=False)
             d.norm(a + "k_norm", nkv * hd, bias=False)
         d.norm(p + "post_attention_layernorm", c, bias=False, one_plus=gemma)
@@ -878,6 +880,9 @@ def draw_llm(d, cfg):
         if mt == "olmo2":
             d.norm(p + "post_feedforward_layernorm", c, bias=False)
         m = p + "mlp."
+        if decoders.sparse_layers(cfg)[i]:
+            draw_moe(d, cfg, p)
+            continue
         if mt == "phi3":
             d.mat(m + "gate_up_proj.weight", 2 * f, c)
         else:
@@ -887,6 +892,56 @@ def draw_llm(d, cfg):
     d.norm("model.norm", c, bias=False, one_plus=gemma)
     if not cfg["tie_word_embeddings"]:
         d.mat("lm_head.weight", v, c)
+
+
+def draw_moe(d, cfg, p):
+    """A sparse layer's MLP in the 4.x per-expert layout, in declaration order: the router gate (E, C), each
+    expert's projections (Mixtral: block_sparse_moe.experts.{e}.w1, w2, w3; the others:
+    mlp.experts.{e}.gate_proj, up_proj, down_proj), Qwen2-MoE's shared_expert and shared_expert_gate (1, C)."""
+    mt, c, n = cfg["model_type"], cfg["hidden_size"], decoders.num_experts(cfg)
+    if mt == "mixtral":
+        m, f = p + "block_sparse_moe.", cfg["intermediate_size"]
+        d.mat(m + "gate.weight", n, c)
+        for e in range(n):
+            d.mat(f"{m}experts.{e}.w1.weight", f, c)
+            d.mat(f"{m}experts.{e}.w2.weight", c, f)
+            d.mat(f"{m}experts.{e}.w3.weight", f, c)
+        return
+    m = p + "mlp."
+    f = cfg["moe_intermediate_size"] if mt in ("qwen2_moe", "qwen3_moe") else cfg["intermediate_size"]   # OLMoE: intermediate_size
+    d.mat(m + "gate.weight", n, c)
+    for e in range(n):
+        d.mat(f"{m}experts.{e}.gate_proj.weight", f, c)
+        d.mat(f"{m}experts.{e}.up_proj.weight", f, c)
+        d.mat(f"{m}experts.{e}.down_proj.weight", c, f)
+    if mt == "qwen2_moe":
+        fs = cfg["shared_expert_intermediate_size"]
+        d.mat(m + "shared_expert.gate_proj.weight", fs, c)
+        d.mat(m + "shared_expert.up_proj.weight", fs, c)
+        d.mat(m + "shared_expert.down_proj.weight", c, fs)
+        d.mat(m + "shared_expert_gate.weight", 1, c)
+
+
+def fuse_experts(params):
+    """transformers 5.x's conversion_mapping.py applied to a 4.x state dict: Mixtral's block_sparse_moe.gate →
+    mlp.gate; per layer, the experts' gate (w1 / gate_proj) and up (w3 / up_proj) stacked over experts and
+    concatenated along dim 1 into mlp.experts.gate_up_proj (E, 2F, C), the downs (w2 / down_proj) stacked into
+    mlp.experts.down_proj (E, C, F); no .weight suffix on either."""
+    out, groups = {}, {}
+    for k, v in params.items():
+        k = k.replace(".block_sparse_moe.gate.", ".mlp.gate.")
+        if ".experts." not in k:
+            out[k] = v
+            continue
+        head, rest = k.split(".experts.", 1)
+        e, kind, _ = rest.split(".")
+        role = {"w1": 0, "gate_proj": 0, "w3": 1, "up_proj": 1, "w2": 2, "down_proj": 2}[kind]
+        groups.setdefault(head.replace(".block_sparse_moe", ".mlp"), {}).setdefault(role, {})[int(e)] = v
+    for m, g in groups.items():
+        n = len(g[0])
+        out[m + ".experts.gate_up_proj"] = np.stack([np.concatenate([g[0][e], g[1][e]], axis=0) for e in range(n)])
+        out[m + ".experts.down_proj"] = np.stack([g[2][e] for e in range(n)])
+    return out
 
 
 LLM_FOLLOWS = {
@@ -901,6 +956,10 @@ LLM_FOLLOWS = {
     "smollm3": "models/smollm3/modular_smollm3.py: SmolLM3ForCausalLM.forward (Llama's blocks; SmolLM3Attention applies RoPE only where no_rope_layers[layer] is 1)",
     "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
+    "mixtral": "models/mixtral/modeling_mixtral.py: MixtralForCausalLM.forward (Mistral's attention; MixtralSparseMoeBlock: router softmax over all experts, top-k, always renormalized; experts w2(silu(w1 x) * w3 x))",
+    "qwen2_moe": "models/qwen2_moe/modeling_qwen2_moe.py: Qwen2MoeForCausalLM.forward (Qwen2's attention with q/k/v bias; Qwen2MoeSparseMoeBlock: softmax, top-k, renormalized only with norm_topk_prob, + sigmoid(shared_expert_gate) * shared_expert; Qwen2MoeDecoderLayer: dense Qwen2MoeMLP on mlp_only_layers and off the decoder_sparse_step)",
+    "qwen3_moe": "models/qwen3_moe/modular_qwen3_moe.py: Qwen3MoeForCausalLM.forward (Qwen3's attention with per-head q_norm / k_norm; Qwen3MoeSparseMoeBlock without shared expert; Qwen2-MoE's choice of sparse layers)",
+    "olmoe": "models/olmoe/modular_olmoe.py: OlmoeForCausalLM.forward (Llama's pre-norm layers; OlmoeAttention's q_norm / k_norm over the whole q and k projections, clip_qkv; OlmoeSparseMoeBlock of intermediate_size experts, renormalized only with norm_topk_prob)",
 }
 
 
@@ -1160,6 +1219,117 @@ def make_gemma3_text_v5(out):
     return make_llm(out, "gemma3-text-v5", cfg, 1345, t=32,
                     note="5.x layout: rope_parameters per layer type and explicit layer_types (sliding, full, sliding), "
                          "final_logit_softcapping 3")
+
+
+# ---- mixture-of-experts decoders ---------------------------------------------------------------------
+
+MIN_ROUTING_GAP = 1e-3   # float32 / bf16 routing must pick the reference's experts: the k-th and (k+1)-th
+                         # probabilities of every token of input_ids, in every sparse layer, at least this far apart
+
+
+def routing_summary(routing):
+    """(min gap over every token and sparse layer, the top-k ids of each row's last position per sparse layer)."""
+    gap = min(float(r["gap"].min()) for r in routing)
+    return gap, [r["ids"] for r in routing]
+
+
+def make_moe(out, name, cfg, seed, t=32, note=None, convert=None):
+    """As make_llm, and reference.json's "routing": the sparse layers, the smallest gap between the k-th and
+    (k+1)-th routing probability over input_ids (both rows) and over the greedy run (every position of every
+    recomputation), and the chosen experts of each row's last position. The seeds were picked from a scan of
+    1350..1949 (2026-12-05) among those whose gap is at least MIN_ROUTING_GAP over input_ids and over the greedy
+    run and whose greedy margins are all at least 0.01; most seeds fail (some token lands within 1e-3)."""
+    d = Draw(seed)
+    draw_llm(d, cfg)
+    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    P = d.f64()
+    routing = []
+    h, logits = decoders.forward(cfg, P, ids, routing=routing)
+    gap, chosen = routing_summary(routing)
+    if gap < MIN_ROUTING_GAP:
+        raise SystemExit(f"{name}: routing gap {gap:.3g} over input_ids, less than {MIN_ROUTING_GAP}: choose another seed")
+    prompt = ids[0, :24].tolist()
+    steps = []
+
+    def step(toks):
+        r = []
+        lg = decoders.forward(cfg, P, [toks], routing=r)[1][0, -1]
+        steps.append(routing_summary(r)[0])
+        return lg
+    g = greedy(step, prompt)
+    sparse = decoders.sparse_layers(cfg)
+    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
+    follows = LLM_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py" + (f"; {note}" if note else "")
+    extra = {"sliding_layers": decoders.sliding_layers(cfg),
+             "routing": {"sparse_layers": sparse, "top_k": cfg["num_experts_per_tok"],
+                         "min_routing_gap": {"input_ids": gap, "greedy": min(steps)},
+                         "last_position_experts": {str(i): c.reshape(2, t, -1)[:, -1].tolist() for i, c in zip(layers, chosen)},
+                         "note": "min_routing_gap: the smallest difference between the k-th and (k+1)-th largest softmax "
+                                 "routing probability over every token and sparse layer, of input_ids (both rows) and of the "
+                                 "greedy run (every position of each recomputation); last_position_experts: per sparse layer, "
+                                 "the top-k expert ids (descending probability) of each row's last input position"}}
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, follows,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
+                extra=extra, convert=convert)
+
+
+def mixtral_config():
+    return llm_config("mixtral", "MixtralForCausalLM", c=32, nh=4, nkv=2, f=48, v=128, rope_theta=1000000.0, sliding_window=None,
+                      num_local_experts=8, num_experts_per_tok=2, router_aux_loss_coef=0.02, output_router_logits=False,
+                      router_jitter_noise=0.0, rms_norm_eps=1e-5)
+
+
+MIXTRAL_SEED = 1618
+
+
+@fixture("mixtral")
+def make_mixtral(out):
+    return make_moe(out, "mixtral", mixtral_config(), MIXTRAL_SEED,
+                    note="8 experts, top-2 renormalized, intermediate 48, sliding_window null as Mixtral-8x7B publishes it, "
+                         "GQA 4 over 2, untied head; 4.x per-expert layout (block_sparse_moe.experts.{e}.w1/w2/w3)")
+
+
+@fixture("mixtral-v5")
+def make_mixtral_v5(out):
+    return make_moe(out, "mixtral-v5", to_v5(mixtral_config()), MIXTRAL_SEED, convert=fuse_experts,
+                    note="the same model as mixtral (same seed) in transformers 5.x's layout: rope_parameters / dtype, "
+                         "mlp.gate, experts fused into mlp.experts.gate_up_proj (E, 2F, C) = [w1 ; w3] per expert and "
+                         "mlp.experts.down_proj (E, C, F) from the w2")
+
+
+@fixture("qwen2-moe")
+def make_qwen2_moe(out):
+    cfg = llm_config("qwen2_moe", "Qwen2MoeForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, layers=3, rope_theta=1000000.0,
+                     num_experts=8, num_experts_per_tok=4, moe_intermediate_size=24, shared_expert_intermediate_size=48,
+                     norm_topk_prob=False, decoder_sparse_step=1, mlp_only_layers=[1], use_sliding_window=False,
+                     sliding_window=32768, max_window_layers=3, router_aux_loss_coef=0.001, output_router_logits=False)
+    return make_moe(out, "qwen2-moe", cfg, 1853,
+                    note="8 experts, top-4 not renormalized (norm_topk_prob false, as Qwen1.5-MoE publishes it), "
+                         "moe_intermediate 24, shared expert 48 gated by sigmoid(shared_expert_gate); mlp_only_layers [1]: "
+                         "layer 1 a dense MLP of intermediate_size 64, layers 0 and 2 sparse; q/k/v bias")
+
+
+@fixture("qwen3-moe")
+def make_qwen3_moe(out):
+    cfg = llm_config("qwen3_moe", "Qwen3MoeForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, layers=4, head_dim=16,
+                     rope_theta=1000000.0, attention_bias=False, num_experts=8, num_experts_per_tok=2,
+                     moe_intermediate_size=24, norm_topk_prob=True, decoder_sparse_step=2, mlp_only_layers=[],
+                     use_sliding_window=False, sliding_window=None, max_window_layers=4, router_aux_loss_coef=0.001,
+                     output_router_logits=False)
+    return make_moe(out, "qwen3-moe", cfg, 1457,
+                    note="8 experts, top-2 renormalized (norm_topk_prob true, as Qwen3-30B-A3B publishes it), "
+                         "moe_intermediate 24; decoder_sparse_step 2: layers 1 and 3 sparse, 0 and 2 dense MLPs of "
+                         "intermediate_size 64; head_dim 16 given (q_proj 64 wide over hidden 32), per-head q/k norms")
+
+
+@fixture("olmoe")
+def make_olmoe(out):
+    cfg = llm_config("olmoe", "OlmoeForCausalLM", c=32, nh=4, nkv=2, f=24, v=128, rms_norm_eps=1e-5, num_experts=8,
+                     num_experts_per_tok=3, norm_topk_prob=False, clip_qkv=None, attention_bias=False,
+                     router_aux_loss_coef=0.01, output_router_logits=False, pad_token_id=1)
+    return make_moe(out, "olmoe", cfg, 1709,
+                    note="8 experts of intermediate_size 24, top-3 not renormalized (norm_topk_prob false, as "
+                         "OLMoE-1B-7B publishes it), clip_qkv null; GQA 4 over 2: q_norm 32 wide, k_norm 16 wide; untied head")
 
 
 def main():

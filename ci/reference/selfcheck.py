@@ -16,6 +16,12 @@
    theta; the fixture's window and its two thetas each change the outputs (a loader that ignores the window or
    swaps the thetas fails); the padded row equals its sentence alone; the -v5 folder's config reads to the same
    layers and the same outputs as the 4.x one;
+6c. mixture of experts: with top-k = E and renormalization the block is the softmax-weighted sum of all experts;
+   a router whose probabilities are 0.4, 0.3, 0.2, 0.1 picks experts 0 and 1 with weights 4/7, 3/7 (renormalized)
+   or 0.4, 0.3 (norm_topk_prob false); Qwen2-MoE adds sigmoid(shared_expert_gate x) · shared_expert(x); the
+   5.x fused layout (mixtral-v5) holds exactly the mixtral folder's tensors fused, and both layouts give
+   bit-identical outputs; each MoE folder's recorded routing (smallest k-th − (k+1)-th probability gap over
+   input_ids, at least make_fixtures.MIN_ROUTING_GAP, and the last positions' experts) is what its files give;
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -101,7 +107,7 @@ def causality(out):
         d = os.path.join(out, name)
         cfg, P, ref = load(d)
         ids = np.array(ref["inputs"]["input_ids"])
-        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2") and rope.parameters(cfg)["rope_type"] != "dynamic":
+        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
             full = decoders.forward(cfg, P, ids)[1]
             part = decoders.forward(cfg, P, ids[:, :17])[1]
             check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -171,6 +177,71 @@ def modernbert_checks(out):
     check(modernbert.plan(c5) == modernbert.plan(cfg) and "global_rope_theta" not in c5 and "rope_parameters" in c5,
           "modernbert-v5: 5.x's rope_parameters and layer_types read to the 4.x folder's layers")
     check(np.array_equal(modernbert.encode(c5, P5, ids, mask), h), "modernbert-v5: the same outputs as modernbert")
+
+
+def moe(out):
+    rng = np.random.default_rng(7)
+    c, f, n = 8, 6, 4
+    P = {"gate.weight": rng.standard_normal((n, c))}
+    for e in range(n):
+        P[f"experts.{e}.gate_proj.weight"] = rng.standard_normal((f, c))
+        P[f"experts.{e}.up_proj.weight"] = rng.standard_normal((f, c))
+        P[f"experts.{e}.down_proj.weight"] = rng.standard_normal((c, f))
+    P["shared_expert.gate_proj.weight"] = rng.standard_normal((f, c))
+    P["shared_expert.up_proj.weight"] = rng.standard_normal((f, c))
+    P["shared_expert.down_proj.weight"] = rng.standard_normal((c, f))
+    P["shared_expert_gate.weight"] = rng.standard_normal((1, c))
+    x = rng.standard_normal((1, 3, c))
+
+    def expert(e, v, pre="experts.%d."):
+        p = pre % e if "%d" in pre else pre
+        return nn.linear(nn.silu(nn.linear(v, P[p + "gate_proj.weight"])) * nn.linear(v, P[p + "up_proj.weight"]), P[p + "down_proj.weight"])
+    cfg = {"model_type": "olmoe", "num_experts": n, "num_experts_per_tok": n, "norm_topk_prob": True}
+    probs = nn.softmax(nn.linear(x, P["gate.weight"]))
+    want = sum(probs[..., e:e + 1] * expert(e, x) for e in range(n))
+    check(np.abs(decoders.moe_block(cfg, P, "", x, nn.silu) - want).max() < 1e-12, "MoE: top-k = E renormalized = the softmax-weighted sum of all experts")
+    v = np.zeros((1, 1, c))
+    v[..., 0] = 1.0
+    Q = dict(P, **{"gate.weight": np.zeros((n, c))})
+    Q["gate.weight"][:, 0] = np.log([4.0, 3.0, 2.0, 1.0])             # probabilities 0.4, 0.3, 0.2, 0.1
+    P, keep = Q, P
+    for norm, (w0, w1) in ((True, (4 / 7, 3 / 7)), (False, (0.4, 0.3))):
+        cfg = {"model_type": "qwen3_moe", "num_experts": n, "num_experts_per_tok": 2, "norm_topk_prob": norm}
+        got = decoders.moe_block(cfg, P, "", v, nn.silu)
+        check(np.abs(got - (w0 * expert(0, v) + w1 * expert(1, v))).max() < 1e-12, f"MoE: top-2 of 0.4/0.3/0.2/0.1, norm_topk_prob {norm}")
+    cfg = {"model_type": "qwen2_moe", "num_experts": n, "num_experts_per_tok": 2, "norm_topk_prob": False}
+    shared = expert(0, v, "shared_expert.") / (1 + np.exp(-nn.linear(v, P["shared_expert_gate.weight"])))
+    check(np.abs(decoders.moe_block(cfg, P, "", v, nn.silu) - (0.4 * expert(0, v) + 0.3 * expert(1, v) + shared)).max() < 1e-12,
+          "MoE: Qwen2-MoE adds sigmoid(shared_expert_gate x) * shared_expert(x)")
+    P = keep
+    # the 5.x fused layout: the same tensors, the same outputs to the last bit
+    a, b = os.path.join(out, "mixtral"), os.path.join(out, "mixtral-v5")
+    pa, _ = safetensors_np.read(os.path.join(a, "model.safetensors"))
+    pb, _ = safetensors_np.read(os.path.join(b, "model.safetensors"))
+    fused = make_fixtures.fuse_experts(pa)
+    check(sorted(fused) == sorted(pb) and all(np.array_equal(fused[k], pb[k]) for k in pb), "mixtral-v5 holds mixtral's tensors in 5.x's fused layout")
+    cfg_a, Pa, ref = load(a)
+    cfg_b, Pb, _ = load(b)
+    ids = np.array(ref["inputs"]["input_ids"])
+    ha, la = decoders.forward(cfg_a, Pa, ids)
+    hb, lb = decoders.forward(cfg_b, Pb, ids)
+    check(np.array_equal(ha, hb) and np.array_equal(la, lb), "mixtral and mixtral-v5: bit-identical outputs from the two layouts")
+    for name in sorted(os.listdir(out)):
+        cfg, P, ref = load(os.path.join(out, name))
+        if cfg["model_type"] not in decoders.MOES:
+            continue
+        ids = np.array(ref["inputs"]["input_ids"])
+        routing = []
+        decoders.forward(cfg, P, ids, routing=routing)
+        gap = min(float(r["gap"].min()) for r in routing)
+        rec = ref["routing"]
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']} (at least {make_fixtures.MIN_ROUTING_GAP})")
+        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
+        check(rec["sparse_layers"] == decoders.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
+        for i, r in zip(layers, routing):
+            check(r["ids"].reshape(ids.shape[0], ids.shape[1], -1)[:, -1].tolist() == rec["last_position_experts"][str(i)],
+                  f"{name}: layer {i}'s experts at the last positions")
 
 
 def load(d):
@@ -306,6 +377,7 @@ def main():
     windows(out)
     padding(out)
     modernbert_checks(out)
+    moe(out)
     folders(out)
     if "--fresh" in sys.argv:
         fresh(out)

@@ -45,7 +45,7 @@ class ReferenceFixturesTest {
             "gemma3-text", "gemma3-text-v5", "gemma3-multimodal", "granite", "smollm3", "olmo2", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
-            "modernbert-seqcls");
+            "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -358,7 +358,7 @@ class ReferenceFixturesTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
             "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
             "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5",
-            "granite", "smollm3", "olmo2", "gemma3-multimodal"})
+            "granite", "smollm3", "olmo2", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
