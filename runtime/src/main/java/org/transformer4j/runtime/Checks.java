@@ -56,6 +56,28 @@ final class Checks {
         return t.shape(r - 2) == 1 ? Math.max(rowStride, t.shape(r - 1)) : rowStride;
     }
 
+    /**
+     * An optional tensor {@code role} that must match {@code like} (role {@code likeRole}) in dtype, device and shape
+     * (a residual, a second operand): its row stride, or 0 when it is null.
+     */
+    static long rowsLike(String role, Tensor t, String likeRole, Tensor like) {
+        if (t == null) return 0;
+        open(role, t);
+        sameDType(likeRole, like, role, t);
+        sameDevice(likeRole, like, role, t);
+        sameShape(likeRole, like, role, t);
+        return rowStride(role, t);
+    }
+
+    /** An optional tensor like {@code like} in dtype, device, shape and last-dimension contiguity (a gate's weights). */
+    static void sameLayout(String role, Tensor t, String likeRole, Tensor like) {
+        open(role, t);
+        sameDType(likeRole, like, role, t);
+        sameDevice(likeRole, like, role, t);
+        sameShape(likeRole, like, role, t);
+        lastDimContiguous(role, t);
+    }
+
     static void sameDevice(String roleA, Tensor a, String roleB, Tensor b) {
         if (a.device() != b.device()) {
             throw new IllegalArgumentException(roleB + " is on " + b.device().name() + " but " + roleA + " is on "

@@ -70,11 +70,7 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         long gs = w.stride(0);
         if (ws < inner || (g > 1 && gs < ws * w.shape(1))) throw new IllegalArgumentException("w's rows or groups overlap: " + w);
         if (wGate != null) {
-            Checks.open("wGate", wGate);
-            Checks.sameDType("w", w, "wGate", wGate);
-            Checks.sameDevice("w", w, "wGate", wGate);
-            Checks.sameShape("w", w, "wGate", wGate);
-            Checks.lastDimContiguous("wGate", wGate);
+            Checks.sameLayout("wGate", wGate, "w", w);
             long gws = wGate.shape(1) > 1 ? wGate.stride(1) : inner;
             if (gws != ws || (g > 1 && wGate.stride(0) != gs)) {
                 throw new IllegalArgumentException("wGate " + wGate + " must have w's strides (" + gs + ", " + ws + ")");

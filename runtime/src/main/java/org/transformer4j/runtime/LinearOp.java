@@ -121,11 +121,7 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
         if (w.shape(0) > 1 && w.stride(0) < w.shape(1)) throw new IllegalArgumentException("w rows overlap: " + w);
         vector("bias", bias, n);
         if (wGate != null) {
-            Checks.open("wGate", wGate);
-            Checks.sameDType("w", w, "wGate", wGate);
-            Checks.sameDevice("w", w, "wGate", wGate);
-            Checks.sameShape("w", w, "wGate", wGate);
-            Checks.lastDimContiguous("wGate", wGate);
+            Checks.sameLayout("wGate", wGate, "w", w);
             if (Math.max(wGate.stride(0), wGate.shape(1)) != ws) {
                 throw new IllegalArgumentException("wGate " + wGate + " must have w's row stride " + ws + ", has " + wGate.stride(0));
             }
@@ -133,14 +129,7 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
         } else if (biasGate != null) {
             throw new IllegalArgumentException("biasGate " + biasGate + " given without wGate");
         }
-        long rs = 0;
-        if (residual != null) {
-            Checks.open("residual", residual);
-            Checks.sameDType("out", out, "residual", residual);
-            Checks.sameDevice("out", out, "residual", residual);
-            Checks.sameShape("out", out, "residual", residual);
-            rs = Checks.rowStride("residual", residual);
-        }
+        long rs = Checks.rowsLike("residual", residual, "out", out);
         long limit = Integer.MAX_VALUE;
         if (m > limit || n > limit || k > limit) {
             throw new IllegalArgumentException("linear sizes exceed 2^31-1: M=" + m + " N=" + n + " K=" + k);

@@ -54,22 +54,10 @@ public record MoeCombineOp(Tensor y, Tensor slots, Tensor weights, Tensor residu
         if (k < 1 || k > MoeRouteOp.MAX_TOP_K) throw new IllegalArgumentException("k = " + k + " must be in 1.." + MoeRouteOp.MAX_TOP_K);
         MoeRouting.dense("slots", slots, DType.I32, t, k);
         MoeRouting.dense("weights", weights, DType.F32, t, k);
-        long rs = 0;
-        if (residual != null) {
-            Checks.open("residual", residual);
-            Checks.sameDType("out", out, "residual", residual);
-            Checks.sameDevice("out", out, "residual", residual);
-            Checks.sameShape("out", out, "residual", residual);
-            rs = Checks.rowStride("residual", residual);
-        }
-        long ss = 0;
+        long rs = Checks.rowsLike("residual", residual, "out", out);
+        long ss = Checks.rowsLike("shared", shared, "out", out);
         long gs = 0;
         if (shared != null) {
-            Checks.open("shared", shared);
-            Checks.sameDType("out", out, "shared", shared);
-            Checks.sameDevice("out", out, "shared", shared);
-            Checks.sameShape("out", out, "shared", shared);
-            ss = Checks.rowStride("shared", shared);
             if (sharedGate != null) {
                 Checks.open("sharedGate", sharedGate);
                 Checks.sameDType("out", out, "sharedGate", sharedGate);
