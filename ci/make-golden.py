@@ -472,6 +472,29 @@ def encoders(stage, gen):
         shutil.rmtree(os.path.join(stage, "modernbert-mlm"), ignore_errors=True)
         print(f"make-golden.py: WARNING: modernbert-mlm left out: {type(e).__name__}: {e}", flush=True)
 
+    # MPNet (2026-12-05): learned positions after padding_idx 1 and the relative bias (T5's bidirectional buckets, 32 up to
+    # distance 128) shared by every layer; rows of 132 tokens, so that distances pass 128. Unpadded rows (the padded
+    # positions are where this library, which runs padded rows packed, leaves zeros). Optional: a failure leaves it out.
+    try:
+        if not hasattr(transformers, "MPNetModel"):
+            raise GoldenError(f"transformers {transformers.__version__} has no MPNetModel")
+        mp = transformers.MPNetModel(transformers.MPNetConfig(
+            vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+            max_position_embeddings=160, hidden_act="gelu", layer_norm_eps=1e-5, relative_attention_num_buckets=32,
+            pad_token_id=1, bos_token_id=0, eos_token_id=2))
+        randomize(mp, torch.Generator().manual_seed(SEED + 25))
+        px = ids(2, 132, gen).clamp(min=3)
+        px[:, 0] = 0
+        px[:, -1] = 2
+        make(stage, "mpnet", mp, lambda m: {"last_hidden_state": m(input_ids=px).last_hidden_state}, {"input_ids": px},
+             {"input_ids": (2, 132), "last_hidden_state": (2, 132, 64)},
+             {"model_type": "mpnet", "vocab_size": VOCAB, "hidden_size": 64, "relative_attention_num_buckets": 32,
+              "pad_token_id": 1}, {},
+             {"model": "MPNetModel", "compare": ["last_hidden_state"]})
+    except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
+        shutil.rmtree(os.path.join(stage, "mpnet"), ignore_errors=True)
+        print(f"make-golden.py: WARNING: mpnet left out: {type(e).__name__}: {e}", flush=True)
+
 
 def t5_make(stage, name, t5, run, x, y, proj, tied, scaled, want, v5):
     make(stage, name, t5, run, {"input_ids": x, "decoder_input_ids": y},

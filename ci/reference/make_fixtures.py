@@ -30,13 +30,14 @@ import bert  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import modernbert  # noqa: E402
+import mpnet  # noqa: E402
 import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 22_300_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05 (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 22_850_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -752,6 +753,137 @@ def make_modernbert_seqcls(out):
                 "(classifier_pooling mean: sum(last_hidden_state * attention_mask) / attention_mask.sum over the "
                 "final_norm output; then ModernBertPredictionHead (dense, gelu, norm), then classifier Linear(C, 3) "
                 "with its bias; id2label in config.json)")
+
+
+# ---- MPNet ------------------------------------------------------------------------------------------
+
+def mpnet_config(arch, extra=None):
+    """MPNetConfig as all-mpnet-base-v2's config.json has it (layer_norm_eps 1e-5, pad 1 / bos 0 / eos 2, 32 relative
+    buckets), the tiny sizes here."""
+    cfg = {"architectures": [arch], "model_type": "mpnet", "vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2,
+           "num_attention_heads": 2, "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+           "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 24, "initializer_range": 0.02,
+           "layer_norm_eps": 1e-5, "relative_attention_num_buckets": 32, "pad_token_id": 1, "bos_token_id": 0,
+           "eos_token_id": 2, "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_mpnet(d, cfg, prefix, pooler):
+    """MPNetModel's parameters in declaration order (embeddings; layers: attn q/k/v/o, attention LayerNorm,
+    intermediate, output; the relative-attention table; pooler)."""
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    d.emb(prefix + "embeddings.word_embeddings.weight", v, c)
+    d.emb(prefix + "embeddings.position_embeddings.weight", cfg["max_position_embeddings"], c)
+    d.norm(prefix + "embeddings.LayerNorm", c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{prefix}encoder.layer.{i}."
+        for n in ("q", "k", "v", "o"):
+            d.linear(p + "attention.attn." + n, c, c)
+        d.norm(p + "attention.LayerNorm", c)
+        d.linear(p + "intermediate.dense", c, f)
+        d.linear(p + "output.dense", f, c)
+        d.norm(p + "output.LayerNorm", c)
+    d.table(prefix + "encoder.relative_attention_bias.weight", cfg["relative_attention_num_buckets"], cfg["num_attention_heads"])
+    if pooler:
+        d.linear(prefix + "pooler.dense", c, c)
+
+
+def mpnet_inputs(d, v, t, visible):
+    """<s> … </s> rows (ids 0 / 2, the rest from 4 up; 3 stands for <mask>), row r right-padded with pad id 1 after
+    visible[r] tokens (attention_mask 0 there)."""
+    ids = d.ids(len(visible), t, v, low=4)
+    ids[:, 0] = 0
+    for r, n in enumerate(visible):
+        ids[r, n - 1] = 2
+        ids[r, n:] = 1
+    mask = (ids != 1).astype(np.int64)
+    return ids, mask
+
+
+MPNET_FOLLOWS = ("models/mpnet/modeling_mpnet.py: MPNetModel.forward (MPNetEmbeddings: word + position embeddings, "
+                 "create_position_ids_from_input_ids with padding_idx 1, LayerNorm; MPNetEncoder.compute_position_bias: "
+                 "relative_position_bucket of arange(T)[None] - arange(T)[:, None] with 32 buckets and max_distance 128, "
+                 "shared by every layer; MPNetSelfAttention: q kT / sqrt(head_size) + position_bias + the extended mask; "
+                 "MPNetAttention / MPNetOutput post-LN, MPNetIntermediate hidden_act)")
+
+
+@fixture("mpnet")
+def make_mpnet(out):
+    """As sentence-transformers saves all-mpnet-base-v2: MPNetModel's own names without a prefix, the pooler, and
+    architectures MPNetForMaskedLM (no head tensors). Row 0 is 136 tokens long, so that its distances pass
+    max_distance 128 (every bucket is reached); row 1 is right-padded after 100."""
+    cfg = mpnet_config("MPNetForMaskedLM", {"max_position_embeddings": 140})
+    d = Draw(1390)
+    draw_mpnet(d, cfg, "", pooler=True)
+    ids, mask = mpnet_inputs(d, cfg["vocab_size"], 136, [136, 100])
+    P = d.f64()
+    h = mpnet.encode(cfg, P, ids, mask)
+    return save(out, "mpnet", cfg, d, {"last_hidden_state": h, "pooler_output": mpnet.pooler(P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": mpnet.create_position_ids_from_input_ids(ids)},
+                MPNET_FOLLOWS + "; MPNetPooler (tanh(dense(h[:, 0])))",
+                extra={"note": "all-mpnet-base-v2's layout: no prefix, pooler, no head tensors; padded positions as the "
+                               "eager path computes them (compare at the tokens)"})
+
+
+@fixture("mpnet-mlm")
+def make_mpnet_mlm(out):
+    """MPNetForMaskedLM under mpnet. (no pooler: add_pooling_layer=False), hidden_act gelu_new in the layers while
+    MPNetLMHead calls the exact gelu."""
+    cfg = mpnet_config("MPNetForMaskedLM", {"hidden_act": "gelu_new"})
+    d = Draw(1391)
+    draw_mpnet(d, cfg, "mpnet.", pooler=False)
+    c = cfg["hidden_size"]
+    d.linear("lm_head.dense", c, c)
+    d.norm("lm_head.layer_norm", c)
+    d.bias("lm_head.bias", cfg["vocab_size"])
+    ids, mask = mpnet_inputs(d, cfg["vocab_size"], 18, [18, 13])
+    ids[0, 4] = ids[0, 11] = ids[1, 6] = 3                           # <mask>
+    P = d.f64("mpnet.")
+    h = mpnet.encode(cfg, P, ids, mask)
+    return save(out, "mpnet-mlm", cfg, d, {"last_hidden_state": h, "logits": mpnet.mlm_logits(cfg, P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": mpnet.create_position_ids_from_input_ids(ids)},
+                MPNET_FOLLOWS + "; MPNetForMaskedLM.forward (MPNetModel without pooler, MPNetLMHead: dense, the exact "
+                "gelu whatever hidden_act says, layer_norm, decoder tied to mpnet.embeddings.word_embeddings.weight and "
+                "not saved, its bias lm_head.bias)")
+
+
+@fixture("mpnet-seqcls")
+def make_mpnet_seqcls(out):
+    """MPNetForSequenceClassification; relative_attention_num_buckets 40: the table has 40 rows, and
+    compute_position_bias still buckets into the first 32 (it passes no num_buckets)."""
+    labels = {0: "negative", 1: "neutral", 2: "positive"}
+    cfg = mpnet_config("MPNetForSequenceClassification", {"relative_attention_num_buckets": 40,
+                                                          "id2label": {str(k): v for k, v in labels.items()},
+                                                          "label2id": {v: k for k, v in labels.items()}})
+    d = Draw(1392)
+    draw_mpnet(d, cfg, "mpnet.", pooler=False)
+    c = cfg["hidden_size"]
+    d.linear("classifier.dense", c, c)
+    d.linear("classifier.out_proj", c, 3)
+    ids, mask = mpnet_inputs(d, cfg["vocab_size"], 20, [20, 15, 9])
+    P = d.f64("mpnet.")
+    h = mpnet.encode(cfg, P, ids, mask)
+    return save(out, "mpnet-seqcls", cfg, d, {"last_hidden_state": h, "logits": mpnet.classification(P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": mpnet.create_position_ids_from_input_ids(ids)},
+                MPNET_FOLLOWS + "; MPNetForSequenceClassification.forward (MPNetModel without pooler, "
+                "MPNetClassificationHead: dense, tanh, out_proj on h[:, 0]); 40 table rows, 32 buckets used")
+
+
+@fixture("mpnet-tokcls")
+def make_mpnet_tokcls(out):
+    cfg = mpnet_config("MPNetForTokenClassification", {"num_hidden_layers": 1,
+                                                       "id2label": {str(i): l for i, l in enumerate(TOKEN_LABELS)},
+                                                       "label2id": {l: i for i, l in enumerate(TOKEN_LABELS)}})
+    d = Draw(1393)
+    draw_mpnet(d, cfg, "mpnet.", pooler=False)
+    d.linear("classifier", cfg["hidden_size"], len(TOKEN_LABELS))
+    ids, mask = mpnet_inputs(d, cfg["vocab_size"], 16, [16, 11])
+    P = d.f64("mpnet.")
+    h = mpnet.encode(cfg, P, ids, mask)
+    return save(out, "mpnet-tokcls", cfg, d, {"last_hidden_state": h, "logits": mpnet.token_classification(P, h)},
+                {"input_ids": ids, "attention_mask": mask, "position_ids": mpnet.create_position_ids_from_input_ids(ids)},
+                MPNET_FOLLOWS + "; MPNetForTokenClassification.forward (MPNetModel without pooler, classifier on every row)")
 
 
 # ---- T5 ---------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
+import mpnet  # noqa: E402
 import nn  # noqa: E402
 import rope  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -179,6 +180,24 @@ def modernbert_checks(out):
     check(np.array_equal(modernbert.encode(c5, P5, ids, mask), h), "modernbert-v5: the same outputs as modernbert")
 
 
+def mpnet_checks(out):
+    rel = np.arange(-3000, 3001)
+    check(np.array_equal(mpnet.relative_position_bucket(rel), t5.relative_position_bucket(rel, True, 32, 128)),
+          "mpnet: MPNet's relative_position_bucket is T5's bidirectional bucket (32, 128) for |distance| <= 3000")
+    cfg, P, ref = load(os.path.join(out, "mpnet"))
+    ids, mask = np.array(ref["inputs"]["input_ids"]), np.array(ref["inputs"]["attention_mask"])
+    check(int(mpnet.relative_position_bucket(np.array([-(ids.shape[1] - 1)]))[0]) == 15
+          and int(mpnet.relative_position_bucket(np.array([ids.shape[1] - 1]))[0]) == 31, "mpnet: the long row reaches the last buckets")
+    h = mpnet.encode(cfg, P, ids, mask)
+    n = int(mask[1].sum())
+    check(np.abs(h[1:, :n] - mpnet.encode(cfg, P, ids[1:, :n])).max() < 1e-12, "mpnet: padded row = the sentence alone")
+    flat = dict(P, **{"encoder.relative_attention_bias.weight": np.zeros_like(P["encoder.relative_attention_bias.weight"])})
+    check(np.abs(mpnet.encode(cfg, flat, ids, mask) - h).max() > 1e-3 * np.abs(h).max(), "mpnet: the relative bias changes the outputs")
+    c40, P40, _ = load(os.path.join(out, "mpnet-seqcls"))
+    check(P40["encoder.relative_attention_bias.weight"].shape[0] == 40 and c40["relative_attention_num_buckets"] == 40,
+          "mpnet-seqcls: a 40-row table (32 buckets used)")
+
+
 def moe(out):
     rng = np.random.default_rng(7)
     c, f, n = 8, 6, 4
@@ -256,7 +275,7 @@ def load(d):
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
     prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer.",
-              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model."}.get(cfg["model_type"], "")
+              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k
@@ -293,6 +312,18 @@ def rerun(d):
         if arch == "ModernBertForSequenceClassification":
             return {"last_hidden_state": h, "logits": modernbert.classification_logits(cfg, P, h, ins.get("attention_mask"))}
         return {"last_hidden_state": h}
+    if mt == "mpnet":
+        h = mpnet.encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))
+        o = {"last_hidden_state": h}
+        if "pooler.dense.weight" in P:
+            o["pooler_output"] = mpnet.pooler(P, h)
+        if "lm_head.dense.weight" in P:
+            o["logits"] = mpnet.mlm_logits(cfg, P, h)
+        elif "classifier.dense.weight" in P:
+            o["logits"] = mpnet.classification(P, h)
+        elif "classifier.weight" in P:
+            o["logits"] = mpnet.token_classification(P, h)
+        return o
     if mt in ("bert", "roberta", "xlm-roberta"):
         h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
         o = {"last_hidden_state": h}
@@ -377,6 +408,7 @@ def main():
     windows(out)
     padding(out)
     modernbert_checks(out)
+    mpnet_checks(out)
     moe(out)
     folders(out)
     if "--fresh" in sys.argv:

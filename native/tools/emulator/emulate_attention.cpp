@@ -434,6 +434,21 @@ void bidir_window_suite() {
                              "bidirectional window 1 (the diagonal) 1x150", 1}, false);
 }
 
+// MPNet's encoder attention: T5's bidirectional buckets (32 up to distance 128) added after a 1/√HS scale, where T5
+// itself scales by 1 (every other bias problem here has scale 1); no mask, packed sequences as a padded batch runs; rows
+// longer than 128 so that the far buckets are met; tensor cores in both dtypes with 64- and 128-row tiles, and the fp32
+// rows kernel. Every problem names "MPNet".
+void mpnet_suite() {
+    const float sc = 1.0f / std::sqrt(64.0f);
+    constexpr int kNone = T4J_ATTN_MASK_NONE;
+    run_prefill<__nv_bfloat16, 64>({2, 4, 4, 64, {150, 37}, {150, 37}, true, kNone, {}, {}, true, true, sc,
+                                    "MPNet packed 150+37, T5 bidirectional 32/128 after 1/sqrt(HS)", 0, 64, 32, 128}, true);
+    run_prefill<__half, 64>({1, 2, 2, 64, {290}, {290}, false, kNone, {}, {}, true, true, sc,
+                             "MPNet 1x290, 128 rows, T5 bidirectional 32/128 after 1/sqrt(HS)", 0, 128, 32, 128}, true);
+    run_prefill<float, 64>({2, 2, 2, 64, {140, 20}, {140, 20}, true, kNone, {}, {}, true, true, sc,
+                            "MPNet packed 140+20, T5 bidirectional 32/128 after 1/sqrt(HS)", 0, 0, 32, 128}, false);
+}
+
 // Paged prefill: t4j_decode with Tq > kMaxDecodeRows runs the tensor-core kernel on the launcher's dense
 // view (attention_paged.h), reading K/V through the block table; checked by run_decode's float64
 // reference like the decode. One problem per instance (the coverage check); `more` adds T5 bias, a
@@ -624,6 +639,7 @@ int main(int argc, char** argv) {
     paged_prefill_suite<__half, 32, 16>(false);
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
     bidir_window_suite();                        // ModernBERT's local attention: mask none with a window, every prefill variant
+    mpnet_suite();                               // MPNet: the T5 bias after a 1/sqrt(HS) scale, packed, past distance 128
     t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
     t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
     t5_bucket_sweep(16, 20, true, 300);          // the problems' own

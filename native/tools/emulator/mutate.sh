@@ -36,6 +36,9 @@ mutations=(
   "window-after-side@attention/attention.cuh@'return window > 0 && (rel <= -window || rel >= window);', 'return window > 0 && rel <= -window;'@--quick --only mma bf16 HS 64 bidirectional window 65@attention@FAIL mma bf16 HS 64 bidirectional window 65"
   # float64 reference: the tensor-core kernel's unmasked-tile test ignores the bidirectional window's after side
   "mma-full-tile-window-after@attention/attention_mma.cuh@'                          !attn_window_hides(n0 - last - s.offset, p.window) &&\n                          !attn_window_hides(n0 + KEYS - 1 - m0 - s.offset, p.window);', '                          !attn_window_hides(n0 - last - s.offset, p.window);'@--quick --only mma bf16 HS 64 bidirectional window 65@attention@FAIL mma bf16 HS 64 bidirectional window 65"
+  # float64 reference: the T5 distance table scaled like the scores (bias · scale): invisible at T5's scale 1, caught by
+  # MPNet's problems (the bias after a 1/sqrt(HS) scale)
+  "t5-bias-scaled@attention/attention_mma.cuh@'        dist[idx] = p.rel_bias[bucket * p.NH + h] * kLog2e;', '        dist[idx] = p.rel_bias[bucket * p.NH + h] * kLog2e * p.scale;'@--quick --only mma bf16 HS 64 MPNet@attention@FAIL mma bf16 HS 64 MPNet"
   # synccheck (emulator): the tensor-core kernel reads a K/V stage before its cp.async group retired
   "mma-skip-wait-group@attention/attention_mma.cuh@'            attn_cp_async_wait<1>();', ''@--quick --only mma bf16 HS 64 128 rows causal@attention@synccheck: t4j_attn_mma.*cp.async .*not completed"
   # float64 reference: the router breaks ties to the higher expert id (exactly equal logits)

@@ -89,20 +89,21 @@ final class EncoderPass {
             throw new IllegalArgumentException("attentionMask: rows padded other than at the end need absolute positions;"
                     + " pad this model's rows at the end");
         }
-        if (c.rope() != null && mask != null && Arrays.stream(visible).anyMatch(v -> v < t)) {
+        RelativeBias bias = m.relativeBias(m.weights.encoder, true);
+        boolean padded = mask != null && Arrays.stream(visible).anyMatch(v -> v < t);
+        if ((c.rope() != null || bias != null) && padded) {
+            // rotary or relative positions (ModernBERT, MPNet): right-padded rows run as packed sequences, so that
+            // each row's queries and keys keep their distances (key padding would align queries with the keys' end)
+            if (order != null) {
+                throw new IllegalArgumentException("attentionMask: rows padded other than at the end are not supported for a model"
+                        + " with " + (bias != null ? "relative" : "rotary") + " positions; pad this model's rows at the end");
+            }
             return unpadded(m, s, ids, visible, t);
         }
         Tensor x = s.empty(m.dtype, b, t, c.modelWidth());                                           // (B, T, C)
         Tensor idT = s.uploadInts(flatIds, b, t);
         m.embedInto(idT, 0, s.uploadInts(flatPos, b, t), m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, b, t), x);
-        boolean padded = mask != null && Arrays.stream(visible).anyMatch(v -> v < t);
         int[] lengths = padded ? visible : null;
-        RelativeBias bias = m.relativeBias(m.weights.encoder, true);
-        if (padded && bias != null) {
-            // key padding aligns queries bottom-right (query i at key i + Lk − Lq), which would shift T5's buckets
-            throw new IllegalArgumentException("attentionMask: padded rows of a model with relative position bias are not"
-                    + " supported; give the rows unpadded to encodePacked");
-        }
         // rotary encoders (ModernBERT): each row's positions 0, 1, …; a local layer's window on both sides
         Transformer.RopeAt rope = c.rope() == null ? null : new Transformer.RopeAt(s.uploadInts(flatPos, b, t), s.uploadInts(filled(b, t), b));
         java.util.function.IntFunction<Transformer.Attend> self = layer -> new Transformer.Attend() {
@@ -203,7 +204,7 @@ final class EncoderPass {
      * tokens, padding_idx + 1 + (non-padding tokens before) for the rest; each checked against the table.
      */
     static int[] positions(Transformer m, int[] ids, String what) {
-        int from = m.weights.encoderInfo.positionFrom(), pad = m.config.specialIds().pad();
+        int from = m.weights.encoderInfo.positionFrom(), pad = from - 1;               // padding_idx: RoBERTa's pad id, MPNet's 1
         int[] pos = new int[ids.length];
         int seen = 0;
         for (int i = 0; i < ids.length; i++) pos[i] = from < 0 ? i : ids[i] == pad ? pad : from + seen++;
@@ -379,7 +380,7 @@ final class EncoderPass {
             Tensor x = h.h();
             Tensor d = s.like(x);
             String family = m.weights.encoderInfo == null ? "bert" : m.weights.encoderInfo.family();
-            boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta");
+            boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta") || family.equals("mpnet");   // MPNetLMHead too
             m.backend.linear(LinearOp.of(x, head.dense(), d).transW(true).bias(head.denseBias())
                     .activation(roberta ? org.transformer4j.runtime.Activation.GELU : headActivation(m)));
             Tensor n = s.like(x);

@@ -84,10 +84,10 @@ final class HfWeights {
         TransformerConfig c = config;
         Map<String, Tensor> map = new java.util.HashMap<>(hf);
         Map<String, String> alias = new LinkedHashMap<>();
-        boolean distil = family.equals("distilbert");
+        boolean distil = family.equals("distilbert"), mpnet = family.equals("mpnet");
         alias.put("embeddings.tokens", "embeddings.word_embeddings.weight");
         alias.put("embeddings.positions", "embeddings.position_embeddings.weight");
-        if (!distil) alias.put("embeddings.types", "embeddings.token_type_embeddings.weight");
+        if (!distil && !mpnet) alias.put("embeddings.types", "embeddings.token_type_embeddings.weight");
         alias.put("embeddings.norm.weight", "embeddings.LayerNorm.weight");
         alias.put("embeddings.norm.bias", "embeddings.LayerNorm.bias");
         for (int i = 0; i < c.encoderLayers(); i++) {
@@ -96,6 +96,9 @@ final class HfWeights {
                     ? new String[][] {{"self.q", "attention.q_lin"}, {"self.k", "attention.k_lin"}, {"self.v", "attention.v_lin"},
                         {"self.o", "attention.out_lin"}, {"mlp.up", "ffn.lin1"}, {"mlp.down", "ffn.lin2"},
                         {"attn_norm", "sa_layer_norm"}, {"mlp_norm", "output_layer_norm"}}
+                    : mpnet ? new String[][] {{"self.q", "attention.attn.q"}, {"self.k", "attention.attn.k"}, {"self.v", "attention.attn.v"},
+                        {"self.o", "attention.attn.o"}, {"mlp.up", "intermediate.dense"}, {"mlp.down", "output.dense"},
+                        {"attn_norm", "attention.LayerNorm"}, {"mlp_norm", "output.LayerNorm"}}
                     : new String[][] {{"self.q", "attention.self.query"}, {"self.k", "attention.self.key"},
                         {"self.v", "attention.self.value"}, {"self.o", "attention.output.dense"}, {"mlp.up", "intermediate.dense"},
                         {"mlp.down", "output.dense"}, {"attn_norm", "attention.output.LayerNorm"}, {"mlp_norm", "output.LayerNorm"}};
@@ -105,6 +108,13 @@ final class HfWeights {
                 alias.put(o + kv[0] + (norm ? ".weight" : ""), h + kv[1] + ".weight");
                 alias.put(o + kv[0] + ".bias", h + kv[1] + ".bias");
             }
+        }
+        if (mpnet) {
+            // MPNet's bias over the 32 buckets compute_position_bias uses: the first 32 rows of a larger table
+            String key = "encoder.relative_attention_bias.weight";
+            Tensor table = map.get(key);
+            if (table != null && table.shape(0) > c.relativeBuckets()) map.put(key, table.slice(0, 0, c.relativeBuckets()));
+            alias.put("encoder.relative_bias", key);
         }
         // head name → (our name → stored name)
         Map<String, Map<String, String>> present = new LinkedHashMap<>();
@@ -130,7 +140,7 @@ final class HfWeights {
                 if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("cls.predictions.decoder.weight");   // a tied copy
                 map.remove("cls.predictions.decoder.bias");                         // the same tensor as cls.predictions.bias
             }
-            case "roberta", "xlm-roberta" -> {
+            case "roberta", "xlm-roberta", "mpnet" -> {                             // MPNet's heads are RoBERTa's, names and all
                 if (map.containsKey("classifier.dense.weight")) {                   // RobertaClassificationHead: dense, tanh, out_proj
                     head.accept("classifier", new String[][] {{"pooler.dense", "classifier.dense.weight"},
                             {"pooler.dense.bias", "classifier.dense.bias"}, {"classifier", "classifier.out_proj.weight"},

@@ -130,7 +130,7 @@ public final class Pretrained {
     }
 
     /**
-     * An encoder folder (bert, roberta, xlm-roberta, distilbert) without its task heads, for embeddings: the
+     * An encoder folder (bert, roberta, xlm-roberta, distilbert, modernbert, mpnet) without its task heads, for embeddings: the
      * heads it carries (masked-LM, next-sentence, classifiers) are not loaded, and one log line names them.
      * Other folders load as {@link #load(Path, Backend, DType)}.
      */
@@ -157,7 +157,7 @@ public final class Pretrained {
                 case "bert" -> bertConfig(cfg);
                 case "t5" -> t5Config(cfg);
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " distilbert, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " distilbert, modernbert, mpnet, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
@@ -205,7 +205,7 @@ public final class Pretrained {
 
     // ---- encoder families (issue 14) ------------------------------------------------------------
 
-    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert", "modernbert");
+    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert", "modernbert", "mpnet");
 
     /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
     private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field) throws CheckpointException {
@@ -238,6 +238,37 @@ public final class Pretrained {
                         id(cfg, "bos_token_id", -1))).build();
     }
 
+    /** The buckets MPNet's attention uses: MPNetEncoder.compute_position_bias passes none, so its default 32. */
+    static final int MPNET_BUCKETS = 32;
+
+    /** relative_position_bucket's default max_distance, which compute_position_bias leaves as it is. */
+    static final int MPNET_MAX_DISTANCE = 128;
+
+    /**
+     * MPNet's config.json (MPNetConfig's defaults; e.g. sentence-transformers/all-mpnet-base-v2): BERT's post-LN
+     * layers without token types, positions after padding_idx 1 (MPNetEmbeddings fixes it at 1 whatever pad_token_id
+     * says), and a relative-position bias shared by every layer: T5's bidirectional buckets, 32 of them up to
+     * distance 128 (the defaults compute_position_bias leaves, whatever relative_attention_num_buckets says; that
+     * field sizes the table, which must then hold at least 32 rows).
+     */
+    public static TransformerConfig mpnetConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 768), nh = cfg.size("num_attention_heads", 12);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        int rows = cfg.size("relative_attention_num_buckets", MPNET_BUCKETS);
+        if (rows < MPNET_BUCKETS) {
+            throw cfg.error("relative_attention_num_buckets " + rows + ": MPNet's attention buckets relative positions into "
+                    + MPNET_BUCKETS + " (MPNetEncoder.compute_position_bias), so its table needs at least " + MPNET_BUCKETS + " rows");
+        }
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size", 30527)).widths(c, cfg.size("intermediate_size", 3072), nh)
+                .encoderLayers(cfg.size("num_hidden_layers", 12))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, (float) cfg.number("layer_norm_eps", 1e-12))
+                .activation(encoderActivation(cfg, "hidden_act"), false).learnedPositions(cfg.size("max_position_embeddings", 512))
+                .relativeBias(MPNET_BUCKETS, MPNET_MAX_DISTANCE)
+                .typeVocabSize(0).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 1), id(cfg, "bos_token_id", 0),
+                        id(cfg, "eos_token_id", 2), -1, id(cfg, "bos_token_id", 0))).build();
+    }
+
     /**
      * DistilBERT's config.json (dim, n_layers, n_heads, hidden_dim, activation): no token types, LayerNorm eps 1e-12;
      * tie_word_embeddings (default true) decides whether the masked-LM head's vocab_projector is the token table.
@@ -259,10 +290,12 @@ public final class Pretrained {
             case "bert" -> bertEncoderConfig(cfg);
             case "distilbert" -> distilbertConfig(cfg);
             case "modernbert" -> modernbertConfig(cfg);
+            case "mpnet" -> mpnetConfig(cfg);
             default -> robertaConfig(cfg);
         };
         java.util.List<String> labels = cfg.labels();
-        int positionFrom = type.startsWith("roberta") || type.equals("xlm-roberta") ? config.specialIds().pad() + 1 : -1;
+        int positionFrom = type.startsWith("roberta") || type.equals("xlm-roberta") ? config.specialIds().pad() + 1
+                : type.equals("mpnet") ? 2 : -1;                                  // MPNetEmbeddings.padding_idx is 1
         Weights.EncoderInfo info = type.equals("modernbert")
                 ? new Weights.EncoderInfo(type, -1, labels, cfg.string("classifier_activation", "gelu"),
                         pooling(cfg), cfg.bool("classifier_bias", false))

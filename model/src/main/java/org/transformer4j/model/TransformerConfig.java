@@ -35,7 +35,8 @@ import java.util.List;
  * @param attentionScale  softmax scale: 1/sqrt(HS) for most models, 1.0 for T5
  * @param outputScale     logits scale: 1.0, or C^-0.5 for T5 v1.0's tied output
  * @param typeVocabSize   BERT token types (0: none)
- * @param relativeBuckets T5 relative-position buckets (0 unless positions is T5_RELATIVE)
+ * @param relativeBuckets T5 relative-position buckets (0 unless positions is T5_RELATIVE, or an encoder's learned
+ *                        positions carry MPNet's relative bias as well)
  * @param relativeMaxDistance T5 relative-position max distance
  * @param rope            RoPE settings when positions is ROPE, else null
  * @param windows         per decoder layer, its sliding window (keys a query sees, itself included; 0: full
@@ -255,7 +256,14 @@ public record TransformerConfig(
                 problems.add("relativeMaxDistance (" + relativeMaxDistance + ") must be ≥ relativeBuckets/2 (" + relativeBuckets / 2 + ")");
             }
         } else if (relativeBuckets != 0 || relativeMaxDistance != 0) {
-            problems.add("relativeBuckets/relativeMaxDistance are only for T5_RELATIVE positions");
+            // MPNet: learned absolute positions and a T5-bucketed bias (bidirectional) in an encoder-only model
+            if (positions != Positions.LEARNED_ABSOLUTE || decoderLayers != 0 || causalInput) {
+                problems.add("relativeBuckets/relativeMaxDistance are for T5_RELATIVE positions, or a bidirectional"
+                        + " encoder-only model's learned positions (MPNet)");
+            } else if (relativeBuckets < 4 || relativeMaxDistance <= relativeBuckets / 4) {
+                problems.add("a relative bias beside learned positions needs relativeBuckets ≥ 4 and relativeMaxDistance ("
+                        + relativeMaxDistance + ") > relativeBuckets/4 (" + relativeBuckets / 4 + ")");
+            }
         }
         if (specialIds != null) {
             for (int id : new int[] {specialIds.pad(), specialIds.bos(), specialIds.eos(), specialIds.decoderStart(), specialIds.cls()}) {
@@ -542,6 +550,15 @@ public record TransformerConfig(
 
         public Builder t5RelativePositions(int buckets, int maxDistance) {
             positions = Positions.T5_RELATIVE; relativeBuckets = buckets; relativeMaxDistance = maxDistance; return this;
+        }
+
+        /**
+         * MPNet's relative-position bias beside learned positions: T5's bidirectional buckets ({@code buckets} of
+         * them, up to {@code maxDistance}) index a (buckets, NH) table added to every layer's scores. Call after
+         * {@link #learnedPositions}; encoder-only, bidirectional models only.
+         */
+        public Builder relativeBias(int buckets, int maxDistance) {
+            relativeBuckets = buckets; relativeMaxDistance = maxDistance; return this;
         }
 
         public Builder noPositions() { positions = Positions.NONE; rope = null; return this; }

@@ -724,8 +724,7 @@ public final class Weights implements AutoCloseable {
             layers.add(new Layer(attnNorm, self, crossNorm, crossAttn, mlpNorm, mlp, postAttn, postMlp));
         }
         Norm fin = c.normPlacement() == TransformerConfig.NormPlacement.PRE ? norm(s, c, name + ".final_norm") : null;
-        Tensor rel = c.positions() == TransformerConfig.Positions.T5_RELATIVE
-                ? s.biasTable(name + ".relative_bias", c.relativeBuckets(), c.heads()) : null;
+        Tensor rel = c.relativeBuckets() > 0 ? s.biasTable(name + ".relative_bias", c.relativeBuckets(), c.heads()) : null;   // T5, MPNet
         return new Stack(List.copyOf(layers), fin, rel);
     }
 

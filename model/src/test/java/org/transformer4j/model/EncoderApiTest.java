@@ -255,6 +255,40 @@ class EncoderApiTest {
         }
     }
 
+    /**
+     * An MPNet sentence-transformers folder as all-mpnet-base-v2 is laid out (MPNetModel at the root, mean pooling,
+     * Normalize): each row's embedding, from its tokens alone, is the mean of the reference's hidden state over that
+     * row's tokens, normalized — the long row past the relative bias's max distance included.
+     */
+    @Test
+    void mpnetSentenceTransformersFolderMeanPoolsAndNormalizes() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("mpnet");
+        int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
+        int t = ids[0].length, c = 32;
+        double[][] ref = rows(f, "last_hidden_state", ids.length * t, c);
+        Path dir = Files.createDirectories(tmp.resolve("all-mpnet-like"));
+        Files.copy(f.dir().resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(f.dir().resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\", \"type\": "
+                + "\"sentence_transformers.models.Normalize\"}]");
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 32, \"pooling_mode_cls_token\": false,"
+                + " \"pooling_mode_mean_tokens\": true, \"pooling_mode_max_tokens\": false, \"pooling_mode_mean_sqrt_len_tokens\": false}");
+        SentencePooling p = SentencePooling.read(dir);
+        try (Weights w = Pretrained.loadEncoder(p.modelDir(), CPU, org.transformer4j.runtime.DType.F32)) {
+            List<int[]> rows = new java.util.ArrayList<>();
+            for (int[] m : mask) rows.add(Arrays.copyOf(ids[rows.size()], Arrays.stream(m).sum()));
+            List<float[][]> h = new Transformer(w, CPU).encodePacked(rows);
+            for (int r = 0; r < ids.length; r++) {
+                int n = rows.get(r).length;
+                double[] want = stPool(Arrays.copyOfRange(ref, r * t, r * t + n), "mean", 0, true);
+                near("mpnet row " + r, new double[][] {want}, new float[][] {p.pool(h.get(r), 0)});
+            }
+        }
+    }
+
     @Test
     void badInputIsAOneLineErrorNamingTheArgumentOrFile() throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-seqcls");

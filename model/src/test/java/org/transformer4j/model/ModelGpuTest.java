@@ -253,6 +253,42 @@ class ModelGpuTest {
         }
     }
 
+    /**
+     * MPNet's folders on CUDA (learned positions and the relative bias of T5's buckets beside the 1/sqrt(d) scale, in
+     * the packed path padded rows take) against the CPU backend in fp32: hidden state, pooled output, masked-LM,
+     * sequence and token classification logits.
+     */
+    @Test
+    void mpnetFoldersMatchTheCpuInFp32() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (String name : List.of("mpnet", "mpnet-mlm", "mpnet-seqcls", "mpnet-tokcls")) {
+                ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+                try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
+                    int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask");
+                    Transformer mc = new Transformer(wc, cpu), mg = new Transformer(wg, cuda);
+                    float[][][] c = mc.encode(in, null, mask), g = mg.encode(in, null, mask);
+                    for (int b = 0; b < in.length; b++) {
+                        double e = relErr(g[b], c[b]);
+                        assertTrue(e < REL, name + " row " + b + ": CUDA vs CPU hidden state rel err " + e);
+                    }
+                    switch (name) {
+                        case "mpnet" -> assertTrue(relErr(mg.pooledOutput(in, null, mask), mc.pooledOutput(in, null, mask)) < REL, name + " pooled");
+                        case "mpnet-mlm" -> {
+                            float[][][] lc = mc.maskedLmLogits(in, null, mask), lg = mg.maskedLmLogits(in, null, mask);
+                            for (int b = 0; b < in.length; b++) assertTrue(relErr(lg[b], lc[b]) < REL, name + " logits row " + b);
+                        }
+                        case "mpnet-seqcls" -> assertTrue(relErr(mg.classify(in, null, mask), mc.classify(in, null, mask)) < REL, name + " classify");
+                        default -> {
+                            float[][][] lc = mc.classifyTokens(in, null, mask), lg = mg.classifyTokens(in, null, mask);
+                            for (int b = 0; b < in.length; b++) assertTrue(relErr(lg[b], lc[b]) < REL, name + " token logits row " + b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** The Hugging Face golden folders in BF16 on CUDA: at most 2× the CPU twin's BF16 error against the fp32 reference. */
     @Test
     void goldenFoldersInBf16FollowTheToleranceRule() throws Exception {

@@ -45,7 +45,8 @@ class ReferenceFixturesTest {
             "gemma3-text", "gemma3-text-v5", "gemma3-multimodal", "granite", "smollm3", "olmo2", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
-            "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe");
+            "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
+            "mpnet-tokcls");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -291,6 +292,60 @@ class ReferenceFixturesTest {
             }
             assertTrue(outs.has("last_hidden_state"));
             assertAll(checks.stream());
+        }
+    }
+
+    /**
+     * MPNet (all-mpnet-base-v2's layout: no prefix, pooler, architectures MPNetForMaskedLM without head tensors; the
+     * masked-LM head with hidden_act gelu_new in the layers and the exact gelu in the head; the sequence classifier
+     * with a 40-row bias table of which the first 32 rows are used; the token classifier): learned positions after
+     * padding_idx 1 and the relative bias of T5's bidirectional buckets shared by every layer. Row 0 of {@code mpnet}
+     * is 136 tokens, past max_distance 128. Compared at the tokens: padded rows run as packed sequences, their padding
+     * positions 0.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mpnet", "mpnet-mlm", "mpnet-seqcls", "mpnet-tokcls"})
+    void mpnetMatchesTheReference(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] ids = f.ids("input_ids"), mask = optional(f, "attention_mask");
+            assertTrue(mask != null && Arrays.stream(mask).anyMatch(r -> Arrays.stream(r).anyMatch(v -> v == 0)), "padded rows");
+            List<org.junit.jupiter.api.function.Executable> checks = new java.util.ArrayList<>();
+            checks.add(() -> f.nearAtTokens("last_hidden_state", m.encode(ids, null, mask), mask));
+            switch (name) {
+                case "mpnet" -> checks.add(() -> f.near("pooler_output", new float[][][] {m.pooledOutput(ids, null, mask)}));
+                case "mpnet-mlm" -> checks.add(() -> f.nearAtTokens("logits", m.maskedLmLogits(ids, null, mask), mask));
+                case "mpnet-seqcls" -> {
+                    checks.add(() -> f.near("logits", new float[][][] {m.classify(ids, null, mask)}));
+                    assertEquals(List.of("negative", "neutral", "positive"), w.encoderInfo.labels());
+                    assertEquals(32, w.encoder.relativeBias().shape(0), "the buckets compute_position_bias uses");
+                }
+                default -> checks.add(() -> f.nearAtTokens("logits", m.classifyTokens(ids, null, mask), mask));
+            }
+            // packed sequences: each row's visible tokens alone
+            List<int[]> rows = new java.util.ArrayList<>();
+            for (int b = 0; b < ids.length; b++) rows.add(Arrays.copyOf(ids[b], Arrays.stream(mask[b]).sum()));
+            checks.add(() -> {
+                List<float[][]> packed = m.encodePacked(rows);
+                float[][][] h = m.encode(ids, null, mask);
+                for (int b = 0; b < ids.length; b++) {
+                    for (int t = 0; t < rows.get(b).length; t++) assertArrayEquals(h[b][t], packed.get(b)[t], 1e-5f, "row " + b + " token " + t);
+                }
+            });
+            assertAll(checks.stream());
+        }
+    }
+
+    /** MPNet's rows padded at the front are refused in one line (the relative bias needs each row's tokens from 0). */
+    @Test
+    void mpnetRefusesRowsPaddedAtTheFront() throws Exception {
+        Fixture f = Fixture.open("mpnet-tokcls");
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] ids = {{1, 1, 0, 7, 9, 2}}, mask = {{0, 0, 1, 1, 1, 1}};
+            var e = assertThrows(IllegalArgumentException.class, () -> m.encode(ids, null, mask));
+            assertTrue(e.getMessage().contains("relative positions") && e.getMessage().contains("at the end"), e.getMessage());
         }
     }
 

@@ -46,7 +46,8 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "roberta", "xlm-roberta" -> roberta(config);
             case "distilbert" -> distilbert(config);
             case "modernbert" -> modernbert(config);
-            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, modernbert, t5");
+            case "mpnet" -> mpnet(config);
+            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, modernbert, mpnet, t5");
         };
     }
 
@@ -216,6 +217,45 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
         classifier(b, cfg, "classifier", c);
         return b.build(cfg.modelType(), List.of("roberta."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    /**
+     * MPNet (MPNetModel, …ForMaskedLM, …ForSequenceClassification, …ForTokenClassification; sentence-transformers
+     * folders such as all-mpnet-base-v2 save MPNetModel without a prefix): {@code embeddings.word_embeddings} /
+     * {@code position_embeddings} / {@code LayerNorm} (no token types), per layer {@code attention.attn.q/k/v/o},
+     * {@code attention.LayerNorm}, {@code intermediate.dense}, {@code output.dense}, {@code output.LayerNorm}, the
+     * shared {@code encoder.relative_attention_bias} (relative_attention_num_buckets, heads), an optional pooler;
+     * heads as RoBERTa's ({@code lm_head.*} with the decoder tied, {@code classifier.dense} + {@code out_proj}, or
+     * {@code classifier}).
+     */
+    public static HfLayout mpnet(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", 768), v = dim(cfg, "vocab_size", 30527), l = layers(cfg, "num_hidden_layers", 12);
+        int nh = dim(cfg, "num_attention_heads", 12), f = dim(cfg, "intermediate_size", 3072);
+        int p = dim(cfg, "max_position_embeddings", 512), nb = dim(cfg, "relative_attention_num_buckets", 32);
+        divisible(cfg, "hidden_size", c, nh);
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
+                .norm("embeddings.LayerNorm", c, true);
+        for (int i = 0; i < l; i++) {
+            String e = "encoder.layer." + i + ".";
+            for (String x : List.of("q", "k", "v", "o")) b.linear(e + "attention.attn." + x, c, c, true);
+            b.norm(e + "attention.LayerNorm", c, true).linear(e + "intermediate.dense", c, f, true)
+                    .linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
+        }
+        b.req("encoder.relative_attention_bias.weight", nb, nh);
+        b.linear("pooler.dense", c, c, true);
+        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
+        b.linear("lm_head.dense", c, c, true).norm("lm_head.layer_norm", c, true).req("lm_head.bias", v);
+        Set<String> mlm = new LinkedHashSet<>(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
+                "lm_head.layer_norm.bias", "lm_head.bias"));
+        untiedDecoder(b, cfg, mlm, "lm_head.decoder.weight", v, c);
+        b.group(mlm);
+        b.opt("lm_head.decoder.bias", v);                                                      // the same tensor as the bias
+        int n = cfg.labels().size();
+        b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
+        b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
+        classifier(b, cfg, "classifier", c);
+        return b.build(cfg.modelType(), List.of("mpnet."), List.of(".position_ids"));
     }
 
     /**
