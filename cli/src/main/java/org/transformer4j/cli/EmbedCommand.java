@@ -105,9 +105,12 @@ final class EmbedCommand implements Callable<Integer> {
                 bar.update(1);
             }
             try (weights) {
-                if (weights.config.architecture() != org.transformer4j.model.TransformerConfig.Architecture.ENCODER_ONLY) {
-                    throw new IllegalArgumentException(dir + ": the Transformer module is a " + weights.config.architecture()
-                            + " model; sentence-transformers folders here need an encoder-only model (BERT, RoBERTa, DistilBERT)");
+                var arch = weights.config.architecture();
+                if (arch != org.transformer4j.model.TransformerConfig.Architecture.ENCODER_ONLY
+                        && arch != org.transformer4j.model.TransformerConfig.Architecture.DECODER_ONLY) {
+                    throw new IllegalArgumentException(dir + ": the Transformer module is a " + arch + " model; sentence-transformers"
+                            + " folders here need an encoder-only model (BERT, RoBERTa, MPNet, ModernBERT) or a decoder-only one"
+                            + " (Qwen3-Embedding, e5-mistral)");
                 }
                 float[][] e = new TextEncoder(new Transformer(weights, backend), tok, pooling).embed(sentences, prompt);
                 System.err.println("t4j embed: " + pooling.describe() + " (" + dir.resolve("modules.json") + ")"

@@ -447,13 +447,37 @@ final class HfDecoders {
      * ({@code -Dt4j.load.mapped}, default true), and the weights keep the checkpoint open while they live.
      */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype) throws IOException {
+        return load(cfg, dir, backend, dtype, true);
+    }
+
+    /**
+     * With {@code head} false (Pretrained.loadEncoder: a decoder as a sentence embedder, e.g. Qwen3-Embedding,
+     * e5-mistral), the output matrix is neither needed nor loaded (a stored lm_head.weight is left alone); such
+     * weights give hidden states, and {@link Weights#outputMatrix} refuses when the model is untied. Both layouts
+     * load: the causal-LM class's ({@code model.layers.…}) and the base model's that sentence-transformers saves
+     * ({@code layers.…}, {@code embed_tokens.weight}, {@code norm.weight}: Qwen3Model, MistralModel).
+     */
+    static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head) throws IOException {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
-            Map<String, String> keys = layout(c, type, c.moe() != null && fusedExperts(ck.names())).match(ck, dir);
+            HfLayout ours = layout(c, type, c.moe() != null && fusedExperts(ck.names()));
+            boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
+            java.util.function.UnaryOperator<String> stored = name -> base && name.startsWith("model.") ? name.substring(6) : name;
+            Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+            Map<String, String> canonical = new HashMap<>();
+            for (var e : ours.shapes().entrySet()) {
+                if (!head && e.getKey().equals("lm_head.weight")) continue;
+                String k = stored.apply(e.getKey());
+                canonical.put(k, e.getKey());
+                (ours.required().contains(e.getKey()) ? req : opt).put(k, e.getValue());
+            }
+            List<String> skip = new ArrayList<>(ours.ignored());
+            if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
+            Map<String, String> keys = HfLayout.listed(type, req, opt, skip).match(ck, dir);
             Map<String, Tensor> hf = new HashMap<>();
-            for (String k : keys.values()) hf.put(k, ck.tensor(k));
-            return weights(c, type, hf, backend, dtype, share);
+            for (var e : keys.entrySet()) hf.put(canonical.get(e.getKey()), ck.tensor(e.getValue()));
+            return weights(c, type, hf, backend, dtype, share, head);
         });
     }
 
@@ -504,6 +528,12 @@ final class HfDecoders {
      * With {@code share}, tensors that views of the mapped file can serve are not copied (see {@link #load}).
      */
     static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype, boolean share) {
+        return weights(c, type, stored, backend, dtype, share, true);
+    }
+
+    /** The same; {@code head} false leaves the output matrix out (see {@link #load(HfConfig, Path, Backend, DType, boolean)}). */
+    static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype, boolean share,
+                           boolean head) {
         Map<String, Tensor> hf = new HashMap<>(stored);
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
         java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
@@ -546,7 +576,7 @@ final class HfDecoders {
             if (c.moeAt(i)) expertParts(hf, c, type, o + "moe.", l, put);
         }
         put.accept("decoder.final_norm.weight", "model.norm.weight");
-        put.accept("lm_head", "lm_head.weight");
+        if (head) put.accept("lm_head", "lm_head.weight");
         List<Tensor> folded = new ArrayList<>();
         if (type.startsWith("gemma")) {              // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
             for (String key : new ArrayList<>(hf.keySet())) {
@@ -558,9 +588,9 @@ final class HfDecoders {
                 }
             }
         }
-        if (c.tiedEmbeddings()) hf.remove("lm_head.weight");                   // a tied copy of the token table
+        if (c.tiedEmbeddings() || !head) hf.remove("lm_head.weight");          // a tied copy of the token table, or not wanted
         try {
-            return HfWeights.load(type, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0));
+            return HfWeights.load(type, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
         } finally {
             folded.forEach(Tensor::close);
         }

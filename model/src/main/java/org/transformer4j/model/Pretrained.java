@@ -131,8 +131,10 @@ public final class Pretrained {
 
     /**
      * An encoder folder (bert, roberta, xlm-roberta, distilbert, modernbert, mpnet) without its task heads, for embeddings: the
-     * heads it carries (masked-LM, next-sentence, classifiers) are not loaded, and one log line names them.
-     * Other folders load as {@link #load(Path, Backend, DType)}.
+     * heads it carries (masked-LM, next-sentence, classifiers) are not loaded, and one log line names them. A RoPE decoder
+     * folder (the embedding models built on Qwen3, Qwen2, Mistral, Llama: Qwen3-Embedding, e5-mistral) loads without its
+     * output matrix, in the causal-LM layout or the base model's ({@code layers.…}, as sentence-transformers saves it), for
+     * {@link Transformer#lastHiddenStates}. Other folders load as {@link #load(Path, Backend, DType)}.
      */
     public static Weights loadEncoder(Path dir, Backend backend, DType dtype) throws IOException {
         return load(dir, backend, dtype, false, null);
@@ -148,7 +150,7 @@ public final class Pretrained {
                 if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, ck.names());
             }
             if (type.equals("gemma3")) return HfDecoders.loadGemma3Text(cfg, dir, backend, dtype);
-            return decoder ? HfDecoders.load(cfg, dir, backend, dtype) : encoder(dir, cfg, backend, dtype, heads);
+            return decoder ? HfDecoders.load(cfg, dir, backend, dtype, heads) : encoder(dir, cfg, backend, dtype, heads);
         }
         TransformerConfig config;
         try {

@@ -1,6 +1,7 @@
 // TextEncoder — an encoder-only model with its tokenizer, used on text: sentence embeddings pooled as the
 // folder says (SentencePooling), fill-mask, sequence and per-token classification with the folder's
-// labels, sentence pairs through the tokenizer's pair template, and cross-encoder reranking.
+// labels, sentence pairs through the tokenizer's pair template, and cross-encoder reranking. A decoder-only
+// model (Qwen3-Embedding, e5-mistral) serves embeddings only: its last hidden states, pooled likewise.
 package org.transformer4j.model;
 
 import java.util.ArrayList;
@@ -29,8 +30,10 @@ public final class TextEncoder {
     public final SentencePooling pooling;
 
     public TextEncoder(Transformer model, Tokenizer tokenizer, SentencePooling pooling) {
-        if (model.config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
-            throw new IllegalArgumentException("a TextEncoder needs an encoder-only model; this one is " + model.config.architecture());
+        TransformerConfig.Architecture a = model.config.architecture();
+        if (a != TransformerConfig.Architecture.ENCODER_ONLY && a != TransformerConfig.Architecture.DECODER_ONLY) {
+            throw new IllegalArgumentException("a TextEncoder needs an encoder-only model, or a decoder-only one for embeddings;"
+                    + " this one is " + a);
         }
         this.model = model;
         this.tokenizer = tokenizer;
@@ -54,7 +57,8 @@ public final class TextEncoder {
         }
         List<int[]> ids = new ArrayList<>();
         for (String t : texts) ids.add(tokenizer.encode(prompt + t));
-        List<float[][]> h = model.encodePacked(ids);
+        List<float[][]> h = model.config.architecture() == TransformerConfig.Architecture.DECODER_ONLY
+                ? model.lastHiddenStates(ids) : model.encodePacked(ids);
         float[][] out = new float[h.size()][];
         for (int i = 0; i < out.length; i++) out[i] = pooling.pool(h.get(i), from);
         return out;
@@ -73,6 +77,7 @@ public final class TextEncoder {
 
     /** At each mask token of {@code text}: the top {@code k} ids with their probabilities. */
     public List<MaskFill> fillMask(String text, int k) {
+        requireEncoder("fillMask");
         if (k < 1) throw new IllegalArgumentException("k must be ≥ 1, got " + k);
         int[] ids = tokenizer.encode(text);
         int mask = maskId();
@@ -94,10 +99,19 @@ public final class TextEncoder {
         return out;
     }
 
+    /** The heads are an encoder's: a decoder-only model here serves {@link #embed} only. */
+    private void requireEncoder(String what) {
+        if (model.config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
+            throw new IllegalStateException(what + " needs an encoder-only model with its heads; this one is "
+                    + model.config.architecture() + " (a decoder-only model serves embed only)");
+        }
+    }
+
     // ---- classification ---------------------------------------------------------------------------------
 
     /** Each text's labels, most probable first (sequence classification). */
     public List<List<Label>> classify(List<String> texts) {
+        requireEncoder("classify");
         List<Tokenizer.Encoded> enc = new ArrayList<>();
         for (String t : texts) {
             int[] ids = tokenizer.encode(t);
@@ -108,11 +122,13 @@ public final class TextEncoder {
 
     /** Each pair's labels (NLI, paraphrase…), the pair through the tokenizer's pair template. */
     public List<List<Label>> classifyPairs(List<String> first, List<String> second) {
+        requireEncoder("classifyPairs");
         return labelled(logits(pairs(first, second)));
     }
 
     /** Per token of {@code text}: its labels, most probable first (token classification). */
     public List<List<Label>> classifyTokens(String text) {
+        requireEncoder("classifyTokens");
         int[] ids = tokenizer.encode(text);
         float[][] logits = model.classifyTokens(new int[][] {ids}, null, null)[0];
         return labelled(logits);
@@ -124,6 +140,7 @@ public final class TextEncoder {
      * the passages' order. Models with more labels are classifiers: use {@link #classifyPairs}.
      */
     public float[] rerank(String query, List<String> passages) {
+        requireEncoder("rerank");
         List<String> q = new ArrayList<>();
         for (int i = 0; i < passages.size(); i++) q.add(query);
         float[][] logits = logits(pairs(q, passages));

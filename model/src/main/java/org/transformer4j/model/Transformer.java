@@ -144,6 +144,49 @@ public final class Transformer {
         return EncoderPass.encodePacked(this, sequences, null);
     }
 
+    /**
+     * Decoder-only: the last hidden state (after the final norm: what transformers' base model, e.g. Qwen3Model,
+     * returns) of sequences of different lengths in one padding-free pass, each attending causally to itself with
+     * positions from 0 (its sliding windows and per-layer RoPE as the model has them). Returns (T_i, C) per sequence:
+     * the states decoder-based sentence embedders pool (Qwen3-Embedding, e5-mistral: the last token). A sequence's
+     * states equal transformers' for it alone, and for it left-padded in a batch (RoPE sees only distances; position-scaled
+     * RoPE kinds — dynamic NTK, LongRoPE — take the longest sequence's length, as a padded batch's positions would).
+     */
+    public List<float[][]> lastHiddenStates(List<int[]> sequences) {
+        requireArch("lastHiddenStates", Architecture.DECODER_ONLY);
+        if (sequences == null || sequences.isEmpty()) throw new IllegalArgumentException("no sequences");
+        int n = sequences.size();
+        int[] cu = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            int[] ids = sequences.get(i);
+            if (ids == null || ids.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
+            checkIds(ids);
+            checkPositions(0, ids.length);
+            cu[i + 1] = Math.addExact(cu[i], ids.length);
+        }
+        int total = cu[n], longest = 0;
+        int[] flat = new int[total], pos = new int[total];
+        for (int i = 0; i < n; i++) {
+            int[] ids = sequences.get(i);
+            System.arraycopy(ids, 0, flat, cu[i], ids.length);
+            for (int t = 0; t < ids.length; t++) pos[cu[i] + t] = t;
+            longest = Math.max(longest, ids.length);
+        }
+        weights.checkOpen();
+        try (Scratch s = new Scratch(backend)) {
+            Tensor idT = s.uploadInts(flat, 1, total), posT = s.uploadInts(pos, 1, total);
+            Tensor x = s.empty(dtype, 1, total, config.modelWidth());
+            embedInto(idT, 0, posT, weights.embeddings.types() == null ? null : s.uploadInts(new int[total], 1, total), x);
+            RopeAt rope = config.rope() == null ? null : new RopeAt(posT, s.uploadInts(new int[] {longest}, 1));
+            Tensor h = runStack(s, weights.decoder, x, i -> new PackedSelf(s, AttentionOp.Mask.CAUSAL, null, cu, ropeAt(i, rope),
+                    config.window(i)), null);
+            float[][] all = toHost3(h, 1, total, config.modelWidth())[0];
+            List<float[][]> out = new ArrayList<>();
+            for (int i = 0; i < n; i++) out.add(Arrays.copyOfRange(all, cu[i], cu[i + 1]));
+            return out;
+        }
+    }
+
     /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
     public float[][] embedSentences(List<int[]> sequences) { return TaskHeads.embedSentences(this, sequences); }
 

@@ -275,8 +275,19 @@ public final class Weights implements AutoCloseable {
         return n;
     }
 
-    /** The output matrix (V, C): lmHead, or the token table when tied. */
-    public Tensor outputMatrix() { return lmHead != null ? lmHead : embeddings.tokens; }
+    /**
+     * The output matrix (V, C): lmHead, or the token table when tied.
+     *
+     * @throws IllegalStateException for an untied model loaded without its output matrix ({@link Pretrained#loadEncoder}
+     *         on a decoder folder: hidden states only)
+     */
+    public Tensor outputMatrix() {
+        if (lmHead == null && !config.tiedEmbeddings()) {
+            throw new IllegalStateException("these weights hold no output matrix: the model is untied and was loaded without its"
+                    + " lm_head (Pretrained.loadEncoder); load it with Pretrained.load for logits");
+        }
+        return lmHead != null ? lmHead : embeddings.tokens;
+    }
 
     /** The dtype the weights are stored in, and the one a {@link Transformer} on them computes in. */
     public DType dtype() { return embeddings.tokens.dtype(); }
@@ -601,7 +612,10 @@ public final class Weights implements AutoCloseable {
         public Map<String, Tensor> named() { return named; }
     }
 
-    static Weights build(TransformerConfig c, Source s, int classes) {
+    static Weights build(TransformerConfig c, Source s, int classes) { return build(c, s, classes, true); }
+
+    /** The same; {@code head} false builds no output matrix for an untied model (hidden states only). */
+    static Weights build(TransformerConfig c, Source s, int classes, boolean head) {
         int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize(), f = c.mlpWidth();
         Tensor tokens = s.matrix("embeddings.tokens", c.vocabSize(), cw);
         Tensor positions = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE
@@ -621,7 +635,7 @@ public final class Weights implements AutoCloseable {
             encoder = c.encoderLayers() > 0 ? stack(s, c, "encoder", c.encoderLayers(), false) : null;
             decoder = c.decoderLayers() > 0 ? stack(s, c, "decoder", c.decoderLayers(), cross) : null;
         }
-        Tensor lmHead = c.tiedEmbeddings() ? null : s.matrix("lm_head", c.vocabSize(), cw);
+        Tensor lmHead = c.tiedEmbeddings() || !head ? null : s.matrix("lm_head", c.vocabSize(), cw);
         ClassifierHead cls = null;
         MlmHead mlm = null;
         if (c.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {

@@ -289,6 +289,29 @@ class ModelGpuTest {
         }
     }
 
+    /**
+     * Decoder-only models as sentence embedders on CUDA: packed causal last hidden states (sequences of 40 and 23
+     * tokens; Qwen3's q/k norms, Mistral's window, Gemma 3's per-layer RoPE) against the CPU backend in fp32.
+     */
+    @Test
+    void decoderLastHiddenStatesMatchTheCpuInFp32() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (String name : List.of("qwen3", "mistral", "gemma3-text")) {
+                ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+                try (Weights wc = Pretrained.loadEncoder(f.dir(), cpu, DType.F32); Weights wg = Pretrained.loadEncoder(f.dir(), cuda, DType.F32)) {
+                    int[][] in = f.ids("input_ids");
+                    List<int[]> rows = List.of(in[0], java.util.Arrays.copyOf(in[1], 23));
+                    List<float[][]> c = new Transformer(wc, cpu).lastHiddenStates(rows), g = new Transformer(wg, cuda).lastHiddenStates(rows);
+                    for (int b = 0; b < rows.size(); b++) {
+                        double e = relErr(g.get(b), c.get(b));
+                        assertTrue(e < REL, name + " sequence " + b + ": CUDA vs CPU last hidden state rel err " + e);
+                    }
+                }
+            }
+        }
+    }
+
     /** The Hugging Face golden folders in BF16 on CUDA: at most 2× the CPU twin's BF16 error against the fp32 reference. */
     @Test
     void goldenFoldersInBf16FollowTheToleranceRule() throws Exception {
