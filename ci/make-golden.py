@@ -495,6 +495,31 @@ def encoders(stage, gen):
         shutil.rmtree(os.path.join(stage, "mpnet"), ignore_errors=True)
         print(f"make-golden.py: WARNING: mpnet left out: {type(e).__name__}: {e}", flush=True)
 
+    # ELECTRA (2026-12-05): embedding_size 32 projected to hidden_size 64 (embeddings_project), token types, a padded row;
+    # ElectraClassificationHead (dense, gelu, out_proj). Optional: a failure leaves it out.
+    try:
+        labels = {0: "negative", 1: "neutral", 2: "positive"}
+        el = transformers.ElectraForSequenceClassification(transformers.ElectraConfig(
+            vocab_size=VOCAB, embedding_size=32, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=128, max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", pad_token_id=0,
+            id2label=labels, label2id={v: k for k, v in labels.items()}))
+        randomize(el, torch.Generator().manual_seed(SEED + 26))
+        ex = ids(2, 14, gen).clamp(min=3)
+        etypes = torch.zeros(2, 14, dtype=torch.int64)
+        etypes[:, 7:] = 1
+        emask = torch.ones(2, 14, dtype=torch.int64)
+        ex[1, 10:] = 0
+        etypes[1, 10:] = 0
+        emask[1, 10:] = 0
+        eins = {"input_ids": ex, "token_type_ids": etypes, "attention_mask": emask}
+        make(stage, "electra-seqcls", el, lambda m: {"logits": m(**eins).logits}, eins,
+             {"input_ids": (2, 14), "token_type_ids": (2, 14), "attention_mask": (2, 14), "logits": (2, 3)},
+             {"model_type": "electra", "vocab_size": VOCAB, "embedding_size": 32, "hidden_size": 64}, {},
+             {"model": "ElectraForSequenceClassification", "compare": ["logits"]})
+    except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
+        shutil.rmtree(os.path.join(stage, "electra-seqcls"), ignore_errors=True)
+        print(f"make-golden.py: WARNING: electra-seqcls left out: {type(e).__name__}: {e}", flush=True)
+
 
 def t5_make(stage, name, t5, run, x, y, proj, tied, scaled, want, v5):
     make(stage, name, t5, run, {"input_ids": x, "decoder_input_ids": y},

@@ -12,7 +12,11 @@ create_position_ids_from_input_ids (positions start at padding_idx + 1, padding 
 and RobertaClassificationHead (dense, tanh, out_proj on h[:, 0]). DistilBERT follows
 modeling_distilbert.py: Embeddings (word + position, LayerNorm eps 1e-12), MultiHeadSelfAttention
 (q / sqrt(dim_per_head) before q kᵀ), TransformerBlock (sa_layer_norm(attn + x), FFN lin1 → act → lin2,
-output_layer_norm(ffn + sa))."""
+output_layer_norm(ffn + sa)). ELECTRA follows modeling_electra.py: ElectraEmbeddings (BertEmbeddings at
+embedding_size: word + token_type + position, LayerNorm over embedding_size), ElectraModel's embeddings_project
+(Linear(embedding_size, hidden_size)) when the two sizes differ, then BERT's layers (ElectraLayer is BertLayer), no
+pooler; ElectraClassificationHead (dense, the exact gelu of get_activation("gelu"), out_proj on h[:, 0]) and
+ElectraForTokenClassification (classifier on every row)."""
 import numpy as np
 
 import nn
@@ -131,3 +135,27 @@ def distilbert_classification(P, h):
     """DistilBertForSequenceClassification: pre_classifier → ReLU → classifier on h[:, 0]."""
     x = np.maximum(nn.linear(h[:, 0], P["pre_classifier.weight"], P["pre_classifier.bias"]), 0.0)
     return nn.linear(x, P["classifier.weight"], P["classifier.bias"])
+
+
+def electra_encode(cfg, P, ids, token_type_ids=None, attention_mask=None):
+    """ElectraModel.forward -> last_hidden_state. P: names without the 'electra.' prefix."""
+    ids = np.asarray(ids)
+    b, t = ids.shape
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    tt = np.zeros_like(ids) if token_type_ids is None else np.asarray(token_type_ids)
+    h = P["embeddings.word_embeddings.weight"][ids] + P["embeddings.token_type_embeddings.weight"][tt] \
+        + P["embeddings.position_embeddings.weight"][np.broadcast_to(np.arange(t), (b, t))]
+    h = nn.layer_norm(h, P["embeddings.LayerNorm.weight"], P["embeddings.LayerNorm.bias"], eps)
+    if cfg.get("embedding_size", 128) != cfg["hidden_size"]:
+        h = nn.linear(h, P["embeddings_project.weight"], P["embeddings_project.bias"])
+    allowed = None if attention_mask is None else nn.padding(attention_mask)
+    act = nn.ACT[cfg.get("hidden_act", "gelu")]
+    for i in range(cfg["num_hidden_layers"]):
+        h = _layer(P, f"encoder.layer.{i}.", h, cfg["num_attention_heads"], eps, act, allowed, BERT_NAMES)
+    return h
+
+
+def electra_classification(P, h):
+    """ElectraClassificationHead: dense → exact gelu → out_proj on h[:, 0] (dropout the identity at eval)."""
+    x = nn.gelu(nn.linear(h[:, 0], P["classifier.dense.weight"], P["classifier.dense.bias"]))
+    return nn.linear(x, P["classifier.out_proj.weight"], P["classifier.out_proj.bias"])

@@ -37,7 +37,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 22_850_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 23_150_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -884,6 +884,118 @@ def make_mpnet_tokcls(out):
     return save(out, "mpnet-tokcls", cfg, d, {"last_hidden_state": h, "logits": mpnet.token_classification(P, h)},
                 {"input_ids": ids, "attention_mask": mask, "position_ids": mpnet.create_position_ids_from_input_ids(ids)},
                 MPNET_FOLLOWS + "; MPNetForTokenClassification.forward (MPNetModel without pooler, classifier on every row)")
+
+
+# ---- ELECTRA ----------------------------------------------------------------------------------------
+
+def electra_config(arch, extra=None):
+    """ElectraConfig as google/electra-small-discriminator's config.json has it (hidden_act gelu, layer_norm_eps 1e-12,
+    type_vocab_size 2, absolute positions), the tiny sizes here: embedding_size 16 projected to hidden_size 32."""
+    cfg = {"architectures": [arch], "model_type": "electra", "vocab_size": 128, "embedding_size": 16, "hidden_size": 32,
+           "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64, "hidden_act": "gelu",
+           "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 24,
+           "type_vocab_size": 2, "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+           "position_embedding_type": "absolute", "summary_type": "first", "summary_use_proj": True,
+           "summary_activation": "gelu", "summary_last_dropout": 0.1, "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_electra(d, cfg, prefix):
+    """ElectraModel's parameters in declaration order: embeddings (at embedding_size), embeddings_project when the sizes
+    differ, BERT's layers; no pooler."""
+    e, c, f, v = cfg["embedding_size"], cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    d.emb(prefix + "embeddings.word_embeddings.weight", v, e)
+    d.emb(prefix + "embeddings.position_embeddings.weight", cfg["max_position_embeddings"], e)
+    d.emb(prefix + "embeddings.token_type_embeddings.weight", cfg["type_vocab_size"], e)
+    d.norm(prefix + "embeddings.LayerNorm", e)
+    if e != c:
+        d.linear(prefix + "embeddings_project", e, c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{prefix}encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            d.linear(p + "attention.self." + n, c, c)
+        d.linear(p + "attention.output.dense", c, c)
+        d.norm(p + "attention.output.LayerNorm", c)
+        d.linear(p + "intermediate.dense", c, f)
+        d.linear(p + "output.dense", f, c)
+        d.norm(p + "output.LayerNorm", c)
+
+
+def electra_inputs(d, v, t, visible, pair_at=None):
+    """[CLS] … [SEP] rows (ids 101 / 102 are outside this vocabulary: 1 / 2 here, the rest from 4 up), row r right-padded
+    with 0 after visible[r] tokens; token types 1 from pair_at[r] on (a sentence pair), else 0."""
+    ids = d.ids(len(visible), t, v, low=4)
+    ids[:, 0] = 1
+    types = np.zeros_like(ids)
+    for r, n in enumerate(visible):
+        ids[r, n - 1] = 2
+        ids[r, n:] = 0
+        if pair_at is not None:
+            ids[r, pair_at[r] - 1] = 2
+            types[r, pair_at[r]:n] = 1
+    mask = (np.arange(t)[None, :] < np.array(visible)[:, None]).astype(np.int64)
+    return ids, types, mask
+
+
+ELECTRA_FOLLOWS = ("models/electra/modeling_electra.py: ElectraModel.forward (ElectraEmbeddings: word + token_type + "
+                   "position at embedding_size, LayerNorm; embeddings_project Linear(embedding_size, hidden_size) when they "
+                   "differ; ElectraEncoder = BERT's post-LN layers; no pooler); get_extended_attention_mask")
+
+
+@fixture("electra")
+def make_electra(out):
+    """As google/electra-small-discriminator is saved (ElectraForPreTraining under electra., embedding_size < hidden_size):
+    the discriminator's head is stored but not served; the reference is the model's last hidden state."""
+    cfg = electra_config("ElectraForPreTraining")
+    d = Draw(1394)
+    draw_electra(d, cfg, "electra.")
+    c = cfg["hidden_size"]
+    d.linear("discriminator_predictions.dense", c, c)
+    d.linear("discriminator_predictions.dense_prediction", c, 1)
+    ids, types, mask = electra_inputs(d, cfg["vocab_size"], 18, [18, 12], pair_at=[7, 5])
+    P = d.f64("electra.")
+    h = bert.electra_encode(cfg, P, ids, types, mask)
+    return save(out, "electra", cfg, d, {"last_hidden_state": h},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ELECTRA_FOLLOWS + "; embedding_size 16 projected to hidden_size 32; sentence pairs (token types 1), the second "
+                "row right-padded")
+
+
+@fixture("electra-seqcls")
+def make_electra_seqcls(out):
+    """As ms-marco-electra-base is laid out (ElectraForSequenceClassification, embedding_size = hidden_size: no projection),
+    one label (a cross-encoder), sentence pairs."""
+    cfg = electra_config("ElectraForSequenceClassification", {"embedding_size": 32, "id2label": {"0": "LABEL_0"},
+                                                              "label2id": {"LABEL_0": 0}})
+    d = Draw(1395)
+    draw_electra(d, cfg, "electra.")
+    c = cfg["hidden_size"]
+    d.linear("classifier.dense", c, c)
+    d.linear("classifier.out_proj", c, 1)
+    ids, types, mask = electra_inputs(d, cfg["vocab_size"], 20, [20, 14, 9], pair_at=[8, 6, 4])
+    P = d.f64("electra.")
+    h = bert.electra_encode(cfg, P, ids, types, mask)
+    return save(out, "electra-seqcls", cfg, d, {"last_hidden_state": h, "logits": bert.electra_classification(P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ELECTRA_FOLLOWS + "; ElectraForSequenceClassification.forward (ElectraClassificationHead: dense, gelu "
+                "(get_activation(\"gelu\"): the exact gelu), out_proj on h[:, 0]); embedding_size = hidden_size: no projection")
+
+
+@fixture("electra-tokcls")
+def make_electra_tokcls(out):
+    cfg = electra_config("ElectraForTokenClassification", {"id2label": {str(i): l for i, l in enumerate(TOKEN_LABELS)},
+                                                           "label2id": {l: i for i, l in enumerate(TOKEN_LABELS)}})
+    d = Draw(1396)
+    draw_electra(d, cfg, "electra.")
+    d.linear("classifier", cfg["hidden_size"], len(TOKEN_LABELS))
+    ids, types, mask = electra_inputs(d, cfg["vocab_size"], 16, [16, 10])
+    P = d.f64("electra.")
+    h = bert.electra_encode(cfg, P, ids, types, mask)
+    return save(out, "electra-tokcls", cfg, d, {"last_hidden_state": h, "logits": bert.token_classification(P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ELECTRA_FOLLOWS + "; ElectraForTokenClassification.forward (classifier on every row); embedding_size 16 "
+                "projected to 32")
 
 
 # ---- T5 ---------------------------------------------------------------------------------------------

@@ -198,6 +198,20 @@ def mpnet_checks(out):
           "mpnet-seqcls: a 40-row table (32 buckets used)")
 
 
+def electra_checks(out):
+    cfg, P, ref = load(os.path.join(out, "electra"))
+    ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+    h = bert.electra_encode(cfg, P, ins["input_ids"], ins["token_type_ids"], ins["attention_mask"])
+    n = int(ins["attention_mask"][1].sum())
+    alone = bert.electra_encode(cfg, P, ins["input_ids"][1:, :n], ins["token_type_ids"][1:, :n])
+    check(np.abs(h[1:, :n] - alone).max() < 1e-12, "electra: padded row = the sentence alone")
+    check(P["embeddings.word_embeddings.weight"].shape[1] == 16 and P["embeddings_project.weight"].shape == (32, 16),
+          "electra: embedding_size 16 projected to hidden_size 32")
+    flat = dict(P, **{"embeddings.token_type_embeddings.weight": np.zeros_like(P["embeddings.token_type_embeddings.weight"])})
+    check(np.abs(bert.electra_encode(cfg, flat, ins["input_ids"], ins["token_type_ids"], ins["attention_mask"]) - h).max() > 1e-3,
+          "electra: the token types change the outputs")
+
+
 def moe(out):
     rng = np.random.default_rng(7)
     c, f, n = 8, 6, 4
@@ -275,7 +289,7 @@ def load(d):
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
     prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer.",
-              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet."}.get(cfg["model_type"], "")
+              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k
@@ -311,6 +325,13 @@ def rerun(d):
             return {"last_hidden_state": h, "logits": modernbert.mlm_logits(cfg, P, h)}
         if arch == "ModernBertForSequenceClassification":
             return {"last_hidden_state": h, "logits": modernbert.classification_logits(cfg, P, h, ins.get("attention_mask"))}
+        return {"last_hidden_state": h}
+    if mt == "electra":
+        h = bert.electra_encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
+        if arch == "ElectraForSequenceClassification":
+            return {"last_hidden_state": h, "logits": bert.electra_classification(P, h)}
+        if arch == "ElectraForTokenClassification":
+            return {"last_hidden_state": h, "logits": bert.token_classification(P, h)}
         return {"last_hidden_state": h}
     if mt == "mpnet":
         h = mpnet.encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))
@@ -409,6 +430,7 @@ def main():
     padding(out)
     modernbert_checks(out)
     mpnet_checks(out)
+    electra_checks(out)
     moe(out)
     folders(out)
     if "--fresh" in sys.argv:

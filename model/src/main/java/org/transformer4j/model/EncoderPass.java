@@ -102,7 +102,7 @@ final class EncoderPass {
         }
         Tensor x = s.empty(m.dtype, b, t, c.modelWidth());                                           // (B, T, C)
         Tensor idT = s.uploadInts(flatIds, b, t);
-        m.embedInto(idT, 0, s.uploadInts(flatPos, b, t), m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, b, t), x);
+        m.embedInto(s, idT, 0, s.uploadInts(flatPos, b, t), m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, b, t), x);
         int[] lengths = padded ? visible : null;
         // rotary encoders (ModernBERT): each row's positions 0, 1, …; a local layer's window on both sides
         Transformer.RopeAt rope = c.rope() == null ? null : new Transformer.RopeAt(s.uploadInts(flatPos, b, t), s.uploadInts(filled(b, t), b));
@@ -173,7 +173,7 @@ final class EncoderPass {
             System.arraycopy(pos, 0, flatPos, cu[i], ids.length);
         }
         Tensor x = s.empty(m.dtype, 1, total, m.config.modelWidth());                                  // (1, ΣT, C)
-        m.embedInto(s.uploadInts(flatIds, 1, total), 0, s.uploadInts(flatPos, 1, total),
+        m.embedInto(s, s.uploadInts(flatIds, 1, total), 0, s.uploadInts(flatPos, 1, total),
                 m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, 1, total), x);
         AttentionOp.Mask mask = m.config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
         int[] lens = new int[total];                                                   // RoPE's seq_len per row: its sequence's
@@ -194,7 +194,7 @@ final class EncoderPass {
     static Tensor embedRow(Transformer m, Scratch s, int[] ids) {
         m.checkIds(ids);
         Tensor x = s.empty(m.dtype, 1, ids.length, m.config.modelWidth());
-        m.embedInto(s.uploadInts(ids, 1, ids.length), 0, s.uploadInts(positions(m, ids, "ids"), 1, ids.length),
+        m.embedInto(s, s.uploadInts(ids, 1, ids.length), 0, s.uploadInts(positions(m, ids, "ids"), 1, ids.length),
                 m.weights.embeddings.types() == null ? null : s.uploadInts(new int[ids.length], 1, ids.length), x);
         return x;
     }
@@ -295,7 +295,10 @@ final class EncoderPass {
         return cls;
     }
 
-    /** The pooled output (B, C): act(dense · h[first]) — BERT's pooler (tanh), RoBERTa's head dense (tanh), DistilBERT's pre_classifier (ReLU). */
+    /**
+     * The pooled output (B, C): act(dense · h[first]) — BERT's pooler (tanh), RoBERTa's head dense (tanh), DistilBERT's
+     * pre_classifier (ReLU), ELECTRA's classification head dense (exact gelu).
+     */
     static Tensor pooled(Transformer m, Scratch s, Hidden h, String what) {
         Weights.ClassifierHead head = m.weights.classifierHead;
         if (head == null) throw new IllegalStateException("these weights have no pooler; " + what + " needs one");
@@ -311,6 +314,11 @@ final class EncoderPass {
         }
         Tensor cls = firstTokens(m, s, h);
         Tensor dense = s.empty(m.dtype, b, c);
+        if ("gelu".equals(m.weights.encoderInfo.poolerActivation())) {           // ELECTRA's classification head: exact gelu
+            m.backend.linear(LinearOp.of(cls, head.pooler(), dense).transW(true).bias(head.poolerBias())
+                    .activation(org.transformer4j.runtime.Activation.GELU));
+            return dense;
+        }
         m.backend.linear(LinearOp.of(cls, head.pooler(), dense).transW(true).bias(head.poolerBias()));
         float[] p = m.host(s, dense);
         boolean relu = "relu".equals(m.weights.encoderInfo.poolerActivation());

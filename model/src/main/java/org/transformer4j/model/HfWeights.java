@@ -109,6 +109,21 @@ final class HfWeights {
                 alias.put(o + kv[0] + ".bias", h + kv[1] + ".bias");
             }
         }
+        if (family.equals("electra")) {
+            alias.put("embeddings.project", "embeddings_project.weight");             // only when embedding_size ≠ hidden_size
+            alias.put("embeddings.project.bias", "embeddings_project.bias");
+            if (!map.containsKey("embeddings_project.weight")) {
+                alias.remove("embeddings.project");
+                alias.remove("embeddings.project.bias");
+            }
+            // the pre-training heads (replaced-token detection, the generator's masked LM) are not served: named, left out
+            List<String> pretraining = new ArrayList<>(map.keySet().stream().filter(k -> k.startsWith("discriminator_predictions.")
+                    || k.startsWith("generator_predictions.") || k.startsWith("generator_lm_head.")).sorted().toList());
+            if (!pretraining.isEmpty()) {
+                pretraining.forEach(map::remove);
+                LOG.log(System.Logger.Level.INFO, "ignoring ELECTRA's pre-training head tensors (hidden states are served): " + pretraining);
+            }
+        }
         if (mpnet) {
             // MPNet's bias over the 32 buckets compute_position_bias uses: the first 32 rows of a larger table
             String key = "encoder.relative_attention_bias.weight";
@@ -140,7 +155,7 @@ final class HfWeights {
                 if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("cls.predictions.decoder.weight");   // a tied copy
                 map.remove("cls.predictions.decoder.bias");                         // the same tensor as cls.predictions.bias
             }
-            case "roberta", "xlm-roberta", "mpnet" -> {                             // MPNet's heads are RoBERTa's, names and all
+            case "roberta", "xlm-roberta", "mpnet", "electra" -> {                  // MPNet's and ELECTRA's heads have RoBERTa's names
                 if (map.containsKey("classifier.dense.weight")) {                   // RobertaClassificationHead: dense, tanh, out_proj
                     head.accept("classifier", new String[][] {{"pooler.dense", "classifier.dense.weight"},
                             {"pooler.dense.bias", "classifier.dense.bias"}, {"classifier", "classifier.out_proj.weight"},

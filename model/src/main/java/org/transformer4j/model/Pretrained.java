@@ -130,7 +130,7 @@ public final class Pretrained {
     }
 
     /**
-     * An encoder folder (bert, roberta, xlm-roberta, distilbert, modernbert, mpnet) without its task heads, for embeddings: the
+     * An encoder folder (bert, roberta, xlm-roberta, distilbert, modernbert, mpnet, electra) without its task heads, for embeddings: the
      * heads it carries (masked-LM, next-sentence, classifiers) are not loaded, and one log line names them. A RoPE decoder
      * folder (the embedding models built on Qwen3, Qwen2, Mistral, Llama: Qwen3-Embedding, e5-mistral) loads without its
      * output matrix, in the causal-LM layout or the base model's ({@code layers.…}, as sentence-transformers saves it), for
@@ -159,7 +159,7 @@ public final class Pretrained {
                 case "bert" -> bertConfig(cfg);
                 case "t5" -> t5Config(cfg);
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " distilbert, modernbert, mpnet, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " distilbert, modernbert, mpnet, electra, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
@@ -207,7 +207,8 @@ public final class Pretrained {
 
     // ---- encoder families (issue 14) ------------------------------------------------------------
 
-    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert", "modernbert", "mpnet");
+    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert", "modernbert", "mpnet",
+            "electra");
 
     /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
     private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field) throws CheckpointException {
@@ -238,6 +239,25 @@ public final class Pretrained {
                 .typeVocabSize(cfg.size("type_vocab_size", 1)).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .specialIds(new TransformerConfig.SpecialIds(pad, id(cfg, "bos_token_id", -1), id(cfg, "eos_token_id", -1), -1,
                         id(cfg, "bos_token_id", -1))).build();
+    }
+
+    /**
+     * ELECTRA's config.json (ElectraConfig's defaults: google/electra-small-discriminator's shape): BERT's post-LN layers
+     * and token types, the embedding tables of embedding_size E (default 128) normed at E and projected to hidden_size by
+     * embeddings_project when the two differ; absolute positions only.
+     */
+    public static TransformerConfig electraConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 256), nh = cfg.size("num_attention_heads", 4);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        String pe = cfg.string("position_embedding_type", "absolute");
+        if (!pe.equals("absolute")) throw cfg.error("position_embedding_type '" + pe + "': only absolute positions are supported");
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size", 30522)).widths(c, cfg.size("intermediate_size", 1024), nh)
+                .encoderLayers(cfg.size("num_hidden_layers", 12))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, (float) cfg.number("layer_norm_eps", 1e-12))
+                .activation(encoderActivation(cfg, "hidden_act"), false).learnedPositions(cfg.size("max_position_embeddings", 512))
+                .embeddingWidth(cfg.size("embedding_size", 128))
+                .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
     }
 
     /** The buckets MPNet's attention uses: MPNetEncoder.compute_position_bias passes none, so its default 32. */
@@ -293,6 +313,7 @@ public final class Pretrained {
             case "distilbert" -> distilbertConfig(cfg);
             case "modernbert" -> modernbertConfig(cfg);
             case "mpnet" -> mpnetConfig(cfg);
+            case "electra" -> electraConfig(cfg);
             default -> robertaConfig(cfg);
         };
         java.util.List<String> labels = cfg.labels();
@@ -301,7 +322,8 @@ public final class Pretrained {
         Weights.EncoderInfo info = type.equals("modernbert")
                 ? new Weights.EncoderInfo(type, -1, labels, cfg.string("classifier_activation", "gelu"),
                         pooling(cfg), cfg.bool("classifier_bias", false))
-                : new Weights.EncoderInfo(type, positionFrom, labels, type.equals("distilbert") ? "relu" : "tanh");
+                : new Weights.EncoderInfo(type, positionFrom, labels,
+                        type.equals("distilbert") ? "relu" : type.equals("electra") ? "gelu" : "tanh");   // ElectraClassificationHead: gelu
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);

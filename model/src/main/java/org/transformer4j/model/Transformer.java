@@ -993,7 +993,24 @@ public final class Transformer {
     /** ids I32 (…), x ids' shape + C. */
     void embedInto(Scratch s, Tensor ids, long offset, Tensor x) {
         Tensor typeIds = weights.embeddings.types() == null ? null : s.uploadInts(new int[(int) ids.numel()], ids.shape());
-        embedInto(ids, offset, null, typeIds, x);
+        embedInto(s, ids, offset, null, typeIds, x);
+    }
+
+    /**
+     * {@link #embedInto(Tensor, long, Tensor, Tensor, Tensor)}, and for ELECTRA's embedding_size E ≠ C the tables' (…, E)
+     * normed in {@code s}, then projected to x's C (embeddings_project: x = y · Pᵀ + b).
+     */
+    void embedInto(Scratch s, Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
+        Weights.Embeddings e = weights.embeddings;
+        if (e.project() == null) {
+            embedInto(ids, offset, positions, typeIds, x);
+            return;
+        }
+        long[] shape = x.shape();
+        shape[shape.length - 1] = e.tokens().shape(1);
+        Tensor y = s.empty(dtype, shape);
+        embedTables(ids, offset, positions, typeIds, y);
+        backend.linear(LinearOp.of(y, e.project(), x).transW(true).bias(e.projectBias()));
     }
 
     /**
@@ -1002,6 +1019,14 @@ public final class Transformer {
      * exactly when the model has token types. Queues only ops, so a captured decode step uses it too.
      */
     void embedInto(Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
+        if (weights.embeddings.project() != null) {
+            throw new IllegalStateException("projected embeddings (ELECTRA's embedding_size) need a scratch: embedInto(Scratch, …)");
+        }
+        embedTables(ids, offset, positions, typeIds, x);
+    }
+
+    /** The tables' sum (and scale, and norm) into x of the tables' width. */
+    private void embedTables(Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
         Weights.Embeddings e = weights.embeddings;
         EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
         if (config.embeddingScale() != 1f) op = op.tokenScale(roundTo(dtype, config.embeddingScale()));

@@ -52,6 +52,8 @@ import java.util.List;
  * @param qkNormWide      with qkNorm: one RMSNorm over the whole q (NH·HS) and k (NKV·HS) projection instead of one per
  *                        head (OLMo 2)
  * @param inputNorms      the sublayers' input norms (false: OLMo 2, whose sandwichNorms' output norms are its only ones)
+ * @param embeddingWidth  the token, position and type tables' width E when it differs from C (ELECTRA's embedding_size:
+ *                        the normed embeddings are projected to C by {@code embeddings_project}); 0: C
  * @param firstAttnNorm   the first layer's attention input norm (false: ModernBERT, whose layer 0 takes the normed embeddings as
  *                        they are)
  * @param moe             a sparse mixture of experts in place of the decoder layers' MLPs (see {@link Moe}), or null
@@ -76,7 +78,7 @@ public record TransformerConfig(
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
-        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm) {
+        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth) {
 
     /**
      * A sparse mixture-of-experts MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in the decoder layers not listed in
@@ -247,6 +249,10 @@ public record TransformerConfig(
         if (!(attentionScale > 0) || Float.isInfinite(attentionScale)) problems.add("attentionScale must be finite and > 0");
         if (!(outputScale > 0) || Float.isInfinite(outputScale)) problems.add("outputScale must be finite and > 0");
         if (typeVocabSize < 0) problems.add("typeVocabSize must be ≥ 0");
+        if (embeddingWidth < 0) problems.add("embeddingWidth must be ≥ 0, got " + embeddingWidth);
+        if (embeddingWidth > 0 && (decoderLayers != 0 || normPlacement != NormPlacement.POST)) {
+            problems.add("an embedding width other than C (ELECTRA's projected embeddings) is for post-LN encoder-only models");
+        }
         if (positions == Positions.LEARNED_ABSOLUTE && maxPositions < 1) {
             problems.add("learned absolute positions need maxPositions ≥ 1");
         }
@@ -387,6 +393,9 @@ public record TransformerConfig(
     /** Whether decoder layer i rotates q and k (RoPE models; false for SmolLM3's NoPE layers). */
     public boolean ropeAt(int layer) { return rope != null && !nopeLayers.contains(layer); }
 
+    /** The embedding tables' width: {@link #embeddingWidth} where set, else C. */
+    public int embeddingTableWidth() { return embeddingWidth > 0 ? embeddingWidth : modelWidth; }
+
     /** Decoder layer i's sliding window (0: it attends to every earlier key). */
     public int window(int layer) { return windows.isEmpty() ? 0 : windows.get(layer); }
 
@@ -431,6 +440,7 @@ public record TransformerConfig(
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
+        b.embeddingWidth = embeddingWidth;
         return b;
     }
 
@@ -514,6 +524,7 @@ public record TransformerConfig(
         private List<Integer> nopeLayers = List.of();
         private Moe moe;
         private boolean qkNormWide, inputNorms = true, firstAttnNorm = true;
+        private int embeddingWidth;
 
         private Builder() {}
 
@@ -596,6 +607,9 @@ public record TransformerConfig(
         /** ModernBERT: no attention input norm in layer 0 (its input is the normed embeddings). */
         public Builder firstAttnNorm(boolean on) { firstAttnNorm = on; return this; }
 
+        /** ELECTRA's embedding_size E: the embedding tables are (…, E), projected to C after their norm (0 or C: none). */
+        public Builder embeddingWidth(int e) { embeddingWidth = e; return this; }
+
         /** SmolLM3: the decoder layers that apply no RoPE (empty: none). */
         /** A sparse mixture of experts in the decoder layers (see {@link Moe}); null: dense MLPs everywhere. */
         public Builder moe(Moe m) { moe = m; return this; }
@@ -631,7 +645,8 @@ public record TransformerConfig(
                     relativeBuckets, relativeMaxDistance, biases, tiedEmbeddings, scale, outputScale, typeVocabSize,
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
-                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm);
+                    attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth);
         }
     }
 }

@@ -126,10 +126,15 @@ public final class Weights implements AutoCloseable {
     public record Stack(List<Layer> layers, Norm finalNorm, Tensor relativeBias) {}
 
     /**
-     * tokens (V, C); positions (P, C) or null; types (TV, C) or null; embeddingNorm for post-LN
-     * models (BERT's embeddings.LayerNorm) or null.
+     * tokens (V, E); positions (P, E) or null; types (TV, E) or null; embeddingNorm for post-LN
+     * models (BERT's embeddings.LayerNorm) or null; E = C except for ELECTRA's embedding_size, whose normed
+     * embeddings {@code project} (C, E) + {@code projectBias} (C) takes to C (embeddings_project), null otherwise.
      */
-    public record Embeddings(Tensor tokens, Tensor positions, Tensor types, Norm embeddingNorm) {}
+    public record Embeddings(Tensor tokens, Tensor positions, Tensor types, Norm embeddingNorm, Tensor project, Tensor projectBias) {
+        public Embeddings(Tensor tokens, Tensor positions, Tensor types, Norm embeddingNorm) {
+            this(tokens, positions, types, embeddingNorm, null, null);
+        }
+    }
 
     /** BERT's pooler (C, C) + bias and an optional classifier (classes, C) + bias. */
     public record ClassifierHead(Tensor pooler, Tensor poolerBias, Tensor classifier, Tensor classifierBias, Norm norm) {
@@ -324,7 +329,8 @@ public final class Weights implements AutoCloseable {
                 return c;
             };
             Embeddings e = embeddings;
-            Embeddings emb = new Embeddings(m.apply(e.tokens()), m.apply(e.positions()), m.apply(e.types()), map(e.embeddingNorm(), m));
+            Embeddings emb = new Embeddings(m.apply(e.tokens()), m.apply(e.positions()), m.apply(e.types()), map(e.embeddingNorm(), m),
+                    m.apply(e.project()), m.apply(e.projectBias()));
             Stack enc = map(encoder, m);
             Stack dec = decoder == encoder ? enc : map(decoder, m);
             ClassifierHead ch = classifierHead;
@@ -797,10 +803,14 @@ public final class Weights implements AutoCloseable {
     static Weights buildEncoder(TransformerConfig c, Source s, Set<String> heads, int labels, EncoderInfo info) {
         int cw = c.modelWidth();
         boolean learned = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE;     // ModernBERT: rotary, no table
-        Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), cw),
-                learned ? s.matrix("embeddings.positions", c.maxPositions(), cw) : null,
-                c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), cw) : null,
-                norm(s, c, "embeddings.norm"));
+        int ew = c.embeddingTableWidth();                                                     // ELECTRA's embedding_size
+        Norm embNorm = ew == cw ? norm(s, c, "embeddings.norm")
+                : new Norm(s.vector("embeddings.norm.weight", ew, 1f, 0.1f), s.vector("embeddings.norm.bias", ew, 0f, 0.02f));
+        Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), ew),
+                learned ? s.matrix("embeddings.positions", c.maxPositions(), ew) : null,
+                c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), ew) : null,
+                embNorm, ew == cw ? null : s.matrix("embeddings.project", cw, ew),
+                ew == cw ? null : s.vector("embeddings.project.bias", cw, 0f, 0.02f));
         Stack enc = stack(s, c, "encoder", c.encoderLayers(), false);
         boolean pooler = heads.contains("pooler"), classifier = heads.contains("classifier"), modern = info.modernBert();
         boolean hb = info.headBias();

@@ -290,6 +290,33 @@ class ModelGpuTest {
     }
 
     /**
+     * ELECTRA's folders on CUDA (projected embeddings, token types, padded rows; the gelu classification head, the token
+     * classifier) against the CPU backend in fp32.
+     */
+    @Test
+    void electraFoldersMatchTheCpuInFp32() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (String name : List.of("electra", "electra-seqcls", "electra-tokcls")) {
+                ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+                try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
+                    int[][] in = f.ids("input_ids"), types = f.ids("token_type_ids"), mask = f.ids("attention_mask");
+                    Transformer mc = new Transformer(wc, cpu), mg = new Transformer(wg, cuda);
+                    float[][][] c = mc.encode(in, types, mask), g = mg.encode(in, types, mask);
+                    for (int b = 0; b < in.length; b++) assertTrue(relErr(g[b], c[b]) < REL, name + " row " + b + ": hidden state");
+                    if (name.equals("electra-seqcls")) {
+                        assertTrue(relErr(mg.classify(in, types, mask), mc.classify(in, types, mask)) < REL, name + " classify");
+                    }
+                    if (name.equals("electra-tokcls")) {
+                        float[][][] lc = mc.classifyTokens(in, types, mask), lg = mg.classifyTokens(in, types, mask);
+                        for (int b = 0; b < in.length; b++) assertTrue(relErr(lg[b], lc[b]) < REL, name + " token logits row " + b);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Decoder-only models as sentence embedders on CUDA: packed causal last hidden states (sequences of 40 and 23
      * tokens; Qwen3's q/k norms, Mistral's window, Gemma 3's per-layer RoPE) against the CPU backend in fp32.
      */

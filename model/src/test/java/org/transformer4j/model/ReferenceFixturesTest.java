@@ -46,7 +46,7 @@ class ReferenceFixturesTest {
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
-            "mpnet-tokcls");
+            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -334,6 +334,23 @@ class ReferenceFixturesTest {
                 }
             });
             assertAll(checks.stream());
+        }
+    }
+
+    /**
+     * ELECTRA: google/electra-small-discriminator's layout (ElectraForPreTraining, embedding_size 16 projected to 32; its
+     * discriminator head stored and left out), ms-marco-electra-base's (a one-label ElectraForSequenceClassification, no
+     * projection; the head's dense, exact gelu, out_proj) and a token classifier; sentence pairs with token types, padded
+     * rows (padding positions as transformers computes them: the rows keep absolute positions).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"electra", "electra-seqcls", "electra-tokcls"})
+    void electraMatchesTheReference(String name) throws Exception {
+        encoderFixture(name);
+        try (Weights w = Pretrained.load(Fixture.open(name).dir, new CpuBackend())) {
+            assertEquals(name.equals("electra-seqcls"), w.embeddings.project() == null, "embeddings_project where embedding_size differs");
+            assertEquals(name.equals("electra-seqcls"), w.classifierHead != null);
+            assertEquals(name.equals("electra-tokcls"), w.tokenClassifier != null);
         }
     }
 

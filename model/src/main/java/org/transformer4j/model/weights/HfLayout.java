@@ -47,7 +47,9 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "distilbert" -> distilbert(config);
             case "modernbert" -> modernbert(config);
             case "mpnet" -> mpnet(config);
-            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, modernbert, mpnet, t5");
+            case "electra" -> electra(config);
+            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, modernbert, mpnet,"
+                    + " electra, t5");
         };
     }
 
@@ -163,6 +165,14 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         Builder b = new Builder();
         b.req("embeddings.word_embeddings.weight", v, c).req("embeddings.position_embeddings.weight", p, c)
                 .req("embeddings.token_type_embeddings.weight", tt, c).norm("embeddings.LayerNorm", c, true);
+        bertLayers(b, l, c, f);
+        b.linear("pooler.dense", c, c, true);
+        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
+        return b;
+    }
+
+    /** BERT's post-LN layers under {@code encoder.layer.i.} (BERT, RoBERTa, ELECTRA). */
+    private static void bertLayers(Builder b, int l, int c, int f) {
         for (int i = 0; i < l; i++) {
             String e = "encoder.layer." + i + ".";
             b.linear(e + "attention.self.query", c, c, true).linear(e + "attention.self.key", c, c, true)
@@ -170,9 +180,38 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
                     .norm(e + "attention.output.LayerNorm", c, true).linear(e + "intermediate.dense", c, f, true)
                     .linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
         }
-        b.linear("pooler.dense", c, c, true);
-        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
-        return b;
+    }
+
+    /**
+     * ELECTRA (ElectraModel, …ForSequenceClassification, …ForTokenClassification, …ForPreTraining, …ForMaskedLM) under
+     * {@code electra.}: BERT's embeddings at embedding_size E and, when E ≠ hidden_size, {@code embeddings_project}
+     * (hidden, E); BERT's layers; no pooler. Heads: {@code classifier.dense} + {@code classifier.out_proj} (sequence) or
+     * {@code classifier} (tokens); the pre-training heads, whole or absent: the discriminator's
+     * {@code discriminator_predictions.dense} + {@code dense_prediction}, the generator's {@code generator_predictions}
+     * (dense to E, LayerNorm) + {@code generator_lm_head} (its weight tied to the token table, its bias stored).
+     */
+    public static HfLayout electra(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", 256), v = dim(cfg, "vocab_size", 30522), l = layers(cfg, "num_hidden_layers", 12);
+        int nh = dim(cfg, "num_attention_heads", 4), f = dim(cfg, "intermediate_size", 1024), e = dim(cfg, "embedding_size", 128);
+        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 2);
+        divisible(cfg, "hidden_size", c, nh);
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, e).req("embeddings.position_embeddings.weight", p, e)
+                .req("embeddings.token_type_embeddings.weight", tt, e).norm("embeddings.LayerNorm", e, true);
+        if (e != c) b.linear("embeddings_project", e, c, true);
+        bertLayers(b, l, c, f);
+        int n = cfg.labels().size();
+        b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
+        b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
+        classifier(b, cfg, "classifier", c);
+        b.linear("discriminator_predictions.dense", c, c, true).linear("discriminator_predictions.dense_prediction", c, 1, true);
+        b.group(Set.of("discriminator_predictions.dense.weight", "discriminator_predictions.dense.bias",
+                "discriminator_predictions.dense_prediction.weight", "discriminator_predictions.dense_prediction.bias"));
+        b.linear("generator_predictions.dense", c, e, true).norm("generator_predictions.LayerNorm", e, true).req("generator_lm_head.bias", v);
+        b.group(Set.of("generator_predictions.dense.weight", "generator_predictions.dense.bias", "generator_predictions.LayerNorm.weight",
+                "generator_predictions.LayerNorm.bias", "generator_lm_head.bias"));
+        b.opt("generator_lm_head.weight", v, e);                                            // tied to the token table
+        return b.build(cfg.modelType(), List.of("electra."), List.of(".position_ids", ".token_type_ids"));
     }
 
     // ---- the other encoders (issue 14): RoBERTa / XLM-RoBERTa, DistilBERT, and the classifier heads ----
