@@ -1,7 +1,8 @@
 // SentencePooling — how a sentence-transformers folder turns token vectors into one sentence vector:
-// modules.json (Transformer → Pooling → Normalize), 1_Pooling/config.json (cls, mean, max, last-token;
-// include_prompt) and config_sentence_transformers.json (prompts such as e5's "query: "), applied as
-// sentence_transformers.models.Pooling and Normalize compute them.
+// modules.json (Transformer → Pooling → Dense… → Normalize), 1_Pooling/config.json (cls, mean, max, last-token;
+// include_prompt), each Dense module's config.json and model.safetensors (LaBSE, distiluse, EmbeddingGemma's
+// projections) and config_sentence_transformers.json (prompts such as e5's "query: "), applied as
+// sentence_transformers.models.Pooling, Dense and Normalize compute them.
 package org.transformer4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,7 +22,54 @@ import org.transformer4j.model.weights.StrictJson;
  * @param modelDir the folder of the Transformer module (where config.json and the weights are)
  */
 public record SentencePooling(Mode mode, boolean includePrompt, boolean normalize, Map<String, String> prompts,
-                              String defaultPrompt, Path modelDir) {
+                              String defaultPrompt, Path modelDir, List<Dense> dense) {
+
+    public SentencePooling {
+        dense = dense == null ? List.of() : List.copyOf(dense);
+    }
+
+    /** Without Dense modules. */
+    public SentencePooling(Mode mode, boolean includePrompt, boolean normalize, Map<String, String> prompts, String defaultPrompt,
+                           Path modelDir) {
+        this(mode, includePrompt, normalize, prompts, defaultPrompt, modelDir, List.of());
+    }
+
+    /**
+     * A sentence_transformers.models.Dense module: activation(W · v + b) on the sentence vector, W (out, in) row-major as
+     * nn.Linear stores {@code linear.weight}, b ({@code linear.bias}) or null without one.
+     */
+    public record Dense(int in, int out, float[] weight, float[] bias, Activation activation) {
+        /** The activation_function names sentence-transformers writes (the class's import path) that this library computes. */
+        public enum Activation {
+            IDENTITY("torch.nn.modules.linear.Identity"), TANH("torch.nn.modules.activation.Tanh"),
+            RELU("torch.nn.modules.activation.ReLU"), GELU("torch.nn.modules.activation.GELU"),
+            SIGMOID("torch.nn.modules.activation.Sigmoid");
+
+            public final String torchName;
+
+            Activation(String torchName) { this.torchName = torchName; }
+
+            double apply(double x) {
+                return switch (this) {
+                    case IDENTITY -> x;
+                    case TANH -> Math.tanh(x);
+                    case RELU -> Math.max(x, 0);
+                    case GELU -> org.transformer4j.runtime.cpu.Activations.gelu((float) x);           // exact, to fp32 as torch's
+                    case SIGMOID -> 1 / (1 + Math.exp(-x));
+                };
+            }
+        }
+
+        double[] apply(double[] v) {
+            double[] y = new double[out];
+            for (int o = 0; o < out; o++) {
+                double a = bias == null ? 0 : bias[o];
+                for (int i = 0; i < in; i++) a += (double) weight[o * in + i] * v[i];
+                y[o] = activation.apply(a);
+            }
+            return y;
+        }
+    }
 
     /** sentence-transformers' pooling modes that this library computes. */
     public enum Mode {
@@ -46,9 +94,10 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
     public static boolean isSentenceTransformers(Path dir) { return Files.isRegularFile(dir.resolve("modules.json")); }
 
     /**
-     * Reads a sentence-transformers folder. modules.json must list a Transformer module, then a Pooling module,
-     * and optionally Normalize; other modules (Dense, LayerNorm, …) are refused by name, since skipping them would
-     * give wrong vectors.
+     * Reads a sentence-transformers folder. modules.json must list a Transformer module, then a Pooling module, then
+     * any Dense modules, and optionally Normalize last; other modules (LayerNorm, WordEmbeddings, …) are refused by name,
+     * since skipping them would give wrong vectors. A Dense module's weights are read from its model.safetensors
+     * (a pytorch_model.bin alone is refused: this library does not unpickle).
      */
     public static SentencePooling read(Path dir) throws IOException {
         Path modules = dir.resolve("modules.json");
@@ -57,7 +106,9 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
         Path modelDir = null;
         Mode mode = null;
         boolean includePrompt = true, normalize = false;
+        List<Dense> dense = new java.util.ArrayList<>();
         for (JsonNode m : list) {
+            if (normalize) throw new CheckpointException(modules, "a module follows Normalize; only Normalize last is supported");
             String type = m.path("type").asText("");
             String path = m.path("path").asText("");
             Path at = path.isEmpty() ? dir : dir.resolve(path).normalize();
@@ -75,8 +126,17 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
                     includePrompt = cfg.path("include_prompt").asBoolean(true);
                 }
                 case "Normalize" -> normalize = true;
-                default -> throw new CheckpointException(modules, "module " + type + " is not supported (Transformer, Pooling and"
-                        + " Normalize are); its output would be wrong without it");
+                case "Dense" -> {
+                    if (mode == null) throw new CheckpointException(modules, "a Dense module comes before the Pooling module");
+                    Dense d = dense(at);
+                    if (!dense.isEmpty() && dense.get(dense.size() - 1).out() != d.in()) {
+                        throw new CheckpointException(at.resolve("config.json"), "in_features " + d.in() + " ≠ the previous Dense module's"
+                                + " out_features " + dense.get(dense.size() - 1).out());
+                    }
+                    dense.add(d);
+                }
+                default -> throw new CheckpointException(modules, "module " + type + " is not supported (Transformer, Pooling, Dense"
+                        + " and Normalize are); its output would be wrong without it");
             }
         }
         if (modelDir == null) throw new CheckpointException(modules, "modules.json lists no sentence_transformers.models.Transformer");
@@ -103,7 +163,52 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
                 defaultPrompt = d.textValue();
             }
         }
-        return new SentencePooling(mode, includePrompt, normalize, Map.copyOf(prompts), defaultPrompt, modelDir);
+        return new SentencePooling(mode, includePrompt, normalize, Map.copyOf(prompts), defaultPrompt, modelDir, dense);
+    }
+
+    /** A Dense module's folder: config.json (in_features, out_features, bias, activation_function) and model.safetensors. */
+    private static Dense dense(Path at) throws IOException {
+        Path cfgFile = at.resolve("config.json");
+        JsonNode cfg = json(cfgFile);
+        int in = cfg.path("in_features").asInt(-1), out = cfg.path("out_features").asInt(-1);
+        if (in < 1 || out < 1) throw new CheckpointException(cfgFile, "in_features and out_features must be positive integers");
+        boolean bias = cfg.path("bias").asBoolean(true);
+        String act = cfg.path("activation_function").asText(Dense.Activation.TANH.torchName);   // Dense's default: Tanh
+        Dense.Activation activation = null;
+        for (Dense.Activation a : Dense.Activation.values()) if (a.torchName.equals(act)) activation = a;
+        if (activation == null) {
+            throw new CheckpointException(cfgFile, "activation_function '" + act + "' is not one of "
+                    + java.util.Arrays.stream(Dense.Activation.values()).map(a -> a.torchName).toList());
+        }
+        Path file = at.resolve("model.safetensors");
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointException(at, Files.isRegularFile(at.resolve("pytorch_model.bin"))
+                    ? "this Dense module has only pytorch_model.bin; its weights are read from model.safetensors (convert it)"
+                    : "no model.safetensors");
+        }
+        try (org.transformer4j.model.weights.SafetensorsFile f = org.transformer4j.model.weights.SafetensorsFile.open(file)) {
+            java.util.Set<String> want = bias ? java.util.Set.of("linear.weight", "linear.bias") : java.util.Set.of("linear.weight");
+            if (!new java.util.HashSet<>(f.names()).equals(want)) {
+                throw new CheckpointException(file, "holds " + new java.util.TreeSet<>(f.names()) + ", expected " + new java.util.TreeSet<>(want));
+            }
+            float[] w = read(f, file, "linear.weight", out, in);
+            float[] b = bias ? read(f, file, "linear.bias", out) : null;
+            return new Dense(in, out, w, b, activation);
+        }
+    }
+
+    private static float[] read(org.transformer4j.model.weights.SafetensorsFile f, Path file, String name, long... shape) throws IOException {
+        try (org.transformer4j.runtime.Tensor t = f.tensor(name)) {
+            if (!java.util.Arrays.equals(t.shape(), shape)) {
+                throw new CheckpointException(file, name + " is " + java.util.Arrays.toString(t.shape()) + ", expected "
+                        + java.util.Arrays.toString(shape));
+            }
+            float[] a = t.toFloatArray();
+            for (int i = 0; i < a.length; i++) {
+                if (!Float.isFinite(a[i])) throw new CheckpointException(file, name + " holds a non-finite value at element " + i);
+            }
+            return a;
+        }
     }
 
     private static Mode poolingMode(JsonNode cfg, Path file) throws CheckpointException {
@@ -168,6 +273,13 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
             }
             case LAST_TOKEN -> { for (int j = 0; j < c; j++) v[j] = h[t - 1][j]; }
         }
+        for (Dense d : dense) {
+            if (d.in() != v.length) {
+                throw new IllegalStateException("the Dense module takes " + d.in() + " features but the sentence vector has " + v.length);
+            }
+            v = d.apply(v);
+        }
+        c = v.length;
         double norm = 1;
         if (normalize) {
             double s = 0;
@@ -179,8 +291,14 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
         return out;
     }
 
-    /** What {@code t4j embed} reports: e.g. "cls pooling, normalized" or "mean pooling (prompt excluded), not normalized". */
+    /**
+     * What {@code t4j embed} reports: e.g. "cls pooling, normalized", "mean pooling (prompt excluded), not normalized" or
+     * "cls pooling, dense 768→768 tanh, normalized".
+     */
     public String describe() {
-        return mode.stName + " pooling" + (includePrompt ? "" : " (prompt excluded)") + ", " + (normalize ? "normalized" : "not normalized");
+        StringBuilder b = new StringBuilder(mode.stName + " pooling" + (includePrompt ? "" : " (prompt excluded)"));
+        for (Dense d : dense) b.append(", dense ").append(d.in()).append('→').append(d.out()).append(' ')
+                .append(d.activation().name().toLowerCase(java.util.Locale.ROOT));
+        return b.append(", ").append(normalize ? "normalized" : "not normalized").toString();
     }
 }

@@ -289,6 +289,88 @@ class EncoderApiTest {
         }
     }
 
+    /** A Dense module folder with weights drawn from {@code seed}: linear.weight (out, in) and, with bias, linear.bias. */
+    static float[][] denseModule(Path at, int in, int out, boolean bias, String activation, long seed) throws Exception {
+        Files.createDirectories(at);
+        Files.writeString(at.resolve("config.json"), "{\"in_features\": " + in + ", \"out_features\": " + out + ", \"bias\": " + bias
+                + (activation == null ? "" : ", \"activation_function\": \"" + activation + "\"") + "}");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        float[] w = new float[out * in], b = new float[out];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextDouble(-1, 1) / Math.sqrt(in));
+        for (int i = 0; i < b.length; i++) b[i] = (float) r.nextDouble(-0.2, 0.2);
+        Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
+        t.put("linear.weight", org.transformer4j.runtime.Tensor.ofFloats(w, out, in));
+        if (bias) t.put("linear.bias", org.transformer4j.runtime.Tensor.ofFloats(b, out));
+        org.transformer4j.model.weights.SafetensorsWriter.write(at.resolve("model.safetensors"), t, Map.of("format", "pt"));
+        t.values().forEach(org.transformer4j.runtime.Tensor::close);
+        return new float[][] {w, bias ? b : null};
+    }
+
+    /**
+     * sentence-transformers' Dense modules after the pooling, as LaBSE (cls, Dense 768→768 tanh, Normalize) and
+     * distiluse (mean, Dense 768→512 tanh) have them: here mean pooling, Dense 64→24 tanh with bias (the default
+     * activation, not written), Dense 24→16 identity without bias, Normalize — each row against the same steps in
+     * double on the reference's hidden state. Then the refusals: a Dense with only pytorch_model.bin, an activation not
+     * computed here, mismatched chained widths, a module after Normalize.
+     */
+    @Test
+    void denseModulesProjectThePooledVector() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert");
+        int[][] ids = f.ids("input_ids");
+        int t = ids[0].length, c = 64;
+        double[][] ref = rows(f, "last_hidden_state", ids.length * t, c);
+        Path dir = Files.createDirectories(tmp.resolve("dense"));
+        Files.copy(f.dir().resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(f.dir().resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        String modules = "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": \"sentence_transformers.models.Transformer\"},"
+                + " {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
+                + " {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
+                + " {\"idx\": 3, \"name\": \"3\", \"path\": \"3_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
+                + " {\"idx\": 4, \"name\": \"4\", \"path\": \"4_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]";
+        Files.writeString(dir.resolve("modules.json"), modules);
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 64, \"pooling_mode_mean_tokens\": true}");
+        float[][] d1 = denseModule(dir.resolve("2_Dense"), 64, 24, true, null, 11);
+        float[][] d2 = denseModule(dir.resolve("3_Dense"), 24, 16, false, "torch.nn.modules.linear.Identity", 12);
+        SentencePooling p = SentencePooling.read(dir);
+        assertEquals("mean pooling, dense 64→24 tanh, dense 24→16 identity, normalized", p.describe());
+        try (Weights w = Pretrained.loadEncoder(p.modelDir(), CPU, org.transformer4j.runtime.DType.F32)) {
+            List<float[][]> h = new Transformer(w, CPU).encodePacked(Arrays.asList(ids));
+            for (int r = 0; r < ids.length; r++) {
+                double[] v = stPool(Arrays.copyOfRange(ref, r * t, (r + 1) * t), "mean", 0, false);
+                double[] a = new double[24], o = new double[16];
+                for (int i = 0; i < 24; i++) {
+                    double z = d1[1][i];
+                    for (int j = 0; j < 64; j++) z += (double) d1[0][i * 64 + j] * v[j];
+                    a[i] = Math.tanh(z);
+                }
+                double n = 0;
+                for (int i = 0; i < 16; i++) {
+                    for (int j = 0; j < 24; j++) o[i] += (double) d2[0][i * 24 + j] * a[j];
+                    n += o[i] * o[i];
+                }
+                for (int i = 0; i < 16; i++) o[i] /= Math.sqrt(n);
+                near("dense row " + r, new double[][] {o}, new float[][] {p.pool(h.get(r), 0)});
+            }
+        }
+        Files.move(dir.resolve("3_Dense/model.safetensors"), dir.resolve("3_Dense/pytorch_model.bin"));
+        var e = assertThrows(CheckpointException.class, () -> SentencePooling.read(dir));
+        assertTrue(e.getMessage().contains("3_Dense") && e.getMessage().contains("pytorch_model.bin"), e.getMessage());
+        denseModule(dir.resolve("3_Dense"), 24, 16, false, "torch.nn.modules.activation.Softplus", 12);
+        e = assertThrows(CheckpointException.class, () -> SentencePooling.read(dir));
+        assertTrue(e.getMessage().contains("Softplus"), e.getMessage());
+        denseModule(dir.resolve("3_Dense"), 20, 16, false, null, 12);
+        e = assertThrows(CheckpointException.class, () -> SentencePooling.read(dir));
+        assertTrue(e.getMessage().contains("in_features 20"), e.getMessage());
+        Files.writeString(dir.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\":"
+                + " \"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\":"
+                + " \"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"name\": \"2\", \"path\": \"4_Normalize\", \"type\":"
+                + " \"sentence_transformers.models.Normalize\"}, {\"idx\": 3, \"name\": \"3\", \"path\": \"2_Dense\", \"type\":"
+                + " \"sentence_transformers.models.Dense\"}]");
+        e = assertThrows(CheckpointException.class, () -> SentencePooling.read(dir));
+        assertTrue(e.getMessage().contains("follows Normalize"), e.getMessage());
+    }
+
     @Test
     void badInputIsAOneLineErrorNamingTheArgumentOrFile() throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-seqcls");
