@@ -520,6 +520,26 @@ def encoders(stage, gen):
         shutil.rmtree(os.path.join(stage, "electra-seqcls"), ignore_errors=True)
         print(f"make-golden.py: WARNING: electra-seqcls left out: {type(e).__name__}: {e}", flush=True)
 
+    # EmbeddingGemma (2026-12-05): Gemma3TextModel with use_bidirectional_attention (full layers see every key, sliding ones
+    # |i - j| < sliding_window on both sides), saved as the base model (no prefix, no head). Optional: a failure leaves it out.
+    try:
+        gcfg = transformers.Gemma3TextConfig(
+            vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16, sliding_window=6,
+            layer_types=["sliding_attention", "sliding_attention", "full_attention"], max_position_embeddings=64,
+            use_bidirectional_attention=True, pad_token_id=0, bos_token_id=2, eos_token_id=1)
+        gcfg._attn_implementation = "eager"
+        eg = transformers.Gemma3TextModel(gcfg)
+        randomize(eg, torch.Generator().manual_seed(SEED + 27))
+        gx = ids(2, 20, gen).clamp(min=3)
+        make(stage, "embeddinggemma", eg, lambda m: {"last_hidden_state": m(input_ids=gx).last_hidden_state}, {"input_ids": gx},
+             {"input_ids": (2, 20), "last_hidden_state": (2, 20, 64)},
+             {"model_type": "gemma3_text", "vocab_size": VOCAB, "use_bidirectional_attention": True, "sliding_window": 6}, {},
+             {"model": "Gemma3TextModel", "compare": ["last_hidden_state"], "attn_implementation": "eager"})
+    except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
+        shutil.rmtree(os.path.join(stage, "embeddinggemma"), ignore_errors=True)
+        print(f"make-golden.py: WARNING: embeddinggemma left out: {type(e).__name__}: {e}", flush=True)
+
 
 def t5_make(stage, name, t5, run, x, y, proj, tied, scaled, want, v5):
     make(stage, name, t5, run, {"input_ids": x, "decoder_input_ids": y},

@@ -31,6 +31,11 @@ with rope_local_base_freq (default 10000, default kind), full layers with rope_t
 rope_scaling (5.x: rope_parameters[layer_type]); the default kind over head_dim (no partial rotary); layer i
 slides unless (i + 1) % sliding_window_pattern (6) == 0, or as layer_types says.
 
+EmbeddingGemma (Gemma3TextModel with use_bidirectional_attention, e.g. google/embeddinggemma-300m): Gemma3TextModel.forward
+builds the full layers' mask with an or_mask_function that is always true (every key) and the sliding layers' with
+_bidirectional_window_overlay (|q_idx - kv_idx| < sliding_window, on both sides of the query); Gemma3Attention.is_causal
+false. The reference returns the final norm's output (last_hidden_state); such a model has no causal head.
+
 Granite (models/granite/modeling_granite.py): Llama's blocks with the embeddings × embedding_multiplier, attention
 scaling attention_multiplier (not head_dim**-0.5), each sublayer's output × residual_multiplier before its residual
 add, and the logits ÷ logits_scaling.
@@ -235,7 +240,11 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
         cos, sin = rot[None if mt != "gemma3_text" else "sliding_attention" if slide[i] else "full_attention"]
         if uses_rope(cfg, i):                        # SmolLM3: no_rope_layers[i] == 0 is a NoPE layer
             q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
-        mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
+        if mt == "gemma3_text" and cfg.get("use_bidirectional_attention"):
+            dist = np.abs(np.arange(t)[:, None] - np.arange(t)[None, :])
+            mask = dist < cfg["sliding_window"] if slide[i] else np.ones((t, t), dtype=bool)
+        else:
+            mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
         o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
         if sandwich:
             h = h + _norm(cfg, o, P[p + "post_attention_layernorm.weight"])

@@ -212,6 +212,18 @@ def electra_checks(out):
           "electra: the token types change the outputs")
 
 
+def embeddinggemma_checks(out):
+    cfg, P, ref = load(os.path.join(out, "embeddinggemma"))
+    P = {"model." + k: v for k, v in P.items()}
+    ids = np.array(ref["inputs"]["input_ids"])
+    h = decoders.forward(cfg, P, ids)[0]
+    later = ids.copy()
+    later[:, -1] = (later[:, -1] + 1) % cfg["vocab_size"]
+    check(np.abs(decoders.forward(cfg, P, later)[0][:, 0] - h[:, 0]).max() > 1e-6, "embeddinggemma: the first token sees the last")
+    causal = dict(cfg, use_bidirectional_attention=False)
+    check(np.abs(decoders.forward(causal, P, ids)[0] - h).max() > 1e-3, "embeddinggemma: bidirectional differs from causal")
+
+
 def moe(out):
     rng = np.random.default_rng(7)
     c, f, n = 8, 6, 4
@@ -366,7 +378,11 @@ def rerun(d):
         elif arch == "XLMRobertaForSequenceClassification":
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if "embed_tokens.weight" in P:                   # the base model's layout (sentence-transformers): no model. prefix, no head
+        P = {"model." + k: v for k, v in P.items()}
     h, logits = decoders.forward(cfg, P, ins["input_ids"])
+    if cfg["architectures"][0].endswith("TextModel"):
+        return {"last_hidden_state": h}
     o = {"last_hidden_state": h, "logits": logits}
     if "short_input_ids" in ins:                     # LongRoPE: a pass short enough for the short factors
         o["short_logits"] = decoders.forward(cfg, P, ins["short_input_ids"])[1]
@@ -431,6 +447,7 @@ def main():
     modernbert_checks(out)
     mpnet_checks(out)
     electra_checks(out)
+    embeddinggemma_checks(out)
     moe(out)
     folders(out)
     if "--fresh" in sys.argv:

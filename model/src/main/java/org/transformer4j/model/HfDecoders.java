@@ -127,6 +127,7 @@ final class HfDecoders {
                 .sandwichNorms(gemma2 || gemma3 || olmo2)
                 .slidingRope(gemma3 ? gemma3Rope(cfg, hd, mpe, "sliding_attention") : null)
                 .moe(moe(cfg, modelType, layers))
+                .bidirectional(gemma3 && cfg.bool("use_bidirectional_attention", false))     // EmbeddingGemma
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
     }
 

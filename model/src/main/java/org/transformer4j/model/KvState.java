@@ -58,6 +58,7 @@ public final class KvState implements AutoCloseable {
      * All sizes are computed in long with overflow checks.
      */
     KvState(Transformer model, int batch, long capacityRows, BlockManager shared) {
+        model.requireCausal("a KV cache");
         if (batch < 1) throw new IllegalArgumentException("batch must be ≥ 1, got " + batch);
         if (capacityRows < 1) throw new IllegalArgumentException("capacity must be ≥ 1 row, got " + capacityRows);
         TransformerConfig c = model.config;
@@ -93,6 +94,7 @@ public final class KvState implements AutoCloseable {
      * {@code blockTable} (B, maxBlocks), and holds {@code lengths[b]} rows. Closing it leaves the caches.
      */
     KvState(Transformer model, Tensor[] kCache, Tensor[] vCache, int[] blockTable, int maxBlocks, int[] lengths) {
+        model.requireCausal("a KV cache");
         this.model = model;
         this.batch = lengths.length;
         this.maxBlocks = maxBlocks;

@@ -87,6 +87,7 @@ public final class Transformer {
      */
     public float[][][] logits(int[][] ids, int[] prefix) {
         requireArch("logits(ids)", Architecture.DECODER_ONLY, Architecture.PREFIX_LM);
+        requireCausal("logits(ids)");
         int[] shape = rectangular("ids", ids);
         boolean plm = config.architecture() == Architecture.PREFIX_LM;
         if (plm && (prefix == null || prefix.length != ids.length)) {
@@ -147,7 +148,8 @@ public final class Transformer {
     /**
      * Decoder-only: the last hidden state (after the final norm: what transformers' base model, e.g. Qwen3Model,
      * returns) of sequences of different lengths in one padding-free pass, each attending causally to itself with
-     * positions from 0 (its sliding windows and per-layer RoPE as the model has them). Returns (T_i, C) per sequence:
+     * positions from 0 (its sliding windows and per-layer RoPE as the model has them; a bidirectional model such as
+     * EmbeddingGemma: every key of its sequence, its sliding layers the keys within the window on either side). Returns (T_i, C) per sequence:
      * the states decoder-based sentence embedders pool (Qwen3-Embedding, e5-mistral: the last token). A sequence's
      * states equal transformers' for it alone, and for it left-padded in a batch (RoPE sees only distances; position-scaled
      * RoPE kinds — dynamic NTK, LongRoPE — take the longest sequence's length, as a padded batch's positions would).
@@ -178,8 +180,8 @@ public final class Transformer {
             Tensor x = s.empty(dtype, 1, total, config.modelWidth());
             embedInto(idT, 0, posT, weights.embeddings.types() == null ? null : s.uploadInts(new int[total], 1, total), x);
             RopeAt rope = config.rope() == null ? null : new RopeAt(posT, s.uploadInts(new int[] {longest}, 1));
-            Tensor h = runStack(s, weights.decoder, x, i -> new PackedSelf(s, AttentionOp.Mask.CAUSAL, null, cu, ropeAt(i, rope),
-                    config.window(i)), null);
+            AttentionOp.Mask mask = config.bidirectional() ? AttentionOp.Mask.NONE : AttentionOp.Mask.CAUSAL;   // EmbeddingGemma: NONE
+            Tensor h = runStack(s, weights.decoder, x, i -> new PackedSelf(s, mask, null, cu, ropeAt(i, rope), config.window(i)), null);
             float[][] all = toHost3(h, 1, total, config.modelWidth())[0];
             List<float[][]> out = new ArrayList<>();
             for (int i = 0; i < n; i++) out.add(Arrays.copyOfRange(all, cu[i], cu[i + 1]));
@@ -1144,6 +1146,14 @@ public final class Transformer {
             case RELU -> Activation.RELU;
             case SILU -> Activation.SILU;
         };
+    }
+
+    /** A bidirectional decoder (EmbeddingGemma) has no causal logits: its states come from {@link #lastHiddenStates}. */
+    void requireCausal(String what) {
+        if (config.bidirectional()) {
+            throw new IllegalStateException(what + " needs causal attention; this model's is bidirectional (use_bidirectional_attention):"
+                    + " it gives hidden states (lastHiddenStates), not logits or generation");
+        }
     }
 
     void requireArch(String what, Architecture... allowed) {

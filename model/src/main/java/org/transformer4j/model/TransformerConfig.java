@@ -54,6 +54,9 @@ import java.util.List;
  * @param inputNorms      the sublayers' input norms (false: OLMo 2, whose sandwichNorms' output norms are its only ones)
  * @param embeddingWidth  the token, position and type tables' width E when it differs from C (ELECTRA's embedding_size:
  *                        the normed embeddings are projected to C by {@code embeddings_project}); 0: C
+ * @param bidirectional   a decoder-only model's attention without the causal mask (EmbeddingGemma's
+ *                        use_bidirectional_attention: full layers see every key, sliding ones |q − k| &lt; window): it gives
+ *                        hidden states ({@code Transformer.lastHiddenStates}), not causal logits or generation
  * @param firstAttnNorm   the first layer's attention input norm (false: ModernBERT, whose layer 0 takes the normed embeddings as
  *                        they are)
  * @param moe             a sparse mixture of experts in place of the decoder layers' MLPs (see {@link Moe}), or null
@@ -78,7 +81,8 @@ public record TransformerConfig(
         boolean withinLayerCrossAttention, boolean causalInput,
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
-        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth) {
+        List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
+        boolean bidirectional) {
 
     /**
      * A sparse mixture-of-experts MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in the decoder layers not listed in
@@ -250,6 +254,9 @@ public record TransformerConfig(
         if (!(outputScale > 0) || Float.isInfinite(outputScale)) problems.add("outputScale must be finite and > 0");
         if (typeVocabSize < 0) problems.add("typeVocabSize must be ≥ 0");
         if (embeddingWidth < 0) problems.add("embeddingWidth must be ≥ 0, got " + embeddingWidth);
+        if (bidirectional && (encoderLayers != 0 || decoderLayers == 0 || prefixLm)) {
+            problems.add("bidirectional is for decoder-only stacks (EmbeddingGemma); encoders are bidirectional already");
+        }
         if (embeddingWidth > 0 && (decoderLayers != 0 || normPlacement != NormPlacement.POST)) {
             problems.add("an embedding width other than C (ELECTRA's projected embeddings) is for post-LN encoder-only models");
         }
@@ -440,7 +447,7 @@ public record TransformerConfig(
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
-        b.embeddingWidth = embeddingWidth;
+        b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional;
         return b;
     }
 
@@ -525,6 +532,7 @@ public record TransformerConfig(
         private Moe moe;
         private boolean qkNormWide, inputNorms = true, firstAttnNorm = true;
         private int embeddingWidth;
+        private boolean bidirectional;
 
         private Builder() {}
 
@@ -607,6 +615,9 @@ public record TransformerConfig(
         /** ModernBERT: no attention input norm in layer 0 (its input is the normed embeddings). */
         public Builder firstAttnNorm(boolean on) { firstAttnNorm = on; return this; }
 
+        /** A decoder-only model whose attention has no causal mask (EmbeddingGemma): hidden states only. */
+        public Builder bidirectional(boolean on) { bidirectional = on; return this; }
+
         /** ELECTRA's embedding_size E: the embedding tables are (…, E), projected to C after their norm (0 or C: none). */
         public Builder embeddingWidth(int e) { embeddingWidth = e; return this; }
 
@@ -646,7 +657,7 @@ public record TransformerConfig(
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
-                    embeddingWidth == modelWidth ? 0 : embeddingWidth);
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional);
         }
     }
 }

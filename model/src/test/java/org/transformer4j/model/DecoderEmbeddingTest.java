@@ -142,6 +142,63 @@ class DecoderEmbeddingTest {
         }
     }
 
+    /**
+     * EmbeddingGemma (Gemma3TextModel with use_bidirectional_attention, the base model's layout): the packed rows' states
+     * are the float64 reference's (full layers see every key of the row, sliding layers |i − j| &lt; 6 on both sides); its
+     * causal paths (logits, a KV cache) are refused in one line; and its sentence-transformers pipeline — mean pooling,
+     * two Dense projections without bias or activation (768 → 3072 → 768 in the published model, 32 → 48 → 32 here),
+     * Normalize — gives through TextEncoder.embed what those steps give on its states.
+     */
+    @Test
+    void embeddingGemmaAttendsBothWays() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("embeddinggemma");
+        int[][] ids = f.ids("input_ids");
+        try (Weights w = Pretrained.loadEncoder(f.dir(), CPU, DType.F32)) {
+            assertTrue(w.config.bidirectional());
+            Transformer m = new Transformer(w, CPU);
+            List<float[][]> h = m.lastHiddenStates(List.of(ids[0], ids[1]));
+            f.near("last_hidden_state", new float[][][] {h.get(0), h.get(1)});
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.logits(ids));
+            assertTrue(e.getMessage().contains("bidirectional"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, () -> m.newState(1, 16));
+            assertTrue(e.getMessage().contains("bidirectional"), e.getMessage());
+        }
+        Path dir = Files.createDirectories(tmp.resolve("embeddinggemma-st"));
+        for (String file : List.of("config.json", "model.safetensors")) Files.copy(f.dir().resolve(file), dir.resolve(file));
+        Files.writeString(dir.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Dense\", \"type\": "
+                + "\"sentence_transformers.models.Dense\"}, {\"idx\": 3, \"name\": \"3\", \"path\": \"3_Dense\", \"type\": "
+                + "\"sentence_transformers.models.Dense\"}, {\"idx\": 4, \"name\": \"4\", \"path\": \"4_Normalize\", \"type\": "
+                + "\"sentence_transformers.models.Normalize\"}]");
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 32, \"pooling_mode_mean_tokens\": true}");
+        String identity = "torch.nn.modules.linear.Identity";
+        float[] w1 = EncoderApiTest.denseModule(dir.resolve("2_Dense"), 32, 48, false, identity, 21)[0];
+        float[] w2 = EncoderApiTest.denseModule(dir.resolve("3_Dense"), 48, 32, false, identity, 22)[0];
+        Path tokenizer = eosTokenizer(dir);
+        SentencePooling pooling = SentencePooling.read(dir);
+        List<String> texts = List.of("w5 w9 w200 w31", "w17 w18");
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer); Weights w = Pretrained.loadEncoder(pooling.modelDir(), CPU, DType.F32)) {
+            Transformer m = new Transformer(w, CPU);
+            float[][] got = new TextEncoder(m, tok, pooling).embed(texts);
+            for (int i = 0; i < texts.size(); i++) {
+                float[][] h = m.lastHiddenStates(List.of(tok.encode(texts.get(i)))).get(0);
+                double[] mean = new double[32], a = new double[48], o = new double[32];
+                for (float[] row : h) for (int x = 0; x < 32; x++) mean[x] += row[x] / (double) h.length;
+                for (int r = 0; r < 48; r++) for (int x = 0; x < 32; x++) a[r] += (double) w1[r * 32 + x] * mean[x];
+                double n = 0;
+                for (int r = 0; r < 32; r++) {
+                    for (int x = 0; x < 48; x++) o[r] += (double) w2[r * 48 + x] * a[x];
+                    n += o[r] * o[r];
+                }
+                float[] want = new float[32];
+                for (int r = 0; r < 32; r++) want[r] = (float) (o[r] / Math.sqrt(n));
+                assertArrayEquals(want, got[i], 2e-6f, "text " + i);
+            }
+        }
+    }
+
     /** A WordPiece tokenizer.json over "w0".."w254" with "<|endoftext|>" at 255 appended to every sequence (TemplateProcessing). */
     static Path eosTokenizer(Path dir) throws Exception {
         StringBuilder vocab = new StringBuilder();

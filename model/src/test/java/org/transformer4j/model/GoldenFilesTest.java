@@ -15,6 +15,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,7 +101,13 @@ class GoldenFilesTest {
             Transformer model = new Transformer(weights, backend);
             int[][] input = rows(golden.tensor("input_ids"));
             switch (weights.config.architecture()) {
-                case DECODER_ONLY -> out.put("logits", model.logits(input));
+                case DECODER_ONLY -> {
+                    if (weights.config.bidirectional()) {                         // EmbeddingGemma: hidden states, no causal head
+                        out.put("last_hidden_state", model.lastHiddenStates(Arrays.asList(input)).toArray(float[][][]::new));
+                    } else {
+                        out.put("logits", model.logits(input));
+                    }
+                }
                 case ENCODER_ONLY -> {                                            // issue 14: heads, token types, masks
                     int[][] types = golden.contains("token_type_ids") ? rows(golden.tensor("token_type_ids")) : null;
                     int[][] mask = golden.contains("attention_mask") ? rows(golden.tensor("attention_mask")) : null;

@@ -46,7 +46,8 @@ class ReferenceFixturesTest {
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
-            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls");
+            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls",
+            "embeddinggemma");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
