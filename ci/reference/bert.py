@@ -55,7 +55,7 @@ def encode(cfg, P, ids, token_type_ids=None, attention_mask=None):
     ids = np.asarray(ids)
     b, t = ids.shape
     eps = cfg.get("layer_norm_eps", 1e-12)
-    if cfg["model_type"] in ("roberta", "xlm-roberta"):
+    if cfg["model_type"] in ("roberta", "xlm-roberta", "camembert"):
         pos = create_position_ids_from_input_ids(ids, cfg["pad_token_id"])
     else:
         pos = np.broadcast_to(np.arange(t), (b, t))

@@ -300,7 +300,7 @@ def load(d):
     if cfg["model_type"] == "gemma3":                # Gemma3ForConditionalGeneration: the text model under language_model.
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
-    prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "gpt2": "transformer.",
+    prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "camembert": "roberta.", "gpt2": "transformer.",
               "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
@@ -357,7 +357,7 @@ def rerun(d):
         elif "classifier.weight" in P:
             o["logits"] = mpnet.token_classification(P, h)
         return o
-    if mt in ("bert", "roberta", "xlm-roberta"):
+    if mt in ("bert", "roberta", "xlm-roberta", "camembert"):
         h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
         o = {"last_hidden_state": h}
         if "pooler.dense.weight" in P:
@@ -375,7 +375,7 @@ def rerun(d):
             o["logits"] = bert.token_classification(P, h)
         elif arch == "RobertaForMaskedLM":
             o["logits"] = bert.roberta_mlm_logits(cfg, P, h)
-        elif arch == "XLMRobertaForSequenceClassification":
+        elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
     if "embed_tokens.weight" in P:                   # the base model's layout (sentence-transformers): no model. prefix, no head

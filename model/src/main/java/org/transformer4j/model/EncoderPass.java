@@ -388,7 +388,8 @@ final class EncoderPass {
             Tensor x = h.h();
             Tensor d = s.like(x);
             String family = m.weights.encoderInfo == null ? "bert" : m.weights.encoderInfo.family();
-            boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta") || family.equals("mpnet");   // MPNetLMHead too
+            boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta") || family.equals("camembert")
+                    || family.equals("mpnet");                                         // CamembertLMHead, MPNetLMHead too
             m.backend.linear(LinearOp.of(x, head.dense(), d).transW(true).bias(head.denseBias())
                     .activation(roberta ? org.transformer4j.runtime.Activation.GELU : headActivation(m)));
             Tensor n = s.like(x);

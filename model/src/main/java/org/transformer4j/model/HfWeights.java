@@ -155,7 +155,7 @@ final class HfWeights {
                 if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("cls.predictions.decoder.weight");   // a tied copy
                 map.remove("cls.predictions.decoder.bias");                         // the same tensor as cls.predictions.bias
             }
-            case "roberta", "xlm-roberta", "mpnet", "electra" -> {                  // MPNet's and ELECTRA's heads have RoBERTa's names
+            case "roberta", "xlm-roberta", "camembert", "mpnet", "electra" -> {     // CamemBERT's, MPNet's, ELECTRA's heads: RoBERTa's names
                 if (map.containsKey("classifier.dense.weight")) {                   // RobertaClassificationHead: dense, tanh, out_proj
                     head.accept("classifier", new String[][] {{"pooler.dense", "classifier.dense.weight"},
                             {"pooler.dense.bias", "classifier.dense.bias"}, {"classifier", "classifier.out_proj.weight"},

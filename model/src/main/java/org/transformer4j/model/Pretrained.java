@@ -159,7 +159,7 @@ public final class Pretrained {
                 case "bert" -> bertConfig(cfg);
                 case "t5" -> t5Config(cfg);
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " distilbert, modernbert, mpnet, electra, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " camembert, distilbert, modernbert, mpnet, electra, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
@@ -207,7 +207,7 @@ public final class Pretrained {
 
     // ---- encoder families (issue 14) ------------------------------------------------------------
 
-    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "distilbert", "modernbert", "mpnet",
+    private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "modernbert", "mpnet",
             "electra");
 
     /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
@@ -317,7 +317,7 @@ public final class Pretrained {
             default -> robertaConfig(cfg);
         };
         java.util.List<String> labels = cfg.labels();
-        int positionFrom = type.startsWith("roberta") || type.equals("xlm-roberta") ? config.specialIds().pad() + 1
+        int positionFrom = type.startsWith("roberta") || type.equals("xlm-roberta") || type.equals("camembert") ? config.specialIds().pad() + 1
                 : type.equals("mpnet") ? 2 : -1;                                  // MPNetEmbeddings.padding_idx is 1
         Weights.EncoderInfo info = type.equals("modernbert")
                 ? new Weights.EncoderInfo(type, -1, labels, cfg.string("classifier_activation", "gelu"),

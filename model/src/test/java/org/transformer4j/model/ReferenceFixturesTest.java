@@ -47,7 +47,7 @@ class ReferenceFixturesTest {
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
             "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls",
-            "embeddinggemma");
+            "embeddinggemma", "camembert-seqcls");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -182,6 +182,15 @@ class ReferenceFixturesTest {
 
     @Test
     void robertaMaskedLm() throws Exception { encoderFixture("roberta-mlm"); }
+
+    /** CamemBERT (model_type camembert): RoBERTa's model under roberta., positions after pad id 1, the classification head. */
+    @Test
+    void camembertSequenceClassification() throws Exception {
+        encoderFixture("camembert-seqcls");
+        try (Weights w = Pretrained.load(Fixture.open("camembert-seqcls").dir, new CpuBackend())) {
+            assertEquals(List.of("négatif", "positif"), w.encoderInfo.labels());
+        }
+    }
 
     /**
      * RobertaLMHead calls the exact gelu whatever hidden_act says: the roberta-mlm folder with hidden_act gelu_new (its

@@ -43,12 +43,12 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "gpt2" -> gpt2(config);
             case "bert" -> bert(config);
             case "t5" -> t5(config);
-            case "roberta", "xlm-roberta" -> roberta(config);
+            case "roberta", "xlm-roberta", "camembert" -> roberta(config);       // CamemBERT: RoBERTa's model under roberta.
             case "distilbert" -> distilbert(config);
             case "modernbert" -> modernbert(config);
             case "mpnet" -> mpnet(config);
             case "electra" -> electra(config);
-            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, distilbert, modernbert, mpnet,"
+            default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, camembert, distilbert, modernbert, mpnet,"
                     + " electra, t5");
         };
     }
