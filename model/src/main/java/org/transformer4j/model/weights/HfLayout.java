@@ -200,9 +200,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
                 .req("embeddings.token_type_embeddings.weight", tt, e).norm("embeddings.LayerNorm", e, true);
         if (e != c) b.linear("embeddings_project", e, c, true);
         bertLayers(b, l, c, f);
-        int n = cfg.labels().size();
-        b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
-        b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
+        sequenceHead(b, cfg, c);
         classifier(b, cfg, "classifier", c);
         b.linear("discriminator_predictions.dense", c, c, true).linear("discriminator_predictions.dense_prediction", c, 1, true);
         b.group(Set.of("discriminator_predictions.dense.weight", "discriminator_predictions.dense.bias",
@@ -245,17 +243,31 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
     public static HfLayout roberta(HfConfig cfg) throws CheckpointException {
         int c = dim(cfg, "hidden_size", -1), v = dim(cfg, "vocab_size", -1);
         Builder b = bertEncoder(cfg, c, v, 1);
+        robertaHeads(b, cfg, c, v);
+        return b.build(cfg.modelType(), List.of("roberta."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    /**
+     * RoBERTa's heads, all optional (MPNet's have the same names): {@code lm_head.*} (dense, layer_norm, bias; the decoder
+     * tied unless tie_word_embeddings is false), {@code classifier.dense} + {@code classifier.out_proj} (sequence), or
+     * {@code classifier} (tokens).
+     */
+    private static void robertaHeads(Builder b, HfConfig cfg, int c, int v) throws CheckpointException {
         b.linear("lm_head.dense", c, c, true).norm("lm_head.layer_norm", c, true).req("lm_head.bias", v);
         Set<String> mlm = new LinkedHashSet<>(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
                 "lm_head.layer_norm.bias", "lm_head.bias"));
         untiedDecoder(b, cfg, mlm, "lm_head.decoder.weight", v, c);
         b.group(mlm);
         b.opt("lm_head.decoder.bias", v);                                                      // the same tensor as the bias
+        sequenceHead(b, cfg, c);
+        classifier(b, cfg, "classifier", c);
+    }
+
+    /** RobertaClassificationHead's {@code classifier.dense} + {@code classifier.out_proj}, whole or absent (RoBERTa, MPNet, ELECTRA). */
+    private static void sequenceHead(Builder b, HfConfig cfg, int c) throws CheckpointException {
         int n = cfg.labels().size();
         b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
         b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
-        classifier(b, cfg, "classifier", c);
-        return b.build(cfg.modelType(), List.of("roberta."), List.of(".position_ids", ".token_type_ids"));
     }
 
     /**
@@ -284,16 +296,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         b.req("encoder.relative_attention_bias.weight", nb, nh);
         b.linear("pooler.dense", c, c, true);
         b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
-        b.linear("lm_head.dense", c, c, true).norm("lm_head.layer_norm", c, true).req("lm_head.bias", v);
-        Set<String> mlm = new LinkedHashSet<>(Set.of("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
-                "lm_head.layer_norm.bias", "lm_head.bias"));
-        untiedDecoder(b, cfg, mlm, "lm_head.decoder.weight", v, c);
-        b.group(mlm);
-        b.opt("lm_head.decoder.bias", v);                                                      // the same tensor as the bias
-        int n = cfg.labels().size();
-        b.linear("classifier.dense", c, c, true).linear("classifier.out_proj", c, n, true);
-        b.group(Set.of("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"));
-        classifier(b, cfg, "classifier", c);
+        robertaHeads(b, cfg, c, v);
         return b.build(cfg.modelType(), List.of("mpnet."), List.of(".position_ids"));
     }
 
