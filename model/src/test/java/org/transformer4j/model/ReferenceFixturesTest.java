@@ -342,6 +342,11 @@ class ReferenceFixturesTest {
                 for (int b = 0; b < ids.length; b++) {
                     for (int t = 0; t < rows.get(b).length; t++) assertArrayEquals(h[b][t], packed.get(b)[t], 1e-5f, "row " + b + " token " + t);
                 }
+                // each row alone without a mask: the dense path with the bias (no packing)
+                for (int b = 0; b < ids.length; b++) {
+                    float[][] alone = m.encode(new int[][] {rows.get(b)}, null, null)[0];
+                    for (int t = 0; t < alone.length; t++) assertArrayEquals(h[b][t], alone[t], 1e-5f, "row " + b + " alone, token " + t);
+                }
             });
             assertAll(checks.stream());
         }
