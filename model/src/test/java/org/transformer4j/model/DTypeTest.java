@@ -286,6 +286,36 @@ class DTypeTest {
         }
     }
 
+    /**
+     * The families added on 2026-12-05 load and run in BF16 and F16 (MPNet's bias table stays F32, ELECTRA's projection
+     * and EmbeddingGemma's bidirectional pass take the low dtype): the hidden state within 5% of max|fp32| and not the
+     * fp32 bits (it rounded).
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mpnet", "electra", "camembert-seqcls", "embeddinggemma"})
+    void newFamiliesRunInLowPrecision(String name) throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+        var in = f.ref().get("inputs");
+        int[][] ids = f.ids("input_ids");
+        int[][] types = in.has("token_type_ids") ? f.ids("token_type_ids") : null, mask = in.has("attention_mask") ? f.ids("attention_mask") : null;
+        java.util.function.Function<Transformer, float[][][]> run = m -> m.config.architecture() == TransformerConfig.Architecture.DECODER_ONLY
+                ? m.lastHiddenStates(Arrays.asList(ids)).toArray(float[][][]::new) : m.encode(ids, types, mask);
+        float[][][] ref;
+        try (Weights w = Pretrained.load(f.dir(), CPU)) {
+            ref = run.apply(new Transformer(w, CPU));
+        }
+        for (DType dt : List.of(DType.BF16, DType.F16)) {
+            try (Weights w = Pretrained.load(f.dir(), CPU, dt)) {
+                assertEquals(dt, w.dtype());
+                if (w.encoder != null && w.encoder.relativeBias() != null) assertEquals(DType.F32, w.encoder.relativeBias().dtype());
+                float[][][] got = run.apply(new Transformer(w, CPU));
+                double err = LowPrecision.maxErr(got, ref), max = LowPrecision.maxAbs(ref);
+                assertTrue(err <= 0.05 * max, name + " in " + dt + ": max error " + err + " > 5% of " + max);
+                assertTrue(err > 1e-6 * max, name + " in " + dt + ": the fp32 bits, as if it had not rounded");
+            }
+        }
+    }
+
     @Test
     void nonFloatingDTypesAreRefused() {
         try (Weights w = Weights.random(Tiny.decoderOnly(Tiny.encDec().build(), false), CPU, 54)) {
