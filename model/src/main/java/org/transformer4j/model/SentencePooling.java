@@ -20,18 +20,24 @@ import org.transformer4j.model.weights.StrictJson;
  * vector is L2-normalised (a Normalize module), and the named prompts with the default one.
  *
  * @param modelDir the folder of the Transformer module (where config.json and the weights are)
+ * @param dense the Dense modules after the pooling, in order
+ * @param maxSeqLength the Transformer module's {@code max_seq_length} (sentence_bert_config.json): longer token sequences
+ *                     are cut to it, special tokens kept, as sentence-transformers' tokenizer call truncates them; 0: no
+ *                     limit here (the model's positions still bound them)
  */
 public record SentencePooling(Mode mode, boolean includePrompt, boolean normalize, Map<String, String> prompts,
-                              String defaultPrompt, Path modelDir, List<Dense> dense) {
+                              String defaultPrompt, Path modelDir, List<Dense> dense, int maxSeqLength) {
 
+    /** Checks the limit; copies the Dense list. */
     public SentencePooling {
         dense = dense == null ? List.of() : List.copyOf(dense);
+        if (maxSeqLength < 0) throw new IllegalArgumentException("maxSeqLength must be ≥ 0, got " + maxSeqLength);
     }
 
-    /** Without Dense modules. */
+    /** Without Dense modules or a sequence limit. */
     public SentencePooling(Mode mode, boolean includePrompt, boolean normalize, Map<String, String> prompts, String defaultPrompt,
                            Path modelDir) {
-        this(mode, includePrompt, normalize, prompts, defaultPrompt, modelDir, List.of());
+        this(mode, includePrompt, normalize, prompts, defaultPrompt, modelDir, List.of(), 0);
     }
 
     /**
@@ -163,7 +169,48 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
                 defaultPrompt = d.textValue();
             }
         }
-        return new SentencePooling(mode, includePrompt, normalize, Map.copyOf(prompts), defaultPrompt, modelDir, dense);
+        int maxSeq = 0;
+        Path sb = modelDir.resolve("sentence_bert_config.json");
+        if (Files.isRegularFile(sb)) {
+            JsonNode m = json(sb).path("max_seq_length");
+            if (!m.isMissingNode() && !m.isNull()) {
+                if (!m.canConvertToInt() || m.intValue() < 1) throw new CheckpointException(sb, "max_seq_length " + m + " is not a positive integer");
+                maxSeq = m.intValue();
+            }
+        }
+        return new SentencePooling(mode, includePrompt, normalize, Map.copyOf(prompts), defaultPrompt, modelDir, dense, maxSeq);
+    }
+
+    /**
+     * {@code ids} (a text's tokens with the special tokens the tokenizer adds) cut to {@link #maxSeqLength} as
+     * sentence-transformers' tokenizer call truncates: the special tokens around the text kept, the text's last tokens
+     * dropped. {@code prefix} and {@code suffix} are how many special tokens the tokenizer puts before and after a text
+     * ({@link #specialsAround}).
+     */
+    public int[] truncate(int[] ids, int prefix, int suffix) {
+        if (maxSeqLength == 0 || ids.length <= maxSeqLength) return ids;
+        int keep = maxSeqLength - prefix - suffix;
+        if (keep < 1) throw new IllegalStateException("max_seq_length " + maxSeqLength + " leaves no room beside " + (prefix + suffix) + " special tokens");
+        int[] out = new int[maxSeqLength];
+        System.arraycopy(ids, 0, out, 0, prefix + keep);
+        System.arraycopy(ids, ids.length - suffix, out, prefix + keep, suffix);
+        return out;
+    }
+
+    /**
+     * How many special tokens {@code tokenizer} adds before and after a single text: {prefix, suffix}, found by encoding a
+     * probe word with and without them (BERT's [CLS] … [SEP]: {1, 1}; an end-of-text post-processor: {0, 1}).
+     */
+    public static int[] specialsAround(org.transformer4j.model.tokenizer.Tokenizer tokenizer) {
+        String probe = "hello";
+        int[] with = tokenizer.encode(probe, true), without = tokenizer.encode(probe, false);
+        for (int at = 0; at + without.length <= with.length; at++) {
+            if (java.util.Arrays.equals(with, at, at + without.length, without, 0, without.length)) {
+                return new int[] {at, with.length - at - without.length};
+            }
+        }
+        throw new IllegalStateException(tokenizer.name() + ": the text's tokens are not a run of its encoding with special tokens;"
+                + " max_seq_length cannot be applied");
     }
 
     /** A Dense module's folder: config.json (in_features, out_features, bias, activation_function) and model.safetensors. */

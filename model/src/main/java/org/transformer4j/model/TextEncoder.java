@@ -56,7 +56,11 @@ public final class TextEncoder {
             from = tokenizer.encode(prompt).length - 1;                // sentence-transformers: the prompt's ids without the final [SEP]
         }
         List<int[]> ids = new ArrayList<>();
-        for (String t : texts) ids.add(tokenizer.encode(prompt + t));
+        int[] around = pooling.maxSeqLength() > 0 ? SentencePooling.specialsAround(tokenizer) : null;
+        for (String t : texts) {
+            int[] x = tokenizer.encode(prompt + t);
+            ids.add(around == null ? x : pooling.truncate(x, around[0], around[1]));    // sentence_bert_config.json's max_seq_length
+        }
         List<float[][]> h = model.config.architecture() == TransformerConfig.Architecture.DECODER_ONLY
                 ? model.lastHiddenStates(ids) : model.encodePacked(ids);
         float[][] out = new float[h.size()][];

@@ -139,6 +139,13 @@ class DecoderEmbeddingTest {
             }
             var e = assertThrows(IllegalStateException.class, () -> new TextEncoder(m, tok, pooling).classify(List.of("w5 w6")));
             assertTrue(e.getMessage().contains("encoder-only"), e.getMessage());
+            // max_seq_length 5: the prompt and text cut to their first 4 tokens, the appended <|endoftext|> kept last
+            assertArrayEquals(new int[] {0, 1}, SentencePooling.specialsAround(tok));
+            Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\": 5}");
+            SentencePooling cut = SentencePooling.read(dir);
+            float[] one = new TextEncoder(m, tok, cut).embed(List.of("w5 w9 w200"), "query")[0];
+            float[][] h = m.lastHiddenStates(List.of(new int[] {7, 8, 5, 9, 255})).get(0);
+            assertArrayEquals(cut.pool(h, 0), one, 1e-6f, "[w7 w8 w5 w9 <|endoftext|>]'s last state");
         }
     }
 

@@ -6,6 +6,7 @@
 // reference's hidden states, and the bad inputs of the issue, each a one-line error naming the argument or file.
 package org.transformer4j.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -369,6 +370,39 @@ class EncoderApiTest {
                 + " \"sentence_transformers.models.Dense\"}]");
         e = assertThrows(CheckpointException.class, () -> SentencePooling.read(dir));
         assertTrue(e.getMessage().contains("follows Normalize"), e.getMessage());
+    }
+
+    /**
+     * sentence_bert_config.json's max_seq_length: a text past it is cut as sentence-transformers' tokenizer call cuts it —
+     * [CLS], the text's first max − 2 tokens, [SEP] — and embedded as those tokens; a shorter text is left whole.
+     */
+    @Test
+    void maxSeqLengthCutsTheTextKeepingItsSpecialTokens() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert");
+        Path dir = Files.createDirectories(tmp.resolve("max-seq"));
+        Files.copy(f.dir().resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(f.dir().resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}]");
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 64, \"pooling_mode_mean_tokens\": true}");
+        Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\": 8, \"do_lower_case\": false}");
+        SentencePooling p = SentencePooling.read(dir);
+        assertEquals(8, p.maxSeqLength());
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp)); Weights w = Pretrained.loadEncoder(p.modelDir(), CPU, org.transformer4j.runtime.DType.F32)) {
+            Transformer m = new Transformer(w, CPU);
+            assertArrayEquals(new int[] {1, 1}, SentencePooling.specialsAround(tok));
+            float[][] got = new TextEncoder(m, tok, p).embed(List.of("w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16", "w40 w41 w42"));
+            int[][] want = {{101, 5, 6, 7, 8, 9, 10, 102}, {101, 40, 41, 42, 102}};
+            for (int r = 0; r < 2; r++) {
+                float[] v = p.pool(m.encodePacked(List.of(want[r])).get(0), 0);
+                assertArrayEquals(v, got[r], 1e-6f, "text " + r);
+            }
+        }
+        Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\": -3}");
+        var e = assertThrows(CheckpointException.class, () -> SentencePooling.read(dir));
+        assertTrue(e.getMessage().contains("max_seq_length"), e.getMessage());
     }
 
     @Test
