@@ -66,4 +66,39 @@ class DecoderCliTest {
         assertEquals(want, chat.out().lines().findFirst().orElse(""), chat.all());
         assertTrue(chat.err().contains("chat template from tokenizer_config.json"), chat.all());
     }
+
+    /**
+     * `t4j embed` on decoder-only sentence-transformers folders: Qwen3 with last-token pooling (Qwen3-Embedding's
+     * layout) and EmbeddingGemma's bidirectional model (base layout) with mean pooling; both normalized. The printed
+     * vector is the in-process lastHiddenStates pooled the same way.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "embeddinggemma"})
+    void embedFollowsADecoderSentenceTransformersFolder(String name, @TempDir Path dir) throws Exception {
+        Path model = ChatFolder.decoder(dir.resolve(name), name);
+        boolean last = name.equals("qwen3");
+        java.nio.file.Files.writeString(model.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\", \"type\": "
+                + "\"sentence_transformers.models.Normalize\"}]");
+        java.nio.file.Files.createDirectories(model.resolve("1_Pooling"));
+        java.nio.file.Files.writeString(model.resolve("1_Pooling/config.json"), "{\"pooling_mode_lasttoken\": " + last
+                + ", \"pooling_mode_mean_tokens\": " + !last + "}");
+        String sentence = "the cat sat on the mat";
+        CliProcess.Result r = CliProcess.run(dir, "embed", "--model", model.toString(), sentence);
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.err().contains((last ? "lasttoken" : "mean") + " pooling, normalized"), r.err());
+        double[] got = Arrays.stream(r.out().strip().split(" ")).mapToDouble(Double::parseDouble).toArray();
+        try (Backend b = new CpuBackend(); Weights w = Pretrained.loadEncoder(model, b, org.transformer4j.runtime.DType.F32);
+             HfTokenizer tok = HfTokenizer.load(model)) {
+            float[][] h = new Transformer(w, b).lastHiddenStates(java.util.List.of(tok.encode(sentence))).get(0);
+            double[] v = new double[h[0].length];
+            for (int t = 0; t < h.length; t++) {
+                for (int c = 0; c < v.length; c++) v[c] += last ? (t == h.length - 1 ? h[t][c] : 0) : h[t][c] / h.length;
+            }
+            double n = Math.sqrt(Arrays.stream(v).map(x -> x * x).sum());
+            assertEquals(v.length, got.length, r.out());
+            for (int c = 0; c < v.length; c++) assertEquals(v[c] / n, got[c], 1e-5, "component " + c);
+        }
+    }
 }
