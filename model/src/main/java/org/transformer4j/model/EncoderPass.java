@@ -143,7 +143,9 @@ final class EncoderPass {
 
     /**
      * Packed sequences (1, ΣT, C), each attending only to itself, with their types (null: all 0);
-     * returns the hidden state and the offsets {@code cu} (N + 1).
+     * returns the hidden state and the offsets {@code cu} (N + 1). An encoder-only model runs its encoder
+     * (bidirectional unless causalInput), a decoder-only one its decoder stack (causal unless bidirectional:
+     * EmbeddingGemma), each with its positions from the sequence's start and its per-layer RoPE and windows.
      */
     static Tensor packed(Transformer m, Scratch s, List<int[]> sequences, List<int[]> typeIds, int[] cu) {
         if (sequences == null || sequences.isEmpty()) throw new IllegalArgumentException("no sequences");
@@ -154,7 +156,7 @@ final class EncoderPass {
         for (int i = 0; i < n; i++) {
             int[] ids = sequences.get(i);
             if (ids == null || ids.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
-            cu[i + 1] = cu[i] + ids.length;
+            cu[i + 1] = Math.addExact(cu[i], ids.length);
         }
         int total = cu[n];
         int[] flatIds = new int[total], flatTypes = new int[total], flatPos = new int[total];
@@ -175,13 +177,16 @@ final class EncoderPass {
         Tensor x = s.empty(m.dtype, 1, total, m.config.modelWidth());                                  // (1, ΣT, C)
         m.embedInto(s, s.uploadInts(flatIds, 1, total), 0, s.uploadInts(flatPos, 1, total),
                 m.weights.embeddings.types() == null ? null : s.uploadInts(flatTypes, 1, total), x);
-        AttentionOp.Mask mask = m.config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
-        int[] lens = new int[total];                                                   // RoPE's seq_len per row: its sequence's
-        for (int i = 0; i < n; i++) java.util.Arrays.fill(lens, cu[i], cu[i + 1], cu[i + 1] - cu[i]);
+        boolean decoderOnly = m.config.architecture() == TransformerConfig.Architecture.DECODER_ONLY;
+        boolean causal = decoderOnly ? !m.config.bidirectional() : m.config.causalInput();
+        AttentionOp.Mask mask = causal ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
+        Weights.Stack stack = decoderOnly ? m.weights.decoder : m.weights.encoder;
+        int longest = 0;                                                               // RoPE's seq_len: the longest sequence's
+        for (int i = 0; i < n; i++) longest = Math.max(longest, cu[i + 1] - cu[i]);
         Transformer.RopeAt rope = m.config.rope() == null ? null
-                : new Transformer.RopeAt(s.uploadInts(flatPos, 1, total), s.uploadInts(new int[] {Arrays.stream(lens).max().orElse(0)}, 1));
-        return m.runStack(s, m.weights.encoder, x, l -> m.new PackedSelf(s, mask,
-                m.relativeBias(m.weights.encoder, !m.config.causalInput()), cu, rope, m.config.window(l)), null);
+                : new Transformer.RopeAt(s.uploadInts(flatPos, 1, total), s.uploadInts(new int[] {longest}, 1));
+        RelativeBias bias = m.relativeBias(stack, !causal);
+        return m.runStack(s, stack, x, l -> m.new PackedSelf(s, mask, bias, cu, m.ropeAt(l, rope), m.config.window(l)), null);
     }
 
     private static int[] filled(int n, int v) {
@@ -204,7 +209,8 @@ final class EncoderPass {
      * tokens, padding_idx + 1 + (non-padding tokens before) for the rest; each checked against the table.
      */
     static int[] positions(Transformer m, int[] ids, String what) {
-        int from = m.weights.encoderInfo.positionFrom(), pad = from - 1;               // padding_idx: RoBERTa's pad id, MPNet's 1
+        int from = m.weights.encoderInfo == null ? -1 : m.weights.encoderInfo.positionFrom();   // decoders: 0, 1, 2, …
+        int pad = from - 1;                                                            // padding_idx: RoBERTa's pad id, MPNet's 1
         int[] pos = new int[ids.length];
         int seen = 0;
         for (int i = 0; i < ids.length; i++) pos[i] = from < 0 ? i : ids[i] == pad ? pad : from + seen++;

@@ -156,37 +156,8 @@ public final class Transformer {
      */
     public List<float[][]> lastHiddenStates(List<int[]> sequences) {
         requireArch("lastHiddenStates", Architecture.DECODER_ONLY);
-        if (sequences == null || sequences.isEmpty()) throw new IllegalArgumentException("no sequences");
-        int n = sequences.size();
-        int[] cu = new int[n + 1];
-        for (int i = 0; i < n; i++) {
-            int[] ids = sequences.get(i);
-            if (ids == null || ids.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
-            checkIds(ids);
-            checkPositions(0, ids.length);
-            cu[i + 1] = Math.addExact(cu[i], ids.length);
-        }
-        int total = cu[n], longest = 0;
-        int[] flat = new int[total], pos = new int[total];
-        for (int i = 0; i < n; i++) {
-            int[] ids = sequences.get(i);
-            System.arraycopy(ids, 0, flat, cu[i], ids.length);
-            for (int t = 0; t < ids.length; t++) pos[cu[i] + t] = t;
-            longest = Math.max(longest, ids.length);
-        }
         weights.checkOpen();
-        try (Scratch s = new Scratch(backend)) {
-            Tensor idT = s.uploadInts(flat, 1, total), posT = s.uploadInts(pos, 1, total);
-            Tensor x = s.empty(dtype, 1, total, config.modelWidth());
-            embedInto(idT, 0, posT, weights.embeddings.types() == null ? null : s.uploadInts(new int[total], 1, total), x);
-            RopeAt rope = config.rope() == null ? null : new RopeAt(posT, s.uploadInts(new int[] {longest}, 1));
-            AttentionOp.Mask mask = config.bidirectional() ? AttentionOp.Mask.NONE : AttentionOp.Mask.CAUSAL;   // EmbeddingGemma: NONE
-            Tensor h = runStack(s, weights.decoder, x, i -> new PackedSelf(s, mask, null, cu, ropeAt(i, rope), config.window(i)), null);
-            float[][] all = toHost3(h, 1, total, config.modelWidth())[0];
-            List<float[][]> out = new ArrayList<>();
-            for (int i = 0; i < n; i++) out.add(Arrays.copyOfRange(all, cu[i], cu[i + 1]));
-            return out;
-        }
+        return EncoderPass.encodePacked(this, sequences, null);
     }
 
     /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
