@@ -464,22 +464,35 @@ final class HfDecoders {
         return Pretrained.mapped(dir, (ck, share) -> {
             HfLayout ours = layout(c, type, c.moe() != null && fusedExperts(ck.names()));
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
-            java.util.function.UnaryOperator<String> stored = name -> base && name.startsWith("model.") ? name.substring(6) : name;
-            Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
-            Map<String, String> canonical = new HashMap<>();
-            for (var e : ours.shapes().entrySet()) {
-                if (!head && e.getKey().equals("lm_head.weight")) continue;
-                String k = stored.apply(e.getKey());
-                canonical.put(k, e.getKey());
-                (ours.required().contains(e.getKey()) ? req : opt).put(k, e.getValue());
-            }
-            List<String> skip = new ArrayList<>(ours.ignored());
-            if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            Map<String, String> keys = HfLayout.listed(type, req, opt, skip).match(ck, dir);
-            Map<String, Tensor> hf = new HashMap<>();
-            for (var e : keys.entrySet()) hf.put(canonical.get(e.getKey()), ck.tensor(e.getValue()));
+            List<String> skip = !head && ck.names().contains("lm_head.weight") ? List.of("lm_head.weight") : List.of();
+            Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
+                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir);
             return weights(c, type, hf, backend, dtype, share, head);
         });
+    }
+
+    /**
+     * The checkpoint's tensors under {@code ours}' names, each looked up as {@code stored} names it (the layout of a
+     * folder that prefixes or strips them), the whole checked key for key: {@code unwanted} layout keys are neither
+     * required nor read, {@code skip} checkpoint keys (besides the layout's ignored suffixes) are left alone.
+     */
+    private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
+                                               java.util.function.Predicate<String> unwanted, List<String> skip, String family,
+                                               org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir) throws IOException {
+        Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+        Map<String, String> canonical = new HashMap<>();
+        for (var e : ours.shapes().entrySet()) {
+            if (unwanted.test(e.getKey())) continue;
+            String k = stored.apply(e.getKey());
+            canonical.put(k, e.getKey());
+            (ours.required().contains(e.getKey()) ? req : opt).put(k, e.getValue());
+        }
+        List<String> ignored = new ArrayList<>(ours.ignored());
+        ignored.addAll(skip);
+        Map<String, String> keys = HfLayout.listed(family, req, opt, ignored).match(ck, dir);
+        Map<String, Tensor> hf = new HashMap<>();
+        for (var e : keys.entrySet()) hf.put(canonical.get(e.getKey()), ck.tensor(e.getValue()));
+        return hf;
     }
 
     /** The tensors of a multimodal Gemma 3 folder that the text model does not use (SigLIP tower, projector). */
@@ -503,19 +516,8 @@ final class HfDecoders {
             java.util.function.UnaryOperator<String> stored = name -> name.startsWith("model.")
                     ? (v5 ? "model.language_model." : "language_model.model.") + name.substring("model.".length())
                     : v5 ? name : "language_model." + name;                     // lm_head.weight
-            HfLayout ours = layout(c, "gemma3_text");
-            Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
-            Map<String, String> canonical = new HashMap<>();
-            for (var e : ours.shapes().entrySet()) {
-                String k = stored.apply(e.getKey());
-                canonical.put(k, e.getKey());
-                (ours.required().contains(e.getKey()) ? req : opt).put(k, e.getValue());
-            }
-            List<String> skip = new ArrayList<>(ours.ignored());
-            for (String k : ck.names()) if (GEMMA3_VISION.stream().anyMatch(k::startsWith)) skip.add(k);
-            Map<String, String> keys = HfLayout.listed("gemma3", req, opt, skip).match(ck, dir);
-            Map<String, Tensor> hf = new HashMap<>();
-            for (var e : keys.entrySet()) hf.put(canonical.get(e.getKey()), ck.tensor(e.getValue()));
+            List<String> vision = ck.names().stream().filter(k -> GEMMA3_VISION.stream().anyMatch(k::startsWith)).toList();
+            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, vision, "gemma3", ck, dir);
             return weights(c, "gemma3_text", hf, backend, dtype, share);
         });
     }

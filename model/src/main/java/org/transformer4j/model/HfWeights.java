@@ -110,11 +110,9 @@ final class HfWeights {
             }
         }
         if (family.equals("electra")) {
-            alias.put("embeddings.project", "embeddings_project.weight");             // only when embedding_size ≠ hidden_size
-            alias.put("embeddings.project.bias", "embeddings_project.bias");
-            if (!map.containsKey("embeddings_project.weight")) {
-                alias.remove("embeddings.project");
-                alias.remove("embeddings.project.bias");
+            if (map.containsKey("embeddings_project.weight")) {                       // only when embedding_size ≠ hidden_size
+                alias.put("embeddings.project", "embeddings_project.weight");
+                alias.put("embeddings.project.bias", "embeddings_project.bias");
             }
             // the pre-training heads (replaced-token detection, the generator's masked LM) are not served: named, left out
             List<String> pretraining = new ArrayList<>(map.keySet().stream().filter(k -> k.startsWith("discriminator_predictions.")
