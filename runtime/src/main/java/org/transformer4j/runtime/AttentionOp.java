@@ -19,16 +19,17 @@ import java.util.Arrays;
  * key j when j ≤ i + Lk − Lq, PREFIX_LM also every j &lt; prefixLengths[b], NONE every j &lt; Lk.
  * A sliding window ({@link #window}) further hides keys at a distance ≥ window from the query's position.
  * NKV must divide NH (head h reads key/value head h / (NH/NKV)). The T5 bias, when given, adds
- * {@code table[bucket(j − (i + Lk − Lq)), h]}. A row that sees no key gets zeros and lse −∞;
+ * {@code table[bucket(j − (i + Lk − Lq)), h]}; DeBERTa's disentangled bias ({@link #disentangled}) its
+ * content→position and position→content terms. A row that sees no key gets zeros and lse −∞;
  * lse is the natural log of the softmax denominator.
  */
 public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                           int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias, int window,
-                          float softcap) {
+                          float softcap, DisentangledBias disentangled) {
 
     public AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                        int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
-        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f);
+        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f, null);
     }
 
     public enum Mask {
@@ -74,17 +75,17 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     public AttentionOp prefixLm(int[] prefix) { return withMask(Mask.PREFIX_LM, prefix); }
 
     public AttentionOp withMask(Mask m, int[] prefix) {
-        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap);
+        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled);
     }
 
     /** Only the first keyLengths[b] keys of sequence b exist (key padding). */
     public AttentionOp keyLengths(int[] lengths) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled);
     }
 
     /** Packed variable-length layout with cumulative offsets (B + 1 each, starting at 0). */
     public AttentionOp packed(int[] cuQ, int[] cuK) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap, disentangled);
     }
 
     /**
@@ -96,7 +97,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * too), key padding still applies. 0 turns it off.
      */
     public AttentionOp window(int w) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap, disentangled);
     }
 
     /**
@@ -104,19 +105,28 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * {@code cap · tanh(z / cap)} (fp32) before the bias, the mask and the softmax.
      */
     public AttentionOp softcap(float cap) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap, disentangled);
     }
 
     public AttentionOp lse(Tensor newLse) {
-        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap);
+        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled);
     }
 
     public AttentionOp scale(float newScale) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap, disentangled);
     }
 
     public AttentionOp bias(RelativeBias newBias) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap, disentangled);
+    }
+
+    /**
+     * DeBERTa's disentangled relative-position terms ({@link DisentangledBias}), added to the scaled score beside the
+     * T5 bias; null: none. The CPU backend computes them; the CUDA kernels do not take them yet (the CUDA backend
+     * refuses the op in one line).
+     */
+    public AttentionOp disentangled(DisentangledBias d) {
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, d);
     }
 
     /**
@@ -243,6 +253,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
                     + "needs the CAUSAL or NONE mask)");
         }
         if (bias != null) bias.validate(q, (int) nh);
+        if (disentangled != null) {
+            disentangled.validate(q, (int) nh, packed ? q.shape(0) : batch * tq, packed ? k.shape(0) : batch * tk);
+        }
         if (lse != null) {
             Checks.open("lse", lse);
             Checks.sameDevice("q", q, "lse", lse);

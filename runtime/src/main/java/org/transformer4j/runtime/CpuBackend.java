@@ -325,7 +325,8 @@ public final class CpuBackend implements Backend {
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         float[] q = FloatArrays.copyOf(op.q()), k = FloatArrays.copyOf(op.k()), v = FloatArrays.copyOf(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
-                op.prefixLengths(), op.window(), op.scale(), op.softcap(), bias(op.bias()), RelativeBias::bucket, rounding(op.q().dtype()),
+                op.prefixLengths(), op.window(), op.scale(), op.softcap(), bias(op.bias()), RelativeBias::bucket,
+                disentangled(op.disentangled(), s), rounding(op.q().dtype()),
                 q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
@@ -469,6 +470,17 @@ public final class CpuBackend implements Backend {
             System.arraycopy(slots.slice(0, first, first + n).toFloatArray(), 0, rows, j0 * width, n * width);
         }
         return rows;
+    }
+
+    /** DeBERTa's tables as arrays, with each distance's column for every query position − key position the op can meet. */
+    private static CpuAttention.Disentangled disentangled(DisentangledBias d, AttentionOp.Shape s) {
+        if (d == null) return null;
+        int center = Math.max(Math.max(s.tk(), s.tq()), 1) - 1;
+        int[] index = new int[2 * center + 1];
+        for (int rel = -center; rel <= center; rel++) index[rel + center] = d.index(rel);
+        Tensor any = d.c2p() != null ? d.c2p() : d.p2c();
+        return new CpuAttention.Disentangled(d.c2p() == null ? null : d.c2p().toFloatArray(), d.p2c() == null ? null : d.p2c().toFloatArray(),
+                (int) any.shape(2), d.c2p() == null ? 0 : (int) d.c2p().shape(1), d.p2c() == null ? 0 : (int) d.p2c().shape(1), index, center);
     }
 
     private static CpuAttention.Bias bias(RelativeBias b) {

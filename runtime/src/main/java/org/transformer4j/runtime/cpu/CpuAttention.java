@@ -62,6 +62,23 @@ public final class CpuAttention {
                                CpuKernels.FloatUnaryOperator roundP,
                                float[] q, float[] k, float[] v, float[] out,
                                float[] lse, long[] lseBase, long lseHeadStride) {
+        prefill(batch, nh, nkv, hs, qStart, lq, kStart, lk, mask, prefix, window, scale, softcap, bias, bucket, null, roundP, q, k, v,
+                out, lse, lseBase, lseHeadStride);
+    }
+
+    /**
+     * DeBERTa's disentangled terms: for head h, query row qr at position p and key row kr at position j,
+     * {@code c2p[(h·rowsQ + qr)·width + r] + p2c[(h·rowsK + kr)·width + r]} with {@code r = index[p − j + center]}
+     * (either table may be null), summed and added to the scaled score after the soft-cap.
+     */
+    public record Disentangled(float[] c2p, float[] p2c, int width, int rowsQ, int rowsK, int[] index, int center) {}
+
+    /** {@link #prefill} with DeBERTa's disentangled terms (null: none). */
+    public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
+                               int mask, int[] prefix, int window, float scale, float softcap, Bias bias, Bucket bucket,
+                               Disentangled dis, CpuKernels.FloatUnaryOperator roundP,
+                               float[] q, float[] k, float[] v, float[] out,
+                               float[] lse, long[] lseBase, long lseHeadStride) {
         int group = nh / nkv;
         boolean vec = CpuKernels.simd();
         int lanes = vec ? VectorOps.V : 1;
@@ -113,6 +130,13 @@ public final class CpuAttention {
                     if (bias != null) {
                         x += bias.table()[bucket.of(j - (i + offset), bias.numBuckets(), bias.maxDistance(),
                                 bias.bidirectional()) * nh + h];
+                    }
+                    if (dis != null) {
+                        int r = dis.index()[pos - j + dis.center()];
+                        float d = 0f;
+                        if (dis.c2p() != null) d += dis.c2p()[(h * dis.rowsQ() + qStart[b] + i) * dis.width() + r];
+                        if (dis.p2c() != null) d += dis.p2c()[(h * dis.rowsK() + kStart[b] + j) * dis.width() + r];
+                        x += d;
                     }
                     s[j] = x;
                     m = Math.max(m, x);

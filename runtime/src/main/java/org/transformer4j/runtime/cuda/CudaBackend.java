@@ -528,6 +528,10 @@ public final class CudaBackend implements Backend {
             checkOpen();
             AttentionOp.Shape s = op.validate();
             requireHere("q", op.q());
+            if (op.disentangled() != null) {
+                throw new UnsupportedOperationException("DeBERTa's disentangled attention bias is not in the CUDA attention kernels yet;"
+                        + " run this model on the CPU backend");
+            }
             if (op.q().dtype() != DType.F32) {
                 for (Tensor t : new Tensor[] {op.q(), op.k(), op.v(), op.out()}) {
                     if (t.deviceAddress() % 16 != 0) {
