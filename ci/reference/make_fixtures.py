@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import bert  # noqa: E402
+import deberta  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import modernbert  # noqa: E402
@@ -37,7 +38,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 23_450_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 23_800_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1020,6 +1021,119 @@ def make_electra_tokcls(out):
                 {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
                 ELECTRA_FOLLOWS + "; ElectraForTokenClassification.forward (classifier on every row); embedding_size 16 "
                 "projected to 32")
+
+
+# ---- DeBERTa-v2 / v3 ---------------------------------------------------------------------------------
+
+def deberta_config(arch, extra=None):
+    """DebertaV2Config as microsoft/deberta-v3-base's config.json has it (relative_attention, position_buckets,
+    norm_rel_ebd layer_norm, share_att_key, pos_att_type "p2c|c2p", no absolute positions, no token types, layer_norm_eps
+    1e-7, max_relative_positions -1), the tiny sizes here: 16 position buckets (mid 8) and max_position_embeddings 64,
+    so that distances past 8 take log buckets."""
+    cfg = {"architectures": [arch], "model_type": "deberta-v2", "vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2,
+           "num_attention_heads": 2, "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+           "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 64, "initializer_range": 0.02,
+           "layer_norm_eps": 1e-7, "relative_attention": True, "max_relative_positions": -1, "position_buckets": 16,
+           "norm_rel_ebd": "layer_norm", "share_att_key": True, "pos_att_type": "p2c|c2p", "position_biased_input": False,
+           "type_vocab_size": 0, "pad_token_id": 0, "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_deberta(d, cfg, prefix):
+    """DebertaV2Model's parameters in declaration order (embeddings; layers: query/key/value_proj, pos_key/pos_query_proj
+    without share_att_key, attention output dense + LayerNorm, intermediate, output; rel_embeddings, encoder.LayerNorm)."""
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    d.emb(prefix + "embeddings.word_embeddings.weight", v, c)
+    if cfg.get("position_biased_input", True):
+        d.emb(prefix + "embeddings.position_embeddings.weight", cfg["max_position_embeddings"], c)
+    if cfg.get("type_vocab_size", 0) > 0:
+        d.emb(prefix + "embeddings.token_type_embeddings.weight", cfg["type_vocab_size"], c)
+    d.norm(prefix + "embeddings.LayerNorm", c)
+    kinds = deberta.pos_att_types(cfg)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{prefix}encoder.layer.{i}."
+        for n in ("query_proj", "key_proj", "value_proj"):
+            d.linear(p + "attention.self." + n, c, c)
+        if not cfg.get("share_att_key", False):
+            if "c2p" in kinds:
+                d.linear(p + "attention.self.pos_key_proj", c, c)
+            if "p2c" in kinds:
+                d.linear(p + "attention.self.pos_query_proj", c, c)
+        d.linear(p + "attention.output.dense", c, c)
+        d.norm(p + "attention.output.LayerNorm", c)
+        d.linear(p + "intermediate.dense", c, f)
+        d.linear(p + "output.dense", f, c)
+        d.norm(p + "output.LayerNorm", c)
+    span = deberta.spans(cfg)[0]
+    d.emb(prefix + "encoder.rel_embeddings.weight", 2 * span, c)
+    if "layer_norm" in str(cfg.get("norm_rel_ebd", "none")):
+        d.norm(prefix + "encoder.LayerNorm", c)
+
+
+DEBERTA_FOLLOWS = ("models/deberta_v2/modeling_deberta_v2.py: DebertaV2Model.forward (DebertaV2Embeddings: word [+ position "
+                   "when position_biased_input] [+ token type] embeddings, LayerNorm, times the mask; DebertaV2Encoder: "
+                   "rel_embeddings through encoder.LayerNorm under norm_rel_ebd layer_norm, build_relative_position with "
+                   "make_log_bucket_position; DisentangledSelfAttention: q kT / sqrt(d * (1 + #pos_att_type)) + c2p + p2c "
+                   "gathered at clamp(rel + span) and clamp(-rel + span); post-LN layers); compare at the tokens")
+
+
+@fixture("deberta-v3")
+def make_deberta_v3(out):
+    """DebertaV2Model as save_pretrained writes it (no prefix), microsoft/deberta-v3-base's config with
+    max_position_embeddings 40: row 0 has 40 tokens, so that distances reach 39 = max_relative_positions − 1 (log buckets
+    past 8, up to the table's last column); row 1 is right-padded after 23."""
+    cfg = deberta_config("DebertaV2Model", {"max_position_embeddings": 40})
+    d = Draw(1400)
+    draw_deberta(d, cfg, "")
+    ids, _, mask = electra_inputs(d, cfg["vocab_size"], 40, [40, 23])
+    P = d.f64()
+    h = deberta.encode(cfg, P, ids, mask)
+    return save(out, "deberta-v3", cfg, d, {"last_hidden_state": h}, {"input_ids": ids, "attention_mask": mask},
+                DEBERTA_FOLLOWS + "; share_att_key, position_buckets 16, max_relative_positions -1 (40)")
+
+
+@fixture("deberta-v3-seqcls")
+def make_deberta_v3_seqcls(out):
+    """DebertaV2ForSequenceClassification under deberta. as the NLI classifiers are (3 labels), pos_att_type saved as a
+    list (as 5.x writes it), sentence pairs ([CLS] A [SEP] B [SEP]; no token types: type_vocab_size 0)."""
+    labels = {0: "entailment", 1: "neutral", 2: "contradiction"}
+    cfg = deberta_config("DebertaV2ForSequenceClassification", {"pos_att_type": ["p2c", "c2p"],
+                                                                "id2label": {str(k): v for k, v in labels.items()},
+                                                                "label2id": {v: k for k, v in labels.items()}})
+    d = Draw(1401)
+    draw_deberta(d, cfg, "deberta.")
+    c = cfg["hidden_size"]
+    d.linear("pooler.dense", c, c)
+    d.linear("classifier", c, 3)
+    ids, _, mask = electra_inputs(d, cfg["vocab_size"], 20, [20, 14, 9], pair_at=[8, 6, 4])
+    P = d.f64("deberta.")
+    h = deberta.encode(cfg, P, ids, mask)
+    return save(out, "deberta-v3-seqcls", cfg, d, {"last_hidden_state": h, "logits": deberta.classification(cfg, P, h)},
+                {"input_ids": ids, "attention_mask": mask},
+                DEBERTA_FOLLOWS + "; DebertaV2ForSequenceClassification.forward (ContextPooler: dense on h[:, 0], "
+                "ACT2FN[pooler_hidden_act] = gelu; classifier)")
+
+
+@fixture("deberta-v2-tokcls")
+def make_deberta_v2_tokcls(out):
+    """DebertaV2ForTokenClassification in the older v2 shape: pos_key_proj / pos_query_proj (no share_att_key), no
+    position buckets (distances clamped to ±max_relative_positions 6), absolute positions added at the input
+    (position_biased_input), two token types, no rel-embedding norm, pos_att_type "c2p|p2c"."""
+    cfg = deberta_config("DebertaV2ForTokenClassification", {
+        "position_buckets": -1, "max_relative_positions": 6, "share_att_key": False, "norm_rel_ebd": "none",
+        "position_biased_input": True, "type_vocab_size": 2, "pos_att_type": "c2p|p2c", "max_position_embeddings": 24,
+        "id2label": {str(i): l for i, l in enumerate(TOKEN_LABELS)}, "label2id": {l: i for i, l in enumerate(TOKEN_LABELS)}})
+    d = Draw(1402)
+    draw_deberta(d, cfg, "deberta.")
+    d.linear("classifier", cfg["hidden_size"], len(TOKEN_LABELS))
+    ids, types, mask = electra_inputs(d, cfg["vocab_size"], 18, [18, 11], pair_at=[7, 5])
+    P = d.f64("deberta.")
+    h = deberta.encode(cfg, P, ids, mask, types)
+    return save(out, "deberta-v2-tokcls", cfg, d, {"last_hidden_state": h, "logits": deberta.token_classification(P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                DEBERTA_FOLLOWS + "; no share_att_key (pos_key_proj, pos_query_proj), unbucketed distances clamped to "
+                "±6, position embeddings, token types; DebertaV2ForTokenClassification.forward (classifier on every row)")
 
 
 # ---- T5 ---------------------------------------------------------------------------------------------

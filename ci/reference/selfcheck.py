@@ -47,6 +47,7 @@ import gpt2  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
+import deberta  # noqa: E402
 import nn  # noqa: E402
 import rope  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -212,6 +213,63 @@ def electra_checks(out):
           "electra: the token types change the outputs")
 
 
+def deberta_checks(out):
+    # the float32 log bucket: every distance below max_position − 1 (the published shape, 256 buckets over 512 positions,
+    # and the fixtures' 16 over 64) is at least 1e-3 away from a ceiling step in float64, so a last-bit difference in log
+    # cannot move it, and equals the float64 formula there; from max_position − 1 on (log(x)/log(x) is exactly 1 there)
+    # every bucket is ≥ position_buckets − 1: the table's last column (or first), whatever a ceiling does
+    for buckets, max_pos in ((16, 64), (16, 40), (256, 512)):
+        mid = buckets // 2
+        rel = np.arange(mid + 1, max_pos - 1)
+        v = np.log(rel / mid) / np.log((max_pos - 1) / mid) * (mid - 1)
+        frac = v - np.floor(v)
+        check(np.all((frac > 1e-3) & (frac < 1 - 1e-3)), f"deberta: no log bucket near a ceiling step ({buckets}, {max_pos})")
+        want = np.ceil(v).astype(np.int64) + mid
+        check(np.array_equal(deberta.make_log_bucket_position(rel, buckets, max_pos), want)
+              and np.array_equal(deberta.make_log_bucket_position(-rel, buckets, max_pos), -want),
+              f"deberta: make_log_bucket_position in float32 = the float64 formula ({buckets}, {max_pos})")
+        far = np.arange(max_pos - 1, 5000)
+        check(np.all(deberta.make_log_bucket_position(far, buckets, max_pos) >= buckets - 1)
+              and np.all(deberta.make_log_bucket_position(-far, buckets, max_pos) <= 1 - buckets),
+              f"deberta: distances from max_position - 1 on take the last column ({buckets}, {max_pos})")
+    cfg, P, ref = load(os.path.join(out, "deberta-v3"))
+    ids, mask = np.array(ref["inputs"]["input_ids"]), np.array(ref["inputs"]["attention_mask"])
+    rel = deberta.build_relative_position(ids.shape[1], ids.shape[1], 16, cfg["max_position_embeddings"])
+    check(rel.max() > 8 and np.clip(rel + 16, 0, 31).max() == 31, "deberta-v3: the long row takes log buckets and reaches the last column")
+    h = deberta.encode(cfg, P, ids, mask)
+    n = int(mask[1].sum())
+    check(np.abs(h[1:, :n] - deberta.encode(cfg, P, ids[1:, :n])).max() < 1e-12, "deberta-v3: padded row = the sentence alone")
+    # the disentangled terms by their definition, one (i, j) at a time: score = (q_i·k_j + q_i·Pk[c] + k_j·Pq[c']) / s
+    t, hs, nh = 7, 16, 2
+    x = deberta.nn.layer_norm(P["embeddings.word_embeddings.weight"][ids[:1, :t]], P["embeddings.LayerNorm.weight"],
+                              P["embeddings.LayerNorm.bias"], 1e-7)
+    a = "encoder.layer.0.attention.self."
+    pe = deberta.rel_embeddings(cfg, P)[:32]
+    q = x[0] @ P[a + "query_proj.weight"].T + P[a + "query_proj.bias"]
+    k = x[0] @ P[a + "key_proj.weight"].T + P[a + "key_proj.bias"]
+    pq = pe @ P[a + "query_proj.weight"].T + P[a + "query_proj.bias"]
+    pk = pe @ P[a + "key_proj.weight"].T + P[a + "key_proj.bias"]
+    worst = 0.0
+    for hh in range(nh):
+        sl = slice(hh * hs, (hh + 1) * hs)
+        for i in range(t):
+            for j in range(t):
+                c = min(max(i - j + 16, 0), 31)                                    # |i − j| < 8: no bucketing
+                want = (q[i, sl] @ k[j, sl] + q[i, sl] @ pk[c, sl] + k[j, sl] @ pq[c, sl]) / np.sqrt(hs * 3)
+                qh = deberta.nn.heads(q[None], nh, hs)
+                kh = deberta.nn.heads(k[None], nh, hs)
+                got = (qh @ kh.transpose(0, 1, 3, 2))[0, hh, i, j] / np.sqrt(hs * 3) \
+                    + (qh @ deberta.nn.heads(pk[None], nh, hs).transpose(0, 1, 3, 2))[0, hh, i, c] / np.sqrt(hs * 3) \
+                    + (kh @ deberta.nn.heads(pq[None], nh, hs).transpose(0, 1, 3, 2))[0, hh, j, c] / np.sqrt(hs * 3)
+                worst = max(worst, abs(want - got))
+    check(worst < 1e-12, "deberta: the gathered c2p and p2c columns are the paper's q_i·Kr[δ(i,j)] and k_j·Qr[δ(i,j)]")
+    flat = dict(P, **{"encoder.rel_embeddings.weight": np.zeros_like(P["encoder.rel_embeddings.weight"])})
+    check(np.abs(deberta.encode(cfg, flat, ids, mask) - h).max() > 1e-3 * np.abs(h).max(), "deberta-v3: the relative terms change the outputs")
+    c2, P2, _ = load(os.path.join(out, "deberta-v2-tokcls"))
+    check("encoder.layer.0.attention.self.pos_key_proj.weight" in P2 and "embeddings.position_embeddings.weight" in P2
+          and P2["encoder.rel_embeddings.weight"].shape[0] == 12, "deberta-v2-tokcls: own positional projections, absolute positions, span 6")
+
+
 def embeddinggemma_checks(out):
     cfg, P, ref = load(os.path.join(out, "embeddinggemma"))
     P = {"model." + k: v for k, v in P.items()}
@@ -301,7 +359,7 @@ def load(d):
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
     prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "camembert": "roberta.", "gpt2": "transformer.",
-              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra."}.get(cfg["model_type"], "")
+              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra.", "deberta-v2": "deberta."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k
@@ -357,6 +415,13 @@ def rerun(d):
         elif "classifier.weight" in P:
             o["logits"] = mpnet.token_classification(P, h)
         return o
+    if mt == "deberta-v2":
+        h = deberta.encode(cfg, P, ins["input_ids"], ins.get("attention_mask"), ins.get("token_type_ids"))
+        if arch == "DebertaV2ForSequenceClassification":
+            return {"last_hidden_state": h, "logits": deberta.classification(cfg, P, h)}
+        if arch == "DebertaV2ForTokenClassification":
+            return {"last_hidden_state": h, "logits": deberta.token_classification(P, h)}
+        return {"last_hidden_state": h}
     if mt in ("bert", "roberta", "xlm-roberta", "camembert"):
         h = bert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
         o = {"last_hidden_state": h}
@@ -447,6 +512,7 @@ def main():
     modernbert_checks(out)
     mpnet_checks(out)
     electra_checks(out)
+    deberta_checks(out)
     embeddinggemma_checks(out)
     moe(out)
     folders(out)
