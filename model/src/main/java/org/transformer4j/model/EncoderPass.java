@@ -91,14 +91,16 @@ final class EncoderPass {
         }
         RelativeBias bias = m.relativeBias(m.weights.encoder, true);
         boolean padded = mask != null && Arrays.stream(visible).anyMatch(v -> v < t);
-        if ((c.rope() != null || bias != null) && padded) {
-            // rotary or relative positions (ModernBERT, MPNet): right-padded rows run as packed sequences, so that
-            // each row's queries and keys keep their distances (key padding would align queries with the keys' end)
+        boolean disentangled = c.disentangled() != null;
+        if ((c.rope() != null || bias != null) && padded || disentangled) {
+            // rotary or relative positions (ModernBERT, MPNet, DeBERTa): right-padded rows run as packed sequences, so that
+            // each row's queries and keys keep their distances (key padding would align queries with the keys' end);
+            // DeBERTa's disentangled attention runs packed whether padded or not
             if (order != null) {
                 throw new IllegalArgumentException("attentionMask: rows padded other than at the end are not supported for a model"
-                        + " with " + (bias != null ? "relative" : "rotary") + " positions; pad this model's rows at the end");
+                        + " with " + (bias != null || disentangled ? "relative" : "rotary") + " positions; pad this model's rows at the end");
             }
-            return unpadded(m, s, ids, visible, t);
+            return unpadded(m, s, ids, m.weights.embeddings.types() == null ? null : typeIds, visible, t);
         }
         Tensor x = s.empty(m.dtype, b, t, c.modelWidth());                                           // (B, T, C)
         Tensor idT = s.uploadInts(flatIds, b, t);
@@ -124,18 +126,21 @@ final class EncoderPass {
     }
 
     /**
-     * A rotary encoder's right-padded batch (ModernBERT), run as transformers' unpadded path runs it: each row's tokens
+     * A rotary or relative encoder's right-padded batch (ModernBERT, MPNet, DeBERTa), run as transformers' unpadded path runs it: each row's tokens
      * packed on their own (positions from 0, windows within the row), the padding positions of the result 0 (as
      * transformers' flash-attention path leaves them; its eager path's values there depend on the implementation and
      * nothing reads them). Key padding alone would align each row's queries with the end of its keys, which moves a
      * window.
      */
-    private static Hidden unpadded(Transformer m, Scratch s, int[][] ids, int[] visible, int t) {
+    private static Hidden unpadded(Transformer m, Scratch s, int[][] ids, int[][] typeIds, int[] visible, int t) {
         int b = ids.length, c = m.config.modelWidth();
-        List<int[]> rows = new ArrayList<>();
-        for (int r = 0; r < b; r++) rows.add(Arrays.copyOf(ids[r], visible[r]));
+        List<int[]> rows = new ArrayList<>(), types = typeIds == null ? null : new ArrayList<>();
+        for (int r = 0; r < b; r++) {
+            rows.add(Arrays.copyOf(ids[r], visible[r]));
+            if (types != null) types.add(Arrays.copyOf(typeIds[r], visible[r]));
+        }
         int[] cu = new int[b + 1];
-        Tensor packed = packed(m, s, rows, null, cu).select(0, 0);                                   // (ΣL, C)
+        Tensor packed = packed(m, s, rows, types, cu).select(0, 0);                                   // (ΣL, C)
         Tensor h = s.upload(m.dtype, new float[b * t * c], b, t, c);
         for (int r = 0; r < b; r++) m.backend.copy(packed.slice(0, cu[r], cu[r + 1]), h.select(0, r).slice(0, 0, visible[r]));
         return new Hidden(h, null, visible);
@@ -186,6 +191,7 @@ final class EncoderPass {
         Transformer.RopeAt rope = m.config.rope() == null ? null
                 : new Transformer.RopeAt(s.uploadInts(flatPos, 1, total), s.uploadInts(new int[] {longest}, 1));
         RelativeBias bias = m.relativeBias(stack, !causal);
+        if (stack.relative() != null) return m.runStack(s, stack, x, l -> m.new DisentangledSelf(s, cu, stack.relative(), l), null);
         return m.runStack(s, stack, x, l -> m.new PackedSelf(s, mask, bias, cu, m.ropeAt(l, rope), m.config.window(l)), null);
     }
 

@@ -84,10 +84,14 @@ final class HfWeights {
         TransformerConfig c = config;
         Map<String, Tensor> map = new java.util.HashMap<>(hf);
         Map<String, String> alias = new LinkedHashMap<>();
-        boolean distil = family.equals("distilbert"), mpnet = family.equals("mpnet");
+        boolean distil = family.equals("distilbert"), mpnet = family.equals("mpnet"), deberta = family.equals("deberta-v2");
         alias.put("embeddings.tokens", "embeddings.word_embeddings.weight");
         alias.put("embeddings.positions", "embeddings.position_embeddings.weight");
         if (!distil && !mpnet) alias.put("embeddings.types", "embeddings.token_type_embeddings.weight");
+        if (deberta && c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE && map.remove("embeddings.position_embeddings.weight") != null) {
+            LOG.log(System.Logger.Level.INFO, "ignoring embeddings.position_embeddings.weight (position_biased_input is false; transformers"
+                    + " ignores it too)");
+        }
         alias.put("embeddings.norm.weight", "embeddings.LayerNorm.weight");
         alias.put("embeddings.norm.bias", "embeddings.LayerNorm.bias");
         for (int i = 0; i < c.encoderLayers(); i++) {
@@ -96,6 +100,10 @@ final class HfWeights {
                     ? new String[][] {{"self.q", "attention.q_lin"}, {"self.k", "attention.k_lin"}, {"self.v", "attention.v_lin"},
                         {"self.o", "attention.out_lin"}, {"mlp.up", "ffn.lin1"}, {"mlp.down", "ffn.lin2"},
                         {"attn_norm", "sa_layer_norm"}, {"mlp_norm", "output_layer_norm"}}
+                    : deberta ? new String[][] {{"self.q", "attention.self.query_proj"}, {"self.k", "attention.self.key_proj"},
+                        {"self.v", "attention.self.value_proj"}, {"self.o", "attention.output.dense"}, {"mlp.up", "intermediate.dense"},
+                        {"mlp.down", "output.dense"}, {"attn_norm", "attention.output.LayerNorm"}, {"mlp_norm", "output.LayerNorm"},
+                        {"self.pos_k", "attention.self.pos_key_proj"}, {"self.pos_q", "attention.self.pos_query_proj"}}
                     : mpnet ? new String[][] {{"self.q", "attention.attn.q"}, {"self.k", "attention.attn.k"}, {"self.v", "attention.attn.v"},
                         {"self.o", "attention.attn.o"}, {"mlp.up", "intermediate.dense"}, {"mlp.down", "output.dense"},
                         {"attn_norm", "attention.LayerNorm"}, {"mlp_norm", "output.LayerNorm"}}
@@ -120,6 +128,19 @@ final class HfWeights {
             if (!pretraining.isEmpty()) {
                 pretraining.forEach(map::remove);
                 LOG.log(System.Logger.Level.INFO, "ignoring ELECTRA's pre-training head tensors (hidden states are served): " + pretraining);
+            }
+        }
+        if (deberta) {
+            alias.put("encoder.rel_embeddings", "encoder.rel_embeddings.weight");
+            alias.put("encoder.rel_norm.weight", "encoder.LayerNorm.weight");
+            alias.put("encoder.rel_norm.bias", "encoder.LayerNorm.bias");
+            // the pre-training heads published checkpoints carry (masked LM, replaced-token detection) are not served
+            List<String> pretraining = new ArrayList<>(map.keySet().stream().filter(k -> k.startsWith("lm_predictions.")
+                    || k.startsWith("cls.") || k.startsWith("mask_predictions.")).sorted().toList());
+            if (!pretraining.isEmpty()) {
+                pretraining.forEach(map::remove);
+                LOG.log(System.Logger.Level.INFO, "ignoring DeBERTa's pre-training head tensors (its masked-LM and replaced-token"
+                        + " detection heads are not served): " + pretraining);
             }
         }
         if (mpnet) {
@@ -172,6 +193,10 @@ final class HfWeights {
                         {"mlm.output.bias", "lm_head.bias"}}, "lm_head.decoder.weight"));
                 if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("lm_head.decoder.weight");   // a tied copy
                 map.remove("lm_head.decoder.bias");
+            }
+            case "deberta-v2" -> {                                                  // ContextPooler (pooler.dense) + classifier
+                head.accept("pooler", pooler);
+                head.accept(tokenLevel ? "tokens" : "classifier", tokenLevel ? tokens : linearClassifier);
             }
             case "distilbert" -> {
                 if (map.containsKey("pre_classifier.weight")) {

@@ -158,8 +158,10 @@ public final class Pretrained {
                 case "gpt2" -> gpt2Config(cfg);
                 case "bert" -> bertConfig(cfg);
                 case "t5" -> t5Config(cfg);
+                case "deberta" -> throw cfg.error("model_type 'deberta' (DeBERTa v1, e.g. microsoft/deberta-base) is not supported;"
+                        + " DeBERTa-v2 and v3 folders (model_type deberta-v2) are");
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " camembert, distilbert, modernbert, mpnet, electra, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
@@ -208,7 +210,7 @@ public final class Pretrained {
     // ---- encoder families (issue 14) ------------------------------------------------------------
 
     private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "modernbert", "mpnet",
-            "electra");
+            "electra", "deberta-v2");
 
     /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
     private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field) throws CheckpointException {
@@ -258,6 +260,69 @@ public final class Pretrained {
                 .embeddingWidth(cfg.size("embedding_size", 128))
                 .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
+    }
+
+    /**
+     * DeBERTa-v2 and v3's config.json (DebertaV2Config; e.g. microsoft/deberta-v3-base, mdeberta-v3-base and the NLI
+     * classifiers and cross-encoders fine-tuned from them): BERT's post-LN layers; absolute positions only when
+     * position_biased_input (v3: false, none); token types when type_vocab_size &gt; 0 (v3: 0); with relative_attention,
+     * the disentangled attention of pos_att_type ("p2c|c2p", or a list as 5.x saves it) over 2·span relative embeddings
+     * (span = position_buckets when &gt; 0, else max_relative_positions, which is max_position_embeddings when &lt; 1),
+     * normed under norm_rel_ebd "layer_norm", projected by each layer's own key / query projections under share_att_key,
+     * else by its pos_key_proj / pos_query_proj; scores scaled by 1/sqrt(head size · (1 + the number of terms)). The sequence
+     * head is the ContextPooler (dense on the first token, pooler_hidden_act) and a classifier. Refused by name: the
+     * ConvLayer of deberta-v2-xlarge/xxlarge (conv_kernel_size), embed_proj (embedding_size ≠ hidden_size), a
+     * pooler_hidden_size ≠ hidden_size, an attention_head_size ≠ hidden_size / heads, and terms other than c2p and p2c.
+     */
+    public static TransformerConfig debertaConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 1536), nh = cfg.size("num_attention_heads", 24);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        if (cfg.has("attention_head_size") && cfg.size("attention_head_size") != c / nh) {
+            throw cfg.error("attention_head_size " + cfg.size("attention_head_size") + " ≠ hidden_size / num_attention_heads is not supported");
+        }
+        if (cfg.size("embedding_size", c) != c) {
+            throw cfg.error("embedding_size " + cfg.size("embedding_size") + " ≠ hidden_size " + c + " (DeBERTa's embed_proj) is not supported");
+        }
+        if (cfg.number("conv_kernel_size", 0) > 0) {
+            throw cfg.error("conv_kernel_size " + (long) cfg.number("conv_kernel_size", 0) + ": DeBERTa-v2's ConvLayer after the first layer"
+                    + " (deberta-v2-xlarge, -xxlarge) is not supported");
+        }
+        if (cfg.size("pooler_hidden_size", c) != c) {
+            throw cfg.error("pooler_hidden_size " + cfg.size("pooler_hidden_size") + " ≠ hidden_size " + c + " is not supported");
+        }
+        String pact = cfg.string("pooler_hidden_act", "gelu");
+        if (!java.util.Set.of("gelu", "tanh", "relu").contains(pact)) {
+            throw cfg.error("pooler_hidden_act '" + pact + "': the ContextPooler supports gelu, tanh and relu");
+        }
+        java.util.List<String> kinds = HfLayout.debertaTerms(cfg);
+        int maxPos = cfg.size("max_position_embeddings", 512);
+        boolean relative = cfg.bool("relative_attention", false);
+        TransformerConfig.Disentangled d = null;
+        if (relative) {
+            if (kinds.isEmpty()) throw cfg.error("relative_attention without pos_att_type (relative embeddings that no term reads) is not supported");
+            int[] span = HfLayout.debertaSpan(cfg);                                    // span, position_buckets, max_relative_positions
+            String normRel = cfg.string("norm_rel_ebd", "none").toLowerCase(java.util.Locale.ROOT);
+            boolean norm = java.util.Arrays.stream(normRel.split("\\|")).map(String::strip).anyMatch("layer_norm"::equals);
+            d = new TransformerConfig.Disentangled(span[0], span[1], span[2], kinds.contains("c2p"),
+                    kinds.contains("p2c"), cfg.bool("share_att_key", false), norm);
+        }
+        double tv = cfg.number("type_vocab_size", 0);
+        if (tv < 0 || tv != Math.rint(tv) || tv > 65536) throw cfg.error("type_vocab_size " + tv + " is not a count of token types");
+        int types = (int) tv;
+        int hs = c / nh;
+        float scale = (float) (1 / Math.sqrt((double) hs * (1 + kinds.size())));        // scaled_size_sqrt(·, scale_factor)
+        TransformerConfig.Builder b = TransformerConfig.builder().vocabSize(cfg.size("vocab_size", 128100))
+                .widths(c, cfg.size("intermediate_size", 6144), nh).encoderLayers(cfg.size("num_hidden_layers", 24))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, (float) cfg.number("layer_norm_eps", 1e-7))
+                .activation(encoderActivation(cfg, "hidden_act"), false).attentionScale(scale).disentangled(d)
+                .typeVocabSize(types).biases(true).tiedEmbeddings(true, 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1));
+        if (cfg.bool("position_biased_input", true)) b.learnedPositions(maxPos);
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw cfg.error("config.json describes no valid DeBERTa model: " + e.getMessage());
+        }
     }
 
     /** The buckets MPNet's attention uses: MPNetEncoder.compute_position_bias passes none, so its default 32. */
@@ -314,6 +379,7 @@ public final class Pretrained {
             case "modernbert" -> modernbertConfig(cfg);
             case "mpnet" -> mpnetConfig(cfg);
             case "electra" -> electraConfig(cfg);
+            case "deberta-v2" -> debertaConfig(cfg);
             default -> robertaConfig(cfg);
         };
         java.util.List<String> labels = cfg.labels();
@@ -323,7 +389,8 @@ public final class Pretrained {
                 ? new Weights.EncoderInfo(type, -1, labels, cfg.string("classifier_activation", "gelu"),
                         pooling(cfg), cfg.bool("classifier_bias", false))
                 : new Weights.EncoderInfo(type, positionFrom, labels,
-                        type.equals("distilbert") ? "relu" : type.equals("electra") ? "gelu" : "tanh");   // ElectraClassificationHead: gelu
+                        type.equals("distilbert") ? "relu" : type.equals("electra") ? "gelu"     // ElectraClassificationHead: gelu
+                        : type.equals("deberta-v2") ? cfg.string("pooler_hidden_act", "gelu") : "tanh");   // DeBERTa's ContextPooler
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);

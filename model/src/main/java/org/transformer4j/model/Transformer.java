@@ -17,8 +17,10 @@ import org.transformer4j.runtime.AttentionOp;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.DecodeOp;
+import org.transformer4j.runtime.DisentangledBias;
 import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.GatherRowsOp;
+import org.transformer4j.runtime.GemmOp;
 import org.transformer4j.runtime.GroupedLinearOp;
 import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.LinearOp;
@@ -781,7 +783,12 @@ public final class Transformer {
     Tensor runStack(Scratch s, Weights.Stack st, Tensor x, java.util.function.IntFunction<Attend> self,
                     java.util.function.IntFunction<Attend> cross) {
         for (int i = 0; i < st.layers().size(); i++) {
-            block(s, st.layers().get(i), x, self.apply(i), cross == null ? null : cross.apply(i));
+            Attend a = self.apply(i);
+            if (st.relative() != null && !(a instanceof DisentangledSelf)) {
+                throw new IllegalStateException("DeBERTa's disentangled attention runs in the encoder pass (encode, encodePacked, classify,"
+                        + " classifyTokens, TextEncoder); this path does not compute it");
+            }
+            block(s, st.layers().get(i), x, a, cross == null ? null : cross.apply(i));
         }
         return st.finalNorm() == null ? x : norm(s, st.finalNorm(), x);
     }
@@ -854,6 +861,42 @@ public final class Transformer {
             backend.attention(AttentionOp.of(q.select(0, 0), k.select(0, 0), v.select(0, 0), out.select(0, 0))
                     .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias).softcap(config.attentionSoftcap())
                     .window(window));
+            return out;
+        }
+    }
+
+    /**
+     * DeBERTa's self-attention over packed sequences (1, ΣT, …), each attending to itself with positions from its start:
+     * c2p = scale · q·keys[layer]ᵀ (NH, ΣT, 2·span) and p2c = scale · k·queries[layer]ᵀ, two batched GEMMs over the heads,
+     * gathered by the attention op at each pair's relative-position column ({@link DisentangledBias}).
+     */
+    final class DisentangledSelf implements Attend {
+        final Scratch s;
+        final int[] cu;
+        final Weights.Relative rel;
+        final int layer;
+
+        DisentangledSelf(Scratch s, int[] cu, Weights.Relative rel, int layer) {
+            this.s = s; this.cu = cu; this.rel = rel; this.layer = layer;
+        }
+
+        @Override
+        public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // q, k, v (1, ΣT, NH, HS)
+            TransformerConfig.Disentangled d = config.disentangled();
+            Tensor q2 = q.select(0, 0), k2 = k.select(0, 0), out = s.like(q);
+            Tensor c2p = d.c2p() ? positional(q2, rel.keys().get(layer), d) : null;
+            Tensor p2c = d.p2c() ? positional(k2, rel.queries().get(layer), d) : null;
+            backend.attention(AttentionOp.of(q2, k2, v.select(0, 0), out.select(0, 0)).packed(cu, cu).scale(config.attentionScale())
+                    .disentangled(new DisentangledBias(c2p, p2c, d.span(), d.buckets(), d.maxPosition())));
+            return out;
+        }
+
+        /** scale · x·pᵀ per head: x (ΣT, NH, HS), p (2·span, NH·HS) → (NH, ΣT, 2·span). */
+        private Tensor positional(Tensor x, Tensor p, TransformerConfig.Disentangled d) {
+            long rows = x.shape(0), w = 2L * d.span();
+            Tensor out = s.empty(dtype, config.heads(), rows, w);
+            Tensor pos = p.view(w, config.heads(), config.headSize()).transpose(0, 1);                // (NH, 2·span, HS)
+            backend.gemm(GemmOp.of(x.transpose(0, 1), pos, out).transB(true).scale(config.attentionScale(), 0f));
             return out;
         }
     }

@@ -64,6 +64,7 @@ import java.util.List;
  * @param residualScale   multiplies each sublayer's output before its residual add (Granite's residual_multiplier); 1
  * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
  *                        local layers: rope_local_base_freq, no scaling); null: {@code rope} for every layer
+ * @param disentangled    DeBERTa's disentangled attention ({@link Disentangled}), or null
  * @param sandwichNorms   Gemma 2's extra norms: the attention's and the MLP's outputs are normed before their
  *                        residual adds (post_attention_layernorm, post_feedforward_layernorm; the MLP's input
  *                        norm is then pre_feedforward_layernorm)
@@ -82,7 +83,19 @@ public record TransformerConfig(
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
-        boolean bidirectional) {
+        boolean bidirectional, Disentangled disentangled) {
+
+    /**
+     * DeBERTa's disentangled attention (DebertaV2Config with relative_attention): relative embeddings of 2·{@code span} rows
+     * (pos_ebd_size: position_buckets when &gt; 0, else max_relative_positions), normed by the encoder's LayerNorm when
+     * {@code normEmbeddings} (norm_rel_ebd "layer_norm"), projected per layer by the layer's own key and query projections
+     * ({@code shareKey}: share_att_key) or by its pos_key_proj / pos_query_proj; each score gains the content→position term
+     * ({@code c2p}) and the position→content term ({@code p2c}) at the column of the distance's log bucket
+     * ({@code buckets} position_buckets, ≤ 0: none; {@code maxPosition} max_relative_positions). The attention scale is
+     * then 1/sqrt(HS · (1 + the number of terms)).
+     */
+    public record Disentangled(int span, int buckets, int maxPosition, boolean c2p, boolean p2c, boolean shareKey,
+                               boolean normEmbeddings) {}
 
     /**
      * A sparse mixture-of-experts MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in the decoder layers not listed in
@@ -256,6 +269,22 @@ public record TransformerConfig(
         if (embeddingWidth < 0) problems.add("embeddingWidth must be ≥ 0, got " + embeddingWidth);
         if (bidirectional && (encoderLayers != 0 || decoderLayers == 0 || prefixLm)) {
             problems.add("bidirectional is for decoder-only stacks (EmbeddingGemma); encoders are bidirectional already");
+        }
+        if (disentangled != null) {
+            if (encoderLayers == 0 || decoderLayers != 0 || causalInput || normPlacement != NormPlacement.POST) {
+                problems.add("disentangled attention (DeBERTa) is for post-LN encoder-only models");
+            }
+            if (positions != Positions.LEARNED_ABSOLUTE && positions != Positions.NONE || relativeBuckets != 0) {
+                problems.add("disentangled attention (DeBERTa) goes with learned absolute positions or none, without a T5 bias");
+            }
+            if (disentangled.span() < 1 || !disentangled.c2p() && !disentangled.p2c()) {
+                problems.add("disentangled attention needs a span ≥ 1 and at least one of c2p, p2c, got " + disentangled);
+            }
+            if (disentangled.buckets() > 0 && disentangled.maxPosition() > 0
+                    && (disentangled.buckets() < 4 || disentangled.maxPosition() - 1 <= disentangled.buckets() / 2)) {
+                problems.add("disentangled attention's log buckets need position_buckets ≥ 4 and max_relative_positions − 1 > "
+                        + "position_buckets / 2, got " + disentangled);
+            }
         }
         if (embeddingWidth > 0 && (decoderLayers != 0 || normPlacement != NormPlacement.POST)) {
             problems.add("an embedding width other than C (ELECTRA's projected embeddings) is for post-LN encoder-only models");
@@ -447,7 +476,7 @@ public record TransformerConfig(
         b.attentionSoftcap = attentionSoftcap; b.logitSoftcap = logitSoftcap; b.sandwichNorms = sandwichNorms;
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
-        b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional;
+        b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
         return b;
     }
 
@@ -533,6 +562,7 @@ public record TransformerConfig(
         private boolean qkNormWide, inputNorms = true, firstAttnNorm = true;
         private int embeddingWidth;
         private boolean bidirectional;
+        private Disentangled disentangled;
 
         private Builder() {}
 
@@ -621,6 +651,9 @@ public record TransformerConfig(
         /** ELECTRA's embedding_size E: the embedding tables are (…, E), projected to C after their norm (0 or C: none). */
         public Builder embeddingWidth(int e) { embeddingWidth = e; return this; }
 
+        /** DeBERTa's disentangled attention (see {@link Disentangled}); null: none. */
+        public Builder disentangled(Disentangled d) { disentangled = d; return this; }
+
         /** SmolLM3: the decoder layers that apply no RoPE (empty: none). */
         /** A sparse mixture of experts in the decoder layers (see {@link Moe}); null: dense MLPs everywhere. */
         public Builder moe(Moe m) { moe = m; return this; }
@@ -657,7 +690,7 @@ public record TransformerConfig(
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
-                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional);
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled);
         }
     }
 }

@@ -11,6 +11,8 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.LinearOp;
+import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.Tensor;
 import org.transformer4j.runtime.Uploader;
 
@@ -123,7 +125,62 @@ public final class Weights implements AutoCloseable {
      * A stack of blocks; {@code finalNorm} for pre-LN models; {@code relativeBias} F32 (buckets, NH) for
      * T5 positions, shared by the stack's layers.
      */
-    public record Stack(List<Layer> layers, Norm finalNorm, Tensor relativeBias) {}
+    public record Stack(List<Layer> layers, Norm finalNorm, Tensor relativeBias, Relative relative) {
+        public Stack(List<Layer> layers, Norm finalNorm, Tensor relativeBias) { this(layers, finalNorm, relativeBias, null); }
+    }
+
+    /**
+     * DeBERTa's relative embeddings of an encoder stack ({@link TransformerConfig.Disentangled}): {@code table} (2·span, C)
+     * as stored (rel_embeddings), its LayerNorm or null; {@code own} per layer {pos_key_proj weight, bias, pos_query_proj
+     * weight, bias} (entries of an absent term null) without share_att_key, else null. {@code keys} and {@code queries}
+     * hold per layer what transformers recomputes in every pass — the (normed) table through the layer's key projection
+     * (2·span, NH·HS) for c2p and through its query projection for p2c (null lists for an absent term) — made once when
+     * the weights are built ({@link #derive}) and owned by the weights.
+     */
+    public record Relative(Tensor table, Norm norm, List<Tensor[]> own, List<Tensor> keys, List<Tensor> queries) {
+
+        /** This stack's relative embeddings with keys and queries computed on the backend from its layers' projections. */
+        static Relative derive(Relative r, List<Layer> layers, TransformerConfig c, Backend backend) {
+            TransformerConfig.Disentangled d = c.disentangled();
+            if (r.table() == null || r.norm() != null && r.norm().weight() == null) return r;      // a loader's missing tensor
+            int rows = 2 * d.span(), inner = c.innerWidth();
+            Tensor pe = r.table().slice(0, 0, rows), normed = pe;
+            List<Tensor> keys = d.c2p() ? new ArrayList<>() : null, queries = d.p2c() ? new ArrayList<>() : null;
+            try {
+                if (r.norm() != null) {
+                    normed = backend.empty(pe.dtype(), rows, c.modelWidth());
+                    backend.norm(NormOp.layer(pe, r.norm().weight(), r.norm().bias(), c.normEps(), normed));
+                }
+                for (int i = 0; i < layers.size(); i++) {
+                    Attention a = layers.get(i).self();
+                    Tensor[] w = r.own() == null ? new Tensor[] {a.k(), a.kb(), a.q(), a.qb()} : r.own().get(i);
+                    for (int term = 0; term < 2; term++) {
+                        List<Tensor> to = term == 0 ? keys : queries;
+                        if (to == null) continue;
+                        Tensor weight = w[2 * term];
+                        if (weight == null) return new Relative(r.table(), r.norm(), r.own(), closeAll(keys), closeAll(queries));
+                        Tensor out = backend.empty(pe.dtype(), rows, inner);
+                        backend.linear(LinearOp.of(normed, weight, out).transW(true).bias(w[2 * term + 1]));
+                        to.add(out);
+                    }
+                }
+            } finally {
+                if (normed != pe) normed.close();
+            }
+            return new Relative(r.table(), r.norm(), r.own(), keys == null ? null : List.copyOf(keys),
+                    queries == null ? null : List.copyOf(queries));
+        }
+
+        private static List<Tensor> closeAll(List<Tensor> ts) {
+            if (ts != null) ts.forEach(Tensor::close);
+            return null;
+        }
+
+        void close() {
+            if (keys != null) keys.forEach(Tensor::close);
+            if (queries != null) queries.forEach(Tensor::close);
+        }
+    }
 
     /**
      * tokens (V, E); positions (P, E) or null; types (TV, E) or null; embeddingNorm for post-LN
@@ -332,6 +389,9 @@ public final class Weights implements AutoCloseable {
             Embeddings emb = new Embeddings(m.apply(e.tokens()), m.apply(e.positions()), m.apply(e.types()), map(e.embeddingNorm(), m),
                     m.apply(e.project()), m.apply(e.projectBias()));
             Stack enc = map(encoder, m);
+            if (enc != null && enc.relative() != null) {
+                enc = new Stack(enc.layers(), enc.finalNorm(), enc.relativeBias(), Relative.derive(enc.relative(), enc.layers(), config, backend));
+            }
             Stack dec = decoder == encoder ? enc : map(decoder, m);
             ClassifierHead ch = classifierHead;
             ClassifierHead cls = ch == null ? null : new ClassifierHead(m.apply(ch.pooler()), m.apply(ch.poolerBias()),
@@ -417,7 +477,17 @@ public final class Weights implements AutoCloseable {
             layers.add(new Layer(map(l.attnNorm(), m), map(l.self(), m), map(l.crossNorm(), m), map(l.cross(), m),
                     map(l.mlpNorm(), m), map(l.mlp(), m), map(l.postAttnNorm(), m), map(l.postMlpNorm(), m)));
         }
-        return new Stack(List.copyOf(layers), map(st.finalNorm(), m), m.apply(st.relativeBias()));
+        Relative r = st.relative();
+        Relative rel = null;
+        if (r != null) {
+            List<Tensor[]> own = null;
+            if (r.own() != null) {
+                own = new ArrayList<>();
+                for (Tensor[] w : r.own()) own.add(java.util.Arrays.stream(w).map(m).toArray(Tensor[]::new));
+            }
+            rel = new Relative(m.apply(r.table()), map(r.norm(), m), own, null, null);   // keys and queries: Relative.derive
+        }
+        return new Stack(List.copyOf(layers), map(st.finalNorm(), m), m.apply(st.relativeBias()), rel);
     }
 
     static void checkFloating(DType dtype) {
@@ -441,6 +511,7 @@ public final class Weights implements AutoCloseable {
         if (!owner) return;
         Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Tensor t : named.values()) if (seen.add(t)) t.close();
+        for (Stack st : new Stack[] {encoder, decoder}) if (st != null && st.relative() != null) st.relative().close();
         if (ropeInvFreq != null) ropeInvFreq.close();
         if (ropeSlidingInvFreq != null) ropeSlidingInvFreq.close();
         AutoCloseable r = keepAlive;
@@ -745,7 +816,24 @@ public final class Weights implements AutoCloseable {
         }
         Norm fin = c.normPlacement() == TransformerConfig.NormPlacement.PRE ? norm(s, c, name + ".final_norm") : null;
         Tensor rel = c.relativeBuckets() > 0 ? s.biasTable(name + ".relative_bias", c.relativeBuckets(), c.heads()) : null;   // T5, MPNet
-        return new Stack(List.copyOf(layers), fin, rel);
+        Relative dis = null;
+        TransformerConfig.Disentangled d = c.disentangled();
+        if (d != null && !cross) {                                                           // DeBERTa
+            int cw = c.modelWidth(), inner = c.innerWidth();
+            Tensor table = s.matrix(name + ".rel_embeddings", 2 * d.span(), cw);
+            Norm relNorm = d.normEmbeddings() ? norm(s, c, name + ".rel_norm") : null;
+            List<Tensor[]> own = null;
+            if (!d.shareKey()) {
+                own = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    String p = name + "." + i + ".self.";
+                    own.add(new Tensor[] {d.c2p() ? s.matrix(p + "pos_k", inner, cw) : null, d.c2p() ? s.vector(p + "pos_k.bias", inner, 0f, 0.02f) : null,
+                            d.p2c() ? s.matrix(p + "pos_q", inner, cw) : null, d.p2c() ? s.vector(p + "pos_q.bias", inner, 0f, 0.02f) : null});
+                }
+            }
+            dis = Relative.derive(new Relative(table, relNorm, own, null, null), layers, c, s.backend());
+        }
+        return new Stack(List.copyOf(layers), fin, rel, dis);
     }
 
     // ---- Hugging Face checkpoints (the loaders are in HfWeights) ----------------------------------

@@ -46,7 +46,7 @@ class ReferenceFixturesTest {
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
-            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls",
+            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls", "deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls",
             "embeddinggemma", "camembert-seqcls");
 
     /**
@@ -367,6 +367,76 @@ class ReferenceFixturesTest {
             assertEquals(name.equals("electra-seqcls"), w.classifierHead != null);
             assertEquals(name.equals("electra-tokcls"), w.tokenClassifier != null);
         }
+    }
+
+    /**
+     * DeBERTa-v2 / v3: the disentangled attention (c2p and p2c gathered at each pair's log-bucket column) against the float64
+     * reference, at the tokens (padded rows run packed). deberta-v3: v3-base's config, distances to the table's last column;
+     * deberta-v3-seqcls: the ContextPooler (dense, exact gelu) and an NLI classifier with its labels, pos_att_type as a list;
+     * deberta-v2-tokcls: pos_key_proj / pos_query_proj, unbucketed clamped distances, absolute positions and token types.
+     * Each row alone (no mask) and the packed rows give the padded batch's states.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls"})
+    void debertaMatchesTheReference(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] ids = f.ids("input_ids"), types = optional(f, "token_type_ids"), mask = optional(f, "attention_mask");
+            List<org.junit.jupiter.api.function.Executable> checks = new java.util.ArrayList<>();
+            checks.add(() -> f.nearAtTokens("last_hidden_state", m.encode(ids, types, mask), mask));
+            switch (name) {
+                case "deberta-v3-seqcls" -> {
+                    checks.add(() -> f.near("logits", new float[][][] {m.classify(ids, types, mask)}));
+                    assertEquals(List.of("entailment", "neutral", "contradiction"), w.encoderInfo.labels());
+                }
+                case "deberta-v2-tokcls" -> {
+                    checks.add(() -> f.nearAtTokens("logits", m.classifyTokens(ids, types, mask), mask));
+                    assertTrue(w.embeddings.positions() != null && w.embeddings.types() != null, "absolute positions and token types");
+                    assertTrue(w.encoder.relative().own() != null, "pos_key_proj / pos_query_proj");
+                }
+                default -> assertEquals(null, w.embeddings.positions(), "position_biased_input false: no position table");
+            }
+            List<int[]> rows = new java.util.ArrayList<>(), rowTypes = new java.util.ArrayList<>();
+            for (int b = 0; b < ids.length; b++) {
+                int n = Arrays.stream(mask[b]).sum();
+                rows.add(Arrays.copyOf(ids[b], n));
+                rowTypes.add(types == null ? new int[n] : Arrays.copyOf(types[b], n));
+            }
+            checks.add(() -> {
+                float[][][] h = m.encode(ids, types, mask);
+                List<float[][]> packed = m.encodePacked(rows, w.embeddings.types() == null ? null : rowTypes);
+                for (int b = 0; b < ids.length; b++) {
+                    float[][] alone = m.encode(new int[][] {rows.get(b)}, types == null ? null : new int[][] {rowTypes.get(b)}, null)[0];
+                    for (int t = 0; t < rows.get(b).length; t++) {
+                        assertArrayEquals(h[b][t], packed.get(b)[t], 1e-5f, "row " + b + " token " + t + " packed");
+                        assertArrayEquals(h[b][t], alone[t], 1e-5f, "row " + b + " token " + t + " alone");
+                    }
+                }
+            });
+            assertAll(checks.stream());
+        }
+    }
+
+    /** DeBERTa: rows padded at the front are refused in one line; v1 folders and v2's ConvLayer are refused by name. */
+    @Test
+    void debertaRefusesWhatItDoesNotRun(@TempDir Path tmp) throws Exception {
+        Fixture f = Fixture.open("deberta-v3");
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            var e = assertThrows(IllegalArgumentException.class, () -> m.encode(new int[][] {{0, 0, 1, 7, 9, 2}}, null,
+                    new int[][] {{0, 0, 1, 1, 1, 1}}));
+            assertTrue(e.getMessage().contains("rows padded other than at the end"), e.getMessage());
+        }
+        Files.copy(f.dir.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        String cfg = Files.readString(f.dir.resolve("config.json"));
+        Files.writeString(tmp.resolve("config.json"), cfg.replace("\"deberta-v2\"", "\"deberta\""));
+        var v1 = assertThrows(CheckpointException.class, () -> Pretrained.load(tmp, new CpuBackend()));
+        assertTrue(v1.getMessage().contains("DeBERTa v1"), v1.getMessage());
+        Files.writeString(tmp.resolve("config.json"), cfg.replace("\"hidden_act\"", "\"conv_kernel_size\": 3, \"hidden_act\""));
+        var conv = assertThrows(CheckpointException.class, () -> Pretrained.load(tmp, new CpuBackend()));
+        assertTrue(conv.getMessage().contains("ConvLayer"), conv.getMessage());
+        assertEquals(1, conv.getMessage().lines().count(), conv.getMessage());
     }
 
     /** MPNet's rows padded at the front are refused in one line (the relative bias needs each row's tokens from 0). */

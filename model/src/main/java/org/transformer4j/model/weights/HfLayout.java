@@ -48,8 +48,9 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "modernbert" -> modernbert(config);
             case "mpnet" -> mpnet(config);
             case "electra" -> electra(config);
+            case "deberta-v2" -> debertaV2(config);
             default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, camembert, distilbert, modernbert, mpnet,"
-                    + " electra, t5");
+                    + " electra, deberta-v2, t5");
         };
     }
 
@@ -210,6 +211,95 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
                 "generator_predictions.LayerNorm.bias", "generator_lm_head.bias"));
         b.opt("generator_lm_head.weight", v, e);                                            // tied to the token table
         return b.build(cfg.modelType(), List.of("electra."), List.of(".position_ids", ".token_type_ids"));
+    }
+
+    /**
+     * DeBERTa's pos_att_type as DebertaV2Config reads it: "p2c|c2p" (4.x configs) or a list (as 5.x saves it), each term
+     * c2p or p2c (others refused by name); empty when absent.
+     */
+    public static List<String> debertaTerms(HfConfig cfg) throws CheckpointException {
+        List<String> out = new ArrayList<>();
+        if (!cfg.has("pos_att_type")) return out;
+        List<String> raw;
+        try {
+            raw = cfg.strings("pos_att_type");
+        } catch (CheckpointException notAList) {
+            raw = List.of(cfg.string("pos_att_type").split("\\|"));
+        }
+        for (String k : raw) {
+            String t = k.strip().toLowerCase(java.util.Locale.ROOT);
+            if (t.isEmpty()) continue;
+            if (!t.equals("c2p") && !t.equals("p2c")) throw cfg.error("pos_att_type '" + t + "': DeBERTa's terms are c2p and p2c");
+            out.add(t);
+        }
+        return out;
+    }
+
+    /**
+     * DeBERTa's relative spans: {span (pos_ebd_size), position_buckets, max_relative_positions}, with max_relative_positions
+     * &lt; 1 meaning max_position_embeddings and span position_buckets when &gt; 0, else max_relative_positions.
+     */
+    public static int[] debertaSpan(HfConfig cfg) throws CheckpointException {
+        int maxRel = (int) cfg.number("max_relative_positions", -1);
+        if (maxRel < 1) maxRel = dim(cfg, "max_position_embeddings", 512);
+        int buckets = (int) cfg.number("position_buckets", -1);
+        int span = buckets > 0 ? buckets : maxRel;
+        if (span > MAX_SIZE) throw cfg.error("DeBERTa's relative span " + span + " is more than " + MAX_SIZE);
+        return new int[] {span, buckets, maxRel};
+    }
+
+    /**
+     * DeBERTa-v2 and v3 (DebertaV2Model without a prefix as save_pretrained writes it, …ForSequenceClassification,
+     * …ForTokenClassification under {@code deberta.}): {@code embeddings.word_embeddings}, {@code position_embeddings}
+     * (position_biased_input; else a stored copy is optional and ignored, as transformers ignores it), {@code
+     * token_type_embeddings} (type_vocab_size &gt; 0), {@code LayerNorm}; per layer {@code attention.self.query_proj /
+     * key_proj / value_proj} (with {@code pos_key_proj} / {@code pos_query_proj} without share_att_key), {@code
+     * attention.output.dense / LayerNorm}, {@code intermediate.dense}, {@code output.dense / LayerNorm}; with relative_attention
+     * {@code encoder.rel_embeddings} (2·span, C) and, under norm_rel_ebd layer_norm, {@code encoder.LayerNorm}. Heads: the
+     * ContextPooler's {@code pooler.dense} with {@code classifier} (sequence) or {@code classifier} alone (tokens). The
+     * masked-LM and replaced-token-detection heads published checkpoints carry ({@code lm_predictions.lm_head.*}, legacy
+     * {@code cls.predictions.*}, {@code mask_predictions.*}) are optional groups, not served.
+     */
+    public static HfLayout debertaV2(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", 1536), v = dim(cfg, "vocab_size", 128100), l = layers(cfg, "num_hidden_layers", 24);
+        int nh = dim(cfg, "num_attention_heads", 24), f = dim(cfg, "intermediate_size", 6144), p = dim(cfg, "max_position_embeddings", 512);
+        divisible(cfg, "hidden_size", c, nh);
+        int types = (int) cfg.number("type_vocab_size", 0);
+        boolean relative = cfg.bool("relative_attention", false), share = cfg.bool("share_att_key", false);
+        List<String> terms = debertaTerms(cfg);
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, c).norm("embeddings.LayerNorm", c, true);
+        if (cfg.bool("position_biased_input", true)) b.req("embeddings.position_embeddings.weight", p, c);
+        else b.opt("embeddings.position_embeddings.weight", p, c);
+        if (types > 0) b.req("embeddings.token_type_embeddings.weight", types, c);
+        for (int i = 0; i < l; i++) {
+            String e = "encoder.layer." + i + ".";
+            b.linear(e + "attention.self.query_proj", c, c, true).linear(e + "attention.self.key_proj", c, c, true)
+                    .linear(e + "attention.self.value_proj", c, c, true);
+            if (relative && !share && terms.contains("c2p")) b.linear(e + "attention.self.pos_key_proj", c, c, true);
+            if (relative && !share && terms.contains("p2c")) b.linear(e + "attention.self.pos_query_proj", c, c, true);
+            b.linear(e + "attention.output.dense", c, c, true).norm(e + "attention.output.LayerNorm", c, true)
+                    .linear(e + "intermediate.dense", c, f, true).linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
+        }
+        if (relative) {
+            b.req("encoder.rel_embeddings.weight", 2L * debertaSpan(cfg)[0], c);
+            String norm = cfg.string("norm_rel_ebd", "none").toLowerCase(java.util.Locale.ROOT);
+            if (java.util.Arrays.stream(norm.split("\\|")).map(String::strip).anyMatch("layer_norm"::equals)) b.norm("encoder.LayerNorm", c, true);
+        }
+        b.linear("pooler.dense", c, c, true);
+        b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
+        classifier(b, cfg, "classifier", c);
+        b.linear("lm_predictions.lm_head.dense", c, c, true).norm("lm_predictions.lm_head.LayerNorm", c, true).req("lm_predictions.lm_head.bias", v);
+        b.group(Set.of("lm_predictions.lm_head.dense.weight", "lm_predictions.lm_head.dense.bias", "lm_predictions.lm_head.LayerNorm.weight",
+                "lm_predictions.lm_head.LayerNorm.bias", "lm_predictions.lm_head.bias"));
+        b.linear("cls.predictions.transform.dense", c, c, true).norm("cls.predictions.transform.LayerNorm", c, true).req("cls.predictions.bias", v);
+        b.group(Set.of("cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias", "cls.predictions.bias"));
+        b.opt("cls.predictions.decoder.weight", v, c).opt("cls.predictions.decoder.bias", v);
+        b.linear("mask_predictions.dense", c, c, true).norm("mask_predictions.LayerNorm", c, true).linear("mask_predictions.classifier", c, 1, true);
+        b.group(Set.of("mask_predictions.dense.weight", "mask_predictions.dense.bias", "mask_predictions.LayerNorm.weight",
+                "mask_predictions.LayerNorm.bias", "mask_predictions.classifier.weight", "mask_predictions.classifier.bias"));
+        return b.build(cfg.modelType(), List.of("deberta."), List.of(".position_ids"));
     }
 
     // ---- the other encoders (issue 14): RoBERTa / XLM-RoBERTa, DistilBERT, and the classifier heads ----
