@@ -4,6 +4,7 @@
 // shared tensors) or refuses.
 package org.transformer4j.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -292,7 +293,8 @@ class DTypeTest {
      * fp32 bits (it rounded).
      */
     @ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"mpnet", "electra", "camembert-seqcls", "embeddinggemma"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mpnet", "electra", "camembert-seqcls", "embeddinggemma", "deberta-v3-seqcls",
+            "deberta-v2-tokcls"})
     void newFamiliesRunInLowPrecision(String name) throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
         var in = f.ref().get("inputs");
@@ -313,6 +315,22 @@ class DTypeTest {
                 assertTrue(err <= 0.05 * max, name + " in " + dt + ": max error " + err + " > 5% of " + max);
                 assertTrue(err > 1e-6 * max, name + " in " + dt + ": the fp32 bits, as if it had not rounded");
             }
+        }
+    }
+
+    /**
+     * DeBERTa's per-layer positional projections are made from the weights they are built with: a copy in BF16
+     * ({@link Weights#to}) makes them again from its rounded tensors, so it runs as the folder loaded in BF16 does, to the bit
+     * (the F32 projections rounded would not).
+     */
+    @Test
+    void debertaCopiesRecomputeTheirPositionalProjections() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("deberta-v2-tokcls");
+        int[][] ids = f.ids("input_ids"), types = f.ids("token_type_ids"), mask = f.ids("attention_mask");
+        try (Weights w32 = Pretrained.load(f.dir(), CPU); Weights copy = w32.to(DType.BF16); Weights direct = Pretrained.load(f.dir(), CPU, DType.BF16)) {
+            assertEquals(DType.BF16, copy.encoder.relative().keys().get(0).dtype());
+            float[][][] a = new Transformer(copy, CPU).encode(ids, types, mask), b = new Transformer(direct, CPU).encode(ids, types, mask);
+            for (int r = 0; r < a.length; r++) for (int t = 0; t < a[r].length; t++) assertArrayEquals(b[r][t], a[r][t], 0f, "row " + r + " token " + t);
         }
     }
 
