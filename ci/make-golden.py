@@ -543,11 +543,12 @@ def encoders(stage, gen):
     # DeBERTa-v3 (2026-12-05): microsoft/deberta-v3-base's attention (relative_attention, 256 position buckets over 512
     # positions, share_att_key, norm_rel_ebd layer_norm, pos_att_type p2c|c2p, no absolute positions, no token types);
     # rows of 150 tokens, so that distances pass 128 and take log buckets; one row padded after 100; the ContextPooler
-    # (dense, gelu) and a 3-label classifier. Optional: a failure leaves it out.
+    # (dense, gelu) and a 3-label classifier; head size 64, as every published DeBERTa-v2/v3 has. Optional: a failure
+    # leaves it out.
     try:
         labels = {0: "entailment", 1: "neutral", 2: "contradiction"}
         db = transformers.DebertaV2ForSequenceClassification(transformers.DebertaV2Config(
-            vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+            vocab_size=VOCAB, hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
             max_position_embeddings=512, type_vocab_size=0, hidden_act="gelu", layer_norm_eps=1e-7, relative_attention=True,
             max_relative_positions=-1, position_buckets=256, norm_rel_ebd="layer_norm", share_att_key=True,
             pos_att_type="p2c|c2p", position_biased_input=False, pad_token_id=0, pooler_hidden_act="gelu",
@@ -563,7 +564,7 @@ def encoders(stage, gen):
         dins = {"input_ids": dx, "attention_mask": dmask}
         make(stage, "deberta-v3-seqcls", db, lambda m: {"logits": m(**dins).logits}, dins,
              {"input_ids": (2, 150), "attention_mask": (2, 150), "logits": (2, 3)},
-             {"model_type": "deberta-v2", "vocab_size": VOCAB, "hidden_size": 64, "position_buckets": 256,
+             {"model_type": "deberta-v2", "vocab_size": VOCAB, "hidden_size": 128, "position_buckets": 256,
               "relative_attention": True, "share_att_key": True}, {},
              {"model": "DebertaV2ForSequenceClassification", "compare": ["logits"]})
     except Exception as e:                                       # noqa: BLE001 — one family never sinks the others

@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 9
+#define T4J_ABI_VERSION 10
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -353,6 +353,18 @@ typedef struct t4j_attention_params {
     float softcap;                    /* ABI 8: > 0: each score z = scale·(q·k) becomes softcap·tanh(z / softcap)
                                          before the T5 bias, the mask and the softmax (Gemma 2's
                                          attn_logit_softcapping); 0: none; finite, ≥ 0 */
+    /* ABI 10: DeBERTa's disentangled attention bias (He et al. 2021; transformers' deberta_v2), c2p and p2c both
+     * NULL: none; not with rel_bias. For head h, query i of sequence b at key position pos = i + Lk − Lq and key j, with
+     * r = clamp(bucket(pos − j) + dis_span, 0, 2·dis_span − 1) — bucket() transformers' make_log_bucket_position of
+     * dis_buckets over dis_max_position (its float32 logarithms as T5's are taken), the distance itself when either is
+     * ≤ 0 — c2p[h, qrow, r] + p2c[h, krow, r] is added to the scaled score (after the soft-cap), where qrow is the
+     * query's row of q (packed: cu_seqlens_q[b] + i; padded: b·Tq + i) and krow the key's likewise. Tables in dtype,
+     * dense; either may be NULL (a term the model does not use). */
+    const void* c2p;                  /* (NH, c2p_rows, 2·dis_span), or NULL */
+    const void* p2c;                  /* (NH, p2c_rows, 2·dis_span), or NULL */
+    int64_t c2p_rows, p2c_rows;
+    int32_t dis_span, dis_buckets, dis_max_position;
+    int32_t dis_reserved;             /* 0 */
 } t4j_attention_params;
 
 /* Prefill / encoder attention on `stream`. Head sizes: 32, 64, 96, 128 for F16/BF16 (tensor cores,

@@ -130,4 +130,59 @@ __device__ __forceinline__ int t5_bucket(int rel, int num_buckets, int max_dista
     return bucket + min(large, n - 1);
 }
 
+// DeBERTa's table column of a distance rel = query position − key position: transformers' make_log_bucket_position
+// (distances within ±buckets/2 kept, longer ones sign · (ceil(log(|rel| / mid) / log((max_position − 1) / mid) ·
+// (mid − 1)) + mid), mid = buckets / 2; no bucketing when buckets or max_position is ≤ 0), then clamp(bucket + span,
+// 0, 2·span − 1). The float32 quotient and logarithms as t5_bucket takes them (correctly rounded values of double logs),
+// as the CPU twin (DisentangledBias.bucket) does.
+__device__ __forceinline__ int deberta_index(int rel, int span, int buckets, int max_position) {
+    int bucket = rel;
+    if (buckets > 0 && max_position > 0) {
+        const int mid = buckets / 2;
+        const int a = rel < 0 ? -rel : rel;
+        if (a > mid) {
+            const float x = static_cast<float>(a) / static_cast<float>(mid);
+            const float lx = static_cast<float>(log(static_cast<double>(x)));
+            const float ld = static_cast<float>(log(static_cast<double>(static_cast<float>(static_cast<double>(max_position - 1) / mid))));
+            const int lp = static_cast<int>(ceilf(lx / ld * static_cast<float>(mid - 1))) + mid;
+            bucket = rel < 0 ? -lp : lp;
+        }
+    }
+    return min(max(bucket + span, 0), 2 * span - 1);
+}
+
+// DeBERTa's disentangled bias of one head and sequence (t4j_attention_params.c2p / p2c): query i, key j of the sequence,
+// the query at key position i + offset; c2p_base and p2c_base point at the sequence's first row of head h's tables.
+template <typename T>
+struct Disentangled {
+    const T* c2p;   // head h's rows of the sequence, or NULL
+    const T* p2c;
+    int width, span, buckets, max_position, offset;
+    __device__ __forceinline__ float operator()(int i, int j) const {  // log2-domain bias
+        const int r = deberta_index(i + offset - j, span, buckets, max_position);
+        float x = 0.0f;
+        if (c2p != nullptr) x += to_f32(c2p[static_cast<int64_t>(i) * width + r]);
+        if (p2c != nullptr) x += to_f32(p2c[static_cast<int64_t>(j) * width + r]);
+        return x * kLog2e;
+    }
+};
+
+// The view above for head h of sequence b (view s); on() false when the op has no disentangled bias.
+template <typename T>
+__device__ __forceinline__ Disentangled<T> disentangled_view(const t4j_attention_params& p, int b, int h, const AttnSeq& s) {
+    Disentangled<T> d;
+    const bool packed = p.cu_seqlens_q != nullptr;
+    const int64_t w = 2 * static_cast<int64_t>(p.dis_span);
+    const int64_t q0 = packed ? s.q_first : static_cast<int64_t>(b) * p.Tq;
+    const int64_t k0 = packed ? s.k_first : static_cast<int64_t>(b) * p.Tk;
+    d.c2p = p.c2p == nullptr ? nullptr : static_cast<const T*>(p.c2p) + (h * p.c2p_rows + q0) * w;
+    d.p2c = p.p2c == nullptr ? nullptr : static_cast<const T*>(p.p2c) + (h * p.p2c_rows + k0) * w;
+    d.width = static_cast<int>(w);
+    d.span = p.dis_span;
+    d.buckets = p.dis_buckets;
+    d.max_position = p.dis_max_position;
+    d.offset = s.offset;
+    return d;
+}
+
 }  // namespace t4j

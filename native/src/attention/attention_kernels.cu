@@ -6,6 +6,8 @@
 //   t4j_attn_mma_{f16,bf16}_hs{32,64,80,96,128,256}   prefill on tensor cores
 //   t4j_attn_paged_{f16,bf16}_hs{...}    the same reading the paged KV cache (t4j_decode, Tq > 16)
 //   t4j_attn_rows_f32                    fp32 prefill, any multiple of 8 ≤ 256 (the checking path)
+//   t4j_attn_mma_dis_{f16,bf16}_hs64, t4j_attn_rows_dis_f32   the same with DeBERTa's disentangled bias (head sizes
+//                                        33..64 on tensor cores: every published DeBERTa-v2/v3 has 64)
 //   t4j_decode_{f32,f16,bf16}            paged split-KV decode, any multiple of 8 ≤ 256
 //   t4j_decode_combine_{f32,f16,bf16}    merges the decode's per-split partial results
 //   t4j_kv_append_{b16,b32}              paged-cache append by element width
@@ -37,6 +39,14 @@ T4J_ATTN_MMA(t4j_attn_mma_bf16_hs96, __nv_bfloat16, 96)
 T4J_ATTN_MMA(t4j_attn_mma_bf16_hs128, __nv_bfloat16, 128)
 T4J_ATTN_MMA(t4j_attn_mma_bf16_hs256, __nv_bfloat16, 256)
 
+#define T4J_ATTN_MMA_DIS(NAME, T, HS)                                                                             \
+    extern "C" __global__ void __launch_bounds__(t4j::kMmaTallThreads, 1) NAME(const t4j_attention_params p) { \
+        t4j::attention_mma<T, HS, true>(p);                                                                      \
+    }
+
+T4J_ATTN_MMA_DIS(t4j_attn_mma_dis_f16_hs64, __half, 64)
+T4J_ATTN_MMA_DIS(t4j_attn_mma_dis_bf16_hs64, __nv_bfloat16, 64)
+
 // Paged prefill (t4j_decode with Tq > kMaxDecodeRows): the same kernel reading K/V through the block table.
 #define T4J_ATTN_PAGED(NAME, T, HS)                                                                          \
     extern "C" __global__ void __launch_bounds__(t4j::kMmaTallThreads, 1)                                  \
@@ -59,6 +69,10 @@ T4J_ATTN_PAGED(t4j_attn_paged_bf16_hs256, __nv_bfloat16, 256)
 
 extern "C" __global__ void __launch_bounds__(t4j::kRowThreads) t4j_attn_rows_f32(const t4j_attention_params p) {
     t4j::attention_rowwise<float>(p);
+}
+// As the decode's: stating a minimum of blocks keeps ptxas off its own register target (64), where it spilled 12 bytes.
+extern "C" __global__ void __launch_bounds__(t4j::kRowThreads, 4) t4j_attn_rows_dis_f32(const t4j_attention_params p) {
+    t4j::attention_rowwise<float, true>(p);
 }
 
 // Decode is bandwidth-bound: at least 4 blocks (16 warps) per SM in flight. Stating the minimum also

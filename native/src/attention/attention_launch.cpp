@@ -58,6 +58,16 @@ bool bias_ok(const float* table, int32_t num_buckets, int32_t max_distance, int3
     return num_buckets <= 4096 && max_exact >= 1 && max_distance > max_exact;
 }
 
+// DeBERTa's disentangled bias: a span, log buckets that can be taken (mid ≥ 2, log((max_position − 1) / mid) > 0),
+// tables of some rows, never with the T5 bias.
+bool disentangled_ok(const t4j_attention_params& p) {
+    if (p.c2p == nullptr && p.p2c == nullptr) return true;
+    if (p.rel_bias != nullptr || p.dis_span < 1 || p.dis_span > (1 << 24) || p.c2p_rows < 0 || p.p2c_rows < 0) return false;
+    if (p.dis_buckets > 0 && p.dis_max_position > 0 && (p.dis_buckets / 2 < 2 || p.dis_max_position - 1 <= p.dis_buckets / 2))
+        return false;
+    return true;
+}
+
 const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, out),              T4J_FIELD(t4j_attention_params, lse),
     T4J_FIELD(t4j_attention_params, q),                T4J_FIELD(t4j_attention_params, k),
@@ -77,6 +87,10 @@ const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, num_buckets),      T4J_FIELD(t4j_attention_params, max_distance),
     T4J_FIELD(t4j_attention_params, bias_bidirectional), T4J_FIELD(t4j_attention_params, dtype),
     T4J_FIELD(t4j_attention_params, window),           T4J_FIELD(t4j_attention_params, softcap),
+    T4J_FIELD(t4j_attention_params, c2p),              T4J_FIELD(t4j_attention_params, p2c),
+    T4J_FIELD(t4j_attention_params, c2p_rows),         T4J_FIELD(t4j_attention_params, p2c_rows),
+    T4J_FIELD(t4j_attention_params, dis_span),         T4J_FIELD(t4j_attention_params, dis_buckets),
+    T4J_FIELD(t4j_attention_params, dis_max_position), T4J_FIELD(t4j_attention_params, dis_reserved),
 };
 const t4j::StructRegistration kAttentionLayout("t4j_attention_params", sizeof(t4j_attention_params), kAttentionFields,
                                                sizeof(kAttentionFields) / sizeof(kAttentionFields[0]));
@@ -160,6 +174,7 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if ((p->cu_seqlens_q == nullptr) != (p->cu_seqlens_k == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!disentangled_ok(*p)) return T4J_ERROR_INVALID_ARGUMENT;
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride, p->k_batch_stride,
                                p->k_row_stride,   p->k_head_stride, p->v_batch_stride, p->v_row_stride,
                                p->v_head_stride,  p->out_batch_stride, p->out_row_stride, p->out_head_stride};
@@ -178,10 +193,14 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
 
     const char* name;
     int32_t column_blocks = 1;
+    const bool dis = p->c2p != nullptr || p->p2c != nullptr;
     if (!tensor_cores) {
-        name = "t4j_attn_rows_f32";
+        name = dis ? "t4j_attn_rows_dis_f32" : "t4j_attn_rows_f32";
     } else {
-        name = mma_kernel(false, p->dtype, p->HS);
+        // DeBERTa's disentangled bias on tensor cores: the head-size-64 instance only (33..64)
+        if (dis && kMmaInstances[mma_instance(p->HS)] != 64) return T4J_ERROR_UNSUPPORTED;
+        name = dis ? (p->dtype == T4J_DTYPE_BF16 ? "t4j_attn_mma_dis_bf16_hs64" : "t4j_attn_mma_dis_f16_hs64")
+                   : mma_kernel(false, p->dtype, p->HS);
         column_blocks = mma_column_blocks(kMmaInstances[mma_instance(p->HS)]);
     }
     t4j::CUfunction f = nullptr;

@@ -154,11 +154,12 @@ __device__ __forceinline__ float t5_table_bias(const float* dist, int D, int rel
 // One key tile against a warp's 16 query rows: S = Q·Kᵀ, scale (+ soft-cap, + bias table), mask when MASKED, online
 // softmax update of (m_run, l_run, o), O += P·V. ks (KEYS, LD) and vs (KEYS, LDV) hold the tile;
 // tile_s[(j − n0) − (i − m0) + rows − 1] is the bias (and window) of query i, key j when use_table.
-template <typename T, int HS, bool MASKED>
+template <typename T, int HS, bool MASKED, bool DIS>
 __device__ __forceinline__ void mma_key_tile(const uint32_t (&qf)[HS / 16][4], float (&o)[mma_columns(HS) / 8][4],
                                              float (&m_run)[2], float (&l_run)[2], const T* ks, const T* vs,
                                              const float* tile_s, bool use_table, const t4j_attention_params& p,
-                                             const AttnSeq& s, int m0, int n0, int rows, float scale) {
+                                             const AttnSeq& s, int m0, int n0, int rows, float scale,
+                                             const Disentangled<T>& dis) {
     constexpr int KEYS = mma_keys(HS);
     constexpr int DV = mma_columns(HS);
     constexpr int LD = HS + 8;
@@ -206,6 +207,20 @@ __device__ __forceinline__ void mma_key_tile(const uint32_t (&qf)[HS / 16][4], f
         for (int n = 0; n < KEYS / 8; n++) {
 #pragma unroll
             for (int e = 0; e < 4; e++) sc[n][e] *= scale;
+        }
+    }
+    // DeBERTa's disentangled bias (instances of their own, DIS: in the others this loop took 25-31 registers more, HS 64
+    // 168 → 199 on sm_80, nvcc 13.0): each in-range (query, key) pair reads its c2p and p2c entries at its distance's
+    // column (attention.cuh's Disentangled), in a loop of its own as the soft-cap's.
+    if constexpr (DIS) {
+#pragma unroll
+        for (int n = 0; n < KEYS / 8; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int i = row_lo + 8 * (e / 2);
+                const int j = n0 + n * 8 + 2 * t + (e & 1);
+                if (i < s.Lq && j < s.Lk) sc[n][e] += dis(i, j);
+            }
         }
     }
     // Bias, mask; the row maxima.
@@ -269,7 +284,7 @@ __device__ __forceinline__ void mma_key_tile(const uint32_t (&qf)[HS / 16][4], f
 // the keys kv holds (k(j), v(j): key row j; DenseKv, or a paged cache). q: (Lq, HS) with row stride
 // q_row_stride; out likewise; smem: the block's mma_shared_bytes(HS, blockDim.x); p.k, p.v: any valid
 // global addresses (the zero-filled copies name them and read nothing).
-template <typename T, int HS, typename KV>
+template <typename T, int HS, bool DIS, typename KV>
 __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p, int b, int h, const AttnSeq& s,
                                                    const KV& kv, const T* q, T* out, int m0, int dv0,
                                                    unsigned char* smem) {
@@ -310,6 +325,7 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
     const int row_lo = m0 + warp * 16 + g;  // query rows of this thread: row_lo and row_lo + 8
     const float scale = p.scale * kLog2e;
     const bool t5 = p.rel_bias != nullptr;
+    const Disentangled<T> dis = DIS ? disentangled_view<T>(p, b, h, s) : Disentangled<T>{};
     const int D = min(p.max_distance, kT5TableDistance);
     if (t5) t5_fill_distances(dist_s, D, p, h, static_cast<int>(threadIdx.x), static_cast<int>(blockDim.x));
 
@@ -358,11 +374,11 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
         __syncthreads();  // every thread's copies of this tile and the tile table are visible
         const int st = it % kMmaStages;
         if (full) {
-            mma_key_tile<T, HS, false>(qf, o, m_run, l_run, ks + st * KEYS * LD, vs + st * KEYS * LDV, tile_s, use_table,
-                                       p, s, m0, n0, rows, scale);
+            mma_key_tile<T, HS, false, DIS>(qf, o, m_run, l_run, ks + st * KEYS * LD, vs + st * KEYS * LDV, tile_s, use_table,
+                                       p, s, m0, n0, rows, scale, dis);
         } else {
-            mma_key_tile<T, HS, true>(qf, o, m_run, l_run, ks + st * KEYS * LD, vs + st * KEYS * LDV, tile_s, use_table,
-                                      p, s, m0, n0, rows, scale);
+            mma_key_tile<T, HS, true, DIS>(qf, o, m_run, l_run, ks + st * KEYS * LD, vs + st * KEYS * LDV, tile_s, use_table,
+                                      p, s, m0, n0, rows, scale, dis);
         }
         __syncthreads();  // this stage and the tile table are no longer read
     }
@@ -434,8 +450,9 @@ struct MmaPagedKv {
 };
 
 // The t4j_attn_mma_* kernels: grid (query tiles × HS / mma_columns, NH, B), blockDim.x 128 or 256
-// (mma_threads), mma_shared_bytes(HS, blockDim.x) of dynamic shared memory.
-template <typename T, int HS>
+// (mma_threads), mma_shared_bytes(HS, blockDim.x) of dynamic shared memory; DIS: with DeBERTa's disentangled bias
+// (t4j_attn_mma_dis_*).
+template <typename T, int HS, bool DIS = false>
 __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
     const int b = blockIdx.z;
     const int h = blockIdx.y;
@@ -453,7 +470,7 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
         static_cast<const T*>(p.k) + (packed ? s.k_first * p.k_row_stride : b * p.k_batch_stride) + kvh * p.k_head_stride,
         static_cast<const T*>(p.v) + (packed ? s.k_first * p.v_row_stride : b * p.v_batch_stride) + kvh * p.v_head_stride,
         p.k_row_stride, p.v_row_stride};  // (Lk, HS) each, rows at k_row_stride / v_row_stride
-    attention_mma_rows<T, HS>(p, b, h, s, kv, q, out, m0, dv0, mma_smem());
+    attention_mma_rows<T, HS, DIS>(p, b, h, s, kv, q, out, m0, dv0, mma_smem());
 }
 
 // The t4j_attn_paged_* kernels: t4j_decode with more than kMaxDecodeRows queries (a prompt or a chunk
@@ -474,7 +491,7 @@ __device__ __forceinline__ void attention_mma_paged(const t4j_attention_params& 
     const MmaPagedKv<T> kv{static_cast<const T*>(d.k_cache) + kvh * d.HS, static_cast<const T*>(d.v_cache) + kvh * d.HS,
                            d.block_table + static_cast<int64_t>(b) * d.max_blocks_per_seq, d.block_size, d.num_blocks,
                            static_cast<int64_t>(d.NKV) * d.HS};
-    attention_mma_rows<T, HS>(p, b, h, s, kv, q, out, m0, dv0, mma_smem());
+    attention_mma_rows<T, HS, false>(p, b, h, s, kv, q, out, m0, dv0, mma_smem());
 }
 
 }  // namespace t4j

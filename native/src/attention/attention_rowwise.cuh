@@ -117,7 +117,16 @@ struct T5Bias {
     }
 };
 
+// DeBERTa's disentangled bias of key j for query row i (attention.cuh's Disentangled), log2 domain.
 template <typename T>
+struct DisBias {
+    Disentangled<T> d;
+    int i;
+    __device__ float operator()(int j) const { return d(i, j); }
+};
+
+// DIS: with DeBERTa's disentangled bias (t4j_attn_rows_dis_f32; in the plain instance it made ptxas spill 12 bytes).
+template <typename T, bool DIS = false>
 __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p) {
     __shared__ float qs_all[kRowThreads / 32][kRowMaxHs];
     const int b = blockIdx.z;
@@ -159,7 +168,10 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
     const int end = attn_key_end(p.mask, i + 1, Lk, s.offset, s.prefix, 0);
     const int mask = p.mask, offset = s.offset, prefix = s.prefix, window = p.window;
     auto visible = [=](int j) { return attn_visible(mask, i, j, Lk, offset, prefix) && !attn_window_hides_before(j - i - offset, window); };
-    if (p.rel_bias != nullptr) {
+    if constexpr (DIS) {
+        const DisBias<T> bias{disentangled_view<T>(p, b, h, s), i};
+        row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);
+    } else if (p.rel_bias != nullptr) {
         const T5Bias bias{p.rel_bias, p.NH, h, i + s.offset, p.num_buckets, p.max_distance, p.bias_bidirectional};
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);
     } else {

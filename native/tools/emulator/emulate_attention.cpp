@@ -60,7 +60,28 @@ struct Problem {
     int rows = 0;              // tensor cores: query rows per block (64, 128), 0: the launcher's mma_threads(Tq)
     int buckets = kBuckets, max_distance = kMaxDistance;  // T5 bias
     float softcap = 0.0f;      // Gemma 2's logit soft-capping, 0: none
+    // DeBERTa's disentangled bias (dis_span > 0): c2p (NH, rows_q, 2·span) and/or p2c (NH, rows_k, 2·span) tables,
+    // log buckets of dis_buckets over dis_max (≤ 0: the distance itself, clamped)
+    int dis_span = 0, dis_buckets = 0, dis_max = 0;
+    bool c2p = false, p2c = false;
 };
+
+// transformers' make_log_bucket_position (deberta_v2), then the gather's column clamp(bucket + span, 0, 2·span − 1);
+// its logarithms in double here (the fixtures keep every distance away from a ceiling step).
+int deberta_column_ref(int rel, int span, int buckets, int max_position) {
+    long long bucket = rel;
+    const int mid = buckets / 2;
+    if (buckets > 0 && max_position > 0 && std::abs(rel) > mid) {
+        const double v = std::log(std::abs(rel) / static_cast<double>(mid)) / std::log((max_position - 1) / static_cast<double>(mid)) * (mid - 1);
+        const long long lp = static_cast<long long>(std::ceil(v)) + mid;
+        bucket = rel < 0 ? -lp : lp;
+    }
+    return static_cast<int>(std::min<long long>(std::max<long long>(bucket + span, 0), 2LL * span - 1));
+}
+
+// The c2p / p2c tables of a problem (float copies of the dtype's values), empty when it has none.
+std::vector<float> g_c2p, g_p2c;
+int g_rows_q = 0, g_rows_k = 0;
 
 // The largest |scale · q·k| a reference met before its soft-cap (a softcap problem prints it: the cap must bend
 // the scores, or the problem could not fail).
@@ -93,6 +114,12 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                     g_max_score = std::max(g_max_score, std::abs(z));
                     if (pr.softcap > 0) z = pr.softcap * std::tanh(z / pr.softcap);  // before the bias (t4j.h)
                     s[j] = z + (pr.bias ? table[t5_bucket_ref(j - pos, nb, md, pr.bidir) * pr.NH + h] : 0.0);
+                    if (pr.dis_span > 0) {                       // DisentangledSelfAttention's gathers
+                        const int r = deberta_column_ref(pos - j, pr.dis_span, pr.dis_buckets, pr.dis_max);
+                        const size_t w = 2 * static_cast<size_t>(pr.dis_span);
+                        if (pr.c2p) s[j] += g_c2p[(static_cast<size_t>(h) * g_rows_q + q0 + i) * w + r];
+                        if (pr.p2c) s[j] += g_p2c[(static_cast<size_t>(h) * g_rows_k + k0 + j) * w + r];
+                    }
                     m = std::max(m, s[j]);
                 }
                 double sum = 0;
@@ -171,6 +198,15 @@ void run_prefill(Problem pr, bool tensor_cores) {
     for (size_t i = 0; i < k.size(); i++) { k[i] = from<T>(uniform(1.5f)); kf[i] = to(k[i]); }
     for (size_t i = 0; i < v.size(); i++) { v[i] = from<T>(uniform(1.5f)); vf[i] = to(v[i]); }
     for (float& x : table) x = uniform(2.0f);
+    const size_t w = 2 * static_cast<size_t>(std::max(pr.dis_span, 0));
+    std::vector<T> c2p(pr.c2p ? pr.NH * rows_q * w : 0), p2c(pr.p2c ? pr.NH * rows_k * w : 0);
+    g_c2p.assign(c2p.size(), 0.0f);
+    g_p2c.assign(p2c.size(), 0.0f);
+    for (size_t i = 0; i < c2p.size(); i++) { c2p[i] = from<T>(uniform(2.0f)); g_c2p[i] = to(c2p[i]); }
+    for (size_t i = 0; i < p2c.size(); i++) { p2c[i] = from<T>(uniform(2.0f)); g_p2c[i] = to(p2c[i]); }
+    g_rows_q = rows_q;
+    g_rows_k = rows_k;
+    const bool dis = pr.dis_span > 0;
     std::vector<T> out(q.size(), from<T>(NAN));
     const size_t lse_n = static_cast<size_t>(pr.NH) * rows_q;
     std::vector<float> lse(lse_n, NAN);
@@ -204,9 +240,19 @@ void run_prefill(Problem pr, bool tensor_cores) {
     p.bias_bidirectional = pr.bidir ? 1 : 0;
     p.window = pr.window;
     p.softcap = pr.softcap;
+    if (dis) {
+        p.c2p = pr.c2p ? c2p.data() : nullptr;
+        p.p2c = pr.p2c ? p2c.data() : nullptr;
+        p.c2p_rows = rows_q;
+        p.p2c_rows = rows_k;
+        p.dis_span = pr.dis_span;
+        p.dis_buckets = pr.dis_buckets;
+        p.dis_max_position = pr.dis_max;
+    }
 
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
-    names.push_back(tensor_cores ? std::string("t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST) : "t4j_attn_rows_f32");
+    names.push_back(tensor_cores ? std::string(dis ? "t4j_attn_mma_dis_" : "t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST)
+                                 : dis ? "t4j_attn_rows_dis_f32" : "t4j_attn_rows_f32");
     if (tensor_cores) {
         if constexpr (!std::is_same_v<T, float> && emu::built(emu::key("mma ", name<T>(), HS).view())) {
             const unsigned column_blocks = INST / t4j::mma_columns(INST);
@@ -214,14 +260,16 @@ void run_prefill(Problem pr, bool tensor_cores) {
             const int rows = t4j::mma_rows(threads);
             simt::launch(SimtDim3{static_cast<unsigned>((Tq + rows - 1) / rows) * column_blocks,
                                   static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
-                         static_cast<unsigned>(threads), [&] { t4j::attention_mma<T, INST>(p); },
+                         static_cast<unsigned>(threads),
+                         [&] { if (dis) t4j::attention_mma<T, INST, true>(p); else t4j::attention_mma<T, INST>(p); },
                          static_cast<size_t>(t4j::mma_shared_bytes(INST, threads)), names.back().c_str());
         } else {
             emu::not_built(names.back());
         }
     } else if constexpr (emu::built(emu::key("rows ", name<T>(), HS).view())) {
         simt::launch(SimtDim3{static_cast<unsigned>((Tq + 3) / 4), static_cast<unsigned>(pr.NH), static_cast<unsigned>(B)},
-                     t4j::kRowThreads, [&] { t4j::attention_rowwise<T>(p); }, 0, names.back().c_str());
+                     t4j::kRowThreads, [&] { if (dis) t4j::attention_rowwise<T, true>(p); else t4j::attention_rowwise<T>(p); }, 0,
+                     names.back().c_str());
     } else {
         emu::not_built(names.back());
     }
@@ -449,6 +497,31 @@ void mpnet_suite() {
                             "MPNet packed 140+20, T5 bidirectional 32/128 after 1/sqrt(HS)", 0, 0, 32, 128}, false);
 }
 
+// DeBERTa's disentangled attention (c2p and p2c gathered at each pair's log-bucket column, added after the 1/sqrt(3·HS)
+// scale): its own instances (t4j_attn_mma_dis_{bf16,f16}_hs64, t4j_attn_rows_dis_f32). v3-base's buckets (256 over 512
+// positions) on rows past 128 so that log buckets are met, packed sequences as the model runs them, a padded batch,
+// one term alone, unbucketed clamped distances, head size 48 padded to the 64 instance, 64- and 128-row tiles. Every
+// problem names "DeBERTa".
+void deberta_suite() {
+    const float sc = 1.0f / std::sqrt(3.0f * 64.0f);
+    constexpr int kNone = T4J_ATTN_MASK_NONE;
+    Problem a{2, 4, 4, 64, {300, 37}, {300, 37}, true, kNone, {}, {}, false, false, sc, "DeBERTa packed 300+37, 256/512 log buckets"};
+    a.dis_span = 256; a.dis_buckets = 256; a.dis_max = 512; a.c2p = a.p2c = true;
+    run_prefill<__nv_bfloat16, 64>(a, true);
+    Problem b{2, 2, 2, 64, {70, 70}, {70, 70}, false, kNone, {}, {}, false, false, sc, "DeBERTa padded 2x70, 128 rows, 16/40 buckets"};
+    b.rows = 128; b.dis_span = 16; b.dis_buckets = 16; b.dis_max = 40; b.c2p = b.p2c = true;
+    run_prefill<__half, 64>(b, true);
+    Problem c{1, 2, 2, 48, {90}, {90}, true, kNone, {}, {}, false, false, sc, "DeBERTa HS 48 (instance 64), c2p alone, span 6 unbucketed"};
+    c.dis_span = 6; c.dis_buckets = -1; c.dis_max = 6; c.c2p = true;
+    run_prefill<__half, 48>(c, true);
+    Problem d{2, 2, 2, 64, {150, 20}, {150, 20}, true, kNone, {}, {}, false, false, sc, "DeBERTa packed 150+20, p2c alone, 256/512"};
+    d.dis_span = 256; d.dis_buckets = 256; d.dis_max = 512; d.p2c = true;
+    run_prefill<float, 64>(d, false);
+    Problem e{2, 3, 3, 32, {41, 41}, {41, 41}, false, kNone, {}, {}, false, false, sc, "DeBERTa padded 2x41, key padding, 16/40 buckets"};
+    e.key_lengths = {41, 29}; e.dis_span = 16; e.dis_buckets = 16; e.dis_max = 40; e.c2p = e.p2c = true;
+    run_prefill<float, 32>(e, false);
+}
+
 // Paged prefill: t4j_decode with Tq > kMaxDecodeRows runs the tensor-core kernel on the launcher's dense
 // view (attention_paged.h), reading K/V through the block table; checked by run_decode's float64
 // reference like the decode. One problem per instance (the coverage check); `more` adds T5 bias, a
@@ -640,6 +713,7 @@ int main(int argc, char** argv) {
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
     bidir_window_suite();                        // ModernBERT's local attention: mask none with a window, every prefill variant
     mpnet_suite();                               // MPNet: the T5 bias after a 1/sqrt(HS) scale, packed, past distance 128
+    deberta_suite();                             // DeBERTa: the disentangled bias's own instances
     t5_bucket_sweep(32, 128, true, 4096);        // T5's (and mT5's, UMT5's) encoder buckets
     t5_bucket_sweep(32, 128, false, 4096);       // its decoder's
     t5_bucket_sweep(16, 20, true, 300);          // the problems' own

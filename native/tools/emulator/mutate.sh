@@ -39,6 +39,8 @@ mutations=(
   # float64 reference: the T5 distance table scaled like the scores (bias · scale): invisible at T5's scale 1, caught by
   # MPNet's problems (the bias after a 1/sqrt(HS) scale)
   "t5-bias-scaled@attention/attention_mma.cuh@'        dist[idx] = p.rel_bias[bucket * p.NH + h] * kLog2e;', '        dist[idx] = p.rel_bias[bucket * p.NH + h] * kLog2e * p.scale;'@--quick --only mma bf16 HS 64 MPNet@attention@FAIL mma bf16 HS 64 MPNet"
+  # float64 reference: DeBERTa's p2c read at the query's row instead of the key's (the paper's k_j·Qr[δ(i, j)])
+  "deberta-p2c-query-row@attention/attention.cuh@'        if (p2c != nullptr) x += to_f32(p2c[static_cast<int64_t>(j) * width + r]);', '        if (p2c != nullptr) x += to_f32(p2c[static_cast<int64_t>(i) * width + r]);'@--quick --only mma bf16 HS 64 DeBERTa@attention@FAIL mma bf16 HS 64 DeBERTa"
   # synccheck (emulator): the tensor-core kernel reads a K/V stage before its cp.async group retired
   "mma-skip-wait-group@attention/attention_mma.cuh@'            attn_cp_async_wait<1>();', ''@--quick --only mma bf16 HS 64 128 rows causal@attention@synccheck: t4j_attn_mma.*cp.async .*not completed"
   # float64 reference: the router breaks ties to the higher expert id (exactly equal logits)

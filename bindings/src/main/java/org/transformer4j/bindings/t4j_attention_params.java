@@ -53,7 +53,15 @@ public final class t4j_attention_params {
             JAVA_INT.withName("bias_bidirectional"),
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("window"),
-            JAVA_FLOAT.withName("softcap"))
+            JAVA_FLOAT.withName("softcap"),
+            ADDRESS.withName("c2p"),
+            ADDRESS.withName("p2c"),
+            JAVA_LONG.withName("c2p_rows"),
+            JAVA_LONG.withName("p2c_rows"),
+            JAVA_INT.withName("dis_span"),
+            JAVA_INT.withName("dis_buckets"),
+            JAVA_INT.withName("dis_max_position"),
+            JAVA_INT.withName("dis_reserved"))
         .withName("t4j_attention_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -100,6 +108,14 @@ public final class t4j_attention_params {
     private static final long dtype$OFFSET = offset("dtype");
     private static final long window$OFFSET = offset("window");
     private static final long softcap$OFFSET = offset("softcap");
+    private static final long c2p$OFFSET = offset("c2p");
+    private static final long p2c$OFFSET = offset("p2c");
+    private static final long c2p_rows$OFFSET = offset("c2p_rows");
+    private static final long p2c_rows$OFFSET = offset("p2c_rows");
+    private static final long dis_span$OFFSET = offset("dis_span");
+    private static final long dis_buckets$OFFSET = offset("dis_buckets");
+    private static final long dis_max_position$OFFSET = offset("dis_max_position");
+    private static final long dis_reserved$OFFSET = offset("dis_reserved");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -173,4 +189,20 @@ public final class t4j_attention_params {
     public static void window(MemorySegment s, int v) { s.set(JAVA_INT, window$OFFSET, v); }
     public static float softcap(MemorySegment s) { return s.get(JAVA_FLOAT, softcap$OFFSET); }
     public static void softcap(MemorySegment s, float v) { s.set(JAVA_FLOAT, softcap$OFFSET, v); }
+    public static MemorySegment c2p(MemorySegment s) { return s.get(ADDRESS, c2p$OFFSET); }
+    public static void c2p(MemorySegment s, MemorySegment v) { s.set(ADDRESS, c2p$OFFSET, v); }
+    public static MemorySegment p2c(MemorySegment s) { return s.get(ADDRESS, p2c$OFFSET); }
+    public static void p2c(MemorySegment s, MemorySegment v) { s.set(ADDRESS, p2c$OFFSET, v); }
+    public static long c2p_rows(MemorySegment s) { return s.get(JAVA_LONG, c2p_rows$OFFSET); }
+    public static void c2p_rows(MemorySegment s, long v) { s.set(JAVA_LONG, c2p_rows$OFFSET, v); }
+    public static long p2c_rows(MemorySegment s) { return s.get(JAVA_LONG, p2c_rows$OFFSET); }
+    public static void p2c_rows(MemorySegment s, long v) { s.set(JAVA_LONG, p2c_rows$OFFSET, v); }
+    public static int dis_span(MemorySegment s) { return s.get(JAVA_INT, dis_span$OFFSET); }
+    public static void dis_span(MemorySegment s, int v) { s.set(JAVA_INT, dis_span$OFFSET, v); }
+    public static int dis_buckets(MemorySegment s) { return s.get(JAVA_INT, dis_buckets$OFFSET); }
+    public static void dis_buckets(MemorySegment s, int v) { s.set(JAVA_INT, dis_buckets$OFFSET, v); }
+    public static int dis_max_position(MemorySegment s) { return s.get(JAVA_INT, dis_max_position$OFFSET); }
+    public static void dis_max_position(MemorySegment s, int v) { s.set(JAVA_INT, dis_max_position$OFFSET, v); }
+    public static int dis_reserved(MemorySegment s) { return s.get(JAVA_INT, dis_reserved$OFFSET); }
+    public static void dis_reserved(MemorySegment s, int v) { s.set(JAVA_INT, dis_reserved$OFFSET, v); }
 }

@@ -52,6 +52,30 @@ class AttentionValidationNativeTest {
         t4j_attention_params.out_row_stride(p, 8L * hs);
     }
 
+    /** DeBERTa's disentangled bias (ABI 10): a span, log buckets that can be taken, never with the T5 bias. */
+    @Test
+    void disentangledBiasParamsAreChecked() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        Consumer<MemorySegment> v3 = p -> {                                   // deberta-v3-base's: 256 buckets over 512
+            t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_NONE);
+            t4j_attention_params.c2p(p, FAKE);
+            t4j_attention_params.p2c(p, FAKE);
+            t4j_attention_params.c2p_rows(p, 16);
+            t4j_attention_params.p2c_rows(p, 16);
+            t4j_attention_params.dis_span(p, 256);
+            t4j_attention_params.dis_buckets(p, 256);
+            t4j_attention_params.dis_max_position(p, 512);
+        };
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(v3), "deberta-v3-base's");
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(v3.andThen(p -> t4j_attention_params.p2c(p, MemorySegment.NULL))), "c2p alone");
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(v3.andThen(p -> t4j_attention_params.dis_buckets(p, -1))), "unbucketed");
+        assertEquals(bad, attentionWith(v3.andThen(p -> t4j_attention_params.rel_bias(p, FAKE))), "with a T5 bias");
+        assertEquals(bad, attentionWith(v3.andThen(p -> t4j_attention_params.dis_span(p, 0))), "span 0");
+        assertEquals(bad, attentionWith(v3.andThen(p -> t4j_attention_params.c2p_rows(p, -1))), "negative rows");
+        assertEquals(bad, attentionWith(v3.andThen(p -> t4j_attention_params.dis_buckets(p, 2))), "mid 1: no log buckets");
+        assertEquals(bad, attentionWith(v3.andThen(p -> t4j_attention_params.dis_max_position(p, 100))), "max_position − 1 ≤ mid");
+    }
+
     @Test
     void malformedAttentionParamsAreRejected() {
         int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;

@@ -276,6 +276,37 @@ class ModelGpuTest {
         }
     }
 
+    /**
+     * DeBERTa on CUDA (ABI 10, never run on a GPU before this test): the three folders in fp32 (the c2p / p2c GEMMs on
+     * cuBLAS, t4j_attn_rows_dis_f32) against the CPU backend; and head size 64, every published DeBERTa-v2/v3's, on the
+     * tensor-core instances (t4j_attn_mma_dis_{bf16,f16}_hs64) with v3-base's buckets over 300-token rows, against fp32
+     * under the design's rule (the CPU's naive-rounding twin sets the allowance).
+     */
+    @Test
+    void debertaRunsOnCudaInFp32AndOnTensorCores() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            for (String name : List.of("deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls")) encoderFolderMatchesTheCpu(name, cuda);
+            TransformerConfig c = TransformerConfig.builder().vocabSize(Tiny.V).widths(128, 256, 2).encoderLayers(2)
+                    .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, 1e-7f)
+                    .activation(TransformerConfig.Activation.GELU, false).attentionScale((float) (1 / Math.sqrt(3 * 64.0)))
+                    .disentangled(new TransformerConfig.Disentangled(256, 256, 512, true, true, true, true))
+                    .biases(true).tiedEmbeddings(true, 1f).build();
+            CpuBackend cpu = new CpuBackend();
+            int[][] ids = Tiny.ids(47, 2, 300);
+            for (DType dt : List.of(DType.BF16, DType.F16)) {
+                try (Weights ref = Weights.random(c, cpu, 48); Weights twin = ref.to(dt); Weights onGpu = Weights.random(c, cuda, 48);
+                     Weights low = onGpu.to(dt)) {
+                    float[][][] want = new Transformer(ref, cpu).encode(ids, null, null);
+                    float[][][] naive = new Transformer(twin, cpu).encode(ids, null, null);
+                    float[][][] got = new Transformer(low, cuda).encode(ids, null, null);
+                    double err = LowPrecision.maxErr(got, want), allowed = LowPrecision.allowed(LowPrecision.maxErr(naive, want),
+                            LowPrecision.maxAbs(want));
+                    assertTrue(err <= allowed, "DeBERTa HS 64 " + dt + " on tensor cores: max error " + err + " > allowed " + allowed);
+                }
+            }
+        }
+    }
+
     /** An encoder fixture on CUDA against the CPU in fp32: the hidden state, and every head the folder loads. */
     private static void encoderFolderMatchesTheCpu(String name, CudaBackend cuda) throws Exception {
         CpuBackend cpu = new CpuBackend();

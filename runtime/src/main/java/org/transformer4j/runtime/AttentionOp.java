@@ -121,9 +121,9 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     }
 
     /**
-     * DeBERTa's disentangled relative-position terms ({@link DisentangledBias}), added to the scaled score beside the
-     * T5 bias; null: none. The CPU backend computes them; the CUDA kernels do not take them yet (the CUDA backend
-     * refuses the op in one line).
+     * DeBERTa's disentangled relative-position terms ({@link DisentangledBias}), added to the scaled score; null: none.
+     * On CUDA (ABI 10) they run in instances of their own: the fp32 row-wise kernel at any head size, the tensor-core
+     * kernel at head sizes 40 to 64 (the CUDA backend refuses others in one line); emulated, never run on a GPU.
      */
     public AttentionOp disentangled(DisentangledBias d) {
         return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, d);

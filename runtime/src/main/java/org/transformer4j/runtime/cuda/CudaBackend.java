@@ -528,9 +528,10 @@ public final class CudaBackend implements Backend {
             checkOpen();
             AttentionOp.Shape s = op.validate();
             requireHere("q", op.q());
-            if (op.disentangled() != null) {
-                throw new UnsupportedOperationException("DeBERTa's disentangled attention bias is not in the CUDA attention kernels yet;"
-                        + " run this model on the CPU backend");
+            if (op.disentangled() != null && op.q().dtype() != DType.F32 && (s.hs() <= 32 || s.hs() > 64)) {
+                throw new UnsupportedOperationException("DeBERTa's disentangled attention on tensor cores has the head-size-64 instance"
+                        + " (head sizes 40 to 64; every published DeBERTa-v2/v3 has 64), not head size " + s.hs()
+                        + "; run this model in F32 or on the CPU backend");
             }
             if (op.q().dtype() != DType.F32) {
                 for (Tensor t : new Tensor[] {op.q(), op.k(), op.v(), op.out()}) {

@@ -21,6 +21,7 @@ import org.transformer4j.runtime.AttentionOp;
 import org.transformer4j.runtime.CrossEntropyOp;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.DecodeOp;
+import org.transformer4j.runtime.DisentangledBias;
 import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.RopeOp;
@@ -215,6 +216,16 @@ final class CudaParams {
         t4j_attention_params.dtype(p, op.q().dtype().code());
         t4j_attention_params.window(p, op.window());
         t4j_attention_params.softcap(p, op.softcap());
+        DisentangledBias d = op.disentangled();
+        if (d != null) {                                     // DeBERTa (ABI 10): the tables' rows are q's and k's
+            t4j_attention_params.c2p(p, address(d.c2p()));
+            t4j_attention_params.p2c(p, address(d.p2c()));
+            t4j_attention_params.c2p_rows(p, d.c2p() == null ? 0 : d.c2p().shape(1));
+            t4j_attention_params.p2c_rows(p, d.p2c() == null ? 0 : d.p2c().shape(1));
+            t4j_attention_params.dis_span(p, d.span());
+            t4j_attention_params.dis_buckets(p, d.buckets());
+            t4j_attention_params.dis_max_position(p, d.maxPosition());
+        }
         return p;
     }
 
