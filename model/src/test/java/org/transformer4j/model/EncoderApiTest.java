@@ -119,6 +119,58 @@ class EncoderApiTest {
         }
     }
 
+    /**
+     * A DeBERTa-v3 NLI folder through its tokenizer's pair template ([CLS] A [SEP] B [SEP], as DebertaV2TokenizerFast's
+     * tokenizer.json has it, with ids 1 / 2 as in the fixture): classifyPairs gives the float64 reference's logits with the
+     * folder's labels, the token types the template makes dropped (type_vocab_size 0).
+     */
+    @Test
+    void debertaNliPairsThroughThePairTemplateClassifyAsTheReference() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("deberta-v3-seqcls");
+        int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        for (int r = 0; r < ids.length; r++) {
+            int sep1 = -1, sep2 = -1;
+            for (int i = 1; i < ids[r].length; i++) if (ids[r][i] == 2) { if (sep1 < 0) sep1 = i; else if (sep2 < 0) sep2 = i; }
+            a.add(words(ids[r], 1, sep1));
+            b.add(words(ids[r], sep1 + 1, sep2));
+        }
+        StringBuilder vocab = new StringBuilder();
+        for (int i = 0; i < 128; i++) vocab.append(i == 0 ? "" : ", ").append('"').append(i < 4 ? List.of("[PAD]", "[CLS]", "[SEP]", "[UNK]").get(i) : "w" + i)
+                .append("\": ").append(i);
+        String special = "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}";
+        Path dir = Files.createDirectories(tmp.resolve("deberta-tok"));
+        Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
+                + "{\"id\": 0, \"content\": \"[PAD]\", " + special + ", {\"id\": 1, \"content\": \"[CLS]\", " + special + ", "
+                + "{\"id\": 2, \"content\": \"[SEP]\", " + special + ", {\"id\": 3, \"content\": \"[UNK]\", " + special + "],"
+                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
+                + " \"post_processor\": {\"type\": \"TemplateProcessing\","
+                + " \"single\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}},"
+                + " {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}],"
+                + " \"pair\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}},"
+                + " {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}},"
+                + " {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 1}}],"
+                + " \"special_tokens\": {\"[CLS]\": {\"id\": \"[CLS]\", \"ids\": [1], \"tokens\": [\"[CLS]\"]},"
+                + " \"[SEP]\": {\"id\": \"[SEP]\", \"ids\": [2], \"tokens\": [\"[SEP]\"]}}},"
+                + " \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"unk_token\": \"[UNK]\", \"vocab\": {" + vocab + "}}}");
+        try (HfTokenizer tok = HfTokenizer.load(dir.resolve("tokenizer.json")); Weights w = Pretrained.load(f.dir(), CPU)) {
+            for (int r = 0; r < ids.length; r++) {
+                int n = Arrays.stream(mask[r]).sum();
+                assertEquals(Arrays.toString(Arrays.copyOf(ids[r], n)), Arrays.toString(tok.encodePair(a.get(r), b.get(r)).ids()), "pair " + r);
+            }
+            TextEncoder enc = new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null));
+            List<List<TextEncoder.Label>> got = enc.classifyPairs(a, b);
+            float[][] logits = new float[got.size()][3];
+            for (int r = 0; r < got.size(); r++) {
+                for (TextEncoder.Label l : got.get(r)) {
+                    logits[r][l.id()] = l.logit();
+                    assertEquals(List.of("entailment", "neutral", "contradiction").get(l.id()), l.label());
+                }
+            }
+            near("deberta-v3-seqcls logits through classifyPairs", rows(f, "logits", 3, 3), logits);
+        }
+    }
+
     @Test
     void crossEncoderRerankScoresEachPassageAsTheReference() throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-crossencoder");
