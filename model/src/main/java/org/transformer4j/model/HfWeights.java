@@ -123,25 +123,16 @@ final class HfWeights {
                 alias.put("embeddings.project.bias", "embeddings_project.bias");
             }
             // the pre-training heads (replaced-token detection, the generator's masked LM) are not served: named, left out
-            List<String> pretraining = new ArrayList<>(map.keySet().stream().filter(k -> k.startsWith("discriminator_predictions.")
-                    || k.startsWith("generator_predictions.") || k.startsWith("generator_lm_head.")).sorted().toList());
-            if (!pretraining.isEmpty()) {
-                pretraining.forEach(map::remove);
-                LOG.log(System.Logger.Level.INFO, "ignoring ELECTRA's pre-training head tensors (hidden states are served): " + pretraining);
-            }
+            dropHeads(map, "ELECTRA's pre-training head tensors (hidden states are served)", "discriminator_predictions.",
+                    "generator_predictions.", "generator_lm_head.");
         }
         if (deberta) {
             alias.put("encoder.rel_embeddings", "encoder.rel_embeddings.weight");
             alias.put("encoder.rel_norm.weight", "encoder.LayerNorm.weight");
             alias.put("encoder.rel_norm.bias", "encoder.LayerNorm.bias");
             // the pre-training heads published checkpoints carry (masked LM, replaced-token detection) are not served
-            List<String> pretraining = new ArrayList<>(map.keySet().stream().filter(k -> k.startsWith("lm_predictions.")
-                    || k.startsWith("cls.") || k.startsWith("mask_predictions.")).sorted().toList());
-            if (!pretraining.isEmpty()) {
-                pretraining.forEach(map::remove);
-                LOG.log(System.Logger.Level.INFO, "ignoring DeBERTa's pre-training head tensors (its masked-LM and replaced-token"
-                        + " detection heads are not served): " + pretraining);
-            }
+            dropHeads(map, "DeBERTa's pre-training head tensors (its masked-LM and replaced-token detection heads are not served)",
+                    "lm_predictions.", "cls.", "mask_predictions.");
         }
         if (mpnet) {
             // MPNet's bias over the 32 buckets compute_position_bias uses: the first 32 rows of a larger table
@@ -235,6 +226,14 @@ final class HfWeights {
         alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
         String what = family.toUpperCase(java.util.Locale.ROOT);
         return load(what, map, parts, backend, dtype, s -> Weights.buildEncoder(c, s, built, labels.size(), info));
+    }
+
+    /** Removes the tensors under {@code prefixes} from the map (heads not served), naming them in one log line as {@code what}. */
+    private static void dropHeads(Map<String, Tensor> map, String what, String... prefixes) {
+        List<String> dropped = map.keySet().stream().filter(k -> java.util.Arrays.stream(prefixes).anyMatch(k::startsWith)).sorted().toList();
+        if (dropped.isEmpty()) return;
+        dropped.forEach(map::remove);
+        LOG.log(System.Logger.Level.INFO, "ignoring " + what + ": " + dropped);
     }
 
     /** A masked-LM head's pairs, plus its own decoder matrix as our lm_head when the config unties it from the token table. */

@@ -63,6 +63,16 @@ class EncoderApiTest {
         return b.toString();
     }
 
+    /** The words of each row's two sentences, [CLS] A [SEP] B [SEP] with {@code sep} the separator's id, into a and b. */
+    static void splitPairs(int[][] ids, int sep, List<String> a, List<String> b) {
+        for (int[] row : ids) {
+            int sep1 = -1, sep2 = -1;
+            for (int i = 1; i < row.length; i++) if (row[i] == sep) { if (sep1 < 0) sep1 = i; else if (sep2 < 0) sep2 = i; }
+            a.add(words(row, 1, sep1));
+            b.add(words(row, sep1 + 1, sep2));
+        }
+    }
+
     /** The reference's output as rows (rows, cols). */
     static double[][] rows(ReferenceFixturesTest.Fixture f, String output, int rows, int cols) throws Exception {
         double[] a = f.reference(output, (long) rows * cols);
@@ -88,12 +98,7 @@ class EncoderApiTest {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-seqcls");
         int[][] ids = f.ids("input_ids"), types = f.ids("token_type_ids"), mask = f.ids("attention_mask");
         List<String> a = new ArrayList<>(), b = new ArrayList<>();
-        for (int r = 0; r < ids.length; r++) {
-            int sep1 = -1, sep2 = -1;
-            for (int i = 1; i < ids[r].length; i++) if (ids[r][i] == 102) { if (sep1 < 0) sep1 = i; else if (sep2 < 0) sep2 = i; }
-            a.add(words(ids[r], 1, sep1));
-            b.add(words(ids[r], sep1 + 1, sep2));
-        }
+        splitPairs(ids, 102, a, b);
         try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp)); Weights w = Pretrained.load(f.dir(), CPU)) {
             for (int r = 0; r < ids.length; r++) {                   // the template gives the fixture's ids and types
                 var e = tok.encodePair(a.get(r), b.get(r));
@@ -129,12 +134,7 @@ class EncoderApiTest {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("deberta-v3-seqcls");
         int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
         List<String> a = new ArrayList<>(), b = new ArrayList<>();
-        for (int r = 0; r < ids.length; r++) {
-            int sep1 = -1, sep2 = -1;
-            for (int i = 1; i < ids[r].length; i++) if (ids[r][i] == 2) { if (sep1 < 0) sep1 = i; else if (sep2 < 0) sep2 = i; }
-            a.add(words(ids[r], 1, sep1));
-            b.add(words(ids[r], sep1 + 1, sep2));
-        }
+        splitPairs(ids, 2, a, b);
         StringBuilder vocab = new StringBuilder();
         for (int i = 0; i < 128; i++) vocab.append(i == 0 ? "" : ", ").append('"').append(i < 4 ? List.of("[PAD]", "[CLS]", "[SEP]", "[UNK]").get(i) : "w" + i)
                 .append("\": ").append(i);

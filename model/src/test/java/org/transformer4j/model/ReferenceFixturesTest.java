@@ -418,6 +418,42 @@ class ReferenceFixturesTest {
         }
     }
 
+    /**
+     * What published DeBERTa-v3 checkpoints carry beside the model: a position table although position_biased_input is
+     * false (transformers ignores it), and the pre-training heads (masked LM under lm_predictions., replaced-token detection
+     * under mask_predictions.). The folder loads, ignores them, and gives the reference's states.
+     */
+    @Test
+    void debertaIgnoresThePublishedCheckpointsExtras(@TempDir Path tmp) throws Exception {
+        Fixture f = Fixture.open("deberta-v3");
+        Files.copy(f.dir.resolve("config.json"), tmp.resolve("config.json"));
+        int c = 32, v = 128;
+        java.util.Map<String, org.transformer4j.runtime.Tensor> tensors = new java.util.LinkedHashMap<>();
+        try (org.transformer4j.model.weights.SafetensorsFile file = org.transformer4j.model.weights.SafetensorsFile.open(f.dir.resolve("model.safetensors"))) {
+            for (String key : file.names()) tensors.put("deberta." + key, file.tensor(key));
+            java.util.function.BiConsumer<String, long[]> extra = (name, shape) -> tensors.put(name,
+                    org.transformer4j.runtime.Tensor.ofFloats(new float[(int) Arrays.stream(shape).reduce(1, (x, y) -> x * y)], shape));
+            extra.accept("deberta.embeddings.position_embeddings.weight", new long[] {40, c});
+            for (String p : List.of("lm_predictions.lm_head.dense", "mask_predictions.dense")) {
+                extra.accept(p + ".weight", new long[] {c, c});
+                extra.accept(p + ".bias", new long[] {c});
+            }
+            for (String p : List.of("lm_predictions.lm_head.LayerNorm", "mask_predictions.LayerNorm")) {
+                extra.accept(p + ".weight", new long[] {c});
+                extra.accept(p + ".bias", new long[] {c});
+            }
+            extra.accept("lm_predictions.lm_head.bias", new long[] {v});
+            extra.accept("mask_predictions.classifier.weight", new long[] {1, c});
+            extra.accept("mask_predictions.classifier.bias", new long[] {1});
+            org.transformer4j.model.weights.SafetensorsWriter.write(tmp.resolve("model.safetensors"), tensors, java.util.Map.of("format", "pt"));
+        }
+        try (Weights w = Pretrained.load(tmp, new CpuBackend())) {
+            assertEquals(null, w.embeddings.positions(), "the stored position table is not used");
+            int[][] ids = f.ids("input_ids"), mask = optional(f, "attention_mask");
+            f.nearAtTokens("last_hidden_state", new Transformer(w, new CpuBackend()).encode(ids, null, mask), mask);
+        }
+    }
+
     /** DeBERTa: rows padded at the front are refused in one line; v1 folders and v2's ConvLayer are refused by name. */
     @Test
     void debertaRefusesWhatItDoesNotRun(@TempDir Path tmp) throws Exception {

@@ -21,6 +21,24 @@ class TransformerConfigTest {
         return TransformerConfig.builder().vocabSize(100).widths(32, 64, 4).encoderLayers(2).decoderLayers(2);
     }
 
+    /** DeBERTa's disentangled attention: post-LN encoders only, a span, a term, log buckets that can be taken. */
+    @Test
+    void disentangledAttentionIsForPostLnEncoders() {
+        TransformerConfig.Disentangled v3 = new TransformerConfig.Disentangled(256, 256, 512, true, true, true, true);
+        java.util.function.Supplier<TransformerConfig.Builder> enc = () -> TransformerConfig.builder().vocabSize(100).widths(32, 64, 4)
+                .encoderLayers(2).norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, 1e-7f);
+        assertEquals(v3, enc.get().disentangled(v3).build().disentangled());
+        rejects(() -> enc.get().decoderLayers(2).disentangled(v3).build(), "post-LN encoder-only");
+        rejects(() -> enc.get().norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, 1e-7f).disentangled(v3).build(),
+                "post-LN encoder-only");
+        rejects(() -> enc.get().disentangled(new TransformerConfig.Disentangled(256, 256, 512, false, false, true, true)).build(),
+                "at least one of c2p, p2c");
+        rejects(() -> enc.get().disentangled(new TransformerConfig.Disentangled(0, -1, 512, true, true, true, true)).build(), "span ≥ 1");
+        rejects(() -> enc.get().disentangled(new TransformerConfig.Disentangled(256, 256, 100, true, true, true, true)).build(),
+                "max_relative_positions − 1 > position_buckets / 2");
+        rejects(() -> enc.get().relativeBias(32, 128).learnedPositions(64).disentangled(v3).build(), "without a T5 bias");
+    }
+
     @Test
     void presetsHaveTheCheckpointShapes() {
         TransformerConfig gpt2 = TransformerConfig.gpt2Small();
