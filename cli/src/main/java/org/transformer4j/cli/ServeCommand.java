@@ -1,6 +1,7 @@
 // ServeCommand — `t4j serve`: the OpenAI-compatible server (server module) over one model: a decoder
-// folder through the continuous-batching engine, or an encoder (a BERT/T5 folder, or minilm) for
-// /v1/embeddings. Runs until interrupted.
+// folder through the continuous-batching engine, or an encoder (an encoder folder, a sentence-transformers
+// folder, or minilm) for /v1/embeddings and, with a classifier head, /v1/rerank, /v1/score and /classify.
+// Runs until interrupted.
 package org.transformer4j.cli;
 
 import java.nio.file.Files;
@@ -10,6 +11,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.transformer4j.model.GenerationConfig;
 import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.SentencePooling;
+import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.model.Weights;
@@ -29,7 +32,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve a model over an OpenAI-compatible HTTP API: /v1/models, /v1/completions, /v1/chat/completions "
-                + "(models with a chat template), /v1/embeddings (encoders), /health, /metrics. Decoders run through a "
+                + "(models with a chat template), /v1/embeddings (encoders and sentence-transformers folders, pooled as the folder says),"
+                + " /v1/rerank, /v1/score and /classify (vLLM's; cross-encoders and classifiers), /health, /metrics. Decoders run through a "
                 + "continuous-batching engine on a paged KV cache. Stops on Ctrl-C."},
         footer = {"", "Exit codes: 0 stopped, 1 bad input or failure (one line on stderr), 2 bad usage."})
 final class ServeCommand implements Callable<Integer> {
@@ -91,12 +95,24 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             Path dir = Path.of(model);
-            ModelInputs.checkModelFolder(dir);
             String served = name == null ? dir.toAbsolutePath().normalize().getFileName().toString() : name;
+            if (SentencePooling.isSentenceTransformers(dir)) {
+                // an embedding model (BERT-family or decoder-only, e.g. Qwen3-Embedding): its Transformer module without
+                // heads, pooled as its Pooling / Dense / Normalize modules say
+                SentencePooling pooling = SentencePooling.read(dir);
+                Path tokDir = Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir();
+                try (Tokenizer tok = Tokenizers.forModel(tokDir); Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dt)) {
+                    TextEncoder enc = new TextEncoder(new Transformer(w, backend), tok, pooling);
+                    System.err.println("t4j serve: embeddings " + pooling.describe());
+                    return serve(OpenAiServer.encoder(served, enc, limits, OpenAiServer.SIGMOID));
+                }
+            }
+            ModelInputs.checkModelFolder(dir);
             try (Tokenizer tok = Tokenizers.forModel(dir); Weights w = Pretrained.load(dir, backend, dt)) {
                 Transformer m = new Transformer(w, backend);
                 if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
-                    return serve(OpenAiServer.encoder(served, m, tok, limits));
+                    TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
+                    return serve(OpenAiServer.encoder(served, enc, limits, scoreActivation(dir)));
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 try (Engine engine = new Engine(m, c)) {
@@ -105,6 +121,23 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /**
+     * A cross-encoder's score from its logit as sentence-transformers' CrossEncoder gives it: config.json's
+     * {@code sentence_transformers.activation_fn} (Sigmoid, Identity, Tanh), else the sigmoid (its default for one label).
+     */
+    static java.util.function.DoubleUnaryOperator scoreActivation(Path dir) throws java.io.IOException {
+        var cfg = org.transformer4j.model.weights.HfConfig.read(dir);
+        if (!cfg.has("sentence_transformers") || !cfg.object("sentence_transformers").has("activation_fn")) return OpenAiServer.SIGMOID;
+        String fn = cfg.object("sentence_transformers").string("activation_fn");
+        return switch (fn) {
+            case "torch.nn.modules.activation.Sigmoid" -> OpenAiServer.SIGMOID;
+            case "torch.nn.modules.linear.Identity" -> x -> x;
+            case "torch.nn.modules.activation.Tanh" -> Math::tanh;
+            default -> throw new IllegalArgumentException(dir.resolve("config.json") + ": sentence_transformers.activation_fn '" + fn
+                    + "' is not one of torch.nn.modules.activation.Sigmoid, torch.nn.modules.linear.Identity, torch.nn.modules.activation.Tanh");
+        };
     }
 
     /**

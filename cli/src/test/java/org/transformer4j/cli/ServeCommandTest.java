@@ -55,6 +55,43 @@ class ServeCommandTest {
         assertEquals(0, exit[0]);
     }
 
+    /**
+     * A sentence-transformers folder (CLS pooling, not normalised) served: /v1/embeddings gives the folder's pooling, the
+     * [CLS] row of the encoder as the model computes it alone — not the mean-pooled, normalised vector the server gave
+     * before it read the folder's modules.
+     */
+    @Test
+    void servesASentenceTransformersFolderAsItPools(@TempDir Path dir) throws Exception {
+        Path model = BertFolder.write(dir.resolve("st"), 9);
+        java.nio.file.Files.writeString(model.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}]");
+        java.nio.file.Files.createDirectories(model.resolve("1_Pooling"));
+        java.nio.file.Files.writeString(model.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 64, \"pooling_mode_cls_token\": true}");
+        String sentence = "The cat sat on the mat.";
+        ServeCommand cmd = new ServeCommand();
+        int[] exit = {-1};
+        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0", "--name", "st"));
+        t.start();
+        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + cmd.boundPort + "/v1/embeddings")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\": \"st\", \"input\": \"" + sentence + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode v = new ObjectMapper().readTree(r.body()).at("/data/0/embedding");
+            try (var tok = Tokenizers.forModel(model); var backend = new CpuBackend(); var weights = Pretrained.load(model, backend)) {
+                float[] cls = new Transformer(weights, backend).encode(new int[][] {tok.encode(sentence)})[0][0];
+                assertEquals(cls.length, v.size());
+                for (int c = 0; c < cls.length; c++) assertEquals(cls[c], v.get(c).doubleValue(), 1e-5, "the [CLS] row, not normalised");
+            }
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertEquals(0, exit[0]);
+    }
+
     @Test
     void servesChatThroughTheFoldersTemplate(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.write(dir.resolve("chat"), 5);

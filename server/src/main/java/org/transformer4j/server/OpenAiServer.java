@@ -1,6 +1,7 @@
 // OpenAiServer — an OpenAI-compatible HTTP API over the continuous-batching engine: /v1/models,
-// /v1/completions, /v1/chat/completions (stream: true as server-sent events), /v1/embeddings,
-// /health and /metrics; Javalin on Jetty with virtual threads, JSON through Jackson.
+// /v1/completions, /v1/chat/completions (stream: true as server-sent events), /v1/embeddings, and vLLM's
+// /v1/rerank, /v1/score and /classify for encoders; /health and /metrics; Javalin on Jetty with virtual
+// threads, JSON through Jackson.
 package org.transformer4j.server;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -23,6 +24,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.transformer4j.model.Generator;
+import org.transformer4j.model.SentencePooling;
+import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.engine.Logprobs;
@@ -30,7 +33,9 @@ import org.transformer4j.model.tokenizer.Tokenizer;
 
 /**
  * Serves one model under one name: a decoder through an {@link Engine} (completions, and chat where a
- * {@link ChatTemplate} is given), or an encoder (embeddings). Each request runs on its own virtual
+ * {@link ChatTemplate} is given), or an encoder through a {@link TextEncoder}: embeddings as its folder pools them,
+ * and with a classifier head vLLM's rerank, score and classify (a one-label cross-encoder's scores through its
+ * activation; without a classifier, rerank and score are the cosine of the embeddings). Each request runs on its own virtual
  * thread, which submits to the engine and waits for its tokens; a streaming client that goes away
  * (a failed write) cancels its sequence, which frees its blocks at the engine's next step. Errors are
  * OpenAI's object {@code {"error": {"message", "type", "param", "code"}}}: 400 for bad input or an
@@ -47,7 +52,8 @@ public final class OpenAiServer implements AutoCloseable {
 
     private final String name;
     private final Engine engine;            // decoders, else null
-    private final Transformer encoder;      // encoders, else null
+    private final TextEncoder encoder;      // encoders, else null
+    private final java.util.function.DoubleUnaryOperator scoreActivation;   // a cross-encoder's score from its logit
     private final Tokenizer tokenizer;
     private final ChatTemplate chat;        // null: no chat
     private final Set<Integer> eosIds;      // end every sequence; their text is not part of the reply
@@ -71,17 +77,36 @@ public final class OpenAiServer implements AutoCloseable {
         return new OpenAiServer(name, engine, null, tokenizer, chat, limits, eosIds);
     }
 
-    /** An encoder answering /v1/embeddings (mean-pooled, L2-normalised sentence embeddings). */
+    /** An encoder answering /v1/embeddings with mean-pooled, L2-normalised sentence embeddings (and rerank, score, classify). */
     public static OpenAiServer encoder(String name, Transformer encoder, Tokenizer tokenizer, Limits limits) {
-        return new OpenAiServer(name, null, encoder, tokenizer, null, limits, Set.of());
+        return encoder(name, new TextEncoder(encoder, tokenizer, SentencePooling.meanNormalized(null)), limits, SIGMOID);
     }
 
-    private OpenAiServer(String name, Engine engine, Transformer encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
+    /** sentence-transformers' CrossEncoder default for one label: the logit through a sigmoid. */
+    public static final java.util.function.DoubleUnaryOperator SIGMOID = x -> 1 / (1 + Math.exp(-x));
+
+    /**
+     * An encoder (or a decoder-only embedding model) served through {@code encoder}: /v1/embeddings as its pooling says
+     * (a sentence-transformers folder's Pooling, Dense, Normalize, prompts and max_seq_length); with a classifier head,
+     * /classify, and /v1/rerank and /v1/score with a one-label cross-encoder's logit through {@code scoreActivation}
+     * ({@link #SIGMOID}, sentence-transformers' default, or the folder's {@code sentence_transformers.activation_fn}).
+     */
+    public static OpenAiServer encoder(String name, TextEncoder encoder, Limits limits, java.util.function.DoubleUnaryOperator scoreActivation) {
+        return new OpenAiServer(name, null, encoder, encoder.tokenizer, null, limits, Set.of(), scoreActivation);
+    }
+
+    private OpenAiServer(String name, Engine engine, TextEncoder encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
                          Set<Integer> eosIds) {
+        this(name, engine, encoder, tokenizer, chat, limits, eosIds, SIGMOID);
+    }
+
+    private OpenAiServer(String name, Engine engine, TextEncoder encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
+                         Set<Integer> eosIds, java.util.function.DoubleUnaryOperator scoreActivation) {
         this.name = name;
         this.eosIds = Set.copyOf(eosIds);
         this.engine = engine;
         this.encoder = encoder;
+        this.scoreActivation = scoreActivation;
         this.tokenizer = tokenizer;
         this.chat = chat;
         this.limits = limits;
@@ -100,6 +125,9 @@ public final class OpenAiServer implements AutoCloseable {
         app.post("/v1/completions", ctx -> handle(ctx, "completions", this::completions));
         app.post("/v1/chat/completions", ctx -> handle(ctx, "chat", this::chatCompletions));
         app.post("/v1/embeddings", ctx -> handle(ctx, "embeddings", this::embeddings));
+        for (String path : List.of("/v1/rerank", "/rerank", "/v2/rerank")) app.post(path, ctx -> handle(ctx, "rerank", this::rerank));
+        for (String path : List.of("/v1/score", "/score")) app.post(path, ctx -> handle(ctx, "score", this::score));
+        for (String path : List.of("/classify", "/v1/classify")) app.post(path, ctx -> handle(ctx, "classify", this::classify));
         app.start(host, port);
         return app.port();
     }
@@ -568,26 +596,11 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void embeddings(Context ctx, JsonNode b) {
         if (encoder == null) throw ApiError.bad("model", "model '" + name + "' is a decoder; embeddings need an encoder model");
-        JsonNode in = b.get("input");
-        List<int[]> ids = new ArrayList<>();
-        if (in != null && in.isTextual()) ids.add(tokenizer.encode(in.asText()));
-        else if (in != null && in.isArray() && !in.isEmpty() && in.get(0).isTextual()) {
-            for (JsonNode s : in) {
-                if (!s.isTextual()) throw ApiError.bad("input", "input must be a string or an array of strings");
-                ids.add(tokenizer.encode(s.asText()));
-            }
-        } else {
-            throw ApiError.bad("input", "input must be a string or a non-empty array of strings");
-        }
-        if (ids.size() > 2048) throw ApiError.bad("input", "at most 2048 inputs per request, got " + ids.size());
+        List<String> texts = strings(b, "input", 2048);
         String format = b.path("encoding_format").asText("float");
         if (!format.equals("float") && !format.equals("base64")) throw ApiError.bad("encoding_format", "encoding_format must be float or base64");
-        int total = 0;
-        for (int[] s : ids) {
-            if (s.length > limits.maxPromptTokens()) throw ApiError.bad("input", "an input has " + s.length + " tokens; this server allows " + limits.maxPromptTokens());
-            total += s.length;
-        }
-        float[][] e = encoder.embedSentences(ids);          // one packed pass over all inputs
+        int total = tokens("input", texts);
+        float[][] e = encoder.embed(texts);                 // one packed pass over all inputs, pooled as the folder says
         ObjectNode root = JSON.createObjectNode();
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
@@ -608,6 +621,163 @@ public final class OpenAiServer implements AutoCloseable {
         ObjectNode u = root.putObject("usage");
         u.put("prompt_tokens", total);
         u.put("total_tokens", total);
+        ctx.contentType("application/json").result(root.toString());
+    }
+
+    // ---- vLLM's /v1/rerank, /v1/score, /classify --------------------------------------------------------
+
+    /** A string or a non-empty array of strings (at most {@code max}). */
+    private static List<String> strings(JsonNode b, String key, int max) {
+        JsonNode in = b.get(key);
+        List<String> out = new ArrayList<>();
+        if (in != null && in.isTextual()) {
+            out.add(in.asText());
+        } else if (in != null && in.isArray() && !in.isEmpty()) {
+            for (JsonNode s : in) {
+                if (!s.isTextual()) throw ApiError.bad(key, key + " must be a string or an array of strings");
+                out.add(s.asText());
+            }
+        } else {
+            throw ApiError.bad(key, key + " must be a string or a non-empty array of strings");
+        }
+        if (out.size() > max) throw ApiError.bad(key, "at most " + max + " inputs per request, got " + out.size());
+        return out;
+    }
+
+    /** The texts' token count, each within the prompt limit. */
+    private int tokens(String key, List<String> texts) {
+        int total = 0;
+        for (String t : texts) {
+            int n = tokenizer.encode(t).length;
+            if (n > limits.maxPromptTokens()) throw ApiError.bad(key, "an input has " + n + " tokens; this server allows " + limits.maxPromptTokens());
+            total += n;
+        }
+        return total;
+    }
+
+    private TextEncoder pairModel(String endpoint) {
+        if (encoder == null) throw ApiError.bad("model", "model '" + name + "' is a decoder; " + endpoint + " needs an encoder model");
+        return encoder;
+    }
+
+    /** The classifier's labels, or 0 without a classifier head (an embedding model). */
+    private int labels() {
+        var head = encoder.model.weights.classifierHead;
+        return head == null || head.classifier() == null ? 0 : (int) head.classifier().shape(0);
+    }
+
+    /**
+     * Scores of (first[i], second[i]): a one-label cross-encoder's logit through the score activation, or without a
+     * classifier the cosine of the two texts' embeddings; a classifier of several labels is refused (use /classify).
+     */
+    private double[] pairScores(String endpoint, List<String> first, List<String> second) {
+        TextEncoder enc = pairModel(endpoint);
+        int n = labels();
+        double[] out = new double[first.size()];
+        if (n == 0) {
+            List<String> all = new ArrayList<>(first);
+            all.addAll(second);
+            float[][] e = enc.embed(all);
+            for (int i = 0; i < out.length; i++) out[i] = cosine(e[i], e[first.size() + i]);
+            return out;
+        }
+        if (n != 1) {
+            throw ApiError.bad("model", "model '" + name + "' classifies into " + n + " labels; " + endpoint
+                    + " needs a one-label cross-encoder or an embedding model (use /classify)");
+        }
+        List<List<TextEncoder.Label>> l = enc.classifyPairs(first, second);
+        for (int i = 0; i < out.length; i++) out[i] = scoreActivation.applyAsDouble(l.get(i).get(0).logit());
+        return out;
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
+    }
+
+    /** vLLM's rerank (Jina's and Cohere's shape): {query, documents, top_n, return_documents} → results by score. */
+    private void rerank(Context ctx, JsonNode b) {
+        pairModel("rerank");
+        JsonNode q = b.get("query");
+        if (q == null || !q.isTextual()) throw ApiError.bad("query", "query must be a string");
+        List<String> docs = strings(b, "documents", 1024);
+        int topN = intField(b, "top_n", docs.size());
+        if (topN < 1) throw ApiError.bad("top_n", "top_n must be ≥ 1, got " + topN);
+        JsonNode rd = b.get("return_documents");
+        if (rd != null && !rd.isNull() && !rd.isBoolean()) throw ApiError.bad("return_documents", "return_documents must be a boolean");
+        boolean returnDocs = rd == null || rd.isNull() || rd.asBoolean();
+        List<String> queries = new ArrayList<>();
+        for (int i = 0; i < docs.size(); i++) queries.add(q.asText());
+        int total = tokens("query", List.of(q.asText())) * docs.size() + tokens("documents", docs);
+        double[] scores = pairScores("rerank", queries, docs);
+        Integer[] order = new Integer[scores.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        java.util.Arrays.sort(order, (x, y) -> Double.compare(scores[y], scores[x]));
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", "rerank-" + UUID.randomUUID());
+        root.put("model", name);
+        root.putObject("usage").put("total_tokens", total);
+        ArrayNode results = root.putArray("results");
+        for (int k = 0; k < Math.min(topN, order.length); k++) {
+            ObjectNode r = results.addObject();
+            r.put("index", order[k]);
+            if (returnDocs) r.putObject("document").put("text", docs.get(order[k]));
+            r.put("relevance_score", scores[order[k]]);
+        }
+        ctx.contentType("application/json").result(root.toString());
+    }
+
+    /** vLLM's score: text_1 (a string, or a list) against text_2 (a string, or a list as long) → one score per pair. */
+    private void score(Context ctx, JsonNode b) {
+        pairModel("score");
+        List<String> a = strings(b, "text_1", 1024), c = strings(b, "text_2", 1024);
+        if (a.size() == 1 && c.size() > 1) a = java.util.Collections.nCopies(c.size(), a.get(0));
+        if (a.size() != c.size()) {
+            throw ApiError.bad("text_2", "text_1 has " + a.size() + " texts and text_2 " + c.size() + "; give one text_1, or as many as text_2");
+        }
+        int total = tokens("text_1", a) + tokens("text_2", c);
+        double[] s = pairScores("score", a, c);
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", "score-" + UUID.randomUUID());
+        root.put("object", "list");
+        root.put("created", System.currentTimeMillis() / 1000);
+        root.put("model", name);
+        ArrayNode data = root.putArray("data");
+        for (int i = 0; i < s.length; i++) data.addObject().put("index", i).put("object", "score").put("score", s[i]);
+        root.putObject("usage").put("prompt_tokens", total).put("total_tokens", total);
+        ctx.contentType("application/json").result(root.toString());
+    }
+
+    /** vLLM's classify: each input's label (the most probable), its probabilities in label order and num_classes. */
+    private void classify(Context ctx, JsonNode b) {
+        TextEncoder enc = pairModel("classify");
+        if (labels() == 0) throw ApiError.bad("model", "model '" + name + "' has no classifier head; classify needs one");
+        List<String> texts = strings(b, "input", 2048);
+        int total = tokens("input", texts);
+        List<List<TextEncoder.Label>> got = enc.classify(texts);
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", "classify-" + UUID.randomUUID());
+        root.put("object", "list");
+        root.put("created", System.currentTimeMillis() / 1000);
+        root.put("model", name);
+        ArrayNode data = root.putArray("data");
+        for (int i = 0; i < got.size(); i++) {
+            List<TextEncoder.Label> l = got.get(i);
+            double[] probs = new double[l.size()];
+            for (TextEncoder.Label x : l) probs[x.id()] = x.probability();
+            ObjectNode d = data.addObject();
+            d.put("index", i);
+            d.put("label", l.get(0).label());
+            ArrayNode p = d.putArray("probs");
+            for (double x : probs) p.add(x);
+            d.put("num_classes", probs.length);
+        }
+        root.putObject("usage").put("prompt_tokens", total).put("total_tokens", total);
         ctx.contentType("application/json").result(root.toString());
     }
 

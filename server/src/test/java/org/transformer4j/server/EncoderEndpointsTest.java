@@ -1,0 +1,187 @@
+// EncoderEndpointsTest — the encoder side of the server against the TextEncoder it serves, in-process: /v1/embeddings
+// as the folder pools (CLS here, not the old mean), vLLM's /v1/rerank, /v1/score and /classify on a one-label
+// cross-encoder and a three-label classifier, the cosine score of an embedding model, and the one-line 400s.
+package org.transformer4j.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.transformer4j.model.SentencePooling;
+import org.transformer4j.model.TextEncoder;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.tokenizer.Tokenizer;
+import org.transformer4j.runtime.CpuBackend;
+
+class EncoderEndpointsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** ServerTest's characters with BERT's pair template: [CLS] a [SEP] b [SEP] as ids 1 … 2 … 2, types 0 then 1. */
+    static final class PairTokenizer implements Tokenizer {
+        final ServerTest.CharTokenizer chars = new ServerTest.CharTokenizer();
+        @Override public int[] encode(String text, boolean special) {
+            int[] t = chars.encode(text, false);
+            if (!special) return t;
+            int[] out = new int[t.length + 2];
+            out[0] = 1;
+            System.arraycopy(t, 0, out, 1, t.length);
+            out[t.length + 1] = 2;
+            return out;
+        }
+        @Override public Encoded encodePair(String first, String second) {
+            int[] a = chars.encode(first, false), b = chars.encode(second, false);
+            int[] ids = new int[a.length + b.length + 3], types = new int[ids.length];
+            ids[0] = 1;
+            System.arraycopy(a, 0, ids, 1, a.length);
+            ids[a.length + 1] = 2;
+            System.arraycopy(b, 0, ids, a.length + 2, b.length);
+            ids[ids.length - 1] = 2;
+            for (int i = a.length + 2; i < ids.length; i++) types[i] = 1;
+            return new Encoded(ids, types);
+        }
+        @Override public String decode(int[] ids, boolean skip) { return chars.decode(ids, skip); }
+        @Override public Map<String, Integer> specialTokens() { return Map.of("[CLS]", 1, "[SEP]", 2); }
+        @Override public String name() { return "pair chars"; }
+        @Override public void close() {}
+    }
+
+    static CpuBackend backend;
+    static Weights crossWeights, nliWeights, embedWeights;
+    static TextEncoder cross, nli, embed;
+    static OpenAiServer crossServer, nliServer, embedServer;
+    static String crossBase, nliBase, embedBase;
+
+    @BeforeAll
+    static void setUp() {
+        backend = new CpuBackend();
+        PairTokenizer tok = new PairTokenizer();
+        crossWeights = Weights.random(ServerTest.bertTiny(), backend, 31, 1);
+        nliWeights = Weights.random(ServerTest.bertTiny(), backend, 32, 3);
+        embedWeights = Weights.random(ServerTest.bertTiny(), backend, 33);
+        cross = new TextEncoder(new Transformer(crossWeights, backend), tok, SentencePooling.meanNormalized(null));
+        nli = new TextEncoder(new Transformer(nliWeights, backend), tok, SentencePooling.meanNormalized(null));
+        embed = new TextEncoder(new Transformer(embedWeights, backend), tok, SentencePooling.of(SentencePooling.Mode.CLS, true, Map.of()));
+        OpenAiServer.Limits limits = OpenAiServer.Limits.defaults();
+        crossServer = OpenAiServer.encoder("ce", cross, limits, OpenAiServer.SIGMOID);
+        nliServer = OpenAiServer.encoder("nli", nli, limits, OpenAiServer.SIGMOID);
+        embedServer = OpenAiServer.encoder("emb", embed, limits, OpenAiServer.SIGMOID);
+        crossBase = "http://127.0.0.1:" + crossServer.start("127.0.0.1", 0);
+        nliBase = "http://127.0.0.1:" + nliServer.start("127.0.0.1", 0);
+        embedBase = "http://127.0.0.1:" + embedServer.start("127.0.0.1", 0);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        for (OpenAiServer s : new OpenAiServer[] {crossServer, nliServer, embedServer}) if (s != null) s.close();
+        for (Weights w : new Weights[] {crossWeights, nliWeights, embedWeights}) if (w != null) w.close();
+        backend.close();
+    }
+
+    static HttpResponse<String> post(String base, String path, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode ok(HttpResponse<String> r) throws Exception {
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    static final List<String> DOCS = List.of("paris-is-in-france", "bananas", "the-eiffel-tower", "x");
+
+    @Test
+    void rerankOrdersTheDocumentsByTheCrossEncodersSigmoid() throws Exception {
+        float[] logits = cross.rerank("where-is-paris", DOCS);
+        JsonNode r = ok(post(crossBase, "/v1/rerank", "{\"model\": \"ce\", \"query\": \"where-is-paris\", \"documents\": "
+                + JSON.writeValueAsString(DOCS) + ", \"top_n\": 3}"));
+        JsonNode results = r.get("results");
+        assertEquals(3, results.size(), "top_n");
+        double last = Double.POSITIVE_INFINITY;
+        List<Integer> seen = new ArrayList<>();
+        for (JsonNode x : results) {
+            int i = x.get("index").asInt();
+            double want = 1 / (1 + Math.exp(-logits[i]));
+            assertEquals(want, x.get("relevance_score").asDouble(), 1e-6, "document " + i);
+            assertEquals(DOCS.get(i), x.get("document").get("text").asText());
+            assertTrue(x.get("relevance_score").asDouble() <= last, "sorted by score");
+            last = x.get("relevance_score").asDouble();
+            seen.add(i);
+        }
+        assertEquals(3, seen.stream().distinct().count());
+        assertTrue(r.get("usage").get("total_tokens").asInt() > 0);
+        JsonNode bare = ok(post(crossBase, "/rerank", "{\"model\": \"ce\", \"query\": \"q\", \"documents\": [\"a\", \"b\"],"
+                + " \"return_documents\": false}"));
+        assertEquals(2, bare.get("results").size());
+        assertFalse(bare.get("results").get(0).has("document"), "return_documents false");
+    }
+
+    @Test
+    void scorePairsOneTextWithManyOrListWithList() throws Exception {
+        float[] logits = cross.rerank("where-is-paris", DOCS);
+        JsonNode one = ok(post(crossBase, "/v1/score", "{\"model\": \"ce\", \"text_1\": \"where-is-paris\", \"text_2\": "
+                + JSON.writeValueAsString(DOCS) + "}"));
+        assertEquals("list", one.get("object").asText());
+        for (int i = 0; i < DOCS.size(); i++) {
+            JsonNode d = one.get("data").get(i);
+            assertEquals(i, d.get("index").asInt());
+            assertEquals(1 / (1 + Math.exp(-logits[i])), d.get("score").asDouble(), 1e-6);
+        }
+        JsonNode pairs = ok(post(crossBase, "/score", "{\"model\": \"ce\", \"text_1\": [\"a\", \"b\"], \"text_2\": [\"c\", \"d\"]}"));
+        float[][] l = {cross.rerank("a", List.of("c")), cross.rerank("b", List.of("d"))};
+        for (int i = 0; i < 2; i++) assertEquals(1 / (1 + Math.exp(-l[i][0])), pairs.get("data").get(i).get("score").asDouble(), 1e-6);
+        HttpResponse<String> bad = post(crossBase, "/v1/score", "{\"model\": \"ce\", \"text_1\": [\"a\", \"b\"], \"text_2\": [\"c\", \"d\", \"e\"]}");
+        assertEquals(400, bad.statusCode());
+        assertTrue(bad.body().contains("text_1 has 2 texts and text_2 3"), bad.body());
+    }
+
+    @Test
+    void classifyGivesEachInputsProbabilitiesAndLabel() throws Exception {
+        List<String> texts = List.of("good", "not-good-at-all");
+        List<List<TextEncoder.Label>> want = nli.classify(texts);
+        JsonNode r = ok(post(nliBase, "/classify", "{\"model\": \"nli\", \"input\": " + JSON.writeValueAsString(texts) + "}"));
+        for (int i = 0; i < texts.size(); i++) {
+            JsonNode d = r.get("data").get(i);
+            assertEquals(3, d.get("num_classes").asInt());
+            assertEquals(want.get(i).get(0).label(), d.get("label").asText());
+            for (TextEncoder.Label l : want.get(i)) assertEquals(l.probability(), d.get("probs").get(l.id()).asDouble(), 1e-9);
+        }
+        HttpResponse<String> multi = post(nliBase, "/v1/rerank", "{\"model\": \"nli\", \"query\": \"q\", \"documents\": [\"a\"]}");
+        assertEquals(400, multi.statusCode());
+        assertTrue(multi.body().contains("3 labels") && multi.body().contains("/classify"), multi.body());
+    }
+
+    @Test
+    void anEmbeddingModelScoresByCosineAndEmbedsAsItsFolderPools() throws Exception {
+        List<String> texts = List.of("a-b-c", "dd");
+        float[][] e = embed.embed(texts);
+        JsonNode emb = ok(post(embedBase, "/v1/embeddings", "{\"model\": \"emb\", \"input\": " + JSON.writeValueAsString(texts) + "}"));
+        for (int i = 0; i < texts.size(); i++) {
+            JsonNode v = emb.get("data").get(i).get("embedding");
+            for (int j = 0; j < e[i].length; j++) assertEquals(e[i][j], v.get(j).floatValue(), 0f, "CLS pooling, as the folder says");
+        }
+        double dot = 0;
+        for (int j = 0; j < e[0].length; j++) dot += (double) e[0][j] * e[1][j];           // both normalised
+        JsonNode s = ok(post(embedBase, "/v1/score", "{\"model\": \"emb\", \"text_1\": \"a-b-c\", \"text_2\": \"dd\"}"));
+        assertEquals(dot, s.get("data").get(0).get("score").asDouble(), 1e-5);
+        HttpResponse<String> none = post(embedBase, "/classify", "{\"model\": \"emb\", \"input\": \"a\"}");
+        assertEquals(400, none.statusCode());
+        assertTrue(none.body().contains("no classifier head"), none.body());
+        HttpResponse<String> noQuery = post(embedBase, "/v1/rerank", "{\"model\": \"emb\", \"documents\": [\"a\"]}");
+        assertEquals(400, noQuery.statusCode());
+        assertTrue(noQuery.body().contains("query must be a string"), noQuery.body());
+    }
+}
