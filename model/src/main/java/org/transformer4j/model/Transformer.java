@@ -162,6 +162,26 @@ public final class Transformer {
         return EncoderPass.encodePacked(this, sequences, null);
     }
 
+    /**
+     * Decoder-only: each sequence's next-token logits after its last token (N, V), sequences of different lengths in one
+     * padding-free causal pass with positions from 0 — what a yes/no reranker (Qwen3-Reranker, {@link DecoderReranker})
+     * reads its answer from. Row i equals {@code logits(ids_i)[T_i − 1]} of the sequence alone (and transformers' logits at
+     * the last position of a left-padded batch); only the N last rows go through the output matrix.
+     */
+    public float[][] lastTokenLogits(List<int[]> sequences) {
+        requireArch("lastTokenLogits", Architecture.DECODER_ONLY);
+        requireCausal("lastTokenLogits");
+        weights.checkOpen();
+        int n = sequences == null ? 0 : sequences.size();
+        int[] cu = new int[n + 1];
+        try (Scratch s = new Scratch(backend)) {
+            Tensor h = EncoderPass.packed(this, s, sequences, null, cu).select(0, 0);                // (ΣT, C)
+            Tensor last = s.empty(dtype, n, config.modelWidth());
+            for (int i = 0; i < n; i++) backend.copy(h.slice(0, cu[i + 1] - 1, cu[i + 1]), last.slice(0, i, i + 1));
+            return toHost2(logits(s, last), n, config.vocabSize());
+        }
+    }
+
     /** Sentence embeddings of sequences of different lengths, packed into one pass: mean-pooled, L2-normalised (N, C). */
     public float[][] embedSentences(List<int[]> sequences) { return TaskHeads.embedSentences(this, sequences); }
 
