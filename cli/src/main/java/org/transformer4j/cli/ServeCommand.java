@@ -62,6 +62,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--timeout-s", defaultValue = "300", description = "Seconds a request may take (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--reranker", paramLabel = "qwen3", description = "Serve a decoder folder as a yes/no reranker with this prompt"
+            + " format (qwen3: Qwen3-Reranker's) on /v1/rerank and /v1/score, instead of generating.")
+    String reranker;
+
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
@@ -108,8 +112,18 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             ModelInputs.checkModelFolder(dir);
+            if (reranker != null && !reranker.equals("qwen3")) {
+                throw new IllegalArgumentException("--reranker " + reranker + ": the prompt formats are: qwen3");
+            }
             try (Tokenizer tok = Tokenizers.forModel(dir); Weights w = Pretrained.load(dir, backend, dt)) {
                 Transformer m = new Transformer(w, backend);
+                if (reranker != null) {
+                    if (w.config.architecture() != TransformerConfig.Architecture.DECODER_ONLY) {
+                        throw new IllegalArgumentException("--reranker needs a decoder-only folder; " + dir + " holds a "
+                                + w.config.architecture() + " model");
+                    }
+                    return serve(OpenAiServer.reranker(served, org.transformer4j.model.DecoderReranker.qwen3(m, tok), tok, limits));
+                }
                 if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
                     TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
                     return serve(OpenAiServer.encoder(served, enc, limits, scoreActivation(dir)));

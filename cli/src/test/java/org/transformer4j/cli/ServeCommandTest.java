@@ -92,6 +92,36 @@ class ServeCommandTest {
         assertEquals(0, exit[0]);
     }
 
+    /** `--reranker qwen3` on a decoder folder: /v1/rerank gives DecoderReranker's P(yes) computed in-process; a bad kind is refused. */
+    @Test
+    void servesADecoderAsAYesNoReranker(@TempDir Path dir) throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4, Gpt2Folder.V, 256);        // Qwen3's judging prompt is long
+        java.util.List<String> docs = java.util.List.of("Paris is the capital of France.", "Bananas are yellow.");
+        ServeCommand cmd = new ServeCommand();
+        int[] exit = {-1};
+        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0", "--reranker", "qwen3"));
+        t.start();
+        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + cmd.boundPort + "/v1/rerank")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\": \"gpt2\", \"query\": \"capital of France\", \"documents\": "
+                            + new ObjectMapper().writeValueAsString(docs) + "}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode res = new ObjectMapper().readTree(r.body()).get("results");
+            try (var tok = Tokenizers.forModel(model); var backend = new CpuBackend(); var weights = Pretrained.load(model, backend)) {
+                double[] want = org.transformer4j.model.DecoderReranker.qwen3(new Transformer(weights, backend), tok)
+                        .scores("capital of France", docs, null);
+                for (JsonNode x : res) assertEquals(want[x.get("index").asInt()], x.get("relevance_score").asDouble(), 1e-9);
+            }
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertEquals(0, exit[0]);
+        assertEquals(1, new CommandLine(new ServeCommand()).execute("--model", model.toString(), "--port", "0", "--reranker", "bge"));
+    }
+
     @Test
     void servesChatThroughTheFoldersTemplate(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.write(dir.resolve("chat"), 5);

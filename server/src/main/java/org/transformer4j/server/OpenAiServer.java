@@ -23,6 +23,7 @@ import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.transformer4j.model.DecoderReranker;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
@@ -53,6 +54,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final String name;
     private final Engine engine;            // decoders, else null
     private final TextEncoder encoder;      // encoders, else null
+    private DecoderReranker reranker;       // a decoder-only yes/no reranker (Qwen3-Reranker), else null
     private final java.util.function.DoubleUnaryOperator scoreActivation;   // a cross-encoder's score from its logit
     private final Tokenizer tokenizer;
     private final ChatTemplate chat;        // null: no chat
@@ -93,6 +95,16 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public static OpenAiServer encoder(String name, TextEncoder encoder, Limits limits, java.util.function.DoubleUnaryOperator scoreActivation) {
         return new OpenAiServer(name, null, encoder, encoder.tokenizer, null, limits, Set.of(), scoreActivation);
+    }
+
+    /**
+     * A decoder-only yes/no reranker (Qwen3-Reranker) answering /v1/rerank and /v1/score with each pair's P(yes); a
+     * request may carry an {@code instruction} (the reranker's default otherwise). No generation, no embeddings.
+     */
+    public static OpenAiServer reranker(String name, DecoderReranker reranker, Tokenizer tokenizer, Limits limits) {
+        OpenAiServer s = new OpenAiServer(name, null, null, tokenizer, null, limits, Set.of());
+        s.reranker = reranker;
+        return s;
     }
 
     private OpenAiServer(String name, Engine engine, TextEncoder encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
@@ -218,7 +230,8 @@ public final class OpenAiServer implements AutoCloseable {
                        boolean echo, boolean includeUsage) {}
 
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
-        if (engine == null) throw ApiError.bad("model", "model '" + name + "' is an encoder: use /v1/embeddings");
+        if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
+                : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
         if (prompt.length > limits.maxPromptTokens()) {
             throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt has " + prompt.length + " tokens; this server allows "
@@ -292,7 +305,8 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void chatCompletions(Context ctx, JsonNode b) throws Exception {
-        if (engine == null) throw ApiError.bad("model", "model '" + name + "' is an encoder: use /v1/embeddings");
+        if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
+                : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (chat == null) throw ApiError.bad("model", "model '" + name + "' has no chat template; use /v1/completions");
         JsonNode ms = b.get("messages");
         if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiError.bad("messages", "messages must be a non-empty array");
@@ -656,12 +670,16 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private TextEncoder pairModel(String endpoint) {
-        if (encoder == null) throw ApiError.bad("model", "model '" + name + "' is a decoder; " + endpoint + " needs an encoder model");
+        if (encoder == null && (reranker == null || endpoint.equals("classify"))) {
+            throw ApiError.bad("model", "model '" + name + "' is a decoder; " + endpoint + " needs an encoder model"
+                    + (reranker == null ? "" : " (this one reranks: /v1/rerank, /v1/score)"));
+        }
         return encoder;
     }
 
     /** The classifier's labels, or 0 without a classifier head (an embedding model). */
     private int labels() {
+        if (encoder == null) return 0;
         var head = encoder.model.weights.classifierHead;
         return head == null || head.classifier() == null ? 0 : (int) head.classifier().shape(0);
     }
@@ -670,8 +688,20 @@ public final class OpenAiServer implements AutoCloseable {
      * Scores of (first[i], second[i]): a one-label cross-encoder's logit through the score activation, or without a
      * classifier the cosine of the two texts' embeddings; a classifier of several labels is refused (use /classify).
      */
-    private double[] pairScores(String endpoint, List<String> first, List<String> second) {
+    private double[] pairScores(String endpoint, List<String> first, List<String> second, String instruction) {
         TextEncoder enc = pairModel(endpoint);
+        if (reranker != null) {                              // P(yes), one packed pass per distinct query, in its pairs' order
+            double[] out = new double[first.size()];
+            java.util.Map<String, List<Integer>> byQuery = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < first.size(); i++) byQuery.computeIfAbsent(first.get(i), k -> new ArrayList<>()).add(i);
+            for (var e : byQuery.entrySet()) {
+                List<String> docs = new ArrayList<>();
+                for (int i : e.getValue()) docs.add(second.get(i));
+                double[] sc = reranker.scores(e.getKey(), docs, instruction);
+                for (int k = 0; k < sc.length; k++) out[e.getValue().get(k)] = sc[k];
+            }
+            return out;
+        }
         int n = labels();
         double[] out = new double[first.size()];
         if (n == 0) {
@@ -700,6 +730,15 @@ public final class OpenAiServer implements AutoCloseable {
         return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
     }
 
+    /** A decoder reranker's instruction from the request (an extension of vLLM's fields), or null: its default. */
+    private String instruction(JsonNode b) {
+        JsonNode in = b.get("instruction");
+        if (in == null || in.isNull()) return null;
+        if (reranker == null) throw ApiError.bad("instruction", "instruction is for a decoder reranker; model '" + name + "' is not one");
+        if (!in.isTextual()) throw ApiError.bad("instruction", "instruction must be a string");
+        return in.asText();
+    }
+
     /** vLLM's rerank (Jina's and Cohere's shape): {query, documents, top_n, return_documents} → results by score. */
     private void rerank(Context ctx, JsonNode b) {
         pairModel("rerank");
@@ -714,7 +753,7 @@ public final class OpenAiServer implements AutoCloseable {
         List<String> queries = new ArrayList<>();
         for (int i = 0; i < docs.size(); i++) queries.add(q.asText());
         int total = tokens("query", List.of(q.asText())) * docs.size() + tokens("documents", docs);
-        double[] scores = pairScores("rerank", queries, docs);
+        double[] scores = pairScores("rerank", queries, docs, instruction(b));
         Integer[] order = new Integer[scores.length];
         for (int i = 0; i < order.length; i++) order[i] = i;
         java.util.Arrays.sort(order, (x, y) -> Double.compare(scores[y], scores[x]));
@@ -741,7 +780,7 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiError.bad("text_2", "text_1 has " + a.size() + " texts and text_2 " + c.size() + "; give one text_1, or as many as text_2");
         }
         int total = tokens("text_1", a) + tokens("text_2", c);
-        double[] s = pairScores("score", a, c);
+        double[] s = pairScores("score", a, c, instruction(b));
         ObjectNode root = JSON.createObjectNode();
         root.put("id", "score-" + UUID.randomUUID());
         root.put("object", "list");

@@ -164,6 +164,48 @@ class EncoderEndpointsTest {
         assertTrue(multi.body().contains("3 labels") && multi.body().contains("/classify"), multi.body());
     }
 
+    /** Whitespace words: "yes" 3, "no" 4, any other word a fixed id from its hash (10 … V − 1). */
+    static final class WordTokenizer implements Tokenizer {
+        @Override public int[] encode(String text, boolean special) {
+            return java.util.Arrays.stream(text.split("\\s+")).filter(w -> !w.isEmpty())
+                    .mapToInt(w -> w.equals("yes") ? 3 : w.equals("no") ? 4 : 10 + Math.floorMod(w.hashCode(), ServerTest.V - 10)).toArray();
+        }
+        @Override public String decode(int[] ids, boolean skip) { return java.util.Arrays.toString(ids); }
+        @Override public Map<String, Integer> specialTokens() { return Map.of(); }
+        @Override public String name() { return "words"; }
+        @Override public void close() {}
+    }
+
+    /** A decoder served as a yes/no reranker: rerank and score are DecoderReranker's P(yes) in-process; it neither embeds nor classifies. */
+    @Test
+    void aDecoderRerankerScoresWithItsYesProbability() throws Exception {
+        try (Weights w = Weights.random(ServerTest.gpt2Tiny(), backend, 34)) {
+            WordTokenizer tok = new WordTokenizer();
+            org.transformer4j.model.DecoderReranker r = org.transformer4j.model.DecoderReranker.qwen3(new Transformer(w, backend), tok);
+            OpenAiServer server = OpenAiServer.reranker("qr", r, tok, OpenAiServer.Limits.defaults());
+            try {
+                String base = "http://127.0.0.1:" + server.start("127.0.0.1", 0);
+                List<String> docs = List.of("paris is in france", "bananas are yellow", "the eiffel tower");
+                double[] want = r.scores("where is paris", docs, null);
+                JsonNode res = ok(post(base, "/v1/rerank", "{\"model\": \"qr\", \"query\": \"where is paris\", \"documents\": "
+                        + JSON.writeValueAsString(docs) + "}")).get("results");
+                assertEquals(3, res.size());
+                for (JsonNode x : res) assertEquals(want[x.get("index").asInt()], x.get("relevance_score").asDouble(), 1e-9);
+                double[] instructed = r.scores("where is paris", docs, "find facts");
+                JsonNode sc = ok(post(base, "/v1/score", "{\"model\": \"qr\", \"text_1\": \"where is paris\", \"text_2\": "
+                        + JSON.writeValueAsString(docs) + ", \"instruction\": \"find facts\"}")).get("data");
+                for (int i = 0; i < docs.size(); i++) assertEquals(instructed[i], sc.get(i).get("score").asDouble(), 1e-9, "instruction");
+                HttpResponse<String> c = post(base, "/classify", "{\"model\": \"qr\", \"input\": \"a\"}");
+                assertEquals(400, c.statusCode());
+                assertTrue(c.body().contains("this one reranks"), c.body());
+                HttpResponse<String> e = post(base, "/v1/embeddings", "{\"model\": \"qr\", \"input\": \"a\"}");
+                assertEquals(400, e.statusCode());
+            } finally {
+                server.close();
+            }
+        }
+    }
+
     @Test
     void anEmbeddingModelScoresByCosineAndEmbedsAsItsFolderPools() throws Exception {
         List<String> texts = List.of("a-b-c", "dd");
