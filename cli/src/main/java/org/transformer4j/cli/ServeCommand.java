@@ -126,7 +126,7 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
                     TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
-                    return serve(OpenAiServer.encoder(served, enc, limits, scoreActivation(dir)));
+                    return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)));
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 try (Engine engine = new Engine(m, c)) {
@@ -135,23 +135,6 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
         }
-    }
-
-    /**
-     * A cross-encoder's score from its logit as sentence-transformers' CrossEncoder gives it: config.json's
-     * {@code sentence_transformers.activation_fn} (Sigmoid, Identity, Tanh), else the sigmoid (its default for one label).
-     */
-    static java.util.function.DoubleUnaryOperator scoreActivation(Path dir) throws java.io.IOException {
-        var cfg = org.transformer4j.model.weights.HfConfig.read(dir);
-        if (!cfg.has("sentence_transformers") || !cfg.object("sentence_transformers").has("activation_fn")) return OpenAiServer.SIGMOID;
-        String fn = cfg.object("sentence_transformers").string("activation_fn");
-        return switch (fn) {
-            case "torch.nn.modules.activation.Sigmoid" -> OpenAiServer.SIGMOID;
-            case "torch.nn.modules.linear.Identity" -> x -> x;
-            case "torch.nn.modules.activation.Tanh" -> Math::tanh;
-            default -> throw new IllegalArgumentException(dir.resolve("config.json") + ": sentence_transformers.activation_fn '" + fn
-                    + "' is not one of torch.nn.modules.activation.Sigmoid, torch.nn.modules.linear.Identity, torch.nn.modules.activation.Tanh");
-        };
     }
 
     /**

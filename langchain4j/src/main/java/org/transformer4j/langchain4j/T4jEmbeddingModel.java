@@ -1,7 +1,7 @@
-// T4jEmbeddingModel — langchain4j's EmbeddingModel on this library's Transformer: an encoder folder (BERT, T5)
-// or the built-in name "minilm" (all-MiniLM-L6-v2), sentences mean-pooled and L2-normalised, each call's texts
-// packed into padding-free batches (Transformer.embedSentences over a token budget), on CUDA when
-// Backends.select() finds it usable, else on the CPU backend.
+// T4jEmbeddingModel — langchain4j's EmbeddingModel on this library's Transformer: a sentence-transformers folder
+// (pooled as its modules say, encoder or decoder-only), an encoder folder (BERT, T5: mean-pooled, L2-normalised) or
+// the built-in name "minilm" (all-MiniLM-L6-v2), each call's texts packed into padding-free batches over a token
+// budget, on CUDA when Backends.select() finds it usable, else on the CPU backend.
 package org.transformer4j.langchain4j;
 
 import dev.langchain4j.data.embedding.Embedding;
@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.SentencePooling;
+import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.Weights;
 import org.transformer4j.model.tokenizer.Tokenizer;
@@ -25,7 +27,10 @@ import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.DType;
 
 /**
- * Sentence embeddings for langchain4j. {@link #load(String)} takes a model folder or {@code "minilm"};
+ * Sentence embeddings for langchain4j. {@link #load(String)} takes a model folder or {@code "minilm"}; a
+ * sentence-transformers folder (modules.json) is pooled as its Pooling, Dense and Normalize modules say, its texts cut to
+ * its max_seq_length (bge's [CLS] row, Qwen3-Embedding's last token: what sentence-transformers gives), other folders are
+ * mean-pooled and L2-normalised;
  * {@link #of} wraps a model you built. Texts longer than the model's positions keep their first tokens and
  * their last (the tokenizer's closing token, e.g. [SEP]). Calls are serialised (one model, one pass at a
  * time). A text longer than the batch budget runs alone. Close it to release the weights (and the backend when this object chose it).
@@ -37,21 +42,32 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
 
     private final Transformer model;
     private final Tokenizer tokenizer;
+    private final TextEncoder pooled;          // a sentence-transformers folder's pipeline, else null (mean, normalised)
+    private final int dimension0;
     private final String name;
     private final int batchTokens;
     private final AutoCloseable[] owned;
 
     private T4jEmbeddingModel(Transformer model, Tokenizer tokenizer, String name, int batchTokens, AutoCloseable... owned) {
-        if (model.config.encoderLayers() == 0) {
-            throw new IllegalArgumentException(name + " is a " + model.config.architecture() + " model; sentence embeddings need an encoder (BERT, T5)");
+        this(model, tokenizer, null, name, batchTokens, owned);
+    }
+
+    private T4jEmbeddingModel(Transformer model, Tokenizer tokenizer, TextEncoder pooled, String name, int batchTokens,
+                              AutoCloseable... owned) {
+        if (model.config.encoderLayers() == 0 && pooled == null) {
+            throw new IllegalArgumentException(name + " is a " + model.config.architecture() + " model; sentence embeddings need an encoder"
+                    + " (BERT, T5) or a sentence-transformers folder (Qwen3-Embedding)");
         }
         if (batchTokens < 1) throw new IllegalArgumentException("batchTokens must be ≥ 1, got " + batchTokens);
         this.model = model;
         this.tokenizer = tokenizer;
+        this.pooled = pooled;
         this.name = name;
         this.batchTokens = batchTokens;
         this.owned = owned;
-        this.dimension = model.config.modelWidth();
+        // a Dense module changes the width: the pipeline's own output on a probe tells it
+        this.dimension0 = pooled == null ? model.config.modelWidth() : pooled.embed(List.of("dimension"))[0].length;
+        this.dimension = dimension0;
     }
 
     /** A model folder (config.json, safetensors, tokenizer.json) or {@code "minilm"}, in F32 on {@code Backends.select()}. */
@@ -82,6 +98,24 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("'" + folderOrName + "' is neither a model folder nor a built-in name (" + MiniLm.NAME + ")");
         }
+        if (SentencePooling.isSentenceTransformers(dir)) {
+            SentencePooling pooling = SentencePooling.read(dir);
+            Tokenizer tok = Tokenizers.forModel(Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir());
+            try {
+                Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dtype);
+                try {
+                    Transformer m = new Transformer(w, backend);
+                    return new T4jEmbeddingModel(m, tok, new TextEncoder(m, tok, pooling), dir.getFileName().toString(), DEFAULT_BATCH_TOKENS,
+                            w, tok, backendToClose);
+                } catch (RuntimeException e) {
+                    w.close();
+                    throw e;
+                }
+            } catch (IOException | RuntimeException e) {
+                tok.close();
+                throw e;
+            }
+        }
         Tokenizer tok = Tokenizers.forModel(dir);
         try {
             Weights w = Pretrained.load(dir, backend, dtype);
@@ -111,7 +145,7 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
         for (int i = 0; i < segments.size(); i++) {
             TextSegment s = segments.get(i);
             if (s == null || s.text() == null) throw new IllegalArgumentException("text segment " + i + " is null");
-            int[] t = fit(tokenizer.encode(s.text()));
+            int[] t = pooled != null ? tokenizer.encode(s.text()) : fit(tokenizer.encode(s.text()));
             if (t.length == 0) throw new IllegalArgumentException("text segment " + i + " has no tokens under " + tokenizer.name());
             ids.add(t);
             tokens += t.length;
@@ -122,7 +156,13 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
             while (from < ids.size()) {
                 int to = from, batch = 0;
                 while (to < ids.size() && (to == from || batch + ids.get(to).length <= batchTokens)) batch += ids.get(to++).length;
-                for (float[] e : model.embedSentences(ids.subList(from, to))) out.add(Embedding.from(e));   // (n, C)
+                if (pooled != null) {                                   // the folder's pipeline (it cuts to max_seq_length)
+                    List<String> texts = new ArrayList<>();
+                    for (int i = from; i < to; i++) texts.add(segments.get(i).text());
+                    for (float[] e : pooled.embed(texts)) out.add(Embedding.from(e));
+                } else {
+                    for (float[] e : model.embedSentences(ids.subList(from, to))) out.add(Embedding.from(e));   // (n, C)
+                }
                 from = to;
             }
         }
@@ -139,7 +179,7 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
     }
 
     @Override
-    protected Integer knownDimension() { return model.config.modelWidth(); }
+    protected Integer knownDimension() { return dimension0; }
 
     @Override
     public String modelName() { return name; }

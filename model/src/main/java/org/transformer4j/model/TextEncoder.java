@@ -139,6 +139,27 @@ public final class TextEncoder {
     }
 
     /**
+     * A cross-encoder's score from its logit as sentence-transformers' CrossEncoder gives it: the folder's config.json
+     * {@code sentence_transformers.activation_fn} (Sigmoid, Identity, Tanh), else the sigmoid (CrossEncoder's default for one
+     * label). Unknown functions are refused by name.
+     */
+    public static java.util.function.DoubleUnaryOperator crossEncoderActivation(java.nio.file.Path dir) throws java.io.IOException {
+        var cfg = org.transformer4j.model.weights.HfConfig.read(dir);
+        if (!cfg.has("sentence_transformers") || !cfg.object("sentence_transformers").has("activation_fn")) return SIGMOID;
+        String fn = cfg.object("sentence_transformers").string("activation_fn");
+        return switch (fn) {
+            case "torch.nn.modules.activation.Sigmoid" -> SIGMOID;
+            case "torch.nn.modules.linear.Identity" -> x -> x;
+            case "torch.nn.modules.activation.Tanh" -> Math::tanh;
+            default -> throw new IllegalArgumentException(dir.resolve("config.json") + ": sentence_transformers.activation_fn '" + fn
+                    + "' is not one of torch.nn.modules.activation.Sigmoid, torch.nn.modules.linear.Identity, torch.nn.modules.activation.Tanh");
+        };
+    }
+
+    /** The logistic function, 1 / (1 + e^−x). */
+    public static final java.util.function.DoubleUnaryOperator SIGMOID = x -> 1 / (1 + Math.exp(-x));
+
+    /**
      * Cross-encoder scores of each passage for the query: the model's logit for the pair (one label, as
      * ms-marco cross-encoders have; sentence-transformers' CrossEncoder shows sigmoid(logit), the same order), in
      * the passages' order. Models with more labels are classifiers: use {@link #classifyPairs}.

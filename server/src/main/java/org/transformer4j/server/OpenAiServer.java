@@ -85,7 +85,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /** sentence-transformers' CrossEncoder default for one label: the logit through a sigmoid. */
-    public static final java.util.function.DoubleUnaryOperator SIGMOID = x -> 1 / (1 + Math.exp(-x));
+    public static final java.util.function.DoubleUnaryOperator SIGMOID = TextEncoder.SIGMOID;
 
     /**
      * An encoder (or a decoder-only embedding model) served through {@code encoder}: /v1/embeddings as its pooling says
