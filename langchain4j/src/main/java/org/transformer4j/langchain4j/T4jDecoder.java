@@ -159,17 +159,8 @@ public final class T4jDecoder implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        RuntimeException first = null;
-        for (AutoCloseable c : owned) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) first = new IllegalStateException("closing " + name + ": " + e.getMessage(), e);
-            }
-        }
-        if (first != null) throw first;
-    }
+    public void close() { Owned.closeAll(name, owned.toArray(AutoCloseable[]::new)); }
+
 
     /** Builds a decoder from a model folder or from a Transformer and Tokenizer you own. */
     public static final class Builder {

@@ -19,9 +19,7 @@ import org.transformer4j.model.Pretrained;
 import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
-import org.transformer4j.model.Weights;
 import org.transformer4j.model.tokenizer.Tokenizer;
-import org.transformer4j.model.tokenizer.Tokenizers;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.DType;
@@ -100,36 +98,15 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
         }
         if (SentencePooling.isSentenceTransformers(dir)) {
             SentencePooling pooling = SentencePooling.read(dir);
-            Tokenizer tok = Tokenizers.forModel(Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir());
-            try {
-                Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dtype);
-                try {
-                    Transformer m = new Transformer(w, backend);
-                    return new T4jEmbeddingModel(m, tok, new TextEncoder(m, tok, pooling), dir.getFileName().toString(), DEFAULT_BATCH_TOKENS,
-                            w, tok, backendToClose);
-                } catch (RuntimeException e) {
-                    w.close();
-                    throw e;
-                }
-            } catch (IOException | RuntimeException e) {
-                tok.close();
-                throw e;
-            }
+            return Owned.load(java.nio.file.Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir(),
+                    () -> Pretrained.loadEncoder(pooling.modelDir(), backend, dtype), (tok, w) -> {
+                        Transformer m = new Transformer(w, backend);
+                        return new T4jEmbeddingModel(m, tok, new TextEncoder(m, tok, pooling), dir.getFileName().toString(),
+                                DEFAULT_BATCH_TOKENS, w, tok, backendToClose);
+                    });
         }
-        Tokenizer tok = Tokenizers.forModel(dir);
-        try {
-            Weights w = Pretrained.load(dir, backend, dtype);
-            try {
-                return new T4jEmbeddingModel(new Transformer(w, backend), tok, dir.getFileName().toString(), DEFAULT_BATCH_TOKENS,
-                        w, tok, backendToClose);
-            } catch (RuntimeException e) {
-                w.close();
-                throw e;
-            }
-        } catch (IOException | RuntimeException e) {
-            tok.close();
-            throw e;
-        }
+        return Owned.load(dir, () -> Pretrained.load(dir, backend, dtype), (tok, w) -> new T4jEmbeddingModel(new Transformer(w, backend),
+                tok, dir.getFileName().toString(), DEFAULT_BATCH_TOKENS, w, tok, backendToClose));
     }
 
     /** A model you built and keep ownership of (closing this closes nothing); batches cut at {@code batchTokens}. */
@@ -191,15 +168,5 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
     public Tokenizer tokenizer() { return tokenizer; }
 
     @Override
-    public void close() {
-        RuntimeException first = null;
-        for (AutoCloseable c : owned) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) first = new IllegalStateException("closing " + name + ": " + e.getMessage(), e);
-            }
-        }
-        if (first != null) throw first;
-    }
+    public void close() { Owned.closeAll(name, owned); }
 }

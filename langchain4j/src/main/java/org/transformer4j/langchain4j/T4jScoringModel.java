@@ -19,9 +19,7 @@ import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
-import org.transformer4j.model.Weights;
 import org.transformer4j.model.tokenizer.Tokenizer;
-import org.transformer4j.model.tokenizer.Tokenizers;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.runtime.DType;
@@ -75,34 +73,24 @@ public final class T4jScoringModel implements ScoringModel, AutoCloseable {
             throws IOException {
         Path dir = Path.of(folder);
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException("'" + folder + "' is not a model folder");
-        Tokenizer tok = Tokenizers.forModel(dir);
-        try {
-            Weights w = Pretrained.load(dir, backend, dtype);
-            try {
-                Transformer m = new Transformer(w, backend);
-                TransformerConfig.Architecture a = w.config.architecture();
-                if (decoder) {
-                    if (a != TransformerConfig.Architecture.DECODER_ONLY) {
-                        throw new IllegalArgumentException(dir + " holds a " + a + " model; a Qwen3-Reranker is decoder-only");
-                    }
-                    return new T4jScoringModel(null, DecoderReranker.qwen3(m, tok), null, tok, w, tok, backendToClose);
+        return Owned.load(dir, () -> Pretrained.load(dir, backend, dtype), (tok, w) -> {
+            Transformer m = new Transformer(w, backend);
+            TransformerConfig.Architecture a = w.config.architecture();
+            if (decoder) {
+                if (a != TransformerConfig.Architecture.DECODER_ONLY) {
+                    throw new IllegalArgumentException(dir + " holds a " + a + " model; a Qwen3-Reranker is decoder-only");
                 }
-                var head = w.classifierHead;
-                if (a != TransformerConfig.Architecture.ENCODER_ONLY || head == null || head.classifier() == null
-                        || head.classifier().shape(0) != 1) {
-                    throw new IllegalArgumentException(dir + " is not a cross-encoder (an encoder with a one-label sequence classifier);"
-                            + " for a Qwen3-Reranker use qwen3Reranker");
-                }
-                TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
-                return new T4jScoringModel(enc, null, TextEncoder.crossEncoderActivation(dir), tok, w, tok, backendToClose);
-            } catch (IOException | RuntimeException e) {
-                w.close();
-                throw e;
+                return new T4jScoringModel(null, DecoderReranker.qwen3(m, tok), null, tok, w, tok, backendToClose);
             }
-        } catch (IOException | RuntimeException e) {
-            tok.close();
-            throw e;
-        }
+            var head = w.classifierHead;
+            if (a != TransformerConfig.Architecture.ENCODER_ONLY || head == null || head.classifier() == null
+                    || head.classifier().shape(0) != 1) {
+                throw new IllegalArgumentException(dir + " is not a cross-encoder (an encoder with a one-label sequence classifier);"
+                        + " for a Qwen3-Reranker use qwen3Reranker");
+            }
+            TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
+            return new T4jScoringModel(enc, null, TextEncoder.crossEncoderActivation(dir), tok, w, tok, backendToClose);
+        });
     }
 
     @Override
@@ -129,15 +117,5 @@ public final class T4jScoringModel implements ScoringModel, AutoCloseable {
     }
 
     @Override
-    public void close() {
-        RuntimeException first = null;
-        for (AutoCloseable c : owned) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) first = new IllegalStateException("closing the scoring model: " + e.getMessage(), e);
-            }
-        }
-        if (first != null) throw first;
-    }
+    public void close() { Owned.closeAll("the scoring model", owned); }
 }

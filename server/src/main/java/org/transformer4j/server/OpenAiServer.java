@@ -771,6 +771,16 @@ public final class OpenAiServer implements AutoCloseable {
         ctx.contentType("application/json").result(root.toString());
     }
 
+    /** vLLM's list reply: {id: "kind-…", object: "list", created, model}, its data to follow. */
+    private ObjectNode listOf(String kind) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", kind + "-" + UUID.randomUUID());
+        root.put("object", "list");
+        root.put("created", System.currentTimeMillis() / 1000);
+        root.put("model", name);
+        return root;
+    }
+
     /** vLLM's score: text_1 (a string, or a list) against text_2 (a string, or a list as long) → one score per pair. */
     private void score(Context ctx, JsonNode b) {
         pairModel("score");
@@ -781,11 +791,7 @@ public final class OpenAiServer implements AutoCloseable {
         }
         int total = tokens("text_1", a) + tokens("text_2", c);
         double[] s = pairScores("score", a, c, instruction(b));
-        ObjectNode root = JSON.createObjectNode();
-        root.put("id", "score-" + UUID.randomUUID());
-        root.put("object", "list");
-        root.put("created", System.currentTimeMillis() / 1000);
-        root.put("model", name);
+        ObjectNode root = listOf("score");
         ArrayNode data = root.putArray("data");
         for (int i = 0; i < s.length; i++) data.addObject().put("index", i).put("object", "score").put("score", s[i]);
         root.putObject("usage").put("prompt_tokens", total).put("total_tokens", total);
@@ -799,11 +805,7 @@ public final class OpenAiServer implements AutoCloseable {
         List<String> texts = strings(b, "input", 2048);
         int total = tokens("input", texts);
         List<List<TextEncoder.Label>> got = enc.classify(texts);
-        ObjectNode root = JSON.createObjectNode();
-        root.put("id", "classify-" + UUID.randomUUID());
-        root.put("object", "list");
-        root.put("created", System.currentTimeMillis() / 1000);
-        root.put("model", name);
+        ObjectNode root = listOf("classify");
         ArrayNode data = root.putArray("data");
         for (int i = 0; i < got.size(); i++) {
             List<TextEncoder.Label> l = got.get(i);
