@@ -60,6 +60,12 @@ class AttentionCpuTest {
             s.add(Spec.of(dt, 2, 1, 96, 1, 40, 40).mask(Mask.CAUSAL));
             s.add(Spec.of(dt, 4, 2, 32, 2, 9, 29));
         }
+        // DeBERTa's disentangled terms (c2p and p2c gathered at each pair's log-bucket column) against the oracle's own
+        // gathers: packed sequences past the last column, a padded batch with key padding, each dtype
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            s.add(Spec.packed(dt, 4, 4, 64, new int[] {70, 5}, new int[] {70, 5}).deberta(16));
+            s.add(Spec.of(dt, 2, 1, 32, 2, 45, 45).keyLengths(45, 30).deberta(16));
+        }
         // Sliding windows, |key position − query position| < W: bidirectional (NONE; ModernBERT's local layers, W = 65)
         // and causal, each dtype: windows 1, 2, 65 and one past T, padded and packed, key padding, GQA / MQA.
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {

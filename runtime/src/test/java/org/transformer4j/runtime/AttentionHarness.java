@@ -25,7 +25,7 @@ public final class AttentionHarness {
      */
     public record Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
                        int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale,
-                       int window) {
+                       int window, int disSpan) {
 
         public static Spec of(DType dt, int nh, int nkv, int hs, int b, int tq, int tk) {
             int[] lq = new int[b];
@@ -33,39 +33,48 @@ public final class AttentionHarness {
             Arrays.fill(lq, tq);
             Arrays.fill(lk, tk);
             return new Spec(dt, nh, nkv, hs, lq, lk, false, AttentionOp.Mask.NONE, null, null, false, false, false,
-                    (float) (1 / Math.sqrt(hs)), 0);
+                    (float) (1 / Math.sqrt(hs)), 0, 0);
         }
 
         public static Spec packed(DType dt, int nh, int nkv, int hs, int[] lq, int[] lk) {
             return new Spec(dt, nh, nkv, hs, lq, lk, true, AttentionOp.Mask.NONE, null, null, false, false, false,
-                    (float) (1 / Math.sqrt(hs)), 0);
+                    (float) (1 / Math.sqrt(hs)), 0, 0);
         }
 
         public Spec mask(AttentionOp.Mask m, int... prefixLengths) {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, m, m == AttentionOp.Mask.PREFIX_LM ? prefixLengths : null,
-                    keyLengths, bias, bidirectional, strided, scale, window);
+                    keyLengths, bias, bidirectional, strided, scale, window, disSpan);
         }
 
         public Spec keyLengths(int... lengths) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window, disSpan);
         }
 
         /** T5 bias with scale 1, as T5 runs it. */
         public Spec t5(boolean bidir) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window, disSpan);
         }
 
         public Spec withStrides() {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window, disSpan);
         }
 
         public Spec dtype(DType dt) {
-            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window);
+            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan);
         }
 
         /** A sliding window (|key position − query position| &lt; w; with NONE, bidirectional). */
         public Spec window(int w) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w, disSpan);
+        }
+
+        /**
+         * DeBERTa's disentangled bias: c2p and p2c tables of 2·span columns, log buckets of {@code span} (= position_buckets)
+         * over {@link #DIS_MAX_POSITION}, with DeBERTa's scale 1/sqrt(3·HS); no mask beyond the spec's.
+         */
+        public Spec deberta(int span) {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided,
+                    (float) (1 / Math.sqrt(3.0 * hs)), window, span);
         }
 
         int batch() { return lq.length; }
@@ -80,9 +89,12 @@ public final class AttentionHarness {
                     + (packed ? " packed" : " padded") + " " + mask + (prefix != null ? Arrays.toString(prefix) : "")
                     + (keyLengths != null ? " keys=" + Arrays.toString(keyLengths) : "")
                     + (bias ? (bidirectional ? " t5-bidirectional" : " t5-causal") : "") + (strided ? " strided" : "")
-                    + (window > 0 ? " window=" + window : "");
+                    + (window > 0 ? " window=" + window : "") + (disSpan > 0 ? " deberta span=" + disSpan : "");
         }
     }
+
+    /** The max_relative_positions of the {@link Spec#deberta} problems (log buckets past span / 2, the last column past this − 1). */
+    public static final int DIS_MAX_POSITION = 40;
 
     /** What a backend produced and what the oracle says: out in q's row order, lse in the op's layout. */
     public record Run(float[] out, float[] lse, double[] refOut, double[] refLse, double maxAbsV, String what) {}
@@ -169,6 +181,19 @@ public final class AttentionHarness {
                     op = op.bias(new RelativeBias(t, MAX_DISTANCE, s.bidirectional()));
                 }
             }
+            int w = 2 * s.disSpan();
+            int rowsQ = s.packed() ? totalQ : b * s.lq()[0], rowsK = s.packed() ? totalK : b * s.lk()[0];
+            float[] c2p = null, p2c = null;
+            if (s.disSpan() > 0) {                             // tables in q's dtype, their values as stored
+                Tensor hc = Tensor.of(s.dtype(), random(rnd, s.nh() * rowsQ * w, 2.0), s.nh(), rowsQ, w);
+                Tensor hp = Tensor.of(s.dtype(), random(rnd, s.nh() * rowsK * w, 2.0), s.nh(), rowsK, w);
+                owned.addAll(List.of(hc, hp));
+                c2p = hc.toFloatArray();
+                p2c = hp.toFloatArray();
+                Tensor dc = be.upload(hc), dp = be.upload(hp);
+                owned.addAll(List.of(dc, dp));
+                op = op.disentangled(new DisentangledBias(dc, dp, s.disSpan(), s.disSpan(), DIS_MAX_POSITION));
+            }
             be.attention(op);
             float[] got = download(be, out);
             float[] gotLse = download(be, lse);
@@ -179,12 +204,22 @@ public final class AttentionHarness {
             int rowK = s.nkv() * s.hs();
             for (int i = 0; i < b; i++) {
                 int keys = s.keyLengths() == null ? s.lk()[i] : Math.min(s.lk()[i], s.keyLengths()[i]);
+                AttentionOracle.Disentangled dis = null;
+                if (c2p != null) {                             // this sequence's rows of each head's tables
+                    int q0 = s.packed() ? cuQ[i] : i * s.lq()[0], k0 = s.packed() ? cuK[i] : i * s.lk()[0];
+                    float[] c = new float[s.nh() * s.lq()[i] * w], pk = new float[s.nh() * s.lk()[i] * w];
+                    for (int h = 0; h < s.nh(); h++) {
+                        System.arraycopy(c2p, (h * rowsQ + q0) * w, c, h * s.lq()[i] * w, s.lq()[i] * w);
+                        System.arraycopy(p2c, (h * rowsK + k0) * w, pk, h * s.lk()[i] * w, s.lk()[i] * w);
+                    }
+                    dis = new AttentionOracle.Disentangled(c, pk, s.lk()[i], s.disSpan(), s.disSpan(), DIS_MAX_POSITION);
+                }
                 AttentionOracle.Result r = AttentionOracle.attention(
                         Arrays.copyOfRange(qv, cuQ[i] * rowQ, cuQ[i + 1] * rowQ),
                         Arrays.copyOfRange(kv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         Arrays.copyOfRange(vv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         s.lq()[i], s.nh(), s.nkv(), s.hs(), keys, s.mask().name(),
-                        s.prefix() == null ? 0 : s.prefix()[i], s.window(), s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional());
+                        s.prefix() == null ? 0 : s.prefix()[i], s.window(), s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional(), dis);
                 System.arraycopy(r.out(), 0, refOut, cuQ[i] * rowQ, r.out().length);
                 for (int h = 0; h < s.nh(); h++) {
                     for (int row = 0; row < s.lq()[i]; row++) {

@@ -34,6 +34,20 @@ public final class AttentionOracle {
     public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
                                    String mask, int prefix, int window, double scale,
                                    float[] table, int numBuckets, int maxDistance, boolean bidirectional) {
+        return attention(q, k, v, lq, nh, nkv, hs, keys, mask, prefix, window, scale, table, numBuckets, maxDistance, bidirectional, null);
+    }
+
+    /**
+     * DeBERTa's disentangled terms of one sequence (DisentangledSelfAttention's gathers): {@code c2p} (nh, lq, 2·span) and
+     * {@code p2c} (nh, lkRows, 2·span), either null; the term of query i (at key position p) and key j is
+     * c2p[h, i, r] + p2c[h, j, r] with r = clamp(logBucket(p − j) + span, 0, 2·span − 1).
+     */
+    public record Disentangled(float[] c2p, float[] p2c, int lkRows, int span, int buckets, int maxPosition) {}
+
+    /** The same with DeBERTa's disentangled terms added to the scaled score (null: none). */
+    public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
+                                   String mask, int prefix, int window, double scale,
+                                   float[] table, int numBuckets, int maxDistance, boolean bidirectional, Disentangled dis) {
         double[] out = new double[lq * nh * hs];
         double[] lse = new double[nh * lq];
         for (int h = 0; h < nh; h++) {
@@ -57,6 +71,12 @@ public final class AttentionOracle {
                     for (int d = 0; d < hs; d++) dot += (double) q[(i * nh + h) * hs + d] * k[(j * nkv + kvh) * hs + d];
                     score[j] = scale * dot;
                     if (table != null) score[j] += table[t5Bucket(j - position, numBuckets, maxDistance, bidirectional) * nh + h];
+                    if (dis != null) {
+                        int w = 2 * dis.span();
+                        int r = (int) Math.max(0, Math.min(w - 1L, (long) debertaBucket(position - j, dis.buckets(), dis.maxPosition()) + dis.span()));
+                        if (dis.c2p() != null) score[j] += dis.c2p()[(h * lq + i) * w + r];
+                        if (dis.p2c() != null) score[j] += dis.p2c()[(h * dis.lkRows() + j) * w + r];
+                    }
                     max = Math.max(max, score[j]);
                 }
                 if (max == Double.NEGATIVE_INFINITY) {
@@ -74,6 +94,18 @@ public final class AttentionOracle {
             }
         }
         return new Result(out, lse);
+    }
+
+    /**
+     * transformers' make_log_bucket_position (deberta_v2): relative positions within ±buckets/2 as they are, longer ones
+     * sign · (ceil(log(|rel| / mid) / log((maxPosition − 1) / mid) · (mid − 1)) + mid), in float32 like torch.
+     */
+    public static int debertaBucket(int rel, int buckets, int maxPosition) {
+        int mid = buckets / 2;
+        if (buckets <= 0 || maxPosition <= 0 || Math.abs(rel) <= mid) return rel;
+        float logPos = (float) Math.ceil((float) Math.log((float) Math.abs(rel) / mid) / (float) Math.log((float) ((maxPosition - 1.0) / mid))
+                * (mid - 1)) + mid;
+        return (int) (Math.signum(rel) * logPos);
     }
 
     /**

@@ -83,6 +83,15 @@ class CudaAttentionTest {
             s.add(Spec.of(dt, 4, 2, 64, 2, 130, 130).mask(Mask.CAUSAL).window(17));
             if (!SMALL) s.add(Spec.of(dt, 8, 2, 64, 1, 1031, 1031).window(65));
         }
+        // DeBERTa's disentangled bias on its own instances (ABI 10): t4j_attn_mma_dis_{bf16,f16}_hs64 (head sizes 40-64; 48 on
+        // the 64 instance), 64- and 128-row tiles, packed past the relative table's last column, key padding; t4j_attn_rows_dis_f32
+        // at any head size, GQA
+        for (DType dt : SMALL ? new DType[] {DType.BF16, DType.F32} : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+            s.add(Spec.packed(dt, 4, 4, 64, new int[] {130, 37, 1}, new int[] {130, 37, 1}).deberta(16));
+            s.add(Spec.of(dt, 2, 2, 64, 1, 300, 300).deberta(16));
+            if (dt != DType.F32) s.add(Spec.of(dt, 4, 4, 48, 2, 70, 70).keyLengths(70, 50).deberta(16));
+            else s.add(Spec.of(dt, 4, 2, 96, 2, 40, 40).deberta(16));
+        }
         s.add(Spec.of(DType.BF16, 8, 4, 256, 2, 130, 130).window(65));                // the 256 instance's two column blocks
         s.add(Spec.of(DType.BF16, 8, 4, 256, 2, 130, 130).mask(Mask.CAUSAL));          // Gemma: BF16 prefill at 256 (two column blocks)
         s.add(Spec.of(DType.BF16, 4, 4, 80, 1, 70, 70));                                // the 80 instance
