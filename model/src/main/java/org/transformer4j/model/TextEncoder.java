@@ -130,6 +130,60 @@ public final class TextEncoder {
         return labelled(logits(pairs(first, second)));
     }
 
+    /** One candidate label of {@link #zeroShot} and its score. */
+    public record ZeroShotScore(String label, double score) {}
+
+    /** transformers' zero-shot-classification pipeline's default hypothesis. */
+    public static final String ZERO_SHOT_TEMPLATE = "This example is {}.";
+
+    /**
+     * Zero-shot classification with an NLI model (transformers' zero-shot-classification pipeline; e.g. a DeBERTa-v3 NLI
+     * model): each label becomes the hypothesis {@code template} with {@code {}} replaced by it, paired with {@code text} as
+     * the premise. The entailment class is the first label of config.json's id2label starting with "entail" (the last class
+     * when none does), and the contradiction class is the last one when entailment is class 0, else class 0, as the pipeline
+     * picks them. Single-label: a softmax of the entailment logits over the candidates. Multi-label (or one candidate): each
+     * candidate's softmax over [contradiction, entailment], its entailment share. Candidates are returned best first.
+     */
+    public List<ZeroShotScore> zeroShot(String text, List<String> labels, String template, boolean multiLabel) {
+        requireEncoder("zeroShot");
+        if (text == null) throw new IllegalArgumentException("text is null");
+        if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("no candidate labels");
+        String t = template == null ? ZERO_SHOT_TEMPLATE : template;
+        if (!t.contains("{}")) throw new IllegalArgumentException("the hypothesis template '" + t + "' has no {} for the label");
+        List<String> premises = new ArrayList<>(), hypotheses = new ArrayList<>();
+        for (String l : labels) {
+            if (l == null) throw new IllegalArgumentException("a candidate label is null");
+            premises.add(text);
+            hypotheses.add(t.replace("{}", l));
+        }
+        float[][] logits = logits(pairs(premises, hypotheses));
+        int classes = logits[0].length;
+        if (classes < 2) throw new IllegalStateException("zero-shot classification needs an NLI model; this one has " + classes + " label");
+        List<String> names = model.weights.encoderInfo.labels();
+        int entail = classes - 1;
+        for (int i = 0; i < names.size(); i++) {
+            if (names.get(i).toLowerCase(java.util.Locale.ROOT).startsWith("entail")) {
+                entail = i;
+                break;
+            }
+        }
+        int contradiction = entail == 0 ? classes - 1 : 0;
+        boolean multi = multiLabel || labels.size() == 1;
+        double[] score = new double[labels.size()];
+        if (multi) {
+            for (int i = 0; i < score.length; i++) score[i] = 1 / (1 + Math.exp((double) logits[i][contradiction] - logits[i][entail]));
+        } else {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (float[] row : logits) max = Math.max(max, row[entail]);
+            for (int i = 0; i < score.length; i++) sum += score[i] = Math.exp(logits[i][entail] - max);
+            for (int i = 0; i < score.length; i++) score[i] /= sum;
+        }
+        List<ZeroShotScore> out = new ArrayList<>();
+        for (int i = 0; i < score.length; i++) out.add(new ZeroShotScore(labels.get(i), score[i]));
+        out.sort((a, b) -> Double.compare(b.score(), a.score()));
+        return out;
+    }
+
     /** Per token of {@code text}: its labels, most probable first (token classification). */
     public List<List<Label>> classifyTokens(String text) {
         requireEncoder("classifyTokens");

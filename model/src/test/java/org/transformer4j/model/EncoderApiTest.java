@@ -124,22 +124,13 @@ class EncoderApiTest {
         }
     }
 
-    /**
-     * A DeBERTa-v3 NLI folder through its tokenizer's pair template ([CLS] A [SEP] B [SEP], as DebertaV2TokenizerFast's
-     * tokenizer.json has it, with ids 1 / 2 as in the fixture): classifyPairs gives the float64 reference's logits with the
-     * folder's labels, the token types the template makes dropped (type_vocab_size 0).
-     */
-    @Test
-    void debertaNliPairsThroughThePairTemplateClassifyAsTheReference() throws Exception {
-        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("deberta-v3-seqcls");
-        int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
-        List<String> a = new ArrayList<>(), b = new ArrayList<>();
-        splitPairs(ids, 2, a, b);
+    /** A tokenizer.json in DebertaV2TokenizerFast's shape: [PAD] 0, [CLS] 1, [SEP] 2, [UNK] 3, w4 … w127, its pair template. */
+    static Path debertaTokenizer(Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("deberta-tok"));
         StringBuilder vocab = new StringBuilder();
         for (int i = 0; i < 128; i++) vocab.append(i == 0 ? "" : ", ").append('"').append(i < 4 ? List.of("[PAD]", "[CLS]", "[SEP]", "[UNK]").get(i) : "w" + i)
                 .append("\": ").append(i);
         String special = "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}";
-        Path dir = Files.createDirectories(tmp.resolve("deberta-tok"));
         Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
                 + "{\"id\": 0, \"content\": \"[PAD]\", " + special + ", {\"id\": 1, \"content\": \"[CLS]\", " + special + ", "
                 + "{\"id\": 2, \"content\": \"[SEP]\", " + special + ", {\"id\": 3, \"content\": \"[UNK]\", " + special + "],"
@@ -153,6 +144,60 @@ class EncoderApiTest {
                 + " \"special_tokens\": {\"[CLS]\": {\"id\": \"[CLS]\", \"ids\": [1], \"tokens\": [\"[CLS]\"]},"
                 + " \"[SEP]\": {\"id\": \"[SEP]\", \"ids\": [2], \"tokens\": [\"[SEP]\"]}}},"
                 + " \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"unk_token\": \"[UNK]\", \"vocab\": {" + vocab + "}}}");
+        return dir;
+    }
+
+    /**
+     * transformers' zero-shot-classification pipeline on a DeBERTa-v3 NLI folder (labels entailment, neutral,
+     * contradiction): single-label scores are the softmax of the pairs' entailment logits over the candidates, multi-label
+     * ones each pair's entailment share of [contradiction, entailment]; the pairs' logits through classifyPairs.
+     */
+    @Test
+    void zeroShotFollowsTheZeroShotPipelinesPostprocessing() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("deberta-v3-seqcls");
+        Path dir = debertaTokenizer(tmp);
+        try (HfTokenizer tok = HfTokenizer.load(dir.resolve("tokenizer.json")); Weights w = Pretrained.load(f.dir(), CPU)) {
+            TextEncoder enc = new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null));
+            String text = "w5 w9 w17 w40";
+            List<String> labels = List.of("w60", "w61 w62", "w70");
+            List<String> hyps = labels.stream().map(l -> "w99 " + l).toList();
+            List<List<TextEncoder.Label>> pairs = enc.classifyPairs(java.util.Collections.nCopies(3, text), hyps);
+            double[] entail = new double[3], contra = new double[3];
+            for (int i = 0; i < 3; i++) {
+                for (TextEncoder.Label l : pairs.get(i)) {
+                    if (l.label().equals("entailment")) entail[i] = l.logit();
+                    if (l.label().equals("contradiction")) contra[i] = l.logit();
+                }
+            }
+            double sum = 0;
+            for (double e : entail) sum += Math.exp(e);
+            for (boolean multi : new boolean[] {false, true}) {
+                List<TextEncoder.ZeroShotScore> got = enc.zeroShot(text, labels, "w99 {}", multi);
+                assertEquals(3, got.size());
+                for (int i = 0; i < 2; i++) assertTrue(got.get(i).score() >= got.get(i + 1).score(), "best first");
+                for (TextEncoder.ZeroShotScore z : got) {
+                    int i = labels.indexOf(z.label());
+                    double want = multi ? Math.exp(entail[i]) / (Math.exp(entail[i]) + Math.exp(contra[i])) : Math.exp(entail[i]) / sum;
+                    assertEquals(want, z.score(), 1e-9, z.label() + (multi ? " multi-label" : ""));
+                }
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> enc.zeroShot(text, labels, "no placeholder", false));
+            assertTrue(e.getMessage().contains("no {}"), e.getMessage());
+        }
+    }
+
+    /**
+     * A DeBERTa-v3 NLI folder through its tokenizer's pair template ([CLS] A [SEP] B [SEP], as DebertaV2TokenizerFast's
+     * tokenizer.json has it, with ids 1 / 2 as in the fixture): classifyPairs gives the float64 reference's logits with the
+     * folder's labels, the token types the template makes dropped (type_vocab_size 0).
+     */
+    @Test
+    void debertaNliPairsThroughThePairTemplateClassifyAsTheReference() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("deberta-v3-seqcls");
+        int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        splitPairs(ids, 2, a, b);
+        Path dir = debertaTokenizer(tmp);
         try (HfTokenizer tok = HfTokenizer.load(dir.resolve("tokenizer.json")); Weights w = Pretrained.load(f.dir(), CPU)) {
             for (int r = 0; r < ids.length; r++) {
                 int n = Arrays.stream(mask[r]).sum();
