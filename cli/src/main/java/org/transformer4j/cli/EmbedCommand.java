@@ -97,7 +97,7 @@ final class EmbedCommand implements Callable<Integer> {
     private float[][] sentenceTransformers(Path dir, org.transformer4j.runtime.DType dt) throws java.io.IOException {
         SentencePooling pooling = SentencePooling.read(dir);
         pooling.prompt(prompt);                                              // a bad --prompt fails before anything loads
-        Path tokDir = java.nio.file.Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir();
+        Path tokDir = pooling.tokenizerDir(dir);
         try (Backend backend = Backends.select(); Tokenizer tok = Tokenizers.forModel(tokDir)) {
             Weights weights;
             try (Progress bar = Progress.start("loading " + dir.getFileName(), 1, progress)) {

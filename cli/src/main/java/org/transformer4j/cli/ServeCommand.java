@@ -104,8 +104,7 @@ final class ServeCommand implements Callable<Integer> {
                 // an embedding model (BERT-family or decoder-only, e.g. Qwen3-Embedding): its Transformer module without
                 // heads, pooled as its Pooling / Dense / Normalize modules say
                 SentencePooling pooling = SentencePooling.read(dir);
-                Path tokDir = Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir();
-                try (Tokenizer tok = Tokenizers.forModel(tokDir); Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dt)) {
+                try (Tokenizer tok = Tokenizers.forModel(pooling.tokenizerDir(dir)); Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dt)) {
                     TextEncoder enc = new TextEncoder(new Transformer(w, backend), tok, pooling);
                     System.err.println("t4j serve: embeddings " + pooling.describe());
                     return serve(OpenAiServer.encoder(served, enc, limits, OpenAiServer.SIGMOID));

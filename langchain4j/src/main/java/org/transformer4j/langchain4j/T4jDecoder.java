@@ -161,7 +161,6 @@ public final class T4jDecoder implements AutoCloseable {
     @Override
     public void close() { Owned.closeAll(name, owned.toArray(AutoCloseable[]::new)); }
 
-
     /** Builds a decoder from a model folder or from a Transformer and Tokenizer you own. */
     public static final class Builder {
         private Path folder;

@@ -63,8 +63,7 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
         this.name = name;
         this.batchTokens = batchTokens;
         this.owned = owned;
-        // a Dense module changes the width: the pipeline's own output on a probe tells it
-        this.dimension0 = pooled == null ? model.config.modelWidth() : pooled.embed(List.of("dimension"))[0].length;
+        this.dimension0 = pooled == null ? model.config.modelWidth() : pooled.pooling.dimension(model.config.modelWidth());   // Dense
         this.dimension = dimension0;
     }
 
@@ -98,7 +97,7 @@ public final class T4jEmbeddingModel extends DimensionAwareEmbeddingModel implem
         }
         if (SentencePooling.isSentenceTransformers(dir)) {
             SentencePooling pooling = SentencePooling.read(dir);
-            return Owned.load(java.nio.file.Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : pooling.modelDir(),
+            return Owned.load(pooling.tokenizerDir(dir),
                     () -> Pretrained.loadEncoder(pooling.modelDir(), backend, dtype), (tok, w) -> {
                         Transformer m = new Transformer(w, backend);
                         return new T4jEmbeddingModel(m, tok, new TextEncoder(m, tok, pooling), dir.getFileName().toString(),

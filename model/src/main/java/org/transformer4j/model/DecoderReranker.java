@@ -80,12 +80,8 @@ public final class DecoderReranker {
         }
         float[][] logits = model.lastTokenLogits(prompts);
         double[] out = new double[logits.length];
-        for (int i = 0; i < out.length; i++) out[i] = yesProbability(logits[i][yes], logits[i][no]);
+        // exp(y) / (exp(y) + exp(n)) = sigmoid(y − n): the card's log_softmax over [no, yes], then exp
+        for (int i = 0; i < out.length; i++) out[i] = TextEncoder.SIGMOID.applyAsDouble((double) logits[i][yes] - logits[i][no]);
         return out;
-    }
-
-    /** exp(y) / (exp(y) + exp(n)), computed as 1 / (1 + exp(n − y)): log_softmax over [no, yes], then exp, as the card does. */
-    static double yesProbability(double y, double n) {
-        return 1 / (1 + Math.exp(n - y));
     }
 }

@@ -301,10 +301,8 @@ public final class Pretrained {
         if (relative) {
             if (kinds.isEmpty()) throw cfg.error("relative_attention without pos_att_type (relative embeddings that no term reads) is not supported");
             int[] span = HfLayout.debertaSpan(cfg);                                    // span, position_buckets, max_relative_positions
-            String normRel = cfg.string("norm_rel_ebd", "none").toLowerCase(java.util.Locale.ROOT);
-            boolean norm = java.util.Arrays.stream(normRel.split("\\|")).map(String::strip).anyMatch("layer_norm"::equals);
             d = new TransformerConfig.Disentangled(span[0], span[1], span[2], kinds.contains("c2p"),
-                    kinds.contains("p2c"), cfg.bool("share_att_key", false), norm);
+                    kinds.contains("p2c"), cfg.bool("share_att_key", false), HfLayout.debertaNormRel(cfg));
         }
         double tv = cfg.number("type_vocab_size", 0);
         if (tv < 0 || tv != Math.rint(tv) || tv > 65536) throw cfg.error("type_vocab_size " + tv + " is not a count of token types");

@@ -299,6 +299,12 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
         return p;
     }
 
+    /** The sentence vectors' width for a model of width {@code hidden}: the last Dense module's out_features, else hidden. */
+    public int dimension(int hidden) { return dense.isEmpty() ? hidden : dense.get(dense.size() - 1).out(); }
+
+    /** Where the folder {@code dir} keeps its tokenizer: dir itself when it holds tokenizer.json, else the Transformer module's folder. */
+    public Path tokenizerDir(Path dir) { return Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : modelDir; }
+
     /**
      * The sentence vector of one sequence's token vectors h (T, C): rows [from, T) enter mean, max and last-token
      * pooling ({@code from} = the prompt's length when include_prompt is false, else 0); CLS takes row 0 as

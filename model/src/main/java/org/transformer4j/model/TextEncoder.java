@@ -170,13 +170,12 @@ public final class TextEncoder {
         int contradiction = entail == 0 ? classes - 1 : 0;
         boolean multi = multiLabel || labels.size() == 1;
         double[] score = new double[labels.size()];
-        if (multi) {
-            for (int i = 0; i < score.length; i++) score[i] = 1 / (1 + Math.exp((double) logits[i][contradiction] - logits[i][entail]));
+        if (multi) {                                       // softmax over [contradiction, entailment]: its entailment share
+            for (int i = 0; i < score.length; i++) score[i] = SIGMOID.applyAsDouble((double) logits[i][entail] - logits[i][contradiction]);
         } else {
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (float[] row : logits) max = Math.max(max, row[entail]);
-            for (int i = 0; i < score.length; i++) sum += score[i] = Math.exp(logits[i][entail] - max);
-            for (int i = 0; i < score.length; i++) score[i] /= sum;
+            float[] entailLogits = new float[score.length];
+            for (int i = 0; i < score.length; i++) entailLogits[i] = logits[i][entail];
+            score = softmax(entailLogits);
         }
         List<ZeroShotScore> out = new ArrayList<>();
         for (int i = 0; i < score.length; i++) out.add(new ZeroShotScore(labels.get(i), score[i]));

@@ -54,7 +54,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final String name;
     private final Engine engine;            // decoders, else null
     private final TextEncoder encoder;      // encoders, else null
-    private DecoderReranker reranker;       // a decoder-only yes/no reranker (Qwen3-Reranker), else null
+    private final DecoderReranker reranker; // a decoder-only yes/no reranker (Qwen3-Reranker), else null
     private final java.util.function.DoubleUnaryOperator scoreActivation;   // a cross-encoder's score from its logit
     private final Tokenizer tokenizer;
     private final ChatTemplate chat;        // null: no chat
@@ -94,7 +94,7 @@ public final class OpenAiServer implements AutoCloseable {
      * ({@link #SIGMOID}, sentence-transformers' default, or the folder's {@code sentence_transformers.activation_fn}).
      */
     public static OpenAiServer encoder(String name, TextEncoder encoder, Limits limits, java.util.function.DoubleUnaryOperator scoreActivation) {
-        return new OpenAiServer(name, null, encoder, encoder.tokenizer, null, limits, Set.of(), scoreActivation);
+        return new OpenAiServer(name, null, encoder, encoder.tokenizer, null, limits, Set.of(), scoreActivation, null);
     }
 
     /**
@@ -102,23 +102,22 @@ public final class OpenAiServer implements AutoCloseable {
      * request may carry an {@code instruction} (the reranker's default otherwise). No generation, no embeddings.
      */
     public static OpenAiServer reranker(String name, DecoderReranker reranker, Tokenizer tokenizer, Limits limits) {
-        OpenAiServer s = new OpenAiServer(name, null, null, tokenizer, null, limits, Set.of());
-        s.reranker = reranker;
-        return s;
+        return new OpenAiServer(name, null, null, tokenizer, null, limits, Set.of(), SIGMOID, reranker);
     }
 
     private OpenAiServer(String name, Engine engine, TextEncoder encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
                          Set<Integer> eosIds) {
-        this(name, engine, encoder, tokenizer, chat, limits, eosIds, SIGMOID);
+        this(name, engine, encoder, tokenizer, chat, limits, eosIds, SIGMOID, null);
     }
 
     private OpenAiServer(String name, Engine engine, TextEncoder encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
-                         Set<Integer> eosIds, java.util.function.DoubleUnaryOperator scoreActivation) {
+                         Set<Integer> eosIds, java.util.function.DoubleUnaryOperator scoreActivation, DecoderReranker reranker) {
         this.name = name;
         this.eosIds = Set.copyOf(eosIds);
         this.engine = engine;
         this.encoder = encoder;
         this.scoreActivation = scoreActivation;
+        this.reranker = reranker;
         this.tokenizer = tokenizer;
         this.chat = chat;
         this.limits = limits;

@@ -235,6 +235,12 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         return out;
     }
 
+    /** Whether DeBERTa's relative embeddings go through the encoder's LayerNorm: norm_rel_ebd ("a|b") names layer_norm. */
+    public static boolean debertaNormRel(HfConfig cfg) throws CheckpointException {
+        String norm = cfg.string("norm_rel_ebd", "none").toLowerCase(java.util.Locale.ROOT);
+        return java.util.Arrays.stream(norm.split("\\|")).map(String::strip).anyMatch("layer_norm"::equals);
+    }
+
     /**
      * DeBERTa's relative spans: {span (pos_ebd_size), position_buckets, max_relative_positions}, with max_relative_positions
      * &lt; 1 meaning max_position_embeddings and span position_buckets when &gt; 0, else max_relative_positions.
@@ -283,8 +289,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
         }
         if (relative) {
             b.req("encoder.rel_embeddings.weight", 2L * debertaSpan(cfg)[0], c);
-            String norm = cfg.string("norm_rel_ebd", "none").toLowerCase(java.util.Locale.ROOT);
-            if (java.util.Arrays.stream(norm.split("\\|")).map(String::strip).anyMatch("layer_norm"::equals)) b.norm("encoder.LayerNorm", c, true);
+            if (debertaNormRel(cfg)) b.norm("encoder.LayerNorm", c, true);
         }
         b.linear("pooler.dense", c, c, true);
         b.group(Set.of("pooler.dense.weight", "pooler.dense.bias"));
