@@ -123,6 +123,8 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
 #define T4J_ACT_GELU_TANH  2  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GPT-2, T5 v1.1 gated-gelu) */
 #define T4J_ACT_RELU       3
 #define T4J_ACT_SILU       4  /* x / (1 + exp(-x)) */
+#define T4J_ACT_SWIGLU_OAI 5  /* ABI 11, gated ops only: a' = min(a, 7); a'·sigmoid(1.702·a')·(clamp(g, -7, 7) + 1) with a the
+                                 activated product, g the gate's (GPT-OSS's experts) */
 
 /* Per batch item, with y = alpha * A·op(B) + bias (fp32 accumulate) and, when gated,
  * g = alpha * A·op(B_gate) + bias_gate from the same pass over A:

@@ -48,6 +48,7 @@ public final class t4j_h {
     public static final int T4J_ACT_GELU_TANH = 2;
     public static final int T4J_ACT_RELU = 3;
     public static final int T4J_ACT_SILU = 4;
+    public static final int T4J_ACT_SWIGLU_OAI = 5;
 
     public static final int T4J_SOFTMAX = 0;
     public static final int T4J_LOG_SOFTMAX = 1;

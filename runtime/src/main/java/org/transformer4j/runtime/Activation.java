@@ -14,11 +14,26 @@ public enum Activation {
     /** max(x, 0) (T5 v1.0). */
     RELU(t4j_h.T4J_ACT_RELU),
     /** x · sigmoid(x) (Llama-style gated MLPs). */
-    SILU(t4j_h.T4J_ACT_SILU);
+    SILU(t4j_h.T4J_ACT_SILU),
+    /**
+     * GPT-OSS's clamped SwiGLU, gated ops only (the gated form's two products a = x·W + bias, the activated branch,
+     * transformers' gate; g = x·W_gate + biasGate, its up): {@code a' = min(a, 7)}, out = a' · sigmoid(1.702 · a') ·
+     * (clamp(g, −7, 7) + 1) (transformers' GptOssExperts with swiglu_alpha 1.702 and swiglu_limit 7, the values of every
+     * published gpt-oss checkpoint).
+     */
+    SWIGLU_OAI(t4j_h.T4J_ACT_SWIGLU_OAI);
+
+    /** SWIGLU_OAI's sigmoid gain (swiglu_alpha). */
+    public static final float SWIGLU_ALPHA = 1.702f;
+    /** SWIGLU_OAI's clamp (swiglu_limit). */
+    public static final float SWIGLU_LIMIT = 7f;
 
     private final int code;
 
     Activation(int code) { this.code = code; }
+
+    /** Whether the activation needs the gated form (the second product enters the formula, not only multiplies). */
+    public boolean gatedOnly() { return this == SWIGLU_OAI; }
 
     /** The T4J_ACT_* value of t4j.h. */
     public int code() { return code; }

@@ -25,11 +25,11 @@ import java.util.Arrays;
  */
 public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                           int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias, int window,
-                          float softcap, DisentangledBias disentangled) {
+                          float softcap, DisentangledBias disentangled, Tensor sinks) {
 
     public AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                        int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
-        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f, null);
+        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f, null, null);
     }
 
     public enum Mask {
@@ -75,17 +75,17 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     public AttentionOp prefixLm(int[] prefix) { return withMask(Mask.PREFIX_LM, prefix); }
 
     public AttentionOp withMask(Mask m, int[] prefix) {
-        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks);
     }
 
     /** Only the first keyLengths[b] keys of sequence b exist (key padding). */
     public AttentionOp keyLengths(int[] lengths) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks);
     }
 
     /** Packed variable-length layout with cumulative offsets (B + 1 each, starting at 0). */
     public AttentionOp packed(int[] cuQ, int[] cuK) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap, disentangled, sinks);
     }
 
     /**
@@ -97,7 +97,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * too), key padding still applies. 0 turns it off.
      */
     public AttentionOp window(int w) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap, disentangled, sinks);
     }
 
     /**
@@ -105,19 +105,19 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * {@code cap · tanh(z / cap)} (fp32) before the bias, the mask and the softmax.
      */
     public AttentionOp softcap(float cap) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap, disentangled, sinks);
     }
 
     public AttentionOp lse(Tensor newLse) {
-        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks);
     }
 
     public AttentionOp scale(float newScale) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap, disentangled, sinks);
     }
 
     public AttentionOp bias(RelativeBias newBias) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap, disentangled);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap, disentangled, sinks);
     }
 
     /**
@@ -126,7 +126,18 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * kernel at head sizes 40 to 64 (the CUDA backend refuses others in one line); emulated, never run on a GPU.
      */
     public AttentionOp disentangled(DisentangledBias d) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, d);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, d, sinks);
+    }
+
+    /**
+     * Attention sinks (GPT-OSS; null: none): an F32 (NH) tensor of learned logits, one per query head, that join each
+     * query's softmax as one more score with no value: {@code p_j = exp(z_j) / (Σ_k exp(z_k) + exp(sinks[h]))}, so a row's
+     * weights sum to less than 1 (transformers' gpt_oss eager_attention_forward: the sink column appended to the masked
+     * scores, the softmax taken, the column dropped). The lse then includes the sink's term; a row that sees no key gets
+     * zeros and lse = sinks[h].
+     */
+    public AttentionOp sinks(Tensor s) {
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, s);
     }
 
     /**
@@ -256,6 +267,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         if (disentangled != null) {
             disentangled.validate(q, (int) nh, packed ? q.shape(0) : batch * tq, packed ? k.shape(0) : batch * tk);
         }
+        if (sinks != null) checkSinks(sinks, q, nh);
         if (lse != null) {
             Checks.open("lse", lse);
             Checks.sameDevice("q", q, "lse", lse);
@@ -321,6 +333,16 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             throw new IllegalArgumentException(role + " ends at " + cu[cu.length - 1] + " but " + tensor + " has " + rows + " rows");
         }
         return longest;
+    }
+
+    /** Sinks must be a dense F32 (NH) tensor on q's device. */
+    static void checkSinks(Tensor sinks, Tensor q, long nh) {
+        Checks.open("sinks", sinks);
+        Checks.sameDevice("q", q, "sinks", sinks);
+        if (sinks.dtype() != DType.F32 || sinks.rank() != 1 || sinks.shape(0) != nh || !sinks.isContiguous()) {
+            throw new IllegalArgumentException("sinks is " + sinks + " but q " + q.shapeString() + " needs a contiguous F32 (" + nh
+                    + ") tensor: one logit per query head");
+        }
     }
 
     /** Distinct elements of an output must not share memory (a sufficient test: dims sorted by stride nest). */

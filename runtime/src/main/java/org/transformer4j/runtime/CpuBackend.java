@@ -326,7 +326,7 @@ public final class CpuBackend implements Backend {
         float[] q = FloatArrays.copyOf(op.q()), k = FloatArrays.copyOf(op.k()), v = FloatArrays.copyOf(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
                 op.prefixLengths(), op.window(), op.scale(), op.softcap(), bias(op.bias()), RelativeBias::bucket,
-                disentangled(op.disentangled(), s), rounding(op.q().dtype()),
+                disentangled(op.disentangled(), s), op.sinks() == null ? null : op.sinks().toFloatArray(), rounding(op.q().dtype()),
                 q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
@@ -390,8 +390,8 @@ public final class CpuBackend implements Backend {
             });
         }
         CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(), op.softcap(),
-                bias(op.bias()), RelativeBias::bucket, op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(),
-                keys, values, paged, out, lse);
+                bias(op.bias()), RelativeBias::bucket, op.sinks() == null ? null : op.sinks().toFloatArray(),
+                op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(), keys, values, paged, out, lse);
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
     }
@@ -555,8 +555,9 @@ public final class CpuBackend implements Backend {
             int from = offsets[g], to = offsets[g + 1];
             if (from == to) continue;
             LinearOp one = LinearOp.of(op.x().slice(0, from, to), op.w().select(0, g), op.out().slice(0, from, to))
-                    .transW(op.transW()).activation(op.activation()).alpha(op.alpha());
-            if (op.wGate() != null) one = one.gate(op.wGate().select(0, g), null);
+                    .transW(op.transW()).activation(op.activation()).alpha(op.alpha())
+                    .bias(op.bias() == null ? null : op.bias().select(0, g));
+            if (op.wGate() != null) one = one.gate(op.wGate().select(0, g), op.biasGate() == null ? null : op.biasGate().select(0, g));
             CpuLinear.linear(one, one.validate());
         }
     }

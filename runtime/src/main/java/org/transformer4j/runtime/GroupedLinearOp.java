@@ -8,28 +8,40 @@ package org.transformer4j.runtime;
  *   x        (R, K)               rows of all groups, group g's at offsets[g] .. offsets[g+1]-1
  *   w        (G, N, K) when transW (Hugging Face's per-expert nn.Linear stacked), else (G, K, N)
  *   wGate    like w (same strides), or null: gated, act(x·W[g]) ⊙ (x·W_gate[g])
+ *   bias     (G, N) or null: group g's bias added to x·W[g] before the activation (GPT-OSS's experts)
+ *   biasGate (G, N) or null, only with wGate: added to x·W_gate[g]
  *   offsets  I32 (G + 1), read when the op runs: 0 = offsets[0] ≤ … ≤ offsets[G] ≤ R
  *   out      (R, N); rows past offsets[G] are left alone
  * </pre>
- * Out row r of group g = act(alpha·x[r]·W[g]) [⊙ alpha·x[r]·W_gate[g]], fp32 accumulation, one rounding.
- * No bias, no residual (no MoE family here has them). W and W_gate may be views of one fused
+ * Out row r of group g = act(alpha·x[r]·W[g] + bias[g]) [⊙ (alpha·x[r]·W_gate[g] + biasGate[g])], fp32 accumulation,
+ * one rounding (SWIGLU_OAI combines the two products by its own formula). No residual (no MoE family has one). W and W_gate may be views of one fused
  * (G, 2N, K) tensor (transformers 5.x's {@code gate_up_proj}). On CUDA the group sizes stay on the
  * device: R is a capacity (T·k for a router's output), and blocks past a group's rows exit.
  */
 public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
-                              Tensor offsets, Tensor out) {
+                              Tensor offsets, Tensor out, Tensor bias, Tensor biasGate) {
+
+    public GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
+                           Tensor offsets, Tensor out) {
+        this(x, w, transW, wGate, activation, alpha, offsets, out, null, null);
+    }
 
     public static GroupedLinearOp of(Tensor x, Tensor w, Tensor offsets, Tensor out) {
         return new GroupedLinearOp(x, w, false, null, Activation.NONE, 1f, offsets, out);
     }
 
-    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out); }
+    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out, bias, biasGate); }
 
-    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out); }
+    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out, bias, biasGate); }
 
-    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out); }
+    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out, bias, biasGate); }
 
-    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out); }
+    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out, bias, biasGate); }
+
+    /** Per-group biases (G, N) of the product and of the gate's product (either null: none). */
+    public GroupedLinearOp bias(Tensor b, Tensor bGate) {
+        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, b, bGate);
+    }
 
     /** Sizes and strides in elements: groups G, rows R (capacity), N, K; W's group and row strides. */
     public record Shape(int groups, int rows, int n, int k, long xRowStride, long wGroupStride, long wRowStride, long outRowStride) {}
@@ -76,10 +88,27 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
                 throw new IllegalArgumentException("wGate " + wGate + " must have w's strides (" + gs + ", " + ws + ")");
             }
         }
+        if (activation.gatedOnly() && wGate == null) {
+            throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGate)");
+        }
+        groupVector("bias", bias, g, n);
+        if (biasGate != null && wGate == null) throw new IllegalArgumentException("biasGate " + biasGate + " given without wGate");
+        groupVector("biasGate", biasGate, g, n);
         long limit = Integer.MAX_VALUE;
         if (x.shape(0) > limit || n > limit || k > limit || g > limit) {
             throw new IllegalArgumentException("grouped linear sizes exceed 2^31-1: R=" + x.shape(0) + " N=" + n + " K=" + k);
         }
         return new Shape((int) g, (int) x.shape(0), (int) n, (int) k, Checks.rowStride("x", x), gs, ws, Checks.rowStride("out", out));
+    }
+
+    private void groupVector(String role, Tensor b, long g, long n) {
+        if (b == null) return;
+        Checks.open(role, b);
+        Checks.sameDType("x", x, role, b);
+        Checks.sameDevice("x", x, role, b);
+        if (b.rank() != 2 || b.shape(0) != g || b.shape(1) != n || !b.isContiguous()) {
+            throw new IllegalArgumentException(role + " is " + b + " but w " + w.shapeString() + " needs a contiguous (" + g + ", " + n
+                    + "): one bias row per group");
+        }
     }
 }

@@ -120,6 +120,9 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
         long ws = Math.max(w.stride(0), w.shape(1));
         if (w.shape(0) > 1 && w.stride(0) < w.shape(1)) throw new IllegalArgumentException("w rows overlap: " + w);
         vector("bias", bias, n);
+        if (activation.gatedOnly() && wGate == null) {
+            throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGate)");
+        }
         if (wGate != null) {
             Checks.sameLayout("wGate", wGate, "w", w);
             if (Math.max(wGate.stride(0), wGate.shape(1)) != ws) {

@@ -66,6 +66,13 @@ class AttentionCpuTest {
             s.add(Spec.packed(dt, 4, 4, 64, new int[] {70, 5}, new int[] {70, 5}).deberta(16));
             s.add(Spec.of(dt, 2, 1, 32, 2, 45, 45).keyLengths(45, 30).deberta(16));
         }
+        // Attention sinks (GPT-OSS): a per-head logit in each row's softmax denominator, with GPT-OSS's causal sliding
+        // window and full layers, key padding, GQA, an empty row (its lse is the sink), each dtype
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            s.add(Spec.packed(dt, 4, 2, 64, new int[] {70, 5, 1}, new int[] {70, 5, 1}).mask(Mask.CAUSAL).window(9).sinks());
+            s.add(Spec.of(dt, 4, 1, 32, 2, 40, 40).mask(Mask.CAUSAL).keyLengths(40, 0).sinks());
+            s.add(Spec.of(dt, 2, 2, 64, 1, 3, 90).mask(Mask.CAUSAL).sinks());                       // a chunk after a prefix
+        }
         // Sliding windows, |key position − query position| < W: bidirectional (NONE; ModernBERT's local layers, W = 65)
         // and causal, each dtype: windows 1, 2, 65 and one past T, padded and packed, key padding, GQA / MQA.
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
@@ -176,6 +183,13 @@ class AttentionCpuTest {
         // Paged prefill (issue 19): F16/BF16 decodes of more than MAX_QUERIES queries (a chunk after a prefix)
         s.add(new AttentionHarness.DecodeSpec(DType.BF16, 4, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0));
         s.add(new AttentionHarness.DecodeSpec(DType.F16, 2, 2, 32, new int[] {70, 33}, 33, 8, true, true, false, 0));
+        // attention sinks: added once per row whatever the splits (one, several, more than the keys), paged prefill too
+        for (int splits : new int[] {1, 3, 64}) {
+            s.add(new AttentionHarness.DecodeSpec(DType.F32, 4, 2, 64, new int[] {1, 50, 130}, 1, 16, true, false, false, splits).sinks());
+        }
+        s.add(new AttentionHarness.DecodeSpec(DType.F32, 4, 1, 32, new int[] {20, 97}, 16, 16, true, false, false, 4).sinks());
+        s.add(new AttentionHarness.DecodeSpec(DType.BF16, 4, 2, 64, new int[] {200, 31}, 1, 16, true, false, false, 4).sinks());
+        s.add(new AttentionHarness.DecodeSpec(DType.F16, 4, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0).sinks());
         for (int hs = 8; hs <= 256; hs += 8) {                                      // every head size 8..256 step 8 (issue 14)
             s.add(new AttentionHarness.DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16,
                     true, false, false, 2));

@@ -25,7 +25,13 @@ public final class AttentionHarness {
      */
     public record Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
                        int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale,
-                       int window, int disSpan) {
+                       int window, int disSpan, boolean withSinks) {
+
+        public Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
+                    int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale,
+                    int window, int disSpan) {
+            this(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan, false);
+        }
 
         public static Spec of(DType dt, int nh, int nkv, int hs, int b, int tq, int tk) {
             int[] lq = new int[b];
@@ -43,29 +49,29 @@ public final class AttentionHarness {
 
         public Spec mask(AttentionOp.Mask m, int... prefixLengths) {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, m, m == AttentionOp.Mask.PREFIX_LM ? prefixLengths : null,
-                    keyLengths, bias, bidirectional, strided, scale, window, disSpan);
+                    keyLengths, bias, bidirectional, strided, scale, window, disSpan, withSinks);
         }
 
         public Spec keyLengths(int... lengths) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window, disSpan);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window, disSpan, withSinks);
         }
 
         /** T5 bias with scale 1, as T5 runs it. */
         public Spec t5(boolean bidir) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window, disSpan);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window, disSpan, withSinks);
         }
 
         public Spec withStrides() {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window, disSpan);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window, disSpan, withSinks);
         }
 
         public Spec dtype(DType dt) {
-            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan);
+            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan, withSinks);
         }
 
         /** A sliding window (|key position − query position| &lt; w; with NONE, bidirectional). */
         public Spec window(int w) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w, disSpan);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w, disSpan, withSinks);
         }
 
         /**
@@ -74,7 +80,13 @@ public final class AttentionHarness {
          */
         public Spec deberta(int span) {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided,
-                    (float) (1 / Math.sqrt(3.0 * hs)), window, span);
+                    (float) (1 / Math.sqrt(3.0 * hs)), window, span, withSinks);
+        }
+
+        /** Attention sinks: one random logit per head (GPT-OSS), some above every score of their rows. */
+        public Spec sinks() {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window,
+                    disSpan, true);
         }
 
         int batch() { return lq.length; }
@@ -89,8 +101,14 @@ public final class AttentionHarness {
                     + (packed ? " packed" : " padded") + " " + mask + (prefix != null ? Arrays.toString(prefix) : "")
                     + (keyLengths != null ? " keys=" + Arrays.toString(keyLengths) : "")
                     + (bias ? (bidirectional ? " t5-bidirectional" : " t5-causal") : "") + (strided ? " strided" : "")
-                    + (window > 0 ? " window=" + window : "") + (disSpan > 0 ? " deberta span=" + disSpan : "");
+                    + (window > 0 ? " window=" + window : "") + (disSpan > 0 ? " deberta span=" + disSpan : "")
+                    + (withSinks ? " sinks" : "");
         }
+    }
+
+    /** Head sinks drawn for a problem: U(−4, 4), so that some rows' sink outweighs all of their keys and some barely count. */
+    static float[] sinkValues(SplittableRandom rnd, int nh) {
+        return random(rnd, nh, 4.0);
     }
 
     /** The max_relative_positions of the {@link Spec#deberta} problems (log buckets past span / 2, the last column past this − 1). */
@@ -194,6 +212,14 @@ public final class AttentionHarness {
                 owned.addAll(List.of(dc, dp));
                 op = op.disentangled(new DisentangledBias(dc, dp, s.disSpan(), s.disSpan(), DIS_MAX_POSITION));
             }
+            float[] sinks = s.withSinks() ? sinkValues(rnd, s.nh()) : null;
+            if (sinks != null) {
+                try (Tensor hs = Tensor.ofFloats(sinks, s.nh())) {
+                    Tensor t = be.upload(hs);
+                    owned.add(t);
+                    op = op.sinks(t);
+                }
+            }
             be.attention(op);
             float[] got = download(be, out);
             float[] gotLse = download(be, lse);
@@ -219,7 +245,8 @@ public final class AttentionHarness {
                         Arrays.copyOfRange(kv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         Arrays.copyOfRange(vv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         s.lq()[i], s.nh(), s.nkv(), s.hs(), keys, s.mask().name(),
-                        s.prefix() == null ? 0 : s.prefix()[i], s.window(), s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional(), dis);
+                        s.prefix() == null ? 0 : s.prefix()[i], s.window(), s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional(), dis,
+                        sinks);
                 System.arraycopy(r.out(), 0, refOut, cuQ[i] * rowQ, r.out().length);
                 for (int h = 0; h < s.nh(); h++) {
                     for (int row = 0; row < s.lq()[i]; row++) {
@@ -238,12 +265,22 @@ public final class AttentionHarness {
 
     /** One paged decode problem: lengths are the keys per sequence after appending the tq new ones. */
     public record DecodeSpec(DType dtype, int nh, int nkv, int hs, int[] lengths, int tq, int blockSize, boolean causal,
-                             boolean bias, boolean bidirectional, int splits) {
+                             boolean bias, boolean bidirectional, int splits, boolean withSinks) {
+        public DecodeSpec(DType dtype, int nh, int nkv, int hs, int[] lengths, int tq, int blockSize, boolean causal,
+                          boolean bias, boolean bidirectional, int splits) {
+            this(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, false);
+        }
+
+        /** With attention sinks (one random logit per head, as {@link Spec#sinks}). */
+        public DecodeSpec sinks() {
+            return new DecodeSpec(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, true);
+        }
+
         @Override
         public String toString() {
             return "decode " + dtype + " NH=" + nh + " NKV=" + nkv + " HS=" + hs + " L=" + Arrays.toString(lengths) + " Tq=" + tq
                     + " block=" + blockSize + (causal ? " causal" : "") + (bias ? (bidirectional ? " t5-bidir" : " t5-causal") : "")
-                    + " splits=" + splits;
+                    + " splits=" + splits + (withSinks ? " sinks" : "");
         }
     }
 
@@ -318,8 +355,16 @@ public final class AttentionHarness {
                 }
             }
             float scale = s.bias() ? 1f : (float) (1 / Math.sqrt(s.hs()));
+            float[] sinkValues = s.withSinks() ? sinkValues(rnd, s.nh()) : null;
+            Tensor sinks = null;
+            if (sinkValues != null) {
+                try (Tensor hs = Tensor.ofFloats(sinkValues, s.nh())) {
+                    sinks = be.upload(hs);
+                    owned.add(sinks);
+                }
+            }
             be.decode(DecodeOp.of(q, cache, s.lengths().clone(), out).lse(lse).causal(s.causal()).scale(scale).bias(bias)
-                    .splits(s.splits()));
+                    .splits(s.splits()).sinks(sinks));
             float[] got = download(be, out);
             float[] gotLse = download(be, lse);
 
@@ -342,7 +387,7 @@ public final class AttentionHarness {
                  Tensor dk = be.upload(pk); Tensor dv = be.upload(pv);
                  Tensor dq = be.upload(hq.view(b * s.tq(), s.nh(), s.hs()));
                  Tensor pout = poisoned(be, s.dtype(), b * s.tq(), s.nh(), s.hs())) {
-                AttentionOp op = AttentionOp.of(dq, dk, dv, pout).packed(cuQ, cuK).scale(scale).bias(bias)
+                AttentionOp op = AttentionOp.of(dq, dk, dv, pout).packed(cuQ, cuK).scale(scale).bias(bias).sinks(sinks)
                         .withMask(s.causal() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE, null);
                 if (s.dtype() == DType.F32 || AttentionOp.supportsHeadSize(s.dtype(), s.hs())) {
                     be.attention(op);
@@ -360,8 +405,8 @@ public final class AttentionHarness {
                         Arrays.copyOfRange(qAll, i * s.tq() * rowQ, (i + 1) * s.tq() * rowQ),
                         Arrays.copyOfRange(kAll, i * lmax * rowK, (i * lmax + l) * rowK),
                         Arrays.copyOfRange(vAll, i * lmax * rowK, (i * lmax + l) * rowK),
-                        s.tq(), s.nh(), s.nkv(), s.hs(), l, s.causal() ? "CAUSAL" : "NONE", 0, scale,
-                        biasTable, BUCKETS, MAX_DISTANCE, s.bidirectional());
+                        s.tq(), s.nh(), s.nkv(), s.hs(), l, s.causal() ? "CAUSAL" : "NONE", 0, 0, scale,
+                        biasTable, BUCKETS, MAX_DISTANCE, s.bidirectional(), null, sinkValues);
                 System.arraycopy(r.out(), 0, refOut, i * s.tq() * rowQ, r.out().length);
                 System.arraycopy(r.lse(), 0, refLse, i * s.nh() * s.tq(), r.lse().length);
             }

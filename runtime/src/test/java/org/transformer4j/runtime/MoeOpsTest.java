@@ -159,6 +159,57 @@ class MoeOpsTest {
         }
     }
 
+    /**
+     * GPT-OSS's experts: per-group biases on both products and the clamped SwiGLU, with inputs large enough that the
+     * activated branch passes 7 and the gate's product leaves ±7 (the clamps bite), against the float64 oracle.
+     */
+    @ParameterizedTest(name = "{0} transW={1}")
+    @CsvSource({"F32, true", "F32, false", "BF16, true", "F16, false"})
+    void groupedLinearWithBiasesAndTheClampedSwiglu(DType dt, boolean transW) {
+        SplittableRandom rnd = new SplittableRandom(41 + dt.ordinal());
+        int g = 3, n = 16, k = 24, rows = 20;
+        int[] offsets = {0, 9, 9, 20};
+        long[] wShape = transW ? new long[] {g, 2L * n, k} : new long[] {g, k, 2L * n};
+        try (Tensor x = Tensor.of(dt, LinearOpTest.random(rnd, rows * k, 2), rows, k);
+             Tensor fused = Tensor.of(dt, LinearOpTest.random(rnd, g * 2 * n * k, 1.2), wShape);
+             Tensor b = Tensor.of(dt, LinearOpTest.random(rnd, g * n, 2), g, n);
+             Tensor bg = Tensor.of(dt, LinearOpTest.random(rnd, g * n, 2), g, n);
+             Tensor off = Tensor.ofInts(offsets, g + 1);
+             Tensor out = Tensor.empty(dt, rows, n).fill(Float.NaN)) {
+            int d = transW ? 1 : 2;
+            Tensor w = fused.slice(d, 0, n), wg = fused.slice(d, n, 2L * n);
+            cpu.groupedLinear(GroupedLinearOp.of(x, w, off, out).transW(transW).gate(wg).bias(b, bg).activation(Activation.SWIGLU_OAI));
+            float[] got = out.toFloatArray();
+            int clampedA = 0, clampedG = 0;
+            for (int grp = 0; grp < g; grp++) {
+                int from = offsets[grp], to = offsets[grp + 1];
+                if (from == to) continue;
+                float[] xs = x.slice(0, from, to).toFloatArray(), ws = w.select(0, grp).toFloatArray(), gs = wg.select(0, grp).toFloatArray();
+                float[] bs = b.select(0, grp).toFloatArray(), bgs = bg.select(0, grp).toFloatArray();
+                double[] ref = Oracle.linear(to - from, n, k, xs, ws, transW, bs, gs, bgs, null, 1, Activation.SWIGLU_OAI.code());
+                double[] a = Oracle.linear(to - from, n, k, xs, ws, transW, bs, null, null, null, 1, 0);
+                double[] gl = Oracle.linear(to - from, n, k, xs, gs, transW, bgs, null, null, null, 1, 0);
+                for (double v : a) if (v > Activation.SWIGLU_LIMIT) clampedA++;
+                for (double v : gl) if (Math.abs(v) > Activation.SWIGLU_LIMIT) clampedG++;
+                LinearOpTest.assertClose(dt, Arrays.copyOfRange(got, from * n, to * n), ref, "group " + grp);
+            }
+            assertTrue(clampedA > 10 && clampedG > 10, "the clamps must bite: " + clampedA + " / " + clampedG);
+        }
+    }
+
+    @Test
+    void theClampedSwigluNeedsTheGatedFormAndBiasesTheirGroups() {
+        try (Tensor x = Tensor.ofFloats(new float[6], 3, 2); Tensor w = Tensor.ofFloats(new float[8], 2, 2, 2);
+             Tensor off = Tensor.ofInts(new int[] {0, 2, 3}, 3); Tensor out = Tensor.empty(DType.F32, 3, 2);
+             Tensor badBias = Tensor.ofFloats(new float[2], 2)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.groupedLinear(GroupedLinearOp.of(x, w, off, out).activation(Activation.SWIGLU_OAI)));
+            assertTrue(e.getMessage().contains("gated form"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> cpu.groupedLinear(GroupedLinearOp.of(x, w, off, out).bias(badBias, null)));
+            assertTrue(e.getMessage().contains("one bias row per group"), e.getMessage());
+        }
+    }
+
     @Test
     void groupedLinearRefusesOffsetsPastTheRows() {
         try (Tensor x = Tensor.ofFloats(new float[6], 3, 2); Tensor w = Tensor.ofFloats(new float[8], 2, 2, 2);

@@ -5,7 +5,7 @@
 // (multiply-adds only, so VectorOps gives the same bits eight lanes at a time).
 package org.transformer4j.runtime.cpu;
 
-/** fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU). */
+/** fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU, 5 GPT-OSS's clamped SwiGLU). */
 public final class Activations {
 
     private Activations() {
@@ -16,6 +16,10 @@ public final class Activations {
     public static final int GELU_TANH = 2;
     public static final int RELU = 3;
     public static final int SILU = 4;
+    public static final int SWIGLU_OAI = 5;
+
+    /** SWIGLU_OAI's gain and clamp (swiglu_alpha, swiglu_limit): Activation.SWIGLU_ALPHA and SWIGLU_LIMIT. */
+    static final double OAI_ALPHA = 1.702f, OAI_LIMIT = 7.0;
 
     public static float apply(int act, float x) {
         return switch (act) {
@@ -23,6 +27,7 @@ public final class Activations {
             case GELU_TANH -> geluTanh(x);
             case RELU -> Math.max(x, 0f);
             case SILU -> silu(x);
+            case SWIGLU_OAI -> swigluOai(x);
             case NONE -> x;
             default -> throw new IllegalArgumentException("unknown activation code " + act);
         };
@@ -45,6 +50,25 @@ public final class Activations {
     public static float silu(float x) {
         double xd = x;
         return (float) (xd / (1 + exp(-xd)));
+    }
+
+    /**
+     * SWIGLU_OAI's activated branch: a' = min(a, 7) (NaN stays NaN), a' / (1 + e^(−1.702·a')) in double, rounded once
+     * (transformers' gate.clamp(max=limit); gate · sigmoid(gate · alpha), alpha the float 1.702 as torch holds it).
+     */
+    public static float swigluOai(float x) {
+        double a = x > OAI_LIMIT ? OAI_LIMIT : x;
+        return (float) (a / (1 + exp(-OAI_ALPHA * a)));
+    }
+
+    /**
+     * What the gated form multiplies the activated branch by: g itself, or for SWIGLU_OAI clamp(g, −7, 7) + 1
+     * (transformers' (up.clamp(−limit, limit) + 1)); NaN stays NaN.
+     */
+    public static float gateFactor(int act, float g) {
+        if (act != SWIGLU_OAI) return g;
+        float c = g > (float) OAI_LIMIT ? (float) OAI_LIMIT : g < (float) -OAI_LIMIT ? (float) -OAI_LIMIT : g;
+        return c + 1f;
     }
 
     /** −2√(2/π) and −2√(2/π) · 0.044715: t = x · (TANH_A + TANH_B · x²). */

@@ -79,6 +79,19 @@ public final class CpuAttention {
                                Disentangled dis, CpuKernels.FloatUnaryOperator roundP,
                                float[] q, float[] k, float[] v, float[] out,
                                float[] lse, long[] lseBase, long lseHeadStride) {
+        prefill(batch, nh, nkv, hs, qStart, lq, kStart, lk, mask, prefix, window, scale, softcap, bias, bucket, dis, null, roundP,
+                q, k, v, out, lse, lseBase, lseHeadStride);
+    }
+
+    /**
+     * {@link #prefill} with attention sinks (null: none): head h's logit sinks[h] joins each row's softmax denominator
+     * with no value (see {@link #finishRow}); the lse includes it.
+     */
+    public static void prefill(int batch, int nh, int nkv, int hs, int[] qStart, int[] lq, int[] kStart, int[] lk,
+                               int mask, int[] prefix, int window, float scale, float softcap, Bias bias, Bucket bucket,
+                               Disentangled dis, float[] sinks, CpuKernels.FloatUnaryOperator roundP,
+                               float[] q, float[] k, float[] v, float[] out,
+                               float[] lse, long[] lseBase, long lseHeadStride) {
         int group = nh / nkv;
         boolean vec = CpuKernels.simd();
         int lanes = vec ? VectorOps.V : 1;
@@ -141,9 +154,10 @@ public final class CpuAttention {
                     s[j] = x;
                     m = Math.max(m, x);
                 }
-                finishRow(s, lk[b], m, roundP, v, kStart[b], nkv, kvh, hs, acc, out, qo, vec, vOff, w);
+                float sink = sinks == null ? Float.NEGATIVE_INFINITY : sinks[h];
+                finishRow(s, lk[b], m, sink, roundP, v, kStart[b], nkv, kvh, hs, acc, out, qo, vec, vOff, w);
                 if (lse != null) {
-                    lse[(int) (lseBase[b] + h * lseHeadStride + i)] = lseOf(s, lk[b], m);
+                    lse[(int) (lseBase[b] + h * lseHeadStride + i)] = lseOf(s, lk[b], m, sink);
                 }
             }
         });
@@ -160,9 +174,11 @@ public final class CpuAttention {
 
     /**
      * out[qo..] = Σ_j exp(s_j − m) v_j / Σ_j exp(s_j − m) over keys with s_j > −∞; zeros when there are none.
-     * With vec, the weighted sum of V's rows runs on the Vector API (vOff, w: scratch of n).
+     * With vec, the weighted sum of V's rows runs on the Vector API (vOff, w: scratch of n). A sink (−∞: none) joins
+     * the denominator: with M = max(m, sink) and l = Σ_j exp(s_j − m), out = acc · e^(m − M) / (l · e^(m − M) + e^(sink − M)),
+     * which is acc / (l + e^(sink − m)) when sink ≤ m and never overflows (the kernels' finalization, attention.cuh).
      */
-    private static void finishRow(float[] s, int n, float m, CpuKernels.FloatUnaryOperator roundP, float[] v, int kStart,
+    private static void finishRow(float[] s, int n, float m, float sink, CpuKernels.FloatUnaryOperator roundP, float[] v, int kStart,
                                   int nkv, int kvh, int hs, float[] acc, float[] out, int qo, boolean vec,
                                   int[] vOff, float[] w) {
         java.util.Arrays.fill(acc, 0f);
@@ -186,15 +202,25 @@ public final class CpuAttention {
         if (vec) {
             VectorOps.weightedRows(w, vOff, count, v, hs, acc);
         }
-        float inv = l > 0f ? 1f / l : 0f;
+        float inv = sinkScale(l, m, sink);
         for (int d = 0; d < hs; d++) out[qo + d] = acc[d] * inv;
     }
 
-    private static float lseOf(float[] s, int n, float m) {
-        if (m == Float.NEGATIVE_INFINITY) return Float.NEGATIVE_INFINITY;
+    /** What multiplies a row's Σ p_j v_j: 1 / l without a sink (0 when l is 0), else e^(m − M) / (l · e^(m − M) + e^(sink − M)). */
+    static float sinkScale(float l, float m, float sink) {
+        if (sink == Float.NEGATIVE_INFINITY || m == Float.NEGATIVE_INFINITY) return l > 0f ? 1f / l : 0f;
+        float big = Math.max(m, sink);
+        float r = (float) Math.exp(m - big);
+        return r / (l * r + (float) Math.exp(sink - big));
+    }
+
+    private static float lseOf(float[] s, int n, float m, float sink) {
+        if (m == Float.NEGATIVE_INFINITY) return sink;
         float l = 0f;
         for (int j = 0; j < n; j++) if (s[j] != Float.NEGATIVE_INFINITY) l += (float) Math.exp(s[j] - m);
-        return m + (float) Math.log(l);
+        if (sink == Float.NEGATIVE_INFINITY) return m + (float) Math.log(l);
+        float big = Math.max(m, sink);
+        return big + (float) Math.log(l * (float) Math.exp(m - big) + (float) Math.exp(sink - big));
     }
 
     /**
@@ -243,8 +269,20 @@ public final class CpuAttention {
     public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window, float scale,
                               float softcap, Bias bias, Bucket bucket, int numSplits, float[] q, float[][] keys, float[][] values,
                               Paged paged, float[] out, float[] lse) {
+        decode(batch, tq, nh, nkv, hs, lengths, causal, window, scale, softcap, bias, bucket, null, numSplits, q, keys, values, paged,
+                out, lse);
+    }
+
+    /**
+     * The decode above with attention sinks (null: none): the split combine takes head h's sink as one more split with
+     * lse sinks[h] and a zero output, so it is added once per row whatever the splits.
+     */
+    public static void decode(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window, float scale,
+                              float softcap, Bias bias, Bucket bucket, float[] sinks, int numSplits, float[] q, float[][] keys,
+                              float[][] values, Paged paged, float[] out, float[] lse) {
         if (paged != null) {
-            decodePaged(batch, tq, nh, nkv, hs, lengths, causal, window, scale, softcap, bias, bucket, numSplits, q, paged, out, lse);
+            decodePaged(batch, tq, nh, nkv, hs, lengths, causal, window, scale, softcap, bias, bucket, sinks, numSplits, q, paged, out,
+                    lse);
             return;
         }
         int group = nh / nkv;
@@ -326,7 +364,8 @@ public final class CpuAttention {
                     // gives a NaN lse that poisons the combine, as the one-pass attention's NaN row does
                     partLse[sp] = l == 0f ? Float.NEGATIVE_INFINITY : m + (float) Math.log(l);
                 }
-                combineSplits(partO, partLse, 0, numSplits, hs, out, qo, lse, (b * nh + h) * tq + i);
+                combineSplits(partO, partLse, 0, numSplits, sinks == null ? Float.NEGATIVE_INFINITY : sinks[h], hs, out, qo, lse,
+                        (b * nh + h) * tq + i);
             }
         });
     }
@@ -336,9 +375,9 @@ public final class CpuAttention {
      * po · hs, their lse from partLse[po]) weighted by exp(lse_s − max lse) into out[oo : oo + hs], and
      * the combined lse into lse[li] where lse is not null.
      */
-    private static void combineSplits(float[] partO, float[] partLse, int po, int numSplits, int hs, float[] out, int oo,
-                                      float[] lse, int li) {
-        float mx = Float.NEGATIVE_INFINITY;
+    private static void combineSplits(float[] partO, float[] partLse, int po, int numSplits, float sink, int hs, float[] out,
+                                      int oo, float[] lse, int li) {
+        float mx = sink;                                                       // −∞ without a sink
         for (int sp = 0; sp < numSplits; sp++) mx = Math.max(mx, partLse[po + sp]);
         float sum = 0f;
         float[] acc = new float[hs];
@@ -349,6 +388,7 @@ public final class CpuAttention {
                 sum += w;
                 for (int d = 0; d < hs; d++) acc[d] += w * partO[(po + sp) * hs + d];
             }
+            if (sink != Float.NEGATIVE_INFINITY) sum += (float) Math.exp(sink - mx);  // the sink: a split with no value
         }
         float inv = sum > 0f ? 1f / sum : 0f;
         for (int d = 0; d < hs; d++) out[oo + d] = acc[d] * inv;
@@ -363,8 +403,8 @@ public final class CpuAttention {
      * scores, exponentials, sums and weighted rows are those of the per-head loop, in its order.
      */
     private static void decodePaged(int batch, int tq, int nh, int nkv, int hs, int[] lengths, boolean causal, int window,
-                                    float scale, float softcap, Bias bias, Bucket bucket, int numSplits, float[] q, Paged paged,
-                                    float[] out, float[] lse) {
+                                    float scale, float softcap, Bias bias, Bucket bucket, float[] sinks, int numSplits, float[] q,
+                                    Paged paged, float[] out, float[] lse) {
         if (!CpuKernels.simd()) throw new IllegalStateException("decode from the paged caches needs the Vector API");
         int group = nh / nkv;
         int heads = batch >= 2 * CpuKernels.THREADS ? nh : 1;         // heads per task
@@ -425,7 +465,8 @@ public final class CpuAttention {
                     }
                 }
                 for (int hh = 0; hh < heads; hh++) {
-                    combineSplits(partO, partLse, hh * numSplits, numSplits, hs, out, q0 + hh * hs, lse, (b * nh + h0 + hh) * tq + i);
+                    combineSplits(partO, partLse, hh * numSplits, numSplits, sinks == null ? Float.NEGATIVE_INFINITY : sinks[h0 + hh], hs,
+                            out, q0 + hh * hs, lse, (b * nh + h0 + hh) * tq + i);
                 }
             }
         });

@@ -60,7 +60,7 @@ public final class CpuLinear {
             for (int c = 0; c < n; c++) yg[o + c] += bias == null ? 0f : bias[c];
             CpuKernels.activate(act, yg, o, n);
             for (int c = 0; c < n; c++) {
-                float v = yg[o + c] * (yg[o + n + c] + (biasGate == null ? 0f : biasGate[c]));
+                float v = yg[o + c] * Activations.gateFactor(act, yg[o + n + c] + (biasGate == null ? 0f : biasGate[c]));
                 y[r * n + c] = res == null ? v : v + res[r * n + c];
             }
         });
@@ -85,7 +85,7 @@ public final class CpuLinear {
     }
 
     /**
-     * y = act(y + bias) [* (g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
+     * y = act(y + bias) [* gateFactor(g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
      * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
      */
     private static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
@@ -95,7 +95,7 @@ public final class CpuLinear {
             for (int c = c0; c < c1; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
             CpuKernels.activate(act, y, o + c0, c1 - c0);
             if (g != null) {
-                for (int c = c0; c < c1; c++) y[o + c] *= g[o + c] + (biasGate == null ? 0f : biasGate[c]);
+                for (int c = c0; c < c1; c++) y[o + c] *= Activations.gateFactor(act, g[o + c] + (biasGate == null ? 0f : biasGate[c]));
             }
             if (res != null) {
                 for (int c = c0; c < c1; c++) y[o + c] += res[o + c];

@@ -48,6 +48,20 @@ public final class AttentionOracle {
     public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
                                    String mask, int prefix, int window, double scale,
                                    float[] table, int numBuckets, int maxDistance, boolean bidirectional, Disentangled dis) {
+        return attention(q, k, v, lq, nh, nkv, hs, keys, mask, prefix, window, scale, table, numBuckets, maxDistance, bidirectional, dis,
+                null);
+    }
+
+    /**
+     * The same with attention sinks (null: none), as transformers' gpt_oss eager_attention_forward: head h's logit
+     * sinks[h] is one more column of each row's scores, the softmax is taken over the row with it, and the column is
+     * dropped (so the weights of the keys sum to less than 1); lse is the log of the whole denominator, sink included
+     * (a row that sees no key: zeros and lse = sinks[h]).
+     */
+    public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
+                                   String mask, int prefix, int window, double scale,
+                                   float[] table, int numBuckets, int maxDistance, boolean bidirectional, Disentangled dis,
+                                   float[] sinks) {
         double[] out = new double[lq * nh * hs];
         double[] lse = new double[nh * lq];
         for (int h = 0; h < nh; h++) {
@@ -79,11 +93,13 @@ public final class AttentionOracle {
                     }
                     max = Math.max(max, score[j]);
                 }
+                double sink = sinks == null ? Double.NEGATIVE_INFINITY : sinks[h];
+                max = Math.max(max, sink);
                 if (max == Double.NEGATIVE_INFINITY) {
                     lse[h * lq + i] = Double.NEGATIVE_INFINITY;
                     continue;
                 }
-                double sum = 0;
+                double sum = sinks == null ? 0 : Math.exp(sink - max);
                 for (int j = 0; j < keys; j++) if (seen[j]) sum += Math.exp(score[j] - max);
                 for (int j = 0; j < keys; j++) {
                     if (!seen[j]) continue;

@@ -155,8 +155,17 @@ public final class Oracle {
             case 2 -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case 3 -> Math.max(x, 0);
             case 4 -> x / (1 + Math.exp(-x));
+            case 5 -> {                                  // GPT-OSS: min(x, limit) · sigmoid(alpha · min(x, limit))
+                double a = Math.min(x, 7.0);
+                yield a / (1 + Math.exp(-1.702 * a));
+            }
             default -> throw new IllegalArgumentException("activation " + act);
         };
+    }
+
+    /** What the gated form multiplies by: g, or for GPT-OSS's SwiGLU (5) clamp(g, −7, 7) + 1 (transformers' up + 1). */
+    public static double gateFactor(int act, double g) {
+        return act == 5 ? Math.max(-7.0, Math.min(7.0, g)) + 1 : g;
     }
 
     /**
@@ -177,7 +186,7 @@ public final class Oracle {
                 }
                 y = alpha * y + (bias == null ? 0 : bias[j]);
                 double v = activate(act, y);
-                if (wg != null) v *= alpha * g + (biasGate == null ? 0 : biasGate[j]);
+                if (wg != null) v *= gateFactor(act, alpha * g + (biasGate == null ? 0 : biasGate[j]));
                 if (res != null) v += res[i * n + j];
                 out[i * n + j] = v;
             }

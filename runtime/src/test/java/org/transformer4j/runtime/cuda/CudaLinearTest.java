@@ -45,7 +45,8 @@ class CudaLinearTest {
                 for (int[] s : shapes) {
                     for (boolean gated : new boolean[] {false, true}) {
                         Activation act = Activation.values()[i % Activation.values().length];
-                        out.add(Arguments.of(mode, dt, act, gated, s[0], s[1], s[2], (i & 1) == 0, (i % 3) != 1, (i % 4) < 2));
+                        out.add(Arguments.of(mode, dt, act, gated || act.gatedOnly(), s[0], s[1], s[2], (i & 1) == 0, (i % 3) != 1,
+                                (i % 4) < 2));
                         i++;
                     }
                 }
