@@ -162,11 +162,11 @@ final class DecodeStep implements AutoCloseable {
         @Override public int window() { return window; }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (B, 1, NKV, HS)
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {                                   // k, v (B, 1, NKV, HS)
             backend.kvAppend(KvAppendOp.of(cache, before, k, v));
             Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias)
-                    .window(window).softcap(model.config.attentionSoftcap()));
+                    .window(window).softcap(model.config.attentionSoftcap()).sinks(sinks));
             return out;
         }
     }

@@ -110,7 +110,7 @@ final class EncoderPass {
         Transformer.RopeAt rope = c.rope() == null ? null : new Transformer.RopeAt(s.uploadInts(flatPos, b, t), s.uploadInts(filled(b, t), b));
         java.util.function.IntFunction<Transformer.Attend> self = layer -> new Transformer.Attend() {
             @Override
-            public Tensor attend(Tensor q, Tensor k, Tensor v) {                                          // k, v (B, T, NKV, HS)
+            public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {                                          // k, v (B, T, NKV, HS)
                 Tensor out = s.like(q);                                                                   // (B, T, NH, HS)
                 AttentionOp op = AttentionOp.of(q, k, v, out).scale(c.attentionScale()).bias(bias).window(c.window(layer));
                 m.backend.attention(lengths == null ? op : op.keyLengths(lengths));

@@ -27,7 +27,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
+            "smollm3", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -61,6 +61,7 @@ final class HfDecoders {
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String modelType = cfg.modelType();
         if (!TYPES.contains(modelType)) throw cfg.error("model_type '" + modelType + "' is not one of " + TYPES);
+        if (modelType.equals(GptOss.TYPE)) return GptOss.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -209,6 +210,7 @@ final class HfDecoders {
         double dflt = switch (type) {
             case "smollm3" -> 2e6;                                                 // SmolLM3Config(rope_theta=2e6)
             case "mixtral" -> 1e6;                                                 // MixtralConfig(rope_theta=1e6)
+            case GptOss.TYPE -> 150000;                                            // GptOssConfig.default_theta
             default -> 10000;
         };
         double theta = cfg.has("rope_parameters") ? p.number("rope_theta", dflt) : cfg.number("rope_theta", dflt);
@@ -376,7 +378,11 @@ final class HfDecoders {
                     }
                 }
             }
-            if (c.moeAt(i)) experts(req, c, l, type, fusedExperts);
+            if (c.moeAt(i)) {
+                if (type.equals(GptOss.TYPE)) GptOss.layout(req, c, l, fusedExperts);   // fusedExperts: its MXFP4 blocks
+                else experts(req, c, l, type, fusedExperts);
+            }
+            if (c.attentionSinks()) req.put(a + "sinks", new long[] {c.heads()});
             req.put(a + "o_proj.weight", new long[] {cw, q});
             if (c.outBias()) req.put(a + "o_proj.bias", new long[] {cw});
             if (c.qkNorm()) {
@@ -390,7 +396,9 @@ final class HfDecoders {
         }
         req.put("model.norm.weight", new long[] {cw});
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
-        return HfLayout.listed(type, req, opt, List.of(".rotary_emb.inv_freq"));
+        List<String> ignored = new ArrayList<>(List.of(".rotary_emb.inv_freq"));
+        if (type.equals(GptOss.TYPE) && fusedExperts) ignored.addAll(GptOss.BLOCK_SUFFIXES);     // U8: GptOss.checkBlocks
+        return HfLayout.listed(type, req, opt, ignored);
     }
 
     /** Layer l's expert keys: {@link #moeKeys} with their shapes. */
@@ -462,12 +470,14 @@ final class HfDecoders {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
-            HfLayout ours = layout(c, type, c.moe() != null && fusedExperts(ck.names()));
+            boolean gptOss = type.equals(GptOss.TYPE), mxfp4 = gptOss && GptOss.mxfp4(ck.names());
+            if (mxfp4) GptOss.checkBlocks(c, ck, dir);
+            HfLayout ours = layout(c, type, gptOss ? mxfp4 : c.moe() != null && fusedExperts(ck.names()));
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
             List<String> skip = !head && ck.names().contains("lm_head.weight") ? List.of("lm_head.weight") : List.of();
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
                     name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir);
-            return weights(c, type, hf, backend, dtype, share, head);
+            return weights(c, type, hf, backend, dtype, share, head, gptOss ? ck : null, mxfp4);
         });
     }
 
@@ -537,7 +547,14 @@ final class HfDecoders {
     /** The same; {@code head} false leaves the output matrix out (see {@link #load(HfConfig, Path, Backend, DType, boolean)}). */
     static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype, boolean share,
                            boolean head) {
-        Map<String, Tensor> hf = new HashMap<>(stored);
+        return weights(c, type, stored, backend, dtype, share, head, null, false);
+    }
+
+    /** The same; gpt-oss's experts are made from {@code ck} (its MXFP4 blocks where {@code mxfp4}) as the loader takes them. */
+    private static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype,
+                                   boolean share, boolean head, org.transformer4j.model.weights.SafetensorsCheckpoint ck, boolean mxfp4) {
+        GptOss.Lazy lazy = type.equals(GptOss.TYPE) ? new GptOss.Lazy(stored) : null;
+        Map<String, Tensor> hf = lazy != null ? lazy : new HashMap<>(stored);
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
         java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
         long q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
@@ -576,7 +593,11 @@ final class HfDecoders {
             put.accept(o + "self.k_norm.weight", a + "k_norm.weight");
             put.accept(o + "mlp.down", m + "down_proj.weight");
             put.accept(o + "mlp.down.bias", m + "down_proj.bias");
-            if (c.moeAt(i)) expertParts(hf, c, type, o + "moe.", l, put);
+            if (c.moeAt(i)) {
+                if (lazy != null) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, put);
+                else expertParts(hf, c, type, o + "moe.", l, put);
+            }
+            put.accept(o + "self.sinks", a + "sinks");
         }
         put.accept("decoder.final_norm.weight", "model.norm.weight");
         if (head) put.accept("lm_head", "lm_head.weight");
@@ -596,6 +617,7 @@ final class HfDecoders {
             return HfWeights.load(type, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
         } finally {
             folded.forEach(Tensor::close);
+            if (lazy != null) lazy.close();
         }
     }
 

@@ -396,6 +396,8 @@ final class HfWeights {
 
             @Override public Tensor biasTable(String name, int buckets, int heads) { return take(name, DType.F32, buckets, heads); }
 
+            @Override public Tensor sinks(String name, int heads) { return take(name, DType.F32, heads); }
+
             @Override public Map<String, Tensor> named() { return named; }
 
             @Override public Backend backend() { return backend; }

@@ -51,6 +51,8 @@ final class Inspection {
             int hs = m.config.headSize(), kvHead = head / (m.config.heads() / m.config.kvHeads());
             int qw = m.config.innerWidth(), kw = m.config.kvHeads() * hs;
             float[][] w = new float[t][t];
+            // GPT-OSS: the head's sink joins the denominator, so a row sums to less than 1 (transformers' attention weights too)
+            double sink = l.self().sinks() == null ? Double.NEGATIVE_INFINITY : m.host(s, l.self().sinks())[head];
             for (int i = 0; i < t; i++) {
                 double[] sc = new double[t];
                 double max = Double.NEGATIVE_INFINITY;
@@ -68,7 +70,8 @@ final class Inspection {
                     }
                     max = Math.max(max, sc[j]);
                 }
-                double sum = 0;
+                max = Math.max(max, sink);
+                double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - max);
                 for (int j = 0; j < t; j++) sum += sc[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sc[j] - max);
                 for (int j = 0; j < t; j++) w[i][j] = sc[j] == Double.NEGATIVE_INFINITY ? 0f : (float) (Math.exp(sc[j] - max) / sum);
             }

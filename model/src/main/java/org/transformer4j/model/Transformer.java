@@ -562,12 +562,12 @@ public final class Transformer {
         @Override public int window() { return window; }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {
             backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
             Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
                 backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias)
-                        .softcap(config.attentionSoftcap()));
+                        .softcap(config.attentionSoftcap()).sinks(sinks));
                 return out;
             }
             int t = (int) q.shape(1);
@@ -577,7 +577,7 @@ public final class Transformer {
                 int[] seen = new int[lengths.length];
                 for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
                 backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
-                        .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()));
+                        .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()).sinks(sinks));
             }
             return out;
         }
@@ -596,7 +596,7 @@ public final class Transformer {
         @Override public boolean ownKv() { return false; }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {
             int b = (int) q.shape(0);
             Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             int[] cuQ = new int[b + 1];
@@ -615,8 +615,8 @@ public final class Transformer {
      * projection; a cross-attention gets null and reads its memory.
      */
     interface Attend {
-        /** Returns the attention's output (B, T, NH, HS) before the output projection. */
-        Tensor attend(Tensor q, Tensor k, Tensor v);
+        /** Returns the attention's output (B, T, NH, HS) before the output projection; sinks: the layer's (GPT-OSS) or null. */
+        Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks);
 
         /** Whether k and v are projected from the layer's own input (self-attention), not read from memory. */
         default boolean ownKv() { return true; }
@@ -745,7 +745,7 @@ public final class Transformer {
         boolean local = slidingRope(how.window());
         Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                      // (B, T, NH, HS)
         Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
-        Tensor ctx = how.attend(q, k, qkv[2]);                                                  // (B, T, NH, HS)
+        Tensor ctx = how.attend(q, k, qkv[2], w.sinks());                                                  // (B, T, NH, HS)
         backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual)
                 .alpha(config.residualScale()));
     }
@@ -777,14 +777,15 @@ public final class Transformer {
         int e = m.experts(), k = m.topK();
         Tensor x = in.view(rows, c);
         Tensor logits = s.empty(dtype, rows, e);                                                // the router's, in the model dtype
-        backend.linear(LinearOp.of(x, w.router(), logits).transW(true));
+        backend.linear(LinearOp.of(x, w.router(), logits).transW(true).bias(w.routerBias()));
         MoeRouting r = new MoeRouting(s.empty(DType.I32, rows, k), s.empty(DType.F32, rows, k), s.empty(DType.I32, e + 1L),
                 s.empty(DType.I32, rows * k), s.empty(DType.I32, rows, k));
         backend.moeRoute(new MoeRouteOp(logits, k, m.renormalize(), r));
         Tensor xs = s.empty(dtype, rows * k, c), hs = s.empty(dtype, rows * k, f), ys = s.empty(dtype, rows * k, c);
         backend.gatherRows(new GatherRowsOp(x, r.sortedTokens(), xs));
-        backend.groupedLinear(GroupedLinearOp.of(xs, w.up(), r.offsets(), hs).transW(true).gate(w.gate()).activation(activation()));
-        backend.groupedLinear(GroupedLinearOp.of(hs, w.down(), r.offsets(), ys).transW(true));
+        backend.groupedLinear(GroupedLinearOp.of(xs, w.up(), r.offsets(), hs).transW(true).gate(w.gate()).bias(w.upBias(), w.gateBias())
+                .activation(activation()));
+        backend.groupedLinear(GroupedLinearOp.of(hs, w.down(), r.offsets(), ys).transW(true).bias(w.downBias(), null));
         MoeCombineOp combine = MoeCombineOp.of(ys, r, out.view(rows, c)).residual(residual == null ? null : residual.view(rows, c));
         if (w.shared() != null) {
             Tensor sh = s.empty(dtype, in.shape(0), in.shape(1), c);
@@ -843,14 +844,14 @@ public final class Transformer {
         @Override public boolean kvViews() { return memK == null; }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {
             if (memK != null) {                                                                 // [memory ; target]
                 k = concatRows(s, memK, k);
                 v = concatRows(s, memV, v);
             }
             Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias)
-                    .window(window).softcap(config.attentionSoftcap()));
+                    .window(window).softcap(config.attentionSoftcap()).sinks(sinks));
             return out;
         }
     }
@@ -876,11 +877,11 @@ public final class Transformer {
         @Override public int window() { return window; }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // k, v (1, ΣT, NKV, HS)
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {                                   // k, v (1, ΣT, NKV, HS)
             Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
             backend.attention(AttentionOp.of(q.select(0, 0), k.select(0, 0), v.select(0, 0), out.select(0, 0))
                     .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias).softcap(config.attentionSoftcap())
-                    .window(window));
+                    .window(window).sinks(sinks));
             return out;
         }
     }
@@ -901,7 +902,7 @@ public final class Transformer {
         }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {                                   // q, k, v (1, ΣT, NH, HS)
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {                                   // q, k, v (1, ΣT, NH, HS)
             TransformerConfig.Disentangled d = config.disentangled();
             Tensor q2 = q.select(0, 0), k2 = k.select(0, 0), out = s.like(q);
             Tensor c2p = d.c2p() ? positional(q2, rel.keys().get(layer), d) : null;
@@ -931,7 +932,7 @@ public final class Transformer {
         @Override public boolean ownKv() { return false; }
 
         @Override
-        public Tensor attend(Tensor q, Tensor k, Tensor v) {
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {
             Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, memK, memV, out).scale(config.attentionScale()));
             return out;
@@ -1179,6 +1180,7 @@ public final class Transformer {
             case GELU_TANH -> Activation.GELU_TANH;
             case RELU -> Activation.RELU;
             case SILU -> Activation.SILU;
+            case SWIGLU_OAI -> Activation.SWIGLU_OAI;
         };
     }
 

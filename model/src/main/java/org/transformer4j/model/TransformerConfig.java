@@ -65,6 +65,8 @@ import java.util.List;
  * @param slidingRope     the RoPE of the layers with a sliding window when it differs from {@code rope} (Gemma 3's
  *                        local layers: rope_local_base_freq, no scaling); null: {@code rope} for every layer
  * @param disentangled    DeBERTa's disentangled attention ({@link Disentangled}), or null
+ * @param attentionSinks  GPT-OSS's attention sinks: each self-attention layer has one learned logit per head
+ *                        ({@code sinks}, F32 (NH)) that joins every row's softmax denominator (AttentionOp.sinks)
  * @param sandwichNorms   Gemma 2's extra norms: the attention's and the MLP's outputs are normed before their
  *                        residual adds (post_attention_layernorm, post_feedforward_layernorm; the MLP's input
  *                        norm is then pre_feedforward_layernorm)
@@ -83,7 +85,7 @@ public record TransformerConfig(
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
-        boolean bidirectional, Disentangled disentangled) {
+        boolean bidirectional, Disentangled disentangled, boolean attentionSinks) {
 
     /**
      * DeBERTa's disentangled attention (DebertaV2Config with relative_attention): relative embeddings of 2·{@code span} rows
@@ -103,12 +105,19 @@ public record TransformerConfig(
      * token's {@code topK} of {@code experts} gated MLPs of width {@code expertWidth} by softmax probability,
      * renormalized over the k when {@code renormalize}; their outputs are summed by weight. {@code sharedWidth} &gt; 0:
      * Qwen2-MoE's shared expert, a gated MLP of that width added to every token, times sigmoid(x · w) of its
-     * one-row gate when {@code sharedGate}.
+     * one-row gate when {@code sharedGate}. {@code biases}: GPT-OSS's router bias (E) and the experts' biases on both
+     * products of the gated projection (E, 2F) and on the down projection (E, C); its top-k of the router logits then
+     * softmaxed over the k is the same choice and weights as the renormalized top-k of the softmax.
      */
     public record Moe(int experts, int topK, boolean renormalize, int expertWidth, int sharedWidth, boolean sharedGate,
-                      List<Integer> denseLayers) {
+                      List<Integer> denseLayers, boolean biases) {
         public Moe {
             denseLayers = denseLayers == null ? List.of() : List.copyOf(denseLayers);
+        }
+
+        public Moe(int experts, int topK, boolean renormalize, int expertWidth, int sharedWidth, boolean sharedGate,
+                   List<Integer> denseLayers) {
+            this(experts, topK, renormalize, expertWidth, sharedWidth, sharedGate, denseLayers, false);
         }
     }
 
@@ -120,7 +129,8 @@ public record TransformerConfig(
     /** Pre-LN (GPT-2, T5: x + f(norm(x))) or post-LN (BERT, original Transformer: norm(x + f(x))). */
     public enum NormPlacement { PRE, POST }
 
-    public enum Activation { GELU, GELU_TANH, RELU, SILU }
+    /** The MLP activation; SWIGLU_OAI (GPT-OSS's experts: clamped at 7, sigmoid gain 1.702, up + 1) needs the gated MLP. */
+    public enum Activation { GELU, GELU_TANH, RELU, SILU, SWIGLU_OAI }
 
     public enum Positions { LEARNED_ABSOLUTE, T5_RELATIVE, NONE, ROPE }
 
@@ -414,6 +424,10 @@ public record TransformerConfig(
                 problems.add("moe.denseLayers must name decoder layers (0 .. " + (decoderLayers - 1) + "), got " + moe.denseLayers());
             }
         }
+        if (activation == Activation.SWIGLU_OAI && !gatedMlp) problems.add("activation SWIGLU_OAI needs the gated MLP");
+        if (attentionSinks && (encoderLayers > 0 || decoderLayers == 0 || disentangled != null)) {
+            problems.add("attentionSinks are for decoder-only models (GPT-OSS)");
+        }
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -477,6 +491,7 @@ public record TransformerConfig(
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
+        b.attentionSinks = attentionSinks;
         return b;
     }
 
@@ -556,6 +571,7 @@ public record TransformerConfig(
         private float attentionSoftcap, logitSoftcap;
         private boolean sandwichNorms;
         private Rope slidingRope;
+        private boolean attentionSinks;
         private float residualScale = 1f;
         private List<Integer> nopeLayers = List.of();
         private Moe moe;
@@ -633,6 +649,9 @@ public record TransformerConfig(
         /** Gemma 3: the RoPE of the sliding-window layers (null: {@link #rope}'s for every layer). */
         public Builder slidingRope(Rope r) { slidingRope = r; return this; }
 
+        /** GPT-OSS's attention sinks (see {@link TransformerConfig#attentionSinks}). */
+        public Builder attentionSinks(boolean s) { attentionSinks = s; return this; }
+
         /** Granite: each sublayer's output × s before its residual add (the output projections' alpha). */
         public Builder residualScale(float s) { residualScale = s; return this; }
 
@@ -690,7 +709,7 @@ public record TransformerConfig(
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
-                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled);
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks);
         }
     }
 }

@@ -45,12 +45,18 @@ public final class Weights implements AutoCloseable {
      * fused (self-attention: they share an input), and q, k, v (and their biases) are row views of it;
      * {@code kv}, when not null, is [k ; v] fused (a cross-attention's K/V read the memory; or the tail of
      * qkv, for memory K/V through the self-attention under step 1). Null where the loader kept the
-     * projections apart ({@link Fusion#SEPARATE}, or Qwen3's qkNorm).
+     * projections apart ({@link Fusion#SEPARATE}, or Qwen3's qkNorm). {@code sinks}: GPT-OSS's per-head sink logits,
+     * F32 (NH) in every compute dtype (the attention ops take them so), or null.
      */
     public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
-                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv) {
+                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks) {
         public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {
-            this(q, qb, k, kb, v, vb, o, ob, null, null, null, null);
+            this(q, qb, k, kb, v, vb, o, ob, null, null, null, null, null);
+        }
+
+        public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
+                         Norm qNorm, Norm kNorm, Fused qkv, Fused kv) {
+            this(q, qb, k, kb, v, vb, o, ob, qNorm, kNorm, qkv, kv, null);
         }
     }
 
@@ -75,14 +81,42 @@ public final class Weights implements AutoCloseable {
     }
 
     /**
-     * A sparse mixture of experts ({@link TransformerConfig.Moe}): {@code router} (E, C); {@code upGate} (E, 2F, C),
-     * each expert's [up ; gate] (up = transformers' gate_proj / w1, the activated branch); {@code down} (E, C, F);
-     * {@code shared} Qwen2-MoE's shared expert or null, {@code sharedGate} its (1, C) gate or null.
+     * A sparse mixture of experts ({@link TransformerConfig.Moe}): {@code router} (E, C); {@code upGateRows} (E·2F, C),
+     * each expert's [up ; gate] (up = transformers' gate_proj / w1, the activated branch); {@code downRows} (E·C, F);
+     * {@code shared} Qwen2-MoE's shared expert or null, {@code sharedGate} its (1, C) gate or null; GPT-OSS's biases (else
+     * null): {@code routerBias} (E), {@code upGateBiasRows} (E·2F) each expert's [up ; gate] biases, {@code downBiasRows}
+     * (E·C). The stacked tensors are kept as the (E·R, …) matrices the loader names; the accessors view them per expert.
      */
-    public record Moe(Tensor router, Tensor upGate, Tensor down, Mlp shared, Tensor sharedGate) {
-        Tensor up() { return upGate.slice(1, 0, upGate.shape(1) / 2); }
+    public record Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate, Tensor routerBias,
+                      Tensor upGateBiasRows, Tensor downBiasRows) {
+        public Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate) {
+            this(router, upGateRows, downRows, shared, sharedGate, null, null, null);
+        }
 
-        Tensor gate() { return upGate.slice(1, upGate.shape(1) / 2, upGate.shape(1)); }
+        int experts() { return (int) router.shape(0); }
+
+        /** (E, 2F, C): each expert's [up ; gate]. */
+        Tensor upGate() { return upGateRows.view(experts(), upGateRows.shape(0) / experts(), upGateRows.shape(1)); }
+
+        Tensor up() { Tensor ug = upGate(); return ug.slice(1, 0, ug.shape(1) / 2); }
+
+        Tensor gate() { Tensor ug = upGate(); return ug.slice(1, ug.shape(1) / 2, ug.shape(1)); }
+
+        /** (E, C, F). */
+        Tensor down() { return downRows.view(experts(), downRows.shape(0) / experts(), downRows.shape(1)); }
+
+        /** The (E, F) biases of up and gate (halves of each expert's [up ; gate] biases), or null. */
+        Tensor upBias() { return upGateBiasRows == null ? null : biasHalf(0); }
+
+        Tensor gateBias() { return upGateBiasRows == null ? null : biasHalf(1); }
+
+        /** (E, C), or null. */
+        Tensor downBias() { return downBiasRows == null ? null : downBiasRows.view(experts(), downBiasRows.shape(0) / experts()); }
+
+        private Tensor biasHalf(int half) {
+            long f = upGateBiasRows.shape(0) / experts() / 2;
+            return upGateBiasRows.view(experts(), 2 * f).slice(1, half * f, (half + 1) * f);
+        }
     }
 
     /**
@@ -358,7 +392,7 @@ public final class Weights implements AutoCloseable {
      * A copy of these weights in {@code dtype} (F32, F16 or BF16) on the same backend, for a
      * {@link Transformer} that computes in it: every matrix, bias and norm parameter is rounded to
      * {@code dtype} once (to nearest, ties to even), because the ops take them in the activations' dtype;
-     * the T5 relative-bias tables stay F32, as the attention ops take them. Tensors shared here (a tied
+     * the T5 relative-bias tables and GPT-OSS's sinks stay F32, as the attention ops take them. Tensors shared here (a tied
      * output matrix, a stack shared under step 2) stay shared in the copy. The copy owns its tensors:
      * close both. Each tensor goes through native host memory (never a Java array), so the device holds
      * one extra tensor at a time.
@@ -366,7 +400,11 @@ public final class Weights implements AutoCloseable {
     public Weights to(DType dtype) {
         checkFloating(dtype);
         Set<Tensor> keepF32 = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (Stack st : new Stack[] {encoder, decoder}) if (st != null && st.relativeBias() != null) keepF32.add(st.relativeBias());
+        for (Stack st : new Stack[] {encoder, decoder}) {
+            if (st == null) continue;
+            if (st.relativeBias() != null) keepF32.add(st.relativeBias());
+            for (Layer l : st.layers()) if (l.self() != null && l.self().sinks() != null) keepF32.add(l.self().sinks());
+        }
         Map<Tensor, Tensor> copies = new java.util.IdentityHashMap<>();
         try (Uploader up = backend.uploader()) {
             Map<String, Tensor> named2 = new LinkedHashMap<>();
@@ -445,15 +483,21 @@ public final class Weights implements AutoCloseable {
             Fused f = map(a.qkv(), m);
             Fused q = f.rows(0, nq), k = f.rows(nq, nq + nkv), v = f.rows(nq + nkv, nq + 2 * nkv);
             return new Attention(q.weight(), q.bias(), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, f,
-                    f.rows(nq, nq + 2 * nkv));
+                    f.rows(nq, nq + 2 * nkv), m.apply(a.sinks()));
         }
         if (a.kv() != null) {
             Fused f = map(a.kv(), m);
             Fused k = f.rows(0, nkv), v = f.rows(nkv, 2 * nkv);
-            return new Attention(m.apply(a.q()), m.apply(a.qb()), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, null, f);
+            return new Attention(m.apply(a.q()), m.apply(a.qb()), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, null, f,
+                    m.apply(a.sinks()));
         }
         return new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()), m.apply(a.v()), m.apply(a.vb()),
-                o, ob, qn, kn, null, null);
+                o, ob, qn, kn, null, null, m.apply(a.sinks()));
+    }
+
+    private static Moe map(Moe e, java.util.function.UnaryOperator<Tensor> m) {
+        return new Moe(m.apply(e.router()), m.apply(e.upGateRows()), m.apply(e.downRows()), e.shared() == null ? null : map(e.shared(), m),
+                m.apply(e.sharedGate()), m.apply(e.routerBias()), m.apply(e.upGateBiasRows()), m.apply(e.downBiasRows()));
     }
 
     private static Fused map(Fused f, java.util.function.UnaryOperator<Tensor> m) {
@@ -461,6 +505,7 @@ public final class Weights implements AutoCloseable {
     }
 
     private static Mlp map(Mlp p, java.util.function.UnaryOperator<Tensor> m) {
+        if (p.moe() != null) return Mlp.of(map(p.moe(), m));
         if (p.upGate() == null) {
             return new Mlp(m.apply(p.up()), m.apply(p.upb()), m.apply(p.gate()), m.apply(p.gateb()), m.apply(p.down()), m.apply(p.downb()));
         }
@@ -563,6 +608,9 @@ public final class Weights implements AutoCloseable {
         Tensor vector(String name, int n, float mean, float std);
         /** A T5 relative-position table (buckets, NH), F32. */
         Tensor biasTable(String name, int buckets, int heads);
+
+        /** GPT-OSS's attention sinks (NH), F32 in every compute dtype. */
+        Tensor sinks(String name, int heads);
         Map<String, Tensor> named();
         Backend backend();
 
@@ -665,6 +713,9 @@ public final class Weights implements AutoCloseable {
         public Tensor biasTable(String name, int buckets, int heads) { return matrix(name, buckets, heads); }
 
         @Override
+        public Tensor sinks(String name, int heads) { return vector(name, heads, 0f, 1f); }
+
+        @Override
         public Backend backend() { return backend; }
 
         private float[] gaussian(int n, float mean, float std) {
@@ -760,8 +811,13 @@ public final class Weights implements AutoCloseable {
         Tensor down = s.stacked(p + ".down", dn, cw, f);
         Mlp shared = m.sharedWidth() > 0 ? mlp(s, c, p + ".shared", m.sharedWidth()) : null;
         Tensor sharedGate = m.sharedGate() ? s.matrix(p + ".shared_gate", 1, cw) : null;
-        return new Moe(router, upGate == null ? null : upGate.view(e, 2L * f, cw), down == null ? null : down.view(e, cw, f), shared,
-                sharedGate);
+        Tensor routerBias = null, upGateBias = null, downBias = null;
+        if (m.biases()) {                                                                    // GPT-OSS
+            routerBias = s.vector(p + ".router.bias", e, 0f, 0.1f);
+            upGateBias = s.vector(p + ".up_gate.bias", 2 * e * f, 0f, 0.1f);
+            downBias = s.vector(p + ".down.bias", e * cw, 0f, 0.1f);
+        }
+        return new Moe(router, upGate, down, shared, sharedGate, routerBias, upGateBias, downBias);
     }
 
     private static Norm norm(Source s, TransformerConfig c, String name) {
@@ -793,10 +849,10 @@ public final class Weights implements AutoCloseable {
         Tensor[] kvw = kvp != null ? kvp.weights() : new Tensor[] {qkv.weights()[1], qkv.weights()[2]};
         Tensor[] kvb = kvp != null ? kvp.biases() : new Tensor[] {qkv.biases()[1], qkv.biases()[2]};
         Tensor o = s.matrix(p + ".o", cw, inner), obias = ob ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null;
-        return new Attention(q, qb, kvw[0], kvb[0], kvw[1], kvb[1], o, obias,
-                c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.qkNormWide() ? inner : c.headSize(), 1f, 0.1f), null) : null,
-                c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.qkNormWide() ? kv : c.headSize(), 1f, 0.1f), null) : null,
-                qkv == null ? null : qkv.fused(), kvp == null ? null : kvp.fused());
+        Norm qn = c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.qkNormWide() ? inner : c.headSize(), 1f, 0.1f), null) : null;
+        Norm kn = c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.qkNormWide() ? kv : c.headSize(), 1f, 0.1f), null) : null;
+        return new Attention(q, qb, kvw[0], kvb[0], kvw[1], kvb[1], o, obias, qn, kn,
+                qkv == null ? null : qkv.fused(), kvp == null ? null : kvp.fused(), self && c.attentionSinks() ? s.sinks(p + ".sinks", c.heads()) : null);
     }
 
     private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {

@@ -138,6 +138,9 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     /** See {@link SafetensorsFile#tensor}: a view valid until this checkpoint is closed. */
     public Tensor tensor(String name) { return file(name).tensor(name); }
 
+    /** See {@link SafetensorsFile#segment}: the raw bytes of {@code name} (any dtype, e.g. U8 MXFP4 blocks), read-only. */
+    public java.lang.foreign.MemorySegment segment(String name) { return file(name).segment(name); }
+
     private SafetensorsFile file(String name) {
         SafetensorsFile f = byName.get(name);
         if (f == null) throw new IllegalArgumentException("checkpoint has no tensor '" + name + "'");
