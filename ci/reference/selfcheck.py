@@ -22,6 +22,11 @@
    5.x fused layout (mixtral-v5) holds exactly the mixtral folder's tensors fused, and both layouts give
    bit-identical outputs; each MoE folder's recorded routing (smallest k-th − (k+1)-th probability gap over
    input_ids, at least make_fixtures.MIN_ROUTING_GAP, and the last positions' experts) is what its files give;
+6d. GPT-OSS: MXFP4 bytes dequantized by hand (low nibble first, the e2m1 table, 2^(scale - 127), (E, R, G, 16) ->
+   (E, G·32, R)); the sink attention as softmax([scores, sink])[:-1] @ V; the router's top-k of the biased logits and the
+   interleaved, clamped swiglu by hand; gpt-oss-v5 = gpt-oss dequantized, bit-identical outputs; the recorded routing,
+   clamp and sink counts; the window, layer types, yarn truncate, clamps, alpha, sinks, router bias, nibble order and
+   interleaving each move the logits;
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
