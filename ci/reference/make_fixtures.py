@@ -30,6 +30,7 @@ import bert  # noqa: E402
 import deberta  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
+import gpt_oss  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -38,7 +39,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 23_800_000   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 24_323_560   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -66,6 +67,12 @@ class Draw:
         if name in self.params:
             raise ValueError(f"{name} drawn twice")
         self.params[name] = a.astype(np.float32)
+
+    def raw(self, name, a):
+        """A tensor stored as it is drawn (GPT-OSS's MXFP4 blocks and scales, uint8), not rounded to float32."""
+        if name in self.params:
+            raise ValueError(f"{name} drawn twice")
+        self.params[name] = np.asarray(a)
 
     def emb(self, name, n, c, std=1.0):
         self._put(name, self.rng.standard_normal((n, c)) * std)
@@ -1735,6 +1742,189 @@ def make_olmoe(out):
                     note="8 experts of intermediate_size 24, top-3 not renormalized (norm_topk_prob false, as "
                          "OLMoE-1B-7B publishes it), clip_qkv null; GQA 4 over 2: q_norm 32 wide, k_norm 16 wide; untied head")
 
+
+
+# ---- GPT-OSS ------------------------------------------------------------------------------------------
+
+def gpt_oss_config():
+    """openai/gpt-oss-20b's config.json as published (transformers 4.x layout: rope_theta + rope_scaling yarn,
+    quantization_config mxfp4, experts_per_token and initial_context_length beside num_experts_per_tok; no
+    layer_types, so the default rule applies: even layers slide), scaled down: hidden 32 with 4 query heads of
+    head_dim 16 (q_proj 64 wide, wider than hidden, as the real 64 × 64 over 2880), 2 kv heads, 3 layers (sliding,
+    full, sliding), 4 experts of intermediate 32 (C and I multiples of the MXFP4 block of 32), top-2, vocab 128,
+    sliding_window 5 instead of 128; rope exactly as published (theta 150000, yarn factor 32 over 4096 original
+    positions, betas 32 / 1, truncate false, max_position_embeddings 131072 = 32 × 4096); swiglu_limit 7.0 as
+    published (no swiglu_alpha: 1.702)."""
+    return {"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "attention_bias": True, "attention_dropout": 0.0,
+            "eos_token_id": 2, "pad_token_id": 1, "experts_per_token": 2, "head_dim": 16, "hidden_act": "silu",
+            "hidden_size": 32, "initial_context_length": 4096, "initializer_range": 0.02, "intermediate_size": 32,
+            "max_position_embeddings": 131072, "num_attention_heads": 4, "num_experts_per_tok": 2, "num_hidden_layers": 3,
+            "num_key_value_heads": 2, "num_local_experts": 4, "output_router_logits": False,
+            "quantization_config": {"modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router",
+                                                               "model.embed_tokens", "lm_head"], "quant_method": "mxfp4"},
+            "rms_norm_eps": 1e-5, "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0,
+                                                   "original_max_position_embeddings": 4096, "rope_type": "yarn",
+                                                   "truncate": False},
+            "rope_theta": 150000.0, "router_aux_loss_coef": 0.9, "sliding_window": 5, "swiglu_limit": 7.0,
+            "tie_word_embeddings": False, "torch_dtype": "float32", "use_cache": True, "vocab_size": 128}
+
+
+def gpt_oss_v5_config(cfg):
+    """What transformers 5.x writes for the same model once dequantized: rope_parameters (with rope_theta) and dtype
+    (to_v5), no quantization_config, layer_types and swiglu_alpha / swiglu_limit spelled out."""
+    cfg = to_v5(cfg)
+    cfg.pop("quantization_config")
+    cfg["layer_types"] = gpt_oss.layer_types(cfg)
+    cfg["swiglu_alpha"] = 1.702
+    return cfg
+
+
+GPT_OSS_SEED = 2074   # from a scan of 2000..2099 (2026-12-06): routing gap >= MIN_ROUTING_GAP in logits over input_ids and the greedy
+                      # run, greedy margins >= 0.01, every clamp hit, some sink weight > 0.5; chosen for its wide gaps (0.0125, 0.035)
+# FP4 exponents (scale − 127) drawn uniformly from these ranges: gate_up values up to 6 · 2^-1 (rms ≈ 0.73 at
+# scale 126), so that x · gate_up (32 terms) passes the clamps at ±7; down values up to 6 · 2^-5
+GPT_OSS_SCALES = {"gate_up_proj": (124, 126), "down_proj": (120, 122)}
+SINK_STD = 1.5
+
+
+def draw_gpt_oss(d, cfg):
+    """GptOssForCausalLM's parameters, as published: attention, router, norms, embeddings and lm_head float32; the
+    experts' matrices MXFP4 (random FP4 nibbles and scales, stored as U8 blocks and scales; the reference computes
+    from their exact dequantized values), their biases float32 (N(0, 0.1²)); sinks N(0, SINK_STD²)."""
+    c, nh, nkv, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    f, v, n = cfg["intermediate_size"], cfg["vocab_size"], cfg["num_local_experts"]
+    d.emb("model.embed_tokens.weight", v, c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        d.linear(a + "q_proj", c, nh * hd)
+        d.linear(a + "k_proj", c, nkv * hd)
+        d.linear(a + "v_proj", c, nkv * hd)
+        d.linear(a + "o_proj", nh * hd, c)
+        d._put(a + "sinks", d.rng.standard_normal(nh) * SINK_STD)
+        m = p + "mlp."
+        d.linear(m + "router", c, n)                                 # router.weight (E, C), router.bias (E)
+        for proj, rows, cols in (("gate_up_proj", 2 * f, c), ("down_proj", c, f)):
+            lo, hi = GPT_OSS_SCALES[proj]
+            nibbles = d.rng.integers(0, 16, size=(n, rows, cols))
+            scales = d.rng.integers(lo, hi + 1, size=(n, rows, cols // 32))
+            blocks, scales = gpt_oss.quantize(nibbles, scales)
+            d.raw(f"{m}experts.{proj}_blocks", blocks)               # (E, rows, cols / 32, 16)
+            d.raw(f"{m}experts.{proj}_scales", scales)               # (E, rows, cols / 32)
+            d.bias(f"{m}experts.{proj}_bias", (n, rows))
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    d.mat("lm_head.weight", v, c)
+
+
+def dequantize_experts(params):
+    """transformers' MXFP4 dequantization applied to the state dict (what a dequantized model's save_pretrained
+    holds): each *_blocks / *_scales pair becomes the float32 tensor of the name without the suffix
+    (gate_up_proj (E, C, 2I), down_proj (E, I, C)); FP4 values times powers of two are exact in float32."""
+    out = {}
+    for k, v in params.items():
+        if k.endswith("_scales"):
+            continue
+        if k.endswith("_blocks"):
+            base = k[:-len("_blocks")]
+            w = gpt_oss.dequantize(v, params[base + "_scales"])
+            out[base] = w.astype(np.float32)
+            if not np.array_equal(out[base].astype(np.float64), w):
+                raise SystemExit(f"{base}: dequantized values not exact in float32")
+        else:
+            out[k] = v
+    return out
+
+
+def gpt_oss_run(cfg, P, ids):
+    """The outputs and the statistics reference.json records: routing (gap in logits), clamp counts, sink weights."""
+    routing, clamps, sinks = [], [], []
+    h, logits = gpt_oss.forward(cfg, P, ids, routing, clamps, sinks)
+    return h, logits, routing, clamps, sinks
+
+
+def make_gpt_oss(out, name, v5):
+    cfg = gpt_oss_config()
+    d = Draw(GPT_OSS_SEED)
+    draw_gpt_oss(d, cfg)
+    t = 20                                                           # 4 windows of 5; the greedy run reaches 32 positions
+    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits, routing, clamps, sinks = gpt_oss_run(cfg, P, ids)
+    gap = min(float(r["gap"].min()) for r in routing)
+    if gap < MIN_ROUTING_GAP:
+        raise SystemExit(f"{name}: routing gap {gap:.3g} over input_ids, less than {MIN_ROUTING_GAP}: choose another seed")
+    limit = cfg["swiglu_limit"]
+    hits = {key: sum(c[key] for c in clamps) for key in ("gate_above", "up_above", "up_below", "elements")}
+    if min(hits["gate_above"], hits["up_above"], hits["up_below"]) == 0:
+        raise SystemExit(f"{name}: the swiglu clamps are not all hit ({hits}): change GPT_OSS_SCALES or the seed")
+    sw = np.stack(sinks)                                             # (layers, B, H, T)
+    over = int((sw > 0.5).sum())
+    if over == 0:
+        raise SystemExit(f"{name}: no row where the sink takes more than half the weight: change SINK_STD or the seed")
+    prompt = ids[0, :16].tolist()
+    steps = []
+
+    def step(toks):
+        r = []
+        lg = gpt_oss.forward(cfg, P, [toks], routing=r)[1][0, -1]
+        steps.append(min(float(x["gap"].min()) for x in r))
+        return lg
+    g = greedy(step, prompt)
+    layers = list(range(cfg["num_hidden_layers"]))
+    extra = {"sliding_layers": gpt_oss.sliding_layers(cfg),
+             "routing": {"sparse_layers": [True] * len(layers), "top_k": cfg["num_experts_per_tok"],
+                         "min_routing_gap": {"input_ids": gap, "greedy": min(steps)},
+                         "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
+                         "note": "GptOssTopKRouter: torch.topk of the router LOGITS (x Wᵀ + b), then softmax over the k chosen "
+                                 "logits; min_routing_gap: the smallest difference between the k-th and (k+1)-th largest "
+                                 "router logit (not probability) over every token and layer, of input_ids (both rows) and of "
+                                 "the greedy run (every position of each recomputation); last_position_experts: per layer, the "
+                                 "top-k expert ids (descending logit) of each row's last input position"},
+             "swiglu_clamp": {"limit": limit, "alpha": cfg.get("swiglu_alpha", 1.702),
+                              "gate_above_limit": hits["gate_above"], "up_above_limit": hits["up_above"],
+                              "up_below_minus_limit": hits["up_below"], "elements": hits["elements"],
+                              "per_layer": [{"gate_above_limit": c["gate_above"], "up_above_limit": c["up_above"],
+                                             "up_below_minus_limit": c["up_below"], "elements": c["elements"]} for c in clamps],
+                              "note": "over input_ids (both rows), counted over the chosen (token, expert) pairs only: how many "
+                                      "gate elements exceed limit (clamped to it: gate = min(gate, limit)), how many up elements "
+                                      "lie above limit or below -limit (clamped), out of elements = tokens · top_k · "
+                                      "intermediate_size gate (and as many up) elements"},
+             "sinks": {"max_weight": float(sw.max()), "min_weight": float(sw.min()), "rows_over_half": over,
+                       "rows": int(sw.size),
+                       "note": "the softmax weight of the sink column of each (layer, row, head, query position) of input_ids: "
+                               "1 minus the sum of the weights the keys keep; rows_over_half: how many exceed 0.5"}}
+    if v5:
+        extra["note"] = ("the gpt-oss model (same seed, same weights, inputs and outputs) as transformers 5.x writes it after "
+                         "dequantizing: config rope_parameters / dtype / layer_types / swiglu_alpha, no quantization_config; "
+                         "experts as float32 mlp.experts.gate_up_proj (E, C, 2I) and down_proj (E, I, C), GptOssExperts' "
+                         "parameter names and shapes")
+    else:
+        extra["note"] = ("openai/gpt-oss-20b's published layout, scaled down: MXFP4 experts (mlp.experts.gate_up_proj_blocks "
+                         "(E, 2I, C/32, 16) and _scales (E, 2I, C/32), down_proj_blocks (E, C, I/32, 16) and _scales (E, C, I/32), "
+                         "U8), everything else float32")
+    follows = ("models/gpt_oss/modeling_gpt_oss.py: GptOssForCausalLM.forward (GptOssModel, GptOssDecoderLayer, GptOssRMSNorm, "
+               "GptOssAttention with bias and sinks in eager_attention_forward, GptOssRotaryEmbedding, GptOssMLP: "
+               "GptOssTopKRouter top-k of the logits then softmax, GptOssExperts interleaved gate/up with the clamped "
+               "swiglu (up + 1) * gate * sigmoid(alpha * gate)); configuration_gpt_oss.py (layer_types: even layers slide); "
+               "modeling_rope_utils.py _compute_yarn_parameters (truncate false); integrations/mxfp4.py "
+               "convert_moe_packed_tensors")
+    if v5:
+        cfg = gpt_oss_v5_config(cfg)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, follows,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
+                extra=extra, convert=dequantize_experts if v5 else None)
+
+
+@fixture("gpt-oss")
+def make_gpt_oss_mxfp4(out):
+    return make_gpt_oss(out, "gpt-oss", v5=False)
+
+
+@fixture("gpt-oss-v5")
+def make_gpt_oss_v5(out):
+    return make_gpt_oss(out, "gpt-oss-v5", v5=True)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

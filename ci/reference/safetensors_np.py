@@ -13,22 +13,30 @@ import struct
 
 import numpy as np
 
-DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
+DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}   # U8: MXFP4 blocks and scales
 NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
+# the order of the safetensors library's Dtype enum (…, U8, I8, …, I16, U16, F16, BF16, I32, U32, F32, …, F64, I64, U64):
+# its writer lays tensors out by dtype, descending in that order, then by name, which keeps wider types aligned
+RANK = {"U8": 0, "F16": 1, "I32": 2, "F32": 3, "F64": 4, "I64": 5}
 
 
 def write(path, tensors, metadata=None):
-    """tensors: name -> numpy array (float32, float64, float16, int32 or int64). Names are written sorted,
-    data laid out in that order; __metadata__ is {"format": "pt"} plus metadata."""
+    """tensors: name -> numpy array (float32, float64, float16, int32, int64 or uint8). Tensors are laid out as the
+    safetensors library lays them out: by dtype (wider first, see RANK), then by name (a file of one dtype: sorted
+    names); __metadata__ is {"format": "pt"} plus metadata."""
     meta = {"format": "pt"}
     meta.update(metadata or {})
     header = {"__metadata__": meta}
     blobs, offset = [], 0
-    for name in sorted(tensors):
+    arrays = {}
+    for name in tensors:
         a = np.ascontiguousarray(tensors[name])
         dt = NAMES.get(a.dtype.newbyteorder("<")) or NAMES.get(a.dtype)
         if dt is None:
             raise ValueError(f"{name}: dtype {a.dtype} has no safetensors name here")
+        arrays[name] = (a, dt)
+    for name in sorted(arrays, key=lambda n: (-RANK[arrays[n][1]], n)):
+        a, dt = arrays[name]
         raw = a.astype(DTYPES[dt], copy=False).tobytes(order="C")
         header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)

@@ -22,6 +22,11 @@
    5.x fused layout (mixtral-v5) holds exactly the mixtral folder's tensors fused, and both layouts give
    bit-identical outputs; each MoE folder's recorded routing (smallest k-th − (k+1)-th probability gap over
    input_ids, at least make_fixtures.MIN_ROUTING_GAP, and the last positions' experts) is what its files give;
+6d. GPT-OSS: MXFP4 bytes dequantized by hand (low nibble first, the e2m1 table, 2^(scale - 127), (E, R, G, 16) ->
+   (E, G·32, R)); the sink attention as softmax([scores, sink])[:-1] @ V; the router's top-k of the biased logits and the
+   interleaved, clamped swiglu by hand; gpt-oss-v5 = gpt-oss dequantized, bit-identical outputs; the recorded routing,
+   clamp and sink counts; the window, layer types, yarn truncate, clamps, alpha, sinks, router bias, nibble order and
+   interleaving each move the logits;
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -44,6 +49,7 @@ sys.path.insert(0, HERE)
 import bert  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
+import gpt_oss  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
@@ -113,6 +119,10 @@ def causality(out):
             full = decoders.forward(cfg, P, ids)[1]
             part = decoders.forward(cfg, P, ids[:, :17])[1]
             check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "gpt_oss":
+            full = gpt_oss.forward(cfg, P, ids)[1]
+            part = gpt_oss.forward(cfg, P, ids[:, :11])[1]
+            check(np.abs(part - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "gpt2":
             full = gpt2.forward(cfg, P, ids)[1]
             check(np.abs(gpt2.forward(cfg, P, ids[:, :5])[1] - full[:, :5]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -347,6 +357,129 @@ def moe(out):
                   f"{name}: layer {i}'s experts at the last positions")
 
 
+def gpt_oss_checks(out):
+    # MXFP4 (integrations/mxfp4.py convert_moe_packed_tensors): byte 0x21 is [+0.5 (low nibble 1), +1.0 (high nibble 2)]
+    # at scale 127, doubled at 128, halved at 126; 0xF8 is [-0.0, -6.0]; blocks (E, R, G, 16) -> (E, G·32, R)
+    one = np.zeros((1, 1, 1, 16), dtype=np.uint8)
+    one[0, 0, 0, 0] = 0x21
+    one[0, 0, 0, 1] = 0xF8
+    for sc, mul in ((127, 1.0), (128, 2.0), (126, 0.5), (130, 8.0)):
+        w = gpt_oss.dequantize(one, np.full((1, 1, 1), sc, dtype=np.uint8))
+        check(w.shape == (1, 32, 1) and w[0, :4, 0].tolist() == [0.5 * mul, 1.0 * mul, -0.0, -6.0 * mul]
+              and np.signbit(w[0, 2, 0]) and not np.any(w[0, 4:, 0]),
+              f"gpt-oss: MXFP4 byte 0x21 -> [0.5, 1.0], 0xF8 -> [-0, -6], times 2^(scale - 127) (scale {sc})")
+    check([gpt_oss.FP4_VALUES[i] for i in range(16)] == [0, .5, 1, 1.5, 2, 3, 4, 6, -0., -.5, -1, -1.5, -2, -3, -4, -6],
+          "gpt-oss: the e2m1 table")
+    rng = np.random.default_rng(11)
+    nib = rng.integers(0, 16, size=(2, 3, 64))
+    sc = rng.integers(120, 130, size=(2, 3, 2))
+    w = gpt_oss.dequantize(*gpt_oss.quantize(nib, sc))
+    want = np.array(gpt_oss.FP4_VALUES)[nib] * 2.0 ** (np.repeat(sc, 32, axis=-1) - 127)
+    check(w.shape == (2, 64, 3) and np.array_equal(w, want.transpose(0, 2, 1)),
+          "gpt-oss: blocks (E, R, G, 16) dequantize to (E, G·32, R), group g's scale on elements 32g..32g+31")
+    # sinks: the weights are the softmax over [scores, sink] without its last column; one key: sigmoid(s - z)
+    q = rng.standard_normal((1, 2, 3, 4))
+    k = rng.standard_normal((1, 1, 3, 4))
+    v = rng.standard_normal((1, 1, 3, 4))
+    z = np.array([0.7, -1.3])
+    got, sw = gpt_oss.sink_attention(q, k, v, 0.5, nn.causal(3), z)
+    for hh in range(2):
+        for i in range(3):
+            sc_ = [float(q[0, hh, i] @ k[0, 0, j]) * 0.5 for j in range(i + 1)]
+            e = np.exp(np.array(sc_ + [z[hh]]))
+            p_ = e / e.sum()
+            check(np.abs(got[0, hh, i] - p_[:-1] @ v[0, 0, :i + 1]).max() < 1e-14 and abs(sw[0, hh, i] - p_[-1]) < 1e-15,
+                  "gpt-oss: sink attention = softmax([scores, sink])[:-1] @ V")
+    s0 = float(q[0, 0, 0] @ k[0, 0, 0]) * 0.5
+    check(abs(got[0, 0, 0] @ np.ones(4) - (v[0, 0, 0] @ np.ones(4)) / (1 + math.exp(z[0] - s0))) < 1e-14,
+          "gpt-oss: the first query's weight is sigmoid(score - sink)")
+    plain = nn.attention(q, k, v, 0.5, nn.causal(3))
+    check(np.abs(gpt_oss.sink_attention(q, k, v, 0.5, nn.causal(3), np.full(2, -1e4))[0] - plain).max() < 1e-14,
+          "gpt-oss: a sink of -1e4 is plain attention")
+    # the router: top-k of the logits (with bias), softmax over the k values; the experts: interleaved gate/up, clamps
+    cfg = {"num_experts_per_tok": 2, "swiglu_limit": 7.0}
+    c, f, n = 4, 2, 3
+    P = {"r.router.weight": np.zeros((n, c)), "r.router.bias": np.array([1.0, 3.0, 2.5]),
+         "r.experts.gate_up_proj": np.zeros((n, c, 2 * f)), "r.experts.gate_up_proj_bias": np.zeros((n, 2 * f)),
+         "r.experts.down_proj": np.zeros((n, f, c)), "r.experts.down_proj_bias": np.zeros((n, c))}
+    P["r.experts.gate_up_proj"][:, 0, :] = [9.0, -9.0, 0.5, 8.0]          # x = e0: gate [9, 0.5], up [-9, 8] (interleaved)
+    P["r.experts.down_proj"][:, :, :2] = np.eye(2)
+    P["r.experts.down_proj_bias"][:, 3] = [10.0, 20.0, 30.0]
+    x = np.zeros((1, 1, c))
+    x[..., 0] = 1.0
+    routing = []
+    y = gpt_oss.moe(cfg, P, "r.", x, routing)
+    w1, w2 = 1 / (1 + math.exp(-0.5)), 1 / (1 + math.exp(0.5))      # softmax([3, 2.5]): experts 1 then 2
+    glu = np.array([7.0 / (1 + math.exp(-7.0 * 1.702)), 0.5 / (1 + math.exp(-0.5 * 1.702))])
+    inner = (np.array([-7.0, 7.0]) + 1) * glu                          # gate min(9, 7) = 7; up clamped to -7 and 7
+    check(routing[0]["ids"].tolist() == [[1, 2]] and abs(routing[0]["gap"][0] - 1.5) < 1e-15,
+          "gpt-oss: the router takes the top-k of the biased logits [1, 3, 2.5] (experts 1, 2; gap 2.5 - 1)")
+    check(np.abs(y[0, 0] - np.array([inner[0], inner[1], 0.0, w1 * 20 + w2 * 30])).max() < 1e-12,
+          "gpt-oss: experts y = ((clamp(up) + 1) * min(gate, 7) * sigmoid(1.702 min(gate, 7))) @ down + bias, gate/up interleaved, "
+          "weights softmax over the chosen logits")
+    # the folders: layer types, the 5.x twin, what reference.json records
+    a, b = os.path.join(out, "gpt-oss"), os.path.join(out, "gpt-oss-v5")
+    ca, Pa, ref = load(a)
+    cb, Pb, refb = load(b)
+    check("layer_types" not in ca and gpt_oss.layer_types(ca) == cb["layer_types"] == ["sliding_attention", "full_attention", "sliding_attention"],
+          "gpt-oss: the default layer_types (even layers slide) are gpt-oss-v5's explicit ones")
+    check(rope.parameters(ca) == rope.parameters(cb) and "quantization_config" not in cb and ca["quantization_config"]["quant_method"] == "mxfp4",
+          "gpt-oss-v5: rope_parameters read to gpt-oss's rope_theta + rope_scaling; no quantization_config")
+    pa, _ = safetensors_np.read(os.path.join(a, "model.safetensors"))
+    pb, _ = safetensors_np.read(os.path.join(b, "model.safetensors"))
+    deq = make_fixtures.dequantize_experts(pa)
+    check(sorted(deq) == sorted(pb) and all(np.array_equal(deq[k], pb[k]) for k in pb),
+          "gpt-oss-v5 holds gpt-oss's tensors with the experts dequantized")
+    ids = np.array(ref["inputs"]["input_ids"])
+    check(refb["inputs"] == ref["inputs"], "gpt-oss-v5: gpt-oss's inputs")
+    routing, clamps, sinks = [], [], []
+    ha, la = gpt_oss.forward(ca, Pa, ids, routing, clamps, sinks)
+    hb, lb = gpt_oss.forward(cb, Pb, ids)
+    check(np.array_equal(ha, hb) and np.array_equal(la, lb), "gpt-oss and gpt-oss-v5: bit-identical outputs from the two layouts")
+    for r_ in (ref, refb):
+        rec = r_["routing"]
+        gap = min(float(r["gap"].min()) for r in routing)
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"gpt-oss: routing gap in logits {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
+        for i, r in enumerate(routing):
+            check(r["ids"].reshape(ids.shape[0], ids.shape[1], -1)[:, -1].tolist() == rec["last_position_experts"][str(i)],
+                  f"gpt-oss: layer {i}'s experts at the last positions")
+        cl = r_["swiglu_clamp"]
+        got = [sum(x[key] for x in clamps) for key in ("gate_above", "up_above", "up_below", "elements")]
+        check(got == [cl["gate_above_limit"], cl["up_above_limit"], cl["up_below_minus_limit"], cl["elements"]] and min(got) > 0,
+              f"gpt-oss: every swiglu clamp is hit, as recorded ({got})")
+        sw = np.stack(sinks)
+        check(int((sw > 0.5).sum()) == r_["sinks"]["rows_over_half"] > 0, "gpt-oss: some rows' sink weight exceeds 0.5, as recorded")
+    # each part the fixture exercises moves the logits (a loader that ignores it fails)
+    scale = np.abs(la).max()
+
+    def moved(c2=ca, P2=Pa):
+        return np.abs(gpt_oss.forward(c2, P2, ids)[1] - la).max() > 1e-3 * scale
+    check(moved(dict(ca, sliding_window=None)), "gpt-oss: the sliding window changes the logits")
+    check(moved(dict(ca, layer_types=["full_attention", "sliding_attention", "full_attention"])), "gpt-oss: which layers slide matters")
+    check(moved(dict(ca, rope_scaling=dict(ca["rope_scaling"], truncate=True))), "gpt-oss: yarn's truncate false matters")
+    check(moved(dict(ca, rope_scaling=None)), "gpt-oss: yarn matters")
+    check(moved(dict(ca, swiglu_limit=1e9)), "gpt-oss: the swiglu clamps change the logits")
+    check(moved(dict(ca, swiglu_alpha=1.0)), "gpt-oss: swiglu_alpha matters")
+    check(moved(P2=dict(Pa, **{f"model.layers.{i}.self_attn.sinks": np.full(4, -1e4) for i in range(3)})), "gpt-oss: the sinks change the logits")
+    check(moved(P2=dict(Pa, **{f"model.layers.{i}.mlp.router.bias": np.zeros(4) for i in range(3)})), "gpt-oss: the router bias changes the logits")
+    swapped = dict(Pa)
+    for i in range(3):
+        for pr in ("gate_up_proj", "down_proj"):
+            key = f"model.layers.{i}.mlp.experts.{pr}_blocks"
+            by = Pa[key]
+            swapped[key] = ((by >> 4) | (by << 4)).astype(np.uint8)
+    check(moved(P2=swapped), "gpt-oss: the nibble order changes the logits")
+    halves = dict(Pb)
+    for i in range(3):
+        m = f"model.layers.{i}.mlp.experts."
+        f2 = Pb[m + "gate_up_proj"].shape[-1]
+        perm = np.concatenate([np.arange(0, f2, 2), np.arange(1, f2, 2)])   # read [gate | up] halves as if interleaved
+        halves[m + "gate_up_proj"] = Pb[m + "gate_up_proj"][..., perm]
+        halves[m + "gate_up_proj_bias"] = Pb[m + "gate_up_proj_bias"][..., perm]
+    check(moved(cb, halves), "gpt-oss: gate/up interleaved, not halves")
+
+
 def load(d):
     with open(os.path.join(d, "config.json")) as fh:
         cfg = json.load(fh)
@@ -354,7 +487,9 @@ def load(d):
         ref = json.load(fh)
     params, meta = safetensors_np.read(os.path.join(d, "model.safetensors"))
     check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
-    check(all(a.dtype == np.float32 for a in params.values()), f"{d}: weights are float32")
+    mxfp4 = [k for k in params if cfg["model_type"] == "gpt_oss" and k.endswith(("_blocks", "_scales"))]
+    check(all(params[k].dtype == np.uint8 for k in mxfp4), f"{d}: MXFP4 blocks and scales are U8")
+    check(all(a.dtype == np.float32 for k, a in params.items() if k not in mxfp4), f"{d}: weights are float32")
     if cfg["model_type"] == "gemma3":                # Gemma3ForConditionalGeneration: the text model under language_model.
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
@@ -362,6 +497,9 @@ def load(d):
               "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra.", "deberta-v2": "deberta."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
+        if k in mxfp4:                               # bytes stay bytes (gpt_oss.dequantize reads them)
+            P[k] = v
+            continue
         k = k[len(prefix):] if prefix and k.startswith(prefix) else k
         k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
         P[k] = v.astype(np.float64)
@@ -443,6 +581,9 @@ def rerun(d):
         elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if mt == "gpt_oss":
+        h, logits = gpt_oss.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if "embed_tokens.weight" in P:                   # the base model's layout (sentence-transformers): no model. prefix, no head
         P = {"model." + k: v for k, v in P.items()}
     h, logits = decoders.forward(cfg, P, ins["input_ids"])
@@ -515,6 +656,7 @@ def main():
     deberta_checks(out)
     embeddinggemma_checks(out)
     moe(out)
+    gpt_oss_checks(out)
     folders(out)
     if "--fresh" in sys.argv:
         fresh(out)
