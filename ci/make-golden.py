@@ -5,7 +5,8 @@ BertForSequenceClassification, RoBERTa and DistilBERT with padded batches), T5 v
 transformers 5.x, the tied v1.1 5.x writes), and the RoPE decoders Llama (llama3 rope scaling), Mistral, Qwen2
 (sliding windows), Qwen3, Phi-3 and Gemma
 (2 layers, C=64, 2 heads of size 32 — the attention kernels' smallest head size — and a vocabulary of 1000:
-random models need no real tokenizer), saves each as a Hugging Face folder
+random models need no real tokenizer; later families, each optional, are listed in build_all: GPT-OSS, for one, with its
+sinks, yarn, biased router and clamped experts, unquantized, at hidden 32 and a vocabulary of 128), saves each as a Hugging Face folder
 (config.json + model.safetensors) with golden.safetensors beside it: fixed input ids (I32) and the reference
 outputs in fp32, computed on the CPU in float32 so that the fixtures do not depend on the GPU.
 
@@ -35,7 +36,7 @@ from safetensors.torch import save_file
 
 VOCAB = 1000
 SEED = 20261128
-MAX_BYTES = 11_000_000         # 5 MB for the encoder/T5 folders, ~3 MB for issue 14's four encoders, ~3 MB for the six RoPE decoders
+MAX_BYTES = 11_300_000         # 5 MB for the encoder/T5 folders, ~3 MB for issue 14's four encoders, ~3 MB for the six RoPE decoders, 0.3 MB for gpt-oss
 MISSING = object()
 
 
@@ -80,6 +81,18 @@ def randomize(model, gen):
                 draw(p, 0.0, p.shape[-1] ** -0.5)
         elif set(own) == {"weight"} and own["weight"].dim() == 2 and "router" in kind.lower():   # 5.x's TopKRouter (E, C)
             draw(own["weight"], 0.0, own["weight"].shape[1] ** -0.5)
+        elif set(own) == {"weight", "bias"} and own["weight"].dim() == 2 and "router" in kind.lower():   # GptOssTopKRouter
+            draw(own["weight"], 0.0, own["weight"].shape[1] ** -0.5)
+            draw(own["bias"], 0.0, 0.1)
+        elif set(own) == {"sinks"} and own["sinks"].dim() == 1:                # GptOssAttention's per-head sink logits
+            draw(own["sinks"], 0.0, GPT_OSS_SINK_STD)
+        elif set(own) == {"gate_up_proj", "gate_up_proj_bias", "down_proj", "down_proj_bias"}:   # GptOssExperts
+            # (E, in, out) as modeling_gpt_oss stores them (x @ w), or (E, out, in): fan_in is the side the bias is not
+            for pname, gain in GPT_OSS_EXPERT_GAINS.items():
+                w, b = own[pname], own[pname + "_bias"]
+                fan_in = w.shape[1] if w.shape[2] == b.shape[-1] else w.shape[2]
+                draw(w, 0.0, gain * fan_in ** -0.5)
+                draw(b, 0.0, 0.1)
         elif set(own) == {"bias"} and own["bias"].dim() == 1:                  # BertLMPredictionHead.bias (the decoder's)
             draw(own["bias"], 0.0, 0.1)
         elif set(own) <= {"weight", "bias"} and all(p.dim() == 1 for p in own.values()):   # LayerNorm, T5LayerNorm
@@ -97,6 +110,13 @@ def randomize(model, gen):
 
 
 ROUTING_GAP = 0.005
+# GPT-OSS: its router ranks logits, so the gap is between logits: 0.025 is about what 0.005 is between probabilities near 0.3
+GPT_OSS_ROUTING_GAP = 0.025
+GPT_OSS_VOCAB = 128
+GPT_OSS_SINK_STD = 1.5
+# the experts' matrices drawn N(0, (gain / sqrt(fan_in))²): gate / up values of std ≈ 4 pass the swiglu clamps at ±7 (a few
+# percent of them), the down projection small enough that the MoE output stays near the residual stream's size
+GPT_OSS_EXPERT_GAINS = {"gate_up_proj": 4.0, "down_proj": 0.35}
 
 
 @torch.no_grad()
@@ -113,6 +133,48 @@ def routing_gap(model, x, k):
         p = torch.softmax(r.float().reshape(-1, r.shape[-1]), dim=-1).sort(dim=-1, descending=True).values
         gap = min(gap, (p[:, k - 1] - p[:, k]).min().item())
     return gap
+
+
+@torch.no_grad()
+def gpt_oss_probe(model, x):
+    """GPT-OSS: (the smallest gap between a token's k-th and (k+1)-th router LOGIT over every layer (GptOssTopKRouter takes
+    torch.topk of x Wᵀ + b), [gate elements above swiglu_limit, up above it, up below -swiglu_limit] over the chosen
+    (token, expert) pairs), from each router's input, which is also the experts' (caught by a forward pre-hook), and the
+    experts' parameters: gate_up = x @ gate_up_proj[e] + gate_up_proj_bias[e], gate = [..., ::2], up = [..., 1::2]."""
+    model.eval()
+    seen = []
+
+    def catch(mod, args, kwargs):
+        seen.append((mod, args[0] if args else next(iter(kwargs.values()))))
+    layers = model.model.layers
+    hooks = [layer.mlp.router.register_forward_pre_hook(catch, with_kwargs=True) for layer in layers]
+    try:
+        model(input_ids=x)
+    finally:
+        for h in hooks:
+            h.remove()
+    if len(seen) != len(layers):
+        raise GoldenError(f"caught {len(seen)} router calls for {len(layers)} layers")
+    k = model.config.num_experts_per_tok
+    limit = float(getattr(model.config, "swiglu_limit", None) or 7.0)
+    gap, hits = float("inf"), [0, 0, 0]
+    for (router, hidden), layer in zip(seen, layers):
+        hidden = hidden.reshape(-1, hidden.shape[-1]).float()
+        logits = torch.nn.functional.linear(hidden, router.weight.float(), router.bias.float())
+        top = logits.sort(dim=-1, descending=True)
+        gap = min(gap, (top.values[:, k - 1] - top.values[:, k]).min().item())
+        ex = layer.mlp.experts
+        two_i = ex.gate_up_proj_bias.shape[-1]
+        for e in range(ex.gate_up_proj.shape[0]):
+            rows = (top.indices[:, :k] == e).any(dim=-1)
+            w = ex.gate_up_proj[e].float()
+            w = w if w.shape[-1] == two_i else w.t()
+            gu = hidden[rows] @ w + ex.gate_up_proj_bias[e].float()
+            gate, up = gu[..., ::2], gu[..., 1::2]
+            hits[0] += int((gate > limit).sum())
+            hits[1] += int((up > limit).sum())
+            hits[2] += int((up < -limit).sum())
+    return gap, hits
 
 
 def check_tied(what, a, b, tied):
@@ -381,6 +443,60 @@ def build_all(stage):
         except Exception as e:                                   # noqa: BLE001 — one family never sinks the others
             shutil.rmtree(os.path.join(stage, name), ignore_errors=True)
             print(f"make-golden.py: WARNING: {name} left out: {type(e).__name__}: {e}", flush=True)
+
+    # GPT-OSS (2026-12-06), unquantized in float32 as transformers 5.x builds and saves it (gate_up_proj / down_proj with
+    # their biases; no MXFP4: that is the float64 harness's gpt-oss fixture): attention with bias and per-head sinks
+    # (drawn N(0, 1.5²)), layers 0 and 2 sliding (window 6 < 24 tokens), layer 1 full, yarn rope as published (theta
+    # 150000, factor 32 over 4096, betas 32 / 1, truncate false), 4 experts of 32, top 2 by the biased router's logits,
+    # the clamped swiglu's clamps hit (redrawn until they are and every logit gap is >= GPT_OSS_ROUTING_GAP); hidden 32
+    # under 4 heads of 16 (q 64 wide), vocabulary 128, so that the folder stays near 0.3 MB. Eager attention (the sinks
+    # live there), also on the reload. Optional: a failure or the deadline leaves it out.
+    name = "gpt-oss"
+    try:
+        if time.time() > deadline:
+            raise GoldenError("out of time (T4J_GOLDEN_DEADLINE)")
+        if not hasattr(transformers, "GptOssForCausalLM"):
+            raise GoldenError(f"transformers {transformers.__version__} has no GptOssForCausalLM")
+        okw = dict(vocab_size=GPT_OSS_VOCAB, hidden_size=32, intermediate_size=32, num_hidden_layers=3, num_attention_heads=4,
+                   num_key_value_heads=2, head_dim=16, num_local_experts=4, num_experts_per_tok=2, sliding_window=6,
+                   max_position_embeddings=131072, rms_norm_eps=1e-5, attention_bias=True, tie_word_embeddings=False,
+                   rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
+                                    "beta_slow": 1.0, "truncate": False, "original_max_position_embeddings": 4096},
+                   pad_token_id=1, eos_token_id=2)
+        ocfg = transformers.GptOssConfig(**okw)
+        ocfg._attn_implementation = "eager"
+        if list(ocfg.layer_types) != ["sliding_attention", "full_attention", "sliding_attention"]:
+            raise GoldenError(f"GptOssConfig's default layer_types are {ocfg.layer_types}, expected even layers sliding")
+        om = transformers.GptOssForCausalLM(ocfg)
+        ox = torch.randint(3, GPT_OSS_VOCAB, (2, 24), generator=torch.Generator().manual_seed(SEED + 61), dtype=torch.int64)
+        for attempt in range(40):
+            randomize(om, torch.Generator().manual_seed(SEED + 60 + 1000 * attempt))
+            gap, hits = gpt_oss_probe(om, ox)
+            if gap >= GPT_OSS_ROUTING_GAP and min(hits) > 0:
+                break
+        else:
+            raise GoldenError(f"no draw in 40 kept every router logit gap above {GPT_OSS_ROUTING_GAP} with every clamp hit "
+                              f"(last {gap:.3g}, {hits})")
+
+        def eager_config(path):
+            cfg = transformers.GptOssConfig.from_pretrained(path)
+            cfg._attn_implementation = "eager"
+            return cfg
+        want = {key: okw[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                          "num_attention_heads", "num_key_value_heads", "head_dim", "num_local_experts",
+                                          "num_experts_per_tok", "sliding_window")}
+        want["model_type"] = "gpt_oss"
+        make(stage, name, om, lambda m: {"logits": m(input_ids=ox).logits},
+             {"input_ids": ox}, {"input_ids": (2, 24), "logits": (2, 24, GPT_OSS_VOCAB)}, want, {},
+             {"model": "GptOssForCausalLM", "compare": ["logits"], "attn_implementation": "eager",
+              "router_logit_gap": gap, "clamp_hits": {"gate_above_limit": hits[0], "up_above_limit": hits[1],
+                                                      "up_below_minus_limit": hits[2]}},
+             reload_config=eager_config)
+    except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
+        shutil.rmtree(os.path.join(stage, name), ignore_errors=True)
+        print(f"make-golden.py: WARNING: {name} left out: {type(e).__name__}: {e}", flush=True)
+
+
 def pairs(gen, pad, rows=2, cols=14):
     """[CLS] a [SEP] b [SEP] rows (ids 101/102, types 0/1) of different lengths, the shorter padded with pad and
     attention_mask 0 (issue 14: token types and padded batches)."""
