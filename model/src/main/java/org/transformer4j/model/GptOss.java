@@ -140,7 +140,7 @@ final class GptOss {
     /**
      * Offers layer l's experts under our names (see HfDecoders.expertParts): "…gate_up_proj[ours]" (E·2F, C), each expert's
      * [up ; gate] rows (up = transformers' gate = the even columns of gate_up, gate = its odd ones); "…gate_up_proj_bias[ours]"
-     * (E·2F) likewise; "…down_proj[ours]" (E·C, F); the down bias flattened to (E·C). The matrices are made when the
+     * (2·E·F), all up biases then all gate biases; "…down_proj[ours]" (E·C, F); the down bias flattened to (E·C). The matrices are made when the
      * loader asks for them (one stack of one layer alive at a time: {@link Lazy}).
      */
     static void expertParts(Lazy hf, TransformerConfig c, String o, String l, SafetensorsCheckpoint ck, boolean mxfp4,
@@ -159,7 +159,7 @@ final class GptOss {
             if (d != null) hf.later(dn, () -> downFromDense(d, e, f, cw));
         }
         Tensor b = hf.get(m + "gate_up_proj_bias");
-        if (b != null) hf.later(ugb, () -> deinterleaved(b.toFloatArray(), e, f, 1));
+        if (b != null) hf.later(ugb, () -> biases(b.toFloatArray(), e, f));
         Tensor db = hf.get(m + "down_proj_bias");
         if (db != null && db.isContiguous()) hf.put(m + "down_proj_bias", db.view((long) e * cw));
         put.accept(o + "up_gate", ug);
@@ -171,14 +171,12 @@ final class GptOss {
     /** Row r of expert e's interleaved (2F, n) → our row (e, r even: r / 2 (up); odd: F + r / 2 (gate)). */
     private static long ourRow(int e, int f, int r) { return (long) e * 2 * f + (r % 2 == 0 ? r / 2 : f + r / 2); }
 
-    /** (E·2F, n) F32 from an interleaved (E, 2F, n) array (a bias: n = 1). */
-    static Tensor deinterleaved(float[] a, int e, int f, int n) {
-        Tensor out = Tensor.empty(DType.F32, (long) e * 2 * f);
+    /** gate_up_proj_bias (E, 2F), interleaved → (2·E·F) F32: every expert's up (transformers' gate) biases, then the gates'. */
+    static Tensor biases(float[] a, int e, int f) {
+        Tensor out = Tensor.empty(DType.F32, 2L * e * f);
         MemorySegment o = out.hostSegment();
         for (int x = 0; x < e; x++) {
-            for (int r = 0; r < 2 * f; r++) {
-                for (int j = 0; j < n; j++) o.setAtIndex(ValueLayout.JAVA_FLOAT, ourRow(x, f, r) * n + j, a[(x * 2 * f + r) * n + j]);
-            }
+            for (int r = 0; r < 2 * f; r++) o.setAtIndex(ValueLayout.JAVA_FLOAT, (long) (r % 2) * e * f + (long) x * f + r / 2, a[x * 2 * f + r]);
         }
         return out;
     }

@@ -84,7 +84,7 @@ public final class Weights implements AutoCloseable {
      * A sparse mixture of experts ({@link TransformerConfig.Moe}): {@code router} (E, C); {@code upGateRows} (E·2F, C),
      * each expert's [up ; gate] (up = transformers' gate_proj / w1, the activated branch); {@code downRows} (E·C, F);
      * {@code shared} Qwen2-MoE's shared expert or null, {@code sharedGate} its (1, C) gate or null; GPT-OSS's biases (else
-     * null): {@code routerBias} (E), {@code upGateBiasRows} (E·2F) each expert's [up ; gate] biases, {@code downBiasRows}
+     * null): {@code routerBias} (E), {@code upGateBiasRows} (2·E·F) the experts' up biases then their gate biases, {@code downBiasRows}
      * (E·C). The stacked tensors are kept as the (E·R, …) matrices the loader names; the accessors view them per expert.
      */
     public record Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate, Tensor routerBias,
@@ -113,9 +113,10 @@ public final class Weights implements AutoCloseable {
         /** (E, C), or null. */
         Tensor downBias() { return downBiasRows == null ? null : downBiasRows.view(experts(), downBiasRows.shape(0) / experts()); }
 
+        /** upGateBiasRows is (2, E, F) flattened: every expert's up biases, then every expert's gate biases (each (E, F) dense). */
         private Tensor biasHalf(int half) {
             long f = upGateBiasRows.shape(0) / experts() / 2;
-            return upGateBiasRows.view(experts(), 2 * f).slice(1, half * f, (half + 1) * f);
+            return upGateBiasRows.view(2, experts(), f).select(0, half);
         }
     }
 

@@ -47,7 +47,7 @@ class ReferenceFixturesTest {
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
             "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls", "deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls",
-            "embeddinggemma", "camembert-seqcls");
+            "embeddinggemma", "camembert-seqcls", "gpt-oss", "gpt-oss-v5");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
@@ -551,7 +551,8 @@ class ReferenceFixturesTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
             "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
             "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5",
-            "granite", "smollm3", "olmo2", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe"})
+            "granite", "smollm3", "olmo2", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe",
+            "gpt-oss", "gpt-oss-v5"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
