@@ -197,7 +197,7 @@ class ModelGpuTest {
             CpuBackend cpu = new CpuBackend();
             for (String name : List.of("llama", "llama-rope-dynamic", "llama-rope-llama3", "qwen2-yarn", "llama-rope-yarn-v5",
                     "phi3-longrope", "qwen3", "gemma", "gemma2", "gemma3-text", "granite", "smollm3", "olmo2", "mixtral", "mixtral-v5",
-                    "qwen2-moe", "qwen3-moe", "olmoe")) {
+                    "qwen2-moe", "qwen3-moe", "olmoe", "gpt-oss", "gpt-oss-v5")) {
                 ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
                 try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
                     int[][] in = f.ids("input_ids");
@@ -356,6 +356,33 @@ class ModelGpuTest {
                     for (int b = 0; b < rows.size(); b++) {
                         double e = relErr(g.get(b), c.get(b));
                         assertTrue(e < REL, name + " sequence " + b + ": CUDA vs CPU last hidden state rel err " + e);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * GPT-OSS on CUDA (ABI 11: sinks in every attention kernel, the clamped SwiGLU and the experts' biases in the grouped
+     * GEMM; never run on a GPU before this test): greedy decoding through the captured decode step (the split-KV decode adds
+     * each sink once) as the CPU's in fp32; in BF16 and F16 (tensor-core prefill with sinks, paged prefill) the logits within
+     * the design's rule of the CPU twin's error in that dtype against fp32.
+     */
+    @Test
+    void gptOssDecodesOnCudaAsOnTheCpu() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("gpt-oss");
+        int[][] in = f.ids("input_ids");
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            try (Weights wc = Pretrained.load(f.dir(), cpu); Weights wg = Pretrained.load(f.dir(), cuda)) {
+                f.greedy(new Generator(new Transformer(wg, cuda)));
+                float[][][] ref = new Transformer(wc, cpu).logits(in);
+                for (DType dt : List.of(DType.BF16, DType.F16)) {
+                    try (Weights lc = Pretrained.load(f.dir(), cpu, dt); Weights lg = Pretrained.load(f.dir(), cuda, dt)) {
+                        double twin = LowPrecision.maxErr(new Transformer(lc, cpu).logits(in), ref);
+                        double err = LowPrecision.maxErr(new Transformer(lg, cuda).logits(in), ref);
+                        double allowed = LowPrecision.allowed(twin, LowPrecision.maxAbs(ref));
+                        assertTrue(err <= allowed, "gpt-oss " + dt + " on CUDA: max error " + err + ", CPU twin " + twin + ", allowed " + allowed);
                     }
                 }
             }
