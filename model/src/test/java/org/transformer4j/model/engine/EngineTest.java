@@ -109,6 +109,32 @@ class EngineTest {
         }
     }
 
+    /**
+     * GPT-OSS through continuous batching: sinks in the paged decode and chunked prefill, sliding and full layers, the
+     * biased experts with their clamped SwiGLU; every request gets the tokens it gets alone (the float64 fixture's model).
+     */
+    @Test
+    void gptOssRequestsGiveTheirSoloTokens() throws Exception {
+        java.nio.file.Path dir = org.transformer4j.model.TestFolders.fixture("gpt-oss");
+        try (Weights w = org.transformer4j.model.Pretrained.load(dir, backend)) {
+            Transformer m = new Transformer(w, backend);
+            List<int[]> prompts = new ArrayList<>();
+            List<Generator.Options> opts = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                SplittableRandom r = new SplittableRandom(300 + i);
+                int[] p = new int[1 + (i * 7) % 17];
+                for (int j = 0; j < p.length; j++) p[j] = 3 + r.nextInt(w.config.vocabSize() - 3);
+                prompts.add(p);
+                Generator.Options o = Generator.Options.greedy(6 + i);
+                opts.add(i % 2 == 1 ? o.sampling(0.8f, 0, 1f, 40 + i) : o);
+            }
+            try (Engine e = new Engine(m, Engine.Config.defaults(m).steps(16, 8))) {
+                assertSameAsAlone(m, e, prompts, opts);
+                assertEquals(0, e.blocksInUse());
+            }
+        }
+    }
+
     @Test
     void concurrentRequestsGiveTheirSoloTokens() throws Exception {
         List<int[]> prompts = new ArrayList<>();
