@@ -52,6 +52,43 @@ class HfDecodersConfigTest {
         assertEquals(8, read(base("phi3", ", \"partial_rotary_factor\": 0.5")).rope().rotaryDim());
     }
 
+    /**
+     * gpt-oss-20b's shape (24 layers, 32 experts top-4, 64 heads of 64 over 8 KV heads, sliding 128) in the 4.x layout the
+     * published folder uses, and GptOssConfig's defaults when a config leaves the rope, the layer types and the SwiGLU out.
+     */
+    @Test
+    void gptOssConfigs() throws Exception {
+        StringBuilder types = new StringBuilder();
+        for (int i = 0; i < 24; i++) types.append(i == 0 ? "" : ", ").append(i % 2 == 0 ? "\"sliding_attention\"" : "\"full_attention\"");
+        TransformerConfig c = read("{\"model_type\": \"gpt_oss\", \"hidden_size\": 2880, \"intermediate_size\": 2880, \"head_dim\": 64,"
+                + " \"num_attention_heads\": 64, \"num_key_value_heads\": 8, \"num_hidden_layers\": 24, \"num_local_experts\": 32,"
+                + " \"num_experts_per_tok\": 4, \"experts_per_token\": 4, \"vocab_size\": 201088, \"sliding_window\": 128,"
+                + " \"layer_types\": [" + types + "], \"max_position_embeddings\": 131072, \"rms_norm_eps\": 1e-05,"
+                + " \"rope_theta\": 150000, \"rope_scaling\": {\"beta_fast\": 32.0, \"beta_slow\": 1.0, \"factor\": 32.0,"
+                + " \"original_max_position_embeddings\": 4096, \"rope_type\": \"yarn\", \"truncate\": false}, \"swiglu_limit\": 7.0,"
+                + " \"attention_bias\": true, \"tie_word_embeddings\": false, \"pad_token_id\": 199999, \"eos_token_id\": 200002,"
+                + " \"quantization_config\": {\"quant_method\": \"mxfp4\"}}");
+        assertEquals(64, c.headSize());
+        assertEquals(8, c.kvHeads());
+        assertTrue(c.attentionSinks() && c.qkvBias() && c.outBias() && !c.mlpBias());
+        assertEquals(TransformerConfig.Activation.SWIGLU_OAI, c.activation());
+        assertEquals(new TransformerConfig.Moe(32, 4, true, 2880, 0, false, List.of(), true), c.moe());
+        assertEquals(128, c.window(0));
+        assertEquals(0, c.window(1));
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, c.rope().scaling());
+        assertEquals(0.1 * Math.log(32) + 1, c.rope().attentionFactor(), 1e-12);
+        assertEquals(false, c.rope().yarn().truncate());
+        assertEquals(199999, c.specialIds().pad());
+        // GptOssConfig's defaults: yarn over 4096 positions, the even layers sliding (128)
+        TransformerConfig d = read("{\"model_type\": \"gpt_oss\", \"hidden_size\": 64, \"intermediate_size\": 64, \"head_dim\": 16,"
+                + " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_hidden_layers\": 3, \"num_local_experts\": 4,"
+                + " \"num_experts_per_tok\": 2, \"vocab_size\": 300}");
+        assertEquals(List.of(128, 0, 128), d.windows());
+        assertEquals(150000, d.rope().theta());
+        assertEquals(4096, d.rope().originalMaxPositions());
+        assertEquals(32, d.rope().factor());
+    }
+
     @Test
     void whichLayersSlide() throws Exception {
         assertEquals(List.of(7, 7, 7), read(base("mistral", ", \"sliding_window\": 7")).windows());
