@@ -52,6 +52,7 @@ extern "C" {
 #define T4J_DTYPE_BF16  2
 #define T4J_DTYPE_I32   3
 #define T4J_DTYPE_I64   4
+#define T4J_DTYPE_U8    5   /* ABI 11: bytes (MXFP4 blocks and E8M0 scales) */
 
 /* ---- library information ------------------------------------------------------------------- */
 typedef struct t4j_build_info {

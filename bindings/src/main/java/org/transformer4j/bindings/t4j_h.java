@@ -35,6 +35,7 @@ public final class t4j_h {
     public static final int T4J_DTYPE_BF16 = 2;
     public static final int T4J_DTYPE_I32 = 3;
     public static final int T4J_DTYPE_I64 = 4;
+    public static final int T4J_DTYPE_U8 = 5;
 
     public static final int T4J_NORM_LAYER = 0;
     public static final int T4J_NORM_RMS = 1;

@@ -143,14 +143,22 @@ final class GptOss {
      * (2·E·F), all up biases then all gate biases; "…down_proj[ours]" (E·C, F); the down bias flattened to (E·C). The matrices are made when the
      * loader asks for them (one stack of one layer alive at a time: {@link Lazy}).
      */
-    static void expertParts(Lazy hf, TransformerConfig c, String o, String l, SafetensorsCheckpoint ck, boolean mxfp4,
+    static void expertParts(Lazy hf, TransformerConfig c, String o, String l, SafetensorsCheckpoint ck, boolean mxfp4, boolean keep,
                             java.util.function.BiConsumer<String, String> put) {
         int e = c.moe().experts(), f = c.moe().expertWidth(), cw = c.modelWidth();
         String m = l + "mlp.experts.";
         put.accept(o + "router", l + "mlp.router.weight");
         put.accept(o + "router.bias", l + "mlp.router.bias");
         String ug = m + "gate_up_proj[ours]", dn = m + "down_proj[ours]", ugb = m + "gate_up_proj_bias[ours]";
-        if (mxfp4) {
+        if (mxfp4 && keep) {                                                 // the bytes as stored, decoded in the grouped GEMM
+            for (String[] k : new String[][] {{"up_gate.q", "gate_up_proj"}, {"down.q", "down_proj"}}) {
+                for (String part : new String[] {"blocks", "scales"}) {
+                    String key = m + k[1] + "_" + part;
+                    hf.put(key, ck.tensor(key));
+                    put.accept(o + k[0] + "." + part, key);
+                }
+            }
+        } else if (mxfp4) {
             hf.later(ug, () -> upGateFromBlocks(ck.segment(m + "gate_up_proj_blocks"), ck.segment(m + "gate_up_proj_scales"), e, f, cw));
             hf.later(dn, () -> downFromBlocks(ck.segment(m + "down_proj_blocks"), ck.segment(m + "down_proj_scales"), e, f, cw));
         } else {
@@ -166,6 +174,21 @@ final class GptOss {
         put.accept(o + "up_gate.bias", ugb);
         put.accept(o + "down", dn);
         put.accept(o + "down.bias", m + "down_proj_bias");
+    }
+
+    /**
+     * Whether gpt-oss's MXFP4 experts stay MXFP4 in memory ({@code -Dt4j.mxfp4=keep}) or are decoded to the compute dtype
+     * at load ({@code dequantize}). By default they stay on the CPU backend (gpt-oss-20b's experts: 10 GB instead of 38 GB
+     * in BF16, read in place from the mapped file) and are decoded elsewhere (libt4j has no MXFP4 GEMM yet).
+     */
+    static boolean keepMxfp4(org.transformer4j.runtime.Backend backend) {
+        String v = System.getProperty("t4j.mxfp4", "").trim();
+        return switch (v) {
+            case "keep" -> true;
+            case "dequantize" -> false;
+            case "" -> !backend.kind().equals("cuda");
+            default -> throw new IllegalArgumentException("-Dt4j.mxfp4=" + v + " is not keep or dequantize");
+        };
     }
 
     /** Row r of expert e's interleaved (2F, n) → our row (e, r even: r / 2 (up); odd: F + r / 2 (gate)). */

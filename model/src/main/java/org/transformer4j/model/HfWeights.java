@@ -398,6 +398,13 @@ final class HfWeights {
 
             @Override public Tensor sinks(String name, int heads) { return take(name, DType.F32, heads); }
 
+            @Override
+            public org.transformer4j.runtime.Mxfp4 mxfp4(String name, int groups, int rows, int cols) {
+                if (!parts.containsKey(name + ".blocks")) return null;
+                Tensor b = take(name + ".blocks", DType.U8, groups, rows, cols / 32, 16), sc = take(name + ".scales", DType.U8, groups, rows, cols / 32);
+                return b == null || sc == null ? null : new org.transformer4j.runtime.Mxfp4(b, sc);
+            }
+
             @Override public Map<String, Tensor> named() { return named; }
 
             @Override public Backend backend() { return backend; }

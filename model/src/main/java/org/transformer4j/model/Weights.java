@@ -13,6 +13,7 @@ import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
+import org.transformer4j.runtime.Mxfp4;
 import org.transformer4j.runtime.Tensor;
 import org.transformer4j.runtime.Uploader;
 
@@ -86,12 +87,23 @@ public final class Weights implements AutoCloseable {
      * {@code shared} Qwen2-MoE's shared expert or null, {@code sharedGate} its (1, C) gate or null; GPT-OSS's biases (else
      * null): {@code routerBias} (E), {@code upGateBiasRows} (2·E·F) the experts' up biases then their gate biases, {@code downBiasRows}
      * (E·C). The stacked tensors are kept as the (E·R, …) matrices the loader names; the accessors view them per expert.
+     * gpt-oss's experts may instead stay in MXFP4 as stored ({@code upGateQ} (E, 2F, C) with transformers' gate and up rows
+     * interleaved, {@code downQ} (E, C, F); the dense fields then null), decoded inside the grouped GEMM.
      */
     public record Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate, Tensor routerBias,
-                      Tensor upGateBiasRows, Tensor downBiasRows) {
+                      Tensor upGateBiasRows, Tensor downBiasRows, Mxfp4 upGateQ, Mxfp4 downQ) {
         public Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate) {
-            this(router, upGateRows, downRows, shared, sharedGate, null, null, null);
+            this(router, upGateRows, downRows, shared, sharedGate, null, null, null, null, null);
         }
+
+        /** Whether the experts are kept in MXFP4 (upGateQ, downQ) instead of dense (upGateRows, downRows). */
+        boolean quantized() { return upGateQ != null; }
+
+        /** gpt-oss's MXFP4 experts: transformers' gate rows (the activated branch, our up) are the even rows of gate_up. */
+        Mxfp4 upQ() { return upGateQ.everyOtherRow(0); }
+
+        /** Its up rows (our gate: the multiplied branch), the odd ones. */
+        Mxfp4 gateQ() { return upGateQ.everyOtherRow(1); }
 
         int experts() { return (int) router.shape(0); }
 
@@ -413,7 +425,7 @@ public final class Weights implements AutoCloseable {
                 Tensor t = e.getValue();
                 Tensor c = copies.get(t);
                 if (c == null) {
-                    c = convert(t, keepF32.contains(t) ? DType.F32 : dtype, up);
+                    c = convert(t, keepF32.contains(t) ? DType.F32 : t.dtype() == DType.U8 ? DType.U8 : dtype, up);   // MXFP4 bytes stay
                     copies.put(t, c);
                 }
                 named2.put(e.getKey(), c);
@@ -498,7 +510,12 @@ public final class Weights implements AutoCloseable {
 
     private static Moe map(Moe e, java.util.function.UnaryOperator<Tensor> m) {
         return new Moe(m.apply(e.router()), m.apply(e.upGateRows()), m.apply(e.downRows()), e.shared() == null ? null : map(e.shared(), m),
-                m.apply(e.sharedGate()), m.apply(e.routerBias()), m.apply(e.upGateBiasRows()), m.apply(e.downBiasRows()));
+                m.apply(e.sharedGate()), m.apply(e.routerBias()), m.apply(e.upGateBiasRows()), m.apply(e.downBiasRows()),
+                map(e.upGateQ(), m), map(e.downQ(), m));
+    }
+
+    private static Mxfp4 map(Mxfp4 q, java.util.function.UnaryOperator<Tensor> m) {
+        return q == null ? null : new Mxfp4(m.apply(q.blocks()), m.apply(q.scales()));
     }
 
     private static Fused map(Fused f, java.util.function.UnaryOperator<Tensor> m) {
@@ -612,6 +629,12 @@ public final class Weights implements AutoCloseable {
 
         /** GPT-OSS's attention sinks (NH), F32 in every compute dtype. */
         Tensor sinks(String name, int heads);
+
+        /**
+         * A stack of {@code groups} (rows, cols) matrices kept in MXFP4 under {@code name}.blocks / .scales, or null where the
+         * source holds them dense (random weights; a dequantized folder; gpt-oss on a backend that decodes them at load).
+         */
+        default Mxfp4 mxfp4(String name, int groups, int rows, int cols) { return null; }
         Map<String, Tensor> named();
         Backend backend();
 
@@ -808,8 +831,9 @@ public final class Weights implements AutoCloseable {
             ug[2 * x + 1] = p + ".expert." + x + ".gate";
             dn[x] = p + ".expert." + x + ".down";
         }
-        Tensor upGate = s.stacked(p + ".up_gate", ug, f, cw);
-        Tensor down = s.stacked(p + ".down", dn, cw, f);
+        Mxfp4 upGateQ = s.mxfp4(p + ".up_gate.q", e, 2 * f, cw), downQ = upGateQ == null ? null : s.mxfp4(p + ".down.q", e, cw, f);
+        Tensor upGate = upGateQ != null ? null : s.stacked(p + ".up_gate", ug, f, cw);
+        Tensor down = upGateQ != null ? null : s.stacked(p + ".down", dn, cw, f);
         Mlp shared = m.sharedWidth() > 0 ? mlp(s, c, p + ".shared", m.sharedWidth()) : null;
         Tensor sharedGate = m.sharedGate() ? s.matrix(p + ".shared_gate", 1, cw) : null;
         Tensor routerBias = null, upGateBias = null, downBias = null;
@@ -818,7 +842,7 @@ public final class Weights implements AutoCloseable {
             upGateBias = s.vector(p + ".up_gate.bias", 2 * e * f, 0f, 0.1f);
             downBias = s.vector(p + ".down.bias", e * cw, 0f, 0.1f);
         }
-        return new Moe(router, upGate, down, shared, sharedGate, routerBias, upGateBias, downBias);
+        return new Moe(router, upGate, down, shared, sharedGate, routerBias, upGateBias, downBias, upGateQ, downQ);
     }
 
     private static Norm norm(Source s, TransformerConfig c, String name) {

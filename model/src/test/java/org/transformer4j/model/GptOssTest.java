@@ -25,16 +25,35 @@ class GptOssTest {
 
     static final CpuBackend CPU = new CpuBackend();
 
-    /** Both layouts load to the same numbers (the MXFP4 codes decode to exactly the dequantized folder's values). */
+    /**
+     * Both layouts load to the same model: the MXFP4 folder decoded at load ({@code -Dt4j.mxfp4=dequantize}) gives the
+     * dequantized folder's logits to the bit (the codes decode to exactly its values); kept in MXFP4 (the CPU's default,
+     * decoded inside the grouped GEMM, another summation order) within the fp32 rule.
+     */
     @Test
     void theMxfp4AndTheDequantizedLayoutsAreTheSameModel() throws Exception {
         ReferenceFixturesTest.Fixture a = ReferenceFixturesTest.Fixture.open("gpt-oss"), b = ReferenceFixturesTest.Fixture.open("gpt-oss-v5");
         int[][] ids = a.ids("input_ids");
-        try (Weights wa = Pretrained.load(a.dir(), CPU); Weights wb = Pretrained.load(b.dir(), CPU)) {
-            assertTrue(wa.config.attentionSinks() && wa.config.moe().biases());
-            assertEquals(List.of(5, 0, 5), wa.config.windows(), "even layers slide by GptOssConfig's default rule");
-            float[][][] la = new Transformer(wa, CPU).logits(ids), lb = new Transformer(wb, CPU).logits(ids);
-            for (int r = 0; r < la.length; r++) for (int t = 0; t < la[r].length; t++) assertTrue(Arrays.equals(la[r][t], lb[r][t]), "row " + r + " position " + t);
+        String before = System.getProperty("t4j.mxfp4");
+        try (Weights kept = Pretrained.load(a.dir(), CPU); Weights wb = Pretrained.load(b.dir(), CPU)) {
+            System.setProperty("t4j.mxfp4", "dequantize");
+            try (Weights decoded = Pretrained.load(a.dir(), CPU)) {
+                assertTrue(kept.config.attentionSinks() && kept.config.moe().biases());
+                assertEquals(List.of(5, 0, 5), kept.config.windows(), "even layers slide by GptOssConfig's default rule");
+                assertTrue(kept.decoder.layers().get(0).mlp().moe().quantized(), "MXFP4 kept on the CPU by default");
+                assertTrue(!decoded.decoder.layers().get(0).mlp().moe().quantized() && !wb.decoder.layers().get(0).mlp().moe().quantized());
+                float[][][] ld = new Transformer(decoded, CPU).logits(ids), lb = new Transformer(wb, CPU).logits(ids);
+                float[][][] lk = new Transformer(kept, CPU).logits(ids);
+                for (int r = 0; r < ld.length; r++) {
+                    for (int t = 0; t < ld[r].length; t++) {
+                        assertTrue(Arrays.equals(ld[r][t], lb[r][t]), "row " + r + " position " + t);
+                        assertClose(lb[r][t], lk[r][t], "kept MXFP4, row " + r + " position " + t);
+                    }
+                }
+            }
+        } finally {
+            if (before == null) System.clearProperty("t4j.mxfp4");
+            else System.setProperty("t4j.mxfp4", before);
         }
     }
 

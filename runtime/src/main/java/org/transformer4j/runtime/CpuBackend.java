@@ -551,6 +551,10 @@ public final class CpuBackend implements Backend {
         requireHost("x", op.x());
         int[] offsets = op.offsets().toIntArray();
         CpuMoe.checkOffsets(offsets, s.rows());
+        if (op.wq() != null) {
+            org.transformer4j.runtime.cpu.CpuMxfp4.groupedLinear(op, s, offsets);
+            return;
+        }
         for (int g = 0; g < s.groups(); g++) {
             int from = offsets[g], to = offsets[g + 1];
             if (from == to) continue;

@@ -9,7 +9,9 @@ public enum DType {
     F16(2, t4j_h.T4J_DTYPE_F16),
     BF16(2, t4j_h.T4J_DTYPE_BF16),
     I32(4, t4j_h.T4J_DTYPE_I32),
-    I64(8, t4j_h.T4J_DTYPE_I64);
+    I64(8, t4j_h.T4J_DTYPE_I64),
+    /** Bytes, read as their unsigned values (0..255): MXFP4 blocks and scales ({@link Mxfp4}). */
+    U8(1, t4j_h.T4J_DTYPE_U8);
 
     private final int byteSize;
     private final int code;

@@ -19,34 +19,54 @@ package org.transformer4j.runtime;
  * device: R is a capacity (T·k for a router's output), and blocks past a group's rows exit.
  */
 public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
-                              Tensor offsets, Tensor out, Tensor bias, Tensor biasGate) {
+                              Tensor offsets, Tensor out, Tensor bias, Tensor biasGate, Mxfp4 wq, Mxfp4 wGateQ) {
 
     public GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
                            Tensor offsets, Tensor out) {
-        this(x, w, transW, wGate, activation, alpha, offsets, out, null, null);
+        this(x, w, transW, wGate, activation, alpha, offsets, out, null, null, null, null);
+    }
+
+    public GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
+                           Tensor offsets, Tensor out, Tensor bias, Tensor biasGate) {
+        this(x, w, transW, wGate, activation, alpha, offsets, out, bias, biasGate, null, null);
+    }
+
+    /**
+     * The same projection with MXFP4 weights ({@link Mxfp4}: each group's W (N, K), as transW): W[g] and W_gate[g] decoded
+     * on the fly, never stored dense. w and wGate are then null.
+     */
+    public static GroupedLinearOp mxfp4(Tensor x, Mxfp4 w, Tensor offsets, Tensor out) {
+        return new GroupedLinearOp(x, null, true, null, Activation.NONE, 1f, offsets, out, null, null, w, null);
+    }
+
+    /** The gate's MXFP4 weights (like wq's), for the gated form. */
+    public GroupedLinearOp gate(Mxfp4 g) {
+        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, bias, biasGate, wq, g);
     }
 
     public static GroupedLinearOp of(Tensor x, Tensor w, Tensor offsets, Tensor out) {
         return new GroupedLinearOp(x, w, false, null, Activation.NONE, 1f, offsets, out);
     }
 
-    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out, bias, biasGate); }
+    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ); }
 
-    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out, bias, biasGate); }
+    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out, bias, biasGate, wq, wGateQ); }
 
-    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out, bias, biasGate); }
+    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ); }
 
-    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out, bias, biasGate); }
+    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out, bias, biasGate, wq, wGateQ); }
 
     /** Per-group biases (G, N) of the product and of the gate's product (either null: none). */
     public GroupedLinearOp bias(Tensor b, Tensor bGate) {
-        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, b, bGate);
+        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, b, bGate, wq, wGateQ);
     }
 
     /** Sizes and strides in elements: groups G, rows R (capacity), N, K; W's group and row strides. */
     public record Shape(int groups, int rows, int n, int k, long xRowStride, long wGroupStride, long wRowStride, long outRowStride) {}
 
     public Shape validate() {
+        if (wq != null) return validateMxfp4();
+        if (wGateQ != null) throw new IllegalArgumentException("an MXFP4 gate (wGateQ) needs MXFP4 weights (wq)");
         Checks.open("x", x);
         Checks.open("w", w);
         Checks.open("offsets", offsets);
@@ -107,8 +127,51 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         Checks.sameDType("x", x, role, b);
         Checks.sameDevice("x", x, role, b);
         if (b.rank() != 2 || b.shape(0) != g || b.shape(1) != n || !b.isContiguous()) {
-            throw new IllegalArgumentException(role + " is " + b + " but w " + w.shapeString() + " needs a contiguous (" + g + ", " + n
+            throw new IllegalArgumentException(role + " is " + b + " but the " + g + " groups of N=" + n + " need a contiguous (" + g + ", " + n
                     + "): one bias row per group");
         }
+    }
+
+    /** {@link #validate} for MXFP4 weights: the Shape's strides are those of wq's scales (groups of 32 along K). */
+    private Shape validateMxfp4() {
+        if (w != null || wGate != null) throw new IllegalArgumentException("MXFP4 weights (wq) replace w and wGate, which must be null");
+        Checks.open("x", x);
+        Checks.open("offsets", offsets);
+        Checks.open("out", out);
+        if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
+        if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
+        Checks.floating("x", x);
+        Checks.sameDType("x", x, "out", out);
+        Checks.sameDevice("x", x, "out", out);
+        Checks.sameDevice("x", x, "offsets", offsets);
+        wq.validate("wq");
+        Checks.sameDevice("x", x, "wq.blocks", wq.blocks());
+        if (x.rank() != 2) throw new IllegalArgumentException("x must be (R, K), got " + x.shapeString());
+        long g = wq.groups(), n = wq.rows(), k = x.shape(1);
+        if (wq.cols() != k) throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but wq's blocks " + wq.blocks().shapeString()
+                + " hold K=" + wq.cols());
+        if (g < 1) throw new IllegalArgumentException("wq has no groups: " + wq.blocks().shapeString());
+        if (wGateQ != null) {
+            wGateQ.validate("wGateQ");
+            if (!java.util.Arrays.equals(wGateQ.blocks().shape(), wq.blocks().shape())
+                    || !java.util.Arrays.equals(wGateQ.blocks().strides(), wq.blocks().strides())) {
+                throw new IllegalArgumentException("wGateQ " + wGateQ.blocks() + " must have wq's shape and strides " + wq.blocks());
+            }
+        }
+        if (activation.gatedOnly() && wGateQ == null) throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGateQ)");
+        if (out.rank() != 2 || out.shape(0) != x.shape(0) || out.shape(1) != n) {
+            throw new IllegalArgumentException("out must be (" + x.shape(0) + ", " + n + "), got " + out.shapeString());
+        }
+        if (offsets.dtype() != DType.I32 || offsets.rank() != 1 || offsets.shape(0) != g + 1 || !offsets.isContiguous()) {
+            throw new IllegalArgumentException("offsets must be a contiguous I32 (" + (g + 1) + ") for wq's " + g + " groups, got " + offsets);
+        }
+        groupVector("bias", bias, g, n);
+        if (biasGate != null && wGateQ == null) throw new IllegalArgumentException("biasGate " + biasGate + " given without wGateQ");
+        groupVector("biasGate", biasGate, g, n);
+        if (x.shape(0) > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE || g > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("grouped linear sizes exceed 2^31-1: R=" + x.shape(0) + " N=" + n + " K=" + k);
+        }
+        return new Shape((int) g, (int) x.shape(0), (int) n, (int) k, Checks.rowStride("x", x), wq.scales().stride(0), wq.scales().stride(1),
+                Checks.rowStride("out", out));
     }
 }

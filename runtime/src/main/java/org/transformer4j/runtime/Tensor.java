@@ -378,6 +378,7 @@ public final class Tensor implements AutoCloseable {
             case BF16 -> Half.bf16ToFloat(seg.get(I16, off * 2));
             case I32 -> seg.get(I32, off * 4);
             case I64 -> seg.get(I64, off * 8);
+            case U8 -> Byte.toUnsignedInt(seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off));
         };
     }
 
@@ -388,6 +389,7 @@ public final class Tensor implements AutoCloseable {
             case BF16 -> seg.set(I16, off * 2, Half.floatToBf16(v));
             case I32 -> seg.set(I32, off * 4, (int) v);
             case I64 -> seg.set(I64, off * 8, (long) v);
+            case U8 -> seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off, (byte) (int) v);
         }
     }
 

@@ -197,6 +197,59 @@ class MoeOpsTest {
         }
     }
 
+    /**
+     * MXFP4 weights (gpt-oss's experts kept as stored): the gate and up matrices as the even and odd rows of one interleaved
+     * stack, decoded on the fly, against the float64 oracle on the matrices decoded here from the format's definition (the
+     * FP4 table, low nibble first, 2^(scale − 127)); scales from 2^-8 to 2^1, every code.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"F32", "BF16"})
+    void mxfp4GroupedLinearDecodesAsTheFormatSays(DType dt) {
+        SplittableRandom rnd = new SplittableRandom(7 + dt.ordinal());
+        int g = 3, n = 8, k = 64, rows = 11;
+        int[] offsets = {0, 4, 4, 11};
+        byte[] blocks = new byte[g * 2 * n * (k / 32) * 16], scales = new byte[g * 2 * n * (k / 32)];
+        for (int i = 0; i < blocks.length; i++) blocks[i] = (byte) rnd.nextInt(256);
+        for (int i = 0; i < scales.length; i++) scales[i] = (byte) (119 + rnd.nextInt(10));
+        float[] table = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+        float[] dense = new float[g * 2 * n * k];                                     // (G, 2N, K) as the format defines it
+        for (int row = 0; row < g * 2 * n; row++) {
+            for (int c = 0; c < k; c++) {
+                int b = blocks[(row * (k / 32) + c / 32) * 16 + (c % 32) / 2] & 0xff;
+                int code = c % 2 == 0 ? b & 15 : b >> 4;
+                float v = (code & 8) != 0 ? -table[code & 7] : table[code & 7];
+                dense[row * k + c] = v * (float) Math.pow(2, (scales[row * (k / 32) + c / 32] & 0xff) - 127);
+            }
+        }
+        try (Tensor x = Tensor.of(dt, LinearOpTest.random(rnd, rows * k, 1), rows, k);
+             Tensor tb = Tensor.empty(DType.U8, g, 2L * n, k / 32, 16); Tensor ts = Tensor.empty(DType.U8, g, 2L * n, k / 32);
+             Tensor b = Tensor.of(dt, LinearOpTest.random(rnd, g * n, 1), g, n);
+             Tensor off = Tensor.ofInts(offsets, g + 1);
+             Tensor out = Tensor.empty(dt, rows, n).fill(Float.NaN)) {
+            tb.hostSegment().copyFrom(java.lang.foreign.MemorySegment.ofArray(blocks));
+            ts.hostSegment().copyFrom(java.lang.foreign.MemorySegment.ofArray(scales));
+            Mxfp4 all = new Mxfp4(tb, ts);
+            cpu.groupedLinear(GroupedLinearOp.mxfp4(x, all.everyOtherRow(0), off, out).gate(all.everyOtherRow(1)).bias(b, null)
+                    .activation(Activation.SWIGLU_OAI));
+            float[] got = out.toFloatArray();
+            for (int grp = 0; grp < g; grp++) {
+                int from = offsets[grp], to = offsets[grp + 1];
+                if (from == to) continue;
+                float[] w = new float[n * k], wg = new float[n * k];
+                for (int j = 0; j < n; j++) {
+                    System.arraycopy(dense, ((grp * 2 * n) + 2 * j) * k, w, j * k, k);
+                    System.arraycopy(dense, ((grp * 2 * n) + 2 * j + 1) * k, wg, j * k, k);
+                }
+                double[] ref = Oracle.linear(to - from, n, k, x.slice(0, from, to).toFloatArray(), w, true, b.select(0, grp).toFloatArray(),
+                        wg, null, null, 1, Activation.SWIGLU_OAI.code());
+                LinearOpTest.assertClose(dt, Arrays.copyOfRange(got, from * n, to * n), ref, "group " + grp);
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.groupedLinear(GroupedLinearOp.mxfp4(x, all.everyOtherRow(0), off, out).activation(Activation.SWIGLU_OAI)));
+            assertTrue(e.getMessage().contains("gated form"), e.getMessage());
+        }
+    }
+
     @Test
     void theClampedSwigluNeedsTheGatedFormAndBiasesTheirGroups() {
         try (Tensor x = Tensor.ofFloats(new float[6], 3, 2); Tensor w = Tensor.ofFloats(new float[8], 2, 2, 2);

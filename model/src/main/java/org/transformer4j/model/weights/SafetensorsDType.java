@@ -8,7 +8,7 @@ import org.transformer4j.runtime.DType;
 /**
  * Element types of the safetensors format (the names as they appear in headers). Sub-byte types
  * (F4, F6_*) are accepted when a tensor's total bit count is a whole number of bytes, as the
- * reference implementation does. Only F32, F16, BF16, I32 and I64 become runtime tensors; the
+ * reference implementation does. Only F32, F16, BF16, I32, I64 and U8 become runtime tensors; the
  * others can still be read as raw bytes.
  */
 public enum SafetensorsDType {
@@ -30,6 +30,7 @@ public enum SafetensorsDType {
             case BF16 -> Optional.of(DType.BF16);
             case I32 -> Optional.of(DType.I32);
             case I64 -> Optional.of(DType.I64);
+            case U8 -> Optional.of(DType.U8);
             default -> Optional.empty();
         };
     }
@@ -42,6 +43,7 @@ public enum SafetensorsDType {
             case BF16 -> BF16;
             case I32 -> I32;
             case I64 -> I64;
+            case U8 -> U8;
         };
     }
 

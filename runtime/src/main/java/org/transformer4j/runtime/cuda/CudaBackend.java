@@ -632,6 +632,10 @@ public final class CudaBackend implements Backend {
             checkOpen();
             org.transformer4j.runtime.GroupedLinearOp.Shape s = op.validate();
             requireHere("x", op.x());
+            if (op.wq() != null) {
+                throw new UnsupportedOperationException("MXFP4 weights in a grouped linear are not in libt4j yet (CUDA backend); gpt-oss's"
+                        + " experts are decoded at load on CUDA (-Dt4j.mxfp4=dequantize, the default there) or run on the CPU backend");
+            }
             if (op.bias() != null || op.biasGate() != null) throw notYet("per-group biases");
             if (op.activation() == org.transformer4j.runtime.Activation.SWIGLU_OAI) throw notYet("the SWIGLU_OAI activation");
             device.makeCurrent();

@@ -27,7 +27,9 @@ class CudaRuntimeTest {
         SplittableRandom rnd = new SplittableRandom(GpuTests.seed());
         for (DType dt : DType.values()) {
             float[] data = GpuTests.random(rnd, 1000, 100);
-            for (int i = 0; i < data.length; i++) data[i] = dt.isFloatingPoint() ? data[i] : Math.round(data[i]);
+            for (int i = 0; i < data.length; i++) {
+                data[i] = dt.isFloatingPoint() ? data[i] : dt == DType.U8 ? Math.abs(Math.round(data[i])) : Math.round(data[i]);
+            }
             try (Tensor h = Tensor.of(dt, data, 10, 100); Tensor d = gpu.upload(h); Tensor d2 = gpu.empty(dt, 10, 100)) {
                 gpu.copy(d, d2);
                 try (Tensor back = gpu.toHost(d2)) {

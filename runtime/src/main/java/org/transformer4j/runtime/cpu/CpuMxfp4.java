@@ -1,0 +1,73 @@
+// CpuMxfp4 — GroupedLinearOp with MXFP4 weights on the CPU: each weight row decoded once into fp32 (16 bytes of FP4
+// codes and one E8M0 scale per 32 values), then its dot with every row of the group; the dense matrix is never formed.
+package org.transformer4j.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.transformer4j.runtime.GroupedLinearOp;
+import org.transformer4j.runtime.Mxfp4;
+
+/** fp32 accumulation, the epilogue of CpuLinear (bias, activation, the gate's factor), one rounding to out's dtype. */
+public final class CpuMxfp4 {
+
+    private CpuMxfp4() {}
+
+    /** Runs a validated MXFP4 op (offsets already read and checked) on host tensors. */
+    public static void groupedLinear(GroupedLinearOp op, GroupedLinearOp.Shape s, int[] offsets) {
+        int n = s.n(), k = s.k();
+        int act = op.activation().code();
+        Mxfp4 w = op.wq(), wg = op.wGateQ();
+        for (int g = 0; g < s.groups(); g++) {
+            int from = offsets[g], to = offsets[g + 1], rows = to - from;
+            if (rows == 0) continue;
+            float[] x = op.x().slice(0, from, to).toFloatArray();                       // (rows, K)
+            float[] y = new float[rows * n], gy = wg == null ? null : new float[rows * n];
+            float[] bias = op.bias() == null ? null : op.bias().select(0, g).toFloatArray();
+            float[] biasGate = op.biasGate() == null ? null : op.biasGate().select(0, g).toFloatArray();
+            int group = g;
+            boolean simd = CpuKernels.simd();
+            CpuKernels.parallelFor(n, (long) rows * n * k >= 1 << 16, jl -> {
+                int j = (int) jl;
+                float[] row = new float[k];
+                decodeRow(w, group, j, k, row);
+                for (int r = 0; r < rows; r++) y[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
+                if (wg != null) {
+                    decodeRow(wg, group, j, k, row);
+                    for (int r = 0; r < rows; r++) gy[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
+                }
+            });
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < n; j++) {
+                    int i = r * n + j;
+                    float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[j]));
+                    if (gy != null) v *= Activations.gateFactor(act, gy[i] + (biasGate == null ? 0f : biasGate[j]));
+                    y[i] = v;
+                }
+            }
+            op.out().slice(0, from, to).copyFrom(y);                                       // the one rounding
+        }
+    }
+
+    private static float dot(float[] x, int off, float[] row, int k, boolean simd) {
+        if (simd) return VectorOps.dot(x, off, row, 0, k);
+        float d = 0f;
+        for (int i = 0; i < k; i++) d += x[off + i] * row[i];
+        return d;
+    }
+
+    /** Row j of matrix g of w into out[0, K): FP4 codes (low nibble first) times 2^(scale − 127). */
+    static void decodeRow(Mxfp4 w, int g, int j, int k, float[] out) {
+        MemorySegment blocks = w.blocks().hostSegment(), scales = w.scales().hostSegment();
+        long bBase = g * w.blocks().stride(0) + (long) j * w.blocks().stride(1);      // U8: elements are bytes
+        long sBase = g * w.scales().stride(0) + (long) j * w.scales().stride(1);
+        for (int q = 0; q < k / 32; q++) {
+            float scale = Math.scalb(1f, Byte.toUnsignedInt(scales.get(ValueLayout.JAVA_BYTE, sBase + q)) - 127);
+            long b0 = bBase + q * 16L;
+            for (int b = 0; b < 16; b++) {
+                int v = Byte.toUnsignedInt(blocks.get(ValueLayout.JAVA_BYTE, b0 + b));
+                out[q * 32 + 2 * b] = Mxfp4.FP4[v & 15] * scale;
+                out[q * 32 + 2 * b + 1] = Mxfp4.FP4[v >>> 4] * scale;
+            }
+        }
+    }
+}
