@@ -67,18 +67,10 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
     public Shape validate() {
         if (wq != null) return validateMxfp4();
         if (wGateQ != null) throw new IllegalArgumentException("an MXFP4 gate (wGateQ) needs MXFP4 weights (wq)");
-        Checks.open("x", x);
         Checks.open("w", w);
-        Checks.open("offsets", offsets);
-        Checks.open("out", out);
-        if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
-        if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
-        Checks.floating("x", x);
+        checkRowsAndOutput();
         Checks.sameDType("x", x, "w", w);
-        Checks.sameDType("x", x, "out", out);
         Checks.sameDevice("x", x, "w", w);
-        Checks.sameDevice("x", x, "out", out);
-        Checks.sameDevice("x", x, "offsets", offsets);
         if (x.rank() != 2) throw new IllegalArgumentException("x must be (R, K), got " + x.shapeString());
         if (w.rank() != 3) throw new IllegalArgumentException("w must be (G, N, K) or (G, K, N), got " + w.shapeString());
         long g = w.shape(0);
@@ -132,9 +124,8 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         }
     }
 
-    /** {@link #validate} for MXFP4 weights: the Shape's strides are those of wq's scales (groups of 32 along K). */
-    private Shape validateMxfp4() {
-        if (w != null || wGate != null) throw new IllegalArgumentException("MXFP4 weights (wq) replace w and wGate, which must be null");
+    /** x, offsets and out open, floating x and out of one dtype on one device with offsets; a named activation, a finite alpha. */
+    private void checkRowsAndOutput() {
         Checks.open("x", x);
         Checks.open("offsets", offsets);
         Checks.open("out", out);
@@ -144,6 +135,12 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         Checks.sameDType("x", x, "out", out);
         Checks.sameDevice("x", x, "out", out);
         Checks.sameDevice("x", x, "offsets", offsets);
+    }
+
+    /** {@link #validate} for MXFP4 weights: the Shape's strides are those of wq's scales (groups of 32 along K). */
+    private Shape validateMxfp4() {
+        if (w != null || wGate != null) throw new IllegalArgumentException("MXFP4 weights (wq) replace w and wGate, which must be null");
+        checkRowsAndOutput();
         wq.validate("wq");
         Checks.sameDevice("x", x, "wq.blocks", wq.blocks());
         if (x.rank() != 2) throw new IllegalArgumentException("x must be (R, K), got " + x.shapeString());
