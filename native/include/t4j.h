@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 10
+#define T4J_ABI_VERSION 11
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -124,12 +124,15 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
 #define T4J_ACT_GELU_TANH  2  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GPT-2, T5 v1.1 gated-gelu) */
 #define T4J_ACT_RELU       3
 #define T4J_ACT_SILU       4  /* x / (1 + exp(-x)) */
-#define T4J_ACT_SWIGLU_OAI 5  /* ABI 11, gated ops only: a' = min(a, 7); a'·sigmoid(1.702·a')·(clamp(g, -7, 7) + 1) with a the
-                                 activated product, g the gate's (GPT-OSS's experts) */
+#define T4J_ACT_SWIGLU_OAI 5  /* ABI 11, gated ops only (t4j_linear with gated = 1, t4j_bias_act with a gate; the launchers
+                                 return T4J_ERROR_INVALID_ARGUMENT without one): with a = y the activated product and g the
+                                 gate's, a' = min(a, 7), out = a'·sigmoid(1.702·a')·(clamp(g, -7, 7) + 1) (GPT-OSS's
+                                 experts: transformers' swiglu_alpha 1.702 (the float), swiglu_limit 7); NaN stays NaN */
 
 /* Per batch item, with y = alpha * A·op(B) + bias (fp32 accumulate) and, when gated,
  * g = alpha * A·op(B_gate) + bias_gate from the same pass over A:
- *     C = act(y) [* g] [+ residual], rounded once to dtype on store.
+ *     C = act(y) [* g] [+ residual], rounded once to dtype on store
+ * (T4J_ACT_SWIGLU_OAI, gated only: C = act(y) * (clamp(g, -7, 7) + 1) [+ residual], see its #define).
  * A is (M, K) row-major; B is (K, N) row-major, or (N, K) when trans_b (Hugging Face nn.Linear
  * weights); C and residual are (M, N). residual may alias C exactly (same pointer and ldc); A and
  * B must not overlap C. Custom kernel: F16 and BF16 (mma.sync m16n8k16, sm_80+), any M, N, K
@@ -170,6 +173,9 @@ typedef struct t4j_linear_params {
                                      b_gate) + g·stride_b; m is the rows' capacity (0 ≤ offsets[g] ≤
                                      offsets[g+1] ≤ offsets[batch] ≤ m, offsets[0] = 0). No residual, no split-K.
                                      F32 runs a SIMT kernel (the checking path), F16/BF16 the tensor-core one. */
+    int64_t stride_bias;          /* ABI 11: with group_offsets, elements between group g's bias (and bias_gate) rows:
+                                     group g adds bias + g·stride_bias (GPT-OSS's per-expert biases, (batch, N) dense:
+                                     stride_bias = N); 0 shares one (N) row. ≥ 0; must be 0 without group_offsets. */
 } t4j_linear_params;
 
 T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
@@ -182,7 +188,8 @@ T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
 T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* bytes);
 
 /* The epilogue alone, for GEMMs done elsewhere (cuBLAS): out = act(x + bias) [* (gate + bias_gate)]
- * [+ residual] over (rows, cols), fp32 math, one rounding to dtype. out may alias x, gate or
+ * [+ residual] over (rows, cols), fp32 math, one rounding to dtype (T4J_ACT_SWIGLU_OAI needs the gate and
+ * multiplies by clamp(gate + bias_gate, -7, 7) + 1 instead). out may alias x, gate or
  * residual exactly (same pointer and stride). F32, F16, BF16. */
 typedef struct t4j_bias_act_params {
     void* out;                  /* (rows, cols) */
@@ -325,7 +332,10 @@ T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
  * T5 relative bias (rel_bias given): table[bucket(j - (i + Lk - Lq)), h] is added to the scaled
  * score; bucket() is T5's relative_position_bucket (bidirectional or causal buckets, num_buckets,
  * max_distance) with its float32 logarithm. A query row that sees no key gets zeros and lse −inf.
- * lse is the natural log of the row's softmax denominator: log Σ_j exp(score_j). */
+ * lse is the natural log of the row's softmax denominator: log Σ_j exp(score_j).
+ * Attention sinks (ABI 11, sinks given: GPT-OSS): head h's logit sinks[h] joins every row's denominator with
+ * no value, p_j = exp(score_j) / (Σ_k exp(score_k) + exp(sinks[h])), so a row's weights sum to less than 1;
+ * lse = log(Σ_k exp(score_k) + exp(sinks[h])), and a row that sees no key gets zeros and lse = sinks[h]. */
 #define T4J_ATTN_MASK_NONE       0
 #define T4J_ATTN_MASK_CAUSAL     1
 #define T4J_ATTN_MASK_PREFIX_LM  2
@@ -368,6 +378,7 @@ typedef struct t4j_attention_params {
     int64_t c2p_rows, p2c_rows;
     int32_t dis_span, dis_buckets, dis_max_position;
     int32_t dis_reserved;             /* 0 */
+    const float* sinks;               /* ABI 11: fp32 (NH) attention sinks, one logit per query head (see above), or NULL */
 } t4j_attention_params;
 
 /* Prefill / encoder attention on `stream`. Head sizes: 32, 64, 96, 128 for F16/BF16 (tensor cores,
@@ -400,7 +411,7 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
  * serves the whole GQA group; see split_keys); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
- * The T5 bias, scale and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
+ * The T5 bias, scale, sinks and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
  * positions ≤ query position − window, as in t4j_attention_params.
  * Tq 1..16: the split-KV decode, every dtype. Tq > 16 (ABI 7; F16/BF16, F32 is unsupported): paged
  * prefill — a prompt or chunk appended to the cache attends on tensor cores, reading K/V through
@@ -432,6 +443,9 @@ typedef struct t4j_decode_params {
                                          num_splits, as many as L allows); read with L when the kernel runs,
                                          so a graph captured with the largest num_splits serves any length */
     float softcap;                    /* ABI 8: as t4j_attention_params.softcap */
+    const float* sinks;               /* ABI 11: fp32 (NH) attention sinks, or NULL: as t4j_attention_params.sinks, added
+                                         once per row (the combine counts the sink as one more split with lse sinks[h] and
+                                         no value; with num_splits = 1 the decode kernel finalises the row with it) */
 } t4j_decode_params;
 
 T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);

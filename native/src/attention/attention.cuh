@@ -88,6 +88,27 @@ struct SoftCap {
     __device__ __forceinline__ float operator()(float x) const { return c2 * tanhf(x * inv); }
 };
 
+// Attention sinks (t4j_attention_params.sinks, t4j_decode_params.sinks; GPT-OSS): the end of a row whose softmax
+// denominator head h's sink joins with no value. m: the row's max (log2 domain), l: its Σ 2^(x − m), exactly 0 when the
+// row saw no key; sink: sinks[h] (natural-log domain). With s2 = sink · log2 e, M = max(m, s2) and r = 2^(m − M), the row's
+// Σ 2^(x − m) · v_j is multiplied by inv = r / (l · r + 2^(s2 − M)), which overflows for neither a large sink nor a large
+// score, and lse = (M + log2(l · r + 2^(s2 − M))) · ln 2; a row that saw no key gets inv 0 (zeros) and lse = sink. A NaN l
+// or sink gives NaN. The kernels call it under a uniform branch on sinks != NULL (rows without sinks end as before); the
+// CPU twin is CpuAttention.sinkScale and lseOf, and the split-KV combine adds the sink once (decode_combine).
+__device__ __forceinline__ void attn_sink_end(float m, float l, float sink, float& inv, float& lse) {
+    if (l == 0.0f) {
+        inv = 0.0f;
+        lse = sink;
+        return;
+    }
+    const float s2 = sink * kLog2e;
+    const float big = fmaxf(m, s2);
+    const float r = exp2f(m - big);
+    const float den = l * r + exp2f(s2 - big);
+    inv = r / den;
+    lse = (big + log2f(den)) * kLn2;
+}
+
 // Keys [attn_key_begin, attn_key_end) contain every key some query of rows [i0, i1) can see (i1 exclusive):
 // the causal / prefix end, and with a sliding window (window > 0) the window's first key of row i0 and its last
 // of row i1 − 1 (overflow-free for any window ≥ 1).

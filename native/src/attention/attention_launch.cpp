@@ -68,6 +68,9 @@ bool disentangled_ok(const t4j_attention_params& p) {
     return true;
 }
 
+// Attention sinks (ABI 11): fp32, so 4-byte aligned (the values are read on the device; any value is accepted).
+bool sinks_ok(const float* sinks) { return (reinterpret_cast<uintptr_t>(sinks) & 3u) == 0; }
+
 const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, out),              T4J_FIELD(t4j_attention_params, lse),
     T4J_FIELD(t4j_attention_params, q),                T4J_FIELD(t4j_attention_params, k),
@@ -91,6 +94,7 @@ const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, c2p_rows),         T4J_FIELD(t4j_attention_params, p2c_rows),
     T4J_FIELD(t4j_attention_params, dis_span),         T4J_FIELD(t4j_attention_params, dis_buckets),
     T4J_FIELD(t4j_attention_params, dis_max_position), T4J_FIELD(t4j_attention_params, dis_reserved),
+    T4J_FIELD(t4j_attention_params, sinks),
 };
 const t4j::StructRegistration kAttentionLayout("t4j_attention_params", sizeof(t4j_attention_params), kAttentionFields,
                                                sizeof(kAttentionFields) / sizeof(kAttentionFields[0]));
@@ -128,6 +132,7 @@ const t4j::FieldLayout kDecodeFields[] = {
     T4J_FIELD(t4j_decode_params, max_distance),     T4J_FIELD(t4j_decode_params, bias_bidirectional),
     T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, window),
     T4J_FIELD(t4j_decode_params, split_keys),       T4J_FIELD(t4j_decode_params, softcap),
+    T4J_FIELD(t4j_decode_params, sinks),
 };
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
@@ -175,6 +180,7 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!disentangled_ok(*p)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!sinks_ok(p->sinks)) return T4J_ERROR_INVALID_ARGUMENT;
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride, p->k_batch_stride,
                                p->k_row_stride,   p->k_head_stride, p->v_batch_stride, p->v_row_stride,
                                p->v_head_stride,  p->out_batch_stride, p->out_row_stride, p->out_head_stride};
@@ -259,6 +265,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!sinks_ok(p->sinks)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!head_size_ok(p->HS)) return T4J_ERROR_UNSUPPORTED;
     if (!aligned16(p->k_cache) || !aligned16(p->v_cache)) return T4J_ERROR_UNSUPPORTED;  // 16-byte cp.async rows
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,

@@ -383,8 +383,11 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
         __syncthreads();  // this stage and the tile table are no longer read
     }
 
-    // Normalise and store; lse = (m + log2 l) · ln 2. Rows that saw no key: zeros and −inf.
+    // Normalise and store; lse = (m + log2 l) · ln 2. Rows that saw no key: zeros and −inf. With attention sinks, the
+    // head's sink joins the denominator (attention.cuh's attn_sink_end; a row that saw no key: zeros and lse = the sink).
     const bool packed = p.cu_seqlens_q != nullptr;
+    const bool sinks = p.sinks != nullptr;
+    const float sink = sinks ? p.sinks[h] : 0.0f;
 #pragma unroll
     for (int r = 0; r < 2; r++) {
         float l = l_run[r];
@@ -392,7 +395,9 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
         l += __shfl_xor_sync(0xffffffffu, l, 2);
         const int i = row_lo + 8 * r;
         if (i >= s.Lq) continue;
-        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+        float inv = l > 0.0f ? 1.0f / l : 0.0f;
+        float lse = l > 0.0f ? (m_run[r] + log2f(l)) * kLn2 : -INFINITY;
+        if (sinks) attn_sink_end(m_run[r], l, sink, inv, lse);
         T* orow = out + i * p.out_row_stride + dv0 + 2 * t;
 #pragma unroll
         for (int n = 0; n < DV / 8; n++) {
@@ -401,7 +406,6 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
             }
         }
         if (p.lse != nullptr && t == 0 && dv0 == 0) {
-            const float lse = l > 0.0f ? (m_run[r] + log2f(l)) * kLn2 : -INFINITY;
             float* lse_row = static_cast<float*>(p.lse) +
                              (packed ? h * static_cast<int64_t>(p.cu_seqlens_q[p.B]) + s.q_first
                                      : (static_cast<int64_t>(b) * p.NH + h) * p.Tq);

@@ -1,6 +1,6 @@
 // attention_paged.h — paged prefill: t4j_decode with more than kMaxDecodeRows queries (a prompt or a
 // chunk prefilled into the paged cache) runs on the tensor-core prefill kernel (attention_mma_paged),
-// which reads q, out, lse, the mask, bias, window and soft-cap from this dense view of the decode and
+// which reads q, out, lse, the mask, bias, window, soft-cap and sinks from this dense view of the decode and
 // the keys through the block table. Plain C++17: the launcher and native/tools/emulator share it.
 #pragma once
 
@@ -45,6 +45,7 @@ inline t4j_attention_params paged_prefill_view(const t4j_decode_params& d) {
     a.dtype = d.dtype;
     a.window = d.window;
     a.softcap = d.softcap;
+    a.sinks = d.sinks;                 // one pass over all keys: the kernel ends each row with the sink (attention.cuh)
     return a;
 }
 

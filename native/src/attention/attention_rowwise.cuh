@@ -178,7 +178,9 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, NoBias{}, p.softcap);
     }
 
-    const float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
+    float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
+    float row_lse = st.l > 0.0f ? (st.m + log2f(st.l)) * kLn2 : -INFINITY;
+    if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, row_lse);  // attention sinks (attention.cuh)
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) {
         const int d = lane + 32 * c;
@@ -187,7 +189,7 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
     if (p.lse != nullptr && lane == 0) {
         float* lse = static_cast<float*>(p.lse) + (packed ? h * static_cast<int64_t>(p.cu_seqlens_q[p.B]) + s.q_first
                                                           : (static_cast<int64_t>(b) * p.NH + h) * p.Tq);
-        lse[i] = st.l > 0.0f ? (st.m + log2f(st.l)) * kLn2 : -INFINITY;
+        lse[i] = row_lse;
     }
 }
 

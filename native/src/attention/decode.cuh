@@ -41,7 +41,9 @@ __device__ __forceinline__ int decode_length(const t4j_decode_params& p, int b) 
 __device__ __forceinline__ int decode_dim(int lane, int c) { return 4 * lane + 128 * (c / 4) + c % 4; }
 
 // Writes one decode row: the output itself (one split) or the split's partial result, normalised
-// by its own sum, and its lse (the combine weights partials by exp(lse_s − lse)).
+// by its own sum, and its lse (the combine weights partials by exp(lse_s − lse)). Attention sinks: with one
+// split the row ends here with its head's sink (attention.cuh's attn_sink_end); a split's partial result
+// leaves it out, and the combine adds it once.
 template <typename T>
 __device__ __forceinline__ void decode_finish(const t4j_decode_params& p, const RowState& st, int split, int b, int h,
                                               int i) {
@@ -49,9 +51,10 @@ __device__ __forceinline__ void decode_finish(const t4j_decode_params& p, const 
     // Only a row that saw no key (l exactly 0) is empty: a NaN l (a NaN or +inf score) gives a NaN lse,
     // which the combine passes on, as the one-pass attention's row is NaN (the cached path and the
     // full pass agree on non-finite input).
-    const float lse = st.l == 0.0f ? -INFINITY : (st.m + log2f(st.l)) * kLn2;
-    const float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
+    float lse = st.l == 0.0f ? -INFINITY : (st.m + log2f(st.l)) * kLn2;
+    float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
     if (p.num_splits == 1) {
+        if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, lse);
         T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
 #pragma unroll
         for (int c = 0; c < kRowDims; c++) {
@@ -360,7 +363,9 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
 }
 
 // Grid (ceil(B·NH·Tq / 4)), 4 warps, one output row per warp: out = Σ_s exp(lse_s − lse) · o_s with
-// lse = log Σ_s exp(lse_s). Splits that saw no key have lse_s = −inf and weigh nothing.
+// lse = log Σ_s exp(lse_s). Splits that saw no key have lse_s = −inf and weigh nothing. Attention sinks: head h's
+// sink is one more split with lse sinks[h] and a zero output, counted once however many splits ran (a row that saw
+// no key: zeros and lse = the sink), as the CPU twin's combineSplits.
 template <typename T>
 __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
     const int lane = threadIdx.x % 32;
@@ -371,8 +376,10 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
     const int h = static_cast<int>((row / p.Tq) % p.NH);
     const int b = static_cast<int>(row / (static_cast<int64_t>(p.Tq) * p.NH));
     const int used = decode_splits_used(decode_length(p, b), p.num_splits, p.split_keys);  // the splits that ran
-    float m = -INFINITY;
-    bool nan = false;  // fmaxf drops NaN: a NaN split must poison the row, not vanish
+    const bool sinks = p.sinks != nullptr;
+    const float sink = sinks ? p.sinks[h] : -INFINITY;
+    float m = sink;    // −inf without sinks
+    bool nan = sink != sink;  // fmaxf drops NaN: a NaN split (or sink) must poison the row, not vanish
     for (int s = 0; s < used; s++) {
         const float v = p.workspace_lse[s * rows + row];
         nan = nan || v != v;
@@ -396,6 +403,7 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
                 if (d < p.HS) acc[c] += w * wo[d];
             }
         }
+        if (sinks) sum += expf(sink - m);  // the sink: a split with no value, once
     }
     const float inv = sum > 0.0f ? __fdividef(1.0f, sum) : 0.0f;  // sum ≥ 1 (the largest split weighs 1)
     T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;

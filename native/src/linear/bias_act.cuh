@@ -1,5 +1,6 @@
 // bias_act.cuh — the MLP epilogue as its own elementwise kernel: out = act(x + bias)
-// [* (gate + bias_gate)] [+ residual]. It follows a cuBLAS GEMM where the custom GEMM is not used
+// [* (gate + bias_gate)] [+ residual] (T4J_ACT_SWIGLU_OAI: the gate's factor clamp(gate + bias_gate, −7, 7) + 1,
+// epilogue.cuh; the fused [up ; gate] GEMM's two halves arrive here as x and gate). It follows a cuBLAS GEMM where the custom GEMM is not used
 // (F32, small M, -Dt4j.gemm=cublas) and is the "separate bias/activation kernel" the fused GEMM is
 // benchmarked against. Grid-stride over rows (blockIdx.x) and columns (threads).
 #pragma once

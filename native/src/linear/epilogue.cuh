@@ -9,6 +9,11 @@
 
 namespace t4j {
 
+// GPT-OSS's clamped SwiGLU (T4J_ACT_SWIGLU_OAI, ABI 11): transformers' swiglu_alpha (the float 1.702, as torch holds
+// it) and swiglu_limit; the CPU twin is Activations.swigluOai and gateFactor.
+constexpr float kSwigluAlpha = 1.702f;
+constexpr float kSwigluLimit = 7.0f;
+
 // fp32 activation; `act` is a T4J_ACT_* value (validated by the launcher).
 __device__ __forceinline__ float activate(float x, int32_t act) {
     switch (act) {
@@ -19,14 +24,24 @@ __device__ __forceinline__ float activate(float x, int32_t act) {
         }
         case T4J_ACT_RELU: return fmaxf(x, 0.0f);
         case T4J_ACT_SILU: return x / (1.0f + expf(-x));
+        case T4J_ACT_SWIGLU_OAI: {  // gated only (the launchers check): the activated branch, a' = min(a, 7), NaN kept
+            const float a = x > kSwigluLimit ? kSwigluLimit : x;
+            return a / (1.0f + expf(-kSwigluAlpha * a));
+        }
         default: return x;
     }
 }
 
-// act(y) [* g] [+ r], with y and g already holding bias; fp32.
+// What the gated form multiplies act(y) by: g itself, or for T4J_ACT_SWIGLU_OAI clamp(g, −7, 7) + 1 (NaN kept).
+__device__ __forceinline__ float gate_factor(float g, int32_t act) {
+    if (act != T4J_ACT_SWIGLU_OAI) return g;
+    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;
+}
+
+// act(y) [* gate_factor(g)] [+ r], with y and g already holding bias; fp32.
 __device__ __forceinline__ float epilogue_value(float y, bool gated, float g, bool has_res, float r, int32_t act) {
     float v = activate(y, act);
-    if (gated) v *= g;
+    if (gated) v *= gate_factor(g, act);
     if (has_res) v += r;
     return v;
 }

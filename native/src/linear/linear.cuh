@@ -13,7 +13,7 @@
 //     meet in an fp32 workspace (see the split-K step after the main loop).
 // GROUPED (a mixture of experts' expert GEMMs, t4j_linear_params.group_offsets): batch item g is
 // expert g; its rows of A and C are offsets[g] .. offsets[g+1]-1 (read from device memory when the
-// block starts), its weights B + g·stride_b. The grid's y covers the capacity p.m; a block whose first
+// block starts), its weights B + g·stride_b, its biases bias + g·stride_bias. The grid's y covers the capacity p.m; a block whose first
 // row is past its group's rows exits at once. No split-K and no residual then (the launcher refuses).
 // Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
 // ldmatrix fall in distinct bank groups.
@@ -301,8 +301,10 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
     // Epilogue, straight from the accumulators: thread holds rows g and g+8, columns 2t, 2t+1 of
     // each m16n8 tile (g = lane / 4, t = lane % 4). The two adjacent columns go out as one 32-bit
     // store where C's rows allow it.
-    const T* bias = static_cast<const T*>(p.bias);
-    const T* bias_g = GATED ? static_cast<const T*>(p.bias_gate) : nullptr;
+    // GROUPED: group `batch`'s bias rows (stride_bias, ABI 11: GPT-OSS's per-expert biases; 0 shares one row).
+    const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;
+    const T* bias = p.bias ? static_cast<const T*>(p.bias) + bias_off : nullptr;
+    const T* bias_g = GATED && p.bias_gate ? static_cast<const T*>(p.bias_gate) + bias_off : nullptr;
     const T* res = !GROUPED && p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
     T* C = static_cast<T*>(p.c) + (GROUPED ? row_lo * p.ldc : batch * p.stride_c);                                   // (M, N)
     const bool pair_ok = p.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(C) & 3u) == 0;

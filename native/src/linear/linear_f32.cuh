@@ -1,7 +1,7 @@
 // linear_f32.cuh — the fp32 grouped GEMM (t4j_linear with group_offsets and T4J_DTYPE_F32): a mixture of
 // experts' expert projections where the checking path is fp32. cuBLAS cannot read group sizes from
 // device memory, so this is a plain SIMT tiled GEMM with the tensor-core kernel's epilogue
-// (epilogue.cuh): C = act(alpha·A·op(B[g]) + bias) [⊙ (alpha·A·op(B_gate[g]) + bias_gate)], fp32
+// (epilogue.cuh): C = act(alpha·A·op(B[g]) + bias[g]) [⊙ (alpha·A·op(B_gate[g]) + bias_gate[g])], fp32
 // throughout (fmaf in k order), no residual. Block: a 64 × 64 tile of C, 256 threads of 4 × 4 outputs;
 // K in slices of 16 through shared memory (A stored k-major, so a thread's 4 rows are one broadcast
 // read). Group g's rows of A and C are offsets[g] .. offsets[g+1]-1; blocks past them exit.
@@ -78,8 +78,8 @@ __device__ __forceinline__ void linear_f32_grouped_block(const t4j_linear_params
                 }
         }
     }
-    const float* bias = static_cast<const float*>(p.bias);
-    const float* bias_g = GATED ? static_cast<const float*>(p.bias_gate) : nullptr;
+    const float* bias = p.bias ? static_cast<const float*>(p.bias) + g * p.stride_bias : nullptr;  // group g's rows (ABI 11)
+    const float* bias_g = GATED && p.bias_gate ? static_cast<const float*>(p.bias_gate) + g * p.stride_bias : nullptr;
     float* C = static_cast<float*>(p.c) + lo * p.ldc;  // (M, N)
 #pragma unroll
     for (int j = 0; j < 4; j++) {

@@ -67,7 +67,10 @@ Plan plan_for(const t4j_linear_params* p, int sms) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
-bool valid_act(int32_t a) { return a >= T4J_ACT_NONE && a <= T4J_ACT_SILU; }
+// A T4J_ACT_* value the epilogue knows; T4J_ACT_SWIGLU_OAI (ABI 11) combines the two products, so only gated.
+bool valid_act(int32_t a, bool gated) {
+    return (a >= T4J_ACT_NONE && a <= T4J_ACT_SILU) || (a == T4J_ACT_SWIGLU_OAI && gated);
+}
 
 const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, c),          T4J_FIELD(t4j_linear_params, a),
@@ -84,6 +87,7 @@ const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, activation), T4J_FIELD(t4j_linear_params, gated),
     T4J_FIELD(t4j_linear_params, trans_b),    T4J_FIELD(t4j_linear_params, dtype),
     T4J_FIELD(t4j_linear_params, reserved),   T4J_FIELD(t4j_linear_params, group_offsets),
+    T4J_FIELD(t4j_linear_params, stride_bias),
 };
 const t4j::StructRegistration kLinearLayout("t4j_linear_params", sizeof(t4j_linear_params), kLinearFields,
                                           sizeof(kLinearFields) / sizeof(kLinearFields[0]));
@@ -159,8 +163,10 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     const bool gated = p->gated == 1;
     const bool trans_b = p->trans_b == 1;
     if (gated != (p->b_gate != nullptr) || (!gated && p->bias_gate != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!valid_act(p->activation) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation, gated) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->m < 0 || p->n < 0 || p->k < 0 || p->batch < 1) return T4J_ERROR_INVALID_ARGUMENT;
+    // Per-group biases (ABI 11): the grouped GEMM's only.
+    if (p->stride_bias < 0 || (p->stride_bias != 0 && p->group_offsets == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->lda < p->k || p->ldc < p->n || p->ldb < (trans_b ? p->k : p->n)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->ld_residual < p->n) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->stride_a < 0 || p->stride_b < 0 || p->stride_c < 0 || p->stride_residual < 0) return T4J_ERROR_INVALID_ARGUMENT;
@@ -227,7 +233,7 @@ extern "C" T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p,
 
 extern "C" T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream) {
     if (p == nullptr || p->out == nullptr || p->x == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!valid_act(p->activation) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation, p->gate != nullptr) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->rows < 0 || p->cols < 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->out_row_stride < p->cols || p->x_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->gate != nullptr && p->gate_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;

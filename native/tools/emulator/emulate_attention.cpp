@@ -64,6 +64,7 @@ struct Problem {
     // log buckets of dis_buckets over dis_max (≤ 0: the distance itself, clamped)
     int dis_span = 0, dis_buckets = 0, dis_max = 0;
     bool c2p = false, p2c = false;
+    bool sinks = false;        // GPT-OSS's attention sinks: g_sinks[h] joins each row's softmax denominator (ABI 11)
 };
 
 // transformers' make_log_bucket_position (deberta_v2), then the gather's column clamp(bucket + span, 0, 2·span − 1);
@@ -77,6 +78,18 @@ int deberta_column_ref(int rel, int span, int buckets, int max_position) {
         bucket = rel < 0 ? -lp : lp;
     }
     return static_cast<int>(std::min<long long>(std::max<long long>(bucket + span, 0), 2LL * span - 1));
+}
+
+// A problem's attention sinks (one fp32 logit per head, sinks_for), read by the reference when Problem::sinks.
+std::vector<float> g_sinks;
+
+// Sinks for NH heads: U(−1, 6), so that a sink weighs from little to more than all of a row's keys together (scores are
+// a few units, rows tens of keys), and every fourth head 12, far above every score (its rows' weights nearly vanish: the
+// kernels' end must not overflow or lose them).
+std::vector<float> sinks_for(int nh) {
+    std::vector<float> s(nh);
+    for (int h = 0; h < nh; h++) s[h] = h % 4 == 3 ? 12.0f : 2.5f + uniform(3.5f);
+    return s;
 }
 
 // The c2p / p2c tables of a problem (float copies of the dtype's values), empty when it has none.
@@ -122,17 +135,21 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                     }
                     m = std::max(m, s[j]);
                 }
-                double sum = 0;
-                for (int j = 0; j < keys; j++) if (s[j] > -INFINITY) sum += std::exp(s[j] - m);
+                // Attention sinks: exp(sink) joins the denominator with no value (transformers' gpt_oss: the sink column
+                // appended to the scores, the softmax taken, the column dropped); a row with no key: zeros, lse = sink.
+                const double sink = pr.sinks ? static_cast<double>(g_sinks[h]) : -INFINITY;
+                const double mm = std::max(m, sink);  // the row's shift, sink included
+                double sum = pr.sinks && mm > -INFINITY ? std::exp(sink - mm) : 0.0;
+                for (int j = 0; j < keys; j++) if (s[j] > -INFINITY) sum += std::exp(s[j] - mm);
                 for (int d = 0; d < pr.HS; d++) {
                     double acc = 0;
                     for (int j = 0; j < keys; j++)
-                        if (s[j] > -INFINITY) acc += std::exp(s[j] - m) / sum * v[((k0 + j) * pr.NKV + kvh) * pr.HS + d];
+                        if (s[j] > -INFINITY) acc += std::exp(s[j] - mm) / sum * v[((k0 + j) * pr.NKV + kvh) * pr.HS + d];
                     out[((q0 + i) * pr.NH + h) * pr.HS + d] = m == -INFINITY ? 0.0 : acc;
                 }
                 const size_t at = pr.packed ? static_cast<size_t>(h) * total_q + q0 + i
                                             : (static_cast<size_t>(b) * pr.NH + h) * Tq + i;
-                lse[at] = m == -INFINITY ? -INFINITY : m + std::log(sum);
+                lse[at] = mm == -INFINITY ? -INFINITY : mm + std::log(sum);
             }
         }
         q0 += pr.packed ? lq : Tq;
@@ -207,6 +224,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     g_rows_q = rows_q;
     g_rows_k = rows_k;
     const bool dis = pr.dis_span > 0;
+    g_sinks = pr.sinks ? sinks_for(pr.NH) : std::vector<float>{};
     std::vector<T> out(q.size(), from<T>(NAN));
     const size_t lse_n = static_cast<size_t>(pr.NH) * rows_q;
     std::vector<float> lse(lse_n, NAN);
@@ -249,6 +267,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
         p.dis_buckets = pr.dis_buckets;
         p.dis_max_position = pr.dis_max;
     }
+    p.sinks = pr.sinks ? g_sinks.data() : nullptr;
 
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
     names.push_back(tensor_cores ? std::string(dis ? "t4j_attn_mma_dis_" : "t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST)
@@ -288,7 +307,7 @@ template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
                 const std::string& what, int window = 0, int split_keys = 0,
                 const std::function<void(const t4j_decode_params&)>& paged = {},  // launches Tq > kMaxDecodeRows
-                float softcap = 0.0f) {
+                float softcap = 0.0f, bool sinks = false) {
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -369,6 +388,8 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.window = window;
     p.split_keys = split_keys;  // > 0: the splits a length needs run, the rest exit (workspace rows stay NaN)
     p.softcap = softcap;
+    g_sinks = sinks ? sinks_for(NH) : std::vector<float>{};
+    p.sinks = sinks ? g_sinks.data() : nullptr;
     const t4j::DecodeLayout layout = t4j::decode_layout(HS, static_cast<int>(sizeof(T)), NH / NKV * Tq);
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
@@ -387,6 +408,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
                {}, {}, bias, false, p.scale, what, window};
     pr.softcap = softcap;
+    pr.sinks = sinks;
     std::vector<float> kp, vp;  // packed keys
     for (int b = 0; b < B; b++) {
         kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
@@ -594,6 +616,51 @@ void softcap_suite() {
     run_decode<__nv_bfloat16>(128, 8, 2, {95, 40}, 1, 16, 1, true, false, "softcap 3 GQA 4 Tq 1, 1 split", 0, 0, {}, 3.0f);
 }
 
+// GPT-OSS's attention sinks (t4j_attention_params.sinks, t4j_decode_params.sinks; ABI 11): head h's logit joins each row's
+// softmax denominator with no value, on every path a decoder takes: tensor-core prefill in both dtypes at instances 32, 64,
+// 80, 96, 128 and 256 (its two column blocks: the sink in both, the lse from the first), 64- and 128-row tiles, GPT-OSS's
+// causal sliding window and full layers, key padding with rows that see no key (zeros, lse = the sink); the fp32 rows
+// kernel; paged prefill (Tq > 16) with 64- and 128-row tiles; the split-KV decode with 1 split (the decode kernel ends the
+// row, also after the 4 warps of a row merge), 3, 16 with split_keys (most splits exit) and 128 over 300 keys (the last
+// 28 see none): the combine adds the sink once. Sinks U(−1, 6), every fourth head 12 (sinks_for). Every problem names
+// "sinks" right after its kernel prefix.
+void sinks_suite() {
+    const auto sunk = [](Problem pr) { pr.sinks = true; return pr; };
+    const auto sc = [](int hs) { return 1.0f / std::sqrt(static_cast<float>(hs)); };
+    constexpr int kCausal = T4J_ATTN_MASK_CAUSAL, kNone = T4J_ATTN_MASK_NONE;
+    run_prefill<__nv_bfloat16, 64>(sunk({3, 8, 2, 64, {70, 5, 1}, {70, 5, 1}, true, kCausal, {}, {}, false, false, sc(64),
+                                        "sinks packed causal sliding window 9, GQA 4, a 1-row sequence", 9}), true);
+    run_prefill<__half, 64>(sunk({1, 4, 2, 64, {300}, {300}, false, kCausal, {}, {}, false, false, sc(64),
+                                  "sinks 128 rows causal 1x300 GQA", 0, 128}), true);
+    run_prefill<__nv_bfloat16, 128>(sunk({3, 4, 2, 128, {5, 5, 5}, {130, 130, 130}, false, kNone, {}, {130, 77, 0}, false, false,
+                                          sc(128), "sinks cross, key padding, one sequence without keys"}), true);
+    run_prefill<__nv_bfloat16, 256>(sunk({2, 4, 2, 256, {70, 70}, {70, 70}, false, kCausal, {}, {}, false, false, sc(256),
+                                          "sinks causal 2x70 GQA (two column blocks)"}), true);
+    run_prefill<__half, 32>(sunk({2, 4, 1, 32, {40, 40}, {40, 40}, false, kCausal, {}, {40, 0}, false, false, sc(32),
+                                  "sinks causal 2x40 MQA, key padding to none"}), true);
+    run_prefill<__nv_bfloat16, 72>(sunk({2, 4, 2, 72, {3, 90}, {90, 90}, true, kCausal, {}, {}, false, false, sc(72),
+                                         "sinks packed chunk after a prefix, GQA"}), true);
+    run_prefill<__half, 96>(sunk({1, 4, 4, 96, {280}, {280}, false, kCausal, {}, {}, false, false, sc(96),
+                                  "sinks 128 rows causal sliding window 128 1x280", 128, 128}), true);
+    run_prefill<float, 64>(sunk({3, 8, 2, 64, {70, 5, 1}, {70, 5, 1}, true, kCausal, {}, {}, false, false, sc(64),
+                                 "sinks packed causal sliding window 9, GQA 4, a 1-row sequence", 9}), false);
+    run_prefill<float, 128>(sunk({3, 4, 2, 128, {5, 5, 5}, {130, 130, 130}, false, kNone, {}, {130, 77, 0}, false, false, sc(128),
+                                  "sinks cross, key padding, one sequence without keys"}), false);
+    run_decode<__nv_bfloat16>(64, 8, 2, {20, 83}, 20, 16, 1, true, false, "sinks paged prefill Tq 20 after a prefix, GQA 4", 0, 0,
+                              paged_launch<__nv_bfloat16, 64, 64>, 0.0f, true);
+    run_decode<__half>(128, 2, 1, {150, 300}, 130, 16, 1, true, false, "sinks paged prefill Tq 130, sliding window 40, MQA", 40, 0,
+                       paged_launch<__half, 128, 128>, 0.0f, true);
+    run_decode<__nv_bfloat16>(64, 4, 2, {260, 300}, 260, 32, 1, true, false, "sinks paged prefill Tq 260 (128 rows)", 0, 0,
+                              paged_launch<__nv_bfloat16, 64, 64>, 0.0f, true);
+    run_decode<float>(64, 8, 2, {1, 50, 130}, 1, 16, 1, true, false, "sinks GQA 4 Tq 1, 1 split", 0, 0, {}, 0.0f, true);
+    run_decode<__nv_bfloat16>(64, 4, 4, {90, 7}, 1, 16, 1, true, false, "sinks MHA Tq 1 (4 warps a row), 1 split", 0, 0, {}, 0.0f, true);
+    run_decode<__half>(64, 2, 2, {70, 5}, 2, 16, 3, true, false, "sinks MHA Tq 2 (2 warps a row), 3 splits", 0, 0, {}, 0.0f, true);
+    run_decode<float>(64, 8, 2, {1, 50, 130}, 1, 16, 3, true, false, "sinks GQA 4 Tq 1, 3 splits", 0, 0, {}, 0.0f, true);
+    run_decode<__nv_bfloat16>(64, 8, 2, {100, 17, 600}, 3, 16, 16, true, false, "sinks GQA 4 Tq 3, 16 splits, split_keys 32, window 128",
+                              128, 32, {}, 0.0f, true);
+    run_decode<__half>(64, 8, 1, {300}, 1, 16, 128, true, false, "sinks MQA 8 heads, 128 splits", 0, 0, {}, 0.0f, true);
+}
+
 // T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
 // every relative position −N..N against an independent float64 evaluation of transformers'
 // _relative_position_bucket. Where the float64 value of log(rel/max_exact)/log(max_distance/max_exact)
@@ -711,6 +778,7 @@ int main(int argc, char** argv) {
     paged_prefill_suite<__half, 256, 200>(false);
     paged_prefill_suite<__half, 32, 16>(false);
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
+    sinks_suite();                               // GPT-OSS's attention sinks on every path a decoder takes
     bidir_window_suite();                        // ModernBERT's local attention: mask none with a window, every prefill variant
     mpnet_suite();                               // MPNet: the T5 bias after a 1/sqrt(HS) scale, packed, past distance 128
     deberta_suite();                             // DeBERTa: the disentangled bias's own instances

@@ -22,13 +22,34 @@ double act_ref(double x, int act) {
         case T4J_ACT_GELU_TANH: return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
         case T4J_ACT_RELU: return x > 0 ? x : 0.0;
         case T4J_ACT_SILU: return x / (1.0 + std::exp(-x));
+        case T4J_ACT_SWIGLU_OAI: {  // transformers' GptOssExperts: gate.clamp(max=7), gate · sigmoid(1.702 · gate)
+            const double a = std::min(x, 7.0);
+            return a / (1.0 + std::exp(-static_cast<double>(1.702f) * a));
+        }
         default: return x;
     }
 }
+// What the gated form multiplies act(y) by: the gate's product, or SWIGLU_OAI's (up.clamp(−7, 7) + 1).
+double gate_ref(double g, int act) { return act == T4J_ACT_SWIGLU_OAI ? std::clamp(g, -7.0, 7.0) + 1.0 : g; }
 const char* act_name(int act) {
-    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
+    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu", "swiglu_oai"};
     return n[act];
 }
+
+// SWIGLU_OAI problems must reach its clamps: counts of products past 7 (the activated branch) and outside ±7 (the gate),
+// reported and required to be several (inputs are drawn wide enough: GemmProblem::range).
+struct ClampCount {
+    int a = 0, g = 0;
+    void add(int act, double y, double yg) {
+        if (act != T4J_ACT_SWIGLU_OAI) return;
+        a += y > 7.0;
+        g += std::abs(yg) > 7.0;
+    }
+    bool ok(int act) const { return act != T4J_ACT_SWIGLU_OAI || (a >= 4 && g >= 4); }
+    std::string text(int act) const {
+        return act != T4J_ACT_SWIGLU_OAI ? "" : ", clamps met " + std::to_string(a) + " (a > 7) / " + std::to_string(g) + " (|g| > 7)";
+    }
+};
 
 struct GemmProblem {
     bool large, gated, trans_b;
@@ -36,6 +57,7 @@ struct GemmProblem {
     int act;
     bool bias, residual, residual_is_c;
     int split;  // 1 .. 16 (small tiles only)
+    float range = 1.0f;  // A's elements U(−range, range): wider for SWIGLU_OAI, whose clamps (±7) the products must cross
 };
 
 template <typename T, typename CFG, bool GATED, bool TRANS_B>
@@ -50,7 +72,7 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     std::vector<T> a(NB * M * lda), b(NB * (TRANS_B ? N : K) * ldb), bg(GATED ? b.size() : 0), bias(N), bias_g(N),
         c(NB * M * ldc, from<T>(NAN)), res(NB * M * N);
     std::vector<double> ae, be, bge, biase, biasge, rese;
-    fill(a, ae, 1.0f);
+    fill(a, ae, g.range);
     fill(b, be, 1.0f);
     fill(bg, bge, 1.0f);
     fill(bias, biase, 1.0f);
@@ -117,6 +139,7 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     const double u = unit_roundoff<T>();
     double worst = 0, worst_bound = 0;
     int bad = 0;
+    ClampCount clamps;
     for (int64_t bi = 0; bi < NB; bi++)
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
@@ -133,8 +156,9 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
                 }
                 y = alpha * y + (g.bias ? biase[j] : 0.0);
                 yg = alpha * yg + (GATED && g.bias ? biasge[j] : 0.0);
+                clamps.add(g.act, y, yg);
                 double v = act_ref(y, g.act);
-                if (GATED) v *= yg;
+                if (GATED) v *= gate_ref(yg, g.act);
                 const double r = g.residual ? rese[(bi * M + i) * N + j] : 0.0;
                 v += r;
                 // fp32 accumulation over K (≤ K·2^-24 of the magnitudes), activation and products in
@@ -151,7 +175,8 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
                     worst_bound = bound;
                 }
             }
-    verdict(bad == 0, what, "max error %.3g (bound there %.3g), %d element(s) out of bound", worst, worst_bound, bad);
+    verdict(bad == 0 && clamps.ok(g.act), what, "max error %.3g (bound there %.3g), %d element(s) out of bound%s", worst, worst_bound,
+            bad, clamps.text(g.act).c_str());
 }
 
 template <typename T>
@@ -174,7 +199,14 @@ void gemm_suite() {
     run_gemm<T, Small, false, true>({false, false, true, 70, 65, 83, 2, T4J_ACT_GELU, false, true, true, 3}, name("nt", false, false));
     run_gemm<T, Small, true, false>({false, true, false, 33, 40, 520, 1, T4J_ACT_SILU, true, false, false, 16}, name("nn", true, false));
     run_gemm<T, Small, true, true>({false, true, true, 1, 33, 47, 1, T4J_ACT_GELU_TANH, false, false, false, 1}, name("nt", true, false));
+    // GPT-OSS's clamped SwiGLU (ABI 11) on both gated tile sizes and B layouts, A wide enough that both clamps bite;
+    // one with split-K (the epilogue after the partials' sum) and a residual
+    run_gemm<T, Large, true, true>({true, true, true, 130, 72, 64, 1, T4J_ACT_SWIGLU_OAI, true, false, false, 1, 3.0f}, name("nt", true, true));
+    run_gemm<T, Small, true, false>({false, true, false, 40, 66, 300, 1, T4J_ACT_SWIGLU_OAI, true, true, false, 4, 1.2f},
+                                    name("nn", true, false));
     if (!g_all) return;
+    run_gemm<T, Large, true, false>({true, true, false, 129, 70, 64, 1, T4J_ACT_SWIGLU_OAI, false, true, true, 1, 3.0f}, name("nn", true, true));
+    run_gemm<T, Small, true, true>({false, true, true, 65, 33, 45, 2, T4J_ACT_SWIGLU_OAI, true, false, false, 1, 3.5f}, name("nt", true, false));
     run_gemm<T, Small, false, false>({false, false, false, 1, 8, 8, 1, T4J_ACT_NONE, false, false, false, 1}, name("nn", false, false));
     run_gemm<T, Small, false, false>({false, false, false, 130, 129, 99, 3, T4J_ACT_SILU, true, true, true, 2}, name("nn", false, false));
     run_gemm<T, Small, false, true>({false, false, true, 64, 64, 512, 1, T4J_ACT_GELU_TANH, true, false, false, 16}, name("nt", false, false));
@@ -185,22 +217,27 @@ void gemm_suite() {
 }
 
 // Grouped: G groups with `sizes` rows each, in a capacity of R rows (R ≥ Σ sizes); weights (G, K, N)
-// or (G, N, K) with a group stride padded by 8 elements; x and out rows strided.
+// or (G, N, K) with a group stride padded by 8 elements; x and out rows strided. group_bias (ABI 11: GPT-OSS's per-expert
+// biases): bias and bias_gate rows per group, stride_bias N + 3 apart; otherwise one shared (N) row. range: x's elements
+// U(−range, range) (SWIGLU_OAI's problems: wide enough for its clamps).
 template <typename T, bool GATED, bool TRANS_B>
-void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K, int act, bool bias, const char* kernel) {
+void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K, int act, bool bias, const char* kernel,
+                 bool group_bias = false, float range = 1.0f) {
     std::string sz;
     for (int v : sizes) sz += (sz.empty() ? "" : ",") + std::to_string(v);
     const std::string what = std::string(kernel) + " groups " + sz + " R" + std::to_string(R) + " N" + std::to_string(N) +
-                             " K" + std::to_string(K) + " " + act_name(act) + (bias ? " bias" : "");
+                             " K" + std::to_string(K) + " " + act_name(act) + (bias ? (group_bias ? " group biases" : " bias") : "");
     if (!wanted(what)) return;
     const int64_t G = static_cast<int64_t>(sizes.size());
     std::vector<int32_t> off(G + 1, 0);
     for (int64_t g = 0; g < G; g++) off[g + 1] = off[g] + sizes[g];
     const int64_t lda = K + 8, ldc = N + 8, ldb = TRANS_B ? K : N;
     const int64_t sb = (TRANS_B ? N : K) * ldb + 8;
-    std::vector<T> a(R * lda), b(G * sb), bg(GATED ? b.size() : 0), bs(N), bsg(N), c(R * ldc, from<T>(NAN));
+    const int64_t sbias = group_bias ? N + 3 : 0;  // elements between groups' bias rows
+    const int64_t nbias = group_bias ? G * sbias : N;
+    std::vector<T> a(R * lda), b(G * sb), bg(GATED ? b.size() : 0), bs(nbias), bsg(nbias), c(R * ldc, from<T>(NAN));
     std::vector<double> ae, be, bge, bse, bsge;
-    fill(a, ae, 1.0f);
+    fill(a, ae, range);
     fill(b, be, 1.0f);
     fill(bg, bge, 1.0f);
     fill(bs, bse, 1.0f);
@@ -224,6 +261,7 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
     p.ldb = ldb;
     p.ldc = ldc;
     p.stride_b = sb;
+    p.stride_bias = sbias;
     p.alpha = alpha;
     p.activation = act;
     p.gated = GATED;
@@ -249,6 +287,7 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
     const double u = unit_roundoff<T>();
     double worst = 0;
     int bad = 0, touched = 0;
+    ClampCount clamps;
     for (int64_t g = 0; g < G; g++)
         for (int64_t i = off[g]; i < off[g + 1]; i++)
             for (int64_t j = 0; j < N; j++) {
@@ -263,9 +302,10 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
                         magg += std::abs(av * bge[at]);
                     }
                 }
-                y = alpha * y + (bias ? bse[j] : 0.0);
-                yg = alpha * yg + (GATED && bias ? bsge[j] : 0.0);
-                const double v = act_ref(y, act) * (GATED ? yg : 1.0);
+                y = alpha * y + (bias ? bse[g * sbias + j] : 0.0);
+                yg = alpha * yg + (GATED && bias ? bsge[g * sbias + j] : 0.0);
+                clamps.add(act, y, yg);
+                const double v = act_ref(y, act) * (GATED ? gate_ref(yg, act) : 1.0);
                 // as run_gemm: fp32 accumulation over K, fp32 activation and product, one rounding to T
                 const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
                 const double bound = u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
@@ -279,8 +319,9 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
         for (int64_t j = N; j < ldc; j++) touched += r < off[G] ? !std::isnan(to(c[r * ldc + j])) : to(c[r * ldc + j]) != 5.5;
     for (int64_t r = off[G]; r < R; r++)
         for (int64_t j = 0; j < N; j++) touched += to(c[r * ldc + j]) != 5.5;
-    verdict(bad == 0 && touched == 0, what, "max error %.3g, %d element(s) out of bound, %d element(s) past the groups written",
-            worst, bad, touched);
+    verdict(bad == 0 && touched == 0 && clamps.ok(act), what,
+            "max error %.3g, %d element(s) out of bound, %d element(s) past the groups written%s", worst, bad, touched,
+            clamps.text(act).c_str());
 }
 
 template <typename T>
@@ -297,10 +338,16 @@ void grouped_suite() {
     run_grouped<T, false, true>({0, 5, 0, 66}, 80, 65, 24, T4J_ACT_GELU, true, kn("nt", false));
     run_grouped<T, true, false>({2, 67, 0}, 75, 40, 37, T4J_ACT_SILU, false, kn("nn", true));
     run_grouped<T, true, true>({1, 0, 9, 30}, 41, 33, 64, T4J_ACT_SILU, true, kn("nt", true));
+    // GPT-OSS's experts (ABI 11): per-group biases and the clamped SwiGLU (x wide enough for both clamps), both layouts;
+    // per-group biases alone on an ungated instance
+    run_grouped<T, true, true>({20, 0, 70, 9}, 100, 40, 64, T4J_ACT_SWIGLU_OAI, true, kn("nt", true), true, 3.0f);
+    run_grouped<T, true, false>({5, 66, 1}, 80, 72, 48, T4J_ACT_SWIGLU_OAI, true, kn("nn", true), true, 3.0f);
+    run_grouped<T, false, false>({3, 0, 70, 1}, 90, 72, 40, T4J_ACT_GELU, true, kn("nn", false), true);
 }
 
+// range: x's and the gate's elements U(−range, range) (SWIGLU_OAI's problems: past its clamps).
 template <typename T>
-void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias) {
+void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias, float range = 2.0f) {
     const std::string what = std::string("t4j_bias_act_") + name<T>() + " " + std::to_string(rows) + "x" +
                              std::to_string(cols) + " " + act_name(act) + (gated ? " gated" : "") + (bias ? " bias" : "") +
                              (residual ? " residual" : "") + (alias ? " out=x" : "");
@@ -308,8 +355,8 @@ void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bo
     const int64_t ld = cols + 3;  // strided rows
     std::vector<T> x(rows * ld), gt(rows * ld), bs(cols), bsg(cols), res(rows * ld), out(rows * ld, from<T>(NAN));
     std::vector<double> xe, ge, be, bge, re;
-    fill(x, xe, 2.0f);
-    fill(gt, ge, 2.0f);
+    fill(x, xe, range);
+    fill(gt, ge, range);
     fill(bs, be, 1.0f);
     fill(bsg, bge, 1.0f);
     fill(res, re, 1.0f);
@@ -333,12 +380,15 @@ void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bo
     const std::vector<T>& got = alias ? x : out;
     double worst = 0;
     int bad = 0;
+    ClampCount clamps;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++) {
             const size_t i = r * ld + c;
             const double y = xe[i] + (bias ? be[c] : 0.0);
+            const double yg = gated ? ge[i] + (bias ? bge[c] : 0.0) : 0.0;
+            clamps.add(act, y, yg);
             double v = act_ref(y, act);
-            if (gated) v *= ge[i] + (bias ? bge[c] : 0.0);
+            if (gated) v *= gate_ref(yg, act);
             if (residual) v += re[i];
             const double bound = unit_roundoff<T>() * std::abs(v) + 1e-6 * (1 + std::abs(v) + std::abs(y) * 4);
             const double g = to(got[i]);
@@ -346,13 +396,15 @@ void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bo
             worst = std::max(worst, err);
             if (err > bound) bad++;
         }
-    verdict(bad == 0, what, "max error %.3g, %d element(s) out of bound", worst, bad);
+    verdict(bad == 0 && clamps.ok(act), what, "max error %.3g, %d element(s) out of bound%s", worst, bad, clamps.text(act).c_str());
 }
 
 template <typename T>
 void bias_act_suite() {
     run_bias_act<T>(5, 70, T4J_ACT_GELU, true, true, true, false);
     run_bias_act<T>(1, 3, T4J_ACT_SILU, false, false, false, true);
+    // GPT-OSS's clamped SwiGLU (ABI 11) after cuBLAS: the fused [up ; gate] GEMM's halves as x and gate, past both clamps
+    run_bias_act<T>(4, 90, T4J_ACT_SWIGLU_OAI, true, true, true, false, 10.0f);
     if (!g_all) return;
     run_bias_act<T>(4, 2100, T4J_ACT_GELU_TANH, false, true, true, true);
     run_bias_act<T>(3, 33, T4J_ACT_RELU, true, false, false, false);

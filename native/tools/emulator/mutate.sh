@@ -47,6 +47,15 @@ mutations=(
   "route-ties-high@moe/moe.cuh@'return key > k2 || (key == k2 && id < id2);', 'return key > k2 || (key == k2 && id > id2);'@--quick --only moe_route f32 T37 E8 k2 renorm ties@moe@FAIL moe_route f32 T37 E8 k2 renorm ties"
   # float64 reference: the grouped GEMM ignores where its group's rows start (every group from row 0)
   "grouped-ignores-offsets@linear/linear.cuh@'        row_lo = lo;\n', ''@--quick --only t4j_linear_bf16_grouped_nn_64@linear@FAIL t4j_linear_bf16_grouped_nn_64"
+  # float64 reference: attention sinks (ABI 11) ended into every split's partial result, so the combine counts the sink once
+  # per split that ran and once more (it must join each row's denominator once)
+  "sink-per-split@attention/decode.cuh@'    if (p.num_splits == 1) {\n        if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, lse);\n', '    if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, lse);\n    if (p.num_splits == 1) {\n'@--quick --only decode f32 HS 64 sinks GQA 4 Tq 1, 3 splits@attention@FAIL decode f32 HS 64 sinks GQA 4 Tq 1, 3 splits"
+  # float64 reference: the sink taken as a log2-domain score (the kernels' scores are z · log2 e; the sink is a natural logit)
+  "sink-log2-domain@attention/attention.cuh@'    const float s2 = sink * kLog2e;\n', '    const float s2 = sink;\n'@--quick --only mma bf16 HS 64 sinks@attention@FAIL mma bf16 HS 64 sinks"
+  # float64 reference: GPT-OSS's clamped SwiGLU without its gate clamp (up.clamp(−7, 7) + 1 becomes up + 1)
+  "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
+  # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)
+  "grouped-bias-group-0@linear/linear.cuh@'    const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;', '    const int64_t bias_off = 0;'@--quick --only t4j_linear_bf16_grouped_gated_nt_64 groups 20@linear@FAIL t4j_linear_bf16_grouped_gated_nt_64 groups 20"
   # synccheck (emulator): a shuffle mask off by one lane
   "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )

@@ -61,7 +61,8 @@ public final class t4j_attention_params {
             JAVA_INT.withName("dis_span"),
             JAVA_INT.withName("dis_buckets"),
             JAVA_INT.withName("dis_max_position"),
-            JAVA_INT.withName("dis_reserved"))
+            JAVA_INT.withName("dis_reserved"),
+            ADDRESS.withName("sinks"))
         .withName("t4j_attention_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -116,6 +117,7 @@ public final class t4j_attention_params {
     private static final long dis_buckets$OFFSET = offset("dis_buckets");
     private static final long dis_max_position$OFFSET = offset("dis_max_position");
     private static final long dis_reserved$OFFSET = offset("dis_reserved");
+    private static final long sinks$OFFSET = offset("sinks");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -205,4 +207,6 @@ public final class t4j_attention_params {
     public static void dis_max_position(MemorySegment s, int v) { s.set(JAVA_INT, dis_max_position$OFFSET, v); }
     public static int dis_reserved(MemorySegment s) { return s.get(JAVA_INT, dis_reserved$OFFSET); }
     public static void dis_reserved(MemorySegment s, int v) { s.set(JAVA_INT, dis_reserved$OFFSET, v); }
+    public static MemorySegment sinks(MemorySegment s) { return s.get(ADDRESS, sinks$OFFSET); }
+    public static void sinks(MemorySegment s, MemorySegment v) { s.set(ADDRESS, sinks$OFFSET, v); }
 }

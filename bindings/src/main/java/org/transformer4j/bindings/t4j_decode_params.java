@@ -51,7 +51,8 @@ public final class t4j_decode_params {
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("window"),
             JAVA_INT.withName("split_keys"),
-            JAVA_FLOAT.withName("softcap"))
+            JAVA_FLOAT.withName("softcap"),
+            ADDRESS.withName("sinks"))
         .withName("t4j_decode_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -96,6 +97,7 @@ public final class t4j_decode_params {
     private static final long window$OFFSET = offset("window");
     private static final long split_keys$OFFSET = offset("split_keys");
     private static final long softcap$OFFSET = offset("softcap");
+    private static final long sinks$OFFSET = offset("sinks");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -165,4 +167,6 @@ public final class t4j_decode_params {
     public static void split_keys(MemorySegment s, int v) { s.set(JAVA_INT, split_keys$OFFSET, v); }
     public static float softcap(MemorySegment s) { return s.get(JAVA_FLOAT, softcap$OFFSET); }
     public static void softcap(MemorySegment s, float v) { s.set(JAVA_FLOAT, softcap$OFFSET, v); }
+    public static MemorySegment sinks(MemorySegment s) { return s.get(ADDRESS, sinks$OFFSET); }
+    public static void sinks(MemorySegment s, MemorySegment v) { s.set(ADDRESS, sinks$OFFSET, v); }
 }

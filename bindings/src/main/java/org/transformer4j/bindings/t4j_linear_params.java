@@ -46,7 +46,8 @@ public final class t4j_linear_params {
             JAVA_INT.withName("trans_b"),
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("reserved"),
-            ADDRESS.withName("group_offsets"))
+            ADDRESS.withName("group_offsets"),
+            JAVA_LONG.withName("stride_bias"))
         .withName("t4j_linear_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -85,6 +86,7 @@ public final class t4j_linear_params {
     private static final long dtype$OFFSET = offset("dtype");
     private static final long reserved$OFFSET = offset("reserved");
     private static final long group_offsets$OFFSET = offset("group_offsets");
+    private static final long stride_bias$OFFSET = offset("stride_bias");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -144,4 +146,6 @@ public final class t4j_linear_params {
     public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
     public static MemorySegment group_offsets(MemorySegment s) { return s.get(ADDRESS, group_offsets$OFFSET); }
     public static void group_offsets(MemorySegment s, MemorySegment v) { s.set(ADDRESS, group_offsets$OFFSET, v); }
+    public static long stride_bias(MemorySegment s) { return s.get(JAVA_LONG, stride_bias$OFFSET); }
+    public static void stride_bias(MemorySegment s, long v) { s.set(JAVA_LONG, stride_bias$OFFSET, v); }
 }

@@ -76,6 +76,47 @@ class AttentionValidationNativeTest {
         assertEquals(bad, attentionWith(v3.andThen(p -> t4j_attention_params.dis_max_position(p, 100))), "max_position − 1 ≤ mid");
     }
 
+    /** Attention sinks (ABI 11): an fp32 (NH) vector on the device, any values (read by the kernels), 4-byte aligned. */
+    @Test
+    void sinksAreTakenOnEveryPathAndMustBeAligned() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> t4j_attention_params.sinks(p, FAKE)), "BF16 prefill with sinks");
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> {
+            t4j_attention_params.dtype(p, t4j_h.T4J_DTYPE_F32);
+            t4j_attention_params.sinks(p, FAKE);
+        }), "F32 prefill with sinks");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.sinks(p, MemorySegment.ofAddress(0x10002))), "misaligned sinks");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_decode_params.allocate(arena);
+            t4j_decode_params.out(p, FAKE);
+            t4j_decode_params.q(p, FAKE);
+            t4j_decode_params.k_cache(p, FAKE);
+            t4j_decode_params.v_cache(p, FAKE);
+            t4j_decode_params.block_table(p, FAKE);
+            t4j_decode_params.cache_lengths(p, FAKE);
+            t4j_decode_params.NH(p, 8);
+            t4j_decode_params.NKV(p, 2);
+            t4j_decode_params.Tq(p, 1);
+            t4j_decode_params.HS(p, 64);
+            t4j_decode_params.block_size(p, 16);
+            t4j_decode_params.max_blocks_per_seq(p, 4);
+            t4j_decode_params.num_blocks(p, 4);
+            t4j_decode_params.num_splits(p, 4);
+            t4j_decode_params.workspace_o(p, FAKE);
+            t4j_decode_params.workspace_lse(p, FAKE);
+            t4j_decode_params.scale(p, 0.125f);
+            t4j_decode_params.causal(p, 1);
+            t4j_decode_params.window(p, 128);
+            t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            t4j_decode_params.sinks(p, FAKE);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "split decode with sinks (GPT-OSS's sliding layer)");
+            t4j_decode_params.Tq(p, 40);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "paged prefill with sinks");
+            t4j_decode_params.sinks(p, MemorySegment.ofAddress(0x10001));
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "misaligned sinks");
+        }
+    }
+
     @Test
     void malformedAttentionParamsAreRejected() {
         int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;

@@ -159,4 +159,26 @@ class MoeValidationNativeTest {
             t4j_linear_params.ld_residual(p, 64);
         }), "residual with groups");
     }
+
+    /** ABI 11, GPT-OSS's experts: per-group biases (stride_bias) and the clamped SwiGLU, gated only. */
+    @Test
+    void groupedLinearTakesPerGroupBiasesAndTheClampedSwigluWhenGated() {
+        Consumer<MemorySegment> experts = p -> {
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, FAKE);
+            t4j_linear_params.bias(p, FAKE);
+            t4j_linear_params.bias_gate(p, FAKE);
+            t4j_linear_params.stride_bias(p, 64);
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI);
+        };
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(experts), "GPT-OSS's experts");
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(experts.andThen(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32))), "F32");
+        assertEquals(BAD, groupedWith(experts.andThen(p -> t4j_linear_params.stride_bias(p, -64))), "negative stride_bias");
+        assertEquals(BAD, groupedWith(experts.andThen(p -> {
+            t4j_linear_params.gated(p, 0);
+            t4j_linear_params.b_gate(p, MemorySegment.NULL);
+            t4j_linear_params.bias_gate(p, MemorySegment.NULL);
+        })), "SWIGLU_OAI ungated");
+        assertEquals(8 * 25 + 8, t4j_linear_params.sizeof(), "stride_bias appended after group_offsets");
+    }
 }

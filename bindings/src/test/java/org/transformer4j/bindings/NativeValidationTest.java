@@ -129,6 +129,38 @@ class NativeValidationTest {
                 "no fp32 tensor-core path");
     }
 
+    /** ABI 11: GPT-OSS's clamped SwiGLU combines the two products (gated only); per-group biases belong to grouped GEMMs. */
+    @Test
+    void theClampedSwigluNeedsAGateAndBiasStridesNeedGroups() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        Consumer<MemorySegment> swiglu = p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI);
+        assertEquals(bad, gemmWith(swiglu), "SWIGLU_OAI without a gate");
+        assertEquals(t4j_h.T4J_SUCCESS, gemmWith(swiglu.andThen(p -> {
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, FAKE);
+            t4j_linear_params.bias(p, FAKE);
+            t4j_linear_params.bias_gate(p, FAKE);
+        })), "SWIGLU_OAI gated, with both biases");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI + 1)), "activation 6");
+        assertEquals(bad, gemmWith(p -> {
+            t4j_linear_params.bias(p, FAKE);
+            t4j_linear_params.stride_bias(p, 64);
+        }), "stride_bias without group_offsets");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_bias_act_params.allocate(arena);
+            t4j_bias_act_params.out(p, FAKE);
+            t4j_bias_act_params.x(p, FAKE);
+            t4j_bias_act_params.cols(p, 8);
+            t4j_bias_act_params.out_row_stride(p, 8);
+            t4j_bias_act_params.x_row_stride(p, 8);
+            t4j_bias_act_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI);
+            assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act SWIGLU_OAI without a gate");
+            t4j_bias_act_params.gate(p, FAKE);
+            t4j_bias_act_params.gate_row_stride(p, 8);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act SWIGLU_OAI with its gate");
+        }
+    }
+
     @Test
     void gemmWorkspaceSizeNeedsNothingForEmptyProblemsAndSaysWhenThereIsNoDriver() {
         try (Arena arena = Arena.ofConfined()) {

@@ -19,7 +19,8 @@ public enum Activation {
      * GPT-OSS's clamped SwiGLU, gated ops only (the gated form's two products a = x·W + bias, the activated branch,
      * transformers' gate; g = x·W_gate + biasGate, its up): {@code a' = min(a, 7)}, out = a' · sigmoid(1.702 · a') ·
      * (clamp(g, −7, 7) + 1) (transformers' GptOssExperts with swiglu_alpha 1.702 and swiglu_limit 7, the values of every
-     * published gpt-oss checkpoint).
+     * published gpt-oss checkpoint). On CUDA (ABI 11: T4J_ACT_SWIGLU_OAI) in the custom GEMM's epilogue, t4j_bias_act after
+     * cuBLAS and the grouped GEMM; emulated, never run on a GPU.
      */
     SWIGLU_OAI(t4j_h.T4J_ACT_SWIGLU_OAI);
 

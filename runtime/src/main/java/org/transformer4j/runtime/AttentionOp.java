@@ -134,7 +134,8 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * query's softmax as one more score with no value: {@code p_j = exp(z_j) / (Σ_k exp(z_k) + exp(sinks[h]))}, so a row's
      * weights sum to less than 1 (transformers' gpt_oss eager_attention_forward: the sink column appended to the masked
      * scores, the softmax taken, the column dropped). The lse then includes the sink's term; a row that sees no key gets
-     * zeros and lse = sinks[h].
+     * zeros and lse = sinks[h]. On CUDA (ABI 11: t4j_attention_params.sinks) every prefill kernel ends each row with it;
+     * emulated, never run on a GPU.
      */
     public AttentionOp sinks(Tensor s) {
         return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, s);

@@ -56,7 +56,10 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
 
     public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out, bias, biasGate, wq, wGateQ); }
 
-    /** Per-group biases (G, N) of the product and of the gate's product (either null: none). */
+    /**
+     * Per-group biases (G, N) of the product and of the gate's product (either null: none). On CUDA (ABI 11:
+     * t4j_linear_params.stride_bias) in the grouped kernels' epilogue; emulated, never run on a GPU.
+     */
     public GroupedLinearOp bias(Tensor b, Tensor bGate) {
         return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, b, bGate, wq, wGateQ);
     }

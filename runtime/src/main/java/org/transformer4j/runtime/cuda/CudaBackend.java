@@ -308,7 +308,6 @@ public final class CudaBackend implements Backend {
             checkOpen();
             LinearOp.Shape s = op.validate();
             requireHere("x", op.x());
-            if (op.activation() == org.transformer4j.runtime.Activation.SWIGLU_OAI) throw notYet("the SWIGLU_OAI activation");
             if (usesCustomGemm(op, s)) {
                 linearCustom(op, s);
             } else {
@@ -529,7 +528,6 @@ public final class CudaBackend implements Backend {
             checkOpen();
             AttentionOp.Shape s = op.validate();
             requireHere("q", op.q());
-            if (op.sinks() != null) throw notYet("attention sinks");
             if (op.disentangled() != null && op.q().dtype() != DType.F32 && (s.hs() <= 32 || s.hs() > 64)) {
                 throw new UnsupportedOperationException("DeBERTa's disentangled attention on tensor cores has the head-size-64 instance"
                         + " (head sizes 40 to 64; every published DeBERTa-v2/v3 has 64), not head size " + s.hs()
@@ -636,8 +634,6 @@ public final class CudaBackend implements Backend {
                 throw new UnsupportedOperationException("MXFP4 weights in a grouped linear are not in libt4j yet (CUDA backend); gpt-oss's"
                         + " experts are decoded at load on CUDA (-Dt4j.mxfp4=dequantize, the default there) or run on the CPU backend");
             }
-            if (op.bias() != null || op.biasGate() != null) throw notYet("per-group biases");
-            if (op.activation() == org.transformer4j.runtime.Activation.SWIGLU_OAI) throw notYet("the SWIGLU_OAI activation");
             device.makeCurrent();
             try (Arena arena = Arena.ofConfined()) {
                 Cuda.checkT4j(t4j_h.t4j_linear(CudaParams.groupedLinear(arena, op, s), stream.handle()),
@@ -676,11 +672,6 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** What GPT-OSS needs and libt4j does not have yet (ABI 11). */
-    private static UnsupportedOperationException notYet(String what) {
-        return new UnsupportedOperationException(what + " is not in libt4j yet (CUDA backend); run this model on the CPU backend");
-    }
-
     /** Fewest keys of a split the backend chooses: shorter ones cost more in the combine than they save. */
     static final int AUTO_SPLIT_KEYS = 256;
 
@@ -704,7 +695,6 @@ public final class CudaBackend implements Backend {
             checkOpen();
             DecodeOp.Shape s = op.validate();
             requireHere("q", op.q());
-            if (op.sinks() != null) throw notYet("attention sinks");
             if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("decode");
             PagedKvCache c = op.cache();
             for (Tensor t : new Tensor[] {c.kCache(), c.vCache()}) {

@@ -226,6 +226,7 @@ final class CudaParams {
             t4j_attention_params.dis_buckets(p, d.buckets());
             t4j_attention_params.dis_max_position(p, d.maxPosition());
         }
+        t4j_attention_params.sinks(p, address(op.sinks()));          // ABI 11: GPT-OSS's attention sinks, F32 (NH), or NULL
         return p;
     }
 
@@ -292,6 +293,7 @@ final class CudaParams {
         t4j_decode_params.dtype(p, op.q().dtype().code());
         t4j_decode_params.window(p, op.window());
         t4j_decode_params.softcap(p, op.softcap());
+        t4j_decode_params.sinks(p, address(op.sinks()));             // ABI 11: added once per row after the splits
         return p;
     }
 
@@ -376,6 +378,9 @@ final class CudaParams {
         t4j_linear_params.a(p, address(op.x()));
         t4j_linear_params.b(p, address(op.w()));
         t4j_linear_params.b_gate(p, address(op.wGate()));
+        t4j_linear_params.bias(p, address(op.bias()));                 // ABI 11: (G, N) dense, group g's row at g·N
+        t4j_linear_params.bias_gate(p, address(op.biasGate()));
+        t4j_linear_params.stride_bias(p, op.bias() == null && op.biasGate() == null ? 0 : s.n());
         t4j_linear_params.m(p, s.rows());
         t4j_linear_params.n(p, s.n());
         t4j_linear_params.k(p, s.k());

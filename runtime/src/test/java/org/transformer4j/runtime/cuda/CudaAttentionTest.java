@@ -2,7 +2,7 @@
 // oracle with the design's tolerance rule, the CPU twin on the same data giving the "naive in that
 // precision" error: mask × dtype × head size × GQA × T5 bias × shapes (Tq = 1, Tq > Tk, lengths off
 // the 64-row tiles, packed varlen, strided q/k/v, fully padded sequences), and paged decode with
-// appends, split-KV (1..many splits) and long caches. Outputs and lse start as NaN; data is fresh
+// appends, split-KV (1..many splits) and long caches; GPT-OSS's attention sinks on every path. Outputs and lse start as NaN; data is fresh
 // random per run (the seed is in every message). -Dt4j.test.small=true (compute-sanitizer runs) keeps a small subset.
 package org.transformer4j.runtime.cuda;
 
@@ -96,6 +96,19 @@ class CudaAttentionTest {
         s.add(Spec.of(DType.BF16, 8, 4, 256, 2, 130, 130).mask(Mask.CAUSAL));          // Gemma: BF16 prefill at 256 (two column blocks)
         s.add(Spec.of(DType.BF16, 4, 4, 80, 1, 70, 70));                                // the 80 instance
         s.add(Spec.of(DType.F16, 4, 2, 16, 1, 70, 70).mask(Mask.CAUSAL));               // 16, padded to the 32 instance
+        // Attention sinks (GPT-OSS, ABI 11; emulated, never run on a GPU before this test): each tensor-core instance
+        // (32/64/80/96/128/256, the 256 one's two column blocks) in both 16-bit dtypes and the fp32 rows kernel, GQA; GPT-OSS's
+        // causal sliding window and full layers, packed with a 1-row sequence, key padding to no key at all (zeros, lse = the
+        // sink), a chunk after a prefix; 128-row tiles (Tq ≥ 256) with GPT-OSS's window 128
+        for (DType dt : SMALL ? new DType[] {DType.BF16, DType.F32} : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+            for (int hs : SMALL ? new int[] {64} : new int[] {32, 64, 80, 96, 128, 256}) {
+                s.add(Spec.packed(dt, 8, 2, hs, new int[] {70, 5, 1}, new int[] {70, 5, 1}).mask(Mask.CAUSAL).window(9).sinks());
+                s.add(Spec.of(dt, 4, 1, hs, 2, 40, 40).mask(Mask.CAUSAL).keyLengths(40, 0).sinks());
+            }
+            s.add(Spec.of(dt, 2, 2, 64, 1, 3, 90).mask(Mask.CAUSAL).sinks());                        // a chunk after a prefix
+            s.add(Spec.of(dt, 8, 2, 64, 1, 300, 300).mask(Mask.CAUSAL).window(128).sinks());         // 128-row tiles, sliding layer
+            if (!SMALL) s.add(Spec.of(dt, 4, 4, 64, 2, 260, 260).mask(Mask.CAUSAL).keyLengths(260, 100).sinks());  // full layer
+        }
         return s.stream().map(Arguments::of);
     }
 
@@ -135,6 +148,22 @@ class CudaAttentionTest {
             s.add(new DecodeSpec(dt, 8, 2, 128, new int[] {300, 64}, 64, 16, true, false, false, 0));
             s.add(new DecodeSpec(dt, 4, 4, 64, new int[] {90, 33}, 33, 32, true, true, false, 0));          // T5 decoder bias
             s.add(new DecodeSpec(dt, 4, 1, 80, new int[] {300}, 300, 16, true, false, false, 0));           // a whole prompt, 128-row tiles
+        }
+        // Attention sinks (ABI 11; emulated, never run on a GPU before this test): added once per row whatever the splits —
+        // 1 (the decode kernel ends the row; MHA: after the 4 warps of a row merge), 3, the backend's choice (split_keys:
+        // the splits a length needs run), 64 (more splits than some rows' keys); Tq 1 and 5; paged prefill (Tq > 16) on
+        // tensor cores with 64- and 128-row tiles
+        for (DType dt : dtypes) {
+            for (int splits : SMALL ? new int[] {1, 0} : new int[] {1, 3, 0, 64}) {
+                s.add(new DecodeSpec(dt, 8, 2, 64, new int[] {1, 50, 300}, 1, 16, true, false, false, splits).sinks());
+            }
+            s.add(new DecodeSpec(dt, 4, 4, 128, new int[] {90, 33}, 5, 16, true, false, false, 1).sinks());
+            s.add(new DecodeSpec(dt, 4, 4, 64, new int[] {90, 7}, 1, 16, true, false, false, 1).sinks());       // 4 warps a row
+            if (!SMALL) s.add(new DecodeSpec(dt, 8, 1, 64, new int[] {4100, 17}, 1, 16, true, false, false, 0).sinks());
+        }
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {
+            s.add(new DecodeSpec(dt, 8, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0).sinks());
+            s.add(new DecodeSpec(dt, 4, 1, 64, new int[] {300}, 300, 16, true, false, false, 0).sinks());    // 128-row tiles
         }
         return s.stream().map(Arguments::of);
     }

@@ -192,6 +192,67 @@ class CudaLinearTest {
         }
     }
 
+    /**
+     * GPT-OSS's clamped SwiGLU (ABI 11; emulated, never run on a GPU before this test) on every path: the custom GEMM's
+     * epilogue (64- and 128-row tiles by M), cuBLAS + t4j_bias_act with separate weights, and the fused [up ; gate] GEMM
+     * whose two halves t4j_bias_act combines; x wide enough that the activated product passes 7 and the gate's leaves ±7
+     * (counted on the float64 oracle's products: the clamps must bite), with biases and a residual.
+     */
+    @ParameterizedTest(name = "{0} {1} fused={2} M={3}")
+    @MethodSource("swigluCases")
+    void theClampedSwigluMatchesOracleOnEveryPath(GemmMode mode, DType dt, boolean fused, int m) {
+        CudaBackend gpu = GpuTests.backend();
+        GemmMode before = gpu.gemmMode();
+        gpu.gemmMode(mode);
+        CpuBackend cpu = new CpuBackend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int n = 136, k = 72;
+        String what = mode + " " + dt + " SWIGLU_OAI" + (fused ? " fused" : "") + " M=" + m + " seed " + seed;
+        try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, m * k, 3), m, k);
+             Tensor hw = Tensor.of(dt, GpuTests.random(rnd, 2 * n * k, 1), 2 * n, k);        // [up ; gate] (2N, K)
+             Tensor hw2 = Tensor.of(dt, GpuTests.random(rnd, 2 * n * k, 1), 2 * n, k);       // not fused: a second matrix
+             Tensor hb = Tensor.of(dt, GpuTests.random(rnd, 2 * n, 1), 2 * n);
+             Tensor hr = Tensor.of(dt, GpuTests.random(rnd, m * n, 1), m, n);
+             Tensor x = gpu.upload(hx); Tensor w = gpu.upload(hw); Tensor w2 = gpu.upload(hw2); Tensor b = gpu.upload(hb);
+             Tensor r = gpu.upload(hr); Tensor out = GpuTests.poisoned(gpu, dt, m, n); Tensor cout = Tensor.empty(dt, m, n)) {
+            Tensor gw = w.slice(0, 0, n), gwg = fused ? w.slice(0, n, 2 * n) : w2.slice(0, n, 2 * n);
+            Tensor cw = hw.slice(0, 0, n), cwg = fused ? hw.slice(0, n, 2 * n) : hw2.slice(0, n, 2 * n);
+            LinearOp g = LinearOp.of(x, gw, out).transW(true).activation(Activation.SWIGLU_OAI).bias(b.slice(0, 0, n))
+                    .gate(gwg, b.slice(0, n, 2 * n)).residual(r);
+            LinearOp c = LinearOp.of(hx, cw, cout).transW(true).activation(Activation.SWIGLU_OAI).bias(hb.slice(0, 0, n))
+                    .gate(cwg, hb.slice(0, n, 2 * n)).residual(hr);
+            assertTrue((g.fusedGate() != null) == fused, "fused halves recognised as one matrix, separate ones not");
+            gpu.linear(g);
+            cpu.linear(c);
+            float[] xs = hx.toFloatArray(), wa = cw.toFloatArray(), wg = cwg.toFloatArray(), b2 = hb.toFloatArray();
+            float[] ba = java.util.Arrays.copyOf(b2, n), bg = java.util.Arrays.copyOfRange(b2, n, 2 * n);
+            double[] ref = Oracle.linear(m, n, k, xs, wa, true, ba, wg, bg, hr.toFloatArray(), 1f, Activation.SWIGLU_OAI.code());
+            double[] a = Oracle.linear(m, n, k, xs, wa, true, ba, null, null, null, 1f, 0);
+            double[] gl = Oracle.linear(m, n, k, xs, wg, true, bg, null, null, null, 1f, 0);
+            int clampedA = 0, clampedG = 0;
+            for (double v : a) if (v > Activation.SWIGLU_LIMIT) clampedA++;
+            for (double v : gl) if (Math.abs(v) > Activation.SWIGLU_LIMIT) clampedG++;
+            assertTrue(clampedA > m && clampedG > m, what + ": the clamps must bite: " + clampedA + " / " + clampedG);
+            int extra = mode == GemmMode.CUBLAS && dt != DType.F32 ? 2 : 0;   // the cuBLAS path rounds both products first
+            GpuTests.withinTolerance(dt, GpuTests.download(gpu, out), cout.toFloatArray(), ref, extra, what);
+        } finally {
+            gpu.gemmMode(before);
+        }
+    }
+
+    static Stream<Arguments> swigluCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (boolean fused : new boolean[] {false, true}) {
+            out.add(Arguments.of(GemmMode.CUBLAS, DType.F32, fused, 3));
+            out.add(Arguments.of(GemmMode.CUBLAS, DType.BF16, fused, 130));
+            out.add(Arguments.of(GemmMode.CUBLAS, DType.F16, fused, 1));
+            out.add(Arguments.of(GemmMode.CUSTOM, DType.BF16, fused, 130));
+            out.add(Arguments.of(GemmMode.CUSTOM, DType.F16, fused, 1500));       // many row tiles
+        }
+        return out.stream();
+    }
+
     static Stream<Arguments> fusedGateCases() {
         return Stream.of(Arguments.of(GemmMode.CUBLAS, DType.F32, 1), Arguments.of(GemmMode.CUBLAS, DType.BF16, 1),
                 Arguments.of(GemmMode.CUBLAS, DType.F16, 130), Arguments.of(GemmMode.CUSTOM, DType.BF16, 130),

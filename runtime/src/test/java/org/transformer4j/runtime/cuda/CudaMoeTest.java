@@ -21,6 +21,7 @@ import org.transformer4j.runtime.MoeRouteOp;
 import org.transformer4j.runtime.MoeRouting;
 import org.transformer4j.runtime.Tensor;
 import org.transformer4j.runtime.Tolerance;
+import org.transformer4j.runtime.reference.Oracle;
 
 @Tag("gpu")
 class CudaMoeTest {
@@ -144,5 +145,83 @@ class CudaMoeTest {
                 }
             }
         }
+    }
+
+    /**
+     * GPT-OSS's experts (ABI 11; emulated, never run on a GPU before this test): per-group biases (G, N) on both products
+     * (t4j_linear_params.stride_bias) and the clamped SwiGLU, the weights the two halves of one fused gate_up tensor, x
+     * wide enough that both clamps bite; and per-group biases alone on an ungated GELU. Against the CPU twin and, group by
+     * group, the float64 oracle (a bias row of the wrong group would miss it by the biases' size).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void groupedLinearWithPerGroupBiasesAndTheClampedSwiglu(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int r = 150, k = 72, n = 88;
+        int[] offsets = {0, 3, 3, 80, 141};  // an empty group, one over two 64-row tiles; rows 141.. untouched
+        int g = offsets.length - 1;
+        for (boolean trans : new boolean[] {false, true}) {
+            for (boolean gated : new boolean[] {false, true}) {
+                String what = dt + (trans ? " (G, N, K)" : " (G, K, N)") + (gated ? " SWIGLU_OAI" : " GELU") + " group biases (seed "
+                        + seed + ")";
+                int d = trans ? 1 : 2;                               // fused gate_up: [up | gate] along N
+                long[] ws = trans ? new long[] {g, 2L * n, k} : new long[] {g, k, 2L * n};
+                try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, r * k, 3), r, k);
+                     Tensor hw = Tensor.of(dt, GpuTests.random(rnd, g * 2 * n * k, 0.8), ws);
+                     Tensor hb = Tensor.of(dt, GpuTests.random(rnd, g * n, 3), g, n);
+                     Tensor hbg = Tensor.of(dt, GpuTests.random(rnd, g * n, 3), g, n); Tensor ho = Tensor.ofInts(offsets, g + 1);
+                     Tensor gx = gpu.upload(hx); Tensor gw = gpu.upload(hw); Tensor gb = gpu.upload(hb); Tensor gbg = gpu.upload(hbg);
+                     Tensor go = gpu.upload(ho); Tensor hout = Tensor.empty(dt, r, n); Tensor gout = GpuTests.poisoned(gpu, dt, r, n)) {
+                    hout.fill(Float.NaN);
+                    Tensor hwa = hw.slice(d, 0, n), hwg = hw.slice(d, n, 2L * n);
+                    GroupedLinearOp hop = GroupedLinearOp.of(hx, hwa, ho, hout).transW(trans);
+                    GroupedLinearOp gop = GroupedLinearOp.of(gx, gw.slice(d, 0, n), go, gout).transW(trans);
+                    if (gated) {
+                        hop = hop.gate(hwg).bias(hb, hbg).activation(Activation.SWIGLU_OAI);
+                        gop = gop.gate(gw.slice(d, n, 2L * n)).bias(gb, gbg).activation(Activation.SWIGLU_OAI);
+                    } else {
+                        hop = hop.bias(hb, null).activation(Activation.GELU);
+                        gop = gop.bias(gb, null).activation(Activation.GELU);
+                    }
+                    cpu.groupedLinear(hop);
+                    gpu.groupedLinear(gop);
+                    float[] got = GpuTests.download(gpu, gout);
+                    float[] want = hout.toFloatArray();
+                    int used = offsets[g] * n;
+                    for (int i = used; i < got.length; i++) {
+                        assertTrue(Float.isNaN(got[i]), "rows past offsets[G] written at element " + i + ": " + what);
+                    }
+                    close(dt, java.util.Arrays.copyOf(got, used), java.util.Arrays.copyOf(want, used), "grouped linear " + what);
+                    int clampedA = 0, clampedG = 0;
+                    for (int grp = 0; grp < g; grp++) {
+                        int from = offsets[grp], to = offsets[grp + 1];
+                        if (from == to) continue;
+                        float[] xs = hx.slice(0, from, to).toFloatArray(), wa = hwa.select(0, grp).toFloatArray();
+                        float[] bs = hb.select(0, grp).toFloatArray(), bgs = hbg.select(0, grp).toFloatArray();
+                        float[] wgs = gated ? hwg.select(0, grp).toFloatArray() : null;
+                        double[] ref = Oracle.linear(to - from, n, k, xs, wa, trans, bs, wgs, gated ? bgs : null, null, 1,
+                                (gated ? Activation.SWIGLU_OAI : Activation.GELU).code());
+                        close(dt, java.util.Arrays.copyOfRange(got, from * n, to * n), toFloats(ref), "group " + grp + " vs the oracle, " + what);
+                        if (gated) {
+                            for (double v : Oracle.linear(to - from, n, k, xs, wa, trans, bs, null, null, null, 1, 0)) {
+                                if (v > Activation.SWIGLU_LIMIT) clampedA++;
+                            }
+                            for (double v : Oracle.linear(to - from, n, k, xs, wgs, trans, bgs, null, null, null, 1, 0)) {
+                                if (Math.abs(v) > Activation.SWIGLU_LIMIT) clampedG++;
+                            }
+                        }
+                    }
+                    if (gated) assertTrue(clampedA > 100 && clampedG > 100, what + ": the clamps must bite: " + clampedA + " / " + clampedG);
+                }
+            }
+        }
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
     }
 }

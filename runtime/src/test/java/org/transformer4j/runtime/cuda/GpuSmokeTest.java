@@ -161,6 +161,12 @@ class GpuSmokeTest {
                 twin("linear BF16 + bias + GELU-tanh, " + mode, new Tensor[] {rnd(DType.BF16, 1, 64, 128), rnd(DType.BF16, 0.09, 256, 128),
                         rnd(DType.BF16, 0.1, 256)}, shapes(new long[] {64, 256}), types(DType.BF16),
                         (b, in, out) -> b.linear(LinearOp.of(in[0], in[1], out[0]).transW(true).bias(in[2]).activation(Activation.GELU_TANH)));
+                // GPT-OSS's clamped SwiGLU (ABI 11): [up ; gate] fused, x wide enough for its clamps
+                twin("linear BF16 gated, GPT-OSS's clamped SwiGLU, " + mode, new Tensor[] {rnd(DType.BF16, 3, 64, 128),
+                        rnd(DType.BF16, 0.5, 512, 128), rnd(DType.BF16, 1, 512)}, shapes(new long[] {64, 256}), types(DType.BF16),
+                        (b, in, out) -> b.linear(LinearOp.of(in[0], in[1].slice(0, 0, 256), out[0]).transW(true)
+                                .bias(in[2].slice(0, 0, 256)).gate(in[1].slice(0, 256, 512), in[2].slice(0, 256, 512))
+                                .activation(Activation.SWIGLU_OAI)));
             } finally {
                 g.gemmMode(before);
             }
@@ -205,6 +211,11 @@ class GpuSmokeTest {
         twin("attention F32 rows, soft-capping", new Tensor[] {rnd(DType.F32, 1, 2, 24, 4, 64), rnd(DType.F32, 1, 2, 24, 2, 64),
                 rnd(DType.F32, 1, 2, 24, 2, 64)}, shapes(new long[] {2, 24, 4, 64}), types(DType.F32),
                 (b, in, out) -> b.attention(AttentionOp.of(in[0], in[1], in[2], out[0]).causal().scale(1f).softcap(2f)));
+        for (DType dt : new DType[] {DType.BF16, DType.F32}) {          // GPT-OSS's attention sinks (ABI 11), sliding window 5
+            twin("attention " + dt + ", sinks", new Tensor[] {rnd(dt, 1, 2, 24, 4, 64), rnd(dt, 1, 2, 24, 2, 64), rnd(dt, 1, 2, 24, 2, 64),
+                    rnd(DType.F32, 3, 4)}, shapes(new long[] {2, 24, 4, 64}), types(dt),
+                    (b, in, out) -> b.attention(AttentionOp.of(in[0], in[1], in[2], out[0]).causal().window(5).sinks(in[3])));
+        }
     }
 
     @Test
@@ -270,6 +281,17 @@ class GpuSmokeTest {
                     b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
                     b.decode(DecodeOp.of(in[0], cache, after, out[0]).scale(1f).softcap(2f).splits(2));
                 });
+        for (int splits : new int[] {1, 2}) {                            // GPT-OSS's attention sinks (ABI 11): once per row
+            twin("kv append + decode BF16, sinks, " + splits + " split(s)", new Tensor[] {rnd(DType.BF16, 1, bsz, 1, nh, hs),
+                    rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs),
+                    rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs), rnd(DType.F32, 3, nh)}, shapes(new long[] {bsz, 1, nh, hs}),
+                    types(DType.BF16),
+                    (b, in, out) -> {
+                        PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
+                        b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
+                        b.decode(DecodeOp.of(in[0], cache, after, out[0]).sinks(in[5]).splits(splits));
+                    });
+        }
     }
 
     @Test
@@ -313,6 +335,12 @@ class GpuSmokeTest {
                 new Tensor[] {rnd(DType.F32, 1, 74, 40), rnd(DType.F32, 0.2, 3, 24, 40), Tensor.ofInts(new int[] {0, 10, 60, 74}, 4)},
                 shapes(new long[] {74, 24}), types(DType.F32),
                 (b, in, out) -> b.groupedLinear(org.transformer4j.runtime.GroupedLinearOp.of(in[0], in[1], in[2], out[0]).transW(true)));
+        twin("grouped linear BF16, GPT-OSS's experts: per-group biases and the clamped SwiGLU",
+                new Tensor[] {rnd(DType.BF16, 3, 74, 64), rnd(DType.BF16, 0.5, 4, 64, 96), rnd(DType.BF16, 0.5, 4, 64, 96),
+                        Tensor.ofInts(new int[] {0, 30, 30, 51, 74}, 5), rnd(DType.BF16, 2, 4, 96), rnd(DType.BF16, 2, 4, 96)},
+                shapes(new long[] {74, 96}), types(DType.BF16),
+                (b, in, out) -> b.groupedLinear(org.transformer4j.runtime.GroupedLinearOp.of(in[0], in[1], in[3], out[0])
+                        .gate(in[2]).bias(in[4], in[5]).activation(Activation.SWIGLU_OAI)));
         twin("MoE combine BF16 (+ residual)", new Tensor[] {rnd(DType.BF16, 1, 74, 96), ints(74, 37, 2), rnd(DType.F32, 1, 37, 2),
                         rnd(DType.BF16, 1, 37, 96)}, shapes(new long[] {37, 96}), types(DType.BF16),
                 (b, in, out) -> b.moeCombine(new org.transformer4j.runtime.MoeCombineOp(in[0], in[1], in[2], in[3], null, null, out[0])));
