@@ -202,12 +202,12 @@ class MoeOpsTest {
      * stack, decoded on the fly, against the float64 oracle on the matrices decoded here from the format's definition (the
      * FP4 table, low nibble first, 2^(scale − 127)); scales from 2^-8 to 2^1, every code.
      */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"F32", "BF16"})
-    void mxfp4GroupedLinearDecodesAsTheFormatSays(DType dt) {
-        SplittableRandom rnd = new SplittableRandom(7 + dt.ordinal());
-        int g = 3, n = 8, k = 64, rows = 11;
-        int[] offsets = {0, 4, 4, 11};
+    @ParameterizedTest(name = "{0} rows x{1} N={2}")
+    @CsvSource({"F32, 1, 8", "BF16, 1, 8", "F32, 5, 72", "BF16, 5, 72"})    // x5: 20 and 35 rows, the tiled path (two tiles of N)
+    void mxfp4GroupedLinearDecodesAsTheFormatSays(DType dt, int scale, int n) {
+        SplittableRandom rnd = new SplittableRandom(7 + dt.ordinal() + scale);
+        int g = 3, k = 64, rows = 11 * scale;
+        int[] offsets = {0, 4 * scale, 4 * scale, 11 * scale};
         byte[] blocks = new byte[g * 2 * n * (k / 32) * 16], scales = new byte[g * 2 * n * (k / 32)];
         for (int i = 0; i < blocks.length; i++) blocks[i] = (byte) rnd.nextInt(256);
         for (int i = 0; i < scales.length; i++) scales[i] = (byte) (119 + rnd.nextInt(10));

@@ -136,7 +136,7 @@ class SafetensorsTest {
     }
 
     @Test
-    void rawDTypesWithoutARuntimeTypeAreReadableAsBytes() throws IOException {
+    void rawDTypesWithoutARuntimeTypeAreReadableAsBytesAndU8IsATensor() throws IOException {
         byte[] data = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
         String header = "{\"q\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"
                 + "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[4,12]},"
@@ -144,9 +144,13 @@ class SafetensorsTest {
         Path p = StFiles.write(dir, "raw.safetensors", StFiles.bytes(header, data));
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
             assertArrayEquals(new byte[] {5, 6, 7, 8, 9, 10, 11, 12}, f.segment("d").toArray(ValueLayout.JAVA_BYTE));
-            var e = assertThrows(IllegalArgumentException.class, () -> f.tensor("q"));
-            assertTrue(e.getMessage().contains("raw.safetensors") && e.getMessage().contains("U8"), e.getMessage());
+            var e = assertThrows(IllegalArgumentException.class, () -> f.tensor("d"));
+            assertTrue(e.getMessage().contains("raw.safetensors") && e.getMessage().contains("F64"), e.getMessage());
             assertEquals(4, f.entry("f4").byteSize());
+            try (Tensor q = f.tensor("q")) {                                  // U8 (MXFP4 blocks and scales) is a runtime type
+                assertEquals(DType.U8, q.dtype());
+                assertArrayEquals(new float[] {1, 2, 3, 4}, q.toFloatArray());
+            }
         }
     }
 

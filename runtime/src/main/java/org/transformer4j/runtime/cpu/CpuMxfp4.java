@@ -24,18 +24,23 @@ public final class CpuMxfp4 {
             float[] y = new float[rows * n], gy = wg == null ? null : new float[rows * n];
             float[] bias = op.bias() == null ? null : op.bias().select(0, g).toFloatArray();
             float[] biasGate = op.biasGate() == null ? null : op.biasGate().select(0, g).toFloatArray();
-            int group = g;
-            boolean simd = CpuKernels.simd();
-            CpuKernels.parallelFor(n, (long) rows * n * k >= 1 << 16, jl -> {
-                int j = (int) jl;
-                float[] row = new float[k];
-                decodeRow(w, group, j, k, row);
-                for (int r = 0; r < rows; r++) y[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
-                if (wg != null) {
-                    decodeRow(wg, group, j, k, row);
-                    for (int r = 0; r < rows; r++) gy[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
-                }
-            });
+            if (rows >= TILE_ROWS_MIN) {
+                product(w, g, x, rows, n, k, op.alpha(), y);
+                if (wg != null) product(wg, g, x, rows, n, k, op.alpha(), gy);
+            } else {
+                int group = g;
+                boolean simd = CpuKernels.simd();
+                CpuKernels.parallelFor(n, (long) rows * n * k >= 1 << 16, jl -> {
+                    int j = (int) jl;
+                    float[] row = new float[k];
+                    decodeRow(w, group, j, k, row);
+                    for (int r = 0; r < rows; r++) y[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
+                    if (wg != null) {
+                        decodeRow(wg, group, j, k, row);
+                        for (int r = 0; r < rows; r++) gy[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
+                    }
+                });
+            }
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < n; j++) {
                     int i = r * n + j;
@@ -45,6 +50,29 @@ public final class CpuMxfp4 {
                 }
             }
             op.out().slice(0, from, to).copyFrom(y);                                       // the one rounding
+        }
+    }
+
+    /** Rows of a group from which its weights are decoded a tile at a time for the blocked GEMM (fewer: one row, one dot each). */
+    static final int TILE_ROWS_MIN = 16;
+
+    /** Weight rows decoded per tile: 64 · K floats (720 KB at gpt-oss's K = 2880). */
+    static final int TILE = 64;
+
+    /**
+     * y (rows, N) = alpha · x (rows, K) · W[g]ᵀ: W's rows decoded TILE at a time (in parallel) into an fp32 tile, each tile
+     * multiplied by CpuGemm into its columns of y; the dense matrix is never whole.
+     */
+    private static void product(Mxfp4 w, int g, float[] x, int rows, int n, int k, float alpha, float[] y) {
+        float[] tile = new float[TILE * k];
+        for (int j0 = 0; j0 < n; j0 += TILE) {
+            int cols = Math.min(TILE, n - j0), first = j0;
+            CpuKernels.parallelFor(cols, true, jl -> {
+                float[] row = new float[k];
+                decodeRow(w, g, first + (int) jl, k, row);
+                System.arraycopy(row, 0, tile, (int) jl * k, k);
+            });
+            CpuGemm.gemm(1, rows, cols, k, alpha, x, 0, 0, k, false, tile, 0, 0, k, true, 0f, y, j0, 0, n);
         }
     }
 
