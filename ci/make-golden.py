@@ -54,11 +54,13 @@ SEED = 20261128
 MAX_BYTES = 14_000_000
 # FOLDER_MAX_BYTES: one folder's share; an optional folder over it is left out alone (a required one fails the run).
 FOLDER_MAX_BYTES = 1_500_000
-# COMMIT_BYTES: what may be committed under model/src/test/resources/golden/. The working tree (36.5 MiB, 2026-12-06) and
-# the bundle (24.0 MiB) travel under ci/make-bundle's 62 MiB: 1.49 MiB are left, and lib.txz grows with the code
-# (0.3 MB in a day), so 1.3 MB. The run lists in DIR/commit.txt the written folders that fit, in PRIORITY order (a
-# folder that does not fit is passed over for smaller ones after it). More needs room made elsewhere first.
-COMMIT_BYTES = 1_300_000
+# COMMIT_BYTES: what may be committed under model/src/test/resources/golden/. The working tree and the bundle travel
+# under ci/make-bundle's 62 MiB: 60.8 MiB on a fresh clone at 0603c53 (2026-12-05), then 3.3 MB less once the chat
+# fixtures' tokenizer.json went from gzip to xz, so about 4.3 MiB are left; lib.txz grows with the code (0.3 MB in a
+# day) and later fixtures need room too, so 2.5 MB: the four required folders (about 1.9 MB) and a few more. The run
+# lists in DIR/commit.txt the written folders that fit, in PRIORITY order (a folder that does not fit is passed over
+# for smaller ones after it). More needs room made elsewhere first.
+COMMIT_BYTES = 2_500_000
 # The folders in the order they are kept: the four required ones (any failure fails the run), then the most used
 # architectures and issue 14's heads, then rarer features, then variants of a family already above; the 5.x-only tied
 # T5 layout last. A folder missing here goes after them all (with a WARNING: add it).
