@@ -26,9 +26,6 @@ final class GptOss {
 
     static final String TYPE = "gpt_oss";
 
-    /** FP4 (e2m1) values of the 16 codes, as convert_moe_packed_tensors' FP4_VALUES. */
-    static final float[] FP4 = {0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f};
-
     /**
      * GptOssConfig → TransformerConfig: Llama's pre-RMSNorm blocks (eps 1e-5), biases on q, k, v and o (attention_bias,
      * default true), per-head attention sinks, GQA with head_dim (64), yarn RoPE (rope_theta 150000; GptOssConfig's
@@ -222,23 +219,11 @@ final class GptOss {
         return out;
     }
 
-    /**
-     * One row of n values: n / 32 blocks of 16 bytes, each byte's low nibble the earlier value and its high nibble the next,
-     * each block times 2^(scale − 127) (scales are E8M0 exponents; ldexp of the FP4 value, exact in F32 for every scale a
-     * checkpoint holds, 255 (NaN in E8M0) included as 2^128 = +∞ scaled values, as torch.ldexp gives).
-     */
+    /** One row of n values (CpuMxfp4's decode, torch.ldexp's values) into out from element {@code at}. */
     private static void decodeRow(MemorySegment blocks, MemorySegment scales, long row, int n, MemorySegment out, long at) {
-        int groups = n / 32;
-        for (int g = 0; g < groups; g++) {
-            int s = Byte.toUnsignedInt(scales.get(ValueLayout.JAVA_BYTE, row * groups + g));
-            float scale = Math.scalb(1f, s - 127);
-            long b0 = (row * groups + g) * 16;
-            for (int b = 0; b < 16; b++) {
-                int v = Byte.toUnsignedInt(blocks.get(ValueLayout.JAVA_BYTE, b0 + b));
-                out.setAtIndex(ValueLayout.JAVA_FLOAT, at + g * 32L + 2L * b, FP4[v & 15] * scale);
-                out.setAtIndex(ValueLayout.JAVA_FLOAT, at + g * 32L + 2L * b + 1, FP4[v >>> 4] * scale);
-            }
-        }
+        float[] values = new float[n];
+        org.transformer4j.runtime.cpu.CpuMxfp4.decodeRowScalar(blocks, row * (n / 32) * 16L, scales, row * (n / 32), n, values);
+        MemorySegment.copy(values, 0, out, ValueLayout.JAVA_FLOAT, at * 4, n);
     }
 
     /** Dequantized gate_up_proj (E, C, 2F), any float dtype → our (E·2F, C) F32. */

@@ -6,6 +6,7 @@ package org.transformer4j.runtime.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -23,6 +24,53 @@ final class VectorOps {
     static final int NR = 2 * V;
 
     private VectorOps() {
+    }
+
+    /** Whether {@link #decodeMxfp4Row} runs on vectors: 8 or 16 float lanes (a byte vector of V lanes must exist). */
+    static final boolean MXFP4_VECTORS = V == 8 || V == 16;
+    private static final VectorSpecies<Byte> MX_BYTES = V == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    private static final VectorSpecies<Integer> MX_INTS = VectorSpecies.of(int.class, S.vectorShape());
+    /** Lanes [lo0 hi0 lo1 hi1 …]: the first V outputs of V low and V high nibbles' values, then the next V. */
+    private static final VectorShuffle<Float> ZIP_LO = zip(0), ZIP_HI = zip(V / 2);
+
+    private static VectorShuffle<Float> zip(int from) {
+        int[] idx = new int[V];
+        for (int i = 0; i < V / 2; i++) {
+            idx[2 * i] = from + i;              // this vector's lane (the low nibbles)
+            idx[2 * i + 1] = V + from + i;      // exceptional: the other vector's lane (the high nibbles)
+        }
+        return VectorShuffle.fromArray(S, idx, 0);
+    }
+
+    /**
+     * One MXFP4 row of {@code groups} · 32 values into out[0, 32·groups) in its natural order, as CpuMxfp4.decodeRow does
+     * it one value at a time (the same bits: each value is an FP4 code times a power of two, exact in fp32): per V bytes,
+     * the codes' fp32 bits built from their fields (sign bit 3 → bit 31; exponent e = bits 1–2: e > 0 gives
+     * (e + 126) &lt;&lt; 23 | m &lt;&lt; 22, e = 0 the subnormal m · 0.5), times the group's 2^(scale − 127) in
+     * CpuMxfp4.scaleHalf's two steps, low and high
+     * nibbles interleaved back into place. Needs {@link #MXFP4_VECTORS}.
+     */
+    static void decodeMxfp4Row(MemorySegment blocks, long bOff, MemorySegment scales, long sOff, int groups, float[] out) {
+        for (int q = 0; q < groups; q++) {
+            int e = Byte.toUnsignedInt(scales.get(ValueLayout.JAVA_BYTE, sOff + q)) - 127;
+            float s1 = CpuMxfp4.scaleHalf(e, 0), s2 = CpuMxfp4.scaleHalf(e, 1);
+            for (int c = 0; c < 16; c += V) {
+                IntVector b = ((IntVector) ByteVector.fromMemorySegment(MX_BYTES, blocks, bOff + 16L * q + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, MX_INTS, 0)).and(0xff);
+                FloatVector lo = fp4(b.and(15)).mul(s1).mul(s2), hi = fp4(b.lanewise(VectorOperators.LSHR, 4)).mul(s1).mul(s2);
+                int at = 32 * q + 2 * c;
+                lo.rearrange(ZIP_LO, hi).intoArray(out, at);
+                lo.rearrange(ZIP_HI, hi).intoArray(out, at + V);
+            }
+        }
+    }
+
+    /** FP4 (e2m1) codes 0..15 → their fp32 values. */
+    private static FloatVector fp4(IntVector code) {
+        IntVector e = code.lanewise(VectorOperators.LSHR, 1).and(3), m = code.and(1);
+        IntVector normal = e.add(126).lanewise(VectorOperators.LSHL, 23).or(m.lanewise(VectorOperators.LSHL, 22));
+        IntVector bits = normal.blend(m.mul(126 << 23), e.eq(0)).or(code.lanewise(VectorOperators.LSHR, 3).lanewise(VectorOperators.LSHL, 31));
+        return bits.reinterpretAsFloats();
     }
 
     /** An (CpuGemm.MR, NR) tile of C += alpha * packed op(A) panel @ packed op(B) panel, kc deep. */
