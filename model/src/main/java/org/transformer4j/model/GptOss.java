@@ -62,7 +62,7 @@ final class GptOss {
                 .activation(TransformerConfig.Activation.SWIGLU_OAI, true).rope(rope(cfg, hd, mpe)).maxPositions(mpe)
                 .biases(false).linearBiases(new TransformerConfig.Biases(bias, bias, false))
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
-                .windows(windows(cfg, layers)).moe(moe).attentionSinks(true)
+                .windows(HfDecoders.windows(cfg, TYPE, layers)).moe(moe).attentionSinks(true)
                 .specialIds(new TransformerConfig.SpecialIds(pad < v ? pad : -1, bos < v ? bos : -1, eos < v ? eos : -1, -1, -1)).build();
     }
 
@@ -71,14 +71,6 @@ final class GptOss {
         double original = 4096, factor = 32;                                  // GptOssConfig's default rope_parameters
         return TransformerConfig.Rope.yarn(cfg.number("rope_theta", 150000), hd, factor, (int) original, 0.1 * Math.log(factor) + 1,
                 new TransformerConfig.Rope.Yarn(32, 1, false));
-    }
-
-    private static List<Integer> windows(HfConfig cfg, int layers) throws CheckpointException {
-        if (cfg.strings("layer_types") != null) return HfDecoders.windows(cfg, TYPE, layers);
-        int w = cfg.has("sliding_window") ? cfg.size("sliding_window") : cfg.present("sliding_window") ? 0 : 128;
-        java.util.ArrayList<Integer> out = new java.util.ArrayList<>();
-        for (int i = 0; i < layers; i++) out.add((i + 1) % 2 == 1 ? w : 0);
-        return out.stream().allMatch(x -> x == 0) ? List.of() : out;
     }
 
     /** Layer l's expert keys, the published checkpoints' (MXFP4) or the dequantized ones', with their shapes. */

@@ -304,6 +304,7 @@ final class HfDecoders {
         boolean qwen = type.equals("qwen2") || type.equals("qwen3");
         int w = cfg.has("sliding_window") && (!qwen || cfg.bool("use_sliding_window", false)) ? cfg.size("sliding_window") : 0;
         if (!cfg.present("sliding_window") && (type.equals("gemma2") || type.equals("gemma3_text"))) w = 4096;   // their configs' default
+        if (!cfg.present("sliding_window") && type.equals(GptOss.TYPE)) w = 128;                             // GptOssConfig's
         List<String> kinds = cfg.strings("layer_types");
         List<Integer> out = new ArrayList<>();
         if (kinds != null) {
@@ -325,7 +326,7 @@ final class HfDecoders {
                 for (int i = 0; i < layers; i++) out.add((i + 1) % pattern != 0 ? w : 0);
                 return out.stream().allMatch(x -> x == 0) ? List.of() : out;
             }
-            if (type.equals("gemma2")) {                                 // Gemma2Config: layer i slides when (i + 1) % 2
+            if (type.equals("gemma2") || type.equals(GptOss.TYPE)) {    // Gemma2Config, GptOssConfig: layer i slides when (i + 1) % 2
                 for (int i = 0; i < layers; i++) out.add((i + 1) % 2 == 1 ? w : 0);
                 return out.stream().allMatch(x -> x == 0) ? List.of() : out;
             }

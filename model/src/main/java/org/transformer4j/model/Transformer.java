@@ -783,15 +783,12 @@ public final class Transformer {
         backend.moeRoute(new MoeRouteOp(logits, k, m.renormalize(), r));
         Tensor xs = s.empty(dtype, rows * k, c), hs = s.empty(dtype, rows * k, f), ys = s.empty(dtype, rows * k, c);
         backend.gatherRows(new GatherRowsOp(x, r.sortedTokens(), xs));
-        if (w.quantized()) {                                                                    // gpt-oss's MXFP4 experts
-            backend.groupedLinear(GroupedLinearOp.mxfp4(xs, w.upQ(), r.offsets(), hs).gate(w.gateQ()).bias(w.upBias(), w.gateBias())
-                    .activation(activation()));
-            backend.groupedLinear(GroupedLinearOp.mxfp4(hs, w.downQ(), r.offsets(), ys).bias(w.downBias(), null));
-        } else {
-            backend.groupedLinear(GroupedLinearOp.of(xs, w.up(), r.offsets(), hs).transW(true).gate(w.gate()).bias(w.upBias(), w.gateBias())
-                    .activation(activation()));
-            backend.groupedLinear(GroupedLinearOp.of(hs, w.down(), r.offsets(), ys).transW(true).bias(w.downBias(), null));
-        }
+        boolean q = w.quantized();                                                             // gpt-oss's MXFP4 experts
+        GroupedLinearOp up = q ? GroupedLinearOp.mxfp4(xs, w.upQ(), r.offsets(), hs).gate(w.gateQ())
+                : GroupedLinearOp.of(xs, w.up(), r.offsets(), hs).transW(true).gate(w.gate());
+        GroupedLinearOp down = q ? GroupedLinearOp.mxfp4(hs, w.downQ(), r.offsets(), ys) : GroupedLinearOp.of(hs, w.down(), r.offsets(), ys).transW(true);
+        backend.groupedLinear(up.bias(w.upBias(), w.gateBias()).activation(activation()));
+        backend.groupedLinear(down.bias(w.downBias(), null));
         MoeCombineOp combine = MoeCombineOp.of(ys, r, out.view(rows, c)).residual(residual == null ? null : residual.view(rows, c));
         if (w.shared() != null) {
             Tensor sh = s.empty(dtype, in.shape(0), in.shape(1), c);

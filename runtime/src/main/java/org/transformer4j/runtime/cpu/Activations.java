@@ -18,8 +18,8 @@ public final class Activations {
     public static final int SILU = 4;
     public static final int SWIGLU_OAI = 5;
 
-    /** SWIGLU_OAI's gain and clamp (swiglu_alpha, swiglu_limit): Activation.SWIGLU_ALPHA and SWIGLU_LIMIT. */
-    static final double OAI_ALPHA = 1.702f, OAI_LIMIT = 7.0;
+    /** SWIGLU_OAI's gain and clamp (swiglu_alpha, swiglu_limit). */
+    static final double OAI_ALPHA = org.transformer4j.runtime.Activation.SWIGLU_ALPHA, OAI_LIMIT = org.transformer4j.runtime.Activation.SWIGLU_LIMIT;
 
     public static float apply(int act, float x) {
         return switch (act) {

@@ -88,7 +88,7 @@ public final class CpuLinear {
      * y = act(y + bias) [* gateFactor(g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
      * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
      */
-    private static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
+    static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
                          int r0, int r1, int c0, int c1) {
         for (int r = r0; r < r1; r++) {
             int o = r * cols;

@@ -42,14 +42,7 @@ public final class CpuMxfp4 {
                     }
                 });
             }
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < n; j++) {
-                    int i = r * n + j;
-                    float v = Activations.apply(act, y[i] + (bias == null ? 0f : bias[j]));
-                    if (gy != null) v *= Activations.gateFactor(act, gy[i] + (biasGate == null ? 0f : biasGate[j]));
-                    y[i] = v;
-                }
-            }
+            CpuLinear.epilogue(n, y, gy, bias, biasGate, null, act, 0, rows, 0, n);
             op.out().slice(0, from, to).copyFrom(y);                                       // the one rounding
         }
     }
