@@ -214,7 +214,7 @@ final class GptOss {
     /** One row of n values (CpuMxfp4's decode, torch.ldexp's values) into out from element {@code at}. */
     private static void decodeRow(MemorySegment blocks, MemorySegment scales, long row, int n, MemorySegment out, long at) {
         float[] values = new float[n];
-        org.transformer4j.runtime.cpu.CpuMxfp4.decodeRowScalar(blocks, row * (n / 32) * 16L, scales, row * (n / 32), n, values);
+        org.transformer4j.runtime.cpu.CpuMxfp4.decodeRowScalar(blocks, row * (n / 32) * 16L, scales, row * (n / 32), n, values, 0);
         MemorySegment.copy(values, 0, out, ValueLayout.JAVA_FLOAT, at * 4, n);
     }
 

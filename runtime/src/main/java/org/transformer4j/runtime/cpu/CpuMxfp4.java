@@ -33,10 +33,10 @@ public final class CpuMxfp4 {
                 CpuKernels.parallelFor(Math.ceilDiv(n, TILE), (long) rows * n * k >= 1 << 16, tl -> {
                     float[] row = new float[k];                                             // one buffer per 64 weight rows
                     for (int j = (int) tl * TILE, end = Math.min(n, j + TILE); j < end; j++) {
-                        decodeRow(w, group, j, k, row);
+                        decodeRow(w, group, j, k, row, 0);
                         for (int r = 0; r < rows; r++) y[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
                         if (wg != null) {
-                            decodeRow(wg, group, j, k, row);
+                            decodeRow(wg, group, j, k, row, 0);
                             for (int r = 0; r < rows; r++) gy[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
                         }
                     }
@@ -61,13 +61,7 @@ public final class CpuMxfp4 {
         float[] tile = new float[TILE * k];
         for (int j0 = 0; j0 < n; j0 += TILE) {
             int cols = Math.min(TILE, n - j0), first = j0;
-            CpuKernels.parallelFor(Math.ceilDiv(cols, 8), true, tl -> {                 // 8 weight rows a task, one buffer each
-                float[] row = new float[k];
-                for (int jl = (int) tl * 8, end = Math.min(cols, jl + 8); jl < end; jl++) {
-                    decodeRow(w, g, first + jl, k, row);
-                    System.arraycopy(row, 0, tile, jl * k, k);
-                }
-            });
+            CpuKernels.parallelFor(cols, true, jl -> decodeRow(w, g, first + (int) jl, k, tile, (int) jl * k));   // straight into the tile
             CpuGemm.gemm(1, rows, cols, k, alpha, x, 0, 0, k, false, tile, 0, 0, k, true, 0f, y, j0, 0, n);
         }
     }
@@ -80,32 +74,32 @@ public final class CpuMxfp4 {
     }
 
     /** Row j of matrix g of w into out[0, K): FP4 codes (low nibble first) times 2^(scale − 127). */
-    static void decodeRow(Mxfp4 w, int g, int j, int k, float[] out) {
+    static void decodeRow(Mxfp4 w, int g, int j, int k, float[] out, int at) {
         MemorySegment blocks = w.blocks().hostSegment(), scales = w.scales().hostSegment();
         long bBase = g * w.blocks().stride(0) + (long) j * w.blocks().stride(1);      // U8: elements are bytes
         long sBase = g * w.scales().stride(0) + (long) j * w.scales().stride(1);
         if (CpuKernels.simd() && VectorOps.MXFP4_VECTORS) {
-            VectorOps.decodeMxfp4Row(blocks, bBase, scales, sBase, k / 32, out);
+            VectorOps.decodeMxfp4Row(blocks, bBase, scales, sBase, k / 32, out, at);
             return;
         }
-        decodeRowScalar(blocks, bBase, scales, sBase, k, out);
+        decodeRowScalar(blocks, bBase, scales, sBase, k, out, at);
     }
 
     /**
-     * One MXFP4 row of k values from its bytes (blocks at bBase, k / 32 groups of 16; scales at sBase) into out[0, k),
+     * One MXFP4 row of k values from its bytes (blocks at bBase, k / 32 groups of 16; scales at sBase) into out[at, at + k),
      * one value at a time (no Vector API, or vectors of 4 lanes; also the loader's decode at load): FP4[code] times
      * 2^(scale − 127) as torch.ldexp gives it, in two exact steps ({@link #scaleHalves}) so that scale 255 overflows only
      * where the value does (0.5 · 2^128 is 2^127, not ∞).
      */
-    public static void decodeRowScalar(MemorySegment blocks, long bBase, MemorySegment scales, long sBase, int k, float[] out) {
+    public static void decodeRowScalar(MemorySegment blocks, long bBase, MemorySegment scales, long sBase, int k, float[] out, int at) {
         for (int q = 0; q < k / 32; q++) {
             int e = Byte.toUnsignedInt(scales.get(ValueLayout.JAVA_BYTE, sBase + q)) - 127;
             float s1 = scaleHalf(e, 0), s2 = scaleHalf(e, 1);
             long b0 = bBase + q * 16L;
             for (int b = 0; b < 16; b++) {
                 int v = Byte.toUnsignedInt(blocks.get(ValueLayout.JAVA_BYTE, b0 + b));
-                out[q * 32 + 2 * b] = Mxfp4.FP4[v & 15] * s1 * s2;
-                out[q * 32 + 2 * b + 1] = Mxfp4.FP4[v >>> 4] * s1 * s2;
+                out[at + q * 32 + 2 * b] = Mxfp4.FP4[v & 15] * s1 * s2;
+                out[at + q * 32 + 2 * b + 1] = Mxfp4.FP4[v >>> 4] * s1 * s2;
             }
         }
     }

@@ -43,14 +43,14 @@ final class VectorOps {
     }
 
     /**
-     * One MXFP4 row of {@code groups} · 32 values into out[0, 32·groups) in its natural order, as CpuMxfp4.decodeRow does
+     * One MXFP4 row of {@code groups} · 32 values into out from outOff in its natural order, as CpuMxfp4.decodeRow does
      * it one value at a time (the same bits: each value is an FP4 code times a power of two, exact in fp32): per V bytes,
      * the codes' fp32 bits built from their fields (sign bit 3 → bit 31; exponent e = bits 1–2: e > 0 gives
      * (e + 126) &lt;&lt; 23 | m &lt;&lt; 22, e = 0 the subnormal m · 0.5), times the group's 2^(scale − 127) in
      * CpuMxfp4.scaleHalf's two steps, low and high
      * nibbles interleaved back into place. Needs {@link #MXFP4_VECTORS}.
      */
-    static void decodeMxfp4Row(MemorySegment blocks, long bOff, MemorySegment scales, long sOff, int groups, float[] out) {
+    static void decodeMxfp4Row(MemorySegment blocks, long bOff, MemorySegment scales, long sOff, int groups, float[] out, int outOff) {
         for (int q = 0; q < groups; q++) {
             int e = Byte.toUnsignedInt(scales.get(ValueLayout.JAVA_BYTE, sOff + q)) - 127;
             float s1 = CpuMxfp4.scaleHalf(e, 0), s2 = CpuMxfp4.scaleHalf(e, 1);
@@ -58,7 +58,7 @@ final class VectorOps {
                 IntVector b = ((IntVector) ByteVector.fromMemorySegment(MX_BYTES, blocks, bOff + 16L * q + c, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2I, MX_INTS, 0)).and(0xff);
                 FloatVector lo = fp4(b.and(15)).mul(s1).mul(s2), hi = fp4(b.lanewise(VectorOperators.LSHR, 4)).mul(s1).mul(s2);
-                int at = 32 * q + 2 * c;
+                int at = outOff + 32 * q + 2 * c;
                 lo.rearrange(ZIP_LO, hi).intoArray(out, at);
                 lo.rearrange(ZIP_HI, hi).intoArray(out, at + V);
             }

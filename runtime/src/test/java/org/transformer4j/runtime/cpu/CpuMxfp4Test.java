@@ -19,8 +19,8 @@ class CpuMxfp4Test {
         for (int q = 0; q < groups; q++) scales[q] = (byte) (q < 60 ? 100 + q : new int[] {0, 1, 254, 255}[q - 60]);
         float[] vec = new float[k], scalar = new float[k];
         MemorySegment b = MemorySegment.ofArray(blocks), s = MemorySegment.ofArray(scales);
-        VectorOps.decodeMxfp4Row(b, 0, s, 0, groups, vec);
-        CpuMxfp4.decodeRowScalar(b, 0, s, 0, k, scalar);
+        VectorOps.decodeMxfp4Row(b, 0, s, 0, groups, vec, 0);
+        CpuMxfp4.decodeRowScalar(b, 0, s, 0, k, scalar, 0);
         float[] table = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
         for (int i = 0; i < k; i++) {
             assertEquals(Float.floatToRawIntBits(scalar[i]), Float.floatToRawIntBits(vec[i]), "value " + i + ": " + scalar[i] + " vs " + vec[i]);
