@@ -214,10 +214,10 @@ class CliProcessTest {
     void everyCommandHasHelp() throws Exception {
         CliProcess.Result top = CliProcess.run(dir, "--help");
         assertEquals(0, top.exit(), top.all());
-        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "chat", "embed", "bench"}) {
+        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "chat", "embed", "classify", "fill-mask", "bench"}) {
             assertTrue(top.out().lines().anyMatch(l -> l.strip().startsWith(cmd + " ")), cmd + " not listed:\n" + top.all());
         }
-        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "chat", "embed", "bench"}) {
+        for (String cmd : new String[] {"info", "demo", "inspect", "generate", "chat", "embed", "classify", "fill-mask", "bench"}) {
             CliProcess.Result r = CliProcess.run(dir, cmd, "--help");
             assertEquals(0, r.exit(), r.all());
             assertTrue(r.out().startsWith("Usage: t4j " + cmd), r.all());

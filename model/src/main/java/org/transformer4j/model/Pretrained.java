@@ -385,10 +385,11 @@ public final class Pretrained {
                 : type.equals("mpnet") ? 2 : -1;                                  // MPNetEmbeddings.padding_idx is 1
         Weights.EncoderInfo info = type.equals("modernbert")
                 ? new Weights.EncoderInfo(type, -1, labels, cfg.string("classifier_activation", "gelu"),
-                        pooling(cfg), cfg.bool("classifier_bias", false))
+                        pooling(cfg), cfg.bool("classifier_bias", false), cfg.problemType())
                 : new Weights.EncoderInfo(type, positionFrom, labels,
                         type.equals("distilbert") ? "relu" : type.equals("electra") ? "gelu"     // ElectraClassificationHead: gelu
-                        : type.equals("deberta-v2") ? cfg.string("pooler_hidden_act", "gelu") : "tanh");   // DeBERTa's ContextPooler
+                        : type.equals("deberta-v2") ? cfg.string("pooler_hidden_act", "gelu") : "tanh")   // DeBERTa's ContextPooler
+                        .withProblemType(cfg.problemType());
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);

@@ -16,8 +16,21 @@ import org.transformer4j.model.tokenizer.Tokenizer;
  */
 public final class TextEncoder {
 
-    /** One label and its probability (softmax over the labels). */
+    /**
+     * One label and its score: for sequence classification the logit through {@link #scoring()} (a probability
+     * unless the model is a regression), for token classification the softmax over the labels.
+     */
     public record Label(String label, int id, double probability, float logit) {}
+
+    /** How a sequence classifier's logits become scores: transformers' text-classification pipeline's function_to_apply. */
+    public enum Scoring {
+        /** Over the labels: single-label classifiers with two or more labels. */
+        SOFTMAX,
+        /** Each logit on its own: multi-label classifiers and one-label models (cross-encoders). */
+        SIGMOID,
+        /** The logits as they are: regression models. */
+        NONE
+    }
 
     /** One candidate for a masked position: token id, its text, probability (softmax over the vocabulary). */
     public record Candidate(int id, String token, double probability) {}
@@ -113,7 +126,7 @@ public final class TextEncoder {
 
     // ---- classification ---------------------------------------------------------------------------------
 
-    /** Each text's labels, most probable first (sequence classification). */
+    /** Each text's labels, highest score first (sequence classification; scores as {@link #scoring()} says). */
     public List<List<Label>> classify(List<String> texts) {
         requireEncoder("classify");
         List<Tokenizer.Encoded> enc = new ArrayList<>();
@@ -121,13 +134,25 @@ public final class TextEncoder {
             int[] ids = tokenizer.encode(t);
             enc.add(new Tokenizer.Encoded(ids, new int[ids.length]));
         }
-        return labelled(logits(enc));
+        return labelled(logits(enc), scoring());
     }
 
-    /** Each pair's labels (NLI, paraphrase…), the pair through the tokenizer's pair template. */
+    /** Each pair's labels (NLI, paraphrase…), the pair through the tokenizer's pair template; scores as {@link #scoring()} says. */
     public List<List<Label>> classifyPairs(List<String> first, List<String> second) {
         requireEncoder("classifyPairs");
-        return labelled(logits(pairs(first, second)));
+        return labelled(logits(pairs(first, second)), scoring());
+    }
+
+    /**
+     * The scoring of {@link #classify} and {@link #classifyPairs}, from config.json as transformers' text-classification
+     * pipeline and vLLM's classify pooler pick it: problem_type {@code regression} → the logits; {@code
+     * multi_label_classification}, or a single label → the sigmoid of each; otherwise the softmax over the labels.
+     */
+    public Scoring scoring() {
+        String type = model.weights.encoderInfo.problemType();
+        if ("regression".equals(type)) return Scoring.NONE;
+        if ("multi_label_classification".equals(type) || model.weights.encoderInfo.labels().size() == 1) return Scoring.SIGMOID;
+        return Scoring.SOFTMAX;
     }
 
     /** One candidate label of {@link #zeroShot} and its score. */
@@ -188,7 +213,7 @@ public final class TextEncoder {
         requireEncoder("classifyTokens");
         int[] ids = tokenizer.encode(text);
         float[][] logits = model.classifyTokens(new int[][] {ids}, null, null)[0];
-        return labelled(logits);
+        return labelled(logits, Scoring.SOFTMAX);                          // the token-classification pipeline's, always
     }
 
     /**
@@ -256,11 +281,23 @@ public final class TextEncoder {
         return model.classify(ids, model.weights.embeddings.types() == null ? null : types, mask);
     }
 
-    private List<List<Label>> labelled(float[][] logits) {
+    private List<List<Label>> labelled(float[][] logits, Scoring scoring) {
         List<String> names = model.weights.encoderInfo.labels();
         List<List<Label>> out = new ArrayList<>();
         for (float[] row : logits) {
-            double[] p = softmax(row);
+            double[] p = switch (scoring) {
+                case SOFTMAX -> softmax(row);
+                case SIGMOID -> {
+                    double[] q = new double[row.length];
+                    for (int j = 0; j < row.length; j++) q[j] = SIGMOID.applyAsDouble(row[j]);
+                    yield q;
+                }
+                case NONE -> {
+                    double[] q = new double[row.length];
+                    for (int j = 0; j < row.length; j++) q[j] = row[j];
+                    yield q;
+                }
+            };
             List<Label> l = new ArrayList<>();
             for (int j = 0; j < row.length; j++) l.add(new Label(j < names.size() ? names.get(j) : "LABEL_" + j, j, p[j], row[j]));
             l.sort((a, b) -> Double.compare(b.probability(), a.probability()));

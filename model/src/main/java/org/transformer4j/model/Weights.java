@@ -262,14 +262,20 @@ public final class Weights implements AutoCloseable {
      * ({@code positionFrom} ≥ 0: RoBERTa's padding_idx + 1, counted over the non-padding tokens, padding
      * at padding_idx; -1: 0, 1, 2, … as BERT), its class labels (id2label in id order) and the pooled
      * classifier's activation ({@code tanh}: BERT's pooler and RoBERTa's head; {@code relu}: DistilBERT's
-     * pre_classifier).
+     * pre_classifier), and config.json's {@code problem_type} ({@code regression}, {@code single_label_classification},
+     * {@code multi_label_classification}, or null), which says how a sequence classifier's logits become scores.
      */
     public record EncoderInfo(String family, int positionFrom, java.util.List<String> labels, String poolerActivation, String pooling,
-                              boolean headBias) {
+                              boolean headBias, String problemType) {
         public static final EncoderInfo BERT = new EncoderInfo("bert", -1, java.util.List.of(), "tanh");
 
         public EncoderInfo(String family, int positionFrom, java.util.List<String> labels, String poolerActivation) {
-            this(family, positionFrom, labels, poolerActivation, "first", true);
+            this(family, positionFrom, labels, poolerActivation, "first", true, null);
+        }
+
+        /** The same with config.json's problem_type. */
+        public EncoderInfo withProblemType(String type) {
+            return new EncoderInfo(family, positionFrom, labels, poolerActivation, pooling, headBias, type);
         }
 
         /** ModernBERT's heads: dense (bias as classifier_bias), classifier_activation, LayerNorm; pooling "cls" or "mean". */

@@ -243,6 +243,92 @@ class EncoderApiTest {
         }
     }
 
+    /** A word-level tokenizer.json of "w{id}" for ids 1 … v−1 ([PAD] 0), no special tokens added: a row's words give its ids. */
+    static Path plainTokenizer(Path dir, int v) throws Exception {
+        StringBuilder vocab = new StringBuilder("\"[PAD]\": 0");
+        for (int i = 1; i < v; i++) vocab.append(", \"w").append(i).append("\": ").append(i);
+        Files.createDirectories(dir);
+        Path f = dir.resolve("tokenizer.json");
+        Files.writeString(f, "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": [{\"id\": 0,"
+                + " \"content\": \"[PAD]\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false,"
+                + " \"special\": true}], \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
+                + " \"post_processor\": null, \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab
+                + "}, \"unk_token\": \"[PAD]\"}}");
+        return f;
+    }
+
+    /**
+     * Sequence classifiers score as transformers' text-classification pipeline (and vLLM's classify) do, by config.json's
+     * problem_type: absent or single_label_classification → softmax over the labels; multi_label_classification → each
+     * logit's sigmoid; regression → the logits; one label (a cross-encoder) → its sigmoid. Expected scores are those
+     * functions in double of the float64 reference's logits; a problem_type transformers refuses is refused by name.
+     */
+    @Test
+    void classifierScoresFollowTheProblemTypeAsThePipelineDoes() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("distilbert-seqcls");
+        int[][] ids = f.ids("input_ids"), mask = f.ids("attention_mask");
+        List<String> texts = new ArrayList<>();
+        for (int r = 0; r < ids.length; r++) texts.add(words(ids[r], 0, Arrays.stream(mask[r]).sum()));
+        double[][] ref = rows(f, "logits", ids.length, 3);
+        double maxRef = Arrays.stream(ref).flatMapToDouble(Arrays::stream).map(Math::abs).max().orElseThrow();
+        String config = Files.readString(f.dir().resolve("config.json"));
+        Map<String, TextEncoder.Scoring> types = new java.util.LinkedHashMap<>();
+        types.put("", TextEncoder.Scoring.SOFTMAX);
+        types.put("\"single_label_classification\"", TextEncoder.Scoring.SOFTMAX);
+        types.put("\"multi_label_classification\"", TextEncoder.Scoring.SIGMOID);
+        types.put("\"regression\"", TextEncoder.Scoring.NONE);
+        try (HfTokenizer tok = HfTokenizer.load(plainTokenizer(tmp.resolve("tok"), 256))) {
+            for (var t : types.entrySet()) {
+                Path dir = Files.createDirectories(tmp.resolve("seqcls-" + t.getValue() + t.getKey().length()));
+                Files.copy(f.dir().resolve("model.safetensors"), dir.resolve("model.safetensors"));
+                Files.writeString(dir.resolve("config.json"), t.getKey().isEmpty() ? config
+                        : config.replaceFirst("\\{", "{\"problem_type\": " + t.getKey() + ", "));
+                try (Weights w = Pretrained.load(dir, CPU)) {
+                    TextEncoder enc = new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null));
+                    assertEquals(t.getValue(), enc.scoring(), "problem_type " + t.getKey());
+                    List<List<TextEncoder.Label>> got = enc.classify(texts);
+                    for (int r = 0; r < ref.length; r++) {
+                        double m = Arrays.stream(ref[r]).max().orElseThrow(), sum = 0;
+                        for (double x : ref[r]) sum += Math.exp(x - m);
+                        for (TextEncoder.Label l : got.get(r)) {
+                            double x = ref[r][l.id()];
+                            double want = switch (t.getValue()) {
+                                case SOFTMAX -> Math.exp(x - m) / sum;
+                                case SIGMOID -> 1 / (1 + Math.exp(-x));
+                                case NONE -> x;
+                            };
+                            assertEquals(want, l.probability(), ReferenceFixturesTest.TOLERANCE * maxRef,
+                                    "problem_type " + t.getKey() + " row " + r + " " + l.label());
+                        }
+                        for (int j = 1; j < got.get(r).size(); j++) {
+                            assertTrue(got.get(r).get(j - 1).probability() >= got.get(r).get(j).probability(), "highest score first");
+                        }
+                    }
+                }
+            }
+            Path bad = Files.createDirectories(tmp.resolve("seqcls-bad"));
+            Files.copy(f.dir().resolve("model.safetensors"), bad.resolve("model.safetensors"));
+            Files.writeString(bad.resolve("config.json"), config.replaceFirst("\\{", "{\"problem_type\": \"ordinal\", "));
+            var e = assertThrows(CheckpointException.class, () -> Pretrained.load(bad, CPU).close());
+            assertTrue(e.getMessage().contains("config.json field 'problem_type' is \"ordinal\", expected one of [regression,"
+                    + " single_label_classification, multi_label_classification]"), e.getMessage());
+        }
+        ReferenceFixturesTest.Fixture ce = ReferenceFixturesTest.Fixture.open("bert-crossencoder");   // one label: the sigmoid
+        int[][] ceIds = ce.ids("input_ids");
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        splitPairs(ceIds, 102, a, b);
+        double[][] ceRef = rows(ce, "logits", ceIds.length, 1);
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer(Files.createDirectories(tmp.resolve("bert-tok"))));
+             Weights w = Pretrained.load(ce.dir(), CPU)) {
+            TextEncoder enc = new TextEncoder(new Transformer(w, CPU), tok, SentencePooling.meanNormalized(null));
+            assertEquals(TextEncoder.Scoring.SIGMOID, enc.scoring());
+            List<List<TextEncoder.Label>> got = enc.classifyPairs(a, b);
+            for (int r = 0; r < ceRef.length; r++) {
+                assertEquals(1 / (1 + Math.exp(-ceRef[r][0])), got.get(r).get(0).probability(), 1e-5, "pair " + r);
+            }
+        }
+    }
+
     @Test
     void fillMaskGivesTheTopCandidatesOfTheMaskedLmHead() throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("bert-mlm");

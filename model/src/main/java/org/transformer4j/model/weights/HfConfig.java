@@ -139,6 +139,18 @@ public class HfConfig {
 
     // ---- encoder heads (issue 14) ----
 
+    /** problem_type's values, as transformers' PretrainedConfig allows them. */
+    public static final java.util.List<String> PROBLEM_TYPES = java.util.List.of("regression", "single_label_classification",
+            "multi_label_classification");
+
+    /** {@code problem_type}: one of {@link #PROBLEM_TYPES}, or null when absent (transformers refuses other values too). */
+    public String problemType() throws CheckpointException {
+        if (!has("problem_type")) return null;
+        String t = string("problem_type");
+        if (!PROBLEM_TYPES.contains(t)) throw bad("problem_type", root.get("problem_type"), "one of " + PROBLEM_TYPES);
+        return t;
+    }
+
     /**
      * The class labels: {@code id2label} in id order (ids must be 0..n-1), else {@code num_labels} labels
      * named LABEL_i as transformers names them, else the default of 2 (LABEL_0, LABEL_1).
