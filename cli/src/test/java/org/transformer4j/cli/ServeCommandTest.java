@@ -156,4 +156,27 @@ class ServeCommandTest {
         }
         assertEquals(0, exit[0]);
     }
+
+    /**
+     * --reasoning-parser: a named parser, none, or by default gpt_oss for a gpt-oss folder only (vLLM always splits gpt-oss
+     * replies; a Qwen3 folder may be an instruct model that never thinks); an unknown name fails naming the parsers.
+     */
+    @Test
+    void theReasoningParserIsNamedOrGptOssByDefault(@TempDir Path dir) throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_oss\"}");
+        ServeCommand cmd = new ServeCommand();
+        assertEquals("gpt_oss", cmd.reasoningParser(dir).name());
+        cmd.reasoningParser = "none";
+        assertEquals(null, cmd.reasoningParser(dir));
+        cmd.reasoningParser = "deepseek_r1";
+        assertEquals("deepseek_r1", cmd.reasoningParser(dir).name());
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"qwen3\"}");
+        cmd.reasoningParser = null;
+        assertEquals(null, cmd.reasoningParser(dir));
+        cmd.reasoningParser = "qwen";
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> cmd.reasoningParser(dir));
+        assertTrue(e.getMessage().contains("unknown reasoning parser 'qwen'; the parsers are: qwen3, deepseek_r1"), e.getMessage());
+        assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()))
+                .execute("--model", dir.toString(), "--port", "0", "--reasoning-parser", "qwen"), "a bad name stops serve before it loads");
+    }
 }

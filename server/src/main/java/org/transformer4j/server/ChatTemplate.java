@@ -3,14 +3,27 @@
 package org.transformer4j.server;
 
 import java.util.List;
+import java.util.Map;
 
 /** Renders a conversation into the prompt the model continues as the assistant (generation prompt included). */
 @FunctionalInterface
 public interface ChatTemplate {
 
-    /** One message: role (system, user, assistant, …) and its text. */
-    record Message(String role, String content) {}
+    /**
+     * One message: role (system, user, assistant, …), its text, and the request's other keys of the message as the
+     * template sees them (reasoning_content, name, tool_calls, …; JSON values as maps, lists, strings, numbers).
+     */
+    record Message(String role, String content, Map<String, Object> fields) {
+        public Message {
+            fields = fields == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
+        }
 
-    /** The prompt ids; throws IllegalArgumentException for a conversation the template cannot render. */
-    int[] render(List<Message> messages);
+        public Message(String role, String content) { this(role, content, Map.of()); }
+    }
+
+    /**
+     * The prompt ids of {@code messages}, with {@code kwargs} (the request's chat_template_kwargs, and reasoning_effort)
+     * as further template variables; throws IllegalArgumentException for a conversation the template cannot render.
+     */
+    int[] render(List<Message> messages, Map<String, Object> kwargs);
 }

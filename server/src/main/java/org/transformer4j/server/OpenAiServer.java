@@ -62,6 +62,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Limits limits;
     private final Metrics metrics = new Metrics();
     private final long created = System.currentTimeMillis() / 1000;
+    private volatile ReasoningParser.Kind reasoning;   // null: chat replies are content only
     private Javalin app;
 
     /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
@@ -121,6 +122,18 @@ public final class OpenAiServer implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.chat = chat;
         this.limits = limits;
+    }
+
+    /**
+     * Splits chat replies with {@code parser} (vLLM's {@code --reasoning-parser}; null: none): /v1/chat/completions then
+     * answers the reasoning as {@code reasoning} (vLLM's field now) and {@code reasoning_content} (its field before,
+     * and DeepSeek's), in the message and in streamed deltas, and the rest as {@code content}; /v1/completions stays raw
+     * text, and usage counts every generated token, as in vLLM. Set it before {@link #start}.
+     */
+    public OpenAiServer reasoningParser(ReasoningParser.Kind parser) {
+        if (parser != null && engine == null) throw new IllegalArgumentException("a reasoning parser needs a decoder; model '" + name + "' does not generate");
+        this.reasoning = parser;
+        return this;
     }
 
     /** Starts listening on {@code port} (0: any free port) and returns the port. */
@@ -224,11 +237,15 @@ public final class OpenAiServer implements AutoCloseable {
 
     // ---- generation -----------------------------------------------------------------------------------
 
-    /** What a generation request asks for, parsed and checked. */
+    /** What a generation request asks for, parsed and checked; {@code reasoning} splits a chat reply (else null). */
     private record Gen(int[] prompt, Generator.Options options, Set<String> stops, boolean stream, int topLogprobs,
-                       boolean echo, boolean includeUsage) {}
+                       boolean echo, boolean includeUsage, ReasoningParser reasoning, boolean includeReasoning) {}
 
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
+        return parseGen(b, prompt, isChat, null);
+    }
+
+    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, ReasoningParser parser) {
         if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
                 : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
@@ -283,7 +300,9 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
-        return new Gen(prompt, o, stops, stream, top, echo, usage);
+        JsonNode ir = b.get("include_reasoning");
+        if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
+        return new Gen(prompt, o, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean());
     }
 
     private void completions(Context ctx, JsonNode b) throws Exception {
@@ -311,10 +330,12 @@ public final class OpenAiServer implements AutoCloseable {
         if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiError.bad("messages", "messages must be a non-empty array");
         List<ChatTemplate.Message> messages = new ArrayList<>();
         for (JsonNode m : ms) {
-            if (!m.path("role").isTextual()) throw ApiError.bad("messages", "every message needs a role");
+            if (!m.isObject() || !m.path("role").isTextual()) throw ApiError.bad("messages", "every message needs a role");
+            String role = m.get("role").asText();
             JsonNode c = m.get("content");
             String text;
             if (c != null && c.isTextual()) text = c.asText();
+            else if ((c == null || c.isNull()) && role.equals("assistant")) text = "";     // a reply of reasoning or tool calls only
             else if (c != null && c.isArray()) {
                 StringBuilder sb = new StringBuilder();
                 for (JsonNode part : c) {
@@ -325,9 +346,48 @@ public final class OpenAiServer implements AutoCloseable {
             } else {
                 throw ApiError.bad("messages", "every message needs text content");
             }
-            messages.add(new ChatTemplate.Message(m.get("role").asText(), text));
+            messages.add(new ChatTemplate.Message(role, text, messageFields(m)));
         }
-        run(ctx, parseGen(b, chat.render(messages), true), true);
+        java.util.Map<String, Object> kwargs = templateKwargs(b);
+        int[] prompt = chat.render(messages, kwargs);
+        ReasoningParser parser = reasoning == null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
+        run(ctx, parseGen(b, prompt, true, parser), true);
+    }
+
+    /**
+     * A message's keys besides role and content, for the template. An assistant message's reasoning, sent back as
+     * {@code reasoning_content} or as vLLM's {@code reasoning}, is given to the template under both names and as
+     * {@code thinking}, where it is not there already: Qwen3's template reads reasoning_content, gpt-oss's reads thinking.
+     */
+    private static java.util.Map<String, Object> messageFields(JsonNode m) {
+        java.util.Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        m.fields().forEachRemaining(e -> {
+            if (!e.getKey().equals("role") && !e.getKey().equals("content") && !e.getValue().isNull()) {
+                fields.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));          // a null key is as good as absent
+            }
+        });
+        Object r = fields.get("reasoning_content") != null ? fields.get("reasoning_content") : fields.get("reasoning");
+        if (r != null) {
+            if (!(r instanceof String)) throw ApiError.bad("messages", "a message's reasoning_content (or reasoning) must be a string");
+            for (String k : List.of("reasoning_content", "reasoning", "thinking")) if (fields.get(k) == null) fields.put(k, r);
+        }
+        return fields;
+    }
+
+    /** chat_template_kwargs (an object: further template variables, e.g. enable_thinking) and reasoning_effort, as vLLM passes them. */
+    private static java.util.Map<String, Object> templateKwargs(JsonNode b) {
+        java.util.Map<String, Object> kw = new java.util.LinkedHashMap<>();
+        JsonNode k = b.get("chat_template_kwargs");
+        if (k != null && !k.isNull()) {
+            if (!k.isObject()) throw ApiError.bad("chat_template_kwargs", "chat_template_kwargs must be an object, got " + k);
+            k.fields().forEachRemaining(e -> kw.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class)));
+        }
+        JsonNode effort = b.get("reasoning_effort");
+        if (effort != null && !effort.isNull()) {
+            if (!effort.isTextual()) throw ApiError.bad("reasoning_effort", "reasoning_effort must be a string (low, medium, high), got " + effort);
+            kw.put("reasoning_effort", effort.asText());
+        }
+        return kw;
     }
 
     /** One event from the engine's thread to the request's thread. */
@@ -375,10 +435,13 @@ public final class OpenAiServer implements AutoCloseable {
                 else metrics.itl.observe((now - last) / 1e9);
                 last = now;
                 String delta = reply.add(e.token());
-                if (out != null && (delta != null && !delta.isEmpty() || g.topLogprobs() >= 0)) {
-                    ObjectNode c = chunk(id, isChat);
-                    reply.choice((ArrayNode) c.get("choices"), delta == null ? "" : delta, reply.lastLogprobs(), null);
-                    if (!send(out, c)) { handle.cancel(); return; }     // the client went away: free its blocks
+                if (out != null) {
+                    ReasoningParser.Delta d = reply.split(delta == null ? "" : delta);
+                    if (!d.isEmpty() || g.topLogprobs() >= 0) {
+                        ObjectNode c = chunk(id, isChat);
+                        reply.choice((ArrayNode) c.get("choices"), d, reply.lastLogprobs(), null);
+                        if (!send(out, c)) { handle.cancel(); return; }     // the client went away: free its blocks
+                    }
                 }
                 if (reply.stopped) handle.cancel();                      // a stop string ended it: the rest is not wanted
             }
@@ -393,7 +456,7 @@ public final class OpenAiServer implements AutoCloseable {
         String reason = reply.stopped || done.finish() == Engine.Finish.STOP ? "stop" : "length";
         if (out != null) {
             ObjectNode c = chunk(id, isChat);
-            reply.choice((ArrayNode) c.get("choices"), "", null, reason);
+            reply.choice((ArrayNode) c.get("choices"), reply.finishSplit(), null, reason);   // with what a parser held back
             send(out, c);
             if (g.includeUsage()) {
                 ObjectNode u = chunk(id, isChat);
@@ -410,7 +473,9 @@ public final class OpenAiServer implements AutoCloseable {
         root.put("model", name);
         ArrayNode choices = root.putArray("choices");
         if (isChat) {
-            reply.choice(choices, reply.text(), reply.allLogprobs(), reason);
+            reply.split(reply.text());
+            reply.finishSplit();
+            reply.choice(choices, reply.whole(), reply.allLogprobs(), reason);
         } else {
             String text = reply.text();
             ObjectNode lp = reply.allLogprobs();
@@ -538,6 +603,28 @@ public final class OpenAiServer implements AutoCloseable {
 
         String text() { return sent; }
 
+        /**
+         * A piece of the chat reply's text as reasoning and content: the parser's split (its reasoning dropped where the
+         * request says include_reasoning: false, as vLLM does), or all content without a parser.
+         */
+        ReasoningParser.Delta split(String text) {
+            return g.reasoning() == null ? new ReasoningParser.Delta("", text) : kept(g.reasoning().add(text));
+        }
+
+        /** What the parser held back, released at the reply's end (nothing without a parser). */
+        ReasoningParser.Delta finishSplit() {
+            return g.reasoning() == null ? new ReasoningParser.Delta("", "") : kept(g.reasoning().finish());
+        }
+
+        /** The whole reply split (after {@link #finishSplit}). */
+        ReasoningParser.Delta whole() {
+            return g.reasoning() == null ? new ReasoningParser.Delta("", sent) : kept(new ReasoningParser.Delta(g.reasoning().reasoning(), g.reasoning().content()));
+        }
+
+        private ReasoningParser.Delta kept(ReasoningParser.Delta d) {
+            return g.includeReasoning() ? d : new ReasoningParser.Delta("", d.content());
+        }
+
         ObjectNode lastLogprobs() {
             if (g.topLogprobs() < 0 || events.isEmpty()) return null;
             return logprobs(events.subList(events.size() - 1, events.size()), 0);
@@ -588,15 +675,32 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         void choice(ArrayNode choices, String text, ObjectNode logprobs, String finish) {
+            choice(choices, new ReasoningParser.Delta("", text), logprobs, finish);
+        }
+
+        /**
+         * A choice. Chat with a reasoning parser, as vLLM answers: a message's content and reasoning are null when empty; a
+         * streamed delta holds only what it adds (reasoning under both names).
+         */
+        void choice(ArrayNode choices, ReasoningParser.Delta d, ObjectNode logprobs, String finish) {
             ObjectNode c = choices.addObject();
             c.put("index", 0);
             if (isChat) {
                 ObjectNode m = c.putObject(g.stream() ? "delta" : "message");
                 if (!g.stream()) m.put("role", "assistant");
-                m.put("content", text);
+                if (g.reasoning() == null) {
+                    m.put("content", d.content());
+                } else {
+                    String r = d.reasoning();
+                    if (!g.stream() || !d.content().isEmpty()) m.put("content", d.content().isEmpty() ? null : d.content());
+                    if (!g.stream() || !r.isEmpty()) {
+                        m.put("reasoning", r.isEmpty() ? null : r);
+                        m.put("reasoning_content", r.isEmpty() ? null : r);
+                    }
+                }
                 if (!g.stream()) m.putNull("refusal");
             } else {
-                c.put("text", text);
+                c.put("text", d.content());
             }
             if (logprobs == null) c.putNull("logprobs");
             else c.set("logprobs", logprobs);

