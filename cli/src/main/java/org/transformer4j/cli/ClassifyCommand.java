@@ -14,17 +14,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import org.transformer4j.model.Pretrained;
-import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
-import org.transformer4j.model.Transformer;
-import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.model.Weights;
-import org.transformer4j.model.tokenizer.Tokenizer;
-import org.transformer4j.model.tokenizer.Tokenizers;
-import org.transformer4j.runtime.Backend;
-import org.transformer4j.runtime.Backends;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -73,35 +66,16 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "JSON in the shape of transformers' pipeline output.")
     boolean json;
 
-    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
-            description = "The dtype the model computes in (weights, activations; fp32 accumulation) (default: ${DEFAULT-VALUE}).")
-    String dtype;
-
-    @Option(names = "--progress", description = "Show progress bars even when stderr is not a terminal.")
-    boolean progress;
+    @Mixin
+    EncoderFolder folder;
 
     @Override
     public Integer call() throws java.io.IOException {
         checkOptions();
-        org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
-        ModelInputs.checkModelFolder(model);
-        try (Backend backend = Backends.select(); Tokenizer tok = Tokenizers.forModel(model)) {
-            Weights weights;
-            try (Progress bar = Progress.start("loading " + model.getFileName(), 1, progress)) {
-                weights = Pretrained.load(model, backend, dt);
-                bar.update(1);
-            }
-            try (weights) {
-                if (weights.config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
-                    throw new IllegalArgumentException(model + " is a " + weights.config.architecture().name().toLowerCase(Locale.ROOT)
-                            .replace('_', '-') + " model; classify needs an encoder with a classifier head");
-                }
-                TextEncoder enc = new TextEncoder(new Transformer(weights, backend), tok, SentencePooling.meanNormalized(null));
-                Object out = tokens ? tokens(enc, weights) : labels != null ? zeroShot(enc, weights) : sequences(enc, weights);
-                if (json) System.out.println(out);
-                Main.checkStdout();
-            }
-        }
+        folder.run(model, "classify", (enc, weights) -> {
+            Object out = tokens ? tokens(enc, weights) : labels != null ? zeroShot(enc, weights) : sequences(enc, weights);
+            if (json) System.out.println(out);
+        });
         return 0;
     }
 
