@@ -10,6 +10,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -66,6 +67,25 @@ final class VectorOps {
     }
 
     /** FP4 (e2m1) codes 0..15 → their fp32 values. */
+    /** Shorts of V lanes (V · 16 bits), widened to V ints by {@link #widenBf16}. */
+    private static final VectorSpecies<Short> BF16_BITS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * V));
+
+    /**
+     * n bf16 values from byte off of src (native order) into dst[at, at + n) as fp32, exactly: each value's bits
+     * shifted up 16 (sign-extending the short first leaves the same low 32 bits), V at a time.
+     */
+    static void widenBf16(MemorySegment src, long off, float[] dst, int at, int n) {
+        ByteOrder order = ByteOrder.nativeOrder();
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            ((IntVector) ShortVector.fromMemorySegment(BF16_BITS, src, off + 2L * i, order).convertShape(VectorOperators.S2I, MX_INTS, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, at + i);
+        }
+        for (; i < n; i++) {
+            dst[at + i] = Float.intBitsToFloat(src.get(ValueLayout.JAVA_SHORT_UNALIGNED, off + 2L * i) << 16);
+        }
+    }
+
     private static FloatVector fp4(IntVector code) {
         IntVector e = code.lanewise(VectorOperators.LSHR, 1).and(3), m = code.and(1);
         IntVector normal = e.add(126).lanewise(VectorOperators.LSHL, 23).or(m.lanewise(VectorOperators.LSHL, 22));
