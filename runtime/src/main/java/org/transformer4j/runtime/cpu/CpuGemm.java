@@ -640,6 +640,13 @@ public final class CpuGemm {
         parallelFor(ceilDiv(N, width), parallel, t -> {
             int j0 = (int) t * width;
             int len = Math.min(N, j0 + width) - j0;
+            if (vec && M == 1 && b.dots()) {
+                // one row (a decode step): dotTiles takes one VectorOps.dot per element there, so the same dot straight
+                // from the bf16 row, decoded in registers (no tile written and read back)
+                for (int j = j0; j < j0 + len; j++) c[j] = alpha * b.dot(a, 0, j);
+                if (epilogue != null) epilogue.apply(0, 0, 1, j0, j0 + len);
+                return;
+            }
             float[] tile = DOT_TILE.get();
             if (tile.length < len * K) DOT_TILE.set(tile = new float[len * K]);
             b.decode(j0, len, 0, K, tile, 0);                                   // (len, K): B's rows [j0, j0 + len)

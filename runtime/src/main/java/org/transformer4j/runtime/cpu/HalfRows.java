@@ -57,6 +57,16 @@ final class HalfRows {
         }
     }
 
+    /** Whether {@link #dot} runs: bf16 rows, with the Vector API (f16 has no vector conversion there). */
+    boolean dots() {
+        return bf16 && CpuKernels.simd();
+    }
+
+    /** x[xo, xo + K) · row j, decoded in registers: VectorOps.dot's bits over the decoded row. Needs {@link #dots()}. */
+    float dot(float[] x, int xo, int j) {
+        return VectorOps.dotBf16(x, xo, seg, 2L * j * rowStride, k);
+    }
+
     /** count consecutive values from byte off into dst[at, at + count). */
     private void decodeRun(long off, int count, float[] dst, int at) {
         if (bf16 && CpuKernels.simd()) {
