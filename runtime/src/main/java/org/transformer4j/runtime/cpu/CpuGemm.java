@@ -613,8 +613,8 @@ public final class CpuGemm {
         Objects.requireNonNull(a, "gemmTransB: a");
         Objects.requireNonNull(b, "gemmTransB: b");
         Objects.requireNonNull(c, "gemmTransB: c");
-        if (M < 0 || b.n != N || b.k != K) {
-            throw new IllegalArgumentException("gemmTransB: M=" + M + ", B (N, K) = (" + N + ", " + K + ") against its rows (" + b.n + ", " + b.k + ")");
+        if (M < 0 || b.n() != N || b.k() != K) {
+            throw new IllegalArgumentException("gemmTransB: M=" + M + ", B (N, K) = (" + N + ", " + K + ") against its rows (" + b.n() + ", " + b.k() + ")");
         }
         checkRange("gemmTransB", "A (M, K)", a.length, 0, 0, 1, M, aRowStride, K);
         checkRange("gemmTransB", "C (M, N)", c.length, 0, 0, 1, M, cRowStride, N);

@@ -1,5 +1,5 @@
 // HalfRows — a BF16 or F16 matrix (N, K) read where it lies (a memory-mapped checkpoint's view, or the heap):
-// CpuGemm decodes the rows a task needs into a small fp32 tile instead of the caller widening the whole matrix first.
+// CpuGemm decodes the rows a task needs into a small fp32 tile (one bf16 row: straight into its dot) instead of the caller widening the whole matrix first.
 package org.transformer4j.runtime.cpu;
 
 import java.lang.foreign.MemorySegment;
@@ -10,27 +10,13 @@ import org.transformer4j.runtime.Tensor;
 /**
  * Rows of a 16-bit float matrix (N, K), row j at element {@code j · rowStride} of its segment, decoded to fp32
  * exactly as {@link Tensor#toFloatArray()} widens them (bf16: the bits shifted up 16; f16: Float.float16ToFloat), so a
- * product over decoded rows has the bits of the same product over the widened matrix. Stateless: tasks decode in parallel.
+ * product over decoded rows has the bits of the same product over the widened matrix. Tasks decode in parallel.
  */
-final class HalfRows {
+record HalfRows(MemorySegment seg, int rowStride, boolean bf16, int n, int k) {
 
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     /** Per-thread staging for the f16 and scalar bf16 decodes (a run of raw bits, then one widening loop over it). */
     private static final ThreadLocal<short[]> BITS = ThreadLocal.withInitial(() -> new short[0]);
-
-    private final MemorySegment seg;
-    private final int rowStride;
-    private final boolean bf16;
-    final int n;
-    final int k;
-
-    HalfRows(MemorySegment seg, int rowStride, boolean bf16, int n, int k) {
-        this.seg = seg;
-        this.rowStride = rowStride;
-        this.bf16 = bf16;
-        this.n = n;
-        this.k = k;
-    }
 
     /** w (N, K), BF16 or F16, contiguous, on the host: its rows in place; null for any other tensor. */
     static HalfRows of(Tensor w) {
