@@ -118,7 +118,7 @@ public final class CpuGemm {
         boolean vec = simd();
         Gemm g = new Gemm(batch, M, N, K, alpha, a, aOff, aBatchStride, aRowStride, transA,
                 b, bOff, bBatchStride, bRowStride, transB, beta, c, cOff, cBatchStride, cRowStride,
-                vec, vec ? VectorOps.NR : NR_SCALAR, epilogue);
+                vec, vec ? VectorOps.NR : NR_SCALAR, epilogue, null);
         if (K == 0 || alpha == 0f) {
             g.scaleC();
             if (epilogue != null) {
@@ -136,13 +136,14 @@ public final class CpuGemm {
 
     /**
      * One GEMM call's operands, already validated, and its algorithms: blocked with packing, or
-     * for small M without packing. nr is the micro-tile width of the chosen path.
+     * for small M without packing. nr is the micro-tile width of the chosen path. B is b, or where
+     * bHalf is non-null (then b is null, batch 1, transB) a 16-bit matrix whose rows packB decodes.
      */
     private record Gemm(int batch, int m, int n, int k, float alpha,
                         float[] a, int aOff, long aBs, int aRs, boolean transA,
                         float[] b, int bOff, long bBs, int bRs, boolean transB,
                         float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr,
-                        BlockEpilogue epilogue) {
+                        BlockEpilogue epilogue, HalfRows bHalf) {
 
         // Element bases of batch bi; they fit in int because the ranges were checked.
         int aBase(int bi) {
@@ -290,6 +291,7 @@ public final class CpuGemm {
 
         /** op(B)[p0:p0+kc, j0:j0+ncb] into panels (ncb/nr, kc, nr) at bp[off:], zero-padded to nr columns. */
         void packB(int bBase, int p0, int kc, int j0, int ncb, float[] bp, int off) {
+            float[] row = bHalf == null ? null : new float[kc];
             for (int jp = 0; jp < ncb; jp += nr) {
                 int cols = Math.min(nr, ncb - jp);
                 int dst = off + (jp / nr) * kc * nr;
@@ -297,6 +299,14 @@ public final class CpuGemm {
                     // B stored (K, N): a panel row is a contiguous run of B's row.
                     for (int kk = 0; kk < kc; kk++) {
                         System.arraycopy(b, bBase + (p0 + kk) * bRs + j0 + jp, bp, dst + kk * nr, cols);
+                    }
+                } else if (bHalf != null) {
+                    // 16-bit B (N, K): each row's kc values decoded (the values a widened copy holds), then scattered
+                    for (int jj = 0; jj < cols; jj++) {
+                        bHalf.decode(j0 + jp + jj, 1, p0, kc, row, 0);
+                        for (int kk = 0; kk < kc; kk++) {
+                            bp[dst + kk * nr + jj] = row[kk];
+                        }
                     }
                 } else {
                     // B stored (N, K): transpose in slabs of 16 along K, so each of B's cache lines
@@ -590,6 +600,72 @@ public final class CpuGemm {
         });
         return true;
     }
+
+    /**
+     * C (M, N) = alpha · A (M, K) · Bᵀ for B a BF16 or F16 (N, K) matrix read where it lies, never widened whole:
+     * on the small-M path each task decodes its chunk of B's rows (≤ 256 KiB of fp32 for K ≤ 4096, see dotChunk) into
+     * a per-thread tile and runs gemm's dot tiles on it; on the packed path packB decodes each row's KC values as it
+     * packs them. The values decoded are the widened copy's and every path is gemm's for that M, so the bits are those
+     * of gemm over the widened matrix (beta 0), epilogue included.
+     */
+    static void gemmTransB(int M, int N, int K, float alpha, float[] a, int aRowStride, HalfRows b,
+                           float[] c, int cRowStride, BlockEpilogue epilogue) {
+        Objects.requireNonNull(a, "gemmTransB: a");
+        Objects.requireNonNull(b, "gemmTransB: b");
+        Objects.requireNonNull(c, "gemmTransB: c");
+        if (M < 0 || b.n() != N || b.k() != K) {
+            throw new IllegalArgumentException("gemmTransB: M=" + M + ", B (N, K) = (" + N + ", " + K + ") against its rows (" + b.n() + ", " + b.k() + ")");
+        }
+        checkRange("gemmTransB", "A (M, K)", a.length, 0, 0, 1, M, aRowStride, K);
+        checkRange("gemmTransB", "C (M, N)", c.length, 0, 0, 1, M, cRowStride, N);
+        if (M > 1 && cRowStride < N) {
+            throw new IllegalArgumentException("gemmTransB: C's rows overlap: cRowStride=" + cRowStride + " < N=" + N);
+        }
+        if (M == 0 || N == 0) return;
+        boolean vec = simd();
+        // A segment confined to the calling thread cannot be read by the pool's workers: then serially.
+        boolean parallel = THREADS > 1 && (long) M * N * K >= PARALLEL_MIN_WORK && b.shared(OTHER_THREAD);
+        if (K == 0 || alpha == 0f || !directPath(M, true, vec)) {
+            Gemm g = new Gemm(1, M, N, K, alpha, a, 0, 0, aRowStride, false, null, 0, 0, K, true, 0f, c, 0, 0, cRowStride,
+                    vec, vec ? VectorOps.NR : NR_SCALAR, epilogue, b);
+            if (K == 0 || alpha == 0f) {
+                g.scaleC();
+                if (epilogue != null) epilogue.apply(0, 0, M, 0, N);
+            } else {
+                g.runPacked(parallel);
+            }
+            return;
+        }
+        int width = dotChunk(N, K, 1, parallel, vec);
+        parallelFor(ceilDiv(N, width), parallel, t -> {
+            int j0 = (int) t * width;
+            int len = Math.min(N, j0 + width) - j0;
+            if (vec && M == 1 && b.dots()) {
+                // one row (a decode step): dotTiles takes one VectorOps.dot per element there, so the same dot straight
+                // from the bf16 row, decoded in registers (no tile written and read back)
+                for (int j = j0; j < j0 + len; j++) c[j] = alpha * b.dot(a, 0, j);
+                if (epilogue != null) epilogue.apply(0, 0, 1, j0, j0 + len);
+                return;
+            }
+            float[] tile = DOT_TILE.get();
+            if (tile.length < len * K) DOT_TILE.set(tile = new float[len * K]);
+            b.decode(j0, len, 0, K, tile, 0);                                   // (len, K): B's rows [j0, j0 + len)
+            if (vec) {
+                dotTiles(M, K, a, 0, aRowStride, MemorySegment.ofArray(tile), 0, 4L * K, 0, len,
+                        (i, j, d) -> c[i * cRowStride + j0 + j] = alpha * d);
+            } else {
+                for (int j = 0; j < len; j++) {
+                    for (int i = 0; i < M; i++) {
+                        c[i * cRowStride + j0 + j] = alpha * scalarDot(a, i * aRowStride, tile, j * K, K);
+                    }
+                }
+            }
+            if (epilogue != null) epilogue.apply(0, 0, M, j0, j0 + len);
+        });
+    }
+
+    /** Each thread's fp32 tile of decoded B rows for gemmTransB's small-M path (a task's chunk: at most max(64 Ki, 16 · K) floats). */
+    private static final ThreadLocal<float[]> DOT_TILE = ThreadLocal.withInitial(() -> new float[0]);
 
     /** The M below which {@link #directPath} holds for B stored (N, K): see {@link CpuKernels#smallMRows()}. */
     static int smallMRows(boolean vec) {

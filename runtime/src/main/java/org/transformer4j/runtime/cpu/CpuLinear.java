@@ -71,11 +71,25 @@ public final class CpuLinear {
     /** Elements below which the fused-gate epilogue runs on the calling thread (a task costs about as much). */
     private static final long EPILOGUE_PARALLEL_MIN = 1 << 15;
 
+    /** Whether 16-bit weights (N, K) are read in place (always, but for tests that compare with the widened copy's bits). */
+    private static volatile boolean halfInPlace = true;
+
+    static void setHalfInPlace(boolean on) {
+        halfInPlace = on;
+    }
+
     private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
                                 CpuGemm.BlockEpilogue epilogue) {
         // Few rows (a decode step): fp32 weights stored (N, K) are read where they lie, not copied first.
         if (op.transW() && w.dtype() == DType.F32 && w.isContiguous() && w.hostSegment().isNative()
                 && CpuGemm.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
+            return;
+        }
+        // BF16 and F16 weights stored (N, K) (checkpoints' own layout): their rows decoded inside the GEMM, a task's
+        // tile at a time, never widened whole (a 7B model's matrices on every call cost more than the products)
+        HalfRows half = op.transW() && halfInPlace ? HalfRows.of(w) : null;
+        if (half != null) {
+            CpuGemm.gemmTransB(m, n, k, op.alpha(), x, k, half, y, n, epilogue);
             return;
         }
         float[] wf = FloatArrays.copyOf(w);                             // (K, N) or (N, K) packed

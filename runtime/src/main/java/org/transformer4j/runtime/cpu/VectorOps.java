@@ -10,6 +10,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -66,6 +67,48 @@ final class VectorOps {
     }
 
     /** FP4 (e2m1) codes 0..15 → their fp32 values. */
+    /** Shorts of V lanes (V · 16 bits), widened to V ints by {@link #widenBf16}. */
+    private static final VectorSpecies<Short> BF16_BITS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * V));
+
+    /**
+     * n bf16 values from byte off of src (native order) into dst[at, at + n) as fp32, exactly: each value's bits
+     * shifted up 16 (sign-extending the short first leaves the same low 32 bits), V at a time.
+     */
+    static void widenBf16(MemorySegment src, long off, float[] dst, int at, int n) {
+        ByteOrder order = ByteOrder.nativeOrder();
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            bf16(src, off + 2L * i, order).intoArray(dst, at + i);
+        }
+        for (; i < n; i++) {
+            dst[at + i] = Float.intBitsToFloat(src.get(ValueLayout.JAVA_SHORT_UNALIGNED, off + 2L * i) << 16);
+        }
+    }
+
+    /** V bf16 values from byte off of src as fp32 (see {@link #widenBf16}). */
+    private static FloatVector bf16(MemorySegment src, long off, ByteOrder order) {
+        return ((IntVector) ShortVector.fromMemorySegment(BF16_BITS, src, off, order).convertShape(VectorOperators.S2I, MX_INTS, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * The dot of x[xo, xo + n) with n bf16 values at byte yo of y, decoded in registers: {@link #dot(float[], int, float[], int, int)}
+     * over the widened values, in its order (one accumulator, lanes summed, then the tail), so the same bits.
+     */
+    static float dotBf16(float[] x, int xo, MemorySegment y, long yo, int n) {
+        ByteOrder order = ByteOrder.nativeOrder();
+        FloatVector s0 = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += V) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(bf16(y, yo + 2L * i, order), s0);
+        }
+        float s = sumLanes(s0);
+        for (; i < n; i++) {
+            s += x[xo + i] * Float.intBitsToFloat(y.get(ValueLayout.JAVA_SHORT_UNALIGNED, yo + 2L * i) << 16);
+        }
+        return s;
+    }
+
     private static FloatVector fp4(IntVector code) {
         IntVector e = code.lanewise(VectorOperators.LSHR, 1).and(3), m = code.and(1);
         IntVector normal = e.add(126).lanewise(VectorOperators.LSHL, 23).or(m.lanewise(VectorOperators.LSHL, 22));
