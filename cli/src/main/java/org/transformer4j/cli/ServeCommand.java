@@ -155,7 +155,7 @@ final class ServeCommand implements Callable<Integer> {
         if (reasoningParser != null) return reasoningParser.equals("none") ? null : ReasoningParser.named(reasoningParser);
         Path config = dir.resolve("config.json");
         if (!Files.isRegularFile(config)) return null;
-        return "gpt_oss".equals(new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile()).path("model_type").asText())
+        return "gpt_oss".equals(org.transformer4j.model.weights.HfConfig.read(config).string("model_type", null))
                 ? ReasoningParser.named("gpt_oss") : null;
     }
 

@@ -66,7 +66,6 @@ final class VectorOps {
         }
     }
 
-    /** FP4 (e2m1) codes 0..15 → their fp32 values. */
     /** Shorts of V lanes (V · 16 bits), widened to V ints by {@link #widenBf16}. */
     private static final VectorSpecies<Short> BF16_BITS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * V));
 
@@ -109,6 +108,7 @@ final class VectorOps {
         return s;
     }
 
+    /** FP4 (e2m1) codes 0..15 → their fp32 values. */
     private static FloatVector fp4(IntVector code) {
         IntVector e = code.lanewise(VectorOperators.LSHR, 1).and(3), m = code.and(1);
         IntVector normal = e.add(126).lanewise(VectorOperators.LSHL, 23).or(m.lanewise(VectorOperators.LSHL, 22));
