@@ -202,11 +202,12 @@ class MoeOpsTest {
      * stack, decoded on the fly, against the float64 oracle on the matrices decoded here from the format's definition (the
      * FP4 table, low nibble first, 2^(scale − 127)); scales from 2^-8 to 2^1, every code.
      */
-    @ParameterizedTest(name = "{0} rows x{1} N={2}")
-    @CsvSource({"F32, 1, 8", "BF16, 1, 8", "F32, 5, 72", "BF16, 5, 72"})    // x5: 20 and 35 rows, the tiled path (two tiles of N)
-    void mxfp4GroupedLinearDecodesAsTheFormatSays(DType dt, int scale, int n) {
+    @ParameterizedTest(name = "{0} rows x{1} N={2} K={3}")
+    @CsvSource({"F32, 1, 8, 64", "BF16, 1, 8, 64", "F32, 5, 72, 64", "BF16, 5, 72, 64",   // x5: 20 and 35 rows (dot tiles)
+                "F32, 20, 40, 288", "BF16, 20, 40, 288"})    // x20: 80 rows (dot tiles) and 140 (blocked, K decoded 256 + 32 as packed)
+    void mxfp4GroupedLinearDecodesAsTheFormatSays(DType dt, int scale, int n, int k) {
         SplittableRandom rnd = new SplittableRandom(7 + dt.ordinal() + scale);
-        int g = 3, k = 64, rows = 11 * scale;
+        int g = 3, rows = 11 * scale;
         int[] offsets = {0, 4 * scale, 4 * scale, 11 * scale};
         byte[] blocks = new byte[g * 2 * n * (k / 32) * 16], scales = new byte[g * 2 * n * (k / 32)];
         for (int i = 0; i < blocks.length; i++) blocks[i] = (byte) rnd.nextInt(256);

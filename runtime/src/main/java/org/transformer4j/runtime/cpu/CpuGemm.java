@@ -19,7 +19,10 @@ import java.util.function.LongConsumer;
 /** Outputs must not overlap inputs, and distinct output rows (and batches) must not overlap each other. */
 public final class CpuGemm {
 
-    /** GEMM cache blocking: a KC x NC block of packed op(B) (1 MiB) stays in L2, an MC x KC block of packed op(A) (120 KiB) too. */
+    /**
+     * GEMM cache blocking: a KC x NC block of packed op(B) (1 MiB) stays in L2, an MC x KC block of packed op(A) (120 KiB) too.
+     * KC is a multiple of 32, so an MXFP4 B's KC-long pieces are whole blocks (WeightRows.decode).
+     */
     private static final int KC = 256;
     private static final int MC = 120;
     private static final int NC = 1024;
@@ -137,13 +140,13 @@ public final class CpuGemm {
     /**
      * One GEMM call's operands, already validated, and its algorithms: blocked with packing, or
      * for small M without packing. nr is the micro-tile width of the chosen path. B is b, or where
-     * bHalf is non-null (then b is null, batch 1, transB) a 16-bit matrix whose rows packB decodes.
+     * bRows is non-null (then b is null, batch 1, transB) an encoded matrix whose rows packB decodes.
      */
     private record Gemm(int batch, int m, int n, int k, float alpha,
                         float[] a, int aOff, long aBs, int aRs, boolean transA,
                         float[] b, int bOff, long bBs, int bRs, boolean transB,
                         float beta, float[] c, int cOff, long cBs, int cRs, boolean vec, int nr,
-                        BlockEpilogue epilogue, HalfRows bHalf) {
+                        BlockEpilogue epilogue, WeightRows bRows) {
 
         // Element bases of batch bi; they fit in int because the ranges were checked.
         int aBase(int bi) {
@@ -291,7 +294,7 @@ public final class CpuGemm {
 
         /** op(B)[p0:p0+kc, j0:j0+ncb] into panels (ncb/nr, kc, nr) at bp[off:], zero-padded to nr columns. */
         void packB(int bBase, int p0, int kc, int j0, int ncb, float[] bp, int off) {
-            float[] row = bHalf == null ? null : new float[kc];
+            float[] row = bRows == null ? null : new float[kc];
             for (int jp = 0; jp < ncb; jp += nr) {
                 int cols = Math.min(nr, ncb - jp);
                 int dst = off + (jp / nr) * kc * nr;
@@ -300,10 +303,10 @@ public final class CpuGemm {
                     for (int kk = 0; kk < kc; kk++) {
                         System.arraycopy(b, bBase + (p0 + kk) * bRs + j0 + jp, bp, dst + kk * nr, cols);
                     }
-                } else if (bHalf != null) {
-                    // 16-bit B (N, K): each row's kc values decoded (the values a widened copy holds), then scattered
+                } else if (bRows != null) {
+                    // encoded B (N, K): each row's kc values decoded (the values a widened copy holds), then scattered
                     for (int jj = 0; jj < cols; jj++) {
-                        bHalf.decode(j0 + jp + jj, 1, p0, kc, row, 0);
+                        bRows.decode(j0 + jp + jj, 1, p0, kc, row, 0);
                         for (int kk = 0; kk < kc; kk++) {
                             bp[dst + kk * nr + jj] = row[kk];
                         }
@@ -556,59 +559,31 @@ public final class CpuGemm {
     }
 
     /**
-     * C (M, N) = alpha · A (M, K) · Bᵀ for B an fp32 (N, K) matrix read where it lies, in native
-     * memory (row j at byte {@code 4 · j · bRowStride} of {@code b}): a decode step's projections
-     * without first copying each weight matrix to an array. The arithmetic is gemm's small-M path for
-     * B stored (N, K) — the same dot per element, the same lane order — so the bits are gemm's; the
-     * epilogue runs on each finished block of columns. Returns false, doing nothing, where gemm would
-     * not take that path (M too large for it, or nothing to multiply): the caller then uses gemm.
+     * C (M, N) = alpha · A (M, K) · Bᵀ for B an fp32 (N, K) matrix read where it lies (row j at byte
+     * {@code 4 · j · bRowStride} of {@code b}) on gemm's small-M path only: {@link #gemmTransB} over {@link F32Rows}, the
+     * same dot per element, the same lane order, so the bits are gemm's; the epilogue runs on each finished block of
+     * columns. Returns false, doing nothing, where gemm would not take that path (M too large for it, or nothing to
+     * multiply). Tests and the small-M benchmark call it; CpuLinear calls gemmTransB for every M.
      */
     public static boolean gemmTransBInPlace(int M, int N, int K, float alpha, float[] a, int aRowStride,
                                             MemorySegment b, int bRowStride, float[] c, int cRowStride,
                                             BlockEpilogue epilogue) {
-        boolean vec = simd();
-        if (M <= 0 || N <= 0 || K <= 0 || alpha == 0f || !directPath(M, true, vec)) return false;
-        Objects.requireNonNull(a, "gemmTransBInPlace: a");
+        if (M <= 0 || N <= 0 || K <= 0 || alpha == 0f || !directPath(M, true, simd())) return false;
         Objects.requireNonNull(b, "gemmTransBInPlace: b");
-        Objects.requireNonNull(c, "gemmTransBInPlace: c");
-        checkRange("gemmTransBInPlace", "A (M, K)", a.length, 0, 0, 1, M, aRowStride, K);
-        checkRange("gemmTransBInPlace", "C (M, N)", c.length, 0, 0, 1, M, cRowStride, N);
-        if (bRowStride < K || b.byteSize() < 4L * ((long) (N - 1) * bRowStride + K)) {
-            throw new IllegalArgumentException("gemmTransBInPlace: B (N, K) = (" + N + ", " + K + ") with row stride " + bRowStride
-                    + " does not fit in " + b.byteSize() + " bytes");
-        }
-        if (M > 1 && cRowStride < N) {
-            throw new IllegalArgumentException("gemmTransBInPlace: C's rows overlap: cRowStride=" + cRowStride + " < N=" + N);
-        }
-        // A segment confined to the calling thread cannot be read by the pool's workers: then serially.
-        boolean parallel = THREADS > 1 && (long) M * N * K >= PARALLEL_MIN_WORK && b.isAccessibleBy(OTHER_THREAD);
-        int width = dotChunk(N, K, 1, parallel, vec);
-        parallelFor(ceilDiv(N, width), parallel, t -> {
-            int j0 = (int) t * width;
-            int j1 = Math.min(N, j0 + width);
-            if (vec) {
-                dotTiles(M, K, a, 0, aRowStride, b, 0, 4L * bRowStride, j0, j1, (i, j, d) -> c[i * cRowStride + j] = alpha * d);
-            } else {
-                for (int j = j0; j < j1; j++) {
-                    long bRow = 4L * j * bRowStride;
-                    for (int i = 0; i < M; i++) {
-                        c[i * cRowStride + j] = alpha * scalarDot(a, i * aRowStride, b, bRow, K);
-                    }
-                }
-            }
-            if (epilogue != null) epilogue.apply(0, 0, M, j0, j1);
-        });
+        gemmTransB(M, N, K, alpha, a, aRowStride, new F32Rows(b, bRowStride, N, K), c, cRowStride, epilogue);
         return true;
     }
 
     /**
-     * C (M, N) = alpha · A (M, K) · Bᵀ for B a BF16 or F16 (N, K) matrix read where it lies, never widened whole:
-     * on the small-M path each task decodes its chunk of B's rows (≤ 256 KiB of fp32 for K ≤ 4096, see dotChunk) into
-     * a per-thread tile and runs gemm's dot tiles on it; on the packed path packB decodes each row's KC values as it
-     * packs them. The values decoded are the widened copy's and every path is gemm's for that M, so the bits are those
-     * of gemm over the widened matrix (beta 0), epilogue included.
+     * C (M, N) = alpha · A (M, K) · Bᵀ for B an (N, K) matrix (F32, BF16, F16, MXFP4) read where it lies, never copied or
+     * widened whole: on the small-M path fp32 rows are dotted where they lie, and other encodings have each task decode
+     * its chunk of B's rows (≤ 256 KiB of fp32 for K ≤ 4096, see dotChunk) into a per-thread tile and run gemm's dot
+     * tiles on it (one row with {@link WeightRows#dots()}: straight from the encoded row); on the packed path packB
+     * decodes (copies) each row's KC values (whole MXFP4 blocks: KC is a multiple of 32) as it packs them. The values
+     * decoded are the widened copy's and every path is gemm's for that M, so the bits are those of gemm over the widened
+     * matrix (beta 0), epilogue included.
      */
-    static void gemmTransB(int M, int N, int K, float alpha, float[] a, int aRowStride, HalfRows b,
+    static void gemmTransB(int M, int N, int K, float alpha, float[] a, int aRowStride, WeightRows b,
                            float[] c, int cRowStride, BlockEpilogue epilogue) {
         Objects.requireNonNull(a, "gemmTransB: a");
         Objects.requireNonNull(b, "gemmTransB: b");
@@ -640,9 +615,21 @@ public final class CpuGemm {
         parallelFor(ceilDiv(N, width), parallel, t -> {
             int j0 = (int) t * width;
             int len = Math.min(N, j0 + width) - j0;
+            if (b instanceof F32Rows f) {
+                // fp32 rows where they lie: gemm's dot tiles (or its scalar dots) straight over the segment
+                if (vec) {
+                    dotTiles(M, K, a, 0, aRowStride, f.seg(), 0, 4L * f.rowStride(), j0, j0 + len, (i, j, d) -> c[i * cRowStride + j] = alpha * d);
+                } else {
+                    for (int j = j0; j < j0 + len; j++) {
+                        for (int i = 0; i < M; i++) c[i * cRowStride + j] = alpha * scalarDot(a, i * aRowStride, f.seg(), 4L * j * f.rowStride(), K);
+                    }
+                }
+                if (epilogue != null) epilogue.apply(0, 0, M, j0, j0 + len);
+                return;
+            }
             if (vec && M == 1 && b.dots()) {
                 // one row (a decode step): dotTiles takes one VectorOps.dot per element there, so the same dot straight
-                // from the bf16 row, decoded in registers (no tile written and read back)
+                // from the encoded row, decoded in registers (no tile written and read back)
                 for (int j = j0; j < j0 + len; j++) c[j] = alpha * b.dot(a, 0, j);
                 if (epilogue != null) epilogue.apply(0, 0, 1, j0, j0 + len);
                 return;

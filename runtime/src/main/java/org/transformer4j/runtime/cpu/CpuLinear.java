@@ -80,16 +80,12 @@ public final class CpuLinear {
 
     private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
                                 CpuGemm.BlockEpilogue epilogue) {
-        // Few rows (a decode step): fp32 weights stored (N, K) are read where they lie, not copied first.
-        if (op.transW() && w.dtype() == DType.F32 && w.isContiguous() && w.hostSegment().isNative()
-                && CpuGemm.gemmTransBInPlace(m, n, k, op.alpha(), x, k, w.hostSegment(), k, y, n, epilogue)) {
-            return;
-        }
-        // BF16 and F16 weights stored (N, K) (checkpoints' own layout): their rows decoded inside the GEMM, a task's
-        // tile at a time, never widened whole (a 7B model's matrices on every call cost more than the products)
-        HalfRows half = op.transW() && halfInPlace ? HalfRows.of(w) : null;
-        if (half != null) {
-            CpuGemm.gemmTransB(m, n, k, op.alpha(), x, k, half, y, n, epilogue);
+        // Weights stored (N, K) (checkpoints' own layout), F32, BF16 or F16: read where they lie, 16-bit rows decoded inside
+        // the GEMM a task's tile at a time, never copied or widened whole (a 7B model's matrices on every call cost more
+        // than the products; a prefill's fp32 copy was 64 MB per call at 4096²)
+        WeightRows rows = !op.transW() ? null : w.dtype() == DType.F32 ? F32Rows.of(w) : halfInPlace ? HalfRows.of(w) : null;
+        if (rows != null) {
+            CpuGemm.gemmTransB(m, n, k, op.alpha(), x, k, rows, y, n, epilogue);
             return;
         }
         float[] wf = FloatArrays.copyOf(w);                             // (K, N) or (N, K) packed

@@ -1,5 +1,5 @@
-// CpuMxfp4 — GroupedLinearOp with MXFP4 weights on the CPU: each weight row decoded once into fp32 (16 bytes of FP4
-// codes and one E8M0 scale per 32 values), then its dot with every row of the group; the dense matrix is never formed.
+// CpuMxfp4 — GroupedLinearOp with MXFP4 weights on the CPU: each group's product through CpuGemm.gemmTransB, which decodes
+// the weight rows (16 bytes of FP4 codes and one E8M0 scale per 32 values) where it needs them; the dense matrix is never formed.
 package org.transformer4j.runtime.cpu;
 
 import java.lang.foreign.MemorySegment;
@@ -7,7 +7,11 @@ import java.lang.foreign.ValueLayout;
 import org.transformer4j.runtime.GroupedLinearOp;
 import org.transformer4j.runtime.Mxfp4;
 
-/** fp32 accumulation, the epilogue of CpuLinear (bias, activation, the gate's factor), one rounding to out's dtype. */
+/**
+ * fp32 accumulation, the epilogue of CpuLinear (bias, activation, the gate's factor), one rounding to out's dtype. The product
+ * is CpuGemm.gemmTransB over {@link Mxfp4Rows}: a group of up to 128 rows (with the Vector API) decodes each task's weight rows
+ * into a per-thread tile and dots them, a larger group decodes each row's KC values as the blocked GEMM packs them.
+ */
 public final class CpuMxfp4 {
 
     private CpuMxfp4() {}
@@ -24,65 +28,23 @@ public final class CpuMxfp4 {
             float[] y = new float[rows * n], gy = wg == null ? null : new float[rows * n];
             float[] bias = op.bias() == null ? null : op.bias().select(0, g).toFloatArray();
             float[] biasGate = op.biasGate() == null ? null : op.biasGate().select(0, g).toFloatArray();
-            if (rows >= TILE_ROWS_MIN) {
-                product(w, g, x, rows, n, k, op.alpha(), y);
-                if (wg != null) product(wg, g, x, rows, n, k, op.alpha(), gy);
-            } else {
-                int group = g;
-                boolean simd = CpuKernels.simd();
-                CpuKernels.parallelFor(Math.ceilDiv(n, TILE), (long) rows * n * k >= 1 << 16, tl -> {
-                    float[] row = new float[k];                                             // one buffer per 64 weight rows
-                    for (int j = (int) tl * TILE, end = Math.min(n, j + TILE); j < end; j++) {
-                        decodeRow(w, group, j, k, row, 0);
-                        for (int r = 0; r < rows; r++) y[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
-                        if (wg != null) {
-                            decodeRow(wg, group, j, k, row, 0);
-                            for (int r = 0; r < rows; r++) gy[r * n + j] = op.alpha() * dot(x, r * k, row, k, simd);
-                        }
-                    }
-                });
-            }
+            CpuGemm.gemmTransB(rows, n, k, op.alpha(), x, k, new Mxfp4Rows(w, g, n, k), y, n, null);
+            if (wg != null) CpuGemm.gemmTransB(rows, n, k, op.alpha(), x, k, new Mxfp4Rows(wg, g, n, k), gy, n, null);
             CpuLinear.epilogue(n, y, gy, bias, biasGate, null, act, 0, rows, 0, n);
             op.out().slice(0, from, to).copyFrom(y);                                       // the one rounding
         }
     }
 
-    /** Rows of a group from which its weights are decoded a tile at a time for the blocked GEMM (fewer: one row, one dot each). */
-    static final int TILE_ROWS_MIN = 16;
-
-    /** Weight rows decoded per tile: 64 · K floats (720 KB at gpt-oss's K = 2880). */
-    static final int TILE = 64;
-
     /**
-     * y (rows, N) = alpha · x (rows, K) · W[g]ᵀ: W's rows decoded TILE at a time (in parallel) into an fp32 tile, each tile
-     * multiplied by CpuGemm into its columns of y; the dense matrix is never whole.
+     * count values (a multiple of 32) from their bytes (blocks at bBase, count / 32 groups of 16; scales at sBase) into
+     * out[at, at + count): FP4 codes (low nibble first) times 2^(scale − 127), on vectors where they serve.
      */
-    private static void product(Mxfp4 w, int g, float[] x, int rows, int n, int k, float alpha, float[] y) {
-        float[] tile = new float[TILE * k];
-        for (int j0 = 0; j0 < n; j0 += TILE) {
-            int cols = Math.min(TILE, n - j0), first = j0;
-            CpuKernels.parallelFor(cols, true, jl -> decodeRow(w, g, first + (int) jl, k, tile, (int) jl * k));   // straight into the tile
-            CpuGemm.gemm(1, rows, cols, k, alpha, x, 0, 0, k, false, tile, 0, 0, k, true, 0f, y, j0, 0, n);
-        }
-    }
-
-    private static float dot(float[] x, int off, float[] row, int k, boolean simd) {
-        if (simd) return VectorOps.dot(x, off, row, 0, k);
-        float d = 0f;
-        for (int i = 0; i < k; i++) d += x[off + i] * row[i];
-        return d;
-    }
-
-    /** Row j of matrix g of w into out[0, K): FP4 codes (low nibble first) times 2^(scale − 127). */
-    static void decodeRow(Mxfp4 w, int g, int j, int k, float[] out, int at) {
-        MemorySegment blocks = w.blocks().hostSegment(), scales = w.scales().hostSegment();
-        long bBase = g * w.blocks().stride(0) + (long) j * w.blocks().stride(1);      // U8: elements are bytes
-        long sBase = g * w.scales().stride(0) + (long) j * w.scales().stride(1);
+    static void decodeBlocks(MemorySegment blocks, long bBase, MemorySegment scales, long sBase, int count, float[] out, int at) {
         if (CpuKernels.simd() && VectorOps.MXFP4_VECTORS) {
-            VectorOps.decodeMxfp4Row(blocks, bBase, scales, sBase, k / 32, out, at);
+            VectorOps.decodeMxfp4Row(blocks, bBase, scales, sBase, count / 32, out, at);
             return;
         }
-        decodeRowScalar(blocks, bBase, scales, sBase, k, out, at);
+        decodeRowScalar(blocks, bBase, scales, sBase, count, out, at);
     }
 
     /**

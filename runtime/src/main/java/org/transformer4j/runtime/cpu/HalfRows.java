@@ -12,7 +12,7 @@ import org.transformer4j.runtime.Tensor;
  * exactly as {@link Tensor#toFloatArray()} widens them (bf16: the bits shifted up 16; f16: Float.float16ToFloat), so a
  * product over decoded rows has the bits of the same product over the widened matrix. Tasks decode in parallel.
  */
-record HalfRows(MemorySegment seg, int rowStride, boolean bf16, int n, int k) {
+record HalfRows(MemorySegment seg, int rowStride, boolean bf16, int n, int k) implements WeightRows {
 
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     /** Per-thread staging for the f16 and scalar bf16 decodes (a run of raw bits, then one widening loop over it). */
@@ -25,15 +25,13 @@ record HalfRows(MemorySegment seg, int rowStride, boolean bf16, int n, int k) {
                 Math.toIntExact(w.shape(0)), Math.toIntExact(w.shape(1)));
     }
 
-    /** Whether threads other than the segment's owner may read it (a confined segment is read serially). */
-    boolean shared(Thread other) {
+    @Override
+    public boolean shared(Thread other) {
         return seg.isAccessibleBy(other);
     }
 
-    /**
-     * Rows [j, j + rows), elements [k0, k0 + len) of each, as fp32 into dst: row j + r at {@code at + r · len}.
-     */
-    void decode(int j, int rows, int k0, int len, float[] dst, int at) {
+    @Override
+    public void decode(int j, int rows, int k0, int len, float[] dst, int at) {
         if (len == k && k == rowStride) {                           // whole rows, back to back: one run
             decodeRun(2L * j * rowStride, rows * len, dst, at);
             return;
@@ -43,13 +41,14 @@ record HalfRows(MemorySegment seg, int rowStride, boolean bf16, int n, int k) {
         }
     }
 
-    /** Whether {@link #dot} runs: bf16 rows, with the Vector API (f16 has no vector conversion there). */
-    boolean dots() {
+    /** bf16 rows, with the Vector API (f16 has no vector conversion there). */
+    @Override
+    public boolean dots() {
         return bf16 && CpuKernels.simd();
     }
 
-    /** x[xo, xo + K) · row j, decoded in registers: VectorOps.dot's bits over the decoded row. Needs {@link #dots()}. */
-    float dot(float[] x, int xo, int j) {
+    @Override
+    public float dot(float[] x, int xo, int j) {
         return VectorOps.dotBf16(x, xo, seg, 2L * j * rowStride, k);
     }
 

@@ -44,7 +44,7 @@ final class VectorOps {
     }
 
     /**
-     * One MXFP4 row of {@code groups} · 32 values into out from outOff in its natural order, as CpuMxfp4.decodeRow does
+     * One MXFP4 row of {@code groups} · 32 values into out from outOff in its natural order, as CpuMxfp4.decodeRowScalar does
      * it one value at a time (the same bits: each value is an FP4 code times a power of two, exact in fp32): per V bytes,
      * the codes' fp32 bits built from their fields (sign bit 3 → bit 31; exponent e = bits 1–2: e > 0 gives
      * (e + 126) &lt;&lt; 23 | m &lt;&lt; 22, e = 0 the subnormal m · 0.5), times the group's 2^(scale − 127) in

@@ -1,6 +1,6 @@
 // CpuLinearHalfWeightsTest: BF16 and F16 weights (N, K) read in place by the CPU linear op (rows decoded a task's
-// tile at a time inside CpuGemm, never widened whole) give exactly the bits of the same op over the widened fp32
-// matrix, on every GEMM path (dot tiles, scalar dots, packed), every epilogue, native (mapped) and heap segments,
+// tile at a time inside CpuGemm, never widened whole), and F32 ones read where they lie, give exactly the bits of the
+// same op over the widened (copied) fp32 matrix, on every GEMM path (dot tiles, scalar dots, packed), every epilogue, native (mapped) and heap segments,
 // with and without the Vector API; and stay within fp32 rounding of the float64 oracle.
 package org.transformer4j.runtime.cpu;
 
@@ -67,10 +67,10 @@ class CpuLinearHalfWeightsTest {
     }
 
     /**
-     * CpuGemm.gemmTransB over 16-bit rows = gemm over the widened matrix, bit for bit, epilogue once per element, for
-     * every M of ROWS and (N, K) off every vector length (K below one vector, N odd, N over several tasks); the rows in
-     * a shared native segment at an odd-looking (2-byte) offset, a confined one (read serially), on the heap, and
-     * padded (row stride K + 3: decoded row by row).
+     * CpuGemm.gemmTransB over 16-bit rows = gemm over the widened matrix, and over fp32 rows = gemm over their copy, bit for
+     * bit, epilogue once per element, for every M of ROWS and (N, K) off every vector length (K below one vector, N odd, N
+     * over several tasks); the rows in a shared native segment at an odd-looking (2-byte) offset, a confined one (read
+     * serially), on the heap, and padded (row stride K + 3: decoded row by row).
      */
     @ParameterizedTest(name = "simd={0}")
     @ValueSource(booleans = {true, false})
@@ -80,23 +80,30 @@ class CpuLinearHalfWeightsTest {
             SplittableRandom rnd = new SplittableRandom(seed);
             int[][] shapes = {{1, 1}, {5, 7}, {37, 19}, {133, 517}, {1001, 300}, {70, 2049}};
             int c = 0;
-            for (boolean bf16 : new boolean[] {true, false}) {
+            for (DType dt : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                boolean bf16 = dt == DType.BF16;
                 for (int[] sh : shapes) {
                     int n = sh[0], k = sh[1];
                     int layout = c++ % 4;                                      // 0 shared, 1 confined, 2 heap, 3 padded rows
                     int stride = layout == 3 ? k + 3 : k;
-                    short[] bits = randomBits(rnd, n * stride, bf16);
+                    short[] bits = dt == DType.F32 ? null : randomBits(rnd, n * stride, bf16);
+                    float[] values = dt == DType.F32 ? floats(rnd, n * stride) : null;
                     float[] wide = new float[n * k];
-                    for (int j = 0; j < n; j++) for (int i = 0; i < k; i++) wide[j * k + i] = widen(bits[j * stride + i], bf16);
+                    for (int j = 0; j < n; j++) {
+                        for (int i = 0; i < k; i++) wide[j * k + i] = values != null ? values[j * stride + i] : widen(bits[j * stride + i], bf16);
+                    }
                     try (Arena arena = layout == 1 ? Arena.ofConfined() : Arena.ofShared()) {
                         MemorySegment seg;
                         if (layout == 2) {
-                            seg = MemorySegment.ofArray(bits);
+                            seg = values != null ? MemorySegment.ofArray(values) : MemorySegment.ofArray(bits);
+                        } else if (values != null) {
+                            seg = arena.allocate(4L * values.length + 2).asSlice(2);
+                            MemorySegment.copy(values, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
                         } else {
                             seg = arena.allocate(2L * bits.length + 2).asSlice(2);
                             MemorySegment.copy(bits, 0, seg, ValueLayout.JAVA_SHORT_UNALIGNED, 0, bits.length);
                         }
-                        HalfRows rows = new HalfRows(seg, stride, bf16, n, k);
+                        WeightRows rows = values != null ? new F32Rows(seg, stride, n, k) : new HalfRows(seg, stride, bf16, n, k);
                         for (int m : ROWS) {
                             float[] a = new float[m * k];
                             for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextDouble(-1, 1);
@@ -106,7 +113,7 @@ class CpuLinearHalfWeightsTest {
                                     (bi, i0, i1, j0, j1) -> { for (int i = i0; i < i1; i++) for (int j = j0; j < j1; j++) want[i * n + j] += 1f; });
                             CpuGemm.gemmTransB(m, n, k, 0.75f, a, k, rows, got, n,
                                     (bi, i0, i1, j0, j1) -> { for (int i = i0; i < i1; i++) for (int j = j0; j < j1; j++) got[i * n + j] += 1f; });
-                            assertArrayEquals(want, got, (bf16 ? "bf16" : "f16") + " M=" + m + " N=" + n + " K=" + k + " layout " + layout
+                            assertArrayEquals(want, got, dt + " M=" + m + " N=" + n + " K=" + k + " layout " + layout
                                     + " simd=" + simd + " seed " + seed);
                         }
                     }
