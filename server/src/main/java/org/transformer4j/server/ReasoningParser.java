@@ -22,6 +22,13 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
         public boolean isEmpty() { return reasoning.isEmpty() && content.isEmpty(); }
     }
 
+    /**
+     * A harmony message to a function ({@code to=functions.NAME}): the function's name, the header's content type
+     * ("json", "<|constrain|>json", or "" where none is given), the message's text, and whether an end token closed it
+     * (false: the end of the reply did). The openai tool parser makes calls of them.
+     */
+    public record FunctionMessage(String name, String contentType, String text, boolean terminated) {}
+
     /** A parser chosen at startup; {@link #start} makes one for a request. */
     public interface Kind {
         String name();
@@ -155,18 +162,24 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
      * which begins after the prompt's {@code <|start|>assistant}): each message is a header up to {@code <|message|>}
      * ({@code <|channel|>NAME}, maybe {@code to=RECIPIENT}) and text up to {@code <|end|>}, {@code <|return|>} or
      * {@code <|call|>}; the analysis channel is reasoning; the final channel and commentary without a recipient
-     * (preambles) are the answer; commentary to a recipient (a tool call) is neither (tool calls are not parsed here).
-     * Messages of one kind are joined with "\n", as vLLM joins them; an unterminated message counts as its channel says,
-     * a header never completed counts as nothing.
+     * (preambles) are the answer; a message to a recipient (a tool call) is neither: one to {@code functions.NAME} is
+     * kept as a {@link FunctionMessage} for the openai tool parser, others are dropped. Messages of one kind are joined
+     * with "\n", as vLLM joins them; an unterminated message counts as its channel says, a header never completed counts
+     * as nothing.
      */
     static final class Harmony extends ReasoningParser {
         static final String START = "<|start|>", CHANNEL = "<|channel|>", MESSAGE = "<|message|>";
         static final List<String> ENDS = List.of("<|end|>", "<|return|>", "<|call|>");
         private static final Pattern RECIPIENT = Pattern.compile("(?:^|\\s|>)to=([^\\s<]+)");
-        private enum Part { NONE, REASONING, CONTENT }
+        private static final String FUNCTIONS = "functions.";
+        private enum Part { NONE, REASONING, CONTENT, FUNCTION }
 
         private boolean inHeader = true, messageStarted, anyReasoning, anyContent;
         private Part part = Part.NONE;
+        /** The message to a function being read: its name, content type and text. */
+        private String function = "", contentType = "";
+        private final StringBuilder functionText = new StringBuilder();
+        private final List<FunctionMessage> functionMessages = new java.util.ArrayList<>();
 
         /** Primed with the prompt from its last {@code <|start|>} (its generation prompt), so a prefilled header counts. */
         Harmony(String prompt) {
@@ -177,6 +190,14 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
             }
             anyReasoning = anyContent = false;
             messageStarted = false;
+            functionMessages.clear();
+        }
+
+        /** The messages to functions completed since the last call (at the end of the reply, an unterminated one too). */
+        List<FunctionMessage> takeFunctionMessages() {
+            List<FunctionMessage> out = List.copyOf(functionMessages);
+            functionMessages.clear();
+            return out;
         }
 
         @Override
@@ -207,20 +228,29 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
                 emit(pending.substring(0, take), r, c);
                 pending.delete(0, t >= 0 ? t + tl : take);
                 if (t < 0) break;
+                endFunctionMessage(true);
                 inHeader = true;
             }
+            if (end && !inHeader) endFunctionMessage(false);
             return new Delta(r.toString(), c.toString());
         }
 
-        private static Part classify(String header) {
+        /** Reads a message's header: its part and, for a message to a function, the function and the content type. */
+        private Part classify(String header) {
             int ch = header.indexOf(CHANNEL);
-            if (ch < 0) return Part.NONE;
-            String rest = header.substring(ch + CHANNEL.length());
+            String rest = ch < 0 ? "" : header.substring(ch + CHANNEL.length());
             int stop = 0;
             while (stop < rest.length() && !Character.isWhitespace(rest.charAt(stop)) && !rest.startsWith("<|", stop)) stop++;
             String channel = rest.substring(0, stop);
             Matcher to = RECIPIENT.matcher(header);
             boolean recipient = to.find();
+            if (recipient && to.group(1).startsWith(FUNCTIONS)) {         // vLLM's OpenAIToolParser: a call, in any channel
+                function = to.group(1).substring(FUNCTIONS.length());
+                contentType = rest.substring(stop).replace("to=" + to.group(1), "").strip();   // "json", "<|constrain|>json", ""
+                functionText.setLength(0);
+                return Part.FUNCTION;
+            }
+            if (ch < 0) return Part.NONE;
             return switch (channel) {
                 case "analysis" -> Part.REASONING;
                 case "final" -> Part.CONTENT;
@@ -229,7 +259,14 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
             };
         }
 
+        private void endFunctionMessage(boolean terminated) {
+            if (part != Part.FUNCTION) return;
+            functionMessages.add(new FunctionMessage(function, contentType, functionText.toString(), terminated));
+            part = Part.NONE;
+        }
+
         private void emit(String text, StringBuilder r, StringBuilder c) {
+            if (part == Part.FUNCTION) { functionText.append(text); return; }
             if (text.isEmpty() || part == Part.NONE) return;
             boolean first = !messageStarted;
             messageStarted = true;
