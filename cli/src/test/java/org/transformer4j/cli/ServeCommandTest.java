@@ -3,6 +3,7 @@
 package org.transformer4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -150,6 +151,9 @@ class ServeCommandTest {
                         reply.at("/choices/0/message/content").asText());
                 assertEquals(eos ? "stop" : "length", reply.at("/choices/0/finish_reason").asText());
             }
+            HttpResponse<String> tools = chat(cmd.boundPort, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+            assertEquals(400, tools.statusCode(), "tool_choice \"auto\" without --enable-auto-tool-choice, as vLLM answers it: " + tools.body());
+            assertTrue(tools.body().contains("--enable-auto-tool-choice"), tools.body());
         } finally {
             cmd.stop.countDown();
             t.join(60_000);
@@ -178,5 +182,61 @@ class ServeCommandTest {
         assertTrue(e.getMessage().contains("unknown reasoning parser 'qwen'; the parsers are: qwen3, deepseek_r1"), e.getMessage());
         assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()))
                 .execute("--model", dir.toString(), "--port", "0", "--reasoning-parser", "qwen"), "a bad name stops serve before it loads");
+    }
+
+    static HttpResponse<String> chat(int port, String model, String extra) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + model + "\", "
+                        + "\"messages\": [{\"role\": \"user\", \"content\": \"hello\"}], \"max_tokens\": 3, \"temperature\": 0" + extra + "}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** `--enable-auto-tool-choice --tool-call-parser hermes`: a chat request with tools is served (the parser reads its reply). */
+    @Test
+    void servesToolRequestsWithAToolCallParser(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        ServeCommand cmd = new ServeCommand();
+        int[] exit = {-1};
+        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
+                "--kv-memory-mb", "8", "--enable-auto-tool-choice", "--tool-call-parser", "hermes"));
+        t.start();
+        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
+        try {
+            HttpResponse<String> r = chat(cmd.boundPort, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode reply = new ObjectMapper().readTree(r.body());
+            assertTrue(java.util.Set.of("stop", "length").contains(reply.at("/choices/0/finish_reason").asText()), "a random model calls no tool: " + r.body());
+            assertEquals(400, chat(cmd.boundPort, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], "
+                    + "\"tool_choice\": \"required\"").statusCode(), "\"required\" needs guided decoding");
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertEquals(0, exit[0]);
+    }
+
+    /**
+     * --tool-call-parser and --enable-auto-tool-choice are checked before the model loads: an unknown parser (the message
+     * names them), the flag without a parser (vLLM refuses it too), and openai without the gpt_oss reasoning parser.
+     */
+    @Test
+    void toolCallOptionsAreCheckedBeforeTheModelLoads(@TempDir Path dir) throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"qwen3\"}");      // no weights: loading would fail otherwise
+        assertTrue(serveError(dir, "--tool-call-parser", "qwen").contains("unknown tool-call parser 'qwen'; the parsers are: hermes, llama3_json"));
+        assertTrue(serveError(dir, "--enable-auto-tool-choice").contains("--enable-auto-tool-choice needs --tool-call-parser"));
+        assertTrue(serveError(dir, "--tool-call-parser", "openai").contains("--tool-call-parser openai reads harmony messages"));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_oss\"}");
+        assertTrue(serveError(dir, "--tool-call-parser", "openai", "--reasoning-parser", "none").contains("needs --reasoning-parser gpt_oss"));
+        String loading = serveError(dir, "--tool-call-parser", "openai");                                   // gpt_oss is the default here
+        assertFalse(loading.contains("harmony"), "it went on to load the folder (which has no weights): " + loading);
+    }
+
+    /** `t4j serve --model DIR --port 0 ARGS` that fails: its standard error. */
+    static String serveError(Path dir, String... args) {
+        java.io.StringWriter err = new java.io.StringWriter();
+        String[] all = java.util.stream.Stream.concat(java.util.stream.Stream.of("--model", dir.toString(), "--port", "0"), java.util.Arrays.stream(args))
+                .toArray(String[]::new);
+        assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(err)).execute(all), err.toString());
+        return err.toString();
     }
 }
