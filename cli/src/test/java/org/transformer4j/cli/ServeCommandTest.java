@@ -29,15 +29,9 @@ class ServeCommandTest {
     void servesAGpt2FolderAndRepliesAsGeneratorAlone(@TempDir Path dir) throws Exception {
         Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4);
         String prompt = "Why do LLMs work?";
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
-                "--kv-memory-mb", "8"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"gpt2\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 8, \"temperature\": 0}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
@@ -49,11 +43,7 @@ class ServeCommandTest {
             }
             assertEquals(expected, reply.at("/choices/0/text").asText());
             assertEquals(8, reply.at("/usage/completion_tokens").asInt());
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
     }
 
     /**
@@ -70,14 +60,9 @@ class ServeCommandTest {
         java.nio.file.Files.createDirectories(model.resolve("1_Pooling"));
         java.nio.file.Files.writeString(model.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 64, \"pooling_mode_cls_token\": true}");
         String sentence = "The cat sat on the mat.";
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0", "--name", "st"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/embeddings")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/embeddings")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"st\", \"input\": \"" + sentence + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
             JsonNode v = new ObjectMapper().readTree(r.body()).at("/data/0/embedding");
@@ -86,11 +71,7 @@ class ServeCommandTest {
                 assertEquals(cls.length, v.size());
                 for (int c = 0; c < cls.length; c++) assertEquals(cls[c], v.get(c).doubleValue(), 1e-5, "the [CLS] row, not normalised");
             }
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--name", "st");
     }
 
     /** `--reranker qwen3` on a decoder folder: /v1/rerank gives DecoderReranker's P(yes) computed in-process; a bad kind is refused. */
@@ -98,14 +79,9 @@ class ServeCommandTest {
     void servesADecoderAsAYesNoReranker(@TempDir Path dir) throws Exception {
         Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4, Gpt2Folder.V, 256);        // Qwen3's judging prompt is long
         java.util.List<String> docs = java.util.List.of("Paris is the capital of France.", "Bananas are yellow.");
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0", "--reranker", "qwen3"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/rerank")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/rerank")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"gpt2\", \"query\": \"capital of France\", \"documents\": "
                             + new ObjectMapper().writeValueAsString(docs) + "}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
@@ -115,26 +91,16 @@ class ServeCommandTest {
                         .scores("capital of France", docs, null);
                 for (JsonNode x : res) assertEquals(want[x.get("index").asInt()], x.get("relevance_score").asDouble(), 1e-9);
             }
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--reranker", "qwen3");
         assertEquals(1, new CommandLine(new ServeCommand()).execute("--model", model.toString(), "--port", "0", "--reranker", "bge"));
     }
 
     @Test
     void servesChatThroughTheFoldersTemplate(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.write(dir.resolve("chat"), 5);
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
-                "--kv-memory-mb", "8"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/chat/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/chat/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hello how are you\"}], "
                     + "\"max_tokens\": 4, \"temperature\": 0}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
@@ -151,14 +117,10 @@ class ServeCommandTest {
                         reply.at("/choices/0/message/content").asText());
                 assertEquals(eos ? "stop" : "length", reply.at("/choices/0/finish_reason").asText());
             }
-            HttpResponse<String> tools = chat(cmd.boundPort, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+            HttpResponse<String> tools = chat(port, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
             assertEquals(400, tools.statusCode(), "tool_choice \"auto\" without --enable-auto-tool-choice, as vLLM answers it: " + tools.body());
             assertTrue(tools.body().contains("--enable-auto-tool-choice"), tools.body());
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
     }
 
     /**
@@ -195,24 +157,14 @@ class ServeCommandTest {
     @Test
     void servesToolRequestsWithAToolCallParser(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.write(dir.resolve("chat"), 5);
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
-                "--kv-memory-mb", "8", "--enable-auto-tool-choice", "--tool-call-parser", "hermes"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
-            HttpResponse<String> r = chat(cmd.boundPort, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+        serving(port -> {
+            HttpResponse<String> r = chat(port, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
             assertEquals(200, r.statusCode(), r.body());
             JsonNode reply = new ObjectMapper().readTree(r.body());
             assertTrue(java.util.Set.of("stop", "length").contains(reply.at("/choices/0/finish_reason").asText()), "a random model calls no tool: " + r.body());
-            assertEquals(400, chat(cmd.boundPort, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], "
+            assertEquals(400, chat(port, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], "
                     + "\"tool_choice\": \"required\"").statusCode(), "\"required\" needs guided decoding");
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--enable-auto-tool-choice", "--tool-call-parser", "hermes");
     }
 
     /**
@@ -238,5 +190,24 @@ class ServeCommandTest {
                 .toArray(String[]::new);
         assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(err)).execute(all), err.toString());
         return err.toString();
+    }
+
+    interface Check { void run(int port) throws Exception; }
+
+    /** `t4j serve ARGS --port 0` in a thread: {@code check} against its port once it listens, then a clean stop (exit 0). */
+    static void serving(Check check, String... args) throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        int[] exit = {-1};
+        String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("--port", "0")).toArray(String[]::new);
+        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute(all));
+        t.start();
+        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
+        try {
+            check.run(cmd.boundPort);
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertEquals(0, exit[0]);
     }
 }

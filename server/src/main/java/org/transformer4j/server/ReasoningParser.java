@@ -12,9 +12,10 @@ import java.util.regex.Pattern;
 /**
  * Works on decoded text, special tokens included (the server decodes with {@code skipSpecialTokens=false}, so
  * harmony's {@code <|channel|>} and Qwen3's {@code <think>} arrive as text). A suffix that may still become a tag is
- * held back until the next piece or {@link #finish()}. Not thread-safe: one request's thread uses it.
+ * held back until the next piece or {@link #finish()} ({@link PieceParser}'s feed). Not thread-safe: one request's thread
+ * uses it.
  */
-public abstract sealed class ReasoningParser permits ReasoningParser.Think, ReasoningParser.Harmony {
+public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser.Delta> permits ReasoningParser.Think, ReasoningParser.Harmony {
 
     /** What one piece of the reply added: reasoning text and answer text (either may be empty). */
     public record Delta(String reasoning, String content) {
@@ -63,23 +64,6 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
     }
 
     private final StringBuilder reasoning = new StringBuilder(), content = new StringBuilder();
-    /** Text not yet classified: a possible tag's beginning, or a harmony header. */
-    StringBuilder pending = new StringBuilder();
-    private boolean finished;
-
-    /** Adds the next piece of the reply; returns what it releases. */
-    public final Delta add(String text) {
-        if (finished) throw new IllegalStateException("the reply was finished");
-        pending.append(text);
-        return record(step(false));
-    }
-
-    /** The reply is complete: releases what was held back (a partial tag is text after all). */
-    public final Delta finish() {
-        if (finished) return Delta.NONE;
-        finished = true;
-        return record(step(true));
-    }
 
     /** All reasoning released so far. */
     public final String reasoning() { return reasoning.toString(); }
@@ -87,25 +71,15 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
     /** All answer text released so far. */
     public final String content() { return content.toString(); }
 
-    private Delta record(Delta d) {
+    @Override
+    final Delta released(Delta d) {
         reasoning.append(d.reasoning());
         content.append(d.content());
         return d;
     }
 
-    /** Consumes what it can of {@link #pending}; at the end ({@code end}) holds nothing back. */
-    abstract Delta step(boolean end);
-
-    /** The length of the longest suffix of {@code s} that is a proper prefix of one of {@code tags}. */
-    static int partialTag(CharSequence s, List<String> tags) {
-        int best = 0;
-        for (String t : tags) {
-            for (int k = Math.min(t.length() - 1, s.length()); k > best; k--) {
-                if (s.subSequence(s.length() - k, s.length()).toString().equals(t.substring(0, k))) { best = k; break; }
-            }
-        }
-        return best;
-    }
+    @Override
+    final Delta nothing() { return Delta.NONE; }
 
     /**
      * {@code <think>}-tag models (vLLM's Qwen3ReasoningParser and DeepSeekR1ReasoningParser as of 2026): everything

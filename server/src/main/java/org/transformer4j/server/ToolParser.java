@@ -27,7 +27,8 @@ import org.transformer4j.model.chat.PythonJson;
  * already (a stream cannot take them back), so that streamed and whole replies agree. Not thread-safe: one request's
  * thread uses it.
  */
-public abstract sealed class ToolParser permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony {
+public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
+        permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony {
 
     /** One tool call: its id (vLLM's: "chatcmpl-tool-" and 32 hex digits; Mistral's 9 letters and digits), name, arguments. */
     public record Call(String id, String name, String arguments) {}
@@ -79,23 +80,6 @@ public abstract sealed class ToolParser permits ToolParser.Hermes, ToolParser.Ll
 
     private final StringBuilder content = new StringBuilder();
     private final List<Call> calls = new ArrayList<>();
-    /** Text not yet classified. */
-    final StringBuilder pending = new StringBuilder();
-    private boolean finished;
-
-    /** Adds the next piece of the reply's content; returns what it releases. */
-    public final Delta add(String text) {
-        if (finished) throw new IllegalStateException("the reply was finished");
-        pending.append(text);
-        return record(step(false));
-    }
-
-    /** The reply is complete: releases what was held back (an unterminated call is judged as it stands). */
-    public final Delta finish() {
-        if (finished) return new Delta("", List.of());
-        finished = true;
-        return record(step(true));
-    }
 
     /** All content released so far. */
     public final String content() { return content.toString(); }
@@ -103,16 +87,24 @@ public abstract sealed class ToolParser permits ToolParser.Hermes, ToolParser.Ll
     /** All calls released so far. */
     public final List<Call> calls() { return List.copyOf(calls); }
 
-    private Delta record(Delta d) {
+    @Override
+    final Delta released(Delta d) {
         content.append(d.content());
         calls.addAll(d.calls());
         return d;
     }
 
-    /** Consumes what it can of {@link #pending} into {@code out} and {@code found}; at the end ({@code end}) holds nothing back. */
+    @Override
+    final Delta nothing() { return new Delta("", List.of()); }
+
+    /**
+     * Consumes what it can of {@link #pending} into {@code out} and {@code found}; at the end ({@code end}) holds nothing
+     * back: an unterminated call is judged as it stands.
+     */
     abstract void step(boolean end, StringBuilder out, List<Call> found);
 
-    private Delta step(boolean end) {
+    @Override
+    final Delta step(boolean end) {
         StringBuilder out = new StringBuilder();
         List<Call> found = new ArrayList<>();
         step(end, out, found);
@@ -167,12 +159,17 @@ public abstract sealed class ToolParser permits ToolParser.Hermes, ToolParser.Ll
         return from;
     }
 
-    /** Takes everything of {@link #pending} but a suffix that may begin {@code marker} (nothing held back at the end). */
-    String takeUnlessMarker(String marker, boolean end) {
-        int keep = end ? 0 : ReasoningParser.partialTag(pending, List.of(marker));
-        String s = pending.substring(0, pending.length() - keep);
-        pending.delete(0, pending.length() - keep);
-        return s;
+    /**
+     * Moves {@link #pending} up to {@code marker} and past it (true), or, where it is not there yet, all of it but a suffix
+     * that may begin it (nothing held back at the end; false); the text passed goes to {@code out} if {@code keep}, else
+     * it is dropped.
+     */
+    boolean pastMarker(String marker, boolean keep, boolean end, StringBuilder out) {
+        int at = pending.indexOf(marker);
+        int upTo = at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(marker)));
+        if (keep) out.append(pending, 0, upTo);
+        pending.delete(0, at >= 0 ? at + marker.length() : upTo);
+        return at >= 0;
     }
 
     /** vLLM's tool-call id (make_tool_call_id): "chatcmpl-tool-" and a random UUID's 32 hex digits. */
@@ -195,11 +192,7 @@ public abstract sealed class ToolParser permits ToolParser.Hermes, ToolParser.Ll
         void step(boolean end, StringBuilder out, List<Call> found) {
             while (true) {
                 if (state != State.CALL) {
-                    int s = pending.indexOf(START);
-                    String before = s < 0 ? takeUnlessMarker(START, end) : pending.substring(0, s);
-                    if (state == State.TEXT) out.append(before);
-                    if (s < 0) return;
-                    pending.delete(0, s + START.length());
+                    if (!pastMarker(START, state == State.TEXT, end, out)) return;
                     state = State.CALL;
                 }
                 int e = pending.indexOf(END);
@@ -323,11 +316,7 @@ public abstract sealed class ToolParser permits ToolParser.Hermes, ToolParser.Ll
         void step(boolean end, StringBuilder out, List<Call> found) {
             while (true) {
                 if (state != State.CALLS) {
-                    int m = pending.indexOf(MARK);
-                    String before = m < 0 ? takeUnlessMarker(MARK, end) : pending.substring(0, m);
-                    if (state == State.TEXT) out.append(before);
-                    if (m < 0) return;
-                    pending.delete(0, m + MARK.length());
+                    if (!pastMarker(MARK, state == State.TEXT, end, out)) return;
                     state = State.CALLS;
                 }
                 int i = skipSpace(pending, 0);

@@ -104,17 +104,22 @@ class ReasoningServerTest {
         return JSON.readTree(r.body());
     }
 
-    /** The streamed deltas: [reasoning, content] concatenated, and every delta seen. */
-    static List<JsonNode> deltas(String base, String body) throws Exception {
+    /** {@code body} (a JSON object) streamed: each chunk's first choice (its delta, finish_reason, ...). */
+    static List<JsonNode> choices(String base, String body) throws Exception {
         HttpResponse<String> r = post(base, "/v1/chat/completions", body.substring(0, body.length() - 1) + ", \"stream\": true}");
         assertEquals(200, r.statusCode(), r.body());
         List<JsonNode> out = new ArrayList<>();
         for (String line : r.body().split("\n")) {
             if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
             JsonNode c = JSON.readTree(line.substring(6));
-            if (c.path("choices").size() > 0) out.add(c.at("/choices/0/delta"));
+            if (c.path("choices").size() > 0) out.add(c.at("/choices/0"));
         }
         return out;
+    }
+
+    /** The streamed deltas. */
+    static List<JsonNode> deltas(String base, String body) throws Exception {
+        return choices(base, body).stream().map(c -> c.get("delta")).toList();
     }
 
     static String joined(List<JsonNode> ds, String field) {

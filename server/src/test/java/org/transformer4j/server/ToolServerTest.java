@@ -153,15 +153,7 @@ class ToolServerTest {
 
     /** The streamed chunks' first choices. */
     static List<JsonNode> chunks(String key, String body) throws Exception {
-        HttpResponse<String> r = ReasoningServerTest.post(BASE.get(key), "/v1/chat/completions", body.substring(0, body.length() - 1) + ", \"stream\": true}");
-        assertEquals(200, r.statusCode(), r.body());
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : r.body().split("\n")) {
-            if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
-            JsonNode c = JSON.readTree(line.substring(6));
-            if (c.path("choices").size() > 0) out.add(c.at("/choices/0"));
-        }
-        return out;
+        return ReasoningServerTest.choices(BASE.get(key), body);
     }
 
     /** name → arguments of a message's tool_calls, each checked to be vLLM's shape. */
