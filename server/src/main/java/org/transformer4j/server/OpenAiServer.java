@@ -63,6 +63,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final long created = System.currentTimeMillis() / 1000;
     private volatile ReasoningParser.Kind reasoning;   // null: chat replies are content only
+    private volatile ToolParser.Kind toolCalls;        // null: no tool_choice "auto"
     private Javalin app;
 
     /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
@@ -133,6 +134,22 @@ public final class OpenAiServer implements AutoCloseable {
     public OpenAiServer reasoningParser(ReasoningParser.Kind parser) {
         if (parser != null && engine == null) throw new IllegalArgumentException("a reasoning parser needs a decoder; model '" + name + "' does not generate");
         this.reasoning = parser;
+        return this;
+    }
+
+    /**
+     * Reads tool calls out of chat replies with {@code parser} (vLLM's {@code --enable-auto-tool-choice} with
+     * {@code --tool-call-parser}; null: none): a request with {@code tools} and tool_choice "auto" (the default when tools
+     * are given) then gets {@code message.tool_calls} (streamed: {@code delta.tool_calls}) and finish reason
+     * "tool_calls"; without a parser it gets 400, as vLLM answers it. The openai parser reads harmony messages: it needs
+     * the gpt_oss reasoning parser, set first. Set it before {@link #start}.
+     */
+    public OpenAiServer toolCallParser(ToolParser.Kind parser) {
+        if (parser != null && engine == null) throw new IllegalArgumentException("a tool-call parser needs a decoder; model '" + name + "' does not generate");
+        if (parser != null && parser.name().equals("openai") && (reasoning == null || !reasoning.name().equals("gpt_oss"))) {
+            throw new IllegalArgumentException("the openai tool-call parser reads harmony messages: it needs the gpt_oss reasoning parser");
+        }
+        this.toolCalls = parser;
         return this;
     }
 
@@ -348,16 +365,87 @@ public final class OpenAiServer implements AutoCloseable {
             }
             messages.add(new ChatTemplate.Message(role, text, messageFields(m)));
         }
+        Tools tools = tools(b);
         java.util.Map<String, Object> kwargs = templateKwargs(b);
+        if (tools.list() != null) kwargs.putIfAbsent("tools", tools.list());     // chat_template_kwargs may override, as in vLLM
         int[] prompt = chat.render(messages, kwargs);
         ReasoningParser parser = reasoning == null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
-        run(ctx, parseGen(b, prompt, true, parser), true);
+        run(ctx, parseGen(b, prompt, true, parser), true, tools.parse() ? toolCalls.start(parser) : null, tools.parallel());
+    }
+
+    /** A chat request's tools as the template gets them (null: none), whether its reply is read for calls, and parallel_tool_calls. */
+    private record Tools(List<Object> list, boolean parse, boolean parallel) {}
+
+    /**
+     * {@code tools}, {@code tool_choice} and {@code parallel_tool_calls}, checked as vLLM checks them. The tools reach the
+     * template whatever tool_choice says ("none" too: vLLM's default, without --exclude-tools-when-tool-choice-none);
+     * "auto" (the default with tools) reads the reply for calls and needs a tool-call parser; "required" and a named
+     * function, which vLLM forces with guided decoding, are refused: this server has no structured-output decoding.
+     */
+    private Tools tools(JsonNode b) {
+        JsonNode ts = b.get("tools");
+        List<Object> list = null;
+        if (ts != null && !ts.isNull()) {
+            if (!ts.isArray()) throw ApiError.bad("tools", "tools must be an array of {\"type\": \"function\", \"function\": {...}} objects");
+            if (ts.isEmpty()) throw ApiError.bad("tools", "`tools` must not be an empty array. Either provide at least one tool or omit the field entirely.");
+            list = new ArrayList<>();
+            for (int i = 0; i < ts.size(); i++) {
+                JsonNode t = ts.get(i), f = t.path("function");
+                String at = "tools[" + i + "]";
+                if (!t.isObject()) throw ApiError.bad("tools", at + " must be an object");
+                if (t.hasNonNull("type") && !"function".equals(t.get("type").asText(null))) {
+                    throw ApiError.bad("tools", at + ".type must be \"function\", got " + t.get("type"));
+                }
+                if (!f.isObject()) throw ApiError.bad("tools", at + ".function must be an object with a name");
+                if (!f.path("name").isTextual() || f.get("name").asText().isEmpty()) throw ApiError.bad("tools", at + ".function.name must be a non-empty string");
+                if (f.hasNonNull("description") && !f.get("description").isTextual()) throw ApiError.bad("tools", at + ".function.description must be a string");
+                if (f.hasNonNull("parameters") && !f.get("parameters").isObject()) throw ApiError.bad("tools", at + ".function.parameters must be a JSON Schema object");
+                if (f.hasNonNull("strict") && !f.get("strict").isBoolean()) throw ApiError.bad("tools", at + ".function.strict must be a boolean");
+                list.add(JSON.convertValue(t, Object.class));
+            }
+        }
+        JsonNode p = b.get("parallel_tool_calls");
+        if (p != null && !p.isNull() && !p.isBoolean()) throw ApiError.bad("parallel_tool_calls", "parallel_tool_calls must be a boolean");
+        boolean parallel = p == null || p.isNull() || p.asBoolean();
+        JsonNode c = b.get("tool_choice");
+        if (c == null || c.isNull()) {
+            if (list == null) return new Tools(null, false, parallel);
+            c = JSON.getNodeFactory().textNode("auto");
+        }
+        if (c.isTextual() && c.asText().equals("none")) return new Tools(list, false, parallel);
+        if (list == null) throw ApiError.bad("tool_choice", "When using `tool_choice`, `tools` must be set.");
+        if (c.isObject()) {
+            String usage = "Correct usage: `{\"type\": \"function\", \"function\": {\"name\": \"my_function\"}}`";
+            JsonNode f = c.get("function");
+            if (f == null || !f.isObject()) throw ApiError.bad("tool_choice", "Invalid value for `function`: `" + f + "` in `tool_choice`! " + usage);
+            if (!f.path("name").isTextual() || f.get("name").asText().isEmpty()) {
+                throw ApiError.bad("tool_choice", "Invalid `name` in `function`: `" + f.get("name") + "` in `tool_choice`! " + usage);
+            }
+            boolean known = false;
+            for (JsonNode t : ts) known |= t.path("function").path("name").asText().equals(f.get("name").asText());
+            if (!known) throw ApiError.bad("tool_choice", "The tool specified in `tool_choice` does not match any of the specified `tools`");
+            throw ApiError.bad("tool_choice", "a named tool_choice is not supported: vLLM forces the call with guided decoding, which this server "
+                    + "does not have; use \"auto\"");
+        }
+        if (!c.isTextual() || !(c.asText().equals("auto") || c.asText().equals("required"))) {
+            throw ApiError.bad("tool_choice", "Invalid value for `tool_choice`: " + (c.isTextual() ? c.asText() : c.toString())
+                    + "! Only named tools, \"none\", \"auto\" or \"required\" are supported.");
+        }
+        if (c.asText().equals("required")) {
+            throw ApiError.bad("tool_choice", "tool_choice \"required\" is not supported: vLLM forces a call with guided decoding, which this "
+                    + "server does not have; use \"auto\"");
+        }
+        if (toolCalls == null) {
+            throw ApiError.bad("tool_choice", "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
+        }
+        return new Tools(list, true, parallel);
     }
 
     /**
      * A message's keys besides role and content, for the template. An assistant message's reasoning, sent back as
      * {@code reasoning_content} or as vLLM's {@code reasoning}, is given to the template under both names and as
      * {@code thinking}, where it is not there already: Qwen3's template reads reasoning_content, gpt-oss's reads thinking.
+     * An assistant message's tool calls reach it with their arguments as objects (see {@link #toolCalls}).
      */
     private static java.util.Map<String, Object> messageFields(JsonNode m) {
         java.util.Map<String, Object> fields = new java.util.LinkedHashMap<>();
@@ -366,12 +454,48 @@ public final class OpenAiServer implements AutoCloseable {
                 fields.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));          // a null key is as good as absent
             }
         });
+        if (m.path("role").asText().equals("assistant") && m.hasNonNull("tool_calls")) {
+            List<Object> calls = toolCalls(m.get("tool_calls"));
+            if (calls == null) fields.remove("tool_calls");
+            else fields.put("tool_calls", calls);
+        }
+        if (m.hasNonNull("tool_call_id") && !m.get("tool_call_id").isTextual()) throw ApiError.bad("messages", "a message's tool_call_id must be a string");
         Object r = fields.get("reasoning_content") != null ? fields.get("reasoning_content") : fields.get("reasoning");
         if (r != null) {
             if (!(r instanceof String)) throw ApiError.bad("messages", "a message's reasoning_content (or reasoning) must be a string");
             for (String k : List.of("reasoning_content", "reasoning", "thinking")) if (fields.get(k) == null) fields.put(k, r);
         }
         return fields;
+    }
+
+    /**
+     * An assistant message's tool_calls as vLLM gives them to templates (chat_utils' _postprocess_messages), which
+     * expect a mapping, as transformers' do: each call's arguments JSON string becomes the object it holds — {} where it is
+     * empty, not JSON or not an object (vLLM keeps the conversation going rather than fail every later turn); an
+     * empty list is dropped (null). Calls must be objects of type function with a function object naming it.
+     */
+    private static List<Object> toolCalls(JsonNode calls) {
+        if (!calls.isArray()) throw ApiError.bad("messages", "an assistant message's tool_calls must be an array");
+        if (calls.isEmpty()) return null;
+        List<Object> out = new ArrayList<>();
+        for (JsonNode call : calls) {
+            JsonNode f = call.path("function");
+            if (!call.isObject()) throw ApiError.bad("messages", "assistant tool_calls entries must be objects.");
+            if (!call.path("type").asText("function").equals("function") || !f.isObject()) {
+                throw ApiError.bad("messages", "chat completions only support assistant tool_calls of type 'function'.");
+            }
+            if (!f.path("name").isTextual()) throw ApiError.bad("messages", "an assistant tool call's function.name must be a string");
+            JsonNode a = f.get("arguments");
+            JsonNode args = a == null || a.isNull() ? null : a.isTextual() ? ToolParser.parse(a.textValue()) : a;
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Object> c = JSON.convertValue(call, java.util.Map.class);
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Object> fc = new java.util.LinkedHashMap<>((java.util.Map<String, Object>) c.get("function"));
+            fc.put("arguments", args != null && args.isObject() ? JSON.convertValue(args, Object.class) : new java.util.LinkedHashMap<>());
+            c.put("function", fc);
+            out.add(c);
+        }
+        return out;
     }
 
     /** chat_template_kwargs (an object: further template variables, e.g. enable_thinking) and reasoning_effort, as vLLM passes them. */
@@ -393,8 +517,15 @@ public final class OpenAiServer implements AutoCloseable {
     /** One event from the engine's thread to the request's thread. */
     private record Event(Engine.Token token, Engine.Finish finish, String error) {}
 
-    /** Submits, then answers at once (a JSON object) or as server-sent events. */
     private void run(Context ctx, Gen g, boolean isChat) throws Exception {
+        run(ctx, g, isChat, null, true);
+    }
+
+    /**
+     * Submits, then answers at once (a JSON object) or as server-sent events; {@code tools} reads the chat reply's tool
+     * calls (null: none), of which only the first is kept unless {@code parallelToolCalls}, as vLLM filters them.
+     */
+    private void run(Context ctx, Gen g, boolean isChat, ToolParser tools, boolean parallelToolCalls) throws Exception {
         long t0 = System.nanoTime();
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         Engine.Handle handle = engine.submit(new Engine.Request(g.prompt(), g.options(), g.topLogprobs()), new Engine.Listener() {
@@ -403,7 +534,7 @@ public final class OpenAiServer implements AutoCloseable {
         });
         String id = (isChat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long deadline = t0 + limits.timeout().toNanos();
-        Reply reply = new Reply(g, isChat);
+        Reply reply = new Reply(g, isChat, tools, parallelToolCalls);
         OutputStream out = null;
         if (g.stream()) {
             ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
@@ -436,7 +567,7 @@ public final class OpenAiServer implements AutoCloseable {
                 last = now;
                 String delta = reply.add(e.token());
                 if (out != null) {
-                    ReasoningParser.Delta d = reply.split(delta == null ? "" : delta);
+                    Piece d = reply.split(delta == null ? "" : delta);
                     if (!d.isEmpty() || g.topLogprobs() >= 0) {
                         ObjectNode c = chunk(id, isChat);
                         reply.choice((ArrayNode) c.get("choices"), d, reply.lastLogprobs(), null);
@@ -456,7 +587,8 @@ public final class OpenAiServer implements AutoCloseable {
         String reason = reply.stopped || done.finish() == Engine.Finish.STOP ? "stop" : "length";
         if (out != null) {
             ObjectNode c = chunk(id, isChat);
-            reply.choice((ArrayNode) c.get("choices"), reply.finishSplit(), null, reason);   // with what a parser held back
+            Piece rest = reply.finishSplit();                                              // what a parser held back
+            reply.choice((ArrayNode) c.get("choices"), rest, null, reply.finishReason(reason));
             send(out, c);
             if (g.includeUsage()) {
                 ObjectNode u = chunk(id, isChat);
@@ -475,7 +607,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (isChat) {
             reply.split(reply.text());
             reply.finishSplit();
-            reply.choice(choices, reply.whole(), reply.allLogprobs(), reason);
+            reply.choice(choices, reply.whole(), reply.allLogprobs(), reply.finishReason(reason));
         } else {
             String text = reply.text();
             ObjectNode lp = reply.allLogprobs();
@@ -555,16 +687,31 @@ public final class OpenAiServer implements AutoCloseable {
         return lp;
     }
 
+    /**
+     * What a piece of a chat reply adds: reasoning, content, and tool calls, the first of which is the reply's call number
+     * {@code firstCall} (their index in a stream).
+     */
+    private record Piece(String reasoning, String content, List<ToolParser.Call> calls, int firstCall) {
+        Piece(String reasoning, String content) { this(reasoning, content, List.of(), 0); }
+        boolean isEmpty() { return reasoning.isEmpty() && content.isEmpty() && calls.isEmpty(); }
+    }
+
     /** The reply so far: tokens, text (cut at a stop string, as OpenAI returns it) and logprobs. */
     private final class Reply {
         final Gen g;
         final boolean isChat;
+        final ToolParser tools;                      // null: calls are not read
+        final boolean parallelToolCalls;
         final List<Integer> tokens = new ArrayList<>();
         final List<Engine.Token> events = new ArrayList<>();
+        final StringBuilder reasoningSplit = new StringBuilder(), contentSplit = new StringBuilder();
+        final List<ToolParser.Call> calls = new ArrayList<>();
         String sent = "";
         boolean stopped;
 
-        Reply(Gen g, boolean isChat) { this.g = g; this.isChat = isChat; }
+        Reply(Gen g, boolean isChat, ToolParser tools, boolean parallelToolCalls) {
+            this.g = g; this.isChat = isChat; this.tools = tools; this.parallelToolCalls = parallelToolCalls;
+        }
 
         /** Adds a token; returns the new text to send (held back while it may still become a stop string). */
         String add(Engine.Token t) {
@@ -604,25 +751,48 @@ public final class OpenAiServer implements AutoCloseable {
         String text() { return sent; }
 
         /**
-         * A piece of the chat reply's text as reasoning and content: the parser's split (its reasoning dropped where the
-         * request says include_reasoning: false, as vLLM does), or all content without a parser.
+         * A piece of the chat reply's text as reasoning, content and tool calls: the reasoning parser's split (its
+         * reasoning dropped where the request says include_reasoning: false, as vLLM does), or all content without one;
+         * then the content through the tool parser, if the request reads calls.
          */
-        ReasoningParser.Delta split(String text) {
-            return g.reasoning() == null ? new ReasoningParser.Delta("", text) : kept(g.reasoning().add(text));
+        Piece split(String text) {
+            ReasoningParser.Delta d = g.reasoning() == null ? new ReasoningParser.Delta("", text) : kept(g.reasoning().add(text));
+            return record(d, tools == null ? null : List.of(tools.add(d.content())));
         }
 
-        /** What the parser held back, released at the reply's end (nothing without a parser). */
-        ReasoningParser.Delta finishSplit() {
-            return g.reasoning() == null ? new ReasoningParser.Delta("", "") : kept(g.reasoning().finish());
+        /** What the parsers held back, released at the reply's end (nothing without a parser). */
+        Piece finishSplit() {
+            ReasoningParser.Delta d = g.reasoning() == null ? new ReasoningParser.Delta("", "") : kept(g.reasoning().finish());
+            return record(d, tools == null ? null : List.of(tools.add(d.content()), tools.finish()));
         }
 
         /** The whole reply split (after {@link #finishSplit}). */
-        ReasoningParser.Delta whole() {
-            return g.reasoning() == null ? new ReasoningParser.Delta("", sent) : kept(new ReasoningParser.Delta(g.reasoning().reasoning(), g.reasoning().content()));
-        }
+        Piece whole() { return new Piece(reasoningSplit.toString(), contentSplit.toString(), List.copyOf(calls), 0); }
+
+        /** Whether the reply made tool calls: its finish reason is then "tool_calls", as vLLM gives it. */
+        String finishReason(String reason) { return calls.isEmpty() ? reason : "tool_calls"; }
 
         private ReasoningParser.Delta kept(ReasoningParser.Delta d) {
             return g.includeReasoning() ? d : new ReasoningParser.Delta("", d.content());
+        }
+
+        /** The piece: {@code d}'s reasoning, and its content or, where calls are read, what the tool parser made of it. */
+        private Piece record(ReasoningParser.Delta d, List<ToolParser.Delta> read) {
+            String content = d.content();
+            List<ToolParser.Call> found = new ArrayList<>();
+            if (read != null) {
+                StringBuilder b = new StringBuilder();
+                for (ToolParser.Delta t : read) {
+                    b.append(t.content());
+                    for (ToolParser.Call c : t.calls()) if (parallelToolCalls || calls.size() + found.size() < 1) found.add(c);
+                }
+                content = b.toString();
+            }
+            Piece p = new Piece(d.reasoning(), content, found, calls.size());
+            reasoningSplit.append(p.reasoning());
+            contentSplit.append(p.content());
+            calls.addAll(found);
+            return p;
         }
 
         ObjectNode lastLogprobs() {
@@ -675,27 +845,41 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         void choice(ArrayNode choices, String text, ObjectNode logprobs, String finish) {
-            choice(choices, new ReasoningParser.Delta("", text), logprobs, finish);
+            choice(choices, new Piece("", text), logprobs, finish);
         }
 
         /**
          * A choice. Chat with a reasoning parser, as vLLM answers: a message's content and reasoning are null when empty; a
-         * streamed delta holds only what it adds (reasoning under both names).
+         * streamed delta holds only what it adds (reasoning under both names). Tool calls, as vLLM gives them: the message's
+         * tool_calls (its content null when empty), or a delta's, each call whole with its index in the reply.
          */
-        void choice(ArrayNode choices, ReasoningParser.Delta d, ObjectNode logprobs, String finish) {
+        void choice(ArrayNode choices, Piece d, ObjectNode logprobs, String finish) {
             ObjectNode c = choices.addObject();
             c.put("index", 0);
             if (isChat) {
                 ObjectNode m = c.putObject(g.stream() ? "delta" : "message");
                 if (!g.stream()) m.put("role", "assistant");
-                if (g.reasoning() == null) {
+                if (g.reasoning() == null && tools == null) {
                     m.put("content", d.content());
                 } else {
                     String r = d.reasoning();
-                    if (!g.stream() || !d.content().isEmpty()) m.put("content", d.content().isEmpty() ? null : d.content());
-                    if (!g.stream() || !r.isEmpty()) {
+                    boolean nullable = g.reasoning() != null || !calls.isEmpty();
+                    if (!g.stream()) m.put("content", d.content().isEmpty() && nullable ? null : d.content());
+                    else if (!d.content().isEmpty()) m.put("content", d.content());
+                    if (g.reasoning() != null && (!g.stream() || !r.isEmpty())) {
                         m.put("reasoning", r.isEmpty() ? null : r);
                         m.put("reasoning_content", r.isEmpty() ? null : r);
+                    }
+                }
+                if (!d.calls().isEmpty()) {
+                    ArrayNode tc = m.putArray("tool_calls");
+                    for (int i = 0; i < d.calls().size(); i++) {
+                        ToolParser.Call call = d.calls().get(i);
+                        ObjectNode o = tc.addObject();
+                        if (g.stream()) o.put("index", d.firstCall() + i);
+                        o.put("id", call.id());
+                        o.put("type", "function");
+                        o.putObject("function").put("name", call.name()).put("arguments", call.arguments());
                     }
                 }
                 if (!g.stream()) m.putNull("refusal");

@@ -12,15 +12,23 @@ import java.util.regex.Pattern;
 /**
  * Works on decoded text, special tokens included (the server decodes with {@code skipSpecialTokens=false}, so
  * harmony's {@code <|channel|>} and Qwen3's {@code <think>} arrive as text). A suffix that may still become a tag is
- * held back until the next piece or {@link #finish()}. Not thread-safe: one request's thread uses it.
+ * held back until the next piece or {@link #finish()} ({@link PieceParser}'s feed). Not thread-safe: one request's thread
+ * uses it.
  */
-public abstract sealed class ReasoningParser permits ReasoningParser.Think, ReasoningParser.Harmony {
+public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser.Delta> permits ReasoningParser.Think, ReasoningParser.Harmony {
 
     /** What one piece of the reply added: reasoning text and answer text (either may be empty). */
     public record Delta(String reasoning, String content) {
         static final Delta NONE = new Delta("", "");
         public boolean isEmpty() { return reasoning.isEmpty() && content.isEmpty(); }
     }
+
+    /**
+     * A harmony message to a function ({@code to=functions.NAME}): the function's name, the header's content type
+     * ("json", "<|constrain|>json", or "" where none is given), the message's text, and whether an end token closed it
+     * (false: the end of the reply did). The openai tool parser makes calls of them.
+     */
+    public record FunctionMessage(String name, String contentType, String text, boolean terminated) {}
 
     /** A parser chosen at startup; {@link #start} makes one for a request. */
     public interface Kind {
@@ -56,23 +64,6 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
     }
 
     private final StringBuilder reasoning = new StringBuilder(), content = new StringBuilder();
-    /** Text not yet classified: a possible tag's beginning, or a harmony header. */
-    StringBuilder pending = new StringBuilder();
-    private boolean finished;
-
-    /** Adds the next piece of the reply; returns what it releases. */
-    public final Delta add(String text) {
-        if (finished) throw new IllegalStateException("the reply was finished");
-        pending.append(text);
-        return record(step(false));
-    }
-
-    /** The reply is complete: releases what was held back (a partial tag is text after all). */
-    public final Delta finish() {
-        if (finished) return Delta.NONE;
-        finished = true;
-        return record(step(true));
-    }
 
     /** All reasoning released so far. */
     public final String reasoning() { return reasoning.toString(); }
@@ -80,25 +71,15 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
     /** All answer text released so far. */
     public final String content() { return content.toString(); }
 
-    private Delta record(Delta d) {
+    @Override
+    final Delta released(Delta d) {
         reasoning.append(d.reasoning());
         content.append(d.content());
         return d;
     }
 
-    /** Consumes what it can of {@link #pending}; at the end ({@code end}) holds nothing back. */
-    abstract Delta step(boolean end);
-
-    /** The length of the longest suffix of {@code s} that is a proper prefix of one of {@code tags}. */
-    static int partialTag(CharSequence s, List<String> tags) {
-        int best = 0;
-        for (String t : tags) {
-            for (int k = Math.min(t.length() - 1, s.length()); k > best; k--) {
-                if (s.subSequence(s.length() - k, s.length()).toString().equals(t.substring(0, k))) { best = k; break; }
-            }
-        }
-        return best;
-    }
+    @Override
+    final Delta nothing() { return Delta.NONE; }
 
     /**
      * {@code <think>}-tag models (vLLM's Qwen3ReasoningParser and DeepSeekR1ReasoningParser as of 2026): everything
@@ -155,18 +136,24 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
      * which begins after the prompt's {@code <|start|>assistant}): each message is a header up to {@code <|message|>}
      * ({@code <|channel|>NAME}, maybe {@code to=RECIPIENT}) and text up to {@code <|end|>}, {@code <|return|>} or
      * {@code <|call|>}; the analysis channel is reasoning; the final channel and commentary without a recipient
-     * (preambles) are the answer; commentary to a recipient (a tool call) is neither (tool calls are not parsed here).
-     * Messages of one kind are joined with "\n", as vLLM joins them; an unterminated message counts as its channel says,
-     * a header never completed counts as nothing.
+     * (preambles) are the answer; a message to a recipient (a tool call) is neither: one to {@code functions.NAME} is
+     * kept as a {@link FunctionMessage} for the openai tool parser, others are dropped. Messages of one kind are joined
+     * with "\n", as vLLM joins them; an unterminated message counts as its channel says, a header never completed counts
+     * as nothing.
      */
     static final class Harmony extends ReasoningParser {
         static final String START = "<|start|>", CHANNEL = "<|channel|>", MESSAGE = "<|message|>";
         static final List<String> ENDS = List.of("<|end|>", "<|return|>", "<|call|>");
         private static final Pattern RECIPIENT = Pattern.compile("(?:^|\\s|>)to=([^\\s<]+)");
-        private enum Part { NONE, REASONING, CONTENT }
+        private static final String FUNCTIONS = "functions.";
+        private enum Part { NONE, REASONING, CONTENT, FUNCTION }
 
         private boolean inHeader = true, messageStarted, anyReasoning, anyContent;
         private Part part = Part.NONE;
+        /** The message to a function being read: its name, content type and text. */
+        private String function = "", contentType = "";
+        private final StringBuilder functionText = new StringBuilder();
+        private final List<FunctionMessage> functionMessages = new java.util.ArrayList<>();
 
         /** Primed with the prompt from its last {@code <|start|>} (its generation prompt), so a prefilled header counts. */
         Harmony(String prompt) {
@@ -177,6 +164,14 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
             }
             anyReasoning = anyContent = false;
             messageStarted = false;
+            functionMessages.clear();
+        }
+
+        /** The messages to functions completed since the last call (at the end of the reply, an unterminated one too). */
+        List<FunctionMessage> takeFunctionMessages() {
+            List<FunctionMessage> out = List.copyOf(functionMessages);
+            functionMessages.clear();
+            return out;
         }
 
         @Override
@@ -207,20 +202,29 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
                 emit(pending.substring(0, take), r, c);
                 pending.delete(0, t >= 0 ? t + tl : take);
                 if (t < 0) break;
+                endFunctionMessage(true);
                 inHeader = true;
             }
+            if (end && !inHeader) endFunctionMessage(false);
             return new Delta(r.toString(), c.toString());
         }
 
-        private static Part classify(String header) {
+        /** Reads a message's header: its part and, for a message to a function, the function and the content type. */
+        private Part classify(String header) {
             int ch = header.indexOf(CHANNEL);
-            if (ch < 0) return Part.NONE;
-            String rest = header.substring(ch + CHANNEL.length());
+            String rest = ch < 0 ? "" : header.substring(ch + CHANNEL.length());
             int stop = 0;
             while (stop < rest.length() && !Character.isWhitespace(rest.charAt(stop)) && !rest.startsWith("<|", stop)) stop++;
             String channel = rest.substring(0, stop);
             Matcher to = RECIPIENT.matcher(header);
             boolean recipient = to.find();
+            if (recipient && to.group(1).startsWith(FUNCTIONS)) {         // vLLM's OpenAIToolParser: a call, in any channel
+                function = to.group(1).substring(FUNCTIONS.length());
+                contentType = rest.substring(stop).replace("to=" + to.group(1), "").strip();   // "json", "<|constrain|>json", ""
+                functionText.setLength(0);
+                return Part.FUNCTION;
+            }
+            if (ch < 0) return Part.NONE;
             return switch (channel) {
                 case "analysis" -> Part.REASONING;
                 case "final" -> Part.CONTENT;
@@ -229,7 +233,14 @@ public abstract sealed class ReasoningParser permits ReasoningParser.Think, Reas
             };
         }
 
+        private void endFunctionMessage(boolean terminated) {
+            if (part != Part.FUNCTION) return;
+            functionMessages.add(new FunctionMessage(function, contentType, functionText.toString(), terminated));
+            part = Part.NONE;
+        }
+
         private void emit(String text, StringBuilder r, StringBuilder c) {
+            if (part == Part.FUNCTION) { functionText.append(text); return; }
             if (text.isEmpty() || part == Part.NONE) return;
             boolean first = !messageStarted;
             messageStarted = true;

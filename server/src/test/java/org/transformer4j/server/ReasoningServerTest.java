@@ -1,7 +1,6 @@
-// ReasoningServerTest — --reasoning-parser end to end through the HTTP server, with a model whose replies are set:
-// a tiny decoder whose weights make each token's successor fixed (a chain per test), and a tokenizer whose ids decode to
-// chosen pieces — tags split across tokens ("<th" + "ink>"), harmony's special tokens as single tokens. Checks the
-// message and the streamed deltas (vLLM's shape: reasoning and reasoning_content beside content), enable_thinking,
+// ReasoningServerTest — --reasoning-parser end to end through the HTTP server, with a model whose replies are set
+// (ChainModel: tags split across tokens, "<th" + "ink>"; harmony's special tokens as single tokens). Checks the message
+// and the streamed deltas (vLLM's shape: reasoning and reasoning_content beside content), enable_thinking,
 // include_reasoning, usage and /v1/completions unchanged, and that an assistant message's reasoning reaches the template.
 package org.transformer4j.server;
 
@@ -12,8 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -27,17 +24,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.transformer4j.model.Transformer;
-import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.model.Weights;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.tokenizer.Tokenizer;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.CpuBackend;
-import org.transformer4j.runtime.Tensor;
 
 class ReasoningServerTest {
 
-    static final int V = 100, D = 128, EOS = 1;
+    static final int EOS = ChainModel.EOS;
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** Each chain: a start token (what the template ends the prompt with) and the pieces the model then writes, EOS last. */
@@ -49,50 +44,10 @@ class ReasoningServerTest {
                 "<|channel|>", "final", "<|message|>", "It is", " 4."));
     }
 
-    static final String[] PIECES = new String[V];
-    static final Map<String, Integer> START = new java.util.HashMap<>();
-    static final int[] NEXT = new int[V];                     // the successor of each token, -1: none set
-    static final int THINK_OFF;                               // Qwen3's closed empty block, as its template renders enable_thinking=false
-
-    static {
-        java.util.Arrays.fill(NEXT, -1);
-        java.util.Arrays.fill(PIECES, "?");
-        PIECES[EOS] = "";
-        int id = 2;
-        for (var e : CHAINS.entrySet()) {
-            int prev = id++;
-            PIECES[prev] = "[" + e.getKey() + "]";
-            START.put(e.getKey(), prev);
-            for (String p : e.getValue()) {
-                PIECES[id] = p;
-                NEXT[prev] = id;
-                prev = id++;
-            }
-            NEXT[prev] = EOS;
-        }
-        THINK_OFF = id;
-        PIECES[THINK_OFF] = "<think>\n\n</think>\n\n";
-        NEXT[THINK_OFF] = NEXT[START.get("nothink")];
-    }
-
-    /** Ids decode to their pieces; text is not encoded (the template below gives ids). */
-    static final class PieceTokenizer implements Tokenizer {
-        @Override public int[] encode(String text, boolean special) {
-            List<Integer> ids = new ArrayList<>();
-            for (String k : text.split(" ")) if (START.containsKey(k)) ids.add(START.get(k));
-            return ids.stream().mapToInt(Integer::intValue).toArray();
-        }
-        @Override public String decode(int[] ids, boolean skip) {
-            StringBuilder b = new StringBuilder();
-            for (int i : ids) b.append(PIECES[i]);
-            return b.toString();
-        }
-        @Override public Map<String, Integer> specialTokens() { return Map.of(); }
-        @Override public String name() { return "pieces"; }
-        @Override public void close() {}
-    }
-
-    static final PieceTokenizer TOK = new PieceTokenizer();
+    static final ChainModel CHAIN = new ChainModel(100, CHAINS);
+    /** Qwen3's closed empty block, as its template renders enable_thinking=false; the nothink chain follows it. */
+    static final int THINK_OFF = CHAIN.token("<think>\n\n</think>\n\n", CHAIN.next[CHAIN.start("nothink")]);
+    static final Tokenizer TOK = CHAIN.tokenizer();
     static final List<List<ChatTemplate.Message>> SEEN = new CopyOnWriteArrayList<>();
 
     /**
@@ -101,8 +56,7 @@ class ReasoningServerTest {
      */
     static final ChatTemplate TEMPLATE = (ms, kwargs) -> {
         SEEN.add(ms);
-        Integer start = START.get(ms.get(ms.size() - 1).content());
-        if (start == null) throw new IllegalArgumentException("no chain '" + ms.get(ms.size() - 1).content() + "'");
+        int start = CHAIN.start(ms.get(ms.size() - 1).content());
         return Boolean.FALSE.equals(kwargs.get("enable_thinking")) ? new int[] {start, THINK_OFF} : new int[] {start};
     };
 
@@ -112,41 +66,10 @@ class ReasoningServerTest {
     static OpenAiServer qwen3, gptOss, plain;
     static String qwenBase, gptBase, plainBase;
 
-    /**
-     * Attention and MLP outputs zero, positions zero: the last layer norm sees the token's embedding, one-hot at its id,
-     * and the LM head's row u is one-hot at u's predecessor, so greedy decoding follows NEXT.
-     */
-    static Weights chainModel() {
-        TransformerConfig c = TransformerConfig.builder().vocabSize(V).widths(D, 128, 2).encoderLayers(0).decoderLayers(1)
-                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, 1e-5f)
-                .activation(TransformerConfig.Activation.GELU_TANH, false).learnedPositions(64).biases(true)
-                .tiedEmbeddings(false, 1f).specialIds(new TransformerConfig.SpecialIds(0, EOS, 0, EOS, 0)).build();
-        Weights w = Weights.random(c, backend, 5);
-        for (Weights.Layer l : w.decoder.layers()) for (Tensor t : new Tensor[] {l.self().o(), l.self().ob(), l.mlp().down(), l.mlp().downb()}) fill(t, 0);
-        fill(w.embeddings.positions(), 0);
-        fill(w.decoder.finalNorm().weight(), 1);
-        fill(w.decoder.finalNorm().bias(), 0);
-        Tensor e = w.embeddings.tokens(), head = w.lmHead;
-        fill(e, 0);
-        fill(head, 0);
-        for (int t = 0; t < V; t++) {
-            set(e, (long) t * D + t, 1);
-            if (NEXT[t] >= 0) set(head, (long) NEXT[t] * D + t, 1);
-        }
-        return w;
-    }
-
-    static void fill(Tensor t, float v) {
-        MemorySegment s = t.hostSegment();
-        for (long i = 0; i < t.numel(); i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
-    }
-
-    static void set(Tensor t, long i, float v) { t.hostSegment().setAtIndex(ValueLayout.JAVA_FLOAT, i, v); }
-
     @BeforeAll
     static void setUp() {
         backend = new CpuBackend();
-        weights = chainModel();
+        weights = CHAIN.weights(backend);
         Transformer model = new Transformer(weights, backend);
         engine = new Engine(model, Engine.Config.defaults(model).steps(64, 32));
         qwen3 = OpenAiServer.decoder("m", engine, TOK, TEMPLATE, OpenAiServer.Limits.defaults(), Set.of(EOS)).reasoningParser(ReasoningParser.named("qwen3"));
@@ -181,17 +104,22 @@ class ReasoningServerTest {
         return JSON.readTree(r.body());
     }
 
-    /** The streamed deltas: [reasoning, content] concatenated, and every delta seen. */
-    static List<JsonNode> deltas(String base, String body) throws Exception {
+    /** {@code body} (a JSON object) streamed: each chunk's first choice (its delta, finish_reason, ...). */
+    static List<JsonNode> choices(String base, String body) throws Exception {
         HttpResponse<String> r = post(base, "/v1/chat/completions", body.substring(0, body.length() - 1) + ", \"stream\": true}");
         assertEquals(200, r.statusCode(), r.body());
         List<JsonNode> out = new ArrayList<>();
         for (String line : r.body().split("\n")) {
             if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
             JsonNode c = JSON.readTree(line.substring(6));
-            if (c.path("choices").size() > 0) out.add(c.at("/choices/0/delta"));
+            if (c.path("choices").size() > 0) out.add(c.at("/choices/0"));
         }
         return out;
+    }
+
+    /** The streamed deltas. */
+    static List<JsonNode> deltas(String base, String body) throws Exception {
+        return choices(base, body).stream().map(c -> c.get("delta")).toList();
     }
 
     static String joined(List<JsonNode> ds, String field) {

@@ -1,15 +1,33 @@
-// PythonJson — Python's json.dumps(x, ensure_ascii=False, indent=..., sort_keys=...) output layout, which
-// transformers' tojson filter produces and chat templates print (tool schemas, tool-call arguments).
+// PythonJson — Python's json.dumps(x, ensure_ascii=..., indent=..., sort_keys=...) output layout, which
+// transformers' tojson filter produces and chat templates print (tool schemas, tool-call arguments), and which vLLM's
+// tool-call parsers give as a call's arguments.
 package org.transformer4j.model.chat;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
-final class PythonJson {
+/** Values are what Jackson's {@code convertValue(node, Object.class)} gives: maps, lists, strings, numbers, booleans, null. */
+public final class PythonJson {
 
     private PythonJson() {}
+
+    /** {@code json.dumps(x, ensure_ascii=False)}: one line, ", " and ": ". */
+    public static String dumps(Object x) { return dumps(x, null, false); }
+
+    /** {@code json.dumps(x)} (ensure_ascii=True): as {@link #dumps(Object)}, every character outside ' '..'~' as a \\u escape. */
+    public static String dumpsAscii(Object x) {
+        String s = dumps(x);
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c > '~') b.append(String.format("\\u%04x", (int) c));    // a surrogate pair as two escapes, as Python writes it
+            else b.append(c);
+        }
+        return b.toString();
+    }
 
     /** indent null: one line with ", " and ": "; indent n: newlines, n spaces per level, "," and ": ". */
     static String dumps(Object x, Integer indent, boolean sortKeys) {
@@ -58,11 +76,24 @@ final class PythonJson {
         b.append('\n').append(" ".repeat(indent * depth));
     }
 
-    private static String pyFloat(double d) {
+    /**
+     * Python's float repr: the shortest digits that read back (Java's Double.toString finds the same ones), written out
+     * when the decimal exponent is in [-4, 16), else as d.ddde+XX.
+     */
+    static String pyFloat(double d) {
         if (Double.isNaN(d)) return "NaN";
         if (Double.isInfinite(d)) return d > 0 ? "Infinity" : "-Infinity";
-        if (d == Math.rint(d) && Math.abs(d) < 1e16) return String.valueOf((long) d) + ".0";
-        return Double.toString(d);
+        if (d == 0) return 1 / d < 0 ? "-0.0" : "0.0";
+        BigDecimal v = new BigDecimal(Double.toString(d)).stripTrailingZeros();
+        String digits = v.unscaledValue().abs().toString();
+        int exp = digits.length() - 1 - v.scale();
+        String sign = d < 0 ? "-" : "";
+        if (exp >= -4 && exp < 16) {
+            String plain = v.abs().toPlainString();
+            return sign + (plain.contains(".") ? plain : plain + ".0");
+        }
+        String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+        return sign + mantissa + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
     }
 
     private static void string(StringBuilder b, String s) {

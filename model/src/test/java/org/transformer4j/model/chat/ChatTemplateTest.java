@@ -77,6 +77,21 @@ class ChatTemplateTest {
         assertEquals("{\n  \"a\": [\n    1\n  ]\n}", render("{{ t|tojson(indent=2) }}", Map.of("t", Map.of("a", List.of(1)))));
     }
 
+    /** Python 3.11's json.dumps of these values (repr of floats; ensure_ascii's escapes, a surrogate pair as two). */
+    @Test
+    void pythonJsonWritesFloatsAndAsciiAsPythonDoes() {
+        double[] xs = {3.5, 1e16, 1e15, 0.0001, 0.00001, 12345678.5, 1e-7, -2.5e-5, 1.5e300, 100000.0, 0.1 + 0.2, -0.0, 1e22, 123456789012345678.0};
+        String[] py = {"3.5", "1e+16", "1000000000000000.0", "0.0001", "1e-05", "12345678.5", "1e-07", "-2.5e-05", "1.5e+300", "100000.0",
+            "0.30000000000000004", "-0.0", "1e+22", "1.2345678901234568e+17"};
+        for (int i = 0; i < xs.length; i++) assertEquals(py[i], PythonJson.dumps(xs[i]), "repr of " + xs[i]);
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("city", "Zürich");
+        m.put("x", "\u007f");
+        m.put("e", "😀");
+        assertEquals("{\"city\": \"Z\\u00fcrich\", \"x\": \"\\u007f\", \"e\": \"\\ud83d\\ude00\"}", PythonJson.dumpsAscii(m));
+        assertEquals("{\"city\": \"Zürich\", \"x\": \"\u007f\", \"e\": \"😀\"}", PythonJson.dumps(m));
+    }
+
     @Test
     void raiseExceptionCarriesTheTemplatesMessage() {
         ChatTemplateException e = assertThrows(ChatTemplateException.class,

@@ -1,0 +1,249 @@
+// ToolParserTest — the tool-call parsers on the model outputs of vLLM's own parser tests (tests/tool_parsers/
+// test_hermes_tool_parser.py, test_llama3_json_tool_parser.py, test_mistral_tool_parser.py, test_openai_tool_parser.py)
+// with the calls and content vLLM gives, a few more of ours, and the cases where we answer otherwise on purpose (each
+// says why); then the streaming property: a reply fed in any two or three pieces, or a character at a time, gives
+// exactly the whole reply's content and calls.
+package org.transformer4j.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ToolParserTest {
+
+    /** A call as the client sees it: name and arguments (ids are random). */
+    record C(String name, String arguments) {}
+
+    /** One reply to {@code parser} (openai: after the gpt_oss reasoning parser) with the content and calls expected. */
+    record Case(String parser, String reply, String content, List<C> calls) {}
+
+    static Case c(String parser, String reply, String content, C... calls) { return new Case(parser, reply, content, List.of(calls)); }
+
+    static final String TOKYO = "{\"location\": \"Tokyo\"}", SF = "{\"city\": \"San Francisco\", \"state\": \"CA\", \"unit\": \"celsius\"}";
+    static final String ANALYSIS = "<|start|>assistant<|channel|>analysis<|message|>User asks: \"What is the weather in Tokyo?\" We need to use "
+            + "get_current_weather tool.<|end|>";
+
+    static String toFunction(String name, String type, String args) {
+        return "<|start|>assistant to=functions." + name + "<|channel|>commentary" + type + "<|message|>" + args + "<|call|>";
+    }
+
+    static final List<Case> CASES = List.of(
+            // ---- hermes (vLLM's test_hermes_tool_parser.py) ----
+            c("hermes", "This is some prior text that has nothing to do with tool calling.",
+                    "This is some prior text that has nothing to do with tool calling."),
+            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}}\n</tool_call>", "",
+                    new C("final_answer", "{\"trigger\": true}")),
+            c("hermes", "<tool_call>{\"name\": \"get_current_temperature\",\"arguments\": {\"location\":\"San Francisco, California, United States\", "
+                    + "\"unit\": \"celsius\"}}</tool_call>", "",
+                    new C("get_current_temperature", "{\"location\": \"San Francisco, California, United States\", \"unit\": \"celsius\"}")),
+            c("hermes", "Sure, let me check the weather.<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"NYC\"}}</tool_call>",
+                    "Sure, let me check the weather.", new C("get_weather", "{\"city\": \"NYC\"}")),
+            c("hermes", "<tool_call>{\"name\": \"search\", \"arguments\": {\"q\": \"cats\"}}</tool_call><tool_call>{\"name\": \"search\", "
+                    + "\"arguments\": {\"q\": \"dogs\"}}</tool_call>", "", new C("search", "{\"q\": \"cats\"}"), new C("search", "{\"q\": \"dogs\"}")),
+            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}}", "",       // until EOS: no end tag
+                    new C("final_answer", "{\"trigger\": true}")),
+            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}",            // invalid JSON: the text
+                    "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}"),
+            c("hermes", "<tool_call>\n{\"name\": \"get_db_config\", \"arguments\": \"{\\\"param\\\": \\\"max_connections\\\"}\"}\n</tool_call>", "",
+                    new C("get_db_config", "{\"param\": \"max_connections\"}")),                         // serialized arguments, once
+            c("hermes", "<tool_call>\n{\"name\": \"do_thing\", \"arguments\": \"hello\"}\n</tool_call>", "", new C("do_thing", "\"hello\"")),
+            c("hermes", "<tool_call>{\"name\": \"f\", \"arguments\": \"{hello world}\"}</tool_call>", "", new C("f", "\"{hello world}\"")),
+            c("hermes", "<tool_call>{\"name\": \"f\", \"arguments\": \"[oops\"}</tool_call>", "", new C("f", "\"[oops\"")),
+            c("hermes", "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"a\\\": 1} tail text\"}</tool_call>", "",
+                    new C("f", "\"{\\\"a\\\": 1} tail text\"")),
+            c("hermes", "Hi!<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": 1}}</tool_call>", "Hi!", new C("f", "{\"x\": 1}")),
+            // ours: text after a call is dropped, as vLLM drops it; Python's layout (ensure_ascii=False, floats as repr)
+            c("hermes", "I'll look.\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Zürich\",\"days\":2,\"t\":1e-05}}\n"
+                    + "</tool_call>\nDone?", "I'll look.\n", new C("get_weather", "{\"city\": \"Zürich\", \"days\": 2, \"t\": 1e-05}")),
+            c("hermes", "a <tool", "a <tool"),                                          // a partial tag at the end is text
+            c("hermes", "<tool_call>{\"arguments\": {}}</tool_call> no name", "<tool_call>{\"arguments\": {}}</tool_call> no name"),
+            // ours, on purpose: a bad call after a good one — vLLM gives the whole reply as content and no calls; a stream
+            // has sent the first call by then, so both keep it and the bad call's text is content
+            c("hermes", "<tool_call>{\"name\": \"a\", \"arguments\": {}}</tool_call>\n<tool_call>{bad}</tool_call>", "<tool_call>{bad}</tool_call>",
+                    new C("a", "{}")),
+
+            // ---- llama3_json (vLLM's test_llama3_json_tool_parser.py) ----
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test query\", \"limit\": 10}}", "",
+                    new C("searchTool", "{\"query\": \"test query\", \"limit\": 10}")),
+            c("llama3_json", "This is just some text without any tool calls", "This is just some text without any tool calls"),
+            c("llama3_json", "{\"name\": \"invalidTool\", \"parameters\": {invalid json}", "{\"name\": \"invalidTool\", \"parameters\": {invalid json}"),
+            c("llama3_json", "{\"name\": \"searchTool\", \"arguments\": {\"query\": \"test\"}}", "", new C("searchTool", "{\"query\": \"test\"}")),
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test1\"}}; {\"name\": \"getOpenIncidentsTool\", \"parameters\": {}}; "
+                    + "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test2\"}}", "", new C("searchTool", "{\"query\": \"test1\"}"),
+                    new C("getOpenIncidentsTool", "{}"), new C("searchTool", "{\"query\": \"test2\"}")),
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test1\"}} ; {\"name\": \"getOpenIncidentsTool\", \"parameters\": {}} ; "
+                    + "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test2\"}}", "", new C("searchTool", "{\"query\": \"test1\"}"),
+                    new C("getOpenIncidentsTool", "{}"), new C("searchTool", "{\"query\": \"test2\"}")),
+            c("llama3_json", "{\"name\": \"complexTool\", \"parameters\": {\"level1\": {\"level2\": {\"level3\": {\"level4\": {\"value\": \"deep\"}}}}}}", "",
+                    new C("complexTool", "{\"level1\": {\"level2\": {\"level3\": {\"level4\": {\"value\": \"deep\"}}}}}")),
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test {value} [complex]\",\"nested\": {\"inner\": \"more {brackets}\"}}}", "",
+                    new C("searchTool", "{\"query\": \"test {value} [complex]\", \"nested\": {\"inner\": \"more {brackets}\"}}")),
+            c("llama3_json", "{\"name\": \"parserTool\", \"parameters\": {\"text\": \"He said \\\"Hello {world}\\\"\"}}", "",
+                    new C("parserTool", "{\"text\": \"He said \\\"Hello {world}\\\"\"}")),
+            c("llama3_json", "{\"parameters\": {}}", "{\"parameters\": {}}"),                                 // no name: content
+            c("llama3_json", "{\"name\": \"toolWithoutParams\"}", "{\"name\": \"toolWithoutParams\"}"),       // no arguments: content
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test\"}} I used {searchTool} for this.", "",
+                    new C("searchTool", "{\"query\": \"test\"}")),                                       // a brace in trailing prose
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test\"}} The arguments I passed were {\"query\": \"test\"}", "",
+                    new C("searchTool", "{\"query\": \"test\"}")),
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test1\"}};{\"name\": \"getOpenIncidentsTool\", \"parameters\": {}}", "",
+                    new C("searchTool", "{\"query\": \"test1\"}"), new C("getOpenIncidentsTool", "{}")),  // the separators vLLM streams
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test1\"}};\n{\"name\": \"getOpenIncidentsTool\", \"parameters\": {}}", "",
+                    new C("searchTool", "{\"query\": \"test1\"}"), new C("getOpenIncidentsTool", "{}")),
+            c("llama3_json", "{\"name\": \"searchTool\", \"parameters\": {\"query\": \"test1\"}}\n{\"name\": \"getOpenIncidentsTool\", \"parameters\": {}}", "",
+                    new C("searchTool", "{\"query\": \"test1\"}"), new C("getOpenIncidentsTool", "{}")),
+            // ours: <|python_tag|> (Llama 3.1's, kept in the text) before the call; code after it is not a JSON call
+            c("llama3_json", "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}", "",
+                    new C("get_weather", "{\"city\": \"Oslo\"}")),
+            c("llama3_json", "<|python_tag|>brave_search.call(query=\"Oslo\")", "<|python_tag|>brave_search.call(query=\"Oslo\")"),
+            c("llama3_json", "<|pyth", "<|pyth"),
+            // ours, on purpose: vLLM's non-streamed path takes a call from the middle of prose (and drops the prose); its
+            // streamed path, like ours for both, reads calls only where the reply begins with one
+            c("llama3_json", "Here is the result: {\"name\": \"getOpenIncidentsTool\", \"parameters\": {}} Would you like to know more?",
+                    "Here is the result: {\"name\": \"getOpenIncidentsTool\", \"parameters\": {}} Would you like to know more?"),
+
+            // ---- mistral (vLLM's test_mistral_tool_parser.py; list form as read with a Hugging Face tokenizer) ----
+            c("mistral", "This is a test", "This is a test"),
+            c("mistral", "[TOOL_CALLS][{\"name\": \"add\", \"arguments\":{\"a\": 3.5, \"b\": 4}}]", "", new C("add", "{\"a\": 3.5, \"b\": 4}")),
+            c("mistral", "[TOOL_CALLS] [{\"name\": \"get_current_weather\", \"arguments\":{\"city\": \"San Francisco\", \"state\": \"CA\", \"unit\": \"celsius\"}}]",
+                    "", new C("get_current_weather", SF)),
+            c("mistral", "[TOOL_CALLS] [{\"arguments\":{\"city\": \"San Francisco\", \"state\": \"CA\", \"unit\": \"celsius\"}, \"name\": \"get_current_weather\"}]",
+                    "", new C("get_current_weather", SF)),
+            c("mistral", "[TOOL_CALLS] [{\"arguments\":{\"name\": \"John Doe\"}, \"name\": \"get_age\"}]", "", new C("get_age", "{\"name\": \"John Doe\"}")),
+            c("mistral", "[TOOL_CALLS] [{\"name\": \"add\", \"arguments\": {\"a\": 3.5, \"b\": 4}}, {\"name\": \"get_current_weather\", \"arguments\":{\"city\": "
+                    + "\"San Francisco\", \"state\": \"CA\", \"unit\": \"celsius\"}}]", "", new C("add", "{\"a\": 3.5, \"b\": 4}"), new C("get_current_weather", SF)),
+            c("mistral", "Hello[TOOL_CALLS] [{\"name\": \"add\", \"arguments\":{\"a\": 1, \"b\": 2}}]", "Hello", new C("add", "{\"a\": 1, \"b\": 2}")),
+            c("mistral", "[TOOL_CALLS] [{\"name\": \"get_current_weather\", \"arguments\":{\"city\": \"Dallas\", \"state\": \"TX\", \"unit\": \"fahrenheit\"}}]\n"
+                    + "extra trailing data", "", new C("get_current_weather", "{\"city\": \"Dallas\", \"state\": \"TX\", \"unit\": \"fahrenheit\"}")),
+            c("mistral", "[TOOL_CALLS]  [ {\"name\":\"add\" , \"arguments\" : {\"a\": 3, \"b\": 4} } ]", "", new C("add", "{\"a\": 3, \"b\": 4}")),
+            // v11+ (name{args}, arguments as written)
+            c("mistral", "[TOOL_CALLS]add_this_and_that{\"a\": 3.5, \"b\": 4}", "", new C("add_this_and_that", "{\"a\": 3.5, \"b\": 4}")),
+            c("mistral", "[TOOL_CALLS]add{\"a\": 3.5, \"b\": 4}[TOOL_CALLS]multiply{\"a\": 3, \"b\": 6}", "", new C("add", "{\"a\": 3.5, \"b\": 4}"),
+                    new C("multiply", "{\"a\": 3, \"b\": 6}")),
+            c("mistral", "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')\"}", "hi{hi",
+                    new C("bash", "{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')\"}")),
+            c("mistral", "bla[TOOL_CALLS]add_this_and_that{\"a\": 3.5, \"b\": 4}", "bla", new C("add_this_and_that", "{\"a\": 3.5, \"b\": 4}")),
+            // ours: the v11+ tokens decoded with special tokens kept, as this server decodes them
+            c("mistral", "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}[TOOL_CALLS]get_time[CALL_ID]a1b2c3d4e[ARGS]{}", "",
+                    new C("get_weather", "{\"city\": \"Paris\"}"), new C("get_time", "{}")),
+            c("mistral", "Let me [TOOL_", "Let me [TOOL_"),
+            // ours, on purpose: what vLLM gives as a call with broken arguments, or drops, is content here ("[TOOL_CALLS]"
+            // included: vLLM's pre-v11 fallback gives only the text after it); clients parse arguments as JSON
+            c("mistral", "[TOOL_CALLS] not json at all", "[TOOL_CALLS] not json at all"),
+            c("mistral", "[TOOL_CALLS]toolname_no_args", "[TOOL_CALLS]toolname_no_args"),
+            c("mistral", "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')",
+                    "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')"),
+
+            // ---- openai (vLLM's test_openai_tool_parser.py, its conversations as openai_harmony renders them) ----
+            c("openai", "<|start|>user<|message|>Arrr, how be you?<|end|><|start|>assistant<|channel|>final<|message|>This is a test<|end|>",
+                    "This is a test"),
+            c("openai", "<|start|>user<|message|>What is the weather in Tokyo?<|end|>" + ANALYSIS + toFunction("get_current_weather", " json", TOKYO), "",
+                    new C("get_current_weather", TOKYO)),
+            c("openai", ANALYSIS + toFunction("get_current_weather", " json", "{\n\"location\": \"Tokyo\"\n}"), "", new C("get_current_weather", TOKYO)),
+            c("openai", ANALYSIS + toFunction("get_current_weather", " json", TOKYO) + toFunction("get_user_location", " json", TOKYO)
+                    + toFunction("no_content_type", "", TOKYO) + toFunction("not_json_no_content_type", "", "foo")
+                    + toFunction("empty_args", " json", "{}") + toFunction("no_args", " json", ""), "",
+                    new C("get_current_weather", TOKYO), new C("get_user_location", TOKYO), new C("no_content_type", TOKYO),
+                    new C("not_json_no_content_type", "foo"), new C("empty_args", "{}"), new C("no_args", "")),
+            c("openai", ANALYSIS + toFunction("get_current_weather", " json", TOKYO)
+                    + "<|start|>assistant<|channel|>final<|message|>This tool call will get the weather.<|end|>",
+                    "This tool call will get the weather.", new C("get_current_weather", TOKYO)),
+            // ours: as gpt-oss writes a call (the recipient after the channel, <|constrain|>; <|call|> ends the sequence, so
+            // it is not in the text); json.dumps's ensure_ascii, as vLLM calls it; a call cut short is dropped; a
+            // preamble is content; a message to another recipient (a built-in tool) is neither
+            c("openai", "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
+                    + "<|constrain|>json<|message|>{\"city\":\"Zürich\"}", "", new C("get_weather", "{\"city\": \"Z\\u00fcrich\"}")),
+            c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
+                    + "<|constrain|>json<|message|>{\"city\": \"Zü", "Checking."),
+            c("openai", "<|channel|>analysis to=browser.search<|message|>{\"query\": \"x\"}<|call|>", ""));
+
+    /** Feeds {@code pieces} and finishes; checks the deltas add up to the totals; returns the content and the calls. */
+    static Object[] feed(Case c, List<String> pieces) {
+        boolean harmony = c.parser().equals("openai");
+        ReasoningParser r = harmony ? ReasoningParser.named("gpt_oss").start("", Map.of()) : null;
+        ToolParser p = ToolParser.named(c.parser()).start(r);
+        StringBuilder content = new StringBuilder();
+        List<ToolParser.Call> calls = new ArrayList<>();
+        List<ToolParser.Delta> ds = new ArrayList<>();
+        for (String s : pieces) ds.add(p.add(harmony ? r.add(s).content() : s));
+        if (harmony) ds.add(p.add(r.finish().content()));
+        ds.add(p.finish());
+        for (ToolParser.Delta d : ds) {
+            content.append(d.content());
+            calls.addAll(d.calls());
+        }
+        assertEquals(p.content(), content.toString());
+        assertEquals(p.calls(), calls);
+        List<C> named = new ArrayList<>();
+        for (ToolParser.Call call : calls) named.add(new C(call.name(), call.arguments()));
+        return new Object[] {content.toString(), named};
+    }
+
+    static void check(Case c, List<String> pieces, String what) {
+        Object[] got = feed(c, pieces);
+        assertEquals(c.content(), got[0], c.parser() + " " + c.reply() + what + ": content");
+        assertEquals(c.calls(), got[1], c.parser() + " " + c.reply() + what + ": calls");
+    }
+
+    @Test
+    void wholeRepliesGiveVllmsCallsAndContent() {
+        for (Case c : CASES) check(c, List.of(c.reply()), "");
+    }
+
+    @Test
+    void everySplitIntoTwoOrThreePiecesAndEachCharacterGivesTheWholeReplysResult() {
+        int checked = 0;
+        for (Case c : CASES) {
+            String s = c.reply();
+            int step = s.length() > 160 ? 3 : 1;                       // the longest replies: every third cut for the 3-piece splits
+            for (int i = 0; i <= s.length(); i++) {
+                check(c, List.of(s.substring(0, i), s.substring(i)), " split at " + i);
+                for (int j = i; j <= s.length(); j += step) check(c, List.of(s.substring(0, i), s.substring(i, j), s.substring(j)), " split at " + i + ", " + j);
+                checked += 1 + (s.length() - i) / step;
+            }
+            check(c, s.chars().mapToObj(ch -> String.valueOf((char) ch)).toList(), " a character at a time");
+        }
+        assertTrue(checked > 100_000, "only " + checked + " splits");
+    }
+
+    /** Nothing is released that a later piece could turn into a call: a marker's beginning waits, then goes out as text or not at all. */
+    @Test
+    void aPossibleMarkerIsHeldBackUntilItIsDecided() {
+        ToolParser h = ToolParser.named("hermes").start(null);
+        assertEquals(new ToolParser.Delta("Sure, ", List.of()), h.add("Sure, <tool"));
+        assertEquals(new ToolParser.Delta("", List.of()), h.add("_call>{\"name\": \"f\", \"arguments\": {}}"));
+        ToolParser.Delta call = h.add("</tool_call>");
+        assertEquals("", call.content());
+        assertEquals(1, call.calls().size());
+        assertEquals(new ToolParser.Delta("", List.of()), h.add("\n<tool"));       // after a call, text up to the next call is dropped
+        assertEquals(new ToolParser.Delta("", List.of()), h.finish());
+        ToolParser l = ToolParser.named("llama3_json").start(null);
+        assertEquals(new ToolParser.Delta("", List.of()), l.add(" <|pyt"));
+        assertEquals(new ToolParser.Delta(" <|pyt!", List.of()), l.add("!"));
+        ToolParser m = ToolParser.named("mistral").start(null);
+        assertEquals(new ToolParser.Delta("Hi ", List.of()), m.add("Hi [TOOL_CA"));
+        assertEquals(new ToolParser.Delta("[TOOL_CA", List.of()), m.finish());
+        assertThrows(IllegalStateException.class, () -> m.add("more"));
+    }
+
+    @Test
+    void idsAreVllmsAndMistralsShape() {
+        ToolParser.Call h = ToolParser.named("hermes").start(null).add("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>").calls().get(0);
+        assertTrue(h.id().matches("chatcmpl-tool-[0-9a-f]{32}"), h.id());
+        ToolParser.Call m = ToolParser.named("mistral").start(null).add("[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]").calls().get(0);
+        assertTrue(m.id().matches("[A-Za-z0-9]{9}"), m.id());
+    }
+
+    @Test
+    void anUnknownNameListsTheParsersAndOpenaiNeedsHarmony() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ToolParser.named("qwen"));
+        assertEquals("unknown tool-call parser 'qwen'; the parsers are: hermes, llama3_json, llama4_json, mistral, openai", e.getMessage());
+        assertEquals("llama3_json", ToolParser.named("llama4_json").name());
+        assertThrows(IllegalStateException.class, () -> ToolParser.named("openai").start(ReasoningParser.named("qwen3").start("", Map.of())));
+    }
+}
