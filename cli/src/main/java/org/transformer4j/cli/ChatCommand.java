@@ -119,7 +119,7 @@ final class ChatCommand implements Callable<Integer> {
     private Generator.Options options(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) {
         int max = maxNewTokens != null ? maxNewTokens : gc.map(GenerationConfig::maxNewTokens).orElse(256);
         Generator.Options o = gc.isPresent() ? gc.get().options(max, seed) : Generator.Options.greedy(max);
-        if (maxNewTokens != null) o = new Generator.Options(max, o.temperature(), o.topK(), o.topP(), o.seed(), o.stopIds(), o.stopStrings(), o.decoder(), o.truncate());
+        if (maxNewTokens != null) o = o.maxNewTokens(max);
         if (temperature != null) o = o.sampling(temperature.floatValue(), topK, (float) topP, seed);
         java.util.Set<Integer> stops = new java.util.LinkedHashSet<>(o.stopIds());
         stops.addAll(eosIds(Optional.empty(), tc, tok));
