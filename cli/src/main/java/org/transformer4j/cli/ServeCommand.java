@@ -140,7 +140,8 @@ final class ServeCommand implements Callable<Integer> {
                     if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());
                     return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
                             ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
-                            .reasoningParser(parser));
+                            .reasoningParser(parser)
+                            .samplingDefaults(OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir))));
                 }
             }
         }
