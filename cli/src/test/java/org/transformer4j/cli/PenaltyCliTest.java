@@ -10,28 +10,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.Pretrained;
-import org.transformer4j.model.Transformer;
 import org.transformer4j.model.Weights;
 import org.transformer4j.model.tokenizer.HfTokenizer;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.CpuBackend;
 
 class PenaltyCliTest {
-
-    /** Generator's text for {@code prompt} under {@code o}, stopping at {@code eos} (not printed). */
-    private static String expected(Path model, int[] prompt, Generator.Options o, Set<Integer> eos) throws Exception {
-        try (Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b); HfTokenizer tok = HfTokenizer.load(model)) {
-            int[] ids = new Generator(new Transformer(w, b)).generate(prompt, o.stopIds(eos), null);
-            int n = ids.length > 0 && eos.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
-            return tok.decode(Arrays.copyOf(ids, n), false);
-        }
-    }
 
     private static Set<Integer> eos(Path model) throws Exception {
         int v = ChatFolder.vocabSize(model);
@@ -53,14 +42,14 @@ class PenaltyCliTest {
                 "--repetition-penalty", "1.8", "--presence-penalty", "0.5", "--frequency-penalty", "0.3");
         assertEquals(0, gen.exit(), gen.all());
         Generator.Options o = Generator.Options.greedy(12).repetitionPenalty(1.8f).presenceFrequency(0.5f, 0.3f);
-        String want = expected(model, ids, o, eos);
-        assertNotEquals(expected(model, ids, Generator.Options.greedy(12), eos), want, "the penalties change this text");
+        String want = DecoderCliTest.expected(model, ids, o, eos);
+        assertNotEquals(DecoderCliTest.expected(model, ids, Generator.Options.greedy(12), eos), want, "the penalties change this text");
         assertEquals(want, gen.out().strip(), gen.all());
 
         CliProcess.Result sampled = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "12",
                 "--temperature", "0.9", "--seed", "5", "--min-p", "0.3");
         assertEquals(0, sampled.exit(), sampled.all());
-        assertEquals(expected(model, ids, Generator.Options.greedy(12).sampling(0.9f, 0, 1f, 5).minP(0.3f), eos), sampled.out().strip(),
+        assertEquals(DecoderCliTest.expected(model, ids, Generator.Options.greedy(12).sampling(0.9f, 0, 1f, 5).minP(0.3f), eos), sampled.out().strip(),
                 sampled.all());
 
         // the folder's generation_config.json with a repetition penalty: generate applies it, greedy too
@@ -68,7 +57,7 @@ class PenaltyCliTest {
                 + "], \"do_sample\": false, \"max_new_tokens\": 5, \"repetition_penalty\": 1.6}");
         CliProcess.Result byFile = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "12");
         assertEquals(0, byFile.exit(), byFile.all());
-        assertEquals(expected(model, ids, Generator.Options.greedy(12).repetitionPenalty(1.6f), eos), byFile.out().strip(), byFile.all());
+        assertEquals(DecoderCliTest.expected(model, ids, Generator.Options.greedy(12).repetitionPenalty(1.6f), eos), byFile.out().strip(), byFile.all());
 
         CliProcess.Result chat = CliProcess.runWithInput(dir, "hello how are you ?\n/exit\n", "chat", "--model", model.toString(),
                 "--repetition-penalty", "2.5");
@@ -77,7 +66,7 @@ class PenaltyCliTest {
         try (HfTokenizer tok = HfTokenizer.load(model)) {
             chatPrompt = tok.encode("<|im_start|>user\nhello how are you ?<|im_end|>\n<|im_start|>assistant\n", false);
         }
-        assertEquals(expected(model, chatPrompt, Generator.Options.greedy(5).repetitionPenalty(2.5f), Set.of(ChatFolder.imEnd(ChatFolder.vocabSize(model)))),
+        assertEquals(DecoderCliTest.expected(model, chatPrompt, Generator.Options.greedy(5).repetitionPenalty(2.5f), Set.of(ChatFolder.imEnd(ChatFolder.vocabSize(model)))),
                 chat.out().lines().findFirst().orElse(""), chat.all());
     }
 
