@@ -27,7 +27,8 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  *
  * <p><b>Same tokens as alone.</b> Each request's tokens equal {@link Generator#generate} of its
  * prompt alone with the same {@link Generator.Options} (greedy, and seeded sampling: the sample op
- * is run per sequence, row 0, counter offset = the token's index, as the generator does). On the CPU
+ * is run per sequence, row 0, counter offset = the token's index, as the generator does; penalties, min_p
+ * and logit bias through {@link org.transformer4j.model.Sampling}, from the sequence's own history). On the CPU
  * backend this holds bit for bit because every op is row-wise except the matrix products, whose
  * rows keep their bits while M stays on the same side of {@link CpuKernels#smallMRows()}: decode
  * batches are cut into groups below it; the prefill chunks of a prompt at least that long are 16-row
