@@ -123,6 +123,31 @@ def greedy(step, prompt, n=GREEDY_STEPS):
     return new, margins
 
 
+def greedy_penalized(step, prompt, repetition=1.0, presence=0.0, frequency=0.0, n=GREEDY_STEPS):
+    """Greedy continuation by full recomputation under the sampling penalties, in float64. First transformers'
+    RepetitionPenaltyLogitsProcessor (generation/logits_process.py; generate's _get_logits_processor adds it whenever
+    repetition_penalty != 1, greedy search included): every id of the sequence so far — for a decoder-only model
+    generate's input_ids, the prompt and the new tokens — has its score multiplied by the penalty where the score is
+    < 0 and divided by it otherwise. Then vLLM's frequency and presence penalties (model_executor/layers/utils.py
+    apply_penalties, OpenAI's definition): each id's score minus frequency times its count among the new tokens,
+    minus presence where that count is > 0; the prompt does not count. Returns the run as reference.json keeps it:
+    the penalties, the new tokens and the top-1 minus top-2 penalized score at each step."""
+    toks, new, margins = list(prompt), [], []
+    for _ in range(n):
+        s = np.array(step(toks), dtype=np.float64)
+        seen = np.zeros(s.shape[0], dtype=bool)
+        seen[toks] = True
+        s = np.where(seen, np.where(s < 0, s * repetition, s / repetition), s)
+        counts = np.bincount(np.array(new, dtype=np.int64), minlength=s.shape[0]).astype(np.float64)
+        s = s - frequency * counts - presence * (counts > 0)
+        order = np.argsort(-s, kind="stable")
+        new.append(int(order[0]))
+        margins.append(float(s[order[0]] - s[order[1]]))
+        toks.append(int(order[0]))
+    return {"repetition_penalty": repetition, "presence_penalty": presence, "frequency_penalty": frequency,
+            "tokens": new, "margins": margins}
+
+
 def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, rename=None, extra=None, convert=None):
     d = os.path.join(out, name)
     if os.path.isdir(d):
@@ -1352,7 +1377,7 @@ LLM_FOLLOWS = {
 }
 
 
-def make_llm(out, name, cfg, seed, t=40, note=None):
+def make_llm(out, name, cfg, seed, t=40, note=None, penalties=()):
     d = Draw(seed)
     draw_llm(d, cfg)
     ids = d.ids(2, t, cfg["vocab_size"], low=3)
@@ -1362,6 +1387,9 @@ def make_llm(out, name, cfg, seed, t=40, note=None):
     g = greedy(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt)
     follows = LLM_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py" + (f"; {note}" if note else "")
     extra = {"sliding_layers": decoders.sliding_layers(cfg)}
+    if penalties:   # greedy runs from the same prompt under the sampling penalties (greedy_penalized)
+        extra["greedy_penalized"] = [greedy_penalized(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt, **p)
+                                     for p in penalties]
     return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, follows,
                 {"prompt": prompt, "tokens": g[0], "margins": g[1],
                  "note": "each step recomputes the whole sequence (for dynamic NTK: the frequencies of its current length)"},
@@ -1473,7 +1501,10 @@ def make_mistral(out):
 def make_qwen2(out):
     return make_llm(out, "qwen2", llm_config("qwen2", "Qwen2ForCausalLM", use_sliding_window=True, sliding_window=6,
                                              max_window_layers=1, tie=True, rope_theta=1000000.0), 1336,
-                    note="use_sliding_window, sliding_window 6, max_window_layers 1: layer 0 full, layer 1 sliding; tied head")
+                    note="use_sliding_window, sliding_window 6, max_window_layers 1: layer 0 full, layer 1 sliding; tied head",
+                    # Qwen2.5-Instruct's repetition_penalty (1.05: the tokens leave plain greedy's at step 8), a strong one,
+                    # and one with vLLM's presence and frequency penalties beside it
+                    penalties=({"repetition": 1.05}, {"repetition": 2.0}, {"repetition": 1.3, "presence": 0.4, "frequency": 0.3}))
 
 
 @fixture("qwen2-v5")

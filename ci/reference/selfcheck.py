@@ -77,6 +77,11 @@ def closed_forms():
     check(np.allclose(ln, np.array([-3, -1, 1, 3]) / math.sqrt(5), rtol=0, atol=1e-15), "layer_norm([1,2,3,4]) = [-3,-1,1,3]/sqrt(5)")
     check(np.allclose(nn.rms_norm(np.array([3.0, 4.0]), 1.0, 0.0), [3 / math.sqrt(12.5), 4 / math.sqrt(12.5)], atol=1e-15), "rms_norm([3,4])")
     check(np.allclose(nn.softmax(np.array([0.0, math.log(3.0)])), [0.25, 0.75], atol=1e-15), "softmax([0, ln 3]) = [1/4, 3/4]")
+    # the penalties by hand: scores [2, -2, 1.5, 1.2], prompt [0, 1], repetition 2 -> [1, -4, 1.5, 1.2]: id 2; then id 2 is new
+    # once (frequency 0.25, presence 0.5) and seen: 1.5 / 2 - 0.25 - 0.5 = 0, so id 3 (1.2) wins the second step
+    run = make_fixtures.greedy_penalized(lambda toks: np.array([2.0, -2.0, 1.5, 1.2]), [0, 1], repetition=2.0, presence=0.5,
+                                         frequency=0.25, n=2)
+    check(run["tokens"] == [2, 3] and np.allclose(run["margins"], [0.3, 0.2], atol=1e-15), f"greedy_penalized by hand: {run}")
     m = nn.causal(6, window=3)
     check(m.sum(1).tolist() == [1, 2, 3, 3, 3, 3] and m[5, 3] and not m[5, 2], "a window of 3 shows each query 3 keys, itself included")
 
@@ -634,6 +639,10 @@ def fresh(out):
             if "greedy" in ra:
                 check(np.allclose(ra["greedy"]["margins"], rb["greedy"]["margins"], rtol=0, atol=REL * max(ra["max_abs"].values())),
                       f"{b}/reference.json: greedy margins are stale")
+            pa, pb = ra.get("greedy_penalized", []), rb.get("greedy_penalized", [])
+            check([{k: v for k, v in r.items() if k != "margins"} for r in pa] == [{k: v for k, v in r.items() if k != "margins"} for r in pb]
+                  and all(np.allclose(x["margins"], y["margins"], rtol=0, atol=REL * max(ra["max_abs"].values())) for x, y in zip(pa, pb)),
+                  f"{b}/reference.json: greedy_penalized is stale: run python3 ci/reference/make_fixtures.py")
             wa, _ = safetensors_np.read(os.path.join(a, "reference.safetensors"))
             wb, _ = safetensors_np.read(os.path.join(b, "reference.safetensors"))
             check(sorted(wa) == sorted(wb), f"{b}/reference.safetensors: outputs {sorted(wb)} vs {sorted(wa)}")

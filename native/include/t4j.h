@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 11
+#define T4J_ABI_VERSION 12
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -290,6 +290,9 @@ T4J_API int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* strea
  * inclusive running mass (in id order, over kept ids) exceeds u times the kept mass (the last kept
  * id if rounding leaves none). logprobs[r] = log_softmax(logits[r])[id] at temperature 1,
  * the model's own log-probability. Every sum has a fixed order, so a launch repeats exactly.
+ * min_p (ABI 12; transformers' MinPLogitsWarper, applied after top_p as generate orders its warpers):
+ * of the ids top_k and top_p kept, only those with exp((logit − max) / temperature) >= min_p stay,
+ * i.e. probability >= min_p times the largest probability (0: off; the largest always stays).
  * A row that holds a NaN or +inf, or no finite logit at all, is non-finite: nonfinite[r] = 1 (else
  * 0), its id is the smallest id among its largest non-NaN logits (0 if every logit is NaN), so that
  * ids never leave [0, V), and its logprob is NaN. */
@@ -307,9 +310,40 @@ typedef struct t4j_sample_params {
     float top_p;                /* (0, 1] */
     int32_t top_k;              /* >= 0; 0 disables */
     int32_t dtype;
+    float min_p;                /* ABI 12: [0, 1]; 0 disables */
+    int32_t reserved;           /* 0 */
 } t4j_sample_params;
 
 T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
+
+/* Penalties in place on the logits before sampling (ABI 12): for row r and each j < width with
+ * id = ids[r, j] in [0, V) (other ids, e.g. the padding -1, are skipped), in fp32, rounded once to
+ * the dtype, in this order:
+ *   x  = logits[r, id] + bias[r, j]                          (bias NULL: + 0; OpenAI's logit_bias)
+ *   x  = counts[r, j] >= 0 ? (x < 0 ? x · repetition : x / repetition) : x
+ *        (transformers' RepetitionPenaltyLogitsProcessor over the prompt and the generated ids;
+ *         counts[r, j] = -1 marks an id that carries a bias only)
+ *   x  = counts[r, j] > 0 ? (x − frequency · counts[r, j]) − presence : x
+ *        (OpenAI's and vLLM's frequency and presence penalties, over the generated ids only)
+ * The ids of a row must be distinct (one thread per (r, j) writes its element: a duplicate races).
+ * Products, quotients and differences are each rounded (no contraction into an FMA), so fp32 logits
+ * get the bits of the same steps done in fp32 one at a time. */
+typedef struct t4j_penalty_params {
+    void* logits;               /* (rows, V), changed in place */
+    const int32_t* ids;         /* (rows, width) distinct ids per row; outside [0, V): skipped */
+    const int32_t* counts;      /* (rows, width) occurrences among the generated ids, or -1 (bias only) */
+    const float* bias;          /* (rows, width) fp32, or NULL */
+    int64_t rows;
+    int64_t cols;               /* V */
+    int64_t logits_row_stride;
+    int64_t width;              /* >= 0 */
+    float repetition;           /* > 0, finite; 1: none */
+    float presence;             /* finite; 0: none */
+    float frequency;            /* finite; 0: none */
+    int32_t dtype;              /* of logits */
+} t4j_penalty_params;
+
+T4J_API int32_t t4j_penalty(const t4j_penalty_params* p, void* stream);
 
 /* ---- attention ----------------------------------------------------------------------------- */
 /* Scaled dot-product attention, softmax(scale · q·kᵀ + bias + mask) · v, computed in tiles with an

@@ -1,5 +1,5 @@
 // vocab.cuh — row-wise ops over the vocabulary: softmax / log-softmax, cross-entropy with an
-// ignore index, and sampling (argmax, temperature, top-k, top-p, Philox). One thread block per
+// ignore index, and sampling (argmax, temperature, top-k, top-p, min_p, Philox). One thread block per
 // row (grid-stride over rows), threads over V. Statistics use the online (max, sum·e^-max) pair,
 // so a row is read once for them; no [rows, V] scratch buffer is ever written.
 #pragma once
@@ -115,6 +115,7 @@ __device__ __forceinline__ void cross_entropy_rows(const t4j_cross_entropy_param
 }
 
 // ---- sampling ------------------------------------------------------------------------------------
+// Filters in transformers' warper order: temperature, top-k, top-p, then min_p (t4j.h).
 
 // Philox4x32-10 (Salmon et al., SC'11), the first output word.
 __device__ __forceinline__ uint32_t philox_x0(uint64_t seed, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3) {
@@ -333,11 +334,15 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
             const int64_t hi = lo + per < p.cols ? lo + per : p.cols;
             float seg = 0.0f;
             float last = -1.0f;  // the segment's last kept id; exact as a float below 2^24
+            // min_p (ABI 12) keeps, of what top-k and top-p kept, the weights e >= min_p (e of the max is 1)
             for (int64_t c = lo; c < hi; c++) {
                 const float v = to_f32(x[c]);
                 if (order_key(v) >= floor_key) {
-                    seg += __expf((v - ms.m) * inv_t);
-                    last = static_cast<float>(c);
+                    const float e = __expf((v - ms.m) * inv_t);
+                    if (e >= p.min_p) {
+                        seg += e;
+                        last = static_cast<float>(c);
+                    }
                 }
             }
             if (threadIdx.x == 0) found = -1;
@@ -353,6 +358,7 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
                     const float v = to_f32(x[c]);
                     if (order_key(v) < floor_key) continue;
                     const float e = __expf((v - ms.m) * inv_t);
+                    if (e < p.min_p) continue;
                     running += e;
                     if (e > 0.0f && running > target) {
                         pick = c;

@@ -1,6 +1,7 @@
 // vocab_kernels.cu — the extern "C" entry points of the vocabulary family (softmax / log-softmax,
-// cross-entropy, sampling, final logit soft-capping), one per dtype; kinds, ignore index and sampling
-// options are runtime.
+// cross-entropy, sampling, final logit soft-capping, sampling penalties), one per dtype; kinds, ignore
+// index, sampling options and penalties are runtime.
+#include "penalty.cuh"
 #include "softcap.cuh"
 #include "vocab.cuh"
 
@@ -30,3 +31,14 @@ T4J_VOCAB_KERNELS(bf16, __nv_bfloat16)
 T4J_SOFTCAP_KERNEL(f32, float)
 T4J_SOFTCAP_KERNEL(f16, __half)
 T4J_SOFTCAP_KERNEL(bf16, __nv_bfloat16)
+
+// Repetition / presence / frequency penalties and logit bias, in place (penalty.cuh).
+#define T4J_PENALTY_KERNEL(SUFFIX, T)                                                          \
+    extern "C" __global__ void __launch_bounds__(t4j::kPenaltyThreads)                         \
+        t4j_penalty_##SUFFIX(const t4j_penalty_params p) {                                     \
+        t4j::penalty_elements<T>(p);                                                           \
+    }
+
+T4J_PENALTY_KERNEL(f32, float)
+T4J_PENALTY_KERNEL(f16, __half)
+T4J_PENALTY_KERNEL(bf16, __nv_bfloat16)

@@ -1,6 +1,6 @@
 // vocab_launch.cpp — validates the softmax, cross-entropy and sampling params and launches one
 // block per row (block size grows with the vocabulary); validates and launches the elementwise
-// final logit soft-capping.
+// final logit soft-capping and the sampling penalties.
 #include <cmath>
 
 #include "../common/internal.h"
@@ -37,9 +37,21 @@ const t4j::FieldLayout kSampleFields[] = {
     T4J_FIELD(t4j_sample_params, seed),         T4J_FIELD(t4j_sample_params, offset),
     T4J_FIELD(t4j_sample_params, temperature),  T4J_FIELD(t4j_sample_params, top_p),
     T4J_FIELD(t4j_sample_params, top_k),        T4J_FIELD(t4j_sample_params, dtype),
+    T4J_FIELD(t4j_sample_params, min_p),        T4J_FIELD(t4j_sample_params, reserved),
 };
 const t4j::StructRegistration kSampleLayout("t4j_sample_params", sizeof(t4j_sample_params), kSampleFields,
                                             sizeof(kSampleFields) / sizeof(kSampleFields[0]));
+
+const t4j::FieldLayout kPenaltyFields[] = {
+    T4J_FIELD(t4j_penalty_params, logits),     T4J_FIELD(t4j_penalty_params, ids),
+    T4J_FIELD(t4j_penalty_params, counts),     T4J_FIELD(t4j_penalty_params, bias),
+    T4J_FIELD(t4j_penalty_params, rows),       T4J_FIELD(t4j_penalty_params, cols),
+    T4J_FIELD(t4j_penalty_params, logits_row_stride), T4J_FIELD(t4j_penalty_params, width),
+    T4J_FIELD(t4j_penalty_params, repetition), T4J_FIELD(t4j_penalty_params, presence),
+    T4J_FIELD(t4j_penalty_params, frequency),  T4J_FIELD(t4j_penalty_params, dtype),
+};
+const t4j::StructRegistration kPenaltyLayout("t4j_penalty_params", sizeof(t4j_penalty_params), kPenaltyFields,
+                                             sizeof(kPenaltyFields) / sizeof(kPenaltyFields[0]));
 
 const t4j::FieldLayout kSoftcapFields[] = {
     T4J_FIELD(t4j_softcap_params, x),   T4J_FIELD(t4j_softcap_params, n),
@@ -49,7 +61,8 @@ const t4j::StructRegistration kSoftcapLayout("t4j_softcap_params", sizeof(t4j_so
                                              sizeof(kSoftcapFields) / sizeof(kSoftcapFields[0]));
 
 constexpr uint32_t kSoftcapThreads = 256;        // softcap.cuh's t4j::kSoftcapThreads
-constexpr int64_t kSoftcapMaxBlocks = 65535 * 8;  // the grid-stride loop covers the rest
+constexpr uint32_t kPenaltyThreads = 256;        // penalty.cuh's t4j::kPenaltyThreads
+constexpr int64_t kElementwiseMaxBlocks = 65535 * 8;  // softcap and penalty: the grid-stride loop covers the rest
 
 // ~8 elements per thread, 32..1024 threads: a 50k-vocabulary row gets a full block, which is
 // what one decode step (a handful of rows) needs to use the GPU at all.
@@ -101,10 +114,30 @@ extern "C" T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream) 
     }
     if (!(p->temperature >= 0.0f) || !std::isfinite(p->temperature)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!(p->top_p > 0.0f && p->top_p <= 1.0f) || p->top_k < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!(p->min_p >= 0.0f && p->min_p <= 1.0f) || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->rows > 4294967295LL) return T4J_ERROR_UNSUPPORTED;  // the Philox counter holds the row in 32 bits
     if (p->rows == 0) return T4J_SUCCESS;
     static const char* const kNames[] = {"t4j_sample_f32", "t4j_sample_f16", "t4j_sample_bf16"};
     return launch_rows(kNames, p->dtype, p->rows, p->cols, const_cast<t4j_sample_params*>(p), stream);
+}
+
+extern "C" T4J_API int32_t t4j_penalty(const t4j_penalty_params* p, void* stream) {
+    if (p == nullptr || p->logits == nullptr || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1 || p->logits_row_stride < p->cols || p->width < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!(p->repetition > 0.0f) || !std::isfinite(p->repetition)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!std::isfinite(p->presence) || !std::isfinite(p->frequency)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows > 0 && p->width > INT64_MAX / p->rows) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows == 0 || p->width == 0) return T4J_SUCCESS;
+    if (p->ids == nullptr || p->counts == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    static const char* const kNames[] = {"t4j_penalty_f32", "t4j_penalty_f16", "t4j_penalty_bf16"};
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+    // A thread per (row, j); rows · width is small (a decode batch times its distinct previous ids).
+    const int64_t blocks = (p->rows * p->width + kPenaltyThreads - 1) / kPenaltyThreads;
+    void* args[] = {const_cast<t4j_penalty_params*>(p)};
+    return t4j::launch(f, static_cast<uint32_t>(blocks < kElementwiseMaxBlocks ? blocks : kElementwiseMaxBlocks), kPenaltyThreads,
+                       0, stream, args);
 }
 
 extern "C" T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream) {
@@ -121,6 +154,6 @@ extern "C" T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream
     const int64_t vectors = p->n / static_cast<int64_t>(16 / element) + 1;
     const int64_t blocks = (vectors + kSoftcapThreads - 1) / kSoftcapThreads;
     void* args[] = {const_cast<t4j_softcap_params*>(p)};
-    return t4j::launch(f, static_cast<uint32_t>(blocks < kSoftcapMaxBlocks ? blocks : kSoftcapMaxBlocks), kSoftcapThreads,
+    return t4j::launch(f, static_cast<uint32_t>(blocks < kElementwiseMaxBlocks ? blocks : kElementwiseMaxBlocks), kSoftcapThreads,
                        0, stream, args);
 }

@@ -3,16 +3,19 @@
 // the embedding gather (native/src/embedding: clamped bad ids and their error rows, device
 // positions, type ids) and the vocabulary kernels (native/src/vocab: softmax / log-softmax,
 // cross-entropy with ignore index and bad targets, sampling: argmax, temperature, top-k, top-p,
-// Philox; the final logit soft-capping). Each result is compared with a float64 reference written here from include/t4j.h's
+// min_p, Philox; the final logit soft-capping; repetition / presence / frequency penalties and logit bias).
+// Each result is compared with a float64 reference written here from include/t4j.h's
 // contract, sharing no code with the kernels. Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <numeric>
 
 #include "../../src/embedding/embedding.cuh"
 #include "../../src/norm/norm.cuh"
+#include "../../src/vocab/penalty.cuh"
 #include "../../src/vocab/softcap.cuh"
 #include "../../src/vocab/vocab.cuh"
 
@@ -304,10 +307,11 @@ uint32_t philox_ref(uint64_t key, uint32_t ctr[4]) {
 }
 
 template <typename T>
-void run_sample(int64_t rows, int64_t cols, float temperature, int top_k, float top_p, bool ties) {
+void run_sample(int64_t rows, int64_t cols, float temperature, int top_k, float top_p, bool ties, float min_p = 0.0f) {
     const std::string what = std::string("t4j_sample_") + name<T>() + " " + std::to_string(rows) + "x" + std::to_string(cols) +
                              " t " + std::to_string(temperature).substr(0, 4) + " top_k " + std::to_string(top_k) +
-                             " top_p " + std::to_string(top_p).substr(0, 4) + (ties ? " ties" : "");
+                             " top_p " + std::to_string(top_p).substr(0, 4) + (ties ? " ties" : "") +
+                             (min_p > 0.0f ? " min_p " + std::to_string(min_p).substr(0, 4) : "");
     if (!wanted(what)) return;
     std::vector<T> x(rows * cols);
     std::vector<double> xe;
@@ -332,6 +336,7 @@ void run_sample(int64_t rows, int64_t cols, float temperature, int top_k, float 
     p.temperature = temperature;
     p.top_p = top_p;
     p.top_k = top_k;
+    p.min_p = min_p;
     simt::launch(SimtDim3{static_cast<unsigned>(std::min<int64_t>(rows, 3)), 1, 1}, threads_upto(cols, 8, 1024),
                  [&] { t4j::vocab::sample_rows<T>(p); }, 0, kname(std::string("t4j_sample_") + name<T>()));
     int bad = 0, ambiguous = 0;
@@ -367,6 +372,12 @@ void run_sample(int64_t rows, int64_t cols, float temperature, int top_k, float 
                 }
                 for (int64_t c = 0; c < cols; c++) kept[c] = kept[c] && w[c] >= boundary;
             }
+            int removed = 0;  // min_p after top-p (transformers' order): probability ≥ min_p · the largest, i.e. w ≥ min_p
+            for (int64_t c = 0; c < cols; c++) {
+                if (kept[c] && w[c] < min_p) { kept[c] = false; removed++; }
+                if (min_p > 0 && std::abs(w[c] - min_p) < 1e-5 * min_p) ambiguous++;
+            }
+            if (min_p > 0 && removed == 0) { bad++; std::printf("     row %lld: min_p %g removed nothing\n", (long long) r, min_p); }
             double mass = 0;
             for (int64_t c = 0; c < cols; c++) if (kept[c]) mass += w[c];
             uint32_t ctr[4] = {static_cast<uint32_t>(r), static_cast<uint32_t>(p.offset), static_cast<uint32_t>(p.offset >> 32), 0};
@@ -454,6 +465,102 @@ void run_sample_nonfinite(float temperature, int top_k) {
     verdict(bad == 0, what, "%d check(s) failed", bad);
 }
 
+// ---- sampling penalties --------------------------------------------------------------------------
+
+// t4j_penalty on rows x cols logits (row stride cols + 3, the gap's elements guards) with width entries
+// per row: distinct ids in random order, -1 padding and ids past V (both skipped), counts -1 (bias only),
+// 0 (prompt only) and 1..6; logits of both signs, zeros, -inf and NaN at penalized ids. The reference
+// applies t4j.h's rule in float64 to the same inputs; each element may differ by the fp32 steps (at most
+// 4 roundings of 2^-24 relative to the magnitudes involved) plus one rounding to the dtype. Every element
+// that is not a listed id of its row, and every guard, must keep its bits.
+template <typename T>
+void run_penalty(int64_t rows, int64_t cols, int64_t width, float repetition, float presence, float frequency, bool bias) {
+    char params[96];
+    std::snprintf(params, sizeof params, " rep %g pres %g freq %g", repetition, presence, frequency);
+    const std::string what = std::string("t4j_penalty_") + name<T>() + " " + std::to_string(rows) + "x" + std::to_string(cols) +
+                             " width " + std::to_string(width) + params + (bias ? " bias" : "");
+    if (!wanted(what)) return;
+    const int64_t stride = cols + 3;
+    std::vector<T> x(rows * stride);
+    std::vector<double> xe;
+    fill(x, xe, 6.0f);
+    std::vector<int32_t> ids(rows * width), counts(rows * width);
+    std::vector<float> b(rows * width);
+    for (int64_t r = 0; r < rows; r++) {
+        std::vector<int32_t> perm(cols);
+        std::iota(perm.begin(), perm.end(), 0);
+        std::shuffle(perm.begin(), perm.end(), g_rng);
+        for (int64_t j = 0; j < width; j++) {
+            const int64_t e = r * width + j;
+            ids[e] = j % 11 == 5 ? -1 : j % 13 == 7 ? static_cast<int32_t>(cols + j) : perm[j];
+            counts[e] = static_cast<int32_t>(j % 8) - 1;
+            b[e] = uniform(3.0f);
+            if (ids[e] >= 0 && ids[e] < cols) {
+                const float special[] = {0.0f, -INFINITY, NAN, -0.0f};
+                if (j % 17 < 4) x[r * stride + ids[e]] = from<T>(special[j % 17]);
+                xe[r * stride + ids[e]] = to(x[r * stride + ids[e]]);
+            }
+        }
+    }
+    const std::vector<T> before = x;
+    t4j_penalty_params p{};
+    p.logits = x.data();
+    p.ids = ids.data();
+    p.counts = counts.data();
+    p.bias = bias ? b.data() : nullptr;
+    p.rows = rows;
+    p.cols = cols;
+    p.logits_row_stride = stride;
+    p.width = width;
+    p.repetition = repetition;
+    p.presence = presence;
+    p.frequency = frequency;
+    const int64_t blocks = std::min<int64_t>((rows * width + t4j::kPenaltyThreads - 1) / t4j::kPenaltyThreads, 2);  // + the grid-stride loop
+    simt::launch(SimtDim3{static_cast<unsigned>(blocks), 1, 1}, t4j::kPenaltyThreads, [&] { t4j::penalty_elements<T>(p); }, 0,
+                 kname(std::string("t4j_penalty_") + name<T>()));
+    std::vector<double> want = xe;
+    std::vector<double> scale(x.size(), 0.0);
+    std::vector<bool> listed(x.size(), false);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < width; j++) {
+            const int64_t e = r * width + j;
+            if (ids[e] < 0 || ids[e] >= cols) continue;
+            const int64_t i = r * stride + ids[e];
+            listed[i] = true;
+            double v = xe[i];
+            if (bias) v += static_cast<double>(b[e]);
+            if (counts[e] >= 0) v = v < 0 ? v * repetition : v / repetition;
+            if (counts[e] > 0) v = v - static_cast<double>(frequency) * counts[e] - presence;
+            want[i] = v;
+            scale[i] = std::abs(xe[i]) + (bias ? std::abs(b[e]) : 0.0) + std::abs(frequency) * std::max(counts[e], 0) +
+                       std::abs(presence);
+        }
+    const double u = std::is_same_v<T, float> ? 0.0 : unit_roundoff<T>();
+    int bad = 0, touched = 0, nonfinite = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < static_cast<int64_t>(x.size()); i++) {
+        const double g = to(x[i]);
+        if (!listed[i]) {
+            if (std::memcmp(&x[i], &before[i], sizeof(T)) != 0 && bad++ < 5) std::printf("     element %lld changed\n", (long long) i);
+            continue;
+        }
+        touched++;
+        const double r = want[i];
+        bool ok;
+        if (std::isnan(r) || std::isinf(r)) {
+            ok = std::isnan(r) ? std::isnan(g) : g == r;
+            nonfinite++;
+        } else {
+            const double err = std::abs(g - r);
+            ok = err <= 4 * 0x1p-24 * scale[i] * (1 + repetition) + u * std::abs(r) + (std::is_same_v<T, __half> ? 0x1p-25 : 0.0);
+            worst = std::max(worst, err / std::max(scale[i], 1e-30));
+        }
+        if (!ok && bad++ < 5) std::printf("     element %lld: got %.9g, reference %.9g\n", (long long) i, g, r);
+    }
+    verdict(bad == 0 && touched > 0 && nonfinite > 0, what, "%d listed element(s) (%d non-finite), max error %.3g of the magnitudes, %d wrong",
+            touched, nonfinite, worst, bad);
+}
+
 // ---- final logit soft-capping --------------------------------------------------------------------
 
 // t4j_softcap on n elements that start `offset` elements past a 16-byte boundary (the elements before
@@ -519,6 +626,10 @@ void vocab_suite() {
     run_sample<T>(4, 1000, 0.8f, 40, 0.9f, false);
     run_sample_nonfinite<T>(0.0f, 0);
     run_sample_nonfinite<T>(0.8f, 40);
+    run_sample<T>(16, 1000, 0.7f, 0, 1.0f, false, 0.3f);     // min_p alone (ABI 12): a third of the mass cut
+    run_sample<T>(3, 1000, 0.7f, 100, 0.95f, false, 0.6f);   // min_p after top-k and top-p
+    run_penalty<T>(5, 1000, 300, 1.3f, 0.4f, 0.25f, true);    // two blocks and the grid-stride loop
+    run_penalty<T>(2, 64, 40, 0.8f, -1.5f, -0.5f, false);     // repetition below 1, negative penalties, no bias
     run_softcap<T>(1000, 0, 30.0f);   // Gemma 2's final_logit_softcapping
     run_softcap<T>(4099, 3, 7.3f);    // a head before the first vector, a tail, the grid-stride loop
     run_softcap<T>(13, 1, 30.0f);     // short: in 16 bits a head and a tail, no whole vector

@@ -56,6 +56,10 @@ mutations=(
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
   # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)
   "grouped-bias-group-0@linear/linear.cuh@'    const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;', '    const int64_t bias_off = 0;'@--quick --only t4j_linear_bf16_grouped_gated_nt_64 groups 20@linear@FAIL t4j_linear_bf16_grouped_gated_nt_64 groups 20"
+  # float64 reference: the repetition penalty's sign rule flipped (transformers divides a logit ≥ 0, multiplies one < 0)
+  "repetition-sign@vocab/penalty.cuh@'x = x < 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);', 'x = x > 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);'@--quick --only t4j_penalty_f32 5x1000@rows@FAIL t4j_penalty_f32 5x1000"
+  # float64 reference: min_p left out of the kept mass (the draw then walks a distribution min_p did not cut)
+  "min-p-dropped@vocab/vocab.cuh@'                    if (e >= p.min_p) {', '                    if (e >= 0.0f) {'@--quick --only t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p@rows@FAIL t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p"
   # synccheck (emulator): a shuffle mask off by one lane
   "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )

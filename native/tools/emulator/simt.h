@@ -96,6 +96,10 @@ inline float __int_as_float(int32_t i) {
     return f;
 }
 inline float __fdividef(float a, float b) { return a / b; }  // the device's is approximate (≤ 2 ulp)
+inline float __fadd_rn(float a, float b) { return a + b; }    // IEEE, rounded to nearest, never contracted
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __expf(float x) { return std::exp(x); }         // the device's is approximate
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline uint32_t __umulhi(uint32_t a, uint32_t b) { return static_cast<uint32_t>((uint64_t{a} * b) >> 32); }

@@ -31,7 +31,9 @@ public final class t4j_sample_params {
             JAVA_FLOAT.withName("temperature"),
             JAVA_FLOAT.withName("top_p"),
             JAVA_INT.withName("top_k"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            JAVA_FLOAT.withName("min_p"),
+            JAVA_INT.withName("reserved"))
         .withName("t4j_sample_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -55,6 +57,8 @@ public final class t4j_sample_params {
     private static final long top_p$OFFSET = offset("top_p");
     private static final long top_k$OFFSET = offset("top_k");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long min_p$OFFSET = offset("min_p");
+    private static final long reserved$OFFSET = offset("reserved");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -84,4 +88,8 @@ public final class t4j_sample_params {
     public static void top_k(MemorySegment s, int v) { s.set(JAVA_INT, top_k$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    public static float min_p(MemorySegment s) { return s.get(JAVA_FLOAT, min_p$OFFSET); }
+    public static void min_p(MemorySegment s, float v) { s.set(JAVA_FLOAT, min_p$OFFSET, v); }
+    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
+    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
 }

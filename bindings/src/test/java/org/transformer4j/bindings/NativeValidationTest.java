@@ -241,6 +241,18 @@ class NativeValidationTest {
             t4j_sample_params.top_k(s, 0);
             t4j_sample_params.temperature(s, -0.5f);
             assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "negative temperature");
+            t4j_sample_params.temperature(s, 1f);
+            for (float minP : new float[] {0f, 0.05f, 1f}) {
+                t4j_sample_params.min_p(s, minP);
+                assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_sample(s, MemorySegment.NULL), "min_p " + minP);
+            }
+            for (float minP : new float[] {-0.01f, 1.01f, Float.NaN, Float.POSITIVE_INFINITY}) {
+                t4j_sample_params.min_p(s, minP);
+                assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "min_p " + minP);
+            }
+            t4j_sample_params.min_p(s, 0f);
+            t4j_sample_params.reserved(s, 1);
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "reserved not 0");
 
             MemorySegment x = t4j_softmax_params.allocate(arena);
             t4j_softmax_params.out(x, FAKE);

@@ -27,6 +27,7 @@ import org.transformer4j.model.tokenizer.Tokenizers;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "chat", mixinStandardHelpOptions = true,
@@ -59,6 +60,9 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Mixin
+    PenaltyOptions penalties;
+
     @Option(names = "--context", paramLabel = "TOKENS", defaultValue = "4096",
             description = "Tokens the conversation may hold, at most the model's positions (default: ${DEFAULT-VALUE}).")
     int context;
@@ -71,6 +75,7 @@ final class ChatCommand implements Callable<Integer> {
         if (maxNewTokens != null && maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be ≥ 1, got " + maxNewTokens);
         if (temperature != null && (!(temperature >= 0) || temperature.isInfinite())) throw new IllegalArgumentException("--temperature must be ≥ 0, got " + temperature);
         if (context < 2) throw new IllegalArgumentException("--context must be ≥ 2, got " + context);
+        penalties.check();
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         ModelInputs.checkModelFolder(model);
         Optional<TokenizerConfig> tc = TokenizerConfig.readIfPresent(model);
@@ -119,8 +124,9 @@ final class ChatCommand implements Callable<Integer> {
     private Generator.Options options(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) {
         int max = maxNewTokens != null ? maxNewTokens : gc.map(GenerationConfig::maxNewTokens).orElse(256);
         Generator.Options o = gc.isPresent() ? gc.get().options(max, seed) : Generator.Options.greedy(max);
-        if (maxNewTokens != null) o = new Generator.Options(max, o.temperature(), o.topK(), o.topP(), o.seed(), o.stopIds(), o.stopStrings(), o.decoder(), o.truncate());
+        if (maxNewTokens != null) o = o.maxNewTokens(max);
         if (temperature != null) o = o.sampling(temperature.floatValue(), topK, (float) topP, seed);
+        o = penalties.apply(o, gc);
         java.util.Set<Integer> stops = new java.util.LinkedHashSet<>(o.stopIds());
         stops.addAll(eosIds(Optional.empty(), tc, tok));
         return o.stopIds(stops);

@@ -14,6 +14,7 @@ import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.Backends;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -44,6 +45,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Mixin
+    PenaltyOptions penalties;
+
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (repeatable).")
     java.util.List<String> stop;
 
@@ -65,6 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (!(temperature >= 0) || !Double.isFinite(temperature)) throw new IllegalArgumentException("--temperature must be ≥ 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("--top-k must be ≥ 0, got " + topK);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
+        penalties.check();
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         ModelInputs.checkModelFolder(model);
         try (Backend backend = Backends.select();
@@ -78,12 +83,13 @@ final class GenerateCommand implements Callable<Integer> {
             }
             try (weights) {
                 Transformer t = new Transformer(weights, backend);
+                java.util.Optional<org.transformer4j.model.GenerationConfig> gc = org.transformer4j.model.GenerationConfig.readIfPresent(model);
                 Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
+                o = penalties.apply(o, gc);              // the folder's repetition_penalty and min_p, as generate applies them
                 if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), tok::decode);
                 // As transformers' generate: the model's end-of-sequence ids (config.json, generation_config.json,
                 // tokenizer_config.json) end the text; they are not printed.
-                java.util.Set<Integer> eos = new java.util.LinkedHashSet<>(ChatCommand.eosIds(
-                        org.transformer4j.model.GenerationConfig.readIfPresent(model),
+                java.util.Set<Integer> eos = new java.util.LinkedHashSet<>(ChatCommand.eosIds(gc,
                         org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model), tok));
                 if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
                 o = o.stopIds(eos).truncate(truncate);

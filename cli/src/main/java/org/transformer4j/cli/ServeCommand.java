@@ -164,7 +164,8 @@ final class ServeCommand implements Callable<Integer> {
                     }
                     return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
                             ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
-                            .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null));
+                            .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
+                            .samplingDefaults(OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir))));
                 }
             }
         }

@@ -26,8 +26,13 @@ class DecoderCliTest {
 
     /** What Generator gives for {@code prompt} (greedy, {@code max} tokens, stopping at {@code eos}), as text without the eos. */
     private static String expected(Path model, int[] prompt, int max, Set<Integer> eos) throws Exception {
+        return expected(model, prompt, Generator.Options.greedy(max), eos);
+    }
+
+    /** What Generator gives for {@code prompt} under {@code o}, stopping at {@code eos}, as text without the eos. */
+    static String expected(Path model, int[] prompt, Generator.Options o, Set<Integer> eos) throws Exception {
         try (Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b); HfTokenizer tok = HfTokenizer.load(model)) {
-            int[] ids = new Generator(new Transformer(w, b)).generate(prompt, Generator.Options.greedy(max).stopIds(eos), null);
+            int[] ids = new Generator(new Transformer(w, b)).generate(prompt, o.stopIds(eos), null);
             int n = ids.length > 0 && eos.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
             return tok.decode(Arrays.copyOf(ids, n), false);
         }

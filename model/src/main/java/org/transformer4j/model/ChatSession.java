@@ -133,7 +133,7 @@ public final class ChatSession implements AutoCloseable {
             int inputRows = cache.length(0);
             float[][] first = encoderDecoder ? model.step(cache, new int[] {model.decoderStartId()}) : new float[][] {lastLogits};
             int[] last = new int[1];
-            int[] reply = generator.loop(cache, first, options, listener, last)[0];
+            int[] reply = generator.loop(cache, first, histories(concat(history, message)), options, listener, last)[0];
             if (encoderDecoder) {
                 cache.lengths[0] = inputRows;
                 carry = reply;
@@ -160,7 +160,13 @@ public final class ChatSession implements AutoCloseable {
         } else {
             first = new float[][] {model.prefillLast(st, 0, prompt)};
         }
-        return generator.loop(st, first, options, listener, null)[0];
+        return generator.loop(st, first, histories(prompt), options, listener, null)[0];
+    }
+
+    /** The turn's penalty history over {@code conversation} (the history and the message; encoder-decoder: the decoder's start id). */
+    private Sampling.History[] histories(int[] conversation) {
+        Sampling.checkBias(options, model.config.vocabSize());
+        return new Sampling.History[] {Sampling.History.of(options, encoderDecoder ? new int[] {model.decoderStartId()} : conversation)};
     }
 
     /** Tokens run through the model in each turn so far. */

@@ -1,15 +1,16 @@
 // Generator — text generation on any decoding architecture: greedy or sampled (temperature, top-k,
-// top-p, seed), stop ids and stop strings, a token limit, a streaming callback or a lazy iterator (TokenStream),
-// and batches of prompts of different lengths decoded together through one KvState.
+// top-p, min-p, seed), repetition / presence / frequency penalties and logit bias, stop ids and stop strings, a
+// token limit, a streaming callback or a lazy iterator (TokenStream), and batches of prompts of different lengths
+// decoded together through one KvState.
 package org.transformer4j.model;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.transformer4j.model.TransformerConfig.Architecture;
 import org.transformer4j.runtime.DType;
-import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.Tensor;
 
 /**
@@ -21,19 +22,29 @@ import org.transformer4j.runtime.Tensor;
 public final class Generator {
 
     /**
-     * @param maxNewTokens ≥ 1
-     * @param temperature  0: greedy (argmax); > 0: sampling
-     * @param topK         0: no limit
-     * @param topP         1: no limit
-     * @param stopIds      ids that end a sequence (the stop id is returned as its last token)
-     * @param stopStrings  texts that end a sequence once the decoded new tokens contain one (the token
-     *                     that completes it is returned as the last); needs {@code decoder}
-     * @param decoder      ids → text (e.g. {@code tokenizer::decode}), or null without stop strings
-     * @param truncate     when a prompt plus maxNewTokens exceeds the model's positions: true keeps the
-     *                     prompt's last tokens, false (the default) throws
+     * @param maxNewTokens      ≥ 1
+     * @param temperature       0: greedy (argmax); > 0: sampling
+     * @param topK              0: no limit
+     * @param topP              1: no limit
+     * @param stopIds           ids that end a sequence (the stop id is returned as its last token)
+     * @param stopStrings       texts that end a sequence once the decoded new tokens contain one (the token
+     *                          that completes it is returned as the last); needs {@code decoder}
+     * @param decoder           ids → text (e.g. {@code tokenizer::decode}), or null without stop strings
+     * @param truncate          when a prompt plus maxNewTokens exceeds the model's positions: true keeps the
+     *                          prompt's last tokens, false (the default) throws
+     * @param repetitionPenalty transformers' repetition_penalty (> 0; 1: none), over the prompt and the new tokens,
+     *                          greedy or sampled, as {@code generate} applies it
+     * @param presencePenalty   OpenAI's / vLLM's presence_penalty in [−2, 2] (0: none), over the new tokens
+     * @param frequencyPenalty  OpenAI's / vLLM's frequency_penalty in [−2, 2] (0: none), over the new tokens
+     * @param minP              transformers' min_p in [0, 1] (0: none), when sampling, after top-k and top-p
+     * @param logitBias         token id → a finite number added to its logit before everything else (OpenAI's
+     *                          logit_bias, transformers' sequence_bias for one-token sequences); ids are checked
+     *                          against the model's vocabulary when generation starts
      */
     public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
-                          Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
+                          Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate,
+                          float repetitionPenalty, float presencePenalty, float frequencyPenalty, float minP,
+                          Map<Integer, Float> logitBias) {
         public Options {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
             if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -47,24 +58,85 @@ public final class Generator {
             if (!stopStrings.isEmpty() && decoder == null) {
                 throw new IllegalArgumentException("stop strings need a decoder (ids → text), e.g. tokenizer::decode");
             }
+            if (!(repetitionPenalty > 0) || Float.isInfinite(repetitionPenalty)) {
+                throw new IllegalArgumentException("repetitionPenalty must be finite and > 0 (1: none), got " + repetitionPenalty);
+            }
+            if (!(presencePenalty >= -2 && presencePenalty <= 2)) {
+                throw new IllegalArgumentException("presencePenalty must be in [-2, 2] (0: none), got " + presencePenalty);
+            }
+            if (!(frequencyPenalty >= -2 && frequencyPenalty <= 2)) {
+                throw new IllegalArgumentException("frequencyPenalty must be in [-2, 2] (0: none), got " + frequencyPenalty);
+            }
+            if (!(minP >= 0 && minP <= 1)) throw new IllegalArgumentException("minP must be in [0, 1] (0: none), got " + minP);
+            logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
+            for (Map.Entry<Integer, Float> e : logitBias.entrySet()) {
+                if (e.getKey() < 0) throw new IllegalArgumentException("logitBias id " + e.getKey() + " is not a token id (< 0)");
+                if (!Float.isFinite(e.getValue())) {
+                    throw new IllegalArgumentException("logitBias of id " + e.getKey() + " must be finite, got " + e.getValue());
+                }
+            }
+        }
+
+        /** Without penalties, min_p or logit bias. */
+        public Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
+                       Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
+            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of());
         }
 
         public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
 
         public Options sampling(float t, int k, float p, long s) {
-            return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate);
+            return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
+                    frequencyPenalty, minP, logitBias);
+        }
+
+        public Options maxNewTokens(int n) {
+            return new Options(n, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
+                    frequencyPenalty, minP, logitBias);
         }
 
         public Options stopIds(Set<Integer> ids) {
-            return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate);
+            return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias);
         }
 
         public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
-            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate);
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias);
         }
 
         public Options truncate(boolean t) {
-            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t);
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias);
+        }
+
+        /** transformers' repetition_penalty: > 0, 1 for none. */
+        public Options repetitionPenalty(float p) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, p, presencePenalty,
+                    frequencyPenalty, minP, logitBias);
+        }
+
+        /** OpenAI's presence and frequency penalties, each in [−2, 2], 0 for none. */
+        public Options presenceFrequency(float presence, float frequency) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presence, frequency, minP, logitBias);
+        }
+
+        /** transformers' min_p in [0, 1], 0 for none; used when sampling. */
+        public Options minP(float p) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, p, logitBias);
+        }
+
+        /** Token id → a finite number added to its logit (OpenAI's logit_bias); empty for none. */
+        public Options logitBias(Map<Integer, Float> bias) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, bias);
+        }
+
+        /** Whether the penalty op has work: a repetition, presence or frequency penalty, or a logit bias. */
+        public boolean penalized() {
+            return repetitionPenalty != 1f || presencePenalty != 0f || frequencyPenalty != 0f || !logitBias.isEmpty();
         }
 
         /** Whether the new tokens so far (the last one just chosen) end the sequence: a stop id, the limit, or a stop string. */
@@ -106,7 +178,7 @@ public final class Generator {
     public int[][] generate(List<int[]> prompts, Options o, TokenListener listener) {
         Started s = start(prompts, o);
         try (KvState st = s.state()) {
-            return loop(st, s.first(), o, listener, null);
+            return loop(st, s.first(), s.histories(), o, listener, null);
         }
     }
 
@@ -120,7 +192,7 @@ public final class Generator {
      */
     public TokenStream stream(List<int[]> prompts, Options o) {
         Started s = start(prompts, o);
-        return new TokenStream(this, s.state(), s.first(), o);
+        return new TokenStream(this, s.state(), s.first(), s.histories(), o);
     }
 
     /** One prompt, as an iterator ({@link #stream(List, Options)}); every token's {@code sequence()} is 0. */
@@ -128,13 +200,17 @@ public final class Generator {
         return stream(java.util.Collections.singletonList(prompt), o);             // a null prompt is reported, not an NPE
     }
 
-    /** A generation's state after its prompts ran through the model, and the logits (B, V) that choose each first token. */
-    record Started(KvState state, float[][] first) {}
+    /**
+     * A generation's state after its prompts ran through the model, the logits (B, V) that choose each first token,
+     * and each sequence's penalty history (null entries where the options have no penalty).
+     */
+    record Started(KvState state, float[][] first, Sampling.History[] histories) {}
 
     /** Checks and fits the prompts, makes their state and runs them through it (the state is closed if that fails). */
     Started start(List<int[]> prompts, Options o) {
         if (prompts == null || prompts.isEmpty()) throw new IllegalArgumentException("no prompts");
         if (o == null) throw new IllegalArgumentException("no options (e.g. Generator.Options.greedy(maxNewTokens))");
+        Sampling.checkBias(o, model.config.vocabSize());
         int[][] p = new int[prompts.size()][];
         for (int b = 0; b < p.length; b++) p[b] = fit(prompts.get(b), b, o);
         boolean encDec = model.config.architecture() == Architecture.ENCODER_DECODER;
@@ -154,7 +230,10 @@ public final class Generator {
             } else {
                 for (int b = 0; b < p.length; b++) first[b] = model.prefillLast(st, b, p[b]);
             }
-            return new Started(st, first);
+            Sampling.History[] histories = new Sampling.History[p.length];
+            // transformers' repetition penalty reads the ids generate holds: decoder-only, the prompt; encoder-decoder, the decoder's start id
+            for (int b = 0; b < p.length; b++) histories[b] = Sampling.History.of(o, encDec ? new int[] {start} : p[b]);
+            return new Started(st, first, histories);
         } catch (RuntimeException e) {
             st.close();
             throw e;
@@ -189,7 +268,7 @@ public final class Generator {
      * until every sequence stopped or reached the limit. The last chosen token is not fed (the caller may:
      * a chat session does at its next turn); {@code lastOut}, when given, receives it per sequence.
      */
-    int[][] loop(KvState st, float[][] first, Options o, TokenListener listener, int[] lastOut) {
+    int[][] loop(KvState st, float[][] first, Sampling.History[] histories, Options o, TokenListener listener, int[] lastOut) {
         int batch = first.length;
         List<List<Integer>> out = new ArrayList<>();
         for (int b = 0; b < batch; b++) out.add(new ArrayList<>());
@@ -199,7 +278,7 @@ public final class Generator {
         try (Scratch firstScratch = new Scratch(model.backend)) {
             Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
             for (int step = 0; ; step++) {
-                int[][] sampled = sample(logits, o, step);
+                int[][] sampled = sample(logits, o, step, histories);
                 int[] chosen = sampled[0];
                 int running = 0;
                 for (int b = 0; b < batch; b++) {
@@ -211,6 +290,7 @@ public final class Generator {
                     }
                     next[b] = chosen[b];
                     out.get(b).add(chosen[b]);
+                    if (histories[b] != null) histories[b].add(chosen[b]);
                     if (listener != null) listener.onToken(b, chosen[b]);
                     if (o.ends(out.get(b))) done[b] = true;
                     else running++;
@@ -231,16 +311,15 @@ public final class Generator {
      * One id per row of logits (B, V), chosen by the backend's sample op, and the op's non-finite flag
      * of each row: {ids, flags}. Both live in one (2, B) tensor, so one copy brings them to the host.
      */
-    int[][] sample(Tensor logits, Options o, int step) {
+    int[][] sample(Tensor logits, Options o, int step, Sampling.History[] histories) {
         int batch = (int) logits.shape(0);
         try (Scratch s = new Scratch(model.backend)) {
             Tensor both = s.add(model.backend.empty(DType.I32, 2, batch));                    // (2, B): ids, flags
             Tensor ids = both.slice(0, 0, 1).view(batch);
             Tensor flags = both.slice(0, 1, 2).view(batch);
-            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(logits, ids)
-                    : SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).offset(step);
-            if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
-            model.backend.sample(op.nonFinite(flags));
+            Tensor penalized = Sampling.penalized(model.backend, logits, o, histories);      // null: no penalty
+            if (penalized != null) s.add(penalized);
+            model.backend.sample(Sampling.op(o, penalized != null ? penalized : logits, ids, step).nonFinite(flags));
             Tensor h = both.isCuda() ? s.add(model.backend.toHost(both)) : both;
             int[] all = h.toIntArray();
             return new int[][] {Arrays.copyOfRange(all, 0, batch), Arrays.copyOfRange(all, batch, 2 * batch)};

@@ -37,13 +37,15 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     KvState state;
     private Scratch scratch;            // holds the first logits (later ones belong to the state's step)
     private Tensor logits;                          // (B, V) that choose the next tokens, on the backend
+    private final Sampling.History[] histories;   // each sequence's tokens for the penalties (null entries: none)
     private int step;
     private boolean closed;
     private RuntimeException failure;
 
     /** Takes ownership of {@code state} (closed here if this constructor fails). */
-    TokenStream(Generator generator, KvState state, float[][] first, Generator.Options options) {
+    TokenStream(Generator generator, KvState state, float[][] first, Sampling.History[] histories, Generator.Options options) {
         this.model = state.model;
+        this.histories = histories;
         this.generator = generator;
         this.options = options;
         this.batch = first.length;
@@ -98,7 +100,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
                     scratch = null;
                 }
             }
-            int[][] sampled = generator.sample(logits, options, step);
+            int[][] sampled = generator.sample(logits, options, step, histories);
             int[] chosen = sampled[0];
             step++;
             int running = 0;
@@ -112,6 +114,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
                 }
                 last[b] = chosen[b];
                 generated.get(b).add(chosen[b]);
+                if (histories[b] != null) histories[b].add(chosen[b]);
                 ready.add(new Token(b, chosen[b]));
                 if (options.ends(generated.get(b))) done[b] = true;
                 else running++;

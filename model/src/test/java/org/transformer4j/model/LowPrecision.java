@@ -132,6 +132,7 @@ final class LowPrecision {
         @Override public void softmax(SoftmaxOp op) { cpu.softmax(op); round(op.out()); }
         @Override public CrossEntropyOp.Result crossEntropy(CrossEntropyOp op) { return cpu.crossEntropy(op); }
         @Override public void sample(SampleOp op) { cpu.sample(op); }
+        @Override public void penalty(org.transformer4j.runtime.PenaltyOp op) { cpu.penalty(op); round(op.logits()); }
         @Override public void attention(AttentionOp op) { cpu.attention(op); round(op.out()); }
         @Override public void kvAppend(KvAppendOp op) { cpu.kvAppend(op); }           // k and v are rounded outputs already
         @Override public void decode(DecodeOp op) { cpu.decode(op); round(op.out()); }

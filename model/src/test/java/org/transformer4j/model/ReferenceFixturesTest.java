@@ -573,6 +573,29 @@ class ReferenceFixturesTest {
     }
 
     /**
+     * qwen2's greedy runs under the sampling penalties (the harness's greedy_penalized, float64 by full recomputation:
+     * transformers' RepetitionPenaltyLogitsProcessor over the prompt and the new tokens — Qwen2.5-Instruct's 1.05, and
+     * 2.0 — and 1.3 with vLLM's presence 0.4 and frequency 0.3 over the new tokens): the Generator's tokens (KV cache,
+     * fp32, PenaltyOp on the CPU backend) equal the reference's while its top-2 margin is clear. The 1.05 run leaves
+     * plain greedy's tokens at step 9, so a Generator that ignored the penalty fails it.
+     */
+    @Test
+    void qwen2GreedyUnderThePenaltiesMatchesTheReference() throws Exception {
+        Fixture f = Fixture.open("qwen2");
+        JsonNode runs = f.ref.get("greedy_penalized");
+        assertEquals(3, runs.size(), "qwen2's reference.json holds three penalized runs");
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            Generator g = new Generator(new Transformer(w, new CpuBackend()));
+            for (JsonNode run : runs) {
+                Generator.Options o = Generator.Options.greedy(run.get("tokens").size())
+                        .repetitionPenalty((float) run.get("repetition_penalty").doubleValue())
+                        .presenceFrequency((float) run.get("presence_penalty").doubleValue(), (float) run.get("frequency_penalty").doubleValue());
+                f.greedy(g, run, o);
+            }
+        }
+    }
+
+    /**
      * The multimodal Gemma 3 folder in transformers 5.x's layout (model.language_model.…): the same text model and
      * logits as the published language_model.model.… layout the fixture stores.
      */
@@ -689,17 +712,29 @@ class ReferenceFixturesTest {
         /** {@link #greedy(Generator)} over at most {@code steps} steps. */
         void greedy(Generator g, int steps) throws IOException {
             JsonNode gr = ref.get("greedy");
-            int[] want = ints(gr.get("tokens"));
-            if (want.length > steps) want = Arrays.copyOf(want, steps);
+            int n = Math.min(gr.get("tokens").size(), steps);
+            greedy(g, gr, Generator.Options.greedy(n), n);
+        }
+
+        /** A penalized run of the reference (its greedy prompt, its own tokens and margins) under {@code o}. */
+        void greedy(Generator g, JsonNode run, Generator.Options o) throws IOException {
+            greedy(g, run, o, run.get("tokens").size());
+        }
+
+        private void greedy(Generator g, JsonNode run, Generator.Options o, int steps) throws IOException {
+            JsonNode gr = ref.get("greedy");
+            int[] want = Arrays.copyOf(ints(run.get("tokens")), steps);
             int[] prompt = gr.has("input_ids") ? ints(gr.get("input_ids")) : ints(gr.get("prompt"));
-            double maxLogit = ref.get("max_abs").get("logits").doubleValue();
-            int[] got = g.generate(prompt, Generator.Options.greedy(want.length), null);
+            // a penalty scales the logits' fp32 error by up to max(p, 1/p)
+            double maxLogit = ref.get("max_abs").get("logits").doubleValue() * Math.max(o.repetitionPenalty(), 1 / o.repetitionPenalty());
+            int[] got = g.generate(prompt, o, null);
             int clear = 0;
-            while (clear < want.length && gr.get("margins").get(clear).doubleValue() > CLEAR_MARGIN * TOLERANCE * maxLogit) clear++;
+            while (clear < want.length && run.get("margins").get(clear).doubleValue() > CLEAR_MARGIN * TOLERANCE * maxLogit) clear++;
             if (clear < Math.min(4, want.length)) fail(name + ": the reference's greedy margins are clear for " + clear + " steps only; redraw the fixture");
             assertArrayEquals(Arrays.copyOf(want, clear), Arrays.copyOf(got, clear),
-                    name + ": greedy tokens (the first " + clear + " steps, whose top-2 margin is clear) " + Arrays.toString(got)
-                            + " vs the reference's " + Arrays.toString(want));
+                    name + ": greedy tokens " + (o.penalized() ? "under " + o.repetitionPenalty() + " / " + o.presencePenalty() + " / "
+                            + o.frequencyPenalty() + " " : "") + "(the first " + clear + " steps, whose top-2 margin is clear) "
+                            + Arrays.toString(got) + " vs the reference's " + Arrays.toString(want));
         }
     }
 }

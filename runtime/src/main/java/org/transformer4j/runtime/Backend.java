@@ -88,6 +88,9 @@ public interface Backend extends AutoCloseable {
     /** One token id (and its log-probability) per row of logits (see {@link SampleOp}). */
     void sample(SampleOp op);
 
+    /** Repetition / presence / frequency penalties and logit bias in place on rows of logits (see {@link PenaltyOp}). */
+    void penalty(PenaltyOp op);
+
     /** Scaled dot-product attention: masks, key padding, packed batches, GQA, T5 bias (see {@link AttentionOp}). */
     void attention(AttentionOp op);
 

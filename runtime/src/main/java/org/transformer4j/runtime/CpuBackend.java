@@ -295,10 +295,43 @@ public final class CpuBackend implements Backend {
         float[] lp = op.logprobs() == null ? null : new float[rows];
         int[] flags = op.nonFinite() == null ? null : new int[rows];
         VocabKernels.sample(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), op.temperature(), op.topK(),
-                op.topP(), op.seed(), op.offset(), ids, lp, flags);
+                op.topP(), op.minP(), op.seed(), op.offset(), ids, lp, flags);
         for (int r = 0; r < rows; r++) op.ids().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, ids[r]);
         if (flags != null) for (int r = 0; r < rows; r++) op.nonFinite().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, flags[r]);
         if (lp != null) op.logprobs().copyFrom(lp);
+    }
+
+    @Override
+    public void penalty(PenaltyOp op) {
+        if (recorded(op::validate, () -> penalty(op))) return;
+        PenaltyOp.Shape s = op.validate();
+        requireHost("logits", op.logits());
+        int rows = Math.toIntExact(s.rows());
+        int width = Math.toIntExact(s.width());
+        int[] ids = op.ids().toIntArray();                                       // (rows, U)
+        int[] counts = op.counts().toIntArray();                                 // (rows, U)
+        float[] bias = op.bias() == null ? null : op.bias().toFloatArray();      // (rows, U)
+        for (int r = 0; r < rows; r++) {
+            int[] row = java.util.Arrays.copyOfRange(ids, r * width, (r + 1) * width);
+            for (int j = 0; j < width; j++) {
+                if (row[j] < -1 || row[j] >= s.cols()) {
+                    throw new IllegalArgumentException("ids[" + r + ", " + j + "] = " + row[j] + " is outside the vocabulary [0, "
+                            + s.cols() + ") and is not the padding -1");
+                }
+            }
+            java.util.Arrays.sort(row);
+            for (int j = 1; j < width; j++) {
+                if (row[j] >= 0 && row[j] == row[j - 1]) throw new IllegalArgumentException("ids row " + r + " holds id " + row[j] + " twice");
+            }
+        }
+        Tensor logits = op.logits();
+        for (int e = 0; e < rows * width; e++) {
+            if (ids[e] < 0) continue;
+            long r = e / width;
+            float x = logits.getFloat(r, ids[e]);
+            logits.setFloat(VocabKernels.penalized(x, bias != null, bias == null ? 0f : bias[e], counts[e], op.repetition(),
+                    op.presence(), op.frequency()), r, ids[e]);
+        }
     }
 
     @Override

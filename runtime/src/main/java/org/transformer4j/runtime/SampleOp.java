@@ -1,4 +1,4 @@
-// SampleOp — one next token per row from the logits: argmax, or temperature / top-k / top-p
+// SampleOp — one next token per row from the logits: argmax, or temperature / top-k / top-p / min_p
 // sampling with a seeded counter-based generator; only ids and log-probs come back.
 package org.transformer4j.runtime;
 
@@ -16,13 +16,21 @@ package org.transformer4j.runtime;
  * {@code temperature == 0} is argmax (the smallest id among equal maxima). Otherwise the
  * distribution softmax(logits / temperature) restricted first to ids whose logit is ≥ the
  * top-k-th largest (ties at the boundary kept; topK 0: no limit), then to the most probable ids
- * whose mass reaches topP of what remains (ties kept; 1: no limit). Row r's uniform number comes
+ * whose mass reaches topP of what remains (ties kept; 1: no limit), then to ids whose probability is at least
+ * minP times the largest (0: no limit) — transformers' warper order (temperature, top-k, top-p, min_p), which
+ * {@code generate} applies; vLLM applies min_p before top-k and top-p, which can keep other ids. Row r's uniform number comes
  * from Philox4x32-10 with key {@code seed} and counter (r, offset, 0) — see t4j.h — so the same
  * seed and offset give the same ids on the CPU and, up to float rounding at a boundary, on CUDA
  * (where a repeated launch gives exactly the same ids: its sums have a fixed order).
  */
 public record SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids,
-                       Tensor logprobs, Tensor nonFinite) {
+                       Tensor logprobs, Tensor nonFinite, float minP) {
+
+    /** Without min_p. */
+    public SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids, Tensor logprobs,
+                    Tensor nonFinite) {
+        this(logits, temperature, topK, topP, seed, offset, ids, logprobs, nonFinite, 0f);
+    }
 
     /** Without the non-finite flags. */
     public SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids, Tensor logprobs) {
@@ -43,22 +51,28 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
     /** Keeps the k most likely ids (ties at the boundary kept); k ≥ 1. */
     public SampleOp topK(int k) {
         if (k < 1) throw new IllegalArgumentException("top-k must be ≥ 1, got " + k);
-        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs, nonFinite);
+        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs, nonFinite, minP);
     }
 
     /** Keeps the most likely ids whose mass reaches p; p in (0, 1]. */
     public SampleOp topP(float p) {
         if (!(p > 0f && p <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + p);
-        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs, nonFinite);
+        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs, nonFinite, minP);
+    }
+
+    /** Keeps the ids whose probability is at least p times the largest (transformers' MinPLogitsWarper); p in [0, 1], 0: off. */
+    public SampleOp minP(float p) {
+        if (!(p >= 0f && p <= 1f)) throw new IllegalArgumentException("min-p must be in [0, 1], got " + p);
+        return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, nonFinite, p);
     }
 
     /** The generator's counter offset, e.g. the decode step, so each step draws fresh numbers. */
-    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs, nonFinite); }
+    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs, nonFinite, minP); }
 
-    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp, nonFinite); }
+    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp, nonFinite, minP); }
 
     /** Receives 1 per non-finite row, else 0: I32 (rows), contiguous, beside ids (it may be a row of the same tensor). */
-    public SampleOp nonFinite(Tensor flags) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, flags); }
+    public SampleOp nonFinite(Tensor flags) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, flags, minP); }
 
     public record Shape(long rows, long cols, long logitsRowStride) {}
 
@@ -93,6 +107,7 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
         }
         if (topK < 0) throw new IllegalArgumentException("top-k must be ≥ 1 (or 0 for no limit), got " + topK);
         if (!(topP > 0f && topP <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        if (!(minP >= 0f && minP <= 1f)) throw new IllegalArgumentException("min-p must be in [0, 1], got " + minP);
         if (logits.shape(0) > 0xffffffffL) throw new IllegalArgumentException("more than 2^32 rows: " + logits.shapeString());
         return new Shape(logits.shape(0), logits.shape(1), Checks.rowStride("logits", logits));
     }

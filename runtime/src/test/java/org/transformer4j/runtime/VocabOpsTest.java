@@ -1,7 +1,8 @@
 // VocabOpsTest — the CPU twins of softmax / log-softmax, cross-entropy and sampling
 // against float64 references: sums and losses to fp32 accuracy, argmax exactness (ties to the
-// smallest id), top-k / top-p never choosing an excluded id, seeded reproducibility, and a
-// chi-square test that sampled frequencies follow the (filtered) softmax on a small vocabulary.
+// smallest id), top-k / top-p / min_p never choosing an excluded id, seeded reproducibility, and a
+// chi-square test that sampled frequencies follow the (filtered) softmax on a small vocabulary,
+// min_p after top-p as transformers orders them.
 package org.transformer4j.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -134,6 +135,38 @@ class VocabOpsTest {
     }
 
     @Test
+    void minPNeverChoosesAnExcludedId() {
+        SplittableRandom rnd = new SplittableRandom(22);
+        int rows = 64, v = 300;
+        float[] logits = LinearOpTest.random(rnd, rows * v, 3);
+        float[][] cases = {{0, 1f, 0.05f}, {0, 1f, 0.5f}, {40, 0.9f, 0.2f}, {0, 0.95f, 1f}};  // (top-k, top-p, min-p)
+        for (float[] c : cases) {
+            for (long seed = 0; seed < 5; seed++) {
+                long s = seed;
+                int[] ids = sample(logits, rows, v, null, op -> {
+                    SampleOp o = new SampleOp(op.logits(), 0.8f, 0, 1f, s, 0, op.ids(), null).topP(c[1]).minP(c[2]);
+                    return c[0] > 0 ? o.topK((int) c[0]) : o;
+                });
+                for (int r = 0; r < rows; r++) {
+                    boolean[] keep = Oracle.kept(Arrays.copyOfRange(logits, r * v, (r + 1) * v), 0.8, (int) c[0], c[1], c[2]);
+                    assertTrue(keep[ids[r]], Arrays.toString(c) + " seed " + s + " row " + r + " chose excluded id " + ids[r]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void minPOneKeepsTheLargestLogitsOnlyAndIgnoresGreedy() {
+        float[] logits = {0.5f, 3f, -1f, 3f, 2.9f};
+        for (long offset = 0; offset < 50; offset++) {
+            long o = offset;
+            int id = sample(logits, 1, 5, null, op -> SampleOp.sample(op.logits(), 1.3f, 9, op.ids()).minP(1f).offset(o))[0];
+            assertTrue(id == 1 || id == 3, "offset " + o + ": " + id);
+        }
+        assertEquals(1, sample(logits, 1, 5, null, op -> SampleOp.greedy(op.logits(), op.ids()).minP(0.99f))[0], "argmax, ties to the smaller id");
+    }
+
+    @Test
     void sameSeedAndOffsetSameIdsOtherwiseFresh() {
         SplittableRandom rnd = new SplittableRandom(4);
         int rows = 32, v = 100;
@@ -163,11 +196,30 @@ class VocabOpsTest {
         check(logits, temperature, 0, 1f);
         check(logits, temperature, 4, 1f);      // keeps ids 3, 5, 0, 1
         check(logits, temperature, 0, 0.8f);    // keeps the most likely ids until their mass reaches 0.8
+        check(logits, temperature, 0, 1f, 0.2f);     // min_p: probability ≥ 0.2 · the largest keeps ids 3, 5, 0
+        check(logits, temperature, 5, 0.95f, 0.1f);  // all three filters
+    }
+
+    /**
+     * Probabilities 0.5, 0.2, 0.1, 0.1, 0.1 with top-p 0.6 and min-p 0.3: transformers' order (top-p, then min-p)
+     * keeps ids 0 and 1 (0.5 + 0.2 reaches 0.6; both are ≥ 0.15); vLLM's (min-p first, then top-p over the
+     * renormalised 0.71 / 0.29) would keep id 0 alone. The draws must follow 5 : 2 over ids 0 and 1.
+     */
+    @Test
+    void minPComesAfterTopPAsTransformersOrdersThem() {
+        float[] logits = {(float) Math.log(0.5), (float) Math.log(0.2), (float) Math.log(0.1), (float) Math.log(0.1), (float) Math.log(0.1)};
+        boolean[] keep = Oracle.kept(logits, 1, 0, 0.6, 0.3);
+        assertArrayEquals(new boolean[] {true, true, false, false, false}, keep);
+        check(logits, 1f, 0, 0.6f, 0.3f);
     }
 
     private void check(float[] logits, float temperature, int k, float p) {
+        check(logits, temperature, k, p, 0f);
+    }
+
+    private void check(float[] logits, float temperature, int k, float p, float minP) {
         int v = logits.length, n = 40_000;
-        boolean[] keep = Oracle.kept(logits, temperature, k, p);
+        boolean[] keep = Oracle.kept(logits, temperature, k, p, minP);
         int kept = 0;
         for (boolean b : keep) kept += b ? 1 : 0;
         assertTrue(kept >= 2 && kept < CHI2_999.length + 1, "the test needs 2..6 kept ids, got " + kept);
@@ -177,7 +229,7 @@ class VocabOpsTest {
         long[] counts = new long[v];
         try (Tensor x = Tensor.ofFloats(logits, 1, v); Tensor ids = Tensor.empty(DType.I32, 1)) {
             for (int draw = 0; draw < n; draw++) {
-                SampleOp op = new SampleOp(x, temperature, k, p, 2024, draw, ids, null);
+                SampleOp op = new SampleOp(x, temperature, k, p, 2024, draw, ids, null).minP(minP);
                 cpu.sample(op);
                 counts[ids.toIntArray()[0]]++;
             }
@@ -185,13 +237,13 @@ class VocabOpsTest {
         double chi2 = 0;
         for (int i = 0; i < v; i++) {
             if (!keep[i]) {
-                assertEquals(0, counts[i], "id " + i + " is excluded by top-k " + k + ", top-p " + p);
+                assertEquals(0, counts[i], "id " + i + " is excluded by top-k " + k + ", top-p " + p + ", min-p " + minP);
                 continue;
             }
             double expected = n * Math.exp(logits[i] / temperature) / z;
             chi2 += (counts[i] - expected) * (counts[i] - expected) / expected;
         }
-        assertTrue(chi2 < critical, "chi-square " + chi2 + " ≥ " + critical + " (top-k " + k + ", top-p " + p + ") for counts "
+        assertTrue(chi2 < critical, "chi-square " + chi2 + " ≥ " + critical + " (top-k " + k + ", top-p " + p + ", min-p " + minP + ") for counts "
                 + Arrays.toString(counts));
     }
 }

@@ -64,6 +64,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final long created = System.currentTimeMillis() / 1000;
     private volatile ReasoningParser.Kind reasoning;   // null: chat replies are content only
     private volatile ToolParser.Kind toolCalls;        // null: no tool_choice "auto"
+    private volatile SamplingDefaults sampling = SamplingDefaults.NONE;
     private Javalin app;
 
     /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
@@ -150,6 +151,27 @@ public final class OpenAiServer implements AutoCloseable {
             throw new IllegalArgumentException("the openai tool-call parser reads harmony messages: it needs the gpt_oss reasoning parser");
         }
         this.toolCalls = parser;
+        return this;
+    }
+
+    /**
+     * The defaults a generation request's absent sampling fields take, as vLLM's {@code --generation-config auto}
+     * (its default) takes them from the folder's generation_config.json: temperature, top_k, top_p, min_p and
+     * repetition_penalty where the file has them (do_sample is not read: vLLM does not), else vLLM's own defaults
+     * (1, off, 1, 0, 1). presence_penalty, frequency_penalty and logit_bias default to none. Null fields: vLLM's.
+     */
+    public record SamplingDefaults(Double temperature, Integer topK, Double topP, Double minP, Double repetitionPenalty) {
+        public static final SamplingDefaults NONE = new SamplingDefaults(null, null, null, null, null);
+
+        /** From a folder's generation config, where it has one. */
+        public static SamplingDefaults of(java.util.Optional<org.transformer4j.model.GenerationConfig> g) {
+            return g.map(c -> new SamplingDefaults(c.temperature(), c.topK(), c.topP(), c.minP(), c.repetitionPenalty())).orElse(NONE);
+        }
+    }
+
+    /** Request defaults for the sampling fields (see {@link SamplingDefaults}); set it before {@link #start}. */
+    public OpenAiServer samplingDefaults(SamplingDefaults d) {
+        this.sampling = d == null ? SamplingDefaults.NONE : d;
         return this;
     }
 
@@ -277,12 +299,25 @@ public final class OpenAiServer implements AutoCloseable {
         if (max < 1 || max > limits.maxOutputTokens()) {
             throw ApiError.bad(maxKey, maxKey + " must be in [1, " + limits.maxOutputTokens() + "], got " + max);
         }
-        double temperature = numField(b, "temperature", 1.0);
+        SamplingDefaults d = sampling;
+        double temperature = numField(b, "temperature", d.temperature() != null ? d.temperature() : 1.0);
         if (!(temperature >= 0 && temperature <= 2)) throw ApiError.bad("temperature", "temperature must be in [0, 2], got " + temperature);
-        double topP = numField(b, "top_p", 1.0);
+        double topP = numField(b, "top_p", d.topP() != null ? d.topP() : 1.0);
         if (!(topP > 0 && topP <= 1)) throw ApiError.bad("top_p", "top_p must be in (0, 1], got " + topP);
-        int topK = intField(b, "top_k", 0);
-        if (topK < 0) throw ApiError.bad("top_k", "top_k must be ≥ 0, got " + topK);
+        int topK = intField(b, "top_k", d.topK() != null ? d.topK() : 0);
+        if (topK == -1) topK = 0;                                                    // vLLM's "off"
+        if (topK < 0) throw ApiError.bad("top_k", "top_k must be ≥ 0 (0 or -1: off), got " + topK);
+        double minP = numField(b, "min_p", d.minP() != null ? d.minP() : 0.0);
+        if (!(minP >= 0 && minP <= 1)) throw ApiError.bad("min_p", "min_p must be in [0, 1], got " + minP);
+        double repetition = numField(b, "repetition_penalty", d.repetitionPenalty() != null ? d.repetitionPenalty() : 1.0);
+        if (!(repetition > 0) || !Float.isFinite((float) repetition)) {
+            throw ApiError.bad("repetition_penalty", "repetition_penalty must be > 0 (1: none), got " + repetition);
+        }
+        double presence = numField(b, "presence_penalty", 0.0);
+        if (!(presence >= -2 && presence <= 2)) throw ApiError.bad("presence_penalty", "presence_penalty must be in [-2, 2], got " + presence);
+        double frequency = numField(b, "frequency_penalty", 0.0);
+        if (!(frequency >= -2 && frequency <= 2)) throw ApiError.bad("frequency_penalty", "frequency_penalty must be in [-2, 2], got " + frequency);
+        java.util.Map<Integer, Float> logitBias = logitBias(b.get("logit_bias"), engine.model().config.vocabSize());
         long seed = b.hasNonNull("seed") ? longField(b, "seed") : ThreadLocalRandom.current().nextLong();
         Set<String> stops = new LinkedHashSet<>();
         JsonNode stop = b.get("stop");
@@ -314,7 +349,8 @@ public final class OpenAiServer implements AutoCloseable {
         boolean stream = b.path("stream").asBoolean(false);
         if (echo && stream) throw ApiError.bad("echo", "echo with stream is not supported");
         Generator.Options o = Generator.Options.greedy(max).stopIds(eosIds);
-        if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed);
+        if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
+        o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
@@ -1110,6 +1146,31 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     // ---- fields ---------------------------------------------------------------------------------------
+
+    /**
+     * OpenAI's logit_bias: an object from token ids (as strings) to a bias in [−100, 100] added to that token's logit.
+     * vLLM clamps a bias outside that range; this server refuses it, as OpenAI's API does.
+     */
+    private static java.util.Map<Integer, Float> logitBias(JsonNode v, int vocab) {
+        if (v == null || v.isNull()) return java.util.Map.of();
+        if (!v.isObject()) throw ApiError.bad("logit_bias", "logit_bias must be an object of token ids to numbers, got " + v);
+        java.util.Map<Integer, Float> out = new java.util.HashMap<>();
+        for (var it = v.fields(); it.hasNext(); ) {
+            var e = it.next();
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().trim());
+            } catch (NumberFormatException x) {
+                throw ApiError.bad("logit_bias", "logit_bias key '" + e.getKey() + "' is not a token id");
+            }
+            if (id < 0 || id >= vocab) throw ApiError.bad("logit_bias", "logit_bias token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+            if (!e.getValue().isNumber() || !(e.getValue().asDouble() >= -100 && e.getValue().asDouble() <= 100)) {
+                throw ApiError.bad("logit_bias", "logit_bias of token " + id + " must be a number in [-100, 100], got " + e.getValue());
+            }
+            out.put(id, (float) e.getValue().asDouble());
+        }
+        return out;
+    }
 
     private static int intField(JsonNode b, String key, int dflt) {
         JsonNode v = b.get(key);

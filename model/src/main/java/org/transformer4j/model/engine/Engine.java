@@ -14,10 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.PagedBatch;
+import org.transformer4j.model.Sampling;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.runtime.DType;
-import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.Tensor;
 import org.transformer4j.runtime.cpu.CpuKernels;
 
@@ -27,7 +27,8 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  *
  * <p><b>Same tokens as alone.</b> Each request's tokens equal {@link Generator#generate} of its
  * prompt alone with the same {@link Generator.Options} (greedy, and seeded sampling: the sample op
- * is run per sequence, row 0, counter offset = the token's index, as the generator does). On the CPU
+ * is run per sequence, row 0, counter offset = the token's index, as the generator does; penalties, min_p
+ * and logit bias through {@link org.transformer4j.model.Sampling}, from the sequence's own history). On the CPU
  * backend this holds bit for bit because every op is row-wise except the matrix products, whose
  * rows keep their bits while M stays on the same side of {@link CpuKernels#smallMRows()}: decode
  * batches are cut into groups below it; the prefill chunks of a prompt at least that long are 16-row
@@ -287,6 +288,7 @@ public final class Engine implements AutoCloseable {
                 throw new IllegalArgumentException("prompt token " + i + " is " + p[i] + ", outside the vocabulary [0, " + vocab + ")");
             }
         }
+        Sampling.checkBias(r.options(), vocab);
         long rows = (long) p.length + r.options().maxNewTokens();
         TransformerConfig c = model.config;
         if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && rows > c.maxPositions()) {
@@ -321,6 +323,7 @@ public final class Engine implements AutoCloseable {
         final int topLogprobs;
         final Listener listener;
         final List<Integer> gen = new ArrayList<>();
+        final Sampling.History history;                  // the tokens the penalties read, or null (none asked for)
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
         int len;                                         // cached rows
         int published;                                   // prompt blocks published (or taken from the cache)
@@ -329,6 +332,7 @@ public final class Engine implements AutoCloseable {
 
         Seq(Engine engine, long id, int[] prompt, Generator.Options o, int topLogprobs, Listener listener) {
             this.engine = engine; this.id = id; this.prompt = prompt; this.o = o; this.topLogprobs = topLogprobs; this.listener = listener;
+            this.history = Sampling.History.of(o, prompt);
         }
 
         int token(int i) { return i < prompt.length ? prompt[i] : gen.get(i - prompt.length); }
@@ -602,16 +606,17 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Samples s's next token from its logits row (1, V) as Generator.sample does, then reports it. */
+    /**
+     * Samples s's next token from its logits row (1, V) as Generator.sample does (its penalties on a copy, then the
+     * sample op), then reports it; log-probabilities come from the model's row itself, as vLLM's raw logprobs.
+     */
     private void choose(Seq s, Tensor row) {
         int index = s.gen.size();
         Generator.Options o = s.o;
         int id, nonFinite;
-        try (Tensor ids = model.backend.empty(DType.I32, 2)) {      // the id, then the sampler's non-finite flag
-            SampleOp op = o.temperature() == 0f ? SampleOp.greedy(row, ids.slice(0, 0, 1))
-                    : SampleOp.sample(row, o.temperature(), o.seed(), ids.slice(0, 0, 1)).topP(o.topP()).offset(index);
-            if (o.temperature() != 0f && o.topK() > 0) op = op.topK(o.topK());
-            model.backend.sample(op.nonFinite(ids.slice(0, 1, 2)));
+        try (Tensor ids = model.backend.empty(DType.I32, 2);        // the id, then the sampler's non-finite flag
+             Tensor penalized = Sampling.penalized(model.backend, row, o, new Sampling.History[] {s.history})) {
+            model.backend.sample(Sampling.op(o, penalized != null ? penalized : row, ids.slice(0, 0, 1), index).nonFinite(ids.slice(0, 1, 2)));
             int[] got;
             if (ids.isCuda()) {
                 try (Tensor h = model.backend.toHost(ids)) { got = h.toIntArray(); }
@@ -642,6 +647,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < topIds.length; i++) topLps[i] = ls[topIds[i]];
         }
         s.gen.add(id);
+        if (s.history != null) s.history.add(id);
         tokensOut.incrementAndGet();
         try {
             s.listener.onToken(new Token(index, id, lp, topIds, topLps));

@@ -135,6 +135,43 @@ class EngineTest {
         }
     }
 
+    /**
+     * Penalties, min_p and logit bias per request (greedy and sampled, each request its own): the engine penalizes each
+     * sequence's row from its own history (prompt and tokens so far), under concurrency, chunked prefill and a tiny KV
+     * budget that preempts and recomputes, and every request still gets the tokens Generator gives it alone.
+     */
+    @Test
+    void penalizedRequestsGiveTheirSoloTokens() throws Exception {
+        List<int[]> prompts = new ArrayList<>();
+        List<Generator.Options> opts = new ArrayList<>();
+        int n = 12;
+        for (int i = 0; i < n; i++) {
+            prompts.add(prompt(500 + i, 1 + (i * 11) % 70));
+            Generator.Options o = Generator.Options.greedy(10 + (i * 5) % 20);
+            if (i % 2 == 1) o = o.sampling(1.1f, i % 4 == 1 ? 0 : 25, 0.95f, 900 + i).minP(0.05f * (i % 3));
+            if (i % 3 != 2) o = o.repetitionPenalty(i % 3 == 0 ? 1.6f : 0.8f);
+            if (i % 4 != 0) o = o.presenceFrequency(0.5f * (i % 3) - 0.5f, 0.3f * (i % 5));
+            if (i % 5 == 3) o = o.logitBias(java.util.Map.of(9, 4f, 10, -100f, 4 + i, 1.5f));
+            opts.add(o);
+        }
+        try (Engine e = new Engine(model, Engine.Config.defaults(model).steps(40, 16))) {
+            assertSameAsAlone(e, prompts, opts);
+            assertEquals(0, e.blocksInUse());
+        }
+        List<int[]> long_ = new ArrayList<>();
+        List<Generator.Options> longOpts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {                  // as preemptionUnderATinyBudgetStillGivesTheSoloTokens, penalized
+            long_.add(prompt(100 + i, 20 + 9 * i % 30));
+            Generator.Options o = Generator.Options.greedy(40).repetitionPenalty(1.3f).presenceFrequency(0.4f, 0.2f);
+            longOpts.add(i % 2 == 0 ? o : o.sampling(1f, 0, 1f, 5 + i).minP(0.1f));
+        }
+        Engine.Config tiny = Engine.Config.defaults(model).kvBudget(10 * PagedBatch.bytesPerBlock(model)).steps(64, 32);
+        try (Engine e = new Engine(model, tiny)) {
+            assertSameAsAlone(e, long_, longOpts);
+            assertTrue(e.preemptions() > 0, "the budget forced preemptions");
+        }
+    }
+
     @Test
     void concurrentRequestsGiveTheirSoloTokens() throws Exception {
         List<int[]> prompts = new ArrayList<>();

@@ -1,5 +1,5 @@
-// VocabKernels — the CPU twins of native/src/vocab: softmax / log-softmax, cross-entropy and
-// sampling over rows of logits (float[] with row offsets), fp32 math, no [rows, V] scratch.
+// VocabKernels — the CPU twins of native/src/vocab: softmax / log-softmax, cross-entropy, sampling
+// and the sampling penalties over rows of logits (float[] with row offsets), fp32 math, no [rows, V] scratch.
 package org.transformer4j.runtime.cpu;
 
 import java.util.Arrays;
@@ -66,15 +66,16 @@ public final class VocabKernels {
      */
     public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, long seed,
                                long offset, int[] ids, float[] logprobs) {
-        sample(rows, cols, logits, temperature, topK, topP, seed, offset, ids, logprobs, null);
+        sample(rows, cols, logits, temperature, topK, topP, 0f, seed, offset, ids, logprobs, null);
     }
 
     /**
-     * The same, and nonFinite (may be null) gets 1 for each non-finite row (a NaN or +∞, or no finite
-     * logit), else 0. Such a row's id is its argmax over non-NaN logits (0 when all are NaN) and its
+     * The same with min_p (0: off; see t4j.h: after top-k and top-p, ids whose weight exp((x − max) / T) is
+     * below minP are dropped), and nonFinite (may be null) gets 1 for each non-finite row (a NaN or +∞, or no
+     * finite logit), else 0. Such a row's id is its argmax over non-NaN logits (0 when all are NaN) and its
      * logprob NaN: ids never leave [0, cols).
      */
-    public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, long seed,
+    public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, float minP, long seed,
                                long offset, int[] ids, float[] logprobs, int[] nonFinite) {
         boolean vec = CpuKernels.simd();
         for (int r = 0; r < rows; r++) {
@@ -86,7 +87,7 @@ public final class VocabKernels {
             // the softmax's sum (an exp per logit) only where a logprob is asked for; sampling needs the max only
             float[] ms = logprobs != null && !bad ? maxSum(logits, o, cols, 1f) : null;
             int id = greedy ? (finiteArgmax >= 0 ? finiteArgmax : argmax(logits, o, cols)) : sampleRow(logits, o, cols, ms != null ? ms[0] : max(logits, o, cols),
-                    temperature, topK, topP, Philox.uniform(seed, r, offset));
+                    temperature, topK, topP, minP, Philox.uniform(seed, r, offset));
             ids[r] = id;
             if (logprobs != null) logprobs[r] = bad ? Float.NaN : logits[o + id] - ms[0] - (float) Math.log(ms[1]);
             if (nonFinite != null) nonFinite[r] = bad ? 1 : 0;
@@ -140,14 +141,17 @@ public final class VocabKernels {
         return floor;
     }
 
-    private static int sampleRow(float[] x, int off, int n, float max, float temperature, int topK, float topP, float u) {
+    /** Filters in transformers' warper order — temperature, top-k, top-p, then min_p — and one draw. */
+    private static int sampleRow(float[] x, int off, int n, float max, float temperature, int topK, float topP, float minP, float u) {
         float floor = keptThreshold(x, off, n, max, temperature, topK, topP);
         float inv = 1f / temperature;
         float mass = 0f;
         int last = -1;
         for (int i = 0; i < n; i++) {
             if (x[off + i] >= floor) {
-                mass += (float) Math.exp((x[off + i] - max) * inv);
+                float e = (float) Math.exp((x[off + i] - max) * inv);
+                if (e < minP) continue;                  // min_p: probability below minP · the largest (whose e is 1)
+                mass += e;
                 last = i;
             }
         }
@@ -156,9 +160,21 @@ public final class VocabKernels {
         for (int i = 0; i < n; i++) {
             if (x[off + i] < floor) continue;
             float e = (float) Math.exp((x[off + i] - max) * inv);
+            if (e < minP) continue;
             if (e > 0f && running + e > target) return i;
             running += e;
         }
         return last;
+    }
+
+    /**
+     * One logit after the sampling penalties (t4j.h's t4j_penalty rule, in fp32, each step rounded): the bias where
+     * given, the repetition penalty where count ≥ 0, the frequency and presence penalties where count > 0.
+     */
+    public static float penalized(float x, boolean hasBias, float bias, int count, float repetition, float presence, float frequency) {
+        if (hasBias) x = x + bias;
+        if (count >= 0) x = x < 0f ? x * repetition : x / repetition;
+        if (count > 0) x = (x - frequency * (float) count) - presence;
+        return x;
     }
 }

@@ -38,6 +38,7 @@ import org.transformer4j.runtime.RopeOp;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
+import org.transformer4j.runtime.PenaltyOp;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Storage;
@@ -504,6 +505,21 @@ public final class CudaBackend implements Backend {
                 Cuda.checkT4j(t4j_h.t4j_sample(p, stream.handle()), "t4j_sample (" + op.logits().dtype() + ")");
             }
             afterOp("sample");
+        }
+    }
+
+    @Override
+    public void penalty(PenaltyOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            PenaltyOp.Shape s = op.validate();
+            requireHere("logits", op.logits());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = CudaParams.penalty(arena, op, s);
+                Cuda.checkT4j(t4j_h.t4j_penalty(p, stream.handle()), "t4j_penalty (" + op.logits().dtype() + ")");
+            }
+            afterOp("penalty");
         }
     }
 

@@ -15,6 +15,7 @@ import org.transformer4j.bindings.t4j_kv_append_params;
 import org.transformer4j.bindings.t4j_rope_params;
 import org.transformer4j.bindings.t4j_linear_params;
 import org.transformer4j.bindings.t4j_norm_params;
+import org.transformer4j.bindings.t4j_penalty_params;
 import org.transformer4j.bindings.t4j_sample_params;
 import org.transformer4j.bindings.t4j_softmax_params;
 import org.transformer4j.runtime.AttentionOp;
@@ -29,6 +30,7 @@ import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.PagedKvCache;
 import org.transformer4j.runtime.RelativeBias;
+import org.transformer4j.runtime.PenaltyOp;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.SoftmaxOp;
 import org.transformer4j.runtime.Tensor;
@@ -137,6 +139,24 @@ final class CudaParams {
         return p;
     }
 
+    /** t4j_penalty_params for the op, allocated in arena. */
+    static MemorySegment penalty(Arena arena, PenaltyOp op, PenaltyOp.Shape s) {
+        MemorySegment p = t4j_penalty_params.allocate(arena);
+        t4j_penalty_params.logits(p, address(op.logits()));
+        t4j_penalty_params.ids(p, address(op.ids()));
+        t4j_penalty_params.counts(p, address(op.counts()));
+        t4j_penalty_params.bias(p, address(op.bias()));
+        t4j_penalty_params.rows(p, s.rows());
+        t4j_penalty_params.cols(p, s.cols());
+        t4j_penalty_params.logits_row_stride(p, s.logitsRowStride());
+        t4j_penalty_params.width(p, s.width());
+        t4j_penalty_params.repetition(p, op.repetition());
+        t4j_penalty_params.presence(p, op.presence());
+        t4j_penalty_params.frequency(p, op.frequency());
+        t4j_penalty_params.dtype(p, op.logits().dtype().code());
+        return p;
+    }
+
     /** t4j_sample_params for the op, allocated in arena. */
     static MemorySegment sample(Arena arena, SampleOp op, SampleOp.Shape s) {
         MemorySegment p = t4j_sample_params.allocate(arena);
@@ -153,6 +173,7 @@ final class CudaParams {
         t4j_sample_params.top_p(p, op.topP());
         t4j_sample_params.top_k(p, op.topK());
         t4j_sample_params.dtype(p, op.logits().dtype().code());
+        t4j_sample_params.min_p(p, op.minP());
         return p;
     }
 

@@ -1,5 +1,5 @@
 // Oracle: naive float64 reference implementations of the CPU kernels (GEMM, LayerNorm, RMSNorm,
-// the MLP epilogue, embeddings, softmax, cross-entropy, the sampling filters), written as plainly
+// the MLP epilogue, embeddings, softmax, cross-entropy, the sampling filters and penalties), written as plainly
 // as the math, that the tests compare the kernels against. It sits in main code (like
 // AttentionOracle) so that the demo's self-check uses the same references as the tests; nothing in
 // it calls the kernels or their CPU twins.
@@ -224,6 +224,14 @@ public final class Oracle {
      * reaches p of the rest, with ties at each boundary kept.
      */
     public static boolean[] kept(float[] x, double temperature, int k, double p) {
+        return kept(x, temperature, k, p, 0);
+    }
+
+    /**
+     * The same, then transformers' MinPLogitsWarper after top-p: of those ids, the ones whose probability at the
+     * temperature is at least minP times the largest probability (0: all).
+     */
+    public static boolean[] kept(float[] x, double temperature, int k, double p, double minP) {
         int n = x.length;
         double[] sorted = new double[n];
         for (int i = 0; i < n; i++) sorted[i] = x[i];
@@ -242,8 +250,38 @@ public final class Oracle {
                 }
             }
         }
+        double top = sorted[n - 1];
         boolean[] keep = new boolean[n];
-        for (int i = 0; i < n; i++) keep[i] = x[i] >= floor;
+        for (int i = 0; i < n; i++) keep[i] = x[i] >= floor && Math.exp((x[i] - top) / temperature) >= minP;
         return keep;
+    }
+
+    /**
+     * One row of logits x (V) after the sampling penalties, in float64, from the token lists themselves as
+     * transformers and vLLM define them: {@code bias} (id → value, OpenAI's logit_bias; null: none) added first;
+     * then transformers' RepetitionPenaltyLogitsProcessor over every id in the prompt or the generated tokens
+     * (a score below 0 multiplied by {@code repetition}, any other divided by it); then vLLM's / OpenAI's
+     * {@code frequency · count} and {@code presence · [count > 0]} subtracted, count = occurrences in
+     * {@code generated} (the prompt does not count).
+     */
+    public static double[] penalized(float[] x, int[] prompt, int[] generated, java.util.Map<Integer, Float> bias,
+                                     double repetition, double presence, double frequency) {
+        int n = x.length;
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = x[i];
+        if (bias != null) bias.forEach((id, b) -> out[id] += b);
+        boolean[] seen = new boolean[n];
+        int[] count = new int[n];
+        for (int id : prompt) seen[id] = true;
+        for (int id : generated) {
+            seen[id] = true;
+            count[id]++;
+        }
+        for (int i = 0; i < n; i++) {
+            if (seen[i]) out[i] = out[i] < 0 ? out[i] * repetition : out[i] / repetition;
+            out[i] -= frequency * count[i];
+            if (count[i] > 0) out[i] -= presence;
+        }
+        return out;
     }
 }

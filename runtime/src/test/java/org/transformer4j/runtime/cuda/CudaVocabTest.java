@@ -1,8 +1,8 @@
-// CudaVocabTest — embedding, softmax / log-softmax, cross-entropy and sampling on the GPU against
-// the float64 oracle (tolerance rule) and the CPU twin: embeddings bit-equal to the twin (same fp32
-// sums), bad ids and targets reported by position after the launch, argmax equal to the twin,
-// top-k / top-p never choosing an excluded id, seeded sampling reproducible and (up to rounding at
-// a boundary) equal to the CPU twin's draws.
+// CudaVocabTest — embedding, softmax / log-softmax, cross-entropy, sampling and the sampling penalties on
+// the GPU against the float64 oracle (tolerance rule) and the CPU twin: embeddings bit-equal to the twin
+// (same fp32 sums), bad ids and targets reported by position after the launch, argmax equal to the twin,
+// top-k / top-p / min_p never choosing an excluded id, seeded sampling reproducible and (up to rounding at
+// a boundary) equal to the CPU twin's draws, penalties bit-equal to the twin (the same rounded fp32 steps).
 package org.transformer4j.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -117,11 +117,13 @@ class CudaVocabTest {
     }
 
     /** Sampling options without tensors, applied to any backend's logits. */
-    private record Opts(float temperature, int topK, float topP, long seed, long offset) {}
+    private record Opts(float temperature, int topK, float topP, long seed, long offset, float minP) {
+        Opts(float temperature, int topK, float topP, long seed, long offset) { this(temperature, topK, topP, seed, offset, 0f); }
+    }
 
     private static int[] sampleOn(org.transformer4j.runtime.Backend be, Tensor logits, Opts o, float[] logprobs) {
         try (Tensor ids = be.empty(DType.I32, logits.shape(0)); Tensor lp = be.empty(DType.F32, logits.shape(0))) {
-            be.sample(new SampleOp(logits, o.temperature(), o.topK(), o.topP(), o.seed(), o.offset(), ids, lp));
+            be.sample(new SampleOp(logits, o.temperature(), o.topK(), o.topP(), o.seed(), o.offset(), ids, lp).minP(o.minP()));
             try (Tensor hi = be.toHost(ids); Tensor hl = be.toHost(lp)) {
                 if (logprobs != null) System.arraycopy(hl.toFloatArray(), 0, logprobs, 0, logprobs.length);
                 return hi.toIntArray();
@@ -144,22 +146,60 @@ class CudaVocabTest {
             assertArrayEquals(sampleOn(cpu, hx, new Opts(0f, 0, 1f, 0, 0), null), g, "argmax seed " + seed);
             double[] lsm = Oracle.softmax(rows, v, xf, 1, true);
             for (int r = 0; r < rows; r++) assertEquals(lsm[r * v + g[r]], glp[r], 1e-4 * Math.max(1, Math.abs(lsm[r * v + g[r]])));
-            int[][] filters = {{0, 100}, {50, 100}, {0, 90}, {40, 80}, {1, 100}};
+            int[][] filters = {{0, 100, 0}, {50, 100, 0}, {0, 90, 0}, {40, 80, 0}, {1, 100, 0}, {0, 100, 10}, {40, 90, 30}};  // k, p %, min-p %
             for (int[] f : filters) {
-                Opts opt = new Opts(0.9f, f[0], f[1] / 100f, seed, 3);
+                Opts opt = new Opts(0.9f, f[0], f[1] / 100f, seed, 3, f[2] / 100f);
                 int[] a = sampleOn(gpu, x, opt, null);
                 int[] again = sampleOn(gpu, x, opt, null);
                 int[] c = sampleOn(cpu, hx, opt, null);
                 assertArrayEquals(a, again, "same seed and offset, same ids: " + Arrays.toString(f));
                 int differ = 0;
                 for (int r = 0; r < rows; r++) {
-                    boolean[] keep = Oracle.kept(Arrays.copyOfRange(xf, r * v, (r + 1) * v), 0.9, f[0], f[1] / 100.0);
+                    boolean[] keep = Oracle.kept(Arrays.copyOfRange(xf, r * v, (r + 1) * v), 0.9, f[0], f[1] / 100.0, f[2] / 100.0);
                     assertTrue(keep[a[r]], "filter " + Arrays.toString(f) + " row " + r + " chose excluded id " + a[r]);
                     if (a[r] != c[r]) differ++;
                 }
                 // The GPU sums in another order and with __expf: a draw may land across a boundary
                 // only when u·S is within rounding of a running sum — about once in 10^5 rows.
                 assertTrue(differ <= 1, differ + " of " + rows + " rows differ from the CPU twin, filter " + Arrays.toString(f));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void penaltiesEqualTheCpuTwinBitForBit(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = 24, v = V, width = 300;
+        float[] logits = GpuTests.random(rnd, rows * v, 6);
+        int[] ids = new int[rows * width], counts = new int[rows * width];
+        float[] bias = new float[rows * width];
+        for (int r = 0; r < rows; r++) {
+            java.util.Set<Integer> used = new java.util.HashSet<>();
+            for (int j = 0; j < width; j++) {
+                int e = r * width + j;
+                int id;
+                do { id = rnd.nextInt(v); } while (!used.add(id));
+                ids[e] = j % 29 == 3 ? -1 : id;                                     // padding here and there
+                counts[e] = j % 8 - 1;                                              // -1 bias only, 0 prompt only, 1..6
+                bias[e] = (float) (rnd.nextDouble() * 20 - 10);
+                if (j % 37 == 5) logits[r * v + id] = j % 2 == 0 ? Float.NEGATIVE_INFINITY : 0f;
+            }
+        }
+        float[][] params = {{1.3f, 0.5f, 0.3f}, {0.8f, -2f, -1.5f}};
+        for (float[] pr : params) {
+            for (boolean withBias : new boolean[] {false, true}) {
+                try (Tensor hx = Tensor.of(dt, logits, rows, v); Tensor x = gpu.upload(hx);
+                     Tensor hids = Tensor.ofInts(ids, rows, width); Tensor gids = gpu.upload(hids);
+                     Tensor hcounts = Tensor.ofInts(counts, rows, width); Tensor gcounts = gpu.upload(hcounts);
+                     Tensor hbias = Tensor.ofFloats(bias, rows, width); Tensor gbias = gpu.upload(hbias)) {
+                    gpu.penalty(new org.transformer4j.runtime.PenaltyOp(x, gids, gcounts, withBias ? gbias : null, pr[0], pr[1], pr[2]));
+                    cpu.penalty(new org.transformer4j.runtime.PenaltyOp(hx, hids, hcounts, withBias ? hbias : null, pr[0], pr[1], pr[2]));
+                    assertArrayEquals(hx.toFloatArray(), GpuTests.download(gpu, x),
+                            dt + " " + Arrays.toString(pr) + (withBias ? " bias" : "") + " seed " + seed);
+                }
             }
         }
     }

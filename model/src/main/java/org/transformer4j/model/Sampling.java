@@ -1,0 +1,116 @@
+// Sampling — how Generator.Options choose a token from rows of logits, shared by Generator and the serving
+// Engine so that both take the same steps: the penalties (PenaltyOp, from each sequence's History), then the
+// sample op with temperature, top-k, top-p and min_p.
+package org.transformer4j.model;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.PenaltyOp;
+import org.transformer4j.runtime.SampleOp;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * The order is transformers' {@code generate}: logit bias (its sequence_bias), repetition penalty (over the prompt
+ * and the new tokens, greedy too), then — OpenAI's and vLLM's, which transformers lacks — frequency and presence
+ * penalties over the new tokens; then, when sampling, temperature, top-k, top-p and min_p in that order. vLLM
+ * applies min_p before top-k and top-p; one order is used here for the generator and the engine alike, so a
+ * request served by the engine gets the generator's tokens.
+ */
+public final class Sampling {
+
+    private Sampling() {}
+
+    /** The sample op of {@code o} for logits (rows, V) into {@code ids}: argmax at temperature 0, else seeded at counter {@code offset}. */
+    public static SampleOp op(Generator.Options o, Tensor logits, Tensor ids, long offset) {
+        if (o.temperature() == 0f) return SampleOp.greedy(logits, ids);
+        SampleOp op = SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).minP(o.minP()).offset(offset);
+        return o.topK() > 0 ? op.topK(o.topK()) : op;
+    }
+
+    /** Refuses a logit bias on an id outside the model's vocabulary [0, vocab). */
+    public static void checkBias(Generator.Options o, int vocab) {
+        for (int id : o.logitBias().keySet()) {
+            if (id >= vocab) throw new IllegalArgumentException("logitBias id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        }
+    }
+
+    /**
+     * One sequence's tokens as the penalty op reads them: its distinct ids, each with its count among the new
+     * tokens (0 for one seen in the prompt only, −1 for one that only carries a bias) and its bias. Kept as tokens
+     * come: a new token costs one hash lookup, never a recount of the sequence.
+     */
+    public static final class History {
+        private final Map<Integer, Integer> slot = new HashMap<>();
+        private int[] ids = new int[16];
+        private int[] counts = new int[16];
+        private float[] bias = new float[16];
+        private int size;
+
+        /** The history of a sequence starting from {@code prompt} under {@code o}, or null when o has no penalty. */
+        public static History of(Generator.Options o, int[] prompt) {
+            if (!o.penalized()) return null;
+            History h = new History();
+            o.logitBias().forEach((id, b) -> h.bias[h.slotOf(id)] = b);              // count −1: a bias only, so far
+            if (o.repetitionPenalty() != 1f) for (int id : prompt) h.count(id, 0);   // only the repetition penalty reads the prompt
+            return h;
+        }
+
+        /** A token the sequence produced. */
+        public void add(int id) { count(id, 1); }
+
+        private void count(int id, int add) {
+            int i = slotOf(id);
+            counts[i] = Math.max(counts[i], 0) + add;
+        }
+
+        /** The slot of id; a new one (count −1, no bias) where it has none. */
+        private int slotOf(int id) {
+            Integer i = slot.get(id);
+            if (i != null) return i;
+            if (size == ids.length) {
+                ids = Arrays.copyOf(ids, 2 * size);
+                counts = Arrays.copyOf(counts, 2 * size);
+                bias = Arrays.copyOf(bias, 2 * size);
+            }
+            ids[size] = id;
+            counts[size] = -1;
+            slot.put(id, size);
+            return size++;
+        }
+    }
+
+    /**
+     * A penalized copy of logits (rows, V), one history per row (null: the row is left as it is), or null when
+     * {@code o} has no penalty; the caller closes the copy. The model's own logits stay untouched, so log-probabilities
+     * reported beside a token are the model's.
+     */
+    public static Tensor penalized(Backend be, Tensor logits, Generator.Options o, History[] rows) {
+        if (!o.penalized()) return null;
+        int b = rows.length;
+        int width = 1;
+        for (History h : rows) if (h != null) width = Math.max(width, h.size);
+        int[] ids = new int[b * width], counts = new int[b * width];
+        float[] bias = o.logitBias().isEmpty() ? null : new float[b * width];
+        Arrays.fill(ids, -1);
+        for (int r = 0; r < b; r++) {
+            History h = rows[r];
+            if (h == null) continue;
+            System.arraycopy(h.ids, 0, ids, r * width, h.size);
+            System.arraycopy(h.counts, 0, counts, r * width, h.size);
+            if (bias != null) System.arraycopy(h.bias, 0, bias, r * width, h.size);
+        }
+        Tensor copy = be.empty(logits.dtype(), logits.shape());
+        try (Tensor hi = Tensor.ofInts(ids, b, width); Tensor hc = Tensor.ofInts(counts, b, width);
+             Tensor hb = bias == null ? null : Tensor.ofFloats(bias, b, width);
+             Tensor di = be.upload(hi); Tensor dc = be.upload(hc); Tensor db = hb == null ? null : be.upload(hb)) {
+            be.copy(logits, copy);
+            be.penalty(new PenaltyOp(copy, di, dc, db, o.repetitionPenalty(), o.presencePenalty(), o.frequencyPenalty()));
+        } catch (RuntimeException e) {
+            copy.close();
+            throw e;
+        }
+        return copy;
+    }
+}

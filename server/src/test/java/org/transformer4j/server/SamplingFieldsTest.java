@@ -1,0 +1,166 @@
+// SamplingFieldsTest — the sampling fields vLLM's OpenAI server takes beside OpenAI's: presence_penalty,
+// frequency_penalty and logit_bias (OpenAI's), repetition_penalty and min_p (vLLM's), on /v1/completions and
+// /v1/chat/completions: replies equal Generator alone with the same options (streamed or not), each bad value gets a
+// 400 whose error names its field, and a folder's generation_config.json gives the defaults of temperature, top_k,
+// top_p, min_p and repetition_penalty as vLLM's --generation-config auto does, a request's own values winning.
+package org.transformer4j.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.GenerationConfig;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.engine.Engine;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.CpuBackend;
+
+class SamplingFieldsTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final ServerTest.CharTokenizer TOK = ServerTest.TOK;
+    static Backend backend;
+    static Weights weights;
+    static Transformer model;
+    static Engine engine;
+    static OpenAiServer plain, defaulted;
+    static String plainBase, defaultedBase;
+    /** What the defaulted server's generation_config.json says (Qwen2.5-Instruct's sampling, min_p added). */
+    static final OpenAiServer.SamplingDefaults QWEN = new OpenAiServer.SamplingDefaults(0.7, 20, 0.8, 0.05, 1.05);
+
+    @BeforeAll
+    static void setUp() {
+        backend = new CpuBackend();
+        weights = Weights.random(ServerTest.gpt2Tiny(), backend, 31);
+        model = new Transformer(weights, backend);
+        engine = new Engine(model, Engine.Config.defaults(model).steps(64, 32));
+        plain = OpenAiServer.decoder("tiny", engine, TOK, ServerTest.TEMPLATE, OpenAiServer.Limits.defaults());
+        plainBase = "http://127.0.0.1:" + plain.start("127.0.0.1", 0);
+        defaulted = OpenAiServer.decoder("tiny", engine, TOK, ServerTest.TEMPLATE, OpenAiServer.Limits.defaults()).samplingDefaults(QWEN);
+        defaultedBase = "http://127.0.0.1:" + defaulted.start("127.0.0.1", 0);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        for (OpenAiServer s : new OpenAiServer[] {plain, defaulted}) if (s != null) s.close();
+        if (engine != null) engine.close();
+        weights.close();
+        backend.close();
+    }
+
+    static HttpResponse<String> post(String base, String path, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static String alone(int[] prompt, Generator.Options o) {
+        return TOK.decode(new Generator(model).generate(prompt, o, null));
+    }
+
+    /** The completion's text (streamed: the events' texts joined). */
+    static String complete(String base, String fields, boolean stream) throws Exception {
+        HttpResponse<String> r = post(base, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"" + PROMPT + "\", " + fields
+                + (stream ? ", \"stream\": true" : "") + "}");
+        assertEquals(200, r.statusCode(), r.body());
+        if (!stream) return JSON.readTree(r.body()).path("choices").get(0).path("text").asText();
+        StringBuilder b = new StringBuilder();
+        for (String line : r.body().split("\n")) {
+            if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
+            JsonNode c = JSON.readTree(line.substring(6)).path("choices");
+            if (!c.isEmpty()) b.append(c.get(0).path("text").asText());
+        }
+        return b.toString();
+    }
+
+    static final String PROMPT = "abcabcabcxyz";
+
+    @Test
+    void penaltiesMinPAndLogitBiasGiveGeneratorsTokens() throws Exception {
+        int[] p = TOK.encode(PROMPT);
+        Generator.Options base = Generator.Options.greedy(24);
+        Object[][] cases = {
+            {"\"temperature\": 0, \"repetition_penalty\": 1.7", base.repetitionPenalty(1.7f)},
+            {"\"temperature\": 0, \"presence_penalty\": 1.5, \"frequency_penalty\": 0.7", base.presenceFrequency(1.5f, 0.7f)},
+            {"\"temperature\": 0, \"logit_bias\": {\"5\": 100, \"7\": -100}", base.logitBias(Map.of(5, 100f, 7, -100f))},
+            {"\"temperature\": 0.9, \"seed\": 3, \"min_p\": 0.2, \"top_k\": 30, \"repetition_penalty\": 1.2, \"frequency_penalty\": -0.4, "
+                    + "\"logit_bias\": {\"12\": 2.5}",
+             base.sampling(0.9f, 30, 1f, 3).minP(0.2f).repetitionPenalty(1.2f).presenceFrequency(0f, -0.4f).logitBias(Map.of(12, 2.5f))},
+        };
+        String unpenalized = alone(p, base);
+        for (Object[] c : cases) {
+            String want = alone(p, (Generator.Options) c[1]);
+            if (!((String) c[0]).contains("seed")) assertTrue(!want.equals(unpenalized), c[0] + " changes nothing here: a useless check");
+            assertEquals(want, complete(plainBase, "\"max_tokens\": 24, " + c[0], false), (String) c[0]);
+            assertEquals(want, complete(plainBase, "\"max_tokens\": 24, " + c[0], true), c[0] + ", streamed");
+        }
+        HttpResponse<String> chat = post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"hello\"}], \"max_tokens\": 16, \"temperature\": 0, \"repetition_penalty\": 1.5, \"presence_penalty\": 0.5}");
+        assertEquals(200, chat.statusCode(), chat.body());
+        int[] chatPrompt = ServerTest.TEMPLATE.render(List.of(new ChatTemplate.Message("user", "hello")), Map.of());
+        assertEquals(alone(chatPrompt, Generator.Options.greedy(16).repetitionPenalty(1.5f).presenceFrequency(0.5f, 0f)),
+                JSON.readTree(chat.body()).path("choices").get(0).path("message").path("content").asText());
+    }
+
+    @Test
+    void eachBadValueGets400NamingItsField() throws Exception {
+        String[][] cases = {
+            {"presence_penalty", "2.5"}, {"presence_penalty", "\"high\""}, {"frequency_penalty", "-2.01"},
+            {"repetition_penalty", "0"}, {"repetition_penalty", "-1"}, {"min_p", "1.5"}, {"min_p", "-0.1"},
+            {"logit_bias", "[1, 2]"}, {"logit_bias", "{\"abc\": 1}"}, {"logit_bias", "{\"100\": 1}"}, {"logit_bias", "{\"-1\": 1}"},
+            {"logit_bias", "{\"5\": 100.5}"}, {"logit_bias", "{\"5\": \"1\"}"},
+        };
+        for (String[] c : cases) {
+            for (String path : new String[] {"/v1/completions", "/v1/chat/completions"}) {
+                String input = path.contains("chat") ? "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]" : "\"prompt\": \"abc\"";
+                HttpResponse<String> r = post(plainBase, path, "{\"model\": \"tiny\", " + input + ", \"" + c[0] + "\": " + c[1] + "}");
+                assertEquals(400, r.statusCode(), c[0] + " " + c[1] + ": " + r.body());
+                JsonNode err = JSON.readTree(r.body()).path("error");
+                assertEquals(c[0], err.path("param").asText(), r.body());
+                assertTrue(err.path("message").asText().contains(c[0]), r.body());
+            }
+        }
+        assertEquals(200, post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"max_tokens\": 2, \"top_k\": -1, "
+                + "\"logit_bias\": {\"5\": -100, \" 6\": 100}, \"presence_penalty\": -2, \"frequency_penalty\": 2, \"min_p\": 1}").statusCode(),
+                "the ends of each range are allowed; top_k -1 is vLLM's off");
+    }
+
+    @Test
+    void generationConfigGivesTheDefaultsAndARequestsOwnValuesWin() throws Exception {
+        int[] p = TOK.encode(PROMPT);
+        Generator.Options qwen = Generator.Options.greedy(20).sampling(0.7f, 20, 0.8f, 11).minP(0.05f).repetitionPenalty(1.05f);
+        assertEquals(alone(p, qwen), complete(defaultedBase, "\"max_tokens\": 20, \"seed\": 11", false), "the file's values");
+        assertEquals(alone(p, Generator.Options.greedy(20).repetitionPenalty(1.05f)),
+                complete(defaultedBase, "\"max_tokens\": 20, \"temperature\": 0", false), "greedy asked for; repetition_penalty still the file's");
+        assertEquals(alone(p, Generator.Options.greedy(20).sampling(1.1f, 0, 1f, 4)),
+                complete(defaultedBase, "\"max_tokens\": 20, \"seed\": 4, \"temperature\": 1.1, \"top_k\": 0, \"top_p\": 1, \"min_p\": 0, "
+                        + "\"repetition_penalty\": 1", false), "every field given: the request's");
+        assertEquals(alone(p, Generator.Options.greedy(20).sampling(1f, 0, 1f, 4)), complete(plainBase, "\"max_tokens\": 20, \"seed\": 4", false),
+                "no generation_config.json: vLLM's defaults (temperature 1, no filter, no penalty)");
+    }
+
+    @Test
+    void samplingDefaultsAreReadFromTheFolder(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("generation_config.json"), "{\"do_sample\": false, \"temperature\": 0.6, \"top_p\": 0.95, "
+                + "\"repetition_penalty\": 1.1, \"eos_token_id\": 2}");
+        OpenAiServer.SamplingDefaults d = OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir));
+        // vLLM takes the values the file has and ignores do_sample
+        assertEquals(new OpenAiServer.SamplingDefaults(0.6, null, 0.95, null, 1.1), d);
+        assertEquals(OpenAiServer.SamplingDefaults.NONE, OpenAiServer.SamplingDefaults.of(Optional.empty()));
+    }
+}
