@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.transformer4j.model.TransformerConfig.Architecture;
+import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.Tensor;
@@ -31,9 +32,17 @@ public final class Generator {
      * @param decoder      ids → text (e.g. {@code tokenizer::decode}), or null without stop strings
      * @param truncate     when a prompt plus maxNewTokens exceeds the model's positions: true keeps the
      *                     prompt's last tokens, false (the default) throws
+     * @param guide        structured outputs: each sequence's tokens are kept to those its constraint allows
+     *                     (e.g. {@link org.transformer4j.model.guided.JsonConstraint}); null: unconstrained
      */
     public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
-                          Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
+                          Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate,
+                          TokenConstraint.Factory guide) {
+        public Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
+                       Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
+            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, null);
+        }
+
         public Options {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
             if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -52,19 +61,26 @@ public final class Generator {
         public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
 
         public Options sampling(float t, int k, float p, long s) {
-            return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate);
+            return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate, guide);
         }
 
         public Options stopIds(Set<Integer> ids) {
-            return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate);
+            return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate, guide);
         }
 
         public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
-            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate);
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate, guide);
         }
 
         public Options truncate(boolean t) {
-            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t);
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t, guide);
+        }
+
+        /** Constrained to what {@code f} allows; its end ids join the stop ids (null: unconstrained). */
+        public Options guided(TokenConstraint.Factory f) {
+            Set<Integer> stops = new java.util.HashSet<>(stopIds);
+            if (f != null) stops.addAll(f.endIds());
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stops, stopStrings, decoder, truncate, f);
         }
 
         /** Whether the new tokens so far (the last one just chosen) end the sequence: a stop id, the limit, or a stop string. */
@@ -196,9 +212,11 @@ public final class Generator {
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
         java.util.Map<Integer, Integer> failed = new java.util.LinkedHashMap<>();
+        Guides guides = Guides.start(o, batch);
         try (Scratch firstScratch = new Scratch(model.backend)) {
             Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
             for (int step = 0; ; step++) {
+                if (guides != null) guides.mask(model.backend, logits, done);
                 int[][] sampled = sample(logits, o, step);
                 int[] chosen = sampled[0];
                 int running = 0;
@@ -210,6 +228,7 @@ public final class Generator {
                         continue;
                     }
                     next[b] = chosen[b];
+                    if (guides != null) guides.advance(b, chosen[b]);
                     out.get(b).add(chosen[b]);
                     if (listener != null) listener.onToken(b, chosen[b]);
                     if (o.ends(out.get(b))) done[b] = true;

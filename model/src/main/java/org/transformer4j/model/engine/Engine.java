@@ -320,6 +320,7 @@ public final class Engine implements AutoCloseable {
         final Generator.Options o;
         final int topLogprobs;
         final Listener listener;
+        final org.transformer4j.model.guided.TokenConstraint guide;    // structured outputs, or null
         final List<Integer> gen = new ArrayList<>();
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
         int len;                                         // cached rows
@@ -329,6 +330,7 @@ public final class Engine implements AutoCloseable {
 
         Seq(Engine engine, long id, int[] prompt, Generator.Options o, int topLogprobs, Listener listener) {
             this.engine = engine; this.id = id; this.prompt = prompt; this.o = o; this.topLogprobs = topLogprobs; this.listener = listener;
+            this.guide = o.guide() == null ? null : o.guide().start();
         }
 
         int token(int i) { return i < prompt.length ? prompt[i] : gen.get(i - prompt.length); }
@@ -607,6 +609,12 @@ public final class Engine implements AutoCloseable {
         int index = s.gen.size();
         Generator.Options o = s.o;
         int id, nonFinite;
+        if (s.guide != null) {                                        // structured outputs: as Generator does, before sampling
+            int[] bits = s.guide.allowed();
+            try (Tensor h = Tensor.ofInts(bits, 1, bits.length); Tensor a = model.backend.upload(h)) {
+                model.backend.mask(new org.transformer4j.runtime.MaskOp(row, a));
+            }
+        }
         try (Tensor ids = model.backend.empty(DType.I32, 2)) {      // the id, then the sampler's non-finite flag
             SampleOp op = o.temperature() == 0f ? SampleOp.greedy(row, ids.slice(0, 0, 1))
                     : SampleOp.sample(row, o.temperature(), o.seed(), ids.slice(0, 0, 1)).topP(o.topP()).offset(index);
@@ -624,6 +632,14 @@ public final class Engine implements AutoCloseable {
         if (nonFinite != 0 || id < 0 || id >= vocab) {
             fail(s, "non-finite logits at new token " + index + " of request " + s.id + " (a NaN or infinity in the row the sampler read)");
             return;
+        }
+        if (s.guide != null && !o.stopIds().contains(id)) {
+            try {
+                s.guide.advance(id);
+            } catch (RuntimeException e) {
+                fail(s, "structured output: " + e.getMessage());
+                return;
+            }
         }
         double lp = Double.NaN;
         int[] topIds = null;

@@ -61,6 +61,11 @@ public final class JsonConstraint implements TokenConstraint.Factory {
         m = new int[words];
         vocabulary.allowed(state, m);
         if (state.isComplete()) for (int id : endIds) m[id >>> 5] |= 1 << (id & 31);
+        boolean any = false;
+        for (int w : m) any |= w != 0;
+        if (!any) {                   // a real vocabulary holds every byte; a partial one may not spell the next character
+            throw new IllegalStateException("no token of the vocabulary can continue the JSON here (the vocabulary lacks the bytes it needs)");
+        }
         if (masks.size() < CACHED_MASKS) masks.putIfAbsent(state, m);
         return m;
     }

@@ -85,6 +85,13 @@ public final class TokenVocabulary {
         maxDepth = longest;
     }
 
+    /** A vocabulary of these token bytes, by id (null: never allowed); V is their count. */
+    public static TokenVocabulary of(byte[][] tokenBytes) {
+        byte[][] b = new byte[tokenBytes.length][];
+        for (int i = 0; i < b.length; i++) b[i] = tokenBytes[i] == null ? null : tokenBytes[i].clone();
+        return new TokenVocabulary(b, b.length);
+    }
+
     /** The vocabulary of a tokenizer: its tokenizer.json when it has one, else each id decoded alone (ids that decode to a partial character are left out). */
     public static TokenVocabulary of(Tokenizer tokenizer, int modelVocab) throws IOException {
         if (tokenizer instanceof HfTokenizer hf) return fromTokenizerJson(hf.file(), modelVocab);

@@ -595,6 +595,24 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void mask(org.transformer4j.runtime.MaskOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            op.validate();
+            requireHere("logits", op.logits());
+            requireHere("allowed", op.allowed());
+        }
+        // No kernel yet: the rows come to the host, are masked there and go back (V · 4 bytes a row each way).
+        try (Tensor h = toHost(op.logits()); Tensor a = toHost(op.allowed())) {
+            float[] x = h.toFloatArray();
+            org.transformer4j.runtime.MaskOp.apply(x, a.toIntArray(), (int) h.shape(0), (int) h.shape(1));
+            h.copyFrom(x);
+            copyFromHost(h, op.logits());
+        }
+        afterOp("mask");
+    }
+
+    @Override
     public void moeRoute(org.transformer4j.runtime.MoeRouteOp op) {
         try (var use = gate.op()) {
             checkOpen();
