@@ -63,6 +63,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final long created = System.currentTimeMillis() / 1000;
     private volatile ReasoningParser.Kind reasoning;   // null: chat replies are content only
+    private final StructuredOutputs structured;        // response_format and vLLM's structured_outputs, for decoders
     private Javalin app;
 
     /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
@@ -122,6 +123,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.chat = chat;
         this.limits = limits;
+        this.structured = engine == null ? null : new StructuredOutputs(tokenizer, engine.model().config.vocabSize(), this.eosIds);
     }
 
     /**
@@ -299,6 +301,7 @@ public final class OpenAiServer implements AutoCloseable {
         Generator.Options o = Generator.Options.greedy(max).stopIds(eosIds);
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
+        o = o.guided(structured.constraint(b));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");

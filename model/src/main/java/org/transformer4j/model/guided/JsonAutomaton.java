@@ -119,6 +119,14 @@ public final class JsonAutomaton {
         return new Union(any.alternatives[0], any.alternatives[1]);
     }
 
+    /** One of these byte strings, verbatim (vLLM's guided choice: not JSON); more than 64 become a union of literals. */
+    public static Node choice(java.util.List<byte[]> texts) {
+        if (texts.isEmpty()) throw new IllegalArgumentException("no choices");
+        java.util.List<Node> parts = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i += 64) parts.add(new Lit(texts.subList(i, Math.min(i + 64, texts.size())).toArray(byte[][]::new)));
+        return parts.size() == 1 ? parts.get(0) : new Union(parts.toArray(Node[]::new));
+    }
+
     static Lit literals(String... texts) {
         byte[][] b = new byte[texts.length][];
         for (int i = 0; i < b.length; i++) b[i] = texts[i].getBytes(java.nio.charset.StandardCharsets.UTF_8);

@@ -199,9 +199,7 @@ public final class JsonSchemaCompiler {
         List<byte[]> texts = new ArrayList<>();
         for (JsonNode v : values) if (types.isEmpty() || types.stream().anyMatch(t -> hasType(v, t))) texts.add(jsonText(v).getBytes(StandardCharsets.UTF_8));
         if (texts.isEmpty()) throw new IllegalArgumentException((s.has("const") ? "const" : "enum") + " at " + at + " has no value of type " + types);
-        List<Node> parts = new ArrayList<>();
-        for (int i = 0; i < texts.size(); i += 64) parts.add(new JsonAutomaton.Lit(texts.subList(i, Math.min(i + 64, texts.size())).toArray(byte[][]::new)));
-        return parts.size() == 1 ? parts.get(0) : new JsonAutomaton.Union(parts.toArray(Node[]::new));
+        return JsonAutomaton.choice(texts);
     }
 
     private static boolean hasType(JsonNode v, String t) {
