@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 11;
+    public static final int T4J_ABI_VERSION = 12;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -369,6 +369,20 @@ public final class t4j_h {
     public static int t4j_softcap(MemorySegment params, MemorySegment stream) {
         try {
             return (int) t4j_softcap.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class t4j_mask {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_mask", DESC);
+    }
+
+    /** {@code int32_t t4j_mask(const t4j_mask_params* p, void* stream)} (ABI 12) */
+    public static int t4j_mask(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_mask.HANDLE.invokeExact(params, stream);
         } catch (Throwable t) {
             throw unexpected(t);
         }

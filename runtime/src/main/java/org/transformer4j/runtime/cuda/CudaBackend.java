@@ -601,15 +601,20 @@ public final class CudaBackend implements Backend {
             op.validate();
             requireHere("logits", op.logits());
             requireHere("allowed", op.allowed());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = org.transformer4j.bindings.t4j_mask_params.allocate(arena);
+                org.transformer4j.bindings.t4j_mask_params.logits(p, CudaParams.address(op.logits()));
+                org.transformer4j.bindings.t4j_mask_params.allowed(p, CudaParams.address(op.allowed()));
+                org.transformer4j.bindings.t4j_mask_params.rows(p, op.logits().shape(0));
+                org.transformer4j.bindings.t4j_mask_params.cols(p, op.logits().shape(1));
+                org.transformer4j.bindings.t4j_mask_params.logits_row_stride(p, op.logits().stride(0));
+                org.transformer4j.bindings.t4j_mask_params.allowed_row_stride(p, op.allowed().stride(0));
+                org.transformer4j.bindings.t4j_mask_params.dtype(p, op.logits().dtype().code());
+                Cuda.checkT4j(t4j_h.t4j_mask(p, stream.handle()), "t4j_mask (" + op.logits().dtype() + ")");
+            }
+            afterOp("mask");
         }
-        // No kernel yet: the rows come to the host, are masked there and go back (V · 4 bytes a row each way).
-        try (Tensor h = toHost(op.logits()); Tensor a = toHost(op.allowed())) {
-            float[] x = h.toFloatArray();
-            org.transformer4j.runtime.MaskOp.apply(x, a.toIntArray(), (int) h.shape(0), (int) h.shape(1));
-            h.copyFrom(x);
-            copyFromHost(h, op.logits());
-        }
-        afterOp("mask");
     }
 
     @Override
