@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # guided-mask.sh — times structured-output token masks (GuidedMaskBenchmark) on the Qwen3 (151,669 ids) and
 # Gemma 3 (262,144 ids) vocabularies from the model tests' resources; 3 forks, prints the CPU and load beside.
-# Arguments replace the JMH options (e.g. -f 1 -p vocab=qwen3).
+# Arguments replace the benchmark pattern and JMH options (e.g. GuidedMaskBenchmark.uncached -f 1 -p vocab=qwen3).
 # Build first (no install needed): mvn -B -o -q -pl model,bench -DskipTests -Dmaven.javadoc.skip=true package
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,5 +13,5 @@ done
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 "$java" -Dt4j.bench.tokenizers="$dir" -DOPT_OUT_TRACKING=true -cp "$root/bench/target/classes:$root/bench/target/lib/*" \
-  org.openjdk.jmh.Main GuidedMaskBenchmark ${*:--f 3 -wi 3 -w 1s -i 5 -r 1s}
+  org.openjdk.jmh.Main ${*:-GuidedMaskBenchmark -f 3 -wi 3 -w 1s -i 5 -r 1s}
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
