@@ -11,30 +11,24 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.Transformer;
-import org.transformer4j.model.Weights;
 import org.transformer4j.model.guided.JsonConstraint;
 import org.transformer4j.model.guided.TinyVocab;
 import org.transformer4j.model.guided.TokenVocabulary;
-import org.transformer4j.runtime.Backend;
-import org.transformer4j.runtime.CpuBackend;
 
 class GuidedEngineTest {
 
-    static Backend backend;
-    static Weights weights;
+    static TinyVocab.Model tiny;
     static Transformer model;
 
     @BeforeAll
     static void setUp() {
-        backend = new CpuBackend();
-        weights = Weights.random(TinyVocab.config(), backend, 11);
-        model = new Transformer(weights, backend);
+        tiny = TinyVocab.randomModel(11);
+        model = tiny.transformer();
     }
 
     @AfterAll
     static void tearDown() {
-        weights.close();
-        backend.close();
+        tiny.close();
     }
 
     @Test

@@ -18,10 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.TokenStream;
 import org.transformer4j.model.Transformer;
-import org.transformer4j.model.TransformerConfig;
-import org.transformer4j.model.Weights;
-import org.transformer4j.runtime.Backend;
-import org.transformer4j.runtime.CpuBackend;
 
 class GuidedGenerationTest {
 
@@ -30,22 +26,18 @@ class GuidedGenerationTest {
              "properties":{"name":{"type":"string","maxLength":6},"age":{"type":["integer","null"]},
                            "tags":{"type":"array","items":{"enum":["a","b",1]},"maxItems":3}}}""";
 
-    static Backend backend;
-    static Weights weights;
+    static TinyVocab.Model tiny;
     static Transformer model;
 
     @BeforeAll
     static void setUp() {
-        backend = new CpuBackend();
-        TransformerConfig c = TinyVocab.config();
-        weights = Weights.random(c, backend, 11);
-        model = new Transformer(weights, backend);
+        tiny = TinyVocab.randomModel(11);
+        model = tiny.transformer();
     }
 
     @AfterAll
     static void tearDown() {
-        weights.close();
-        backend.close();
+        tiny.close();
     }
 
     static List<Generator.Options> options(TokenConstraint.Factory f) {

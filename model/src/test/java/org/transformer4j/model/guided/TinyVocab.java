@@ -7,7 +7,11 @@ package org.transformer4j.model.guided;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
+import org.transformer4j.model.Weights;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.CpuBackend;
 
 public final class TinyVocab {
 
@@ -42,6 +46,20 @@ public final class TinyVocab {
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, 1e-5f)
                 .activation(TransformerConfig.Activation.GELU_TANH, false).learnedPositions(160).biases(true)
                 .tiedEmbeddings(true, 1f).specialIds(new TransformerConfig.SpecialIds(0, 1, 2, 1, 3)).build();
+    }
+
+    /** A random model of {@link #config()} on its own CPU backend; closing it frees both. */
+    public record Model(Backend backend, Weights weights, Transformer transformer) implements AutoCloseable {
+        @Override public void close() {
+            weights.close();
+            backend.close();
+        }
+    }
+
+    public static Model randomModel(long seed) {
+        Backend b = new CpuBackend();
+        Weights w = Weights.random(config(), b, seed);
+        return new Model(b, w, new Transformer(w, b));
     }
 
     /** The text of generated ids (special ids left out). */
