@@ -533,6 +533,23 @@ typedef struct t4j_softcap_params {
 
 T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream);
 
+/* ---- token mask (ABI 12) ------------------------------------------------------------------ */
+/* Structured outputs, in place on the logits before sampling: logits[r][v] becomes -inf where bit
+ * v % 32 of allowed[r][v / 32] is clear (the low bit first); where it is set the logit is not read or
+ * written (NaN stays NaN). Bits past cols are ignored. rows = 0 does nothing. */
+typedef struct t4j_mask_params {
+    void* logits;                     /* (rows, cols) dtype, masked in place */
+    const int32_t* allowed;           /* (rows, ceil(cols / 32)) */
+    int64_t rows;                     /* >= 0 */
+    int64_t cols;                     /* V, >= 1 */
+    int64_t logits_row_stride;        /* >= cols */
+    int64_t allowed_row_stride;       /* >= ceil(cols / 32) */
+    int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
+    int32_t reserved;                 /* 0 */
+} t4j_mask_params;
+
+T4J_API int32_t t4j_mask(const t4j_mask_params* p, void* stream);
+
 /* ---- mixture of experts (ABI 9) ------------------------------------------------------------ */
 /* A sparse MoE block (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) on the device, with no host round trip
  * (a decode step with it can be captured into a graph):

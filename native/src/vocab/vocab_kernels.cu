@@ -1,6 +1,7 @@
 // vocab_kernels.cu — the extern "C" entry points of the vocabulary family (softmax / log-softmax,
-// cross-entropy, sampling, final logit soft-capping, sampling penalties), one per dtype; kinds, ignore
-// index, sampling options and penalties are runtime.
+// cross-entropy, sampling, final logit soft-capping, sampling penalties, the structured-output token mask), one per
+// dtype; kinds, ignore index, sampling options and penalties are runtime.
+#include "mask.cuh"
 #include "penalty.cuh"
 #include "softcap.cuh"
 #include "vocab.cuh"
@@ -42,3 +43,13 @@ T4J_SOFTCAP_KERNEL(bf16, __nv_bfloat16)
 T4J_PENALTY_KERNEL(f32, float)
 T4J_PENALTY_KERNEL(f16, __half)
 T4J_PENALTY_KERNEL(bf16, __nv_bfloat16)
+
+// Structured outputs' token mask, in place (mask.cuh).
+#define T4J_MASK_KERNEL(SUFFIX, T)                                                             \
+    extern "C" __global__ void __launch_bounds__(t4j::kMaskThreads) t4j_mask_##SUFFIX(const t4j_mask_params p) { \
+        t4j::mask_logits<T>(p);                                                                \
+    }
+
+T4J_MASK_KERNEL(f32, float)
+T4J_MASK_KERNEL(f16, __half)
+T4J_MASK_KERNEL(bf16, __nv_bfloat16)

@@ -1,6 +1,6 @@
 // vocab_launch.cpp — validates the softmax, cross-entropy and sampling params and launches one
 // block per row (block size grows with the vocabulary); validates and launches the elementwise
-// final logit soft-capping and the sampling penalties.
+// final logit soft-capping, the sampling penalties and the structured-output token mask.
 #include <cmath>
 
 #include "../common/internal.h"
@@ -60,9 +60,20 @@ const t4j::FieldLayout kSoftcapFields[] = {
 const t4j::StructRegistration kSoftcapLayout("t4j_softcap_params", sizeof(t4j_softcap_params), kSoftcapFields,
                                              sizeof(kSoftcapFields) / sizeof(kSoftcapFields[0]));
 
+const t4j::FieldLayout kMaskFields[] = {
+    T4J_FIELD(t4j_mask_params, logits),             T4J_FIELD(t4j_mask_params, allowed),
+    T4J_FIELD(t4j_mask_params, rows),               T4J_FIELD(t4j_mask_params, cols),
+    T4J_FIELD(t4j_mask_params, logits_row_stride),  T4J_FIELD(t4j_mask_params, allowed_row_stride),
+    T4J_FIELD(t4j_mask_params, dtype),              T4J_FIELD(t4j_mask_params, reserved),
+};
+const t4j::StructRegistration kMaskLayout("t4j_mask_params", sizeof(t4j_mask_params), kMaskFields,
+                                          sizeof(kMaskFields) / sizeof(kMaskFields[0]));
+
+constexpr uint32_t kMaskThreads = 256;           // mask.cuh's t4j::kMaskThreads
+
 constexpr uint32_t kSoftcapThreads = 256;        // softcap.cuh's t4j::kSoftcapThreads
 constexpr uint32_t kPenaltyThreads = 256;        // penalty.cuh's t4j::kPenaltyThreads
-constexpr int64_t kElementwiseMaxBlocks = 65535 * 8;  // softcap and penalty: the grid-stride loop covers the rest
+constexpr int64_t kElementwiseMaxBlocks = 65535 * 8;  // softcap, penalty and mask: the grid-stride loop covers the rest
 
 // ~8 elements per thread, 32..1024 threads: a 50k-vocabulary row gets a full block, which is
 // what one decode step (a handful of rows) needs to use the GPU at all.
@@ -156,4 +167,21 @@ extern "C" T4J_API int32_t t4j_softcap(const t4j_softcap_params* p, void* stream
     void* args[] = {const_cast<t4j_softcap_params*>(p)};
     return t4j::launch(f, static_cast<uint32_t>(blocks < kElementwiseMaxBlocks ? blocks : kElementwiseMaxBlocks), kSoftcapThreads,
                        0, stream, args);
+}
+
+extern "C" T4J_API int32_t t4j_mask(const t4j_mask_params* p, void* stream) {
+    if (p == nullptr || p->logits == nullptr || p->allowed == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved != 0 || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows < 0 || p->cols < 1 || p->logits_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->allowed_row_stride < (p->cols + 31) / 32) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->rows > (int64_t{1} << 62) / p->logits_row_stride) return T4J_ERROR_INVALID_ARGUMENT;   // rows · stride fits
+    if (p->rows == 0) return T4J_SUCCESS;
+    static const char* const kNames[] = {"t4j_mask_f32", "t4j_mask_f16", "t4j_mask_bf16"};
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype], &f);
+    if (s != T4J_SUCCESS) return s;
+    const int64_t n = p->rows * p->cols;
+    const int64_t blocks = (n + kMaskThreads - 1) / kMaskThreads;
+    void* args[] = {const_cast<t4j_mask_params*>(p)};
+    return t4j::launch(f, static_cast<uint32_t>(blocks < kElementwiseMaxBlocks ? blocks : kElementwiseMaxBlocks), kMaskThreads, 0, stream, args);
 }

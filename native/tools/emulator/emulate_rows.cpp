@@ -15,6 +15,7 @@
 
 #include "../../src/embedding/embedding.cuh"
 #include "../../src/norm/norm.cuh"
+#include "../../src/vocab/mask.cuh"
 #include "../../src/vocab/penalty.cuh"
 #include "../../src/vocab/softcap.cuh"
 #include "../../src/vocab/vocab.cuh"
@@ -617,6 +618,63 @@ void run_softcap(int64_t n, int offset, float cap) {
             worst, bound_rel, bad, guards);
 }
 
+// ---- structured outputs' token mask ----------------------------------------------------------------
+
+// t4j_mask on rows × cols logits in rows of `stride` elements, bitsets in rows of `wstride` words: random
+// words with some all clear and some all set, set bits past cols, NaN and ±inf among the logits. Kept
+// logits must be bit-identical (NaN included), cleared ones -inf, and the padding between rows (logits
+// and bitsets) untouched. The launcher's grid, capped at 3 blocks so that the grid-stride loop turns.
+template <typename T>
+void run_mask(int64_t rows, int64_t cols, int64_t stride, int64_t wstride) {
+    const std::string what = std::string("t4j_mask_") + name<T>() + " rows " + std::to_string(rows) + " cols " +
+                             std::to_string(cols) + " stride " + std::to_string(stride);
+    if (!wanted(what)) return;
+    const int64_t words = (cols + 31) / 32;
+    std::vector<T> x(static_cast<size_t>(rows * stride));
+    for (int64_t i = 0; i < rows * stride; i++) x[i] = from<T>(uniform(8.0f));
+    x[0] = from<T>(NAN);
+    x[1] = from<T>(INFINITY);
+    x[2] = from<T>(-INFINITY);
+    std::vector<int32_t> bits(static_cast<size_t>(rows * wstride), 0x5A5A5A5A);   // padding words: a pattern to keep
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t w = 0; w < words; w++) {
+            const int kind = static_cast<int>(g_rng() % 4);
+            bits[r * wstride + w] = kind == 0 ? 0 : kind == 1 ? -1 : static_cast<int32_t>(g_rng());
+        }
+    }
+    bits[0] = (static_cast<int32_t>(g_rng()) & ~0x10) | 0x7;   // the NaN and the infinities kept, logit 4 cleared
+    const std::vector<T> before = x;
+    const std::vector<int32_t> bits_before = bits;
+    t4j_mask_params p{};
+    p.logits = x.data();
+    p.allowed = bits.data();
+    p.rows = rows;
+    p.cols = cols;
+    p.logits_row_stride = stride;
+    p.allowed_row_stride = wstride;
+    const int64_t blocks = std::min<int64_t>((rows * cols + t4j::kMaskThreads - 1) / t4j::kMaskThreads, 3);
+    simt::launch(SimtDim3{static_cast<unsigned>(blocks), 1, 1}, t4j::kMaskThreads, [&] { t4j::mask_logits<T>(p); }, 0,
+                 kname(std::string("t4j_mask_") + name<T>()));
+    int bad = 0, cleared = 0, kept = 0, pads = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t v = 0; v < stride; v++) {
+            const int64_t i = r * stride + v;
+            const bool inside = v < cols;
+            const bool keep = !inside || ((static_cast<uint32_t>(bits_before[r * wstride + v / 32]) >> (v % 32)) & 1u);
+            const bool same = std::memcmp(&x[i], &before[i], sizeof(T)) == 0;
+            const bool ok = keep ? same : std::isinf(to(x[i])) && to(x[i]) < 0;
+            if (!inside) pads += same ? 0 : 1;
+            else if (keep) kept++;
+            else cleared++;
+            if (!ok && bad++ < 5) std::printf("     [%lld, %lld]: got %g, before %g, kept %d\n", static_cast<long long>(r),
+                                              static_cast<long long>(v), to(x[i]), to(before[i]), keep ? 1 : 0);
+        }
+    }
+    if (bits != bits_before) pads++;
+    verdict(bad == 0 && pads == 0 && cleared > 0 && kept > 0, what, "%d kept, %d cleared, %d wrong, %d padding element(s) written",
+            kept, cleared, bad, pads);
+}
+
 template <typename T>
 void vocab_suite() {
     run_softmax<T>(3, 300, T4J_SOFTMAX, 1.0f, false);
@@ -633,6 +691,8 @@ void vocab_suite() {
     run_softcap<T>(1000, 0, 30.0f);   // Gemma 2's final_logit_softcapping
     run_softcap<T>(4099, 3, 7.3f);    // a head before the first vector, a tail, the grid-stride loop
     run_softcap<T>(13, 1, 30.0f);     // short: in 16 bits a head and a tail, no whole vector
+    run_mask<T>(3, 1037, 1040, 34);   // V not a multiple of 32, padded rows of logits and of bitsets
+    run_mask<T>(1, 31, 31, 1);        // shorter than one word
     if (!g_all) return;
     run_softmax<T>(2, 9000, T4J_LOG_SOFTMAX, 1.0f, false);
     run_softmax<T>(1, 1, T4J_SOFTMAX, 1.0f, false);

@@ -60,6 +60,8 @@ mutations=(
   "repetition-sign@vocab/penalty.cuh@'x = x < 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);', 'x = x > 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);'@--quick --only t4j_penalty_f32 5x1000@rows@FAIL t4j_penalty_f32 5x1000"
   # float64 reference: min_p left out of the kept mass (the draw then walks a distribution min_p did not cut)
   "min-p-dropped@vocab/vocab.cuh@'                    if (e >= p.min_p) {', '                    if (e >= 0.0f) {'@--quick --only t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p@rows@FAIL t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p"
+  # float64 reference: the token mask reads the bit of id v % 16 (half of each word's ids take another id's bit)
+  "mask-bit-index@vocab/mask.cuh@'if (((w >> (v & 31)) & 1u) == 0u)', 'if (((w >> (v & 15)) & 1u) == 0u)'@--quick --only t4j_mask_f32 rows 3@rows@FAIL t4j_mask_f32 rows 3"
   # synccheck (emulator): a shuffle mask off by one lane
   "shuffle-mask@common/reduce.cuh@'v += __shfl_xor_sync(0xffffffffu, v, offset);', 'v += __shfl_xor_sync(0x7fffffffu, v, offset);'@--quick --only norm_f32 layer 3x300@rows@synccheck: t4j_norm.*__shfl_xor_sync with mask 0x7fffffff"
 )

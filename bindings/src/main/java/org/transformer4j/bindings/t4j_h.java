@@ -388,6 +388,20 @@ public final class t4j_h {
         }
     }
 
+    private static final class t4j_mask {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = downcall("t4j_mask", DESC);
+    }
+
+    /** {@code int32_t t4j_mask(const t4j_mask_params* p, void* stream)} (ABI 12) */
+    public static int t4j_mask(MemorySegment params, MemorySegment stream) {
+        try {
+            return (int) t4j_mask.HANDLE.invokeExact(params, stream);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     private static final class t4j_moe_route {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = downcall("t4j_moe_route", DESC);

@@ -62,6 +62,13 @@ final class GenerateCommand implements Callable<Integer> {
             + "prompt's last tokens (default: fail).")
     boolean truncate;
 
+    @Option(names = "--json-schema", paramLabel = "FILE", description = "Constrain the text to JSON that this JSON Schema "
+            + "allows (structured outputs; the subset of OpenAI's strict mode, see the README).")
+    Path jsonSchema;
+
+    @Option(names = "--json", description = "Constrain the text to a JSON object or array (response_format json_object).")
+    boolean json;
+
     @Override
     public Integer call() throws java.io.IOException {
         ModelInputs.checkText("prompt", prompt);
@@ -93,6 +100,7 @@ final class GenerateCommand implements Callable<Integer> {
                         org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model), tok));
                 if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
                 o = o.stopIds(eos).truncate(truncate);
+                if (json || jsonSchema != null) o = o.guided(StructuredOutput.constraint(jsonSchema, tok, weights.config.vocabSize(), eos));
                 Stream out = new Stream(tok, eos);
                 long start = System.nanoTime();
                 int[] generated;

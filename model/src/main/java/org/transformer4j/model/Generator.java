@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.transformer4j.model.TransformerConfig.Architecture;
+import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
 
@@ -40,11 +41,13 @@ public final class Generator {
      * @param logitBias         token id → a finite number added to its logit before everything else (OpenAI's
      *                          logit_bias, transformers' sequence_bias for one-token sequences); ids are checked
      *                          against the model's vocabulary when generation starts
+     * @param guide             structured outputs: each sequence's tokens are kept to those its constraint allows
+     *                          (e.g. {@link org.transformer4j.model.guided.JsonConstraint}); null: unconstrained
      */
     public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
                           Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate,
                           float repetitionPenalty, float presencePenalty, float frequencyPenalty, float minP,
-                          Map<Integer, Float> logitBias) {
+                          Map<Integer, Float> logitBias, TokenConstraint.Factory guide) {
         public Options {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
             if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -77,61 +80,69 @@ public final class Generator {
             }
         }
 
-        /** Without penalties, min_p or logit bias. */
+        /** Without penalties, min_p, logit bias or a guide. */
         public Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
                        Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
-            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of());
+            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of(), null);
         }
 
         public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
 
         public Options sampling(float t, int k, float p, long s) {
             return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, minP, logitBias);
+                    frequencyPenalty, minP, logitBias, guide);
         }
 
         public Options maxNewTokens(int n) {
             return new Options(n, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, minP, logitBias);
+                    frequencyPenalty, minP, logitBias, guide);
         }
 
         public Options stopIds(Set<Integer> ids) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide);
         }
 
         public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide);
         }
 
         public Options truncate(boolean t) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide);
         }
 
         /** transformers' repetition_penalty: > 0, 1 for none. */
         public Options repetitionPenalty(float p) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, p, presencePenalty,
-                    frequencyPenalty, minP, logitBias);
+                    frequencyPenalty, minP, logitBias, guide);
         }
 
         /** OpenAI's presence and frequency penalties, each in [−2, 2], 0 for none. */
         public Options presenceFrequency(float presence, float frequency) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presence, frequency, minP, logitBias);
+                    presence, frequency, minP, logitBias, guide);
         }
 
         /** transformers' min_p in [0, 1], 0 for none; used when sampling. */
         public Options minP(float p) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, p, logitBias);
+                    presencePenalty, frequencyPenalty, p, logitBias, guide);
         }
 
         /** Token id → a finite number added to its logit (OpenAI's logit_bias); empty for none. */
         public Options logitBias(Map<Integer, Float> bias) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, bias);
+                    presencePenalty, frequencyPenalty, minP, bias, guide);
+        }
+
+        /** Constrained to what {@code f} allows; its end ids join the stop ids (null: unconstrained). */
+        public Options guided(TokenConstraint.Factory f) {
+            Set<Integer> stops = new java.util.HashSet<>(stopIds);
+            if (f != null) stops.addAll(f.endIds());
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stops, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias, f);
         }
 
         /** Whether the penalty op has work: a repetition, presence or frequency penalty, or a logit bias. */
@@ -275,9 +286,11 @@ public final class Generator {
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
         java.util.Map<Integer, Integer> failed = new java.util.LinkedHashMap<>();
+        Guides guides = Guides.start(o, batch);
         try (Scratch firstScratch = new Scratch(model.backend)) {
             Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
             for (int step = 0; ; step++) {
+                if (guides != null) guides.mask(model.backend, logits, done);
                 int[][] sampled = sample(logits, o, step, histories);
                 int[] chosen = sampled[0];
                 int running = 0;
@@ -289,6 +302,7 @@ public final class Generator {
                         continue;
                     }
                     next[b] = chosen[b];
+                    if (guides != null) guides.advance(b, chosen[b]);
                     out.get(b).add(chosen[b]);
                     if (histories[b] != null) histories[b].add(chosen[b]);
                     if (listener != null) listener.onToken(b, chosen[b]);

@@ -30,6 +30,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private final int batch;
     private final List<List<Integer>> generated = new ArrayList<>();
     private final boolean[] done;
+    private final Guides guides;                      // structured outputs, or null
     private final int[] last;                       // (B) each sequence's last chosen token: what the next step feeds
     private final ArrayDeque<Token> ready = new ArrayDeque<>();    // id −1: the sequence's logits were non-finite
     private final java.util.Map<Integer, Integer> failedAt = new java.util.HashMap<>();
@@ -52,6 +53,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
         this.state = state;
         this.done = new boolean[batch];
         this.last = new int[batch];
+        this.guides = Guides.start(options, batch);
         for (int b = 0; b < batch; b++) generated.add(new ArrayList<>());
         try {
             scratch = new Scratch(model.backend);
@@ -100,6 +102,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
                     scratch = null;
                 }
             }
+            if (guides != null) guides.mask(model.backend, logits, done);
             int[][] sampled = generator.sample(logits, options, step, histories);
             int[] chosen = sampled[0];
             step++;
@@ -113,6 +116,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
                     continue;
                 }
                 last[b] = chosen[b];
+                if (guides != null) guides.advance(b, chosen[b]);
                 generated.get(b).add(chosen[b]);
                 if (histories[b] != null) histories[b].add(chosen[b]);
                 ready.add(new Token(b, chosen[b]));

@@ -138,6 +138,7 @@ final class LowPrecision {
         @Override public void decode(DecodeOp op) { cpu.decode(op); round(op.out()); }
         @Override public void rope(org.transformer4j.runtime.RopeOp op) { cpu.rope(op); round(op.x()); }
         @Override public void softcap(org.transformer4j.runtime.SoftcapOp op) { cpu.softcap(op); round(op.x()); }
+        @Override public void mask(org.transformer4j.runtime.MaskOp op) { cpu.mask(op); }
         @Override public void synchronize() { cpu.synchronize(); }
         @Override public void close() { cpu.close(); }
     }

@@ -106,6 +106,9 @@ public interface Backend extends AutoCloseable {
     /** Soft-capping in place, x ← cap · tanh(x / cap) (Gemma 2's final logits; see {@link SoftcapOp}). */
     void softcap(SoftcapOp op);
 
+    /** Logits a bitset does not allow become −∞, in place (structured outputs' token mask; see {@link MaskOp}). */
+    void mask(MaskOp op);
+
     /** A mixture-of-experts router: top-k experts and weights per token, and the choices sorted by expert ({@link MoeRouteOp}). */
     void moeRoute(MoeRouteOp op);
 

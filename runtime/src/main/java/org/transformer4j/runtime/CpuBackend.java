@@ -458,6 +458,17 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void mask(MaskOp op) {
+        if (recorded(op::validate, () -> mask(op))) return;
+        op.validate();
+        requireHost("logits", op.logits());
+        requireHost("allowed", op.allowed());
+        float[] x = op.logits().toFloatArray();           // −∞ and every kept value round-trip exactly in each dtype
+        MaskOp.apply(x, op.allowed().toIntArray(), (int) op.logits().shape(0), (int) op.logits().shape(1));
+        op.logits().copyFrom(x);
+    }
+
+    @Override
     public void softcap(SoftcapOp op) {
         if (recorded(op::validate, () -> softcap(op))) return;
         op.validate();

@@ -65,6 +65,7 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile ReasoningParser.Kind reasoning;   // null: chat replies are content only
     private volatile ToolParser.Kind toolCalls;        // null: no tool_choice "auto"
     private volatile SamplingDefaults sampling = SamplingDefaults.NONE;
+    private final StructuredOutputs structured;        // response_format and vLLM's structured_outputs, for decoders
     private Javalin app;
 
     /** A decoder served through {@code engine}; {@code chat} may be null (then chat requests get 400). */
@@ -124,6 +125,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.chat = chat;
         this.limits = limits;
+        this.structured = engine == null ? null : new StructuredOutputs(tokenizer, engine.model().config.vocabSize(), this.eosIds);
     }
 
     /**
@@ -352,6 +354,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
+        o = o.guided(structured.constraint(b));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");

@@ -322,6 +322,7 @@ public final class Engine implements AutoCloseable {
         final Generator.Options o;
         final int topLogprobs;
         final Listener listener;
+        final org.transformer4j.model.guided.TokenConstraint guide;    // structured outputs, or null
         final List<Integer> gen = new ArrayList<>();
         final Sampling.History history;                  // the tokens the penalties read, or null (none asked for)
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
@@ -333,6 +334,7 @@ public final class Engine implements AutoCloseable {
         Seq(Engine engine, long id, int[] prompt, Generator.Options o, int topLogprobs, Listener listener) {
             this.engine = engine; this.id = id; this.prompt = prompt; this.o = o; this.topLogprobs = topLogprobs; this.listener = listener;
             this.history = Sampling.History.of(o, prompt);
+            this.guide = o.guide() == null ? null : o.guide().start();
         }
 
         int token(int i) { return i < prompt.length ? prompt[i] : gen.get(i - prompt.length); }
@@ -607,13 +609,19 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Samples s's next token from its logits row (1, V) as Generator.sample does (its penalties on a copy, then the
-     * sample op), then reports it; log-probabilities come from the model's row itself, as vLLM's raw logprobs.
+     * Samples s's next token from its logits row (1, V) as Generator.sample does (a guide's mask in place, its penalties
+     * on a copy, then the sample op), then reports it; log-probabilities come from the (masked) row, not the penalized copy.
      */
     private void choose(Seq s, Tensor row) {
         int index = s.gen.size();
         Generator.Options o = s.o;
         int id, nonFinite;
+        if (s.guide != null) {                                        // structured outputs: as Generator does, before sampling
+            int[] bits = s.guide.allowed();
+            try (Tensor h = Tensor.ofInts(bits, 1, bits.length); Tensor a = model.backend.upload(h)) {
+                model.backend.mask(new org.transformer4j.runtime.MaskOp(row, a));
+            }
+        }
         try (Tensor ids = model.backend.empty(DType.I32, 2);        // the id, then the sampler's non-finite flag
              Tensor penalized = Sampling.penalized(model.backend, row, o, new Sampling.History[] {s.history})) {
             model.backend.sample(Sampling.op(o, penalized != null ? penalized : row, ids.slice(0, 0, 1), index).nonFinite(ids.slice(0, 1, 2)));
@@ -629,6 +637,14 @@ public final class Engine implements AutoCloseable {
         if (nonFinite != 0 || id < 0 || id >= vocab) {
             fail(s, "non-finite logits at new token " + index + " of request " + s.id + " (a NaN or infinity in the row the sampler read)");
             return;
+        }
+        if (s.guide != null && !o.stopIds().contains(id)) {
+            try {
+                s.guide.advance(id);
+            } catch (RuntimeException e) {
+                fail(s, "structured output: " + e.getMessage());
+                return;
+            }
         }
         double lp = Double.NaN;
         int[] topIds = null;

@@ -151,6 +151,9 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public String name() { return file.toString(); }
 
+    /** The tokenizer.json this tokenizer was loaded from. */
+    public Path file() { return file; }
+
     @Override
     public void close() { tokenizer.close(); }
 }

@@ -611,6 +611,29 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void mask(org.transformer4j.runtime.MaskOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            op.validate();
+            requireHere("logits", op.logits());
+            requireHere("allowed", op.allowed());
+            device.makeCurrent();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment p = org.transformer4j.bindings.t4j_mask_params.allocate(arena);
+                org.transformer4j.bindings.t4j_mask_params.logits(p, CudaParams.address(op.logits()));
+                org.transformer4j.bindings.t4j_mask_params.allowed(p, CudaParams.address(op.allowed()));
+                org.transformer4j.bindings.t4j_mask_params.rows(p, op.logits().shape(0));
+                org.transformer4j.bindings.t4j_mask_params.cols(p, op.logits().shape(1));
+                org.transformer4j.bindings.t4j_mask_params.logits_row_stride(p, op.logits().stride(0));
+                org.transformer4j.bindings.t4j_mask_params.allowed_row_stride(p, op.allowed().stride(0));
+                org.transformer4j.bindings.t4j_mask_params.dtype(p, op.logits().dtype().code());
+                Cuda.checkT4j(t4j_h.t4j_mask(p, stream.handle()), "t4j_mask (" + op.logits().dtype() + ")");
+            }
+            afterOp("mask");
+        }
+    }
+
+    @Override
     public void moeRoute(org.transformer4j.runtime.MoeRouteOp op) {
         try (var use = gate.op()) {
             checkOpen();
