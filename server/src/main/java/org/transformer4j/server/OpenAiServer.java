@@ -30,6 +30,7 @@ import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.engine.Logprobs;
+import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.model.tokenizer.Tokenizer;
 
 /**
@@ -283,10 +284,11 @@ public final class OpenAiServer implements AutoCloseable {
                        boolean echo, boolean includeUsage, ReasoningParser reasoning, boolean includeReasoning) {}
 
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
-        return parseGen(b, prompt, isChat, null);
+        return parseGen(b, prompt, isChat, null, null);
     }
 
-    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, ReasoningParser parser) {
+    /** {@code forced}: the constraint of a tool_choice that forces a call (null: the request's structured outputs, if any). */
+    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, ReasoningParser parser, TokenConstraint.Factory forced) {
         if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
                 : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
@@ -354,7 +356,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
-        o = o.guided(structured.constraint(b));
+        o = o.guided(structured.constraint(b, forced));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
@@ -409,17 +411,24 @@ public final class OpenAiServer implements AutoCloseable {
         if (tools.list() != null) kwargs.putIfAbsent("tools", tools.list());     // chat_template_kwargs may override, as in vLLM
         int[] prompt = chat.render(messages, kwargs);
         ReasoningParser parser = reasoning == null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
-        run(ctx, parseGen(b, prompt, true, parser), true, tools.parse() ? toolCalls.start(parser) : null, tools.parallel());
+        ToolParser calls = tools.forced() != null ? new ToolParser.Forced(tools.named()) : tools.parse() ? toolCalls.start(parser) : null;
+        run(ctx, parseGen(b, prompt, true, parser, tools.forced()), true, calls, tools.parallel());
     }
 
-    /** A chat request's tools as the template gets them (null: none), whether its reply is read for calls, and parallel_tool_calls. */
-    private record Tools(List<Object> list, boolean parse, boolean parallel) {}
+    /**
+     * A chat request's tools as the template gets them (null: none), whether its reply is read for calls by the tool-call
+     * parser ("auto"), parallel_tool_calls, and for tool_choice "required" or a named function ({@code named}, else null)
+     * the constraint that forces the call ({@code forced}, else null).
+     */
+    private record Tools(List<Object> list, boolean parse, boolean parallel, TokenConstraint.Factory forced, String named) {
+        Tools(List<Object> list, boolean parse, boolean parallel) { this(list, parse, parallel, null, null); }
+    }
 
     /**
      * {@code tools}, {@code tool_choice} and {@code parallel_tool_calls}, checked as vLLM checks them. The tools reach the
      * template whatever tool_choice says ("none" too: vLLM's default, without --exclude-tools-when-tool-choice-none);
      * "auto" (the default with tools) reads the reply for calls and needs a tool-call parser; "required" and a named
-     * function, which vLLM forces with guided decoding, are refused: this server has no structured-output decoding.
+     * function are forced with guided decoding, as vLLM forces them, and need no tool-call parser.
      */
     private Tools tools(JsonNode b) {
         JsonNode ts = b.get("tools");
@@ -463,17 +472,14 @@ public final class OpenAiServer implements AutoCloseable {
             boolean known = false;
             for (JsonNode t : ts) known |= t.path("function").path("name").asText().equals(f.get("name").asText());
             if (!known) throw ApiError.bad("tool_choice", "The tool specified in `tool_choice` does not match any of the specified `tools`");
-            throw ApiError.bad("tool_choice", "a named tool_choice is not supported: vLLM forces the call with guided decoding, which this server "
-                    + "does not have; use \"auto\"");
+            String named = f.get("name").asText();
+            return new Tools(list, false, parallel, structured.toolChoice(ts, named), named);
         }
         if (!c.isTextual() || !(c.asText().equals("auto") || c.asText().equals("required"))) {
             throw ApiError.bad("tool_choice", "Invalid value for `tool_choice`: " + (c.isTextual() ? c.asText() : c.toString())
                     + "! Only named tools, \"none\", \"auto\" or \"required\" are supported.");
         }
-        if (c.asText().equals("required")) {
-            throw ApiError.bad("tool_choice", "tool_choice \"required\" is not supported: vLLM forces a call with guided decoding, which this "
-                    + "server does not have; use \"auto\"");
-        }
+        if (c.asText().equals("required")) return new Tools(list, false, parallel, structured.toolChoice(ts, null), null);
         if (toolCalls == null) {
             throw ApiError.bad("tool_choice", "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
         }
@@ -808,8 +814,14 @@ public final class OpenAiServer implements AutoCloseable {
         /** The whole reply split (after {@link #finishSplit}). */
         Piece whole() { return new Piece(reasoningSplit.toString(), contentSplit.toString(), List.copyOf(calls), 0); }
 
-        /** Whether the reply made tool calls: its finish reason is then "tool_calls", as vLLM gives it. */
-        String finishReason(String reason) { return calls.isEmpty() ? reason : "tool_calls"; }
+        /**
+         * The finish reason as vLLM gives it: "tool_calls" where the reply made calls, except for a named function (the
+         * engine's reason, "stop" as OpenAI gives it) and for "required" cut by max_tokens ("length").
+         */
+        String finishReason(String reason) {
+            if (tools instanceof ToolParser.Forced f && (f.named != null || !reason.equals("stop"))) return reason;
+            return calls.isEmpty() ? reason : "tool_calls";
+        }
 
         private ReasoningParser.Delta kept(ReasoningParser.Delta d) {
             return g.includeReasoning() ? d : new ReasoningParser.Delta("", d.content());
@@ -902,7 +914,7 @@ public final class OpenAiServer implements AutoCloseable {
                     m.put("content", d.content());
                 } else {
                     String r = d.reasoning();
-                    boolean nullable = g.reasoning() != null || !calls.isEmpty();
+                    boolean nullable = (g.reasoning() != null || !calls.isEmpty()) && !(tools instanceof ToolParser.Forced);   // vLLM: "" beside a forced call
                     if (!g.stream()) m.put("content", d.content().isEmpty() && nullable ? null : d.content());
                     else if (!d.content().isEmpty()) m.put("content", d.content());
                     if (g.reasoning() != null && (!g.stream() || !r.isEmpty())) {

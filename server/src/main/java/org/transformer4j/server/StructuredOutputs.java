@@ -6,6 +6,8 @@ package org.transformer4j.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -63,6 +65,87 @@ final class StructuredOutputs {
             case "guided_choice" -> choice("guided_choice", v);
             default -> throw OpenAiServer.ApiError.bad(field, field + " is not supported here: only JSON (response_format, guided_json) and choices");
         };
+    }
+
+    /**
+     * The constraint of a request whose tool_choice forces a call ({@code forced}, from {@link #toolChoice}) in place of
+     * the request's own: response_format is then not used, as vLLM sets the tool's schema over it; vLLM's
+     * structured_outputs and guided_* fields beside a forced call are a 400 (vLLM refuses two kinds of constraint).
+     */
+    TokenConstraint.Factory constraint(JsonNode b, TokenConstraint.Factory forced) {
+        if (forced == null) return constraint(b);
+        for (String k : List.of("structured_outputs", "guided_json", "guided_choice", "guided_regex", "guided_grammar")) {
+            if (b.hasNonNull(k)) throw OpenAiServer.ApiError.bad(k, k + " cannot be combined with tool_choice \"required\" or a named function, which constrain the reply themselves");
+        }
+        return forced;
+    }
+
+    /**
+     * The constraint that forces a call, as vLLM's ChatCompletionRequest._get_json_schema_from_tool builds it: a named
+     * function ({@code named}) gives its parameters schema; "required" ({@code named} null) an array, minItems 1, of
+     * objects {"name": one tool's name, "parameters": that tool's schema}, anyOf over the tools, each tool's $defs
+     * gathered at the top. A tool without parameters takes {"type": "object", "properties": {}} as vLLM does, made strict
+     * (additionalProperties false) so that its arguments are {}, as vLLM's comment says they come out. A schema
+     * the compiler refuses is a 400 naming the tool and the keyword.
+     */
+    TokenConstraint.Factory toolChoice(JsonNode tools, String named) {
+        ObjectNode root;
+        if (named != null) {
+            root = null;
+            for (JsonNode t : tools) if (named.equals(t.path("function").path("name").asText())) root = parameters(t);
+        } else {
+            root = JSON.createObjectNode();
+            root.put("type", "array").put("minItems", 1);
+            ArrayNode anyOf = root.putObject("items").putArray("anyOf");
+            ObjectNode defs = JSON.createObjectNode();
+            for (JsonNode t : tools) {
+                String name = t.path("function").path("name").asText();
+                ObjectNode params = parameters(t);
+                JsonNode own = params.remove("$defs");
+                if (own != null) {
+                    for (var e : own.properties()) {
+                        if (defs.has(e.getKey()) && !defs.get(e.getKey()).equals(e.getValue())) {
+                            throw OpenAiServer.ApiError.bad("tools", "Tool definition '" + e.getKey() + "' has multiple schemas, which is not supported.");
+                        }
+                        defs.set(e.getKey(), e.getValue());
+                    }
+                }
+                ObjectNode branch = anyOf.addObject().put("type", "object");
+                ObjectNode props = branch.putObject("properties");
+                props.putObject("name").put("type", "string").putArray("enum").add(name);
+                props.set("parameters", params);
+                branch.putArray("required").add("name").add("parameters");
+            }
+            if (!defs.isEmpty()) root.set("$defs", defs);
+        }
+        ObjectNode schema = root;
+        return cached("tools " + schema, () -> {
+            for (JsonNode t : tools) {
+                String name = t.path("function").path("name").asText();
+                if (named != null && !named.equals(name)) continue;
+                try {
+                    JsonSchemaCompiler.compile(parameters(t));
+                } catch (IllegalArgumentException e) {
+                    throw OpenAiServer.ApiError.bad("tools", "tool '" + name + "': its parameters schema cannot be enforced for tool_choice: " + e.getMessage());
+                }
+            }
+            try {
+                return new JsonConstraint(JsonSchemaCompiler.compile(schema), vocabulary(), eosIds);
+            } catch (IllegalArgumentException e) {
+                throw OpenAiServer.ApiError.bad("tools", "the tools' schemas cannot be enforced for tool_choice: " + e.getMessage());
+            }
+        });
+    }
+
+    /** A tool's parameters schema (a copy), or vLLM's empty object schema where it has none. */
+    private static ObjectNode parameters(JsonNode tool) {
+        JsonNode p = tool.path("function").get("parameters");
+        if (p == null || !p.isObject() || p.isEmpty()) {
+            ObjectNode none = JSON.createObjectNode().put("type", "object");
+            none.putObject("properties");
+            return none.put("additionalProperties", false);         // {} (our compiler reads an empty properties as any object)
+        }
+        return ((ObjectNode) p).deepCopy();
     }
 
     private TokenConstraint.Factory responseFormat(JsonNode v) {

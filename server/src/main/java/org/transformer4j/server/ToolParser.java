@@ -28,7 +28,7 @@ import org.transformer4j.model.chat.PythonJson;
  * thread uses it.
  */
 public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
-        permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony {
+        permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony, ToolParser.Forced {
 
     /** One tool call: its id (vLLM's: "chatcmpl-tool-" and 32 hex digits; Mistral's 9 letters and digits), name, arguments. */
     public record Call(String id, String name, String arguments) {}
@@ -174,6 +174,42 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
 
     /** vLLM's tool-call id (make_tool_call_id): "chatcmpl-tool-" and a random UUID's 32 hex digits. */
     static String vllmId() { return "chatcmpl-tool-" + UUID.randomUUID().toString().replace("-", ""); }
+
+    // ---- tool_choice "required" and a named function -------------------------------------------------
+
+    /**
+     * The reply of a request whose tool_choice forced a call, as vLLM's serving_chat reads it (no tool-call parser
+     * needed; guided decoding made the text): a named function's call takes the whole text as its arguments; "required"
+     * reads the text as a JSON array of {"name", "parameters"} objects, each a call whose arguments are
+     * {@code json.dumps(parameters)}. Nothing is released before the reply's end; a "required" text that is not such an
+     * array (a reply cut by max_tokens) is content.
+     */
+    static final class Forced extends ToolParser {
+        final String named;                                     // null: "required"
+
+        Forced(String named) { this.named = named; }
+
+        @Override
+        void step(boolean end, StringBuilder out, List<Call> found) {
+            if (!end) return;
+            String text = pending.toString();
+            pending.setLength(0);
+            if (named != null) {
+                found.add(new Call(vllmId(), named, text));
+                return;
+            }
+            JsonNode list = parse(text);
+            List<Call> calls = new ArrayList<>();
+            if (list != null && list.isArray()) {
+                for (JsonNode c : list) {
+                    if (!c.isObject() || !c.path("name").isTextual() || !c.has("parameters")) { calls = null; break; }
+                    calls.add(new Call(vllmId(), c.get("name").textValue(), dumps(c.get("parameters"))));
+                }
+            }
+            if (calls == null || calls.isEmpty()) out.append(text);
+            else found.addAll(calls);
+        }
+    }
 
     // ---- hermes --------------------------------------------------------------------------------------
 

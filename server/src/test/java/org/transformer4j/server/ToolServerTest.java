@@ -2,7 +2,7 @@
 // set (ChainModel: markers split across tokens, special tokens as single tokens): the official openai-java client reads
 // message.tool_calls and accumulates streamed delta.tool_calls to the same calls, and sends them back; each parser's
 // reply format; a malformed call as content; reasoning beside calls; parallel_tool_calls; tool_choice "none" and the
-// 400s vLLM answers (and "required" and named choices, which need guided decoding); and the real Qwen3 and gpt-oss
+// 400s vLLM answers ("required" and named choices: ToolChoiceServerTest); and the real Qwen3 and gpt-oss
 // templates given a tool-call round trip as a client sends it (arguments as JSON strings, content null), rendering
 // exactly what @huggingface/jinja renders with dict arguments (ci/chat-reference).
 package org.transformer4j.server;
@@ -29,7 +29,6 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionMessage;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionMessageToolCall;
-import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import java.io.InputStream;
 import java.net.http.HttpResponse;
@@ -319,10 +318,6 @@ class ToolServerTest {
         assert400("plain", body("plain", ", \"tools\": " + TOOLS),
                 "\\\"auto\\\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
         assert400("plain", body("plain", ", \"tools\": " + TOOLS + ", \"tool_choice\": \"auto\""), "--enable-auto-tool-choice");
-        assert400("hermes", body("plain", ", \"tools\": " + TOOLS + ", \"tool_choice\": \"required\""), "\\\"required\\\" is not supported",
-                "guided decoding");
-        assert400("hermes", body("plain", ", \"tools\": " + TOOLS + ", \"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"get_time\"}}"),
-                "named tool_choice is not supported");
         assert400("hermes", body("plain", ", \"tools\": " + TOOLS + ", \"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"nope\"}}"),
                 "does not match any of the specified `tools`");
         assert400("hermes", body("plain", ", \"tools\": " + TOOLS + ", \"tool_choice\": \"sometimes\""), "Invalid value for `tool_choice`: sometimes");
@@ -338,8 +333,6 @@ class ToolServerTest {
                 + " \"tool_calls\": [\"x\"]}]}", "tool_calls entries must be objects");
         BadRequestException e = assertThrows(BadRequestException.class, () -> client("plain").chat().completions().create(params("plain")));
         assertTrue(e.getMessage().contains("--tool-call-parser"), e.getMessage());
-        assertThrows(BadRequestException.class, () -> client("hermes").chat().completions().create(params("plain").toBuilder()
-                .toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).build()));
     }
 
     /** vLLM: a malformed arguments string in the history becomes {} for the template, so that the conversation goes on. */
