@@ -75,7 +75,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--enable-auto-tool-choice", description = "Read tool calls out of chat replies when a request has tools and"
             + " tool_choice \"auto\" (the default with tools), as vLLM's option of this name does; needs --tool-call-parser. Without it"
-            + " such requests get HTTP 400, as in vLLM; tool_choice \"required\" and named functions always do (no guided decoding).")
+            + " such requests get HTTP 400, as in vLLM. tool_choice \"required\" and named functions need neither option: they are forced"
+            + " with guided decoding, as in vLLM.")
     boolean enableAutoToolChoice;
 
     @Option(names = "--tool-call-parser", paramLabel = "NAME", description = "How tool calls are read, as vLLM's option of this name:"
