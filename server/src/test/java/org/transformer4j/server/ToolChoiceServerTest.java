@@ -186,6 +186,20 @@ class ToolChoiceServerTest {
         }
     }
 
+    /** max_tokens cuts: "required" gives no calls and its text as content, a named function its call with the text so far (vLLM). */
+    @Test
+    void aCutReplyEndsWithLength() throws Exception {
+        for (boolean stream : new boolean[] {false, true}) {
+            Object[] r = reply(body(",\"tool_choice\":\"required\"", 0).replace("\"max_tokens\":110", "\"max_tokens\":3"), stream);
+            assertEquals("length", r[0]);
+            assertEquals(0, ((JsonNode) r[2]).size(), r[2].toString());
+            assertTrue(((String) r[1]).startsWith("["), "the cut array is content: " + r[1]);
+            Object[] n = reply(body(NAMED, 0).replace("\"max_tokens\":110", "\"max_tokens\":3"), stream);
+            assertEquals("length", n[0]);
+            assertTrue(((JsonNode) n[2]).at("/0/function/arguments").asText().startsWith("{"), n[2].toString());
+        }
+    }
+
     static FunctionDefinition function(String name, String schema) throws Exception {
         FunctionParameters.Builder p = FunctionParameters.builder();
         for (var e : JSON.readTree(schema).properties()) p.putAdditionalProperty(e.getKey(), JsonValue.from(JSON.convertValue(e.getValue(), Object.class)));

@@ -246,4 +246,25 @@ class ToolParserTest {
         assertEquals("llama3_json", ToolParser.named("llama4_json").name());
         assertThrows(IllegalStateException.class, () -> ToolParser.named("openai").start(ReasoningParser.named("qwen3").start("", Map.of())));
     }
+
+    /** tool_choice "required" and a named function: nothing before the end; then vLLM's calls, or a cut array as content. */
+    @Test
+    void forcedRepliesAreReadWholeAtTheEnd() {
+        ToolParser r = new ToolParser.Forced(null);
+        assertEquals(new ToolParser.Delta("", List.of()), r.add("[{\"name\":\"f\",\"parameters\":{\"a\":[1,\"\u00fc\"]}},"));
+        ToolParser.Delta d = r.add(" {\"name\": \"g\", \"parameters\": {}}]");
+        assertEquals(new ToolParser.Delta("", List.of()), d);
+        List<ToolParser.Call> calls = r.finish().calls();
+        assertEquals(List.of(List.of("f", "{\"a\": [1, \"\u00fc\"]}"), List.of("g", "{}")),
+                calls.stream().map(c -> List.of(c.name(), c.arguments())).toList());
+        for (ToolParser.Call c : calls) assertTrue(c.id().matches("chatcmpl-tool-[0-9a-f]{32}"), c.id());
+        ToolParser cut = new ToolParser.Forced(null);
+        cut.add("[{\"name\":\"f\",\"para");
+        assertEquals(new ToolParser.Delta("[{\"name\":\"f\",\"para", List.of()), cut.finish());
+        ToolParser named = new ToolParser.Forced("f");
+        named.add("{\"a\":");
+        named.add(" 1}");
+        List<ToolParser.Call> one = named.finish().calls();
+        assertEquals(List.of("f", "{\"a\": 1}"), List.of(one.get(0).name(), one.get(0).arguments()), "a named call's arguments are the text as generated");
+    }
 }
