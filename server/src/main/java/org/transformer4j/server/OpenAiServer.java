@@ -410,7 +410,8 @@ public final class OpenAiServer implements AutoCloseable {
         java.util.Map<String, Object> kwargs = templateKwargs(b);
         if (tools.list() != null) kwargs.putIfAbsent("tools", tools.list());     // chat_template_kwargs may override, as in vLLM
         int[] prompt = chat.render(messages, kwargs);
-        ReasoningParser parser = reasoning == null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
+        // a forced call's reply is its JSON from the first token (the constraint allows nothing before it): no reasoning to split
+        ReasoningParser parser = reasoning == null || tools.forced() != null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
         ToolParser calls = tools.forced() != null ? new ToolParser.Forced(tools.named()) : tools.parse() ? toolCalls.start(parser) : null;
         run(ctx, parseGen(b, prompt, true, parser, tools.forced()), true, calls, tools.parallel());
     }

@@ -200,6 +200,33 @@ class ToolChoiceServerTest {
         }
     }
 
+    /**
+     * With a reasoning parser (deepseek_r1 reads text before any </think> as reasoning): the forced reply is the JSON from
+     * its first token, so it is read as the call, not as reasoning.
+     */
+    @Test
+    void aReasoningParserDoesNotTakeTheForcedJson() throws Exception {
+        OpenAiServer r = OpenAiServer.decoder("m", StructuredOutputsServerTest.engine, new StructuredOutputsServerTest.PieceTokenizer(),
+                (ms, kwargs) -> new int[] {4 + 'Q' - 0x20}, OpenAiServer.Limits.defaults(), Set.of(StructuredOutputsServerTest.EOS))
+                .reasoningParser(ReasoningParser.named("deepseek_r1"));
+        String rbase = "http://127.0.0.1:" + r.start("127.0.0.1", 0);
+        try {
+            int stopped = 0;
+            for (long seed = 0; seed < 4; seed++) {
+                HttpResponse<String> h = ReasoningServerTest.post(rbase, "/v1/chat/completions", body(NAMED, seed));
+                assertEquals(200, h.statusCode(), h.body());
+                JsonNode c = JSON.readTree(h.body()).at("/choices/0");
+                if (!c.path("finish_reason").asText().equals("stop")) continue;
+                stopped++;
+                assertTrue(!c.at("/message/reasoning").isTextual(), c.toString());
+                assertValid("get_weather", c.at("/message/tool_calls/0/function/arguments").asText());
+            }
+            assertTrue(stopped >= 2, "only " + stopped + " of 4 completed");
+        } finally {
+            r.close();
+        }
+    }
+
     static FunctionDefinition function(String name, String schema) throws Exception {
         FunctionParameters.Builder p = FunctionParameters.builder();
         for (var e : JSON.readTree(schema).properties()) p.putAdditionalProperty(e.getKey(), JsonValue.from(JSON.convertValue(e.getValue(), Object.class)));
