@@ -2,10 +2,8 @@
 // decode loop does with them: mask the logits before the sample op, advance past the chosen ids.
 package org.transformer4j.model;
 
-import java.util.Arrays;
 import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.runtime.Backend;
-import org.transformer4j.runtime.MaskOp;
 import org.transformer4j.runtime.Tensor;
 
 /** Generator's and TokenStream's per-sequence constraints ({@link Generator.Options#guide()}). */
@@ -25,15 +23,9 @@ final class Guides {
 
     /** Sets to −∞ the logits (B, V) that each running sequence's constraint does not allow (finished rows keep all). */
     void mask(Backend backend, Tensor logits, boolean[] done) {
-        int batch = each.length, words = (int) MaskOp.words(logits.shape(1));
-        int[] bits = new int[batch * words];
-        for (int b = 0; b < batch; b++) {
-            if (done[b]) Arrays.fill(bits, b * words, (b + 1) * words, -1);
-            else System.arraycopy(each[b].allowed(), 0, bits, b * words, words);
-        }
-        try (Scratch s = new Scratch(backend)) {
-            backend.mask(new MaskOp(logits, s.uploadInts(bits, batch, words)));
-        }
+        TokenConstraint[] running = new TokenConstraint[each.length];
+        for (int b = 0; b < each.length; b++) running[b] = done[b] ? null : each[b];
+        Sampling.mask(backend, logits, running);
     }
 
     /** Moves sequence b's constraint past its chosen id (a stop id ends the sequence instead). */

@@ -1,12 +1,14 @@
 // Sampling — how Generator.Options choose a token from rows of logits, shared by Generator and the serving
-// Engine so that both take the same steps: the penalties (PenaltyOp, from each sequence's History), then the
-// sample op with temperature, top-k, top-p and min_p.
+// Engine so that both take the same steps: a structured output's mask (MaskOp), the penalties (PenaltyOp, from
+// each sequence's History), then the sample op with temperature, top-k, top-p and min_p.
 package org.transformer4j.model;
 
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.MaskOp;
 import org.transformer4j.runtime.PenaltyOp;
 import org.transformer4j.runtime.SampleOp;
 import org.transformer4j.runtime.Tensor;
@@ -27,6 +29,22 @@ public final class Sampling {
         if (o.temperature() == 0f) return SampleOp.greedy(logits, ids);
         SampleOp op = SampleOp.sample(logits, o.temperature(), o.seed(), ids).topP(o.topP()).minP(o.minP()).offset(offset);
         return o.topK() > 0 ? op.topK(o.topK()) : op;
+    }
+
+    /**
+     * Sets to −∞, in place, the logits (rows, V) that each row's constraint does not allow at its current state; a null
+     * constraint keeps its row whole (a finished sequence, or one without structured outputs).
+     */
+    public static void mask(Backend be, Tensor logits, TokenConstraint[] rows) {
+        int b = rows.length, words = (int) MaskOp.words(logits.shape(1));
+        int[] bits = new int[b * words];
+        for (int r = 0; r < b; r++) {
+            if (rows[r] == null) Arrays.fill(bits, r * words, (r + 1) * words, -1);
+            else System.arraycopy(rows[r].allowed(), 0, bits, r * words, words);
+        }
+        try (Tensor h = Tensor.ofInts(bits, b, words); Tensor allowed = be.upload(h)) {
+            be.mask(new MaskOp(logits, allowed));
+        }
     }
 
     /** Refuses a logit bias on an id outside the model's vocabulary [0, vocab). */

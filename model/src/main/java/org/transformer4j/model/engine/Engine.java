@@ -616,12 +616,7 @@ public final class Engine implements AutoCloseable {
         int index = s.gen.size();
         Generator.Options o = s.o;
         int id, nonFinite;
-        if (s.guide != null) {                                        // structured outputs: as Generator does, before sampling
-            int[] bits = s.guide.allowed();
-            try (Tensor h = Tensor.ofInts(bits, 1, bits.length); Tensor a = model.backend.upload(h)) {
-                model.backend.mask(new org.transformer4j.runtime.MaskOp(row, a));
-            }
-        }
+        if (s.guide != null) Sampling.mask(model.backend, row, new org.transformer4j.model.guided.TokenConstraint[] {s.guide});
         try (Tensor ids = model.backend.empty(DType.I32, 2);        // the id, then the sampler's non-finite flag
              Tensor penalized = Sampling.penalized(model.backend, row, o, new Sampling.History[] {s.history})) {
             model.backend.sample(Sampling.op(o, penalized != null ? penalized : row, ids.slice(0, 0, 1), index).nonFinite(ids.slice(0, 1, 2)));
