@@ -66,6 +66,29 @@ final class VectorOps {
         }
     }
 
+    /**
+     * The dot of x[xo, xo + 32 · groups) with one MXFP4 row (blocks at bOff, scales at sOff), decoded in registers as
+     * {@link #decodeMxfp4Row} decodes it: {@link #dot(float[], int, float[], int, int)} over the decoded row, in its order
+     * (one accumulator taking the row's vectors in turn, lanes summed; no tail, V divides 32), so the same bits without
+     * the row written out and read back. Needs {@link #MXFP4_VECTORS}.
+     */
+    static float dotMxfp4(float[] x, int xo, MemorySegment blocks, long bOff, MemorySegment scales, long sOff, int groups) {
+        FloatVector s0 = FloatVector.zero(S);
+        for (int q = 0; q < groups; q++) {
+            int e = Byte.toUnsignedInt(scales.get(ValueLayout.JAVA_BYTE, sOff + q)) - 127;
+            float s1 = CpuMxfp4.scaleHalf(e, 0), s2 = CpuMxfp4.scaleHalf(e, 1);
+            for (int c = 0; c < 16; c += V) {
+                IntVector b = ((IntVector) ByteVector.fromMemorySegment(MX_BYTES, blocks, bOff + 16L * q + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, MX_INTS, 0)).and(0xff);
+                FloatVector lo = fp4(b.and(15)).mul(s1).mul(s2), hi = fp4(b.lanewise(VectorOperators.LSHR, 4)).mul(s1).mul(s2);
+                int at = xo + 32 * q + 2 * c;
+                s0 = FloatVector.fromArray(S, x, at).fma(lo.rearrange(ZIP_LO, hi), s0);
+                s0 = FloatVector.fromArray(S, x, at + V).fma(lo.rearrange(ZIP_HI, hi), s0);
+            }
+        }
+        return sumLanes(s0);
+    }
+
     /** Shorts of V lanes (V · 16 bits), widened to V ints by {@link #widenBf16}. */
     private static final VectorSpecies<Short> BF16_BITS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * V));
 
