@@ -154,7 +154,8 @@ extern "C" T4J_API int32_t t4j_penalty(const t4j_penalty_params* p, void* stream
     if (p->repetition_rows == nullptr && (!(p->repetition > 0.0f) || !std::isfinite(p->repetition))) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->presence_rows == nullptr && !std::isfinite(p->presence)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->frequency_rows == nullptr && !std::isfinite(p->frequency)) return T4J_ERROR_INVALID_ARGUMENT;
-    for (const float* a : {p->repetition_rows, p->presence_rows, p->frequency_rows}) {
+    const float* const rows_arrays[] = {p->repetition_rows, p->presence_rows, p->frequency_rows};
+    for (const float* a : rows_arrays) {
         if (reinterpret_cast<uintptr_t>(a) % alignof(float) != 0) return T4J_ERROR_INVALID_ARGUMENT;
     }
     if (p->rows > 0 && p->width > INT64_MAX / p->rows) return T4J_ERROR_INVALID_ARGUMENT;
