@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 12
+#define T4J_ABI_VERSION 13
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -295,7 +295,28 @@ T4J_API int32_t t4j_cross_entropy(const t4j_cross_entropy_params* p, void* strea
  * i.e. probability >= min_p times the largest probability (0: off; the largest always stays).
  * A row that holds a NaN or +inf, or no finite logit at all, is non-finite: nonfinite[r] = 1 (else
  * 0), its id is the smallest id among its largest non-NaN logits (0 if every logit is NaN), so that
- * ids never leave [0, V), and its logprob is NaN. */
+ * ids never leave [0, V), and its logprob is NaN.
+ *
+ * Per-row parameters (ABI 13): with row_params != NULL, row r is sampled with row_params[r]'s seed,
+ * offset, temperature, top_p, top_k and min_p, and the scalar fields of the same names are not read.
+ * Its Philox counter is then (0, offset_lo, offset_hi, 0): counter word c0 is 0, not r, so a row's
+ * draw does not depend on where it sits in the batch — row r of a per-row launch gets exactly the
+ * id, logprob and flag that row 0 of a scalar launch over that row alone, with the same values, gets
+ * (the serving engine batches requests' rows on that rule). A row with temperature 0 is argmax, as in
+ * scalar mode. row_params lives in device memory, so the launcher cannot check it: the caller
+ * validates (the Java side names the row and field); a row whose parameters are out of the scalar
+ * ranges above (temperature negative or not finite, top_p outside (0, 1], top_k < 0, min_p outside
+ * [0, 1]) is taken as argmax, so that ids still never leave [0, V). NULL: the scalar behaviour,
+ * bit for bit as before ABI 13. */
+typedef struct t4j_sample_row {
+    uint64_t seed;
+    uint64_t offset;
+    float temperature;          /* >= 0; 0: argmax */
+    float top_p;                /* (0, 1] */
+    int32_t top_k;              /* >= 0; 0 disables */
+    float min_p;                /* [0, 1]; 0 disables */
+} t4j_sample_row;               /* 32 bytes */
+
 typedef struct t4j_sample_params {
     int32_t* ids;               /* (rows) out */
     float* logprobs;            /* (rows) out, or NULL */
@@ -312,6 +333,7 @@ typedef struct t4j_sample_params {
     int32_t dtype;
     float min_p;                /* ABI 12: [0, 1]; 0 disables */
     int32_t reserved;           /* 0 */
+    const t4j_sample_row* row_params; /* ABI 13: (rows) device array, or NULL (the scalars above) */
 } t4j_sample_params;
 
 T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
@@ -327,7 +349,14 @@ T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream);
  *        (OpenAI's and vLLM's frequency and presence penalties, over the generated ids only)
  * The ids of a row must be distinct (one thread per (r, j) writes its element: a duplicate races).
  * Products, quotients and differences are each rounded (no contraction into an FMA), so fp32 logits
- * get the bits of the same steps done in fp32 one at a time. */
+ * get the bits of the same steps done in fp32 one at a time.
+ * Per-row penalties (ABI 13): where repetition_rows (presence_rows, frequency_rows) is not NULL, row r
+ * uses repetition_rows[r] in place of repetition (and so on), so that rows of requests with different
+ * penalties go in one launch; each row gets the bits a launch over that row alone with those scalars
+ * gets. The per-row arrays live in device memory: the caller validates them (the scalar ranges
+ * below); NULL: the scalar, bit for bit as before ABI 13. A row that has no bias of its own, in a
+ * launch where others have one, can carry bias -0.0f: x + -0 is x for every x (+0 would turn -0 into
+ * +0). */
 typedef struct t4j_penalty_params {
     void* logits;               /* (rows, V), changed in place */
     const int32_t* ids;         /* (rows, width) distinct ids per row; outside [0, V): skipped */
@@ -341,6 +370,9 @@ typedef struct t4j_penalty_params {
     float presence;             /* finite; 0: none */
     float frequency;            /* finite; 0: none */
     int32_t dtype;              /* of logits */
+    const float* repetition_rows; /* ABI 13: (rows) device fp32, or NULL (repetition for every row) */
+    const float* presence_rows;   /* ABI 13: (rows) device fp32, or NULL (presence) */
+    const float* frequency_rows;  /* ABI 13: (rows) device fp32, or NULL (frequency) */
 } t4j_penalty_params;
 
 T4J_API int32_t t4j_penalty(const t4j_penalty_params* p, void* stream);

@@ -32,8 +32,12 @@ __device__ __forceinline__ void penalty_elements(const t4j_penalty_params& p) {
         if (id < 0 || id >= p.cols) continue;
         const int64_t r = e / p.width;
         T* x = static_cast<T*>(p.logits) + r * p.logits_row_stride + id;  // element (r, id) of (rows, V)
-        *x = from_f32<T>(penalized(to_f32(*x), p.bias != nullptr ? p.bias + e : nullptr, p.counts[e], p.repetition,
-                                   p.presence, p.frequency));
+        // per-row penalties (ABI 13) where given, else the scalars
+        const float repetition = p.repetition_rows != nullptr ? p.repetition_rows[r] : p.repetition;
+        const float presence = p.presence_rows != nullptr ? p.presence_rows[r] : p.presence;
+        const float frequency = p.frequency_rows != nullptr ? p.frequency_rows[r] : p.frequency;
+        *x = from_f32<T>(penalized(to_f32(*x), p.bias != nullptr ? p.bias + e : nullptr, p.counts[e], repetition,
+                                   presence, frequency));
     }
 }
 

@@ -287,8 +287,28 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
     __shared__ float warp_hist[32][256];  // 32 KiB: one radix histogram per warp
     __shared__ int64_t iscratch[32];
     __shared__ int64_t found;
+    __shared__ t4j_sample_row rowp;
+    __shared__ uint32_t row_c0;
     for (int64_t row = blockIdx.x; row < p.rows; row += gridDim.x) {
         const T* x = static_cast<const T*>(p.logits) + row * p.logits_row_stride;  // (V)
+        // The row's parameters (ABI 13): the scalars, or its own entry of row_params with Philox counter
+        // word c0 = 0, so that the draw is the one row 0 of a launch over this row alone gets. Kept in
+        // shared memory, read where used (copies held in registers across the row spilled). Written
+        // after the previous row's last barrier, read after the reductions' barriers below.
+        if (threadIdx.x == 0) {
+            if (p.row_params != nullptr) {
+                const t4j_sample_row r = p.row_params[row];
+                // out of range (the launcher cannot see device memory): argmax, so ids stay in [0, V)
+                const bool ok = r.temperature >= 0.0f && r.temperature <= 3.402823466e38f && r.top_p > 0.0f &&
+                                r.top_p <= 1.0f && r.top_k >= 0 && r.min_p >= 0.0f && r.min_p <= 1.0f;
+                rowp = r;
+                if (!ok) rowp.temperature = 0.0f;
+                row_c0 = 0u;
+            } else {
+                rowp = t4j_sample_row{p.seed, p.offset, p.temperature, p.top_p, p.top_k, p.min_p};
+                row_c0 = static_cast<uint32_t>(row);
+            }
+        }
         // log-sum-exp at temperature 1 for the returned log-probability; its max is also the max
         // of x / temperature (times temperature), so it serves the sampling distribution too.
         // The row's statistics, and whether it is non-finite (a NaN or +inf, or no finite logit):
@@ -306,26 +326,26 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
         const float finites = block_sum(finite, scratch);
         const bool nonfinite = poisoned > 0.0f || !(finites > 0.0f);  // the same in every thread
         int64_t id;
-        if (p.temperature == 0.0f || nonfinite) {
+        if (rowp.temperature == 0.0f || nonfinite) {
             float bv = -INFINITY;
             int64_t bi = INT64_MAX;
             for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) better(bv, bi, to_f32(x[c]), c);
             id = block_argmax(bv, bi, scratch, iscratch);
             if (id >= p.cols) id = 0;  // every logit NaN: NaN never wins
         } else {
-            const float inv_t = 1.0f / p.temperature;
+            const float inv_t = 1.0f / rowp.temperature;
             uint32_t floor_key = 0;
-            if (p.top_k > 0 && p.top_k < p.cols) {
-                floor_key = radix_select<T, false>(x, p.cols, ms.m, inv_t, 0u, static_cast<float>(p.top_k), hist, warp_hist);
+            if (rowp.top_k > 0 && rowp.top_k < p.cols) {
+                floor_key = radix_select<T, false>(x, p.cols, ms.m, inv_t, 0u, static_cast<float>(rowp.top_k), hist, warp_hist);
             }
-            if (p.top_p < 1.0f) {
+            if (rowp.top_p < 1.0f) {
                 float kept = 0.0f;
                 for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) {
                     const float v = to_f32(x[c]);
                     if (order_key(v) >= floor_key) kept += __expf((v - ms.m) * inv_t);
                 }
                 kept = block_sum(kept, scratch);
-                floor_key = radix_select<T, true>(x, p.cols, ms.m, inv_t, floor_key, p.top_p * kept, hist, warp_hist);
+                floor_key = radix_select<T, true>(x, p.cols, ms.m, inv_t, floor_key, rowp.top_p * kept, hist, warp_hist);
             }
             // Each thread owns a contiguous segment of ids: its kept mass, one block-wide scan over
             // the segments, then the thread whose segment holds u·S walks it. One pass over the row.
@@ -339,7 +359,7 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
                 const float v = to_f32(x[c]);
                 if (order_key(v) >= floor_key) {
                     const float e = __expf((v - ms.m) * inv_t);
-                    if (e >= p.min_p) {
+                    if (e >= rowp.min_p) {
                         seg += e;
                         last = static_cast<float>(c);
                     }
@@ -348,8 +368,8 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
             if (threadIdx.x == 0) found = -1;
             float mass;
             const float incl = block_inclusive_scan(seg, scratch, &mass);
-            const uint32_t x0 = philox_x0(p.seed, static_cast<uint32_t>(row), static_cast<uint32_t>(p.offset),
-                                          static_cast<uint32_t>(p.offset >> 32), 0u);
+            const uint32_t x0 = philox_x0(rowp.seed, row_c0, static_cast<uint32_t>(rowp.offset),
+                                          static_cast<uint32_t>(rowp.offset >> 32), 0u);
             const float target = static_cast<float>(x0 >> 8) * (1.0f / 16777216.0f) * mass;
             if (seg > 0.0f && incl > target && incl - seg <= target) {
                 float running = incl - seg;
@@ -358,7 +378,7 @@ __device__ __forceinline__ void sample_rows(const t4j_sample_params& p) {
                     const float v = to_f32(x[c]);
                     if (order_key(v) < floor_key) continue;
                     const float e = __expf((v - ms.m) * inv_t);
-                    if (e < p.min_p) continue;
+                    if (e < rowp.min_p) continue;
                     running += e;
                     if (e > 0.0f && running > target) {
                         pick = c;

@@ -38,9 +38,17 @@ const t4j::FieldLayout kSampleFields[] = {
     T4J_FIELD(t4j_sample_params, temperature),  T4J_FIELD(t4j_sample_params, top_p),
     T4J_FIELD(t4j_sample_params, top_k),        T4J_FIELD(t4j_sample_params, dtype),
     T4J_FIELD(t4j_sample_params, min_p),        T4J_FIELD(t4j_sample_params, reserved),
+    T4J_FIELD(t4j_sample_params, row_params),
 };
 const t4j::StructRegistration kSampleLayout("t4j_sample_params", sizeof(t4j_sample_params), kSampleFields,
                                             sizeof(kSampleFields) / sizeof(kSampleFields[0]));
+
+const t4j::FieldLayout kSampleRowFields[] = {
+    T4J_FIELD(t4j_sample_row, seed),  T4J_FIELD(t4j_sample_row, offset), T4J_FIELD(t4j_sample_row, temperature),
+    T4J_FIELD(t4j_sample_row, top_p), T4J_FIELD(t4j_sample_row, top_k),  T4J_FIELD(t4j_sample_row, min_p),
+};
+const t4j::StructRegistration kSampleRowLayout("t4j_sample_row", sizeof(t4j_sample_row), kSampleRowFields,
+                                               sizeof(kSampleRowFields) / sizeof(kSampleRowFields[0]));
 
 const t4j::FieldLayout kPenaltyFields[] = {
     T4J_FIELD(t4j_penalty_params, logits),     T4J_FIELD(t4j_penalty_params, ids),
@@ -49,6 +57,8 @@ const t4j::FieldLayout kPenaltyFields[] = {
     T4J_FIELD(t4j_penalty_params, logits_row_stride), T4J_FIELD(t4j_penalty_params, width),
     T4J_FIELD(t4j_penalty_params, repetition), T4J_FIELD(t4j_penalty_params, presence),
     T4J_FIELD(t4j_penalty_params, frequency),  T4J_FIELD(t4j_penalty_params, dtype),
+    T4J_FIELD(t4j_penalty_params, repetition_rows), T4J_FIELD(t4j_penalty_params, presence_rows),
+    T4J_FIELD(t4j_penalty_params, frequency_rows),
 };
 const t4j::StructRegistration kPenaltyLayout("t4j_penalty_params", sizeof(t4j_penalty_params), kPenaltyFields,
                                              sizeof(kPenaltyFields) / sizeof(kPenaltyFields[0]));
@@ -123,9 +133,14 @@ extern "C" T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream) 
     if (p->rows < 0 || p->cols < 1 || p->cols > (int64_t{1} << 24) || p->logits_row_stride < p->cols) {
         return T4J_ERROR_INVALID_ARGUMENT;  // ids travel as exact floats in one reduction: V <= 2^24
     }
-    if (!(p->temperature >= 0.0f) || !std::isfinite(p->temperature)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!(p->top_p > 0.0f && p->top_p <= 1.0f) || p->top_k < 0) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!(p->min_p >= 0.0f && p->min_p <= 1.0f) || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->row_params == nullptr) {  // with row_params (ABI 13) the scalars are not read; the kernel guards each row
+        if (!(p->temperature >= 0.0f) || !std::isfinite(p->temperature)) return T4J_ERROR_INVALID_ARGUMENT;
+        if (!(p->top_p > 0.0f && p->top_p <= 1.0f) || p->top_k < 0) return T4J_ERROR_INVALID_ARGUMENT;
+        if (!(p->min_p >= 0.0f && p->min_p <= 1.0f)) return T4J_ERROR_INVALID_ARGUMENT;
+    } else if (reinterpret_cast<uintptr_t>(p->row_params) % alignof(t4j_sample_row) != 0) {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
     if (p->rows > 4294967295LL) return T4J_ERROR_UNSUPPORTED;  // the Philox counter holds the row in 32 bits
     if (p->rows == 0) return T4J_SUCCESS;
     static const char* const kNames[] = {"t4j_sample_f32", "t4j_sample_f16", "t4j_sample_bf16"};
@@ -135,8 +150,14 @@ extern "C" T4J_API int32_t t4j_sample(const t4j_sample_params* p, void* stream) 
 extern "C" T4J_API int32_t t4j_penalty(const t4j_penalty_params* p, void* stream) {
     if (p == nullptr || p->logits == nullptr || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->rows < 0 || p->cols < 1 || p->logits_row_stride < p->cols || p->width < 0) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!(p->repetition > 0.0f) || !std::isfinite(p->repetition)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!std::isfinite(p->presence) || !std::isfinite(p->frequency)) return T4J_ERROR_INVALID_ARGUMENT;
+    // a per-row array (ABI 13) replaces its scalar, which is then not read; device arrays are the caller's to check
+    if (p->repetition_rows == nullptr && (!(p->repetition > 0.0f) || !std::isfinite(p->repetition))) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->presence_rows == nullptr && !std::isfinite(p->presence)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->frequency_rows == nullptr && !std::isfinite(p->frequency)) return T4J_ERROR_INVALID_ARGUMENT;
+    const float* const rows_arrays[] = {p->repetition_rows, p->presence_rows, p->frequency_rows};
+    for (const float* a : rows_arrays) {
+        if (reinterpret_cast<uintptr_t>(a) % alignof(float) != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    }
     if (p->rows > 0 && p->width > INT64_MAX / p->rows) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->rows == 0 || p->width == 0) return T4J_SUCCESS;
     if (p->ids == nullptr || p->counts == nullptr) return T4J_ERROR_INVALID_ARGUMENT;

@@ -466,6 +466,156 @@ void run_sample_nonfinite(float temperature, int top_k) {
     verdict(bad == 0, what, "%d check(s) failed", bad);
 }
 
+// Per-row parameters (ABI 13): one launch over rows with mixed row_params (greedy, plain, top-k, top-p,
+// min_p, all three, different seeds and offsets, a non-finite row, a row with out-of-range parameters)
+// must give every row exactly the id, logprob bits and flag of a scalar launch over that row alone
+// (rows 1, the row's values as scalars): the Philox counter's row word is 0 in per-row mode. The
+// scalars of the per-row launch hold other values, which it must not read. A grid of 3 blocks for 9
+// rows, so the row loop turns.
+template <typename T>
+void run_sample_rows(int64_t cols) {
+    const int64_t rows = 9;
+    const std::string what = std::string("t4j_sample_") + name<T>() + " per-row params 9x" + std::to_string(cols);
+    if (!wanted(what)) return;
+    std::vector<T> x(rows * cols);
+    std::vector<double> xe;
+    fill(x, xe, 4.0f);
+    x[6 * cols + 11] = from<T>(NAN);  // row 6: non-finite
+    //                         seed                   offset         t     top_p  top_k min_p
+    const t4j_sample_row rp[rows] = {{0x123456789abcdefULL, 0x500000003ULL, 0.0f, 1.0f, 0, 0.0f},    // greedy
+                                     {7, 0, 1.0f, 1.0f, 0, 0.0f},                                   // plain
+                                     {7, 1, 0.8f, 1.0f, 40, 0.0f},                                  // top-k
+                                     {99, 0x100000000ULL, 1.2f, 0.7f, 0, 0.0f},                     // top-p
+                                     {0xfeedULL, 5, 0.7f, 1.0f, 0, 0.3f},                           // min_p
+                                     {0xfeedULL, 6, 0.9f, 0.9f, 100, 0.05f},                        // all three
+                                     {3, 4, 0.8f, 1.0f, 0, 0.0f},                                   // the NaN row
+                                     {11, 12, NAN, 1.0f, 0, 0.0f},                                  // out of range: argmax
+                                     {0x123456789abcdefULL, 0x500000003ULL, 0.5f, 0.95f, 7, 0.1f}}; // the scalars' seed
+    std::vector<int32_t> ids(rows, -7), flags(rows, -7);
+    std::vector<float> lp(rows, 0.0f);
+    t4j_sample_params p{};
+    p.ids = ids.data();
+    p.logprobs = lp.data();
+    p.nonfinite = flags.data();
+    p.logits = x.data();
+    p.rows = rows;
+    p.cols = cols;
+    p.logits_row_stride = cols;
+    p.seed = 0xdeadULL;  // not read in per-row mode
+    p.offset = 77;
+    p.temperature = 1.0f;
+    p.top_p = 1.0f;
+    p.row_params = rp;
+    simt::launch(SimtDim3{3, 1, 1}, threads_upto(cols, 8, 1024), [&] { t4j::vocab::sample_rows<T>(p); }, 0,
+                 kname(std::string("t4j_sample_") + name<T>()));
+    int bad = 0, sampled_apart = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int32_t id1 = -7, flag1 = -7;
+        float lp1 = 0.0f;
+        t4j_sample_params q{};
+        q.ids = &id1;
+        q.logprobs = &lp1;
+        q.nonfinite = &flag1;
+        q.logits = x.data() + r * cols;
+        q.rows = 1;
+        q.cols = cols;
+        q.logits_row_stride = cols;
+        q.seed = rp[r].seed;
+        q.offset = rp[r].offset;
+        q.temperature = std::isfinite(rp[r].temperature) ? rp[r].temperature : 0.0f;  // row 7: its argmax
+        q.top_p = rp[r].top_p;
+        q.top_k = rp[r].top_k;
+        q.min_p = rp[r].min_p;
+        simt::launch(SimtDim3{1, 1, 1}, threads_upto(cols, 8, 1024), [&] { t4j::vocab::sample_rows<T>(q); }, 0,
+                     kname(std::string("t4j_sample_") + name<T>()));
+        const bool same = ids[r] == id1 && flags[r] == flag1 && std::memcmp(&lp[r], &lp1, sizeof(float)) == 0;
+        if (!same && bad++ < 5) {
+            std::printf("     row %lld: per-row id %d flag %d logprob %.9g, alone id %d flag %d logprob %.9g\n", (long long) r,
+                        ids[r], flags[r], lp[r], id1, flag1, lp1);
+        }
+        // the row's id differs from its argmax: the draw (not only argmax rows) was compared
+        if (rp[r].temperature > 0.0f && flag1 == 0) {
+            int64_t best = 0;
+            for (int64_t c = 1; c < cols; c++) if (xe[r * cols + c] > xe[r * cols + best]) best = c;
+            if (id1 != best) sampled_apart++;
+        }
+    }
+    if (flags[6] != 1) bad++;
+    verdict(bad == 0 && sampled_apart >= 3, what, "%d row(s) differ from their solo launch, %d sampled row(s) away from the argmax",
+            bad, sampled_apart);
+}
+
+// Per-row penalties (ABI 13): one launch with repetition_rows, presence_rows and frequency_rows (scalars
+// set to other values, not read) must leave every row with the bits of a scalar launch over that row alone
+// with its values; rows carry -0.0f as bias where they have none (x + -0 keeps every x, -0 included).
+template <typename T>
+void run_penalty_rows() {
+    const int64_t rows = 4, cols = 300, width = 40;
+    const std::string what = std::string("t4j_penalty_") + name<T>() + " per-row params 4x300 width 40";
+    if (!wanted(what)) return;
+    std::vector<T> x(rows * cols);
+    std::vector<double> xe;
+    fill(x, xe, 6.0f);
+    std::vector<int32_t> ids(rows * width), counts(rows * width);
+    std::vector<float> b(rows * width);
+    for (int64_t r = 0; r < rows; r++) {
+        std::vector<int32_t> perm(cols);
+        std::iota(perm.begin(), perm.end(), 0);
+        std::shuffle(perm.begin(), perm.end(), g_rng);
+        for (int64_t j = 0; j < width; j++) {
+            const int64_t e = r * width + j;
+            ids[e] = j % 11 == 5 ? -1 : perm[j];
+            counts[e] = static_cast<int32_t>(j % 8) - 1;
+            b[e] = r == 2 ? -0.0f : uniform(3.0f);  // row 2: no bias of its own
+            if (ids[e] >= 0 && j % 9 == 4) x[r * cols + ids[e]] = from<T>(j % 2 ? -0.0f : 0.0f);
+        }
+    }
+    const float rep[rows] = {1.3f, 0.8f, 1.0f, 2.0f}, pres[rows] = {0.4f, -1.5f, 0.0f, 0.25f}, freq[rows] = {0.25f, -0.5f, 0.0f, 1.0f};
+    const std::vector<T> before = x;
+    t4j_penalty_params p{};
+    p.logits = x.data();
+    p.ids = ids.data();
+    p.counts = counts.data();
+    p.bias = b.data();
+    p.rows = rows;
+    p.cols = cols;
+    p.logits_row_stride = cols;
+    p.width = width;
+    p.repetition = 3.0f;  // not read
+    p.presence = 9.0f;
+    p.frequency = 9.0f;
+    p.repetition_rows = rep;
+    p.presence_rows = pres;
+    p.frequency_rows = freq;
+    simt::launch(SimtDim3{1, 1, 1}, t4j::kPenaltyThreads, [&] { t4j::penalty_elements<T>(p); }, 0,
+                 kname(std::string("t4j_penalty_") + name<T>()));
+    int bad = 0, changed = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        std::vector<T> solo(before.begin() + r * cols, before.begin() + (r + 1) * cols);
+        t4j_penalty_params q{};
+        q.logits = solo.data();
+        q.ids = ids.data() + r * width;
+        q.counts = counts.data() + r * width;
+        q.bias = r == 2 ? nullptr : b.data() + r * width;
+        q.rows = 1;
+        q.cols = cols;
+        q.logits_row_stride = cols;
+        q.width = width;
+        q.repetition = rep[r];
+        q.presence = pres[r];
+        q.frequency = freq[r];
+        simt::launch(SimtDim3{1, 1, 1}, t4j::kPenaltyThreads, [&] { t4j::penalty_elements<T>(q); }, 0,
+                     kname(std::string("t4j_penalty_") + name<T>()));
+        for (int64_t c = 0; c < cols; c++) {
+            if (std::memcmp(&x[r * cols + c], &solo[c], sizeof(T)) != 0 && bad++ < 5) {
+                std::printf("     [%lld, %lld]: per-row %.9g, alone %.9g\n", (long long) r, (long long) c, to(x[r * cols + c]), to(solo[c]));
+            }
+            if (std::memcmp(&solo[c], &before[r * cols + c], sizeof(T)) != 0) changed++;
+        }
+    }
+    verdict(bad == 0 && changed > 0, what, "%d element(s) differ from their row's solo launch, %d changed", bad, changed);
+}
+
 // ---- sampling penalties --------------------------------------------------------------------------
 
 // t4j_penalty on rows x cols logits (row stride cols + 3, the gap's elements guards) with width entries
@@ -688,6 +838,8 @@ void vocab_suite() {
     run_sample<T>(3, 1000, 0.7f, 100, 0.95f, false, 0.6f);   // min_p after top-k and top-p
     run_penalty<T>(5, 1000, 300, 1.3f, 0.4f, 0.25f, true);    // two blocks and the grid-stride loop
     run_penalty<T>(2, 64, 40, 0.8f, -1.5f, -0.5f, false);     // repetition below 1, negative penalties, no bias
+    run_sample_rows<T>(1001);                                 // per-row parameters (ABI 13), V odd
+    run_penalty_rows<T>();                                    // per-row penalties (ABI 13)
     run_softcap<T>(1000, 0, 30.0f);   // Gemma 2's final_logit_softcapping
     run_softcap<T>(4099, 3, 7.3f);    // a head before the first vector, a tail, the grid-stride loop
     run_softcap<T>(13, 1, 30.0f);     // short: in 16 bits a head and a tail, no whole vector

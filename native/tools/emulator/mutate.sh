@@ -59,7 +59,13 @@ mutations=(
   # float64 reference: the repetition penalty's sign rule flipped (transformers divides a logit ≥ 0, multiplies one < 0)
   "repetition-sign@vocab/penalty.cuh@'x = x < 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);', 'x = x > 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);'@--quick --only t4j_penalty_f32 5x1000@rows@FAIL t4j_penalty_f32 5x1000"
   # float64 reference: min_p left out of the kept mass (the draw then walks a distribution min_p did not cut)
-  "min-p-dropped@vocab/vocab.cuh@'                    if (e >= p.min_p) {', '                    if (e >= 0.0f) {'@--quick --only t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p@rows@FAIL t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p"
+  "min-p-dropped@vocab/vocab.cuh@'                    if (e >= rowp.min_p) {', '                    if (e >= 0.0f) {'@--quick --only t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p@rows@FAIL t4j_sample_f32 16x1000 t 0.70 top_k 0 top_p 1.00 min_p"
+  # per-row sampling (ABI 13): the Philox counter keeps the row index (a row's draw then depends on its place in the batch)
+  "sample-row-counter@vocab/vocab.cuh@'                row_c0 = 0u;', '                row_c0 = static_cast<uint32_t>(row);'@--quick --only t4j_sample_f32 per-row params@rows@FAIL t4j_sample_f32 per-row params"
+  # per-row sampling (ABI 13): the rows' seeds ignored (the scalar seed read instead)
+  "sample-row-seed-ignored@vocab/vocab.cuh@'                rowp = r;', '                rowp = r;\n                rowp.seed = p.seed;'@--quick --only t4j_sample_f32 per-row params@rows@FAIL t4j_sample_f32 per-row params"
+  # per-row penalties (ABI 13): the rows' repetition ignored (the scalar read instead)
+  "penalty-rows-ignored@vocab/penalty.cuh@'p.repetition_rows != nullptr ? p.repetition_rows[r] : p.repetition', 'p.repetition'@--quick --only t4j_penalty_f32 per-row params@rows@FAIL t4j_penalty_f32 per-row params"
   # float64 reference: the token mask reads the bit of id v % 16 (half of each word's ids take another id's bit)
   "mask-bit-index@vocab/mask.cuh@'if (((w >> (v & 31)) & 1u) == 0u)', 'if (((w >> (v & 15)) & 1u) == 0u)'@--quick --only t4j_mask_f32 rows 3@rows@FAIL t4j_mask_f32 rows 3"
   # synccheck (emulator): a shuffle mask off by one lane

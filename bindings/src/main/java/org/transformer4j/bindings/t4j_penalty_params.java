@@ -31,7 +31,10 @@ public final class t4j_penalty_params {
             JAVA_FLOAT.withName("repetition"),
             JAVA_FLOAT.withName("presence"),
             JAVA_FLOAT.withName("frequency"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            ADDRESS.withName("repetition_rows"),
+            ADDRESS.withName("presence_rows"),
+            ADDRESS.withName("frequency_rows"))
         .withName("t4j_penalty_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -54,6 +57,9 @@ public final class t4j_penalty_params {
     private static final long presence$OFFSET = offset("presence");
     private static final long frequency$OFFSET = offset("frequency");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long repetition_rows$OFFSET = offset("repetition_rows");
+    private static final long presence_rows$OFFSET = offset("presence_rows");
+    private static final long frequency_rows$OFFSET = offset("frequency_rows");
 
     public static MemorySegment logits(MemorySegment s) { return s.get(ADDRESS, logits$OFFSET); }
     public static void logits(MemorySegment s, MemorySegment v) { s.set(ADDRESS, logits$OFFSET, v); }
@@ -79,4 +85,10 @@ public final class t4j_penalty_params {
     public static void frequency(MemorySegment s, float v) { s.set(JAVA_FLOAT, frequency$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    public static MemorySegment repetition_rows(MemorySegment s) { return s.get(ADDRESS, repetition_rows$OFFSET); }
+    public static void repetition_rows(MemorySegment s, MemorySegment v) { s.set(ADDRESS, repetition_rows$OFFSET, v); }
+    public static MemorySegment presence_rows(MemorySegment s) { return s.get(ADDRESS, presence_rows$OFFSET); }
+    public static void presence_rows(MemorySegment s, MemorySegment v) { s.set(ADDRESS, presence_rows$OFFSET, v); }
+    public static MemorySegment frequency_rows(MemorySegment s) { return s.get(ADDRESS, frequency_rows$OFFSET); }
+    public static void frequency_rows(MemorySegment s, MemorySegment v) { s.set(ADDRESS, frequency_rows$OFFSET, v); }
 }

@@ -33,7 +33,8 @@ public final class t4j_sample_params {
             JAVA_INT.withName("top_k"),
             JAVA_INT.withName("dtype"),
             JAVA_FLOAT.withName("min_p"),
-            JAVA_INT.withName("reserved"))
+            JAVA_INT.withName("reserved"),
+            ADDRESS.withName("row_params"))
         .withName("t4j_sample_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -59,6 +60,7 @@ public final class t4j_sample_params {
     private static final long dtype$OFFSET = offset("dtype");
     private static final long min_p$OFFSET = offset("min_p");
     private static final long reserved$OFFSET = offset("reserved");
+    private static final long row_params$OFFSET = offset("row_params");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -92,4 +94,6 @@ public final class t4j_sample_params {
     public static void min_p(MemorySegment s, float v) { s.set(JAVA_FLOAT, min_p$OFFSET, v); }
     public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
     public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static MemorySegment row_params(MemorySegment s) { return s.get(PTR, row_params$OFFSET); }
+    public static void row_params(MemorySegment s, MemorySegment v) { s.set(PTR, row_params$OFFSET, v); }
 }

@@ -253,6 +253,23 @@ class NativeValidationTest {
             t4j_sample_params.min_p(s, 0f);
             t4j_sample_params.reserved(s, 1);
             assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "reserved not 0");
+            t4j_sample_params.reserved(s, 0);
+            // ABI 13: with per-row parameters the scalars are not read (nor checked); the array must be 8-byte aligned
+            assertEquals(32, t4j_sample_row.sizeof());
+            t4j_sample_params.row_params(s, FAKE);
+            t4j_sample_params.temperature(s, -0.5f);
+            t4j_sample_params.top_p(s, 0f);
+            t4j_sample_params.top_k(s, -1);
+            t4j_sample_params.min_p(s, Float.NaN);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_sample(s, MemorySegment.NULL), "per-row params, scalars not read");
+            t4j_sample_params.row_params(s, MemorySegment.ofAddress(0x10004));
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "row_params not 8-byte aligned");
+            t4j_sample_params.row_params(s, FAKE);
+            t4j_sample_params.reserved(s, 1);
+            assertEquals(bad, t4j_h.t4j_sample(s, MemorySegment.NULL), "reserved not 0 with per-row params");
+            t4j_sample_params.rows(s, 1L << 33);
+            t4j_sample_params.reserved(s, 0);
+            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_sample(s, MemorySegment.NULL), "more than 2^32 rows with per-row params");
 
             MemorySegment x = t4j_softmax_params.allocate(arena);
             t4j_softmax_params.out(x, FAKE);

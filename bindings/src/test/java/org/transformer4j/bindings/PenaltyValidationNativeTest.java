@@ -35,8 +35,8 @@ class PenaltyValidationNativeTest {
     }
 
     @Test
-    void layoutIs80Bytes() {
-        assertEquals(80, t4j_penalty_params.sizeof());
+    void layoutIs104Bytes() {
+        assertEquals(104, t4j_penalty_params.sizeof());  // ABI 13 added the three per-row pointers
     }
 
     @Test
@@ -79,6 +79,41 @@ class PenaltyValidationNativeTest {
         }
         for (int dtype : new int[] {t4j_h.T4J_DTYPE_I32, t4j_h.T4J_DTYPE_I64, -1, 99}) {
             assertEquals(bad, penaltyWith(p -> t4j_penalty_params.dtype(p, dtype)), "dtype " + dtype);
+        }
+    }
+
+    @Test
+    void perRowPenaltiesReplaceTheirScalars() {
+        int ok = t4j_h.T4J_SUCCESS;
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        // a per-row array (ABI 13) replaces its scalar, which is then neither read nor checked
+        assertEquals(ok, penaltyWith(p -> {
+            t4j_penalty_params.repetition_rows(p, FAKE);
+            t4j_penalty_params.repetition(p, Float.NaN);
+        }), "repetition_rows with a NaN scalar");
+        assertEquals(ok, penaltyWith(p -> {
+            t4j_penalty_params.presence_rows(p, FAKE);
+            t4j_penalty_params.presence(p, Float.POSITIVE_INFINITY);
+            t4j_penalty_params.frequency_rows(p, FAKE);
+            t4j_penalty_params.frequency(p, Float.NaN);
+        }), "presence_rows and frequency_rows with non-finite scalars");
+        // the other scalars are still checked
+        assertEquals(bad, penaltyWith(p -> {
+            t4j_penalty_params.repetition_rows(p, FAKE);
+            t4j_penalty_params.presence(p, Float.NaN);
+        }), "repetition_rows does not excuse a NaN presence");
+        assertEquals(bad, penaltyWith(p -> {
+            t4j_penalty_params.presence_rows(p, FAKE);
+            t4j_penalty_params.repetition(p, 0f);
+        }), "presence_rows does not excuse repetition 0");
+        for (int i = 0; i < 3; i++) {
+            int which = i;
+            assertEquals(bad, penaltyWith(p -> {
+                MemorySegment odd = MemorySegment.ofAddress(0x10002);
+                if (which == 0) t4j_penalty_params.repetition_rows(p, odd);
+                if (which == 1) t4j_penalty_params.presence_rows(p, odd);
+                if (which == 2) t4j_penalty_params.frequency_rows(p, odd);
+            }), "per-row array " + which + " not 4-byte aligned");
         }
     }
 }

@@ -38,7 +38,7 @@ class StructLayoutTest {
                 "t4j_embedding_params", "t4j_softmax_params", "t4j_cross_entropy_params", "t4j_sample_params",
                 "t4j_attention_params", "t4j_kv_append_params", "t4j_decode_params", "t4j_rope_params",
                 "t4j_softcap_params", "t4j_mask_params", "t4j_moe_route_params", "t4j_gather_rows_params", "t4j_moe_combine_params",
-                "t4j_penalty_params")),
+                "t4j_penalty_params", "t4j_sample_row")),
                 names.toString());
     }
 

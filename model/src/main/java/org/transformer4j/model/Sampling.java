@@ -32,6 +32,21 @@ public final class Sampling {
     }
 
     /**
+     * One sample op over logits (rows, V) for rows of different requests (per-row parameters, ABI 13): row r under
+     * {@code o[r]} at counter {@code offsets[r]}. Row r gets exactly the id that {@link #op} of {@code o[r]} gives for
+     * that row alone (row 0): per-row draws do not depend on the row's place (see {@link SampleOp}).
+     */
+    public static SampleOp op(Generator.Options[] o, Tensor logits, Tensor ids, long[] offsets) {
+        java.util.List<SampleOp.Row> rows = new java.util.ArrayList<>(o.length);
+        for (int r = 0; r < o.length; r++) {
+            Generator.Options x = o[r];
+            rows.add(x.temperature() == 0f ? SampleOp.Row.greedy()
+                    : new SampleOp.Row(x.seed(), offsets[r], x.temperature(), Math.max(x.topK(), 0), x.topP(), x.minP()));
+        }
+        return SampleOp.perRow(logits, rows, ids);
+    }
+
+    /**
      * Sets to −∞, in place, the logits (rows, V) that each row's constraint does not allow at its current state; a null
      * constraint keeps its row whole (a finished sequence, or one without structured outputs).
      */
@@ -106,25 +121,54 @@ public final class Sampling {
      */
     public static Tensor penalized(Backend be, Tensor logits, Generator.Options o, History[] rows) {
         if (!o.penalized()) return null;
+        Generator.Options[] each = new Generator.Options[rows.length];
+        Arrays.fill(each, o);
+        return penalized(be, logits, each, rows, false);
+    }
+
+    /**
+     * The same for rows of different requests: row r under {@code o[r]} with its history {@code rows[r]} (null: left as
+     * it is), in one penalty op with per-row penalties (ABI 13); null when no row is penalized. Each row gets the bits
+     * {@link #penalized(Backend, Tensor, Generator.Options, History[])} gives it alone: a row without a logit bias of
+     * its own carries bias −0.0, which keeps every logit's bits.
+     */
+    public static Tensor penalized(Backend be, Tensor logits, Generator.Options[] o, History[] rows) {
+        boolean any = false;
+        for (int r = 0; r < rows.length; r++) any |= rows[r] != null && o[r].penalized();
+        return any ? penalized(be, logits, o, rows, true) : null;
+    }
+
+    private static Tensor penalized(Backend be, Tensor logits, Generator.Options[] o, History[] rows, boolean perRow) {
         int b = rows.length;
         int width = 1;
-        for (History h : rows) if (h != null) width = Math.max(width, h.size);
-        int[] ids = new int[b * width], counts = new int[b * width];
-        float[] bias = o.logitBias().isEmpty() ? null : new float[b * width];
-        Arrays.fill(ids, -1);
+        boolean biased = false;
         for (int r = 0; r < b; r++) {
+            if (rows[r] != null) width = Math.max(width, rows[r].size);
+            biased |= rows[r] != null && !o[r].logitBias().isEmpty();
+        }
+        int[] ids = new int[b * width], counts = new int[b * width];
+        float[] bias = biased ? new float[b * width] : null;
+        Arrays.fill(ids, -1);
+        float[] repetition = new float[b], presence = new float[b], frequency = new float[b];
+        for (int r = 0; r < b; r++) {
+            repetition[r] = o[r].repetitionPenalty();
+            presence[r] = o[r].presencePenalty();
+            frequency[r] = o[r].frequencyPenalty();
             History h = rows[r];
             if (h == null) continue;
             System.arraycopy(h.ids, 0, ids, r * width, h.size);
             System.arraycopy(h.counts, 0, counts, r * width, h.size);
-            if (bias != null) System.arraycopy(h.bias, 0, bias, r * width, h.size);
+            if (bias == null) continue;
+            if (o[r].logitBias().isEmpty()) Arrays.fill(bias, r * width, (r + 1) * width, -0f);   // x + −0 is x, bit for bit
+            else System.arraycopy(h.bias, 0, bias, r * width, h.size);
         }
         Tensor copy = be.empty(logits.dtype(), logits.shape());
         try (Tensor hi = Tensor.ofInts(ids, b, width); Tensor hc = Tensor.ofInts(counts, b, width);
              Tensor hb = bias == null ? null : Tensor.ofFloats(bias, b, width);
              Tensor di = be.upload(hi); Tensor dc = be.upload(hc); Tensor db = hb == null ? null : be.upload(hb)) {
             be.copy(logits, copy);
-            be.penalty(new PenaltyOp(copy, di, dc, db, o.repetitionPenalty(), o.presencePenalty(), o.frequencyPenalty()));
+            be.penalty(perRow ? PenaltyOp.perRow(copy, di, dc, db, repetition, presence, frequency)
+                    : new PenaltyOp(copy, di, dc, db, repetition[0], presence[0], frequency[0]));
         } catch (RuntimeException e) {
             copy.close();
             throw e;

@@ -294,8 +294,26 @@ public final class CpuBackend implements Backend {
         int[] ids = new int[rows];
         float[] lp = op.logprobs() == null ? null : new float[rows];
         int[] flags = op.nonFinite() == null ? null : new int[rows];
-        VocabKernels.sample(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), op.temperature(), op.topK(),
-                op.topP(), op.minP(), op.seed(), op.offset(), ids, lp, flags);
+        if (op.rows() == null) {
+            VocabKernels.sample(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), op.temperature(), op.topK(),
+                    op.topP(), op.minP(), op.seed(), op.offset(), ids, lp, flags);
+        } else {
+            int n = op.rows().size();
+            long[] seeds = new long[n], offsets = new long[n];
+            float[] temperature = new float[n], topP = new float[n], minP = new float[n];
+            int[] topK = new int[n];
+            for (int r = 0; r < n; r++) {
+                SampleOp.Row row = op.rows().get(r);
+                seeds[r] = row.seed();
+                offsets[r] = row.offset();
+                temperature[r] = row.temperature();
+                topK[r] = row.topK();
+                topP[r] = row.topP();
+                minP[r] = row.minP();
+            }
+            VocabKernels.sampleRows(rows, Math.toIntExact(s.cols()), op.logits().toFloatArray(), temperature, topK, topP, minP,
+                    seeds, offsets, ids, lp, flags);
+        }
         for (int r = 0; r < rows; r++) op.ids().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, ids[r]);
         if (flags != null) for (int r = 0; r < rows; r++) op.nonFinite().hostSegment().setAtIndex(ValueLayout.JAVA_INT, r, flags[r]);
         if (lp != null) op.logprobs().copyFrom(lp);
@@ -329,8 +347,12 @@ public final class CpuBackend implements Backend {
             if (ids[e] < 0) continue;
             long r = e / width;
             float x = logits.getFloat(r, ids[e]);
-            logits.setFloat(VocabKernels.penalized(x, bias != null, bias == null ? 0f : bias[e], counts[e], op.repetition(),
-                    op.presence(), op.frequency()), r, ids[e]);
+            int ri = (int) r;   // per-row penalties (ABI 13) where given, else the scalars
+            float repetition = op.repetitionRows() != null ? op.repetitionRows()[ri] : op.repetition();
+            float presence = op.presenceRows() != null ? op.presenceRows()[ri] : op.presence();
+            float frequency = op.frequencyRows() != null ? op.frequencyRows()[ri] : op.frequency();
+            logits.setFloat(VocabKernels.penalized(x, bias != null, bias == null ? 0f : bias[e], counts[e], repetition,
+                    presence, frequency), r, ids[e]);
         }
     }
 

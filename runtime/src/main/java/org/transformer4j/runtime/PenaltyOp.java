@@ -22,8 +22,29 @@ package org.transformer4j.runtime;
  * <p>The CPU backend refuses an id outside [−1, V) or twice in a row; the CUDA kernel skips ids outside
  * [0, V) and, reading ids on the device, cannot check that they are distinct (a repeated id is a data race
  * on that one logit, never a write out of bounds).
+ *
+ * <p><b>Per-row penalties</b> (ABI 13): {@code repetitionRows}, {@code presenceRows}, {@code frequencyRows}, each
+ * null or one value per row, replace their scalar (which is then not read), so rows of requests with different
+ * penalties go in one op; each row gets the bits an op over that row alone with its values gets. A row without a
+ * bias of its own, in an op where other rows have one, carries bias −0.0 (x + −0 is x for every x; +0 would turn
+ * −0 into +0).
  */
-public record PenaltyOp(Tensor logits, Tensor ids, Tensor counts, Tensor bias, float repetition, float presence, float frequency) {
+public record PenaltyOp(Tensor logits, Tensor ids, Tensor counts, Tensor bias, float repetition, float presence, float frequency,
+                        float[] repetitionRows, float[] presenceRows, float[] frequencyRows) {
+
+    /** One scalar of each penalty for every row (before ABI 13). */
+    public PenaltyOp(Tensor logits, Tensor ids, Tensor counts, Tensor bias, float repetition, float presence, float frequency) {
+        this(logits, ids, counts, bias, repetition, presence, frequency, null, null, null);
+    }
+
+    /** Row r penalized with repetition[r], presence[r] and frequency[r] (each of length rows). */
+    public static PenaltyOp perRow(Tensor logits, Tensor ids, Tensor counts, Tensor bias, float[] repetition, float[] presence,
+                                   float[] frequency) {
+        return new PenaltyOp(logits, ids, counts, bias, 1f, 0f, 0f, repetition, presence, frequency);
+    }
+
+    /** Whether any penalty is given per row. */
+    public boolean perRow() { return repetitionRows != null || presenceRows != null || frequencyRows != null; }
 
     public record Shape(long rows, long cols, long logitsRowStride, long width) {}
 
@@ -51,11 +72,30 @@ public record PenaltyOp(Tensor logits, Tensor ids, Tensor counts, Tensor bias, f
             Checks.sameDevice("logits", logits, "bias", bias);
             if (!bias.isContiguous()) throw new IllegalArgumentException("bias " + bias + " must be contiguous");
         }
-        if (!(repetition > 0) || Float.isInfinite(repetition)) {
-            throw new IllegalArgumentException("repetition penalty must be finite and > 0, got " + repetition);
+        long rows = logits.shape(0);
+        if (repetitionRows == null) checkRepetition("repetition penalty", repetition);
+        else for (int r = 0; r < checkLength("repetitionRows", repetitionRows, rows, logits); r++) {
+            checkRepetition("repetitionRows[" + r + "]", repetitionRows[r]);
         }
-        if (!Float.isFinite(presence)) throw new IllegalArgumentException("presence penalty must be finite, got " + presence);
-        if (!Float.isFinite(frequency)) throw new IllegalArgumentException("frequency penalty must be finite, got " + frequency);
+        if (presenceRows == null) checkFinite("presence penalty", presence);
+        else for (int r = 0; r < checkLength("presenceRows", presenceRows, rows, logits); r++) checkFinite("presenceRows[" + r + "]", presenceRows[r]);
+        if (frequencyRows == null) checkFinite("frequency penalty", frequency);
+        else for (int r = 0; r < checkLength("frequencyRows", frequencyRows, rows, logits); r++) checkFinite("frequencyRows[" + r + "]", frequencyRows[r]);
         return new Shape(logits.shape(0), logits.shape(1), Checks.rowStride("logits", logits), ids.shape(1));
+    }
+
+    private static int checkLength(String name, float[] values, long rows, Tensor logits) {
+        if (values.length != rows) {
+            throw new IllegalArgumentException(name + " has " + values.length + " entries for logits " + logits.shapeString() + " (one per row)");
+        }
+        return values.length;
+    }
+
+    private static void checkRepetition(String name, float v) {
+        if (!(v > 0) || Float.isInfinite(v)) throw new IllegalArgumentException(name + " must be finite and > 0, got " + v);
+    }
+
+    private static void checkFinite(String name, float v) {
+        if (!Float.isFinite(v)) throw new IllegalArgumentException(name + " must be finite, got " + v);
     }
 }

@@ -22,9 +22,41 @@ package org.transformer4j.runtime;
  * from Philox4x32-10 with key {@code seed} and counter (r, offset, 0) — see t4j.h — so the same
  * seed and offset give the same ids on the CPU and, up to float rounding at a boundary, on CUDA
  * (where a repeated launch gives exactly the same ids: its sums have a fixed order).
+ *
+ * <p><b>Per-row parameters</b> ({@link #perRow}, t4j.h's {@code row_params}, ABI 13): each row r has its own
+ * {@link Row} (seed, offset, temperature, top-k, top-p, min_p) and the scalar fields are not read. Row r's
+ * Philox counter is then (0, offset, 0): its draw does not depend on where it sits, so row r of a per-row op
+ * gets exactly the id, logprob and flag of a scalar op over that row alone (row 0) with the row's values —
+ * the serving engine samples every sequence of a decode step in one op on that rule. A row with temperature 0
+ * is argmax, as {@link #greedy} is.
  */
 public record SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids,
-                       Tensor logprobs, Tensor nonFinite, float minP) {
+                       Tensor logprobs, Tensor nonFinite, float minP, java.util.List<Row> rows) {
+
+    /**
+     * One row's parameters in a per-row op (t4j.h's {@code t4j_sample_row}): temperature 0 is argmax (the other
+     * values are then not read), else as the scalar op's fields.
+     */
+    public record Row(long seed, long offset, float temperature, int topK, float topP, float minP) {
+
+        /** Argmax, as {@link SampleOp#greedy}. */
+        public static Row greedy() { return new Row(0, 0, 0f, 0, 1f, 0f); }
+
+        /** The row a scalar op would sample with. */
+        public static Row of(SampleOp op) { return new Row(op.seed(), op.offset(), op.temperature(), op.topK(), op.topP(), op.minP()); }
+    }
+
+    /** One scalar parameter set for every row (before ABI 13). */
+    public SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids, Tensor logprobs,
+                    Tensor nonFinite, float minP) {
+        this(logits, temperature, topK, topP, seed, offset, ids, logprobs, nonFinite, minP, null);
+    }
+
+    /** Row r of logits (rows, V) sampled with rows.get(r) (see the class comment: as that row alone would be). */
+    public static SampleOp perRow(Tensor logits, java.util.List<Row> rows, Tensor ids) {
+        if (rows == null) throw new IllegalArgumentException("rows must not be null");
+        return new SampleOp(logits, 0f, 0, 1f, 0, 0, ids, null, null, 0f, java.util.List.copyOf(rows));
+    }
 
     /** Without min_p. */
     public SampleOp(Tensor logits, float temperature, int topK, float topP, long seed, long offset, Tensor ids, Tensor logprobs,
@@ -51,28 +83,28 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
     /** Keeps the k most likely ids (ties at the boundary kept); k ≥ 1. */
     public SampleOp topK(int k) {
         if (k < 1) throw new IllegalArgumentException("top-k must be ≥ 1, got " + k);
-        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs, nonFinite, minP);
+        return new SampleOp(logits, temperature, k, topP, seed, offset, ids, logprobs, nonFinite, minP, rows);
     }
 
     /** Keeps the most likely ids whose mass reaches p; p in (0, 1]. */
     public SampleOp topP(float p) {
         if (!(p > 0f && p <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + p);
-        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs, nonFinite, minP);
+        return new SampleOp(logits, temperature, topK, p, seed, offset, ids, logprobs, nonFinite, minP, rows);
     }
 
     /** Keeps the ids whose probability is at least p times the largest (transformers' MinPLogitsWarper); p in [0, 1], 0: off. */
     public SampleOp minP(float p) {
         if (!(p >= 0f && p <= 1f)) throw new IllegalArgumentException("min-p must be in [0, 1], got " + p);
-        return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, nonFinite, p);
+        return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, nonFinite, p, rows);
     }
 
     /** The generator's counter offset, e.g. the decode step, so each step draws fresh numbers. */
-    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs, nonFinite, minP); }
+    public SampleOp offset(long o) { return new SampleOp(logits, temperature, topK, topP, seed, o, ids, logprobs, nonFinite, minP, rows); }
 
-    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp, nonFinite, minP); }
+    public SampleOp logprobs(Tensor lp) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, lp, nonFinite, minP, rows); }
 
     /** Receives 1 per non-finite row, else 0: I32 (rows), contiguous, beside ids (it may be a row of the same tensor). */
-    public SampleOp nonFinite(Tensor flags) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, flags, minP); }
+    public SampleOp nonFinite(Tensor flags) { return new SampleOp(logits, temperature, topK, topP, seed, offset, ids, logprobs, flags, minP, rows); }
 
     public record Shape(long rows, long cols, long logitsRowStride) {}
 
@@ -102,13 +134,29 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
             Checks.sameDevice("logits", logits, "nonFinite", nonFinite);
             if (!nonFinite.isContiguous()) throw new IllegalArgumentException("nonFinite " + nonFinite + " must be contiguous");
         }
-        if (!(temperature >= 0f) || !Float.isFinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be finite and ≥ 0, got " + temperature);
+        if (rows == null) {
+            checkParams("", temperature, topK, topP, minP);
+        } else {
+            if (rows.size() != logits.shape(0)) {
+                throw new IllegalArgumentException("rows has " + rows.size() + " entries for logits " + logits.shapeString()
+                        + " (one per row)");
+            }
+            for (int r = 0; r < rows.size(); r++) {
+                Row row = rows.get(r);
+                if (row == null) throw new IllegalArgumentException("rows[" + r + "] is null");
+                checkParams("rows[" + r + "].", row.temperature(), row.topK(), row.topP(), row.minP());
+            }
         }
-        if (topK < 0) throw new IllegalArgumentException("top-k must be ≥ 1 (or 0 for no limit), got " + topK);
-        if (!(topP > 0f && topP <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
-        if (!(minP >= 0f && minP <= 1f)) throw new IllegalArgumentException("min-p must be in [0, 1], got " + minP);
         if (logits.shape(0) > 0xffffffffL) throw new IllegalArgumentException("more than 2^32 rows: " + logits.shapeString());
         return new Shape(logits.shape(0), logits.shape(1), Checks.rowStride("logits", logits));
+    }
+
+    private static void checkParams(String where, float temperature, int topK, float topP, float minP) {
+        if (!(temperature >= 0f) || !Float.isFinite(temperature)) {
+            throw new IllegalArgumentException(where + "temperature must be finite and ≥ 0, got " + temperature);
+        }
+        if (topK < 0) throw new IllegalArgumentException(where + "top-k must be ≥ 1 (or 0 for no limit), got " + topK);
+        if (!(topP > 0f && topP <= 1f)) throw new IllegalArgumentException(where + "top-p must be in (0, 1], got " + topP);
+        if (!(minP >= 0f && minP <= 1f)) throw new IllegalArgumentException(where + "min-p must be in [0, 1], got " + minP);
     }
 }

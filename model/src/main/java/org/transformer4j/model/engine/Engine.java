@@ -26,9 +26,13 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  * the listener is called on the loop's thread (keep it short: hand the token to your own thread).
  *
  * <p><b>Same tokens as alone.</b> Each request's tokens equal {@link Generator#generate} of its
- * prompt alone with the same {@link Generator.Options} (greedy, and seeded sampling: the sample op
- * is run per sequence, row 0, counter offset = the token's index, as the generator does; penalties, min_p
- * and logit bias through {@link org.transformer4j.model.Sampling}, from the sequence's own history). On the CPU
+ * prompt alone with the same {@link Generator.Options} (greedy, and seeded sampling at counter offset = the
+ * token's index, as the generator does; penalties, min_p and logit bias through
+ * {@link org.transformer4j.model.Sampling}, from the sequence's own history). A decode step chooses the tokens of
+ * all its sequences at once: one mask op over the rows (rows without a guide whole), one penalty op with per-row
+ * penalties on a copy, one sample op with per-row parameters, one copy of the ids to the host (see
+ * {@link #sampleOps()}); per-row parameters draw with the row's own seed and offset and counter row word 0, so each
+ * row gets the bits of the generator's solo row 0 (t4j.h, ABI 13). On the CPU
  * backend this holds bit for bit because every op is row-wise except the matrix products, whose
  * rows keep their bits while M stays on the same side of {@link CpuKernels#smallMRows()}: decode
  * batches are cut into groups below it; the prefill chunks of a prompt at least that long are 16-row
@@ -40,9 +44,9 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  * CUDA, cuBLAS may choose other kernels for other M, so equality there is up to float rounding.
  *
  * <p><b>Failure is per sequence.</b> Bad input is refused at {@link #submit}; a sequence whose
- * logits are not finite (the sample op then returns an id outside the vocabulary), whose stop-string
+ * logits are not finite (the sample op flags its row), whose stop-string
  * decoder throws, or whose listener throws, ends alone with its own error; a decode batch that
- * throws is rerun one sequence at a time so that only the failing one ends.
+ * throws, or whose batched sampling throws, is rerun one sequence at a time so that only the failing one ends.
  */
 public final class Engine implements AutoCloseable {
 
@@ -193,7 +197,8 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
-    private final AtomicLong prefillPasses = new AtomicLong();
+    private final AtomicLong prefillPasses = new AtomicLong(), sampleOps = new AtomicLong();
+    private static final Generator.Options GREEDY = Generator.Options.greedy(1);   // rows not chosen this step
     private volatile int runningCount, blocksInUse;
     private final Object lock = new Object();
     private volatile boolean stopping;
@@ -272,6 +277,9 @@ public final class Engine implements AutoCloseable {
 
     /** Forward passes run for prompts (one per prefill chunk, or per group of equal chunks run together). */
     public long prefillPasses() { return prefillPasses.get(); }
+
+    /** Sample ops run so far: one per decode pass for all its sequences, one per prompt's first token. */
+    public long sampleOps() { return sampleOps.get(); }
 
     /**
      * Queues a request. Throws IllegalArgumentException for bad input (empty prompt, an id outside the
@@ -567,7 +575,7 @@ public final class Engine implements AutoCloseable {
         }
         if (s.len == s.prompt.length && s.gen.isEmpty()) {
             try (Tensor h = Tensor.of(DType.F32, logits, 1, vocab); Tensor row = model.backend.upload(h)) {
-                choose(s, row);
+                choose(List.of(s), row);
             } catch (RuntimeException e) {
                 fail(s, "sampling failed: " + e.getMessage());
             }
@@ -594,41 +602,90 @@ public final class Engine implements AutoCloseable {
             return;
         }
         try (step) {
+            List<Seq> choosing = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
                 Seq s = group.get(i);
                 s.len++;
                 int index = s.len - s.prompt.length;            // the new token these logits choose
-                if (index < s.gen.size()) continue;             // recomputing after a preemption: already chosen
-                try {
-                    choose(s, step.logits().slice(0, i, i + 1));
-                } catch (RuntimeException e) {
-                    fail(s, "sampling failed: " + e.getMessage());
-                }
+                // recomputing after a preemption: already chosen (its row is sampled with the others, its result unread)
+                choosing.add(index < s.gen.size() ? null : s);
+            }
+            if (choosing.stream().allMatch(java.util.Objects::isNull)) return;
+            try (Tensor rows = step.logits().slice(0, 0, b)) {  // a bucketed step has padding rows past b
+                choose(choosing, rows);
             }
         }
     }
 
     /**
-     * Samples s's next token from its logits row (1, V) as Generator.sample does (a guide's mask in place, its penalties
-     * on a copy, then the sample op), then reports it; log-probabilities come from the (masked) row, not the penalized copy.
+     * Chooses the next token of each sequence of {@code seqs} (null: a row not to choose) from its row of logits
+     * (seqs.size(), V) as Generator.sample does, in one op each for the whole batch: the guides' mask in place (rows
+     * without a guide whole), the penalties on a copy (per-row values), one sample op with per-row parameters (each row
+     * as it would be alone, see SampleOp), one copy of (2, B) ints to the host. Then, per sequence, the token is checked
+     * and reported; log-probabilities come from the (masked) row, not the penalized copy. If the batched ops throw, each
+     * sequence is tried alone so that only the failing one ends.
      */
-    private void choose(Seq s, Tensor row) {
+    private void choose(List<Seq> seqs, Tensor logits) {
+        int b = seqs.size();
+        int[] got;
+        try {
+            got = sampleRows(seqs, logits);
+        } catch (RuntimeException e) {
+            if (seqs.stream().filter(java.util.Objects::nonNull).count() <= 1) {
+                for (Seq s : seqs) if (s != null) fail(s, "sampling failed: " + e.getMessage());
+                return;
+            }
+            for (int i = 0; i < b; i++) {
+                if (seqs.get(i) == null) continue;
+                try (Tensor row = logits.slice(0, i, i + 1)) {
+                    choose(java.util.Collections.singletonList(seqs.get(i)), row);
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < b; i++) {
+            Seq s = seqs.get(i);
+            if (s == null || s.done) continue;
+            try (Tensor row = logits.slice(0, i, i + 1)) {
+                report(s, row, got[i], got[b + i]);
+            } catch (RuntimeException e) {
+                fail(s, "sampling failed: " + e.getMessage());
+            }
+        }
+    }
+
+    /** The batched mask, penalties and sample op of {@link #choose}: the ids (B) then the non-finite flags (B). */
+    private int[] sampleRows(List<Seq> seqs, Tensor logits) {
+        int b = seqs.size();
+        var guides = new org.transformer4j.model.guided.TokenConstraint[b];
+        Generator.Options[] opts = new Generator.Options[b];
+        Sampling.History[] histories = new Sampling.History[b];
+        long[] offsets = new long[b];
+        boolean guided = false;
+        for (int i = 0; i < b; i++) {
+            Seq s = seqs.get(i);
+            opts[i] = s == null ? GREEDY : s.o;
+            if (s == null) continue;
+            guides[i] = s.guide;
+            guided |= s.guide != null;
+            histories[i] = s.history;
+            offsets[i] = s.gen.size();                        // the counter offset: the new token's index
+        }
+        if (guided) Sampling.mask(model.backend, logits, guides);
+        try (Tensor ids = model.backend.empty(DType.I32, 2L * b);   // the ids, then the sampler's non-finite flags
+             Tensor penalized = Sampling.penalized(model.backend, logits, opts, histories)) {
+            model.backend.sample(Sampling.op(opts, penalized != null ? penalized : logits, ids.slice(0, 0, b), offsets)
+                    .nonFinite(ids.slice(0, b, 2L * b)));
+            sampleOps.incrementAndGet();
+            if (!ids.isCuda()) return ids.toIntArray();
+            try (Tensor h = model.backend.toHost(ids)) { return h.toIntArray(); }
+        }
+    }
+
+    /** Checks and reports s's token {@code id} chosen from its (masked) logits row (1, V). */
+    private void report(Seq s, Tensor row, int id, int nonFinite) {
         int index = s.gen.size();
         Generator.Options o = s.o;
-        int id, nonFinite;
-        if (s.guide != null) Sampling.mask(model.backend, row, new org.transformer4j.model.guided.TokenConstraint[] {s.guide});
-        try (Tensor ids = model.backend.empty(DType.I32, 2);        // the id, then the sampler's non-finite flag
-             Tensor penalized = Sampling.penalized(model.backend, row, o, new Sampling.History[] {s.history})) {
-            model.backend.sample(Sampling.op(o, penalized != null ? penalized : row, ids.slice(0, 0, 1), index).nonFinite(ids.slice(0, 1, 2)));
-            int[] got;
-            if (ids.isCuda()) {
-                try (Tensor h = model.backend.toHost(ids)) { got = h.toIntArray(); }
-            } else {
-                got = ids.toIntArray();
-            }
-            id = got[0];
-            nonFinite = got[1];
-        }
         if (nonFinite != 0 || id < 0 || id >= vocab) {
             fail(s, "non-finite logits at new token " + index + " of request " + s.id + " (a NaN or infinity in the row the sampler read)");
             return;

@@ -77,21 +77,36 @@ public final class VocabKernels {
      */
     public static void sample(int rows, int cols, float[] logits, float temperature, int topK, float topP, float minP, long seed,
                                long offset, int[] ids, float[] logprobs, int[] nonFinite) {
-        boolean vec = CpuKernels.simd();
+        for (int r = 0; r < rows; r++) sampleOne(r, r, cols, logits, temperature, topK, topP, minP, seed, offset, ids, logprobs, nonFinite);
+    }
+
+    /**
+     * Per-row parameters (t4j.h's row_params, ABI 13): row r with temperature[r], topK[r], topP[r], minP[r], seed[r] and
+     * offset[r], its Philox counter's row word 0 — so each row gets exactly what {@link #sample} gives that row alone.
+     */
+    public static void sampleRows(int rows, int cols, float[] logits, float[] temperature, int[] topK, float[] topP, float[] minP,
+                                  long[] seed, long[] offset, int[] ids, float[] logprobs, int[] nonFinite) {
         for (int r = 0; r < rows; r++) {
-            int o = r * cols;
-            // with the Vector API one pass finds both (the scalar loops took ~70 µs for GPT-2's 50257 logits)
-            int finiteArgmax = vec ? VectorOps.finiteArgmax(logits, o, cols) : -1;
-            boolean bad = vec ? finiteArgmax < 0 : nonFinite(logits, o, cols);
-            boolean greedy = temperature == 0f || bad;
-            // the softmax's sum (an exp per logit) only where a logprob is asked for; sampling needs the max only
-            float[] ms = logprobs != null && !bad ? maxSum(logits, o, cols, 1f) : null;
-            int id = greedy ? (finiteArgmax >= 0 ? finiteArgmax : argmax(logits, o, cols)) : sampleRow(logits, o, cols, ms != null ? ms[0] : max(logits, o, cols),
-                    temperature, topK, topP, minP, Philox.uniform(seed, r, offset));
-            ids[r] = id;
-            if (logprobs != null) logprobs[r] = bad ? Float.NaN : logits[o + id] - ms[0] - (float) Math.log(ms[1]);
-            if (nonFinite != null) nonFinite[r] = bad ? 1 : 0;
+            sampleOne(r, 0, cols, logits, temperature[r], topK[r], topP[r], minP[r], seed[r], offset[r], ids, logprobs, nonFinite);
         }
+    }
+
+    /** Row r of logits, drawn with Philox counter row word {@code counterRow}. */
+    private static void sampleOne(int r, int counterRow, int cols, float[] logits, float temperature, int topK, float topP, float minP,
+                                  long seed, long offset, int[] ids, float[] logprobs, int[] nonFinite) {
+        boolean vec = CpuKernels.simd();
+        int o = r * cols;
+        // with the Vector API one pass finds both (the scalar loops took ~70 µs for GPT-2's 50257 logits)
+        int finiteArgmax = vec ? VectorOps.finiteArgmax(logits, o, cols) : -1;
+        boolean bad = vec ? finiteArgmax < 0 : nonFinite(logits, o, cols);
+        boolean greedy = temperature == 0f || bad;
+        // the softmax's sum (an exp per logit) only where a logprob is asked for; sampling needs the max only
+        float[] ms = logprobs != null && !bad ? maxSum(logits, o, cols, 1f) : null;
+        int id = greedy ? (finiteArgmax >= 0 ? finiteArgmax : argmax(logits, o, cols)) : sampleRow(logits, o, cols, ms != null ? ms[0] : max(logits, o, cols),
+                temperature, topK, topP, minP, Philox.uniform(seed, counterRow, offset));
+        ids[r] = id;
+        if (logprobs != null) logprobs[r] = bad ? Float.NaN : logits[o + id] - ms[0] - (float) Math.log(ms[1]);
+        if (nonFinite != null) nonFinite[r] = bad ? 1 : 0;
     }
 
     /** Whether x[off : off+n] holds a NaN or +∞, or no finite value. */

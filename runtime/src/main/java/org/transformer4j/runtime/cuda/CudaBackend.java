@@ -500,8 +500,9 @@ public final class CudaBackend implements Backend {
             SampleOp.Shape s = op.validate();
             requireHere("logits", op.logits());
             device.makeCurrent();
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment p = CudaParams.sample(arena, op, s);
+            // per-row parameters (ABI 13) travel to the device per op, released in stream order
+            try (Arena arena = Arena.ofConfined(); Tensor rowParams = ints(CudaParams.sampleRows(op))) {
+                MemorySegment p = CudaParams.sample(arena, op, s, rowParams);
                 Cuda.checkT4j(t4j_h.t4j_sample(p, stream.handle()), "t4j_sample (" + op.logits().dtype() + ")");
             }
             afterOp("sample");
@@ -515,8 +516,8 @@ public final class CudaBackend implements Backend {
             PenaltyOp.Shape s = op.validate();
             requireHere("logits", op.logits());
             device.makeCurrent();
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment p = CudaParams.penalty(arena, op, s);
+            try (Arena arena = Arena.ofConfined(); Tensor perRow = ints(CudaParams.penaltyRows(op, s.rows()))) {
+                MemorySegment p = CudaParams.penalty(arena, op, s, perRow);
                 Cuda.checkT4j(t4j_h.t4j_penalty(p, stream.handle()), "t4j_penalty (" + op.logits().dtype() + ")");
             }
             afterOp("penalty");

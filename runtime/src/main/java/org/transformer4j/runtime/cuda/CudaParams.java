@@ -17,6 +17,7 @@ import org.transformer4j.bindings.t4j_linear_params;
 import org.transformer4j.bindings.t4j_norm_params;
 import org.transformer4j.bindings.t4j_penalty_params;
 import org.transformer4j.bindings.t4j_sample_params;
+import org.transformer4j.bindings.t4j_sample_row;
 import org.transformer4j.bindings.t4j_softmax_params;
 import org.transformer4j.runtime.AttentionOp;
 import org.transformer4j.runtime.CrossEntropyOp;
@@ -139,8 +140,25 @@ final class CudaParams {
         return p;
     }
 
-    /** t4j_penalty_params for the op, allocated in arena. */
-    static MemorySegment penalty(Arena arena, PenaltyOp op, PenaltyOp.Shape s) {
+    /**
+     * The op's per-row penalties (ABI 13) as one (3, rows) array of fp32 bits: repetition, presence, frequency, a row
+     * of each (the scalar where the op gives no array), or null when it gives none; uploaded once, read through
+     * three pointers.
+     */
+    static int[] penaltyRows(PenaltyOp op, long rows) {
+        if (!op.perRow() || rows == 0) return null;
+        int n = Math.toIntExact(rows);
+        int[] bits = new int[3 * n];
+        for (int r = 0; r < n; r++) {
+            bits[r] = Float.floatToRawIntBits(op.repetitionRows() != null ? op.repetitionRows()[r] : op.repetition());
+            bits[n + r] = Float.floatToRawIntBits(op.presenceRows() != null ? op.presenceRows()[r] : op.presence());
+            bits[2 * n + r] = Float.floatToRawIntBits(op.frequencyRows() != null ? op.frequencyRows()[r] : op.frequency());
+        }
+        return bits;
+    }
+
+    /** t4j_penalty_params for the op, allocated in arena; perRow: {@link #penaltyRows} on the device, or null. */
+    static MemorySegment penalty(Arena arena, PenaltyOp op, PenaltyOp.Shape s, Tensor perRow) {
         MemorySegment p = t4j_penalty_params.allocate(arena);
         t4j_penalty_params.logits(p, address(op.logits()));
         t4j_penalty_params.ids(p, address(op.ids()));
@@ -154,11 +172,35 @@ final class CudaParams {
         t4j_penalty_params.presence(p, op.presence());
         t4j_penalty_params.frequency(p, op.frequency());
         t4j_penalty_params.dtype(p, op.logits().dtype().code());
+        if (perRow != null) {
+            long base = perRow.deviceAddress();
+            t4j_penalty_params.repetition_rows(p, MemorySegment.ofAddress(base));
+            t4j_penalty_params.presence_rows(p, MemorySegment.ofAddress(base + 4 * s.rows()));
+            t4j_penalty_params.frequency_rows(p, MemorySegment.ofAddress(base + 8 * s.rows()));
+        }
         return p;
     }
 
-    /** t4j_sample_params for the op, allocated in arena. */
-    static MemorySegment sample(Arena arena, SampleOp op, SampleOp.Shape s) {
+    /** The op's per-row parameters (ABI 13) as an array of t4j_sample_row in 32-bit words, or null in scalar mode. */
+    static int[] sampleRows(SampleOp op) {
+        if (op.rows() == null || op.rows().isEmpty()) return null;   // no rows: nothing is launched
+        int words = (int) (t4j_sample_row.sizeof() / 4);
+        MemorySegment rows = MemorySegment.ofArray(new int[op.rows().size() * words]);
+        for (int r = 0; r < op.rows().size(); r++) {
+            SampleOp.Row row = op.rows().get(r);
+            MemorySegment e = t4j_sample_row.asSlice(rows, r);
+            t4j_sample_row.seed(e, row.seed());
+            t4j_sample_row.offset(e, row.offset());
+            t4j_sample_row.temperature(e, row.temperature());
+            t4j_sample_row.top_p(e, row.topP());
+            t4j_sample_row.top_k(e, row.topK());
+            t4j_sample_row.min_p(e, row.minP());
+        }
+        return rows.toArray(java.lang.foreign.ValueLayout.JAVA_INT);
+    }
+
+    /** t4j_sample_params for the op, allocated in arena; rowParams: {@link #sampleRows} on the device, or null. */
+    static MemorySegment sample(Arena arena, SampleOp op, SampleOp.Shape s, Tensor rowParams) {
         MemorySegment p = t4j_sample_params.allocate(arena);
         t4j_sample_params.ids(p, address(op.ids()));
         t4j_sample_params.logprobs(p, address(op.logprobs()));
@@ -174,6 +216,7 @@ final class CudaParams {
         t4j_sample_params.top_k(p, op.topK());
         t4j_sample_params.dtype(p, op.logits().dtype().code());
         t4j_sample_params.min_p(p, op.minP());
+        t4j_sample_params.row_params(p, address(rowParams));
         return p;
     }
 

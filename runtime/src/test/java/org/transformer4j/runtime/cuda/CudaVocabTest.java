@@ -116,6 +116,10 @@ class CudaVocabTest {
         }
     }
 
+    private static int[] ints(CudaBackend gpu, Tensor t) {
+        try (Tensor h = gpu.toHost(t)) { return h.toIntArray(); }
+    }
+
     /** Sampling options without tensors, applied to any backend's logits. */
     private record Opts(float temperature, int topK, float topP, long seed, long offset, float minP) {
         Opts(float temperature, int topK, float topP, long seed, long offset) { this(temperature, topK, topP, seed, offset, 0f); }
@@ -162,6 +166,86 @@ class CudaVocabTest {
                 // The GPU sums in another order and with __expf: a draw may land across a boundary
                 // only when u·S is within rounding of a running sum — about once in 10^5 rows.
                 assertTrue(differ <= 1, differ + " of " + rows + " rows differ from the CPU twin, filter " + Arrays.toString(f));
+            }
+        }
+    }
+
+    /**
+     * Per-row parameters (ABI 13): one launch over rows with their own seed, offset, temperature, top-k, top-p and
+     * min_p gives each row exactly (ids, logprob bits, flags) what a scalar launch over that row alone gives on the GPU,
+     * and, up to a boundary draw, the CPU twin's per-row ids.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16"})
+    void perRowSamplingEqualsEachRowAlone(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = 20, v = V;
+        java.util.List<SampleOp.Row> params = new java.util.ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            params.add(r % 5 == 0 ? SampleOp.Row.greedy()
+                    : new SampleOp.Row(rnd.nextLong(), rnd.nextInt(100), 0.6f + (r % 4) * 0.2f, r % 3 == 0 ? 40 : 0,
+                            r % 4 == 1 ? 0.9f : 1f, r % 6 == 2 ? 0.05f : 0f));
+        }
+        try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, rows * v, 8), rows, v); Tensor x = gpu.upload(hx);
+             Tensor ids = gpu.empty(DType.I32, rows); Tensor lp = gpu.empty(DType.F32, rows); Tensor nf = gpu.empty(DType.I32, rows);
+             Tensor one = gpu.empty(DType.I32, 1); Tensor oneLp = gpu.empty(DType.F32, 1); Tensor oneNf = gpu.empty(DType.I32, 1);
+             Tensor cids = Tensor.empty(DType.I32, rows)) {
+            gpu.sample(SampleOp.perRow(x, params, ids).logprobs(lp).nonFinite(nf));
+            int[] gi = ints(gpu, ids), gf = ints(gpu, nf);
+            float[] gl = GpuTests.download(gpu, lp);
+            cpu.sample(SampleOp.perRow(hx, params, cids));
+            int[] ci = cids.toIntArray();
+            int differ = 0;
+            for (int r = 0; r < rows; r++) {
+                SampleOp.Row p = params.get(r);
+                gpu.sample(new SampleOp(x.slice(0, r, r + 1), p.temperature(), p.topK(), p.topP(), p.seed(), p.offset(), one, oneLp, oneNf,
+                        p.minP()));
+                assertEquals(ints(gpu, one)[0], gi[r], dt + " row " + r + " id, seed " + seed);
+                assertEquals(Float.floatToRawIntBits(GpuTests.download(gpu, oneLp)[0]), Float.floatToRawIntBits(gl[r]), dt + " row " + r + " logprob");
+                assertEquals(ints(gpu, oneNf)[0], gf[r], dt + " row " + r + " flag");
+                if (ci[r] != gi[r]) differ++;
+            }
+            assertTrue(differ <= 1, differ + " of " + rows + " rows differ from the CPU twin's per-row draws, seed " + seed);
+        }
+    }
+
+    /** Per-row penalties (ABI 13) on the GPU: bit-equal to the CPU twin's per-row op and to each row's scalar op. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void perRowPenaltiesEqualTheCpuTwinBitForBit(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = 6, v = V, width = 64;
+        float[] logits = GpuTests.random(rnd, rows * v, 6);
+        int[] ids = new int[rows * width], counts = new int[rows * width];
+        float[] bias = new float[rows * width];
+        for (int r = 0; r < rows; r++) {
+            int[] distinct = rnd.ints(0, v).distinct().limit(width).toArray();
+            for (int j = 0; j < width; j++) {
+                ids[r * width + j] = j % 13 == 4 ? -1 : distinct[j];
+                counts[r * width + j] = j % 8 - 1;
+                bias[r * width + j] = r == 2 ? -0f : (float) (rnd.nextDouble() * 8 - 4);
+            }
+        }
+        float[] rep = {1.3f, 0.8f, 1f, 2f, 1.1f, 0.5f}, pres = {0.5f, -2f, 0f, 0.25f, 0f, 1f}, freq = {0.3f, -1.5f, 0f, 1f, 0.1f, 0f};
+        try (Tensor hx = Tensor.of(dt, logits, rows, v); Tensor x = gpu.upload(hx);
+             Tensor hids = Tensor.ofInts(ids, rows, width); Tensor gids = gpu.upload(hids);
+             Tensor hcounts = Tensor.ofInts(counts, rows, width); Tensor gcounts = gpu.upload(hcounts);
+             Tensor hbias = Tensor.ofFloats(bias, rows, width); Tensor gbias = gpu.upload(hbias)) {
+            float[] before = hx.toFloatArray();
+            gpu.penalty(org.transformer4j.runtime.PenaltyOp.perRow(x, gids, gcounts, gbias, rep, pres, freq));
+            cpu.penalty(org.transformer4j.runtime.PenaltyOp.perRow(hx, hids, hcounts, hbias, rep, pres, freq));
+            float[] got = GpuTests.download(gpu, x);
+            assertArrayEquals(hx.toFloatArray(), got, dt + " per-row, seed " + seed);
+            for (int r = 0; r < rows; r++) {
+                try (Tensor h1 = Tensor.of(dt, Arrays.copyOfRange(before, r * v, (r + 1) * v), 1, v); Tensor g1 = gpu.upload(h1)) {
+                    gpu.penalty(new org.transformer4j.runtime.PenaltyOp(g1, gids.slice(0, r, r + 1), gcounts.slice(0, r, r + 1),
+                            r == 2 ? null : gbias.slice(0, r, r + 1), rep[r], pres[r], freq[r]));
+                    assertArrayEquals(Arrays.copyOfRange(got, r * v, (r + 1) * v), GpuTests.download(gpu, g1), dt + " row " + r + " alone");
+                }
             }
         }
     }
