@@ -30,6 +30,7 @@ import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.engine.Logprobs;
+import org.transformer4j.model.guided.AfterReasoning;
 import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.model.tokenizer.Tokenizer;
 
@@ -284,11 +285,16 @@ public final class OpenAiServer implements AutoCloseable {
                        boolean echo, boolean includeUsage, ReasoningParser reasoning, boolean includeReasoning) {}
 
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
-        return parseGen(b, prompt, isChat, null, null);
+        return parseGen(b, prompt, isChat, null, null, java.util.Map.of());
     }
 
-    /** {@code forced}: the constraint of a tool_choice that forces a call (null: the request's structured outputs, if any). */
-    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, ReasoningParser parser, TokenConstraint.Factory forced) {
+    /**
+     * {@code forced}: the constraint of a tool_choice that forces a call (null: the request's structured outputs, if any);
+     * {@code templateKwargs}: what the prompt was rendered with (chat_template_kwargs), for the reasoning parser's check of
+     * whether the prompt closed the reasoning.
+     */
+    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, ReasoningParser parser, TokenConstraint.Factory forced,
+                         java.util.Map<String, ?> templateKwargs) {
         if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
                 : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
@@ -356,11 +362,33 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
-        o = o.guided(structured.constraint(b, forced));
+        o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, templateKwargs));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
         return new Gen(prompt, o, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean());
+    }
+
+    /**
+     * A constraint that begins once the reasoning ends, as vLLM's structured-output manager applies a grammar (its
+     * {@code enable_in_reasoning} off, the default): with a reasoning parser, every id is allowed (EOS too) until the
+     * parser, fed the reply's ids as they come, says the reasoning ended ({@code </think>}; harmony's final channel); the
+     * constraint holds from the first id where the prompt already ended it (the parser's own check: a prompt that ends
+     * with {@code </think>}, Qwen3's {@code enable_thinking: false}). Engine-level in vLLM, so /v1/completions too.
+     * Without a parser, or without a constraint, {@code c} as it is.
+     */
+    private TokenConstraint.Factory afterReasoning(TokenConstraint.Factory c, int[] prompt, java.util.Map<String, ?> templateKwargs) {
+        ReasoningParser.Kind kind = reasoning;
+        if (c == null || kind == null) return c;
+        String text = tokenizer.decode(prompt);
+        if (kind.start(text, templateKwargs).reasoningEnded()) return c;
+        return new AfterReasoning(c, () -> {
+            ReasoningParser p = kind.start(text, templateKwargs);           // one a sequence, on the engine's thread
+            return new AfterReasoning.Watch() {
+                @Override public boolean ended() { return p.reasoningEnded(); }
+                @Override public void add(int id) { p.add(tokenizer.decode(new int[] {id})); }
+            };
+        }, engine.model().config.vocabSize());
     }
 
     private void completions(Context ctx, JsonNode b) throws Exception {
@@ -410,10 +438,10 @@ public final class OpenAiServer implements AutoCloseable {
         java.util.Map<String, Object> kwargs = templateKwargs(b);
         if (tools.list() != null) kwargs.putIfAbsent("tools", tools.list());     // chat_template_kwargs may override, as in vLLM
         int[] prompt = chat.render(messages, kwargs);
-        // a forced call's reply is its JSON from the first token (the constraint allows nothing before it): no reasoning to split
-        ReasoningParser parser = reasoning == null || tools.forced() != null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
+        // a forced call's JSON (as any structured output) begins where the reasoning ends: the call is read from the content
+        ReasoningParser parser = reasoning == null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
         ToolParser calls = tools.forced() != null ? new ToolParser.Forced(tools.named()) : tools.parse() ? toolCalls.start(parser) : null;
-        run(ctx, parseGen(b, prompt, true, parser, tools.forced()), true, calls, tools.parallel());
+        run(ctx, parseGen(b, prompt, true, parser, tools.forced(), kwargs), true, calls, tools.parallel());
     }
 
     /**
