@@ -198,6 +198,30 @@ class ReasoningGuidedServerTest {
         assertTrue(stopped >= 2, "only " + stopped + " of 3 completed");
     }
 
+    /** n = 2: each choice has its own reasoning parser, constraint and tool reader; the streamed chunks split by index alike. */
+    @Test
+    void eachOfNChoicesReasonsAndIsConstrainedOnItsOwn() throws Exception {
+        String body = chat("think", RF + ",\"n\":2", 3);
+        JsonNode whole = ReasoningServerTest.message(qwenBase, body);
+        assertEquals(2, whole.get("choices").size());
+        List<JsonNode> chunks = new java.util.ArrayList<>();
+        HttpResponse<String> s = ReasoningServerTest.post(qwenBase, "/v1/chat/completions", body.substring(0, body.length() - 1) + ",\"stream\":true}");
+        for (String line : s.body().split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) for (JsonNode c : JSON.readTree(line.substring(6)).get("choices")) chunks.add(c);
+        }
+        for (int i = 0; i < 2; i++) {
+            JsonNode m = whole.at("/choices/" + i + "/message");
+            assertEquals("\nI will answer in JSON.", m.get("reasoning").asText());
+            if (whole.at("/choices/" + i + "/finish_reason").asText().equals("stop")) assertValid(m.get("content").asText());
+            int index = i;
+            List<JsonNode> ds = chunks.stream().filter(c -> c.get("index").asInt() == index).map(c -> c.get("delta")).toList();
+            assertEquals(m.get("reasoning").asText(), ReasoningServerTest.joined(ds, "reasoning"));
+            assertEquals(m.get("content").asText(""), ReasoningServerTest.joined(ds, "content"));
+        }
+        String[] required = reply(qwenBase, chat("think", TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}},\"n\":2", 3), false);
+        assertEquals("\nI will answer in JSON.", required[1]);
+    }
+
     /** vLLM's structured-output manager is the engine's: a completion waits for the end of reasoning too. */
     @Test
     void aCompletionIsConstrainedAfterItsReasoning() throws Exception {
