@@ -134,7 +134,9 @@ public final class OpenAiServer implements AutoCloseable {
      * Splits chat replies with {@code parser} (vLLM's {@code --reasoning-parser}; null: none): /v1/chat/completions then
      * answers the reasoning as {@code reasoning} (vLLM's field now) and {@code reasoning_content} (its field before,
      * and DeepSeek's), in the message and in streamed deltas, and the rest as {@code content}; /v1/completions stays raw
-     * text, and usage counts every generated token, as in vLLM. Set it before {@link #start}.
+     * text, and usage counts every generated token, as in vLLM. Structured outputs and forced tool calls then begin where
+     * the parser says the reasoning ended, on both endpoints, as vLLM's structured-output manager applies them. Set it
+     * before {@link #start}.
      */
     public OpenAiServer reasoningParser(ReasoningParser.Kind parser) {
         if (parser != null && engine == null) throw new IllegalArgumentException("a reasoning parser needs a decoder; model '" + name + "' does not generate");
