@@ -1,7 +1,8 @@
 // ParallelSamplingServerTest — n > 1 on /v1/completions and /v1/chat/completions, on ServerTest's tiny random decoder:
 // choice i equals Generator alone with seed + i (vLLM's child seeds), so choices differ yet repeat under the same seed;
 // indexes 0..n-1, usage counts the prompt once and every choice's tokens, streamed chunks carry each choice's index (the
-// official openai-java client's accumulator and raw HTTP agree with the whole reply); bad n is a 400 naming n; a
+// official openai-java client's accumulator and raw HTTP agree with the whole reply); a stop string ends each choice on its
+// own; bad n is a 400 naming n; a
 // streaming client that goes away cancels every choice.
 package org.transformer4j.server;
 
@@ -123,6 +124,25 @@ class ParallelSamplingServerTest {
             assertEquals(i, a.choices().get(i).index());
             assertEquals(whole.at("/choices/" + i + "/message/content").asText(), a.choices().get(i).message().content().orElseThrow());
         }
+    }
+
+    /** A stop string ends each choice at its own place (or not at all): each is Generator alone with seed + i and the stop. */
+    @Test
+    void stopStringsEndEachChoiceOnItsOwn() {
+        int[] prompt = ServerTest.TOK.encode("hello");
+        String stop = ServerTest.alone(prompt, ServerTest.opts(10, 0.9, 6)).substring(3, 5);       // choice 1 will contain it
+        CompletionCreateParams p = CompletionCreateParams.builder().model("tiny").prompt("hello").maxTokens(10).temperature(0.9)
+                .seed(5).n(3).stop(stop).build();
+        Completion c = ServerTest.client.completions().create(p);
+        int stopped = 0;
+        for (int i = 0; i < 3; i++) {
+            String full = ServerTest.alone(prompt, ServerTest.opts(10, 0.9, 5 + i).stopStrings(java.util.Set.of(stop), ServerTest.TOK::decode));
+            boolean hit = full.contains(stop);
+            stopped += hit ? 1 : 0;
+            assertEquals(hit ? full.substring(0, full.indexOf(stop)) : full, c.choices().get(i).text(), "choice " + i);
+            assertEquals(hit ? "stop" : "length", c.choices().get(i).finishReason().asString(), "choice " + i);
+        }
+        assertTrue(stopped >= 1, "choice 1 stops: " + stopped);
     }
 
     static void assert400(String body, String... words) throws Exception {
