@@ -2,8 +2,7 @@
 // choice i equals Generator alone with seed + i (vLLM's child seeds), so choices differ yet repeat under the same seed;
 // indexes 0..n-1, usage counts the prompt once and every choice's tokens, streamed chunks carry each choice's index (the
 // official openai-java client's accumulator and raw HTTP agree with the whole reply); a stop string ends each choice on its
-// own; bad n is a 400 naming n; a
-// streaming client that goes away cancels every choice.
+// own; bad n is a 400 naming n; a streaming client that goes away cancels every choice.
 package org.transformer4j.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
