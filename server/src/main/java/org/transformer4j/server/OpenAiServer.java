@@ -30,6 +30,7 @@ import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.engine.Logprobs;
+import org.transformer4j.model.guided.AfterReasoning;
 import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.model.tokenizer.Tokenizer;
 
@@ -133,7 +134,9 @@ public final class OpenAiServer implements AutoCloseable {
      * Splits chat replies with {@code parser} (vLLM's {@code --reasoning-parser}; null: none): /v1/chat/completions then
      * answers the reasoning as {@code reasoning} (vLLM's field now) and {@code reasoning_content} (its field before,
      * and DeepSeek's), in the message and in streamed deltas, and the rest as {@code content}; /v1/completions stays raw
-     * text, and usage counts every generated token, as in vLLM. Set it before {@link #start}.
+     * text, and usage counts every generated token, as in vLLM. Structured outputs and forced tool calls then begin where
+     * the parser says the reasoning ended, on both endpoints, as vLLM's structured-output manager applies them. Set it
+     * before {@link #start}.
      */
     public OpenAiServer reasoningParser(ReasoningParser.Kind parser) {
         if (parser != null && engine == null) throw new IllegalArgumentException("a reasoning parser needs a decoder; model '" + name + "' does not generate");
@@ -279,16 +282,27 @@ public final class OpenAiServer implements AutoCloseable {
 
     // ---- generation -----------------------------------------------------------------------------------
 
-    /** What a generation request asks for, parsed and checked; {@code reasoning} splits a chat reply (else null). */
-    private record Gen(int[] prompt, Generator.Options options, Set<String> stops, boolean stream, int topLogprobs,
-                       boolean echo, boolean includeUsage, ReasoningParser reasoning, boolean includeReasoning) {}
+    /**
+     * What a generation request asks for, parsed and checked: {@code n} choices, the i-th sampled with the options' seed + i
+     * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null).
+     */
+    private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
+                       boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning) {}
+
+    /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
+    static final int MAX_N = 128;
 
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
-        return parseGen(b, prompt, isChat, null, null);
+        return parseGen(b, prompt, isChat, null, null, java.util.Map.of());
     }
 
-    /** {@code forced}: the constraint of a tool_choice that forces a call (null: the request's structured outputs, if any). */
-    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, ReasoningParser parser, TokenConstraint.Factory forced) {
+    /**
+     * {@code forced}: the constraint of a tool_choice that forces a call (null: the request's structured outputs, if any);
+     * {@code templateKwargs}: what the prompt was rendered with (chat_template_kwargs), for the reasoning parser's check of
+     * whether the prompt closed the reasoning.
+     */
+    private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, java.util.function.Supplier<ReasoningParser> parser,
+                         TokenConstraint.Factory forced, java.util.Map<String, ?> templateKwargs) {
         if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
                 : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
@@ -297,7 +311,8 @@ public final class OpenAiServer implements AutoCloseable {
                     + limits.maxPromptTokens());
         }
         int n = intField(b, "n", 1);
-        if (n != 1) throw ApiError.bad("n", "only n = 1 is supported");
+        int maxN = Math.min(MAX_N, engine.config().maxRunning());
+        if (n < 1 || n > maxN) throw ApiError.bad("n", "n must be in [1, " + maxN + "] (this server runs " + engine.config().maxRunning() + " sequences at most), got " + n);
         String maxKey = isChat && b.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int max = intField(b, maxKey, isChat ? limits.maxOutputTokens() : 16);
         if (max < 1 || max > limits.maxOutputTokens()) {
@@ -306,6 +321,7 @@ public final class OpenAiServer implements AutoCloseable {
         SamplingDefaults d = sampling;
         double temperature = numField(b, "temperature", d.temperature() != null ? d.temperature() : 1.0);
         if (!(temperature >= 0 && temperature <= 2)) throw ApiError.bad("temperature", "temperature must be in [0, 2], got " + temperature);
+        if (n > 1 && temperature == 0) throw ApiError.bad("n", "n must be 1 when using greedy sampling, got " + n + ".");   // vLLM's words
         double topP = numField(b, "top_p", d.topP() != null ? d.topP() : 1.0);
         if (!(topP > 0 && topP <= 1)) throw ApiError.bad("top_p", "top_p must be in (0, 1], got " + topP);
         int topK = intField(b, "top_k", d.topK() != null ? d.topK() : 0);
@@ -356,11 +372,33 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
-        o = o.guided(structured.constraint(b, forced));
+        o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, templateKwargs));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
-        return new Gen(prompt, o, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean());
+        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean());
+    }
+
+    /**
+     * A constraint that begins once the reasoning ends, as vLLM's structured-output manager applies a grammar (its
+     * {@code enable_in_reasoning} off, the default): with a reasoning parser, every id is allowed (EOS too) until the
+     * parser, fed the reply's ids as they come, says the reasoning ended ({@code </think>}; harmony's final channel); the
+     * constraint holds from the first id where the prompt already ended it (the parser's own check: a prompt that ends
+     * with {@code </think>}, Qwen3's {@code enable_thinking: false}). Engine-level in vLLM, so /v1/completions too.
+     * Without a parser, or without a constraint, {@code c} as it is.
+     */
+    private TokenConstraint.Factory afterReasoning(TokenConstraint.Factory c, int[] prompt, java.util.Map<String, ?> templateKwargs) {
+        ReasoningParser.Kind kind = reasoning;
+        if (c == null || kind == null) return c;
+        String text = tokenizer.decode(prompt);
+        if (kind.start(text, templateKwargs).reasoningEnded()) return c;
+        return new AfterReasoning(c, () -> {
+            ReasoningParser p = kind.start(text, templateKwargs);           // one a sequence, on the engine's thread
+            return new AfterReasoning.Watch() {
+                @Override public boolean ended() { return p.reasoningEnded(); }
+                @Override public void add(int id) { p.add(tokenizer.decode(new int[] {id})); }
+            };
+        }, engine.model().config.vocabSize());
     }
 
     private void completions(Context ctx, JsonNode b) throws Exception {
@@ -410,10 +448,14 @@ public final class OpenAiServer implements AutoCloseable {
         java.util.Map<String, Object> kwargs = templateKwargs(b);
         if (tools.list() != null) kwargs.putIfAbsent("tools", tools.list());     // chat_template_kwargs may override, as in vLLM
         int[] prompt = chat.render(messages, kwargs);
-        // a forced call's reply is its JSON from the first token (the constraint allows nothing before it): no reasoning to split
-        ReasoningParser parser = reasoning == null || tools.forced() != null ? null : reasoning.start(tokenizer.decode(prompt), kwargs);
-        ToolParser calls = tools.forced() != null ? new ToolParser.Forced(tools.named()) : tools.parse() ? toolCalls.start(parser) : null;
-        run(ctx, parseGen(b, prompt, true, parser, tools.forced()), true, calls, tools.parallel());
+        // a forced call's JSON (as any structured output) begins where the reasoning ends: the call is read from the content
+        ReasoningParser.Kind kind = reasoning;
+        ToolParser.Kind reader = toolCalls;
+        String promptText = kind == null ? null : tokenizer.decode(prompt);
+        java.util.function.Supplier<ReasoningParser> parser = kind == null ? null : () -> kind.start(promptText, kwargs);   // one a choice
+        java.util.function.Function<ReasoningParser, ToolParser> calls = tools.forced() != null ? p -> new ToolParser.Forced(tools.named())
+                : tools.parse() ? reader::start : null;
+        run(ctx, parseGen(b, prompt, true, parser, tools.forced(), kwargs), true, calls, tools.parallel());
     }
 
     /**
@@ -560,85 +602,117 @@ public final class OpenAiServer implements AutoCloseable {
         return kw;
     }
 
-    /** One event from the engine's thread to the request's thread. */
-    private record Event(Engine.Token token, Engine.Finish finish, String error) {}
+    /** One event from the engine's thread to the request's thread: choice {@code index}'s token, or its end. */
+    private record Event(int index, Engine.Token token, Engine.Finish finish, String error) {}
 
     private void run(Context ctx, Gen g, boolean isChat) throws Exception {
         run(ctx, g, isChat, null, true);
     }
 
     /**
-     * Submits, then answers at once (a JSON object) or as server-sent events; {@code tools} reads the chat reply's tool
-     * calls (null: none), of which only the first is kept unless {@code parallelToolCalls}, as vLLM filters them.
+     * Submits the request's n choices (one engine sequence each, sharing the prompt; vLLM's parallel sampling), then
+     * answers at once (a JSON object, choices in index order) or as server-sent events, each chunk one choice's with its
+     * index, a choice's last chunk as it finishes; {@code tools} makes each choice's tool-call reader (null: calls are
+     * not read), of which only the first call is kept unless {@code parallelToolCalls}, as vLLM filters them. A client
+     * that goes away, a timeout or an error cancels every choice.
      */
-    private void run(Context ctx, Gen g, boolean isChat, ToolParser tools, boolean parallelToolCalls) throws Exception {
+    private void run(Context ctx, Gen g, boolean isChat, java.util.function.Function<ReasoningParser, ToolParser> tools,
+                     boolean parallelToolCalls) throws Exception {
         long t0 = System.nanoTime();
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
-        Engine.Handle handle = engine.submit(new Engine.Request(g.prompt(), g.options(), g.topLogprobs()), new Engine.Listener() {
-            @Override public void onToken(Engine.Token t) { events.add(new Event(t, null, null)); }
-            @Override public void onFinish(Engine.Finish f, String error) { events.add(new Event(null, f, error)); }
-        });
+        List<Engine.Handle> handles = new ArrayList<>();
+        List<Reply> replies = new ArrayList<>();
+        Generator.Options o = g.options();
+        try {
+            for (int i = 0; i < g.n(); i++) {
+                int index = i;
+                Generator.Options child = i == 0 || o.temperature() == 0f ? o : o.sampling(o.temperature(), o.topK(), o.topP(), o.seed() + i);
+                ReasoningParser parser = g.reasoning() == null ? null : g.reasoning().get();
+                replies.add(new Reply(g, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls));
+                handles.add(engine.submit(new Engine.Request(g.prompt(), child, g.topLogprobs()), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) { events.add(new Event(index, t, null, null)); }
+                    @Override public void onFinish(Engine.Finish f, String error) { events.add(new Event(index, null, f, error)); }
+                }));
+            }
+        } catch (RuntimeException e) {                          // a full queue (429) or a refusal part-way: none of it runs
+            for (Engine.Handle h : handles) h.cancel();
+            throw e;
+        }
         String id = (isChat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long deadline = t0 + limits.timeout().toNanos();
-        Reply reply = new Reply(g, isChat, tools, parallelToolCalls);
         OutputStream out = null;
         if (g.stream()) {
             ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
             out = ctx.res().getOutputStream();
-            if (isChat) {                                   // the first chunk carries the role
-                ObjectNode first = chunk(id, isChat);
-                ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
-                c.put("index", 0);
-                c.putObject("delta").put("role", "assistant").put("content", "");
-                c.putNull("logprobs");
-                c.putNull("finish_reason");
-                if (!send(out, first)) { handle.cancel(); return; }
+            if (isChat) {                                   // the first chunk of each choice carries the role
+                for (Reply reply : replies) {
+                    ObjectNode first = chunk(id, isChat);
+                    ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
+                    c.put("index", reply.index);
+                    c.putObject("delta").put("role", "assistant").put("content", "");
+                    c.putNull("logprobs");
+                    c.putNull("finish_reason");
+                    if (!send(out, first)) { cancel(handles); return; }
+                }
             }
         }
-        long last = 0;
-        Event done = null;
+        Event[] done = new Event[g.n()];
+        String[] reasons = new String[g.n()];
+        int finished = 0;
+        boolean firstToken = true;
         try {
-            while (done == null) {
+            while (finished < g.n()) {
                 long wait = deadline - System.nanoTime();
                 Event e = wait > 0 ? events.poll(wait, TimeUnit.NANOSECONDS) : null;
                 if (e == null) {
-                    handle.cancel();
+                    cancel(handles);
                     if (out != null) { sendError(out, "the request timed out after " + limits.timeout()); return; }
                     throw new ApiError(504, "timeout", null, "the request timed out after " + limits.timeout());
                 }
-                if (e.token() == null) { done = e; break; }
+                Reply reply = replies.get(e.index());
+                if (e.token() == null) {
+                    done[e.index()] = e;
+                    finished++;
+                    if (e.finish() == Engine.Finish.ERROR) {
+                        cancel(handles);
+                        if (out != null) { sendError(out, e.error()); return; }
+                        throw new ApiError(500, "server_error", null, "generation failed: " + e.error());
+                    }
+                    reasons[e.index()] = reply.stopped || e.finish() == Engine.Finish.STOP ? "stop" : "length";
+                    if (out != null) {
+                        ObjectNode c = chunk(id, isChat);
+                        Piece rest = reply.finishSplit();                                  // what a parser held back
+                        reply.choice((ArrayNode) c.get("choices"), rest, null, reply.finishReason(reasons[e.index()]));
+                        if (!send(out, c)) { cancel(handles); return; }
+                    }
+                    continue;
+                }
                 long now = System.nanoTime();
-                if (e.token().index() == 0) metrics.ttft.observe((now - t0) / 1e9);
-                else metrics.itl.observe((now - last) / 1e9);
-                last = now;
+                if (firstToken) metrics.ttft.observe((now - t0) / 1e9);
+                else if (e.token().index() > 0) metrics.itl.observe((now - reply.last) / 1e9);
+                firstToken = false;
+                reply.last = now;
                 String delta = reply.add(e.token());
                 if (out != null) {
                     Piece d = reply.split(delta == null ? "" : delta);
                     if (!d.isEmpty() || g.topLogprobs() >= 0) {
                         ObjectNode c = chunk(id, isChat);
                         reply.choice((ArrayNode) c.get("choices"), d, reply.lastLogprobs(), null);
-                        if (!send(out, c)) { handle.cancel(); return; }     // the client went away: free its blocks
+                        if (!send(out, c)) { cancel(handles); return; }     // the client went away: free the blocks
                     }
                 }
-                if (reply.stopped) handle.cancel();                      // a stop string ended it: the rest is not wanted
+                if (reply.stopped) handles.get(e.index()).cancel();      // a stop string ended it: the rest is not wanted
             }
         } catch (InterruptedException e) {
-            handle.cancel();
+            cancel(handles);
             throw e;
         }
-        if (done.finish() == Engine.Finish.ERROR) {
-            if (out != null) { sendError(out, done.error()); return; }
-            throw new ApiError(500, "server_error", null, "generation failed: " + done.error());
-        }
-        String reason = reply.stopped || done.finish() == Engine.Finish.STOP ? "stop" : "length";
+        int completion = 0;
+        for (Reply r : replies) completion += r.tokens.size();
         if (out != null) {
-            ObjectNode c = chunk(id, isChat);
-            Piece rest = reply.finishSplit();                                              // what a parser held back
-            reply.choice((ArrayNode) c.get("choices"), rest, null, reply.finishReason(reason));
-            send(out, c);
             if (g.includeUsage()) {
                 ObjectNode u = chunk(id, isChat);
-                usage(u, g.prompt().length, reply.tokens.size());
+                usage(u, g.prompt().length, completion);
                 send(out, u);
             }
             sendRaw(out, "data: [DONE]\n\n");
@@ -650,22 +724,29 @@ public final class OpenAiServer implements AutoCloseable {
         root.put("created", System.currentTimeMillis() / 1000);
         root.put("model", name);
         ArrayNode choices = root.putArray("choices");
-        if (isChat) {
-            reply.split(reply.text());
-            reply.finishSplit();
-            reply.choice(choices, reply.whole(), reply.allLogprobs(), reply.finishReason(reason));
-        } else {
-            String text = reply.text();
-            ObjectNode lp = reply.allLogprobs();
-            if (g.echo()) {
-                String p = tokenizer.decode(g.prompt());
-                text = p + text;
-                if (lp != null) lp = echoLogprobs(g, lp);
+        for (Reply reply : replies) {
+            String reason = reasons[reply.index];
+            if (isChat) {
+                reply.split(reply.text());
+                reply.finishSplit();
+                reply.choice(choices, reply.whole(), reply.allLogprobs(), reply.finishReason(reason));
+            } else {
+                String text = reply.text();
+                ObjectNode lp = reply.allLogprobs();
+                if (g.echo()) {
+                    String p = tokenizer.decode(g.prompt());
+                    text = p + text;
+                    if (lp != null) lp = echoLogprobs(g, lp);
+                }
+                reply.choice(choices, text, lp, reason);
             }
-            reply.choice(choices, text, lp, reason);
         }
-        usage(root, g.prompt().length, reply.tokens.size());
+        usage(root, g.prompt().length, completion);                 // the prompt once, every choice's tokens (vLLM's usage)
         ctx.contentType("application/json").result(root.toString());
+    }
+
+    private static void cancel(List<Engine.Handle> handles) {
+        for (Engine.Handle h : handles) h.cancel();
     }
 
     private ObjectNode chunk(String id, boolean isChat) {
@@ -745,7 +826,9 @@ public final class OpenAiServer implements AutoCloseable {
     /** The reply so far: tokens, text (cut at a stop string, as OpenAI returns it) and logprobs. */
     private final class Reply {
         final Gen g;
+        final int index;                             // the choice's index
         final boolean isChat;
+        final ReasoningParser reasoning;             // null: the reply is not split
         final ToolParser tools;                      // null: calls are not read
         final boolean parallelToolCalls;
         final List<Integer> tokens = new ArrayList<>();
@@ -754,9 +837,11 @@ public final class OpenAiServer implements AutoCloseable {
         final List<ToolParser.Call> calls = new ArrayList<>();
         String sent = "";
         boolean stopped;
+        long last;                                   // when its last token came (nanoTime)
 
-        Reply(Gen g, boolean isChat, ToolParser tools, boolean parallelToolCalls) {
-            this.g = g; this.isChat = isChat; this.tools = tools; this.parallelToolCalls = parallelToolCalls;
+        Reply(Gen g, int index, boolean isChat, ReasoningParser reasoning, ToolParser tools, boolean parallelToolCalls) {
+            this.g = g; this.index = index; this.isChat = isChat; this.reasoning = reasoning; this.tools = tools;
+            this.parallelToolCalls = parallelToolCalls;
         }
 
         /** Adds a token; returns the new text to send (held back while it may still become a stop string). */
@@ -802,13 +887,13 @@ public final class OpenAiServer implements AutoCloseable {
          * then the content through the tool parser, if the request reads calls.
          */
         Piece split(String text) {
-            ReasoningParser.Delta d = g.reasoning() == null ? new ReasoningParser.Delta("", text) : kept(g.reasoning().add(text));
+            ReasoningParser.Delta d = reasoning == null ? new ReasoningParser.Delta("", text) : kept(reasoning.add(text));
             return record(d, tools == null ? null : List.of(tools.add(d.content())));
         }
 
         /** What the parsers held back, released at the reply's end (nothing without a parser). */
         Piece finishSplit() {
-            ReasoningParser.Delta d = g.reasoning() == null ? new ReasoningParser.Delta("", "") : kept(g.reasoning().finish());
+            ReasoningParser.Delta d = reasoning == null ? new ReasoningParser.Delta("", "") : kept(reasoning.finish());
             return record(d, tools == null ? null : List.of(tools.add(d.content()), tools.finish()));
         }
 
@@ -907,18 +992,18 @@ public final class OpenAiServer implements AutoCloseable {
          */
         void choice(ArrayNode choices, Piece d, ObjectNode logprobs, String finish) {
             ObjectNode c = choices.addObject();
-            c.put("index", 0);
+            c.put("index", index);
             if (isChat) {
                 ObjectNode m = c.putObject(g.stream() ? "delta" : "message");
                 if (!g.stream()) m.put("role", "assistant");
-                if (g.reasoning() == null && tools == null) {
+                if (reasoning == null && tools == null) {
                     m.put("content", d.content());
                 } else {
                     String r = d.reasoning();
-                    boolean nullable = (g.reasoning() != null || !calls.isEmpty()) && !(tools instanceof ToolParser.Forced);   // vLLM: "" beside a forced call
+                    boolean nullable = (reasoning != null || !calls.isEmpty()) && !(tools instanceof ToolParser.Forced);   // vLLM: "" beside a forced call
                     if (!g.stream()) m.put("content", d.content().isEmpty() && nullable ? null : d.content());
                     else if (!d.content().isEmpty()) m.put("content", d.content());
-                    if (g.reasoning() != null && (!g.stream() || !r.isEmpty())) {
+                    if (reasoning != null && (!g.stream() || !r.isEmpty())) {
                         m.put("reasoning", r.isEmpty() ? null : r);
                         m.put("reasoning_content", r.isEmpty() ? null : r);
                     }

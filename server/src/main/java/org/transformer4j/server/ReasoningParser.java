@@ -82,6 +82,13 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
     final Delta nothing() { return Delta.NONE; }
 
     /**
+     * Whether the reasoning has ended, after the prompt and the text added so far: what vLLM's {@code is_reasoning_end}
+     * answers, by which structured outputs and forced tool calls begin (see {@link OpenAiServer}). A tag still held back
+     * (a partial {@code </think>}) has not ended it yet.
+     */
+    public abstract boolean reasoningEnded();
+
+    /**
      * {@code <think>}-tag models (vLLM's Qwen3ReasoningParser and DeepSeekR1ReasoningParser as of 2026): everything
      * before {@code </think>} is reasoning, whether or not the model wrote {@code <think>} itself (the template may
      * have put it in the prompt); the first {@code <think>} before it is dropped; everything after is the answer, tags
@@ -94,6 +101,9 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
         private boolean inReasoning, startSeen;
 
         Think(boolean endedInPrompt) { inReasoning = !endedInPrompt; }
+
+        /** Past the first {@code </think>} of the reply, or the prompt closed the block. */
+        @Override public boolean reasoningEnded() { return !inReasoning; }
 
         /**
          * The prompt ends (but for whitespace) with {@code </think>}: the generation prompt closed the block. vLLM asks the
@@ -148,7 +158,7 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
         private static final String FUNCTIONS = "functions.";
         private enum Part { NONE, REASONING, CONTENT, FUNCTION }
 
-        private boolean inHeader = true, messageStarted, anyReasoning, anyContent;
+        private boolean inHeader = true, messageStarted, anyReasoning, anyContent, finalStarted;
         private Part part = Part.NONE;
         /** The message to a function being read: its name, content type and text. */
         private String function = "", contentType = "";
@@ -166,6 +176,12 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
             messageStarted = false;
             functionMessages.clear();
         }
+
+        /**
+         * A message of the final channel has begun ({@code <|channel|>final ... <|message|>}, in the reply or prefilled by the
+         * prompt): vLLM's GptOssReasoningParser ends the reasoning there.
+         */
+        @Override public boolean reasoningEnded() { return finalStarted; }
 
         /** The messages to functions completed since the last call (at the end of the reply, an unterminated one too). */
         List<FunctionMessage> takeFunctionMessages() {
@@ -227,7 +243,10 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
             if (ch < 0) return Part.NONE;
             return switch (channel) {
                 case "analysis" -> Part.REASONING;
-                case "final" -> Part.CONTENT;
+                case "final" -> {
+                    finalStarted = true;
+                    yield Part.CONTENT;
+                }
                 case "commentary" -> recipient ? Part.NONE : Part.CONTENT;
                 default -> Part.NONE;
             };

@@ -182,7 +182,8 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
      * needed; guided decoding made the text): a named function's call takes the whole text as its arguments; "required"
      * reads the text as a JSON array of {"name", "parameters"} objects, each a call whose arguments are
      * {@code json.dumps(parameters)}. Nothing is released before the reply's end; a "required" text that is not such an
-     * array (a reply cut by max_tokens) is content.
+     * array (a reply cut by max_tokens) is content. With a reasoning parser the text is the content after the reasoning
+     * (the constraint begins there); a reply that ended while reasoning makes no call.
      */
     static final class Forced extends ToolParser {
         final String named;                                     // null: "required"
@@ -195,7 +196,7 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
             String text = pending.toString();
             pending.setLength(0);
             if (named != null) {
-                found.add(new Call(vllmId(), named, text));
+                if (!text.isEmpty()) found.add(new Call(vllmId(), named, text));    // empty: the reply ended while reasoning
                 return;
             }
             JsonNode list = parse(text);

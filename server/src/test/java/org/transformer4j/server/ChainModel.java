@@ -92,7 +92,10 @@ final class ChainModel {
      * Attention and MLP outputs zero, positions zero: the last layer norm sees the token's embedding, one-hot at its id,
      * and the LM head's row u is one-hot at u's predecessor, so greedy decoding follows {@link #next}.
      */
-    Weights weights(Backend backend) {
+    Weights weights(Backend backend) { return weights(backend, 1); }
+
+    /** The same with the LM head's entries at {@code sharpness}: larger makes sampling at a temperature follow the chains surely. */
+    Weights weights(Backend backend, float sharpness) {
         TransformerConfig c = TransformerConfig.builder().vocabSize(vocab).widths(D, 128, 2).encoderLayers(0).decoderLayers(1)
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, 1e-5f)
                 .activation(TransformerConfig.Activation.GELU_TANH, false).learnedPositions(64).biases(true)
@@ -107,7 +110,7 @@ final class ChainModel {
         fill(head, 0);
         for (int t = 0; t < vocab; t++) {
             set(e, (long) t * D + t, 1);
-            if (next[t] >= 0) set(head, (long) next[t] * D + t, 1);
+            if (next[t] >= 0) set(head, (long) next[t] * D + t, sharpness);
         }
         return w;
     }

@@ -201,13 +201,15 @@ class ToolChoiceServerTest {
     }
 
     /**
-     * With a reasoning parser (deepseek_r1 reads text before any </think> as reasoning): the forced reply is the JSON from
-     * its first token, so it is read as the call, not as reasoning.
+     * With a reasoning parser (deepseek_r1) and a prompt that closed the reasoning (it ends with {@code </think>}, as a
+     * template renders thinking off): the forced JSON begins at the first token and is read as the call, not as reasoning.
+     * (A reply that reasons first: ReasoningGuidedServerTest.)
      */
     @Test
-    void aReasoningParserDoesNotTakeTheForcedJson() throws Exception {
+    void aPromptThatClosedTheReasoningIsForcedFromItsFirstToken() throws Exception {
+        int[] closed = ("Q</think>").chars().map(ch -> 4 + ch - 0x20).toArray();
         OpenAiServer r = OpenAiServer.decoder("m", StructuredOutputsServerTest.engine, new StructuredOutputsServerTest.PieceTokenizer(),
-                (ms, kwargs) -> new int[] {4 + 'Q' - 0x20}, OpenAiServer.Limits.defaults(), Set.of(StructuredOutputsServerTest.EOS))
+                (ms, kwargs) -> closed, OpenAiServer.Limits.defaults(), Set.of(StructuredOutputsServerTest.EOS))
                 .reasoningParser(ReasoningParser.named("deepseek_r1"));
         String rbase = "http://127.0.0.1:" + r.start("127.0.0.1", 0);
         try {
@@ -216,9 +218,9 @@ class ToolChoiceServerTest {
                 HttpResponse<String> h = ReasoningServerTest.post(rbase, "/v1/chat/completions", body(NAMED, seed));
                 assertEquals(200, h.statusCode(), h.body());
                 JsonNode c = JSON.readTree(h.body()).at("/choices/0");
+                assertTrue(!c.at("/message/reasoning").isTextual(), c.toString());
                 if (!c.path("finish_reason").asText().equals("stop")) continue;
                 stopped++;
-                assertTrue(!c.at("/message/reasoning").isTextual(), c.toString());
                 assertValid("get_weather", c.at("/message/tool_calls/0/function/arguments").asText());
             }
             assertTrue(stopped >= 2, "only " + stopped + " of 4 completed");
