@@ -141,7 +141,7 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
 typedef struct t4j_linear_params {
     void* c;                    /* (batch, M, N) output */
     const void* a;              /* (batch, M, K) */
-    const void* b;              /* (batch, K, N) or (batch, N, K) when trans_b; W0 when gated */
+    const void* b;              /* (batch, K, N) or (batch, N, K) when trans_b; W0 when gated; MXFP4 codes with b_format (ABI 13) */
     const void* b_gate;         /* like b, the gate's W1; NULL unless gated */
     const void* bias;           /* (N), or NULL */
     const void* bias_gate;      /* (N), or NULL; only when gated */

@@ -168,8 +168,8 @@ final class GptOss {
     /**
      * Whether gpt-oss's MXFP4 experts stay MXFP4 in memory ({@code -Dt4j.mxfp4=keep}) or are decoded to the compute dtype
      * at load ({@code dequantize}). By default they stay MXFP4 on the CPU backend (read in place from the mapped file) and on
-     * CUDA in BF16 (libt4j's MXFP4 grouped GEMM, ABI 13, decodes them per tile: gpt-oss-20b's experts take ~12 GB of the GPU
-     * instead of ~40 GB in BF16, 120b's ~61 GB instead of ~230 GB); CUDA in F16 or F32 decodes them at load (the GEMM takes BF16
+     * CUDA in BF16 (libt4j's MXFP4 grouped GEMM, ABI 13, decodes them per tile: gpt-oss-20b's experts take ~10 GB of the GPU
+     * instead of ~38 GB in BF16, 120b's ~61 GB instead of ~230 GB); CUDA in F16 or F32 decodes them at load (the GEMM takes BF16
      * activations only), and {@code keep} is refused there.
      */
     static boolean keepMxfp4(org.transformer4j.runtime.Backend backend, DType dtype) {

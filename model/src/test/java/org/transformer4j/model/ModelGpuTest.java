@@ -366,7 +366,8 @@ class ModelGpuTest {
      * GPT-OSS on CUDA (ABI 11: sinks in every attention kernel, the clamped SwiGLU and the experts' biases in the grouped
      * GEMM; never run on a GPU before this test): greedy decoding through the captured decode step (the split-KV decode adds
      * each sink once) as the CPU's in fp32; in BF16 and F16 (tensor-core prefill with sinks, paged prefill) the logits within
-     * the design's rule of the CPU twin's error in that dtype against fp32.
+     * the design's rule of the CPU twin's error in that dtype against fp32. The fixture's experts are MXFP4: fp32 and F16 decode
+     * them at load, BF16 keeps them MXFP4 (ABI 13's MXFP4 grouped GEMM).
      */
     @Test
     void gptOssDecodesOnCudaAsOnTheCpu() throws Exception {
