@@ -141,7 +141,7 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
 typedef struct t4j_linear_params {
     void* c;                    /* (batch, M, N) output */
     const void* a;              /* (batch, M, K) */
-    const void* b;              /* (batch, K, N) or (batch, N, K) when trans_b; W0 when gated */
+    const void* b;              /* (batch, K, N) or (batch, N, K) when trans_b; W0 when gated; MXFP4 codes with b_format (ABI 13) */
     const void* b_gate;         /* like b, the gate's W1; NULL unless gated */
     const void* bias;           /* (N), or NULL */
     const void* bias_gate;      /* (N), or NULL; only when gated */
@@ -176,7 +176,23 @@ typedef struct t4j_linear_params {
     int64_t stride_bias;          /* ABI 11: with group_offsets, elements between group g's bias (and bias_gate) rows:
                                      group g adds bias + g·stride_bias (GPT-OSS's per-expert biases, (batch, N) dense:
                                      stride_bias = N); 0 shares one (N) row. ≥ 0; must be 0 without group_offsets. */
+    /* ABI 13, b_format T4J_WEIGHTS_MXFP4 (gpt-oss's experts as published: the OCP microscaling FP4 format, decoded to
+       BF16 in the kernel, never stored dense). Grouped (group_offsets), BF16 (dtype), trans_b = 1 only: each W[g] is
+       (N, K) with K % 32 == 0; element (g, n, k) is at value index v = g·stride_b + n·ldb + k (ldb, stride_b in values,
+       multiples of 32): its FP4 (e2m1) code is the low nibble of byte v / 2 of b when v is even, the high nibble when
+       odd (codes 0..15 = ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}, sign in bit 3), its scale 2^(byte − 127) is byte v / 32 of
+       b_scale (E8M0; 255 is 2^128, as transformers' torch.ldexp takes it, not NaN). Every value is exact in BF16: the
+       smallest, 0.5·2^−127, is a BF16 subnormal, and a value overflows to ±inf exactly where code·2^(s−127) exceeds
+       the fp32 range. b (and b_gate) 8-byte aligned; b_gate_scale like b_scale, set exactly when gated. */
+    const void* b_scale;          /* ABI 13: U8 E8M0 scales of b with T4J_WEIGHTS_MXFP4, else NULL */
+    const void* b_gate_scale;     /* ABI 13: the gate's, gated MXFP4 only, else NULL */
+    int32_t b_format;             /* ABI 13: T4J_WEIGHTS_DENSE (0: b is dtype) or T4J_WEIGHTS_MXFP4 */
+    int32_t reserved2;            /* 0 */
 } t4j_linear_params;
+
+/* t4j_linear_params.b_format (ABI 13) */
+#define T4J_WEIGHTS_DENSE 0
+#define T4J_WEIGHTS_MXFP4 1
 
 T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
 

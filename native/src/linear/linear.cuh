@@ -15,6 +15,15 @@
 // expert g; its rows of A and C are offsets[g] .. offsets[g+1]-1 (read from device memory when the
 // block starts), its weights B + g·stride_b, its biases bias + g·stride_bias. The grid's y covers the capacity p.m; a block whose first
 // row is past its group's rows exits at once. No split-K and no residual then (the launcher refuses).
+// MXFP4 (ABI 13, t4j_linear_params.b_format; grouped BF16 with trans_b only): B and b_gate hold packed FP4 codes
+// and E8M0 scales (mxfp4.cuh). A kBK slice of a B row is exactly one MXFP4 block (16 bytes + one scale), so each
+// thread loads half a block (8 bytes) and its scale with plain loads, decodes them to 16 BF16 and stores them into
+// the stage's B tile, the layout the dense path's cp.async gives it; A keeps its cp.async pipeline. The decode stores
+// go to the stage the next kStages − 1 slices will use, after the barrier that retired its last reader, and the
+// barrier at the top of the iteration that reads it publishes them, as for cp.async's bytes. The loads are
+// synchronous, so a B slice's latency is not hidden behind math as A's is (a faster version: cp.async the packed
+// bytes and scales into their own ring, a quarter of the dense tile's bytes, and decode a stage ahead; or feed the
+// decoded registers straight to the mma fragments).
 // Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
 // ldmatrix fall in distinct bank groups.
 // Where a matrix's rows or base are not 8-element aligned (K % 8 != 0 for A, ...), that matrix is
@@ -22,11 +31,13 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "t4j.h"
 #include "../common/dtype.cuh"
 #include "epilogue.cuh"
 #include "linear_config.h"
+#include "mxfp4.cuh"
 
 namespace t4j {
 namespace linear {
@@ -150,9 +161,37 @@ __device__ __forceinline__ void for_each_acc_in_c(float (&acc)[TL::PRODUCTS][TL:
                     }
 }
 
-template <typename T, typename CFG, bool GATED, bool TRANS_B, bool GROUPED = false>
+// Decodes the MXFP4 slice kt (values kt·kBK .. +kBK of each row) of the BN rows from n0 of W[batch] (and of the gate's
+// when GATED) into sb0 (product 0) and sb0 + b_elems (product 1), rows of kBK + kPad BF16; rows past n are zeros.
+template <int BN, int PRODUCTS, int THREADS>
+__device__ __forceinline__ void load_tile_mxfp4(__nv_bfloat16* sb0, int b_elems, const t4j_linear_params& p, int64_t batch,
+                                                int64_t n0, int64_t kt) {
+    constexpr int kChunks = PRODUCTS * BN * 2;  // half a block (8 bytes, 16 values) each
+    static_assert(kChunks % THREADS == 0, "the B tile's halves must split evenly over the block");
+#pragma unroll
+    for (int i = 0; i < kChunks / THREADS; i++) {
+        const int chunk = threadIdx.x + i * THREADS;
+        const int q = chunk / (BN * 2);
+        const int r = (chunk % (BN * 2)) >> 1;
+        const int half = chunk & 1;
+        const int64_t n = n0 + r;
+        uint32_t w[8] = {};
+        if (n < p.n) {
+            const int64_t v = batch * p.stride_b + n * p.ldb + kt * kBK + half * 16;  // value index, a multiple of 16
+            const uint8_t* codes = static_cast<const uint8_t*>(q == 0 ? p.b : p.b_gate);
+            const uint8_t* scales = static_cast<const uint8_t*>(q == 0 ? p.b_scale : p.b_gate_scale);
+            mxfp4_decode16(*reinterpret_cast<const uint64_t*>(codes + v / 2), scales[v / 32], w);
+        }
+        uint4* d = reinterpret_cast<uint4*>(sb0 + q * b_elems + r * (kBK + kPad) + half * 16);  // 16-byte aligned
+        d[0] = make_uint4(w[0], w[1], w[2], w[3]);
+        d[1] = make_uint4(w[4], w[5], w[6], w[7]);
+    }
+}
+
+template <typename T, typename CFG, bool GATED, bool TRANS_B, bool GROUPED = false, bool MXFP4 = false>
 __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
+    static_assert(!MXFP4 || (GROUPED && TRANS_B && std::is_same_v<T, __nv_bfloat16>), "MXFP4: grouped BF16 (N, K) weights");
     constexpr int BM = TL::BM;
     constexpr int BN = TL::BN;
     constexpr int THREADS = CFG::THREADS;
@@ -181,8 +220,9 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
         M = hi - lo;
     }
     const T* A = static_cast<const T*>(p.a) + (GROUPED ? row_lo * p.lda : batch * p.stride_a);      // (M, K)
-    const T* B0 = static_cast<const T*>(p.b) + batch * p.stride_b;                                     // (K, N) | (N, K)
-    const T* B1 = GATED ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;              // like B0
+    // (K, N) | (N, K); MXFP4 reads p.b and p.b_gate as bytes instead (load_tile_mxfp4)
+    const T* B0 = MXFP4 ? nullptr : static_cast<const T*>(p.b) + batch * p.stride_b;
+    const T* B1 = GATED && !MXFP4 ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;  // like B0
 
     const int warp = threadIdx.x >> 5;
     const int lane = threadIdx.x & 31;
@@ -203,6 +243,10 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
     auto load_stage = [&](int stage, int64_t kt) {
         T* sa = smem + stage * kStage;
         load_tile<BM, kBK, THREADS>(sa, A, p.lda, M, p.k, m0, kt * kBK, vec_a != 0);
+        if constexpr (MXFP4) {
+            load_tile_mxfp4<BN, TL::PRODUCTS, THREADS>(sa + kAElems, kBElems, p, batch, n0, kt);
+            return;
+        }
 #pragma unroll
         for (int q = 0; q < TL::PRODUCTS; q++) {
             T* sb = sa + kAElems + q * kBElems;

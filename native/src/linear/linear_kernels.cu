@@ -43,6 +43,17 @@ T4J_LINEAR_KERNELS(bf16, __nv_bfloat16)
 T4J_LINEAR_GROUPED_KERNELS(f16, __half)
 T4J_LINEAR_GROUPED_KERNELS(bf16, __nv_bfloat16)
 
+// Grouped with MXFP4 weights (ABI 13, b_format): BF16 activations, (N, K) weights only, as gpt-oss's experts are
+// stored; two instances (up with its gate, and down) to keep the fatbin small.
+#define T4J_LINEAR_MXFP4_KERNEL(NAME, GATED)                                                                \
+    extern "C" __global__ void __launch_bounds__(t4j::linear::Small::THREADS, t4j::linear::Small::MIN_BLOCKS) NAME( \
+        const t4j_linear_params p, int32_t vec_a, int32_t vec_b, int32_t split) {                           \
+        t4j::linear::linear_block<__nv_bfloat16, t4j::linear::Small, GATED, true, true, true>(p, vec_a, vec_b, split); \
+    }
+
+T4J_LINEAR_MXFP4_KERNEL(t4j_linear_bf16_grouped_mxfp4_nt_64, false)
+T4J_LINEAR_MXFP4_KERNEL(t4j_linear_bf16_grouped_mxfp4_gated_nt_64, true)
+
 #define T4J_LINEAR_F32_GROUPED_KERNEL(NAME, GATED, TRANS_B)                                               \
     extern "C" __global__ void __launch_bounds__(t4j::linear::kF32Threads) NAME(const t4j_linear_params p) { \
         t4j::linear::linear_f32_grouped_block<GATED, TRANS_B>(p);                                          \

@@ -87,7 +87,9 @@ const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, activation), T4J_FIELD(t4j_linear_params, gated),
     T4J_FIELD(t4j_linear_params, trans_b),    T4J_FIELD(t4j_linear_params, dtype),
     T4J_FIELD(t4j_linear_params, reserved),   T4J_FIELD(t4j_linear_params, group_offsets),
-    T4J_FIELD(t4j_linear_params, stride_bias),
+    T4J_FIELD(t4j_linear_params, stride_bias),     T4J_FIELD(t4j_linear_params, b_scale),
+    T4J_FIELD(t4j_linear_params, b_gate_scale),    T4J_FIELD(t4j_linear_params, b_format),
+    T4J_FIELD(t4j_linear_params, reserved2),
 };
 const t4j::StructRegistration kLinearLayout("t4j_linear_params", sizeof(t4j_linear_params), kLinearFields,
                                           sizeof(kLinearFields) / sizeof(kLinearFields[0]));
@@ -109,6 +111,20 @@ uint32_t threads_for(int64_t cols) {
     uint32_t t = 32;
     while (t < 512 && static_cast<int64_t>(t) * 4 < cols) t <<= 1;
     return t;
+}
+
+// MXFP4 weights (ABI 13, b_format): what the two MXFP4 instances can read, checked before any launch (and before the
+// empty problem's early success, so a malformed struct fails the same way at every size).
+bool valid_mxfp4(const t4j_linear_params* p) {
+    if (p->b_format == T4J_WEIGHTS_DENSE) return p->b_scale == nullptr && p->b_gate_scale == nullptr;
+    if (p->b_format != T4J_WEIGHTS_MXFP4) return false;                                  // an unknown format
+    const bool gated = p->gated == 1;
+    if (p->group_offsets == nullptr || p->dtype != T4J_DTYPE_BF16 || p->trans_b != 1) return false;  // the instances
+    if (p->b_scale == nullptr || gated != (p->b_gate_scale != nullptr)) return false;
+    if (p->k % 32 != 0 || p->ldb % 32 != 0 || p->stride_b % 32 != 0) return false;         // whole blocks per row
+    // each thread reads 8 bytes of codes: byte offsets are multiples of 8 past an 8-byte aligned base
+    const uintptr_t misaligned = reinterpret_cast<uintptr_t>(p->b) | (gated ? reinterpret_cast<uintptr_t>(p->b_gate) : 0u);
+    return (misaligned & 7u) == 0;
 }
 
 // The grouped GEMM (group_offsets set; the common checks passed): no residual, no split-K; the grid's y
@@ -136,17 +152,26 @@ int32_t linear_grouped(const t4j_linear_params* p, void* stream) {
     const int64_t n_tiles = (p->n + t.bn - 1) / t.bn;
     if (m_tiles > 65535 || p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
     // A group's rows start anywhere: 16-byte loads need a, lda and K 8-element aligned (no batch stride).
+    int32_t s = T4J_SUCCESS;
     int32_t va = aligned16(p->a) && p->lda % 8 == 0 && p->k % 8 == 0;
     int32_t vb = aligned16(p->b) && (!gated || aligned16(p->b_gate)) && p->ldb % 8 == 0 && p->stride_b % 8 == 0 &&
                  (trans_b ? p->k : p->n) % 8 == 0;
     int32_t split = 1;
+    if (p->b_format == T4J_WEIGHTS_MXFP4) {  // validated in t4j_linear: BF16, trans_b, K % 32, strides, alignment
+        s = t4j::get_kernel(gated ? "t4j_linear_bf16_grouped_mxfp4_gated_nt_64" : "t4j_linear_bf16_grouped_mxfp4_nt_64", &f);
+        if (s != T4J_SUCCESS) return s;
+        vb = 0;  // the packed bytes are read by the decode, not by cp.async
+        void* args[] = {const_cast<t4j_linear_params*>(p), &va, &vb, &split};
+        return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles), static_cast<uint32_t>(p->batch),
+                                t.threads, linear_shared_bytes(t, gated, true), stream, args);
+    }
     static const char* const kNames[2][2][2] = {  // [bf16][gated][trans_b]
         {{"t4j_linear_f16_grouped_nn_64", "t4j_linear_f16_grouped_nt_64"},
          {"t4j_linear_f16_grouped_gated_nn_64", "t4j_linear_f16_grouped_gated_nt_64"}},
         {{"t4j_linear_bf16_grouped_nn_64", "t4j_linear_bf16_grouped_nt_64"},
          {"t4j_linear_bf16_grouped_gated_nn_64", "t4j_linear_bf16_grouped_gated_nt_64"}},
     };
-    int32_t s = t4j::get_kernel(kNames[p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
+    s = t4j::get_kernel(kNames[p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
     if (s != T4J_SUCCESS) return s;
     void* args[] = {const_cast<t4j_linear_params*>(p), &va, &vb, &split};
     return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(m_tiles), static_cast<uint32_t>(p->batch),
@@ -170,6 +195,7 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     if (p->lda < p->k || p->ldc < p->n || p->ldb < (trans_b ? p->k : p->n)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->ld_residual < p->n) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->stride_a < 0 || p->stride_b < 0 || p->stride_c < 0 || p->stride_residual < 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved2 != 0 || !valid_mxfp4(p)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->group_offsets != nullptr) return linear_grouped(p, stream);
     if (p->batch > 1 && p->stride_c == 0 && p->m > 0 && p->n > 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;

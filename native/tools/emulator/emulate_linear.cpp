@@ -345,6 +345,194 @@ void grouped_suite() {
     run_grouped<T, false, false>({3, 0, 70, 1}, 90, 72, 40, T4J_ACT_GELU, true, kn("nn", false), true);
 }
 
+// MXFP4 weights (ABI 13, b_format): the reference decodes the format from its definition (the OCP MX spec as
+// transformers' convert_moe_packed_tensors reads it), in double, sharing nothing with mxfp4.cuh: element 2b of a
+// block is byte b's low nibble, 2b + 1 its high nibble, FP4 (e2m1) magnitudes {0, 0.5, 1, 1.5, 2, 3, 4, 6} with the
+// sign in bit 3, times 2^(scale − 127).
+double mx_ref(const std::vector<uint8_t>& codes, const std::vector<uint8_t>& scales, int64_t v) {
+    static const double kMag[8] = {0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0};
+    const int byte = codes[v / 2];
+    const int code = v % 2 == 0 ? byte & 15 : byte >> 4;
+    const double mag = kMag[code & 7];
+    return std::ldexp(code & 8 ? -mag : mag, static_cast<int>(scales[v / 32]) - 127);
+}
+
+// Every code under every scale byte through the kernel's decode (mxfp4_decode16: the words it stores into the B tile),
+// against the reference bit for bit as BF16, the extremes included: scale 0 (0.5 · 2^−127 = 2^−128, a BF16 subnormal),
+// scale 255 (2^128: 0.5 gives 2^127, every larger magnitude ±inf), −0 for code 8.
+void mxfp4_decode_table() {
+    const std::string what = "mxfp4 decode: 16 codes x 256 scales, bit for bit in bf16";
+    if (!wanted(what)) return;
+    int bad = 0, inf = 0, subnormal = 0;
+    for (int s = 0; s < 256; s++) {
+        std::vector<uint8_t> codes(16), scales(1, static_cast<uint8_t>(s));
+        for (int b = 0; b < 16; b++) codes[b] = static_cast<uint8_t>((b & 15) | ((15 - b) << 4));  // every code, low and high
+        for (int h = 0; h < 2; h++) {
+            uint64_t word = 0;
+            for (int b = 0; b < 8; b++) word |= static_cast<uint64_t>(codes[h * 8 + b]) << (8 * b);
+            uint32_t out[8];
+            t4j::linear::mxfp4_decode16(word, scales[0], out);
+            for (int e = 0; e < 16; e++) {
+                const uint16_t bits = static_cast<uint16_t>(e % 2 == 0 ? out[e / 2] & 0xFFFFu : out[e / 2] >> 16);
+                __nv_bfloat16_raw raw;
+                raw.x = bits;
+                const double got = to(__nv_bfloat16(raw));
+                double want = mx_ref(codes, scales, h * 16 + e);
+                if (std::abs(want) > 0x1.fep127) want = want > 0 ? INFINITY : -INFINITY;  // past BF16's largest finite
+                inf += std::isinf(want);
+                subnormal += want != 0 && std::abs(want) < 0x1p-126;
+                const bool same = got == want && std::signbit(got) == std::signbit(want);
+                bad += !same;
+                if (!same && bad <= 3) std::printf("  scale %d value %d: got %a, want %a\n", s, h * 16 + e, got, want);
+            }
+        }
+    }
+    verdict(bad == 0 && inf > 0 && subnormal > 0, what, "%d mismatch(es); %d infinite and %d subnormal values met", bad, inf,
+            subnormal);
+}
+
+// The grouped GEMM with MXFP4 weights: G groups of `sizes` rows in a capacity R; each group's W (N, K) in MXFP4 with
+// rows ldb = K + 32 values apart (one block of padding) and groups N·ldb + 64 apart; gated: W and W_gate interleaved
+// row by row in one (G, 2N, K) stack (gpt-oss's gate_up_proj: ldb = 2K, b_gate one row further). Scale bytes uniform
+// in [scale_lo, scale_hi]. one_hot: K = 32 and x row r is the unit vector e_(r mod 32), so C = alpha·W (a single
+// product per element): every weight reaches C exactly (the exponent-extreme scales' subnormal and near-overflow
+// values; codes whose value would overflow are redrawn, since an infinite weight times x's zeros is NaN).
+template <bool GATED>
+void run_grouped_mxfp4(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K, int act, bool bias, bool group_bias,
+                       float range, int scale_lo, int scale_hi, bool one_hot = false) {
+    using T = __nv_bfloat16;
+    const char* kernel = GATED ? "t4j_linear_bf16_grouped_mxfp4_gated_nt_64" : "t4j_linear_bf16_grouped_mxfp4_nt_64";
+    std::string sz;
+    for (int v : sizes) sz += (sz.empty() ? "" : ",") + std::to_string(v);
+    const std::string what = std::string(kernel) + " groups " + sz + " R" + std::to_string(R) + " N" + std::to_string(N) + " K" +
+                             std::to_string(K) + " " + act_name(act) + (bias ? (group_bias ? " group biases" : " bias") : "") +
+                             " scales " + std::to_string(scale_lo) + ".." + std::to_string(scale_hi) + (one_hot ? " one-hot" : "");
+    if (!wanted(what)) return;
+    const int64_t G = static_cast<int64_t>(sizes.size());
+    std::vector<int32_t> off(G + 1, 0);
+    for (int64_t g = 0; g < G; g++) off[g + 1] = off[g] + sizes[g];
+    const int64_t lda = K + 8, ldc = N + 8;
+    const int64_t ldb = GATED ? 2 * K : K + 32;                 // values between rows of W (and of W_gate)
+    const int64_t sb = GATED ? 2 * N * K : N * ldb + 64;        // values between groups
+    const int64_t values = G * sb + (GATED ? 0 : 64);
+    std::vector<uint8_t> codes(values / 2), scales(values / 32);
+    for (auto& s : scales) s = static_cast<uint8_t>(std::uniform_int_distribution<int>(scale_lo, scale_hi)(g_rng));
+    for (int64_t i = 0; i < static_cast<int64_t>(codes.size()); i++) {
+        for (;;) {
+            codes[i] = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 255)(g_rng));
+            if (!one_hot || (std::isfinite(mx_ref(codes, scales, 2 * i)) && std::isfinite(mx_ref(codes, scales, 2 * i + 1)) &&
+                             std::abs(mx_ref(codes, scales, 2 * i)) <= 0x1.fep127 && std::abs(mx_ref(codes, scales, 2 * i + 1)) <= 0x1.fep127)) {
+                break;
+            }
+        }
+    }
+    const int64_t sbias = group_bias ? N + 3 : 0;
+    const int64_t nbias = group_bias ? G * sbias : N;
+    std::vector<T> a(R * lda), bs(nbias), bsg(nbias), c(R * ldc, from<T>(NAN));
+    std::vector<double> ae, bse, bsge;
+    fill(a, ae, range);
+    if (one_hot) {
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < K; k++) a[r * lda + k] = from<T>(k == r % 32 ? 1.0f : 0.0f), ae[r * lda + k] = k == r % 32;
+    }
+    fill(bs, bse, 1.0f);
+    fill(bsg, bsge, 1.0f);
+    const T sentinel = from<T>(5.5f);
+    for (int64_t r = off[G]; r < R; r++)
+        for (int64_t j = 0; j < ldc; j++) c[r * ldc + j] = sentinel;
+    const float alpha = one_hot ? 1.0f : 0.5f;
+    t4j_linear_params p{};
+    p.c = c.data();
+    p.a = a.data();
+    p.b = codes.data();
+    p.b_gate = GATED ? codes.data() + K / 2 : nullptr;        // row 1 of the interleaved stack
+    p.b_scale = scales.data();
+    p.b_gate_scale = GATED ? scales.data() + K / 32 : nullptr;
+    p.b_format = T4J_WEIGHTS_MXFP4;
+    p.bias = bias ? bs.data() : nullptr;
+    p.bias_gate = GATED && bias ? bsg.data() : nullptr;
+    p.m = R;
+    p.n = N;
+    p.k = K;
+    p.batch = G;
+    p.lda = lda;
+    p.ldb = ldb;
+    p.ldc = ldc;
+    p.stride_b = sb;
+    p.stride_bias = sbias;
+    p.alpha = alpha;
+    p.activation = act;
+    p.gated = GATED;
+    p.trans_b = 1;
+    p.dtype = T4J_DTYPE_BF16;
+    p.group_offsets = off.data();
+    // Launch as linear_launch.cpp's linear_grouped does for b_format MXFP4.
+    const t4j::linear::TileShape ts = t4j::linear::tile_shape(false, GATED);
+    const int32_t vec_a = (reinterpret_cast<uintptr_t>(p.a) & 15u) == 0 && lda % 8 == 0 && K % 8 == 0;
+    simt::launch(SimtDim3{static_cast<unsigned>((N + ts.bn - 1) / ts.bn), static_cast<unsigned>((R + ts.bm - 1) / ts.bm),
+                          static_cast<unsigned>(G)},
+                 ts.threads, [&] { t4j::linear::linear_block<T, t4j::linear::Small, GATED, true, true, true>(p, vec_a, 0, 1); },
+                 t4j::linear::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, true), kernel);
+    const double u = unit_roundoff<T>();
+    double worst = 0;
+    int bad = 0, touched = 0;
+    ClampCount clamps;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t i = off[g]; i < off[g + 1]; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double y = 0, yg = 0, mag = 0, magg = 0;
+                for (int64_t kk = 0; kk < K; kk++) {
+                    const double av = ae[i * lda + kk];
+                    const int64_t v = g * sb + j * ldb + kk;
+                    const double w = mx_ref(codes, scales, v);
+                    y += av * w;
+                    mag += std::abs(av * w);
+                    if (GATED) {
+                        const double wg = mx_ref(codes, scales, v + K);  // the next row of the stack
+                        yg += av * wg;
+                        magg += std::abs(av * wg);
+                    }
+                }
+                y = alpha * y + (bias ? bse[g * sbias + j] : 0.0);
+                yg = alpha * yg + (GATED && bias ? bsge[g * sbias + j] : 0.0);
+                clamps.add(act, y, yg);
+                const double v = act_ref(y, act) * (GATED ? gate_ref(yg, act) : 1.0);
+                // as run_grouped (the weights are exact in BF16): fp32 accumulation, fp32 epilogue, one rounding to BF16;
+                // one_hot: the single product is exact, so C must be the weight rounded once to BF16, i.e. the weight itself
+                const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
+                const double bound = one_hot && act == T4J_ACT_NONE && !bias
+                                         ? 0.0
+                                         : u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
+                                                                  (GATED ? (std::abs(act_ref(y, act)) + 1) * e2 : 0)) +
+                                               1e-6 * (std::abs(v) + 1);
+                const double got = to(c[i * ldc + j]);
+                const double err = std::isnan(got) ? INFINITY : std::abs(got - v);
+                worst = std::max(worst, err);
+                bad += err > bound;
+            }
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t j = N; j < ldc; j++) touched += r < off[G] ? !std::isnan(to(c[r * ldc + j])) : to(c[r * ldc + j]) != 5.5;
+    for (int64_t r = off[G]; r < R; r++)
+        for (int64_t j = 0; j < N; j++) touched += to(c[r * ldc + j]) != 5.5;
+    verdict(bad == 0 && touched == 0 && clamps.ok(act), what,
+            "max error %.3g, %d element(s) out of bound, %d element(s) past the groups written%s", worst, bad, touched,
+            clamps.text(act).c_str());
+}
+
+void mxfp4_suite() {
+    mxfp4_decode_table();
+    // Empty groups, odd sizes, a group over two row tiles starting mid-tile, capacity past offsets[G]; N not a multiple
+    // of the 64- (32-) column tile; K 32 (one slice, fewer than the pipeline's stages), 96 (= the stages), 160.
+    run_grouped_mxfp4<false>({3, 0, 70, 1}, 90, 72, 160, T4J_ACT_NONE, false, false, 1.0f, 118, 130);
+    run_grouped_mxfp4<false>({0, 5, 0, 66}, 80, 65, 32, T4J_ACT_GELU, true, true, 1.0f, 110, 135);
+    // gpt-oss's up: gated, the clamped SwiGLU (x wide enough for both clamps), per-group biases, rows interleaved
+    run_grouped_mxfp4<true>({20, 0, 70, 9}, 100, 40, 96, T4J_ACT_SWIGLU_OAI, true, true, 1.5f, 122, 130);
+    run_grouped_mxfp4<true>({1, 0, 9, 30}, 41, 33, 64, T4J_ACT_SILU, true, false, 1.0f, 120, 128);
+    // the exponent's extremes through the kernel: every weight reaches C once
+    run_grouped_mxfp4<false>({64, 7}, 71, 72, 32, T4J_ACT_NONE, false, false, 1.0f, 0, 6, true);
+    run_grouped_mxfp4<false>({33, 40}, 80, 40, 32, T4J_ACT_NONE, false, false, 1.0f, 249, 255, true);
+}
+
 // range: x's and the gate's elements U(−range, range) (SWIGLU_OAI's problems: past its clamps).
 template <typename T>
 void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias, float range = 2.0f) {
@@ -420,6 +608,7 @@ int main(int argc, char** argv) {
     grouped_suite<__nv_bfloat16>();
     grouped_suite<__half>();
     grouped_suite<float>();
+    mxfp4_suite();
     bias_act_suite<float>();
     bias_act_suite<__half>();
     bias_act_suite<__nv_bfloat16>();

@@ -56,6 +56,12 @@ mutations=(
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
   # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)
   "grouped-bias-group-0@linear/linear.cuh@'    const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;', '    const int64_t bias_off = 0;'@--quick --only t4j_linear_bf16_grouped_gated_nt_64 groups 20@linear@FAIL t4j_linear_bf16_grouped_gated_nt_64 groups 20"
+  # float64 reference: MXFP4's nibbles taken high first (element 2b is byte b's low nibble)
+  "mxfp4-nibbles-swapped@linear/mxfp4.cuh@'        const float lo = fp4_value(byte & 15u) * s1 * s2;\n        const float hi = fp4_value(byte >> 4) * s1 * s2;', '        const float lo = fp4_value(byte >> 4) * s1 * s2;\n        const float hi = fp4_value(byte & 15u) * s1 * s2;'@--quick --only t4j_linear_bf16_grouped_mxfp4_nt_64 groups 3,0,70,1@linear@FAIL t4j_linear_bf16_grouped_mxfp4_nt_64 groups 3,0,70,1"
+  # float64 reference: the first half of each MXFP4 block scaled by the previous block's scale byte
+  "mxfp4-scale-wrong-block@linear/linear.cuh@'scales[v / 32], w);', 'scales[(v - 16) / 32], w);'@--quick --only t4j_linear_bf16_grouped_mxfp4_gated_nt_64 groups 20@linear@FAIL t4j_linear_bf16_grouped_mxfp4_gated_nt_64 groups 20"
+  # float64 reference: the gate's MXFP4 codes decoded under W's scales (b_gate_scale ignored)
+  "mxfp4-gate-scales@linear/linear.cuh@'q == 0 ? p.b_scale : p.b_gate_scale', 'p.b_scale'@--quick --only t4j_linear_bf16_grouped_mxfp4_gated_nt_64 groups 1,0@linear@FAIL t4j_linear_bf16_grouped_mxfp4_gated_nt_64 groups 1,0"
   # float64 reference: the repetition penalty's sign rule flipped (transformers divides a logit ≥ 0, multiplies one < 0)
   "repetition-sign@vocab/penalty.cuh@'x = x < 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);', 'x = x > 0.0f ? __fmul_rn(x, repetition) : __fdiv_rn(x, repetition);'@--quick --only t4j_penalty_f32 5x1000@rows@FAIL t4j_penalty_f32 5x1000"
   # float64 reference: min_p left out of the kept mass (the draw then walks a distribution min_p did not cut)

@@ -50,6 +50,10 @@ public final class t4j_h {
     public static final int T4J_ACT_RELU = 3;
     public static final int T4J_ACT_SILU = 4;
     public static final int T4J_ACT_SWIGLU_OAI = 5;
+    /** t4j_linear_params.b_format (ABI 13): b holds dtype elements */
+    public static final int T4J_WEIGHTS_DENSE = 0;
+    /** t4j_linear_params.b_format (ABI 13): b holds MXFP4 codes, b_scale their E8M0 scales */
+    public static final int T4J_WEIGHTS_MXFP4 = 1;
 
     public static final int T4J_SOFTMAX = 0;
     public static final int T4J_LOG_SOFTMAX = 1;

@@ -47,7 +47,11 @@ public final class t4j_linear_params {
             JAVA_INT.withName("dtype"),
             JAVA_INT.withName("reserved"),
             ADDRESS.withName("group_offsets"),
-            JAVA_LONG.withName("stride_bias"))
+            JAVA_LONG.withName("stride_bias"),
+            ADDRESS.withName("b_scale"),
+            ADDRESS.withName("b_gate_scale"),
+            JAVA_INT.withName("b_format"),
+            JAVA_INT.withName("reserved2"))
         .withName("t4j_linear_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -87,6 +91,10 @@ public final class t4j_linear_params {
     private static final long reserved$OFFSET = offset("reserved");
     private static final long group_offsets$OFFSET = offset("group_offsets");
     private static final long stride_bias$OFFSET = offset("stride_bias");
+    private static final long b_scale$OFFSET = offset("b_scale");
+    private static final long b_gate_scale$OFFSET = offset("b_gate_scale");
+    private static final long b_format$OFFSET = offset("b_format");
+    private static final long reserved2$OFFSET = offset("reserved2");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -148,4 +156,12 @@ public final class t4j_linear_params {
     public static void group_offsets(MemorySegment s, MemorySegment v) { s.set(ADDRESS, group_offsets$OFFSET, v); }
     public static long stride_bias(MemorySegment s) { return s.get(JAVA_LONG, stride_bias$OFFSET); }
     public static void stride_bias(MemorySegment s, long v) { s.set(JAVA_LONG, stride_bias$OFFSET, v); }
+    public static MemorySegment b_scale(MemorySegment s) { return s.get(PTR, b_scale$OFFSET); }
+    public static void b_scale(MemorySegment s, MemorySegment v) { s.set(PTR, b_scale$OFFSET, v); }
+    public static MemorySegment b_gate_scale(MemorySegment s) { return s.get(PTR, b_gate_scale$OFFSET); }
+    public static void b_gate_scale(MemorySegment s, MemorySegment v) { s.set(PTR, b_gate_scale$OFFSET, v); }
+    public static int b_format(MemorySegment s) { return s.get(JAVA_INT, b_format$OFFSET); }
+    public static void b_format(MemorySegment s, int v) { s.set(JAVA_INT, b_format$OFFSET, v); }
+    public static int reserved2(MemorySegment s) { return s.get(JAVA_INT, reserved2$OFFSET); }
+    public static void reserved2(MemorySegment s, int v) { s.set(JAVA_INT, reserved2$OFFSET, v); }
 }

@@ -179,6 +179,54 @@ class MoeValidationNativeTest {
             t4j_linear_params.b_gate(p, MemorySegment.NULL);
             t4j_linear_params.bias_gate(p, MemorySegment.NULL);
         })), "SWIGLU_OAI ungated");
-        assertEquals(8 * 25 + 8, t4j_linear_params.sizeof(), "stride_bias appended after group_offsets");
+        assertEquals(8 * 25, t4j_linear_params.layout().byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("stride_bias")),
+                "stride_bias appended after group_offsets");
+    }
+
+    /**
+     * ABI 13, MXFP4 weights (b_format): grouped, BF16, (N, K) weights with K, ldb and stride_b in whole blocks of 32,
+     * scales exactly where the format needs them, 8-byte aligned codes. Each rule is checked before the empty problem
+     * (capacity 0) succeeds, so these run without a GPU.
+     */
+    @Test
+    void groupedLinearTakesMxfp4WeightsOnlyInTheShapeItsInstancesRead() {
+        Consumer<MemorySegment> mxfp4 = p -> {
+            t4j_linear_params.b_format(p, t4j_h.T4J_WEIGHTS_MXFP4);
+            t4j_linear_params.b_scale(p, FAKE);
+            t4j_linear_params.trans_b(p, 1);
+            t4j_linear_params.ldb(p, 64);          // values between rows (2K: gpt-oss's interleaved gate and up rows)
+            t4j_linear_params.stride_b(p, 64 * 64);
+        };
+        Consumer<MemorySegment> gatedUp = mxfp4.andThen(p -> {
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, MemorySegment.ofAddress(0x10000 + 16));  // one row further: K / 2 bytes
+            t4j_linear_params.b_gate_scale(p, MemorySegment.ofAddress(0x20001));  // scales are bytes: any address
+            t4j_linear_params.bias(p, FAKE);
+            t4j_linear_params.bias_gate(p, FAKE);
+            t4j_linear_params.stride_bias(p, 64);
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI);
+        });
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(mxfp4), "gpt-oss's down");
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(gatedUp), "gpt-oss's gated up");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_format(p, 2))), "an unknown format");
+        assertEquals(BAD, groupedWith(p -> t4j_linear_params.b_scale(p, FAKE)), "scales with dense weights");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_scale(p, MemorySegment.NULL))), "no scales");
+        assertEquals(BAD, groupedWith(gatedUp.andThen(p -> t4j_linear_params.b_gate_scale(p, MemorySegment.NULL))), "gated without the gate's scales");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_gate_scale(p, FAKE))), "the gate's scales ungated");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F16))), "F16 activations");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32))), "F32 activations");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.trans_b(p, 0))), "(K, N) weights");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> {
+            t4j_linear_params.k(p, 48);
+            t4j_linear_params.lda(p, 48);
+        })), "K % 32 != 0");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.ldb(p, 48))), "ldb % 32 != 0");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.stride_b(p, 64 * 64 + 16))), "stride_b % 32 != 0");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b(p, MemorySegment.ofAddress(0x10004)))), "codes 4-byte aligned");
+        assertEquals(BAD, groupedWith(gatedUp.andThen(p -> t4j_linear_params.b_gate(p, MemorySegment.ofAddress(0x10012)))),
+                "the gate's codes misaligned");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.group_offsets(p, MemorySegment.NULL))), "ungrouped");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.reserved2(p, 1))), "reserved2");
+        assertEquals(8 * 25 + 8 + 8 + 8 + 4 + 4, t4j_linear_params.sizeof(), "b_scale, b_gate_scale, b_format, reserved2 appended (ABI 13)");
     }
 }

@@ -167,15 +167,30 @@ final class GptOss {
 
     /**
      * Whether gpt-oss's MXFP4 experts stay MXFP4 in memory ({@code -Dt4j.mxfp4=keep}) or are decoded to the compute dtype
-     * at load ({@code dequantize}). By default they stay on the CPU backend (gpt-oss-20b's experts: 10 GB instead of 38 GB
-     * in BF16, read in place from the mapped file) and are decoded elsewhere (libt4j has no MXFP4 GEMM yet).
+     * at load ({@code dequantize}). By default they stay MXFP4 on the CPU backend (read in place from the mapped file) and on
+     * CUDA in BF16 (libt4j's MXFP4 grouped GEMM, ABI 13, decodes them per tile: gpt-oss-20b's experts take ~10 GB of the GPU
+     * instead of ~38 GB in BF16, 120b's ~61 GB instead of ~230 GB); CUDA in F16 or F32 decodes them at load (the GEMM takes BF16
+     * activations only), and {@code keep} is refused there.
      */
-    static boolean keepMxfp4(org.transformer4j.runtime.Backend backend) {
-        String v = System.getProperty("t4j.mxfp4", "").trim();
+    static boolean keepMxfp4(org.transformer4j.runtime.Backend backend, DType dtype) {
+        return keepMxfp4(backend.kind(), dtype, System.getProperty("t4j.mxfp4", ""));
+    }
+
+    /** {@link #keepMxfp4(org.transformer4j.runtime.Backend, DType)} for a backend kind and the property's value. */
+    static boolean keepMxfp4(String backendKind, DType dtype, String property) {
+        String v = property.trim();
+        boolean cudaCanKeep = dtype == DType.BF16;
+        boolean cuda = backendKind.equals("cuda");
         return switch (v) {
-            case "keep" -> true;
+            case "keep" -> {
+                if (cuda && !cudaCanKeep) {
+                    throw new IllegalArgumentException("-Dt4j.mxfp4=keep on CUDA needs BF16 (libt4j's MXFP4 grouped GEMM takes BF16 activations);"
+                            + " this load is " + dtype + ": use -Dt4j.mxfp4=dequantize or BF16");
+                }
+                yield true;
+            }
             case "dequantize" -> false;
-            case "" -> !backend.kind().equals("cuda");
+            case "" -> !cuda || cudaCanKeep;
             default -> throw new IllegalArgumentException("-Dt4j.mxfp4=" + v + " is not keep or dequantize");
         };
     }

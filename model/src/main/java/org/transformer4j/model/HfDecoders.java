@@ -595,7 +595,7 @@ final class HfDecoders {
             put.accept(o + "mlp.down", m + "down_proj.weight");
             put.accept(o + "mlp.down.bias", m + "down_proj.bias");
             if (c.moeAt(i)) {
-                if (lazy != null) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, mxfp4 && GptOss.keepMxfp4(backend), put);
+                if (lazy != null) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, mxfp4 && GptOss.keepMxfp4(backend, dtype), put);
                 else expertParts(hf, c, type, o + "moe.", l, put);
             }
             put.accept(o + "self.sinks", a + "sinks");

@@ -26,6 +26,25 @@ class GptOssTest {
     static final CpuBackend CPU = new CpuBackend();
 
     /**
+     * Where the MXFP4 experts stay MXFP4 (-Dt4j.mxfp4): by default on the CPU in every dtype and on CUDA in BF16 (libt4j's
+     * MXFP4 grouped GEMM, ABI 13, takes BF16 activations); CUDA in F16 / F32 decodes at load, and {@code keep} is refused there.
+     */
+    @Test
+    void mxfp4StaysMxfp4OnTheCpuAndOnCudaInBf16() {
+        for (DType dt : List.of(DType.F32, DType.F16, DType.BF16)) {
+            assertTrue(GptOss.keepMxfp4("cpu", dt, ""), "CPU " + dt);
+            assertTrue(GptOss.keepMxfp4("cpu", dt, "keep"), "CPU " + dt + " keep");
+            assertTrue(!GptOss.keepMxfp4("cpu", dt, "dequantize") && !GptOss.keepMxfp4("cuda", dt, "dequantize"), dt + " dequantize");
+            assertEquals(dt == DType.BF16, GptOss.keepMxfp4("cuda", dt, " "), "CUDA " + dt + " by default");
+        }
+        assertTrue(GptOss.keepMxfp4("cuda", DType.BF16, "keep"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> GptOss.keepMxfp4("cuda", DType.F16, "keep"));
+        assertTrue(e.getMessage().contains("BF16") && e.getMessage().contains("dequantize"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> GptOss.keepMxfp4("cpu", DType.F32, "mxfp4"));
+    }
+
+    /**
      * Both layouts load to the same model: the MXFP4 folder decoded at load ({@code -Dt4j.mxfp4=dequantize}) gives the
      * dequantized folder's logits to the bit (the codes decode to exactly its values); kept in MXFP4 (the CPU's default,
      * decoded inside the grouped GEMM, another summation order) within the fp32 rule.

@@ -366,7 +366,8 @@ class ModelGpuTest {
      * GPT-OSS on CUDA (ABI 11: sinks in every attention kernel, the clamped SwiGLU and the experts' biases in the grouped
      * GEMM; never run on a GPU before this test): greedy decoding through the captured decode step (the split-KV decode adds
      * each sink once) as the CPU's in fp32; in BF16 and F16 (tensor-core prefill with sinks, paged prefill) the logits within
-     * the design's rule of the CPU twin's error in that dtype against fp32.
+     * the design's rule of the CPU twin's error in that dtype against fp32. The fixture's experts are MXFP4: fp32 and F16 decode
+     * them at load, BF16 keeps them MXFP4 (ABI 13's MXFP4 grouped GEMM).
      */
     @Test
     void gptOssDecodesOnCudaAsOnTheCpu() throws Exception {
@@ -385,6 +386,49 @@ class ModelGpuTest {
                         assertTrue(err <= allowed, "gpt-oss " + dt + " on CUDA: max error " + err + ", CPU twin " + twin + ", allowed " + allowed);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * gpt-oss's MXFP4 experts kept as stored on CUDA in BF16 (the default since ABI 13: libt4j's MXFP4 grouped GEMM decodes
+     * them per tile; emulated, never run on a GPU before this test): the weights hold the U8 blocks on the device, not a
+     * dense stack; the logits equal bit for bit those of the same model with the experts decoded at load
+     * ({@code -Dt4j.mxfp4=dequantize}): every MXFP4 value is exact in BF16 and both paths feed the same tiles to the same
+     * mma.sync loop, so any difference is a decoding error; and they keep the design's rule against the fp32 CPU reference.
+     */
+    @Test
+    void gptOssKeepsItsMxfp4ExpertsOnCudaInBf16() throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("gpt-oss");
+        int[][] in = f.ids("input_ids");
+        String before = System.getProperty("t4j.mxfp4");
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            float[][][] kept, decoded;
+            try (Weights wk = Pretrained.load(f.dir(), cuda, DType.BF16)) {
+                Weights.Moe moe = wk.decoder.layers().get(0).mlp().moe();
+                assertTrue(moe.upGateQ() != null && moe.upGateRows() == null && moe.upGateQ().blocks().dtype() == DType.U8,
+                        "BF16 on CUDA keeps the MXFP4 blocks: " + moe);
+                kept = new Transformer(wk, cuda).logits(in);
+            }
+            System.setProperty("t4j.mxfp4", "dequantize");
+            try (Weights wd = Pretrained.load(f.dir(), cuda, DType.BF16)) {
+                decoded = new Transformer(wd, cuda).logits(in);
+            } finally {
+                if (before == null) System.clearProperty("t4j.mxfp4");
+                else System.setProperty("t4j.mxfp4", before);
+            }
+            for (int b = 0; b < kept.length; b++) {
+                for (int t = 0; t < kept[b].length; t++) {
+                    assertArrayEquals(decoded[b][t], kept[b][t], "logits of row " + b + " position " + t + ": MXFP4 kept vs decoded at load");
+                }
+            }
+            try (Weights wc = Pretrained.load(f.dir(), cpu); Weights lc = Pretrained.load(f.dir(), cpu, DType.BF16)) {
+                float[][][] ref = new Transformer(wc, cpu).logits(in);
+                double twin = LowPrecision.maxErr(new Transformer(lc, cpu).logits(in), ref);
+                double err = LowPrecision.maxErr(kept, ref);
+                double allowed = LowPrecision.allowed(twin, LowPrecision.maxAbs(ref));
+                assertTrue(err <= allowed, "gpt-oss BF16 with MXFP4 experts on CUDA: max error " + err + ", CPU twin " + twin + ", allowed " + allowed);
             }
         }
     }

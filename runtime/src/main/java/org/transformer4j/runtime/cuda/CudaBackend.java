@@ -670,16 +670,33 @@ public final class CudaBackend implements Backend {
             checkOpen();
             org.transformer4j.runtime.GroupedLinearOp.Shape s = op.validate();
             requireHere("x", op.x());
-            if (op.wq() != null) {
-                throw new UnsupportedOperationException("MXFP4 weights in a grouped linear are not in libt4j yet (CUDA backend); gpt-oss's"
-                        + " experts are decoded at load on CUDA (-Dt4j.mxfp4=dequantize, the default there) or run on the CPU backend");
-            }
+            if (op.wq() != null) checkMxfp4(op);
             device.makeCurrent();
             try (Arena arena = Arena.ofConfined()) {
                 Cuda.checkT4j(t4j_h.t4j_linear(CudaParams.groupedLinear(arena, op, s), stream.handle()),
-                        "t4j_linear grouped (" + op.x().dtype() + ", " + s.groups() + " groups" + (op.wGate() != null ? ", gated" : "") + ")");
+                        "t4j_linear grouped (" + op.x().dtype() + ", " + s.groups() + " groups" + (op.wGate() != null || op.wGateQ() != null ? ", gated" : "")
+                                + (op.wq() != null ? ", MXFP4 weights" : "") + ")");
             }
             afterOp("groupedLinear");
+        }
+    }
+
+    /**
+     * What libt4j's MXFP4 grouped GEMM (ABI 13) reads beyond GroupedLinearOp's own rules: BF16 activations (an MXFP4 value
+     * is exact in BF16, not in F16, and F32 has no MXFP4 instance) and 8-byte aligned code blocks, on this device.
+     */
+    private void checkMxfp4(org.transformer4j.runtime.GroupedLinearOp op) {
+        if (op.x().dtype() != org.transformer4j.runtime.DType.BF16) {
+            throw new IllegalArgumentException("MXFP4 weights on CUDA take BF16 activations (x " + op.x() + "); decode the weights at load"
+                    + " (-Dt4j.mxfp4=dequantize) for " + op.x().dtype());
+        }
+        for (var q : new org.transformer4j.runtime.Mxfp4[] {op.wq(), op.wGateQ()}) {
+            if (q == null) continue;
+            requireHere("wq.blocks", q.blocks());
+            requireHere("wq.scales", q.scales());
+            if (q.blocks().deviceAddress() % 8 != 0) {
+                throw new IllegalArgumentException("MXFP4 blocks " + q.blocks() + " must start 8-byte aligned on CUDA");
+            }
         }
     }
 

@@ -459,6 +459,16 @@ final class CudaParams {
         t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
         t4j_linear_params.dtype(p, op.x().dtype().code());
         t4j_linear_params.group_offsets(p, address(op.offsets()));
+        if (op.wq() != null) {                                          // ABI 13: MXFP4 blocks and scales as stored
+            t4j_linear_params.b(p, address(op.wq().blocks()));
+            t4j_linear_params.b_gate(p, address(op.wGateQ() == null ? null : op.wGateQ().blocks()));
+            t4j_linear_params.b_scale(p, address(op.wq().scales()));
+            t4j_linear_params.b_gate_scale(p, address(op.wGateQ() == null ? null : op.wGateQ().scales()));
+            t4j_linear_params.b_format(p, org.transformer4j.bindings.t4j_h.T4J_WEIGHTS_MXFP4);
+            t4j_linear_params.gated(p, op.wGateQ() != null ? 1 : 0);
+            t4j_linear_params.ldb(p, 32 * s.wRowStride());              // the Shape's strides count blocks of 32 values
+            t4j_linear_params.stride_b(p, 32 * s.wGroupStride());
+        }
         return p;
     }
 

@@ -219,6 +219,62 @@ class CudaMoeTest {
         }
     }
 
+    /**
+     * MXFP4 weights kept as stored (ABI 13: libt4j decodes them per tile): gpt-oss's gated up (gate and up as the even and odd
+     * rows of one interleaved stack, the clamped SwiGLU, per-group biases), then its down, against the CPU twin (CpuMxfp4) on
+     * the same bytes; an empty group, one over two 64-row tiles, N not a multiple of the tile, rows past offsets[G] untouched.
+     * F16 activations are refused by name (an MXFP4 value is exact in BF16, not in F16).
+     */
+    @org.junit.jupiter.api.Test
+    void mxfp4GroupedLinearEqualsTheCpuTwin() {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        DType dt = DType.BF16;
+        int r = 150, k = 96, n = 88;
+        int[] offsets = {0, 3, 3, 80, 141};
+        int g = offsets.length - 1;
+        byte[] blocks = new byte[g * 2 * n * (k / 32) * 16], scales = new byte[g * 2 * n * (k / 32)];
+        for (int i = 0; i < blocks.length; i++) blocks[i] = (byte) rnd.nextInt(256);
+        for (int i = 0; i < scales.length; i++) scales[i] = (byte) (119 + rnd.nextInt(10));
+        String what = "MXFP4 " + dt + " (seed " + seed + ")";
+        try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, r * k, 3), r, k);
+             Tensor hb = Tensor.of(dt, GpuTests.random(rnd, g * n, 3), g, n); Tensor hbg = Tensor.of(dt, GpuTests.random(rnd, g * n, 3), g, n);
+             Tensor tb = Tensor.empty(DType.U8, g, 2L * n, k / 32, 16); Tensor ts = Tensor.empty(DType.U8, g, 2L * n, k / 32);
+             Tensor ho = Tensor.ofInts(offsets, g + 1);
+             Tensor gx = gpu.upload(hx); Tensor gb = gpu.upload(hb); Tensor gbg = gpu.upload(hbg); Tensor go = gpu.upload(ho);
+             Tensor hout = Tensor.empty(dt, r, n); Tensor gout = GpuTests.poisoned(gpu, dt, r, n)) {
+            tb.hostSegment().copyFrom(java.lang.foreign.MemorySegment.ofArray(blocks));
+            ts.hostSegment().copyFrom(java.lang.foreign.MemorySegment.ofArray(scales));
+            try (Tensor gtb = gpu.upload(tb); Tensor gts = gpu.upload(ts)) {
+                org.transformer4j.runtime.Mxfp4 hq = new org.transformer4j.runtime.Mxfp4(tb, ts), gq = new org.transformer4j.runtime.Mxfp4(gtb, gts);
+                hout.fill(Float.NaN);
+                cpu.groupedLinear(GroupedLinearOp.mxfp4(hx, hq.everyOtherRow(0), ho, hout).gate(hq.everyOtherRow(1)).bias(hb, hbg)
+                        .activation(Activation.SWIGLU_OAI));
+                gpu.groupedLinear(GroupedLinearOp.mxfp4(gx, gq.everyOtherRow(0), go, gout).gate(gq.everyOtherRow(1)).bias(gb, gbg)
+                        .activation(Activation.SWIGLU_OAI));
+                float[] got = GpuTests.download(gpu, gout);
+                int used = offsets[g] * n;
+                for (int i = used; i < got.length; i++) assertTrue(Float.isNaN(got[i]), "rows past offsets[G] written at " + i + ": " + what);
+                close(dt, java.util.Arrays.copyOf(got, used), java.util.Arrays.copyOf(hout.toFloatArray(), used), "gated up " + what);
+                // down: (N, K) = the even rows alone as an ungated stack, with its own biases
+                try (Tensor hout2 = Tensor.empty(dt, r, n); Tensor gout2 = GpuTests.poisoned(gpu, dt, r, n)) {
+                    hout2.fill(Float.NaN);
+                    cpu.groupedLinear(GroupedLinearOp.mxfp4(hx, hq.everyOtherRow(0), ho, hout2).bias(hb, null).activation(Activation.GELU));
+                    gpu.groupedLinear(GroupedLinearOp.mxfp4(gx, gq.everyOtherRow(0), go, gout2).bias(gb, null).activation(Activation.GELU));
+                    float[] got2 = GpuTests.download(gpu, gout2);
+                    close(dt, java.util.Arrays.copyOf(got2, used), java.util.Arrays.copyOf(hout2.toFloatArray(), used), "ungated " + what);
+                }
+                try (Tensor gx16 = gpu.upload(Tensor.of(DType.F16, GpuTests.random(rnd, r * k, 1), r, k));
+                     Tensor gout16 = GpuTests.poisoned(gpu, DType.F16, r, n)) {
+                    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                            () -> gpu.groupedLinear(GroupedLinearOp.mxfp4(gx16, gq.everyOtherRow(0), go, gout16)));
+                    assertTrue(e.getMessage().contains("BF16"), e.getMessage());
+                }
+            }
+        }
+    }
+
     private static float[] toFloats(double[] v) {
         float[] f = new float[v.length];
         for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
