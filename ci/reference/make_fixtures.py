@@ -1437,6 +1437,10 @@ QWEN2_BEAM_RUNS = (
     # two EOS ids (K = 3 num_beams); no_repeat_ngram_size over the prompt and the new tokens; "never" with length_penalty > 0
     {"prompt_rows": [0, 1], "num_beams": 3, "max_new_tokens": 8, "eos_token_id": [91, 126], "length_penalty": 1.0,
      "early_stopping": "never", "num_return_sequences": 2, "no_repeat_ngram_size": 2, "min_new_tokens": 2, "repetition_penalty": 1.3},
+    # an EOS among the first num_beams candidates: with K = num_beams instead of 2 num_beams a beam would be lost here
+    # and the returned hypotheses differ (checked with beam.py so mutated, 2026-12-06)
+    {"prompt_rows": [1], "num_beams": 3, "max_new_tokens": 10, "eos_token_id": [252], "length_penalty": 1.0,
+     "early_stopping": "never", "num_return_sequences": 2},
 )
 
 

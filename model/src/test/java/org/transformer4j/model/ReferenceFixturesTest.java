@@ -632,7 +632,7 @@ class ReferenceFixturesTest {
     void beamSearchMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         JsonNode runs = f.ref.get("beam");
-        assertEquals(3, runs.size(), name + "'s reference.json holds three beam runs");
+        assertEquals(name.equals("qwen2") ? 4 : 3, runs.size(), name + "'s reference.json holds its beam runs");
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
             BeamSearch bs = new BeamSearch(new Transformer(w, new CpuBackend()));
             for (JsonNode run : runs) {
