@@ -26,6 +26,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import beam  # noqa: E402
 import bert  # noqa: E402
 import deberta  # noqa: E402
 import decoders  # noqa: E402
@@ -146,6 +147,30 @@ def greedy_penalized(step, prompt, repetition=1.0, presence=0.0, frequency=0.0, 
         toks.append(int(order[0]))
     return {"repetition_penalty": repetition, "presence_penalty": presence, "frequency_penalty": frequency,
             "tokens": new, "margins": margins}
+
+
+BEAM_KEYS = ("num_beams", "max_new_tokens", "eos_token_id", "length_penalty", "early_stopping", "num_return_sequences",
+             "no_repeat_ngram_size", "min_new_tokens", "min_length", "repetition_penalty")
+
+
+def beam_runs(step, prompts_or_inputs, runs, encoder_decoder, bound):
+    """transformers' beam search (beam.py) for each run (a dict of generate's options, BEAM_KEYS) over a batch: for a
+    decoder-only model `prompts_or_inputs` are the prompts, step(b, ids) -> logits; for an encoder-decoder the encoder
+    inputs, the decoder starting from [0] each. Returns them as reference.json keeps them. Refuses a run whose decisive
+    gap (beam.py's min_gap) is below `bound` (the greedy check's 20 x 2e-5 x max|logits|): a float32 implementation
+    could then order two candidates otherwise and the exact-token check would be luck."""
+    out = []
+    for run in runs:
+        kw = {k: run[k] for k in BEAM_KEYS if k in run and k not in ("num_beams", "max_new_tokens", "eos_token_id")}
+        prompts = [[0] for _ in prompts_or_inputs] if encoder_decoder else [list(p) for p in prompts_or_inputs]
+        r = beam.beam_search(step, prompts, run["num_beams"], run["max_new_tokens"], run["eos_token_id"], **kw)
+        if not r["min_gap"] > bound:
+            raise SystemExit(f"beam run {run}: decisive gap {r['min_gap']:.3g} below {bound:.3g}")
+        rec = dict(run)
+        rec["input_ids" if encoder_decoder else "prompts"] = [list(map(int, p)) for p in prompts_or_inputs]
+        rec.update({"sequences": r["sequences"], "sequences_scores": r["scores"], "steps": r["steps"], "min_gap": r["min_gap"]})
+        out.append(rec)
+    return out
 
 
 def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, rename=None, extra=None, convert=None):
@@ -1170,7 +1195,23 @@ def make_deberta_v2_tokcls(out):
 
 # ---- T5 ---------------------------------------------------------------------------------------------
 
-def make_t5(out, name, seed, gated):
+# Encoder inputs of the t5-v1_0 beam runs: the 27th of 40 row pairs drawn with default_rng(7) (12 ids in [2, 384)),
+# scanned 2026-12-06 for one whose decisive gap (beam.py) is at least twice the bound beam_runs enforces.
+T5_BEAM_INPUTS = [[372, 211, 9, 277, 296, 147, 14, 319, 98, 353, 140, 149], [305, 54, 13, 292, 355, 381, 51, 58, 131, 274, 350, 317]]
+T5_BEAM_RUNS = (
+    # a summarization-style setup (T5's published task_specific_params use these options)
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [1], "length_penalty": 2.0, "early_stopping": True,
+     "num_return_sequences": 2, "no_repeat_ngram_size": 3},
+    # an EOS the tiny model picks often (190): hypotheses end early, the second prompt's before the first's
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [190], "length_penalty": 1.0, "early_stopping": True,
+     "num_return_sequences": 3},
+    # no length normalization (length_penalty 0): a one-token hypothesis wins
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [340], "length_penalty": 0.0, "early_stopping": False,
+     "num_return_sequences": 3},
+)
+
+
+def make_t5(out, name, seed, gated, beams=()):
     c, kv, nh, f, v = 64, 32, 2, 96, 384
     cfg = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "d_model": c, "d_kv": kv, "num_heads": nh,
            "d_ff": f, "num_layers": 2, "num_decoder_layers": 2, "vocab_size": v, "relative_attention_num_buckets": 32,
@@ -1214,18 +1255,23 @@ def make_t5(out, name, seed, gated):
     dh, logits = t5.decode(cfg, P, enc, dec)
     enc0 = t5.encode(cfg, P, ids[:1])
     g = greedy(lambda toks: t5.decode(cfg, P, enc0, [toks])[1][0, -1], [0])
+    extra = None
+    if beams:
+        encs = [t5.encode(cfg, P, np.array([row])) for row in T5_BEAM_INPUTS]
+        extra = {"beam": beam_runs(lambda b, toks: t5.decode(cfg, P, encs[b], [toks])[1][0, -1], T5_BEAM_INPUTS, beams, True,
+                                   20 * 2e-5 * np.abs(logits).max())}
     return save(out, name, cfg, d, {"encoder_last_hidden_state": enc, "last_hidden_state": dh, "logits": logits},
                 {"input_ids": ids, "decoder_input_ids": dec},
                 "modeling_t5.py: T5ForConditionalGeneration.forward (T5Stack, T5Block, T5Attention with compute_bias / "
                 "_relative_position_bucket, T5LayerNorm, " + ("T5DenseGatedActDense with gelu_new, untied lm_head)"
                                                              if gated else "T5DenseActDense with relu, tied head scaled by d_model**-0.5)"),
                 {"prompt": [0], "input_ids": ids[0].tolist(), "tokens": g[0], "margins": g[1],
-                 "note": "decoder tokens after decoder_start_token_id, encoder input input_ids[0]"})
+                 "note": "decoder tokens after decoder_start_token_id, encoder input input_ids[0]"}, extra=extra)
 
 
 @fixture("t5-v1_0")
 def make_t5_v10(out):
-    return make_t5(out, "t5-v1_0", 1320, gated=False)
+    return make_t5(out, "t5-v1_0", 1320, gated=False, beams=T5_BEAM_RUNS)
 
 
 @fixture("t5-v1_1")
@@ -1377,7 +1423,28 @@ LLM_FOLLOWS = {
 }
 
 
-def make_llm(out, name, cfg, seed, t=40, note=None, penalties=()):
+# Prompts of the qwen2 beam runs: the 4th and 5th of 30 drawn with default_rng(11) (10 ids in [3, 256)), scanned
+# 2026-12-06 for decisive gaps (beam.py) well above the bound beam_runs enforces.
+QWEN2_BEAM_PROMPTS = [[90, 202, 65, 172, 119, 132, 241, 209, 215, 141], [251, 251, 37, 54, 81, 143, 211, 125, 251, 92]]
+QWEN2_BEAM_RUNS = (
+    # one prompt, no EOS (K = 2 num_beams), the heuristic early stopping
+    {"prompt_rows": [1], "num_beams": 3, "max_new_tokens": 8, "eos_token_id": [], "length_penalty": 1.0, "early_stopping": False,
+     "num_return_sequences": 2},
+    # two prompts; an EOS the tiny model picks often (252) ends hypotheses early; "never" with a negative length penalty
+    # (the heuristic then divides by the current length); min_new_tokens; repetition_penalty on log-probabilities
+    {"prompt_rows": [0, 1], "num_beams": 3, "max_new_tokens": 8, "eos_token_id": [252], "length_penalty": -0.5,
+     "early_stopping": "never", "num_return_sequences": 2, "min_new_tokens": 2, "repetition_penalty": 1.3},
+    # two EOS ids (K = 3 num_beams); no_repeat_ngram_size over the prompt and the new tokens; "never" with length_penalty > 0
+    {"prompt_rows": [0, 1], "num_beams": 3, "max_new_tokens": 8, "eos_token_id": [91, 126], "length_penalty": 1.0,
+     "early_stopping": "never", "num_return_sequences": 2, "no_repeat_ngram_size": 2, "min_new_tokens": 2, "repetition_penalty": 1.3},
+    # an EOS among the first num_beams candidates: with K = num_beams instead of 2 num_beams a beam would be lost here
+    # and the returned hypotheses differ (checked with beam.py so mutated, 2026-12-06)
+    {"prompt_rows": [1], "num_beams": 3, "max_new_tokens": 10, "eos_token_id": [252], "length_penalty": 1.0,
+     "early_stopping": "never", "num_return_sequences": 2},
+)
+
+
+def make_llm(out, name, cfg, seed, t=40, note=None, penalties=(), beams=()):
     d = Draw(seed)
     draw_llm(d, cfg)
     ids = d.ids(2, t, cfg["vocab_size"], low=3)
@@ -1390,6 +1457,14 @@ def make_llm(out, name, cfg, seed, t=40, note=None, penalties=()):
     if penalties:   # greedy runs from the same prompt under the sampling penalties (greedy_penalized)
         extra["greedy_penalized"] = [greedy_penalized(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt, **p)
                                      for p in penalties]
+    if beams:
+        step = lambda b, toks: decoders.forward(cfg, P, [toks])[1][0, -1]
+        extra["beam"] = []
+        for run in beams:
+            rows = run["prompt_rows"]
+            r = beam_runs(step, [QWEN2_BEAM_PROMPTS[i] for i in rows], [{k: v for k, v in run.items() if k != "prompt_rows"}], False,
+                          20 * 2e-5 * np.abs(logits).max())
+            extra["beam"] += r
     return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, follows,
                 {"prompt": prompt, "tokens": g[0], "margins": g[1],
                  "note": "each step recomputes the whole sequence (for dynamic NTK: the frequencies of its current length)"},
@@ -1504,7 +1579,8 @@ def make_qwen2(out):
                     note="use_sliding_window, sliding_window 6, max_window_layers 1: layer 0 full, layer 1 sliding; tied head",
                     # Qwen2.5-Instruct's repetition_penalty (1.05: the tokens leave plain greedy's at step 8), a strong one,
                     # and one with vLLM's presence and frequency penalties beside it
-                    penalties=({"repetition": 1.05}, {"repetition": 2.0}, {"repetition": 1.3, "presence": 0.4, "frequency": 0.3}))
+                    penalties=({"repetition": 1.05}, {"repetition": 2.0}, {"repetition": 1.3, "presence": 0.4, "frequency": 0.3}),
+                    beams=QWEN2_BEAM_RUNS)
 
 
 @fixture("qwen2-v5")

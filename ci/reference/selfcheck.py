@@ -27,6 +27,10 @@
    interleaved, clamped swiglu by hand; gpt-oss-v5 = gpt-oss dequantized, bit-identical outputs; the recorded routing,
    clamp and sink counts; the window, layer types, yarn truncate, clamps, alpha, sinks, router bias, nibble order and
    interleaving each move the logits;
+6e. beam search (beam.py): the logits processors on log-probabilities by hand (repetition penalty, no_repeat_ngram_size,
+   min_length counting the prompt, min_new_tokens not), runs over fixed log-probability tables whose winners and
+   scores follow by hand (length_penalty 0, 1, 2; an EOS first; early_stopping False / True / "never"), and every
+   recorded beam run recomputed from its folder's files (tokens exactly, sequences_scores within 1e-12 relative);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -46,6 +50,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import beam  # noqa: E402
 import bert  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
@@ -604,6 +609,56 @@ def rerun(d):
     return o
 
 
+def beam_checks(out):
+    """beam.py by hand, then every recorded beam run recomputed from its folder's files."""
+    lp = np.log([0.5, 0.3, 0.2])
+    # processors on log-probabilities: the repetition penalty scales the row's own ids (all < 0: multiplied)
+    got = beam.process([1, 1], lp, 2, [2], repetition_penalty=2.0)
+    check(np.allclose(got, [lp[0], 2 * lp[1], lp[2]], rtol=0, atol=1e-15), f"repetition penalty on log-probs: {got}")
+    # no_repeat_ngram_size 2 over [0, 1, 0]: the bigram (0, 1) exists, so 1 is banned after the last 0
+    got = beam.process([0, 1, 0], lp, 1, [], no_repeat_ngram_size=2)
+    check(got[1] == -np.inf and np.isfinite(got[0]) and np.isfinite(got[2]), f"no_repeat_ngram_size 2: {got}")
+    # min_length counts the whole row (prompt included); min_new_tokens only what follows the prompt
+    check(beam.process([0, 0], lp, 2, [2], min_length=3)[2] == -np.inf and np.isfinite(beam.process([0, 0, 0], lp, 2, [2], min_length=3)[2]),
+          "min_length: EOS suppressed while the row is shorter")
+    check(beam.process([0, 0, 0], lp, 2, [2], min_new_tokens=2)[2] == -np.inf and np.isfinite(beam.process([0, 0, 0, 0], lp, 2, [2], min_new_tokens=2)[2]),
+          "min_new_tokens: EOS suppressed until that many new tokens")
+    # a 3-token vocabulary whose log-probs never change: p = [0.5, 0.3, 0.2], EOS 2, 2 beams (K = 4), 3 new tokens.
+    # Step 1 draws from beam 0 only: 0, 1 run on; [2] ranks 3rd (>= num_beams) and is not kept. Step 2: [0, 0], [0, 1]
+    # (or [1, 0]) run on; [0, 2] = (ln .5 + ln .2) / 2**lp ranks 3rd again. Step 3 (max_length) finalizes the top 2:
+    # [0, 0, 0] = 3 ln .5 / 3**lp wins against every EOS-ended one ([0, 0, 2]: (2 ln .5 + ln .2) / 3**lp).
+    table = np.log(np.array([0.5, 0.3, 0.2]))
+    step = lambda b, ids: table
+    for lpen, es, want in ((1.0, False, ([0, 0, 0], 3 * np.log(0.5) / 3)), (0.0, False, ([0, 0, 0], 3 * np.log(0.5))),
+                           (2.0, True, ([0, 0, 0], 3 * np.log(0.5) / 9))):
+        r = beam.beam_search(step, [[7]], 2, 3, [2], length_penalty=lpen, early_stopping=es)
+        check(r["sequences"][0][0] == want[0] and abs(r["scores"][0][0] - want[1]) < 1e-12, f"beam by hand (lp {lpen}): {r}")
+    # EOS is the best token: [EOS] finishes at step 1 with ln .5 / 1; with early_stopping True and 1 beam the search ends there
+    table2 = np.log(np.array([0.3, 0.2, 0.5]))
+    r = beam.beam_search(lambda b, ids: table2, [[7]], 1, 5, [2], early_stopping=True)
+    check(r["sequences"][0] == [[2]] and abs(r["scores"][0][0] - np.log(0.5)) < 1e-12 and r["steps"] == 1, f"beam EOS first: {r}")
+    # early_stopping False: the heuristic compares best running ln .3 / 1 with the worst finished ln .5: ln .3 < ln .5, done
+    r = beam.beam_search(lambda b, ids: table2, [[7]], 1, 5, [2], early_stopping=False)
+    check(r["steps"] == 1, f"beam heuristic stop: {r}")
+    # "never" with length_penalty 1 divides the running score by max_length - prompt = 5: ln(.3)/5 > ln .5 -> goes on
+    r = beam.beam_search(lambda b, ids: table2, [[7]], 1, 5, [2], early_stopping="never")
+    check(r["steps"] > 1, f"beam never goes on: {r}")
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        for run in ref.get("beam", []):
+            kw = {k: run[k] for k in make_fixtures.BEAM_KEYS if k in run and k not in ("num_beams", "max_new_tokens", "eos_token_id")}
+            if "input_ids" in run:
+                encs = [t5.encode(cfg, P, np.array([row])) for row in run["input_ids"]]
+                r = beam.beam_search(lambda b, toks: t5.decode(cfg, P, encs[b], [toks])[1][0, -1], [[0] for _ in encs],
+                                     run["num_beams"], run["max_new_tokens"], run["eos_token_id"], **kw)
+            else:
+                r = beam.beam_search(lambda b, toks: decoders.forward(cfg, P, [toks])[1][0, -1], run["prompts"],
+                                     run["num_beams"], run["max_new_tokens"], run["eos_token_id"], **kw)
+            check(r["sequences"] == run["sequences"] and np.allclose(r["scores"], run["sequences_scores"], rtol=REL, atol=0),
+                  f"{name}: beam run {kw} recomputed from the folder differs: {r}")
+
+
 def folders(out):
     for name in sorted(os.listdir(out)):
         d = os.path.join(out, name)
@@ -643,6 +698,11 @@ def fresh(out):
             check([{k: v for k, v in r.items() if k != "margins"} for r in pa] == [{k: v for k, v in r.items() if k != "margins"} for r in pb]
                   and all(np.allclose(x["margins"], y["margins"], rtol=0, atol=REL * max(ra["max_abs"].values())) for x, y in zip(pa, pb)),
                   f"{b}/reference.json: greedy_penalized is stale: run python3 ci/reference/make_fixtures.py")
+            ba, bb = ra.get("beam", []), rb.get("beam", [])
+            check([{k: v for k, v in r.items() if k not in ("sequences_scores", "min_gap")} for r in ba]
+                  == [{k: v for k, v in r.items() if k not in ("sequences_scores", "min_gap")} for r in bb]
+                  and all(np.allclose(x["sequences_scores"], y["sequences_scores"], rtol=REL, atol=0) for x, y in zip(ba, bb)),
+                  f"{b}/reference.json: beam runs are stale: run python3 ci/reference/make_fixtures.py")
             wa, _ = safetensors_np.read(os.path.join(a, "reference.safetensors"))
             wb, _ = safetensors_np.read(os.path.join(b, "reference.safetensors"))
             check(sorted(wa) == sorted(wb), f"{b}/reference.safetensors: outputs {sorted(wb)} vs {sorted(wa)}")
@@ -666,6 +726,7 @@ def main():
     embeddinggemma_checks(out)
     moe(out)
     gpt_oss_checks(out)
+    beam_checks(out)
     folders(out)
     if "--fresh" in sys.argv:
         fresh(out)

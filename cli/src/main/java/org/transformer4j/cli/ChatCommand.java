@@ -124,6 +124,10 @@ final class ChatCommand implements Callable<Integer> {
     private Generator.Options options(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) {
         int max = maxNewTokens != null ? maxNewTokens : gc.map(GenerationConfig::maxNewTokens).orElse(256);
         Generator.Options o = gc.isPresent() ? gc.get().options(max, seed) : Generator.Options.greedy(max);
+        if (gc.isPresent() && gc.get().beam().numBeams() != null && gc.get().beam().numBeams() > 1) {
+            System.err.println("note: " + gc.get().file() + " asks for num_beams " + gc.get().beam().numBeams()
+                    + "; chat replies are greedy or sampled (t4j generate --model DIR runs beam search)");
+        }
         if (maxNewTokens != null) o = o.maxNewTokens(max);
         if (temperature != null) o = o.sampling(temperature.floatValue(), topK, (float) topP, seed);
         o = penalties.apply(o, gc);

@@ -69,6 +69,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Constrain the text to a JSON object or array (response_format json_object).")
     boolean json;
 
+    @Option(names = "--num-beams", paramLabel = "N", description = "Beam search with N beams, as transformers' generate(num_beams=N) "
+            + "(default: the folder's generation_config.json num_beams, else 1: greedy or sampled). With N > 1 the folder's "
+            + "length_penalty, early_stopping, num_return_sequences, no_repeat_ngram_size, min_new_tokens and min_length apply, "
+            + "the text is printed at the end (one line per returned sequence), and --temperature > 0, --stop, --json, "
+            + "--json-schema, presence / frequency penalties are refused.")
+    Integer numBeams;
+
+    @Option(names = "--length-penalty", paramLabel = "X", description = "Beam search's length_penalty: a finished sequence's "
+            + "log-probability is divided by (new tokens)^X (default: the folder's, else 1.0). Needs --num-beams > 1 (or the folder's).")
+    Double lengthPenalty;
+
     @Override
     public Integer call() throws java.io.IOException {
         ModelInputs.checkText("prompt", prompt);
@@ -101,6 +112,18 @@ final class GenerateCommand implements Callable<Integer> {
                 if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
                 o = o.stopIds(eos).truncate(truncate);
                 if (json || jsonSchema != null) o = o.guided(StructuredOutput.constraint(jsonSchema, tok, weights.config.vocabSize(), eos));
+                int beams = numBeams != null ? numBeams
+                        : gc.map(g -> g.beam().numBeams()).filter(java.util.Objects::nonNull).orElse(1);
+                if (beams < 1) throw new IllegalArgumentException("--num-beams must be ≥ 1, got " + beams);
+                if (beams > 1) {
+                    beamSearch(t, tok, ids, o, beams, gc, eos);
+                    return 0;
+                }
+                if (lengthPenalty != null) throw new IllegalArgumentException("--length-penalty applies to beam search: pass --num-beams N (N > 1)");
+                if (gc.isPresent() && !gc.get().ignoredWithoutBeams().isEmpty()) {
+                    System.err.println("note: " + gc.get().file() + " sets " + String.join(", ", gc.get().ignoredWithoutBeams())
+                            + ", which only beam search applies (--num-beams N); greedy / sampled generation goes on without them");
+                }
                 Stream out = new Stream(tok, eos);
                 long start = System.nanoTime();
                 int[] generated;
@@ -121,6 +144,51 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Beam search: the folder's beam fields (when it asks for beams itself, with its refusals: do_sample, num_beam_groups),
+     * the CLI's options carried over (refusing sampling, stop strings, guides, presence / frequency penalties), then one
+     * line per returned sequence on stdout (without its EOS) and each sequence's score on stderr.
+     */
+    private void beamSearch(Transformer t, Tokenizer tok, int[] ids, Generator.Options o, int beams,
+                            java.util.Optional<org.transformer4j.model.GenerationConfig> gc, java.util.Set<Integer> eos) {
+        org.transformer4j.model.BeamSearch.Options b = org.transformer4j.model.BeamSearch.Options.from(o, beams);
+        if (gc.isPresent()) {
+            if (numBeams == null) gc.get().beamOptions(maxNewTokens);          // the folder's own beams: its refusals apply
+            org.transformer4j.model.GenerationConfig.Beam fb = gc.get().beam();
+            if (fb.numBeamGroups() != null && fb.numBeamGroups() > 1) {
+                throw new IllegalArgumentException(gc.get().file() + ": num_beam_groups " + fb.numBeamGroups() + " (diverse beam search) is not supported");
+            }
+            if (fb.lengthPenalty() != null) b = b.lengthPenalty(fb.lengthPenalty());
+            if (fb.earlyStopping() != null) b = b.earlyStopping(fb.earlyStopping());
+            if (fb.numReturnSequences() != null) b = b.numReturnSequences(fb.numReturnSequences());
+            if (fb.noRepeatNgramSize() != null) b = b.noRepeatNgramSize(fb.noRepeatNgramSize());
+            if (fb.minNewTokens() != null) b = b.minNewTokens(fb.minNewTokens());
+            if (fb.minLength() != null) b = b.minLength(fb.minLength());
+        }
+        if (lengthPenalty != null) b = b.lengthPenalty(lengthPenalty);
+        long start = System.nanoTime();
+        java.util.List<org.transformer4j.model.BeamSearch.Hypothesis> hs;
+        try {
+            hs = new org.transformer4j.model.BeamSearch(t).generate(ids, b);
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            if (m == null || !m.contains("Options.truncate(true)")) throw e;
+            throw new IllegalArgumentException(m.replace("set Options.truncate(true)", "pass --truncate"), e);
+        }
+        double s = (System.nanoTime() - start) / 1e9;
+        for (org.transformer4j.model.BeamSearch.Hypothesis h : hs) {
+            int[] text = java.util.Arrays.stream(h.tokens()).filter(x -> !eos.contains(x)).toArray();
+            System.out.println(tok.decode(text));
+        }
+        System.out.flush();
+        Main.checkStdout();
+        for (int i = 0; i < hs.size(); i++) {
+            System.err.printf(java.util.Locale.ROOT, "sequence %d: %d tokens, score %.6f%n", i, hs.get(i).tokens().length, hs.get(i).score());
+        }
+        System.err.printf(java.util.Locale.ROOT, "beam search: %d beams, length_penalty %s, early_stopping %s, %.3f s%n", beams,
+                b.lengthPenalty(), b.earlyStopping().name().toLowerCase(java.util.Locale.ROOT), s);
     }
 
     /**

@@ -1,7 +1,8 @@
 // GenerationConfig — a Hugging Face generation_config.json: the ids that end a reply (eos_token_id, one or a
 // list), bos/pad ids and the default sampling (do_sample, temperature, top_k, top_p, min_p, repetition_penalty,
 // max_new_tokens) read into a record, and turned into Generator.Options with transformers' defaults for what it
-// leaves out.
+// leaves out; the beam-search fields (num_beams, length_penalty, early_stopping, num_return_sequences,
+// no_repeat_ngram_size, min_new_tokens, min_length) into BeamSearch.Options.
 package org.transformer4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,13 +15,29 @@ import java.util.Set;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.StrictJson;
 
-/** Absent fields are null (eosTokenIds empty). A malformed file throws a CheckpointException naming it and the field. */
+/**
+ * Absent fields are null (eosTokenIds empty). A malformed file throws a CheckpointException naming it and the field.
+ * A file with num_beams &gt; 1 is generated with {@link BeamSearch} ({@link #beamOptions}); {@link #options} is the
+ * greedy / sampled generation the file would get with num_beams 1.
+ */
 public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosTokenId, Integer padTokenId, Boolean doSample,
                                Double temperature, Integer topK, Double topP, Integer maxNewTokens, Double repetitionPenalty,
-                               Double minP) {
+                               Double minP, Beam beam) {
+
+    /**
+     * The fields beam search reads (null where absent). {@code minLength} is transformers' min_length: EOS is
+     * suppressed while generate's input_ids are shorter — the prompt counts for a decoder-only model, the decoder
+     * start for an encoder-decoder; {@code minNewTokens} counts only new tokens. {@code numBeamGroups} &gt; 1 (diverse
+     * beam search) is refused.
+     */
+    public record Beam(Integer numBeams, Double lengthPenalty, BeamSearch.EarlyStopping earlyStopping, Integer numReturnSequences,
+                       Integer noRepeatNgramSize, Integer minNewTokens, Integer minLength, Integer numBeamGroups) {
+        static final Beam NONE = new Beam(null, null, null, null, null, null, null, null);
+    }
 
     public GenerationConfig {
         eosTokenIds = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(eosTokenIds));
+        if (beam == null) beam = Beam.NONE;
     }
 
     /** {@code path}: a generation_config.json, or a model folder holding one. */
@@ -41,7 +58,71 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         return new GenerationConfig(file, eos, optId(file, root, "bos_token_id"), optId(file, root, "pad_token_id"),
                 bool(file, root, "do_sample"), number(file, root, "temperature", 0, false), optInt(file, root, "top_k", 0),
                 number(file, root, "top_p", 0, true), optInt(file, root, "max_new_tokens", 1), positive(file, root, "repetition_penalty"),
-                number(file, root, "min_p", 0, true));
+                number(file, root, "min_p", 0, true),
+                new Beam(optInt(file, root, "num_beams", 1), finite(file, root, "length_penalty"), earlyStopping(file, root),
+                        optInt(file, root, "num_return_sequences", 1), optInt(file, root, "no_repeat_ngram_size", 0),
+                        optInt(file, root, "min_new_tokens", 0), optInt(file, root, "min_length", 0), optInt(file, root, "num_beam_groups", 1)));
+    }
+
+    /**
+     * Beam search as transformers' generate would run it with this file, when it asks for num_beams &gt; 1 (else empty):
+     * num_beams, length_penalty (default 1.0), early_stopping (default false), num_return_sequences (default 1),
+     * no_repeat_ngram_size, min_new_tokens, min_length, repetition_penalty, the eos ids, max_new_tokens from the file
+     * else {@code defaultMaxNewTokens}. Refused (IllegalArgumentException naming the field): do_sample true (beam
+     * sampling), num_beam_groups &gt; 1 (diverse beam search), num_return_sequences &gt; num_beams.
+     */
+    public Optional<BeamSearch.Options> beamOptions(int defaultMaxNewTokens) {
+        if (beam.numBeams() == null || beam.numBeams() <= 1) return Optional.empty();
+        int n = beam.numBeams();
+        if (Boolean.TRUE.equals(doSample)) {
+            throw new IllegalArgumentException(file + ": do_sample true with num_beams " + n + " is beam sampling, which is not supported");
+        }
+        if (beam.numBeamGroups() != null && beam.numBeamGroups() > 1) {
+            throw new IllegalArgumentException(file + ": num_beam_groups " + beam.numBeamGroups() + " (diverse beam search) is not supported");
+        }
+        BeamSearch.Options o = BeamSearch.Options.of(n, maxNewTokens != null ? maxNewTokens : defaultMaxNewTokens).eosIds(eosTokenIds);
+        if (beam.lengthPenalty() != null) o = o.lengthPenalty(beam.lengthPenalty());
+        if (beam.earlyStopping() != null) o = o.earlyStopping(beam.earlyStopping());
+        if (beam.numReturnSequences() != null) {
+            if (beam.numReturnSequences() > n) {
+                throw new IllegalArgumentException(file + ": num_return_sequences " + beam.numReturnSequences() + " exceeds num_beams " + n);
+            }
+            o = o.numReturnSequences(beam.numReturnSequences());
+        }
+        if (beam.noRepeatNgramSize() != null) o = o.noRepeatNgramSize(beam.noRepeatNgramSize());
+        if (beam.minNewTokens() != null) o = o.minNewTokens(beam.minNewTokens());
+        if (beam.minLength() != null) o = o.minLength(beam.minLength());
+        if (repetitionPenalty != null) o = o.repetitionPenalty(repetitionPenalty.floatValue());
+        return Optional.of(o);
+    }
+
+    /**
+     * The fields this file sets that {@link #options} (greedy or sampled generation) does not apply: no_repeat_ngram_size,
+     * min_new_tokens, min_length (&gt; 0), num_return_sequences (&gt; 1); only {@link BeamSearch} applies them. Callers
+     * that generate with {@link #options} should say so rather than drop them silently.
+     */
+    public java.util.List<String> ignoredWithoutBeams() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (beam.noRepeatNgramSize() != null && beam.noRepeatNgramSize() > 0) out.add("no_repeat_ngram_size " + beam.noRepeatNgramSize());
+        if (beam.minNewTokens() != null && beam.minNewTokens() > 0) out.add("min_new_tokens " + beam.minNewTokens());
+        if (beam.minLength() != null && beam.minLength() > 0) out.add("min_length " + beam.minLength());
+        if (beam.numReturnSequences() != null && beam.numReturnSequences() > 1) out.add("num_return_sequences " + beam.numReturnSequences());
+        return out;
+    }
+
+    private static Double finite(Path file, JsonNode root, String field) throws CheckpointException {
+        JsonNode n = root.path(field);
+        if (n.isMissingNode() || n.isNull()) return null;
+        if (!n.isNumber() || !Double.isFinite(n.doubleValue())) throw new CheckpointException(file, field + " must be a finite number, got " + n);
+        return n.doubleValue();
+    }
+
+    private static BeamSearch.EarlyStopping earlyStopping(Path file, JsonNode root) throws CheckpointException {
+        JsonNode n = root.path("early_stopping");
+        if (n.isMissingNode() || n.isNull()) return null;
+        if (n.isBoolean()) return n.booleanValue() ? BeamSearch.EarlyStopping.TRUE : BeamSearch.EarlyStopping.FALSE;
+        if (n.isTextual() && n.textValue().equals("never")) return BeamSearch.EarlyStopping.NEVER;
+        throw new CheckpointException(file, "early_stopping must be true, false or \"never\", got " + n);
     }
 
     /** The folder's generation_config.json when it has one. */

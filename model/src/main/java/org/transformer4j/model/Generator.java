@@ -18,7 +18,8 @@ import org.transformer4j.runtime.Tensor;
  * For decoder-only models the prompt is the start of the sequence (include BOS yourself); for a
  * prefix-LM it is the bidirectional prefix; for an encoder-decoder it is the encoder's input and the
  * decoder starts from the config's decoder-start id. Sampling runs in the backend's sample op, whose
- * Philox stream is keyed by the seed and counted by (row, step), so a seed repeats exactly.
+ * Philox stream is keyed by the seed and counted by (row, step), so a seed repeats exactly. Beam search
+ * (transformers' num_beams &gt; 1) is {@link BeamSearch}; {@link BeamSearch.Options#from} carries these options over.
  */
 public final class Generator {
 

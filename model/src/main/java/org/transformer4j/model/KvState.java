@@ -229,6 +229,80 @@ public final class KvState implements AutoCloseable {
         }
     }
 
+    /**
+     * Beam search's reorder: afterwards sequence r holds what sequence {@code src[r]} held before (its rows and
+     * length), for every r at once. Full blocks are shared (one more reference each: they are never written
+     * again, since rows are only appended); the last, partly filled block is shared by the first sequence that
+     * takes it and copied (one block, on the backend) for each further one, since each will append its own next
+     * row to it. Memory thus stays at the blocks the distinct prefixes need plus at most one partial block per
+     * sequence, and a step copies at most one block per sequence, whatever the length. Blocks no sequence
+     * takes any more go back to the pool. Not for a view over the engine's caches.
+     */
+    void reorder(int[] src) {
+        checkOpen();
+        if (held == null) throw new IllegalStateException("a view over the engine's caches holds no blocks of its own to reorder");
+        if (src == null || src.length != batch) {
+            throw new IllegalArgumentException("reorder takes one source sequence per sequence (" + batch + "), got " + (src == null ? "null" : src.length));
+        }
+        for (int s : src) if (s < 0 || s >= batch) throw new IllegalArgumentException("source sequence " + s + " outside the state's batch " + batch);
+        int[] table = new int[blockTable.length];
+        int[] newHeld = new int[batch];
+        int[] newLengths = new int[batch];
+        boolean[] partialTaken = new boolean[batch];
+        java.util.List<int[]> copies = new java.util.ArrayList<>();           // {from block, to row, its block index}
+        for (int r = 0; r < batch; r++) {                                      // first the shared blocks: one more reference each
+            int s = src[r];
+            int len = lengths[s];
+            int full = len / BLOCK_SIZE;
+            for (int i = 0; i < full; i++) {
+                int id = blockTable[s * maxBlocks + i];
+                pool.retain(id);
+                table[r * maxBlocks + i] = id;
+            }
+            newHeld[r] = full;
+            if (len % BLOCK_SIZE != 0) {
+                int id = blockTable[s * maxBlocks + full];
+                if (!partialTaken[s]) {
+                    partialTaken[s] = true;
+                    pool.retain(id);
+                    table[r * maxBlocks + full] = id;
+                    newHeld[r]++;
+                } else {
+                    copies.add(new int[] {id, r, full});
+                }
+            }
+            newLengths[r] = len;
+        }
+        // then the old holds go back (a copied block stays held by its first taker), so that the copies below find
+        // the blocks the old layout no longer needs: the state never holds more blocks than the new layout
+        for (int b = 0; b < batch; b++) releaseBlocks(b);
+        System.arraycopy(table, 0, blockTable, 0, table.length);
+        System.arraycopy(newHeld, 0, held, 0, batch);
+        System.arraycopy(newLengths, 0, lengths, 0, batch);
+        for (int[] c : copies) {
+            int fresh = pool.allocate();
+            if (fresh < 0) {
+                for (int b = 0; b < batch; b++) clear(b);
+                throw new IllegalStateException("out of KV blocks: forking a sequence of " + newLengths[c[1]] + " rows into sequence " + c[1]
+                        + " needs a copy of its last block and all " + pool.numBlocks() + " blocks of the pool are in use (the state is cleared)");
+            }
+            blockTable[c[1] * maxBlocks + c[2]] = fresh;
+            held[c[1]]++;
+            c[1] = fresh;
+        }
+        if (!copies.isEmpty()) {
+            try (var hold = hold()) {                                          // after the allocations: the pool may have grown
+                for (int kv = 0; kv < 2; kv++) {
+                    for (int l = 0; l < pool.caches()[kv].length; l++) {
+                        Tensor c = caches(kv, l);                              // (blocks, BLOCK_SIZE, NKV, HS)
+                        for (int[] fromTo : copies) model.backend.copy(c.slice(0, fromTo[0], fromTo[0] + 1), c.slice(0, fromTo[1], fromTo[1] + 1));
+                    }
+                }
+            }
+        }
+        tableVersion++;
+    }
+
     @Override
     public void close() {
         if (closed) return;

@@ -297,7 +297,19 @@ public final class Transformer {
      * and leaves room for {@code targetCapacity} target rows per sequence.
      */
     public KvState newState(int[][] inputs, long targetCapacity) {
+        return newState(inputs, targetCapacity, 1);
+    }
+
+    /**
+     * {@link #newState(int[][], long)} with {@code copies} sequences per input (beam search's beams): sequences
+     * b·copies … b·copies + copies − 1 all read input b, which is encoded once. With separate cross-attention its
+     * memory K/V is copied into each of them (the packed cross-attention reads each sequence's memory rows at
+     * cumulative offsets, which cannot overlap); with step 1 (memory in the self-attention cache) only the first
+     * holds it, and {@link KvState#reorder} shares its blocks with the others.
+     */
+    KvState newState(int[][] inputs, long targetCapacity, int copies) {
         requireArch("newState(inputs, targetCapacity)", Architecture.ENCODER_DECODER);
+        if (copies < 1) throw new IllegalArgumentException("copies must be ≥ 1, got " + copies);
         if (inputs == null || inputs.length == 0) throw new IllegalArgumentException("inputs is empty (no rows)");
         int longest = 0;
         for (int b = 0; b < inputs.length; b++) {
@@ -307,35 +319,39 @@ public final class Transformer {
             longest = Math.max(longest, inputs[b].length);
         }
         boolean merged = config.shareCrossAndSelfAttention();
-        KvState st = new KvState(this, inputs.length, merged ? Math.addExact(longest, targetCapacity) : targetCapacity);
+        int rows = Math.multiplyExact(inputs.length, copies);
+        KvState st = new KvState(this, rows, merged ? Math.addExact(longest, targetCapacity) : targetCapacity);
         try {
             int layers = weights.decoder.layers().size();
-            int[] cu = new int[inputs.length + 1];
-            for (int b = 0; b < inputs.length; b++) cu[b + 1] = cu[b] + inputs[b].length;
+            int[] cu = new int[rows + 1];
+            for (int r = 0; r < rows; r++) cu[r + 1] = Math.addExact(cu[r], inputs[r / copies].length);
             st.cuMemory = cu;
             if (!merged) {
                 st.crossK = new Tensor[layers];
                 st.crossV = new Tensor[layers];
                 for (int l = 0; l < layers; l++) {
-                    st.crossK[l] = backend.empty(dtype, cu[inputs.length], config.kvHeads(), config.headSize());
-                    st.crossV[l] = backend.empty(dtype, cu[inputs.length], config.kvHeads(), config.headSize());
+                    st.crossK[l] = backend.empty(dtype, cu[rows], config.kvHeads(), config.headSize());
+                    st.crossV[l] = backend.empty(dtype, cu[rows], config.kvHeads(), config.headSize());
                 }
             }
             for (int b = 0; b < inputs.length; b++) {
-                if (merged) st.checkRoom(b, inputs[b].length);
+                int first = b * copies;
+                if (merged) st.checkRoom(first, inputs[b].length);
                 try (var hold = st.hold(); Scratch s = new Scratch(backend)) {
                     Memory mem = encodeMemory(s, new int[][] {inputs[b]});
                     for (int l = 0; l < layers; l++) {
                         Tensor[] kv = memoryKv(s, mem, l, merged);                              // (1, Tm, NKV, HS) each
                         if (merged) {
-                            backend.kvAppend(new KvAppendOp(st.cache(l, b), new int[] {0}, kv[0], kv[1]));
+                            backend.kvAppend(new KvAppendOp(st.cache(l, first), new int[] {0}, kv[0], kv[1]));
                         } else {
-                            backend.copy(kv[0], st.memory(st.crossK, l, b));
-                            backend.copy(kv[1], st.memory(st.crossV, l, b));
+                            for (int r = first; r < first + copies; r++) {
+                                backend.copy(kv[0], st.memory(st.crossK, l, r));
+                                backend.copy(kv[1], st.memory(st.crossV, l, r));
+                            }
                         }
                     }
                 }
-                if (merged) st.lengths[b] = inputs[b].length;
+                if (merged) st.lengths[first] = inputs[b].length;
                 st.tokensEncoded += inputs[b].length;
             }
             return st;

@@ -617,6 +617,64 @@ class ReferenceFixturesTest {
         }
     }
 
+    /**
+     * The harness's beam-search runs (ci/reference/beam.py: transformers' _beam_search in float64 by full recomputation):
+     * BeamSearch (KV cache with reordered, shared blocks; fp32 on the CPU backend) returns the same hypotheses, token
+     * for token and in the same order, with sequences_scores within the fp32 error of a sum of log-probabilities
+     * (2 × 2e-5 × max|logits| per token, scaled by the repetition penalty and the length penalty's divisor). Each run's
+     * decisive score gap (beam.py's min_gap) must be clear of that error, as the greedy check asks of its margins.
+     * t5-v1_0: two inputs of 4 beams (no_repeat_ngram_size 3 with length_penalty 2 and early_stopping true; an EOS the
+     * model picks often; length_penalty 0); qwen2: 3 beams, one and two prompts, 1 and 2 EOS ids, early_stopping
+     * false and "never", min_new_tokens, repetition_penalty, no_repeat_ngram_size.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"t5-v1_0", "qwen2"})
+    void beamSearchMatchesTheReference(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        JsonNode runs = f.ref.get("beam");
+        assertEquals(name.equals("qwen2") ? 4 : 3, runs.size(), name + "'s reference.json holds its beam runs");
+        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
+            BeamSearch bs = new BeamSearch(new Transformer(w, new CpuBackend()));
+            for (JsonNode run : runs) {
+                BeamSearch.Options o = beamOptions(run);
+                double maxLogit = f.ref.get("max_abs").get("logits").doubleValue() * Math.max(o.repetitionPenalty(), 1 / o.repetitionPenalty());
+                assertTrue(run.get("min_gap").doubleValue() > CLEAR_MARGIN * TOLERANCE * maxLogit,
+                        name + ": beam run " + run.get("min_gap") + " is not clear of the fp32 error; redraw the fixture");
+                JsonNode in = run.has("input_ids") ? run.get("input_ids") : run.get("prompts");
+                List<int[]> prompts = new java.util.ArrayList<>();
+                for (JsonNode p : in) prompts.add(Fixture.ints(p));
+                List<List<BeamSearch.Hypothesis>> got = bs.generate(prompts, o);
+                for (int b = 0; b < prompts.size(); b++) {
+                    JsonNode want = run.get("sequences").get(b);
+                    assertEquals(want.size(), got.get(b).size(), name + " " + run + ": hypotheses of prompt " + b);
+                    for (int i = 0; i < want.size(); i++) {
+                        int[] tokens = Fixture.ints(want.get(i));
+                        BeamSearch.Hypothesis h = got.get(b).get(i);
+                        assertArrayEquals(tokens, h.tokens(), name + ": prompt " + b + ", hypothesis " + i + " " + Arrays.toString(h.tokens())
+                                + " vs the reference's " + Arrays.toString(tokens) + " under " + o);
+                        double ref = run.get("sequences_scores").get(b).get(i).doubleValue();
+                        int len = tokens.length;
+                        double bound = len * 2 * TOLERANCE * maxLogit / Math.min(1, Math.pow(len, o.lengthPenalty()));
+                        assertTrue(Math.abs(h.score() - ref) <= bound, name + ": prompt " + b + ", hypothesis " + i + " score "
+                                + h.score() + " vs the reference's " + ref + " (bound " + bound + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    static BeamSearch.Options beamOptions(JsonNode run) {
+        java.util.Set<Integer> eos = new java.util.LinkedHashSet<>();
+        for (JsonNode e : run.get("eos_token_id")) eos.add(e.intValue());
+        JsonNode es = run.get("early_stopping");
+        return BeamSearch.Options.of(run.get("num_beams").intValue(), run.get("max_new_tokens").intValue()).eosIds(eos)
+                .lengthPenalty(run.get("length_penalty").doubleValue())
+                .earlyStopping(BeamSearch.EarlyStopping.of(es.isBoolean() ? (Object) es.booleanValue() : es.textValue()))
+                .numReturnSequences(run.get("num_return_sequences").intValue())
+                .noRepeatNgramSize(run.path("no_repeat_ngram_size").asInt(0)).minNewTokens(run.path("min_new_tokens").asInt(0))
+                .minLength(run.path("min_length").asInt(0)).repetitionPenalty((float) run.path("repetition_penalty").asDouble(1.0));
+    }
+
     private static void t5(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {

@@ -225,6 +225,13 @@ public final class BlockManager implements AutoCloseable {
         }
     }
 
+    /** One more hold of block id, which the caller's sequence already holds (a beam forked from it shares the block). */
+    public synchronized void retain(int id) {
+        checkOpen();
+        if (id < 0 || id >= refs.length || refs[id] <= 0) throw new IllegalStateException("block " + id + " is not held: nothing to share");
+        refs[id]++;
+    }
+
     /** Holders of block id (0: free or cached). */
     public synchronized int refCount(int id) { return refs[id]; }
 
