@@ -185,6 +185,18 @@ class ModelGpuTest {
     }
 
     /**
+     * Beam search on CUDA in fp32 (KvState.reorder's shared blocks and block copies on the device, T5's cross-attention memory
+     * copied per beam): the harness's beam runs (ci/reference/beam.py) give the same hypotheses in the same order, and scores
+     * within the fp32 bound, as ReferenceFixturesTest.beamSearchMatchesTheReference asks of the CPU backend.
+     */
+    @Test
+    void beamSearchOnCudaMatchesTheReferenceRuns() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            for (String name : List.of("t5-v1_0", "qwen2")) ReferenceFixturesTest.beamRunsMatch(name, cuda);
+        }
+    }
+
+    /**
      * The float64 harness's RoPE decoder folders on CUDA in fp32 (the rope kernel's tables, dynamic NTK,
      * yarn's and LongRoPE's attention factor, LongRoPE's per-length table, Gemma 2's soft-capped attention
      * and logits and extra norms, Gemma 3's RoPE per layer type): logits within the fp32 rule of the CPU's, and LongRoPE through the

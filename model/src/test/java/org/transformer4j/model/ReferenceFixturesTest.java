@@ -630,11 +630,16 @@ class ReferenceFixturesTest {
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"t5-v1_0", "qwen2"})
     void beamSearchMatchesTheReference(String name) throws Exception {
+        beamRunsMatch(name, new CpuBackend());
+    }
+
+    /** The beam runs of fixture {@code name} through BeamSearch on {@code be} in fp32 (also ModelGpuTest's, on CUDA). */
+    static void beamRunsMatch(String name, org.transformer4j.runtime.Backend be) throws Exception {
         Fixture f = Fixture.open(name);
         JsonNode runs = f.ref.get("beam");
         assertEquals(name.equals("qwen2") ? 4 : 3, runs.size(), name + "'s reference.json holds its beam runs");
-        try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
-            BeamSearch bs = new BeamSearch(new Transformer(w, new CpuBackend()));
+        try (Weights w = Pretrained.load(f.dir, be)) {
+            BeamSearch bs = new BeamSearch(new Transformer(w, be));
             for (JsonNode run : runs) {
                 BeamSearch.Options o = beamOptions(run);
                 double maxLogit = f.ref.get("max_abs").get("logits").doubleValue() * Math.max(o.repetitionPenalty(), 1 / o.repetitionPenalty());
