@@ -100,6 +100,16 @@ class BanningGenerationTest {
                 checked += checkGreedy(m, prompt, out, cases[k]);
             }
             assertTrue(checked > 30, checked + " tokens checked");
+            // the boundary: a stop id the model is pushed to (bias +50) comes exactly as the new token of index m
+            int stop = plain[1];
+            Generator.Options pushed = Generator.Options.greedy(20).stopIds(Set.of(stop)).logitBias(java.util.Map.of(stop, 50f));
+            assertEquals(1, g.generate(prompt, pushed, null).length);
+            for (int mm : new int[] {1, 5}) {
+                int[] a = g.generate(prompt, pushed.minNewTokens(mm), null), b = g.generate(prompt, pushed.minLength(prompt.length + mm), null);
+                assertEquals(mm + 1, a.length, "min_new_tokens " + mm + ": " + Arrays.toString(a));
+                assertEquals(mm + 1, b.length, "min_length prompt + " + mm + ": " + Arrays.toString(b));
+                assertEquals(stop, a[mm]);
+            }
         }
     }
 
