@@ -113,6 +113,30 @@ class BanningGenerationTest {
         }
     }
 
+    /**
+     * Encoder-decoder: generate's input_ids are the decoder start id and the new tokens, so min_length m + 1 is m new
+     * tokens (the encoder's input does not count), and the n-gram rule reads the start id and the new tokens.
+     */
+    @Test
+    void anEncoderDecoderCountsTheDecoderStartNotTheInput() {
+        try (Weights w = Weights.random(Tiny.encDec().build(), CPU, 79)) {
+            Transformer m = new Transformer(w, CPU);
+            Generator g = new Generator(m);
+            int[] input = Tiny.ids(80, 1, 12)[0];
+            int stop = 7;
+            Generator.Options pushed = Generator.Options.greedy(20).stopIds(Set.of(stop)).logitBias(java.util.Map.of(stop, 50f));
+            for (int mm : new int[] {2, 6}) {
+                assertEquals(mm + 1, g.generate(input, pushed.minLength(1 + mm), null).length, "min_length 1 + " + mm);
+                assertEquals(mm + 1, g.generate(input, pushed.minNewTokens(mm), null).length, "min_new_tokens " + mm);
+            }
+            int[] start = {m.decoderStartId()};
+            assertTrue(repeats(GenerationTest.cat(start, g.generate(input, Generator.Options.greedy(15), null)), 1), "a useless check otherwise");
+            int[] once = g.generate(input, Generator.Options.greedy(15).noRepeatNgramSize(1), null);
+            assertEquals(15, once.length);
+            assertFalse(repeats(GenerationTest.cat(start, once), 1), Arrays.toString(once));
+        }
+    }
+
     @Test
     void noRepeatNgramSizeKeepsEveryNgramUnique() {
         TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().build(), false);
