@@ -71,7 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--num-beams", paramLabel = "N", description = "Beam search with N beams, as transformers' generate(num_beams=N) "
             + "(default: the folder's generation_config.json num_beams, else 1: greedy or sampled). With N > 1 the folder's "
-            + "length_penalty, early_stopping, num_return_sequences, no_repeat_ngram_size, min_new_tokens and min_length apply, "
+            + "length_penalty, early_stopping and num_return_sequences apply, "
             + "the text is printed at the end (one line per returned sequence), and --temperature > 0, --stop, --json, "
             + "--json-schema, presence / frequency penalties are refused.")
     Integer numBeams;
@@ -122,7 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (lengthPenalty != null) throw new IllegalArgumentException("--length-penalty applies to beam search: pass --num-beams N (N > 1)");
                 if (gc.isPresent() && !gc.get().ignoredWithoutBeams().isEmpty()) {
                     System.err.println("note: " + gc.get().file() + " sets " + String.join(", ", gc.get().ignoredWithoutBeams())
-                            + ", which only beam search applies (--num-beams N); greedy / sampled generation goes on without them");
+                            + ", which only beam search applies (--num-beams N); greedy / sampled generation goes on without it");
                 }
                 Stream out = new Stream(tok, eos);
                 long start = System.nanoTime();
@@ -163,9 +163,6 @@ final class GenerateCommand implements Callable<Integer> {
             if (fb.lengthPenalty() != null) b = b.lengthPenalty(fb.lengthPenalty());
             if (fb.earlyStopping() != null) b = b.earlyStopping(fb.earlyStopping());
             if (fb.numReturnSequences() != null) b = b.numReturnSequences(fb.numReturnSequences());
-            if (fb.noRepeatNgramSize() != null) b = b.noRepeatNgramSize(fb.noRepeatNgramSize());
-            if (fb.minNewTokens() != null) b = b.minNewTokens(fb.minNewTokens());
-            if (fb.minLength() != null) b = b.minLength(fb.minLength());
         }
         if (lengthPenalty != null) b = b.lengthPenalty(lengthPenalty);
         long start = System.nanoTime();

@@ -62,9 +62,9 @@ class BeamCliTest {
         CliProcess.Result sampled = CliProcess.run(dir, "generate", "--model", model.toString(), "hello", "--max-new-tokens", "3");
         assertEquals(1, sampled.exit(), sampled.all());
         assertTrue(sampled.err().contains("do_sample true with num_beams 4 is beam sampling"), sampled.all());
-        Files.writeString(model.resolve("generation_config.json"), "{\"no_repeat_ngram_size\": 3}");
+        Files.writeString(model.resolve("generation_config.json"), "{\"num_return_sequences\": 2}");
         CliProcess.Result greedy = CliProcess.run(dir, "generate", "--model", model.toString(), "hello", "--max-new-tokens", "3");
         assertEquals(0, greedy.exit(), greedy.all());
-        assertTrue(greedy.err().contains("no_repeat_ngram_size 3, which only beam search applies"), greedy.all());
+        assertTrue(greedy.err().contains("num_return_sequences 2, which only beam search applies"), greedy.all());
     }
 }

@@ -1,6 +1,6 @@
-// PenaltyCliTest — `t4j generate` and `t4j chat` with --repetition-penalty, --presence-penalty, --frequency-penalty
-// and --min-p on the reference harness's Llama folder: the printed text equals Generator's tokens with the same
-// options; a generation_config.json with repetition_penalty (Qwen2.5-Instruct ships 1.05) applies it by default, in
+// PenaltyCliTest — `t4j generate` and `t4j chat` with --repetition-penalty, --presence-penalty, --frequency-penalty,
+// --min-p, --min-new-tokens and --no-repeat-ngram-size on the reference harness's Llama folder: the printed text
+// equals Generator's tokens with the same options; a generation_config.json with repetition_penalty (Qwen2.5-Instruct ships 1.05) applies it by default, in
 // greedy generation too, as transformers' generate does; out-of-range values are refused naming the option.
 package org.transformer4j.cli;
 
@@ -59,6 +59,19 @@ class PenaltyCliTest {
         assertEquals(0, byFile.exit(), byFile.all());
         assertEquals(DecoderCliTest.expected(model, ids, Generator.Options.greedy(12).repetitionPenalty(1.6f), eos), byFile.out().strip(), byFile.all());
 
+        // --no-repeat-ngram-size and --min-new-tokens over the file's (min_length gives way to a given --min-new-tokens)
+        String file = Files.readString(model.resolve("generation_config.json"));
+        Files.writeString(model.resolve("generation_config.json"), file.replace("}", ", \"no_repeat_ngram_size\": 3, \"min_length\": 40}"));
+        CliProcess.Result banned = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "12",
+                "--no-repeat-ngram-size", "1", "--min-new-tokens", "10");
+        assertEquals(0, banned.exit(), banned.all());
+        String bannedWant = DecoderCliTest.expected(model, ids,
+                Generator.Options.greedy(12).repetitionPenalty(1.6f).noRepeatNgramSize(1).minNewTokens(10), eos);
+        assertNotEquals(DecoderCliTest.expected(model, ids, Generator.Options.greedy(12).repetitionPenalty(1.6f), eos), bannedWant,
+                "the bans change this text");
+        assertEquals(bannedWant, banned.out().strip(), banned.all());
+        Files.writeString(model.resolve("generation_config.json"), file);
+
         CliProcess.Result chat = CliProcess.runWithInput(dir, "hello how are you ?\n/exit\n", "chat", "--model", model.toString(),
                 "--repetition-penalty", "2.5");
         assertEquals(0, chat.exit(), chat.all());
@@ -82,5 +95,13 @@ class PenaltyCliTest {
             assertNotEquals(0, r.exit(), r.all());
             assertTrue(r.err().contains(c[2]), r.all());
         }
+        PenaltyOptions p = new PenaltyOptions();                 // the same check, in process (a JVM start each is slow)
+        p.minNewTokens = -1;
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, p::check).getMessage()
+                .contains("--min-new-tokens must be ≥ 0"));
+        p.minNewTokens = null;
+        p.noRepeatNgramSize = -2;
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, p::check).getMessage()
+                .contains("--no-repeat-ngram-size must be ≥ 0"));
     }
 }

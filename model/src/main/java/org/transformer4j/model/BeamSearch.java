@@ -153,7 +153,8 @@ public final class BeamSearch {
                 throw new IllegalArgumentException("presence / frequency penalties are not supported with num_beams > 1");
             }
             if (!g.logitBias().isEmpty()) throw new IllegalArgumentException("logit bias is not supported with num_beams > 1");
-            return of(numBeams, g.maxNewTokens()).eosIds(g.stopIds()).repetitionPenalty(g.repetitionPenalty()).truncate(g.truncate());
+            return of(numBeams, g.maxNewTokens()).eosIds(g.stopIds()).repetitionPenalty(g.repetitionPenalty()).truncate(g.truncate())
+                    .noRepeatNgramSize(g.noRepeatNgramSize()).minNewTokens(g.minNewTokens()).minLength(g.minLength());
         }
     }
 

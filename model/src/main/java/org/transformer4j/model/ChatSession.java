@@ -133,7 +133,8 @@ public final class ChatSession implements AutoCloseable {
             int inputRows = cache.length(0);
             float[][] first = encoderDecoder ? model.step(cache, new int[] {model.decoderStartId()}) : new float[][] {lastLogits};
             int[] last = new int[1];
-            int[] reply = generator.loop(cache, first, histories(concat(history, message)), options, listener, last)[0];
+            int[] conversation = concat(history, message);
+            int[] reply = generator.loop(cache, first, histories(conversation), contexts(conversation), options, listener, last)[0];
             if (encoderDecoder) {
                 cache.lengths[0] = inputRows;
                 carry = reply;
@@ -160,13 +161,18 @@ public final class ChatSession implements AutoCloseable {
         } else {
             first = new float[][] {model.prefillLast(st, 0, prompt)};
         }
-        return generator.loop(st, first, histories(prompt), options, listener, null)[0];
+        return generator.loop(st, first, histories(prompt), contexts(prompt), options, listener, null)[0];
     }
 
     /** The turn's penalty history over {@code conversation} (the history and the message; encoder-decoder: the decoder's start id). */
     private Sampling.History[] histories(int[] conversation) {
         Sampling.checkBias(options, model.config.vocabSize());
         return new Sampling.History[] {Sampling.History.of(options, encoderDecoder ? new int[] {model.decoderStartId()} : conversation)};
+    }
+
+    /** The turn's input_ids as transformers' generate holds them: the conversation, or the decoder's start id (encoder-decoder). */
+    private int[][] contexts(int[] conversation) {
+        return new int[][] {encoderDecoder ? new int[] {model.decoderStartId()} : conversation};
     }
 
     /** Tokens run through the model in each turn so far. */

@@ -1,8 +1,8 @@
 // GenerationConfig — a Hugging Face generation_config.json: the ids that end a reply (eos_token_id, one or a
 // list), bos/pad ids and the default sampling (do_sample, temperature, top_k, top_p, min_p, repetition_penalty,
-// max_new_tokens) read into a record, and turned into Generator.Options with transformers' defaults for what it
-// leaves out; the beam-search fields (num_beams, length_penalty, early_stopping, num_return_sequences,
-// no_repeat_ngram_size, min_new_tokens, min_length) into BeamSearch.Options.
+// max_new_tokens, no_repeat_ngram_size, min_new_tokens, min_length) read into a record, and turned into
+// Generator.Options with transformers' defaults for what it leaves out; the beam-search fields (num_beams,
+// length_penalty, early_stopping, num_return_sequences and the three above) into BeamSearch.Options.
 package org.transformer4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -67,7 +67,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
     /**
      * Beam search as transformers' generate would run it with this file, when it asks for num_beams &gt; 1 (else empty):
      * num_beams, length_penalty (default 1.0), early_stopping (default false), num_return_sequences (default 1),
-     * no_repeat_ngram_size, min_new_tokens, min_length, repetition_penalty, the eos ids, max_new_tokens from the file
+     * no_repeat_ngram_size, min_new_tokens (else min_length), repetition_penalty, the eos ids, max_new_tokens from the file
      * else {@code defaultMaxNewTokens}. Refused (IllegalArgumentException naming the field): do_sample true (beam
      * sampling), num_beam_groups &gt; 1 (diverse beam search), num_return_sequences &gt; num_beams.
      */
@@ -90,22 +90,20 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
             o = o.numReturnSequences(beam.numReturnSequences());
         }
         if (beam.noRepeatNgramSize() != null) o = o.noRepeatNgramSize(beam.noRepeatNgramSize());
+        // generate's _prepare_generated_length: min_new_tokens takes precedence, min_length becomes it plus the input length
         if (beam.minNewTokens() != null) o = o.minNewTokens(beam.minNewTokens());
-        if (beam.minLength() != null) o = o.minLength(beam.minLength());
+        else if (beam.minLength() != null) o = o.minLength(beam.minLength());
         if (repetitionPenalty != null) o = o.repetitionPenalty(repetitionPenalty.floatValue());
         return Optional.of(o);
     }
 
     /**
-     * The fields this file sets that {@link #options} (greedy or sampled generation) does not apply: no_repeat_ngram_size,
-     * min_new_tokens, min_length (&gt; 0), num_return_sequences (&gt; 1); only {@link BeamSearch} applies them. Callers
-     * that generate with {@link #options} should say so rather than drop them silently.
+     * The fields this file sets that {@link #options} (greedy or sampled generation) does not apply: num_return_sequences
+     * (&gt; 1); only {@link BeamSearch} applies it. Callers that generate with {@link #options} should say so rather than
+     * drop it silently.
      */
     public java.util.List<String> ignoredWithoutBeams() {
         java.util.List<String> out = new java.util.ArrayList<>();
-        if (beam.noRepeatNgramSize() != null && beam.noRepeatNgramSize() > 0) out.add("no_repeat_ngram_size " + beam.noRepeatNgramSize());
-        if (beam.minNewTokens() != null && beam.minNewTokens() > 0) out.add("min_new_tokens " + beam.minNewTokens());
-        if (beam.minLength() != null && beam.minLength() > 0) out.add("min_length " + beam.minLength());
         if (beam.numReturnSequences() != null && beam.numReturnSequences() > 1) out.add("num_return_sequences " + beam.numReturnSequences());
         return out;
     }
@@ -133,8 +131,10 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
     /**
      * Options as transformers' generate would run with this file and nothing else: greedy unless do_sample is
      * true, then temperature (default 1.0), top_k (default 50; 0 = off), top_p (default 1.0) and min_p (default
-     * none); repetition_penalty (default 1.0) greedy or sampled, as generate's logits processors apply it; the reply
-     * ends at any eos id; max_new_tokens from the file, else {@code defaultMaxNewTokens}.
+     * none); repetition_penalty (default 1.0), no_repeat_ngram_size, min_new_tokens and min_length greedy or sampled, as
+     * generate's logits processors apply them (min_new_tokens takes precedence over min_length, as in generate's
+     * _prepare_generated_length; both need eos ids); the reply ends at any eos id; max_new_tokens from the file, else
+     * {@code defaultMaxNewTokens}.
      */
     public Generator.Options options(int defaultMaxNewTokens, long seed) {
         Generator.Options o = Generator.Options.greedy(maxNewTokens != null ? maxNewTokens : defaultMaxNewTokens);
@@ -144,6 +144,9 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
             if (minP != null) o = o.minP(minP.floatValue());
         }
         if (repetitionPenalty != null) o = o.repetitionPenalty(repetitionPenalty.floatValue());
+        if (beam.noRepeatNgramSize() != null) o = o.noRepeatNgramSize(beam.noRepeatNgramSize());
+        if (beam.minNewTokens() != null) o = o.minNewTokens(beam.minNewTokens());
+        else if (beam.minLength() != null) o = o.minLength(beam.minLength());
         return eosTokenIds.isEmpty() ? o : o.stopIds(eosTokenIds);
     }
 

@@ -44,11 +44,20 @@ public final class Generator {
      *                          against the model's vocabulary when generation starts
      * @param guide             structured outputs: each sequence's tokens are kept to those its constraint allows
      *                          (e.g. {@link org.transformer4j.model.guided.JsonConstraint}); null: unconstrained
+     * @param minNewTokens      transformers' min_new_tokens, vLLM's min_tokens (0: none): the stop ids are banned (−∞)
+     *                          until this many new tokens were chosen, and stop strings are not looked for in the text
+     *                          of the first minNewTokens tokens (vLLM's rule; transformers' stop strings have none)
+     * @param minLength         transformers' min_length (0: none): the stop ids are banned while generate's input_ids
+     *                          are shorter — the (fitted) prompt plus the new tokens for a decoder-only model, the
+     *                          decoder's start id plus the new tokens for an encoder-decoder
+     * @param noRepeatNgramSize transformers' no_repeat_ngram_size (0: none): an id that would complete an n-gram already
+     *                          in input_ids (prompt included, as for minLength) is banned
      */
     public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
                           Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate,
                           float repetitionPenalty, float presencePenalty, float frequencyPenalty, float minP,
-                          Map<Integer, Float> logitBias, TokenConstraint.Factory guide) {
+                          Map<Integer, Float> logitBias, TokenConstraint.Factory guide, int minNewTokens, int minLength,
+                          int noRepeatNgramSize) {
         public Options {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
             if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -79,63 +88,68 @@ public final class Generator {
                     throw new IllegalArgumentException("logitBias of id " + e.getKey() + " must be finite, got " + e.getValue());
                 }
             }
+            if (minNewTokens < 0) throw new IllegalArgumentException("minNewTokens must be ≥ 0 (0: none), got " + minNewTokens);
+            if (minLength < 0) throw new IllegalArgumentException("minLength must be ≥ 0 (0: none), got " + minLength);
+            if (noRepeatNgramSize < 0) {
+                throw new IllegalArgumentException("noRepeatNgramSize must be ≥ 0 (0: none), got " + noRepeatNgramSize);
+            }
         }
 
         /** Without penalties, min_p, logit bias or a guide. */
         public Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
                        Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
-            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of(), null);
+            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of(), null, 0, 0, 0);
         }
 
         public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
 
         public Options sampling(float t, int k, float p, long s) {
             return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, minP, logitBias, guide);
+                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         public Options maxNewTokens(int n) {
             return new Options(n, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, minP, logitBias, guide);
+                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         public Options stopIds(Set<Integer> ids) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         public Options truncate(boolean t) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         /** transformers' repetition_penalty: > 0, 1 for none. */
         public Options repetitionPenalty(float p) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, p, presencePenalty,
-                    frequencyPenalty, minP, logitBias, guide);
+                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         /** OpenAI's presence and frequency penalties, each in [−2, 2], 0 for none. */
         public Options presenceFrequency(float presence, float frequency) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presence, frequency, minP, logitBias, guide);
+                    presence, frequency, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         /** transformers' min_p in [0, 1], 0 for none; used when sampling. */
         public Options minP(float p) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, p, logitBias, guide);
+                    presencePenalty, frequencyPenalty, p, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         /** Token id → a finite number added to its logit (OpenAI's logit_bias); empty for none. */
         public Options logitBias(Map<Integer, Float> bias) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, bias, guide);
+                    presencePenalty, frequencyPenalty, minP, bias, guide, minNewTokens, minLength, noRepeatNgramSize);
         }
 
         /** Constrained to what {@code f} allows; its end ids join the stop ids (null: unconstrained). */
@@ -143,7 +157,30 @@ public final class Generator {
             Set<Integer> stops = new java.util.HashSet<>(stopIds);
             if (f != null) stops.addAll(f.endIds());
             return new Options(maxNewTokens, temperature, topK, topP, seed, stops, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, f);
+                    presencePenalty, frequencyPenalty, minP, logitBias, f, minNewTokens, minLength, noRepeatNgramSize);
+        }
+
+        /** transformers' min_new_tokens / vLLM's min_tokens, ≥ 0 (0: none). */
+        public Options minNewTokens(int n) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, n, minLength, noRepeatNgramSize);
+        }
+
+        /** transformers' min_length, counted over input_ids (see the record's doc), ≥ 0 (0: none). */
+        public Options minLength(int n) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, n, noRepeatNgramSize);
+        }
+
+        /** transformers' no_repeat_ngram_size, ≥ 0 (0: none). */
+        public Options noRepeatNgramSize(int n) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, n);
+        }
+
+        /** Whether ids are banned by a length or n-gram rule: min_new_tokens, min_length (with stop ids), no_repeat_ngram_size. */
+        public boolean banning() {
+            return ((minNewTokens > 0 || minLength > 0) && !stopIds.isEmpty()) || noRepeatNgramSize > 0;
         }
 
         /** Whether the penalty op has work: a repetition, presence or frequency penalty, or a logit bias. */
@@ -156,11 +193,14 @@ public final class Generator {
             return stopIds.contains(generated.get(generated.size() - 1)) || generated.size() >= maxNewTokens || stopsAt(generated);
         }
 
-        /** Whether the new tokens so far end the sequence by a stop string. */
-        boolean stopsAt(List<Integer> generated) {
-            if (stopStrings.isEmpty()) return false;
-            String text = decoder.apply(generated.stream().mapToInt(Integer::intValue).toArray());
-            for (String stop : stopStrings) if (text.contains(stop)) return true;
+        /** Whether the new tokens so far end the sequence by a stop string (none in the first minNewTokens tokens' text). */
+        public boolean stopsAt(List<Integer> generated) {
+            if (stopStrings.isEmpty() || generated.size() <= minNewTokens) return false;
+            int[] ids = generated.stream().mapToInt(Integer::intValue).toArray();
+            String text = decoder.apply(ids);
+            // vLLM: a stop string counts only where it ends past the text of the first minNewTokens tokens
+            int held = minNewTokens == 0 ? 0 : decoder.apply(Arrays.copyOf(ids, minNewTokens)).length();
+            for (String stop : stopStrings) if (text.indexOf(stop, Math.max(0, held - stop.length() + 1)) >= 0) return true;
             return false;
         }
     }
@@ -190,7 +230,7 @@ public final class Generator {
     public int[][] generate(List<int[]> prompts, Options o, TokenListener listener) {
         Started s = start(prompts, o);
         try (KvState st = s.state()) {
-            return loop(st, s.first(), s.histories(), o, listener, null);
+            return loop(st, s.first(), s.histories(), s.contexts(), o, listener, null);
         }
     }
 
@@ -204,7 +244,7 @@ public final class Generator {
      */
     public TokenStream stream(List<int[]> prompts, Options o) {
         Started s = start(prompts, o);
-        return new TokenStream(this, s.state(), s.first(), s.histories(), o);
+        return new TokenStream(this, s.state(), s.first(), s.histories(), s.contexts(), o);
     }
 
     /** One prompt, as an iterator ({@link #stream(List, Options)}); every token's {@code sequence()} is 0. */
@@ -214,9 +254,10 @@ public final class Generator {
 
     /**
      * A generation's state after its prompts ran through the model, the logits (B, V) that choose each first token,
-     * and each sequence's penalty history (null entries where the options have no penalty).
+     * each sequence's penalty history (null entries where the options have no penalty), and each sequence's input_ids
+     * so far as transformers' generate holds them (decoder-only: the fitted prompt; encoder-decoder: the start id).
      */
-    record Started(KvState state, float[][] first, Sampling.History[] histories) {}
+    record Started(KvState state, float[][] first, Sampling.History[] histories, int[][] contexts) {}
 
     /** Checks and fits the prompts, makes their state and runs them through it (the state is closed if that fails). */
     Started start(List<int[]> prompts, Options o) {
@@ -243,9 +284,13 @@ public final class Generator {
                 for (int b = 0; b < p.length; b++) first[b] = model.prefillLast(st, b, p[b]);
             }
             Sampling.History[] histories = new Sampling.History[p.length];
-            // transformers' repetition penalty reads the ids generate holds: decoder-only, the prompt; encoder-decoder, the decoder's start id
-            for (int b = 0; b < p.length; b++) histories[b] = Sampling.History.of(o, encDec ? new int[] {start} : p[b]);
-            return new Started(st, first, histories);
+            int[][] contexts = new int[p.length][];
+            // transformers' processors read the ids generate holds: decoder-only, the prompt; encoder-decoder, the decoder's start id
+            for (int b = 0; b < p.length; b++) {
+                contexts[b] = encDec ? new int[] {start} : p[b];
+                histories[b] = Sampling.History.of(o, contexts[b]);
+            }
+            return new Started(st, first, histories, contexts);
         } catch (RuntimeException e) {
             st.close();
             throw e;
@@ -280,14 +325,15 @@ public final class Generator {
      * until every sequence stopped or reached the limit. The last chosen token is not fed (the caller may:
      * a chat session does at its next turn); {@code lastOut}, when given, receives it per sequence.
      */
-    int[][] loop(KvState st, float[][] first, Sampling.History[] histories, Options o, TokenListener listener, int[] lastOut) {
+    int[][] loop(KvState st, float[][] first, Sampling.History[] histories, int[][] contexts, Options o, TokenListener listener,
+                 int[] lastOut) {
         int batch = first.length;
         List<List<Integer>> out = new ArrayList<>();
         for (int b = 0; b < batch; b++) out.add(new ArrayList<>());
         boolean[] done = new boolean[batch];
         int[] next = new int[batch];
         java.util.Map<Integer, Integer> failed = new java.util.LinkedHashMap<>();
-        Guides guides = Guides.start(o, batch);
+        Guides guides = Guides.start(o, contexts);
         try (Scratch firstScratch = new Scratch(model.backend)) {
             Tensor logits = firstScratch.uploadRows(first);                                     // (B, V)
             for (int step = 0; ; step++) {

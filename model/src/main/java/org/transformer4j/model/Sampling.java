@@ -1,11 +1,16 @@
 // Sampling — how Generator.Options choose a token from rows of logits, shared by Generator and the serving
-// Engine so that both take the same steps: a structured output's mask (MaskOp), the penalties (PenaltyOp, from
-// each sequence's History), then the sample op with temperature, top-k, top-p and min_p.
+// Engine so that both take the same steps: one mask op (a structured output's allowed ids, less the ids each
+// sequence's Bans forbid: min_new_tokens, min_length, no_repeat_ngram_size), the penalties (PenaltyOp, from each
+// sequence's History), then the sample op with temperature, top-k, top-p and min_p.
 package org.transformer4j.model;
 
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.MaskOp;
@@ -19,6 +24,11 @@ import org.transformer4j.runtime.Tensor;
  * penalties over the new tokens; then, when sampling, temperature, top-k, top-p and min_p in that order. vLLM
  * applies min_p before top-k and top-p; one order is used here for the generator and the engine alike, so a
  * request served by the engine gets the generator's tokens.
+ *
+ * <p>transformers' no_repeat_ngram_size, min_length and min_new_tokens come after the repetition penalty and before
+ * temperature and the top-k / top-p / min_p warpers in its processor list; they set banned ids to −∞, which every
+ * penalty here keeps at −∞ (−∞ scaled by a positive penalty, or plus a finite number), so they run first, in the
+ * mask op, with the same result.
  */
 public final class Sampling {
 
@@ -51,14 +61,78 @@ public final class Sampling {
      * constraint keeps its row whole (a finished sequence, or one without structured outputs).
      */
     public static void mask(Backend be, Tensor logits, TokenConstraint[] rows) {
-        int b = rows.length, words = (int) MaskOp.words(logits.shape(1));
+        mask(be, logits, rows, new Bans[rows.length]);
+    }
+
+    /**
+     * The same, less the ids each row's bans forbid at its current length ({@code bans[r]} null: none), in one mask op
+     * for the batch; no op when no row has a constraint or a banned id. {@code guides} may be null (no row has one).
+     */
+    public static void mask(Backend be, Tensor logits, TokenConstraint[] guides, Bans[] bans) {
+        int b = bans.length, vocab = (int) logits.shape(1), words = (int) MaskOp.words(vocab);
         int[] bits = new int[b * words];
+        boolean any = false;
         for (int r = 0; r < b; r++) {
-            if (rows[r] == null) Arrays.fill(bits, r * words, (r + 1) * words, -1);
-            else System.arraycopy(rows[r].allowed(), 0, bits, r * words, words);
+            TokenConstraint g = guides == null ? null : guides[r];
+            if (g == null) Arrays.fill(bits, r * words, (r + 1) * words, -1);
+            else System.arraycopy(g.allowed(), 0, bits, r * words, words);
+            any |= g != null;
+            if (bans[r] == null) continue;
+            for (int id : bans[r].banned()) {
+                if (id >= vocab) continue;                    // a stop id past the logits: nothing to ban
+                bits[r * words + (id >>> 5)] &= ~(1 << (id & 31));
+                any = true;
+            }
         }
+        if (!any) return;
         try (Tensor h = Tensor.ofInts(bits, b, words); Tensor allowed = be.upload(h)) {
             be.mask(new MaskOp(logits, allowed));
+        }
+    }
+
+    /**
+     * One sequence's banned ids, kept as tokens come (a new token costs one n-gram insert): transformers'
+     * NoRepeatNGramLogitsProcessor over generate's input_ids, and its MinLengthLogitsProcessor and
+     * MinNewTokensLengthLogitsProcessor, which ban the stop ids (vLLM's min_tokens bans the same: eos and stop_token_ids).
+     */
+    public static final class Bans {
+        private final Set<Integer> stops;
+        private final int minNewTokens, minLength, n, context;
+        private final List<Integer> ids = new ArrayList<>();                        // input_ids: context, then new tokens
+        private final Map<List<Integer>, Set<Integer>> followers = new HashMap<>(); // an (n − 1)-gram → the ids seen after it
+
+        private Bans(Generator.Options o, int[] context) {
+            stops = o.stopIds();
+            minNewTokens = o.minNewTokens();
+            minLength = o.minLength();
+            n = o.noRepeatNgramSize();
+            this.context = context.length;
+            for (int id : context) add(id);
+        }
+
+        /**
+         * The bans of a sequence whose input_ids start as {@code context} (decoder-only: the prompt; encoder-decoder:
+         * the decoder's start id), or null when {@code o} bans nothing.
+         */
+        public static Bans of(Generator.Options o, int[] context) { return o.banning() ? new Bans(o, context) : null; }
+
+        /** A token the sequence produced. */
+        public void add(int id) {
+            ids.add(id);
+            int end = ids.size();
+            if (n > 0 && end >= n) followers.computeIfAbsent(List.copyOf(ids.subList(end - n, end - 1)), k -> new LinkedHashSet<>()).add(id);
+        }
+
+        /** The ids the next token may not be. */
+        public Set<Integer> banned() {
+            int len = ids.size();
+            Set<Integer> out = new LinkedHashSet<>();
+            if (n > 0 && len + 1 >= n) {                                   // the last n − 1 ids, and what followed them before
+                Set<Integer> f = followers.get(ids.subList(len - n + 1, len));
+                if (f != null) out.addAll(f);
+            }
+            if ((minLength > 0 && len < minLength) || len - context < minNewTokens) out.addAll(stops);
+            return out;
         }
     }
 

@@ -30,7 +30,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private final int batch;
     private final List<List<Integer>> generated = new ArrayList<>();
     private final boolean[] done;
-    private final Guides guides;                      // structured outputs, or null
+    private final Guides guides;                      // structured outputs and bans, or null
     private final int[] last;                       // (B) each sequence's last chosen token: what the next step feeds
     private final ArrayDeque<Token> ready = new ArrayDeque<>();    // id −1: the sequence's logits were non-finite
     private final java.util.Map<Integer, Integer> failedAt = new java.util.HashMap<>();
@@ -44,7 +44,8 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
     private RuntimeException failure;
 
     /** Takes ownership of {@code state} (closed here if this constructor fails). */
-    TokenStream(Generator generator, KvState state, float[][] first, Sampling.History[] histories, Generator.Options options) {
+    TokenStream(Generator generator, KvState state, float[][] first, Sampling.History[] histories, int[][] contexts,
+                Generator.Options options) {
         this.model = state.model;
         this.histories = histories;
         this.generator = generator;
@@ -53,7 +54,7 @@ public final class TokenStream implements Iterator<TokenStream.Token>, AutoClose
         this.state = state;
         this.done = new boolean[batch];
         this.last = new int[batch];
-        this.guides = Guides.start(options, batch);
+        this.guides = Guides.start(options, contexts);
         for (int b = 0; b < batch; b++) generated.add(new ArrayList<>());
         try {
             scratch = new Scratch(model.backend);

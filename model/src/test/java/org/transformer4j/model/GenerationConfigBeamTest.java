@@ -29,12 +29,14 @@ class GenerationConfigBeamTest {
                 + "\"early_stopping\": true, \"no_repeat_ngram_size\": 3, \"min_length\": 30, \"max_new_tokens\": 200, "
                 + "\"num_return_sequences\": 2, \"repetition_penalty\": 1.2, \"min_new_tokens\": 5}");
         BeamSearch.Options o = gc.beamOptions(64).orElseThrow();
-        assertEquals(new BeamSearch.Options(4, 200, Set.of(1), 2.0, BeamSearch.EarlyStopping.TRUE, 2, 3, 5, 30, 1.2f, false), o);
+        // min_length 30 gives way to min_new_tokens 5, as in generate (which sets min_length to 5 + the input's length)
+        assertEquals(new BeamSearch.Options(4, 200, Set.of(1), 2.0, BeamSearch.EarlyStopping.TRUE, 2, 3, 5, 0, 1.2f, false), o);
+        assertEquals(30, write(dir, "{\"num_beams\": 2, \"min_length\": 30}").beamOptions(8).orElseThrow().minLength());
         assertEquals(BeamSearch.EarlyStopping.NEVER, write(dir, "{\"num_beams\": 3, \"early_stopping\": \"never\"}").beamOptions(8).orElseThrow().earlyStopping());
         BeamSearch.Options defaults = write(dir, "{\"num_beams\": 3}").beamOptions(8).orElseThrow();
         assertEquals(BeamSearch.Options.of(3, 8), defaults, "transformers' defaults: length_penalty 1, early_stopping false, 1 sequence");
-        assertTrue(write(dir, "{\"num_beams\": 1, \"no_repeat_ngram_size\": 3}").beamOptions(8).isEmpty(), "one beam: greedy or sampled");
-        assertEquals(List.of("no_repeat_ngram_size 3"), GenerationConfig.read(dir).ignoredWithoutBeams(), "said, not dropped silently");
+        assertTrue(write(dir, "{\"num_beams\": 1, \"num_return_sequences\": 2}").beamOptions(8).isEmpty(), "one beam: greedy or sampled");
+        assertEquals(List.of("num_return_sequences 2"), GenerationConfig.read(dir).ignoredWithoutBeams(), "said, not dropped silently");
     }
 
     @Test

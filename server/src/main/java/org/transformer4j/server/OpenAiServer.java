@@ -350,6 +350,23 @@ public final class OpenAiServer implements AutoCloseable {
             else throw ApiError.bad("stop", "stop must be a string or up to 4 strings");
             if (stops.contains("")) throw ApiError.bad("stop", "a stop string must not be empty");
         }
+        // vLLM's min_tokens: eos and stop_token_ids banned, and stop strings not looked for, until min_tokens tokens came
+        int minTokens = intField(b, "min_tokens", 0);
+        if (minTokens < 0) throw ApiError.bad("min_tokens", "min_tokens must be greater than or equal to 0, got " + minTokens);
+        if (minTokens > max) {
+            throw ApiError.bad("min_tokens", "min_tokens must be less than or equal to " + maxKey + "=" + max + ", got " + minTokens);
+        }
+        Set<Integer> stopIds = new LinkedHashSet<>(eosIds);
+        JsonNode sti = b.get("stop_token_ids");
+        if (sti != null && !sti.isNull()) {
+            if (!sti.isArray()) throw ApiError.bad("stop_token_ids", "stop_token_ids must be an array of token ids");
+            for (JsonNode id : sti) {
+                if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0) {
+                    throw ApiError.bad("stop_token_ids", "stop_token_ids must hold token ids (integers ≥ 0), got " + id);
+                }
+                stopIds.add(id.asInt());
+            }
+        }
         int top;
         if (isChat) {
             boolean lp = b.path("logprobs").asBoolean(false);
@@ -368,7 +385,7 @@ public final class OpenAiServer implements AutoCloseable {
         boolean echo = !isChat && b.path("echo").asBoolean(false);
         boolean stream = b.path("stream").asBoolean(false);
         if (echo && stream) throw ApiError.bad("echo", "echo with stream is not supported");
-        Generator.Options o = Generator.Options.greedy(max).stopIds(eosIds);
+        Generator.Options o = Generator.Options.greedy(max).stopIds(stopIds).minNewTokens(minTokens);
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
@@ -836,6 +853,7 @@ public final class OpenAiServer implements AutoCloseable {
         final StringBuilder reasoningSplit = new StringBuilder(), contentSplit = new StringBuilder();
         final List<ToolParser.Call> calls = new ArrayList<>();
         String sent = "";
+        int held = -1;                               // the text length of the first min_tokens tokens, once they came
         boolean stopped;
         long last;                                   // when its last token came (nanoTime)
 
@@ -848,15 +866,20 @@ public final class OpenAiServer implements AutoCloseable {
         String add(Engine.Token t) {
             if (stopped) return null;
             events.add(t);
-            if (eosIds.contains(t.id())) {                     // the end of the sequence, not text
+            if (g.options().stopIds().contains(t.id())) {      // eos or a stop_token_id: the end of the sequence, not text
                 stopped = true;
                 return "";
             }
             tokens.add(t.id());
             String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+            int m = g.options().minNewTokens();
+            if (held < 0 && tokens.size() >= m) {
+                held = m == 0 ? 0 : tokenizer.decode(tokens.subList(0, m).stream().mapToInt(Integer::intValue).toArray()).length();
+            }
             int cut = -1;
             for (String s : g.stops()) {
-                int at = full.indexOf(s);
+                if (held < 0) break;                            // min_tokens not reached: no stop string yet (vLLM)
+                int at = full.indexOf(s, Math.max(0, held - s.length() + 1));     // one that ends past the first min_tokens' text
                 if (at >= 0 && (cut < 0 || at < cut)) cut = at;
             }
             String visible = full;

@@ -1,5 +1,5 @@
 // SamplingFieldsTest — the sampling fields vLLM's OpenAI server takes beside OpenAI's: presence_penalty,
-// frequency_penalty and logit_bias (OpenAI's), repetition_penalty and min_p (vLLM's), on /v1/completions and
+// frequency_penalty and logit_bias (OpenAI's), repetition_penalty, min_p, min_tokens and stop_token_ids (vLLM's), on /v1/completions and
 // /v1/chat/completions: replies equal Generator alone with the same options (streamed or not), each bad value gets a
 // 400 whose error names its field, and a folder's generation_config.json gives the defaults of temperature, top_k,
 // top_p, min_p and repetition_penalty as vLLM's --generation-config auto does, a request's own values winning.
@@ -162,5 +162,52 @@ class SamplingFieldsTest {
         // vLLM takes the values the file has and ignores do_sample
         assertEquals(new OpenAiServer.SamplingDefaults(0.6, null, 0.95, null, 1.1), d);
         assertEquals(OpenAiServer.SamplingDefaults.NONE, OpenAiServer.SamplingDefaults.of(Optional.empty()));
+    }
+
+    /**
+     * vLLM's min_tokens with stop_token_ids and stop strings: the plain run stops on its second token; with min_tokens
+     * the stop id is banned until min_tokens tokens came (the text equals Generator alone with the same options, the stop
+     * id's text left out), and a stop string counts only where it ends past the first min_tokens tokens' text (here
+     * checked against the plain run's text, cut by hand).
+     */
+    @Test
+    void minTokensHoldsStopTokenIdsAndStopStringsBack() throws Exception {
+        int[] p = TOK.encode(PROMPT);
+        String free = alone(p, Generator.Options.greedy(24));
+        int stopId = TOK.encode(free.substring(1, 2))[0];
+        assertEquals(free.substring(0, free.indexOf(free.charAt(1))), complete(plainBase, "\"max_tokens\": 24, \"temperature\": 0, "
+                + "\"stop_token_ids\": [" + stopId + "]", false), "stops at once without min_tokens");
+        int[] held = new Generator(model).generate(p, Generator.Options.greedy(24).stopIds(java.util.Set.of(stopId)).minNewTokens(8), null);
+        assertTrue(held.length >= 8, java.util.Arrays.toString(held));
+        int shown = held[held.length - 1] == stopId ? held.length - 1 : held.length;
+        String want = TOK.decode(java.util.Arrays.copyOf(held, shown));
+        for (boolean stream : new boolean[] {false, true}) {
+            assertEquals(want, complete(plainBase, "\"max_tokens\": 24, \"temperature\": 0, \"min_tokens\": 8, \"stop_token_ids\": ["
+                    + stopId + "]", stream), "streamed " + stream);
+        }
+        String stop = free.substring(1, 3);
+        int from = Math.max(0, 8 - stop.length() + 1), at = free.indexOf(stop, from);
+        String cut = at < 0 ? free : free.substring(0, at);
+        assertEquals(free.substring(0, free.indexOf(stop)), complete(plainBase, "\"max_tokens\": 24, \"temperature\": 0, \"stop\": \"" + stop + "\"", false));
+        for (boolean stream : new boolean[] {false, true}) {
+            assertEquals(cut, complete(plainBase, "\"max_tokens\": 24, \"temperature\": 0, \"min_tokens\": 8, \"stop\": \"" + stop + "\"",
+                    stream), "streamed " + stream);
+        }
+        HttpResponse<String> chat = post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"hello\"}], \"max_completion_tokens\": 12, \"temperature\": 0, \"min_tokens\": 12, \"stop_token_ids\": "
+                + "[" + stopId + ", 1, 2, 3]}");
+        assertEquals(200, chat.statusCode(), chat.body());
+        int[] chatPrompt = ServerTest.TEMPLATE.render(List.of(new ChatTemplate.Message("user", "hello")), Map.of());
+        assertEquals(alone(chatPrompt, Generator.Options.greedy(12).stopIds(java.util.Set.of(stopId, 1, 2, 3)).minNewTokens(12)),
+                JSON.readTree(chat.body()).path("choices").get(0).path("message").path("content").asText());
+        assertEquals("length", JSON.readTree(chat.body()).path("choices").get(0).path("finish_reason").asText());
+        String[][] bad = {{"\"min_tokens\": -1", "min_tokens"}, {"\"min_tokens\": 5, \"max_tokens\": 4", "min_tokens"},
+                          {"\"stop_token_ids\": 3", "stop_token_ids"}, {"\"stop_token_ids\": [-1]", "stop_token_ids"},
+                          {"\"stop_token_ids\": [\"a\"]", "stop_token_ids"}};
+        for (String[] c : bad) {
+            HttpResponse<String> r = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", " + c[0] + "}");
+            assertEquals(400, r.statusCode(), c[0] + ": " + r.body());
+            assertEquals(c[1], JSON.readTree(r.body()).path("error").path("param").asText(), r.body());
+        }
     }
 }

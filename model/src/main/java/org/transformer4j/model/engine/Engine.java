@@ -27,9 +27,9 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  *
  * <p><b>Same tokens as alone.</b> Each request's tokens equal {@link Generator#generate} of its
  * prompt alone with the same {@link Generator.Options} (greedy, and seeded sampling at counter offset = the
- * token's index, as the generator does; penalties, min_p and logit bias through
+ * token's index, as the generator does; penalties, min_p, logit bias, min_new_tokens, min_length and no_repeat_ngram_size through
  * {@link org.transformer4j.model.Sampling}, from the sequence's own history). A decode step chooses the tokens of
- * all its sequences at once: one mask op over the rows (rows without a guide whole), one penalty op with per-row
+ * all its sequences at once: one mask op over the rows (guides and bans; rows without either whole), one penalty op with per-row
  * penalties on a copy, one sample op with per-row parameters, one copy of the ids to the host (see
  * {@link #sampleOps()}); per-row parameters draw with the row's own seed and offset and counter row word 0, so each
  * row gets the bits of the generator's solo row 0 (t4j.h, ABI 13). On the CPU
@@ -333,6 +333,7 @@ public final class Engine implements AutoCloseable {
         final org.transformer4j.model.guided.TokenConstraint guide;    // structured outputs, or null
         final List<Integer> gen = new ArrayList<>();
         final Sampling.History history;                  // the tokens the penalties read, or null (none asked for)
+        final Sampling.Bans bans;                        // ids banned by min_new_tokens / min_length / no_repeat_ngram_size, or null
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
         int len;                                         // cached rows
         int published;                                   // prompt blocks published (or taken from the cache)
@@ -342,6 +343,7 @@ public final class Engine implements AutoCloseable {
         Seq(Engine engine, long id, int[] prompt, Generator.Options o, int topLogprobs, Listener listener) {
             this.engine = engine; this.id = id; this.prompt = prompt; this.o = o; this.topLogprobs = topLogprobs; this.listener = listener;
             this.history = Sampling.History.of(o, prompt);
+            this.bans = Sampling.Bans.of(o, prompt);
             this.guide = o.guide() == null ? null : o.guide().start();
         }
 
@@ -660,6 +662,7 @@ public final class Engine implements AutoCloseable {
         var guides = new org.transformer4j.model.guided.TokenConstraint[b];
         Generator.Options[] opts = new Generator.Options[b];
         Sampling.History[] histories = new Sampling.History[b];
+        Sampling.Bans[] bans = new Sampling.Bans[b];
         long[] offsets = new long[b];
         boolean guided = false;
         for (int i = 0; i < b; i++) {
@@ -667,11 +670,12 @@ public final class Engine implements AutoCloseable {
             opts[i] = s == null ? GREEDY : s.o;
             if (s == null) continue;
             guides[i] = s.guide;
-            guided |= s.guide != null;
+            guided |= s.guide != null || s.bans != null;
             histories[i] = s.history;
+            bans[i] = s.bans;
             offsets[i] = s.gen.size();                        // the counter offset: the new token's index
         }
-        if (guided) Sampling.mask(model.backend, logits, guides);
+        if (guided) Sampling.mask(model.backend, logits, guides, bans);
         try (Tensor ids = model.backend.empty(DType.I32, 2L * b);   // the ids, then the sampler's non-finite flags
              Tensor penalized = Sampling.penalized(model.backend, logits, opts, histories)) {
             model.backend.sample(Sampling.op(opts, penalized != null ? penalized : logits, ids.slice(0, 0, b), offsets)
@@ -716,6 +720,7 @@ public final class Engine implements AutoCloseable {
         }
         s.gen.add(id);
         if (s.history != null) s.history.add(id);
+        if (s.bans != null) s.bans.add(id);
         tokensOut.incrementAndGet();
         try {
             s.listener.onToken(new Token(index, id, lp, topIds, topLps));
@@ -725,14 +730,12 @@ public final class Engine implements AutoCloseable {
         }
         boolean stop = o.stopIds().contains(id);
         if (!stop && !o.stopStrings().isEmpty()) {
-            String text;
             try {
-                text = o.decoder().apply(s.gen.stream().mapToInt(Integer::intValue).toArray());
+                stop = o.stopsAt(s.gen);                            // the generator's rule, min_new_tokens included
             } catch (RuntimeException e) {
                 fail(s, "decoding the new tokens for the stop strings failed: " + e);
                 return;
             }
-            for (String stopString : o.stopStrings()) if (text.contains(stopString)) stop = true;
         }
         if (stop) finish(s, Finish.STOP, null);
         else if (s.gen.size() >= o.maxNewTokens()) finish(s, Finish.LENGTH, null);

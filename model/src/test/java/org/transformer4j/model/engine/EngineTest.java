@@ -136,6 +136,34 @@ class EngineTest {
     }
 
     /**
+     * min_new_tokens, min_length and no_repeat_ngram_size per request, mixed in one batch with requests that have none
+     * (greedy and sampled, stop ids that the plain run would hit): the engine's one mask op per step bans each row's own
+     * ids, and every request gets the tokens Generator gives it alone.
+     */
+    @Test
+    void bannedIdsPerRequestGiveTheirSoloTokens() throws Exception {
+        List<int[]> prompts = new ArrayList<>();
+        List<Generator.Options> opts = new ArrayList<>();
+        Generator g = new Generator(model);
+        for (int i = 0; i < 10; i++) {
+            int[] p = prompt(700 + i, 1 + (i * 13) % 40);
+            prompts.add(p);
+            Generator.Options o = Generator.Options.greedy(12 + i);
+            if (i % 2 == 1) o = o.sampling(1.2f, 0, 1f, 300 + i);
+            int[] plain = g.generate(p, o, null);
+            o = o.stopIds(Set.of(plain[1 + i % 3], 5));                     // a stop id the plain run reaches early
+            if (i % 4 == 0) o = o.minNewTokens(6 + i % 5);
+            if (i % 4 == 1) o = o.minLength(p.length + 5);
+            if (i % 3 != 2) o = o.noRepeatNgramSize(1 + i % 3);
+            opts.add(o);
+        }
+        try (Engine e = new Engine(model, Engine.Config.defaults(model).steps(40, 16))) {
+            assertSameAsAlone(e, prompts, opts);
+            assertEquals(0, e.blocksInUse());
+        }
+    }
+
+    /**
      * Penalties, min_p and logit bias per request (greedy and sampled, each request its own): the engine penalizes each
      * sequence's row from its own history (prompt and tokens so far), under concurrency, chunked prefill and a tiny KV
      * budget that preempts and recomputes, and every request still gets the tokens Generator gives it alone.
