@@ -57,16 +57,10 @@ public final class Sampling {
     }
 
     /**
-     * Sets to −∞, in place, the logits (rows, V) that each row's constraint does not allow at its current state; a null
-     * constraint keeps its row whole (a finished sequence, or one without structured outputs).
-     */
-    public static void mask(Backend be, Tensor logits, TokenConstraint[] rows) {
-        mask(be, logits, rows, new Bans[rows.length]);
-    }
-
-    /**
-     * The same, less the ids each row's bans forbid at its current length ({@code bans[r]} null: none), in one mask op
-     * for the batch; no op when no row has a constraint or a banned id. {@code guides} may be null (no row has one).
+     * Sets to −∞, in place, the logits (rows, V) that each row's constraint does not allow at its current state (a null
+     * constraint keeps its row whole: a finished sequence, or one without structured outputs), and the ids each row's
+     * bans forbid at its current length ({@code bans[r]} null: none), in one mask op for the batch; no op when no row has
+     * a constraint or a banned id. {@code guides} may be null (no row has one).
      */
     public static void mask(Backend be, Tensor logits, TokenConstraint[] guides, Bans[] bans) {
         int b = bans.length, vocab = (int) logits.shape(1), words = (int) MaskOp.words(vocab);

@@ -41,9 +41,6 @@ public record SampleOp(Tensor logits, float temperature, int topK, float topP, l
 
         /** Argmax, as {@link SampleOp#greedy}. */
         public static Row greedy() { return new Row(0, 0, 0f, 0, 1f, 0f); }
-
-        /** The row a scalar op would sample with. */
-        public static Row of(SampleOp op) { return new Row(op.seed(), op.offset(), op.temperature(), op.topK(), op.topP(), op.minP()); }
     }
 
     /** One scalar parameter set for every row (before ABI 13). */

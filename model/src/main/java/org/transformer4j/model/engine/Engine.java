@@ -664,18 +664,18 @@ public final class Engine implements AutoCloseable {
         Sampling.History[] histories = new Sampling.History[b];
         Sampling.Bans[] bans = new Sampling.Bans[b];
         long[] offsets = new long[b];
-        boolean guided = false;
+        boolean masked = false;                               // a row with a guide or bans
         for (int i = 0; i < b; i++) {
             Seq s = seqs.get(i);
             opts[i] = s == null ? GREEDY : s.o;
             if (s == null) continue;
             guides[i] = s.guide;
-            guided |= s.guide != null || s.bans != null;
+            masked |= s.guide != null || s.bans != null;
             histories[i] = s.history;
             bans[i] = s.bans;
             offsets[i] = s.gen.size();                        // the counter offset: the new token's index
         }
-        if (guided) Sampling.mask(model.backend, logits, guides, bans);
+        if (masked) Sampling.mask(model.backend, logits, guides, bans);
         try (Tensor ids = model.backend.empty(DType.I32, 2L * b);   // the ids, then the sampler's non-finite flags
              Tensor penalized = Sampling.penalized(model.backend, logits, opts, histories)) {
             model.backend.sample(Sampling.op(opts, penalized != null ? penalized : logits, ids.slice(0, 0, b), offsets)
