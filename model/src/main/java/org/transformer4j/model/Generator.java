@@ -198,10 +198,22 @@ public final class Generator {
             if (stopStrings.isEmpty() || generated.size() <= minNewTokens) return false;
             int[] ids = generated.stream().mapToInt(Integer::intValue).toArray();
             String text = decoder.apply(ids);
-            // vLLM: a stop string counts only where it ends past the text of the first minNewTokens tokens
             int held = minNewTokens == 0 ? 0 : decoder.apply(Arrays.copyOf(ids, minNewTokens)).length();
-            for (String stop : stopStrings) if (text.indexOf(stop, Math.max(0, held - stop.length() + 1)) >= 0) return true;
-            return false;
+            return firstStop(text, held) >= 0;
+        }
+
+        /**
+         * Where the earliest stop string begins in {@code text}, counting only one that ends past its first {@code held}
+         * characters (the text of the first minNewTokens tokens: vLLM's rule); −1 where none does. The server cuts a
+         * reply there.
+         */
+        public int firstStop(String text, int held) {
+            int cut = -1;
+            for (String stop : stopStrings) {
+                int at = text.indexOf(stop, Math.max(0, held - stop.length() + 1));
+                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+            }
+            return cut;
         }
     }
 

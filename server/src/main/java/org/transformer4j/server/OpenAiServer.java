@@ -876,12 +876,8 @@ public final class OpenAiServer implements AutoCloseable {
             if (held < 0 && tokens.size() >= m) {
                 held = m == 0 ? 0 : tokenizer.decode(tokens.subList(0, m).stream().mapToInt(Integer::intValue).toArray()).length();
             }
-            int cut = -1;
-            for (String s : g.stops()) {
-                if (held < 0) break;                            // min_tokens not reached: no stop string yet (vLLM)
-                int at = full.indexOf(s, Math.max(0, held - s.length() + 1));     // one that ends past the first min_tokens' text
-                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
-            }
+            // min_tokens not reached: no stop string yet (vLLM); then one that ends past the first min_tokens' text
+            int cut = held < 0 ? -1 : g.options().firstStop(full, held);
             String visible = full;
             if (cut >= 0) {
                 visible = full.substring(0, cut);
