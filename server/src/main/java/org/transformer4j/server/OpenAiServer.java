@@ -389,7 +389,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
-        o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, templateKwargs));
+        o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, parser, templateKwargs));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
@@ -402,15 +402,23 @@ public final class OpenAiServer implements AutoCloseable {
      * parser, fed the reply's ids as they come, says the reasoning ended ({@code </think>}; harmony's final channel); the
      * constraint holds from the first id where the prompt already ended it (the parser's own check: a prompt that ends
      * with {@code </think>}, Qwen3's {@code enable_thinking: false}). Engine-level in vLLM, so /v1/completions too.
-     * Without a parser, or without a constraint, {@code c} as it is.
+     * Without a parser, or without a constraint, {@code c} as it is. {@code parsers}: the chat reply's parsers (each
+     * started on the rendered prompt), or null to start them here on the decoded prompt (/v1/completions).
      */
-    private TokenConstraint.Factory afterReasoning(TokenConstraint.Factory c, int[] prompt, java.util.Map<String, ?> templateKwargs) {
+    private TokenConstraint.Factory afterReasoning(TokenConstraint.Factory c, int[] prompt,
+                                                   java.util.function.Supplier<ReasoningParser> parsers,
+                                                   java.util.Map<String, ?> templateKwargs) {
         ReasoningParser.Kind kind = reasoning;
         if (c == null || kind == null) return c;
-        String text = tokenizer.decode(prompt);
-        if (kind.start(text, templateKwargs).reasoningEnded()) return c;
+        java.util.function.Supplier<ReasoningParser> starts = parsers;
+        if (starts == null) {
+            String text = tokenizer.decode(prompt);
+            starts = () -> kind.start(text, templateKwargs);
+        }
+        if (starts.get().reasoningEnded()) return c;
+        java.util.function.Supplier<ReasoningParser> make = starts;
         return new AfterReasoning(c, () -> {
-            ReasoningParser p = kind.start(text, templateKwargs);           // one a sequence, on the engine's thread
+            ReasoningParser p = make.get();                                // one a sequence, on the engine's thread
             return new AfterReasoning.Watch() {
                 @Override public boolean ended() { return p.reasoningEnded(); }
                 @Override public void add(int id) { p.add(tokenizer.decode(new int[] {id})); }
