@@ -42,9 +42,12 @@ final class EncoderFolder {
                 bar.update(1);
             }
             try (weights) {
-                if (weights.config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY) {
+                boolean seq2seqClassifier = weights.config.architecture() == TransformerConfig.Architecture.ENCODER_DECODER
+                        && weights.classifierHead != null && command.equals("classify");            // bart-large-mnli
+                if (weights.config.architecture() != TransformerConfig.Architecture.ENCODER_ONLY && !seq2seqClassifier) {
                     throw new IllegalArgumentException(dir + " is a " + weights.config.architecture().name().toLowerCase(Locale.ROOT)
-                            .replace('_', '-') + " model; " + command + " needs an encoder with its head");
+                            .replace('_', '-') + " model; " + command + " needs an encoder with its head"
+                            + (command.equals("classify") ? " (or an encoder-decoder sequence classifier)" : ""));
                 }
                 task.run(new TextEncoder(new Transformer(weights, backend), tok, SentencePooling.meanNormalized(null)), weights);
                 Main.checkStdout();

@@ -347,6 +347,10 @@ final class EncoderPass {
 
     /** Sequence-classification logits (B, labels). */
     static float[][] classify(Transformer m, int[][] ids, int[][] typeIds, int[][] mask) {
+        if (m.config.architecture() == TransformerConfig.Architecture.ENCODER_DECODER) {
+            if (typeIds != null) throw new IllegalArgumentException("an encoder-decoder classifier takes no token types");
+            return TaskHeads.classifyAtEos(m, ids, mask);
+        }
         Weights.ClassifierHead head = m.weights.classifierHead;
         if (head == null || head.classifier() == null) throw new IllegalStateException("these weights have no classifier head (sequence classification)");
         try (Scratch s = new Scratch(m.backend)) {

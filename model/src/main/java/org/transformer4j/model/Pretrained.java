@@ -26,7 +26,7 @@ public final class Pretrained {
     private Pretrained() {}
 
     /** A token id field: 0 is a valid id (HfConfig.size wants sizes ≥ 1), -1 or null means none. */
-    private static int id(HfConfig cfg, String field, int dflt) throws CheckpointException {
+    static int id(HfConfig cfg, String field, int dflt) throws CheckpointException {
         double v = cfg.number(field, dflt);
         if (v != Math.rint(v) || v < -1 || v > Integer.MAX_VALUE) throw cfg.error("config.json field '" + field + "' is " + v + ", not a token id");
         return (int) v;
@@ -144,6 +144,7 @@ public final class Pretrained {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
+        if (HfSeq2Seq.TYPES.contains(type)) return HfSeq2Seq.load(cfg, dir, backend, dtype, heads, checkFinite);
         boolean decoder = HfDecoders.TYPES.contains(type) || type.equals("gemma3");   // gemma3: the text model of a multimodal folder
         if (decoder || ENCODERS.contains(type)) {
             try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
@@ -161,7 +162,7 @@ public final class Pretrained {
                 case "deberta" -> throw cfg.error("model_type 'deberta' (DeBERTa v1, e.g. microsoft/deberta-base) is not supported;"
                         + " DeBERTa-v2 and v3 folders (model_type deberta-v2) are");
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5, bart, mbart, marian, pegasus, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call

@@ -44,9 +44,10 @@ public final class TextEncoder {
 
     public TextEncoder(Transformer model, Tokenizer tokenizer, SentencePooling pooling) {
         TransformerConfig.Architecture a = model.config.architecture();
-        if (a != TransformerConfig.Architecture.ENCODER_ONLY && a != TransformerConfig.Architecture.DECODER_ONLY) {
-            throw new IllegalArgumentException("a TextEncoder needs an encoder-only model, or a decoder-only one for embeddings;"
-                    + " this one is " + a);
+        boolean seq2seqClassifier = a == TransformerConfig.Architecture.ENCODER_DECODER && model.weights.classifierHead != null;
+        if (a != TransformerConfig.Architecture.ENCODER_ONLY && a != TransformerConfig.Architecture.DECODER_ONLY && !seq2seqClassifier) {
+            throw new IllegalArgumentException("a TextEncoder needs an encoder-only model, a decoder-only one for embeddings, or an"
+                    + " encoder-decoder sequence classifier (BartForSequenceClassification); this one is " + a);
         }
         this.model = model;
         this.tokenizer = tokenizer;
@@ -124,11 +125,16 @@ public final class TextEncoder {
         }
     }
 
+    /** An encoder-only model, or an encoder-decoder with a sequence classifier (BartForSequenceClassification). */
+    private void requireClassifier(String what) {
+        if (model.config.architecture() != TransformerConfig.Architecture.ENCODER_DECODER) requireEncoder(what);
+    }
+
     // ---- classification ---------------------------------------------------------------------------------
 
     /** Each text's labels, highest score first (sequence classification; scores as {@link #scoring()} says). */
     public List<List<Label>> classify(List<String> texts) {
-        requireEncoder("classify");
+        requireClassifier("classify");
         List<Tokenizer.Encoded> enc = new ArrayList<>();
         for (String t : texts) {
             int[] ids = tokenizer.encode(t);
@@ -139,7 +145,7 @@ public final class TextEncoder {
 
     /** Each pair's labels (NLI, paraphrase…), the pair through the tokenizer's pair template; scores as {@link #scoring()} says. */
     public List<List<Label>> classifyPairs(List<String> first, List<String> second) {
-        requireEncoder("classifyPairs");
+        requireClassifier("classifyPairs");
         return labelled(logits(pairs(first, second)), scoring());
     }
 
@@ -170,7 +176,7 @@ public final class TextEncoder {
      * candidate's softmax over [contradiction, entailment], its entailment share. Candidates are returned best first.
      */
     public List<ZeroShotScore> zeroShot(String text, List<String> labels, String template, boolean multiLabel) {
-        requireEncoder("zeroShot");
+        requireClassifier("zeroShot");
         if (text == null) throw new IllegalArgumentException("text is null");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("no candidate labels");
         String t = template == null ? ZERO_SHOT_TEMPLATE : template;

@@ -964,7 +964,7 @@ public final class Transformer {
     record Memory(Tensor output, List<Tensor> layerInputs, int length) {}
 
     Memory encodeMemory(Scratch s, int[][] ids) {
-        Tensor x = embed(s, ids, 0);                                                           // (B, Tin, C)
+        Tensor x = embed(s, ids, 0, encoderEmbeddings());                                      // (B, Tin, C)
         AttentionOp.Mask mask = config.causalInput() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE;
         RelativeBias bias = relativeBias(weights.encoder, !config.causalInput());
         boolean keep = config.withinLayerCrossAttention();
@@ -1006,7 +1006,8 @@ public final class Transformer {
         return projectKv(s, w, in, views);
     }
 
-    private Tensor decodeDense(Scratch s, Memory mem, int[][] target) {
+    /** The decoder's last hidden states (B, Tt, C) of {@code target} over the memory, without a cache. */
+    Tensor decodeDense(Scratch s, Memory mem, int[][] target) {
         boolean merged = config.shareCrossAndSelfAttention();
         Tensor x = embed(s, target, merged ? mem.length() : 0);                               // (B, Tt, C)
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
@@ -1033,7 +1034,15 @@ public final class Transformer {
     // ---- pieces -----------------------------------------------------------------------------------
 
     /** Token (+ position from {@code offset}) (+ type 0) embeddings, then the embedding norm of post-LN models: (B, T, C). */
-    Tensor embed(Scratch s, int[][] ids, int offset) {
+    Tensor embed(Scratch s, int[][] ids, int offset) { return embed(s, ids, offset, weights.embeddings); }
+
+    /** The encoder's embeddings: the BART family's own table and norm where the stacks have their own, else the shared ones. */
+    Weights.Embeddings encoderEmbeddings() {
+        return weights.encoderEmbeddings != null ? weights.encoderEmbeddings : weights.embeddings;
+    }
+
+    /** {@link #embed(Scratch, int[][], int)} with the tables {@code e}. */
+    Tensor embed(Scratch s, int[][] ids, int offset, Weights.Embeddings e) {
         weights.checkOpen();
         int b = ids.length, t = ids[0].length;
         int[] flat = new int[b * t];
@@ -1042,7 +1051,8 @@ public final class Transformer {
         checkPositions(offset, t);
         Tensor idT = s.uploadInts(flat, b, t);
         Tensor x = s.empty(dtype, b, t, config.modelWidth());
-        embedInto(s, idT, offset, x);
+        if (e == weights.embeddings) embedInto(s, idT, offset, x);
+        else embedTables(e, idT, offset, null, null, x);                                     // the BART family's encoder: no types, no projection
         return x;
     }
 
@@ -1065,7 +1075,7 @@ public final class Transformer {
         long[] shape = x.shape();
         shape[shape.length - 1] = e.tokens().shape(1);
         Tensor y = s.empty(dtype, shape);
-        embedTables(ids, offset, positions, typeIds, y);
+        embedTables(e, ids, offset, positions, typeIds, y);
         backend.linear(LinearOp.of(y, e.project(), x).transW(true).bias(e.projectBias()));
     }
 
@@ -1078,12 +1088,11 @@ public final class Transformer {
         if (weights.embeddings.project() != null) {
             throw new IllegalStateException("projected embeddings (ELECTRA's embedding_size) need a scratch: embedInto(Scratch, …)");
         }
-        embedTables(ids, offset, positions, typeIds, x);
+        embedTables(weights.embeddings, ids, offset, positions, typeIds, x);
     }
 
     /** The tables' sum (and scale, and norm) into x of the tables' width. */
-    private void embedTables(Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
-        Weights.Embeddings e = weights.embeddings;
+    private void embedTables(Weights.Embeddings e, Tensor ids, long offset, Tensor positions, Tensor typeIds, Tensor x) {
         EmbeddingOp op = EmbeddingOp.of(ids, e.tokens(), e.positions(), x);
         if (config.embeddingScale() != 1f) op = op.tokenScale(roundTo(dtype, config.embeddingScale()));
         if (e.positions() != null) op = positions != null ? op.positions(positions) : op.positionOffset(offset);
@@ -1124,9 +1133,12 @@ public final class Transformer {
         return out;
     }
 
-    /** out (…, V) = outputScale · h · Eᵀ, soft-capped when the config says so (Gemma 2's final_logit_softcapping). */
+    /**
+     * out (…, V) = outputScale · h · Eᵀ (+ the BART family's final_logits_bias), soft-capped when the config says so (Gemma 2's
+     * final_logit_softcapping).
+     */
     void logitsInto(Tensor h, Tensor out) {
-        backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()));
+        backend.linear(LinearOp.of(h, weights.outputMatrix(), out).transW(true).alpha(config.outputScale()).bias(weights.outputBias));
         if (config.logitSoftcap() > 0) backend.softcap(new SoftcapOp(out, config.logitSoftcap()));
     }
 

@@ -70,6 +70,8 @@ import java.util.List;
  * @param sandwichNorms   Gemma 2's extra norms: the attention's and the MLP's outputs are normed before their
  *                        residual adds (post_attention_layernorm, post_feedforward_layernorm; the MLP's input
  *                        norm is then pre_feedforward_layernorm)
+ * @param bart            the BART family's per-stack position tables, embedding norm and output bias ({@link BartEmbeddings}),
+ *                        or null
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -85,7 +87,20 @@ public record TransformerConfig(
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
-        boolean bidirectional, Disentangled disentangled, boolean attentionSinks) {
+        boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart) {
+
+    /**
+     * The BART family's embeddings and output (BART, mBART, Marian, Pegasus; {@code HfSeq2Seq} reads their folders), null for
+     * every other model. {@code perStack}: the encoder and the decoder each add their own learned position table (BART's and
+     * mBART's {@code encoder.embed_positions} / {@code decoder.embed_positions}, rows from the offset 2 on) and norm the sum
+     * with their own {@code layernorm_embedding}; false: one table serves both (Marian's and Pegasus' sinusoids, which the
+     * loader computes). {@code norm}: the summed embeddings are normed (layernorm_embedding) whatever the norm placement
+     * (pre-LN mBART has one, post-LN Marian none). {@code outputBias}: the logits gain a bias (V) (final_logits_bias).
+     */
+    public record BartEmbeddings(boolean perStack, boolean norm, boolean outputBias) {}
+
+    /** Whether the summed embeddings are normed: {@link BartEmbeddings#norm} for the BART family, else post-LN models. */
+    public boolean embeddingNorm() { return bart != null ? bart.norm() : normPlacement == NormPlacement.POST; }
 
     /**
      * DeBERTa's disentangled attention (DebertaV2Config with relative_attention): relative embeddings of 2·{@code span} rows
@@ -428,6 +443,11 @@ public record TransformerConfig(
         if (attentionSinks && (encoderLayers > 0 || decoderLayers == 0 || disentangled != null)) {
             problems.add("attentionSinks are for decoder-only models (GPT-OSS)");
         }
+        if (bart != null && (!encDec || positions != Positions.LEARNED_ABSOLUTE || relativeBuckets != 0 || shareCrossAndSelfAttention
+                || shareEncoderDecoderParams || withinLayerCrossAttention || causalInput || typeVocabSize != 0 || embeddingWidth != 0)) {
+            problems.add("the BART family's embeddings are for plain encoder-decoder models with position tables (no structural"
+                    + " steps, token types or projected embeddings)");
+        }
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -491,7 +511,7 @@ public record TransformerConfig(
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
-        b.attentionSinks = attentionSinks;
+        b.attentionSinks = attentionSinks; b.bart = bart;
         return b;
     }
 
@@ -579,6 +599,7 @@ public record TransformerConfig(
         private int embeddingWidth;
         private boolean bidirectional;
         private Disentangled disentangled;
+        private BartEmbeddings bart;
 
         private Builder() {}
 
@@ -670,6 +691,9 @@ public record TransformerConfig(
         /** ELECTRA's embedding_size E: the embedding tables are (…, E), projected to C after their norm (0 or C: none). */
         public Builder embeddingWidth(int e) { embeddingWidth = e; return this; }
 
+        /** The BART family's embeddings and output bias (see {@link BartEmbeddings}); null: none. */
+        public Builder bart(BartEmbeddings b) { bart = b; return this; }
+
         /** DeBERTa's disentangled attention (see {@link Disentangled}); null: none. */
         public Builder disentangled(Disentangled d) { disentangled = d; return this; }
 
@@ -709,7 +733,7 @@ public record TransformerConfig(
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
-                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks);
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart);
         }
     }
 }

@@ -283,7 +283,15 @@ public final class Weights implements AutoCloseable {
     }
 
     public final TransformerConfig config;
+    /** The token (and position, type) tables; an encoder-decoder's decoder embeds with them, its encoder too unless {@link #encoderEmbeddings}. */
     public final Embeddings embeddings;
+    /**
+     * The encoder's own embeddings (the BART family's per-stack position table and embedding norm; the token table is
+     * {@link #embeddings}'), or null: {@link #embeddings} serves both stacks.
+     */
+    public final Embeddings encoderEmbeddings;
+    /** The logits' bias (V) (the BART family's final_logits_bias), or null. */
+    public final Tensor outputBias;
     /** Null for decoder-only models. */
     public final Stack encoder;
     /** Null for encoder-only models; the same object as {@link #encoder} under shareEncoderDecoderParams. */
@@ -317,6 +325,16 @@ public final class Weights implements AutoCloseable {
     private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
                     ClassifierHead classifierHead, MlmHead mlmHead, LinearHead tokenClassifier, LinearHead nextSentence,
                     EncoderInfo encoderInfo, Map<String, Tensor> named, Backend backend) {
+        this(config, embeddings, encoder, decoder, lmHead, classifierHead, mlmHead, tokenClassifier, nextSentence, encoderInfo,
+                named, backend, null, null);
+    }
+
+    private Weights(TransformerConfig config, Embeddings embeddings, Stack encoder, Stack decoder, Tensor lmHead,
+                    ClassifierHead classifierHead, MlmHead mlmHead, LinearHead tokenClassifier, LinearHead nextSentence,
+                    EncoderInfo encoderInfo, Map<String, Tensor> named, Backend backend, Embeddings encoderEmbeddings,
+                    Tensor outputBias) {
+        this.encoderEmbeddings = encoderEmbeddings;
+        this.outputBias = outputBias;
         this.tokenClassifier = tokenClassifier;
         this.nextSentence = nextSentence;
         this.encoderInfo = encoderInfo;
@@ -353,6 +371,8 @@ public final class Weights implements AutoCloseable {
         this.config = config;
         this.backend = from.backend;
         this.embeddings = from.embeddings;
+        this.encoderEmbeddings = from.encoderEmbeddings;
+        this.outputBias = from.outputBias;
         this.encoder = config.encoderLayers() > 0 ? from.encoder : null;
         this.decoder = config.decoderLayers() > 0 ? from.decoder : null;
         this.lmHead = from.lmHead;
@@ -442,9 +462,7 @@ public final class Weights implements AutoCloseable {
                 if (c == null) throw new IllegalStateException("a tensor of the weights has no name: " + t);
                 return c;
             };
-            Embeddings e = embeddings;
-            Embeddings emb = new Embeddings(m.apply(e.tokens()), m.apply(e.positions()), m.apply(e.types()), map(e.embeddingNorm(), m),
-                    m.apply(e.project()), m.apply(e.projectBias()));
+            Embeddings emb = map(embeddings, m), encEmb = encoderEmbeddings == null ? null : map(encoderEmbeddings, m);
             Stack enc = map(encoder, m);
             if (enc != null && enc.relative() != null) {
                 enc = new Stack(enc.layers(), enc.finalNorm(), enc.relativeBias(), Relative.derive(enc.relative(), enc.layers(), config, backend));
@@ -458,11 +476,17 @@ public final class Weights implements AutoCloseable {
                     m.apply(mh.outputBias()));
             LinearHead tok = tokenClassifier == null ? null : new LinearHead(m.apply(tokenClassifier.weight()), m.apply(tokenClassifier.bias()));
             LinearHead nsp = nextSentence == null ? null : new LinearHead(m.apply(nextSentence.weight()), m.apply(nextSentence.bias()));
-            return new Weights(config, emb, enc, dec, m.apply(lmHead), cls, mlm, tok, nsp, encoderInfo, named2, backend);
+            return new Weights(config, emb, enc, dec, m.apply(lmHead), cls, mlm, tok, nsp, encoderInfo, named2, backend, encEmb,
+                    m.apply(outputBias));
         } catch (RuntimeException ex) {
             copies.values().forEach(Tensor::close);
             throw ex;
         }
+    }
+
+    private static Embeddings map(Embeddings e, java.util.function.UnaryOperator<Tensor> m) {
+        return new Embeddings(m.apply(e.tokens()), m.apply(e.positions()), m.apply(e.types()), map(e.embeddingNorm(), m),
+                m.apply(e.project()), m.apply(e.projectBias()));
     }
 
     /** Through native host memory only: a device tensor comes back to the host once, never as a Java array. */
@@ -774,14 +798,22 @@ public final class Weights implements AutoCloseable {
 
     /** The same; {@code head} false builds no output matrix for an untied model (hidden states only). */
     static Weights build(TransformerConfig c, Source s, int classes, boolean head) {
+        return build(c, s, classes, head, EncoderInfo.BERT);
+    }
+
+    /** The same with the folder's {@code info} (an encoder-decoder classifier's labels and problem type). */
+    static Weights build(TransformerConfig c, Source s, int classes, boolean head, EncoderInfo info) {
         int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize(), f = c.mlpWidth();
         Tensor tokens = s.matrix("embeddings.tokens", c.vocabSize(), cw);
         Tensor positions = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE
                 ? s.matrix("embeddings.positions", c.maxPositions(), cw) : null;
         Tensor types = c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), cw) : null;
-        boolean post = c.normPlacement() == TransformerConfig.NormPlacement.POST;
-        Norm embNorm = post ? norm(s, c, "embeddings.norm") : null;
+        Norm embNorm = c.embeddingNorm() ? norm(s, c, "embeddings.norm") : null;
         Embeddings emb = new Embeddings(tokens, positions, types, embNorm);
+        TransformerConfig.BartEmbeddings bart = c.bart();
+        Embeddings encEmb = bart == null || !bart.perStack() ? null                     // BART, mBART: the encoder's own table and norm
+                : new Embeddings(tokens, s.matrix("encoder.embeddings.positions", c.maxPositions(), cw), null,
+                        bart.norm() ? norm(s, c, "encoder.embeddings.norm") : null);
 
         // Decoder layers of an encoder-decoder carry cross-attention unless step 1 merged it into self-attention;
         // under step 2 the one shared stack carries it, and only the decoder role uses it.
@@ -805,8 +837,12 @@ public final class Weights implements AutoCloseable {
             mlm = new MlmHead(s.matrix("mlm.dense", cw, cw), s.vector("mlm.dense.bias", cw, 0f, 0.02f),
                     new Norm(s.vector("mlm.norm.weight", cw, 1f, 0.1f), s.vector("mlm.norm.bias", cw, 0f, 0.02f)),
                     s.vector("mlm.output.bias", c.vocabSize(), 0f, 0.02f));
+        } else if (classes > 0) {     // BartForSequenceClassification's classification_head: dense, tanh, out_proj
+            cls = new ClassifierHead(s.matrix("pooler.dense", cw, cw), s.vector("pooler.dense.bias", cw, 0f, 0.02f),
+                    s.matrix("classifier", classes, cw), s.vector("classifier.bias", classes, 0f, 0.02f));
         }
-        return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, s.named(), s.backend());
+        Tensor outBias = bart != null && bart.outputBias() && head ? s.vector("output.bias", c.vocabSize(), 0f, 0.02f) : null;
+        return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, null, null, info, s.named(), s.backend(), encEmb, outBias);
     }
 
     /** A dense MLP of width f under the names p.up, p.gate, p.down (+ .bias); gated: [up ; gate] fused where allowed. */
