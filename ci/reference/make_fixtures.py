@@ -26,6 +26,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
 import deberta  # noqa: E402
@@ -40,7 +41,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 24_323_560   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 25_416_801   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1277,6 +1278,191 @@ def make_t5_v10(out):
 @fixture("t5-v1_1")
 def make_t5_v11(out):
     return make_t5(out, "t5-v1_1", 1321, gated=True)
+
+
+# ---- the BART family (BART, mBART, Marian, Pegasus) -------------------------------------------------
+
+BART_FOLLOWS = {
+    "bart": "models/bart/modeling_bart.py: BartForConditionalGeneration.forward (BartModel; BartEncoder / BartDecoder: "
+            "embed_tokens (scale_embedding false: x 1.0) + BartLearnedPositionalEmbedding (arange + offset 2), "
+            "layernorm_embedding; post-LN BartEncoderLayer / BartDecoderLayer; BartAttention q * head_dim**-0.5; exact gelu; "
+            "lm_head tied to model.shared + final_logits_bias)",
+    "mbart": "models/mbart/modeling_mbart.py: MBartForConditionalGeneration.forward (MBartScaledWordEmbedding x sqrt(d_model) "
+             "+ MBartLearnedPositionalEmbedding (arange + offset 2), layernorm_embedding; pre-LN MBartEncoderLayer / "
+             "MBartDecoderLayer; a final layer_norm per stack; exact gelu; lm_head tied + final_logits_bias)",
+    "marian": "models/marian/modeling_marian.py: MarianMTModel.forward (embed_tokens x sqrt(d_model) + "
+              "MarianSinusoidalPositionalEmbedding (sin half then cos half, no offset; not in model.safetensors: "
+              "_keys_to_ignore_on_save), no layernorm_embedding, no final norm; post-LN layers; swish = SiLU; "
+              "lm_head tied + final_logits_bias)",
+    "pegasus": "models/pegasus/modeling_pegasus.py: PegasusForConditionalGeneration.forward (embed_tokens x sqrt(d_model) + "
+               "PegasusSinusoidalPositionalEmbedding (Marian's table, stored as model.{encoder,decoder}.embed_positions.weight), "
+               "no layernorm_embedding; pre-LN layers (MBart's); a final layer_norm per stack; relu; lm_head tied + "
+               "final_logits_bias)",
+}
+BART_V = 128
+# from a scan of seeds 1340..1559 (2026-12-06) for greedy runs of several distinct tokens whose smallest top-2 margin is
+# at least 1% of max|logits| (random tiny models with sinusoidal positions, Marian and Pegasus, repeat most)
+BART_SEEDS = {"bart": 1396, "mbart": 1364, "marian": 1458, "pegasus": 1519}
+BART_LABELS = {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}     # PretrainedConfig's default for BartConfig's num_labels=3
+
+
+def bart_config(model_type, arch, v, pad, eos, start, act, scale, mpe, c=32, nh=4, f=48, layers=2, labels=None, extra=None):
+    """config.json as the published folders carry it: the fields BartConfig / MBartConfig / MarianConfig / PegasusConfig
+    write, the token ids generate reads (forced_bos_token_id, forced_eos_token_id, Marian's bad_words_ids) and the legacy
+    flags those folders still hold (normalize_before, add_final_layer_norm, ...: the modeling files ignore them, the
+    class decides); the beam-search options (num_beams, min_length, max_length, length_penalty, no_repeat_ngram_size,
+    task_specific_params) left out, as the other fixtures leave them."""
+    labels = labels or BART_LABELS
+    cfg = {"architectures": [arch], "model_type": model_type, "vocab_size": v, "d_model": c,
+           "encoder_layers": layers, "decoder_layers": layers, "num_hidden_layers": layers,
+           "encoder_attention_heads": nh, "decoder_attention_heads": nh, "encoder_ffn_dim": f, "decoder_ffn_dim": f,
+           "max_position_embeddings": mpe, "activation_function": act, "scale_embedding": scale,
+           "pad_token_id": pad, "eos_token_id": eos, "decoder_start_token_id": start, "forced_eos_token_id": eos,
+           "is_encoder_decoder": True, "tie_word_embeddings": True, "dropout": 0.1, "attention_dropout": 0.0,
+           "activation_dropout": 0.0, "encoder_layerdrop": 0.0, "decoder_layerdrop": 0.0, "init_std": 0.02,
+           "use_cache": True, "torch_dtype": "float32",
+           "id2label": {str(k): n for k, n in labels.items()}, "label2id": {n: k for k, n in labels.items()}}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_bart(d, cfg, head="lm", token_std=TIED_STD):
+    """Every parameter under its state_dict name. A model that scales its embeddings by sqrt(d_model) has its token table
+    drawn with token_std / sqrt(d_model), so that what the stacks read is N(0, token_std²) as in BART (with the scale on
+    a 0.3 table the tied model predicts the token it has just read, as README's TIED_STD note says)."""
+    mt, c, f, v = cfg["model_type"], cfg["d_model"], cfg["encoder_ffn_dim"], cfg["vocab_size"]
+    kind, mpe = bart.KINDS[mt], cfg["max_position_embeddings"]
+    if cfg.get("scale_embedding", False):
+        token_std /= c ** 0.5
+    d.emb("model.shared.weight", v, c, token_std)          # encoder/decoder embed_tokens and lm_head: tied copies, omitted
+    for stack in ("encoder", "decoder"):
+        if not kind["sinusoidal"]:
+            d.emb(f"model.{stack}.embed_positions.weight", mpe + bart.LEARNED_OFFSET, c)
+        elif mt == "pegasus":                               # a parameter save_pretrained writes (Marian's is ignored on save)
+            d._put(f"model.{stack}.embed_positions.weight", bart.sinusoidal_table(mpe, c))
+        if kind["ln_embedding"]:
+            d.norm(f"model.{stack}.layernorm_embedding", c)
+        for i in range(cfg[f"{stack}_layers"]):
+            p = f"model.{stack}.layers.{i}."
+            for a in ("self_attn", "encoder_attn") if stack == "decoder" else ("self_attn",):
+                for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                    d.linear(f"{p}{a}.{n}", c, c)
+                d.norm(f"{p}{a}_layer_norm", c)
+            d.linear(p + "fc1", c, f)
+            d.linear(p + "fc2", f, c)
+            d.norm(p + "final_layer_norm", c)
+        if kind["final_norm"]:
+            d.norm(f"model.{stack}.layer_norm", c)
+    if head == "lm":                                        # a buffer, saved; N(0, 0.1^2) so that a loader must add it
+        d._put("final_logits_bias", d.rng.standard_normal((1, v)) * 0.1)
+    else:
+        d.linear("classification_head.dense", c, c)
+        d.linear("classification_head.out_proj", c, len(cfg["id2label"]))
+
+
+def bart_rows(d, low, high, t, visible, pad, head=(), tail=()):
+    """Two rows of t ids: head + random ids in [low, high) + tail; the second right-padded after `visible` ids."""
+    ids = d.ids(2, t, high, low=low)
+    for r, n in ((0, t), (1, visible)):
+        ids[r, :len(head)] = head
+        ids[r, n - len(tail):n] = tail
+    ids[1, visible:] = pad
+    mask = np.ones_like(ids)
+    mask[1, visible:] = 0
+    return ids, mask
+
+
+def make_bart_lm(out, name, cfg, seed, head, tail, dec_head, low, high, prompt, note):
+    """A generating model: encoder_last_hidden_state, the decoder's last hidden state and logits for explicit
+    decoder_input_ids over the two rows (the second padded: its keys masked in the encoder and in cross-attention),
+    and a greedy continuation over input_ids[0]."""
+    d = Draw(seed)
+    draw_bart(d, cfg)
+    ids, mask = bart_rows(d, low, high, 12, 8, cfg["pad_token_id"], head, tail)
+    dec = d.ids(2, 9, high, low=low)
+    dec[:, :len(dec_head)] = dec_head
+    P = d.f64()
+    enc, h, logits = bart.forward(cfg, P, ids, mask, dec)
+    enc0 = bart.encode(cfg, P, ids[:1])
+    g = greedy(lambda toks: bart.lm_logits(P, bart.decode(cfg, P, enc0, [toks]))[0, -1], prompt)
+    return save(out, name, cfg, d, {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits},
+                {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": dec}, BART_FOLLOWS[cfg["model_type"]],
+                {"prompt": prompt, "input_ids": ids[0].tolist(), "tokens": g[0], "margins": g[1],
+                 "note": "plain argmax of the logits (final_logits_bias included) after the decoder prompt, encoder input "
+                         "input_ids[0], every step recomputed in full; " + note})
+
+
+@fixture("bart")
+def make_bart(out):
+    """facebook/bart-large-cnn's layout: <s> x </s> rows, decoder_input_ids [2, 0, ...] (decoder_start, then the BOS
+    that forced_bos_token_id makes generate emit first)."""
+    cfg = bart_config("bart", "BartForConditionalGeneration", BART_V, 1, 2, 2, "gelu", False, 32,
+                      extra={"bos_token_id": 0, "forced_bos_token_id": 0, "classifier_dropout": 0.0,
+                             "add_final_layer_norm": False, "normalize_before": False})
+    return make_bart_lm(out, "bart", cfg, BART_SEEDS["bart"], [0], [2], [2, 0], 3, BART_V, [2, 0],
+                        "the prompt holds decoder_start_token_id 2 and the BOS 0 that forced_bos_token_id forces at the first step")
+
+
+@fixture("mbart")
+def make_mbart(out):
+    """facebook/mbart-large-50's layout: src_lang x </s> rows (MBart50Tokenizer's prefix; language codes at the top of the vocabulary: 125 the
+    source's, 126 the target's), decoder_input_ids [2, 126, ...] (decoder_start, then the target language that
+    generate's forced_bos_token_id would force)."""
+    cfg = bart_config("mbart", "MBartForConditionalGeneration", BART_V, 1, 2, 2, "gelu", True, 32,
+                      extra={"bos_token_id": 0, "classifier_dropout": 0.0, "add_final_layer_norm": True,
+                             "normalize_before": True, "normalize_embedding": True, "static_position_embeddings": False,
+                             "tokenizer_class": "MBart50Tokenizer"})
+    return make_bart_lm(out, "mbart", cfg, BART_SEEDS["mbart"], [125], [2], [2, 126], 3, 125, [2, 126],
+                        "the prompt holds decoder_start_token_id 2 and the target language code 126")
+
+
+@fixture("marian")
+def make_marian(out):
+    """Helsinki-NLP/opus-mt-*'s layout: pad = decoder_start = vocab_size - 1, eos 0, x </s> rows."""
+    v = BART_V
+    cfg = bart_config("marian", "MarianMTModel", v, v - 1, 0, v - 1, "swish", True, 32,
+                      extra={"bos_token_id": 0, "decoder_vocab_size": v, "share_encoder_decoder_embeddings": True,
+                             "bad_words_ids": [[v - 1]], "classifier_dropout": 0.0, "add_bias_logits": False,
+                             "add_final_layer_norm": False, "normalize_before": False, "normalize_embedding": False,
+                             "static_position_embeddings": True})
+    return make_bart_lm(out, "marian", cfg, BART_SEEDS["marian"], [], [0], [v - 1], 1, v - 1, [v - 1],
+                        "the prompt is decoder_start_token_id = pad_token_id 127; the pad token (bad_words_ids) never wins a step")
+
+
+@fixture("pegasus")
+def make_pegasus(out):
+    """google/pegasus-xsum's layout: pad = decoder_start = 0, eos 1, x </s> rows."""
+    cfg = bart_config("pegasus", "PegasusForConditionalGeneration", BART_V, 0, 1, 0, "relu", True, 32,
+                      extra={"add_bias_logits": False, "add_final_layer_norm": True, "normalize_before": True,
+                             "normalize_embedding": False, "static_position_embeddings": True})
+    return make_bart_lm(out, "pegasus", cfg, BART_SEEDS["pegasus"], [], [1], [0], 2, BART_V, [0],
+                        "the prompt is decoder_start_token_id = pad_token_id 0")
+
+
+@fixture("bart-seqcls")
+def make_bart_seqcls(out):
+    """facebook/bart-large-mnli's layout: <s> premise </s></s> hypothesis </s> rows with three eos each, the second
+    right-padded; the decoder reads shift_tokens_right(input_ids, 1, 2), the head the last eos's state."""
+    labels = {0: "contradiction", 1: "neutral", 2: "entailment"}
+    cfg = bart_config("bart", "BartForSequenceClassification", BART_V, 1, 2, 2, "gelu", False, 32, labels=labels,
+                      extra={"bos_token_id": 0, "forced_bos_token_id": 0, "classifier_dropout": 0.0,
+                             "add_final_layer_norm": False, "normalize_before": False})
+    d = Draw(1344)
+    draw_bart(d, cfg, head="cls", token_std=1.0)
+    ids = d.ids(2, 12, BART_V, low=3)
+    ids[0] = [0] + ids[0, 1:5].tolist() + [2, 2] + ids[0, 7:11].tolist() + [2]        # premise 4, hypothesis 4
+    ids[1] = [0] + ids[1, 1:4].tolist() + [2, 2] + ids[1, 6:8].tolist() + [2, 1, 1, 1]  # premise 3, hypothesis 2, 3 pads
+    mask = (np.arange(12)[None, :] < np.array([[12], [9]])).astype(np.int64)
+    P = d.f64()
+    enc, h, logits = bart.forward(cfg, P, ids, mask)
+    shifted = bart.shift_tokens_right(ids, cfg["pad_token_id"], cfg["decoder_start_token_id"])
+    return save(out, "bart-seqcls", cfg, d, {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits},
+                {"input_ids": ids, "attention_mask": mask},
+                "models/bart/modeling_bart.py: BartForSequenceClassification.forward (BartModel with decoder_input_ids = "
+                "shift_tokens_right(input_ids, pad_token_id, decoder_start_token_id), no decoder_attention_mask; "
+                "hidden_states[eos_mask].view(B, -1, C)[:, -1, :]; BartClassificationHead: out_proj(tanh(dense(x))); "
+                "id2label in config.json)",
+                extra={"decoder_input_ids_shifted": shifted.tolist(), "eos_positions": [11, 8]})
 
 
 # ---- decoder-only LLMs ------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
 import decoders  # noqa: E402
@@ -141,6 +142,13 @@ def causality(out):
             dec = np.array(ref["inputs"]["decoder_input_ids"])
             full = t5.decode(cfg, P, enc, dec)[1]
             check(np.abs(t5.decode(cfg, P, enc, dec[:, :4])[1] - full[:, :4]).max() < 1e-12, f"{name}: decoder prefix logits = first rows")
+        elif cfg["model_type"] in bart.KINDS and "decoder_input_ids" in ref["inputs"]:
+            mask = np.array(ref["inputs"]["attention_mask"])
+            enc = bart.encode(cfg, P, ids, mask)
+            dec = np.array(ref["inputs"]["decoder_input_ids"])
+            full = bart.lm_logits(P, bart.decode(cfg, P, enc, dec, mask))
+            part = bart.lm_logits(P, bart.decode(cfg, P, enc, dec[:, :4], mask))
+            check(np.abs(part - full[:, :4]).max() < 1e-12, f"{name}: decoder prefix logits = first rows")
 
 
 def windows(out):
@@ -490,6 +498,93 @@ def gpt_oss_checks(out):
     check(moved(cb, halves), "gpt-oss: gate/up interleaved, not halves")
 
 
+def bart_checks(out):
+    """The BART family: the sinusoidal table against its formula (sin half, then cos half), shift_tokens_right and
+    the learned positions' offset by hand, what each folder holds, padding (encoder keys and cross-attention), the eos
+    pooling by hand, and the parts a loader could get wrong (offset, embedding scale, pre/post-LN, the bias, the
+    sinusoidal layout) each moving the logits."""
+    tab = bart.sinusoidal_table(7, 8)
+    pos, i = np.arange(7)[:, None], np.arange(4)[None, :]
+    want = np.concatenate([np.sin(pos * 10000.0 ** (-2 * i / 8)), np.cos(pos * 10000.0 ** (-2 * i / 8))], axis=1)
+    check(np.abs(tab - want).max() < 1e-7 and tab.dtype == np.float64 and np.array_equal(tab, tab.astype(np.float32)),
+          "sinusoidal table = [sin(p w_i) | cos(p w_i)], w_i = 10000^(-2i/d), float32 values")
+    check(np.array_equal(tab[0], [0, 0, 0, 0, 1, 1, 1, 1]), "sinusoidal row 0 = [0]*4 + [1]*4")
+    check(bart.shift_tokens_right(np.array([[5, 6, 7, 8], [9, -100, 4, 3]]), 1, 2).tolist() == [[2, 5, 6, 7], [2, 9, 1, 4]],
+          "shift_tokens_right by hand (start token first, -100 -> pad)")
+    names = {}
+    for name in ("bart", "mbart", "marian", "pegasus", "bart-seqcls"):
+        cfg, P, ref = load(os.path.join(out, name))
+        names[name] = set(P)
+        check(not any(k.endswith("embed_tokens.weight") or k == "lm_head.weight" for k in P) and "model.shared.weight" in P,
+              f"{name}: only model.shared.weight holds the token table (tied copies omitted)")
+        ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+        ids, mask = ins["input_ids"], ins["attention_mask"]
+        n = int(mask[1].sum())
+        enc = bart.encode(cfg, P, ids, mask)
+        alone = bart.encode(cfg, P, ids[1:, :n])
+        check(np.abs(enc[1:, :n] - alone).max() < 1e-12, f"{name}: the padded encoder row = its sentence alone")
+        if name == "bart-seqcls":
+            shifted = bart.shift_tokens_right(ids, 1, 2)
+            check(shifted.tolist() == ref["decoder_input_ids_shifted"], f"{name}: recorded shifted decoder ids")
+            h = bart.decode(cfg, P, enc, shifted, mask)
+            eos = [int(np.nonzero(r == 2)[0][-1]) for r in ids]
+            check(eos == ref["eos_positions"] == [11, 8], f"{name}: the last eos of each row at {eos}")
+            x = np.stack([h[b, e] for b, e in enumerate(eos)])
+            head = nn.linear(np.tanh(nn.linear(x, P["classification_head.dense.weight"], P["classification_head.dense.bias"])),
+                             P["classification_head.out_proj.weight"], P["classification_head.out_proj.bias"])
+            check(np.abs(head - bart.forward(cfg, P, ids, mask)[2]).max() < 1e-12, f"{name}: logits = head(h at the last eos) by hand")
+            one = bart.forward(cfg, P, ids[1:, :n])[2]
+            check(np.abs(one - bart.forward(cfg, P, ids, mask)[2][1:]).max() < 1e-12, f"{name}: the padded row's logits = its pair alone")
+            continue
+        dec = ins["decoder_input_ids"]
+        check(int(dec[0, 0]) == cfg["decoder_start_token_id"] == int(dec[1, 0]), f"{name}: decoder_input_ids start with decoder_start_token_id")
+        full = bart.lm_logits(P, bart.decode(cfg, P, enc, dec, mask))
+        lone = bart.lm_logits(P, bart.decode(cfg, P, alone, dec[1:]))
+        check(np.abs(full[1:] - lone).max() < 1e-12, f"{name}: cross-attention masks the padded encoder keys")
+        scale = np.abs(full).max()
+        check(np.abs(P["final_logits_bias"]).max() > 0.05 and P["final_logits_bias"].shape == (1, cfg["vocab_size"]),
+              f"{name}: final_logits_bias (1, V) nonzero")
+
+        def moved(c2=cfg, P2=P, what=""):
+            other = bart.lm_logits(P2, bart.decode(c2, P2, bart.encode(c2, P2, ids, mask), dec, mask))
+            check(np.abs(other - full).max() > 1e-3 * scale, f"{name}: {what} moves the logits")
+        P2 = dict(P)
+        P2["final_logits_bias"] = 0 * P["final_logits_bias"]
+        moved(P2=P2, what="final_logits_bias")
+        moved(c2=dict(cfg, scale_embedding=not cfg["scale_embedding"]), what="scale_embedding")
+        kinds = dict(bart.KINDS)
+        try:
+            bart.KINDS[cfg["model_type"]] = dict(kinds[cfg["model_type"]], pre_ln=not kinds[cfg["model_type"]]["pre_ln"])
+            moved(what="pre- vs post-LN")
+        finally:
+            bart.KINDS.update(kinds)
+        pe = "model.encoder.embed_positions.weight"
+        if cfg["model_type"] in ("bart", "mbart"):
+            check(P[pe].shape == (cfg["max_position_embeddings"] + 2, cfg["d_model"]), f"{name}: learned table (max_position_embeddings + 2, d)")
+            check(np.array_equal(bart._positions(cfg, P, "encoder", 3), P[pe][2:5]), f"{name}: positions 0, 1, 2 read rows 2, 3, 4")
+            P2 = dict(P)
+            for st in ("encoder", "decoder"):
+                P2[f"model.{st}.embed_positions.weight"] = np.concatenate([P[f"model.{st}.embed_positions.weight"][2:], P[f"model.{st}.embed_positions.weight"][:2]])
+            moved(P2=P2, what="the position offset 2")
+        else:
+            table = bart.sinusoidal_table(cfg["max_position_embeddings"], cfg["d_model"])
+            if cfg["model_type"] == "pegasus":
+                check(all(np.array_equal(P[f"model.{st}.embed_positions.weight"], table) for st in ("encoder", "decoder")),
+                      f"{name}: the stored embed_positions are the sinusoidal table")
+            else:
+                check(not any("embed_positions" in k for k in P), f"{name}: no embed_positions (MarianMTModel._keys_to_ignore_on_save)")
+            P2 = dict(P)
+            inter = np.empty_like(table)
+            inter[:, 0::2], inter[:, 1::2] = table[:, :cfg["d_model"] // 2], table[:, cfg["d_model"] // 2:]
+            for st in ("encoder", "decoder"):
+                P2[f"model.{st}.embed_positions.weight"] = inter
+            moved(P2=P2, what="the sinusoidal layout (halves, not interleaved)")
+    check("model.encoder.layer_norm.weight" in names["mbart"] and "model.encoder.layer_norm.weight" in names["pegasus"]
+          and not any(k.startswith("model.encoder.layer_norm.") for k in names["bart"] | names["marian"]), "final layer_norm only in mbart, pegasus")
+    check(all(any("layernorm_embedding" in k for k in names[n]) == (n in ("bart", "mbart", "bart-seqcls")) for n in names),
+          "layernorm_embedding only in bart, mbart")
+
+
 def load(d):
     with open(os.path.join(d, "config.json")) as fh:
         cfg = json.load(fh)
@@ -527,6 +622,9 @@ def rerun(d):
     if mt == "t5":
         enc = t5.encode(cfg, P, ins["input_ids"])
         h, logits = t5.decode(cfg, P, enc, ins["decoder_input_ids"])
+        return {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits}
+    if mt in bart.KINDS:
+        enc, h, logits = bart.forward(cfg, P, ins["input_ids"], ins.get("attention_mask"), ins.get("decoder_input_ids"))
         return {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits}
     if mt == "distilbert":
         h = bert.distilbert_encode(cfg, P, ins["input_ids"], ins.get("attention_mask"))
@@ -726,6 +824,7 @@ def main():
     embeddinggemma_checks(out)
     moe(out)
     gpt_oss_checks(out)
+    bart_checks(out)
     beam_checks(out)
     folders(out)
     if "--fresh" in sys.argv:

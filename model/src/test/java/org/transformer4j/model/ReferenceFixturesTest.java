@@ -53,7 +53,12 @@ class ReferenceFixturesTest {
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
      * into {@link #CHECKED} with its test. A folder in neither list fails {@link #everyFixtureIsCheckedOrAwaitsItsLoader}.
      */
-    static final Map<String, String> AWAITING = Map.of();
+    static final Map<String, String> AWAITING = Map.of(
+            "bart", "BART-family loader (in progress)",
+            "bart-seqcls", "BART-family loader (in progress)",
+            "mbart", "BART-family loader (in progress)",
+            "marian", "BART-family loader (in progress)",
+            "pegasus", "BART-family loader (in progress)");
 
     static final double TOLERANCE = 2e-5;
 
