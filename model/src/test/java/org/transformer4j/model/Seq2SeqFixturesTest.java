@@ -1,0 +1,121 @@
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.transformer4j.model.ReferenceFixturesTest.Fixture;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+
+/**
+ * The BART family against the float64 reference (ci/reference/bart.py, written from modeling_bart.py, modeling_mbart.py,
+ * modeling_marian.py and modeling_pegasus.py): the encoder's last hidden state, the logits of given decoder inputs over a
+ * padded batch, a greedy run through the cache (prefill, then one step at a time), and BartForSequenceClassification's
+ * logits.
+ */
+class Seq2SeqFixturesTest {
+
+    /** Each row's tokens whose attention_mask is 1 (right padding). */
+    static int[] visible(int[] ids, int[] mask) {
+        int n = 0;
+        while (n < mask.length && mask[n] == 1) n++;
+        return Arrays.copyOf(ids, n);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bart", "mbart", "marian", "pegasus"})
+    void generationModelMatchesTheReference(String name) throws Exception {
+        Fixture f = Fixture.open(name);
+        try (Weights w = Pretrained.load(f.dir(), new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask"), dec = f.ids("decoder_input_ids");
+            int c = m.config.modelWidth(), v = m.config.vocabSize();
+            float[][][] enc = new float[in.length][in[0].length][c];
+            float[][][] logits = new float[in.length][][];
+            for (int r = 0; r < in.length; r++) {        // row by row, unpadded: transformers gives the padded keys weight 0
+                int[] row = visible(in[r], mask[r]);
+                float[][] e = m.encode(new int[][] {row})[0];
+                for (int t = 0; t < row.length; t++) enc[r][t] = e[t];
+                logits[r] = m.logits(new int[][] {row}, new int[][] {dec[r]})[0];
+            }
+            assertEquals(v, logits[0][0].length);
+            assertAll(() -> f.nearAtTokens("encoder_last_hidden_state", enc, mask),
+                    () -> f.near("logits", logits),
+                    () -> greedy(f, m));
+        }
+    }
+
+    /** The reference's greedy run through the cache: its decoder prompt prefilled, then a step per token. */
+    static void greedy(Fixture f, Transformer m) {
+        JsonNode gr = f.ref().get("greedy");
+        int[] input = Fixture.ints(gr.get("input_ids")), prompt = Fixture.ints(gr.get("prompt")), want = Fixture.ints(gr.get("tokens"));
+        int[] got = new int[want.length];
+        try (KvState st = m.newState(new int[][] {input}, prompt.length + want.length)) {
+            float[] l = m.prefillLast(st, 0, prompt);
+            for (int i = 0; i < want.length; i++) {
+                got[i] = argmax(l);
+                if (i + 1 < want.length) l = m.step(st, new int[] {got[i]})[0];
+            }
+        }
+        double maxLogit = f.ref().get("max_abs").get("logits").doubleValue();
+        int clear = 0;
+        while (clear < want.length && gr.get("margins").get(clear).doubleValue()
+                > ReferenceFixturesTest.CLEAR_MARGIN * ReferenceFixturesTest.TOLERANCE * maxLogit) clear++;
+        if (clear < Math.min(4, want.length)) fail(f.name() + ": the reference's greedy margins are clear for " + clear + " steps only");
+        assertArrayEquals(Arrays.copyOf(want, clear), Arrays.copyOf(got, clear), f.name() + ": greedy tokens (the first " + clear
+                + " steps) " + Arrays.toString(got) + " vs the reference's " + Arrays.toString(want));
+    }
+
+    static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    @org.junit.jupiter.api.Test
+    void bartSequenceClassifierMatchesTheReference() throws Exception {
+        Fixture f = Fixture.open("bart-seqcls");
+        try (Weights w = Pretrained.load(f.dir(), new CpuBackend())) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask");
+            assertEquals(List.of("contradiction", "neutral", "entailment"), w.encoderInfo.labels());
+            float[][] got = m.classify(in, null, mask);
+            f.near("logits", new float[][][] {got});
+            float[][][] enc = new float[in.length][in[0].length][];
+            for (int r = 0; r < in.length; r++) {
+                float[][] e = m.encode(new int[][] {visible(in[r], mask[r])})[0];
+                for (int t = 0; t < in[r].length; t++) enc[r][t] = t < e.length ? e[t] : new float[m.config.modelWidth()];
+            }
+            f.nearAtTokens("encoder_last_hidden_state", enc, mask);
+        }
+    }
+
+    /** In bf16 the model still follows the reference's clear greedy steps (the logits' bf16 error is far below them). */
+    @org.junit.jupiter.api.Test
+    void bartInBf16KeepsItsLogitsNearTheReference() throws Exception {
+        Fixture f = Fixture.open("bart");
+        try (Weights w = Pretrained.load(f.dir(), new CpuBackend(), DType.BF16)) {
+            Transformer m = new Transformer(w, new CpuBackend());
+            int[][] in = f.ids("input_ids"), dec = f.ids("decoder_input_ids");
+            float[][] l = m.logits(new int[][] {in[0]}, new int[][] {dec[0]})[0];
+            double[] ref = f.reference("logits", 2L * dec[0].length * m.config.vocabSize());
+            double max = 0, err = 0;
+            for (int t = 0; t < l.length; t++) {
+                for (int x = 0; x < l[t].length; x++) {
+                    double r = ref[t * l[t].length + x];
+                    max = Math.max(max, Math.abs(r));
+                    err = Math.max(err, Math.abs(l[t][x] - r));
+                }
+            }
+            assertTrue(err < 0.05 * max, "bf16 logits " + err + " from the reference (max " + max + ")");
+        }
+    }
+}
