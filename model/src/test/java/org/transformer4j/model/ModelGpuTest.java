@@ -266,6 +266,19 @@ class ModelGpuTest {
     }
 
     /**
+     * The BART family on CUDA in fp32 (per-stack position tables, the embedding norm of pre-LN mBART, final_logits_bias in the
+     * logits GEMM's epilogue, post-LN cross-attention decoders, the cached decode step with its cross K/V) against the float64
+     * reference, as Seq2SeqFixturesTest asks of the CPU backend; bart-large-mnli's classifier too.
+     */
+    @Test
+    void bartFamilyMatchesTheReferenceOnCuda() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            for (String name : List.of("bart", "mbart", "marian", "pegasus")) Seq2SeqFixturesTest.matches(name, cuda);
+            Seq2SeqFixturesTest.classifierMatches(cuda);
+        }
+    }
+
+    /**
      * MPNet's folders on CUDA (learned positions and the relative bias of T5's buckets beside the 1/sqrt(d) scale, in
      * the packed path padded rows take) against the CPU backend in fp32: hidden state, pooled output, masked-LM,
      * sequence and token classification logits.

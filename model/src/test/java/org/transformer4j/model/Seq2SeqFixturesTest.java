@@ -33,9 +33,14 @@ class Seq2SeqFixturesTest {
     @ParameterizedTest
     @ValueSource(strings = {"bart", "mbart", "marian", "pegasus"})
     void generationModelMatchesTheReference(String name) throws Exception {
+        matches(name, new CpuBackend());
+    }
+
+    /** {@code name}'s encoder states, logits and cached greedy run on {@code backend} in fp32 (ModelGpuTest: on CUDA). */
+    static void matches(String name, org.transformer4j.runtime.Backend backend) throws Exception {
         Fixture f = Fixture.open(name);
-        try (Weights w = Pretrained.load(f.dir(), new CpuBackend())) {
-            Transformer m = new Transformer(w, new CpuBackend());
+        try (Weights w = Pretrained.load(f.dir(), backend)) {
+            Transformer m = new Transformer(w, backend);
             int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask"), dec = f.ids("decoder_input_ids");
             int c = m.config.modelWidth(), v = m.config.vocabSize();
             float[][][] enc = new float[in.length][in[0].length][c];
@@ -82,9 +87,14 @@ class Seq2SeqFixturesTest {
 
     @org.junit.jupiter.api.Test
     void bartSequenceClassifierMatchesTheReference() throws Exception {
+        classifierMatches(new CpuBackend());
+    }
+
+    /** BartForSequenceClassification's logits and encoder states on {@code backend} in fp32. */
+    static void classifierMatches(org.transformer4j.runtime.Backend backend) throws Exception {
         Fixture f = Fixture.open("bart-seqcls");
-        try (Weights w = Pretrained.load(f.dir(), new CpuBackend())) {
-            Transformer m = new Transformer(w, new CpuBackend());
+        try (Weights w = Pretrained.load(f.dir(), backend)) {
+            Transformer m = new Transformer(w, backend);
             int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask");
             assertEquals(List.of("contradiction", "neutral", "entailment"), w.encoderInfo.labels());
             float[][] got = m.classify(in, null, mask);
