@@ -108,6 +108,65 @@ class Seq2SeqFixturesTest {
         }
     }
 
+    /**
+     * bart-large-mnli's use: the fixture's premise / hypothesis pairs as texts through a tokenizer.json with RoBERTa's pair
+     * template ({@code <s> A </s></s> B </s>}, what BART's tokenizer.json has), batched and padded by TextEncoder, give the
+     * reference's logits; zero-shot classification with a one-word template gives the pipeline's multi-label score.
+     */
+    @org.junit.jupiter.api.Test
+    void nliPairsAndZeroShotThroughTheTokenizerMatchTheReference(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Fixture f = Fixture.open("bart-seqcls");
+        StringBuilder vocab = new StringBuilder();
+        java.util.Map<Integer, String> special = java.util.Map.of(0, "<s>", 1, "<pad>", 2, "</s>", 3, "<unk>");
+        StringBuilder added = new StringBuilder();
+        for (int i = 0; i < 128; i++) {
+            String t = special.getOrDefault(i, "w" + i);
+            vocab.append(i == 0 ? "" : ", ").append('"').append(t).append("\": ").append(i);
+            if (special.containsKey(i)) {
+                added.append(added.isEmpty() ? "" : ", ").append("{\"id\": ").append(i).append(", \"content\": \"").append(t)
+                        .append("\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}");
+            }
+        }
+        java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null,"
+                + " \"added_tokens\": [" + added + "], \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
+                + " \"post_processor\": {\"type\": \"RobertaProcessing\", \"sep\": [\"</s>\", 2], \"cls\": [\"<s>\", 0],"
+                + " \"trim_offsets\": true, \"add_prefix_space\": false}, \"decoder\": null,"
+                + " \"model\": {\"type\": \"WordLevel\", \"unk_token\": \"<unk>\", \"vocab\": {" + vocab + "}}}");
+        int[][] in = f.ids("input_ids"), mask = f.ids("attention_mask");
+        List<String> premises = new java.util.ArrayList<>(), hypotheses = new java.util.ArrayList<>();
+        for (int r = 0; r < in.length; r++) {                 // <s> premise </s></s> hypothesis </s>
+            int[] row = visible(in[r], mask[r]);
+            int sep = 1;
+            while (row[sep] != 2) sep++;
+            premises.add(words(row, 1, sep));
+            hypotheses.add(words(row, sep + 2, row.length - 1));
+        }
+        double[] ref = f.reference("logits", 2L * 3);
+        try (Weights w = Pretrained.load(f.dir(), new CpuBackend());
+             org.transformer4j.model.tokenizer.Tokenizer tok = org.transformer4j.model.tokenizer.HfTokenizer.load(dir.resolve("tokenizer.json"))) {
+            TextEncoder enc = new TextEncoder(new Transformer(w, new CpuBackend()), tok, SentencePooling.meanNormalized(null));
+            List<List<TextEncoder.Label>> got = enc.classifyPairs(premises, hypotheses);
+            double max = Arrays.stream(ref).map(Math::abs).max().orElse(1);
+            for (int r = 0; r < got.size(); r++) {
+                for (TextEncoder.Label l : got.get(r)) {
+                    assertEquals(ref[r * 3 + l.id()], l.logit(), ReferenceFixturesTest.TOLERANCE * max, "pair " + r + " " + l.label());
+                }
+            }
+            // the hypothesis as a template around its last word: one candidate → sigmoid(entailment − contradiction)
+            String h = hypotheses.get(0);
+            String last = h.substring(h.lastIndexOf(' ') + 1);
+            List<TextEncoder.ZeroShotScore> z = enc.zeroShot(premises.get(0), List.of(last), h.substring(0, h.lastIndexOf(' ') + 1) + "{}", false);
+            double want = 1 / (1 + Math.exp(-(ref[2] - ref[0])));
+            assertEquals(want, z.get(0).score(), 1e-4, "zero-shot score of the entailment class");
+        }
+    }
+
+    private static String words(int[] ids, int from, int to) {
+        StringBuilder b = new StringBuilder();
+        for (int i = from; i < to; i++) b.append(i == from ? "" : " ").append('w').append(ids[i]);
+        return b.toString();
+    }
+
     /** In bf16 the model still follows the reference's clear greedy steps (the logits' bf16 error is far below them). */
     @org.junit.jupiter.api.Test
     void bartInBf16KeepsItsLogitsNearTheReference() throws Exception {
