@@ -44,7 +44,7 @@ final class HfSeq2Seq {
     private HfSeq2Seq() {}
 
     /** The model_types this loader reads. */
-    static final Set<String> TYPES = Set.of("bart", "mbart", "marian", "pegasus");
+    static final Set<String> TYPES = Set.of("bart", "mbart", "marian", "pegasus", "m2m_100");
 
     /** BART's learned position tables start at row 2 (BartLearnedPositionalEmbedding.offset); mBART's too. */
     static final int POSITION_OFFSET = 2;
@@ -54,7 +54,10 @@ final class HfSeq2Seq {
 
     static boolean learnedPositions(String type) { return type.equals("bart") || type.equals("mbart"); }
 
-    static boolean preNorm(String type) { return type.equals("mbart") || type.equals("pegasus"); }
+    static boolean preNorm(String type) { return type.equals("mbart") || type.equals("pegasus") || type.equals("m2m_100"); }
+
+    /** M2M100 / NLLB: fairseq's sinusoids ({@link #fairseqSinusoids}) from row padding_idx + 1 on. */
+    static boolean fairseq(String type) { return type.equals("m2m_100"); }
 
     /** The folder's config: {@code outputBias} says whether its checkpoint carries final_logits_bias. */
     static TransformerConfig config(HfConfig cfg, boolean outputBias) throws CheckpointException {
@@ -89,7 +92,8 @@ final class HfSeq2Seq {
         int pad = Pretrained.id(cfg, "pad_token_id", -1), bos = Pretrained.id(cfg, "bos_token_id", -1);
         int eos = Pretrained.id(cfg, "eos_token_id", -1);
         // the config classes' defaults: BART / mBART start from eos (2), Marian and Pegasus from pad
-        int start = Pretrained.id(cfg, "decoder_start_token_id", learnedPositions(type) ? eos : pad);
+        int start = Pretrained.id(cfg, "decoder_start_token_id", learnedPositions(type) || fairseq(type) ? eos : pad);
+        if (fairseq(type) && (pad < 0 || c % 2 != 0)) throw cfg.error("m2m_100 needs a pad_token_id (its positions start after it) and an even d_model");
         if (start < 0) throw cfg.error("decoder_start_token_id is missing and no default applies (" + type + ")");
         boolean learned = learnedPositions(type);
         try {
@@ -119,6 +123,29 @@ final class HfSeq2Seq {
                 double angle = p / Math.pow(10000, 2.0 * j / c);
                 out[p * c + j] = (float) Math.sin(angle);
                 if (half + j < c) out[p * c + half + j] = (float) Math.cos(angle);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * M2M100SinusoidalPositionalEmbedding's table (fairseq's get_embedding) of {@code rows} rows, in torch's float32 steps:
+     * with h = C/2, f_i = exp(fl32(i · fl32(−ln 10000 / (h − 1)))) for i &lt; h, row p holds sin(fl32(p · f_i)) in its first
+     * half and cos(fl32(p · f_i)) in its second, and row {@code paddingIdx} is zero. A position's row is padding_idx + 1 +
+     * its index (create_position_ids_from_input_ids over the non-padding tokens).
+     */
+    static float[] fairseqSinusoids(int rows, int c, int paddingIdx) {
+        int half = c / 2;
+        float step = (float) -(Math.log(10000) / (half - 1));
+        float[] freq = new float[half];
+        for (int i = 0; i < half; i++) freq[i] = (float) Math.exp((float) (i * step));
+        float[] out = new float[rows * c];
+        for (int p = 0; p < rows; p++) {
+            if (p == paddingIdx) continue;
+            for (int i = 0; i < half; i++) {
+                float a = p * freq[i];
+                out[p * c + i] = (float) Math.sin(a);
+                out[p * c + half + i] = (float) Math.cos(a);
             }
         }
         return out;
@@ -162,6 +189,11 @@ final class HfSeq2Seq {
                         String k = p + stack + ".embed_positions.weight";
                         hf.put(k, hf.get(k).slice(0, POSITION_OFFSET, POSITION_OFFSET + positions));
                     }
+                } else if (fairseq(type)) {                                      // rows from padding_idx + 1: positions 0 … P − 1
+                    int from = c.specialIds().pad() + 1, rows = from + c.maxPositions();
+                    computed = Tensor.ofFloats(fairseqSinusoids(rows, c.modelWidth(), c.specialIds().pad()), rows, c.modelWidth());
+                    hf.put(SINUSOIDS, computed.slice(0, from, rows));
+                    for (String stack : List.of("encoder", "decoder")) hf.remove(p + stack + ".embed_positions.weight");
                 } else {
                     computed = Tensor.ofFloats(sinusoids(c.maxPositions(), c.modelWidth()), c.maxPositions(), c.modelWidth());
                     hf.put(SINUSOIDS, computed);
@@ -240,7 +272,7 @@ final class HfSeq2Seq {
                     req.put(s + "layernorm_embedding." + x, new long[] {cw});
                     put.accept(ours + "norm." + x, s + "layernorm_embedding." + x);
                 }
-            } else {
+            } else if (!fairseq(type)) {
                 opt.put(s + "embed_positions.weight", new long[] {c.maxPositions(), cw});   // older folders stored the sinusoids
             }
             int n = stack.equals("encoder") ? c.encoderLayers() : c.decoderLayers();

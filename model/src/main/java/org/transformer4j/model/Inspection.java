@@ -31,7 +31,7 @@ final class Inspection {
         boolean bidirectionalBuckets = encoder ? !m.config.causalInput() : m.decoderBidirectional();
         try (Scratch s = new Scratch(m.backend)) {
             Tensor x = m.config.architecture() == Architecture.ENCODER_ONLY ? EncoderPass.embedRow(m, s, ids)   // RoBERTa's positions
-                    : m.embed(s, new int[][] {ids}, 0);                                            // (1, T, C)
+                    : m.embed(s, new int[][] {ids}, 0, encoder ? m.encoderEmbeddings() : m.weights.embeddings);   // (1, T, C)
             RelativeBias bias = m.relativeBias(st, bidirectionalBuckets);
             int[] pre = plm && !encoder ? new int[] {prefix} : null;
             Transformer.RopeAt rope = encoder ? null : m.ropeFrom(s, 1, 0, t);

@@ -162,7 +162,7 @@ public final class Pretrained {
                 case "deberta" -> throw cfg.error("model_type 'deberta' (DeBERTa v1, e.g. microsoft/deberta-base) is not supported;"
                         + " DeBERTa-v2 and v3 folders (model_type deberta-v2) are");
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5, bart, mbart, marian, pegasus, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5, bart, mbart, marian, pegasus, m2m_100, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2 and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
