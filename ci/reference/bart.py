@@ -1,4 +1,4 @@
-"""The BART family (BART, mBART, Marian, Pegasus), following transformers' models/bart/modeling_bart.py,
+"""The BART family (BART, mBART, Marian, Pegasus; M2M100 / NLLB's layers, with its positions from m2m100.py), following transformers' models/bart/modeling_bart.py,
 models/mbart/modeling_mbart.py, models/marian/modeling_marian.py and models/pegasus/modeling_pegasus.py (4.x; 5.x
 computes the same):
 
@@ -26,6 +26,11 @@ computes the same):
 - ACT2FN[activation_function]: "gelu" exact (erf) GELU, "relu", "swish" = SiLU.
 - BartForConditionalGeneration / MBartForConditionalGeneration / MarianMTModel / PegasusForConditionalGeneration:
   logits = lm_head(h) + final_logits_bias, lm_head tied to model.shared (no d_model**-0.5 rescaling, unlike T5).
+- M2M100 / NLLB (models/m2m_100/modeling_m2m_100.py): M2M100ScaledWordEmbedding (x sqrt(d_model) when scale_embedding)
+  + M2M100SinusoidalPositionalEmbedding (m2m100.py: fairseq's table, offset 2, read at create_position_ids_from_input_ids),
+  no layernorm_embedding, MBart's pre-LN layers (M2M100EncoderLayer / M2M100DecoderLayer are copies), a final layer_norm
+  per stack, M2M100Attention = BartAttention; M2M100ForConditionalGeneration: lm_head (bias=False) tied to model.shared,
+  no final_logits_bias.
 - BartForSequenceClassification: the decoder's last hidden state at the last eos_token_id of each row of
   input_ids (every row must hold the same number of eos), then BartClassificationHead: out_proj(tanh(dense(x))).
 Everything in float64, including what transformers computes in float32 in an fp32 model (nothing beyond the model
@@ -35,14 +40,19 @@ import math
 
 import numpy as np
 
+import m2m100
 import nn
 
 # which parts each model_type has (its modeling file decides, not the config's legacy flags)
 KINDS = {
-    "bart": {"pre_ln": False, "final_norm": False, "ln_embedding": True, "sinusoidal": False},
-    "mbart": {"pre_ln": True, "final_norm": True, "ln_embedding": True, "sinusoidal": False},
-    "marian": {"pre_ln": False, "final_norm": False, "ln_embedding": False, "sinusoidal": True},
-    "pegasus": {"pre_ln": True, "final_norm": True, "ln_embedding": False, "sinusoidal": True},
+    "bart": {"pre_ln": False, "final_norm": False, "ln_embedding": True, "sinusoidal": False, "logits_bias": True},
+    "mbart": {"pre_ln": True, "final_norm": True, "ln_embedding": True, "sinusoidal": False, "logits_bias": True},
+    "marian": {"pre_ln": False, "final_norm": False, "ln_embedding": False, "sinusoidal": True, "logits_bias": True},
+    "pegasus": {"pre_ln": True, "final_norm": True, "ln_embedding": False, "sinusoidal": True, "logits_bias": True},
+    # M2M100 / NLLB: mBART's pre-LN layers and final layer_norm, no layernorm_embedding, fairseq's sinusoidal positions
+    # (m2m100.py: a table with offset 2 read at create_position_ids_from_input_ids, never stored), no final_logits_bias
+    "m2m_100": {"pre_ln": True, "final_norm": True, "ln_embedding": False, "sinusoidal": True, "logits_bias": False,
+                "fairseq": True},
 }
 LEARNED_OFFSET = 2
 EPS = 1e-5                     # nn.LayerNorm's default: every norm of these models is nn.LayerNorm(d_model)
@@ -78,7 +88,11 @@ def _positions(cfg, P, stack, t):
 
 def _embed(cfg, P, stack, ids):
     scale = math.sqrt(cfg["d_model"]) if cfg.get("scale_embedding", False) else 1.0
-    h = P["model.shared.weight"][ids] * scale + _positions(cfg, P, stack, ids.shape[1])[None]
+    if KINDS[cfg["model_type"]].get("fairseq"):         # M2M100: positions from the ids (pads read the zero row)
+        pos = m2m100.positions(cfg, ids)
+    else:
+        pos = _positions(cfg, P, stack, ids.shape[1])[None]
+    h = P["model.shared.weight"][ids] * scale + pos
     if KINDS[cfg["model_type"]]["ln_embedding"]:
         h = _ln(P, f"model.{stack}.layernorm_embedding", h)
     return h
@@ -144,9 +158,10 @@ def decode(cfg, P, enc, dec_ids, enc_mask=None):
 
 
 def lm_logits(P, h):
-    """lm_head (tied to model.shared unless the folder holds lm_head.weight) + final_logits_bias (1, V)."""
+    """lm_head (tied to model.shared unless the folder holds lm_head.weight) + final_logits_bias (1, V) where the model
+    has one (M2M100ForConditionalGeneration has none: its lm_head is a bias-free nn.Linear and nothing is added)."""
     w = P["lm_head.weight"] if "lm_head.weight" in P else P["model.shared.weight"]
-    return h @ w.T + P["final_logits_bias"]
+    return h @ w.T + P["final_logits_bias"] if "final_logits_bias" in P else h @ w.T
 
 
 def eos_pool(cfg, ids, h):

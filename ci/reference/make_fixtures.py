@@ -33,6 +33,7 @@ import deberta  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_oss  # noqa: E402
+import m2m100  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -41,7 +42,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 25_416_801   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 25_630_871   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1353,8 +1354,9 @@ def draw_bart(d, cfg, head="lm", token_std=TIED_STD):
             d.norm(p + "final_layer_norm", c)
         if kind["final_norm"]:
             d.norm(f"model.{stack}.layer_norm", c)
-    if head == "lm":                                        # a buffer, saved; N(0, 0.1^2) so that a loader must add it
-        d._put("final_logits_bias", d.rng.standard_normal((1, v)) * 0.1)
+    if head == "lm":
+        if kind["logits_bias"]:                             # a buffer, saved; N(0, 0.1^2) so that a loader must add it
+            d._put("final_logits_bias", d.rng.standard_normal((1, v)) * 0.1)
     else:
         d.linear("classification_head.dense", c, c)
         d.linear("classification_head.out_proj", c, len(cfg["id2label"]))
@@ -1463,6 +1465,73 @@ def make_bart_seqcls(out):
                 "hidden_states[eos_mask].view(B, -1, C)[:, -1, :]; BartClassificationHead: out_proj(tanh(dense(x))); "
                 "id2label in config.json)",
                 extra={"decoder_input_ids_shifted": shifted.tolist(), "eos_positions": [11, 8]})
+
+
+# ---- M2M100 / NLLB ------------------------------------------------------------------------------------
+
+M2M100_FOLLOWS = ("models/m2m_100/modeling_m2m_100.py: M2M100ForConditionalGeneration.forward (M2M100Model; "
+                  "M2M100ScaledWordEmbedding x sqrt(d_model) + M2M100SinusoidalPositionalEmbedding: get_embedding's table of "
+                  "max_position_embeddings + 2 rows in float32 steps (exp(i * float32(-ln(10000) / (half - 1))), float32 "
+                  "position x frequency, [sin | cos] halves), row pad_token_id zeroed, not in model.safetensors, read at "
+                  "create_position_ids_from_input_ids (pad_token_id + cumsum of non-pad tokens, pads at pad_token_id); no "
+                  "layernorm_embedding; pre-LN M2M100EncoderLayer / M2M100DecoderLayer (MBart's); a final layer_norm per "
+                  "stack; relu; lm_head (no bias) tied to model.shared, no final_logits_bias)")
+M2M100_SEED = 1748      # from a scan of seeds 1600..1999 (2026-12-06): the best greedy run without the pad, 3 distinct tokens (none had 4 with margins >= 1% of max|logits|), margins >= 1.9%
+
+
+def m2m100_config(v=BART_V, c=32, nh=4, f=48, layers=2, mpe=32):
+    """config.json as facebook/nllb-200-distilled-600M carries it (M2M100Config's fields; NLLB's pad 1, bos 0, eos 2,
+    decoder_start 2, relu, scale_embedding true, layerdrop 0, tokenizer_class NllbTokenizer; no tie_word_embeddings key:
+    PretrainedConfig's default true ties the head); generate's max_length 200 left out as the other fixtures leave the
+    generation options out."""
+    return {"architectures": ["M2M100ForConditionalGeneration"], "model_type": "m2m_100", "vocab_size": v, "d_model": c,
+            "encoder_layers": layers, "decoder_layers": layers, "num_hidden_layers": layers,
+            "encoder_attention_heads": nh, "decoder_attention_heads": nh, "encoder_ffn_dim": f, "decoder_ffn_dim": f,
+            "max_position_embeddings": mpe, "activation_function": "relu", "scale_embedding": True,
+            "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "decoder_start_token_id": 2,
+            "is_encoder_decoder": True, "dropout": 0.1, "attention_dropout": 0.1, "activation_dropout": 0.0,
+            "encoder_layerdrop": 0, "decoder_layerdrop": 0, "init_std": 0.02, "use_cache": True,
+            "tokenizer_class": "NllbTokenizer", "torch_dtype": "float32"}
+
+
+def m2m100_case(seed):
+    """The m2m100 fixture's draw for a seed: (cfg, draw, P, ids, mask, dec)."""
+    cfg = m2m100_config()
+    d = Draw(seed)
+    draw_bart(d, cfg)
+    ids, mask = bart_rows(d, 3, 125, 12, 8, cfg["pad_token_id"], [125], [2])
+    dec = d.ids(2, 9, 125, low=3)
+    dec[:, :2] = [2, 126]
+    dec[1, 5:] = [2, 1, 1, 1]           # shift_tokens_right of labels [126, y, y, y, 2, -100 ...]: pads read row 1 (zeros)
+    return cfg, d, d.f64(), ids, mask, dec
+
+
+@fixture("m2m100")
+def make_m2m100(out):
+    """facebook/nllb-200-distilled-600M's layout: NllbTokenizer's [src_lang_code] x </s> rows (language codes at the top of
+    the vocabulary: 125 the source's, 126 the target's), the second right-padded with pad 1 (its real tokens at the
+    unpadded positions 2, 3, ..., its pads at position 1, the zero row); decoder_input_ids [2, 126, ...] (decoder
+    start, then the target language that generate's forced_bos_token_id forces), the second row as shifted padded
+    labels [2, 126, y, y, y, 2, 1, 1, 1] (no decoder_attention_mask: causal only; its pads read position row 1 too).
+    The seed gives a greedy run of several distinct tokens without the pad (a generated pad would be numbered
+    differently by a cached decoder, which counts one token at a time, than by a full recomputation) whose margins
+    are at least 1% of max|logits|."""
+    cfg, d, P, ids, mask, dec = m2m100_case(M2M100_SEED)
+    enc, h, logits = bart.forward(cfg, P, ids, mask, dec)
+    enc0 = bart.encode(cfg, P, ids[:1])
+    prompt = [2, 126]
+    g = greedy(lambda toks: bart.lm_logits(P, bart.decode(cfg, P, enc0, [toks]))[0, -1], prompt)
+    if cfg["pad_token_id"] in g[0]:
+        raise SystemExit("m2m100: the greedy run generates the pad token")
+    return save(out, "m2m100", cfg, d, {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits},
+                {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": dec}, M2M100_FOLLOWS,
+                {"prompt": prompt, "input_ids": ids[0].tolist(), "tokens": g[0], "margins": g[1],
+                 "note": "plain argmax of the logits (no final_logits_bias) after the decoder prompt, encoder input "
+                         "input_ids[0], every step recomputed in full (decoder positions 2, 3, ...: no pad generated); "
+                         "the prompt holds decoder_start_token_id 2 and the target language code 126 that "
+                         "forced_bos_token_id forces"},
+                extra={"position_ids": m2m100.position_ids(ids, cfg["pad_token_id"]).tolist(),
+                       "decoder_position_ids": m2m100.position_ids(dec, cfg["pad_token_id"]).tolist()})
 
 
 # ---- decoder-only LLMs ------------------------------------------------------------------------------

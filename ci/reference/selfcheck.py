@@ -56,6 +56,7 @@ import bert  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_oss  # noqa: E402
+import m2m100  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
@@ -585,6 +586,92 @@ def bart_checks(out):
           "layernorm_embedding only in bart, mbart")
 
 
+def m2m100_checks(out):
+    """M2M100 / NLLB: get_embedding's table against the formula written out directly (float64 within the float32 steps'
+    error, float32 values, the padding row zero, the last frequency 1e-4), create_position_ids_from_input_ids by hand
+    (padded rows, past_key_values_length one token at a time), what the folder holds, padding (encoder keys,
+    cross-attention, the decoder's padded labels), and the parts a loader could get wrong (the position offset, the
+    padding row's zeros, numbering pads like tokens, the frequencies, the embedding scale, pre/post-LN) each moving
+    an output."""
+    tab = m2m100.table(40, 8, 1)
+    p, i = np.arange(40)[:, None], np.arange(4)[None, :]
+    freq = np.exp(-i * math.log(10000) / 3)                   # half_dim - 1 = 3: frequencies 1, 10^-4/3, 10^-8/3, 1e-4
+    want = np.concatenate([np.sin(p * freq), np.cos(p * freq)], axis=1)
+    want[1] = 0
+    check(np.abs(tab - want).max() < 1e-5 and np.array_equal(tab, tab.astype(np.float32)),
+          "m2m100 table = [sin(p f_i) | cos(p f_i)], f_i = exp(-i ln(10000) / (d/2 - 1)), float32 values")
+    check(np.array_equal(tab[0], [0, 0, 0, 0, 1, 1, 1, 1]) and not tab[1].any() and tab[2, 0] == np.float32(math.sin(2)),
+          "m2m100 table: row 0 = [0]*4 + [1]*4, row padding_idx 1 zero, row 2 starts with float32(sin 2)")
+    check(abs(tab[39, 3] - math.sin(39e-4)) < 1e-7, "m2m100 table: the last frequency is 1e-4 (not Marian's 10000^(-2i/d))")
+    t64 = m2m100.table_float64(1026, 1024, 1)
+    t32 = m2m100.table(1026, 1024, 1)
+    err = np.abs(t32 - t64).max()
+    check(1e-6 < err < 1e-3, f"m2m100 table at NLLB's size (1026 x 1024): the float32 steps move it by {err:.2g} (kept)")
+    check(m2m100.position_ids(np.array([[125, 7, 9, 2, 1, 1], [125, 1, 9, 2, 6, 1]]), 1).tolist()
+          == [[2, 3, 4, 5, 1, 1], [2, 1, 3, 4, 5, 1]], "create_position_ids_from_input_ids by hand (pads at 1, real tokens counted)")
+    seq = np.array([[2, 126, 40, 41, 42]])
+    check([int(m2m100.position_ids(seq[:, k:k + 1], 1, k)[0, 0]) for k in range(5)] == m2m100.position_ids(seq, 1)[0].tolist()
+          == [2, 3, 4, 5, 6], "positions one token at a time with past_key_values_length = those of the whole sequence")
+    cfg, P, ref = load(os.path.join(out, "m2m100"))
+    check(not any("embed" in k or "lm_head" in k for k in P) and "model.shared.weight" in P and "final_logits_bias" not in P, "m2m100: only model.shared.weight (no embed_positions, tied copies, final_logits_bias)")
+    check(all(f"model.{st}.layer_norm.weight" in P for st in ("encoder", "decoder")) and not any("layernorm_embedding" in k for k in P),
+          "m2m100: a final layer_norm per stack, no layernorm_embedding")
+    ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+    ids, mask, dec = ins["input_ids"], ins["attention_mask"], ins["decoder_input_ids"]
+    n = int(mask[1].sum())
+    pos = m2m100.position_ids(ids, 1)
+    check(pos.tolist() == ref["position_ids"] and pos[1, :n].tolist() == pos[0, :n].tolist() == list(range(2, n + 2))
+          and pos[1, n:].tolist() == [1] * (ids.shape[1] - n), "m2m100: the padded row's tokens at the unpadded positions, its pads at 1")
+    dpos = m2m100.position_ids(dec, 1)
+    check(dpos.tolist() == ref["decoder_position_ids"] and dpos[1].tolist() == [2, 3, 4, 5, 6, 7, 1, 1, 1],
+          "m2m100: decoder positions (the padded labels' pads at 1)")
+    check(ids[0, 0] == ids[1, 0] == 125 and ids[0, -1] == ids[1, n - 1] == 2 and dec[:, :2].tolist() == [[2, 126]] * 2,
+          "m2m100: [src_lang] x </s> rows, decoder [2, tgt_lang, ...]")
+    enc = bart.encode(cfg, P, ids, mask)
+    alone = bart.encode(cfg, P, ids[1:, :n])
+    check(np.abs(enc[1:, :n] - alone).max() < 1e-12, "m2m100: the padded encoder row = its sentence alone")
+    full = bart.lm_logits(P, bart.decode(cfg, P, enc, dec, mask))
+    lone = bart.lm_logits(P, bart.decode(cfg, P, alone, dec[1:, :6]))
+    check(np.abs(full[1:, :6] - lone).max() < 1e-12, "m2m100: cross-attention masks the padded encoder keys; the decoder's pads come after")
+    scale_e, scale = np.abs(enc).max(), np.abs(full).max()
+
+    def outputs(c2=cfg, P2=P):
+        e = bart.encode(c2, P2, ids, mask)
+        return e, bart.lm_logits(P2, bart.decode(c2, P2, e, dec, mask))
+
+    def moved(what, c2=cfg, P2=P, logits=True):
+        e, lg = outputs(c2, P2)
+        check((np.abs(lg - full).max() > 1e-3 * scale) if logits else (np.abs(e - enc).max() > 1e-3 * scale_e),
+              f"m2m100: {what} moves the {'logits' if logits else 'encoder states'}")
+        return e, lg
+    real = m2m100.table
+    try:
+        m2m100.table = lambda n_, d_, pad=None: np.concatenate([real(n_, d_, pad)[2:], real(n_, d_, pad)[:2]])
+        moved("the position offset (rows read 2 later)")
+        m2m100.table = lambda n_, d_, pad=None: real(n_, d_, None)
+        e, lg = moved("the padding row's zeros", logits=False)
+        check(np.abs(lg - full)[0].max() < 1e-12 and np.abs(e - enc)[0].max() < 1e-12, "m2m100: the padding row reaches only the padded rows")
+        moved("the padding row's zeros (the decoder's padded labels)")
+        m2m100.table = lambda n_, d_, pad=None: np.where(np.arange(n_)[:, None] == pad, 0.0, bart.sinusoidal_table(n_, d_))
+        moved("Marian's frequencies 10000^(-2i/d)")
+    finally:
+        m2m100.table = real
+    real_ids = m2m100.position_ids
+    try:
+        m2m100.position_ids = lambda x, pad, past=0: np.broadcast_to(np.arange(np.shape(x)[1]) + past + pad + 1, np.shape(x))
+        moved("numbering pads like tokens (arange + 2)", logits=False)
+        moved("numbering pads like tokens (arange + 2) in the decoder's padded labels")
+    finally:
+        m2m100.position_ids = real_ids
+    moved("scale_embedding", c2=dict(cfg, scale_embedding=False))
+    kinds = dict(bart.KINDS)
+    try:
+        bart.KINDS["m2m_100"] = dict(kinds["m2m_100"], pre_ln=False)
+        moved("pre- vs post-LN")
+    finally:
+        bart.KINDS.update(kinds)
+
+
 def load(d):
     with open(os.path.join(d, "config.json")) as fh:
         cfg = json.load(fh)
@@ -825,6 +912,7 @@ def main():
     moe(out)
     gpt_oss_checks(out)
     bart_checks(out)
+    m2m100_checks(out)
     beam_checks(out)
     folders(out)
     if "--fresh" in sys.argv:
