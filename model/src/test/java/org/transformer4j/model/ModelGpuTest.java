@@ -273,7 +273,7 @@ class ModelGpuTest {
     @Test
     void bartFamilyMatchesTheReferenceOnCuda() throws Exception {
         try (CudaBackend cuda = gpu()) {
-            for (String name : List.of("bart", "mbart", "marian", "pegasus")) Seq2SeqFixturesTest.matches(name, cuda);
+            for (String name : List.of("bart", "mbart", "marian", "pegasus", "m2m100")) Seq2SeqFixturesTest.matches(name, cuda);
             Seq2SeqFixturesTest.classifierMatches(cuda);
         }
     }
