@@ -1,4 +1,4 @@
-// HfSeq2Seq — Hugging Face folders of the BART family (bart, mbart, marian, pegasus): config.json mapped field by field
+// HfSeq2Seq — Hugging Face folders of the BART family (bart, mbart, marian, pegasus) and M2M100 / NLLB (m2m_100): config.json mapped field by field
 // onto a TransformerConfig with the family's embeddings (TransformerConfig.BartEmbeddings), the tensors checked key for key
 // and loaded under our names; BartForSequenceClassification's head (facebook/bart-large-mnli) as a classifier.
 package org.transformer4j.model;
@@ -34,6 +34,8 @@ import org.transformer4j.runtime.Tensor;
  *   <li>Marian: post-LN, sinusoidal positions (computed here: the sines of pos / 10000^(2j/C) in the first half, the
  *       cosines in the second), no layernorm_embedding;
  *   <li>Pegasus: pre-LN with a final layer_norm per stack, Marian's sinusoids, no layernorm_embedding;
+ *   <li>M2M100 / NLLB (modeling_m2m_100.py): mBART's pre-LN layers, fairseq's sinusoids read from row padding_idx + 1 on
+ *       ({@link #fairseqSinusoids}), no layernorm_embedding, no final_logits_bias;
  *   <li>scale_embedding multiplies the token embeddings by sqrt(d_model) (false by default in every family's config class).
  * </ul>
  * Encoder and decoder must agree on head count and MLP width (one TransformerConfig serves both stacks); a Marian folder
