@@ -64,6 +64,13 @@ class ClassifyCommandTest {
         /** A model folder: the fixture's config (edited by {@code config}) and weights, and a tokenizer over "w{id}". */
         Path folder(Path dir, Map<Integer, String> specials, boolean bertTemplate, java.util.function.UnaryOperator<String> config)
                 throws IOException {
+            return folder(dir, specials, bertTemplate ? "{\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 102], \"cls\": [\"[CLS]\", 101]}"
+                    : "null", config);
+        }
+
+        /** The folder with {@code postProcessor} as tokenizer.json's post_processor (JSON). */
+        Path folder(Path dir, Map<Integer, String> specials, String postProcessor, java.util.function.UnaryOperator<String> config)
+                throws IOException {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve("config.json"), config.apply(Files.readString(this.dir.resolve("config.json"))));
             Files.copy(this.dir.resolve("model.safetensors"), dir.resolve("model.safetensors"));
@@ -79,8 +86,9 @@ class ClassifyCommandTest {
             }
             Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null,"
                     + " \"added_tokens\": [" + added + "], \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
-                    + " \"post_processor\": " + (bertTemplate ? "{\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 102], \"cls\": [\"[CLS]\", 101]}" : "null")
-                    + ", \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"[PAD]\"}}");
+                    + " \"post_processor\": " + postProcessor
+                    + ", \"decoder\": null, \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \""
+                    + specials.getOrDefault(0, "[PAD]") + "\"}}");
             return dir;
         }
     }
@@ -124,6 +132,37 @@ class ClassifyCommandTest {
                 last = s;
             }
         }
+    }
+
+    /**
+     * facebook/bart-large-mnli's use: an encoder-decoder classifier folder (BartForSequenceClassification) with BART's pair
+     * template (RoBERTa's {@code <s> A </s></s> B </s>}); its pairs score as the pipeline over the reference logits, and a
+     * zero-shot candidate gets its entailment share.
+     */
+    @Test
+    void bartMnliPairsAndZeroShotScoreOverTheReferenceLogits() throws Exception {
+        Fixture f = Fixture.open("bart-seqcls");
+        Map<Integer, String> specials = Map.of(0, "<s>", 1, "<pad>", 2, "</s>", 3, "<unk>");
+        Path dir = f.folder(tmp.resolve("bart-mnli"), specials, "{\"type\": \"RobertaProcessing\", \"sep\": [\"</s>\", 2],"
+                + " \"cls\": [\"<s>\", 0], \"trim_offsets\": true, \"add_prefix_space\": false}", c -> c);
+        int[][] ids = f.ids("input_ids");
+        int[] lengths = f.lengths();
+        List<String> args = new ArrayList<>(List.of("classify", "--model", dir.toString(), "--json"));
+        List<String> seconds = new ArrayList<>();
+        for (int r = 0; r < ids.length; r++) {                           // <s> A </s></s> B </s>
+            int sep = 1;
+            while (ids[r][sep] != 2) sep++;
+            args.add(words(ids[r], 1, sep, specials));
+            seconds.add(words(ids[r], sep + 2, lengths[r] - 1, specials));
+        }
+        for (String s : seconds) args.addAll(List.of("--pair", s));
+        double[] logits = f.output("logits");
+        double[][] want = {softmax(logits, 0, 3), softmax(logits, 3, 3)};
+        labelsNear(JSON.readTree(ok(args.toArray(String[]::new)).out()), List.of("contradiction", "neutral", "entailment"), want,
+                TOLERANCE * maxAbs(logits));
+        JsonNode z = JSON.readTree(ok("classify", "--model", dir.toString(), "--json", args.get(4), "--labels", seconds.get(0),
+                "--template", "{}").out());
+        assertEquals(sigmoid(logits[2] - logits[0]), z.get(0).get("scores").get(0).asDouble(), TOLERANCE * maxAbs(logits));
     }
 
     @Test
