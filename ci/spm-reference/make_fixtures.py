@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# Trains the tiny SentencePiece models under model/src/test/resources/spm/ and writes expected.json:
+# the ids and pieces Debian's sentencepiece (spm_train / python3-sentencepiece 0.1.97) gives for each
+# test string, with the special tokens and id layouts that transformers' slow tokenizers add on top
+# (read from tokenization_t5.py, tokenization_llama.py, tokenization_xlm_roberta.py, tokenization_marian.py):
+#   t5:    spm ids, then </s> (id 1);  <extra_id_i> = pieces + 99 - i
+#   llama: <s> (id 1), then spm ids
+#   xlmr:  <s>=0 <pad>=1 </s>=2 <unk>=3, spm id i>=3 -> i+1 (fairseq offset), spm unk -> 3; <s> A </s>; <mask> = pieces + 1
+#   marian: source.spm / target.spm pieces -> vocab.json ids (<unk> for pieces missing there), then </s>
+# No floats go into expected.json. Run from this folder with Debian's python3 (sentencepiece + protobuf):
+#   /usr/bin/python3 make_fixtures.py ../../model/src/test/resources/spm
+import json, os, subprocess, sys
+
+out = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+corpus = os.path.join(here, "corpus.txt")
+norm = os.path.join(here, "norm.tsv")
+os.makedirs(out, exist_ok=True)
+tmp = "/tmp/spm-reference"
+os.makedirs(tmp, exist_ok=True)
+
+def rep(path, lines, times):
+    with open(path, "w") as f:
+        for _ in range(times):
+            f.writelines(lines)
+    return path
+
+lines = open(corpus).readlines()
+all3 = rep(f"{tmp}/all.txt", lines, 3)
+src = rep(f"{tmp}/src.txt", [l for l in lines if l.startswith(("I am", "Tom", "The model", "Machine", "Sentence", "The quick", "A tok", "Hello", "Numbers", "Emojis"))], 4)
+tgt = rep(f"{tmp}/tgt.txt", [l for l in lines if l.startswith(("Ich", "Der", "Das", "Je", "Le", "El", "Tabs"))], 4)
+
+def train(name, inp, *flags):
+    subprocess.run(["spm_train", f"--input={inp}", f"--model_prefix={tmp}/{name}", "--hard_vocab_limit=false", *flags],
+                   check=True, capture_output=True)
+    return f"{tmp}/{name}.model"
+
+uni = ["--model_type=unigram", "--character_coverage=0.985", f"--normalization_rule_tsv={norm}"]
+models = {
+    "t5": train("t5", all3, *uni, "--vocab_size=300", "--pad_id=0", "--eos_id=1", "--unk_id=2", "--bos_id=-1"),
+    "xlmr": train("xlmr", all3, *uni, "--vocab_size=300", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+    "llama": train("llama", all3, "--model_type=bpe", "--vocab_size=500", "--character_coverage=0.985",
+                   "--normalization_rule_name=identity", "--remove_extra_whitespaces=false", "--byte_fallback=true",
+                   "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+    "llama-nofallback": train("bpe-nofallback", all3, "--model_type=bpe", "--vocab_size=250", "--character_coverage=0.985",
+                   "--normalization_rule_name=identity", "--remove_extra_whitespaces=false",
+                   "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+    "marian-source": train("source", src, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
+                   f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+    "marian-target": train("target", tgt, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
+                   f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+}
+files = {"t5": "t5-spiece.model", "xlmr": "xlmr-sentencepiece.bpe.model", "llama": "llama-tokenizer.model",
+         "llama-nofallback": "llama-nofallback-tokenizer.model", "marian-source": "marian-source.spm",
+         "marian-target": "marian-target.spm"}
+for k, f in files.items():
+    with open(models[k], "rb") as a, open(os.path.join(out, f), "wb") as b:
+        b.write(a.read())
+
+import sentencepiece as spm
+sp = {k: spm.SentencePieceProcessor(model_file=v) for k, v in models.items()}
+
+# Test strings. Unigram families (t5, xlmr, marian) strip leading whitespace in sentencepiece but not in the
+# converted fast tokenizer (its Strip normalizer is right-only), so their strings never start with whitespace.
+common = [
+    "Hello world!", "The quick brown fox jumps over the lazy dog.", "Le café est très bon à Paris.",
+    "Der Bär läuft über die Straße.", "東京は日本の首都です。", "Привет, мир!", "Emojis 🙂 and 🚀 here",
+    "Numbers 3.14159 and 1000000 and 2026-12-06", "double  spaces   and    runs", "trailing spaces   ",
+    "Tabs\tand\ttabs", "Full-width ＡＢＣ ｄｅｆ １２３", "Ligatures ﬁne ﬂat ½ x²", "e\u0301 versus \u00e9",
+    "Ω and \u2126 ohm", "zqxj unseen qqq", "a", "", "Ich bin ein kleiner Frosch.", "I am a small frog.",
+    "ideographic\u3000space", "mixed 日本 and ǅ and ß",
+]
+leading = ["  leading spaces", " one leading", "\tleading tab", "   "]
+
+def pieces(k, t): return sp[k].encode(t, out_type=str)
+def ids(k, t): return sp[k].encode(t)
+
+def nounk_decode(k, t):
+    # what the slow tokenizer's decode(skip_special_tokens=True) gives: sentencepiece's decode of the
+    # pieces, with <unk> (a special token there) dropped
+    unk = sp[k].unk_id()
+    return sp[k].decode([i for i in ids(k, t) if i != unk])
+
+ref = {"generator": "Debian sentencepiece 0.1.97 (spm_train, python3-sentencepiece); see ci/spm-reference/make_fixtures.py",
+       "families": {}}
+
+t5n = sp["t5"].get_piece_size()
+ref["families"]["t5"] = {
+    "file": files["t5"], "pieces": t5n, "eos": 1, "pad": 0, "unk": 2,
+    "extra_id_0": t5n + 99, "extra_id_99": t5n,
+    "cases": [{"text": t, "pieces": pieces("t5", t), "ids": ids("t5", t) + [1], "decoded": nounk_decode("t5", t)} for t in common]
+             + [{"text": "Hello</s>", "ids": ids("t5", "Hello") + [1, 1]},
+                {"text": "Hello<extra_id_0>", "ids": ids("t5", "Hello") + [t5n + 99, 1]}],
+}
+
+def xl(i):
+    return 3 if i == 0 else (i + 1 if i >= 3 else {1: 0, 2: 2}[i])
+xn = sp["xlmr"].get_piece_size()
+ref["families"]["xlmr"] = {
+    "file": files["xlmr"], "pieces": xn, "bos": 0, "pad": 1, "eos": 2, "unk": 3, "mask": xn + 1,
+    "cases": [{"text": t, "pieces": pieces("xlmr", t), "ids": [0] + [xl(i) for i in ids("xlmr", t)] + [2],
+               "decoded": nounk_decode("xlmr", t)} for t in common]
+             + [{"text": "Hello<mask>", "ids": [0] + [xl(i) for i in ids("xlmr", "Hello")] + [xn + 1, 2]}],
+    "pairs": [{"a": "Hello world!", "b": "Привет, мир!",
+               "ids": [0] + [xl(i) for i in ids("xlmr", "Hello world!")] + [2, 2] + [xl(i) for i in ids("xlmr", "Привет, мир!")] + [2]}],
+}
+
+for k in ["llama", "llama-nofallback"]:
+    ref["families"][k] = {
+        "file": files[k], "pieces": sp[k].get_piece_size(), "bos": 1, "eos": 2, "unk": 0,
+        "cases": [{"text": t, "pieces": pieces(k, t), "ids": [1] + ids(k, t), "decoded": nounk_decode(k, t)} for t in common + leading]
+                 + [{"text": "Hello</s>", "ids": [1] + ids(k, "Hello") + [2]}],
+    }
+
+# Marian vocab.json: </s>=0, <unk>=1, then the target pieces and the source pieces (shared, as in opus-mt), a
+# language code, <pad> last; a few source pieces are left out so that they map to <unk>.
+src_p = [sp["marian-source"].id_to_piece(i) for i in range(sp["marian-source"].get_piece_size())]
+tgt_p = [sp["marian-target"].id_to_piece(i) for i in range(sp["marian-target"].get_piece_size())]
+dropped = [p for p in src_p[3:] if p not in tgt_p][-5:]
+vocab = {"</s>": 0, "<unk>": 1}
+for p in tgt_p[3:] + src_p[3:]:
+    if p not in vocab and p not in dropped:
+        vocab[p] = len(vocab)
+vocab[">>de<<"] = len(vocab)
+vocab["<pad>"] = len(vocab)
+with open(os.path.join(out, "marian-vocab.json"), "w", encoding="utf-8") as f:
+    json.dump(vocab, f, ensure_ascii=False, indent=0)
+
+def marian(side, t):
+    code = []
+    if t.startswith(">>") and "<<" in t:
+        e = t.find("<<") + 2
+        code, t = [t[:e]], t[e:]
+    ps = code + sp["marian-" + side].encode(t, out_type=str)
+    return ps, [vocab.get(p, 1) for p in ps] + [0]
+
+inverse = {i: p for p, i in vocab.items()}
+
+def marian_decode(side, ids):
+    # MarianTokenizer.decode(ids, skip_special_tokens=True): ids -> vocab.json pieces, the special ones dropped,
+    # then convert_tokens_to_string (the target spm's decode_pieces, which joins pieces it does not know as they are)
+    keep = [inverse[i] for i in ids if inverse[i] not in ("</s>", "<unk>", "<pad>")]
+    return sp["marian-target"].decode_pieces(keep).replace("▁", " ").strip()
+
+msrc = common + leading + ["I am a small frog. Tom asked his teacher for advice.", ">>de<< The weather is nice today."]
+ref["families"]["marian"] = {
+    "source": files["marian-source"], "target": files["marian-target"], "vocab": "marian-vocab.json",
+    "eos": 0, "unk": 1, "pad": vocab["<pad>"], "dropped": dropped,
+    "source_cases": [dict(zip(("text", "pieces", "ids"), (t, *marian("source", t))), decoded=marian_decode("source", marian("source", t)[1])) for t in msrc],
+    "target_cases": [dict(zip(("text", "pieces", "ids"), (t, *marian("target", t))), decoded=marian_decode("target", marian("target", t)[1])) for t in common],
+}
+
+with open(os.path.join(out, "expected.json"), "w", encoding="utf-8") as f:
+    json.dump(ref, f, ensure_ascii=False, indent=1)
+    f.write("\n")
+print("wrote", out)
