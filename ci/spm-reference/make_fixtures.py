@@ -45,6 +45,10 @@ models = {
     "llama-nofallback": train("bpe-nofallback", all3, "--model_type=bpe", "--vocab_size=250", "--character_coverage=0.985",
                    "--normalization_rule_name=identity", "--remove_extra_whitespaces=false",
                    "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+    "albert": train("albert", all3, *uni, "--vocab_size=300", "--pad_id=0", "--unk_id=1", "--bos_id=-1", "--eos_id=-1",
+                    "--control_symbols=[CLS],[SEP],[MASK]"),
+    "xlnet": train("xlnet", all3, *uni, "--vocab_size=300", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1",
+                   "--control_symbols=<cls>,<sep>,<pad>,<mask>,<eod>,<eop>"),
     "marian-source": train("source", src, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
                    f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
     "marian-target": train("target", tgt, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
@@ -52,7 +56,7 @@ models = {
 }
 files = {"t5": "t5-spiece.model", "xlmr": "xlmr-sentencepiece.bpe.model", "llama": "llama-tokenizer.model",
          "llama-nofallback": "llama-nofallback-tokenizer.model", "marian-source": "marian-source.spm",
-         "marian-target": "marian-target.spm"}
+         "marian-target": "marian-target.spm", "albert": "albert-spiece.model", "xlnet": "xlnet-spiece.model"}
 for k, f in files.items():
     with open(models[k], "rb") as a, open(os.path.join(out, f), "wb") as b:
         b.write(a.read())
@@ -104,6 +108,61 @@ ref["families"]["xlmr"] = {
     "pairs": [{"a": "Hello world!", "b": "Привет, мир!",
                "ids": [0] + [xl(i) for i in ids("xlmr", "Hello world!")] + [2, 2] + [xl(i) for i in ids("xlmr", "Привет, мир!")] + [2]}],
 }
+
+# Pegasus reads the T5-layout model (pad 0, eos 1, unk 2): tokens 0..offset-1 are pad, eos, <mask_1>, <mask_2>,
+# <unk_2>..<unk_102>, and sentencepiece id i >= 2 is i + offset (PegasusTokenizer._convert_token_to_id); </s> appended.
+OFF = 103
+def peg(i):
+    return {0: 0, 1: 1}.get(i, i + OFF)
+ref["families"]["pegasus"] = {
+    "file": files["t5"], "offset": OFF, "pad": 0, "eos": 1, "mask_1": 2, "mask_2": 3, "unk": 2 + OFF,
+    "cases": [{"text": t, "ids": [peg(i) for i in ids("t5", t)] + [1], "decoded": nounk_decode("t5", t)} for t in common + leading]
+             + [{"text": "Hello<mask_1>", "ids": [peg(i) for i in ids("t5", "Hello")] + [2, 1]}],
+    "pairs": [{"a": "Hello world!", "b": "Привет, мир!",
+               "ids": [peg(i) for i in ids("t5", "Hello world!") + ids("t5", "Привет, мир!")] + [1]}],
+}
+
+# ALBERT and XLNet: their slow tokenizers' steps, restated: whitespace runs to one space and stripped, `` and ''
+# to ", NFKD without combining marks (keep_accents false), lower case (ALBERT's default, not XLNet's), sentencepiece,
+# then a piece that ends in digit + comma is segmented again without its comma (and without a ▁ it did not have),
+# the comma kept as its own piece. Texts with leading or trailing whitespace are left out: the converted fast
+# tokenizers (AlbertConverter, XLNetConverter) keep a ▁ for it that these slow ones strip.
+import unicodedata
+def slow_pieces(k, text, lower):
+    t = " ".join(text.split()).replace("``", '"').replace("''", '"')
+    t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+    if lower:
+        t = t.lower()
+    out = []
+    for p in sp[k].encode(t, out_type=str):
+        if len(p) > 1 and p.endswith(",") and p[-2].isdigit():
+            again = sp[k].encode(p[:-1].replace("\u2581", ""), out_type=str)
+            if not p.startswith("\u2581") and again[0].startswith("\u2581"):
+                again = again[1:] if len(again[0]) == 1 else [again[0][1:]] + again[1:]
+            out += again + [","]
+        else:
+            out.append(p)
+    return out
+
+def slow_decode(k, ps):
+    # decode(skip_special_tokens=True): ids back to pieces, <unk> (special) dropped, joined, ▁ as space, stripped
+    ids = [sp[k].piece_to_id(p) for p in ps]
+    return "".join(sp[k].id_to_piece(i) for i in ids if i != sp[k].unk_id()).replace("\u2581", " ").strip()
+
+commas = ["Prices rose by 1,000, 2,500, and 10,000 dollars.", "In 1999, 2000, and 2001, said ``the report''."]
+plain = [t for t in common if t == t.strip()] + commas
+for k, lower, fam in [("albert", True, "albert"), ("xlnet", False, "xlnet")]:
+    cases = []
+    for t in plain:
+        ps = slow_pieces(k, t, lower)
+        body = [sp[k].piece_to_id(p) for p in ps]
+        if fam == "albert":
+            full = [sp[k].piece_to_id("[CLS]")] + body + [sp[k].piece_to_id("[SEP]")]
+        else:
+            full = body + [sp[k].piece_to_id("<sep>"), sp[k].piece_to_id("<cls>")]
+        cases.append({"text": t, "pieces": ps, "ids": full, "decoded": slow_decode(k, ps)})
+    ref["families"][fam] = {"file": files[k], "cls": sp[k].piece_to_id("[CLS]" if fam == "albert" else "<cls>"),
+                            "sep": sp[k].piece_to_id("[SEP]" if fam == "albert" else "<sep>"), "cases": cases}
 
 for k in ["llama", "llama-nofallback"]:
     ref["families"][k] = {

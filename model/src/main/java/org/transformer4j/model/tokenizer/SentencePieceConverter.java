@@ -42,9 +42,16 @@ final class SentencePieceConverter {
      * @param single           the single-sequence template: token names, "$A"; null for no post-processor
      * @param pair             the pair template ("$A", "$B", tokens; a ":1" suffix sets the type id)
      * @param specials         special tokens the fast tokenizer registers (added as special tokens)
+     * @param lstrip           those of them that take the whitespace before them (ALBERT's and XLNet's mask)
      */
     record Recipe(List<Entry> vocab, int unkId, boolean byteFallback, JsonNode normalizer, JsonNode preTokenizer,
-                  JsonNode decoder, List<String> single, List<String> pair, List<String> specials) {}
+                  JsonNode decoder, List<String> single, List<String> pair, List<String> specials, List<String> lstrip) {
+
+        Recipe(List<Entry> vocab, int unkId, boolean byteFallback, JsonNode normalizer, JsonNode preTokenizer,
+               JsonNode decoder, List<String> single, List<String> pair, List<String> specials) {
+            this(vocab, unkId, byteFallback, normalizer, preTokenizer, decoder, single, pair, specials, List.of());
+        }
+    }
 
     // ---- the families ------------------------------------------------------------------------------
 
@@ -117,6 +124,63 @@ final class SentencePieceConverter {
         if (addEos) pair.add(eos + ":1");
         return new Recipe(pieces(m, 0), 0, true, normalizer, pre, obj("type", "Sequence").set("decoders", dec),
                 single, pair, List.of(m.pieces().get(0).piece(), bos, eos));
+    }
+
+    /**
+     * PegasusConverter: {@code <pad>}=0 {@code </s>}=1, {@code <mask_1>}=2 {@code <mask_2>}=3, {@code <unk_2>} …
+     * {@code <unk_(offset−1)>}, then the pieces from id 2 on (so piece i is i + offset); unk id = the model's +
+     * offset; WhitespaceSplit then Metaspace; {@code $A </s>}, pair {@code $A $B </s>}.
+     */
+    static Recipe pegasus(SentencePieceModel m, int offset, String maskSent, String mask, boolean legacy, boolean addPrefixSpace) {
+        List<Entry> v = new ArrayList<>(List.of(new Entry("<pad>", 0), new Entry("</s>", 0)));
+        List<String> specials = new ArrayList<>(List.of("<pad>", "</s>", "<unk>"));
+        if (maskSent != null) v.add(new Entry(maskSent, 0));
+        if (mask != null && v.size() < offset) v.add(new Entry(mask, 0));
+        for (Entry e : v) if (!specials.contains(e.piece())) specials.add(e.piece());
+        for (int i = 2; i < offset; i++) {
+            v.add(new Entry("<unk_" + i + ">", -100));
+            specials.add("<unk_" + i + ">");
+        }
+        v.addAll(pieces(m, 2));
+        String scheme = prependScheme(m, addPrefixSpace, legacy);
+        ObjectNode pre = obj("type", "Sequence").set("pretokenizers", F.arrayNode().add(obj("type", "WhitespaceSplit"))
+                .add(metaspace(scheme, true)));
+        return new Recipe(v, m.unkId() + offset, false, spmNormalizer(m), pre, metaspace(scheme, true),
+                List.of("$A", "</s>"), List.of("$A", "$B", "</s>"), specials);
+    }
+
+    /**
+     * AlbertConverter and XLNetConverter: pieces ending in digit + "," lose 100 in score (the slow tokenizers split
+     * such pieces off again); normalizer "``" and "''" → '"', NFKD + StripAccents unless keep_accents, Lowercase
+     * if do_lower_case, Precompiled, Replace(" {2,}", " "); Metaspace. ALBERT: {@code [CLS] $A [SEP]}, pair
+     * {@code [CLS] $A [SEP] $B:1 [SEP]:1}; XLNet: {@code $A <sep> <cls>:2}, pair {@code $A <sep> $B:1 <sep>:1 <cls>:2}.
+     */
+    static Recipe albertOrXlnet(SentencePieceModel m, boolean xlnet, boolean lowerCase, boolean keepAccents, boolean addPrefixSpace) {
+        List<Entry> v = new ArrayList<>();
+        for (SentencePieceModel.Piece p : m.pieces()) v.add(new Entry(p.piece(), numberComma(p.piece()) ? p.score() - 100.0 : p.score()));
+        ArrayNode seq = F.arrayNode();
+        seq.add(replace("``", "\"")).add(replace("''", "\""));
+        if (!keepAccents) seq.add(obj("type", "NFKD")).add(obj("type", "StripAccents"));
+        if (lowerCase) seq.add(obj("type", "Lowercase"));
+        if (m.precompiledCharsmap().length > 0) seq.add(precompiled(m));
+        seq.add(obj("type", "Replace").<ObjectNode>set("pattern", obj("Regex", " {2,}")).put("content", " "));
+        String scheme = prependScheme(m, addPrefixSpace, true);
+        JsonNode normalizer = obj("type", "Sequence").set("normalizers", seq);
+        if (xlnet) {
+            return new Recipe(v, m.unkId(), false, normalizer, metaspace(scheme, true), metaspace(scheme, true),
+                    List.of("$A", "<sep>", "<cls>:2"), List.of("$A", "<sep>", "$B:1", "<sep>:1", "<cls>:2"),
+                    List.of("<s>", "</s>", "<unk>", "<sep>", "<pad>", "<cls>", "<mask>", "<eop>", "<eod>"), List.of("<mask>"));
+        }
+        return new Recipe(v, m.unkId(), false, normalizer, metaspace(scheme, true), metaspace(scheme, true),
+                List.of("[CLS]", "$A", "[SEP]"), List.of("[CLS]", "$A", "[SEP]", "$B:1", "[SEP]:1"),
+                List.of("[CLS]", "[SEP]", "<unk>", "<pad>", "[MASK]"), List.of("[MASK]"));
+    }
+
+    /** check_number_comma's negation: a piece of two or more characters ending in a digit and a comma. */
+    static boolean numberComma(String piece) {
+        int n = piece.codePointCount(0, piece.length());
+        if (n < 2 || !piece.endsWith(",")) return false;
+        return Character.isDigit(piece.codePointBefore(piece.length() - 1));
     }
 
     /**
@@ -209,7 +273,7 @@ final class SentencePieceConverter {
             if (id == null) id = next++;
             addedIds.put(a.getKey(), id);
             addedTokens.add(F.objectNode().put("id", id).put("content", a.getKey()).put("single_word", false)
-                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", a.getValue()));
+                    .put("lstrip", r.lstrip().contains(a.getKey())).put("rstrip", false).put("normalized", false).put("special", a.getValue()));
         }
         ObjectNode root = F.objectNode().put("version", "1.0");
         root.putNull("truncation");
@@ -238,8 +302,8 @@ final class SentencePieceConverter {
         for (String item : items) {
             int typeId = 0;
             String name = item;
-            if (item.endsWith(":1")) {
-                typeId = 1;
+            if (item.endsWith(":1") || item.endsWith(":2")) {
+                typeId = item.charAt(item.length() - 1) - '0';
                 name = item.substring(0, item.length() - 2);
             }
             if (name.equals("$A") || name.equals("$B")) {

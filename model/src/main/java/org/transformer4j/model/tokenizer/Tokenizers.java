@@ -1,6 +1,6 @@
 // Tokenizers — picks the tokenizer of a Hugging Face model folder: its tokenizer.json when there
-// is one; else, for the families whose checkpoints often carry only a SentencePiece model (T5/mT5
-// spiece.model, Llama/Mistral tokenizer.model, XLM-R sentencepiece.bpe.model, Marian source.spm +
+// is one; else, for the families whose checkpoints often carry only a SentencePiece model (T5/mT5,
+// Pegasus, ALBERT, XLNet spiece.model, Llama/Mistral tokenizer.model, XLM-R sentencepiece.bpe.model, Marian source.spm +
 // target.spm + vocab.json), the tokenizer.json transformers' converters would build from it; else the
 // tiktoken encoding that matches its config.json (GPT-2 → r50k_base); else a TokenizerFormatException
 // naming the folder or file and what is supported.
@@ -23,15 +23,16 @@ public final class Tokenizers {
 
     /** The SentencePiece families and the file each one reads. */
     enum SpmFamily {
-        T5("spiece.model"), LLAMA("tokenizer.model"), XLM_ROBERTA("sentencepiece.bpe.model"), MARIAN("source.spm");
+        T5("spiece.model"), PEGASUS("spiece.model"), ALBERT("spiece.model"), XLNET("spiece.model"), LLAMA("tokenizer.model"),
+        XLM_ROBERTA("sentencepiece.bpe.model"), MARIAN("source.spm");
 
         final String file;
 
         SpmFamily(String file) { this.file = file; }
     }
 
-    static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5 (spiece.model), llama/mistral "
-            + "(tokenizer.model), xlm-roberta (sentencepiece.bpe.model), marian (source.spm, target.spm, vocab.json)";
+    static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5, pegasus, albert, xlnet (spiece.model), "
+            + "llama/mistral (tokenizer.model), xlm-roberta (sentencepiece.bpe.model), marian (source.spm, target.spm, vocab.json)";
 
     /**
      * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, a SentencePiece
@@ -124,6 +125,9 @@ public final class Tokenizers {
             String c = tokenizerClass.endsWith("Fast") ? tokenizerClass.substring(0, tokenizerClass.length() - 4) : tokenizerClass;
             switch (c) {
                 case "T5Tokenizer": return SpmFamily.T5;
+                case "PegasusTokenizer": return SpmFamily.PEGASUS;
+                case "AlbertTokenizer": return SpmFamily.ALBERT;
+                case "XLNetTokenizer": return SpmFamily.XLNET;
                 case "LlamaTokenizer", "CodeLlamaTokenizer": return SpmFamily.LLAMA;
                 case "XLMRobertaTokenizer": return SpmFamily.XLM_ROBERTA;
                 case "MarianTokenizer": return SpmFamily.MARIAN;
@@ -139,6 +143,9 @@ public final class Tokenizers {
         if (modelType == null) return null;
         return switch (modelType.toLowerCase(Locale.ROOT)) {
             case "t5", "mt5", "umt5", "longt5" -> SpmFamily.T5;
+            case "pegasus", "pegasus_x" -> SpmFamily.PEGASUS;
+            case "albert" -> SpmFamily.ALBERT;
+            case "xlnet" -> SpmFamily.XLNET;
             case "llama", "mistral" -> SpmFamily.LLAMA;
             case "xlm-roberta" -> SpmFamily.XLM_ROBERTA;
             case "marian" -> SpmFamily.MARIAN;
@@ -166,6 +173,12 @@ public final class Tokenizers {
         SentencePieceConverter.Recipe r = switch (family) {
             case T5 -> SentencePieceConverter.t5(m, integer(tcFile, tc, "extra_ids", 100), legacy, addPrefixSpace);
             case XLM_ROBERTA -> SentencePieceConverter.xlmRoberta(m, addPrefixSpace);
+            case PEGASUS -> SentencePieceConverter.pegasus(m, integer(tcFile, tc, "offset", 103),
+                    token(tcFile, tc, "mask_token_sent", "<mask_1>"), token(tcFile, tc, "mask_token", "<mask_2>"), legacy, addPrefixSpace);
+            case ALBERT -> SentencePieceConverter.albertOrXlnet(m, false, bool(tcFile, tc, "do_lower_case", true),
+                    bool(tcFile, tc, "keep_accents", false), addPrefixSpace);
+            case XLNET -> SentencePieceConverter.albertOrXlnet(m, true, bool(tcFile, tc, "do_lower_case", false),
+                    bool(tcFile, tc, "keep_accents", false), addPrefixSpace);
             case LLAMA -> SentencePieceConverter.llama(m, legacy, addPrefixSpace, token(tcFile, tc, "bos_token", "<s>"),
                     token(tcFile, tc, "eos_token", "</s>"), bool(tcFile, tc, "add_bos_token", true), bool(tcFile, tc, "add_eos_token", false));
             case MARIAN -> throw new AssertionError();

@@ -120,8 +120,11 @@ class SentencePieceTokenizerTest {
             assertEquals(f.get("extra_id_0").intValue(), t.specialTokens().get("<extra_id_0>"));
             assertEquals(f.get("extra_id_99").intValue(), t.specialTokens().get("<extra_id_99>"));
             assertEquals("<extra_id_0>", t.decode(new int[] {f.get("extra_id_0").intValue()}));
-            assertArrayEquals(new int[] {54, 102, 86, 1, 54, 1}, t.encodePair("Hello world!", "Hello").ids());
-            assertArrayEquals(new int[6], t.encodePair("Hello world!", "Hello").typeIds());
+            int[] a = t.encode("Hello world!"), b = t.encode("Hello");   // each ends in </s>
+            int[] pair = Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, pair, a.length, b.length);
+            assertArrayEquals(pair, t.encodePair("Hello world!", "Hello").ids());
+            assertArrayEquals(new int[pair.length], t.encodePair("Hello world!", "Hello").typeIds());
         }
         // mt5 folders read the same file; tokenizer_class decides over model_type; extra_ids from tokenizer_config.json
         try (Tokenizer t = Tokenizers.forModel(folder("mt5", "mt5", "{\"tokenizer_class\":\"T5Tokenizer\",\"extra_ids\":3}",
@@ -131,6 +134,47 @@ class SentencePieceTokenizerTest {
             checkCases(t, plain, "mt5");
             assertEquals(f.get("pieces").intValue() + 2, t.specialTokens().get("<extra_id_0>"));
             assertEquals(null, t.specialTokens().get("<extra_id_3>"));
+        }
+    }
+
+    @Test
+    void pegasusOffset() throws IOException {
+        JsonNode f = REF.path("families").path("pegasus");
+        try (Tokenizer t = Tokenizers.forModel(folder("pegasus", "pegasus", null, f.get("file").textValue(), "spiece.model"))) {
+            checkCases(t, f.get("cases"), "pegasus");
+            assertEquals(0, t.specialTokens().get("<pad>"));
+            assertEquals(1, t.specialTokens().get("</s>"));
+            assertEquals(2, t.specialTokens().get("<mask_1>"));
+            assertEquals(3, t.specialTokens().get("<mask_2>"));
+            assertEquals(4, t.specialTokens().get("<unk_2>"));
+            assertEquals(f.get("offset").intValue() + 1, t.specialTokens().get("<unk_102>"));
+            assertEquals(f.get("unk").intValue(), t.specialTokens().get("<unk>"));
+            for (JsonNode p : f.get("pairs")) {
+                assertArrayEquals(ints(p.get("ids")), t.encodePair(p.get("a").textValue(), p.get("b").textValue()).ids());
+            }
+        }
+    }
+
+    @Test
+    void albertAndXlnet() throws IOException {
+        JsonNode a = REF.path("families").path("albert");
+        try (Tokenizer t = Tokenizers.forModel(folder("albert", "albert", null, a.get("file").textValue(), "spiece.model"))) {
+            checkCases(t, a.get("cases"), "albert");
+            Tokenizer.Encoded e = t.encodePair("Hello world!", "1,000");
+            assertEquals(a.get("cls").intValue(), e.ids()[0]);
+            int firstSep = -1;
+            for (int i = 0; i < e.ids().length && firstSep < 0; i++) if (e.ids()[i] == a.get("sep").intValue()) firstSep = i;
+            for (int i = 0; i < e.ids().length; i++) assertEquals(i <= firstSep ? 0 : 1, e.typeIds()[i], "type of " + i);
+        }
+        JsonNode x = REF.path("families").path("xlnet");
+        try (Tokenizer t = Tokenizers.forModel(folder("xlnet", "xlnet", null, x.get("file").textValue(), "spiece.model"))) {
+            checkCases(t, x.get("cases"), "xlnet");
+            Tokenizer.Encoded e = t.encodePair("Hello", "world");
+            int n = e.ids().length;
+            assertEquals(x.get("cls").intValue(), e.ids()[n - 1]);
+            assertEquals(2, e.typeIds()[n - 1]);
+            assertEquals(1, e.typeIds()[n - 2]);
+            assertEquals(0, e.typeIds()[0]);
         }
     }
 
@@ -221,16 +265,16 @@ class SentencePieceTokenizerTest {
             checkCases(t, t5.get("cases"), "T5TokenizerFast class");
         }
         // a class that is not supported, with a SentencePiece file: named, with what is supported
-        Path albert = folder("albert", "albert", "{\"tokenizer_class\":\"AlbertTokenizer\"}", t5file, "spiece.model");
-        TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(albert));
-        assertEquals(albert.resolve("tokenizer_config.json"), e.file());
-        assertTrue(e.getMessage().contains("AlbertTokenizer") && e.getMessage().contains("spiece.model")
+        Path bigbird = folder("bigbird", "big_bird", "{\"tokenizer_class\":\"BigBirdTokenizer\"}", t5file, "spiece.model");
+        TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(bigbird));
+        assertEquals(bigbird.resolve("tokenizer_config.json"), e.file());
+        assertTrue(e.getMessage().contains("BigBirdTokenizer") && e.getMessage().contains("spiece.model")
                 && e.getMessage().contains("t5/mt5"), e.getMessage());
         // an unknown model_type with a SentencePiece file and no tokenizer_config.json: config.json named
-        Path pegasus = folder("pegasus", "pegasus", null, t5file, "spiece.model");
-        e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(pegasus));
-        assertEquals(pegasus.resolve("config.json"), e.file());
-        assertTrue(e.getMessage().contains("model_type 'pegasus'") && e.getMessage().contains("xlm-roberta (sentencepiece.bpe.model)"),
+        Path reformer = folder("reformer", "reformer", null, t5file, "spiece.model");
+        e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(reformer));
+        assertEquals(reformer.resolve("config.json"), e.file());
+        assertTrue(e.getMessage().contains("model_type 'reformer'") && e.getMessage().contains("xlm-roberta (sentencepiece.bpe.model)"),
                 e.getMessage());
         // a known family without its file
         Path t5missing = folder("t5-missing", "t5", null);
