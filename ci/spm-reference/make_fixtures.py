@@ -164,6 +164,34 @@ for k, lower, fam in [("albert", True, "albert"), ("xlnet", False, "xlnet")]:
     ref["families"][fam] = {"file": files[k], "cls": sp[k].piece_to_id("[CLS]" if fam == "albert" else "<cls>"),
                             "sep": sp[k].piece_to_id("[SEP]" if fam == "albert" else "<sep>"), "cases": cases}
 
+# CamemBERT (CamembertTokenizer) on the XLM-R-layout model: <s>NOTUSED=0 <pad>=1 </s>NOTUSED=2 <unk>=3
+# <unk>NOTUSED=4, sentencepiece id i >= 1 is i + 4 (so <s>=5, </s>=6), its unk (0) is 3; <s> A </s>; <mask> last.
+def cam(i):
+    return 3 if i == 0 else i + 4
+ref["families"]["camembert"] = {
+    "file": files["xlmr"], "bos": 5, "eos": 6, "unk": 3, "pad": 1, "mask": xn + 4,
+    "cases": [{"text": t, "ids": [5] + [cam(i) for i in ids("xlmr", t)] + [6], "decoded": nounk_decode("xlmr", t)} for t in common]
+             + [{"text": "Hello<mask>", "ids": [5] + [cam(i) for i in ids("xlmr", "Hello")] + [xn + 4, 6]}],
+}
+
+# mBART (MBartTokenizer): the XLM-R ids, then the 25 language codes from id pieces + 1, <mask> after them;
+# A </s> src_lang (en_XX by default). mBART-50 (MBart50Tokenizer): 52 codes; src_lang A </s> (here de_DE).
+MB25 = ["ar_AR", "cs_CZ", "de_DE", "en_XX", "es_XX", "et_EE", "fi_FI", "fr_XX", "gu_IN", "hi_IN", "it_IT", "ja_XX", "kk_KZ",
+        "ko_KR", "lt_LT", "lv_LV", "my_MM", "ne_NP", "nl_XX", "ro_RO", "ru_RU", "si_LK", "tr_TR", "vi_VN", "zh_CN"]
+MB50 = MB25 + ["af_ZA", "az_AZ", "bn_IN", "fa_IR", "he_IL", "hr_HR", "id_ID", "ka_GE", "km_KH", "mk_MK", "ml_IN", "mn_MN",
+               "mr_IN", "pl_PL", "ps_AF", "pt_XX", "sv_SE", "sw_KE", "ta_IN", "te_IN", "th_TH", "tl_XX", "uk_UA", "ur_PK",
+               "xh_ZA", "gl_ES", "sl_SI"]
+en = xn + 1 + MB25.index("en_XX")
+de50 = xn + 1 + MB50.index("de_DE")
+ref["families"]["mbart"] = {
+    "file": files["xlmr"], "en_XX": en, "mask": xn + 1 + len(MB25),
+    "cases": [{"text": t, "ids": [xl(i) for i in ids("xlmr", t)] + [2, en], "decoded": nounk_decode("xlmr", t)} for t in common],
+}
+ref["families"]["mbart50"] = {
+    "file": files["xlmr"], "src_lang": "de_DE", "de_DE": de50, "mask": xn + 1 + len(MB50),
+    "cases": [{"text": t, "ids": [de50] + [xl(i) for i in ids("xlmr", t)] + [2], "decoded": nounk_decode("xlmr", t)} for t in common],
+}
+
 for k in ["llama", "llama-nofallback"]:
     ref["families"][k] = {
         "file": files[k], "pieces": sp[k].get_piece_size(), "bos": 1, "eos": 2, "unk": 0,

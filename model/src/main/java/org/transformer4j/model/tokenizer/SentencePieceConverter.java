@@ -90,7 +90,58 @@ final class SentencePieceConverter {
         String scheme = prependScheme(m, addPrefixSpace, true);
         return new Recipe(v, 3, false, spmNormalizer(m), metaspace(scheme, true), metaspace(scheme, true),
                 List.of("<s>", "$A", "</s>"), List.of("<s>", "$A", "</s>", "</s>", "$B", "</s>"),
-                List.of("<s>", "<pad>", "</s>", "<unk>", "<mask>"));
+                List.of("<s>", "<pad>", "</s>", "<unk>", "<mask>"), List.of("<mask>"));
+    }
+
+    /**
+     * CamembertConverter: {@code <s>NOTUSED}=0 {@code <pad>}=1 {@code </s>NOTUSED}=2 {@code <unk>}=3
+     * {@code <unk>NOTUSED}=4 (score −100), the pieces from id 1 on (piece i is i + 4, so the model's own
+     * {@code <s>}/{@code </s>} are 5 and 6), {@code <mask>} last; unk id 3; the XLM-R templates.
+     */
+    static Recipe camembert(SentencePieceModel m, boolean addPrefixSpace) {
+        List<Entry> v = new ArrayList<>(List.of(new Entry("<s>NOTUSED", 0), new Entry("<pad>", 0), new Entry("</s>NOTUSED", 0),
+                new Entry("<unk>", 0), new Entry("<unk>NOTUSED", -100)));
+        v.addAll(pieces(m, 1));
+        v.add(new Entry("<mask>", 0));
+        String scheme = prependScheme(m, addPrefixSpace, true);
+        return new Recipe(v, 3, false, spmNormalizer(m), metaspace(scheme, true), metaspace(scheme, true),
+                List.of("<s>", "$A", "</s>"), List.of("<s>", "$A", "</s>", "</s>", "$B", "</s>"),
+                List.of("<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED", "<s>", "<pad>", "</s>", "<unk>", "<mask>"), List.of("<mask>"));
+    }
+
+    /** mBART's 25 language codes (MBART_LANGUAGES of convert_slow_tokenizer.py). */
+    static final List<String> MBART_LANGUAGES = List.of("ar_AR", "cs_CZ", "de_DE", "en_XX", "es_XX", "et_EE", "fi_FI", "fr_XX",
+            "gu_IN", "hi_IN", "it_IT", "ja_XX", "kk_KZ", "ko_KR", "lt_LT", "lv_LV", "my_MM", "ne_NP", "nl_XX", "ro_RO", "ru_RU",
+            "si_LK", "tr_TR", "vi_VN", "zh_CN");
+
+    /** mBART-50's 52: the 25 and these (MBART50_LANGUAGES). */
+    static final List<String> MBART50_LANGUAGES;
+    static {
+        List<String> l = new ArrayList<>(MBART_LANGUAGES);
+        l.addAll(List.of("af_ZA", "az_AZ", "bn_IN", "fa_IR", "he_IL", "hr_HR", "id_ID", "ka_GE", "km_KH", "mk_MK", "ml_IN",
+                "mn_MN", "mr_IN", "pl_PL", "ps_AF", "pt_XX", "sv_SE", "sw_KE", "ta_IN", "te_IN", "th_TH", "tl_XX", "uk_UA", "ur_PK",
+                "xh_ZA", "gl_ES", "sl_SI"));
+        MBART50_LANGUAGES = List.copyOf(l);
+    }
+
+    /**
+     * MBartConverter / MBart50Converter: the XLM-R layout, then the language codes, then {@code <mask>}; mBART:
+     * {@code $A </s> src_lang}, pair {@code $A $B </s> src_lang}; mBART-50: {@code src_lang $A </s>}, pair
+     * {@code src_lang $A $B </s>} (the fast tokenizers' set_src_lang_special_tokens with the folder's src_lang).
+     */
+    static Recipe mbart(SentencePieceModel m, boolean fifty, String srcLang, boolean addPrefixSpace) {
+        List<String> codes = fifty ? MBART50_LANGUAGES : MBART_LANGUAGES;
+        List<Entry> v = new ArrayList<>(List.of(new Entry("<s>", 0), new Entry("<pad>", 0), new Entry("</s>", 0), new Entry("<unk>", 0)));
+        v.addAll(pieces(m, 3));
+        for (String c : codes) v.add(new Entry(c, 0));
+        v.add(new Entry("<mask>", 0));
+        List<String> specials = new ArrayList<>(List.of("<s>", "<pad>", "</s>", "<unk>", "<mask>"));
+        specials.addAll(codes);
+        String scheme = prependScheme(m, addPrefixSpace, true);
+        List<String> single = fifty ? List.of(srcLang, "$A", "</s>") : List.of("$A", "</s>", srcLang);
+        List<String> pair = fifty ? List.of(srcLang, "$A", "$B", "</s>") : List.of("$A", "$B", "</s>", srcLang);
+        return new Recipe(v, 3, false, spmNormalizer(m), metaspace(scheme, true), metaspace(scheme, true), single, pair, specials,
+                List.of("<mask>"));
     }
 
     /**

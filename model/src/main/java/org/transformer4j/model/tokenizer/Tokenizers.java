@@ -1,6 +1,6 @@
 // Tokenizers — picks the tokenizer of a Hugging Face model folder: its tokenizer.json when there
 // is one; else, for the families whose checkpoints often carry only a SentencePiece model (T5/mT5,
-// Pegasus, ALBERT, XLNet spiece.model, Llama/Mistral tokenizer.model, XLM-R sentencepiece.bpe.model, Marian source.spm +
+// Pegasus, ALBERT, XLNet spiece.model, Llama/Mistral tokenizer.model, XLM-R, CamemBERT, mBART sentencepiece.bpe.model, Marian source.spm +
 // target.spm + vocab.json), the tokenizer.json transformers' converters would build from it; else the
 // tiktoken encoding that matches its config.json (GPT-2 → r50k_base); else a TokenizerFormatException
 // naming the folder or file and what is supported.
@@ -24,7 +24,8 @@ public final class Tokenizers {
     /** The SentencePiece families and the file each one reads. */
     enum SpmFamily {
         T5("spiece.model"), PEGASUS("spiece.model"), ALBERT("spiece.model"), XLNET("spiece.model"), LLAMA("tokenizer.model"),
-        XLM_ROBERTA("sentencepiece.bpe.model"), MARIAN("source.spm");
+        XLM_ROBERTA("sentencepiece.bpe.model"), CAMEMBERT("sentencepiece.bpe.model"), MBART("sentencepiece.bpe.model"),
+        MBART50("sentencepiece.bpe.model"), MARIAN("source.spm");
 
         final String file;
 
@@ -32,7 +33,8 @@ public final class Tokenizers {
     }
 
     static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5, pegasus, albert, xlnet (spiece.model), "
-            + "llama/mistral (tokenizer.model), xlm-roberta (sentencepiece.bpe.model), marian (source.spm, target.spm, vocab.json)";
+            + "llama/mistral (tokenizer.model), xlm-roberta, camembert, mbart/mbart-50 (sentencepiece.bpe.model), "
+            + "marian (source.spm, target.spm, vocab.json)";
 
     /**
      * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, a SentencePiece
@@ -130,6 +132,9 @@ public final class Tokenizers {
                 case "XLNetTokenizer": return SpmFamily.XLNET;
                 case "LlamaTokenizer", "CodeLlamaTokenizer": return SpmFamily.LLAMA;
                 case "XLMRobertaTokenizer": return SpmFamily.XLM_ROBERTA;
+                case "CamembertTokenizer": return SpmFamily.CAMEMBERT;
+                case "MBartTokenizer": return SpmFamily.MBART;
+                case "MBart50Tokenizer": return SpmFamily.MBART50;
                 case "MarianTokenizer": return SpmFamily.MARIAN;
                 default:
                     if (spmFileIn(folder) != null) {
@@ -148,6 +153,8 @@ public final class Tokenizers {
             case "xlnet" -> SpmFamily.XLNET;
             case "llama", "mistral" -> SpmFamily.LLAMA;
             case "xlm-roberta" -> SpmFamily.XLM_ROBERTA;
+            case "camembert" -> SpmFamily.CAMEMBERT;
+            case "mbart" -> SpmFamily.MBART;
             case "marian" -> SpmFamily.MARIAN;
             default -> null;
         };
@@ -173,6 +180,17 @@ public final class Tokenizers {
         SentencePieceConverter.Recipe r = switch (family) {
             case T5 -> SentencePieceConverter.t5(m, integer(tcFile, tc, "extra_ids", 100), legacy, addPrefixSpace);
             case XLM_ROBERTA -> SentencePieceConverter.xlmRoberta(m, addPrefixSpace);
+            case CAMEMBERT -> SentencePieceConverter.camembert(m, addPrefixSpace);
+            case MBART, MBART50 -> {
+                boolean fifty = family == SpmFamily.MBART50;
+                String src = token(tcFile, tc, "src_lang", "en_XX");
+                List<String> codes = fifty ? SentencePieceConverter.MBART50_LANGUAGES : SentencePieceConverter.MBART_LANGUAGES;
+                if (!codes.contains(src)) {
+                    throw new TokenizerFormatException(tcFile, "src_lang '" + src + "' is not one of " + (fifty ? "mBART-50" : "mBART")
+                            + "'s language codes " + codes, null);
+                }
+                yield SentencePieceConverter.mbart(m, fifty, src, addPrefixSpace);
+            }
             case PEGASUS -> SentencePieceConverter.pegasus(m, integer(tcFile, tc, "offset", 103),
                     token(tcFile, tc, "mask_token_sent", "<mask_1>"), token(tcFile, tc, "mask_token", "<mask_2>"), legacy, addPrefixSpace);
             case ALBERT -> SentencePieceConverter.albertOrXlnet(m, false, bool(tcFile, tc, "do_lower_case", true),

@@ -138,6 +138,35 @@ class SentencePieceTokenizerTest {
     }
 
     @Test
+    void camembertAndMbart() throws IOException {
+        JsonNode c = REF.path("families").path("camembert");
+        try (Tokenizer t = Tokenizers.forModel(folder("camembert", "camembert", null, c.get("file").textValue(), "sentencepiece.bpe.model"))) {
+            checkCases(t, c.get("cases"), "camembert");
+            assertEquals(5, t.specialTokens().get("<s>"));
+            assertEquals(6, t.specialTokens().get("</s>"));
+            assertEquals(4, t.specialTokens().get("<unk>NOTUSED"));
+            assertEquals(c.get("mask").intValue(), t.specialTokens().get("<mask>"));
+        }
+        JsonNode m = REF.path("families").path("mbart");
+        try (Tokenizer t = Tokenizers.forModel(folder("mbart", "mbart", null, m.get("file").textValue(), "sentencepiece.bpe.model"))) {
+            checkCases(t, m.get("cases"), "mbart");
+            assertEquals(m.get("en_XX").intValue(), t.specialTokens().get("en_XX"));
+            assertEquals(m.get("mask").intValue(), t.specialTokens().get("<mask>"));
+        }
+        JsonNode f = REF.path("families").path("mbart50");
+        try (Tokenizer t = Tokenizers.forModel(folder("mbart50", "mbart", "{\"tokenizer_class\":\"MBart50Tokenizer\",\"src_lang\":\"de_DE\"}",
+                f.get("file").textValue(), "sentencepiece.bpe.model"))) {
+            checkCases(t, f.get("cases"), "mbart-50");
+            assertEquals(f.get("mask").intValue(), t.specialTokens().get("<mask>"));
+            assertEquals(f.get("mask").intValue() - 1, t.specialTokens().get("sl_SI"));
+        }
+        Path bad = folder("mbart-bad", "mbart", "{\"src_lang\":\"xx_YY\"}", m.get("file").textValue(), "sentencepiece.bpe.model");
+        TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(bad));
+        assertEquals(bad.resolve("tokenizer_config.json"), e.file());
+        assertTrue(e.getMessage().contains("src_lang 'xx_YY'"), e.getMessage());
+    }
+
+    @Test
     void pegasusOffset() throws IOException {
         JsonNode f = REF.path("families").path("pegasus");
         try (Tokenizer t = Tokenizers.forModel(folder("pegasus", "pegasus", null, f.get("file").textValue(), "spiece.model"))) {
@@ -274,7 +303,7 @@ class SentencePieceTokenizerTest {
         Path reformer = folder("reformer", "reformer", null, t5file, "spiece.model");
         e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(reformer));
         assertEquals(reformer.resolve("config.json"), e.file());
-        assertTrue(e.getMessage().contains("model_type 'reformer'") && e.getMessage().contains("xlm-roberta (sentencepiece.bpe.model)"),
+        assertTrue(e.getMessage().contains("model_type 'reformer'") && e.getMessage().contains("llama/mistral (tokenizer.model)"),
                 e.getMessage());
         // a known family without its file
         Path t5missing = folder("t5-missing", "t5", null);
