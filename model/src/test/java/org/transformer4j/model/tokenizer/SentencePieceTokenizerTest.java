@@ -236,6 +236,23 @@ class SentencePieceTokenizerTest {
             assertEquals(1, t.specialTokens().get("<s>"));
             assertEquals(2, t.specialTokens().get("</s>"));
         }
+        // legacy false (LlamaConverter's Metaspace "first" without a normalizer): the same ids for plain text, and no
+        // ▁ added to the text after a special token, where legacy adds one. Text that starts with whitespace is left
+        // out: Metaspace adds no ▁ to text that starts with one, so the fast tokenizer has one ▁ fewer there than
+        // sentencepiece (transformers' LlamaTokenizerFast with legacy=False does the same)
+        try (Tokenizer legacy = Tokenizers.forModel(folder("llama-legacy", "llama", null, f.get("file").textValue(), "tokenizer.model"));
+             Tokenizer t = Tokenizers.forModel(folder("llama-nonlegacy", "llama", "{\"legacy\":false}", f.get("file").textValue(),
+                     "tokenizer.model"))) {
+            com.fasterxml.jackson.databind.node.ArrayNode unspaced = new ObjectMapper().createArrayNode();
+            for (JsonNode c : f.get("cases")) if (!c.get("text").textValue().matches("(?s)^\\s.*")) unspaced.add(c);
+            assertEquals(f.get("cases").size() - 4, unspaced.size());
+            checkCases(t, unspaced, "llama legacy=false");
+            int[] a = legacy.encode("</s>Hello", false), b = t.encode("</s>Hello", false);
+            assertEquals(2, a[0]);
+            assertEquals(2, b[0]);
+            assertTrue(!Arrays.equals(a, b), Arrays.toString(a) + " " + Arrays.toString(b));
+            assertEquals("</s>Hello", t.decode(b));
+        }
         // mistral folders read the same file; add_eos_token from tokenizer_config.json
         try (Tokenizer t = Tokenizers.forModel(folder("mistral", "mistral", "{\"add_eos_token\":true}", f.get("file").textValue(),
                 "tokenizer.model"))) {
