@@ -49,6 +49,8 @@ models = {
                     "--control_symbols=[CLS],[SEP],[MASK]"),
     "xlnet": train("xlnet", all3, *uni, "--vocab_size=300", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1",
                    "--control_symbols=<cls>,<sep>,<pad>,<mask>,<eod>,<eop>"),
+    "deberta": train("deberta", all3, *uni, "--vocab_size=300", "--pad_id=0", "--bos_id=1", "--eos_id=2", "--unk_id=3",
+                     "--pad_piece=[PAD]", "--bos_piece=[CLS]", "--eos_piece=[SEP]", "--unk_piece=[UNK]"),
     "marian-source": train("source", src, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
                    f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
     "marian-target": train("target", tgt, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
@@ -56,7 +58,8 @@ models = {
 }
 files = {"t5": "t5-spiece.model", "xlmr": "xlmr-sentencepiece.bpe.model", "llama": "llama-tokenizer.model",
          "llama-nofallback": "llama-nofallback-tokenizer.model", "marian-source": "marian-source.spm",
-         "marian-target": "marian-target.spm", "albert": "albert-spiece.model", "xlnet": "xlnet-spiece.model"}
+         "marian-target": "marian-target.spm", "albert": "albert-spiece.model", "xlnet": "xlnet-spiece.model",
+         "deberta": "deberta-spm.model"}
 for k, f in files.items():
     with open(models[k], "rb") as a, open(os.path.join(out, f), "wb") as b:
         b.write(a.read())
@@ -190,6 +193,38 @@ ref["families"]["mbart"] = {
 ref["families"]["mbart50"] = {
     "file": files["xlmr"], "src_lang": "de_DE", "de_DE": de50, "mask": xn + 1 + len(MB50),
     "cases": [{"text": t, "ids": [de50] + [xl(i) for i in ids("xlmr", t)] + [2], "decoded": nounk_decode("xlmr", t)} for t in common],
+}
+
+# DeBERTa v2/v3 (DebertaV2Tokenizer): lower case only with do_lower_case (false by default); with split_by_punct the
+# text is cut before and after each punctuation character (ASCII non-alphanumerics and Unicode P*) and each part
+# encoded on its own; pieces the vocabulary lacks are [UNK]; [CLS] A [SEP].
+def is_punct(c):
+    o = ord(c)
+    return 33 <= o <= 47 or 58 <= o <= 64 or 91 <= o <= 96 or 123 <= o <= 126 or unicodedata.category(c).startswith("P")
+
+def deberta_ids(text, split):
+    parts = [text]
+    if split:
+        parts, cur = [], ""
+        for c in text:
+            if is_punct(c):
+                if cur:
+                    parts.append(cur)
+                parts.append(c)
+                cur = ""
+            else:
+                cur += c
+        if cur:
+            parts.append(cur)
+    k = "deberta"
+    vocab_set = {sp[k].id_to_piece(i) for i in range(sp[k].get_piece_size())}
+    ps = [p for part in parts for p in sp[k].encode(part, out_type=str)]
+    return [1] + [sp[k].piece_to_id(p if p in vocab_set else "[UNK]") for p in ps] + [2]
+
+ref["families"]["deberta"] = {
+    "file": files["deberta"], "cls": 1, "sep": 2, "unk": 3, "pad": 0, "mask": sp["deberta"].get_piece_size(),
+    "cases": [{"text": t, "ids": deberta_ids(t, False), "decoded": nounk_decode("deberta", t)} for t in common + leading],
+    "split_by_punct_cases": [{"text": t, "ids": deberta_ids(t, True)} for t in common if t == t.strip()],
 }
 
 for k in ["llama", "llama-nofallback"]:

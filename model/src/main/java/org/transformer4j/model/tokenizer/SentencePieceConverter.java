@@ -227,6 +227,27 @@ final class SentencePieceConverter {
                 List.of("[CLS]", "[SEP]", "<unk>", "<pad>", "[MASK]"), List.of("[MASK]"));
     }
 
+    /**
+     * DebertaV2Converter (DeBERTa v2/v3 spm.model): the pieces as they are; normalizer Lowercase (do_lower_case),
+     * Strip, Precompiled, Replace(" {2,}", " "); pre-tokenizer Punctuation (split_by_punct) then Metaspace;
+     * {@code [CLS] $A [SEP]}, pair {@code [CLS] $A [SEP] $B:1 [SEP]:1}; [MASK] is added after the pieces.
+     */
+    static Recipe debertaV2(SentencePieceModel m, boolean lowerCase, boolean splitByPunct, boolean addPrefixSpace) {
+        ArrayNode seq = F.arrayNode();
+        if (lowerCase) seq.add(obj("type", "Lowercase"));
+        seq.add(obj("type", "Strip").put("strip_left", true).put("strip_right", true));
+        if (m.precompiledCharsmap().length > 0) seq.add(precompiled(m));
+        seq.add(obj("type", "Replace").<ObjectNode>set("pattern", obj("Regex", " {2,}")).put("content", " "));
+        String scheme = prependScheme(m, addPrefixSpace, true);
+        ArrayNode pre = F.arrayNode();
+        if (splitByPunct) pre.add(obj("type", "Punctuation").put("behavior", "Isolated"));
+        pre.add(metaspace(scheme, true));
+        return new Recipe(pieces(m, 0), m.unkId(), false, obj("type", "Sequence").set("normalizers", seq),
+                obj("type", "Sequence").set("pretokenizers", pre), metaspace(scheme, true),
+                List.of("[CLS]", "$A", "[SEP]"), List.of("[CLS]", "$A", "[SEP]", "$B:1", "[SEP]:1"),
+                List.of("[CLS]", "[SEP]", "[UNK]", "[PAD]", "[MASK]"));
+    }
+
     /** check_number_comma's negation: a piece of two or more characters ending in a digit and a comma. */
     static boolean numberComma(String piece) {
         int n = piece.codePointCount(0, piece.length());

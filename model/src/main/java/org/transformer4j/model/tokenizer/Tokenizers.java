@@ -1,9 +1,10 @@
 // Tokenizers — picks the tokenizer of a Hugging Face model folder: its tokenizer.json when there
 // is one; else, for the families whose checkpoints often carry only a SentencePiece model (T5/mT5,
-// Pegasus, ALBERT, XLNet spiece.model, Llama/Mistral tokenizer.model, XLM-R, CamemBERT, mBART sentencepiece.bpe.model, Marian source.spm +
-// target.spm + vocab.json), the tokenizer.json transformers' converters would build from it; else the
-// tiktoken encoding that matches its config.json (GPT-2 → r50k_base); else a TokenizerFormatException
-// naming the folder or file and what is supported.
+// Pegasus, ALBERT, XLNet spiece.model; Llama/Mistral tokenizer.model; XLM-R, CamemBERT, mBART
+// sentencepiece.bpe.model; DeBERTa v2/v3 spm.model; Marian source.spm + target.spm + vocab.json), the
+// tokenizer.json transformers' converters would build from it; else the tiktoken encoding that matches
+// its config.json (GPT-2 → r50k_base); else a TokenizerFormatException naming the folder or file and
+// what is supported.
 package org.transformer4j.model.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,7 +26,7 @@ public final class Tokenizers {
     enum SpmFamily {
         T5("spiece.model"), PEGASUS("spiece.model"), ALBERT("spiece.model"), XLNET("spiece.model"), LLAMA("tokenizer.model"),
         XLM_ROBERTA("sentencepiece.bpe.model"), CAMEMBERT("sentencepiece.bpe.model"), MBART("sentencepiece.bpe.model"),
-        MBART50("sentencepiece.bpe.model"), MARIAN("source.spm");
+        MBART50("sentencepiece.bpe.model"), DEBERTA_V2("spm.model"), MARIAN("source.spm");
 
         final String file;
 
@@ -34,7 +35,7 @@ public final class Tokenizers {
 
     static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5, pegasus, albert, xlnet (spiece.model), "
             + "llama/mistral (tokenizer.model), xlm-roberta, camembert, mbart/mbart-50 (sentencepiece.bpe.model), "
-            + "marian (source.spm, target.spm, vocab.json)";
+            + "deberta-v2 (spm.model), marian (source.spm, target.spm, vocab.json)";
 
     /**
      * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, a SentencePiece
@@ -98,7 +99,7 @@ public final class Tokenizers {
     }
 
     private static String spmFileIn(Path folder) {
-        for (String f : List.of("spiece.model", "tokenizer.model", "sentencepiece.bpe.model", "source.spm")) {
+        for (String f : List.of("spiece.model", "tokenizer.model", "sentencepiece.bpe.model", "spm.model", "source.spm")) {
             if (Files.isRegularFile(folder.resolve(f))) return f;
         }
         return null;
@@ -135,6 +136,7 @@ public final class Tokenizers {
                 case "CamembertTokenizer": return SpmFamily.CAMEMBERT;
                 case "MBartTokenizer": return SpmFamily.MBART;
                 case "MBart50Tokenizer": return SpmFamily.MBART50;
+                case "DebertaV2Tokenizer": return SpmFamily.DEBERTA_V2;
                 case "MarianTokenizer": return SpmFamily.MARIAN;
                 default:
                     if (spmFileIn(folder) != null) {
@@ -155,6 +157,7 @@ public final class Tokenizers {
             case "xlm-roberta" -> SpmFamily.XLM_ROBERTA;
             case "camembert" -> SpmFamily.CAMEMBERT;
             case "mbart" -> SpmFamily.MBART;
+            case "deberta-v2" -> SpmFamily.DEBERTA_V2;
             case "marian" -> SpmFamily.MARIAN;
             default -> null;
         };
@@ -181,6 +184,8 @@ public final class Tokenizers {
             case T5 -> SentencePieceConverter.t5(m, integer(tcFile, tc, "extra_ids", 100), legacy, addPrefixSpace);
             case XLM_ROBERTA -> SentencePieceConverter.xlmRoberta(m, addPrefixSpace);
             case CAMEMBERT -> SentencePieceConverter.camembert(m, addPrefixSpace);
+            case DEBERTA_V2 -> SentencePieceConverter.debertaV2(m, bool(tcFile, tc, "do_lower_case", false),
+                    bool(tcFile, tc, "split_by_punct", false), addPrefixSpace);
             case MBART, MBART50 -> {
                 boolean fifty = family == SpmFamily.MBART50;
                 String src = token(tcFile, tc, "src_lang", "en_XX");

@@ -101,8 +101,10 @@ class SentencePieceTokenizerTest {
     }
 
     static boolean hasUnk(Tokenizer t, int[] ids) {
-        Integer unk = t.specialTokens().get("<unk>");
-        for (int id : ids) if (unk != null && id == unk) return true;
+        for (String name : List.of("<unk>", "[UNK]")) {
+            Integer unk = t.specialTokens().get(name);
+            for (int id : ids) if (unk != null && id == unk) return true;
+        }
         return false;
     }
 
@@ -164,6 +166,22 @@ class SentencePieceTokenizerTest {
         TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(bad));
         assertEquals(bad.resolve("tokenizer_config.json"), e.file());
         assertTrue(e.getMessage().contains("src_lang 'xx_YY'"), e.getMessage());
+    }
+
+    @Test
+    void debertaV2SpmModel() throws IOException {
+        JsonNode f = REF.path("families").path("deberta");
+        try (Tokenizer t = Tokenizers.forModel(folder("deberta", "deberta-v2", null, f.get("file").textValue(), "spm.model"))) {
+            checkCases(t, f.get("cases"), "deberta-v2");
+            assertEquals(f.get("mask").intValue(), t.specialTokens().get("[MASK]"));
+            assertEquals(1, t.specialTokens().get("[CLS]"));
+            Tokenizer.Encoded e = t.encodePair("Hello", "world");
+            assertEquals(1, e.typeIds()[e.typeIds().length - 1]);
+        }
+        try (Tokenizer t = Tokenizers.forModel(folder("deberta-punct", "deberta-v2", "{\"split_by_punct\":true}", f.get("file").textValue(),
+                "spm.model"))) {
+            checkCases(t, f.get("split_by_punct_cases"), "deberta-v2 split_by_punct");
+        }
     }
 
     @Test
