@@ -272,7 +272,22 @@ ref["families"]["marian"] = {
     "target_cases": [dict(zip(("text", "pieces", "ids"), (t, *marian("target", t))), decoded=marian_decode("target", marian("target", t)[1])) for t in common],
 }
 
+def compact(x):
+    return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+
+# one case per line, to keep the file small and its diffs readable
 with open(os.path.join(out, "expected.json"), "w", encoding="utf-8") as f:
-    json.dump(ref, f, ensure_ascii=False, indent=1)
-    f.write("\n")
+    f.write('{"generator":' + compact(ref["generator"]) + ',\n"families":{\n')
+    fams = list(ref["families"].items())
+    for n, (name, fam) in enumerate(fams):
+        f.write(compact(name) + ":{\n")
+        items = list(fam.items())
+        for m, (k, v) in enumerate(items):
+            end = ",\n" if m < len(items) - 1 else "\n"
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                f.write(compact(k) + ":[\n" + ",\n".join(compact(c) for c in v) + "]" + end)
+            else:
+                f.write(compact(k) + ":" + compact(v) + end)
+        f.write("}" + (",\n" if n < len(fams) - 1 else "\n"))
+    f.write("}}\n")
 print("wrote", out)

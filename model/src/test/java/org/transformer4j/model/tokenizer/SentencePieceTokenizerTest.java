@@ -321,6 +321,30 @@ class SentencePieceTokenizerTest {
     }
 
     @Test
+    void marianSeparateVocabs() throws IOException {
+        JsonNode f = REF.path("families").path("marian");
+        Path d = marianFolder("marian-separate");
+        // target_vocab.json: the same pieces at ids shifted by 7; used for the target side only with separate_vocabs
+        com.fasterxml.jackson.databind.node.ObjectNode shifted = new ObjectMapper().createObjectNode();
+        new ObjectMapper().readTree(d.resolve("vocab.json").toFile()).fields().forEachRemaining(e -> shifted.put(e.getKey(), e.getValue().intValue() + 7));
+        Files.writeString(d.resolve("target_vocab.json"), shifted.toString());
+        Files.writeString(d.resolve("tokenizer_config.json"), "{\"separate_vocabs\":true}");
+        try (Tokenizer src = Tokenizers.forModel(d); Tokenizer tgt = Tokenizers.forTarget(d)) {
+            checkCases(src, f.get("source_cases"), "marian source, separate vocabularies");
+            for (JsonNode c : f.get("target_cases")) {
+                int[] want = ints(c.get("ids"));
+                for (int i = 0; i < want.length; i++) want[i] += 7;
+                assertArrayEquals(want, tgt.encode(c.get("text").textValue()), c.get("text").textValue());
+                assertEquals(c.get("decoded").textValue(), tgt.decode(want, true));
+            }
+        }
+        Files.writeString(d.resolve("tokenizer_config.json"), "{\"separate_vocabs\":false}");
+        try (Tokenizer tgt = Tokenizers.forTarget(d)) {
+            checkCases(tgt, f.get("target_cases"), "marian target, shared vocabulary");
+        }
+    }
+
+    @Test
     void familyFromTokenizerClassAndErrors() throws IOException {
         JsonNode t5 = REF.path("families").path("t5");
         String t5file = t5.get("file").textValue();
