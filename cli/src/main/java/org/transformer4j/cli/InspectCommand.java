@@ -62,7 +62,7 @@ final class InspectCommand implements Callable<Integer> {
     String text;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Model folder whose tokenizer names the ids of --logits (tokenizer.json, or GPT-2's config.json).")
+            description = "Model folder whose tokenizer names the ids of --logits (tokenizer.json, a SentencePiece model, or GPT-2's config.json).")
     Path tokenizer;
 
     @Option(names = "--html", paramLabel = "FILE", description = "Also write a self-contained HTML page to FILE.")

@@ -60,6 +60,23 @@ public final class HfTokenizer implements Tokenizer {
         if (!root.isObject() || !root.path("model").isObject()) {
             throw new TokenizerFormatException(file, "not a tokenizer.json: no 'model' object", null);
         }
+        return build(file, root, () -> HuggingFaceTokenizer.newInstance(file, OPTIONS));
+    }
+
+    private static final Map<String, String> OPTIONS = Map.of("padding", "false", "truncation", "false");
+
+    private interface Loader { HuggingFaceTokenizer load() throws IOException; }
+
+    /**
+     * A tokenizer from a tokenizer.json built in memory (e.g. from a SentencePiece model); {@code file} is the
+     * file it was built from, named in messages.
+     */
+    static HfTokenizer fromJson(Path file, JsonNode root) throws IOException {
+        byte[] json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(root);
+        return build(file, root, () -> HuggingFaceTokenizer.newInstance(new java.io.ByteArrayInputStream(json), OPTIONS));
+    }
+
+    private static HfTokenizer build(Path file, JsonNode root, Loader loader) throws IOException {
         Map<String, Integer> special = new LinkedHashMap<>();
         for (JsonNode t : root.path("added_tokens")) {
             if (t.path("special").asBoolean(false) && t.path("content").isTextual() && t.path("id").canConvertToInt()) {
@@ -68,7 +85,7 @@ public final class HfTokenizer implements Tokenizer {
         }
         HuggingFaceTokenizer tok;
         try {
-            tok = HuggingFaceTokenizer.newInstance(file, Map.of("padding", "false", "truncation", "false"));
+            tok = loader.load();
         } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
             throw new TokenizerFormatException(file, "the tokenizers library rejected it: " + e.getMessage(), e);
         }
@@ -124,7 +141,16 @@ public final class HfTokenizer implements Tokenizer {
 
     /** The token strings of {@code text} (with special tokens), for inspection. */
     public String[] tokens(String text) {
-        return tokenizer.encode(text, true, false).getTokens();
+        return tokens(text, true);
+    }
+
+    /** The token strings of {@code text}, with or without the special tokens the template adds. */
+    public String[] tokens(String text, boolean addSpecialTokens) {
+        try {
+            return tokenizer.encode(text, addSpecialTokens, false).getTokens();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(file + ": the tokenizer failed on the text: " + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -151,7 +177,7 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public String name() { return file.toString(); }
 
-    /** The tokenizer.json this tokenizer was loaded from. */
+    /** The tokenizer.json this tokenizer was loaded from (or the SentencePiece model its tokenizer.json was built from). */
     public Path file() { return file; }
 
     @Override

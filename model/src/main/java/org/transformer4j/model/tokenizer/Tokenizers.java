@@ -1,34 +1,86 @@
 // Tokenizers — picks the tokenizer of a Hugging Face model folder: its tokenizer.json when there
-// is one, else the tiktoken encoding that matches its config.json (GPT-2 → r50k_base), else a
-// TokenizerFormatException naming the folder and what was looked for.
+// is one; else, for the families whose checkpoints often carry only a SentencePiece model (T5/mT5,
+// Pegasus, ALBERT, XLNet spiece.model; Llama/Mistral tokenizer.model; XLM-R, CamemBERT, mBART
+// sentencepiece.bpe.model; DeBERTa v2/v3 spm.model; Marian source.spm + target.spm + vocab.json), the
+// tokenizer.json transformers' converters would build from it; else the tiktoken encoding that matches
+// its config.json (GPT-2 → r50k_base); else a TokenizerFormatException naming the folder or file and
+// what is supported.
 package org.transformer4j.model.tokenizer;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.StrictJson;
 
 /** Entry points for tokenizers. */
 public final class Tokenizers {
 
     private Tokenizers() {}
 
+    /** The SentencePiece families and the file each one reads. */
+    enum SpmFamily {
+        T5("spiece.model"), PEGASUS("spiece.model"), ALBERT("spiece.model"), XLNET("spiece.model"), LLAMA("tokenizer.model"),
+        XLM_ROBERTA("sentencepiece.bpe.model"), CAMEMBERT("sentencepiece.bpe.model"), MBART("sentencepiece.bpe.model"),
+        MBART50("sentencepiece.bpe.model"), DEBERTA_V2("spm.model"), MARIAN("source.spm");
+
+        final String file;
+
+        SpmFamily(String file) { this.file = file; }
+    }
+
+    static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5, pegasus, albert, xlnet (spiece.model), "
+            + "llama/mistral (tokenizer.model), xlm-roberta, camembert, mbart/mbart-50 (sentencepiece.bpe.model), "
+            + "deberta-v2 (spm.model), marian (source.spm, target.spm, vocab.json)";
+
     /**
-     * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, GPT-2
-     * (config.json model_type "gpt2" with GPT-2's 50,257-token vocabulary) through JTokkit's r50k_base.
+     * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, a SentencePiece
+     * model converted as transformers converts it (the family from tokenizer_config.json's tokenizer_class, else
+     * config.json's model_type; Marian: the source side); else GPT-2 (config.json model_type "gpt2" with GPT-2's
+     * 50,257-token vocabulary) through JTokkit's r50k_base.
      */
     public static Tokenizer forModel(Path folder) throws IOException {
+        return forModel(folder, false);
+    }
+
+    /**
+     * The tokenizer for target texts (labels, translations): a Marian folder's target side (target.spm), and the
+     * same tokenizer as {@link #forModel} for every other folder.
+     */
+    public static Tokenizer forTarget(Path folder) throws IOException {
+        return forModel(folder, true);
+    }
+
+    private static Tokenizer forModel(Path folder, boolean target) throws IOException {
         Path json = folder.resolve("tokenizer.json");
         if (Files.isRegularFile(json)) return HfTokenizer.load(json);
-        HfConfig config;
+        JsonNode tc = tokenizerConfig(folder);
+        String tokenizerClass = tc.path("tokenizer_class").isTextual() ? tc.path("tokenizer_class").textValue() : null;
+        HfConfig config = null;
+        CheckpointException configProblem = null;
         try {
             config = HfConfig.read(folder);
         } catch (CheckpointException e) {
-            throw new TokenizerFormatException(folder, "no tokenizer.json, and no usable config.json to choose a tiktoken "
-                    + "encoding (" + e.getMessage() + ")", e);
+            configProblem = e;
         }
-        String type = config.modelType();
+        String type = null;
+        if (config != null) {
+            try {
+                type = config.modelType();
+            } catch (CheckpointException e) {
+                configProblem = e;
+            }
+        }
+        SpmFamily family = family(folder, tokenizerClass, type);
+        if (family != null) return sentencePiece(folder, family, tc, target);
+        if (config == null || type == null) {
+            throw new TokenizerFormatException(folder, "no tokenizer.json, and no usable config.json to choose a tokenizer "
+                    + "(" + configProblem.getMessage() + ")", configProblem);
+        }
         if (type.equals("gpt2")) {
             int v = config.size("vocab_size", 50257);
             if (v != 50257) {
@@ -37,7 +89,147 @@ public final class Tokenizers {
             }
             return TiktokenTokenizer.gpt2();
         }
+        String spm = spmFileIn(folder);
+        if (spm != null) {
+            throw new TokenizerFormatException(config.file(), "no tokenizer.json, and model_type '" + type + "' is not a family "
+                    + "whose " + spm + " can be converted; " + SUPPORTED, null);
+        }
         throw new TokenizerFormatException(folder, "no tokenizer.json, and model_type '" + type
-                + "' has no tiktoken encoding to fall back on", null);
+                + "' has no tiktoken encoding to fall back on (" + SUPPORTED + ")", null);
+    }
+
+    private static String spmFileIn(Path folder) {
+        for (String f : List.of("spiece.model", "tokenizer.model", "sentencepiece.bpe.model", "spm.model", "source.spm")) {
+            if (Files.isRegularFile(folder.resolve(f))) return f;
+        }
+        return null;
+    }
+
+    /** tokenizer_config.json as JSON, or an empty object when the folder has none. */
+    private static JsonNode tokenizerConfig(Path folder) throws IOException {
+        Path file = folder.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(file)) return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        JsonNode root;
+        try {
+            root = StrictJson.parse(Files.readAllBytes(file));
+        } catch (StrictJson.ParseError e) {
+            throw new TokenizerFormatException(file, "not valid JSON: " + e.getMessage(), e);
+        }
+        if (!root.isObject()) throw new TokenizerFormatException(file, "not a JSON object", null);
+        return root;
+    }
+
+    /**
+     * The SentencePiece family: tokenizer_config.json's tokenizer_class decides when it names one (as AutoTokenizer
+     * does), else config.json's model_type; null when neither is one of them (and the class is absent).
+     */
+    static SpmFamily family(Path folder, String tokenizerClass, String modelType) throws TokenizerFormatException {
+        if (tokenizerClass != null) {
+            String c = tokenizerClass.endsWith("Fast") ? tokenizerClass.substring(0, tokenizerClass.length() - 4) : tokenizerClass;
+            switch (c) {
+                case "T5Tokenizer": return SpmFamily.T5;
+                case "PegasusTokenizer": return SpmFamily.PEGASUS;
+                case "AlbertTokenizer": return SpmFamily.ALBERT;
+                case "XLNetTokenizer": return SpmFamily.XLNET;
+                case "LlamaTokenizer", "CodeLlamaTokenizer": return SpmFamily.LLAMA;
+                case "XLMRobertaTokenizer": return SpmFamily.XLM_ROBERTA;
+                case "CamembertTokenizer": return SpmFamily.CAMEMBERT;
+                case "MBartTokenizer": return SpmFamily.MBART;
+                case "MBart50Tokenizer": return SpmFamily.MBART50;
+                case "DebertaV2Tokenizer": return SpmFamily.DEBERTA_V2;
+                case "MarianTokenizer": return SpmFamily.MARIAN;
+                default:
+                    if (spmFileIn(folder) != null) {
+                        throw new TokenizerFormatException(folder.resolve("tokenizer_config.json"), "no tokenizer.json, and "
+                                + "tokenizer_class '" + tokenizerClass + "' is not one whose " + spmFileIn(folder)
+                                + " can be converted; " + SUPPORTED, null);
+                    }
+                    return null;
+            }
+        }
+        if (modelType == null) return null;
+        return switch (modelType.toLowerCase(Locale.ROOT)) {
+            case "t5", "mt5", "umt5", "longt5" -> SpmFamily.T5;
+            case "pegasus", "pegasus_x" -> SpmFamily.PEGASUS;
+            case "albert" -> SpmFamily.ALBERT;
+            case "xlnet" -> SpmFamily.XLNET;
+            case "llama", "mistral" -> SpmFamily.LLAMA;
+            case "xlm-roberta" -> SpmFamily.XLM_ROBERTA;
+            case "camembert" -> SpmFamily.CAMEMBERT;
+            case "mbart" -> SpmFamily.MBART;
+            case "deberta-v2" -> SpmFamily.DEBERTA_V2;
+            case "marian" -> SpmFamily.MARIAN;
+            default -> null;
+        };
+    }
+
+    private static Tokenizer sentencePiece(Path folder, SpmFamily family, JsonNode tc, boolean target) throws IOException {
+        Path tcFile = folder.resolve("tokenizer_config.json");
+        if (family == SpmFamily.MARIAN) {
+            return MarianTokenizer.load(folder, target, bool(tcFile, tc, "separate_vocabs", false));
+        }
+        Path file = folder.resolve(family.file);
+        if (!Files.isRegularFile(file)) {
+            throw new TokenizerFormatException(folder, "no tokenizer.json and no " + family.file + " (the "
+                    + family.name().toLowerCase(Locale.ROOT).replace('_', '-') + " family's SentencePiece model)", null);
+        }
+        SentencePieceModel m = SentencePieceModel.read(file);
+        if (m.modelType() != SentencePieceModel.ModelType.UNIGRAM && m.modelType() != SentencePieceModel.ModelType.BPE) {
+            throw new TokenizerFormatException(file, "a " + m.modelType() + " SentencePiece model: only unigram and BPE models "
+                    + "convert (as in transformers' SpmConverter)", null);
+        }
+        boolean legacy = bool(tcFile, tc, "legacy", true);
+        boolean addPrefixSpace = bool(tcFile, tc, "add_prefix_space", true);
+        SentencePieceConverter.Recipe r = switch (family) {
+            case T5 -> SentencePieceConverter.t5(m, integer(tcFile, tc, "extra_ids", 100), legacy, addPrefixSpace);
+            case XLM_ROBERTA -> SentencePieceConverter.xlmRoberta(m, addPrefixSpace);
+            case CAMEMBERT -> SentencePieceConverter.camembert(m, addPrefixSpace);
+            case DEBERTA_V2 -> SentencePieceConverter.debertaV2(m, bool(tcFile, tc, "do_lower_case", false),
+                    bool(tcFile, tc, "split_by_punct", false), addPrefixSpace);
+            case MBART, MBART50 -> {
+                boolean fifty = family == SpmFamily.MBART50;
+                String src = token(tcFile, tc, "src_lang", "en_XX");
+                List<String> codes = fifty ? SentencePieceConverter.MBART50_LANGUAGES : SentencePieceConverter.MBART_LANGUAGES;
+                if (!codes.contains(src)) {
+                    throw new TokenizerFormatException(tcFile, "src_lang '" + src + "' is not one of " + (fifty ? "mBART-50" : "mBART")
+                            + "'s language codes " + codes, null);
+                }
+                yield SentencePieceConverter.mbart(m, fifty, src, addPrefixSpace);
+            }
+            case PEGASUS -> SentencePieceConverter.pegasus(m, integer(tcFile, tc, "offset", 103),
+                    token(tcFile, tc, "mask_token_sent", "<mask_1>"), token(tcFile, tc, "mask_token", "<mask_2>"), legacy, addPrefixSpace);
+            case ALBERT -> SentencePieceConverter.albertOrXlnet(m, false, bool(tcFile, tc, "do_lower_case", true),
+                    bool(tcFile, tc, "keep_accents", false), addPrefixSpace);
+            case XLNET -> SentencePieceConverter.albertOrXlnet(m, true, bool(tcFile, tc, "do_lower_case", false),
+                    bool(tcFile, tc, "keep_accents", false), addPrefixSpace);
+            case LLAMA -> SentencePieceConverter.llama(m, legacy, addPrefixSpace, token(tcFile, tc, "bos_token", "<s>"),
+                    token(tcFile, tc, "eos_token", "</s>"), bool(tcFile, tc, "add_bos_token", true), bool(tcFile, tc, "add_eos_token", false));
+            case MARIAN -> throw new AssertionError();
+        };
+        return HfTokenizer.fromJson(file, SentencePieceConverter.tokenizerJson(m, r));
+    }
+
+    private static boolean bool(Path file, JsonNode tc, String field, boolean dflt) throws TokenizerFormatException {
+        JsonNode n = tc.path(field);
+        if (n.isMissingNode() || n.isNull()) return dflt;
+        if (!n.isBoolean()) throw new TokenizerFormatException(file, field + " is not true or false: " + n, null);
+        return n.booleanValue();
+    }
+
+    private static int integer(Path file, JsonNode tc, String field, int dflt) throws TokenizerFormatException {
+        JsonNode n = tc.path(field);
+        if (n.isMissingNode() || n.isNull()) return dflt;
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < 0 || n.intValue() > 100_000) {
+            throw new TokenizerFormatException(file, field + " is not an integer in [0, 100000]: " + n, null);
+        }
+        return n.intValue();
+    }
+
+    private static String token(Path file, JsonNode tc, String field, String dflt) throws TokenizerFormatException {
+        JsonNode n = tc.path(field);
+        if (n.isMissingNode() || n.isNull()) return dflt;
+        if (n.isTextual()) return n.textValue();
+        if (n.isObject() && n.path("content").isTextual()) return n.path("content").textValue();
+        throw new TokenizerFormatException(file, field + " is neither a string nor an object with a string 'content'", null);
     }
 }

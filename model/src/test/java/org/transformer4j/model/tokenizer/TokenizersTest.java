@@ -43,7 +43,8 @@ class TokenizersTest {
 
     @Test
     void noTokenizerToBeFound() throws IOException {
-        assertRejected(folder("t5", "{\"model_type\":\"t5\"}"), "model_type 't5' has no tiktoken encoding");
+        assertRejected(folder("bert", "{\"model_type\":\"bert\"}"), "model_type 'bert' has no tiktoken encoding");
+        assertRejected(folder("t5", "{\"model_type\":\"t5\"}"), "no tokenizer.json and no spiece.model");
         assertRejected(folder("gpt2-other", "{\"model_type\":\"gpt2\",\"vocab_size\":1000}"), "vocab_size 1000 is not GPT-2's 50257");
         assertRejected(folder("empty", null), "no tokenizer.json, and no usable config.json");
         assertRejected(folder("broken", "{"), "config.json is not valid JSON");
