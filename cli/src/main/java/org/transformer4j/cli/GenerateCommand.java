@@ -99,24 +99,28 @@ final class GenerateCommand implements Callable<Integer> {
                 weights = Pretrained.load(model, backend, dt);
                 bar.update(1);
             }
-            try (weights) {
+            // An encoder-decoder's output is target text: Marian's target.spm (Tokenizers.forTarget), special tokens skipped
+            // (a forced BOS, language codes) as transformers' summarization / translation pipelines decode it.
+            boolean encDec = weights.config.architecture() == org.transformer4j.model.TransformerConfig.Architecture.ENCODER_DECODER;
+            try (weights; Tokenizer target = encDec ? Tokenizers.forTarget(model) : null) {
+                Tokenizer out = encDec ? target : tok;
                 Transformer t = new Transformer(weights, backend);
                 java.util.Optional<org.transformer4j.model.GenerationConfig> gc = org.transformer4j.model.GenerationConfig.readIfPresent(model);
                 Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
                 o = penalties.apply(o, gc);              // the folder's repetition_penalty and min_p, as generate applies them
-                if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), tok::decode);
+                if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), x -> out.decode(x, encDec));
                 // As transformers' generate: the model's end-of-sequence ids (config.json, generation_config.json,
                 // tokenizer_config.json) end the text; they are not printed.
                 java.util.Set<Integer> eos = new java.util.LinkedHashSet<>(ChatCommand.eosIds(gc,
                         org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model), tok));
                 if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
                 o = o.stopIds(eos).truncate(truncate);
-                if (json || jsonSchema != null) o = o.guided(StructuredOutput.constraint(jsonSchema, tok, weights.config.vocabSize(), eos));
+                if (json || jsonSchema != null) o = o.guided(StructuredOutput.constraint(jsonSchema, out, weights.config.vocabSize(), eos));
                 int beams = numBeams != null ? numBeams
                         : gc.map(g -> g.beam().numBeams()).filter(java.util.Objects::nonNull).orElse(1);
                 if (beams < 1) throw new IllegalArgumentException("--num-beams must be ≥ 1, got " + beams);
                 if (beams > 1) {
-                    beamSearch(t, tok, ids, o, beams, gc, eos);
+                    beamSearch(t, out, encDec, ids, o, beams, gc, eos);
                     return 0;
                 }
                 if (lengthPenalty != null) throw new IllegalArgumentException("--length-penalty applies to beam search: pass --num-beams N (N > 1)");
@@ -124,20 +128,20 @@ final class GenerateCommand implements Callable<Integer> {
                     System.err.println("note: " + gc.get().file() + " sets " + String.join(", ", gc.get().ignoredWithoutBeams())
                             + ", which only beam search applies (--num-beams N); greedy / sampled generation goes on without it");
                 }
-                Stream out = new Stream(tok, eos);
+                Stream stream = new Stream(out, encDec, eos);
                 long start = System.nanoTime();
                 int[] generated;
                 try {
-                    generated = new Generator(t).generate(ids, o, (sequence, token) -> out.add(token));
+                    generated = new Generator(t).generate(ids, o, (sequence, token) -> stream.add(token));
                 } catch (IllegalArgumentException e) {     // the library's advice names its API; say it in the CLI's words
                     String m = e.getMessage();
                     if (m == null || !m.contains("Options.truncate(true)")) throw e;
                     throw new IllegalArgumentException(m.replace("set Options.truncate(true)", "pass --truncate"), e);
                 }
                 long end = System.nanoTime();
-                out.finish();
-                double prefillS = (out.first - start) / 1e9;
-                double decodeS = (end - out.first) / 1e9;
+                stream.finish();
+                double prefillS = (stream.first - start) / 1e9;
+                double decodeS = (end - stream.first) / 1e9;
                 System.err.printf(java.util.Locale.ROOT, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); %s%n",
                         ids.length, prefillS, ids.length / prefillS, generated.length - 1, decodeS,
                         generated.length > 1 ? (generated.length - 1) / decodeS : 0.0, ModelInputs.name(dt));
@@ -151,7 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
      * the CLI's options carried over (refusing sampling, stop strings, guides, presence / frequency penalties), then one
      * line per returned sequence on stdout (without its EOS) and each sequence's score on stderr.
      */
-    private void beamSearch(Transformer t, Tokenizer tok, int[] ids, Generator.Options o, int beams,
+    private void beamSearch(Transformer t, Tokenizer tok, boolean skipSpecial, int[] ids, Generator.Options o, int beams,
                             java.util.Optional<org.transformer4j.model.GenerationConfig> gc, java.util.Set<Integer> eos) {
         org.transformer4j.model.BeamSearch.Options b = org.transformer4j.model.BeamSearch.Options.from(o, beams);
         if (gc.isPresent()) {
@@ -177,7 +181,7 @@ final class GenerateCommand implements Callable<Integer> {
         double s = (System.nanoTime() - start) / 1e9;
         for (org.transformer4j.model.BeamSearch.Hypothesis h : hs) {
             int[] text = java.util.Arrays.stream(h.tokens()).filter(x -> !eos.contains(x)).toArray();
-            System.out.println(tok.decode(text));
+            System.out.println(tok.decode(text, skipSpecial));
         }
         System.out.flush();
         Main.checkStdout();
@@ -199,13 +203,15 @@ final class GenerateCommand implements Callable<Integer> {
         private String printed = "";
         long first;
 
-        Stream(Tokenizer tok, java.util.Set<Integer> eos) { this.tok = tok; this.eos = eos; }
+        private final boolean skipSpecial;
+
+        Stream(Tokenizer tok, boolean skipSpecial, java.util.Set<Integer> eos) { this.tok = tok; this.skipSpecial = skipSpecial; this.eos = eos; }
 
         void add(int token) {
             if (first == 0) first = System.nanoTime();   // the first token comes right after the prefill
             if (eos.contains(token)) return;             // the end, not text
             ids.add(token);
-            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray());
+            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray(), skipSpecial);
             if (text.endsWith("\uFFFD")) return;   // an incomplete character: wait for the next token
             if (text.startsWith(printed)) System.out.print(text.substring(printed.length()));
             else System.out.print(text);   // decoding changed earlier text (rare): print the whole again
@@ -215,7 +221,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
 
         void finish() {
-            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray());
+            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray(), skipSpecial);
             if (text.startsWith(printed)) System.out.print(text.substring(printed.length()));
             System.out.println();
             System.out.flush();
