@@ -128,7 +128,10 @@ class TokenRulesGenerationTest {
                     new Object[] {one, base.forcedBosTokenId(bos).beginSuppressTokens(set(plainOne[1], plainOne[0]))},
                     new Object[] {prompt, base.allowedTokenIds(set(plain[4], plain[6], 1, 2, 3))},
                     new Object[] {one, base.maxNewTokens(1).forcedBosTokenId(bos).forcedEosTokenIds(set(4))},  // EOS after BOS wins
-                    new Object[] {prompt, base.forcedEosTokenIds(set(6, 2)).suppressTokens(set(2)).noRepeatNgramSize(2)});
+                    new Object[] {prompt, base.forcedEosTokenIds(set(6, 2)).suppressTokens(set(2)).noRepeatNgramSize(2)},
+                    // a forced token overrides the bans before it (min_new_tokens on the stop id, bad words), not those after
+                    new Object[] {prompt, base.stopIds(set(4)).minNewTokens(30).forcedEosTokenIds(set(4))},
+                    new Object[] {one, base.forcedBosTokenId(bos).badWordsIds(List.of(List.of(bos))).noRepeatNgramSize(1)});
             int checked = 0;
             for (Object[] k : cases) {
                 int[] p = (int[]) k[0];
@@ -144,6 +147,10 @@ class TokenRulesGenerationTest {
                     "greedy over several forced EOS ids: the smallest (argmax's first of equal scores)");
             assertEquals(6, g.generate(prompt, base.forcedEosTokenIds(set(6, 2)).suppressTokens(set(2)), null)[max - 1]);
             assertEquals(4, g.generate(one, base.maxNewTokens(1).forcedBosTokenId(bos).forcedEosTokenIds(set(4)), null)[0]);
+            assertEquals(4, g.generate(prompt, base.stopIds(set(4)).minNewTokens(30).forcedEosTokenIds(set(4)), null)[max - 1],
+                    "forced EOS comes after min_new_tokens in the processor list: it wins");
+            assertEquals(bos, g.generate(one, base.forcedBosTokenId(bos).badWordsIds(List.of(List.of(bos))), null)[0],
+                    "forced BOS comes after bad_words_ids: it wins");
             assertNotEquals(plain[0], g.generate(prompt, base.badWordsIds(List.of(List.of(last, plain[0]))), null)[0],
                     "transformers matches a bad word's prefix in input_ids, prompt included");
             assertEquals(plain[0], g.generate(prompt, base.outputBadWordsIds(List.of(List.of(last, plain[0]))), null)[0],
