@@ -108,6 +108,53 @@ class BadWordsServerTest {
                 chat.choices().get(0).message().content().orElse(""));
     }
 
+    /**
+     * A tokenizer with a word-start form, as BPE's "Ġ" pieces: a space before a character folds into one id (the
+     * character's + 50, mod 100), except before 'z', where the space is an id of its own (99).
+     */
+    static final class SpacedTokenizer implements org.transformer4j.model.tokenizer.Tokenizer {
+        @Override public String decode(int[] ids, boolean skip) { return TOK.decode(ids, skip); }
+        @Override public Map<String, Integer> specialTokens() { return Map.of(); }
+        @Override public String name() { return "spaced chars"; }
+        @Override public void close() {}
+        @Override public int[] encode(String text, boolean special) {
+            List<Integer> ids = new java.util.ArrayList<>();
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c == ' ' && i + 1 < text.length() && text.charAt(i + 1) != 'z') ids.add((text.charAt(++i) - 0x21 + 50) % 100);
+                else if (c == ' ') ids.add(99);
+                else ids.add(c - 0x21);
+            }
+            return ids.stream().mapToInt(Integer::intValue).toArray();
+        }
+    }
+
+    /**
+     * vLLM's update_from_tokenizer: each word left-stripped and tokenized bare, then after a space, the second kept only
+     * where its first id differs and its length is the bare one's ("ab" → [a, b] and [a', b]; "zq" → [z, q] only, the
+     * spaced form being one id longer); the text equals Generator alone with exactly those id sequences, and the spaced
+     * form is what bans the token the model would choose.
+     */
+    @Test
+    void eachWordIsTokenizedBareAndAfterASpaceAsVllmDoes() throws Exception {
+        SpacedTokenizer tok = new SpacedTokenizer();
+        try (OpenAiServer s = OpenAiServer.decoder("tiny", engine, tok, ServerTest.TEMPLATE, OpenAiServer.Limits.defaults())) {
+            String url = "http://127.0.0.1:" + s.start("127.0.0.1", 0);
+            int[] p = tok.encode(PROMPT);
+            int first = new Generator(model).generate(p, Generator.Options.greedy(1), null)[0];
+            int bare = (first + 50) % 100;                           // a word whose spaced form is the model's first token
+            String word = String.valueOf((char) (0x21 + bare));
+            List<List<Integer>> expected = List.of(List.of(bare), List.of(first), List.of(25, 16), List.of(75, 16),
+                    List.of('z' - 0x21, 'q' - 0x21));
+            String words = "[\"  " + word + "\", \"" + (char) (0x21 + 25) + (char) (0x21 + 16) + "\", \"zq\"]";
+            for (boolean stream : new boolean[] {false, true}) {
+                String got = SamplingFieldsTest.complete(url, "\"max_tokens\": 24, \"temperature\": 0, \"bad_words\": " + words, stream);
+                assertEquals(TOK.decode(new Generator(model).generate(p, Generator.Options.greedy(24).outputBadWordsIds(expected), null)), got);
+                assertNotEquals(first, got.charAt(0) - 0x21, "the spaced form [" + first + "] is banned");
+            }
+        }
+    }
+
     @Test
     void eachBadValueGets400NamingItsField() throws Exception {
         String[][] cases = {
