@@ -129,6 +129,35 @@ public record TokenRules(Integer forcedBosTokenId, Set<Integer> forcedEosTokenId
         return contextLength > 1 || forcedBosTokenId == null ? contextLength : contextLength + 1;
     }
 
+    /**
+     * vLLM's bad_words as id sequences (SamplingParams.update_from_tokenizer): each word, left-stripped, is tokenized
+     * without special tokens, and again after a space, the second kept only where its first id differs from the first's
+     * and it has as many ids. Refuses (naming bad_words) a blank word or one the tokenizer cannot encode; a tokenizer that
+     * cannot encode the spaced form gives the bare one only.
+     */
+    public static List<List<Integer>> badWordsOf(org.transformer4j.model.tokenizer.Tokenizer tok, List<String> words) {
+        List<List<Integer>> out = new ArrayList<>();
+        for (String w : words) {
+            String word = w.stripLeading();
+            if (word.isEmpty()) throw new IllegalArgumentException("bad_words must not hold an empty or blank string");
+            int[] bare;
+            try {
+                bare = tok.encode(word, false);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("bad_words entry '" + w + "' cannot be tokenized: " + e.getMessage(), e);
+            }
+            if (bare.length == 0) throw new IllegalArgumentException("bad_words entry '" + w + "' has no tokens");
+            out.add(java.util.Arrays.stream(bare).boxed().toList());
+            int[] spaced = null;
+            try {
+                spaced = tok.encode(" " + word, false);
+            } catch (IllegalArgumentException e) {                   // a vocabulary without a space: the bare form only
+            }
+            if (spaced != null && spaced.length == bare.length && spaced[0] != bare[0]) out.add(java.util.Arrays.stream(spaced).boxed().toList());
+        }
+        return out;
+    }
+
     /** vLLM's rule: whether the new tokens {@code out} end with {@code word} less its last id (and number at least its length − 1). */
     static boolean outputPrefixMatches(List<Integer> word, List<Integer> out) {
         int k = word.size() - 1, len = out.size();

@@ -1287,27 +1287,18 @@ public final class OpenAiServer implements AutoCloseable {
      * check does; a blank word too (vLLM fails on it).
      */
     private java.util.List<java.util.List<Integer>> badWords(JsonNode v, int vocab) {
-        java.util.List<java.util.List<Integer>> out = new java.util.ArrayList<>();
-        if (v == null || v.isNull()) return out;
+        if (v == null || v.isNull()) return java.util.List.of();
         if (!v.isArray()) throw ApiError.bad("bad_words", "bad_words must be an array of strings, got " + v);
+        java.util.List<String> words = new java.util.ArrayList<>();
         for (JsonNode w : v) {
             if (!w.isTextual()) throw ApiError.bad("bad_words", "bad_words must be an array of strings, got " + w);
-            String word = w.asText().stripLeading();
-            if (word.isEmpty()) throw ApiError.bad("bad_words", "bad_words must not hold an empty or blank string");
-            int[] bare;
-            try {
-                bare = tokenizer.encode(word, false);
-            } catch (IllegalArgumentException e) {
-                throw ApiError.bad("bad_words", "bad_words entry '" + w.asText() + "' cannot be tokenized: " + e.getMessage());
-            }
-            if (bare.length == 0) throw ApiError.bad("bad_words", "bad_words entry '" + w.asText() + "' has no tokens");
-            out.add(ids(bare));
-            int[] spaced = null;
-            try {
-                spaced = tokenizer.encode(" " + word, false);
-            } catch (IllegalArgumentException e) {                 // a tokenizer without a space: only the bare form
-            }
-            if (spaced != null && spaced.length == bare.length && spaced[0] != bare[0]) out.add(ids(spaced));
+            words.add(w.asText());
+        }
+        java.util.List<java.util.List<Integer>> out;
+        try {
+            out = org.transformer4j.model.TokenRules.badWordsOf(tokenizer, words);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.bad("bad_words", e.getMessage());
         }
         java.util.List<Integer> invalid = new java.util.ArrayList<>();
         for (java.util.List<Integer> w : out) for (int id : w) if (id < 0 || id >= vocab) invalid.add(id);
@@ -1316,12 +1307,6 @@ public final class OpenAiServer implements AutoCloseable {
                     + invalid + ". All token id values should be integers satisfying: 0 <= token_id < " + vocab + ".");
         }
         return out;
-    }
-
-    private static java.util.List<Integer> ids(int[] a) {
-        java.util.List<Integer> l = new java.util.ArrayList<>(a.length);
-        for (int id : a) l.add(id);
-        return l;
     }
 
     /**
