@@ -161,9 +161,31 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         throw new CheckpointException(file, "early_stopping must be true, false or \"never\", got " + n);
     }
 
-    /** The folder's generation_config.json when it has one. */
+    /** The fields read here beside the three ids every config.json has (eos, bos, pad). */
+    static final java.util.List<String> GENERATION_FIELDS = java.util.List.of("do_sample", "temperature", "top_k", "top_p",
+            "max_new_tokens", "repetition_penalty", "min_p", "num_beams", "length_penalty", "early_stopping", "num_return_sequences",
+            "no_repeat_ngram_size", "min_new_tokens", "min_length", "num_beam_groups", "forced_bos_token_id", "forced_eos_token_id",
+            "bad_words_ids", "suppress_tokens", "begin_suppress_tokens");
+
+    /**
+     * The folder's generation_config.json when it has one; else, as transformers' GenerationConfig.from_model_config
+     * (what from_pretrained falls back to), the generation fields of its config.json when it sets any beside the ids
+     * (older checkpoints such as facebook/bart-large-cnn keep num_beams, forced_bos_token_id, forced_eos_token_id,
+     * no_repeat_ngram_size and min_length there); else empty.
+     */
     public static Optional<GenerationConfig> readIfPresent(Path dir) throws IOException {
-        return Files.isRegularFile(dir.resolve("generation_config.json")) ? Optional.of(read(dir)) : Optional.empty();
+        if (Files.isRegularFile(dir.resolve("generation_config.json"))) return Optional.of(read(dir));
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) return Optional.empty();
+        JsonNode root;
+        try {
+            root = StrictJson.parse(Files.readAllBytes(config));
+        } catch (StrictJson.ParseError e) {
+            return Optional.empty();                                  // the model loader reports a broken config.json
+        }
+        if (!root.isObject()) return Optional.empty();
+        for (String f : GENERATION_FIELDS) if (root.hasNonNull(f)) return Optional.of(read(config));
+        return Optional.empty();
     }
 
     /**

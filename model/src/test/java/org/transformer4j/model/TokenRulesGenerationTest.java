@@ -264,6 +264,24 @@ class TokenRulesGenerationTest {
         }
     }
 
+    /** Without generation_config.json, config.json's generation fields (transformers' from_model_config), as old BART folders. */
+    @Test
+    void aFolderWithoutGenerationConfigTakesConfigJsonsFields(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"bart\", \"eos_token_id\": 2, \"forced_bos_token_id\": 0, "
+                + "\"forced_eos_token_id\": 2, \"num_beams\": 4, \"no_repeat_ngram_size\": 3, \"min_length\": 56, \"length_penalty\": 2.0}");
+        GenerationConfig gc = GenerationConfig.readIfPresent(dir).orElseThrow();
+        BeamSearch.Options b = gc.beamOptions(142).orElseThrow();
+        assertEquals(4, b.numBeams());
+        assertEquals(0, b.rules().forcedBosTokenId());
+        assertEquals(set(2), b.rules().forcedEosTokenIds());
+        assertEquals(56, b.minLength());
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\", \"eos_token_id\": 2, \"bos_token_id\": 1}");
+        assertTrue(GenerationConfig.readIfPresent(dir).isEmpty(), "ids only: nothing to generate with");
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": 3}");
+        Files.writeString(dir.resolve("config.json"), "{\"forced_bos_token_id\": 0}");
+        assertEquals(null, GenerationConfig.readIfPresent(dir).orElseThrow().rules().forcedBosTokenId(), "generation_config.json wins");
+    }
+
     @Test
     void idsOutsideTheVocabularyAreRefusedNamingTheField() {
         TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().build(), false);
