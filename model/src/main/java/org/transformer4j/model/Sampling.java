@@ -1,6 +1,7 @@
 // Sampling — how Generator.Options choose a token from rows of logits, shared by Generator and the serving
-// Engine so that both take the same steps: one mask op (a structured output's allowed ids, less the ids each
-// sequence's Bans forbid: min_new_tokens, min_length, no_repeat_ngram_size), the penalties (PenaltyOp, from each
+// Engine so that both take the same steps: one mask op (a structured output's allowed ids, ANDed with a forced token or
+// allowed_token_ids, less the ids each sequence's Bans forbid: min_new_tokens, min_length, no_repeat_ngram_size, bad
+// words, suppressed ids; see TokenRules), the penalties (PenaltyOp, from each
 // sequence's History), then the sample op with temperature, top-k, top-p and min_p.
 package org.transformer4j.model;
 
