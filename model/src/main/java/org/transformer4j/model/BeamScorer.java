@@ -264,8 +264,10 @@ final class BeamScorer {
         if (suppress) for (int e : eos) if (e < lp.length) lp[e] = Double.NEGATIVE_INFINITY;
         if (rules.forcedBosTokenId() != null && seq.length == 1) force(lp, java.util.Set.of(rules.forcedBosTokenId()));
         if (!rules.forcedEosTokenIds().isEmpty() && seq.length == contextLength + o.maxNewTokens() - 1) force(lp, rules.forcedEosTokenIds());
-        for (int id : rules.suppressTokens()) lp[id] = Double.NEGATIVE_INFINITY;
-        if (seq.length == rules.beginIndex(contextLength)) for (int id : rules.beginSuppressTokens()) lp[id] = Double.NEGATIVE_INFINITY;
+        for (int id : rules.suppressTokens()) if (id < lp.length) lp[id] = Double.NEGATIVE_INFINITY;     // past V: ignored (isin)
+        if (seq.length == rules.beginIndex(contextLength)) {
+            for (int id : rules.beginSuppressTokens()) if (id < lp.length) lp[id] = Double.NEGATIVE_INFINITY;
+        }
         if (rules.allowedTokenIds() != null) {
             for (int v = 0; v < lp.length; v++) if (!rules.allowedTokenIds().contains(v)) lp[v] = Double.NEGATIVE_INFINITY;
         }

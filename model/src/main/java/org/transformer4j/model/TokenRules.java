@@ -26,7 +26,7 @@ import java.util.Set;
  *                            last id is banned when input_ids end with the rest (and are at least as long as the whole
  *                            sequence). One-id sequences equal to a stop id are dropped, as transformers drops
  *                            {@code [eos]} (the stop ids here are the eos ids)
- * @param suppressTokens      SuppressTokensLogitsProcessor (empty: none): always banned
+ * @param suppressTokens      SuppressTokensLogitsProcessor (empty: none): always banned (ids past the vocabulary ignored)
  * @param beginSuppressTokens SuppressTokensAtBeginLogitsProcessor (empty: none): banned when input_ids' length is the
  *                            begin index — the context's length, plus one when the context is one id and a forced BOS is
  *                            set (generate's rule), so: the first new token, or the one after a forced BOS
@@ -81,13 +81,16 @@ public record TokenRules(Integer forcedBosTokenId, Set<Integer> forcedEosTokenId
                 || !beginSuppressTokens.isEmpty() || allowedTokenIds != null || !outputBadWordsIds.isEmpty();
     }
 
-    /** Refuses an id outside the model's vocabulary [0, vocab), naming the field (vLLM: allowed_token_ids → 400). */
+    /**
+     * Refuses an id outside the model's vocabulary [0, vocab), naming the field (vLLM: allowed_token_ids → 400;
+     * transformers: an index error for a forced id, a ValueError for a bad word). suppress_tokens and
+     * begin_suppress_tokens past the vocabulary are ignored instead, as transformers' {@code torch.isin} over the
+     * vocabulary's ids ignores them.
+     */
     public void check(int vocab) {
         if (forcedBosTokenId != null) check("forcedBosTokenId", forcedBosTokenId, vocab);
         for (int id : forcedEosTokenIds) check("forcedEosTokenIds", id, vocab);
         for (List<Integer> w : badWordsIds) for (int id : w) check("badWordsIds", id, vocab);
-        for (int id : suppressTokens) check("suppressTokens", id, vocab);
-        for (int id : beginSuppressTokens) check("beginSuppressTokens", id, vocab);
         if (allowedTokenIds != null) for (int id : allowedTokenIds) check("allowedTokenIds", id, vocab);
         for (List<Integer> w : outputBadWordsIds) for (int id : w) check("outputBadWordsIds", id, vocab);
     }

@@ -239,6 +239,28 @@ class TokenRulesGenerationTest {
         }
     }
 
+    /** A decoder-only chat applies the rules per turn over the conversation so far: each reply is Generator's on it. */
+    @Test
+    void aChatSessionAppliesTheRulesEachTurn() {
+        TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().build(), false);
+        try (Weights w = Weights.random(c, CPU, 91)) {
+            Transformer m = new Transformer(w, CPU);
+            Generator g = new Generator(m);
+            Generator.Options o = Generator.Options.greedy(6).forcedEosTokenIds(set(9)).suppressTokens(set(3, 4))
+                    .beginSuppressTokens(set(5)).badWordsIds(List.of(List.of(7, 8), List.of(2))).outputBadWordsIds(List.of(List.of(10, 11)));
+            try (ChatSession chat = new ChatSession(m, o, 120)) {
+                for (int turn = 0; turn < 3; turn++) {
+                    int[] msg = Tiny.ids(92 + turn, 1, 5)[0];
+                    int[] conversation = GenerationTest.cat(chat.history(), msg);
+                    int[] reply = chat.send(msg);
+                    assertArrayEquals(g.generate(conversation, o, null), reply, "turn " + turn);
+                    assertEquals(9, reply[5], "the forced EOS ends each turn's reply");
+                    check(m, conversation, null, reply, o);
+                }
+            }
+        }
+    }
+
     @Test
     void generationConfigReadsTheRules(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": 2, \"forced_bos_token_id\": 0, \"forced_eos_token_id\": 2,"
@@ -283,19 +305,23 @@ class TokenRulesGenerationTest {
     }
 
     @Test
-    void idsOutsideTheVocabularyAreRefusedNamingTheField() {
+    void idsOutsideTheVocabularyAreRefusedNamingTheFieldOrIgnoredAsTransformersDoes() {
         TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().build(), false);
         try (Weights w = Weights.random(c, CPU, 89)) {
             Generator g = new Generator(new Transformer(w, CPU));
             int v = c.vocabSize();
             Generator.Options base = Generator.Options.greedy(3);
             for (var o : List.of(base.forcedBosTokenId(v), base.forcedEosTokenIds(set(v + 1)), base.badWordsIds(List.of(List.of(1, v))),
-                                 base.suppressTokens(set(v)), base.beginSuppressTokens(set(v)), base.allowedTokenIds(set(1, v)),
-                                 base.outputBadWordsIds(List.of(List.of(v))))) {
+                                 base.allowedTokenIds(set(1, v)), base.outputBadWordsIds(List.of(List.of(v))))) {
                 var e = assertThrows(IllegalArgumentException.class, () -> g.generate(new int[] {1, 2}, o, null));
-                assertTrue(e.getMessage().matches("(forcedBosTokenId|forcedEosTokenIds|badWordsIds|suppressTokens|beginSuppressTokens"
-                        + "|allowedTokenIds|outputBadWordsIds) id \\d+ is outside the vocabulary.*"), e.getMessage());
+                assertTrue(e.getMessage().matches("(forcedBosTokenId|forcedEosTokenIds|badWordsIds|allowedTokenIds|outputBadWordsIds)"
+                        + " id \\d+ is outside the vocabulary.*"), e.getMessage());
             }
+            // suppressed ids past the vocabulary are ignored, as transformers' torch.isin over range(V) ignores them
+            int[] plain = g.generate(new int[] {1, 2}, base, null);
+            assertArrayEquals(plain, g.generate(new int[] {1, 2}, base.suppressTokens(set(v, v + 7)).beginSuppressTokens(set(v)), null));
+            assertArrayEquals(plain, new BeamSearch(new Transformer(w, CPU)).generate(new int[] {1, 2},
+                    BeamSearch.Options.of(1, 3).rules(TokenRules.NONE.suppress(set(v)).beginSuppress(set(v + 1)))).get(0).tokens());
             assertThrows(IllegalArgumentException.class, () -> base.allowedTokenIds(set()));
             assertThrows(IllegalArgumentException.class, () -> base.badWordsIds(List.of(List.of())));
             assertThrows(IllegalArgumentException.class, () -> base.suppressTokens(set(-1)));
