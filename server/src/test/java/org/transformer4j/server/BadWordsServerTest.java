@@ -110,9 +110,12 @@ class BadWordsServerTest {
 
     /**
      * A tokenizer with a word-start form, as BPE's "Ġ" pieces: a space before a character folds into one id (the
-     * character's + 50, mod 100), except before 'z', where the space is an id of its own (99).
+     * character's + 50, mod 100), except before 'z', where the space is an id of its own (99), and " zz", which is
+     * one id ({@code zz}).
      */
     static final class SpacedTokenizer implements org.transformer4j.model.tokenizer.Tokenizer {
+        final int zz;
+        SpacedTokenizer(int zz) { this.zz = zz; }
         @Override public String decode(int[] ids, boolean skip) { return TOK.decode(ids, skip); }
         @Override public Map<String, Integer> specialTokens() { return Map.of(); }
         @Override public String name() { return "spaced chars"; }
@@ -121,7 +124,8 @@ class BadWordsServerTest {
             List<Integer> ids = new java.util.ArrayList<>();
             for (int i = 0; i < text.length(); i++) {
                 char c = text.charAt(i);
-                if (c == ' ' && i + 1 < text.length() && text.charAt(i + 1) != 'z') ids.add((text.charAt(++i) - 0x21 + 50) % 100);
+                if (text.startsWith(" zz", i)) { ids.add(zz); i += 2; }
+                else if (c == ' ' && i + 1 < text.length() && text.charAt(i + 1) != 'z') ids.add((text.charAt(++i) - 0x21 + 50) % 100);
                 else if (c == ' ') ids.add(99);
                 else ids.add(c - 0x21);
             }
@@ -132,16 +136,16 @@ class BadWordsServerTest {
     /**
      * vLLM's update_from_tokenizer: each word left-stripped and tokenized bare, then after a space, the second kept only
      * where its first id differs and its length is the bare one's ("ab" → [a, b] and [a', b]; "zq" → [z, q] only, the
-     * spaced form being one id longer); the text equals Generator alone with exactly those id sequences, and the spaced
+     * spaced form being one id longer; "zz" → [z, z] only, the spaced form one id shorter); the text equals Generator alone with exactly those id sequences, and the spaced
      * form is what bans the token the model would choose.
      */
     @Test
     void eachWordIsTokenizedBareAndAfterASpaceAsVllmDoes() throws Exception {
-        SpacedTokenizer tok = new SpacedTokenizer();
+        int[] p = TOK.encode(PROMPT);
+        int first = new Generator(model).generate(p, Generator.Options.greedy(1), null)[0];
+        SpacedTokenizer tok = new SpacedTokenizer(first);
         try (OpenAiServer s = OpenAiServer.decoder("tiny", engine, tok, ServerTest.TEMPLATE, OpenAiServer.Limits.defaults())) {
             String url = "http://127.0.0.1:" + s.start("127.0.0.1", 0);
-            int[] p = tok.encode(PROMPT);
-            int first = new Generator(model).generate(p, Generator.Options.greedy(1), null)[0];
             int bare = (first + 50) % 100;                           // a word whose spaced form is the model's first token
             String word = String.valueOf((char) (0x21 + bare));
             List<List<Integer>> expected = List.of(List.of(bare), List.of(first), List.of(25, 16), List.of(75, 16),
@@ -152,6 +156,11 @@ class BadWordsServerTest {
                 assertEquals(TOK.decode(new Generator(model).generate(p, Generator.Options.greedy(24).outputBadWordsIds(expected), null)), got);
                 assertNotEquals(first, got.charAt(0) - 0x21, "the spaced form [" + first + "] is banned");
             }
+            // "zz" → [z, z]; " zz" → [first], one id shorter: not a bad word, so the first token stays
+            String zz = SamplingFieldsTest.complete(url, "\"max_tokens\": 24, \"temperature\": 0, \"bad_words\": [\"zz\"]", false);
+            assertEquals(TOK.decode(new Generator(model).generate(p, Generator.Options.greedy(24)
+                    .outputBadWordsIds(List.of(List.of('z' - 0x21, 'z' - 0x21))), null)), zz);
+            assertEquals(first, zz.charAt(0) - 0x21, "a spaced form of another length is not kept");
         }
     }
 
