@@ -4,8 +4,11 @@ Written from transformers' generation/utils.py (GenerationMixin._beam_search and
 _get_top_k_continuations, _get_running_beams_for_next_iteration, _update_finished_beams,
 _check_early_stop_heuristic, _beam_search_has_unfinished_sequences; read at commit 000034a44ef8, the
 vectorized beam search of 4.5x / 5.x) and generation/logits_process.py (RepetitionPenaltyLogitsProcessor,
-NoRepeatNGramLogitsProcessor, MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor), as tensors over
-(batch, beams) like the original, the additive -1e9 masks included. Shares no code with the Java library.
+NoRepeatNGramLogitsProcessor, NoBadWordsLogitsProcessor (SequenceBiasLogitsProcessor with -inf),
+MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor, ForcedBOSTokenLogitsProcessor,
+ForcedEOSTokenLogitsProcessor, SuppressTokensLogitsProcessor, SuppressTokensAtBeginLogitsProcessor, in
+_get_logits_processor's order; read at commit 00857b6cf63a), as tensors over (batch, beams) like the original, the
+additive -1e9 masks included. Shares no code with the Java library.
 
 What it follows, step by step (cur_len: the length of generate's input_ids so far; decoder_prompt_len: its length
 before the first step — a decoder-only model's prompt, an encoder-decoder's decoder start, 1):
@@ -36,11 +39,14 @@ def log_softmax(x):
     return x - m - np.log(np.sum(np.exp(x - m)))
 
 
-def process(seq, logp, prompt_len, eos_ids, repetition_penalty=1.0, no_repeat_ngram_size=0, min_length=0, min_new_tokens=0):
-    """The processors generate builds for beam search, applied to one row's log-probabilities (V,); seq is the row's
-    input_ids (decoder-only: the prompt and the new tokens; encoder-decoder: the decoder start and the new tokens).
-    They commute (a scale of the row's own ids, and -inf at banned ids), so their order in the list does not matter."""
+def process(seq, logp, prompt_len, eos_ids, repetition_penalty=1.0, no_repeat_ngram_size=0, min_length=0, min_new_tokens=0,
+            bad_words_ids=(), forced_bos_token_id=None, forced_eos_token_id=(), max_length=None, suppress_tokens=(),
+            begin_suppress_tokens=()):
+    """The processors generate builds for beam search, in _get_logits_processor's order, applied to one row's
+    log-probabilities (V,); seq is the row's input_ids (decoder-only: the prompt and the new tokens; encoder-decoder:
+    the decoder start and the new tokens); prompt_len is generate's input_ids_seq_length."""
     s = np.array(logp, dtype=np.float64)
+    cur_len = len(seq)
     if repetition_penalty != 1.0:                  # RepetitionPenaltyLogitsProcessor: < 0 multiplied, else divided
         ids = np.unique(np.asarray(seq, dtype=np.int64))
         v = s[ids]
@@ -51,10 +57,31 @@ def process(seq, logp, prompt_len, eos_ids, repetition_penalty=1.0, no_repeat_ng
         for i in range(len(seq) - n + 1):
             if list(seq[i:i + n - 1]) == tail:
                 s[seq[i + n - 1]] = -np.inf
+    if bad_words_ids:                              # NoBadWordsLogitsProcessor: [eos] filtered out, then a -inf bias
+        words = [list(w) for w in bad_words_ids if all(list(w) != [e] for e in eos_ids)]
+        bias = np.zeros_like(s)
+        for w in words:
+            if len(w) == 1:
+                bias[w[0]] = -np.inf
+            elif len(w) <= cur_len and list(seq[cur_len - (len(w) - 1):]) == w[:-1]:
+                bias[w[-1]] += -np.inf
+        s = s + bias
     if eos_ids and min_length > 0 and len(seq) < min_length:                       # MinLengthLogitsProcessor
         s[list(eos_ids)] = -np.inf
     if eos_ids and min_new_tokens > 0 and len(seq) - prompt_len < min_new_tokens:  # MinNewTokensLengthLogitsProcessor
         s[list(eos_ids)] = -np.inf
+    if forced_bos_token_id is not None and cur_len == 1:                           # ForcedBOSTokenLogitsProcessor
+        s = np.full_like(s, -np.inf)
+        s[forced_bos_token_id] = 0
+    if forced_eos_token_id and cur_len == max_length - 1:                          # ForcedEOSTokenLogitsProcessor
+        s = np.full_like(s, -np.inf)
+        s[list(forced_eos_token_id)] = 0
+    if suppress_tokens:                                                            # SuppressTokensLogitsProcessor
+        s[list(suppress_tokens)] = -np.inf
+    if begin_suppress_tokens:                      # SuppressTokensAtBeginLogitsProcessor, begin_index as generate sets it
+        begin_index = prompt_len if (prompt_len > 1 or forced_bos_token_id is None) else prompt_len + 1
+        if cur_len == begin_index:
+            s[list(begin_suppress_tokens)] = -np.inf
     return s
 
 
@@ -64,7 +91,9 @@ def _top(x, k):
 
 
 def beam_search(step, prompts, num_beams, max_new_tokens, eos_ids, length_penalty=1.0, early_stopping=False,
-                num_return_sequences=1, repetition_penalty=1.0, no_repeat_ngram_size=0, min_length=0, min_new_tokens=0):
+                num_return_sequences=1, repetition_penalty=1.0, no_repeat_ngram_size=0, min_length=0, min_new_tokens=0,
+                bad_words_ids=(), forced_bos_token_id=None, forced_eos_token_id=(), suppress_tokens=(),
+                begin_suppress_tokens=()):
     """step(b, ids) -> the logits (V,) that follow ids for prompt b (full recomputation). prompts: one id list per
     prompt, all of one length (generate's input_ids; for an encoder-decoder [decoder_start] each). Returns
     {"sequences": per prompt the num_return_sequences new-token lists, best first; "scores": their sequences_scores;
@@ -99,7 +128,8 @@ def beam_search(step, prompts, num_beams, max_new_tokens, eos_ids, length_penalt
                 logits = np.asarray(step(b, running[b][n]), dtype=np.float64)
                 V = logits.shape[0]
                 lp = process(running[b][n], log_softmax(logits), plen, eos, repetition_penalty, no_repeat_ngram_size,
-                             min_length, min_new_tokens)
+                             min_length, min_new_tokens, bad_words_ids, forced_bos_token_id, forced_eos_token_id, max_length,
+                             suppress_tokens, begin_suppress_tokens)
                 rows.append(lp + run_scores[b, n])
             acc.append(np.concatenate(rows))                                  # (N * V)
         hits_all = []

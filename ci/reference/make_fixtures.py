@@ -152,7 +152,8 @@ def greedy_penalized(step, prompt, repetition=1.0, presence=0.0, frequency=0.0, 
 
 
 BEAM_KEYS = ("num_beams", "max_new_tokens", "eos_token_id", "length_penalty", "early_stopping", "num_return_sequences",
-             "no_repeat_ngram_size", "min_new_tokens", "min_length", "repetition_penalty")
+             "no_repeat_ngram_size", "min_new_tokens", "min_length", "repetition_penalty", "bad_words_ids", "forced_bos_token_id",
+             "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens")
 
 
 def beam_runs(step, prompts_or_inputs, runs, encoder_decoder, bound):
@@ -1210,6 +1211,15 @@ T5_BEAM_RUNS = (
     # no length normalization (length_penalty 0): a one-token hypothesis wins
     {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [340], "length_penalty": 0.0, "early_stopping": False,
      "num_return_sequences": 3},
+    # BART summarization's processors (facebook/bart-large-cnn: forced_bos_token_id, forced_eos_token_id,
+    # no_repeat_ngram_size 3, min_length): the first token forced (scored 0), the last forced to the EOS
+    {"num_beams": 3, "max_new_tokens": 7, "eos_token_id": [1], "length_penalty": 2.0, "early_stopping": True,
+     "num_return_sequences": 2, "no_repeat_ngram_size": 3, "forced_bos_token_id": 71, "forced_eos_token_id": [1], "min_length": 5},
+    # bad_words_ids (one-id words, a two-id word matched over the decoder start and the new tokens, and [eos], which
+    # transformers drops), suppress_tokens, begin_suppress_tokens (the first new token only: EOS 190 and 97 held back)
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [190], "length_penalty": 1.0, "early_stopping": True,
+     "num_return_sequences": 3, "bad_words_ids": [[136, 136], [340], [190], [369, 369]], "suppress_tokens": [71],
+     "begin_suppress_tokens": [97, 190]},
 )
 
 

@@ -808,6 +808,29 @@ def beam_checks(out):
           "min_length: EOS suppressed while the row is shorter")
     check(beam.process([0, 0, 0], lp, 2, [2], min_new_tokens=2)[2] == -np.inf and np.isfinite(beam.process([0, 0, 0, 0], lp, 2, [2], min_new_tokens=2)[2]),
           "min_new_tokens: EOS suppressed until that many new tokens")
+    # forced BOS at input_ids length 1 only: every other score -inf, the forced one 0 (not its log-prob)
+    got = beam.process([0], lp, 1, [2], forced_bos_token_id=1)
+    check(list(got) == [-np.inf, 0.0, -np.inf] and np.array_equal(beam.process([0, 0], lp, 2, [2], forced_bos_token_id=1), lp),
+          f"forced_bos_token_id: {got}")
+    # forced EOS at input_ids length max_length - 1 (several ids all 0); earlier rows untouched
+    got = beam.process([0, 0, 0], lp, 1, [2], forced_eos_token_id=[2, 0], max_length=4)
+    check(list(got) == [0.0, -np.inf, 0.0] and np.array_equal(beam.process([0, 0], lp, 1, [2], forced_eos_token_id=[2], max_length=4), lp),
+          f"forced_eos_token_id: {got}")
+    # bad_words_ids: [eos] dropped, one-id words always, a longer word's last id after its prefix, not while it is longer than the row
+    got = beam.process([0, 1], lp, 1, [2], bad_words_ids=[[2], [1, 0], [0]])
+    check(got[0] == -np.inf and np.isfinite(got[2]) and np.isfinite(got[1]), f"bad_words_ids [[eos], [0]]: {got}")
+    got = beam.process([0, 1], lp, 1, [], bad_words_ids=[[1, 2], [7, 0, 1]])
+    check(got[2] == -np.inf and np.isfinite(got[0]) and np.isfinite(got[1]), f"bad_words_ids prefix: {got}")
+    check(np.isfinite(beam.process([1], lp, 1, [], bad_words_ids=[[9, 1, 2]])[2]), "a bad word longer than the row bans nothing")
+    # suppress_tokens always; begin_suppress_tokens at length prompt_len, or prompt_len + 1 after a one-id prompt with forced BOS
+    check(beam.process([0, 1, 1], lp, 1, [], suppress_tokens=[1])[1] == -np.inf, "suppress_tokens")
+    check(beam.process([0], lp, 1, [], begin_suppress_tokens=[0])[0] == -np.inf
+          and np.isfinite(beam.process([0, 1], lp, 1, [], begin_suppress_tokens=[0])[0]), "begin_suppress_tokens at the first new token")
+    check(np.isfinite(beam.process([0], lp, 1, [], forced_bos_token_id=0, begin_suppress_tokens=[0])[0])
+          and beam.process([0, 0], lp, 1, [], forced_bos_token_id=0, begin_suppress_tokens=[1])[1] == -np.inf,
+          "begin_suppress_tokens after a forced BOS: the second new token")
+    check(beam.process([5, 6, 7], lp, 3, [], forced_bos_token_id=0, begin_suppress_tokens=[1])[1] == -np.inf,
+          "a longer prompt: the begin index is its length, forced BOS or not")
     # a 3-token vocabulary whose log-probs never change: p = [0.5, 0.3, 0.2], EOS 2, 2 beams (K = 4), 3 new tokens.
     # Step 1 draws from beam 0 only: 0, 1 run on; [2] ranks 3rd (>= num_beams) and is not kept. Step 2: [0, 0], [0, 1]
     # (or [1, 0]) run on; [0, 2] = (ln .5 + ln .2) / 2**lp ranks 3rd again. Step 3 (max_length) finalizes the top 2:

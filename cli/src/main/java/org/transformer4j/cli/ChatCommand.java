@@ -130,7 +130,7 @@ final class ChatCommand implements Callable<Integer> {
         }
         if (maxNewTokens != null) o = o.maxNewTokens(max);
         if (temperature != null) o = o.sampling(temperature.floatValue(), topK, (float) topP, seed);
-        o = penalties.apply(o, gc);
+        o = penalties.apply(o, gc, tok);
         java.util.Set<Integer> stops = new java.util.LinkedHashSet<>(o.stopIds());
         stops.addAll(eosIds(Optional.empty(), tc, tok));
         return o.stopIds(stops);

@@ -107,7 +107,7 @@ final class GenerateCommand implements Callable<Integer> {
                 Transformer t = new Transformer(weights, backend);
                 java.util.Optional<org.transformer4j.model.GenerationConfig> gc = org.transformer4j.model.GenerationConfig.readIfPresent(model);
                 Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
-                o = penalties.apply(o, gc);              // the folder's repetition_penalty and min_p, as generate applies them
+                o = penalties.apply(o, gc, out);         // the folder's repetition_penalty, min_p and token rules, as generate applies them
                 if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), x -> out.decode(x, encDec));
                 // As transformers' generate: the model's end-of-sequence ids (config.json, generation_config.json,
                 // tokenizer_config.json) end the text; they are not printed.

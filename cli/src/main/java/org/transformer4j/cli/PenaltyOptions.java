@@ -1,7 +1,9 @@
 // PenaltyOptions — the options `t4j generate` and `t4j chat` share for the sampling penalties, min_p and the banning
 // rules: --repetition-penalty, --presence-penalty, --frequency-penalty, --min-p, --min-new-tokens and
 // --no-repeat-ngram-size, with generation_config.json's repetition_penalty, min_p, min_new_tokens (else min_length)
-// and no_repeat_ngram_size as the defaults, as transformers' generate takes them from the folder.
+// and no_repeat_ngram_size as the defaults, as transformers' generate takes them from the folder; the folder's token rules
+// (forced_bos_token_id, forced_eos_token_id, bad_words_ids, suppress_tokens, begin_suppress_tokens) as generate applies
+// them, and --bad-words (vLLM's bad_words) on top.
 package org.transformer4j.cli;
 
 import java.util.Optional;
@@ -36,6 +38,11 @@ final class PenaltyOptions {
             + "tokens occurs twice in the prompt and the reply; 0 is off (default: generation_config.json's, else 0).")
     Integer noRepeatNgramSize;
 
+    @Option(names = "--bad-words", paramLabel = "WORD", description = "vLLM's bad_words: a word the reply may not contain, tokenized "
+            + "as vLLM does (bare and after a space); its last token is banned where the reply's last tokens are the rest. "
+            + "Repeatable. The folder's generation_config.json bad_words_ids (and its other token rules) apply as well.")
+    java.util.List<String> badWords;
+
     /** Refuses out-of-range values, naming the option. */
     void check() {
         if (repetition != null && (!(repetition > 0) || repetition.isInfinite())) {
@@ -52,10 +59,22 @@ final class PenaltyOptions {
 
     /**
      * {@code o} with these options, and generation_config.json's repetition_penalty, min_p (when sampling), min_new_tokens
-     * (else min_length) and no_repeat_ngram_size where not given.
+     * (else min_length) and no_repeat_ngram_size where not given, and its token rules; --bad-words tokenized with {@code tok}.
      */
+    Generator.Options apply(Generator.Options o, Optional<GenerationConfig> gc, org.transformer4j.model.tokenizer.Tokenizer tok) {
+        o = apply(o, gc);
+        if (badWords == null || badWords.isEmpty()) return o;
+        try {
+            return o.outputBadWordsIds(org.transformer4j.model.TokenRules.badWordsOf(tok, badWords));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--bad-words: " + e.getMessage(), e);
+        }
+    }
+
+    /** The same without --bad-words (no tokenizer needed). */
     Generator.Options apply(Generator.Options o, Optional<GenerationConfig> gc) {
         check();
+        if (gc.isPresent()) o = o.rules(gc.get().rules());           // forced BOS / EOS, bad words, suppressed ids
         double rep = repetition != null ? repetition : gc.map(GenerationConfig::repetitionPenalty).orElse(1.0);
         Double p = minP != null ? minP : gc.map(GenerationConfig::minP).orElse(null);
         o = o.repetitionPenalty((float) rep).presenceFrequency((float) presence, (float) frequency);

@@ -1,6 +1,6 @@
 // PenaltyCliTest — `t4j generate` and `t4j chat` with --repetition-penalty, --presence-penalty, --frequency-penalty,
 // --min-p, --min-new-tokens and --no-repeat-ngram-size on the reference harness's Llama folder: the printed text
-// equals Generator's tokens with the same options; a generation_config.json with repetition_penalty (Qwen2.5-Instruct ships 1.05) applies it by default, in
+// equals Generator's tokens with the same options; the folder's token rules and --bad-words likewise; a generation_config.json with repetition_penalty (Qwen2.5-Instruct ships 1.05) applies it by default, in
 // greedy generation too, as transformers' generate does; out-of-range values are refused naming the option.
 package org.transformer4j.cli;
 
@@ -81,6 +81,41 @@ class PenaltyCliTest {
         }
         assertEquals(DecoderCliTest.expected(model, chatPrompt, Generator.Options.greedy(5).repetitionPenalty(2.5f), Set.of(ChatFolder.imEnd(ChatFolder.vocabSize(model)))),
                 chat.out().lines().findFirst().orElse(""), chat.all());
+    }
+
+    /**
+     * The folder's token rules (suppress_tokens, begin_suppress_tokens, bad_words_ids, forced_eos_token_id) apply to
+     * `t4j generate` as generate applies them, and --bad-words (vLLM's) on top: the text equals Generator's with the same
+     * rules; a blank --bad-words is refused naming the option.
+     */
+    @Test
+    void generateTakesTheFoldersTokenRulesAndBadWords(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.decoder(dir.resolve("llama"), "llama");
+        Set<Integer> eos = eos(model);
+        String prompt = "the cat sat on the mat";
+        int[] ids, plain;
+        java.util.List<java.util.List<Integer>> words;
+        try (HfTokenizer tok = HfTokenizer.load(model); Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b)) {
+            ids = tok.encode(prompt);
+            plain = new org.transformer4j.model.Generator(new org.transformer4j.model.Transformer(w, b)).generate(ids,
+                    Generator.Options.greedy(10).stopIds(eos), null);
+            words = org.transformer4j.model.TokenRules.badWordsOf(tok, java.util.List.of("mat"));
+        }
+        assertTrue(plain.length >= 4, java.util.Arrays.toString(plain));
+        Files.writeString(model.resolve("generation_config.json"), "{\"eos_token_id\": [" + ChatFolder.imEnd(ChatFolder.vocabSize(model))
+                + "], \"suppress_tokens\": [" + plain[2] + "], \"begin_suppress_tokens\": [" + plain[0] + "], \"bad_words_ids\": [["
+                + plain[1] + "]], \"forced_eos_token_id\": " + ChatFolder.imEnd(ChatFolder.vocabSize(model)) + "}");
+        Generator.Options o = Generator.Options.greedy(10).suppressTokens(Set.of(plain[2])).beginSuppressTokens(Set.of(plain[0]))
+                .badWordsIds(java.util.List.of(java.util.List.of(plain[1]))).forcedEosTokenIds(Set.of(ChatFolder.imEnd(ChatFolder.vocabSize(model))))
+                .outputBadWordsIds(words);
+        String want = DecoderCliTest.expected(model, ids, o, eos);
+        assertNotEquals(DecoderCliTest.expected(model, ids, Generator.Options.greedy(10), eos), want, "the rules change this text");
+        CliProcess.Result r = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "10", "--bad-words", "mat");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(want, r.out().strip(), r.all());
+        CliProcess.Result blank = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--bad-words", "  ");
+        assertNotEquals(0, blank.exit(), blank.all());
+        assertTrue(blank.err().contains("--bad-words"), blank.all());
     }
 
     @Test

@@ -224,8 +224,10 @@ final class BeamScorer {
     }
 
     /**
-     * transformers' processors for beam search, on one row's log-probabilities; {@code seq} is the row's input_ids.
-     * They commute (a scale of the row's own ids, −∞ at banned ids), so their order does not matter.
+     * transformers' processors for beam search, on one row's log-probabilities, in {@code _get_logits_processor}'s
+     * order; {@code seq} is the row's input_ids: repetition_penalty, no_repeat_ngram_size, bad_words_ids, min_length,
+     * min_new_tokens, forced_bos_token_id, forced_eos_token_id (each forced id scores 0, every other −∞), suppress_tokens,
+     * begin_suppress_tokens; then vLLM's allowed_token_ids (not transformers': −∞ outside them).
      */
     void process(double[] lp, int[] seq) {
         float p = o.repetitionPenalty();
@@ -244,8 +246,36 @@ final class BeamScorer {
                 if (Arrays.equals(seq, i, i + ng - 1, seq, tail, seq.length)) lp[seq[i + ng - 1]] = Double.NEGATIVE_INFINITY;
             }
         }
+        TokenRules rules = o.rules();
+        for (java.util.List<Integer> w : rules.badWordsIds()) {         // NoBadWordsLogitsProcessor: [eos] dropped
+            if (w.size() == 1 && Arrays.binarySearch(eos, w.get(0)) >= 0) continue;
+            if (w.size() > seq.length) continue;
+            boolean match = true;
+            for (int i = 0; i < w.size() - 1 && match; i++) match = w.get(i) == seq[seq.length - w.size() + 1 + i];
+            if (match) lp[w.get(w.size() - 1)] = Double.NEGATIVE_INFINITY;
+        }
+        java.util.List<Integer> out = new java.util.ArrayList<>();                   // vLLM's bad_words: the new tokens only
+        for (int i = contextLength; i < seq.length; i++) out.add(seq[i]);
+        for (java.util.List<Integer> w : rules.outputBadWordsIds()) {
+            if (TokenRules.outputPrefixMatches(w, out)) lp[w.get(w.size() - 1)] = Double.NEGATIVE_INFINITY;
+        }
         boolean suppress = (o.minLength() > 0 && seq.length < o.minLength())                       // MinLengthLogitsProcessor
                 || (o.minNewTokens() > 0 && seq.length - contextLength < o.minNewTokens());        // MinNewTokensLengthLogitsProcessor
         if (suppress) for (int e : eos) if (e < lp.length) lp[e] = Double.NEGATIVE_INFINITY;
+        if (rules.forcedBosTokenId() != null && seq.length == 1) force(lp, java.util.Set.of(rules.forcedBosTokenId()));
+        if (!rules.forcedEosTokenIds().isEmpty() && seq.length == contextLength + o.maxNewTokens() - 1) force(lp, rules.forcedEosTokenIds());
+        for (int id : rules.suppressTokens()) if (id < lp.length) lp[id] = Double.NEGATIVE_INFINITY;     // past V: ignored (isin)
+        if (seq.length == rules.beginIndex(contextLength)) {
+            for (int id : rules.beginSuppressTokens()) if (id < lp.length) lp[id] = Double.NEGATIVE_INFINITY;
+        }
+        if (rules.allowedTokenIds() != null) {
+            for (int v = 0; v < lp.length; v++) if (!rules.allowedTokenIds().contains(v)) lp[v] = Double.NEGATIVE_INFINITY;
+        }
+    }
+
+    /** ForcedBOS / ForcedEOSTokenLogitsProcessor: every score −∞ but the forced ids', which become 0. */
+    private static void force(double[] lp, java.util.Set<Integer> ids) {
+        Arrays.fill(lp, Double.NEGATIVE_INFINITY);
+        for (int id : ids) lp[id] = 0;
     }
 }

@@ -1,7 +1,8 @@
 // BeamSearch — transformers' deterministic beam search (generate(num_beams=N), do_sample false) on any decoding
 // architecture: num_beams beams per prompt in one KvState whose rows are reordered each step by sharing KV blocks,
 // length_penalty, early_stopping (true / false / "never"), num_return_sequences, and the processors
-// repetition_penalty, no_repeat_ngram_size, min_length and min_new_tokens; a batch of prompts, each with its beams.
+// repetition_penalty, no_repeat_ngram_size, bad_words_ids, min_length, min_new_tokens, forced_bos_token_id,
+// forced_eos_token_id, suppress_tokens and begin_suppress_tokens; a batch of prompts, each with its beams.
 package org.transformer4j.model;
 
 import java.util.List;
@@ -65,10 +66,13 @@ public final class BeamSearch {
      *                           the decoder start for an encoder-decoder) are fewer
      * @param repetitionPenalty  transformers' repetition_penalty on log-probabilities (&gt; 0, 1: none)
      * @param truncate           as {@link Generator.Options#truncate()}
+     * @param rules              forced_bos_token_id, forced_eos_token_id, bad_words_ids, suppress_tokens,
+     *                           begin_suppress_tokens (and vLLM's allowed_token_ids) on log-probabilities: a forced id
+     *                           scores 0 and every other −∞, as transformers' processors set them ({@link TokenRules})
      */
     public record Options(int numBeams, int maxNewTokens, Set<Integer> eosIds, double lengthPenalty, EarlyStopping earlyStopping,
                           int numReturnSequences, int noRepeatNgramSize, int minNewTokens, int minLength, float repetitionPenalty,
-                          boolean truncate) {
+                          boolean truncate, TokenRules rules) {
         public Options {
             if (numBeams < 1) throw new IllegalArgumentException("num_beams must be ≥ 1, got " + numBeams);
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
@@ -85,60 +89,68 @@ public final class BeamSearch {
             if (!(repetitionPenalty > 0) || Float.isInfinite(repetitionPenalty)) {
                 throw new IllegalArgumentException("repetition_penalty must be finite and > 0 (1: none), got " + repetitionPenalty);
             }
+            if (rules == null) rules = TokenRules.NONE;
         }
 
         /** transformers' defaults: length_penalty 1, early_stopping false, one sequence returned, no processors, no EOS. */
         public static Options of(int numBeams, int maxNewTokens) {
-            return new Options(numBeams, maxNewTokens, Set.of(), 1.0, EarlyStopping.FALSE, 1, 0, 0, 0, 1f, false);
+            return new Options(numBeams, maxNewTokens, Set.of(), 1.0, EarlyStopping.FALSE, 1, 0, 0, 0, 1f, false, TokenRules.NONE);
         }
 
         public Options eosIds(Set<Integer> ids) {
             return new Options(numBeams, maxNewTokens, ids, lengthPenalty, earlyStopping, numReturnSequences, noRepeatNgramSize,
-                    minNewTokens, minLength, repetitionPenalty, truncate);
+                    minNewTokens, minLength, repetitionPenalty, truncate, rules);
         }
 
         public Options lengthPenalty(double p) {
             return new Options(numBeams, maxNewTokens, eosIds, p, earlyStopping, numReturnSequences, noRepeatNgramSize,
-                    minNewTokens, minLength, repetitionPenalty, truncate);
+                    minNewTokens, minLength, repetitionPenalty, truncate, rules);
         }
 
         public Options earlyStopping(EarlyStopping e) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, e, numReturnSequences, noRepeatNgramSize,
-                    minNewTokens, minLength, repetitionPenalty, truncate);
+                    minNewTokens, minLength, repetitionPenalty, truncate, rules);
         }
 
         public Options numReturnSequences(int n) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, n, noRepeatNgramSize,
-                    minNewTokens, minLength, repetitionPenalty, truncate);
+                    minNewTokens, minLength, repetitionPenalty, truncate, rules);
         }
 
         public Options noRepeatNgramSize(int n) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, numReturnSequences, n,
-                    minNewTokens, minLength, repetitionPenalty, truncate);
+                    minNewTokens, minLength, repetitionPenalty, truncate, rules);
         }
 
         public Options minNewTokens(int n) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, numReturnSequences, noRepeatNgramSize,
-                    n, minLength, repetitionPenalty, truncate);
+                    n, minLength, repetitionPenalty, truncate, rules);
         }
 
         public Options minLength(int n) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, numReturnSequences, noRepeatNgramSize,
-                    minNewTokens, n, repetitionPenalty, truncate);
+                    minNewTokens, n, repetitionPenalty, truncate, rules);
         }
 
         public Options repetitionPenalty(float p) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, numReturnSequences, noRepeatNgramSize,
-                    minNewTokens, minLength, p, truncate);
+                    minNewTokens, minLength, p, truncate, rules);
         }
 
         public Options truncate(boolean t) {
             return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, numReturnSequences, noRepeatNgramSize,
-                    minNewTokens, minLength, repetitionPenalty, t);
+                    minNewTokens, minLength, repetitionPenalty, t, rules);
+        }
+
+        /** The token rules (null: none): forced BOS / EOS, bad words, suppressed and allowed ids; see {@link TokenRules}. */
+        public Options rules(TokenRules r) {
+            return new Options(numBeams, maxNewTokens, eosIds, lengthPenalty, earlyStopping, numReturnSequences, noRepeatNgramSize,
+                    minNewTokens, minLength, repetitionPenalty, truncate, r);
         }
 
         /**
-         * Beam options that carry over {@code g}'s token limit, stop ids, repetition penalty and truncation; refuses,
+         * Beam options that carry over {@code g}'s token limit, stop ids, repetition penalty, truncation, length and n-gram
+         * bans and {@link TokenRules}; refuses,
          * naming the option, what beam search does not do: sampling (temperature &gt; 0: transformers' beam sampling),
          * stop strings, a guide, presence / frequency penalties, logit bias.
          */
@@ -154,7 +166,7 @@ public final class BeamSearch {
             }
             if (!g.logitBias().isEmpty()) throw new IllegalArgumentException("logit bias is not supported with num_beams > 1");
             return of(numBeams, g.maxNewTokens()).eosIds(g.stopIds()).repetitionPenalty(g.repetitionPenalty()).truncate(g.truncate())
-                    .noRepeatNgramSize(g.noRepeatNgramSize()).minNewTokens(g.minNewTokens()).minLength(g.minLength());
+                    .noRepeatNgramSize(g.noRepeatNgramSize()).minNewTokens(g.minNewTokens()).minLength(g.minLength()).rules(g.rules());
         }
     }
 
@@ -183,6 +195,7 @@ public final class BeamSearch {
         for (int e : o.eosIds()) {
             if (e >= model.config.vocabSize()) throw new IllegalArgumentException("EOS id " + e + " is outside the vocabulary of " + model.config.vocabSize());
         }
+        o.rules().check(model.config.vocabSize());
         Generator g = new Generator(model);
         Generator.Options fitting = Generator.Options.greedy(o.maxNewTokens()).truncate(o.truncate());
         int[][] p = new int[prompts.size()][];

@@ -1,6 +1,7 @@
 // GenerationConfig — a Hugging Face generation_config.json: the ids that end a reply (eos_token_id, one or a
 // list), bos/pad ids and the default sampling (do_sample, temperature, top_k, top_p, min_p, repetition_penalty,
-// max_new_tokens, no_repeat_ngram_size, min_new_tokens, min_length) read into a record, and turned into
+// max_new_tokens, no_repeat_ngram_size, min_new_tokens, min_length; the token rules forced_bos_token_id,
+// forced_eos_token_id, bad_words_ids, suppress_tokens, begin_suppress_tokens) read into a record, and turned into
 // Generator.Options with transformers' defaults for what it leaves out; the beam-search fields (num_beams,
 // length_penalty, early_stopping, num_return_sequences and the three above) into BeamSearch.Options.
 package org.transformer4j.model;
@@ -22,7 +23,7 @@ import org.transformer4j.model.weights.StrictJson;
  */
 public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosTokenId, Integer padTokenId, Boolean doSample,
                                Double temperature, Integer topK, Double topP, Integer maxNewTokens, Double repetitionPenalty,
-                               Double minP, Beam beam) {
+                               Double minP, Beam beam, TokenRules rules) {
 
     /**
      * The fields beam search reads (null where absent). {@code minLength} is transformers' min_length: EOS is
@@ -38,6 +39,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
     public GenerationConfig {
         eosTokenIds = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(eosTokenIds));
         if (beam == null) beam = Beam.NONE;
+        if (rules == null) rules = TokenRules.NONE;
     }
 
     /** {@code path}: a generation_config.json, or a model folder holding one. */
@@ -61,13 +63,49 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
                 number(file, root, "min_p", 0, true),
                 new Beam(optInt(file, root, "num_beams", 1), finite(file, root, "length_penalty"), earlyStopping(file, root),
                         optInt(file, root, "num_return_sequences", 1), optInt(file, root, "no_repeat_ngram_size", 0),
-                        optInt(file, root, "min_new_tokens", 0), optInt(file, root, "min_length", 0), optInt(file, root, "num_beam_groups", 1)));
+                        optInt(file, root, "min_new_tokens", 0), optInt(file, root, "min_length", 0), optInt(file, root, "num_beam_groups", 1)),
+                rules(file, root));
+    }
+
+    /**
+     * forced_bos_token_id (an id), forced_eos_token_id (an id or a list), bad_words_ids (a list of lists of ids),
+     * suppress_tokens and begin_suppress_tokens (lists of ids); null or absent: none.
+     */
+    private static TokenRules rules(Path file, JsonNode root) throws CheckpointException {
+        TokenRules r = TokenRules.NONE.forcedBos(optId(file, root, "forced_bos_token_id"));
+        JsonNode fe = root.path("forced_eos_token_id");
+        Set<Integer> forcedEos = new LinkedHashSet<>();
+        if (fe.isArray()) for (JsonNode x : fe) forcedEos.add(id(file, "forced_eos_token_id", x));
+        else if (!fe.isMissingNode() && !fe.isNull()) forcedEos.add(id(file, "forced_eos_token_id", fe));
+        java.util.List<java.util.List<Integer>> bad = new java.util.ArrayList<>();
+        JsonNode bw = root.path("bad_words_ids");
+        if (!bw.isMissingNode() && !bw.isNull()) {
+            if (!bw.isArray() || bw.isEmpty()) throw new CheckpointException(file, "bad_words_ids must be a non-empty list of lists of token ids, got " + bw);
+            for (JsonNode w : bw) {
+                if (!w.isArray() || w.isEmpty()) throw new CheckpointException(file, "bad_words_ids must be a list of non-empty lists of token ids, got " + w);
+                java.util.List<Integer> ids = new java.util.ArrayList<>();
+                for (JsonNode x : w) ids.add(id(file, "bad_words_ids", x));
+                bad.add(ids);
+            }
+        }
+        return r.forcedEos(forcedEos).badWords(bad).suppress(idList(file, root, "suppress_tokens"))
+                .beginSuppress(idList(file, root, "begin_suppress_tokens"));
+    }
+
+    private static Set<Integer> idList(Path file, JsonNode root, String field) throws CheckpointException {
+        JsonNode n = root.path(field);
+        Set<Integer> out = new LinkedHashSet<>();
+        if (n.isMissingNode() || n.isNull()) return out;
+        if (!n.isArray()) throw new CheckpointException(file, field + " must be a list of token ids, got " + n);
+        for (JsonNode x : n) out.add(id(file, field, x));
+        return out;
     }
 
     /**
      * Beam search as transformers' generate would run it with this file, when it asks for num_beams &gt; 1 (else empty):
      * num_beams, length_penalty (default 1.0), early_stopping (default false), num_return_sequences (default 1),
-     * no_repeat_ngram_size, min_new_tokens (else min_length), repetition_penalty, the eos ids, max_new_tokens from the file
+     * no_repeat_ngram_size, min_new_tokens (else min_length), repetition_penalty, the {@link TokenRules} fields, the eos
+     * ids, max_new_tokens from the file
      * else {@code defaultMaxNewTokens}. Refused (IllegalArgumentException naming the field): do_sample true (beam
      * sampling), num_beam_groups &gt; 1 (diverse beam search), num_return_sequences &gt; num_beams.
      */
@@ -94,7 +132,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         if (beam.minNewTokens() != null) o = o.minNewTokens(beam.minNewTokens());
         else if (beam.minLength() != null) o = o.minLength(beam.minLength());
         if (repetitionPenalty != null) o = o.repetitionPenalty(repetitionPenalty.floatValue());
-        return Optional.of(o);
+        return Optional.of(o.rules(rules));
     }
 
     /**
@@ -123,9 +161,31 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         throw new CheckpointException(file, "early_stopping must be true, false or \"never\", got " + n);
     }
 
-    /** The folder's generation_config.json when it has one. */
+    /** The fields read here beside the three ids every config.json has (eos, bos, pad). */
+    static final java.util.List<String> GENERATION_FIELDS = java.util.List.of("do_sample", "temperature", "top_k", "top_p",
+            "max_new_tokens", "repetition_penalty", "min_p", "num_beams", "length_penalty", "early_stopping", "num_return_sequences",
+            "no_repeat_ngram_size", "min_new_tokens", "min_length", "num_beam_groups", "forced_bos_token_id", "forced_eos_token_id",
+            "bad_words_ids", "suppress_tokens", "begin_suppress_tokens");
+
+    /**
+     * The folder's generation_config.json when it has one; else, as transformers' GenerationConfig.from_model_config
+     * (what from_pretrained falls back to), the generation fields of its config.json when it sets any beside the ids
+     * (older checkpoints such as facebook/bart-large-cnn keep num_beams, forced_bos_token_id, forced_eos_token_id,
+     * no_repeat_ngram_size and min_length there); else empty.
+     */
     public static Optional<GenerationConfig> readIfPresent(Path dir) throws IOException {
-        return Files.isRegularFile(dir.resolve("generation_config.json")) ? Optional.of(read(dir)) : Optional.empty();
+        if (Files.isRegularFile(dir.resolve("generation_config.json"))) return Optional.of(read(dir));
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) return Optional.empty();
+        JsonNode root;
+        try {
+            root = StrictJson.parse(Files.readAllBytes(config));
+        } catch (StrictJson.ParseError e) {
+            return Optional.empty();                                  // the model loader reports a broken config.json
+        }
+        if (!root.isObject()) return Optional.empty();
+        for (String f : GENERATION_FIELDS) if (root.hasNonNull(f)) return Optional.of(read(config));
+        return Optional.empty();
     }
 
     /**
@@ -133,7 +193,8 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
      * true, then temperature (default 1.0), top_k (default 50; 0 = off), top_p (default 1.0) and min_p (default
      * none); repetition_penalty (default 1.0), no_repeat_ngram_size, min_new_tokens and min_length greedy or sampled, as
      * generate's logits processors apply them (min_new_tokens takes precedence over min_length, as in generate's
-     * _prepare_generated_length; both need eos ids); the reply ends at any eos id; max_new_tokens from the file, else
+     * _prepare_generated_length; both need eos ids); the {@link TokenRules} fields; the reply ends at any eos id;
+     * max_new_tokens from the file, else
      * {@code defaultMaxNewTokens}.
      */
     public Generator.Options options(int defaultMaxNewTokens, long seed) {
@@ -147,6 +208,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         if (beam.noRepeatNgramSize() != null) o = o.noRepeatNgramSize(beam.noRepeatNgramSize());
         if (beam.minNewTokens() != null) o = o.minNewTokens(beam.minNewTokens());
         else if (beam.minLength() != null) o = o.minLength(beam.minLength());
+        o = o.rules(rules);
         return eosTokenIds.isEmpty() ? o : o.stopIds(eosTokenIds);
     }
 

@@ -52,12 +52,15 @@ public final class Generator {
      *                          decoder's start id plus the new tokens for an encoder-decoder
      * @param noRepeatNgramSize transformers' no_repeat_ngram_size (0: none): an id that would complete an n-gram already
      *                          in input_ids (prompt included, as for minLength) is banned
+     * @param rules             transformers' forced_bos_token_id, forced_eos_token_id, bad_words_ids, suppress_tokens,
+     *                          begin_suppress_tokens and vLLM's allowed_token_ids ({@link TokenRules}; null: none), applied
+     *                          through the same mask op; ids are checked against the vocabulary when generation starts
      */
     public record Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
                           Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate,
                           float repetitionPenalty, float presencePenalty, float frequencyPenalty, float minP,
                           Map<Integer, Float> logitBias, TokenConstraint.Factory guide, int minNewTokens, int minLength,
-                          int noRepeatNgramSize) {
+                          int noRepeatNgramSize, TokenRules rules) {
         public Options {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be ≥ 1, got " + maxNewTokens);
             if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -93,63 +96,64 @@ public final class Generator {
             if (noRepeatNgramSize < 0) {
                 throw new IllegalArgumentException("noRepeatNgramSize must be ≥ 0 (0: none), got " + noRepeatNgramSize);
             }
+            if (rules == null) rules = TokenRules.NONE;
         }
 
         /** Without penalties, min_p, logit bias or a guide. */
         public Options(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopIds,
                        Set<String> stopStrings, java.util.function.Function<int[], String> decoder, boolean truncate) {
-            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of(), null, 0, 0, 0);
+            this(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, 1f, 0f, 0f, 0f, Map.of(), null, 0, 0, 0, TokenRules.NONE);
         }
 
         public static Options greedy(int maxNewTokens) { return new Options(maxNewTokens, 0f, 0, 1f, 0, Set.of(), Set.of(), null, false); }
 
         public Options sampling(float t, int k, float p, long s) {
             return new Options(maxNewTokens, t, k, p, s, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         public Options maxNewTokens(int n) {
             return new Options(n, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         public Options stopIds(Set<Integer> ids) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, ids, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         public Options stopStrings(Set<String> texts, java.util.function.Function<int[], String> idsToText) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, texts, idsToText, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         public Options truncate(boolean t) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, t, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         /** transformers' repetition_penalty: > 0, 1 for none. */
         public Options repetitionPenalty(float p) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, p, presencePenalty,
-                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         /** OpenAI's presence and frequency penalties, each in [−2, 2], 0 for none. */
         public Options presenceFrequency(float presence, float frequency) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presence, frequency, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    presence, frequency, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         /** transformers' min_p in [0, 1], 0 for none; used when sampling. */
         public Options minP(float p) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, p, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, p, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         /** Token id → a finite number added to its logit (OpenAI's logit_bias); empty for none. */
         public Options logitBias(Map<Integer, Float> bias) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, bias, guide, minNewTokens, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, bias, guide, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         /** Constrained to what {@code f} allows; its end ids join the stop ids (null: unconstrained). */
@@ -157,30 +161,60 @@ public final class Generator {
             Set<Integer> stops = new java.util.HashSet<>(stopIds);
             if (f != null) stops.addAll(f.endIds());
             return new Options(maxNewTokens, temperature, topK, topP, seed, stops, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, f, minNewTokens, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, logitBias, f, minNewTokens, minLength, noRepeatNgramSize, rules);
         }
 
         /** transformers' min_new_tokens / vLLM's min_tokens, ≥ 0 (0: none). */
         public Options minNewTokens(int n) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide, n, minLength, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, n, minLength, noRepeatNgramSize, rules);
         }
 
         /** transformers' min_length, counted over input_ids (see the record's doc), ≥ 0 (0: none). */
         public Options minLength(int n) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, n, noRepeatNgramSize);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, n, noRepeatNgramSize, rules);
         }
 
         /** transformers' no_repeat_ngram_size, ≥ 0 (0: none). */
         public Options noRepeatNgramSize(int n) {
             return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
-                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, n);
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, n, rules);
         }
 
-        /** Whether ids are banned by a length or n-gram rule: min_new_tokens, min_length (with stop ids), no_repeat_ngram_size. */
+        /** The rules with {@code r} (null: none): forced BOS / EOS, bad words, suppressed ids, allowed ids; see {@link TokenRules}. */
+        public Options rules(TokenRules r) {
+            return new Options(maxNewTokens, temperature, topK, topP, seed, stopIds, stopStrings, decoder, truncate, repetitionPenalty,
+                    presencePenalty, frequencyPenalty, minP, logitBias, guide, minNewTokens, minLength, noRepeatNgramSize, r);
+        }
+
+        /** transformers' forced_bos_token_id (null: none); see {@link TokenRules#forcedBosTokenId()}. */
+        public Options forcedBosTokenId(Integer id) { return rules(rules.forcedBos(id)); }
+
+        /** transformers' forced_eos_token_id, one id or several (empty: none); see {@link TokenRules#forcedEosTokenIds()}. */
+        public Options forcedEosTokenIds(Set<Integer> ids) { return rules(rules.forcedEos(ids)); }
+
+        /** transformers' bad_words_ids (empty: none); see {@link TokenRules#badWordsIds()}. */
+        public Options badWordsIds(List<List<Integer>> words) { return rules(rules.badWords(words)); }
+
+        /** transformers' suppress_tokens (empty: none). */
+        public Options suppressTokens(Set<Integer> ids) { return rules(rules.suppress(ids)); }
+
+        /** transformers' begin_suppress_tokens (empty: none); see {@link TokenRules#beginSuppressTokens()}. */
+        public Options beginSuppressTokens(Set<Integer> ids) { return rules(rules.beginSuppress(ids)); }
+
+        /** vLLM's bad_words, tokenized (empty: none): matched against the new tokens only; see {@link TokenRules#outputBadWordsIds()}. */
+        public Options outputBadWordsIds(List<List<Integer>> words) { return rules(rules.outputBadWords(words)); }
+
+        /** vLLM's allowed_token_ids (null: every id). */
+        public Options allowedTokenIds(Set<Integer> ids) { return rules(rules.allowed(ids)); }
+
+        /**
+         * Whether ids are banned by a length, n-gram or token rule: min_new_tokens, min_length (with stop ids),
+         * no_repeat_ngram_size, or any of {@link #rules()}.
+         */
         public boolean banning() {
-            return ((minNewTokens > 0 || minLength > 0) && !stopIds.isEmpty()) || noRepeatNgramSize > 0;
+            return ((minNewTokens > 0 || minLength > 0) && !stopIds.isEmpty()) || noRepeatNgramSize > 0 || rules.any();
         }
 
         /** Whether the penalty op has work: a repetition, presence or frequency penalty, or a logit bias. */

@@ -1,5 +1,5 @@
 // Guides — what a batch of sequences may not choose next, one entry each: a structured output's constraint and the
-// ids its Sampling.Bans forbid (min_new_tokens, min_length, no_repeat_ngram_size); and the two things a decode loop
+// ids its Sampling.Bans forbid or force (min_new_tokens, min_length, no_repeat_ngram_size, TokenRules); and the two things a decode loop
 // does with them: mask the logits before the sample op (one mask op), advance past the chosen ids.
 package org.transformer4j.model;
 

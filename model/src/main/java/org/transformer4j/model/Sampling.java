@@ -1,6 +1,7 @@
 // Sampling — how Generator.Options choose a token from rows of logits, shared by Generator and the serving
-// Engine so that both take the same steps: one mask op (a structured output's allowed ids, less the ids each
-// sequence's Bans forbid: min_new_tokens, min_length, no_repeat_ngram_size), the penalties (PenaltyOp, from each
+// Engine so that both take the same steps: one mask op (a structured output's allowed ids, ANDed with a forced token or
+// allowed_token_ids, less the ids each sequence's Bans forbid: min_new_tokens, min_length, no_repeat_ngram_size, bad
+// words, suppressed ids; see TokenRules), the penalties (PenaltyOp, from each
 // sequence's History), then the sample op with temperature, top-k, top-p and min_p.
 package org.transformer4j.model;
 
@@ -58,9 +59,11 @@ public final class Sampling {
 
     /**
      * Sets to −∞, in place, the logits (rows, V) that each row's constraint does not allow at its current state (a null
-     * constraint keeps its row whole: a finished sequence, or one without structured outputs), and the ids each row's
-     * bans forbid at its current length ({@code bans[r]} null: none), in one mask op for the batch; no op when no row has
-     * a constraint or a banned id. {@code guides} may be null (no row has one).
+     * constraint keeps its row whole: a finished sequence, or one without structured outputs), those outside the ids
+     * its bans allow at its current length (a forced token, vLLM's allowed_token_ids) and the ids they forbid
+     * ({@code bans[r]} null: none), in one mask op for the batch; no op when no row has a constraint or a rule.
+     * {@code guides} may be null (no row has one). A forced token is an allow-list of one id ANDed into the row's bits,
+     * never a V-sized ban set.
      */
     public static void mask(Backend be, Tensor logits, TokenConstraint[] guides, Bans[] bans) {
         int b = bans.length, vocab = (int) logits.shape(1), words = (int) MaskOp.words(vocab);
@@ -71,8 +74,22 @@ public final class Sampling {
             if (g == null) Arrays.fill(bits, r * words, (r + 1) * words, -1);
             else System.arraycopy(g.allowed(), 0, bits, r * words, words);
             any |= g != null;
-            if (bans[r] == null) continue;
-            for (int id : bans[r].banned()) {
+            Bans x = bans[r];
+            if (x == null) continue;
+            int[] allowed = x.allowedWords(words);
+            if (allowed != null) {
+                for (int w = 0; w < words; w++) bits[r * words + w] &= allowed[w];
+                any = true;
+            }
+            int[] forced = x.forced();
+            if (forced != null) {                                 // everything else banned: keep only the forced ids' bits
+                int[] keep = new int[forced.length];
+                for (int i = 0; i < forced.length; i++) keep[i] = forced[i] < vocab ? bits[r * words + (forced[i] >>> 5)] & (1 << (forced[i] & 31)) : 0;
+                Arrays.fill(bits, r * words, (r + 1) * words, 0);
+                for (int i = 0; i < forced.length; i++) if (forced[i] < vocab) bits[r * words + (forced[i] >>> 5)] |= keep[i];
+                any = true;
+            }
+            for (int id : x.banned()) {
                 if (id >= vocab) continue;                    // a stop id past the logits: nothing to ban
                 bits[r * words + (id >>> 5)] &= ~(1 << (id & 31));
                 any = true;
@@ -86,21 +103,39 @@ public final class Sampling {
 
     /**
      * One sequence's banned ids, kept as tokens come (a new token costs one n-gram insert): transformers'
-     * NoRepeatNGramLogitsProcessor over generate's input_ids, and its MinLengthLogitsProcessor and
-     * MinNewTokensLengthLogitsProcessor, which ban the stop ids (vLLM's min_tokens bans the same: eos and stop_token_ids).
+     * NoRepeatNGramLogitsProcessor over generate's input_ids, NoBadWordsLogitsProcessor, its MinLengthLogitsProcessor
+     * and MinNewTokensLengthLogitsProcessor, which ban the stop ids (vLLM's min_tokens bans the same: eos and
+     * stop_token_ids), ForcedBOS/ForcedEOSTokenLogitsProcessor (an allow-list: {@link #forced}), SuppressTokens and
+     * SuppressTokensAtBegin; and vLLM's allowed_token_ids. See {@link TokenRules} for each rule's step.
      */
     public static final class Bans {
         private final Set<Integer> stops;
-        private final int minNewTokens, minLength, n, context;
+        private final int minNewTokens, minLength, n, context, maxNewTokens, beginIndex;
+        private final boolean greedy;
+        private final TokenRules rules;
+        private final Set<Integer> badSingles = new LinkedHashSet<>();                // one-id bad words, always banned
+        private final List<List<Integer>> badLonger = new ArrayList<>();             // longer ones: last id banned after the rest
         private final List<Integer> ids = new ArrayList<>();                        // input_ids: context, then new tokens
         private final Map<List<Integer>, Set<Integer>> followers = new HashMap<>(); // an (n − 1)-gram → the ids seen after it
+        private int[] allowedWords;                                                  // allowed_token_ids as mask words, once built
 
         private Bans(Generator.Options o, int[] context) {
             stops = o.stopIds();
             minNewTokens = o.minNewTokens();
             minLength = o.minLength();
             n = o.noRepeatNgramSize();
+            maxNewTokens = o.maxNewTokens();
+            greedy = o.temperature() == 0f;
+            rules = o.rules();
             this.context = context.length;
+            beginIndex = rules.beginIndex(context.length);
+            for (List<Integer> w : rules.badWordsIds()) {
+                if (w.size() == 1) {
+                    if (!stops.contains(w.get(0))) badSingles.add(w.get(0));  // transformers drops [eos] from bad_words_ids
+                } else {
+                    badLonger.add(w);
+                }
+            }
             for (int id : context) add(id);
         }
 
@@ -121,20 +156,67 @@ public final class Sampling {
         public Set<Integer> banned() {
             int len = ids.size();
             Set<Integer> out = new LinkedHashSet<>();
-            if (n > 0 && len + 1 >= n) {                                   // the last n − 1 ids, and what followed them before
-                Set<Integer> f = followers.get(ids.subList(len - n + 1, len));
-                if (f != null) out.addAll(f);
+            if (forcedIds() == null) {                                     // a forced token overrides the bans before it
+                if (n > 0 && len + 1 >= n) {                               // the last n − 1 ids, and what followed them before
+                    Set<Integer> f = followers.get(ids.subList(len - n + 1, len));
+                    if (f != null) out.addAll(f);
+                }
+                out.addAll(badSingles);
+                for (List<Integer> w : badLonger) if (TokenRules.prefixMatches(w, ids)) out.add(w.get(w.size() - 1));
+                if (!rules.outputBadWordsIds().isEmpty()) {                // vLLM's bad_words: against the new tokens only
+                    List<Integer> generated = ids.subList(context, len);
+                    for (List<Integer> w : rules.outputBadWordsIds()) {
+                        if (TokenRules.outputPrefixMatches(w, generated)) out.add(w.get(w.size() - 1));
+                    }
+                }
+                if ((minLength > 0 && len < minLength) || len - context < minNewTokens) out.addAll(stops);
             }
-            if ((minLength > 0 && len < minLength) || len - context < minNewTokens) out.addAll(stops);
+            out.addAll(rules.suppressTokens());
+            if (len == beginIndex) out.addAll(rules.beginSuppressTokens());
             return out;
+        }
+
+        /** The forced ids at this step before suppressions (EOS at max_length − 1 over BOS at length 1), or null. */
+        private Set<Integer> forcedIds() {
+            int len = ids.size();
+            if (!rules.forcedEosTokenIds().isEmpty() && len == context + maxNewTokens - 1) return rules.forcedEosTokenIds();
+            if (rules.forcedBosTokenId() != null && len == 1) return Set.of(rules.forcedBosTokenId());
+            return null;
+        }
+
+        /**
+         * The only ids the next token may be by a forced BOS / EOS, or null when none is forced at this step. Greedy
+         * with several forced ids: the smallest that is not suppressed now (transformers gives each forced id score 0,
+         * and argmax takes the first maximum).
+         */
+        public int[] forced() {
+            Set<Integer> f = forcedIds();
+            if (f == null) return null;
+            if (!greedy || f.size() == 1) return f.stream().mapToInt(Integer::intValue).toArray();
+            Set<Integer> suppressed = new java.util.HashSet<>(rules.suppressTokens());
+            if (ids.size() == beginIndex) suppressed.addAll(rules.beginSuppressTokens());
+            return new int[] {f.stream().filter(id -> !suppressed.contains(id)).mapToInt(Integer::intValue).min()
+                    .orElse(f.stream().mapToInt(Integer::intValue).min().orElseThrow())};
+        }
+
+        /** vLLM's allowed_token_ids as {@code words} mask words (built once), or null when every id is allowed. */
+        int[] allowedWords(int words) {
+            if (rules.allowedTokenIds() == null) return null;
+            if (allowedWords == null || allowedWords.length != words) {
+                int[] w = new int[words];
+                for (int id : rules.allowedTokenIds()) if (id < 32L * words) w[id >>> 5] |= 1 << (id & 31);
+                allowedWords = w;
+            }
+            return allowedWords;
         }
     }
 
-    /** Refuses a logit bias on an id outside the model's vocabulary [0, vocab). */
+    /** Refuses a logit bias, or a {@link TokenRules} id, outside the model's vocabulary [0, vocab), naming the field. */
     public static void checkBias(Generator.Options o, int vocab) {
         for (int id : o.logitBias().keySet()) {
             if (id >= vocab) throw new IllegalArgumentException("logitBias id " + id + " is outside the vocabulary [0, " + vocab + ")");
         }
+        o.rules().check(vocab);
     }
 
     /**

@@ -109,6 +109,28 @@ class BeamSearchTest {
         assertEquals(3 * Math.log(0.45), s.results().get(0).get(0).score(), 1e-6);
     }
 
+    /** transformers' token rules on log-probabilities: a forced id scores 0 (not its log-probability), over earlier bans. */
+    @Test
+    void tokenRulesActOnLogProbabilitiesInTransformersOrder() {
+        double[] lp = {L5, L3, L2};
+        TokenRules r = TokenRules.NONE.forcedBos(1).forcedEos(Set.of(2, 0)).badWords(List.of(List.of(2), List.of(1, 0), List.of(0)))
+                .suppress(Set.of()).beginSuppress(Set.of(1));
+        BeamScorer s = new BeamScorer(BeamSearch.Options.of(1, 4).eosIds(Set.of(2)).minNewTokens(2).rules(r), new int[][] {{7}});
+        double[] a = lp.clone();
+        s.process(a, new int[] {7});
+        assertArrayEquals(new double[] {Double.NEGATIVE_INFINITY, 0, Double.NEGATIVE_INFINITY}, a, "forced BOS: 0 over the bad word [1, 0]'s nothing");
+        a = lp.clone();
+        s.process(a, new int[] {7, 1});
+        assertArrayEquals(new double[] {Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY}, a,
+                "after BOS: [0] and [1, 0] banned, [eos] dropped from bad words but held by min_new_tokens, 1 begin-suppressed (index 2)");
+        a = lp.clone();
+        s.process(a, new int[] {7, 1, 1});
+        assertArrayEquals(new double[] {Double.NEGATIVE_INFINITY, L3, L2}, a, "[eos] is not a bad word; begin suppression is over");
+        a = lp.clone();
+        s.process(a, new int[] {7, 1, 1, 1});
+        assertArrayEquals(new double[] {0, Double.NEGATIVE_INFINITY, 0}, a, "forced EOS ids at max_length − 1 over min_new_tokens and bad words");
+    }
+
     @Test
     void processorsActOnLogProbabilitiesAndMinLengthCountsTheContext() {
         double[] lp = {L5, L3, L2};

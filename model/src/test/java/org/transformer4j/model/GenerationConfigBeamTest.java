@@ -30,7 +30,7 @@ class GenerationConfigBeamTest {
                 + "\"num_return_sequences\": 2, \"repetition_penalty\": 1.2, \"min_new_tokens\": 5}");
         BeamSearch.Options o = gc.beamOptions(64).orElseThrow();
         // min_length 30 gives way to min_new_tokens 5, as in generate (which sets min_length to 5 + the input's length)
-        assertEquals(new BeamSearch.Options(4, 200, Set.of(1), 2.0, BeamSearch.EarlyStopping.TRUE, 2, 3, 5, 0, 1.2f, false), o);
+        assertEquals(new BeamSearch.Options(4, 200, Set.of(1), 2.0, BeamSearch.EarlyStopping.TRUE, 2, 3, 5, 0, 1.2f, false, TokenRules.NONE), o);
         assertEquals(30, write(dir, "{\"num_beams\": 2, \"min_length\": 30}").beamOptions(8).orElseThrow().minLength());
         assertEquals(BeamSearch.EarlyStopping.NEVER, write(dir, "{\"num_beams\": 3, \"early_stopping\": \"never\"}").beamOptions(8).orElseThrow().earlyStopping());
         BeamSearch.Options defaults = write(dir, "{\"num_beams\": 3}").beamOptions(8).orElseThrow();

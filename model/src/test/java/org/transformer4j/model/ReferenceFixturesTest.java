@@ -625,7 +625,8 @@ class ReferenceFixturesTest {
      * (2 × 2e-5 × max|logits| per token, scaled by the repetition penalty and the length penalty's divisor). Each run's
      * decisive score gap (beam.py's min_gap) must be clear of that error, as the greedy check asks of its margins.
      * t5-v1_0: two inputs of 4 beams (no_repeat_ngram_size 3 with length_penalty 2 and early_stopping true; an EOS the
-     * model picks often; length_penalty 0); qwen2: 3 beams, one and two prompts, 1 and 2 EOS ids, early_stopping
+     * model picks often; length_penalty 0; BART summarization's forced_bos / forced_eos / no_repeat_ngram_size / min_length;
+     * bad_words_ids, suppress_tokens and begin_suppress_tokens); qwen2: 3 beams, one and two prompts, 1 and 2 EOS ids, early_stopping
      * false and "never", min_new_tokens, repetition_penalty, no_repeat_ngram_size.
      */
     @org.junit.jupiter.params.ParameterizedTest
@@ -638,7 +639,7 @@ class ReferenceFixturesTest {
     static void beamRunsMatch(String name, org.transformer4j.runtime.Backend be) throws Exception {
         Fixture f = Fixture.open(name);
         JsonNode runs = f.ref.get("beam");
-        assertEquals(name.equals("qwen2") ? 4 : 3, runs.size(), name + "'s reference.json holds its beam runs");
+        assertEquals(name.equals("qwen2") ? 4 : 5, runs.size(), name + "'s reference.json holds its beam runs");
         try (Weights w = Pretrained.load(f.dir, be)) {
             BeamSearch bs = new BeamSearch(new Transformer(w, be));
             for (JsonNode run : runs) {
@@ -678,7 +679,26 @@ class ReferenceFixturesTest {
                 .earlyStopping(BeamSearch.EarlyStopping.of(es.isBoolean() ? (Object) es.booleanValue() : es.textValue()))
                 .numReturnSequences(run.get("num_return_sequences").intValue())
                 .noRepeatNgramSize(run.path("no_repeat_ngram_size").asInt(0)).minNewTokens(run.path("min_new_tokens").asInt(0))
-                .minLength(run.path("min_length").asInt(0)).repetitionPenalty((float) run.path("repetition_penalty").asDouble(1.0));
+                .minLength(run.path("min_length").asInt(0)).repetitionPenalty((float) run.path("repetition_penalty").asDouble(1.0))
+                .rules(TokenRules.NONE.forcedBos(run.hasNonNull("forced_bos_token_id") ? run.get("forced_bos_token_id").intValue() : null)
+                        .forcedEos(ids(run.path("forced_eos_token_id"))).suppress(ids(run.path("suppress_tokens")))
+                        .beginSuppress(ids(run.path("begin_suppress_tokens"))).badWords(words(run.path("bad_words_ids"))));
+    }
+
+    private static java.util.Set<Integer> ids(JsonNode list) {
+        java.util.Set<Integer> out = new java.util.LinkedHashSet<>();
+        for (JsonNode x : list) out.add(x.intValue());
+        return out;
+    }
+
+    private static List<List<Integer>> words(JsonNode list) {
+        List<List<Integer>> out = new java.util.ArrayList<>();
+        for (JsonNode w : list) {
+            List<Integer> word = new java.util.ArrayList<>();
+            for (JsonNode x : w) word.add(x.intValue());
+            out.add(word);
+        }
+        return out;
     }
 
     private static void t5(String name) throws Exception {

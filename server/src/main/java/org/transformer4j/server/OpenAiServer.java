@@ -367,6 +367,9 @@ public final class OpenAiServer implements AutoCloseable {
                 stopIds.add(id.asInt());
             }
         }
+        int vocab = engine.model().config.vocabSize();
+        java.util.List<java.util.List<Integer>> badWords = badWords(b.get("bad_words"), vocab);
+        Set<Integer> allowedIds = allowedTokenIds(b.get("allowed_token_ids"), vocab);
         int top;
         if (isChat) {
             boolean lp = b.path("logprobs").asBoolean(false);
@@ -389,6 +392,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
+        o = o.outputBadWordsIds(badWords).allowedTokenIds(allowedIds);          // the engine's per-request mask
         o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, parser, templateKwargs));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
@@ -1274,6 +1278,57 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     // ---- fields ---------------------------------------------------------------------------------------
+
+    /**
+     * vLLM's bad_words (SamplingParams.update_from_tokenizer): each word, left-stripped, is tokenized without special
+     * tokens, and again after a space, the second kept only where its first id differs from the first's and it has
+     * as many ids; during generation a sequence's last id is banned when the new tokens end with the rest (see
+     * {@link org.transformer4j.model.TokenRules#outputBadWordsIds()}). An id past the vocabulary is refused, as vLLM's
+     * check does; a blank word too (vLLM fails on it).
+     */
+    private java.util.List<java.util.List<Integer>> badWords(JsonNode v, int vocab) {
+        if (v == null || v.isNull()) return java.util.List.of();
+        if (!v.isArray()) throw ApiError.bad("bad_words", "bad_words must be an array of strings, got " + v);
+        java.util.List<String> words = new java.util.ArrayList<>();
+        for (JsonNode w : v) {
+            if (!w.isTextual()) throw ApiError.bad("bad_words", "bad_words must be an array of strings, got " + w);
+            words.add(w.asText());
+        }
+        java.util.List<java.util.List<Integer>> out;
+        try {
+            out = org.transformer4j.model.TokenRules.badWordsOf(tokenizer, words);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.bad("bad_words", e.getMessage());
+        }
+        java.util.List<Integer> invalid = new java.util.ArrayList<>();
+        for (java.util.List<Integer> w : out) for (int id : w) if (id < 0 || id >= vocab) invalid.add(id);
+        if (!invalid.isEmpty()) {
+            throw ApiError.bad("bad_words", "The model vocabulary size is " + vocab + ", but the following tokens were specified as bad_words: "
+                    + invalid + ". All token id values should be integers satisfying: 0 <= token_id < " + vocab + ".");
+        }
+        return out;
+    }
+
+    /**
+     * vLLM's allowed_token_ids: null for every id; an empty list or an id outside [0, vocab) is refused with vLLM's
+     * words ("allowed_token_ids is not None and empty!", "allowed_token_ids contains out-of-vocab token id!").
+     */
+    private static Set<Integer> allowedTokenIds(JsonNode v, int vocab) {
+        if (v == null || v.isNull()) return null;
+        if (!v.isArray()) throw ApiError.bad("allowed_token_ids", "allowed_token_ids must be an array of token ids, got " + v);
+        if (v.isEmpty()) throw ApiError.bad("allowed_token_ids", "allowed_token_ids is not None and empty!");
+        Set<Integer> out = new LinkedHashSet<>();
+        java.util.List<String> invalid = new java.util.ArrayList<>();
+        for (JsonNode id : v) {
+            if (!id.isIntegralNumber()) throw ApiError.bad("allowed_token_ids", "allowed_token_ids must hold integers, got " + id);
+            if (!id.canConvertToInt() || id.asInt() < 0 || id.asInt() >= vocab) invalid.add(id.asText());
+            else out.add(id.asInt());
+        }
+        if (!invalid.isEmpty()) {
+            throw ApiError.bad("allowed_token_ids", "allowed_token_ids contains out-of-vocab token id! " + invalid + " (vocabulary size " + vocab + ")");
+        }
+        return out;
+    }
 
     /**
      * OpenAI's logit_bias: an object from token ids (as strings) to a bias in [−100, 100] added to that token's logit.

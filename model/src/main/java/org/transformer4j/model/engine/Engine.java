@@ -333,7 +333,7 @@ public final class Engine implements AutoCloseable {
         final org.transformer4j.model.guided.TokenConstraint guide;    // structured outputs, or null
         final List<Integer> gen = new ArrayList<>();
         final Sampling.History history;                  // the tokens the penalties read, or null (none asked for)
-        final Sampling.Bans bans;                        // ids banned by min_new_tokens / min_length / no_repeat_ngram_size, or null
+        final Sampling.Bans bans;                        // ids banned or forced (min_new_tokens, min_length, n-grams, TokenRules), or null
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
         int len;                                         // cached rows
         int published;                                   // prompt blocks published (or taken from the cache)

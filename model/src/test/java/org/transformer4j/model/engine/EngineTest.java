@@ -155,6 +155,12 @@ class EngineTest {
             if (i % 4 == 0) o = o.minNewTokens(6 + i % 5);
             if (i % 4 == 1) o = o.minLength(p.length + 5);
             if (i % 3 != 2) o = o.noRepeatNgramSize(1 + i % 3);
+            // transformers' token rules and vLLM's bad words / allowed ids, each request its own
+            if (i % 5 == 0) o = o.suppressTokens(new java.util.HashSet<>(List.of(plain[0], plain[2]))).beginSuppressTokens(Set.of(plain[1]));
+            if (i % 5 == 1) o = o.badWordsIds(List.of(List.of(plain[0]), List.of(p[p.length - 1], plain[1]), List.of(plain[2], plain[3])));
+            if (i % 5 == 2) o = o.forcedEosTokenIds(Set.of(7, 3)).outputBadWordsIds(List.of(List.of(plain[0], plain[1])));
+            if (i % 5 == 3) o = o.allowedTokenIds(new java.util.HashSet<>(List.of(3, 4, 5, 8, 13, 21, 34, plain[1 + i % 3])));
+            if (i % 5 == 4 && p.length == 1) o = o.forcedBosTokenId(9);
             opts.add(o);
         }
         try (Engine e = new Engine(model, Engine.Config.defaults(model).steps(40, 16))) {
