@@ -95,6 +95,29 @@ class Seq2SeqFixturesTest {
                 + " steps) " + Arrays.toString(got) + " vs the reference's " + Arrays.toString(want));
     }
 
+    /**
+     * facebook/bart-large-cnn's way: config.json's forced_bos_token_id (0) and forced_eos_token_id (2) through GenerationConfig
+     * and Generator — the first new token is the forced BOS, the reference's greedy tokens follow, the last allowed one is
+     * the forced EOS (and ends the text).
+     */
+    @org.junit.jupiter.api.Test
+    void bartFoldersForcedTokensFrameTheReferenceGreedyRun() throws Exception {
+        Fixture f = Fixture.open("bart");
+        JsonNode gr = f.ref().get("greedy");
+        int[] input = Fixture.ints(gr.get("input_ids")), want = Fixture.ints(gr.get("tokens"));
+        int n = 8;                                                              // the first 8 steps' margins are clear
+        try (Weights w = Pretrained.load(f.dir(), new CpuBackend())) {
+            GenerationConfig gc = GenerationConfig.readIfPresent(f.dir()).orElseThrow();
+            Generator.Options o = gc.options(n + 2, 0);
+            int[] got = new Generator(new Transformer(w, new CpuBackend())).generate(input, o, null);
+            int[] expected = new int[n + 2];
+            expected[0] = 0;                                                    // forced BOS
+            System.arraycopy(want, 0, expected, 1, n);
+            expected[n + 1] = 2;                                                // forced EOS at max_length − 1
+            assertArrayEquals(expected, got, "tokens " + Arrays.toString(got));
+        }
+    }
+
     static int argmax(float[] x) {
         int best = 0;
         for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
