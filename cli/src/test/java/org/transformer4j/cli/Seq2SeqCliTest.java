@@ -1,0 +1,78 @@
+// Seq2SeqCliTest — `t4j generate` on an opus-mt-style Marian folder: the reference harness's marian model with
+// SentencePiece source / target models and a vocab.json (no tokenizer.json, as Helsinki-NLP publishes them). The printed
+// line is the target tokenizer's text of Generator's tokens under the folder's own rules (config.json's bad_words_ids and
+// forced_eos_token_id), special tokens skipped.
+package org.transformer4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.GenerationConfig;
+import org.transformer4j.model.Generator;
+import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.Transformer;
+import org.transformer4j.model.Weights;
+import org.transformer4j.model.tokenizer.Tokenizer;
+import org.transformer4j.model.tokenizer.Tokenizers;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.CpuBackend;
+
+class Seq2SeqCliTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path ROOT = Path.of("..", "model", "src", "test", "resources").toAbsolutePath().normalize();
+
+    /**
+     * The marian fixture (vocabulary 128, eos 0, pad 127) with the SentencePiece fixtures' source / target models and their
+     * vocab.json cut to the model's 128 ids: its first 127 entries by id, then &lt;pad&gt; at 127.
+     */
+    static Path marianFolder(Path dir) throws Exception {
+        Files.createDirectories(dir);
+        Path ref = ROOT.resolve("reference").resolve("marian");
+        Files.copy(ref.resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(ref.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.copy(ROOT.resolve("spm").resolve("marian-source.spm"), dir.resolve("source.spm"));
+        Files.copy(ROOT.resolve("spm").resolve("marian-target.spm"), dir.resolve("target.spm"));
+        ObjectNode vocab = (ObjectNode) JSON.readTree(ROOT.resolve("spm").resolve("marian-vocab.json").toFile());
+        ObjectNode cut = JSON.createObjectNode();
+        for (Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> it = vocab.fields(); it.hasNext(); ) {
+            Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e = it.next();
+            if (e.getValue().intValue() < 127 && !e.getKey().equals("<pad>")) cut.put(e.getKey(), e.getValue().intValue());
+        }
+        cut.put("<pad>", 127);
+        JSON.writeValue(dir.resolve("vocab.json").toFile(), cut);
+        return dir;
+    }
+
+    @Test
+    void generateTranslatesThroughTheSourceAndTargetTokenizers(@TempDir Path tmp) throws Exception {
+        Path model = marianFolder(tmp.resolve("opus-mt-tiny"));
+        String text = "Hello world! Le café est très bon.";
+        String want;
+        try (Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b); Tokenizer source = Tokenizers.forModel(model);
+             Tokenizer target = Tokenizers.forTarget(model)) {
+            int[] ids = source.encode(text);
+            assertEquals(0, ids[ids.length - 1], "MarianTokenizer appends </s> (id 0)");
+            Generator.Options o = GenerationConfig.readIfPresent(model).orElseThrow().options(8, 0);
+            int[] got = new Generator(new Transformer(w, b)).generate(ids, o, null);
+            assertFalse(Arrays.stream(got).anyMatch(x -> x == 127), "bad_words_ids [[127]]: the pad id is never generated");
+            assertEquals(0, got[got.length - 1], "forced_eos_token_id 0 at the last step (or the model's own eos)");
+            want = target.decode(Arrays.stream(got).filter(x -> x != 0).toArray(), true);
+        }
+        assertFalse(want.isBlank(), "the tiny model writes some target text");
+        CliProcess.Result r = CliProcess.run(tmp, "generate", "--model", model.toString(), text, "--max-new-tokens", "8");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(want, r.out().strip(), r.all());
+        assertTrue(r.err().contains("prefill:"), r.all());
+    }
+}
