@@ -76,6 +76,11 @@ final class GenerateCommand implements Callable<Integer> {
             + "--json-schema, presence / frequency penalties are refused.")
     Integer numBeams;
 
+    @Option(names = "--forced-bos", paramLabel = "TOKEN", description = "transformers' forced_bos_token_id: the first generated "
+            + "token, a special token of the output tokenizer (the target language: fra_Latn for NLLB, de_DE for mBART-50) or an id; "
+            + "overrides the folder's.")
+    String forcedBos;
+
     @Option(names = "--length-penalty", paramLabel = "X", description = "Beam search's length_penalty: a finished sequence's "
             + "log-probability is divided by (new tokens)^X (default: the folder's, else 1.0). Needs --num-beams > 1 (or the folder's).")
     Double lengthPenalty;
@@ -108,6 +113,7 @@ final class GenerateCommand implements Callable<Integer> {
                 java.util.Optional<org.transformer4j.model.GenerationConfig> gc = org.transformer4j.model.GenerationConfig.readIfPresent(model);
                 Generator.Options o = Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);
                 o = penalties.apply(o, gc, out);         // the folder's repetition_penalty, min_p and token rules, as generate applies them
+                if (forcedBos != null) o = o.forcedBosTokenId(tokenId(out, forcedBos, weights.config.vocabSize()));
                 if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), x -> out.decode(x, encDec));
                 // As transformers' generate: the model's end-of-sequence ids (config.json, generation_config.json,
                 // tokenizer_config.json) end the text; they are not printed.
@@ -148,6 +154,17 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** --forced-bos's id: a special token of {@code tok} by name, or an id in the vocabulary. */
+    static int tokenId(Tokenizer tok, String token, int vocab) {
+        Integer id = tok.specialTokens().get(token);
+        if (id == null && token.matches("\\d{1,9}")) id = Integer.parseInt(token);
+        if (id == null) {
+            throw new IllegalArgumentException("--forced-bos " + token + " is neither a special token of " + tok.name() + " nor a token id");
+        }
+        if (id >= vocab) throw new IllegalArgumentException("--forced-bos " + token + " is id " + id + ", outside the model's vocabulary [0, " + vocab + ")");
+        return id;
     }
 
     /**

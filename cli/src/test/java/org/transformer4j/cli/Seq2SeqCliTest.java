@@ -75,4 +75,25 @@ class Seq2SeqCliTest {
         assertEquals(want, r.out().strip(), r.all());
         assertTrue(r.err().contains("prefill:"), r.all());
     }
+
+    /** --forced-bos (NLLB's and mBART-50's target language): the first token forced by id; a name the tokenizer lacks is refused. */
+    @Test
+    void forcedBosSetsTheFirstToken(@TempDir Path tmp) throws Exception {
+        Path model = marianFolder(tmp.resolve("opus-mt-tiny"));
+        String text = "Hello world!";
+        String want;
+        try (Backend b = new CpuBackend(); Weights w = Pretrained.load(model, b); Tokenizer source = Tokenizers.forModel(model);
+             Tokenizer target = Tokenizers.forTarget(model)) {
+            Generator.Options o = GenerationConfig.readIfPresent(model).orElseThrow().options(6, 0).forcedBosTokenId(51);
+            int[] got = new Generator(new Transformer(w, b)).generate(source.encode(text), o, null);
+            assertEquals(51, got[0]);
+            want = target.decode(Arrays.stream(got).filter(x -> x != 0).toArray(), true);
+        }
+        CliProcess.Result r = CliProcess.run(tmp, "generate", "--model", model.toString(), text, "--max-new-tokens", "6", "--forced-bos", "51");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(want, r.out().strip(), r.all());
+        CliProcess.Result bad = CliProcess.run(tmp, "generate", "--model", model.toString(), text, "--forced-bos", "fra_Latn");
+        assertEquals(1, bad.exit(), bad.all());
+        assertTrue(bad.err().contains("--forced-bos fra_Latn is neither a special token"), bad.all());
+    }
 }
