@@ -36,11 +36,8 @@ public record TokenizerConfig(Path file, String bosToken, String eosToken, Strin
         chatTemplates = Collections.unmodifiableMap(new LinkedHashMap<>(chatTemplates));
     }
 
-    /** {@code path}: a tokenizer_config.json, or a model folder holding one (and maybe chat_template.jinja). */
-    public static TokenizerConfig read(Path path) throws IOException {
-        boolean dir = Files.isDirectory(path);
-        Path file = dir ? path.resolve("tokenizer_config.json") : path;
-        if (!Files.isRegularFile(file)) throw new TokenizerFormatException(file, "no such file", null);
+    /** {@code file} (a tokenizer_config.json) as a JSON object; a TokenizerFormatException naming it otherwise. */
+    static JsonNode object(Path file) throws IOException {
         JsonNode root;
         try {
             root = StrictJson.parse(Files.readAllBytes(file));
@@ -48,6 +45,15 @@ public record TokenizerConfig(Path file, String bosToken, String eosToken, Strin
             throw new TokenizerFormatException(file, "not valid JSON: " + e.getMessage(), e);
         }
         if (!root.isObject()) throw new TokenizerFormatException(file, "not a JSON object", null);
+        return root;
+    }
+
+    /** {@code path}: a tokenizer_config.json, or a model folder holding one (and maybe chat_template.jinja). */
+    public static TokenizerConfig read(Path path) throws IOException {
+        boolean dir = Files.isDirectory(path);
+        Path file = dir ? path.resolve("tokenizer_config.json") : path;
+        if (!Files.isRegularFile(file)) throw new TokenizerFormatException(file, "no such file", null);
+        JsonNode root = object(file);
         Map<Integer, AddedToken> decoder = new HashMap<>();
         JsonNode atd = root.path("added_tokens_decoder");
         if (!atd.isMissingNode() && !atd.isNull()) {

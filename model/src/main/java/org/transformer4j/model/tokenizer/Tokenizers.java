@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.HfConfig;
-import org.transformer4j.model.weights.StrictJson;
 
 /** Entry points for tokenizers. */
 public final class Tokenizers {
@@ -109,14 +108,7 @@ public final class Tokenizers {
     private static JsonNode tokenizerConfig(Path folder) throws IOException {
         Path file = folder.resolve("tokenizer_config.json");
         if (!Files.isRegularFile(file)) return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-        JsonNode root;
-        try {
-            root = StrictJson.parse(Files.readAllBytes(file));
-        } catch (StrictJson.ParseError e) {
-            throw new TokenizerFormatException(file, "not valid JSON: " + e.getMessage(), e);
-        }
-        if (!root.isObject()) throw new TokenizerFormatException(file, "not a JSON object", null);
-        return root;
+        return TokenizerConfig.object(file);
     }
 
     /**
