@@ -42,7 +42,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 25_630_871   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 25_638_848   # 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -156,16 +156,17 @@ BEAM_KEYS = ("num_beams", "max_new_tokens", "eos_token_id", "length_penalty", "e
              "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens")
 
 
-def beam_runs(step, prompts_or_inputs, runs, encoder_decoder, bound):
+def beam_runs(step, prompts_or_inputs, runs, encoder_decoder, bound, start=0):
     """transformers' beam search (beam.py) for each run (a dict of generate's options, BEAM_KEYS) over a batch: for a
     decoder-only model `prompts_or_inputs` are the prompts, step(b, ids) -> logits; for an encoder-decoder the encoder
-    inputs, the decoder starting from [0] each. Returns them as reference.json keeps them. Refuses a run whose decisive
+    inputs, the decoder starting from [start] each (the config's decoder_start_token_id: T5's 0, BART's 2, Marian's pad).
+    Returns them as reference.json keeps them. Refuses a run whose decisive
     gap (beam.py's min_gap) is below `bound` (the greedy check's 20 x 2e-5 x max|logits|): a float32 implementation
     could then order two candidates otherwise and the exact-token check would be luck."""
     out = []
     for run in runs:
         kw = {k: run[k] for k in BEAM_KEYS if k in run and k not in ("num_beams", "max_new_tokens", "eos_token_id")}
-        prompts = [[0] for _ in prompts_or_inputs] if encoder_decoder else [list(p) for p in prompts_or_inputs]
+        prompts = [[start] for _ in prompts_or_inputs] if encoder_decoder else [list(p) for p in prompts_or_inputs]
         r = beam.beam_search(step, prompts, run["num_beams"], run["max_new_tokens"], run["eos_token_id"], **kw)
         if not r["min_gap"] > bound:
             raise SystemExit(f"beam run {run}: decisive gap {r['min_gap']:.3g} below {bound:.3g}")
@@ -1293,6 +1294,47 @@ def make_t5_v11(out):
 
 # ---- the BART family (BART, mBART, Marian, Pegasus) -------------------------------------------------
 
+# Beam runs of the BART family as their published folders generate (generation_config.json's options, max_length read
+# as max_new_tokens = max_length - 1: the decoder starts from decoder_start_token_id alone). The encoder inputs were
+# scanned 2026-12-06 (rows drawn with default_rng, lengths 6..16, each row alone, then pairs) for runs whose decisive gap
+# (beam.py's min_gap) clears the bound beam_runs enforces: bart 1.72, 1.69, 15.5 times it; marian 5.8, 4.0; m2m100 18.9, 18.3.
+BART_BEAM_INPUTS = [[0, 71, 125, 123, 120, 33, 31, 87, 2], [0, 102, 74, 60, 123, 34, 60, 122, 2]]
+BART_BEAM_RUNS = (
+    # facebook/bart-large-cnn's generation config (num_beams 4, length_penalty 2.0, no_repeat_ngram_size 3, min_length
+    # 56, max_length 142, early_stopping true, forced_bos_token_id 0, forced_eos_token_id 2) scaled down: min_length 4,
+    # max_length 7; the tiny model never ranks EOS 2 high, so every hypothesis ends with the forced EOS at max_length
+    {"num_beams": 4, "max_new_tokens": 6, "eos_token_id": [2], "length_penalty": 2.0, "early_stopping": True,
+     "num_return_sequences": 2, "no_repeat_ngram_size": 3, "min_length": 4, "forced_bos_token_id": 0, "forced_eos_token_id": [2]},
+    # the same processors with an EOS the tiny model picks (32, generate's eos_token_id=32): min_length 5 holds it back
+    # (without it the hypotheses differ), hypotheses end before max_length
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [32], "length_penalty": 2.0, "early_stopping": True,
+     "num_return_sequences": 2, "no_repeat_ngram_size": 3, "min_length": 5, "forced_bos_token_id": 0, "forced_eos_token_id": [32]},
+    # early_stopping false (the heuristic stop), length_penalty 1, the forced BOS
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [32], "length_penalty": 1.0, "early_stopping": False,
+     "num_return_sequences": 2, "no_repeat_ngram_size": 3, "forced_bos_token_id": 0},
+)
+# Helsinki-NLP/opus-mt-*: num_beams 4 (some folders 6), bad_words_ids [[pad]], forced_eos_token_id 0 (config.json),
+# max_length (512) scaled to 9; length_penalty 1 and early_stopping false (generate's defaults); decoder start = pad 127
+MARIAN_BEAM_INPUTS = [[25, 51, 26, 57, 51, 117, 64, 9, 29, 20, 80, 123, 27, 0], [71, 98, 97, 45, 37, 28, 60, 0]]
+MARIAN_BEAM_RUNS = (
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [0], "length_penalty": 1.0, "early_stopping": False,
+     "num_return_sequences": 2, "bad_words_ids": [[127]], "forced_eos_token_id": [0]},
+    {"num_beams": 6, "max_new_tokens": 8, "eos_token_id": [0], "length_penalty": 1.0, "early_stopping": False,
+     "num_return_sequences": 3, "bad_words_ids": [[127]], "forced_eos_token_id": [0]},
+)
+# NLLB as used (generate(forced_bos_token_id=<target language code>, num_beams=4, max_length=...)): the target code 126
+# forced first, EOS 2, no forced EOS (M2M100Config has none), length_penalty 1 and early_stopping false (the defaults);
+# no beam ever holds the pad (make_m2m100 refuses one: a full recomputation numbers positions after a pad otherwise
+# than a cached decoder)
+M2M100_BEAM_INPUTS = [[125, 52, 118, 100, 52, 64, 123, 99, 23, 42, 42, 83, 70, 11, 2], [125, 37, 5, 118, 89, 120, 104, 81, 2]]
+M2M100_BEAM_RUNS = (
+    {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [2], "length_penalty": 1.0, "early_stopping": False,
+     "num_return_sequences": 2, "forced_bos_token_id": 126},
+    {"num_beams": 4, "max_new_tokens": 6, "eos_token_id": [2], "length_penalty": 1.0, "early_stopping": False,
+     "num_return_sequences": 4, "forced_bos_token_id": 126},
+)
+
+
 BART_FOLLOWS = {
     "bart": "models/bart/modeling_bart.py: BartForConditionalGeneration.forward (BartModel; BartEncoder / BartDecoder: "
             "embed_tokens (scale_embedding false: x 1.0) + BartLearnedPositionalEmbedding (arange + offset 2), "
@@ -1384,7 +1426,21 @@ def bart_rows(d, low, high, t, visible, pad, head=(), tail=()):
     return ids, mask
 
 
-def make_bart_lm(out, name, cfg, seed, head, tail, dec_head, low, high, prompt, note):
+def bart_beams(cfg, P, logits, inputs, runs):
+    """The beam runs (beam_runs) of a BART-family model over encoder inputs, each row encoded alone, the decoder from
+    decoder_start_token_id; refuses a run in which a beam holds the pad token after the start (M2M100 numbers positions
+    by counting non-pad tokens: a full recomputation and a cached decoder would then disagree)."""
+    encs = [bart.encode(cfg, P, np.array([row])) for row in inputs]
+    pad, start = cfg["pad_token_id"], cfg["decoder_start_token_id"]
+
+    def step(b, toks):
+        if pad in toks[1:]:
+            raise SystemExit(f"{cfg['model_type']} beam run: a beam holds the pad token {pad}: {toks}")
+        return bart.lm_logits(P, bart.decode(cfg, P, encs[b], [toks]))[0, -1]
+    return beam_runs(step, inputs, runs, True, 20 * 2e-5 * np.abs(logits).max(), start=start)
+
+
+def make_bart_lm(out, name, cfg, seed, head, tail, dec_head, low, high, prompt, note, beams=None):
     """A generating model: encoder_last_hidden_state, the decoder's last hidden state and logits for explicit
     decoder_input_ids over the two rows (the second padded: its keys masked in the encoder and in cross-attention),
     and a greedy continuation over input_ids[0]."""
@@ -1397,11 +1453,12 @@ def make_bart_lm(out, name, cfg, seed, head, tail, dec_head, low, high, prompt, 
     enc, h, logits = bart.forward(cfg, P, ids, mask, dec)
     enc0 = bart.encode(cfg, P, ids[:1])
     g = greedy(lambda toks: bart.lm_logits(P, bart.decode(cfg, P, enc0, [toks]))[0, -1], prompt)
+    extra = {"beam": bart_beams(cfg, P, logits, *beams)} if beams else None
     return save(out, name, cfg, d, {"encoder_last_hidden_state": enc, "last_hidden_state": h, "logits": logits},
                 {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": dec}, BART_FOLLOWS[cfg["model_type"]],
                 {"prompt": prompt, "input_ids": ids[0].tolist(), "tokens": g[0], "margins": g[1],
                  "note": "plain argmax of the logits (final_logits_bias included) after the decoder prompt, encoder input "
-                         "input_ids[0], every step recomputed in full; " + note})
+                         "input_ids[0], every step recomputed in full; " + note}, extra=extra)
 
 
 @fixture("bart")
@@ -1412,7 +1469,8 @@ def make_bart(out):
                       extra={"bos_token_id": 0, "forced_bos_token_id": 0, "classifier_dropout": 0.0,
                              "add_final_layer_norm": False, "normalize_before": False})
     return make_bart_lm(out, "bart", cfg, BART_SEEDS["bart"], [0], [2], [2, 0], 3, BART_V, [2, 0],
-                        "the prompt holds decoder_start_token_id 2 and the BOS 0 that forced_bos_token_id forces at the first step")
+                        "the prompt holds decoder_start_token_id 2 and the BOS 0 that forced_bos_token_id forces at the first step",
+                        beams=(BART_BEAM_INPUTS, BART_BEAM_RUNS))
 
 
 @fixture("mbart")
@@ -1438,7 +1496,8 @@ def make_marian(out):
                              "add_final_layer_norm": False, "normalize_before": False, "normalize_embedding": False,
                              "static_position_embeddings": True})
     return make_bart_lm(out, "marian", cfg, BART_SEEDS["marian"], [], [0], [v - 1], 1, v - 1, [v - 1],
-                        "the prompt is decoder_start_token_id = pad_token_id 127; the pad token (bad_words_ids) never wins a step")
+                        "the prompt is decoder_start_token_id = pad_token_id 127; the pad token (bad_words_ids) never wins a step",
+                        beams=(MARIAN_BEAM_INPUTS, MARIAN_BEAM_RUNS))
 
 
 @fixture("pegasus")
@@ -1541,7 +1600,8 @@ def make_m2m100(out):
                          "the prompt holds decoder_start_token_id 2 and the target language code 126 that "
                          "forced_bos_token_id forces"},
                 extra={"position_ids": m2m100.position_ids(ids, cfg["pad_token_id"]).tolist(),
-                       "decoder_position_ids": m2m100.position_ids(dec, cfg["pad_token_id"]).tolist()})
+                       "decoder_position_ids": m2m100.position_ids(dec, cfg["pad_token_id"]).tolist(),
+                       "beam": bart_beams(cfg, P, logits, M2M100_BEAM_INPUTS, M2M100_BEAM_RUNS)})
 
 
 # ---- decoder-only LLMs ------------------------------------------------------------------------------

@@ -856,7 +856,12 @@ def beam_checks(out):
         cfg, P, ref = load(d)
         for run in ref.get("beam", []):
             kw = {k: run[k] for k in make_fixtures.BEAM_KEYS if k in run and k not in ("num_beams", "max_new_tokens", "eos_token_id")}
-            if "input_ids" in run:
+            if "input_ids" in run and cfg["model_type"] in bart.KINDS:     # the BART family: from decoder_start_token_id
+                encs = [bart.encode(cfg, P, np.array([row])) for row in run["input_ids"]]
+                r = beam.beam_search(lambda b, toks: bart.lm_logits(P, bart.decode(cfg, P, encs[b], [toks]))[0, -1],
+                                     [[cfg["decoder_start_token_id"]] for _ in encs],
+                                     run["num_beams"], run["max_new_tokens"], run["eos_token_id"], **kw)
+            elif "input_ids" in run:
                 encs = [t5.encode(cfg, P, np.array([row])) for row in run["input_ids"]]
                 r = beam.beam_search(lambda b, toks: t5.decode(cfg, P, encs[b], [toks])[1][0, -1], [[0] for _ in encs],
                                      run["num_beams"], run["max_new_tokens"], run["eos_token_id"], **kw)

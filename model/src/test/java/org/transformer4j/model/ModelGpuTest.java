@@ -192,7 +192,7 @@ class ModelGpuTest {
     @Test
     void beamSearchOnCudaMatchesTheReferenceRuns() throws Exception {
         try (CudaBackend cuda = gpu()) {
-            for (String name : List.of("t5-v1_0", "qwen2")) ReferenceFixturesTest.beamRunsMatch(name, cuda);
+            for (String name : List.of("t5-v1_0", "qwen2", "bart", "marian", "m2m100")) ReferenceFixturesTest.beamRunsMatch(name, cuda);
         }
     }
 

@@ -627,10 +627,14 @@ class ReferenceFixturesTest {
      * t5-v1_0: two inputs of 4 beams (no_repeat_ngram_size 3 with length_penalty 2 and early_stopping true; an EOS the
      * model picks often; length_penalty 0; BART summarization's forced_bos / forced_eos / no_repeat_ngram_size / min_length;
      * bad_words_ids, suppress_tokens and begin_suppress_tokens); qwen2: 3 beams, one and two prompts, 1 and 2 EOS ids, early_stopping
-     * false and "never", min_new_tokens, repetition_penalty, no_repeat_ngram_size.
+     * false and "never", min_new_tokens, repetition_penalty, no_repeat_ngram_size; the BART family as their published folders
+     * generate, from the config's decoder_start_token_id: bart (facebook/bart-large-cnn's options scaled down: forced BOS 0,
+     * forced EOS at max_length, min_length, no_repeat_ngram_size 3, length_penalty 2; early_stopping false), marian
+     * (opus-mt's: 4 and 6 beams, bad_words_ids [[pad]], forced EOS 0), m2m100 (NLLB's: forced_bos_token_id = the target
+     * language code).
      */
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"t5-v1_0", "qwen2"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"t5-v1_0", "qwen2", "bart", "marian", "m2m100"})
     void beamSearchMatchesTheReference(String name) throws Exception {
         beamRunsMatch(name, new CpuBackend());
     }
@@ -639,7 +643,13 @@ class ReferenceFixturesTest {
     static void beamRunsMatch(String name, org.transformer4j.runtime.Backend be) throws Exception {
         Fixture f = Fixture.open(name);
         JsonNode runs = f.ref.get("beam");
-        assertEquals(name.equals("qwen2") ? 4 : 5, runs.size(), name + "'s reference.json holds its beam runs");
+        int expected = switch (name) {
+            case "qwen2" -> 4;
+            case "bart" -> 3;
+            case "marian", "m2m100" -> 2;
+            default -> 5;
+        };
+        assertEquals(expected, runs.size(), name + "'s reference.json holds its beam runs");
         try (Weights w = Pretrained.load(f.dir, be)) {
             BeamSearch bs = new BeamSearch(new Transformer(w, be));
             for (JsonNode run : runs) {
