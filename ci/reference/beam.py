@@ -93,7 +93,7 @@ def _top(x, k):
 def beam_search(step, prompts, num_beams, max_new_tokens, eos_ids, length_penalty=1.0, early_stopping=False,
                 num_return_sequences=1, repetition_penalty=1.0, no_repeat_ngram_size=0, min_length=0, min_new_tokens=0,
                 bad_words_ids=(), forced_bos_token_id=None, forced_eos_token_id=(), suppress_tokens=(),
-                begin_suppress_tokens=()):
+                begin_suppress_tokens=(), renormalize_logits=False):
     """step(b, ids) -> the logits (V,) that follow ids for prompt b (full recomputation). prompts: one id list per
     prompt, all of one length (generate's input_ids; for an encoder-decoder [decoder_start] each). Returns
     {"sequences": per prompt the num_return_sequences new-token lists, best first; "scores": their sequences_scores;
@@ -130,6 +130,8 @@ def beam_search(step, prompts, num_beams, max_new_tokens, eos_ids, length_penalt
                 lp = process(running[b][n], log_softmax(logits), plen, eos, repetition_penalty, no_repeat_ngram_size,
                              min_length, min_new_tokens, bad_words_ids, forced_bos_token_id, forced_eos_token_id, max_length,
                              suppress_tokens, begin_suppress_tokens)
+                if renormalize_logits:                                        # LogitNormalization, the last processor
+                    lp = log_softmax(lp)
                 rows.append(lp + run_scores[b, n])
             acc.append(np.concatenate(rows))                                  # (N * V)
         hits_all = []

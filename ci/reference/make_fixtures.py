@@ -153,7 +153,7 @@ def greedy_penalized(step, prompt, repetition=1.0, presence=0.0, frequency=0.0, 
 
 BEAM_KEYS = ("num_beams", "max_new_tokens", "eos_token_id", "length_penalty", "early_stopping", "num_return_sequences",
              "no_repeat_ngram_size", "min_new_tokens", "min_length", "repetition_penalty", "bad_words_ids", "forced_bos_token_id",
-             "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens")
+             "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens", "renormalize_logits")
 
 
 def beam_runs(step, prompts_or_inputs, runs, encoder_decoder, bound, start=0):
@@ -1315,10 +1315,11 @@ BART_BEAM_RUNS = (
 )
 # Helsinki-NLP/opus-mt-*: num_beams 4 (some folders 6), bad_words_ids [[pad]], forced_eos_token_id 0 (config.json),
 # max_length (512) scaled to 9; length_penalty 1 and early_stopping false (generate's defaults); decoder start = pad 127
+# (the first run also renormalize_logits true, as opus-mt's generation_config.json sets it: the pad ban's share given back)
 MARIAN_BEAM_INPUTS = [[25, 51, 26, 57, 51, 117, 64, 9, 29, 20, 80, 123, 27, 0], [71, 98, 97, 45, 37, 28, 60, 0]]
 MARIAN_BEAM_RUNS = (
     {"num_beams": 4, "max_new_tokens": 8, "eos_token_id": [0], "length_penalty": 1.0, "early_stopping": False,
-     "num_return_sequences": 2, "bad_words_ids": [[127]], "forced_eos_token_id": [0]},
+     "num_return_sequences": 2, "bad_words_ids": [[127]], "forced_eos_token_id": [0], "renormalize_logits": True},
     {"num_beams": 6, "max_new_tokens": 8, "eos_token_id": [0], "length_penalty": 1.0, "early_stopping": False,
      "num_return_sequences": 3, "bad_words_ids": [[127]], "forced_eos_token_id": [0]},
 )

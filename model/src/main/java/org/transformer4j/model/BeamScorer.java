@@ -271,6 +271,18 @@ final class BeamScorer {
         if (rules.allowedTokenIds() != null) {
             for (int v = 0; v < lp.length; v++) if (!rules.allowedTokenIds().contains(v)) lp[v] = Double.NEGATIVE_INFINITY;
         }
+        if (rules.renormalizeLogits()) renormalize(lp);                // LogitNormalization, the last processor
+    }
+
+    /** lp ← log_softmax(lp) in double (a row with no finite score is left as it is). */
+    private static void renormalize(double[] lp) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double v : lp) max = Math.max(max, v);
+        if (max == Double.NEGATIVE_INFINITY || Double.isNaN(max)) return;
+        double sum = 0;
+        for (double v : lp) sum += Math.exp(v - max);
+        double shift = max + Math.log(sum);
+        for (int i = 0; i < lp.length; i++) lp[i] -= shift;
     }
 
     /** ForcedBOS / ForcedEOSTokenLogitsProcessor: every score −∞ but the forced ids', which become 0. */

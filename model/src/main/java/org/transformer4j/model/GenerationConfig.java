@@ -69,7 +69,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
 
     /**
      * forced_bos_token_id (an id), forced_eos_token_id (an id or a list), bad_words_ids (a list of lists of ids),
-     * suppress_tokens and begin_suppress_tokens (lists of ids); null or absent: none.
+     * suppress_tokens and begin_suppress_tokens (lists of ids); null or absent: none; renormalize_logits (default false).
      */
     private static TokenRules rules(Path file, JsonNode root) throws CheckpointException {
         TokenRules r = TokenRules.NONE.forcedBos(optId(file, root, "forced_bos_token_id"));
@@ -88,8 +88,9 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
                 bad.add(ids);
             }
         }
+        Boolean renormalize = bool(file, root, "renormalize_logits");
         return r.forcedEos(forcedEos).badWords(bad).suppress(idList(file, root, "suppress_tokens"))
-                .beginSuppress(idList(file, root, "begin_suppress_tokens"));
+                .beginSuppress(idList(file, root, "begin_suppress_tokens")).renormalize(Boolean.TRUE.equals(renormalize));
     }
 
     private static Set<Integer> idList(Path file, JsonNode root, String field) throws CheckpointException {
@@ -165,7 +166,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
     static final java.util.List<String> GENERATION_FIELDS = java.util.List.of("do_sample", "temperature", "top_k", "top_p",
             "max_new_tokens", "repetition_penalty", "min_p", "num_beams", "length_penalty", "early_stopping", "num_return_sequences",
             "no_repeat_ngram_size", "min_new_tokens", "min_length", "num_beam_groups", "forced_bos_token_id", "forced_eos_token_id",
-            "bad_words_ids", "suppress_tokens", "begin_suppress_tokens");
+            "bad_words_ids", "suppress_tokens", "begin_suppress_tokens", "renormalize_logits");
 
     /**
      * The folder's generation_config.json when it has one; else, as transformers' GenerationConfig.from_model_config

@@ -35,13 +35,16 @@ import java.util.Set;
  *                            (vllm/v1/sample/ops/bad_words.py) applies them: against the new tokens only, not the prompt —
  *                            a sequence's last id is banned when the new tokens end with the rest (a one-id sequence:
  *                            always); stop ids are not dropped
+ * @param renormalizeLogits   transformers' renormalize_logits (LogitNormalization, the last processor): the processed
+ *                            scores log-softmaxed again. Only beam search's scores change (opus-mt folders set it, so a
+ *                            banned pad's share is given back); greedy and sampled choices are the same either way
  */
 public record TokenRules(Integer forcedBosTokenId, Set<Integer> forcedEosTokenIds, List<List<Integer>> badWordsIds,
                          Set<Integer> suppressTokens, Set<Integer> beginSuppressTokens, Set<Integer> allowedTokenIds,
-                         List<List<Integer>> outputBadWordsIds) {
+                         List<List<Integer>> outputBadWordsIds, boolean renormalizeLogits) {
 
     /** No rule. */
-    public static final TokenRules NONE = new TokenRules(null, Set.of(), List.of(), Set.of(), Set.of(), null, List.of());
+    public static final TokenRules NONE = new TokenRules(null, Set.of(), List.of(), Set.of(), Set.of(), null, List.of(), false);
 
     public TokenRules {
         if (forcedBosTokenId != null && forcedBosTokenId < 0) {
@@ -99,32 +102,38 @@ public record TokenRules(Integer forcedBosTokenId, Set<Integer> forcedEosTokenId
         if (id >= vocab) throw new IllegalArgumentException(field + " id " + id + " is outside the vocabulary [0, " + vocab + ")");
     }
 
+    /** transformers' renormalize_logits. */
+    public TokenRules renormalize(boolean on) {
+        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds,
+                outputBadWordsIds, on);
+    }
+
     public TokenRules forcedBos(Integer id) {
-        return new TokenRules(id, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds, outputBadWordsIds);
+        return new TokenRules(id, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds, outputBadWordsIds, renormalizeLogits);
     }
 
     public TokenRules forcedEos(Set<Integer> ids) {
-        return new TokenRules(forcedBosTokenId, ids, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds, outputBadWordsIds);
+        return new TokenRules(forcedBosTokenId, ids, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds, outputBadWordsIds, renormalizeLogits);
     }
 
     public TokenRules badWords(List<List<Integer>> words) {
-        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, words, suppressTokens, beginSuppressTokens, allowedTokenIds, outputBadWordsIds);
+        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, words, suppressTokens, beginSuppressTokens, allowedTokenIds, outputBadWordsIds, renormalizeLogits);
     }
 
     public TokenRules suppress(Set<Integer> ids) {
-        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, ids, beginSuppressTokens, allowedTokenIds, outputBadWordsIds);
+        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, ids, beginSuppressTokens, allowedTokenIds, outputBadWordsIds, renormalizeLogits);
     }
 
     public TokenRules beginSuppress(Set<Integer> ids) {
-        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, ids, allowedTokenIds, outputBadWordsIds);
+        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, ids, allowedTokenIds, outputBadWordsIds, renormalizeLogits);
     }
 
     public TokenRules allowed(Set<Integer> ids) {
-        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, ids, outputBadWordsIds);
+        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, ids, outputBadWordsIds, renormalizeLogits);
     }
 
     public TokenRules outputBadWords(List<List<Integer>> words) {
-        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds, words);
+        return new TokenRules(forcedBosTokenId, forcedEosTokenIds, badWordsIds, suppressTokens, beginSuppressTokens, allowedTokenIds, words, renormalizeLogits);
     }
 
     /** input_ids' length at which begin_suppress_tokens apply, for a context (input_ids before new tokens) of that length. */

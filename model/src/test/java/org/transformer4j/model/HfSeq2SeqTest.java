@@ -124,6 +124,17 @@ class HfSeq2SeqTest {
         }
     }
 
+    /** opus-mt's generation_config.json: renormalize_logits true reaches the beam options' rules; absent, it is off. */
+    @Test
+    void renormalizeLogitsIsRead(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("generation_config.json"), "{\"bad_words_ids\": [[127]], \"num_beams\": 4, \"renormalize_logits\": true}");
+        GenerationConfig gc = GenerationConfig.read(dir);
+        assertTrue(gc.rules().renormalizeLogits());
+        assertTrue(gc.beamOptions(8).orElseThrow().rules().renormalizeLogits());
+        Files.writeString(dir.resolve("generation_config.json"), "{\"num_beams\": 4}");
+        assertTrue(!GenerationConfig.read(dir).rules().renormalizeLogits());
+    }
+
     /** A classifier folder loaded without heads (hidden states only) leaves its head alone. */
     @Test
     void classifierLoadsWithoutItsHead() throws Exception {

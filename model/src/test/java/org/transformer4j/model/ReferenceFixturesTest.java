@@ -692,7 +692,8 @@ class ReferenceFixturesTest {
                 .minLength(run.path("min_length").asInt(0)).repetitionPenalty((float) run.path("repetition_penalty").asDouble(1.0))
                 .rules(TokenRules.NONE.forcedBos(run.hasNonNull("forced_bos_token_id") ? run.get("forced_bos_token_id").intValue() : null)
                         .forcedEos(ids(run.path("forced_eos_token_id"))).suppress(ids(run.path("suppress_tokens")))
-                        .beginSuppress(ids(run.path("begin_suppress_tokens"))).badWords(words(run.path("bad_words_ids"))));
+                        .beginSuppress(ids(run.path("begin_suppress_tokens"))).badWords(words(run.path("bad_words_ids")))
+                        .renormalize(run.path("renormalize_logits").asBoolean(false)));
     }
 
     private static java.util.Set<Integer> ids(JsonNode list) {
