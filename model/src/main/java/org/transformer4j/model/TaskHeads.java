@@ -45,8 +45,8 @@ final class TaskHeads {
 
     /**
      * BartForSequenceClassification (facebook/bart-large-mnli): each row's tokens (those whose mask is 1, all when the mask is
-     * null) through the encoder, the decoder over shift_tokens_right of them (the decoder start id, then the tokens but the
-     * last), the decoder's hidden state at the row's last eos token, then the classification head: out_proj(tanh(dense(h)))
+     * null) through the encoder, the decoder over shift_tokens_right of them (the decoder start id — MBartForSequenceClassification:
+     * the row's last token — then the tokens but the last), the decoder's hidden state at the row's last eos token, then the classification head: out_proj(tanh(dense(h)))
      * → (B, classes). Row by row, so padding never enters (transformers masks it out to the same effect).
      *
      * @throws IllegalArgumentException for a row without the eos token (transformers cannot pool it either)
@@ -65,7 +65,9 @@ final class TaskHeads {
             for (int i = 0; i < row.length; i++) if (row[i] == sp.eos()) eos = i;
             if (eos < 0) throw new IllegalArgumentException("row " + r + " has no eos token (" + sp.eos() + "): the classifier reads its state");
             int[] target = new int[row.length];
-            target[0] = sp.decoderStart();
+            // shift_tokens_right: BART's starts from decoder_start_token_id; mBART's (modeling_mbart.py) wraps the row's
+            // last non-padding token (its language code) to the front instead
+            target[0] = "mbart".equals(m.weights.encoderInfo.family()) ? row[row.length - 1] : sp.decoderStart();
             System.arraycopy(row, 0, target, 1, row.length - 1);
             try (Scratch s = new Scratch(m.backend)) {
                 Transformer.Memory mem = m.encodeMemory(s, new int[][] {row});
