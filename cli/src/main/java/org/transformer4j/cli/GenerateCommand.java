@@ -76,6 +76,10 @@ final class GenerateCommand implements Callable<Integer> {
             + "--json-schema, presence / frequency penalties are refused.")
     Integer numBeams;
 
+    @Option(names = "--src-lang", paramLabel = "CODE", description = "The prompt's language for NLLB, mBART-50 and mBART tokenizers "
+            + "(eng_Latn, en_XX, …): the code the fast tokenizers' src_lang puts around the text (default: the folder's).")
+    String srcLang;
+
     @Option(names = "--forced-bos", paramLabel = "TOKEN", description = "transformers' forced_bos_token_id: the first generated "
             + "token, a special token of the output tokenizer (the target language: fra_Latn for NLLB, de_DE for mBART-50) or an id; "
             + "overrides the folder's.")
@@ -96,7 +100,7 @@ final class GenerateCommand implements Callable<Integer> {
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         ModelInputs.checkModelFolder(model);
         try (Backend backend = Backends.select();
-             Tokenizer tok = Tokenizers.forModel(model)) {
+             Tokenizer tok = Tokenizers.forModel(model, srcLang)) {
             int[] ids = tok.encode(prompt);
             if (ids.length == 0) throw new IllegalArgumentException("the prompt has no tokens under " + tok.name());
             Weights weights;

@@ -43,7 +43,19 @@ public final class Tokenizers {
      * 50,257-token vocabulary) through JTokkit's r50k_base.
      */
     public static Tokenizer forModel(Path folder) throws IOException {
-        return forModel(folder, false);
+        return forModel(folder, false, null);
+    }
+
+    /**
+     * {@link #forModel} with the source language {@code srcLang} (null: the folder's) of a multilingual translation
+     * tokenizer, as the fast tokenizers' {@code src_lang} / set_src_lang_special_tokens set it: NLLB {@code src_lang $A </s>}
+     * ({@code $A </s> src_lang} with tokenizer_config.json's legacy_behaviour), mBART-50 {@code src_lang $A </s>}, mBART
+     * {@code $A </s> src_lang}; pairs put $B after $A. The language code must be one of the tokenizer's special tokens.
+     *
+     * @throws TokenizerFormatException for another tokenizer family, or a code the tokenizer does not have
+     */
+    public static Tokenizer forModel(Path folder, String srcLang) throws IOException {
+        return forModel(folder, false, srcLang);
     }
 
     /**
@@ -51,14 +63,15 @@ public final class Tokenizers {
      * same tokenizer as {@link #forModel} for every other folder.
      */
     public static Tokenizer forTarget(Path folder) throws IOException {
-        return forModel(folder, true);
+        return forModel(folder, true, null);
     }
 
-    private static Tokenizer forModel(Path folder, boolean target) throws IOException {
+    private static Tokenizer forModel(Path folder, boolean target, String srcLang) throws IOException {
         Path json = folder.resolve("tokenizer.json");
-        if (Files.isRegularFile(json)) return HfTokenizer.load(json);
         JsonNode tc = tokenizerConfig(folder);
         String tokenizerClass = tc.path("tokenizer_class").isTextual() ? tc.path("tokenizer_class").textValue() : null;
+        if (Files.isRegularFile(json)) return srcLang == null ? HfTokenizer.load(json) : withSourceLanguage(folder, json, tc, tokenizerClass, srcLang);
+        if (srcLang != null) tc = ((com.fasterxml.jackson.databind.node.ObjectNode) tc.deepCopy()).put("src_lang", srcLang);
         HfConfig config = null;
         CheckpointException configProblem = null;
         try {
@@ -75,6 +88,10 @@ public final class Tokenizers {
             }
         }
         SpmFamily family = family(folder, tokenizerClass, type);
+        if (srcLang != null && family != SpmFamily.MBART && family != SpmFamily.MBART50) {
+            throw new TokenizerFormatException(folder, "a source language applies to NLLB, mBART-50 and mBART tokenizers, not this"
+                    + " folder's (" + (family != null ? family : type) + ")", null);
+        }
         if (family != null) return sentencePiece(folder, family, tc, target);
         if (config == null || type == null) {
             throw new TokenizerFormatException(folder, "no tokenizer.json, and no usable config.json to choose a tokenizer "
@@ -95,6 +112,58 @@ public final class Tokenizers {
         }
         throw new TokenizerFormatException(folder, "no tokenizer.json, and model_type '" + type
                 + "' has no tiktoken encoding to fall back on (" + SUPPORTED + ")", null);
+    }
+
+    /** A tokenizer.json whose post_processor is rebuilt for {@code srcLang} (see {@link #forModel(Path, String)}). */
+    private static Tokenizer withSourceLanguage(Path folder, Path json, JsonNode tc, String tokenizerClass, String srcLang)
+            throws IOException {
+        String cls = tokenizerClass == null ? "" : tokenizerClass.replaceFirst("Fast$", "");
+        boolean prefix = switch (cls) {
+            case "NllbTokenizer" -> !tc.path("legacy_behaviour").asBoolean(false);
+            case "MBart50Tokenizer" -> true;
+            case "MBartTokenizer" -> false;
+            default -> throw new TokenizerFormatException(folder.resolve("tokenizer_config.json"), "a source language applies to NLLB,"
+                    + " mBART-50 and mBART tokenizers (tokenizer_class), not " + (tokenizerClass == null ? "this folder's" : tokenizerClass), null);
+        };
+        JsonNode root;
+        try {
+            root = org.transformer4j.model.weights.StrictJson.parse(Files.readAllBytes(json));
+        } catch (org.transformer4j.model.weights.StrictJson.ParseError e) {
+            throw new TokenizerFormatException(json, "not valid JSON: " + e.getMessage(), e);
+        }
+        Integer lang = null, eos = null;
+        for (JsonNode t : root.path("added_tokens")) {
+            if (!t.path("special").asBoolean(false) || !t.path("id").canConvertToInt()) continue;
+            if (srcLang.equals(t.path("content").asText())) lang = t.path("id").intValue();
+            if ("</s>".equals(t.path("content").asText())) eos = t.path("id").intValue();
+        }
+        if (lang == null) throw new TokenizerFormatException(json, "source language '" + srcLang + "' is not one of its special tokens", null);
+        if (eos == null) throw new TokenizerFormatException(json, "no </s> special token for the " + cls + " template", null);
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode post = om.createObjectNode().put("type", "TemplateProcessing");
+        post.set("single", template(om, prefix, srcLang, false));
+        post.set("pair", template(om, prefix, srcLang, true));
+        com.fasterxml.jackson.databind.node.ObjectNode special = post.putObject("special_tokens");
+        for (Object[] t : new Object[][] {{srcLang, lang}, {"</s>", eos}}) {
+            com.fasterxml.jackson.databind.node.ObjectNode e = special.putObject((String) t[0]).put("id", (String) t[0]);
+            e.putArray("ids").add((Integer) t[1]);
+            e.putArray("tokens").add((String) t[0]);
+        }
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root).set("post_processor", post);
+        return HfTokenizer.fromJson(json, root);
+    }
+
+    /** [src_lang] $A [$B] </s>, or $A [$B] </s> src_lang, in TemplateProcessing's JSON. */
+    private static JsonNode template(com.fasterxml.jackson.databind.ObjectMapper om, boolean prefix, String lang, boolean pair) {
+        com.fasterxml.jackson.databind.node.ArrayNode a = om.createArrayNode();
+        java.util.function.Consumer<String> special = id -> a.addObject().putObject("SpecialToken").put("id", id).put("type_id", 0);
+        java.util.function.Consumer<String> seq = id -> a.addObject().putObject("Sequence").put("id", id).put("type_id", 0);
+        if (prefix) special.accept(lang);
+        seq.accept("A");
+        if (pair) seq.accept("B");
+        special.accept("</s>");
+        if (!prefix) special.accept(lang);
+        return a;
     }
 
     private static String spmFileIn(Path folder) {
