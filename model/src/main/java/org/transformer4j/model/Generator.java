@@ -356,12 +356,22 @@ public final class Generator {
         if (c.positions() != TransformerConfig.Positions.LEARNED_ABSOLUTE) return prompt;
         boolean encDec = c.architecture() == Architecture.ENCODER_DECODER;
         boolean continues = !encDec || c.shareCrossAndSelfAttention();     // target positions follow the prompt's
+        if (!continues && o.maxNewTokens() > c.maxPositions()) {          // the start id and all but the last new token take positions
+            throw new IllegalArgumentException(o.maxNewTokens() + " new tokens exceed the decoder's " + c.maxPositions()
+                    + " positions (the start id and " + (o.maxNewTokens() - 1) + " fed-back tokens); ask for at most " + c.maxPositions());
+        }
         int room = continues ? c.maxPositions() - o.maxNewTokens() : c.maxPositions();
         if (prompt.length <= room) return prompt;
-        if (!o.truncate() || room < 1) {
-            throw new IllegalArgumentException("prompt " + b + " has " + prompt.length + " tokens; with " + o.maxNewTokens()
-                    + " new tokens the model's " + c.maxPositions() + " positions allow " + Math.max(room, 0)
-                    + (room >= 1 ? " (or set Options.truncate(true) to keep its last " + room + ")" : ""));
+        if (!o.truncate() || room < (continues ? 1 : 2)) {
+            throw new IllegalArgumentException("prompt " + b + " has " + prompt.length + " tokens; " + (continues ? "with " + o.maxNewTokens()
+                    + " new tokens " : "") + "the model's " + c.maxPositions() + " positions allow " + Math.max(room, 0)
+                    + (room >= 1 ? " (or set Options.truncate(true) to keep its " + (continues ? "last " + room
+                    : "first " + (room - 1) + " and its last (the closing special token)") + ")" : ""));
+        }
+        if (!continues) {             // an encoder's input: its head and its closing token, as tokenizer truncation keeps them
+            int[] out = Arrays.copyOf(prompt, room);
+            out[room - 1] = prompt[prompt.length - 1];
+            return out;
         }
         return Arrays.copyOfRange(prompt, prompt.length - room, prompt.length);
     }

@@ -135,6 +135,30 @@ class HfSeq2SeqTest {
         assertTrue(!GenerationConfig.read(dir).rules().renormalizeLogits());
     }
 
+    /**
+     * Learned positions bound both sides: an encoder input past them is refused, or with truncate keeps its head and its
+     * closing token (tokenizer truncation's shape: the special tokens survive), and more new tokens than the decoder's
+     * positions are refused before any work.
+     */
+    @Test
+    void inputsAndOutputsPastThePositionTablesAreRefusedOrTruncated() throws Exception {
+        try (Weights w = Pretrained.load(TestFolders.fixture("bart"), new CpuBackend())) {
+            Generator g = new Generator(new Transformer(w, new CpuBackend()));
+            int p = w.config.maxPositions();
+            int[] long_ = new int[p + 8];
+            long_[0] = 0;
+            for (int i = 1; i < long_.length - 1; i++) long_[i] = 3 + i % 100;
+            long_[long_.length - 1] = 2;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> g.generate(long_, Generator.Options.greedy(4), null));
+            assertTrue(e.getMessage().contains("truncate") && e.getMessage().contains("first " + (p - 1)), e.getMessage());
+            int[] head = java.util.Arrays.copyOf(long_, p);
+            head[p - 1] = 2;
+            assertArrayEquals(g.generate(head, Generator.Options.greedy(4), null), g.generate(long_, Generator.Options.greedy(4).truncate(true), null));
+            e = assertThrows(IllegalArgumentException.class, () -> g.generate(new int[] {0, 5, 2}, Generator.Options.greedy(p + 1), null));
+            assertTrue(e.getMessage().contains("exceed the decoder's " + p + " positions"), e.getMessage());
+        }
+    }
+
     /** A classifier folder loaded without heads (hidden states only) leaves its head alone. */
     @Test
     void classifierLoadsWithoutItsHead() throws Exception {
