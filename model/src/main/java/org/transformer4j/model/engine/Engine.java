@@ -278,7 +278,7 @@ public final class Engine implements AutoCloseable {
     /** Forward passes run for prompts (one per prefill chunk, or per group of equal chunks run together). */
     public long prefillPasses() { return prefillPasses.get(); }
 
-    /** Sample ops run so far: one per decode pass for all its sequences, one per prompt's first token. */
+    /** Sample ops run so far: one per decode pass for all its sequences, one per step for the first tokens of the prompts it finished. */
     public long sampleOps() { return sampleOps.get(); }
 
     /**
@@ -522,6 +522,36 @@ public final class Engine implements AutoCloseable {
      * failing sequence ends.
      */
     private void prefillChunks(List<Chunk> chunks) {
+        try {
+            prefillGroups(chunks);
+        } finally {
+            chooseFirstTokens();
+        }
+    }
+
+    /** Prompts whose prefill finished this step and the host copies of their last rows' logits, chosen together. */
+    private final List<Seq> firstSeqs = new ArrayList<>();
+    private final List<float[]> firstRows = new ArrayList<>();
+
+    /**
+     * The first tokens of the prompts whose prefill finished this step, in one batched choice (one mask, penalty and
+     * sample op and one copy back, as a decode pass has) instead of one per prompt; each row as it would be alone.
+     */
+    private void chooseFirstTokens() {
+        if (firstSeqs.isEmpty()) return;
+        List<Seq> seqs = new ArrayList<>(firstSeqs);
+        float[] all = new float[seqs.size() * vocab];
+        for (int i = 0; i < seqs.size(); i++) System.arraycopy(firstRows.get(i), 0, all, i * vocab, vocab);
+        firstSeqs.clear();
+        firstRows.clear();
+        try (Tensor h = Tensor.of(DType.F32, all, seqs.size(), vocab); Tensor rows = model.backend.upload(h)) {
+            choose(seqs, rows);
+        } catch (RuntimeException e) {
+            for (Seq s : seqs) fail(s, "sampling failed: " + e.getMessage());
+        }
+    }
+
+    private void prefillGroups(List<Chunk> chunks) {
         List<Chunk> left = new ArrayList<>(chunks);
         while (!left.isEmpty()) {
             Chunk first = left.remove(0);
@@ -575,12 +605,9 @@ public final class Engine implements AutoCloseable {
         for (; s.published < full; s.published++) {
             blocks.publish(Arrays.copyOf(s.prompt, (s.published + 1) * BlockManager.BLOCK_SIZE), s.held.get(s.published));
         }
-        if (s.len == s.prompt.length && s.gen.isEmpty()) {
-            try (Tensor h = Tensor.of(DType.F32, logits, 1, vocab); Tensor row = model.backend.upload(h)) {
-                choose(List.of(s), row);
-            } catch (RuntimeException e) {
-                fail(s, "sampling failed: " + e.getMessage());
-            }
+        if (s.len == s.prompt.length && s.gen.isEmpty()) {        // its first token: chosen with the step's others
+            firstSeqs.add(s);
+            firstRows.add(logits);
         }
     }
 
