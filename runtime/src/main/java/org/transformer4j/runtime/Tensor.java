@@ -1,6 +1,6 @@
 // Tensor — a dtype, a shape and strides (in elements) over host or device storage. Views share
-// their root's storage; closing the root releases it (in stream order on a device), and a
-// Cleaner releases the storage of a root that was never closed.
+// their root's storage and keep the root reachable; closing the root releases it (in stream order on a device), and a
+// Cleaner releases the storage of a root that was never closed once neither it nor a view of it is reachable.
 package org.transformer4j.runtime;
 
 import java.lang.foreign.MemorySegment;
@@ -32,6 +32,11 @@ public final class Tensor implements AutoCloseable {
     private final long offset;
     private final boolean owner;
     private final Cleaner.Cleanable cleanable;
+    /**
+     * A view's root (null for a root): the Cleaner is registered on the root, so a view that outlives every other
+     * reference to its root (a loader that keeps only a slice of a stored tensor) must keep it from being collected.
+     */
+    private final Tensor root;
 
     private Tensor(Storage storage, DType dtype, long[] shape, long[] strides, long offset, boolean owner) {
         this.storage = storage;
@@ -41,6 +46,19 @@ public final class Tensor implements AutoCloseable {
         this.offset = offset;
         this.owner = owner;
         this.cleanable = owner ? CLEANER.register(this, storage) : null;
+        this.root = null;
+    }
+
+    /** A view of {@code of}'s storage. */
+    private Tensor(Tensor of, long[] shape, long[] strides, long offset) {
+        this.storage = of.storage;
+        this.dtype = of.dtype;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+        this.owner = false;
+        this.cleanable = null;
+        this.root = of.owner ? of : of.root;
     }
 
     // ---- creation ---------------------------------------------------------------------------
@@ -209,7 +227,7 @@ public final class Tensor implements AutoCloseable {
         if (numel(s) != numel()) throw new IllegalArgumentException("cannot view " + this + " as " + Arrays.toString(newShape)
                 + ": " + numel() + " elements vs " + numel(s));
         if (!isContiguous()) throw new IllegalArgumentException("view of non-contiguous " + this + "; copy it first");
-        return new Tensor(storage, dtype, s, contiguousStrides(s), offset, false);
+        return new Tensor(this, s, contiguousStrides(s), offset);
     }
 
     /** Elements {@code start} (inclusive) to {@code end} (exclusive) along {@code dim}. */
@@ -221,7 +239,7 @@ public final class Tensor implements AutoCloseable {
         }
         long[] s = shape.clone();
         s[d] = end - start;
-        return new Tensor(storage, dtype, s, strides.clone(), offset + start * strides[d], false);
+        return new Tensor(this, s, strides.clone(), offset + start * strides[d]);
     }
 
     /** Element {@code index} along {@code dim}, that dimension dropped (no copy; any strides, unlike {@link #view}). */
@@ -235,7 +253,7 @@ public final class Tensor implements AutoCloseable {
             s[j] = shape[i];
             st[j++] = strides[i];
         }
-        return new Tensor(storage, dtype, s, st, offset + index * strides[d], false);
+        return new Tensor(this, s, st, offset + index * strides[d]);
     }
 
     /**
@@ -249,7 +267,7 @@ public final class Tensor implements AutoCloseable {
         if (rows > 0 && shape[1] > 0 && (last + 1) * dtype.byteSize() > storage.byteSize()) {
             throw new IllegalArgumentException(rows + " rows of " + this + " run past its storage");
         }
-        return new Tensor(storage, dtype, new long[] {rows, shape[1]}, strides.clone(), offset, false);
+        return new Tensor(this, new long[] {rows, shape[1]}, strides.clone(), offset);
     }
 
     /** Dimensions {@code d0} and {@code d1} swapped (no copy). */
@@ -263,7 +281,7 @@ public final class Tensor implements AutoCloseable {
         s[b] = shape[a];
         st[a] = strides[b];
         st[b] = strides[a];
-        return new Tensor(storage, dtype, s, st, offset, false);
+        return new Tensor(this, s, st, offset);
     }
 
     // ---- host element access ------------------------------------------------------------------
