@@ -230,18 +230,19 @@ final class HfSeq2Seq {
         return Math.toIntExact(n);
     }
 
+    /** The names the one token table may be stored under, in the order it is looked for (lm_head only when tied). */
+    private static List<String> tableKeys(String p) {
+        return List.of(p + "shared.weight", p + "encoder.embed_tokens.weight", p + "decoder.embed_tokens.weight", "lm_head.weight");
+    }
+
     /** The stored token table: shared, else the encoder's or the decoder's embed_tokens, else a tied lm_head. */
     private static String tokenTable(String p, Set<String> keys) {
-        for (String k : List.of(p + "shared.weight", p + "encoder.embed_tokens.weight", p + "decoder.embed_tokens.weight",
-                "lm_head.weight")) {
-            if (keys.contains(k)) return k;
-        }
+        for (String k : tableKeys(p)) if (keys.contains(k)) return k;
         return p + "shared.weight";                                                 // reported missing by the layout
     }
 
     private static boolean isTokenCopy(String p, String k, TransformerConfig c) {
-        return k.equals(p + "shared.weight") || k.equals(p + "encoder.embed_tokens.weight") || k.equals(p + "decoder.embed_tokens.weight")
-                || c.tiedEmbeddings() && k.equals("lm_head.weight");
+        return tableKeys(p).contains(k) && (c.tiedEmbeddings() || !k.equals("lm_head.weight"));
     }
 
     /** The stored names and shapes (required / optional) and our names' parts. */
@@ -251,8 +252,8 @@ final class HfSeq2Seq {
                                Map<String, long[]> req, Map<String, long[]> opt, Map<String, HfWeights.Part> parts) {
         long cw = c.modelWidth(), f = c.mlpWidth(), v = c.vocabSize();
         java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
-        for (String k : List.of(p + "shared.weight", p + "encoder.embed_tokens.weight", p + "decoder.embed_tokens.weight")) {
-            opt.put(k, new long[] {v, cw});                                          // one of them at least (tokenTable)
+        for (String k : tableKeys(p)) {
+            if (!k.equals("lm_head.weight")) opt.put(k, new long[] {v, cw});        // one of them at least (tokenTable)
         }
         if (c.tiedEmbeddings()) opt.put("lm_head.weight", new long[] {v, cw});
         else {

@@ -125,12 +125,7 @@ public final class Tokenizers {
             default -> throw new TokenizerFormatException(folder.resolve("tokenizer_config.json"), "a source language applies to NLLB,"
                     + " mBART-50 and mBART tokenizers (tokenizer_class), not " + (tokenizerClass == null ? "this folder's" : tokenizerClass), null);
         };
-        JsonNode root;
-        try {
-            root = org.transformer4j.model.weights.StrictJson.parse(Files.readAllBytes(json));
-        } catch (org.transformer4j.model.weights.StrictJson.ParseError e) {
-            throw new TokenizerFormatException(json, "not valid JSON: " + e.getMessage(), e);
-        }
+        JsonNode root = TokenizerConfig.object(json);
         Integer lang = null, eos = null;
         for (JsonNode t : root.path("added_tokens")) {
             if (!t.path("special").asBoolean(false) || !t.path("id").canConvertToInt()) continue;
