@@ -13,15 +13,37 @@ import struct
 
 import numpy as np
 
-DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}   # U8: MXFP4 blocks and scales
-NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
+DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1",   # U8: MXFP4 blocks and scales
+          "BF16": "<u2"}   # bfloat16: the upper 16 bits of a float32 (numpy has no bfloat16; see BF16 below)
+NAMES = {np.dtype(v): k for k, v in DTYPES.items() if k != "BF16"}
 # the order of the safetensors library's Dtype enum (…, U8, I8, …, I16, U16, F16, BF16, I32, U32, F32, …, F64, I64, U64):
 # its writer lays tensors out by dtype, descending in that order, then by name, which keeps wider types aligned
-RANK = {"U8": 0, "F16": 1, "I32": 2, "F32": 3, "F64": 4, "I64": 5}
+RANK = {"U8": 0, "F16": 1, "BF16": 2, "I32": 3, "F32": 4, "F64": 5, "I64": 6}
+
+
+def bf16_round(a):
+    """float32 values rounded to the nearest bfloat16 (ties to even), still as float32 (exact: a bfloat16 is a
+    float32 whose lower 16 bits are zero). Finite inputs only."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
+    return u.astype(np.uint32).view(np.float32)
+
+
+class BF16:
+    """A tensor to write as BF16: float32 values that bf16_round leaves unchanged."""
+
+    def __init__(self, values):
+        self.values = np.ascontiguousarray(values, dtype=np.float32)
+        if not np.array_equal(bf16_round(self.values), self.values):
+            raise ValueError("BF16: values are not bfloat16-exact (round them with bf16_round first)")
+        self.shape = self.values.shape
+
+    def raw(self):
+        return (self.values.view(np.uint32) >> 16).astype("<u2").tobytes(order="C")
 
 
 def write(path, tensors, metadata=None):
-    """tensors: name -> numpy array (float32, float64, float16, int32, int64 or uint8). Tensors are laid out as the
+    """tensors: name -> numpy array (float32, float64, float16, int32, int64 or uint8) or BF16. Tensors are laid out as the
     safetensors library lays them out: by dtype (wider first, see RANK), then by name (a file of one dtype: sorted
     names); __metadata__ is {"format": "pt"} plus metadata."""
     meta = {"format": "pt"}
@@ -30,6 +52,9 @@ def write(path, tensors, metadata=None):
     blobs, offset = [], 0
     arrays = {}
     for name in tensors:
+        if isinstance(tensors[name], BF16):
+            arrays[name] = (tensors[name], "BF16")
+            continue
         a = np.ascontiguousarray(tensors[name])
         dt = NAMES.get(a.dtype.newbyteorder("<")) or NAMES.get(a.dtype)
         if dt is None:
@@ -37,7 +62,7 @@ def write(path, tensors, metadata=None):
         arrays[name] = (a, dt)
     for name in sorted(arrays, key=lambda n: (-RANK[arrays[n][1]], n)):
         a, dt = arrays[name]
-        raw = a.astype(DTYPES[dt], copy=False).tobytes(order="C")
+        raw = a.raw() if dt == "BF16" else a.astype(DTYPES[dt], copy=False).tobytes(order="C")
         header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
@@ -50,19 +75,23 @@ def write(path, tensors, metadata=None):
             fh.write(b)
 
 
-def read(path):
-    """The file's tensors (name -> numpy array) and metadata; checks that the offsets tile the buffer."""
+def read(path, with_dtypes=False):
+    """The file's tensors (name -> numpy array; BF16 widened to float32) and metadata, and with with_dtypes the stored
+    dtype names (name -> "F32", "BF16", ...); checks that the offsets tile the buffer."""
     with open(path, "rb") as fh:
         data = fh.read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n].decode("utf-8"))
     meta = header.pop("__metadata__", {})
     buf = data[8 + n:]
-    out, ends = {}, []
+    out, ends, dtypes = {}, [], {}
     for name, e in header.items():
         b, en = e["data_offsets"]
         a = np.frombuffer(buf[b:en], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
+        if e["dtype"] == "BF16":                     # widened to the float32 it denotes
+            a = (a.astype(np.uint32) << 16).view(np.float32)
         out[name] = a
+        dtypes[name] = e["dtype"]
         ends.append((b, en))
     ends.sort()
     pos = 0
@@ -72,4 +101,4 @@ def read(path):
         pos = en
     if pos != len(buf):
         raise ValueError(f"{path}: buffer has {len(buf)} bytes, tensors cover {pos}")
-    return out, meta
+    return (out, meta, dtypes) if with_dtypes else (out, meta)

@@ -677,11 +677,14 @@ def load(d):
         cfg = json.load(fh)
     with open(os.path.join(d, "reference.json")) as fh:
         ref = json.load(fh)
-    params, meta = safetensors_np.read(os.path.join(d, "model.safetensors"))
+    params, meta, stored = safetensors_np.read(os.path.join(d, "model.safetensors"), with_dtypes=True)
     check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
     mxfp4 = [k for k in params if cfg["model_type"] == "gpt_oss" and k.endswith(("_blocks", "_scales"))]
     check(all(params[k].dtype == np.uint8 for k in mxfp4), f"{d}: MXFP4 blocks and scales are U8")
-    check(all(a.dtype == np.float32 for k, a in params.items() if k not in mxfp4), f"{d}: weights are float32")
+    want = "F32" if os.path.basename(os.path.normpath(d)) in make_fixtures.F32_FIXTURES else "BF16"
+    check(all(stored[k] == want for k in params if k not in mxfp4), f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES)")
+    dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
+    check(cfg.get(dtype_key) == {"F32": "float32", "BF16": "bfloat16"}[want], f"{d}: config.json's {dtype_key} names the stored {want}")
     if cfg["model_type"] == "gemma3":                # Gemma3ForConditionalGeneration: the text model under language_model.
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}

@@ -22,6 +22,7 @@ import org.transformer4j.model.Weights.Fusion;
 import org.transformer4j.runtime.Activation;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.Tensor;
 
@@ -264,13 +265,14 @@ class FusedProjectionTest {
     }
 
     /**
-     * A mapped fp32 checkpoint on the CPU: what the checkpoint stores fused (Phi-3's qkv_proj, gate_up_proj)
-     * stays a view of the file; separate q/k/v (Llama) become one copied matrix, the rest stays mapped.
+     * A mapped checkpoint on the CPU, computed in the dtype it stores (these folders store BF16, as Phi-3 and Llama
+     * publish): what the checkpoint stores fused (Phi-3's qkv_proj, gate_up_proj) stays a view of the file; separate
+     * q/k/v (Llama) become one copied matrix, the rest stays mapped.
      */
     @Test
     void aMappedCheckpointKeepsItsFusedTensorsInPlaceAndCopiesOnlyWhatItConcatenates() throws Exception {
-        try (Weights phi = loadWith(ReferenceFixturesTest.Fixture.open("phi3").dir(), "true");
-             Weights llama = loadWith(ReferenceFixturesTest.Fixture.open("llama").dir(), "true")) {
+        try (Weights phi = loadWith(ReferenceFixturesTest.Fixture.open("phi3").dir(), "true", DType.BF16);
+             Weights llama = loadWith(ReferenceFixturesTest.Fixture.open("llama").dir(), "true", DType.BF16)) {
             Weights.Layer p = phi.decoder.layers().get(0), l = llama.decoder.layers().get(0);
             assertTrue(org.transformer4j.runtime.Uploader.isView(p.self().qkv().weight()), "phi3 qkv_proj: in place");
             assertTrue(org.transformer4j.runtime.Uploader.isView(p.mlp().upGate().weight()), "phi3 gate_up_proj: in place");
@@ -289,10 +291,14 @@ class FusedProjectionTest {
     }
 
     private static Weights loadWith(java.nio.file.Path dir, String fuse) throws Exception {
+        return loadWith(dir, fuse, DType.F32);
+    }
+
+    private static Weights loadWith(java.nio.file.Path dir, String fuse, DType dtype) throws Exception {
         String before = System.getProperty("t4j.fuse");
         System.setProperty("t4j.fuse", fuse);
         try {
-            return Pretrained.load(dir, new CpuBackend());
+            return Pretrained.load(dir, new CpuBackend(), dtype);
         } finally {
             if (before == null) System.clearProperty("t4j.fuse");
             else System.setProperty("t4j.fuse", before);
@@ -311,8 +317,8 @@ class FusedProjectionTest {
              Tensor up = Tensor.ofFloats(java.util.Arrays.copyOf(wv, nn * k), nn, k);
              Tensor gate = Tensor.ofFloats(java.util.Arrays.copyOfRange(wv, nn * k, 2 * nn * k), nn, k);
              Tensor x = Tensor.ofFloats(xv, m, k); Tensor res = Tensor.ofFloats(rv, m, nn);
-             Tensor o1 = Tensor.empty(org.transformer4j.runtime.DType.F32, m, nn);
-             Tensor o2 = Tensor.empty(org.transformer4j.runtime.DType.F32, m, nn)) {
+             Tensor o1 = Tensor.empty(DType.F32, m, nn);
+             Tensor o2 = Tensor.empty(DType.F32, m, nn)) {
             Tensor upView = both.slice(0, 0, nn), gateView = both.slice(0, nn, 2 * nn);
             LinearOp fused = LinearOp.of(x, upView, o1).transW(true).bias(bias.slice(0, 0, nn)).activation(Activation.SILU)
                     .gate(gateView, bias.slice(0, nn, 2 * nn)).residual(res);
