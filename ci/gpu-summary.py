@@ -41,6 +41,49 @@ def tests(path):
     return out
 
 
+def feed(path):
+    """Counts from a JUnit console feed (--details=testfeed: "JUnit Jupiter > Class > test … :: STARTED / SUCCESSFUL /
+    FAILED / ABORTED / SKIPPED", the failure's message on the next line), for a phase whose JVM was stopped before it
+    wrote its XML (the cap): what finished, and the test that was running when it stopped."""
+    try:
+        with open(path, errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    out = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "failed": [], "skip_reasons": [], "from_feed": True,
+           "running_when_stopped": None}
+    running = set()
+    for i, line in enumerate(lines):
+        if not line.startswith("JUnit ") or " :: " not in line:
+            continue
+        head, state = line.rsplit(" :: ", 1)
+        parts = head.split(" > ")
+        if len(parts) < 3:                            # the engine or a class container, not a test
+            continue
+        name = " > ".join(parts[1:])
+        state = state.strip()
+        if state == "STARTED":
+            running.add(name)
+            continue
+        running.discard(name)
+        if state == "SKIPPED":
+            out["skipped"] += 1
+            out["tests"] += 1
+            continue
+        if state not in ("SUCCESSFUL", "FAILED", "ABORTED"):
+            continue
+        out["tests"] += 1
+        if state == "FAILED":
+            out["failures"] += 1
+            message = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith("\t") else ""
+            if len(out["failed"]) < 40:
+                out["failed"].append({"test": name, "message": message[:300]})
+        elif state == "ABORTED":                      # an assumption failed: JUnit's XML calls it skipped
+            out["skipped"] += 1
+    out["running_when_stopped"] = sorted(running)[:5] or None    # started, never ended: where the cap stopped it
+    return out
+
+
 def generate_lines(log):
     """The generation phase's result lines (transformer4j's GenerateLatency and bench/hf_generate.py)."""
     try:
@@ -111,10 +154,16 @@ def main():
         bad = [f"{n}: {p['verdict']}" for n, p in ph.items() if not p["verdict"].startswith("passed")]
         overall = "not passed: " + "; ".join(bad)[:1500]
     junit_dir = os.path.join(work, "junit")
-    summary = {"overall": overall, "phases": ph,
-               "tests": {name[:-len(".xml")]: tests(os.path.join(junit_dir, name))
-                         for name in sorted(os.listdir(junit_dir)) if name.endswith(".xml")} if os.path.isdir(junit_dir) else {},
-               "benchmarks": []}
+    counts = {}
+    if os.path.isdir(junit_dir):
+        for name in sorted(os.listdir(junit_dir)):
+            if name.endswith(".xml"):
+                counts[name[:-len(".xml")]] = tests(os.path.join(junit_dir, name))
+        # a phase stopped at its cap wrote no XML: its feed says what finished
+        for name in sorted(os.listdir(junit_dir)):
+            if name.endswith(".feed.txt") and counts.get(name[:-len(".feed.txt")]) is None:
+                counts[name[:-len(".feed.txt")]] = feed(os.path.join(junit_dir, name))
+    summary = {"overall": overall, "phases": ph, "tests": counts, "benchmarks": []}
     try:
         with open(os.path.join(work, "probe.txt"), errors="replace") as fh:
             summary["probe"] = fh.read()[:3000]
