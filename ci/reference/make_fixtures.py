@@ -33,6 +33,7 @@ import bert  # noqa: E402
 import deberta  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
+import fp8  # noqa: E402
 import gpt_oss  # noqa: E402
 import m2m100  # noqa: E402
 import modernbert  # noqa: E402
@@ -43,7 +44,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 18_000_000   # 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 18_300_000   # 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -211,7 +212,8 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
     if convert is not None:                          # a layout that merges tensors (5.x's fused MoE experts)
         params = convert(params)
     if draw.store == "BF16":                         # bfloat16-exact float32 values (Draw rounded them), stored as BF16
-        params = {k: safetensors_np.BF16(v) if v.dtype == np.float32 else v for k, v in params.items()}
+        params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32 and not k.endswith(".weight_scale_inv")
+                  else v for k, v in params.items()}     # FP8 block scales stay float32, as the FP8 checkpoints store them
     safetensors_np.write(os.path.join(d, "model.safetensors"), params)
     safetensors_np.write(os.path.join(d, "reference.safetensors"),
                          {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()})
@@ -1794,11 +1796,11 @@ QWEN2_BEAM_RUNS = (
 )
 
 
-def make_llm(out, name, cfg, seed, t=40, note=None, penalties=(), beams=()):
+def make_llm(out, name, cfg, seed, t=40, note=None, penalties=(), beams=(), quantize=None):
     d = Draw(seed)
     draw_llm(d, cfg)
     ids = d.ids(2, t, cfg["vocab_size"], low=3)
-    P = d.f64()
+    P = quantize(d) if quantize else d.f64()
     h, logits = decoders.forward(cfg, P, ids)
     prompt = ids[0, :24].tolist()
     g = greedy(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt)
@@ -1947,6 +1949,43 @@ def make_qwen3(out):
     return make_llm(out, "qwen3", llm_config("qwen3", "Qwen3ForCausalLM", head_dim=32, attention_bias=False,
                                              use_sliding_window=False, sliding_window=None, max_window_layers=2, rope_theta=1000000.0),
                     1337, note="head_dim 32 given (4 heads over hidden 64: q_proj 128 wide), q_norm/k_norm")
+
+
+FP8_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# Not square, so that a loader that swaps the block's rows and columns reads the wrong scales (Qwen3-FP8: [128, 128])
+FP8_BLOCK = [16, 32]
+
+
+def fp8_params(d, block):
+    """transformers' fine-grained FP8 layout over d's decoder projections (fp8.quantize, in place): each weight becomes its
+    e4m3 codes (stored F8_E4M3) beside its block scales weight_scale_inv (float32); the embeddings, norms and head stay as
+    drawn (replace_with_fp8_linear leaves lm_head alone). Returns the parameters the model computes with, in float64:
+    the projections as Fp8Dequantize gives them (code · scale in float32), the rest as stored."""
+    P = {}
+    for k in list(d.params):
+        v = d.params[k]
+        if k.endswith(".weight") and k.split(".")[-2] in FP8_PROJECTIONS:
+            codes, inv = fp8.quantize(v, block)
+            d.params[k] = safetensors_np.F8E4M3(codes)
+            d.params[k[:-len("weight")] + "weight_scale_inv"] = inv
+            P[k] = fp8.dequantize(codes, inv, block).astype(np.float64)
+        else:
+            P[k] = v.astype(np.float64)
+    return P
+
+
+@fixture("qwen3-fp8")
+def make_qwen3_fp8(out):
+    cfg = llm_config("qwen3", "Qwen3ForCausalLM", head_dim=32, attention_bias=False, use_sliding_window=False, sliding_window=None,
+                     max_window_layers=2, rope_theta=1000000.0,
+                     quantization_config={"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
+                                          "weight_block_size": FP8_BLOCK})
+    return make_llm(out, "qwen3-fp8", cfg, 1370, quantize=lambda d: fp8_params(d, FP8_BLOCK),
+                    note="qwen3's shapes as Qwen/Qwen3-*-FP8 publish them: quantization_config quant_method fp8, fmt e4m3, "
+                         "dynamic activations, every q/k/v/o/gate/up/down_proj weight F8_E4M3 with float32 weight_scale_inv "
+                         "per [16, 32] block (integrations/finegrained_fp8.py Fp8Quantize; the reference computes with "
+                         "Fp8Dequantize's weights, code · scale in float32, as transformers runs such a folder on a CPU or "
+                         "with dequantize=True)")
 
 
 @fixture("phi3")

@@ -14,11 +14,12 @@ import struct
 import numpy as np
 
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1",   # U8: MXFP4 blocks and scales
-          "BF16": "<u2"}   # bfloat16: the upper 16 bits of a float32 (numpy has no bfloat16; see BF16 below)
-NAMES = {np.dtype(v): k for k, v in DTYPES.items() if k != "BF16"}
+          "BF16": "<u2",   # bfloat16: the upper 16 bits of a float32 (numpy has no bfloat16; see BF16 below)
+          "F8_E4M3": "u1"}   # float8 e4m3fn codes, kept as their bytes (fp8.py decodes them; see F8E4M3 below)
+NAMES = {np.dtype(v): k for k, v in DTYPES.items() if k not in ("BF16", "F8_E4M3")}
 # the order of the safetensors library's Dtype enum (…, U8, I8, …, I16, U16, F16, BF16, I32, U32, F32, …, F64, I64, U64):
 # its writer lays tensors out by dtype, descending in that order, then by name, which keeps wider types aligned
-RANK = {"U8": 0, "F16": 1, "BF16": 2, "I32": 3, "F32": 4, "F64": 5, "I64": 6}
+RANK = {"U8": 0, "F8_E4M3": 1, "F16": 2, "BF16": 3, "I32": 4, "F32": 5, "F64": 6, "I64": 7}
 
 
 def bf16_round(a):
@@ -42,8 +43,22 @@ class BF16:
         return (self.values.view(np.uint32) >> 16).astype("<u2").tobytes(order="C")
 
 
+class F8E4M3:
+    """A tensor to write as F8_E4M3: its float8 e4m3fn codes (uint8)."""
+
+    def __init__(self, codes):
+        self.values = np.ascontiguousarray(codes, dtype=np.uint8)
+        self.shape = self.values.shape
+
+    def raw(self):
+        return self.values.tobytes(order="C")
+
+
+WRAPPED = {BF16: "BF16", F8E4M3: "F8_E4M3"}
+
+
 def write(path, tensors, metadata=None):
-    """tensors: name -> numpy array (float32, float64, float16, int32, int64 or uint8) or BF16. Tensors are laid out as the
+    """tensors: name -> numpy array (float32, float64, float16, int32, int64 or uint8), BF16 or F8E4M3. Tensors are laid out as the
     safetensors library lays them out: by dtype (wider first, see RANK), then by name (a file of one dtype: sorted
     names); __metadata__ is {"format": "pt"} plus metadata."""
     meta = {"format": "pt"}
@@ -52,8 +67,8 @@ def write(path, tensors, metadata=None):
     blobs, offset = [], 0
     arrays = {}
     for name in tensors:
-        if isinstance(tensors[name], BF16):
-            arrays[name] = (tensors[name], "BF16")
+        if type(tensors[name]) in WRAPPED:
+            arrays[name] = (tensors[name], WRAPPED[type(tensors[name])])
             continue
         a = np.ascontiguousarray(tensors[name])
         dt = NAMES.get(a.dtype.newbyteorder("<")) or NAMES.get(a.dtype)
@@ -62,7 +77,7 @@ def write(path, tensors, metadata=None):
         arrays[name] = (a, dt)
     for name in sorted(arrays, key=lambda n: (-RANK[arrays[n][1]], n)):
         a, dt = arrays[name]
-        raw = a.raw() if dt == "BF16" else a.astype(DTYPES[dt], copy=False).tobytes(order="C")
+        raw = a.raw() if dt in WRAPPED.values() else a.astype(DTYPES[dt], copy=False).tobytes(order="C")
         header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
@@ -76,7 +91,7 @@ def write(path, tensors, metadata=None):
 
 
 def read(path, with_dtypes=False):
-    """The file's tensors (name -> numpy array; BF16 widened to float32) and metadata, and with with_dtypes the stored
+    """The file's tensors (name -> numpy array; BF16 widened to float32, F8_E4M3 as its uint8 codes) and metadata, and with with_dtypes the stored
     dtype names (name -> "F32", "BF16", ...); checks that the offsets tile the buffer."""
     with open(path, "rb") as fh:
         data = fh.read()

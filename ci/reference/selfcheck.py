@@ -54,6 +54,7 @@ import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
 import decoders  # noqa: E402
+import fp8  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_oss  # noqa: E402
 import m2m100  # noqa: E402
@@ -672,6 +673,48 @@ def m2m100_checks(out):
         bart.KINDS.update(kinds)
 
 
+def fp8_checks(out):
+    """The e4m3fn codec against the format's definition, and the FP8 folder: its scales and blocks matter."""
+    t = fp8.TABLE
+    check(t[0x7E] == 448 and t[0xFE] == -448 and np.isnan(t[0x7F]) and np.isnan(t[0xFF]), "e4m3fn: ±448 largest, 0x7F / 0xFF NaN")
+    check(t[0x01] == 2.0 ** -9 and t[0x07] == 7 * 2.0 ** -9 and t[0x08] == 2.0 ** -6 and t[0x38] == 1 and t[0x80] == 0,
+          "e4m3fn: subnormals m/8 · 2^-6, 0x08 the smallest normal, 0x38 one, 0x80 minus zero")
+    fin = ~np.isnan(t)
+    check(np.array_equal(fp8.encode(t[fin]), np.arange(256)[fin]), "e4m3fn: every finite code encodes back to itself")
+    check(list(fp8.encode([1.0625, 1.1875, 2.0 ** -10, 3 * 2.0 ** -11, 1e4, -1e4, 464.0])) == [0x38, 0x3A, 0x00, 0x01, 0x7E, 0xFE, 0x7E],
+          "e4m3fn: ties to the even code (1.0625 → 1, 1.1875 → 1.25, 2^-10 → 0), nearest otherwise, saturating at ±448")
+    w = np.arange(-24, 24, dtype=np.float32).reshape(6, 8) / 7
+    codes, inv = fp8.quantize(w, (4, 3))
+    check(inv.shape == (2, 3) and np.isclose(inv[0, 0], np.abs(w[:4, :3]).max() / 448, rtol=1e-7), "fp8.quantize: ceil-sized block grid, scale amax / 448")
+    check(np.abs(fp8.dequantize(codes, inv, (4, 3)) - w).max() <= np.abs(w).max() / 16, "fp8: dequantized within e4m3's half-step of 1/16")
+    d = os.path.join(out, "qwen3-fp8")
+    cfg, P, ref = load(d)
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = decoders.forward(cfg, P, ids)[1]
+    scale = np.abs(logits).max()
+    raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+    block = cfg["quantization_config"]["weight_block_size"]
+
+    def moved(deq, what):
+        P2 = dict(P)
+        for k in raw:
+            if k.endswith(".weight_scale_inv"):
+                w = k[:-len("_scale_inv")]
+                P2[w] = deq(raw[w], raw[k]).astype(np.float64)
+        with np.errstate(over="ignore"):             # unscaled codes overflow silu's exp: the logits move all the more
+            check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > 1e-3 * scale, f"qwen3-fp8: {what} moves the logits")
+    moved(lambda c, s: fp8.TABLE[c], "leaving out weight_scale_inv")
+    def swapped(c, s):                               # a loader reading weight_block_size as [cols, rows]
+        r = np.minimum(np.arange(c.shape[0]) // block[1], s.shape[0] - 1)
+        k = np.minimum(np.arange(c.shape[1]) // block[0], s.shape[1] - 1)
+        return fp8.TABLE[c].astype(np.float32) * s[r[:, None], k[None, :]]
+    moved(swapped, "swapping the block's rows and columns")
+    moved(lambda c, s: fp8.dequantize(c ^ 0x80, s, block), "the sign bit")
+    check(all(k.split(".")[-2] in make_fixtures.FP8_PROJECTIONS for k in raw if k.endswith(".weight_scale_inv"))
+          and "lm_head.weight_scale_inv" not in raw and "model.embed_tokens.weight_scale_inv" not in raw,
+          "qwen3-fp8: the projections are FP8, the embeddings and head not (replace_with_fp8_linear)")
+
+
 def load(d):
     with open(os.path.join(d, "config.json")) as fh:
         cfg = json.load(fh)
@@ -681,8 +724,20 @@ def load(d):
     check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
     mxfp4 = [k for k in params if cfg["model_type"] == "gpt_oss" and k.endswith(("_blocks", "_scales"))]
     check(all(params[k].dtype == np.uint8 for k in mxfp4), f"{d}: MXFP4 blocks and scales are U8")
+    # fine-grained FP8 (quant_method fp8): F8_E4M3 weights, each beside its float32 weight_scale_inv
+    q = cfg.get("quantization_config") or {}
+    fp8_keys = [k for k in params if stored[k] == "F8_E4M3"]
+    scales = [k for k in params if k.endswith(".weight_scale_inv")]
+    check(not fp8_keys or q.get("quant_method") == "fp8", f"{d}: F8_E4M3 tensors only under quant_method fp8")
+    check(sorted(k + "_scale_inv" for k in fp8_keys) == sorted(scales) and all(stored[k] == "F32" for k in scales),
+          f"{d}: every F8_E4M3 weight has a float32 weight_scale_inv and every scale its weight")
+    for k in fp8_keys:                               # Fp8Dequantize: code · scale in float32
+        block = q["weight_block_size"]
+        check(params[k + "_scale_inv"].shape == fp8.blocks(params[k].shape, block), f"{d}: {k}_scale_inv has one scale per {block} block")
+        params[k] = fp8.dequantize(params[k], params.pop(k + "_scale_inv"), block)
     want = "F32" if os.path.basename(os.path.normpath(d)) in make_fixtures.F32_FIXTURES else "BF16"
-    check(all(stored[k] == want for k in params if k not in mxfp4), f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES)")
+    check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys),
+          f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES)")
     dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
     check(cfg.get(dtype_key) == {"F32": "float32", "BF16": "bfloat16"}[want], f"{d}: config.json's {dtype_key} names the stored {want}")
     if cfg["model_type"] == "gemma3":                # Gemma3ForConditionalGeneration: the text model under language_model.
@@ -944,6 +999,7 @@ def main():
     gpt_oss_checks(out)
     bart_checks(out)
     m2m100_checks(out)
+    fp8_checks(out)
     beam_checks(out)
     folders(out)
     if "--fresh" in sys.argv:

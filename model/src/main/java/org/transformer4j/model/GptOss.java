@@ -7,10 +7,8 @@ package org.transformer4j.model;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.SafetensorsCheckpoint;
@@ -130,9 +128,9 @@ final class GptOss {
      * Offers layer l's experts under our names (see HfDecoders.expertParts): "…gate_up_proj[ours]" (E·2F, C), each expert's
      * [up ; gate] rows (up = transformers' gate = the even columns of gate_up, gate = its odd ones); "…gate_up_proj_bias[ours]"
      * (2·E·F), all up biases then all gate biases; "…down_proj[ours]" (E·C, F); the down bias flattened to (E·C). The matrices are made when the
-     * loader asks for them (one stack of one layer alive at a time: {@link Lazy}).
+     * loader asks for them (one stack of one layer alive at a time: {@link LazyTensors}).
      */
-    static void expertParts(Lazy hf, TransformerConfig c, String o, String l, SafetensorsCheckpoint ck, boolean mxfp4, boolean keep,
+    static void expertParts(LazyTensors hf, TransformerConfig c, String o, String l, SafetensorsCheckpoint ck, boolean mxfp4, boolean keep,
                             java.util.function.BiConsumer<String, String> put) {
         int e = c.moe().experts(), f = c.moe().expertWidth(), cw = c.modelWidth();
         String m = l + "mlp.experts.";
@@ -257,39 +255,5 @@ final class GptOss {
             }
         }
         return out;
-    }
-
-    /**
-     * The checkpoint's tensors, and tensors made from them when the loader first asks for them: the last one made is closed
-     * when the next is made (the loader has copied it by then) and the rest by {@link #close}, so that one converted
-     * stack at a time lives on the host (gpt-oss-20b: a layer's gate_up is 32 × 5760 × 2880 F32, 2.1 GB).
-     */
-    static final class Lazy extends HashMap<String, Tensor> implements AutoCloseable {
-        private final Map<String, Supplier<Tensor>> pending = new HashMap<>();
-        private Tensor made;
-
-        Lazy(Map<String, Tensor> stored) { super(stored); }
-
-        void later(String key, Supplier<Tensor> make) {
-            pending.put(key, make);
-            super.put(key, null);
-        }
-
-        @Override
-        public Tensor get(Object key) {
-            Supplier<Tensor> make = pending.remove(key);
-            if (make != null) {
-                if (made != null) made.close();
-                made = make.get();
-                super.put((String) key, made);
-            }
-            return super.get(key);
-        }
-
-        @Override
-        public void close() {
-            if (made != null) made.close();
-            made = null;
-        }
     }
 }

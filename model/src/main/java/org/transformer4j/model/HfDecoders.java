@@ -473,11 +473,19 @@ final class HfDecoders {
         return Pretrained.mapped(dir, (ck, share) -> {
             boolean gptOss = type.equals(GptOss.TYPE), mxfp4 = gptOss && GptOss.mxfp4(ck.names());
             if (mxfp4) GptOss.checkBlocks(c, ck, dir);
-            HfLayout ours = layout(c, type, gptOss ? mxfp4 : c.moe() != null && fusedExperts(ck.names()));
+            boolean fused = c.moe() != null && fusedExperts(ck.names());
+            Fp8 fp8 = gptOss ? null : Fp8.of(cfg, ck, dir, type);               // gpt-oss reads its own (mxfp4) quantization_config
+            if (fp8 != null && (type.equals("phi3") || fused)) {
+                throw cfg.error("fine-grained FP8 is not supported for " + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
+                        + " (the dequantized weights are made one at a time and cannot be split)");
+            }
+            HfLayout ours = layout(c, type, gptOss ? mxfp4 : fused);
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
-            List<String> skip = !head && ck.names().contains("lm_head.weight") ? List.of("lm_head.weight") : List.of();
+            List<String> skip = new ArrayList<>();
+            if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
+            if (fp8 != null) skip.add(".weight" + Fp8.SCALE);                   // read with their weights
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
-                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir);
+                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8);
             return weights(c, type, hf, backend, dtype, share, head, gptOss ? ck : null, mxfp4);
         });
     }
@@ -490,6 +498,13 @@ final class HfDecoders {
     private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
                                                java.util.function.Predicate<String> unwanted, List<String> skip, String family,
                                                org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir) throws IOException {
+        return renamed(ours, stored, unwanted, skip, family, ck, dir, null);
+    }
+
+    /** The same; with {@code fp8}, its quantized weights are dequantized when the loader takes them ({@link LazyTensors}). */
+    private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
+                                               java.util.function.Predicate<String> unwanted, List<String> skip, String family,
+                                               org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8) throws IOException {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         Map<String, String> canonical = new HashMap<>();
         for (var e : ours.shapes().entrySet()) {
@@ -500,7 +515,16 @@ final class HfDecoders {
         }
         List<String> ignored = new ArrayList<>(ours.ignored());
         ignored.addAll(skip);
-        Map<String, String> keys = HfLayout.listed(family, req, opt, ignored).match(ck, dir);
+        Map<String, String> keys = HfLayout.listed(family, req, opt, ignored).match(ck, dir, fp8 == null ? Set.of() : fp8.weights);
+        if (fp8 != null) {
+            LazyTensors hf = new LazyTensors(Map.of());
+            for (var e : keys.entrySet()) {
+                String key = e.getValue();
+                if (fp8.weights.contains(key)) hf.later(canonical.get(e.getKey()), () -> fp8.dequantize(ck, key));
+                else hf.put(canonical.get(e.getKey()), ck.tensor(key));
+            }
+            return hf;
+        }
         Map<String, Tensor> hf = new HashMap<>();
         for (var e : keys.entrySet()) hf.put(canonical.get(e.getKey()), ck.tensor(e.getValue()));
         return hf;
@@ -554,7 +578,8 @@ final class HfDecoders {
     /** The same; gpt-oss's experts are made from {@code ck} (its MXFP4 blocks where {@code mxfp4}) as the loader takes them. */
     private static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype,
                                    boolean share, boolean head, org.transformer4j.model.weights.SafetensorsCheckpoint ck, boolean mxfp4) {
-        GptOss.Lazy lazy = type.equals(GptOss.TYPE) ? new GptOss.Lazy(stored) : null;
+        // made tensors: gpt-oss's experts, a fine-grained FP8 folder's dequantized weights (renamed made the map)
+        LazyTensors lazy = stored instanceof LazyTensors made ? made : type.equals(GptOss.TYPE) ? new LazyTensors(stored) : null;
         Map<String, Tensor> hf = lazy != null ? lazy : new HashMap<>(stored);
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
         java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
@@ -595,7 +620,7 @@ final class HfDecoders {
             put.accept(o + "mlp.down", m + "down_proj.weight");
             put.accept(o + "mlp.down.bias", m + "down_proj.bias");
             if (c.moeAt(i)) {
-                if (lazy != null) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, mxfp4 && GptOss.keepMxfp4(backend, dtype), put);
+                if (type.equals(GptOss.TYPE)) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, mxfp4 && GptOss.keepMxfp4(backend, dtype), put);
                 else expertParts(hf, c, type, o + "moe.", l, put);
             }
             put.accept(o + "self.sinks", a + "sinks");

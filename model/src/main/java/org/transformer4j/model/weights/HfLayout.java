@@ -548,6 +548,14 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
      * unexpected keys, keys that map to the same name, wrong shapes and non-floating dtypes.
      */
     public Map<String, String> match(SafetensorsCheckpoint checkpoint, Path where) throws CheckpointException {
+        return match(checkpoint, where, Set.of());
+    }
+
+    /**
+     * The same, where the checkpoint keys {@code fp8} may be F8_E4M3 (a fine-grained FP8 folder's quantized weights,
+     * which the loader dequantizes; their scales are left to the caller through the ignored suffixes).
+     */
+    public Map<String, String> match(SafetensorsCheckpoint checkpoint, Path where, Set<String> fp8) throws CheckpointException {
         Map<String, String> found = new TreeMap<>();
         Set<String> unexpected = new TreeSet<>();
         List<String> problems = new ArrayList<>();
@@ -564,6 +572,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             if (!Arrays.equals(e.shape(), shapes.get(canon))) {
                 problems.add(key + " is " + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(shapes.get(canon)));
             }
+            if (e.dtype() == SafetensorsDType.F8_E4M3 && fp8.contains(key)) continue;
             if (e.dtype() != SafetensorsDType.F32 && e.dtype() != SafetensorsDType.F16 && e.dtype() != SafetensorsDType.BF16) {
                 problems.add(key + " has dtype " + e.dtype() + ", expected F32, F16 or BF16");
             }

@@ -1,0 +1,45 @@
+// LazyTensors — a loader's name → tensor map whose made tensors (gpt-oss's decoded experts, FP8 weights dequantized) are
+// made when the loader asks for them, one alive at a time.
+package org.transformer4j.model;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * The checkpoint's tensors, and tensors made from them when the loader first asks for them: the last one made is closed
+ * when the next is made (the loader has copied it by then: a made tensor is never a view of the mapped file, so the
+ * uploader copies it) and the rest by {@link #close}, so that one converted tensor at a time lives on the host
+ * (gpt-oss-20b: a layer's gate_up is 32 × 5760 × 2880 F32, 2.1 GB). A made tensor must not be viewed by another entry
+ * (a split or flattened view would outlive it): the loaders refuse those layouts where they make tensors.
+ */
+final class LazyTensors extends HashMap<String, Tensor> implements AutoCloseable {
+    private final Map<String, Supplier<Tensor>> pending = new HashMap<>();
+    private Tensor made;
+
+    LazyTensors(Map<String, Tensor> stored) { super(stored); }
+
+    /** {@code key} made by {@code make} when first asked for. */
+    void later(String key, Supplier<Tensor> make) {
+        pending.put(key, make);
+        super.put(key, null);
+    }
+
+    @Override
+    public Tensor get(Object key) {
+        Supplier<Tensor> make = pending.remove(key);
+        if (make != null) {
+            if (made != null) made.close();
+            made = make.get();
+            super.put((String) key, made);
+        }
+        return super.get(key);
+    }
+
+    @Override
+    public void close() {
+        if (made != null) made.close();
+        made = null;
+    }
+}
