@@ -73,3 +73,25 @@ def dequantize(codes, inv, block):
     rows = np.arange(codes.shape[0]) // block[0]
     cols = np.arange(codes.shape[1]) // block[1]
     return (vals * inv[rows[:, None], cols[None, :]]).astype(np.float32)
+
+
+# compressed-tensors' float-quantized FP8 (RedHatAI / neuralmagic's *-FP8 and *-FP8-dynamic, written by llm-compressor):
+# `weight` F8_E4M3 beside `weight_scale` in the model dtype (BF16 here) — strategy "channel": (out, 1), one per output row;
+# "tensor": (1,). Quantization (the min-max observer): scale = amax / 448 (rounded to the scale's dtype), codes = e4m3 of
+# clamp(w / scale, ±448). compressed_tensors' dequantize: x_q.to(scale.dtype) * scale — the product rounded to the
+# scale's dtype (BF16) — then the model dtype.
+
+def quantize_ct(w, strategy, round_scale):
+    """(codes, weight_scale) of a float32 (out, in) matrix; round_scale rounds the float32 scales to the stored dtype."""
+    w = np.asarray(w, dtype=np.float32)
+    amax = np.abs(w).max(axis=1, keepdims=True) if strategy == "channel" else np.abs(w).max().reshape(1)
+    scale = round_scale((amax / np.float32(MAX)).astype(np.float32))
+    codes = encode(np.clip(w / (scale if strategy == "channel" else scale[0]), -MAX, MAX))
+    return codes, scale
+
+
+def dequantize_ct(codes, scale, round_product):
+    """float32 (out, in): each code's value times its row's (channel) or the tensor's scale, rounded by round_product (to the
+    scale's dtype)."""
+    s = scale if scale.ndim == 2 else scale.reshape(1, 1)
+    return round_product((TABLE[codes].astype(np.float32) * s).astype(np.float32))

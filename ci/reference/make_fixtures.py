@@ -44,7 +44,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 18_300_000   # 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 18_600_000   # 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1972,6 +1972,63 @@ def fp8_params(d, block):
         else:
             P[k] = v.astype(np.float64)
     return P
+
+
+def fp8_ct_params(d, strategy, input_scales):
+    """compressed-tensors' float-quantized FP8 over d's decoder projections (fp8.quantize_ct, in place, llm-compressor's
+    min-max observer): each weight becomes its e4m3 codes (F8_E4M3) beside weight_scale (BF16, the model dtype: per row for
+    "channel", one for "tensor"), and with input_scales a static input_scale (1,) per projection (drawn: what calibration
+    would store; the dequantized model does not read it). Returns the parameters the model computes with, in float64: the
+    projections as compressed_tensors' dequantize gives them (code · scale rounded to BF16), the rest as stored."""
+    P = {}
+    for k in list(d.params):
+        v = d.params[k]
+        if k.endswith(".weight") and k.split(".")[-2] in FP8_PROJECTIONS:
+            codes, scale = fp8.quantize_ct(v, strategy, safetensors_np.bf16_round)
+            d.params[k] = safetensors_np.F8E4M3(codes)
+            d.params[k + "_scale"] = scale
+            if input_scales:
+                d.params[k[:-len("weight")] + "input_scale"] = safetensors_np.bf16_round(
+                    np.float32(0.5 + d.rng.random()).reshape(1) / np.float32(fp8.MAX))
+            P[k] = fp8.dequantize_ct(codes, scale, safetensors_np.bf16_round).astype(np.float64)
+        else:
+            P[k] = v.astype(np.float64)
+    return P
+
+
+def ct_config(strategy, activations):
+    """compressed-tensors' quantization_config as llm-compressor writes it for FP8 weights (one group over Linear, lm_head ignored)."""
+    weights = {"num_bits": 8, "type": "float", "strategy": strategy, "symmetric": True, "dynamic": False, "group_size": None,
+               "block_structure": None, "actorder": None, "observer": "minmax", "observer_kwargs": {}}
+    return {"quant_method": "compressed-tensors", "format": "float-quantized", "quantization_status": "compressed",
+            "config_groups": {"group_0": {"targets": ["Linear"], "weights": weights, "input_activations": activations,
+                                          "output_activations": None}},
+            "ignore": ["lm_head"], "kv_cache_scheme": None, "global_compression_ratio": None, "sparsity_config": {}}
+
+
+@fixture("llama-fp8-dynamic")
+def make_llama_fp8_dynamic(out):
+    act = {"num_bits": 8, "type": "float", "strategy": "token", "symmetric": True, "dynamic": True, "group_size": None,
+           "block_structure": None, "actorder": None, "observer": None, "observer_kwargs": {}}
+    cfg = llm_config("llama", "LlamaForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, attention_bias=False, mlp_bias=False,
+                     quantization_config=ct_config("channel", act))
+    return make_llm(out, "llama-fp8-dynamic", cfg, 1382, quantize=lambda d: fp8_ct_params(d, "channel", False),
+                    note="Llama as RedHatAI's *-FP8-dynamic folders are published (llm-compressor, compressed-tensors "
+                         "float-quantized): every q/k/v/o/gate/up/down_proj weight F8_E4M3 with a BF16 weight_scale per "
+                         "output row, dynamic per-token input activations (nothing stored); the reference computes with "
+                         "compressed_tensors' dequantized weights, code · scale rounded to BF16")
+
+
+@fixture("mistral-fp8-static")
+def make_mistral_fp8_static(out):
+    act = {"num_bits": 8, "type": "float", "strategy": "tensor", "symmetric": True, "dynamic": False, "group_size": None,
+           "block_structure": None, "actorder": None, "observer": "minmax", "observer_kwargs": {}}
+    cfg = llm_config("mistral", "MistralForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, sliding_window=None,
+                     quantization_config=ct_config("tensor", act))
+    return make_llm(out, "mistral-fp8-static", cfg, 1427, quantize=lambda d: fp8_ct_params(d, "tensor", True),
+                    note="Mistral as the per-tensor FP8 folders are published (compressed-tensors float-quantized): one BF16 "
+                         "weight_scale (1,) per projection and a static input_scale (1,) beside it, which the dequantized "
+                         "model does not read (vLLM's W8A8 GEMM would quantize the activations with it)")
 
 
 @fixture("qwen3-fp8")

@@ -713,6 +713,28 @@ def fp8_checks(out):
     check(all(k.split(".")[-2] in make_fixtures.FP8_PROJECTIONS for k in raw if k.endswith(".weight_scale_inv"))
           and "lm_head.weight_scale_inv" not in raw and "model.embed_tokens.weight_scale_inv" not in raw,
           "qwen3-fp8: the projections are FP8, the embeddings and head not (replace_with_fp8_linear)")
+    # compressed-tensors: the codec by hand, and the scales and the product's rounding matter
+    w = np.array([[1.0, -0.5, 0.25], [3.0, 0.0, -6.0]], dtype=np.float32)
+    codes, sc = fp8.quantize_ct(w, "channel", safetensors_np.bf16_round)
+    check(sc.shape == (2, 1) and sc[0, 0] == safetensors_np.bf16_round(np.float32([1 / 448]))[0] and fp8.TABLE[codes[1, 2]] == -448
+          and fp8.TABLE[codes[1, 1]] == 0, "compressed-tensors channel: one scale per row, amax / 448 in BF16, the row's amax at ±448")
+    for name in ("llama-fp8-dynamic", "mistral-fp8-static"):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        ids = np.array(ref["inputs"]["input_ids"])
+        logits = decoders.forward(cfg, P, ids)[1]
+        scale = np.abs(logits).max()
+        raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+
+        def moved_ct(deq, what, by):
+            P2 = dict(P)
+            for k in raw:
+                if k.endswith(".weight_scale"):
+                    P2[k[:-len("_scale")]] = deq(raw[k[:-len("_scale")]], raw[k]).astype(np.float64)
+            with np.errstate(over="ignore"):
+                check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > by * scale, f"{name}: {what} moves the logits")
+        moved_ct(lambda c, s: fp8.TABLE[c], "leaving out weight_scale", 1e-3)
+        moved_ct(lambda c, s: fp8.dequantize_ct(c, s, lambda x: x), "the product in float32 instead of the scale's BF16", 2e-5)
 
 
 def load(d):
@@ -724,17 +746,35 @@ def load(d):
     check(meta == {"format": "pt"}, f"{d}: __metadata__ is {meta}")
     mxfp4 = [k for k in params if cfg["model_type"] == "gpt_oss" and k.endswith(("_blocks", "_scales"))]
     check(all(params[k].dtype == np.uint8 for k in mxfp4), f"{d}: MXFP4 blocks and scales are U8")
-    # fine-grained FP8 (quant_method fp8): F8_E4M3 weights, each beside its float32 weight_scale_inv
+    # FP8 weights: transformers' fine-grained layout (quant_method fp8: float32 weight_scale_inv per block, code · scale in
+    # float32) or compressed-tensors' float-quantized one (weight_scale in the model dtype per row or tensor, code · scale
+    # rounded to it; static input_scale (1,) beside them, not read by a dequantized model)
     q = cfg.get("quantization_config") or {}
     fp8_keys = [k for k in params if stored[k] == "F8_E4M3"]
-    scales = [k for k in params if k.endswith(".weight_scale_inv")]
-    check(not fp8_keys or q.get("quant_method") == "fp8", f"{d}: F8_E4M3 tensors only under quant_method fp8")
-    check(sorted(k + "_scale_inv" for k in fp8_keys) == sorted(scales) and all(stored[k] == "F32" for k in scales),
-          f"{d}: every F8_E4M3 weight has a float32 weight_scale_inv and every scale its weight")
-    for k in fp8_keys:                               # Fp8Dequantize: code · scale in float32
-        block = q["weight_block_size"]
-        check(params[k + "_scale_inv"].shape == fp8.blocks(params[k].shape, block), f"{d}: {k}_scale_inv has one scale per {block} block")
-        params[k] = fp8.dequantize(params[k], params.pop(k + "_scale_inv"), block)
+    method = q.get("quant_method")
+    check(not fp8_keys or method in ("fp8", "compressed-tensors"), f"{d}: F8_E4M3 tensors only under quant_method fp8 or compressed-tensors")
+    suffix = "_scale_inv" if method == "fp8" else "_scale"
+    scales = [k for k in params if k.endswith(".weight" + suffix)]
+    inputs = [k for k in params if k.endswith(".input_scale")]
+    check(sorted(k + suffix for k in fp8_keys) == sorted(scales), f"{d}: every F8_E4M3 weight has its weight{suffix} and every scale its weight")
+    check(all(stored[k] == ("F32" if method == "fp8" else "BF16") for k in scales), f"{d}: scales stored as the layout stores them")
+    if method == "compressed-tensors":
+        group = q["config_groups"]["group_0"]
+        static = group["input_activations"] is not None and not group["input_activations"]["dynamic"]
+        check(sorted(inputs) == (sorted(k[:-len("weight")] + "input_scale" for k in fp8_keys) if static else [])
+              and all(params[k].shape == (1,) for k in inputs), f"{d}: a static input_scale (1,) per FP8 projection, and only then")
+        for k in inputs:
+            params.pop(k)
+    for k in fp8_keys:
+        if method == "fp8":                          # Fp8Dequantize: code · scale in float32
+            block = q["weight_block_size"]
+            check(params[k + suffix].shape == fp8.blocks(params[k].shape, block), f"{d}: {k}{suffix} has one scale per {block} block")
+            params[k] = fp8.dequantize(params[k], params.pop(k + suffix), block)
+        else:                                        # compressed_tensors' dequantize: in the scale's dtype (BF16)
+            strategy = q["config_groups"]["group_0"]["weights"]["strategy"]
+            want_shape = (params[k].shape[0], 1) if strategy == "channel" else (1,)
+            check(params[k + suffix].shape == want_shape, f"{d}: {k}{suffix} is {want_shape} for strategy {strategy}")
+            params[k] = fp8.dequantize_ct(params[k], params.pop(k + suffix), safetensors_np.bf16_round)
     want = "F32" if os.path.basename(os.path.normpath(d)) in make_fixtures.F32_FIXTURES else "BF16"
     check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys),
           f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES)")

@@ -476,14 +476,14 @@ final class HfDecoders {
             boolean fused = c.moe() != null && fusedExperts(ck.names());
             Fp8 fp8 = gptOss ? null : Fp8.of(cfg, ck, dir, type);               // gpt-oss reads its own (mxfp4) quantization_config
             if (fp8 != null && (type.equals("phi3") || fused)) {
-                throw cfg.error("fine-grained FP8 is not supported for " + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
+                throw cfg.error("FP8 weights are not supported for " + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
                         + " (the dequantized weights are made one at a time and cannot be split)");
             }
             HfLayout ours = layout(c, type, gptOss ? mxfp4 : fused);
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
             List<String> skip = new ArrayList<>();
             if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            if (fp8 != null) skip.add(".weight" + Fp8.SCALE);                   // read with their weights
+            if (fp8 != null) skip.addAll(fp8.readPast);                         // the scales, read with their weights
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
                     name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8);
             return weights(c, type, hf, backend, dtype, share, head, gptOss ? ck : null, mxfp4);

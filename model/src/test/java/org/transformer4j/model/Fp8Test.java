@@ -82,6 +82,45 @@ class Fp8Test {
         }
     }
 
+    /**
+     * compressed-tensors (llama-fp8-dynamic: a BF16 weight_scale per output row; mistral-fp8-static: one per tensor, and a
+     * static input_scale read past): code · scale rounded to BF16, as compressed_tensors' dequantize multiplies in the
+     * scale's dtype (the rounding is computed here from the bits, not with Fp8.bf16).
+     */
+    @Test
+    void compressedTensorsWeightsAreCodeTimesScaleRoundedToTheScalesDtype() throws Exception {
+        for (String name : new String[] {"llama-fp8-dynamic", "mistral-fp8-static"}) {
+            Path dir = ReferenceFixturesTest.Fixture.open(name).dir();
+            try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+                Fp8 fp8 = Fp8.of(org.transformer4j.model.weights.HfConfig.read(dir.resolve("config.json")), ck, dir, "llama");
+                boolean channel = name.startsWith("llama");
+                assertEquals(channel ? Fp8.Strategy.CHANNEL : Fp8.Strategy.TENSOR, fp8.strategy, name);
+                assertEquals(2 * 7, fp8.weights.size(), name);
+                assertEquals(channel ? 0 : 2 * 7, ck.names().stream().filter(k -> k.endsWith(".input_scale")).count(), name);
+                String k = "model.layers.1.mlp.down_proj.weight";                                   // (32, 64)
+                byte[] codes = ck.segment(k).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                float[] scales = ck.tensor(k + "_scale").toFloatArray();
+                assertEquals(channel ? 32 : 1, scales.length, name);
+                int nonBf16Products = 0;
+                try (Tensor w = fp8.dequantize(ck, k)) {
+                    float[] got = w.toFloatArray();
+                    for (int i = 0; i < 32; i++) {
+                        for (int j = 0; j < 64; j++) {
+                            float exact = Fp8.E4M3[codes[i * 64 + j] & 0xFF] * scales[channel ? i : 0];
+                            int bits = Float.floatToRawIntBits(exact);
+                            int lower = bits & 0xFFFF, up = bits & 0xFFFF0000;
+                            if (lower != 0) nonBf16Products++;
+                            // to nearest, ties to the even upper half
+                            float want = Float.intBitsToFloat(lower > 0x8000 || lower == 0x8000 && (up & 0x10000) != 0 ? up + 0x10000 : up);
+                            assertEquals(want, got[i * 64 + j], name + " row " + i + " column " + j);
+                        }
+                    }
+                }
+                assertTrue(nonBf16Products > 100, name + ": the products need the rounding (" + nonBf16Products + " of 2048)");
+            }
+        }
+    }
+
     @Test
     void brokenFoldersAreRefusedByName(@TempDir Path tmp) throws Exception {
         refused(tmp, "a", c -> ((ObjectNode) c.get("quantization_config")).put("quant_method", "awq"), h -> {}, "quant_method 'awq' is not supported");
@@ -99,11 +138,33 @@ class Fp8Test {
         refused(tmp, "f", c -> {}, h -> h.set(Q + "_scale_inv_renamed", h.remove(Q + "_scale_inv")), "is F8_E4M3 without its " + Q + "_scale_inv");
         refused(tmp, "g", c -> {}, h -> ((ObjectNode) h.get(Q + "_scale_inv")).putArray("shape").add(4).add(4), Q + "_scale_inv is [4, 4], expected [8, 2]");
         refused(tmp, "h", c -> c.remove("quantization_config"), h -> {}, Q + " has dtype F8_E4M3, expected F32, F16 or BF16");
-        refused(tmp, "i", c -> c.put("model_type", "phi3"), h -> {}, "fine-grained FP8 is not supported for phi3");
+        refused(tmp, "i", c -> c.put("model_type", "phi3"), h -> {}, "FP8 weights are not supported for phi3");
+        // compressed-tensors
+        String d = "model.layers.0.mlp.down_proj.weight";
+        java.util.function.Function<ObjectNode, ObjectNode> weights = c -> (ObjectNode) c.get("quantization_config").get("config_groups")
+                .get("group_0").get("weights");
+        refusedCt(tmp, "j", c -> ((ObjectNode) c.get("quantization_config")).put("format", "pack-quantized"), h -> {},
+                "format 'pack-quantized' is not supported");
+        refusedCt(tmp, "k", c -> weights.apply(c).put("strategy", "group"), h -> {}, "strategy 'group' is not supported");
+        refusedCt(tmp, "l", c -> weights.apply(c).put("num_bits", 4).put("type", "int"), h -> {}, "num_bits 4 type 'int' is not supported");
+        refusedCt(tmp, "m", c -> weights.apply(c).put("symmetric", false), h -> {}, "asymmetric weights are not supported");
+        refusedCt(tmp, "n", c -> ((ObjectNode) c.get("quantization_config")).putObject("kv_cache_scheme").put("num_bits", 8), h -> {},
+                "kv_cache_scheme is not supported");
+        refusedCt(tmp, "o", c -> {}, h -> h.set(d + "_scale_renamed", h.remove(d + "_scale")), d + " is F8_E4M3 without its " + d + "_scale");
+        refusedCt(tmp, "p", c -> weights.apply(c).put("strategy", "tensor"), h -> {}, d + "_scale is [32, 1], expected [1] (one scale of [32, 64])");
+    }
+
+    private static void refusedCt(Path tmp, String name, Consumer<ObjectNode> config, Consumer<ObjectNode> header, String message) throws Exception {
+        refused("llama-fp8-dynamic", tmp, name, config, header, message);
     }
 
     private static void refused(Path tmp, String name, Consumer<ObjectNode> config, Consumer<ObjectNode> header, String message) throws Exception {
-        Path from = ReferenceFixturesTest.Fixture.open("qwen3-fp8").dir(), dir = tmp.resolve(name);
+        refused("qwen3-fp8", tmp, name, config, header, message);
+    }
+
+    private static void refused(String fixture, Path tmp, String name, Consumer<ObjectNode> config, Consumer<ObjectNode> header,
+                                String message) throws Exception {
+        Path from = ReferenceFixturesTest.Fixture.open(fixture).dir(), dir = tmp.resolve(name);
         Files.createDirectories(dir);
         ObjectNode c = (ObjectNode) JSON.readTree(from.resolve("config.json").toFile());
         config.accept(c);

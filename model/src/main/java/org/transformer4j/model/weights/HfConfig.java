@@ -98,6 +98,13 @@ public class HfConfig {
         };
     }
 
+    /** The object's field names, in their order (an object of named entries: compressed-tensors' config_groups). */
+    public java.util.List<String> fields() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        root.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
     /** A list of strings (layer_types), or null when the field is absent or null. */
     public java.util.List<String> strings(String field) throws CheckpointException {
         if (!has(field)) return null;
