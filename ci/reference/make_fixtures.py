@@ -35,6 +35,7 @@ import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import fp8  # noqa: E402
 import gpt_oss  # noqa: E402
+import intq  # noqa: E402
 import m2m100  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
@@ -44,7 +45,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 18_600_000   # 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 19_000_000   # 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -60,6 +61,8 @@ FIXTURES = {}
 # conversion), Pegasus's stored sinusoid table (bit-identical to the computed one) and the MXFP4 pair.
 F32_FIXTURES = {"gpt2", "bert", "t5-v1_0", "t5-v1_1", "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100",
                 "gpt-oss", "gpt-oss-v5"}
+# These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
+F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8"}
 STORE = "F32"   # the fixture being made: set by the registry's wrapper, read by Draw and save
 
 
@@ -67,7 +70,7 @@ def fixture(name):
     def register(fn):
         def make(out):
             global STORE
-            STORE = "F32" if name in F32_FIXTURES else "BF16"
+            STORE = "F32" if name in F32_FIXTURES else "F16" if name in F16_FIXTURES else "BF16"
             try:
                 return fn(out)
             finally:
@@ -90,7 +93,8 @@ class Draw:
         if name in self.params:
             raise ValueError(f"{name} drawn twice")
         a = a.astype(np.float32)
-        self.params[name] = safetensors_np.bf16_round(a) if self.store == "BF16" else a
+        self.params[name] = (safetensors_np.bf16_round(a) if self.store == "BF16"
+                             else a.astype(np.float16).astype(np.float32) if self.store == "F16" else a)
 
     def raw(self, name, a):
         """A tensor stored as it is drawn (GPT-OSS's MXFP4 blocks and scales, uint8), not rounded to float32."""
@@ -203,8 +207,9 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
     if os.path.isdir(d):
         shutil.rmtree(d)
     os.makedirs(d)
-    if draw.store == "BF16":                         # what save_pretrained records for a bfloat16 model (4.x / 5.x key)
-        config = {k: ("bfloat16" if k in ("torch_dtype", "dtype") and v == "float32" else v) for k, v in config.items()}
+    if draw.store != "F32":                          # what save_pretrained records for a bfloat16 / float16 model (4.x / 5.x key)
+        name16 = {"BF16": "bfloat16", "F16": "float16"}[draw.store]
+        config = {k: (name16 if k in ("torch_dtype", "dtype") and v == "float32" else v) for k, v in config.items()}
     with open(os.path.join(d, "config.json"), "w") as fh:
         json.dump(config, fh, indent=2, sort_keys=True)
         fh.write("\n")
@@ -214,6 +219,8 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
     if draw.store == "BF16":                         # bfloat16-exact float32 values (Draw rounded them), stored as BF16
         params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32 and not k.endswith(".weight_scale_inv")
                   else v for k, v in params.items()}     # FP8 block scales stay float32, as the FP8 checkpoints store them
+    if draw.store == "F16":                          # float16-exact float32 values (Draw rounded them), stored as F16
+        params = {k: v.astype(np.float16) if getattr(v, "dtype", None) == np.float32 else v for k, v in params.items()}
     safetensors_np.write(os.path.join(d, "model.safetensors"), params)
     safetensors_np.write(os.path.join(d, "reference.safetensors"),
                          {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()})
@@ -2029,6 +2036,69 @@ def make_mistral_fp8_static(out):
                     note="Mistral as the per-tensor FP8 folders are published (compressed-tensors float-quantized): one BF16 "
                          "weight_scale (1,) per projection and a static input_scale (1,) beside it, which the dequantized "
                          "model does not read (vLLM's W8A8 GEMM would quantize the activations with it)")
+
+
+def intq_params(d, scheme, group, bits=4, desc_act=False):
+    """AWQ's or GPTQ's layout over d's decoder projections (intq.py, in place): each `X.weight` is replaced by `X.qweight`,
+    `X.qzeros` (int32), `X.scales` (float16) and for GPTQ `X.g_idx` (int32); biases, embeddings, norms and head stay float16.
+    Returns the parameters the model computes with, in float64: the projections as the formats dequantize them (in float16),
+    the rest as stored."""
+    P = {}
+    rng = np.random.default_rng(7)
+    for k in list(d.params):
+        v = d.params[k]
+        if k.endswith(".weight") and k.split(".")[-2] in FP8_PROJECTIONS:
+            base = k[:-len("weight")]
+            del d.params[k]
+            if scheme == "awq":
+                qw, qz, sc = intq.awq_quantize(v, group)
+                P[k] = intq.awq_dequantize(qw, qz, sc, group).astype(np.float64)
+            else:
+                qw, qz, sc, g = intq.gptq_quantize(v, group, bits, rng, desc_act)
+                d.params[base + "g_idx"] = g
+                P[k] = intq.gptq_dequantize(qw, qz, sc, g, bits).astype(np.float64)
+            d.params[base + "qweight"], d.params[base + "qzeros"], d.params[base + "scales"] = qw, qz, sc
+        else:
+            P[k] = v.astype(np.float64)
+    return P
+
+
+@fixture("qwen2-awq")
+def make_qwen2_awq(out):
+    cfg = llm_config("qwen2", "Qwen2ForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, use_sliding_window=False, sliding_window=None,
+                     max_window_layers=2, rope_theta=1000000.0,
+                     quantization_config={"bits": 4, "group_size": 16, "modules_to_not_convert": None, "quant_method": "awq",
+                                          "version": "gemm", "zero_point": True})
+    return make_llm(out, "qwen2-awq", cfg, 1441, quantize=lambda d: intq_params(d, "awq", 16),
+                    note="Qwen2 as Qwen/Qwen2.5-*-AWQ is published (AutoAWQ, version gemm, 4 bits, zero points; group 16 here, "
+                         "128 there): q/k/v/o/gate/up/down_proj as qweight / qzeros (int32, AWQ's nibble order) and float16 "
+                         "scales, their biases float16; the reference computes with AutoAWQ's dequantized weights, "
+                         "(q − z) · s in float16")
+
+
+@fixture("llama-gptq")
+def make_llama_gptq(out):
+    cfg = llm_config("llama", "LlamaForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, attention_bias=False, mlp_bias=False,
+                     quantization_config={"bits": 4, "group_size": 16, "damp_percent": 0.01, "desc_act": True,
+                                          "static_groups": False, "sym": True, "true_sequential": True,
+                                          "model_name_or_path": None, "model_file_base_name": "model",
+                                          "quant_method": "gptq", "checkpoint_format": "gptq"})
+    return make_llm(out, "llama-gptq", cfg, 1446, quantize=lambda d: intq_params(d, "gptq", 16, 4, desc_act=True),
+                    note="Llama as AutoGPTQ / GPTQModel write 4-bit act-order folders (checkpoint_format gptq, v1: zeros "
+                         "stored minus one; desc_act true: g_idx a permutation's groups; group 16 here, 128 published)")
+
+
+@fixture("qwen2-gptq-int8")
+def make_qwen2_gptq_int8(out):
+    cfg = llm_config("qwen2", "Qwen2ForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, use_sliding_window=False, sliding_window=None,
+                     max_window_layers=2, rope_theta=1000000.0,
+                     quantization_config={"bits": 8, "group_size": 32, "damp_percent": 0.01, "desc_act": False,
+                                          "static_groups": False, "sym": True, "true_sequential": True,
+                                          "model_name_or_path": None, "model_file_base_name": "model",
+                                          "quant_method": "gptq"})
+    return make_llm(out, "qwen2-gptq-int8", cfg, 1443, quantize=lambda d: intq_params(d, "gptq", 32, 8),
+                    note="Qwen2 as Qwen/Qwen2.5-*-GPTQ-Int8 is published (8 bits, four codes per int32, desc_act false, no "
+                         "checkpoint_format key: v1)")
 
 
 @fixture("qwen3-fp8")

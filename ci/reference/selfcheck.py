@@ -56,6 +56,7 @@ import bert  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
+import intq  # noqa: E402
 import gpt_oss  # noqa: E402
 import m2m100  # noqa: E402
 import make_fixtures  # noqa: E402
@@ -737,6 +738,53 @@ def fp8_checks(out):
         moved_ct(lambda c, s: fp8.dequantize_ct(c, s, lambda x: x), "the product in float32 instead of the scale's BF16", 2e-5)
 
 
+def intq_checks(out):
+    """AWQ's and GPTQ's packings by hand, and the parts of their dequantization that the folders' logits feel."""
+    check(hex(int(intq.awq_pack(np.arange(8).reshape(1, 8)).view(np.uint32)[0, 0])) == "0x75316420",
+          "AWQ: columns 0..7 pack as nibbles 0, 2, 4, 6, 1, 3, 5, 7 (AutoAWQ's order)")
+    check(hex(int(intq.gptq_pack_rows(np.arange(8).reshape(8, 1), 4).view(np.uint32)[0, 0])) == "0x76543210"
+          and hex(int(intq.gptq_pack_rows(np.array([[1], [2], [3], [4]]), 8).view(np.uint32)[0, 0])) == "0x4030201",
+          "GPTQ: input row 8r + j in bits 4j (4 bits), 4r + j in bits 8j (8 bits)")
+    for name in ("qwen2-awq", "llama-gptq", "qwen2-gptq-int8"):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        q = cfg["quantization_config"]
+        ids = np.array(ref["inputs"]["input_ids"])
+        logits = decoders.forward(cfg, P, ids)[1]
+        scale = np.abs(logits).max()
+        raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+
+        def moved(deq, what, by=1e-3):
+            P2 = dict(P)
+            for k in raw:
+                if k.endswith(".qweight"):
+                    b = k[:-len("qweight")]
+                    P2[b + "weight"] = deq(b).astype(np.float64)
+            check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > by * scale, f"{name}: {what} moves the logits")
+        if q["quant_method"] == "awq":
+            g = q["group_size"]
+
+            def awq(b, unpack=intq.awq_unpack, zeros=True, f16=True):
+                qw = unpack(raw[b + "qweight"])
+                groups = np.arange(qw.shape[0]) // g
+                z = unpack(raw[b + "qzeros"])[groups] if zeros else 0
+                w = (qw - z).astype(np.float32) * raw[b + "scales"].astype(np.float32)[groups]
+                return (intq.f16(w) if f16 else w).T
+            in_order = lambda p: np.stack([(p.view(np.uint32) >> np.uint32(4 * i)) & 0xF for i in range(8)], axis=2).reshape(p.shape[0], -1).astype(np.int64)
+            check(all(np.array_equal(awq(k[:-len("qweight")]), intq.awq_dequantize(raw[k], raw[k[:-7] + "qzeros"], raw[k[:-7] + "scales"], g))
+                      for k in raw if k.endswith(".qweight")), f"{name}: the by-hand dequantization is intq's")
+            moved(lambda b: awq(b, unpack=in_order), "reading the nibbles in order, not AWQ's")
+            moved(lambda b: awq(b, zeros=False), "leaving out the zero points")
+            moved(lambda b: awq(b, f16=False), "the product in float32 instead of float16", 2e-5)
+        else:
+            bits = q["bits"]
+            moved(lambda b: intq.gptq_dequantize(raw[b + "qweight"], raw[b + "qzeros"], raw[b + "scales"], raw[b + "g_idx"], bits, False),
+                  "v1's zero + 1 left out")
+            if q["desc_act"]:
+                moved(lambda b: intq.gptq_dequantize(raw[b + "qweight"], raw[b + "qzeros"], raw[b + "scales"],
+                                                     np.arange(len(raw[b + "g_idx"])) // q["group_size"], bits), "ignoring g_idx")
+
+
 def load(d):
     with open(os.path.join(d, "config.json")) as fh:
         cfg = json.load(fh)
@@ -775,11 +823,28 @@ def load(d):
             want_shape = (params[k].shape[0], 1) if strategy == "channel" else (1,)
             check(params[k + suffix].shape == want_shape, f"{d}: {k}{suffix} is {want_shape} for strategy {strategy}")
             params[k] = fp8.dequantize_ct(params[k], params.pop(k + suffix), safetensors_np.bf16_round)
-    want = "F32" if os.path.basename(os.path.normpath(d)) in make_fixtures.F32_FIXTURES else "BF16"
-    check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys),
-          f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES)")
+    # AWQ / GPTQ: qweight, qzeros (int32), scales (float16) and GPTQ's g_idx (int32) in place of each projection's weight
+    ints = []
+    if method in ("awq", "gptq"):
+        for k in [k for k in params if k.endswith(".qweight")]:
+            base = k[:-len("qweight")]
+            parts = ["qweight", "qzeros", "scales"] + (["g_idx"] if method == "gptq" else [])
+            check(all(base + p in params for p in parts) and base + "weight" not in params, f"{d}: {base} has {parts} and no weight")
+            check([stored[base + p] for p in parts] == ["I32", "I32", "F16", "I32"][:len(parts)], f"{d}: {base} parts' dtypes")
+            if method == "awq":
+                params[base + "weight"] = intq.awq_dequantize(params[k], params[base + "qzeros"], params[base + "scales"], q["group_size"])
+            else:
+                params[base + "weight"] = intq.gptq_dequantize(params[k], params[base + "qzeros"], params[base + "scales"],
+                                                               params[base + "g_idx"], q["bits"], q.get("checkpoint_format", "gptq") == "gptq")
+            ints.append(base + "weight")
+            for p in parts:
+                params.pop(base + p)
+    name = os.path.basename(os.path.normpath(d))
+    want = "F32" if name in make_fixtures.F32_FIXTURES else "F16" if name in make_fixtures.F16_FIXTURES else "BF16"
+    check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints),
+          f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES, F16_FIXTURES)")
     dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
-    check(cfg.get(dtype_key) == {"F32": "float32", "BF16": "bfloat16"}[want], f"{d}: config.json's {dtype_key} names the stored {want}")
+    check(cfg.get(dtype_key) == {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[want], f"{d}: config.json's {dtype_key} names the stored {want}")
     if cfg["model_type"] == "gemma3":                # Gemma3ForConditionalGeneration: the text model under language_model.
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
@@ -1040,6 +1105,7 @@ def main():
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
+    intq_checks(out)
     beam_checks(out)
     folders(out)
     if "--fresh" in sys.argv:

@@ -93,8 +93,8 @@ final class Fp8 {
         return switch (method) {
             case "fp8" -> fineGrained(q, ck, dir);
             case "compressed-tensors" -> compressedTensors(q, ck, dir);
-            default -> throw q.error("quant_method '" + method + "' is not supported for " + what + " folders (fp8 and compressed-tensors' "
-                    + "float-quantized FP8, dequantized at load; or an unquantized folder)");
+            default -> throw q.error("quant_method '" + method + "' is not supported for " + what + " folders (fp8, compressed-tensors' "
+                    + "float-quantized FP8, awq and gptq, dequantized at load; or an unquantized folder)");
         };
     }
 

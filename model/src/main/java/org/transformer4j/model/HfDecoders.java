@@ -474,9 +474,12 @@ final class HfDecoders {
             boolean gptOss = type.equals(GptOss.TYPE), mxfp4 = gptOss && GptOss.mxfp4(ck.names());
             if (mxfp4) GptOss.checkBlocks(c, ck, dir);
             boolean fused = c.moe() != null && fusedExperts(ck.names());
-            Fp8 fp8 = gptOss ? null : Fp8.of(cfg, ck, dir, type);               // gpt-oss reads its own (mxfp4) quantization_config
-            if (fp8 != null && (type.equals("phi3") || fused)) {
-                throw cfg.error("FP8 weights are not supported for " + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
+            // quantized projections, dequantized as they load (gpt-oss reads its own mxfp4 quantization_config)
+            IntQuant ints = !gptOss && IntQuant.applies(cfg) ? IntQuant.of(cfg, ck, dir) : null;
+            Fp8 fp8 = gptOss || ints != null ? null : Fp8.of(cfg, ck, dir, type);
+            if ((fp8 != null || ints != null) && (type.equals("phi3") || fused)) {
+                throw cfg.error((fp8 != null ? "FP8" : ints.awq ? "AWQ" : "GPTQ") + " weights are not supported for "
+                        + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
                         + " (the dequantized weights are made one at a time and cannot be split)");
             }
             HfLayout ours = layout(c, type, gptOss ? mxfp4 : fused);
@@ -485,7 +488,7 @@ final class HfDecoders {
             if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
             if (fp8 != null) skip.addAll(fp8.readPast);                         // the scales, read with their weights
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
-                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8);
+                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8, ints);
             return weights(c, type, hf, backend, dtype, share, head, gptOss ? ck : null, mxfp4);
         });
     }
@@ -498,13 +501,17 @@ final class HfDecoders {
     private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
                                                java.util.function.Predicate<String> unwanted, List<String> skip, String family,
                                                org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir) throws IOException {
-        return renamed(ours, stored, unwanted, skip, family, ck, dir, null);
+        return renamed(ours, stored, unwanted, skip, family, ck, dir, null, null);
     }
 
-    /** The same; with {@code fp8}, its quantized weights are dequantized when the loader takes them ({@link LazyTensors}). */
+    /**
+     * The same; with {@code fp8} or {@code ints}, their quantized weights are dequantized when the loader takes them
+     * ({@link LazyTensors}); an AWQ / GPTQ folder's packed parts are matched as the {@code .weight} they make.
+     */
     private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
                                                java.util.function.Predicate<String> unwanted, List<String> skip, String family,
-                                               org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8) throws IOException {
+                                               org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8,
+                                               IntQuant ints) throws IOException {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         Map<String, String> canonical = new HashMap<>();
         for (var e : ours.shapes().entrySet()) {
@@ -515,12 +522,15 @@ final class HfDecoders {
         }
         List<String> ignored = new ArrayList<>(ours.ignored());
         ignored.addAll(skip);
-        Map<String, String> keys = HfLayout.listed(family, req, opt, ignored).match(ck, dir, fp8 == null ? Set.of() : fp8.weights);
-        if (fp8 != null) {
+        HfLayout listed = HfLayout.listed(family, req, opt, ignored);
+        Map<String, String> keys = ints != null ? listed.match(ints.names(ck), n -> ints.entry(ck, n), dir, Set.of())
+                : listed.match(ck, dir, fp8 == null ? Set.of() : fp8.weights);
+        if (fp8 != null || ints != null) {
             LazyTensors hf = new LazyTensors(Map.of());
             for (var e : keys.entrySet()) {
                 String key = e.getValue();
-                if (fp8.weights.contains(key)) hf.later(canonical.get(e.getKey()), () -> fp8.dequantize(ck, key));
+                if (fp8 != null && fp8.weights.contains(key)) hf.later(canonical.get(e.getKey()), () -> fp8.dequantize(ck, key));
+                else if (ints != null && ints.weights.containsKey(key)) hf.later(canonical.get(e.getKey()), () -> ints.dequantize(ck, key));
                 else hf.put(canonical.get(e.getKey()), ck.tensor(key));
             }
             return hf;

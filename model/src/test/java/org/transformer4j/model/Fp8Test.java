@@ -123,7 +123,8 @@ class Fp8Test {
 
     @Test
     void brokenFoldersAreRefusedByName(@TempDir Path tmp) throws Exception {
-        refused(tmp, "a", c -> ((ObjectNode) c.get("quantization_config")).put("quant_method", "awq"), h -> {}, "quant_method 'awq' is not supported");
+        refused(tmp, "a", c -> ((ObjectNode) c.get("quantization_config")).put("quant_method", "bitsandbytes"), h -> {},
+                "quant_method 'bitsandbytes' is not supported");
         refused(tmp, "b", c -> ((ObjectNode) c.get("quantization_config")).put("fmt", "e5m2"), h -> {}, "fmt 'e5m2' is not supported");
         refused(tmp, "c", c -> ((ObjectNode) c.get("quantization_config")).put("activation_scheme", "static"), h -> {},
                 "activation_scheme 'static' is not supported");
@@ -162,7 +163,7 @@ class Fp8Test {
         refused("qwen3-fp8", tmp, name, config, header, message);
     }
 
-    private static void refused(String fixture, Path tmp, String name, Consumer<ObjectNode> config, Consumer<ObjectNode> header,
+    static void refused(String fixture, Path tmp, String name, Consumer<ObjectNode> config, Consumer<ObjectNode> header,
                                 String message) throws Exception {
         Path from = ReferenceFixturesTest.Fixture.open(fixture).dir(), dir = tmp.resolve(name);
         Files.createDirectories(dir);

@@ -556,10 +556,19 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
      * which the loader dequantizes; their scales are left to the caller through the ignored suffixes).
      */
     public Map<String, String> match(SafetensorsCheckpoint checkpoint, Path where, Set<String> fp8) throws CheckpointException {
+        return match(checkpoint.names(), checkpoint::entry, where, fp8);
+    }
+
+    /**
+     * The same over a checkpoint's names and entries as a loader presents them (an AWQ / GPTQ folder's projections as
+     * the {@code .weight} entries they dequantize to, their packed parts left out).
+     */
+    public Map<String, String> match(Set<String> names, java.util.function.Function<String, TensorEntry> entries, Path where,
+                                     Set<String> fp8) throws CheckpointException {
         Map<String, String> found = new TreeMap<>();
         Set<String> unexpected = new TreeSet<>();
         List<String> problems = new ArrayList<>();
-        for (String key : checkpoint.names()) {
+        for (String key : names) {
             if (ignored.stream().anyMatch(key::endsWith)) continue;
             String canon = canonical(key);
             if (!shapes.containsKey(canon)) {
@@ -568,7 +577,7 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             }
             String before = found.put(canon, key);
             if (before != null) problems.add("'" + before + "' and '" + key + "' are both " + canon);
-            TensorEntry e = checkpoint.entry(key);
+            TensorEntry e = entries.apply(key);
             if (!Arrays.equals(e.shape(), shapes.get(canon))) {
                 problems.add(key + " is " + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(shapes.get(canon)));
             }

@@ -1,0 +1,199 @@
+// IntQuant — AWQ and GPTQ decoder folders (integer weight-only quantization: Qwen/Qwen2.5-*-AWQ, -GPTQ-Int4 / -Int8,
+// TheBloke's and GPTQModel's folders), their packed projections dequantized while the weights load, as AutoAWQ's and
+// AutoGPTQ's torch dequantization computes them.
+package org.transformer4j.model;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.SafetensorsCheckpoint;
+import org.transformer4j.model.weights.SafetensorsDType;
+import org.transformer4j.model.weights.TensorEntry;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+/**
+ * A folder's integer-quantized projections, each stored as {@code X.qweight}, {@code X.qzeros} (int32), {@code X.scales}
+ * (float16) and for GPTQ {@code X.g_idx} (int32) in place of {@code X.weight} (out, in), dequantized when the loader takes
+ * them and held in the compute dtype:
+ * <ul>
+ *   <li>AWQ ({@code "quant_method": "awq", "version": "gemm", "bits": 4, "zero_point": true, "group_size": g}): qweight
+ *     (in, out / 8), eight output columns per int32 with nibble i (bits 4i) holding column 8c + [0, 2, 4, 6, 1, 3, 5, 7][i]
+ *     (AutoAWQ's order), qzeros (in / g, out / 8) packed alike, scales (in / g, out); W[o][i] = (q − z) · s rounded to float16;</li>
+ *   <li>GPTQ ({@code "quant_method": "gptq", "bits": 4 or 8, "sym": true, "group_size": g or −1}): with k = 32 / bits codes
+ *     per int32, qweight (in / k, out) packs input rows kr … kr + k − 1 (row kr + j at bits j · bits), qzeros (groups,
+ *     out / k) packs output columns alike, stored minus one where checkpoint_format is "gptq" (v1, AutoGPTQ's quirk; the
+ *     default) and as they are in "gptq_v2"; g_idx gives each input row's group (a permutation's with desc_act);
+ *     W[o][i] = s[g_idx[i]][o] · (q − z) rounded to float16.</li>
+ * </ul>
+ * So the model computes with the weights those libraries' dequantization gives (their fused int4 GEMMs compute the same
+ * products in float16 with their own accumulation order). Memory: the compute dtype's size, about four times an int4 file
+ * (no int4 GEMM here yet). Refused by name: other AWQ versions (gemv, marlin, exllama) and bit widths, GPTQ's asymmetric
+ * or 2/3-bit weights, a part missing, a part of the wrong shape or dtype, a g_idx out of range.
+ */
+final class IntQuant {
+
+    static final List<String> PARTS = List.of("qweight", "qzeros", "scales", "g_idx");
+    private static final int[] AWQ_ORDER = {0, 2, 4, 6, 1, 3, 5, 7};
+
+    final boolean awq;
+    final int bits, group;
+    final boolean v1;
+    /** Our ".weight" name → the packed parts' prefix ("model.layers.0.self_attn.q_proj."). */
+    final Map<String, String> weights;
+    /** The (out, in) shape of each dequantized weight. */
+    private final Map<String, long[]> shapes;
+
+    private IntQuant(boolean awq, int bits, int group, boolean v1, Map<String, String> weights, Map<String, long[]> shapes) {
+        this.awq = awq;
+        this.bits = bits;
+        this.group = group;
+        this.v1 = v1;
+        this.weights = weights;
+        this.shapes = shapes;
+    }
+
+    static boolean applies(HfConfig cfg) throws CheckpointException {
+        HfConfig q = cfg.object("quantization_config");
+        return q != null && (q.string("quant_method", "").equals("awq") || q.string("quant_method", "").equals("gptq"));
+    }
+
+    /** The folder's packed projections, checked part for part. */
+    static IntQuant of(HfConfig cfg, SafetensorsCheckpoint ck, Path dir) throws CheckpointException {
+        HfConfig q = cfg.object("quantization_config");
+        boolean awq = q.string("quant_method", "").equals("awq");
+        int bits = q.size("bits", 4), group = q.has("group_size") ? (int) q.number("group_size", 128) : 128;
+        boolean v1 = true;
+        if (awq) {
+            String version = q.string("version", "gemm");
+            if (!version.equalsIgnoreCase("gemm")) throw q.error("version '" + version + "' is not supported (gemm: AutoAWQ's packing)");
+            if (bits != 4) throw q.error("bits " + bits + " is not supported (AWQ packs 4)");
+            if (!q.bool("zero_point", true)) throw q.error("zero_point false is not supported (AWQ's gemm folders carry zero points)");
+            if (group < 1) throw q.error("group_size " + group + " is not supported (a positive group of input columns)");
+        } else {
+            if (bits != 4 && bits != 8) throw q.error("bits " + bits + " is not supported (4 or 8: whole codes per int32)");
+            if (!q.bool("sym", true)) throw q.error("sym false is not supported (asymmetric GPTQ weights)");
+            if (group != -1 && group < 1) throw q.error("group_size " + group + " is not supported (positive, or -1 for one group)");
+            String format = q.string("checkpoint_format", "gptq");
+            if (!format.equals("gptq") && !format.equals("gptq_v2")) throw q.error("checkpoint_format '" + format + "' is not supported (gptq, gptq_v2)");
+            v1 = format.equals("gptq");
+        }
+        int per = 32 / bits;
+        Map<String, String> weights = new TreeMap<>();
+        Map<String, long[]> shapes = new TreeMap<>();
+        List<String> problems = new ArrayList<>();
+        for (String name : ck.names()) {
+            if (!name.endsWith(".qweight")) continue;
+            String base = name.substring(0, name.length() - "qweight".length());
+            List<String> parts = awq ? PARTS.subList(0, 3) : PARTS;
+            List<String> missing = parts.stream().filter(p -> !ck.contains(base + p)).toList();
+            if (!missing.isEmpty()) {
+                problems.add(base + "qweight without " + missing.stream().map(p -> base + p).toList());
+                continue;
+            }
+            if (ck.contains(base + "weight")) problems.add(base + "weight beside " + name);
+            long[] qw = ck.entry(name).shape();
+            if (qw.length != 2) {
+                problems.add(name + " is " + Arrays.toString(qw) + ", not a matrix");
+                continue;
+            }
+            long in = awq ? qw[0] : qw[0] * per, out = awq ? qw[1] * 8 : qw[1];
+            int g = group == -1 ? Math.toIntExact(in) : group;
+            long groups = Math.ceilDiv(in, g);
+            Map<String, long[]> want = new TreeMap<>(Map.of("qzeros", new long[] {groups, out / per}, "scales", new long[] {groups, out}));
+            if (!awq) want.put("g_idx", new long[] {in});
+            for (var e : want.entrySet()) {
+                TensorEntry t = ck.entry(base + e.getKey());
+                SafetensorsDType dt = e.getKey().equals("scales") ? SafetensorsDType.F16 : SafetensorsDType.I32;
+                if (!Arrays.equals(t.shape(), e.getValue()) || t.dtype() != dt) {
+                    problems.add(base + e.getKey() + " is " + t.dtype() + " " + Arrays.toString(t.shape()) + ", expected " + dt + " "
+                            + Arrays.toString(e.getValue()) + " for a (" + out + ", " + in + ") weight in groups of " + g);
+                }
+            }
+            if (ck.entry(name).dtype() != SafetensorsDType.I32) problems.add(name + " is " + ck.entry(name).dtype() + ", expected I32");
+            if (out % per != 0) problems.add(base + ": " + out + " output columns do not pack " + per + " to an int32");
+            weights.put(base + "weight", base);
+            shapes.put(base + "weight", new long[] {out, in});
+        }
+        if (!problems.isEmpty()) throw new CheckpointException(dir, (awq ? "AWQ" : "GPTQ") + " weights: " + String.join("; ", problems));
+        return new IntQuant(awq, bits, group, v1, Map.copyOf(weights), Map.copyOf(shapes));
+    }
+
+    /** The checkpoint's names as the loader sees them: each packed projection as its {@code .weight}, its parts left out. */
+    Set<String> names(SafetensorsCheckpoint ck) {
+        Set<String> out = new HashSet<>(weights.keySet());
+        for (String n : ck.names()) {
+            boolean part = PARTS.stream().anyMatch(p -> n.endsWith("." + p) && weights.containsKey(n.substring(0, n.length() - p.length()) + "weight"));
+            if (!part) out.add(n);
+        }
+        return out;
+    }
+
+    /** An entry for each name of {@link #names}: the dequantized weights' as F16 of their (out, in) shape. */
+    TensorEntry entry(SafetensorsCheckpoint ck, String name) {
+        long[] s = shapes.get(name);
+        return s == null ? ck.entry(name) : new TensorEntry(name, SafetensorsDType.F16, s, 0, 2 * s[0] * s[1]);
+    }
+
+    /** The projection {@code name} ("….weight") dequantized: a (out, in) F32 host tensor of float16 values. */
+    Tensor dequantize(SafetensorsCheckpoint ck, String name) {
+        String base = weights.get(name);
+        long[] s = shapes.get(name);
+        int out = Math.toIntExact(s[0]), in = Math.toIntExact(s[1]), per = 32 / bits, mask = (1 << bits) - 1;
+        int g = group == -1 ? in : group;
+        MemorySegment qw = ck.segment(base + "qweight"), qz = ck.segment(base + "qzeros");
+        float[] scales = ck.tensor(base + "scales").toFloatArray();
+        int[] gIdx = new int[in];
+        if (awq) {
+            for (int i = 0; i < in; i++) gIdx[i] = i / g;
+        } else {
+            MemorySegment gi = ck.segment(base + "g_idx");
+            int groups = Math.toIntExact(Math.ceilDiv(in, g));
+            for (int i = 0; i < in; i++) {
+                gIdx[i] = gi.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+                if (gIdx[i] < 0 || gIdx[i] >= groups) {
+                    throw new IllegalArgumentException(base + "g_idx[" + i + "] = " + gIdx[i] + " is not a group of " + groups);
+                }
+            }
+        }
+        Tensor w = new CpuBackend().empty(DType.F32, out, in);
+        MemorySegment dst = w.hostSegment();
+        IntStream.range(0, out).parallel().forEach(o -> {
+            for (int i = 0; i < in; i++) {
+                int q, z, gr = gIdx[i];
+                if (awq) {
+                    int word = qw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) i * (out / 8) + o / 8);
+                    int zw = qz.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) gr * (out / 8) + o / 8);
+                    int nibble = awqNibble(o % 8);
+                    q = (word >>> (4 * nibble)) & 0xF;
+                    z = (zw >>> (4 * nibble)) & 0xF;
+                } else {
+                    int word = qw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) (i / per) * out + o);
+                    int zw = qz.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) gr * (out / per) + o / per);
+                    q = (word >>> (bits * (i % per))) & mask;
+                    z = ((zw >>> (bits * (o % per))) & mask) + (v1 ? 1 : 0);
+                }
+                float v = (q - z) * scales[gr * out + o];
+                dst.setAtIndex(ValueLayout.JAVA_FLOAT, (long) o * in + i, Float.float16ToFloat(Float.floatToFloat16(v)));
+            }
+        });
+        return w;
+    }
+
+    /** The nibble of an int32 that holds output column 8c + {@code column} in AWQ's order. */
+    private static int awqNibble(int column) {
+        for (int i = 0; i < 8; i++) if (AWQ_ORDER[i] == column) return i;
+        throw new AssertionError(column);
+    }
+}

@@ -1,0 +1,104 @@
+// IntQuantTest — AWQ and GPTQ folders: each dequantized projection against its packed parts read here by the formats'
+// rules (AutoAWQ's nibble order, GPTQ's row packing and v1 zero offset, g_idx), and broken folders refused by name. The
+// fixtures' logits and greedy runs against the float64 harness are ReferenceFixturesTest's ("qwen2-awq", "llama-gptq",
+// "qwen2-gptq-int8") and DecoderCacheTest's.
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.SafetensorsCheckpoint;
+import org.transformer4j.runtime.Tensor;
+
+class IntQuantTest {
+
+    private static final String P = "model.layers.1.mlp.down_proj.";                 // (32, 64)
+
+    @Test
+    void awqWeightsUnpackInAutoAwqsOrder() throws Exception {
+        Path dir = ReferenceFixturesTest.Fixture.open("qwen2-awq").dir();
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir); Tensor w = of(dir, ck).dequantize(ck, P + "weight")) {
+            MemorySegment qw = ck.segment(P + "qweight"), qz = ck.segment(P + "qzeros");
+            float[] s = ck.tensor(P + "scales").toFloatArray(), got = w.toFloatArray();
+            int[] order = {0, 2, 4, 6, 1, 3, 5, 7};                                    // nibble i holds column 8c + order[i]
+            for (int i = 0; i < 64; i++) {
+                for (int c = 0; c < 4; c++) {
+                    int word = qw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i * 4L + c), zw = qz.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (i / 16) * 4L + c);
+                    for (int n = 0; n < 8; n++) {
+                        int o = 8 * c + order[n], q = (word >> (4 * n)) & 15, z = (zw >> (4 * n)) & 15;
+                        assertEquals(Float.float16ToFloat(Float.floatToFloat16((q - z) * s[(i / 16) * 32 + o])), got[o * 64 + i], "out " + o + " in " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void gptqWeightsUnpackRowsWithTheV1ZeroOffsetAndGIdx() throws Exception {
+        for (String name : new String[] {"llama-gptq", "qwen2-gptq-int8"}) {
+            Path dir = ReferenceFixturesTest.Fixture.open(name).dir();
+            try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+                IntQuant iq = of(dir, ck);
+                assertTrue(iq.v1, name + ": no checkpoint_format or \"gptq\" is v1");
+                int bits = iq.bits, per = 32 / bits, mask = (1 << bits) - 1;
+                MemorySegment qw = ck.segment(P + "qweight"), qz = ck.segment(P + "qzeros"), gi = ck.segment(P + "g_idx");
+                float[] s = ck.tensor(P + "scales").toFloatArray();
+                boolean permuted = false;
+                try (Tensor w = iq.dequantize(ck, P + "weight")) {
+                    float[] got = w.toFloatArray();
+                    for (int i = 0; i < 64; i++) {
+                        int g = gi.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+                        permuted |= g != i / iq.group;
+                        for (int o = 0; o < 32; o++) {
+                            int q = (qw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (i / per) * 32L + o) >>> (bits * (i % per))) & mask;
+                            int z = ((qz.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, g * (32L / per) + o / per) >>> (bits * (o % per))) & mask) + 1;
+                            assertEquals(Float.float16ToFloat(Float.floatToFloat16(s[g * 32 + o] * (q - z))), got[o * 64 + i], name + " out " + o + " in " + i);
+                        }
+                    }
+                }
+                assertEquals(name.equals("llama-gptq"), permuted, name + ": desc_act's g_idx is a permutation's groups");
+            }
+        }
+    }
+
+    @Test
+    void checkpointFormatV2ReadsTheZerosAsStored(@TempDir Path tmp) throws Exception {
+        Path from = ReferenceFixturesTest.Fixture.open("llama-gptq").dir();
+        java.nio.file.Files.createDirectories(tmp.resolve("v2"));
+        for (String f : new String[] {"config.json", "model.safetensors"}) java.nio.file.Files.copy(from.resolve(f), tmp.resolve("v2").resolve(f));
+        ObjectNode c = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(from.resolve("config.json").toFile());
+        ((ObjectNode) c.get("quantization_config")).put("checkpoint_format", "gptq_v2");
+        java.nio.file.Files.writeString(tmp.resolve("v2/config.json"), c.toString());
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(tmp.resolve("v2"))) {
+            assertFalse(of(tmp.resolve("v2"), ck).v1);
+        }
+    }
+
+    @Test
+    void brokenFoldersAreRefusedByName(@TempDir Path tmp) throws Exception {
+        java.util.function.Function<ObjectNode, ObjectNode> q = c -> (ObjectNode) c.get("quantization_config");
+        Fp8Test.refused("qwen2-awq", tmp, "a", c -> q.apply(c).put("version", "gemv"), h -> {}, "version 'gemv' is not supported");
+        Fp8Test.refused("qwen2-awq", tmp, "b", c -> q.apply(c).put("zero_point", false), h -> {}, "zero_point false is not supported");
+        Fp8Test.refused("qwen2-awq", tmp, "c", c -> {}, h -> h.set(P + "qzeros_x", h.remove(P + "qzeros")),
+                P + "qweight without [" + P + "qzeros]");
+        Fp8Test.refused("qwen2-awq", tmp, "d", c -> {}, h -> ((ObjectNode) h.get(P + "scales")).putArray("shape").add(2).add(64),
+                P + "scales is F16 [2, 64], expected F16 [4, 32]");
+        Fp8Test.refused("llama-gptq", tmp, "e", c -> q.apply(c).put("bits", 3), h -> {}, "bits 3 is not supported");
+        Fp8Test.refused("llama-gptq", tmp, "f", c -> q.apply(c).put("sym", false), h -> {}, "sym false is not supported");
+        Fp8Test.refused("llama-gptq", tmp, "g", c -> q.apply(c).put("checkpoint_format", "marlin"), h -> {},
+                "checkpoint_format 'marlin' is not supported");
+        Fp8Test.refused("llama-gptq", tmp, "h", c -> {}, h -> h.set(P + "g_idx_x", h.remove(P + "g_idx")), P + "qweight without [" + P + "g_idx]");
+    }
+
+    private static IntQuant of(Path dir, SafetensorsCheckpoint ck) throws Exception {
+        return IntQuant.of(HfConfig.read(dir.resolve("config.json")), ck, dir);
+    }
+}
