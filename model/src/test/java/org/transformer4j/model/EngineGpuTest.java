@@ -69,6 +69,8 @@ class EngineGpuTest {
                             + java.util.Arrays.toString(top));
                 }
                 assertTrue(whole >= n - 2, whole + " of " + n + " replies equal their solo runs in full (near ties are rare)");
+                assertTrue(e.logprobCopies() > 0 && e.logprobCopies() <= e.sampleOps(),
+                        e.logprobCopies() + " copies of logits rows for log-probabilities, at most one per choice (" + e.sampleOps() + ")");
                 for (int bucket : new int[] {8, 16}) {
                     assertEquals(null, e.decodeGraphFailure(bucket), "bucket " + bucket);
                     assertTrue(e.decodeGraphed(bucket), "bucket " + bucket + "'s decode step was captured and replayed");

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.PagedBatch;
 import org.transformer4j.model.Sampling;
@@ -197,7 +198,7 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
-    private final AtomicLong prefillPasses = new AtomicLong(), sampleOps = new AtomicLong();
+    private final AtomicLong prefillPasses = new AtomicLong(), sampleOps = new AtomicLong(), logprobCopies = new AtomicLong();
     private static final Generator.Options GREEDY = Generator.Options.greedy(1);   // rows not chosen this step
     private volatile int runningCount, blocksInUse;
     private final Object lock = new Object();
@@ -280,6 +281,9 @@ public final class Engine implements AutoCloseable {
 
     /** Sample ops run so far: one per decode pass for all its sequences, one per step for the first tokens of the prompts it finished. */
     public long sampleOps() { return sampleOps.get(); }
+
+    /** Device-to-host copies of logits rows for log-probabilities so far (CUDA: at most one per choice of a step's tokens; 0 on the CPU). */
+    public long logprobCopies() { return logprobCopies.get(); }
 
     /**
      * Queues a request. Throws IllegalArgumentException for bad input (empty prompt, an id outside the
@@ -672,15 +676,68 @@ public final class Engine implements AutoCloseable {
             }
             return;
         }
+        Chosen[] lps;
+        try {
+            lps = logprobs(seqs, logits, got);
+        } catch (RuntimeException e) {
+            for (int i = 0; i < b; i++) if (seqs.get(i) != null && seqs.get(i).topLogprobs >= 0) fail(seqs.get(i), "log-probabilities failed: " + e.getMessage());
+            lps = new Chosen[b];
+        }
         for (int i = 0; i < b; i++) {
             Seq s = seqs.get(i);
             if (s == null || s.done) continue;
-            try (Tensor row = logits.slice(0, i, i + 1)) {
-                report(s, row, got[i], got[b + i]);
+            try {
+                report(s, got[i], got[b + i], lps[i]);
             } catch (RuntimeException e) {
                 fail(s, "sampling failed: " + e.getMessage());
             }
         }
+    }
+
+    /** A chosen token's log-probability at temperature 1 and its row's top ids with theirs. */
+    private record Chosen(double logprob, int[] topIds, double[] topLogprobs) {}
+
+    /**
+     * The log-probabilities of the rows whose sequences ask for them (the others null), from the (masked) logits: the rows
+     * come to the host together — on CUDA one gather of those rows and one copy (or one copy when every row asks), where
+     * each row was copied and synchronized alone — and their log softmax and top ids are computed in parallel.
+     */
+    private Chosen[] logprobs(List<Seq> seqs, Tensor logits, int[] got) {
+        int b = seqs.size();
+        Chosen[] out = new Chosen[b];
+        int[] want = IntStream.range(0, b).filter(i -> {
+            Seq s = seqs.get(i);
+            return s != null && !s.done && s.topLogprobs >= 0 && got[b + i] == 0 && got[i] >= 0 && got[i] < vocab;
+        }).toArray();
+        if (want.length == 0) return out;
+        float[] host;                                           // the wanted rows, (want.length, V) row-major
+        if (!logits.isCuda()) {
+            host = new float[want.length * vocab];
+            for (int r = 0; r < want.length; r++) {
+                try (Tensor row = logits.slice(0, want[r], want[r] + 1)) {
+                    System.arraycopy(row.toFloatArray(), 0, host, r * vocab, vocab);
+                }
+            }
+        } else if (want.length == b && logits.isContiguous()) {
+            try (Tensor h = model.backend.toHost(logits)) { host = h.toFloatArray(); }
+            logprobCopies.incrementAndGet();
+        } else {
+            try (Tensor idx = model.backend.upload(Tensor.ofInts(want, want.length));
+                 Tensor rows = model.backend.empty(logits.dtype(), want.length, vocab)) {
+                model.backend.gatherRows(new org.transformer4j.runtime.GatherRowsOp(logits, idx, rows));
+                try (Tensor h = model.backend.toHost(rows)) { host = h.toFloatArray(); }
+            }
+            logprobCopies.incrementAndGet();
+        }
+        IntStream.range(0, want.length).parallel().forEach(r -> {
+            int i = want[r];
+            double[] ls = Logprobs.logSoftmax(Arrays.copyOfRange(host, r * vocab, (r + 1) * vocab));
+            int[] top = Logprobs.top(ls, seqs.get(i).topLogprobs);
+            double[] topLps = new double[top.length];
+            for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];
+            out[i] = new Chosen(ls[got[i]], top, topLps);
+        });
+        return out;
     }
 
     /** The batched mask, penalties and sample op of {@link #choose}: the ids (B) then the non-finite flags (B). */
@@ -713,8 +770,8 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Checks and reports s's token {@code id} chosen from its (masked) logits row (1, V). */
-    private void report(Seq s, Tensor row, int id, int nonFinite) {
+    /** Checks and reports s's token {@code id} chosen from its (masked) logits row, with its log-probabilities where asked. */
+    private void report(Seq s, int id, int nonFinite, Chosen lp) {
         int index = s.gen.size();
         Generator.Options o = s.o;
         if (nonFinite != 0 || id < 0 || id >= vocab) {
@@ -729,28 +786,19 @@ public final class Engine implements AutoCloseable {
                 return;
             }
         }
-        double lp = Double.NaN;
-        int[] topIds = null;
-        double[] topLps = null;
-        if (s.topLogprobs >= 0) {
-            float[] logits;
-            if (row.isCuda()) {
-                try (Tensor h = model.backend.toHost(row)) { logits = h.toFloatArray(); }
-            } else {
-                logits = row.toFloatArray();
-            }
-            double[] ls = Logprobs.logSoftmax(logits);
-            lp = ls[id];
-            topIds = Logprobs.top(ls, s.topLogprobs);
-            topLps = new double[topIds.length];
-            for (int i = 0; i < topIds.length; i++) topLps[i] = ls[topIds[i]];
+        if (s.topLogprobs >= 0 && lp == null) {
+            fail(s, "no log-probabilities for new token " + index + " of request " + s.id);
+            return;
         }
+        double logprob = lp == null ? Double.NaN : lp.logprob();
+        int[] topIds = lp == null ? null : lp.topIds();
+        double[] topLps = lp == null ? null : lp.topLogprobs();
         s.gen.add(id);
         if (s.history != null) s.history.add(id);
         if (s.bans != null) s.bans.add(id);
         tokensOut.incrementAndGet();
         try {
-            s.listener.onToken(new Token(index, id, lp, topIds, topLps));
+            s.listener.onToken(new Token(index, id, logprob, topIds, topLps));
         } catch (RuntimeException e) {
             fail(s, "the listener failed: " + e);
             return;

@@ -71,6 +71,64 @@ class EngineTest {
         return f;
     }
 
+    /**
+     * Log-probabilities in a mixed batch (requests without them, with the chosen token's only, with 3 and 20 alternatives,
+     * greedy and sampled, several running together): each token's logprob and top ids are the log softmax of the logits a
+     * full recomputation of that prefix gives (float64 here from the model's fp32 logits), with the top ids in
+     * Logprobs' order; the chosen token's logprob within 1e-5 of that.
+     */
+    @Test
+    void logprobsOfAMixedBatchAreThoseOfTheirRows() throws Exception {
+        int[] tops = {-1, 0, 3, 20, 2, -1, 5};
+        List<int[]> prompts = new ArrayList<>();
+        List<CompletableFuture<List<Engine.Token>>> fs = new ArrayList<>();
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            for (int i = 0; i < tops.length; i++) {
+                prompts.add(prompt(300 + i, 3 + 5 * i));
+                Generator.Options o = Generator.Options.greedy(6 + i);
+                if (i % 2 == 1) o = o.sampling(1.1f, 0, 1f, 40 + i);
+                CompletableFuture<List<Engine.Token>> f = new CompletableFuture<>();
+                List<Engine.Token> got = new ArrayList<>();
+                e.submit(new Engine.Request(prompts.get(i), o, tops[i]), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) { got.add(t); }
+                    @Override public void onFinish(Engine.Finish reason, String error) {
+                        if (error != null) f.completeExceptionally(new AssertionError(error));
+                        else f.complete(got);
+                    }
+                });
+                fs.add(f);
+            }
+            for (int i = 0; i < tops.length; i++) {
+                List<Engine.Token> got = fs.get(i).get(120, TimeUnit.SECONDS);
+                int[] seq = Arrays.copyOf(prompts.get(i), prompts.get(i).length + got.size());
+                for (int t = 0; t < got.size(); t++) seq[prompts.get(i).length + t] = got.get(t).id();
+                for (int t = 0; t < got.size(); t++) {
+                    Engine.Token tok = got.get(t);
+                    if (tops[i] < 0) {
+                        assertTrue(Double.isNaN(tok.logprob()) && tok.topIds() == null, "request " + i + ": no logprobs asked");
+                        continue;
+                    }
+                    float[] row = model.logits(new int[][] {Arrays.copyOf(seq, prompts.get(i).length + t)})[0][prompts.get(i).length + t - 1];
+                    double max = Double.NEGATIVE_INFINITY, sum = 0;
+                    for (float v : row) max = Math.max(max, v);
+                    for (float v : row) sum += Math.exp(v - max);
+                    double lse = max + Math.log(sum);
+                    assertEquals(row[tok.id()] - lse, tok.logprob(), 1e-5, "request " + i + " token " + t);
+                    assertEquals(Math.min(tops[i], V), tok.topIds().length, "request " + i + " token " + t);
+                    for (int j = 0; j < tok.topIds().length; j++) {
+                        assertEquals(row[tok.topIds()[j]] - lse, tok.topLogprobs()[j], 1e-5, "request " + i + " token " + t + " alternative " + j);
+                        if (j > 0) assertTrue(tok.topLogprobs()[j] <= tok.topLogprobs()[j - 1], "descending");
+                    }
+                    float kth = tops[i] == 0 ? Float.POSITIVE_INFINITY : row[tok.topIds()[tok.topIds().length - 1]];
+                    int above = 0;
+                    for (float v : row) if (v > kth + 1e-4f) above++;
+                    assertTrue(above <= tok.topIds().length, "request " + i + " token " + t + ": " + above + " ids above the last alternative");
+                }
+            }
+            assertEquals(0, e.logprobCopies(), "the CPU backend's rows are read in place");
+        }
+    }
+
     static int[] prompt(long seed, int n) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] p = new int[n];
