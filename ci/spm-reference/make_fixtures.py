@@ -7,6 +7,7 @@
 #   llama: <s> (id 1), then spm ids
 #   xlmr:  <s>=0 <pad>=1 </s>=2 <unk>=3, spm id i>=3 -> i+1 (fairseq offset), spm unk -> 3; <s> A </s>; <mask> = pieces + 1
 #   marian: source.spm / target.spm pieces -> vocab.json ids (<unk> for pieces missing there), then </s>
+#   m2m100: spm pieces -> vocab.json ids (<unk> if missing); __xx__ at len(vocab.json) + i; [__src__] pieces [</s>]
 # No floats go into expected.json. Run from this folder with Debian's python3 (sentencepiece + protobuf):
 #   /usr/bin/python3 make_fixtures.py ../../model/src/test/resources/spm
 import json, os, subprocess, sys
