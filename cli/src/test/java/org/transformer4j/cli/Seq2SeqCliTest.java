@@ -32,15 +32,20 @@ class Seq2SeqCliTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path ROOT = Path.of("..", "model", "src", "test", "resources").toAbsolutePath().normalize();
 
+    /** {@code dir} with the reference fixture {@code name}'s config.json and model.safetensors. */
+    static void reference(Path dir, String name) throws Exception {
+        Files.createDirectories(dir);
+        Path ref = ROOT.resolve("reference").resolve(name);
+        Files.copy(ref.resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(ref.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+    }
+
     /**
      * The marian fixture (vocabulary 128, eos 0, pad 127) with the SentencePiece fixtures' source / target models and their
      * vocab.json cut to the model's 128 ids: its first 127 entries by id, then &lt;pad&gt; at 127.
      */
     static Path marianFolder(Path dir) throws Exception {
-        Files.createDirectories(dir);
-        Path ref = ROOT.resolve("reference").resolve("marian");
-        Files.copy(ref.resolve("config.json"), dir.resolve("config.json"));
-        Files.copy(ref.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        reference(dir, "marian");
         Files.copy(ROOT.resolve("spm").resolve("marian-source.spm"), dir.resolve("source.spm"));
         Files.copy(ROOT.resolve("spm").resolve("marian-target.spm"), dir.resolve("target.spm"));
         ObjectNode vocab = (ObjectNode) JSON.readTree(ROOT.resolve("spm").resolve("marian-vocab.json").toFile());
@@ -82,10 +87,7 @@ class Seq2SeqCliTest {
      * does; tokenizer_config.json as facebook/m2m100_418M's (its config.json's tokenizer_class NllbTokenizer gives way).
      */
     static Path m2m100Folder(Path dir) throws Exception {
-        Files.createDirectories(dir);
-        Path ref = ROOT.resolve("reference").resolve("m2m100");
-        Files.copy(ref.resolve("config.json"), dir.resolve("config.json"));
-        Files.copy(ref.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        reference(dir, "m2m100");
         Files.copy(ROOT.resolve("spm").resolve("m2m100-sentencepiece.bpe.model"), dir.resolve("sentencepiece.bpe.model"));
         ObjectNode vocab = (ObjectNode) JSON.readTree(ROOT.resolve("spm").resolve("m2m100-vocab.json").toFile());
         ObjectNode cut = JSON.createObjectNode();

@@ -7,13 +7,12 @@ package org.transformer4j.model.tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /** An M2M100 tokenizer for one language (the source's or the target's). Thread-safe. */
-public final class M2M100Tokenizer implements Tokenizer {
+public final class M2M100Tokenizer extends SpmVocabTokenizer {
 
     /** FAIRSEQ_LANGUAGE_CODES["m2m100"], in transformers' order: {@code __af__} is len(vocab.json), {@code __zu__} 99 after it. */
     public static final List<String> M2M100_LANGUAGES = List.of("af", "am", "ar", "ast", "az", "ba", "be", "bg", "bn", "br", "bs",
@@ -28,25 +27,19 @@ public final class M2M100Tokenizer implements Tokenizer {
 
     private static final String SPIECE = SentencePieceConverter.SPIECE;
 
-    private final SpmVocab vocab;
     private final List<String> codes;
     private final int encoderSize, vocabSize, eos, unk;
     private final String lang;                         // null: a target side whose tgt_lang is not set
-    private final Map<String, Integer> special;
     private final java.util.Set<String> modelPieces = new java.util.HashSet<>();
 
     private M2M100Tokenizer(SpmVocab vocab, List<String> codes, int madeupWords, String lang) {
-        this.vocab = vocab;
+        super(vocab, specials(vocab, codes));
         this.codes = codes;
         this.encoderSize = vocab.encoder.size();
         this.vocabSize = encoderSize + codes.size() + madeupWords;
         this.eos = vocab.encoder.get("</s>");
         this.unk = vocab.encoder.get("<unk>");
         this.lang = lang;
-        Map<String, Integer> s = new LinkedHashMap<>();
-        for (String t : List.of("<s>", "</s>", "<pad>", "<unk>")) if (vocab.encoder.containsKey(t)) s.put(t, vocab.encoder.get(t));
-        for (int i = 0; i < codes.size(); i++) s.put(token(codes.get(i)), encoderSize + i);
-        this.special = Collections.unmodifiableMap(s);
         for (SentencePieceModel.Piece p : vocab.model.pieces()) modelPieces.add(p.piece());
     }
 
@@ -66,6 +59,14 @@ public final class M2M100Tokenizer implements Tokenizer {
         SpmVocab v = SpmVocab.load(folder.resolve("sentencepiece.bpe.model"), folder.resolve("vocab.json"), "M2M100Tokenizer",
                 "an M2M100 folder without tokenizer.json needs sentencepiece.bpe.model and vocab.json", List.of("</s>", "<unk>"));
         return new M2M100Tokenizer(v, codes, madeupWords, lang);
+    }
+
+    /** The special tokens: &lt;s&gt; &lt;/s&gt; &lt;pad&gt; &lt;unk&gt; from vocab.json, then the language tokens. */
+    private static Map<String, Integer> specials(SpmVocab vocab, List<String> codes) {
+        Map<String, Integer> s = new LinkedHashMap<>();
+        for (String t : List.of("<s>", "</s>", "<pad>", "<unk>")) if (vocab.encoder.containsKey(t)) s.put(t, vocab.encoder.get(t));
+        for (int i = 0; i < codes.size(); i++) s.put(token(codes.get(i)), vocab.encoder.size() + i);
+        return s;
     }
 
     private static String token(String code) { return "__" + code + "__"; }
@@ -176,13 +177,4 @@ public final class M2M100Tokenizer implements Tokenizer {
         }
         return out.toString();
     }
-
-    @Override
-    public Map<String, Integer> specialTokens() { return special; }
-
-    @Override
-    public String name() { return vocab.name(); }
-
-    @Override
-    public void close() { vocab.close(); }
 }

@@ -14,19 +14,20 @@ import java.util.List;
 import java.util.Map;
 
 /** One side (source or target) of a Marian tokenizer. Thread-safe. */
-public final class MarianTokenizer implements Tokenizer {
+public final class MarianTokenizer extends SpmVocabTokenizer {
 
-    private final SpmVocab vocab;
     private final int eos, unk;
-    private final Map<String, Integer> special;
 
     private MarianTokenizer(SpmVocab vocab) {
-        this.vocab = vocab;
+        super(vocab, specials(vocab));
         this.eos = vocab.encoder.get("</s>");
         this.unk = vocab.encoder.get("<unk>");
+    }
+
+    private static Map<String, Integer> specials(SpmVocab vocab) {
         Map<String, Integer> s = new LinkedHashMap<>();
         for (String t : List.of("</s>", "<unk>", "<pad>")) if (vocab.encoder.containsKey(t)) s.put(t, vocab.encoder.get(t));
-        this.special = Collections.unmodifiableMap(s);
+        return s;
     }
 
     /**
@@ -102,13 +103,4 @@ public final class MarianTokenizer implements Tokenizer {
         String s = joined.toString().replace(SentencePieceConverter.SPIECE, " ");
         return s.startsWith(" ") ? s.substring(1) : s;
     }
-
-    @Override
-    public Map<String, Integer> specialTokens() { return special; }
-
-    @Override
-    public String name() { return vocab.name(); }
-
-    @Override
-    public void close() { vocab.close(); }
 }
