@@ -7,6 +7,7 @@
 #   llama: <s> (id 1), then spm ids
 #   xlmr:  <s>=0 <pad>=1 </s>=2 <unk>=3, spm id i>=3 -> i+1 (fairseq offset), spm unk -> 3; <s> A </s>; <mask> = pieces + 1
 #   marian: source.spm / target.spm pieces -> vocab.json ids (<unk> for pieces missing there), then </s>
+#   m2m100: spm pieces -> vocab.json ids (<unk> if missing); __xx__ at len(vocab.json) + i; [__src__] pieces [</s>]
 # No floats go into expected.json. Run from this folder with Debian's python3 (sentencepiece + protobuf):
 #   /usr/bin/python3 make_fixtures.py ../../model/src/test/resources/spm
 import json, os, subprocess, sys
@@ -55,11 +56,13 @@ models = {
                    f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
     "marian-target": train("target", tgt, "--model_type=unigram", "--vocab_size=150", "--character_coverage=0.99",
                    f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
+    "m2m100": train("m2m100", all3, "--model_type=bpe", "--vocab_size=300", "--character_coverage=0.985",
+                    f"--normalization_rule_tsv={norm}", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1"),
 }
 files = {"t5": "t5-spiece.model", "xlmr": "xlmr-sentencepiece.bpe.model", "llama": "llama-tokenizer.model",
          "llama-nofallback": "llama-nofallback-tokenizer.model", "marian-source": "marian-source.spm",
          "marian-target": "marian-target.spm", "albert": "albert-spiece.model", "xlnet": "xlnet-spiece.model",
-         "deberta": "deberta-spm.model"}
+         "deberta": "deberta-spm.model", "m2m100": "m2m100-sentencepiece.bpe.model"}
 for k, f in files.items():
     with open(models[k], "rb") as a, open(os.path.join(out, f), "wb") as b:
         b.write(a.read())
@@ -270,6 +273,59 @@ ref["families"]["marian"] = {
     "eos": 0, "unk": 1, "pad": vocab["<pad>"], "dropped": dropped,
     "source_cases": [dict(zip(("text", "pieces", "ids"), (t, *marian("source", t))), decoded=marian_decode("source", marian("source", t)[1])) for t in msrc],
     "target_cases": [dict(zip(("text", "pieces", "ids"), (t, *marian("target", t))), decoded=marian_decode("target", marian("target", t)[1])) for t in common],
+}
+
+# M2M100 (M2M100Tokenizer, slow only): the spm model's pieces (sp_model.encode(text, out_type=str)) mapped through
+# vocab.json (encoder; a piece it lacks is encoder["<unk>"]); the 100 m2m100 language tokens __xx__ at len(encoder) + i,
+# then num_madeup_words (8) ids with no token of their own (vocab_size = len(encoder) + 100 + 8); input ids are
+# [id of __src_lang__] + pieces + [</s>] (set_src_lang_special_tokens; src_lang "en" by default), target ids the same
+# with tgt_lang; decode(skip_special_tokens=True) drops <s> </s> <pad> <unk> and the language tokens (an id with no
+# token reads as <unk>) and gives the rest to sp_model.decode. vocab.json is laid out as fairseq's dictionary: <s> 0,
+# <pad> 1, </s> 2, <unk> 3, then the pieces (here in reverse spm order, so that no spm id + offset rule can match),
+# without the longer pieces of "Straße" and without "q", so that those read as <unk>.
+M2M_CODES = ["af", "am", "ar", "ast", "az", "ba", "be", "bg", "bn", "br", "bs", "ca", "ceb", "cs", "cy", "da", "de", "el", "en",
+             "es", "et", "fa", "ff", "fi", "fr", "fy", "ga", "gd", "gl", "gu", "ha", "he", "hi", "hr", "ht", "hu", "hy", "id", "ig",
+             "ilo", "is", "it", "ja", "jv", "ka", "kk", "km", "kn", "ko", "lb", "lg", "ln", "lo", "lt", "lv", "mg", "mk", "ml", "mn",
+             "mr", "ms", "my", "ne", "nl", "no", "ns", "oc", "or", "pa", "pl", "ps", "pt", "ro", "ru", "sd", "si", "sk", "sl", "so",
+             "sq", "sr", "ss", "su", "sv", "sw", "ta", "th", "tl", "tn", "tr", "uk", "ur", "uz", "vi", "wo", "xh", "yi", "yo", "zh", "zu"]
+assert len(M2M_CODES) == 100
+m2m_sp = sp["m2m100"]
+m2m_pieces = [m2m_sp.id_to_piece(i) for i in range(m2m_sp.get_piece_size())]
+m2m_dropped = sorted({p for p in m2m_sp.encode("Straße", out_type=str) if len(p) > 1} | {"q"})
+m2m_vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+for p in reversed(m2m_pieces[3:]):
+    if p not in m2m_vocab and p not in m2m_dropped:
+        m2m_vocab[p] = len(m2m_vocab)
+with open(os.path.join(out, "m2m100-vocab.json"), "w", encoding="utf-8") as f:
+    json.dump(m2m_vocab, f, ensure_ascii=False, indent=0)
+m2m_n = len(m2m_vocab)
+m2m_lang = {f"__{c}__": m2m_n + i for i, c in enumerate(M2M_CODES)}
+m2m_inv = {i: p for p, i in m2m_vocab.items()}
+m2m_inv.update({i: t for t, i in m2m_lang.items()})
+m2m_special = {"<s>", "</s>", "<pad>", "<unk>"} | set(m2m_lang)
+
+def m2m_ids(t, lang):
+    ps = m2m_sp.encode(t, out_type=str)
+    return ps, [m2m_lang[f"__{lang}__"]] + [m2m_vocab.get(p, m2m_vocab["<unk>"]) for p in ps] + [m2m_vocab["</s>"]]
+
+def m2m_decode(ids):
+    return m2m_sp.decode([m2m_inv.get(i, "<unk>") for i in ids if m2m_inv.get(i, "<unk>") not in m2m_special])
+
+def m2m_case(t, lang):
+    ps, ids_ = m2m_ids(t, lang)
+    return {"text": t, "pieces": ps, "ids": ids_, "decoded": m2m_decode(ids_)}
+
+m2m_texts = common + leading + ["Der Bär läuft über die Straße, quasi.", "Emojis 🙂🚀 東京 ǅΩ"]
+ref["families"]["m2m100"] = {
+    "file": files["m2m100"], "vocab": "m2m100-vocab.json", "encoder_size": m2m_n, "bos": 0, "pad": 1, "eos": 2, "unk": 3,
+    "dropped": m2m_dropped, "__af__": m2m_lang["__af__"], "__en__": m2m_lang["__en__"], "__fr__": m2m_lang["__fr__"],
+    "__de__": m2m_lang["__de__"], "__zu__": m2m_lang["__zu__"], "madeup_first": m2m_n + 100, "vocab_size": m2m_n + 108,
+    "cases": [m2m_case(t, "en") for t in m2m_texts],
+    "fr_cases": [m2m_case(t, "fr") for t in ["Le café est très bon à Paris.", "Hello world!", ""]],
+    "de_target_cases": [m2m_case(t, "de") for t in ["Der Bär läuft über die Straße.", "Ich bin ein kleiner Frosch."]],
+    "decode_cases": [{"ids": ids_, "decoded": m2m_decode(ids_)} for ids_ in [
+        [m2m_lang["__fr__"], m2m_n + 100, m2m_vocab["</s>"]],
+        m2m_ids("Hello world!", "en")[1] + [m2m_n + 107, m2m_lang["__zu__"], 1, 0] + m2m_ids("Привет, мир!", "ru")[1]]],
 }
 
 def compact(x):

@@ -76,12 +76,12 @@ final class GenerateCommand implements Callable<Integer> {
             + "--json-schema, presence / frequency penalties are refused.")
     Integer numBeams;
 
-    @Option(names = "--src-lang", paramLabel = "CODE", description = "The prompt's language for NLLB, mBART-50 and mBART tokenizers "
-            + "(eng_Latn, en_XX, …): the code the fast tokenizers' src_lang puts around the text (default: the folder's).")
+    @Option(names = "--src-lang", paramLabel = "CODE", description = "The prompt's language for NLLB, mBART-50, mBART and M2M100 tokenizers "
+            + "(eng_Latn, en_XX, en for M2M100's __en__): the code the tokenizers' src_lang puts around the text (default: the folder's).")
     String srcLang;
 
     @Option(names = "--forced-bos", paramLabel = "TOKEN", description = "transformers' forced_bos_token_id: the first generated "
-            + "token, a special token of the output tokenizer (the target language: fra_Latn for NLLB, de_DE for mBART-50) or an id; "
+            + "token, a special token of the output tokenizer (the target language: fra_Latn for NLLB, de_DE for mBART-50, __fr__ for M2M100) or an id; "
             + "overrides the folder's.")
     String forcedBos;
 

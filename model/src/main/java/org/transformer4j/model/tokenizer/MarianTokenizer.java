@@ -5,42 +5,29 @@
 // back to pieces and joins them (▁ → space), special tokens kept as text unless skipped.
 package org.transformer4j.model.tokenizer;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.transformer4j.model.weights.StrictJson;
 
 /** One side (source or target) of a Marian tokenizer. Thread-safe. */
-public final class MarianTokenizer implements Tokenizer {
+public final class MarianTokenizer extends SpmVocabTokenizer {
 
-    private final HfTokenizer pieces;          // segments text into the .spm's pieces
-    private final Path vocabFile;
-    private final Map<String, Integer> encoder;
-    private final String[] decoder;            // id → piece; null where vocab.json has no such id
     private final int eos, unk;
-    private final Map<String, Integer> special;
 
-    private MarianTokenizer(HfTokenizer pieces, Path vocabFile, Map<String, Integer> encoder) {
-        this.pieces = pieces;
-        this.vocabFile = vocabFile;
-        this.encoder = encoder;
-        int max = -1;
-        for (int id : encoder.values()) max = Math.max(max, id);
-        this.decoder = new String[max + 1];
-        for (Map.Entry<String, Integer> e : encoder.entrySet()) if (decoder[e.getValue()] == null) decoder[e.getValue()] = e.getKey();
-        this.eos = encoder.get("</s>");
-        this.unk = encoder.get("<unk>");
+    private MarianTokenizer(SpmVocab vocab) {
+        super(vocab, specials(vocab));
+        this.eos = vocab.encoder.get("</s>");
+        this.unk = vocab.encoder.get("<unk>");
+    }
+
+    private static Map<String, Integer> specials(SpmVocab vocab) {
         Map<String, Integer> s = new LinkedHashMap<>();
-        for (String t : List.of("</s>", "<unk>", "<pad>")) if (encoder.containsKey(t)) s.put(t, encoder.get(t));
-        this.special = Collections.unmodifiableMap(s);
+        for (String t : List.of("</s>", "<unk>", "<pad>")) if (vocab.encoder.containsKey(t)) s.put(t, vocab.encoder.get(t));
+        return s;
     }
 
     /**
@@ -48,40 +35,9 @@ public final class MarianTokenizer implements Tokenizer {
      * (target.spm, and target_vocab.json when tokenizer_config.json says separate_vocabs).
      */
     public static MarianTokenizer load(Path folder, boolean target, boolean separateVocabs) throws IOException {
-        Path spm = folder.resolve(target ? "target.spm" : "source.spm");
-        Path vocab = folder.resolve(target && separateVocabs ? "target_vocab.json" : "vocab.json");
-        for (Path p : List.of(spm, vocab)) {
-            if (!Files.isRegularFile(p)) {
-                throw new TokenizerFormatException(p, "no such file (a Marian folder needs source.spm, target.spm and vocab.json)", null);
-            }
-        }
-        Map<String, Integer> encoder = readVocab(vocab);
-        SentencePieceModel model = SentencePieceModel.read(spm);
-        HfTokenizer tok = HfTokenizer.fromJson(spm, SentencePieceConverter.tokenizerJson(model, SentencePieceConverter.marianSide(model)));
-        return new MarianTokenizer(tok, vocab, encoder);
-    }
-
-    static Map<String, Integer> readVocab(Path file) throws IOException {
-        JsonNode root;
-        try {
-            root = StrictJson.parse(Files.readAllBytes(file));
-        } catch (StrictJson.ParseError e) {
-            throw new TokenizerFormatException(file, "not valid JSON: " + e.getMessage(), e);
-        }
-        if (!root.isObject() || root.isEmpty()) throw new TokenizerFormatException(file, "not a JSON object of piece → id", null);
-        Map<String, Integer> m = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt() || !e.getValue().isIntegralNumber() || e.getValue().intValue() < 0
-                    || e.getValue().intValue() > 10_000_000) {
-                throw new TokenizerFormatException(file, "the id of '" + e.getKey() + "' is not an integer in [0, 10000000]: " + e.getValue(), null);
-            }
-            m.put(e.getKey(), e.getValue().intValue());
-        }
-        for (String t : List.of("</s>", "<unk>")) {
-            if (!m.containsKey(t)) throw new TokenizerFormatException(file, "has no '" + t + "' (MarianTokenizer needs it)", null);
-        }
-        return Collections.unmodifiableMap(m);
+        return new MarianTokenizer(SpmVocab.load(folder.resolve(target ? "target.spm" : "source.spm"),
+                folder.resolve(target && separateVocabs ? "target_vocab.json" : "vocab.json"), "MarianTokenizer",
+                "a Marian folder needs source.spm, target.spm and vocab.json", List.of("</s>", "<unk>")));
     }
 
     /** The pieces of {@code text}: a leading language code ">>xx<<" as one piece, then the .spm's pieces. */
@@ -94,7 +50,7 @@ public final class MarianTokenizer implements Tokenizer {
                 text = text.substring(end + 2);
             }
         }
-        Collections.addAll(out, pieces.tokens(text, false));
+        Collections.addAll(out, vocab.pieces(text));
         return out;
     }
 
@@ -102,7 +58,7 @@ public final class MarianTokenizer implements Tokenizer {
     public int[] encode(String text, boolean addSpecialTokens) {
         List<String> ps = pieces(text);
         int[] ids = new int[ps.size() + (addSpecialTokens ? 1 : 0)];
-        for (int i = 0; i < ps.size(); i++) ids[i] = encoder.getOrDefault(ps.get(i), unk);
+        for (int i = 0; i < ps.size(); i++) ids[i] = vocab.id(ps.get(i), unk);
         if (addSpecialTokens) ids[ps.size()] = eos;
         return ids;
     }
@@ -128,10 +84,8 @@ public final class MarianTokenizer implements Tokenizer {
         StringBuilder out = new StringBuilder(), run = new StringBuilder();
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
-            if (id < 0 || id >= decoder.length || decoder[id] == null) {
-                throw new IllegalArgumentException("id " + id + " at position " + i + " is not in " + vocabFile);
-            }
-            String p = decoder[id];
+            String p = vocab.piece(id);
+            if (p == null) throw new IllegalArgumentException("id " + id + " at position " + i + " is not in " + vocab.vocabFile);
             if (special.containsKey(p)) {
                 if (skipSpecialTokens) continue;
                 out.append(spmDecode(run)).append(p).append(' ');
@@ -149,13 +103,4 @@ public final class MarianTokenizer implements Tokenizer {
         String s = joined.toString().replace(SentencePieceConverter.SPIECE, " ");
         return s.startsWith(" ") ? s.substring(1) : s;
     }
-
-    @Override
-    public Map<String, Integer> specialTokens() { return special; }
-
-    @Override
-    public String name() { return pieces.name() + " + " + vocabFile; }
-
-    @Override
-    public void close() { pieces.close(); }
 }

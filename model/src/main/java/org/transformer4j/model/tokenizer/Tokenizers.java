@@ -2,7 +2,8 @@
 // is one; else, for the families whose checkpoints often carry only a SentencePiece model (T5/mT5,
 // Pegasus, ALBERT, XLNet spiece.model; Llama/Mistral tokenizer.model; XLM-R, CamemBERT, mBART
 // sentencepiece.bpe.model; DeBERTa v2/v3 spm.model; Marian source.spm + target.spm + vocab.json), the
-// tokenizer.json transformers' converters would build from it; else the tiktoken encoding that matches
+// tokenizer.json transformers' converters would build from it, or for M2M100 (sentencepiece.bpe.model +
+// vocab.json, slow-only in transformers) its M2M100Tokenizer; else the tiktoken encoding that matches
 // its config.json (GPT-2 → r50k_base); else a TokenizerFormatException naming the folder or file and
 // what is supported.
 package org.transformer4j.model.tokenizer;
@@ -25,7 +26,7 @@ public final class Tokenizers {
     enum SpmFamily {
         T5("spiece.model"), PEGASUS("spiece.model"), ALBERT("spiece.model"), XLNET("spiece.model"), LLAMA("tokenizer.model"),
         XLM_ROBERTA("sentencepiece.bpe.model"), CAMEMBERT("sentencepiece.bpe.model"), MBART("sentencepiece.bpe.model"),
-        MBART50("sentencepiece.bpe.model"), DEBERTA_V2("spm.model"), MARIAN("source.spm");
+        MBART50("sentencepiece.bpe.model"), DEBERTA_V2("spm.model"), MARIAN("source.spm"), M2M100("sentencepiece.bpe.model");
 
         final String file;
 
@@ -34,7 +35,7 @@ public final class Tokenizers {
 
     static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5, pegasus, albert, xlnet (spiece.model), "
             + "llama/mistral (tokenizer.model), xlm-roberta, camembert, mbart/mbart-50 (sentencepiece.bpe.model), "
-            + "deberta-v2 (spm.model), marian (source.spm, target.spm, vocab.json)";
+            + "deberta-v2 (spm.model), marian (source.spm, target.spm, vocab.json), m2m100 (sentencepiece.bpe.model, vocab.json)";
 
     /**
      * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, a SentencePiece
@@ -51,6 +52,7 @@ public final class Tokenizers {
      * tokenizer, as the fast tokenizers' {@code src_lang} / set_src_lang_special_tokens set it: NLLB {@code src_lang $A </s>}
      * ({@code $A </s> src_lang} with tokenizer_config.json's legacy_behaviour), mBART-50 {@code src_lang $A </s>}, mBART
      * {@code $A </s> src_lang}; pairs put $B after $A. The language code must be one of the tokenizer's special tokens.
+     * An M2M100 folder without tokenizer.json takes M2M100Tokenizer's codes ("fr", not "__fr__"): {@code __fr__ $A </s>}.
      *
      * @throws TokenizerFormatException for another tokenizer family, or a code the tokenizer does not have
      */
@@ -59,19 +61,37 @@ public final class Tokenizers {
     }
 
     /**
-     * The tokenizer for target texts (labels, translations): a Marian folder's target side (target.spm), and the
-     * same tokenizer as {@link #forModel} for every other folder.
+     * The tokenizer for target texts (labels, translations): a Marian folder's target side (target.spm), an M2M100
+     * folder's tokenizer in target mode (tokenizer_config.json's tgt_lang before the text; without one, decoding works and
+     * encoding with special tokens is refused, as in transformers), and the same tokenizer as {@link #forModel} for
+     * every other folder.
      */
     public static Tokenizer forTarget(Path folder) throws IOException {
         return forModel(folder, true, null);
     }
 
-    private static Tokenizer forModel(Path folder, boolean target, String srcLang) throws IOException {
+    /**
+     * {@link #forTarget} with the target language {@code tgtLang} of an M2M100 folder without tokenizer.json
+     * (M2M100Tokenizer's tgt_lang / set_tgt_lang_special_tokens: {@code __tgt_lang__ $A </s>}).
+     *
+     * @throws TokenizerFormatException for another tokenizer family, or a code the tokenizer does not have
+     */
+    public static Tokenizer forTarget(Path folder, String tgtLang) throws IOException {
+        return forModel(folder, true, tgtLang);
+    }
+
+    /** {@code lang}: the source language, or with {@code target} the target language (M2M100 only); null for the folder's. */
+    private static Tokenizer forModel(Path folder, boolean target, String lang) throws IOException {
         Path json = folder.resolve("tokenizer.json");
         JsonNode tc = tokenizerConfig(folder);
         String tokenizerClass = tc.path("tokenizer_class").isTextual() ? tc.path("tokenizer_class").textValue() : null;
-        if (Files.isRegularFile(json)) return srcLang == null ? HfTokenizer.load(json) : withSourceLanguage(folder, json, tc, tokenizerClass, srcLang);
-        if (srcLang != null) tc = ((com.fasterxml.jackson.databind.node.ObjectNode) tc.deepCopy()).put("src_lang", srcLang);
+        if (Files.isRegularFile(json)) {
+            if (lang != null && target) {
+                throw new TokenizerFormatException(json, "a target language applies to M2M100 folders without tokenizer.json, not this one", null);
+            }
+            return lang == null ? HfTokenizer.load(json) : withSourceLanguage(folder, json, tc, tokenizerClass, lang);
+        }
+        if (lang != null) tc = ((com.fasterxml.jackson.databind.node.ObjectNode) tc.deepCopy()).put(target ? "tgt_lang" : "src_lang", lang);
         HfConfig config = null;
         CheckpointException configProblem = null;
         try {
@@ -88,11 +108,21 @@ public final class Tokenizers {
             }
         }
         SpmFamily family = family(folder, tokenizerClass, type);
-        if (srcLang != null && family != SpmFamily.MBART && family != SpmFamily.MBART50) {
-            throw new TokenizerFormatException(folder, "a source language applies to NLLB, mBART-50 and mBART tokenizers, not this"
+        // AutoTokenizer reads config.json's tokenizer_class when tokenizer_config.json names none: an NLLB checkpoint
+        // (model_type m2m_100 too, "NllbTokenizer" there) is not read as M2M100
+        if (family == SpmFamily.M2M100 && tokenizerClass == null) {
+            String own = config.string("tokenizer_class", null);
+            if (own != null && !own.replaceFirst("Fast$", "").equals("M2M100Tokenizer")) family = null;
+        }
+        if (lang != null && target && family != SpmFamily.M2M100) {
+            throw new TokenizerFormatException(folder, "a target language applies to M2M100 folders without tokenizer.json, not this"
                     + " folder's (" + (family != null ? family : type) + ")", null);
         }
-        if (family != null) return sentencePiece(folder, family, tc, target);
+        if (lang != null && family != SpmFamily.MBART && family != SpmFamily.MBART50 && family != SpmFamily.M2M100) {
+            throw new TokenizerFormatException(folder, "a source language applies to NLLB, mBART-50, mBART and M2M100 tokenizers, not this"
+                    + " folder's (" + (family != null ? family : type) + ")", null);
+        }
+        if (family != null) return sentencePiece(folder, family, tc, target, lang != null);
         if (config == null || type == null) {
             throw new TokenizerFormatException(folder, "no tokenizer.json, and no usable config.json to choose a tokenizer "
                     + "(" + configProblem.getMessage() + ")", configProblem);
@@ -194,6 +224,7 @@ public final class Tokenizers {
                 case "MBart50Tokenizer": return SpmFamily.MBART50;
                 case "DebertaV2Tokenizer": return SpmFamily.DEBERTA_V2;
                 case "MarianTokenizer": return SpmFamily.MARIAN;
+                case "M2M100Tokenizer": return SpmFamily.M2M100;
                 default:
                     if (spmFileIn(folder) != null) {
                         throw new TokenizerFormatException(folder.resolve("tokenizer_config.json"), "no tokenizer.json, and "
@@ -215,14 +246,27 @@ public final class Tokenizers {
             case "mbart" -> SpmFamily.MBART;
             case "deberta-v2" -> SpmFamily.DEBERTA_V2;
             case "marian" -> SpmFamily.MARIAN;
+            case "m2m_100" -> SpmFamily.M2M100;
             default -> null;
         };
     }
 
-    private static Tokenizer sentencePiece(Path folder, SpmFamily family, JsonNode tc, boolean target) throws IOException {
+    /** {@code explicitLang}: the language in {@code tc} was the caller's (named with the folder in errors), not the file's. */
+    private static Tokenizer sentencePiece(Path folder, SpmFamily family, JsonNode tc, boolean target, boolean explicitLang)
+            throws IOException {
         Path tcFile = folder.resolve("tokenizer_config.json");
         if (family == SpmFamily.MARIAN) {
             return MarianTokenizer.load(folder, target, bool(tcFile, tc, "separate_vocabs", false));
+        }
+        if (family == SpmFamily.M2M100) {
+            String codes = token(tcFile, tc, "language_codes", "m2m100");
+            List<String> langs = switch (codes) {
+                case "m2m100" -> M2M100Tokenizer.M2M100_LANGUAGES;
+                case "wmt21" -> M2M100Tokenizer.WMT21_LANGUAGES;
+                default -> throw new TokenizerFormatException(tcFile, "language_codes '" + codes + "' is neither m2m100 nor wmt21", null);
+            };
+            String lang = token(tcFile, tc, target ? "tgt_lang" : "src_lang", null);
+            return M2M100Tokenizer.load(folder, langs, integer(tcFile, tc, "num_madeup_words", 8), lang, target, explicitLang ? folder : tcFile);
         }
         Path file = folder.resolve(family.file);
         if (!Files.isRegularFile(file)) {
@@ -260,7 +304,7 @@ public final class Tokenizers {
                     bool(tcFile, tc, "keep_accents", false), addPrefixSpace);
             case LLAMA -> SentencePieceConverter.llama(m, legacy, addPrefixSpace, token(tcFile, tc, "bos_token", "<s>"),
                     token(tcFile, tc, "eos_token", "</s>"), bool(tcFile, tc, "add_bos_token", true), bool(tcFile, tc, "add_eos_token", false));
-            case MARIAN -> throw new AssertionError();
+            case MARIAN, M2M100 -> throw new AssertionError();
         };
         return HfTokenizer.fromJson(file, SentencePieceConverter.tokenizerJson(m, r));
     }

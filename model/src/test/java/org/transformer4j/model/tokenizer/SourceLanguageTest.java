@@ -63,6 +63,20 @@ class SourceLanguageTest {
         }
     }
 
+    /** M2M100 without tokenizer.json (M2M100Tokenizer, slow only): the code is "fr", its token __fr__ goes first (M2M100TokenizerTest has the rest). */
+    @Test
+    void m2m100PutsTheLanguageTokenFirst(@TempDir Path tmp) throws Exception {
+        Path dir = M2M100TokenizerTest.folder(tmp.resolve("m2m100"), M2M100TokenizerTest.tokenizerConfig(""));
+        com.fasterxml.jackson.databind.JsonNode f = M2M100TokenizerTest.F;
+        try (Tokenizer en = Tokenizers.forModel(dir); Tokenizer fr = Tokenizers.forModel(dir, "fr")) {
+            int[] e = en.encode("Hello world!"), x = fr.encode("Hello world!");
+            assertArrayEquals(new int[] {f.get("__en__").intValue(), 2}, en.encode(""));
+            assertArrayEquals(new int[] {f.get("__fr__").intValue(), 2}, fr.encode(""));
+            assertArrayEquals(java.util.Arrays.copyOfRange(e, 1, e.length), java.util.Arrays.copyOfRange(x, 1, x.length));
+        }
+        assertThrows(TokenizerFormatException.class, () -> Tokenizers.forModel(dir, "fra_Latn"));
+    }
+
     @Test
     void aCodeTheTokenizerLacksOrAnotherFamilyIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = folder(tmp.resolve("nllb"), "{\"tokenizer_class\": \"NllbTokenizerFast\"}");
