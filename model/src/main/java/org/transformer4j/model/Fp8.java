@@ -41,7 +41,7 @@ import org.transformer4j.runtime.Tensor;
  * CPU or with {@code dequantize=True}; {@code run_compressed=False}). vLLM's and transformers' FP8 GEMMs also quantize the
  * activations to FP8 (W8A8, dynamically per token or group, or with the static input scales); this library has no FP8
  * GEMM yet, so its products are the dequantized weights' (closer to the unquantized model, not equal to the W8A8 one).
- * Memory: the compute dtype's size (BF16: twice the FP8 file). Refused by name: other quant methods (AWQ, GPTQ, bitsandbytes)
+ * Memory: the compute dtype's size (BF16: twice the FP8 file). Refused by name: other quant methods (bitsandbytes; AWQ and GPTQ are IntQuant's)
  * and formats, e5m2, asymmetric or grouped weights, a KV-cache scheme, a bad block size, a weight without its scale (or
  * the reverse), a scale of the wrong shape.
  */

@@ -588,7 +588,7 @@ final class HfDecoders {
     /** The same; gpt-oss's experts are made from {@code ck} (its MXFP4 blocks where {@code mxfp4}) as the loader takes them. */
     private static Weights weights(TransformerConfig c, String type, Map<String, Tensor> stored, Backend backend, DType dtype,
                                    boolean share, boolean head, org.transformer4j.model.weights.SafetensorsCheckpoint ck, boolean mxfp4) {
-        // made tensors: gpt-oss's experts, a fine-grained FP8 folder's dequantized weights (renamed made the map)
+        // made tensors: gpt-oss's experts, an FP8 / AWQ / GPTQ folder's dequantized weights (renamed made the map)
         LazyTensors lazy = stored instanceof LazyTensors made ? made : type.equals(GptOss.TYPE) ? new LazyTensors(stored) : null;
         Map<String, Tensor> hf = lazy != null ? lazy : new HashMap<>(stored);
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
