@@ -45,7 +45,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 19_000_000   # 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 19_200_000   # 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -2206,6 +2206,21 @@ def make_embeddinggemma(out):
 
 @fixture("gemma3-multimodal")
 def make_gemma3_multimodal(out):
+    return make_gemma3_mm(out, "gemma3-multimodal", 1349)
+
+
+@fixture("gemma3-fp8-dynamic")
+def make_gemma3_fp8_dynamic(out):
+    """google/gemma-3-*-it as RedHatAI's gemma-3-*-it-FP8-dynamic folders are published: the multimodal folder with the
+    language model's projections float-quantized by llm-compressor (compressed-tensors, channel strategy, BF16 scales,
+    dynamic per-token activations), the vision tower, projector and head left alone (its ignore list)."""
+    act = {"num_bits": 8, "type": "float", "strategy": "token", "symmetric": True, "dynamic": True, "group_size": None,
+           "block_structure": None, "actorder": None, "observer": None, "observer_kwargs": {}}
+    q = dict(ct_config("channel", act), ignore=["re:.*lm_head", "re:vision_tower.*", "re:multi_modal_projector.*"])
+    return make_gemma3_mm(out, "gemma3-fp8-dynamic", 1395, quantize=lambda d: fp8_ct_params(d, "channel", False), qcfg=q)
+
+
+def make_gemma3_mm(out, name, seed, quantize=None, qcfg=None):
     """A Gemma3ForConditionalGeneration folder as google/gemma-3-4b-it publishes it: config.json with text_config
     (model_type gemma3_text, only the fields that differ from Gemma3TextConfig's defaults plus this tiny model's
     sizes) and vision_config; the text model's tensors under language_model. (language_model.model.…, the head
@@ -2221,17 +2236,19 @@ def make_gemma3_multimodal(out):
                              "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32},
            "mm_tokens_per_image": 4, "boi_token_index": 100, "eoi_token_index": 101, "image_token_index": 102,
            "torch_dtype": "float32"}
+    if qcfg is not None:
+        cfg["quantization_config"] = qcfg
     full = dict(text, tie_word_embeddings=True, rms_norm_eps=1e-6)    # what the defaults make of it
-    d = Draw(1349)
+    d = Draw(seed)
     draw_llm(d, full)
     d.mat("vision_tower.vision_model.embeddings.patch_embedding.weight", 16, 48)
     d.mat("multi_modal_projector.mm_input_projection_weight", 16, 32)
     ids = d.ids(2, 32, full["vocab_size"], low=3)
-    P = d.f64()
+    P = quantize(d) if quantize else d.f64()
     h, logits = decoders.forward(full, P, ids)
     prompt = ids[0, :24].tolist()
     g = greedy(lambda toks: decoders.forward(full, P, [toks])[1][0, -1], prompt)
-    return save(out, "gemma3-multimodal", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
                 LLM_FOLLOWS["gemma3_text"] + "; models/gemma3/modeling_gemma3.py Gemma3ForConditionalGeneration on text-only "
                 "input (the language model alone, its head tied to the token table)",
                 {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},

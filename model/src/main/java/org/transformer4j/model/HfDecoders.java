@@ -561,8 +561,12 @@ final class HfDecoders {
             java.util.function.UnaryOperator<String> stored = name -> name.startsWith("model.")
                     ? (v5 ? "model.language_model." : "language_model.model.") + name.substring("model.".length())
                     : v5 ? name : "language_model." + name;                     // lm_head.weight
-            List<String> vision = ck.names().stream().filter(k -> GEMMA3_VISION.stream().anyMatch(k::startsWith)).toList();
-            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, vision, "gemma3", ck, dir);
+            List<String> skip = new ArrayList<>(ck.names().stream().filter(k -> GEMMA3_VISION.stream().anyMatch(k::startsWith)).toList());
+            // a quantized folder's language-model projections (RedHatAI's gemma-3-*-FP8-dynamic; the vision tower stays as is)
+            IntQuant ints = IntQuant.applies(cfg) ? IntQuant.of(cfg, ck, dir) : null;
+            Fp8 fp8 = ints != null ? null : Fp8.of(cfg, ck, dir, "gemma3");
+            if (fp8 != null) skip.addAll(fp8.readPast);
+            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, skip, "gemma3", ck, dir, fp8, ints);
             return weights(c, "gemma3_text", hf, backend, dtype, share);
         });
     }
