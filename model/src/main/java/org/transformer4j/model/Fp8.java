@@ -22,6 +22,8 @@ import org.transformer4j.model.weights.TensorEntry;
 import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.cpu.CpuKernels;
+import org.transformer4j.runtime.cpu.Half;
 
 /**
  * A folder's FP8 weights: each quantized {@code X.weight} (out, in) is stored F8_E4M3 (e4m3fn codes) beside its scales,
@@ -220,7 +222,8 @@ final class Fp8 {
         int sCols = Math.toIntExact(Math.ceilDiv(in, cols));
         // compressed-tensors multiplies in the scale's dtype: the exact product (at most 4 + 11 significant bits for F16,
         // 4 + 8 for BF16, so exact in float32) rounded to it once
-        DType round = !inScaleDtype || sd == SafetensorsDType.F32 ? null : sd == SafetensorsDType.BF16 ? DType.BF16 : DType.F16;
+        CpuKernels.FloatUnaryOperator round = !inScaleDtype || sd == SafetensorsDType.F32 ? x -> x
+                : sd == SafetensorsDType.BF16 ? Half::roundToBf16 : Half::roundToF16;
         Tensor w = new CpuBackend().empty(DType.F32, out, in);
         MemorySegment dst = w.hostSegment();
         IntStream.range(0, out).parallel().forEach(i -> {
@@ -228,18 +231,9 @@ final class Fp8 {
             int sr = (i / rows) * sCols;
             for (int j = 0; j < in; j++) {
                 float v = E4M3[codes.get(ValueLayout.JAVA_BYTE, row + j) & 0xFF] * scales[sr + j / cols];
-                if (round == DType.BF16) v = bf16(v);
-                else if (round == DType.F16) v = Float.float16ToFloat(Float.floatToFloat16(v));
-                dst.setAtIndex(ValueLayout.JAVA_FLOAT, row + j, v);
+                dst.setAtIndex(ValueLayout.JAVA_FLOAT, row + j, round.applyAsFloat(v));
             }
         });
         return w;
-    }
-
-    /** {@code v} rounded to bfloat16 (to nearest, ties to even), as a float. */
-    static float bf16(float v) {
-        if (Float.isNaN(v)) return v;
-        int b = Float.floatToRawIntBits(v);
-        return Float.intBitsToFloat((b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000);
     }
 }

@@ -22,6 +22,7 @@ import org.transformer4j.model.weights.TensorEntry;
 import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.Tensor;
+import org.transformer4j.runtime.cpu.Half;
 
 /**
  * A folder's integer-quantized projections, each stored as {@code X.qweight}, {@code X.qzeros} (int32), {@code X.scales}
@@ -45,7 +46,8 @@ import org.transformer4j.runtime.Tensor;
 final class IntQuant {
 
     static final List<String> PARTS = List.of("qweight", "qzeros", "scales", "g_idx");
-    private static final int[] AWQ_ORDER = {0, 2, 4, 6, 1, 3, 5, 7};
+    /** The nibble of an int32 that holds output column 8c + j: the inverse of AutoAWQ's packing order [0, 2, 4, 6, 1, 3, 5, 7]. */
+    private static final int[] AWQ_NIBBLE = {0, 4, 1, 5, 2, 6, 3, 7};
 
     final boolean awq;
     final int bits, group;
@@ -175,7 +177,7 @@ final class IntQuant {
                 if (awq) {
                     int word = qw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) i * (out / 8) + o / 8);
                     int zw = qz.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) gr * (out / 8) + o / 8);
-                    int nibble = awqNibble(o % 8);
+                    int nibble = AWQ_NIBBLE[o % 8];
                     q = (word >>> (4 * nibble)) & 0xF;
                     z = (zw >>> (4 * nibble)) & 0xF;
                 } else {
@@ -185,15 +187,9 @@ final class IntQuant {
                     z = ((zw >>> (bits * (o % per))) & mask) + (v1 ? 1 : 0);
                 }
                 float v = (q - z) * scales[gr * out + o];
-                dst.setAtIndex(ValueLayout.JAVA_FLOAT, (long) o * in + i, Float.float16ToFloat(Float.floatToFloat16(v)));
+                dst.setAtIndex(ValueLayout.JAVA_FLOAT, (long) o * in + i, Half.roundToF16(v));
             }
         });
         return w;
-    }
-
-    /** The nibble of an int32 that holds output column 8c + {@code column} in AWQ's order. */
-    private static int awqNibble(int column) {
-        for (int i = 0; i < 8; i++) if (AWQ_ORDER[i] == column) return i;
-        throw new AssertionError(column);
     }
 }

@@ -85,7 +85,7 @@ class Fp8Test {
     /**
      * compressed-tensors (llama-fp8-dynamic: a BF16 weight_scale per output row; mistral-fp8-static: one per tensor, and a
      * static input_scale read past): code · scale rounded to BF16, as compressed_tensors' dequantize multiplies in the
-     * scale's dtype (the rounding is computed here from the bits, not with Fp8.bf16).
+     * scale's dtype (the rounding is computed here from the bits, not with Half).
      */
     @Test
     void compressedTensorsWeightsAreCodeTimesScaleRoundedToTheScalesDtype() throws Exception {
