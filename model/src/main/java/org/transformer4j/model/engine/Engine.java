@@ -710,34 +710,34 @@ public final class Engine implements AutoCloseable {
             return s != null && !s.done && s.topLogprobs >= 0 && got[b + i] == 0 && got[i] >= 0 && got[i] < vocab;
         }).toArray();
         if (want.length == 0) return out;
-        float[] host;                                           // the wanted rows, (want.length, V) row-major
-        if (!logits.isCuda()) {
-            host = new float[want.length * vocab];
-            for (int r = 0; r < want.length; r++) {
-                try (Tensor row = logits.slice(0, want[r], want[r] + 1)) {
-                    System.arraycopy(row.toFloatArray(), 0, host, r * vocab, vocab);
-                }
-            }
-        } else if (want.length == b && logits.isContiguous()) {
-            try (Tensor h = model.backend.toHost(logits)) { host = h.toFloatArray(); }
-            logprobCopies.incrementAndGet();
-        } else {
-            try (Tensor idx = model.backend.upload(Tensor.ofInts(want, want.length));
-                 Tensor rows = model.backend.empty(logits.dtype(), want.length, vocab)) {
-                model.backend.gatherRows(new org.transformer4j.runtime.GatherRowsOp(logits, idx, rows));
-                try (Tensor h = model.backend.toHost(rows)) { host = h.toFloatArray(); }
-            }
-            logprobCopies.incrementAndGet();
+        int[] at = logits.isCuda() ? IntStream.range(0, want.length).toArray() : want;   // each wanted row in `from`
+        try (Tensor host = logits.isCuda() ? hostRows(logits, want) : null) {
+            Tensor from = host != null ? host : logits;                 // the CPU's rows are read where they are
+            IntStream.range(0, want.length).parallel().forEach(r -> rowLogprobs(seqs.get(want[r]), from, at[r], got[want[r]], out, want[r]));
         }
-        IntStream.range(0, want.length).parallel().forEach(r -> {
-            int i = want[r];
-            double[] ls = Logprobs.logSoftmax(Arrays.copyOfRange(host, r * vocab, (r + 1) * vocab));
-            int[] top = Logprobs.top(ls, seqs.get(i).topLogprobs);
-            double[] topLps = new double[top.length];
-            for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];
-            out[i] = new Chosen(ls[got[i]], top, topLps);
-        });
         return out;
+    }
+
+    /** CUDA rows {@code want} of {@code logits} on the host, in that order: one copy of them all, or one gather and one copy. */
+    private Tensor hostRows(Tensor logits, int[] want) {
+        logprobCopies.incrementAndGet();
+        if (want.length == logits.shape(0) && logits.isContiguous()) return model.backend.toHost(logits);   // want is every row
+        try (Tensor idx = model.backend.upload(Tensor.ofInts(want, want.length));
+             Tensor rows = model.backend.empty(logits.dtype(), want.length, vocab)) {
+            model.backend.gatherRows(new org.transformer4j.runtime.GatherRowsOp(logits, idx, rows));
+            return model.backend.toHost(rows);
+        }
+    }
+
+    /** Row {@code row} of {@code logits}' log softmax, its top ids, and chosen id {@code id}'s, into out[i]. */
+    private static void rowLogprobs(Seq s, Tensor logits, int row, int id, Chosen[] out, int i) {
+        float[] values;
+        try (Tensor r = logits.slice(0, row, row + 1)) { values = r.toFloatArray(); }
+        double[] ls = Logprobs.logSoftmax(values);
+        int[] top = Logprobs.top(ls, s.topLogprobs);
+        double[] topLps = new double[top.length];
+        for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];
+        out[i] = new Chosen(ls[id], top, topLps);
     }
 
     /** The batched mask, penalties and sample op of {@link #choose}: the ids (B) then the non-finite flags (B). */
