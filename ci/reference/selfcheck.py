@@ -674,6 +674,22 @@ def m2m100_checks(out):
         bart.KINDS.update(kinds)
 
 
+def quantized(out, name):
+    """A quantized folder as the moves checks read it: config, dequantized parameters, input_ids, their logits, the raw file."""
+    d = os.path.join(out, name)
+    cfg, P, ref = load(d)
+    ids = np.array(ref["inputs"]["input_ids"])
+    raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+    return cfg, P, ids, decoders.forward(cfg, P, ids)[1], raw
+
+
+def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
+    """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
+    P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
+    with np.errstate(over="ignore"):                 # unscaled codes can overflow silu's exp: the logits move all the more
+        check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > by * np.abs(logits).max(), f"{name}: {what} moves the logits")
+
+
 def fp8_checks(out):
     """The e4m3fn codec against the format's definition, and the FP8 folder: its scales and blocks matter."""
     t = fp8.TABLE
@@ -688,22 +704,12 @@ def fp8_checks(out):
     codes, inv = fp8.quantize(w, (4, 3))
     check(inv.shape == (2, 3) and np.isclose(inv[0, 0], np.abs(w[:4, :3]).max() / 448, rtol=1e-7), "fp8.quantize: ceil-sized block grid, scale amax / 448")
     check(np.abs(fp8.dequantize(codes, inv, (4, 3)) - w).max() <= np.abs(w).max() / 16, "fp8: dequantized within e4m3's half-step of 1/16")
-    d = os.path.join(out, "qwen3-fp8")
-    cfg, P, ref = load(d)
-    ids = np.array(ref["inputs"]["input_ids"])
-    logits = decoders.forward(cfg, P, ids)[1]
-    scale = np.abs(logits).max()
-    raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+    cfg, P, ids, logits, raw = quantized(out, "qwen3-fp8")
     block = cfg["quantization_config"]["weight_block_size"]
 
     def moved(deq, what):
-        P2 = dict(P)
-        for k in raw:
-            if k.endswith(".weight_scale_inv"):
-                w = k[:-len("_scale_inv")]
-                P2[w] = deq(raw[w], raw[k]).astype(np.float64)
-        with np.errstate(over="ignore"):             # unscaled codes overflow silu's exp: the logits move all the more
-            check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > 1e-3 * scale, f"qwen3-fp8: {what} moves the logits")
+        moves("qwen3-fp8", cfg, P, ids, logits, {k[:-len("_scale_inv")]: deq(raw[k[:-len("_scale_inv")]], raw[k])
+                                                 for k in raw if k.endswith(".weight_scale_inv")}, what)
     moved(lambda c, s: fp8.TABLE[c], "leaving out weight_scale_inv")
     def swapped(c, s):                               # a loader reading weight_block_size as [cols, rows]
         r = np.minimum(np.arange(c.shape[0]) // block[1], s.shape[0] - 1)
@@ -720,20 +726,11 @@ def fp8_checks(out):
     check(sc.shape == (2, 1) and sc[0, 0] == safetensors_np.bf16_round(np.float32([1 / 448]))[0] and fp8.TABLE[codes[1, 2]] == -448
           and fp8.TABLE[codes[1, 1]] == 0, "compressed-tensors channel: one scale per row, amax / 448 in BF16, the row's amax at ±448")
     for name in ("llama-fp8-dynamic", "mistral-fp8-static"):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        ids = np.array(ref["inputs"]["input_ids"])
-        logits = decoders.forward(cfg, P, ids)[1]
-        scale = np.abs(logits).max()
-        raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        cfg, P, ids, logits, raw = quantized(out, name)
 
         def moved_ct(deq, what, by):
-            P2 = dict(P)
-            for k in raw:
-                if k.endswith(".weight_scale"):
-                    P2[k[:-len("_scale")]] = deq(raw[k[:-len("_scale")]], raw[k]).astype(np.float64)
-            with np.errstate(over="ignore"):
-                check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > by * scale, f"{name}: {what} moves the logits")
+            moves(name, cfg, P, ids, logits, {k[:-len("_scale")]: deq(raw[k[:-len("_scale")]], raw[k])
+                                              for k in raw if k.endswith(".weight_scale")}, what, by)
         moved_ct(lambda c, s: fp8.TABLE[c], "leaving out weight_scale", 1e-3)
         moved_ct(lambda c, s: fp8.dequantize_ct(c, s, lambda x: x), "the product in float32 instead of the scale's BF16", 2e-5)
 
@@ -746,21 +743,12 @@ def intq_checks(out):
           and hex(int(intq.gptq_pack_rows(np.array([[1], [2], [3], [4]]), 8).view(np.uint32)[0, 0])) == "0x4030201",
           "GPTQ: input row 8r + j in bits 4j (4 bits), 4r + j in bits 8j (8 bits)")
     for name in ("qwen2-awq", "llama-gptq", "qwen2-gptq-int8"):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
+        cfg, P, ids, logits, raw = quantized(out, name)
         q = cfg["quantization_config"]
-        ids = np.array(ref["inputs"]["input_ids"])
-        logits = decoders.forward(cfg, P, ids)[1]
-        scale = np.abs(logits).max()
-        raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
 
         def moved(deq, what, by=1e-3):
-            P2 = dict(P)
-            for k in raw:
-                if k.endswith(".qweight"):
-                    b = k[:-len("qweight")]
-                    P2[b + "weight"] = deq(b).astype(np.float64)
-            check(np.abs(decoders.forward(cfg, P2, ids)[1] - logits).max() > by * scale, f"{name}: {what} moves the logits")
+            moves(name, cfg, P, ids, logits, {k[:-len("qweight")] + "weight": deq(k[:-len("qweight")])
+                                              for k in raw if k.endswith(".qweight")}, what, by)
         if q["quant_method"] == "awq":
             g = q["group_size"]
 
