@@ -29,8 +29,10 @@ import org.transformer4j.runtime.Backends;
 import org.transformer4j.server.OpenAiServer;
 
 /**
- * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes]}
- * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; slf4j is left out of the shaded jar). Each client sends one streaming /v1/completions request (token-id prompt,
+ * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes] [sharedTokens]}
+ * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; 0; slf4j is left out of the shaded jar). With sharedTokens
+ * every client's prompt begins with the same that many tokens (a system prompt; another one each round, so that no round
+ * finds the previous round's in the prefix cache) before its own promptTokens. Each client sends one streaming /v1/completions request (token-id prompt,
  * greedy, max_tokens = newTokens) at the same moment; "batched" is the engine as served (up to 64
  * sequences per step, decoded in groups below the CPU's small-M limit — with the Vector API all 64 in one
  * group — so that every reply is bit-identical to a solo run), "batched-wide" the same with one group of
@@ -65,14 +67,15 @@ public final class ServeLoad {
         int prompt = args.length > 1 ? Integer.parseInt(args[1]) : 32;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         String[] modes = (args.length > 3 ? args[3] : "batched,batched-wide,one-at-a-time").split(",");
+        int shared = args.length > 4 ? Integer.parseInt(args[4]) : 0;
         try (Backend backend = Backends.select()) {
             TransformerConfig c = TransformerConfig.gpt2Small();
             try (Weights w = Weights.random(c, backend, 1)) {
                 Transformer m = new Transformer(w, backend);
-                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %d tokens, %d new tokens greedy per client%n",
-                        backend.description(), prompt, steps);
-                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %d tokens (%d of them shared by all clients), %d new tokens greedy per client%n",
+                        backend.description(), shared + prompt, shared, steps);
+                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | cached blocks |");
+                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for (String mode : modes) {
                     Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.startsWith("batched") ? 64 : 1, 256);
                     if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // one group of 64 (above the small-M limit: the packed GEMM path, not bit-identical to solo)
@@ -83,16 +86,28 @@ public final class ServeLoad {
                         // paths they take (after a 2-client warm-up the 32-client batched run, whose 32-row products and
                         // prefill groups it never ran, measured 25% below its later repeats; after one of a quarter of
                         // the tokens, still 18% below: 180 against 220 tokens/s, 2026-12-04)
-                        load(port, Arrays.stream(clients).max().orElse(2), prompt, steps, c.vocabSize(), 99);
+                        load(port, Arrays.stream(clients).max().orElse(2), shared, prompt, steps, c.vocabSize(), 99);
                         for (int n : clients) {
-                            Run r = load(port, n, prompt, steps, c.vocabSize(), n);
-                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f |%n", mode, n,
+                            long rows0 = prefillRows(e), hits0 = e.prefixHits();
+                            Run r = load(port, n, shared, prompt, steps, c.vocabSize(), n);
+                            long rows = prefillRows(e);
+                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d |%n", mode, n,
                                     r.tokens() / r.seconds(), r.tokens() / r.cpuSeconds(), pct(r.ttft(), 50), pct(r.ttft(), 99),
-                                    pct(r.itl(), 50), pct(r.itl(), 99), r.seconds(), r.cpuSeconds());
+                                    pct(r.itl(), 50), pct(r.itl(), 99), r.seconds(), r.cpuSeconds(),
+                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefixHits() - hits0);
                         }
                     }
                 }
             }
+        }
+    }
+
+    /** The engine's prefill rows so far, or -1 on an engine built before it counted them (ServeLoad runs against older builds too). */
+    static long prefillRows(Engine e) {
+        try {
+            return e.prefillRows();
+        } catch (NoSuchMethodError old) {
+            return -1;
         }
     }
 
@@ -107,16 +122,16 @@ public final class ServeLoad {
         return s[Math.max(0, Math.min(s.length - 1, i))] * 1e3;
     }
 
-    static Run load(int port, int n, int prompt, int steps, int vocab, long seed) throws Exception {
+    static Run load(int port, int n, int shared, int prompt, int steps, int vocab, long seed) throws Exception {
         HttpClient http = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
         List<Future<double[]>> fs = new ArrayList<>();
         long cpu0 = CPU.getProcessCpuTime();
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < n; i++) {
-                SplittableRandom r = new SplittableRandom(seed * 1000 + i);
+                SplittableRandom common = new SplittableRandom(-seed), r = new SplittableRandom(seed * 1000 + i);
                 StringBuilder ids = new StringBuilder();
-                for (int k = 0; k < prompt; k++) ids.append(k == 0 ? "" : ",").append(r.nextInt(vocab));
+                for (int k = 0; k < shared + prompt; k++) ids.append(k == 0 ? "" : ",").append((k < shared ? common : r).nextInt(vocab));
                 String body = "{\"model\":\"gpt2-random\",\"prompt\":[" + ids + "],\"max_tokens\":" + steps
                         + ",\"temperature\":0,\"stream\":true}";
                 fs.add(pool.submit(() -> stream(http, port, body)));

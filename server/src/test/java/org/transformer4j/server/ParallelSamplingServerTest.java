@@ -144,6 +144,36 @@ class ParallelSamplingServerTest {
         assertTrue(stopped >= 1, "choice 1 stops: " + stopped);
     }
 
+    /**
+     * The n choices of one prompt compute its whole blocks once (the first choice prefills them; the others wait for them
+     * and prefill only the tail they may not take from the cache), as /metrics counts them, and each choice is still its
+     * seed's solo reply.
+     */
+    @Test
+    void nChoicesPrefillTheirPromptOnce() throws Exception {
+        String text = "The_n_choices_of_one_prompt_share_its_blocks:_a_long_prompt,_unique_to_this_test,_one_token_per_char.".substring(0, 100);
+        int[] prompt = ServerTest.TOK.encode(text);
+        int p = prompt.length;
+        ServerTest.awaitIdle(ServerTest.engine);
+        long rows0 = metric("t4j_prefill_rows_total"), hits0 = metric("t4j_prefix_cache_hits_total");
+        Completion c = ServerTest.client.completions().create(CompletionCreateParams.builder().model("tiny").prompt(text).maxTokens(5)
+                .temperature(1.0).seed(40).n(4).build());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(ServerTest.alone(prompt, ServerTest.opts(5, 1.0, 40 + i)), c.choices().get(i).text(), "choice " + i);
+        }
+        int minChunk = p < ServerTest.engine.config().minChunkRows() ? 1 : ServerTest.engine.config().minChunkRows();
+        int shared = (p - minChunk) / 16;                        // whole blocks that leave minChunk rows to prefill
+        assertEquals(3L * shared, metric("t4j_prefix_cache_hits_total") - hits0);
+        assertEquals(p + 3L * (p - 16 * shared), metric("t4j_prefill_rows_total") - rows0, "the prompt once, then three tails");
+    }
+
+    static long metric(String name) throws Exception {
+        String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(ServerTest.base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : body.split("\n")) if (line.startsWith(name + " ")) return Long.parseLong(line.substring(name.length() + 1));
+        throw new AssertionError(name + " not in /metrics:\n" + body);
+    }
+
     static void assert400(String body, String... words) throws Exception {
         HttpResponse<String> r = ServerTest.post("/v1/completions", body);
         assertEquals(400, r.statusCode(), r.body());

@@ -16,10 +16,13 @@ import org.transformer4j.runtime.Tensor;
 /**
  * Blocks are allocated on demand, one at a time, as a sequence's rows reach them; a block is free
  * again when its last holder releases it. A full block of prompt rows can be published under its
- * whole token prefix (the exact ids, not a hash: no collision can hand a request someone else's
- * K/V); a released published block stays cached, evictable, until the free list runs dry. Sizes
- * are longs with overflow checks; the pool is capped by the budget and by what the model's
- * positions can use.
+ * exact prefix, as a chain: the key of the block before it (a serial number, never reused) and its
+ * own {@value #BLOCK_SIZE} ids — exact, not a hash, so no collision can hand a request someone else's
+ * K/V, and each key holds 16 ids whatever the prompt's length (a key of the whole prefix would hold
+ * 16·(i+1) ids for block i: 2 GiB of keys for one 128k-token prompt). A released published block stays
+ * cached, evictable, until the free list runs dry; evicting it orphans the keys chained after it (no
+ * lookup reaches them again; they are evicted in their turn). Sizes are longs with overflow checks;
+ * the pool is capped by the budget and by what the model's positions can use.
  * <p>
  * The engine's pool ({@link #BlockManager(Transformer, long, int)}) allocates its memory whole, once.
  * A pool {@link #onDemand} (what {@link Transformer#newState} uses, alone or shared between states)
@@ -44,16 +47,24 @@ public final class BlockManager implements AutoCloseable {
     private int[] refs;                         // (allocatedBlocks)
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private final Map<PrefixKey, Integer> published = new HashMap<>();
-    private PrefixKey[] keyOf;                  // (allocatedBlocks)
+    private PrefixKey[] keyOf;                  // (allocatedBlocks) the key a block is published under, or null
+    private long[] serialOf;                    // (allocatedBlocks) that key's serial, 0 when unpublished
+    private long nextSerial = ROOT + 1;
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();  // published, refs 0, oldest first
     private long prefixHits;
     private boolean closed;
 
-    /** The exact prompt prefix a published block ends: ids [0, 16·(i+1)). */
-    private record PrefixKey(int[] ids) {
-        @Override public boolean equals(Object o) { return o instanceof PrefixKey k && Arrays.equals(ids, k.ids); }
-        @Override public int hashCode() { return Arrays.hashCode(ids); }
+    /** The key before a prompt's first block. */
+    public static final long ROOT = 0;
+
+    /** A published block: the serial of the block before it ({@link #ROOT} for a prompt's first) and its own ids. */
+    private record PrefixKey(long parent, int[] ids) {
+        @Override public boolean equals(Object o) { return o instanceof PrefixKey k && parent == k.parent && Arrays.equals(ids, k.ids); }
+        @Override public int hashCode() { return Long.hashCode(parent) * 31 + Arrays.hashCode(ids); }
     }
+
+    /** A block found in the prefix cache ({@link #lookup}): its id, held once more for the caller, and its key's serial. */
+    public record Cached(int block, long key) {}
 
     /**
      * A pool of at most {@code budgetBytes} of KV memory, and no more blocks than {@code maxSequences}
@@ -104,6 +115,7 @@ public final class BlockManager implements AutoCloseable {
         this.kv = PagedBatch.allocate(model, allocatedBlocks);
         this.refs = new int[allocatedBlocks];
         this.keyOf = new PrefixKey[allocatedBlocks];
+        this.serialOf = new long[allocatedBlocks];
         for (int i = 0; i < allocatedBlocks; i++) free.add(i);
     }
 
@@ -174,6 +186,7 @@ public final class BlockManager implements AutoCloseable {
             evictable.remove(id);
             published.remove(keyOf[id]);
             keyOf[id] = null;
+            serialOf[id] = 0;
         }
         refs[id] = 1;
         return id;
@@ -208,6 +221,7 @@ public final class BlockManager implements AutoCloseable {
             kv = bigger;
             refs = Arrays.copyOf(refs, n);
             keyOf = Arrays.copyOf(keyOf, n);
+            serialOf = Arrays.copyOf(serialOf, n);
             for (int i = allocatedBlocks; i < n; i++) free.add(i);
             allocatedBlocks = n;
             generation++;
@@ -235,25 +249,49 @@ public final class BlockManager implements AutoCloseable {
     /** Holders of block id (0: free or cached). */
     public synchronized int refCount(int id) { return refs[id]; }
 
-    /** Publishes block id as holding the rows of {@code prefix} (a whole number of blocks, its last block id). */
-    public synchronized void publish(int[] prefix, int id) {
-        if (prefix.length == 0 || prefix.length % BLOCK_SIZE != 0) throw new IllegalArgumentException("a prefix of whole blocks");
-        if (keyOf[id] != null) return;
-        PrefixKey k = new PrefixKey(prefix.clone());
-        if (published.containsKey(k)) return;               // another block already holds these rows
+    /**
+     * Publishes block id as holding prompt rows {@code ids[from, from + BLOCK_SIZE)} after the prefix whose last block
+     * is published under {@code parent} ({@link #ROOT}: the prompt's first block). Returns the serial the rows are
+     * published under — chain the next block to it —, another block's when that one holds these rows already.
+     */
+    public synchronized long publish(long parent, int[] ids, int from, int id) {
+        checkOpen();
+        if (parent < ROOT || parent >= nextSerial) throw new IllegalArgumentException("no key " + parent + " was handed out");
+        if (from < 0 || from > ids.length - BLOCK_SIZE) {
+            throw new IllegalArgumentException("rows [" + from + ", " + (from + BLOCK_SIZE) + ") are not inside the " + ids.length + " ids");
+        }
+        if (id < 0 || id >= refs.length || refs[id] <= 0) throw new IllegalStateException("block " + id + " is not held: nothing to publish");
+        PrefixKey k = new PrefixKey(parent, Arrays.copyOfRange(ids, from, from + BLOCK_SIZE));
+        Integer other = published.get(k);
+        if (other != null) return serialOf[other];           // another block already holds these rows
+        if (keyOf[id] != null) {
+            throw new IllegalStateException("block " + id + " is published already, under other rows");
+        }
         published.put(k, id);
         keyOf[id] = k;
+        serialOf[id] = nextSerial++;
+        return serialOf[id];
     }
 
-    /** The block published for {@code prefix}, held once more for the caller, or -1. */
-    public synchronized int lookup(int[] prefix) {
-        Integer id = published.get(new PrefixKey(prefix));
-        if (id == null) return -1;
+    /**
+     * The block published for rows {@code ids[from, from + BLOCK_SIZE)} after the prefix published under {@code parent},
+     * held once more for the caller, or null.
+     */
+    public synchronized Cached lookup(long parent, int[] ids, int from) {
+        checkOpen();
+        if (from < 0 || from > ids.length - BLOCK_SIZE) {
+            throw new IllegalArgumentException("rows [" + from + ", " + (from + BLOCK_SIZE) + ") are not inside the " + ids.length + " ids");
+        }
+        Integer id = published.get(new PrefixKey(parent, Arrays.copyOfRange(ids, from, from + BLOCK_SIZE)));
+        if (id == null) return null;
         if (refs[id] == 0) evictable.remove(id);
         refs[id]++;
         prefixHits++;
-        return id;
+        return new Cached(id, serialOf[id]);
     }
+
+    /** Blocks published now (held or cached), each holding one key of {@value #BLOCK_SIZE} ids. */
+    public synchronized int publishedBlocks() { return published.size(); }
 
     private void checkOpen() {
         if (closed) throw new IllegalStateException("the block manager is closed");

@@ -198,7 +198,7 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
-    private final AtomicLong prefillPasses = new AtomicLong(), sampleOps = new AtomicLong(), logprobCopies = new AtomicLong();
+    private final AtomicLong prefillPasses = new AtomicLong(), prefillRows = new AtomicLong(), sampleOps = new AtomicLong(), logprobCopies = new AtomicLong();
     private static final Generator.Options GREEDY = Generator.Options.greedy(1);   // rows not chosen this step
     private volatile int runningCount, blocksInUse;
     private final Object lock = new Object();
@@ -279,6 +279,9 @@ public final class Engine implements AutoCloseable {
     /** Forward passes run for prompts (one per prefill chunk, or per group of equal chunks run together). */
     public long prefillPasses() { return prefillPasses.get(); }
 
+    /** Prompt rows run through the model (rows taken from the prefix cache not counted; a preempted prompt's recomputed rows counted again). */
+    public long prefillRows() { return prefillRows.get(); }
+
     /** Sample ops run so far: one per decode pass for all its sequences, one per step for the first tokens of the prompts it finished. */
     public long sampleOps() { return sampleOps.get(); }
 
@@ -341,6 +344,7 @@ public final class Engine implements AutoCloseable {
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
         int len;                                         // cached rows
         int published;                                   // prompt blocks published (or taken from the cache)
+        long key = BlockManager.ROOT;                    // the prefix-cache key of the last of them
         volatile boolean cancelled;
         boolean done;
 
@@ -386,8 +390,11 @@ public final class Engine implements AutoCloseable {
             Seq s = it.next();
             if (s.cancelled) { it.remove(); queued.decrementAndGet(); finishQuiet(s, Finish.CANCELLED, null); }
         }
-        while (!waiting.isEmpty() && running.size() < config.maxRunning()) {
-            Seq s = waiting.poll();
+        // in line, except a prompt whose shared blocks a running prefill is computing: it waits for them (awaitsPrefix)
+        for (var it = waiting.iterator(); it.hasNext() && running.size() < config.maxRunning(); ) {
+            Seq s = it.next();
+            if (awaitsPrefix(s)) continue;
+            it.remove();
             queued.decrementAndGet();
             running.add(s);
             sharePrefix(s);
@@ -448,16 +455,39 @@ public final class Engine implements AutoCloseable {
 
     /** Takes the longest run of published prompt blocks, leaving a tail the prefill may run alone. */
     private void sharePrefix(Seq s) {
-        int p = s.prompt.length;
-        if (p < minChunk(s)) return;
-        int maxShared = (p - minChunk(s)) / BlockManager.BLOCK_SIZE;
-        for (int i = 0; i < maxShared; i++) {
-            int id = blocks.lookup(Arrays.copyOf(s.prompt, (i + 1) * BlockManager.BLOCK_SIZE));
-            if (id < 0) break;
-            s.held.add(id);
+        for (int i = 0, n = shareable(s); i < n; i++) {
+            BlockManager.Cached c = blocks.lookup(s.key, s.prompt, i * BlockManager.BLOCK_SIZE);
+            if (c == null) break;
+            s.held.add(c.block());
+            s.key = c.key();
         }
         s.len = s.held.size() * BlockManager.BLOCK_SIZE;
         s.published = s.held.size();
+    }
+
+    /** The most prompt blocks s may take from the prefix cache: whole blocks that leave at least minChunk rows to prefill. */
+    private int shareable(Seq s) {
+        int p = s.prompt.length;
+        return p < minChunk(s) ? 0 : (p - minChunk(s)) / BlockManager.BLOCK_SIZE;
+    }
+
+    /**
+     * Whether s, waiting, should wait for a running prompt's prefill: one that shares more whole blocks with s's prompt
+     * than it has published yet, and that s could take from the cache once published. Admitted now, s would compute
+     * those rows again (n choices of one prompt, or a burst of requests with one system prompt, each prefilling it);
+     * admitted after, it prefills only its tail. A prompt that is preempted, cancelled or done no longer holds s back.
+     */
+    private boolean awaitsPrefix(Seq s) {
+        int n = shareable(s);
+        if (n == 0) return false;
+        for (Seq r : running) {
+            if (r.done || !r.prefilling()) continue;
+            int common = Arrays.mismatch(s.prompt, r.prompt);
+            if (common < 0) common = s.prompt.length;
+            int blocksToCome = Math.min(Math.min(common, r.prompt.length) / BlockManager.BLOCK_SIZE, n);
+            if (blocksToCome > r.published) return true;
+        }
+        return false;
     }
 
     /**
@@ -487,14 +517,16 @@ public final class Engine implements AutoCloseable {
         releaseBlocks(s);
         s.len = 0;
         s.published = 0;
+        s.key = BlockManager.ROOT;
         running.remove(s);
         waiting.addFirst(s);
         queued.incrementAndGet();
         preemptions.incrementAndGet();
     }
 
+    /** Releases s's blocks last first: a cached prompt's later blocks are evicted before the prefix they extend (as vLLM frees them). */
     private void releaseBlocks(Seq s) {
-        for (int id : s.held) blocks.release(id);
+        for (int i = s.held.size() - 1; i >= 0; i--) blocks.release(s.held.get(i));
         s.held.clear();
     }
 
@@ -605,9 +637,10 @@ public final class Engine implements AutoCloseable {
     /** After s's chunk of {@code take} rows ran: its length, its published prompt blocks, and its first token when the prompt is done. */
     private void prefilled(Seq s, int take, float[] logits) {
         s.len += take;
+        prefillRows.addAndGet(take);
         int full = Math.min(s.len, s.prompt.length) / BlockManager.BLOCK_SIZE;
         for (; s.published < full; s.published++) {
-            blocks.publish(Arrays.copyOf(s.prompt, (s.published + 1) * BlockManager.BLOCK_SIZE), s.held.get(s.published));
+            s.key = blocks.publish(s.key, s.prompt, s.published * BlockManager.BLOCK_SIZE, s.held.get(s.published));
         }
         if (s.len == s.prompt.length && s.gen.isEmpty()) {        // its first token: chosen with the step's others
             firstSeqs.add(s);

@@ -388,6 +388,62 @@ class EngineTest {
         }
     }
 
+    /**
+     * Requests that arrive in one step with prompts sharing whole blocks (n choices of one prompt, a burst with one system
+     * prompt) compute those blocks once: the first is admitted and prefills, the others wait for its blocks and prefill
+     * only their tails (an unrelated prompt in the same burst is admitted at once). Each still gets its solo tokens.
+     */
+    @Test
+    void promptsArrivingTogetherPrefillTheirSharedBlocksOnce() throws Exception {
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<Void> held = new CompletableFuture<>();
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            e.submit(new Engine.Request(prompt(98, 5), Generator.Options.greedy(2)), new Engine.Listener() {
+                @Override public void onToken(Engine.Token t) {
+                    if (t.index() != 0) return;
+                    held.complete(null);
+                    try {
+                        hold.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                @Override public void onFinish(Engine.Finish reason, String error) {}
+            });
+            held.get(60, TimeUnit.SECONDS);
+            long rows0 = e.prefillRows(), hits0 = e.prefixHits();
+            int[] same = prompt(500, 100);                          // 6 whole blocks and 4 rows
+            int[] system = Arrays.copyOf(same, 40);                 // 2 whole blocks in common with it
+            int[] other = concat(system, prompt(501, 30));
+            int[] unrelated = prompt(502, 90);
+            List<int[]> prompts = List.of(same, same, same, other, same, unrelated);
+            List<Generator.Options> opts = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) opts.add(Generator.Options.greedy(6).sampling(1.2f, 0, 1f, 900 + i));
+            List<CompletableFuture<Result>> fs = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) fs.add(submit(e, prompts.get(i), opts.get(i)));
+            hold.countDown();
+            Generator g = new Generator(model);
+            for (int i = 0; i < prompts.size(); i++) {
+                Result r = fs.get(i).get(120, TimeUnit.SECONDS);
+                assertEquals(null, r.error(), "request " + i);
+                assertArrayEquals(g.generate(prompts.get(i), opts.get(i), null), r.ids(), "request " + i);
+            }
+            // blocks a prompt may take: whole blocks leaving at least minChunk rows (1 below minChunkRows)
+            int minChunk = 100 < e.config().minChunkRows() ? 1 : e.config().minChunkRows();
+            int sameShared = Math.min(6, (100 - minChunk) / 16), otherShared = Math.min(2, (70 - minChunk) / 16);
+            long hits = 3L * sameShared + otherShared;
+            assertEquals(hits, e.prefixHits() - hits0, "cached blocks taken");
+            assertEquals(100 + 3 * (100 - 16 * sameShared) + (70 - 16 * otherShared) + 90, e.prefillRows() - rows0,
+                    "each shared block computed once; the unrelated prompt in full");
+        }
+    }
+
+    static int[] concat(int[] a, int[] b) {
+        int[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
     @Test
     void prefillAllRefusesUnequalChunks() {
         try (PagedBatchPool pool = new PagedBatchPool(4)) {
