@@ -85,6 +85,12 @@ final class ServeCommand implements Callable<Integer> {
             + " reasoning parser, the default for a gpt-oss folder).")
     String toolCallParser;
 
+    @Option(names = "--cache-generated", negatable = true, description = "Keep full blocks of generated tokens in the prefix cache, so"
+            + " that the next turn of a chat takes the previous reply's K/V instead of computing it (vLLM's automatic prefix caching)."
+            + " Default: on for CUDA; off on the CPU, where it makes such a request's tokens equal a solo run's up to float rounding"
+            + " instead of bit for bit.")
+    Boolean cacheGenerated;
+
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
@@ -157,6 +163,7 @@ final class ServeCommand implements Callable<Integer> {
                     return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)));
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
+                if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
                 try (Engine engine = new Engine(m, c)) {
                     if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());
                     if (tools != null) {

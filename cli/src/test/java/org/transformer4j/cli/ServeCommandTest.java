@@ -146,6 +146,54 @@ class ServeCommandTest {
                 .execute("--model", dir.toString(), "--port", "0", "--reasoning-parser", "qwen"), "a bad name stops serve before it loads");
     }
 
+    /**
+     * {@code --cache-generated} (off on the CPU by default): a second request whose prompt repeats the first's prompt and
+     * reply (token ids) takes the reply's full blocks from the prefix cache too, as /metrics counts; without it only the
+     * first prompt's blocks.
+     */
+    @Test
+    void cacheGeneratedLetsTheNextTurnTakeTheReplysBlocks(@TempDir Path dir) throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4, Gpt2Folder.V, 256);
+        String prompt = "Why do LLMs work? Because they predict the next token, over and over again.";
+        for (boolean cached : new boolean[] {false, true}) {
+            serving(port -> {
+                HttpResponse<String> r = post(port, "/v1/completions", "{\"model\": \"gpt2\", \"prompt\": \"" + prompt
+                        + "\", \"max_tokens\": 40, \"temperature\": 0}");
+                assertEquals(200, r.statusCode(), r.body());
+                int n = new ObjectMapper().readTree(r.body()).at("/usage/completion_tokens").asInt();
+                int[] first, reply;
+                try (var tok = Tokenizers.forModel(model); var backend = new CpuBackend(); var weights = Pretrained.load(model, backend)) {
+                    first = tok.encode(prompt);
+                    reply = new Generator(new Transformer(weights, backend)).generate(first, Generator.Options.greedy(n), null);
+                }
+                int[] next = java.util.Arrays.copyOf(first, first.length + n + 3);
+                System.arraycopy(reply, 0, next, first.length, n);
+                for (int i = 0; i < 3; i++) next[first.length + n + i] = 100 + i;
+                long hits = metric(port, "t4j_prefix_cache_hits_total");
+                HttpResponse<String> r2 = post(port, "/v1/completions", "{\"model\": \"gpt2\", \"prompt\": "
+                        + java.util.Arrays.toString(next) + ", \"max_tokens\": 2, \"temperature\": 0}");
+                assertEquals(200, r2.statusCode(), r2.body());
+                int minChunkRows = org.transformer4j.runtime.cpu.CpuKernels.smallMRows();      // the CPU engine's default
+                int shareable = next.length < minChunkRows ? (next.length - 1) / 16 : (next.length - minChunkRows) / 16;
+                int cachedRows = cached ? first.length + n - 1 : first.length;                   // the last token was not fed back
+                assertEquals(Math.min(shareable, cachedRows / 16), metric(port, "t4j_prefix_cache_hits_total") - hits,
+                        "cache-generated " + cached + ": " + first.length + " prompt tokens, " + n + " generated, next prompt " + next.length);
+            }, "--model", model.toString(), "--kv-memory-mb", "8", cached ? "--cache-generated" : "--no-cache-generated");
+        }
+    }
+
+    static HttpResponse<String> post(int port, String path, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static long metric(int port, String name) throws Exception {
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : body.split("\n")) if (line.startsWith(name + " ")) return Long.parseLong(line.substring(name.length() + 1));
+        throw new AssertionError(name + " not in /metrics");
+    }
+
     static HttpResponse<String> chat(int port, String model, String extra) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + model + "\", "

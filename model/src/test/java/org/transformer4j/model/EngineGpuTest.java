@@ -2,7 +2,8 @@
 // through continuous batching with CUDA's default captured decode steps per batch bucket, each against
 // the same request alone through Generator. On CUDA the two paths multiply at other M (cuBLAS may take
 // other kernels), so a reply may leave its solo tokens only where the top two candidates were a near tie
-// (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed.
+// (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed. And the next
+// turn of a chat takes the previous reply's blocks from the prefix cache (CUDA caches generated blocks by default).
 // Written without a GPU: never run on one yet (ci/gpu-check phase "tests").
 package org.transformer4j.model;
 
@@ -78,5 +79,53 @@ class EngineGpuTest {
                 assertEquals(0, e.blocksInUse(), "every sequence's block is free again");
             }
         }
+    }
+    /**
+     * A prompt that repeats an earlier prompt and its reply takes the reply's full blocks from the cache (their K/V written
+     * by captured decode steps), prefills only the rest, and its tokens' log-probabilities are those of a full pass of the
+     * same model on the GPU.
+     */
+    @Test
+    void theNextTurnOnCudaTakesTheReplysBlocks() throws Exception {
+        try (CudaBackend cuda = ModelGpuTest.gpu(); Weights w = Weights.random(Tiny.ropeDecoder(), cuda, 62)) {
+            Transformer m = new Transformer(w, cuda);
+            Engine.Config c = Engine.Config.defaults(m);
+            assertTrue(c.cacheGenerated(), "CUDA's defaults cache generated blocks");
+            try (Engine e = new Engine(m, c)) {
+                int[] first = Tiny.ids(800, 1, 21)[0];
+                List<Engine.Token> reply = run(e, first, 44);                      // rows 0..63 cached: 4 whole blocks
+                int[] tail = Tiny.ids(801, 1, 9)[0];
+                int[] next = java.util.Arrays.copyOf(first, 21 + 44 + 9);
+                for (int t = 0; t < 44; t++) next[21 + t] = reply.get(t).id();
+                System.arraycopy(tail, 0, next, 65, 9);
+                long hits = e.prefixHits(), rows = e.prefillRows();
+                List<Engine.Token> got = run(e, next, 6);
+                assertEquals(4, e.prefixHits() - hits, "the prompt's block and three of the reply's");
+                assertEquals(next.length - 64, e.prefillRows() - rows, "only the rows after them prefilled");
+                int[] seq = java.util.Arrays.copyOf(next, next.length + got.size());
+                for (int t = 0; t < got.size(); t++) seq[next.length + t] = got.get(t).id();
+                for (int t = 0; t < got.size(); t++) {
+                    float[] row = m.logits(new int[][] {java.util.Arrays.copyOf(seq, next.length + t)})[0][next.length + t - 1];
+                    double max = Double.NEGATIVE_INFINITY, sum = 0;
+                    for (float v : row) max = Math.max(max, v);
+                    for (float v : row) sum += Math.exp(v - max);
+                    assertEquals(row[got.get(t).id()] - max - Math.log(sum), got.get(t).logprob(), 1e-3, "token " + t);
+                }
+            }
+        }
+    }
+
+    /** One greedy request run to its end, its tokens with log-probabilities. */
+    static List<Engine.Token> run(Engine e, int[] prompt, int n) throws Exception {
+        CompletableFuture<Reply> f = new CompletableFuture<>();
+        List<Engine.Token> got = new ArrayList<>();
+        e.submit(new Engine.Request(prompt, Generator.Options.greedy(n), 0), new Engine.Listener() {
+            @Override public void onToken(Engine.Token t) { got.add(t); }
+            @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Reply(got, reason, error)); }
+        });
+        Reply r = f.get(120, TimeUnit.SECONDS);
+        assertEquals(null, r.error());
+        assertEquals(n, r.tokens().size(), "greedy to max tokens (no stop ids)");
+        return r.tokens();
     }
 }

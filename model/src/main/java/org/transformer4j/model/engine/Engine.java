@@ -64,9 +64,14 @@ public final class Engine implements AutoCloseable {
      * @param decodeBuckets  batch sizes whose decode step is captured once and replayed (ascending; a
      *                       step runs at the smallest bucket ≥ its sequences, padded; see
      *                       {@link PagedBatch.Decoder}); empty: every step op by op at its own size
+     * @param cacheGenerated whether full blocks of generated rows join the prefix cache as prompt blocks do, so that a
+     *                       later prompt that repeats a reply (the next turn of a chat) takes them instead of computing
+     *                       them (vLLM's automatic prefix caching); their K/V come from decode steps, so on the CPU
+     *                       backend such a prompt's tokens are its solo tokens up to float rounding only (off there by
+     *                       default; on for CUDA, where equality is up to rounding anyway)
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
-                         int decodeGroup, int minChunkRows, int[] decodeBuckets) {
+                         int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
             if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1) {
@@ -86,26 +91,27 @@ public final class Engine implements AutoCloseable {
          * on the CPU, decode groups as large as the small-M limit allows (with the Vector API: all 64
          * running sequences in one forward pass, each row bit-identical to a solo run) and no decode
          * buckets (padding rows would cost their full arithmetic there, and launches cost nothing); on
-         * CUDA, captured decode steps for 1, 2, 4, 8, 16, 24, 32, 48 and 64 sequences.
+         * CUDA, captured decode steps for 1, 2, 4, 8, 16, 24, 32, 48 and 64 sequences. Generated blocks are cached on
+         * CUDA only (see the record's parameters).
          */
         public static Config defaults(Transformer m) {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
             return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
-                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64});
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu);
         }
 
         public Config kvBudget(long bytes) {
-            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets);
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated);
         }
 
         public Config limits(int running, int waiting) {
-            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets);
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated);
         }
 
         /** Batch sizes whose decode step is captured (see the record's parameters); none: op by op. */
         public Config decodeBuckets(int... sizes) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated);
         }
 
         /**
@@ -114,23 +120,28 @@ public final class Engine implements AutoCloseable {
          * (equal up to float rounding, so a near tie may pick another token).
          */
         public Config decodeGroup(int g) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated);
+        }
+
+        /** Whether generated blocks join the prefix cache (see the record's parameters). */
+        public Config cacheGenerated(boolean on) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on);
         }
 
         public Config steps(int tokens, int chunk) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated);
         }
 
         @Override
         public boolean equals(Object o) {
             return o instanceof Config c && kvBudgetBytes == c.kvBudgetBytes && maxRunning == c.maxRunning && maxWaiting == c.maxWaiting
                     && stepTokens == c.stepTokens && prefillChunk == c.prefillChunk && decodeGroup == c.decodeGroup
-                    && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets);
+                    && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets) && cacheGenerated == c.cacheGenerated;
         }
 
         @Override
         public int hashCode() {
-            return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows)
+            return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, cacheGenerated)
                     * 31 + Arrays.hashCode(decodeBuckets);
         }
 
@@ -138,7 +149,7 @@ public final class Engine implements AutoCloseable {
         public String toString() {
             return "Config[kvBudgetBytes=" + kvBudgetBytes + ", maxRunning=" + maxRunning + ", maxWaiting=" + maxWaiting + ", stepTokens="
                     + stepTokens + ", prefillChunk=" + prefillChunk + ", decodeGroup=" + decodeGroup + ", minChunkRows=" + minChunkRows
-                    + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + "]";
+                    + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + ", cacheGenerated=" + cacheGenerated + "]";
         }
     }
 
@@ -343,7 +354,7 @@ public final class Engine implements AutoCloseable {
         final Sampling.Bans bans;                        // ids banned or forced (min_new_tokens, min_length, n-grams, TokenRules), or null
         final List<Integer> held = new ArrayList<>();   // block ids, in row order
         int len;                                         // cached rows
-        int published;                                   // prompt blocks published (or taken from the cache)
+        int published;                                   // blocks published (or taken from the cache), in row order
         long key = BlockManager.ROOT;                    // the prefix-cache key of the last of them
         volatile boolean cancelled;
         boolean done;
@@ -638,13 +649,28 @@ public final class Engine implements AutoCloseable {
     private void prefilled(Seq s, int take, float[] logits) {
         s.len += take;
         prefillRows.addAndGet(take);
-        int full = Math.min(s.len, s.prompt.length) / BlockManager.BLOCK_SIZE;
-        for (; s.published < full; s.published++) {
-            s.key = blocks.publish(s.key, s.prompt, s.published * BlockManager.BLOCK_SIZE, s.held.get(s.published));
-        }
+        publishBlocks(s);
         if (s.len == s.prompt.length && s.gen.isEmpty()) {        // its first token: chosen with the step's others
             firstSeqs.add(s);
             firstRows.add(logits);
+        }
+    }
+
+    /**
+     * Publishes s's full blocks of prompt rows, and with {@link Config#cacheGenerated} of generated rows too (their K/V
+     * cached: a token's row is written when it is fed back), each chained to the one before it.
+     */
+    private void publishBlocks(Seq s) {
+        int full = (config.cacheGenerated() ? s.len : Math.min(s.len, s.prompt.length)) / BlockManager.BLOCK_SIZE;
+        for (; s.published < full; s.published++) {
+            int from = s.published * BlockManager.BLOCK_SIZE;
+            int[] ids = s.prompt;
+            if (from + BlockManager.BLOCK_SIZE > s.prompt.length) {          // a block that holds generated rows
+                ids = new int[BlockManager.BLOCK_SIZE];
+                for (int i = 0; i < ids.length; i++) ids[i] = s.token(from + i);
+                from = 0;
+            }
+            s.key = blocks.publish(s.key, ids, from, s.held.get(s.published));
         }
     }
 
@@ -672,6 +698,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < b; i++) {
                 Seq s = group.get(i);
                 s.len++;
+                if (config.cacheGenerated() && s.len % BlockManager.BLOCK_SIZE == 0) publishBlocks(s);
                 int index = s.len - s.prompt.length;            // the new token these logits choose
                 // recomputing after a preemption: already chosen (its row is sampled with the others, its result unread)
                 choosing.add(index < s.gen.size() ? null : s);

@@ -438,6 +438,51 @@ class EngineTest {
         }
     }
 
+    /**
+     * The next turn of a chat: a prompt that repeats an earlier request's prompt and reply. By default (the CPU's) only the
+     * earlier prompt's blocks are taken from the cache and the reply is computed again; with Config.cacheGenerated the
+     * reply's full blocks are taken too, and each token's log-probability is still that of a full recomputation (the K/V
+     * of those rows came from decode steps: equal up to float rounding, so the check is a tolerance, not bits).
+     */
+    @Test
+    void theNextTurnTakesTheReplysBlocksWhenGeneratedBlocksAreCached() throws Exception {
+        int[] first = prompt(600, 21);                                   // 1 whole block and 5 rows
+        for (boolean cached : new boolean[] {false, true}) {
+            Engine.Config cfg = Engine.Config.defaults(model);
+            assertEquals(false, cfg.cacheGenerated(), "off on the CPU by default");
+            try (Engine e = new Engine(model, cfg.cacheGenerated(cached))) {
+                Result a = submit(e, first, Generator.Options.greedy(44)).get(120, TimeUnit.SECONDS);   // rows 0..64: 4 whole blocks
+                assertEquals(null, a.error());
+                int[] next = concat(concat(first, a.ids()), prompt(601, 9));   // 74 rows: 4 whole blocks and 10 rows
+                long hits0 = e.prefixHits(), rows0 = e.prefillRows();
+                List<Engine.Token> got = new ArrayList<>();
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                e.submit(new Engine.Request(next, Generator.Options.greedy(6), 0), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) { got.add(t); }
+                    @Override public void onFinish(Engine.Finish reason, String error) {
+                        if (error != null) done.completeExceptionally(new AssertionError(error)); else done.complete(null);
+                    }
+                });
+                done.get(120, TimeUnit.SECONDS);
+                // the first request fed back 43 of its 44 tokens: rows 0..63 are cached, 4 whole blocks (the prompt's 1 + 3)
+                long blocks = cached ? 4 : 1;
+                assertEquals(blocks, e.prefixHits() - hits0, "cached = " + cached);
+                assertEquals(next.length - 16 * blocks, e.prefillRows() - rows0, "cached = " + cached);
+                int[] seq = Arrays.copyOf(next, next.length + got.size());
+                for (int t = 0; t < got.size(); t++) seq[next.length + t] = got.get(t).id();
+                for (int t = 0; t < got.size(); t++) {
+                    float[] row = model.logits(new int[][] {Arrays.copyOf(seq, next.length + t)})[0][next.length + t - 1];
+                    double max = Double.NEGATIVE_INFINITY, sum = 0;
+                    for (float v : row) max = Math.max(max, v);
+                    for (float v : row) sum += Math.exp(v - max);
+                    assertEquals(row[got.get(t).id()] - max - Math.log(sum), got.get(t).logprob(), 1e-5, "cached = " + cached + ", token " + t);
+                }
+                if (!cached) assertArrayEquals(new Generator(model).generate(next, Generator.Options.greedy(6), null),
+                        got.stream().mapToInt(Engine.Token::id).toArray(), "without generated blocks: the solo tokens, bit for bit");
+            }
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
