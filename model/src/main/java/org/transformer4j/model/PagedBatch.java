@@ -68,6 +68,17 @@ public final class PagedBatch {
     }
 
     /**
+     * {@link #prefill}, returning every row's logits (T, V) on the host: what a prompt's log-probabilities need (the
+     * output projection runs on all T rows; the engine asks for it only for requests that want them).
+     */
+    public static float[][] prefillRows(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens) {
+        KvState st = new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
+        try (st) {
+            return m.prefill(st, 0, tokens);
+        }
+    }
+
+    /**
      * Prefill chunks of B sequences in one forward pass: sequence b holds {@code start} rows (the same
      * for all) in the blocks of row b of {@code tables} (B × maxBlocks, covering rows up to start + T)
      * and appends tokens[b] (all T long); returns each one's last-token logits (B, V) —

@@ -154,17 +154,38 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * A request: its prompt (include BOS yourself), the generator's options, and how many alternatives
-     * to report per token ({@code topLogprobs}: -1 no log-probabilities, 0 the chosen token's only).
+     * A request: its prompt (include BOS yourself), the generator's options, how many alternatives to report per token
+     * ({@code topLogprobs}: -1 no log-probabilities, 0 the chosen token's only), the same for the prompt's own tokens
+     * ({@code promptLogprobs}: each prompt token's log-probability under the rows before it, reported once through
+     * {@link Listener#onPromptLogprobs} when the prefill is done; vLLM's prompt_logprobs), and whether to generate at all
+     * ({@code generate} false: the prompt's log-probabilities only, then {@link Finish#LENGTH} with no token — scoring).
      */
-    public record Request(int[] prompt, Generator.Options options, int topLogprobs) {
+    public record Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate) {
         public Request {
             if (options == null) throw new IllegalArgumentException("no options");
             if (topLogprobs < -1) throw new IllegalArgumentException("topLogprobs must be ≥ -1, got " + topLogprobs);
+            if (promptLogprobs < -1) throw new IllegalArgumentException("promptLogprobs must be ≥ -1, got " + promptLogprobs);
+            if (!generate && promptLogprobs < 0) {
+                throw new IllegalArgumentException("a request that generates nothing must ask for the prompt's log-probabilities");
+            }
         }
 
+        public Request(int[] prompt, Generator.Options options, int topLogprobs) { this(prompt, options, topLogprobs, -1, true); }
+
         public Request(int[] prompt, Generator.Options options) { this(prompt, options, -1); }
+
+        /** This request, also reporting its prompt tokens' log-probabilities with {@code top} alternatives each (0: none). */
+        public Request withPromptLogprobs(int top) { return new Request(prompt, options, topLogprobs, top, generate); }
+
+        /** This request scoring its prompt only: the prompt's log-probabilities (as asked, else the tokens' own), no new token. */
+        public Request promptOnly() { return new Request(prompt, options, topLogprobs, Math.max(promptLogprobs, 0), false); }
     }
+
+    /**
+     * A prompt's log-probabilities: entry i is prompt token i's log softmax (at temperature 1) in the row of token i − 1,
+     * with that row's {@code top} most likely ids and theirs (Logprobs' order); entry 0 has none (NaN, null, null).
+     */
+    public record PromptLogprobs(double[] logprobs, int[][] topIds, double[][] topLogprobs) {}
 
     /**
      * One new token: its index among the request's new tokens, and with log-probabilities asked for,
@@ -177,6 +198,9 @@ public final class Engine implements AutoCloseable {
 
     /** Called on the engine's thread. */
     public interface Listener {
+        /** The prompt's log-probabilities, once, before the first token, where the request asked for them. */
+        default void onPromptLogprobs(PromptLogprobs logprobs) {}
+
         void onToken(Token token);
 
         /** The last call; {@code error} is null unless {@code reason} is ERROR. */
@@ -315,7 +339,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         Sampling.checkBias(r.options(), vocab);
-        long rows = (long) p.length + r.options().maxNewTokens();
+        long rows = (long) p.length + (r.generate() ? r.options().maxNewTokens() : 0);
         TransformerConfig c = model.config;
         if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && rows > c.maxPositions()) {
             throw new IllegalArgumentException("the prompt has " + p.length + " tokens; with " + r.options().maxNewTokens()
@@ -330,6 +354,8 @@ public final class Engine implements AutoCloseable {
             throw new QueueFullException(config.maxWaiting() + " requests are waiting already");
         }
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
+        s.promptTop = r.promptLogprobs();
+        s.generate = r.generate();
         incoming.add(s);
         wake();
         return new Handle(s);
@@ -356,6 +382,10 @@ public final class Engine implements AutoCloseable {
         int len;                                         // cached rows
         int published;                                   // blocks published (or taken from the cache), in row order
         long key = BlockManager.ROOT;                    // the prefix-cache key of the last of them
+        int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
+        boolean generate = true;                         // false: the prompt's log-probabilities only
+        PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
+        boolean promptReported;
         volatile boolean cancelled;
         boolean done;
 
@@ -369,6 +399,9 @@ public final class Engine implements AutoCloseable {
         int token(int i) { return i < prompt.length ? prompt[i] : gen.get(i - prompt.length); }
 
         boolean prefilling() { return len < prompt.length; }
+
+        /** Whether every prompt row's logits are still wanted (its prompt's log-probabilities not reported yet). */
+        boolean wantsPromptRows() { return promptTop >= 0 && !promptReported; }
     }
 
     private void run() {
@@ -479,6 +512,7 @@ public final class Engine implements AutoCloseable {
     /** The most prompt blocks s may take from the prefix cache: whole blocks that leave at least minChunk rows to prefill. */
     private int shareable(Seq s) {
         int p = s.prompt.length;
+        if (s.wantsPromptRows()) return 0;                  // every row's logits are wanted: none is taken from the cache
         return p < minChunk(s) ? 0 : (p - minChunk(s)) / BlockManager.BLOCK_SIZE;
     }
 
@@ -606,7 +640,8 @@ public final class Engine implements AutoCloseable {
             List<Chunk> group = new ArrayList<>(List.of(first));
             for (var it = left.iterator(); it.hasNext() && (group.size() + 1) * first.take() <= groupRows; ) {
                 Chunk c = it.next();
-                if (c.start() == first.start() && c.take() == first.take() && c.live(running)) {
+                if (c.start() == first.start() && c.take() == first.take() && c.live(running) && !first.s().wantsPromptRows()
+                        && !c.s().wantsPromptRows()) {
                     group.add(c);
                     it.remove();
                 }
@@ -636,7 +671,14 @@ public final class Engine implements AutoCloseable {
     private void prefill(Seq s, int take) {
         float[] logits;
         try {
-            logits = PagedBatch.prefill(model, blocks.caches(), table(s), s.len, Arrays.copyOfRange(s.prompt, s.len, s.len + take));
+            int[] chunk = Arrays.copyOfRange(s.prompt, s.len, s.len + take);
+            if (s.wantsPromptRows()) {
+                float[][] rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, chunk);
+                promptLogprobs(s, s.len, rows);
+                logits = rows[rows.length - 1];
+            } else {
+                logits = PagedBatch.prefill(model, blocks.caches(), table(s), s.len, chunk);
+            }
             prefillPasses.incrementAndGet();
         } catch (RuntimeException e) {
             fail(s, "prefill failed: " + e.getMessage());
@@ -645,11 +687,48 @@ public final class Engine implements AutoCloseable {
         prefilled(s, take, logits);
     }
 
+    /**
+     * The prompt log-probabilities that chunk rows {@code rows} (from prompt row {@code start}) give: row r scores prompt
+     * token start + r + 1; computed in parallel and kept (top ids and the tokens' own), the rows themselves dropped.
+     */
+    private void promptLogprobs(Seq s, int start, float[][] rows) {
+        int p = s.prompt.length;
+        if (s.promptLps == null) {
+            double[] lps = new double[p];
+            lps[0] = Double.NaN;
+            s.promptLps = new PromptLogprobs(lps, new int[p][], new double[p][]);
+        }
+        PromptLogprobs out = s.promptLps;
+        IntStream.range(0, rows.length).parallel().forEach(r -> {
+            int at = start + r + 1;                             // the prompt token row r predicts
+            if (at >= p) return;
+            double[] ls = Logprobs.logSoftmax(rows[r]);
+            out.logprobs()[at] = ls[s.prompt[at]];
+            int[] top = Logprobs.top(ls, s.promptTop);
+            double[] topLps = new double[top.length];
+            for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];
+            out.topIds()[at] = top;
+            out.topLogprobs()[at] = topLps;
+        });
+    }
+
     /** After s's chunk of {@code take} rows ran: its length, its published prompt blocks, and its first token when the prompt is done. */
     private void prefilled(Seq s, int take, float[] logits) {
         s.len += take;
         prefillRows.addAndGet(take);
         publishBlocks(s);
+        if (s.len == s.prompt.length && s.wantsPromptRows()) {
+            PromptLogprobs lps = s.promptLps;
+            s.promptLps = null;
+            s.promptReported = true;                               // a recomputation after a preemption reports nothing again
+            try {
+                s.listener.onPromptLogprobs(lps);
+            } catch (RuntimeException e) {
+                fail(s, "the listener failed: " + e);
+                return;
+            }
+            if (!s.generate) { finish(s, Finish.LENGTH, null); return; }
+        }
         if (s.len == s.prompt.length && s.gen.isEmpty()) {        // its first token: chosen with the step's others
             firstSeqs.add(s);
             firstRows.add(logits);

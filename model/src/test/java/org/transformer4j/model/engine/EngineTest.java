@@ -483,6 +483,78 @@ class EngineTest {
         }
     }
 
+    /** A full pass's log softmax of row {@code row} of {@code ids}, in float64. */
+    static double[] logSoftmaxOfFullPass(int[] ids, int row) {
+        float[] r = model.logits(new int[][] {ids})[0][row];
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : r) max = Math.max(max, v);
+        for (float v : r) sum += Math.exp(v - max);
+        double[] out = new double[r.length];
+        for (int i = 0; i < r.length; i++) out[i] = r[i] - max - Math.log(sum);
+        return out;
+    }
+
+    record Scored(Engine.PromptLogprobs prompt, List<Engine.Token> tokens, Engine.Finish finish, String error) {}
+
+    static CompletableFuture<Scored> score(Engine e, Engine.Request r) {
+        CompletableFuture<Scored> f = new CompletableFuture<>();
+        Engine.PromptLogprobs[] got = new Engine.PromptLogprobs[1];
+        List<Engine.Token> tokens = new ArrayList<>();
+        e.submit(r, new Engine.Listener() {
+            @Override public void onPromptLogprobs(Engine.PromptLogprobs p) {
+                assertEquals(null, got[0], "reported once");
+                assertTrue(tokens.isEmpty(), "before the first token");
+                got[0] = p;
+            }
+            @Override public void onToken(Engine.Token t) { tokens.add(t); }
+            @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Scored(got[0], tokens, reason, error)); }
+        });
+        return f;
+    }
+
+    /**
+     * A prompt's log-probabilities (vLLM's prompt_logprobs), prefilled in 16-row chunks: token i's is the log softmax of a
+     * full pass's row i − 1 (float64 from its fp32 logits, within 1e-5), with that row's top ids; the reply is still its
+     * solo reply. A prompt-only request (scoring) reports them and ends with no token and its blocks free; one whose
+     * prompt blocks are in the cache computes every row anyway (no hit).
+     */
+    @Test
+    void promptLogprobsAreThoseOfAFullPassAndPromptOnlyRequestsScore() throws Exception {
+        int[] prompt = prompt(700, 53);
+        try (Engine e = new Engine(model, Engine.Config.defaults(model).steps(512, 16))) {
+            Scored r = score(e, new Engine.Request(prompt, Generator.Options.greedy(5)).withPromptLogprobs(3)).get(120, TimeUnit.SECONDS);
+            assertEquals(null, r.error());
+            Engine.PromptLogprobs p = r.prompt();
+            assertEquals(prompt.length, p.logprobs().length);
+            assertTrue(Double.isNaN(p.logprobs()[0]) && p.topIds()[0] == null && p.topLogprobs()[0] == null, "the first token has none");
+            for (int i = 1; i < prompt.length; i++) {
+                double[] ls = logSoftmaxOfFullPass(prompt, i - 1);
+                assertEquals(ls[prompt[i]], p.logprobs()[i], 1e-5, "prompt token " + i);
+                assertArrayEquals(Logprobs.top(ls, 3), p.topIds()[i], "prompt token " + i + "'s row's top ids");
+                for (int j = 0; j < 3; j++) assertEquals(ls[p.topIds()[i][j]], p.topLogprobs()[i][j], 1e-5);
+            }
+            assertArrayEquals(new Generator(model).generate(prompt, Generator.Options.greedy(5), null),
+                    r.tokens().stream().mapToInt(Engine.Token::id).toArray(), "the reply");
+
+            long hits = e.prefixHits(), rows = e.prefillRows();
+            Scored only = score(e, new Engine.Request(prompt, Generator.Options.greedy(1)).promptOnly()).get(120, TimeUnit.SECONDS);
+            assertEquals(Engine.Finish.LENGTH, only.finish());
+            assertTrue(only.tokens().isEmpty(), "no token");
+            assertEquals(0, only.prompt().topIds()[1].length, "no alternatives asked");
+            for (int i = 1; i < prompt.length; i++) assertEquals(p.logprobs()[i], only.prompt().logprobs()[i], 0.0, "token " + i);
+            assertEquals(0, e.prefixHits() - hits, "every row computed, none taken from the cache");
+            assertEquals(prompt.length, e.prefillRows() - rows);
+            awaitIdle(e);
+            assertEquals(0, e.blocksInUse());
+            assertThrows(IllegalArgumentException.class, () -> new Engine.Request(prompt, Generator.Options.greedy(1), -1, -1, false));
+            assertThrows(IllegalArgumentException.class, () -> new Engine.Request(prompt, Generator.Options.greedy(1)).withPromptLogprobs(-2));
+        }
+    }
+
+    static void awaitIdle(Engine e) throws InterruptedException {
+        for (int i = 0; i < 2000 && (e.running() > 0 || e.queued() > 0 || e.blocksInUse() > 0); i++) Thread.sleep(5);
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
