@@ -173,7 +173,8 @@ final class ServeCommand implements Callable<Integer> {
                     return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
                             ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
                             .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
-                            .samplingDefaults(OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir))));
+                            .samplingDefaults(OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir)))
+                            .tokenizerInfo(tokenizerInfo(dir)));
                 }
             }
         }
@@ -201,8 +202,36 @@ final class ServeCommand implements Callable<Integer> {
     static org.transformer4j.server.ChatTemplate chatTemplate(Path dir, Tokenizer tok) throws java.io.IOException {
         ChatTemplate template = TokenizerConfig.readIfPresent(dir).flatMap(TokenizerConfig::template).orElse(null);
         if (template == null) return null;
-        return (messages, kwargs) -> tok.encode(template.render(
-                messages.stream().map(msg -> new Message(msg.role(), msg.content(), msg.fields())).toList(), true, kwargs), false);
+        return (messages, kwargs) -> {
+            java.util.Map<String, Object> vars = new java.util.HashMap<>(kwargs);
+            vars.remove(org.transformer4j.server.ChatTemplate.ADD_GENERATION_PROMPT);   // the request's field, passed as the argument
+            return tok.encode(template.render(messages.stream().map(msg -> new Message(msg.role(), msg.content(), msg.fields())).toList(),
+                    org.transformer4j.server.ChatTemplate.addGenerationPrompt(kwargs), vars), false);
+        };
+    }
+
+    /**
+     * GET /tokenizer_info's answer for a folder, as vLLM builds it from the tokenizer's configuration: tokenizer_config.json's
+     * fields (its added_tokens_decoder left out), special tokens written as {"content": …} objects given as their text, and
+     * the chat template (from tokenizer_config.json or chat_template.jinja); null without tokenizer_config.json.
+     */
+    static java.util.Map<String, Object> tokenizerInfo(Path dir) throws java.io.IOException {
+        Path f = dir.resolve("tokenizer_config.json");
+        if (!java.nio.file.Files.isRegularFile(f)) return null;
+        com.fasterxml.jackson.databind.JsonNode cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.toFile());
+        if (cfg == null || !cfg.isObject()) throw new IllegalArgumentException(f + " is not a JSON object");
+        java.util.Map<String, Object> info = new java.util.LinkedHashMap<>();
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        cfg.fields().forEachRemaining(e -> {
+            if (e.getKey().equals("added_tokens_decoder")) return;
+            com.fasterxml.jackson.databind.JsonNode v = e.getValue();
+            if (e.getKey().endsWith("_token") && v.isObject() && v.path("content").isTextual()) v = v.get("content");
+            info.put(e.getKey(), m.convertValue(v, Object.class));
+        });
+        if (!info.containsKey("chat_template")) {
+            TokenizerConfig.readIfPresent(dir).flatMap(TokenizerConfig::template).ifPresent(t -> info.put("chat_template", t.source()));
+        }
+        return info;
     }
 
     private int serve(OpenAiServer server) throws InterruptedException {

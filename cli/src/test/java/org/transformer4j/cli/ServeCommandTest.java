@@ -182,6 +182,24 @@ class ServeCommandTest {
         }
     }
 
+    /** GET /tokenizer_info on a folder: tokenizer_config.json's fields as vLLM gives them (lm-eval's remote tokenizer reads them). */
+    @Test
+    void tokenizerInfoIsTheFoldersTokenizerConfig(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        serving(port -> {
+            JsonNode info = new ObjectMapper().readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + port + "/tokenizer_info")).build(), HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals("<|im_end|>", info.get("eos_token").asText());
+            assertEquals(ChatFolder.TEMPLATE, info.get("chat_template").asText());
+            assertTrue(info.get("bos_token").isNull());
+            JsonNode t = new ObjectMapper().readTree(post(port, "/tokenize", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}").body());
+            try (var tok = Tokenizers.forModel(model)) {
+                assertEquals(new ObjectMapper().valueToTree(tok.encode("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", false)), t.get("tokens"),
+                        "the folder's template, rendered");
+            }
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
+    }
+
     static HttpResponse<String> post(int port, String path, String body) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());

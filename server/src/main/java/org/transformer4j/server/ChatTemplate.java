@@ -22,8 +22,19 @@ public interface ChatTemplate {
     }
 
     /**
+     * The key of {@code kwargs} that carries the request's add_generation_prompt (a Boolean; absent: true): a template
+     * renders the generation prompt as it says, and does not see the key as a variable of its own.
+     */
+    String ADD_GENERATION_PROMPT = "add_generation_prompt";
+
+    /**
      * The prompt ids of {@code messages}, with {@code kwargs} (the request's chat_template_kwargs, and reasoning_effort)
      * as further template variables; throws IllegalArgumentException for a conversation the template cannot render.
      */
     int[] render(List<Message> messages, Map<String, Object> kwargs);
+
+    /** Whether {@code kwargs} asks for the generation prompt (see {@link #ADD_GENERATION_PROMPT}). */
+    static boolean addGenerationPrompt(Map<String, ?> kwargs) {
+        return kwargs == null || !(kwargs.get(ADD_GENERATION_PROMPT) instanceof Boolean b) || b;
+    }
 }

@@ -29,7 +29,6 @@ import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.engine.Engine;
-import org.transformer4j.model.engine.Logprobs;
 import org.transformer4j.model.guided.AfterReasoning;
 import org.transformer4j.model.guided.TokenConstraint;
 import org.transformer4j.model.tokenizer.Tokenizer;
@@ -67,6 +66,7 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile ReasoningParser.Kind reasoning;   // null: chat replies are content only
     private volatile ToolParser.Kind toolCalls;        // null: no tool_choice "auto"
     private volatile SamplingDefaults sampling = SamplingDefaults.NONE;
+    private volatile java.util.Map<String, Object> tokenizerInfo;   // GET /tokenizer_info; null: what the server knows
     private final StructuredOutputs structured;        // response_format and vLLM's structured_outputs, for decoders
     private Javalin app;
 
@@ -181,6 +181,16 @@ public final class OpenAiServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * What GET /tokenizer_info answers, as vLLM's {@code --enable-tokenizer-info-endpoint} does: the tokenizer's
+     * configuration (tokenizer_config.json's fields, special tokens as strings, the chat template). Null, the default:
+     * {@code eos_token} (the text of the first end id) and {@code model_max_length} only. Set it before {@link #start}.
+     */
+    public OpenAiServer tokenizerInfo(java.util.Map<String, Object> info) {
+        this.tokenizerInfo = info == null ? null : new java.util.LinkedHashMap<>(info);
+        return this;
+    }
+
     /** Starts listening on {@code port} (0: any free port) and returns the port. */
     public int start(String host, int port) {
         app = Javalin.create(c -> {
@@ -197,6 +207,9 @@ public final class OpenAiServer implements AutoCloseable {
         for (String path : List.of("/v1/rerank", "/rerank", "/v2/rerank")) app.post(path, ctx -> handle(ctx, "rerank", this::rerank));
         for (String path : List.of("/v1/score", "/score")) app.post(path, ctx -> handle(ctx, "score", this::score));
         for (String path : List.of("/classify", "/v1/classify")) app.post(path, ctx -> handle(ctx, "classify", this::classify));
+        app.post("/tokenize", ctx -> handle(ctx, "tokenize", this::tokenize, false));          // vLLM's: "model" optional
+        app.post("/detokenize", ctx -> handle(ctx, "detokenize", this::detokenize, false));
+        app.get("/tokenizer_info", this::tokenizerInfo);
         app.start(host, port);
         return app.port();
     }
@@ -225,6 +238,11 @@ public final class OpenAiServer implements AutoCloseable {
     private interface Handler { void run(Context ctx, JsonNode body) throws Exception; }
 
     private void handle(Context ctx, String endpoint, Handler h) {
+        handle(ctx, endpoint, h, true);
+    }
+
+    /** {@code modelRequired} false: a body without "model" is served too (one with another model's name is not). */
+    private void handle(Context ctx, String endpoint, Handler h, boolean modelRequired) {
         int status = 200;
         try {
             JsonNode body;
@@ -235,6 +253,7 @@ public final class OpenAiServer implements AutoCloseable {
             }
             if (body == null || !body.isObject()) throw ApiError.bad(null, "the body must be a JSON object");
             JsonNode model = body.get("model");
+            if (!modelRequired && (model == null || model.isNull())) model = JSON.getNodeFactory().textNode(name);
             if (model == null || !model.isTextual()) throw ApiError.bad("model", "'model' is required (this server has '" + name + "')");
             if (!model.asText().equals(name)) {
                 throw new ApiError(400, "invalid_request_error", "model", "unknown model '" + model.asText() + "'; this server has '" + name + "'");
@@ -287,7 +306,8 @@ public final class OpenAiServer implements AutoCloseable {
      * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null).
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
-                       boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning) {}
+                       boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
+                       boolean generate) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -315,8 +335,10 @@ public final class OpenAiServer implements AutoCloseable {
         if (n < 1 || n > maxN) throw ApiError.bad("n", "n must be in [1, " + maxN + "] (this server runs " + engine.config().maxRunning() + " sequences at most), got " + n);
         String maxKey = isChat && b.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int max = intField(b, maxKey, isChat ? limits.maxOutputTokens() : 16);
-        if (max < 1 || max > limits.maxOutputTokens()) {
-            throw ApiError.bad(maxKey, maxKey + " must be in [1, " + limits.maxOutputTokens() + "], got " + max);
+        boolean echoed = !isChat && b.path("echo").asBoolean(false);
+        boolean generate = max != 0 || !echoed;           // max_tokens 0 with echo: the prompt (and its logprobs) only, as vLLM answers
+        if ((generate && max < 1) || max < 0 || max > limits.maxOutputTokens()) {
+            throw ApiError.bad(maxKey, maxKey + " must be in [1, " + limits.maxOutputTokens() + "]" + (isChat ? "" : " (0 with echo)") + ", got " + max);
         }
         SamplingDefaults d = sampling;
         double temperature = numField(b, "temperature", d.temperature() != null ? d.temperature() : 1.0);
@@ -353,7 +375,7 @@ public final class OpenAiServer implements AutoCloseable {
         // vLLM's min_tokens: eos and stop_token_ids banned, and stop strings not looked for, until min_tokens tokens came
         int minTokens = intField(b, "min_tokens", 0);
         if (minTokens < 0) throw ApiError.bad("min_tokens", "min_tokens must be greater than or equal to 0, got " + minTokens);
-        if (minTokens > max) {
+        if (minTokens > max && generate) {
             throw ApiError.bad("min_tokens", "min_tokens must be less than or equal to " + maxKey + "=" + max + ", got " + minTokens);
         }
         Set<Integer> stopIds = new LinkedHashSet<>(eosIds);
@@ -388,7 +410,7 @@ public final class OpenAiServer implements AutoCloseable {
         boolean echo = !isChat && b.path("echo").asBoolean(false);
         boolean stream = b.path("stream").asBoolean(false);
         if (echo && stream) throw ApiError.bad("echo", "echo with stream is not supported");
-        Generator.Options o = Generator.Options.greedy(max).stopIds(stopIds).minNewTokens(minTokens);
+        Generator.Options o = Generator.Options.greedy(Math.max(max, 1)).stopIds(stopIds).minNewTokens(minTokens);
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
@@ -397,7 +419,7 @@ public final class OpenAiServer implements AutoCloseable {
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
-        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean());
+        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate);
     }
 
     /**
@@ -430,26 +452,72 @@ public final class OpenAiServer implements AutoCloseable {
         }, engine.model().config.vocabSize());
     }
 
+    /**
+     * A completion of one prompt or of a batch, as OpenAI's and vLLM's {@code prompt}: a string, an array of token ids, or
+     * an array of either (a batch: its prompts' choices numbered prompt by prompt, {@code index} = prompt · n + choice, and
+     * usage summing their prompts — what lm-evaluation-harness's local-completions sends).
+     */
     private void completions(Context ctx, JsonNode b) throws Exception {
         JsonNode p = b.get("prompt");
-        int[] prompt;
-        if (p != null && p.isTextual()) prompt = tokenizer.encode(p.asText());
-        else if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) prompt = tokenizer.encode(p.get(0).asText());
-        else if (p != null && p.isArray() && !p.isEmpty() && p.get(0).isInt()) {
-            prompt = new int[p.size()];
-            for (int i = 0; i < prompt.length; i++) {
-                if (!p.get(i).isInt()) throw ApiError.bad("prompt", "a token prompt must hold integers only");
-                prompt[i] = p.get(i).asInt();
+        List<int[]> prompts = new ArrayList<>();
+        String usage = "prompt must be a string, an array of token ids, or a non-empty array of strings or of token-id arrays";
+        if (p != null && p.isTextual()) prompts.add(tokenizer.encode(p.asText()));
+        else if (p != null && p.isArray() && !p.isEmpty() && p.get(0).isInt()) prompts.add(tokenIds(p, "prompt"));
+        else if (p != null && p.isArray() && !p.isEmpty()) {
+            for (int i = 0; i < p.size(); i++) {
+                JsonNode x = p.get(i);
+                if (x.isTextual()) prompts.add(tokenizer.encode(x.asText()));
+                else if (x.isArray() && !x.isEmpty()) prompts.add(tokenIds(x, "prompt[" + i + "]"));
+                else throw ApiError.bad("prompt", "prompt[" + i + "] is neither a string nor a non-empty array of token ids; " + usage);
             }
         } else {
-            throw ApiError.bad("prompt", "prompt must be a string, a one-string array, or an array of token ids");
+            throw ApiError.bad("prompt", usage);
         }
-        run(ctx, parseGen(b, prompt, false), false);
+        List<Gen> gens = new ArrayList<>();
+        for (int[] prompt : prompts) gens.add(parseGen(b, prompt, false));
+        int choices = gens.stream().mapToInt(Gen::n).sum();
+        if (choices > engine.config().maxWaiting()) {
+            throw ApiError.bad("prompt", prompts.size() + " prompts × n = " + choices + " sequences; this server queues "
+                    + engine.config().maxWaiting() + " at most (send fewer prompts per request)");
+        }
+        run(ctx, gens, false, null, true);
+    }
+
+    /** A JSON array of token ids (integers). */
+    private static int[] tokenIds(JsonNode a, String where) {
+        int[] ids = new int[a.size()];
+        for (int i = 0; i < ids.length; i++) {
+            if (!a.get(i).isInt()) throw ApiError.bad("prompt", where + ": a token prompt must hold integers only");
+            ids[i] = a.get(i).asInt();
+        }
+        return ids;
     }
 
     private void chatCompletions(Context ctx, JsonNode b) throws Exception {
         if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
                 : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
+        ChatPrompt c = chatPrompt(b);
+        Tools tools = c.tools();
+        java.util.Map<String, Object> kwargs = c.kwargs();
+        int[] prompt = c.ids();
+        // a forced call's JSON (as any structured output) begins where the reasoning ends: the call is read from the content
+        ReasoningParser.Kind kind = reasoning;
+        ToolParser.Kind reader = toolCalls;
+        String promptText = kind == null ? null : tokenizer.decode(prompt);
+        java.util.function.Supplier<ReasoningParser> parser = kind == null ? null : () -> kind.start(promptText, kwargs);   // one a choice
+        java.util.function.Function<ReasoningParser, ToolParser> calls = tools.forced() != null ? p -> new ToolParser.Forced(tools.named())
+                : tools.parse() ? reader::start : null;
+        run(ctx, List.of(parseGen(b, prompt, true, parser, tools.forced(), kwargs)), true, calls, tools.parallel());
+    }
+
+    /** A chat request's rendered prompt, with the tools and template variables it was rendered with. */
+    private record ChatPrompt(int[] ids, Tools tools, java.util.Map<String, Object> kwargs) {}
+
+    /**
+     * The request's {@code messages} through the chat template, with its tools, chat_template_kwargs, reasoning_effort and
+     * {@code add_generation_prompt} (vLLM's field, default true).
+     */
+    private ChatPrompt chatPrompt(JsonNode b) {
         if (chat == null) throw ApiError.bad("model", "model '" + name + "' has no chat template; use /v1/completions");
         JsonNode ms = b.get("messages");
         if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiError.bad("messages", "messages must be a non-empty array");
@@ -476,15 +544,83 @@ public final class OpenAiServer implements AutoCloseable {
         Tools tools = tools(b);
         java.util.Map<String, Object> kwargs = templateKwargs(b);
         if (tools.list() != null) kwargs.putIfAbsent("tools", tools.list());     // chat_template_kwargs may override, as in vLLM
-        int[] prompt = chat.render(messages, kwargs);
-        // a forced call's JSON (as any structured output) begins where the reasoning ends: the call is read from the content
-        ReasoningParser.Kind kind = reasoning;
-        ToolParser.Kind reader = toolCalls;
-        String promptText = kind == null ? null : tokenizer.decode(prompt);
-        java.util.function.Supplier<ReasoningParser> parser = kind == null ? null : () -> kind.start(promptText, kwargs);   // one a choice
-        java.util.function.Function<ReasoningParser, ToolParser> calls = tools.forced() != null ? p -> new ToolParser.Forced(tools.named())
-                : tools.parse() ? reader::start : null;
-        run(ctx, parseGen(b, prompt, true, parser, tools.forced(), kwargs), true, calls, tools.parallel());
+        JsonNode agp = b.get("add_generation_prompt");
+        if (agp != null && !agp.isNull()) {
+            if (!agp.isBoolean()) throw ApiError.bad("add_generation_prompt", "add_generation_prompt must be a boolean, got " + agp);
+            kwargs.put(ChatTemplate.ADD_GENERATION_PROMPT, agp.asBoolean());
+        }
+        return new ChatPrompt(chat.render(messages, kwargs), tools, kwargs);
+    }
+
+    // ---- vLLM's tokenizer endpoints --------------------------------------------------------------------
+
+    /**
+     * POST /tokenize, as vLLM's: {@code prompt} (add_special_tokens default true) or chat {@code messages} through the
+     * template (add_generation_prompt default true; the template writes the special tokens) → count, max_model_len,
+     * tokens, and with return_token_strs each token's text (decoded alone: not the vocabulary's piece vLLM gives).
+     */
+    private void tokenize(Context ctx, JsonNode b) {
+        int[] ids;
+        if (b.has("messages")) {
+            if (b.path("add_special_tokens").asBoolean(false)) {
+                throw ApiError.bad("add_special_tokens", "add_special_tokens with messages is not supported: the chat template writes them");
+            }
+            ids = chatPrompt(b).ids();
+        } else {
+            JsonNode p = b.get("prompt");
+            if (p == null || !p.isTextual()) throw ApiError.bad("prompt", "prompt must be a string (or send messages)");
+            JsonNode ast = b.get("add_special_tokens");
+            if (ast != null && !ast.isNull() && !ast.isBoolean()) throw ApiError.bad("add_special_tokens", "add_special_tokens must be a boolean");
+            ids = tokenizer.encode(p.asText(), ast == null || ast.isNull() || ast.asBoolean());
+        }
+        ObjectNode r = JSON.createObjectNode();
+        r.put("count", ids.length);
+        r.put("max_model_len", maxModelLen());
+        ArrayNode t = r.putArray("tokens");
+        for (int id : ids) t.add(id);
+        if (b.path("return_token_strs").asBoolean(false)) {
+            ArrayNode strs = r.putArray("token_strs");
+            for (int id : ids) strs.add(tokenizer.decode(new int[] {id}));
+        } else {
+            r.putNull("token_strs");
+        }
+        ctx.contentType("application/json").result(r.toString());
+    }
+
+    /** POST /detokenize, as vLLM's: {@code tokens} → {@code prompt}, special tokens kept as text; an id outside the vocabulary is a 400. */
+    private void detokenize(Context ctx, JsonNode b) {
+        JsonNode t = b.get("tokens");
+        if (t == null || !t.isArray()) throw ApiError.bad("tokens", "tokens must be an array of token ids");
+        int[] ids = new int[t.size()];
+        for (int i = 0; i < ids.length; i++) {
+            if (!t.get(i).isInt() || t.get(i).asInt() < 0) throw ApiError.bad("tokens", "tokens[" + i + "] is not a token id: " + t.get(i));
+            ids[i] = t.get(i).asInt();
+            if (engine != null && ids[i] >= engine.model().config.vocabSize()) {
+                throw ApiError.bad("tokens", "tokens[" + i + "] is " + ids[i] + ", outside the vocabulary [0, " + engine.model().config.vocabSize() + ")");
+            }
+        }
+        ObjectNode r = JSON.createObjectNode();
+        r.put("prompt", tokenizer.decode(ids));
+        ctx.contentType("application/json").result(r.toString());
+    }
+
+    /** GET /tokenizer_info (see {@link #tokenizerInfo(java.util.Map)}). */
+    private void tokenizerInfo(Context ctx) {
+        java.util.Map<String, Object> info = tokenizerInfo;
+        ObjectNode r = info != null ? JSON.valueToTree(info) : JSON.createObjectNode();
+        if (!r.has("eos_token")) {
+            if (eosIds.isEmpty()) r.putNull("eos_token");
+            else r.put("eos_token", tokenizer.decode(new int[] {eosIds.iterator().next()}));
+        }
+        if (!r.has("model_max_length")) r.put("model_max_length", maxModelLen());
+        metrics.request("tokenizer_info", 200);
+        ctx.contentType("application/json").result(r.toString());
+    }
+
+    /** The longest sequence the served model takes: its positions, or this server's prompt limit where it has none. */
+    private int maxModelLen() {
+        int positions = engine != null ? engine.model().config.maxPositions() : 0;
+        return positions > 0 ? positions : limits.maxPromptTokens();
     }
 
     /**
@@ -631,12 +767,8 @@ public final class OpenAiServer implements AutoCloseable {
         return kw;
     }
 
-    /** One event from the engine's thread to the request's thread: choice {@code index}'s token, or its end. */
-    private record Event(int index, Engine.Token token, Engine.Finish finish, String error) {}
-
-    private void run(Context ctx, Gen g, boolean isChat) throws Exception {
-        run(ctx, g, isChat, null, true);
-    }
+    /** A choice's token, its end ({@code token} null), or its prompt's log-probabilities ({@code prompt} non-null). */
+    private record Event(int index, Engine.Token token, Engine.Finish finish, String error, Engine.PromptLogprobs prompt) {}
 
     /**
      * Submits the request's n choices (one engine sequence each, sharing the prompt; vLLM's parallel sampling), then
@@ -645,28 +777,36 @@ public final class OpenAiServer implements AutoCloseable {
      * not read), of which only the first call is kept unless {@code parallelToolCalls}, as vLLM filters them. A client
      * that goes away, a timeout or an error cancels every choice.
      */
-    private void run(Context ctx, Gen g, boolean isChat, java.util.function.Function<ReasoningParser, ToolParser> tools,
+    private void run(Context ctx, List<Gen> gens, boolean isChat, java.util.function.Function<ReasoningParser, ToolParser> tools,
                      boolean parallelToolCalls) throws Exception {
         long t0 = System.nanoTime();
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         List<Engine.Handle> handles = new ArrayList<>();
         List<Reply> replies = new ArrayList<>();
-        Generator.Options o = g.options();
+        Gen g = gens.get(0);                                    // what the prompts of a batch share: the request's fields
         try {
-            for (int i = 0; i < g.n(); i++) {
-                int index = i;
-                Generator.Options child = i == 0 || o.temperature() == 0f ? o : o.sampling(o.temperature(), o.topK(), o.topP(), o.seed() + i);
-                ReasoningParser parser = g.reasoning() == null ? null : g.reasoning().get();
-                replies.add(new Reply(g, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls));
-                handles.add(engine.submit(new Engine.Request(g.prompt(), child, g.topLogprobs()), new Engine.Listener() {
-                    @Override public void onToken(Engine.Token t) { events.add(new Event(index, t, null, null)); }
-                    @Override public void onFinish(Engine.Finish f, String error) { events.add(new Event(index, null, f, error)); }
-                }));
+            for (Gen gen : gens) {
+                Generator.Options o = gen.options();
+                for (int i = 0; i < gen.n(); i++) {
+                    int index = replies.size();
+                    Generator.Options child = i == 0 || o.temperature() == 0f ? o : o.sampling(o.temperature(), o.topK(), o.topP(), o.seed() + i);
+                    ReasoningParser parser = gen.reasoning() == null ? null : gen.reasoning().get();
+                    replies.add(new Reply(gen, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls));
+                    Engine.Request r = new Engine.Request(gen.prompt(), child, gen.topLogprobs());
+                    if (gen.echo() && gen.topLogprobs() >= 0) r = r.withPromptLogprobs(gen.topLogprobs());   // the prompt's, from the engine's prefill
+                    if (!gen.generate()) r = r.promptOnly();
+                    handles.add(engine.submit(r, new Engine.Listener() {
+                        @Override public void onPromptLogprobs(Engine.PromptLogprobs p) { events.add(new Event(index, null, null, null, p)); }
+                        @Override public void onToken(Engine.Token t) { events.add(new Event(index, t, null, null, null)); }
+                        @Override public void onFinish(Engine.Finish f, String error) { events.add(new Event(index, null, f, error, null)); }
+                    }));
+                }
             }
         } catch (RuntimeException e) {                          // a full queue (429) or a refusal part-way: none of it runs
             for (Engine.Handle h : handles) h.cancel();
             throw e;
         }
+        int total = replies.size();
         String id = (isChat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long deadline = t0 + limits.timeout().toNanos();
         OutputStream out = null;
@@ -685,12 +825,12 @@ public final class OpenAiServer implements AutoCloseable {
                 }
             }
         }
-        Event[] done = new Event[g.n()];
-        String[] reasons = new String[g.n()];
+        Event[] done = new Event[total];
+        String[] reasons = new String[total];
         int finished = 0;
         boolean firstToken = true;
         try {
-            while (finished < g.n()) {
+            while (finished < total) {
                 long wait = deadline - System.nanoTime();
                 Event e = wait > 0 ? events.poll(wait, TimeUnit.NANOSECONDS) : null;
                 if (e == null) {
@@ -699,6 +839,7 @@ public final class OpenAiServer implements AutoCloseable {
                     throw new ApiError(504, "timeout", null, "the request timed out after " + limits.timeout());
                 }
                 Reply reply = replies.get(e.index());
+                if (e.prompt() != null) { reply.promptLogprobs = e.prompt(); continue; }
                 if (e.token() == null) {
                     done[e.index()] = e;
                     finished++;
@@ -738,10 +879,11 @@ public final class OpenAiServer implements AutoCloseable {
         }
         int completion = 0;
         for (Reply r : replies) completion += r.tokens.size();
+        int promptTokens = gens.stream().mapToInt(x -> x.prompt().length).sum();   // each prompt once, whatever its n (vLLM's usage)
         if (out != null) {
             if (g.includeUsage()) {
                 ObjectNode u = chunk(id, isChat);
-                usage(u, g.prompt().length, completion);
+                usage(u, promptTokens, completion);
                 send(out, u);
             }
             sendRaw(out, "data: [DONE]\n\n");
@@ -762,15 +904,15 @@ public final class OpenAiServer implements AutoCloseable {
             } else {
                 String text = reply.text();
                 ObjectNode lp = reply.allLogprobs();
-                if (g.echo()) {
-                    String p = tokenizer.decode(g.prompt());
+                if (reply.g.echo()) {
+                    String p = tokenizer.decode(reply.g.prompt());
                     text = p + text;
-                    if (lp != null) lp = echoLogprobs(g, lp);
+                    if (lp != null) lp = echoLogprobs(reply, lp);
                 }
                 reply.choice(choices, text, lp, reason);
             }
         }
-        usage(root, g.prompt().length, completion);                 // the prompt once, every choice's tokens (vLLM's usage)
+        usage(root, promptTokens, completion);                      // each prompt once, every choice's tokens (vLLM's usage)
         ctx.contentType("application/json").result(root.toString());
     }
 
@@ -819,24 +961,27 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    /** The prompt's own logprobs (a full pass: token i's under the prefix before it; the first has none) before the reply's. */
-    private ObjectNode echoLogprobs(Gen g, ObjectNode replyLp) {
-        Transformer m = engine.model();
-        float[][] logits = m.logits(new int[][] {g.prompt()})[0];
+    /**
+     * The prompt's own logprobs (token i's under the prefix before it, the first none; computed by the engine's prefill,
+     * Engine.Request.withPromptLogprobs) before the reply's.
+     */
+    private ObjectNode echoLogprobs(Reply reply, ObjectNode replyLp) {
+        int[] prompt = reply.g.prompt();
+        Engine.PromptLogprobs p = reply.promptLogprobs;
+        if (p == null) throw new IllegalStateException("the engine reported no prompt log-probabilities for choice " + reply.index);
         ObjectNode lp = JSON.createObjectNode();
         ArrayNode tokens = lp.putArray("tokens"), tlp = lp.putArray("token_logprobs"), top = lp.putArray("top_logprobs");
         ArrayNode offsets = lp.putArray("text_offset");
         int offset = 0;
-        for (int i = 0; i < g.prompt().length; i++) {
-            String t = tokenizer.decode(new int[] {g.prompt()[i]});
+        for (int i = 0; i < prompt.length; i++) {
+            String t = tokenizer.decode(new int[] {prompt[i]});
             tokens.add(t);
             offsets.add(offset);
             offset += t.length();
             if (i == 0) { tlp.addNull(); top.addNull(); continue; }
-            double[] ls = Logprobs.logSoftmax(logits[i - 1]);
-            tlp.add(ls[g.prompt()[i]]);
+            tlp.add(p.logprobs()[i]);
             ObjectNode alts = top.addObject();
-            for (int id : Logprobs.top(ls, g.topLogprobs())) alts.put(tokenizer.decode(new int[] {id}), ls[id]);
+            for (int j = 0; j < p.topIds()[i].length; j++) alts.put(tokenizer.decode(new int[] {p.topIds()[i][j]}), p.topLogprobs()[i][j]);
         }
         for (String k : new String[] {"tokens", "token_logprobs", "top_logprobs"}) ((ArrayNode) lp.get(k)).addAll((ArrayNode) replyLp.get(k));
         for (JsonNode o : replyLp.get("text_offset")) offsets.add(o.asInt() + offset);
@@ -866,6 +1011,7 @@ public final class OpenAiServer implements AutoCloseable {
         final List<ToolParser.Call> calls = new ArrayList<>();
         String sent = "";
         int held = -1;                               // the text length of the first min_tokens tokens, once they came
+        Engine.PromptLogprobs promptLogprobs;        // the prompt's, where echo asked for them
         boolean stopped;
         long last;                                   // when its last token came (nanoTime)
 

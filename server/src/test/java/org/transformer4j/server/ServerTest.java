@@ -76,11 +76,12 @@ class ServerTest {
     }
 
     static final CharTokenizer TOK = new CharTokenizer();
-    /** A toy template: "role|content|" per message, then "assistant|". */
+    /** A toy template: "role|content|" per message, then "assistant|" (unless the request's add_generation_prompt is false). */
     static final ChatTemplate TEMPLATE = (ms, kwargs) -> {
         StringBuilder b = new StringBuilder();
         for (ChatTemplate.Message m : ms) b.append(m.role()).append('|').append(m.content()).append('|');
-        return TOK.encode(b.append("assistant|").toString());
+        if (ChatTemplate.addGenerationPrompt(kwargs)) b.append("assistant|");
+        return TOK.encode(b.toString());
     };
 
     static Backend backend;

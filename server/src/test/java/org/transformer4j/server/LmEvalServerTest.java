@@ -1,0 +1,168 @@
+// LmEvalServerTest — what lm-evaluation-harness's local-completions model sends, on ServerTest's tiny random decoder:
+// batches of prompts (strings or token ids) whose choices come back indexed prompt by prompt, each its solo reply;
+// loglikelihood requests (echo, logprobs 1, max_tokens 1 — or 0, prompt only) whose prompt log-probabilities equal a
+// float64 log softmax of a full pass; and vLLM's /tokenize, /detokenize and /tokenizer_info, which its remote
+// tokenizer reads (a body without "model" is served).
+package org.transformer4j.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class LmEvalServerTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void setUp() { ServerTest.setUp(); }
+
+    @AfterAll
+    static void tearDown() { ServerTest.tearDown(); }
+
+    static JsonNode ok(String path, String body) throws Exception {
+        HttpResponse<String> r = ServerTest.post(path, body);
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    static JsonNode bad(String path, String body, String param, String words) throws Exception {
+        HttpResponse<String> r = ServerTest.post(path, body);
+        assertEquals(400, r.statusCode(), r.body());
+        JsonNode e = JSON.readTree(r.body()).path("error");
+        if (param != null) assertEquals(param, e.path("param").asText(), r.body());
+        assertTrue(e.path("message").asText().contains(words), words + " in " + r.body());
+        return e;
+    }
+
+    /** Float64 log softmax of row {@code row} of a full pass over {@code ids} (no cache). */
+    static double[] logSoftmax(int[] ids, int row) {
+        float[] r = ServerTest.model.logits(new int[][] {ids})[0][row];
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : r) max = Math.max(max, v);
+        for (float v : r) sum += Math.exp(v - max);
+        double[] out = new double[r.length];
+        for (int i = 0; i < r.length; i++) out[i] = r[i] - max - Math.log(sum);
+        return out;
+    }
+
+    /** generate_until: a batch of prompts (token ids and strings) → one choice each, index = the prompt's place, its solo reply. */
+    @Test
+    void aBatchOfPromptsGetsItsChoicesInPromptOrder() throws Exception {
+        List<int[]> prompts = List.of(ServerTest.TOK.encode("first_prompt"), ServerTest.TOK.encode("b"), ServerTest.TOK.encode("the_third_one"));
+        String ids = "[" + String.join(",", prompts.stream().map(Arrays::toString).toList()) + "]";
+        JsonNode r = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":" + ids + ",\"max_tokens\":7,\"temperature\":0,\"seed\":1234,\"stop\":[\"~~\"]}");
+        assertEquals(3, r.get("choices").size());
+        for (int i = 0; i < 3; i++) {
+            JsonNode c = r.get("choices").get(i);
+            assertEquals(i, c.get("index").asInt());
+            assertEquals(ServerTest.alone(prompts.get(i), ServerTest.opts(7, 0, 0).stopStrings(java.util.Set.of("~~"), ServerTest.TOK::decode)),
+                    c.get("text").asText(), "prompt " + i);
+        }
+        assertEquals(12 + 1 + 13, r.at("/usage/prompt_tokens").asInt(), "every prompt's tokens");
+        // strings, with n = 2: index = prompt · n + choice, choice j seeded seed + j
+        JsonNode s = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":[\"ab\",\"cd\"],\"max_tokens\":4,\"temperature\":0.9,\"seed\":7,\"n\":2}");
+        assertEquals(4, s.get("choices").size());
+        for (int k = 0; k < 4; k++) {
+            String prompt = k < 2 ? "ab" : "cd";
+            assertEquals(k, s.get("choices").get(k).get("index").asInt());
+            assertEquals(ServerTest.alone(ServerTest.TOK.encode(prompt), ServerTest.opts(4, 0.9, 7 + k % 2)), s.get("choices").get(k).get("text").asText(), "choice " + k);
+        }
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":[\"ab\", 5],\"max_tokens\":2}", "prompt", "prompt[1]");
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":[[1,2],[3,\"x\"]],\"max_tokens\":2}", "prompt", "prompt[1]");
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":[],\"max_tokens\":2}", "prompt", "token-id arrays");
+    }
+
+    /**
+     * loglikelihood, as local-completions asks (temperature 0, max_tokens 1, logprobs 1, echo, a batch of token prompts):
+     * per choice, token_logprobs[i] for every prompt token i ≥ 1 is the log softmax of a full pass's row i − 1 (1e-5),
+     * top_logprobs[i] that row's most likely token; entry 0 null; the generated token last. And max_tokens 0 with echo:
+     * the prompt alone, no token.
+     */
+    @Test
+    void loglikelihoodRequestsGetThePromptsLogprobs() throws Exception {
+        int[] a = ServerTest.TOK.encode("context_then_continuation"), b = ServerTest.TOK.encode("another_context,_longer_than_one_block");
+        JsonNode r = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":[" + Arrays.toString(a) + "," + Arrays.toString(b)
+                + "],\"temperature\":0,\"max_tokens\":1,\"logprobs\":1,\"seed\":1234,\"echo\":true}");
+        int[][] prompts = {a, b};
+        for (int k = 0; k < 2; k++) {
+            JsonNode c = r.get("choices").get(k);
+            int[] p = prompts[k];
+            JsonNode lp = c.get("logprobs");
+            assertEquals(p.length + 1, lp.get("token_logprobs").size(), "the prompt's tokens and the generated one");
+            assertTrue(lp.get("token_logprobs").get(0).isNull() && lp.get("top_logprobs").get(0).isNull(), "the first token has none");
+            for (int i = 1; i < p.length; i++) {
+                double[] ls = logSoftmax(p, i - 1);
+                assertEquals(ls[p[i]], lp.get("token_logprobs").get(i).asDouble(), 1e-5, "prompt " + k + " token " + i);
+                JsonNode top = lp.get("top_logprobs").get(i);
+                assertEquals(1, top.size());
+                int best = 0;
+                for (int v = 1; v < ls.length; v++) if (ls[v] > ls[best]) best = v;
+                assertEquals(ls[best], top.get(ServerTest.TOK.decode(new int[] {best})).asDouble(), 1e-5, "prompt " + k + " token " + i + "'s row's best");
+            }
+            assertEquals(ServerTest.TOK.decode(p) + ServerTest.alone(p, ServerTest.opts(1, 0, 0)), c.get("text").asText());
+        }
+        JsonNode only = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":" + Arrays.toString(a) + ",\"max_tokens\":0,\"logprobs\":0,\"echo\":true}");
+        JsonNode c = only.get("choices").get(0);
+        assertEquals(ServerTest.TOK.decode(a), c.get("text").asText(), "the prompt only");
+        assertEquals("length", c.get("finish_reason").asText());
+        assertEquals(a.length, c.at("/logprobs/token_logprobs").size());
+        assertEquals(r.at("/choices/0/logprobs/token_logprobs/5").asDouble(), c.at("/logprobs/token_logprobs/5").asDouble(), 0.0);
+        assertEquals(0, only.at("/usage/completion_tokens").asInt());
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"max_tokens\":0}", "max_tokens", "0 with echo");
+    }
+
+    /** /tokenize, /detokenize and /tokenizer_info as vLLM answers them (lm-eval's remote tokenizer sends no model). */
+    @Test
+    void tokenizerEndpointsAnswerAsVllms() throws Exception {
+        JsonNode t = ok("/tokenize", "{\"prompt\":\"hello\",\"add_special_tokens\":false}");
+        assertEquals(JSON.valueToTree(ServerTest.TOK.encode("hello")), t.get("tokens"));
+        assertEquals(5, t.get("count").asInt());
+        assertEquals(160, t.get("max_model_len").asInt(), "the model's positions");
+        assertTrue(t.get("token_strs").isNull());
+        JsonNode strs = ok("/tokenize", "{\"model\":\"tiny\",\"prompt\":\"hi\",\"return_token_strs\":true}").get("token_strs");
+        assertEquals(List.of("h", "i"), List.of(strs.get(0).asText(), strs.get(1).asText()));
+        JsonNode m = ok("/tokenize", "{\"messages\":[{\"role\":\"user\",\"content\":\"yo\"}]}");
+        assertEquals(JSON.valueToTree(ServerTest.TOK.encode("user|yo|assistant|")), m.get("tokens"), "through the chat template");
+        JsonNode m2 = ok("/tokenize", "{\"messages\":[{\"role\":\"user\",\"content\":\"yo\"}],\"add_generation_prompt\":false}");
+        assertEquals(JSON.valueToTree(ServerTest.TOK.encode("user|yo|")), m2.get("tokens"));
+        bad("/tokenize", "{\"model\":\"other\",\"prompt\":\"x\"}", "model", "unknown model");
+        bad("/tokenize", "{\"prompt\":5}", "prompt", "string");
+
+        assertEquals("hello", ok("/detokenize", "{\"tokens\":" + Arrays.toString(ServerTest.TOK.encode("hello")) + "}").get("prompt").asText());
+        bad("/detokenize", "{\"tokens\":[1,\"a\"]}", "tokens", "tokens[1]");
+        bad("/detokenize", "{\"tokens\":[100000]}", null, "100000");
+
+        HttpResponse<String> info = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(ServerTest.base + "/tokenizer_info")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, info.statusCode());
+        JsonNode i = JSON.readTree(info.body());
+        assertTrue(i.has("eos_token"), "lm-eval's check: " + info.body());
+        assertEquals(160, i.get("model_max_length").asInt());
+    }
+
+    /** A server given the tokenizer's configuration answers it on /tokenizer_info, with the eos token the server knows otherwise. */
+    @Test
+    void tokenizerInfoIsTheConfigurationGiven() throws Exception {
+        try (OpenAiServer s = OpenAiServer.decoder("tiny", ServerTest.engine, ServerTest.TOK, null, OpenAiServer.Limits.defaults(), java.util.Set.of(3))) {
+            s.tokenizerInfo(Map.of("tokenizer_class", "CharTokenizer", "chat_template", "{{ x }}"));
+            int port = s.start("127.0.0.1", 0);
+            JsonNode i = JSON.readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/tokenizer_info")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals("CharTokenizer", i.get("tokenizer_class").asText());
+            assertEquals("{{ x }}", i.get("chat_template").asText());
+            assertEquals(ServerTest.TOK.decode(new int[] {3}), i.get("eos_token").asText(), "the text of the end id");
+        }
+    }
+}
