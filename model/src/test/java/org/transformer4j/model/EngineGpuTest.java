@@ -3,7 +3,8 @@
 // the same request alone through Generator. On CUDA the two paths multiply at other M (cuBLAS may take
 // other kernels), so a reply may leave its solo tokens only where the top two candidates were a near tie
 // (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed. And the next
-// turn of a chat takes the previous reply's blocks from the prefix cache (CUDA caches generated blocks by default).
+// turn of a chat takes the previous reply's blocks from the prefix cache (CUDA caches generated blocks by default), and a
+// prompt's log-probabilities (every row of each chunk) match a full pass.
 // Written without a GPU: never run on one yet (ci/gpu-check phase "tests").
 package org.transformer4j.model;
 
@@ -110,6 +111,41 @@ class EngineGpuTest {
                     for (float v : row) max = Math.max(max, v);
                     for (float v : row) sum += Math.exp(v - max);
                     assertEquals(row[got.get(t).id()] - max - Math.log(sum), got.get(t).logprob(), 1e-3, "token " + t);
+                }
+            }
+        }
+    }
+
+    /**
+     * A prompt's log-probabilities on CUDA (every row's logits of each 16-row chunk brought to the host and reduced): each
+     * within 1e-3 of a full pass of the same model on the GPU; a prompt-only request ends with no token.
+     */
+    @Test
+    void promptLogprobsOnCudaAreThoseOfAFullPass() throws Exception {
+        try (CudaBackend cuda = ModelGpuTest.gpu(); Weights w = Weights.random(Tiny.ropeDecoder(), cuda, 63)) {
+            Transformer m = new Transformer(w, cuda);
+            int[] prompt = Tiny.ids(900, 1, 45)[0];
+            try (Engine e = new Engine(m, Engine.Config.defaults(m).steps(512, 16))) {
+                CompletableFuture<Engine.PromptLogprobs> got = new CompletableFuture<>();
+                CompletableFuture<Reply> done = new CompletableFuture<>();
+                List<Engine.Token> tokens = new ArrayList<>();
+                e.submit(new Engine.Request(prompt, Generator.Options.greedy(1)).promptOnly().withPromptLogprobs(2), new Engine.Listener() {
+                    @Override public void onPromptLogprobs(Engine.PromptLogprobs p) { got.complete(p); }
+                    @Override public void onToken(Engine.Token t) { tokens.add(t); }
+                    @Override public void onFinish(Engine.Finish reason, String error) { done.complete(new Reply(tokens, reason, error)); }
+                });
+                Reply r = done.get(120, TimeUnit.SECONDS);
+                assertEquals(null, r.error());
+                assertEquals(Engine.Finish.LENGTH, r.finish());
+                assertTrue(r.tokens().isEmpty(), "prompt only");
+                Engine.PromptLogprobs p = got.get(1, TimeUnit.SECONDS);
+                float[][] full = m.logits(new int[][] {prompt})[0];
+                for (int i = 1; i < prompt.length; i++) {
+                    double max = Double.NEGATIVE_INFINITY, sum = 0;
+                    for (float v : full[i - 1]) max = Math.max(max, v);
+                    for (float v : full[i - 1]) sum += Math.exp(v - max);
+                    assertEquals(full[i - 1][prompt[i]] - max - Math.log(sum), p.logprobs()[i], 1e-3, "prompt token " + i);
+                    assertEquals(2, p.topIds()[i].length);
                 }
             }
         }
