@@ -154,8 +154,15 @@ class EngineTest {
     }
 
     static void assertSameAsAlone(Transformer model, Engine e, List<int[]> prompts, List<Generator.Options> opts) throws Exception {
+        assertSameAsAlone(model, e, prompts, opts, () -> {});
+    }
+
+    /** The same, running {@code submitted} once every request is submitted (e.g. to release a held loop). */
+    static void assertSameAsAlone(Transformer model, Engine e, List<int[]> prompts, List<Generator.Options> opts, Runnable submitted)
+            throws Exception {
         List<CompletableFuture<Result>> fs = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) fs.add(submit(e, prompts.get(i), opts.get(i)));
+        submitted.run();
         Generator g = new Generator(model);
         for (int i = 0; i < prompts.size(); i++) {
             Result r = fs.get(i).get(120, TimeUnit.SECONDS);
@@ -351,37 +358,15 @@ class EngineTest {
      */
     @Test
     void equalPromptChunksArePrefilledTogetherWithTheirSoloTokens() throws Exception {
-        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<Void> held = new CompletableFuture<>();
         try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
-            e.submit(new Engine.Request(prompt(99, 5), Generator.Options.greedy(2)), new Engine.Listener() {
-                @Override public void onToken(Engine.Token t) {
-                    if (t.index() != 0) return;
-                    held.complete(null);
-                    try {
-                        hold.await(60, TimeUnit.SECONDS);
-                    } catch (InterruptedException ex) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                @Override public void onFinish(Engine.Finish reason, String error) {}
-            });
-            held.get(60, TimeUnit.SECONDS);
+            java.util.concurrent.CountDownLatch hold = holdLoop(e, 99);
             long before = e.prefillPasses();
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < 8; i++) prompts.add(prompt(300 + i, 12));     // 8 × 12 = 96 rows: one pass
             prompts.add(prompt(400, 7));
             prompts.add(prompt(401, 7));
             List<Generator.Options> opts = options(prompts.size());
-            List<CompletableFuture<Result>> fs = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) fs.add(submit(e, prompts.get(i), opts.get(i)));
-            hold.countDown();
-            Generator g = new Generator(model);
-            for (int i = 0; i < prompts.size(); i++) {
-                Result r = fs.get(i).get(120, TimeUnit.SECONDS);
-                assertEquals(null, r.error(), "request " + i);
-                assertArrayEquals(g.generate(prompts.get(i), opts.get(i), null), r.ids(), "request " + i);
-            }
+            assertSameAsAlone(model, e, prompts, opts, hold::countDown);
             if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 8 * 12) {
                 assertEquals(2, e.prefillPasses() - before, "the eight 12-token prompts in one pass, the two 7-token ones in another");
             }
@@ -395,22 +380,8 @@ class EngineTest {
      */
     @Test
     void promptsArrivingTogetherPrefillTheirSharedBlocksOnce() throws Exception {
-        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<Void> held = new CompletableFuture<>();
         try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
-            e.submit(new Engine.Request(prompt(98, 5), Generator.Options.greedy(2)), new Engine.Listener() {
-                @Override public void onToken(Engine.Token t) {
-                    if (t.index() != 0) return;
-                    held.complete(null);
-                    try {
-                        hold.await(60, TimeUnit.SECONDS);
-                    } catch (InterruptedException ex) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                @Override public void onFinish(Engine.Finish reason, String error) {}
-            });
-            held.get(60, TimeUnit.SECONDS);
+            java.util.concurrent.CountDownLatch hold = holdLoop(e, 98);
             long rows0 = e.prefillRows(), hits0 = e.prefixHits();
             int[] same = prompt(500, 100);                          // 6 whole blocks and 4 rows
             int[] system = Arrays.copyOf(same, 40);                 // 2 whole blocks in common with it
@@ -419,15 +390,7 @@ class EngineTest {
             List<int[]> prompts = List.of(same, same, same, other, same, unrelated);
             List<Generator.Options> opts = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) opts.add(Generator.Options.greedy(6).sampling(1.2f, 0, 1f, 900 + i));
-            List<CompletableFuture<Result>> fs = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) fs.add(submit(e, prompts.get(i), opts.get(i)));
-            hold.countDown();
-            Generator g = new Generator(model);
-            for (int i = 0; i < prompts.size(); i++) {
-                Result r = fs.get(i).get(120, TimeUnit.SECONDS);
-                assertEquals(null, r.error(), "request " + i);
-                assertArrayEquals(g.generate(prompts.get(i), opts.get(i), null), r.ids(), "request " + i);
-            }
+            assertSameAsAlone(model, e, prompts, opts, hold::countDown);
             // blocks a prompt may take: whole blocks leaving at least minChunk rows (1 below minChunkRows)
             int minChunk = 100 < e.config().minChunkRows() ? 1 : e.config().minChunkRows();
             int sameShared = Math.min(6, (100 - minChunk) / 16), otherShared = Math.min(2, (70 - minChunk) / 16);
@@ -471,11 +434,8 @@ class EngineTest {
                 int[] seq = Arrays.copyOf(next, next.length + got.size());
                 for (int t = 0; t < got.size(); t++) seq[next.length + t] = got.get(t).id();
                 for (int t = 0; t < got.size(); t++) {
-                    float[] row = model.logits(new int[][] {Arrays.copyOf(seq, next.length + t)})[0][next.length + t - 1];
-                    double max = Double.NEGATIVE_INFINITY, sum = 0;
-                    for (float v : row) max = Math.max(max, v);
-                    for (float v : row) sum += Math.exp(v - max);
-                    assertEquals(row[got.get(t).id()] - max - Math.log(sum), got.get(t).logprob(), 1e-5, "cached = " + cached + ", token " + t);
+                    double[] ls = logSoftmaxOfFullPass(Arrays.copyOf(seq, next.length + t), next.length + t - 1);
+                    assertEquals(ls[got.get(t).id()], got.get(t).logprob(), 1e-5, "cached = " + cached + ", token " + t);
                 }
                 if (!cached) assertArrayEquals(new Generator(model).generate(next, Generator.Options.greedy(6), null),
                         got.stream().mapToInt(Engine.Token::id).toArray(), "without generated blocks: the solo tokens, bit for bit");
@@ -559,6 +519,29 @@ class EngineTest {
         int[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;
+    }
+
+    /**
+     * Holds the engine's loop inside a first request's listener (prompt seed {@code seed}) until the returned latch is
+     * counted down, so that requests submitted meanwhile are all admitted by one step.
+     */
+    static java.util.concurrent.CountDownLatch holdLoop(Engine e, long seed) throws Exception {
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<Void> held = new CompletableFuture<>();
+        e.submit(new Engine.Request(prompt(seed, 5), Generator.Options.greedy(2)), new Engine.Listener() {
+            @Override public void onToken(Engine.Token t) {
+                if (t.index() != 0) return;
+                held.complete(null);
+                try {
+                    hold.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            @Override public void onFinish(Engine.Finish reason, String error) {}
+        });
+        held.get(60, TimeUnit.SECONDS);
+        return hold;
     }
 
     @Test
