@@ -37,7 +37,8 @@ import org.transformer4j.server.OpenAiServer;
  * sequences per step, decoded in groups below the CPU's small-M limit — with the Vector API all 64 in one
  * group — so that every reply is bit-identical to a solo run), "batched-wide" the same with one group of
  * up to 64 (below the limit now the same as "batched"), "one-at-a-time" the same server with one running sequence (the rest queue),
- * which is how servers without continuous batching behave. Throughput = all streamed tokens / wall
+ * which is how servers without continuous batching behave; "speculative-K" is "batched" with n-gram speculative decoding
+ * (K draft tokens, lookup 1..3 tokens, at any batch size). Throughput = all streamed tokens / wall
  * time from the first request to the last token; tokens per CPU-s divides them by the process's CPU time
  * instead (fairer on a machine shared with other work). A warm-up round runs first in each mode: the
  * largest client count, in full. Not a test.
@@ -74,11 +75,14 @@ public final class ServeLoad {
                 Transformer m = new Transformer(w, backend);
                 System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %d tokens (%d of them shared by all clients), %d new tokens greedy per client%n",
                         backend.description(), shared + prompt, shared, steps);
-                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | cached blocks |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | cached blocks | drafts kept |");
+                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for (String mode : modes) {
-                    Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.startsWith("batched") ? 64 : 1, 256);
+                    Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.equals("one-at-a-time") ? 1 : 64, 256);
                     if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // one group of 64 (above the small-M limit: the packed GEMM path, not bit-identical to solo)
+                    if (mode.startsWith("speculative")) {                           // speculative-K: n-gram speculation, K draft tokens, lookup 1..3
+                        cfg = cfg.speculative(Engine.Speculation.ngram(Integer.parseInt(mode.substring("speculative-".length())), 1, 3).maxRunning(64));
+                    }
                     try (Engine e = new Engine(m, cfg);
                          OpenAiServer s = OpenAiServer.decoder("gpt2-random", e, new IdTokenizer(), null, OpenAiServer.Limits.defaults())) {
                         int port = s.start("127.0.0.1", 0);
@@ -88,13 +92,15 @@ public final class ServeLoad {
                         // the tokens, still 18% below: 180 against 220 tokens/s, 2026-12-04)
                         load(port, Arrays.stream(clients).max().orElse(2), shared, prompt, steps, c.vocabSize(), 99);
                         for (int n : clients) {
-                            long rows0 = prefillRows(e), hits0 = e.prefixHits();
+                            long rows0 = prefillRows(e), hits0 = e.prefixHits(), drafts0 = drafts(e)[0], kept0 = drafts(e)[1];
                             Run r = load(port, n, shared, prompt, steps, c.vocabSize(), n);
                             long rows = prefillRows(e);
-                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d |%n", mode, n,
+                            long[] d = drafts(e);
+                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d | %s |%n", mode, n,
                                     r.tokens() / r.seconds(), r.tokens() / r.cpuSeconds(), pct(r.ttft(), 50), pct(r.ttft(), 99),
                                     pct(r.itl(), 50), pct(r.itl(), 99), r.seconds(), r.cpuSeconds(),
-                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefixHits() - hits0);
+                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefixHits() - hits0,
+                                    d[0] < 0 ? "n/a" : (d[1] - kept0) + " of " + (d[0] - drafts0));
                         }
                     }
                 }
@@ -108,6 +114,15 @@ public final class ServeLoad {
             return e.prefillRows();
         } catch (NoSuchMethodError old) {
             return -1;
+        }
+    }
+
+    /** The engine's draft tokens proposed and kept so far, or {-1, -1} on an engine built before it speculated. */
+    static long[] drafts(Engine e) {
+        try {
+            return new long[] {e.draftTokens(), e.acceptedTokens()};
+        } catch (NoSuchMethodError old) {
+            return new long[] {-1, -1};
         }
     }
 

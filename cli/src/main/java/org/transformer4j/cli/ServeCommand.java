@@ -91,6 +91,12 @@ final class ServeCommand implements Callable<Integer> {
             + " instead of bit for bit.")
     Boolean cacheGenerated;
 
+    @Option(names = "--speculative-config", paramLabel = "JSON", description = "N-gram speculative decoding of greedy requests, as vLLM's"
+            + " option of this name: {\"method\": \"ngram\", \"num_speculative_tokens\": K, \"prompt_lookup_max\": N, \"prompt_lookup_min\": M,"
+            + " \"disable_by_batch_size\": B} (lookup sizes default to 5, or to each other; speculation while at most B sequences run,"
+            + " default 2: a verify pass is a sequence's own). Draft models are not supported.")
+    String speculativeConfig;
+
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
@@ -103,6 +109,7 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
         if (kvMemoryMb < 1 || kvMemoryMb > (Long.MAX_VALUE >> 20)) throw new IllegalArgumentException("--kv-memory-mb must be ≥ 1, got " + kvMemoryMb);
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout-s must be ≥ 1, got " + timeoutSeconds);
+        Engine.Speculation spec = speculativeConfig == null ? null : speculation(speculativeConfig);   // refused before the model loads
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         if (reasoningParser != null && !reasoningParser.equals("none")) ReasoningParser.named(reasoningParser);   // a bad name fails before loading
         ToolParser.Kind tools = toolCallParser == null ? null : ToolParser.named(toolCallParser);                  // so does this one
@@ -164,6 +171,7 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
+                if (spec != null) c = c.speculative(spec);
                 try (Engine engine = new Engine(m, c)) {
                     if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());
                     if (tools != null) {
@@ -208,6 +216,40 @@ final class ServeCommand implements Callable<Integer> {
             return tok.encode(template.render(messages.stream().map(msg -> new Message(msg.role(), msg.content(), msg.fields())).toList(),
                     org.transformer4j.server.ChatTemplate.addGenerationPrompt(kwargs), vars), false);
         };
+    }
+
+    /** {@code --speculative-config}'s JSON as vLLM reads it for the ngram method; anything else is refused by name. */
+    static Engine.Speculation speculation(String json) {
+        com.fasterxml.jackson.databind.JsonNode c;
+        try {
+            c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--speculative-config is not valid JSON: " + e.getMessage());
+        }
+        if (c == null || !c.isObject()) throw new IllegalArgumentException("--speculative-config must be a JSON object");
+        java.util.Set<String> known = java.util.Set.of("method", "model", "num_speculative_tokens", "prompt_lookup_min", "prompt_lookup_max",
+                "disable_by_batch_size");
+        c.fieldNames().forEachRemaining(k -> {
+            if (!known.contains(k)) throw new IllegalArgumentException("--speculative-config: '" + k + "' is not supported (known: " + new java.util.TreeSet<>(known) + ")");
+        });
+        String method = c.path("method").asText(c.path("model").asText(""));
+        if (!method.equals("ngram") && !method.equals("[ngram]")) {
+            throw new IllegalArgumentException("--speculative-config: method '" + method + "' is not supported; only ngram (prompt lookup) is");
+        }
+        if (!c.path("num_speculative_tokens").canConvertToInt() || !c.path("num_speculative_tokens").isIntegralNumber()) {
+            throw new IllegalArgumentException("--speculative-config needs num_speculative_tokens (an integer ≥ 1)");
+        }
+        Engine.Speculation sp = Engine.Speculation.ngram(c.get("num_speculative_tokens").asInt(), intOrNull(c, "prompt_lookup_min"),
+                intOrNull(c, "prompt_lookup_max"));
+        Integer batch = intOrNull(c, "disable_by_batch_size");
+        return batch == null ? sp : sp.maxRunning(batch);
+    }
+
+    private static Integer intOrNull(com.fasterxml.jackson.databind.JsonNode c, String key) {
+        com.fasterxml.jackson.databind.JsonNode v = c.get(key);
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new IllegalArgumentException("--speculative-config: " + key + " must be an integer, got " + v);
+        return v.asInt();
     }
 
     /**

@@ -200,6 +200,34 @@ class ServeCommandTest {
         }, "--model", model.toString(), "--kv-memory-mb", "8");
     }
 
+    /**
+     * {@code --speculative-config} (vLLM's JSON, ngram): a greedy completion of a prompt that repeats itself is Generator's
+     * reply alone, drafts are proposed (/metrics counts them); other methods and unknown keys are refused before loading.
+     */
+    @Test
+    void speculativeConfigServesGreedyRepliesAsAlone(@TempDir Path dir) throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4, Gpt2Folder.V, 256);
+        String prompt = "one two three one two three one two three one two";
+        serving(port -> {
+            HttpResponse<String> r = post(port, "/v1/completions", "{\"model\": \"gpt2\", \"prompt\": \"" + prompt
+                    + "\", \"max_tokens\": 24, \"temperature\": 0}");
+            assertEquals(200, r.statusCode(), r.body());
+            try (var tok = Tokenizers.forModel(model); var backend = new CpuBackend(); var weights = Pretrained.load(model, backend)) {
+                int[] ids = new Generator(new Transformer(weights, backend)).generate(tok.encode(prompt), Generator.Options.greedy(24), null);
+                assertEquals(tok.decode(ids), new ObjectMapper().readTree(r.body()).at("/choices/0/text").asText());
+            }
+            assertTrue(metric(port, "t4j_spec_decode_draft_tokens_total") > 0, "drafts from the repeated prompt");
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--speculative-config",
+                "{\"method\": \"ngram\", \"num_speculative_tokens\": 3, \"prompt_lookup_max\": 3, \"prompt_lookup_min\": 1}");
+        for (String bad : new String[] {"{\"method\": \"eagle\", \"num_speculative_tokens\": 3}", "{\"method\": \"ngram\"}",
+                "{\"method\": \"ngram\", \"num_speculative_tokens\": 3, \"draft_tensor_parallel_size\": 1}", "{ngram"}) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            CommandLine cl = new CommandLine(new ServeCommand());
+            cl.setErr(new java.io.PrintWriter(err));
+            assertEquals(1, cl.execute("--model", model.toString(), "--port", "0", "--speculative-config", bad), bad);
+        }
+    }
+
     static HttpResponse<String> post(int port, String path, String body) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());

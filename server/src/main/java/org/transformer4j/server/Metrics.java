@@ -69,6 +69,8 @@ final class Metrics {
             counter(b, "t4j_generated_tokens_total", "Tokens generated.", engine.tokensGenerated());
             counter(b, "t4j_preemptions_total", "Sequences preempted for lack of KV blocks (recomputed later).", engine.preemptions());
             counter(b, "t4j_prefix_cache_hits_total", "Prompt blocks reused from the prefix cache.", engine.prefixHits());
+            counter(b, "t4j_spec_decode_draft_tokens_total", "Draft tokens proposed by n-gram speculative decoding.", engine.draftTokens());
+            counter(b, "t4j_spec_decode_accepted_tokens_total", "Draft tokens the model's greedy choices agreed with.", engine.acceptedTokens());
             counter(b, "t4j_prefill_rows_total", "Prompt rows run through the model (rows reused from the prefix cache not counted).", engine.prefillRows());
             ttft.render(b, "t4j_time_to_first_token_seconds", "Time from a request's arrival to its first token.");
             itl.render(b, "t4j_inter_token_latency_seconds", "Time between consecutive tokens of a request.");

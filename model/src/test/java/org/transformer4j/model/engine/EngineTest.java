@@ -515,6 +515,61 @@ class EngineTest {
         for (int i = 0; i < 2000 && (e.running() > 0 || e.queued() > 0 || e.blocksInUse() > 0); i++) Thread.sleep(5);
     }
 
+    /** vLLM's ngram proposer: the longest suffix of minNgram..maxNgram tokens, its earliest earlier occurrence, what followed. */
+    @Test
+    void ngramProposalsFollowTheLongestSuffixsEarliestOccurrence() {
+        Engine.Speculation sp = Engine.Speculation.ngram(3, 1, 3);
+        //                 0  1  2  3  4  5  6  7  8  9 10 11
+        int[] t = {5, 6, 7, 8, 9, 6, 7, 1, 2, 5, 6, 7};
+        // suffix (5 6 7) occurred at 0: the three tokens after it
+        assertArrayEquals(new int[] {8, 9, 6}, sp.propose(t, t.length, 10));
+        assertArrayEquals(new int[] {8}, sp.propose(t, t.length, 1), "no more than the limit");
+        // suffix (9 6 7)? not before; (6 7) at 1 (earliest, not 5): what follows 1
+        int[] u = {5, 6, 7, 8, 9, 6, 7, 1, 2, 3, 6, 7};
+        assertArrayEquals(new int[] {8, 9, 6}, sp.propose(u, u.length, 10));
+        // the suffix's occurrence runs up to the end: the draft stops where the tokens do
+        int[] v = {4, 4, 4};
+        assertArrayEquals(new int[] {4}, sp.propose(v, v.length, 10), "(4 4) at 0 is followed by the last 4 only");
+        assertArrayEquals(new int[0], sp.propose(new int[] {1, 2, 3}, 3, 10), "no earlier occurrence");
+        assertArrayEquals(new int[0], Engine.Speculation.ngram(3, 2, 3).propose(new int[] {1, 2, 3, 1}, 4, 10), "a 1-gram match is below minNgram");
+        Engine.Speculation d = Engine.Speculation.ngram(5, null, null);
+        assertEquals(5, d.minNgram());
+        assertEquals(5, d.maxNgram(), "vLLM's defaults");
+        assertEquals(2, Engine.Speculation.ngram(5, null, 2).minNgram(), "one given: both");
+        assertThrows(IllegalArgumentException.class, () -> Engine.Speculation.ngram(5, 4, 2));
+        assertThrows(IllegalArgumentException.class, () -> Engine.Speculation.ngram(0, 1, 2));
+    }
+
+    /**
+     * Greedy sequences with n-gram speculation get the tokens they get alone (a prompt that repeats itself, which the
+     * tiny model's greedy continuation keeps doing): drafts proposed and kept, fewer steps than tokens; a sampled or
+     * penalized sequence beside them is not speculated and keeps its solo tokens too; stop ids end a sequence inside a
+     * kept draft.
+     */
+    @Test
+    void speculativeGreedySequencesKeepTheirSoloTokensInFewerSteps() throws Exception {
+        int[] unit = prompt(800, 7);
+        int[] repeating = concat(concat(unit, unit), concat(unit, Arrays.copyOf(unit, 3)));
+        List<int[]> prompts = List.of(repeating, prompt(801, 20), repeating, prompt(802, 9));
+        List<Generator.Options> opts = List.of(Generator.Options.greedy(40), Generator.Options.greedy(30),
+                Generator.Options.greedy(30).sampling(0.8f, 0, 1f, 5), Generator.Options.greedy(25).repetitionPenalty(1.3f));
+        try (Engine e = new Engine(model, Engine.Config.defaults(model).speculative(Engine.Speculation.ngram(4, 1, 3)))) {
+            long steps0 = e.steps();
+            assertSameAsAlone(model, e, prompts.subList(0, 2), opts.subList(0, 2));
+            assertTrue(e.draftTokens() > 0 && e.acceptedTokens() > 0, e.draftTokens() + " drafted, " + e.acceptedTokens() + " kept");
+            assertTrue(e.steps() - steps0 < 40, "fewer steps than the longer reply's 40 tokens: " + (e.steps() - steps0));
+            long drafted = e.draftTokens();
+            assertSameAsAlone(model, e, prompts.subList(2, 4), opts.subList(2, 4));
+            assertEquals(drafted, e.draftTokens(), "sampled and penalized sequences are not speculated");
+            // a stop id inside what a draft would keep
+            int[] alone = new Generator(model).generate(repeating, Generator.Options.greedy(40), null);
+            int stop = alone[12];
+            assertSameAsAlone(model, e, List.of(repeating), List.of(Generator.Options.greedy(40).stopIds(java.util.Set.of(stop))));
+            awaitIdle(e);
+            assertEquals(0, e.blocksInUse());
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
