@@ -4,7 +4,7 @@
 // other kernels), so a reply may leave its solo tokens only where the top two candidates were a near tie
 // (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed. And the next
 // turn of a chat takes the previous reply's blocks from the prefix cache (CUDA caches generated blocks by default), and a
-// prompt's log-probabilities (every row of each chunk) match a full pass.
+// prompt's log-probabilities (every row of each chunk) match a full pass; n-gram speculation keeps greedy replies.
 // Written without a GPU: never run on one yet (ci/gpu-check phase "tests").
 package org.transformer4j.model;
 
@@ -146,6 +146,42 @@ class EngineGpuTest {
                     for (float v : full[i - 1]) sum += Math.exp(v - max);
                     assertEquals(full[i - 1][prompt[i]] - max - Math.log(sum), p.logprobs()[i], 1e-3, "prompt token " + i);
                     assertEquals(2, p.topIds()[i].length);
+                }
+            }
+        }
+    }
+
+    /**
+     * N-gram speculation on CUDA: a greedy request whose prompt repeats itself keeps drafts (verify passes through
+     * PagedBatch.prefillRows) and its reply is its solo run's up to a near tie.
+     */
+    @Test
+    void speculativeGreedyRequestsOnCudaKeepTheirSoloTokens() throws Exception {
+        try (CudaBackend cuda = ModelGpuTest.gpu(); Weights w = Weights.random(Tiny.ropeDecoder(), cuda, 64)) {
+            Transformer m = new Transformer(w, cuda);
+            int[] unit = Tiny.ids(950, 1, 7)[0];
+            int[] prompt = new int[24];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = unit[i % unit.length];
+            try (Engine e = new Engine(m, Engine.Config.defaults(m).speculative(Engine.Speculation.ngram(4, 1, 3)))) {
+                CompletableFuture<Reply> f = new CompletableFuture<>();
+                List<Engine.Token> got = new ArrayList<>();
+                e.submit(new Engine.Request(prompt, Generator.Options.greedy(40)), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) { got.add(t); }
+                    @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Reply(got, reason, error)); }
+                });
+                Reply r = f.get(120, TimeUnit.SECONDS);
+                assertEquals(null, r.error());
+                assertTrue(e.draftTokens() > 0, "drafts proposed for a repeating prompt");
+                int[] alone = new Generator(m).generate(prompt, Generator.Options.greedy(40), null);
+                int t = 0;
+                while (t < alone.length && t < r.tokens().size() && alone[t] == r.tokens().get(t).id()) t++;
+                if (t < alone.length) {                                // only a near tie may part them: check that row
+                    int[] prefix = java.util.Arrays.copyOf(prompt, prompt.length + t);
+                    for (int i = 0; i < t; i++) prefix[prompt.length + i] = alone[i];
+                    float[] row = m.logits(new int[][] {prefix})[0][prefix.length - 1];
+                    float a = row[alone[t]], b = row[r.tokens().get(t).id()];
+                    assertTrue(Math.abs(a - b) <= TIE, "token " + t + ": " + r.tokens().get(t).id() + " against " + alone[t] + " without a near tie ("
+                            + a + " vs " + b + ")");
                 }
             }
         }
