@@ -307,7 +307,7 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
-                       boolean generate) {}
+                       boolean generate, int promptLogprobs) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -410,6 +410,14 @@ public final class OpenAiServer implements AutoCloseable {
         boolean echo = !isChat && b.path("echo").asBoolean(false);
         boolean stream = b.path("stream").asBoolean(false);
         if (echo && stream) throw ApiError.bad("echo", "echo with stream is not supported");
+        // vLLM's prompt_logprobs: each prompt token's log-probability, rank and the row's top k (not with stream, as vLLM)
+        int promptLogprobs = -1;
+        JsonNode pl = b.get("prompt_logprobs");
+        if (pl != null && !pl.isNull()) {
+            if (!pl.isInt() || pl.asInt() < 0 || pl.asInt() > 20) throw ApiError.bad("prompt_logprobs", "prompt_logprobs must be an integer in [0, 20], got " + pl);
+            if (stream) throw ApiError.bad("prompt_logprobs", "prompt_logprobs is not available when stream is enabled");
+            promptLogprobs = pl.asInt();
+        }
         Generator.Options o = Generator.Options.greedy(Math.max(max, 1)).stopIds(stopIds).minNewTokens(minTokens);
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
@@ -419,7 +427,8 @@ public final class OpenAiServer implements AutoCloseable {
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
-        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate);
+        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate,
+                promptLogprobs);
     }
 
     /**
@@ -793,7 +802,8 @@ public final class OpenAiServer implements AutoCloseable {
                     ReasoningParser parser = gen.reasoning() == null ? null : gen.reasoning().get();
                     replies.add(new Reply(gen, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls));
                     Engine.Request r = new Engine.Request(gen.prompt(), child, gen.topLogprobs());
-                    if (gen.echo() && gen.topLogprobs() >= 0) r = r.withPromptLogprobs(gen.topLogprobs());   // the prompt's, from the engine's prefill
+                    int promptTop = Math.max(gen.promptLogprobs(), gen.echo() ? gen.topLogprobs() : -1);   // the prompt's, from the engine's prefill
+                    if (promptTop >= 0) r = r.withPromptLogprobs(promptTop);
                     if (!gen.generate()) r = r.promptOnly();
                     handles.add(engine.submit(r, new Engine.Listener() {
                         @Override public void onPromptLogprobs(Engine.PromptLogprobs p) { events.add(new Event(index, null, null, null, p)); }
@@ -901,6 +911,7 @@ public final class OpenAiServer implements AutoCloseable {
                 reply.split(reply.text());
                 reply.finishSplit();
                 reply.choice(choices, reply.whole(), reply.allLogprobs(), reply.finishReason(reason));
+                if (reply.g.promptLogprobs() >= 0 && !root.has("prompt_logprobs")) root.set("prompt_logprobs", promptLogprobs(reply));  // vLLM: the response's
             } else {
                 String text = reply.text();
                 ObjectNode lp = reply.allLogprobs();
@@ -910,6 +921,7 @@ public final class OpenAiServer implements AutoCloseable {
                     if (lp != null) lp = echoLogprobs(reply, lp);
                 }
                 reply.choice(choices, text, lp, reason);
+                if (reply.g.promptLogprobs() >= 0) ((ObjectNode) choices.get(choices.size() - 1)).set("prompt_logprobs", promptLogprobs(reply));
             }
         }
         usage(root, promptTokens, completion);                      // each prompt once, every choice's tokens (vLLM's usage)
@@ -962,6 +974,36 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
+     * vLLM's prompt_logprobs of a choice's prompt: null for the first token, then per token a map from token id to
+     * {logprob, rank, decoded_token} — the prompt token itself first, then the row's top k by rank (a top id that is the
+     * token itself appears once).
+     */
+    private ArrayNode promptLogprobs(Reply reply) {
+        int[] prompt = reply.g.prompt();
+        Engine.PromptLogprobs p = reply.promptLogprobs;
+        if (p == null) throw new IllegalStateException("the engine reported no prompt log-probabilities for choice " + reply.index);
+        ArrayNode out = JSON.createArrayNode();
+        out.addNull();
+        for (int i = 1; i < prompt.length; i++) {
+            ObjectNode at = out.addObject();
+            ObjectNode own = at.putObject(Integer.toString(prompt[i]));
+            own.put("logprob", p.logprobs()[i]);
+            own.put("rank", p.ranks()[i]);
+            own.put("decoded_token", tokenizer.decode(new int[] {prompt[i]}));
+            int k = Math.min(p.topIds()[i].length, reply.g.promptLogprobs());
+            for (int j = 0; j < k; j++) {
+                int id = p.topIds()[i][j];
+                if (at.has(Integer.toString(id))) continue;
+                ObjectNode alt = at.putObject(Integer.toString(id));
+                alt.put("logprob", p.topLogprobs()[i][j]);
+                alt.put("rank", j + 1);
+                alt.put("decoded_token", tokenizer.decode(new int[] {id}));
+            }
+        }
+        return out;
+    }
+
+    /**
      * The prompt's own logprobs (token i's under the prefix before it, the first none; computed by the engine's prefill,
      * Engine.Request.withPromptLogprobs) before the reply's.
      */
@@ -981,7 +1023,8 @@ public final class OpenAiServer implements AutoCloseable {
             if (i == 0) { tlp.addNull(); top.addNull(); continue; }
             tlp.add(p.logprobs()[i]);
             ObjectNode alts = top.addObject();
-            for (int j = 0; j < p.topIds()[i].length; j++) alts.put(tokenizer.decode(new int[] {p.topIds()[i][j]}), p.topLogprobs()[i][j]);
+            int k = Math.min(p.topIds()[i].length, reply.g.topLogprobs());        // prompt_logprobs may have asked for more
+            for (int j = 0; j < k; j++) alts.put(tokenizer.decode(new int[] {p.topIds()[i][j]}), p.topLogprobs()[i][j]);
         }
         for (String k : new String[] {"tokens", "token_logprobs", "top_logprobs"}) ((ArrayNode) lp.get(k)).addAll((ArrayNode) replyLp.get(k));
         for (JsonNode o : replyLp.get("text_offset")) offsets.add(o.asInt() + offset);

@@ -123,6 +123,47 @@ class LmEvalServerTest {
         bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"max_tokens\":0}", "max_tokens", "0 with echo");
     }
 
+    /**
+     * vLLM's prompt_logprobs: per prompt token (the first null) a map from token id to {logprob, rank, decoded_token}, the
+     * token itself first (its rank among the row's ids), then the row's top k by rank; on a completion's choice and at the
+     * top of a chat reply; refused with stream and outside [0, 20].
+     */
+    @Test
+    void promptLogprobsAsVllmGivesThem() throws Exception {
+        int[] p = ServerTest.TOK.encode("score_this_prompt_please");
+        JsonNode r = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":" + Arrays.toString(p) + ",\"max_tokens\":2,\"temperature\":0,\"prompt_logprobs\":2}");
+        JsonNode pl = r.at("/choices/0/prompt_logprobs");
+        assertEquals(p.length, pl.size());
+        assertTrue(pl.get(0).isNull());
+        for (int i = 1; i < p.length; i++) {
+            double[] ls = logSoftmax(p, i - 1);
+            JsonNode at = pl.get(i);
+            String first = at.fieldNames().next();
+            assertEquals(Integer.toString(p[i]), first, "the prompt token first");
+            JsonNode own = at.get(first);
+            assertEquals(ls[p[i]], own.get("logprob").asDouble(), 1e-5, "token " + i);
+            int above = 0, nearlyAbove = 0;
+            for (double v : ls) { if (v > ls[p[i]] + 1e-5) above++; if (v > ls[p[i]] - 1e-5) nearlyAbove++; }
+            int rank = own.get("rank").asInt();
+            assertTrue(rank >= above + 1 && rank <= nearlyAbove, "token " + i + " rank " + rank + ", " + above + " ids above it");
+            assertEquals(ServerTest.TOK.decode(new int[] {p[i]}), own.get("decoded_token").asText());
+            int[] order = java.util.stream.IntStream.range(0, ls.length).boxed().sorted((x, y) -> Double.compare(ls[y], ls[x]))
+                    .mapToInt(Integer::intValue).toArray();
+            for (int j = 0; j < 2; j++) {
+                JsonNode alt = at.get(Integer.toString(order[j]));
+                assertTrue(alt != null, "token " + i + ": the row's top " + (j + 1) + " in " + at);
+                if (order[j] != p[i]) assertEquals(j + 1, alt.get("rank").asInt());
+            }
+            assertTrue(at.size() <= 3 && at.size() >= 2);
+        }
+        JsonNode chat = ok("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hey\"}],\"max_tokens\":2,"
+                + "\"temperature\":0,\"prompt_logprobs\":0}");
+        assertEquals(ServerTest.TOK.encode("user|hey|assistant|").length, chat.get("prompt_logprobs").size(), "the rendered prompt's tokens");
+        assertEquals(1, chat.get("prompt_logprobs").get(3).size(), "k = 0: the token itself only");
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"prompt_logprobs\":1,\"stream\":true}", "prompt_logprobs", "stream");
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"prompt_logprobs\":21}", "prompt_logprobs", "[0, 20]");
+    }
+
     /** /tokenize, /detokenize and /tokenizer_info as vLLM answers them (lm-eval's remote tokenizer sends no model). */
     @Test
     void tokenizerEndpointsAnswerAsVllms() throws Exception {

@@ -244,9 +244,10 @@ public final class Engine implements AutoCloseable {
 
     /**
      * A prompt's log-probabilities: entry i is prompt token i's log softmax (at temperature 1) in the row of token i − 1,
-     * with that row's {@code top} most likely ids and theirs (Logprobs' order); entry 0 has none (NaN, null, null).
+     * its rank there (1 + the ids with a larger log-probability, as vLLM ranks it), and that row's {@code top} most likely
+     * ids and theirs (Logprobs' order); entry 0 has none (NaN, 0, null, null).
      */
-    public record PromptLogprobs(double[] logprobs, int[][] topIds, double[][] topLogprobs) {}
+    public record PromptLogprobs(double[] logprobs, int[] ranks, int[][] topIds, double[][] topLogprobs) {}
 
     /**
      * One new token: its index among the request's new tokens, and with log-probabilities asked for,
@@ -837,14 +838,18 @@ public final class Engine implements AutoCloseable {
         if (s.promptLps == null) {
             double[] lps = new double[p];
             lps[0] = Double.NaN;
-            s.promptLps = new PromptLogprobs(lps, new int[p][], new double[p][]);
+            s.promptLps = new PromptLogprobs(lps, new int[p], new int[p][], new double[p][]);
         }
         PromptLogprobs out = s.promptLps;
         IntStream.range(0, rows.length).parallel().forEach(r -> {
             int at = start + r + 1;                             // the prompt token row r predicts
             if (at >= p) return;
             double[] ls = Logprobs.logSoftmax(rows[r]);
-            out.logprobs()[at] = ls[s.prompt[at]];
+            double own = ls[s.prompt[at]];
+            out.logprobs()[at] = own;
+            int above = 0;
+            for (double v : ls) if (v > own) above++;
+            out.ranks()[at] = above + 1;
             int[] top = Logprobs.top(ls, s.promptTop);
             double[] topLps = new double[top.length];
             for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];

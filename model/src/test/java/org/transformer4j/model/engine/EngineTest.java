@@ -490,6 +490,9 @@ class EngineTest {
             for (int i = 1; i < prompt.length; i++) {
                 double[] ls = logSoftmaxOfFullPass(prompt, i - 1);
                 assertEquals(ls[prompt[i]], p.logprobs()[i], 1e-5, "prompt token " + i);
+                int above = 0, nearlyAbove = 0;                 // its rank, where no other id is within rounding of it
+                for (double v : ls) { if (v > ls[prompt[i]] + 1e-5) above++; if (v > ls[prompt[i]] - 1e-5) nearlyAbove++; }
+                assertTrue(p.ranks()[i] >= above + 1 && p.ranks()[i] <= nearlyAbove, "prompt token " + i + " rank " + p.ranks()[i]);
                 assertArrayEquals(Logprobs.top(ls, 3), p.topIds()[i], "prompt token " + i + "'s row's top ids");
                 for (int j = 0; j < 3; j++) assertEquals(ls[p.topIds()[i][j]], p.topLogprobs()[i][j], 1e-5);
             }
