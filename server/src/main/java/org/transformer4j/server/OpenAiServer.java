@@ -307,7 +307,7 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
-                       boolean generate, int promptLogprobs) {}
+                       boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -428,7 +428,15 @@ public final class OpenAiServer implements AutoCloseable {
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate,
-                promptLogprobs);
+                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"));
+    }
+
+    /** An optional boolean field (absent or null: false); anything else is a 400 naming it. */
+    private static boolean bool(JsonNode b, String key) {
+        JsonNode v = b.get(key);
+        if (v == null || v.isNull()) return false;
+        if (!v.isBoolean()) throw ApiError.bad(key, key + " must be a boolean, got " + v);
+        return v.asBoolean();
     }
 
     /**
@@ -826,6 +834,7 @@ public final class OpenAiServer implements AutoCloseable {
             if (isChat) {                                   // the first chunk of each choice carries the role
                 for (Reply reply : replies) {
                     ObjectNode first = chunk(id, isChat);
+                    if (g.returnTokenIds() && reply.index == 0) first.set("prompt_token_ids", ids(g.prompt()));   // vLLM: the first chunk only
                     ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
                     c.put("index", reply.index);
                     c.putObject("delta").put("role", "assistant").put("content", "");
@@ -912,6 +921,7 @@ public final class OpenAiServer implements AutoCloseable {
                 reply.finishSplit();
                 reply.choice(choices, reply.whole(), reply.allLogprobs(), reply.finishReason(reason));
                 if (reply.g.promptLogprobs() >= 0 && !root.has("prompt_logprobs")) root.set("prompt_logprobs", promptLogprobs(reply));  // vLLM: the response's
+                if (reply.g.returnTokenIds() && !root.has("prompt_token_ids")) root.set("prompt_token_ids", ids(reply.g.prompt()));
             } else {
                 String text = reply.text();
                 ObjectNode lp = reply.allLogprobs();
@@ -989,7 +999,7 @@ public final class OpenAiServer implements AutoCloseable {
             ObjectNode own = at.putObject(Integer.toString(prompt[i]));
             own.put("logprob", p.logprobs()[i]);
             own.put("rank", p.ranks()[i]);
-            own.put("decoded_token", tokenizer.decode(new int[] {prompt[i]}));
+            own.put("decoded_token", reply.tokenText(prompt[i]));
             int k = Math.min(p.topIds()[i].length, reply.g.promptLogprobs());
             for (int j = 0; j < k; j++) {
                 int id = p.topIds()[i][j];
@@ -997,7 +1007,7 @@ public final class OpenAiServer implements AutoCloseable {
                 ObjectNode alt = at.putObject(Integer.toString(id));
                 alt.put("logprob", p.topLogprobs()[i][j]);
                 alt.put("rank", j + 1);
-                alt.put("decoded_token", tokenizer.decode(new int[] {id}));
+                alt.put("decoded_token", reply.tokenText(id));
             }
         }
         return out;
@@ -1016,7 +1026,7 @@ public final class OpenAiServer implements AutoCloseable {
         ArrayNode offsets = lp.putArray("text_offset");
         int offset = 0;
         for (int i = 0; i < prompt.length; i++) {
-            String t = tokenizer.decode(new int[] {prompt[i]});
+            String t = reply.tokenText(prompt[i]);
             tokens.add(t);
             offsets.add(offset);
             offset += t.length();
@@ -1024,7 +1034,7 @@ public final class OpenAiServer implements AutoCloseable {
             tlp.add(p.logprobs()[i]);
             ObjectNode alts = top.addObject();
             int k = Math.min(p.topIds()[i].length, reply.g.topLogprobs());        // prompt_logprobs may have asked for more
-            for (int j = 0; j < k; j++) alts.put(tokenizer.decode(new int[] {p.topIds()[i][j]}), p.topLogprobs()[i][j]);
+            for (int j = 0; j < k; j++) alts.put(reply.tokenText(p.topIds()[i][j]), p.topLogprobs()[i][j]);
         }
         for (String k : new String[] {"tokens", "token_logprobs", "top_logprobs"}) ((ArrayNode) lp.get(k)).addAll((ArrayNode) replyLp.get(k));
         for (JsonNode o : replyLp.get("text_offset")) offsets.add(o.asInt() + offset);
@@ -1055,6 +1065,8 @@ public final class OpenAiServer implements AutoCloseable {
         String sent = "";
         int held = -1;                               // the text length of the first min_tokens tokens, once they came
         Engine.PromptLogprobs promptLogprobs;        // the prompt's, where echo asked for them
+        int idsSent;                                 // tokens whose ids a streamed chunk carried (return_token_ids)
+        boolean chunked;                             // a streamed chunk of this choice was built
         boolean stopped;
         long last;                                   // when its last token came (nanoTime)
 
@@ -1165,14 +1177,14 @@ public final class OpenAiServer implements AutoCloseable {
                 ArrayNode content = lp.putArray("content");
                 for (Engine.Token t : ts) {
                     ObjectNode o = content.addObject();
-                    String s = tokenizer.decode(new int[] {t.id()});
+                    String s = tokenText(t.id());
                     o.put("token", s);
                     o.put("logprob", t.logprob());
                     bytes(o, s);
                     ArrayNode top = o.putArray("top_logprobs");
                     for (int i = 0; i < t.topIds().length; i++) {
                         ObjectNode a = top.addObject();
-                        String ts2 = tokenizer.decode(new int[] {t.topIds()[i]});
+                        String ts2 = tokenText(t.topIds()[i]);
                         a.put("token", ts2);
                         a.put("logprob", t.topLogprobs()[i]);
                         bytes(a, ts2);
@@ -1185,13 +1197,13 @@ public final class OpenAiServer implements AutoCloseable {
             ArrayNode offsets = lp.putArray("text_offset");
             int at = offset;
             for (Engine.Token t : ts) {
-                String s = tokenizer.decode(new int[] {t.id()});
+                String s = tokenText(t.id());
                 tokensN.add(s);
                 tlp.add(t.logprob());
                 offsets.add(at);
                 at += s.length();
                 ObjectNode alts = top.addObject();
-                for (int i = 0; i < t.topIds().length; i++) alts.put(tokenizer.decode(new int[] {t.topIds()[i]}), t.topLogprobs()[i]);
+                for (int i = 0; i < t.topIds().length; i++) alts.put(tokenText(t.topIds()[i]), t.topLogprobs()[i]);
             }
             return lp;
         }
@@ -1247,7 +1259,26 @@ public final class OpenAiServer implements AutoCloseable {
             else c.set("logprobs", logprobs);
             if (finish == null) c.putNull("finish_reason");
             else c.put("finish_reason", finish);
+            if (g.returnTokenIds()) {
+                // vLLM's return_token_ids: every sampled id (a stop id too); streamed, each chunk the ids since the last, and a
+                // completion's first chunk its prompt's ids (a chat reply has them at the top)
+                if (!isChat && (!g.stream() || !chunked)) c.set("prompt_token_ids", ids(g.prompt()));
+                int from = g.stream() ? idsSent : 0;
+                ArrayNode t = c.putArray("token_ids");
+                for (int i = from; i < events.size(); i++) t.add(events.get(i).id());
+                idsSent = events.size();
+            }
+            chunked = true;
         }
+
+        /** A token's text in log-probabilities: decoded, or vLLM's "token_id:N" with return_tokens_as_token_ids. */
+        String tokenText(int id) { return g.tokensAsIds() ? "token_id:" + id : tokenizer.decode(new int[] {id}); }
+    }
+
+    private static ArrayNode ids(int[] ids) {
+        ArrayNode a = JSON.createArrayNode();
+        for (int id : ids) a.add(id);
+        return a;
     }
 
     // ---- /v1/embeddings -------------------------------------------------------------------------------

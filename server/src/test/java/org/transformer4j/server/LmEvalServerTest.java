@@ -2,9 +2,11 @@
 // batches of prompts (strings or token ids) whose choices come back indexed prompt by prompt, each its solo reply;
 // loglikelihood requests (echo, logprobs 1, max_tokens 1 — or 0, prompt only) whose prompt log-probabilities equal a
 // float64 log softmax of a full pass; and vLLM's /tokenize, /detokenize and /tokenizer_info, which its remote
-// tokenizer reads (a body without "model" is served).
+// tokenizer reads (a body without "model" is served); and vLLM's return_token_ids / return_tokens_as_token_ids, which RL
+// rollouts read.
 package org.transformer4j.server;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -162,6 +164,74 @@ class LmEvalServerTest {
         assertEquals(1, chat.get("prompt_logprobs").get(3).size(), "k = 0: the token itself only");
         bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"prompt_logprobs\":1,\"stream\":true}", "prompt_logprobs", "stream");
         bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"prompt_logprobs\":21}", "prompt_logprobs", "[0, 20]");
+    }
+
+    /** The server-sent events of a streamed request, as JSON objects (without [DONE]). */
+    static List<JsonNode> streamed(String path, String body) throws Exception {
+        HttpResponse<String> r = ServerTest.post(path, body);
+        assertEquals(200, r.statusCode(), r.body());
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) out.add(JSON.readTree(line.substring(6)));
+        }
+        return out;
+    }
+
+    static int[] ints(JsonNode a) {
+        int[] x = new int[a.size()];
+        for (int i = 0; i < x.length; i++) x[i] = a.get(i).asInt();
+        return x;
+    }
+
+    /**
+     * vLLM's return_token_ids: a completion's choice carries prompt_token_ids and token_ids (every sampled id), a chat reply
+     * prompt_token_ids at the top and token_ids per choice; streamed, the prompt's ids come once (a completion's first
+     * chunk, a chat stream's first chunk) and each chunk carries the ids since the last. return_tokens_as_token_ids writes
+     * logprobs tokens as "token_id:N".
+     */
+    @Test
+    void returnTokenIdsAsVllmGivesThem() throws Exception {
+        int[] p = ServerTest.TOK.encode("ids_please");
+        int[] gen = new org.transformer4j.model.Generator(ServerTest.model).generate(p, ServerTest.opts(9, 0, 0), null);
+        JsonNode r = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ids_please\",\"max_tokens\":9,\"temperature\":0,\"return_token_ids\":true}");
+        assertArrayEquals(p, ints(r.at("/choices/0/prompt_token_ids")));
+        assertArrayEquals(gen, ints(r.at("/choices/0/token_ids")));
+        List<JsonNode> chunks = streamed("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ids_please\",\"max_tokens\":9,\"temperature\":0,"
+                + "\"return_token_ids\":true,\"stream\":true}");
+        List<Integer> got = new java.util.ArrayList<>();
+        int withPrompt = 0;
+        for (JsonNode c : chunks) {
+            JsonNode ch = c.at("/choices/0");
+            if (ch.has("prompt_token_ids")) { withPrompt++; assertArrayEquals(p, ints(ch.get("prompt_token_ids"))); }
+            for (int id : ints(ch.get("token_ids"))) got.add(id);
+        }
+        assertEquals(1, withPrompt, "the prompt's ids in the first chunk only");
+        assertArrayEquals(gen, got.stream().mapToInt(Integer::intValue).toArray());
+
+        int[] chatPrompt = ServerTest.TOK.encode("user|yo|assistant|");
+        int[] chatGen = new org.transformer4j.model.Generator(ServerTest.model).generate(chatPrompt, ServerTest.opts(6, 0, 0), null);
+        JsonNode c = ok("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"yo\"}],\"max_tokens\":6,"
+                + "\"temperature\":0,\"return_token_ids\":true}");
+        assertArrayEquals(chatPrompt, ints(c.get("prompt_token_ids")));
+        assertArrayEquals(chatGen, ints(c.at("/choices/0/token_ids")));
+        List<JsonNode> cs = streamed("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"yo\"}],"
+                + "\"max_tokens\":6,\"temperature\":0,\"return_token_ids\":true,\"stream\":true}");
+        assertArrayEquals(chatPrompt, ints(cs.get(0).get("prompt_token_ids")));
+        got.clear();
+        for (int i = 0; i < cs.size(); i++) {
+            if (i > 0) assertTrue(!cs.get(i).has("prompt_token_ids"), "chunk " + i);
+            JsonNode t = cs.get(i).at("/choices/0/token_ids");
+            if (!t.isMissingNode()) for (int id : ints(t)) got.add(id);
+        }
+        assertArrayEquals(chatGen, got.stream().mapToInt(Integer::intValue).toArray());
+
+        JsonNode lp = ok("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ids_please\",\"max_tokens\":3,\"temperature\":0,\"logprobs\":2,"
+                + "\"return_tokens_as_token_ids\":true}").at("/choices/0/logprobs");
+        for (int i = 0; i < 3; i++) {
+            assertEquals("token_id:" + gen[i], lp.get("tokens").get(i).asText());
+            lp.get("top_logprobs").get(i).fieldNames().forEachRemaining(k -> assertTrue(k.matches("token_id:\\d+"), k));
+        }
+        bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"return_token_ids\":\"yes\"}", "return_token_ids", "boolean");
     }
 
     /** /tokenize, /detokenize and /tokenizer_info as vLLM answers them (lm-eval's remote tokenizer sends no model). */
