@@ -307,7 +307,7 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
-                       boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds) {}
+                       boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -428,7 +428,15 @@ public final class OpenAiServer implements AutoCloseable {
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate,
-                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"));
+                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b));
+    }
+
+    /** vLLM's cache_salt: a non-empty string, or null. */
+    private static String cacheSalt(JsonNode b) {
+        JsonNode v = b.get("cache_salt");
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual() || v.asText().isEmpty()) throw ApiError.bad("cache_salt", "Parameter 'cache_salt' must be a non-empty string if provided.");
+        return v.asText();
     }
 
     /** An optional boolean field (absent or null: false); anything else is a 400 naming it. */
@@ -800,6 +808,7 @@ public final class OpenAiServer implements AutoCloseable {
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         List<Engine.Handle> handles = new ArrayList<>();
         List<Reply> replies = new ArrayList<>();
+        List<Reply> firstOfPrompt = new ArrayList<>();         // each prompt's first choice: its cached tokens count once
         Gen g = gens.get(0);                                    // what the prompts of a batch share: the request's fields
         try {
             for (Gen gen : gens) {
@@ -808,12 +817,15 @@ public final class OpenAiServer implements AutoCloseable {
                     int index = replies.size();
                     Generator.Options child = i == 0 || o.temperature() == 0f ? o : o.sampling(o.temperature(), o.topK(), o.topP(), o.seed() + i);
                     ReasoningParser parser = gen.reasoning() == null ? null : gen.reasoning().get();
-                    replies.add(new Reply(gen, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls));
-                    Engine.Request r = new Engine.Request(gen.prompt(), child, gen.topLogprobs());
+                    Reply reply = new Reply(gen, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls);
+                    replies.add(reply);
+                    if (i == 0) firstOfPrompt.add(reply);
+                    Engine.Request r = new Engine.Request(gen.prompt(), child, gen.topLogprobs()).withCacheSalt(gen.cacheSalt());
                     int promptTop = Math.max(gen.promptLogprobs(), gen.echo() ? gen.topLogprobs() : -1);   // the prompt's, from the engine's prefill
                     if (promptTop >= 0) r = r.withPromptLogprobs(promptTop);
                     if (!gen.generate()) r = r.promptOnly();
                     handles.add(engine.submit(r, new Engine.Listener() {
+                        @Override public void onAdmitted(int cached) { reply.cachedTokens = cached; }
                         @Override public void onPromptLogprobs(Engine.PromptLogprobs p) { events.add(new Event(index, null, null, null, p)); }
                         @Override public void onToken(Engine.Token t) { events.add(new Event(index, t, null, null, null)); }
                         @Override public void onFinish(Engine.Finish f, String error) { events.add(new Event(index, null, f, error, null)); }
@@ -902,7 +914,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (out != null) {
             if (g.includeUsage()) {
                 ObjectNode u = chunk(id, isChat);
-                usage(u, promptTokens, completion);
+                usage(u, promptTokens, completion, cached(firstOfPrompt));
                 send(out, u);
             }
             sendRaw(out, "data: [DONE]\n\n");
@@ -934,7 +946,7 @@ public final class OpenAiServer implements AutoCloseable {
                 if (reply.g.promptLogprobs() >= 0) ((ObjectNode) choices.get(choices.size() - 1)).set("prompt_logprobs", promptLogprobs(reply));
             }
         }
-        usage(root, promptTokens, completion);                      // each prompt once, every choice's tokens (vLLM's usage)
+        usage(root, promptTokens, completion, cached(firstOfPrompt));   // each prompt once, every choice's tokens (vLLM's usage)
         ctx.contentType("application/json").result(root.toString());
     }
 
@@ -952,11 +964,22 @@ public final class OpenAiServer implements AutoCloseable {
         return c;
     }
 
-    private static void usage(ObjectNode root, int prompt, int completion) {
+    /**
+     * OpenAI's usage; {@code cached}: the prompt tokens taken from the prefix cache (prompt_tokens_details.cached_tokens,
+     * as OpenAI reports it and vLLM with --enable-prompt-tokens-details), or -1 to leave the details out.
+     */
+    private static void usage(ObjectNode root, int prompt, int completion, int cached) {
         ObjectNode u = root.putObject("usage");
         u.put("prompt_tokens", prompt);
         u.put("completion_tokens", completion);
         u.put("total_tokens", prompt + completion);
+        if (cached >= 0) u.putObject("prompt_tokens_details").put("cached_tokens", cached);
+    }
+
+    private static int cached(List<Reply> firstOfPrompt) {
+        int n = 0;
+        for (Reply r : firstOfPrompt) n += r.cachedTokens;
+        return n;
     }
 
     private static boolean send(OutputStream out, ObjectNode json) {
@@ -1066,6 +1089,7 @@ public final class OpenAiServer implements AutoCloseable {
         int held = -1;                               // the text length of the first min_tokens tokens, once they came
         Engine.PromptLogprobs promptLogprobs;        // the prompt's, where echo asked for them
         int idsSent;                                 // tokens whose ids a streamed chunk carried (return_token_ids)
+        volatile int cachedTokens;                   // prompt tokens the engine took from the prefix cache (set on its thread)
         boolean chunked;                             // a streamed chunk of this choice was built
         boolean stopped;
         long last;                                   // when its last token came (nanoTime)

@@ -109,7 +109,12 @@ class ParallelSamplingServerTest {
         assertEquals(Map.of(0, 1, 1, 1, 2, 1), roles, "a role chunk per choice");
         assertEquals(Map.of(0, 1, 1, 1, 2, 1), finishes, "a last chunk per choice");
         for (int i = 0; i < 3; i++) assertEquals(whole.at("/choices/" + i + "/message/content").asText(), content.get(i).toString(), "choice " + i);
-        assertEquals(whole.get("usage"), usage, "streamed usage: the prompt once, every choice's tokens");
+        for (String k : new String[] {"prompt_tokens", "completion_tokens", "total_tokens"}) {     // cached tokens differ: the whole reply cached the prompt
+            assertEquals(whole.at("/usage/" + k), usage.get(k), "streamed usage: the prompt once, every choice's tokens (" + k + ")");
+        }
+        int p = whole.at("/usage/prompt_tokens").asInt();
+        int minChunk = p < ServerTest.engine.config().minChunkRows() ? 1 : ServerTest.engine.config().minChunkRows();
+        assertEquals((p - minChunk) / 16 * 16, usage.at("/prompt_tokens_details/cached_tokens").asInt(), "the whole reply's blocks, cached");
         // the official client's accumulator puts the chunks back together by index
         ChatCompletionCreateParams p = ChatCompletionCreateParams.builder().model("tiny").addUserMessage("hi").maxCompletionTokens(8)
                 .temperature(0.8).seed(11).n(3).build();
@@ -165,6 +170,33 @@ class ParallelSamplingServerTest {
         int shared = (p - minChunk) / 16;                        // whole blocks that leave minChunk rows to prefill
         assertEquals(3L * shared, metric("t4j_prefix_cache_hits_total") - hits0);
         assertEquals(p + 3L * (p - 16 * shared), metric("t4j_prefill_rows_total") - rows0, "the prompt once, then three tails");
+    }
+
+    /**
+     * usage.prompt_tokens_details.cached_tokens (OpenAI's field): a request whose prompt's blocks another request published
+     * reports them; vLLM's cache_salt keeps them apart (another salt: none cached; the same salt: cached); a bad salt is a
+     * 400 in vLLM's words.
+     */
+    @Test
+    void cachedPromptTokensAreReportedAndSaltsKeepThemApart() throws Exception {
+        String text = "A_prompt_for_the_cached_tokens_test,_longer_than_three_blocks_of_sixteen_tokens_each.";
+        int p = ServerTest.TOK.encode(text).length;
+        int minChunk = p < ServerTest.engine.config().minChunkRows() ? 1 : ServerTest.engine.config().minChunkRows();
+        int cached = (p - minChunk) / 16 * 16;
+        String body = "{\"model\":\"tiny\",\"prompt\":\"" + text + "\",\"max_tokens\":2,\"temperature\":0";
+        assertEquals(0, usageCached(body + "}"), "the first: nothing cached");
+        assertEquals(cached, usageCached(body + "}"), "the same prompt again");
+        assertEquals(0, usageCached(body + ",\"cache_salt\":\"tenant-a\"}"), "another salt");
+        assertEquals(cached, usageCached(body + ",\"cache_salt\":\"tenant-a\"}"), "the same salt");
+        HttpResponse<String> bad = ServerTest.post("/v1/completions", body + ",\"cache_salt\":\"\"}");
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertTrue(bad.body().contains("cache_salt"), bad.body());
+    }
+
+    static int usageCached(String body) throws Exception {
+        HttpResponse<String> r = ServerTest.post("/v1/completions", body);
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body()).at("/usage/prompt_tokens_details/cached_tokens").asInt(-1);
     }
 
     static long metric(String name) throws Exception {

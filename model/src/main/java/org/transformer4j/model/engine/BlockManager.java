@@ -50,6 +50,13 @@ public final class BlockManager implements AutoCloseable {
     private PrefixKey[] keyOf;                  // (allocatedBlocks) the key a block is published under, or null
     private long[] serialOf;                    // (allocatedBlocks) that key's serial, 0 when unpublished
     private long nextSerial = ROOT + 1;
+    /** Root keys of cache salts, least recently used first; at most {@link #MAX_SALTS} (a forgotten salt's blocks are orphaned). */
+    private final Map<String, Long> salts = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(Map.Entry<String, Long> e) { return size() > MAX_SALTS; }
+    };
+
+    /** Cache salts remembered at most. */
+    public static final int MAX_SALTS = 65_536;
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();  // published, refs 0, oldest first
     private long prefixHits;
     private boolean closed;
@@ -288,6 +295,15 @@ public final class BlockManager implements AutoCloseable {
         refs[id]++;
         prefixHits++;
         return new Cached(id, serialOf[id]);
+    }
+
+    /**
+     * The key before the first block of prompts salted with {@code salt} (vLLM's cache_salt): blocks chained after it are
+     * found only by requests of the same salt. A salt not seen for the last {@link #MAX_SALTS} salts gets a new key.
+     */
+    public synchronized long saltKey(String salt) {
+        if (salt == null) throw new IllegalArgumentException("no salt");
+        return salts.computeIfAbsent(salt, x -> nextSerial++);
     }
 
     /** Blocks published now (held or cached), each holding one key of {@value #BLOCK_SIZE} ids. */

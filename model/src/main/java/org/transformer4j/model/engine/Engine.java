@@ -219,9 +219,11 @@ public final class Engine implements AutoCloseable {
      * ({@code topLogprobs}: -1 no log-probabilities, 0 the chosen token's only), the same for the prompt's own tokens
      * ({@code promptLogprobs}: each prompt token's log-probability under the rows before it, reported once through
      * {@link Listener#onPromptLogprobs} when the prefill is done; vLLM's prompt_logprobs), and whether to generate at all
-     * ({@code generate} false: the prompt's log-probabilities only, then {@link Finish#LENGTH} with no token — scoring).
+     * ({@code generate} false: the prompt's log-probabilities only, then {@link Finish#LENGTH} with no token — scoring), and
+     * {@code cacheSalt} (vLLM's cache_salt; null: none): prompt blocks are shared only between requests of one salt, so
+     * that a tenant cannot learn from timing whether another tenant's prompt began as its own.
      */
-    public record Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate) {
+    public record Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate, String cacheSalt) {
         public Request {
             if (options == null) throw new IllegalArgumentException("no options");
             if (topLogprobs < -1) throw new IllegalArgumentException("topLogprobs must be ≥ -1, got " + topLogprobs);
@@ -231,15 +233,22 @@ public final class Engine implements AutoCloseable {
             }
         }
 
+        public Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate) {
+            this(prompt, options, topLogprobs, promptLogprobs, generate, null);
+        }
+
         public Request(int[] prompt, Generator.Options options, int topLogprobs) { this(prompt, options, topLogprobs, -1, true); }
 
         public Request(int[] prompt, Generator.Options options) { this(prompt, options, -1); }
 
         /** This request, also reporting its prompt tokens' log-probabilities with {@code top} alternatives each (0: none). */
-        public Request withPromptLogprobs(int top) { return new Request(prompt, options, topLogprobs, top, generate); }
+        public Request withPromptLogprobs(int top) { return new Request(prompt, options, topLogprobs, top, generate, cacheSalt); }
+
+        /** This request with prefix-cache salt {@code salt} (null: none). */
+        public Request withCacheSalt(String salt) { return new Request(prompt, options, topLogprobs, promptLogprobs, generate, salt); }
 
         /** This request scoring its prompt only: the prompt's log-probabilities (as asked, else the tokens' own), no new token. */
-        public Request promptOnly() { return new Request(prompt, options, topLogprobs, Math.max(promptLogprobs, 0), false); }
+        public Request promptOnly() { return new Request(prompt, options, topLogprobs, Math.max(promptLogprobs, 0), false, cacheSalt); }
     }
 
     /**
@@ -260,6 +269,12 @@ public final class Engine implements AutoCloseable {
 
     /** Called on the engine's thread. */
     public interface Listener {
+        /**
+         * The request joined the running batch with its first {@code cachedPromptTokens} prompt tokens taken from the
+         * prefix cache (0: none); called again if it is admitted again after a preemption.
+         */
+        default void onAdmitted(int cachedPromptTokens) {}
+
         /** The prompt's log-probabilities, once, before the first token, where the request asked for them. */
         default void onPromptLogprobs(PromptLogprobs logprobs) {}
 
@@ -425,6 +440,9 @@ public final class Engine implements AutoCloseable {
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
         s.promptTop = r.promptLogprobs();
         s.generate = r.generate();
+        s.salt = r.cacheSalt();
+        s.root = r.cacheSalt() == null ? BlockManager.ROOT : blocks.saltKey(r.cacheSalt());
+        s.key = s.root;
         incoming.add(s);
         wake();
         return new Handle(s);
@@ -451,6 +469,8 @@ public final class Engine implements AutoCloseable {
         int len;                                         // cached rows
         int published;                                   // blocks published (or taken from the cache), in row order
         long key = BlockManager.ROOT;                    // the prefix-cache key of the last of them
+        long root = BlockManager.ROOT;                   // the key before its first block: its cache salt's, or ROOT
+        String salt;                                     // its cache salt, or null
         int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
         boolean generate = true;                         // false: the prompt's log-probabilities only
         PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
@@ -512,6 +532,11 @@ public final class Engine implements AutoCloseable {
             queued.decrementAndGet();
             running.add(s);
             sharePrefix(s);
+            try {
+                s.listener.onAdmitted(s.len);
+            } catch (RuntimeException e) {
+                fail(s, "the listener failed: " + e);
+            }
         }
         if (running.isEmpty()) { publish(); return false; }
         steps.incrementAndGet();
@@ -668,7 +693,7 @@ public final class Engine implements AutoCloseable {
         int n = shareable(s);
         if (n == 0) return false;
         for (Seq r : running) {
-            if (r.done || !r.prefilling()) continue;
+            if (r.done || !r.prefilling() || !java.util.Objects.equals(s.salt, r.salt)) continue;   // blocks of another salt are not shared
             int common = Arrays.mismatch(s.prompt, r.prompt);
             if (common < 0) common = s.prompt.length;
             int blocksToCome = Math.min(Math.min(common, r.prompt.length) / BlockManager.BLOCK_SIZE, n);
@@ -704,7 +729,7 @@ public final class Engine implements AutoCloseable {
         releaseBlocks(s);
         s.len = 0;
         s.published = 0;
-        s.key = BlockManager.ROOT;
+        s.key = s.root;
         running.remove(s);
         waiting.addFirst(s);
         queued.incrementAndGet();

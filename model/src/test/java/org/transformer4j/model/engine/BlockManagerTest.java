@@ -158,6 +158,21 @@ class BlockManagerTest {
         }
     }
 
+    /** A salt's root key: the same for the same salt, another for another salt; a block chained after one is not found after the other. */
+    @Test
+    void saltsRootTheirOwnChains() {
+        try (BlockManager pool = pool(4)) {
+            long x = pool.saltKey("x"), y = pool.saltKey("y");
+            assertEquals(x, pool.saltKey("x"));
+            assertTrue(x != y && x != BlockManager.ROOT && y != BlockManager.ROOT);
+            int[] a = ids(8, B);
+            pool.publish(x, a, 0, pool.allocate());
+            assertNull(pool.lookup(y, a, 0), "another salt");
+            assertNull(pool.lookup(BlockManager.ROOT, a, 0), "no salt");
+            assertTrue(pool.lookup(x, a, 0) != null, "the same salt");
+        }
+    }
+
     @Test
     void badCallsAreRefusedByName() {
         try (BlockManager pool = pool(4)) {

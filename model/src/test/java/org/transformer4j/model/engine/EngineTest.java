@@ -638,6 +638,38 @@ class EngineTest {
         }
     }
 
+    /**
+     * vLLM's cache_salt: a request finds cached prompt blocks only where they were published under its own salt (none, or
+     * the same string); onAdmitted reports the prompt tokens it took from the cache; tokens are the solo ones either way.
+     */
+    @Test
+    void cacheSaltsKeepPrefixBlocksApart() throws Exception {
+        int[] p = concat(prompt(7, 48), prompt(207, 11));
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            assertEquals(0, admitted(e, new Engine.Request(p, Generator.Options.greedy(3))), "the first: nothing cached");
+            assertEquals(48, admitted(e, new Engine.Request(p, Generator.Options.greedy(3))), "the same prompt, no salt: 3 blocks");
+            assertEquals(0, admitted(e, new Engine.Request(p, Generator.Options.greedy(3)).withCacheSalt("tenant-a")), "another salt");
+            assertEquals(48, admitted(e, new Engine.Request(p, Generator.Options.greedy(3)).withCacheSalt("tenant-a")), "the same salt");
+            assertEquals(0, admitted(e, new Engine.Request(p, Generator.Options.greedy(3)).withCacheSalt("tenant-b")));
+        }
+    }
+
+    /** Runs r to its end (its tokens must be the solo ones) and returns the cached prompt tokens onAdmitted reported. */
+    static int admitted(Engine e, Engine.Request r) throws Exception {
+        int[] cached = {-1};
+        CompletableFuture<Result> f = new CompletableFuture<>();
+        List<Integer> got = new ArrayList<>();
+        e.submit(r, new Engine.Listener() {
+            @Override public void onAdmitted(int n) { cached[0] = n; }
+            @Override public void onToken(Engine.Token t) { got.add(t.id()); }
+            @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Result(got, reason, error)); }
+        });
+        Result res = f.get(120, TimeUnit.SECONDS);
+        assertEquals(null, res.error());
+        assertArrayEquals(new Generator(model).generate(r.prompt(), r.options(), null), res.ids());
+        return cached[0];
+    }
+
     @Test
     void aSequenceWithNonFiniteLogitsFailsAlone() throws Exception {
         try (Weights w = Weights.random(gpt2Tiny(), backend, 11)) {
