@@ -112,9 +112,9 @@ class ParallelSamplingServerTest {
         for (String k : new String[] {"prompt_tokens", "completion_tokens", "total_tokens"}) {     // cached tokens differ: the whole reply cached the prompt
             assertEquals(whole.at("/usage/" + k), usage.get(k), "streamed usage: the prompt once, every choice's tokens (" + k + ")");
         }
-        int p = whole.at("/usage/prompt_tokens").asInt();
-        int minChunk = p < ServerTest.engine.config().minChunkRows() ? 1 : ServerTest.engine.config().minChunkRows();
-        assertEquals((p - minChunk) / 16 * 16, usage.at("/prompt_tokens_details/cached_tokens").asInt(), "the whole reply's blocks, cached");
+        int promptTokens = whole.at("/usage/prompt_tokens").asInt();
+        int minChunk = promptTokens < ServerTest.engine.config().minChunkRows() ? 1 : ServerTest.engine.config().minChunkRows();
+        assertEquals((promptTokens - minChunk) / 16 * 16, usage.at("/prompt_tokens_details/cached_tokens").asInt(), "the whole reply's blocks, cached");
         // the official client's accumulator puts the chunks back together by index
         ChatCompletionCreateParams p = ChatCompletionCreateParams.builder().model("tiny").addUserMessage("hi").maxCompletionTokens(8)
                 .temperature(0.8).seed(11).n(3).build();
