@@ -909,7 +909,7 @@ public final class OpenAiServer implements AutoCloseable {
             throw e;
         }
         int completion = 0;
-        for (Reply r : replies) completion += r.tokens.size();
+        for (Reply r : replies) completion += r.events.size();       // every sampled token, a stop id too (vLLM's count)
         int promptTokens = gens.stream().mapToInt(x -> x.prompt().length).sum();   // each prompt once, whatever its n (vLLM's usage)
         if (out != null) {
             if (g.includeUsage()) {

@@ -234,6 +234,32 @@ class LmEvalServerTest {
         bad("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"return_token_ids\":\"yes\"}", "return_token_ids", "boolean");
     }
 
+    /**
+     * A reply that ends with an end id: its text leaves the id out, but usage.completion_tokens, the logprobs and token_ids
+     * count it (vLLM counts every sampled token; the logprobs list it), so the three agree.
+     */
+    @Test
+    void usageCountsTheEndIdAsItsLogprobsDo() throws Exception {
+        int[] p = ServerTest.TOK.encode("stop_soon");
+        int[] gen = new org.transformer4j.model.Generator(ServerTest.model).generate(p, ServerTest.opts(12, 0, 0), null);
+        int end = gen[3];
+        int k = 0;
+        while (gen[k] != end) k++;                                    // the first place the end id comes
+        try (OpenAiServer s = OpenAiServer.decoder("tiny", ServerTest.engine, ServerTest.TOK, null, OpenAiServer.Limits.defaults(), java.util.Set.of(end))) {
+            int port = s.start("127.0.0.1", 0);
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny\",\"prompt\":\"stop_soon\","
+                            + "\"max_tokens\":12,\"temperature\":0,\"logprobs\":0,\"return_token_ids\":true}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode c = JSON.readTree(r.body());
+            assertEquals("stop", c.at("/choices/0/finish_reason").asText());
+            assertEquals(ServerTest.TOK.decode(Arrays.copyOf(gen, k)), c.at("/choices/0/text").asText(), "the text without the end id");
+            assertEquals(k + 1, c.at("/usage/completion_tokens").asInt(), "the end id counted");
+            assertEquals(k + 1, c.at("/choices/0/logprobs/tokens").size());
+            assertArrayEquals(Arrays.copyOf(gen, k + 1), ints(c.at("/choices/0/token_ids")));
+        }
+    }
+
     /** /tokenize, /detokenize and /tokenizer_info as vLLM answers them (lm-eval's remote tokenizer sends no model). */
     @Test
     void tokenizerEndpointsAnswerAsVllms() throws Exception {
