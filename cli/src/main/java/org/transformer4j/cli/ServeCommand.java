@@ -260,10 +260,10 @@ final class ServeCommand implements Callable<Integer> {
     static java.util.Map<String, Object> tokenizerInfo(Path dir) throws java.io.IOException {
         Path f = dir.resolve("tokenizer_config.json");
         if (!java.nio.file.Files.isRegularFile(f)) return null;
-        com.fasterxml.jackson.databind.JsonNode cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.toFile());
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode cfg = m.readTree(f.toFile());
         if (cfg == null || !cfg.isObject()) throw new IllegalArgumentException(f + " is not a JSON object");
         java.util.Map<String, Object> info = new java.util.LinkedHashMap<>();
-        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
         cfg.fields().forEachRemaining(e -> {
             if (e.getKey().equals("added_tokens_decoder")) return;
             com.fasterxml.jackson.databind.JsonNode v = e.getValue();

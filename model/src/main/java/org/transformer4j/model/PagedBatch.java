@@ -61,10 +61,14 @@ public final class PagedBatch {
      * last token's logits (V) — {@link Transformer#prefillLast}.
      */
     public static float[] prefill(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens) {
-        KvState st = new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
-        try (st) {
+        try (KvState st = single(m, kv, table, start)) {
             return m.prefillLast(st, 0, tokens);
         }
+    }
+
+    /** One sequence's state over the pool's caches: its blocks {@code table}, {@code start} rows cached. */
+    private static KvState single(Transformer m, Tensor[][] kv, int[] table, int start) {
+        return new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
     }
 
     /**
@@ -72,8 +76,7 @@ public final class PagedBatch {
      * output projection runs on all T rows; the engine asks for it only for requests that want them).
      */
     public static float[][] prefillRows(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens) {
-        KvState st = new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
-        try (st) {
+        try (KvState st = single(m, kv, table, start)) {
             return m.prefill(st, 0, tokens);
         }
     }

@@ -264,9 +264,7 @@ public final class BlockManager implements AutoCloseable {
     public synchronized long publish(long parent, int[] ids, int from, int id) {
         checkOpen();
         if (parent < ROOT || parent >= nextSerial) throw new IllegalArgumentException("no key " + parent + " was handed out");
-        if (from < 0 || from > ids.length - BLOCK_SIZE) {
-            throw new IllegalArgumentException("rows [" + from + ", " + (from + BLOCK_SIZE) + ") are not inside the " + ids.length + " ids");
-        }
+        checkRows(ids, from);
         if (id < 0 || id >= refs.length || refs[id] <= 0) throw new IllegalStateException("block " + id + " is not held: nothing to publish");
         PrefixKey k = new PrefixKey(parent, Arrays.copyOfRange(ids, from, from + BLOCK_SIZE));
         Integer other = published.get(k);
@@ -286,9 +284,7 @@ public final class BlockManager implements AutoCloseable {
      */
     public synchronized Cached lookup(long parent, int[] ids, int from) {
         checkOpen();
-        if (from < 0 || from > ids.length - BLOCK_SIZE) {
-            throw new IllegalArgumentException("rows [" + from + ", " + (from + BLOCK_SIZE) + ") are not inside the " + ids.length + " ids");
-        }
+        checkRows(ids, from);
         Integer id = published.get(new PrefixKey(parent, Arrays.copyOfRange(ids, from, from + BLOCK_SIZE)));
         if (id == null) return null;
         if (refs[id] == 0) evictable.remove(id);
@@ -308,6 +304,13 @@ public final class BlockManager implements AutoCloseable {
 
     /** Blocks published now (held or cached), each holding one key of {@value #BLOCK_SIZE} ids. */
     public synchronized int publishedBlocks() { return published.size(); }
+
+    /** Rows [from, from + BLOCK_SIZE) lie inside {@code ids}, else IllegalArgumentException naming them. */
+    private static void checkRows(int[] ids, int from) {
+        if (from < 0 || from > ids.length - BLOCK_SIZE) {
+            throw new IllegalArgumentException("rows [" + from + ", " + (from + BLOCK_SIZE) + ") are not inside the " + ids.length + " ids");
+        }
+    }
 
     private void checkOpen() {
         if (closed) throw new IllegalStateException("the block manager is closed");

@@ -876,10 +876,8 @@ public final class Engine implements AutoCloseable {
             for (double v : ls) if (v > own) above++;
             out.ranks()[at] = above + 1;
             int[] top = Logprobs.top(ls, s.promptTop);
-            double[] topLps = new double[top.length];
-            for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];
             out.topIds()[at] = top;
-            out.topLogprobs()[at] = topLps;
+            out.topLogprobs()[at] = at(ls, top);
         });
     }
 
@@ -1039,15 +1037,20 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** {@code ls} at {@code ids}: the log-probabilities of a row's top ids. */
+    private static double[] at(double[] ls, int[] ids) {
+        double[] out = new double[ids.length];
+        for (int j = 0; j < ids.length; j++) out[j] = ls[ids[j]];
+        return out;
+    }
+
     /** Row {@code row} of {@code logits}' log softmax, its top ids, and chosen id {@code id}'s, into out[i]. */
     private static void rowLogprobs(Seq s, Tensor logits, int row, int id, Chosen[] out, int i) {
         float[] values;
         try (Tensor r = logits.slice(0, row, row + 1)) { values = r.toFloatArray(); }
         double[] ls = Logprobs.logSoftmax(values);
         int[] top = Logprobs.top(ls, s.topLogprobs);
-        double[] topLps = new double[top.length];
-        for (int j = 0; j < top.length; j++) topLps[j] = ls[top[j]];
-        out[i] = new Chosen(ls[id], top, topLps);
+        out[i] = new Chosen(ls[id], top, at(ls, top));
     }
 
     /** The batched mask, penalties and sample op of {@link #choose}: the ids (B) then the non-finite flags (B). */
