@@ -107,10 +107,7 @@ class EngineGpuTest {
                 for (int t = 0; t < got.size(); t++) seq[next.length + t] = got.get(t).id();
                 for (int t = 0; t < got.size(); t++) {
                     float[] row = m.logits(new int[][] {java.util.Arrays.copyOf(seq, next.length + t)})[0][next.length + t - 1];
-                    double max = Double.NEGATIVE_INFINITY, sum = 0;
-                    for (float v : row) max = Math.max(max, v);
-                    for (float v : row) sum += Math.exp(v - max);
-                    assertEquals(row[got.get(t).id()] - max - Math.log(sum), got.get(t).logprob(), 1e-3, "token " + t);
+                    assertEquals(logprob(row, got.get(t).id()), got.get(t).logprob(), 1e-3, "token " + t);
                 }
             }
         }
@@ -141,10 +138,7 @@ class EngineGpuTest {
                 Engine.PromptLogprobs p = got.get(1, TimeUnit.SECONDS);
                 float[][] full = m.logits(new int[][] {prompt})[0];
                 for (int i = 1; i < prompt.length; i++) {
-                    double max = Double.NEGATIVE_INFINITY, sum = 0;
-                    for (float v : full[i - 1]) max = Math.max(max, v);
-                    for (float v : full[i - 1]) sum += Math.exp(v - max);
-                    assertEquals(full[i - 1][prompt[i]] - max - Math.log(sum), p.logprobs()[i], 1e-3, "prompt token " + i);
+                    assertEquals(logprob(full[i - 1], prompt[i]), p.logprobs()[i], 1e-3, "prompt token " + i);
                     assertEquals(2, p.topIds()[i].length);
                 }
             }
@@ -185,6 +179,14 @@ class EngineGpuTest {
                 }
             }
         }
+    }
+
+    /** Log softmax of {@code row} at {@code id}, in float64 (the oracle: no code shared with the engine's). */
+    static double logprob(float[] row, int id) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : row) max = Math.max(max, v);
+        for (float v : row) sum += Math.exp(v - max);
+        return row[id] - max - Math.log(sum);
     }
 
     /** One greedy request run to its end, its tokens with log-probabilities. */
