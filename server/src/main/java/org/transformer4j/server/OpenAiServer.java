@@ -67,6 +67,13 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile ToolParser.Kind toolCalls;        // null: no tool_choice "auto"
     private volatile SamplingDefaults sampling = SamplingDefaults.NONE;
     private volatile java.util.Map<String, Object> tokenizerInfo;   // GET /tokenizer_info; null: what the server knows
+    private volatile int maxModelLen;                  // the context length set (0: the engine's maxSequenceRows)
+    private volatile List<byte[]> apiKeys = List.of();  // SHA-256 of each accepted key; empty: none needed
+    private volatile List<String> corsOrigins = List.of();
+    private volatile boolean corsCredentials;
+    private volatile List<String> names;               // the served name first, then aliases
+    /** This library's version, as GET /version answers it (the jar's Implementation-Version; "dev" from classes). */
+    static final String VERSION = java.util.Objects.requireNonNullElse(OpenAiServer.class.getPackage().getImplementationVersion(), "dev");
     private final StructuredOutputs structured;        // response_format and vLLM's structured_outputs, for decoders
     private Javalin app;
 
@@ -119,6 +126,7 @@ public final class OpenAiServer implements AutoCloseable {
     private OpenAiServer(String name, Engine engine, TextEncoder encoder, Tokenizer tokenizer, ChatTemplate chat, Limits limits,
                          Set<Integer> eosIds, java.util.function.DoubleUnaryOperator scoreActivation, DecoderReranker reranker) {
         this.name = name;
+        this.names = List.of(name);
         this.eosIds = Set.copyOf(eosIds);
         this.engine = engine;
         this.encoder = encoder;
@@ -191,14 +199,139 @@ public final class OpenAiServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Caps the context length (vLLM's {@code --max-model-len}): a prompt plus its new tokens of at most {@code tokens}.
+     * Throws IllegalArgumentException above what the engine takes ({@link Engine#maxSequenceRows}: the model's positions
+     * and the KV pool), naming both. Set it before {@link #start}.
+     */
+    public OpenAiServer maxModelLen(int tokens) {
+        if (engine == null) throw new IllegalArgumentException("a context length is for servers that generate");
+        if (tokens < 1) throw new IllegalArgumentException("the context length must be ≥ 1, got " + tokens);
+        int cap = engine.maxSequenceRows(), positions = engine.model().config.maxPositions();
+        if (tokens > cap) {
+            throw new IllegalArgumentException("a context length of " + tokens + " tokens is more than " + (positions > 0 && positions <= cap
+                    ? "the model's " + positions + " positions (max_position_embeddings)"
+                    : "the KV pool holds for one sequence (" + cap + " tokens; give the engine more KV memory)"));
+        }
+        this.maxModelLen = tokens;
+        return this;
+    }
+
+    /**
+     * Requires {@code Authorization: Bearer KEY} with one of {@code keys} on every endpoint but the probes ({@code /health},
+     * {@code /ping}, {@code /version}) and {@code /metrics}, as vLLM's {@code --api-key} guards its routes; OPTIONS (a CORS
+     * preflight) passes. Anything else is 401 with OpenAI's error object and {@code WWW-Authenticate: Bearer}. The keys are
+     * kept as SHA-256 digests and compared in constant time. Empty or null: no key needed (the default). Set it before
+     * {@link #start}.
+     */
+    public OpenAiServer apiKeys(java.util.Collection<String> keys) {
+        List<byte[]> digests = new java.util.ArrayList<>();
+        if (keys != null) {
+            for (String k : keys) {
+                if (k == null || k.isBlank()) throw new IllegalArgumentException("an API key must not be empty");
+                if (!k.strip().equals(k) || k.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
+                    throw new IllegalArgumentException("an API key must be printable ASCII without spaces (it travels in an HTTP header)");
+                }
+                digests.add(sha256(k));
+            }
+        }
+        this.apiKeys = List.copyOf(digests);
+        return this;
+    }
+
+    /**
+     * Cross-origin requests from browsers (vLLM's {@code --allowed-origins} and {@code --allow-credentials}): each origin
+     * in {@code origins} ("https://host[:port]", or "*" for any) gets CORS headers and preflight answers on every
+     * endpoint. Empty or null (the default): none, so a web page on another origin cannot read this server's replies —
+     * unlike vLLM, whose default is every origin. Set it before {@link #start}.
+     */
+    public OpenAiServer cors(List<String> origins, boolean allowCredentials) {
+        List<String> o = origins == null ? List.of() : List.copyOf(origins);
+        for (String origin : o) {
+            if (!origin.equals("*") && !origin.matches("(?i)https?://[^/\\s*]+")) {
+                throw new IllegalArgumentException("an allowed origin is \"*\" or scheme://host[:port] (no path), got '" + origin + "'");
+            }
+        }
+        this.corsOrigins = o;
+        this.corsCredentials = allowCredentials;
+        return this;
+    }
+
+    /**
+     * More names the model answers to (vLLM's {@code --served-model-name} with several names): a request may name any of
+     * them, replies carry the first name, /v1/models lists them all. Set it before {@link #start}.
+     */
+    public OpenAiServer aliases(List<String> more) {
+        java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
+        all.add(name);
+        if (more != null) {
+            for (String a : more) {
+                if (a == null || a.isBlank()) throw new IllegalArgumentException("a model name must not be empty");
+                all.add(a);
+            }
+        }
+        this.names = List.copyOf(all);
+        return this;
+    }
+
+    /** The paths anyone may call when API keys are set: probes and metrics, as vLLM leaves them open. */
+    static final Set<String> PUBLIC_PATHS = Set.of("/health", "/ping", "/version", "/metrics");
+
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    /** Whether the request carries one of the keys ("Bearer" in any case, as vLLM reads it); every key compared. */
+    private boolean authorized(Context ctx) {
+        List<byte[]> keys = apiKeys;
+        if (keys.isEmpty() || ctx.method() == io.javalin.http.HandlerType.OPTIONS || PUBLIC_PATHS.contains(ctx.path())) return true;
+        String h = ctx.header("Authorization");
+        if (h == null) return false;
+        int sp = h.indexOf(' ');
+        if (sp < 0 || !h.substring(0, sp).equalsIgnoreCase("bearer")) return false;
+        byte[] given = sha256(h.substring(sp + 1));
+        boolean match = false;
+        for (byte[] k : keys) match |= java.security.MessageDigest.isEqual(given, k);
+        return match;
+    }
+
     /** Starts listening on {@code port} (0: any free port) and returns the port. */
     public int start(String host, int port) {
+        List<String> origins = corsOrigins;
+        boolean credentials = corsCredentials;
         app = Javalin.create(c -> {
             c.useVirtualThreads = true;
             c.showJavalinBanner = false;
             c.http.maxRequestSize = 16L << 20;
+            if (!origins.isEmpty()) {
+                c.bundledPlugins.enableCors(cors -> cors.addRule(rule -> {
+                    if (origins.contains("*")) {
+                        if (credentials) rule.reflectClientOrigin = true;   // "*" cannot carry credentials: echo the origin (Starlette's way)
+                        else rule.anyHost();
+                    } else {
+                        rule.allowHost(origins.get(0), origins.subList(1, origins.size()).toArray(String[]::new));
+                    }
+                    rule.allowCredentials = credentials;
+                    rule.exposeHeader("Retry-After");
+                }));
+            }
+        });
+        app.before(ctx -> {
+            if (authorized(ctx)) return;
+            metrics.request("unauthorized", 401);
+            ctx.header("WWW-Authenticate", "Bearer");
+            error(ctx, new ApiError(401, "invalid_request_error", null, "Unauthorized: this server needs an API key (Authorization: Bearer KEY)",
+                    "invalid_api_key"));
+            ctx.skipRemainingHandlers();
         });
         app.get("/health", ctx -> ctx.json(java.util.Map.of("status", "ok")));
+        app.get("/ping", ctx -> ctx.json(java.util.Map.of("status", "ok")));     // SageMaker's probe, as vLLM answers it
+        app.post("/ping", ctx -> ctx.json(java.util.Map.of("status", "ok")));
+        app.get("/version", ctx -> ctx.json(java.util.Map.of("version", VERSION)));
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.render(engine)));
         app.get("/v1/models", this::models);
         app.post("/v1/completions", ctx -> handle(ctx, "completions", this::completions));
@@ -227,9 +360,15 @@ public final class OpenAiServer implements AutoCloseable {
         final String type;
         final String param;
 
+        final String code;
+
         ApiError(int status, String type, String param, String message) {
+            this(status, type, param, message, null);
+        }
+
+        ApiError(int status, String type, String param, String message, String code) {
             super(message);
-            this.status = status; this.type = type; this.param = param;
+            this.status = status; this.type = type; this.param = param; this.code = code;
         }
 
         static ApiError bad(String param, String message) { return new ApiError(400, "invalid_request_error", param, message); }
@@ -255,8 +394,9 @@ public final class OpenAiServer implements AutoCloseable {
             JsonNode model = body.get("model");
             if (!modelRequired && (model == null || model.isNull())) model = JSON.getNodeFactory().textNode(name);
             if (model == null || !model.isTextual()) throw ApiError.bad("model", "'model' is required (this server has '" + name + "')");
-            if (!model.asText().equals(name)) {
-                throw new ApiError(400, "invalid_request_error", "model", "unknown model '" + model.asText() + "'; this server has '" + name + "'");
+            if (!names.contains(model.asText())) {
+                throw new ApiError(400, "invalid_request_error", "model", "unknown model '" + model.asText() + "'; this server has "
+                        + names.stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(", ")));
             }
             h.run(ctx, body);
         } catch (ApiError e) {
@@ -282,7 +422,7 @@ public final class OpenAiServer implements AutoCloseable {
         o.put("message", e.getMessage());
         o.put("type", e.type);
         o.put("param", e.param);
-        o.putNull("code");
+        o.put("code", e.code);
         ctx.status(e.status).contentType("application/json").result(err.toString());
     }
 
@@ -291,11 +431,16 @@ public final class OpenAiServer implements AutoCloseable {
     private void models(Context ctx) {
         ObjectNode root = JSON.createObjectNode();
         root.put("object", "list");
-        ObjectNode m = root.putArray("data").addObject();
-        m.put("id", name);
-        m.put("object", "model");
-        m.put("created", created);
-        m.put("owned_by", "transformer4j");
+        ArrayNode data = root.putArray("data");
+        for (String id : names) {                      // vLLM's model card: every served name, with the context length
+            ObjectNode m = data.addObject();
+            m.put("id", id);
+            m.put("object", "model");
+            m.put("created", created);
+            m.put("owned_by", "transformer4j");
+            m.putNull("parent");
+            m.put("max_model_len", maxModelLen());
+        }
         ctx.contentType("application/json").result(root.toString());
     }
 
@@ -334,11 +479,25 @@ public final class OpenAiServer implements AutoCloseable {
         int maxN = Math.min(MAX_N, engine.config().maxRunning());
         if (n < 1 || n > maxN) throw ApiError.bad("n", "n must be in [1, " + maxN + "] (this server runs " + engine.config().maxRunning() + " sequences at most), got " + n);
         String maxKey = isChat && b.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        int max = intField(b, maxKey, isChat ? limits.maxOutputTokens() : 16);
+        // vLLM's context checks and words (clients parse them to shrink a conversation): the prompt must fit the context
+        // length; an explicit max_tokens must fit beside it; a chat without one gets the room left (vLLM's default),
+        // a completion 16 (OpenAI's and vLLM's default, checked as if given)
+        int ctxLen = maxModelLen();
+        boolean explicit = !isChat || (b.hasNonNull(maxKey));
+        int room = ctxLen - prompt.length;
         boolean echoed = !isChat && b.path("echo").asBoolean(false);
+        if (room < 0 || (room == 0 && !(echoed && b.path(maxKey).isIntegralNumber() && b.path(maxKey).asLong() == 0))) {
+            throw ApiError.bad(isChat ? "messages" : "prompt", "This model's maximum context length is " + ctxLen + " tokens. However, your request has "
+                    + prompt.length + " input tokens. Please reduce the length of the input messages.");
+        }
+        int max = intField(b, maxKey, isChat ? Math.min(limits.maxOutputTokens(), room) : 16);
         boolean generate = max != 0 || !echoed;           // max_tokens 0 with echo: the prompt (and its logprobs) only, as vLLM answers
         if ((generate && max < 1) || max < 0 || max > limits.maxOutputTokens()) {
             throw ApiError.bad(maxKey, maxKey + " must be in [1, " + limits.maxOutputTokens() + "]" + (isChat ? "" : " (0 with echo)") + ", got " + max);
+        }
+        if (explicit && max > room) {
+            throw ApiError.bad(maxKey, "'max_tokens' or 'max_completion_tokens' is too large: " + max + ". This model's maximum context length is "
+                    + ctxLen + " tokens and your request has " + prompt.length + " input tokens (" + max + " > " + ctxLen + " - " + prompt.length + ").");
         }
         SamplingDefaults d = sampling;
         double temperature = numField(b, "temperature", d.temperature() != null ? d.temperature() : 1.0);
@@ -642,10 +801,15 @@ public final class OpenAiServer implements AutoCloseable {
         ctx.contentType("application/json").result(r.toString());
     }
 
-    /** The longest sequence the served model takes: its positions, or this server's prompt limit where it has none. */
-    private int maxModelLen() {
-        int positions = engine != null ? engine.model().config.maxPositions() : 0;
-        return positions > 0 ? positions : limits.maxPromptTokens();
+    /**
+     * The context length (vLLM's max_model_len): prompt plus new tokens of one sequence at most — the engine's
+     * {@link Engine#maxSequenceRows} (the model's positions and the KV pool), or less where {@link #maxModelLen(int)} says;
+     * for encoders, this server's prompt limit.
+     */
+    public int maxModelLen() {
+        if (engine == null) return limits.maxPromptTokens();
+        int cap = engine.maxSequenceRows(), set = maxModelLen;
+        return set > 0 ? Math.min(set, cap) : cap;
     }
 
     /**

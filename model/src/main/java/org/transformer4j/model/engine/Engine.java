@@ -357,6 +357,18 @@ public final class Engine implements AutoCloseable {
     /** Blocks a sequence may hold: the pool's, less the one kept for padding rows when decode steps are captured. */
     private int usableBlocks() { return blocks.numBlocks() - (padBlock >= 0 ? 1 : 0); }
 
+    /**
+     * The most rows (prompt + new tokens) one sequence may take: the model's positions (max_position_embeddings; every
+     * position kind: RoPE past them is extrapolation that the model was not trained for, and the captured decode steps'
+     * block tables are as wide as the positions), and what the KV pool holds for one sequence. {@link #submit} refuses
+     * a request beyond it; a server's context length (vLLM's max_model_len) is at most this.
+     */
+    public int maxSequenceRows() {
+        long pool = (long) usableBlocks() * BlockManager.BLOCK_SIZE;
+        int positions = model.config.maxPositions();
+        return (int) Math.min(Integer.MAX_VALUE, positions > 0 ? Math.min(pool, positions) : pool);
+    }
+
     /** Blocks the sequences hold (the padding rows' block not counted). */
     private int sequenceBlocks() { return blocks.blocksInUse() - (padBlock >= 0 ? 1 : 0); }
 
@@ -409,7 +421,7 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Queues a request. Throws IllegalArgumentException for bad input (empty prompt, an id outside the
-     * vocabulary, a prompt plus maxNewTokens beyond the model's positions or the KV pool) and
+     * vocabulary, a prompt plus maxNewTokens beyond the model's positions or the KV pool: {@link #maxSequenceRows}) and
      * {@link QueueFullException} when {@code maxWaiting} requests wait already.
      */
     public Handle submit(Request r, Listener listener) {
@@ -425,8 +437,8 @@ public final class Engine implements AutoCloseable {
         Sampling.checkBias(r.options(), vocab);
         long rows = (long) p.length + (r.generate() ? r.options().maxNewTokens() : 0);
         TransformerConfig c = model.config;
-        if (c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE && rows > c.maxPositions()) {
-            throw new IllegalArgumentException("the prompt has " + p.length + " tokens; with " + r.options().maxNewTokens()
+        if (c.maxPositions() > 0 && rows > c.maxPositions()) {
+            throw new IllegalArgumentException("the prompt has " + p.length + " tokens; with " + (r.generate() ? r.options().maxNewTokens() : 0)
                     + " new tokens that exceeds the model's " + c.maxPositions() + " positions");
         }
         if (BlockManager.blocksFor(rows) > usableBlocks()) {
