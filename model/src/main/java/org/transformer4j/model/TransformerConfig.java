@@ -473,6 +473,24 @@ public record TransformerConfig(
         if (v < 1) problems.add(name + " must be ≥ 1, got " + v);
     }
 
+    /**
+     * The longest sequence this model is meant to run (vLLM's derived max_model_len; 0: no limit known): maxPositions
+     * (max_position_embeddings), times the factor of linear and dynamic RoPE scaling, yarn's original positions times
+     * its factor, and llama3's and LongRoPE's as given (their max_position_embeddings counts the extension already).
+     * One departure from vLLM: a config with a RoPE per layer type (Gemma 3) states its scaled positions already, so its
+     * linear factor is not applied again (vLLM's double scaling, its issue #33911: 131072 → 1048576).
+     */
+    public int contextPositions() {
+        if (maxPositions <= 0 || positions != Positions.ROPE || rope == null) return Math.max(maxPositions, 0);
+        double n = switch (rope.scaling()) {
+            case LINEAR -> slidingRope != null ? maxPositions : maxPositions * rope.factor();
+            case DYNAMIC -> maxPositions * rope.factor();
+            case YARN -> rope.originalMaxPositions() * rope.factor();
+            default -> maxPositions;
+        };
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (long) n));
+    }
+
     public Architecture architecture() {
         if (encoderLayers > 0 && decoderLayers > 0) return Architecture.ENCODER_DECODER;
         if (decoderLayers == 0) return Architecture.ENCODER_ONLY;

@@ -53,6 +53,28 @@ class HfDecodersConfigTest {
     }
 
     /**
+     * The context a folder is served with, as vLLM derives max_model_len from config.json: max_position_embeddings; × the
+     * factor of linear and dynamic scaling; yarn's original positions × factor (Qwen2.5's documented 32768 × 4); llama3
+     * and LongRoPE as given; Gemma 3's linear factor not applied twice (its positions are the scaled ones already).
+     */
+    @Test
+    void contextPositionsAreVllmsDerivedMaxModelLen() throws Exception {
+        String mpe = ", \"max_position_embeddings\": 4096";
+        assertEquals(4096, read(base("llama", mpe)).contextPositions());
+        assertEquals(16384, read(base("llama", mpe + ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": 4.0}")).contextPositions(),
+                "Vicuna-16k's layout: 4096 positions, linear × 4");
+        assertEquals(8192, read(base("llama", mpe + ", \"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 2.0}")).contextPositions());
+        assertEquals(131072, read(base("qwen2", ", \"max_position_embeddings\": 32768, \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4.0,"
+                + " \"original_max_position_embeddings\": 32768}")).contextPositions());
+        assertEquals(131072, read(base("qwen3", ", \"max_position_embeddings\": 40960, \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0,"
+                + " \"original_max_position_embeddings\": 32768}")).contextPositions(), "yarn: the original positions × factor, not max_position_embeddings");
+        assertEquals(131072, read(base("llama", ", \"max_position_embeddings\": 131072, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0,"
+                + " \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 8192}")).contextPositions());
+        assertEquals(131072, read("{\"model_type\": \"gemma3_text\", \"max_position_embeddings\": 131072, \"rope_scaling\": {\"rope_type\": \"linear\","
+                + " \"factor\": 8.0}, \"vocab_size\": 300}").contextPositions(), "Gemma 3's 128k, not 1M");
+    }
+
+    /**
      * gpt-oss-20b's shape (24 layers, 32 experts top-4, 64 heads of 64 over 8 KV heads, sliding 128) in the 4.x layout the
      * published folder uses, and GptOssConfig's defaults when a config leaves the rope, the layer types and the SwiGLU out.
      */

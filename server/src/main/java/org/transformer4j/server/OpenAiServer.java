@@ -207,7 +207,7 @@ public final class OpenAiServer implements AutoCloseable {
     public OpenAiServer maxModelLen(int tokens) {
         if (engine == null) throw new IllegalArgumentException("a context length is for servers that generate");
         if (tokens < 1) throw new IllegalArgumentException("the context length must be ≥ 1, got " + tokens);
-        int cap = engine.maxSequenceRows(), positions = engine.model().config.maxPositions();
+        int cap = engine.maxSequenceRows(), positions = engine.model().config.contextPositions();
         if (tokens > cap) {
             throw new IllegalArgumentException("a context length of " + tokens + " tokens is more than " + (positions > 0 && positions <= cap
                     ? "the model's " + positions + " positions (max_position_embeddings)"

@@ -85,7 +85,7 @@ public final class BlockManager implements AutoCloseable {
         PagedBatch.requireDecoderOnly(model);
         if (maxSequences < 1) throw new IllegalArgumentException("maxSequences must be ≥ 1, got " + maxSequences);
         long byBudget = blocksInBudget(model, budgetBytes);
-        long positions = model.config.maxPositions() > 0 ? model.config.maxPositions() : 1L << 20;
+        long positions = model.config.contextPositions() > 0 ? model.config.contextPositions() : 1L << 20;
         long byPositions = Math.multiplyExact((positions + BLOCK_SIZE - 1) / BLOCK_SIZE, (long) maxSequences);
         return Math.min(byBudget, byPositions);
     }

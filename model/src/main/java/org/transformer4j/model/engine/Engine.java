@@ -344,7 +344,7 @@ public final class Engine implements AutoCloseable {
             }
             padBlock = blocks.allocate();
             int width = blocks.numBlocks() - 1;                  // the most blocks a sequence can hold: the pool's, or its positions'
-            if (model.config.maxPositions() > 0) width = Math.min(width, BlockManager.blocksFor(model.config.maxPositions()));
+            if (model.config.contextPositions() > 0) width = Math.min(width, BlockManager.blocksFor(model.config.contextPositions()));
             decoder = new PagedBatch.Decoder(model, buckets, width, padBlock);
         } else {
             padBlock = -1;
@@ -358,14 +358,15 @@ public final class Engine implements AutoCloseable {
     private int usableBlocks() { return blocks.numBlocks() - (padBlock >= 0 ? 1 : 0); }
 
     /**
-     * The most rows (prompt + new tokens) one sequence may take: the model's positions (max_position_embeddings; every
-     * position kind: RoPE past them is extrapolation that the model was not trained for, and the captured decode steps'
-     * block tables are as wide as the positions), and what the KV pool holds for one sequence. {@link #submit} refuses
+     * The most rows (prompt + new tokens) one sequence may take: the model's context positions
+     * ({@link TransformerConfig#contextPositions}: max_position_embeddings with RoPE scaling's extension, as vLLM derives
+     * max_model_len; past them RoPE extrapolates beyond what the model was trained for, and the captured decode steps'
+     * block tables are that wide), and what the KV pool holds for one sequence. {@link #submit} refuses
      * a request beyond it; a server's context length (vLLM's max_model_len) is at most this.
      */
     public int maxSequenceRows() {
         long pool = (long) usableBlocks() * BlockManager.BLOCK_SIZE;
-        int positions = model.config.maxPositions();
+        int positions = model.config.contextPositions();
         return (int) Math.min(Integer.MAX_VALUE, positions > 0 ? Math.min(pool, positions) : pool);
     }
 
@@ -437,9 +438,9 @@ public final class Engine implements AutoCloseable {
         Sampling.checkBias(r.options(), vocab);
         long rows = (long) p.length + (r.generate() ? r.options().maxNewTokens() : 0);
         TransformerConfig c = model.config;
-        if (c.maxPositions() > 0 && rows > c.maxPositions()) {
+        if (c.contextPositions() > 0 && rows > c.contextPositions()) {
             throw new IllegalArgumentException("the prompt has " + p.length + " tokens; with " + (r.generate() ? r.options().maxNewTokens() : 0)
-                    + " new tokens that exceeds the model's " + c.maxPositions() + " positions");
+                    + " new tokens that exceeds the model's " + c.contextPositions() + " positions");
         }
         if (BlockManager.blocksFor(rows) > usableBlocks()) {
             throw new IllegalArgumentException(rows + " rows (prompt + new tokens) need " + BlockManager.blocksFor(rows)
@@ -606,7 +607,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < s.gen.size(); i++) t[s.prompt.length + i] = s.gen.get(i);
             // the draft and the token after it must fit the request's new tokens and the model's positions
             int limit = o.maxNewTokens() - s.gen.size() - 1;
-            if (model.config.maxPositions() > 0) limit = Math.min(limit, model.config.maxPositions() - n - 1);
+            if (model.config.contextPositions() > 0) limit = Math.min(limit, model.config.contextPositions() - n - 1);
             int[] d = sp.propose(t, n, limit);
             if (d.length == 0 || !room(s, s.len + 1 + d.length, false)) continue;
             s.draft = d;

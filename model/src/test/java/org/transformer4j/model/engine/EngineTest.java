@@ -715,6 +715,27 @@ class EngineTest {
             IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class,
                     () -> e.submit(new Engine.Request(prompt(1, 150), Generator.Options.greedy(20)), none));
             assertTrue(tooLong.getMessage().contains("160 positions"), tooLong.getMessage());
+            assertEquals(160, e.maxSequenceRows(), "the positions, below what the pool holds");
+        }
+        // a RoPE model's positions bound a sequence too (vLLM's max_model_len), linear scaling's factor included; so does the pool
+        TransformerConfig rope = TransformerConfig.builder().vocabSize(V).widths(64, 128, 2).encoderLayers(0).decoderLayers(1)
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, 1e-5f)
+                .activation(TransformerConfig.Activation.SILU, true).rope(new TransformerConfig.Rope(10000, 32,
+                        TransformerConfig.Rope.Scaling.LINEAR, 2, 0, 0, 0)).maxPositions(48).build();
+        try (Weights w = Weights.random(rope, backend, 5); Engine e = new Engine(new Transformer(w, backend), Engine.Config.defaults(model))) {
+            assertEquals(96, e.maxSequenceRows());
+            Engine.Listener none = new Engine.Listener() {
+                @Override public void onToken(Engine.Token t) {}
+                @Override public void onFinish(Engine.Finish reason, String error) {}
+            };
+            IllegalArgumentException past = assertThrows(IllegalArgumentException.class,
+                    () -> e.submit(new Engine.Request(prompt(1, 90), Generator.Options.greedy(7)), none));
+            assertTrue(past.getMessage().contains("96 positions"), past.getMessage());
+            e.submit(new Engine.Request(prompt(1, 90), Generator.Options.greedy(6)), none).cancel();
+        }
+        try (Weights w = Weights.random(rope, backend, 5);
+             Engine e = new Engine(new Transformer(w, backend), Engine.Config.defaults(model).kvBudget(PagedBatch.bytesPerBlock(new Transformer(w, backend)) * 3))) {
+            assertEquals(3 * BlockManager.BLOCK_SIZE, e.maxSequenceRows(), "three blocks hold 48 rows");
         }
     }
 
