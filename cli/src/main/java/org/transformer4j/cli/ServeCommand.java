@@ -49,13 +49,41 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--name", description = "Model name clients ask for (default: the folder's name, or minilm).")
-    String name;
+    @Option(names = {"--served-model-name", "--name"}, arity = "1..*", paramLabel = "NAME", description = "Model name(s) clients ask"
+            + " for, as vLLM's --served-model-name: a request may name any; replies and /v1/models give the first first (default: the"
+            + " folder's name, or minilm).")
+    java.util.List<String> names;
+
+    @Option(names = "--max-model-len", paramLabel = "N", description = "Context length: a prompt plus its new tokens at most, as vLLM's"
+            + " option (1000, 8k = 8000, 8K = 8192; auto or -1: the default). Default: the model's positions (with RoPE scaling's"
+            + " extension) or what --kv-memory-mb holds for one sequence, whichever is less.")
+    String maxModelLen;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require Authorization: Bearer KEY on every endpoint but /health,"
+            + " /ping, /version and /metrics (repeat it for several keys), as vLLM's option; the environment variable T4J_API_KEY"
+            + " adds one (keeps it out of the process list).")
+    java.util.List<String> apiKeys;
+
+    @Option(names = "--allowed-origins", paramLabel = "JSON", description = "Origins whose web pages may call the server (CORS), a JSON"
+            + " list as vLLM's option: '[\"https://app.example\"]', '[\"*\"]' for any. Default: none (vLLM's default is any).")
+    String allowedOrigins;
+
+    @Option(names = "--allow-credentials", description = "Let those pages send cookies and Authorization (CORS credentials), as vLLM's option.")
+    boolean allowCredentials;
+
+    @Option(names = "--chat-template", paramLabel = "FILE|TEMPLATE", description = "The chat template to use instead of the folder's"
+            + " (or for a folder without one), as vLLM's option: a file, or the Jinja template itself (text with {, } or a newline).")
+    String chatTemplate;
+
+    @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
+            + " and decode rows together), as vLLM's option. Default: 512.")
+    Integer maxBatchedTokens;
 
     @Option(names = "--kv-memory-mb", defaultValue = "1024", description = "KV-cache memory for the engine in MiB (default: ${DEFAULT-VALUE}).")
     long kvMemoryMb;
 
-    @Option(names = "--max-running", defaultValue = "64", description = "Sequences decoded together at most (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--max-num-seqs", "--max-running"}, defaultValue = "64", description = "Sequences decoded together at most, as"
+            + " vLLM's --max-num-seqs (default: ${DEFAULT-VALUE}).")
     int maxRunning;
 
     @Option(names = "--max-waiting", defaultValue = "256", description = "Requests queued at most; more get HTTP 429 (default: ${DEFAULT-VALUE}).")
@@ -116,6 +144,13 @@ final class ServeCommand implements Callable<Integer> {
         if (enableAutoToolChoice && tools == null) {
             throw new IllegalArgumentException("--enable-auto-tool-choice needs --tool-call-parser (" + String.join(", ", ToolParser.NAMES) + ")");
         }
+        int contextLength = contextLength(maxModelLen);                                            // refused before the model loads
+        java.util.List<String> keys = keys();
+        java.util.List<String> origins = origins(allowedOrigins);
+        keys.forEach(OpenAiServer::checkApiKey);
+        origins.forEach(OpenAiServer::checkOrigin);
+        if (maxBatchedTokens != null && maxBatchedTokens < 1) throw new IllegalArgumentException("--max-num-batched-tokens must be ≥ 1, got " + maxBatchedTokens);
+        String name = names == null ? null : names.get(0);
         OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
         try (Backend backend = Backends.select()) {
             if (EmbedCommand.BUILT_IN.contains(model)) {
@@ -127,7 +162,7 @@ final class ServeCommand implements Callable<Integer> {
                     try (BertOnnxImporter.Result imported = BertOnnxImporter.importFile(onnx);
                          HfTokenizer tok = HfTokenizer.load(tokFile);
                          Weights w = Weights.fromHfBert(DemoModels.miniLmConfig(), imported.weights(), backend, dt)) {
-                        return serve(OpenAiServer.encoder(name == null ? model : name, new Transformer(w, backend), tok, limits));
+                        return serve(OpenAiServer.encoder(name == null ? model : name, new Transformer(w, backend), tok, limits), keys, origins);
                     }
                 } finally {
                     Files.deleteIfExists(onnx);
@@ -144,10 +179,11 @@ final class ServeCommand implements Callable<Integer> {
                 try (Tokenizer tok = Tokenizers.forModel(pooling.tokenizerDir(dir)); Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dt)) {
                     TextEncoder enc = new TextEncoder(new Transformer(w, backend), tok, pooling);
                     System.err.println("t4j serve: embeddings " + pooling.describe());
-                    return serve(OpenAiServer.encoder(served, enc, limits, OpenAiServer.SIGMOID));
+                    return serve(OpenAiServer.encoder(served, enc, limits, OpenAiServer.SIGMOID), keys, origins);
                 }
             }
             ModelInputs.checkModelFolder(dir);
+            ChatTemplate template = chatTemplate == null ? null : chatTemplateOption(chatTemplate, dir);   // before the weights load
             ReasoningParser.Kind parser = reasoningParser(dir);
             if (tools != null && tools.name().equals("openai") && (parser == null || !parser.name().equals("gpt_oss"))) {
                 throw new IllegalArgumentException("--tool-call-parser openai reads harmony messages: it needs --reasoning-parser gpt_oss"
@@ -163,26 +199,42 @@ final class ServeCommand implements Callable<Integer> {
                         throw new IllegalArgumentException("--reranker needs a decoder-only folder; " + dir + " holds a "
                                 + w.config.architecture() + " model");
                     }
-                    return serve(OpenAiServer.reranker(served, org.transformer4j.model.DecoderReranker.qwen3(m, tok), tok, limits));
+                    return serve(OpenAiServer.reranker(served, org.transformer4j.model.DecoderReranker.qwen3(m, tok), tok, limits), keys, origins);
                 }
                 if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
                     TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
-                    return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)));
+                    return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)), keys, origins);
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
                 if (spec != null) c = c.speculative(spec);
+                if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));
                 try (Engine engine = new Engine(m, c)) {
+                    int capacity = engine.maxSequenceRows(), positions = w.config.contextPositions();
+                    if (contextLength > capacity) {
+                        throw new IllegalArgumentException("--max-model-len " + contextLength + " is more than " + (positions > 0 && positions <= capacity
+                                ? "the model's " + positions + " positions" : "--kv-memory-mb " + kvMemoryMb + " holds for one sequence ("
+                                + capacity + " tokens; give it more memory)"));
+                    }
+                    int ctx = contextLength > 0 ? contextLength : capacity;
+                    System.err.println("t4j serve: context length " + ctx + " tokens (" + (contextLength > 0 ? "--max-model-len; " : "")
+                            + (positions > 0 ? "the model's positions " + positions + ", " : "") + "one sequence's KV room " + capacity + ")");
                     if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());
                     if (tools != null) {
                         System.err.println("t4j serve: tool-call parser " + tools.name() + (enableAutoToolChoice ? ""
                                 : ", unused without --enable-auto-tool-choice (requests with tools and tool_choice \"auto\" get 400)"));
                     }
-                    return serve(OpenAiServer.decoder(served, engine, tok, chatTemplate(dir, tok), limits,
+                    java.util.Map<String, Object> info = tokenizerInfo(dir);
+                    if (template != null) {
+                        if (info == null) info = new java.util.LinkedHashMap<>();
+                        info.put("chat_template", template.source());
+                    }
+                    OpenAiServer.Limits decoderLimits = new OpenAiServer.Limits(ctx, ctx, limits.timeout(), limits.retryAfterSeconds());
+                    return serve(OpenAiServer.decoder(served, engine, tok, template != null ? hook(template, tok) : chatTemplate(dir, tok), decoderLimits,
                             ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
                             .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
                             .samplingDefaults(OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir)))
-                            .tokenizerInfo(tokenizerInfo(dir)));
+                            .tokenizerInfo(info).maxModelLen(ctx), keys, origins);
                 }
             }
         }
@@ -209,7 +261,33 @@ final class ServeCommand implements Callable<Integer> {
      */
     static org.transformer4j.server.ChatTemplate chatTemplate(Path dir, Tokenizer tok) throws java.io.IOException {
         ChatTemplate template = TokenizerConfig.readIfPresent(dir).flatMap(TokenizerConfig::template).orElse(null);
-        if (template == null) return null;
+        return template == null ? null : hook(template, tok);
+    }
+
+    /**
+     * --chat-template's value as vLLM's load_chat_template reads it: text with any of {, } or a newline is the template
+     * itself, else a file's path (one that does not exist is an error, not a template); rendered with the folder's
+     * tokenizer_config.json variables (bos_token, eos_token, …) where it has them.
+     */
+    static ChatTemplate chatTemplateOption(String value, Path dir) throws java.io.IOException {
+        String source, origin;
+        if (value.chars().anyMatch(ch -> ch == '{' || ch == '}' || ch == '\n')) {
+            source = value;
+            origin = "--chat-template";
+        } else {
+            Path f = Path.of(value);
+            if (!Files.isRegularFile(f)) {
+                throw new IllegalArgumentException("--chat-template '" + value + "' looks like a path, but no such file exists");
+            }
+            source = Files.readString(f);
+            origin = f.toString();
+        }
+        java.util.Map<String, Object> vars = TokenizerConfig.readIfPresent(dir).map(TokenizerConfig::templateVariables).orElse(java.util.Map.of());
+        return ChatTemplate.of(source, vars, origin);
+    }
+
+    /** A template as the server's hook: rendered, then encoded without special tokens (the render carries its own BOS). */
+    static org.transformer4j.server.ChatTemplate hook(ChatTemplate template, Tokenizer tok) {
         return (messages, kwargs) -> {
             java.util.Map<String, Object> vars = new java.util.HashMap<>(kwargs);
             vars.remove(org.transformer4j.server.ChatTemplate.ADD_GENERATION_PROMPT);   // the request's field, passed as the argument
@@ -276,7 +354,54 @@ final class ServeCommand implements Callable<Integer> {
         return info;
     }
 
-    private int serve(OpenAiServer server) throws InterruptedException {
+    /** --max-model-len as vLLM reads it: an integer, or one with k / m / g (× 1000ⁿ) or K / M / G (× 1024ⁿ); auto or -1: 0 (the default). */
+    static int contextLength(String value) {
+        if (value == null || value.equals("auto") || value.equals("-1")) return 0;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)([kmgKMG]?)").matcher(value.strip());
+        if (!m.matches()) throw new IllegalArgumentException("--max-model-len must be a number of tokens (e.g. 8192, 8k, 8K) or auto, got '" + value + "'");
+        String unit = m.group(2);
+        double scale = unit.isEmpty() ? 1 : Math.pow(Character.isUpperCase(unit.charAt(0)) ? 1024 : 1000, "kmg".indexOf(Character.toLowerCase(unit.charAt(0))) + 1);
+        double n = Double.parseDouble(m.group(1)) * scale;
+        if (n < 1 || n > Integer.MAX_VALUE || n != Math.floor(n)) {
+            throw new IllegalArgumentException("--max-model-len must be a whole number of tokens in [1, " + Integer.MAX_VALUE + "], got '" + value + "'");
+        }
+        return (int) n;
+    }
+
+    /** --api-key's keys, and T4J_API_KEY's. */
+    java.util.List<String> keys() {
+        java.util.List<String> k = new java.util.ArrayList<>(apiKeys == null ? java.util.List.of() : apiKeys);
+        String env = environment.apply("T4J_API_KEY");
+        if (env != null && !env.isEmpty()) k.add(env);
+        return k;
+    }
+
+    /** Reads an environment variable (tests replace it). */
+    java.util.function.Function<String, String> environment = System::getenv;
+
+    /** --allowed-origins's JSON list of strings (null: none). */
+    static java.util.List<String> origins(String json) {
+        if (json == null) return java.util.List.of();
+        com.fasterxml.jackson.databind.JsonNode n;
+        try {
+            n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("--allowed-origins must be a JSON list of strings, e.g. '[\"https://app.example\"]': " + e.getOriginalMessage());
+        }
+        if (n == null || !n.isArray()) throw new IllegalArgumentException("--allowed-origins must be a JSON list of strings, e.g. '[\"https://app.example\"]'");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode o : n) {
+            if (!o.isTextual()) throw new IllegalArgumentException("--allowed-origins: " + o + " is not a string");
+            out.add(o.asText());
+        }
+        return out;
+    }
+
+    private int serve(OpenAiServer server, java.util.List<String> keys, java.util.List<String> origins) throws InterruptedException {
+        server.apiKeys(keys).cors(origins, allowCredentials);
+        if (names != null && names.size() > 1) server.aliases(names.subList(1, names.size()));
+        if (!keys.isEmpty()) System.err.println("t4j serve: " + keys.size() + " API key" + (keys.size() == 1 ? "" : "s") + " required (Authorization: Bearer)");
+        if (!origins.isEmpty()) System.err.println("t4j serve: CORS for " + origins + (allowCredentials ? " with credentials" : ""));
         try (server) {
             int bound = server.start(host, port);
             System.err.println("t4j serve: listening on http://" + host + ":" + bound + "/v1 (Ctrl-C stops)");

@@ -277,12 +277,123 @@ class ServeCommandTest {
         assertFalse(loading.contains("harmony"), "it went on to load the folder (which has no weights): " + loading);
     }
 
+    static HttpResponse<String> send(int port, String method, String path, String body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
+        if (headers.length > 0) b.headers(headers);
+        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * What running the server for others takes, as vLLM's options: --served-model-name with two names, --max-model-len (the
+     * context every reply and /v1/models report; past it, vLLM's words), --api-key (twice; /health stays open), and
+     * --allowed-origins (a preflight from that origin answered without a key).
+     */
+    @Test
+    void deploymentOptionsAreVllms(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        serving(port -> {
+            String auth = "Bearer sk-two";
+            JsonNode models = new ObjectMapper().readTree(send(port, "GET", "/v1/models", null, "Authorization", auth).body());
+            assertEquals("chat-model", models.at("/data/0/id").asText(), models.toString());
+            assertEquals("org/chat", models.at("/data/1/id").asText());
+            assertEquals(100, models.at("/data/0/max_model_len").asInt());
+            String body = "{\"model\": \"org/chat\", \"prompt\": \"hello\", \"max_tokens\": 100}";
+            assertEquals(401, send(port, "POST", "/v1/completions", body).statusCode());
+            assertEquals(401, send(port, "POST", "/v1/completions", body, "Authorization", "Bearer sk-three").statusCode());
+            HttpResponse<String> tooLong = send(port, "POST", "/v1/completions", body, "Authorization", "Bearer sk-one");
+            assertEquals(400, tooLong.statusCode(), tooLong.body());
+            assertTrue(tooLong.body().contains("is too large: 100. This model's maximum context length is 100 tokens"), tooLong.body());
+            HttpResponse<String> ok = send(port, "POST", "/v1/completions", body.replace("100}", "3}"), "Authorization", auth);
+            assertEquals(200, ok.statusCode(), ok.body());
+            assertEquals("chat-model", new ObjectMapper().readTree(ok.body()).get("model").asText());
+            assertEquals(200, send(port, "GET", "/health", null).statusCode());
+            HttpResponse<String> pre = send(port, "OPTIONS", "/v1/completions", null, "Origin", "https://app.example",
+                    "Access-Control-Request-Method", "POST");
+            assertEquals(200, pre.statusCode());
+            assertEquals(java.util.Optional.of("https://app.example"), pre.headers().firstValue("Access-Control-Allow-Origin"));
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--served-model-name", "chat-model", "org/chat", "--max-model-len", "100",
+                "--api-key", "sk-one", "--api-key", "sk-two", "--allowed-origins", "[\"https://app.example\"]");
+    }
+
+    /**
+     * --max-model-len beyond the model's positions is refused by name (beyond what --kv-memory-mb holds: OpenAiServer's
+     * check, DeploymentServerTest; this folder's 1 KiB per token fills no MiB at 256 positions).
+     */
+    @Test
+    void aContextLongerThanThePositionsIsRefused(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        String past = serveError(model, "--max-model-len", "257", "--kv-memory-mb", "8");
+        assertTrue(past.contains("--max-model-len 257 is more than the model's 256 positions"), past);
+    }
+
+    /** vLLM's --max-model-len forms; bad keys, origins and lengths fail before the model loads. */
+    @Test
+    void deploymentOptionsAreCheckedBeforeTheModelLoads(@TempDir Path dir) throws Exception {
+        assertEquals(8000, ServeCommand.contextLength("8k"));
+        assertEquals(8192, ServeCommand.contextLength("8K"));
+        assertEquals(1500, ServeCommand.contextLength("1.5k"));
+        assertEquals(2 << 20, ServeCommand.contextLength("2M"));
+        assertEquals(4096, ServeCommand.contextLength("4096"));
+        assertEquals(0, ServeCommand.contextLength("auto"));
+        assertEquals(0, ServeCommand.contextLength("-1"));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"qwen3\"}");      // no weights: loading would fail otherwise
+        for (String bad : new String[] {"0", "1.5", "12x", "3G"}) {
+            assertTrue(serveError(dir, "--max-model-len", bad).contains("--max-model-len must be"), bad);
+        }
+        assertTrue(serveError(dir, "--api-key", "sk key").contains("printable ASCII without spaces"));
+        assertTrue(serveError(dir, "--allowed-origins", "https://app.example").contains("--allowed-origins must be a JSON list"));
+        assertTrue(serveError(dir, "--allowed-origins", "[\"app.example\"]").contains("scheme://host[:port]"));
+        assertTrue(serveError(dir, "--chat-template", "no-such-template.jinja").contains("looks like a path, but no such file exists"));
+        assertTrue(serveError(dir, "--max-num-batched-tokens", "0").contains("--max-num-batched-tokens must be ≥ 1"));
+        ServeCommand cmd = new ServeCommand();
+        cmd.apiKeys = java.util.List.of("sk-flag");
+        cmd.environment = name -> name.equals("T4J_API_KEY") ? "sk-env" : null;
+        assertEquals(java.util.List.of("sk-flag", "sk-env"), cmd.keys(), "T4J_API_KEY adds one");
+    }
+
+    /**
+     * --chat-template replaces the folder's template (or gives one to a folder without): inline (text with braces) or from
+     * a file, rendered with the folder's special tokens; /tokenizer_info reports the one in use.
+     */
+    @Test
+    void aChatTemplateOptionReplacesTheFoldersTemplate(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        String template = "{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}";
+        Path file = dir.resolve("plain.jinja");
+        java.nio.file.Files.writeString(file, template);
+        for (String option : new String[] {template, file.toString()}) {
+            serving(port -> {
+                HttpResponse<String> r = chat(port, "chat", "");
+                assertEquals(200, r.statusCode(), r.body());
+                try (var tok = Tokenizers.forModel(model)) {
+                    String eos = org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model).orElseThrow().templateVariables().get("eos_token").toString();
+                    int[] prompt = tok.encode("[user]hello" + eos, false);        // the template written out by hand
+                    assertEquals(prompt.length, new ObjectMapper().readTree(r.body()).at("/usage/prompt_tokens").asInt(), r.body());
+                }
+                JsonNode info = new ObjectMapper().readTree(send(port, "GET", "/tokenizer_info", null).body());
+                assertEquals(template, info.get("chat_template").asText());
+            }, "--model", model.toString(), "--kv-memory-mb", "8", "--chat-template", option);
+        }
+    }
+
     /** `t4j serve --model DIR --port 0 ARGS` that fails: its standard error. */
     static String serveError(Path dir, String... args) {
         java.io.StringWriter err = new java.io.StringWriter();
         String[] all = java.util.stream.Stream.concat(java.util.stream.Stream.of("--model", dir.toString(), "--port", "0"), java.util.Arrays.stream(args))
                 .toArray(String[]::new);
-        assertEquals(1, new CommandLine(new ServeCommand()).setErr(new java.io.PrintWriter(err)).execute(all), err.toString());
+        ServeCommand cmd = new ServeCommand();
+        Thread watchdog = Thread.ofVirtual().start(() -> {                   // a server that starts after all stops at once and fails below
+            try {
+                if (cmd.started.await(10, TimeUnit.MINUTES)) cmd.stop.countDown();
+            } catch (InterruptedException done) {
+                // it failed, as it should
+            }
+        });
+        int exit = new CommandLine(cmd).setErr(new java.io.PrintWriter(err)).execute(all);
+        watchdog.interrupt();
+        assertEquals(1, exit, "it was to fail: " + err);
         return err.toString();
     }
 

@@ -227,13 +227,7 @@ public final class OpenAiServer implements AutoCloseable {
     public OpenAiServer apiKeys(java.util.Collection<String> keys) {
         List<byte[]> digests = new java.util.ArrayList<>();
         if (keys != null) {
-            for (String k : keys) {
-                if (k == null || k.isBlank()) throw new IllegalArgumentException("an API key must not be empty");
-                if (!k.strip().equals(k) || k.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
-                    throw new IllegalArgumentException("an API key must be printable ASCII without spaces (it travels in an HTTP header)");
-                }
-                digests.add(sha256(k));
-            }
+            for (String k : keys) digests.add(sha256(checkApiKey(k)));
         }
         this.apiKeys = List.copyOf(digests);
         return this;
@@ -247,11 +241,7 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public OpenAiServer cors(List<String> origins, boolean allowCredentials) {
         List<String> o = origins == null ? List.of() : List.copyOf(origins);
-        for (String origin : o) {
-            if (!origin.equals("*") && !origin.matches("(?i)https?://[^/\\s*]+")) {
-                throw new IllegalArgumentException("an allowed origin is \"*\" or scheme://host[:port] (no path), got '" + origin + "'");
-            }
-        }
+        o.forEach(OpenAiServer::checkOrigin);
         this.corsOrigins = o;
         this.corsCredentials = allowCredentials;
         return this;
@@ -272,6 +262,23 @@ public final class OpenAiServer implements AutoCloseable {
         }
         this.names = List.copyOf(all);
         return this;
+    }
+
+    /** {@code key}, or IllegalArgumentException when it cannot be an API key: empty, or not printable ASCII without spaces. */
+    public static String checkApiKey(String key) {
+        if (key == null || key.isBlank()) throw new IllegalArgumentException("an API key must not be empty");
+        if (key.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
+            throw new IllegalArgumentException("an API key must be printable ASCII without spaces (it travels in an HTTP header)");
+        }
+        return key;
+    }
+
+    /** {@code origin}, or IllegalArgumentException unless it is "*" or scheme://host[:port] (http or https, no path). */
+    public static String checkOrigin(String origin) {
+        if (origin == null || (!origin.equals("*") && !origin.matches("(?i)https?://[^/\\s*]+"))) {
+            throw new IllegalArgumentException("an allowed origin is \"*\" or scheme://host[:port] (no path), got '" + origin + "'");
+        }
+        return origin;
     }
 
     /** The paths anyone may call when API keys are set: probes and metrics, as vLLM leaves them open. */

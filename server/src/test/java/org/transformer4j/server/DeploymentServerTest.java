@@ -26,6 +26,8 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.transformer4j.model.PagedBatch;
+import org.transformer4j.model.engine.Engine;
 
 class DeploymentServerTest {
 
@@ -117,6 +119,13 @@ class DeploymentServerTest {
             JsonNode e = status(400, send(p, "POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"" + chars(60) + "\",\"max_tokens\":5}")).get("error");
             assertTrue(e.get("message").asText().contains("is too large: 5. This model's maximum context length is 64 tokens"), e.toString());
             assertEquals(64, status(200, send(p, "POST", "/tokenize", "{\"prompt\":\"ab\"}")).get("max_model_len").asInt());
+        }
+        // a pool of three blocks holds 48 rows for one sequence: the context is that, and no more can be set
+        try (Engine small = new Engine(ServerTest.model, Engine.Config.defaults(ServerTest.model).kvBudget(PagedBatch.bytesPerBlock(ServerTest.model) * 3));
+             OpenAiServer s = OpenAiServer.decoder("tiny", small, ServerTest.TOK, null, OpenAiServer.Limits.defaults())) {
+            assertEquals(48, s.maxModelLen());
+            IllegalArgumentException x = assertThrows(IllegalArgumentException.class, () -> s.maxModelLen(49));
+            assertTrue(x.getMessage().contains("the KV pool holds for one sequence (48 tokens"), x.getMessage());
         }
     }
 
