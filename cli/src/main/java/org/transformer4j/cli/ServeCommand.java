@@ -75,6 +75,11 @@ final class ServeCommand implements Callable<Integer> {
             + " (or for a folder without one), as vLLM's option: a file, or the Jinja template itself (text with {, } or a newline).")
     String chatTemplate;
 
+    @Option(names = "--shutdown-timeout", defaultValue = "0", paramLabel = "SECONDS", description = "On SIGTERM or Ctrl-C, refuse new"
+            + " requests (HTTP 503; /health 503) and wait up to this long for those in flight to finish, as vLLM's option"
+            + " (default: ${DEFAULT-VALUE}: cut them at once). Give Kubernetes' terminationGracePeriodSeconds more than this.")
+    int shutdownTimeout;
+
     @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
             + " and decode rows together), as vLLM's option. Default: 512.")
     Integer maxBatchedTokens;
@@ -149,6 +154,7 @@ final class ServeCommand implements Callable<Integer> {
         java.util.List<String> origins = origins(allowedOrigins);
         keys.forEach(OpenAiServer::checkApiKey);
         origins.forEach(OpenAiServer::checkOrigin);
+        if (shutdownTimeout < 0) throw new IllegalArgumentException("--shutdown-timeout must be ≥ 0 seconds, got " + shutdownTimeout);
         if (maxBatchedTokens != null && maxBatchedTokens < 1) throw new IllegalArgumentException("--max-num-batched-tokens must be ≥ 1, got " + maxBatchedTokens);
         String name = names == null ? null : names.get(0);
         OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
@@ -402,19 +408,39 @@ final class ServeCommand implements Callable<Integer> {
         if (names != null && names.size() > 1) server.aliases(names.subList(1, names.size()));
         if (!keys.isEmpty()) System.err.println("t4j serve: " + keys.size() + " API key" + (keys.size() == 1 ? "" : "s") + " required (Authorization: Bearer)");
         if (!origins.isEmpty()) System.err.println("t4j serve: CORS for " + origins + (allowCredentials ? " with credentials" : ""));
+        CountDownLatch drained = new CountDownLatch(1);
         try (server) {
             int bound = server.start(host, port);
             System.err.println("t4j serve: listening on http://" + host + ":" + bound + "/v1 (Ctrl-C stops)");
-            Thread hook = new Thread(stop::countDown);
+            // SIGTERM / Ctrl-C: the JVM halts once its hooks return, so the hook waits for the drain below (and the close)
+            Thread hook = new Thread(() -> {
+                stop.countDown();
+                try {
+                    drained.await(shutdownTimeout + 10L, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
             Runtime.getRuntime().addShutdownHook(hook);
             boundPort = bound;
             started.countDown();
             stop.await();
+            int left = server.inFlight();
+            if (left > 0) {
+                System.err.println("t4j serve: stopping; " + (shutdownTimeout > 0 ? "waiting up to " + shutdownTimeout + " s for " + left
+                        + " request" + (left == 1 ? "" : "s") + " in flight" : "cutting " + left + " request" + (left == 1 ? "" : "s")
+                        + " in flight (--shutdown-timeout 0)"));
+            }
+            if (!server.drain(Duration.ofSeconds(shutdownTimeout)) && shutdownTimeout > 0) {
+                System.err.println("t4j serve: " + server.inFlight() + " request(s) still in flight after " + shutdownTimeout + " s: cut");
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
                 // the JVM is exiting: the hook is what stopped us
             }
+        } finally {
+            drained.countDown();
         }
         return 0;
     }

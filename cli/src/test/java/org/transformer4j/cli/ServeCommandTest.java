@@ -378,6 +378,65 @@ class ServeCommandTest {
         }
     }
 
+    /**
+     * --shutdown-timeout, on a real process: SIGTERM while a streamed request (8 choices × 200 tokens) is in flight — the
+     * server refuses new requests (503, /health 503) and the stream runs to its end ([DONE], every choice finished) before
+     * the process exits.
+     */
+    @Test
+    void sigtermDrainsTheRequestsInFlight(@TempDir Path dir) throws Exception {
+        Path model = Gpt2Folder.write(dir.resolve("gpt2"), 4, Gpt2Folder.V, 256);
+        Path err = dir.resolve("stderr.txt");
+        Process p = new ProcessBuilder(CliProcess.command("serve", "--model", model.toString(), "--port", "0", "--kv-memory-mb", "64",
+                "--shutdown-timeout", "120")).redirectErrorStream(false).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile()).start();
+        try {
+            java.util.regex.Matcher listening = null;
+            long end = System.nanoTime() + 120_000_000_000L;
+            while (System.nanoTime() < end && p.isAlive()) {
+                listening = java.util.regex.Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/v1").matcher(java.nio.file.Files.readString(err));
+                if (listening.find()) break;
+                listening = null;
+                Thread.sleep(50);
+            }
+            assertTrue(listening != null, "the server started: " + java.nio.file.Files.readString(err));
+            int port = Integer.parseInt(listening.group(1));
+            HttpResponse<java.util.stream.Stream<String>> stream = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + port + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\": \"gpt2\", \"prompt\": \"Once upon a time\", \"max_tokens\": 200, \"temperature\": 1, \"seed\": 3, \"n\": 8,"
+                    + " \"stream\": true}")).build(), HttpResponse.BodyHandlers.ofLines());
+            assertEquals(200, stream.statusCode());
+            java.util.Iterator<String> lines = stream.body().iterator();
+            java.util.List<String> events = new java.util.ArrayList<>();
+            while (lines.hasNext() && events.isEmpty()) {
+                String l = lines.next();
+                if (l.startsWith("data: ")) events.add(l);
+            }
+            p.destroy();                                                                  // SIGTERM
+            end = System.nanoTime() + 60_000_000_000L;
+            int health = 200;
+            while (health == 200 && System.nanoTime() < end) {
+                health = send(port, "GET", "/health", null).statusCode();
+                if (health == 200) Thread.sleep(5);
+            }
+            assertEquals(503, health, "draining");
+            assertEquals(503, send(port, "POST", "/v1/completions", "{\"model\": \"gpt2\", \"prompt\": \"hi\"}").statusCode());
+            lines.forEachRemaining(l -> { if (l.startsWith("data: ")) events.add(l); });
+            assertEquals("data: [DONE]", events.get(events.size() - 1), "the stream ran to its end");
+            java.util.Set<Integer> finished = new java.util.HashSet<>();
+            for (String e : events.subList(0, events.size() - 1)) {
+                JsonNode c = new ObjectMapper().readTree(e.substring(6)).at("/choices/0");
+                if (!c.path("finish_reason").isNull() && !c.path("finish_reason").isMissingNode()) finished.add(c.get("index").asInt());
+            }
+            assertEquals(8, finished.size(), "every choice finished");
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the process exits once drained");
+            String log = java.nio.file.Files.readString(err);
+            assertTrue(log.contains("t4j serve: stopping; waiting up to 120 s for 1 request in flight"), log);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     /** `t4j serve --model DIR --port 0 ARGS` that fails: its standard error. */
     static String serveError(Path dir, String... args) {
         java.io.StringWriter err = new java.io.StringWriter();

@@ -72,6 +72,9 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile List<String> corsOrigins = List.of();
     private volatile boolean corsCredentials;
     private volatile List<String> names;               // the served name first, then aliases
+    private final Object drainLock = new Object();
+    private boolean draining;                          // under drainLock: new API requests get 503
+    private int inFlight;                              // under drainLock: API requests being served
     /** This library's version, as GET /version answers it (the jar's Implementation-Version; "dev" from classes). */
     static final String VERSION = java.util.Objects.requireNonNullElse(OpenAiServer.class.getPackage().getImplementationVersion(), "dev");
     private final StructuredOutputs structured;        // response_format and vLLM's structured_outputs, for decoders
@@ -335,7 +338,11 @@ public final class OpenAiServer implements AutoCloseable {
                     "invalid_api_key"));
             ctx.skipRemainingHandlers();
         });
-        app.get("/health", ctx -> ctx.json(java.util.Map.of("status", "ok")));
+        app.get("/health", ctx -> {
+            boolean d;
+            synchronized (drainLock) { d = draining; }
+            ctx.status(d ? 503 : 200).json(java.util.Map.of("status", d ? "shutting down" : "ok"));
+        });
         app.get("/ping", ctx -> ctx.json(java.util.Map.of("status", "ok")));     // SageMaker's probe, as vLLM answers it
         app.post("/ping", ctx -> ctx.json(java.util.Map.of("status", "ok")));
         app.get("/version", ctx -> ctx.json(java.util.Map.of("version", VERSION)));
@@ -390,6 +397,15 @@ public final class OpenAiServer implements AutoCloseable {
     /** {@code modelRequired} false: a body without "model" is served too (one with another model's name is not). */
     private void handle(Context ctx, String endpoint, Handler h, boolean modelRequired) {
         int status = 200;
+        synchronized (drainLock) {
+            if (draining) {
+                metrics.request(endpoint, 503);
+                ctx.header("Retry-After", Integer.toString(limits.retryAfterSeconds()));
+                error(ctx, new ApiError(503, "service_unavailable", null, "the server is shutting down; send the request to another replica"));
+                return;
+            }
+            inFlight++;
+        }
         try {
             JsonNode body;
             try {
@@ -419,8 +435,36 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (Exception e) {
             status = 500;
             error(ctx, new ApiError(500, "server_error", null, e.toString()));
+        } finally {
+            synchronized (drainLock) {
+                if (--inFlight == 0) drainLock.notifyAll();
+            }
         }
         metrics.request(endpoint, status);
+    }
+
+    /**
+     * Stops taking requests and waits up to {@code timeout} for those in flight to finish (vLLM's {@code --shutdown-timeout}):
+     * from now on every API request is 503 with Retry-After (a load balancer sends it elsewhere) and {@code /health} is 503,
+     * while requests already admitted — streams included — run to their end. Returns whether none is left; those left are
+     * cut when the server is {@link #close closed}. A zero timeout returns at once. Call it before {@link #close}.
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        synchronized (drainLock) {
+            draining = true;
+            while (inFlight > 0) {
+                long left = end - System.nanoTime();
+                if (left <= 0) return false;
+                TimeUnit.NANOSECONDS.timedWait(drainLock, left);
+            }
+            return true;
+        }
+    }
+
+    /** Requests being served now (the API endpoints; probes and metrics not counted). */
+    public int inFlight() {
+        synchronized (drainLock) { return inFlight; }
     }
 
     private static void error(Context ctx, ApiError e) {

@@ -203,6 +203,58 @@ class DeploymentServerTest {
         }
     }
 
+    // ---- shutdown ------------------------------------------------------------------------------------
+
+    /**
+     * vLLM's --shutdown-timeout: draining, new requests get 503 with Retry-After and /health 503, while a request already
+     * in flight runs to its end (the engine's loop is held by a listener so that it is in flight when the drain begins);
+     * drain returns false while it runs, true once it finished.
+     */
+    @Test
+    void drainingRefusesNewRequestsAndLetsThoseInFlightFinish() throws Exception {
+        try (OpenAiServer s = OpenAiServer.decoder("tiny", ServerTest.engine, ServerTest.TOK, null, OpenAiServer.Limits.defaults())) {
+            int p = s.start("127.0.0.1", 0);
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1), release = new java.util.concurrent.CountDownLatch(1);
+            ServerTest.engine.submit(new Engine.Request(ServerTest.TOK.encode("zz"), org.transformer4j.model.Generator.Options.greedy(2)),
+                    new Engine.Listener() {
+                        boolean first = true;
+                        @Override public void onToken(Engine.Token t) {
+                            if (!first) return;
+                            first = false;
+                            held.countDown();
+                            try { release.await(60, java.util.concurrent.TimeUnit.SECONDS); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+                        }
+                        @Override public void onFinish(Engine.Finish f, String error) {}
+                    });
+            assertTrue(held.await(30, java.util.concurrent.TimeUnit.SECONDS), "the engine's loop is held");
+            String body = "{\"model\":\"tiny\",\"prompt\":\"abc\",\"max_tokens\":6,\"temperature\":0,\"stream\":true}";
+            java.util.concurrent.CompletableFuture<HttpResponse<String>> running = HTTP.sendAsync(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + p + "/v1/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            long end = System.nanoTime() + 30_000_000_000L;
+            while (s.inFlight() == 0 && System.nanoTime() < end) Thread.sleep(5);
+            assertEquals(1, s.inFlight());
+            try {
+                assertFalse(s.drain(Duration.ofMillis(100)), "a request is still in flight");
+                HttpResponse<String> refused = send(p, "POST", "/v1/completions", body);
+                assertEquals(503, refused.statusCode(), refused.body());
+                assertTrue(refused.headers().firstValue("Retry-After").isPresent());
+                assertEquals(503, send(p, "GET", "/health", null).statusCode());
+            } finally {
+                release.countDown();
+            }
+            assertTrue(s.drain(Duration.ofSeconds(60)), "the request in flight finished");
+            HttpResponse<String> done = running.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, done.statusCode(), done.body());
+            StringBuilder text = new StringBuilder();
+            for (String line : done.body().split("\n")) {
+                if (line.startsWith("data: {")) text.append(JSON.readTree(line.substring(6)).at("/choices/0/text").asText());
+            }
+            assertEquals(ServerTest.alone(ServerTest.TOK.encode("abc"), ServerTest.opts(6, 0, 0)), text.toString(), "streamed to its end");
+            assertTrue(done.body().strip().endsWith("data: [DONE]"), done.body());
+        }
+    }
+
     // ---- names and probes ----------------------------------------------------------------------------
 
     @Test
