@@ -284,6 +284,27 @@ public final class OpenAiServer implements AutoCloseable {
         return origin;
     }
 
+    /**
+     * The request's id, as vLLM takes it: the client's {@code X-Request-Id} header when it sends one (printable ASCII, at
+     * most 128 characters; else refused with 400), otherwise a random one; sent back as the reply's {@code X-Request-Id}
+     * header (vLLM's with --enable-request-id-headers) and used in the reply's id ("chatcmpl-" / "cmpl-" + it), so that a
+     * client's trace and the server's agree.
+     */
+    private static String requestId(Context ctx) {
+        String given = ctx.header("X-Request-Id");
+        String id;
+        if (given == null || given.isEmpty()) {
+            id = UUID.randomUUID().toString().replace("-", "");
+        } else {
+            if (given.length() > 128 || given.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
+                throw ApiError.bad(null, "the X-Request-Id header must be 1 to 128 printable ASCII characters without spaces");
+            }
+            id = given;
+        }
+        ctx.header("X-Request-Id", id);
+        return id;
+    }
+
     /** The paths anyone may call when API keys are set: probes and metrics, as vLLM leaves them open. */
     static final Set<String> PUBLIC_PATHS = Set.of("/health", "/ping", "/version", "/metrics");
 
@@ -1020,6 +1041,7 @@ public final class OpenAiServer implements AutoCloseable {
     private void run(Context ctx, List<Gen> gens, boolean isChat, java.util.function.Function<ReasoningParser, ToolParser> tools,
                      boolean parallelToolCalls) throws Exception {
         long t0 = System.nanoTime();
+        String id = (isChat ? "chatcmpl-" : "cmpl-") + requestId(ctx);           // a bad X-Request-Id is refused before anything runs
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         List<Engine.Handle> handles = new ArrayList<>();
         List<Reply> replies = new ArrayList<>();
@@ -1052,7 +1074,6 @@ public final class OpenAiServer implements AutoCloseable {
             throw e;
         }
         int total = replies.size();
-        String id = (isChat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long deadline = t0 + limits.timeout().toNanos();
         OutputStream out = null;
         if (g.stream()) {

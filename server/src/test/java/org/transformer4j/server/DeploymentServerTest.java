@@ -272,6 +272,16 @@ class DeploymentServerTest {
             assertEquals("ok", status(200, send(p, "GET", "/ping", null)).get("status").asText());
             assertEquals(200, send(p, "POST", "/ping", "").statusCode());
             assertFalse(status(200, send(p, "GET", "/version", null)).get("version").asText().isEmpty());
+            // X-Request-Id, as vLLM takes it: the reply's id and header carry the client's; without one, a fresh id
+            HttpResponse<String> traced = send(p, "POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"max_tokens\":2}",
+                    "X-Request-Id", "trace-42");
+            assertEquals("cmpl-trace-42", status(200, traced).get("id").asText());
+            assertEquals(Optional.of("trace-42"), traced.headers().firstValue("X-Request-Id"));
+            HttpResponse<String> fresh = send(p, "POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"max_tokens\":2}");
+            assertEquals("cmpl-" + fresh.headers().firstValue("X-Request-Id").orElseThrow(), status(200, fresh).get("id").asText());
+            status(400, send(p, "POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"ab\",\"max_tokens\":2}", "X-Request-Id", "x".repeat(129)));
+            ServerTest.awaitIdle(ServerTest.engine);
+            assertEquals(0, ServerTest.engine.blocksInUse(), "a refused request left nothing running");
         }
     }
 }
