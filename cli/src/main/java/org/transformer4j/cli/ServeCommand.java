@@ -80,6 +80,27 @@ final class ServeCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}: cut them at once). Give Kubernetes' terminationGracePeriodSeconds more than this.")
     int shutdownTimeout;
 
+    @Option(names = {"--disable-access-log", "--disable-uvicorn-access-log"}, description = "No line per request on standard error"
+            + " (client, method, path, status, milliseconds; never the body), as vLLM's option.")
+    boolean disableAccessLog;
+
+    @Option(names = "--disable-log-stats", description = "No engine statistics line every 10 s while it works (prompt and generation"
+            + " tokens/s, running and waiting requests, KV blocks in use, prefix-cache hits), as vLLM's option.")
+    boolean disableLogStats;
+
+    /** Where the access log and the statistics lines go, and how often the latter come (tests change them). */
+    java.util.function.Consumer<String> log = System.err::println;
+    Duration statsInterval = Duration.ofSeconds(10);
+
+    @Option(names = "--generation-config", defaultValue = "auto", paramLabel = "auto|vllm|DIR", description = "Where requests' sampling"
+            + " defaults come from, as vLLM's option: auto, the model folder's generation_config.json (default); vllm, none (temperature 1,"
+            + " no top-k, top-p 1, min-p 0, no repetition penalty); or another folder's generation_config.json.")
+    String generationConfig;
+
+    @Option(names = "--override-generation-config", paramLabel = "JSON", description = "Sampling defaults set over those, as vLLM's"
+            + " option: {\"temperature\": 0.6, \"top_k\": 20, \"top_p\": 0.95, \"min_p\": 0, \"repetition_penalty\": 1.05} (any of them).")
+    String overrideGenerationConfig;
+
     @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
             + " and decode rows together), as vLLM's option. Default: 512.")
     Integer maxBatchedTokens;
@@ -190,6 +211,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             ModelInputs.checkModelFolder(dir);
             ChatTemplate template = chatTemplate == null ? null : chatTemplateOption(chatTemplate, dir);   // before the weights load
+            OpenAiServer.SamplingDefaults defaults = samplingDefaults(dir);                                  // so are these
             ReasoningParser.Kind parser = reasoningParser(dir);
             if (tools != null && tools.name().equals("openai") && (parser == null || !parser.name().equals("gpt_oss"))) {
                 throw new IllegalArgumentException("--tool-call-parser openai reads harmony messages: it needs --reasoning-parser gpt_oss"
@@ -236,11 +258,16 @@ final class ServeCommand implements Callable<Integer> {
                         info.put("chat_template", template.source());
                     }
                     OpenAiServer.Limits decoderLimits = new OpenAiServer.Limits(ctx, ctx, limits.timeout(), limits.retryAfterSeconds());
-                    return serve(OpenAiServer.decoder(served, engine, tok, template != null ? hook(template, tok) : chatTemplate(dir, tok), decoderLimits,
-                            ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
-                            .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
-                            .samplingDefaults(OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir)))
-                            .tokenizerInfo(info).maxModelLen(ctx), keys, origins);
+                    java.util.concurrent.ScheduledExecutorService stats = disableLogStats ? null : statsLogger(engine);
+                    try {
+                        return serve(OpenAiServer.decoder(served, engine, tok, template != null ? hook(template, tok) : chatTemplate(dir, tok), decoderLimits,
+                                ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
+                                .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
+                                .samplingDefaults(defaults)
+                                .tokenizerInfo(info).maxModelLen(ctx), keys, origins);
+                    } finally {
+                        if (stats != null) stats.shutdownNow();
+                    }
                 }
             }
         }
@@ -360,6 +387,76 @@ final class ServeCommand implements Callable<Integer> {
         return info;
     }
 
+    /**
+     * Every {@link #statsInterval} while the engine works (or just worked), one line as vLLM's periodic stats: prompt and
+     * generation throughput over the interval, running and waiting requests, KV blocks in use, prefix-cache block hits.
+     */
+    java.util.concurrent.ScheduledExecutorService statsLogger(Engine engine) {
+        java.util.concurrent.ScheduledExecutorService s = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "t4j-serve-stats");
+            t.setDaemon(true);
+            return t;
+        });
+        long[] last = {System.nanoTime(), engine.prefillRows(), engine.tokensGenerated(), engine.prefixHits()};
+        long period = Math.max(1, statsInterval.toMillis());
+        s.scheduleAtFixedRate(() -> {
+            long now = System.nanoTime(), prompt = engine.prefillRows(), gen = engine.tokensGenerated(), hits = engine.prefixHits();
+            double secs = (now - last[0]) / 1e9;
+            boolean idle = prompt == last[1] && gen == last[2] && engine.running() == 0 && engine.queued() == 0;
+            if (!idle) {
+                log.accept(String.format(java.util.Locale.ROOT, "t4j serve: prompt %.1f tokens/s, generation %.1f tokens/s, running %d, waiting %d,"
+                        + " KV blocks %.1f%% in use, prefix-cache hits %d blocks", (prompt - last[1]) / secs, (gen - last[2]) / secs,
+                        engine.running(), engine.queued(), 100.0 * engine.blocksInUse() / Math.max(1, engine.numBlocks()), hits - last[3]));
+            }
+            last[0] = now; last[1] = prompt; last[2] = gen; last[3] = hits;
+        }, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+        return s;
+    }
+
+    /** --generation-config and --override-generation-config, as vLLM applies them: the source's defaults, then the overrides. */
+    OpenAiServer.SamplingDefaults samplingDefaults(Path dir) throws java.io.IOException {
+        OpenAiServer.SamplingDefaults d = switch (generationConfig == null ? "auto" : generationConfig) {
+            case "auto" -> OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(dir));
+            case "vllm" -> OpenAiServer.SamplingDefaults.NONE;
+            default -> {
+                Path other = Path.of(generationConfig);
+                if (!Files.isRegularFile(other.resolve("generation_config.json"))) {
+                    throw new IllegalArgumentException("--generation-config " + generationConfig + ": auto, vllm, or a folder with a generation_config.json");
+                }
+                yield OpenAiServer.SamplingDefaults.of(GenerationConfig.readIfPresent(other));
+            }
+        };
+        if (overrideGenerationConfig == null) return d;
+        com.fasterxml.jackson.databind.JsonNode o;
+        try {
+            o = new com.fasterxml.jackson.databind.ObjectMapper().readTree(overrideGenerationConfig);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("--override-generation-config is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (o == null || !o.isObject()) throw new IllegalArgumentException("--override-generation-config must be a JSON object");
+        java.util.Set<String> known = java.util.Set.of("temperature", "top_k", "top_p", "min_p", "repetition_penalty");
+        Double temperature = d.temperature(), topP = d.topP(), minP = d.minP(), rep = d.repetitionPenalty();
+        Integer topK = d.topK();
+        for (var it = o.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (!known.contains(e.getKey())) {
+                throw new IllegalArgumentException("--override-generation-config: '" + e.getKey() + "' is not one of " + new java.util.TreeSet<>(known));
+            }
+            com.fasterxml.jackson.databind.JsonNode v = e.getValue();
+            if (!v.isNumber() || (e.getKey().equals("top_k") && !v.canConvertToInt())) {
+                throw new IllegalArgumentException("--override-generation-config: " + e.getKey() + " must be a number, got " + v);
+            }
+            switch (e.getKey()) {
+                case "temperature" -> temperature = v.asDouble();
+                case "top_k" -> topK = v.asInt();
+                case "top_p" -> topP = v.asDouble();
+                case "min_p" -> minP = v.asDouble();
+                default -> rep = v.asDouble();
+            }
+        }
+        return new OpenAiServer.SamplingDefaults(temperature, topK, topP, minP, rep);
+    }
+
     /** --max-model-len as vLLM reads it: an integer, or one with k / m / g (× 1000ⁿ) or K / M / G (× 1024ⁿ); auto or -1: 0 (the default). */
     static int contextLength(String value) {
         if (value == null || value.equals("auto") || value.equals("-1")) return 0;
@@ -404,7 +501,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private int serve(OpenAiServer server, java.util.List<String> keys, java.util.List<String> origins) throws InterruptedException {
-        server.apiKeys(keys).cors(origins, allowCredentials);
+        server.apiKeys(keys).cors(origins, allowCredentials).accessLog(disableAccessLog ? null : log);
         if (names != null && names.size() > 1) server.aliases(names.subList(1, names.size()));
         if (!keys.isEmpty()) System.err.println("t4j serve: " + keys.size() + " API key" + (keys.size() == 1 ? "" : "s") + " required (Authorization: Bearer)");
         if (!origins.isEmpty()) System.err.println("t4j serve: CORS for " + origins + (allowCredentials ? " with credentials" : ""));

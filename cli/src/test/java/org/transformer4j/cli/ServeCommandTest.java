@@ -437,6 +437,65 @@ class ServeCommandTest {
         }
     }
 
+    /**
+     * The access log (a line per request: address, method, path, status, milliseconds — no body) and the engine's stats line
+     * while it works, as vLLM prints them; --disable-access-log and --disable-log-stats turn them off.
+     */
+    @Test
+    void requestsAndEngineStatsAreLogged(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        for (boolean off : new boolean[] {false, true}) {
+            java.util.List<String> lines = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            ServeCommand cmd = new ServeCommand();
+            cmd.log = lines::add;
+            cmd.statsInterval = java.time.Duration.ofMillis(100);
+            String secret = "do-not-log-this-prompt";
+            serving(cmd, port -> {
+                for (int i = 0; i < 3; i++) {
+                    HttpResponse<String> r = post(port, "/v1/completions", "{\"model\": \"chat\", \"prompt\": \"" + secret + "\", \"max_tokens\": 40}");
+                    assertEquals(200, r.statusCode(), r.body());
+                }
+                Thread.sleep(400);                                             // a stats tick after the work
+            }, off ? new String[] {"--model", model.toString(), "--kv-memory-mb", "8", "--disable-access-log", "--disable-log-stats"}
+                    : new String[] {"--model", model.toString(), "--kv-memory-mb", "8"});
+            java.util.List<String> copy;
+            synchronized (lines) { copy = new java.util.ArrayList<>(lines); }
+            if (off) {
+                assertEquals(java.util.List.of(), copy);
+                continue;
+            }
+            assertEquals(3, copy.stream().filter(l -> l.matches("127\\.0\\.0\\.1 \"POST /v1/completions\" 200 \\d+ ms")).count(), copy.toString());
+            assertTrue(copy.stream().anyMatch(l -> l.matches("t4j serve: prompt [0-9.]+ tokens/s, generation [1-9][0-9.]* tokens/s, running \\d+, waiting \\d+,"
+                    + " KV blocks [0-9.]+% in use, prefix-cache hits \\d+ blocks")), copy.toString());
+            assertTrue(copy.stream().noneMatch(l -> l.contains(secret)), "no prompt in the logs");
+        }
+    }
+
+    /**
+     * --generation-config auto (the folder's generation_config.json), vllm (none) or another folder's, then
+     * --override-generation-config over it, as vLLM applies them; bad values are refused by name before the model loads.
+     */
+    @Test
+    void generationConfigOptionsChooseTheSamplingDefaults(@TempDir Path dir) throws Exception {
+        Path folder = java.nio.file.Files.createDirectories(dir.resolve("m")), other = java.nio.file.Files.createDirectories(dir.resolve("o"));
+        java.nio.file.Files.writeString(folder.resolve("generation_config.json"), "{\"temperature\": 0.6, \"top_k\": 20, \"top_p\": 0.95}");
+        java.nio.file.Files.writeString(other.resolve("generation_config.json"), "{\"temperature\": 0.3, \"repetition_penalty\": 1.1}");
+        ServeCommand cmd = new ServeCommand();
+        cmd.generationConfig = "auto";
+        assertEquals(new org.transformer4j.server.OpenAiServer.SamplingDefaults(0.6, 20, 0.95, null, null), cmd.samplingDefaults(folder));
+        cmd.generationConfig = "vllm";
+        assertEquals(org.transformer4j.server.OpenAiServer.SamplingDefaults.NONE, cmd.samplingDefaults(folder));
+        cmd.generationConfig = other.toString();
+        assertEquals(new org.transformer4j.server.OpenAiServer.SamplingDefaults(0.3, null, null, null, 1.1), cmd.samplingDefaults(folder));
+        cmd.generationConfig = "auto";
+        cmd.overrideGenerationConfig = "{\"temperature\": 0.0, \"min_p\": 0.05}";
+        assertEquals(new org.transformer4j.server.OpenAiServer.SamplingDefaults(0.0, 20, 0.95, 0.05, null), cmd.samplingDefaults(folder));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"qwen3\"}");      // no weights: loading would fail otherwise
+        assertTrue(serveError(dir, "--override-generation-config", "{\"max_new_tokens\": 5}").contains("'max_new_tokens' is not one of"));
+        assertTrue(serveError(dir, "--override-generation-config", "{\"top_k\": \"5\"}").contains("top_k must be a number"));
+        assertTrue(serveError(dir, "--generation-config", dir.resolve("nowhere").toString()).contains("auto, vllm, or a folder with a generation_config.json"));
+    }
+
     /** `t4j serve --model DIR --port 0 ARGS` that fails: its standard error. */
     static String serveError(Path dir, String... args) {
         java.io.StringWriter err = new java.io.StringWriter();
@@ -460,7 +519,11 @@ class ServeCommandTest {
 
     /** `t4j serve ARGS --port 0` in a thread: {@code check} against its port once it listens, then a clean stop (exit 0). */
     static void serving(Check check, String... args) throws Exception {
-        ServeCommand cmd = new ServeCommand();
+        serving(new ServeCommand(), check, args);
+    }
+
+    /** The same with {@code cmd} (its log sink or stats interval changed). */
+    static void serving(ServeCommand cmd, Check check, String... args) throws Exception {
         int[] exit = {-1};
         String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("--port", "0")).toArray(String[]::new);
         Thread t = new Thread(() -> exit[0] = new CommandLine(cmd).execute(all));

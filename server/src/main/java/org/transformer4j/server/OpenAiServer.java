@@ -72,6 +72,7 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile List<String> corsOrigins = List.of();
     private volatile boolean corsCredentials;
     private volatile List<String> names;               // the served name first, then aliases
+    private volatile java.util.function.Consumer<String> accessLog;   // null: no access log
     private final Object drainLock = new Object();
     private boolean draining;                          // under drainLock: new API requests get 503
     private int inFlight;                              // under drainLock: API requests being served
@@ -305,6 +306,16 @@ public final class OpenAiServer implements AutoCloseable {
         return id;
     }
 
+    /**
+     * One line per request once it is answered (streams when they end) to {@code sink}, as uvicorn's access log that vLLM
+     * prints: client address, method, path, status, milliseconds — never the body. Null (the default): none. Set it
+     * before {@link #start}.
+     */
+    public OpenAiServer accessLog(java.util.function.Consumer<String> sink) {
+        this.accessLog = sink;
+        return this;
+    }
+
     /** The paths anyone may call when API keys are set: probes and metrics, as vLLM leaves them open. */
     static final Set<String> PUBLIC_PATHS = Set.of("/health", "/ping", "/version", "/metrics");
 
@@ -334,7 +345,12 @@ public final class OpenAiServer implements AutoCloseable {
     public int start(String host, int port) {
         List<String> origins = corsOrigins;
         boolean credentials = corsCredentials;
+        java.util.function.Consumer<String> log = accessLog;
         app = Javalin.create(c -> {
+            if (log != null) {
+                c.requestLogger.http((ctx, ms) -> log.accept(ctx.ip() + " \"" + ctx.method() + " " + ctx.path() + "\" " + ctx.statusCode()
+                        + " " + Math.round(ms) + " ms"));
+            }
             c.useVirtualThreads = true;
             c.showJavalinBanner = false;
             c.http.maxRequestSize = 16L << 20;
