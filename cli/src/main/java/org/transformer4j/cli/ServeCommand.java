@@ -331,13 +331,8 @@ final class ServeCommand implements Callable<Integer> {
 
     /** {@code --speculative-config}'s JSON as vLLM reads it for the ngram method; anything else is refused by name. */
     static Engine.Speculation speculation(String json) {
-        com.fasterxml.jackson.databind.JsonNode c;
-        try {
-            c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("--speculative-config is not valid JSON: " + e.getMessage());
-        }
-        if (c == null || !c.isObject()) throw new IllegalArgumentException("--speculative-config must be a JSON object");
+        com.fasterxml.jackson.databind.JsonNode c = json("--speculative-config", json);
+        if (!c.isObject()) throw new IllegalArgumentException("--speculative-config must be a JSON object");
         java.util.Set<String> known = java.util.Set.of("method", "model", "num_speculative_tokens", "prompt_lookup_min", "prompt_lookup_max",
                 "disable_by_batch_size");
         c.fieldNames().forEachRemaining(k -> {
@@ -427,13 +422,8 @@ final class ServeCommand implements Callable<Integer> {
             }
         };
         if (overrideGenerationConfig == null) return d;
-        com.fasterxml.jackson.databind.JsonNode o;
-        try {
-            o = new com.fasterxml.jackson.databind.ObjectMapper().readTree(overrideGenerationConfig);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException("--override-generation-config is not valid JSON: " + e.getOriginalMessage());
-        }
-        if (o == null || !o.isObject()) throw new IllegalArgumentException("--override-generation-config must be a JSON object");
+        com.fasterxml.jackson.databind.JsonNode o = json("--override-generation-config", overrideGenerationConfig);
+        if (!o.isObject()) throw new IllegalArgumentException("--override-generation-config must be a JSON object");
         java.util.Set<String> known = java.util.Set.of("temperature", "top_k", "top_p", "min_p", "repetition_penalty");
         Double temperature = d.temperature(), topP = d.topP(), minP = d.minP(), rep = d.repetitionPenalty();
         Integer topK = d.topK();
@@ -482,16 +472,22 @@ final class ServeCommand implements Callable<Integer> {
     /** Reads an environment variable (tests replace it). */
     java.util.function.Function<String, String> environment = System::getenv;
 
+    /** An option's JSON value; IllegalArgumentException naming the option when it does not parse or is empty. */
+    static com.fasterxml.jackson.databind.JsonNode json(String option, String value) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(value);
+            if (n == null || n.isMissingNode()) throw new IllegalArgumentException(option + " is empty; it takes JSON");
+            return n;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(option + " is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
     /** --allowed-origins's JSON list of strings (null: none). */
     static java.util.List<String> origins(String json) {
         if (json == null) return java.util.List.of();
-        com.fasterxml.jackson.databind.JsonNode n;
-        try {
-            n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException("--allowed-origins must be a JSON list of strings, e.g. '[\"https://app.example\"]': " + e.getOriginalMessage());
-        }
-        if (n == null || !n.isArray()) throw new IllegalArgumentException("--allowed-origins must be a JSON list of strings, e.g. '[\"https://app.example\"]'");
+        com.fasterxml.jackson.databind.JsonNode n = json("--allowed-origins", json);
+        if (!n.isArray()) throw new IllegalArgumentException("--allowed-origins must be a JSON list of strings, e.g. '[\"https://app.example\"]'");
         java.util.List<String> out = new java.util.ArrayList<>();
         for (com.fasterxml.jackson.databind.JsonNode o : n) {
             if (!o.isTextual()) throw new IllegalArgumentException("--allowed-origins: " + o + " is not a string");

@@ -343,7 +343,8 @@ class ServeCommandTest {
             assertTrue(serveError(dir, "--max-model-len", bad).contains("--max-model-len must be"), bad);
         }
         assertTrue(serveError(dir, "--api-key", "sk key").contains("printable ASCII without spaces"));
-        assertTrue(serveError(dir, "--allowed-origins", "https://app.example").contains("--allowed-origins must be a JSON list"));
+        assertTrue(serveError(dir, "--allowed-origins", "https://app.example").contains("--allowed-origins is not valid JSON"));
+        assertTrue(serveError(dir, "--allowed-origins", "{}").contains("--allowed-origins must be a JSON list"));
         assertTrue(serveError(dir, "--allowed-origins", "[\"app.example\"]").contains("scheme://host[:port]"));
         assertTrue(serveError(dir, "--chat-template", "no-such-template.jinja").contains("looks like a path, but no such file exists"));
         assertTrue(serveError(dir, "--max-num-batched-tokens", "0").contains("--max-num-batched-tokens must be ≥ 1"));
