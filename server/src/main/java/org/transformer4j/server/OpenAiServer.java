@@ -574,7 +574,7 @@ public final class OpenAiServer implements AutoCloseable {
         boolean explicit = !isChat || (b.hasNonNull(maxKey));
         int room = ctxLen - prompt.length;
         boolean echoed = !isChat && b.path("echo").asBoolean(false);
-        if (room < 0 || (room == 0 && !(echoed && b.path(maxKey).isIntegralNumber() && b.path(maxKey).asLong() == 0))) {
+        if (room < 0 || (room == 0 && !explicit)) {       // vLLM: a prompt past the context; a chat without max_tokens that fills it
             throw ApiError.bad(isChat ? "messages" : "prompt", "This model's maximum context length is " + ctxLen + " tokens. However, your request has "
                     + prompt.length + " input tokens. Please reduce the length of the input messages.");
         }

@@ -78,7 +78,11 @@ class DeploymentServerTest {
                 + " length of the input messages.", e.get("message").asText());
         assertEquals("prompt", e.get("param").asText());
         // a prompt that fills the context leaves no room to generate; scoring it alone (echo, max_tokens 0) fits
-        status(400, ServerTest.post("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"" + chars(160) + "\",\"max_tokens\":1}"));
+        e = status(400, ServerTest.post("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"" + chars(160) + "\",\"max_tokens\":1}")).get("error");
+        assertTrue(e.get("message").asText().startsWith("'max_tokens' or 'max_completion_tokens' is too large: 1."), e.toString());
+        e = status(400, ServerTest.post("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"" + chars(144)
+                + "\"}]}")).get("error");
+        assertTrue(e.get("message").asText().startsWith("This model's maximum context length is 160 tokens. However, your request has 160"), e.toString());
         JsonNode scored = status(200, ServerTest.post("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"" + chars(160)
                 + "\",\"max_tokens\":0,\"echo\":true,\"logprobs\":1}"));
         assertEquals(160, scored.at("/choices/0/logprobs/tokens").size());
