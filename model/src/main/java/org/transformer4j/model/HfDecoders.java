@@ -468,6 +468,11 @@ final class HfDecoders {
      * ({@code layers.…}, {@code embed_tokens.weight}, {@code norm.weight}: Qwen3Model, MistralModel).
      */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head) throws IOException {
+        return load(cfg, dir, backend, dtype, head, null);
+    }
+
+    /** The same with a LoRA adapter merged into the weights as they load (null: none). */
+    static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
@@ -482,13 +487,17 @@ final class HfDecoders {
                         + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
                         + " (the dequantized weights are made one at a time and cannot be split)");
             }
+            if (lora != null && (type.equals("phi3") || fused || gptOss)) {
+                throw cfg.error("a LoRA adapter cannot be merged into " + (fused ? "5.x's fused expert tensors" : gptOss ? "gpt-oss's experts"
+                        : "phi3's fused qkv_proj / gate_up_proj") + " (the merged weights are made one at a time and cannot be split)");
+            }
             HfLayout ours = layout(c, type, gptOss ? mxfp4 : fused);
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
             List<String> skip = new ArrayList<>();
             if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
             if (fp8 != null) skip.addAll(fp8.readPast);                         // the scales, read with their weights
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
-                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8, ints);
+                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8, ints, lora);
             return weights(c, type, hf, backend, dtype, share, head, gptOss ? ck : null, mxfp4);
         });
     }
@@ -501,7 +510,7 @@ final class HfDecoders {
     private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
                                                java.util.function.Predicate<String> unwanted, List<String> skip, String family,
                                                org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir) throws IOException {
-        return renamed(ours, stored, unwanted, skip, family, ck, dir, null, null);
+        return renamed(ours, stored, unwanted, skip, family, ck, dir, null, null, null);
     }
 
     /**
@@ -511,7 +520,7 @@ final class HfDecoders {
     private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
                                                java.util.function.Predicate<String> unwanted, List<String> skip, String family,
                                                org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8,
-                                               IntQuant ints) throws IOException {
+                                               IntQuant ints, LoraAdapter lora) throws IOException {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         Map<String, String> canonical = new HashMap<>();
         for (var e : ours.shapes().entrySet()) {
@@ -525,14 +534,24 @@ final class HfDecoders {
         HfLayout listed = HfLayout.listed(family, req, opt, ignored);
         Map<String, String> keys = ints != null ? listed.match(ints.names(ck), n -> ints.entry(ck, n), dir, Set.of())
                 : listed.match(ck, dir, fp8 == null ? Set.of() : fp8.weights);
-        if (fp8 != null || ints != null) {
+        if (fp8 != null || ints != null || lora != null) {
             LazyTensors hf = new LazyTensors(Map.of());
             for (var e : keys.entrySet()) {
-                String key = e.getValue();
-                if (fp8 != null && fp8.weights.contains(key)) hf.later(canonical.get(e.getKey()), () -> fp8.dequantize(ck, key));
-                else if (ints != null && ints.weights.containsKey(key)) hf.later(canonical.get(e.getKey()), () -> ints.dequantize(ck, key));
-                else hf.put(canonical.get(e.getKey()), ck.tensor(key));
+                String key = e.getValue(), name = canonical.get(e.getKey());
+                java.util.function.Supplier<Tensor> made = fp8 != null && fp8.weights.contains(key) ? () -> fp8.dequantize(ck, key)
+                        : ints != null && ints.weights.containsKey(key) ? () -> ints.dequantize(ck, key) : null;
+                if (lora != null && lora.changes(name)) {
+                    // merged from the stored (or dequantized) weight, one matrix at a time; a dequantized one is closed once merged
+                    java.util.function.Supplier<Tensor> base = made != null ? made : () -> ck.tensor(key);
+                    boolean owned = made != null;
+                    hf.later(name, () -> lora.merge(name, base.get(), owned));
+                } else if (made != null) {
+                    hf.later(name, made);
+                } else {
+                    hf.put(name, ck.tensor(key));
+                }
             }
+            if (lora != null) lora.checkAllUsed(hf.keySet());
             return hf;
         }
         Map<String, Tensor> hf = new HashMap<>();
@@ -566,7 +585,7 @@ final class HfDecoders {
             IntQuant ints = IntQuant.applies(cfg) ? IntQuant.of(cfg, ck, dir) : null;
             Fp8 fp8 = ints != null ? null : Fp8.of(cfg, ck, dir, "gemma3");
             if (fp8 != null) skip.addAll(fp8.readPast);
-            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, skip, "gemma3", ck, dir, fp8, ints);
+            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, skip, "gemma3", ck, dir, fp8, ints, null);
             return weights(c, "gemma3_text", hf, backend, dtype, share);
         });
     }

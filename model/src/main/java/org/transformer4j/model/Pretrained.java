@@ -140,10 +140,27 @@ public final class Pretrained {
         return load(dir, backend, dtype, false, null);
     }
 
+    /**
+     * A decoder folder (the RoPE families: llama, mistral, qwen2, qwen3, gemma, …) with a PEFT LoRA {@code adapter} merged
+     * into its weights as they load ({@link LoraAdapter}); null: none. Other folders, multimodal Gemma 3 and phi3's fused
+     * projections and 5.x's fused expert tensors refuse an adapter.
+     */
+    public static Weights load(Path dir, Backend backend, DType dtype, LoraAdapter adapter) throws IOException {
+        if (adapter == null) return load(dir, backend, dtype);
+        return load(dir, backend, dtype, true, null, adapter);
+    }
+
     private static Weights load(Path dir, Backend backend, DType dtype, boolean heads, Boolean checkFinite) throws IOException {
+        return load(dir, backend, dtype, heads, checkFinite, null);
+    }
+
+    private static Weights load(Path dir, Backend backend, DType dtype, boolean heads, Boolean checkFinite, LoraAdapter lora) throws IOException {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
         String type = cfg.modelType();
+        if (lora != null && !HfDecoders.TYPES.contains(type)) {
+            throw cfg.error("a LoRA adapter is merged into decoder folders (" + HfDecoders.TYPES + "); model_type '" + type + "' is not one");
+        }
         if (HfSeq2Seq.TYPES.contains(type)) return HfSeq2Seq.load(cfg, dir, backend, dtype, heads, checkFinite);
         boolean decoder = HfDecoders.TYPES.contains(type) || type.equals("gemma3");   // gemma3: the text model of a multimodal folder
         if (decoder || ENCODERS.contains(type)) {
@@ -151,7 +168,7 @@ public final class Pretrained {
                 if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) FiniteCheck.check(ck, ck.names());
             }
             if (type.equals("gemma3")) return HfDecoders.loadGemma3Text(cfg, dir, backend, dtype);
-            return decoder ? HfDecoders.load(cfg, dir, backend, dtype, heads) : encoder(dir, cfg, backend, dtype, heads);
+            return decoder ? HfDecoders.load(cfg, dir, backend, dtype, heads, lora) : encoder(dir, cfg, backend, dtype, heads);
         }
         TransformerConfig config;
         try {
