@@ -101,6 +101,10 @@ final class ServeCommand implements Callable<Integer> {
             + " option: {\"temperature\": 0.6, \"top_k\": 20, \"top_p\": 0.95, \"min_p\": 0, \"repetition_penalty\": 1.05} (any of them).")
     String overrideGenerationConfig;
 
+    @Option(names = "--lora", paramLabel = "DIR", description = "A PEFT LoRA adapter folder (adapter_config.json,"
+            + " adapter_model.safetensors) merged into the decoder's weights as they load; the merged model is served (under the model's name or --served-model-name), not the base beside it.")
+    java.nio.file.Path lora;
+
     @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
             + " and decode rows together), as vLLM's option. Default: 512.")
     Integer maxBatchedTokens;
@@ -212,6 +216,7 @@ final class ServeCommand implements Callable<Integer> {
             ModelInputs.checkModelFolder(dir);
             ChatTemplate template = chatTemplate == null ? null : chatTemplateOption(chatTemplate, dir);   // before the weights load
             OpenAiServer.SamplingDefaults defaults = samplingDefaults(dir);                                  // so are these
+            org.transformer4j.model.LoraAdapter adapter = lora == null ? null : org.transformer4j.model.LoraAdapter.read(lora);
             ReasoningParser.Kind parser = reasoningParser(dir);
             if (tools != null && tools.name().equals("openai") && (parser == null || !parser.name().equals("gpt_oss"))) {
                 throw new IllegalArgumentException("--tool-call-parser openai reads harmony messages: it needs --reasoning-parser gpt_oss"
@@ -220,7 +225,8 @@ final class ServeCommand implements Callable<Integer> {
             if (reranker != null && !reranker.equals("qwen3")) {
                 throw new IllegalArgumentException("--reranker " + reranker + ": the prompt formats are: qwen3");
             }
-            try (Tokenizer tok = Tokenizers.forModel(dir); Weights w = Pretrained.load(dir, backend, dt)) {
+            try (Tokenizer tok = Tokenizers.forModel(dir); Weights w = Pretrained.load(dir, backend, dt, adapter)) {
+                if (adapter != null) System.err.println("t4j serve: LoRA adapter " + lora + " merged (" + adapter.weights().size() + " weights)");
                 Transformer m = new Transformer(w, backend);
                 if (reranker != null) {
                     if (w.config.architecture() != TransformerConfig.Architecture.DECODER_ONLY) {

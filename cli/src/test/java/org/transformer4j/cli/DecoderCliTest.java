@@ -73,6 +73,50 @@ class DecoderCliTest {
     }
 
     /**
+     * `t4j generate --lora DIR` on a Llama folder: the printed text is the merged model's (LoraAdapter, checked against
+     * weights merged by hand in LoraAdapterTest), not the base's; a folder that is no adapter fails in one line.
+     */
+    @org.junit.jupiter.api.Test
+    void generateMergesALoraAdapter(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.decoder(dir.resolve("llama"), "llama");
+        Path adapter = java.nio.file.Files.createDirectories(dir.resolve("adapter"));
+        java.nio.file.Files.writeString(adapter.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 32,"
+                + " \"target_modules\": [\"o_proj\", \"up_proj\"], \"bias\": \"none\"}");
+        java.util.Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        try (org.transformer4j.model.weights.SafetensorsCheckpoint ck = org.transformer4j.model.weights.SafetensorsCheckpoint.open(model)) {
+            for (String m : new String[] {"model.layers.0.self_attn.o_proj", "model.layers.1.mlp.up_proj"}) {
+                long[] shape = ck.tensor(m + ".weight").shape();
+                t.put("base_model.model." + m + ".lora_A.weight", random(rnd, 8, shape[1]));
+                t.put("base_model.model." + m + ".lora_B.weight", random(rnd, shape[0], 8));
+            }
+        }
+        org.transformer4j.model.weights.SafetensorsWriter.write(adapter.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+        String prompt = "the cat sat on the mat";
+        CliProcess.Result gen = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "12", "--lora", adapter.toString());
+        assertEquals(0, gen.exit(), gen.all());
+        String merged, base;
+        try (Backend b = new CpuBackend(); HfTokenizer tok = HfTokenizer.load(model);
+             Weights w = Pretrained.load(model, b, org.transformer4j.runtime.DType.F32, org.transformer4j.model.LoraAdapter.read(adapter));
+             Weights plain = Pretrained.load(model, b)) {
+            int[] ids = tok.encode(prompt);
+            merged = tok.decode(new Generator(new Transformer(w, b)).generate(ids, Generator.Options.greedy(12), null), false);
+            base = tok.decode(new Generator(new Transformer(plain, b)).generate(ids, Generator.Options.greedy(12), null), false);
+        }
+        assertTrue(!merged.equals(base), "the adapter changes the reply: " + merged);
+        assertTrue(merged.startsWith(gen.out().strip()) && !gen.out().isBlank(), "printed " + gen.out() + ", merged model " + merged);
+        CliProcess.Result bad = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--lora", dir.toString());
+        assertEquals(1, bad.exit(), bad.all());
+        assertTrue(bad.err().contains("no adapter_config.json"), bad.all());
+    }
+
+    static org.transformer4j.runtime.Tensor random(java.util.SplittableRandom rnd, long rows, long cols) {
+        float[] v = new float[(int) (rows * cols)];
+        for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextDouble(-0.3, 0.3);
+        return org.transformer4j.runtime.Tensor.ofFloats(v, rows, cols);
+    }
+
+    /**
      * `t4j embed` on decoder-only sentence-transformers folders: Qwen3 with last-token pooling (Qwen3-Embedding's
      * layout) and EmbeddingGemma's bidirectional model (base layout) with mean pooling; both normalized. The printed
      * vector is the in-process lastHiddenStates pooled the same way.
