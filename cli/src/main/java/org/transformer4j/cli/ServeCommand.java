@@ -185,6 +185,7 @@ final class ServeCommand implements Callable<Integer> {
         OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
         try (Backend backend = Backends.select()) {
             if (EmbedCommand.BUILT_IN.contains(model)) {
+                generatingOnly("the built-in encoder " + model, true);
                 Path dir = Files.createTempDirectory("t4j-minilm");
                 Path onnx = dir.resolve(DemoModels.ONNX), tokFile = dir.resolve(DemoModels.TOKENIZER);
                 try {
@@ -204,6 +205,7 @@ final class ServeCommand implements Callable<Integer> {
             Path dir = Path.of(model);
             String served = name == null ? dir.toAbsolutePath().normalize().getFileName().toString() : name;
             if (SentencePooling.isSentenceTransformers(dir)) {
+                generatingOnly("a sentence-transformers folder", true);
                 // an embedding model (BERT-family or decoder-only, e.g. Qwen3-Embedding): its Transformer module without
                 // heads, pooled as its Pooling / Dense / Normalize modules say
                 SentencePooling pooling = SentencePooling.read(dir);
@@ -229,6 +231,7 @@ final class ServeCommand implements Callable<Integer> {
                 if (adapter != null) System.err.println("t4j serve: LoRA adapter " + lora + " merged (" + adapter.weights().size() + " weights)");
                 Transformer m = new Transformer(w, backend);
                 if (reranker != null) {
+                    generatingOnly("a reranker", false);
                     if (w.config.architecture() != TransformerConfig.Architecture.DECODER_ONLY) {
                         throw new IllegalArgumentException("--reranker needs a decoder-only folder; " + dir + " holds a "
                                 + w.config.architecture() + " model");
@@ -236,6 +239,7 @@ final class ServeCommand implements Callable<Integer> {
                     return serve(OpenAiServer.reranker(served, org.transformer4j.model.DecoderReranker.qwen3(m, tok), tok, limits), keys, origins);
                 }
                 if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
+                    generatingOnly("an encoder folder", false);                       // --lora: Pretrained refused it already
                     TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
                     return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)), keys, origins);
                 }
@@ -412,6 +416,15 @@ final class ServeCommand implements Callable<Integer> {
             last[0] = now; last[1] = prompt; last[2] = gen; last[3] = hits;
         }, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
         return s;
+    }
+
+    /** Refuses the options that only a generating decoder reads, naming what is served instead ({@code lora} too where asked). */
+    private void generatingOnly(String what, boolean lora) {
+        java.util.List<String> set = new java.util.ArrayList<>();
+        if (maxModelLen != null) set.add("--max-model-len");
+        if (lora && this.lora != null) set.add("--lora");
+        if (chatTemplate != null) set.add("--chat-template");
+        if (!set.isEmpty()) throw new IllegalArgumentException(String.join(", ", set) + ": for decoder folders that generate; " + what + " is served here");
     }
 
     /** --generation-config and --override-generation-config, as vLLM applies them: the source's defaults, then the overrides. */

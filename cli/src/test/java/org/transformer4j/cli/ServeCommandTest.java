@@ -328,6 +328,14 @@ class ServeCommandTest {
         assertTrue(past.contains("--max-model-len 257 is more than the model's 256 positions"), past);
     }
 
+    /** Options only a generating decoder reads are refused on an encoder folder, naming them, not silently dropped. */
+    @Test
+    void decoderOptionsOnAnEncoderAreRefused(@TempDir Path dir) throws Exception {
+        Path model = BertFolder.write(dir.resolve("bert"), 9);
+        String err = serveError(model, "--max-model-len", "100", "--chat-template", "{{ x }}");
+        assertTrue(err.contains("--max-model-len, --chat-template: for decoder folders that generate; an encoder folder is served here"), err);
+    }
+
     /** vLLM's --max-model-len forms; bad keys, origins and lengths fail before the model loads. */
     @Test
     void deploymentOptionsAreCheckedBeforeTheModelLoads(@TempDir Path dir) throws Exception {
