@@ -36,7 +36,7 @@ import org.transformer4j.runtime.Tensor;
 public final class LoraAdapter {
 
     /** One adapted (or replaced) weight, under the model's tensor name ("model.layers.0.self_attn.q_proj.weight"). */
-    record Delta(String module, float[] a, float[] b, int rank, double scale, Tensor whole) {}
+    record Delta(String module, float[] a, float[] b, int rank, double scale, float[] whole, long[] wholeShape) {}
 
     private final Path dir;
     private final Map<String, Delta> byWeight;
@@ -90,7 +90,7 @@ public final class LoraAdapter {
                 if (name.endsWith(".lora_A.weight")) a.put(name.substring(0, name.length() - ".lora_A.weight".length()), f.tensor(key));
                 else if (name.endsWith(".lora_B.weight")) b.put(name.substring(0, name.length() - ".lora_B.weight".length()), f.tensor(key));
                 else if (name.contains("lora_")) throw new CheckpointException(file, key + ": not a lora_A / lora_B weight");
-                else out.put(name, new Delta(name, null, null, 0, 0, copy(f.tensor(key))));   // a module of modules_to_save, whole
+                else out.put(name, new Delta(name, null, null, 0, 0, f.tensor(key).toFloatArray(), f.tensor(key).shape()));   // modules_to_save, whole
             }
             for (String module : a.keySet()) if (!b.containsKey(module)) throw new CheckpointException(file, module + " has lora_A but no lora_B");
             for (String module : b.keySet()) if (!a.containsKey(module)) throw new CheckpointException(file, module + " has lora_B but no lora_A");
@@ -107,14 +107,12 @@ public final class LoraAdapter {
                     throw new CheckpointException(file, module + ": lora_A has rank " + rank + " but adapter_config.json says " + (int) mr);
                 }
                 double scale = rs ? ma / Math.sqrt(mr) : ma / mr;
-                out.put(module + ".weight", new Delta(module, ta.toFloatArray(), tb.toFloatArray(), rank, scale, null));
+                out.put(module + ".weight", new Delta(module, ta.toFloatArray(), tb.toFloatArray(), rank, scale, null, null));
             }
         }
         if (out.isEmpty()) throw new CheckpointException(file, "holds no LoRA weights");
         return new LoraAdapter(dir, out);
     }
-
-    private static Tensor copy(Tensor t) { return Tensor.ofFloats(t.toFloatArray(), t.shape()); }
 
     private static Map<String, Double> numbers(JsonNode n) {
         Map<String, Double> m = new LinkedHashMap<>();
@@ -160,11 +158,11 @@ public final class LoraAdapter {
         long[] shape = base.shape();
         try {
             if (d.whole() != null) {
-                if (!Arrays.equals(d.whole().shape(), shape)) {
-                    throw new IllegalArgumentException(dir + ": " + name + " is " + Arrays.toString(d.whole().shape()) + " in the adapter but "
+                if (!Arrays.equals(d.wholeShape(), shape)) {
+                    throw new IllegalArgumentException(dir + ": " + name + " is " + Arrays.toString(d.wholeShape()) + " in the adapter but "
                             + Arrays.toString(shape) + " in the model");
                 }
-                return Tensor.ofFloats(d.whole().toFloatArray(), shape);
+                return Tensor.ofFloats(d.whole(), shape);
             }
             if (shape.length != 2 || d.a().length != (long) d.rank() * shape[1] || d.b().length != shape[0] * d.rank()) {
                 throw new IllegalArgumentException(dir + ": " + d.module() + "'s lora_A (" + d.rank() + " × " + d.a().length / d.rank() + ") and lora_B ("

@@ -118,6 +118,36 @@ class LoraAdapterTest {
         }
     }
 
+    /** A module of modules_to_save, stored whole (PEFT: base_model.model.M.weight), replaces the base's weight. */
+    @Test
+    void aModuleSavedWholeReplacesTheBasesWeight() throws Exception {
+        Path ad = Files.createDirectories(tmp.resolve("whole"));
+        Files.writeString(ad.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8,"
+                + " \"modules_to_save\": [\"norm\"], \"bias\": \"none\"}");
+        float[] norm = new float[64];
+        for (int i = 0; i < norm.length; i++) norm[i] = 0.5f + i / 64f;
+        SafetensorsWriter.write(ad.resolve("adapter_model.safetensors"), Map.of("base_model.model.model.norm.weight", Tensor.ofFloats(norm, 64)),
+                Map.of("format", "pt"));
+        Path byHand = Files.createDirectories(tmp.resolve("norm-replaced"));
+        Files.copy(llama().resolve("config.json"), byHand.resolve("config.json"));
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (SafetensorsFile base = SafetensorsFile.open(llama().resolve("model.safetensors"))) {
+            for (String key : base.names()) out.put(key, key.equals("model.norm.weight") ? Tensor.ofFloats(norm, 64) : base.tensor(key));
+            SafetensorsWriter.write(byHand.resolve("model.safetensors"), out, Map.of("format", "pt"));
+        }
+        int[] ids = {5, 6, 7, 200};
+        try (CpuBackend backend = new CpuBackend();
+             Weights merged = Pretrained.load(llama(), backend, DType.F32, LoraAdapter.read(ad));
+             Weights want = Pretrained.load(byHand, backend, DType.F32)) {
+            float[] got = logits(merged, backend, ids), expected = logits(want, backend, ids);
+            for (int v = 0; v < expected.length; v++) assertEquals(expected[v], got[v], 1e-5, "logit " + v);
+        }
+        SafetensorsWriter.write(ad.resolve("adapter_model.safetensors"), Map.of("base_model.model.model.norm.weight", Tensor.ofFloats(new float[32], 32)),
+                Map.of("format", "pt"));
+        String wrong = message(ad);
+        assertTrue(wrong != null && wrong.contains("model.norm.weight is [32] in the adapter but [64] in the model"), wrong);
+    }
+
     @Test
     void whatIsNotSupportedIsRefusedByName() throws Exception {
         assertEquals(null, message(adapter(", \"lora_dropout\": 0.05", false)), "a valid adapter loads");
@@ -155,7 +185,7 @@ class LoraAdapterTest {
     static String message(Path adapterDir) throws Exception {
         try (CpuBackend backend = new CpuBackend(); Weights w = Pretrained.load(llama(), backend, DType.F32, LoraAdapter.read(adapterDir))) {
             return null;
-        } catch (IOException e) {
+        } catch (IOException | IllegalArgumentException e) {
             return e.getMessage();
         }
     }
