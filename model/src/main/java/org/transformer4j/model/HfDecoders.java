@@ -482,14 +482,12 @@ final class HfDecoders {
             // quantized projections, dequantized as they load (gpt-oss reads its own mxfp4 quantization_config)
             IntQuant ints = !gptOss && IntQuant.applies(cfg) ? IntQuant.of(cfg, ck, dir) : null;
             Fp8 fp8 = gptOss || ints != null ? null : Fp8.of(cfg, ck, dir, type);
-            if ((fp8 != null || ints != null) && (type.equals("phi3") || fused)) {
-                throw cfg.error((fp8 != null ? "FP8" : ints.awq ? "AWQ" : "GPTQ") + " weights are not supported for "
-                        + (fused ? "5.x's fused expert tensors" : "phi3's fused qkv_proj / gate_up_proj")
-                        + " (the dequantized weights are made one at a time and cannot be split)");
-            }
-            if (lora != null && (type.equals("phi3") || fused || gptOss)) {
-                throw cfg.error("a LoRA adapter cannot be merged into " + (fused ? "5.x's fused expert tensors" : gptOss ? "gpt-oss's experts"
-                        : "phi3's fused qkv_proj / gate_up_proj") + " (the merged weights are made one at a time and cannot be split)");
+            // weights made as they load (dequantized, or merged with a LoRA adapter) are made one at a time: none may be split
+            String made = fp8 != null ? "FP8 weights are" : ints != null ? (ints.awq ? "AWQ" : "GPTQ") + " weights are"
+                    : lora != null ? "LoRA adapters are" : null;
+            if (made != null && (type.equals("phi3") || fused || (lora != null && gptOss))) {
+                throw cfg.error(made + " not supported for " + (fused ? "5.x's fused expert tensors" : gptOss ? "gpt-oss's experts"
+                        : "phi3's fused qkv_proj / gate_up_proj") + " (weights made as they load come one at a time and cannot be split)");
             }
             HfLayout ours = layout(c, type, gptOss ? mxfp4 : fused);
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
