@@ -67,9 +67,8 @@ final class ChatCommand implements Callable<Integer> {
             description = "Tokens the conversation may hold, at most the model's positions (default: ${DEFAULT-VALUE}).")
     int context;
 
-    @Option(names = "--lora", paramLabel = "DIR", description = "A PEFT LoRA adapter folder (adapter_config.json,"
-            + " adapter_model.safetensors) merged into the decoder's weights as they load.")
-    java.nio.file.Path lora;
+    @Mixin
+    LoraOption lora = new LoraOption();
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "Compute dtype (default: ${DEFAULT-VALUE}).")
     String dtype;
@@ -85,7 +84,7 @@ final class ChatCommand implements Callable<Integer> {
         Optional<TokenizerConfig> tc = TokenizerConfig.readIfPresent(model);
         ChatTemplate template = tc.flatMap(TokenizerConfig::template).orElse(null);
         Optional<GenerationConfig> gc = GenerationConfig.readIfPresent(model);
-        org.transformer4j.model.LoraAdapter adapter = lora == null ? null : org.transformer4j.model.LoraAdapter.read(lora);   // before the model loads
+        org.transformer4j.model.LoraAdapter adapter = lora.read();   // before the model loads
         try (Backend backend = Backends.select(); Tokenizer tok = Tokenizers.forModel(model); Weights weights = Pretrained.load(model, backend, dt, adapter)) {
             Transformer t = new Transformer(weights, backend);
             Generator.Options o = options(gc, tc, tok);

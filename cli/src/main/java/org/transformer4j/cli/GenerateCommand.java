@@ -51,9 +51,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (repeatable).")
     java.util.List<String> stop;
 
-    @Option(names = "--lora", paramLabel = "DIR", description = "A PEFT LoRA adapter folder (adapter_config.json,"
-            + " adapter_model.safetensors) merged into the decoder's weights as they load.")
-    java.nio.file.Path lora;
+    @Mixin
+    LoraOption lora = new LoraOption();
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
             description = "The dtype the model computes in (weights, activations, KV cache; fp32 accumulation) (default: ${DEFAULT-VALUE}).")
@@ -103,7 +102,7 @@ final class GenerateCommand implements Callable<Integer> {
         penalties.check();
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         ModelInputs.checkModelFolder(model);
-        org.transformer4j.model.LoraAdapter adapter = lora == null ? null : org.transformer4j.model.LoraAdapter.read(lora);   // before the model loads
+        org.transformer4j.model.LoraAdapter adapter = lora.read();   // before the model loads
         try (Backend backend = Backends.select();
              Tokenizer tok = Tokenizers.forModel(model, srcLang)) {
             int[] ids = tok.encode(prompt);

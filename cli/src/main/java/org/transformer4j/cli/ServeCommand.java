@@ -30,6 +30,7 @@ import org.transformer4j.server.OpenAiServer;
 import org.transformer4j.server.ReasoningParser;
 import org.transformer4j.server.ToolParser;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -101,9 +102,8 @@ final class ServeCommand implements Callable<Integer> {
             + " option: {\"temperature\": 0.6, \"top_k\": 20, \"top_p\": 0.95, \"min_p\": 0, \"repetition_penalty\": 1.05} (any of them).")
     String overrideGenerationConfig;
 
-    @Option(names = "--lora", paramLabel = "DIR", description = "A PEFT LoRA adapter folder (adapter_config.json,"
-            + " adapter_model.safetensors) merged into the decoder's weights as they load; the merged model is served (under the model's name or --served-model-name), not the base beside it.")
-    java.nio.file.Path lora;
+    @Mixin
+    LoraOption lora = new LoraOption();
 
     @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
             + " and decode rows together), as vLLM's option. Default: 512.")
@@ -218,7 +218,7 @@ final class ServeCommand implements Callable<Integer> {
             ModelInputs.checkModelFolder(dir);
             ChatTemplate template = chatTemplate == null ? null : chatTemplateOption(chatTemplate, dir);   // before the weights load
             OpenAiServer.SamplingDefaults defaults = samplingDefaults(dir);                                  // so are these
-            org.transformer4j.model.LoraAdapter adapter = lora == null ? null : org.transformer4j.model.LoraAdapter.read(lora);
+            org.transformer4j.model.LoraAdapter adapter = lora.read();
             ReasoningParser.Kind parser = reasoningParser(dir);
             if (tools != null && tools.name().equals("openai") && (parser == null || !parser.name().equals("gpt_oss"))) {
                 throw new IllegalArgumentException("--tool-call-parser openai reads harmony messages: it needs --reasoning-parser gpt_oss"
@@ -228,7 +228,7 @@ final class ServeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--reranker " + reranker + ": the prompt formats are: qwen3");
             }
             try (Tokenizer tok = Tokenizers.forModel(dir); Weights w = Pretrained.load(dir, backend, dt, adapter)) {
-                if (adapter != null) System.err.println("t4j serve: LoRA adapter " + lora + " merged (" + adapter.weights().size() + " weights)");
+                if (adapter != null) System.err.println("t4j serve: LoRA adapter " + lora.dir + " merged (" + adapter.weights().size() + " weights)");
                 Transformer m = new Transformer(w, backend);
                 if (reranker != null) {
                     generatingOnly("a reranker", false);
@@ -250,9 +250,8 @@ final class ServeCommand implements Callable<Integer> {
                 try (Engine engine = new Engine(m, c)) {
                     int capacity = engine.maxSequenceRows(), positions = w.config.contextPositions();
                     if (contextLength > capacity) {
-                        throw new IllegalArgumentException("--max-model-len " + contextLength + " is more than " + (positions > 0 && positions <= capacity
-                                ? "the model's " + positions + " positions" : "--kv-memory-mb " + kvMemoryMb + " holds for one sequence ("
-                                + capacity + " tokens; give it more memory)"));
+                        throw new IllegalArgumentException("--max-model-len " + contextLength + " is more than " + engine.sequenceBound()
+                                + " (--kv-memory-mb " + kvMemoryMb + ")");
                     }
                     int ctx = contextLength > 0 ? contextLength : capacity;
                     System.err.println("t4j serve: context length " + ctx + " tokens (" + (contextLength > 0 ? "--max-model-len; " : "")
@@ -422,7 +421,7 @@ final class ServeCommand implements Callable<Integer> {
     private void generatingOnly(String what, boolean lora) {
         java.util.List<String> set = new java.util.ArrayList<>();
         if (maxModelLen != null) set.add("--max-model-len");
-        if (lora && this.lora != null) set.add("--lora");
+        if (lora && this.lora.dir != null) set.add("--lora");
         if (chatTemplate != null) set.add("--chat-template");
         if (!set.isEmpty()) throw new IllegalArgumentException(String.join(", ", set) + ": for decoder folders that generate; " + what + " is served here");
     }

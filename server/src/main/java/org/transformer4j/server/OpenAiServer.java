@@ -211,11 +211,8 @@ public final class OpenAiServer implements AutoCloseable {
     public OpenAiServer maxModelLen(int tokens) {
         if (engine == null) throw new IllegalArgumentException("a context length is for servers that generate");
         if (tokens < 1) throw new IllegalArgumentException("the context length must be ≥ 1, got " + tokens);
-        int cap = engine.maxSequenceRows(), positions = engine.model().config.contextPositions();
-        if (tokens > cap) {
-            throw new IllegalArgumentException("a context length of " + tokens + " tokens is more than " + (positions > 0 && positions <= cap
-                    ? "the model's " + positions + " positions (max_position_embeddings)"
-                    : "the KV pool holds for one sequence (" + cap + " tokens; give the engine more KV memory)"));
+        if (tokens > engine.maxSequenceRows()) {
+            throw new IllegalArgumentException("a context length of " + tokens + " tokens is more than " + engine.sequenceBound());
         }
         this.maxModelLen = tokens;
         return this;

@@ -370,6 +370,16 @@ public final class Engine implements AutoCloseable {
         return (int) Math.min(Integer.MAX_VALUE, positions > 0 ? Math.min(pool, positions) : pool);
     }
 
+    /**
+     * What sets {@link #maxSequenceRows}, in words for an error message: "the model's N positions", or "what the KV pool
+     * holds for one sequence (N tokens; a larger KV budget holds more)".
+     */
+    public String sequenceBound() {
+        int rows = maxSequenceRows(), positions = model.config.contextPositions();
+        return positions > 0 && positions <= rows ? "the model's " + positions + " positions"
+                : "what the KV pool holds for one sequence (" + rows + " tokens; a larger KV budget holds more)";
+    }
+
     /** Blocks the sequences hold (the padding rows' block not counted). */
     private int sequenceBlocks() { return blocks.blocksInUse() - (padBlock >= 0 ? 1 : 0); }
 
