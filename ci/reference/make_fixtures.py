@@ -39,13 +39,14 @@ import intq  # noqa: E402
 import m2m100  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
+import neox  # noqa: E402
 import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 19_200_000   # 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_000_000   # 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -62,7 +63,8 @@ FIXTURES = {}
 F32_FIXTURES = {"gpt2", "bert", "t5-v1_0", "t5-v1_1", "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100",
                 "gpt-oss", "gpt-oss-v5"}
 # These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
-F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8"}
+# gpt-neox and phi: Pythia and phi-2 are published in float16 as well.
+F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi"}
 STORE = "F32"   # the fixture being made: set by the registry's wrapper, read by Draw and save
 
 
@@ -2384,6 +2386,125 @@ def make_olmoe(out):
                     note="8 experts of intermediate_size 24, top-3 not renormalized (norm_topk_prob false, as "
                          "OLMoE-1B-7B publishes it), clip_qkv null; GQA 4 over 2: q_norm 32 wide, k_norm 16 wide; untied head")
 
+
+
+# ---- parallel-residual decoders: GPT-NeoX (Pythia), Phi (phi-2) ----------------------------------------------
+
+def neox_config(**extra):
+    """GPTNeoXConfig as EleutherAI/pythia-*'s config.json has it (4.x: rotary_emb_base, rotary_pct, use_parallel_residual,
+    hidden_act gelu, untied embed_out), scaled down."""
+    cfg = {"architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", "hidden_size": 64, "num_attention_heads": 2,
+           "intermediate_size": 128, "vocab_size": 128, "num_hidden_layers": 2, "max_position_embeddings": 64,
+           "layer_norm_eps": 1e-5, "rotary_emb_base": 10000, "rotary_pct": 0.25, "hidden_act": "gelu",
+           "use_parallel_residual": True, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0,
+           "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def draw_neox(d, cfg, legacy):
+    """GPTNeoXForCausalLM's parameters in declaration order; with legacy, the buffers transformers 4.2x saved with them
+    (attention.bias, the causal mask as bool (1, 1, P, P); attention.masked_bias, -1e9, -inf once the model is float16;
+    attention.rotary_emb.inv_freq), which the published Pythia files carry and GPTNeoXPreTrainedModel ignores."""
+    c, f, v, nh = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["num_attention_heads"]
+    hd = c // nh
+    d.emb("gpt_neox.embed_in.weight", v, c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"gpt_neox.layers.{i}."
+        d.norm(p + "input_layernorm", c)
+        d.norm(p + "post_attention_layernorm", c)
+        if legacy:
+            mpe = cfg["max_position_embeddings"]
+            d.raw(p + "attention.bias", np.tril(np.ones((mpe, mpe), dtype=bool))[None, None])
+            d.raw(p + "attention.masked_bias", np.asarray(-1e9, dtype=np.float32))
+            rot = int(hd * cfg["rotary_pct"])
+            d.raw(p + "attention.rotary_emb.inv_freq", (1.0 / 10000 ** (np.arange(0, rot, 2) / rot)).astype(np.float32))
+        d.linear(p + "attention.query_key_value", c, 3 * c)
+        d.linear(p + "attention.dense", c, c)
+        d.linear(p + "mlp.dense_h_to_4h", c, f)
+        d.linear(p + "mlp.dense_4h_to_h", f, c)
+    d.norm("gpt_neox.final_layer_norm", c)
+    d.mat("embed_out.weight", v, c)
+
+
+def phi_config(**extra):
+    """PhiConfig as microsoft/phi-2's config.json has it (4.37 layout: partial_rotary_factor, qk_layernorm false,
+    hidden_act gelu_new, untied lm_head with a bias, bos = eos), scaled down."""
+    cfg = {"architectures": ["PhiForCausalLM"], "model_type": "phi", "hidden_size": 64, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 128, "num_hidden_layers": 2,
+           "max_position_embeddings": 64, "layer_norm_eps": 1e-5, "partial_rotary_factor": 0.4, "rope_theta": 10000.0,
+           "rope_scaling": None, "qk_layernorm": False, "hidden_act": "gelu_new", "tie_word_embeddings": False,
+           "bos_token_id": 127, "eos_token_id": 127, "resid_pdrop": 0.1, "embd_pdrop": 0.0, "attention_dropout": 0.0,
+           "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def draw_phi(d, cfg):
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = c // nh
+    d.emb("model.embed_tokens.weight", v, c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        d.linear(a + "q_proj", c, nh * hd)
+        d.linear(a + "k_proj", c, nkv * hd)
+        d.linear(a + "v_proj", c, nkv * hd)
+        d.linear(a + "dense", nh * hd, c)
+        d.linear(p + "mlp.fc1", c, f)
+        d.linear(p + "mlp.fc2", f, c)
+        d.norm(p + "input_layernorm", c)
+    d.norm("model.final_layernorm", c)
+    d.linear("lm_head", c, v)
+
+
+NEOX_FOLLOWS = {
+    "gpt_neox": "models/gpt_neox/modeling_gpt_neox.py: GPTNeoXForCausalLM.forward (GPTNeoXModel, GPTNeoXLayer's parallel or "
+                "sequential residual, GPTNeoXAttention's per-head interleaved query_key_value and partial rotary, GPTNeoXMLP)",
+    "phi": "models/phi/modeling_phi.py: PhiForCausalLM.forward (PhiModel, PhiDecoderLayer: one input_layernorm feeding attention "
+           "and MLP in parallel, PhiAttention with biases and partial rotary, PhiMLP fc1/fc2, lm_head with a bias)",
+}
+
+
+def make_parallel(out, name, cfg, seed, draw, note):
+    d = Draw(seed)
+    draw(d)
+    ids = d.ids(2, 32, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = neox.forward(cfg, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: neox.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                NEOX_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
+@fixture("gpt-neox")
+def make_gpt_neox(out):
+    cfg = neox_config()
+    return make_parallel(out, "gpt-neox", cfg, 1801, lambda d: draw_neox(d, cfg, True),
+                         "Pythia's layout: parallel residual, rotary_pct 0.25 (8 of 32 dims), float16, with the legacy buffers")
+
+
+@fixture("gpt-neox-sequential-v5")
+def make_gpt_neox_sequential_v5(out):
+    cfg = neox_config(use_parallel_residual=False, num_attention_heads=4, rotary_pct=0.5)
+    cfg.pop("rotary_emb_base")
+    cfg.pop("rotary_pct")
+    cfg["rope_parameters"] = {"rope_type": "default", "rope_theta": 5000.0, "partial_rotary_factor": 0.5}
+    cfg["dtype"] = cfg.pop("torch_dtype")
+    return make_parallel(out, "gpt-neox-sequential-v5", cfg, 1802, lambda d: draw_neox(d, cfg, False),
+                         "use_parallel_residual false; the 5.x layout (rope_parameters with rope_theta 5000 and "
+                         "partial_rotary_factor 0.5: 8 of 16 dims; dtype)")
+
+
+@fixture("phi")
+def make_phi(out):
+    cfg = phi_config()
+    return make_parallel(out, "phi", cfg, 1803, lambda d: draw_phi(d, cfg),
+                         "phi-2's layout: partial_rotary_factor 0.4 (int(16 · 0.4) = 6 of 16 dims), GQA 4 over 2, "
+                         "lm_head bias, float16")
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

@@ -15,11 +15,12 @@ import numpy as np
 
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1",   # U8: MXFP4 blocks and scales
           "BF16": "<u2",   # bfloat16: the upper 16 bits of a float32 (numpy has no bfloat16; see BF16 below)
-          "F8_E4M3": "u1"}   # float8 e4m3fn codes, kept as their bytes (fp8.py decodes them; see F8E4M3 below)
+          "F8_E4M3": "u1",   # float8 e4m3fn codes, kept as their bytes (fp8.py decodes them; see F8E4M3 below)
+          "BOOL": "|b1"}     # one byte per value (Pythia's saved causal-mask buffers)
 NAMES = {np.dtype(v): k for k, v in DTYPES.items() if k not in ("BF16", "F8_E4M3")}
 # the order of the safetensors library's Dtype enum (…, U8, I8, …, I16, U16, F16, BF16, I32, U32, F32, …, F64, I64, U64):
 # its writer lays tensors out by dtype, descending in that order, then by name, which keeps wider types aligned
-RANK = {"U8": 0, "F8_E4M3": 1, "F16": 2, "BF16": 3, "I32": 4, "F32": 5, "F64": 6, "I64": 7}
+RANK = {"BOOL": -1, "U8": 0, "F8_E4M3": 1, "F16": 2, "BF16": 3, "I32": 4, "F32": 5, "F64": 6, "I64": 7}
 
 
 def bf16_round(a):

@@ -62,6 +62,7 @@ import m2m100  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
+import neox  # noqa: E402
 import deberta  # noqa: E402
 import nn  # noqa: E402
 import rope  # noqa: E402
@@ -137,6 +138,9 @@ def causality(out):
             full = gpt_oss.forward(cfg, P, ids)[1]
             part = gpt_oss.forward(cfg, P, ids[:, :11])[1]
             check(np.abs(part - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] in neox.FAMILIES:
+            full = neox.forward(cfg, P, ids)[1]
+            check(np.abs(neox.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "gpt2":
             full = gpt2.forward(cfg, P, ids)[1]
             check(np.abs(gpt2.forward(cfg, P, ids[:, :5])[1] - full[:, :5]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -683,6 +687,45 @@ def quantized(out, name):
     return cfg, P, ids, decoders.forward(cfg, P, ids)[1], raw
 
 
+def neox_checks(out):
+    """GPT-NeoX and Phi: what each fixture's config and layout say moves its logits — a loader that reads the fused
+    query_key_value as [q ; k ; v] blocks instead of per-head [q_h | k_h | v_h], that runs the layers sequentially, that
+    rotates every dimension or drops Phi's lm_head bias, fails."""
+    cfg, P, ref = load(os.path.join(out, "gpt-neox"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = neox.forward(cfg, P, ids)[1]
+    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    hd = c // nh
+    blocks = dict(P)
+    for i in range(cfg["num_hidden_layers"]):
+        k = f"gpt_neox.layers.{i}.attention.query_key_value."
+        order = np.concatenate([np.arange(h * 3 * hd + j * hd, h * 3 * hd + (j + 1) * hd) for j in range(3) for h in range(nh)])
+        check(sorted(order.tolist()) == list(range(3 * c)), "gpt-neox: the [q ; k ; v] order is a permutation of the rows")
+        blocks[k + "weight"], blocks[k + "bias"] = P[k + "weight"][order], P[k + "bias"][order]
+    check(np.abs(neox.forward(cfg, blocks, ids)[1] - logits).max() > 1e-2 * np.abs(logits).max(),
+          "gpt-neox: reading query_key_value as [q ; k ; v] blocks moves the logits")
+    check(np.abs(neox.forward(dict(cfg, use_parallel_residual=False), P, ids)[1] - logits).max() > 1e-2 * np.abs(logits).max(),
+          "gpt-neox: the sequential residual moves the logits")
+    check(np.abs(neox.forward(dict(cfg, rotary_pct=1.0), P, ids)[1] - logits).max() > 1e-2 * np.abs(logits).max(),
+          "gpt-neox: rotary_pct moves the logits")
+    check(np.abs(neox.forward(dict(cfg, rotary_emb_base=500), P, ids)[1] - logits).max() > 1e-3 * np.abs(logits).max(),
+          "gpt-neox: rotary_emb_base moves the logits")
+    cfg, P, ref = load(os.path.join(out, "gpt-neox-sequential-v5"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = neox.forward(cfg, P, ids)[1]
+    check(neox.rope_cfg(cfg)["partial_rotary_factor"] == 0.5, "gpt-neox-sequential-v5: the partial factor is read from rope_parameters")
+    check(np.abs(neox.forward(dict(cfg, use_parallel_residual=True), P, ids)[1] - logits).max() > 1e-2 * np.abs(logits).max(),
+          "gpt-neox-sequential-v5: the parallel residual moves the logits")
+    cfg, P, ref = load(os.path.join(out, "phi"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = neox.forward(cfg, P, ids)[1]
+    check(int(16 * neox.rope_cfg(cfg)["partial_rotary_factor"]) == 6, "phi: 6 rotary dimensions")
+    nobias = dict(P, **{"lm_head.bias": np.zeros_like(P["lm_head.bias"])})
+    check(np.abs(neox.forward(cfg, nobias, ids)[1] - logits).max() > 1e-2, "phi: lm_head.bias moves the logits")
+    check(np.abs(neox.forward(dict(cfg, partial_rotary_factor=1.0), P, ids)[1] - logits).max() > 1e-2 * np.abs(logits).max(),
+          "phi: partial_rotary_factor moves the logits")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -829,7 +872,9 @@ def load(d):
                 params.pop(base + p)
     name = os.path.basename(os.path.normpath(d))
     want = "F32" if name in make_fixtures.F32_FIXTURES else "F16" if name in make_fixtures.F16_FIXTURES else "BF16"
-    check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints),
+    buffers = [k for k in params if stored.get(k) == "BOOL"]    # Pythia's saved causal masks (attention.bias): bool, read by no model
+    check(all(k.endswith(".attention.bias") for k in buffers), f"{d}: BOOL tensors are GPT-NeoX's attention.bias buffers")
+    check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints and k not in buffers),
           f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES, F16_FIXTURES)")
     dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
     check(cfg.get(dtype_key) == {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[want], f"{d}: config.json's {dtype_key} names the stored {want}")
@@ -927,6 +972,9 @@ def rerun(d):
         elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if mt in neox.FAMILIES:
+        h, logits = neox.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt == "gpt_oss":
         h, logits = gpt_oss.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -1090,6 +1138,7 @@ def main():
     embeddinggemma_checks(out)
     moe(out)
     gpt_oss_checks(out)
+    neox_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)

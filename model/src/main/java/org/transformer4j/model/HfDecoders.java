@@ -27,7 +27,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE);
+            "smollm3", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi");
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -62,6 +62,7 @@ final class HfDecoders {
         String modelType = cfg.modelType();
         if (!TYPES.contains(modelType)) throw cfg.error("model_type '" + modelType + "' is not one of " + TYPES);
         if (modelType.equals(GptOss.TYPE)) return GptOss.config(cfg);
+        if (HfNeox.TYPES.contains(modelType)) return HfNeox.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -219,7 +220,7 @@ final class HfDecoders {
     }
 
     /** One rope setting (p: the rope_scaling / rope_parameters object, null for the default kind) → {@link Rope}. */
-    private static Rope ropeOf(HfConfig cfg, HfConfig p, double theta, int rotary, int mpe) throws CheckpointException {
+    static Rope ropeOf(HfConfig cfg, HfConfig p, double theta, int rotary, int mpe) throws CheckpointException {
         String kind = p == null ? "default" : p.string("rope_type", p.string("type", "default"));
         return switch (kind) {
             case "default" -> Rope.plain(theta, rotary);
@@ -473,6 +474,7 @@ final class HfDecoders {
 
     /** The same with a LoRA adapter merged into the weights as they load (null: none). */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
+        if (HfNeox.TYPES.contains(cfg.modelType())) return HfNeox.load(cfg, dir, backend, dtype, head, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
@@ -515,10 +517,10 @@ final class HfDecoders {
      * The same; with {@code fp8} or {@code ints}, their quantized weights are dequantized when the loader takes them
      * ({@link LazyTensors}); an AWQ / GPTQ folder's packed parts are matched as the {@code .weight} they make.
      */
-    private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
-                                               java.util.function.Predicate<String> unwanted, List<String> skip, String family,
-                                               org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8,
-                                               IntQuant ints, LoraAdapter lora) throws IOException {
+    static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
+                                       java.util.function.Predicate<String> unwanted, List<String> skip, String family,
+                                       org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8,
+                                       IntQuant ints, LoraAdapter lora) throws IOException {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         Map<String, String> canonical = new HashMap<>();
         for (var e : ours.shapes().entrySet()) {

@@ -710,6 +710,10 @@ public final class Transformer {
             sandwich(s, l, x, self);
             return;
         }
+        if (config.parallel() != TransformerConfig.ParallelBlock.NONE) {
+            parallel(s, l, x, self);
+            return;
+        }
         residual(s, l.attnNorm(), x, (in, res, out) -> attention(s, l.self(), in, self, res, out));
         if (cross != null) residual(s, l.crossNorm(), x, (in, res, out) -> attention(s, l.cross(), in, cross, res, out));
         residual(s, l.mlpNorm(), x, (in, res, out) -> mlp(s, l.mlp(), in, res, out));
@@ -735,6 +739,19 @@ public final class Transformer {
         Tensor m = s.like(x);
         mlp(s, l.mlp(), in, null, m);
         addNormed(s, l.postMlpNorm(), m, x);
+    }
+
+    /**
+     * GPT-NeoX's parallel block (GPTNeoXLayer with use_parallel_residual): x ← x + attn(N1 x) + mlp(N2 x), both norms of
+     * the layer's input; Phi's (PhiDecoderLayer) with one norm, x ← x + attn(N x) + mlp(N x). Both inputs are normed
+     * before x changes; each sublayer's output projection then adds into x as its residual (fp32 accumulation, one
+     * rounding each, as the sequential block's).
+     */
+    private void parallel(Scratch s, Weights.Layer l, Tensor x, Attend self) {
+        Tensor a = norm(s, l.attnNorm(), x);
+        Tensor m = l.mlpNorm() == null ? a : norm(s, l.mlpNorm(), x);
+        attention(s, l.self(), a, self, x, x);
+        mlp(s, l.mlp(), m, x, x);
     }
 
     /** x ← x + N(y), the add as a norm's residual (NormOp's h = x + residual, written to x; its own output unused). */

@@ -72,6 +72,8 @@ import java.util.List;
  *                        norm is then pre_feedforward_layernorm)
  * @param bart            the BART family's per-stack position tables, embedding norm and output bias ({@link BartEmbeddings}),
  *                        or null
+ * @param parallel        how a decoder layer adds attention and MLP ({@link ParallelBlock}; NONE: one after the other)
+ * @param headBias        a decoder-only model's logits gain a bias (V) (Phi's lm_head.bias)
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -87,7 +89,16 @@ public record TransformerConfig(
         Rope rope, List<Integer> windows, Biases linearBiases, boolean qkNorm, float embeddingScale,
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
-        boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart) {
+        boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart,
+        ParallelBlock parallel, boolean headBias) {
+
+    /**
+     * How a decoder layer adds its two sublayers. {@code NONE}: one after the other (x += attn(N1 x), then x += mlp(N2 x)).
+     * {@code TWO_NORMS}: both read the layer's input, each through its own norm, x += attn(N1 x) + mlp(N2 x) (GPT-NeoX's
+     * use_parallel_residual: Pythia, GPT-NeoX-20B). {@code SHARED_NORM}: both read one norm's output, x += attn(N x) + mlp(N x)
+     * (Phi's PhiDecoderLayer, GPT-J).
+     */
+    public enum ParallelBlock { NONE, TWO_NORMS, SHARED_NORM }
 
     /**
      * The BART family's embeddings and output (BART, mBART, Marian, Pegasus; {@code HfSeq2Seq} reads their folders), null for
@@ -448,6 +459,12 @@ public record TransformerConfig(
             problems.add("the BART family's embeddings are for plain encoder-decoder models with position tables (no structural"
                     + " steps, token types or projected embeddings)");
         }
+        if (parallel == null) problems.add("parallel is null (NONE: sublayers one after the other)");
+        else if (parallel != ParallelBlock.NONE && (encoderLayers > 0 || decoderLayers == 0 || prefixLm || normPlacement != NormPlacement.PRE
+                || sandwichNorms || !inputNorms)) {
+            problems.add("a parallel block is for pre-norm decoder-only models with input norms (GPT-NeoX, Phi)");
+        }
+        if (headBias && (encoderLayers > 0 || decoderLayers == 0 || bart != null)) problems.add("headBias is for decoder-only models (Phi)");
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -529,7 +546,7 @@ public record TransformerConfig(
         b.slidingRope = slidingRope; b.residualScale = residualScale; b.nopeLayers = nopeLayers;
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
-        b.attentionSinks = attentionSinks; b.bart = bart;
+        b.attentionSinks = attentionSinks; b.bart = bart; b.parallel = parallel; b.headBias = headBias;
         return b;
     }
 
@@ -618,6 +635,8 @@ public record TransformerConfig(
         private boolean bidirectional;
         private Disentangled disentangled;
         private BartEmbeddings bart;
+        private ParallelBlock parallel = ParallelBlock.NONE;
+        private boolean headBias;
 
         private Builder() {}
 
@@ -712,6 +731,12 @@ public record TransformerConfig(
         /** The BART family's embeddings and output bias (see {@link BartEmbeddings}); null: none. */
         public Builder bart(BartEmbeddings b) { bart = b; return this; }
 
+        /** How a decoder layer adds attention and MLP (see {@link ParallelBlock}); NONE by default. */
+        public Builder parallel(ParallelBlock p) { parallel = p; return this; }
+
+        /** A decoder-only model's logits gain a bias (Phi's lm_head.bias). */
+        public Builder headBias(boolean on) { headBias = on; return this; }
+
         /** DeBERTa's disentangled attention (see {@link Disentangled}); null: none. */
         public Builder disentangled(Disentangled d) { disentangled = d; return this; }
 
@@ -751,7 +776,7 @@ public record TransformerConfig(
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
-                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart);
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias);
         }
     }
 }

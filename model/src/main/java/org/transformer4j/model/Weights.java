@@ -841,7 +841,7 @@ public final class Weights implements AutoCloseable {
             cls = new ClassifierHead(s.matrix("pooler.dense", cw, cw), s.vector("pooler.dense.bias", cw, 0f, 0.02f),
                     s.matrix("classifier", classes, cw), s.vector("classifier.bias", classes, 0f, 0.02f));
         }
-        Tensor outBias = bart != null && bart.outputBias() && head ? s.vector("output.bias", c.vocabSize(), 0f, 0.02f) : null;
+        Tensor outBias = (bart != null && bart.outputBias() || c.headBias()) && head ? s.vector("output.bias", c.vocabSize(), 0f, 0.02f) : null;
         return new Weights(c, emb, encoder, decoder, lmHead, cls, mlm, null, null, info, s.named(), s.backend(), encEmb, outBias);
     }
 
@@ -931,7 +931,8 @@ public final class Weights implements AutoCloseable {
             Attention self = attention(s, c, p + ".self", true);
             Norm crossNorm = cross ? norm(s, c, p + ".cross_norm") : null;
             Attention crossAttn = cross ? attention(s, c, p + ".cross", false) : null;
-            Norm mlpNorm = c.inputNorms() ? norm(s, c, p + ".mlp_norm") : null;
+            // Phi's one input norm feeds attention and MLP alike (ParallelBlock.SHARED_NORM): no norm of the MLP's own
+            Norm mlpNorm = c.inputNorms() && c.parallel() != TransformerConfig.ParallelBlock.SHARED_NORM ? norm(s, c, p + ".mlp_norm") : null;
             Mlp mlp = c.moeAt(i) ? Mlp.of(moe(s, c, p + ".moe")) : mlp(s, c, p + ".mlp", f);
             Norm postAttn = c.sandwichNorms() ? norm(s, c, p + ".post_attn_norm") : null;
             Norm postMlp = c.sandwichNorms() ? norm(s, c, p + ".post_mlp_norm") : null;

@@ -1,0 +1,100 @@
+"""Parallel-residual decoders: GPT-NeoX (Pythia, GPT-NeoX-20B, Dolly v2, RedPajama-INCITE) and Phi (phi-1, phi-1.5,
+phi-2), one function following each modeling file in transformers:
+
+- models/gpt_neox/modeling_gpt_neox.py (GPTNeoXForCausalLM): GPTNeoXModel.forward: embed_in, position_ids 0..T-1, one
+  rotary cos/sin for all layers (GPTNeoXRotaryEmbedding = LlamaRotaryEmbedding over int(head_size · partial rotary
+  factor) dimensions), the layers, final_layer_norm; embed_out (untied unless tie_word_embeddings).
+  GPTNeoXAttention: query_key_value (bias when attention_bias, default true) viewed as (B, T, heads, 3·head_size) and
+  chunked along the last dimension into q, k, v — the rows of the stored matrix interleave per head [q_h | k_h | v_h];
+  apply_rotary_pos_emb on the first rotary dimensions of each head (rotate_half within them), the rest passed; scaling
+  head_size**-0.5, causal; dense. GPTNeoXMLP: dense_4h_to_h(act(dense_h_to_4h(x))), hidden_act default gelu (erf).
+  GPTNeoXLayer: use_parallel_residual (default true): x + attn(input_layernorm(x)) + mlp(post_attention_layernorm(x));
+  false: x = x + attn(input_layernorm(x)); x = x + mlp(post_attention_layernorm(x)). LayerNorms with bias, layer_norm_eps.
+  Config (configuration_gpt_neox.py): 4.x rotary_emb_base (10000) and rotary_pct (0.25) at the top level, rope_scaling;
+  5.x rope_parameters {rope_theta, partial_rotary_factor, rope_type} (convert_rope_params_to_dict folds the 4.x names in).
+- models/phi/modeling_phi.py (PhiForCausalLM): PhiModel.forward: embed_tokens, the layers, final_layernorm; lm_head
+  WITH a bias. PhiAttention: q_proj, k_proj, v_proj, dense, all with bias; num_key_value_heads (default the heads)
+  for GQA; qk_layernorm (default false, a LayerNorm per head; not used by the published phi-1 / 1.5 / 2 and not
+  implemented here); partial rotary over int(head_dim · partial_rotary_factor) (default 0.5; phi-2 0.4); scaling
+  head_dim**-0.5. PhiMLP: fc2(act(fc1(x))), hidden_act default gelu_new. PhiDecoderLayer: one input_layernorm whose
+  output feeds both: x + attn(n) + mlp(n)."""
+import numpy as np
+
+import nn
+import rope
+
+FAMILIES = ("gpt_neox", "phi")
+
+
+def rope_cfg(cfg):
+    """The config as rope.py reads it: GPT-NeoX's 4.x rotary_emb_base / rotary_pct under the common names (4.x
+    GPTNeoXConfig stores them as rope_theta / partial_rotary_factor; 5.x's rope_parameters holds both), Phi's
+    partial_rotary_factor (default 0.5) likewise; rope.inv_freq reads partial_rotary_factor at the top level."""
+    r = dict(cfg)
+    rp = cfg.get("rope_parameters")
+    if cfg["model_type"] == "gpt_neox":
+        if rp is None:
+            r["rope_theta"] = cfg.get("rotary_emb_base", 10000.0)
+            r["partial_rotary_factor"] = cfg.get("rotary_pct", 0.25)
+        else:
+            r["partial_rotary_factor"] = rp.get("partial_rotary_factor", 0.25)
+    else:
+        r["partial_rotary_factor"] = (rp or {}).get("partial_rotary_factor", cfg.get("partial_rotary_factor", 0.5))
+    return r
+
+
+def _ln(cfg, P, name, x):
+    return nn.layer_norm(x, P[name + ".weight"], P[name + ".bias"], cfg.get("layer_norm_eps", 1e-5))
+
+
+def forward(cfg, P, ids):
+    """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: the ForCausalLM's state_dict names."""
+    ids = np.asarray(ids)
+    b, t = ids.shape
+    mt = cfg["model_type"]
+    neox = mt == "gpt_neox"
+    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    nkv = nh if neox else cfg.get("num_key_value_heads") or nh
+    hd = c // nh
+    act = nn.ACT[cfg.get("hidden_act", "gelu" if neox else "gelu_new")]
+    rc = rope_cfg(cfg)
+    cos, sin = rope.cos_sin(rc, np.arange(t))
+    mask = nn.causal(t)
+    root = "gpt_neox." if neox else "model."
+    h = P[root + ("embed_in.weight" if neox else "embed_tokens.weight")][ids]
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{root}layers.{i}."
+        x = _ln(cfg, P, p + "input_layernorm", h)
+        if neox:
+            a = p + "attention."
+            qkv = nn.linear(x, P[a + "query_key_value.weight"], P.get(a + "query_key_value.bias"))
+            qkv = qkv.reshape(b, t, nh, 3 * hd).transpose(0, 2, 1, 3)          # (B, heads, T, 3·hd)
+            q, k, v = qkv[..., :hd], qkv[..., hd:2 * hd], qkv[..., 2 * hd:]
+            out_w, out_b = P[a + "dense.weight"], P.get(a + "dense.bias")
+        else:
+            a = p + "self_attn."
+            q = nn.heads(nn.linear(x, P[a + "q_proj.weight"], P[a + "q_proj.bias"]), nh, hd)
+            k = nn.heads(nn.linear(x, P[a + "k_proj.weight"], P[a + "k_proj.bias"]), nkv, hd)
+            v = nn.heads(nn.linear(x, P[a + "v_proj.weight"], P[a + "v_proj.bias"]), nkv, hd)
+            out_w, out_b = P[a + "dense.weight"], P[a + "dense.bias"]
+        q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
+        o = nn.linear(nn.merge(nn.attention(q, k, v, hd ** -0.5, mask)), out_w, out_b)
+        m = p + "mlp."
+        up, down = ("dense_h_to_4h", "dense_4h_to_h") if neox else ("fc1", "fc2")
+
+        def mlp(y):
+            return nn.linear(act(nn.linear(y, P[m + up + ".weight"], P[m + up + ".bias"])), P[m + down + ".weight"], P[m + down + ".bias"])
+
+        if not neox:                                   # PhiDecoderLayer: one norm feeds both
+            h = o + mlp(x) + h
+        elif cfg.get("use_parallel_residual", True):   # GPTNeoXLayer: mlp_output + attn_output + hidden_states
+            h = mlp(_ln(cfg, P, p + "post_attention_layernorm", h)) + o + h
+        else:
+            h = o + h
+            h = mlp(_ln(cfg, P, p + "post_attention_layernorm", h)) + h
+    h = _ln(cfg, P, root + ("final_layer_norm" if neox else "final_layernorm"), h)
+    if neox:
+        head = P["gpt_neox.embed_in.weight"] if cfg.get("tie_word_embeddings", False) else P["embed_out.weight"]
+        return h, h @ head.T
+    head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else P["lm_head.weight"]
+    return h, h @ head.T + P["lm_head.bias"]

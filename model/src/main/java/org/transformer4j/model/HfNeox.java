@@ -1,0 +1,264 @@
+// HfNeox — the parallel-residual decoders' Hugging Face folders: GPT-NeoX (model_type gpt_neox: EleutherAI's Pythia suite,
+// GPT-NeoX-20B, Dolly v2, RedPajama-INCITE) and Phi (model_type phi: microsoft/phi-1, phi-1_5, phi-2). Their config, their
+// tensor names, and GPT-NeoX's fused query_key_value, whose rows interleave the heads, regrouped as they load.
+package org.transformer4j.model;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.HfLayout;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+final class HfNeox {
+
+    private HfNeox() {}
+
+    static final Set<String> TYPES = Set.of("gpt_neox", "phi");
+
+    /** The buffers transformers 4.2x saved with GPT-NeoX's weights (Pythia's files carry them); GPTNeoXPreTrainedModel ignores them. */
+    private static final List<String> LEGACY_BUFFERS = List.of(".attention.bias", ".attention.masked_bias", ".rotary_emb.inv_freq");
+
+    /**
+     * config.json → TransformerConfig with the config classes' defaults. Both: pre-LayerNorm (with bias, layer_norm_eps 1e-5),
+     * a plain MLP (hidden_act), RoPE over the first int(head_size · partial factor) dimensions of each head (rotate_half
+     * within them), max_position_embeddings 2048, untied output unless tie_word_embeddings. GPTNeoXConfig: hidden_act gelu
+     * (gelu_fast, GPT-NeoX-20B's, is the tanh form), attention_bias true (query_key_value and dense), MLP biases always,
+     * use_parallel_residual true (x + attn(N1 x) + mlp(N2 x); false: one after the other), multi-head; 4.x rotary_emb_base
+     * 10000 and rotary_pct 0.25 (and rope_scaling), 5.x rope_parameters {rope_theta, partial_rotary_factor, …}. PhiConfig:
+     * hidden_act gelu_new, every projection and lm_head with a bias, num_key_value_heads (default the heads), one input
+     * norm feeding attention and MLP in parallel (PhiDecoderLayer), partial_rotary_factor 0.5, rope_theta 10000;
+     * qk_layernorm (a LayerNorm per head, false in every published Phi) is refused.
+     */
+    static TransformerConfig config(HfConfig cfg) throws CheckpointException {
+        String type = cfg.modelType();
+        boolean neox = type.equals("gpt_neox");
+        int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        int hd = c / nh;
+        int nkv = neox ? nh : cfg.size("num_key_value_heads", nh);
+        if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
+        if (!neox && cfg.bool("qk_layernorm", false)) {
+            throw cfg.error("qk_layernorm is not supported (a LayerNorm per head of q and k; phi-1, phi-1.5 and phi-2 publish it false)");
+        }
+        String act = cfg.string("hidden_act", neox ? "gelu" : "gelu_new");
+        TransformerConfig.Activation a = switch (act) {
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> TransformerConfig.Activation.GELU_TANH;
+            case "relu" -> TransformerConfig.Activation.RELU;
+            case "silu", "swish" -> TransformerConfig.Activation.SILU;
+            default -> throw cfg.error("hidden_act '" + act + "' is not one of gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu");
+        };
+        int mpe = cfg.size("max_position_embeddings", 2048);
+        boolean attnBias = !neox || cfg.bool("attention_bias", true);
+        int v = cfg.size("vocab_size");
+        int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
+        if (!cfg.present("bos_token_id")) bos = neox ? 0 : 1;                 // GPTNeoXConfig(bos_token_id=0) / PhiConfig(1)
+        if (!cfg.present("eos_token_id")) eos = 2;                           // both classes' eos_token_id=2
+        boolean parallel = !neox || cfg.bool("use_parallel_residual", true);
+        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("intermediate_size"))
+                .heads(nh, nkv, hd).decoderLayers(cfg.size("num_hidden_layers"))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_eps", 1e-5))
+                .activation(a, false).rope(rope(cfg, neox, hd, mpe)).maxPositions(mpe)
+                .biases(true).linearBiases(new TransformerConfig.Biases(attnBias, attnBias, true))
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
+                .parallel(!parallel ? TransformerConfig.ParallelBlock.NONE
+                        : neox ? TransformerConfig.ParallelBlock.TWO_NORMS : TransformerConfig.ParallelBlock.SHARED_NORM)
+                .headBias(!neox)
+                .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
+    }
+
+    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
+
+    /**
+     * The rotary settings: 5.x rope_parameters (rope_theta and partial_rotary_factor inside); else GPT-NeoX's 4.x
+     * rotary_emb_base and rotary_pct (GPTNeoXConfig stored them as rope_theta / partial_rotary_factor too; the NeoX names
+     * come first) with rope_scaling, or Phi's rope_theta, partial_rotary_factor and rope_scaling.
+     */
+    static TransformerConfig.Rope rope(HfConfig cfg, boolean neox, int hd, int mpe) throws CheckpointException {
+        HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
+        double dfltPartial = neox ? 0.25 : 0.5;
+        double theta, partial;
+        if (cfg.has("rope_parameters")) {
+            theta = p.number("rope_theta", 10000);
+            partial = p.number("partial_rotary_factor", cfg.number(neox ? "rotary_pct" : "partial_rotary_factor", dfltPartial));
+        } else if (neox) {
+            theta = cfg.number("rotary_emb_base", cfg.number("rope_theta", 10000));
+            partial = cfg.number("rotary_pct", cfg.number("partial_rotary_factor", dfltPartial));
+        } else {
+            theta = cfg.number("rope_theta", 10000);
+            partial = cfg.number("partial_rotary_factor", dfltPartial);
+        }
+        if (!(partial > 0 && partial <= 1)) throw cfg.error("the partial rotary factor must be in (0, 1], got " + partial);
+        int rotary = (int) (hd * partial);                                  // int(head_size * rotary_pct), as transformers
+        if (rotary < 2 || rotary % 2 != 0) {
+            throw cfg.error("int(head size " + hd + " × partial rotary factor " + partial + ") = " + rotary
+                    + " rotary dimensions; an even number ≥ 2 is needed");
+        }
+        return HfDecoders.ropeOf(cfg, p, theta, rotary, mpe);
+    }
+
+    /** The checkpoint's names and shapes (GPTNeoXForCausalLM / PhiForCausalLM state_dict names). */
+    static HfLayout layout(TransformerConfig c, String type) {
+        Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+        long cw = c.modelWidth(), q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
+        boolean neox = type.equals("gpt_neox");
+        String root = neox ? "gpt_neox." : "model.";
+        req.put(root + (neox ? "embed_in.weight" : "embed_tokens.weight"), new long[] {c.vocabSize(), cw});
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String l = root + "layers." + i + ".";
+            norm(req, l + "input_layernorm", cw);
+            if (neox) {
+                norm(req, l + "post_attention_layernorm", cw);
+                linear(req, l + "attention.query_key_value", q + 2 * kv, cw, c.qkvBias());
+                linear(req, l + "attention.dense", cw, q, c.outBias());
+                linear(req, l + "mlp.dense_h_to_4h", f, cw, true);
+                linear(req, l + "mlp.dense_4h_to_h", cw, f, true);
+            } else {
+                String a = l + "self_attn.";
+                linear(req, a + "q_proj", q, cw, true);
+                linear(req, a + "k_proj", kv, cw, true);
+                linear(req, a + "v_proj", kv, cw, true);
+                linear(req, a + "dense", cw, q, true);
+                linear(req, l + "mlp.fc1", f, cw, true);
+                linear(req, l + "mlp.fc2", cw, f, true);
+            }
+        }
+        norm(req, root + (neox ? "final_layer_norm" : "final_layernorm"), cw);
+        String head = neox ? "embed_out.weight" : "lm_head.weight";
+        (c.tiedEmbeddings() ? opt : req).put(head, new long[] {c.vocabSize(), cw});
+        if (c.headBias()) req.put("lm_head.bias", new long[] {c.vocabSize()});
+        return HfLayout.listed(type, req, opt, neox ? LEGACY_BUFFERS : List.of(".rotary_emb.inv_freq"));
+    }
+
+    private static void norm(Map<String, long[]> req, String p, long c) {
+        req.put(p + ".weight", new long[] {c});
+        req.put(p + ".bias", new long[] {c});
+    }
+
+    private static void linear(Map<String, long[]> req, String p, long out, long in, boolean bias) {
+        req.put(p + ".weight", new long[] {out, in});
+        if (bias) req.put(p + ".bias", new long[] {out});
+    }
+
+    /**
+     * The folder's model onto {@code backend} in {@code dtype} ({@code head} false: no output matrix, hidden states only;
+     * see {@link HfDecoders#load(HfConfig, Path, Backend, DType, boolean)}). GPT-NeoX's query_key_value (3C, C) holds per head
+     * h the rows [q_h | k_h | v_h] (GPTNeoXAttention views its output as (…, heads, 3 · head_size) and chunks the last
+     * dimension); q, k and v are gathered from it as they load, one at a time (a copy of one third of the matrix in the
+     * stored dtype), and the projection fused again as [q ; k ; v] by the loader. A LoRA adapter merges into Phi's
+     * projections (their names are PEFT's target modules); GPT-NeoX's fused, interleaved one is refused, as are quantized
+     * folders.
+     */
+    static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
+        TransformerConfig c = config(cfg);
+        String type = cfg.modelType();
+        boolean neox = type.equals("gpt_neox");
+        if (cfg.has("quantization_config")) {
+            throw cfg.error("quantized " + type + " folders are not supported (quantization_config); load the unquantized model");
+        }
+        if (lora != null && neox) {
+            throw cfg.error("LoRA adapters are not supported for gpt_neox (its query_key_value interleaves the heads); phi and the"
+                    + " Llama family's folders take them");
+        }
+        String outName = neox ? "embed_out.weight" : "lm_head.weight";
+        return Pretrained.mapped(dir, (ck, share) -> {
+            List<String> skip = new ArrayList<>();
+            if (!head && ck.names().contains(outName)) skip.add(outName);
+            if (!head && ck.names().contains("lm_head.bias")) skip.add("lm_head.bias");
+            Map<String, Tensor> stored = HfDecoders.renamed(layout(c, type), name -> name,
+                    name -> !head && (name.equals(outName) || name.equals("lm_head.bias")), skip, type, ck, dir, null, null, lora);
+            LazyTensors hf = stored instanceof LazyTensors made ? made : new LazyTensors(stored);
+            try {
+                Map<String, HfWeights.Part> parts = parts(c, type, hf, head);
+                if (c.tiedEmbeddings() || !head) hf.remove(outName);
+                return HfWeights.load(type, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
+            } finally {
+                hf.close();
+            }
+        });
+    }
+
+    /** Our names ← the checkpoint's; GPT-NeoX's q, k and v offered as tensors gathered from query_key_value when asked for. */
+    private static Map<String, HfWeights.Part> parts(TransformerConfig c, String type, LazyTensors hf, boolean head) {
+        Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
+        java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
+        boolean neox = type.equals("gpt_neox");
+        String root = neox ? "gpt_neox." : "model.";
+        put.accept("embeddings.tokens", root + (neox ? "embed_in.weight" : "embed_tokens.weight"));
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String o = "decoder." + i + ".", l = root + "layers." + i + ".";
+            put.accept(o + "attn_norm.weight", l + "input_layernorm.weight");
+            put.accept(o + "attn_norm.bias", l + "input_layernorm.bias");
+            if (neox) {
+                put.accept(o + "mlp_norm.weight", l + "post_attention_layernorm.weight");
+                put.accept(o + "mlp_norm.bias", l + "post_attention_layernorm.bias");
+                String qkv = l + "attention.query_key_value.";
+                String[] names = {"q", "k", "v"};
+                for (int j = 0; j < 3; j++) {
+                    int part = j;
+                    String w = qkv + "weight[" + names[j] + "]", b = qkv + "bias[" + names[j] + "]";
+                    Tensor whole = hf.get(qkv + "weight"), wholeBias = hf.get(qkv + "bias");
+                    hf.later(w, () -> headRows(whole, c.heads(), c.headSize(), part));
+                    put.accept(o + "self." + names[j], w);
+                    if (wholeBias != null) {
+                        hf.later(b, () -> headRows(wholeBias, c.heads(), c.headSize(), part));
+                        put.accept(o + "self." + names[j] + ".bias", b);
+                    }
+                }
+                put.accept(o + "self.o", l + "attention.dense.weight");
+                put.accept(o + "self.o.bias", l + "attention.dense.bias");
+                put.accept(o + "mlp.up", l + "mlp.dense_h_to_4h.weight");
+                put.accept(o + "mlp.up.bias", l + "mlp.dense_h_to_4h.bias");
+                put.accept(o + "mlp.down", l + "mlp.dense_4h_to_h.weight");
+                put.accept(o + "mlp.down.bias", l + "mlp.dense_4h_to_h.bias");
+            } else {
+                String a = l + "self_attn.";
+                for (String x : List.of("q", "k", "v")) {
+                    put.accept(o + "self." + x, a + x + "_proj.weight");
+                    put.accept(o + "self." + x + ".bias", a + x + "_proj.bias");
+                }
+                put.accept(o + "self.o", a + "dense.weight");
+                put.accept(o + "self.o.bias", a + "dense.bias");
+                put.accept(o + "mlp.up", l + "mlp.fc1.weight");
+                put.accept(o + "mlp.up.bias", l + "mlp.fc1.bias");
+                put.accept(o + "mlp.down", l + "mlp.fc2.weight");
+                put.accept(o + "mlp.down.bias", l + "mlp.fc2.bias");
+            }
+        }
+        String fin = root + (neox ? "final_layer_norm" : "final_layernorm");
+        put.accept("decoder.final_norm.weight", fin + ".weight");
+        put.accept("decoder.final_norm.bias", fin + ".bias");
+        if (head) {
+            put.accept("lm_head", neox ? "embed_out.weight" : "lm_head.weight");
+            if (c.headBias()) put.accept("output.bias", "lm_head.bias");
+        }
+        return parts;
+    }
+
+    /**
+     * Part {@code j} (0 q, 1 k, 2 v) of GPT-NeoX's query_key_value weight (3C, C) or bias (3C): per head h the rows
+     * [h·3·hs + j·hs, h·3·hs + (j + 1)·hs), in head order, as a new host tensor of the stored dtype (C, C) or (C). Null when
+     * the stored tensor is missing or misshaped (the loader reports it).
+     */
+    static Tensor headRows(Tensor whole, int heads, int hs, int j) {
+        if (whole == null || whole.shape(0) != 3L * heads * hs || !whole.isContiguous()) return null;
+        long row = whole.rank() == 2 ? whole.shape(1) : 1, rowBytes = row * whole.dtype().byteSize();
+        Tensor out = whole.rank() == 2 ? Tensor.empty(whole.dtype(), (long) heads * hs, row) : Tensor.empty(whole.dtype(), (long) heads * hs);
+        MemorySegment from = whole.hostSegment(), to = out.hostSegment();
+        for (int h = 0; h < heads; h++) {
+            long src = ((long) h * 3 * hs + (long) j * hs) * rowBytes, dst = (long) h * hs * rowBytes;
+            MemorySegment.copy(from, src, to, dst, hs * rowBytes);
+        }
+        return out;
+    }
+}
