@@ -412,4 +412,59 @@ class HfDecodersConfigTest {
                 "model.layers.1.mlp.shared_expert.up_proj.weight", "model.layers.1.mlp.shared_expert_gate.weight")));
         assertTrue(q2keys.stream().noneMatch(k -> k.startsWith("model.layers.1.mlp.gate_proj")));
     }
+
+    /**
+     * GPT-NeoX and Phi as GPTNeoXConfig and PhiConfig read them: Pythia's config.json (4.x: rotary_emb_base, rotary_pct,
+     * use_parallel_residual) and the defaults of an almost empty one (rotary_pct 0.25, gelu, attention_bias true, bos 0 /
+     * eos 2, untied, parallel); 5.x rope_parameters (partial_rotary_factor inside); gelu_fast (GPT-NeoX-20B) is the tanh
+     * form; Phi's defaults (partial_rotary_factor 0.5, gelu_new, GQA from num_key_value_heads, one shared norm, lm_head
+     * bias, bos 1 / eos 2); and the refusals: qk_layernorm, a rotary width that is not an even number ≥ 2.
+     */
+    @Test
+    void gptNeoxAndPhiConfigs() throws Exception {
+        TransformerConfig pythia = read("{\"model_type\": \"gpt_neox\", \"hidden_size\": 512, \"num_attention_heads\": 8,"
+                + " \"num_hidden_layers\": 6, \"intermediate_size\": 2048, \"vocab_size\": 50304, \"rotary_emb_base\": 10000,"
+                + " \"rotary_pct\": 0.25, \"use_parallel_residual\": true, \"hidden_act\": \"gelu\", \"bos_token_id\": 0,"
+                + " \"eos_token_id\": 0, \"layer_norm_eps\": 1e-05, \"max_position_embeddings\": 2048, \"tie_word_embeddings\": false}");
+        assertEquals(64, pythia.headSize());
+        assertEquals(16, pythia.rope().rotaryDim(), "int(64 · 0.25)");
+        assertEquals(TransformerConfig.ParallelBlock.TWO_NORMS, pythia.parallel());
+        assertEquals(TransformerConfig.NormKind.LAYER_NORM, pythia.norm());
+        assertEquals(TransformerConfig.Activation.GELU, pythia.activation());
+        assertTrue(pythia.qkvBias() && pythia.outBias() && pythia.mlpBias() && !pythia.gatedMlp() && !pythia.headBias());
+        assertEquals(0, pythia.specialIds().eos());
+        assertEquals(2048, pythia.contextPositions());
+        TransformerConfig bare = read(base("gpt_neox", ""));
+        assertEquals(4, bare.rope().rotaryDim(), "GPTNeoXConfig(rotary_pct=0.25): int(16 · 0.25)");
+        assertEquals(10000, bare.rope().theta());
+        assertEquals(0, bare.specialIds().bos(), "GPTNeoXConfig(bos_token_id=0)");
+        assertEquals(2, bare.specialIds().eos(), "GPTNeoXConfig(eos_token_id=2)");
+        assertTrue(!bare.tiedEmbeddings() && bare.qkvBias());
+        TransformerConfig sequential = read(base("gpt_neox", ", \"use_parallel_residual\": false, \"attention_bias\": false,"
+                + " \"hidden_act\": \"gelu_fast\""));
+        assertEquals(TransformerConfig.ParallelBlock.NONE, sequential.parallel());
+        assertTrue(!sequential.qkvBias() && !sequential.outBias() && sequential.mlpBias(), "attention_bias covers query_key_value and dense");
+        assertEquals(TransformerConfig.Activation.GELU_TANH, sequential.activation(), "gelu_fast is the tanh approximation");
+        TransformerConfig v5 = read(base("gpt_neox", ", \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 5000,"
+                + " \"partial_rotary_factor\": 0.5}"));
+        assertEquals(8, v5.rope().rotaryDim());
+        assertEquals(5000, v5.rope().theta());
+        TransformerConfig scaled = read(base("gpt_neox", ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}"));
+        assertEquals(TransformerConfig.Rope.Scaling.LINEAR, scaled.rope().scaling());
+        TransformerConfig phi = read(base("phi", ", \"num_key_value_heads\": 2"));
+        assertEquals(8, phi.rope().rotaryDim(), "PhiConfig: partial_rotary_factor 0.5");
+        assertEquals(2, phi.kvHeads());
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM, phi.parallel());
+        assertEquals(TransformerConfig.Activation.GELU_TANH, phi.activation());
+        assertTrue(phi.headBias() && phi.qkvBias() && phi.outBias() && phi.mlpBias());
+        assertEquals(1, phi.specialIds().bos());
+        assertEquals(4, read(base("phi", ", \"num_key_value_heads\": null")).kvHeads(), "null: the heads");
+        assertEquals(6, read(base("phi", ", \"partial_rotary_factor\": 0.4")).rope().rotaryDim(), "int(16 · 0.4), phi-2's rounding");
+        assertTrue(assertThrows(CheckpointException.class, () -> read(base("phi", ", \"qk_layernorm\": true"))).getMessage()
+                .contains("qk_layernorm"));
+        assertTrue(assertThrows(CheckpointException.class, () -> read(base("gpt_neox", ", \"rotary_pct\": 0.1"))).getMessage()
+                .contains("rotary dimensions"), "int(16 · 0.1) = 1");
+        assertTrue(assertThrows(CheckpointException.class, () -> read(base("gpt_neox", ", \"hidden_act\": \"tanh\""))).getMessage()
+                .contains("hidden_act 'tanh'"));
+    }
 }
