@@ -70,7 +70,7 @@ PRIORITY = REQUIRED + (
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
-    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope",
+    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -442,7 +442,17 @@ def build_all(stage):
         ("qwen3-moe", "Qwen3MoeForCausalLM", "Qwen3MoeConfig", dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
                                                                  norm_topk_prob=True, head_dim=32)),
         ("olmoe", "OlmoeForCausalLM", "OlmoeConfig", dict(num_experts=4, num_experts_per_tok=2, tie_word_embeddings=False)),
+        # the parallel-residual decoders (2026-12-06): GPT-NeoX as Pythia (parallel residual, rotary_pct 0.5: 16 of 32 dims,
+        # exact gelu, untied embed_out, per-head interleaved query_key_value), Phi as phi-2 (one norm feeding attention and
+        # MLP, partial_rotary_factor 0.4: int(32 · 0.4) = 12 dims, gelu_new, lm_head with a bias; GQA 2 over 1); LayerNorms
+        # (layer_norm_eps), so the RMSNorm field is not passed, nor GPT-NeoX's (absent) num_key_value_heads
+        ("gpt-neox", "GPTNeoXForCausalLM", "GPTNeoXConfig", dict(rotary_pct=0.5, use_parallel_residual=True, hidden_act="gelu",
+                                                              tie_word_embeddings=False, layer_norm_eps=1e-5)),
+        ("phi", "PhiForCausalLM", "PhiConfig", dict(partial_rotary_factor=0.4, hidden_act="gelu_new", tie_word_embeddings=False,
+                                                   layer_norm_eps=1e-5)),
     ]
+    # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
+    dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",)}
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
     # and losing every folder (a killed run writes nothing)
@@ -455,6 +465,8 @@ def build_all(stage):
             if not hasattr(transformers, model_cls):
                 raise GoldenError(f"transformers {transformers.__version__} has no {model_cls}")
             kwargs = dict(common, **extra)
+            for key in dropped.get(name, ()):
+                kwargs.pop(key)
             config = getattr(transformers, config_cls)(**kwargs)
             config._attn_implementation = "eager"
             model = getattr(transformers, model_cls)(config)
@@ -470,8 +482,8 @@ def build_all(stage):
             else:
                 raise GoldenError(f"no draw in 40 kept every routing gap above {ROUTING_GAP} (last {gap:.3g})")
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-                                                 "num_attention_heads", "num_key_value_heads")}
-            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe"}.get(
+                                                 "num_attention_heads", "num_key_value_heads") if key in kwargs}
+            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox"}.get(
                 name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
                  {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},

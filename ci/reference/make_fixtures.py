@@ -222,7 +222,8 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
         params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32 and not k.endswith(".weight_scale_inv")
                   else v for k, v in params.items()}     # FP8 block scales stay float32, as the FP8 checkpoints store them
     if draw.store == "F16":                          # float16-exact float32 values (Draw rounded them), stored as F16
-        params = {k: v.astype(np.float16) if getattr(v, "dtype", None) == np.float32 else v for k, v in params.items()}
+        with np.errstate(over="ignore"):             # GPT-NeoX's masked_bias -1e9 becomes -inf, as in Pythia's float16 files
+            params = {k: v.astype(np.float16) if getattr(v, "dtype", None) == np.float32 else v for k, v in params.items()}
     safetensors_np.write(os.path.join(d, "model.safetensors"), params)
     safetensors_np.write(os.path.join(d, "reference.safetensors"),
                          {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()})
