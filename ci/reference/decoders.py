@@ -68,6 +68,15 @@ down(act(gate(x)) * up(x)). Here every expert runs on every token with weight 0 
   e's [gate ; up] along dim 1, and mlp.experts.down_proj (E, C, F), no .weight suffix; Mixtral's
   block_sparse_moe.gate becomes mlp.gate. Both layouts are read here (expert_weights).
 
+StableLM (models/stablelm/modeling_stablelm.py, StableLmForCausalLM; stabilityai/stablelm-2-1_6b, stablelm-zephyr-3b): Llama's
+names and gated SiLU MLP without biases, nn.LayerNorm (weight and bias, layer_norm_eps) for every norm, q/k/v biases when
+use_qkv_bias, o_proj without, partial rotary over int(head_dim · partial_rotary_factor) (default 0.25); StableLmDecoderLayer
+with use_parallel_residual: x + attn(input_layernorm(x)) + mlp(input_layernorm(x)), no post_attention_layernorm.
+
+Starcoder2 (models/starcoder2/modeling_starcoder2.py, Starcoder2ForCausalLM): Llama's attention names with biases on q/k/v/o
+(use_bias), Starcoder2MLP c_proj(act(c_fc(x))) with biases (hidden_act gelu_pytorch_tanh), nn.LayerNorm (norm_epsilon)
+for every norm, every layer sliding when sliding_window is set, tied embeddings by default.
+
 Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral, Mixtral and Phi-3 every
 layer when sliding_window is set; Qwen2 / Qwen3 (and Qwen2-MoE / Qwen3-MoE as 4.x has them) layer i
 when use_sliding_window and i >= max_window_layers (their config drops sliding_window unless use_sliding_window)."""
@@ -87,7 +96,7 @@ def sliding_layers(cfg):
         return [bool((i + 1) % pattern) for i in range(n)]
     if mt == "gemma2":
         return [w is not None and bool((i + 1) % 2) for i in range(n)]
-    if mt in ("mistral", "mixtral", "phi3"):
+    if mt in ("mistral", "mixtral", "phi3", "starcoder2"):
         return [w is not None] * n
     if mt in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
         return [bool(cfg.get("use_sliding_window")) and w is not None and i >= cfg.get("max_window_layers", n) for i in range(n)]
@@ -172,9 +181,14 @@ def moe_block(cfg, P, m, x, act, routing=None):
     return out.reshape(shape)
 
 
-def _norm(cfg, x, w):
+def _norm(cfg, x, w, b=None):
+    if cfg["model_type"] in LAYERNORMS:              # nn.LayerNorm(hidden, eps=layer_norm_eps / norm_epsilon)
+        return nn.layer_norm(x, w, b, cfg.get("layer_norm_eps", cfg.get("norm_epsilon", 1e-5)))
     eps = cfg.get("rms_norm_eps", 1e-6)
     return nn.rms_norm(x, 1.0 + w, eps) if cfg["model_type"] in GEMMAS else nn.rms_norm(x, w, eps)
+
+
+LAYERNORMS = ("stablelm", "starcoder2")
 
 
 GEMMAS = ("gemma", "gemma2", "gemma3_text")
@@ -219,7 +233,7 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
     rot = {kind: rope.cos_sin(cfg, np.arange(t), rope_lens, layer_type=kind) for kind in kinds}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        x = h if olmo2 else _norm(cfg, h, P[p + "input_layernorm.weight"])       # OLMo 2: no input norm
+        x = h if olmo2 else _norm(cfg, h, P[p + "input_layernorm.weight"], _b(P, p + "input_layernorm.bias"))   # OLMo 2: no input norm
         a = p + "self_attn."
         if mt == "phi3":
             qkv = nn.linear(x, P[a + "qkv_proj.weight"])
@@ -246,12 +260,15 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
         else:
             mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
         o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
+        parallel = mt == "stablelm" and cfg.get("use_parallel_residual", False)
         if sandwich:
             h = h + _norm(cfg, o, P[p + "post_attention_layernorm.weight"])
             x = h if olmo2 else _norm(cfg, h, P[p + "pre_feedforward_layernorm.weight"])
+        elif parallel:                               # StableLmDecoderLayer: residual + attn(ln(x)) + mlp(ln(x)), one norm
+            pass
         else:
             h = h + o * res                          # GraniteDecoderLayer: residual + out * residual_multiplier
-            x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"])
+            x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"], _b(P, p + "post_attention_layernorm.bias"))
         m = p + "mlp."
         if sparse[i]:                                # Mixtral 4.x: block_sparse_moe.; 5.x and the others: mlp.
             m = p + "block_sparse_moe." if p + "block_sparse_moe.gate.weight" in P else m
@@ -259,13 +276,18 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
         elif mt == "phi3":
             gate, up = np.split(nn.linear(x, P[m + "gate_up_proj.weight"]), 2, axis=-1)
             f = up * act(gate)
+        elif mt == "starcoder2":                     # Starcoder2MLP: c_proj(act(c_fc(x)))
+            f = nn.linear(act(nn.linear(x, P[m + "c_fc.weight"], _b(P, m + "c_fc.bias"))), P[m + "c_proj.weight"], _b(P, m + "c_proj.bias"))
         else:
             f = act(nn.linear(x, P[m + "gate_proj.weight"], _b(P, m + "gate_proj.bias"))) \
                 * nn.linear(x, P[m + "up_proj.weight"], _b(P, m + "up_proj.bias"))
-        if not sparse[i]:
+        if not sparse[i] and mt != "starcoder2":
             f = nn.linear(f, P[m + "down_proj.weight"], _b(P, m + "down_proj.bias"))
-        h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f * res)
-    h = _norm(cfg, h, P["model.norm.weight"])
+        if parallel:
+            h = h + o + f
+        else:
+            h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f * res)
+    h = _norm(cfg, h, P["model.norm.weight"], _b(P, "model.norm.bias"))
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", gemma) else P["lm_head.weight"]
     logits = h @ head.T
     if granite:                                      # GraniteForCausalLM: logits / logits_scaling

@@ -46,7 +46,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_000_000   # 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_700_000   # 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1672,15 +1672,18 @@ def draw_llm(d, cfg):
     nkv = cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or c // nh
     gemma = mt in decoders.GEMMAS
-    qkv_bias = {"qwen2": True, "qwen2_moe": True}.get(mt, bool(cfg.get("attention_bias")))
-    o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",)
-    mlp_bias = bool(cfg.get("mlp_bias"))
+    qkv_bias = {"qwen2": True, "qwen2_moe": True, "stablelm": bool(cfg.get("use_qkv_bias")),
+                "starcoder2": cfg.get("use_bias", True)}.get(mt, bool(cfg.get("attention_bias")))
+    o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",) or mt == "starcoder2" and cfg.get("use_bias", True)
+    mlp_bias = bool(cfg.get("mlp_bias")) or mt == "starcoder2" and cfg.get("use_bias", True)
+    ln = mt in decoders.LAYERNORMS                                   # nn.LayerNorm: weight and bias
+    parallel = mt == "stablelm" and cfg.get("use_parallel_residual", False)
     std = 1.0 if not cfg["tie_word_embeddings"] else TIED_STD / c ** 0.5 if gemma else TIED_STD   # Gemma scales it by sqrt(c)
     d.emb("model.embed_tokens.weight", v, c, std)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         if mt != "olmo2":                                            # OLMo 2 has no input norms
-            d.norm(p + "input_layernorm", c, bias=False, one_plus=gemma)
+            d.norm(p + "input_layernorm", c, bias=ln, one_plus=gemma)
         a = p + "self_attn."
         if mt == "phi3":
             d.mat(a + "qkv_proj.weight", nh * hd + 2 * nkv * hd, c)
@@ -1695,7 +1698,8 @@ def draw_llm(d, cfg):
         if mt in ("olmo2", "olmoe"):                                 # over the whole projections
             d.norm(a + "q_norm", nh * hd, bias=False)
             d.norm(a + "k_norm", nkv * hd, bias=False)
-        d.norm(p + "post_attention_layernorm", c, bias=False, one_plus=gemma)
+        if not parallel:                                             # StableLM's parallel layer has one norm
+            d.norm(p + "post_attention_layernorm", c, bias=ln, one_plus=gemma)
         if mt in ("gemma2", "gemma3_text"):
             d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
             d.norm(p + "post_feedforward_layernorm", c, bias=False, one_plus=True)
@@ -1705,13 +1709,17 @@ def draw_llm(d, cfg):
         if decoders.sparse_layers(cfg)[i]:
             draw_moe(d, cfg, p)
             continue
+        if mt == "starcoder2":
+            d.linear(m + "c_fc", c, f, mlp_bias)
+            d.linear(m + "c_proj", f, c, mlp_bias)
+            continue
         if mt == "phi3":
             d.mat(m + "gate_up_proj.weight", 2 * f, c)
         else:
             d.linear(m + "gate_proj", c, f, mlp_bias)
             d.linear(m + "up_proj", c, f, mlp_bias)
         d.linear(m + "down_proj", f, c, mlp_bias)
-    d.norm("model.norm", c, bias=False, one_plus=gemma)
+    d.norm("model.norm", c, bias=ln, one_plus=gemma)
     if not cfg["tie_word_embeddings"]:
         d.mat("lm_head.weight", v, c)
 
@@ -1781,6 +1789,8 @@ LLM_FOLLOWS = {
     "mixtral": "models/mixtral/modeling_mixtral.py: MixtralForCausalLM.forward (Mistral's attention; MixtralSparseMoeBlock: router softmax over all experts, top-k, always renormalized; experts w2(silu(w1 x) * w3 x))",
     "qwen2_moe": "models/qwen2_moe/modeling_qwen2_moe.py: Qwen2MoeForCausalLM.forward (Qwen2's attention with q/k/v bias; Qwen2MoeSparseMoeBlock: softmax, top-k, renormalized only with norm_topk_prob, + sigmoid(shared_expert_gate) * shared_expert; Qwen2MoeDecoderLayer: dense Qwen2MoeMLP on mlp_only_layers and off the decoder_sparse_step)",
     "qwen3_moe": "models/qwen3_moe/modular_qwen3_moe.py: Qwen3MoeForCausalLM.forward (Qwen3's attention with per-head q_norm / k_norm; Qwen3MoeSparseMoeBlock without shared expert; Qwen2-MoE's choice of sparse layers)",
+    "stablelm": "models/stablelm/modeling_stablelm.py: StableLmForCausalLM.forward (Llama's names, nn.LayerNorm norms with bias, q/k/v bias by use_qkv_bias, partial rotary, StableLmDecoderLayer's parallel residual with one norm when use_parallel_residual)",
+    "starcoder2": "models/starcoder2/modeling_starcoder2.py: Starcoder2ForCausalLM.forward (Llama's attention names with biases (use_bias), Starcoder2MLP c_fc / c_proj, nn.LayerNorm norms (norm_epsilon), every layer sliding when sliding_window is set)",
     "olmoe": "models/olmoe/modular_olmoe.py: OlmoeForCausalLM.forward (Llama's pre-norm layers; OlmoeAttention's q_norm / k_norm over the whole q and k projections, clip_qkv; OlmoeSparseMoeBlock of intermediate_size experts, renormalized only with norm_topk_prob)",
 }
 
@@ -2479,6 +2489,38 @@ def make_parallel(out, name, cfg, seed, draw, note):
     return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
                 NEOX_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
                 {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
+@fixture("stablelm")
+def make_stablelm(out):
+    """As stabilityai/stablelm-2-1_6b's config.json has it (4.x: use_qkv_bias true, partial_rotary_factor 0.25,
+    layer_norm_eps 1e-5, sequential layers, untied), scaled down."""
+    cfg = llm_config("stablelm", "StableLmForCausalLM", v=128, f=64, nkv=4, use_qkv_bias=True, qk_layernorm=False, use_parallel_residual=False,
+                     partial_rotary_factor=0.25, layer_norm_eps=1e-5, bos_token_id=100, eos_token_id=100, hidden_dropout=0.0)
+    cfg.pop("rms_norm_eps")
+    return make_llm(out, "stablelm", cfg, 1811, t=32, note="LayerNorms with bias, q/k/v bias, 4 of 16 rotary dims, MHA")
+
+
+@fixture("stablelm-parallel")
+def make_stablelm_parallel(out):
+    """use_parallel_residual (as stablelm-2-12b; without its qk_layernorm, which this loader refuses): one norm feeds attention
+    and MLP, no post_attention_layernorm; GQA 4 over 2, no q/k/v bias."""
+    cfg = llm_config("stablelm", "StableLmForCausalLM", v=128, f=64, use_qkv_bias=False, qk_layernorm=False, use_parallel_residual=True,
+                     partial_rotary_factor=0.5, layer_norm_eps=1e-5, bos_token_id=100, eos_token_id=100)
+    cfg.pop("rms_norm_eps")
+    return make_llm(out, "stablelm-parallel", cfg, 1812, t=32, note="parallel residual with one LayerNorm, 8 of 16 rotary dims, GQA")
+
+
+@fixture("starcoder2")
+def make_starcoder2(out):
+    """As bigcode/starcoder2-3b's config.json has it (use_bias, gelu_pytorch_tanh, norm_epsilon, GQA, sliding_window on every
+    layer, rope_theta near 1e6, tied embeddings), scaled down: window 9 < the 32 positions."""
+    cfg = llm_config("starcoder2", "Starcoder2ForCausalLM", v=128, f=64, hidden_act="gelu_pytorch_tanh", use_bias=True, norm_epsilon=1e-5,
+                     sliding_window=9, rope_theta=999999.4420358813, tie=True, bos_token_id=0, eos_token_id=0,
+                     residual_dropout=0.1, embedding_dropout=0.1)
+    cfg.pop("rms_norm_eps")
+    return make_llm(out, "starcoder2", cfg, 1816, t=32, note="LayerNorms with bias, biases on every projection, plain GELU-tanh MLP, "
+                                                      "every layer sliding (window 9), tied head")
 
 
 @fixture("gpt-neox")

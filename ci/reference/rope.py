@@ -77,7 +77,7 @@ def head_dim(cfg):
 def inv_freq(cfg, seq_len, layer_type=None):
     """The inverse frequencies (rotary_dim / 2,) for a forward pass over seq_len positions."""
     p = parameters(cfg, layer_type)
-    dim = int(head_dim(cfg) * cfg.get("partial_rotary_factor", 1.0))
+    dim = int(head_dim(cfg) * cfg.get("partial_rotary_factor", 0.25 if cfg.get("model_type") == "stablelm" else 1.0))   # StableLmConfig: 0.25
     base = p["rope_theta"]
     kind = p["rope_type"]
     exps = np.arange(0, dim, 2, dtype=np.int64).astype(np.float64) / dim

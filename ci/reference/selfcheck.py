@@ -130,7 +130,7 @@ def causality(out):
         d = os.path.join(out, name)
         cfg, P, ref = load(d)
         ids = np.array(ref["inputs"]["input_ids"])
-        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
+        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
             full = decoders.forward(cfg, P, ids)[1]
             part = decoders.forward(cfg, P, ids[:, :17])[1]
             check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")

@@ -27,7 +27,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi");
+            "smollm3", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi");
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -56,7 +56,12 @@ final class HfDecoders {
      * SmolLM3 (SmolLM3Config) as Llama with tied embeddings, rope_theta 2e6 and max positions 32768 by default,
      * and no RoPE on the layers whose no_rope_layers entry is 0 (by default every no_rope_layer_interval-th, 4).
      * OLMo 2 (Olmo2Config) as Llama (rms_norm_eps 1e-5 by default) with q/k norms over the whole projections and
-     * no input norms: each sublayer's output is normed before its residual add.
+     * no input norms: each sublayer's output is normed before its residual add. StableLM (StableLmConfig) as Llama with
+     * LayerNorms (weight and bias, layer_norm_eps 1e-5), q/k/v biases by use_qkv_bias, partial_rotary_factor 0.25, max
+     * positions 4096, and with use_parallel_residual one norm feeding attention and MLP (no post_attention_layernorm);
+     * qk_layernorm (a LayerNorm per head) is refused. Starcoder2 (Starcoder2Config): Llama's attention names with every
+     * projection biased (use_bias, true), a plain MLP c_fc / c_proj (hidden_act gelu_pytorch_tanh), LayerNorms
+     * (norm_epsilon 1e-5), every layer sliding when sliding_window is set, tied embeddings, max positions 4096.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String modelType = cfg.modelType();
@@ -84,7 +89,13 @@ final class HfDecoders {
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
         boolean gemma3 = type.equals("gemma3_text"), gemma2 = type.equals("gemma2");
         boolean gemma = type.equals("gemma") || gemma2 || gemma3, granite = type.equals("granite"), olmo2 = type.equals("olmo2");
-        String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh")) : cfg.string("hidden_act", "silu");
+        boolean stablelm = type.equals("stablelm"), starcoder2 = type.equals("starcoder2"), layerNorm = stablelm || starcoder2;
+        if (stablelm && cfg.bool("qk_layernorm", false)) {
+            throw cfg.error("qk_layernorm is not supported (a LayerNorm per head of q and k, stablelm-2-12b's); stablelm-2-1_6b,"
+                    + " stablelm-zephyr-3b and stablelm-3b-4e1t leave it false");
+        }
+        String act = gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh"))
+                : cfg.string("hidden_act", starcoder2 ? "gelu_pytorch_tanh" : "silu");
         TransformerConfig.Activation a = switch (act) {
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
             case "gelu_pytorch_tanh", "gelu_new" -> TransformerConfig.Activation.GELU_TANH;
@@ -94,7 +105,7 @@ final class HfDecoders {
         int mpe = cfg.size("max_position_embeddings", switch (type) {
             case "mistral" -> 4096 * 32;
             case "qwen2", "qwen3", "smollm3" -> 32768;
-            case "phi3" -> 4096;
+            case "phi3", "stablelm", "starcoder2" -> 4096;
             case "llama" -> olmoe ? 4096 : 2048;                          // OlmoeConfig(max_position_embeddings=4096)
             case "gemma", "gemma2" -> 8192;
             case "gemma3_text" -> 131072;
@@ -105,18 +116,23 @@ final class HfDecoders {
                     cfg.bool("mlp_bias", false));
             case "qwen2" -> new TransformerConfig.Biases(cfg.bool("qkv_bias", true), false, false);
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
+            case "stablelm" -> new TransformerConfig.Biases(cfg.bool("use_qkv_bias", false), false, false);
+            case "starcoder2" -> new TransformerConfig.Biases(cfg.bool("use_bias", true), cfg.bool("use_bias", true), cfg.bool("use_bias", true));
             default -> new TransformerConfig.Biases(false, false, false);
         };
         int v = g3 ? cfg.size("vocab_size", 262208) : cfg.size("vocab_size");
         int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(g3 ? cfg.size("intermediate_size", 9216) : cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(layers)
-                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
-                        (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") || olmoe || modelType.equals("mixtral") ? 1e-5 : 1e-6))
-                .activation(a, true).rope(rope(cfg, modelType, hd, mpe)).maxPositions(mpe)
-                .biases(false).linearBiases(biases).qkNorm(type.equals("qwen3") || gemma3 || olmo2 || olmoe).qkNormWide(olmo2 || olmoe)
+                .norm(layerNorm ? TransformerConfig.NormKind.LAYER_NORM : TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
+                        layerNorm ? (float) cfg.number(stablelm ? "layer_norm_eps" : "norm_epsilon", 1e-5)
+                                : (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") || olmoe || modelType.equals("mixtral") ? 1e-5 : 1e-6))
+                .activation(a, !starcoder2).rope(rope(cfg, modelType, hd, mpe)).maxPositions(mpe)
+                .biases(layerNorm).linearBiases(biases)                      // biases(true): the LayerNorms' own
+                .parallel(stablelm && cfg.bool("use_parallel_residual", false) ? TransformerConfig.ParallelBlock.SHARED_NORM
+                        : TransformerConfig.ParallelBlock.NONE).qkNorm(type.equals("qwen3") || gemma3 || olmo2 || olmoe).qkNormWide(olmo2 || olmoe)
                 .inputNorms(!olmo2)
-                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma || type.equals("smollm3")), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", gemma || type.equals("smollm3") || starcoder2), granite ? (float) (1 / cfg.number("logits_scaling", 1)) : 1f)
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : granite ? (float) cfg.number("embedding_multiplier", 1) : 1f)
                 .residualScale(granite ? (float) cfg.number("residual_multiplier", 1) : 1f)
                 .nopeLayers(type.equals("smollm3") ? nopeLayers(cfg, layers) : List.of())
@@ -215,7 +231,8 @@ final class HfDecoders {
             default -> 10000;
         };
         double theta = cfg.has("rope_parameters") ? p.number("rope_theta", dflt) : cfg.number("rope_theta", dflt);
-        double partial = cfg.number("partial_rotary_factor", p == null ? 1.0 : p.number("partial_rotary_factor", 1.0));
+        double dfltPartial = type.equals("stablelm") ? 0.25 : 1.0;                 // StableLmConfig(partial_rotary_factor=0.25)
+        double partial = cfg.number("partial_rotary_factor", p == null ? dfltPartial : p.number("partial_rotary_factor", dfltPartial));
         return ropeOf(cfg, p, theta, (int) (hd * partial), mpe);
     }
 
@@ -332,7 +349,7 @@ final class HfDecoders {
                 return out.stream().allMatch(x -> x == 0) ? List.of() : out;
             }
             int first = switch (type) {
-                case "mistral", "phi3" -> 0;
+                case "mistral", "phi3", "starcoder2" -> 0;
                 case "qwen2", "qwen3" -> cfg.size("max_window_layers", 28);
                 default -> layers;                                        // llama: no windows
             };
@@ -356,8 +373,13 @@ final class HfDecoders {
         req.put("model.embed_tokens.weight", new long[] {c.vocabSize(), cw});
         for (int i = 0; i < c.decoderLayers(); i++) {
             String l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
+            boolean ln = c.norm() == TransformerConfig.NormKind.LAYER_NORM;       // StableLM, Starcoder2: weight and bias
             if (c.inputNorms()) req.put(l + "input_layernorm.weight", new long[] {cw});
-            req.put(l + "post_attention_layernorm.weight", new long[] {cw});
+            if (ln) req.put(l + "input_layernorm.bias", new long[] {cw});
+            if (c.parallel() != TransformerConfig.ParallelBlock.SHARED_NORM) {   // StableLM's parallel layer: one norm
+                req.put(l + "post_attention_layernorm.weight", new long[] {cw});
+                if (ln) req.put(l + "post_attention_layernorm.bias", new long[] {cw});
+            }
             if (c.sandwichNorms()) {
                 if (c.inputNorms()) req.put(l + "pre_feedforward_layernorm.weight", new long[] {cw});
                 req.put(l + "post_feedforward_layernorm.weight", new long[] {cw});
@@ -371,7 +393,14 @@ final class HfDecoders {
                     req.put(a + p[0] + ".weight", new long[] {n, cw});
                     if (c.qkvBias()) req.put(a + p[0] + ".bias", new long[] {n});
                 }
-                if (!c.moeAt(i)) {
+                if (type.equals("starcoder2")) {                                  // Starcoder2MLP: c_proj(act(c_fc(x)))
+                    req.put(m + "c_fc.weight", new long[] {f, cw});
+                    req.put(m + "c_proj.weight", new long[] {cw, f});
+                    if (c.mlpBias()) {
+                        req.put(m + "c_fc.bias", new long[] {f});
+                        req.put(m + "c_proj.bias", new long[] {cw});
+                    }
+                } else if (!c.moeAt(i)) {
                     req.put(m + "gate_proj.weight", new long[] {f, cw});
                     req.put(m + "up_proj.weight", new long[] {f, cw});
                     if (c.mlpBias()) {
@@ -391,12 +420,13 @@ final class HfDecoders {
                 req.put(a + "q_norm.weight", new long[] {c.qkNormWide() ? q : c.headSize()});
                 req.put(a + "k_norm.weight", new long[] {c.qkNormWide() ? kv : c.headSize()});
             }
-            if (!c.moeAt(i)) {
+            if (!c.moeAt(i) && !type.equals("starcoder2")) {
                 req.put(m + "down_proj.weight", new long[] {cw, f});
                 if (c.mlpBias()) req.put(m + "down_proj.bias", new long[] {cw});
             }
         }
         req.put("model.norm.weight", new long[] {cw});
+        if (c.norm() == TransformerConfig.NormKind.LAYER_NORM) req.put("model.norm.bias", new long[] {cw});
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
         List<String> ignored = new ArrayList<>(List.of(".rotary_emb.inv_freq"));
         if (type.equals(GptOss.TYPE) && fusedExperts) ignored.addAll(GptOss.BLOCK_SUFFIXES);     // U8: GptOss.checkBlocks
@@ -621,6 +651,8 @@ final class HfDecoders {
         for (int i = 0; i < c.decoderLayers(); i++) {
             String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
             if (c.inputNorms()) put.accept(o + "attn_norm.weight", l + "input_layernorm.weight");
+            put.accept(o + "attn_norm.bias", l + "input_layernorm.bias");                   // LayerNorm families
+            put.accept(o + "mlp_norm.bias", l + "post_attention_layernorm.bias");
             if (c.sandwichNorms()) {                  // Gemma 2, OLMo 2: post_attention_layernorm norms the attention's output
                 put.accept(o + "post_attn_norm.weight", l + "post_attention_layernorm.weight");
                 if (c.inputNorms()) put.accept(o + "mlp_norm.weight", l + "pre_feedforward_layernorm.weight");
@@ -641,8 +673,8 @@ final class HfDecoders {
                     put.accept(o + "self." + x, a + x + "_proj.weight");
                     put.accept(o + "self." + x + ".bias", a + x + "_proj.bias");
                 }
-                put.accept(o + "mlp.up", m + "gate_proj.weight");
-                put.accept(o + "mlp.up.bias", m + "gate_proj.bias");
+                put.accept(o + "mlp.up", m + (type.equals("starcoder2") ? "c_fc.weight" : "gate_proj.weight"));
+                put.accept(o + "mlp.up.bias", m + (type.equals("starcoder2") ? "c_fc.bias" : "gate_proj.bias"));
                 put.accept(o + "mlp.gate", m + "up_proj.weight");
                 put.accept(o + "mlp.gate.bias", m + "up_proj.bias");
             }
@@ -650,8 +682,8 @@ final class HfDecoders {
             put.accept(o + "self.o.bias", a + "o_proj.bias");
             put.accept(o + "self.q_norm.weight", a + "q_norm.weight");
             put.accept(o + "self.k_norm.weight", a + "k_norm.weight");
-            put.accept(o + "mlp.down", m + "down_proj.weight");
-            put.accept(o + "mlp.down.bias", m + "down_proj.bias");
+            put.accept(o + "mlp.down", m + (type.equals("starcoder2") ? "c_proj.weight" : "down_proj.weight"));
+            put.accept(o + "mlp.down.bias", m + (type.equals("starcoder2") ? "c_proj.bias" : "down_proj.bias"));
             if (c.moeAt(i)) {
                 if (type.equals(GptOss.TYPE)) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, mxfp4 && GptOss.keepMxfp4(backend, dtype), put);
                 else expertParts(hf, c, type, o + "moe.", l, put);
@@ -659,6 +691,7 @@ final class HfDecoders {
             put.accept(o + "self.sinks", a + "sinks");
         }
         put.accept("decoder.final_norm.weight", "model.norm.weight");
+        put.accept("decoder.final_norm.bias", "model.norm.bias");
         if (head) put.accept("lm_head", "lm_head.weight");
         List<Tensor> folded = new ArrayList<>();
         if (type.startsWith("gemma")) {              // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it

@@ -467,4 +467,34 @@ class HfDecodersConfigTest {
         assertTrue(assertThrows(CheckpointException.class, () -> read(base("gpt_neox", ", \"hidden_act\": \"tanh\""))).getMessage()
                 .contains("hidden_act 'tanh'"));
     }
+
+    /**
+     * StableLM and Starcoder2 as StableLmConfig and Starcoder2Config read them: LayerNorms (layer_norm_eps / norm_epsilon),
+     * StableLM's partial_rotary_factor 0.25, q/k/v biases only by use_qkv_bias, gated SiLU MLP, parallel residual with one
+     * norm; Starcoder2's biases everywhere (use_bias), plain GELU-tanh MLP, tied embeddings, every layer sliding; StableLM's
+     * qk_layernorm refused.
+     */
+    @Test
+    void stableLmAndStarcoder2Configs() throws Exception {
+        TransformerConfig s = read(base("stablelm", ", \"layer_norm_eps\": 1e-6"));
+        assertEquals(TransformerConfig.NormKind.LAYER_NORM, s.norm());
+        assertEquals(1e-6f, s.normEps());
+        assertEquals(4, s.rope().rotaryDim(), "StableLmConfig(partial_rotary_factor=0.25): int(16 · 0.25)");
+        assertTrue(s.gatedMlp() && !s.qkvBias() && !s.outBias() && !s.mlpBias());
+        assertEquals(TransformerConfig.ParallelBlock.NONE, s.parallel());
+        assertEquals(4096, s.maxPositions());
+        TransformerConfig sp = read(base("stablelm", ", \"use_parallel_residual\": true, \"use_qkv_bias\": true"));
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM, sp.parallel());
+        assertTrue(sp.qkvBias() && !sp.outBias());
+        assertTrue(assertThrows(CheckpointException.class, () -> read(base("stablelm", ", \"qk_layernorm\": true"))).getMessage()
+                .contains("qk_layernorm"));
+        TransformerConfig sc = read(base("starcoder2", ", \"num_key_value_heads\": 2, \"sliding_window\": 4096"));
+        assertEquals(TransformerConfig.NormKind.LAYER_NORM, sc.norm());
+        assertTrue(!sc.gatedMlp() && sc.qkvBias() && sc.outBias() && sc.mlpBias() && sc.tiedEmbeddings());
+        assertEquals(TransformerConfig.Activation.GELU_TANH, sc.activation());
+        assertEquals(List.of(4096, 4096, 4096), sc.windows());
+        assertEquals(16, sc.rope().rotaryDim());
+        TransformerConfig plain = read(base("starcoder2", ", \"use_bias\": false, \"tie_word_embeddings\": false"));
+        assertTrue(!plain.qkvBias() && !plain.mlpBias() && !plain.tiedEmbeddings() && plain.windows().isEmpty());
+    }
 }
