@@ -70,7 +70,7 @@ PRIORITY = REQUIRED + (
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
-    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi",
+    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -450,9 +450,16 @@ def build_all(stage):
                                                               tie_word_embeddings=False, layer_norm_eps=1e-5)),
         ("phi", "PhiForCausalLM", "PhiConfig", dict(partial_rotary_factor=0.4, hidden_act="gelu_new", tie_word_embeddings=False,
                                                    layer_norm_eps=1e-5)),
+        # LayerNorm decoders with Llama's names (2026-12-06): StableLM as stablelm-2-1_6b (q/k/v bias, a quarter of each head
+        # rotated), Starcoder2 as starcoder2-3b (biases everywhere, c_fc / c_proj, every layer sliding, window 6 < 24)
+        ("stablelm", "StableLmForCausalLM", "StableLmConfig", dict(partial_rotary_factor=0.25, use_qkv_bias=True, layer_norm_eps=1e-5,
+                                                                tie_word_embeddings=False)),
+        ("starcoder2", "Starcoder2ForCausalLM", "Starcoder2Config", dict(norm_epsilon=1e-5, sliding_window=6, use_bias=True,
+                                                                      hidden_act="gelu_pytorch_tanh")),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
-    dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",)}
+    dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
+               "starcoder2": ("rms_norm_eps",)}
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
     # and losing every folder (a killed run writes nothing)
