@@ -71,7 +71,7 @@ def write(path, tensors, metadata=None):
         if type(tensors[name]) in WRAPPED:
             arrays[name] = (tensors[name], WRAPPED[type(tensors[name])])
             continue
-        a = np.ascontiguousarray(tensors[name])
+        a = np.asarray(tensors[name], order="C")            # a 0-d array keeps its shape [] (ascontiguousarray makes it [1])
         dt = NAMES.get(a.dtype.newbyteorder("<")) or NAMES.get(a.dtype)
         if dt is None:
             raise ValueError(f"{name}: dtype {a.dtype} has no safetensors name here")

@@ -60,7 +60,8 @@ public final class LoraAdapter {
         if (!Files.isRegularFile(cfgFile)) throw new CheckpointException(dir, "no adapter_config.json: not a PEFT adapter folder");
         if (!Files.isRegularFile(file)) {
             throw new CheckpointException(dir, Files.isRegularFile(dir.resolve("adapter_model.bin"))
-                    ? "adapter_model.bin (a pickle) is not read; save the adapter with safe_serialization (adapter_model.safetensors)"
+                    ? "adapter_model.bin (a PyTorch pickle) is not read as it is; convert it once: t4j convert " + dir
+                        + " (writes adapter_model.safetensors), or save the adapter with safe_serialization"
                     : "no adapter_model.safetensors");
         }
         JsonNode c = new ObjectMapper().readTree(cfgFile.toFile());

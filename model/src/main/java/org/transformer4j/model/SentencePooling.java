@@ -230,7 +230,8 @@ public record SentencePooling(Mode mode, boolean includePrompt, boolean normaliz
         Path file = at.resolve("model.safetensors");
         if (!Files.isRegularFile(file)) {
             throw new CheckpointException(at, Files.isRegularFile(at.resolve("pytorch_model.bin"))
-                    ? "this Dense module has only pytorch_model.bin; its weights are read from model.safetensors (convert it)"
+                    ? "this Dense module has only pytorch_model.bin; its weights are read from model.safetensors: convert the"
+                        + " model folder once with t4j convert (it converts module subfolders too)"
                     : "no model.safetensors");
         }
         try (org.transformer4j.model.weights.SafetensorsFile f = org.transformer4j.model.weights.SafetensorsFile.open(file)) {

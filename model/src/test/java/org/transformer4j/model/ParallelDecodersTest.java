@@ -171,4 +171,31 @@ class ParallelDecodersTest {
             }
         }
     }
+
+    /**
+     * The phi fixture as save_pretrained shards it with PyTorch (two torch.save files and pytorch_model.bin.index.json, F16,
+     * ci/reference/torch_save.py): refused by the loader with the command that converts it; converted
+     * (TorchConvert.convertFolder: model-0000i-of-00002.safetensors and model.safetensors.index.json), it loads and matches
+     * the float64 reference's logits.
+     */
+    @Test
+    void aShardedPyTorchFolderConvertsAndLoadsAsTheReference() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("phi-bin"));
+        Path from = Path.of(ParallelDecodersTest.class.getResource("/torch/phi-sharded").toURI());
+        try (var files = Files.list(from)) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        try (CpuBackend backend = new CpuBackend()) {
+            Exception e = assertThrows(java.io.IOException.class, () -> Pretrained.load(dir, backend));
+            assertTrue(e.getMessage().contains("t4j convert"), e.getMessage());
+            var converted = org.transformer4j.model.weights.TorchConvert.convertFolder(dir, false);
+            assertEquals(2, converted.size());
+            assertTrue(Files.isRegularFile(dir.resolve("model-00001-of-00002.safetensors"))
+                    && Files.isRegularFile(dir.resolve("model.safetensors.index.json")));
+            ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("phi");
+            try (Weights w = Pretrained.load(dir, backend)) {
+                f.near("logits", new Transformer(w, backend).logits(f.ids("input_ids")));
+            }
+        }
+    }
 }

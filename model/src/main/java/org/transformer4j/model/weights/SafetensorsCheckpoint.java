@@ -45,6 +45,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         if (Files.isDirectory(path)) {
             if (Files.exists(path.resolve(SINGLE))) return single(path.resolve(SINGLE));
             if (Files.exists(path.resolve(INDEX))) return sharded(path.resolve(INDEX));
+            if (Files.exists(path.resolve("pytorch_model.bin")) || Files.exists(path.resolve("pytorch_model.bin.index.json"))) {
+                throw new SafetensorsFormatException(path, "folder has PyTorch pickles (pytorch_model.bin) but neither " + SINGLE + " nor "
+                        + INDEX + "; convert them once, without PyTorch and without running them: t4j convert " + path
+                        + " (or TorchConvert.convertFolder)");
+            }
             throw new SafetensorsFormatException(path, "folder has neither " + SINGLE + " nor " + INDEX);
         }
         if (path.getFileName().toString().endsWith(".json")) return sharded(path);
