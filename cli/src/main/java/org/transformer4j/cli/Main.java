@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 @Command(name = "t4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "transformer4j: CUDA kernels for transformers, from Java.",
         subcommands = {InfoCommand.class, DemoCommand.class, InspectCommand.class, GenerateCommand.class, ChatCommand.class,
-                       EmbedCommand.class, ClassifyCommand.class, FillMaskCommand.class, ServeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                       EmbedCommand.class, ClassifyCommand.class, FillMaskCommand.class, ServeCommand.class, BenchCommand.class, ConvertCommand.class,
+                       CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Held strongly: java.util.logging forgets the level of a logger nobody references. */

@@ -65,4 +65,32 @@ class MainTest {
             else System.setProperty("t4j.backend", old);
         }
     }
+
+    /**
+     * `t4j convert` on a sharded PyTorch folder (model/src/test/resources/torch/phi-sharded, written from PyTorch's
+     * serialization code): it names each file it wrote; a second run refuses to overwrite; a pickle that calls a function
+     * is one line on stderr, exit 1.
+     */
+    @Test
+    void convertWritesSafetensorsBesideThePickles(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path from = java.nio.file.Path.of("..", "model", "src", "test", "resources", "torch").toAbsolutePath().normalize();
+        java.nio.file.Path dir = java.nio.file.Files.createDirectories(tmp.resolve("phi"));
+        try (var files = java.nio.file.Files.list(from.resolve("phi-sharded"))) {
+            for (java.nio.file.Path f : files.toList()) java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        Run r = run("convert", dir.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("pytorch_model-00001-of-00002.bin -> model-00001-of-00002.safetensors")
+                && r.out().contains("pytorch_model-00002-of-00002.bin -> model-00002-of-00002.safetensors"), r.out());
+        assertTrue(java.nio.file.Files.isRegularFile(dir.resolve("model.safetensors.index.json")));
+        Run again = run("convert", dir.toString());
+        assertEquals(1, again.exit());
+        assertTrue(again.err().contains("exists"), again.err());
+        assertEquals(0, run("convert", "--overwrite", dir.toString()).exit());
+        java.nio.file.Path evil = java.nio.file.Files.createDirectories(tmp.resolve("evil"));
+        java.nio.file.Files.copy(from.resolve("malicious.bin"), evil.resolve("pytorch_model.bin"));
+        Run bad = run("convert", evil.toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("posix.system") && bad.err().lines().count() == 1, bad.err());
+    }
 }
