@@ -65,7 +65,7 @@ COMMIT_BYTES = 2_500_000
 # architectures and issue 14's heads, then rarer features, then variants of a family already above; the 5.x-only tied
 # T5 layout last. A folder missing here goes after them all (with a WARNING: add it).
 REQUIRED = ("gpt2", "bert", "t5-v1_0", "t5-v1_1")
-PRIORITY = REQUIRED + (
+PRIORITY = REQUIRED + ("torch-save",) + (
     "llama", "qwen2", "mistral", "qwen3", "gemma",
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
@@ -299,9 +299,44 @@ def make(stage, name, model, run, inputs, shapes, want, java_defaults, info, rel
     print(name, {k: tuple(v.shape) for k, v in tensors.items()}, f"{len(keys)} weight tensors", flush=True)
 
 
+def torch_save_folder(stage):
+    """torch-save/ (a few KB): a state dict PyTorch itself saves, in both formats — zip.bin (torch.save) and legacy.bin
+    (_use_new_zipfile_serialization=False) — and expected.safetensors, its tensors made contiguous and written by
+    safetensors.torch, without the tied copy (expected.json: "dropped"). The cases ci/reference/torch_save.py imitates
+    for the Java reader (TorchCheckpoint): a tied parameter (one storage, two names), q / k / v split from one fused
+    tensor (one storage, offsets 0, 12, 24), a transposed view, a 0-d scalar, an empty tensor, float16, bfloat16, int64,
+    bool, an nn.Parameter. GoldenFilesTest converts both files and compares the bytes."""
+    import collections
+    d = os.path.join(stage, "torch-save")
+    os.makedirs(d)
+    g = torch.Generator().manual_seed(SEED + 90)
+    emb, fused, base = torch.randn(6, 4, generator=g), torch.randn(9, 4, generator=g), torch.randn(3, 5, generator=g)
+    q, k, v = fused.split(3)
+    sd = collections.OrderedDict([
+        ("model.embed_tokens.weight", emb), ("lm_head.weight", emb), ("attn.q.weight", q), ("attn.k.weight", k),
+        ("attn.v.weight", v), ("proj.weight_t", base.t()), ("scale", torch.tensor(0.5)), ("empty", torch.zeros(0, 4)),
+        ("half", torch.randn(2, 3, generator=g).half()), ("bf16", torch.randn(4, generator=g).bfloat16()),
+        ("ids", torch.arange(-3, 5).reshape(2, 4)), ("mask", torch.ones(3, 3, dtype=torch.bool).tril()),
+        ("param", torch.nn.Parameter(torch.randn(2, 2, generator=g)))])
+    if sd["proj.weight_t"].is_contiguous() or sd["attn.k.weight"].storage_offset() != 12:
+        raise GoldenError("torch-save: the views are not the views this folder is for")
+    torch.save(sd, os.path.join(d, "zip.bin"))
+    torch.save(sd, os.path.join(d, "legacy.bin"), _use_new_zipfile_serialization=False)
+    save_file({n: t.detach().contiguous().clone() for n, t in sd.items() if n != "lm_head.weight"},
+              os.path.join(d, "expected.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(d, "expected.json"), "w") as fh:
+        json.dump({"dropped": ["lm_head.weight"], "torch": torch.__version__}, fh, indent=1)
+        fh.write("\n")
+
+
 def build_all(stage):
     torch.set_default_dtype(torch.float32)
     gen = torch.Generator().manual_seed(SEED)                               # the input ids
+    try:                                                                     # optional: never sinks the model folders
+        torch_save_folder(stage)
+    except Exception as e:                                                   # noqa: BLE001
+        shutil.rmtree(os.path.join(stage, "torch-save"), ignore_errors=True)
+        print(f"make-golden.py: WARNING: torch-save left out: {type(e).__name__}: {e}", flush=True)
 
     # GPT-2: pre-LN, gelu_new (tanh), learned positions, lm_head tied to wte. GPT2Config's bos/eos default to
     # 50256, outside this vocabulary (TransformerConfig rejects them): the last id plays <|endoftext|> here.

@@ -51,6 +51,42 @@ class GoldenFilesTest {
         }
     }
 
+    /**
+     * PyTorch's own torch.save files (make-golden.py's torch-save/: the zip and the legacy format of one state dict, and
+     * safetensors.torch's file of the same tensors made contiguous, without the tied copy): TorchConvert writes exactly
+     * those bytes from either file. The test files ci/reference/torch_save.py writes imitate these; this is the check that
+     * the imitation is faithful, run where PyTorch made the files (the GPU check's golden phase) and on every build once
+     * they are committed.
+     */
+    @Test
+    void torchSaveFilesConvertToWhatSafetensorsWrote(@TempDir Path tmp) throws Exception {
+        Path dir = null;
+        String override = System.getProperty("t4j.golden.dir");
+        if (override != null && !override.isBlank()) dir = Path.of(override).resolve("torch-save");
+        else {
+            URL root = GoldenFilesTest.class.getResource("/golden/torch-save");
+            if (root != null && "file".equals(root.getProtocol())) dir = Path.of(root.toURI());
+        }
+        assumeFalse(dir == null || !Files.isRegularFile(dir.resolve("expected.safetensors")), NO_FOLDERS);
+        java.util.List<String> dropped = new java.util.ArrayList<>();
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("expected.json").toFile()).get("dropped")
+                .forEach(n -> dropped.add(n.asText()));
+        for (String file : List.of("zip.bin", "legacy.bin")) {
+            Path out = tmp.resolve(file + ".safetensors");
+            var c = org.transformer4j.model.weights.TorchConvert.convert(dir.resolve(file), out, false);
+            assertEquals(dropped, c.droppedCopies(), file);
+            try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile want = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
+                assertEquals(new java.util.TreeSet<>(want.names()), new java.util.TreeSet<>(got.names()), file);
+                for (String name : want.names()) {
+                    assertEquals(want.entry(name).dtype(), got.entry(name).dtype(), file + " " + name);
+                    assertEquals(Arrays.toString(want.entry(name).shape()), Arrays.toString(got.entry(name).shape()), file + " " + name);
+                    assertTrue(Arrays.equals(want.segment(name).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                            got.segment(name).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), file + " " + name + ": the same bytes");
+                }
+            }
+        }
+    }
+
     static final String NO_FOLDERS = "no golden files yet: ci/make-golden.py makes them on a GPU machine "
             + "(PyTorch + transformers), see bench/GPU-STATUS.md";
 
