@@ -40,13 +40,14 @@ import m2m100  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
 import neox  # noqa: E402
+import opt  # noqa: E402
 import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_700_000   # 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_960_000   # 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -2488,6 +2489,41 @@ def make_parallel(out, name, cfg, seed, draw, note):
     g = greedy(lambda toks: neox.forward(cfg, P, [toks])[1][0, -1], prompt)
     return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
                 NEOX_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
+@fixture("opt")
+def make_opt(out):
+    """As facebook/opt-125m's config.json has it (OPTForCausalLM: do_layer_norm_before, relu, enable_bias, tied output,
+    word_embed_proj_dim = hidden_size, pad 1 / bos 2 / eos 2), scaled down; embed_positions has max_position_embeddings + 2
+    rows (OPTLearnedPositionalEmbedding's offset)."""
+    cfg = {"architectures": ["OPTForCausalLM"], "model_type": "opt", "hidden_size": 64, "num_attention_heads": 4, "ffn_dim": 128,
+           "num_hidden_layers": 2, "vocab_size": 128, "max_position_embeddings": 128, "word_embed_proj_dim": 64,
+           "do_layer_norm_before": True, "activation_function": "relu", "enable_bias": True, "layer_norm_elementwise_affine": True,
+           "_remove_final_layer_norm": False, "tie_word_embeddings": True, "pad_token_id": 1, "bos_token_id": 2, "eos_token_id": 2,
+           "dropout": 0.1, "attention_dropout": 0.0, "layerdrop": 0.0, "init_std": 0.02, "use_cache": True, "torch_dtype": "float32"}
+    d = Draw(1826)
+    c, f, v = 64, 128, 128
+    dd = "model.decoder."
+    d.emb(dd + "embed_tokens.weight", v, c, TIED_STD)
+    d.emb(dd + "embed_positions.weight", cfg["max_position_embeddings"] + opt.OFFSET, c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{dd}layers.{i}."
+        for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
+            d.linear(p + "self_attn." + proj, c, c)
+        d.norm(p + "self_attn_layer_norm", c)
+        d.linear(p + "fc1", c, f)
+        d.linear(p + "fc2", f, c)
+        d.norm(p + "final_layer_norm", c)
+    d.norm(dd + "final_layer_norm", c)
+    ids = d.ids(2, 32, v, low=3)
+    P = d.f64()
+    h, logits = opt.forward(cfg, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: opt.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "opt", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder, OPTLearnedPositionalEmbedding's offset 2, "
+                "pre-LN OPTDecoderLayer, OPTAttention with q scaled by head_dim**-0.5, relu fc1 / fc2, tied lm_head)",
                 {"prompt": prompt, "tokens": g[0], "margins": g[1]})
 
 

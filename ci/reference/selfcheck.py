@@ -63,6 +63,7 @@ import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
 import neox  # noqa: E402
+import opt  # noqa: E402
 import deberta  # noqa: E402
 import nn  # noqa: E402
 import rope  # noqa: E402
@@ -138,6 +139,12 @@ def causality(out):
             full = gpt_oss.forward(cfg, P, ids)[1]
             part = gpt_oss.forward(cfg, P, ids[:, :11])[1]
             check(np.abs(part - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "opt":
+            full = opt.forward(cfg, P, ids)[1]
+            check(np.abs(opt.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+            shifted = dict(P, **{"model.decoder.embed_positions.weight": np.roll(P["model.decoder.embed_positions.weight"], 2, axis=0)})
+            check(np.abs(opt.forward(cfg, shifted, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
+                  f"{name}: reading the positions without the offset of 2 moves the logits")
         elif cfg["model_type"] in neox.FAMILIES:
             full = neox.forward(cfg, P, ids)[1]
             check(np.abs(neox.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -972,6 +979,9 @@ def rerun(d):
         elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if mt == "opt":
+        h, logits = opt.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt in neox.FAMILIES:
         h, logits = neox.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}

@@ -27,7 +27,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi");
+            "smollm3", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", HfOpt.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -68,6 +68,7 @@ final class HfDecoders {
         if (!TYPES.contains(modelType)) throw cfg.error("model_type '" + modelType + "' is not one of " + TYPES);
         if (modelType.equals(GptOss.TYPE)) return GptOss.config(cfg);
         if (HfNeox.TYPES.contains(modelType)) return HfNeox.config(cfg);
+        if (modelType.equals(HfOpt.TYPE)) return HfOpt.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -505,6 +506,7 @@ final class HfDecoders {
     /** The same with a LoRA adapter merged into the weights as they load (null: none). */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
         if (HfNeox.TYPES.contains(cfg.modelType())) return HfNeox.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().equals(HfOpt.TYPE)) return HfOpt.load(cfg, dir, backend, dtype, head, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {

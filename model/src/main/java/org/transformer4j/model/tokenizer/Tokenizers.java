@@ -35,13 +35,15 @@ public final class Tokenizers {
 
     static final String SUPPORTED = "SentencePiece folders supported: t5/mt5/umt5/longt5, pegasus, albert, xlnet (spiece.model), "
             + "llama/mistral (tokenizer.model), xlm-roberta, camembert, mbart/mbart-50 (sentencepiece.bpe.model), "
-            + "deberta-v2 (spm.model), marian (source.spm, target.spm, vocab.json), m2m100 (sentencepiece.bpe.model, vocab.json)";
+            + "deberta-v2 (spm.model), marian (source.spm, target.spm, vocab.json), m2m100 (sentencepiece.bpe.model, vocab.json); "
+            + "byte-level BPE folders (vocab.json + merges.txt): gpt2, opt, codegen, gpt_neox, phi, roberta, bart, longformer";
 
     /**
      * The tokenizer for the model in {@code folder}: tokenizer.json through DJL; without one, a SentencePiece
      * model converted as transformers converts it (the family from tokenizer_config.json's tokenizer_class, else
-     * config.json's model_type; Marian: the source side); else GPT-2 (config.json model_type "gpt2" with GPT-2's
-     * 50,257-token vocabulary) through JTokkit's r50k_base.
+     * config.json's model_type; Marian: the source side); else a byte-level BPE folder's vocab.json + merges.txt
+     * converted as GPT2Converter / RobertaConverter do ({@link ByteLevelBpeConverter}); else GPT-2 (config.json model_type
+     * "gpt2" with GPT-2's 50,257-token vocabulary) through JTokkit's r50k_base.
      */
     public static Tokenizer forModel(Path folder) throws IOException {
         return forModel(folder, false, null);
@@ -123,6 +125,11 @@ public final class Tokenizers {
                     + " folder's (" + (family != null ? family : type) + ")", null);
         }
         if (family != null) return sentencePiece(folder, family, tc, target, lang != null);
+        // a byte-level BPE folder without tokenizer.json (vocab.json + merges.txt: GPT-2 and RoBERTa fine-tunes, OPT, BART)
+        Boolean roberta = ByteLevelBpeConverter.roberta(tokenizerClass, type);
+        if (roberta != null && ByteLevelBpeConverter.applies(folder)) {
+            return HfTokenizer.fromJson(folder.resolve("vocab.json"), ByteLevelBpeConverter.tokenizerJson(folder, tc, roberta));
+        }
         if (config == null || type == null) {
             throw new TokenizerFormatException(folder, "no tokenizer.json, and no usable config.json to choose a tokenizer "
                     + "(" + configProblem.getMessage() + ")", configProblem);

@@ -34,8 +34,29 @@ final class Gpt2TokenizerJson {
         return map;
     }
 
+    /**
+     * Writes GPT-2's vocab.json (token → id, {@code <|endoftext|>} 50256) and merges.txt ("#version: 0.2", then one merge a
+     * line in rank order) into {@code dir}, as the gpt2 repository's files are laid out, with {@code extra} tokens appended
+     * to the vocabulary from id 50257 on.
+     */
+    static void writeVocabAndMerges(Path dir, List<String> extra) throws IOException {
+        ObjectNode root = (ObjectNode) new ObjectMapper().readTree(json().toString());
+        ObjectNode vocab = (ObjectNode) root.get("model").get("vocab");
+        int next = 50257;
+        for (String t : extra) vocab.put(t, next++);
+        new ObjectMapper().writeValue(dir.resolve("vocab.json").toFile(), vocab);
+        StringBuilder m = new StringBuilder("#version: 0.2\n");
+        for (com.fasterxml.jackson.databind.JsonNode merge : root.get("model").get("merges")) m.append(merge.asText()).append('\n');
+        java.nio.file.Files.writeString(dir.resolve("merges.txt"), m.toString(), StandardCharsets.UTF_8);
+    }
+
     /** Writes tokenizer.json to {@code file}. */
     static void write(Path file) throws IOException {
+        new ObjectMapper().writeValue(file.toFile(), json());
+    }
+
+    /** GPT-2's tokenizer.json as built from the ranks. */
+    static ObjectNode json() throws IOException {
         Map<String, Integer> ranks = new HashMap<>();           // token bytes as ISO-8859-1 text → rank
         List<String> byRank = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(
@@ -81,7 +102,7 @@ final class Gpt2TokenizerJson {
         model.put("fuse_unk", false).put("byte_fallback", false);
         model.set("vocab", vocab);
         model.set("merges", merges);
-        json.writeValue(file.toFile(), root);
+        return root;
     }
 
     private static ObjectNode byteLevel(ObjectMapper json) {

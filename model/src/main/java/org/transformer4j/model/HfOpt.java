@@ -1,0 +1,141 @@
+// HfOpt — Meta's OPT folders (model_type opt: facebook/opt-125m … opt-66b and their fine-tunes): a pre-LN decoder with
+// learned positions read at position + 2, ReLU MLPs, biases everywhere, and the output tied to the token table.
+package org.transformer4j.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.HfLayout;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+final class HfOpt {
+
+    private HfOpt() {}
+
+    static final String TYPE = "opt";
+
+    /** OPTLearnedPositionalEmbedding's offset: position p reads row p + 2 of embed_positions (rows 0 and 1 unused). */
+    static final int OFFSET = 2;
+
+    /**
+     * OPTConfig's defaults: hidden_size 768, ffn_dim 3072, 12 heads, max_position_embeddings 2048, activation_function relu,
+     * do_layer_norm_before true, enable_bias true, word_embed_proj_dim = hidden_size, bos 2, eos 2, pad 1, tied output.
+     * nn.LayerNorm's eps (1e-5) everywhere. Refused by name: opt-350m's post-LN layers and project_in / project_out
+     * (word_embed_proj_dim ≠ hidden_size), _remove_final_layer_norm, LayerNorms without weights.
+     */
+    static TransformerConfig config(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 768), nh = cfg.size("num_attention_heads", 12);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        if (!cfg.bool("do_layer_norm_before", true)) {
+            throw cfg.error("do_layer_norm_before false (opt-350m's post-LN layers with project_in / project_out) is not supported;"
+                    + " every other OPT size is pre-LN");
+        }
+        if (cfg.size("word_embed_proj_dim", c) != c) throw cfg.error("word_embed_proj_dim ≠ hidden_size (project_in / project_out) is not supported");
+        if (cfg.bool("_remove_final_layer_norm", false)) throw cfg.error("_remove_final_layer_norm is not supported");
+        if (!cfg.bool("layer_norm_elementwise_affine", true)) throw cfg.error("layer_norm_elementwise_affine false is not supported");
+        String act = cfg.string("activation_function", "relu");
+        TransformerConfig.Activation a = switch (act) {
+            case "relu" -> TransformerConfig.Activation.RELU;
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
+            case "silu", "swish" -> TransformerConfig.Activation.SILU;
+            default -> throw cfg.error("activation_function '" + act + "' is not one of relu, gelu, gelu_new, silu");
+        };
+        boolean bias = cfg.bool("enable_bias", true);
+        int v = cfg.size("vocab_size", 50272);
+        int pad = cfg.present("pad_token_id") ? cfg.firstId("pad_token_id") : 1;
+        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 2, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 2;
+        return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("ffn_dim", 4L * c), nh)
+                .decoderLayers(cfg.size("num_hidden_layers", 12))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, 1e-5f)
+                .activation(a, false).learnedPositions(cfg.size("max_position_embeddings", 2048))
+                .biases(true).linearBiases(new TransformerConfig.Biases(bias, bias, bias))
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
+    }
+
+    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
+
+    /** OPTForCausalLM's names and shapes (a stored lm_head.weight, the tied copy, is optional). */
+    static HfLayout layout(TransformerConfig c) {
+        Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+        long cw = c.modelWidth(), f = c.mlpWidth();
+        String d = "model.decoder.";
+        req.put(d + "embed_tokens.weight", new long[] {c.vocabSize(), cw});
+        req.put(d + "embed_positions.weight", new long[] {c.maxPositions() + OFFSET, cw});
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String l = d + "layers." + i + ".";
+            for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) linear(req, l + "self_attn." + p, cw, cw, c.qkvBias());
+            norm(req, l + "self_attn_layer_norm", cw);
+            linear(req, l + "fc1", f, cw, c.mlpBias());
+            linear(req, l + "fc2", cw, f, c.mlpBias());
+            norm(req, l + "final_layer_norm", cw);
+        }
+        norm(req, d + "final_layer_norm", cw);
+        (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
+        return HfLayout.listed(TYPE, req, opt, List.of());
+    }
+
+    private static void norm(Map<String, long[]> req, String p, long c) {
+        req.put(p + ".weight", new long[] {c});
+        req.put(p + ".bias", new long[] {c});
+    }
+
+    private static void linear(Map<String, long[]> req, String p, long out, long in, boolean bias) {
+        req.put(p + ".weight", new long[] {out, in});
+        if (bias) req.put(p + ".bias", new long[] {out});
+    }
+
+    /** The folder's model; {@code head} false leaves the output matrix out. A LoRA adapter merges into q/k/v/out_proj, fc1, fc2. */
+    static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
+        TransformerConfig c = config(cfg);
+        if (cfg.has("quantization_config")) throw cfg.error("quantized opt folders are not supported (quantization_config)");
+        return Pretrained.mapped(dir, (ck, share) -> {
+            List<String> skip = new ArrayList<>();
+            if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
+            Map<String, Tensor> stored = HfDecoders.renamed(layout(c), name -> name, name -> !head && name.equals("lm_head.weight"),
+                    skip, TYPE, ck, dir, null, null, lora);
+            LazyTensors hf = stored instanceof LazyTensors made ? made : new LazyTensors(stored);
+            try {
+                String pos = "model.decoder.embed_positions.weight";
+                Tensor table = hf.get(pos);                       // rows OFFSET.. are positions 0..: a view of the stored table
+                if (table != null) hf.put(pos, table.slice(0, OFFSET, table.shape(0)));
+                Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
+                java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
+                String d = "model.decoder.";
+                put.accept("embeddings.tokens", d + "embed_tokens.weight");
+                put.accept("embeddings.positions", pos);
+                for (int i = 0; i < c.decoderLayers(); i++) {
+                    String o = "decoder." + i + ".", l = d + "layers." + i + ".", a = l + "self_attn.";
+                    for (String x : List.of("q", "k", "v")) {
+                        put.accept(o + "self." + x, a + x + "_proj.weight");
+                        put.accept(o + "self." + x + ".bias", a + x + "_proj.bias");
+                    }
+                    put.accept(o + "self.o", a + "out_proj.weight");
+                    put.accept(o + "self.o.bias", a + "out_proj.bias");
+                    put.accept(o + "attn_norm.weight", l + "self_attn_layer_norm.weight");
+                    put.accept(o + "attn_norm.bias", l + "self_attn_layer_norm.bias");
+                    put.accept(o + "mlp.up", l + "fc1.weight");
+                    put.accept(o + "mlp.up.bias", l + "fc1.bias");
+                    put.accept(o + "mlp.down", l + "fc2.weight");
+                    put.accept(o + "mlp.down.bias", l + "fc2.bias");
+                    put.accept(o + "mlp_norm.weight", l + "final_layer_norm.weight");
+                    put.accept(o + "mlp_norm.bias", l + "final_layer_norm.bias");
+                }
+                put.accept("decoder.final_norm.weight", d + "final_layer_norm.weight");
+                put.accept("decoder.final_norm.bias", d + "final_layer_norm.bias");
+                if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
+                return HfWeights.load(TYPE, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
+            } finally {
+                hf.close();
+            }
+        });
+    }
+}
