@@ -47,7 +47,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_960_000   # 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_240_000   # 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -65,7 +65,7 @@ F32_FIXTURES = {"gpt2", "bert", "t5-v1_0", "t5-v1_1", "bart", "bart-seqcls", "mb
                 "gpt-oss", "gpt-oss-v5"}
 # These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
 # gpt-neox and phi: Pythia and phi-2 are published in float16 as well.
-F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi"}
+F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj"}
 STORE = "F32"   # the fixture being made: set by the registry's wrapper, read by Draw and save
 
 
@@ -2471,7 +2471,28 @@ def draw_phi(d, cfg):
     d.linear("lm_head", c, v)
 
 
+def draw_gptj(d, cfg):
+    """GPTJForCausalLM's parameters in declaration order, with the buffers older transformers saved (attn.bias, the causal
+    mask as bool (1, 1, P, P); attn.masked_bias -1e9), which the published gpt-j-6b files carry."""
+    c, f, v = cfg["n_embd"], cfg["n_inner"], cfg["vocab_size"]
+    d.emb("transformer.wte.weight", v, c)
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        d.norm(p + "ln_1", c)
+        mpe = cfg["n_positions"]
+        d.raw(p + "attn.bias", np.tril(np.ones((mpe, mpe), dtype=bool))[None, None])
+        d.raw(p + "attn.masked_bias", np.asarray(-1e9, dtype=np.float32))
+        for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
+            d.mat(p + "attn." + proj + ".weight", c, c)
+        d.linear(p + "mlp.fc_in", c, f)
+        d.linear(p + "mlp.fc_out", f, c)
+    d.norm("transformer.ln_f", c)
+    d.linear("lm_head", c, v)
+
+
 NEOX_FOLLOWS = {
+    "gptj": "models/gptj/modeling_gptj.py: GPTJForCausalLM.forward (GPTJModel, GPTJBlock: one ln_1 feeding attention and MLP in "
+            "parallel, GPTJAttention's bias-free projections and rotate_every_two rotary over rotary_dim, GPTJMLP, lm_head with a bias)",
     "gpt_neox": "models/gpt_neox/modeling_gpt_neox.py: GPTNeoXForCausalLM.forward (GPTNeoXModel, GPTNeoXLayer's parallel or "
                 "sequential residual, GPTNeoXAttention's per-head interleaved query_key_value and partial rotary, GPTNeoXMLP)",
     "phi": "models/phi/modeling_phi.py: PhiForCausalLM.forward (PhiModel, PhiDecoderLayer: one input_layernorm feeding attention "
@@ -2576,6 +2597,18 @@ def make_gpt_neox_sequential_v5(out):
     return make_parallel(out, "gpt-neox-sequential-v5", cfg, 1802, lambda d: draw_neox(d, cfg, False),
                          "use_parallel_residual false; the 5.x layout (rope_parameters with rope_theta 5000 and "
                          "partial_rotary_factor 0.5: 8 of 16 dims; dtype)")
+
+
+@fixture("gptj")
+def make_gptj(out):
+    """As EleutherAI/gpt-j-6b's config.json has it (rotary_dim 64 of head 256 → here 8 of 16, gelu_new, untied lm_head with a
+    bias, bos = eos), scaled down, float16 with the legacy buffers."""
+    cfg = {"architectures": ["GPTJForCausalLM"], "model_type": "gptj", "n_embd": 64, "n_head": 4, "n_layer": 2, "n_inner": 128,
+           "n_positions": 64, "rotary_dim": 8, "vocab_size": 128, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+           "tie_word_embeddings": False, "bos_token_id": 127, "eos_token_id": 127, "attn_pdrop": 0.0, "embd_pdrop": 0.0,
+           "resid_pdrop": 0.0, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32"}
+    return make_parallel(out, "gptj", cfg, 1831, lambda d: draw_gptj(d, cfg),
+                         "gpt-j-6b's layout: rotate_every_two over the first 8 of 16 dims, parallel block with one ln_1, float16")
 
 
 @fixture("phi")

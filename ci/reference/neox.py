@@ -17,13 +17,60 @@ phi-2), one function following each modeling file in transformers:
   for GQA; qk_layernorm (default false, a LayerNorm per head; not used by the published phi-1 / 1.5 / 2 and not
   implemented here); partial rotary over int(head_dim · partial_rotary_factor) (default 0.5; phi-2 0.4); scaling
   head_dim**-0.5. PhiMLP: fc2(act(fc1(x))), hidden_act default gelu_new. PhiDecoderLayer: one input_layernorm whose
-  output feeds both: x + attn(n) + mlp(n)."""
+  output feeds both: x + attn(n) + mlp(n).
+- models/gptj/modeling_gptj.py (GPTJForCausalLM; EleutherAI/gpt-j-6b): GPTJModel.forward: wte, the blocks, ln_f; lm_head
+  with a bias, untied. GPTJAttention: q_proj, k_proj, v_proj, out_proj without bias; the first rotary_dim dimensions of each
+  head of q and k rotated the GPT-J way — create_sinusoidal_positions (inv_freq 10000^(-2i/rotary_dim), sin | cos),
+  apply_rotary_pos_emb with sin / cos repeat_interleave'd by 2 and rotate_every_two (pairs (2i, 2i + 1), not the halves);
+  scores / sqrt(head_dim) in float32, causal. GPTJMLP: fc_out(gelu_new(fc_in(x))). GPTJBlock: one ln_1 feeding both,
+  attn + mlp + residual."""
 import numpy as np
 
 import nn
 import rope
 
-FAMILIES = ("gpt_neox", "phi")
+FAMILIES = ("gpt_neox", "phi", "gptj")
+
+
+def rotate_every_two(x):
+    """modeling_gptj.rotate_every_two: (x0, x1, x2, x3, …) → (-x1, x0, -x3, x2, …)."""
+    out = np.empty_like(x)
+    out[..., 0::2] = -x[..., 1::2]
+    out[..., 1::2] = x[..., 0::2]
+    return out
+
+
+def gptj_rotary(x, t, rot):
+    """GPT-J's rotation of the first rot dimensions of each head of x (B, H, T, D) at positions 0..T-1."""
+    inv = 1.0 / (10000.0 ** (np.arange(0, rot, 2, dtype=np.float64) / rot))
+    ang = np.arange(t, dtype=np.float64)[:, None] * inv[None, :]              # (T, rot/2)
+    sin, cos = np.repeat(np.sin(ang), 2, axis=-1), np.repeat(np.cos(ang), 2, axis=-1)
+    r, rest = x[..., :rot], x[..., rot:]
+    return np.concatenate([r * cos + rotate_every_two(r) * sin, rest], axis=-1)
+
+
+def gptj_forward(cfg, P, ids):
+    ids = np.asarray(ids)
+    b, t = ids.shape
+    c, nh = cfg["n_embd"], cfg["n_head"]
+    hd = c // nh
+    rot = cfg.get("rotary_dim") or hd
+    act = nn.ACT[cfg.get("activation_function", "gelu_new")]
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    mask = nn.causal(t)
+    h = P["transformer.wte.weight"][ids]
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        x = nn.layer_norm(h, P[p + "ln_1.weight"], P[p + "ln_1.bias"], eps)
+        q = gptj_rotary(nn.heads(nn.linear(x, P[p + "attn.q_proj.weight"]), nh, hd), t, rot)
+        k = gptj_rotary(nn.heads(nn.linear(x, P[p + "attn.k_proj.weight"]), nh, hd), t, rot)
+        v = nn.heads(nn.linear(x, P[p + "attn.v_proj.weight"]), nh, hd)
+        o = nn.linear(nn.merge(nn.attention(q, k, v, hd ** -0.5, mask)), P[p + "attn.out_proj.weight"])
+        f = nn.linear(act(nn.linear(x, P[p + "mlp.fc_in.weight"], P[p + "mlp.fc_in.bias"])), P[p + "mlp.fc_out.weight"],
+                      P[p + "mlp.fc_out.bias"])
+        h = o + f + h
+    h = nn.layer_norm(h, P["transformer.ln_f.weight"], P["transformer.ln_f.bias"], eps)
+    return h, h @ P["lm_head.weight"].T + P["lm_head.bias"]
 
 
 def rope_cfg(cfg):
@@ -49,6 +96,8 @@ def _ln(cfg, P, name, x):
 
 def forward(cfg, P, ids):
     """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: the ForCausalLM's state_dict names."""
+    if cfg["model_type"] == "gptj":
+        return gptj_forward(cfg, P, ids)
     ids = np.asarray(ids)
     b, t = ids.shape
     mt = cfg["model_type"]

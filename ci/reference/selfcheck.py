@@ -733,6 +733,27 @@ def neox_checks(out):
           "phi: partial_rotary_factor moves the logits")
 
 
+def gptj_checks(out):
+    """GPT-J's rotation: rotate_every_two by hand on (1, 2, 3, 4) → (-2, 1, -4, 3); position 0 leaves q unchanged; the
+    rotation of pairs (2i, 2i + 1) equals rotate_half's of (i, i + R/2) once the dims are permuted that way (the identity the
+    Java loader relies on when it permutes q_proj and k_proj rows); rotate_half read without the permutation moves the
+    fixture's logits."""
+    check(np.array_equal(neox.rotate_every_two(np.array([1.0, 2.0, 3.0, 4.0])), np.array([-2.0, 1.0, -4.0, 3.0])), "rotate_every_two by hand")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 5, 12))
+    check(np.abs(neox.gptj_rotary(x, 1, 8) - x).max() < 1e-15, "GPT-J rotary at position 0 is the identity")
+    perm = np.concatenate([np.arange(0, 8, 2), np.arange(1, 8, 2), np.arange(8, 12)])
+    cfg = {"model_type": "llama", "hidden_size": 24, "num_attention_heads": 2, "partial_rotary_factor": 8 / 12, "rope_theta": 10000.0}
+    cos, sin = rope.cos_sin(cfg, np.arange(5))
+    check(np.abs(neox.gptj_rotary(x, 5, 8)[..., perm] - rope.apply(x[..., perm], cos, sin)).max() < 1e-12,
+          "GPT-J's rotation = rotate_half's on the permuted dims")
+    cfg, P, ref = load(os.path.join(out, "gptj"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = neox.forward(cfg, P, ids)[1]
+    swapped = neox.forward(dict(cfg, rotary_dim=cfg["rotary_dim"] // 2), P, ids)[1]
+    check(np.abs(swapped - logits).max() > 1e-2 * np.abs(logits).max(), "gptj: rotary_dim moves the logits")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -880,7 +901,7 @@ def load(d):
     name = os.path.basename(os.path.normpath(d))
     want = "F32" if name in make_fixtures.F32_FIXTURES else "F16" if name in make_fixtures.F16_FIXTURES else "BF16"
     buffers = [k for k in params if stored.get(k) == "BOOL"]    # Pythia's saved causal masks (attention.bias): bool, read by no model
-    check(all(k.endswith(".attention.bias") for k in buffers), f"{d}: BOOL tensors are GPT-NeoX's attention.bias buffers")
+    check(all(k.endswith((".attention.bias", ".attn.bias")) for k in buffers), f"{d}: BOOL tensors are GPT-NeoX's / GPT-J's causal-mask buffers")
     check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints and k not in buffers),
           f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES, F16_FIXTURES)")
     dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
@@ -1149,6 +1170,7 @@ def main():
     moe(out)
     gpt_oss_checks(out)
     neox_checks(out)
+    gptj_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)

@@ -1,6 +1,8 @@
 // HfNeox — the parallel-residual decoders' Hugging Face folders: GPT-NeoX (model_type gpt_neox: EleutherAI's Pythia suite,
-// GPT-NeoX-20B, Dolly v2, RedPajama-INCITE) and Phi (model_type phi: microsoft/phi-1, phi-1_5, phi-2). Their config, their
-// tensor names, and GPT-NeoX's fused query_key_value, whose rows interleave the heads, regrouped as they load.
+// GPT-NeoX-20B, Dolly v2, RedPajama-INCITE), Phi (model_type phi: microsoft/phi-1, phi-1_5, phi-2) and GPT-J (model_type
+// gptj: EleutherAI/gpt-j-6b and its fine-tunes). Their config, their tensor names, GPT-NeoX's fused query_key_value, whose
+// rows interleave the heads, regrouped as they load, and GPT-J's q / k rows permuted so that its pairwise rotation is
+// rotate_half's.
 package org.transformer4j.model;
 
 import java.io.IOException;
@@ -23,7 +25,7 @@ final class HfNeox {
 
     private HfNeox() {}
 
-    static final Set<String> TYPES = Set.of("gpt_neox", "phi");
+    static final Set<String> TYPES = Set.of("gpt_neox", "phi", "gptj");
 
     /** The buffers transformers 4.2x saved with GPT-NeoX's weights (Pythia's files carry them); GPTNeoXPreTrainedModel ignores them. */
     private static final List<String> LEGACY_BUFFERS = List.of(".attention.bias", ".attention.masked_bias", ".rotary_emb.inv_freq");
@@ -41,6 +43,7 @@ final class HfNeox {
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
+        if (type.equals("gptj")) return gptjConfig(cfg);
         boolean neox = type.equals("gpt_neox");
         int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
@@ -80,6 +83,35 @@ final class HfNeox {
     private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
 
     /**
+     * GPTJConfig: n_embd 4096, n_head 16, n_layer 28, n_inner 4 · n_embd, n_positions 2048, rotary_dim 64 (null: the whole
+     * head), activation_function gelu_new, layer_norm_epsilon 1e-5, untied, bos = eos = 50256. The rotation's base is
+     * 10000 (create_sinusoidal_positions); q, k, v and out_proj carry no bias, fc_in / fc_out and lm_head do.
+     */
+    static TransformerConfig gptjConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("n_embd", 4096), nh = cfg.size("n_head", 16);
+        if (c % nh != 0) throw cfg.error("n_embd " + c + " is not divisible by n_head " + nh);
+        int hd = c / nh, rotary = cfg.size("rotary_dim", cfg.present("rotary_dim") ? hd : 64);
+        if (rotary < 2 || rotary % 2 != 0 || rotary > hd) throw cfg.error("rotary_dim " + rotary + " must be even and in [2, " + hd + "]");
+        String act = cfg.string("activation_function", "gelu_new");
+        TransformerConfig.Activation a = switch (act) {
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> TransformerConfig.Activation.GELU_TANH;
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            case "relu" -> TransformerConfig.Activation.RELU;
+            default -> throw cfg.error("activation_function '" + act + "' is not one of gelu_new, gelu, relu");
+        };
+        int v = cfg.size("vocab_size", 50400), mpe = cfg.size("n_positions", 2048);
+        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 50256, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 50256;
+        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("n_inner", 4L * c))
+                .heads(nh, nh, hd).decoderLayers(cfg.size("n_layer", 28))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
+                .activation(a, false).rope(TransformerConfig.Rope.plain(10000, rotary)).maxPositions(mpe)
+                .biases(true).linearBiases(new TransformerConfig.Biases(false, false, true))
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
+                .parallel(TransformerConfig.ParallelBlock.SHARED_NORM).headBias(true)
+                .specialIds(new TransformerConfig.SpecialIds(valid(cfg.firstId("pad_token_id"), v), valid(bos, v), valid(eos, v), -1, -1)).build();
+    }
+
+    /**
      * The rotary settings: 5.x rope_parameters (rope_theta and partial_rotary_factor inside); else GPT-NeoX's 4.x
      * rotary_emb_base and rotary_pct (GPTNeoXConfig stored them as rope_theta / partial_rotary_factor too; the NeoX names
      * come first) with rope_scaling, or Phi's rope_theta, partial_rotary_factor and rope_scaling.
@@ -111,6 +143,20 @@ final class HfNeox {
     static HfLayout layout(TransformerConfig c, String type) {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         long cw = c.modelWidth(), q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
+        if (type.equals("gptj")) {
+            req.put("transformer.wte.weight", new long[] {c.vocabSize(), cw});
+            for (int i = 0; i < c.decoderLayers(); i++) {
+                String l = "transformer.h." + i + ".";
+                norm(req, l + "ln_1", cw);
+                for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) req.put(l + "attn." + p + ".weight", new long[] {cw, cw});
+                linear(req, l + "mlp.fc_in", f, cw, true);
+                linear(req, l + "mlp.fc_out", cw, f, true);
+            }
+            norm(req, "transformer.ln_f", cw);
+            (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
+            req.put("lm_head.bias", new long[] {c.vocabSize()});
+            return HfLayout.listed(type, req, opt, List.of(".attn.bias", ".attn.masked_bias"));
+        }
         boolean neox = type.equals("gpt_neox");
         String root = neox ? "gpt_neox." : "model.";
         req.put(root + (neox ? "embed_in.weight" : "embed_tokens.weight"), new long[] {c.vocabSize(), cw});
@@ -166,11 +212,11 @@ final class HfNeox {
         if (cfg.has("quantization_config")) {
             throw cfg.error("quantized " + type + " folders are not supported (quantization_config); load the unquantized model");
         }
-        if (lora != null && neox) {
-            throw cfg.error("LoRA adapters are not supported for gpt_neox (its query_key_value interleaves the heads); phi and the"
+        if (lora != null && (neox || type.equals("gptj"))) {
+            throw cfg.error("LoRA adapters are not supported for " + type + " (its q / k rows are rearranged as they load); phi and the"
                     + " Llama family's folders take them");
         }
-        String outName = neox ? "embed_out.weight" : "lm_head.weight";
+        String outName = neox ? "embed_out.weight" : "lm_head.weight";       // GPT-J's too
         return Pretrained.mapped(dir, (ck, share) -> {
             List<String> skip = new ArrayList<>();
             if (!head && ck.names().contains(outName)) skip.add(outName);
@@ -192,6 +238,34 @@ final class HfNeox {
     private static Map<String, HfWeights.Part> parts(TransformerConfig c, String type, LazyTensors hf, boolean head) {
         Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
         java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
+        if (type.equals("gptj")) {
+            put.accept("embeddings.tokens", "transformer.wte.weight");
+            int rotary = c.rope().rotaryDim();
+            for (int i = 0; i < c.decoderLayers(); i++) {
+                String o = "decoder." + i + ".", l = "transformer.h." + i + ".";
+                put.accept(o + "attn_norm.weight", l + "ln_1.weight");
+                put.accept(o + "attn_norm.bias", l + "ln_1.bias");
+                for (String x : List.of("q", "k")) {                      // rows permuted: GPT-J's pairs become rotate_half's halves
+                    String key = l + "attn." + x + "_proj.weight", made = key + "[rotate_half]";
+                    Tensor whole = hf.get(key);
+                    hf.later(made, () -> rotaryRows(whole, c.heads(), c.headSize(), rotary));
+                    put.accept(o + "self." + x, made);
+                }
+                put.accept(o + "self.v", l + "attn.v_proj.weight");
+                put.accept(o + "self.o", l + "attn.out_proj.weight");
+                put.accept(o + "mlp.up", l + "mlp.fc_in.weight");
+                put.accept(o + "mlp.up.bias", l + "mlp.fc_in.bias");
+                put.accept(o + "mlp.down", l + "mlp.fc_out.weight");
+                put.accept(o + "mlp.down.bias", l + "mlp.fc_out.bias");
+            }
+            put.accept("decoder.final_norm.weight", "transformer.ln_f.weight");
+            put.accept("decoder.final_norm.bias", "transformer.ln_f.bias");
+            if (head) {
+                if (!c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
+                put.accept("output.bias", "lm_head.bias");
+            }
+            return parts;
+        }
         boolean neox = type.equals("gpt_neox");
         String root = neox ? "gpt_neox." : "model.";
         put.accept("embeddings.tokens", root + (neox ? "embed_in.weight" : "embed_tokens.weight"));
@@ -252,13 +326,35 @@ final class HfNeox {
      */
     static Tensor headRows(Tensor whole, int heads, int hs, int j) {
         if (whole == null || whole.shape(0) != 3L * heads * hs || !whole.isContiguous()) return null;
-        long row = whole.rank() == 2 ? whole.shape(1) : 1, rowBytes = row * whole.dtype().byteSize();
-        Tensor out = whole.rank() == 2 ? Tensor.empty(whole.dtype(), (long) heads * hs, row) : Tensor.empty(whole.dtype(), (long) heads * hs);
-        MemorySegment from = whole.hostSegment(), to = out.hostSegment();
+        long[] rows = new long[heads * hs];
+        for (int h = 0; h < heads; h++) for (int r = 0; r < hs; r++) rows[h * hs + r] = (long) h * 3 * hs + (long) j * hs + r;
+        return gather(whole, rows);
+    }
+
+    /**
+     * GPT-J's q_proj or k_proj (C, C) with each head's first {@code rotary} rows reordered as [0, 2, 4, … ; 1, 3, 5, …]: GPT-J
+     * rotates dims (2i, 2i + 1) together (rotate_every_two), rotate_half rotates (i, i + R/2) by the same frequency, so with q
+     * and k both permuted their dot products, and so the attention, are GPT-J's (v and the output are not touched). A new host
+     * tensor in the stored dtype; null when the stored one is missing or misshaped.
+     */
+    static Tensor rotaryRows(Tensor whole, int heads, int hs, int rotary) {
+        if (whole == null || whole.rank() != 2 || whole.shape(0) != (long) heads * hs || !whole.isContiguous()) return null;
+        long[] rows = new long[heads * hs];
         for (int h = 0; h < heads; h++) {
-            long src = ((long) h * 3 * hs + (long) j * hs) * rowBytes, dst = (long) h * hs * rowBytes;
-            MemorySegment.copy(from, src, to, dst, hs * rowBytes);
+            for (int r = 0; r < hs; r++) {
+                int src = r < rotary / 2 ? 2 * r : r < rotary ? 2 * (r - rotary / 2) + 1 : r;
+                rows[h * hs + r] = (long) h * hs + src;
+            }
         }
+        return gather(whole, rows);
+    }
+
+    /** Rows {@code rows} of a contiguous host tensor (its first dimension), in that order, as a new tensor of its dtype. */
+    private static Tensor gather(Tensor whole, long[] rows) {
+        long row = whole.rank() == 2 ? whole.shape(1) : 1, rowBytes = row * whole.dtype().byteSize();
+        Tensor out = whole.rank() == 2 ? Tensor.empty(whole.dtype(), rows.length, row) : Tensor.empty(whole.dtype(), rows.length);
+        MemorySegment from = whole.hostSegment(), to = out.hostSegment();
+        for (int i = 0; i < rows.length; i++) MemorySegment.copy(from, rows[i] * rowBytes, to, i * rowBytes, rowBytes);
         return out;
     }
 }
