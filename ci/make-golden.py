@@ -70,7 +70,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
-    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt",
+    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -494,10 +494,15 @@ def build_all(stage):
         # OPT as opt-125m (pre-LN, relu, biases, learned positions read at +2, tied output)
         ("opt", "OPTForCausalLM", "OPTConfig", dict(ffn_dim=64, do_layer_norm_before=True, word_embed_proj_dim=64,
                                                    activation_function="relu", enable_bias=True)),
+        # GPT-J as gpt-j-6b (rotate_every_two over rotary_dim 16 of head 32, one ln_1 feeding both, lm_head bias)
+        ("gptj", "GPTJForCausalLM", "GPTJConfig", dict(n_embd=64, n_head=2, n_layer=2, n_inner=64, n_positions=128, rotary_dim=16,
+                                                      activation_function="gelu_new", tie_word_embeddings=False)),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
-               "starcoder2": ("rms_norm_eps",), "opt": ("rms_norm_eps", "num_key_value_heads", "intermediate_size")}
+               "starcoder2": ("rms_norm_eps",), "opt": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
+               "gptj": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
+                        "num_attention_heads", "max_position_embeddings")}
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
     # and losing every folder (a killed run writes nothing)

@@ -497,4 +497,35 @@ class HfDecodersConfigTest {
         TransformerConfig plain = read(base("starcoder2", ", \"use_bias\": false, \"tie_word_embeddings\": false"));
         assertTrue(!plain.qkvBias() && !plain.mlpBias() && !plain.tiedEmbeddings() && plain.windows().isEmpty());
     }
+
+    /**
+     * GPT-J and OPT as GPTJConfig and OPTConfig read them: GPT-J's rotary_dim (default 64, null: the whole head), one shared
+     * norm, bias-free attention, lm_head bias, bos = eos = 50256 (outside a small vocabulary: none); OPT's defaults (relu,
+     * pre-LN, learned positions, tied, pad 1 / bos 2 / eos 2) and its refusals (opt-350m's post-LN and projections).
+     */
+    @Test
+    void gptjAndOptConfigs() throws Exception {
+        TransformerConfig j = read("{\"model_type\": \"gptj\", \"n_embd\": 256, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 50400}");
+        assertEquals(64, j.rope().rotaryDim(), "GPTJConfig(rotary_dim=64)");
+        assertEquals(1024, j.mlpWidth(), "n_inner null: 4 × n_embd");
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM, j.parallel());
+        assertTrue(j.headBias() && !j.qkvBias() && !j.outBias() && j.mlpBias() && !j.tiedEmbeddings());
+        assertEquals(50256, j.specialIds().eos());
+        assertEquals(2048, j.contextPositions());
+        assertEquals(64, read("{\"model_type\": \"gptj\", \"n_embd\": 256, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 300,"
+                + " \"rotary_dim\": null}").rope().rotaryDim(), "null: the whole head");
+        assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"gptj\", \"n_embd\": 256, \"n_head\": 4,"
+                + " \"n_layer\": 2, \"vocab_size\": 300, \"rotary_dim\": 65}")).getMessage().contains("rotary_dim 65"));
+        TransformerConfig o = read("{\"model_type\": \"opt\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": 2,"
+                + " \"ffn_dim\": 256, \"vocab_size\": 300, \"max_position_embeddings\": 2048}");
+        assertEquals(TransformerConfig.Positions.LEARNED_ABSOLUTE, o.positions());
+        assertEquals(2048, o.maxPositions());
+        assertEquals(TransformerConfig.Activation.RELU, o.activation());
+        assertTrue(o.tiedEmbeddings() && o.qkvBias() && o.mlpBias());
+        assertEquals(1, o.specialIds().pad());
+        assertEquals(2, o.specialIds().bos());
+        assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"opt\", \"hidden_size\": 64,"
+                + " \"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"ffn_dim\": 256, \"vocab_size\": 300,"
+                + " \"do_layer_norm_before\": false, \"word_embed_proj_dim\": 32}")).getMessage().contains("opt-350m"));
+    }
 }

@@ -160,6 +160,19 @@ class ParallelDecodersTest {
         }
     }
 
+    /**
+     * GPT-J's q / k rows for rotate_half: with a head of 6 and rotary 4, each head's rows become [0, 2, 1, 3, 4, 5] (pairs
+     * (0, 1), (2, 3) become halves (0, 2), (1, 3)); the rest stays.
+     */
+    @Test
+    void rotaryRowsTurnPairsIntoHalves() {
+        float[] w = new float[12 * 1];
+        for (int i = 0; i < w.length; i++) w[i] = i;
+        try (Tensor whole = Tensor.of(DType.F16, w, 12, 1); Tensor p = HfNeox.rotaryRows(whole, 2, 6, 4)) {
+            assertArrayEquals(new float[] {0, 2, 1, 3, 4, 5, 6, 8, 7, 9, 10, 11}, p.toFloatArray());
+        }
+    }
+
     /** Both parallel blocks and Phi's head bias through the paged batch: captured bucket steps = op-by-op steps, bit for bit. */
     @Test
     void pagedDecodingOfParallelBlocksMatchesOpByOpSteps() {
