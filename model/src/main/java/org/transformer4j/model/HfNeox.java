@@ -186,12 +186,14 @@ final class HfNeox {
         return HfLayout.listed(type, req, opt, neox ? LEGACY_BUFFERS : List.of(".rotary_emb.inv_freq"));
     }
 
-    private static void norm(Map<String, long[]> req, String p, long c) {
+    /** A LayerNorm's weight and bias (C) under {@code p}, as every LayerNorm decoder's layout lists them (also HfOpt's). */
+    static void norm(Map<String, long[]> req, String p, long c) {
         req.put(p + ".weight", new long[] {c});
         req.put(p + ".bias", new long[] {c});
     }
 
-    private static void linear(Map<String, long[]> req, String p, long out, long in, boolean bias) {
+    /** An nn.Linear's weight (out, in) and, with {@code bias}, its bias (out) under {@code p}. */
+    static void linear(Map<String, long[]> req, String p, long out, long in, boolean bias) {
         req.put(p + ".weight", new long[] {out, in});
         if (bias) req.put(p + ".bias", new long[] {out});
     }

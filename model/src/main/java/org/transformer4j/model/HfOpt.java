@@ -72,25 +72,15 @@ final class HfOpt {
         req.put(d + "embed_positions.weight", new long[] {c.maxPositions() + OFFSET, cw});
         for (int i = 0; i < c.decoderLayers(); i++) {
             String l = d + "layers." + i + ".";
-            for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) linear(req, l + "self_attn." + p, cw, cw, c.qkvBias());
-            norm(req, l + "self_attn_layer_norm", cw);
-            linear(req, l + "fc1", f, cw, c.mlpBias());
-            linear(req, l + "fc2", cw, f, c.mlpBias());
-            norm(req, l + "final_layer_norm", cw);
+            for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) HfNeox.linear(req, l + "self_attn." + p, cw, cw, c.qkvBias());
+            HfNeox.norm(req, l + "self_attn_layer_norm", cw);
+            HfNeox.linear(req, l + "fc1", f, cw, c.mlpBias());
+            HfNeox.linear(req, l + "fc2", cw, f, c.mlpBias());
+            HfNeox.norm(req, l + "final_layer_norm", cw);
         }
-        norm(req, d + "final_layer_norm", cw);
+        HfNeox.norm(req, d + "final_layer_norm", cw);
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
         return HfLayout.listed(TYPE, req, opt, List.of());
-    }
-
-    private static void norm(Map<String, long[]> req, String p, long c) {
-        req.put(p + ".weight", new long[] {c});
-        req.put(p + ".bias", new long[] {c});
-    }
-
-    private static void linear(Map<String, long[]> req, String p, long out, long in, boolean bias) {
-        req.put(p + ".weight", new long[] {out, in});
-        if (bias) req.put(p + ".bias", new long[] {out});
     }
 
     /** The folder's model; {@code head} false leaves the output matrix out. A LoRA adapter merges into q/k/v/out_proj, fc1, fc2. */
