@@ -70,7 +70,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
-    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj",
+    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -497,12 +497,17 @@ def build_all(stage):
         # GPT-J as gpt-j-6b (rotate_every_two over rotary_dim 16 of head 32, one ln_1 feeding both, lm_head bias)
         ("gptj", "GPTJForCausalLM", "GPTJConfig", dict(n_embd=64, n_head=2, n_layer=2, n_inner=64, n_positions=128, rotary_dim=16,
                                                       activation_function="gelu_new", tie_word_embeddings=False)),
+        # GPT-BigCode as StarCoder / tiny_starcoder_py (multi-query c_attn [q | k | v], learned positions, tied output)
+        ("gpt-bigcode", "GPTBigCodeForCausalLM", "GPTBigCodeConfig", dict(n_embd=64, n_head=2, n_layer=2, n_inner=64, n_positions=128,
+                                                                       multi_query=True, activation_function="gelu_pytorch_tanh")),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
                "starcoder2": ("rms_norm_eps",), "opt": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
                "gptj": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
-                        "num_attention_heads", "max_position_embeddings")}
+                        "num_attention_heads", "max_position_embeddings"),
+               "gpt-bigcode": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
+                               "num_attention_heads", "max_position_embeddings")}
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
     # and losing every folder (a killed run writes nothing)
@@ -533,7 +538,7 @@ def build_all(stage):
                 raise GoldenError(f"no draw in 40 kept every routing gap above {ROUTING_GAP} (last {gap:.3g})")
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads") if key in kwargs}
-            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox"}.get(
+            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox", "gpt-bigcode": "gpt_bigcode"}.get(
                 name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
                  {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},

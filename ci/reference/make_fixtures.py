@@ -30,6 +30,7 @@ sys.path.insert(0, HERE)
 import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
+import bigcode  # noqa: E402
 import deberta  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
@@ -47,7 +48,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_240_000   # 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_480_000   # 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -2510,6 +2511,40 @@ def make_parallel(out, name, cfg, seed, draw, note):
     g = greedy(lambda toks: neox.forward(cfg, P, [toks])[1][0, -1], prompt)
     return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
                 NEOX_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
+@fixture("gpt-bigcode")
+def make_gpt_bigcode(out):
+    """As bigcode/tiny_starcoder_py and the StarCoder models publish it (GPTBigCodeForCausalLM, multi_query: one key / value
+    head, c_attn [q (n_embd) | k (head_dim) | v (head_dim)] as an nn.Linear, learned positions, gelu_pytorch_tanh, tied
+    output), scaled down."""
+    cfg = {"architectures": ["GPTBigCodeForCausalLM"], "model_type": "gpt_bigcode", "n_embd": 64, "n_head": 4, "n_layer": 2,
+           "n_inner": 128, "n_positions": 128, "vocab_size": 128, "multi_query": True, "activation_function": "gelu_pytorch_tanh",
+           "layer_norm_epsilon": 1e-5, "scale_attn_weights": True, "attention_softmax_in_fp32": True,
+           "scale_attention_softmax_in_fp32": True, "bos_token_id": 0, "eos_token_id": 0, "attn_pdrop": 0.1, "embd_pdrop": 0.1,
+           "resid_pdrop": 0.1, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32"}
+    d = Draw(1841)
+    c, f, v, hd = 64, 128, 128, 16
+    d.emb("transformer.wte.weight", v, c, TIED_STD)
+    d.emb("transformer.wpe.weight", cfg["n_positions"], c)
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        d.norm(p + "ln_1", c)
+        d.linear(p + "attn.c_attn", c, c + 2 * hd)
+        d.linear(p + "attn.c_proj", c, c)
+        d.norm(p + "ln_2", c)
+        d.linear(p + "mlp.c_fc", c, f)
+        d.linear(p + "mlp.c_proj", f, c)
+    d.norm("transformer.ln_f", c)
+    ids = d.ids(2, 32, v, low=3)
+    P = d.f64()
+    h, logits = bigcode.forward(cfg, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: bigcode.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "gpt-bigcode", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                "models/gpt_bigcode/modeling_gpt_bigcode.py: GPTBigCodeForCausalLM.forward (GPTBigCodeModel, GPTBigCodeBlock, "
+                "multi-query GPTBigCodeAttention, GPTBigCodeMLP, tied lm_head)",
                 {"prompt": prompt, "tokens": g[0], "margins": g[1]})
 
 

@@ -53,6 +53,7 @@ sys.path.insert(0, HERE)
 import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
+import bigcode  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
@@ -139,6 +140,9 @@ def causality(out):
             full = gpt_oss.forward(cfg, P, ids)[1]
             part = gpt_oss.forward(cfg, P, ids[:, :11])[1]
             check(np.abs(part - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "gpt_bigcode":
+            full = bigcode.forward(cfg, P, ids)[1]
+            check(np.abs(bigcode.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "opt":
             full = opt.forward(cfg, P, ids)[1]
             check(np.abs(opt.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1000,6 +1004,9 @@ def rerun(d):
         elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if mt == "gpt_bigcode":
+        h, logits = bigcode.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt == "opt":
         h, logits = opt.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}

@@ -527,5 +527,16 @@ class HfDecodersConfigTest {
         assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"opt\", \"hidden_size\": 64,"
                 + " \"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"ffn_dim\": 256, \"vocab_size\": 300,"
                 + " \"do_layer_norm_before\": false, \"word_embed_proj_dim\": 32}")).getMessage().contains("opt-350m"));
+        TransformerConfig bc = read("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 64, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 300}");
+        assertEquals(1, bc.kvHeads(), "multi_query: one key / value head");
+        assertEquals(TransformerConfig.Positions.LEARNED_ABSOLUTE, bc.positions());
+        assertEquals(1024, bc.maxPositions());
+        assertEquals(TransformerConfig.Activation.GELU_TANH, bc.activation());
+        assertEquals(0.25f, bc.attentionScale(), "head_dim^-0.5");
+        assertTrue(bc.tiedEmbeddings());
+        assertEquals(1f, read("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 64, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 300,"
+                + " \"scale_attn_weights\": false}").attentionScale());
+        assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 64, \"n_head\": 4,"
+                + " \"n_layer\": 2, \"vocab_size\": 300, \"multi_query\": false}")).getMessage().contains("multi_query false"));
     }
 }
