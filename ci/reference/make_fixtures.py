@@ -32,6 +32,7 @@ import beam  # noqa: E402
 import bert  # noqa: E402
 import bigcode  # noqa: E402
 import deberta  # noqa: E402
+import falcon  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
 import fp8  # noqa: E402
@@ -48,7 +49,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_480_000   # 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_960_000   # 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -2546,6 +2547,70 @@ def make_gpt_bigcode(out):
                 "models/gpt_bigcode/modeling_gpt_bigcode.py: GPTBigCodeForCausalLM.forward (GPTBigCodeModel, GPTBigCodeBlock, "
                 "multi-query GPTBigCodeAttention, GPTBigCodeMLP, tied lm_head)",
                 {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
+def falcon_config(**extra):
+    """FalconConfig as tiiuae/falcon-7b's config.json has it (multi_query, parallel_attn, no biases, tied, rope_theta 10000,
+    activation gelu), scaled down."""
+    cfg = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "hidden_size": 64, "num_attention_heads": 4, "ffn_hidden_size": 128,
+           "num_hidden_layers": 2, "vocab_size": 128, "max_position_embeddings": 128, "layer_norm_epsilon": 1e-5,
+           "multi_query": True, "parallel_attn": True, "new_decoder_architecture": False, "alibi": False, "bias": False,
+           "rope_theta": 10000.0, "rope_scaling": None, "activation": "gelu", "tie_word_embeddings": True,
+           "bos_token_id": 11, "eos_token_id": 11, "hidden_dropout": 0.0, "attention_dropout": 0.0, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def draw_falcon(d, cfg):
+    c, nh, v = cfg["hidden_size"], cfg["num_attention_heads"], cfg["vocab_size"]
+    hd, f = c // nh, cfg.get("ffn_hidden_size") or 4 * cfg["hidden_size"]
+    new = cfg["new_decoder_architecture"]
+    nkv = (cfg.get("num_kv_heads") or nh) if new else 1 if cfg["multi_query"] else nh
+    tied = cfg["tie_word_embeddings"]
+    d.emb("transformer.word_embeddings.weight", v, c, TIED_STD if tied else 1.0)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"transformer.h.{i}."
+        if new and (cfg.get("num_ln_in_parallel_attn") or 2) == 2:
+            d.norm(p + "ln_attn", c)
+            d.norm(p + "ln_mlp", c)
+        else:
+            d.norm(p + "input_layernorm", c)
+            if not new and not cfg["parallel_attn"]:
+                d.norm(p + "post_attention_layernorm", c)
+        d.linear(p + "self_attention.query_key_value", c, (nh + 2 * nkv) * hd, cfg["bias"])
+        d.linear(p + "self_attention.dense", c, c, cfg["bias"])
+        d.linear(p + "mlp.dense_h_to_4h", c, f, cfg["bias"])
+        d.linear(p + "mlp.dense_4h_to_h", f, c, cfg["bias"])
+    d.norm("transformer.ln_f", c)
+    if not tied:
+        d.mat("lm_head.weight", v, c)
+
+
+def make_falcon_fixture(out, name, cfg, seed, note):
+    d = Draw(seed)
+    draw_falcon(d, cfg)
+    ids = d.ids(2, 32, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = falcon.forward(cfg, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: falcon.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                "models/falcon/modeling_falcon.py: FalconForCausalLM.forward (FalconModel, FalconDecoderLayer, FalconAttention's "
+                "_split_heads, FalconMLP, FalconRotaryEmbedding); " + note, {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
+@fixture("falcon")
+def make_falcon(out):
+    return make_falcon_fixture(out, "falcon", falcon_config(), 1853,
+                               "falcon-7b's layout: multi-query [q | k | v], one input_layernorm feeding attention and MLP, no biases, tied")
+
+
+@fixture("falcon-new")
+def make_falcon_new(out):
+    return make_falcon_fixture(out, "falcon-new", falcon_config(new_decoder_architecture=True, num_kv_heads=2, multi_query=False,
+                                                                tie_word_embeddings=False, bias=True), 1852,
+                               "falcon-40b's new_decoder_architecture: query_key_value per key/value group [q_1 q_2 | k | v], "
+                               "ln_attn and ln_mlp, GQA 4 over 2; biases (as Falcon2 configs may set); untied head")
 
 
 @fixture("opt")

@@ -66,6 +66,7 @@ import mpnet  # noqa: E402
 import neox  # noqa: E402
 import opt  # noqa: E402
 import deberta  # noqa: E402
+import falcon  # noqa: E402
 import nn  # noqa: E402
 import rope  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -140,6 +141,21 @@ def causality(out):
             full = gpt_oss.forward(cfg, P, ids)[1]
             part = gpt_oss.forward(cfg, P, ids[:, :11])[1]
             check(np.abs(part - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "falcon":
+            full = falcon.forward(cfg, P, ids)[1]
+            check(np.abs(falcon.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+            if cfg.get("new_decoder_architecture"):          # the grouped layout matters: its rows regrouped [q (all) | k | v] move the logits
+                nh, nkv = cfg["num_attention_heads"], cfg["num_kv_heads"]
+                hd, g = cfg["hidden_size"] // nh, nh // nkv
+                blocks = [(grp, j) for grp in range(nkv) for j in range(g + 2)]
+                order = [blocks.index((grp, j)) for j in list(range(g)) + [g, g + 1] for grp in range(nkv)]
+                rows = np.concatenate([np.arange(o * hd, (o + 1) * hd) for o in order])
+                P2 = dict(P)
+                for i in range(cfg["num_hidden_layers"]):
+                    k = f"transformer.h.{i}.self_attention.query_key_value."
+                    P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
+                check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
+                      f"{name}: query_key_value read by group, not as [q | k | v] blocks")
         elif cfg["model_type"] == "gpt_bigcode":
             full = bigcode.forward(cfg, P, ids)[1]
             check(np.abs(bigcode.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1004,6 +1020,9 @@ def rerun(d):
         elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if mt == "falcon":
+        h, logits = falcon.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt == "gpt_bigcode":
         h, logits = bigcode.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}

@@ -351,8 +351,12 @@ final class HfNeox {
         return gather(whole, rows);
     }
 
-    /** Rows {@code rows} of a contiguous host tensor (its first dimension), in that order, as a new tensor of its dtype. */
-    private static Tensor gather(Tensor whole, long[] rows) {
+    /**
+     * Rows {@code rows} of a contiguous host tensor (its first dimension), in that order, as a new tensor of its dtype; null
+     * when the tensor is missing, not contiguous or too short (the loader then reports the stored tensor).
+     */
+    static Tensor gather(Tensor whole, long[] rows) {
+        if (whole == null || !whole.isContiguous() || java.util.Arrays.stream(rows).anyMatch(r -> r < 0 || r >= whole.shape(0))) return null;
         long row = whole.rank() == 2 ? whole.shape(1) : 1, rowBytes = row * whole.dtype().byteSize();
         Tensor out = whole.rank() == 2 ? Tensor.empty(whole.dtype(), rows.length, row) : Tensor.empty(whole.dtype(), rows.length);
         MemorySegment from = whole.hostSegment(), to = out.hostSegment();

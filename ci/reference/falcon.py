@@ -1,0 +1,65 @@
+"""Falcon, following transformers/models/falcon/modeling_falcon.py (FalconForCausalLM): FalconModel.forward
+(word_embeddings, the layers, ln_f; lm_head tied by default), FalconRotaryEmbedding (Llama's, rope_theta, over the whole
+head), FalconAttention._split_heads for the three layouts of query_key_value — new_decoder_architecture: per key/value
+group [q_1 … q_G | k | v] (G = heads / num_kv_heads); multi_query: [q (all heads) | k | v] with one key/value head; else per
+head [q | k | v] — scaled dot-product attention (head_dim**-0.5, causal), dense; FalconMLP dense_4h_to_h(act(dense_h_to_4h));
+FalconDecoderLayer: new_decoder_architecture with num_ln_in_parallel_attn 2 (the default there): ln_attn and ln_mlp of the
+input, x + attn + mlp; with 1, or parallel_attn in the old architecture: one input_layernorm feeding both; parallel_attn
+false: x + attn(input_layernorm(x)), then + mlp(post_attention_layernorm(·)). nn.LayerNorm(layer_norm_epsilon) with bias;
+Linear biases by config.bias."""
+import numpy as np
+
+import nn
+import rope
+
+
+def split(cfg, qkv, b, t):
+    nh, c = cfg["num_attention_heads"], cfg["hidden_size"]
+    hd = c // nh
+    if cfg.get("new_decoder_architecture"):
+        nkv = cfg.get("num_kv_heads") or nh
+        g = nh // nkv
+        x = qkv.reshape(b, t, nkv, g + 2, hd)
+        q = x[:, :, :, :g].reshape(b, t, nh, hd)
+        k, v = x[:, :, :, g], x[:, :, :, g + 1]                       # (B, T, nkv, hd); repeat_kv-equivalent grouping
+        return [a.transpose(0, 2, 1, 3) for a in (q, k, v)]
+    if cfg.get("multi_query", True):
+        x = qkv.reshape(b, t, nh + 2, hd)
+        return [a.transpose(0, 2, 1, 3) for a in (x[:, :, :nh], x[:, :, nh:nh + 1], x[:, :, nh + 1:])]
+    x = qkv.reshape(b, t, nh, 3, hd)
+    return [x[:, :, :, j].transpose(0, 2, 1, 3) for j in range(3)]
+
+
+def forward(cfg, P, ids):
+    ids = np.asarray(ids)
+    b, t = ids.shape
+    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    hd = c // nh
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    act = nn.ACT[cfg.get("activation", "gelu")]
+    new = cfg.get("new_decoder_architecture", False)
+    two = new and (cfg.get("num_ln_in_parallel_attn") or 2) == 2
+    parallel = new or cfg.get("parallel_attn", True)
+    rc = dict(cfg, head_dim=hd)
+    cos, sin = rope.cos_sin(rc, np.arange(t))
+    mask = nn.causal(t)
+    ln = lambda name, x: nn.layer_norm(x, P[name + ".weight"], P[name + ".bias"], eps)
+    h = P["transformer.word_embeddings.weight"][ids]
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"transformer.h.{i}."
+        x = ln(p + "ln_attn", h) if two else ln(p + "input_layernorm", h)
+        a = p + "self_attention."
+        q, k, v = split(cfg, nn.linear(x, P[a + "query_key_value.weight"], P.get(a + "query_key_value.bias")), b, t)
+        q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
+        o = nn.linear(nn.merge(nn.attention(q, k, v, hd ** -0.5, mask)), P[a + "dense.weight"], P.get(a + "dense.bias"))
+        m = p + "mlp."
+        mlp = lambda y: nn.linear(act(nn.linear(y, P[m + "dense_h_to_4h.weight"], P.get(m + "dense_h_to_4h.bias"))),
+                                  P[m + "dense_4h_to_h.weight"], P.get(m + "dense_4h_to_h.bias"))
+        if parallel:
+            h = h + o + mlp(ln(p + "ln_mlp", h) if two else x)
+        else:
+            h = h + o
+            h = h + mlp(ln(p + "post_attention_layernorm", h))
+    h = ln("transformer.ln_f", h)
+    head = P["transformer.word_embeddings.weight"] if cfg.get("tie_word_embeddings", True) else P["lm_head.weight"]
+    return h, h @ head.T

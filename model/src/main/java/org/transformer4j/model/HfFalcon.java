@@ -1,0 +1,163 @@
+// HfFalcon — TII's Falcon folders (model_type falcon: falcon-7b / 40b / 180b and their instruct models, Falcon2-11B): a
+// parallel-attention decoder whose fused query_key_value has one of three layouts, regrouped as it loads.
+package org.transformer4j.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.model.weights.HfLayout;
+import org.transformer4j.runtime.Backend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+final class HfFalcon {
+
+    private HfFalcon() {}
+
+    static final String TYPE = "falcon";
+
+    /**
+     * FalconConfig's defaults: hidden_size 4544, 71 heads, 32 layers, ffn_hidden_size 4 · hidden_size, layer_norm_epsilon 1e-5,
+     * activation gelu, rope_theta 10000 (rope_scaling as Llama's), multi_query true, parallel_attn true, bias false,
+     * new_decoder_architecture false, tied output, bos = eos = 11. The key/value heads: num_kv_heads in the new architecture
+     * (40b, 180b, Falcon2), 1 with multi_query (7b), else the heads. The block: the new architecture with
+     * num_ln_in_parallel_attn 2 (its default) normalizes the input twice (ln_attn, ln_mlp), with 1 once; the old one with
+     * parallel_attn feeds one input_layernorm to both, without it runs them one after the other. ALiBi (falcon-rw) is refused.
+     */
+    static TransformerConfig config(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 4544), nh = cfg.size("num_attention_heads", 71);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        if (cfg.bool("alibi", false)) throw cfg.error("alibi (falcon-rw's positions) is not supported; the rotary Falcon models are");
+        int hd = c / nh;
+        boolean newArch = cfg.bool("new_decoder_architecture", false), parallel = cfg.bool("parallel_attn", true);
+        int nkv = newArch ? cfg.size("num_kv_heads", nh) : cfg.bool("multi_query", true) ? 1 : nh;
+        if (nh % nkv != 0) throw cfg.error("num_kv_heads " + nkv + " does not divide num_attention_heads " + nh);
+        int norms = newArch ? cfg.size("num_ln_in_parallel_attn", 2) : parallel ? 1 : 0;
+        if (newArch && norms != 1 && norms != 2) throw cfg.error("num_ln_in_parallel_attn must be 1 or 2, got " + norms);
+        String act = cfg.string("activation", "gelu");
+        TransformerConfig.Activation a = switch (act) {
+            case "gelu" -> TransformerConfig.Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
+            case "relu" -> TransformerConfig.Activation.RELU;
+            default -> throw cfg.error("activation '" + act + "' is not one of gelu, gelu_new, relu");
+        };
+        boolean bias = cfg.bool("bias", false);
+        int mpe = cfg.size("max_position_embeddings", 2048), v = cfg.size("vocab_size", 65024);
+        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 11, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 11;
+        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("ffn_hidden_size", 4L * c))
+                .heads(nh, nkv, hd).decoderLayers(cfg.size("num_hidden_layers", 32))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
+                .activation(a, false).rope(HfDecoders.rope(cfg, TYPE, hd, mpe)).maxPositions(mpe)
+                .biases(true).linearBiases(new TransformerConfig.Biases(bias, bias, bias))
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .parallel(norms == 2 ? TransformerConfig.ParallelBlock.TWO_NORMS : norms == 1 ? TransformerConfig.ParallelBlock.SHARED_NORM
+                        : TransformerConfig.ParallelBlock.NONE)
+                .specialIds(new TransformerConfig.SpecialIds(valid(cfg.firstId("pad_token_id"), v), valid(bos, v), valid(eos, v), -1, -1)).build();
+    }
+
+    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
+
+    static HfLayout layout(TransformerConfig c) {
+        Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
+        long cw = c.modelWidth(), f = c.mlpWidth(), qkv = (long) (c.heads() + 2 * c.kvHeads()) * c.headSize();
+        req.put("transformer.word_embeddings.weight", new long[] {c.vocabSize(), cw});
+        for (int i = 0; i < c.decoderLayers(); i++) {
+            String l = "transformer.h." + i + ".";
+            switch (c.parallel()) {
+                case TWO_NORMS -> {
+                    HfNeox.norm(req, l + "ln_attn", cw);
+                    HfNeox.norm(req, l + "ln_mlp", cw);
+                }
+                case SHARED_NORM -> HfNeox.norm(req, l + "input_layernorm", cw);
+                case NONE -> {
+                    HfNeox.norm(req, l + "input_layernorm", cw);
+                    HfNeox.norm(req, l + "post_attention_layernorm", cw);
+                }
+            }
+            HfNeox.linear(req, l + "self_attention.query_key_value", qkv, cw, c.qkvBias());
+            HfNeox.linear(req, l + "self_attention.dense", cw, cw, c.outBias());
+            HfNeox.linear(req, l + "mlp.dense_h_to_4h", f, cw, c.mlpBias());
+            HfNeox.linear(req, l + "mlp.dense_4h_to_h", cw, f, c.mlpBias());
+        }
+        HfNeox.norm(req, "transformer.ln_f", cw);
+        (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
+        return HfLayout.listed(TYPE, req, opt, List.of(".rotary_emb.inv_freq"));
+    }
+
+    /**
+     * The rows of query_key_value that hold q, k or v ({@code part} 0, 1, 2), in the order this library's heads take them.
+     * New architecture: per key/value group g the blocks [q_g1 … q_gG | k_g | v_g] (FalconAttention._split_heads views
+     * (…, groups, G + 2, head_dim)); multi-query: [q (all heads) | k | v]; else per head [q_h | k_h | v_h].
+     */
+    static long[] rows(TransformerConfig c, boolean newArch, int part) {
+        int nh = c.heads(), nkv = c.kvHeads(), hs = c.headSize(), g = nh / nkv;
+        int heads = part == 0 ? nh : nkv;
+        long[] out = new long[heads * hs];
+        for (int h = 0; h < heads; h++) {
+            long block;                                                        // which head-sized block of rows
+            if (newArch) block = part == 0 ? (long) (h / g) * (g + 2) + h % g : (long) h * (g + 2) + g + part - 1;
+            else if (nkv == 1) block = part == 0 ? h : nh + part - 1;
+            else block = (long) h * 3 + part;
+            for (int r = 0; r < hs; r++) out[h * hs + r] = block * hs + r;
+        }
+        return out;
+    }
+
+    /** The folder's model; {@code head} false leaves the output matrix out. q, k and v are gathered from query_key_value one at a time. */
+    static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
+        TransformerConfig c = config(cfg);
+        boolean newArch = cfg.bool("new_decoder_architecture", false);
+        if (cfg.has("quantization_config")) throw cfg.error("quantized falcon folders are not supported (quantization_config)");
+        if (lora != null) throw cfg.error("LoRA adapters are not supported for falcon (its query_key_value is regrouped as it loads)");
+        return Pretrained.mapped(dir, (ck, share) -> {
+            List<String> skip = new ArrayList<>();
+            if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
+            Map<String, Tensor> stored = HfDecoders.renamed(layout(c), name -> name, name -> !head && name.equals("lm_head.weight"),
+                    skip, TYPE, ck, dir, null, null, null);
+            LazyTensors hf = new LazyTensors(stored);
+            try {
+                Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
+                java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
+                put.accept("embeddings.tokens", "transformer.word_embeddings.weight");
+                String[] names = {"q", "k", "v"};
+                for (int i = 0; i < c.decoderLayers(); i++) {
+                    String o = "decoder." + i + ".", l = "transformer.h." + i + ".", a = l + "self_attention.";
+                    boolean two = c.parallel() == TransformerConfig.ParallelBlock.TWO_NORMS;
+                    String attnNorm = two ? "ln_attn" : "input_layernorm", mlpNorm = two ? "ln_mlp" : "post_attention_layernorm";
+                    put.accept(o + "attn_norm.weight", l + attnNorm + ".weight");
+                    put.accept(o + "attn_norm.bias", l + attnNorm + ".bias");
+                    put.accept(o + "mlp_norm.weight", l + mlpNorm + ".weight");
+                    put.accept(o + "mlp_norm.bias", l + mlpNorm + ".bias");
+                    Tensor w = hf.get(a + "query_key_value.weight"), b = hf.get(a + "query_key_value.bias");
+                    for (int j = 0; j < 3; j++) {
+                        long[] rows = rows(c, newArch, j);
+                        String wk = a + "query_key_value.weight[" + names[j] + "]", bk = a + "query_key_value.bias[" + names[j] + "]";
+                        hf.later(wk, () -> HfNeox.gather(w, rows));
+                        put.accept(o + "self." + names[j], wk);
+                        if (b != null) {
+                            hf.later(bk, () -> HfNeox.gather(b, rows));
+                            put.accept(o + "self." + names[j] + ".bias", bk);
+                        }
+                    }
+                    put.accept(o + "self.o", a + "dense.weight");
+                    put.accept(o + "self.o.bias", a + "dense.bias");
+                    put.accept(o + "mlp.up", l + "mlp.dense_h_to_4h.weight");
+                    put.accept(o + "mlp.up.bias", l + "mlp.dense_h_to_4h.bias");
+                    put.accept(o + "mlp.down", l + "mlp.dense_4h_to_h.weight");
+                    put.accept(o + "mlp.down.bias", l + "mlp.dense_4h_to_h.bias");
+                }
+                put.accept("decoder.final_norm.weight", "transformer.ln_f.weight");
+                put.accept("decoder.final_norm.bias", "transformer.ln_f.bias");
+                if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
+                return HfWeights.load(TYPE, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
+            } finally {
+                hf.close();
+            }
+        });
+    }
+}
