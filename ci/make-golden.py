@@ -70,7 +70,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
-    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode",
+    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -500,6 +500,9 @@ def build_all(stage):
         # GPT-BigCode as StarCoder / tiny_starcoder_py (multi-query c_attn [q | k | v], learned positions, tied output)
         ("gpt-bigcode", "GPTBigCodeForCausalLM", "GPTBigCodeConfig", dict(n_embd=64, n_head=2, n_layer=2, n_inner=64, n_positions=128,
                                                                        multi_query=True, activation_function="gelu_pytorch_tanh")),
+        # Falcon as falcon-40b (new_decoder_architecture: query_key_value per key/value group, ln_attn and ln_mlp)
+        ("falcon", "FalconForCausalLM", "FalconConfig", dict(new_decoder_architecture=True, num_kv_heads=1, multi_query=False,
+                                                          parallel_attn=True, bias=False, layer_norm_epsilon=1e-5, alibi=False)),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
@@ -507,7 +510,8 @@ def build_all(stage):
                "gptj": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
                         "num_attention_heads", "max_position_embeddings"),
                "gpt-bigcode": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
-                               "num_attention_heads", "max_position_embeddings")}
+                               "num_attention_heads", "max_position_embeddings"),
+               "falcon": ("rms_norm_eps", "num_key_value_heads", "intermediate_size")}
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
     # and losing every folder (a killed run writes nothing)

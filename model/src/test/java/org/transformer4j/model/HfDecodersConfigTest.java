@@ -539,4 +539,36 @@ class HfDecodersConfigTest {
         assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 64, \"n_head\": 4,"
                 + " \"n_layer\": 2, \"vocab_size\": 300, \"multi_query\": false}")).getMessage().contains("multi_query false"));
     }
+
+    /**
+     * Falcon as FalconConfig reads it: falcon-7b (multi_query: one key/value head; parallel_attn: one norm feeding both), the
+     * new architecture (num_kv_heads; two norms by default, one with num_ln_in_parallel_attn 1 as Falcon2-11B), sequential
+     * layers without parallel_attn, bias, and ALiBi refused.
+     */
+    @Test
+    void falconConfigs() throws Exception {
+        String base = "{\"model_type\": \"falcon\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": 2,"
+                + " \"vocab_size\": 300";
+        TransformerConfig f7 = read(base + "}");
+        assertEquals(1, f7.kvHeads());
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM, f7.parallel());
+        assertTrue(!f7.qkvBias() && !f7.mlpBias() && f7.tiedEmbeddings());
+        assertEquals(256, f7.mlpWidth(), "ffn_hidden_size null: 4 × hidden_size");
+        assertEquals(16, f7.rope().rotaryDim());
+        TransformerConfig f40 = read(base + ", \"new_decoder_architecture\": true, \"num_kv_heads\": 2, \"bias\": true}");
+        assertEquals(2, f40.kvHeads());
+        assertEquals(TransformerConfig.ParallelBlock.TWO_NORMS, f40.parallel());
+        assertTrue(f40.qkvBias() && f40.outBias() && f40.mlpBias());
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM,
+                read(base + ", \"new_decoder_architecture\": true, \"num_kv_heads\": 2, \"num_ln_in_parallel_attn\": 1}").parallel());
+        TransformerConfig seq = read(base + ", \"parallel_attn\": false, \"multi_query\": false}");
+        assertEquals(TransformerConfig.ParallelBlock.NONE, seq.parallel());
+        assertEquals(4, seq.kvHeads());
+        assertTrue(assertThrows(CheckpointException.class, () -> read(base + ", \"alibi\": true}")).getMessage().contains("alibi"));
+        // query_key_value rows: new architecture, 2 groups of 2 query heads (head size 16): group 0 = blocks 0, 1 (q), 2 (k), 3 (v)
+        long[] q = HfFalcon.rows(f40, true, 0), k = HfFalcon.rows(f40, true, 1);
+        assertEquals(List.of(0L, 16L, 64L, 80L), List.of(q[0], q[16], q[32], q[48]), "q heads 0, 1 | 2, 3 from blocks 0, 1 | 4, 5");
+        assertEquals(List.of(32L, 96L), List.of(k[0], k[16]), "k of group 0 at block 2, of group 1 at block 6");
+        assertEquals(List.of(64L, 80L), List.of(HfFalcon.rows(f7, false, 1)[0], HfFalcon.rows(f7, false, 2)[0]), "7b: [q (4 heads) | k | v]");
+    }
 }
