@@ -2502,17 +2502,22 @@ NEOX_FOLLOWS = {
 }
 
 
+def finish_decoder(out, name, cfg, d, forward, follows):
+    """A decoder fixture whose parameters d holds: two rows of 32 ids drawn after them, the outputs of forward, the greedy
+    run from the first row's 24 tokens."""
+    ids = d.ids(2, 32, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = forward(cfg, P, ids)
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, follows,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+
+
 def make_parallel(out, name, cfg, seed, draw, note):
     d = Draw(seed)
     draw(d)
-    ids = d.ids(2, 32, cfg["vocab_size"], low=3)
-    P = d.f64()
-    h, logits = neox.forward(cfg, P, ids)
-    prompt = ids[0, :24].tolist()
-    g = greedy(lambda toks: neox.forward(cfg, P, [toks])[1][0, -1], prompt)
-    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
-                NEOX_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
-                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+    return finish_decoder(out, name, cfg, d, neox.forward, NEOX_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note)
 
 
 @fixture("gpt-bigcode")
@@ -2538,15 +2543,9 @@ def make_gpt_bigcode(out):
         d.linear(p + "mlp.c_fc", c, f)
         d.linear(p + "mlp.c_proj", f, c)
     d.norm("transformer.ln_f", c)
-    ids = d.ids(2, 32, v, low=3)
-    P = d.f64()
-    h, logits = bigcode.forward(cfg, P, ids)
-    prompt = ids[0, :24].tolist()
-    g = greedy(lambda toks: bigcode.forward(cfg, P, [toks])[1][0, -1], prompt)
-    return save(out, "gpt-bigcode", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
-                "models/gpt_bigcode/modeling_gpt_bigcode.py: GPTBigCodeForCausalLM.forward (GPTBigCodeModel, GPTBigCodeBlock, "
-                "multi-query GPTBigCodeAttention, GPTBigCodeMLP, tied lm_head)",
-                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+    return finish_decoder(out, "gpt-bigcode", cfg, d, bigcode.forward,
+                          "models/gpt_bigcode/modeling_gpt_bigcode.py: GPTBigCodeForCausalLM.forward (GPTBigCodeModel, GPTBigCodeBlock, "
+                          "multi-query GPTBigCodeAttention, GPTBigCodeMLP, tied lm_head)")
 
 
 def falcon_config(**extra):
@@ -2589,14 +2588,9 @@ def draw_falcon(d, cfg):
 def make_falcon_fixture(out, name, cfg, seed, note):
     d = Draw(seed)
     draw_falcon(d, cfg)
-    ids = d.ids(2, 32, cfg["vocab_size"], low=3)
-    P = d.f64()
-    h, logits = falcon.forward(cfg, P, ids)
-    prompt = ids[0, :24].tolist()
-    g = greedy(lambda toks: falcon.forward(cfg, P, [toks])[1][0, -1], prompt)
-    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
-                "models/falcon/modeling_falcon.py: FalconForCausalLM.forward (FalconModel, FalconDecoderLayer, FalconAttention's "
-                "_split_heads, FalconMLP, FalconRotaryEmbedding); " + note, {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+    return finish_decoder(out, name, cfg, d, falcon.forward,
+                          "models/falcon/modeling_falcon.py: FalconForCausalLM.forward (FalconModel, FalconDecoderLayer, FalconAttention's "
+                          "_split_heads, FalconMLP, FalconRotaryEmbedding); " + note)
 
 
 @fixture("falcon")
@@ -2637,15 +2631,9 @@ def make_opt(out):
         d.linear(p + "fc2", f, c)
         d.norm(p + "final_layer_norm", c)
     d.norm(dd + "final_layer_norm", c)
-    ids = d.ids(2, 32, v, low=3)
-    P = d.f64()
-    h, logits = opt.forward(cfg, P, ids)
-    prompt = ids[0, :24].tolist()
-    g = greedy(lambda toks: opt.forward(cfg, P, [toks])[1][0, -1], prompt)
-    return save(out, "opt", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
-                "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder, OPTLearnedPositionalEmbedding's offset 2, "
-                "pre-LN OPTDecoderLayer, OPTAttention with q scaled by head_dim**-0.5, relu fc1 / fc2, tied lm_head)",
-                {"prompt": prompt, "tokens": g[0], "margins": g[1]})
+    return finish_decoder(out, "opt", cfg, d, opt.forward,
+                          "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder, OPTLearnedPositionalEmbedding's offset 2, "
+                          "pre-LN OPTDecoderLayer, OPTAttention with q scaled by head_dim**-0.5, relu fc1 / fc2, tied lm_head)")
 
 
 @fixture("stablelm")
