@@ -83,15 +83,20 @@ final class HfOpt {
         return HfLayout.listed(TYPE, req, opt, List.of());
     }
 
-    /** The folder's model; {@code head} false leaves the output matrix out. A LoRA adapter merges into q/k/v/out_proj, fc1, fc2. */
+    /**
+     * The folder's model; {@code head} false leaves the output matrix out. A LoRA adapter merges into q/k/v/out_proj, fc1, fc2.
+     * Both layouts load: OPTForCausalLM's ({@code model.decoder.…}) and the base model's ({@code decoder.…}, no lm_head), as
+     * older OPT checkpoints were saved and transformers still reads them (base_model_prefix "model").
+     */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
         TransformerConfig c = config(cfg);
         if (cfg.has("quantization_config")) throw cfg.error("quantized opt folders are not supported (quantization_config)");
         return Pretrained.mapped(dir, (ck, share) -> {
             List<String> skip = new ArrayList<>();
             if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            Map<String, Tensor> stored = HfDecoders.renamed(layout(c), name -> name, name -> !head && name.equals("lm_head.weight"),
-                    skip, TYPE, ck, dir, null, null, lora);
+            boolean base = !ck.names().contains("model.decoder.embed_tokens.weight") && ck.names().contains("decoder.embed_tokens.weight");
+            Map<String, Tensor> stored = HfDecoders.renamed(layout(c), name -> base && name.startsWith("model.") ? name.substring(6) : name,
+                    name -> (!head || base) && name.equals("lm_head.weight"), skip, TYPE, ck, dir, null, null, lora);
             LazyTensors hf = stored instanceof LazyTensors made ? made : new LazyTensors(stored);
             try {
                 String pos = "model.decoder.embed_positions.weight";

@@ -211,4 +211,27 @@ class ParallelDecodersTest {
             }
         }
     }
+
+    /**
+     * OPT as older checkpoints store it, the base model's names (decoder.…, no lm_head; transformers reads them through
+     * base_model_prefix "model"): the same model as the causal-LM layout, within the reference's tolerance.
+     */
+    @Test
+    void anOptFolderInTheBaseModelLayoutLoadsAsTheReference() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("opt-base"));
+        Files.copy(fixture("opt").resolve("config.json"), dir.resolve("config.json"));
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(fixture("opt").resolve("model.safetensors"))) {
+            for (String key : f.names()) {
+                Tensor t = f.tensor(key);
+                out.put(key.replaceFirst("^model\\.", ""), Tensor.ofFloats(t.toFloatArray(), t.shape()));
+            }
+        }
+        assertTrue(out.containsKey("decoder.embed_positions.weight"));
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), out, Map.of("format", "pt"));
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open("opt");
+        try (CpuBackend backend = new CpuBackend(); Weights w = Pretrained.load(dir, backend)) {
+            f.near("logits", new Transformer(w, backend).logits(f.ids("input_ids")));
+        }
+    }
 }
