@@ -43,17 +43,14 @@ final class HfBigCode {
             default -> throw cfg.error("activation_function '" + act + "' is not one of gelu_pytorch_tanh, gelu_new, gelu, relu");
         };
         int v = cfg.size("vocab_size", 50257), hd = c / nh;
-        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 50256, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 50256;
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("n_inner", 4L * c))
                 .heads(nh, 1, hd).decoderLayers(cfg.size("n_layer", 12))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
                 .activation(a, false).learnedPositions(cfg.size("n_positions", 1024)).biases(true)
                 .attentionScale(cfg.bool("scale_attn_weights", true) ? Float.NaN : 1f)
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
-                .specialIds(new TransformerConfig.SpecialIds(valid(cfg.firstId("pad_token_id"), v), valid(bos, v), valid(eos, v), -1, -1)).build();
+                .specialIds(HfNeox.specialIds(cfg, v, -1, 50256, 50256)).build();
     }
-
-    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
 
     /** GPTBigCodeForCausalLM's names and shapes; the old attn.bias / attn.masked_bias buffers are ignored. */
     static HfLayout layout(TransformerConfig c) {
@@ -72,7 +69,7 @@ final class HfBigCode {
         }
         HfNeox.norm(req, "transformer.ln_f", cw);
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
-        return HfLayout.listed(TYPE, req, opt, List.of(".attn.bias", ".attn.masked_bias"));
+        return HfLayout.listed(TYPE, req, opt, HfNeox.ATTN_BUFFERS);
     }
 
     /**
@@ -102,8 +99,8 @@ final class HfBigCode {
                 put.accept(o + "self.qkv", qkv + "weight");                           // fused as stored: [q | k | v]
                 put.accept(o + "self.qkv.bias", qkv + "bias");
                 String[] names = {"q", "k", "v"};
+                Tensor w = hf.get(qkv + "weight"), b = hf.get(qkv + "bias");
                 for (int j = 0; j < 3; j++) {                                            // row views, for -Dt4j.fuse=false
-                    Tensor w = hf.get(qkv + "weight"), b = hf.get(qkv + "bias");
                     if (w != null) hf.put(qkv + "weight[" + names[j] + "]", w.slice(0, at[j], at[j + 1]));
                     if (b != null) hf.put(qkv + "bias[" + names[j] + "]", b.slice(0, at[j], at[j + 1]));
                     put.accept(o + "self." + names[j], qkv + "weight[" + names[j] + "]");

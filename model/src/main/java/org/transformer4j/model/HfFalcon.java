@@ -48,7 +48,6 @@ final class HfFalcon {
         };
         boolean bias = cfg.bool("bias", false);
         int mpe = cfg.size("max_position_embeddings", 2048), v = cfg.size("vocab_size", 65024);
-        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 11, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 11;
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("ffn_hidden_size", 4L * c))
                 .heads(nh, nkv, hd).decoderLayers(cfg.size("num_hidden_layers", 32))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
@@ -57,10 +56,8 @@ final class HfFalcon {
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .parallel(norms == 2 ? TransformerConfig.ParallelBlock.TWO_NORMS : norms == 1 ? TransformerConfig.ParallelBlock.SHARED_NORM
                         : TransformerConfig.ParallelBlock.NONE)
-                .specialIds(new TransformerConfig.SpecialIds(valid(cfg.firstId("pad_token_id"), v), valid(bos, v), valid(eos, v), -1, -1)).build();
+                .specialIds(HfNeox.specialIds(cfg, v, -1, 11, 11)).build();
     }
-
-    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
 
     static HfLayout layout(TransformerConfig c) {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();

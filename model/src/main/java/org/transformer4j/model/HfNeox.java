@@ -30,6 +30,9 @@ final class HfNeox {
     /** The buffers transformers 4.2x saved with GPT-NeoX's weights (Pythia's files carry them); GPTNeoXPreTrainedModel ignores them. */
     private static final List<String> LEGACY_BUFFERS = List.of(".attention.bias", ".attention.masked_bias", ".rotary_emb.inv_freq");
 
+    /** The same buffers under GPT-2's attention name (attn.): GPT-J's and GPT-BigCode's older files carry them. */
+    static final List<String> ATTN_BUFFERS = List.of(".attn.bias", ".attn.masked_bias");
+
     /**
      * config.json → TransformerConfig with the config classes' defaults. Both: pre-LayerNorm (with bias, layer_norm_eps 1e-5),
      * a plain MLP (hidden_act), RoPE over the first int(head_size · partial factor) dimensions of each head (rotate_half
@@ -64,9 +67,6 @@ final class HfNeox {
         int mpe = cfg.size("max_position_embeddings", 2048);
         boolean attnBias = !neox || cfg.bool("attention_bias", true);
         int v = cfg.size("vocab_size");
-        int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
-        if (!cfg.present("bos_token_id")) bos = neox ? 0 : 1;                 // GPTNeoXConfig(bos_token_id=0) / PhiConfig(1)
-        if (!cfg.present("eos_token_id")) eos = 2;                           // both classes' eos_token_id=2
         boolean parallel = !neox || cfg.bool("use_parallel_residual", true);
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(cfg.size("num_hidden_layers"))
@@ -77,10 +77,23 @@ final class HfNeox {
                 .parallel(!parallel ? TransformerConfig.ParallelBlock.NONE
                         : neox ? TransformerConfig.ParallelBlock.TWO_NORMS : TransformerConfig.ParallelBlock.SHARED_NORM)
                 .headBias(!neox)
-                .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
+                .specialIds(specialIds(cfg, v, -1, neox ? 0 : 1, 2)).build();      // GPTNeoXConfig(bos 0, eos 2), PhiConfig(bos 1, eos 2)
     }
 
-    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
+    /**
+     * pad, bos and eos as a config class with these defaults reads them (−1: none): an absent field takes its default, null
+     * is none, a list gives its first id; an id outside the vocabulary is none. For the families of this class, HfOpt,
+     * HfBigCode and HfFalcon.
+     */
+    static TransformerConfig.SpecialIds specialIds(HfConfig cfg, int vocab, int pad, int bos, int eos) throws CheckpointException {
+        return new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", pad, vocab), id(cfg, "bos_token_id", bos, vocab),
+                id(cfg, "eos_token_id", eos, vocab), -1, -1);
+    }
+
+    private static int id(HfConfig cfg, String field, int dflt, int vocab) throws CheckpointException {
+        int id = cfg.present(field) ? cfg.firstId(field) : dflt;
+        return id >= 0 && id < vocab ? id : -1;
+    }
 
     /**
      * GPTJConfig: n_embd 4096, n_head 16, n_layer 28, n_inner 4 · n_embd, n_positions 2048, rotary_dim 64 (null: the whole
@@ -100,7 +113,6 @@ final class HfNeox {
             default -> throw cfg.error("activation_function '" + act + "' is not one of gelu_new, gelu, relu");
         };
         int v = cfg.size("vocab_size", 50400), mpe = cfg.size("n_positions", 2048);
-        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 50256, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 50256;
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("n_inner", 4L * c))
                 .heads(nh, nh, hd).decoderLayers(cfg.size("n_layer", 28))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
@@ -108,7 +120,7 @@ final class HfNeox {
                 .biases(true).linearBiases(new TransformerConfig.Biases(false, false, true))
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
                 .parallel(TransformerConfig.ParallelBlock.SHARED_NORM).headBias(true)
-                .specialIds(new TransformerConfig.SpecialIds(valid(cfg.firstId("pad_token_id"), v), valid(bos, v), valid(eos, v), -1, -1)).build();
+                .specialIds(specialIds(cfg, v, -1, 50256, 50256)).build();
     }
 
     /**
@@ -155,7 +167,7 @@ final class HfNeox {
             norm(req, "transformer.ln_f", cw);
             (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
             req.put("lm_head.bias", new long[] {c.vocabSize()});
-            return HfLayout.listed(type, req, opt, List.of(".attn.bias", ".attn.masked_bias"));
+            return HfLayout.listed(type, req, opt, ATTN_BUFFERS);
         }
         boolean neox = type.equals("gpt_neox");
         String root = neox ? "gpt_neox." : "model.";
@@ -280,10 +292,10 @@ final class HfNeox {
                 put.accept(o + "mlp_norm.bias", l + "post_attention_layernorm.bias");
                 String qkv = l + "attention.query_key_value.";
                 String[] names = {"q", "k", "v"};
+                Tensor whole = hf.get(qkv + "weight"), wholeBias = hf.get(qkv + "bias");
                 for (int j = 0; j < 3; j++) {
                     int part = j;
                     String w = qkv + "weight[" + names[j] + "]", b = qkv + "bias[" + names[j] + "]";
-                    Tensor whole = hf.get(qkv + "weight"), wholeBias = hf.get(qkv + "bias");
                     hf.later(w, () -> headRows(whole, c.heads(), c.headSize(), part));
                     put.accept(o + "self." + names[j], w);
                     if (wholeBias != null) {

@@ -50,18 +50,14 @@ final class HfOpt {
         };
         boolean bias = cfg.bool("enable_bias", true);
         int v = cfg.size("vocab_size", 50272);
-        int pad = cfg.present("pad_token_id") ? cfg.firstId("pad_token_id") : 1;
-        int bos = cfg.present("bos_token_id") ? cfg.firstId("bos_token_id") : 2, eos = cfg.present("eos_token_id") ? cfg.firstId("eos_token_id") : 2;
         return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("ffn_dim", 4L * c), nh)
                 .decoderLayers(cfg.size("num_hidden_layers", 12))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, 1e-5f)
                 .activation(a, false).learnedPositions(cfg.size("max_position_embeddings", 2048))
                 .biases(true).linearBiases(new TransformerConfig.Biases(bias, bias, bias))
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
-                .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
+                .specialIds(HfNeox.specialIds(cfg, v, 1, 2, 2)).build();
     }
-
-    private static int valid(int id, int vocab) { return id >= 0 && id < vocab ? id : -1; }
 
     /** OPTForCausalLM's names and shapes (a stored lm_head.weight, the tied copy, is optional). */
     static HfLayout layout(TransformerConfig c) {
