@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 13
+#define T4J_ABI_VERSION 14
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -417,7 +417,11 @@ T4J_API int32_t t4j_penalty(const t4j_penalty_params* p, void* stream);
  * lse is the natural log of the row's softmax denominator: log Σ_j exp(score_j).
  * Attention sinks (ABI 11, sinks given: GPT-OSS): head h's logit sinks[h] joins every row's denominator with
  * no value, p_j = exp(score_j) / (Σ_k exp(score_k) + exp(sinks[h])), so a row's weights sum to less than 1;
- * lse = log(Σ_k exp(score_k) + exp(sinks[h])), and a row that sees no key gets zeros and lse = sinks[h]. */
+ * lse = log(Σ_k exp(score_k) + exp(sinks[h])), and a row that sees no key gets zeros and lse = sinks[h].
+ * ALiBi (ABI 14, alibi_slopes given: BLOOM, MPT, Falcon-RW; Press et al. 2022): −alibi_slopes[h] · |j − (i + Lk − Lq)| is
+ * added to the scaled score (after the soft-cap), FlashAttention's alibi_slopes. Under CAUSAL it is slopes[h] · (j − pos),
+ * which differs from transformers' BLOOM bias slopes[h] · j and MPT's slopes[h] · (j − (Lk − 1)) by one constant per row,
+ * so the softmax is the same (lse is not: it is this definition's). Not with rel_bias, c2p or p2c. */
 #define T4J_ATTN_MASK_NONE       0
 #define T4J_ATTN_MASK_CAUSAL     1
 #define T4J_ATTN_MASK_PREFIX_LM  2
@@ -461,6 +465,7 @@ typedef struct t4j_attention_params {
     int32_t dis_span, dis_buckets, dis_max_position;
     int32_t dis_reserved;             /* 0 */
     const float* sinks;               /* ABI 11: fp32 (NH) attention sinks, one logit per query head (see above), or NULL */
+    const float* alibi_slopes;        /* ABI 14: fp32 (NH) ALiBi slopes, one per query head (see above), or NULL */
 } t4j_attention_params;
 
 /* Prefill / encoder attention on `stream`. Head sizes: 32, 64, 96, 128 for F16/BF16 (tensor cores,
@@ -493,7 +498,7 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
  * serves the whole GQA group; see split_keys); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
- * The T5 bias, scale, sinks and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
+ * The T5 bias, ALiBi, scale, sinks and lse follow t4j_attention_params; window > 0 (causal only) hides keys at
  * positions ≤ query position − window, as in t4j_attention_params.
  * Tq 1..16: the split-KV decode, every dtype. Tq > 16 (ABI 7; F16/BF16, F32 is unsupported): paged
  * prefill — a prompt or chunk appended to the cache attends on tensor cores, reading K/V through
@@ -528,6 +533,8 @@ typedef struct t4j_decode_params {
     const float* sinks;               /* ABI 11: fp32 (NH) attention sinks, or NULL: as t4j_attention_params.sinks, added
                                          once per row (the combine counts the sink as one more split with lse sinks[h] and
                                          no value; with num_splits = 1 the decode kernel finalises the row with it) */
+    const float* alibi_slopes;        /* ABI 14: fp32 (NH) ALiBi slopes, or NULL: as t4j_attention_params.alibi_slopes, query i
+                                         at key position cache_lengths[b] − Tq + i; not with rel_bias */
 } t4j_decode_params;
 
 T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);

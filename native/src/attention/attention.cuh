@@ -74,6 +74,11 @@ __device__ __forceinline__ bool attn_visible(int mask, int i, int j, int Lk, int
 __device__ __forceinline__ bool attn_window_hides(int rel, int window) { return window > 0 && (rel <= -window || rel >= window); }
 // Its before side alone (the row-wise kernel ends each row at the window instead of testing the after side).
 __device__ __forceinline__ bool attn_window_hides_before(int rel, int window) { return window > 0 && rel <= -window; }
+// ALiBi (t4j_attention_params.alibi_slopes, t4j_decode_params.alibi_slopes): the bias of a key at rel = key position −
+// query position, −slope · |rel|, in the log2 domain the kernels score in (slope2 = slope · log2 e). The tensor-core
+// kernel puts it in its per-tile relative-position table like the T5 bias and the window, the row-wise and decode
+// kernels add it per key. The CPU twin is CpuAttention's alibi term.
+__device__ __forceinline__ float attn_alibi(float slope2, int rel) { return -slope2 * static_cast<float>(rel < 0 ? -rel : rel); }
 
 // Gemma 2's attention logit soft-capping (softcap in t4j_attention_params / t4j_decode_params): the score
 // z = scale · (q·k) becomes c · tanh(z / c), before the T5 bias and the mask (transformers' Gemma2

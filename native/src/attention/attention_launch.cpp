@@ -71,6 +71,13 @@ bool disentangled_ok(const t4j_attention_params& p) {
 // Attention sinks (ABI 11): fp32, so 4-byte aligned (the values are read on the device; any value is accepted).
 bool sinks_ok(const float* sinks) { return (reinterpret_cast<uintptr_t>(sinks) & 3u) == 0; }
 
+// ALiBi slopes (ABI 14): fp32, 4-byte aligned, one positional bias only (not with the T5 table or DeBERTa's terms; the
+// kernels would add one and drop the other).
+bool alibi_ok(const float* slopes, const void* rel_bias, const void* c2p, const void* p2c) {
+    if (slopes == nullptr) return true;
+    return (reinterpret_cast<uintptr_t>(slopes) & 3u) == 0 && rel_bias == nullptr && c2p == nullptr && p2c == nullptr;
+}
+
 const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, out),              T4J_FIELD(t4j_attention_params, lse),
     T4J_FIELD(t4j_attention_params, q),                T4J_FIELD(t4j_attention_params, k),
@@ -94,7 +101,7 @@ const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, c2p_rows),         T4J_FIELD(t4j_attention_params, p2c_rows),
     T4J_FIELD(t4j_attention_params, dis_span),         T4J_FIELD(t4j_attention_params, dis_buckets),
     T4J_FIELD(t4j_attention_params, dis_max_position), T4J_FIELD(t4j_attention_params, dis_reserved),
-    T4J_FIELD(t4j_attention_params, sinks),
+    T4J_FIELD(t4j_attention_params, sinks),            T4J_FIELD(t4j_attention_params, alibi_slopes),
 };
 const t4j::StructRegistration kAttentionLayout("t4j_attention_params", sizeof(t4j_attention_params), kAttentionFields,
                                                sizeof(kAttentionFields) / sizeof(kAttentionFields[0]));
@@ -132,7 +139,7 @@ const t4j::FieldLayout kDecodeFields[] = {
     T4J_FIELD(t4j_decode_params, max_distance),     T4J_FIELD(t4j_decode_params, bias_bidirectional),
     T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, window),
     T4J_FIELD(t4j_decode_params, split_keys),       T4J_FIELD(t4j_decode_params, softcap),
-    T4J_FIELD(t4j_decode_params, sinks),
+    T4J_FIELD(t4j_decode_params, sinks),            T4J_FIELD(t4j_decode_params, alibi_slopes),
 };
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
@@ -181,6 +188,7 @@ extern "C" T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* st
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!disentangled_ok(*p)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!sinks_ok(p->sinks)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!alibi_ok(p->alibi_slopes, p->rel_bias, p->c2p, p->p2c)) return T4J_ERROR_INVALID_ARGUMENT;
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride, p->k_batch_stride,
                                p->k_row_stride,   p->k_head_stride, p->v_batch_stride, p->v_row_stride,
                                p->v_head_stride,  p->out_batch_stride, p->out_row_stride, p->out_head_stride};
@@ -266,6 +274,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (!std::isfinite(p->scale)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!sinks_ok(p->sinks)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!alibi_ok(p->alibi_slopes, p->rel_bias, nullptr, nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!head_size_ok(p->HS)) return T4J_ERROR_UNSUPPORTED;
     if (!aligned16(p->k_cache) || !aligned16(p->v_cache)) return T4J_ERROR_UNSUPPORTED;  // 16-byte cp.async rows
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,

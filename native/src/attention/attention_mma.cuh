@@ -362,12 +362,16 @@ __device__ __forceinline__ void attention_mma_rows(const t4j_attention_params& p
                           (p.mask == T4J_ATTN_MASK_NONE || n0 + KEYS - 1 <= m0 + s.offset || n0 + KEYS <= s.prefix) &&
                           !attn_window_hides(n0 - last - s.offset, p.window) &&
                           !attn_window_hides(n0 + KEYS - 1 - m0 - s.offset, p.window);
-        const bool use_table = t5 || (p.window > 0 && !full);
+        // ALiBi: −slope · |rel| in the tile table (attention.cuh's attn_alibi); its slope is read from the params in the
+        // fill loop, not held across the key loop (a register of its own took HS 64 from 168 to 174 on sm_90a: 3 → 2 blocks).
+        const bool use_table = t5 || p.alibi_slopes != nullptr || (p.window > 0 && !full);
         if (use_table) {
             if (t5 && it == 0) __syncthreads();  // the distance table is complete (block-uniform branch)
             for (int idx = threadIdx.x; idx < rows + KEYS - 1; idx += blockDim.x) {
                 const int rel = n0 - m0 + idx - (rows - 1) - s.offset;
-                const float bias = t5 ? t5_table_bias(dist_s, D, rel, p, h) : 0.0f;
+                const float bias = t5                         ? t5_table_bias(dist_s, D, rel, p, h)
+                                   : p.alibi_slopes != nullptr ? attn_alibi(p.alibi_slopes[h] * kLog2e, rel)
+                                                               : 0.0f;
                 tile_s[idx] = attn_window_hides(rel, p.window) ? -INFINITY : bias;
             }
         }

@@ -46,6 +46,7 @@ inline t4j_attention_params paged_prefill_view(const t4j_decode_params& d) {
     a.window = d.window;
     a.softcap = d.softcap;
     a.sinks = d.sinks;                 // one pass over all keys: the kernel ends each row with the sink (attention.cuh)
+    a.alibi_slopes = d.alibi_slopes;   // query i at key position i + Lk − Tq = cache_lengths[b] − Tq + i, as decode's
     return a;
 }
 

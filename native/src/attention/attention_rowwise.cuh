@@ -117,6 +117,13 @@ struct T5Bias {
     }
 };
 
+// ALiBi of key j for a query at key position qpos, log2 domain (slope2 = slope · log2 e; attention.cuh's attn_alibi).
+struct AlibiBias {
+    float slope2;
+    int qpos;
+    __device__ float operator()(int j) const { return attn_alibi(slope2, j - qpos); }
+};
+
 // DeBERTa's disentangled bias of key j for query row i (attention.cuh's Disentangled), log2 domain.
 template <typename T>
 struct DisBias {
@@ -173,6 +180,9 @@ __device__ __forceinline__ void attention_rowwise(const t4j_attention_params& p)
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);
     } else if (p.rel_bias != nullptr) {
         const T5Bias bias{p.rel_bias, p.NH, h, i + s.offset, p.num_buckets, p.max_distance, p.bias_bidirectional};
+        row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);
+    } else if (p.alibi_slopes != nullptr) {
+        const AlibiBias bias{p.alibi_slopes[h] * kLog2e, i + s.offset};
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, bias, p.softcap);
     } else {
         row_attend<T>(st, qs, p.HS, 0, end, rows, visible, NoBias{}, p.softcap);

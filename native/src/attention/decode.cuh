@@ -285,6 +285,9 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                         const T5Bias bias{p.rel_bias, p.NH, kvh * group + r / p.Tq, L - p.Tq + r % p.Tq, p.num_buckets,
                                           p.max_distance, p.bias_bidirectional};
                         x[u] += bias(j);
+                    } else if (p.alibi_slopes != nullptr) {  // ALiBi (attention.cuh's attn_alibi)
+                        const int r = pass + rr;
+                        x[u] += attn_alibi(p.alibi_slopes[kvh * group + r / p.Tq] * kLog2e, j - (L - p.Tq + r % p.Tq));
                     }
                 } else {
                     x[u] = -INFINITY;

@@ -65,6 +65,7 @@ struct Problem {
     int dis_span = 0, dis_buckets = 0, dis_max = 0;
     bool c2p = false, p2c = false;
     bool sinks = false;        // GPT-OSS's attention sinks: g_sinks[h] joins each row's softmax denominator (ABI 11)
+    bool alibi = false;        // ALiBi: −g_alibi[h] · |j − pos| added to each score (ABI 14)
 };
 
 // transformers' make_log_bucket_position (deberta_v2), then the gather's column clamp(bucket + span, 0, 2·span − 1);
@@ -89,6 +90,19 @@ std::vector<float> g_sinks;
 std::vector<float> sinks_for(int nh) {
     std::vector<float> s(nh);
     for (int h = 0; h < nh; h++) s[h] = h % 4 == 3 ? 12.0f : 2.5f + uniform(3.5f);
+    return s;
+}
+
+// A problem's ALiBi slopes (alibi_for), read by the reference when Problem::alibi.
+std::vector<float> g_alibi;
+
+// ALiBi slopes for NH heads: BLOOM's geometric 2^(−8(h + 1)/n) over the next power of two n ≥ NH (0.5 … 2^−8 for 8 heads),
+// and every third head 1.25, steeper than any published slope, so that distant keys fall far below near ones.
+std::vector<float> alibi_for(int nh) {
+    int n = 1;
+    while (n < nh) n *= 2;
+    std::vector<float> s(nh);
+    for (int h = 0; h < nh; h++) s[h] = h % 3 == 2 ? 1.25f : static_cast<float>(std::pow(2.0, -8.0 * (h + 1) / n));
     return s;
 }
 
@@ -127,6 +141,7 @@ void reference(const Problem& pr, const std::vector<float>& q, const std::vector
                     g_max_score = std::max(g_max_score, std::abs(z));
                     if (pr.softcap > 0) z = pr.softcap * std::tanh(z / pr.softcap);  // before the bias (t4j.h)
                     s[j] = z + (pr.bias ? table[t5_bucket_ref(j - pos, nb, md, pr.bidir) * pr.NH + h] : 0.0);
+                    if (pr.alibi) s[j] -= static_cast<double>(g_alibi[h]) * std::abs(j - pos);  // FlashAttention's alibi_slopes
                     if (pr.dis_span > 0) {                       // DisentangledSelfAttention's gathers
                         const int r = deberta_column_ref(pos - j, pr.dis_span, pr.dis_buckets, pr.dis_max);
                         const size_t w = 2 * static_cast<size_t>(pr.dis_span);
@@ -225,6 +240,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
     g_rows_k = rows_k;
     const bool dis = pr.dis_span > 0;
     g_sinks = pr.sinks ? sinks_for(pr.NH) : std::vector<float>{};
+    g_alibi = pr.alibi ? alibi_for(pr.NH) : std::vector<float>{};
     std::vector<T> out(q.size(), from<T>(NAN));
     const size_t lse_n = static_cast<size_t>(pr.NH) * rows_q;
     std::vector<float> lse(lse_n, NAN);
@@ -268,6 +284,7 @@ void run_prefill(Problem pr, bool tensor_cores) {
         p.dis_max_position = pr.dis_max;
     }
     p.sinks = pr.sinks ? g_sinks.data() : nullptr;
+    p.alibi_slopes = pr.alibi ? g_alibi.data() : nullptr;
 
     static std::vector<std::string> names;  // reports and the coverage list keep the pointer
     names.push_back(tensor_cores ? std::string(dis ? "t4j_attn_mma_dis_" : "t4j_attn_mma_") + name<T>() + "_hs" + std::to_string(INST)
@@ -307,7 +324,7 @@ template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
                 const std::string& what, int window = 0, int split_keys = 0,
                 const std::function<void(const t4j_decode_params&)>& paged = {},  // launches Tq > kMaxDecodeRows
-                float softcap = 0.0f, bool sinks = false) {
+                float softcap = 0.0f, bool sinks = false, bool alibi = false) {
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
     const int lmax = *std::max_element(lengths.begin(), lengths.end());
@@ -390,6 +407,8 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
     p.softcap = softcap;
     g_sinks = sinks ? sinks_for(NH) : std::vector<float>{};
     p.sinks = sinks ? g_sinks.data() : nullptr;
+    g_alibi = alibi ? alibi_for(NH) : std::vector<float>{};
+    p.alibi_slopes = alibi ? g_alibi.data() : nullptr;
     const t4j::DecodeLayout layout = t4j::decode_layout(HS, static_cast<int>(sizeof(T)), NH / NKV * Tq);
     static std::vector<std::string> names;
     names.push_back(std::string("t4j_decode_") + name<T>());
@@ -409,6 +428,7 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
                {}, {}, bias, false, p.scale, what, window};
     pr.softcap = softcap;
     pr.sinks = sinks;
+    pr.alibi = alibi;
     std::vector<float> kp, vp;  // packed keys
     for (int b = 0; b < B; b++) {
         kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
@@ -661,6 +681,46 @@ void sinks_suite() {
     run_decode<__half>(64, 8, 1, {300}, 1, 16, 128, true, false, "sinks MQA 8 heads, 128 splits", 0, 0, {}, 0.0f, true);
 }
 
+// ALiBi (t4j_attention_params.alibi_slopes, t4j_decode_params.alibi_slopes; ABI 14: BLOOM, MPT, Falcon-RW): −slope · |key
+// position − query position| added to each score, on every path a decoder takes and bidirectionally (mask none): tensor
+// cores in both dtypes at instances 32, 64, 80 (HS 72), 96, 128 and 256, 64- and 128-row tiles (the table carries the bias
+// on tiles every row sees whole, so "full" tiles get it too), chunks after a cached prefix (pos = i + Lk − Lq), packed rows,
+// key padding, GQA and MQA, a sliding window; the fp32 rows kernel; paged prefill with 64- and 128-row tiles; the split-KV
+// decode with 1, 3 and 16 splits (split_keys) and a non-causal decode (keys on both sides). Slopes from alibi_for (every
+// third head 1.25). Every problem names "alibi" right after its kernel prefix.
+void alibi_suite() {
+    const auto sloped = [](Problem pr) { pr.alibi = true; return pr; };
+    const auto sc = [](int hs) { return 1.0f / std::sqrt(static_cast<float>(hs)); };
+    constexpr int kCausal = T4J_ATTN_MASK_CAUSAL, kNone = T4J_ATTN_MASK_NONE;
+    run_prefill<__nv_bfloat16, 64>(sloped({3, 6, 6, 64, {70, 5, 1}, {70, 5, 1}, true, kCausal, {}, {}, false, false, sc(64),
+                                           "alibi packed causal 70+5+1, 6 heads"}), true);
+    run_prefill<__half, 64>(sloped({1, 4, 2, 64, {300}, {300}, false, kCausal, {}, {}, false, false, sc(64),
+                                     "alibi 128 rows causal 1x300 GQA", 0, 128}), true);
+    run_prefill<__nv_bfloat16, 128>(sloped({2, 4, 1, 128, {140, 140}, {140, 140}, false, kNone, {}, {140, 77}, false, false, sc(128),
+                                             "alibi none (bidirectional) 2x140 MQA, key padding"}), true);
+    run_prefill<__half, 256>(sloped({2, 4, 2, 256, {70, 70}, {70, 70}, false, kCausal, {}, {}, false, false, sc(256),
+                                      "alibi causal 2x70 GQA (two column blocks)"}), true);
+    run_prefill<__nv_bfloat16, 32>(sloped({2, 8, 8, 32, {3, 90}, {90, 90}, true, kCausal, {}, {}, false, false, sc(32),
+                                           "alibi packed chunk of 3 after a prefix of 87"}), true);
+    run_prefill<__half, 72>(sloped({1, 4, 4, 72, {200}, {200}, false, kCausal, {}, {}, false, false, sc(72),
+                                     "alibi causal sliding window 50 1x200", 50}), true);
+    run_prefill<__nv_bfloat16, 96>(sloped({1, 3, 3, 96, {130}, {130}, false, kCausal, {}, {}, false, false, sc(96),
+                                           "alibi causal 1x130, 3 heads"}), true);
+    run_prefill<float, 64>(sloped({3, 6, 6, 64, {70, 5, 1}, {70, 5, 1}, true, kCausal, {}, {}, false, false, sc(64),
+                                   "alibi packed causal 70+5+1, 6 heads"}), false);
+    run_prefill<float, 128>(sloped({2, 4, 1, 128, {140, 140}, {140, 140}, false, kNone, {}, {140, 77}, false, false, sc(128),
+                                    "alibi none (bidirectional) 2x140 MQA, key padding"}), false);
+    run_decode<__nv_bfloat16>(64, 6, 6, {20, 83}, 20, 16, 1, true, false, "alibi paged prefill Tq 20 after a prefix, 6 heads", 0, 0,
+                              paged_launch<__nv_bfloat16, 64, 64>, 0.0f, false, true);
+    run_decode<__half>(128, 4, 2, {260, 300}, 260, 32, 1, true, false, "alibi paged prefill Tq 260 (128 rows), GQA", 0, 0,
+                       paged_launch<__half, 128, 128>, 0.0f, false, true);
+    run_decode<float>(64, 6, 6, {1, 50, 130}, 1, 16, 1, true, false, "alibi MHA 6 heads Tq 1, 1 split", 0, 0, {}, 0.0f, false, true);
+    run_decode<__nv_bfloat16>(64, 8, 2, {90, 7, 300}, 3, 16, 3, true, false, "alibi GQA 4 Tq 3, 3 splits", 0, 0, {}, 0.0f, false, true);
+    run_decode<__half>(128, 4, 4, {100, 17, 600}, 2, 16, 16, true, false, "alibi MHA Tq 2, 16 splits, split_keys 32", 0, 32, {}, 0.0f,
+                       false, true);
+    run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 4, false, false, "alibi Tq 2, not causal, MQA, 4 splits", 0, 0, {}, 0.0f, false, true);
+}
+
 // T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
 // every relative position −N..N against an independent float64 evaluation of transformers'
 // _relative_position_bucket. Where the float64 value of log(rel/max_exact)/log(max_distance/max_exact)
@@ -779,6 +839,7 @@ int main(int argc, char** argv) {
     paged_prefill_suite<__half, 32, 16>(false);
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
     sinks_suite();                               // GPT-OSS's attention sinks on every path a decoder takes
+    alibi_suite();                               // BLOOM's, MPT's and Falcon-RW's ALiBi on every path, and bidirectional
     bidir_window_suite();                        // ModernBERT's local attention: mask none with a window, every prefill variant
     mpnet_suite();                               // MPNet: the T5 bias after a 1/sqrt(HS) scale, packed, past distance 128
     deberta_suite();                             // DeBERTa: the disentangled bias's own instances

@@ -52,6 +52,13 @@ mutations=(
   "sink-per-split@attention/decode.cuh@'    if (p.num_splits == 1) {\n        if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, lse);\n', '    if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, lse);\n    if (p.num_splits == 1) {\n'@--quick --only decode f32 HS 64 sinks GQA 4 Tq 1, 3 splits@attention@FAIL decode f32 HS 64 sinks GQA 4 Tq 1, 3 splits"
   # float64 reference: the sink taken as a log2-domain score (the kernels' scores are z · log2 e; the sink is a natural logit)
   "sink-log2-domain@attention/attention.cuh@'    const float s2 = sink * kLog2e;\n', '    const float s2 = sink;\n'@--quick --only mma bf16 HS 64 sinks@attention@FAIL mma bf16 HS 64 sinks"
+  # float64 reference: ALiBi (ABI 14) with the signed distance instead of its magnitude (keys before the query would gain)
+  "alibi-signed@attention/attention.cuh@'static_cast<float>(rel < 0 ? -rel : rel)', 'static_cast<float>(rel)'@--quick --only mma bf16 HS 64 alibi packed causal@attention@FAIL mma bf16 HS 64 alibi packed causal"
+  # float64 reference: the tensor-core kernel's tile table filled for ALiBi only where a window or a mask needs it (the
+  # tiles every row sees whole would lose the bias)
+  "alibi-full-tiles@attention/attention_mma.cuh@'const bool use_table = t5 || p.alibi_slopes != nullptr || (p.window > 0 && !full);', 'const bool use_table = t5 || (p.window > 0 && !full);'@--quick --only mma f16 HS 64 alibi 128 rows@attention@FAIL mma f16 HS 64 alibi 128 rows"
+  # float64 reference: the decode's ALiBi slope left in the natural-log domain (its scores are z · log2 e)
+  "alibi-decode-log-domain@attention/decode.cuh@'p.alibi_slopes[kvh * group + r / p.Tq] * kLog2e', 'p.alibi_slopes[kvh * group + r / p.Tq]'@--quick --only decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split@attention@FAIL decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split"
   # float64 reference: GPT-OSS's clamped SwiGLU without its gate clamp (up.clamp(−7, 7) + 1 becomes up + 1)
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
   # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)
