@@ -62,7 +62,8 @@ public final class t4j_attention_params {
             JAVA_INT.withName("dis_buckets"),
             JAVA_INT.withName("dis_max_position"),
             JAVA_INT.withName("dis_reserved"),
-            ADDRESS.withName("sinks"))
+            ADDRESS.withName("sinks"),
+            ADDRESS.withName("alibi_slopes"))
         .withName("t4j_attention_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -118,6 +119,7 @@ public final class t4j_attention_params {
     private static final long dis_max_position$OFFSET = offset("dis_max_position");
     private static final long dis_reserved$OFFSET = offset("dis_reserved");
     private static final long sinks$OFFSET = offset("sinks");
+    private static final long alibi_slopes$OFFSET = offset("alibi_slopes");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -209,4 +211,6 @@ public final class t4j_attention_params {
     public static void dis_reserved(MemorySegment s, int v) { s.set(JAVA_INT, dis_reserved$OFFSET, v); }
     public static MemorySegment sinks(MemorySegment s) { return s.get(ADDRESS, sinks$OFFSET); }
     public static void sinks(MemorySegment s, MemorySegment v) { s.set(ADDRESS, sinks$OFFSET, v); }
+    public static MemorySegment alibi_slopes(MemorySegment s) { return s.get(ADDRESS, alibi_slopes$OFFSET); }
+    public static void alibi_slopes(MemorySegment s, MemorySegment v) { s.set(ADDRESS, alibi_slopes$OFFSET, v); }
 }

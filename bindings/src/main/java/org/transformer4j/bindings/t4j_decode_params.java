@@ -52,7 +52,8 @@ public final class t4j_decode_params {
             JAVA_INT.withName("window"),
             JAVA_INT.withName("split_keys"),
             JAVA_FLOAT.withName("softcap"),
-            ADDRESS.withName("sinks"))
+            ADDRESS.withName("sinks"),
+            ADDRESS.withName("alibi_slopes"))
         .withName("t4j_decode_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -98,6 +99,7 @@ public final class t4j_decode_params {
     private static final long split_keys$OFFSET = offset("split_keys");
     private static final long softcap$OFFSET = offset("softcap");
     private static final long sinks$OFFSET = offset("sinks");
+    private static final long alibi_slopes$OFFSET = offset("alibi_slopes");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -169,4 +171,6 @@ public final class t4j_decode_params {
     public static void softcap(MemorySegment s, float v) { s.set(JAVA_FLOAT, softcap$OFFSET, v); }
     public static MemorySegment sinks(MemorySegment s) { return s.get(ADDRESS, sinks$OFFSET); }
     public static void sinks(MemorySegment s, MemorySegment v) { s.set(ADDRESS, sinks$OFFSET, v); }
+    public static MemorySegment alibi_slopes(MemorySegment s) { return s.get(ADDRESS, alibi_slopes$OFFSET); }
+    public static void alibi_slopes(MemorySegment s, MemorySegment v) { s.set(ADDRESS, alibi_slopes$OFFSET, v); }
 }

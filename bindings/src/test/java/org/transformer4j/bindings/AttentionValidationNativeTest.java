@@ -87,33 +87,85 @@ class AttentionValidationNativeTest {
         }), "F32 prefill with sinks");
         assertEquals(bad, attentionWith(p -> t4j_attention_params.sinks(p, MemorySegment.ofAddress(0x10002))), "misaligned sinks");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_decode_params.allocate(arena);
-            t4j_decode_params.out(p, FAKE);
-            t4j_decode_params.q(p, FAKE);
-            t4j_decode_params.k_cache(p, FAKE);
-            t4j_decode_params.v_cache(p, FAKE);
-            t4j_decode_params.block_table(p, FAKE);
-            t4j_decode_params.cache_lengths(p, FAKE);
-            t4j_decode_params.NH(p, 8);
-            t4j_decode_params.NKV(p, 2);
-            t4j_decode_params.Tq(p, 1);
-            t4j_decode_params.HS(p, 64);
-            t4j_decode_params.block_size(p, 16);
-            t4j_decode_params.max_blocks_per_seq(p, 4);
-            t4j_decode_params.num_blocks(p, 4);
-            t4j_decode_params.num_splits(p, 4);
-            t4j_decode_params.workspace_o(p, FAKE);
-            t4j_decode_params.workspace_lse(p, FAKE);
-            t4j_decode_params.scale(p, 0.125f);
-            t4j_decode_params.causal(p, 1);
-            t4j_decode_params.window(p, 128);
-            t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            MemorySegment p = slidingDecode(arena);
             t4j_decode_params.sinks(p, FAKE);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "split decode with sinks (GPT-OSS's sliding layer)");
             t4j_decode_params.Tq(p, 40);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "paged prefill with sinks");
             t4j_decode_params.sinks(p, MemorySegment.ofAddress(0x10001));
             assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "misaligned sinks");
+        }
+    }
+
+    /** A well-formed BF16 split decode (GPT-OSS's sliding layer: GQA 4, 4 splits, window 128), validated before any launch. */
+    private static MemorySegment slidingDecode(Arena arena) {
+        MemorySegment p = t4j_decode_params.allocate(arena);
+        t4j_decode_params.out(p, FAKE);
+        t4j_decode_params.q(p, FAKE);
+        t4j_decode_params.k_cache(p, FAKE);
+        t4j_decode_params.v_cache(p, FAKE);
+        t4j_decode_params.block_table(p, FAKE);
+        t4j_decode_params.cache_lengths(p, FAKE);
+        t4j_decode_params.NH(p, 8);
+        t4j_decode_params.NKV(p, 2);
+        t4j_decode_params.Tq(p, 1);
+        t4j_decode_params.HS(p, 64);
+        t4j_decode_params.block_size(p, 16);
+        t4j_decode_params.max_blocks_per_seq(p, 4);
+        t4j_decode_params.num_blocks(p, 4);
+        t4j_decode_params.num_splits(p, 4);
+        t4j_decode_params.workspace_o(p, FAKE);
+        t4j_decode_params.workspace_lse(p, FAKE);
+        t4j_decode_params.scale(p, 0.125f);
+        t4j_decode_params.causal(p, 1);
+        t4j_decode_params.window(p, 128);
+        t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+        return p;
+    }
+
+    /**
+     * ALiBi slopes (ABI 14): an fp32 (NH) vector on the device, 4-byte aligned, taken by every prefill and decode path, never
+     * beside the T5 table or DeBERTa's terms (the kernels add one positional bias).
+     */
+    @Test
+    void alibiSlopesAreTakenAloneAndMustBeAligned() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> t4j_attention_params.alibi_slopes(p, FAKE)), "BF16 prefill with ALiBi");
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(p -> {
+            t4j_attention_params.dtype(p, t4j_h.T4J_DTYPE_F32);
+            t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_NONE);
+            t4j_attention_params.alibi_slopes(p, FAKE);
+        }), "F32 bidirectional prefill with ALiBi");
+        assertEquals(bad, attentionWith(p -> t4j_attention_params.alibi_slopes(p, MemorySegment.ofAddress(0x10002))), "misaligned");
+        Consumer<MemorySegment> t5 = p -> {
+            t4j_attention_params.rel_bias(p, FAKE);
+            t4j_attention_params.num_buckets(p, 32);
+            t4j_attention_params.max_distance(p, 128);
+        };
+        assertEquals(t4j_h.T4J_SUCCESS, attentionWith(t5), "the T5 bias alone");
+        assertEquals(bad, attentionWith(t5.andThen(p -> t4j_attention_params.alibi_slopes(p, FAKE))), "ALiBi with a T5 bias");
+        assertEquals(bad, attentionWith(p -> {
+            t4j_attention_params.mask(p, t4j_h.T4J_ATTN_MASK_NONE);
+            t4j_attention_params.c2p(p, FAKE);
+            t4j_attention_params.c2p_rows(p, 16);
+            t4j_attention_params.dis_span(p, 256);
+            t4j_attention_params.alibi_slopes(p, FAKE);
+        }), "ALiBi with DeBERTa's c2p");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = slidingDecode(arena);
+            t4j_decode_params.alibi_slopes(p, FAKE);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "split decode with ALiBi");
+            t4j_decode_params.Tq(p, 40);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "paged prefill with ALiBi");
+            t4j_decode_params.alibi_slopes(p, MemorySegment.ofAddress(0x10001));
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "misaligned slopes");
+            t4j_decode_params.alibi_slopes(p, FAKE);
+            t4j_decode_params.rel_bias(p, FAKE);
+            t4j_decode_params.num_buckets(p, 32);
+            t4j_decode_params.max_distance(p, 128);
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "ALiBi with a T5 bias");
+            t4j_decode_params.alibi_slopes(p, MemorySegment.NULL);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "the T5 bias alone");
         }
     }
 

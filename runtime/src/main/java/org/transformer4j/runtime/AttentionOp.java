@@ -25,11 +25,11 @@ import java.util.Arrays;
  */
 public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                           int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias, int window,
-                          float softcap, DisentangledBias disentangled, Tensor sinks) {
+                          float softcap, DisentangledBias disentangled, Tensor sinks, Tensor alibi) {
 
     public AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Mask mask, int[] prefixLengths,
                        int[] keyLengths, int[] cuSeqlensQ, int[] cuSeqlensK, float scale, RelativeBias bias) {
-        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f, null, null);
+        this(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, 0, 0f, null, null, null);
     }
 
     public enum Mask {
@@ -75,17 +75,17 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     public AttentionOp prefixLm(int[] prefix) { return withMask(Mask.PREFIX_LM, prefix); }
 
     public AttentionOp withMask(Mask m, int[] prefix) {
-        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, m, prefix, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks, alibi);
     }
 
     /** Only the first keyLengths[b] keys of sequence b exist (key padding). */
     public AttentionOp keyLengths(int[] lengths) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, lengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks, alibi);
     }
 
     /** Packed variable-length layout with cumulative offsets (B + 1 each, starting at 0). */
     public AttentionOp packed(int[] cuQ, int[] cuK) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuQ, cuK, scale, bias, window, softcap, disentangled, sinks, alibi);
     }
 
     /**
@@ -97,7 +97,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * too), key padding still applies. 0 turns it off.
      */
     public AttentionOp window(int w) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, w, softcap, disentangled, sinks, alibi);
     }
 
     /**
@@ -105,19 +105,19 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * {@code cap · tanh(z / cap)} (fp32) before the bias, the mask and the softmax.
      */
     public AttentionOp softcap(float cap) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, cap, disentangled, sinks, alibi);
     }
 
     public AttentionOp lse(Tensor newLse) {
-        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, newLse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks, alibi);
     }
 
     public AttentionOp scale(float newScale) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, newScale, bias, window, softcap, disentangled, sinks, alibi);
     }
 
     public AttentionOp bias(RelativeBias newBias) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap, disentangled, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, newBias, window, softcap, disentangled, sinks, alibi);
     }
 
     /**
@@ -126,7 +126,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * kernel at head sizes 40 to 64 (the CUDA backend refuses others in one line); emulated, never run on a GPU.
      */
     public AttentionOp disentangled(DisentangledBias d) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, d, sinks);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, d, sinks, alibi);
     }
 
     /**
@@ -138,7 +138,19 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
      * emulated, never run on a GPU.
      */
     public AttentionOp sinks(Tensor s) {
-        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, s);
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, s, alibi);
+    }
+
+    /**
+     * ALiBi (Press et al. 2022; BLOOM, MPT, Falcon-RW; null: none): an F32 (NH) tensor of slopes, one per query head;
+     * {@code −slopes[h] · |j − (i + Lk − Lq)|} is added to the scaled score (after the soft-cap), FlashAttention's
+     * alibi_slopes. Under the CAUSAL mask that is {@code slopes[h] · (j − pos)}, which differs from BLOOM's
+     * {@code slopes[h] · j} and MPT's {@code slopes[h] · (j − (Lk − 1))} by one constant per row: the same softmax (the lse
+     * is this definition's). Not with the T5 bias or DeBERTa's terms. On CUDA (ABI 14: t4j_attention_params.alibi_slopes)
+     * every prefill kernel adds it; emulated, never run on a GPU.
+     */
+    public AttentionOp alibi(Tensor slopes) {
+        return new AttentionOp(q, k, v, out, lse, mask, prefixLengths, keyLengths, cuSeqlensQ, cuSeqlensK, scale, bias, window, softcap, disentangled, sinks, slopes);
     }
 
     /**
@@ -269,6 +281,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             disentangled.validate(q, (int) nh, packed ? q.shape(0) : batch * tq, packed ? k.shape(0) : batch * tk);
         }
         if (sinks != null) checkSinks(sinks, q, nh);
+        if (alibi != null) checkAlibi(alibi, q, nh, bias != null || disentangled != null);
         if (lse != null) {
             Checks.open("lse", lse);
             Checks.sameDevice("q", q, "lse", lse);
@@ -343,6 +356,19 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         if (sinks.dtype() != DType.F32 || sinks.rank() != 1 || sinks.shape(0) != nh || !sinks.isContiguous()) {
             throw new IllegalArgumentException("sinks is " + sinks + " but q " + q.shapeString() + " needs a contiguous F32 (" + nh
                     + ") tensor: one logit per query head");
+        }
+    }
+
+    /** ALiBi slopes must be a dense F32 (NH) tensor on q's device, the only positional bias of the op. */
+    static void checkAlibi(Tensor slopes, Tensor q, long nh, boolean otherBias) {
+        Checks.open("alibi slopes", slopes);
+        Checks.sameDevice("q", q, "alibi slopes", slopes);
+        if (slopes.dtype() != DType.F32 || slopes.rank() != 1 || slopes.shape(0) != nh || !slopes.isContiguous()) {
+            throw new IllegalArgumentException("alibi slopes is " + slopes + " but q " + q.shapeString() + " needs a contiguous F32 ("
+                    + nh + ") tensor: one slope per query head");
+        }
+        if (otherBias) {
+            throw new IllegalArgumentException("alibi slopes with a T5 or disentangled bias: an attention takes one positional bias");
         }
     }
 

@@ -380,7 +380,7 @@ public final class CpuBackend implements Backend {
         float[] lse = op.lse() == null ? null : new float[Math.toIntExact(op.lse().numel())];
         float[] q = FloatArrays.copyOf(op.q()), k = FloatArrays.copyOf(op.k()), v = FloatArrays.copyOf(op.v());
         CpuAttention.prefill(batch, s.nh(), s.nkv(), s.hs(), qStart, lq, kStart, lk, op.mask().ordinal(),
-                op.prefixLengths(), op.window(), op.scale(), op.softcap(), bias(op.bias()), RelativeBias::bucket,
+                op.prefixLengths(), op.window(), op.scale(), op.softcap(), bias(op.bias(), op.alibi()), RelativeBias::bucket,
                 disentangled(op.disentangled(), s), op.sinks() == null ? null : op.sinks().toFloatArray(), rounding(op.q().dtype()),
                 q, k, v, out, lse, lseBase, s.packed() ? s.totalQ() : s.tq());
         op.out().copyFrom(out);
@@ -445,7 +445,7 @@ public final class CpuBackend implements Backend {
             });
         }
         CpuAttention.decode(s.batch(), s.tq(), s.nh(), s.nkv(), s.hs(), lengths, op.causal(), op.window(), op.scale(), op.softcap(),
-                bias(op.bias()), RelativeBias::bucket, op.sinks() == null ? null : op.sinks().toFloatArray(),
+                bias(op.bias(), op.alibi()), RelativeBias::bucket, op.sinks() == null ? null : op.sinks().toFloatArray(),
                 op.numSplits() == 0 ? 1 : op.numSplits(), op.q().toFloatArray(), keys, values, paged, out, lse);
         op.out().copyFrom(out);
         if (lse != null) op.lse().copyFrom(lse);
@@ -549,7 +549,9 @@ public final class CpuBackend implements Backend {
                 (int) any.shape(2), d.c2p() == null ? 0 : (int) d.c2p().shape(1), d.p2c() == null ? 0 : (int) d.p2c().shape(1), index, center);
     }
 
-    private static CpuAttention.Bias bias(RelativeBias b) {
+    /** The op's positional bias: its T5 table, or its ALiBi slopes (validated: never both), or null. */
+    private static CpuAttention.Bias bias(RelativeBias b, Tensor alibi) {
+        if (alibi != null) return CpuAttention.Bias.alibi(alibi.toFloatArray());
         return b == null ? null : new CpuAttention.Bias(b.table().toFloatArray(), b.numBuckets(), b.maxDistance(), b.bidirectional());
     }
 

@@ -20,27 +20,35 @@ import java.util.Arrays;
  * (t4j.h, ABI 7) and {@code numSplits} is not used.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
-                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window, float softcap, Tensor sinks) {
+                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window, float softcap, Tensor sinks, Tensor alibi) {
 
     public DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                     float scale, RelativeBias bias, int numSplits) {
-        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0, 0f, null);
+        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0, 0f, null, null);
     }
 
     /**
      * Sliding window (causal only; 0: none): the query at key position p sees keys p − window + 1 .. p,
      * as {@link AttentionOp#window} and {@link AttentionOp.Mask#visible(int, int, int, int)}.
      */
-    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w, softcap, sinks); }
+    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w, softcap, sinks, alibi); }
 
     /** Gemma 2's attention logit soft-capping (0: none), as {@link AttentionOp#softcap}. */
     public DecodeOp softcap(float cap) {
-        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, cap, sinks);
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, cap, sinks, alibi);
     }
 
     /** Attention sinks, F32 (NH) (null: none), as {@link AttentionOp#sinks}: each added once per row, after the splits combine. */
     public DecodeOp sinks(Tensor s) {
-        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, s);
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, s, alibi);
+    }
+
+    /**
+     * ALiBi slopes, F32 (NH) (null: none), as {@link AttentionOp#alibi}: query i at key position cacheLengths[b] − Tq + i
+     * gains −slopes[h] · |j − that| on key j.
+     */
+    public DecodeOp alibi(Tensor slopes) {
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, sinks, slopes);
     }
 
     /** Queries per sequence of the split-KV decode, and of any decode in F32. */
@@ -56,16 +64,16 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         return new DecodeOp(q, cache, cacheLengths, out, null, true, scale, null, 0);
     }
 
-    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window, softcap, sinks); }
+    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window, softcap, sinks, alibi); }
 
-    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window, softcap, sinks); }
+    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window, softcap, sinks, alibi); }
 
-    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window, softcap, sinks); }
+    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window, softcap, sinks, alibi); }
 
-    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window, softcap, sinks); }
+    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window, softcap, sinks, alibi); }
 
     /** Lengths from an I32 (B) tensor of the backend, read when the op runs (cacheLengths becomes null). */
-    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window, softcap, sinks); }
+    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window, softcap, sinks, alibi); }
 
     /** The lengths the op uses now: the host array, or the tensor's values checked against the cache (CPU backend). */
     int[] currentLengths() {
@@ -86,7 +94,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         }
     }
 
-    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window, softcap, sinks); }
+    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window, softcap, sinks, alibi); }
 
     public static boolean supportsHeadSize(long hs) {
         return hs >= 8 && hs <= 256 && hs % 8 == 0;
@@ -151,6 +159,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         }
         if (bias != null) bias.validate(q, (int) nh);
         if (sinks != null) AttentionOp.checkSinks(sinks, q, nh);
+        if (alibi != null) AttentionOp.checkAlibi(alibi, q, nh, bias != null);
         if (lse != null) {
             Checks.open("lse", lse);
             Checks.sameDevice("q", q, "lse", lse);

@@ -73,6 +73,15 @@ class AttentionCpuTest {
             s.add(Spec.of(dt, 4, 1, 32, 2, 40, 40).mask(Mask.CAUSAL).keyLengths(40, 0).sinks());
             s.add(Spec.of(dt, 2, 2, 64, 1, 3, 90).mask(Mask.CAUSAL).sinks());                       // a chunk after a prefix
         }
+        // ALiBi (BLOOM, MPT, Falcon-RW): −slope · |key position − query position| per head, BLOOM's slopes for 6 heads (the
+        // odd extra ones) and a steep 1.5 on every third; causal padded and packed, a chunk after a prefix, a sliding window,
+        // bidirectional with key padding (FlashAttention's |distance|), GQA and MQA, each dtype
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            s.add(Spec.packed(dt, 6, 6, 64, new int[] {70, 5, 1}, new int[] {70, 5, 1}).mask(Mask.CAUSAL).alibi());
+            s.add(Spec.of(dt, 6, 2, 32, 1, 3, 90).mask(Mask.CAUSAL).alibi());                       // a chunk after a prefix
+            s.add(Spec.of(dt, 4, 1, 32, 2, 60, 60).mask(Mask.CAUSAL).window(20).alibi());
+            s.add(Spec.of(dt, 4, 4, 64, 2, 45, 45).keyLengths(45, 30).alibi());                    // bidirectional
+        }
         // Sliding windows, |key position − query position| < W: bidirectional (NONE; ModernBERT's local layers, W = 65)
         // and causal, each dtype: windows 1, 2, 65 and one past T, padded and packed, key padding, GQA / MQA.
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
@@ -190,6 +199,13 @@ class AttentionCpuTest {
         s.add(new AttentionHarness.DecodeSpec(DType.F32, 4, 1, 32, new int[] {20, 97}, 16, 16, true, false, false, 4).sinks());
         s.add(new AttentionHarness.DecodeSpec(DType.BF16, 4, 2, 64, new int[] {200, 31}, 1, 16, true, false, false, 4).sinks());
         s.add(new AttentionHarness.DecodeSpec(DType.F16, 4, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0).sinks());
+        // ALiBi through the paged cache: one split, several, more than some sequences' keys; not causal; paged prefill
+        for (int splits : new int[] {1, 3, 64}) {
+            s.add(new AttentionHarness.DecodeSpec(DType.F32, 6, 3, 64, new int[] {1, 50, 130}, 1, 16, true, false, false, splits).alibi());
+        }
+        s.add(new AttentionHarness.DecodeSpec(DType.F32, 4, 1, 32, new int[] {20, 97}, 3, 16, false, false, false, 2).alibi());
+        s.add(new AttentionHarness.DecodeSpec(DType.BF16, 6, 6, 64, new int[] {200, 31}, 2, 16, true, false, false, 4).alibi());
+        s.add(new AttentionHarness.DecodeSpec(DType.F16, 4, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0).alibi());
         for (int hs = 8; hs <= 256; hs += 8) {                                      // every head size 8..256 step 8 (issue 14)
             s.add(new AttentionHarness.DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16,
                     true, false, false, 2));

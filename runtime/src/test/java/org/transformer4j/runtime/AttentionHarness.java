@@ -25,12 +25,13 @@ public final class AttentionHarness {
      */
     public record Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
                        int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale,
-                       int window, int disSpan, boolean withSinks) {
+                       int window, int disSpan, boolean withSinks, boolean withAlibi) {
 
         public Spec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lk, boolean packed, AttentionOp.Mask mask,
                     int[] prefix, int[] keyLengths, boolean bias, boolean bidirectional, boolean strided, float scale,
                     int window, int disSpan) {
-            this(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan, false);
+            this(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan, false,
+                    false);
         }
 
         public static Spec of(DType dt, int nh, int nkv, int hs, int b, int tq, int tk) {
@@ -49,29 +50,29 @@ public final class AttentionHarness {
 
         public Spec mask(AttentionOp.Mask m, int... prefixLengths) {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, m, m == AttentionOp.Mask.PREFIX_LM ? prefixLengths : null,
-                    keyLengths, bias, bidirectional, strided, scale, window, disSpan, withSinks);
+                    keyLengths, bias, bidirectional, strided, scale, window, disSpan, withSinks, withAlibi);
         }
 
         public Spec keyLengths(int... lengths) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window, disSpan, withSinks);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, lengths, bias, bidirectional, strided, scale, window, disSpan, withSinks, withAlibi);
         }
 
         /** T5 bias with scale 1, as T5 runs it. */
         public Spec t5(boolean bidir) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window, disSpan, withSinks);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, true, bidir, strided, 1f, window, disSpan, withSinks, withAlibi);
         }
 
         public Spec withStrides() {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window, disSpan, withSinks);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, true, scale, window, disSpan, withSinks, withAlibi);
         }
 
         public Spec dtype(DType dt) {
-            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan, withSinks);
+            return new Spec(dt, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window, disSpan, withSinks, withAlibi);
         }
 
         /** A sliding window (|key position − query position| &lt; w; with NONE, bidirectional). */
         public Spec window(int w) {
-            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w, disSpan, withSinks);
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, w, disSpan, withSinks, withAlibi);
         }
 
         /**
@@ -80,13 +81,19 @@ public final class AttentionHarness {
          */
         public Spec deberta(int span) {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided,
-                    (float) (1 / Math.sqrt(3.0 * hs)), window, span, withSinks);
+                    (float) (1 / Math.sqrt(3.0 * hs)), window, span, withSinks, withAlibi);
         }
 
         /** Attention sinks: one random logit per head (GPT-OSS), some above every score of their rows. */
         public Spec sinks() {
             return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window,
-                    disSpan, true);
+                    disSpan, true, withAlibi);
+        }
+
+        /** ALiBi: BLOOM's slopes for the spec's heads ({@link #alibiSlopes}). */
+        public Spec alibi() {
+            return new Spec(dtype, nh, nkv, hs, lq, lk, packed, mask, prefix, keyLengths, bias, bidirectional, strided, scale, window,
+                    disSpan, withSinks, true);
         }
 
         int batch() { return lq.length; }
@@ -102,8 +109,23 @@ public final class AttentionHarness {
                     + (keyLengths != null ? " keys=" + Arrays.toString(keyLengths) : "")
                     + (bias ? (bidirectional ? " t5-bidirectional" : " t5-causal") : "") + (strided ? " strided" : "")
                     + (window > 0 ? " window=" + window : "") + (disSpan > 0 ? " deberta span=" + disSpan : "")
-                    + (withSinks ? " sinks" : "");
+                    + (withSinks ? " sinks" : "") + (withAlibi ? " alibi" : "");
         }
+    }
+
+    /**
+     * ALiBi slopes of nh heads as transformers' BLOOM draws them (build_alibi_tensor): 2^(−8i/n) for i = 1..n, n the largest
+     * power of two ≤ nh, then for the other heads 2^(−4i/n) at odd i = 1, 3, ...; every third head is made 1.5, steeper than
+     * any published slope, so that distant keys drop far below near ones.
+     */
+    static float[] alibiSlopes(int nh) {
+        int n = Integer.highestOneBit(nh);
+        float[] s = new float[nh];
+        for (int i = 0; i < nh; i++) {
+            s[i] = i < n ? (float) Math.pow(2, -8.0 * (i + 1) / n) : (float) Math.pow(2, -4.0 * (2 * (i - n) + 1) / n);
+            if (i % 3 == 2) s[i] = 1.5f;
+        }
+        return s;
     }
 
     /** Head sinks drawn for a problem: U(−4, 4), so that some rows' sink outweighs all of their keys and some barely count. */
@@ -220,6 +242,14 @@ public final class AttentionHarness {
                     op = op.sinks(t);
                 }
             }
+            float[] alibi = s.withAlibi() ? alibiSlopes(s.nh()) : null;
+            if (alibi != null) {
+                try (Tensor ha = Tensor.ofFloats(alibi, s.nh())) {
+                    Tensor t = be.upload(ha);
+                    owned.add(t);
+                    op = op.alibi(t);
+                }
+            }
             be.attention(op);
             float[] got = download(be, out);
             float[] gotLse = download(be, lse);
@@ -246,7 +276,7 @@ public final class AttentionHarness {
                         Arrays.copyOfRange(vv, cuK[i] * rowK, cuK[i + 1] * rowK),
                         s.lq()[i], s.nh(), s.nkv(), s.hs(), keys, s.mask().name(),
                         s.prefix() == null ? 0 : s.prefix()[i], s.window(), s.scale(), table, BUCKETS, MAX_DISTANCE, s.bidirectional(), dis,
-                        sinks);
+                        sinks, alibi);
                 System.arraycopy(r.out(), 0, refOut, cuQ[i] * rowQ, r.out().length);
                 for (int h = 0; h < s.nh(); h++) {
                     for (int row = 0; row < s.lq()[i]; row++) {
@@ -265,22 +295,27 @@ public final class AttentionHarness {
 
     /** One paged decode problem: lengths are the keys per sequence after appending the tq new ones. */
     public record DecodeSpec(DType dtype, int nh, int nkv, int hs, int[] lengths, int tq, int blockSize, boolean causal,
-                             boolean bias, boolean bidirectional, int splits, boolean withSinks) {
+                             boolean bias, boolean bidirectional, int splits, boolean withSinks, boolean withAlibi) {
         public DecodeSpec(DType dtype, int nh, int nkv, int hs, int[] lengths, int tq, int blockSize, boolean causal,
                           boolean bias, boolean bidirectional, int splits) {
-            this(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, false);
+            this(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, false, false);
         }
 
         /** With attention sinks (one random logit per head, as {@link Spec#sinks}). */
         public DecodeSpec sinks() {
-            return new DecodeSpec(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, true);
+            return new DecodeSpec(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, true, withAlibi);
+        }
+
+        /** With ALiBi ({@link AttentionHarness#alibiSlopes}, as {@link Spec#alibi}). */
+        public DecodeSpec alibi() {
+            return new DecodeSpec(dtype, nh, nkv, hs, lengths, tq, blockSize, causal, bias, bidirectional, splits, withSinks, true);
         }
 
         @Override
         public String toString() {
             return "decode " + dtype + " NH=" + nh + " NKV=" + nkv + " HS=" + hs + " L=" + Arrays.toString(lengths) + " Tq=" + tq
                     + " block=" + blockSize + (causal ? " causal" : "") + (bias ? (bidirectional ? " t5-bidir" : " t5-causal") : "")
-                    + " splits=" + splits + (withSinks ? " sinks" : "");
+                    + " splits=" + splits + (withSinks ? " sinks" : "") + (withAlibi ? " alibi" : "");
         }
     }
 
@@ -363,8 +398,16 @@ public final class AttentionHarness {
                     owned.add(sinks);
                 }
             }
+            float[] alibiValues = s.withAlibi() ? alibiSlopes(s.nh()) : null;
+            Tensor alibi = null;
+            if (alibiValues != null) {
+                try (Tensor ha = Tensor.ofFloats(alibiValues, s.nh())) {
+                    alibi = be.upload(ha);
+                    owned.add(alibi);
+                }
+            }
             be.decode(DecodeOp.of(q, cache, s.lengths().clone(), out).lse(lse).causal(s.causal()).scale(scale).bias(bias)
-                    .splits(s.splits()).sinks(sinks));
+                    .splits(s.splits()).sinks(sinks).alibi(alibi));
             float[] got = download(be, out);
             float[] gotLse = download(be, lse);
 
@@ -387,7 +430,7 @@ public final class AttentionHarness {
                  Tensor dk = be.upload(pk); Tensor dv = be.upload(pv);
                  Tensor dq = be.upload(hq.view(b * s.tq(), s.nh(), s.hs()));
                  Tensor pout = poisoned(be, s.dtype(), b * s.tq(), s.nh(), s.hs())) {
-                AttentionOp op = AttentionOp.of(dq, dk, dv, pout).packed(cuQ, cuK).scale(scale).bias(bias).sinks(sinks)
+                AttentionOp op = AttentionOp.of(dq, dk, dv, pout).packed(cuQ, cuK).scale(scale).bias(bias).sinks(sinks).alibi(alibi)
                         .withMask(s.causal() ? AttentionOp.Mask.CAUSAL : AttentionOp.Mask.NONE, null);
                 if (s.dtype() == DType.F32 || AttentionOp.supportsHeadSize(s.dtype(), s.hs())) {
                     be.attention(op);
@@ -406,7 +449,7 @@ public final class AttentionHarness {
                         Arrays.copyOfRange(kAll, i * lmax * rowK, (i * lmax + l) * rowK),
                         Arrays.copyOfRange(vAll, i * lmax * rowK, (i * lmax + l) * rowK),
                         s.tq(), s.nh(), s.nkv(), s.hs(), l, s.causal() ? "CAUSAL" : "NONE", 0, 0, scale,
-                        biasTable, BUCKETS, MAX_DISTANCE, s.bidirectional(), null, sinkValues);
+                        biasTable, BUCKETS, MAX_DISTANCE, s.bidirectional(), null, sinkValues, alibiValues);
                 System.arraycopy(r.out(), 0, refOut, i * s.tq() * rowQ, r.out().length);
                 System.arraycopy(r.lse(), 0, refLse, i * s.nh() * s.tq(), r.lse().length);
             }

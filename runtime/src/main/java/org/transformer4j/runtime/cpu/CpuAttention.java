@@ -17,8 +17,26 @@ public final class CpuAttention {
     public static final int MASK_CAUSAL = 1;
     public static final int MASK_PREFIX_LM = 2;
 
-    /** T5 bias: table (numBuckets, NH) and its bucket parameters; null when there is none. */
-    public record Bias(float[] table, int numBuckets, int maxDistance, boolean bidirectional) {}
+    /**
+     * The positional bias of a score, null when there is none: T5's table (numBuckets, NH) and its bucket parameters, or
+     * ALiBi's slopes (NH) ({@code alibi} non-null, {@code table} null): −slopes[h] · |rel| (AttentionOp.alibi).
+     */
+    public record Bias(float[] table, int numBuckets, int maxDistance, boolean bidirectional, float[] alibi) {
+
+        /** T5's relative bias. */
+        public Bias(float[] table, int numBuckets, int maxDistance, boolean bidirectional) {
+            this(table, numBuckets, maxDistance, bidirectional, null);
+        }
+
+        /** ALiBi with these slopes, one per query head. */
+        public static Bias alibi(float[] slopes) { return new Bias(null, 0, 0, false, slopes); }
+
+        /** The bias of head h (of nh) at rel = key position − query position. */
+        float at(int rel, int h, int nh, Bucket bucket) {
+            if (alibi != null) return -alibi[h] * Math.abs(rel);
+            return table[bucket.of(rel, numBuckets, maxDistance, bidirectional) * nh + h];
+        }
+    }
 
     /** A bucket function (RelativeBias::bucket), passed in so that this package does not depend on the runtime's. */
     @FunctionalInterface
@@ -140,10 +158,7 @@ public final class CpuAttention {
                         for (int d = 0; d < hs; d++) dot += q[qo + d] * k[ko + d];
                     }
                     float x = softcap(dot * scale, softcap);
-                    if (bias != null) {
-                        x += bias.table()[bucket.of(j - (i + offset), bias.numBuckets(), bias.maxDistance(),
-                                bias.bidirectional()) * nh + h];
-                    }
+                    if (bias != null) x += bias.at(j - (i + offset), h, nh, bucket);
                     if (dis != null) {
                         int r = dis.index()[pos - j + dis.center()];
                         float d = 0f;
@@ -337,10 +352,7 @@ public final class CpuAttention {
                     }
                     for (int jj = 0; jj < n; jj++) {
                         float x = softcap(s[jj] * scale, softcap);
-                        if (bias != null) {
-                            x += bias.table()[bucket.of(j0 + jj - qpos, bias.numBuckets(), bias.maxDistance(),
-                                    bias.bidirectional()) * nh + h];
-                        }
+                        if (bias != null) x += bias.at(j0 + jj - qpos, h, nh, bucket);
                         s[jj] = x;
                         m = Math.max(m, x);
                     }
@@ -439,10 +451,7 @@ public final class CpuAttention {
                         float mx = Float.NEGATIVE_INFINITY;
                         for (int jj = 0; jj < n; jj++) {
                             float x = softcap(s[hh * cap + jj] * scale, softcap);
-                            if (bias != null) {
-                                x += bias.table()[bucket.of(j0 + jj - qpos, bias.numBuckets(), bias.maxDistance(),
-                                        bias.bidirectional()) * nh + h0 + hh];
-                            }
+                            if (bias != null) x += bias.at(j0 + jj - qpos, h0 + hh, nh, bucket);
                             s[hh * cap + jj] = x;
                             mx = Math.max(mx, x);
                         }

@@ -291,6 +291,7 @@ final class CudaParams {
             t4j_attention_params.dis_max_position(p, d.maxPosition());
         }
         t4j_attention_params.sinks(p, address(op.sinks()));          // ABI 11: GPT-OSS's attention sinks, F32 (NH), or NULL
+        t4j_attention_params.alibi_slopes(p, address(op.alibi()));   // ABI 14: ALiBi slopes, F32 (NH), or NULL
         return p;
     }
 
@@ -358,6 +359,7 @@ final class CudaParams {
         t4j_decode_params.window(p, op.window());
         t4j_decode_params.softcap(p, op.softcap());
         t4j_decode_params.sinks(p, address(op.sinks()));             // ABI 11: added once per row after the splits
+        t4j_decode_params.alibi_slopes(p, address(op.alibi()));      // ABI 14: ALiBi slopes, F32 (NH), or NULL
         return p;
     }
 

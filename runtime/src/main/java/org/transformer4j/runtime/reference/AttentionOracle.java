@@ -62,6 +62,20 @@ public final class AttentionOracle {
                                    String mask, int prefix, int window, double scale,
                                    float[] table, int numBuckets, int maxDistance, boolean bidirectional, Disentangled dis,
                                    float[] sinks) {
+        return attention(q, k, v, lq, nh, nkv, hs, keys, mask, prefix, window, scale, table, numBuckets, maxDistance, bidirectional, dis,
+                sinks, null);
+    }
+
+    /**
+     * The same with ALiBi (null: none), as FlashAttention's alibi_slopes: −alibi[h] · |j − position| added to the scaled
+     * score of query i (at key position {@code position = i + keys − lq}) and key j. transformers' BLOOM adds
+     * alibi[h] · j and MPT alibi[h] · (j − (keys − 1)) instead; under a causal mask the three differ by one constant per
+     * row, so the weights and the output are the same (the lse is this definition's).
+     */
+    public static Result attention(float[] q, float[] k, float[] v, int lq, int nh, int nkv, int hs, int keys,
+                                   String mask, int prefix, int window, double scale,
+                                   float[] table, int numBuckets, int maxDistance, boolean bidirectional, Disentangled dis,
+                                   float[] sinks, float[] alibi) {
         double[] out = new double[lq * nh * hs];
         double[] lse = new double[nh * lq];
         for (int h = 0; h < nh; h++) {
@@ -85,6 +99,7 @@ public final class AttentionOracle {
                     for (int d = 0; d < hs; d++) dot += (double) q[(i * nh + h) * hs + d] * k[(j * nkv + kvh) * hs + d];
                     score[j] = scale * dot;
                     if (table != null) score[j] += table[t5Bucket(j - position, numBuckets, maxDistance, bidirectional) * nh + h];
+                    if (alibi != null) score[j] -= (double) alibi[h] * distance;
                     if (dis != null) {
                         int w = 2 * dis.span();
                         int r = (int) Math.max(0, Math.min(w - 1L, (long) debertaBucket(position - j, dis.buckets(), dis.maxPosition()) + dis.span()));

@@ -109,6 +109,17 @@ class CudaAttentionTest {
             s.add(Spec.of(dt, 8, 2, 64, 1, 300, 300).mask(Mask.CAUSAL).window(128).sinks());         // 128-row tiles, sliding layer
             if (!SMALL) s.add(Spec.of(dt, 4, 4, 64, 2, 260, 260).mask(Mask.CAUSAL).keyLengths(260, 100).sinks());  // full layer
         }
+        // ALiBi (BLOOM, MPT, Falcon-RW; ABI 14; emulated, never run on a GPU before this test): each tensor-core instance in
+        // both 16-bit dtypes and the fp32 rows kernel, 6 heads (BLOOM's odd extra slopes), causal packed with a 1-row
+        // sequence, bidirectional with key padding, a chunk after a prefix, 128-row tiles (the table on whole tiles too)
+        for (DType dt : SMALL ? new DType[] {DType.BF16, DType.F32} : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+            for (int hs : SMALL ? new int[] {64} : new int[] {32, 64, 80, 96, 128, 256}) {
+                s.add(Spec.packed(dt, 6, 6, hs, new int[] {70, 5, 1}, new int[] {70, 5, 1}).mask(Mask.CAUSAL).alibi());
+                s.add(Spec.of(dt, 4, 1, hs, 2, 40, 40).keyLengths(40, 17).alibi());
+            }
+            s.add(Spec.of(dt, 6, 2, 64, 1, 3, 90).mask(Mask.CAUSAL).alibi());                        // a chunk after a prefix
+            s.add(Spec.of(dt, 8, 8, 64, 1, 300, 300).mask(Mask.CAUSAL).alibi());                     // 128-row tiles
+        }
         return s.stream().map(Arguments::of);
     }
 
@@ -164,6 +175,18 @@ class CudaAttentionTest {
         for (DType dt : new DType[] {DType.BF16, DType.F16}) {
             s.add(new DecodeSpec(dt, 8, 2, 64, new int[] {90, 40}, 40, 16, true, false, false, 0).sinks());
             s.add(new DecodeSpec(dt, 4, 1, 64, new int[] {300}, 300, 16, true, false, false, 0).sinks());    // 128-row tiles
+        }
+        // ALiBi (ABI 14; emulated, never run on a GPU before this test): 1 split, 3, the backend's choice, 64; not causal;
+        // paged prefill with 64- and 128-row tiles
+        for (DType dt : dtypes) {
+            for (int splits : SMALL ? new int[] {1, 0} : new int[] {1, 3, 0, 64}) {
+                s.add(new DecodeSpec(dt, 6, 3, 64, new int[] {1, 50, 300}, 1, 16, true, false, false, splits).alibi());
+            }
+            s.add(new DecodeSpec(dt, 4, 1, 128, new int[] {90, 33}, 5, 16, false, false, false, 2).alibi());
+        }
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {
+            s.add(new DecodeSpec(dt, 6, 6, 64, new int[] {90, 40}, 40, 16, true, false, false, 0).alibi());
+            s.add(new DecodeSpec(dt, 4, 2, 128, new int[] {300}, 300, 16, true, false, false, 0).alibi());  // 128-row tiles
         }
         return s.stream().map(Arguments::of);
     }

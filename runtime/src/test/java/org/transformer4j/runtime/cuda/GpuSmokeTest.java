@@ -216,6 +216,14 @@ class GpuSmokeTest {
                     rnd(DType.F32, 3, 4)}, shapes(new long[] {2, 24, 4, 64}), types(dt),
                     (b, in, out) -> b.attention(AttentionOp.of(in[0], in[1], in[2], out[0]).causal().window(5).sinks(in[3])));
         }
+        for (DType dt : new DType[] {DType.BF16, DType.F32}) {          // ALiBi (ABI 14: BLOOM, MPT, Falcon-RW), causal and not
+            twin("attention " + dt + ", alibi", new Tensor[] {rnd(dt, 1, 2, 24, 4, 64), rnd(dt, 1, 2, 24, 2, 64), rnd(dt, 1, 2, 24, 2, 64),
+                    rnd(DType.F32, 1, 4)}, shapes(new long[] {2, 24, 4, 64}, new long[] {2, 24, 4, 64}), types(dt, dt),
+                    (b, in, out) -> {
+                        b.attention(AttentionOp.of(in[0], in[1], in[2], out[0]).causal().alibi(in[3]));
+                        b.attention(AttentionOp.of(in[0], in[1], in[2], out[1]).alibi(in[3]));
+                    });
+        }
     }
 
     @Test
@@ -290,6 +298,17 @@ class GpuSmokeTest {
                         PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
                         b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
                         b.decode(DecodeOp.of(in[0], cache, after, out[0]).sinks(in[5]).splits(splits));
+                    });
+        }
+        for (int splits : new int[] {1, 2}) {                            // ALiBi (ABI 14) through the paged cache
+            twin("kv append + decode BF16, alibi, " + splits + " split(s)", new Tensor[] {rnd(DType.BF16, 1, bsz, 1, nh, hs),
+                    rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz, 1, nkv, hs), rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs),
+                    rnd(DType.BF16, 1, bsz * maxBlocks, block, nkv, hs), rnd(DType.F32, 1, nh)}, shapes(new long[] {bsz, 1, nh, hs}),
+                    types(DType.BF16),
+                    (b, in, out) -> {
+                        PagedKvCache cache = new PagedKvCache(in[3], in[4], table, maxBlocks);
+                        b.kvAppend(new KvAppendOp(cache, lengths, in[1], in[2]));
+                        b.decode(DecodeOp.of(in[0], cache, after, out[0]).alibi(in[5]).splits(splits));
                     });
         }
     }
