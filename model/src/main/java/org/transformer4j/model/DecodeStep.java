@@ -166,7 +166,7 @@ final class DecodeStep implements AutoCloseable {
             backend.kvAppend(KvAppendOp.of(cache, before, k, v));
             Tensor out = s.like(q);                                                             // (B, 1, NH, HS)
             backend.decode(DecodeOp.of(q, cache, null, out).lengths(after).scale(model.config.attentionScale()).bias(bias)
-                    .window(window).softcap(model.config.attentionSoftcap()).sinks(sinks));
+                    .window(window).softcap(model.config.attentionSoftcap()).sinks(sinks).alibi(model.weights.alibiSlopes));
             return out;
         }
     }

@@ -53,6 +53,7 @@ final class Inspection {
             float[][] w = new float[t][t];
             // GPT-OSS: the head's sink joins the denominator, so a row sums to less than 1 (transformers' attention weights too)
             double sink = l.self().sinks() == null ? Double.NEGATIVE_INFINITY : m.host(s, l.self().sinks())[head];
+            float[] alibi = m.config.alibiSlopeArray();                                          // BLOOM, MPT: −slope · |j − i|
             for (int i = 0; i < t; i++) {
                 double[] sc = new double[t];
                 double max = Double.NEGATIVE_INFINITY;
@@ -68,6 +69,7 @@ final class Inspection {
                         sc[j] += table[RelativeBias.bucket(j - i, bias.numBuckets(), bias.maxDistance(), bias.bidirectional())
                                 * m.config.heads() + head];
                     }
+                    if (alibi != null) sc[j] -= (double) alibi[head] * Math.abs(j - i);
                     max = Math.max(max, sc[j]);
                 }
                 max = Math.max(max, sink);

@@ -583,7 +583,7 @@ public final class Transformer {
             Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
                 backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias)
-                        .softcap(config.attentionSoftcap()).sinks(sinks));
+                        .softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes));
                 return out;
             }
             int t = (int) q.shape(1);
@@ -593,7 +593,8 @@ public final class Transformer {
                 int[] seen = new int[lengths.length];
                 for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
                 backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
-                        .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()).sinks(sinks));
+                        .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()).sinks(sinks)
+                        .alibi(weights.alibiSlopes));
             }
             return out;
         }
@@ -887,7 +888,7 @@ public final class Transformer {
             }
             Tensor out = s.like(q);
             backend.attention(AttentionOp.of(q, k, v, out).withMask(mask, prefix).scale(config.attentionScale()).bias(bias)
-                    .window(window).softcap(config.attentionSoftcap()).sinks(sinks));
+                    .window(window).softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes));
             return out;
         }
     }
@@ -917,7 +918,7 @@ public final class Transformer {
             Tensor out = s.like(q);                                                             // (1, ΣT, NH, HS)
             backend.attention(AttentionOp.of(q.select(0, 0), k.select(0, 0), v.select(0, 0), out.select(0, 0))
                     .packed(cu, cu).withMask(mask, null).scale(config.attentionScale()).bias(bias).softcap(config.attentionSoftcap())
-                    .window(window).sinks(sinks));
+                    .window(window).sinks(sinks).alibi(weights.alibiSlopes));
             return out;
         }
     }

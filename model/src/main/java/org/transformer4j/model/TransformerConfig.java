@@ -74,6 +74,7 @@ import java.util.List;
  *                        or null
  * @param parallel        how a decoder layer adds attention and MLP ({@link ParallelBlock}; NONE: one after the other)
  * @param headBias        a decoder-only model's logits gain a bias (V) (Phi's lm_head.bias)
+ * @param alibiSlopes     ALiBi's slope per query head (NH) with {@link Positions#ALIBI} (BLOOM, MPT, Falcon-RW), else null
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -90,7 +91,7 @@ public record TransformerConfig(
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
         boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart,
-        ParallelBlock parallel, boolean headBias) {
+        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes) {
 
     /**
      * How a decoder layer adds its two sublayers. {@code NONE}: one after the other (x += attn(N1 x), then x += mlp(N2 x)).
@@ -158,7 +159,19 @@ public record TransformerConfig(
     /** The MLP activation; SWIGLU_OAI (GPT-OSS's experts: clamped at 7, sigmoid gain 1.702, up + 1) needs the gated MLP. */
     public enum Activation { GELU, GELU_TANH, RELU, SILU, SWIGLU_OAI }
 
-    public enum Positions { LEARNED_ABSOLUTE, T5_RELATIVE, NONE, ROPE }
+    /**
+     * How a model knows positions. ALIBI (Press et al. 2022; BLOOM, MPT, Falcon-RW): no position embedding; each
+     * self-attention score gains −{@link #alibiSlopes}[h] · |key position − query position| (AttentionOp.alibi).
+     */
+    public enum Positions { LEARNED_ABSOLUTE, T5_RELATIVE, NONE, ROPE, ALIBI }
+
+    /** The ALiBi slopes as an array (NH), or null without ALIBI positions. */
+    public float[] alibiSlopeArray() {
+        if (alibiSlopes == null) return null;
+        float[] a = new float[alibiSlopes.size()];
+        for (int i = 0; i < a.length; i++) a[i] = alibiSlopes.get(i);
+        return a;
+    }
 
     /**
      * Rotary position embeddings as transformers' modeling_rope_utils computes them: {@code theta}
@@ -465,6 +478,19 @@ public record TransformerConfig(
             problems.add("a parallel block is for pre-norm decoder-only models with input norms (GPT-NeoX, Phi)");
         }
         if (headBias && (encoderLayers > 0 || decoderLayers == 0 || bart != null)) problems.add("headBias is for decoder-only models (Phi)");
+        if ((positions == Positions.ALIBI) != (alibiSlopes != null)) problems.add("alibiSlopes go with ALIBI positions (and only with them)");
+        if (alibiSlopes != null) {
+            if (alibiSlopes.size() != heads) problems.add("alibiSlopes has " + alibiSlopes.size() + " slopes for " + heads + " heads");
+            for (Float x : alibiSlopes) {
+                if (x == null || !Float.isFinite(x)) {
+                    problems.add("alibiSlopes must be finite, got " + alibiSlopes);
+                    break;
+                }
+            }
+            if (encoderLayers > 0 || decoderLayers == 0 || prefixLm || bidirectional) {
+                problems.add("ALIBI positions are implemented for causal decoder-only models (BLOOM, MPT, Falcon-RW)");
+            }
+        }
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -547,6 +573,7 @@ public record TransformerConfig(
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
         b.attentionSinks = attentionSinks; b.bart = bart; b.parallel = parallel; b.headBias = headBias;
+        b.alibiSlopes = alibiSlopes;
         return b;
     }
 
@@ -637,6 +664,7 @@ public record TransformerConfig(
         private BartEmbeddings bart;
         private ParallelBlock parallel = ParallelBlock.NONE;
         private boolean headBias;
+        private List<Float> alibiSlopes;
 
         private Builder() {}
 
@@ -737,6 +765,16 @@ public record TransformerConfig(
         /** A decoder-only model's logits gain a bias (Phi's lm_head.bias). */
         public Builder headBias(boolean on) { headBias = on; return this; }
 
+        /** ALiBi positions with one slope per query head (see {@link Positions#ALIBI}); clears any RoPE. */
+        public Builder alibi(float[] slopes) {
+            positions = Positions.ALIBI;
+            rope = null;
+            List<Float> l = new ArrayList<>(slopes.length);
+            for (float x : slopes) l.add(x);
+            alibiSlopes = List.copyOf(l);
+            return this;
+        }
+
         /** DeBERTa's disentangled attention (see {@link Disentangled}); null: none. */
         public Builder disentangled(Disentangled d) { disentangled = d; return this; }
 
@@ -776,7 +814,8 @@ public record TransformerConfig(
                     specialIds, prefixLm, shareCrossAndSelfAttention, shareEncoderDecoderParams,
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
-                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias);
+                    embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias,
+                    positions == Positions.ALIBI ? alibiSlopes : null);
         }
     }
 }

@@ -312,6 +312,8 @@ public final class Weights implements AutoCloseable {
     public final Tensor ropeInvFreq;
     /** The sliding layers' inverse frequencies F32 (R/2) when the config has a slidingRope (Gemma 3), else null. */
     public final Tensor ropeSlidingInvFreq;
+    /** ALiBi's slopes F32 (NH) for ALIBI positions (computed from the config, not a parameter), else null. */
+    public final Tensor alibiSlopes;
     private final Map<String, Tensor> named;
     private final boolean owner;
     /** Closed after the tensors: the memory-mapped checkpoint that tensors shared by {@link Pretrained#load} view, or null. */
@@ -350,6 +352,7 @@ public final class Weights implements AutoCloseable {
         this.owner = true;
         this.ropeInvFreq = ropeTable(config, backend);
         this.ropeSlidingInvFreq = config.slidingRope() == null ? null : upload(config.slidingRope().invFreq(), backend);
+        this.alibiSlopes = config.alibiSlopes() == null ? null : upload(config.alibiSlopeArray(), backend);
     }
 
     private static Tensor upload(float[] inv, Backend backend) {
@@ -385,6 +388,7 @@ public final class Weights implements AutoCloseable {
         this.owner = false;
         this.ropeInvFreq = from.ropeInvFreq;
         this.ropeSlidingInvFreq = from.ropeSlidingInvFreq;
+        this.alibiSlopes = from.alibiSlopes;
     }
 
     /**
@@ -607,6 +611,7 @@ public final class Weights implements AutoCloseable {
         for (Stack st : new Stack[] {encoder, decoder}) if (st != null && st.relative() != null) st.relative().close();
         if (ropeInvFreq != null) ropeInvFreq.close();
         if (ropeSlidingInvFreq != null) ropeSlidingInvFreq.close();
+        if (alibiSlopes != null) alibiSlopes.close();
         AutoCloseable r = keepAlive;
         keepAlive = null;
         if (r != null) {
