@@ -6,9 +6,20 @@ head [q | k | v] — scaled dot-product attention (head_dim**-0.5, causal), dens
 FalconDecoderLayer: new_decoder_architecture with num_ln_in_parallel_attn 2 (the default there): ln_attn and ln_mlp of the
 input, x + attn + mlp; with 1, or parallel_attn in the old architecture: one input_layernorm feeding both; parallel_attn
 false: x + attn(input_layernorm(x)), then + mlp(post_attention_layernorm(·)). nn.LayerNorm(layer_norm_epsilon) with bias;
-Linear biases by config.bias."""
+Linear biases by config.bias.
+
+alibi true (tiiuae/falcon-rw-1b / 7b: multi_query false, per-head [q | k | v], parallel_attn false, bias true): no rotary; the
+slopes of build_alibi_tensor (BLOOM's, alibi.py) times the key position, rounded as slopes[..., None].bfloat16() * position
+rounds (exact below 256 for power-of-two slopes); FalconModel puts alibi / sqrt(head_dim) with the causal mask into the
+attention mask and FalconAttention's SDPA path scales q·k by 1/sqrt(head_dim) and adds it — softmax((q·k + alibi) /
+sqrt(head_dim)), the bias divided by sqrt(head_dim) where BLOOM's is not; the eager alibi branch (attention_logits =
+(scores + alibi) · inv_norm_factor) agrees in 4.3x, when the mask held no alibi (4.4x+ with head_mask None add that mask on
+top: alibi twice; not followed). forward(..., calls=[...]) runs the sequence as generate runs it through the cache."""
+import math
+
 import numpy as np
 
+import alibi
 import nn
 import rope
 
@@ -30,7 +41,16 @@ def split(cfg, qkv, b, t):
     return [x[:, :, :, j].transpose(0, 2, 1, 3) for j in range(3)]
 
 
-def forward(cfg, P, ids):
+def _mlp(cfg, P, m, act, y):
+    return nn.linear(act(nn.linear(y, P[m + "dense_h_to_4h.weight"], P.get(m + "dense_h_to_4h.bias"))),
+                     P[m + "dense_4h_to_h.weight"], P.get(m + "dense_4h_to_h.bias"))
+
+
+def forward(cfg, P, ids, calls=None, form="hf", slopes=None, layout=None):
+    """ids (B, T) -> (last_hidden_state after ln_f, logits). calls, form, slopes and layout (the query_key_value reading:
+    "blocks" reads [q | k | v] blocks, selfcheck's wrong layout) apply to alibi folders only."""
+    if cfg.get("alibi"):
+        return _alibi_forward(cfg, P, ids, calls, form, slopes, layout)
     ids = np.asarray(ids)
     b, t = ids.shape
     c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -53,13 +73,57 @@ def forward(cfg, P, ids):
         q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
         o = nn.linear(nn.merge(nn.attention(q, k, v, hd ** -0.5, mask)), P[a + "dense.weight"], P.get(a + "dense.bias"))
         m = p + "mlp."
-        mlp = lambda y: nn.linear(act(nn.linear(y, P[m + "dense_h_to_4h.weight"], P.get(m + "dense_h_to_4h.bias"))),
-                                  P[m + "dense_4h_to_h.weight"], P.get(m + "dense_4h_to_h.bias"))
+        mlp = lambda y: _mlp(cfg, P, m, act, y)
         if parallel:
             h = h + o + mlp(ln(p + "ln_mlp", h) if two else x)
         else:
             h = h + o
             h = h + mlp(ln(p + "post_attention_layernorm", h))
     h = ln("transformer.ln_f", h)
+    head = P["transformer.word_embeddings.weight"] if cfg.get("tie_word_embeddings", True) else P["lm_head.weight"]
+    return h, h @ head.T
+
+
+def _alibi_forward(cfg, P, ids, calls, form, slopes, layout):
+    ids = np.asarray(ids)
+    b, t = ids.shape
+    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    hd = c // nh
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    act = nn.ACT[cfg.get("activation", "gelu")]
+    new = cfg.get("new_decoder_architecture", False)
+    two = new and (cfg.get("num_ln_in_parallel_attn") or 2) == 2
+    parallel = new or cfg.get("parallel_attn", True)
+    inv = 1.0 / math.sqrt(hd)
+    slopes = alibi.bloom_slopes(nh) if slopes is None else slopes
+    ln = lambda name, x: nn.layer_norm(x, P[name + ".weight"], P[name + ".bias"], eps)
+    cache = [([], []) for _ in range(cfg["num_hidden_layers"])]
+    out = []
+    for start, end in alibi.spans(t, calls):
+        h = P["transformer.word_embeddings.weight"][ids[:, start:end]]
+        bias = alibi.bias("falcon", slopes, start, end, form) * inv
+        for i in range(cfg["num_hidden_layers"]):
+            p = f"transformer.h.{i}."
+            x = ln(p + "ln_attn", h) if two else ln(p + "input_layernorm", h)
+            a = p + "self_attention."
+            qkv = nn.linear(x, P[a + "query_key_value.weight"], P.get(a + "query_key_value.bias"))
+            if layout == "blocks":
+                q, k, v = (nn.heads(qkv[..., s * c:(s + 1) * c], nh, hd) for s in range(3))
+            else:
+                q, k, v = split(cfg, qkv, b, end - start)
+            cache[i][0].append(k)
+            cache[i][1].append(v)
+            k_all, v_all = np.concatenate(cache[i][0], 2), np.concatenate(cache[i][1], 2)
+            rep = nh // k_all.shape[1]
+            o = alibi.attend(q, np.repeat(k_all, rep, 1), np.repeat(v_all, rep, 1), inv, bias)
+            o = nn.linear(nn.merge(o), P[a + "dense.weight"], P.get(a + "dense.bias"))
+            m = p + "mlp."
+            if parallel:
+                h = h + o + _mlp(cfg, P, m, act, ln(p + "ln_mlp", h) if two else x)
+            else:
+                h = h + o
+                h = h + _mlp(cfg, P, m, act, ln(p + "post_attention_layernorm", h))
+        out.append(ln("transformer.ln_f", h))
+    h = np.concatenate(out, 1)
     head = P["transformer.word_embeddings.weight"] if cfg.get("tie_word_embeddings", True) else P["lm_head.weight"]
     return h, h @ head.T
