@@ -30,7 +30,9 @@ sys.path.insert(0, HERE)
 import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
+import alibi  # noqa: E402
 import bigcode  # noqa: E402
+import bloom  # noqa: E402
 import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
@@ -41,6 +43,7 @@ import intq  # noqa: E402
 import m2m100  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
+import mpt  # noqa: E402
 import neox  # noqa: E402
 import opt  # noqa: E402
 import safetensors_np  # noqa: E402
@@ -49,7 +52,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_960_000   # 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 22_833_384   # 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -66,8 +69,8 @@ FIXTURES = {}
 F32_FIXTURES = {"gpt2", "bert", "t5-v1_0", "t5-v1_1", "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100",
                 "gpt-oss", "gpt-oss-v5"}
 # These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
-# gpt-neox and phi: Pythia and phi-2 are published in float16 as well.
-F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj"}
+# gpt-neox and phi: Pythia and phi-2 are published in float16 as well; bloom: bigscience/bloom-560m's files are float16.
+F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj", "bloom"}
 STORE = "F32"   # the fixture being made: set by the registry's wrapper, read by Draw and save
 
 
@@ -2605,6 +2608,130 @@ def make_falcon_new(out):
                                                                 tie_word_embeddings=False, bias=True), 1852,
                                "falcon-40b's new_decoder_architecture: query_key_value per key/value group [q_1 q_2 | k | v], "
                                "ln_attn and ln_mlp, GQA 4 over 2; biases (as Falcon2 configs may set); untied head")
+
+
+# ---- ALiBi decoders: BLOOM, MPT, Falcon-RW ----------------------------------------------------------------------------
+# input_ids (2, 72): the cached run covers 72 positions (a prompt of 8, then 64 steps one token a call: a CUDA-graph
+# capture of 64 decode steps has its reference); vocabulary 64 and hidden 48 keep each folder near 0.29 MB (F64 outputs
+# are most of it). A non-power-of-two head count everywhere, so that build_alibi_tensor's extra slopes and MPT's reorder
+# are in play.
+# Seeds from a scan of 1871..1910 (2026-12-07): random tied ALiBi models soon repeat one token; these give the greedy
+# runs with the most distinct tokens (2, 3, 3) and top-2 margins at least 17x the check's bound.
+ALIBI_T, ALIBI_PROMPT = 72, 8
+ALIBI_BIAS = {
+    "bloom": "alibi + q·k / sqrt(head_dim), alibi = slope · j (j the key's position: (cumsum(attention_mask) - 1) · mask), "
+             "the same for every query; softmax-equal to slope · (j - i)",
+    "mpt": "q·k · softmax_scale + slope · (j - (L - 1)) (L the call's key count: relative to the last key); softmax-equal to "
+           "slope · (j - i); alibi_bias_max not read by transformers (8)",
+    "falcon": "(q·k + alibi) / sqrt(head_dim), alibi = bf16(bf16(slope) · bf16(j)) (exact here: power-of-two slopes, j < 256): "
+              "the slope is divided by sqrt(head_dim); softmax-equal to (slope / sqrt(head_dim)) · (j - i)",
+}
+
+
+def finish_alibi(out, name, cfg, d, forward, slopes, follows, note):
+    """An ALiBi decoder fixture whose parameters d holds: two rows of ALIBI_T ids drawn after them, the full pass's outputs,
+    cached_logits (input_ids[0] run as generate runs it through the cache: a prompt of ALIBI_PROMPT in one call, then one
+    token a call, each call's bias built as transformers builds it for its keys), the greedy run from the first row's 24
+    tokens (full recomputation)."""
+    ids = d.ids(2, ALIBI_T, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = forward(cfg, P, ids)
+    _, cached = forward(cfg, P, ids[:1], calls=[ALIBI_PROMPT] + [1] * (ALIBI_T - ALIBI_PROMPT))
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits, "cached_logits": cached},
+                {"input_ids": ids, "cached_prompt": ALIBI_PROMPT, "cached_tokens": ALIBI_T}, follows,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"alibi_slopes": [float(x) for x in slopes], "alibi_bias": ALIBI_BIAS[cfg["model_type"]],
+                       "note": note + "; cached_logits: input_ids[0] through the cache (prompt of cached_prompt, then one "
+                               "token a call up to cached_tokens), equal to logits[0] (ALiBi keeps no state but the keys)"})
+
+
+@fixture("bloom")
+def make_bloom(out):
+    """As bigscience/bloom-560m's config.json and model.safetensors have them (BloomForCausalLM; n_layer / n_head; the base
+    model's tensor names, no transformer. prefix, no lm_head.weight: tied; apply_residual_connection_post_layernorm false,
+    pretraining_tp 1, slow_but_exact false; the Megatron fields transformers does not read: n_inner, offset_alibi,
+    skip_bias_add, …), scaled down: 6 heads of 8 (not a power of two: slopes 2^-2, 2^-4, 2^-6, 2^-8 then 2^-1, 2^-3)."""
+    cfg = {"architectures": ["BloomForCausalLM"], "model_type": "bloom", "hidden_size": 48, "n_head": 6, "n_layer": 2,
+           "vocab_size": 64, "layer_norm_epsilon": 1e-5, "apply_residual_connection_post_layernorm": False,
+           "attention_dropout": 0.0, "hidden_dropout": 0.0, "attention_softmax_in_fp32": True, "bias_dropout_fusion": True,
+           "masked_softmax_fusion": True, "n_inner": None, "offset_alibi": 100, "pretraining_tp": 1, "skip_bias_add": True,
+           "skip_bias_add_qkv": False, "slow_but_exact": False, "initializer_range": 0.02, "unk_token_id": 0, "bos_token_id": 1,
+           "eos_token_id": 2, "pad_token_id": 3, "use_cache": True, "torch_dtype": "float32"}
+    d = Draw(1891)
+    c, v = cfg["hidden_size"], cfg["vocab_size"]
+    d.emb("word_embeddings.weight", v, c, TIED_STD)
+    d.norm("word_embeddings_layernorm", c)
+    for i in range(cfg["n_layer"]):
+        p = f"h.{i}."
+        d.norm(p + "input_layernorm", c)
+        d.linear(p + "self_attention.query_key_value", c, 3 * c)
+        d.linear(p + "self_attention.dense", c, c)
+        d.norm(p + "post_attention_layernorm", c)
+        d.linear(p + "mlp.dense_h_to_4h", c, 4 * c)
+        d.linear(p + "mlp.dense_4h_to_h", 4 * c, c)
+    d.norm("ln_f", c)
+    return finish_alibi(out, "bloom", cfg, d, bloom.forward, alibi.bloom_slopes(cfg["n_head"]),
+                        "models/bloom/modeling_bloom.py: BloomForCausalLM.forward (BloomModel: word_embeddings_layernorm, "
+                        "build_alibi_tensor, BloomBlock, BloomAttention's per-head [q_h | k_h | v_h] query_key_value and "
+                        "alibi.baddbmm(q, kᵀ, beta=1, alpha=1/sqrt(head_dim)), BloomMLP with bloom_gelu, tied lm_head)",
+                        "bloom-560m's layout (the base model's names), float16 as published")
+
+
+@fixture("mpt")
+def make_mpt(out):
+    """As mosaicml/mpt-7b's config.json has it (d_model / n_heads / n_layers, expansion_ratio 4, no_bias, attn_config with
+    alibi, alibi_bias_max 8, clip_qkv and softmax_scale null, qk_ln false; learned_pos_emb true, which transformers does not
+    read), scaled down: 6 heads of 8 (not a power of two: gen_slopes over 8 reordered [1::2] + [::2], the first 6),
+    max_seq_len 128 (the bias is built for max_seq_len keys and sliced; longer sequences fail in transformers). The
+    architectures entry is transformers' class (mpt-7b's own config.json names the remote-code MPTForCausalLM)."""
+    cfg = {"architectures": ["MptForCausalLM"], "model_type": "mpt", "d_model": 48, "n_heads": 6, "n_layers": 2,
+           "expansion_ratio": 4, "max_seq_len": 128, "vocab_size": 64, "layer_norm_epsilon": 1e-5, "no_bias": True,
+           "learned_pos_emb": True, "logit_scale": None, "norm_type": "low_precision_layernorm", "emb_pdrop": 0.0,
+           "resid_pdrop": 0.0, "embedding_fraction": 1.0, "init_device": "cpu", "verbose": 0, "use_cache": False,
+           "attn_config": {"alibi": True, "alibi_bias_max": 8, "attn_impl": "torch", "attn_pdrop": 0.0,
+                           "attn_type": "multihead_attention", "attn_uses_sequence_id": False, "clip_qkv": None,
+                           "prefix_lm": False, "qk_ln": False, "softmax_scale": None},
+           "initializer_range": 0.02, "torch_dtype": "float32"}
+    d = Draw(1876)
+    c, v = cfg["d_model"], cfg["vocab_size"]
+    d.emb("transformer.wte.weight", v, c, TIED_STD)
+    for i in range(cfg["n_layers"]):
+        p = f"transformer.blocks.{i}."
+        d.norm(p + "norm_1", c, bias=False)
+        d.mat(p + "attn.Wqkv.weight", 3 * c, c)
+        d.mat(p + "attn.out_proj.weight", c, c)
+        d.norm(p + "norm_2", c, bias=False)
+        d.mat(p + "ffn.up_proj.weight", 4 * c, c)
+        d.mat(p + "ffn.down_proj.weight", c, 4 * c)
+    d.norm("transformer.norm_f", c, bias=False)
+    return finish_alibi(out, "mpt", cfg, d, mpt.forward, alibi.mpt_slopes(cfg["n_heads"]),
+                        "models/mpt/modeling_mpt.py: MptForCausalLM.forward (MptModel: build_mpt_alibi_tensor over max_seq_len "
+                        "with alibi_bias_max 8, bias-free LayerNorms and linears, MptAttention's [q | k | v] Wqkv chunks and "
+                        "softmax_scale 1/sqrt(head_dim), the bias's last key_length columns, MptMLP with exact GELU, tied lm_head)",
+                        "mpt-7b's layout, bfloat16 as published")
+
+
+@fixture("falcon-rw")
+def make_falcon_rw(out):
+    """As tiiuae/falcon-rw-1b's config.json has it (model_type falcon, alibi true, multi_query false: per-head [q | k | v],
+    parallel_attn false: input_layernorm then post_attention_layernorm, bias true, no ffn_hidden_size: 4 · hidden_size, no
+    activation: gelu, apply_residual_connection_post_layernorm false, which FalconDecoderLayer does not read; tied), scaled
+    down: 3 heads of 16 (not a power of two: slopes 2^-4, 2^-8 then 2^-2, each divided by sqrt(16) in the scores)."""
+    cfg = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "hidden_size": 48, "num_attention_heads": 3,
+           "num_hidden_layers": 2, "vocab_size": 64, "layer_norm_epsilon": 1e-5, "alibi": True, "multi_query": False,
+           "parallel_attn": False, "bias": True, "new_decoder_architecture": False,
+           "apply_residual_connection_post_layernorm": False, "attention_dropout": 0.0, "hidden_dropout": 0.0,
+           "initializer_range": 0.02, "bos_token_id": 1, "eos_token_id": 2, "use_cache": True, "torch_dtype": "float32"}
+    cfg_draw = dict(cfg, tie_word_embeddings=True)
+    d = Draw(1907)
+    draw_falcon(d, cfg_draw)
+    return finish_alibi(out, "falcon-rw", cfg, d, falcon.forward, alibi.bloom_slopes(cfg["num_attention_heads"]),
+                        "models/falcon/modeling_falcon.py: FalconForCausalLM.forward (FalconModel: build_alibi_tensor with its "
+                        "bfloat16 product, alibi / sqrt(head_dim) in the attention mask, FalconAttention's SDPA path, per-head "
+                        "[q | k | v] _split_heads, sequential FalconDecoderLayer, FalconMLP with gelu, tied lm_head)",
+                        "falcon-rw-1b's layout, bfloat16 as published")
 
 
 @fixture("opt")

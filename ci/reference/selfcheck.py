@@ -53,7 +53,9 @@ sys.path.insert(0, HERE)
 import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
+import alibi  # noqa: E402
 import bigcode  # noqa: E402
+import bloom  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
@@ -63,6 +65,7 @@ import m2m100  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
+import mpt  # noqa: E402
 import neox  # noqa: E402
 import opt  # noqa: E402
 import deberta  # noqa: E402
@@ -156,6 +159,10 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] in ("bloom", "mpt"):
+            fwd = bloom.forward if cfg["model_type"] == "bloom" else mpt.forward
+            full = fwd(cfg, P, ids)[1]
+            check(np.abs(fwd(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "gpt_bigcode":
             full = bigcode.forward(cfg, P, ids)[1]
             check(np.abs(bigcode.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -774,6 +781,119 @@ def gptj_checks(out):
     check(np.abs(swapped - logits).max() > 1e-2 * np.abs(logits).max(), "gptj: rotary_dim moves the logits")
 
 
+def alibi_checks(out):
+    """The ALiBi decoders (bloom, mpt, falcon-rw). (a) The slopes by hand: build_alibi_tensor's for 8 heads 2^-1 … 2^-8, for 12
+    those and 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5, for 6 and 3 the closest power of two's then extra_base's odd powers; MPT's
+    gen_slopes with its [1::2] + [::2] reorder for 6 heads at alibi_bias_max 8, 16 and 4, equal to BLOOM's for every head
+    count at 8; Falcon's bfloat16 product by hand past 256; each call's bias as transformers builds it (MPT's relative to the
+    call's last key). (b) Translation invariance: every fixture's logits with the bias written slope · (j - i) (a kernel's
+    query-relative bias) equal transformers' form (slope · j; slope · (j - (L - 1)); Falcon's bf16 product) within 1e-12, and
+    so do its cached calls; no bias, the slopes in another order, MPT's unreordered or alibi_bias_max-16 slopes and
+    Falcon-RW's slopes without the 1/sqrt(head_dim) each move the logits. (c) The layouts: BLOOM's and Falcon-RW's per-head
+    interleaved query_key_value read as [q | k | v] blocks, MPT's blocks read per head, BLOOM's word_embeddings_layernorm,
+    bloom_gelu vs exact GELU (and MPT's exact vs tanh), apply_residual_connection_post_layernorm, MPT's softmax_scale and
+    clip_qkv, Falcon-RW's sequential layer each move the logits; the folders hold the names transformers' state_dict
+    (bloom: the base model's) has, no bias where MPT has none, no lm_head."""
+    p2 = lambda *e: np.array([2.0 ** x for x in e])
+    same = lambda a, b: np.array_equal(np.asarray(a), np.asarray(b))
+    check(same(alibi.bloom_slopes(8), p2(*range(-1, -9, -1))), "BLOOM slopes, 8 heads: 2^-1 … 2^-8")
+    close = lambda a, b: np.allclose(a, b, rtol=1e-14, atol=0)     # base^k against 2^-m: the last bits of float64 powers
+    check(close(alibi.bloom_slopes(12), p2(*range(-1, -9, -1), -0.5, -1.5, -2.5, -3.5)),
+          f"BLOOM slopes, 12 heads: 2^-1 … 2^-8, 2^-0.5 … 2^-3.5: {alibi.bloom_slopes(12)}")
+    check(same(alibi.bloom_slopes(6), p2(-2, -4, -6, -8, -1, -3)), "BLOOM slopes, 6 heads: 2^-2, -4, -6, -8, then 2^-1, 2^-3")
+    check(same(alibi.bloom_slopes(3), p2(-4, -8, -2)), "BLOOM slopes, 3 heads: 2^-4, 2^-8, then 2^-2")
+    check(same(alibi.bloom_slopes(1), p2(-8)) and np.allclose(alibi.bloom_slopes(32), p2(*[-0.25 * k for k in range(1, 33)]), rtol=1e-14, atol=0),
+          "BLOOM slopes, 1 head 2^-8, 32 heads 2^-k/4")
+    check(same(alibi.mpt_slopes(8), p2(*range(-1, -9, -1))), "MPT slopes, 8 heads: 2^-1 … 2^-8")
+    check(same(alibi.mpt_slopes(6), p2(-2, -4, -6, -8, -1, -3)), "MPT slopes, 6 heads: gen_slopes(8)[1::2] + [::2], the first 6")
+    check(close(alibi.mpt_slopes(12), p2(*range(-1, -9, -1), -0.5, -1.5, -2.5, -3.5)), "MPT slopes, 12 heads")
+    check(same(alibi.mpt_slopes(6, 16), p2(-4, -8, -12, -16, -2, -6)), "MPT slopes, 6 heads, alibi_bias_max 16")
+    check(close(alibi.mpt_slopes(6, 4), p2(-1, -2, -3, -4, -0.5, -1.5)), "MPT slopes, 6 heads, alibi_bias_max 4")
+    check(all(close(alibi.mpt_slopes(n), alibi.bloom_slopes(n)) for n in range(1, 65)),
+          "MPT's slopes at alibi_bias_max 8 are BLOOM's for 1 … 64 heads")
+    b = alibi.bias("falcon", [0.25, 2 ** -0.5], 299, 300)
+    check(b[0, 0, 255] == 63.75 and b[0, 0, 257] == 64.0 and b[0, 0, 259] == 65.0 and b[1, 0, 1] == 0.70703125,
+          "Falcon's bias by hand: bf16(257) = 256, bf16(259) = 260 (ties to even), bf16(2^-0.5) = 0.70703125")
+    check(same(alibi.bias("mpt", [1.0], 3, 4)[0, 0], [-3, -2, -1, 0]) and same(alibi.bias("mpt", [1.0], 0, 4)[0, 3], [-3, -2, -1, 0])
+          and same(alibi.bias("mpt", [1.0], 0, 4)[0, 0], [-3, -np.inf, -np.inf, -np.inf]),
+          "MPT's bias: the max_seq_len table's last key_length columns, relative to the call's last key")
+    check(same(alibi.bias("bloom", [0.5], 2, 4)[0], [[0, 0.5, 1, -np.inf], [0, 0.5, 1, 1.5]])
+          and same(alibi.bias("bloom", [0.5], 2, 4, "relative")[0], [[-1, -0.5, 0, -np.inf], [-1.5, -1, -0.5, 0]]),
+          "BLOOM's bias slope · j for every query; the relative form slope · (j - i)")
+    fixtures = {"bloom": (bloom.forward, alibi.bloom_slopes, "n_head", "interleaved", "blocks"),
+                "mpt": (mpt.forward, alibi.mpt_slopes, "n_heads", "blocks", "interleaved"),
+                "falcon-rw": (falcon.forward, alibi.bloom_slopes, "num_attention_heads", None, "blocks")}
+    for name, (fwd, slopes_of, heads, _, wrong_layout) in fixtures.items():
+        cfg, P, ref = load(os.path.join(out, name))
+        ids = np.array(ref["inputs"]["input_ids"])
+        nh = cfg[heads]
+        hd = (cfg.get("hidden_size") or cfg.get("d_model")) // nh
+        slopes = slopes_of(nh)
+        check(same(ref["alibi_slopes"], slopes), f"{name}: reference.json's slopes are the formula's")
+        logits = fwd(cfg, P, ids)[1]
+        big = np.abs(logits).max()
+        check(np.abs(fwd(cfg, P, ids, form="relative")[1] - logits).max() < 1e-12 * big,
+              f"{name}: slope · (j - i) gives transformers' logits (translation invariance)")
+        n = int(ref["inputs"]["cached_prompt"])
+        check(np.abs(fwd(cfg, P, ids[:1], calls=[n] + [1] * (ids.shape[1] - n), form="relative")[1] - logits[:1]).max() < 1e-12 * big,
+              f"{name}: cached calls with slope · (j - i) give the full pass's logits")
+        check(ids.shape[1] >= 72 and int(ref["inputs"]["cached_tokens"]) >= 72, f"{name}: the cached run covers 72 positions")
+
+        def moved(what, by=1e-3, **kw):
+            with np.errstate(over="ignore"):
+                check(np.abs(fwd(cfg, P, ids, **kw)[1] - logits).max() > by * big, f"{name}: {what} moves the logits")
+        moved("no ALiBi (zero slopes)", slopes=np.zeros(nh))
+        moved("the slopes in reverse order", slopes=slopes[::-1])
+        moved("the first heads' slopes without the reorder / extra slopes", slopes=p2(*[-8 * (k + 1) / (2 ** math.ceil(math.log2(nh))) for k in range(nh)]))
+        moved("reading query_key_value in the wrong layout", by=1e-2, layout=wrong_layout)
+        if name == "mpt":
+            moved("alibi_bias_max 16's slopes (transformers reads 8)", slopes=alibi.mpt_slopes(nh, 16))
+            sc = dict(cfg, attn_config=dict(cfg["attn_config"], softmax_scale=1 / math.sqrt(cfg["d_model"])))
+            check(np.abs(mpt.forward(sc, P, ids)[1] - logits).max() > 1e-2 * big, "mpt: softmax_scale 1/sqrt(d_model) moves the logits")
+            cl = dict(cfg, attn_config=dict(cfg["attn_config"], clip_qkv=0.5))
+            check(np.abs(mpt.forward(cl, P, ids)[1] - logits).max() > 1e-2 * big, "mpt: clip_qkv 0.5 moves the logits")
+            check(not any(k.endswith(".bias") for k in P) and "lm_head.weight" not in P and sorted(P)[0] == "transformer.blocks.0.attn.Wqkv.weight",
+                  "mpt: no bias tensors (norms included), no lm_head, transformer. names")
+            try:
+                mpt.forward(dict(cfg, max_seq_len=16), P, ids)
+                check(False, "mpt: a sequence past max_seq_len is refused")
+            except ValueError:
+                check(True, "mpt: a sequence past max_seq_len is refused")
+            gelu = nn.gelu
+            try:
+                nn.gelu = nn.gelu_tanh
+                check(np.abs(mpt.forward(cfg, P, ids)[1] - logits).max() > 4e-5 * big, "mpt: the tanh GELU instead of the exact one moves the logits past twice the fp32 rule")
+            finally:
+                nn.gelu = gelu
+        if name == "bloom":
+            check(not any(k.startswith(("transformer.", "lm_head")) for k in P) and "word_embeddings_layernorm.bias" in P,
+                  "bloom: the base model's names (no transformer. prefix, no lm_head.weight), word_embeddings_layernorm with bias")
+            flat = dict(P, **{"word_embeddings_layernorm.weight": np.ones_like(P["word_embeddings_layernorm.weight"]),
+                              "word_embeddings_layernorm.bias": np.zeros_like(P["word_embeddings_layernorm.bias"])})
+            check(np.abs(bloom.forward(cfg, flat, ids)[1] - logits).max() > 1e-2 * big, "bloom: word_embeddings_layernorm's weight and bias move the logits")
+            check(np.abs(bloom.forward(dict(cfg, apply_residual_connection_post_layernorm=True), P, ids)[1] - logits).max() > 1e-2 * big,
+                  "bloom: apply_residual_connection_post_layernorm moves the logits")
+            prefixed = {"transformer." + k: v for k, v in P.items()}
+            check(np.array_equal(bloom.forward(cfg, prefixed, ids)[1], logits), "bloom: BloomForCausalLM's transformer. names read alike")
+            bg = bloom.bloom_gelu
+            try:
+                bloom.bloom_gelu = nn.gelu
+                check(np.abs(bloom.forward(cfg, P, ids)[1] - logits).max() > 4e-5 * big, "bloom: exact GELU instead of bloom_gelu moves the logits past twice the fp32 rule")
+            finally:
+                bloom.bloom_gelu = bg
+            try:
+                bloom.forward(dict(cfg, pretraining_tp=2, slow_but_exact=True), P, ids)
+                check(False, "bloom: pretraining_tp > 1 with slow_but_exact is refused")
+            except ValueError:
+                check(True, "bloom: pretraining_tp > 1 with slow_but_exact is refused")
+        if name == "falcon-rw":
+            moved("the slopes without 1/sqrt(head_dim) (BLOOM's scaling)", slopes=slopes * math.sqrt(hd))
+            par = falcon.forward(dict(cfg, parallel_attn=True), P, ids)[1]
+            check(np.abs(par - logits).max() > 1e-2 * big, "falcon-rw: the parallel layer (parallel_attn true) moves the logits")
+            check("transformer.h.0.post_attention_layernorm.weight" in P and "transformer.h.0.self_attention.query_key_value.bias" in P
+                  and "lm_head.weight" not in P, "falcon-rw: post_attention_layernorm, biases, tied head")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -1020,6 +1140,12 @@ def rerun(d):
         elif arch in ("XLMRobertaForSequenceClassification", "CamembertForSequenceClassification"):
             o["logits"] = bert.roberta_classification(P, h)
         return o
+    if mt in ("bloom", "mpt") or (mt == "falcon" and cfg.get("alibi")):
+        fwd = {"bloom": bloom.forward, "mpt": mpt.forward, "falcon": falcon.forward}[mt]
+        h, logits = fwd(cfg, P, ins["input_ids"])
+        n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
+        cached = fwd(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
+        return {"last_hidden_state": h, "logits": logits, "cached_logits": cached}
     if mt == "falcon":
         h, logits = falcon.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -1197,6 +1323,7 @@ def main():
     gpt_oss_checks(out)
     neox_checks(out)
     gptj_checks(out)
+    alibi_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
