@@ -71,6 +71,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
     "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
+    "bloom", "mpt", "falcon-rw",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -503,6 +504,22 @@ def build_all(stage):
         # Falcon as falcon-40b (new_decoder_architecture: query_key_value per key/value group, ln_attn and ln_mlp)
         ("falcon", "FalconForCausalLM", "FalconConfig", dict(new_decoder_architecture=True, num_kv_heads=1, multi_query=False,
                                                           parallel_attn=True, bias=False, layer_norm_epsilon=1e-5, alibi=False)),
+        # the ALiBi decoders (2026-12-07), 3 heads of 16 over hidden 48 (not a power of two: build_alibi_tensor's extra
+        # slope, MPT's [1::2] + [::2] reorder), so each folder stays near 0.25 MB: BLOOM as bloom-560m (n_layer / n_head,
+        # word_embeddings_layernorm, per-head [q_h | k_h | v_h] query_key_value, bloom_gelu 4 · hidden MLP, tied), MPT as
+        # mpt-7b (bias-free, [q | k | v] Wqkv, alibi_bias_max 8 — MptModel does not read it — max_seq_len 128 > 24 tokens),
+        # Falcon-RW as falcon-rw-1b (alibi, multi_query false: per-head [q | k | v], sequential layers, biases, ffn 4 · hidden)
+        ("bloom", "BloomForCausalLM", "BloomConfig", dict(hidden_size=48, n_layer=2, n_head=3, layer_norm_epsilon=1e-5,
+                                                        apply_residual_connection_post_layernorm=False, pretraining_tp=1,
+                                                        slow_but_exact=False)),
+        ("mpt", "MptForCausalLM", "MptConfig", dict(d_model=48, n_heads=3, n_layers=2, expansion_ratio=4, max_seq_len=128,
+                                                 no_bias=True, layer_norm_epsilon=1e-5,
+                                                 attn_config={"attn_type": "multihead_attention", "alibi": True,
+                                                              "alibi_bias_max": 8, "clip_qkv": None, "qk_ln": False,
+                                                              "softmax_scale": None})),
+        ("falcon-rw", "FalconForCausalLM", "FalconConfig", dict(hidden_size=48, num_attention_heads=3, alibi=True, multi_query=False,
+                                                             parallel_attn=False, bias=True, new_decoder_architecture=False,
+                                                             layer_norm_epsilon=1e-5)),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
@@ -511,7 +528,19 @@ def build_all(stage):
                         "num_attention_heads", "max_position_embeddings"),
                "gpt-bigcode": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
                                "num_attention_heads", "max_position_embeddings"),
-               "falcon": ("rms_norm_eps", "num_key_value_heads", "intermediate_size")}
+               "falcon": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
+               "bloom": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                         "max_position_embeddings"),
+               "mpt": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
+                       "num_attention_heads", "max_position_embeddings"),
+               "falcon-rw": ("rms_norm_eps", "num_key_value_heads", "intermediate_size")}
+    # what the ALiBi folders' config.json must say beyond the common fields (their own names for them)
+    also_want = {"bloom": {"n_layer": 2, "n_head": 3}, "mpt": {"d_model": 48, "n_heads": 3, "n_layers": 2},
+                 "falcon-rw": {"alibi": True, "multi_query": False, "parallel_attn": False, "bias": True}}
+    # eager attention everywhere but Falcon-RW: FalconModel folds alibi / sqrt(head_dim) into the attention mask for every
+    # implementation, and FalconAttention's eager alibi branch adds alibi to the scores once more (alibi twice since the
+    # 4.4x mask rework); its SDPA path, transformers' default for Falcon and what from_pretrained reloads with, adds it once
+    attn_impl = {"falcon-rw": "sdpa"}
     # T4J_GOLDEN_DEADLINE (epoch seconds; ci/gpu-check sets it a few seconds inside this script's cap): the decoder
     # folders are optional, so a slow machine leaves the last ones out and says so, instead of running into the cap
     # and losing every folder (a killed run writes nothing)
@@ -527,7 +556,7 @@ def build_all(stage):
             for key in dropped.get(name, ()):
                 kwargs.pop(key)
             config = getattr(transformers, config_cls)(**kwargs)
-            config._attn_implementation = "eager"
+            config._attn_implementation = attn_impl.get(name, "eager")
             model = getattr(transformers, model_cls)(config)
             x = ids(2, 24, gen)
             top_k = getattr(config, "num_experts_per_tok", 0)
@@ -544,9 +573,10 @@ def build_all(stage):
                                                  "num_attention_heads", "num_key_value_heads") if key in kwargs}
             want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox", "gpt-bigcode": "gpt_bigcode"}.get(
                 name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
+            want.update(also_want.get(name, {}))
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
                  {"input_ids": x}, {"input_ids": (2, 24), "logits": (2, 24, VOCAB)}, want, {},
-                 {"model": model_cls, "compare": ["logits"], "attn_implementation": "eager"})
+                 {"model": model_cls, "compare": ["logits"], "attn_implementation": attn_impl.get(name, "eager")})
         except Exception as e:                                   # noqa: BLE001 — one family never sinks the others
             shutil.rmtree(os.path.join(stage, name), ignore_errors=True)
             print(f"make-golden.py: WARNING: {name} left out: {type(e).__name__}: {e}", flush=True)
