@@ -31,6 +31,9 @@
    min_length counting the prompt, min_new_tokens not), runs over fixed log-probability tables whose winners and
    scores follow by hand (length_penalty 0, 1, 2; an EOS first; early_stopping False / True / "never"), and every
    recorded beam run recomputed from its folder's files (tokens exactly, sequences_scores within 1e-12 relative);
+6f. ALiBi (bloom, mpt, falcon-rw): the slopes by hand for 8, 12, 6, 3, 1 and 32 heads, MPT's reorder at alibi_bias_max 8,
+   16 and 4 (BLOOM's at 8), Falcon's bfloat16 bias; the query-relative bias slope · (j - i) gives each fixture's logits and
+   cached calls within 1e-12; wrong slopes, layouts, GELUs, norms and residuals each move the logits (alibi_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
