@@ -27,13 +27,17 @@ final class HfFalcon {
      * new_decoder_architecture false, tied output, bos = eos = 11. The key/value heads: num_kv_heads in the new architecture
      * (40b, 180b, Falcon2), 1 with multi_query (7b), else the heads. The block: the new architecture with
      * num_ln_in_parallel_attn 2 (its default) normalizes the input twice (ln_attn, ln_mlp), with 1 once; the old one with
-     * parallel_attn feeds one input_layernorm to both, without it runs them one after the other. ALiBi (falcon-rw) is refused.
+     * parallel_attn feeds one input_layernorm to both, without it runs them one after the other. The sizes may be spelled
+     * n_head / n_layer (FalconConfig takes both). With alibi (Falcon-RW) positions are BLOOM's ALiBi slopes, added by
+     * FalconAttention to the unscaled q·k before its 1/sqrt(head_dim) — so the slopes here are divided by sqrt(head_dim) —
+     * and there is no rotary; transformers rounds its slope · position products to bfloat16 (exact for the published
+     * power-of-two slopes up to 256 positions), these are fp32.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
-        int c = cfg.size("hidden_size", 4544), nh = cfg.size("num_attention_heads", 71);
+        int c = cfg.size("hidden_size", 4544), nh = HfAlibi.size(cfg, 71, "num_attention_heads", "n_head");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
-        if (cfg.bool("alibi", false)) throw cfg.error("alibi (falcon-rw's positions) is not supported; the rotary Falcon models are");
         int hd = c / nh;
+        boolean alibi = cfg.bool("alibi", false);
         boolean newArch = cfg.bool("new_decoder_architecture", false), parallel = cfg.bool("parallel_attn", true);
         int nkv = newArch ? cfg.size("num_kv_heads", nh) : cfg.bool("multi_query", true) ? 1 : nh;
         if (nh % nkv != 0) throw cfg.error("num_kv_heads " + nkv + " does not divide num_attention_heads " + nh);
@@ -48,10 +52,18 @@ final class HfFalcon {
         };
         boolean bias = cfg.bool("bias", false);
         int mpe = cfg.size("max_position_embeddings", 2048), v = cfg.size("vocab_size", 65024);
-        return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("ffn_hidden_size", 4L * c))
-                .heads(nh, nkv, hd).decoderLayers(cfg.size("num_hidden_layers", 32))
+        TransformerConfig.Builder b = TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("ffn_hidden_size", 4L * c))
+                .heads(nh, nkv, hd).decoderLayers(HfAlibi.size(cfg, 32, "num_hidden_layers", "n_layer"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
-                .activation(a, false).rope(HfDecoders.rope(cfg, TYPE, hd, mpe)).maxPositions(mpe)
+                .activation(a, false);
+        if (alibi) {
+            float[] slopes = HfAlibi.bloomSlopes(nh);
+            for (int h = 0; h < nh; h++) slopes[h] = (float) (slopes[h] / Math.sqrt(hd));
+            b.alibi(slopes);
+        } else {
+            b.rope(HfDecoders.rope(cfg, TYPE, hd, mpe)).maxPositions(mpe);
+        }
+        return b
                 .biases(true).linearBiases(new TransformerConfig.Biases(bias, bias, bias))
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .parallel(norms == 2 ? TransformerConfig.ParallelBlock.TWO_NORMS : norms == 1 ? TransformerConfig.ParallelBlock.SHARED_NORM

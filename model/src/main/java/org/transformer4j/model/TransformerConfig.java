@@ -75,6 +75,8 @@ import java.util.List;
  * @param parallel        how a decoder layer adds attention and MLP ({@link ParallelBlock}; NONE: one after the other)
  * @param headBias        a decoder-only model's logits gain a bias (V) (Phi's lm_head.bias)
  * @param alibiSlopes     ALiBi's slope per query head (NH) with {@link Positions#ALIBI} (BLOOM, MPT, Falcon-RW), else null
+ * @param embedNorm       a pre-LN decoder-only model norms its token embeddings before the first layer (BLOOM's
+ *                        word_embeddings_layernorm); post-LN models and the BART family have their own rule ({@link #embeddingNorm})
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -91,7 +93,7 @@ public record TransformerConfig(
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
         boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart,
-        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes) {
+        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm) {
 
     /**
      * How a decoder layer adds its two sublayers. {@code NONE}: one after the other (x += attn(N1 x), then x += mlp(N2 x)).
@@ -112,7 +114,7 @@ public record TransformerConfig(
     public record BartEmbeddings(boolean perStack, boolean norm, boolean outputBias) {}
 
     /** Whether the summed embeddings are normed: {@link BartEmbeddings#norm} for the BART family, else post-LN models. */
-    public boolean embeddingNorm() { return bart != null ? bart.norm() : normPlacement == NormPlacement.POST; }
+    public boolean embeddingNorm() { return bart != null ? bart.norm() : normPlacement == NormPlacement.POST || embedNorm; }
 
     /**
      * DeBERTa's disentangled attention (DebertaV2Config with relative_attention): relative embeddings of 2·{@code span} rows
@@ -478,6 +480,9 @@ public record TransformerConfig(
             problems.add("a parallel block is for pre-norm decoder-only models with input norms (GPT-NeoX, Phi)");
         }
         if (headBias && (encoderLayers > 0 || decoderLayers == 0 || bart != null)) problems.add("headBias is for decoder-only models (Phi)");
+        if (embedNorm && (encoderLayers > 0 || decoderLayers == 0 || normPlacement != NormPlacement.PRE || bart != null)) {
+            problems.add("embedNorm is for pre-LN decoder-only models (BLOOM); post-LN models norm their embeddings already");
+        }
         if ((positions == Positions.ALIBI) != (alibiSlopes != null)) problems.add("alibiSlopes go with ALIBI positions (and only with them)");
         if (alibiSlopes != null) {
             if (alibiSlopes.size() != heads) problems.add("alibiSlopes has " + alibiSlopes.size() + " slopes for " + heads + " heads");
@@ -573,7 +578,7 @@ public record TransformerConfig(
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
         b.attentionSinks = attentionSinks; b.bart = bart; b.parallel = parallel; b.headBias = headBias;
-        b.alibiSlopes = alibiSlopes;
+        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm;
         return b;
     }
 
@@ -665,6 +670,7 @@ public record TransformerConfig(
         private ParallelBlock parallel = ParallelBlock.NONE;
         private boolean headBias;
         private List<Float> alibiSlopes;
+        private boolean embedNorm;
 
         private Builder() {}
 
@@ -765,6 +771,9 @@ public record TransformerConfig(
         /** A decoder-only model's logits gain a bias (Phi's lm_head.bias). */
         public Builder headBias(boolean on) { headBias = on; return this; }
 
+        /** A pre-LN decoder-only model norms its token embeddings first (BLOOM's word_embeddings_layernorm). */
+        public Builder embedNorm(boolean on) { embedNorm = on; return this; }
+
         /** ALiBi positions with one slope per query head (see {@link Positions#ALIBI}); clears any RoPE. */
         public Builder alibi(float[] slopes) {
             positions = Positions.ALIBI;
@@ -815,7 +824,7 @@ public record TransformerConfig(
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
                     embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias,
-                    positions == Positions.ALIBI ? alibiSlopes : null);
+                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm);
         }
     }
 }
