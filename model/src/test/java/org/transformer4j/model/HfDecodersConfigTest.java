@@ -543,7 +543,7 @@ class HfDecodersConfigTest {
     /**
      * Falcon as FalconConfig reads it: falcon-7b (multi_query: one key/value head; parallel_attn: one norm feeding both), the
      * new architecture (num_kv_heads; two norms by default, one with num_ln_in_parallel_attn 1 as Falcon2-11B), sequential
-     * layers without parallel_attn, bias, and ALiBi refused.
+     * layers without parallel_attn, bias, and ALiBi without rotary (Falcon-RW; its slopes in AlibiDecodersTest).
      */
     @Test
     void falconConfigs() throws Exception {
@@ -564,7 +564,9 @@ class HfDecodersConfigTest {
         TransformerConfig seq = read(base + ", \"parallel_attn\": false, \"multi_query\": false}");
         assertEquals(TransformerConfig.ParallelBlock.NONE, seq.parallel());
         assertEquals(4, seq.kvHeads());
-        assertTrue(assertThrows(CheckpointException.class, () -> read(base + ", \"alibi\": true}")).getMessage().contains("alibi"));
+        TransformerConfig rw = read(base + ", \"alibi\": true, \"multi_query\": false, \"parallel_attn\": false}");   // Falcon-RW
+        assertEquals(TransformerConfig.Positions.ALIBI, rw.positions());
+        assertEquals(null, rw.rope());
         // query_key_value rows: new architecture, 2 groups of 2 query heads (head size 16): group 0 = blocks 0, 1 (q), 2 (k), 3 (v)
         long[] q = HfFalcon.rows(f40, true, 0), k = HfFalcon.rows(f40, true, 1);
         assertEquals(List.of(0L, 16L, 64L, 80L), List.of(q[0], q[16], q[32], q[48]), "q heads 0, 1 | 2, 3 from blocks 0, 1 | 4, 5");
