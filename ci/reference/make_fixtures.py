@@ -30,6 +30,7 @@ sys.path.insert(0, HERE)
 import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
+import albert  # noqa: E402
 import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
@@ -52,7 +53,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 22_833_384   # 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 23_130_018   # 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -65,8 +66,9 @@ FIXTURES = {}
 # from the rounded values, so a float32 implementation must still match to the fp32 tolerance; the file is half the
 # size (the tree travels to the GPU machine within 62 MiB with the bundle: this took it from 60.7 to about 53 MiB).
 # These keep F32, as their families are published: the F32 path (CPU tensors that are views of the mapped file, no
-# conversion), Pegasus's stored sinusoid table (bit-identical to the computed one) and the MXFP4 pair.
-F32_FIXTURES = {"gpt2", "bert", "t5-v1_0", "t5-v1_1", "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100",
+# conversion), Pegasus's stored sinusoid table (bit-identical to the computed one) and the MXFP4 pair; albert as
+# albert-base-v2 is published (float32), so that a shared-layer model takes the F32 path too.
+F32_FIXTURES = {"gpt2", "bert", "albert", "t5-v1_0", "t5-v1_1", "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100",
                 "gpt-oss", "gpt-oss-v5"}
 # These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
 # gpt-neox and phi: Pythia and phi-2 are published in float16 as well; bloom: bigscience/bloom-560m's files are float16.
@@ -1124,6 +1126,151 @@ def make_electra_tokcls(out):
                 {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
                 ELECTRA_FOLLOWS + "; ElectraForTokenClassification.forward (classifier on every row); embedding_size 16 "
                 "projected to 32")
+
+
+# ---- ALBERT -----------------------------------------------------------------------------------------
+
+def albert_config(arch, extra=None):
+    """AlbertConfig as albert-base-v2's config.json has it (hidden_act gelu_new, layer_norm_eps 1e-12, dropouts 0,
+    classifier_dropout_prob 0.1, pad 0 / bos 2 / eos 3, one group of one inner layer, and the TF-era keys transformers
+    ignores: down_scale_factor, gap_size, net_structure_type, num_memory_blocks; no position_embedding_type: absolute),
+    the tiny sizes here: embedding_size 16 projected to hidden_size 32, 2 heads, intermediate 64, 3 layers."""
+    cfg = {"architectures": [arch], "model_type": "albert", "vocab_size": 128, "embedding_size": 16, "hidden_size": 32,
+           "num_hidden_layers": 3, "num_hidden_groups": 1, "inner_group_num": 1, "num_attention_heads": 2,
+           "intermediate_size": 64, "hidden_act": "gelu_new", "hidden_dropout_prob": 0, "attention_probs_dropout_prob": 0,
+           "max_position_embeddings": 24, "type_vocab_size": 2, "initializer_range": 0.02, "layer_norm_eps": 1e-12,
+           "classifier_dropout_prob": 0.1, "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3, "down_scale_factor": 1,
+           "gap_size": 0, "net_structure_type": 0, "num_memory_blocks": 0, "torch_dtype": "float32"}
+    cfg.update(extra or {})
+    return cfg
+
+
+def draw_albert(d, cfg, prefix, pooler=True):
+    """AlbertModel's parameters in declaration order: embeddings (at embedding_size), encoder.embedding_hidden_mapping_in
+    (always, whatever the sizes), one AlbertLayer per (group, inner layer) — num_hidden_groups x inner_group_num sets,
+    however many layers apply them — and the pooler (a bare Linear: pooler.weight / pooler.bias)."""
+    e, c, f, v = cfg["embedding_size"], cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    d.emb(prefix + "embeddings.word_embeddings.weight", v, e)
+    d.emb(prefix + "embeddings.position_embeddings.weight", cfg["max_position_embeddings"], e)
+    d.emb(prefix + "embeddings.token_type_embeddings.weight", cfg["type_vocab_size"], e)
+    d.norm(prefix + "embeddings.LayerNorm", e)
+    d.linear(prefix + "encoder.embedding_hidden_mapping_in", e, c)
+    for g in range(cfg["num_hidden_groups"]):
+        for j in range(cfg["inner_group_num"]):
+            p = f"{prefix}encoder.albert_layer_groups.{g}.albert_layers.{j}."
+            d.norm(p + "full_layer_layer_norm", c)
+            for n in ("query", "key", "value", "dense"):
+                d.linear(p + "attention." + n, c, c)
+            d.norm(p + "attention.LayerNorm", c)
+            d.linear(p + "ffn", c, f)
+            d.linear(p + "ffn_output", f, c)
+    if pooler:
+        d.linear(prefix + "pooler", c, c)
+
+
+def albert_inputs(d, v, t, visible, pair_at=None):
+    """[CLS] a [SEP] (b [SEP]) rows with albert-base-v2's special ids ([CLS] 2, [SEP] 3, <pad> 0; [MASK] is 4, the
+    rest drawn from 5 up), row r right-padded with 0 after visible[r] tokens; token types 1 from pair_at[r] on."""
+    ids = d.ids(len(visible), t, v, low=5)
+    ids[:, 0] = 2
+    types = np.zeros_like(ids)
+    for r, n in enumerate(visible):
+        ids[r, n - 1] = 3
+        ids[r, n:] = 0
+        if pair_at is not None:
+            ids[r, pair_at[r] - 1] = 3
+            types[r, pair_at[r]:n] = 1
+    mask = (np.arange(t)[None, :] < np.array(visible)[:, None]).astype(np.int64)
+    return ids, types, mask
+
+
+ALBERT_FOLLOWS = ("models/albert/modeling_albert.py: AlbertModel.forward (AlbertEmbeddings: word + token_type + position at "
+                  "embedding_size, LayerNorm; AlbertTransformer: embedding_hidden_mapping_in Linear(embedding_size, "
+                  "hidden_size), then layer i applies albert_layer_groups[int(i / (num_hidden_layers / num_hidden_groups))], "
+                  "each group all its inner_group_num AlbertLayers in order, parameters shared; AlbertLayer: AlbertAttention "
+                  "(post-LN: attention.LayerNorm(x + dense(ctx))), ffn, ACT2FN[hidden_act], ffn_output, "
+                  "full_layer_layer_norm(ffn_output + attention_output); pooler tanh(Linear(h[:, 0]))); masked keys get the "
+                  "dtype's minimum")
+
+
+@fixture("albert")
+def make_albert(out):
+    """AlbertModel as albert-base-v2 is shaped (one group of one inner layer, applied by every layer: 3 here, 12 there;
+    embedding_size < hidden_size), saved as AlbertModel.save_pretrained writes it (no albert. prefix, float32 as
+    albert-base-v2 is published); sentence pairs with token types, the second row right-padded."""
+    cfg = albert_config("AlbertModel")
+    d = Draw(1421)
+    draw_albert(d, cfg, "")
+    ids, types, mask = albert_inputs(d, cfg["vocab_size"], 18, [18, 12], pair_at=[7, 5])
+    P = d.f64()
+    h = albert.encode(cfg, P, ids, types, mask)
+    return save(out, "albert", cfg, d, {"last_hidden_state": h, "pooler_output": albert.pooler(P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ALBERT_FOLLOWS + "; one parameter set (albert_layer_groups.0.albert_layers.0) applied by all 3 layers; "
+                "embedding_size 16 projected to hidden_size 32; sentence pairs (token types 1), the second row right-padded")
+
+
+@fixture("albert-groups")
+def make_albert_groups(out):
+    """AlbertModel with num_hidden_groups 2 and inner_group_num 2 over 4 layers: layers 0, 1 apply group 0 and layers 2, 3
+    group 1, each application both inner layers (8 AlbertLayer calls over 4 parameter sets); embedding_size = hidden_size
+    (32), where embedding_hidden_mapping_in is still applied (ELECTRA would have no projection)."""
+    cfg = albert_config("AlbertModel", {"embedding_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
+                                        "inner_group_num": 2})
+    d = Draw(1422)
+    draw_albert(d, cfg, "")
+    ids, types, mask = albert_inputs(d, cfg["vocab_size"], 16, [16, 11], pair_at=[6, 5])
+    P = d.f64()
+    h = albert.encode(cfg, P, ids, types, mask)
+    return save(out, "albert-groups", cfg, d, {"last_hidden_state": h, "pooler_output": albert.pooler(P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ALBERT_FOLLOWS + "; num_hidden_layers 4, num_hidden_groups 2, inner_group_num 2: the AlbertLayer calls are "
+                "groups 0.0, 0.1, 0.0, 0.1, 1.0, 1.1, 1.0, 1.1 (group.inner); embedding_size = hidden_size = 32 with "
+                "embedding_hidden_mapping_in still applied")
+
+
+@fixture("albert-mlm")
+def make_albert_mlm(out):
+    """AlbertForMaskedLM as albert-base-v2's published folder is laid out (architectures AlbertForMaskedLM, albert.
+    prefix, the MLM head under predictions.; the pooler the checkpoint carries, albert.pooler.*, stored but not used:
+    AlbertForMaskedLM has add_pooling_layer=False and _keys_to_ignore_on_load_unexpected ["pooler"]). The decoder is
+    tied: save_pretrained drops predictions.decoder.weight (= albert.embeddings.word_embeddings.weight) and
+    predictions.decoder.bias (the same Parameter as predictions.bias), both matching _tied_weights_keys."""
+    cfg = albert_config("AlbertForMaskedLM")
+    d = Draw(1423)
+    draw_albert(d, cfg, "albert.")
+    e, c = cfg["embedding_size"], cfg["hidden_size"]
+    d.norm("predictions.LayerNorm", e)                           # AlbertMLMHead's declaration order: LayerNorm, bias, dense
+    d.bias("predictions.bias", cfg["vocab_size"])
+    d.linear("predictions.dense", c, e)
+    ids, types, mask = albert_inputs(d, cfg["vocab_size"], 18, [18, 13], pair_at=[8, 6])
+    ids[0, 3] = ids[1, 8] = 4                                    # [MASK]
+    P = d.f64("albert.")
+    h = albert.encode(cfg, P, ids, types, mask)
+    return save(out, "albert-mlm", cfg, d, {"last_hidden_state": h, "logits": albert.mlm_logits(cfg, P, h)},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ALBERT_FOLLOWS + "; AlbertForMaskedLM.forward (AlbertModel without pooler, AlbertMLMHead: dense "
+                "hidden -> embedding_size, gelu_new, LayerNorm(embedding_size, eps=layer_norm_eps), decoder tied to "
+                "albert.embeddings.word_embeddings.weight, its bias predictions.bias); albert.pooler.* stored, unused")
+
+
+@fixture("albert-seqcls")
+def make_albert_seqcls(out):
+    """AlbertForSequenceClassification as textattack/albert-base-v2-* classifiers are (albert-base-v2's config, 3 labels
+    LABEL_0..2 in id2label): the classifier on the pooled output; sentence pairs, one row padded."""
+    labels = {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
+    cfg = albert_config("AlbertForSequenceClassification",
+                        {"id2label": {str(k): v for k, v in labels.items()}, "label2id": {v: k for k, v in labels.items()}})
+    d = Draw(1424)
+    draw_albert(d, cfg, "albert.")
+    d.linear("classifier", cfg["hidden_size"], len(labels))
+    ids, types, mask = albert_inputs(d, cfg["vocab_size"], 20, [20, 14, 9], pair_at=[8, 6, 4])
+    P = d.f64("albert.")
+    h = albert.encode(cfg, P, ids, types, mask)
+    return save(out, "albert-seqcls", cfg, d, {"last_hidden_state": h, "logits": albert.classification(P, albert.pooler(P, h))},
+                {"input_ids": ids, "token_type_ids": types, "attention_mask": mask},
+                ALBERT_FOLLOWS + "; AlbertForSequenceClassification.forward (classifier on the pooled output, no extra "
+                "dense layer; id2label in config.json)")
 
 
 # ---- DeBERTa-v2 / v3 ---------------------------------------------------------------------------------
