@@ -34,6 +34,14 @@
 6f. ALiBi (bloom, mpt, falcon-rw): the slopes by hand for 8, 12, 6, 3, 1 and 32 heads, MPT's reorder at alibi_bias_max 8,
    16 and 4 (BLOOM's at 8), Falcon's bfloat16 bias; the query-relative bias slope · (j - i) gives each fixture's logits and
    cached calls within 1e-12; wrong slopes, layouts, GELUs, norms and residuals each move the logits (alibi_checks);
+6g. ALBERT: the group of layer i, int(i / (L / G)), against hand-written lists (12/1, 4/2, 6/4, 5/2, 6/3, 2/4); the
+   albert-groups folder's 8 AlbertLayer calls (0.0 0.1 0.0 0.1 1.0 1.1 1.0 1.1) by hand; each folder's encoder equal to BERT's
+   post-LN layer (bert._layer under ALBERT's names) applied to the explicitly repeated parameter sets; the exact tensor
+   names of every folder (one set per (group, inner layer), no predictions.decoder.*, the unused pooler in albert-mlm); the
+   padded rows equal to their sentences alone; the MLM logits and the classifier by hand; i % G for the group, each set
+   applied once, skipping embedding_hidden_mapping_in at equal sizes, the two LayerNorms swapped, a pre-LN layer, the
+   second residual from the layer input, no token types and predictions.bias each move the outputs by more than 1e-3 of
+   their maximum, the exact GELU for gelu_new by more than twice the fp32 rule (albert_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -56,6 +64,7 @@ sys.path.insert(0, HERE)
 import bart  # noqa: E402
 import beam  # noqa: E402
 import bert  # noqa: E402
+import albert  # noqa: E402
 import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
@@ -283,6 +292,119 @@ def electra_checks(out):
     flat = dict(P, **{"embeddings.token_type_embeddings.weight": np.zeros_like(P["embeddings.token_type_embeddings.weight"])})
     check(np.abs(bert.electra_encode(cfg, flat, ins["input_ids"], ins["token_type_ids"], ins["attention_mask"]) - h).max() > 1e-3,
           "electra: the token types change the outputs")
+
+
+ALBERT_NAMES = {"q": "attention.query", "k": "attention.key", "v": "attention.value", "o": "attention.dense",
+                "ln1": "attention.LayerNorm", "up": "ffn", "down": "ffn_output", "ln2": "full_layer_layer_norm"}
+
+
+def albert_checks(out):
+    """ALBERT's layer sharing, group selection, names and norms (albert.py); see the module docstring, 6g."""
+    for (n, g), want in {(12, 1): [0] * 12, (4, 2): [0, 0, 1, 1], (6, 4): [0, 0, 1, 2, 2, 3], (5, 2): [0, 0, 0, 1, 1],
+                         (6, 3): [0, 0, 1, 1, 2, 2], (2, 4): [0, 2]}.items():
+        got = [albert.group_index(n, g, i) for i in range(n)]
+        check(got == want, f"albert: layers {n}, groups {g}: groups {got}, by hand {want}")
+    for name in ("albert", "albert-groups", "albert-mlm", "albert-seqcls"):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        ins = {k: np.array(v) for k, v in ref["inputs"].items()}
+        ids, types, mask = ins["input_ids"], ins["token_type_ids"], ins["attention_mask"]
+        arch = cfg["architectures"][0]
+        pre = "" if arch == "AlbertModel" else "albert."
+        sets = [f"encoder.albert_layer_groups.{g}.albert_layers.{j}." for g in range(cfg["num_hidden_groups"])
+                for j in range(cfg["inner_group_num"])]
+        names = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                 "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
+                 "encoder.embedding_hidden_mapping_in.weight", "encoder.embedding_hidden_mapping_in.bias",
+                 "pooler.weight", "pooler.bias"]
+        names += [s + t + x for s in sets for t in ("attention.query.", "attention.key.", "attention.value.", "attention.dense.",
+                                                   "attention.LayerNorm.", "ffn.", "ffn_output.", "full_layer_layer_norm.")
+                  for x in ("weight", "bias")]
+        names = [pre + k for k in names]
+        if arch == "AlbertForMaskedLM":
+            names += ["predictions." + k for k in ("LayerNorm.weight", "LayerNorm.bias", "bias", "dense.weight", "dense.bias")]
+        if arch == "AlbertForSequenceClassification":
+            names += ["classifier.weight", "classifier.bias"]
+        check(sorted(raw) == sorted(names), f"{name}: tensor names {sorted(set(raw) ^ set(names))} differ from ALBERT's")
+        e, c = cfg["embedding_size"], cfg["hidden_size"]
+        check(P["embeddings.word_embeddings.weight"].shape[1] == e and P["encoder.embedding_hidden_mapping_in.weight"].shape == (c, e),
+              f"{name}: embeddings at embedding_size {e}, mapped to hidden_size {c}")
+        h = albert.encode(cfg, P, ids, types, mask)
+        big = np.abs(h).max()
+        # the shared parameter sets applied explicitly, by BERT's layer under ALBERT's names
+        if name == "albert-groups":
+            calls = ["0.0", "0.1", "0.0", "0.1", "1.0", "1.1", "1.0", "1.1"]
+        else:
+            calls = ["0.0"] * cfg["num_hidden_layers"]
+        layers = ["encoder.albert_layer_groups.{}.albert_layers.{}.".format(*x.split(".")) for x in calls]
+        check(albert.plan(cfg) == layers, f"{name}: the AlbertLayer calls are {calls}")
+        x = nn.linear(albert.embed(cfg, P, ids, types), P["encoder.embedding_hidden_mapping_in.weight"],
+                      P["encoder.embedding_hidden_mapping_in.bias"])
+        for p in layers:
+            x = bert._layer(P, p, x, cfg["num_attention_heads"], cfg["layer_norm_eps"], nn.gelu_tanh, nn.padding(mask), ALBERT_NAMES)
+        check(np.abs(x - h).max() < 1e-12 * big, f"{name}: the encoder = BERT's post-LN layer over the repeated parameter sets")
+        for r in range(1, ids.shape[0]):
+            n = int(mask[r].sum())
+            alone = albert.encode(cfg, P, ids[r:r + 1, :n], types[r:r + 1, :n])
+            check(n < ids.shape[1] and np.abs(h[r:r + 1, :n] - alone).max() < 1e-12 * big, f"{name}: padded row {r} = its sentence alone")
+
+        def moved(what, got, want=h, by=1e-3):
+            check(np.abs(got - want).max() > by * np.abs(want).max(), f"{name}: {what} moves the outputs")
+        moved("no token types", albert.encode(cfg, P, ids, None, mask))
+        moved("the exact GELU for gelu_new (past twice the fp32 rule)", albert.encode(dict(cfg, hidden_act="gelu"), P, ids, types, mask),
+              by=4e-5)
+        swapped = dict(P)
+        for s in sets:
+            for t in ("weight", "bias"):
+                swapped[s + "attention.LayerNorm." + t] = P[s + "full_layer_layer_norm." + t]
+                swapped[s + "full_layer_layer_norm." + t] = P[s + "attention.LayerNorm." + t]
+        moved("swapping attention.LayerNorm and full_layer_layer_norm", albert.encode(cfg, swapped, ids, types, mask))
+        eps = cfg["layer_norm_eps"]
+
+        def variant(pre_ln=False, residual_from_input=False):
+            y = nn.linear(albert.embed(cfg, P, ids, types), P["encoder.embedding_hidden_mapping_in.weight"],
+                          P["encoder.embedding_hidden_mapping_in.bias"])
+            nh = cfg["num_attention_heads"]
+            hs = c // nh
+            for p in layers:
+                a = p + "attention."
+                ln1 = lambda z: nn.layer_norm(z, P[a + "LayerNorm.weight"], P[a + "LayerNorm.bias"], eps)
+                ln2 = lambda z: nn.layer_norm(z, P[p + "full_layer_layer_norm.weight"], P[p + "full_layer_layer_norm.bias"], eps)
+                z = ln1(y) if pre_ln else y
+                q, k, v = (nn.heads(nn.linear(z, P[a + w + ".weight"], P[a + w + ".bias"]), nh, hs) for w in ("query", "key", "value"))
+                o = nn.linear(nn.merge(nn.attention(q, k, v, hs ** -0.5, nn.padding(mask))), P[a + "dense.weight"], P[a + "dense.bias"])
+                att = y + o if pre_ln else ln1(y + o)
+                z = ln2(att) if pre_ln else att
+                f = nn.linear(nn.gelu_tanh(nn.linear(z, P[p + "ffn.weight"], P[p + "ffn.bias"])), P[p + "ffn_output.weight"], P[p + "ffn_output.bias"])
+                y = att + f if pre_ln else ln2(f + (y if residual_from_input else att))
+            return y
+        check(np.abs(variant() - h).max() < 1e-12 * big, f"{name}: the written-out post-LN layer is albert.layer")
+        moved("a pre-LN layer", variant(pre_ln=True))
+        moved("the second residual from the layer input", variant(residual_from_input=True))
+        if name == "albert-groups":
+            moved("group i % G", albert.encode(cfg, P, ids, types, mask, layers=[
+                f"encoder.albert_layer_groups.{i % 2}.albert_layers.{j}." for i in range(4) for j in range(2)]))
+            moved("each parameter set applied once", albert.encode(cfg, P, ids, types, mask, layers=sets))
+            check(e == c, "albert-groups: embedding_size = hidden_size")
+            ident = dict(P, **{"encoder.embedding_hidden_mapping_in.weight": np.eye(c),
+                               "encoder.embedding_hidden_mapping_in.bias": np.zeros(c)})
+            moved("skipping embedding_hidden_mapping_in at equal sizes (ELECTRA's rule)", albert.encode(cfg, ident, ids, types, mask))
+        if arch == "AlbertForMaskedLM":
+            z = nn.gelu_tanh(h @ P["predictions.dense.weight"].T + P["predictions.dense.bias"])
+            z = (z - z.mean(-1, keepdims=True)) / np.sqrt(z.var(-1, keepdims=True) + eps) * P["predictions.LayerNorm.weight"] \
+                + P["predictions.LayerNorm.bias"]
+            by_hand = z @ P["embeddings.word_embeddings.weight"].T + P["predictions.bias"]
+            logits = albert.mlm_logits(cfg, P, h)
+            check(np.abs(by_hand - logits).max() < 1e-12 * np.abs(logits).max(),
+                  f"{name}: logits = LN(gelu_new(dense h)) · word_embeddingsᵀ + predictions.bias")
+            moved("predictions.bias", albert.mlm_logits(cfg, dict(P, **{"predictions.bias": np.zeros(cfg["vocab_size"])}), h), logits)
+            check("pooler.weight" in P, f"{name}: the pooler the published checkpoint carries is stored (and unused)")
+        if arch == "AlbertForSequenceClassification":
+            pooled = np.tanh(h[:, 0] @ P["pooler.weight"].T + P["pooler.bias"])
+            logits = albert.classification(P, albert.pooler(P, h))
+            check(np.abs(pooled @ P["classifier.weight"].T + P["classifier.bias"] - logits).max() < 1e-12 * np.abs(logits).max()
+                  and logits.shape == (ids.shape[0], len(cfg["id2label"])), f"{name}: logits = classifier(tanh(pooler(h[:, 0])))")
 
 
 def deberta_checks(out):
@@ -1053,7 +1175,7 @@ def load(d):
         cfg = dict(cfg["text_config"], architectures=cfg["architectures"])
         params = {k: v for k, v in params.items() if k.startswith("language_model.")}
     prefix = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "camembert": "roberta.", "gpt2": "transformer.",
-              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra.", "deberta-v2": "deberta."}.get(cfg["model_type"], "")
+              "distilbert": "distilbert.", "gemma3_text": "language_model.", "modernbert": "model.", "mpnet": "mpnet.", "electra": "electra.", "deberta-v2": "deberta.", "albert": "albert."}.get(cfg["model_type"], "")
     P = {}
     for k, v in params.items():
         if k in mxfp4:                               # bytes stay bytes (gpt_oss.dequantize reads them)
@@ -1096,6 +1218,13 @@ def rerun(d):
         if arch == "ModernBertForSequenceClassification":
             return {"last_hidden_state": h, "logits": modernbert.classification_logits(cfg, P, h, ins.get("attention_mask"))}
         return {"last_hidden_state": h}
+    if mt == "albert":
+        h = albert.encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
+        if arch == "AlbertForMaskedLM":
+            return {"last_hidden_state": h, "logits": albert.mlm_logits(cfg, P, h)}
+        if arch == "AlbertForSequenceClassification":
+            return {"last_hidden_state": h, "logits": albert.classification(P, albert.pooler(P, h))}
+        return {"last_hidden_state": h, "pooler_output": albert.pooler(P, h)}
     if mt == "electra":
         h = bert.electra_encode(cfg, P, ins["input_ids"], ins.get("token_type_ids"), ins.get("attention_mask"))
         if arch == "ElectraForSequenceClassification":
@@ -1320,6 +1449,7 @@ def main():
     modernbert_checks(out)
     mpnet_checks(out)
     electra_checks(out)
+    albert_checks(out)
     deberta_checks(out)
     embeddinggemma_checks(out)
     moe(out)
