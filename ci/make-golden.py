@@ -71,7 +71,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
     "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
-    "bloom", "mpt", "falcon-rw",
+    "bloom", "mpt", "falcon-rw", "albert", "albert-mlm",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -824,6 +824,62 @@ def encoders(stage, gen):
     except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
         shutil.rmtree(os.path.join(stage, "deberta-v3-seqcls"), ignore_errors=True)
         print(f"make-golden.py: WARNING: deberta-v3-seqcls left out: {type(e).__name__}: {e}", flush=True)
+
+    # ALBERT (2026-12-07): the embeddings at embedding_size 32, mapped to hidden 64 by encoder.embedding_hidden_mapping_in;
+    # parameters shared across layers. "albert": AlbertModel with 4 layers over 2 groups of 2 inner layers (layer i applies
+    # albert_layer_groups[int(i / (4 / 2))], each group both its inner layers: 8 AlbertLayer calls over 4 parameter sets);
+    # "albert-mlm": AlbertForMaskedLM as albert-base-v2 is shaped (one group of one inner layer, applied by all 3 layers;
+    # AlbertMLMHead: dense to embedding_size, gelu_new, LayerNorm, decoder tied to the word embeddings, its bias
+    # predictions.bias). gelu_new, token types; unpadded rows (the padded positions are where this library, which runs
+    # padded rows packed, leaves zeros; ci/reference's albert fixtures pad). Optional: a failure leaves each one out.
+    acfg = dict(vocab_size=VOCAB, embedding_size=32, hidden_size=64, num_attention_heads=2, intermediate_size=32,
+                max_position_embeddings=32, type_vocab_size=2, hidden_act="gelu_new", layer_norm_eps=1e-12,
+                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=0, bos_token_id=2, eos_token_id=3)
+    awant = {"model_type": "albert", "vocab_size": VOCAB, "embedding_size": 32, "hidden_size": 64, "num_attention_heads": 2,
+             "intermediate_size": 32, "hidden_act": "gelu_new"}
+    # their own generator: a draw from gen here would move the input ids of every folder made after encoders()
+    ax = ids(2, 14, torch.Generator().manual_seed(SEED + 31)).clamp(min=5)   # [CLS] 2, [SEP] 3, [MASK] 4 as albert-base-v2's
+    ax[:, 0] = 2
+    ax[:, 6] = 3
+    ax[:, 13] = 3
+    atypes = torch.zeros(2, 14, dtype=torch.int64)
+    atypes[:, 7:] = 1
+    ains = {"input_ids": ax, "token_type_ids": atypes}
+    ashapes = {"input_ids": (2, 14), "token_type_ids": (2, 14)}
+    try:
+        if not hasattr(transformers, "AlbertModel"):
+            raise GoldenError(f"transformers {transformers.__version__} has no AlbertModel")
+        al = transformers.AlbertModel(transformers.AlbertConfig(**acfg, num_hidden_layers=4, num_hidden_groups=2,
+                                                                inner_group_num=2))
+        if [len(g.albert_layers) for g in al.encoder.albert_layer_groups] != [2, 2]:
+            raise GoldenError("albert: expected 2 groups of 2 inner layers")
+        randomize(al, torch.Generator().manual_seed(SEED + 29))
+        make(stage, "albert", al, lambda m: {"last_hidden_state": m(**ains).last_hidden_state}, ains,
+             dict(ashapes, last_hidden_state=(2, 14, 64)),
+             dict(awant, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2), {},
+             {"model": "AlbertModel", "compare": ["last_hidden_state"]})
+    except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
+        shutil.rmtree(os.path.join(stage, "albert"), ignore_errors=True)
+        print(f"make-golden.py: WARNING: albert left out: {type(e).__name__}: {e}", flush=True)
+    try:
+        if not hasattr(transformers, "AlbertForMaskedLM"):
+            raise GoldenError(f"transformers {transformers.__version__} has no AlbertForMaskedLM")
+        am = transformers.AlbertForMaskedLM(transformers.AlbertConfig(**acfg, num_hidden_layers=3, num_hidden_groups=1,
+                                                                      inner_group_num=1))
+        randomize(am, torch.Generator().manual_seed(SEED + 30))
+        check_tied("albert-mlm decoder", am.predictions.decoder.weight, am.albert.embeddings.word_embeddings.weight, True)
+        check_tied("albert-mlm decoder bias", am.predictions.decoder.bias, am.predictions.bias, True)
+        mx = ax.clone()
+        mx[0, 3] = 4
+        mx[1, 9] = 4
+        mins = {"input_ids": mx, "token_type_ids": atypes}
+        make(stage, "albert-mlm", am, lambda m: {"prediction_logits": m(**mins).logits}, mins,
+             dict(ashapes, prediction_logits=(2, 14, VOCAB)),
+             dict(awant, num_hidden_layers=3, num_hidden_groups=1, inner_group_num=1), {},
+             {"model": "AlbertForMaskedLM", "compare": ["prediction_logits"]})
+    except Exception as e:                                       # noqa: BLE001 — one family never sinks the others
+        shutil.rmtree(os.path.join(stage, "albert-mlm"), ignore_errors=True)
+        print(f"make-golden.py: WARNING: albert-mlm left out: {type(e).__name__}: {e}", flush=True)
 
 
 def t5_make(stage, name, t5, run, x, y, proj, tied, scaled, want, v5):
