@@ -5,7 +5,6 @@ package org.transformer4j.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -171,58 +170,25 @@ final class HfAlibi {
         TransformerConfig c = bloomConfig(cfg);
         if (cfg.has("quantization_config")) throw cfg.error("quantized bloom folders are not supported (quantization_config)");
         if (lora != null) throw cfg.error("LoRA adapters are not supported for bloom yet (its query_key_value is regrouped as it loads)");
-        return Pretrained.mapped(dir, (ck, share) -> {
-            List<String> skip = new ArrayList<>();
-            if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            boolean base = !ck.names().contains("transformer.word_embeddings.weight") && ck.names().contains("word_embeddings.weight");
-            Map<String, Tensor> stored = HfDecoders.renamed(bloomLayout(c),
-                    name -> base && name.startsWith("transformer.") ? name.substring("transformer.".length()) : name,
-                    name -> (!head || base) && name.equals("lm_head.weight"), skip, BLOOM, ck, dir, null, null, null);
-            LazyTensors hf = new LazyTensors(stored);
-            try {
-                Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
-                java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
-                put.accept("embeddings.tokens", "transformer.word_embeddings.weight");
-                put.accept("embeddings.norm.weight", "transformer.word_embeddings_layernorm.weight");
-                put.accept("embeddings.norm.bias", "transformer.word_embeddings_layernorm.bias");
-                String[] names = {"q", "k", "v"};
-                for (int i = 0; i < c.decoderLayers(); i++) {
-                    String o = "decoder." + i + ".", l = "transformer.h." + i + ".", a = l + "self_attention.";
-                    layerNorms(put, o, l + "input_layernorm", l + "post_attention_layernorm", true);
-                    Tensor w = hf.get(a + "query_key_value.weight"), b = hf.get(a + "query_key_value.bias");
-                    for (int j = 0; j < 3; j++) {
-                        int part = j;
-                        String wk = a + "query_key_value.weight[" + names[j] + "]", bk = a + "query_key_value.bias[" + names[j] + "]";
-                        hf.later(wk, () -> HfNeox.headRows(w, c.heads(), c.headSize(), part));
-                        hf.later(bk, () -> HfNeox.headRows(b, c.heads(), c.headSize(), part));
-                        put.accept(o + "self." + names[j], wk);
-                        put.accept(o + "self." + names[j] + ".bias", bk);
-                    }
-                    put.accept(o + "self.o", a + "dense.weight");
-                    put.accept(o + "self.o.bias", a + "dense.bias");
-                    put.accept(o + "mlp.up", l + "mlp.dense_h_to_4h.weight");
-                    put.accept(o + "mlp.up.bias", l + "mlp.dense_h_to_4h.bias");
-                    put.accept(o + "mlp.down", l + "mlp.dense_4h_to_h.weight");
-                    put.accept(o + "mlp.down.bias", l + "mlp.dense_4h_to_h.bias");
-                }
-                put.accept("decoder.final_norm.weight", "transformer.ln_f.weight");
-                put.accept("decoder.final_norm.bias", "transformer.ln_f.bias");
-                if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
-                return HfWeights.load(BLOOM, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
-            } finally {
-                hf.close();
+        return DecoderFolders.load(BLOOM, c, bloomLayout(c), dir, backend, dtype, head, null, names -> {
+            boolean base = !names.contains("transformer.word_embeddings.weight") && names.contains("word_embeddings.weight");
+            return DecoderFolders.Stored.renamed(names, name -> base && name.startsWith("transformer.") ? name.substring("transformer.".length()) : name,
+                    !head || base || c.tiedEmbeddings(), "lm_head.weight");
+        }, (hf, put) -> {
+            put.accept("embeddings.tokens", "transformer.word_embeddings.weight");
+            DecoderFolders.norm(put, "embeddings.norm", "transformer.word_embeddings_layernorm", true);
+            for (int i = 0; i < c.decoderLayers(); i++) {
+                String o = "decoder." + i + ".", l = "transformer.h." + i + ".", a = l + "self_attention.";
+                DecoderFolders.norm(put, o + "attn_norm", l + "input_layernorm", true);
+                DecoderFolders.norm(put, o + "mlp_norm", l + "post_attention_layernorm", true);
+                DecoderFolders.regrouped(hf, put, o, a + "query_key_value", part -> HfFalcon.rows(c, false, part));  // per head
+                DecoderFolders.linear(put, o + "self.o", a + "dense", true);
+                DecoderFolders.linear(put, o + "mlp.up", l + "mlp.dense_h_to_4h", true);
+                DecoderFolders.linear(put, o + "mlp.down", l + "mlp.dense_4h_to_h", true);
             }
+            DecoderFolders.norm(put, "decoder.final_norm", "transformer.ln_f", true);
+            if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
         });
-    }
-
-    /** A layer's two norms (weight, and bias when {@code bias}) under this library's names. */
-    private static void layerNorms(java.util.function.BiConsumer<String, String> put, String o, String attn, String mlp, boolean bias) {
-        put.accept(o + "attn_norm.weight", attn + ".weight");
-        put.accept(o + "mlp_norm.weight", mlp + ".weight");
-        if (bias) {
-            put.accept(o + "attn_norm.bias", attn + ".bias");
-            put.accept(o + "mlp_norm.bias", mlp + ".bias");
-        }
     }
 
     /**
@@ -233,31 +199,20 @@ final class HfAlibi {
         TransformerConfig c = mptConfig(cfg);
         if (cfg.has("quantization_config")) throw cfg.error("quantized mpt folders are not supported (quantization_config)");
         if (lora != null) throw cfg.error("LoRA adapters are not supported for mpt yet (its Wqkv is split as it loads)");
-        return Pretrained.mapped(dir, (ck, share) -> {
-            List<String> skip = new ArrayList<>();
-            if (ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");      // the tied copy
-            Map<String, Tensor> hf = new java.util.HashMap<>(HfDecoders.renamed(mptLayout(c), name -> name,
-                    name -> name.equals("lm_head.weight"), skip, MPT, ck, dir, null, null, null));
+        return DecoderFolders.load(MPT, c, mptLayout(c), dir, backend, dtype, head, null,
+                names -> DecoderFolders.Stored.asLaid(names, true, "lm_head.weight"), (hf, put) -> {    // lm_head: the tied copy
             long cw = c.modelWidth();
-            Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
-            java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
             put.accept("embeddings.tokens", "transformer.wte.weight");
-            String[] names = {"q", "k", "v"};
             for (int i = 0; i < c.decoderLayers(); i++) {
-                String o = "decoder." + i + ".", l = "transformer.blocks." + i + ".", qkv = l + "attn.Wqkv.weight";
-                layerNorms(put, o, l + "norm_1", l + "norm_2", false);
-                put.accept(o + "self.qkv", qkv);                                         // fused as stored: [q | k | v]
-                Tensor w = hf.get(qkv);
-                for (int j = 0; j < 3; j++) {                                            // row views, for -Dt4j.fuse=false
-                    if (w != null) hf.put(qkv + "[" + names[j] + "]", w.slice(0, j * cw, (j + 1) * cw));
-                    put.accept(o + "self." + names[j], qkv + "[" + names[j] + "]");
-                }
+                String o = "decoder." + i + ".", l = "transformer.blocks." + i + ".", qkv = l + "attn.Wqkv";
+                DecoderFolders.norm(put, o + "attn_norm", l + "norm_1", false);
+                DecoderFolders.norm(put, o + "mlp_norm", l + "norm_2", false);
+                DecoderFolders.fusedWhole(hf, put, o, qkv, new long[] {0, cw, 2 * cw, 3 * cw}, false);     // [q | k | v] as stored
                 put.accept(o + "self.o", l + "attn.out_proj.weight");
                 put.accept(o + "mlp.up", l + "ffn.up_proj.weight");
                 put.accept(o + "mlp.down", l + "ffn.down_proj.weight");
             }
             put.accept("decoder.final_norm.weight", "transformer.norm_f.weight");
-            return HfWeights.load(MPT, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
         });
     }
 }

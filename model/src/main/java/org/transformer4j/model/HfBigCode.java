@@ -5,9 +5,7 @@ package org.transformer4j.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.transformer4j.model.weights.CheckpointException;
 import org.transformer4j.model.weights.HfConfig;
@@ -81,44 +79,23 @@ final class HfBigCode {
         TransformerConfig c = config(cfg);
         if (cfg.has("quantization_config")) throw cfg.error("quantized gpt_bigcode folders are not supported (quantization_config)");
         if (lora != null) throw cfg.error("LoRA adapters are not supported for gpt_bigcode yet (its c_attn is split as it loads)");
-        return Pretrained.mapped(dir, (ck, share) -> {
-            List<String> skip = new ArrayList<>();
-            if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            Map<String, Tensor> hf = new java.util.HashMap<>(HfDecoders.renamed(layout(c), name -> name,
-                    name -> !head && name.equals("lm_head.weight"), skip, TYPE, ck, dir, null, null, null));
+        return DecoderFolders.load(TYPE, c, layout(c), dir, backend, dtype, head, null,
+                names -> DecoderFolders.Stored.asLaid(names, !head || c.tiedEmbeddings(), "lm_head.weight"), (hf, put) -> {
             long cw = c.modelWidth(), hd = c.headSize();
-            Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
-            java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
             put.accept("embeddings.tokens", "transformer.wte.weight");
             put.accept("embeddings.positions", "transformer.wpe.weight");
             long[] at = {0, cw, cw + hd, cw + 2 * hd};
             for (int i = 0; i < c.decoderLayers(); i++) {
-                String o = "decoder." + i + ".", l = "transformer.h." + i + ".", qkv = l + "attn.c_attn.";
-                put.accept(o + "attn_norm.weight", l + "ln_1.weight");
-                put.accept(o + "attn_norm.bias", l + "ln_1.bias");
-                put.accept(o + "self.qkv", qkv + "weight");                           // fused as stored: [q | k | v]
-                put.accept(o + "self.qkv.bias", qkv + "bias");
-                String[] names = {"q", "k", "v"};
-                Tensor w = hf.get(qkv + "weight"), b = hf.get(qkv + "bias");
-                for (int j = 0; j < 3; j++) {                                            // row views, for -Dt4j.fuse=false
-                    if (w != null) hf.put(qkv + "weight[" + names[j] + "]", w.slice(0, at[j], at[j + 1]));
-                    if (b != null) hf.put(qkv + "bias[" + names[j] + "]", b.slice(0, at[j], at[j + 1]));
-                    put.accept(o + "self." + names[j], qkv + "weight[" + names[j] + "]");
-                    put.accept(o + "self." + names[j] + ".bias", qkv + "bias[" + names[j] + "]");
-                }
-                put.accept(o + "self.o", l + "attn.c_proj.weight");
-                put.accept(o + "self.o.bias", l + "attn.c_proj.bias");
-                put.accept(o + "mlp_norm.weight", l + "ln_2.weight");
-                put.accept(o + "mlp_norm.bias", l + "ln_2.bias");
-                put.accept(o + "mlp.up", l + "mlp.c_fc.weight");
-                put.accept(o + "mlp.up.bias", l + "mlp.c_fc.bias");
-                put.accept(o + "mlp.down", l + "mlp.c_proj.weight");
-                put.accept(o + "mlp.down.bias", l + "mlp.c_proj.bias");
+                String o = "decoder." + i + ".", l = "transformer.h." + i + ".";
+                DecoderFolders.norm(put, o + "attn_norm", l + "ln_1", true);
+                DecoderFolders.fusedWhole(hf, put, o, l + "attn.c_attn", at, true);        // [q | k | v] as stored
+                DecoderFolders.linear(put, o + "self.o", l + "attn.c_proj", true);
+                DecoderFolders.norm(put, o + "mlp_norm", l + "ln_2", true);
+                DecoderFolders.linear(put, o + "mlp.up", l + "mlp.c_fc", true);
+                DecoderFolders.linear(put, o + "mlp.down", l + "mlp.c_proj", true);
             }
-            put.accept("decoder.final_norm.weight", "transformer.ln_f.weight");
-            put.accept("decoder.final_norm.bias", "transformer.ln_f.bias");
+            DecoderFolders.norm(put, "decoder.final_norm", "transformer.ln_f", true);
             if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
-            return HfWeights.load(TYPE, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
         });
     }
 }

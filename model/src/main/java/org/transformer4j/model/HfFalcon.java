@@ -4,7 +4,6 @@ package org.transformer4j.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,50 +122,21 @@ final class HfFalcon {
         boolean newArch = cfg.bool("new_decoder_architecture", false);
         if (cfg.has("quantization_config")) throw cfg.error("quantized falcon folders are not supported (quantization_config)");
         if (lora != null) throw cfg.error("LoRA adapters are not supported for falcon (its query_key_value is regrouped as it loads)");
-        return Pretrained.mapped(dir, (ck, share) -> {
-            List<String> skip = new ArrayList<>();
-            if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            Map<String, Tensor> stored = HfDecoders.renamed(layout(c), name -> name, name -> !head && name.equals("lm_head.weight"),
-                    skip, TYPE, ck, dir, null, null, null);
-            LazyTensors hf = new LazyTensors(stored);
-            try {
-                Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
-                java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
-                put.accept("embeddings.tokens", "transformer.word_embeddings.weight");
-                String[] names = {"q", "k", "v"};
-                for (int i = 0; i < c.decoderLayers(); i++) {
-                    String o = "decoder." + i + ".", l = "transformer.h." + i + ".", a = l + "self_attention.";
-                    boolean two = c.parallel() == TransformerConfig.ParallelBlock.TWO_NORMS;
-                    String attnNorm = two ? "ln_attn" : "input_layernorm", mlpNorm = two ? "ln_mlp" : "post_attention_layernorm";
-                    put.accept(o + "attn_norm.weight", l + attnNorm + ".weight");
-                    put.accept(o + "attn_norm.bias", l + attnNorm + ".bias");
-                    put.accept(o + "mlp_norm.weight", l + mlpNorm + ".weight");
-                    put.accept(o + "mlp_norm.bias", l + mlpNorm + ".bias");
-                    Tensor w = hf.get(a + "query_key_value.weight"), b = hf.get(a + "query_key_value.bias");
-                    for (int j = 0; j < 3; j++) {
-                        long[] rows = rows(c, newArch, j);
-                        String wk = a + "query_key_value.weight[" + names[j] + "]", bk = a + "query_key_value.bias[" + names[j] + "]";
-                        hf.later(wk, () -> HfNeox.gather(w, rows));
-                        put.accept(o + "self." + names[j], wk);
-                        if (b != null) {
-                            hf.later(bk, () -> HfNeox.gather(b, rows));
-                            put.accept(o + "self." + names[j] + ".bias", bk);
-                        }
-                    }
-                    put.accept(o + "self.o", a + "dense.weight");
-                    put.accept(o + "self.o.bias", a + "dense.bias");
-                    put.accept(o + "mlp.up", l + "mlp.dense_h_to_4h.weight");
-                    put.accept(o + "mlp.up.bias", l + "mlp.dense_h_to_4h.bias");
-                    put.accept(o + "mlp.down", l + "mlp.dense_4h_to_h.weight");
-                    put.accept(o + "mlp.down.bias", l + "mlp.dense_4h_to_h.bias");
-                }
-                put.accept("decoder.final_norm.weight", "transformer.ln_f.weight");
-                put.accept("decoder.final_norm.bias", "transformer.ln_f.bias");
-                if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
-                return HfWeights.load(TYPE, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
-            } finally {
-                hf.close();
+        return DecoderFolders.load(TYPE, c, layout(c), dir, backend, dtype, head, null,
+                names -> DecoderFolders.Stored.asLaid(names, !head || c.tiedEmbeddings(), "lm_head.weight"), (hf, put) -> {
+            put.accept("embeddings.tokens", "transformer.word_embeddings.weight");
+            for (int i = 0; i < c.decoderLayers(); i++) {
+                String o = "decoder." + i + ".", l = "transformer.h." + i + ".", a = l + "self_attention.";
+                boolean two = c.parallel() == TransformerConfig.ParallelBlock.TWO_NORMS;
+                DecoderFolders.norm(put, o + "attn_norm", l + (two ? "ln_attn" : "input_layernorm"), true);
+                DecoderFolders.norm(put, o + "mlp_norm", l + (two ? "ln_mlp" : "post_attention_layernorm"), true);
+                DecoderFolders.regrouped(hf, put, o, a + "query_key_value", part -> rows(c, newArch, part));
+                DecoderFolders.linear(put, o + "self.o", a + "dense", true);
+                DecoderFolders.linear(put, o + "mlp.up", l + "mlp.dense_h_to_4h", true);
+                DecoderFolders.linear(put, o + "mlp.down", l + "mlp.dense_4h_to_h", true);
             }
+            DecoderFolders.norm(put, "decoder.final_norm", "transformer.ln_f", true);
+            if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
         });
     }
 }

@@ -8,8 +8,6 @@ package org.transformer4j.model;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -231,27 +229,16 @@ final class HfNeox {
                     + " Llama family's folders take them");
         }
         String outName = neox ? "embed_out.weight" : "lm_head.weight";       // GPT-J's too
-        return Pretrained.mapped(dir, (ck, share) -> {
-            List<String> skip = new ArrayList<>();
-            if (!head && ck.names().contains(outName)) skip.add(outName);
-            if (!head && ck.names().contains("lm_head.bias")) skip.add("lm_head.bias");
-            Map<String, Tensor> stored = HfDecoders.renamed(layout(c, type), name -> name,
-                    name -> !head && (name.equals(outName) || name.equals("lm_head.bias")), skip, type, ck, dir, null, null, lora);
-            LazyTensors hf = stored instanceof LazyTensors made ? made : new LazyTensors(stored);
-            try {
-                Map<String, HfWeights.Part> parts = parts(c, type, hf, head);
-                if (c.tiedEmbeddings() || !head) hf.remove(outName);
-                return HfWeights.load(type, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
-            } finally {
-                hf.close();
-            }
+        return DecoderFolders.load(type, c, layout(c, type), dir, backend, dtype, head, lora,
+                names -> DecoderFolders.Stored.asLaid(names, !head, outName, "lm_head.bias"), (hf, put) -> {
+            parts(c, type, hf, head, put);
+            if (c.tiedEmbeddings() || !head) hf.remove(outName);
         });
     }
 
     /** Our names ← the checkpoint's; GPT-NeoX's q, k and v offered as tensors gathered from query_key_value when asked for. */
-    private static Map<String, HfWeights.Part> parts(TransformerConfig c, String type, LazyTensors hf, boolean head) {
-        Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
-        java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
+    private static void parts(TransformerConfig c, String type, LazyTensors hf, boolean head,
+                              java.util.function.BiConsumer<String, String> put) {
         if (type.equals("gptj")) {
             put.accept("embeddings.tokens", "transformer.wte.weight");
             int rotary = c.rope().rotaryDim();
@@ -278,7 +265,7 @@ final class HfNeox {
                 if (!c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
                 put.accept("output.bias", "lm_head.bias");
             }
-            return parts;
+            return;
         }
         boolean neox = type.equals("gpt_neox");
         String root = neox ? "gpt_neox." : "model.";
@@ -330,7 +317,7 @@ final class HfNeox {
             put.accept("lm_head", neox ? "embed_out.weight" : "lm_head.weight");
             if (c.headBias()) put.accept("output.bias", "lm_head.bias");
         }
-        return parts;
+
     }
 
     /**

@@ -4,7 +4,6 @@ package org.transformer4j.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,46 +86,28 @@ final class HfOpt {
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
         TransformerConfig c = config(cfg);
         if (cfg.has("quantization_config")) throw cfg.error("quantized opt folders are not supported (quantization_config)");
-        return Pretrained.mapped(dir, (ck, share) -> {
-            List<String> skip = new ArrayList<>();
-            if ((!head || c.tiedEmbeddings()) && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
-            boolean base = !ck.names().contains("model.decoder.embed_tokens.weight") && ck.names().contains("decoder.embed_tokens.weight");
-            Map<String, Tensor> stored = HfDecoders.renamed(layout(c), name -> base && name.startsWith("model.") ? name.substring(6) : name,
-                    name -> (!head || base) && name.equals("lm_head.weight"), skip, TYPE, ck, dir, null, null, lora);
-            LazyTensors hf = stored instanceof LazyTensors made ? made : new LazyTensors(stored);
-            try {
-                String pos = "model.decoder.embed_positions.weight";
-                Tensor table = hf.get(pos);                       // rows OFFSET.. are positions 0..: a view of the stored table
-                if (table != null) hf.put(pos, table.slice(0, OFFSET, table.shape(0)));
-                Map<String, HfWeights.Part> parts = new LinkedHashMap<>();
-                java.util.function.BiConsumer<String, String> put = (ours, key) -> parts.put(ours, new HfWeights.Part(key, false, -1, -1));
-                String d = "model.decoder.";
-                put.accept("embeddings.tokens", d + "embed_tokens.weight");
-                put.accept("embeddings.positions", pos);
-                for (int i = 0; i < c.decoderLayers(); i++) {
-                    String o = "decoder." + i + ".", l = d + "layers." + i + ".", a = l + "self_attn.";
-                    for (String x : List.of("q", "k", "v")) {
-                        put.accept(o + "self." + x, a + x + "_proj.weight");
-                        put.accept(o + "self." + x + ".bias", a + x + "_proj.bias");
-                    }
-                    put.accept(o + "self.o", a + "out_proj.weight");
-                    put.accept(o + "self.o.bias", a + "out_proj.bias");
-                    put.accept(o + "attn_norm.weight", l + "self_attn_layer_norm.weight");
-                    put.accept(o + "attn_norm.bias", l + "self_attn_layer_norm.bias");
-                    put.accept(o + "mlp.up", l + "fc1.weight");
-                    put.accept(o + "mlp.up.bias", l + "fc1.bias");
-                    put.accept(o + "mlp.down", l + "fc2.weight");
-                    put.accept(o + "mlp.down.bias", l + "fc2.bias");
-                    put.accept(o + "mlp_norm.weight", l + "final_layer_norm.weight");
-                    put.accept(o + "mlp_norm.bias", l + "final_layer_norm.bias");
-                }
-                put.accept("decoder.final_norm.weight", d + "final_layer_norm.weight");
-                put.accept("decoder.final_norm.bias", d + "final_layer_norm.bias");
-                if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
-                return HfWeights.load(TYPE, hf, parts, backend, dtype, share, s -> Weights.build(c, s, 0, head));
-            } finally {
-                hf.close();
+        return DecoderFolders.load(TYPE, c, layout(c), dir, backend, dtype, head, lora, names -> {
+            boolean base = !names.contains("model.decoder.embed_tokens.weight") && names.contains("decoder.embed_tokens.weight");
+            return DecoderFolders.Stored.renamed(names, name -> base && name.startsWith("model.") ? name.substring(6) : name,
+                    !head || base || c.tiedEmbeddings(), "lm_head.weight");
+        }, (hf, put) -> {
+            String pos = "model.decoder.embed_positions.weight";
+            Tensor table = hf.get(pos);                           // rows OFFSET.. are positions 0..: a view of the stored table
+            if (table != null) hf.put(pos, table.slice(0, OFFSET, table.shape(0)));
+            String d = "model.decoder.";
+            put.accept("embeddings.tokens", d + "embed_tokens.weight");
+            put.accept("embeddings.positions", pos);
+            for (int i = 0; i < c.decoderLayers(); i++) {
+                String o = "decoder." + i + ".", l = d + "layers." + i + ".", a = l + "self_attn.";
+                for (String x : List.of("q", "k", "v")) DecoderFolders.linear(put, o + "self." + x, a + x + "_proj", true);
+                DecoderFolders.linear(put, o + "self.o", a + "out_proj", true);
+                DecoderFolders.norm(put, o + "attn_norm", l + "self_attn_layer_norm", true);
+                DecoderFolders.linear(put, o + "mlp.up", l + "fc1", true);
+                DecoderFolders.linear(put, o + "mlp.down", l + "fc2", true);
+                DecoderFolders.norm(put, o + "mlp_norm", l + "final_layer_norm", true);
             }
+            DecoderFolders.norm(put, "decoder.final_norm", d + "final_layer_norm", true);
+            if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
         });
     }
 }
