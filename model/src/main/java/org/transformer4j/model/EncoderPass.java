@@ -402,13 +402,15 @@ final class EncoderPass {
             Hidden h = run(m, s, ids, typeIds, mask);
             int b = ids.length, t = ids[0].length, v = m.config.vocabSize();
             Tensor x = h.h();
-            Tensor d = s.like(x);
+            long[] shape = x.shape().clone();                                       // the head works at the token table's width
+            shape[shape.length - 1] = m.config.embeddingTableWidth();
+            Tensor d = s.empty(m.dtype, shape);
             String family = m.weights.encoderInfo == null ? "bert" : m.weights.encoderInfo.family();
             boolean roberta = family.startsWith("roberta") || family.equals("xlm-roberta") || family.equals("camembert")
                     || family.equals("mpnet");                                         // CamembertLMHead, MPNetLMHead too
             m.backend.linear(LinearOp.of(x, head.dense(), d).transW(true).bias(head.denseBias())
                     .activation(roberta ? org.transformer4j.runtime.Activation.GELU : headActivation(m)));
-            Tensor n = s.like(x);
+            Tensor n = s.like(d);
             m.backend.norm(NormOp.layer(d, head.norm().weight(), head.norm().bias(), m.config.normEps(), n));
             Tensor out = s.empty(m.dtype, b, t, v);
             m.backend.linear(LinearOp.of(n, m.weights.outputMatrix(), out).transW(true).bias(head.outputBias()));

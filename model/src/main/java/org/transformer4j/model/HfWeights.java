@@ -85,6 +85,8 @@ final class HfWeights {
         Map<String, Tensor> map = new java.util.HashMap<>(hf);
         Map<String, String> alias = new LinkedHashMap<>();
         boolean distil = family.equals("distilbert"), mpnet = family.equals("mpnet"), deberta = family.equals("deberta-v2");
+        boolean albert = family.equals("albert");
+        int[][] shared = albert ? albertGroups(map.keySet(), c.encoderLayers()) : null;   // ALBERT: (group, inner layer) per layer
         alias.put("embeddings.tokens", "embeddings.word_embeddings.weight");
         alias.put("embeddings.positions", "embeddings.position_embeddings.weight");
         if (!distil && !mpnet) alias.put("embeddings.types", "embeddings.token_type_embeddings.weight");
@@ -104,13 +106,17 @@ final class HfWeights {
                         {"self.v", "attention.self.value_proj"}, {"self.o", "attention.output.dense"}, {"mlp.up", "intermediate.dense"},
                         {"mlp.down", "output.dense"}, {"attn_norm", "attention.output.LayerNorm"}, {"mlp_norm", "output.LayerNorm"},
                         {"self.pos_k", "attention.self.pos_key_proj"}, {"self.pos_q", "attention.self.pos_query_proj"}}
+                    : albert ? new String[][] {{"self.q", "attention.query"}, {"self.k", "attention.key"}, {"self.v", "attention.value"},
+                        {"self.o", "attention.dense"}, {"mlp.up", "ffn"}, {"mlp.down", "ffn_output"}, {"attn_norm", "attention.LayerNorm"},
+                        {"mlp_norm", "full_layer_layer_norm"}}
                     : mpnet ? new String[][] {{"self.q", "attention.attn.q"}, {"self.k", "attention.attn.k"}, {"self.v", "attention.attn.v"},
                         {"self.o", "attention.attn.o"}, {"mlp.up", "intermediate.dense"}, {"mlp.down", "output.dense"},
                         {"attn_norm", "attention.LayerNorm"}, {"mlp_norm", "output.LayerNorm"}}
                     : new String[][] {{"self.q", "attention.self.query"}, {"self.k", "attention.self.key"},
                         {"self.v", "attention.self.value"}, {"self.o", "attention.output.dense"}, {"mlp.up", "intermediate.dense"},
                         {"mlp.down", "output.dense"}, {"attn_norm", "attention.output.LayerNorm"}, {"mlp_norm", "output.LayerNorm"}};
-            String h = (distil ? "transformer.layer." : "encoder.layer.") + i + ".";
+            String h = albert ? "encoder.albert_layer_groups." + shared[i][0] + ".albert_layers." + shared[i][1] + "."
+                    : (distil ? "transformer.layer." : "encoder.layer.") + i + ".";
             for (String[] kv : names) {
                 boolean norm = kv[0].endsWith("norm");
                 alias.put(o + kv[0] + (norm ? ".weight" : ""), h + kv[1] + ".weight");
@@ -125,6 +131,11 @@ final class HfWeights {
             // the pre-training heads (replaced-token detection, the generator's masked LM) are not served: named, left out
             dropHeads(map, "ELECTRA's pre-training head tensors (hidden states are served)", "discriminator_predictions.",
                     "generator_predictions.", "generator_lm_head.");
+        }
+        if (albert) {                                                               // always projected (E < hidden_size)
+            alias.put("embeddings.project", "encoder.embedding_hidden_mapping_in.weight");
+            alias.put("embeddings.project.bias", "encoder.embedding_hidden_mapping_in.bias");
+            dropHeads(map, "ALBERT's sentence-order prediction head (not served)", "sop_classifier.");
         }
         if (deberta) {
             alias.put("encoder.rel_embeddings", "encoder.rel_embeddings.weight");
@@ -185,6 +196,16 @@ final class HfWeights {
                 if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("lm_head.decoder.weight");   // a tied copy
                 map.remove("lm_head.decoder.bias");
             }
+            case "albert" -> {                                                      // AlbertModel's pooler is a Linear named pooler
+                head.accept("pooler", new String[][] {{"pooler.dense", "pooler.weight"}, {"pooler.dense.bias", "pooler.bias"}});
+                head.accept(tokenLevel ? "tokens" : "classifier", tokenLevel ? tokens : linearClassifier);
+                // AlbertMLMHead: dense to embedding_size, hidden_act, LayerNorm, the decoder (tied) + predictions.bias
+                head.accept("mlm", untied(c, new String[][] {{"mlm.dense", "predictions.dense.weight"},
+                        {"mlm.dense.bias", "predictions.dense.bias"}, {"mlm.norm.weight", "predictions.LayerNorm.weight"},
+                        {"mlm.norm.bias", "predictions.LayerNorm.bias"}, {"mlm.output.bias", "predictions.bias"}}, "predictions.decoder.weight"));
+                if (c.tiedEmbeddings() || !present.containsKey("mlm")) map.remove("predictions.decoder.weight");   // a tied copy
+                map.remove("predictions.decoder.bias");                             // the same tensor as predictions.bias
+            }
             case "deberta-v2" -> {                                                  // ContextPooler (pooler.dense) + classifier
                 head.accept("pooler", pooler);
                 head.accept(tokenLevel ? "tokens" : "classifier", tokenLevel ? tokens : linearClassifier);
@@ -226,6 +247,26 @@ final class HfWeights {
         alias.forEach((name, key) -> parts.put(name, new Part(key, false, -1, -1)));
         String what = family.toUpperCase(java.util.Locale.ROOT);
         return load(what, map, parts, backend, dtype, s -> Weights.buildEncoder(c, s, built, labels.size(), info));
+    }
+
+    /**
+     * ALBERT's (group, inner layer) for each of the {@code stacked} layers, from the groups and inner layers the checkpoint's
+     * names hold (HfLayout checked them against the config): Pretrained.albertLayers.
+     */
+    private static int[][] albertGroups(Set<String> names, int stacked) {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("^encoder\\.albert_layer_groups\\.(\\d+)\\.albert_layers\\.(\\d+)\\.");
+        int groups = 0, inner = 0;
+        for (String n : names) {
+            java.util.regex.Matcher m = p.matcher(n);
+            if (m.find()) {
+                groups = Math.max(groups, Integer.parseInt(m.group(1)) + 1);
+                inner = Math.max(inner, Integer.parseInt(m.group(2)) + 1);
+            }
+        }
+        if (groups == 0 || stacked % inner != 0) {
+            throw new IllegalArgumentException("ALBERT's layer groups are missing or do not fit " + stacked + " layers");
+        }
+        return Pretrained.albertLayers(stacked / inner, groups, inner);
     }
 
     /** Removes the tensors under {@code prefixes} from the map (heads not served), naming them in one log line as {@code what}. */
@@ -349,12 +390,17 @@ final class HfWeights {
         List<String> problems = new ArrayList<>();
         Weights.Source s = new Weights.Source() {
             final Map<String, Tensor> named = new LinkedHashMap<>();
+            // a stored tensor several of our names take (ALBERT's shared layers) is uploaded once, under its first name
+            final Map<String, Tensor> byPart = new java.util.HashMap<>();
+            final Map<String, Weights.Projection> byParts = new java.util.HashMap<>();     // the same for a projection's blocks
             final Weights.Fusion fusion = Weights.Fusion.current();
 
             @Override public Weights.Fusion fusion() { return fusion; }
 
             Tensor take(String name, DType dt, long... shape) {
                 Part p = parts.get(name);
+                Tensor again = p == null ? null : byPart.get(p + " " + dt);
+                if (again != null && java.util.Arrays.equals(again.shape(), shape)) return again;
                 Tensor t = p == null ? null : hf.get(p.key());
                 if (t == null) {
                     problems.add("missing " + (p == null ? name : p.key()) + " for " + java.util.Arrays.toString(shape));
@@ -375,6 +421,7 @@ final class HfWeights {
                     return null;
                 }
                 used.add(p.key());
+                String part = p + " " + dt;
                 // A strided view of the stored tensor (a transposed Conv1D, a range of a fused one), moved by
                 // the uploader: converted to dt straight into the backend's memory, never a Java array.
                 Tensor view = t;
@@ -384,6 +431,7 @@ final class HfWeights {
                 // only views of the mapped file: a tensor the loader made (Gemma's folded norms) dies with the load
                 Tensor dev = share && mapped.isMapped() ? uploader.share(view, dt) : uploader.upload(view, dt);
                 named.put(name, dev);
+                byPart.put(part, dev);
                 if (!Uploader.isView(dev) && mapped.isMapped() && mapped.byteSize() > 0) {
                     mapped.unload();       // copied: drop the mapped pages from the resident set (they stay in the page cache)
                 }
@@ -413,7 +461,15 @@ final class HfWeights {
             @Override
             public Weights.Projection projection(String name, String[] ps, int[] outs, int in, boolean bias, boolean fuse) {
                 if (!fuse || fusion() == Weights.Fusion.SEPARATE || !parts.containsKey(name)) {
-                    return Weights.Source.super.projection(name, ps, outs, in, bias, fuse);
+                    StringBuilder key = new StringBuilder(dtype + " " + bias);               // the stored blocks these names take
+                    for (String p : ps) key.append(' ').append(parts.get(p)).append(bias ? " " + parts.get(p + ".bias") : "");
+                    Weights.Projection again = byParts.get(key.toString());
+                    if (again != null) return again;
+                    Weights.Projection made = Weights.Source.super.projection(name, ps, outs, in, bias, fuse);
+                    if (java.util.Arrays.stream(ps).allMatch(parts::containsKey) && java.util.Arrays.stream(made.weights()).allMatch(java.util.Objects::nonNull)) {
+                        byParts.put(key.toString(), made);
+                    }
+                    return made;
                 }
                 int total = java.util.Arrays.stream(outs).sum();
                 Tensor w = matrix(name, total, in), b = bias ? vector(name + ".bias", total, 0f, 0f) : null;
@@ -435,6 +491,7 @@ final class HfWeights {
                 for (Tensor t : rows) if (t != null && Uploader.isView(t) && t.hostSegment().isMapped()) mapped.add(t.hostSegment());
                 Tensor out = Weights.Source.super.concat(name, partNames, rows);
                 if (out != null) for (MemorySegment seg : mapped) if (seg.byteSize() > 0) seg.unload();
+                if (out != null) byPart.values().removeIf(t -> java.util.Arrays.stream(rows).anyMatch(r -> r == t));   // closed now
                 return out;
             }
         };

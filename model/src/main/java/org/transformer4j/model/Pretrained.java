@@ -189,7 +189,7 @@ public final class Pretrained {
                 case "deberta" -> throw cfg.error("model_type 'deberta' (DeBERTa v1, e.g. microsoft/deberta-base) is not supported;"
                         + " DeBERTa-v2 and v3 folders (model_type deberta-v2) are");
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
-                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5, bart, mbart, marian, pegasus, m2m_100, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
+                        + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, albert, t5, bart, mbart, marian, pegasus, m2m_100, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
                         + " granite, smollm3, olmo2, stablelm, starcoder2, gpt_neox, phi, gptj, opt, gpt_bigcode, falcon (and Falcon-RW), bloom, mpt, gpt_oss and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
@@ -238,11 +238,16 @@ public final class Pretrained {
     // ---- encoder families (issue 14) ------------------------------------------------------------
 
     private static final java.util.Set<String> ENCODERS = java.util.Set.of("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "modernbert", "mpnet",
-            "electra", "deberta-v2");
+            "electra", "deberta-v2", "albert");
 
     /** hidden_act of the BERT family: exact gelu (BERT, RoBERTa, DistilBERT's {@code activation}), tanh gelu, relu. */
     private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field) throws CheckpointException {
-        String act = cfg.string(field, "gelu");
+        return encoderActivation(cfg, field, "gelu");
+    }
+
+    /** The same with another default (ALBERT's gelu_new). */
+    private static TransformerConfig.Activation encoderActivation(HfConfig cfg, String field, String dflt) throws CheckpointException {
+        String act = cfg.string(field, dflt);
         return switch (act) {
             case "gelu" -> TransformerConfig.Activation.GELU;
             case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
@@ -288,6 +293,47 @@ public final class Pretrained {
                 .embeddingWidth(cfg.size("embedding_size", 128))
                 .typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
                 .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
+    }
+
+    /**
+     * ALBERT's config.json (AlbertConfig's defaults: albert-xxlarge's shape — hidden 4096, 64 heads, intermediate 16384, 12
+     * layers, embedding_size 128, hidden_act gelu_new, layer_norm_eps 1e-12, 2 token types, 512 positions, pad 0): BERT's
+     * post-LN layers over embedding tables of width embedding_size, normed there and projected to hidden_size
+     * (embedding_hidden_mapping_in, whatever the two widths: Weights.buildEncoder keeps it for ALBERT); its layers' parameters shared: layer i of num_hidden_layers runs the inner_group_num
+     * layers of group int(i / (num_hidden_layers / num_hidden_groups)) in order, so the stack is num_hidden_layers ·
+     * inner_group_num layers deep (HfWeights maps each onto its group's tensors, loaded once). Absolute positions only;
+     * refused by name: groups that do not fit the layers (inner_group_num above num_hidden_layers / num_hidden_groups makes
+     * transformers 4.x raise IndexError).
+     */
+    public static TransformerConfig albertConfig(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("hidden_size", 4096), nh = cfg.size("num_attention_heads", 64), e = cfg.size("embedding_size", 128);
+        if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
+        String pe = cfg.string("position_embedding_type", "absolute");
+        if (!pe.equals("absolute")) throw cfg.error("position_embedding_type '" + pe + "': only absolute positions are supported");
+        int layers = cfg.size("num_hidden_layers", 12), groups = cfg.size("num_hidden_groups", 1), inner = cfg.size("inner_group_num", 1);
+        if (groups < 1 || inner < 1 || groups > layers || inner > layers / groups) {   // the last: transformers 4.x's IndexError
+            throw cfg.error("num_hidden_groups " + groups + " and inner_group_num " + inner + " do not fit num_hidden_layers " + layers);
+        }
+        return TransformerConfig.builder().vocabSize(cfg.size("vocab_size", 30000)).widths(c, cfg.size("intermediate_size", 16384), nh)
+                .encoderLayers(Math.multiplyExact(layers, inner))
+                .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.POST, (float) cfg.number("layer_norm_eps", 1e-12))
+                .activation(encoderActivation(cfg, "hidden_act", "gelu_new"), false).learnedPositions(cfg.size("max_position_embeddings", 512))
+                .embeddingWidth(e).typeVocabSize(cfg.size("type_vocab_size", 2)).biases(true)
+                .tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)
+                .specialIds(new TransformerConfig.SpecialIds(id(cfg, "pad_token_id", 0), -1, -1, -1, -1)).build();
+    }
+
+    /**
+     * The group and inner layer each of ALBERT's stacked layers runs: stacked layer k = i · inner + j is inner layer j of
+     * group int(i / (layers / groups)) (AlbertTransformer's group_idx, in float as Python divides).
+     */
+    static int[][] albertLayers(int layers, int groups, int inner) {
+        int[][] at = new int[layers * inner][];
+        for (int i = 0; i < layers; i++) {
+            int g = (int) (i / ((double) layers / groups));
+            for (int j = 0; j < inner; j++) at[i * inner + j] = new int[] {g, j};
+        }
+        return at;
     }
 
     /**
@@ -406,6 +452,7 @@ public final class Pretrained {
             case "mpnet" -> mpnetConfig(cfg);
             case "electra" -> electraConfig(cfg);
             case "deberta-v2" -> debertaConfig(cfg);
+            case "albert" -> albertConfig(cfg);
             default -> robertaConfig(cfg);
         };
         java.util.List<String> labels = cfg.labels();

@@ -1020,14 +1020,15 @@ public final class Weights implements AutoCloseable {
     static Weights buildEncoder(TransformerConfig c, Source s, Set<String> heads, int labels, EncoderInfo info) {
         int cw = c.modelWidth();
         boolean learned = c.positions() == TransformerConfig.Positions.LEARNED_ABSOLUTE;     // ModernBERT: rotary, no table
-        int ew = c.embeddingTableWidth();                                                     // ELECTRA's embedding_size
+        int ew = c.embeddingTableWidth();                                                     // ELECTRA's, ALBERT's embedding_size
+        boolean project = ew != cw || info.family().equals("albert");                       // ALBERT projects at any width
         Norm embNorm = ew == cw ? norm(s, c, "embeddings.norm")
                 : new Norm(s.vector("embeddings.norm.weight", ew, 1f, 0.1f), s.vector("embeddings.norm.bias", ew, 0f, 0.02f));
         Embeddings emb = new Embeddings(s.matrix("embeddings.tokens", c.vocabSize(), ew),
                 learned ? s.matrix("embeddings.positions", c.maxPositions(), ew) : null,
                 c.typeVocabSize() > 0 ? s.matrix("embeddings.types", c.typeVocabSize(), ew) : null,
-                embNorm, ew == cw ? null : s.matrix("embeddings.project", cw, ew),
-                ew == cw ? null : s.vector("embeddings.project.bias", cw, 0f, 0.02f));
+                embNorm, project ? s.matrix("embeddings.project", cw, ew) : null,
+                project ? s.vector("embeddings.project.bias", cw, 0f, 0.02f) : null);
         Stack enc = stack(s, c, "encoder", c.encoderLayers(), false);
         boolean pooler = heads.contains("pooler"), classifier = heads.contains("classifier"), modern = info.modernBert();
         boolean hb = info.headBias();
@@ -1037,11 +1038,12 @@ public final class Weights implements AutoCloseable {
                 : null;
         LinearHead tok = heads.contains("tokens")
                 ? new LinearHead(s.matrix("tokens.classifier", labels, cw), s.vector("tokens.classifier.bias", labels, 0, 0)) : null;
-        MlmHead mlm = heads.contains("mlm") ? new MlmHead(s.matrix("mlm.dense", cw, cw), hb ? s.vector("mlm.dense.bias", cw, 0, 0) : null,
-                modern ? norm(s, c, "mlm.norm") : new Norm(s.vector("mlm.norm.weight", cw, 1, 0), s.vector("mlm.norm.bias", cw, 0, 0)),
+        // the masked-LM head works at the token table's width (ALBERT's dense to embedding_size; BERT's: hidden_size)
+        MlmHead mlm = heads.contains("mlm") ? new MlmHead(s.matrix("mlm.dense", ew, cw), hb ? s.vector("mlm.dense.bias", ew, 0, 0) : null,
+                modern ? norm(s, c, "mlm.norm") : new Norm(s.vector("mlm.norm.weight", ew, 1, 0), s.vector("mlm.norm.bias", ew, 0, 0)),
                 s.vector("mlm.output.bias", c.vocabSize(), 0, 0)) : null;
         LinearHead nsp = heads.contains("nsp") ? new LinearHead(s.matrix("nsp", 2, cw), s.vector("nsp.bias", 2, 0, 0)) : null;
-        Tensor lmHead = mlm != null && !c.tiedEmbeddings() ? s.matrix("lm_head", c.vocabSize(), cw) : null;   // (V, C)
+        Tensor lmHead = mlm != null && !c.tiedEmbeddings() ? s.matrix("lm_head", c.vocabSize(), ew) : null;   // (V, E)
         return new Weights(c, emb, enc, null, lmHead, cls, mlm, tok, nsp, info, s.named(), s.backend());
     }
 

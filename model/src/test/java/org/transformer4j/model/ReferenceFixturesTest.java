@@ -46,7 +46,7 @@ class ReferenceFixturesTest {
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
-            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls", "deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls",
+            "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls", "albert", "albert-groups", "albert-mlm", "albert-seqcls", "deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls",
             "embeddinggemma", "camembert-seqcls", "gpt-oss", "gpt-oss-v5", "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw",
             "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100");
 
@@ -367,6 +367,33 @@ class ReferenceFixturesTest {
             assertEquals(name.equals("electra-seqcls"), w.embeddings.project() == null, "embeddings_project where embedding_size differs");
             assertEquals(name.equals("electra-seqcls"), w.classifierHead != null);
             assertEquals(name.equals("electra-tokcls"), w.tokenClassifier != null);
+        }
+    }
+
+    /**
+     * ALBERT: albert-base-v2's layout (AlbertModel without a prefix, F32, one group of one layer shared by all three,
+     * embedding_size 16 projected to 32), two groups of two inner layers over four layers (embedding_size = hidden_size,
+     * still projected), AlbertForMaskedLM (its head at embedding_size, the decoder tied, predictions.bias) and a 3-label
+     * AlbertForSequenceClassification (classifier on the tanh pooler); sentence pairs, padded rows. Shared layers hold
+     * the same tensors, loaded once.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"albert", "albert-groups", "albert-mlm", "albert-seqcls"})
+    void albertMatchesTheReference(String name) throws Exception {
+        encoderFixture(name);
+        try (Weights w = Pretrained.load(Fixture.open(name).dir, new CpuBackend())) {
+            assertTrue(w.embeddings.project() != null, "embedding_hidden_mapping_in");
+            List<Weights.Layer> layers = w.encoder.layers();
+            boolean groups = name.equals("albert-groups");
+            assertEquals(groups ? 8 : 3, layers.size(), "num_hidden_layers · inner_group_num");
+            // albert-groups runs (group, inner) 0.0 0.1 0.0 0.1 1.0 1.1 1.0 1.1; the others one shared layer
+            assertTrue(layers.get(0).self().q() == layers.get(2).self().q() && layers.get(0).mlp().down() == layers.get(2).mlp().down());
+            assertEquals(!groups, layers.get(0).self().q() == layers.get(1).self().q());
+            if (groups) assertTrue(layers.get(0).self().q() != layers.get(4).self().q() && layers.get(4).self().q() == layers.get(6).self().q());
+            long distinct = w.parameters().values().stream().map(System::identityHashCode).distinct().count();
+            assertEquals(w.parameters().size(), distinct, "each stored tensor once");
+            assertEquals(name.equals("albert-mlm"), w.mlmHead != null);
+            assertEquals(name.equals("albert-seqcls"), w.classifierHead != null && w.classifierHead.classifier() != null);
         }
     }
 

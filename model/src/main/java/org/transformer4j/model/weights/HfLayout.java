@@ -49,8 +49,9 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
             case "mpnet" -> mpnet(config);
             case "electra" -> electra(config);
             case "deberta-v2" -> debertaV2(config);
+            case "albert" -> albert(config);
             default -> throw config.error("model_type '" + type + "' is not one of gpt2, bert, roberta, xlm-roberta, camembert, distilbert, modernbert, mpnet,"
-                    + " electra, deberta-v2, t5");
+                    + " electra, deberta-v2, albert, t5");
         };
     }
 
@@ -181,6 +182,48 @@ public record HfLayout(String family, Map<String, long[]> shapes, Set<String> re
                     .norm(e + "attention.output.LayerNorm", c, true).linear(e + "intermediate.dense", c, f, true)
                     .linear(e + "output.dense", f, c, true).norm(e + "output.LayerNorm", c, true);
         }
+    }
+
+    /**
+     * ALBERT (AlbertModel, …ForMaskedLM, …ForSequenceClassification, …ForTokenClassification, …ForPreTraining) under
+     * {@code albert.}: BERT's embeddings at embedding_size E, {@code encoder.embedding_hidden_mapping_in} (hidden, E), and
+     * the shared layers: num_hidden_groups groups of inner_group_num layers each under
+     * {@code encoder.albert_layer_groups.g.albert_layers.j.} ({@code attention.query/key/value/dense},
+     * {@code attention.LayerNorm}, {@code ffn}, {@code ffn_output}, {@code full_layer_layer_norm}); an optional pooler
+     * ({@code pooler}, a Linear); heads {@code classifier} (sequence or tokens), the masked-LM {@code predictions.dense} (E,
+     * hidden), {@code predictions.LayerNorm} (E), {@code predictions.bias} (its decoder tied to the token table; the stored
+     * {@code predictions.decoder.*} are copies), and the pre-training {@code sop_classifier.classifier}.
+     */
+    public static HfLayout albert(HfConfig cfg) throws CheckpointException {
+        int c = dim(cfg, "hidden_size", 4096), v = dim(cfg, "vocab_size", 30000), e = dim(cfg, "embedding_size", 128);
+        int nh = dim(cfg, "num_attention_heads", 64), f = dim(cfg, "intermediate_size", 16384);
+        int p = dim(cfg, "max_position_embeddings", 512), tt = dim(cfg, "type_vocab_size", 2);
+        int groups = layers(cfg, "num_hidden_groups", 1), inner = layers(cfg, "inner_group_num", 1);
+        divisible(cfg, "hidden_size", c, nh);
+        Builder b = new Builder();
+        b.req("embeddings.word_embeddings.weight", v, e).req("embeddings.position_embeddings.weight", p, e)
+                .req("embeddings.token_type_embeddings.weight", tt, e).norm("embeddings.LayerNorm", e, true);
+        b.linear("encoder.embedding_hidden_mapping_in", e, c, true);
+        for (int g = 0; g < groups; g++) {
+            for (int j = 0; j < inner; j++) {
+                String l = "encoder.albert_layer_groups." + g + ".albert_layers." + j + ".";
+                b.linear(l + "attention.query", c, c, true).linear(l + "attention.key", c, c, true)
+                        .linear(l + "attention.value", c, c, true).linear(l + "attention.dense", c, c, true)
+                        .norm(l + "attention.LayerNorm", c, true).linear(l + "ffn", c, f, true).linear(l + "ffn_output", f, c, true)
+                        .norm(l + "full_layer_layer_norm", c, true);
+            }
+        }
+        b.linear("pooler", c, c, true);
+        b.group(Set.of("pooler.weight", "pooler.bias"));
+        classifier(b, cfg, "classifier", c);
+        b.linear("predictions.dense", c, e, true).norm("predictions.LayerNorm", e, true).req("predictions.bias", v);
+        b.group(Set.of("predictions.dense.weight", "predictions.dense.bias", "predictions.LayerNorm.weight", "predictions.LayerNorm.bias",
+                "predictions.bias"));
+        b.opt("predictions.decoder.weight", v, e);                                          // tied to the token table
+        b.opt("predictions.decoder.bias", v);                                               // the same tensor as predictions.bias
+        b.linear("sop_classifier.classifier", c, 2, true);
+        b.group(Set.of("sop_classifier.classifier.weight", "sop_classifier.classifier.bias"));
+        return b.build(cfg.modelType(), List.of("albert."), List.of(".position_ids", ".token_type_ids"));
     }
 
     /**

@@ -228,7 +228,7 @@ class HfLayoutTest {
         assertBadConfig("[]", "not a JSON object");
         assertBadConfig("{\"model_type\":\"gpt2\",\"model_type\":\"bert\"}", "Duplicate field 'model_type'");
         assertBadConfig("{\"n_embd\":8}", "no 'model_type'");
-        assertBadConfig("{\"model_type\":\"llama\"}", "model_type 'llama' is not one of gpt2, bert, roberta, xlm-roberta, camembert, distilbert, modernbert, mpnet, electra, deberta-v2, t5");
+        assertBadConfig("{\"model_type\":\"llama\"}", "model_type 'llama' is not one of gpt2, bert, roberta, xlm-roberta, camembert, distilbert, modernbert, mpnet, electra, deberta-v2, albert, t5");
         assertBadConfig(GPT2.replace("\"n_embd\":8,", ""), "no 'n_embd'");
         assertBadConfig(GPT2.replace("\"n_head\":2", "\"n_head\":\"two\""), "field 'n_head' is \"two\", expected a positive integer");
         assertBadConfig(GPT2.replace("\"n_layer\":2", "\"n_layer\":-2"), "field 'n_layer' is -2");
