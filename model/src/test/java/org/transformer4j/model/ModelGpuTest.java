@@ -303,6 +303,17 @@ class ModelGpuTest {
     }
 
     /**
+     * ALBERT's folders on CUDA (embeddings at embedding_size projected, layers sharing one set of tensors, two groups of two
+     * inner layers, the masked-LM head at embedding_size, the tanh pooler's classifier) against the CPU backend in fp32.
+     */
+    @Test
+    void albertFoldersMatchTheCpuInFp32() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            for (String name : List.of("albert", "albert-groups", "albert-mlm", "albert-seqcls")) encoderFolderMatchesTheCpu(name, cuda);
+        }
+    }
+
+    /**
      * DeBERTa on CUDA (ABI 10, never run on a GPU before this test): the three folders in fp32 (the c2p / p2c GEMMs on
      * cuBLAS, t4j_attn_rows_dis_f32) against the CPU backend; and head size 64, every published DeBERTa-v2/v3's, on the
      * tensor-core instances (t4j_attn_mma_dis_{bf16,f16}_hs64) with v3-base's buckets over 300-token rows, against fp32
