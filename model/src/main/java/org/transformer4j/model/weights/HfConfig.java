@@ -98,6 +98,9 @@ public class HfConfig {
         };
     }
 
+    /** The field's JSON as it stands (a structure no other accessor reads: GPT-Neo's attention_types), or null when absent. */
+    public JsonNode node(String field) { return root.get(field); }
+
     /** The object's field names, in their order (an object of named entries: compressed-tensors' config_groups). */
     public java.util.List<String> fields() {
         java.util.List<String> out = new java.util.ArrayList<>();
