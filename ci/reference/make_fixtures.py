@@ -38,6 +38,7 @@ import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
 import gpt2  # noqa: E402
+import gpt_neo  # noqa: E402
 import fp8  # noqa: E402
 import gpt_oss  # noqa: E402
 import intq  # noqa: E402
@@ -53,7 +54,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 23_130_018   # 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 23_601_548   # 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -227,8 +228,11 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
     if convert is not None:                          # a layout that merges tensors (5.x's fused MoE experts)
         params = convert(params)
     if draw.store == "BF16":                         # bfloat16-exact float32 values (Draw rounded them), stored as BF16
-        params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32 and not k.endswith(".weight_scale_inv")
-                  else v for k, v in params.items()}     # FP8 block scales stay float32, as the FP8 checkpoints store them
+        # FP8 block scales stay float32, as the FP8 checkpoints store them; so does GPT-Neo's saved masked_bias buffer
+        # (-1e9, not bfloat16-exact), as gpt-neo-125m's file stores it
+        params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32
+                  and not k.endswith((".weight_scale_inv", ".attn.attention.masked_bias"))
+                  else v for k, v in params.items()}
     if draw.store == "F16":                          # float16-exact float32 values (Draw rounded them), stored as F16
         with np.errstate(over="ignore"):             # GPT-NeoX's masked_bias -1e9 becomes -inf, as in Pythia's float16 files
             params = {k: v.astype(np.float16) if getattr(v, "dtype", None) == np.float32 else v for k, v in params.items()}
@@ -3162,6 +3166,98 @@ def make_gpt_oss_mxfp4(out):
 @fixture("gpt-oss-v5")
 def make_gpt_oss_v5(out):
     return make_gpt_oss(out, "gpt-oss-v5", v5=True)
+
+
+# ---- GPT-Neo ----------------------------------------------------------------------------------------------------------
+GPT_NEO_FOLLOWS = ("models/gpt_neo/modeling_gpt_neo.py: GPTNeoForCausalLM.forward (GPTNeoModel: wte + wpe, GPTNeoBlock, "
+                   "GPTNeoSelfAttention's bias-free q_proj / k_proj / v_proj, UNSCALED q·kᵀ, the causal `bias` buffer and for "
+                   "local layers bias ^ tril(bias, -window_size), out_proj with bias; GPTNeoMLP c_fc / gelu_new / c_proj; "
+                   "ln_f; lm_head tied to wte); configuration_gpt_neo.py: expand_attention_types_params")
+GPT_NEO_T, GPT_NEO_PROMPT = 72, 8
+# Seeds 1931 (gpt-neo) and 1937 (gpt-neo-local-first) are first draws, not a scan: greedy runs of 9 and 8 distinct tokens
+# whose top-2 margins are at least 23x and 58x the check's bound (20 x 2e-5 x max|logits|).
+
+
+def gpt_neo_config(**extra):
+    """GPTNeoConfig as EleutherAI/gpt-neo-125m's config.json has it (num_layers / num_heads, attention_types and its
+    expansion attention_layers, which 4.x writes too, window_size, intermediate_size null: 4 · hidden_size, gelu_new,
+    bos = eos = the last id, the summary_* fields GPTNeoForCausalLM does not read), scaled down."""
+    cfg = {"architectures": ["GPTNeoForCausalLM"], "model_type": "gpt_neo", "hidden_size": 32, "num_heads": 4, "num_layers": 2,
+           "attention_types": [[["global", "local"], 1]], "window_size": 8, "intermediate_size": None, "vocab_size": 64,
+           "max_position_embeddings": 80, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+           "attention_dropout": 0, "embed_dropout": 0, "resid_dropout": 0, "bos_token_id": 63, "eos_token_id": 63,
+           "gradient_checkpointing": False, "initializer_range": 0.02, "summary_activation": None,
+           "summary_first_dropout": 0.1, "summary_proj_to_labels": True, "summary_type": "cls_index", "summary_use_proj": True,
+           "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    cfg["attention_layers"] = gpt_neo.expand(cfg["attention_types"])
+    return cfg
+
+
+def draw_gpt_neo(d, cfg):
+    """GPTNeoForCausalLM's parameters in declaration order (k_proj, v_proj, q_proj, out_proj), with the buffers the
+    published EleutherAI files carry (transformers 4.5 saved them): attn.attention.bias, the global causal mask as uint8
+    (1, 1, P, P), in the global layers only (4.5's GPTNeoLocalSelfAttention had none), and attn.attention.masked_bias,
+    float32 -1e9, in every layer; no lm_head.weight (tied)."""
+    c, v, mpe = cfg["hidden_size"], cfg["vocab_size"], cfg["max_position_embeddings"]
+    f = cfg["intermediate_size"] or 4 * c
+    d.emb("transformer.wte.weight", v, c, TIED_STD)
+    d.emb("transformer.wpe.weight", mpe, c)
+    for i, kind in enumerate(gpt_neo.attention_layers(cfg)):
+        p = f"transformer.h.{i}."
+        a = p + "attn.attention."
+        d.norm(p + "ln_1", c)
+        if kind == "global":
+            d.raw(a + "bias", gpt_neo.mask("global", mpe, cfg["window_size"]).astype(np.uint8)[None, None])
+        d.raw(a + "masked_bias", np.asarray(-1e9, dtype=np.float32))
+        for proj in ("k_proj", "v_proj", "q_proj"):
+            d.mat(a + proj + ".weight", c, c)
+        d.linear(a + "out_proj", c, c)
+        d.norm(p + "ln_2", c)
+        d.linear(p + "mlp.c_fc", c, f)
+        d.linear(p + "mlp.c_proj", f, c)
+    d.norm("transformer.ln_f", c)
+
+
+@fixture("gpt-neo")
+def make_gpt_neo(out):
+    """As gpt-neo-125m is laid out, scaled down: layer 0 global, layer 1 local with window_size 8 over 72 positions (the
+    window matters from position 8 on), intermediate_size null (4 · hidden_size = 128), 4 heads of 8, vocabulary 64 and
+    hidden 32 so that the folder with its (2, 72) F64 outputs and a 72-position cached run stays near 0.22 MB. The outputs
+    of the full pass, cached_logits (input_ids[0] through the cache: a prompt of GPT_NEO_PROMPT, then one token a call,
+    each call's queries masked by the buffer's rows past .. past + n - 1) and the greedy run from the first row's 24
+    tokens (full recomputation)."""
+    cfg = gpt_neo_config()
+    d = Draw(1931)
+    draw_gpt_neo(d, cfg)
+    ids = d.ids(2, GPT_NEO_T, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = gpt_neo.forward(cfg, P, ids)
+    _, cached = gpt_neo.forward(cfg, P, ids[:1], calls=[GPT_NEO_PROMPT] + [1] * (GPT_NEO_T - GPT_NEO_PROMPT))
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: gpt_neo.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "gpt-neo", cfg, d, {"last_hidden_state": h, "logits": logits, "cached_logits": cached},
+                {"input_ids": ids, "cached_prompt": GPT_NEO_PROMPT, "cached_tokens": GPT_NEO_T}, GPT_NEO_FOLLOWS,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"attention_layers": gpt_neo.attention_layers(cfg),
+                       "window": "query i sees key j iff 0 <= i - j <= window_size - 1 in a local layer, j <= i in a global one",
+                       "note": "gpt-neo-125m's layout: BF16 weights; the saved buffers as the published files hold them (U8 bias "
+                               "in the global layers only, F32 masked_bias in every layer), read by no model; cached_logits: "
+                               "input_ids[0] through the cache (prompt of cached_prompt, then one token a call up to "
+                               "cached_tokens), equal to logits[0]"})
+
+
+@fixture("gpt-neo-local-first")
+def make_gpt_neo_local_first(out):
+    """GPT-Neo with the layer types the other way round (layer 0 local, window_size 5; layer 1 global) and an explicit
+    intermediate_size 96 (not 4 · hidden_size = 256), hidden 64 with 4 heads of 16, vocabulary 128; two rows of 32 ids."""
+    cfg = gpt_neo_config(hidden_size=64, vocab_size=128, max_position_embeddings=64, bos_token_id=127, eos_token_id=127,
+                         attention_types=[[["local", "global"], 1]], window_size=5, intermediate_size=96)
+    d = Draw(1937)
+    draw_gpt_neo(d, cfg)
+    return finish_decoder(out, "gpt-neo-local-first", cfg, d, gpt_neo.forward,
+                          GPT_NEO_FOLLOWS + "; attention_types [[[local, global], 1]]: layer 0 local (window 5), layer 1 global; "
+                          "intermediate_size 96 (c_fc 96 x 64)")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -71,6 +71,7 @@ import bloom  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
+import gpt_neo  # noqa: E402
 import intq  # noqa: E402
 import gpt_oss  # noqa: E402
 import m2m100  # noqa: E402
@@ -178,6 +179,9 @@ def causality(out):
         elif cfg["model_type"] == "gpt_bigcode":
             full = bigcode.forward(cfg, P, ids)[1]
             check(np.abs(bigcode.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "gpt_neo":
+            full = gpt_neo.forward(cfg, P, ids)[1]
+            check(np.abs(gpt_neo.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "opt":
             full = opt.forward(cfg, P, ids)[1]
             check(np.abs(opt.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1167,6 +1171,11 @@ def load(d):
     want = "F32" if name in make_fixtures.F32_FIXTURES else "F16" if name in make_fixtures.F16_FIXTURES else "BF16"
     buffers = [k for k in params if stored.get(k) == "BOOL"]    # Pythia's saved causal masks (attention.bias): bool, read by no model
     check(all(k.endswith((".attention.bias", ".attn.bias")) for k in buffers), f"{d}: BOOL tensors are GPT-NeoX's / GPT-J's causal-mask buffers")
+    if cfg["model_type"] == "gpt_neo":               # the buffers the EleutherAI files carry, in their own dtypes: read by no model
+        neo = [k for k in params if k.endswith((".attn.attention.bias", ".attn.attention.masked_bias"))]
+        check(all(stored[k] == ("U8" if k.endswith(".bias") else "F32") for k in neo),
+              f"{d}: GPT-Neo's saved attn.attention.bias is U8 and masked_bias F32, as gpt-neo-125m stores them")
+        buffers += neo
     check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints and k not in buffers),
           f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES, F16_FIXTURES)")
     dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
@@ -1278,6 +1287,13 @@ def rerun(d):
         n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
         cached = fwd(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
         return {"last_hidden_state": h, "logits": logits, "cached_logits": cached}
+    if mt == "gpt_neo":
+        h, logits = gpt_neo.forward(cfg, P, ins["input_ids"])
+        o = {"last_hidden_state": h, "logits": logits}
+        if "cached_prompt" in ins:
+            n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
+            o["cached_logits"] = gpt_neo.forward(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
+        return o
     if mt == "falcon":
         h, logits = falcon.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
