@@ -42,6 +42,11 @@
    applied once, skipping embedding_hidden_mapping_in at equal sizes, the two LayerNorms swapped, a pre-LN layer, the
    second residual from the layer input, no token types and predictions.bias each move the outputs by more than 1e-3 of
    their maximum, the exact GELU for gelu_new by more than twice the fp32 rule (albert_checks);
+6h. GPT-Neo (gpt-neo, gpt-neo-local-first): the local mask bias ^ tril(bias, -W) by hand (query i sees key j iff
+   0 <= i - j <= W - 1), expand_attention_types_params by hand and its refusals, the exact tensor names with the saved
+   buffers (U8 bias in the global layers only, F32 masked_bias everywhere) read by nothing; 1/sqrt(head_dim) scaling, a
+   window of W - 1 or W + 1 keys, swapped or all-global layer types and the exact GELU each move the logits; cached calls
+   give the full pass's logits (gpt_neo_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -1023,6 +1028,112 @@ def alibi_checks(out):
                   and "lm_head.weight" not in P, "falcon-rw: post_attention_layernorm, biases, tied head")
 
 
+def gpt_neo_checks(out):
+    """GPT-Neo (gpt-neo, gpt-neo-local-first). (a) The mask buffer by hand: a local layer's bias ^ tril(bias, -W) lets query
+    i see key j iff 0 <= i - j <= W - 1 (W keys, itself included; W = 1 the diagonal alone; W >= P plain causal), the same
+    as masking_utils' sliding window of W; a global layer's is tril. (b) expand_attention_types_params by hand, the default
+    24 layers alternating from global, and the refusals (a count other than num_layers, a stored attention_layers that
+    disagrees, a type other than global / local). (c) Each folder: exactly the tensor names GPTNeoForCausalLM's state_dict
+    has plus the buffers the EleutherAI files carry (U8 bias, the global causal mask, in the global layers only; F32
+    masked_bias -1e9 in every layer), no lm_head.weight, c_fc intermediate_size (or 4 · hidden_size) wide; the logits
+    unchanged without the buffers or with them altered; the scores scaled by 1/sqrt(head_dim), a window of W - 1 or W + 1
+    keys, the layer types swapped, all global and the exact GELU each move the logits; with both layers local, token 0
+    reaches position 2(W - 1) and not past it; cached calls give the full pass's logits; a sequence past
+    max_position_embeddings is refused."""
+    i, j = np.meshgrid(np.arange(80), np.arange(80), indexing="ij")
+    m = gpt_neo.mask("local", 6, 3)
+    check(m.sum(1).tolist() == [1, 2, 3, 3, 3, 3] and m[5, 3] and m[5, 5] and not m[5, 2] and not m[2, 3],
+          "GPT-Neo's local bias, window 3: 1, 2, 3, 3, 3, 3 keys; query 5 sees keys 3 … 5, not 2")
+    check(all(np.array_equal(gpt_neo.mask("local", 80, w), (i - j >= 0) & (i - j <= w - 1)) for w in (1, 2, 5, 8, 79, 80, 256)),
+          "GPT-Neo's local bias: key j visible from query i iff 0 <= i - j <= window_size - 1")
+    check(np.array_equal(gpt_neo.mask("global", 80, 8), j <= i) and np.array_equal(gpt_neo.mask("local", 80, 8), nn.causal(80, window=8)),
+          "GPT-Neo's global bias is tril; the local one masking_utils' sliding window of the same size")
+    check(gpt_neo.expand([[["global", "local"], 6]]) == ["global", "local"] * 6
+          and gpt_neo.expand([[["local", "global"], 1]]) == ["local", "global"]
+          and gpt_neo.expand([[["global"], 2], [["local", "global"], 1]]) == ["global", "global", "local", "global"],
+          "expand_attention_types_params by hand")
+    check(gpt_neo.attention_layers({"num_layers": 24}) == ["global", "local"] * 12, "GPTNeoConfig's default attention_types: 24 layers from global")
+    for bad, what in (({"num_layers": 3, "attention_types": [[["global", "local"], 1]]}, "2 types for 3 layers"),
+                      ({"num_layers": 2, "attention_types": [[["global", "local"], 1]], "attention_layers": ["local", "global"]},
+                       "a stored attention_layers that disagrees with attention_types"),
+                      ({"num_layers": 1, "attention_types": [[["sparse"], 1]]}, "a type other than global / local")):
+        try:
+            gpt_neo.attention_layers(bad)
+            check(False, f"GPT-Neo: {what} is refused")
+        except ValueError:
+            check(True, f"GPT-Neo: {what} is refused")
+    for name in ("gpt-neo", "gpt-neo-local-first"):
+        cfg, P, ref = load(os.path.join(out, name))
+        ids = np.array(ref["inputs"]["input_ids"])
+        types = gpt_neo.attention_layers(cfg)
+        c, w = cfg["hidden_size"], cfg["window_size"]
+        hd = c // cfg["num_heads"]
+        f = cfg["intermediate_size"] or 4 * c
+        check(cfg["attention_layers"] == types and "num_hidden_layers" not in cfg and "num_attention_heads" not in cfg,
+              f"{name}: config.json as 4.x writes it (num_layers, num_heads, attention_types and its expansion attention_layers)")
+        want = {"transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"}
+        for n, kind in enumerate(types):
+            p = f"transformer.h.{n}."
+            want |= {p + s for s in ("ln_1.weight", "ln_1.bias", "ln_2.weight", "ln_2.bias", "attn.attention.q_proj.weight",
+                                     "attn.attention.k_proj.weight", "attn.attention.v_proj.weight", "attn.attention.out_proj.weight",
+                                     "attn.attention.out_proj.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
+                                     "mlp.c_proj.bias", "attn.attention.masked_bias")}
+            if kind == "global":
+                want.add(p + "attn.attention.bias")
+            check(P[p + "mlp.c_fc.weight"].shape == (f, c) and P[p + "mlp.c_proj.weight"].shape == (c, f),
+                  f"{name}: layer {n}'s MLP is intermediate_size (or 4 · hidden_size) = {f} wide")
+            check(float(P[p + "attn.attention.masked_bias"]) == -1e9 and P[p + "attn.attention.masked_bias"].shape == (),
+                  f"{name}: layer {n}'s masked_bias is the scalar -1e9")
+            if kind == "global":
+                check(np.array_equal(P[p + "attn.attention.bias"][0, 0], gpt_neo.mask("global", cfg["max_position_embeddings"], w)),
+                      f"{name}: layer {n}'s stored bias is the global causal mask (1, 1, P, P)")
+        check(set(P) == want, f"{name}: the tensor names are GPTNeoForCausalLM's and the saved buffers: {sorted(set(P) ^ want)}")
+        if name == "gpt-neo":
+            check(cfg["intermediate_size"] is None and f == 4 * c, f"{name}: intermediate_size null: 4 · hidden_size")
+        else:
+            check(cfg["intermediate_size"] is not None and f != 4 * c, f"{name}: an explicit intermediate_size other than 4 · hidden_size")
+        logits = gpt_neo.forward(cfg, P, ids)[1]
+        big = np.abs(logits).max()
+        plain = {k: v for k, v in P.items() if not k.endswith((".attn.attention.bias", ".attn.attention.masked_bias"))}
+        odd = dict(P, **{k: (np.zeros_like(v) if k.endswith(".bias") else np.float64(0.0)) for k, v in P.items()
+                         if k.endswith((".attn.attention.bias", ".attn.attention.masked_bias"))})
+        check(np.array_equal(gpt_neo.forward(cfg, plain, ids)[1], logits) and np.array_equal(gpt_neo.forward(cfg, odd, ids)[1], logits),
+              f"{name}: the saved buffers are read by nothing (the logits without them, or with them zeroed, are bit-identical)")
+
+        def moved(what, by=1e-3, **kw):
+            check(np.abs(gpt_neo.forward(cfg, P, ids, **kw)[1] - logits).max() > by * big, f"{name}: {what} moves the logits")
+        moved("scores scaled by 1/sqrt(head_dim) (GPT-Neo does not scale)", by=1e-2, scale=hd ** -0.5)
+        moved(f"a window of window_size - 1 = {w - 1} keys", window=w - 1)
+        moved(f"a window of window_size + 1 = {w + 1} keys", window=w + 1)
+        moved(f"the layer types swapped ({types[::-1]})", by=1e-2, types=types[::-1])
+        moved("every layer global (no window)", by=1e-2, types=["global"] * len(types))
+        gelu = nn.ACT["gelu_new"]
+        try:
+            nn.ACT["gelu_new"] = nn.gelu
+            moved("the exact GELU for gelu_new (past twice the fp32 rule)", by=4e-5)
+        finally:
+            nn.ACT["gelu_new"] = gelu
+        other = ids[:1].copy()
+        other[0, 0] = (ids[0, 0] + 1) % cfg["vocab_size"]
+        local = ["local"] * len(types)
+        a, b = gpt_neo.forward(cfg, P, ids[:1], types=local)[1], gpt_neo.forward(cfg, P, other, types=local)[1]
+        reach = len(types) * (w - 1)
+        check(np.array_equal(a[:, reach + 1:], b[:, reach + 1:]) and not np.array_equal(a[:, reach], b[:, reach]),
+              f"{name}: with every layer local (window {w}), token 0 reaches position {reach} and not past it")
+        t = ids.shape[1]
+        for calls in ([int(ref["inputs"].get("cached_prompt", 8))] + [1] * (t - int(ref["inputs"].get("cached_prompt", 8))),
+                      [w + 3, w, 1, 2] + [1] * (t - 2 * w - 6)):
+            check(np.abs(gpt_neo.forward(cfg, P, ids[:1], calls=calls)[1] - logits[:1]).max() < 1e-12 * big,
+                  f"{name}: cached calls {calls[:4]}… give the full pass's logits")
+        if "cached_tokens" in ref["inputs"]:
+            check(t >= 72 and int(ref["inputs"]["cached_tokens"]) >= 72, f"{name}: the cached run covers 72 positions")
+        try:
+            gpt_neo.forward(cfg, P, np.zeros((1, cfg["max_position_embeddings"] + 1), dtype=np.int64))
+            check(False, f"{name}: a sequence past max_position_embeddings is refused")
+        except ValueError:
+            check(True, f"{name}: a sequence past max_position_embeddings is refused")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -1473,6 +1584,7 @@ def main():
     neox_checks(out)
     gptj_checks(out)
     alibi_checks(out)
+    gpt_neo_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
