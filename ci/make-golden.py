@@ -71,7 +71,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
     "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
-    "bloom", "mpt", "falcon-rw", "albert", "albert-mlm",
+    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -520,6 +520,12 @@ def build_all(stage):
         ("falcon-rw", "FalconForCausalLM", "FalconConfig", dict(hidden_size=48, num_attention_heads=3, alibi=True, multi_query=False,
                                                              parallel_attn=False, bias=True, new_decoder_architecture=False,
                                                              layer_norm_epsilon=1e-5)),
+        # GPT-Neo as gpt-neo-125m: num_layers / num_heads (GPTNeoConfig's attribute_map), attention_types [[[global, local], 1]]
+        # (layer 1 local with window_size 6 < 24 tokens, so its window cuts), bias-free q / k / v, out_proj with bias, UNSCALED
+        # q·kᵀ, learned positions, c_fc / gelu_new / c_proj 64 wide, tied; current transformers saves no attn.attention.bias /
+        # masked_bias buffers (persistent=False), so model.safetensors holds float32 weights only
+        ("gpt-neo", "GPTNeoForCausalLM", "GPTNeoConfig", dict(num_layers=2, num_heads=2, attention_types=[[["global", "local"], 1]],
+                                                           window_size=6, activation_function="gelu_new", layer_norm_epsilon=1e-5)),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
@@ -533,10 +539,12 @@ def build_all(stage):
                          "max_position_embeddings"),
                "mpt": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
                        "num_attention_heads", "max_position_embeddings"),
-               "falcon-rw": ("rms_norm_eps", "num_key_value_heads", "intermediate_size")}
-    # what the ALiBi folders' config.json must say beyond the common fields (their own names for them)
+               "falcon-rw": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
+               "gpt-neo": ("rms_norm_eps", "num_key_value_heads", "num_hidden_layers", "num_attention_heads")}
+    # what the ALiBi and GPT-Neo folders' config.json must say beyond the common fields (their own names for them)
     also_want = {"bloom": {"n_layer": 2, "n_head": 3}, "mpt": {"d_model": 48, "n_heads": 3, "n_layers": 2},
-                 "falcon-rw": {"alibi": True, "multi_query": False, "parallel_attn": False, "bias": True}}
+                 "falcon-rw": {"alibi": True, "multi_query": False, "parallel_attn": False, "bias": True},
+                 "gpt-neo": {"num_layers": 2, "num_heads": 2, "window_size": 6, "attention_types": [[["global", "local"], 1]]}}
     # eager attention everywhere but Falcon-RW: FalconModel folds alibi / sqrt(head_dim) into the attention mask for every
     # implementation, and FalconAttention's eager alibi branch adds alibi to the scores once more (alibi twice since the
     # 4.4x mask rework); its SDPA path, transformers' default for Falcon and what from_pretrained reloads with, adds it once
@@ -571,7 +579,8 @@ def build_all(stage):
                 raise GoldenError(f"no draw in 40 kept every routing gap above {ROUTING_GAP} (last {gap:.3g})")
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads") if key in kwargs}
-            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox", "gpt-bigcode": "gpt_bigcode"}.get(
+            want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox", "gpt-bigcode": "gpt_bigcode",
+                                 "gpt-neo": "gpt_neo"}.get(
                 name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
             want.update(also_want.get(name, {}))
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
