@@ -34,6 +34,7 @@ import albert  # noqa: E402
 import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
+import cohere  # noqa: E402
 import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
@@ -54,7 +55,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 23_601_548   # 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 24_482_598   # 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -2983,6 +2984,112 @@ def make_phi(out):
     return make_parallel(out, "phi", cfg, 1803, lambda d: draw_phi(d, cfg),
                          "phi-2's layout: partial_rotary_factor 0.4 (int(16 · 0.4) = 6 of 16 dims), GQA 4 over 2, "
                          "lm_head bias, float16")
+
+
+# ---- Cohere, Cohere 2 ---------------------------------------------------------------------------------------------
+# input_ids (2, COHERE_T) and a cached run over COHERE_T positions (a prompt of COHERE_PROMPT, then one token a call: 64
+# steps, what a CUDA-graph capture of 64 decode steps replays), as the ALiBi folders have them; hidden 64, 4 query heads
+# over 2 key/value heads of 16, intermediate 96, vocabulary 128, 2 layers, BF16. F64 outputs are most of each folder.
+COHERE_T, COHERE_PROMPT = 72, 8
+# Seeds from a scan of 1920..1949 (2026-12-08): the greedy runs with the most distinct tokens whose top-2 margins stay well
+# above the check's bound (20 x 2e-5 x max|logits|): cohere 5 distinct, at least 44x; cohere2 9 distinct, at least 12x.
+COHERE_SEED, COHERE2_SEED = 1921, 1923
+
+
+def cohere_config(model_type, **extra):
+    """CohereConfig / Cohere2Config fields as the published config.json files carry them (4.x layout: rope_theta, no
+    rope_scaling; no tie_word_embeddings key: both classes default to True, unlike Llama), scaled down."""
+    arch = {"cohere": "CohereForCausalLM", "cohere2": "Cohere2ForCausalLM"}[model_type]
+    cfg = {"architectures": [arch], "model_type": model_type, "hidden_size": 64, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 128, "num_hidden_layers": 2,
+           "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "hidden_act": "silu", "attention_bias": False,
+           "attention_dropout": 0.0, "initializer_range": 0.02, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
+           "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def draw_cohere(d, cfg):
+    """CohereForCausalLM's / Cohere2ForCausalLM's parameters in declaration order (CohereAttention's q, k, v, o_proj, then
+    q_norm / k_norm with use_qk_norm; CohereMLP; the one input_layernorm); no lm_head.weight when tied."""
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cohere.head_dim(cfg)
+    bias = bool(cfg.get("attention_bias"))
+    tied = cfg.get("tie_word_embeddings", True)
+    d.emb("model.embed_tokens.weight", v, c, TIED_STD if tied else 1.0)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        d.linear(a + "q_proj", c, nh * hd, bias)
+        d.linear(a + "k_proj", c, nkv * hd, bias)
+        d.linear(a + "v_proj", c, nkv * hd, bias)
+        d.linear(a + "o_proj", nh * hd, c, bias)
+        if cfg["model_type"] == "cohere" and cfg.get("use_qk_norm"):
+            d._put(a + "q_norm.weight", 1.0 + 0.2 * d.rng.standard_normal((nh, hd)))
+            d._put(a + "k_norm.weight", 1.0 + 0.2 * d.rng.standard_normal((nkv, hd)))
+        m = p + "mlp."
+        d.mat(m + "gate_proj.weight", f, c)
+        d.mat(m + "up_proj.weight", f, c)
+        d.mat(m + "down_proj.weight", c, f)
+        d.norm(p + "input_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    if not tied:
+        d.mat("lm_head.weight", v, c)
+
+
+COHERE_FOLLOWS = {
+    "cohere": "models/cohere/modeling_cohere.py: CohereForCausalLM.forward (CohereModel; CohereDecoderLayer: one input_layernorm "
+              "feeding attention and MLP in parallel, x + attn + mlp; CohereLayerNorm mean-centred with a weight and no bias; "
+              "CohereRotaryEmbedding's repeat_interleave cos/sin and Cohere's rotate_half on the pairs (2i, 2i + 1); "
+              "CohereAttention without biases, GQA; CohereMLP down(silu(gate) * up); tied lm_head; logits * logit_scale)",
+    "cohere2": "models/cohere2/modular_cohere2.py: Cohere2ForCausalLM.forward (Cohere's layer, norm, MLP, rotary and logit_scale; "
+               "layer_types from sliding_window_pattern: (i + 1) % pattern slides; Cohere2Attention rotates q and k on sliding "
+               "layers only (full layers NoPE), sliding layers see sliding_window keys, the query included)",
+}
+
+
+def finish_cohere(out, name, cfg, d, note):
+    """A Cohere / Cohere 2 fixture whose parameters d holds: two rows of COHERE_T ids drawn after them, the full pass's
+    outputs, cached_logits (input_ids[0] through the cache: a prompt of COHERE_PROMPT in one call, then one token a call),
+    the greedy run from the first row's 24 tokens (full recomputation)."""
+    ids = d.ids(2, COHERE_T, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = cohere.forward(cfg, P, ids)
+    _, cached = cohere.forward(cfg, P, ids[:1], calls=[COHERE_PROMPT] + [1] * (COHERE_T - COHERE_PROMPT))
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: cohere.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits, "cached_logits": cached},
+                {"input_ids": ids, "cached_prompt": COHERE_PROMPT, "cached_tokens": COHERE_T},
+                COHERE_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"layer_types": cohere.layer_types(cfg), "rotary_layers": cohere.rotary_layers(cfg),
+                       "note": note + "; cached_logits: input_ids[0] through the cache (prompt of cached_prompt, then one "
+                               "token a call up to cached_tokens), equal to logits[0]"})
+
+
+@fixture("cohere")
+def make_cohere(out):
+    """As CohereForAI/aya-expanse-8b's config.json has it (CohereForCausalLM: GQA, logit_scale 0.125, rope_theta 10000,
+    use_qk_norm false, no attention biases, tied), scaled down."""
+    cfg = cohere_config("cohere", logit_scale=0.125, rope_theta=10000.0, use_qk_norm=False)
+    d = Draw(COHERE_SEED)
+    draw_cohere(d, cfg)
+    return finish_cohere(out, "cohere", cfg, d, "aya-expanse-8b's layout: GQA 4 over 2, logit_scale 0.125, tied, interleaved "
+                                                "rotary over all 16 dims of each head")
+
+
+@fixture("cohere2")
+def make_cohere2(out):
+    """As CohereForAI/c4ai-command-r7b-12-2024's config.json has it (Cohere2ForCausalLM, 4.x layout: sliding_window,
+    sliding_window_pattern, rope_theta 50000, logit_scale 0.25, GQA, tied), scaled down: sliding_window_pattern 2 (published
+    4) so that 2 layers hold a sliding layer (0, rotary) and a full one (1, NoPE); sliding_window 8 (published 4096) below
+    the 72 positions."""
+    cfg = cohere_config("cohere2", logit_scale=0.25, rope_theta=50000.0, sliding_window=8, sliding_window_pattern=2,
+                        cache_implementation="hybrid")
+    d = Draw(COHERE2_SEED)
+    draw_cohere(d, cfg)
+    return finish_cohere(out, "cohere2", cfg, d, "command-r7b's layout: layer 0 sliding (window 8) with the interleaved rotary, "
+                                                 "layer 1 full attention without rotary (NoPE), GQA 4 over 2, logit_scale 0.25")
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------
