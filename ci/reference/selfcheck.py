@@ -47,6 +47,16 @@
    buffers (U8 bias in the global layers only, F32 masked_bias everywhere) read by nothing; 1/sqrt(head_dim) scaling, a
    window of W - 1 or W + 1 keys, swapped or all-global layer types and the exact GELU each move the logits; cached calls
    give the full pass's logits (gpt_neo_checks);
+6i. Cohere / Cohere 2 (cohere, cohere2): Cohere's rotate_half by hand ((1, 2, 3, 4) -> (-2, 1, -4, 3)), its cos/sin
+   repeat_interleave'd (cos(p · theta^(-2i/D)) at dims 2i and 2i + 1), CohereLayerNorm of (1, 2, 3, 4) by hand (mean-centred,
+   no bias); the interleaved rotation equals Llama's rotate_half on q_proj / k_proj rows permuted per head [0, 2, …, D - 2,
+   1, 3, …, D - 1] (each folder's logits within 1e-12: the loader's permutation trick); the logits are h · E^T · logit_scale
+   exactly; the cached run equals the full pass; a partial rotary factor is refused; the folders hold exactly CohereForCausalLM's
+   names (one input_layernorm, no biases, no lm_head); Cohere2's layer types by hand (pattern 4 over 8 layers: 3 and 7
+   full; pattern 2: [sliding, full]; layer_types wins), its head_dim hidden // heads whatever config.json says; rotate_half
+   on unpermuted halves, a sequential block, RMSNorm for CohereLayerNorm, logit_scale 1, and for cohere2 the rotary on the
+   full layer, no window, a window of 16, and the layer types swapped each move the logits by more than 1e-3 of their
+   maximum (cohere_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -73,6 +83,7 @@ import albert  # noqa: E402
 import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
+import cohere  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
@@ -177,6 +188,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] in cohere.KINDS:
+            full = cohere.forward(cfg, P, ids)[1]
+            check(np.abs(cohere.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in ("bloom", "mpt"):
             fwd = bloom.forward if cfg["model_type"] == "bloom" else mpt.forward
             full = fwd(cfg, P, ids)[1]
@@ -1134,6 +1148,77 @@ def gpt_neo_checks(out):
             check(True, f"{name}: a sequence past max_position_embeddings is refused")
 
 
+def cohere_checks(out):
+    """Cohere and Cohere 2 (6h of the docstring): what a loader must do to match transformers, each shown to matter."""
+    check(np.array_equal(cohere.rotate_half(np.array([1.0, 2.0, 3.0, 4.0])), np.array([-2.0, 1.0, -4.0, 3.0])),
+          "Cohere's rotate_half by hand: pairs (2i, 2i + 1)")
+    mu, var = 2.5, 1.25
+    want = (np.array([1.0, 2.0, 3.0, 4.0]) - mu) / math.sqrt(var + 1e-5) * np.array([1.0, 2.0, 0.5, 1.0])
+    check(np.abs(cohere.cohere_layer_norm(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 0.5, 1.0]), 1e-5) - want).max() < 1e-15,
+          "CohereLayerNorm of (1, 2, 3, 4) by hand: mean-centred, weight only")
+    small = {"model_type": "cohere", "hidden_size": 32, "num_attention_heads": 2, "rope_theta": 50.0, "max_position_embeddings": 64}
+    cos, sin = cohere.cos_sin(small, np.arange(5), 5)
+    ang = np.arange(5.0)[:, None] * 50.0 ** (-np.arange(0, 16, 2) / 16.0)[None, :]
+    check(np.abs(cos[:, 0::2] - np.cos(ang)).max() < 1e-15 and np.array_equal(cos[:, 0::2], cos[:, 1::2])
+          and np.abs(sin[:, 1::2] - np.sin(ang)).max() < 1e-15 and np.array_equal(sin[:, 0::2], sin[:, 1::2]),
+          "Cohere's cos/sin: each frequency at dims 2i and 2i + 1 (repeat_interleave)")
+    try:
+        cohere.cos_sin(dict(small, partial_rotary_factor=0.5), np.arange(5), 5)
+        check(False, "Cohere: a partial rotary factor is refused")
+    except ValueError:
+        check(True, "Cohere: a partial rotary factor is refused")
+    pattern = lambda n, p: cohere.layer_types({"model_type": "cohere2", "num_hidden_layers": n, **({} if p is None else {"sliding_window_pattern": p})})
+    check([i for i, t in enumerate(pattern(8, None)) if t == "full_attention"] == [3, 7], "Cohere2: default pattern 4, layers 3 and 7 full")
+    check(pattern(2, 2) == ["sliding_attention", "full_attention"], "Cohere2: pattern 2 over 2 layers: [sliding, full]")
+    check(cohere.layer_types({"model_type": "cohere2", "num_hidden_layers": 2, "sliding_window_pattern": 2,
+                              "layer_types": ["full_attention", "sliding_attention"]}) == ["full_attention", "sliding_attention"],
+          "Cohere2: layer_types wins over sliding_window_pattern")
+    check(cohere.head_dim({"model_type": "cohere2", "hidden_size": 64, "num_attention_heads": 4, "head_dim": 32}) == 16
+          and cohere.head_dim({"model_type": "cohere", "hidden_size": 64, "num_attention_heads": 4, "head_dim": 32}) == 32,
+          "head_dim: Cohere2Config forces hidden // heads, Cohere reads config.json's")
+    for name in ("cohere", "cohere2"):
+        cfg, P, ref = load(os.path.join(out, name))
+        ids = np.array(ref["inputs"]["input_ids"])
+        h, logits = cohere.forward(cfg, P, ids)
+        big = np.abs(logits).max()
+        moved = lambda other: np.abs(other - logits).max() > 1e-3 * big
+        n, c, nh, nkv = cfg["num_hidden_layers"], cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+        hd = cohere.head_dim(cfg)
+        names = ["model.embed_tokens.weight", "model.norm.weight"] + [f"model.layers.{i}.{k}.weight" for i in range(n) for k in (
+            "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+            "mlp.up_proj", "mlp.down_proj")]
+        check(sorted(P) == sorted(names), f"{name}: exactly CohereForCausalLM's tensor names (tied, no biases, one norm a layer)")
+        perm = np.concatenate([np.arange(0, hd, 2), np.arange(1, hd, 2)])
+        P2 = dict(P)
+        for i in range(n):
+            for proj, heads in (("q_proj", nh), ("k_proj", nkv)):
+                k = f"model.layers.{i}.self_attn.{proj}.weight"
+                rows = np.concatenate([hh * hd + perm for hh in range(heads)])
+                P2[k] = P[k][rows]
+        check(np.abs(cohere.forward(cfg, P2, ids, rotation="halves")[1] - logits).max() < 1e-12 * big,
+              f"{name}: the interleaved rotary = Llama's rotate_half on q_proj / k_proj rows permuted [0, 2, …; 1, 3, …] per head")
+        check(moved(cohere.forward(cfg, P, ids, rotation="halves")[1]), f"{name}: rotate_half on unpermuted halves moves the logits")
+        check(moved(cohere.forward(cfg, P, ids, block="sequential")[1]), f"{name}: a sequential block moves the logits")
+        check(moved(cohere.forward(cfg, P, ids, norm="rms")[1]), f"{name}: RMSNorm for CohereLayerNorm moves the logits")
+        scale = cfg["logit_scale"]
+        check(np.abs(h @ P["model.embed_tokens.weight"].T * scale - logits).max() == 0 and scale != 1,
+              f"{name}: logits = h E^T · logit_scale ({scale}), tied")
+        check(moved(cohere.forward(dict(cfg, logit_scale=1.0), P, ids)[1]), f"{name}: logit_scale moves the logits")
+        t = ref["inputs"]["cached_tokens"]
+        cached = cohere.forward(cfg, P, ids[:1, :t], calls=[ref["inputs"]["cached_prompt"]] + [1] * (t - ref["inputs"]["cached_prompt"]))[1]
+        check(np.abs(cached - logits[:1, :t]).max() < 1e-12 * big, f"{name}: the cached run equals the full pass")
+        if name == "cohere2":
+            check(cohere.layer_types(cfg) == ["sliding_attention", "full_attention"] and cohere.rotary_layers(cfg) == [True, False]
+                  and ref["layer_types"] == cohere.layer_types(cfg) and ref["rotary_layers"] == [True, False],
+                  "cohere2: layer 0 slides with rotary, layer 1 is full without (NoPE)")
+            check(cfg["sliding_window"] < t, "cohere2: the window is shorter than the sequence")
+            check(moved(cohere.forward(cfg, P, ids, rope_layers=[True, True])[1]), "cohere2: rotating the full layer too moves the logits")
+            check(moved(cohere.forward(dict(cfg, sliding_window=t), P, ids)[1]), "cohere2: the window (none) moves the logits")
+            check(moved(cohere.forward(dict(cfg, sliding_window=2 * cfg["sliding_window"]), P, ids)[1]), "cohere2: the window's size moves the logits")
+            check(moved(cohere.forward(dict(cfg, layer_types=["full_attention", "sliding_attention"]), P, ids)[1]),
+                  "cohere2: the layer types swapped move the logits")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -1405,6 +1490,11 @@ def rerun(d):
             n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
             o["cached_logits"] = gpt_neo.forward(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
         return o
+    if mt in cohere.KINDS:
+        h, logits = cohere.forward(cfg, P, ins["input_ids"])
+        n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
+        cached = cohere.forward(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
+        return {"last_hidden_state": h, "logits": logits, "cached_logits": cached}
     if mt == "falcon":
         h, logits = falcon.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -1585,6 +1675,7 @@ def main():
     gptj_checks(out)
     alibi_checks(out)
     gpt_neo_checks(out)
+    cohere_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
