@@ -71,7 +71,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
     "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
-    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm",
+    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm", "cohere", "cohere2",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -526,6 +526,16 @@ def build_all(stage):
         # masked_bias buffers (persistent=False), so model.safetensors holds float32 weights only
         ("gpt-neo", "GPTNeoForCausalLM", "GPTNeoConfig", dict(num_layers=2, num_heads=2, attention_types=[[["global", "local"], 1]],
                                                            window_size=6, activation_function="gelu_new", layer_norm_epsilon=1e-5)),
+        # Cohere (2026-12-08) as aya-expanse-8b (one CohereLayerNorm, mean-centred and bias-free, feeding attention and MLP in
+        # parallel; the pairwise rotary of repeat_interleave'd cos/sin; logits * logit_scale 0.125; tied), Cohere 2 as
+        # command-r7b (sliding_window_pattern 2: layer 0 slides with window 6 < 24 tokens and rotary, layer 1 is full and
+        # NoPE; logit_scale 0.25; layer_types too, which 4.53+ and 5.x read first and 4.4x keeps as an unread attribute);
+        # LayerNorms (layer_norm_eps), so the RMSNorm field is not passed
+        ("cohere", "CohereForCausalLM", "CohereConfig", dict(layer_norm_eps=1e-5, logit_scale=0.125, rope_theta=10000.0,
+                                                          use_qk_norm=False, attention_bias=False)),
+        ("cohere2", "Cohere2ForCausalLM", "Cohere2Config", dict(layer_norm_eps=1e-5, logit_scale=0.25, rope_theta=50000.0,
+                                                             sliding_window=6, sliding_window_pattern=2, attention_bias=False,
+                                                             layer_types=["sliding_attention", "full_attention"])),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
@@ -540,11 +550,13 @@ def build_all(stage):
                "mpt": ("rms_norm_eps", "num_key_value_heads", "intermediate_size", "hidden_size", "num_hidden_layers",
                        "num_attention_heads", "max_position_embeddings"),
                "falcon-rw": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
-               "gpt-neo": ("rms_norm_eps", "num_key_value_heads", "num_hidden_layers", "num_attention_heads")}
-    # what the ALiBi and GPT-Neo folders' config.json must say beyond the common fields (their own names for them)
+               "gpt-neo": ("rms_norm_eps", "num_key_value_heads", "num_hidden_layers", "num_attention_heads"),
+               "cohere": ("rms_norm_eps",), "cohere2": ("rms_norm_eps",)}
+    # what the ALiBi, GPT-Neo and Cohere folders' config.json must say beyond the common fields (their own names for them)
     also_want = {"bloom": {"n_layer": 2, "n_head": 3}, "mpt": {"d_model": 48, "n_heads": 3, "n_layers": 2},
                  "falcon-rw": {"alibi": True, "multi_query": False, "parallel_attn": False, "bias": True},
-                 "gpt-neo": {"num_layers": 2, "num_heads": 2, "window_size": 6, "attention_types": [[["global", "local"], 1]]}}
+                 "gpt-neo": {"num_layers": 2, "num_heads": 2, "window_size": 6, "attention_types": [[["global", "local"], 1]]},
+                 "cohere": {"logit_scale": 0.125}, "cohere2": {"logit_scale": 0.25, "sliding_window": 6}}
     # eager attention everywhere but Falcon-RW: FalconModel folds alibi / sqrt(head_dim) into the attention mask for every
     # implementation, and FalconAttention's eager alibi branch adds alibi to the scores once more (alibi twice since the
     # 4.4x mask rework); its SDPA path, transformers' default for Falcon and what from_pretrained reloads with, adds it once
