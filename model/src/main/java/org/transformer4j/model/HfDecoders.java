@@ -28,7 +28,7 @@ final class HfDecoders {
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
-            HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE);
+            HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -75,6 +75,7 @@ final class HfDecoders {
         if (modelType.equals(HfAlibi.BLOOM)) return HfAlibi.bloomConfig(cfg);
         if (modelType.equals(HfAlibi.MPT)) return HfAlibi.mptConfig(cfg);
         if (modelType.equals(HfGptNeo.TYPE)) return HfGptNeo.config(cfg);
+        if (modelType.equals(HfCohere.COHERE) || modelType.equals(HfCohere.COHERE2)) return HfCohere.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -518,6 +519,7 @@ final class HfDecoders {
         if (cfg.modelType().equals(HfAlibi.BLOOM)) return HfAlibi.loadBloom(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfAlibi.MPT)) return HfAlibi.loadMpt(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGptNeo.TYPE)) return HfGptNeo.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().startsWith(HfCohere.COHERE)) return HfCohere.load(cfg, dir, backend, dtype, head, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {

@@ -22,15 +22,18 @@ final class HfGptNeo {
 
     /**
      * Each layer's attention type as GPTNeoConfig.expand_attention_types_params spells them out: every [types, n] item of
-     * attention_types repeats its types n times, in order ([[["global", "local"], 12]]: global, local, global, …).
+     * attention_types repeats its types n times, in order ([[["global", "local"], 12]]: global, local, global, …). A 4.x
+     * config.json also holds that expansion as attention_layers, which transformers then reads instead: a folder whose two
+     * disagree is refused.
      */
     static List<String> attentionTypes(HfConfig cfg, int layers) throws CheckpointException {
         List<String> types = new ArrayList<>();
-        if (!cfg.has("attention_types")) {
-            for (int i = 0; i < layers; i++) types.add(i % 2 == 0 ? "global" : "local");   // [[["global", "local"], 12]]
-            return types;
+        if (!cfg.has("attention_types")) {                          // GPTNeoConfig's default [[["global", "local"], 12]]
+            for (int i = 0; i < 24; i++) types.add(i % 2 == 0 ? "global" : "local");
         }
-        com.fasterxml.jackson.databind.JsonNode items = cfg.node("attention_types");
+        com.fasterxml.jackson.databind.JsonNode items = cfg.has("attention_types") ? cfg.node("attention_types")
+                : com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+        if (!items.isArray()) throw cfg.error("attention_types must be a list of [[types...], count] items, got " + items);
         for (com.fasterxml.jackson.databind.JsonNode item : items) {
             if (!item.isArray() || item.size() != 2 || !item.get(0).isArray() || !item.get(1).canConvertToInt() || item.get(1).asInt() < 0) {
                 throw cfg.error("attention_types: each item must be [[types...], count], got " + item);
@@ -46,6 +49,10 @@ final class HfGptNeo {
         if (types.size() != layers) {
             throw cfg.error("attention_types gives " + types.size() + " layer types for num_layers " + layers
                     + " (GPTNeoConfig refuses the same)");
+        }
+        // 4.x saved the expansion too, as attention_layers, which wins when the config is read: it must be the same list
+        if (cfg.has("attention_layers") && !cfg.strings("attention_layers").equals(types)) {
+            throw cfg.error("attention_layers " + cfg.strings("attention_layers") + " is not attention_types' expansion " + types);
         }
         return types;
     }

@@ -340,6 +340,11 @@ final class HfNeox {
      */
     static Tensor rotaryRows(Tensor whole, int heads, int hs, int rotary) {
         if (whole == null || whole.rank() != 2 || whole.shape(0) != (long) heads * hs || !whole.isContiguous()) return null;
+        return gather(whole, rotaryOrder(heads, hs, rotary));
+    }
+
+    /** The rows {@link #rotaryRows} takes, in order: per head [0, 2, 4, … ; 1, 3, 5, …] over the first {@code rotary}, the rest as they are. */
+    static long[] rotaryOrder(int heads, int hs, int rotary) {
         long[] rows = new long[heads * hs];
         for (int h = 0; h < heads; h++) {
             for (int r = 0; r < hs; r++) {
@@ -347,7 +352,7 @@ final class HfNeox {
                 rows[h * hs + r] = (long) h * hs + src;
             }
         }
-        return gather(whole, rows);
+        return rows;
     }
 
     /**

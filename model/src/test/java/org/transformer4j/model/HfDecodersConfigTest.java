@@ -573,4 +573,42 @@ class HfDecodersConfigTest {
         assertEquals(List.of(32L, 96L), List.of(k[0], k[16]), "k of group 0 at block 2, of group 1 at block 6");
         assertEquals(List.of(64L, 80L), List.of(HfFalcon.rows(f7, false, 1)[0], HfFalcon.rows(f7, false, 2)[0]), "7b: [q (4 heads) | k | v]");
     }
+
+    /**
+     * GPT-Neo (GPTNeoConfig): attention_types expanded per layer (gpt-neo-125m's [[["global", "local"], 6]] over 12 layers:
+     * windows on the odd layers), attention scale 1, bias-free q / k / v, intermediate_size null = 4 · hidden; refused: a
+     * type count other than num_layers, an unknown type, an attention_layers that is not the expansion.
+     */
+    @Test
+    void gptNeoConfigs() throws Exception {
+        String base = "{\"model_type\": \"gpt_neo\", \"hidden_size\": 64, \"num_heads\": 4, \"vocab_size\": 300, \"window_size\": 16";
+        TransformerConfig c = read(base + ", \"num_layers\": 12, \"attention_types\": [[[\"global\", \"local\"], 6]],"
+                + " \"attention_layers\": [\"global\", \"local\", \"global\", \"local\", \"global\", \"local\", \"global\", \"local\","
+                + " \"global\", \"local\", \"global\", \"local\"]}");
+        assertEquals(List.of(0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16), c.windows());
+        assertEquals(1f, c.attentionScale(), "GPT-Neo does not scale its scores");
+        assertTrue(!c.qkvBias() && c.outBias() && c.mlpBias() && c.tiedEmbeddings());
+        assertEquals(256, c.mlpWidth(), "intermediate_size null: 4 × hidden_size");
+        assertEquals(TransformerConfig.Activation.GELU_TANH, c.activation());
+        assertEquals(TransformerConfig.Positions.LEARNED_ABSOLUTE, c.positions());
+        assertEquals(-1, c.specialIds().eos(), "bos = eos = 50256 by default: none in a 300-token vocabulary");
+        TransformerConfig dflt = read("{\"model_type\": \"gpt_neo\", \"hidden_size\": 64, \"num_heads\": 4}");   // the class defaults
+        assertEquals(50256, dflt.specialIds().eos());
+        assertEquals(24, dflt.decoderLayers());
+        assertEquals(256, dflt.window(1));
+        assertEquals(0, dflt.window(22));
+        TransformerConfig mixed = read(base + ", \"num_layers\": 5, \"attention_types\": [[[\"local\"], 2], [[\"global\", \"local\"], 1],"
+                + " [[\"global\"], 1]], \"intermediate_size\": 96}");
+        assertEquals(List.of(16, 16, 0, 16, 0), mixed.windows());
+        assertEquals(96, mixed.mlpWidth());
+        for (String[] bad : new String[][] {
+                {", \"num_layers\": 3, \"attention_types\": [[[\"global\", \"local\"], 1]]}", "2 layer types for num_layers 3"},
+                {", \"num_layers\": 2, \"attention_types\": [[[\"global\", \"sparse\"], 1]]}", "'sparse' is not global or local"},
+                {", \"num_layers\": 2}", "24 layer types for num_layers 2"},
+                {", \"num_layers\": 2, \"attention_types\": [[[\"global\", \"local\"], 1]], \"attention_layers\": [\"local\", \"global\"]}",
+                        "is not attention_types' expansion"}}) {
+            Exception e = assertThrows(CheckpointException.class, () -> read(base + bad[0]), bad[1]);
+            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
+        }
+    }
 }
