@@ -611,4 +611,44 @@ class HfDecodersConfigTest {
             assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
         }
     }
+
+    /**
+     * Cohere (CohereConfig) and Cohere 2: one norm feeding both sublayers, no norm or MLP biases, logit_scale as the output
+     * scale (0.0625 by default), tied by default, head_dim from config.json (cohere) or hidden / heads (cohere2); Cohere 2's
+     * layer types from sliding_window_pattern (4: every fourth layer full) or layer_types, full layers without rotary;
+     * refused: use_qk_norm, partial rotary, a missing rope_theta, dynamic scaling, an unknown layer type.
+     */
+    @Test
+    void cohereConfigs() throws Exception {
+        String base = "{\"model_type\": \"cohere\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
+                + " \"num_hidden_layers\": 8, \"intermediate_size\": 96, \"vocab_size\": 300, \"rope_theta\": 10000";
+        TransformerConfig c = read(base + "}");
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM, c.parallel());
+        assertEquals(0.0625f, c.outputScale(), "CohereConfig's logit_scale");
+        assertTrue(c.tiedEmbeddings() && !c.biases() && !c.qkvBias() && !c.mlpBias() && c.gatedMlp());
+        assertEquals(16, c.rope().rotaryDim());
+        assertEquals(TransformerConfig.NormKind.LAYER_NORM, c.norm());
+        assertEquals(0.125f, read(base + ", \"logit_scale\": 0.125}").outputScale());
+        TransformerConfig ab = read(base + ", \"attention_bias\": true}");
+        assertTrue(ab.qkvBias() && ab.outBias() && !ab.mlpBias());
+        assertEquals(32, read(base + ", \"head_dim\": 32}").headSize(), "cohere reads head_dim");
+        String two = base.replace("\"cohere\"", "\"cohere2\"") + ", \"sliding_window\": 16";
+        TransformerConfig c2 = read(two + "}");
+        assertEquals(List.of(16, 16, 16, 0, 16, 16, 16, 0), c2.windows(), "sliding_window_pattern 4: layers 3 and 7 full");
+        assertEquals(List.of(3, 7), c2.nopeLayers(), "the full layers have no rotary");
+        assertEquals(16, read(two + ", \"head_dim\": 32}").headSize(), "cohere2: hidden / heads whatever head_dim says");
+        TransformerConfig typed = read(two + ", \"sliding_window_pattern\": 2, \"layer_types\": [\"full_attention\", \"sliding_attention\","
+                + " \"sliding_attention\", \"sliding_attention\", \"full_attention\", \"full_attention\", \"sliding_attention\", \"full_attention\"]}");
+        assertEquals(List.of(0, 4, 5, 7), typed.nopeLayers(), "layer_types wins over sliding_window_pattern");
+        for (String[] bad : new String[][] {
+                {base + ", \"use_qk_norm\": true}", "use_qk_norm"},
+                {base + ", \"partial_rotary_factor\": 0.5}", "partial_rotary_factor"},
+                {base.replace(", \"rope_theta\": 10000", "") + "}", "rope_theta is missing"},
+                {base + ", \"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 2.0}}", "DYNAMIC"},
+                {two + ", \"layer_types\": [\"local\", \"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\","
+                        + " \"full_attention\", \"full_attention\", \"full_attention\"]}", "'local' is not sliding_attention or full_attention"}}) {
+            Exception e = assertThrows(CheckpointException.class, () -> read(bad[0]), bad[1]);
+            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
+        }
+    }
 }
