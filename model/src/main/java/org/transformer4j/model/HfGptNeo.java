@@ -71,14 +71,7 @@ final class HfGptNeo {
         if (window < 1) throw cfg.error("window_size must be ≥ 1, got " + window);
         List<Integer> windows = new ArrayList<>();
         for (String t : attentionTypes(cfg, layers)) windows.add(t.equals("local") ? window : 0);
-        String act = cfg.string("activation_function", "gelu_new");
-        TransformerConfig.Activation a = switch (act) {
-            case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
-            case "gelu" -> TransformerConfig.Activation.GELU;
-            case "relu" -> TransformerConfig.Activation.RELU;
-            case "silu", "swish" -> TransformerConfig.Activation.SILU;
-            default -> throw cfg.error("activation_function '" + act + "' is not one of gelu_new, gelu, relu, silu");
-        };
+        TransformerConfig.Activation a = Pretrained.gpt2Activation(cfg);
         int v = cfg.size("vocab_size", 50257), f = cfg.has("intermediate_size") ? cfg.size("intermediate_size") : Math.multiplyExact(4, c);
         return TransformerConfig.builder().vocabSize(v).widths(c, f, nh).decoderLayers(layers)
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))

@@ -33,18 +33,23 @@ public final class Pretrained {
         return (int) v;
     }
 
-    /** GPT-2's config.json (n_embd, n_layer, n_head, n_inner, n_positions, vocab_size, layer_norm_epsilon, activation_function). */
-    public static TransformerConfig gpt2Config(HfConfig cfg) throws CheckpointException {
-        int c = cfg.size("n_embd"), nh = cfg.size("n_head");
-        if (c % nh != 0) throw cfg.error("n_embd " + c + " is not divisible by n_head " + nh);
+    /** activation_function as GPT-2's config (and GPT-Neo's, which copies it) names it, gelu_new by default. */
+    static TransformerConfig.Activation gpt2Activation(HfConfig cfg) throws CheckpointException {
         String act = cfg.string("activation_function", "gelu_new");
-        TransformerConfig.Activation a = switch (act) {
+        return switch (act) {
             case "gelu_new", "gelu_pytorch_tanh" -> TransformerConfig.Activation.GELU_TANH;
             case "gelu" -> TransformerConfig.Activation.GELU;
             case "relu" -> TransformerConfig.Activation.RELU;
             case "silu", "swish" -> TransformerConfig.Activation.SILU;
             default -> throw cfg.error("activation_function '" + act + "' is not one of gelu_new, gelu, relu, silu");
         };
+    }
+
+    /** GPT-2's config.json (n_embd, n_layer, n_head, n_inner, n_positions, vocab_size, layer_norm_epsilon, activation_function). */
+    public static TransformerConfig gpt2Config(HfConfig cfg) throws CheckpointException {
+        int c = cfg.size("n_embd"), nh = cfg.size("n_head");
+        if (c % nh != 0) throw cfg.error("n_embd " + c + " is not divisible by n_head " + nh);
+        TransformerConfig.Activation a = gpt2Activation(cfg);
         int v = cfg.size("vocab_size");
         int eos = id(cfg, "eos_token_id", v - 1), bos = id(cfg, "bos_token_id", v - 1);
         return TransformerConfig.builder().vocabSize(v).widths(c, cfg.size("n_inner", 4L * c), nh)
