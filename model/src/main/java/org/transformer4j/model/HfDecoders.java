@@ -579,6 +579,14 @@ final class HfDecoders {
         HfLayout listed = HfLayout.listed(family, req, opt, ignored);
         Map<String, String> keys = ints != null ? listed.match(ints.names(ck), n -> ints.entry(ck, n), dir, Set.of())
                 : listed.match(ck, dir, fp8 == null ? Set.of() : fp8.weights);
+        List<String> read = new ArrayList<>(keys.values());                      // what the layout reads, nothing else:
+        if (fp8 != null) read.addAll(fp8.readPast);                               // the scales read with their FP8 weights,
+        if (ints != null) {                                                        // a quantized weight's stored parts
+            for (String k : keys.values()) {
+                if (ints.weights.containsKey(k)) for (String p : IntQuant.PARTS) read.add(k.substring(0, k.length() - "weight".length()) + p);
+            }
+        }
+        org.transformer4j.model.weights.FiniteCheck.ifWanted(ck, read);
         if (fp8 != null || ints != null || lora != null) {
             LazyTensors hf = new LazyTensors(Map.of());
             for (var e : keys.entrySet()) {

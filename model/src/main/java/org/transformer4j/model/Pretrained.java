@@ -160,13 +160,6 @@ public final class Pretrained {
         return load(dir, backend, dtype, heads, checkFinite, null);
     }
 
-    /**
-     * Buffers older transformers saved beside the weights and no loader reads (the layouts ignore them), left out of the
-     * finite check: GPT-NeoX's attention.masked_bias is -1e9, -inf once a model is saved in float16 (Pythia's files).
-     */
-    private static final List<String> UNREAD_BUFFERS = List.of(".attention.masked_bias", ".attention.bias", ".attn.masked_bias",
-            ".attn.bias", ".rotary_emb.inv_freq");
-
     private static Weights load(Path dir, Backend backend, DType dtype, boolean heads, Boolean checkFinite, LoraAdapter lora) throws IOException {
         Weights.checkFloating(dtype);
         HfConfig cfg = HfConfig.read(dir);
@@ -177,13 +170,10 @@ public final class Pretrained {
         if (HfSeq2Seq.TYPES.contains(type)) return HfSeq2Seq.load(cfg, dir, backend, dtype, heads, checkFinite);
         boolean decoder = HfDecoders.TYPES.contains(type) || type.equals("gemma3");   // gemma3: the text model of a multimodal folder
         if (decoder || ENCODERS.contains(type)) {
-            try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
-                if (checkFinite != null ? checkFinite : FiniteCheck.wanted(FiniteCheck.bytes(ck))) {
-                    FiniteCheck.check(ck, ck.names().stream().filter(n -> UNREAD_BUFFERS.stream().noneMatch(n::endsWith)).toList());
-                }
-            }
-            if (type.equals("gemma3")) return HfDecoders.loadGemma3Text(cfg, dir, backend, dtype);
-            return decoder ? HfDecoders.load(cfg, dir, backend, dtype, heads, lora) : encoder(dir, cfg, backend, dtype, heads);
+            // the finite check covers the tensors each layout matches, where it matches them: buffers older transformers
+            // saved beside the weights and no loader reads (GPT-NeoX's float16 attention.masked_bias is -inf) are not checked
+            return FiniteCheck.with(checkFinite, () -> type.equals("gemma3") ? HfDecoders.loadGemma3Text(cfg, dir, backend, dtype)
+                    : decoder ? HfDecoders.load(cfg, dir, backend, dtype, heads, lora) : encoder(dir, cfg, backend, dtype, heads));
         }
         TransformerConfig config;
         try {
@@ -473,6 +463,7 @@ public final class Pretrained {
         HfLayout layout = HfLayout.of(cfg);
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
             Map<String, String> keys = layout.match(ck, dir);
+            FiniteCheck.ifWanted(ck, keys.values());
             Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : keys.entrySet()) byName.put(e.getKey(), ck.tensor(e.getValue()));
             return HfWeights.encoder(config, byName, type, cfg.architectures(), labels, info, heads, backend, dtype);

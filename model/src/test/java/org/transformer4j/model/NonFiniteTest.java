@@ -130,4 +130,42 @@ class NonFiniteTest {
             assertTrue(Float.isInfinite(loaded.decoder.layers().get(1).mlp().upb().toFloatArray()[4]));
         }
     }
+
+    /**
+     * The finite check covers what a folder's layout reads, for decoder and encoder folders alike: Pythia's layout (the
+     * gpt-neox fixture, float16, whose unread attention.masked_bias buffers are −inf as Pythia's files hold them) loads; a
+     * NaN put into a tensor the model reads is refused naming it, and loads when told not to check; the same for an
+     * encoder folder (bert).
+     */
+    @Test
+    void theFiniteCheckCoversWhatTheLayoutReads(@TempDir Path dir) throws Exception {
+        for (String[] c : new String[][] {{"gpt-neox", "gpt_neox.layers.1.mlp.dense_h_to_4h.weight"},
+                {"bert", "encoder.layer.1.output.dense.weight"}}) {
+            Path from = ReferenceFixturesTest.root().resolve(c[0]), to = java.nio.file.Files.createDirectories(dir.resolve(c[0]));
+            java.nio.file.Files.copy(from.resolve("config.json"), to.resolve("config.json"));
+            Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+            boolean unreadInf = false;
+            try (org.transformer4j.model.weights.SafetensorsFile f = org.transformer4j.model.weights.SafetensorsFile.open(from.resolve("model.safetensors"))) {
+                for (String key : f.names()) {
+                    if (f.entry(key).dtype().name().equals("BOOL")) continue;   // the causal-mask buffers: no runtime type; left out
+                    Tensor t = f.tensor(key);
+                    float[] v = t.toFloatArray();
+                    if (key.endsWith(".attention.masked_bias")) unreadInf |= Float.isInfinite(v[0]);
+                    if (key.equals(c[1])) v[7] = Float.NaN;
+                    out.put(key, Tensor.of(t.dtype(), v, t.shape()));
+                }
+                assertTrue(out.containsKey(c[1]), c[1]);
+                org.transformer4j.model.weights.SafetensorsWriter.write(to.resolve("model.safetensors"), out, Map.of("format", "pt"));
+            }
+            if (c[0].equals("gpt-neox")) assertTrue(unreadInf, "the fixture keeps Pythia's −inf masked_bias");
+            try (Weights w = Pretrained.load(from, CPU)) {
+                assertTrue(w.parameterCount() > 0, c[0] + " as committed loads (unread buffers are not checked)");
+            }
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Pretrained.load(to, CPU), c[0]);
+            assertTrue(e.getMessage().contains("'" + c[1] + "'") && e.getMessage().contains("element 7"), e.getMessage());
+            try (Weights w = Pretrained.load(to, CPU, org.transformer4j.runtime.DType.F32, false)) {
+                assertTrue(w.parameterCount() > 0, c[0] + ": loads when told not to check");
+            }
+        }
+    }
 }

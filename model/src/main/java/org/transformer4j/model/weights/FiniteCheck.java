@@ -28,6 +28,26 @@ public final class FiniteCheck {
         };
     }
 
+    /**
+     * A load's own choice (Pretrained.load's {@code checkFinite}: "on", "off", or "auto" by {@link #wanted}), bound while
+     * the family loaders run, so that they check exactly the tensors their layouts match, where they match them.
+     */
+    private static final ScopedValue<String> CHOICE = ScopedValue.newInstance();
+
+    /** Runs {@code load} with {@code checkFinite} (null: by size, {@link #wanted}) as the choice {@link #ifWanted} reads. */
+    public static <T, X extends Throwable> T with(Boolean checkFinite, ScopedValue.CallableOp<T, X> load) throws X {
+        return ScopedValue.where(CHOICE, checkFinite == null ? "auto" : checkFinite ? "on" : "off").call(load);
+    }
+
+    /**
+     * {@link #check} over {@code storedNames} — the tensors a loader's layout matched, so buffers it never reads (Pythia's
+     * float16 masked_bias, −inf) are not checked — when the bound choice (or, outside {@link #with}, the size) wants it.
+     */
+    public static void ifWanted(SafetensorsCheckpoint ck, Collection<String> storedNames) throws CheckpointException {
+        String choice = CHOICE.isBound() ? CHOICE.get() : "auto";
+        if (choice.equals("on") || choice.equals("auto") && wanted(bytes(ck))) check(ck, storedNames);
+    }
+
     /** The total size of the checkpoint's files. */
     public static long bytes(SafetensorsCheckpoint ck) {
         long n = 0;
