@@ -53,13 +53,7 @@ def forward(cfg, P, ids, calls=None, form="hf", slopes=None, layout=None):
         return _alibi_forward(cfg, P, ids, calls, form, slopes, layout)
     ids = np.asarray(ids)
     b, t = ids.shape
-    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
-    hd = c // nh
-    eps = cfg.get("layer_norm_epsilon", 1e-5)
-    act = nn.ACT[cfg.get("activation", "gelu")]
-    new = cfg.get("new_decoder_architecture", False)
-    two = new and (cfg.get("num_ln_in_parallel_attn") or 2) == 2
-    parallel = new or cfg.get("parallel_attn", True)
+    nh, hd, eps, act, two, parallel = _block(cfg)
     rc = dict(cfg, head_dim=hd)
     cos, sin = rope.cos_sin(rc, np.arange(t))
     mask = nn.causal(t)
@@ -84,16 +78,19 @@ def forward(cfg, P, ids, calls=None, form="hf", slopes=None, layout=None):
     return h, h @ head.T
 
 
+def _block(cfg):
+    """What both forward passes read from FalconConfig: heads, head size, LayerNorm eps, activation, whether the new
+    architecture's two norms (num_ln_in_parallel_attn 2) feed attention and MLP, whether the two run in parallel."""
+    nh = cfg["num_attention_heads"]
+    new = cfg.get("new_decoder_architecture", False)
+    return (nh, cfg["hidden_size"] // nh, cfg.get("layer_norm_epsilon", 1e-5), nn.ACT[cfg.get("activation", "gelu")],
+            new and (cfg.get("num_ln_in_parallel_attn") or 2) == 2, new or cfg.get("parallel_attn", True))
+
+
 def _alibi_forward(cfg, P, ids, calls, form, slopes, layout):
     ids = np.asarray(ids)
     b, t = ids.shape
-    c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
-    hd = c // nh
-    eps = cfg.get("layer_norm_epsilon", 1e-5)
-    act = nn.ACT[cfg.get("activation", "gelu")]
-    new = cfg.get("new_decoder_architecture", False)
-    two = new and (cfg.get("num_ln_in_parallel_attn") or 2) == 2
-    parallel = new or cfg.get("parallel_attn", True)
+    nh, hd, eps, act, two, parallel = _block(cfg)
     inv = 1.0 / math.sqrt(hd)
     slopes = alibi.bloom_slopes(nh) if slopes is None else slopes
     ln = lambda name, x: nn.layer_norm(x, P[name + ".weight"], P[name + ".bias"], eps)
@@ -108,7 +105,7 @@ def _alibi_forward(cfg, P, ids, calls, form, slopes, layout):
             a = p + "self_attention."
             qkv = nn.linear(x, P[a + "query_key_value.weight"], P.get(a + "query_key_value.bias"))
             if layout == "blocks":
-                q, k, v = (nn.heads(qkv[..., s * c:(s + 1) * c], nh, hd) for s in range(3))
+                q, k, v = (nn.heads(qkv[..., s * nh * hd:(s + 1) * nh * hd], nh, hd) for s in range(3))
             else:
                 q, k, v = split(cfg, qkv, b, end - start)
             cache[i][0].append(k)

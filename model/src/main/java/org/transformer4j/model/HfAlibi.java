@@ -52,12 +52,6 @@ final class HfAlibi {
         return s;
     }
 
-    /** The first of {@code names} the config has, else {@code dflt} (BLOOM and Falcon configs spell sizes two ways). */
-    static int size(HfConfig cfg, int dflt, String... names) throws CheckpointException {
-        for (String n : names) if (cfg.has(n)) return cfg.size(n);
-        return dflt;
-    }
-
     /**
      * BloomConfig's defaults: hidden_size (or n_embed) 64, n_head (num_attention_heads) 8, n_layer (num_hidden_layers) 2,
      * layer_norm_epsilon 1e-5, vocab 250880, bos 1, eos 2, pad none; the MLP is 4 · hidden with bloom_gelu (the tanh
@@ -66,7 +60,7 @@ final class HfAlibi {
      * pretraining_tp &gt; 1 with slow_but_exact (transformers then drops the biases of dense and dense_4h_to_h).
      */
     static TransformerConfig bloomConfig(HfConfig cfg) throws CheckpointException {
-        int c = size(cfg, 64, "hidden_size", "n_embed"), nh = size(cfg, 8, "n_head", "num_attention_heads");
+        int c = cfg.firstSize(64, "hidden_size", "n_embed"), nh = cfg.firstSize(8, "n_head", "num_attention_heads");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by n_head " + nh);
         if (cfg.bool("apply_residual_connection_post_layernorm", false)) {
             throw cfg.error("apply_residual_connection_post_layernorm true (the residual taken after the input norm) is not supported");
@@ -76,7 +70,7 @@ final class HfAlibi {
                     + " is not supported");
         }
         int v = cfg.size("vocab_size", 250880);
-        return TransformerConfig.builder().vocabSize(v).widths(c, Math.multiplyExact(4, c), nh).decoderLayers(size(cfg, 2, "n_layer", "num_hidden_layers"))
+        return TransformerConfig.builder().vocabSize(v).widths(c, Math.multiplyExact(4, c), nh).decoderLayers(cfg.firstSize(2, "n_layer", "num_hidden_layers"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
                 .activation(TransformerConfig.Activation.GELU_TANH, false).alibi(bloomSlopes(nh)).embedNorm(true)
                 .biases(true).tiedEmbeddings(cfg.bool("tie_word_embeddings", true), 1f)

@@ -33,7 +33,7 @@ final class HfFalcon {
      * power-of-two slopes up to 256 positions), these are fp32.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
-        int c = cfg.size("hidden_size", 4544), nh = HfAlibi.size(cfg, 71, "num_attention_heads", "n_head");
+        int c = cfg.size("hidden_size", 4544), nh = cfg.firstSize(71, "num_attention_heads", "n_head");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
         int hd = c / nh;
         boolean alibi = cfg.bool("alibi", false);
@@ -52,7 +52,7 @@ final class HfFalcon {
         boolean bias = cfg.bool("bias", false);
         int mpe = cfg.size("max_position_embeddings", 2048), v = cfg.size("vocab_size", 65024);
         TransformerConfig.Builder b = TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(cfg.size("ffn_hidden_size", 4L * c))
-                .heads(nh, nkv, hd).decoderLayers(HfAlibi.size(cfg, 32, "num_hidden_layers", "n_layer"))
+                .heads(nh, nkv, hd).decoderLayers(cfg.firstSize(32, "num_hidden_layers", "n_layer"))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
                 .activation(a, false);
         if (alibi) {

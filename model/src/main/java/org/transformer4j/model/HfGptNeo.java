@@ -65,9 +65,9 @@ final class HfGptNeo {
      * window_size keys ending at the query (transformers' tril XOR tril(−window_size): key j when i − window_size &lt; j ≤ i).
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
-        int c = HfAlibi.size(cfg, 2048, "hidden_size"), nh = HfAlibi.size(cfg, 16, "num_heads", "num_attention_heads");
+        int c = cfg.size("hidden_size", 2048), nh = cfg.firstSize(16, "num_heads", "num_attention_heads");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_heads " + nh);
-        int layers = HfAlibi.size(cfg, 24, "num_layers", "num_hidden_layers"), window = cfg.size("window_size", 256);
+        int layers = cfg.firstSize(24, "num_layers", "num_hidden_layers"), window = cfg.size("window_size", 256);
         if (window < 1) throw cfg.error("window_size must be ≥ 1, got " + window);
         List<Integer> windows = new ArrayList<>();
         for (String t : attentionTypes(cfg, layers)) windows.add(t.equals("local") ? window : 0);

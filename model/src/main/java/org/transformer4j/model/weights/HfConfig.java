@@ -98,6 +98,15 @@ public class HfConfig {
         };
     }
 
+    /**
+     * The first of {@code fields} the config has, else {@code dflt}: a size config classes accept under two names (BLOOM's
+     * hidden_size / n_embed, Falcon's num_attention_heads / n_head, GPT-Neo's num_layers / num_hidden_layers).
+     */
+    public int firstSize(int dflt, String... fields) throws CheckpointException {
+        for (String f : fields) if (has(f)) return size(f);
+        return dflt;
+    }
+
     /** The field's JSON as it stands (a structure no other accessor reads: GPT-Neo's attention_types), or null when absent. */
     public JsonNode node(String field) { return root.get(field); }
 
