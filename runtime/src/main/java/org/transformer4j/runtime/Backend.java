@@ -118,6 +118,9 @@ public interface Backend extends AutoCloseable {
     /** A projection per group of rows with the group's own weights; group sizes on the device ({@link GroupedLinearOp}). */
     void groupedLinear(GroupedLinearOp op);
 
+    /** out = act(x) [⊙ gate] [+ residual] over rows already computed: the linear op's epilogue alone ({@link ActivationOp}). */
+    void activation(ActivationOp op);
+
     /** Each token's weighted sum of its experts' outputs (+ shared expert) (+ residual) ({@link MoeCombineOp}). */
     void moeCombine(MoeCombineOp op);
 

@@ -630,8 +630,17 @@ public final class CpuBackend implements Backend {
                     .transW(op.transW()).activation(op.activation()).alpha(op.alpha())
                     .bias(op.bias() == null ? null : op.bias().select(0, g));
             if (op.wGate() != null) one = one.gate(op.wGate().select(0, g), op.biasGate() == null ? null : op.biasGate().select(0, g));
+            if (op.residual() != null) one = one.residual(op.residual().slice(0, from, to));
             CpuLinear.linear(one, one.validate());
         }
+    }
+
+    @Override
+    public void activation(ActivationOp op) {
+        if (recorded(op::validate, () -> activation(op))) return;
+        ActivationOp.Shape s = op.validate();
+        requireHost("x", op.x());
+        CpuLinear.activation(op, s);
     }
 
     @Override

@@ -13,13 +13,19 @@ package org.transformer4j.runtime;
  *   offsets  I32 (G + 1), read when the op runs: 0 = offsets[0] ≤ … ≤ offsets[G] ≤ R
  *   out      (R, N); rows past offsets[G] are left alone
  * </pre>
- * Out row r of group g = act(alpha·x[r]·W[g] + bias[g]) [⊙ (alpha·x[r]·W_gate[g] + biasGate[g])], fp32 accumulation,
- * one rounding (SWIGLU_OAI combines the two products by its own formula). No residual (no MoE family has one). W and W_gate may be views of one fused
+ * Out row r of group g = act(alpha·x[r]·W[g] + bias[g]) [⊙ (alpha·x[r]·W_gate[g] + biasGate[g])] [+ residual[r]], fp32
+ * accumulation, one rounding (SWIGLU_OAI combines the two products by its own formula). The residual (see
+ * {@link #residual}) is what a LoRA adapter's expand adds into its base projection's output with. W and W_gate may be views of one fused
  * (G, 2N, K) tensor (transformers 5.x's {@code gate_up_proj}). On CUDA the group sizes stay on the
  * device: R is a capacity (T·k for a router's output), and blocks past a group's rows exit.
  */
 public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
-                              Tensor offsets, Tensor out, Tensor bias, Tensor biasGate, Mxfp4 wq, Mxfp4 wGateQ) {
+                              Tensor offsets, Tensor out, Tensor bias, Tensor biasGate, Mxfp4 wq, Mxfp4 wGateQ, Tensor residual) {
+
+    public GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
+                           Tensor offsets, Tensor out, Tensor bias, Tensor biasGate, Mxfp4 wq, Mxfp4 wGateQ) {
+        this(x, w, transW, wGate, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ, null);
+    }
 
     public GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, Activation activation, float alpha,
                            Tensor offsets, Tensor out) {
@@ -41,31 +47,43 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
 
     /** The gate's MXFP4 weights (like wq's), for the gated form. */
     public GroupedLinearOp gate(Mxfp4 g) {
-        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, bias, biasGate, wq, g);
+        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, bias, biasGate, wq, g, residual);
     }
 
     public static GroupedLinearOp of(Tensor x, Tensor w, Tensor offsets, Tensor out) {
         return new GroupedLinearOp(x, w, false, null, Activation.NONE, 1f, offsets, out);
     }
 
-    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ); }
+    public GroupedLinearOp transW(boolean t) { return new GroupedLinearOp(x, w, t, wGate, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ, residual); }
 
-    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out, bias, biasGate, wq, wGateQ); }
+    public GroupedLinearOp activation(Activation a) { return new GroupedLinearOp(x, w, transW, wGate, a, alpha, offsets, out, bias, biasGate, wq, wGateQ, residual); }
 
-    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ); }
+    public GroupedLinearOp gate(Tensor g) { return new GroupedLinearOp(x, w, transW, g, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ, residual); }
 
-    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out, bias, biasGate, wq, wGateQ); }
+    public GroupedLinearOp alpha(float a) { return new GroupedLinearOp(x, w, transW, wGate, activation, a, offsets, out, bias, biasGate, wq, wGateQ, residual); }
 
     /**
      * Per-group biases (G, N) of the product and of the gate's product (either null: none). On CUDA (ABI 11:
      * t4j_linear_params.stride_bias) in the grouped kernels' epilogue; emulated, never run on a GPU.
      */
     public GroupedLinearOp bias(Tensor b, Tensor bGate) {
-        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, b, bGate, wq, wGateQ);
+        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, b, bGate, wq, wGateQ, residual);
     }
 
-    /** Sizes and strides in elements: groups G, rows R (capacity), N, K; W's group and row strides. */
-    public record Shape(int groups, int rows, int n, int k, long xRowStride, long wGroupStride, long wRowStride, long outRowStride) {}
+    /**
+     * out = residual + (the product), row by row, for the rows of the groups (rows past offsets[G] are left alone, as
+     * without it). residual is (R, N) like out, or null; it may be {@code out} itself (the same storage, offset and
+     * strides: out += product, a LoRA adapter's expand adding into a base projection's output), else it must not be
+     * written by the op. Dense weights only (not with MXFP4). On CUDA (ABI 15) in the grouped kernels' epilogue;
+     * emulated, never run on a GPU.
+     */
+    public GroupedLinearOp residual(Tensor r) {
+        return new GroupedLinearOp(x, w, transW, wGate, activation, alpha, offsets, out, bias, biasGate, wq, wGateQ, r);
+    }
+
+    /** Sizes and strides in elements: groups G, rows R (capacity), N, K; W's group and row strides; residual's row stride (0: none). */
+    public record Shape(int groups, int rows, int n, int k, long xRowStride, long wGroupStride, long wRowStride, long outRowStride,
+                        long residualRowStride) {}
 
     public Shape validate() {
         if (wq != null) return validateMxfp4();
@@ -113,7 +131,13 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         if (x.shape(0) > limit || n > limit || k > limit || g > limit) {
             throw new IllegalArgumentException("grouped linear sizes exceed 2^31-1: R=" + x.shape(0) + " N=" + n + " K=" + k);
         }
-        return new Shape((int) g, (int) x.shape(0), (int) n, (int) k, Checks.rowStride("x", x), gs, ws, Checks.rowStride("out", out));
+        long rs = Checks.rowsLike("residual", residual, "out", out);
+        if (residual != null && residual.storage() == out.storage() && residual != out
+                && (residual.offset() != out.offset() || !java.util.Arrays.equals(residual.strides(), out.strides()))) {
+            throw new IllegalArgumentException("residual " + residual + " shares out's storage but is not out itself (same offset and"
+                    + " strides): the op would read rows it has written");
+        }
+        return new Shape((int) g, (int) x.shape(0), (int) n, (int) k, Checks.rowStride("x", x), gs, ws, Checks.rowStride("out", out), rs);
     }
 
     private void groupVector(String role, Tensor b, long g, long n) {
@@ -171,7 +195,8 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         if (x.shape(0) > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE || g > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("grouped linear sizes exceed 2^31-1: R=" + x.shape(0) + " N=" + n + " K=" + k);
         }
+        if (residual != null) throw new IllegalArgumentException("a residual is not taken with MXFP4 weights (wq)");
         return new Shape((int) g, (int) x.shape(0), (int) n, (int) k, Checks.rowStride("x", x), wq.scales().stride(0), wq.scales().stride(1),
-                Checks.rowStride("out", out));
+                Checks.rowStride("out", out), 0);
     }
 }

@@ -2,6 +2,7 @@
 // twin of native/src/linear/ (linear.cuh, epilogue.cuh) that CpuBackend.linear runs.
 package org.transformer4j.runtime.cpu;
 
+import org.transformer4j.runtime.ActivationOp;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.Tensor;
@@ -111,5 +112,20 @@ public final class CpuLinear {
                 for (int c = c0; c < c1; c++) y[o + c] += res[o + c];
             }
         }
+    }
+
+    /** {@link ActivationOp}: the epilogue's steps (activation, ⊙ gate factor, + residual) on rows already computed, in fp32, one rounding. */
+    public static void activation(ActivationOp op, ActivationOp.Shape s) {
+        int rows = Math.toIntExact(s.rows()), cols = Math.toIntExact(s.cols());
+        float[] y = FloatArrays.copyOf(op.x());
+        float[] g = op.gate() == null ? null : FloatArrays.copyOf(op.gate());
+        float[] res = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
+        int act = op.activation().code();
+        CpuKernels.parallelFor(rows, (long) rows * cols >= EPILOGUE_PARALLEL_MIN, rl -> {
+            int r = (int) rl;
+            epilogue(cols, y, g, null, null, res, act, r, r + 1, 0, cols);
+        });
+        op.out().copyFrom(y);
+        FloatArrays.give(y, g, res);
     }
 }

@@ -681,6 +681,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    @Override
+    public void activation(org.transformer4j.runtime.ActivationOp op) {
+        try (var use = gate.op()) {
+            checkOpen();
+            org.transformer4j.runtime.ActivationOp.Shape s = op.validate();
+            requireHere("x", op.x());
+            if (s.rows() == 0 || s.cols() == 0) return;
+            long r = s.rows(), c = s.cols();
+            biasAct(rows(op.out(), r, c), rows(op.x(), r, c), op.gate() == null ? null : rows(op.gate(), r, c), null, null,
+                    op.residual() == null ? null : rows(op.residual(), r, c), op.activation().code(), op.x().dtype());
+            afterOp("activation");
+        }
+    }
+
     /**
      * What libt4j's MXFP4 grouped GEMM (ABI 13) reads beyond GroupedLinearOp's own rules: BF16 activations (an MXFP4 value
      * is exact in BF16, not in F16, and F32 has no MXFP4 instance) and 8-byte aligned code blocks, on this device.

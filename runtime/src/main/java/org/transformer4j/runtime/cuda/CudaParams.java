@@ -461,6 +461,8 @@ final class CudaParams {
         t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
         t4j_linear_params.dtype(p, op.x().dtype().code());
         t4j_linear_params.group_offsets(p, address(op.offsets()));
+        t4j_linear_params.residual(p, address(op.residual()));          // ABI 15: group rows' residual, row r at r·ld_residual
+        t4j_linear_params.ld_residual(p, s.residualRowStride());
         if (op.wq() != null) {                                          // ABI 13: MXFP4 blocks and scales as stored
             t4j_linear_params.b(p, address(op.wq().blocks()));
             t4j_linear_params.b_gate(p, address(op.wGateQ() == null ? null : op.wGateQ().blocks()));
