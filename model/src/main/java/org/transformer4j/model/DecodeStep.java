@@ -37,6 +37,8 @@ final class DecodeStep implements AutoCloseable {
     private final Tensor typeIds;                 // zeros (B, 1) for models with token types
     private final Tensor logits;                  // (B, 1, V), in the model's dtype
     private final Tensor table;                   // I32 (B·maxBlocks): the state's block table
+    private final Tensor loraOffsets;             // I32 (G + 1): the rows of each adapter slot (LoraSlots), or null
+    private int[] loraCopied;                     // what loraOffsets holds
     private int tableVersion = -1;                // the state's table version copied into table
     private int graphGeneration;                  // the pool generation whose caches the graph uses
     private boolean useGraph;
@@ -51,8 +53,9 @@ final class DecodeStep implements AutoCloseable {
         this.backend = model.backend;
         this.batch = st.batch;
         this.useGraph = useGraph;
-        Tensor m = null, types = null, out = null, tab = null;
+        Tensor m = null, types = null, out = null, tab = null, lo = null;
         try {
+            if (st.lora != null) lo = backend.empty(DType.I32, st.lora.size() + 1L);
             m = backend.empty(DType.I32, 4, batch);
             tab = backend.empty(DType.I32, st.blockTable.length);
             if (model.weights.embeddings.types() != null) {
@@ -62,9 +65,10 @@ final class DecodeStep implements AutoCloseable {
             }
             out = backend.empty(model.dtype, batch, 1, model.config.vocabSize());
         } catch (RuntimeException e) {
-            for (Tensor t : new Tensor[] {m, types, out, tab}) if (t != null) t.close();
+            for (Tensor t : new Tensor[] {m, types, out, tab, lo}) if (t != null) t.close();
             throw e;
         }
+        loraOffsets = lo;
         meta = m;
         table = tab;
         typeIds = types;
@@ -102,6 +106,15 @@ final class DecodeStep implements AutoCloseable {
             }
             tableVersion = st.tableVersion();
         }
+        if (loraOffsets != null) {                  // this step's rows of each adapter (read by the graph from the tensor)
+            int[] off = st.lora.offsets(st.adapterSlots, 1);
+            if (!java.util.Arrays.equals(off, loraCopied)) {
+                try (Tensor h = Tensor.ofInts(off, off.length)) {
+                    backend.copyFromHost(h, loraOffsets);
+                }
+                loraCopied = off;
+            }
+        }
         if (graph != null && graphGeneration != st.generation()) dropGraph();   // the pool grew: new caches
         if (graph == null && useGraph && steps > 0) capture();
         if (graph != null) {
@@ -137,6 +150,7 @@ final class DecodeStep implements AutoCloseable {
 
     /** The step's ops: embed → decoder stack (append + decode per layer) → logits. */
     private void work(Scratch s) {
+        if (loraOffsets != null) s.lora = new LoraSlots.Route(st.lora, loraOffsets);
         Tensor x = s.empty(model.dtype, batch, 1, model.config.modelWidth());
         model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
@@ -177,6 +191,7 @@ final class DecodeStep implements AutoCloseable {
         if (graphScratch != null) graphScratch.close();
         logits.close();
         table.close();
+        if (loraOffsets != null) loraOffsets.close();
         if (typeIds != null) typeIds.close();
         meta.close();
     }

@@ -108,6 +108,38 @@ public final class KvState implements AutoCloseable {
 
     public int batch() { return batch; }
 
+    // ---- per-request LoRA adapters (LoraSlots): each sequence's slot, −1 the base model -------------------------------
+    LoraSlots lora;
+    int[] adapterSlots;
+
+    /**
+     * The adapters this state's passes apply ({@code slots[b]}: sequence b's slot, −1 none; sequences ordered by slot,
+     * the base model's last); null slots: none. A state that once had adapters keeps running their ops (with empty
+     * groups) so that its captured decode step stays valid.
+     */
+    void adapters(LoraSlots set, int[] slots) {
+        if (set != null && (slots == null || slots.length != batch)) {
+            throw new IllegalArgumentException("adapter slots: one per sequence (" + batch + "), got " + (slots == null ? "none" : slots.length));
+        }
+        if (set != null) set.offsets(slots, 1);                 // checks the order
+        if (lora != null && set != lora) throw new IllegalStateException("this state's passes already run other adapters");
+        if (lora == null && set != null && decodeStep != null) {           // its step was made (maybe captured) without them
+            decodeStep.close();
+            decodeStep = null;
+        }
+        this.lora = set;
+        this.adapterSlots = slots == null ? null : slots.clone();
+    }
+
+    /** The route of a pass over sequences {@code seqs} of this state, {@code rows} rows each (offsets uploaded into s), or null. */
+    LoraSlots.Route route(Scratch s, int[] seqs, int rows) {
+        if (lora == null) return null;
+        int[] slots = new int[seqs.length];
+        for (int i = 0; i < seqs.length; i++) slots[i] = adapterSlots[seqs[i]];
+        int[] off = lora.offsets(slots, rows);
+        return new LoraSlots.Route(lora, s.uploadInts(off, off.length));
+    }
+
     /** Rows each sequence can hold. */
     public int capacity() { return maxBlocks * BLOCK_SIZE; }
 

@@ -134,6 +134,9 @@ public final class LoraAdapter {
         return dflt;
     }
 
+    /** The adapted weights by model tensor name, in the file's order (for {@link LoraSlots}). */
+    Map<String, Delta> deltas() { return java.util.Collections.unmodifiableMap(byWeight); }
+
     /** Whether the loader's tensor {@code name} is changed by the adapter. */
     boolean changes(String name) { return byWeight.containsKey(name); }
 

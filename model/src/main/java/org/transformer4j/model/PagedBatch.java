@@ -61,14 +61,21 @@ public final class PagedBatch {
      * last token's logits (V) — {@link Transformer#prefillLast}.
      */
     public static float[] prefill(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens) {
-        try (KvState st = single(m, kv, table, start)) {
+        return prefill(m, kv, table, start, tokens, null, -1);
+    }
+
+    /** {@link #prefill} through adapter {@code slot} of {@code lora} (−1, or lora null: the base model; see {@link LoraSlots}). */
+    public static float[] prefill(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens, LoraSlots lora, int slot) {
+        try (KvState st = single(m, kv, table, start, lora, slot)) {
             return m.prefillLast(st, 0, tokens);
         }
     }
 
-    /** One sequence's state over the pool's caches: its blocks {@code table}, {@code start} rows cached. */
-    private static KvState single(Transformer m, Tensor[][] kv, int[] table, int start) {
-        return new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
+    /** One sequence's state over the pool's caches: its blocks {@code table}, {@code start} rows cached, its adapter. */
+    private static KvState single(Transformer m, Tensor[][] kv, int[] table, int start, LoraSlots lora, int slot) {
+        KvState st = new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
+        if (lora != null) st.adapters(lora, new int[] {slot});
+        return st;
     }
 
     /**
@@ -76,7 +83,12 @@ public final class PagedBatch {
      * output projection runs on all T rows; the engine asks for it only for requests that want them).
      */
     public static float[][] prefillRows(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens) {
-        try (KvState st = single(m, kv, table, start)) {
+        return prefillRows(m, kv, table, start, tokens, null, -1);
+    }
+
+    /** {@link #prefillRows} through adapter {@code slot} of {@code lora} (see {@link #prefill(Transformer, Tensor[][], int[], int, int[], LoraSlots, int)}). */
+    public static float[][] prefillRows(Transformer m, Tensor[][] kv, int[] table, int start, int[] tokens, LoraSlots lora, int slot) {
+        try (KvState st = single(m, kv, table, start, lora, slot)) {
             return m.prefill(st, 0, tokens);
         }
     }
@@ -88,10 +100,20 @@ public final class PagedBatch {
      * {@link Transformer#prefillLastAll}.
      */
     public static float[][] prefillAll(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int start, int[][] tokens) {
+        return prefillAll(m, kv, tables, maxBlocks, start, tokens, null, null);
+    }
+
+    /**
+     * {@link #prefillAll} with sequence b through adapter {@code slots[b]} of {@code lora} (−1: the base model; sequences
+     * ordered by slot, the base model's last; lora null: none).
+     */
+    public static float[][] prefillAll(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int start, int[][] tokens,
+                                       LoraSlots lora, int[] slots) {
         int[] lengths = new int[tokens.length];
         java.util.Arrays.fill(lengths, start);
         KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, lengths);
         try (st) {
+            if (lora != null) st.adapters(lora, slots);
             return m.prefillLastAll(st, tokens);
         }
     }
@@ -102,8 +124,15 @@ public final class PagedBatch {
      * holds the logits (B, V) on the backend until it is closed.
      */
     public static Step decode(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, int[] tokens) {
+        return decode(m, kv, tables, maxBlocks, lengths, tokens, null, null);
+    }
+
+    /** {@link #decode} with sequence b through adapter {@code slots[b]} of {@code lora} (as {@link #prefillAll} takes them). */
+    public static Step decode(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, int[] tokens, LoraSlots lora,
+                              int[] slots) {
         KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, lengths.clone());
         try {
+            if (lora != null) st.adapters(lora, slots);
             Tensor logits = m.stepOnDevice(st, tokens).view(tokens.length, m.config.vocabSize());
             return new Step(st, logits);
         } catch (RuntimeException e) {
@@ -147,6 +176,7 @@ public final class PagedBatch {
         private final int width;
         private final int padBlock;
         private final KvState[] states;
+        private final LoraSlots lora;
         private Tensor[][] kv;
         private boolean closed;
 
@@ -155,8 +185,12 @@ public final class PagedBatch {
          * @param width    blocks per table row: at least the most blocks one sequence holds
          * @param padBlock a block of the pool that no sequence holds (padding rows write there)
          */
-        public Decoder(Transformer m, int[] buckets, int width, int padBlock) {
+        public Decoder(Transformer m, int[] buckets, int width, int padBlock) { this(m, buckets, width, padBlock, null); }
+
+        /** The same, every step through the adapters of {@code lora} (null: none) as its rows' slots say; padding rows: none. */
+        public Decoder(Transformer m, int[] buckets, int width, int padBlock, LoraSlots lora) {
             requireDecoderOnly(m);
+            this.lora = lora;
             if (buckets == null || buckets.length == 0) throw new IllegalArgumentException("a decoder needs ≥ 1 batch bucket");
             checkBuckets(buckets);
             if (width < 1) throw new IllegalArgumentException("table width must be ≥ 1 block, got " + width);
@@ -213,8 +247,19 @@ public final class PagedBatch {
          * takes it (tables B × maxBlocks, maxBlocks ≤ width); the logits are valid until the next step.
          */
         public Step decode(Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, int[] tokens) {
+            return decode(kv, tables, maxBlocks, lengths, tokens, null);
+        }
+
+        /** The same with sequence b through adapter {@code slots[b]} of the decoder's adapters (null: all the base model). */
+        public Step decode(Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, int[] tokens, int[] slots) {
             if (closed) throw new IllegalStateException("this decoder is closed");
             int b = tokens.length;
+            if (slots != null && lora == null) throw new IllegalArgumentException("adapter slots given to a decoder without adapters");
+            if (slots != null && slots.length != b) throw new IllegalArgumentException("decode: " + b + " tokens, " + slots.length + " adapter slots");
+            if (lora != null && slots == null) {
+                slots = new int[b];
+                java.util.Arrays.fill(slots, -1);
+            }
             if (lengths.length != b || tables.length != b * maxBlocks) {
                 throw new IllegalArgumentException("decode: " + b + " tokens, " + lengths.length + " lengths, tables of "
                         + tables.length + " ints for maxBlocks " + maxBlocks);
@@ -223,7 +268,7 @@ public final class PagedBatch {
                 throw new IllegalArgumentException("a sequence holds " + maxBlocks + " blocks, more than the decoder's table width " + width);
             }
             int bi = at(b);
-            if (bi == buckets.length) return PagedBatch.decode(m, kv, tables, maxBlocks, lengths, tokens);
+            if (bi == buckets.length) return PagedBatch.decode(m, kv, tables, maxBlocks, lengths, tokens, lora, slots);
             if (kv != this.kv) {                                 // other caches (a pool that grew): new states
                 closeStates();
                 this.kv = kv;
@@ -240,6 +285,11 @@ public final class PagedBatch {
                 st.lengths[r] = r < b ? lengths[r] : 0;
             }
             if (changed) st.tableChanged();
+            if (lora != null) {                                  // padding rows: the base model's, after every adapter's
+                int[] padded = java.util.Arrays.copyOf(slots, size);
+                java.util.Arrays.fill(padded, b, size, -1);
+                st.adapters(lora, padded);
+            }
             int[] padded = java.util.Arrays.copyOf(tokens, size);   // padding rows feed token 0
             Tensor logits = m.stepOnDevice(st, padded).view(size, m.config.vocabSize());
             return new Step(null, b == size ? logits : logits.slice(0, 0, b));

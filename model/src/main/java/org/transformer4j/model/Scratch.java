@@ -15,6 +15,9 @@ final class Scratch implements AutoCloseable {
     final Backend backend;
     final List<Tensor> tensors = new ArrayList<>();
 
+    /** The per-request LoRA adapters of this pass's rows (see {@link LoraSlots}), or null. */
+    LoraSlots.Route lora;
+
     Scratch(Backend backend) { this.backend = backend; }
 
     Tensor add(Tensor t) { tensors.add(t); return t; }

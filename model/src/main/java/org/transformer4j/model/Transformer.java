@@ -21,6 +21,7 @@ import org.transformer4j.runtime.DisentangledBias;
 import org.transformer4j.runtime.EmbeddingOp;
 import org.transformer4j.runtime.GatherRowsOp;
 import org.transformer4j.runtime.GemmOp;
+import org.transformer4j.runtime.ActivationOp;
 import org.transformer4j.runtime.GroupedLinearOp;
 import org.transformer4j.runtime.KvAppendOp;
 import org.transformer4j.runtime.LinearOp;
@@ -422,6 +423,7 @@ public final class Transformer {
         int[] before = st.lengths.clone();
         float[][][] l3;
         try (Scratch s = new Scratch(backend); var hold = st.hold()) {                          // the pool cannot grow meanwhile
+            s.lora = st.route(s, java.util.stream.IntStream.range(0, batch).toArray(), t);
             Tensor x = embed(s, tokens, start);                                                 // (B, T, C)
             RopeAt rope = ropeFrom(s, batch, start, t);
             Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, (Tensor) null), before, bias,
@@ -459,6 +461,7 @@ public final class Transformer {
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
         Tensor logits;
         try (var hold = st.hold()) {                                                            // the pool cannot grow meanwhile
+            s.lora = st.route(s, new int[] {b}, tokens.length);
             Tensor x = embed(s, new int[][] {tokens}, start);                                   // (1, T, C)
             RopeAt rope = ropeFrom(s, 1, start, tokens.length);
             Tensor h = runStack(s, weights.decoder, x, l -> new CachedSelf(s, st.cache(l, b), new int[] {start}, bias,
@@ -782,6 +785,29 @@ public final class Transformer {
         Tensor ctx = how.attend(q, k, qkv[2], w.sinks());                                                  // (B, T, NH, HS)
         backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual)
                 .alpha(config.residualScale()));
+        LoraSlots.Pair[] lora = how.ownKv() ? loraOf(s, w) : null;
+        if (lora != null && lora[3] != null) loraAdd(s, lora[3], ctx.view(b * t, config.innerWidth()), out.view(b * t, out.shape(-1)), config.residualScale());
+    }
+
+    /** The pass's adapted projections of this attention (see {@link LoraSlots}), or null. */
+    private static LoraSlots.Pair[] loraOf(Scratch s, Weights.Attention w) { return s.lora == null ? null : s.lora.slots().of(w); }
+
+    /** (…, N) as rows (R, N): a view of a contiguous tensor (a copy otherwise, which only a reader may take). */
+    private Tensor rows(Scratch s, Tensor t) {
+        long n = t.shape(-1), r = t.numel() / Math.max(n, 1);
+        return t.isContiguous() ? t.view(r, n) : s.copyOf(t).view(r, n);
+    }
+
+    /**
+     * out (R, N) += alpha · (x·A[g]ᵀ)·(s·B[g])ᵀ for the rows of each adapter slot g (the pass's route; rows past the last
+     * slot's are left alone): a LoRA adapter's delta added into its base projection's output, unmerged.
+     */
+    private void loraAdd(Scratch s, LoraSlots.Pair p, Tensor x, Tensor out, float alpha) {
+        if (p == null) return;
+        Tensor off = s.lora.offsets();
+        Tensor tmp = s.empty(dtype, x.shape(0), p.rank());                                      // (R, r), in the dtype as PEFT's lora_A output
+        backend.groupedLinear(GroupedLinearOp.of(x, p.a(), off, tmp).transW(true));
+        backend.groupedLinear(GroupedLinearOp.of(tmp, p.b(), off, out).transW(true).alpha(alpha).residual(out));
     }
 
     /** out = residual + down(act(up·in) [⊙ gate·in]). */
@@ -792,10 +818,26 @@ public final class Transformer {
         }
         long b = in.shape(0), t = in.shape(1);
         Tensor h = s.empty(dtype, b, t, m.width());                                             // (B, T, F)
-        // gated: up and gate are row views of one fused (2F, C) matrix where the weights allow (m.upGate())
-        LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
-        backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
+        LoraSlots.Pair[] lora = s.lora == null ? null : s.lora.slots().of(m);
+        if (lora != null && (lora[0] != null || lora[1] != null)) {
+            // adapted before the activation: each product takes its delta, then the epilogue alone combines them
+            Tensor x2 = rows(s, in);
+            long r = x2.shape(0), f = m.width();
+            Tensor u = s.empty(dtype, r, f), g = m.gate() == null ? null : s.empty(dtype, r, f);
+            backend.linear(LinearOp.of(x2, m.up(), u).transW(true).bias(m.upb()));
+            loraAdd(s, lora[0], x2, u, 1f);                                                     // transformers' gate_proj
+            if (g != null) {
+                backend.linear(LinearOp.of(x2, m.gate(), g).transW(true).bias(m.gateb()));
+                loraAdd(s, lora[1], x2, g, 1f);                                                 // up_proj
+            }
+            backend.activation(ActivationOp.of(u, activation(), h.view(r, f)).gate(g));
+        } else {
+            // gated: up and gate are row views of one fused (2F, C) matrix where the weights allow (m.upGate())
+            LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
+            backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
+        }
         backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual).alpha(config.residualScale()));
+        if (lora != null && lora[2] != null) loraAdd(s, lora[2], h.view(b * t, m.width()), out.view(b * t, out.shape(-1)), config.residualScale());
     }
 
     /**
@@ -1188,22 +1230,49 @@ public final class Transformer {
     Tensor[] projectQkv(Scratch s, Weights.Attention w, Tensor in, boolean views) {
         long b = in.shape(0), t = in.shape(1);
         int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
+        LoraSlots.Pair[] lora = loraOf(s, w);
+        Tensor x2 = lora == null ? null : rows(s, in);
+        long qw = (long) nh * hs, kw = (long) nkv * hs;
         if (views && w.qkv() != null) {
-            Tensor all = linear(s, in, w.qkv().weight(), w.qkv().bias()).view(b, t, nh + 2L * nkv, hs);
+            Tensor flat = linear(s, in, w.qkv().weight(), w.qkv().bias());
+            if (lora != null) {                                                                 // each adapter's delta into its columns
+                Tensor f2 = flat.view(b * t, qw + 2 * kw);
+                loraAdd(s, lora[0], x2, f2.slice(1, 0, qw), 1f);
+                loraAdd(s, lora[1], x2, f2.slice(1, qw, qw + kw), 1f);
+                loraAdd(s, lora[2], x2, f2.slice(1, qw + kw, qw + 2 * kw), 1f);
+            }
+            Tensor all = flat.view(b, t, nh + 2L * nkv, hs);
             return new Tensor[] {all.slice(2, 0, nh), all.slice(2, nh, nh + nkv), all.slice(2, nh + nkv, nh + 2L * nkv)};
         }
-        Tensor[] kv = projectKv(s, w, in, views);
-        return new Tensor[] {linear(s, in, w.q(), w.qb()).view(b, t, nh, hs), kv[0], kv[1]};
+        Tensor[] kv = projectKv(s, w, in, views, lora, x2);
+        Tensor q = linear(s, in, w.q(), w.qb());
+        if (lora != null) loraAdd(s, lora[0], x2, q.view(b * t, qw), 1f);
+        return new Tensor[] {q.view(b, t, nh, hs), kv[0], kv[1]};
     }
 
     /** K and V (B, T, NKV, HS): one GEMM and two views where [k ; v] is fused and {@code views} allowed, else two GEMMs. */
-    Tensor[] projectKv(Scratch s, Weights.Attention w, Tensor in, boolean views) {
+    Tensor[] projectKv(Scratch s, Weights.Attention w, Tensor in, boolean views) { return projectKv(s, w, in, views, null, null); }
+
+    /** The same, each with its LoRA delta added ({@code lora}'s K and V; x2: in as rows) where lora is given. */
+    private Tensor[] projectKv(Scratch s, Weights.Attention w, Tensor in, boolean views, LoraSlots.Pair[] lora, Tensor x2) {
+        int nkv = config.kvHeads();
+        long rows = in.shape(0) * in.shape(1), kw = (long) nkv * config.headSize();
         if (views && w.kv() != null) {
-            int nkv = config.kvHeads();
-            Tensor all = linear(s, in, w.kv().weight(), w.kv().bias()).view(in.shape(0), in.shape(1), 2L * nkv, config.headSize());
+            Tensor flat = linear(s, in, w.kv().weight(), w.kv().bias());
+            if (lora != null) {
+                Tensor f2 = flat.view(rows, 2 * kw);
+                loraAdd(s, lora[1], x2, f2.slice(1, 0, kw), 1f);
+                loraAdd(s, lora[2], x2, f2.slice(1, kw, 2 * kw), 1f);
+            }
+            Tensor all = flat.view(in.shape(0), in.shape(1), 2L * nkv, config.headSize());
             return new Tensor[] {all.slice(2, 0, nkv), all.slice(2, nkv, 2L * nkv)};
         }
-        return new Tensor[] {kv(s, in, w.k(), w.kb()), kv(s, in, w.v(), w.vb())};
+        Tensor k = linear(s, in, w.k(), w.kb()), v = linear(s, in, w.v(), w.vb());
+        if (lora != null) {
+            loraAdd(s, lora[1], x2, k.view(rows, kw), 1f);
+            loraAdd(s, lora[2], x2, v.view(rows, kw), 1f);
+        }
+        return new Tensor[] {k.view(in.shape(0), in.shape(1), nkv, config.headSize()), v.view(in.shape(0), in.shape(1), nkv, config.headSize())};
     }
 
     /** A K or V projection (B, T, C) → (B, T, NKV, HS). */

@@ -111,6 +111,7 @@ final class LowPrecision {
         @Override public void gatherRows(org.transformer4j.runtime.GatherRowsOp op) { cpu.gatherRows(op); }
         @Override public void groupedLinear(org.transformer4j.runtime.GroupedLinearOp op) { cpu.groupedLinear(op); round(op.out()); }
         @Override public void moeCombine(org.transformer4j.runtime.MoeCombineOp op) { cpu.moeCombine(op); round(op.out()); }
+        @Override public void activation(org.transformer4j.runtime.ActivationOp op) { cpu.activation(op); round(op.out()); }
 
         @Override
         public void norm(NormOp op) {

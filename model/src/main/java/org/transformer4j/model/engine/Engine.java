@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.transformer4j.model.Generator;
+import org.transformer4j.model.LoraSlots;
 import org.transformer4j.model.PagedBatch;
 import org.transformer4j.model.Sampling;
 import org.transformer4j.model.Transformer;
@@ -221,9 +222,11 @@ public final class Engine implements AutoCloseable {
      * {@link Listener#onPromptLogprobs} when the prefill is done; vLLM's prompt_logprobs), and whether to generate at all
      * ({@code generate} false: the prompt's log-probabilities only, then {@link Finish#LENGTH} with no token — scoring), and
      * {@code cacheSalt} (vLLM's cache_salt; null: none): prompt blocks are shared only between requests of one salt, so
-     * that a tenant cannot learn from timing whether another tenant's prompt began as its own.
+     * that a tenant cannot learn from timing whether another tenant's prompt began as its own, and {@code adapter}: the
+     * name of one of the engine's LoRA adapters ({@link LoraSlots}) the request runs through, or null for the base model.
      */
-    public record Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate, String cacheSalt) {
+    public record Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate, String cacheSalt,
+                          String adapter) {
         public Request {
             if (options == null) throw new IllegalArgumentException("no options");
             if (topLogprobs < -1) throw new IllegalArgumentException("topLogprobs must be ≥ -1, got " + topLogprobs);
@@ -231,6 +234,10 @@ public final class Engine implements AutoCloseable {
             if (!generate && promptLogprobs < 0) {
                 throw new IllegalArgumentException("a request that generates nothing must ask for the prompt's log-probabilities");
             }
+        }
+
+        public Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate, String cacheSalt) {
+            this(prompt, options, topLogprobs, promptLogprobs, generate, cacheSalt, null);
         }
 
         public Request(int[] prompt, Generator.Options options, int topLogprobs, int promptLogprobs, boolean generate) {
@@ -242,13 +249,16 @@ public final class Engine implements AutoCloseable {
         public Request(int[] prompt, Generator.Options options) { this(prompt, options, -1); }
 
         /** This request, also reporting its prompt tokens' log-probabilities with {@code top} alternatives each (0: none). */
-        public Request withPromptLogprobs(int top) { return new Request(prompt, options, topLogprobs, top, generate, cacheSalt); }
+        public Request withPromptLogprobs(int top) { return new Request(prompt, options, topLogprobs, top, generate, cacheSalt, adapter); }
 
         /** This request with prefix-cache salt {@code salt} (null: none). */
-        public Request withCacheSalt(String salt) { return new Request(prompt, options, topLogprobs, promptLogprobs, generate, salt); }
+        public Request withCacheSalt(String salt) { return new Request(prompt, options, topLogprobs, promptLogprobs, generate, salt, adapter); }
+
+        /** This request through the engine's LoRA adapter {@code name} (null: the base model). */
+        public Request withAdapter(String name) { return new Request(prompt, options, topLogprobs, promptLogprobs, generate, cacheSalt, name); }
 
         /** This request scoring its prompt only: the prompt's log-probabilities (as asked, else the tokens' own), no new token. */
-        public Request promptOnly() { return new Request(prompt, options, topLogprobs, Math.max(promptLogprobs, 0), false, cacheSalt); }
+        public Request promptOnly() { return new Request(prompt, options, topLogprobs, Math.max(promptLogprobs, 0), false, cacheSalt, adapter); }
     }
 
     /**
@@ -325,10 +335,18 @@ public final class Engine implements AutoCloseable {
     private final int groupRows;
     /** The captured decode steps (null without decode buckets) and the pool block their padding rows write to (-1: none). */
     private final PagedBatch.Decoder decoder;
+    private final LoraSlots adapters;                       // per-request LoRA adapters, or null
     private final int padBlock;
 
-    public Engine(Transformer model, Config config) {
+    public Engine(Transformer model, Config config) { this(model, config, null); }
+
+    /**
+     * An engine whose requests may each run through one of {@code adapters} ({@link Request#adapter}; null: none). The
+     * adapters stay the caller's: close them after the engine.
+     */
+    public Engine(Transformer model, Config config, LoraSlots adapters) {
         PagedBatch.requireDecoderOnly(model);
+        this.adapters = adapters;
         this.model = model;
         this.config = config;
         this.vocab = model.config.vocabSize();
@@ -345,7 +363,7 @@ public final class Engine implements AutoCloseable {
             padBlock = blocks.allocate();
             int width = blocks.numBlocks() - 1;                  // the most blocks a sequence can hold: the pool's, or its positions'
             if (model.config.contextPositions() > 0) width = Math.min(width, BlockManager.blocksFor(model.config.contextPositions()));
-            decoder = new PagedBatch.Decoder(model, buckets, width, padBlock);
+            decoder = new PagedBatch.Decoder(model, buckets, width, padBlock, adapters);
         } else {
             padBlock = -1;
             decoder = null;
@@ -384,6 +402,9 @@ public final class Engine implements AutoCloseable {
     private int sequenceBlocks() { return blocks.blocksInUse() - (padBlock >= 0 ? 1 : 0); }
 
     public Transformer model() { return model; }
+
+    /** The LoRA adapters requests may name ({@link Request#adapter}), or null. */
+    public LoraSlots adapters() { return adapters; }
 
     public Config config() { return config; }
 
@@ -456,15 +477,25 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException(rows + " rows (prompt + new tokens) need " + BlockManager.blocksFor(rows)
                     + " KV blocks but the pool has " + usableBlocks() + (padBlock >= 0 ? " for sequences (one more is kept for padding rows)" : ""));
         }
+        int slot = -1;
+        if (r.adapter() != null) {
+            slot = adapters == null ? -1 : adapters.slot(r.adapter());
+            if (slot < 0) {
+                throw new IllegalArgumentException("no LoRA adapter named '" + r.adapter() + "' is served"
+                        + (adapters == null ? " (this engine serves none)" : "; the engine serves " + adapters.names()));
+            }
+        }
         if (queued.incrementAndGet() > config.maxWaiting()) {
             queued.decrementAndGet();
             throw new QueueFullException(config.maxWaiting() + " requests are waiting already");
         }
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
+        s.slot = slot;
         s.promptTop = r.promptLogprobs();
         s.generate = r.generate();
-        s.salt = r.cacheSalt();
-        s.root = r.cacheSalt() == null ? BlockManager.ROOT : blocks.saltKey(r.cacheSalt());
+        // an adapter's K/V rows are its own: its prompt blocks are shared only with requests of the same adapter (and salt)
+        s.salt = r.adapter() == null ? r.cacheSalt() : "\u0000lora:" + r.adapter() + (r.cacheSalt() == null ? "" : "\u0000" + r.cacheSalt());
+        s.root = s.salt == null ? BlockManager.ROOT : blocks.saltKey(s.salt);
         s.key = s.root;
         incoming.add(s);
         wake();
@@ -494,6 +525,7 @@ public final class Engine implements AutoCloseable {
         long key = BlockManager.ROOT;                    // the prefix-cache key of the last of them
         long root = BlockManager.ROOT;                   // the key before its first block: its cache salt's, or ROOT
         String salt;                                     // its cache salt, or null
+        int slot = -1;                                   // its LoRA adapter's slot (LoraSlots), -1 the base model
         int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
         boolean generate = true;                         // false: the prompt's log-probabilities only
         PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
@@ -639,7 +671,7 @@ public final class Engine implements AutoCloseable {
         System.arraycopy(d, 0, fed, 1, d.length);
         float[][] rows;
         try {
-            rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, fed);
+            rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, fed, adapters, s.slot);
         } catch (RuntimeException e) {
             fail(s, "speculative verify pass failed: " + e.getMessage());
             return;
@@ -841,6 +873,7 @@ public final class Engine implements AutoCloseable {
                 continue;
             }
             int b = group.size(), take = first.take();
+            group.sort(BY_ADAPTER_CHUNK);                          // rows ordered by adapter, the base model's last
             List<Seq> seqs = group.stream().map(Chunk::s).toList();
             int maxBlocks = maxBlocks(seqs);
             int[] tables = tables(seqs, maxBlocks);
@@ -848,7 +881,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < b; i++) tokens[i] = Arrays.copyOfRange(seqs.get(i).prompt, first.start(), first.start() + take);
             float[][] logits;
             try {
-                logits = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens);
+                logits = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens, adapters, slots(seqs));
                 prefillPasses.incrementAndGet();
             } catch (RuntimeException e) {
                 for (Chunk c : group) if (c.live(running)) prefill(c.s(), c.take());   // only the failing sequence ends
@@ -863,11 +896,11 @@ public final class Engine implements AutoCloseable {
         try {
             int[] chunk = Arrays.copyOfRange(s.prompt, s.len, s.len + take);
             if (s.wantsPromptRows()) {
-                float[][] rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, chunk);
+                float[][] rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, chunk, adapters, s.slot);
                 promptLogprobs(s, s.len, rows);
                 logits = rows[rows.length - 1];
             } else {
-                logits = PagedBatch.prefill(model, blocks.caches(), table(s), s.len, chunk);
+                logits = PagedBatch.prefill(model, blocks.caches(), table(s), s.len, chunk, adapters, s.slot);
             }
             prefillPasses.incrementAndGet();
         } catch (RuntimeException e) {
@@ -945,7 +978,20 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Sequences by adapter slot, the base model's (−1) last: the order a pass's grouped LoRA products take rows in. */
+    private static final java.util.Comparator<Seq> BY_ADAPTER = java.util.Comparator.comparingInt(s -> s.slot < 0 ? Integer.MAX_VALUE : s.slot);
+    private static final java.util.Comparator<Chunk> BY_ADAPTER_CHUNK = java.util.Comparator.comparing(Chunk::s, BY_ADAPTER);
+
+    /** Each sequence's adapter slot, or null where the engine serves no adapters. */
+    private int[] slots(List<Seq> seqs) {
+        return adapters == null ? null : seqs.stream().mapToInt(s -> s.slot).toArray();
+    }
+
     private void decode(List<Seq> group) {
+        if (adapters != null) {
+            group = new ArrayList<>(group);
+            group.sort(BY_ADAPTER);
+        }
         int b = group.size();
         int maxBlocks = maxBlocks(group);
         int[] tables = tables(group, maxBlocks);
@@ -957,8 +1003,8 @@ public final class Engine implements AutoCloseable {
         }
         PagedBatch.Step step;
         try {
-            step = decoder != null ? decoder.decode(blocks.caches(), tables, maxBlocks, lengths, tokens)
-                    : PagedBatch.decode(model, blocks.caches(), tables, maxBlocks, lengths, tokens);
+            step = decoder != null ? decoder.decode(blocks.caches(), tables, maxBlocks, lengths, tokens, slots(group))
+                    : PagedBatch.decode(model, blocks.caches(), tables, maxBlocks, lengths, tokens, adapters, slots(group));
         } catch (RuntimeException e) {
             if (b == 1) { fail(group.get(0), "decode step failed: " + e.getMessage()); return; }
             for (Seq s : group) decode(List.of(s));   // only the failing sequence ends

@@ -1,0 +1,350 @@
+// LoraSlotsTest — LoRA adapters served unmerged beside their base model, requests of several adapters and of the base
+// model in one batch: each request's tokens and log-probabilities are those of the model with its adapter merged by hand
+// (W + s · B · A in float64, written out as plain weights, run on its own); and what per-request adapters refuse.
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.engine.Engine;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.SafetensorsFile;
+import org.transformer4j.model.weights.SafetensorsWriter;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+class LoraSlotsTest {
+
+    @TempDir
+    Path tmp;
+
+    static Path llama() throws Exception { return ReferenceFixturesTest.root().resolve("llama"); }
+
+    /** The llama fixture's projections (out × in): hidden 64, 4 heads of 16, 2 KV heads, MLP 96. */
+    static final Map<String, long[]> PROJ = Map.of("q_proj", new long[] {64, 64}, "k_proj", new long[] {32, 64}, "v_proj", new long[] {32, 64},
+            "o_proj", new long[] {64, 64}, "gate_proj", new long[] {96, 64}, "up_proj", new long[] {96, 64}, "down_proj", new long[] {64, 96});
+
+    /** One adapter as written: module → {rank, alpha}, use_rslora, its random seed. */
+    record Spec(String name, Map<String, double[]> modules, boolean rs, long seed) {}
+
+    /** "a": attention q / v and layer 1's down_proj (ranks 4 and 2); "b": all seven projections of both layers, rank 8, rsLoRA. */
+    static List<Spec> specs() {
+        Map<String, double[]> a = new LinkedHashMap<>();
+        for (int l = 0; l < 2; l++) {
+            a.put("model.layers." + l + ".self_attn.q_proj", new double[] {4, 16});
+            a.put("model.layers." + l + ".self_attn.v_proj", new double[] {4, 16});
+        }
+        a.put("model.layers.1.mlp.down_proj", new double[] {2, 4});
+        Map<String, double[]> b = new LinkedHashMap<>();
+        for (int l = 0; l < 2; l++) {
+            for (String p : List.of("q_proj", "k_proj", "v_proj", "o_proj")) b.put("model.layers." + l + ".self_attn." + p, new double[] {8, 8});
+            for (String p : List.of("gate_proj", "up_proj", "down_proj")) b.put("model.layers." + l + ".mlp." + p, new double[] {8, 8});
+        }
+        return List.of(new Spec("a", a, false, 7), new Spec("b", b, true, 19));
+    }
+
+    static long[] shape(String module) { return PROJ.get(module.substring(module.lastIndexOf('.') + 1)); }
+
+    /** Writes the adapter folder in PEFT's layout (rank and alpha of the odd modules by rank_pattern / alpha_pattern). */
+    Path write(Spec s) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("adapter-" + s.name()));
+        double[] first = s.modules().values().iterator().next();
+        StringBuilder rp = new StringBuilder(), ap = new StringBuilder();
+        for (var e : s.modules().entrySet()) {
+            if (e.getValue()[0] != first[0]) rp.append(rp.isEmpty() ? "" : ", ").append('"').append(e.getKey()).append("\": ").append((int) e.getValue()[0]);
+            if (e.getValue()[1] != first[1]) ap.append(ap.isEmpty() ? "" : ", ").append('"').append(e.getKey()).append("\": ").append(e.getValue()[1]);
+        }
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": " + (int) first[0] + ", \"lora_alpha\": " + first[1]
+                + ", \"use_rslora\": " + s.rs() + ", \"rank_pattern\": {" + rp + "}, \"alpha_pattern\": {" + ap + "}, \"bias\": \"none\","
+                + " \"task_type\": \"CAUSAL_LM\"}");
+        SplittableRandom rnd = new SplittableRandom(s.seed());
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        for (var e : s.modules().entrySet()) {
+            int r = (int) e.getValue()[0];
+            long[] sh = shape(e.getKey());
+            t.put("base_model.model." + e.getKey() + ".lora_A.weight", LoraAdapterTest.random(rnd, r, sh[1]));
+            t.put("base_model.model." + e.getKey() + ".lora_B.weight", LoraAdapterTest.random(rnd, sh[0], r));
+        }
+        SafetensorsWriter.write(dir.resolve("adapter_model.safetensors"), t, Map.of("format", "pt"));
+        return dir;
+    }
+
+    /** The llama folder with the adapter merged here in float64 (PEFT's W + s · B · A), stored as F32 plain weights. */
+    Path mergedByHand(Spec s, Path adapterDir) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("merged-" + s.name()));
+        Files.copy(llama().resolve("config.json"), dir.resolve("config.json"));
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (SafetensorsFile base = SafetensorsFile.open(llama().resolve("model.safetensors"));
+             SafetensorsFile ad = SafetensorsFile.open(adapterDir.resolve("adapter_model.safetensors"))) {
+            for (String key : base.names()) {
+                float[] w = base.tensor(key).toFloatArray();
+                String module = key.substring(0, key.length() - ".weight".length());
+                double[] ra = s.modules().get(module);
+                if (ra != null) {
+                    float[] a = ad.tensor("base_model.model." + module + ".lora_A.weight").toFloatArray();
+                    float[] b = ad.tensor("base_model.model." + module + ".lora_B.weight").toFloatArray();
+                    int r = (int) ra[0];
+                    double scale = s.rs() ? ra[1] / Math.sqrt(r) : ra[1] / r;
+                    int o = (int) shape(module)[0], in = (int) shape(module)[1];
+                    for (int i = 0; i < o; i++) {
+                        for (int j = 0; j < in; j++) {
+                            double d = 0;
+                            for (int k = 0; k < r; k++) d += (double) b[i * r + k] * a[k * in + j];
+                            w[i * in + j] = (float) (w[i * in + j] + scale * d);
+                        }
+                    }
+                }
+                out.put(key, Tensor.ofFloats(w, base.tensor(key).shape()));
+            }
+        }
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), out, Map.of("format", "pt"));
+        return dir;
+    }
+
+    static int[] prompt(long seed, int n) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = 3 + r.nextInt(250);
+        return p;
+    }
+
+    record Out(int[] ids, double[] logprobs) {}
+
+    static CompletableFuture<Out> submit(Engine e, int[] prompt, int n, String adapter) {
+        CompletableFuture<Out> f = new CompletableFuture<>();
+        List<Engine.Token> got = new ArrayList<>();
+        e.submit(new Engine.Request(prompt, Generator.Options.greedy(n), 0).withAdapter(adapter), new Engine.Listener() {
+            @Override public void onToken(Engine.Token t) { got.add(t); }
+            @Override public void onFinish(Engine.Finish reason, String error) {
+                if (error != null) f.completeExceptionally(new AssertionError(error));
+                else f.complete(new Out(got.stream().mapToInt(Engine.Token::id).toArray(), got.stream().mapToDouble(Engine.Token::logprob).toArray()));
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Eight requests (adapters a and b and the base model, interleaved, prompts of 3 to 40 tokens) submitted together run
+     * in shared prefill and decode passes, the decode steps captured per batch bucket (the CPU backend's graph twin) or op
+     * by op: each gives the greedy tokens of its own merged-by-hand model alone (or of the base), and every chosen token's
+     * log-probability within 1e-4 of that model's.
+     */
+    @Test
+    void aMixedBatchGivesEachRequestItsOwnAdaptersTokens() throws Exception {
+        List<Spec> specs = specs();
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        for (Spec s : specs) dirs.put(s.name(), write(s));
+        String[] who = {"a", null, "b", "b", "a", null, "b", "a"};
+        int[][] prompts = new int[who.length][];
+        for (int i = 0; i < who.length; i++) prompts[i] = prompt(100 + i, i % 2 == 0 ? 3 + 5 * i : 40 - 3 * i);
+        prompts[4] = prompts[0].clone();                       // a shared prompt under one adapter: its blocks are shared
+        prompts[1] = prompts[0].clone();                       // the same prompt under the base model: they are not
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(llama(), backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend);
+            Map<String, Out[]> want = new LinkedHashMap<>();
+            for (String name : new String[] {"a", "b", null}) {
+                Spec s = name == null ? null : specs.stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow();
+                try (Weights w = s == null ? null : Pretrained.load(mergedByHand(s, dirs.get(name)), backend, DType.F32)) {
+                    Transformer m = w == null ? model : new Transformer(w, backend);
+                    Out[] o = new Out[who.length];
+                    try (Engine e = new Engine(m, Engine.Config.defaults(m))) {
+                        for (int i = 0; i < who.length; i++) {
+                            if (java.util.Objects.equals(who[i], name)) o[i] = submit(e, prompts[i], 8, null).get(60, TimeUnit.SECONDS);
+                        }
+                    }
+                    want.put(String.valueOf(name), o);
+                }
+            }
+            for (int[] buckets : new int[][] {{}, {1, 2, 4, 8}}) {
+                try (LoraSlots slots = LoraSlots.load(model, llama(), dirs);
+                     Engine e = new Engine(model, Engine.Config.defaults(model).decodeBuckets(buckets), slots)) {
+                    List<CompletableFuture<Out>> fs = new ArrayList<>();
+                    for (int i = 0; i < who.length; i++) fs.add(submit(e, prompts[i], 8, who[i]));
+                    for (int i = 0; i < who.length; i++) {
+                        Out got = fs.get(i).get(60, TimeUnit.SECONDS), exp = want.get(String.valueOf(who[i]))[i];
+                        String what = "request " + i + " (adapter " + who[i] + ", buckets " + java.util.Arrays.toString(buckets) + ")";
+                        assertArrayEquals(exp.ids(), got.ids(), what);
+                        for (int j = 0; j < exp.logprobs().length; j++) assertEquals(exp.logprobs()[j], got.logprobs()[j], 1e-4, what + " token " + j);
+                    }
+                    if (buckets.length > 0) assertTrue(e.decodeGraphed(8) || e.decodeGraphed(4) || e.decodeGraphed(2), "a bucket's step was captured");
+                }
+            }
+            // the adapters change what the model says (else the test above could not fail)
+            assertTrue(!java.util.Arrays.equals(want.get("a")[0].ids(), want.get("null")[1].ids())
+                    || Math.abs(want.get("a")[0].logprobs()[0] - want.get("null")[1].logprobs()[0]) > 1e-2, "adapter a changes prompt 0's output");
+        }
+    }
+
+    /**
+     * One decode step of a mixed batch through the slots gives each row the logits of its merged model's step, within
+     * 1e-4; rows out of slot order are refused, as are slots outside the adapters.
+     */
+    @Test
+    void aDecodeStepsRowsTakeTheirOwnAdapters() throws Exception {
+        List<Spec> specs = specs();
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        for (Spec s : specs) dirs.put(s.name(), write(s));
+        int[] p = prompt(5, 6);
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(llama(), backend, DType.F32);
+             Weights ma = Pretrained.load(mergedByHand(specs.get(0), dirs.get("a")), backend, DType.F32);
+             Weights mb = Pretrained.load(mergedByHand(specs.get(1), dirs.get("b")), backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend);
+            Weights[] each = {ma, mb, base};
+            try (LoraSlots slots = LoraSlots.load(model, llama(), dirs)) {
+                assertEquals(List.of("a", "b"), slots.names());
+                Tensor[][] kv = PagedBatch.allocate(model, 8);
+                try {
+                    int[] tables = {0, 1, 2};
+                    int[] lengths = new int[3], tokens = new int[3], slotOf = {0, 1, -1};
+                    for (int b = 0; b < 3; b++) {
+                        PagedBatch.prefill(model, kv, new int[] {tables[b]}, 0, java.util.Arrays.copyOf(p, p.length - 1), slots, slotOf[b]);
+                        lengths[b] = p.length - 1;
+                        tokens[b] = p[p.length - 1];
+                    }
+                    // the prompt's last token, then one more: the second step's logits are row p.length's
+                    try (PagedBatch.Step st = PagedBatch.decode(model, kv, tables, 1, lengths, tokens, slots, slotOf)) { }
+                    for (int b = 0; b < 3; b++) lengths[b]++;
+                    int next = 7;
+                    java.util.Arrays.fill(tokens, next);
+                    float[][] wantNext = new float[3][];
+                    for (int i = 0; i < 3; i++) {
+                        int[] ids = java.util.Arrays.copyOf(p, p.length + 1);
+                        ids[p.length] = next;
+                        wantNext[i] = new Transformer(each[i], backend).logits(new int[][] {ids})[0][p.length];
+                    }
+                    try (PagedBatch.Step st = PagedBatch.decode(model, kv, tables, 1, lengths, tokens, slots, slotOf)) {
+                        float[] all = st.logits().toFloatArray();
+                        int v = model.config.vocabSize();
+                        for (int b = 0; b < 3; b++) {
+                            for (int x = 0; x < v; x++) assertEquals(wantNext[b][x], all[b * v + x], 1e-4, "row " + b + " logit " + x);
+                        }
+                    }
+                    int[] lens = lengths.clone();
+                    assertThrows(IllegalArgumentException.class, () -> PagedBatch.decode(model, kv, tables, 1, lens, tokens, slots, new int[] {1, 0, -1}));
+                    assertThrows(IllegalArgumentException.class, () -> PagedBatch.decode(model, kv, tables, 1, lens, tokens, slots, new int[] {-1, 0, 1}));
+                    assertThrows(IllegalArgumentException.class, () -> PagedBatch.decode(model, kv, tables, 1, lens, tokens, slots, new int[] {0, 2, -1}));
+                } finally {
+                    for (Tensor[] ts : kv) for (Tensor t : ts) t.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * A captured decode step (one batch bucket of 4, the CPU backend's graph twin) replayed while its rows' adapters change
+     * from step to step — other sequences, other slots, fewer rows: every row's logits are those of its merged model's
+     * full pass over the same tokens, within 1e-4.
+     */
+    @Test
+    void aCapturedStepReplaysWithOtherRowsAdapters() throws Exception {
+        List<Spec> specs = specs();
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        for (Spec s : specs) dirs.put(s.name(), write(s));
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(llama(), backend, DType.F32);
+             Weights ma = Pretrained.load(mergedByHand(specs.get(0), dirs.get("a")), backend, DType.F32);
+             Weights mb = Pretrained.load(mergedByHand(specs.get(1), dirs.get("b")), backend, DType.F32);
+             LoraSlots slots = LoraSlots.load(new Transformer(base, backend), llama(), dirs)) {
+            Transformer model = new Transformer(base, backend);
+            int[] slotOf = {0, 1, -1, 0};                           // sequences 0 and 3 adapter a, 1 adapter b, 2 the base model
+            Weights[] by = {ma, mb, base, ma};
+            List<List<Integer>> ids = new ArrayList<>();
+            Tensor[][] kv = PagedBatch.allocate(model, 9);
+            try (PagedBatch.Decoder d = new PagedBatch.Decoder(model, new int[] {4}, 2, 8, slots)) {
+                for (int q = 0; q < 4; q++) {
+                    int[] p = prompt(40 + q, 5 + q);
+                    ids.add(new ArrayList<>(java.util.Arrays.stream(p).boxed().toList()));
+                    PagedBatch.prefill(model, kv, new int[] {2 * q, 2 * q + 1}, 0, p, slots, slotOf[q]);
+                }
+                int[][] steps = {{0, 1, 2}, {0, 1, 2}, {0, 3, 2}, {3, 1, 2}, {1, 2}, {0, 3, 1, 2}};
+                for (int k = 0; k < steps.length; k++) {
+                    int[] rows = steps[k];
+                    int n = rows.length;
+                    int[] tables = new int[2 * n], lengths = new int[n], tokens = new int[n], sl = new int[n];
+                    for (int r = 0; r < n; r++) {
+                        int q = rows[r];
+                        tables[2 * r] = 2 * q;
+                        tables[2 * r + 1] = 2 * q + 1;
+                        lengths[r] = ids.get(q).size();
+                        tokens[r] = 7 + 11 * k + r;
+                        sl[r] = slotOf[q];
+                    }
+                    try (PagedBatch.Step st = d.decode(kv, tables, 2, lengths, tokens, sl)) {
+                        float[] all = st.logits().toFloatArray();
+                        int v = model.config.vocabSize();
+                        for (int r = 0; r < n; r++) {
+                            int q = rows[r];
+                            ids.get(q).add(tokens[r]);
+                            int[] seq = ids.get(q).stream().mapToInt(Integer::intValue).toArray();
+                            float[] want = new Transformer(by[q], backend).logits(new int[][] {seq})[0][seq.length - 1];
+                            for (int x = 0; x < v; x++) assertEquals(want[x], all[r * v + x], 1e-4, "step " + k + " row " + r + " (sequence " + q + ") logit " + x);
+                        }
+                    }
+                    if (k >= 1) assertTrue(d.graphed(4), "step " + k + " replays the captured bucket");
+                }
+            } finally {
+                for (Tensor[] ts : kv) for (Tensor t : ts) t.close();
+            }
+        }
+    }
+
+    @Test
+    void whatPerRequestAdaptersRefuseIsNamed() throws Exception {
+        Path good = write(specs().get(0));
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(llama(), backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend);
+            // modules_to_save: a whole weight replaced
+            Path whole = Files.createDirectories(tmp.resolve("whole"));
+            Files.writeString(whole.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"bias\": \"none\"}");
+            SafetensorsWriter.write(whole.resolve("adapter_model.safetensors"), Map.of("base_model.model.model.norm.weight", Tensor.ofFloats(new float[64], 64)),
+                    Map.of("format", "pt"));
+            var e1 = assertThrows(CheckpointException.class, () -> LoraSlots.load(model, llama(), Map.of("w", whole)));
+            assertTrue(e1.getMessage().contains("modules_to_save"), e1.getMessage());
+            // a module outside the Llama projections (an adapter for another family's names)
+            Path other = Files.createDirectories(tmp.resolve("other"));
+            Files.writeString(other.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 8, \"bias\": \"none\"}");
+            SplittableRandom rnd = new SplittableRandom(3);
+            SafetensorsWriter.write(other.resolve("adapter_model.safetensors"), Map.of(
+                    "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight", LoraAdapterTest.random(rnd, 2, 64),
+                    "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight", LoraAdapterTest.random(rnd, 192, 2)), Map.of("format", "pt"));
+            var e2 = assertThrows(CheckpointException.class, () -> LoraSlots.load(model, llama(), Map.of("o", other)));
+            assertTrue(e2.getMessage().contains("transformer.h.0.attn.c_attn"), e2.getMessage());
+            // shapes that do not fit (an adapter of a wider model)
+            Path wide = Files.createDirectories(tmp.resolve("wide"));
+            Files.writeString(wide.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 8, \"bias\": \"none\"}");
+            SafetensorsWriter.write(wide.resolve("adapter_model.safetensors"), Map.of(
+                    "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", LoraAdapterTest.random(rnd, 2, 128),
+                    "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", LoraAdapterTest.random(rnd, 128, 2)), Map.of("format", "pt"));
+            var e3 = assertThrows(CheckpointException.class, () -> LoraSlots.load(model, llama(), Map.of("wide", wide)));
+            assertTrue(e3.getMessage().contains("do not fit"), e3.getMessage());
+            // a family whose loader reorders or fuses rows
+            var e4 = assertThrows(IllegalArgumentException.class, () -> LoraSlots.of(model, "cohere", Map.of("a", LoraAdapter.read(good))));
+            assertTrue(e4.getMessage().contains("cohere"), e4.getMessage());
+            // a name the engine does not serve
+            try (LoraSlots slots = LoraSlots.load(model, llama(), Map.of("a", good)); Engine e = new Engine(model, Engine.Config.defaults(model), slots)) {
+                var e5 = assertThrows(IllegalArgumentException.class, () -> submit(e, new int[] {1, 2}, 2, "nope"));
+                assertTrue(e5.getMessage().contains("nope") && e5.getMessage().contains("[a]"), e5.getMessage());
+                assertEquals(0, slots.slot("a"));
+                assertTrue(slots.bytes() > 0);
+            }
+            try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+                var e6 = assertThrows(IllegalArgumentException.class, () -> submit(e, new int[] {1, 2}, 2, "a"));
+                assertTrue(e6.getMessage().contains("serves none"), e6.getMessage());
+            }
+        }
+    }
+}
