@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.transformer4j.model.GenerationConfig;
+import org.transformer4j.model.LoraSlots;
 import org.transformer4j.model.Pretrained;
 import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
@@ -105,6 +106,11 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     LoraOption lora = new LoraOption();
 
+    @Option(names = "--lora-modules", arity = "1..*", paramLabel = "NAME=DIR", description = "PEFT LoRA adapters served beside the"
+            + " unmerged base model, as vLLM's --enable-lora --lora-modules: a request whose \"model\" is NAME runs through adapter DIR,"
+            + " others through the base; one batch mixes them. Llama-style families (llama, mistral, qwen2, qwen3, gemma, granite, …).")
+    java.util.List<String> loraModules;
+
     @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
             + " and decode rows together), as vLLM's option. Default: 512.")
     Integer maxBatchedTokens;
@@ -182,6 +188,14 @@ final class ServeCommand implements Callable<Integer> {
         if (shutdownTimeout < 0) throw new IllegalArgumentException("--shutdown-timeout must be ≥ 0 seconds, got " + shutdownTimeout);
         if (maxBatchedTokens != null && maxBatchedTokens < 1) throw new IllegalArgumentException("--max-num-batched-tokens must be ≥ 1, got " + maxBatchedTokens);
         String name = names == null ? null : names.get(0);
+        java.util.Map<String, Path> adapters = loraModules(loraModules);                                // refused before the model loads
+        if (!adapters.isEmpty() && lora.dir != null) {
+            throw new IllegalArgumentException("--lora merges one adapter into the weights, --lora-modules serves adapters beside the"
+                    + " unmerged base model: give one of them");
+        }
+        if (!adapters.isEmpty() && adapters.containsKey(name == null ? "" : name)) {
+            throw new IllegalArgumentException("--lora-modules " + name + "=…: the adapter's name is the served model's own");
+        }
         OpenAiServer.Limits limits = new OpenAiServer.Limits(4096, 4096, Duration.ofSeconds(timeoutSeconds), 1);
         try (Backend backend = Backends.select()) {
             if (EmbedCommand.BUILT_IN.contains(model)) {
@@ -247,7 +261,11 @@ final class ServeCommand implements Callable<Integer> {
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
                 if (spec != null) c = c.speculative(spec);
                 if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));
-                try (Engine engine = new Engine(m, c)) {
+                LoraSlots slots = adapters.isEmpty() ? null : LoraSlots.load(m, dir, adapters);
+                if (slots != null) {
+                    System.err.println("t4j serve: LoRA adapters " + slots.names() + " served per request (" + (slots.bytes() >> 10) + " KiB)");
+                }
+                try (slots; Engine engine = new Engine(m, c, slots)) {
                     int capacity = engine.maxSequenceRows(), positions = w.config.contextPositions();
                     if (contextLength > capacity) {
                         throw new IllegalArgumentException("--max-model-len " + contextLength + " is more than " + engine.sequenceBound()
@@ -417,11 +435,28 @@ final class ServeCommand implements Callable<Integer> {
         return s;
     }
 
+    /** --lora-modules' NAME=DIR pairs, in order; a malformed pair, a repeated name or a missing folder is refused by name. */
+    static java.util.Map<String, Path> loraModules(java.util.List<String> pairs) {
+        java.util.Map<String, Path> out = new java.util.LinkedHashMap<>();
+        if (pairs == null) return out;
+        for (String p : pairs) {
+            int eq = p.indexOf('=');
+            if (eq <= 0 || eq == p.length() - 1) throw new IllegalArgumentException("--lora-modules takes NAME=DIR pairs, got '" + p + "'");
+            String n = p.substring(0, eq);
+            Path d = Path.of(p.substring(eq + 1));
+            if (out.containsKey(n)) throw new IllegalArgumentException("--lora-modules names adapter '" + n + "' twice");
+            if (!Files.isDirectory(d)) throw new IllegalArgumentException("--lora-modules " + p + ": " + d + " is not a folder");
+            out.put(n, d);
+        }
+        return out;
+    }
+
     /** Refuses the options that only a generating decoder reads, naming what is served instead ({@code lora} too where asked). */
     private void generatingOnly(String what, boolean lora) {
         java.util.List<String> set = new java.util.ArrayList<>();
         if (maxModelLen != null) set.add("--max-model-len");
         if (lora && this.lora.dir != null) set.add("--lora");
+        if (loraModules != null && !loraModules.isEmpty()) set.add("--lora-modules");
         if (chatTemplate != null) set.add("--chat-template");
         if (!set.isEmpty()) throw new IllegalArgumentException(String.join(", ", set) + ": for decoder folders that generate; " + what + " is served here");
     }

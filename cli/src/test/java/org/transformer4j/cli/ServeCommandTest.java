@@ -356,6 +356,10 @@ class ServeCommandTest {
         assertTrue(serveError(dir, "--allowed-origins", "[\"app.example\"]").contains("scheme://host[:port]"));
         assertTrue(serveError(dir, "--chat-template", "no-such-template.jinja").contains("looks like a path, but no such file exists"));
         assertTrue(serveError(dir, "--max-num-batched-tokens", "0").contains("--max-num-batched-tokens must be ≥ 1"));
+        assertTrue(serveError(dir, "--lora-modules", "sql").contains("NAME=DIR pairs"));
+        assertTrue(serveError(dir, "--lora-modules", "sql=" + dir.resolve("nowhere")).contains("is not a folder"));
+        assertTrue(serveError(dir, "--lora-modules", "a=" + dir, "a=" + dir).contains("names adapter 'a' twice"));
+        assertTrue(serveError(dir, "--lora-modules", "a=" + dir, "--lora", dir.toString()).contains("give one of them"));
         ServeCommand cmd = new ServeCommand();
         cmd.apiKeys = java.util.List.of("sk-flag");
         cmd.environment = name -> name.equals("T4J_API_KEY") ? "sk-env" : null;
@@ -522,6 +526,57 @@ class ServeCommandTest {
         watchdog.interrupt();
         assertEquals(1, exit, "it was to fail: " + err);
         return err.toString();
+    }
+
+    /**
+     * --lora-modules NAME=DIR on a Llama folder: a request whose model is the adapter's name gets the text of the adapter
+     * merged into the weights (LoraAdapter, checked against weights merged by hand in LoraAdapterTest), one naming the
+     * folder gets the base model's, and /v1/models lists the adapter with the base as its parent.
+     */
+    @Test
+    void loraModulesServeAdaptersByName(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.decoder(dir.resolve("llama"), "llama");
+        Path adapter = java.nio.file.Files.createDirectories(dir.resolve("adapter"));
+        java.nio.file.Files.writeString(adapter.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 32,"
+                + " \"target_modules\": [\"q_proj\", \"o_proj\", \"gate_proj\", \"up_proj\"], \"bias\": \"none\"}");
+        java.util.Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(13);
+        try (org.transformer4j.model.weights.SafetensorsCheckpoint ck = org.transformer4j.model.weights.SafetensorsCheckpoint.open(model)) {
+            for (String m : new String[] {"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.o_proj", "model.layers.1.mlp.gate_proj",
+                    "model.layers.1.mlp.up_proj"}) {
+                long[] shape = ck.tensor(m + ".weight").shape();
+                t.put("base_model.model." + m + ".lora_A.weight", DecoderCliTest.random(rnd, 8, shape[1]));
+                t.put("base_model.model." + m + ".lora_B.weight", DecoderCliTest.random(rnd, shape[0], 8));
+            }
+        }
+        org.transformer4j.model.weights.SafetensorsWriter.write(adapter.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+        String prompt = "the cat sat on the mat";
+        String merged, base;
+        try (var tok = Tokenizers.forModel(model); var b = new CpuBackend();
+             var w = Pretrained.load(model, b, org.transformer4j.runtime.DType.F32, org.transformer4j.model.LoraAdapter.read(adapter));
+             var plain = Pretrained.load(model, b)) {
+            int[] ids = tok.encode(prompt);
+            merged = tok.decode(new Generator(new Transformer(w, b)).generate(ids, Generator.Options.greedy(10), null), true);
+            base = tok.decode(new Generator(new Transformer(plain, b)).generate(ids, Generator.Options.greedy(10), null), true);
+        }
+        assertFalse(merged.equals(base), "the adapter changes the reply: " + merged);
+        serving(port -> {
+            for (String[] ask : new String[][] {{"sql", merged}, {"llama", base}}) {
+                HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                        + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"" + ask[0] + "\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 10, \"temperature\": 0, \"ignore_eos\": true}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), r.body());
+                JsonNode reply = new ObjectMapper().readTree(r.body());
+                assertEquals(ask[0], reply.get("model").asText());
+                assertEquals(ask[1], reply.at("/choices/0/text").asText(), ask[0]);
+            }
+            HttpResponse<String> m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonNode cards = new ObjectMapper().readTree(m.body()).get("data");
+            assertEquals("sql", cards.get(1).get("id").asText());
+            assertEquals("llama", cards.get(1).get("parent").asText());
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--lora-modules", "sql=" + adapter);
     }
 
     interface Check { void run(int port) throws Exception; }

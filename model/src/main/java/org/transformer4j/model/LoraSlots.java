@@ -58,12 +58,16 @@ public final class LoraSlots implements AutoCloseable {
     record Pair(Tensor a, Tensor b, int rank) {}
 
     private final List<String> names;
+    private final List<Path> dirs;
     private final IdentityHashMap<Weights.Attention, Pair[]> attention = new IdentityHashMap<>();   // [Q, K, V, O]
     private final IdentityHashMap<Weights.Mlp, Pair[]> mlp = new IdentityHashMap<>();               // [GATE_PROJ, UP_PROJ, DOWN]
     private final List<Tensor> owned = new ArrayList<>();
     private volatile boolean closed;
 
-    private LoraSlots(List<String> names) { this.names = List.copyOf(names); }
+    private LoraSlots(List<String> names, List<Path> dirs) {
+        this.names = List.copyOf(names);
+        this.dirs = List.copyOf(dirs);
+    }
 
     /**
      * Reads the adapter folders ({@code name → folder}, in slot order) for {@code model}, loaded from {@code modelDir}
@@ -116,7 +120,7 @@ public final class LoraSlots implements AutoCloseable {
             }
             slot++;
         }
-        LoraSlots out = new LoraSlots(new ArrayList<>(adapters.keySet()));
+        LoraSlots out = new LoraSlots(new ArrayList<>(adapters.keySet()), adapters.values().stream().map(LoraAdapter::dir).toList());
         List<String> adapterNames = out.names;
         try {
             for (var le : found.entrySet()) {
@@ -209,6 +213,12 @@ public final class LoraSlots implements AutoCloseable {
 
     /** The adapters' names, slot by slot. */
     public List<String> names() { return names; }
+
+    /** The folder adapter {@code name} was read from, or null where none is called so. */
+    public Path dir(String name) {
+        int i = slot(name);
+        return i < 0 ? null : dirs.get(i);
+    }
 
     /** Slots: G. */
     public int size() { return names.size(); }

@@ -451,9 +451,12 @@ public final class OpenAiServer implements AutoCloseable {
             JsonNode model = body.get("model");
             if (!modelRequired && (model == null || model.isNull())) model = JSON.getNodeFactory().textNode(name);
             if (model == null || !model.isTextual()) throw ApiError.bad("model", "'model' is required (this server has '" + name + "')");
-            if (!names.contains(model.asText())) {
-                throw new ApiError(400, "invalid_request_error", "model", "unknown model '" + model.asText() + "'; this server has "
-                        + names.stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(", ")));
+            if (!names.contains(model.asText()) && !isAdapter(model.asText())) {
+                List<String> all = new ArrayList<>(names);
+                if (engine != null && engine.adapters() != null) all.addAll(engine.adapters().names());
+                // vLLM's and OpenAI's answer: 404 (OpenAI's code model_not_found), naming what is served
+                throw new ApiError(404, "invalid_request_error", "model", "The model '" + model.asText() + "' does not exist; this server has "
+                        + all.stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(", ")), "model_not_found");
             }
             h.run(ctx, body);
         } catch (ApiError e) {
@@ -526,6 +529,19 @@ public final class OpenAiServer implements AutoCloseable {
             m.putNull("parent");
             m.put("max_model_len", maxModelLen());
         }
+        if (engine != null && engine.adapters() != null) {      // vLLM's LoRA cards: the adapter's name, its folder, its base
+            for (String id : engine.adapters().names()) {
+                ObjectNode m = data.addObject();
+                m.put("id", id);
+                m.put("object", "model");
+                m.put("created", created);
+                m.put("owned_by", "transformer4j");
+                java.nio.file.Path dir = engine.adapters().dir(id);
+                if (dir != null) m.put("root", dir.toString());
+                m.put("parent", names.get(0));
+                m.put("max_model_len", maxModelLen());
+            }
+        }
         ctx.contentType("application/json").result(root.toString());
     }
 
@@ -537,7 +553,8 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
-                       boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt) {}
+                       boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
+                       String adapter) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -672,7 +689,17 @@ public final class OpenAiServer implements AutoCloseable {
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate,
-                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b));
+                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b));
+    }
+
+    /** The engine's LoRA adapter a request's "model" names (vLLM's --lora-modules: the adapter's name), or null for the base model. */
+    private String adapterOf(JsonNode b) {
+        JsonNode m = b.get("model");
+        return m != null && m.isTextual() && isAdapter(m.asText()) ? m.asText() : null;
+    }
+
+    private boolean isAdapter(String model) {
+        return engine != null && engine.adapters() != null && !names.contains(model) && engine.adapters().slot(model) >= 0;
     }
 
     /** vLLM's cache_salt: a non-empty string, or null. */
@@ -1070,7 +1097,7 @@ public final class OpenAiServer implements AutoCloseable {
                     Reply reply = new Reply(gen, index, isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls);
                     replies.add(reply);
                     if (i == 0) firstOfPrompt.add(reply);
-                    Engine.Request r = new Engine.Request(gen.prompt(), child, gen.topLogprobs()).withCacheSalt(gen.cacheSalt());
+                    Engine.Request r = new Engine.Request(gen.prompt(), child, gen.topLogprobs()).withCacheSalt(gen.cacheSalt()).withAdapter(gen.adapter());
                     int promptTop = Math.max(gen.promptLogprobs(), gen.echo() ? gen.topLogprobs() : -1);   // the prompt's, from the engine's prefill
                     if (promptTop >= 0) r = r.withPromptLogprobs(promptTop);
                     if (!gen.generate()) r = r.promptOnly();
@@ -1094,7 +1121,7 @@ public final class OpenAiServer implements AutoCloseable {
             out = ctx.res().getOutputStream();
             if (isChat) {                                   // the first chunk of each choice carries the role
                 for (Reply reply : replies) {
-                    ObjectNode first = chunk(id, isChat);
+                    ObjectNode first = chunk(id, isChat, g);
                     if (g.returnTokenIds() && reply.index == 0) first.set("prompt_token_ids", ids(g.prompt()));   // vLLM: the first chunk only
                     ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
                     c.put("index", reply.index);
@@ -1130,7 +1157,7 @@ public final class OpenAiServer implements AutoCloseable {
                     }
                     reasons[e.index()] = reply.stopped || e.finish() == Engine.Finish.STOP ? "stop" : "length";
                     if (out != null) {
-                        ObjectNode c = chunk(id, isChat);
+                        ObjectNode c = chunk(id, isChat, g);
                         Piece rest = reply.finishSplit();                                  // what a parser held back
                         reply.choice((ArrayNode) c.get("choices"), rest, null, reply.finishReason(reasons[e.index()]));
                         if (!send(out, c)) { cancel(handles); return; }
@@ -1146,7 +1173,7 @@ public final class OpenAiServer implements AutoCloseable {
                 if (out != null) {
                     Piece d = reply.split(delta == null ? "" : delta);
                     if (!d.isEmpty() || g.topLogprobs() >= 0) {
-                        ObjectNode c = chunk(id, isChat);
+                        ObjectNode c = chunk(id, isChat, g);
                         reply.choice((ArrayNode) c.get("choices"), d, reply.lastLogprobs(), null);
                         if (!send(out, c)) { cancel(handles); return; }     // the client went away: free the blocks
                     }
@@ -1162,7 +1189,7 @@ public final class OpenAiServer implements AutoCloseable {
         int promptTokens = gens.stream().mapToInt(x -> x.prompt().length).sum();   // each prompt once, whatever its n (vLLM's usage)
         if (out != null) {
             if (g.includeUsage()) {
-                ObjectNode u = chunk(id, isChat);
+                ObjectNode u = chunk(id, isChat, g);
                 usage(u, promptTokens, completion, cached(firstOfPrompt));
                 send(out, u);
             }
@@ -1173,7 +1200,7 @@ public final class OpenAiServer implements AutoCloseable {
         root.put("id", id);
         root.put("object", isChat ? "chat.completion" : "text_completion");
         root.put("created", System.currentTimeMillis() / 1000);
-        root.put("model", name);
+        root.put("model", g.adapter() != null ? g.adapter() : name);
         ArrayNode choices = root.putArray("choices");
         for (Reply reply : replies) {
             String reason = reasons[reply.index];
@@ -1203,12 +1230,12 @@ public final class OpenAiServer implements AutoCloseable {
         for (Engine.Handle h : handles) h.cancel();
     }
 
-    private ObjectNode chunk(String id, boolean isChat) {
+    private ObjectNode chunk(String id, boolean isChat, Gen g) {
         ObjectNode c = JSON.createObjectNode();
         c.put("id", id);
         c.put("object", isChat ? "chat.completion.chunk" : "text_completion");
         c.put("created", System.currentTimeMillis() / 1000);
-        c.put("model", name);
+        c.put("model", g.adapter() != null ? g.adapter() : name);
         c.putArray("choices");
         return c;
     }

@@ -271,8 +271,9 @@ class DeploymentServerTest {
             JsonNode models = status(200, send(p, "GET", "/v1/models", null));
             assertEquals(2, models.get("data").size());
             assertEquals("org/tiny-v1", models.at("/data/1/id").asText());
-            JsonNode e = status(400, send(p, "POST", "/v1/completions", "{\"model\":\"other\",\"prompt\":\"ab\"}")).get("error");
-            assertEquals("unknown model 'other'; this server has 'tiny', 'org/tiny-v1'", e.get("message").asText());
+            JsonNode e = status(404, send(p, "POST", "/v1/completions", "{\"model\":\"other\",\"prompt\":\"ab\"}")).get("error");
+            assertEquals("The model 'other' does not exist; this server has 'tiny', 'org/tiny-v1'", e.get("message").asText());
+            assertEquals("model_not_found", e.get("code").asText());
             assertEquals("ok", status(200, send(p, "GET", "/ping", null)).get("status").asText());
             assertEquals(200, send(p, "POST", "/ping", "").statusCode());
             assertFalse(status(200, send(p, "GET", "/version", null)).get("version").asText().isEmpty());

@@ -274,7 +274,9 @@ class LmEvalServerTest {
         assertEquals(JSON.valueToTree(ServerTest.TOK.encode("user|yo|assistant|")), m.get("tokens"), "through the chat template");
         JsonNode m2 = ok("/tokenize", "{\"messages\":[{\"role\":\"user\",\"content\":\"yo\"}],\"add_generation_prompt\":false}");
         assertEquals(JSON.valueToTree(ServerTest.TOK.encode("user|yo|")), m2.get("tokens"));
-        bad("/tokenize", "{\"model\":\"other\",\"prompt\":\"x\"}", "model", "unknown model");
+        HttpResponse<String> unknown = ServerTest.post("/tokenize", "{\"model\":\"other\",\"prompt\":\"x\"}");
+        assertEquals(404, unknown.statusCode(), unknown.body());
+        assertTrue(unknown.body().contains("'other' does not exist"), unknown.body());
         bad("/tokenize", "{\"prompt\":5}", "prompt", "string");
 
         assertEquals("hello", ok("/detokenize", "{\"tokens\":" + Arrays.toString(ServerTest.TOK.encode("hello")) + "}").get("prompt").asText());

@@ -267,9 +267,9 @@ class ServerTest {
         HttpResponse<String> r = post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": ");
         assertEquals(400, r.statusCode());
         assertTrue(r.body().contains("\"error\"") && r.body().contains("not valid JSON"), r.body());
-        BadRequestException e = assertThrows(BadRequestException.class, () -> client.completions().create(
+        com.openai.errors.NotFoundException e = assertThrows(com.openai.errors.NotFoundException.class, () -> client.completions().create(
                 CompletionCreateParams.builder().model("gpt-4").prompt("abc").build()));
-        assertTrue(e.getMessage().contains("unknown model"), e.getMessage());
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
         assertEquals(400, post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"max_tokens\": 0}").statusCode());
         HttpResponse<String> tooLong = post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"" + text(3, 150) .replace("\\", "/").replace("\"", "'")
                 + "\", \"max_tokens\": 20}");
