@@ -5,6 +5,7 @@
 // (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed. And the next
 // turn of a chat takes the previous reply's blocks from the prefix cache (CUDA caches generated blocks by default), and a
 // prompt's log-probabilities (every row of each chunk) match a full pass; n-gram speculation keeps greedy replies.
+// And per-request LoRA adapters give the tokens of each adapter merged by hand.
 // Written without a GPU: never run on one yet (ci/gpu-check phase "tests").
 package org.transformer4j.model;
 
@@ -201,5 +202,72 @@ class EngineGpuTest {
         assertEquals(null, r.error());
         assertEquals(n, r.tokens().size(), "greedy to max tokens (no stop ids)");
         return r.tokens();
+    }
+
+    /**
+     * Per-request LoRA adapters on CUDA (the grouped GEMMs' residual epilogue, ActivationOp on t4j_bias_act, the offsets
+     * read by captured decode steps): eight requests of adapters a, b and the base model together, in F32 (the SIMT
+     * grouped kernel) and BF16 (the tensor-core one), each against its adapter merged by hand in float64 and run alone
+     * through the engine on the same GPU: the same greedy tokens up to near ties (in BF16 the merged and unmerged sums
+     * round differently, so its tie is wider).
+     */
+    @Test
+    void loraAdaptersOnCudaGiveTheirMergedModelsTokens(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        LoraSlotsTest h = new LoraSlotsTest();
+        h.tmp = tmp;
+        List<LoraSlotsTest.Spec> specs = LoraSlotsTest.specs();
+        java.util.Map<String, java.nio.file.Path> dirs = new java.util.LinkedHashMap<>(), merged = new java.util.LinkedHashMap<>();
+        for (LoraSlotsTest.Spec s : specs) {
+            dirs.put(s.name(), h.write(s));
+            merged.put(s.name(), h.mergedByHand(s, dirs.get(s.name())));
+        }
+        String[] who = {"a", null, "b", "b", "a", null, "b", "a"};
+        for (org.transformer4j.runtime.DType dt : new org.transformer4j.runtime.DType[] {org.transformer4j.runtime.DType.F32, org.transformer4j.runtime.DType.BF16}) {
+            double tie = dt == org.transformer4j.runtime.DType.F32 ? TIE : 0.05;
+            try (CudaBackend cuda = ModelGpuTest.gpu(); Weights base = Pretrained.load(LoraSlotsTest.llama(), cuda, dt)) {
+                Transformer model = new Transformer(base, cuda);
+                List<List<Engine.Token>> want = new ArrayList<>();
+                for (int i = 0; i < who.length; i++) {
+                    try (Weights w = who[i] == null ? null : Pretrained.load(merged.get(who[i]), cuda, dt);
+                         Engine e = new Engine(w == null ? model : new Transformer(w, cuda), Engine.Config.defaults(model))) {
+                        CompletableFuture<Reply> f = new CompletableFuture<>();
+                        List<Engine.Token> got = new ArrayList<>();
+                        e.submit(new Engine.Request(LoraSlotsTest.prompt(100 + i, 3 + 4 * i), Generator.Options.greedy(8), 2), new Engine.Listener() {
+                            @Override public void onToken(Engine.Token t) { got.add(t); }
+                            @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Reply(got, reason, error)); }
+                        });
+                        Reply r = f.get(120, TimeUnit.SECONDS);
+                        assertEquals(null, r.error(), dt + " merged model " + who[i]);
+                        want.add(r.tokens());
+                    }
+                }
+                try (LoraSlots slots = LoraSlots.load(model, LoraSlotsTest.llama(), dirs);
+                     Engine e = new Engine(model, Engine.Config.defaults(model), slots)) {
+                    List<CompletableFuture<Reply>> fs = new ArrayList<>();
+                    for (int i = 0; i < who.length; i++) {
+                        CompletableFuture<Reply> f = new CompletableFuture<>();
+                        List<Engine.Token> got = new ArrayList<>();
+                        e.submit(new Engine.Request(LoraSlotsTest.prompt(100 + i, 3 + 4 * i), Generator.Options.greedy(8), 2).withAdapter(who[i]),
+                                new Engine.Listener() {
+                                    @Override public void onToken(Engine.Token t) { got.add(t); }
+                                    @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Reply(got, reason, error)); }
+                                });
+                        fs.add(f);
+                    }
+                    for (int i = 0; i < who.length; i++) {
+                        Reply r = fs.get(i).get(120, TimeUnit.SECONDS);
+                        assertEquals(null, r.error(), dt + " request " + i);
+                        List<Engine.Token> exp = want.get(i);
+                        int t = 0;
+                        while (t < exp.size() && t < r.tokens().size() && exp.get(t).id() == r.tokens().get(t).id()) t++;
+                        if (t == exp.size()) continue;
+                        double[] top = exp.get(t).topLogprobs();
+                        assertTrue(top[0] - top[1] <= tie, dt + " request " + i + " (adapter " + who[i] + ") left its merged model's tokens at "
+                                + t + " without a near tie: top two " + java.util.Arrays.toString(top));
+                    }
+                    assertTrue(e.decodeGraphed(8) || e.decodeGraphed(4), dt + ": a bucket's decode step with the adapters was captured");
+                }
+            }
+        }
     }
 }
