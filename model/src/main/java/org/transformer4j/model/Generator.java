@@ -258,12 +258,32 @@ public final class Generator {
     }
 
     private final Transformer model;
+    private final LoraSlots lora;                 // per-request adapters (LoraSlots), or null
+    private final int slot;                       // the adapter this generator's sequences run through
 
     public Generator(Transformer model) {
+        this(model, null, -1);
+    }
+
+    private Generator(Transformer model, LoraSlots lora, int slot) {
         if (model.config.architecture() == Architecture.ENCODER_ONLY) {
             throw new IllegalArgumentException("an encoder-only model does not generate; use encode, classify or maskedLmLogits");
         }
         this.model = model;
+        this.lora = lora;
+        this.slot = slot;
+    }
+
+    /**
+     * A generator of the same model whose sequences run through adapter {@code name} of {@code slots} (loaded for this
+     * model; the base weights unchanged, see {@link LoraSlots}); null slots: the base model.
+     */
+    public Generator withAdapter(LoraSlots slots, String name) {
+        if (slots == null) return new Generator(model);
+        int i = slots.slot(name);
+        if (i < 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' in " + slots.names());
+        if (model.config.architecture() != Architecture.DECODER_ONLY) throw new IllegalArgumentException("LoRA adapters run decoder-only models");
+        return new Generator(model, slots, i);
     }
 
     /**
@@ -317,6 +337,11 @@ public final class Generator {
         int longest = Arrays.stream(p).mapToInt(a -> a.length).max().orElseThrow();
         KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, (long) longest + o.maxNewTokens());
         try {
+            if (lora != null) {
+                int[] slots = new int[p.length];
+                Arrays.fill(slots, slot);
+                st.adapters(lora, slots);
+            }
             // blocks come on demand, but a limit the state can never reach is refused before any work
             boolean inputRows = encDec && model.config.shareCrossAndSelfAttention();
             st.requireCapacity((!encDec || inputRows ? (long) longest : 0L) + o.maxNewTokens(),

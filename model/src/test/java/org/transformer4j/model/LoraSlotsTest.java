@@ -86,7 +86,9 @@ class LoraSlotsTest {
 
     /** The llama folder with the adapter merged here in float64 (PEFT's W + s · B · A), stored as F32 plain weights. */
     Path mergedByHand(Spec s, Path adapterDir) throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("merged-" + s.name()));
+        Path dir = tmp.resolve("merged-" + s.name());
+        if (Files.isRegularFile(dir.resolve("model.safetensors"))) return dir;          // written once per test
+        Files.createDirectories(dir);
         Files.copy(llama().resolve("config.json"), dir.resolve("config.json"));
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (SafetensorsFile base = SafetensorsFile.open(llama().resolve("model.safetensors"));
@@ -183,6 +185,15 @@ class LoraSlotsTest {
                     }
                     if (buckets.length > 0) assertTrue(e.decodeGraphed(8) || e.decodeGraphed(4) || e.decodeGraphed(2), "a bucket's step was captured");
                 }
+            }
+            // Generator through an adapter: two prompts batched, the merged model's tokens
+            try (LoraSlots slots = LoraSlots.load(model, llama(), dirs);
+                 Weights w = Pretrained.load(mergedByHand(specs.get(1), dirs.get("b")), backend, DType.F32)) {
+                List<int[]> two = List.of(prompts[2], prompts[3]);
+                int[][] got = new Generator(model).withAdapter(slots, "b").generate(two, Generator.Options.greedy(8), null);
+                int[][] exp = new Generator(new Transformer(w, backend)).generate(two, Generator.Options.greedy(8), null);
+                for (int i = 0; i < 2; i++) assertArrayEquals(exp[i], got[i], "Generator with adapter b, prompt " + i);
+                assertThrows(IllegalArgumentException.class, () -> new Generator(model).withAdapter(slots, "c"));
             }
             // the adapters change what the model says (else the test above could not fail)
             assertTrue(!java.util.Arrays.equals(want.get("a")[0].ids(), want.get("null")[1].ids())
