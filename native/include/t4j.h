@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 14
+#define T4J_ABI_VERSION 15
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -171,7 +171,12 @@ typedef struct t4j_linear_params {
                                      offsets[g] .. offsets[g+1]-1 of a and c (stride_a, stride_c are then
                                      ignored: rows are indexed from a and c directly), its weights b (and
                                      b_gate) + g·stride_b; m is the rows' capacity (0 ≤ offsets[g] ≤
-                                     offsets[g+1] ≤ offsets[batch] ≤ m, offsets[0] = 0). No residual, no split-K.
+                                     offsets[g+1] ≤ offsets[batch] ≤ m, offsets[0] = 0). No split-K.
+                                     A residual (ABI 15; dense weights only, not T4J_WEIGHTS_MXFP4) is read at
+                                     the same rows, residual + r·ld_residual for row r (stride_residual ignored),
+                                     and must be c itself (same pointer, ld_residual == ldc: LoRA's expand,
+                                     out += x·B[g]ᵀ) or not overlap c's m rows; rows past offsets[batch] are
+                                     neither read nor written.
                                      F32 runs a SIMT kernel (the checking path), F16/BF16 the tensor-core one. */
     int64_t stride_bias;          /* ABI 11: with group_offsets, elements between group g's bias (and bias_gate) rows:
                                      group g adds bias + g·stride_bias (GPT-OSS's per-expert biases, (batch, N) dense:

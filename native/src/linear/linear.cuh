@@ -14,7 +14,8 @@
 // GROUPED (a mixture of experts' expert GEMMs, t4j_linear_params.group_offsets): batch item g is
 // expert g; its rows of A and C are offsets[g] .. offsets[g+1]-1 (read from device memory when the
 // block starts), its weights B + g·stride_b, its biases bias + g·stride_bias. The grid's y covers the capacity p.m; a block whose first
-// row is past its group's rows exits at once. No split-K and no residual then (the launcher refuses).
+// row is past its group's rows exits at once. No split-K then (the launcher never splits); a residual (ABI 15) is read at
+// the group's rows, residual + offsets[g]·ld_residual, and may be C itself (LoRA's expand: out += x·B[g]ᵀ).
 // MXFP4 (ABI 13, t4j_linear_params.b_format; grouped BF16 with trans_b only): B and b_gate hold packed FP4 codes
 // and E8M0 scales (mxfp4.cuh). A kBK slice of a B row is exactly one MXFP4 block (16 bytes + one scale), so each
 // thread loads half a block (8 bytes) and its scale with plain loads, decodes them to 16 BF16 and stores them into
@@ -349,7 +350,11 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
     const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;
     const T* bias = p.bias ? static_cast<const T*>(p.bias) + bias_off : nullptr;
     const T* bias_g = GATED && p.bias_gate ? static_cast<const T*>(p.bias_gate) + bias_off : nullptr;
-    const T* res = !GROUPED && p.residual ? static_cast<const T*>(p.residual) + batch * p.stride_residual : nullptr;  // (M, N)
+    // GROUPED (ABI 15): the group's residual rows start at row_lo like C's (stride_residual unused); it may be C itself,
+    // each element read by the thread that then writes it. Not with MXFP4 weights (the launcher refuses).
+    const T* res = !MXFP4 && p.residual
+                       ? static_cast<const T*>(p.residual) + (GROUPED ? row_lo * p.ld_residual : batch * p.stride_residual)
+                       : nullptr;                                                                                    // (M, N)
     T* C = static_cast<T*>(p.c) + (GROUPED ? row_lo * p.ldc : batch * p.stride_c);                                   // (M, N)
     const bool pair_ok = p.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(C) & 3u) == 0;
 #pragma unroll

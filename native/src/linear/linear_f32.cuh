@@ -1,10 +1,11 @@
 // linear_f32.cuh — the fp32 grouped GEMM (t4j_linear with group_offsets and T4J_DTYPE_F32): a mixture of
 // experts' expert projections where the checking path is fp32. cuBLAS cannot read group sizes from
 // device memory, so this is a plain SIMT tiled GEMM with the tensor-core kernel's epilogue
-// (epilogue.cuh): C = act(alpha·A·op(B[g]) + bias[g]) [⊙ (alpha·A·op(B_gate[g]) + bias_gate[g])], fp32
-// throughout (fmaf in k order), no residual. Block: a 64 × 64 tile of C, 256 threads of 4 × 4 outputs;
-// K in slices of 16 through shared memory (A stored k-major, so a thread's 4 rows are one broadcast
-// read). Group g's rows of A and C are offsets[g] .. offsets[g+1]-1; blocks past them exit.
+// (epilogue.cuh): C = act(alpha·A·op(B[g]) + bias[g]) [⊙ (alpha·A·op(B_gate[g]) + bias_gate[g])]
+// [+ residual] (ABI 15: the group's rows of residual, which may be C itself), fp32 throughout (fmaf in
+// k order). Block: a 64 × 64 tile of C, 256 threads of 4 × 4 outputs; K in slices of 16 through shared
+// memory (A stored k-major, so a thread's 4 rows are one broadcast read). Group g's rows of A, C and
+// residual are offsets[g] .. offsets[g+1]-1; blocks past them exit.
 #pragma once
 
 #include <cstdint>
@@ -81,19 +82,30 @@ __device__ __forceinline__ void linear_f32_grouped_block(const t4j_linear_params
     const float* bias = p.bias ? static_cast<const float*>(p.bias) + g * p.stride_bias : nullptr;  // group g's rows (ABI 11)
     const float* bias_g = GATED && p.bias_gate ? static_cast<const float*>(p.bias_gate) + g * p.stride_bias : nullptr;
     float* C = static_cast<float*>(p.c) + lo * p.ldc;  // (M, N)
+    const float* res = p.residual ? static_cast<const float*>(p.residual) + lo * p.ld_residual : nullptr;  // (M, N), or C itself
+    float bv[4], bg[4];
 #pragma unroll
     for (int j = 0; j < 4; j++) {
         const int64_t col = n0 + tx * 4 + j;
-        if (col >= p.n) continue;
-        const float bv = bias ? bias[col] : 0.0f;
-        const float bg = bias_g ? bias_g[col] : 0.0f;
+        bv[j] = bias && col < p.n ? bias[col] : 0.0f;
+        bg[j] = bias_g && col < p.n ? bias_g[col] : 0.0f;
+    }
+    // Row by row (one row pointer of C and of the residual live at a time); each residual element is read by the
+    // thread that then writes C there, so residual may be C itself.
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int64_t row = m0 + ty * 4 + i;
-            if (row >= M) continue;
-            const float y = p.alpha * acc[0][i][j] + bv;
-            const float gv = GATED ? p.alpha * acc[P - 1][i][j] + bg : 0.0f;
-            C[row * p.ldc + col] = epilogue_value(y, GATED, gv, false, 0.0f, p.activation);
+    for (int i = 0; i < 4; i++) {
+        const int64_t row = m0 + ty * 4 + i;
+        if (row >= M) continue;
+        float* c_row = C + row * p.ldc;
+        const float* r_row = res ? res + row * p.ld_residual : nullptr;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int64_t col = n0 + tx * 4 + j;
+            if (col >= p.n) continue;
+            const float y = p.alpha * acc[0][i][j] + bv[j];
+            const float gv = GATED ? p.alpha * acc[P - 1][i][j] + bg[j] : 0.0f;
+            const float r = r_row ? r_row[col] : 0.0f;
+            c_row[col] = epilogue_value(y, GATED, gv, r_row != nullptr, r, p.activation);
         }
     }
 }

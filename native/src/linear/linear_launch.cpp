@@ -127,10 +127,26 @@ bool valid_mxfp4(const t4j_linear_params* p) {
     return (misaligned & 7u) == 0;
 }
 
-// The grouped GEMM (group_offsets set; the common checks passed): no residual, no split-K; the grid's y
-// covers the capacity p->m, z the groups, and each block reads its group's rows when it starts.
+// A grouped residual (ABI 15) is C itself (same pointer and ldc: each element read by the thread that writes it) or
+// lies wholly apart from C's rows (0 .. m−1, ldc apart; the residual's ld_residual apart): a partial overlap would
+// let one block read what another has written. Dense weights only.
+bool valid_grouped_residual(const t4j_linear_params* p) {
+    if (p->residual == nullptr) return true;
+    if (p->b_format != T4J_WEIGHTS_DENSE) return false;
+    if (p->residual == p->c) return p->ld_residual == p->ldc;
+    if (p->m == 0 || p->n == 0) return true;
+    const uint64_t es = p->dtype == T4J_DTYPE_F32 ? 4u : 2u;
+    const uint64_t c0 = reinterpret_cast<uintptr_t>(p->c), r0 = reinterpret_cast<uintptr_t>(p->residual);
+    const uint64_t c1 = c0 + static_cast<uint64_t>((p->m - 1) * p->ldc + p->n) * es;          // one past C's last element
+    const uint64_t r1 = r0 + static_cast<uint64_t>((p->m - 1) * p->ld_residual + p->n) * es;  // and the residual's
+    return r1 <= c0 || c1 <= r0;
+}
+
+// The grouped GEMM (group_offsets set; the common checks passed): no split-K; a residual (ABI 15) with dense weights,
+// at the groups' rows like C; the grid's y covers the capacity p->m, z the groups, and each block reads its group's
+// rows when it starts.
 int32_t linear_grouped(const t4j_linear_params* p, void* stream) {
-    if (p->residual != nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_grouped_residual(p)) return T4J_ERROR_INVALID_ARGUMENT;
     const bool gated = p->gated == 1;
     const bool trans_b = p->trans_b == 1;
     if (p->m == 0 || p->n == 0) return T4J_SUCCESS;

@@ -151,13 +151,58 @@ class MoeValidationNativeTest {
     }
 
     @Test
-    void groupedLinearRefusesResidualAndTakesF32() {
+    void groupedLinearTakesF32() {
         assertEquals(t4j_h.T4J_SUCCESS, groupedWith(p -> { }), "well formed, capacity 0");
         assertEquals(t4j_h.T4J_SUCCESS, groupedWith(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32)), "F32 grouped");
-        assertEquals(BAD, groupedWith(p -> {
-            t4j_linear_params.residual(p, FAKE);
+    }
+
+    /**
+     * ABI 15, a residual on the grouped GEMM (LoRA's expand adds into its base projection's output): c itself with c's
+     * stride, or apart from c's rows; ld_residual ≥ N; dense weights only. The refusals come before any driver call
+     * (capacity 4: the overlap rule needs rows), the accepted forms are checked at capacity 0.
+     */
+    @Test
+    void groupedLinearTakesAResidualThatIsCOrApartFromIt() {
+        Consumer<MemorySegment> inPlace = p -> {
+            t4j_linear_params.residual(p, FAKE);                       // c itself
             t4j_linear_params.ld_residual(p, 64);
-        }), "residual with groups");
+        };
+        Function<Long, Consumer<MemorySegment>> at = bytes -> p -> {   // 4 rows of c; a residual `bytes` past c's start
+            t4j_linear_params.m(p, 4);
+            t4j_linear_params.residual(p, MemorySegment.ofAddress(FAKE.address() + bytes));
+            t4j_linear_params.ld_residual(p, 64);
+        };
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(inPlace), "residual = c, same stride");
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(inPlace.andThen(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32))), "F32 in place");
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(inPlace.andThen(p -> {
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, FAKE);
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_SILU);
+        })), "gated, in place");
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(p -> {
+            t4j_linear_params.residual(p, MemorySegment.ofAddress(0x40000));
+            t4j_linear_params.ld_residual(p, 72);
+            t4j_linear_params.stride_residual(p, 5);                   // ignored with groups
+        }), "a separate residual with its own stride");
+        assertEquals(BAD, groupedWith(inPlace.andThen(p -> t4j_linear_params.ld_residual(p, 80))), "residual = c with another stride");
+        assertEquals(BAD, groupedWith(p -> {
+            t4j_linear_params.residual(p, MemorySegment.ofAddress(0x40000));
+            t4j_linear_params.ld_residual(p, 63);
+        }), "ld_residual < N");
+        // BF16 c of 4 rows, ldc 64: bytes [0, 512) past FAKE
+        assertEquals(BAD, groupedWith(at.apply(128L)), "residual one row into c");
+        assertEquals(BAD, groupedWith(at.apply(510L)), "residual from c's last element");
+        assertEquals(BAD, groupedWith(at.apply(2L - 512)), "residual ending at c's first element");
+        assertEquals(BAD, groupedWith(at.apply(1020L).andThen(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32))),
+                "F32: residual from c's last element (4-byte elements)");
+        Consumer<MemorySegment> mxfp4 = p -> {
+            t4j_linear_params.b_format(p, t4j_h.T4J_WEIGHTS_MXFP4);
+            t4j_linear_params.b_scale(p, FAKE);
+            t4j_linear_params.trans_b(p, 1);
+            t4j_linear_params.stride_b(p, 64 * 32);
+        };
+        assertEquals(t4j_h.T4J_SUCCESS, groupedWith(mxfp4), "MXFP4 without a residual");
+        assertEquals(BAD, groupedWith(inPlace.andThen(mxfp4)), "a residual with MXFP4 weights");
     }
 
     /** ABI 11, GPT-OSS's experts: per-group biases (stride_bias) and the clamped SwiGLU, gated only. */
