@@ -5,7 +5,8 @@
 // multiples of the tile, K % 8 != 0 (the element-wise load path), one row, several row tiles,
 // split-K 1..16, residual aliasing C. The grouped GEMM (group_offsets: a mixture of experts' expert
 // GEMMs) of F16/BF16 (tensor cores) and F32 (SIMT): empty groups, a group over several row tiles, a
-// group starting mid-tile, rows past offsets[G] untouched. Exit status 1 on any mismatch or checker finding.
+// group starting mid-tile, rows past offsets[G] untouched; with a residual (ABI 15: LoRA's expand adds
+// into C in place). Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
 #include "../../src/linear/bias_act.cuh"
@@ -216,17 +217,24 @@ void gemm_suite() {
     run_gemm<T, Large, true, true>({true, true, true, 128, 64, 64, 1, T4J_ACT_NONE, false, false, false, 1}, name("nt", true, true));
 }
 
+// The grouped GEMM's residual (ABI 15): none, a separate (R, N) tensor (rows N + 5 apart, so a stride mixed up with
+// C's is seen), or C itself (ld_residual = ldc: LoRA's expand, out += t·B[g]ᵀ).
+enum GroupedResidual { kNoResidual, kResidual, kResidualIsC };
+
 // Grouped: G groups with `sizes` rows each, in a capacity of R rows (R ≥ Σ sizes); weights (G, K, N)
 // or (G, N, K) with a group stride padded by 8 elements; x and out rows strided. group_bias (ABI 11: GPT-OSS's per-expert
 // biases): bias and bias_gate rows per group, stride_bias N + 3 apart; otherwise one shared (N) row. range: x's elements
-// U(−range, range) (SWIGLU_OAI's problems: wide enough for its clamps).
+// U(−range, range) (SWIGLU_OAI's problems: wide enough for its clamps). residual (ABI 15): added at the groups' rows;
+// with it C's rows past offsets[G] hold random old values (without, 5.5), and C's padding columns and rows past
+// offsets[G] (and a separate residual, everywhere) must keep their bits.
 template <typename T, bool GATED, bool TRANS_B>
 void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K, int act, bool bias, const char* kernel,
-                 bool group_bias = false, float range = 1.0f) {
+                 bool group_bias = false, float range = 1.0f, GroupedResidual residual = kNoResidual) {
     std::string sz;
     for (int v : sizes) sz += (sz.empty() ? "" : ",") + std::to_string(v);
     const std::string what = std::string(kernel) + " groups " + sz + " R" + std::to_string(R) + " N" + std::to_string(N) +
-                             " K" + std::to_string(K) + " " + act_name(act) + (bias ? (group_bias ? " group biases" : " bias") : "");
+                             " K" + std::to_string(K) + " " + act_name(act) + (bias ? (group_bias ? " group biases" : " bias") : "") +
+                             (residual == kResidual ? " residual" : residual == kResidualIsC ? " residual=C" : "");
     if (!wanted(what)) return;
     const int64_t G = static_cast<int64_t>(sizes.size());
     std::vector<int32_t> off(G + 1, 0);
@@ -245,6 +253,19 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
     const T sentinel = from<T>(5.5f);
     for (int64_t r = off[G]; r < R; r++)
         for (int64_t j = 0; j < ldc; j++) c[r * ldc + j] = sentinel;  // rows past offsets[G] stay untouched
+    // residual: its own rows (ldr apart), or C's columns < N filled with the values to add (rows past offsets[G] too:
+    // old values the kernel must leave alone)
+    const int64_t ldr = residual == kResidualIsC ? ldc : N + 5;
+    std::vector<T> rs(residual == kResidual ? R * ldr : 0);
+    std::vector<double> rse;
+    if (residual == kResidual) fill(rs, rse, 1.0f);
+    if (residual == kResidualIsC) {
+        std::vector<T> v(R * ldc);
+        fill(v, rse, 1.0f);
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t j = 0; j < N; j++) c[r * ldc + j] = v[r * ldc + j];
+    }
+    const std::vector<T> c_before = c, rs_before = rs;
     const float alpha = 0.5f;
     t4j_linear_params p{};
     p.c = c.data();
@@ -253,6 +274,9 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
     p.b_gate = GATED ? bg.data() : nullptr;
     p.bias = bias ? bs.data() : nullptr;
     p.bias_gate = GATED && bias ? bsg.data() : nullptr;
+    p.residual = residual == kResidual ? rs.data() : residual == kResidualIsC ? c.data() : nullptr;
+    p.ld_residual = residual == kNoResidual ? 0 : ldr;
+    p.stride_residual = residual == kNoResidual ? 0 : 7;  // ignored with group_offsets: rows are indexed from residual
     p.m = R;
     p.n = N;
     p.k = K;
@@ -305,22 +329,27 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
                 y = alpha * y + (bias ? bse[g * sbias + j] : 0.0);
                 yg = alpha * yg + (GATED && bias ? bsge[g * sbias + j] : 0.0);
                 clamps.add(act, y, yg);
-                const double v = act_ref(y, act) * (GATED ? gate_ref(yg, act) : 1.0);
+                const double r = residual == kNoResidual ? 0.0 : rse[i * ldr + j];  // row i of the capacity, as C's
+                const double v = act_ref(y, act) * (GATED ? gate_ref(yg, act) : 1.0) + r;
                 // as run_gemm: fp32 accumulation over K, fp32 activation and product, one rounding to T
                 const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
                 const double bound = u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
-                                                             (GATED ? (std::abs(act_ref(y, act)) + 1) * e2 : 0)) + 1e-6 * (std::abs(v) + 1);
+                                                             (GATED ? (std::abs(act_ref(y, act)) + 1) * e2 : 0)) +
+                                     1e-6 * (std::abs(v) + std::abs(r) + 1);
                 const double got = to(c[i * ldc + j]);
                 const double err = std::isnan(got) ? INFINITY : std::abs(got - v);
                 worst = std::max(worst, err);
                 bad += err > bound;
             }
+    // C's padding columns and rows past offsets[G] keep their bits (NaN, 5.5 or the old values), as does a separate residual
+    auto same = [](const T& x, const T& y) { return std::memcmp(&x, &y, sizeof(T)) == 0; };
     for (int64_t r = 0; r < R; r++)
-        for (int64_t j = N; j < ldc; j++) touched += r < off[G] ? !std::isnan(to(c[r * ldc + j])) : to(c[r * ldc + j]) != 5.5;
-    for (int64_t r = off[G]; r < R; r++)
-        for (int64_t j = 0; j < N; j++) touched += to(c[r * ldc + j]) != 5.5;
-    verdict(bad == 0 && touched == 0 && clamps.ok(act), what,
-            "max error %.3g, %d element(s) out of bound, %d element(s) past the groups written%s", worst, bad, touched,
+        for (int64_t j = 0; j < ldc; j++) touched += (j >= N || r >= off[G]) && !same(c[r * ldc + j], c_before[r * ldc + j]);
+    int res_written = 0;
+    for (size_t e = 0; e < rs.size(); e++) res_written += !same(rs[e], rs_before[e]);
+    verdict(bad == 0 && touched == 0 && res_written == 0 && clamps.ok(act), what,
+            "max error %.3g, %d element(s) out of bound, %d element(s) past the groups written%s%s", worst, bad, touched,
+            res_written ? (", residual written at " + std::to_string(res_written) + " element(s)").c_str() : "",
             clamps.text(act).c_str());
 }
 
@@ -343,6 +372,33 @@ void grouped_suite() {
     run_grouped<T, true, true>({20, 0, 70, 9}, 100, 40, 64, T4J_ACT_SWIGLU_OAI, true, kn("nt", true), true, 3.0f);
     run_grouped<T, true, false>({5, 66, 1}, 80, 72, 48, T4J_ACT_SWIGLU_OAI, true, kn("nn", true), true, 3.0f);
     run_grouped<T, false, false>({3, 0, 70, 1}, 90, 72, 40, T4J_ACT_GELU, true, kn("nn", false), true);
+}
+
+// The grouped GEMM's residual (ABI 15), what per-request LoRA adapters run: the expand t·B[g]ᵀ added into the base
+// projection's output in place (residual = C), at ranks K 8 / 16 / 64, and the shrink x·A[g]ᵀ (N = the rank, K 256+); a
+// separate residual; gated instances with a residual (SILU, and SWIGLU_OAI past its clamps). Empty groups, a group over
+// two row tiles starting mid-tile, rows past offsets[G] holding old values that must stay.
+template <typename T>
+void grouped_residual_suite() {
+    const std::string dt = name<T>();
+    const bool f32 = std::is_same_v<T, float>;
+    auto kn = [&](const char* layout, bool gated) {
+        static std::vector<std::string> keep;
+        keep.push_back("t4j_linear_" + dt + (gated ? "_grouped_gated_" : "_grouped_") + layout + (f32 ? "" : "_64"));
+        return keep.back().c_str();
+    };
+    // LoRA's expand: B[g] (N, r) as stored (nt), out += t·B[g]ᵀ in place
+    run_grouped<T, false, true>({5, 0, 70, 3}, 90, 72, 8, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
+    run_grouped<T, false, true>({0, 33, 0, 40}, 80, 65, 16, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
+    run_grouped<T, false, false>({2, 67, 0, 1}, 75, 40, 64, T4J_ACT_NONE, false, kn("nn", false), false, 1.0f, kResidualIsC);
+    // a separate residual (its own row stride), K 16 on the element path for B (N 65 in (K, N))
+    run_grouped<T, false, false>({3, 0, 70, 1}, 90, 65, 16, T4J_ACT_GELU, true, kn("nn", false), true, 1.0f, kResidual);
+    // LoRA's shrink: N = the rank, K 256+ (no residual, and one adding in place)
+    run_grouped<T, false, true>({3, 0, 70, 1}, 90, 8, 256, T4J_ACT_NONE, false, kn("nt", false));
+    run_grouped<T, false, true>({0, 66, 9}, 80, 16, 320, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
+    // gated with a residual: separate and in place
+    run_grouped<T, true, true>({1, 0, 9, 30}, 41, 33, 64, T4J_ACT_SILU, true, kn("nt", true), false, 1.0f, kResidual);
+    run_grouped<T, true, false>({5, 66, 1}, 80, 72, 48, T4J_ACT_SWIGLU_OAI, true, kn("nn", true), true, 3.0f, kResidualIsC);
 }
 
 // MXFP4 weights (ABI 13, b_format): the reference decodes the format from its definition (the OCP MX spec as
@@ -612,5 +668,8 @@ int main(int argc, char** argv) {
     bias_act_suite<float>();
     bias_act_suite<__half>();
     bias_act_suite<__nv_bfloat16>();
+    grouped_residual_suite<__nv_bfloat16>();  // last: the problems above keep the inputs they had before ABI 15
+    grouped_residual_suite<__half>();
+    grouped_residual_suite<float>();
     return summary();
 }

@@ -63,6 +63,11 @@ mutations=(
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
   # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)
   "grouped-bias-group-0@linear/linear.cuh@'    const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;', '    const int64_t bias_off = 0;'@--quick --only t4j_linear_bf16_grouped_gated_nt_64 groups 20@linear@FAIL t4j_linear_bf16_grouped_gated_nt_64 groups 20"
+  # float64 reference: the grouped GEMM's residual (ABI 15) read from row 0 instead of the group's first row (LoRA's expand
+  # in place would add another row's old values)
+  "grouped-residual-row-0@linear/linear.cuh@'(GROUPED ? row_lo * p.ld_residual : batch * p.stride_residual)', '(GROUPED ? 0 : batch * p.stride_residual)'@--quick --only t4j_linear_bf16_grouped_nt_64 groups 5,0,70,3 R90 N72 K8 none residual=C@linear@FAIL t4j_linear_bf16_grouped_nt_64 groups 5,0,70,3"
+  # float64 reference: the fp32 grouped GEMM reads its residual but does not add it
+  "f32-grouped-residual-dropped@linear/linear_f32.cuh@'epilogue_value(y, GATED, gv, r_row != nullptr, r, p.activation)', 'epilogue_value(y, GATED, gv, false, r, p.activation)'@--quick --only t4j_linear_f32_grouped_gated_nt groups 1,0,9,30 R41 N33 K64 silu bias residual@linear@FAIL t4j_linear_f32_grouped_gated_nt groups 1,0,9,30"
   # float64 reference: MXFP4's nibbles taken high first (element 2b is byte b's low nibble)
   "mxfp4-nibbles-swapped@linear/mxfp4.cuh@'        const float lo = fp4_value(byte & 15u) * s1 * s2;\n        const float hi = fp4_value(byte >> 4) * s1 * s2;', '        const float lo = fp4_value(byte >> 4) * s1 * s2;\n        const float hi = fp4_value(byte & 15u) * s1 * s2;'@--quick --only t4j_linear_bf16_grouped_mxfp4_nt_64 groups 3,0,70,1@linear@FAIL t4j_linear_bf16_grouped_mxfp4_nt_64 groups 3,0,70,1"
   # float64 reference: the first half of each MXFP4 block scaled by the previous block's scale byte
