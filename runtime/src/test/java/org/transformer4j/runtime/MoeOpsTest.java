@@ -251,6 +251,78 @@ class MoeOpsTest {
         }
     }
 
+    /**
+     * A residual on the grouped projection (what a LoRA adapter's expand adds into its base projection's output with):
+     * out = residual + the group's product on the groups' rows, the residual separate or out itself, against the float64
+     * oracle; rows past offsets[G] keep what they held (in place: the old values, bit for bit), a separate residual is not
+     * written. Ranks K 8 / 16 / 20, the shrink's N 8 with K 256, gated too.
+     */
+    @ParameterizedTest(name = "{0} inPlace={1} gated={2} N={3} K={4}")
+    @CsvSource({"F32, false, false, 24, 8", "F32, true, false, 24, 16", "BF16, true, false, 40, 8", "F16, true, false, 16, 64",
+        "BF16, false, true, 12, 20", "F32, true, true, 12, 20", "F16, false, true, 12, 20", "BF16, true, false, 8, 256",
+        "F32, false, false, 8, 256"})
+    void groupedLinearAddsItsResidualOnTheGroupsRows(DType dt, boolean inPlace, boolean gated, int n, int k) {
+        SplittableRandom rnd = new SplittableRandom(1000L * dt.ordinal() + 10L * n + k + (inPlace ? 1 : 0) + (gated ? 2 : 0));
+        int g = 4, rows = 30;
+        int[] offsets = {0, 7, 7, 25, 27};                           // group 1 empty, rows 27..29 past the end
+        boolean transW = !gated;                                     // LoRA's B as stored (N, r); the gated one (K, N)
+        long[] wShape = transW ? new long[] {g, n, k} : new long[] {g, k, n};
+        Activation act = gated ? Activation.SILU : Activation.NONE;
+        try (Tensor x = Tensor.of(dt, LinearOpTest.random(rnd, rows * k, 1), rows, k);
+             Tensor w = Tensor.of(dt, LinearOpTest.random(rnd, g * n * k, 0.5), wShape);
+             Tensor wg = Tensor.of(dt, LinearOpTest.random(rnd, g * n * k, 0.5), wShape);
+             Tensor off = Tensor.ofInts(offsets, g + 1);
+             Tensor res = Tensor.of(dt, LinearOpTest.random(rnd, rows * n, 2), rows, n);
+             Tensor out = inPlace ? Tensor.of(dt, res.toFloatArray(), rows, n) : Tensor.empty(dt, rows, n).fill(Float.NaN)) {
+            float[] before = res.toFloatArray();                     // as stored (rounded to dt)
+            GroupedLinearOp op = GroupedLinearOp.of(x, w, off, out).transW(transW).residual(inPlace ? out : res);
+            if (gated) op = op.gate(wg).activation(act);
+            cpu.groupedLinear(op);
+            float[] got = out.toFloatArray();
+            for (int grp = 0; grp < g; grp++) {
+                int from = offsets[grp], to = offsets[grp + 1];
+                if (from == to) continue;
+                double[] ref = Oracle.linear(to - from, n, k, x.slice(0, from, to).toFloatArray(), w.select(0, grp).toFloatArray(), transW,
+                        null, gated ? wg.select(0, grp).toFloatArray() : null, null, Arrays.copyOfRange(before, from * n, to * n), 1,
+                        act.code());
+                LinearOpTest.assertClose(dt, Arrays.copyOfRange(got, from * n, to * n), ref, "group " + grp);
+            }
+            for (int i = 27 * n; i < rows * n; i++) {
+                if (inPlace) assertEquals(Float.floatToRawIntBits(before[i]), Float.floatToRawIntBits(got[i]), "row past offsets[G] changed at " + i);
+                else assertTrue(Float.isNaN(got[i]), "row past offsets[G] written at " + i);
+            }
+            if (!inPlace) assertArrayEquals(before, res.toFloatArray(), "the residual was written");
+        }
+    }
+
+    /** The residual's rules: like out (shape, dtype), out itself or apart from it, and not with MXFP4 weights; each named. */
+    @Test
+    void groupedLinearRefusesAResidualThatOverlapsOutOrMeetsMxfp4() {
+        try (Tensor x = Tensor.ofFloats(new float[3 * 32], 3, 32); Tensor w = Tensor.ofFloats(new float[2 * 4 * 32], 2, 4, 32);
+             Tensor off = Tensor.ofInts(new int[] {0, 2, 3}, 3); Tensor wide = Tensor.empty(DType.F32, 3, 8);
+             Tensor other = Tensor.empty(DType.F32, 3, 4); Tensor narrow = Tensor.empty(DType.F32, 3, 3);
+             Tensor half = Tensor.empty(DType.F16, 3, 4);
+             Tensor blocks = Tensor.empty(DType.U8, 2, 4, 1, 16); Tensor scales = Tensor.empty(DType.U8, 2, 4, 1)) {
+            Tensor out = wide.slice(1, 0, 4);
+            GroupedLinearOp base = GroupedLinearOp.of(x, w, off, out).transW(true);
+            base.residual(out).validate();                                                   // out itself
+            base.residual(wide.slice(1, 0, 4)).validate();                                   // the same view, another object
+            base.residual(other).validate();                                                 // apart
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.groupedLinear(base.residual(wide.slice(1, 1, 5))));            // one column over
+            assertTrue(e.getMessage().contains("residual") && e.getMessage().contains("not out itself"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> cpu.groupedLinear(base.residual(wide.slice(1, 4, 8))));
+            assertTrue(e.getMessage().contains("shares out's storage"), e.getMessage());      // apart, but one storage: refused too
+            e = assertThrows(IllegalArgumentException.class, () -> cpu.groupedLinear(base.residual(narrow)));
+            assertTrue(e.getMessage().contains("residual has shape (3, 3) but out has shape (3, 4)"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> cpu.groupedLinear(base.residual(half)));
+            assertTrue(e.getMessage().contains("residual has dtype F16"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.groupedLinear(GroupedLinearOp.mxfp4(x, new Mxfp4(blocks, scales), off, other).residual(other)));
+            assertTrue(e.getMessage().contains("residual is not taken with MXFP4"), e.getMessage());
+        }
+    }
+
     @Test
     void theClampedSwigluNeedsTheGatedFormAndBiasesTheirGroups() {
         try (Tensor x = Tensor.ofFloats(new float[6], 3, 2); Tensor w = Tensor.ofFloats(new float[8], 2, 2, 2);

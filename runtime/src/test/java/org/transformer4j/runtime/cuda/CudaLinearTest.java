@@ -20,6 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.transformer4j.runtime.Activation;
+import org.transformer4j.runtime.ActivationOp;
 import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
 import org.transformer4j.runtime.LinearOp;
@@ -238,6 +239,73 @@ class CudaLinearTest {
             GpuTests.withinTolerance(dt, GpuTests.download(gpu, out), cout.toFloatArray(), ref, extra, what);
         } finally {
             gpu.gemmMode(before);
+        }
+    }
+
+    /**
+     * ActivationOp (the epilogue alone, on t4j_bias_act; never run on a GPU through this op before this test): every
+     * activation with and without a gate (SWIGLU_OAI with its gate, x wide enough for its clamps), a residual separate or
+     * as out itself, x and gate the two halves of one fused (R, 2N) product, and out over x; against the float64 oracle
+     * under the design's rule, the CPU twin as the naive computation.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void activationOpMatchesOracle(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        CpuBackend cpu = new CpuBackend();
+        int rows = 37, n = 200;
+        int i = 0;
+        for (Activation act : Activation.values()) {
+            for (boolean gated : new boolean[] {false, true}) {
+                if (act.gatedOnly() && !gated) continue;
+                int mode = i++ % 3;                                  // 0: separate residual, 1: residual = out, 2: out over x
+                String what = dt + " " + act + (gated ? " gated" : "") + (mode == 0 ? " residual" : mode == 1 ? " residual = out" : " out = x")
+                        + " (seed " + seed + ")";
+                double scale = act == Activation.SWIGLU_OAI ? 10 : 4;
+                try (Tensor hf = Tensor.of(dt, GpuTests.random(rnd, rows * 2 * n, scale), rows, 2L * n);
+                     Tensor hr = Tensor.of(dt, GpuTests.random(rnd, rows * n, 2), rows, n);
+                     Tensor gf = gpu.upload(hf); Tensor gr = gpu.upload(hr);
+                     Tensor hout = mode == 1 ? Tensor.of(dt, hr.toFloatArray(), rows, n) : Tensor.empty(dt, rows, n).fill(Float.NaN);
+                     Tensor gout = mode == 1 ? gpu.upload(hr) : GpuTests.poisoned(gpu, dt, rows, n)) {
+                    Tensor hx = hf.slice(1, 0, n), hg = hf.slice(1, n, 2L * n), gx = gf.slice(1, 0, n), gg = gf.slice(1, n, 2L * n);
+                    float[] xs = hx.toFloatArray(), gs = hg.toFloatArray(), rs = hr.toFloatArray();
+                    double[] ref = new double[rows * n];
+                    for (int e = 0; e < ref.length; e++) {
+                        double v = Oracle.activate(act.code(), xs[e]);
+                        if (gated) v *= Oracle.gateFactor(act.code(), gs[e]);
+                        if (mode != 2) v += rs[e];
+                        ref[e] = v;
+                    }
+                    Tensor ho = mode == 2 ? hx : hout, go = mode == 2 ? gx : gout;
+                    ActivationOp hop = ActivationOp.of(hx, act, ho), gop = ActivationOp.of(gx, act, go);
+                    if (gated) {
+                        hop = hop.gate(hg);
+                        gop = gop.gate(gg);
+                    }
+                    if (mode != 2) {
+                        hop = hop.residual(mode == 1 ? hout : hr);
+                        gop = gop.residual(mode == 1 ? gout : gr);
+                    }
+                    cpu.activation(hop);
+                    gpu.activation(gop);
+                    float[] all = GpuTests.download(gpu, gf), was = hf.toFloatArray();   // the fused product, dense
+                    float[] got = new float[rows * n];
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = n; c < 2 * n; c++) {                                    // the gate's half stays as it was
+                            int e = r * 2 * n + c;
+                            if (Float.floatToRawIntBits(all[e]) != Float.floatToRawIntBits(was[e])) {
+                                throw new AssertionError("the gate's half was written at row " + r + " column " + c + ": " + what);
+                            }
+                        }
+                        if (mode == 2) System.arraycopy(all, r * 2 * n, got, r * n, n);       // out over x: the left half
+                    }
+                    if (mode != 2) got = GpuTests.download(gpu, gout);
+                    float[] twin = (mode == 2 ? hx : hout).toFloatArray();
+                    GpuTests.withinTolerance(dt, got, twin, ref, what);
+                }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 // CudaMoeTest — the mixture-of-experts ops on the GPU against the CPU twin (CpuMoe's definitions): the
 // router's picks and slot layout equal to the twin's (continuous logits, so no near-ties), its weights
-// within fp32 noise; the gather bit-equal; the grouped GEMM within each dtype's bound and rows past
-// offsets[G] left alone; the combine within one rounding. Several shapes and every dtype; skips without a GPU.
+// within fp32 noise; the gather bit-equal; the grouped GEMM (with a residual too: LoRA's expand in place) within each
+// dtype's bound and rows past offsets[G] left alone; the combine within one rounding. Several shapes and every dtype; skips without a GPU.
 package org.transformer4j.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -214,6 +214,71 @@ class CudaMoeTest {
                         }
                     }
                     if (gated) assertTrue(clampedA > 100 && clampedG > 100, what + ": the clamps must bite: " + clampedA + " / " + clampedG);
+                }
+            }
+        }
+    }
+
+    /**
+     * A residual on the grouped GEMM (ABI 15; emulated, never run on a GPU before this test): LoRA's expand adding into its
+     * base projection's output in place (ranks 8 and 16, B[g] stored (N, r)), its shrink (N = the rank, K 256) in place,
+     * and a gated SiLU product onto a separate residual; against the CPU twin and, group by group, the float64 oracle. Rows
+     * past offsets[G] keep their old values bit for bit (in place) or their NaN poison; a separate residual is not written.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void groupedLinearWithAResidualEqualsTheCpuTwin(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int r = 150;
+        int[] offsets = {0, 3, 3, 80, 141};  // an empty group, one over two 64-row tiles; rows 141.. untouched
+        int g = offsets.length - 1;
+        int[][] cases = {{88, 8, 1, 0}, {88, 16, 1, 0}, {16, 256, 1, 0}, {88, 72, 0, 1}};  // N, K, in place, gated
+        for (int[] c : cases) {
+            int n = c[0], k = c[1];
+            boolean inPlace = c[2] == 1, gated = c[3] == 1, trans = !gated;
+            String what = dt + " N " + n + " K " + k + (inPlace ? " residual = out" : " separate residual") + (gated ? " gated SiLU" : "")
+                    + " (seed " + seed + ")";
+            long[] ws = trans ? new long[] {g, n, k} : new long[] {g, k, n};
+            Activation act = gated ? Activation.SILU : Activation.NONE;
+            try (Tensor hx = Tensor.of(dt, GpuTests.random(rnd, r * k, 1), r, k);
+                 Tensor hw = Tensor.of(dt, GpuTests.random(rnd, g * n * k, 0.3), ws);
+                 Tensor hwg = Tensor.of(dt, GpuTests.random(rnd, g * n * k, 0.3), ws); Tensor ho = Tensor.ofInts(offsets, g + 1);
+                 Tensor hres = Tensor.of(dt, GpuTests.random(rnd, r * n, 2), r, n);
+                 Tensor gx = gpu.upload(hx); Tensor gw = gpu.upload(hw); Tensor gwg = gpu.upload(hwg); Tensor go = gpu.upload(ho);
+                 Tensor gres = gpu.upload(hres);
+                 Tensor hout = inPlace ? Tensor.of(dt, hres.toFloatArray(), r, n) : Tensor.empty(dt, r, n).fill(Float.NaN);
+                 Tensor gout = inPlace ? gpu.upload(hres) : GpuTests.poisoned(gpu, dt, r, n)) {
+                float[] before = hres.toFloatArray();
+                GroupedLinearOp hop = GroupedLinearOp.of(hx, hw, ho, hout).transW(trans).residual(inPlace ? hout : hres);
+                GroupedLinearOp gop = GroupedLinearOp.of(gx, gw, go, gout).transW(trans).residual(inPlace ? gout : gres);
+                if (gated) {
+                    hop = hop.gate(hwg).activation(act);
+                    gop = gop.gate(gwg).activation(act);
+                }
+                cpu.groupedLinear(hop);
+                gpu.groupedLinear(gop);
+                float[] got = GpuTests.download(gpu, gout);
+                float[] want = hout.toFloatArray();
+                int used = offsets[g] * n;
+                for (int i = used; i < got.length; i++) {
+                    if (inPlace) {
+                        assertTrue(Float.floatToRawIntBits(got[i]) == Float.floatToRawIntBits(before[i]), "row past offsets[G] changed at "
+                                + i + ": " + what);
+                    } else {
+                        assertTrue(Float.isNaN(got[i]), "rows past offsets[G] written at element " + i + ": " + what);
+                    }
+                }
+                if (!inPlace) assertArrayEquals(before, GpuTests.download(gpu, gres), "the residual was written: " + what);
+                close(dt, java.util.Arrays.copyOf(got, used), java.util.Arrays.copyOf(want, used), "grouped linear " + what);
+                for (int grp = 0; grp < g; grp++) {
+                    int from = offsets[grp], to = offsets[grp + 1];
+                    if (from == to) continue;
+                    double[] ref = Oracle.linear(to - from, n, k, hx.slice(0, from, to).toFloatArray(), hw.select(0, grp).toFloatArray(), trans,
+                            null, gated ? hwg.select(0, grp).toFloatArray() : null, null, java.util.Arrays.copyOfRange(before, from * n, to * n),
+                            1, act.code());
+                    close(dt, java.util.Arrays.copyOfRange(got, from * n, to * n), toFloats(ref), "group " + grp + " vs the oracle, " + what);
                 }
             }
         }
