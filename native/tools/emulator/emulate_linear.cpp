@@ -391,10 +391,15 @@ void grouped_residual_suite() {
     run_grouped<T, false, true>({5, 0, 70, 3}, 90, 72, 8, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
     run_grouped<T, false, true>({0, 33, 0, 40}, 80, 65, 16, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
     run_grouped<T, false, false>({2, 67, 0, 1}, 75, 40, 64, T4J_ACT_NONE, false, kn("nn", false), false, 1.0f, kResidualIsC);
+    // ranks 2 and 4 (LoRA adapters published at r 1–4): K below one mma step, the element path throughout
+    run_grouped<T, false, true>({7, 0, 40, 2}, 60, 72, 4, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
+    run_grouped<T, false, true>({0, 21, 30}, 60, 64, 2, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
     // a separate residual (its own row stride), K 16 on the element path for B (N 65 in (K, N))
     run_grouped<T, false, false>({3, 0, 70, 1}, 90, 65, 16, T4J_ACT_GELU, true, kn("nn", false), true, 1.0f, kResidual);
     // LoRA's shrink: N = the rank, K 256+ (no residual, and one adding in place)
     run_grouped<T, false, true>({3, 0, 70, 1}, 90, 8, 256, T4J_ACT_NONE, false, kn("nt", false));
+    run_grouped<T, false, true>({3, 0, 40, 9}, 60, 4, 72, T4J_ACT_NONE, false, kn("nt", false));
+    run_grouped<T, false, true>({30, 0, 21}, 60, 2, 64, T4J_ACT_NONE, false, kn("nt", false));
     run_grouped<T, false, true>({0, 66, 9}, 80, 16, 320, T4J_ACT_NONE, false, kn("nt", false), false, 1.0f, kResidualIsC);
     // gated with a residual: separate and in place
     run_grouped<T, true, true>({1, 0, 9, 30}, 41, 33, 64, T4J_ACT_SILU, true, kn("nt", true), false, 1.0f, kResidual);
