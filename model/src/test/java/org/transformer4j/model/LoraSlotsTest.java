@@ -313,6 +313,66 @@ class LoraSlotsTest {
         }
     }
 
+    /**
+     * Adapters loaded and unloaded while the engine serves (vLLM's /v1/load_lora_adapter): slots made empty with room for
+     * every projection; an adapter loaded into a free slot gives its merged model's tokens, a freed slot takes another
+     * adapter, and a full set of slots, a rank above the slots', an unknown name and an adapter in use are refused by name.
+     */
+    @Test
+    void adaptersLoadAndUnloadWhileServing() throws Exception {
+        List<Spec> specs = specs();
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        for (Spec sp : specs) dirs.put(sp.name(), write(sp));
+        int[] p = prompt(77, 9);
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(llama(), backend, DType.F32);
+             Weights ma = Pretrained.load(mergedByHand(specs.get(0), dirs.get("a")), backend, DType.F32);
+             Weights mb = Pretrained.load(mergedByHand(specs.get(1), dirs.get("b")), backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend);
+            Out wantA, wantB;
+            try (Engine e = new Engine(new Transformer(ma, backend), Engine.Config.defaults(model))) { wantA = submit(e, p, 6, null).get(60, TimeUnit.SECONDS); }
+            try (Engine e = new Engine(new Transformer(mb, backend), Engine.Config.defaults(model))) { wantB = submit(e, p, 6, null).get(60, TimeUnit.SECONDS); }
+            try (LoraSlots slots = LoraSlots.of(model, "llama", Map.of(), 2, 8);
+                 Engine e = new Engine(model, Engine.Config.defaults(model).decodeBuckets(1, 2), slots)) {
+                assertEquals(List.of(), slots.names());
+                assertEquals(0, e.loadAdapter("a", LoraAdapter.read(dirs.get("a"))).get(60, TimeUnit.SECONDS));
+                assertArrayEquals(wantA.ids(), submit(e, p, 6, "a").get(60, TimeUnit.SECONDS).ids(), "a, loaded while serving");
+                assertEquals(1, e.loadAdapter("b", LoraAdapter.read(dirs.get("b"))).get(60, TimeUnit.SECONDS));
+                var full = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> e.loadAdapter("c", LoraAdapter.read(dirs.get("a"))).get(60, TimeUnit.SECONDS));
+                assertTrue(full.getCause().getMessage().contains("all 2 LoRA slots"), full.getCause().getMessage());
+                // in use: a long request of b is running or waiting when the unload comes
+                Engine.Handle h = e.submit(new Engine.Request(p, Generator.Options.greedy(100)).withAdapter("b"), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) {}
+                    @Override public void onFinish(Engine.Finish reason, String error) {}
+                });
+                var busy = assertThrows(java.util.concurrent.ExecutionException.class, () -> e.unloadAdapter("b").get(60, TimeUnit.SECONDS));
+                assertTrue(busy.getCause().getMessage().contains("in use by 1 request"), busy.getCause().getMessage());
+                h.cancel();
+                e.unloadAdapter("a").get(60, TimeUnit.SECONDS);
+                assertEquals(List.of("b"), slots.names());
+                var gone = assertThrows(IllegalArgumentException.class, () -> submit(e, p, 6, "a"));
+                assertTrue(gone.getMessage().contains("no LoRA adapter named 'a'"), gone.getMessage());
+                // the freed slot 0 takes b's weights under another name, and both give b's tokens alongside each other
+                assertEquals(0, e.loadAdapter("b2", LoraAdapter.read(dirs.get("b"))).get(60, TimeUnit.SECONDS));
+                var f1 = submit(e, p, 6, "b2");
+                var f2 = submit(e, p, 6, "b");
+                assertArrayEquals(wantB.ids(), f1.get(60, TimeUnit.SECONDS).ids(), "b2 in the freed slot");
+                assertArrayEquals(wantB.ids(), f2.get(60, TimeUnit.SECONDS).ids(), "b");
+                var unknown = assertThrows(java.util.concurrent.ExecutionException.class, () -> e.unloadAdapter("zz").get(60, TimeUnit.SECONDS));
+                assertTrue(unknown.getCause().getMessage().contains("no LoRA adapter named 'zz'"), unknown.getCause().getMessage());
+            }
+            try (LoraSlots small = LoraSlots.of(model, "llama", Map.of(), 1, 4)) {
+                var rank = assertThrows(CheckpointException.class, () -> small.add("b", LoraAdapter.read(dirs.get("b"))));
+                assertTrue(rank.getMessage().contains("above the slots' 4"), rank.getMessage());
+            }
+            try (LoraSlots fixed = LoraSlots.load(model, llama(), Map.of("a", dirs.get("a")))) {   // exactly a's projections: no room for b's
+                fixed.remove("a");
+                var room = assertThrows(CheckpointException.class, () -> fixed.add("b", LoraAdapter.read(dirs.get("b"))));
+                assertTrue(room.getMessage().contains("no room"), room.getMessage());
+            }
+        }
+    }
+
     @Test
     void whatPerRequestAdaptersRefuseIsNamed() throws Exception {
         Path good = write(specs().get(0));

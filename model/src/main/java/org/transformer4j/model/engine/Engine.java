@@ -315,6 +315,7 @@ public final class Engine implements AutoCloseable {
     private final BlockManager blocks;
     private final int vocab;
     private final ConcurrentLinkedQueue<Seq> incoming = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();   // run on the loop between steps
     private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
     private final List<Seq> running = new ArrayList<>();
     private final AtomicInteger queued = new AtomicInteger();
@@ -406,6 +407,62 @@ public final class Engine implements AutoCloseable {
     /** The LoRA adapters requests may name ({@link Request#adapter}), or null. */
     public LoraSlots adapters() { return adapters; }
 
+    /**
+     * Loads adapter {@code a} as {@code name} into a free slot of the engine's {@link LoraSlots}, on the engine's thread
+     * between two steps (the captured decode steps read the slots' tensors as they are then); vLLM's
+     * /v1/load_lora_adapter. The future fails with what {@link LoraSlots#add} refuses.
+     */
+    public java.util.concurrent.CompletableFuture<Integer> loadAdapter(String name, org.transformer4j.model.LoraAdapter a) {
+        return onLoop(() -> {
+            try {
+                return requireAdapters().add(name, a);
+            } catch (org.transformer4j.model.weights.CheckpointException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        });
+    }
+
+    /**
+     * Unloads adapter {@code name} between two steps; refused (IllegalStateException) while a request submitted for it
+     * has not finished. A request for it submitted meanwhile ends with an error naming the unload.
+     */
+    public java.util.concurrent.CompletableFuture<Void> unloadAdapter(String name) {
+        return onLoop(() -> {
+            LoraSlots slots = requireAdapters();
+            int slot = slots.slot(name);
+            if (slot < 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + slots.names());
+            long busy = java.util.stream.Stream.concat(java.util.stream.Stream.concat(running.stream(), waiting.stream()), incoming.stream())
+                    .filter(s -> !s.done && s.slot == slot).count();
+            if (busy > 0) throw new IllegalStateException("LoRA adapter '" + name + "' is in use by " + busy + " request(s); unload it when they are done");
+            slots.remove(name);
+            return null;
+        });
+    }
+
+    private LoraSlots requireAdapters() {
+        if (adapters == null) throw new IllegalStateException("this engine serves no LoRA adapters (give it LoraSlots)");
+        return adapters;
+    }
+
+    /** Runs work on the engine's loop between two steps; its result or exception completes the future. */
+    private <T> java.util.concurrent.CompletableFuture<T> onLoop(java.util.function.Supplier<T> work) {
+        java.util.concurrent.CompletableFuture<T> f = new java.util.concurrent.CompletableFuture<>();
+        if (stopping) {
+            f.completeExceptionally(new IllegalStateException("the engine is closed"));
+            return f;
+        }
+        tasks.add(() -> {
+            if (stopping) { f.completeExceptionally(new IllegalStateException("the engine is closed")); return; }
+            try {
+                f.complete(work.get());
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        wake();
+        return f;
+    }
+
     public Config config() { return config; }
 
     /** Requests waiting to be admitted. */
@@ -491,10 +548,14 @@ public final class Engine implements AutoCloseable {
         }
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
         s.slot = slot;
+        s.adapter = r.adapter();
+        s.adapterLoad = slot < 0 ? 0 : adapters.loadId(slot);
         s.promptTop = r.promptLogprobs();
         s.generate = r.generate();
         // an adapter's K/V rows are its own: its prompt blocks are shared only with requests of the same adapter (and salt)
-        s.salt = r.adapter() == null ? r.cacheSalt() : "\u0000lora:" + r.adapter() + (r.cacheSalt() == null ? "" : "\u0000" + r.cacheSalt());
+        // (its load's: an adapter unloaded and loaded again under one name may be another)
+        s.salt = r.adapter() == null ? r.cacheSalt()
+                : "\u0000lora:" + r.adapter() + "#" + s.adapterLoad + (r.cacheSalt() == null ? "" : "\u0000" + r.cacheSalt());
         s.root = s.salt == null ? BlockManager.ROOT : blocks.saltKey(s.salt);
         s.key = s.root;
         incoming.add(s);
@@ -526,6 +587,8 @@ public final class Engine implements AutoCloseable {
         long root = BlockManager.ROOT;                   // the key before its first block: its cache salt's, or ROOT
         String salt;                                     // its cache salt, or null
         int slot = -1;                                   // its LoRA adapter's slot (LoraSlots), -1 the base model
+        String adapter;                                  // its LoRA adapter's name, or null
+        long adapterLoad;                                // the load of that adapter its slot was resolved under
         int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
         boolean generate = true;                         // false: the prompt's log-probabilities only
         PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
@@ -554,7 +617,7 @@ public final class Engine implements AutoCloseable {
             try {
                 if (!stepOnce()) {
                     synchronized (lock) {
-                        if (incoming.isEmpty() && !stopping) lock.wait(50);
+                        if (incoming.isEmpty() && tasks.isEmpty() && !stopping) lock.wait(50);
                     }
                 }
             } catch (InterruptedException e) {
@@ -566,6 +629,7 @@ public final class Engine implements AutoCloseable {
         List<Seq> all = new ArrayList<>(running);
         all.addAll(waiting);
         for (Seq s; (s = incoming.poll()) != null; ) all.add(s);
+        for (Runnable t; (t = tasks.poll()) != null; ) t.run();        // their futures fail: the engine is closed
         for (Seq s : all) if (!s.done) fail(s, "the engine was closed");
         if (decoder != null) decoder.close();
         blocks.close();
@@ -573,7 +637,15 @@ public final class Engine implements AutoCloseable {
 
     /** One step; false when there was nothing to do. */
     private boolean stepOnce() {
-        for (Seq s; (s = incoming.poll()) != null; ) waiting.add(s);
+        for (Runnable t; (t = tasks.poll()) != null; ) t.run();   // adapter loads and unloads, between passes
+        for (Seq s; (s = incoming.poll()) != null; ) {
+            if (s.slot >= 0 && adapters.loadId(s.slot) != s.adapterLoad) {       // unloaded after it was submitted
+                queued.decrementAndGet();
+                finishQuiet(s, Finish.ERROR, "LoRA adapter '" + s.adapter + "' was unloaded");
+                continue;
+            }
+            waiting.add(s);
+        }
         for (Seq s : new ArrayList<>(running)) if (s.cancelled) finish(s, Finish.CANCELLED, null);
         for (var it = waiting.iterator(); it.hasNext(); ) {
             Seq s = it.next();
