@@ -111,6 +111,19 @@ final class ServeCommand implements Callable<Integer> {
             + " others through the base; one batch mixes them. Llama-style families (llama, mistral, qwen2, qwen3, gemma, granite, …).")
     java.util.List<String> loraModules;
 
+    @Option(names = "--allow-runtime-lora-updating", description = "Serve vLLM's /v1/load_lora_adapter and /v1/unload_lora_adapter"
+            + " (also on with the environment variable VLLM_ALLOW_RUNTIME_LORA_UPDATING=true, as vLLM): adapters loaded into and"
+            + " freed from --max-loras slots while serving, each of rank ≤ --max-lora-rank.")
+    boolean allowRuntimeLora;
+
+    @Option(names = "--max-loras", paramLabel = "N", description = "LoRA slots on the device with runtime updating (default: 1, or the"
+            + " number of --lora-modules). Every slot holds every projection at --max-lora-rank.")
+    Integer maxLoras;
+
+    @Option(names = "--max-lora-rank", paramLabel = "R", description = "The largest adapter rank the slots hold with runtime updating"
+            + " (default: 16, as vLLM's).")
+    int maxLoraRank = 16;
+
     @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Tokens one engine step computes at most (prefill chunks"
             + " and decode rows together), as vLLM's option. Default: 512.")
     Integer maxBatchedTokens;
@@ -193,6 +206,14 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--lora merges one adapter into the weights, --lora-modules serves adapters beside the"
                     + " unmerged base model: give one of them");
         }
+        boolean loraUpdating = allowRuntimeLora || java.util.Set.of("1", "true", "True", "TRUE")
+                .contains(java.util.Objects.requireNonNullElse(environment.apply("VLLM_ALLOW_RUNTIME_LORA_UPDATING"), ""));
+        if (maxLoras != null && maxLoras < 1) throw new IllegalArgumentException("--max-loras must be ≥ 1, got " + maxLoras);
+        if (maxLoraRank < 1) throw new IllegalArgumentException("--max-lora-rank must be ≥ 1, got " + maxLoraRank);
+        if (loraUpdating && lora.dir != null) {
+            throw new IllegalArgumentException("--lora merges one adapter into the weights; runtime LoRA updating serves adapters beside the"
+                    + " unmerged base model: give one of them");
+        }
         if (!adapters.isEmpty() && adapters.containsKey(name == null ? "" : name)) {
             throw new IllegalArgumentException("--lora-modules " + name + "=…: the adapter's name is the served model's own");
         }
@@ -261,9 +282,12 @@ final class ServeCommand implements Callable<Integer> {
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
                 if (spec != null) c = c.speculative(spec);
                 if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));
-                LoraSlots slots = adapters.isEmpty() ? null : LoraSlots.load(m, dir, adapters);
+                LoraSlots slots = loraUpdating
+                        ? LoraSlots.load(m, dir, adapters, Math.max(maxLoras == null ? 1 : maxLoras, adapters.size()), maxLoraRank)
+                        : adapters.isEmpty() ? null : LoraSlots.load(m, dir, adapters);
                 if (slots != null) {
-                    System.err.println("t4j serve: LoRA adapters " + slots.names() + " served per request (" + (slots.bytes() >> 10) + " KiB)");
+                    System.err.println("t4j serve: LoRA adapters " + slots.names() + " served per request in " + slots.size() + " slot(s) ("
+                            + (slots.bytes() >> 10) + " KiB)" + (loraUpdating ? "; runtime updating on: /v1/load_lora_adapter, /v1/unload_lora_adapter" : ""));
                 }
                 try (slots; Engine engine = new Engine(m, c, slots)) {
                     int capacity = engine.maxSequenceRows(), positions = w.config.contextPositions();
@@ -291,7 +315,7 @@ final class ServeCommand implements Callable<Integer> {
                                 ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
                                 .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
                                 .samplingDefaults(defaults)
-                                .tokenizerInfo(info).maxModelLen(ctx), keys, origins);
+                                .tokenizerInfo(info).maxModelLen(ctx).runtimeLoraUpdating(loraUpdating), keys, origins);
                     } finally {
                         if (stats != null) stats.shutdownNow();
                     }
@@ -457,6 +481,7 @@ final class ServeCommand implements Callable<Integer> {
         if (maxModelLen != null) set.add("--max-model-len");
         if (lora && this.lora.dir != null) set.add("--lora");
         if (loraModules != null && !loraModules.isEmpty()) set.add("--lora-modules");
+        if (allowRuntimeLora) set.add("--allow-runtime-lora-updating");
         if (chatTemplate != null) set.add("--chat-template");
         if (!set.isEmpty()) throw new IllegalArgumentException(String.join(", ", set) + ": for decoder folders that generate; " + what + " is served here");
     }

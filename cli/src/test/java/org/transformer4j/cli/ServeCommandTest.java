@@ -360,6 +360,9 @@ class ServeCommandTest {
         assertTrue(serveError(dir, "--lora-modules", "sql=" + dir.resolve("nowhere")).contains("is not a folder"));
         assertTrue(serveError(dir, "--lora-modules", "a=" + dir, "a=" + dir).contains("names adapter 'a' twice"));
         assertTrue(serveError(dir, "--lora-modules", "a=" + dir, "--lora", dir.toString()).contains("give one of them"));
+        assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--lora", dir.toString()).contains("give one of them"));
+        assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--max-loras", "0").contains("--max-loras must be ≥ 1"));
+        assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--max-lora-rank", "0").contains("--max-lora-rank must be ≥ 1"));
         ServeCommand cmd = new ServeCommand();
         cmd.apiKeys = java.util.List.of("sk-flag");
         cmd.environment = name -> name.equals("T4J_API_KEY") ? "sk-env" : null;

@@ -208,6 +208,21 @@ public final class OpenAiServer implements AutoCloseable {
      * Throws IllegalArgumentException above what the engine takes ({@link Engine#maxSequenceRows}: the model's positions
      * and the KV pool), naming both. Set it before {@link #start}.
      */
+    /**
+     * Serves vLLM's /v1/load_lora_adapter ({"lora_name", "lora_path"}: a PEFT folder on the server's disk) and
+     * /v1/unload_lora_adapter ({"lora_name"}), which load into and free the engine's {@link
+     * org.transformer4j.model.LoraSlots} while it serves (vLLM: VLLM_ALLOW_RUNTIME_LORA_UPDATING). Set it before {@link #start}.
+     */
+    public OpenAiServer runtimeLoraUpdating(boolean on) {
+        if (on && (engine == null || engine.adapters() == null)) {
+            throw new IllegalArgumentException("runtime LoRA updating needs an engine with LoRA slots (Engine(model, config, slots))");
+        }
+        this.loraUpdating = on;
+        return this;
+    }
+
+    private boolean loraUpdating;
+
     public OpenAiServer maxModelLen(int tokens) {
         if (engine == null) throw new IllegalArgumentException("a context length is for servers that generate");
         if (tokens < 1) throw new IllegalArgumentException("the context length must be ≥ 1, got " + tokens);
@@ -391,6 +406,10 @@ public final class OpenAiServer implements AutoCloseable {
         app.post("/tokenize", ctx -> handle(ctx, "tokenize", this::tokenize, false));          // vLLM's: "model" optional
         app.post("/detokenize", ctx -> handle(ctx, "detokenize", this::detokenize, false));
         app.get("/tokenizer_info", this::tokenizerInfo);
+        if (loraUpdating) {                                        // vLLM's, with VLLM_ALLOW_RUNTIME_LORA_UPDATING (else no route: 404)
+            app.post("/v1/load_lora_adapter", ctx -> handle(ctx, "load_lora_adapter", this::loadLora, false));
+            app.post("/v1/unload_lora_adapter", ctx -> handle(ctx, "unload_lora_adapter", this::unloadLora, false));
+        }
         app.start(host, port);
         return app.port();
     }
@@ -855,6 +874,48 @@ public final class OpenAiServer implements AutoCloseable {
      * template (add_generation_prompt default true; the template writes the special tokens) → count, max_model_len,
      * tokens, and with return_token_strs each token's text (decoded alone: not the vocabulary's piece vLLM gives).
      */
+    // ---- /v1/load_lora_adapter, /v1/unload_lora_adapter (vLLM's, with runtime LoRA updating) --------------------------
+
+    private static String text(JsonNode b, String key) {
+        JsonNode v = b.get(key);
+        return v != null && v.isTextual() && !v.asText().isBlank() ? v.asText() : null;
+    }
+
+    private void loadLora(Context ctx, JsonNode b) throws Exception {
+        String name = text(b, "lora_name"), path = text(b, "lora_path");
+        if (name == null || path == null) throw ApiError.bad(null, "Both 'lora_name' and 'lora_path' must be provided.");
+        if (engine.adapters().slot(name) >= 0 || names.contains(name)) {
+            throw ApiError.bad("lora_name", "The lora adapter '" + name + "' has already been loaded.");
+        }
+        org.transformer4j.model.LoraAdapter a;
+        try {
+            a = org.transformer4j.model.LoraAdapter.read(java.nio.file.Path.of(path));
+        } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+            throw ApiError.bad("lora_path", "cannot load LoRA adapter '" + name + "': " + e.getMessage());
+        }
+        loraResult(engine.loadAdapter(name, a));
+        ctx.contentType("text/plain").result("Success: LoRA adapter '" + name + "' added successfully.");
+    }
+
+    private void unloadLora(Context ctx, JsonNode b) throws Exception {
+        String name = text(b, "lora_name");
+        if (name == null) throw ApiError.bad("lora_name", "'lora_name' must be provided.");
+        if (engine.adapters().slot(name) < 0) {
+            throw new ApiError(404, "invalid_request_error", "lora_name", "The lora adapter '" + name + "' cannot be found.");
+        }
+        loraResult(engine.unloadAdapter(name));
+        ctx.contentType("text/plain").result("Success: LoRA adapter '" + name + "' removed successfully.");
+    }
+
+    /** Waits for the engine's load or unload; what it refuses is a 400 naming it. */
+    private static void loraResult(java.util.concurrent.CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw ApiError.bad("lora_name", e.getCause().getMessage());
+        }
+    }
+
     private void tokenize(Context ctx, JsonNode b) {
         int[] ids;
         if (b.has("messages")) {

@@ -139,4 +139,54 @@ class LoraServerTest {
             }
         }
     }
+
+    /**
+     * vLLM's runtime LoRA updating: /v1/load_lora_adapter puts an adapter into a free slot while the server runs, and a
+     * request naming it then gets the tokens of the adapter merged by hand; /v1/unload_lora_adapter frees it. vLLM's
+     * answers for a name loaded twice, missing fields, an unknown name; without runtime updating the routes are absent.
+     */
+    @Test
+    void adaptersLoadAndUnloadOverHttp() throws Exception {
+        Map<String, float[][]> ab = new LinkedHashMap<>();
+        Path dir = adapter(tmp.resolve("late"), 9, ab);
+        try (CpuBackend backend = new CpuBackend(); Weights base = Weights.random(ServerTest.gpt2Tiny(), backend, 21);
+             Weights merged = Weights.random(ServerTest.gpt2Tiny(), backend, 21)) {
+            mergeByHand(merged, ab);
+            Transformer model = new Transformer(base, backend), byHand = new Transformer(merged, backend);
+            int[] prompt = ServerTest.TOK.encode("update");
+            int[] want;
+            try (Engine e = new Engine(byHand, Engine.Config.defaults(byHand))) { want = generate(e, prompt, 6, null); }
+            try (LoraSlots slots = LoraSlots.of(model, "llama", Map.of(), 1, 4);
+                 Engine e = new Engine(model, Engine.Config.defaults(model), slots);
+                 OpenAiServer s = OpenAiServer.decoder("tiny", e, ServerTest.TOK, null, OpenAiServer.Limits.defaults()).runtimeLoraUpdating(true);
+                 OpenAiServer off = OpenAiServer.decoder("tiny", e, ServerTest.TOK, null, OpenAiServer.Limits.defaults())) {
+                int p = s.start("127.0.0.1", 0);
+                String gen = "{\"model\":\"late\",\"prompt\":\"update\",\"max_tokens\":6,\"temperature\":0,\"ignore_eos\":true}";
+                DeploymentServerTest.status(404, DeploymentServerTest.send(p, "POST", "/v1/completions", gen));
+                String load = "{\"lora_name\":\"late\",\"lora_path\":\"" + dir.toString().replace("\\", "\\\\") + "\"}";
+                var ok = DeploymentServerTest.send(p, "POST", "/v1/load_lora_adapter", load);
+                assertEquals(200, ok.statusCode(), ok.body());
+                assertEquals("Success: LoRA adapter 'late' added successfully.", ok.body());
+                JsonNode r = DeploymentServerTest.status(200, DeploymentServerTest.send(p, "POST", "/v1/completions", gen));
+                assertEquals(ServerTest.TOK.decode(want), r.at("/choices/0/text").asText());
+                assertEquals("late", DeploymentServerTest.status(200, DeploymentServerTest.send(p, "GET", "/v1/models", null)).at("/data/1/id").asText());
+                JsonNode twice = DeploymentServerTest.status(400, DeploymentServerTest.send(p, "POST", "/v1/load_lora_adapter", load)).get("error");
+                assertEquals("The lora adapter 'late' has already been loaded.", twice.get("message").asText());
+                JsonNode half = DeploymentServerTest.status(400, DeploymentServerTest.send(p, "POST", "/v1/load_lora_adapter", "{\"lora_name\":\"x\"}")).get("error");
+                assertEquals("Both 'lora_name' and 'lora_path' must be provided.", half.get("message").asText());
+                JsonNode full = DeploymentServerTest.status(400, DeploymentServerTest.send(p, "POST", "/v1/load_lora_adapter",
+                        load.replace("\"late\"", "\"other\""))).get("error");
+                assertTrue(full.get("message").asText().contains("all 1 LoRA slots"), full.toString());
+                var gone = DeploymentServerTest.send(p, "POST", "/v1/unload_lora_adapter", "{\"lora_name\":\"late\"}");
+                assertEquals(200, gone.statusCode(), gone.body());
+                assertEquals("Success: LoRA adapter 'late' removed successfully.", gone.body());
+                JsonNode again = DeploymentServerTest.status(404, DeploymentServerTest.send(p, "POST", "/v1/unload_lora_adapter", "{\"lora_name\":\"late\"}"))
+                        .get("error");
+                assertEquals("The lora adapter 'late' cannot be found.", again.get("message").asText());
+                DeploymentServerTest.status(404, DeploymentServerTest.send(p, "POST", "/v1/completions", gen));
+                int q = off.start("127.0.0.1", 0);
+                assertEquals(404, DeploymentServerTest.send(q, "POST", "/v1/load_lora_adapter", load).statusCode(), "no route without runtime updating");
+            }
+        }
+    }
 }
