@@ -72,6 +72,14 @@ final class Metrics {
             counter(b, "t4j_spec_decode_draft_tokens_total", "Draft tokens proposed by n-gram speculative decoding.", engine.draftTokens());
             counter(b, "t4j_spec_decode_accepted_tokens_total", "Draft tokens the model's greedy choices agreed with.", engine.acceptedTokens());
             counter(b, "t4j_prefill_rows_total", "Prompt rows run through the model (rows reused from the prefix cache not counted).", engine.prefillRows());
+            if (engine.adapters() != null) {       // vLLM's lora_requests_info: the adapters in labels, the scrape's time as the value
+                b.append("# HELP t4j_lora_requests_info LoRA adapters of the running and waiting requests and the slots (vLLM's"
+                        + " lora_requests_info); the value is the scrape's Unix time.\n# TYPE t4j_lora_requests_info gauge\n")
+                        .append("t4j_lora_requests_info{running_lora_adapters=\"").append(label(String.join(",", engine.runningAdapters())))
+                        .append("\",waiting_lora_adapters=\"").append(label(String.join(",", engine.waitingAdapters())))
+                        .append("\",max_lora=\"").append(engine.adapters().size()).append("\"} ")
+                        .append(fmt(System.currentTimeMillis() / 1000.0)).append('\n');
+            }
             ttft.render(b, "t4j_time_to_first_token_seconds", "Time from a request's arrival to its first token.");
             itl.render(b, "t4j_inter_token_latency_seconds", "Time between consecutive tokens of a request.");
         }
@@ -81,6 +89,11 @@ final class Metrics {
             b.append("t4j_requests_total{endpoint=\"").append(p[0]).append("\",status=\"").append(p[1]).append("\"} ").append(v.sum()).append('\n');
         });
         return b.toString();
+    }
+
+    /** A Prometheus label value: backslash, double quote and newline escaped. */
+    private static String label(String v) {
+        return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 
     private static void gauge(StringBuilder b, String name, String help, double v) {

@@ -136,6 +136,19 @@ class LoraServerTest {
                 JsonNode err = DeploymentServerTest.status(404, DeploymentServerTest.send(p, "POST", "/v1/completions", body.formatted("nope"))).get("error");
                 assertEquals("The model 'nope' does not exist; this server has 'tiny', 'sql-lora'", err.get("message").asText());
                 assertEquals(List.of("tiny"), List.of(models.at("/data/0/id").asText()));
+                // /metrics: vLLM's lora_requests_info, with a request of the adapter running
+                Engine.Handle h = e.submit(new Engine.Request(prompt, Generator.Options.greedy(150)).withAdapter("sql-lora"), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) {}
+                    @Override public void onFinish(Engine.Finish r, String err) {}
+                });
+                String want1 = "t4j_lora_requests_info{running_lora_adapters=\"sql-lora\",waiting_lora_adapters=\"\",max_lora=\"1\"} ";
+                String metrics = "";
+                for (int i = 0; i < 200 && !metrics.contains(want1); i++) {
+                    metrics = DeploymentServerTest.send(p, "GET", "/metrics", null).body();
+                    if (!metrics.contains(want1)) Thread.sleep(20);
+                }
+                h.cancel();
+                assertTrue(metrics.contains(want1), metrics);
             }
         }
     }

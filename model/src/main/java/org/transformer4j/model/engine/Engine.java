@@ -701,7 +701,23 @@ public final class Engine implements AutoCloseable {
     private void publish() {
         runningCount = running.size();
         blocksInUse = sequenceBlocks();
+        if (adapters != null) {
+            runningAdapters = adapterNames(running);
+            waitingAdapters = adapterNames(waiting);
+        }
     }
+
+    private static List<String> adapterNames(java.util.Collection<Seq> seqs) {
+        return seqs.stream().map(s -> s.adapter).filter(java.util.Objects::nonNull).distinct().sorted().toList();
+    }
+
+    private volatile List<String> runningAdapters = List.of(), waitingAdapters = List.of();
+
+    /** The LoRA adapters of the running sequences, sorted (as of the last step; vLLM's running_lora_adapters). */
+    public List<String> runningAdapters() { return runningAdapters; }
+
+    /** The LoRA adapters of the requests waiting to run, sorted (as of the last step). */
+    public List<String> waitingAdapters() { return waitingAdapters; }
 
     /**
      * The decoding sequences that speculate this step (see {@link Speculation}), each with its draft and the blocks for it;
