@@ -103,6 +103,15 @@ def serve_lines(log):
         return []
 
 
+def lora_lines(log):
+    """The lora phase's LoraServe output: its header and the three rows (base model, slots on the base, adapters)."""
+    try:
+        with open(log, errors="replace") as fh:
+            return [line.strip() for line in fh if line.startswith("lora-serve")]
+    except OSError:
+        return []
+
+
 def decode_copy_gbs(log):
     """The device copy bandwidth DecodeBenchmark printed (its last such line), or None."""
     found = None
@@ -185,6 +194,7 @@ def main():
             summary["benchmarks"].append({"benchmark": b.get("benchmark"), "error": repr(e)})
     summary["generate"] = generate_lines(os.path.join(out_dir, "gpu-check.log"))
     summary["serve"] = serve_lines(os.path.join(out_dir, "gpu-check.log"))
+    summary["lora"] = lora_lines(os.path.join(out_dir, "gpu-check.log"))
     json.dump(summary, sys.stdout, indent=1)
     print()
 
