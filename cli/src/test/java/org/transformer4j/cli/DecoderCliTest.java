@@ -79,19 +79,7 @@ class DecoderCliTest {
     @org.junit.jupiter.api.Test
     void generateMergesALoraAdapter(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.decoder(dir.resolve("llama"), "llama");
-        Path adapter = java.nio.file.Files.createDirectories(dir.resolve("adapter"));
-        java.nio.file.Files.writeString(adapter.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 32,"
-                + " \"target_modules\": [\"o_proj\", \"up_proj\"], \"bias\": \"none\"}");
-        java.util.Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
-        try (org.transformer4j.model.weights.SafetensorsCheckpoint ck = org.transformer4j.model.weights.SafetensorsCheckpoint.open(model)) {
-            for (String m : new String[] {"model.layers.0.self_attn.o_proj", "model.layers.1.mlp.up_proj"}) {
-                long[] shape = ck.tensor(m + ".weight").shape();
-                t.put("base_model.model." + m + ".lora_A.weight", random(rnd, 8, shape[1]));
-                t.put("base_model.model." + m + ".lora_B.weight", random(rnd, shape[0], 8));
-            }
-        }
-        org.transformer4j.model.weights.SafetensorsWriter.write(adapter.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+        Path adapter = adapter(dir.resolve("adapter"), model, 11, "model.layers.0.self_attn.o_proj", "model.layers.1.mlp.up_proj");
         String prompt = "the cat sat on the mat";
         CliProcess.Result gen = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--max-new-tokens", "12", "--lora", adapter.toString());
         assertEquals(0, gen.exit(), gen.all());
@@ -108,6 +96,24 @@ class DecoderCliTest {
         CliProcess.Result bad = CliProcess.run(dir, "generate", "--model", model.toString(), prompt, "--lora", dir.toString());
         assertEquals(1, bad.exit(), bad.all());
         assertTrue(bad.err().contains("no adapter_config.json"), bad.all());
+    }
+
+    /** A PEFT adapter folder (r 8, alpha 32) of random A and B for {@code modules} of the model folder (their shapes read from it). */
+    static Path adapter(Path adapter, Path model, long seed, String... modules) throws Exception {
+        java.nio.file.Files.createDirectories(adapter);
+        java.nio.file.Files.writeString(adapter.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 32,"
+                + " \"bias\": \"none\"}");
+        java.util.Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        try (org.transformer4j.model.weights.SafetensorsCheckpoint ck = org.transformer4j.model.weights.SafetensorsCheckpoint.open(model)) {
+            for (String m : modules) {
+                long[] shape = ck.tensor(m + ".weight").shape();
+                t.put("base_model.model." + m + ".lora_A.weight", random(rnd, 8, shape[1]));
+                t.put("base_model.model." + m + ".lora_B.weight", random(rnd, shape[0], 8));
+            }
+        }
+        org.transformer4j.model.weights.SafetensorsWriter.write(adapter.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+        return adapter;
     }
 
     static org.transformer4j.runtime.Tensor random(java.util.SplittableRandom rnd, long rows, long cols) {

@@ -539,20 +539,8 @@ class ServeCommandTest {
     @Test
     void loraModulesServeAdaptersByName(@TempDir Path dir) throws Exception {
         Path model = ChatFolder.decoder(dir.resolve("llama"), "llama");
-        Path adapter = java.nio.file.Files.createDirectories(dir.resolve("adapter"));
-        java.nio.file.Files.writeString(adapter.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 32,"
-                + " \"target_modules\": [\"q_proj\", \"o_proj\", \"gate_proj\", \"up_proj\"], \"bias\": \"none\"}");
-        java.util.Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(13);
-        try (org.transformer4j.model.weights.SafetensorsCheckpoint ck = org.transformer4j.model.weights.SafetensorsCheckpoint.open(model)) {
-            for (String m : new String[] {"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.o_proj", "model.layers.1.mlp.gate_proj",
-                    "model.layers.1.mlp.up_proj"}) {
-                long[] shape = ck.tensor(m + ".weight").shape();
-                t.put("base_model.model." + m + ".lora_A.weight", DecoderCliTest.random(rnd, 8, shape[1]));
-                t.put("base_model.model." + m + ".lora_B.weight", DecoderCliTest.random(rnd, shape[0], 8));
-            }
-        }
-        org.transformer4j.model.weights.SafetensorsWriter.write(adapter.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+        Path adapter = DecoderCliTest.adapter(dir.resolve("adapter"), model, 13, "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.o_proj",
+                "model.layers.1.mlp.gate_proj", "model.layers.1.mlp.up_proj");
         String prompt = "the cat sat on the mat";
         String merged, base;
         try (var tok = Tokenizers.forModel(model); var b = new CpuBackend();

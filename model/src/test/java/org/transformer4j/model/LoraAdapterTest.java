@@ -77,20 +77,24 @@ class LoraAdapterTest {
                     int r = module.endsWith("down_proj") ? 2 : 4;
                     double alpha = module.endsWith("down_proj") ? 4 : 16;
                     double s = rs ? alpha / Math.sqrt(r) : alpha / r;
-                    int o = (int) SHAPES.get(module)[0], in = (int) SHAPES.get(module)[1];
-                    for (int i = 0; i < o; i++) {
-                        for (int j = 0; j < in; j++) {
-                            double d = 0;
-                            for (int k = 0; k < r; k++) d += (double) b[i * r + k] * a[k * in + j];
-                            w[i * in + j] = (float) (w[i * in + j] + s * d);
-                        }
-                    }
+                    addDelta(w, a, b, (int) SHAPES.get(module)[0], (int) SHAPES.get(module)[1], r, s);
                 }
                 out.put(key, Tensor.ofFloats(w, base.tensor(key).shape()));
             }
         }
         SafetensorsWriter.write(dir.resolve("model.safetensors"), out, Map.of("format", "pt"));
         return dir;
+    }
+
+    /** w (out × in) += scale · B · A, B (out × r) and A (r × in), each element's sum in float64 (PEFT's get_delta_weight). */
+    static void addDelta(float[] w, float[] a, float[] b, int out, int in, int r, double scale) {
+        for (int i = 0; i < out; i++) {
+            for (int j = 0; j < in; j++) {
+                double d = 0;
+                for (int k = 0; k < r; k++) d += (double) b[i * r + k] * a[k * in + j];
+                w[i * in + j] = (float) (w[i * in + j] + scale * d);
+            }
+        }
     }
 
     static float[] logits(Weights w, CpuBackend backend, int[] ids) {

@@ -102,14 +102,7 @@ class LoraSlotsTest {
                     float[] b = ad.tensor("base_model.model." + module + ".lora_B.weight").toFloatArray();
                     int r = (int) ra[0];
                     double scale = s.rs() ? ra[1] / Math.sqrt(r) : ra[1] / r;
-                    int o = (int) shape(module)[0], in = (int) shape(module)[1];
-                    for (int i = 0; i < o; i++) {
-                        for (int j = 0; j < in; j++) {
-                            double d = 0;
-                            for (int k = 0; k < r; k++) d += (double) b[i * r + k] * a[k * in + j];
-                            w[i * in + j] = (float) (w[i * in + j] + scale * d);
-                        }
-                    }
+                    LoraAdapterTest.addDelta(w, a, b, (int) shape(module)[0], (int) shape(module)[1], r, scale);
                 }
                 out.put(key, Tensor.ofFloats(w, base.tensor(key).shape()));
             }
