@@ -34,7 +34,10 @@ import org.transformer4j.runtime.Tensor;
  * {@link #TYPES}. Refused by name: modules_to_save (a whole replaced weight cannot be added per row: merge such an
  * adapter with {@link Pretrained#load(Path, org.transformer4j.runtime.Backend, org.transformer4j.runtime.DType,
  * LoraAdapter)} instead), a module outside those projections, MLP LoRA on a mixture-of-experts layer, shapes that do not
- * fit the model's weights, and everything {@link LoraAdapter#read} refuses. Adapters are loaded once, before serving.
+ * fit the model's weights, and everything {@link LoraAdapter#read} refuses. Slots made for exactly the adapters given take
+ * no others; slots made with a capacity and a largest rank ({@link #of(Transformer, String, Map, int, int)}) hold every
+ * projection of the model, and {@link #add} / {@link #remove} load and free adapters while serving (on the engine's loop:
+ * {@link org.transformer4j.model.engine.Engine#loadAdapter}).
  */
 public final class LoraSlots implements AutoCloseable {
 
@@ -202,6 +205,10 @@ public final class LoraSlots implements AutoCloseable {
                 case "q_proj" -> Target.Q; case "k_proj" -> Target.K; case "v_proj" -> Target.V; case "o_proj" -> Target.O;
                 case "gate_proj" -> Target.GATE_PROJ; case "up_proj" -> Target.UP_PROJ; default -> Target.DOWN;
             };
+            if (!t.block.equals(m.group(2))) {
+                throw new CheckpointException(ad.dir(), "adapter " + name + " adapts " + d.getKey() + ": " + t.module + " is under " + t.block
+                        + ", not " + m.group(2));
+            }
             Weights.Layer layer = layers.get(l);
             Tensor w = weightOf(layer, t);
             if (w == null) {
