@@ -43,14 +43,17 @@ public final class T4jDecoder implements AutoCloseable {
     private final PromptFormat format;
     private final Defaults defaults;
     private final List<AutoCloseable> owned;
+    private final Generator generator;            // the model's, through its LoRA adapter where one was given
 
     /** Sampling used when a request leaves a parameter unset. */
     record Defaults(int maxNewTokens, double temperature, int topK, double topP, long seed) {}
 
-    private T4jDecoder(Transformer model, Tokenizer tokenizer, String name, PromptFormat format, Defaults defaults, List<AutoCloseable> owned) {
+    private T4jDecoder(Transformer model, Tokenizer tokenizer, String name, PromptFormat format, Defaults defaults, List<AutoCloseable> owned,
+                       org.transformer4j.model.LoraSlots slots, String adapter) {
         if (model.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
             throw new IllegalArgumentException(name + " is an encoder-only model; chat needs a decoder (GPT-2, T5)");
         }
+        this.generator = slots == null ? new Generator(model) : new Generator(model).withAdapter(slots, adapter);
         this.model = model;
         this.tokenizer = tokenizer;
         this.name = name;
@@ -108,7 +111,7 @@ public final class T4jDecoder implements AutoCloseable {
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids, true));
         List<Integer> ids = new ArrayList<>();
         String emitted = "";
-        try (TokenStream tokens = new Generator(model).stream(prompt, o)) {
+        try (TokenStream tokens = generator.stream(prompt, o)) {
             while (tokens.hasNext()) {
                 ids.add(tokens.next().id());
                 String text = visible(ids, eos, stops);
@@ -173,8 +176,21 @@ public final class T4jDecoder implements AutoCloseable {
         private double temperature = 0, topP = 1;
         private int topK = 0;
         private long seed = 42;
+        private org.transformer4j.model.LoraSlots slots;
+        private String adapter;
 
         private Builder() {}
+
+        /**
+         * Replies through LoRA adapter {@code name} of {@code slots}, loaded for the model given to {@link #model} (its
+         * base weights unchanged, so several decoders, each with its own adapter, share one model); the decoder does not
+         * close them. Only with {@link #model}.
+         */
+        public Builder adapter(org.transformer4j.model.LoraSlots slots, String name) {
+            this.slots = Objects.requireNonNull(slots, "slots");
+            this.adapter = Objects.requireNonNull(name, "name");
+            return this;
+        }
 
         /** A Hugging Face decoder folder (GPT-2, T5): config.json, safetensors, tokenizer.json or GPT-2's tiktoken. */
         public Builder modelFolder(Path dir) { this.folder = dir; return this; }
@@ -216,7 +232,11 @@ public final class T4jDecoder implements AutoCloseable {
             Defaults d = new Defaults(maxNewTokens, temperature, topK, topP, seed);
             Generator.Options.greedy(maxNewTokens).sampling((float) temperature, topK, (float) topP, seed);   // checks the values now
             if ((folder == null) == (model == null)) throw new IllegalStateException("give exactly one of modelFolder(...) and model(...)");
-            if (model != null) return new T4jDecoder(model, tokenizer, "transformer4j", format == null ? PromptFormat.PLAIN : format, d, List.of());
+            if (model != null) {
+                return new T4jDecoder(model, tokenizer, adapter != null ? adapter : "transformer4j", format == null ? PromptFormat.PLAIN : format, d,
+                        List.of(), slots, adapter);
+            }
+            if (slots != null) throw new IllegalStateException("adapter(...) needs the model its slots were loaded for: give model(transformer, tokenizer)");
             if (!Files.isDirectory(folder)) throw new IllegalArgumentException(folder + ": no such model folder");
             List<AutoCloseable> owned = new ArrayList<>();
             Backend b = backend;
@@ -230,7 +250,7 @@ public final class T4jDecoder implements AutoCloseable {
                         : org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(folder)
                                 .flatMap(org.transformer4j.model.tokenizer.TokenizerConfig::template)
                                 .map(PromptFormat::template).orElse(PromptFormat.PLAIN);
-                return new T4jDecoder(new Transformer(w, b), tok, folder.getFileName().toString(), f, d, List.copyOf(owned));
+                return new T4jDecoder(new Transformer(w, b), tok, folder.getFileName().toString(), f, d, List.copyOf(owned), null, null);
             } catch (IOException | RuntimeException e) {
                 for (AutoCloseable c : owned) {
                     try { c.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }

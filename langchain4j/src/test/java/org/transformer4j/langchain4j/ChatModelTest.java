@@ -138,4 +138,84 @@ class ChatModelTest {
             assertTrue(missing.getMessage().contains("nope"), missing.getMessage());
         }
     }
+
+    /**
+     * Two chat models over one base model, each through its own LoRA adapter (LoraSlots; the base weights unchanged):
+     * each replies as its adapter merged into a copy of the weights by hand (W + s·B·A in float64) replies alone, and
+     * a folder-built decoder refuses an adapter (its slots belong to another model).
+     */
+    @Test
+    void chatModelsShareOneBaseThroughTheirOwnAdapters(@TempDir Path dir) throws Exception {
+        String[] modules = {"self_attn.q_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.down_proj"};
+        int[][] shapes = {{64, 64}, {64, 64}, {128, 64}, {64, 128}};
+        try (Backend cpu = Backends.select("cpu"); Weights base = Weights.random(tinyGpt2(), cpu, 13); TiktokenTokenizer tok = TiktokenTokenizer.gpt2()) {
+            Transformer model = new Transformer(base, cpu);
+            java.util.Map<String, org.transformer4j.model.LoraAdapter> adapters = new java.util.LinkedHashMap<>();
+            java.util.Map<String, java.util.Map<String, float[][]>> values = new java.util.LinkedHashMap<>();
+            for (String name : new String[] {"a", "b"}) {
+                Path ad = java.nio.file.Files.createDirectories(dir.resolve(name));
+                java.nio.file.Files.writeString(ad.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"bias\": \"none\"}");
+                java.util.SplittableRandom rnd = new java.util.SplittableRandom(name.hashCode());
+                java.util.Map<String, org.transformer4j.runtime.Tensor> t = new java.util.LinkedHashMap<>();
+                java.util.Map<String, float[][]> v = new java.util.LinkedHashMap<>();
+                for (int l = 0; l < 2; l++) {
+                    for (int m = 0; m < modules.length; m++) {
+                        float[] a = new float[4 * shapes[m][1]], b = new float[shapes[m][0] * 4];
+                        for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextDouble(-0.5, 0.5);
+                        for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextDouble(-0.5, 0.5);
+                        String key = "model.layers." + l + "." + modules[m];
+                        v.put(key, new float[][] {a, b});
+                        t.put("base_model.model." + key + ".lora_A.weight", org.transformer4j.runtime.Tensor.ofFloats(a, 4, shapes[m][1]));
+                        t.put("base_model.model." + key + ".lora_B.weight", org.transformer4j.runtime.Tensor.ofFloats(b, shapes[m][0], 4));
+                    }
+                }
+                org.transformer4j.model.weights.SafetensorsWriter.write(ad.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+                adapters.put(name, org.transformer4j.model.LoraAdapter.read(ad));
+                values.put(name, v);
+            }
+            ChatRequest ask = ChatRequest.builder().messages(UserMessage.from("Where is the train?")).build();
+            try (org.transformer4j.model.LoraSlots slots = org.transformer4j.model.LoraSlots.of(model, "llama", adapters)) {
+                for (String name : new String[] {"a", "b"}) {
+                    String want;
+                    try (Weights merged = Weights.random(tinyGpt2(), cpu, 13)) {
+                        for (var e : values.get(name).entrySet()) {
+                            String[] p = e.getKey().split("\\.");
+                            Weights.Layer layer = merged.decoder.layers().get(Integer.parseInt(p[2]));
+                            org.transformer4j.runtime.Tensor w = switch (p[4]) {
+                                case "q_proj" -> layer.self().q();
+                                case "v_proj" -> layer.self().v();
+                                case "gate_proj" -> layer.mlp().up();           // GPT-2's fc: the activated projection
+                                default -> layer.mlp().down();
+                            };
+                            int out = (int) w.shape(0), in = (int) w.shape(1);
+                            float[] wv = w.toFloatArray(), a = e.getValue()[0], b = e.getValue()[1];
+                            for (int i = 0; i < out; i++) {
+                                for (int j = 0; j < in; j++) {
+                                    double d = 0;
+                                    for (int k = 0; k < 4; k++) d += (double) b[i * 4 + k] * a[k * in + j];
+                                    wv[i * in + j] = (float) (wv[i * in + j] + 2.0 * d);
+                                }
+                            }
+                            w.copyFrom(wv);
+                        }
+                        try (T4jDecoder alone = T4jDecoder.builder().model(new Transformer(merged, cpu), tok).maxNewTokens(MAX).build()) {
+                            want = alone.chatModel().chat(ask).aiMessage().text();
+                        }
+                    }
+                    try (T4jDecoder through = T4jDecoder.builder().model(model, tok).adapter(slots, name).maxNewTokens(MAX).build()) {
+                        assertEquals(want, through.chatModel().chat(ask).aiMessage().text(), "adapter " + name);
+                        assertEquals(name, through.name());
+                    }
+                }
+                try (T4jDecoder plain = T4jDecoder.builder().model(model, tok).maxNewTokens(MAX).build();
+                     T4jDecoder a = T4jDecoder.builder().model(model, tok).adapter(slots, "a").maxNewTokens(MAX).build()) {
+                    assertTrue(!plain.chatModel().chat(ask).aiMessage().text().equals(a.chatModel().chat(ask).aiMessage().text()),
+                            "the adapter changes the reply");
+                }
+                Exception e = assertThrows(IllegalStateException.class,
+                        () -> T4jDecoder.builder().modelFolder(dir.resolve("gpt2")).backend(cpu).adapter(slots, "a").build());
+                assertTrue(e.getMessage().contains("model(transformer, tokenizer)"), e.getMessage());
+            }
+        }
+    }
 }
