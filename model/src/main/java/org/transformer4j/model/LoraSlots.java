@@ -352,6 +352,12 @@ public final class LoraSlots implements AutoCloseable {
         return -1;
     }
 
+    /** Adapter {@code name}'s slot and the load that put it there, read together ({slot, load}; {−1, 0} where none is called so). */
+    public synchronized long[] resolve(String name) {
+        int i = slot(name);
+        return new long[] {i, i < 0 ? 0 : loads[i]};
+    }
+
     /** Which load put the adapter of {@code slot} there (0: none): a request that resolved its slot under another load is stale. */
     public synchronized long loadId(int slot) { return slot < 0 || slot >= names.length || names[slot] == null ? 0 : loads[slot]; }
 

@@ -535,8 +535,11 @@ public final class Engine implements AutoCloseable {
                     + " KV blocks but the pool has " + usableBlocks() + (padBlock >= 0 ? " for sequences (one more is kept for padding rows)" : ""));
         }
         int slot = -1;
+        long load = 0;
         if (r.adapter() != null) {
-            slot = adapters == null ? -1 : adapters.slot(r.adapter());
+            long[] at = adapters == null ? new long[] {-1, 0} : adapters.resolve(r.adapter());   // slot and load at once
+            slot = (int) at[0];
+            load = at[1];
             if (slot < 0) {
                 throw new IllegalArgumentException("no LoRA adapter named '" + r.adapter() + "' is served"
                         + (adapters == null ? " (this engine serves none)" : "; the engine serves " + adapters.names()));
@@ -549,7 +552,7 @@ public final class Engine implements AutoCloseable {
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
         s.slot = slot;
         s.adapter = r.adapter();
-        s.adapterLoad = slot < 0 ? 0 : adapters.loadId(slot);
+        s.adapterLoad = load;
         s.promptTop = r.promptLogprobs();
         s.generate = r.generate();
         // an adapter's K/V rows are its own: its prompt blocks are shared only with requests of the same adapter (and salt)
