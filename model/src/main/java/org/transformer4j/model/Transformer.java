@@ -1267,12 +1267,12 @@ public final class Transformer {
             Tensor all = flat.view(in.shape(0), in.shape(1), 2L * nkv, config.headSize());
             return new Tensor[] {all.slice(2, 0, nkv), all.slice(2, nkv, 2L * nkv)};
         }
-        Tensor k = linear(s, in, w.k(), w.kb()), v = linear(s, in, w.v(), w.vb());
+        Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());
         if (lora != null) {
             loraAdd(s, lora[1], x2, k.view(rows, kw), 1f);
             loraAdd(s, lora[2], x2, v.view(rows, kw), 1f);
         }
-        return new Tensor[] {k.view(in.shape(0), in.shape(1), nkv, config.headSize()), v.view(in.shape(0), in.shape(1), nkv, config.headSize())};
+        return new Tensor[] {k, v};
     }
 
     /** A K or V projection (B, T, C) → (B, T, NKV, HS). */

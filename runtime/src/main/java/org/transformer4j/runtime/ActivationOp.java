@@ -40,14 +40,18 @@ public record ActivationOp(Tensor x, Tensor gate, Activation activation, Tensor 
         long gs = Checks.rowsLike("gate", gate, "x", x);
         long rs = Checks.rowsLike("residual", residual, "out", out);
         long xs = Checks.rowStride("x", x), os = Checks.rowStride("out", out);
-        for (String[] pair : new String[][] {{"x"}, {"gate"}, {"residual"}}) {
-            Tensor t = switch (pair[0]) { case "x" -> x; case "gate" -> gate; default -> residual; };
-            if (t != null && t.storage() == out.storage() && !sameView(t, out) && overlaps(t, out)) {
-                throw new IllegalArgumentException(pair[0] + " " + t + " overlaps out " + out + " without being out itself");
-            }
-        }
+        checkAlias("x", x);
+        checkAlias("gate", gate);
+        checkAlias("residual", residual);
         long cols = x.shape(-1);
         return new Shape(x.numel() / Math.max(cols, 1), cols, xs, gs, rs, os);
+    }
+
+    /** An input may be out itself, or lie apart from it; a partial overlap would read what the op has written. */
+    private void checkAlias(String role, Tensor t) {
+        if (t != null && t.storage() == out.storage() && !sameView(t, out) && overlaps(t, out)) {
+            throw new IllegalArgumentException(role + " " + t + " overlaps out " + out + " without being out itself");
+        }
     }
 
     private static boolean sameView(Tensor a, Tensor b) {
