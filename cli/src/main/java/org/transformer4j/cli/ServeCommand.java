@@ -116,9 +116,14 @@ final class ServeCommand implements Callable<Integer> {
             + " freed from --max-loras slots while serving, each of rank ≤ --max-lora-rank.")
     boolean allowRuntimeLora;
 
-    @Option(names = "--max-loras", paramLabel = "N", description = "LoRA slots on the device with runtime updating (default: 1, or the"
-            + " number of --lora-modules). Every slot holds every projection at --max-lora-rank.")
+    @Option(names = "--max-loras", paramLabel = "N", description = "LoRA slots on the device: the most adapters one batch runs (default:"
+            + " the number of --lora-modules, at least 1). More adapters than slots are swapped in as requests need them. With runtime"
+            + " updating every slot holds every projection at --max-lora-rank.")
     Integer maxLoras;
+
+    @Option(names = "--max-cpu-loras", paramLabel = "N", description = "Parsed LoRA adapters kept in host memory (default: --max-loras, as"
+            + " vLLM's); the others are read again from their folders when swapped into a slot. At least --max-loras.")
+    Integer maxCpuLoras;
 
     @Option(names = "--max-lora-rank", paramLabel = "R", description = "The largest adapter rank the slots hold with runtime updating"
             + " (default: 16, as vLLM's).")
@@ -209,6 +214,10 @@ final class ServeCommand implements Callable<Integer> {
         boolean loraUpdating = allowRuntimeLora || java.util.Set.of("1", "true", "True", "TRUE")
                 .contains(java.util.Objects.requireNonNullElse(environment.apply("VLLM_ALLOW_RUNTIME_LORA_UPDATING"), ""));
         if (maxLoras != null && maxLoras < 1) throw new IllegalArgumentException("--max-loras must be ≥ 1, got " + maxLoras);
+        int loraSlots = maxLoras != null ? maxLoras : Math.max(1, adapters.size());
+        if (maxCpuLoras != null && maxCpuLoras < loraSlots) {
+            throw new IllegalArgumentException("--max-cpu-loras (" + maxCpuLoras + ") must be ≥ --max-loras (" + loraSlots + ")");
+        }
         if (maxLoraRank < 1) throw new IllegalArgumentException("--max-lora-rank must be ≥ 1, got " + maxLoraRank);
         if (loraUpdating && lora.dir != null) {
             throw new IllegalArgumentException("--lora merges one adapter into the weights; runtime LoRA updating serves adapters beside the"
@@ -282,12 +291,13 @@ final class ServeCommand implements Callable<Integer> {
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
                 if (spec != null) c = c.speculative(spec);
                 if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));
-                LoraSlots slots = loraUpdating
-                        ? LoraSlots.load(m, dir, adapters, Math.max(maxLoras == null ? 1 : maxLoras, adapters.size()), maxLoraRank)
-                        : adapters.isEmpty() ? null : LoraSlots.load(m, dir, adapters);
+                int hostCache = maxCpuLoras != null ? maxCpuLoras : loraSlots;
+                LoraSlots slots = loraUpdating || !adapters.isEmpty()    // maxRank 0: exactly the modules' projections and ranks
+                        ? LoraSlots.load(m, dir, adapters, loraSlots, loraUpdating ? maxLoraRank : 0, hostCache) : null;
                 if (slots != null) {
                     System.err.println("t4j serve: LoRA adapters " + slots.names() + " served per request in " + slots.size() + " slot(s) ("
-                            + (slots.bytes() >> 10) + " KiB)" + (loraUpdating ? "; runtime updating on: /v1/load_lora_adapter, /v1/unload_lora_adapter" : ""));
+                            + (slots.bytes() >> 10) + " KiB" + (slots.names().size() > slots.size() ? "; swapped in as requests need them" : "")
+                            + ")" + (loraUpdating ? "; runtime updating on: /v1/load_lora_adapter, /v1/unload_lora_adapter" : ""));
                 }
                 try (slots; Engine engine = new Engine(m, c, slots)) {
                     int capacity = engine.maxSequenceRows(), positions = w.config.contextPositions();
@@ -482,6 +492,8 @@ final class ServeCommand implements Callable<Integer> {
         if (lora && this.lora.dir != null) set.add("--lora");
         if (loraModules != null && !loraModules.isEmpty()) set.add("--lora-modules");
         if (allowRuntimeLora) set.add("--allow-runtime-lora-updating");
+        if (maxLoras != null) set.add("--max-loras");
+        if (maxCpuLoras != null) set.add("--max-cpu-loras");
         if (chatTemplate != null) set.add("--chat-template");
         if (!set.isEmpty()) throw new IllegalArgumentException(String.join(", ", set) + ": for decoder folders that generate; " + what + " is served here");
     }

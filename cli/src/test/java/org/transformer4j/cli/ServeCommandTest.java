@@ -362,6 +362,8 @@ class ServeCommandTest {
         assertTrue(serveError(dir, "--lora-modules", "a=" + dir, "--lora", dir.toString()).contains("give one of them"));
         assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--lora", dir.toString()).contains("give one of them"));
         assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--max-loras", "0").contains("--max-loras must be ≥ 1"));
+        assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--max-loras", "2", "--max-cpu-loras", "1")
+                .contains("--max-cpu-loras (1) must be ≥ --max-loras (2)"));
         assertTrue(serveError(dir, "--allow-runtime-lora-updating", "--max-lora-rank", "0").contains("--max-lora-rank must be ≥ 1"));
         ServeCommand cmd = new ServeCommand();
         cmd.apiKeys = java.util.List.of("sk-flag");
@@ -568,6 +570,29 @@ class ServeCommandTest {
             assertEquals("sql", cards.get(1).get("id").asText());
             assertEquals("llama", cards.get(1).get("parent").asText());
         }, "--model", model.toString(), "--kv-memory-mb", "8", "--lora-modules", "sql=" + adapter);
+        // two adapters in one slot (--max-loras 1 --max-cpu-loras 1): each swapped in when asked, read again from its folder
+        Path other = DecoderCliTest.adapter(dir.resolve("other"), model, 29, "model.layers.0.self_attn.q_proj", "model.layers.1.mlp.down_proj");
+        String chat;
+        try (var tok = Tokenizers.forModel(model); var b = new CpuBackend();
+             var w = Pretrained.load(model, b, org.transformer4j.runtime.DType.F32, org.transformer4j.model.LoraAdapter.read(other))) {
+            chat = tok.decode(new Generator(new Transformer(w, b)).generate(tok.encode(prompt), Generator.Options.greedy(10), null), true);
+        }
+        assertFalse(chat.equals(merged) || chat.equals(base), "the second adapter has its own reply: " + chat);
+        serving(port -> {
+            for (String[] ask : new String[][] {{"sql", merged}, {"chat", chat}, {"llama", base}, {"sql", merged}}) {
+                HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                        + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"" + ask[0] + "\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 10, \"temperature\": 0, \"ignore_eos\": true}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), r.body());
+                assertEquals(ask[1], new ObjectMapper().readTree(r.body()).at("/choices/0/text").asText(), ask[0] + " in the one slot");
+            }
+            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("\nt4j_lora_swaps_total 2"), metrics);
+            assertTrue(metrics.contains("max_lora=\"1\""), metrics);
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--lora-modules", "sql=" + adapter, "chat=" + other, "--max-loras", "1",
+                "--max-cpu-loras", "1");
     }
 
     interface Check { void run(int port) throws Exception; }

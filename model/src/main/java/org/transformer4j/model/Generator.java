@@ -259,31 +259,32 @@ public final class Generator {
 
     private final Transformer model;
     private final LoraSlots lora;                 // per-request adapters (LoraSlots), or null
-    private final int slot;                       // the adapter this generator's sequences run through
+    private final String adapter;                 // the adapter this generator's sequences run through
 
     public Generator(Transformer model) {
-        this(model, null, -1);
+        this(model, null, null);
     }
 
-    private Generator(Transformer model, LoraSlots lora, int slot) {
+    private Generator(Transformer model, LoraSlots lora, String adapter) {
         if (model.config.architecture() == Architecture.ENCODER_ONLY) {
             throw new IllegalArgumentException("an encoder-only model does not generate; use encode, classify or maskedLmLogits");
         }
         this.model = model;
         this.lora = lora;
-        this.slot = slot;
+        this.adapter = adapter;
     }
 
     /**
      * A generator of the same model whose sequences run through adapter {@code name} of {@code slots} (loaded for this
-     * model; the base weights unchanged, see {@link LoraSlots}); null slots: the base model.
+     * model; the base weights unchanged, see {@link LoraSlots}); null slots: the base model. Each generation holds the
+     * adapter's slot until its state is released ({@link LoraSlots#acquire}); one that finds every slot held by other
+     * adapters' generations is refused (IllegalStateException) rather than kept waiting.
      */
     public Generator withAdapter(LoraSlots slots, String name) {
         if (slots == null) return new Generator(model);
-        int i = slots.slot(name);
-        if (i < 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' in " + slots.names());
+        if (!slots.contains(name)) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' in " + slots.names());
         if (model.config.architecture() != Architecture.DECODER_ONLY) throw new IllegalArgumentException("LoRA adapters run decoder-only models");
-        return new Generator(model, slots, i);
+        return new Generator(model, slots, name);
     }
 
     /**
@@ -338,9 +339,14 @@ public final class Generator {
         KvState st = encDec ? model.newState(p, o.maxNewTokens()) : model.newState(p.length, (long) longest + o.maxNewTokens());
         try {
             if (lora != null) {
+                int slot = lora.acquire(adapter);
+                if (slot < 0) {
+                    throw new IllegalStateException("all " + lora.size() + " LoRA slots hold adapters other generations are using "
+                            + lora.resident() + "; adapter '" + adapter + "' needs one of them (make more: LoraSlots' capacity, --max-loras)");
+                }
                 int[] slots = new int[p.length];
                 Arrays.fill(slots, slot);
-                st.adapters(lora, slots);
+                st.adapters(lora, slots, slot);
             }
             // blocks come on demand, but a limit the state can never reach is refused before any work
             boolean inputRows = encDec && model.config.shareCrossAndSelfAttention();

@@ -111,6 +111,7 @@ public final class KvState implements AutoCloseable {
     // ---- per-request LoRA adapters (LoraSlots): each sequence's slot, −1 the base model -------------------------------
     LoraSlots lora;
     int[] adapterSlots;
+    private int heldSlot = -1;                    // a slot acquired for this state, released when it closes
 
     /**
      * The adapters this state's passes apply ({@code slots[b]}: sequence b's slot, −1 none; sequences ordered by slot,
@@ -129,6 +130,17 @@ public final class KvState implements AutoCloseable {
         }
         this.lora = set;
         this.adapterSlots = slots == null ? null : slots.clone();
+    }
+
+    /** {@link #adapters(LoraSlots, int[])}, and {@code held} (acquired from the slots by the caller) released when this state closes. */
+    void adapters(LoraSlots set, int[] slots, int held) {
+        try {
+            adapters(set, slots);
+        } catch (RuntimeException e) {
+            set.release(held);
+            throw e;
+        }
+        heldSlot = held;
     }
 
     /** The route of a pass over sequences {@code seqs} of this state, {@code rows} rows each (offsets uploaded into s), or null. */
@@ -339,6 +351,7 @@ public final class KvState implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        if (heldSlot >= 0 && !lora.isClosed()) lora.release(heldSlot);
         if (decodeStep != null) decodeStep.close();
         if (held != null && !pool.isClosed()) for (int b = 0; b < batch; b++) releaseBlocks(b);
         if (ownsPool) pool.close();

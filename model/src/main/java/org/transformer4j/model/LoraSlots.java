@@ -36,8 +36,15 @@ import org.transformer4j.runtime.Tensor;
  * LoraAdapter)} instead), a module outside those projections, MLP LoRA on a mixture-of-experts layer, shapes that do not
  * fit the model's weights, and everything {@link LoraAdapter#read} refuses. Slots made for exactly the adapters given take
  * no others; slots made with a capacity and a largest rank ({@link #of(Transformer, String, Map, int, int)}) hold every
- * projection of the model, and {@link #add} / {@link #remove} load and free adapters while serving (on the engine's loop:
- * {@link org.transformer4j.model.engine.Engine#loadAdapter}).
+ * projection of the model, and {@link #add} / {@link #remove} register and unregister adapters while serving (on the
+ * engine's loop: {@link org.transformer4j.model.engine.Engine#loadAdapter}).
+ *
+ * <p>More adapters may be registered than there are slots (vLLM's {@code --max-loras} is the slots, the most adapters one
+ * pass runs): a sequence takes its adapter's slot with {@link #acquire} and gives it back with {@link #release}; an adapter
+ * in no slot is loaded into a free one, else into the least recently used slot that no sequence holds, from the parsed
+ * adapters kept in host memory ({@link #hostCache}, vLLM's {@code --max-cpu-loras}) or read again from its folder. Where
+ * every slot is held by sequences of other adapters, acquire answers −1 and the request waits (the engine admits others
+ * meanwhile, as vLLM's scheduler skips a request whose adapter would exceed max_loras).
  */
 public final class LoraSlots implements AutoCloseable {
 
@@ -61,26 +68,50 @@ public final class LoraSlots implements AutoCloseable {
     record Pair(Tensor a, Tensor b, int rank) {}
 
     private final Transformer model;
-    private final String[] names;                 // per slot: the adapter's name, or null (a free slot)
-    private final Path[] dirs;
-    private final long[] loads;                   // per slot: which load put its adapter there (1, 2, …)
-    private long loadCount;
+    private final Entry[] resident;               // per slot: the adapter it holds, or null (a free slot)
+    private final int[] pins;                     // per slot: the sequences running through it (acquire / release)
+    private final long[] lastUse;                 // per slot: when it was last acquired or released (least recently used goes first)
+    private long clock, registrations, swaps;
+    private final LinkedHashMap<String, Entry> registered = new LinkedHashMap<>();     // every adapter requests may name, in order
+    private int hostCapacity = Integer.MAX_VALUE;  // parsed adapters kept in host memory (vLLM's --max-cpu-loras)
+    private final LinkedHashMap<String, Entry> hostCache = new LinkedHashMap<>(16, 0.75f, true);   // access order: eldest first
     private final IdentityHashMap<Weights.Attention, Pair[]> attention = new IdentityHashMap<>();   // [Q, K, V, O]
     private final IdentityHashMap<Weights.Mlp, Pair[]> mlp = new IdentityHashMap<>();               // [GATE_PROJ, UP_PROJ, DOWN]
     private final List<Tensor> owned = new ArrayList<>();
     private volatile boolean closed;
 
+    /**
+     * A registered adapter: its name, the folder it was read from (read again when the host cache dropped it), its
+     * registration (1, 2, …: an adapter unregistered and registered again under one name is another), and its parsed form
+     * while the host cache holds it (always, where it cannot be read again).
+     */
+    private static final class Entry {
+        final String name;
+        final Path dir;
+        final long id;
+        final boolean rereadable;
+        LoraAdapter adapter;
+
+        Entry(String name, LoraAdapter adapter, long id) {
+            this.name = name;
+            this.dir = adapter.dir();
+            this.id = id;
+            this.adapter = adapter;
+            this.rereadable = dir != null && java.nio.file.Files.isRegularFile(dir.resolve("adapter_config.json"));
+        }
+    }
+
     private LoraSlots(Transformer model, int capacity) {
         this.model = model;
-        this.names = new String[capacity];
-        this.dirs = new Path[capacity];
-        this.loads = new long[capacity];
+        this.resident = new Entry[capacity];
+        this.pins = new int[capacity];
+        this.lastUse = new long[capacity];
     }
 
     /**
      * Reads the adapter folders ({@code name → folder}, in slot order) for {@code model}, loaded from {@code modelDir}
-     * (its config.json names the family), and uploads them to the model's backend: exactly their projections and ranks,
-     * no room for more. A CheckpointException names the adapter and what does not fit.
+     * (its config.json names the family), and uploads them to the model's backend: one slot each, exactly their
+     * projections and ranks. A CheckpointException names the adapter and what does not fit.
      */
     public static LoraSlots load(Transformer model, Path modelDir, Map<String, Path> adapters) throws IOException {
         return of(model, HfConfig.read(modelDir).modelType(), read(adapters));
@@ -88,11 +119,48 @@ public final class LoraSlots implements AutoCloseable {
 
     /**
      * The same with room for adapters loaded later ({@link #add}; vLLM's {@code --max-loras}, {@code --max-lora-rank}):
-     * {@code capacity} slots, every projection of the model at rank {@code maxRank}; {@code adapters} (may be empty)
-     * fill the first slots.
+     * {@code capacity} slots, every projection of the model at rank {@code maxRank}; {@code adapters} (may be empty, may
+     * be more than the slots) are registered, the first {@code capacity} of them loaded into slots.
      */
     public static LoraSlots load(Transformer model, Path modelDir, Map<String, Path> adapters, int capacity, int maxRank) throws IOException {
-        return of(model, HfConfig.read(modelDir).modelType(), read(adapters), capacity, maxRank);
+        return load(model, modelDir, adapters, capacity, maxRank, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The general form: {@code capacity} device slots (vLLM's {@code --max-loras}: the most adapters one pass runs), of
+     * every projection at rank {@code maxRank}, or (maxRank 0) of exactly the projections and ranks {@code adapters}
+     * adapt; at most {@code hostCache} parsed adapters kept in host memory (vLLM's {@code --max-cpu-loras}; the others are
+     * read again from their folders when a request needs them in a slot). Any number of adapters may be registered: those
+     * past the slots are swapped into a slot whose adapter no running sequence uses ({@link #acquire}).
+     */
+    public static LoraSlots load(Transformer model, Path modelDir, Map<String, Path> adapters, int capacity, int maxRank, int hostCache)
+            throws IOException {
+        String type = HfConfig.read(modelDir).modelType();
+        checkModel(model, type);
+        checkLimits(capacity, maxRank, hostCache);
+        Map<String, LoraAdapter> kept = new LinkedHashMap<>();
+        Map<Integer, Map<Target, Integer>> ranks = maxRank > 0 ? everyProjection(model, maxRank) : new java.util.TreeMap<>();
+        if (maxRank == 0) {                        // sized by the adapters: each read once here, at most hostCache kept
+            if (adapters.isEmpty()) throw new IllegalArgumentException("no adapters given to size the slots by (give a largest rank)");
+            for (var e : adapters.entrySet()) {
+                LoraAdapter ad = LoraAdapter.read(e.getValue());
+                checkName(e.getKey());
+                merge(ranks, parse(model, e.getKey(), ad));
+                if (kept.size() < hostCache) kept.put(e.getKey(), ad);
+            }
+        }
+        LoraSlots out = build(model, Map.of(), capacity, ranks);
+        try {
+            out.hostCache(hostCache);
+            for (var e : adapters.entrySet()) {
+                LoraAdapter ad = kept.get(e.getKey());
+                out.add(e.getKey(), ad != null ? ad : LoraAdapter.read(e.getValue()));
+            }
+        } catch (IOException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
     }
 
     private static Map<String, LoraAdapter> read(Map<String, Path> adapters) throws IOException {
@@ -104,36 +172,62 @@ public final class LoraSlots implements AutoCloseable {
     /** {@link #load(Transformer, Path, Map)} from adapters already read; {@code modelType} is the model's config.json model_type. */
     public static LoraSlots of(Transformer model, String modelType, Map<String, LoraAdapter> adapters) throws CheckpointException {
         if (adapters.isEmpty()) throw new IllegalArgumentException("no adapters given");
+        return of(model, modelType, adapters, adapters.size());
+    }
+
+    /**
+     * Exactly the projections and ranks of {@code adapters}, in {@code capacity} slots: with fewer slots than adapters, the
+     * others are registered and swapped in when a request needs them ({@link #acquire}).
+     */
+    public static LoraSlots of(Transformer model, String modelType, Map<String, LoraAdapter> adapters, int capacity) throws CheckpointException {
+        if (adapters.isEmpty()) throw new IllegalArgumentException("no adapters given");
         checkModel(model, modelType);
-        // the projections they adapt, each at the largest rank among them
+        checkLimits(capacity, 0, Integer.MAX_VALUE);
         Map<Integer, Map<Target, Integer>> ranks = new java.util.TreeMap<>();
         for (var e : adapters.entrySet()) {
             checkName(e.getKey());
-            for (var le : parse(model, e.getKey(), e.getValue()).entrySet()) {
-                for (var te : le.getValue().entrySet()) {
-                    ranks.computeIfAbsent(le.getKey(), x -> new java.util.EnumMap<>(Target.class)).merge(te.getKey(), te.getValue().rank(), Math::max);
-                }
-            }
+            merge(ranks, parse(model, e.getKey(), e.getValue()));
         }
-        return build(model, adapters, adapters.size(), ranks);
+        return build(model, adapters, capacity, ranks);
     }
 
     /** {@link #load(Transformer, Path, Map, int, int)} from adapters already read. */
     public static LoraSlots of(Transformer model, String modelType, Map<String, LoraAdapter> adapters, int capacity, int maxRank)
             throws CheckpointException {
         checkModel(model, modelType);
-        if (capacity < 1 || capacity < adapters.size()) {
-            throw new IllegalArgumentException("LoRA slots: capacity " + capacity + " must be ≥ 1 and hold the " + adapters.size() + " adapters given");
-        }
         if (maxRank < 1) throw new IllegalArgumentException("LoRA slots: the largest rank must be ≥ 1, got " + maxRank);
+        checkLimits(capacity, maxRank, Integer.MAX_VALUE);
+        return build(model, adapters, capacity, everyProjection(model, maxRank));
+    }
+
+    private static void checkLimits(int capacity, int maxRank, int hostCache) {
+        if (capacity < 1) throw new IllegalArgumentException("LoRA slots: the number of slots must be ≥ 1, got " + capacity);
+        if (maxRank < 0) throw new IllegalArgumentException("LoRA slots: the largest rank must be ≥ 1 (0: the adapters' own), got " + maxRank);
+        if (hostCache < capacity) {
+            throw new IllegalArgumentException("LoRA slots: the host cache (" + hostCache + " adapters, --max-cpu-loras) must hold at least the "
+                    + capacity + " slots' (--max-loras)");
+        }
+    }
+
+    /** Every projection of the model at rank r. */
+    private static Map<Integer, Map<Target, Integer>> everyProjection(Transformer model, int r) {
         Map<Integer, Map<Target, Integer>> ranks = new java.util.TreeMap<>();
         List<Weights.Layer> layers = model.weights.decoder.layers();
         for (int l = 0; l < layers.size(); l++) {
             for (Target t : Target.values()) {
-                if (weightOf(layers.get(l), t) != null) ranks.computeIfAbsent(l, x -> new java.util.EnumMap<>(Target.class)).put(t, maxRank);
+                if (weightOf(layers.get(l), t) != null) ranks.computeIfAbsent(l, x -> new java.util.EnumMap<>(Target.class)).put(t, r);
             }
         }
-        return build(model, adapters, capacity, ranks);
+        return ranks;
+    }
+
+    /** Widens {@code ranks} to hold an adapter's deltas. */
+    private static void merge(Map<Integer, Map<Target, Integer>> ranks, Map<Integer, Map<Target, LoraAdapter.Delta>> deltas) {
+        for (var le : deltas.entrySet()) {
+            for (var te : le.getValue().entrySet()) {
+                ranks.computeIfAbsent(le.getKey(), x -> new java.util.EnumMap<>(Target.class)).merge(te.getKey(), te.getValue().rank(), Math::max);
+            }
+        }
     }
 
     private static void checkModel(Transformer model, String modelType) {
@@ -230,21 +324,33 @@ public final class LoraSlots implements AutoCloseable {
     }
 
     /**
-     * Puts adapter {@code name} into a free slot and returns the slot: every projection of the slots gets its A and s·B
-     * (zeros where it leaves one alone). Refused by name: a name already held, no free slot, a projection the slots hold
-     * no room for, a rank above the slots' (and what {@link #of} refuses). Not while a pass runs: the engine calls it
-     * between steps ({@link org.transformer4j.model.engine.Engine#loadAdapter}).
+     * Registers adapter {@code name}, so that requests may name it, and loads it into a free slot if one is free: returns
+     * the slot, or −1 where every slot holds an adapter (it is then swapped in when a request needs it, {@link #acquire}).
+     * Refused by name: a name already registered, a projection the slots hold no room for, a rank above the slots' (and
+     * what {@link #of} refuses). Not while a pass runs: the engine calls it between steps
+     * ({@link org.transformer4j.model.engine.Engine#loadAdapter}).
      */
     public synchronized int add(String name, LoraAdapter ad) throws CheckpointException {
         if (closed) throw new IllegalStateException("these LoRA slots are closed");
         checkName(name);
-        if (slot(name) >= 0) throw new IllegalArgumentException("an adapter named '" + name + "' is loaded already");
+        if (registered.containsKey(name)) throw new IllegalArgumentException("an adapter named '" + name + "' is loaded already");
+        Map<Integer, Map<Target, LoraAdapter.Delta>> deltas = fit(name, ad);
+        Entry e = new Entry(name, ad, ++registrations);
+        registered.put(name, e);
+        hostCache.put(name, e);
         int slot = -1;
-        for (int i = 0; i < names.length && slot < 0; i++) if (names[i] == null) slot = i;
-        if (slot < 0) {
-            throw new IllegalArgumentException("all " + names.length + " LoRA slots hold adapters " + names() + "; unload one first (or start with"
-                    + " more: --max-loras)");
+        for (int i = 0; i < resident.length && slot < 0; i++) if (resident[i] == null) slot = i;
+        if (slot >= 0) {
+            write(slot, deltas);
+            resident[slot] = e;
+            lastUse[slot] = ++clock;
         }
+        trimHostCache();
+        return slot;
+    }
+
+    /** The adapter's deltas, checked against the model and the slots' projections and ranks. */
+    private Map<Integer, Map<Target, LoraAdapter.Delta>> fit(String name, LoraAdapter ad) throws CheckpointException {
         Map<Integer, Map<Target, LoraAdapter.Delta>> deltas = parse(model, name, ad);
         for (var le : deltas.entrySet()) {
             Weights.Layer layer = model.weights.decoder.layers().get(le.getKey());
@@ -267,6 +373,11 @@ public final class LoraSlots implements AutoCloseable {
                 }
             }
         }
+        return deltas;
+    }
+
+    /** Every projection of the slots in slot {@code slot}: the adapter's A and s·B where it has a delta, zeros elsewhere. */
+    private void write(int slot, Map<Integer, Map<Target, LoraAdapter.Delta>> deltas) {
         List<Weights.Layer> layers = model.weights.decoder.layers();
         for (int l = 0; l < layers.size(); l++) {
             Map<Target, LoraAdapter.Delta> here = deltas.getOrDefault(l, Map.of());
@@ -275,18 +386,104 @@ public final class LoraSlots implements AutoCloseable {
                 if (p != null) write(p, slot, here.get(t));
             }
         }
-        names[slot] = name;
-        dirs[slot] = ad.dir();
-        loads[slot] = ++loadCount;
+    }
+
+    /** Drops the least recently used parsed adapters past the host cache's size (those that can be read again). */
+    private void trimHostCache() {
+        int over = hostCache.size() - hostCapacity;
+        for (var it = hostCache.values().iterator(); it.hasNext() && over > 0; ) {
+            Entry e = it.next();
+            if (!e.rereadable) continue;                        // nowhere to read it again from: kept
+            e.adapter = null;
+            it.remove();
+            over--;
+        }
+    }
+
+    /**
+     * Sets how many parsed adapters stay in host memory (vLLM's {@code --max-cpu-loras}; at least the slots); the least
+     * recently used of the others are dropped and read again from their folders when a slot needs them. Returns this.
+     */
+    public synchronized LoraSlots hostCache(int adapters) {
+        if (adapters < resident.length) {
+            throw new IllegalArgumentException("LoRA slots: the host cache (" + adapters + " adapters, --max-cpu-loras) must hold at least the "
+                    + resident.length + " slots' (--max-loras)");
+        }
+        hostCapacity = adapters;
+        trimHostCache();
+        return this;
+    }
+
+    /**
+     * Adapter {@code name}'s slot for one more sequence (pinned until {@link #release}): the slot it is in, else a free
+     * slot, else the least recently used slot no sequence holds, into which it is loaded (from the host cache or read again
+     * from its folder). −1 where every slot is held by sequences of other adapters: the caller waits for one to be
+     * released. An unknown name is an IllegalArgumentException; an adapter that cannot be read again, an
+     * IllegalStateException naming its folder.
+     */
+    public synchronized int acquire(String name) {
+        if (closed) throw new IllegalStateException("these LoRA slots are closed");
+        Entry e = registered.get(name);
+        if (e == null) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + names());
+        int slot = -1;
+        for (int i = 0; i < resident.length && slot < 0; i++) if (resident[i] == e) slot = i;
+        if (slot < 0) {
+            for (int i = 0; i < resident.length; i++) {
+                if (pins[i] > 0) continue;
+                if (slot < 0 || resident[slot] != null && (resident[i] == null || lastUse[i] < lastUse[slot])) slot = i;   // free, else LRU
+            }
+            if (slot < 0) return -1;
+            LoraAdapter ad = e.adapter;
+            if (ad == null) {
+                try {
+                    ad = LoraAdapter.read(e.dir);
+                } catch (IOException ex) {
+                    throw new IllegalStateException("LoRA adapter '" + name + "' could not be read again from " + e.dir + ": " + ex.getMessage(), ex);
+                }
+            }
+            Map<Integer, Map<Target, LoraAdapter.Delta>> deltas;
+            try {
+                deltas = fit(name, ad);
+            } catch (CheckpointException ex) {              // its folder changed since it was registered
+                throw new IllegalStateException("LoRA adapter '" + name + "' read again from " + e.dir + " no longer fits: " + ex.getMessage(), ex);
+            }
+            resident[slot] = null;                          // until it is written whole
+            write(slot, deltas);
+            resident[slot] = e;
+            swaps++;
+            if (e.adapter == null) e.adapter = ad;
+            hostCache.put(name, e);
+            trimHostCache();
+        } else {
+            hostCache.get(name);                            // touched: the most recently used
+        }
+        pins[slot]++;
+        lastUse[slot] = ++clock;
         return slot;
     }
 
-    /** Frees adapter {@code name}'s slot (its tensors are rewritten by the next {@link #add}); the caller checks no request uses it. */
+    /** One sequence fewer holds {@code slot} (it ended, or left the batch); when none does, it may take another adapter. */
+    public synchronized void release(int slot) {
+        if (slot < 0 || slot >= pins.length || pins[slot] <= 0) throw new IllegalStateException("LoRA slot " + slot + " is not held");
+        pins[slot]--;
+        lastUse[slot] = ++clock;
+    }
+
+    /**
+     * Unregisters adapter {@code name} and frees its slot (its tensors are rewritten by the next load); refused while a
+     * sequence holds it. The engine also checks that no waiting request names it ({@code Engine#unloadAdapter}).
+     */
     public synchronized void remove(String name) {
-        int i = slot(name);
-        if (i < 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + names());
-        names[i] = null;
-        dirs[i] = null;
+        Entry e = registered.get(name);
+        if (e == null) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + names());
+        for (int i = 0; i < resident.length; i++) {
+            if (resident[i] != e) continue;
+            if (pins[i] > 0) throw new IllegalStateException("LoRA adapter '" + name + "' is in use by " + pins[i] + " sequence(s)");
+            resident[i] = null;
+        }
+        registered.remove(name);
+        hostCache.remove(name);
+        e.adapter = null;
     }
 
     private Pair pair(Weights.Layer layer, Target t) {
@@ -336,35 +533,47 @@ public final class LoraSlots implements AutoCloseable {
     /** A pass's adapters: these slots, and the group offsets (G + 1, I32 on the backend) of its rows. */
     record Route(LoraSlots slots, Tensor offsets) {}
 
-    /** The loaded adapters' names, in slot order. */
-    public synchronized List<String> names() {
+    /** The names requests may give: every registered adapter, in the order registered (in a slot or not). */
+    public synchronized List<String> names() { return List.copyOf(registered.keySet()); }
+
+    /** Whether requests may name adapter {@code name}. */
+    public synchronized boolean contains(String name) { return registered.containsKey(name); }
+
+    /** Per slot, the adapter it holds (null: free). */
+    public synchronized List<String> resident() {
         List<String> out = new ArrayList<>();
-        for (String n : names) if (n != null) out.add(n);
+        for (Entry e : resident) out.add(e == null ? null : e.name);
         return out;
     }
 
-    /** Slots: G (held or free). */
-    public int size() { return names.length; }
+    /** The adapters whose parsed form is in host memory, least recently used first. */
+    public synchronized List<String> hostCached() { return List.copyOf(hostCache.keySet()); }
 
-    /** The slot of adapter {@code name}, or −1 where none is called so. */
+    /** How many times an adapter was loaded into a slot another had held or that was free after start-up ({@link #acquire}). */
+    public synchronized long swaps() { return swaps; }
+
+    /** Slots: G (held or free). */
+    public int size() { return resident.length; }
+
+    /** The slot adapter {@code name} is in, or −1 (not registered, or not in a slot now). */
     public synchronized int slot(String name) {
-        for (int i = 0; i < names.length; i++) if (names[i] != null && names[i].equals(name)) return i;
+        for (int i = 0; i < resident.length; i++) if (resident[i] != null && resident[i].name.equals(name)) return i;
         return -1;
     }
 
-    /** Adapter {@code name}'s slot and the load that put it there, read together ({slot, load}; {−1, 0} where none is called so). */
-    public synchronized long[] resolve(String name) {
-        int i = slot(name);
-        return new long[] {i, i < 0 ? 0 : loads[i]};
+    /**
+     * Adapter {@code name}'s registration (1, 2, …; 0 where none is called so): a request that named it under one
+     * registration is stale once it was unloaded, and another registered under its name.
+     */
+    public synchronized long registration(String name) {
+        Entry e = registered.get(name);
+        return e == null ? 0 : e.id;
     }
-
-    /** Which load put the adapter of {@code slot} there (0: none): a request that resolved its slot under another load is stale. */
-    public synchronized long loadId(int slot) { return slot < 0 || slot >= names.length || names[slot] == null ? 0 : loads[slot]; }
 
     /** The folder adapter {@code name} was read from, or null where none is called so. */
     public synchronized Path dir(String name) {
-        int i = slot(name);
-        return i < 0 ? null : dirs[i];
+        Entry e = registered.get(name);
+        return e == null ? null : e.dir;
     }
 
     /** The attention's adapted projections [Q, K, V, O] (entries null where no adapter adapts one), or null. */

@@ -179,6 +179,43 @@ class LoraSlotsTest {
                     if (buckets.length > 0) assertTrue(e.decodeGraphed(8) || e.decodeGraphed(4) || e.decodeGraphed(2), "a bucket's step was captured");
                 }
             }
+            // one slot for two adapters (vLLM's --max-loras 1 --max-cpu-loras 1): a's requests run first, beside the base
+            // model's; b's wait until the slot is free, then b is swapped in; a second wave of a swaps a back, read again
+            // from its folder (the host cache holds one parsed adapter)
+            try (LoraSlots one = LoraSlots.load(model, llama(), dirs, 1, 0, 1);
+                 Engine e = new Engine(model, Engine.Config.defaults(model).decodeBuckets(1, 2, 4, 8), one)) {
+                assertEquals(List.of("a", "b"), one.names());
+                assertEquals(java.util.Arrays.asList("a"), one.resident());
+                assertEquals(List.of("b"), one.hostCached());
+                List<CompletableFuture<Out>> fs = new ArrayList<>();
+                for (int i = 0; i < who.length; i++) fs.add(submit(e, prompts[i], 8, who[i]));
+                for (int i = 0; i < who.length; i++) {
+                    Out got = fs.get(i).get(60, TimeUnit.SECONDS), exp = want.get(String.valueOf(who[i]))[i];
+                    String what = "request " + i + " (adapter " + who[i] + ", one slot)";
+                    assertArrayEquals(exp.ids(), got.ids(), what);
+                    for (int j = 0; j < exp.logprobs().length; j++) assertEquals(exp.logprobs()[j], got.logprobs()[j], 1e-4, what + " token " + j);
+                }
+                assertEquals(1, one.swaps(), "b swapped into a's slot once a's requests were done");
+                assertTrue(e.loraWaits() > 0, "b's requests waited for the slot");
+                assertEquals(java.util.Arrays.asList("b"), one.resident());
+                Out again = submit(e, prompts[0], 8, "a").get(60, TimeUnit.SECONDS);
+                assertArrayEquals(want.get("a")[0].ids(), again.ids(), "a swapped back, read again from its folder");
+                assertEquals(2, one.swaps());
+                assertEquals(List.of("a"), one.hostCached());
+            }
+            // the same slot through Generator: a generation holds it until its state is released
+            try (LoraSlots one = LoraSlots.load(model, llama(), dirs, 1, 0, 2)) {
+                Generator ga = new Generator(model).withAdapter(one, "a"), gb = new Generator(model).withAdapter(one, "b");
+                try (TokenStream ts = ga.stream(prompts[0], Generator.Options.greedy(8))) {
+                    var held = assertThrows(IllegalStateException.class, () -> gb.generate(List.of(prompts[2]), Generator.Options.greedy(8), null));
+                    assertTrue(held.getMessage().contains("all 1 LoRA slots"), held.getMessage());
+                    int[] got = new int[8];
+                    for (int j = 0; j < 8 && ts.hasNext(); j++) got[j] = ts.next().id();
+                    assertArrayEquals(want.get("a")[0].ids(), got, "Generator with adapter a in the one slot");
+                }
+                assertArrayEquals(want.get("b")[2].ids(), gb.generate(List.of(prompts[2]), Generator.Options.greedy(8), null)[0],
+                        "b swapped in once a's stream was closed");
+            }
             // Generator through an adapter: two prompts batched, the merged model's tokens
             try (LoraSlots slots = LoraSlots.load(model, llama(), dirs);
                  Weights w = Pretrained.load(mergedByHand(specs.get(1), dirs.get("b")), backend, DType.F32)) {
@@ -330,9 +367,17 @@ class LoraSlotsTest {
                 assertEquals(0, e.loadAdapter("a", LoraAdapter.read(dirs.get("a"))).get(60, TimeUnit.SECONDS));
                 assertArrayEquals(wantA.ids(), submit(e, p, 6, "a").get(60, TimeUnit.SECONDS).ids(), "a, loaded while serving");
                 assertEquals(1, e.loadAdapter("b", LoraAdapter.read(dirs.get("b"))).get(60, TimeUnit.SECONDS));
-                var full = assertThrows(java.util.concurrent.ExecutionException.class,
+                // a third adapter with both slots full is registered, and swapped in when a request needs it
+                assertEquals(-1, e.loadAdapter("c", LoraAdapter.read(dirs.get("a"))).get(60, TimeUnit.SECONDS));
+                assertArrayEquals(wantA.ids(), submit(e, p, 6, "c").get(60, TimeUnit.SECONDS).ids(), "c (a's weights), swapped in");
+                assertEquals(1, slots.swaps());
+                var twice = assertThrows(java.util.concurrent.ExecutionException.class,
                         () -> e.loadAdapter("c", LoraAdapter.read(dirs.get("a"))).get(60, TimeUnit.SECONDS));
-                assertTrue(full.getCause().getMessage().contains("all 2 LoRA slots"), full.getCause().getMessage());
+                assertTrue(twice.getCause().getMessage().contains("'c' is loaded already"), twice.getCause().getMessage());
+                e.unloadAdapter("c").get(60, TimeUnit.SECONDS);
+                if (slots.slot("a") < 0) {              // c took a's slot (the least recently used): a comes back when asked
+                    assertArrayEquals(wantA.ids(), submit(e, p, 6, "a").get(60, TimeUnit.SECONDS).ids(), "a, swapped back");
+                }
                 // in use: a long request of b is running or waiting when the unload comes
                 Engine.Handle h = e.submit(new Engine.Request(p, Generator.Options.greedy(100)).withAdapter("b"), new Engine.Listener() {
                     @Override public void onToken(Engine.Token t) {}

@@ -79,6 +79,9 @@ final class Metrics {
                         .append("\",waiting_lora_adapters=\"").append(label(String.join(",", engine.waitingAdapters())))
                         .append("\",max_lora=\"").append(engine.adapters().size()).append("\"} ")
                         .append(fmt(System.currentTimeMillis() / 1000.0)).append('\n');
+                counter(b, "t4j_lora_swaps_total", "LoRA adapters loaded into a device slot while serving (more adapters than --max-loras).",
+                        engine.adapters().swaps());
+                counter(b, "t4j_lora_waits_total", "Admissions put off because every LoRA slot ran other adapters' requests.", engine.loraWaits());
             }
             ttft.render(b, "t4j_time_to_first_token_seconds", "Time from a request's arrival to its first token.");
             itl.render(b, "t4j_inter_token_latency_seconds", "Time between consecutive tokens of a request.");

@@ -718,7 +718,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private boolean isAdapter(String model) {
-        return engine != null && engine.adapters() != null && !names.contains(model) && engine.adapters().slot(model) >= 0;
+        return engine != null && engine.adapters() != null && !names.contains(model) && engine.adapters().contains(model);
     }
 
     /** vLLM's cache_salt: a non-empty string, or null. */
@@ -884,7 +884,7 @@ public final class OpenAiServer implements AutoCloseable {
     private void loadLora(Context ctx, JsonNode b) throws Exception {
         String name = text(b, "lora_name"), path = text(b, "lora_path");
         if (name == null || path == null) throw ApiError.bad(null, "Both 'lora_name' and 'lora_path' must be provided.");
-        if (engine.adapters().slot(name) >= 0 || names.contains(name)) {
+        if (engine.adapters().contains(name) || names.contains(name)) {
             throw ApiError.bad("lora_name", "The lora adapter '" + name + "' has already been loaded.");
         }
         org.transformer4j.model.LoraAdapter a;
@@ -900,7 +900,7 @@ public final class OpenAiServer implements AutoCloseable {
     private void unloadLora(Context ctx, JsonNode b) throws Exception {
         String name = text(b, "lora_name");
         if (name == null) throw ApiError.bad("lora_name", "'lora_name' must be provided.");
-        if (engine.adapters().slot(name) < 0) {
+        if (!engine.adapters().contains(name)) {
             throw new ApiError(404, "invalid_request_error", "lora_name", "The lora adapter '" + name + "' cannot be found.");
         }
         loraResult(engine.unloadAdapter(name));

@@ -321,6 +321,7 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
+    private final AtomicLong loraWaits = new AtomicLong();   // admissions put off: every LoRA slot held by other adapters
     private final AtomicLong draftTokens = new AtomicLong(), acceptedTokens = new AtomicLong();
     private final AtomicLong prefillPasses = new AtomicLong(), prefillRows = new AtomicLong(), sampleOps = new AtomicLong(), logprobCopies = new AtomicLong();
     private static final Generator.Options GREEDY = Generator.Options.greedy(1);   // rows not chosen this step
@@ -408,9 +409,10 @@ public final class Engine implements AutoCloseable {
     public LoraSlots adapters() { return adapters; }
 
     /**
-     * Loads adapter {@code a} as {@code name} into a free slot of the engine's {@link LoraSlots}, on the engine's thread
-     * between two steps (the captured decode steps read the slots' tensors as they are then); vLLM's
-     * /v1/load_lora_adapter. The future fails with what {@link LoraSlots#add} refuses.
+     * Registers adapter {@code a} as {@code name} with the engine's {@link LoraSlots}, on the engine's thread between two
+     * steps (the captured decode steps read the slots' tensors as they are then), loading it into a free slot if one is
+     * free (the future's value: that slot, or −1: swapped in when a request needs it); vLLM's /v1/load_lora_adapter. The
+     * future fails with what {@link LoraSlots#add} refuses.
      */
     public java.util.concurrent.CompletableFuture<Integer> loadAdapter(String name, org.transformer4j.model.LoraAdapter a) {
         return onLoop(() -> {
@@ -429,10 +431,10 @@ public final class Engine implements AutoCloseable {
     public java.util.concurrent.CompletableFuture<Void> unloadAdapter(String name) {
         return onLoop(() -> {
             LoraSlots slots = requireAdapters();
-            int slot = slots.slot(name);
-            if (slot < 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + slots.names());
+            long id = slots.registration(name);
+            if (id == 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + slots.names());
             long busy = java.util.stream.Stream.concat(java.util.stream.Stream.concat(running.stream(), waiting.stream()), incoming.stream())
-                    .filter(s -> !s.done && s.slot == slot).count();
+                    .filter(s -> !s.done && name.equals(s.adapter) && s.adapterLoad == id).count();
             if (busy > 0) throw new IllegalStateException("LoRA adapter '" + name + "' is in use by " + busy + " request(s); unload it when they are done");
             slots.remove(name);
             return null;
@@ -486,6 +488,9 @@ public final class Engine implements AutoCloseable {
 
     public long preemptions() { return preemptions.get(); }
 
+    /** How many times a waiting request was passed over because every LoRA slot ran other adapters' sequences. */
+    public long loraWaits() { return loraWaits.get(); }
+
     public long prefixHits() { return blocks.prefixHits(); }
 
     public long steps() { return steps.get(); }
@@ -534,13 +539,10 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException(rows + " rows (prompt + new tokens) need " + BlockManager.blocksFor(rows)
                     + " KV blocks but the pool has " + usableBlocks() + (padBlock >= 0 ? " for sequences (one more is kept for padding rows)" : ""));
         }
-        int slot = -1;
         long load = 0;
         if (r.adapter() != null) {
-            long[] at = adapters == null ? new long[] {-1, 0} : adapters.resolve(r.adapter());   // slot and load at once
-            slot = (int) at[0];
-            load = at[1];
-            if (slot < 0) {
+            load = adapters == null ? 0 : adapters.registration(r.adapter());   // its slot is taken when it is admitted
+            if (load == 0) {
                 throw new IllegalArgumentException("no LoRA adapter named '" + r.adapter() + "' is served"
                         + (adapters == null ? " (this engine serves none)" : "; the engine serves " + adapters.names()));
             }
@@ -550,7 +552,6 @@ public final class Engine implements AutoCloseable {
             throw new QueueFullException(config.maxWaiting() + " requests are waiting already");
         }
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
-        s.slot = slot;
         s.adapter = r.adapter();
         s.adapterLoad = load;
         s.promptTop = r.promptLogprobs();
@@ -589,9 +590,9 @@ public final class Engine implements AutoCloseable {
         long key = BlockManager.ROOT;                    // the prefix-cache key of the last of them
         long root = BlockManager.ROOT;                   // the key before its first block: its cache salt's, or ROOT
         String salt;                                     // its cache salt, or null
-        int slot = -1;                                   // its LoRA adapter's slot (LoraSlots), -1 the base model
+        int slot = -1;                                   // its LoRA adapter's slot while it runs (LoraSlots#acquire), else -1
         String adapter;                                  // its LoRA adapter's name, or null
-        long adapterLoad;                                // the load of that adapter its slot was resolved under
+        long adapterLoad;                                // the registration of that adapter it was submitted under
         int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
         boolean generate = true;                         // false: the prompt's log-probabilities only
         PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
@@ -642,7 +643,7 @@ public final class Engine implements AutoCloseable {
     private boolean stepOnce() {
         for (Runnable t; (t = tasks.poll()) != null; ) t.run();   // adapter loads and unloads, between passes
         for (Seq s; (s = incoming.poll()) != null; ) {
-            if (s.slot >= 0 && adapters.loadId(s.slot) != s.adapterLoad) {       // unloaded after it was submitted
+            if (s.adapter != null && adapters.registration(s.adapter) != s.adapterLoad) {       // unloaded after it was submitted
                 queued.decrementAndGet();
                 finishQuiet(s, Finish.ERROR, "LoRA adapter '" + s.adapter + "' was unloaded");
                 continue;
@@ -658,6 +659,19 @@ public final class Engine implements AutoCloseable {
         for (var it = waiting.iterator(); it.hasNext() && running.size() < config.maxRunning(); ) {
             Seq s = it.next();
             if (awaitsPrefix(s)) continue;
+            if (s.adapter != null) {
+                int slot;
+                try {
+                    slot = adapters.acquire(s.adapter);          // its adapter into a slot (swapped in if need be), held while it runs
+                } catch (RuntimeException e) {                   // unloaded meanwhile, or its folder could not be read again
+                    it.remove();
+                    queued.decrementAndGet();
+                    finishQuiet(s, Finish.ERROR, e.getMessage());
+                    continue;
+                }
+                if (slot < 0) { loraWaits.incrementAndGet(); continue; }   // every slot runs another adapter: others go first (vLLM)
+                s.slot = slot;
+            }
             it.remove();
             queued.decrementAndGet();
             running.add(s);
@@ -877,9 +891,16 @@ public final class Engine implements AutoCloseable {
         s.published = 0;
         s.key = s.root;
         running.remove(s);
+        releaseSlot(s);
         waiting.addFirst(s);
         queued.incrementAndGet();
         preemptions.incrementAndGet();
+    }
+
+    /** Gives back the LoRA slot s held while it ran. */
+    private void releaseSlot(Seq s) {
+        if (s.slot >= 0) adapters.release(s.slot);
+        s.slot = -1;
     }
 
     /** Releases s's blocks last first: a cached prompt's later blocks are evicted before the prefix they extend (as vLLM frees them). */
@@ -1299,6 +1320,7 @@ public final class Engine implements AutoCloseable {
         if (s.done) return;
         running.remove(s);
         releaseBlocks(s);
+        releaseSlot(s);
         blocksInUse = sequenceBlocks();       // the snapshot callers read is current before they hear of the end
         finishQuiet(s, reason, error);
     }
