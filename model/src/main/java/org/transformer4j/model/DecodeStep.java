@@ -40,11 +40,13 @@ final class DecodeStep implements AutoCloseable {
     private final Tensor loraOffsets;             // I32 (G + 1): the rows of each adapter slot (LoraSlots), or null
     private int[] loraCopied;                     // what loraOffsets holds
     private int tableVersion = -1;                // the state's table version copied into table
-    private int graphGeneration;                  // the pool generation whose caches the graph uses
+    // per mode: [0] no row through a LoRA adapter (the adapters' ops left out), [1] some row through one
+    private final int[] graphGeneration = new int[2];   // the pool generation whose caches each graph uses
     private boolean useGraph;
-    private Scratch graphScratch;     // the captured step's tensors
-    private Graph graph;
-    private int steps;
+    private final Scratch[] graphScratch = new Scratch[2];   // each captured step's tensors
+    private final Graph[] graph = new Graph[2];
+    private final int[] steps = new int[2];
+    private int mode;                             // the last step's
     private String graphFailure;
 
     DecodeStep(Transformer model, KvState st, boolean useGraph) {
@@ -79,8 +81,8 @@ final class DecodeStep implements AutoCloseable {
         after = meta.slice(0, 3, 4).view(batch);
     }
 
-    /** Whether steps are replayed from a captured graph now. */
-    boolean graphed() { return graph != null; }
+    /** Whether the last step was replayed from a captured graph. */
+    boolean graphed() { return graph[mode] != null; }
 
     /** Why capturing failed (the step then runs eagerly), or null. */
     String graphFailure() { return graphFailure; }
@@ -106,6 +108,7 @@ final class DecodeStep implements AutoCloseable {
             }
             tableVersion = st.tableVersion();
         }
+        mode = 0;
         if (loraOffsets != null) {                  // this step's rows of each adapter (read by the graph from the tensor)
             int[] off = st.lora.offsets(st.adapterSlots, 1);
             if (!java.util.Arrays.equals(off, loraCopied)) {
@@ -114,33 +117,35 @@ final class DecodeStep implements AutoCloseable {
                 }
                 loraCopied = off;
             }
+            mode = off[off.length - 1] > 0 ? 1 : 0;   // a step of base rows only runs without the adapters' ops
         }
-        if (graph != null && graphGeneration != st.generation()) dropGraph();   // the pool grew: new caches
-        if (graph == null && useGraph && steps > 0) capture();
-        if (graph != null) {
-            graph.replay();
+        int i = mode;
+        if (graph[i] != null && graphGeneration[i] != st.generation()) dropGraph(i);   // the pool grew: new caches
+        if (graph[i] == null && useGraph && steps[i] > 0) capture(i);
+        if (graph[i] != null) {
+            graph[i].replay();
         } else {
             try (Scratch s = new Scratch(backend)) {
-                work(s);
+                work(s, i == 1);
             }
         }
-        steps++;
+        steps[i]++;
         return logits;
     }
 
-    private void dropGraph() {
-        graph.close();
-        graphScratch.close();
-        graph = null;
-        graphScratch = null;
+    private void dropGraph(int i) {
+        graph[i].close();
+        graphScratch[i].close();
+        graph[i] = null;
+        graphScratch[i] = null;
     }
 
-    private void capture() {
+    private void capture(int i) {
         Scratch s = new Scratch(backend);
         try {
-            graphGeneration = st.generation();
-            graph = backend.capture(() -> work(s));
-            graphScratch = s;
+            graphGeneration[i] = st.generation();
+            graph[i] = backend.capture(() -> work(s, i == 1));
+            graphScratch[i] = s;
         } catch (RuntimeException e) {
             s.close();
             useGraph = false;                       // run eagerly from now on, and say why
@@ -148,9 +153,9 @@ final class DecodeStep implements AutoCloseable {
         }
     }
 
-    /** The step's ops: embed → decoder stack (append + decode per layer) → logits. */
-    private void work(Scratch s) {
-        if (loraOffsets != null) s.lora = new LoraSlots.Route(st.lora, loraOffsets);
+    /** The step's ops: embed → decoder stack (append + decode per layer) → logits; with the adapters' ops where {@code adapted}. */
+    private void work(Scratch s, boolean adapted) {
+        if (adapted) s.lora = new LoraSlots.Route(st.lora, loraOffsets);
         Tensor x = s.empty(model.dtype, batch, 1, model.config.modelWidth());
         model.embedInto(ids, 0, positions, typeIds, x);
         RelativeBias bias = model.relativeBias(model.weights.decoder, model.decoderBidirectional());
@@ -187,8 +192,10 @@ final class DecodeStep implements AutoCloseable {
 
     @Override
     public void close() {
-        if (graph != null) graph.close();
-        if (graphScratch != null) graphScratch.close();
+        for (int i = 0; i < 2; i++) {
+            if (graph[i] != null) graph[i].close();
+            if (graphScratch[i] != null) graphScratch[i].close();
+        }
         logits.close();
         table.close();
         if (loraOffsets != null) loraOffsets.close();

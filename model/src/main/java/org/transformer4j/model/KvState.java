@@ -115,8 +115,8 @@ public final class KvState implements AutoCloseable {
 
     /**
      * The adapters this state's passes apply ({@code slots[b]}: sequence b's slot, −1 none; sequences ordered by slot,
-     * the base model's last); null slots: none. A state that once had adapters keeps running their ops (with empty
-     * groups) so that its captured decode step stays valid.
+     * the base model's last); null slots: none. A pass whose rows are all the base model's leaves the adapters' ops out
+     * (and runs a gated MLP fused); a captured decode step keeps one graph with them and one without.
      */
     void adapters(LoraSlots set, int[] slots) {
         if (set != null && (slots == null || slots.length != batch)) {
@@ -149,6 +149,7 @@ public final class KvState implements AutoCloseable {
         int[] slots = new int[seqs.length];
         for (int i = 0; i < seqs.length; i++) slots[i] = adapterSlots[seqs[i]];
         int[] off = lora.offsets(slots, rows);
+        if (off[off.length - 1] == 0) return null;             // every row the base model's: the adapters' ops are left out
         return new LoraSlots.Route(lora, s.uploadInts(off, off.length));
     }
 

@@ -288,8 +288,8 @@ class LoraSlotsTest {
 
     /**
      * A captured decode step (one batch bucket of 4, the CPU backend's graph twin) replayed while its rows' adapters change
-     * from step to step — other sequences, other slots, fewer rows: every row's logits are those of its merged model's
-     * full pass over the same tokens, within 1e-4.
+     * from step to step — other sequences, other slots, fewer rows, the base model's rows alone (a step captured without
+     * the adapters' ops): every row's logits are those of its merged model's full pass over the same tokens, within 1e-4.
      */
     @Test
     void aCapturedStepReplaysWithOtherRowsAdapters() throws Exception {
@@ -311,7 +311,8 @@ class LoraSlotsTest {
                     ids.add(new ArrayList<>(java.util.Arrays.stream(p).boxed().toList()));
                     PagedBatch.prefill(model, kv, new int[] {2 * q, 2 * q + 1}, 0, p, slots, slotOf[q]);
                 }
-                int[][] steps = {{0, 1, 2}, {0, 1, 2}, {0, 3, 2}, {3, 1, 2}, {1, 2}, {0, 3, 1, 2}};
+                // steps 4 and 5: the base model's row alone (the step without the adapters' ops, captured at its second use)
+                int[][] steps = {{0, 1, 2}, {0, 1, 2}, {0, 3, 2}, {3, 1, 2}, {2}, {2}, {1, 2}, {0, 3, 1, 2}, {2}};
                 for (int k = 0; k < steps.length; k++) {
                     int[] rows = steps[k];
                     int n = rows.length;
@@ -335,7 +336,7 @@ class LoraSlotsTest {
                             for (int x = 0; x < v; x++) assertEquals(want[x], all[r * v + x], 1e-4, "step " + k + " row " + r + " (sequence " + q + ") logit " + x);
                         }
                     }
-                    if (k >= 1) assertTrue(d.graphed(4), "step " + k + " replays the captured bucket");
+                    if (k >= 1 && k != 4) assertTrue(d.graphed(4), "step " + k + " replays the captured bucket");
                 }
             } finally {
                 for (Tensor[] ts : kv) for (Tensor t : ts) t.close();
