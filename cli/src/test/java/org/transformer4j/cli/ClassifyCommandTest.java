@@ -57,7 +57,14 @@ class ClassifyCommandTest {
 
         double[] output(String name) throws IOException {
             try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
-                return f.segment(name).toArray(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+                java.lang.foreign.MemorySegment seg = f.segment(name);         // float64 outputs stored rounded to F32
+                if (f.entry(name).dtype() == org.transformer4j.model.weights.SafetensorsDType.F64) {
+                    return seg.toArray(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+                }
+                float[] v = seg.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+                double[] out = new double[v.length];
+                for (int i = 0; i < v.length; i++) out[i] = v[i];
+                return out;
             }
         }
 

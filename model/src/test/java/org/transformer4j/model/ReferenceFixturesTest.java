@@ -1,7 +1,7 @@
 // ReferenceFixturesTest — the Hugging Face loaders against the project's independent float64 reference
 // (ci/reference/: numpy forward passes written from transformers' modeling code, sharing no code with this
 // library). Each folder under the test resources' reference/ is a tiny random checkpoint in the exact HF
-// layout with the reference's outputs (reference.safetensors, F64) and inputs (reference.json); it is
+// layout with the reference's outputs (reference.safetensors, float64 rounded to F32) and inputs (reference.json); it is
 // loaded with Pretrained.load on the CPU backend in fp32 and must match within 2e-5 × max|ref| per
 // output, and its greedy continuation (KV cache, Generator) must equal the reference's (full
 // recomputation) for as long as the reference's top-2 margin is clear. Regenerate the folders with
@@ -18,11 +18,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
 import java.net.URL;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -773,13 +770,12 @@ class ReferenceFixturesTest {
             return out;
         }
 
-        /** The reference output {@code output} (float64, row-major), which must hold {@code count} values. */
+        /** The reference output {@code output} (float64 rounded to float32, row-major), which must hold {@code count} values. */
         double[] reference(String output, long count) throws IOException {
             try (SafetensorsFile file = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
                 assertEquals(count, file.entry(output).numel(), name + " " + output + ": size "
                         + Arrays.toString(file.entry(output).shape()));
-                MemorySegment seg = file.segment(output);
-                return seg.toArray(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+                return TestFolders.doubles(file, output);
             }
         }
 

@@ -44,8 +44,27 @@ public final class TestFolders {
     /** An output of the fixture's float64 reference, flattened. */
     public static double[] output(String name, String output) throws Exception {
         try (SafetensorsFile f = SafetensorsFile.open(fixture(name).resolve("reference.safetensors"))) {
-            return f.segment(output).toArray(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN));
+            return doubles(f, output);
         }
+    }
+
+    /**
+     * Tensor {@code name} of a reference.safetensors as doubles: the float64 reference's outputs are stored rounded to F32
+     * (half an ulp, 6e-8 relative: far inside every tolerance, and half the bytes that travel to the GPU machine); F64 is
+     * read too.
+     */
+    public static double[] doubles(SafetensorsFile f, String name) {
+        java.lang.foreign.MemorySegment seg = f.segment(name);
+        return switch (f.entry(name).dtype()) {
+            case F64 -> seg.toArray(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN));
+            case F32 -> {
+                float[] v = seg.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN));
+                double[] out = new double[v.length];
+                for (int i = 0; i < v.length; i++) out[i] = v[i];
+                yield out;
+            }
+            default -> throw new IllegalArgumentException(name + " is " + f.entry(name).dtype() + ": reference outputs are F32 or F64");
+        };
     }
 
     /** The encoder tests' WordPiece tokenizer.json in {@code dir}: w0 … w255 with BERT's specials at 0, 100–103, its pair template. */
