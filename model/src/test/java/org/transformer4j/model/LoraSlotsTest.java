@@ -455,6 +455,30 @@ class LoraSlotsTest {
                 var e6 = assertThrows(IllegalArgumentException.class, () -> submit(e, new int[] {1, 2}, 2, "a"));
                 assertTrue(e6.getMessage().contains("serves none"), e6.getMessage());
             }
+            // an adapter past the slots whose folder is gone when it is to be swapped in again: its request ends with an
+            // error naming the folder, and the engine serves the others on
+            Path copy = Files.createDirectories(tmp.resolve("copy"));
+            for (String f : new String[] {"adapter_config.json", "adapter_model.safetensors"}) Files.copy(good.resolve(f), copy.resolve(f));
+            Map<String, Path> two = new LinkedHashMap<>();
+            two.put("lost", copy);
+            two.put("a", good);
+            try (LoraSlots one = LoraSlots.load(model, llama(), two, 1, 0, 1);
+                 Engine e = new Engine(model, Engine.Config.defaults(model), one)) {
+                assertEquals(java.util.Arrays.asList("lost"), one.resident());
+                assertEquals(List.of("a"), one.hostCached());
+                Out viaA = submit(e, new int[] {1, 2}, 2, "a").get(60, TimeUnit.SECONDS);      // a swapped in: lost is neither in a slot nor parsed
+                assertEquals(java.util.Arrays.asList("a"), one.resident());
+                Path moved = Files.move(copy, tmp.resolve("moved"));
+                try {
+                    var lost = assertThrows(java.util.concurrent.ExecutionException.class, () -> submit(e, new int[] {1, 2}, 2, "lost").get(60, TimeUnit.SECONDS));
+                    assertTrue(lost.getCause().getMessage().contains("LoRA adapter 'lost' could not be read again from " + copy), lost.getCause().getMessage());
+                    assertEquals(2, submit(e, new int[] {1, 2}, 2, null).get(60, TimeUnit.SECONDS).ids().length, "the base model is served on");
+                    assertArrayEquals(viaA.ids(), submit(e, new int[] {1, 2}, 2, "a").get(60, TimeUnit.SECONDS).ids(), "and adapter a");
+                } finally {
+                    Files.move(moved, copy);
+                }
+                assertEquals(2, submit(e, new int[] {1, 2}, 2, "lost").get(60, TimeUnit.SECONDS).ids().length, "its folder back: served again");
+            }
         }
     }
 }
