@@ -104,7 +104,7 @@ def serve_lines(log):
 
 
 def lora_lines(log):
-    """The lora phase's LoraServe output: its header and the three rows (base model, slots on the base, adapters)."""
+    """The lora phase's LoraServe output: its header and the four rows (base model, slots on the base, adapters, adapters through half the slots)."""
     try:
         with open(log, errors="replace") as fh:
             return [line.strip() for line in fh if line.startswith("lora-serve")]

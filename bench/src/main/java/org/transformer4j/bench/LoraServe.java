@@ -1,7 +1,8 @@
 // LoraServe — what serving per-request LoRA adapters costs: a Llama-shaped model (random weights) through the
 // continuous-batching engine, the same concurrent greedy requests three ways in one run — the base model without
 // adapters (the peer: what the engine does without LoRA), the same with LoRA slots loaded but every request on the
-// base, and every request on one of G adapters (rank R on all seven projections) — tokens/s of each side by side.
+// base, every request on one of G adapters (rank R on all seven projections), and the same through G/2 slots (adapters
+// swapped in as requests need them, vLLM's --max-loras below the adapters) — tokens/s of each side by side.
 package org.transformer4j.bench;
 
 import java.nio.file.Files;
@@ -60,15 +61,23 @@ public final class LoraServe {
             System.out.printf("lora-serve %s %s on %s: %d requests × %d new tokens, %d adapters of rank %d on q/k/v/o/gate/up/down%n",
                     shape, dtype, backend.description(), requests, tokens, g, rank);
             double peer = run(model, null, prompts, tokens, false);
-            double slotsBase, mixed;
+            double slotsBase, mixed, swapped;
             try (LoraSlots slots = LoraSlots.of(model, "llama", adapters)) {
                 System.out.printf("lora-serve: slots hold %.1f MB%n", slots.bytes() / 1e6);
                 slotsBase = run(model, slots, prompts, tokens, false);
                 mixed = run(model, slots, prompts, tokens, true);
             }
+            int half = Math.max(1, g / 2);
+            long swaps;
+            try (LoraSlots slots = LoraSlots.of(model, "llama", adapters, half)) {   // vLLM's --max-loras G/2: adapters swapped in
+                swapped = run(model, slots, prompts, tokens, true);
+                swaps = slots.swaps();
+            }
             System.out.printf("lora-serve | base model, no LoRA (peer) | %.1f tokens/s%n", peer);
             System.out.printf("lora-serve | LoRA slots, every request on the base | %.1f tokens/s (%.2f× the peer)%n", slotsBase, slotsBase / peer);
             System.out.printf("lora-serve | every request on one of %d adapters | %.1f tokens/s (%.2f× the peer)%n", g, mixed, mixed / peer);
+            System.out.printf("lora-serve | the same through %d slots (%d swaps in two runs) | %.1f tokens/s (%.2f× the peer)%n", half, swaps,
+                    swapped, swapped / peer);
         } finally {
             try (var files = Files.walk(tmp)) {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
