@@ -1402,12 +1402,12 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
-     * What a piece of a chat reply adds: reasoning, content, and tool calls, the first of which is the reply's call number
-     * {@code firstCall} (their index in a stream).
+     * What a piece of a chat reply adds: reasoning, content, and tool calls — streamed, as parts (a call's header, its
+     * arguments' fragments); whole, as calls.
      */
-    private record Piece(String reasoning, String content, List<ToolParser.Call> calls, int firstCall) {
-        Piece(String reasoning, String content) { this(reasoning, content, List.of(), 0); }
-        boolean isEmpty() { return reasoning.isEmpty() && content.isEmpty() && calls.isEmpty(); }
+    private record Piece(String reasoning, String content, List<ToolParser.Part> parts, List<ToolParser.Call> calls) {
+        Piece(String reasoning, String content) { this(reasoning, content, List.of(), List.of()); }
+        boolean isEmpty() { return reasoning.isEmpty() && content.isEmpty() && parts.isEmpty() && calls.isEmpty(); }
     }
 
     /** The reply so far: tokens, text (cut at a stop string, as OpenAI returns it) and logprobs. */
@@ -1491,7 +1491,7 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         /** The whole reply split (after {@link #finishSplit}). */
-        Piece whole() { return new Piece(reasoningSplit.toString(), contentSplit.toString(), List.copyOf(calls), 0); }
+        Piece whole() { return new Piece(reasoningSplit.toString(), contentSplit.toString(), List.of(), List.copyOf(calls)); }
 
         /**
          * The finish reason as vLLM gives it: "tool_calls" where the reply made calls, except for a named function (the
@@ -1506,22 +1506,31 @@ public final class OpenAiServer implements AutoCloseable {
             return g.includeReasoning() ? d : new ReasoningParser.Delta("", d.content());
         }
 
-        /** The piece: {@code d}'s reasoning, and its content or, where calls are read, what the tool parser made of it. */
+        /**
+         * The piece: {@code d}'s reasoning, and its content or, where calls are read, what the tool parser made of it
+         * (without parallel_tool_calls, the first call's parts only); the calls so far take in its parts.
+         */
         private Piece record(ReasoningParser.Delta d, List<ToolParser.Delta> read) {
             String content = d.content();
-            List<ToolParser.Call> found = new ArrayList<>();
+            List<ToolParser.Part> found = new ArrayList<>();
             if (read != null) {
                 StringBuilder b = new StringBuilder();
                 for (ToolParser.Delta t : read) {
                     b.append(t.content());
-                    for (ToolParser.Call c : t.calls()) if (parallelToolCalls || calls.size() + found.size() < 1) found.add(c);
+                    for (ToolParser.Part p : t.parts()) if (parallelToolCalls || p.index() == 0) found.add(p);
                 }
                 content = b.toString();
             }
-            Piece p = new Piece(d.reasoning(), content, found, calls.size());
+            for (ToolParser.Part p : found) {
+                if (p.header()) calls.add(new ToolParser.Call(p.id(), p.name(), p.arguments()));
+                else {
+                    ToolParser.Call c = calls.get(p.index());
+                    calls.set(p.index(), new ToolParser.Call(c.id(), c.name(), c.arguments() + p.arguments()));
+                }
+            }
+            Piece p = new Piece(d.reasoning(), content, found, List.of());
             reasoningSplit.append(p.reasoning());
             contentSplit.append(p.content());
-            calls.addAll(found);
             return p;
         }
 
@@ -1581,7 +1590,9 @@ public final class OpenAiServer implements AutoCloseable {
         /**
          * A choice. Chat with a reasoning parser, as vLLM answers: a message's content and reasoning are null when empty; a
          * streamed delta holds only what it adds (reasoning under both names). Tool calls, as vLLM gives them: the message's
-         * tool_calls (its content null when empty), or a delta's, each call whole with its index in the reply.
+         * tool_calls (its content null when empty), or a delta's parts of calls, each with its call's index in the reply: a
+         * header ({@code id}, {@code type}, {@code function.name}, {@code function.arguments: ""}), then fragments of the
+         * arguments ({@code function.arguments} alone).
          */
         void choice(ArrayNode choices, Piece d, ObjectNode logprobs, String finish) {
             ObjectNode c = choices.addObject();
@@ -1603,13 +1614,25 @@ public final class OpenAiServer implements AutoCloseable {
                 }
                 if (!d.calls().isEmpty()) {
                     ArrayNode tc = m.putArray("tool_calls");
-                    for (int i = 0; i < d.calls().size(); i++) {
-                        ToolParser.Call call = d.calls().get(i);
+                    for (ToolParser.Call call : d.calls()) {
                         ObjectNode o = tc.addObject();
-                        if (g.stream()) o.put("index", d.firstCall() + i);
                         o.put("id", call.id());
                         o.put("type", "function");
                         o.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+                    }
+                }
+                if (!d.parts().isEmpty()) {
+                    ArrayNode tc = m.putArray("tool_calls");
+                    for (ToolParser.Part part : d.parts()) {
+                        ObjectNode o = tc.addObject();
+                        o.put("index", part.index());
+                        if (part.header()) {
+                            o.put("id", part.id());
+                            o.put("type", "function");
+                            o.putObject("function").put("name", part.name()).put("arguments", part.arguments());
+                        } else {
+                            o.putObject("function").put("arguments", part.arguments());
+                        }
                     }
                 }
                 if (!g.stream()) m.putNull("refusal");

@@ -24,11 +24,12 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
     }
 
     /**
-     * A harmony message to a function ({@code to=functions.NAME}): the function's name, the header's content type
-     * ("json", "<|constrain|>json", or "" where none is given), the message's text, and whether an end token closed it
-     * (false: the end of the reply did). The openai tool parser makes calls of them.
+     * A piece of a harmony message to a function ({@code to=functions.NAME}) as it is read: its beginning ({@code opened}:
+     * the function's name and the header's content type, "json", "<|constrain|>json", or "" where none is given), text,
+     * or its end ({@code ended}: true where an end token closed it, false where the end of the reply did; null while it
+     * goes on). The openai tool parser makes calls of them.
      */
-    public record FunctionMessage(String name, String contentType, String text, boolean terminated) {}
+    public record FunctionPiece(boolean opened, String name, String contentType, String text, Boolean ended) {}
 
     /** A parser chosen at startup; {@link #start} makes one for a request. */
     public interface Kind {
@@ -147,7 +148,7 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
      * ({@code <|channel|>NAME}, maybe {@code to=RECIPIENT}) and text up to {@code <|end|>}, {@code <|return|>} or
      * {@code <|call|>}; the analysis channel is reasoning; the final channel and commentary without a recipient
      * (preambles) are the answer; a message to a recipient (a tool call) is neither: one to {@code functions.NAME} is
-     * kept as a {@link FunctionMessage} for the openai tool parser, others are dropped. Messages of one kind are joined
+     * passed on in {@link FunctionPiece}s to the openai tool parser, others are dropped. Messages of one kind are joined
      * with "\n", as vLLM joins them; an unterminated message counts as its channel says, a header never completed counts
      * as nothing.
      */
@@ -160,10 +161,9 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
 
         private boolean inHeader = true, messageStarted, anyReasoning, anyContent, finalStarted;
         private Part part = Part.NONE;
-        /** The message to a function being read: its name, content type and text. */
+        /** The message to a function being read: its name and content type. */
         private String function = "", contentType = "";
-        private final StringBuilder functionText = new StringBuilder();
-        private final List<FunctionMessage> functionMessages = new java.util.ArrayList<>();
+        private final List<FunctionPiece> functionPieces = new java.util.ArrayList<>();
 
         /** Primed with the prompt from its last {@code <|start|>} (its generation prompt), so a prefilled header counts. */
         Harmony(String prompt) {
@@ -174,7 +174,8 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
             }
             anyReasoning = anyContent = false;
             messageStarted = false;
-            functionMessages.clear();
+            functionPieces.clear();
+            if (part == Part.FUNCTION) functionPieces.add(new FunctionPiece(true, function, contentType, "", null));
         }
 
         /**
@@ -183,10 +184,10 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
          */
         @Override public boolean reasoningEnded() { return finalStarted; }
 
-        /** The messages to functions completed since the last call (at the end of the reply, an unterminated one too). */
-        List<FunctionMessage> takeFunctionMessages() {
-            List<FunctionMessage> out = List.copyOf(functionMessages);
-            functionMessages.clear();
+        /** The pieces of messages to functions read since the last call (at the reply's end, an unterminated one's end too). */
+        List<FunctionPiece> takeFunctionPieces() {
+            List<FunctionPiece> out = List.copyOf(functionPieces);
+            functionPieces.clear();
             return out;
         }
 
@@ -237,7 +238,7 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
             if (recipient && to.group(1).startsWith(FUNCTIONS)) {         // vLLM's OpenAIToolParser: a call, in any channel
                 function = to.group(1).substring(FUNCTIONS.length());
                 contentType = rest.substring(stop).replace("to=" + to.group(1), "").strip();   // "json", "<|constrain|>json", ""
-                functionText.setLength(0);
+                functionPieces.add(new FunctionPiece(true, function, contentType, "", null));
                 return Part.FUNCTION;
             }
             if (ch < 0) return Part.NONE;
@@ -254,12 +255,15 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
 
         private void endFunctionMessage(boolean terminated) {
             if (part != Part.FUNCTION) return;
-            functionMessages.add(new FunctionMessage(function, contentType, functionText.toString(), terminated));
+            functionPieces.add(new FunctionPiece(false, function, contentType, "", terminated));
             part = Part.NONE;
         }
 
         private void emit(String text, StringBuilder r, StringBuilder c) {
-            if (part == Part.FUNCTION) { functionText.append(text); return; }
+            if (part == Part.FUNCTION) {
+                if (!text.isEmpty()) functionPieces.add(new FunctionPiece(false, function, contentType, text, null));
+                return;
+            }
             if (text.isEmpty() || part == Part.NONE) return;
             boolean first = !messageStarted;
             messageStarted = true;

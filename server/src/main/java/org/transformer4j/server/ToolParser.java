@@ -14,18 +14,30 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import org.transformer4j.model.chat.PythonJson;
 
 /**
  * Works on decoded text, special tokens included (Qwen's {@code <tool_call>}, Llama's {@code <|python_tag|>} and
  * Mistral's {@code [TOOL_CALLS]} arrive as text). Text before the first call is content, streamed as it comes; a
- * suffix that may still become a call marker is held back. A call is released whole once it is complete (its end tag,
- * the end of its JSON, or the end of the reply), with vLLM's arguments: {@code json.dumps} of the JSON the model wrote,
- * {@link PythonJson}'s layout. Text after a call up to the next call is dropped, as vLLM drops it. A call whose JSON
- * does not parse (or lacks its keys) is content after all, from its marker on, as vLLM answers such a reply with its
- * text; where vLLM gives up on every call of a reply for one bad call, this parser keeps the calls it has released
- * already (a stream cannot take them back), so that streamed and whole replies agree. Not thread-safe: one request's
- * thread uses it.
+ * suffix that may still become a call marker is held back.
+ *
+ * <p>A call streams as vLLM streams one: a {@link Part} with its header (index, id, name), then parts with fragments of
+ * its arguments as the model writes them; the fragments of a call add up to its arguments. The header goes out once the
+ * call is sure to be one: its name is whole and its arguments have begun as a JSON object — the "{" and then the quote
+ * of its first key, or its "}" (arguments that are not an object, and a call whose name comes after them, go out whole
+ * once the value is whole). Until then its text waits, and if it turns out not to be a call (no name, no arguments,
+ * JSON that breaks, the end tag or the reply's end first) that text is content, as vLLM answers such a reply with its
+ * text. Once the header is out, the call stays a call: arguments that the reply then cuts short, or breaks, end where
+ * the JSON was still whole, closed with the quote and brackets they lack (what vLLM's llama3_json stream sends at the
+ * end, from partial_json_parser's completion), and the rest of that call's text is dropped. A fragment that may still
+ * turn out to be an end marker waits.
+ *
+ * <p>Arguments are vLLM's: {@code json.dumps} of the JSON the model wrote ({@link PythonJson}'s layout), written out by
+ * a {@link JsonRelay} as the text comes, so that the fragments and the whole reply's arguments are the same string.
+ * Text after a call up to the next call is dropped, as vLLM drops it. Where vLLM gives up on every call of a reply for
+ * one bad call, this parser keeps the calls it has begun already (a stream cannot take them back). Not thread-safe: one
+ * request's thread uses it.
  */
 public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony, ToolParser.Forced {
@@ -33,10 +45,18 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
     /** One tool call: its id (vLLM's: "chatcmpl-tool-" and 32 hex digits; Mistral's 9 letters and digits), name, arguments. */
     public record Call(String id, String name, String arguments) {}
 
-    /** What a piece of the reply released: content text and complete calls (either may be empty). */
-    public record Delta(String content, List<Call> calls) {
-        public Delta { calls = List.copyOf(calls); }
-        public boolean isEmpty() { return content.isEmpty() && calls.isEmpty(); }
+    /**
+     * A call's piece as it streams, {@code index} its number in the reply: its header ({@code id} and {@code name}, no
+     * arguments yet: "") or a fragment of its arguments ({@code id} and {@code name} null).
+     */
+    public record Part(int index, String id, String name, String arguments) {
+        public boolean header() { return name != null; }
+    }
+
+    /** What a piece of the reply released: content text and parts of calls (either may be empty). */
+    public record Delta(String content, List<Part> parts) {
+        public Delta { parts = List.copyOf(parts); }
+        public boolean isEmpty() { return content.isEmpty() && parts.isEmpty(); }
     }
 
     /** A parser chosen at startup; {@link #start} makes one for a request. */
@@ -80,17 +100,25 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
 
     private final StringBuilder content = new StringBuilder();
     private final List<Call> calls = new ArrayList<>();
+    /** The parts of the piece being read. */
+    private List<Part> parts = new ArrayList<>();
 
     /** All content released so far. */
     public final String content() { return content.toString(); }
 
-    /** All calls released so far. */
+    /** All calls begun so far, with the arguments released so far (after {@link #finish()}: the reply's calls). */
     public final List<Call> calls() { return List.copyOf(calls); }
 
     @Override
     final Delta released(Delta d) {
         content.append(d.content());
-        calls.addAll(d.calls());
+        for (Part p : d.parts()) {
+            if (p.header()) calls.add(new Call(p.id(), p.name(), p.arguments()));
+            else {
+                Call c = calls.get(p.index());
+                calls.set(p.index(), new Call(c.id(), c.name(), c.arguments() + p.arguments()));
+            }
+        }
         return d;
     }
 
@@ -98,17 +126,35 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
     final Delta nothing() { return new Delta("", List.of()); }
 
     /**
-     * Consumes what it can of {@link #pending} into {@code out} and {@code found}; at the end ({@code end}) holds nothing
-     * back: an unterminated call is judged as it stands.
+     * Consumes what it can of {@link #pending} into {@code out} and, through {@link #header} and {@link #arguments},
+     * calls; at the end ({@code end}) holds nothing back: an unfinished call is judged as it stands.
      */
-    abstract void step(boolean end, StringBuilder out, List<Call> found);
+    abstract void step(boolean end, StringBuilder out);
 
     @Override
     final Delta step(boolean end) {
         StringBuilder out = new StringBuilder();
-        List<Call> found = new ArrayList<>();
-        step(end, out, found);
-        return new Delta(out.toString(), found);
+        parts = new ArrayList<>();
+        step(end, out);
+        return new Delta(out.toString(), parts);
+    }
+
+    /** A call's header goes out; returns the call's index in the reply. */
+    final int header(String id, String name) {
+        int index = calls.size() + (int) parts.stream().filter(Part::header).count();
+        parts.add(new Part(index, id, name, ""));
+        return index;
+    }
+
+    /** A fragment of call {@code index}'s arguments goes out (joined to the last part where that is one of the same call's). */
+    final void arguments(int index, String text) {
+        if (text.isEmpty()) return;
+        Part last = parts.isEmpty() ? null : parts.get(parts.size() - 1);
+        if (last != null && !last.header() && last.index() == index) {
+            parts.set(parts.size() - 1, new Part(index, null, null, last.arguments() + text));
+        } else {
+            parts.add(new Part(index, null, null, text));
+        }
     }
 
     // ---- shared pieces -------------------------------------------------------------------------------
@@ -130,30 +176,6 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
     /** {@code json.dumps(value, ensure_ascii=False)}. */
     static String dumps(JsonNode value) { return PythonJson.dumps(JSON.convertValue(value, Object.class)); }
 
-    /**
-     * The index just past the JSON object or array that opens at {@code from} (braces and brackets counted outside
-     * strings), or -1 while it is not closed.
-     */
-    static int jsonEnd(CharSequence s, int from) {
-        int depth = 0;
-        boolean inString = false, escaped = false;
-        for (int i = from; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (inString) {
-                if (escaped) escaped = false;
-                else if (c == '\\') escaped = true;
-                else if (c == '"') inString = false;
-            } else if (c == '"') {
-                inString = true;
-            } else if (c == '{' || c == '[') {
-                depth++;
-            } else if (c == '}' || c == ']') {
-                if (--depth == 0) return i + 1;
-            }
-        }
-        return -1;
-    }
-
     static int skipSpace(CharSequence s, int from) {
         while (from < s.length() && Character.isWhitespace(s.charAt(from))) from++;
         return from;
@@ -172,43 +194,185 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         return at >= 0;
     }
 
+    /** How far a call may read {@link #pending}: up to {@code marker}, or all but a suffix that may begin it (all at the end). */
+    int upTo(String marker, boolean end) {
+        int at = pending.indexOf(marker);
+        return at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(marker)));
+    }
+
     /** vLLM's tool-call id (make_tool_call_id): "chatcmpl-tool-" and a random UUID's 32 hex digits. */
     static String vllmId() { return "chatcmpl-tool-" + UUID.randomUUID().toString().replace("-", ""); }
+
+    /**
+     * One {@code {"name": ..., "arguments": ...}} object read as it arrives ({@code keys}: the arguments' key or keys, the
+     * first of them that comes counts): the name once its string is whole; arguments that are an object through a
+     * {@link JsonRelay} as they come, others ({@code whole} makes their string) once whole. Other keys are skipped; a
+     * key that comes again is skipped.
+     */
+    static final class CallObject {
+        private enum At { OPEN, KEY_OR_CLOSE, KEY, COLON, VALUE, AFTER }
+        private enum Reading { KEY, NAME, ARGUMENTS, WHOLE, SKIP }
+
+        private final List<String> keys;
+        private final Function<JsonNode, String> whole;
+        String name;
+        /** The arguments object, once it began. */
+        JsonRelay arguments;
+        /** Arguments that are not an object, once whole. */
+        String wholeArguments;
+        JsonRelay.Status status = JsonRelay.Status.READING;
+        private At at = At.OPEN;
+        private JsonRelay value;                          // the key or value being read
+        private Reading reading;
+        private String key;
+
+        CallObject(List<String> keys, Function<JsonNode, String> whole) { this.keys = keys; this.whole = whole; }
+
+        /** Its header may go out: the name is whole and the arguments have begun as an object, or are whole. */
+        boolean ready() { return name != null && (wholeArguments != null || arguments != null && arguments.begun()); }
+
+        /** Reads {@code text} from {@code from} up to {@code to}; returns where it stopped (see {@link JsonRelay#read}). */
+        int read(CharSequence text, int from, int to) {
+            int i = from;
+            while (status == JsonRelay.Status.READING && i < to) {
+                if (value != null) {
+                    i = value.read(text, i, to);
+                    if (value.status() == JsonRelay.Status.READING) return i;
+                    if (value.status() == JsonRelay.Status.BROKEN) { status = JsonRelay.Status.BROKEN; return i; }
+                    done();
+                    continue;
+                }
+                char c = text.charAt(i);
+                if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { i++; continue; }     // JSON's whitespace
+                switch (at) {
+                    case OPEN -> { if (c != '{') return broken(i); at = At.KEY_OR_CLOSE; i++; }
+                    case KEY_OR_CLOSE, KEY -> {
+                        if (c == '}' && at == At.KEY_OR_CLOSE) { status = JsonRelay.Status.DONE; i++; }
+                        else if (c == '"') start(Reading.KEY, JsonRelay.Layout.RAW);
+                        else return broken(i);
+                    }
+                    case COLON -> { if (c != ':') return broken(i); at = At.VALUE; i++; }
+                    case VALUE -> {
+                        if (key.equals("name") && name == null) start(Reading.NAME, JsonRelay.Layout.RAW);
+                        else if (keys.contains(key) && arguments == null && wholeArguments == null) {
+                            if (c == '{') { start(Reading.ARGUMENTS, JsonRelay.Layout.DUMPS); arguments = value; }
+                            else start(Reading.WHOLE, JsonRelay.Layout.RAW);
+                        } else start(Reading.SKIP, JsonRelay.Layout.RAW);
+                    }
+                    case AFTER -> {
+                        if (c == ',') at = At.KEY;
+                        else if (c == '}') status = JsonRelay.Status.DONE;
+                        else return broken(i);
+                        i++;
+                    }
+                }
+            }
+            return i;
+        }
+
+        private void start(Reading r, JsonRelay.Layout layout) {
+            reading = r;
+            value = new JsonRelay(layout);
+        }
+
+        /** The key or value just read. */
+        private void done() {
+            JsonNode v = reading == Reading.ARGUMENTS || reading == Reading.SKIP ? null : parse(value.written());
+            if (v == null && (reading == Reading.KEY || reading == Reading.NAME || reading == Reading.WHOLE)) {
+                status = JsonRelay.Status.BROKEN;                 // the relay took it as JSON, the parser did not
+                return;
+            }
+            switch (reading) {
+                case KEY -> { key = v.textValue(); at = At.COLON; value = null; return; }
+                case NAME -> { if (v.isTextual()) name = v.textValue(); }
+                case WHOLE -> wholeArguments = whole.apply(v);
+                default -> { }
+            }
+            value = null;
+            at = At.AFTER;
+        }
+
+        private int broken(int i) {
+            status = JsonRelay.Status.BROKEN;
+            return i;
+        }
+    }
+
+    /**
+     * A {@link CallObject} read as a call of this parser: its header out once it is ready, its arguments as they come;
+     * {@link #settle} ends it.
+     */
+    final class Reader {
+        final CallObject object;
+        private final String id;
+        int index = -1;                                   // its header's, once out
+        int read;                                         // how far it read the text it is given
+
+        Reader(CallObject object, String id) { this.object = object; this.id = id; }
+
+        /** Reads {@code text} up to {@code to} from where it stopped; sends what may go out. */
+        void read(CharSequence text, int to) {
+            read = object.read(text, read, to);
+            if (index < 0 && object.ready()) {
+                index = header(id, object.name);
+                if (object.wholeArguments != null) arguments(index, object.wholeArguments);
+            }
+            if (index >= 0 && object.arguments != null) arguments(index, object.arguments.take());
+        }
+
+        /** Its object is done or broken: no more text changes it. */
+        boolean decided() { return object.status != JsonRelay.Status.READING; }
+
+        /** The text it may read ended here: a call's arguments are closed; returns whether it is a call. */
+        boolean settle() {
+            if (index < 0) return false;
+            if (object.arguments != null) {
+                object.arguments.close();
+                arguments(index, object.arguments.take());
+            }
+            return true;
+        }
+    }
 
     // ---- tool_choice "required" and a named function -------------------------------------------------
 
     /**
      * The reply of a request whose tool_choice forced a call, as vLLM's serving_chat reads it (no tool-call parser
-     * needed; guided decoding made the text): a named function's call takes the whole text as its arguments; "required"
-     * reads the text as a JSON array of {"name", "parameters"} objects, each a call whose arguments are
-     * {@code json.dumps(parameters)}. Nothing is released before the reply's end; a "required" text that is not such an
-     * array (a reply cut by max_tokens) is content. With a reasoning parser the text is the content after the reasoning
-     * (the constraint begins there); a reply that ended while reasoning makes no call.
+     * needed; guided decoding made the text). A named function's call takes the text as its arguments: its header goes
+     * out with the first text, and the text streams as its arguments, as vLLM streams it. "required" reads the text at
+     * the reply's end as a JSON array of {"name", "parameters"} objects, each a call whose arguments are
+     * {@code json.dumps(parameters)}; a text that is not such an array (a reply cut by max_tokens) is content, so its
+     * calls go out whole at the end. With a reasoning parser the text is the content after the reasoning (the constraint
+     * begins there); a reply that ended while reasoning makes no call.
      */
     static final class Forced extends ToolParser {
         final String named;                                     // null: "required"
+        private int index = -1;
 
         Forced(String named) { this.named = named; }
 
         @Override
-        void step(boolean end, StringBuilder out, List<Call> found) {
+        void step(boolean end, StringBuilder out) {
+            if (named != null) {
+                if (pending.isEmpty()) return;
+                if (index < 0) index = header(vllmId(), named);
+                arguments(index, pending.toString());
+                pending.setLength(0);
+                return;
+            }
             if (!end) return;
             String text = pending.toString();
             pending.setLength(0);
-            if (named != null) {
-                if (!text.isEmpty()) found.add(new Call(vllmId(), named, text));    // empty: the reply ended while reasoning
-                return;
-            }
             JsonNode list = parse(text);
-            List<Call> calls = new ArrayList<>();
+            List<JsonNode> found = new ArrayList<>();
             if (list != null && list.isArray()) {
                 for (JsonNode c : list) {
-                    if (!c.isObject() || !c.path("name").isTextual() || !c.has("parameters")) { calls = null; break; }
-                    calls.add(new Call(vllmId(), c.get("name").textValue(), dumps(c.get("parameters"))));
+                    if (!c.isObject() || !c.path("name").isTextual() || !c.has("parameters")) { found = null; break; }
+                    found.add(c);
                 }
             }
-            if (calls == null || calls.isEmpty()) out.append(text);
-            else found.addAll(calls);
+            if (found == null || found.isEmpty()) { out.append(text); return; }
+            for (JsonNode c : found) arguments(header(vllmId(), c.get("name").textValue()), dumps(c.get("parameters")));
         }
     }
 
@@ -218,42 +382,39 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
      * vLLM's Hermes2ProToolParser: content is what comes before the first {@code <tool_call>}; each
      * {@code <tool_call>BODY</tool_call>} (or, at the end of the reply, {@code <tool_call>BODY}) is a call when BODY is a
      * JSON object with a string "name" and an "arguments" key. Arguments that are a string holding a JSON object are that
-     * object (vLLM's rule for models that serialize them, e.g. Granite 4); other arguments are dumped as they are.
+     * object (vLLM's rule for models that serialize them, e.g. Granite 4); other arguments are dumped as they are. The end
+     * tag ends a call's text wherever it comes.
      */
     static final class Hermes extends ToolParser {
         static final String START = "<tool_call>", END = "</tool_call>";
         private enum State { TEXT, CALL, AFTER_CALL }
         private State state = State.TEXT;
+        private Reader call;
 
         @Override
-        void step(boolean end, StringBuilder out, List<Call> found) {
+        void step(boolean end, StringBuilder out) {
             while (true) {
                 if (state != State.CALL) {
                     if (!pastMarker(START, state == State.TEXT, end, out)) return;
                     state = State.CALL;
+                    call = new Reader(new CallObject(List.of("arguments"), Hermes::arguments), vllmId());
                 }
                 int e = pending.indexOf(END);
-                if (e < 0 && !end) return;                               // wait for the end tag
-                String body = e < 0 ? pending.toString() : pending.substring(0, e);
-                pending.delete(0, e < 0 ? pending.length() : e + END.length());
-                Call call = call(body);
-                if (call != null) {
-                    found.add(call);
+                call.read(pending, upTo(END, end));
+                if (!call.decided() && e < 0 && !end) return;                   // the call is still coming
+                if (call.settle()) {
+                    pending.delete(0, call.read);
                     state = State.AFTER_CALL;
-                } else {
-                    out.append(START).append(body).append(e < 0 ? "" : END);
+                } else {                                          // not a call: its text is content
+                    out.append(START);
                     state = State.TEXT;
                 }
-                if (e < 0) return;
             }
         }
 
-        private static Call call(String body) {
-            JsonNode o = parse(body);
-            if (o == null || !o.isObject() || !o.path("name").isTextual() || !o.has("arguments")) return null;
-            JsonNode args = o.get("arguments");
+        private static String arguments(JsonNode args) {
             JsonNode inner = args.isTextual() ? parse(args.textValue()) : null;
-            return new Call(vllmId(), o.get("name").textValue(), dumps(inner != null && inner.isObject() ? inner : args));
+            return dumps(inner != null && inner.isObject() ? inner : args);
         }
     }
 
@@ -261,10 +422,10 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
 
     /**
      * vLLM's Llama3JsonToolParser as it streams: a reply that begins (after whitespace) with {@code <|python_tag|>} or
-     * {@code {} is calls — JSON objects with a string "name" and "arguments" or "parameters" (arguments first), separated
-     * by ";" or whitespace; text after the last call is dropped. Any other reply is content. (vLLM's non-streamed path
-     * also takes a {"name"...} object from the middle of prose and drops the prose; that cannot be streamed, since the
-     * prose before it would have gone out already.)
+     * {@code {} is calls — JSON objects with a string "name" and "arguments" or "parameters" (the first of them),
+     * separated by ";" or whitespace; text after the last call is dropped. Any other reply is content. (vLLM's
+     * non-streamed path also takes a {"name"...} object from the middle of prose and drops the prose; that cannot be
+     * streamed, since the prose before it would have gone out already.)
      */
     static final class Llama3Json extends ToolParser {
         static final String TAG = "<|python_tag|>";
@@ -272,9 +433,10 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         private State state = State.START;
         /** The tag and whitespace before the first object: content after all if that object is not a call. */
         private final StringBuilder lead = new StringBuilder();
+        private Reader call;
 
         @Override
-        void step(boolean end, StringBuilder out, List<Call> found) {
+        void step(boolean end, StringBuilder out) {
             while (true) {
                 switch (state) {
                     case TEXT -> { out.append(pending); pending.setLength(0); return; }
@@ -294,23 +456,21 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
                         }
                     }
                     case OBJECT -> {
-                        int i = skipSpace(pending, 0);
-                        int e = i < pending.length() && pending.charAt(i) == '{' ? jsonEnd(pending, i) : -2;
-                        if (e == -1 || (i == pending.length() && e == -2)) {
-                            if (!end) return;                            // the object, or its start, is still coming
+                        if (call == null) {
+                            int i = skipSpace(pending, 0);
+                            if (i == pending.length() && !end) return;   // the object's start is still coming
+                            if (i == pending.length() || pending.charAt(i) != '{') { notCall(out); continue; }
+                            call = new Reader(new CallObject(List.of("arguments", "parameters"), ToolParser::dumps), vllmId());
+                            call.read = i;
                         }
-                        Call call = e > 0 ? call(pending.substring(i, e)) : null;
-                        if (call == null) {                              // not a call: the rest is content
-                            out.append(lead).append(pending);
-                            lead.setLength(0);
-                            pending.setLength(0);
-                            state = State.TEXT;
-                            return;
-                        }
-                        found.add(call);
+                        call.read(pending, pending.length());
+                        if (!call.decided() && !end) return;
+                        boolean done = call.object.status == JsonRelay.Status.DONE;
+                        if (!call.settle()) { notCall(out); continue; }
                         lead.setLength(0);
-                        pending.delete(0, e);
-                        state = State.SEPARATOR;
+                        pending.delete(0, call.read);
+                        call = null;
+                        state = done ? State.SEPARATOR : State.DROP;
                     }
                     case SEPARATOR -> {
                         int i = skipSpace(pending, 0);
@@ -326,11 +486,12 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
             }
         }
 
-        private static Call call(String object) {
-            JsonNode o = parse(object);
-            if (o == null || !o.path("name").isTextual()) return null;
-            JsonNode args = o.has("arguments") ? o.get("arguments") : o.get("parameters");
-            return args == null ? null : new Call(vllmId(), o.get("name").textValue(), dumps(args));
+        /** The object is not a call: it and the rest are content. */
+        private void notCall(StringBuilder out) {
+            out.append(lead);
+            lead.setLength(0);
+            call = null;
+            state = State.TEXT;
         }
     }
 
@@ -342,58 +503,131 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
      * dumped), or per call {@code name{args}} (v11+ models, as vLLM reads them through mistral_common, which drops the
      * {@code [ARGS]} token) — here also {@code name[ARGS]{args}} and {@code name[CALL_ID]id[ARGS]{args}}, the same
      * tokens decoded with special tokens kept, which is how this server decodes; the arguments are the JSON object as
-     * the model wrote it, as vLLM gives them. Ids are 9 letters and digits, as Mistral's templates demand.
+     * the model wrote it, as vLLM gives them. A call's text ends at the next {@code [TOOL_CALLS]}. Ids are 9 letters and
+     * digits, as Mistral's templates demand.
      */
     static final class Mistral extends ToolParser {
         static final String MARK = "[TOOL_CALLS]", ARGS = "[ARGS]", CALL_ID = "[CALL_ID]";
-        private enum State { TEXT, CALLS, AFTER_CALL }
+        private enum State { TEXT, CALLS, LIST, NAMED, AFTER_CALL }
         private State state = State.TEXT;
+        private int at;                                   // how far the list or name{args} was read
+        private Reader item;                              // the list's item being read
+        private boolean called, afterItem;                // the list: a call came; an item was read (a "," or "]" next)
+        private JsonRelay named;                          // name{args}: the arguments
+        private String name;
+        private int index;
 
         @Override
-        void step(boolean end, StringBuilder out, List<Call> found) {
+        void step(boolean end, StringBuilder out) {
             while (true) {
-                if (state != State.CALLS) {
-                    if (!pastMarker(MARK, state == State.TEXT, end, out)) return;
-                    state = State.CALLS;
+                switch (state) {
+                    case TEXT, AFTER_CALL -> {
+                        if (!pastMarker(MARK, state == State.TEXT, end, out)) return;
+                        state = State.CALLS;
+                    }
+                    case CALLS -> {                               // after the marker: a list, or a name
+                        int i = skipSpace(pending, 0);
+                        if (i >= upTo(MARK, end)) {
+                            if (!cut(end)) return;
+                            notCalls(out);
+                        } else if (pending.charAt(i) == '[') {
+                            state = State.LIST;
+                            at = i + 1;
+                            called = afterItem = false;
+                        } else {
+                            state = State.NAMED;
+                        }
+                    }
+                    case LIST -> { if (!list(end, out)) return; }
+                    case NAMED -> { if (!named(end, out)) return; }
                 }
-                int i = skipSpace(pending, 0);
-                boolean list = i < pending.length() && pending.charAt(i) == '[' && !pending.substring(i).startsWith(ARGS);
-                int open = list ? i : pending.indexOf("{", i);
-                int e = open < 0 ? -1 : jsonEnd(pending, open);
-                if (e < 0 && !end) return;                               // the call is still coming
-                List<Call> got = e < 0 ? null : list ? list(pending.substring(i, e)) : named(pending.substring(i, open), pending.substring(open, e));
-                if (got == null) {                                       // not calls: the rest is content
-                    out.append(MARK).append(pending);
-                    pending.setLength(0);
-                    state = State.TEXT;
-                    return;
-                }
-                found.addAll(got);
-                pending.delete(0, e);
-                state = State.AFTER_CALL;
             }
         }
 
-        private static List<Call> list(String json) {
-            JsonNode a = parse(json);
-            if (a == null || !a.isArray()) return null;
-            List<Call> out = new ArrayList<>();
-            for (JsonNode o : a) {
-                if (!o.path("name").isTextual() || !o.has("arguments")) return null;
-                out.add(new Call(mistralId(), o.get("name").textValue(), dumps(o.get("arguments"))));
+        /** The calls' text ends before the text there is: the reply ended, or the next marker came. */
+        private boolean cut(boolean end) { return end || pending.indexOf(MARK) >= 0; }
+
+        /** The list form; false while it waits for more text. */
+        private boolean list(boolean end, StringBuilder out) {
+            int to = upTo(MARK, end);
+            while (true) {
+                if (item != null) {
+                    item.read(pending, to);
+                    if (!item.decided() && !cut(end)) return false;
+                    boolean done = item.object.status == JsonRelay.Status.DONE;
+                    boolean call = item.settle();
+                    at = item.read;
+                    item = null;
+                    if (!call) return called ? over() : notCalls(out);
+                    called = true;
+                    if (!done) return over();
+                }
+                int i = skipSpace(pending, at);
+                if (i >= to) return !cut(end) ? false : called ? over() : notCalls(out);
+                char c = pending.charAt(i);
+                if (c == ']' && (called || afterItem)) return called ? over() : notCalls(out);
+                if (afterItem) {
+                    if (c != ',') return called ? over() : notCalls(out);
+                    at = i + 1;
+                    afterItem = false;
+                    continue;
+                }
+                if (c != '{') return called ? over() : notCalls(out);
+                item = new Reader(new CallObject(List.of("arguments"), ToolParser::dumps), mistralId());
+                item.read = i;
+                afterItem = true;
             }
-            return out;
         }
 
-        private static List<Call> named(String head, String args) {
+        /** The name{args} form; false while it waits for more text. */
+        private boolean named(boolean end, StringBuilder out) {
+            int to = upTo(MARK, end);
+            if (named == null) {
+                int open = pending.indexOf("{");
+                if (open < 0 || open >= to) return cut(end) && notCalls(out);
+                name = name(pending.substring(0, open));
+                if (name == null) return notCalls(out);
+                named = new JsonRelay(JsonRelay.Layout.RAW);
+                at = open;
+                index = -1;
+            }
+            at = named.read(pending, at, to);
+            if (index < 0 && named.begun()) index = header(mistralId(), name);
+            if (index >= 0) arguments(index, named.take());
+            if (named.status() == JsonRelay.Status.READING && !cut(end)) return false;
+            if (index < 0) return notCalls(out);
+            named.close();
+            arguments(index, named.take());
+            named = null;
+            return over();
+        }
+
+        /** The calls are over: the rest up to the next marker is dropped. */
+        private boolean over() {
+            pending.delete(0, Math.min(at, pending.length()));
+            item = null;
+            named = null;
+            state = State.AFTER_CALL;
+            return true;
+        }
+
+        /** What followed the marker is not calls: the marker and the text are content. */
+        private boolean notCalls(StringBuilder out) {
+            out.append(MARK);
+            item = null;
+            named = null;
+            state = State.TEXT;
+            return true;
+        }
+
+        /** The name before a call's "{" ([ARGS] and [CALL_ID]id dropped), or null where it is not one. */
+        private static String name(String head) {
             String name = head;
             if (name.endsWith(ARGS)) name = name.substring(0, name.length() - ARGS.length());
             int id = name.indexOf(CALL_ID);
             if (id >= 0) name = name.substring(0, id);
             name = name.strip();
-            JsonNode a = parse(args);
-            if (name.isEmpty() || name.chars().anyMatch(Character::isWhitespace) || a == null || !a.isObject()) return null;
-            return List.of(new Call(mistralId(), name, args));
+            return name.isEmpty() || name.chars().anyMatch(Character::isWhitespace) ? null : name;
         }
 
         /** vLLM's MistralToolCall id: 9 random letters and digits. */
@@ -409,27 +643,53 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
 
     /**
      * vLLM's OpenAIToolParser: each harmony message to {@code functions.NAME} is a call of NAME. Its arguments, where the
-     * content type is JSON or none is given, are {@code json.dumps(json.loads(text))} (ensure_ascii, as vLLM calls it),
-     * or the text as it stands where it is not JSON; other content types give the text. The content passes through: the
-     * gpt_oss reasoning parser has already taken the final channel and the preambles as content. A message to a function
-     * that the end of the reply cuts short ({@code <|call|>} ends the sequence, so the last call always ends so) counts
-     * when its JSON parses; a cut-short JSON is dropped, as vLLM drops an unfinished call.
+     * content type is JSON or none is given, are {@code json.dumps(json.loads(text))} (ensure_ascii, as vLLM calls it) —
+     * an object streams as it comes, by the rule above — or, where the text is not JSON, the text as it stands; other
+     * content types give the text, streamed as it comes (vLLM streams every call's text so). The content passes through:
+     * the gpt_oss reasoning parser has already taken the final channel and the preambles as content. A message that the
+     * end of the reply cuts short ({@code <|call|>} ends the sequence, so the last call always ends so) counts when its
+     * JSON object has begun (closed, as above) or its JSON parses; other cut-short JSON is dropped, as vLLM drops an
+     * unfinished call.
      */
     static final class Harmony extends ToolParser {
         private final ReasoningParser.Harmony messages;
+        private String name;
+        private boolean json;
+        private final StringBuilder text = new StringBuilder();
+        private JsonRelay relay;
+        private int index = -1, read;
 
         Harmony(ReasoningParser.Harmony messages) { this.messages = messages; }
 
         @Override
-        void step(boolean end, StringBuilder out, List<Call> found) {
+        void step(boolean end, StringBuilder out) {
             out.append(pending);
             pending.setLength(0);
-            for (ReasoningParser.FunctionMessage m : messages.takeFunctionMessages()) {
-                boolean json = m.contentType().isEmpty() || m.contentType().contains("json");
-                JsonNode v = json ? parse(m.text()) : null;
-                if (json && v == null && !m.terminated()) continue;
-                String args = v != null ? PythonJson.dumpsAscii(JSON.convertValue(v, Object.class)) : m.text();
-                found.add(new Call(vllmId(), m.name(), args));
+            for (ReasoningParser.FunctionPiece p : messages.takeFunctionPieces()) {
+                if (p.opened()) {
+                    name = p.name();
+                    json = p.contentType().isEmpty() || p.contentType().contains("json");
+                    text.setLength(0);
+                    relay = json ? new JsonRelay(JsonRelay.Layout.DUMPS_ASCII) : null;
+                    index = json ? -1 : header(vllmId(), name);
+                    read = 0;
+                }
+                text.append(p.text());
+                if (!json) arguments(index, p.text());
+                else {
+                    read = relay.read(text, read, text.length());
+                    if (index < 0 && relay.begun()) index = header(vllmId(), name);
+                    if (index >= 0) arguments(index, relay.take());
+                }
+                if (p.ended() == null || !json) continue;
+                if (index >= 0) {
+                    relay.close();
+                    arguments(index, relay.take());
+                    continue;
+                }
+                JsonNode v = parse(text.toString());
+                if (v == null && !p.ended()) continue;
+                arguments(header(vllmId(), name), v != null ? PythonJson.dumpsAscii(JSON.convertValue(v, Object.class)) : text.toString());
             }
         }
     }

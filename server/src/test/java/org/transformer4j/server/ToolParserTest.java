@@ -2,7 +2,8 @@
 // test_hermes_tool_parser.py, test_llama3_json_tool_parser.py, test_mistral_tool_parser.py, test_openai_tool_parser.py)
 // with the calls and content vLLM gives, a few more of ours, and the cases where we answer otherwise on purpose (each
 // says why); then the streaming property: a reply fed in any two or three pieces, or a character at a time, gives
-// exactly the whole reply's content and calls.
+// exactly the whole reply's content and calls, each call streamed as its header once and then fragments of its
+// arguments that add up to the whole reply's arguments; and that the fragments come as the model writes them.
 package org.transformer4j.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -47,8 +48,19 @@ class ToolParserTest {
                     + "\"arguments\": {\"q\": \"dogs\"}}</tool_call>", "", new C("search", "{\"q\": \"cats\"}"), new C("search", "{\"q\": \"dogs\"}")),
             c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}}", "",       // until EOS: no end tag
                     new C("final_answer", "{\"trigger\": true}")),
-            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}",            // invalid JSON: the text
-                    "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}"),
+            // ours, on purpose: a call whose arguments have begun is a call (its header went out in a stream); vLLM's
+            // non-streamed reply gives this unclosed JSON as content, its stream sends the call
+            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}", "",
+                    new C("final_answer", "{\"trigger\": true}")),
+            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": tr",             // cut: closed where it was whole
+                    "", new C("final_answer", "{}")),
+            c("hermes", "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": [1, {\"b\": \"x</tool_call>", "",     // the end tag ends it
+                    new C("f", "{\"a\": [1, {\"b\": \"x\"}]}")),
+            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {tr",                         // not begun: the text
+                    "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {tr"),
+            c("hermes", "<tool_call>{\"name\": \"f\"}</tool_call>", "<tool_call>{\"name\": \"f\"}</tool_call>"),  // no arguments
+            c("hermes", "<tool_call>{\"arguments\": {\"x\": \"\\u00e9\\n\", \"y\": [1.0E2, -0, NaN]}, \"name\": \"f\"}</tool_call>", "",
+                    new C("f", "{\"x\": \"\u00e9\\n\", \"y\": [100.0, 0, NaN]}")),                        // name after arguments
             c("hermes", "<tool_call>\n{\"name\": \"get_db_config\", \"arguments\": \"{\\\"param\\\": \\\"max_connections\\\"}\"}\n</tool_call>", "",
                     new C("get_db_config", "{\"param\": \"max_connections\"}")),                         // serialized arguments, once
             c("hermes", "<tool_call>\n{\"name\": \"do_thing\", \"arguments\": \"hello\"}\n</tool_call>", "", new C("do_thing", "\"hello\"")),
@@ -136,8 +148,11 @@ class ToolParserTest {
             // included: vLLM's pre-v11 fallback gives only the text after it); clients parse arguments as JSON
             c("mistral", "[TOOL_CALLS] not json at all", "[TOOL_CALLS] not json at all"),
             c("mistral", "[TOOL_CALLS]toolname_no_args", "[TOOL_CALLS]toolname_no_args"),
-            c("mistral", "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')",
-                    "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')"),
+            c("mistral", "[TOOL_CALLS]bash{not json}", "[TOOL_CALLS]bash{not json}"),
+            // ours, on purpose: arguments that have begun as an object make a call, closed where the reply cut them
+            c("mistral", "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')", "hi{hi",
+                    new C("bash", "{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')\"}")),
+            c("mistral", "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\"}]", "", new C("a", "{}")),
 
             // ---- openai (vLLM's test_openai_tool_parser.py, its conversations as openai_harmony renders them) ----
             c("openai", "<|start|>user<|message|>Arrr, how be you?<|end|><|start|>assistant<|channel|>final<|message|>This is a test<|end|>",
@@ -159,23 +174,50 @@ class ToolParserTest {
             c("openai", "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
                     + "<|constrain|>json<|message|>{\"city\":\"Zürich\"}", "", new C("get_weather", "{\"city\": \"Z\\u00fcrich\"}")),
             c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
-                    + "<|constrain|>json<|message|>{\"city\": \"Zü", "Checking."),
+                    + "<|constrain|>json<|message|>{\"city\": \"Zü", "Checking.", new C("get_weather", "{\"city\": \"Z\\u00fc\"}")),
+            c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
+                    + "<|constrain|>json<|message|>[1, ", "Checking."),
             c("openai", "<|channel|>analysis to=browser.search<|message|>{\"query\": \"x\"}<|call|>", ""));
 
-    /** Feeds {@code pieces} and finishes; checks the deltas add up to the totals; returns the content and the calls. */
-    static Object[] feed(Case c, List<String> pieces) {
+    /** A parser for a case and what it released, its finish last. */
+    record Fed(ToolParser parser, List<ToolParser.Delta> deltas) {}
+
+    static Fed deltas(Case c, List<String> pieces) {
         boolean harmony = c.parser().equals("openai");
         ReasoningParser r = harmony ? ReasoningParser.named("gpt_oss").start("", Map.of()) : null;
         ToolParser p = ToolParser.named(c.parser()).start(r);
-        StringBuilder content = new StringBuilder();
-        List<ToolParser.Call> calls = new ArrayList<>();
         List<ToolParser.Delta> ds = new ArrayList<>();
         for (String s : pieces) ds.add(p.add(harmony ? r.add(s).content() : s));
         if (harmony) ds.add(p.add(r.finish().content()));
         ds.add(p.finish());
+        return new Fed(p, ds);
+    }
+
+    /**
+     * Feeds {@code pieces} and finishes; checks the deltas add up to the parser's totals and stream as a client reads
+     * them — each call's header once, in order, with empty arguments, then only fragments (not empty) of calls whose
+     * header came; returns the content and the calls that the fragments make.
+     */
+    static Object[] feed(Case c, List<String> pieces) {
+        Fed fed = deltas(c, pieces);
+        ToolParser p = fed.parser();
+        List<ToolParser.Delta> ds = fed.deltas();
+        StringBuilder content = new StringBuilder();
+        List<ToolParser.Call> calls = new ArrayList<>();
         for (ToolParser.Delta d : ds) {
             content.append(d.content());
-            calls.addAll(d.calls());
+            for (ToolParser.Part part : d.parts()) {
+                if (part.header()) {
+                    assertEquals(calls.size(), part.index(), "headers come once each, in order: " + part);
+                    assertEquals("", part.arguments(), "a header carries no arguments: " + part);
+                    calls.add(new ToolParser.Call(part.id(), part.name(), ""));
+                } else {
+                    assertTrue(part.index() < calls.size(), "a fragment comes after its call's header: " + part);
+                    assertTrue(part.id() == null && !part.arguments().isEmpty(), part.toString());
+                    ToolParser.Call was = calls.get(part.index());
+                    calls.set(part.index(), new ToolParser.Call(was.id(), was.name(), was.arguments() + part.arguments()));
+                }
+            }
         }
         assertEquals(p.content(), content.toString());
         assertEquals(p.calls(), calls);
@@ -216,10 +258,9 @@ class ToolParserTest {
     void aPossibleMarkerIsHeldBackUntilItIsDecided() {
         ToolParser h = ToolParser.named("hermes").start(null);
         assertEquals(new ToolParser.Delta("Sure, ", List.of()), h.add("Sure, <tool"));
-        assertEquals(new ToolParser.Delta("", List.of()), h.add("_call>{\"name\": \"f\", \"arguments\": {}}"));
-        ToolParser.Delta call = h.add("</tool_call>");
-        assertEquals("", call.content());
-        assertEquals(1, call.calls().size());
+        assertEquals(new ToolParser.Delta("", List.of()), h.add("_call>{\"name\": \"f\", \"arguments\": {"));   // not begun yet
+        assertEquals(List.of(header(0, "f"), fragment(0, "{}")), parts(h.add("}}")));
+        assertEquals(new ToolParser.Delta("", List.of()), h.add("</tool_call>"));
         assertEquals(new ToolParser.Delta("", List.of()), h.add("\n<tool"));       // after a call, text up to the next call is dropped
         assertEquals(new ToolParser.Delta("", List.of()), h.finish());
         ToolParser l = ToolParser.named("llama3_json").start(null);
@@ -231,12 +272,58 @@ class ToolParserTest {
         assertThrows(IllegalStateException.class, () -> m.add("more"));
     }
 
+    static ToolParser.Part header(int index, String name) { return new ToolParser.Part(index, "id", name, ""); }
+
+    static ToolParser.Part fragment(int index, String arguments) { return new ToolParser.Part(index, null, null, arguments); }
+
+    /** A delta's parts, a header's id as "id" (ids are random). */
+    static List<ToolParser.Part> parts(ToolParser.Delta d) {
+        assertEquals("", d.content());
+        return d.parts().stream().map(p -> p.header() ? header(p.index(), p.name()) : p).toList();
+    }
+
+    /**
+     * Each parser streams a call's arguments as the model writes them: the header once the arguments have begun, then a
+     * fragment with each piece — in vLLM's json.dumps layout, or as written for Mistral's name{args} — a separator and
+     * key waiting for their value, a possible end marker for the next piece.
+     */
+    @Test
+    void argumentsStreamAsTheModelWritesThem() {
+        ToolParser h = ToolParser.named("hermes").start(null);
+        assertEquals(List.of(header(0, "get_weather"), fragment(0, "{\"city\": \"Z\u00fc")),
+                parts(h.add("<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Z\u00fc")));
+        assertEquals(List.of(fragment(0, "rich\"")), parts(h.add("rich\",\"days\":")));
+        assertEquals(List.of(fragment(0, ", \"days\": 3, \"note\": \"a")), parts(h.add("3,\"note\":\"a</tool")));  // "</tool" waits
+        assertEquals(List.of(fragment(0, "</tool/b\"}")), parts(h.add("/b\"}}\n</tool_call>")));
+        assertEquals("{\"city\": \"Z\u00fcrich\", \"days\": 3, \"note\": \"a</tool/b\"}", h.calls().get(0).arguments());
+
+        ToolParser l = ToolParser.named("llama3_json").start(null);
+        assertEquals(List.of(header(0, "get_weather"), fragment(0, "{\"city\": \"Os")),
+                parts(l.add("{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Os")));
+        assertEquals(List.of(fragment(0, "lo\"}"), header(1, "get_time"), fragment(1, "{}")),
+                parts(l.add("lo\"}}; {\"name\": \"get_time\", \"parameters\": {}}")));
+
+        ToolParser m = ToolParser.named("mistral").start(null);
+        assertEquals(List.of(header(0, "get_weather"), fragment(0, "{\"city\":\"Pa")), parts(m.add("[TOOL_CALLS]get_weather[ARGS]{\"city\":\"Pa")));
+        assertEquals(List.of(fragment(0, "ris\"}")), parts(m.add("ris\"}")));
+        ToolParser ml = ToolParser.named("mistral").start(null);
+        assertEquals(List.of(header(0, "add"), fragment(0, "{\"a\": 3.5")), parts(ml.add("[TOOL_CALLS] [{\"name\": \"add\", \"arguments\": {\"a\":3.5,")));
+
+        ReasoningParser r = ReasoningParser.named("gpt_oss").start("", Map.of());
+        ToolParser o = ToolParser.named("openai").start(r);
+        assertEquals(List.of(header(0, "get_weather"), fragment(0, "{\"city\": \"Z\\u00fc")),
+                parts(o.add(r.add("<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{\"city\":\"Z\u00fc").content())));
+        assertEquals(List.of(fragment(0, "rich\"}")), parts(o.add(r.add("rich\"}").content())));
+    }
+
     @Test
     void idsAreVllmsAndMistralsShape() {
-        ToolParser.Call h = ToolParser.named("hermes").start(null).add("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>").calls().get(0);
-        assertTrue(h.id().matches("chatcmpl-tool-[0-9a-f]{32}"), h.id());
-        ToolParser.Call m = ToolParser.named("mistral").start(null).add("[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]").calls().get(0);
-        assertTrue(m.id().matches("[A-Za-z0-9]{9}"), m.id());
+        ToolParser hp = ToolParser.named("hermes").start(null);
+        hp.add("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>");
+        assertTrue(hp.calls().get(0).id().matches("chatcmpl-tool-[0-9a-f]{32}"), hp.calls().get(0).id());
+        ToolParser mp = ToolParser.named("mistral").start(null);
+        mp.add("[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]");
+        assertTrue(mp.calls().get(0).id().matches("[A-Za-z0-9]{9}"), mp.calls().get(0).id());
     }
 
     @Test
@@ -247,24 +334,31 @@ class ToolParserTest {
         assertThrows(IllegalStateException.class, () -> ToolParser.named("openai").start(ReasoningParser.named("qwen3").start("", Map.of())));
     }
 
-    /** tool_choice "required" and a named function: nothing before the end; then vLLM's calls, or a cut array as content. */
+    /**
+     * tool_choice "required": nothing before the end, then vLLM's calls, or a cut array as content; a named function:
+     * its header with the first text, and the text as its arguments as it comes.
+     */
     @Test
-    void forcedRepliesAreReadWholeAtTheEnd() {
+    void forcedRepliesRequiredWholeAtTheEndNamedAsTheTextComes() {
         ToolParser r = new ToolParser.Forced(null);
         assertEquals(new ToolParser.Delta("", List.of()), r.add("[{\"name\":\"f\",\"parameters\":{\"a\":[1,\"\u00fc\"]}},"));
         ToolParser.Delta d = r.add(" {\"name\": \"g\", \"parameters\": {}}]");
         assertEquals(new ToolParser.Delta("", List.of()), d);
-        List<ToolParser.Call> calls = r.finish().calls();
-        assertEquals(List.of(List.of("f", "{\"a\": [1, \"\u00fc\"]}"), List.of("g", "{}")),
-                calls.stream().map(c -> List.of(c.name(), c.arguments())).toList());
+        assertEquals(List.of(header(0, "f"), fragment(0, "{\"a\": [1, \"\u00fc\"]}"), header(1, "g"), fragment(1, "{}")), parts(r.finish()));
+        List<ToolParser.Call> calls = r.calls();
         for (ToolParser.Call c : calls) assertTrue(c.id().matches("chatcmpl-tool-[0-9a-f]{32}"), c.id());
         ToolParser cut = new ToolParser.Forced(null);
         cut.add("[{\"name\":\"f\",\"para");
         assertEquals(new ToolParser.Delta("[{\"name\":\"f\",\"para", List.of()), cut.finish());
         ToolParser named = new ToolParser.Forced("f");
-        named.add("{\"a\":");
-        named.add(" 1}");
-        List<ToolParser.Call> one = named.finish().calls();
+        assertEquals(List.of(header(0, "f"), fragment(0, "{\"a\":")), parts(named.add("{\"a\":")));
+        assertEquals(List.of(fragment(0, " 1}")), parts(named.add(" 1}")));
+        assertEquals(new ToolParser.Delta("", List.of()), named.finish());
+        List<ToolParser.Call> one = named.calls();
         assertEquals(List.of("f", "{\"a\": 1}"), List.of(one.get(0).name(), one.get(0).arguments()), "a named call's arguments are the text as generated");
+        assertTrue(one.get(0).id().matches("chatcmpl-tool-[0-9a-f]{32}"), one.get(0).id());
+        ToolParser empty = new ToolParser.Forced("f");
+        assertEquals(new ToolParser.Delta("", List.of()), empty.add(""));
+        assertEquals(new ToolParser.Delta("", List.of()), empty.finish());               // no text (the reply ended while reasoning): no call
     }
 }

@@ -1,8 +1,8 @@
 // ToolServerTest — tool calling end to end through the HTTP server, as vLLM serves it, with a model whose replies are
 // set (ChainModel: markers split across tokens, special tokens as single tokens): the official openai-java client reads
-// message.tool_calls and accumulates streamed delta.tool_calls to the same calls, and sends them back; each parser's
-// reply format; a malformed call as content; reasoning beside calls; parallel_tool_calls; tool_choice "none" and the
-// 400s vLLM answers ("required" and named choices: ToolChoiceServerTest); and the real Qwen3 and gpt-oss
+// message.tool_calls and accumulates streamed delta.tool_calls (a call's header, then its arguments in fragments) to
+// the same calls, and sends them back; each parser's reply format; a malformed call as content; reasoning beside
+// calls; parallel_tool_calls; tool_choice "none" and the 400s vLLM answers ("required" and named choices: ToolChoiceServerTest); and the real Qwen3 and gpt-oss
 // templates given a tool-call round trip as a client sends it (arguments as JSON strings, content null), rendering
 // exactly what @huggingface/jinja renders with dict arguments (ci/chat-reference).
 package org.transformer4j.server;
@@ -59,6 +59,8 @@ class ToolServerTest {
     static {
         CHAINS.put("hermes", List.of("I'll check.", "\n<tool", "_call>", "\n{\"name\": \"get_weather\", ", "\"arguments\": {\"city\": \"Zürich\"}}",
                 "\n</tool_call>", "\n<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>"));
+        CHAINS.put("pieces", List.of("<tool_call>", "{\"name\": \"get_weather\", \"arguments\": {", "\"city\": \"Zü", "rich\", \"days\": ", "3}}",
+                "</tool_call>"));
         CHAINS.put("bad", List.of("<tool_call>", "{\"name\": \"get_weather\", ", "\"arguments\": {oops}}", "</tool_call>"));
         CHAINS.put("plain", List.of("Hello", " there"));
         CHAINS.put("think", List.of("<think>", "\nweather?\n", "</think>", "\n\n", "<tool_call>",
@@ -168,6 +170,26 @@ class ToolServerTest {
 
     static final String VLLM_ID = "chatcmpl-tool-[0-9a-f]{32}";
 
+    /**
+     * Adds a delta's tool_calls to {@code calls} as a client accumulates them (each with its index): a call's first entry
+     * is its header (id, type, name, arguments ""), once, in order; the others only add fragments of its arguments.
+     */
+    static void gather(ArrayNode calls, JsonNode toolCalls) {
+        for (JsonNode t : toolCalls) {
+            int i = t.get("index").asInt();
+            if (t.has("id")) {
+                assertEquals(calls.size(), i, "a call's header comes once, in order: " + t);
+                assertEquals("", t.at("/function/arguments").asText(), "a header carries no arguments yet: " + t);
+                calls.add(((ObjectNode) t.deepCopy()).without("index"));
+            } else {
+                assertTrue(i < calls.size(), "a fragment comes after its call's header: " + t);
+                assertFalse(t.has("type") || t.get("function").has("name"), "a fragment carries arguments only: " + t);
+                ObjectNode f = (ObjectNode) calls.get(i).get("function");
+                f.put("arguments", f.get("arguments").asText() + t.at("/function/arguments").asText());
+            }
+        }
+    }
+
     /** The reply and the stream of one chain: the message's calls, content and reasoning, and the same from the deltas. */
     static void assertReply(String key, String chain, List<List<String>> calls, String content, String reasoning, String idPattern) throws Exception {
         JsonNode whole = reply(key, body(chain, ", \"tools\": " + TOOLS));
@@ -183,10 +205,7 @@ class ToolServerTest {
             JsonNode d = c.get("delta");
             text.append(d.path("content").asText(""));
             thought.append(d.path("reasoning").asText(""));
-            for (JsonNode t : d.path("tool_calls")) {
-                assertEquals(streamed.size(), t.get("index").asInt(), "calls come whole, in order, with their index: " + t);
-                streamed.add(((ObjectNode) t.deepCopy()).without("index"));
-            }
+            gather(streamed, d.path("tool_calls"));
         }
         assertEquals(calls, calls(streamed, idPattern));
         assertEquals(content == null ? "" : content, text.toString());
@@ -226,6 +245,48 @@ class ToolServerTest {
             assertEquals(calls.get(i).asFunction().function().arguments(), got.get(i).asFunction().function().arguments());
             assertTrue(got.get(i).asFunction().id().matches(VLLM_ID));
         }
+    }
+
+    /**
+     * A call streams as vLLM streams it: its header, then its arguments in fragments as the model writes them (here
+     * three: a key and its value's start, the value's end, the next key and value with the closing brace), which the
+     * openai-java client's accumulator joins into the non-streamed reply's arguments.
+     */
+    @Test
+    void theArgumentsOfACallArriveInFragmentsAndTheClientJoinsThem() throws Exception {
+        List<JsonNode> cs = chunks("hermes", body("pieces", ", \"tools\": " + TOOLS));
+        List<String> fragments = new ArrayList<>();
+        ArrayNode streamed = JSON.createArrayNode();
+        for (JsonNode c : cs) {
+            gather(streamed, c.get("delta").path("tool_calls"));
+            for (JsonNode t : c.get("delta").path("tool_calls")) if (!t.has("id")) fragments.add(t.at("/function/arguments").asText());
+        }
+        assertEquals(List.of("{\"city\": \"Zü", "rich\"", ", \"days\": 3}"), fragments);
+        assertEquals("tool_calls", cs.get(cs.size() - 1).get("finish_reason").asText());
+
+        OpenAIClient client = client("hermes");
+        ChatCompletionMessageFunctionToolCall whole = client.chat().completions().create(params("pieces")).choices().get(0).message()
+                .toolCalls().orElseThrow().get(0).asFunction();
+        assertEquals("{\"city\": \"Zürich\", \"days\": 3}", whole.function().arguments());
+        ChatCompletionAccumulator acc = ChatCompletionAccumulator.create();
+        int chunksWithArguments = 0;
+        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(params("pieces"))) {
+            for (ChatCompletionChunk chunk : (Iterable<ChatCompletionChunk>) s.stream()::iterator) {
+                acc.accumulate(chunk);
+                for (ChatCompletionChunk.Choice.Delta.ToolCall t : chunk.choices().get(0).delta().toolCalls().orElse(List.of())) {
+                    if (t.function().flatMap(ChatCompletionChunk.Choice.Delta.ToolCall.Function::arguments).filter(a -> !a.isEmpty()).isPresent()) {
+                        chunksWithArguments++;
+                    }
+                }
+            }
+        }
+        assertTrue(chunksWithArguments > 1, "the arguments came in " + chunksWithArguments + " fragments");
+        ChatCompletion streamedReply = acc.chatCompletion();
+        assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, streamedReply.choices().get(0).finishReason());
+        ChatCompletionMessageFunctionToolCall got = streamedReply.choices().get(0).message().toolCalls().orElseThrow().get(0).asFunction();
+        assertEquals("get_weather", got.function().name());
+        assertEquals(whole.function().arguments(), got.function().arguments());
+        assertTrue(got.id().matches(VLLM_ID), got.id());
     }
 
     /**
@@ -288,9 +349,12 @@ class ToolServerTest {
     void parallelToolCallsFalseKeepsTheFirst() throws Exception {
         String extra = ", \"tools\": " + TOOLS + ", \"parallel_tool_calls\": false";
         assertEquals(1, reply("hermes", body("hermes", extra)).at("/choices/0/message/tool_calls").size());
-        int n = 0;
-        for (JsonNode c : chunks("hermes", body("hermes", extra))) n += c.get("delta").path("tool_calls").size();
-        assertEquals(1, n);
+        ArrayNode streamed = JSON.createArrayNode();
+        for (JsonNode c : chunks("hermes", body("hermes", extra))) {
+            for (JsonNode t : c.get("delta").path("tool_calls")) assertEquals(0, t.get("index").asInt(), t.toString());
+            gather(streamed, c.get("delta").path("tool_calls"));
+        }
+        assertEquals(List.of(List.of("get_weather", "{\"city\": \"Zürich\"}")), calls(streamed, VLLM_ID));
     }
 
     /** tool_choice "none": the tools still reach the template (vLLM's default), the reply is not read for calls. */
