@@ -1268,7 +1268,8 @@ public final class OpenAiServer implements AutoCloseable {
             if (isChat) {
                 reply.split(reply.text());
                 reply.finishSplit();
-                reply.choice(choices, reply.whole(), reply.allLogprobs(), reply.finishReason(reason));
+                Piece whole = reply.whole();
+                reply.choice(choices, whole, reply.allLogprobs(), reply.finishReason(reason, whole.calls()));
                 if (reply.g.promptLogprobs() >= 0 && !root.has("prompt_logprobs")) root.set("prompt_logprobs", promptLogprobs(reply));  // vLLM: the response's
                 if (reply.g.returnTokenIds() && !root.has("prompt_token_ids")) root.set("prompt_token_ids", ids(reply.g.prompt()));
             } else {
@@ -1420,7 +1421,7 @@ public final class OpenAiServer implements AutoCloseable {
         final boolean parallelToolCalls;
         final List<Integer> tokens = new ArrayList<>();
         final List<Engine.Token> events = new ArrayList<>();
-        final StringBuilder reasoningSplit = new StringBuilder(), contentSplit = new StringBuilder();
+        final StringBuilder reasoningSplit = new StringBuilder(), contentSplit = new StringBuilder(), toolInput = new StringBuilder();
         final List<ToolParser.Call> calls = new ArrayList<>();
         String sent = "";
         int held = -1;                               // the text length of the first min_tokens tokens, once they came
@@ -1481,25 +1482,37 @@ public final class OpenAiServer implements AutoCloseable {
          */
         Piece split(String text) {
             ReasoningParser.Delta d = reasoning == null ? new ReasoningParser.Delta("", text) : kept(reasoning.add(text));
+            toolInput.append(d.content());
             return record(d, tools == null ? null : List.of(tools.add(d.content())));
         }
 
         /** What the parsers held back, released at the reply's end (nothing without a parser). */
         Piece finishSplit() {
             ReasoningParser.Delta d = reasoning == null ? new ReasoningParser.Delta("", "") : kept(reasoning.finish());
+            toolInput.append(d.content());
             return record(d, tools == null ? null : List.of(tools.add(d.content()), tools.finish()));
         }
 
-        /** The whole reply split (after {@link #finishSplit}). */
-        Piece whole() { return new Piece(reasoningSplit.toString(), contentSplit.toString(), List.of(), List.copyOf(calls)); }
+        /**
+         * The whole reply split (after {@link #finishSplit}), as vLLM's non-streamed parsers give it: a call the stream had
+         * to close by force makes none ({@link ToolParser#whole}).
+         */
+        Piece whole() {
+            if (tools == null) return new Piece(reasoningSplit.toString(), contentSplit.toString(), List.of(), List.copyOf(calls));
+            ToolParser.Whole w = tools.whole(toolInput.toString(), contentSplit.toString(), List.copyOf(calls));
+            return new Piece(reasoningSplit.toString(), w.content(), List.of(), w.calls());
+        }
 
         /**
          * The finish reason as vLLM gives it: "tool_calls" where the reply made calls, except for a named function (the
          * engine's reason, "stop" as OpenAI gives it) and for "required" cut by max_tokens ("length").
          */
-        String finishReason(String reason) {
+        String finishReason(String reason) { return finishReason(reason, calls); }
+
+        /** The same for a reply whose calls are {@code made}. */
+        String finishReason(String reason, List<ToolParser.Call> made) {
             if (tools instanceof ToolParser.Forced f && (f.named != null || !reason.equals("stop"))) return reason;
-            return calls.isEmpty() ? reason : "tool_calls";
+            return made.isEmpty() ? reason : "tool_calls";
         }
 
         private ReasoningParser.Delta kept(ReasoningParser.Delta d) {

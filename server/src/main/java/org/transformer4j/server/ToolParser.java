@@ -109,6 +109,28 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
     /** All calls begun so far, with the arguments released so far (after {@link #finish()}: the reply's calls). */
     public final List<Call> calls() { return List.copyOf(calls); }
 
+    /** Calls whose arguments were cut short or broken, closed by force for the stream (by index). */
+    final java.util.Set<Integer> cut = new java.util.TreeSet<>();
+    /** Of those, the ones whose text vLLM's non-streamed reply keeps as their arguments (openai: a finished message that is not JSON). */
+    final java.util.Map<Integer, String> rawArguments = new java.util.HashMap<>();
+
+    /**
+     * The non-streamed reply as vLLM's extract_tool_calls makes it, from what the stream released ({@code input}: all text
+     * this parser read; {@code content}, {@code calls}: the released content and calls, those past the first dropped
+     * without parallel_tool_calls). A stream must send a call's header and arguments before it knows the call ends well,
+     * and closes cut-short or broken arguments, as vLLM's streams do; vLLM's non-streamed parsers never make such a call:
+     * hermes, llama3_json and mistral give the whole text as content and no call (their json.loads fails), openai drops a
+     * message cut short and gives a finished one that is not JSON its text as arguments. Well-formed calls are the
+     * stream's, whose fragments joined are their arguments.
+     */
+    Whole whole(String input, String content, List<Call> calls) {
+        if (cut.isEmpty()) return new Whole(content, calls);
+        return new Whole(input, List.of());
+    }
+
+    /** A non-streamed reply's content and calls. */
+    record Whole(String content, List<Call> calls) {}
+
     @Override
     final Delta released(Delta d) {
         content.append(d.content());
@@ -326,6 +348,7 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         /** The text it may read ended here: a call's arguments are closed; returns whether it is a call. */
         boolean settle() {
             if (index < 0) return false;
+            if (object.status != JsonRelay.Status.DONE) cut.add(index);
             if (object.arguments != null) {
                 object.arguments.close();
                 arguments(index, object.arguments.take());
@@ -596,6 +619,7 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
             if (index >= 0) arguments(index, named.take());
             if (named.status() == JsonRelay.Status.READING && !cut(end)) return false;
             if (index < 0) return notCalls(out);
+            if (named.status() != JsonRelay.Status.DONE) cut.add(index);
             named.close();
             arguments(index, named.take());
             named = null;
@@ -661,6 +685,18 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
 
         Harmony(ReasoningParser.Harmony messages) { this.messages = messages; }
 
+        /** vLLM's openai parser, not streamed: a message cut short is no call; a finished one that is not JSON keeps its text. */
+        @Override
+        Whole whole(String input, String content, List<Call> calls) {
+            List<Call> kept = new ArrayList<>();
+            for (int i = 0; i < calls.size(); i++) {
+                Call c = calls.get(i);
+                if (!cut.contains(i)) kept.add(c);
+                else if (rawArguments.containsKey(i)) kept.add(new Call(c.id(), c.name(), rawArguments.get(i)));
+            }
+            return new Whole(content, kept);
+        }
+
         @Override
         void step(boolean end, StringBuilder out) {
             out.append(pending);
@@ -683,6 +719,10 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
                 }
                 if (p.ended() == null || !json) continue;
                 if (index >= 0) {
+                    if (relay.status() != JsonRelay.Status.DONE) {
+                        cut.add(index);
+                        if (p.ended() && parse(text.toString()) == null) rawArguments.put(index, text.toString());
+                    }
                     relay.close();
                     arguments(index, relay.take());
                     continue;

@@ -20,10 +20,21 @@ class ToolParserTest {
     /** A call as the client sees it: name and arguments (ids are random). */
     record C(String name, String arguments) {}
 
-    /** One reply to {@code parser} (openai: after the gpt_oss reasoning parser) with the content and calls expected. */
-    record Case(String parser, String reply, String content, List<C> calls) {}
+    /**
+     * One reply to {@code parser} (openai: after the gpt_oss reasoning parser) with the content and calls expected of its
+     * stream, and of the non-streamed reply where that differs ({@code wholeContent} non-null: a call the stream had to
+     * close by force, which vLLM's non-streamed parsers never make).
+     */
+    record Case(String parser, String reply, String content, List<C> calls, String wholeContent, List<C> wholeCalls) {
+        Case(String parser, String reply, String content, List<C> calls) { this(parser, reply, content, calls, null, null); }
+    }
 
     static Case c(String parser, String reply, String content, C... calls) { return new Case(parser, reply, content, List.of(calls)); }
+
+    /** {@code streamed}, whose non-streamed reply is {@code content} and {@code calls}, as vLLM's extract_tool_calls gives it. */
+    static Case w(Case streamed, String content, C... calls) {
+        return new Case(streamed.parser(), streamed.reply(), streamed.content(), streamed.calls(), content, List.of(calls));
+    }
 
     static final String TOKYO = "{\"location\": \"Tokyo\"}", SF = "{\"city\": \"San Francisco\", \"state\": \"CA\", \"unit\": \"celsius\"}";
     static final String ANALYSIS = "<|start|>assistant<|channel|>analysis<|message|>User asks: \"What is the weather in Tokyo?\" We need to use "
@@ -48,14 +59,14 @@ class ToolParserTest {
                     + "\"arguments\": {\"q\": \"dogs\"}}</tool_call>", "", new C("search", "{\"q\": \"cats\"}"), new C("search", "{\"q\": \"dogs\"}")),
             c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}}", "",       // until EOS: no end tag
                     new C("final_answer", "{\"trigger\": true}")),
-            // ours, on purpose: a call whose arguments have begun is a call (its header went out in a stream); vLLM's
-            // non-streamed reply gives this unclosed JSON as content, its stream sends the call
-            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}", "",
-                    new C("final_answer", "{\"trigger\": true}")),
-            c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": tr",             // cut: closed where it was whole
-                    "", new C("final_answer", "{}")),
-            c("hermes", "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": [1, {\"b\": \"x</tool_call>", "",     // the end tag ends it
-                    new C("f", "{\"a\": [1, {\"b\": \"x\"}]}")),
+            // a call whose arguments have begun is a call in a stream (its header went out), closed where the text stops,
+            // as vLLM's streams close it; vLLM's non-streamed reply gives the unclosed JSON as content, and so do we
+            w(c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}", "",
+                    new C("final_answer", "{\"trigger\": true}")), "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}"),
+            w(c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": tr",             // cut: closed where it was whole
+                    "", new C("final_answer", "{}")), "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {\"trigger\": tr"),
+            w(c("hermes", "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": [1, {\"b\": \"x</tool_call>", "",     // the end tag ends it
+                    new C("f", "{\"a\": [1, {\"b\": \"x\"}]}")), "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": [1, {\"b\": \"x</tool_call>"),
             c("hermes", "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {tr",                         // not begun: the text
                     "<tool_call>\n{\"name\": \"final_answer\", \"arguments\": {tr"),
             c("hermes", "<tool_call>{\"name\": \"f\"}</tool_call>", "<tool_call>{\"name\": \"f\"}</tool_call>"),  // no arguments
@@ -149,9 +160,11 @@ class ToolParserTest {
             c("mistral", "[TOOL_CALLS] not json at all", "[TOOL_CALLS] not json at all"),
             c("mistral", "[TOOL_CALLS]toolname_no_args", "[TOOL_CALLS]toolname_no_args"),
             c("mistral", "[TOOL_CALLS]bash{not json}", "[TOOL_CALLS]bash{not json}"),
-            // ours, on purpose: arguments that have begun as an object make a call, closed where the reply cut them
-            c("mistral", "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')", "hi{hi",
+            // arguments that have begun as an object make a call in a stream, closed where the reply cut them; not streamed,
+            // the whole reply is content, as vLLM gives it
+            w(c("mistral", "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')", "hi{hi",
                     new C("bash", "{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')\"}")),
+                    "hi{hi[TOOL_CALLS]bash{\"command\": \"print(\\\"hello world!\\\")\\nre.compile(r'{}')"),
             c("mistral", "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\"}]", "", new C("a", "{}")),
 
             // ---- openai (vLLM's test_openai_tool_parser.py, its conversations as openai_harmony renders them) ----
@@ -173,24 +186,34 @@ class ToolParserTest {
             // preamble is content; a message to another recipient (a built-in tool) is neither
             c("openai", "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
                     + "<|constrain|>json<|message|>{\"city\":\"Zürich\"}", "", new C("get_weather", "{\"city\": \"Z\\u00fcrich\"}")),
-            c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
+            w(c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
                     + "<|constrain|>json<|message|>{\"city\": \"Zü", "Checking.", new C("get_weather", "{\"city\": \"Z\\u00fc\"}")),
+                    "Checking."),                                                 // not streamed: the cut message is no call (vLLM)
             c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
                     + "<|constrain|>json<|message|>[1, ", "Checking."),
             c("openai", "<|channel|>analysis to=browser.search<|message|>{\"query\": \"x\"}<|call|>", ""));
 
-    /** A parser for a case and what it released, its finish last. */
-    record Fed(ToolParser parser, List<ToolParser.Delta> deltas) {}
+    /** A parser for a case, what it released (its finish last) and all the text it read. */
+    record Fed(ToolParser parser, List<ToolParser.Delta> deltas, String input) {}
 
     static Fed deltas(Case c, List<String> pieces) {
         boolean harmony = c.parser().equals("openai");
         ReasoningParser r = harmony ? ReasoningParser.named("gpt_oss").start("", Map.of()) : null;
         ToolParser p = ToolParser.named(c.parser()).start(r);
         List<ToolParser.Delta> ds = new ArrayList<>();
-        for (String s : pieces) ds.add(p.add(harmony ? r.add(s).content() : s));
-        if (harmony) ds.add(p.add(r.finish().content()));
+        StringBuilder input = new StringBuilder();
+        for (String s : pieces) {
+            String in = harmony ? r.add(s).content() : s;
+            input.append(in);
+            ds.add(p.add(in));
+        }
+        if (harmony) {
+            String in = r.finish().content();
+            input.append(in);
+            ds.add(p.add(in));
+        }
         ds.add(p.finish());
-        return new Fed(p, ds);
+        return new Fed(p, ds, input.toString());
     }
 
     /**
@@ -223,13 +246,19 @@ class ToolParserTest {
         assertEquals(p.calls(), calls);
         List<C> named = new ArrayList<>();
         for (ToolParser.Call call : calls) named.add(new C(call.name(), call.arguments()));
-        return new Object[] {content.toString(), named};
+        ToolParser.Whole whole = p.whole(fed.input(), content.toString(), calls);
+        List<C> wholeNamed = new ArrayList<>();
+        for (ToolParser.Call call : whole.calls()) wholeNamed.add(new C(call.name(), call.arguments()));
+        return new Object[] {content.toString(), named, whole.content(), wholeNamed};
     }
 
+    /** The stream's content and calls, and the non-streamed reply's (the stream's, but where the case says otherwise). */
     static void check(Case c, List<String> pieces, String what) {
         Object[] got = feed(c, pieces);
         assertEquals(c.content(), got[0], c.parser() + " " + c.reply() + what + ": content");
         assertEquals(c.calls(), got[1], c.parser() + " " + c.reply() + what + ": calls");
+        assertEquals(c.wholeContent() == null ? c.content() : c.wholeContent(), got[2], c.parser() + " " + c.reply() + what + ": content, not streamed");
+        assertEquals(c.wholeContent() == null ? c.calls() : c.wholeCalls(), got[3], c.parser() + " " + c.reply() + what + ": calls, not streamed");
     }
 
     @Test

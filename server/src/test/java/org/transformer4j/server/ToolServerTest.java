@@ -62,6 +62,7 @@ class ToolServerTest {
         CHAINS.put("pieces", List.of("<tool_call>", "{\"name\": \"get_weather\", \"arguments\": {", "\"city\": \"Zü", "rich\", \"days\": ", "3}}",
                 "</tool_call>"));
         CHAINS.put("bad", List.of("<tool_call>", "{\"name\": \"get_weather\", ", "\"arguments\": {oops}}", "</tool_call>"));
+        CHAINS.put("cut", List.of("Let me see.", "<tool_call>", "{\"name\": \"get_weather\", ", "\"arguments\": {\"city\": ", "\"Zü"));
         CHAINS.put("plain", List.of("Hello", " there"));
         CHAINS.put("think", List.of("<think>", "\nweather?\n", "</think>", "\n\n", "<tool_call>",
                 "\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n", "</tool_call>"));
@@ -342,6 +343,31 @@ class ToolServerTest {
             assertFalse(c.get("delta").has("tool_calls"), c.toString());
         }
         assertEquals(text, b.toString());
+    }
+
+    /**
+     * A call cut short (the reply ends inside its arguments): streamed, its header and fragments went out before the cut
+     * and its arguments are closed where they stop, as vLLM's streams close them (finish reason tool_calls); not
+     * streamed, vLLM's hermes parser makes no call of it: the whole reply is content, finish reason stop.
+     */
+    @Test
+    void aCallCutShortIsACallStreamedAndContentNot() throws Exception {
+        JsonNode whole = reply("hermes", body("cut", ", \"tools\": " + TOOLS));
+        assertEquals(CHAIN.reply("cut"), whole.at("/choices/0/message/content").asText(), whole.toString());
+        assertFalse(whole.at("/choices/0/message").has("tool_calls"), whole.toString());
+        assertEquals("stop", whole.at("/choices/0/finish_reason").asText());
+        ArrayNode streamed = JSON.createArrayNode();
+        StringBuilder text = new StringBuilder();
+        List<JsonNode> cs = chunks("hermes", body("cut", ", \"tools\": " + TOOLS));
+        for (JsonNode c : cs) {
+            text.append(c.get("delta").path("content").asText(""));
+            gather(streamed, c.get("delta").path("tool_calls"));
+        }
+        assertEquals("Let me see.", text.toString());
+        assertEquals(1, streamed.size(), streamed.toString());
+        assertEquals("get_weather", streamed.at("/0/function/name").asText());
+        assertEquals("{\"city\": \"Z\u00fc\"}", streamed.at("/0/function/arguments").asText());
+        assertEquals("tool_calls", cs.get(cs.size() - 1).get("finish_reason").asText());
     }
 
     /** parallel_tool_calls: false keeps the first call (vLLM's maybe_filter_parallel_tool_calls). */
