@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 15
+#define T4J_ABI_VERSION 16
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -128,11 +128,15 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
                                  return T4J_ERROR_INVALID_ARGUMENT without one): with a = y the activated product and g the
                                  gate's, a' = min(a, 7), out = a'·sigmoid(1.702·a')·(clamp(g, -7, 7) + 1) (GPT-OSS's
                                  experts: transformers' swiglu_alpha 1.702 (the float), swiglu_limit 7); NaN stays NaN */
+#define T4J_ACT_CLAMP      6  /* ABI 16, plain (non-gated) ops only: out = clamp(y, -act_limit, act_limit), NaN stays NaN
+                                 (the clip_qkv of OLMo, MPT: the q, k, v projections clamped in their own epilogue);
+                                 act_limit finite and > 0 (the launchers return T4J_ERROR_INVALID_ARGUMENT otherwise) */
 
 /* Per batch item, with y = alpha * A·op(B) + bias (fp32 accumulate) and, when gated,
  * g = alpha * A·op(B_gate) + bias_gate from the same pass over A:
  *     C = act(y) [* g] [+ residual], rounded once to dtype on store
- * (T4J_ACT_SWIGLU_OAI, gated only: C = act(y) * (clamp(g, -7, 7) + 1) [+ residual], see its #define).
+ * (T4J_ACT_SWIGLU_OAI, gated only: C = act(y) * (clamp(g, -7, 7) + 1) [+ residual], see its #define;
+ * T4J_ACT_CLAMP, not gated: act(y) = clamp(y, -act_limit, act_limit)).
  * A is (M, K) row-major; B is (K, N) row-major, or (N, K) when trans_b (Hugging Face nn.Linear
  * weights); C and residual are (M, N). residual may alias C exactly (same pointer and ldc); A and
  * B must not overlap C. Custom kernel: F16 and BF16 (mma.sync m16n8k16, sm_80+), any M, N, K
@@ -165,7 +169,8 @@ typedef struct t4j_linear_params {
     int32_t gated;              /* 0 or 1 */
     int32_t trans_b;            /* 0 or 1 */
     int32_t dtype;              /* T4J_DTYPE_F16 or _BF16; T4J_DTYPE_F32 only with group_offsets */
-    int32_t reserved;           /* 0 */
+    float act_limit;            /* ABI 16 (was reserved, 0): T4J_ACT_CLAMP's limit, finite and > 0; 0 for every other
+                                   activation */
     const int32_t* group_offsets; /* ABI 9: NULL, or (batch + 1) device I32 read when the kernel runs: the
                                      grouped GEMM of a mixture of experts. Item g's rows of A and C are rows
                                      offsets[g] .. offsets[g+1]-1 of a and c (stride_a, stride_c are then
@@ -210,7 +215,8 @@ T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p, uint64_t* 
 
 /* The epilogue alone, for GEMMs done elsewhere (cuBLAS): out = act(x + bias) [* (gate + bias_gate)]
  * [+ residual] over (rows, cols), fp32 math, one rounding to dtype (T4J_ACT_SWIGLU_OAI needs the gate and
- * multiplies by clamp(gate + bias_gate, -7, 7) + 1 instead). out may alias x, gate or
+ * multiplies by clamp(gate + bias_gate, -7, 7) + 1 instead; T4J_ACT_CLAMP takes no gate and clamps to
+ * ±act_limit, ABI 16). out may alias x, gate or
  * residual exactly (same pointer and stride). F32, F16, BF16. */
 typedef struct t4j_bias_act_params {
     void* out;                  /* (rows, cols) */
@@ -227,6 +233,8 @@ typedef struct t4j_bias_act_params {
     int64_t residual_row_stride;
     int32_t activation;         /* T4J_ACT_* */
     int32_t dtype;
+    float act_limit;            /* ABI 16: T4J_ACT_CLAMP's limit, finite and > 0; 0 for every other activation */
+    int32_t reserved;           /* ABI 16: 0 */
 } t4j_bias_act_params;
 
 T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream);

@@ -28,7 +28,7 @@ __device__ __forceinline__ void bias_act_rows(const t4j_bias_act_params& p) {
             const float y = to_f32(x[c]) + (bias ? to_f32(bias[c]) : 0.0f);
             const float g = gated ? to_f32(gt[c]) + (bias_g ? to_f32(bias_g[c]) : 0.0f) : 0.0f;
             const float rv = has_res ? to_f32(r[c]) : 0.0f;
-            out[c] = from_f32<T>(epilogue_value(y, gated, g, has_res, rv, p.activation));
+            out[c] = from_f32<T>(epilogue_value(y, gated, g, has_res, rv, p.activation, p.act_limit));
         }
     }
 }

@@ -14,8 +14,8 @@ namespace t4j {
 constexpr float kSwigluAlpha = 1.702f;
 constexpr float kSwigluLimit = 7.0f;
 
-// fp32 activation; `act` is a T4J_ACT_* value (validated by the launcher).
-__device__ __forceinline__ float activate(float x, int32_t act) {
+// fp32 activation; `act` is a T4J_ACT_* value and `limit` T4J_ACT_CLAMP's act_limit (both validated by the launcher).
+__device__ __forceinline__ float activate(float x, int32_t act, float limit) {
     switch (act) {
         case T4J_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
         case T4J_ACT_GELU_TANH: {
@@ -28,6 +28,7 @@ __device__ __forceinline__ float activate(float x, int32_t act) {
             const float a = x > kSwigluLimit ? kSwigluLimit : x;
             return a / (1.0f + expf(-kSwigluAlpha * a));
         }
+        case T4J_ACT_CLAMP: return x > limit ? limit : (x < -limit ? -limit : x);  // ABI 16, plain ops only; NaN kept
         default: return x;
     }
 }
@@ -38,9 +39,9 @@ __device__ __forceinline__ float gate_factor(float g, int32_t act) {
     return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;
 }
 
-// act(y) [* gate_factor(g)] [+ r], with y and g already holding bias; fp32.
-__device__ __forceinline__ float epilogue_value(float y, bool gated, float g, bool has_res, float r, int32_t act) {
-    float v = activate(y, act);
+// act(y) [* gate_factor(g)] [+ r], with y and g already holding bias; fp32. limit: T4J_ACT_CLAMP's act_limit.
+__device__ __forceinline__ float epilogue_value(float y, bool gated, float g, bool has_res, float r, int32_t act, float limit) {
+    float v = activate(y, act, limit);
     if (gated) v *= gate_factor(g, act);
     if (has_res) v += r;
     return v;

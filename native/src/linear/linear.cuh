@@ -383,7 +383,7 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
                     const float y = p.alpha * acc[0][i][j][h * 2 + e] + bv[e];
                     const float gv = GATED ? p.alpha * acc[TL::PRODUCTS - 1][i][j][h * 2 + e] + bg[e] : 0.0f;
                     const float r = res && in ? to_f32(res[row * p.ld_residual + col + e]) : 0.0f;
-                    v[e] = epilogue_value(y, GATED, gv, res != nullptr, r, p.activation);
+                    v[e] = epilogue_value(y, GATED, gv, res != nullptr, r, p.activation, p.act_limit);
                 }
                 T* dst = C + row * p.ldc + col;
                 if (two && pair_ok) {

@@ -105,7 +105,7 @@ __device__ __forceinline__ void linear_f32_grouped_block(const t4j_linear_params
             const float y = p.alpha * acc[0][i][j] + bv[j];
             const float gv = GATED ? p.alpha * acc[P - 1][i][j] + bg[j] : 0.0f;
             const float r = r_row ? r_row[col] : 0.0f;
-            c_row[col] = epilogue_value(y, GATED, gv, r_row != nullptr, r, p.activation);
+            c_row[col] = epilogue_value(y, GATED, gv, r_row != nullptr, r, p.activation, p.act_limit);
         }
     }
 }

@@ -67,8 +67,12 @@ Plan plan_for(const t4j_linear_params* p, int sms) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
-// A T4J_ACT_* value the epilogue knows; T4J_ACT_SWIGLU_OAI (ABI 11) combines the two products, so only gated.
-bool valid_act(int32_t a, bool gated) {
+// A T4J_ACT_* value the epilogue knows; T4J_ACT_SWIGLU_OAI (ABI 11) combines the two products, so only gated;
+// T4J_ACT_CLAMP (ABI 16) clamps one product, so never gated, and needs a finite limit > 0, which every other activation
+// leaves 0 (the field was a reserved 0 before ABI 16).
+bool valid_act(int32_t a, bool gated, float limit) {
+    if (a == T4J_ACT_CLAMP) return !gated && limit > 0.0f && limit <= 3.4028234663852886e38f;  // NaN fails both
+    if (limit != 0.0f) return false;
     return (a >= T4J_ACT_NONE && a <= T4J_ACT_SILU) || (a == T4J_ACT_SWIGLU_OAI && gated);
 }
 
@@ -86,7 +90,7 @@ const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, workspace_bytes), T4J_FIELD(t4j_linear_params, alpha),
     T4J_FIELD(t4j_linear_params, activation), T4J_FIELD(t4j_linear_params, gated),
     T4J_FIELD(t4j_linear_params, trans_b),    T4J_FIELD(t4j_linear_params, dtype),
-    T4J_FIELD(t4j_linear_params, reserved),   T4J_FIELD(t4j_linear_params, group_offsets),
+    T4J_FIELD(t4j_linear_params, act_limit),  T4J_FIELD(t4j_linear_params, group_offsets),
     T4J_FIELD(t4j_linear_params, stride_bias),     T4J_FIELD(t4j_linear_params, b_scale),
     T4J_FIELD(t4j_linear_params, b_gate_scale),    T4J_FIELD(t4j_linear_params, b_format),
     T4J_FIELD(t4j_linear_params, reserved2),
@@ -102,6 +106,7 @@ const t4j::FieldLayout kBiasActFields[] = {
     T4J_FIELD(t4j_bias_act_params, out_row_stride),  T4J_FIELD(t4j_bias_act_params, x_row_stride),
     T4J_FIELD(t4j_bias_act_params, gate_row_stride), T4J_FIELD(t4j_bias_act_params, residual_row_stride),
     T4J_FIELD(t4j_bias_act_params, activation),      T4J_FIELD(t4j_bias_act_params, dtype),
+    T4J_FIELD(t4j_bias_act_params, act_limit),       T4J_FIELD(t4j_bias_act_params, reserved),
 };
 const t4j::StructRegistration kBiasActLayout("t4j_bias_act_params", sizeof(t4j_bias_act_params), kBiasActFields,
                                              sizeof(kBiasActFields) / sizeof(kBiasActFields[0]));
@@ -198,13 +203,13 @@ int32_t linear_grouped(const t4j_linear_params* p, void* stream) {
 
 extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) {
     if (p == nullptr || p->c == nullptr || p->a == nullptr || p->b == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->reserved != 0 || (p->gated != 0 && p->gated != 1) || (p->trans_b != 0 && p->trans_b != 1)) {
+    if ((p->gated != 0 && p->gated != 1) || (p->trans_b != 0 && p->trans_b != 1)) {
         return T4J_ERROR_INVALID_ARGUMENT;
     }
     const bool gated = p->gated == 1;
     const bool trans_b = p->trans_b == 1;
     if (gated != (p->b_gate != nullptr) || (!gated && p->bias_gate != nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!valid_act(p->activation, gated) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation, gated, p->act_limit) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->m < 0 || p->n < 0 || p->k < 0 || p->batch < 1) return T4J_ERROR_INVALID_ARGUMENT;
     // Per-group biases (ABI 11): the grouped GEMM's only.
     if (p->stride_bias < 0 || (p->stride_bias != 0 && p->group_offsets == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
@@ -275,7 +280,9 @@ extern "C" T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p,
 
 extern "C" T4J_API int32_t t4j_bias_act(const t4j_bias_act_params* p, void* stream) {
     if (p == nullptr || p->out == nullptr || p->x == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!valid_act(p->activation, p->gate != nullptr) || !t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!valid_act(p->activation, p->gate != nullptr, p->act_limit) || !t4j::is_float_dtype(p->dtype) || p->reserved != 0) {
+        return T4J_ERROR_INVALID_ARGUMENT;
+    }
     if (p->rows < 0 || p->cols < 1) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->out_row_stride < p->cols || p->x_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->gate != nullptr && p->gate_row_stride < p->cols) return T4J_ERROR_INVALID_ARGUMENT;

@@ -6,7 +6,8 @@
 // split-K 1..16, residual aliasing C. The grouped GEMM (group_offsets: a mixture of experts' expert
 // GEMMs) of F16/BF16 (tensor cores) and F32 (SIMT): empty groups, a group over several row tiles, a
 // group starting mid-tile, rows past offsets[G] untouched; with a residual (ABI 15: LoRA's expand adds
-// into C in place). Exit status 1 on any mismatch or checker finding.
+// into C in place). T4J_ACT_CLAMP (ABI 16: clip_qkv) on plain instances of every kind, with inputs that cross both
+// bounds. Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
 #include "../../src/linear/bias_act.cuh"
@@ -17,7 +18,8 @@ using namespace emu;
 
 namespace {
 
-double act_ref(double x, int act) {
+// limit: T4J_ACT_CLAMP's act_limit (0 for the others).
+double act_ref(double x, int act, double limit = 0.0) {
     switch (act) {
         case T4J_ACT_GELU: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
         case T4J_ACT_GELU_TANH: return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
@@ -27,27 +29,41 @@ double act_ref(double x, int act) {
             const double a = std::min(x, 7.0);
             return a / (1.0 + std::exp(-static_cast<double>(1.702f) * a));
         }
+        case T4J_ACT_CLAMP: return std::clamp(x, -limit, limit);  // OLMo's query_states.clamp_(min=-clip_qkv, max=clip_qkv)
         default: return x;
     }
 }
 // What the gated form multiplies act(y) by: the gate's product, or SWIGLU_OAI's (up.clamp(−7, 7) + 1).
 double gate_ref(double g, int act) { return act == T4J_ACT_SWIGLU_OAI ? std::clamp(g, -7.0, 7.0) + 1.0 : g; }
 const char* act_name(int act) {
-    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu", "swiglu_oai"};
+    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu", "swiglu_oai", "clamp"};
     return n[act];
+}
+// A problem's activation as named in reports: CLAMP with its limit.
+std::string act_text(int act, float limit) {
+    if (act != T4J_ACT_CLAMP) return act_name(act);
+    char b[32];
+    std::snprintf(b, sizeof b, "clamp %g", limit);
+    return b;
 }
 
 // SWIGLU_OAI problems must reach its clamps: counts of products past 7 (the activated branch) and outside ±7 (the gate),
-// reported and required to be several (inputs are drawn wide enough: GemmProblem::range).
+// reported and required to be several (inputs are drawn wide enough: GemmProblem::range). CLAMP problems (ABI 16) count
+// the products above +limit (a) and below −limit (g) and need several of each.
 struct ClampCount {
     int a = 0, g = 0;
-    void add(int act, double y, double yg) {
+    void add(int act, double y, double yg, double limit = 0.0) {
+        if (act == T4J_ACT_CLAMP) {
+            a += y > limit;
+            g += y < -limit;
+        }
         if (act != T4J_ACT_SWIGLU_OAI) return;
         a += y > 7.0;
         g += std::abs(yg) > 7.0;
     }
-    bool ok(int act) const { return act != T4J_ACT_SWIGLU_OAI || (a >= 4 && g >= 4); }
+    bool ok(int act) const { return (act != T4J_ACT_SWIGLU_OAI && act != T4J_ACT_CLAMP) || (a >= 4 && g >= 4); }
     std::string text(int act) const {
+        if (act == T4J_ACT_CLAMP) return ", clamps met " + std::to_string(a) + " (y > limit) / " + std::to_string(g) + " (y < -limit)";
         return act != T4J_ACT_SWIGLU_OAI ? "" : ", clamps met " + std::to_string(a) + " (a > 7) / " + std::to_string(g) + " (|g| > 7)";
     }
 };
@@ -59,12 +75,13 @@ struct GemmProblem {
     bool bias, residual, residual_is_c;
     int split;  // 1 .. 16 (small tiles only)
     float range = 1.0f;  // A's elements U(−range, range): wider for SWIGLU_OAI, whose clamps (±7) the products must cross
+    float limit = 0.0f;  // T4J_ACT_CLAMP's act_limit (ABI 16), else 0
 };
 
 template <typename T, typename CFG, bool GATED, bool TRANS_B>
 void run_gemm(const GemmProblem& g, const char* kernel) {
     const std::string what = std::string(kernel) + " M" + std::to_string(g.m) + " N" + std::to_string(g.n) + " K" +
-                             std::to_string(g.k) + " batch " + std::to_string(g.batch) + " " + act_name(g.act) +
+                             std::to_string(g.k) + " batch " + std::to_string(g.batch) + " " + act_text(g.act, g.limit) +
                              (g.bias ? " bias" : "") + (g.residual ? (g.residual_is_c ? " residual=C" : " residual") : "") +
                              " split " + std::to_string(g.split);
     if (!wanted(what)) return;
@@ -104,6 +121,7 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
     p.stride_residual = M * N;
     p.alpha = alpha;
     p.activation = g.act;
+    p.act_limit = g.limit;
     p.gated = GATED;
     p.trans_b = TRANS_B;
     p.dtype = std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
@@ -157,8 +175,8 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
                 }
                 y = alpha * y + (g.bias ? biase[j] : 0.0);
                 yg = alpha * yg + (GATED && g.bias ? biasge[j] : 0.0);
-                clamps.add(g.act, y, yg);
-                double v = act_ref(y, g.act);
+                clamps.add(g.act, y, yg, g.limit);
+                double v = act_ref(y, g.act, g.limit);
                 if (GATED) v *= gate_ref(yg, g.act);
                 const double r = g.residual ? rese[(bi * M + i) * N + j] : 0.0;
                 v += r;
@@ -205,7 +223,17 @@ void gemm_suite() {
     run_gemm<T, Large, true, true>({true, true, true, 130, 72, 64, 1, T4J_ACT_SWIGLU_OAI, true, false, false, 1, 3.0f}, name("nt", true, true));
     run_gemm<T, Small, true, false>({false, true, false, 40, 66, 300, 1, T4J_ACT_SWIGLU_OAI, true, true, false, 4, 1.2f},
                                     name("nn", true, false));
+    // clip_qkv (ABI 16): the plain instances' clamp, both tile sizes and B layouts, products well past ±limit; one with
+    // split-K (the clamp after the partials' sum), a residual and a batch
+    run_gemm<T, Large, false, true>({true, false, true, 130, 136, 72, 1, T4J_ACT_CLAMP, true, false, false, 1, 1.0f, 1.5f},
+                                    name("nt", false, true));
+    run_gemm<T, Small, false, false>({false, false, false, 70, 65, 300, 2, T4J_ACT_CLAMP, false, true, false, 4, 1.0f, 0.75f},
+                                     name("nn", false, false));
     if (!g_all) return;
+    run_gemm<T, Large, false, false>({true, false, false, 129, 70, 64, 1, T4J_ACT_CLAMP, true, true, true, 1, 1.0f, 2.0f},
+                                     name("nn", false, true));
+    run_gemm<T, Small, false, true>({false, false, true, 33, 40, 45, 1, T4J_ACT_CLAMP, true, false, false, 1, 1.0f, 0.5f},
+                                    name("nt", false, false));
     run_gemm<T, Large, true, false>({true, true, false, 129, 70, 64, 1, T4J_ACT_SWIGLU_OAI, false, true, true, 1, 3.0f}, name("nn", true, true));
     run_gemm<T, Small, true, true>({false, true, true, 65, 33, 45, 2, T4J_ACT_SWIGLU_OAI, true, false, false, 1, 3.5f}, name("nt", true, false));
     run_gemm<T, Small, false, false>({false, false, false, 1, 8, 8, 1, T4J_ACT_NONE, false, false, false, 1}, name("nn", false, false));
@@ -229,11 +257,11 @@ enum GroupedResidual { kNoResidual, kResidual, kResidualIsC };
 // offsets[G] (and a separate residual, everywhere) must keep their bits.
 template <typename T, bool GATED, bool TRANS_B>
 void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K, int act, bool bias, const char* kernel,
-                 bool group_bias = false, float range = 1.0f, GroupedResidual residual = kNoResidual) {
+                 bool group_bias = false, float range = 1.0f, GroupedResidual residual = kNoResidual, float limit = 0.0f) {
     std::string sz;
     for (int v : sizes) sz += (sz.empty() ? "" : ",") + std::to_string(v);
     const std::string what = std::string(kernel) + " groups " + sz + " R" + std::to_string(R) + " N" + std::to_string(N) +
-                             " K" + std::to_string(K) + " " + act_name(act) + (bias ? (group_bias ? " group biases" : " bias") : "") +
+                             " K" + std::to_string(K) + " " + act_text(act, limit) + (bias ? (group_bias ? " group biases" : " bias") : "") +
                              (residual == kResidual ? " residual" : residual == kResidualIsC ? " residual=C" : "");
     if (!wanted(what)) return;
     const int64_t G = static_cast<int64_t>(sizes.size());
@@ -288,6 +316,7 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
     p.stride_bias = sbias;
     p.alpha = alpha;
     p.activation = act;
+    p.act_limit = limit;
     p.gated = GATED;
     p.trans_b = TRANS_B;
     p.dtype = std::is_same_v<T, float> ? T4J_DTYPE_F32 : std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
@@ -328,9 +357,9 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
                 }
                 y = alpha * y + (bias ? bse[g * sbias + j] : 0.0);
                 yg = alpha * yg + (GATED && bias ? bsge[g * sbias + j] : 0.0);
-                clamps.add(act, y, yg);
+                clamps.add(act, y, yg, limit);
                 const double r = residual == kNoResidual ? 0.0 : rse[i * ldr + j];  // row i of the capacity, as C's
-                const double v = act_ref(y, act) * (GATED ? gate_ref(yg, act) : 1.0) + r;
+                const double v = act_ref(y, act, limit) * (GATED ? gate_ref(yg, act) : 1.0) + r;
                 // as run_gemm: fp32 accumulation over K, fp32 activation and product, one rounding to T
                 const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
                 const double bound = u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
@@ -372,6 +401,8 @@ void grouped_suite() {
     run_grouped<T, true, true>({20, 0, 70, 9}, 100, 40, 64, T4J_ACT_SWIGLU_OAI, true, kn("nt", true), true, 3.0f);
     run_grouped<T, true, false>({5, 66, 1}, 80, 72, 48, T4J_ACT_SWIGLU_OAI, true, kn("nn", true), true, 3.0f);
     run_grouped<T, false, false>({3, 0, 70, 1}, 90, 72, 40, T4J_ACT_GELU, true, kn("nn", false), true);
+    // clip_qkv's clamp (ABI 16) through the grouped epilogue (F32: the SIMT kernel)
+    run_grouped<T, false, true>({0, 5, 0, 66}, 80, 65, 40, T4J_ACT_CLAMP, true, kn("nt", false), false, 1.0f, kNoResidual, 1.25f);
 }
 
 // The grouped GEMM's residual (ABI 15), what per-request LoRA adapters run: the expand t·B[g]ᵀ added into the base
@@ -596,9 +627,10 @@ void mxfp4_suite() {
 
 // range: x's and the gate's elements U(−range, range) (SWIGLU_OAI's problems: past its clamps).
 template <typename T>
-void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias, float range = 2.0f) {
+void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias, float range = 2.0f,
+                  float limit = 0.0f) {
     const std::string what = std::string("t4j_bias_act_") + name<T>() + " " + std::to_string(rows) + "x" +
-                             std::to_string(cols) + " " + act_name(act) + (gated ? " gated" : "") + (bias ? " bias" : "") +
+                             std::to_string(cols) + " " + act_text(act, limit) + (gated ? " gated" : "") + (bias ? " bias" : "") +
                              (residual ? " residual" : "") + (alias ? " out=x" : "");
     if (!wanted(what)) return;
     const int64_t ld = cols + 3;  // strided rows
@@ -620,6 +652,7 @@ void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bo
     p.cols = cols;
     p.out_row_stride = p.x_row_stride = p.gate_row_stride = p.residual_row_stride = ld;
     p.activation = act;
+    p.act_limit = limit;
     uint32_t threads = 32;  // as linear_launch.cpp's threads_for
     while (threads < 512 && static_cast<int64_t>(threads) * 4 < cols) threads <<= 1;
     const unsigned grid = static_cast<unsigned>(std::min<int64_t>(rows, 3));  // grid-stride over rows
@@ -635,8 +668,8 @@ void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bo
             const size_t i = r * ld + c;
             const double y = xe[i] + (bias ? be[c] : 0.0);
             const double yg = gated ? ge[i] + (bias ? bge[c] : 0.0) : 0.0;
-            clamps.add(act, y, yg);
-            double v = act_ref(y, act);
+            clamps.add(act, y, yg, limit);
+            double v = act_ref(y, act, limit);
             if (gated) v *= gate_ref(yg, act);
             if (residual) v += re[i];
             const double bound = unit_roundoff<T>() * std::abs(v) + 1e-6 * (1 + std::abs(v) + std::abs(y) * 4);
@@ -654,6 +687,8 @@ void bias_act_suite() {
     run_bias_act<T>(1, 3, T4J_ACT_SILU, false, false, false, true);
     // GPT-OSS's clamped SwiGLU (ABI 11) after cuBLAS: the fused [up ; gate] GEMM's halves as x and gate, past both clamps
     run_bias_act<T>(4, 90, T4J_ACT_SWIGLU_OAI, true, true, true, false, 10.0f);
+    // clip_qkv's clamp (ABI 16) after cuBLAS (every F32 projection on CUDA), in place, with a bias
+    run_bias_act<T>(3, 70, T4J_ACT_CLAMP, false, true, false, true, 2.0f, 1.25f);
     if (!g_all) return;
     run_bias_act<T>(4, 2100, T4J_ACT_GELU_TANH, false, true, true, true);
     run_bias_act<T>(3, 33, T4J_ACT_RELU, true, false, false, false);

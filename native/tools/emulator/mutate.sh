@@ -61,13 +61,17 @@ mutations=(
   "alibi-decode-log-domain@attention/decode.cuh@'p.alibi_slopes[kvh * group + r / p.Tq] * kLog2e', 'p.alibi_slopes[kvh * group + r / p.Tq]'@--quick --only decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split@attention@FAIL decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split"
   # float64 reference: GPT-OSS's clamped SwiGLU without its gate clamp (up.clamp(−7, 7) + 1 becomes up + 1)
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
+  # float64 reference: clip_qkv's clamp (T4J_ACT_CLAMP, ABI 16) one-sided (the lower bound −limit forgotten)
+  "clamp-one-sided@linear/epilogue.cuh@'        case T4J_ACT_CLAMP: return x > limit ? limit : (x < -limit ? -limit : x);', '        case T4J_ACT_CLAMP: return x > limit ? limit : x;'@--quick --only linear_bf16_nt_128 M130 N136 K72 batch 1 clamp@linear@FAIL t4j_linear_bf16_nt_128 M130 N136 K72 batch 1 clamp"
+  # float64 reference: bias_act's clamp at a limit of its own (the struct's act_limit not read)
+  "clamp-limit-ignored@linear/bias_act.cuh@'rv, p.activation, p.act_limit)', 'rv, p.activation, 1.0f)'@--quick --only t4j_bias_act_f32 3x70 clamp@linear@FAIL t4j_bias_act_f32 3x70 clamp"
   # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)
   "grouped-bias-group-0@linear/linear.cuh@'    const int64_t bias_off = GROUPED ? batch * p.stride_bias : 0;', '    const int64_t bias_off = 0;'@--quick --only t4j_linear_bf16_grouped_gated_nt_64 groups 20@linear@FAIL t4j_linear_bf16_grouped_gated_nt_64 groups 20"
   # float64 reference: the grouped GEMM's residual (ABI 15) read from row 0 instead of the group's first row (LoRA's expand
   # in place would add another row's old values)
   "grouped-residual-row-0@linear/linear.cuh@'(GROUPED ? row_lo * p.ld_residual : batch * p.stride_residual)', '(GROUPED ? 0 : batch * p.stride_residual)'@--quick --only t4j_linear_bf16_grouped_nt_64 groups 5,0,70,3 R90 N72 K8 none residual=C@linear@FAIL t4j_linear_bf16_grouped_nt_64 groups 5,0,70,3"
   # float64 reference: the fp32 grouped GEMM reads its residual but does not add it
-  "f32-grouped-residual-dropped@linear/linear_f32.cuh@'epilogue_value(y, GATED, gv, r_row != nullptr, r, p.activation)', 'epilogue_value(y, GATED, gv, false, r, p.activation)'@--quick --only t4j_linear_f32_grouped_gated_nt groups 1,0,9,30 R41 N33 K64 silu bias residual@linear@FAIL t4j_linear_f32_grouped_gated_nt groups 1,0,9,30"
+  "f32-grouped-residual-dropped@linear/linear_f32.cuh@'epilogue_value(y, GATED, gv, r_row != nullptr, r, p.activation, p.act_limit)', 'epilogue_value(y, GATED, gv, false, r, p.activation, p.act_limit)'@--quick --only t4j_linear_f32_grouped_gated_nt groups 1,0,9,30 R41 N33 K64 silu bias residual@linear@FAIL t4j_linear_f32_grouped_gated_nt groups 1,0,9,30"
   # float64 reference: MXFP4's nibbles taken high first (element 2b is byte b's low nibble)
   "mxfp4-nibbles-swapped@linear/mxfp4.cuh@'        const float lo = fp4_value(byte & 15u) * s1 * s2;\n        const float hi = fp4_value(byte >> 4) * s1 * s2;', '        const float lo = fp4_value(byte >> 4) * s1 * s2;\n        const float hi = fp4_value(byte & 15u) * s1 * s2;'@--quick --only t4j_linear_bf16_grouped_mxfp4_nt_64 groups 3,0,70,1@linear@FAIL t4j_linear_bf16_grouped_mxfp4_nt_64 groups 3,0,70,1"
   # float64 reference: the first half of each MXFP4 block scaled by the previous block's scale byte

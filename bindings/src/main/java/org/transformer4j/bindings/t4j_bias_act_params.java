@@ -3,6 +3,7 @@
 package org.transformer4j.bindings;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -31,7 +32,9 @@ public final class t4j_bias_act_params {
             JAVA_LONG.withName("gate_row_stride"),
             JAVA_LONG.withName("residual_row_stride"),
             JAVA_INT.withName("activation"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            JAVA_FLOAT.withName("act_limit"),
+            JAVA_INT.withName("reserved"))
         .withName("t4j_bias_act_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -56,6 +59,8 @@ public final class t4j_bias_act_params {
     private static final long residual_row_stride$OFFSET = offset("residual_row_stride");
     private static final long activation$OFFSET = offset("activation");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long act_limit$OFFSET = offset("act_limit");
+    private static final long reserved$OFFSET = offset("reserved");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -87,4 +92,8 @@ public final class t4j_bias_act_params {
     public static void activation(MemorySegment s, int v) { s.set(JAVA_INT, activation$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    public static float act_limit(MemorySegment s) { return s.get(JAVA_FLOAT, act_limit$OFFSET); }
+    public static void act_limit(MemorySegment s, float v) { s.set(JAVA_FLOAT, act_limit$OFFSET, v); }
+    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
+    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
 }

@@ -45,7 +45,7 @@ public final class t4j_linear_params {
             JAVA_INT.withName("gated"),
             JAVA_INT.withName("trans_b"),
             JAVA_INT.withName("dtype"),
-            JAVA_INT.withName("reserved"),
+            JAVA_FLOAT.withName("act_limit"),
             ADDRESS.withName("group_offsets"),
             JAVA_LONG.withName("stride_bias"),
             ADDRESS.withName("b_scale"),
@@ -88,7 +88,7 @@ public final class t4j_linear_params {
     private static final long gated$OFFSET = offset("gated");
     private static final long trans_b$OFFSET = offset("trans_b");
     private static final long dtype$OFFSET = offset("dtype");
-    private static final long reserved$OFFSET = offset("reserved");
+    private static final long act_limit$OFFSET = offset("act_limit");
     private static final long group_offsets$OFFSET = offset("group_offsets");
     private static final long stride_bias$OFFSET = offset("stride_bias");
     private static final long b_scale$OFFSET = offset("b_scale");
@@ -150,8 +150,8 @@ public final class t4j_linear_params {
     public static void trans_b(MemorySegment s, int v) { s.set(JAVA_INT, trans_b$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
-    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
-    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static float act_limit(MemorySegment s) { return s.get(JAVA_FLOAT, act_limit$OFFSET); }
+    public static void act_limit(MemorySegment s, float v) { s.set(JAVA_FLOAT, act_limit$OFFSET, v); }
     public static MemorySegment group_offsets(MemorySegment s) { return s.get(ADDRESS, group_offsets$OFFSET); }
     public static void group_offsets(MemorySegment s, MemorySegment v) { s.set(ADDRESS, group_offsets$OFFSET, v); }
     public static long stride_bias(MemorySegment s) { return s.get(JAVA_LONG, stride_bias$OFFSET); }

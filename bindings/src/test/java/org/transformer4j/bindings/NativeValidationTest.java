@@ -120,7 +120,7 @@ class NativeValidationTest {
             t4j_linear_params.ldb(p, 31);
         }), "transposed B rows shorter than K");
         assertEquals(bad, gemmWith(p -> t4j_linear_params.batch(p, 0)), "no batch");
-        assertEquals(bad, gemmWith(p -> t4j_linear_params.reserved(p, 1)), "reserved field set");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.act_limit(p, 1f)), "act_limit set without T4J_ACT_CLAMP");
         assertEquals(bad, gemmWith(p -> {
             t4j_linear_params.residual(p, FAKE);
             t4j_linear_params.ld_residual(p, 80);
@@ -141,7 +141,7 @@ class NativeValidationTest {
             t4j_linear_params.bias(p, FAKE);
             t4j_linear_params.bias_gate(p, FAKE);
         })), "SWIGLU_OAI gated, with both biases");
-        assertEquals(bad, gemmWith(p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI + 1)), "activation 6");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_CLAMP + 1)), "activation 7");
         assertEquals(bad, gemmWith(p -> {
             t4j_linear_params.bias(p, FAKE);
             t4j_linear_params.stride_bias(p, 64);
@@ -158,6 +158,40 @@ class NativeValidationTest {
             t4j_bias_act_params.gate(p, FAKE);
             t4j_bias_act_params.gate_row_stride(p, 8);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act SWIGLU_OAI with its gate");
+        }
+    }
+
+    /** ABI 16: clip_qkv's clamp takes one product (never gated) and a finite limit > 0, which no other activation sets. */
+    @Test
+    void theClampNeedsAPositiveFiniteLimitAndNoGate() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        Consumer<MemorySegment> clamp = p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_CLAMP);
+        assertEquals(t4j_h.T4J_SUCCESS, gemmWith(clamp.andThen(p -> t4j_linear_params.act_limit(p, 8f))), "CLAMP at 8");
+        assertEquals(bad, gemmWith(clamp), "CLAMP at 0");
+        assertEquals(bad, gemmWith(clamp.andThen(p -> t4j_linear_params.act_limit(p, -1f))), "CLAMP at -1");
+        assertEquals(bad, gemmWith(clamp.andThen(p -> t4j_linear_params.act_limit(p, Float.NaN))), "CLAMP at NaN");
+        assertEquals(bad, gemmWith(clamp.andThen(p -> t4j_linear_params.act_limit(p, Float.POSITIVE_INFINITY))), "CLAMP at inf");
+        assertEquals(bad, gemmWith(clamp.andThen(p -> {
+            t4j_linear_params.act_limit(p, 8f);
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, FAKE);
+        })), "CLAMP gated");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = t4j_bias_act_params.allocate(arena);
+            t4j_bias_act_params.out(p, FAKE);
+            t4j_bias_act_params.x(p, FAKE);
+            t4j_bias_act_params.cols(p, 8);
+            t4j_bias_act_params.out_row_stride(p, 8);
+            t4j_bias_act_params.x_row_stride(p, 8);
+            t4j_bias_act_params.activation(p, t4j_h.T4J_ACT_CLAMP);
+            assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act CLAMP without a limit");
+            t4j_bias_act_params.act_limit(p, 8f);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act CLAMP at 8");
+            t4j_bias_act_params.reserved(p, 1);
+            assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act reserved set");
+            t4j_bias_act_params.reserved(p, 0);
+            t4j_bias_act_params.activation(p, t4j_h.T4J_ACT_SILU);
+            assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act SILU with a limit");
         }
     }
 

@@ -22,7 +22,14 @@ public enum Activation {
      * published gpt-oss checkpoint). On CUDA (ABI 11: T4J_ACT_SWIGLU_OAI) in the custom GEMM's epilogue, t4j_bias_act after
      * cuBLAS and the grouped GEMM; emulated, never run on a GPU.
      */
-    SWIGLU_OAI(t4j_h.T4J_ACT_SWIGLU_OAI);
+    SWIGLU_OAI(t4j_h.T4J_ACT_SWIGLU_OAI),
+    /**
+     * clamp(y, −limit, limit), plain ops only, with the op's own limit ({@link LinearOp#clamp}, {@link ActivationOp#clamp}): the
+     * clip_qkv of OLMo and MPT (transformers' query_states.clamp_(min=−clip_qkv, max=clip_qkv) on the projection's output).
+     * NaN stays NaN. On CUDA (ABI 16: T4J_ACT_CLAMP with act_limit) in the custom GEMM's epilogue and t4j_bias_act after
+     * cuBLAS; emulated, never run on a GPU.
+     */
+    CLAMP(t4j_h.T4J_ACT_CLAMP);
 
     /** SWIGLU_OAI's sigmoid gain (swiglu_alpha). */
     public static final float SWIGLU_ALPHA = 1.702f;
@@ -32,6 +39,9 @@ public enum Activation {
     private final int code;
 
     Activation(int code) { this.code = code; }
+
+    /** Whether the activation takes a limit of the op's ({@link #CLAMP}); the others take none (0). */
+    public boolean limited() { return this == CLAMP; }
 
     /** Whether the activation needs the gated form (the second product enters the formula, not only multiplies). */
     public boolean gatedOnly() { return this == SWIGLU_OAI; }

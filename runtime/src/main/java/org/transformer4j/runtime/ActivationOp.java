@@ -6,7 +6,8 @@ package org.transformer4j.runtime;
  * Arguments of {@link Backend#activation}:
  * <pre>
  *   x        (R, N)   the activated branch's pre-activation values
- *   gate     (R, N) like x, or null: out = act(x) ⊙ gate (SWIGLU_OAI: its own gate factor, see {@link Activation})
+ *   gate     (R, N) like x, or null: out = act(x) ⊙ gate (SWIGLU_OAI: its own gate factor, see {@link Activation}; never
+ *            with CLAMP, whose limit is the op's {@code limit})
  *   residual (R, N) like out, or null: added last
  *   out      (R, N)
  * </pre>
@@ -16,13 +17,16 @@ package org.transformer4j.runtime;
  * residual itself (same storage, offset and strides), and must not otherwise overlap them. On CUDA t4j_bias_act
  * (the epilogue the cuBLAS path already runs); never run on a GPU through this op.
  */
-public record ActivationOp(Tensor x, Tensor gate, Activation activation, Tensor residual, Tensor out) {
+public record ActivationOp(Tensor x, Tensor gate, Activation activation, Tensor residual, Tensor out, float limit) {
 
-    public static ActivationOp of(Tensor x, Activation act, Tensor out) { return new ActivationOp(x, null, act, null, out); }
+    public static ActivationOp of(Tensor x, Activation act, Tensor out) { return new ActivationOp(x, null, act, null, out, 0f); }
 
-    public ActivationOp gate(Tensor g) { return new ActivationOp(x, g, activation, residual, out); }
+    /** out = clamp(x, −limit, limit) ({@link Activation#CLAMP}; limit finite and &gt; 0). */
+    public static ActivationOp clamp(Tensor x, float limit, Tensor out) { return new ActivationOp(x, null, Activation.CLAMP, null, out, limit); }
 
-    public ActivationOp residual(Tensor r) { return new ActivationOp(x, gate, activation, r, out); }
+    public ActivationOp gate(Tensor g) { return new ActivationOp(x, g, activation, residual, out, limit); }
+
+    public ActivationOp residual(Tensor r) { return new ActivationOp(x, gate, activation, r, out, limit); }
 
     /** Rows, columns and the row strides of x, gate, residual and out (0 for an absent one), in elements. */
     public record Shape(long rows, long cols, long xRowStride, long gateRowStride, long residualRowStride, long outRowStride) {}
@@ -37,6 +41,7 @@ public record ActivationOp(Tensor x, Tensor gate, Activation activation, Tensor 
         Checks.sameShape("x", x, "out", out);
         if (x.rank() < 1) throw new IllegalArgumentException("x must have at least one dimension, got " + x.shapeString());
         if (activation.gatedOnly() && gate == null) throw new IllegalArgumentException("activation " + activation + " needs a gate");
+        LinearOp.checkLimit(activation, limit, gate != null);
         long gs = Checks.rowsLike("gate", gate, "x", x);
         long rs = Checks.rowsLike("residual", residual, "out", out);
         long xs = Checks.rowStride("x", x), os = Checks.rowStride("out", out);

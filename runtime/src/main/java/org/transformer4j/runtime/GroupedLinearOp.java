@@ -157,6 +157,7 @@ public record GroupedLinearOp(Tensor x, Tensor w, boolean transW, Tensor wGate, 
         Checks.open("offsets", offsets);
         Checks.open("out", out);
         if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
+        if (activation.limited()) throw new IllegalArgumentException("activation " + activation + " is not offered on grouped GEMMs");
         if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
         Checks.floating("x", x);
         Checks.sameDType("x", x, "out", out);

@@ -12,6 +12,7 @@ package org.transformer4j.runtime;
  *   biasGate (N) or null, only with wGate
  *   residual (…, N) like out, or null; may be {@code out} itself (x += MLP(x))
  *   out      (…, N), x's leading dimensions
+ *   limit    {@link Activation#CLAMP}'s bound ({@link #clamp}: out = clamp(y, −limit, limit), plain ops), else 0
  * </pre>
  * One floating dtype throughout; fp32 accumulation and epilogue, one rounding on store.
  *
@@ -28,27 +29,33 @@ package org.transformer4j.runtime;
  * LinearOp into (…, 3C) followed by {@link #split} into three views.
  */
 public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor wGate, Tensor biasGate,
-                       Activation activation, Tensor residual, float alpha, Tensor out) {
+                       Activation activation, Tensor residual, float alpha, Tensor out, float limit) {
 
     /** out = x · w. */
     public static LinearOp of(Tensor x, Tensor w, Tensor out) {
-        return new LinearOp(x, w, false, null, null, null, Activation.NONE, null, 1f, out);
+        return new LinearOp(x, w, false, null, null, null, Activation.NONE, null, 1f, out, 0f);
     }
 
-    public LinearOp transW(boolean t) { return new LinearOp(x, w, t, bias, wGate, biasGate, activation, residual, alpha, out); }
+    public LinearOp transW(boolean t) { return new LinearOp(x, w, t, bias, wGate, biasGate, activation, residual, alpha, out, limit); }
 
-    public LinearOp bias(Tensor b) { return new LinearOp(x, w, transW, b, wGate, biasGate, activation, residual, alpha, out); }
+    public LinearOp bias(Tensor b) { return new LinearOp(x, w, transW, b, wGate, biasGate, activation, residual, alpha, out, limit); }
 
-    public LinearOp activation(Activation a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, a, residual, alpha, out); }
+    /** The epilogue's activation; {@link Activation#CLAMP} takes its limit through {@link #clamp}. */
+    public LinearOp activation(Activation a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, a, residual, alpha, out, 0f); }
+
+    /** The plain op's output clamped to [−limit, limit] (finite, &gt; 0): {@link Activation#CLAMP}, OLMo's and MPT's clip_qkv. */
+    public LinearOp clamp(float limit) {
+        return new LinearOp(x, w, transW, bias, wGate, biasGate, Activation.CLAMP, residual, alpha, out, limit);
+    }
 
     /** The gated form: act(x·w + bias) ⊙ (x·gate + gateBias); gateBias may be null. */
     public LinearOp gate(Tensor gate, Tensor gateBias) {
-        return new LinearOp(x, w, transW, bias, gate, gateBias, activation, residual, alpha, out);
+        return new LinearOp(x, w, transW, bias, gate, gateBias, activation, residual, alpha, out, limit);
     }
 
-    public LinearOp residual(Tensor r) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, r, alpha, out); }
+    public LinearOp residual(Tensor r) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, r, alpha, out, limit); }
 
-    public LinearOp alpha(float a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, residual, a, out); }
+    public LinearOp alpha(float a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, residual, a, out, limit); }
 
     public boolean gated() { return wGate != null; }
 
@@ -123,6 +130,7 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
         if (activation.gatedOnly() && wGate == null) {
             throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGate)");
         }
+        checkLimit(activation, limit, wGate != null);
         if (wGate != null) {
             Checks.sameLayout("wGate", wGate, "w", w);
             if (Math.max(wGate.stride(0), wGate.shape(1)) != ws) {
@@ -150,6 +158,16 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
                     + " columns, so it must be (" + n + ")");
         }
         Checks.lastDimContiguous(role, v);
+    }
+
+    /** CLAMP's limit: finite and &gt; 0, on a plain op; every other activation takes none (0). Shared with ActivationOp. */
+    static void checkLimit(Activation a, float limit, boolean gated) {
+        if (a.limited()) {
+            if (!(limit > 0) || !Float.isFinite(limit)) throw new IllegalArgumentException(a + "'s limit must be finite and > 0, got " + limit);
+            if (gated) throw new IllegalArgumentException(a + " clamps one product: it takes no gate");
+        } else if (limit != 0) {
+            throw new IllegalArgumentException("activation " + a + " takes no limit, got " + limit);
+        }
     }
 
     private static String withLast(Tensor t, long last) {

@@ -1,7 +1,8 @@
 // ActivationOpTest — the linear op's epilogue alone on the CPU (out = act(x) [⊙ gate] [+ residual]) against float64
 // arithmetic written here from the formulas of t4j.h's T4J_ACT_* (erf from Oracle, which shares nothing with the
 // kernels): every activation with and without a gate, the clamped SwiGLU with its gate, a residual, the two halves of
-// a fused (R, 2N) product as strided inputs, out over x or over the residual; and its argument checks, each named.
+// a fused (R, 2N) product as strided inputs, out over x or over the residual; clip_qkv's CLAMP exactly (its bound, ±inf,
+// NaN, in place); and its argument checks, each named.
 package org.transformer4j.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -34,6 +35,7 @@ class ActivationOpTest {
                 double c = Math.min(x, 7);
                 yield c / (1 + Math.exp(-(double) 1.702f * c));     // swiglu_alpha as torch holds it: the float 1.702
             }
+            case CLAMP -> throw new IllegalArgumentException("CLAMP takes its bound: see clampIsExactInEveryDtype");
         };
     }
 
@@ -71,6 +73,7 @@ class ActivationOpTest {
         for (Activation a : Activation.values()) {
             for (boolean gated : new boolean[] {false, true}) {
                 if (a.gatedOnly() && !gated) continue;
+                if (a.limited()) continue;                                   // CLAMP: its own test, with its bound
                 for (boolean residual : new boolean[] {false, true}) out.add(Arguments.of(a, gated, residual, dts[i++ % dts.length]));
             }
         }
@@ -140,6 +143,65 @@ class ActivationOpTest {
         }
     }
 
+    /**
+     * CLAMP (OLMo's and MPT's clip_qkv: torch's clamp(min=−c, max=c)) in each dtype: every output the input or ±limit exactly
+     * (no rounding: both are values of the dtype), ±inf to ±limit, NaN kept, in place (out = x) and with a residual
+     * (clamp, then + r, one rounding).
+     */
+    @Test
+    void clampIsExactInEveryDtype() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        int rows = 7, cols = 41;
+        float limit = 1.25f;
+        for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            float[] v = LinearOpTest.random(rnd, rows * cols, 4);
+            v[3] = Float.POSITIVE_INFINITY;
+            v[4] = Float.NEGATIVE_INFINITY;
+            v[5] = Float.NaN;
+            v[6] = limit;
+            v[7] = -limit;
+            try (Tensor x = Tensor.of(dt, v, rows, cols); Tensor r = Tensor.of(dt, LinearOpTest.random(rnd, rows * cols, 2), rows, cols);
+                 Tensor out = Tensor.empty(dt, rows, cols).fill(Float.NaN)) {
+                float[] xs = x.toFloatArray(), rs = r.toFloatArray();
+                double[] ref = new double[xs.length], sum = new double[xs.length], mag = new double[xs.length];
+                int above = 0, below = 0;
+                for (int i = 0; i < xs.length; i++) {
+                    double c = Double.isNaN(xs[i]) ? xs[i] : Math.max(-limit, Math.min(limit, (double) xs[i]));
+                    ref[i] = c;
+                    sum[i] = c + rs[i];
+                    mag[i] = Math.abs(c) + Math.abs(rs[i]);
+                    above += xs[i] > limit ? 1 : 0;
+                    below += xs[i] < -limit ? 1 : 0;
+                }
+                assertTrue(above > 20 && below > 20, "the clamp must bite: " + above + " / " + below);
+                cpu.activation(ActivationOp.clamp(x, limit, out));
+                float[] got = out.toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    assertTrue(Double.isNaN(ref[i]) ? Float.isNaN(got[i]) : got[i] == ref[i], dt + " element " + i + ": " + xs[i] + " → " + got[i]);
+                }
+                float[] gotSum;
+                try (Tensor acc = Tensor.of(dt, rs, rows, cols)) {
+                    cpu.activation(ActivationOp.clamp(x, limit, acc).residual(acc));                 // out += clamp(x)
+                    gotSum = acc.toFloatArray();
+                }
+                for (int i = 0; i < sum.length; i++) {
+                    if (Double.isNaN(sum[i])) {
+                        assertTrue(Float.isNaN(gotSum[i]), dt + " NaN kept through the residual");
+                        sum[i] = 0;
+                        mag[i] = 0;
+                        gotSum[i] = 0;
+                    }
+                }
+                LinearOpTest.assertClose(dt, gotSum, sum, mag, "clamp + residual " + dt);
+                cpu.activation(ActivationOp.clamp(x, limit, x));                                       // in place
+                float[] again = x.toFloatArray();
+                for (int i = 0; i < again.length; i++) {
+                    assertTrue(Float.floatToRawIntBits(again[i]) == Float.floatToRawIntBits(got[i]), dt + " in place, element " + i);
+                }
+            }
+        }
+    }
+
     private static void rejects(Runnable op, String... fragments) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, op::run);
         for (String f : fragments) assertTrue(e.getMessage().contains(f), "message lacks '" + f + "': " + e.getMessage());
@@ -159,6 +221,11 @@ class ActivationOpTest {
             rejects(() -> cpu.activation(ActivationOp.of(x, Activation.SILU, out).gate(half)), "gate has dtype F16");
             rejects(() -> cpu.activation(ActivationOp.of(ints, Activation.RELU, out)), "x must be F32, F16 or BF16");
             rejects(() -> cpu.activation(ActivationOp.of(x, null, out)), "activation is null");
+            rejects(() -> cpu.activation(ActivationOp.of(x, Activation.CLAMP, out)), "CLAMP's limit must be finite and > 0, got 0.0");
+            rejects(() -> cpu.activation(ActivationOp.clamp(x, Float.NaN, out)), "CLAMP's limit must be finite and > 0, got NaN");
+            rejects(() -> cpu.activation(ActivationOp.clamp(x, Float.POSITIVE_INFINITY, out)), "CLAMP's limit must be finite");
+            rejects(() -> cpu.activation(ActivationOp.clamp(x, 2f, out).gate(out)), "CLAMP clamps one product: it takes no gate");
+            rejects(() -> cpu.activation(new ActivationOp(x, null, Activation.SILU, null, out, 2f)), "activation SILU takes no limit, got 2.0");
             // a gate one column into out's half of one storage: neither out itself nor apart from it
             Tensor left = wide.slice(1, 0, 4);
             rejects(() -> cpu.activation(ActivationOp.of(x, Activation.SILU, left).gate(wide.slice(1, 1, 5))), "gate", "overlaps out");

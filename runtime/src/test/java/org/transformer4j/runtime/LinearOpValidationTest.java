@@ -33,11 +33,22 @@ class LinearOpValidationTest {
             rejects(() -> cpu.linear(LinearOp.of(x, w, out).bias(b5)), "bias has shape (5)", "N=6");
             rejects(() -> cpu.linear(LinearOp.of(x, wh, out)), "w has dtype BF16", "x has F32");
             rejects(() -> cpu.linear(LinearOp.of(x, w, out).gate(wg, null)), "wGate has shape (6, 8)", "w has shape (8, 6)");
-            rejects(() -> cpu.linear(new LinearOp(x, w, false, null, null, b, Activation.NONE, null, 1f, out)),
+            rejects(() -> cpu.linear(new LinearOp(x, w, false, null, null, b, Activation.NONE, null, 1f, out, 0f)),
                     "biasGate", "without wGate");
             rejects(() -> cpu.linear(LinearOp.of(x, w, out).residual(r)), "residual has shape (2, 4, 5)", "(2, 4, 6)");
             rejects(() -> cpu.linear(LinearOp.of(ints, w, out)), "x must be F32, F16 or BF16", "I32");
             rejects(() -> cpu.linear(LinearOp.of(x, w, out).activation(null)), "activation is null");
+            // clip_qkv's CLAMP: a finite bound > 0 on a plain op; no other activation takes one; not on grouped GEMMs
+            rejects(() -> cpu.linear(LinearOp.of(x, w, out).activation(Activation.CLAMP)), "CLAMP's limit must be finite and > 0, got 0.0");
+            rejects(() -> cpu.linear(LinearOp.of(x, w, out).clamp(-1f)), "CLAMP's limit must be finite and > 0, got -1.0");
+            rejects(() -> cpu.linear(LinearOp.of(x, w, out).clamp(8f).gate(w, null)), "CLAMP clamps one product: it takes no gate");
+            rejects(() -> cpu.linear(new LinearOp(x, w, false, null, null, null, Activation.GELU, null, 1f, out, 8f)),
+                    "activation GELU takes no limit, got 8.0");
+            try (Tensor rows = Tensor.empty(DType.F32, 4, 8); Tensor off = Tensor.ofInts(new int[] {0, 4}, 2);
+                 Tensor w3 = Tensor.empty(DType.F32, 1, 8, 6); Tensor o2 = Tensor.empty(DType.F32, 4, 6)) {
+                rejects(() -> cpu.groupedLinear(GroupedLinearOp.of(rows, w3, off, o2).activation(Activation.CLAMP)),
+                        "activation CLAMP is not offered on grouped GEMMs");
+            }
             assertArrayEquals(before, out.toFloatArray(), "nothing was written");
         }
     }

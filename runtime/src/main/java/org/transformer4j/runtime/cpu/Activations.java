@@ -5,7 +5,10 @@
 // (multiply-adds only, so VectorOps gives the same bits eight lanes at a time).
 package org.transformer4j.runtime.cpu;
 
-/** fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU, 5 GPT-OSS's clamped SwiGLU). */
+/**
+ * fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU, 5 GPT-OSS's clamped SwiGLU,
+ * 6 clip_qkv's clamp to ±limit).
+ */
 public final class Activations {
 
     private Activations() {
@@ -17,12 +20,21 @@ public final class Activations {
     public static final int RELU = 3;
     public static final int SILU = 4;
     public static final int SWIGLU_OAI = 5;
+    public static final int CLAMP = 6;
 
     /** SWIGLU_OAI's gain and clamp (swiglu_alpha, swiglu_limit). */
     static final double OAI_ALPHA = org.transformer4j.runtime.Activation.SWIGLU_ALPHA, OAI_LIMIT = org.transformer4j.runtime.Activation.SWIGLU_LIMIT;
 
+    /** act(x); CLAMP (which needs its limit) through {@link #apply(int, float, float)}. */
     public static float apply(int act, float x) {
+        if (act == CLAMP) throw new IllegalArgumentException("CLAMP needs its limit");
+        return apply(act, x, 0f);
+    }
+
+    /** act(x), {@code limit} CLAMP's (0 for the others). */
+    public static float apply(int act, float x, float limit) {
         return switch (act) {
+            case CLAMP -> clamp(x, limit);
             case GELU -> gelu(x);
             case GELU_TANH -> geluTanh(x);
             case RELU -> Math.max(x, 0f);
@@ -59,6 +71,11 @@ public final class Activations {
     public static float swigluOai(float x) {
         double a = x > OAI_LIMIT ? OAI_LIMIT : x;
         return (float) (a / (1 + exp(-OAI_ALPHA * a)));
+    }
+
+    /** clamp(x, −limit, limit) with NaN kept, as epilogue.cuh's T4J_ACT_CLAMP (OLMo's and MPT's clip_qkv). */
+    public static float clamp(float x, float limit) {
+        return x > limit ? limit : x < -limit ? -limit : x;
     }
 
     /**

@@ -89,8 +89,18 @@ public final class CpuKernels {
      * not depend on where it lies in the range).
      */
     public static void activate(int act, float[] x, int off, int n) {
+        if (act == Activations.CLAMP) throw new IllegalArgumentException("CLAMP needs its limit");
+        activate(act, 0f, x, off, n);
+    }
+
+    /** The same; {@code limit} is CLAMP's bound (0 for the others). */
+    public static void activate(int act, float limit, float[] x, int off, int n) {
         Objects.checkFromIndexSize(off, n, x.length);
         if (act == Activations.NONE) {
+            return;
+        }
+        if (act == Activations.CLAMP) {
+            for (int i = 0; i < n; i++) x[off + i] = Activations.clamp(x[off + i], limit);
             return;
         }
         int i = 0;

@@ -33,9 +33,10 @@ public final class CpuLinear {
         float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
         float[] res = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
         int act = op.activation().code();
+        float limit = op.limit();
         // (M, N) alpha·x·W, fp32; the epilogue runs on each block of it as soon as the block is finished
         float[] y = FloatArrays.take(Math.multiplyExact(m, n));  // written whole (beta = 0)
-        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, i0, i1, j0, j1));
+        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, limit, i0, i1, j0, j1));
         op.out().copyFrom(y);                                    // the one rounding to the dtype
         FloatArrays.give(x, g, res, y);
     }
@@ -97,14 +98,14 @@ public final class CpuLinear {
 
     /**
      * y = act(y + bias) [* gateFactor(g + biasGate)] [+ res] in place on rows [r0, r1) and columns [c0, c1) of
-     * (rows, cols) arrays, fp32: the twin of epilogue.cuh.
+     * (rows, cols) arrays, fp32: the twin of epilogue.cuh ({@code limit}: CLAMP's bound, else 0).
      */
-    static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act,
+    static void epilogue(int cols, float[] y, float[] g, float[] bias, float[] biasGate, float[] res, int act, float limit,
                          int r0, int r1, int c0, int c1) {
         for (int r = r0; r < r1; r++) {
             int o = r * cols;
             for (int c = c0; c < c1; c++) y[o + c] += bias == null ? 0f : bias[c];   // + 0f too: −0 becomes +0, as on the GPU
-            CpuKernels.activate(act, y, o + c0, c1 - c0);
+            CpuKernels.activate(act, limit, y, o + c0, c1 - c0);
             if (g != null) {
                 for (int c = c0; c < c1; c++) y[o + c] *= Activations.gateFactor(act, g[o + c] + (biasGate == null ? 0f : biasGate[c]));
             }
@@ -121,9 +122,10 @@ public final class CpuLinear {
         float[] g = op.gate() == null ? null : FloatArrays.copyOf(op.gate());
         float[] res = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
         int act = op.activation().code();
+        float limit = op.limit();
         CpuKernels.parallelFor(rows, (long) rows * cols >= EPILOGUE_PARALLEL_MIN, rl -> {
             int r = (int) rl;
-            epilogue(cols, y, g, null, null, res, act, r, r + 1, 0, cols);
+            epilogue(cols, y, g, null, null, res, act, limit, r, r + 1, 0, cols);
         });
         op.out().copyFrom(y);
         FloatArrays.give(y, g, res);

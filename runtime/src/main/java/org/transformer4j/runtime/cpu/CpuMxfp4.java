@@ -30,7 +30,7 @@ public final class CpuMxfp4 {
             float[] biasGate = op.biasGate() == null ? null : op.biasGate().select(0, g).toFloatArray();
             CpuGemm.gemmTransB(rows, n, k, op.alpha(), x, k, new Mxfp4Rows(w, g, n, k), y, n, null);
             if (wg != null) CpuGemm.gemmTransB(rows, n, k, op.alpha(), x, k, new Mxfp4Rows(wg, g, n, k), gy, n, null);
-            CpuLinear.epilogue(n, y, gy, bias, biasGate, null, act, 0, rows, 0, n);
+            CpuLinear.epilogue(n, y, gy, bias, biasGate, null, act, 0f, 0, rows, 0, n);
             op.out().slice(0, from, to).copyFrom(y);                                       // the one rounding
         }
     }

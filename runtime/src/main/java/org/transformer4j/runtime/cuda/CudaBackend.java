@@ -365,7 +365,7 @@ public final class CudaBackend implements Backend {
                 GemmOp g2 = GemmOp.of(x2, both, yg).transB(true).scale(op.alpha(), 0f);
                 cb.gemm(g2, g2.validate());
                 biasAct(out2, yg.slice(1, 0, s.n()), yg.slice(1, s.n(), 2L * s.n()), op.bias(), op.biasGate(), res2,
-                        op.activation().code(), dt);
+                        op.activation().code(), op.limit(), dt);
             }
             return;
         }
@@ -379,7 +379,7 @@ public final class CudaBackend implements Backend {
                 GemmOp gg = GemmOp.of(x2, op.wGate(), g).transB(op.transW()).scale(op.alpha(), 0f);
                 cb.gemm(gg, gg.validate());
             }
-            biasAct(out2, y, g, op.bias(), op.biasGate(), res2, op.activation().code(), dt);
+            biasAct(out2, y, g, op.bias(), op.biasGate(), res2, op.activation().code(), op.limit(), dt);
         } finally {
             if (y != out2) y.close();                                           // freed in stream order
             if (g != null) g.close();
@@ -393,10 +393,10 @@ public final class CudaBackend implements Backend {
         throw new IllegalArgumentException(t + " must be rank 2 or contiguous for the cuBLAS path; copy it first");
     }
 
-    private void biasAct(Tensor out, Tensor x, Tensor gate, Tensor bias, Tensor biasGate, Tensor residual, int act, DType dt) {
+    private void biasAct(Tensor out, Tensor x, Tensor gate, Tensor bias, Tensor biasGate, Tensor residual, int act, float limit, DType dt) {
         device.makeCurrent();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = CudaParams.biasAct(arena, out, x, gate, bias, biasGate, residual, act, dt);
+            MemorySegment p = CudaParams.biasAct(arena, out, x, gate, bias, biasGate, residual, act, limit, dt);
             Cuda.checkT4j(t4j_h.t4j_bias_act(p, stream.handle()), "t4j_bias_act (" + dt + ")");
         }
     }
@@ -690,7 +690,7 @@ public final class CudaBackend implements Backend {
             if (s.rows() == 0 || s.cols() == 0) return;
             long r = s.rows(), c = s.cols();
             biasAct(rows(op.out(), r, c), rows(op.x(), r, c), op.gate() == null ? null : rows(op.gate(), r, c), null, null,
-                    op.residual() == null ? null : rows(op.residual(), r, c), op.activation().code(), op.x().dtype());
+                    op.residual() == null ? null : rows(op.residual(), r, c), op.activation().code(), op.limit(), op.x().dtype());
             afterOp("activation");
         }
     }

@@ -60,14 +60,16 @@ final class CudaParams {
         t4j_linear_params.ld_residual(p, op.residual() == null ? 0 : s.residualRowStride());
         t4j_linear_params.alpha(p, op.alpha());
         t4j_linear_params.activation(p, op.activation().code());
+        t4j_linear_params.act_limit(p, op.limit());
         t4j_linear_params.gated(p, op.gated() ? 1 : 0);
         t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
         t4j_linear_params.dtype(p, op.x().dtype().code());
         return p;
     }
 
-    /** t4j_bias_act_params for the op, allocated in arena. */
-    static MemorySegment biasAct(Arena arena, Tensor out, Tensor x, Tensor gate, Tensor bias, Tensor biasGate, Tensor residual, int act, DType dt) {
+    /** t4j_bias_act_params for the op, allocated in arena ({@code limit}: CLAMP's bound, else 0). */
+    static MemorySegment biasAct(Arena arena, Tensor out, Tensor x, Tensor gate, Tensor bias, Tensor biasGate, Tensor residual, int act,
+                                 float limit, DType dt) {
         MemorySegment p = t4j_bias_act_params.allocate(arena);
         t4j_bias_act_params.out(p, address(out));
         t4j_bias_act_params.x(p, address(x));
@@ -82,6 +84,7 @@ final class CudaParams {
         t4j_bias_act_params.gate_row_stride(p, gate == null ? 0 : Math.max(gate.stride(0), gate.shape(1)));
         t4j_bias_act_params.residual_row_stride(p, residual == null ? 0 : Math.max(residual.stride(0), residual.shape(1)));
         t4j_bias_act_params.activation(p, act);
+        t4j_bias_act_params.act_limit(p, limit);
         t4j_bias_act_params.dtype(p, dt.code());
         return p;
     }

@@ -148,8 +148,12 @@ public final class Oracle {
     }
 
     /** The activation of code {@code act} (t4j.h's T4J_ACT_*) in float64. */
-    public static double activate(int act, double x) {
+    public static double activate(int act, double x) { return activate(act, x, 0); }
+
+    /** The same; {@code limit}: T4J_ACT_CLAMP's bound (6: min(max(x, −limit), limit), NaN kept). */
+    public static double activate(int act, double x, double limit) {
         return switch (act) {
+            case 6 -> Double.isNaN(x) ? x : Math.min(Math.max(x, -limit), limit);
             case 0 -> x;
             case 1 -> 0.5 * x * (x >= 0 ? 1 + erf(x / Math.sqrt(2)) : erfc(-x / Math.sqrt(2)));
             case 2 -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
@@ -174,6 +178,12 @@ public final class Oracle {
      */
     public static double[] linear(int m, int n, int k, float[] x, float[] w, boolean transW, float[] bias, float[] wg,
                                   float[] biasGate, float[] res, double alpha, int act) {
+        return linear(m, n, k, x, w, transW, bias, wg, biasGate, res, alpha, act, 0);
+    }
+
+    /** The same; {@code limit}: T4J_ACT_CLAMP's bound (0 for the other activations). */
+    public static double[] linear(int m, int n, int k, float[] x, float[] w, boolean transW, float[] bias, float[] wg,
+                                  float[] biasGate, float[] res, double alpha, int act, double limit) {
         double[] out = new double[m * n]; // (M, N)
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
@@ -185,7 +195,7 @@ public final class Oracle {
                     if (wg != null) g += (double) x[i * k + p] * wg[wi];
                 }
                 y = alpha * y + (bias == null ? 0 : bias[j]);
-                double v = activate(act, y);
+                double v = activate(act, y, limit);
                 if (wg != null) v *= gateFactor(act, alpha * g + (biasGate == null ? 0 : biasGate[j]));
                 if (res != null) v += res[i * n + j];
                 out[i * n + j] = v;

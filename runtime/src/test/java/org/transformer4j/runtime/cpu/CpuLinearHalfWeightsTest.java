@@ -179,7 +179,7 @@ class CpuLinearHalfWeightsTest {
         try (Tensor out = Tensor.empty(op.x().dtype(), m, n).fill(Float.NaN)) {
             CpuLinear.setHalfInPlace(inPlace);
             cpu.linear(new LinearOp(op.x(), op.w(), op.transW(), op.bias(), op.wGate(), op.biasGate(), op.activation(),
-                    op.residual(), op.alpha(), out));
+                    op.residual(), op.alpha(), out, op.limit()));
             return out.toFloatArray();
         } finally {
             CpuLinear.setHalfInPlace(true);

@@ -46,7 +46,7 @@ class CudaLinearTest {
                 for (int[] s : shapes) {
                     for (boolean gated : new boolean[] {false, true}) {
                         Activation act = Activation.values()[i % Activation.values().length];
-                        out.add(Arguments.of(mode, dt, act, gated || act.gatedOnly(), s[0], s[1], s[2], (i & 1) == 0, (i % 3) != 1,
+                        out.add(Arguments.of(mode, dt, act, (gated && !act.limited()) || act.gatedOnly(), s[0], s[1], s[2], (i & 1) == 0, (i % 3) != 1,
                                 (i % 4) < 2));
                         i++;
                     }
@@ -55,6 +55,9 @@ class CudaLinearTest {
         }
         return out.stream();
     }
+
+    /** CLAMP's bound (clip_qkv) in these cases: below most products' size, so that the clamp bites. */
+    private static final float CLAMP_LIMIT = 0.375f;
 
     @ParameterizedTest(name = "{0} {1} {2} gated={3} M={4} N={5} K={6} transW={7} bias={8} residual={9}")
     @MethodSource("cases")
@@ -80,6 +83,10 @@ class CudaLinearTest {
              Tensor out = GpuTests.poisoned(gpu, dt, m, n); Tensor cout = Tensor.empty(dt, m, n)) {
             LinearOp g = LinearOp.of(x, w, out).transW(transW).activation(act).alpha(alpha);
             LinearOp c = LinearOp.of(hx, hw, cout).transW(transW).activation(act).alpha(alpha);
+            if (act.limited()) {                                   // CLAMP (clip_qkv): the op's own bound
+                g = g.clamp(CLAMP_LIMIT);
+                c = c.clamp(CLAMP_LIMIT);
+            }
             if (withBias) {
                 g = g.bias(b);
                 c = c.bias(hb);
@@ -96,7 +103,8 @@ class CudaLinearTest {
             cpu.linear(c);
             double[] ref = Oracle.linear(m, n, k, hx.toFloatArray(), hw.toFloatArray(), transW,
                     withBias ? hb.toFloatArray() : null, gated ? hwg.toFloatArray() : null,
-                    gated && withBias ? hbg.toFloatArray() : null, withResidual ? hr.toFloatArray() : null, alpha, act.code());
+                    gated && withBias ? hbg.toFloatArray() : null, withResidual ? hr.toFloatArray() : null, alpha, act.code(),
+                    act.limited() ? CLAMP_LIMIT : 0);
             // The cuBLAS path stores alpha·x·W (and the gate's) in the dtype before the epilogue kernel.
             int extra = mode == GemmMode.CUBLAS && dt != DType.F32 ? (gated ? 2 : 1) : 0;
             GpuTests.withinTolerance(dt, GpuTests.download(gpu, out), cout.toFloatArray(), ref, extra, what);
@@ -259,7 +267,7 @@ class CudaLinearTest {
         int i = 0;
         for (Activation act : Activation.values()) {
             for (boolean gated : new boolean[] {false, true}) {
-                if (act.gatedOnly() && !gated) continue;
+                if ((act.gatedOnly() && !gated) || (act.limited() && gated)) continue;
                 int mode = i++ % 3;                                  // 0: separate residual, 1: residual = out, 2: out over x
                 String what = dt + " " + act + (gated ? " gated" : "") + (mode == 0 ? " residual" : mode == 1 ? " residual = out" : " out = x")
                         + " (seed " + seed + ")";
@@ -273,13 +281,14 @@ class CudaLinearTest {
                     float[] xs = hx.toFloatArray(), gs = hg.toFloatArray(), rs = hr.toFloatArray();
                     double[] ref = new double[rows * n];
                     for (int e = 0; e < ref.length; e++) {
-                        double v = Oracle.activate(act.code(), xs[e]);
+                        double v = Oracle.activate(act.code(), xs[e], act.limited() ? CLAMP_LIMIT : 0);
                         if (gated) v *= Oracle.gateFactor(act.code(), gs[e]);
                         if (mode != 2) v += rs[e];
                         ref[e] = v;
                     }
                     Tensor ho = mode == 2 ? hx : hout, go = mode == 2 ? gx : gout;
-                    ActivationOp hop = ActivationOp.of(hx, act, ho), gop = ActivationOp.of(gx, act, go);
+                    ActivationOp hop = act.limited() ? ActivationOp.clamp(hx, CLAMP_LIMIT, ho) : ActivationOp.of(hx, act, ho);
+                    ActivationOp gop = act.limited() ? ActivationOp.clamp(gx, CLAMP_LIMIT, go) : ActivationOp.of(gx, act, go);
                     if (gated) {
                         hop = hop.gate(hg);
                         gop = gop.gate(gg);
