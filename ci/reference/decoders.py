@@ -1,4 +1,4 @@
-"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2/3, Granite, SmolLM3, OLMo 2 and the
+"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2/3, Granite, SmolLM3, OLMo, OLMo 2 and the
 mixture-of-experts Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE, one function following each family's modeling file in
 transformers (models/<family>/modeling_<family>.py):
 
@@ -42,6 +42,12 @@ add, and the logits ÷ logits_scaling.
 
 SmolLM3 (models/smollm3/modular_smollm3.py): Llama's blocks (Qwen2's model) with RoPE only where no_rope_layers[i]
 is 1 (by default every no_rope_layer_interval-th layer, 4, goes without), tied embeddings by default.
+
+OLMo (models/olmo/modular_olmo.py, OlmoForCausalLM; allenai/OLMo-*-hf): Llama's blocks with OlmoLayerNorm for
+input_layernorm, post_attention_layernorm and the final norm: F.layer_norm(x.float(), (hidden,), None, None, eps=1e-5), a
+LayerNorm with neither weight nor bias and its eps fixed (the config has none; transformers computes it in float32);
+OlmoMLP without biases; OlmoAttention clamps q, k and v to [-clip_qkv, clip_qkv] right after q_proj / k_proj / v_proj
+(before the heads are split and RoPE) when clip_qkv is not None (configuration_olmo.py: None by default).
 
 OLMo 2 (models/olmo2/modeling_olmo2.py): Llama's projections, q_norm / k_norm RMSNorms over the whole q and k
 projections (num_heads · head_dim, num_key_value_heads · head_dim) before the heads are split, no input norms: each
@@ -182,6 +188,8 @@ def moe_block(cfg, P, m, x, act, routing=None):
 
 
 def _norm(cfg, x, w, b=None):
+    if cfg["model_type"] == "olmo":                  # OlmoLayerNorm: no weight, no bias, eps 1e-5 whatever the config says
+        return nn.layer_norm(x, 1.0, 0.0, 1e-5)
     if cfg["model_type"] in LAYERNORMS:              # nn.LayerNorm(hidden, eps=layer_norm_eps / norm_epsilon)
         return nn.layer_norm(x, w, b, cfg.get("layer_norm_eps", cfg.get("norm_epsilon", 1e-5)))
     eps = cfg.get("rms_norm_eps", 1e-6)
@@ -198,12 +206,18 @@ def _b(P, key):
     return P.get(key)
 
 
-def forward(cfg, P, ids, rope_lens=None, routing=None):
+def _w(cfg, P, key):
+    """A norm's weight: OLMo's norms have none (its checkpoints hold no such tensor)."""
+    return None if cfg["model_type"] == "olmo" else P[key]
+
+
+def forward(cfg, P, ids, rope_lens=None, routing=None, clipped=None):
     """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: names as
     <Family>ForCausalLM's state_dict (model.… and lm_head.weight). rope_lens (T,): the sequence length of
     the call that processed each position (see rope.cos_sin), for the rotations a KV cache keeps when the
     frequencies depend on the length (dynamic NTK, LongRoPE); None: one pass over all T. routing: a list that
-    gets each sparse layer's routing (see moe_block) appended, in layer order."""
+    gets each sparse layer's routing (see moe_block) appended, in layer order. clipped: a dict whose "q", "k", "v"
+    and "all" counts gain, with clip_qkv, how many elements the clamp changes and how many it saw."""
     ids = np.asarray(ids)
     b, t = ids.shape
     mt = cfg["model_type"]
@@ -233,7 +247,7 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
     rot = {kind: rope.cos_sin(cfg, np.arange(t), rope_lens, layer_type=kind) for kind in kinds}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        x = h if olmo2 else _norm(cfg, h, P[p + "input_layernorm.weight"], _b(P, p + "input_layernorm.bias"))   # OLMo 2: no input norm
+        x = h if olmo2 else _norm(cfg, h, _w(cfg, P, p + "input_layernorm.weight"), _b(P, p + "input_layernorm.bias"))   # OLMo 2: no input norm
         a = p + "self_attn."
         if mt == "phi3":
             qkv = nn.linear(x, P[a + "qkv_proj.weight"])
@@ -244,8 +258,12 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
             v = nn.linear(x, P[a + "v_proj.weight"], _b(P, a + "v_proj.bias"))
         if wide_qk:                                  # Olmo2Attention / OlmoeAttention: q_norm / k_norm over the whole projection
             q, k = _norm(cfg, q, P[a + "q_norm.weight"]), _norm(cfg, k, P[a + "k_norm.weight"])
-        if mt == "olmoe" and cfg.get("clip_qkv") is not None:
+        if mt in ("olmo", "olmoe") and cfg.get("clip_qkv") is not None:   # OLMo: after the projections; OLMoE: after its norms
             lim = cfg["clip_qkv"]
+            if clipped is not None:
+                for name, z in (("q", q), ("k", k), ("v", v)):
+                    clipped[name] = clipped.get(name, 0) + int((np.abs(z) > lim).sum())
+                clipped["all"] = clipped.get("all", 0) + q.size + k.size + v.size
             q, k, v = np.clip(q, -lim, lim), np.clip(k, -lim, lim), np.clip(v, -lim, lim)
         q, k, v = nn.heads(q, nh, hd), nn.heads(k, nkv, hd), nn.heads(v, nkv, hd)
         if mt in ("qwen3", "qwen3_moe", "gemma3_text"):
@@ -268,7 +286,7 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
             pass
         else:
             h = h + o * res                          # GraniteDecoderLayer: residual + out * residual_multiplier
-            x = _norm(cfg, h, P[p + "post_attention_layernorm.weight"], _b(P, p + "post_attention_layernorm.bias"))
+            x = _norm(cfg, h, _w(cfg, P, p + "post_attention_layernorm.weight"), _b(P, p + "post_attention_layernorm.bias"))
         m = p + "mlp."
         if sparse[i]:                                # Mixtral 4.x: block_sparse_moe.; 5.x and the others: mlp.
             m = p + "block_sparse_moe." if p + "block_sparse_moe.gate.weight" in P else m
@@ -287,7 +305,7 @@ def forward(cfg, P, ids, rope_lens=None, routing=None):
             h = h + o + f
         else:
             h = h + (_norm(cfg, f, P[p + "post_feedforward_layernorm.weight"]) if sandwich else f * res)
-    h = _norm(cfg, h, P["model.norm.weight"], _b(P, "model.norm.bias"))
+    h = _norm(cfg, h, _w(cfg, P, "model.norm.weight"), _b(P, "model.norm.bias"))
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", gemma) else P["lm_head.weight"]
     logits = h @ head.T
     if granite:                                      # GraniteForCausalLM: logits / logits_scaling

@@ -56,7 +56,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_039_358   # 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_124_080   # 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1841,7 +1841,7 @@ def draw_llm(d, cfg):
     d.emb("model.embed_tokens.weight", v, c, std)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        if mt != "olmo2":                                            # OLMo 2 has no input norms
+        if mt not in ("olmo", "olmo2"):                              # OLMo 2 has no input norms, OLMo's have no parameters
             d.norm(p + "input_layernorm", c, bias=ln, one_plus=gemma)
         a = p + "self_attn."
         if mt == "phi3":
@@ -1857,7 +1857,7 @@ def draw_llm(d, cfg):
         if mt in ("olmo2", "olmoe"):                                 # over the whole projections
             d.norm(a + "q_norm", nh * hd, bias=False)
             d.norm(a + "k_norm", nkv * hd, bias=False)
-        if not parallel:                                             # StableLM's parallel layer has one norm
+        if not parallel and mt != "olmo":                            # StableLM's parallel layer has one norm
             d.norm(p + "post_attention_layernorm", c, bias=ln, one_plus=gemma)
         if mt in ("gemma2", "gemma3_text"):
             d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
@@ -1878,7 +1878,8 @@ def draw_llm(d, cfg):
             d.linear(m + "gate_proj", c, f, mlp_bias)
             d.linear(m + "up_proj", c, f, mlp_bias)
         d.linear(m + "down_proj", f, c, mlp_bias)
-    d.norm("model.norm", c, bias=ln, one_plus=gemma)
+    if mt != "olmo":
+        d.norm("model.norm", c, bias=ln, one_plus=gemma)
     if not cfg["tie_word_embeddings"]:
         d.mat("lm_head.weight", v, c)
 
@@ -1941,6 +1942,7 @@ LLM_FOLLOWS = {
     "phi3": "modeling_phi3.py: Phi3ForCausalLM.forward (fused qkv_proj split [q|k|v], gate_up_proj chunked [gate|up], partial rotary)",
     "gemma2": "modeling_gemma2.py: Gemma2ForCausalLM.forward (Gemma's norms and embedding scale, query_pre_attn_scalar, attention and final logit soft-capping, post-attention / pre- and post-feedforward norms, even layers sliding)",
     "granite": "models/granite/modeling_granite.py: GraniteForCausalLM.forward (embeddings × embedding_multiplier, scaling attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling)",
+    "olmo": "models/olmo/modular_olmo.py (modeling_olmo.py): OlmoForCausalLM.forward (Llama's blocks; OlmoLayerNorm without weight or bias, eps 1e-5, for input_layernorm, post_attention_layernorm and the final norm; OlmoMLP without biases; OlmoAttention clamps q, k, v to ±clip_qkv after their projections, before RoPE); configuration_olmo.py",
     "olmo2": "models/olmo2/modeling_olmo2.py: Olmo2ForCausalLM.forward (no input norms; post_attention_layernorm and post_feedforward_layernorm on the sublayer outputs before their residual adds; q_norm / k_norm over the whole q and k projections)",
     "smollm3": "models/smollm3/modular_smollm3.py: SmolLM3ForCausalLM.forward (Llama's blocks; SmolLM3Attention applies RoPE only where no_rope_layers[layer] is 1)",
     "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
@@ -2321,6 +2323,43 @@ def make_granite(out):
                                                logits_scaling=0.8, attention_bias=False, mlp_bias=False), 1346,
                     note="Granite 3.x's multipliers at their published sizes (embedding 12, residual 0.22; attention 0.09 "
                          "for head_dim 8 in place of 1/sqrt(8)), logits_scaling 0.8 (÷), untied head")
+
+
+# OLMo-7B-0424-hf / 0724-hf's shape scaled down (clip_qkv 8 there; q, k, v here are about N(0, 1) after the weightless norm, so
+# 1.5 clamps some of them: make_olmo asserts it and records how many), MHA as published, untied head, no rms_norm_eps
+# (OlmoConfig has none), bos null, pad 1 and eos 2 in place of 1 and 50279 (ids below the vocabulary of 64). Vocabulary 64,
+# hidden 32, (2, 40) positions as the other RoPE decoders: about 0.11 MB.
+OLMO_CLIP = 1.5
+
+
+@fixture("olmo")
+def make_olmo(out):
+    cfg = llm_config("olmo", "OlmoForCausalLM", c=32, nh=4, nkv=4, f=64, v=64, mpe=128, attention_bias=False,
+                     clip_qkv=OLMO_CLIP, pad_token_id=1, bos_token_id=None, eos_token_id=2)
+    del cfg["rms_norm_eps"]
+    clipped = {}
+    d = Draw(1349)
+    draw_llm(d, cfg)
+    ids = d.ids(2, OLMO_T, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = decoders.forward(cfg, P, ids, clipped=clipped)
+    assert all(clipped[n] > 0 for n in "qkv"), f"olmo: clip_qkv {OLMO_CLIP} must change some q, k and v elements: {clipped}"
+    _, unclipped = decoders.forward(dict(cfg, clip_qkv=None), P, ids)
+    assert np.abs(unclipped - logits).max() > 1e-3 * np.abs(logits).max(), "olmo: clip_qkv must move the logits"
+    prompt = ids[0, :OLMO_PROMPT].tolist()
+    g = greedy(lambda toks: decoders.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "olmo", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                LLM_FOLLOWS["olmo"] + "; modeling_rope_utils.py",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"sliding_layers": decoders.sliding_layers(cfg),
+                       "clip_qkv": {"limit": OLMO_CLIP, "clamped_q": clipped["q"], "clamped_k": clipped["k"],
+                                    "clamped_v": clipped["v"], "elements": clipped["all"],
+                                    "note": "elements of q, k, v (both rows of input_ids, both layers) with |x| > clip_qkv, "
+                                            "which the clamp changes; without the clamp the logits move by more than 1e-3 of "
+                                            "their maximum"}})
+
+
+OLMO_T, OLMO_PROMPT = 40, 24
 
 
 @fixture("olmo2")

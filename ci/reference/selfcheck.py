@@ -166,7 +166,7 @@ def causality(out):
         d = os.path.join(out, name)
         cfg, P, ref = load(d)
         ids = np.array(ref["inputs"]["input_ids"])
-        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
+        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2", "olmo") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
             full = decoders.forward(cfg, P, ids)[1]
             part = decoders.forward(cfg, P, ids[:, :17])[1]
             check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1220,6 +1220,36 @@ def cohere_checks(out):
                   "cohere2: the layer types swapped move the logits")
 
 
+def olmo_checks(out):
+    """OLMo (models/olmo/modular_olmo.py): OlmoLayerNorm by hand, the folder without norm tensors, clip_qkv's recorded counts
+    what the files give, and the clamp, its bound and the weightless norm each shown to matter."""
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    want = (x - 2.5) / math.sqrt(1.25 + 1e-5)
+    check(np.abs(decoders._norm({"model_type": "olmo", "layer_norm_eps": 0.1, "rms_norm_eps": 0.1}, x, None) - want).max() < 1e-15,
+          "OlmoLayerNorm of (1, 2, 3, 4) by hand: no weight, no bias, eps 1e-5 whatever the config says")
+    d = os.path.join(out, "olmo")
+    cfg, P, ref = load(d)
+    ids = np.array(ref["inputs"]["input_ids"])
+    check(not any("norm" in k for k in P), "olmo: the checkpoint holds no norm tensors (OlmoLayerNorm has no parameters)")
+    check(not any(k.endswith(".bias") for k in P), "olmo: no biases (attention_bias false, OlmoMLP has none)")
+    clipped = {}
+    h, logits = decoders.forward(cfg, P, ids, clipped=clipped)
+    rec = ref["clip_qkv"]
+    check(rec["limit"] == cfg["clip_qkv"] and [rec["clamped_q"], rec["clamped_k"], rec["clamped_v"], rec["elements"]]
+          == [clipped["q"], clipped["k"], clipped["v"], clipped["all"]] and min(clipped["q"], clipped["k"], clipped["v"]) > 0,
+          f"olmo: the recorded clamp counts are what the files give, each above 0 ({clipped})")
+    big = np.abs(logits).max()
+    moved = lambda other: np.abs(other - logits).max() > 1e-3 * big
+    check(moved(decoders.forward(dict(cfg, clip_qkv=None), P, ids)[1]), "olmo: clip_qkv moves the logits")
+    check(moved(decoders.forward(dict(cfg, clip_qkv=2 * cfg["clip_qkv"]), P, ids)[1]), "olmo: clip_qkv's value moves the logits")
+    rms = {**cfg, "model_type": "llama", "rms_norm_eps": 1e-5, "tie_word_embeddings": False}
+    Pr = dict(P, **{f"model.layers.{i}.{n}.weight": np.ones(cfg["hidden_size"]) for i in range(cfg["num_hidden_layers"])
+                    for n in ("input_layernorm", "post_attention_layernorm")}, **{"model.norm.weight": np.ones(cfg["hidden_size"])})
+    check(moved(decoders.forward(dict(rms, clip_qkv=None), Pr, ids)[1]), "olmo: Llama's RMSNorm (ones) for OlmoLayerNorm moves the logits")
+    check(np.abs(decoders.forward(dict(cfg, clip_qkv=1e9), P, ids)[1] - decoders.forward(dict(cfg, clip_qkv=None), P, ids)[1]).max() == 0,
+          "olmo: a bound no element reaches is no clamp")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -1678,6 +1708,7 @@ def main():
     alibi_checks(out)
     gpt_neo_checks(out)
     cohere_checks(out)
+    olmo_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)

@@ -81,16 +81,25 @@ final class HfAlibi {
      * MptConfig's defaults: d_model 2048, n_heads 16, n_layers 24, max_seq_len 2048, vocab 50368, layer_norm_epsilon 1e-5;
      * transformers' MPT has no biases (linears built without, norms' biases set to None), a 4 · d_model MLP with exact GELU,
      * ALiBi with alibi_bias_max 8 whatever the config says, tied output, and honours attn_config.softmax_scale (else
-     * 1/sqrt(head_dim)) and clip_qkv. Refused by name where transformers and MosaicML's own code would differ or this
-     * library lacks the op: clip_qkv, alibi false, alibi_bias_max ≠ 8, qk_ln, multi-query or grouped attn_type, logit_scale,
-     * expansion_ratio ≠ 4. max_seq_len bounds the context as it does in transformers.
+     * 1/sqrt(head_dim)) and clip_qkv (MptAttention clamps the fused Wqkv output when clip_qkv is truthy: here the fused
+     * projection's epilogue, Activation.CLAMP; 0 and null are no clamp). Refused by name where transformers and MosaicML's
+     * own code would differ or this library lacks the op: a negative clip_qkv, alibi false, alibi_bias_max ≠ 8, qk_ln,
+     * multi-query or grouped attn_type, logit_scale, expansion_ratio ≠ 4. max_seq_len bounds the context as it does in
+     * transformers.
      */
     static TransformerConfig mptConfig(HfConfig cfg) throws CheckpointException {
         int c = cfg.size("d_model", 2048), nh = cfg.size("n_heads", 16);
         if (c % nh != 0) throw cfg.error("d_model " + c + " is not divisible by n_heads " + nh);
         HfConfig attn = cfg.has("attn_config") ? cfg.object("attn_config") : null;
+        float clip = 0f;
         if (attn != null) {
-            if (attn.has("clip_qkv")) throw attn.error("clip_qkv (a clamp of the fused q, k, v) is not supported");
+            if (attn.has("clip_qkv")) {
+                double v = attn.number("clip_qkv", 0);
+                if (!(v >= 0) || !Double.isFinite(v) || (float) v == Float.POSITIVE_INFINITY) {
+                    throw attn.error("clip_qkv must be null, 0 (no clamp) or a finite number > 0, got " + v);
+                }
+                clip = (float) v;                                               // 0: `if self.clip_qkv` skips the clamp
+            }
             if (!attn.bool("alibi", true)) throw attn.error("alibi false is not supported (transformers' MPT adds ALiBi always)");
             if (attn.number("alibi_bias_max", 8) != 8) {
                 throw attn.error("alibi_bias_max " + attn.number("alibi_bias_max", 8) + " is not supported: transformers builds MPT's"
@@ -111,7 +120,7 @@ final class HfAlibi {
         return TransformerConfig.builder().vocabSize(v).widths(c, Math.multiplyExact(4, c), nh).decoderLayers(cfg.size("n_layers", 24))
                 .norm(TransformerConfig.NormKind.LAYER_NORM, TransformerConfig.NormPlacement.PRE, (float) cfg.number("layer_norm_epsilon", 1e-5))
                 .activation(TransformerConfig.Activation.GELU, false).alibi(mptSlopes(nh, 8)).maxPositions(cfg.size("max_seq_len", 2048))
-                .attentionScale((float) scale).biases(false).tiedEmbeddings(true, 1f)
+                .attentionScale((float) scale).biases(false).tiedEmbeddings(true, 1f).clipQkv(clip)
                 .specialIds(HfNeox.specialIds(cfg, v, -1, -1, -1)).build();
     }
 

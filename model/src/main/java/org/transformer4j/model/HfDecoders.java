@@ -1,9 +1,10 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
-// granite, smollm3, olmo2; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe) as
+// granite, smollm3, olmo, olmo2; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
-// as modeling_phi3.py splits them, Gemma's (1 + weight) norms folded into fp32 weights.
+// as modeling_phi3.py splits them, Gemma's (1 + weight) norms folded into fp32 weights, OLMo's weightless LayerNorms given
+// weights of ones.
 package org.transformer4j.model;
 
 import java.io.IOException;
@@ -27,7 +28,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
+            "smollm3", "olmo", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
@@ -56,6 +57,10 @@ final class HfDecoders {
      * attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling (all 1 by default).
      * SmolLM3 (SmolLM3Config) as Llama with tied embeddings, rope_theta 2e6 and max positions 32768 by default,
      * and no RoPE on the layers whose no_rope_layers entry is 0 (by default every no_rope_layer_interval-th, 4).
+     * OLMo (OlmoConfig, OlmoForCausalLM) as Llama but with OlmoLayerNorm everywhere (input_layernorm, post_attention_layernorm,
+     * the final norm): a LayerNorm without weight or bias, eps fixed at 1e-5 (the config has no eps); no MLP biases (OlmoMLP
+     * ignores mlp_bias); clip_qkv (null: none) clamps q, k and v after their projections; pad_token_id 1 and eos_token_id
+     * 50279 when absent, bos none, untied, max positions 2048, rope_theta 10000.
      * OLMo 2 (Olmo2Config) as Llama (rms_norm_eps 1e-5 by default) with q/k norms over the whole projections and
      * no input norms: each sublayer's output is normed before its residual add. StableLM (StableLmConfig) as Llama with
      * LayerNorms (weight and bias, layer_norm_eps 1e-5), q/k/v biases by use_qkv_bias, partial_rotary_factor 0.25, max
@@ -97,7 +102,8 @@ final class HfDecoders {
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
         boolean gemma3 = type.equals("gemma3_text"), gemma2 = type.equals("gemma2");
         boolean gemma = type.equals("gemma") || gemma2 || gemma3, granite = type.equals("granite"), olmo2 = type.equals("olmo2");
-        boolean stablelm = type.equals("stablelm"), starcoder2 = type.equals("starcoder2"), layerNorm = stablelm || starcoder2;
+        boolean olmo = type.equals("olmo");
+        boolean stablelm = type.equals("stablelm"), starcoder2 = type.equals("starcoder2"), layerNorm = stablelm || starcoder2 || olmo;
         if (stablelm && cfg.bool("qk_layernorm", false)) {
             throw cfg.error("qk_layernorm is not supported (a LayerNorm per head of q and k, stablelm-2-12b's); stablelm-2-1_6b,"
                     + " stablelm-zephyr-3b and stablelm-3b-4e1t leave it false");
@@ -122,6 +128,7 @@ final class HfDecoders {
         TransformerConfig.Biases biases = switch (type) {
             case "llama", "granite", "smollm3", "olmo2" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false),
                     cfg.bool("mlp_bias", false));
+            case "olmo" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             case "qwen2" -> new TransformerConfig.Biases(cfg.bool("qkv_bias", true), false, false);
             case "qwen3", "gemma", "gemma2", "gemma3_text" -> new TransformerConfig.Biases(cfg.bool("attention_bias", false), cfg.bool("attention_bias", false), false);
             case "stablelm" -> new TransformerConfig.Biases(cfg.bool("use_qkv_bias", false), false, false);
@@ -130,13 +137,19 @@ final class HfDecoders {
         };
         int v = g3 ? cfg.size("vocab_size", 262208) : cfg.size("vocab_size");
         int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
+        if (olmo) {                                                       // OlmoConfig(pad_token_id=1, eos_token_id=50279)
+            if (!cfg.present("pad_token_id")) pad = 1;
+            if (!cfg.present("eos_token_id")) eos = 50279;
+        }
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(g3 ? cfg.size("intermediate_size", 9216) : cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(layers)
                 .norm(layerNorm ? TransformerConfig.NormKind.LAYER_NORM : TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
-                        layerNorm ? (float) cfg.number(stablelm ? "layer_norm_eps" : "norm_epsilon", 1e-5)
+                        olmo ? 1e-5f                                             // OlmoLayerNorm's own eps
+                                : layerNorm ? (float) cfg.number(stablelm ? "layer_norm_eps" : "norm_epsilon", 1e-5)
                                 : (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") || olmoe || modelType.equals("mixtral") ? 1e-5 : 1e-6))
                 .activation(a, !starcoder2).rope(rope(cfg, modelType, hd, mpe)).maxPositions(mpe)
-                .biases(layerNorm).linearBiases(biases)                      // biases(true): the LayerNorms' own
+                .biases(layerNorm && !olmo).linearBiases(biases)            // biases(true): the LayerNorms' own
+                .clipQkv(olmo ? clipQkv(cfg) : 0f)
                 .parallel(stablelm && cfg.bool("use_parallel_residual", false) ? TransformerConfig.ParallelBlock.SHARED_NORM
                         : TransformerConfig.ParallelBlock.NONE).qkNorm(type.equals("qwen3") || gemma3 || olmo2 || olmoe).qkNormWide(olmo2 || olmoe)
                 .inputNorms(!olmo2)
@@ -195,6 +208,19 @@ final class HfDecoders {
     }
 
     private static int valid(int id, int vocab) { return id < vocab ? id : -1; }
+
+    /**
+     * clip_qkv (OLMo's, MPT's attn_config): null or absent for none, else a finite bound &gt; 0 (transformers clamps to
+     * [−clip_qkv, clip_qkv] whenever it is not None, so 0 would zero q, k and v: refused as no published folder has it).
+     */
+    static float clipQkv(HfConfig cfg) throws CheckpointException {
+        if (!cfg.has("clip_qkv")) return 0f;
+        double v = cfg.number("clip_qkv", 0);
+        if (!(v > 0) || !Double.isFinite(v) || (float) v == Float.POSITIVE_INFINITY) {
+            throw cfg.error("clip_qkv must be null or a finite number > 0, got " + v);
+        }
+        return (float) v;
+    }
 
     /** SmolLM3's layers without RoPE: the zeros of no_rope_layers, or every no_rope_layer_interval-th layer (4). */
     private static List<Integer> nopeLayers(HfConfig cfg, int layers) throws CheckpointException {
@@ -381,10 +407,11 @@ final class HfDecoders {
         req.put("model.embed_tokens.weight", new long[] {c.vocabSize(), cw});
         for (int i = 0; i < c.decoderLayers(); i++) {
             String l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
-            boolean ln = c.norm() == TransformerConfig.NormKind.LAYER_NORM;       // StableLM, Starcoder2: weight and bias
-            if (c.inputNorms()) req.put(l + "input_layernorm.weight", new long[] {cw});
+            boolean ln = c.norm() == TransformerConfig.NormKind.LAYER_NORM && c.biases();   // StableLM, Starcoder2: weight and bias
+            boolean affine = !type.equals("olmo");                                // OlmoLayerNorm: no parameters at all
+            if (c.inputNorms() && affine) req.put(l + "input_layernorm.weight", new long[] {cw});
             if (ln) req.put(l + "input_layernorm.bias", new long[] {cw});
-            if (c.parallel() != TransformerConfig.ParallelBlock.SHARED_NORM) {   // StableLM's parallel layer: one norm
+            if (c.parallel() != TransformerConfig.ParallelBlock.SHARED_NORM && affine) {   // StableLM's parallel layer: one norm
                 req.put(l + "post_attention_layernorm.weight", new long[] {cw});
                 if (ln) req.put(l + "post_attention_layernorm.bias", new long[] {cw});
             }
@@ -433,8 +460,8 @@ final class HfDecoders {
                 if (c.mlpBias()) req.put(m + "down_proj.bias", new long[] {cw});
             }
         }
-        req.put("model.norm.weight", new long[] {cw});
-        if (c.norm() == TransformerConfig.NormKind.LAYER_NORM) req.put("model.norm.bias", new long[] {cw});
+        if (!type.equals("olmo")) req.put("model.norm.weight", new long[] {cw});
+        if (c.norm() == TransformerConfig.NormKind.LAYER_NORM && c.biases()) req.put("model.norm.bias", new long[] {cw});
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
         List<String> ignored = new ArrayList<>(List.of(".rotary_emb.inv_freq"));
         if (type.equals(GptOss.TYPE) && fusedExperts) ignored.addAll(GptOss.BLOCK_SUFFIXES);     // U8: GptOss.checkBlocks
@@ -717,6 +744,20 @@ final class HfDecoders {
         put.accept("decoder.final_norm.bias", "model.norm.bias");
         if (head) put.accept("lm_head", "lm_head.weight");
         List<Tensor> folded = new ArrayList<>();
+        if (type.equals("olmo")) {                   // OlmoLayerNorm: F.layer_norm(x, shape, None, None): weights of ones, no bias
+            List<String> norms = new ArrayList<>(List.of("model.norm.weight"));
+            for (int i = 0; i < c.decoderLayers(); i++) {
+                norms.add("model.layers." + i + ".input_layernorm.weight");
+                norms.add("model.layers." + i + ".post_attention_layernorm.weight");
+            }
+            for (String key : norms) {
+                float[] ones = new float[c.modelWidth()];
+                java.util.Arrays.fill(ones, 1f);
+                Tensor t = Tensor.ofFloats(ones, c.modelWidth());
+                folded.add(t);
+                hf.put(key, t);
+            }
+        }
         if (type.startsWith("gemma")) {              // GemmaRMSNorm: x̂ · (1 + w), 1 + w in fp32 as transformers forms it
             for (String key : new ArrayList<>(hf.keySet())) {
                 if (key.endsWith("layernorm.weight") || key.equals("model.norm.weight") || key.endsWith("self_attn.q_norm.weight")

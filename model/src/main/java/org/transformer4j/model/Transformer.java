@@ -778,7 +778,7 @@ public final class Transformer {
     private void attention(Scratch s, Weights.Attention w, Tensor in, Attend how, Tensor residual, Tensor out) {
         long b = in.shape(0), t = in.shape(1);
         Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
-                : new Tensor[] {linear(s, in, w.q(), w.qb()).view(b, t, config.heads(), config.headSize()), null, null};
+                : new Tensor[] {qkvLinear(s, in, w.q(), w.qb(), false).view(b, t, config.heads(), config.headSize()), null, null};
         boolean local = slidingRope(how.window());
         Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                      // (B, T, NH, HS)
         Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
@@ -1223,6 +1223,27 @@ public final class Transformer {
     }
 
     /**
+     * {@link #linear} for a self-attention's q, k or v projection (or a fused [q ; k ; v]: the clamp is elementwise): with
+     * clip_qkv (OLMo, MPT) its output clamped to ±clipQkv in the GEMM's epilogue (Activation.CLAMP), as transformers clamps
+     * the projection's output before RoPE. {@code deltaFollows}: a LoRA delta is still to be added (PEFT adds it inside
+     * q_proj, before the clamp), so the product is left unclamped and {@link #clipAfterDelta} clamps the sum.
+     */
+    Tensor qkvLinear(Scratch s, Tensor x, Tensor w, Tensor bias, boolean deltaFollows) {
+        float clip = config.clipQkv();
+        if (clip == 0 || deltaFollows) return linear(s, x, w, bias);
+        long[] shape = x.shape();
+        shape[shape.length - 1] = w.shape(0);
+        Tensor out = s.empty(dtype, shape);
+        backend.linear(LinearOp.of(x, w, out).transW(true).bias(bias).clamp(clip));
+        return out;
+    }
+
+    /** clip_qkv on a projection whose LoRA delta has been added (see {@link #qkvLinear}), in place; nothing without clip_qkv. */
+    private void clipAfterDelta(Tensor t) {
+        if (config.clipQkv() > 0) backend.activation(ActivationOp.clamp(t, config.clipQkv(), t));
+    }
+
+    /**
      * Q (B, T, NH, HS) and K, V (B, T, NKV, HS) of a self-attention: one GEMM into (B, T, NH·HS + 2·NKV·HS)
      * and three views of it where the weights are fused ({@link Weights.Attention#qkv}), else three GEMMs.
      * {@code views} false keeps K and V contiguous (Q alone is then a separate GEMM).
@@ -1234,19 +1255,23 @@ public final class Transformer {
         Tensor x2 = lora == null ? null : rows(s, in);
         long qw = (long) nh * hs, kw = (long) nkv * hs;
         if (views && w.qkv() != null) {
-            Tensor flat = linear(s, in, w.qkv().weight(), w.qkv().bias());
+            Tensor flat = qkvLinear(s, in, w.qkv().weight(), w.qkv().bias(), lora != null);
             if (lora != null) {                                                                 // each adapter's delta into its columns
                 Tensor f2 = flat.view(b * t, qw + 2 * kw);
                 loraAdd(s, lora[0], x2, f2.slice(1, 0, qw), 1f);
                 loraAdd(s, lora[1], x2, f2.slice(1, qw, qw + kw), 1f);
                 loraAdd(s, lora[2], x2, f2.slice(1, qw + kw, qw + 2 * kw), 1f);
+                clipAfterDelta(flat);
             }
             Tensor all = flat.view(b, t, nh + 2L * nkv, hs);
             return new Tensor[] {all.slice(2, 0, nh), all.slice(2, nh, nh + nkv), all.slice(2, nh + nkv, nh + 2L * nkv)};
         }
         Tensor[] kv = projectKv(s, w, in, views, lora, x2);
-        Tensor q = linear(s, in, w.q(), w.qb());
-        if (lora != null) loraAdd(s, lora[0], x2, q.view(b * t, qw), 1f);
+        Tensor q = qkvLinear(s, in, w.q(), w.qb(), lora != null);
+        if (lora != null) {
+            loraAdd(s, lora[0], x2, q.view(b * t, qw), 1f);
+            clipAfterDelta(q);
+        }
         return new Tensor[] {q.view(b, t, nh, hs), kv[0], kv[1]};
     }
 
@@ -1258,26 +1283,32 @@ public final class Transformer {
         int nkv = config.kvHeads();
         long rows = in.shape(0) * in.shape(1), kw = (long) nkv * config.headSize();
         if (views && w.kv() != null) {
-            Tensor flat = linear(s, in, w.kv().weight(), w.kv().bias());
+            Tensor flat = qkvLinear(s, in, w.kv().weight(), w.kv().bias(), lora != null);
             if (lora != null) {
                 Tensor f2 = flat.view(rows, 2 * kw);
                 loraAdd(s, lora[1], x2, f2.slice(1, 0, kw), 1f);
                 loraAdd(s, lora[2], x2, f2.slice(1, kw, 2 * kw), 1f);
+                clipAfterDelta(flat);
             }
             Tensor all = flat.view(in.shape(0), in.shape(1), 2L * nkv, config.headSize());
             return new Tensor[] {all.slice(2, 0, nkv), all.slice(2, nkv, 2L * nkv)};
         }
-        Tensor k = kv(s, in, w.k(), w.kb()), v = kv(s, in, w.v(), w.vb());
+        Tensor k = kv(s, in, w.k(), w.kb(), lora != null), v = kv(s, in, w.v(), w.vb(), lora != null);
         if (lora != null) {
             loraAdd(s, lora[1], x2, k.view(rows, kw), 1f);
             loraAdd(s, lora[2], x2, v.view(rows, kw), 1f);
+            clipAfterDelta(k);
+            clipAfterDelta(v);
         }
         return new Tensor[] {k, v};
     }
 
-    /** A K or V projection (B, T, C) → (B, T, NKV, HS). */
-    Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias) {
-        return linear(s, in, w, bias).view(in.shape(0), in.shape(1), config.kvHeads(), config.headSize());
+    /** A K or V projection (B, T, C) → (B, T, NKV, HS), clamped with clip_qkv. */
+    Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias) { return kv(s, in, w, bias, false); }
+
+    /** The same; {@code deltaFollows}: a LoRA delta is still to be added before the clamp ({@link #qkvLinear}). */
+    private Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias, boolean deltaFollows) {
+        return qkvLinear(s, in, w, bias, deltaFollows).view(in.shape(0), in.shape(1), config.kvHeads(), config.headSize());
     }
 
     /** [a ; b] along T: a (B, Ta, H, D), b (B, Tb, H, D) → (B, Ta + Tb, H, D). */

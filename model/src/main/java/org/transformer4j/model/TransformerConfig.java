@@ -77,6 +77,8 @@ import java.util.List;
  * @param alibiSlopes     ALiBi's slope per query head (NH) with {@link Positions#ALIBI} (BLOOM, MPT, Falcon-RW), else null
  * @param embedNorm       a pre-LN decoder-only model norms its token embeddings before the first layer (BLOOM's
  *                        word_embeddings_layernorm); post-LN models and the BART family have their own rule ({@link #embeddingNorm})
+ * @param clipQkv         the self-attention's q, k and v clamped to [−clipQkv, clipQkv] right after their projections, before
+ *                        RoPE (OLMo's and MPT's clip_qkv; the projection's epilogue, Activation.CLAMP); 0: none
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -93,7 +95,7 @@ public record TransformerConfig(
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
         boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart,
-        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm) {
+        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm, float clipQkv) {
 
     /**
      * How a decoder layer adds its two sublayers. {@code NONE}: one after the other (x += attn(N1 x), then x += mlp(N2 x)).
@@ -496,6 +498,8 @@ public record TransformerConfig(
                 problems.add("ALIBI positions are implemented for causal decoder-only models (BLOOM, MPT, Falcon-RW)");
             }
         }
+        if (!(clipQkv >= 0) || !Float.isFinite(clipQkv)) problems.add("clipQkv must be finite and >= 0 (0: none), got " + clipQkv);
+        if (clipQkv > 0 && qkNorm) problems.add("clipQkv with q/k norms is not supported (OLMoE clamps after its norms, the projection epilogue before)");
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -578,7 +582,7 @@ public record TransformerConfig(
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
         b.attentionSinks = attentionSinks; b.bart = bart; b.parallel = parallel; b.headBias = headBias;
-        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm;
+        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm; b.clipQkv = clipQkv;
         return b;
     }
 
@@ -671,6 +675,7 @@ public record TransformerConfig(
         private boolean headBias;
         private List<Float> alibiSlopes;
         private boolean embedNorm;
+        private float clipQkv;
 
         private Builder() {}
 
@@ -774,6 +779,9 @@ public record TransformerConfig(
         /** A pre-LN decoder-only model norms its token embeddings first (BLOOM's word_embeddings_layernorm). */
         public Builder embedNorm(boolean on) { embedNorm = on; return this; }
 
+        /** q, k and v clamped to ±limit after their projections (OLMo's, MPT's clip_qkv); 0: none. */
+        public Builder clipQkv(float limit) { clipQkv = limit; return this; }
+
         /** ALiBi positions with one slope per query head (see {@link Positions#ALIBI}); clears any RoPE. */
         public Builder alibi(float[] slopes) {
             positions = Positions.ALIBI;
@@ -824,7 +832,7 @@ public record TransformerConfig(
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
                     embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias,
-                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm);
+                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm, clipQkv);
         }
     }
 }

@@ -101,8 +101,11 @@ class AlibiDecodersTest {
         assertEquals(0.25f, read("{\"model_type\": \"mpt\", \"d_model\": 64, \"n_heads\": 4, \"n_layers\": 2, \"vocab_size\": 300}")
                 .attentionScale(), "1/sqrt(head_dim) without softmax_scale");
         String mpt = "{\"model_type\": \"mpt\", \"d_model\": 64, \"n_heads\": 4, \"n_layers\": 2, \"vocab_size\": 300";
+        assertEquals(8f, read(mpt + ", \"attn_config\": {\"clip_qkv\": 8}}").clipQkv(), "MptAttention clamps the fused Wqkv output");
+        assertEquals(0f, read(mpt + ", \"attn_config\": {\"clip_qkv\": 0}}").clipQkv(), "0 is falsy: no clamp");
+        assertEquals(0f, m.clipQkv(), "absent: no clamp");
         for (String[] bad : new String[][] {
-                {", \"attn_config\": {\"clip_qkv\": 8}}", "clip_qkv"},
+                {", \"attn_config\": {\"clip_qkv\": -8}}", "clip_qkv must be null, 0 (no clamp) or a finite number > 0"},
                 {", \"attn_config\": {\"alibi\": false}}", "alibi false"},
                 {", \"attn_config\": {\"alibi_bias_max\": 16}}", "alibi_bias_max"},
                 {", \"attn_config\": {\"qk_ln\": true}}", "qk_ln"},

@@ -166,6 +166,36 @@ class HfDecodersConfigTest {
         assertEquals(false, llama.sandwichNorms());
     }
 
+    /**
+     * OLMo (OlmoConfig): LayerNorms without weight or bias at eps 1e-5 whatever the config says (OlmoLayerNorm), none of
+     * them in the checkpoint's layout; no MLP biases whatever mlp_bias says (OlmoMLP), attention_bias on q/k/v/o; clip_qkv
+     * (null: none; ≤ 0 refused); pad 1 and eos 50279 when absent, bos none; untied, 2048 positions, rope_theta 10000.
+     */
+    @Test
+    void olmoWeightlessNormsAndClip() throws Exception {
+        TransformerConfig o = read(base("olmo", ", \"layer_norm_eps\": 0.1, \"rms_norm_eps\": 0.1, \"mlp_bias\": true, \"clip_qkv\": 8.0"));
+        assertEquals(TransformerConfig.NormKind.LAYER_NORM, o.norm());
+        assertEquals(1e-5f, o.normEps(), "OlmoLayerNorm's eps is fixed");
+        assertTrue(!o.biases() && !o.qkvBias() && !o.outBias() && !o.mlpBias() && !o.tiedEmbeddings() && o.inputNorms() && !o.qkNorm());
+        assertEquals(8f, o.clipQkv());
+        assertEquals(2048, o.maxPositions());
+        assertEquals(10000.0, o.rope().theta());
+        assertEquals(new TransformerConfig.SpecialIds(1, -1, -1, -1, -1), o.specialIds(), "eos 50279 is past this vocabulary of 300");
+        assertEquals(50279, read("{\"model_type\": \"olmo\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": 3,"
+                + " \"intermediate_size\": 96, \"vocab_size\": 50304}").specialIds().eos(), "OlmoConfig's eos_token_id");
+        TransformerConfig plain = read(base("olmo", ", \"clip_qkv\": null, \"attention_bias\": true, \"pad_token_id\": 0"));
+        assertEquals(0f, plain.clipQkv(), "clip_qkv null: no clamp");
+        assertTrue(plain.qkvBias() && plain.outBias() && !plain.mlpBias());
+        assertEquals(0, plain.specialIds().pad());
+        org.transformer4j.model.weights.HfLayout layout = HfDecoders.layout(o, "olmo");
+        assertTrue(layout.shapes().keySet().stream().noneMatch(k -> k.contains("norm")), "OLMo's checkpoints hold no norm tensors: " + layout.shapes().keySet());
+        assertTrue(layout.required().contains("lm_head.weight") && layout.required().contains("model.layers.2.self_attn.q_proj.weight"));
+        for (String bad : new String[] {"0", "-8.0", "0.0"}) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> read(base("olmo", ", \"clip_qkv\": " + bad)));
+            assertTrue(e.getMessage().contains("clip_qkv must be null or a finite number > 0"), e.getMessage());
+        }
+    }
+
     /** OLMo 2: q/k norms over the whole projections, no input norms, output norms; rms_norm_eps 1e-5 by default. */
     @Test
     void olmo2Norms() throws Exception {
