@@ -70,7 +70,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "bert-pretraining", "bert-seqcls", "roberta", "distilbert",
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
-    "olmo2", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
+    "olmo2", "olmo", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
     "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm", "cohere", "cohere2",
     "t5-v1_1-tied")
 MISSING = object()
@@ -456,6 +456,9 @@ def build_all(stage):
                                                                                  "sliding_attention"])),
         # OLMo 2 (2026-12-05): no input norms, output norms, q/k norms over the whole projections
         ("olmo2", "Olmo2ForCausalLM", "Olmo2Config", dict(tie_word_embeddings=False, rope_theta=500000.0)),
+        # OLMo (2026-12-07, written without torch at hand): weightless LayerNorms, clip_qkv 1.5 (q, k, v are about N(0, 1)
+        # under randomize's N(0, 1/fan_in) matrices, so the clamp bites), untied as OLMo-7B-0424-hf
+        ("olmo", "OlmoForCausalLM", "OlmoConfig", dict(tie_word_embeddings=False, clip_qkv=1.5)),
         # SmolLM3 (2026-12-05): layer 1 without RoPE (no_rope_layer_interval 2)
         ("smollm3", "SmolLM3ForCausalLM", "SmolLM3Config", dict(no_rope_layer_interval=2, rope_theta=5000000.0)),
         # Granite (2026-12-05): its four multipliers at Granite 3.x sizes (attention 0.09 for head_dim 32)
@@ -551,7 +554,7 @@ def build_all(stage):
                        "num_attention_heads", "max_position_embeddings"),
                "falcon-rw": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
                "gpt-neo": ("rms_norm_eps", "num_key_value_heads", "num_hidden_layers", "num_attention_heads"),
-               "cohere": ("rms_norm_eps",), "cohere2": ("rms_norm_eps",)}
+               "cohere": ("rms_norm_eps",), "cohere2": ("rms_norm_eps",), "olmo": ("rms_norm_eps",)}
     # what the ALiBi, GPT-Neo and Cohere folders' config.json must say beyond the common fields (their own names for them)
     also_want = {"bloom": {"n_layer": 2, "n_head": 3}, "mpt": {"d_model": 48, "n_heads": 3, "n_layers": 2},
                  "falcon-rw": {"alibi": True, "multi_query": False, "parallel_attn": False, "bias": True},
