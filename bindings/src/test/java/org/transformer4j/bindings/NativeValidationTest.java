@@ -147,18 +147,24 @@ class NativeValidationTest {
             t4j_linear_params.stride_bias(p, 64);
         }), "stride_bias without group_offsets");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_bias_act_params.allocate(arena);
-            t4j_bias_act_params.out(p, FAKE);
-            t4j_bias_act_params.x(p, FAKE);
-            t4j_bias_act_params.cols(p, 8);
-            t4j_bias_act_params.out_row_stride(p, 8);
-            t4j_bias_act_params.x_row_stride(p, 8);
-            t4j_bias_act_params.activation(p, t4j_h.T4J_ACT_SWIGLU_OAI);
+            MemorySegment p = biasAct(arena, t4j_h.T4J_ACT_SWIGLU_OAI);
             assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act SWIGLU_OAI without a gate");
             t4j_bias_act_params.gate(p, FAKE);
             t4j_bias_act_params.gate_row_stride(p, 8);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act SWIGLU_OAI with its gate");
         }
+    }
+
+    /** t4j_bias_act's params over 8 columns of fake pointers with {@code activation}. */
+    private static MemorySegment biasAct(Arena arena, int activation) {
+        MemorySegment p = t4j_bias_act_params.allocate(arena);
+        t4j_bias_act_params.out(p, FAKE);
+        t4j_bias_act_params.x(p, FAKE);
+        t4j_bias_act_params.cols(p, 8);
+        t4j_bias_act_params.out_row_stride(p, 8);
+        t4j_bias_act_params.x_row_stride(p, 8);
+        t4j_bias_act_params.activation(p, activation);
+        return p;
     }
 
     /** ABI 16: clip_qkv's clamp takes one product (never gated) and a finite limit > 0, which no other activation sets. */
@@ -177,13 +183,7 @@ class NativeValidationTest {
             t4j_linear_params.b_gate(p, FAKE);
         })), "CLAMP gated");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_bias_act_params.allocate(arena);
-            t4j_bias_act_params.out(p, FAKE);
-            t4j_bias_act_params.x(p, FAKE);
-            t4j_bias_act_params.cols(p, 8);
-            t4j_bias_act_params.out_row_stride(p, 8);
-            t4j_bias_act_params.x_row_stride(p, 8);
-            t4j_bias_act_params.activation(p, t4j_h.T4J_ACT_CLAMP);
+            MemorySegment p = biasAct(arena, t4j_h.T4J_ACT_CLAMP);
             assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act CLAMP without a limit");
             t4j_bias_act_params.act_limit(p, 8f);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_act CLAMP at 8");
@@ -218,12 +218,7 @@ class NativeValidationTest {
     void malformedEpilogueEmbeddingAndVocabParamsAreRejected() {
         int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = t4j_bias_act_params.allocate(arena);
-            t4j_bias_act_params.out(p, FAKE);
-            t4j_bias_act_params.x(p, FAKE);
-            t4j_bias_act_params.cols(p, 8);
-            t4j_bias_act_params.out_row_stride(p, 8);
-            t4j_bias_act_params.x_row_stride(p, 8);
+            MemorySegment p = biasAct(arena, t4j_h.T4J_ACT_NONE);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_bias_act(p, MemorySegment.NULL));
             t4j_bias_act_params.bias_gate(p, FAKE);
             assertEquals(bad, t4j_h.t4j_bias_act(p, MemorySegment.NULL), "bias_gate without gate");
