@@ -56,7 +56,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_124_080   # 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_197_607   # 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -75,7 +75,7 @@ F32_FIXTURES = {"gpt2", "bert", "albert", "t5-v1_0", "t5-v1_1", "bart", "bart-se
                 "gpt-oss", "gpt-oss-v5"}
 # These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
 # gpt-neox and phi: Pythia and phi-2 are published in float16 as well; bloom: bigscience/bloom-560m's files are float16.
-F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj", "bloom"}
+F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj", "bloom", "opt-350m"}
 STORE = "F32"   # the fixture being made: set by the registry's wrapper, read by Draw and save
 
 
@@ -2953,6 +2953,37 @@ def make_opt(out):
     return finish_decoder(out, "opt", cfg, d, opt.forward,
                           "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder, OPTLearnedPositionalEmbedding's offset 2, "
                           "pre-LN OPTDecoderLayer, OPTAttention with q scaled by head_dim**-0.5, relu fc1 / fc2, tied lm_head)")
+
+
+@fixture("opt-350m")
+def make_opt_350m(out):
+    """As facebook/opt-350m's config.json has it — the one published OPT with do_layer_norm_before false (post-LN layers,
+    no final_layer_norm) and word_embed_proj_dim (512) below hidden_size (1024): embed_tokens (V, E), project_in
+    (C, E) and project_out (E, C) without biases, the tied lm_head (V, E); float16 as published — scaled down."""
+    cfg = {"architectures": ["OPTForCausalLM"], "model_type": "opt", "hidden_size": 32, "num_attention_heads": 4, "ffn_dim": 64,
+           "num_hidden_layers": 2, "vocab_size": 64, "max_position_embeddings": 128, "word_embed_proj_dim": 16,
+           "do_layer_norm_before": False, "activation_function": "relu", "enable_bias": True, "layer_norm_elementwise_affine": True,
+           "_remove_final_layer_norm": False, "tie_word_embeddings": True, "pad_token_id": 1, "bos_token_id": 2, "eos_token_id": 2,
+           "dropout": 0.1, "attention_dropout": 0.0, "layerdrop": 0.0, "init_std": 0.02, "use_cache": True, "torch_dtype": "float16"}
+    d = Draw(1827)
+    c, f, v, e = 32, 64, 64, 16
+    dd = "model.decoder."
+    d.emb(dd + "embed_tokens.weight", v, e, TIED_STD)
+    d.emb(dd + "embed_positions.weight", cfg["max_position_embeddings"] + opt.OFFSET, c)
+    d.linear(dd + "project_out", c, e, bias=False)
+    d.linear(dd + "project_in", e, c, bias=False)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{dd}layers.{i}."
+        for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
+            d.linear(p + "self_attn." + proj, c, c)
+        d.norm(p + "self_attn_layer_norm", c)
+        d.linear(p + "fc1", c, f)
+        d.linear(p + "fc2", f, c)
+        d.norm(p + "final_layer_norm", c)
+    return finish_decoder(out, "opt-350m", cfg, d, opt.forward,
+                          "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder with project_in / project_out, "
+                          "post-LN OPTDecoderLayer (do_layer_norm_before false), no final_layer_norm, tied lm_head over "
+                          "word_embed_proj_dim)")
 
 
 @fixture("stablelm")

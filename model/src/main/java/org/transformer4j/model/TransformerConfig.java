@@ -79,6 +79,8 @@ import java.util.List;
  *                        word_embeddings_layernorm); post-LN models and the BART family have their own rule ({@link #embeddingNorm})
  * @param clipQkv         the self-attention's q, k and v clamped to [−clipQkv, clipQkv] right after their projections, before
  *                        RoPE (OLMo's and MPT's clip_qkv; the projection's epilogue, Activation.CLAMP); 0: none
+ * @param rawEmbeddings   a post-LN decoder-only model adds its embeddings without norming them (OPT-350m's
+ *                        do_layer_norm_before false: post-LN layers, no embedding norm, no final norm)
  */
 public record TransformerConfig(
         int vocabSize, int modelWidth, int mlpWidth, int headSize, int heads, int kvHeads,
@@ -95,7 +97,7 @@ public record TransformerConfig(
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
         boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart,
-        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm, float clipQkv) {
+        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm, float clipQkv, boolean rawEmbeddings) {
 
     /**
      * How a decoder layer adds its two sublayers. {@code NONE}: one after the other (x += attn(N1 x), then x += mlp(N2 x)).
@@ -116,7 +118,9 @@ public record TransformerConfig(
     public record BartEmbeddings(boolean perStack, boolean norm, boolean outputBias) {}
 
     /** Whether the summed embeddings are normed: {@link BartEmbeddings#norm} for the BART family, else post-LN models. */
-    public boolean embeddingNorm() { return bart != null ? bart.norm() : normPlacement == NormPlacement.POST || embedNorm; }
+    public boolean embeddingNorm() {
+        return bart != null ? bart.norm() : normPlacement == NormPlacement.POST && !rawEmbeddings || embedNorm;
+    }
 
     /**
      * DeBERTa's disentangled attention (DebertaV2Config with relative_attention): relative embeddings of 2·{@code span} rows
@@ -482,6 +486,9 @@ public record TransformerConfig(
             problems.add("a parallel block is for pre-norm decoder-only models with input norms (GPT-NeoX, Phi)");
         }
         if (headBias && (encoderLayers > 0 || decoderLayers == 0 || bart != null)) problems.add("headBias is for decoder-only models (Phi)");
+        if (rawEmbeddings && (encoderLayers > 0 || decoderLayers == 0 || normPlacement != NormPlacement.POST || bart != null)) {
+            problems.add("rawEmbeddings is for post-LN decoder-only models (OPT-350m); pre-LN models leave their embeddings unnormed already");
+        }
         if (embedNorm && (encoderLayers > 0 || decoderLayers == 0 || normPlacement != NormPlacement.PRE || bart != null)) {
             problems.add("embedNorm is for pre-LN decoder-only models (BLOOM); post-LN models norm their embeddings already");
         }
@@ -582,7 +589,7 @@ public record TransformerConfig(
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
         b.attentionSinks = attentionSinks; b.bart = bart; b.parallel = parallel; b.headBias = headBias;
-        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm; b.clipQkv = clipQkv;
+        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm; b.clipQkv = clipQkv; b.rawEmbeddings = rawEmbeddings;
         return b;
     }
 
@@ -676,6 +683,7 @@ public record TransformerConfig(
         private List<Float> alibiSlopes;
         private boolean embedNorm;
         private float clipQkv;
+        private boolean rawEmbeddings;
 
         private Builder() {}
 
@@ -781,6 +789,7 @@ public record TransformerConfig(
 
         /** q, k and v clamped to ±limit after their projections (OLMo's, MPT's clip_qkv); 0: none. */
         public Builder clipQkv(float limit) { clipQkv = limit; return this; }
+        public Builder rawEmbeddings(boolean on) { rawEmbeddings = on; return this; }
 
         /** ALiBi positions with one slope per query head (see {@link Positions#ALIBI}); clears any RoPE. */
         public Builder alibi(float[] slopes) {
@@ -832,7 +841,7 @@ public record TransformerConfig(
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
                     embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias,
-                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm, clipQkv);
+                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm, clipQkv, rawEmbeddings);
         }
     }
 }

@@ -6,6 +6,7 @@ package org.transformer4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -554,9 +555,15 @@ class HfDecodersConfigTest {
         assertTrue(o.tiedEmbeddings() && o.qkvBias() && o.mlpBias());
         assertEquals(1, o.specialIds().pad());
         assertEquals(2, o.specialIds().bos());
+        // opt-350m: post-LN layers, embeddings unnormed, no final norm; project_in / project_out folded: an untied output
+        TransformerConfig o350 = read("{\"model_type\": \"opt\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                + " \"num_hidden_layers\": 2, \"ffn_dim\": 256, \"vocab_size\": 300, \"do_layer_norm_before\": false, \"word_embed_proj_dim\": 32}");
+        assertEquals(TransformerConfig.NormPlacement.POST, o350.normPlacement());
+        assertFalse(o350.embeddingNorm(), "OPT's post-LN layers take the embeddings unnormed");
+        assertFalse(o350.tiedEmbeddings(), "the folded output matrix is its own");
         assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"opt\", \"hidden_size\": 64,"
                 + " \"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"ffn_dim\": 256, \"vocab_size\": 300,"
-                + " \"do_layer_norm_before\": false, \"word_embed_proj_dim\": 32}")).getMessage().contains("opt-350m"));
+                + " \"_remove_final_layer_norm\": true}")).getMessage().contains("_remove_final_layer_norm"));
         TransformerConfig bc = read("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 64, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 300}");
         assertEquals(1, bc.kvHeads(), "multi_query: one key / value head");
         assertEquals(TransformerConfig.Positions.LEARNED_ABSOLUTE, bc.positions());
