@@ -56,7 +56,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_197_607   # 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_364_432   # 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -75,7 +75,7 @@ F32_FIXTURES = {"gpt2", "bert", "albert", "t5-v1_0", "t5-v1_1", "bart", "bart-se
                 "gpt-oss", "gpt-oss-v5"}
 # These store F16, as the AWQ and GPTQ folders they imitate (float16 models, float16 scales) are published.
 # gpt-neox and phi: Pythia and phi-2 are published in float16 as well; bloom: bigscience/bloom-560m's files are float16.
-F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj", "bloom", "opt-350m"}
+F16_FIXTURES = {"qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gpt-neox", "phi", "gptj", "bloom", "opt-350m", "codegen"}
 STORE = "F32"   # the fixture being made: set by the registry's wrapper, read by Draw and save
 
 
@@ -2688,6 +2688,9 @@ def draw_gptj(d, cfg):
 
 
 NEOX_FOLLOWS = {
+    "codegen": "models/codegen/modeling_codegen.py: CodeGenForCausalLM.forward (CodeGenModel, CodeGenBlock: one ln_1 feeding "
+               "attention and MLP in parallel, CodeGenAttention's bias-free qkv_proj read as mp_num = 4 groups of query | value | "
+               "key and _split_heads, rotate_every_two rotary over rotary_dim, CodeGenMLP, lm_head with a bias)",
     "gptj": "models/gptj/modeling_gptj.py: GPTJForCausalLM.forward (GPTJModel, GPTJBlock: one ln_1 feeding attention and MLP in "
             "parallel, GPTJAttention's bias-free projections and rotate_every_two rotary over rotary_dim, GPTJMLP, lm_head with a bias)",
     "gpt_neox": "models/gpt_neox/modeling_gpt_neox.py: GPTNeoXForCausalLM.forward (GPTNeoXModel, GPTNeoXLayer's parallel or "
@@ -3047,6 +3050,39 @@ def make_gptj(out):
            "resid_pdrop": 0.0, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float32"}
     return make_parallel(out, "gptj", cfg, 1831, lambda d: draw_gptj(d, cfg),
                          "gpt-j-6b's layout: rotate_every_two over the first 8 of 16 dims, parallel block with one ln_1, float16")
+
+
+def draw_codegen(d, cfg):
+    """CodeGenForCausalLM's parameters in declaration order, with the buffers transformers 4.2x saved (attn.causal_mask as
+    bool (1, 1, P, P), attn.masked_bias -1e9), which the published Salesforce/codegen files carry."""
+    c, f, v = cfg["n_embd"], cfg["n_inner"], cfg["vocab_size"]
+    d.emb("transformer.wte.weight", v, c)
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        d.norm(p + "ln_1", c)
+        mpe = cfg["n_positions"]
+        d.raw(p + "attn.causal_mask", np.tril(np.ones((mpe, mpe), dtype=bool))[None, None])
+        d.raw(p + "attn.masked_bias", np.asarray(-1e9, dtype=np.float32))
+        d.mat(p + "attn.qkv_proj.weight", 3 * c, c)
+        d.mat(p + "attn.out_proj.weight", c, c)
+        d.linear(p + "mlp.fc_in", c, f)
+        d.linear(p + "mlp.fc_out", f, c)
+    d.norm("transformer.ln_f", c)
+    d.linear("lm_head", c, v)
+
+
+@fixture("codegen")
+def make_codegen(out):
+    """As Salesforce/codegen-350M-mono's config.json has it (n_head 16 in mp_num 4 groups, rotary_dim 32 of head 64; here
+    8 heads, 2 per group, rotary_dim 4 of 8; gelu_new, untied lm_head with a bias, bos = eos), scaled down, float16 with
+    the legacy buffers."""
+    cfg = {"architectures": ["CodeGenForCausalLM"], "model_type": "codegen", "n_embd": 64, "n_head": 8, "n_layer": 2, "n_inner": 64,
+           "n_positions": 80, "n_ctx": 80, "rotary_dim": 4, "vocab_size": 64, "activation_function": "gelu_new",
+           "layer_norm_epsilon": 1e-5, "tie_word_embeddings": False, "bos_token_id": 63, "eos_token_id": 63, "attn_pdrop": 0.0,
+           "embd_pdrop": 0.0, "resid_pdrop": 0.0, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "float16"}
+    return make_parallel(out, "codegen", cfg, 1851, lambda d: draw_codegen(d, cfg),
+                         "codegen-350M-mono's layout: qkv_proj split as mp_num = 4 groups of query | value | key, "
+                         "rotate_every_two over the first 4 of 8 dims, parallel block with one ln_1, float16")
 
 
 @fixture("phi")

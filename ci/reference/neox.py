@@ -23,13 +23,20 @@ phi-2), one function following each modeling file in transformers:
   head of q and k rotated the GPT-J way — create_sinusoidal_positions (inv_freq 10000^(-2i/rotary_dim), sin | cos),
   apply_rotary_pos_emb with sin / cos repeat_interleave'd by 2 and rotate_every_two (pairs (2i, 2i + 1), not the halves);
   scores / sqrt(head_dim) in float32, causal. GPTJMLP: fc_out(gelu_new(fc_in(x))). GPTJBlock: one ln_1 feeding both,
-  attn + mlp + residual."""
+  attn + mlp + residual.
+- models/codegen/modeling_codegen.py (CodeGenForCausalLM; Salesforce/codegen-350M-mono ... 16B, multi / nl / mono): GPT-J's
+  model (CodeGenBlock, the GPT-J rotary over rotary_dim, scores / sqrt(head_dim) in float32, fc_in / fc_out, lm_head with
+  a bias) except the attention's one bias-free qkv_proj (3C, C): CodeGenAttention views its output as (mp_num = 4,
+  3C / 4) and splits each group into query | value | key of local_dim = C / 4 (in that order); _split_heads then makes
+  head h = g * (NH / 4) + j of group g's j-th head_dim slice."""
 import numpy as np
 
 import nn
 import rope
 
-FAMILIES = ("gpt_neox", "phi", "gptj")
+FAMILIES = ("gpt_neox", "phi", "gptj", "codegen")
+
+MP_NUM = 4                                             # modeling_codegen.py: mp_num = 4 (CodeGen's TPU-v4 cores)
 
 
 def rotate_every_two(x):
@@ -73,6 +80,21 @@ def gptj_forward(cfg, P, ids):
     return h, h @ P["lm_head.weight"].T + P["lm_head.bias"]
 
 
+def codegen_as_gptj(cfg, P):
+    """CodeGen's parameters under GPT-J's names: q_proj, v_proj and k_proj rows as CodeGenAttention reads them from
+    qkv_proj: output row g * 3L + part * L + i (L = C / mp_num; part 0 query, 1 value, 2 key) is row g * L + i of that
+    projection, whose heads _split_heads then takes in order."""
+    c = cfg["n_embd"]
+    ld = c // MP_NUM
+    Q = dict(P)
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}.attn."
+        w = P[p + "qkv_proj.weight"].reshape(MP_NUM, 3 * ld, c)
+        for part, name in enumerate(("q_proj", "v_proj", "k_proj")):
+            Q[p + name + ".weight"] = w[:, part * ld:(part + 1) * ld].reshape(c, c)
+    return Q
+
+
 def rope_cfg(cfg):
     """The config as rope.py reads it: GPT-NeoX's 4.x rotary_emb_base / rotary_pct under the common names (4.x
     GPTNeoXConfig stores them as rope_theta / partial_rotary_factor; 5.x's rope_parameters holds both), Phi's
@@ -98,6 +120,8 @@ def forward(cfg, P, ids):
     """ids (B, T) -> (last_hidden_state after the final norm, logits (B, T, V)). P: the ForCausalLM's state_dict names."""
     if cfg["model_type"] == "gptj":
         return gptj_forward(cfg, P, ids)
+    if cfg["model_type"] == "codegen":
+        return gptj_forward(cfg, codegen_as_gptj(cfg, P), ids)
     ids = np.asarray(ids)
     b, t = ids.shape
     mt = cfg["model_type"]

@@ -1397,7 +1397,8 @@ def load(d):
     name = os.path.basename(os.path.normpath(d))
     want = "F32" if name in make_fixtures.F32_FIXTURES else "F16" if name in make_fixtures.F16_FIXTURES else "BF16"
     buffers = [k for k in params if stored.get(k) == "BOOL"]    # Pythia's saved causal masks (attention.bias): bool, read by no model
-    check(all(k.endswith((".attention.bias", ".attn.bias")) for k in buffers), f"{d}: BOOL tensors are GPT-NeoX's / GPT-J's causal-mask buffers")
+    check(all(k.endswith((".attention.bias", ".attn.bias", ".attn.causal_mask")) for k in buffers),
+          f"{d}: BOOL tensors are GPT-NeoX's / GPT-J's / CodeGen's causal-mask buffers")
     if cfg["model_type"] == "gpt_neo":               # the buffers the EleutherAI files carry, in their own dtypes: read by no model
         neo = [k for k in params if k.endswith((".attn.attention.bias", ".attn.attention.masked_bias"))]
         check(all(stored[k] == ("U8" if k.endswith(".bias") else "F32") for k in neo),

@@ -23,13 +23,16 @@ final class HfNeox {
 
     private HfNeox() {}
 
-    static final Set<String> TYPES = Set.of("gpt_neox", "phi", "gptj");
+    static final Set<String> TYPES = Set.of("gpt_neox", "phi", "gptj", "codegen");
 
     /** The buffers transformers 4.2x saved with GPT-NeoX's weights (Pythia's files carry them); GPTNeoXPreTrainedModel ignores them. */
     private static final List<String> LEGACY_BUFFERS = List.of(".attention.bias", ".attention.masked_bias", ".rotary_emb.inv_freq");
 
     /** The same buffers under GPT-2's attention name (attn.): GPT-J's and GPT-BigCode's older files carry them. */
-    static final List<String> ATTN_BUFFERS = List.of(".attn.bias", ".attn.masked_bias");
+    static final List<String> ATTN_BUFFERS = List.of(".attn.bias", ".attn.masked_bias", ".attn.causal_mask");
+
+    /** CodeGenAttention's mp_num: its qkv_proj output is 4 groups of [query | value | key] (CodeGen's TPU-v4 cores). */
+    static final int CODEGEN_GROUPS = 4;
 
     /**
      * config.json → TransformerConfig with the config classes' defaults. Both: pre-LayerNorm (with bias, layer_norm_eps 1e-5),
@@ -44,7 +47,7 @@ final class HfNeox {
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
-        if (type.equals("gptj")) return gptjConfig(cfg);
+        if (type.equals("gptj") || type.equals("codegen")) return gptjConfig(cfg);
         boolean neox = type.equals("gpt_neox");
         int c = cfg.size("hidden_size"), nh = cfg.size("num_attention_heads");
         if (c % nh != 0) throw cfg.error("hidden_size " + c + " is not divisible by num_attention_heads " + nh);
@@ -101,6 +104,14 @@ final class HfNeox {
     static TransformerConfig gptjConfig(HfConfig cfg) throws CheckpointException {
         int c = cfg.size("n_embd", 4096), nh = cfg.size("n_head", 16);
         if (c % nh != 0) throw cfg.error("n_embd " + c + " is not divisible by n_head " + nh);
+        boolean codegen = cfg.modelType().equals("codegen");
+        if (codegen && nh % CODEGEN_GROUPS != 0) {
+            throw cfg.error("n_head " + nh + " is not a multiple of CodeGen's " + CODEGEN_GROUPS + " qkv_proj groups (mp_num)");
+        }
+        if (codegen && cfg.present("rotary_dim") && !cfg.has("rotary_dim")) {
+            throw cfg.error("rotary_dim null is not supported for codegen (CodeGenAttention then sizes its sinusoids by n_embd,"
+                    + " not the head); every published CodeGen sets it");
+        }
         int hd = c / nh, rotary = cfg.size("rotary_dim", cfg.present("rotary_dim") ? hd : 64);
         if (rotary < 2 || rotary % 2 != 0 || rotary > hd) throw cfg.error("rotary_dim " + rotary + " must be even and in [2, " + hd + "]");
         String act = cfg.string("activation_function", "gelu_new");
@@ -153,12 +164,15 @@ final class HfNeox {
     static HfLayout layout(TransformerConfig c, String type) {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         long cw = c.modelWidth(), q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
-        if (type.equals("gptj")) {
+        if (type.equals("gptj") || type.equals("codegen")) {
             req.put("transformer.wte.weight", new long[] {c.vocabSize(), cw});
             for (int i = 0; i < c.decoderLayers(); i++) {
                 String l = "transformer.h." + i + ".";
                 norm(req, l + "ln_1", cw);
-                for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) req.put(l + "attn." + p + ".weight", new long[] {cw, cw});
+                if (type.equals("codegen")) req.put(l + "attn.qkv_proj.weight", new long[] {3 * cw, cw});
+                for (String p : type.equals("codegen") ? List.of("out_proj") : List.of("q_proj", "k_proj", "v_proj", "out_proj")) {
+                    req.put(l + "attn." + p + ".weight", new long[] {cw, cw});
+                }
                 linear(req, l + "mlp.fc_in", f, cw, true);
                 linear(req, l + "mlp.fc_out", cw, f, true);
             }
@@ -224,7 +238,7 @@ final class HfNeox {
         if (cfg.has("quantization_config")) {
             throw cfg.error("quantized " + type + " folders are not supported (quantization_config); load the unquantized model");
         }
-        if (lora != null && (neox || type.equals("gptj"))) {
+        if (lora != null && (neox || type.equals("gptj") || type.equals("codegen"))) {
             throw cfg.error("LoRA adapters are not supported for " + type + " (its q / k rows are rearranged as they load); phi and the"
                     + " Llama family's folders take them");
         }
@@ -239,7 +253,8 @@ final class HfNeox {
     /** Our names ← the checkpoint's; GPT-NeoX's q, k and v offered as tensors gathered from query_key_value when asked for. */
     private static void parts(TransformerConfig c, String type, LazyTensors hf, boolean head,
                               java.util.function.BiConsumer<String, String> put) {
-        if (type.equals("gptj")) {
+        if (type.equals("gptj") || type.equals("codegen")) {
+            boolean codegen = type.equals("codegen");
             put.accept("embeddings.tokens", "transformer.wte.weight");
             int rotary = c.rope().rotaryDim();
             for (int i = 0; i < c.decoderLayers(); i++) {
@@ -247,12 +262,30 @@ final class HfNeox {
                 put.accept(o + "attn_norm.weight", l + "ln_1.weight");
                 put.accept(o + "attn_norm.bias", l + "ln_1.bias");
                 for (String x : List.of("q", "k")) {                      // rows permuted: GPT-J's pairs become rotate_half's halves
+                    if (codegen) {                                        // CodeGen: gathered from qkv_proj first
+                        String key = l + "attn.qkv_proj.weight", made = key + "[" + x + ", rotate_half]";
+                        Tensor whole = hf.get(key);
+                        hf.later(made, () -> {
+                            try (Tensor rows = gather(whole, codegenRows(c.modelWidth(), x.equals("q") ? 0 : 2))) {
+                                return rotaryRows(rows, c.heads(), c.headSize(), rotary);
+                            }
+                        });
+                        put.accept(o + "self." + x, made);
+                        continue;
+                    }
                     String key = l + "attn." + x + "_proj.weight", made = key + "[rotate_half]";
                     Tensor whole = hf.get(key);
                     hf.later(made, () -> rotaryRows(whole, c.heads(), c.headSize(), rotary));
                     put.accept(o + "self." + x, made);
                 }
-                put.accept(o + "self.v", l + "attn.v_proj.weight");
+                if (codegen) {
+                    String key = l + "attn.qkv_proj.weight", made = key + "[v]";
+                    Tensor whole = hf.get(key);
+                    hf.later(made, () -> gather(whole, codegenRows(c.modelWidth(), 1)));
+                    put.accept(o + "self.v", made);
+                } else {
+                    put.accept(o + "self.v", l + "attn.v_proj.weight");
+                }
                 put.accept(o + "self.o", l + "attn.out_proj.weight");
                 put.accept(o + "mlp.up", l + "mlp.fc_in.weight");
                 put.accept(o + "mlp.up.bias", l + "mlp.fc_in.bias");
@@ -338,6 +371,21 @@ final class HfNeox {
      * and k both permuted their dot products, and so the attention, are GPT-J's (v and the output are not touched). A new host
      * tensor in the stored dtype; null when the stored one is missing or misshaped.
      */
+    /**
+     * The rows of CodeGen's qkv_proj (3C, C) that make its query ({@code part} 0), value (1) or key (2) projection, in head
+     * order: CodeGenAttention views the output as (mp_num, 3C / mp_num) and splits each group into query | value | key of
+     * L = C / mp_num, and _split_heads takes group g's heads before group g + 1's, so row g · L + i of the part is stored
+     * row g · 3L + part · L + i.
+     */
+    static long[] codegenRows(int c, int part) {
+        int l = c / CODEGEN_GROUPS;
+        long[] rows = new long[c];
+        for (int g = 0; g < CODEGEN_GROUPS; g++) {
+            for (int i = 0; i < l; i++) rows[g * l + i] = (long) g * 3 * l + (long) part * l + i;
+        }
+        return rows;
+    }
+
     static Tensor rotaryRows(Tensor whole, int heads, int hs, int rotary) {
         if (whole == null || whole.rank() != 2 || whole.shape(0) != (long) heads * hs || !whole.isContiguous()) return null;
         return gather(whole, rotaryOrder(heads, hs, rotary));

@@ -564,6 +564,16 @@ class HfDecodersConfigTest {
         assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"opt\", \"hidden_size\": 64,"
                 + " \"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"ffn_dim\": 256, \"vocab_size\": 300,"
                 + " \"_remove_final_layer_norm\": true}")).getMessage().contains("_remove_final_layer_norm"));
+        // CodeGen: GPT-J's config; its qkv_proj groups need n_head a multiple of 4, and a null rotary_dim is refused
+        TransformerConfig cg = read("{\"model_type\": \"codegen\", \"n_embd\": 256, \"n_head\": 8, \"n_layer\": 2, \"vocab_size\": 300,"
+                + " \"rotary_dim\": 16}");
+        assertEquals(16, cg.rope().rotaryDim());
+        assertEquals(TransformerConfig.ParallelBlock.SHARED_NORM, cg.parallel());
+        assertTrue(cg.headBias() && !cg.tiedEmbeddings());
+        assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"codegen\", \"n_embd\": 192, \"n_head\": 6,"
+                + " \"n_layer\": 2, \"vocab_size\": 300}")).getMessage().contains("qkv_proj groups"));
+        assertTrue(assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"codegen\", \"n_embd\": 256, \"n_head\": 8,"
+                + " \"n_layer\": 2, \"vocab_size\": 300, \"rotary_dim\": null}")).getMessage().contains("rotary_dim null"));
         TransformerConfig bc = read("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 64, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 300}");
         assertEquals(1, bc.kvHeads(), "multi_query: one key / value head");
         assertEquals(TransformerConfig.Positions.LEARNED_ABSOLUTE, bc.positions());
