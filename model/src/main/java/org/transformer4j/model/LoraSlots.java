@@ -30,8 +30,9 @@ import org.transformer4j.runtime.Tensor;
  * as PEFT's forward computes act(gate_proj(x)) · up_proj(x) with each projection adapted.
  *
  * <p>The adapters must name the Llama-style projections ({@code model.layers.i.self_attn.q_proj / k_proj / v_proj /
- * o_proj}, {@code model.layers.i.mlp.gate_proj / up_proj / down_proj}) of a model whose loader takes them as stored:
- * {@link #TYPES}. Refused by name: modules_to_save (a whole replaced weight cannot be added per row: merge such an
+ * o_proj}, {@code model.layers.i.mlp.gate_proj / up_proj / down_proj}; Phi-3's fused {@code self_attn.qkv_proj} and
+ * {@code mlp.gate_up_proj}, their lora_B rows split as the loader splits the weights) of a model whose loader takes them as
+ * stored: {@link #TYPES}. Refused by name: modules_to_save (a whole replaced weight cannot be added per row: merge such an
  * adapter with {@link Pretrained#load(Path, org.transformer4j.runtime.Backend, org.transformer4j.runtime.DType,
  * LoraAdapter)} instead), a module outside those projections, MLP LoRA on a mixture-of-experts layer, shapes that do not
  * fit the model's weights, and everything {@link LoraAdapter#read} refuses. Slots made for exactly the adapters given take
@@ -52,7 +53,7 @@ public final class LoraSlots implements AutoCloseable {
      * The model types whose projections load as stored under the Llama-style names (no fused or reordered rows). OLMo's
      * clip_qkv clamps q, k and v after each adapter's delta is added, as PEFT's q_proj output is clamped (Transformer.qkvLinear).
      */
-    public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "granite",
+    public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
 
     /** The adapted projections: of the attention Q, K, V, O; of the MLP transformers' gate_proj, up_proj, down_proj. */
@@ -66,6 +67,9 @@ public final class LoraSlots implements AutoCloseable {
     }
 
     private static final Pattern NAME = Pattern.compile("model\\.layers\\.(\\d+)\\.(self_attn|mlp)\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\\.weight");
+
+    /** Phi-3's fused projections: qkv_proj's rows [q | k | v], gate_up_proj's [gate | up] (modeling_phi3.py). */
+    private static final Pattern FUSED = Pattern.compile("model\\.layers\\.(\\d+)\\.(self_attn\\.qkv_proj|mlp\\.gate_up_proj)\\.weight");
 
     /** One adapted projection of a layer: A (G, r, K) and s·B (G, N, r) in the model's dtype. */
     record Pair(Tensor a, Tensor b, int rank) {}
@@ -284,7 +288,7 @@ public final class LoraSlots implements AutoCloseable {
     private static Map<Integer, Map<Target, LoraAdapter.Delta>> parse(Transformer model, String name, LoraAdapter ad) throws CheckpointException {
         List<Weights.Layer> layers = model.weights.decoder.layers();
         Map<Integer, Map<Target, LoraAdapter.Delta>> out = new java.util.TreeMap<>();
-        for (var d : ad.deltas().entrySet()) {
+        for (var d : split(model, name, ad).entrySet()) {
             if (d.getValue().whole() != null) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + " replaces " + d.getKey() + " whole (modules_to_save): per-request"
                         + " adapters add s · B · A only; merge this adapter into the model instead (Pretrained.load with it, t4j --lora)");
@@ -292,7 +296,8 @@ public final class LoraSlots implements AutoCloseable {
             Matcher m = NAME.matcher(d.getKey());
             if (!m.matches()) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + " adapts " + d.getKey() + "; per-request adapters take the"
-                        + " projections model.layers.i.self_attn.{q,k,v,o}_proj and model.layers.i.mlp.{gate,up,down}_proj");
+                        + " projections model.layers.i.self_attn.{q,k,v,o}_proj and model.layers.i.mlp.{gate,up,down}_proj (Phi-3's"
+                        + " self_attn.qkv_proj and mlp.gate_up_proj too)");
             }
             int l = Integer.parseInt(m.group(1));
             if (l >= layers.size()) {
@@ -322,6 +327,42 @@ public final class LoraSlots implements AutoCloseable {
                         + n + " × " + k + ")");
             }
             out.computeIfAbsent(l, x -> new java.util.EnumMap<>(Target.class)).put(t, dd);
+        }
+        return out;
+    }
+
+    /**
+     * The adapter's deltas by weight name, Phi-3's fused ones split as its loader splits the weights: qkv_proj's B rows into
+     * q_proj's, k_proj's and v_proj's (PEFT's one A shared by the three), gate_up_proj's into gate_proj's and up_proj's.
+     */
+    private static Map<String, LoraAdapter.Delta> split(Transformer model, String name, LoraAdapter ad) throws CheckpointException {
+        Map<String, LoraAdapter.Delta> out = new LinkedHashMap<>();
+        TransformerConfig c = model.config;
+        for (var d : ad.deltas().entrySet()) {
+            Matcher m = FUSED.matcher(d.getKey());
+            LoraAdapter.Delta dd = d.getValue();
+            if (!m.matches() || dd.whole() != null) {
+                out.put(d.getKey(), dd);
+                continue;
+            }
+            String layer = "model.layers." + m.group(1) + ".";
+            boolean qkv = m.group(2).endsWith("qkv_proj");
+            long q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize(), f = c.mlpWidth();
+            long[] rows = qkv ? new long[] {q, kv, kv} : new long[] {f, f};
+            String[] names = qkv ? new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}
+                    : new String[] {"mlp.gate_proj", "mlp.up_proj"};
+            int r = dd.rank();
+            long total = java.util.Arrays.stream(rows).sum();
+            if (dd.b().length != total * r) {
+                throw new CheckpointException(ad.dir(), "adapter " + name + ": " + d.getKey() + "'s lora_B has " + dd.b().length / r
+                        + " rows; the model's fused projection has " + total);
+            }
+            long from = 0;
+            for (int i = 0; i < rows.length; i++) {
+                float[] b = java.util.Arrays.copyOfRange(dd.b(), Math.toIntExact(from * r), Math.toIntExact((from + rows[i]) * r));
+                out.put(layer + names[i] + ".weight", new LoraAdapter.Delta(dd.module(), dd.a(), b, r, dd.scale(), null, null));
+                from += rows[i];
+            }
         }
         return out;
     }

@@ -58,10 +58,18 @@ class LoraSlotsTest {
         return List.of(new Spec("a", a, false, 7), new Spec("b", b, true, 19));
     }
 
-    static long[] shape(String module) { return PROJ.get(module.substring(module.lastIndexOf('.') + 1)); }
+    static long[] shape(String module) { return shape(module, PROJ); }
+
+    static long[] shape(String module, Map<String, long[]> proj) { return proj.get(module.substring(module.lastIndexOf('.') + 1)); }
+
+    /** The phi3 fixture's projections (out × in): hidden 64, 4 heads of 16, 2 KV heads, MLP 96; qkv_proj and gate_up_proj fused. */
+    static final Map<String, long[]> PHI3 = Map.of("qkv_proj", new long[] {128, 64}, "o_proj", new long[] {64, 64},
+            "gate_up_proj", new long[] {192, 64}, "down_proj", new long[] {64, 96});
+
+    Path write(Spec s) throws IOException { return write(s, PROJ); }
 
     /** Writes the adapter folder in PEFT's layout (rank and alpha of the odd modules by rank_pattern / alpha_pattern). */
-    Path write(Spec s) throws IOException {
+    Path write(Spec s, Map<String, long[]> proj) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("adapter-" + s.name()));
         double[] first = s.modules().values().iterator().next();
         StringBuilder rp = new StringBuilder(), ap = new StringBuilder();
@@ -76,7 +84,7 @@ class LoraSlotsTest {
         Map<String, Tensor> t = new LinkedHashMap<>();
         for (var e : s.modules().entrySet()) {
             int r = (int) e.getValue()[0];
-            long[] sh = shape(e.getKey());
+            long[] sh = shape(e.getKey(), proj);
             t.put("base_model.model." + e.getKey() + ".lora_A.weight", LoraAdapterTest.random(rnd, r, sh[1]));
             t.put("base_model.model." + e.getKey() + ".lora_B.weight", LoraAdapterTest.random(rnd, sh[0], r));
         }
@@ -84,14 +92,16 @@ class LoraSlotsTest {
         return dir;
     }
 
-    /** The llama folder with the adapter merged here in float64 (PEFT's W + s · B · A), stored as F32 plain weights. */
-    Path mergedByHand(Spec s, Path adapterDir) throws Exception {
+    Path mergedByHand(Spec s, Path adapterDir) throws Exception { return mergedByHand(s, adapterDir, llama(), PROJ); }
+
+    /** The folder {@code model} with the adapter merged here in float64 (PEFT's W + s · B · A), stored as F32 plain weights. */
+    Path mergedByHand(Spec s, Path adapterDir, Path model, Map<String, long[]> proj) throws Exception {
         Path dir = tmp.resolve("merged-" + s.name());
         if (Files.isRegularFile(dir.resolve("model.safetensors"))) return dir;          // written once per test
         Files.createDirectories(dir);
-        Files.copy(llama().resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(model.resolve("config.json"), dir.resolve("config.json"));
         Map<String, Tensor> out = new LinkedHashMap<>();
-        try (SafetensorsFile base = SafetensorsFile.open(llama().resolve("model.safetensors"));
+        try (SafetensorsFile base = SafetensorsFile.open(model.resolve("model.safetensors"));
              SafetensorsFile ad = SafetensorsFile.open(adapterDir.resolve("adapter_model.safetensors"))) {
             for (String key : base.names()) {
                 float[] w = base.tensor(key).toFloatArray();
@@ -102,7 +112,7 @@ class LoraSlotsTest {
                     float[] b = ad.tensor("base_model.model." + module + ".lora_B.weight").toFloatArray();
                     int r = (int) ra[0];
                     double scale = s.rs() ? ra[1] / Math.sqrt(r) : ra[1] / r;
-                    LoraAdapterTest.addDelta(w, a, b, (int) shape(module)[0], (int) shape(module)[1], r, scale);
+                    LoraAdapterTest.addDelta(w, a, b, (int) shape(module, proj)[0], (int) shape(module, proj)[1], r, scale);
                 }
                 out.put(key, Tensor.ofFloats(w, base.tensor(key).shape()));
             }
@@ -228,6 +238,52 @@ class LoraSlotsTest {
             // the adapters change what the model says (else the test above could not fail)
             assertTrue(!java.util.Arrays.equals(want.get("a")[0].ids(), want.get("null")[1].ids())
                     || Math.abs(want.get("a")[0].logprobs()[0] - want.get("null")[1].logprobs()[0]) > 1e-2, "adapter a changes prompt 0's output");
+        }
+    }
+
+    /**
+     * Phi-3's fused projections take per-request adapters as PEFT trains them on it: one lora_A per qkv_proj and
+     * gate_up_proj, lora_B's rows split [q | k | v] and [gate | up] as the loader splits the weights. Requests of the adapter
+     * and of the base model, submitted together through captured buckets, give the greedy tokens of the adapter merged by
+     * hand into the fused weights in float64 (every token's log-probability within 1e-4), and of the base model.
+     */
+    @Test
+    void phi3sFusedProjectionsTakeAdaptersPerRequest() throws Exception {
+        Path phi3 = ReferenceFixturesTest.root().resolve("phi3");
+        Map<String, double[]> m = new LinkedHashMap<>();
+        for (int l = 0; l < 2; l++) {
+            m.put("model.layers." + l + ".self_attn.qkv_proj", new double[] {4, 8});
+            m.put("model.layers." + l + ".self_attn.o_proj", new double[] {4, 8});
+            m.put("model.layers." + l + ".mlp.gate_up_proj", new double[] {6, 12});
+            m.put("model.layers." + l + ".mlp.down_proj", new double[] {4, 8});
+        }
+        Spec p = new Spec("p3", m, false, 23);
+        Path dir = write(p, PHI3);
+        int[][] prompts = {prompt(301, 9), prompt(302, 14), prompt(303, 6), prompt(304, 11)};
+        String[] who = {"p3", null, "p3", null};
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(phi3, backend, DType.F32);
+             Weights merged = Pretrained.load(mergedByHand(p, dir, phi3, PHI3), backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend), byHand = new Transformer(merged, backend);
+            Out[] want = new Out[who.length];
+            for (int i = 0; i < who.length; i++) {
+                Transformer t = who[i] == null ? model : byHand;
+                try (Engine e = new Engine(t, Engine.Config.defaults(t))) { want[i] = submit(e, prompts[i], 8, null).get(60, TimeUnit.SECONDS); }
+            }
+            try (LoraSlots slots = LoraSlots.load(model, phi3, Map.of("p3", dir));
+                 Engine e = new Engine(model, Engine.Config.defaults(model).decodeBuckets(1, 2, 4), slots)) {
+                List<CompletableFuture<Out>> fs = new ArrayList<>();
+                for (int i = 0; i < who.length; i++) fs.add(submit(e, prompts[i], 8, who[i]));
+                for (int i = 0; i < who.length; i++) {
+                    Out got = fs.get(i).get(60, TimeUnit.SECONDS);
+                    assertArrayEquals(want[i].ids(), got.ids(), "phi3 request " + i + " (adapter " + who[i] + ")");
+                    for (int j = 0; j < got.logprobs().length; j++) assertEquals(want[i].logprobs()[j], got.logprobs()[j], 1e-4, "request " + i + " token " + j);
+                }
+            }
+            try (Engine e = new Engine(model, Engine.Config.defaults(model))) {          // the adapter changes what the model says
+                Out plain = submit(e, prompts[0], 8, null).get(60, TimeUnit.SECONDS);
+                assertTrue(!java.util.Arrays.equals(plain.ids(), want[0].ids()) || Math.abs(plain.logprobs()[0] - want[0].logprobs()[0]) > 1e-2,
+                        "adapter p3 changes prompt 0's output");
+            }
         }
     }
 
