@@ -2929,6 +2929,18 @@ def make_falcon_rw(out):
                         "falcon-rw-1b's layout, bfloat16 as published")
 
 
+def draw_opt_layers(d, cfg, c, f):
+    """OPTDecoderLayer's parameters of every layer, in declaration order."""
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.decoder.layers.{i}."
+        for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
+            d.linear(p + "self_attn." + proj, c, c)
+        d.norm(p + "self_attn_layer_norm", c)
+        d.linear(p + "fc1", c, f)
+        d.linear(p + "fc2", f, c)
+        d.norm(p + "final_layer_norm", c)
+
+
 @fixture("opt")
 def make_opt(out):
     """As facebook/opt-125m's config.json has it (OPTForCausalLM: do_layer_norm_before, relu, enable_bias, tied output,
@@ -2944,14 +2956,7 @@ def make_opt(out):
     dd = "model.decoder."
     d.emb(dd + "embed_tokens.weight", v, c, TIED_STD)
     d.emb(dd + "embed_positions.weight", cfg["max_position_embeddings"] + opt.OFFSET, c)
-    for i in range(cfg["num_hidden_layers"]):
-        p = f"{dd}layers.{i}."
-        for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
-            d.linear(p + "self_attn." + proj, c, c)
-        d.norm(p + "self_attn_layer_norm", c)
-        d.linear(p + "fc1", c, f)
-        d.linear(p + "fc2", f, c)
-        d.norm(p + "final_layer_norm", c)
+    draw_opt_layers(d, cfg, c, f)
     d.norm(dd + "final_layer_norm", c)
     return finish_decoder(out, "opt", cfg, d, opt.forward,
                           "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder, OPTLearnedPositionalEmbedding's offset 2, "
@@ -2975,14 +2980,7 @@ def make_opt_350m(out):
     d.emb(dd + "embed_positions.weight", cfg["max_position_embeddings"] + opt.OFFSET, c)
     d.linear(dd + "project_out", c, e, bias=False)
     d.linear(dd + "project_in", e, c, bias=False)
-    for i in range(cfg["num_hidden_layers"]):
-        p = f"{dd}layers.{i}."
-        for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
-            d.linear(p + "self_attn." + proj, c, c)
-        d.norm(p + "self_attn_layer_norm", c)
-        d.linear(p + "fc1", c, f)
-        d.linear(p + "fc2", f, c)
-        d.norm(p + "final_layer_norm", c)
+    draw_opt_layers(d, cfg, c, f)
     return finish_decoder(out, "opt-350m", cfg, d, opt.forward,
                           "models/opt/modeling_opt.py: OPTForCausalLM.forward (OPTDecoder with project_in / project_out, "
                           "post-LN OPTDecoderLayer (do_layer_norm_before false), no final_layer_norm, tied lm_head over "
