@@ -32,7 +32,7 @@ import org.transformer4j.runtime.Tensor;
  * <p>The adapters must name the Llama-style projections ({@code model.layers.i.self_attn.q_proj / k_proj / v_proj /
  * o_proj}, {@code model.layers.i.mlp.gate_proj / up_proj / down_proj}; Phi-3's fused {@code self_attn.qkv_proj} and
  * {@code mlp.gate_up_proj}, their lora_B rows split as the loader splits the weights) of a model whose loader takes them as
- * stored: {@link #TYPES}. Refused by name: modules_to_save (a whole replaced weight cannot be added per row: merge such an
+ * stored, or reordered as Cohere's q / k rows (lora_B's rows reordered alike): {@link #TYPES}. Refused by name: modules_to_save (a whole replaced weight cannot be added per row: merge such an
  * adapter with {@link Pretrained#load(Path, org.transformer4j.runtime.Backend, org.transformer4j.runtime.DType,
  * LoraAdapter)} instead), a module outside those projections, MLP LoRA on a mixture-of-experts layer, shapes that do not
  * fit the model's weights, and everything {@link LoraAdapter#read} refuses. Slots made for exactly the adapters given take
@@ -53,7 +53,7 @@ public final class LoraSlots implements AutoCloseable {
      * The model types whose projections load as stored under the Llama-style names (no fused or reordered rows). OLMo's
      * clip_qkv clamps q, k and v after each adapter's delta is added, as PEFT's q_proj output is clamped (Transformer.qkvLinear).
      */
-    public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
+    public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "cohere", "cohere2", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
 
     /** The adapted projections: of the attention Q, K, V, O; of the MLP transformers' gate_proj, up_proj, down_proj. */
@@ -70,6 +70,9 @@ public final class LoraSlots implements AutoCloseable {
 
     /** Phi-3's fused projections: qkv_proj's rows [q | k | v], gate_up_proj's [gate | up] (modeling_phi3.py). */
     private static final Pattern FUSED = Pattern.compile("model\\.layers\\.(\\d+)\\.(self_attn\\.qkv_proj|mlp\\.gate_up_proj)\\.weight");
+
+    /** A q_proj or k_proj weight (Cohere's rows are reordered as they load). */
+    private static final Pattern QK = Pattern.compile("model\\.layers\\.(\\d+)\\.self_attn\\.(q|k)_proj\\.weight");
 
     /** One adapted projection of a layer: A (G, r, K) and s·B (G, N, r) in the model's dtype. */
     record Pair(Tensor a, Tensor b, int rank) {}
@@ -108,8 +111,11 @@ public final class LoraSlots implements AutoCloseable {
         }
     }
 
-    private LoraSlots(Transformer model, int capacity) {
+    private final String type;                    // the model's config.json model_type
+
+    private LoraSlots(Transformer model, String type, int capacity) {
         this.model = model;
+        this.type = type;
         this.resident = new Entry[capacity];
         this.pins = new int[capacity];
         this.lastUse = new long[capacity];
@@ -152,11 +158,11 @@ public final class LoraSlots implements AutoCloseable {
             for (var e : adapters.entrySet()) {
                 LoraAdapter ad = LoraAdapter.read(e.getValue());
                 checkName(e.getKey());
-                merge(ranks, parse(model, e.getKey(), ad));
+                merge(ranks, parse(model, type, e.getKey(), ad));
                 if (kept.size() < hostCache) kept.put(e.getKey(), ad);
             }
         }
-        LoraSlots out = build(model, Map.of(), capacity, ranks);
+        LoraSlots out = build(model, type, Map.of(), capacity, ranks);
         try {
             out.hostCache(hostCache);
             for (var e : adapters.entrySet()) {
@@ -193,9 +199,9 @@ public final class LoraSlots implements AutoCloseable {
         Map<Integer, Map<Target, Integer>> ranks = new java.util.TreeMap<>();
         for (var e : adapters.entrySet()) {
             checkName(e.getKey());
-            merge(ranks, parse(model, e.getKey(), e.getValue()));
+            merge(ranks, parse(model, modelType, e.getKey(), e.getValue()));
         }
-        return build(model, adapters, capacity, ranks);
+        return build(model, modelType, adapters, capacity, ranks);
     }
 
     /** {@link #load(Transformer, Path, Map, int, int)} from adapters already read. */
@@ -204,7 +210,7 @@ public final class LoraSlots implements AutoCloseable {
         checkModel(model, modelType);
         if (maxRank < 1) throw new IllegalArgumentException("LoRA slots: the largest rank must be ≥ 1, got " + maxRank);
         checkLimits(capacity, maxRank, Integer.MAX_VALUE);
-        return build(model, adapters, capacity, everyProjection(model, maxRank));
+        return build(model, modelType, adapters, capacity, everyProjection(model, maxRank));
     }
 
     private static void checkLimits(int capacity, int maxRank, int hostCache) {
@@ -246,9 +252,10 @@ public final class LoraSlots implements AutoCloseable {
     }
 
     /** Zero slots for these projections and ranks, then the adapters added in order. */
-    private static LoraSlots build(Transformer model, Map<String, LoraAdapter> adapters, int capacity, Map<Integer, Map<Target, Integer>> ranks)
+    private static LoraSlots build(Transformer model, String type, Map<String, LoraAdapter> adapters, int capacity,
+                                   Map<Integer, Map<Target, Integer>> ranks)
             throws CheckpointException {
-        LoraSlots out = new LoraSlots(model, capacity);
+        LoraSlots out = new LoraSlots(model, type, capacity);
         List<Weights.Layer> layers = model.weights.decoder.layers();
         try {
             for (var le : ranks.entrySet()) {
@@ -285,10 +292,10 @@ public final class LoraSlots implements AutoCloseable {
      * Each adapted projection's delta of adapter {@code name}, by layer and target: its modules checked against the
      * Llama-style names, the model's layers and weights (which must exist and not be a mixture of experts).
      */
-    private static Map<Integer, Map<Target, LoraAdapter.Delta>> parse(Transformer model, String name, LoraAdapter ad) throws CheckpointException {
+    private static Map<Integer, Map<Target, LoraAdapter.Delta>> parse(Transformer model, String type, String name, LoraAdapter ad) throws CheckpointException {
         List<Weights.Layer> layers = model.weights.decoder.layers();
         Map<Integer, Map<Target, LoraAdapter.Delta>> out = new java.util.TreeMap<>();
-        for (var d : split(model, name, ad).entrySet()) {
+        for (var d : split(model, type, name, ad).entrySet()) {
             if (d.getValue().whole() != null) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + " replaces " + d.getKey() + " whole (modules_to_save): per-request"
                         + " adapters add s · B · A only; merge this adapter into the model instead (Pretrained.load with it, t4j --lora)");
@@ -335,12 +342,28 @@ public final class LoraSlots implements AutoCloseable {
      * The adapter's deltas by weight name, Phi-3's fused ones split as its loader splits the weights: qkv_proj's B rows into
      * q_proj's, k_proj's and v_proj's (PEFT's one A shared by the three), gate_up_proj's into gate_proj's and up_proj's.
      */
-    private static Map<String, LoraAdapter.Delta> split(Transformer model, String name, LoraAdapter ad) throws CheckpointException {
+    private static Map<String, LoraAdapter.Delta> split(Transformer model, String type, String name, LoraAdapter ad)
+            throws CheckpointException {
         Map<String, LoraAdapter.Delta> out = new LinkedHashMap<>();
         TransformerConfig c = model.config;
+        boolean pairwise = type.equals("cohere") || type.equals("cohere2");
         for (var d : ad.deltas().entrySet()) {
             Matcher m = FUSED.matcher(d.getKey());
             LoraAdapter.Delta dd = d.getValue();
+            Matcher qk = QK.matcher(d.getKey());
+            if (pairwise && qk.matches() && dd.whole() == null) {
+                // Cohere's loader reorders each head's q / k rows for rotate_half (HfNeox.rotaryOrder): lora_B's rows alike
+                int heads = qk.group(2).equals("q") ? c.heads() : c.kvHeads(), hs = c.headSize(), r = dd.rank();
+                long[] order = HfNeox.rotaryOrder(heads, hs, hs);
+                if (dd.b().length != order.length * (long) r) {
+                    throw new CheckpointException(ad.dir(), "adapter " + name + ": " + d.getKey() + "'s lora_B has " + dd.b().length / r
+                            + " rows; the model's projection has " + order.length);
+                }
+                float[] b = new float[dd.b().length];
+                for (int row = 0; row < order.length; row++) System.arraycopy(dd.b(), Math.toIntExact(order[row] * r), b, row * r, r);
+                out.put(d.getKey(), new LoraAdapter.Delta(dd.module(), dd.a(), b, r, dd.scale(), null, null));
+                continue;
+            }
             if (!m.matches() || dd.whole() != null) {
                 out.put(d.getKey(), dd);
                 continue;
@@ -395,7 +418,7 @@ public final class LoraSlots implements AutoCloseable {
 
     /** The adapter's deltas, checked against the model and the slots' projections and ranks. */
     private Map<Integer, Map<Target, LoraAdapter.Delta>> fit(String name, LoraAdapter ad) throws CheckpointException {
-        Map<Integer, Map<Target, LoraAdapter.Delta>> deltas = parse(model, name, ad);
+        Map<Integer, Map<Target, LoraAdapter.Delta>> deltas = parse(model, type, name, ad);
         for (var le : deltas.entrySet()) {
             Weights.Layer layer = model.weights.decoder.layers().get(le.getKey());
             for (var te : le.getValue().entrySet()) {
