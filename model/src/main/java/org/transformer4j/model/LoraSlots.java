@@ -216,6 +216,10 @@ public final class LoraSlots implements AutoCloseable {
     private static void checkLimits(int capacity, int maxRank, int hostCache) {
         if (capacity < 1) throw new IllegalArgumentException("LoRA slots: the number of slots must be ≥ 1, got " + capacity);
         if (maxRank < 0) throw new IllegalArgumentException("LoRA slots: the largest rank must be ≥ 1 (0: the adapters' own), got " + maxRank);
+        checkHostCache(hostCache, capacity);
+    }
+
+    private static void checkHostCache(int hostCache, int capacity) {
         if (hostCache < capacity) {
             throw new IllegalArgumentException("LoRA slots: the host cache (" + hostCache + " adapters, --max-cpu-loras) must hold at least the "
                     + capacity + " slots' (--max-loras)");
@@ -351,14 +355,11 @@ public final class LoraSlots implements AutoCloseable {
             Matcher m = FUSED.matcher(d.getKey());
             LoraAdapter.Delta dd = d.getValue();
             Matcher qk = QK.matcher(d.getKey());
-            if (pairwise && qk.matches() && dd.whole() == null) {
+            int heads = !qk.matches() ? 0 : qk.group(2).equals("q") ? c.heads() : c.kvHeads(), hs = c.headSize(), r = dd.rank();
+            if (pairwise && heads > 0 && dd.whole() == null && dd.b().length == (long) heads * hs * r) {
                 // Cohere's loader reorders each head's q / k rows for rotate_half (HfNeox.rotaryOrder): lora_B's rows alike
-                int heads = qk.group(2).equals("q") ? c.heads() : c.kvHeads(), hs = c.headSize(), r = dd.rank();
+                // (a lora_B of another size is left as it is, for parse's shape check to refuse)
                 long[] order = HfNeox.rotaryOrder(heads, hs, hs);
-                if (dd.b().length != order.length * (long) r) {
-                    throw new CheckpointException(ad.dir(), "adapter " + name + ": " + d.getKey() + "'s lora_B has " + dd.b().length / r
-                            + " rows; the model's projection has " + order.length);
-                }
                 float[] b = new float[dd.b().length];
                 for (int row = 0; row < order.length; row++) System.arraycopy(dd.b(), Math.toIntExact(order[row] * r), b, row * r, r);
                 out.put(d.getKey(), new LoraAdapter.Delta(dd.module(), dd.a(), b, r, dd.scale(), null, null));
@@ -374,7 +375,6 @@ public final class LoraSlots implements AutoCloseable {
             long[] rows = qkv ? new long[] {q, kv, kv} : new long[] {f, f};
             String[] names = qkv ? new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}
                     : new String[] {"mlp.gate_proj", "mlp.up_proj"};
-            int r = dd.rank();
             long total = java.util.Arrays.stream(rows).sum();
             if (dd.b().length != total * r) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + ": " + d.getKey() + "'s lora_B has " + dd.b().length / r
@@ -472,10 +472,7 @@ public final class LoraSlots implements AutoCloseable {
      * recently used of the others are dropped and read again from their folders when a slot needs them. Returns this.
      */
     public synchronized LoraSlots hostCache(int adapters) {
-        if (adapters < resident.length) {
-            throw new IllegalArgumentException("LoRA slots: the host cache (" + adapters + " adapters, --max-cpu-loras) must hold at least the "
-                    + resident.length + " slots' (--max-loras)");
-        }
+        checkHostCache(adapters, resident.length);
         hostCapacity = adapters;
         trimHostCache();
         return this;
@@ -492,8 +489,7 @@ public final class LoraSlots implements AutoCloseable {
         if (closed) throw new IllegalStateException("these LoRA slots are closed");
         Entry e = registered.get(name);
         if (e == null) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + names());
-        int slot = -1;
-        for (int i = 0; i < resident.length && slot < 0; i++) if (resident[i] == e) slot = i;
+        int slot = slot(name);
         if (slot < 0) {
             for (int i = 0; i < resident.length; i++) {
                 if (pins[i] > 0) continue;

@@ -434,7 +434,7 @@ public final class Engine implements AutoCloseable {
             long id = slots.registration(name);
             if (id == 0) throw new IllegalArgumentException("no LoRA adapter named '" + name + "' is loaded; loaded: " + slots.names());
             long busy = java.util.stream.Stream.concat(java.util.stream.Stream.concat(running.stream(), waiting.stream()), incoming.stream())
-                    .filter(s -> !s.done && name.equals(s.adapter) && s.adapterLoad == id).count();
+                    .filter(s -> !s.done && name.equals(s.adapter) && s.adapterRegistration == id).count();
             if (busy > 0) throw new IllegalStateException("LoRA adapter '" + name + "' is in use by " + busy + " request(s); unload it when they are done");
             slots.remove(name);
             return null;
@@ -553,13 +553,13 @@ public final class Engine implements AutoCloseable {
         }
         Seq s = new Seq(this, ids.incrementAndGet(), p.clone(), r.options(), r.topLogprobs(), listener);
         s.adapter = r.adapter();
-        s.adapterLoad = load;
+        s.adapterRegistration = load;
         s.promptTop = r.promptLogprobs();
         s.generate = r.generate();
         // an adapter's K/V rows are its own: its prompt blocks are shared only with requests of the same adapter (and salt)
         // (its load's: an adapter unloaded and loaded again under one name may be another)
         s.salt = r.adapter() == null ? r.cacheSalt()
-                : "\u0000lora:" + r.adapter() + "#" + s.adapterLoad + (r.cacheSalt() == null ? "" : "\u0000" + r.cacheSalt());
+                : "\u0000lora:" + r.adapter() + "#" + s.adapterRegistration + (r.cacheSalt() == null ? "" : "\u0000" + r.cacheSalt());
         s.root = s.salt == null ? BlockManager.ROOT : blocks.saltKey(s.salt);
         s.key = s.root;
         incoming.add(s);
@@ -592,7 +592,7 @@ public final class Engine implements AutoCloseable {
         String salt;                                     // its cache salt, or null
         int slot = -1;                                   // its LoRA adapter's slot while it runs (LoraSlots#acquire), else -1
         String adapter;                                  // its LoRA adapter's name, or null
-        long adapterLoad;                                // the registration of that adapter it was submitted under
+        long adapterRegistration;                                // the registration of that adapter it was submitted under
         int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
         boolean generate = true;                         // false: the prompt's log-probabilities only
         PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
@@ -643,7 +643,7 @@ public final class Engine implements AutoCloseable {
     private boolean stepOnce() {
         for (Runnable t; (t = tasks.poll()) != null; ) t.run();   // adapter loads and unloads, between passes
         for (Seq s; (s = incoming.poll()) != null; ) {
-            if (s.adapter != null && adapters.registration(s.adapter) != s.adapterLoad) {       // unloaded after it was submitted
+            if (s.adapter != null && adapters.registration(s.adapter) != s.adapterRegistration) {       // unloaded after it was submitted
                 queued.decrementAndGet();
                 finishQuiet(s, Finish.ERROR, "LoRA adapter '" + s.adapter + "' was unloaded");
                 continue;
