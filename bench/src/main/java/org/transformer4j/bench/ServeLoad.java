@@ -30,14 +30,17 @@ import org.transformer4j.server.OpenAiServer;
 
 /**
  * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes] [sharedTokens]}
- * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; 0; slf4j is left out of the shaded jar). With sharedTokens
+ * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; 0; slf4j is left out of the shaded jar). promptTokens may
+ * be a range "lo-hi": each client's prompt length is drawn from it (uniform, seeded per client). With sharedTokens
  * every client's prompt begins with the same that many tokens (a system prompt; another one each round, so that no round
  * finds the previous round's in the prefix cache) before its own promptTokens. Each client sends one streaming /v1/completions request (token-id prompt,
  * greedy, max_tokens = newTokens) at the same moment; "batched" is the engine as served (up to 64
  * sequences per step, decoded in groups below the CPU's small-M limit — with the Vector API all 64 in one
  * group — so that every reply is bit-identical to a solo run), "batched-wide" the same with one group of
  * up to 64 (below the limit now the same as "batched"), "one-at-a-time" the same server with one running sequence (the rest queue),
- * which is how servers without continuous batching behave; "speculative-K" is "batched" with n-gram speculative decoding
+ * which is how servers without continuous batching behave; "batched-no-groups" is "batched" with every prefill chunk its
+ * own forward pass (Engine.Config.prefillGroupRows 1: what prompts of several lengths got before they were packed);
+ * "speculative-K" is "batched" with n-gram speculative decoding
  * (K draft tokens, lookup 1..3 tokens, at any batch size). Throughput = all streamed tokens / wall
  * time from the first request to the last token; tokens per CPU-s divides them by the process's CPU time
  * instead (fairer on a machine shared with other work). A warm-up round runs first in each mode: the
@@ -65,7 +68,11 @@ public final class ServeLoad {
 
     public static void main(String[] args) throws Exception {
         int[] clients = Arrays.stream((args.length > 0 ? args[0] : "1,8,32").split(",")).mapToInt(Integer::parseInt).toArray();
-        int prompt = args.length > 1 ? Integer.parseInt(args[1]) : 32;
+        String promptArg = args.length > 1 ? args[1] : "32";
+        int dash = promptArg.indexOf('-');
+        int[] prompt = dash < 0 ? new int[] {Integer.parseInt(promptArg), Integer.parseInt(promptArg)}
+                : new int[] {Integer.parseInt(promptArg.substring(0, dash)), Integer.parseInt(promptArg.substring(dash + 1))};
+        if (prompt[0] < 1 || prompt[1] < prompt[0]) throw new IllegalArgumentException("promptTokens: a count ≥ 1 or a range lo-hi, got " + promptArg);
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         String[] modes = (args.length > 3 ? args[3] : "batched,batched-wide,one-at-a-time").split(",");
         int shared = args.length > 4 ? Integer.parseInt(args[4]) : 0;
@@ -73,13 +80,15 @@ public final class ServeLoad {
             TransformerConfig c = TransformerConfig.gpt2Small();
             try (Weights w = Weights.random(c, backend, 1)) {
                 Transformer m = new Transformer(w, backend);
-                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %d tokens (%d of them shared by all clients), %d new tokens greedy per client%n",
-                        backend.description(), shared + prompt, shared, steps);
-                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | cached blocks | drafts kept |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %s tokens (%d of them shared by all clients), %d new tokens greedy per client%n",
+                        backend.description(), prompt[0] == prompt[1] ? Integer.toString(shared + prompt[0])
+                                : (shared + prompt[0]) + "-" + (shared + prompt[1]), shared, steps);
+                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | prefill passes | cached blocks | drafts kept |");
+                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for (String mode : modes) {
                     Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.equals("one-at-a-time") ? 1 : 64, 256);
                     if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // one group of 64 (above the small-M limit: the packed GEMM path, not bit-identical to solo)
+                    if (mode.equals("batched-no-groups")) cfg = cfg.prefillGroupRows(1);
                     if (mode.startsWith("speculative")) {                           // speculative-K: n-gram speculation, K draft tokens, lookup 1..3
                         cfg = cfg.speculative(Engine.Speculation.ngram(Integer.parseInt(mode.substring("speculative-".length())), 1, 3).maxRunning(64));
                     }
@@ -92,14 +101,14 @@ public final class ServeLoad {
                         // the tokens, still 18% below: 180 against 220 tokens/s, 2026-12-04)
                         load(port, Arrays.stream(clients).max().orElse(2), shared, prompt, steps, c.vocabSize(), 99);
                         for (int n : clients) {
-                            long rows0 = prefillRows(e), hits0 = e.prefixHits(), drafts0 = drafts(e)[0], kept0 = drafts(e)[1];
+                            long rows0 = prefillRows(e), passes0 = e.prefillPasses(), hits0 = e.prefixHits(), drafts0 = drafts(e)[0], kept0 = drafts(e)[1];
                             Run r = load(port, n, shared, prompt, steps, c.vocabSize(), n);
                             long rows = prefillRows(e);
                             long[] d = drafts(e);
-                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d | %s |%n", mode, n,
+                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d | %d | %s |%n", mode, n,
                                     r.tokens() / r.seconds(), r.tokens() / r.cpuSeconds(), pct(r.ttft(), 50), pct(r.ttft(), 99),
                                     pct(r.itl(), 50), pct(r.itl(), 99), r.seconds(), r.cpuSeconds(),
-                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefixHits() - hits0,
+                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefillPasses() - passes0, e.prefixHits() - hits0,
                                     d[0] < 0 ? "n/a" : (d[1] - kept0) + " of " + (d[0] - drafts0));
                         }
                     }
@@ -137,7 +146,7 @@ public final class ServeLoad {
         return s[Math.max(0, Math.min(s.length - 1, i))] * 1e3;
     }
 
-    static Run load(int port, int n, int shared, int prompt, int steps, int vocab, long seed) throws Exception {
+    static Run load(int port, int n, int shared, int[] prompt, int steps, int vocab, long seed) throws Exception {
         HttpClient http = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
         List<Future<double[]>> fs = new ArrayList<>();
         long cpu0 = CPU.getProcessCpuTime();
@@ -146,7 +155,8 @@ public final class ServeLoad {
             for (int i = 0; i < n; i++) {
                 SplittableRandom common = new SplittableRandom(-seed), r = new SplittableRandom(seed * 1000 + i);
                 StringBuilder ids = new StringBuilder();
-                for (int k = 0; k < shared + prompt; k++) ids.append(k == 0 ? "" : ",").append((k < shared ? common : r).nextInt(vocab));
+                int own = prompt[0] == prompt[1] ? prompt[0] : prompt[0] + r.nextInt(prompt[1] - prompt[0] + 1);   // a fixed length draws nothing (the prompts of earlier runs)
+                for (int k = 0; k < shared + own; k++) ids.append(k == 0 ? "" : ",").append((k < shared ? common : r).nextInt(vocab));
                 String body = "{\"model\":\"gpt2-random\",\"prompt\":[" + ids + "],\"max_tokens\":" + steps
                         + ",\"temperature\":0,\"stream\":true}";
                 fs.add(pool.submit(() -> stream(http, port, body)));

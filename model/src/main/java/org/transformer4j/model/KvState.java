@@ -145,6 +145,13 @@ public final class KvState implements AutoCloseable {
 
     /** The route of a pass over sequences {@code seqs} of this state, {@code rows} rows each (offsets uploaded into s), or null. */
     LoraSlots.Route route(Scratch s, int[] seqs, int rows) {
+        int[] each = new int[seqs.length];
+        java.util.Arrays.fill(each, rows);
+        return route(s, seqs, each);
+    }
+
+    /** {@link #route(Scratch, int[], int)} with sequence seqs[i] {@code rows[i]} rows long (a packed pass). */
+    LoraSlots.Route route(Scratch s, int[] seqs, int[] rows) {
         if (lora == null) return null;
         int[] slots = new int[seqs.length];
         for (int i = 0; i < seqs.length; i++) slots[i] = adapterSlots[seqs[i]];

@@ -650,6 +650,14 @@ public final class LoraSlots implements AutoCloseable {
      * {@code rowsPerSeq} rows: sequences must come ordered by slot, the base model's last.
      */
     int[] offsets(int[] slots, int rowsPerSeq) {
+        int[] rows = new int[slots.length];
+        java.util.Arrays.fill(rows, rowsPerSeq);
+        return offsets(slots, rows);
+    }
+
+    /** {@link #offsets(int[], int)} with sequence i {@code rows[i]} rows long (a packed pass's chunks of several lengths). */
+    int[] offsets(int[] slots, int[] rows) {
+        if (rows.length != slots.length) throw new IllegalArgumentException(slots.length + " adapter slots for " + rows.length + " sequences");
         int g = size();
         int[] off = new int[g + 1];
         int prev = 0;
@@ -662,7 +670,7 @@ public final class LoraSlots implements AutoCloseable {
                 throw new IllegalArgumentException("sequences must come ordered by adapter slot, the base model's last: " + java.util.Arrays.toString(slots));
             }
             prev = s;
-            off[s + 1] += rowsPerSeq;
+            off[s + 1] += rows[i];
         }
         for (int i = 0; i < g; i++) off[i + 1] += off[i];
         return off;

@@ -1,5 +1,5 @@
 // PagedBatch — cached inference over KV caches owned by a block pool (the serving engine's block
-// manager): a prefill chunk of one sequence or equal chunks of several, or one decode step of many,
+// manager): a prefill chunk of one sequence or chunks of several (equal, or packed), or one decode step of many,
 // through block tables the caller gives. The public door of the engine (org.transformer4j.model.engine) into the model.
 package org.transformer4j.model;
 
@@ -115,6 +115,30 @@ public final class PagedBatch {
         try (st) {
             if (lora != null) st.adapters(lora, slots);
             return m.prefillLastAll(st, tokens);
+        }
+    }
+
+    /**
+     * Prefill chunks of B sequences of any lengths in one forward pass, their rows packed ({@link Transformer#prefillLastPacked}):
+     * sequence b holds {@code starts[b]} rows in the blocks of row b of {@code tables} (B × maxBlocks, covering rows up to
+     * starts[b] + tokens[b].length) and appends tokens[b]; returns each one's last-token logits (B, V). For the models
+     * {@link Transformer#packsPrefill} accepts.
+     */
+    public static float[][] prefillPacked(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens) {
+        return prefillPacked(m, kv, tables, maxBlocks, starts, tokens, null, null);
+    }
+
+    /** {@link #prefillPacked} with sequence b through adapter {@code slots[b]} of {@code lora} (as {@link #prefillAll} takes them). */
+    public static float[][] prefillPacked(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens,
+                                          LoraSlots lora, int[] slots) {
+        if (starts == null || tokens == null || starts.length != tokens.length) {
+            throw new IllegalArgumentException("prefillPacked takes one start per token array: " + (starts == null ? "null" : starts.length)
+                    + " starts, " + (tokens == null ? "null" : tokens.length) + " token arrays");
+        }
+        KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, starts.clone());
+        try (st) {
+            if (lora != null) st.adapters(lora, slots);
+            return m.prefillLastPacked(st, tokens);
         }
     }
 

@@ -439,6 +439,79 @@ public final class Transformer {
         return out;
     }
 
+    /**
+     * Whether {@link #prefillLastPacked} runs this model: decoder-only without a bidirectional prefix, and positions that do
+     * not depend on a sequence's length (dynamic NTK and LongRoPE pick their table by each sequence's length, which one
+     * packed row of positions cannot carry).
+     */
+    public boolean packsPrefill() {
+        if (config.architecture() != TransformerConfig.Architecture.DECODER_ONLY || config.prefixLm()) return false;
+        TransformerConfig.Rope r = config.rope();
+        return r == null || (r.scaling() != TransformerConfig.Rope.Scaling.DYNAMIC && r.scaling() != TransformerConfig.Rope.Scaling.LONGROPE);
+    }
+
+    /**
+     * {@link #prefillLast} of every sequence of {@code st} in one forward pass, chunks of any lengths after any cached rows:
+     * tokens[b] (T_b ≥ 1 tokens) after st.lengths[b] rows. The chunks' rows go packed one after another, (1, ΣT, C), through
+     * the embeddings, norms and products (vLLM's flattened batch), and each sequence's own rows through its attention — the
+     * same append and causal attention calls its solo prefill makes, one sequence after another. Returns each sequence's
+     * last-token logits (B, V). On the CPU each sequence's logits equal its own prefillLast's bit for bit while ΣT stays
+     * below {@link org.transformer4j.runtime.cpu.CpuKernels#smallMRows()} (every other op is row-wise or per sequence). For
+     * the models {@link #packsPrefill} accepts.
+     */
+    public float[][] prefillLastPacked(KvState st, int[][] tokens) {
+        checkState(st);
+        int batch = st.batch;
+        if (tokens == null || tokens.length != batch) {
+            throw new IllegalArgumentException("prefillLastPacked takes one token array per sequence (" + batch + "), got "
+                    + (tokens == null ? "null" : tokens.length));
+        }
+        if (!packsPrefill()) {
+            throw new IllegalArgumentException("prefillLastPacked runs decoder-only models without a bidirectional prefix or length-dependent"
+                    + " RoPE (dynamic, longrope); this one is " + config.architecture() + (config.prefixLm() ? " (prefix-LM)" : "")
+                    + (config.rope() == null ? "" : " with RoPE scaling " + config.rope().scaling()));
+        }
+        int[] cu = new int[batch + 1];
+        for (int b = 0; b < batch; b++) {
+            if (tokens[b] == null || tokens[b].length == 0) throw new IllegalArgumentException("no tokens to prefill for sequence " + b);
+            checkIds(tokens[b]);
+            st.checkRoom(b, tokens[b].length);
+            checkPositions(st.lengths[b], tokens[b].length);
+            cu[b + 1] = Math.addExact(cu[b], tokens[b].length);
+        }
+        int n = cu[batch];
+        int[] ids = new int[n], positions = new int[n], rows = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(tokens[b], 0, ids, cu[b], tokens[b].length);
+            for (int i = 0; i < tokens[b].length; i++) positions[cu[b] + i] = st.lengths[b] + i;
+            rows[b] = tokens[b].length;
+        }
+        RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
+        int[] before = st.lengths.clone();
+        float[][][] l3;
+        try (Scratch s = new Scratch(backend); var hold = st.hold()) {                          // the pool cannot grow meanwhile
+            s.lora = st.route(s, java.util.stream.IntStream.range(0, batch).toArray(), rows);
+            Tensor idT = s.uploadInts(ids, 1, n), posT = s.uploadInts(positions, 1, n);
+            Tensor x = s.empty(dtype, 1, n, config.modelWidth());                              // (1, ΣT, C)
+            Tensor typeIds = weights.embeddings.types() == null ? null : s.uploadInts(new int[n], 1, n);
+            embedInto(s, idT, 0, posT, typeIds, x);
+            // seqLens only feed dynamic NTK and LongRoPE, which packsPrefill leaves out
+            RopeAt rope = config.rope() == null ? null : new RopeAt(posT, null);
+            Tensor h = runStack(s, weights.decoder, x, l -> new PackedCachedSelf(s, st, l, before, cu, bias, ropeAt(l, rope),
+                    config.window(l)), null);
+            Tensor last = s.empty(dtype, batch, 1, config.modelWidth());
+            for (int b = 0; b < batch; b++) backend.copy(h.slice(1, cu[b + 1] - 1, cu[b + 1]), last.slice(0, b, b + 1));
+            l3 = toHost3(logits(s, last), batch, 1, config.vocabSize());
+        }
+        float[][] out = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            st.lengths[b] = before[b] + rows[b];
+            out[b] = l3[b][0];
+        }
+        st.tokensEncoded += n;
+        return out;
+    }
+
     /** Each sequence's last row of h (B, T, C): h itself for T = 1, else a copy (B, 1, C) in {@code s}. */
     private Tensor lastRows(Scratch s, Tensor h) {
         long t = h.shape(1);
@@ -582,22 +655,65 @@ public final class Transformer {
 
         @Override
         public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {
-            backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
             Tensor out = s.like(q);                                                             // (B, T, NH, HS)
             if (bidirectional) {
+                backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
                 backend.attention(AttentionOp.of(q, k, v, out).scale(config.attentionScale()).bias(bias)
                         .softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes));
                 return out;
             }
-            int t = (int) q.shape(1);
-            int slice = DecodeOp.maxQueries(q.dtype());
-            for (int from = 0; from < t; from += slice) {
-                int to = (int) Math.min(t, (long) from + slice);
-                int[] seen = new int[lengths.length];
-                for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
-                backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
-                        .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()).sinks(sinks)
-                        .alibi(weights.alibiSlopes));
+            causalCached(cache, lengths, q, k, v, sinks, out, bias, window);
+            return out;
+        }
+    }
+
+    /**
+     * Appends k, v (B, T, NKV, HS) to {@code cache} after each sequence's {@code lengths} rows, then writes into out
+     * (B, T, NH, HS) q's causal attention over the cache (in slices of the decode kernel's most queries).
+     */
+    void causalCached(PagedKvCache cache, int[] lengths, Tensor q, Tensor k, Tensor v, Tensor sinks, Tensor out, RelativeBias bias,
+                      int window) {
+        backend.kvAppend(new KvAppendOp(cache, lengths, k, v));
+        int t = (int) q.shape(1);
+        int slice = DecodeOp.maxQueries(q.dtype());
+        for (int from = 0; from < t; from += slice) {
+            int to = (int) Math.min(t, (long) from + slice);
+            int[] seen = new int[lengths.length];
+            for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + to;
+            backend.decode(DecodeOp.of(q.slice(1, from, to), cache, seen, out.slice(1, from, to))
+                    .scale(config.attentionScale()).bias(bias).window(window).softcap(config.attentionSoftcap()).sinks(sinks)
+                    .alibi(weights.alibiSlopes));
+        }
+    }
+
+    /**
+     * Causal self-attention of packed chunks (1, ΣT, …) of a state's sequences (rows cu[b] .. cu[b+1] − 1 are sequence b's,
+     * after its {@code lengths[b]} cached rows): each sequence's rows are appended to its own cache and attend there, as its
+     * solo prefill's {@link CachedSelf} runs them.
+     */
+    final class PackedCachedSelf implements Attend {
+        final Scratch s;
+        final KvState st;
+        final int layer;
+        final int[] lengths, cu;
+        final RelativeBias bias;
+        final RopeAt rope;
+        final int window;
+
+        PackedCachedSelf(Scratch s, KvState st, int layer, int[] lengths, int[] cu, RelativeBias bias, RopeAt rope, int window) {
+            this.s = s; this.st = st; this.layer = layer; this.lengths = lengths; this.cu = cu; this.bias = bias; this.rope = rope;
+            this.window = window;
+        }
+
+        @Override public RopeAt rope() { return rope; }
+        @Override public int window() { return window; }
+
+        @Override
+        public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {                    // q (1, ΣT, NH, HS); k, v (1, ΣT, NKV, HS)
+            Tensor out = s.like(q);
+            for (int b = 0; b + 1 < cu.length; b++) {
+                causalCached(st.cache(layer, b), new int[] {lengths[b]}, q.slice(1, cu[b], cu[b + 1]), k.slice(1, cu[b], cu[b + 1]),
+                        v.slice(1, cu[b], cu[b + 1]), sinks, out.slice(1, cu[b], cu[b + 1]), bias, window);
             }
             return out;
         }

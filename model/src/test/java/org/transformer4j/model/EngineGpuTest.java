@@ -1,5 +1,6 @@
 // EngineGpuTest — the serving engine on the CUDA backend, end to end: twelve concurrent greedy requests
-// through continuous batching with CUDA's default captured decode steps per batch bucket, each against
+// through continuous batching (admitted in one step, their prompts of several lengths prefilled in packed passes) with
+// CUDA's default captured decode steps per batch bucket, each against
 // the same request alone through Generator. On CUDA the two paths multiply at other M (cuBLAS may take
 // other kernels), so a reply may leave its solo tokens only where the top two candidates were a near tie
 // (the engine reports both log-probabilities); the buckets' graphs must have been captured and replayed. And the next
@@ -44,6 +45,8 @@ class EngineGpuTest {
             assertTrue(c.decodeBuckets().length > 0, "CUDA's defaults capture decode steps per bucket");
             List<CompletableFuture<Reply>> replies = new ArrayList<>();
             try (Engine e = new Engine(m, c)) {
+                java.util.concurrent.CountDownLatch hold = holdLoop(e);      // one step admits them all: their prompts share passes
+                long passes = e.prefillPasses();
                 for (int i = 0; i < n; i++) {
                     CompletableFuture<Reply> f = new CompletableFuture<>();
                     List<Engine.Token> got = new ArrayList<>();
@@ -53,6 +56,7 @@ class EngineGpuTest {
                     });
                     replies.add(f);
                 }
+                hold.countDown();
                 Generator g = new Generator(m);
                 int whole = 0;
                 for (int i = 0; i < n; i++) {
@@ -72,6 +76,8 @@ class EngineGpuTest {
                             + java.util.Arrays.toString(top));
                 }
                 assertTrue(whole >= n - 2, whole + " of " + n + " replies equal their solo runs in full (near ties are rare)");
+                assertTrue(e.prefillPasses() - passes < n / 2, (e.prefillPasses() - passes) + " prefill passes for " + n
+                        + " prompts of several lengths admitted in one step (packed together)");
                 assertTrue(e.logprobCopies() > 0 && e.logprobCopies() <= e.sampleOps(),
                         e.logprobCopies() + " copies of logits rows for log-probabilities, at most one per choice (" + e.sampleOps() + ")");
                 for (int bucket : new int[] {8, 16}) {
@@ -82,6 +88,26 @@ class EngineGpuTest {
             }
         }
     }
+    /** Holds the engine's loop in a first request's listener until the latch is counted down (requests submitted meanwhile are admitted together). */
+    static java.util.concurrent.CountDownLatch holdLoop(Engine e) throws Exception {
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<Void> held = new CompletableFuture<>();
+        e.submit(new Engine.Request(new int[] {5, 6, 7}, Generator.Options.greedy(2)), new Engine.Listener() {
+            @Override public void onToken(Engine.Token t) {
+                if (t.index() != 0) return;
+                held.complete(null);
+                try {
+                    hold.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            @Override public void onFinish(Engine.Finish reason, String error) {}
+        });
+        held.get(60, TimeUnit.SECONDS);
+        return hold;
+    }
+
     /**
      * A prompt that repeats an earlier prompt and its reply takes the reply's full blocks from the cache (their K/V written
      * by captured decode steps), prefills only the rest, and its tokens' log-probabilities are those of a full pass of the

@@ -1,6 +1,6 @@
 // Engine — continuous batching over one paged KV pool: requests join the running decode batch at
 // every step, prompts are prefilled in chunks under a per-step token budget between decode steps
-// (equal chunks of several prompts in one pass), and a sequence that cannot grow when blocks run out
+// (chunks of several prompts in one pass, packed), and a sequence that cannot grow when blocks run out
 // is preempted and recomputed later.
 package org.transformer4j.model.engine;
 
@@ -41,8 +41,8 @@ import org.transformer4j.runtime.cpu.CpuKernels;
  * aligned and never shorter than it (a short tail is merged into the chunk before), while a shorter
  * prompt's chunks may be any size (its solo prefill is below the limit too); and a preempted sequence
  * is recomputed as it was first computed — its prompt by prefill, its generated tokens fed back one
- * per decode step. Chunks of one start and length from several prompts run as one pass of at most
- * smallMRows − 1 rows (every other op of the pass is row-wise or per sequence). On
+ * per decode step. Chunks of several prompts run as one pass of at most smallMRows − 1 rows (every other op of the pass
+ * is row-wise or per sequence: each prompt's attention is its own call, as in its solo prefill). On
  * CUDA, cuBLAS may choose other kernels for other M, so equality there is up to float rounding.
  *
  * <p><b>Failure is per sequence.</b> Bad input is refused at {@link #submit}; a sequence whose
@@ -71,15 +71,23 @@ public final class Engine implements AutoCloseable {
      *                       backend such a prompt's tokens are its solo tokens up to float rounding only (off there by
      *                       default; on for CUDA, where equality is up to rounding anyway)
      * @param speculation    n-gram speculative decoding of greedy sequences (see {@link Speculation}); null: none
+     * @param prefillGroupRows rows of one prefill pass over several prompts' chunks at most (vLLM's flattened batch): their
+     *                       products read the weights once for all of them. On the CPU below the small-M limit by
+     *                       default, so that each row keeps its solo bits (above it a row's bits differ from its solo
+     *                       run's, as for decodeGroup); on CUDA 512 (a step's chunks are bounded by stepTokens too), where
+     *                       a pass of more rows differs from the solo one by rounding only. 1: no groups. Prefix-LM
+     *                       models never group (a first chunk attends bidirectionally)
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
-                         int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated, Speculation speculation) {
+                         int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated, Speculation speculation,
+                         int prefillGroupRows) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
-            if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1) {
+            if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1
+                    || prefillGroupRows < 1) {
                 throw new IllegalArgumentException("engine limits must be ≥ 1 (maxWaiting ≥ 0): kvBudgetBytes=" + kvBudgetBytes
                         + " maxRunning=" + maxRunning + " maxWaiting=" + maxWaiting + " stepTokens=" + stepTokens + " prefillChunk="
-                        + prefillChunk + " decodeGroup=" + decodeGroup + " minChunkRows=" + minChunkRows);
+                        + prefillChunk + " decodeGroup=" + decodeGroup + " minChunkRows=" + minChunkRows + " prefillGroupRows=" + prefillGroupRows);
             }
             decodeBuckets = decodeBuckets == null ? new int[0] : decodeBuckets.clone();
             PagedBatch.Decoder.checkBuckets(decodeBuckets);
@@ -94,26 +102,26 @@ public final class Engine implements AutoCloseable {
          * running sequences in one forward pass, each row bit-identical to a solo run) and no decode
          * buckets (padding rows would cost their full arithmetic there, and launches cost nothing); on
          * CUDA, captured decode steps for 1, 2, 4, 8, 16, 24, 32, 48 and 64 sequences. Generated blocks are cached on
-         * CUDA only (see the record's parameters).
+         * CUDA only; prefill groups of at most smallMRows − 1 rows on the CPU, 512 on CUDA (see the record's parameters).
          */
         public static Config defaults(Transformer m) {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
             return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
-                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null);
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : 512);
         }
 
         public Config kvBudget(long bytes) {
-            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation);
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
         }
 
         public Config limits(int running, int waiting) {
-            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation);
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
         }
 
         /** Batch sizes whose decode step is captured (see the record's parameters); none: op by op. */
         public Config decodeBuckets(int... sizes) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows);
         }
 
         /**
@@ -122,21 +130,30 @@ public final class Engine implements AutoCloseable {
          * (equal up to float rounding, so a near tie may pick another token).
          */
         public Config decodeGroup(int g) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
         }
 
         /** Whether generated blocks join the prefix cache (see the record's parameters). */
         public Config cacheGenerated(boolean on) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows);
         }
 
         /** N-gram speculative decoding as {@code s} says (null: none). */
         public Config speculative(Speculation s) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows);
+        }
+
+        /**
+         * Rows of one prefill pass over several prompts' chunks at most (see the record's parameters); 1: every chunk its
+         * own pass.
+         */
+        public Config prefillGroupRows(int rows) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
+                    speculation, rows);
         }
 
         public Config steps(int tokens, int chunk) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
         }
 
         @Override
@@ -144,12 +161,13 @@ public final class Engine implements AutoCloseable {
             return o instanceof Config c && kvBudgetBytes == c.kvBudgetBytes && maxRunning == c.maxRunning && maxWaiting == c.maxWaiting
                     && stepTokens == c.stepTokens && prefillChunk == c.prefillChunk && decodeGroup == c.decodeGroup
                     && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets) && cacheGenerated == c.cacheGenerated
-                    && java.util.Objects.equals(speculation, c.speculation);
+                    && java.util.Objects.equals(speculation, c.speculation) && prefillGroupRows == c.prefillGroupRows;
         }
 
         @Override
         public int hashCode() {
-            return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, cacheGenerated, speculation)
+            return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, cacheGenerated, speculation,
+                    prefillGroupRows)
                     * 31 + Arrays.hashCode(decodeBuckets);
         }
 
@@ -157,7 +175,8 @@ public final class Engine implements AutoCloseable {
         public String toString() {
             return "Config[kvBudgetBytes=" + kvBudgetBytes + ", maxRunning=" + maxRunning + ", maxWaiting=" + maxWaiting + ", stepTokens="
                     + stepTokens + ", prefillChunk=" + prefillChunk + ", decodeGroup=" + decodeGroup + ", minChunkRows=" + minChunkRows
-                    + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + ", cacheGenerated=" + cacheGenerated + ", speculation=" + speculation + "]";
+                    + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + ", cacheGenerated=" + cacheGenerated + ", speculation=" + speculation
+                    + ", prefillGroupRows=" + prefillGroupRows + "]";
         }
     }
 
@@ -329,12 +348,10 @@ public final class Engine implements AutoCloseable {
     private final Object lock = new Object();
     private volatile boolean stopping;
     private final Thread loop;
-    /**
-     * Most rows of one prefill pass over several sequences' equal chunks: on the CPU below the small-M
-     * limit, so that each row keeps its solo bits; 1 (no groups) on CUDA, where that pass has not run on
-     * a GPU yet, and for prefix-LM models, whose first chunk attends bidirectionally.
-     */
+    /** Most rows of one prefill pass over several sequences' chunks ({@link Config#prefillGroupRows}; 1 for prefix-LM models). */
     private final int groupRows;
+    /** Whether chunks of different lengths or starts may share a pass ({@link Transformer#packsPrefill}); else only equal ones. */
+    private final boolean packs;
     /** The captured decode steps (null without decode buckets) and the pool block their padding rows write to (-1: none). */
     private final PagedBatch.Decoder decoder;
     private final LoraSlots adapters;                       // per-request LoRA adapters, or null
@@ -352,7 +369,8 @@ public final class Engine implements AutoCloseable {
         this.model = model;
         this.config = config;
         this.vocab = model.config.vocabSize();
-        this.groupRows = model.backend.device().isCuda() || model.config.prefixLm() ? 1 : CpuKernels.smallMRows() - 1;
+        this.groupRows = model.config.prefixLm() ? 1 : config.prefillGroupRows();
+        this.packs = model.packsPrefill();
         this.blocks = new BlockManager(model, config.kvBudgetBytes(), config.maxRunning());
         int[] buckets = config.decodeBuckets();
         if (buckets.length > 0) {
@@ -495,7 +513,7 @@ public final class Engine implements AutoCloseable {
 
     public long steps() { return steps.get(); }
 
-    /** Forward passes run for prompts (one per prefill chunk, or per group of equal chunks run together). */
+    /** Forward passes run for prompts (one per prefill chunk, or per group of chunks run together). */
     public long prefillPasses() { return prefillPasses.get(); }
 
     /** Prompt rows run through the model (rows taken from the prefix cache not counted; a preempted prompt's recomputed rows counted again). */
@@ -931,10 +949,11 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Runs this step's prefill chunks: chunks of one start and length go through the model together
-     * (several short prompts in one pass, at the small-M products' better rate) in groups of at most
-     * {@link #groupRows} rows; a group that fails is rerun one chunk at a time so that only the
-     * failing sequence ends.
+     * Runs this step's prefill chunks: chunks of several prompts go through the model together in groups of at most
+     * {@link #groupRows} rows (several prompts in one pass: the products read the weights once for all their rows). Chunks
+     * of one start and length run as one (B, T) batch; others packed, each prompt's rows after the one before
+     * ({@link PagedBatch#prefillPacked}), where the model {@link #packs}. A chunk whose prompt wants every row's logits runs
+     * alone; a group that fails is rerun one chunk at a time so that only the failing sequence ends.
      */
     private void prefillChunks(List<Chunk> chunks) {
         try {
@@ -972,11 +991,13 @@ public final class Engine implements AutoCloseable {
             Chunk first = left.remove(0);
             if (!first.live(running)) continue;
             List<Chunk> group = new ArrayList<>(List.of(first));
-            for (var it = left.iterator(); it.hasNext() && (group.size() + 1) * first.take() <= groupRows; ) {
+            int rows = first.take();
+            for (var it = left.iterator(); it.hasNext() && !first.s().wantsPromptRows(); ) {
                 Chunk c = it.next();
-                if (c.start() == first.start() && c.take() == first.take() && c.live(running) && !first.s().wantsPromptRows()
-                        && !c.s().wantsPromptRows()) {
+                boolean fits = rows + c.take() <= groupRows && (packs || c.start() == first.start() && c.take() == first.take());
+                if (fits && c.live(running) && !c.s().wantsPromptRows()) {
                     group.add(c);
+                    rows += c.take();
                     it.remove();
                 }
             }
@@ -984,22 +1005,30 @@ public final class Engine implements AutoCloseable {
                 prefill(first.s(), first.take());
                 continue;
             }
-            int b = group.size(), take = first.take();
+            int b = group.size();
             group.sort(BY_ADAPTER_CHUNK);                          // rows ordered by adapter, the base model's last
             List<Seq> seqs = group.stream().map(Chunk::s).toList();
             int maxBlocks = maxBlocks(seqs);
             int[] tables = tables(seqs, maxBlocks);
             int[][] tokens = new int[b][];
-            for (int i = 0; i < b; i++) tokens[i] = Arrays.copyOfRange(seqs.get(i).prompt, first.start(), first.start() + take);
+            int[] starts = new int[b];
+            boolean equal = true;
+            for (int i = 0; i < b; i++) {
+                Chunk c = group.get(i);
+                starts[i] = c.start();
+                tokens[i] = Arrays.copyOfRange(c.s().prompt, c.start(), c.start() + c.take());
+                equal &= c.start() == first.start() && c.take() == first.take();
+            }
             float[][] logits;
             try {
-                logits = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens, adapters, slots(seqs));
+                logits = equal ? PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens, adapters, slots(seqs))
+                        : PagedBatch.prefillPacked(model, blocks.caches(), tables, maxBlocks, starts, tokens, adapters, slots(seqs));
                 prefillPasses.incrementAndGet();
             } catch (RuntimeException e) {
                 for (Chunk c : group) if (c.live(running)) prefill(c.s(), c.take());   // only the failing sequence ends
                 continue;
             }
-            for (int i = 0; i < b; i++) prefilled(group.get(i).s(), take, logits[i]);
+            for (int i = 0; i < b; i++) prefilled(group.get(i).s(), group.get(i).take(), logits[i]);
         }
     }
 

@@ -351,24 +351,57 @@ class EngineTest {
     }
 
     /**
-     * Prompts that arrive together with chunks of one length are prefilled in one pass (the engine's
-     * loop is held in a first request's listener while they are submitted, so that one step admits
-     * them all), and each still gets exactly its solo tokens; a prompt of another length has its own
-     * pass, and one with shared prefix blocks (another start) too.
+     * Prompts that arrive together are prefilled in one pass whatever their lengths (the engine's loop is held in a first
+     * request's listener while they are submitted, so that one step admits them all): chunks of one length as one batch,
+     * chunks of several lengths packed one after another. Each still gets exactly its solo tokens.
      */
     @Test
-    void equalPromptChunksArePrefilledTogetherWithTheirSoloTokens() throws Exception {
+    void promptChunksOfAnyLengthArePrefilledTogetherWithTheirSoloTokens() throws Exception {
         try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
             java.util.concurrent.CountDownLatch hold = holdLoop(e, 99);
             long before = e.prefillPasses();
             List<int[]> prompts = new ArrayList<>();
-            for (int i = 0; i < 8; i++) prompts.add(prompt(300 + i, 12));     // 8 × 12 = 96 rows: one pass
-            prompts.add(prompt(400, 7));
-            prompts.add(prompt(401, 7));
+            for (int i = 0; i < 8; i++) prompts.add(prompt(300 + i, 12));     // 8 × 12 = 96 rows: one batch
             List<Generator.Options> opts = options(prompts.size());
             assertSameAsAlone(model, e, prompts, opts, hold::countDown);
-            if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 8 * 12) {
-                assertEquals(2, e.prefillPasses() - before, "the eight 12-token prompts in one pass, the two 7-token ones in another");
+            boolean groups = org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 8 * 12;
+            if (groups) assertEquals(1, e.prefillPasses() - before, "the eight 12-token prompts in one pass");
+
+            hold = holdLoop(e, 98);
+            before = e.prefillPasses();
+            prompts = new ArrayList<>();
+            int[] lengths = {3, 30, 7, 17, 1, 25, 12, 20};           // 115 rows, across blocks
+            for (int i = 0; i < lengths.length; i++) prompts.add(prompt(410 + i, lengths[i]));
+            opts = options(prompts.size());
+            assertSameAsAlone(model, e, prompts, opts, hold::countDown);
+            if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 115) {
+                assertEquals(1, e.prefillPasses() - before, "eight prompts of eight lengths packed in one pass");
+            }
+        }
+    }
+
+    /**
+     * A model whose positions depend on each sequence's length (dynamic NTK) does not pack: its prompts of several lengths
+     * are prefilled one pass per length, and each gets its solo tokens.
+     */
+    @Test
+    void dynamicRopePromptsOfSeveralLengthsArePrefilledApart() throws Exception {
+        TransformerConfig c = TransformerConfig.builder().vocabSize(V).modelWidth(64).mlpWidth(128).heads(4, 2, 16).decoderLayers(2)
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, 1e-6f)
+                .activation(TransformerConfig.Activation.SILU, true)
+                .rope(new TransformerConfig.Rope(10000, 16, TransformerConfig.Rope.Scaling.DYNAMIC, 2, 1, 4, 16))
+                .biases(false).tiedEmbeddings(false, 1f).specialIds(new TransformerConfig.SpecialIds(0, 1, 2, -1, -1)).build();
+        try (Weights w = Weights.random(c, backend, 5)) {
+            Transformer m = new Transformer(w, backend);
+            try (Engine e = new Engine(m, Engine.Config.defaults(m))) {
+                java.util.concurrent.CountDownLatch hold = holdLoop(e, 97);
+                long before = e.prefillPasses();
+                List<int[]> prompts = new ArrayList<>();
+                for (int n : new int[] {9, 20, 9, 14}) prompts.add(prompt(600 + prompts.size(), n));
+                assertSameAsAlone(m, e, prompts, options(prompts.size()), hold::countDown);
+                if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 18) {
+                    assertEquals(3, e.prefillPasses() - before, "the two 9-token prompts together, the others alone");
+                }
             }
         }
     }
