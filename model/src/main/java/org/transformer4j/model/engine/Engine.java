@@ -74,8 +74,9 @@ public final class Engine implements AutoCloseable {
      * @param prefillGroupRows rows of one prefill pass over several prompts' chunks at most (vLLM's flattened batch): their
      *                       products read the weights once for all of them. On the CPU below the small-M limit by
      *                       default, so that each row keeps its solo bits (above it a row's bits differ from its solo
-     *                       run's, as for decodeGroup); on CUDA 512 (a step's chunks are bounded by stepTokens too), where
-     *                       a pass of more rows differs from the solo one by rounding only. 1: no groups. Prefix-LM
+     *                       run's, as for decodeGroup); on CUDA no bound but the step's own (its chunks are at most
+     *                       stepTokens rows, as vLLM's max_num_batched_tokens), where a pass of more rows differs from the
+     *                       solo one by rounding only. 1: no groups. Prefix-LM
      *                       models never group (a first chunk attends bidirectionally)
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
@@ -102,13 +103,13 @@ public final class Engine implements AutoCloseable {
          * running sequences in one forward pass, each row bit-identical to a solo run) and no decode
          * buckets (padding rows would cost their full arithmetic there, and launches cost nothing); on
          * CUDA, captured decode steps for 1, 2, 4, 8, 16, 24, 32, 48 and 64 sequences. Generated blocks are cached on
-         * CUDA only; prefill groups of at most smallMRows − 1 rows on the CPU, 512 on CUDA (see the record's parameters).
+         * CUDA only; prefill groups of at most smallMRows − 1 rows on the CPU, a whole step's on CUDA (see the record's parameters).
          */
         public static Config defaults(Transformer m) {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
             return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
-                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : 512);
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE);
         }
 
         public Config kvBudget(long bytes) {
