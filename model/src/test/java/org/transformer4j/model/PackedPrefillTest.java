@@ -39,36 +39,70 @@ class PackedPrefillTest {
         try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(c, cpu, 29)) {
             Transformer m = new Transformer(w, cpu);
             assertTrue(m.packsPrefill());
-            int b = STARTS.length, maxBlocks = 4, blocks = b * maxBlocks;
-            int[] tables = new int[b * maxBlocks];
-            for (int i = 0; i < tables.length; i++) tables[i] = (i * 7) % blocks;                   // blocks scattered over the pool
-            int[][] prompts = new int[b][];
-            for (int i = 0; i < b; i++) prompts[i] = Tiny.ids(400 + i, 1, STARTS[i] + TAKES[i])[0];
-            Tensor[][] solo = PagedBatch.allocate(m, blocks), packed = PagedBatch.allocate(m, blocks);
-            try {
-                float[][] want = new float[b][];
-                int[][] chunks = new int[b][];
-                for (int i = 0; i < b; i++) {
-                    int[] table = java.util.Arrays.copyOfRange(tables, i * maxBlocks, (i + 1) * maxBlocks);
-                    chunks[i] = java.util.Arrays.copyOfRange(prompts[i], STARTS[i], prompts[i].length);
-                    if (STARTS[i] > 0) {                                                               // the cached rows, alike in both pools
-                        int[] head = java.util.Arrays.copyOf(prompts[i], STARTS[i]);
-                        PagedBatch.prefill(m, solo, table, 0, head);
-                        PagedBatch.prefill(m, packed, table, 0, head);
-                    }
-                    want[i] = PagedBatch.prefill(m, solo, table, STARTS[i], chunks[i]);
-                }
-                float[][] got = PagedBatch.prefillPacked(m, packed, tables, maxBlocks, STARTS, chunks);
-                for (int i = 0; i < b; i++) assertArrayEquals(want[i], got[i], "sequence " + i + "'s last-token logits");
-                for (int kv = 0; kv < 2; kv++) {
-                    for (int l = 0; l < solo[kv].length; l++) {
-                        assertArrayEquals(solo[kv][l].toFloatArray(), packed[kv][l].toFloatArray(), (kv == 0 ? "K" : "V") + " cache of layer " + l);
-                    }
-                }
-            } finally {
-                for (Tensor[] ts : solo) for (Tensor t : ts) t.close();
-                for (Tensor[] ts : packed) for (Tensor t : ts) t.close();
+            assertPacksToSoloBits(m);
+        }
+    }
+
+    /**
+     * Every decoder family folder of the float64 harness, as stored (F16 / BF16 / F32, quantized ones too): packed chunks
+     * give each sequence its solo prefill's logits and K/V bits; a folder whose RoPE depends on the length (Phi-3's
+     * LongRoPE, dynamic NTK) is refused by name instead.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gpt2", "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-llama3",
+            "llama-rope-yarn-v5", "llama-rope-dynamic", "mistral", "qwen2", "qwen3", "phi3", "phi3-longrope", "gemma", "gemma2",
+            "gemma3-text", "granite", "smollm3", "olmo", "olmo2", "mixtral", "qwen2-moe", "olmoe", "gpt-oss", "qwen3-fp8", "qwen2-awq",
+            "llama-gptq", "gpt-neox", "phi", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode",
+            "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "cohere", "cohere2"})
+    void everyDecoderFolderPacksToItsSoloBits(String name) throws Exception {
+        try (CpuBackend cpu = new CpuBackend(); Weights w = Pretrained.load(ReferenceFixturesTest.root().resolve(name), cpu)) {
+            Transformer m = new Transformer(w, cpu);
+            TransformerConfig.Rope r = w.config.rope();
+            boolean byLength = r != null && (r.scaling() == TransformerConfig.Rope.Scaling.DYNAMIC || r.scaling() == TransformerConfig.Rope.Scaling.LONGROPE);
+            if (byLength) {
+                assertFalse(m.packsPrefill(), name);
+                return;
             }
+            assertTrue(m.packsPrefill(), name);
+            assertPacksToSoloBits(m);
+        }
+    }
+
+    /** Five sequences (STARTS, TAKES) over one pool, solo and packed: logits and both caches bit for bit. */
+    static void assertPacksToSoloBits(Transformer m) {
+        int b = STARTS.length, maxBlocks = 4, blocks = b * maxBlocks;
+        int[] tables = new int[b * maxBlocks];
+        for (int i = 0; i < tables.length; i++) tables[i] = (i * 7) % blocks;                   // blocks scattered over the pool
+        int[][] prompts = new int[b][];
+        int vocab = m.config.vocabSize();
+        for (int i = 0; i < b; i++) {
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(400 + i);
+            prompts[i] = rnd.ints(STARTS[i] + TAKES[i], 0, vocab).toArray();
+        }
+        Tensor[][] solo = PagedBatch.allocate(m, blocks), packed = PagedBatch.allocate(m, blocks);
+        try {
+            float[][] want = new float[b][];
+            int[][] chunks = new int[b][];
+            for (int i = 0; i < b; i++) {
+                int[] table = java.util.Arrays.copyOfRange(tables, i * maxBlocks, (i + 1) * maxBlocks);
+                chunks[i] = java.util.Arrays.copyOfRange(prompts[i], STARTS[i], prompts[i].length);
+                if (STARTS[i] > 0) {                                                               // the cached rows, alike in both pools
+                    int[] head = java.util.Arrays.copyOf(prompts[i], STARTS[i]);
+                    PagedBatch.prefill(m, solo, table, 0, head);
+                    PagedBatch.prefill(m, packed, table, 0, head);
+                }
+                want[i] = PagedBatch.prefill(m, solo, table, STARTS[i], chunks[i]);
+            }
+            float[][] got = PagedBatch.prefillPacked(m, packed, tables, maxBlocks, STARTS, chunks);
+            for (int i = 0; i < b; i++) assertArrayEquals(want[i], got[i], "sequence " + i + "'s last-token logits");
+            for (int kv = 0; kv < 2; kv++) {
+                for (int l = 0; l < solo[kv].length; l++) {
+                    assertArrayEquals(solo[kv][l].toFloatArray(), packed[kv][l].toFloatArray(), (kv == 0 ? "K" : "V") + " cache of layer " + l);
+                }
+            }
+        } finally {
+            for (Tensor[] ts : solo) for (Tensor t : ts) t.close();
+            for (Tensor[] ts : packed) for (Tensor t : ts) t.close();
         }
     }
 
