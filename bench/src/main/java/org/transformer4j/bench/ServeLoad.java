@@ -40,7 +40,8 @@ import org.transformer4j.server.OpenAiServer;
  * up to 64 (below the limit now the same as "batched"), "one-at-a-time" the same server with one running sequence (the rest queue),
  * which is how servers without continuous batching behave; "batched-no-groups" is "batched" with every prefill chunk its
  * own forward pass (Engine.Config.prefillGroupRows 1: what prompts of several lengths got before they were packed);
- * "speculative-K" is "batched" with n-gram speculative decoding
+ * "speculative-K" is "batched" with n-gram speculative decoding (the running sequences' drafts checked in packed passes;
+ * "speculative-K-no-groups": one verify pass per sequence, as before 2026-12-07)
  * (K draft tokens, lookup 1..3 tokens, at any batch size). Throughput = all streamed tokens / wall
  * time from the first request to the last token; tokens per CPU-s divides them by the process's CPU time
  * instead (fairer on a machine shared with other work). A warm-up round runs first in each mode: the
@@ -88,9 +89,10 @@ public final class ServeLoad {
                 for (String mode : modes) {
                     Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.equals("one-at-a-time") ? 1 : 64, 256);
                     if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // one group of 64 (above the small-M limit: the packed GEMM path, not bit-identical to solo)
-                    if (mode.equals("batched-no-groups")) cfg = cfg.prefillGroupRows(1);
+                    if (mode.endsWith("-no-groups")) cfg = cfg.prefillGroupRows(1);   // every prefill chunk and draft check its own pass
                     if (mode.startsWith("speculative")) {                           // speculative-K: n-gram speculation, K draft tokens, lookup 1..3
-                        cfg = cfg.speculative(Engine.Speculation.ngram(Integer.parseInt(mode.substring("speculative-".length())), 1, 3).maxRunning(64));
+                        String k = mode.substring("speculative-".length()).replace("-no-groups", "");
+                        cfg = cfg.speculative(Engine.Speculation.ngram(Integer.parseInt(k), 1, 3).maxRunning(64));
                     }
                     try (Engine e = new Engine(m, cfg);
                          OpenAiServer s = OpenAiServer.decoder("gpt2-random", e, new IdTokenizer(), null, OpenAiServer.Limits.defaults())) {

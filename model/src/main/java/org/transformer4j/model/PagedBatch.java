@@ -131,15 +131,37 @@ public final class PagedBatch {
     /** {@link #prefillPacked} with sequence b through adapter {@code slots[b]} of {@code lora} (as {@link #prefillAll} takes them). */
     public static float[][] prefillPacked(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens,
                                           LoraSlots lora, int[] slots) {
+        try (KvState st = packedState(m, kv, tables, maxBlocks, starts, tokens, lora, slots)) {
+            return m.prefillLastPacked(st, tokens);
+        }
+    }
+
+    /**
+     * {@link #prefillPacked}, returning every row's logits (T_b, V) of the sequences b with {@code allRows[b]} and the last
+     * row's (1, V) of the others ({@link Transformer#prefillPacked}): prompts that want their log-probabilities, or several
+     * sequences' speculative drafts checked in one pass.
+     */
+    public static float[][][] prefillPackedRows(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens,
+                                                boolean[] allRows, LoraSlots lora, int[] slots) {
+        try (KvState st = packedState(m, kv, tables, maxBlocks, starts, tokens, lora, slots)) {
+            return m.prefillPacked(st, tokens, allRows);
+        }
+    }
+
+    private static KvState packedState(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens,
+                                       LoraSlots lora, int[] slots) {
         if (starts == null || tokens == null || starts.length != tokens.length) {
             throw new IllegalArgumentException("prefillPacked takes one start per token array: " + (starts == null ? "null" : starts.length)
                     + " starts, " + (tokens == null ? "null" : tokens.length) + " token arrays");
         }
         KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, starts.clone());
-        try (st) {
+        try {
             if (lora != null) st.adapters(lora, slots);
-            return m.prefillLastPacked(st, tokens);
+        } catch (RuntimeException e) {
+            st.close();
+            throw e;
         }
+        return st;
     }
 
     /**

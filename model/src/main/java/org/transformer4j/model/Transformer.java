@@ -460,24 +460,41 @@ public final class Transformer {
      * the models {@link #packsPrefill} accepts.
      */
     public float[][] prefillLastPacked(KvState st, int[][] tokens) {
+        float[][][] rows = prefillPacked(st, tokens, new boolean[tokens == null ? 0 : tokens.length]);
+        float[][] out = new float[rows.length][];
+        for (int b = 0; b < rows.length; b++) out[b] = rows[b][0];
+        return out;
+    }
+
+    /**
+     * {@link #prefillLastPacked}, returning every row's logits (T_b, V) of the sequences b with {@code allRows[b]} (a
+     * prompt's log-probabilities, a speculative draft's check) and the last row's (1, V) of the others; the output
+     * projection runs on those rows only.
+     */
+    public float[][][] prefillPacked(KvState st, int[][] tokens, boolean[] allRows) {
         checkState(st);
         int batch = st.batch;
         if (tokens == null || tokens.length != batch) {
-            throw new IllegalArgumentException("prefillLastPacked takes one token array per sequence (" + batch + "), got "
+            throw new IllegalArgumentException("prefillPacked takes one token array per sequence (" + batch + "), got "
                     + (tokens == null ? "null" : tokens.length));
         }
+        if (allRows == null || allRows.length != batch) {
+            throw new IllegalArgumentException("prefillPacked takes one allRows flag per sequence (" + batch + "), got "
+                    + (allRows == null ? "null" : allRows.length));
+        }
         if (!packsPrefill()) {
-            throw new IllegalArgumentException("prefillLastPacked runs decoder-only models without a bidirectional prefix or length-dependent"
+            throw new IllegalArgumentException("prefillPacked runs decoder-only models without a bidirectional prefix or length-dependent"
                     + " RoPE (dynamic, longrope); this one is " + config.architecture() + (config.prefixLm() ? " (prefix-LM)" : "")
                     + (config.rope() == null ? "" : " with RoPE scaling " + config.rope().scaling()));
         }
-        int[] cu = new int[batch + 1];
+        int[] cu = new int[batch + 1], kept = new int[batch + 1];                              // packed rows; rows whose logits are kept
         for (int b = 0; b < batch; b++) {
             if (tokens[b] == null || tokens[b].length == 0) throw new IllegalArgumentException("no tokens to prefill for sequence " + b);
             checkIds(tokens[b]);
             st.checkRoom(b, tokens[b].length);
             checkPositions(st.lengths[b], tokens[b].length);
             cu[b + 1] = Math.addExact(cu[b], tokens[b].length);
+            kept[b + 1] = kept[b] + (allRows[b] ? tokens[b].length : 1);
         }
         int n = cu[batch];
         int[] ids = new int[n], positions = new int[n], rows = new int[batch];
@@ -488,7 +505,7 @@ public final class Transformer {
         }
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
         int[] before = st.lengths.clone();
-        float[][][] l3;
+        float[][] l2;
         try (Scratch s = new Scratch(backend); var hold = st.hold()) {                          // the pool cannot grow meanwhile
             s.lora = st.route(s, java.util.stream.IntStream.range(0, batch).toArray(), rows);
             Tensor idT = s.uploadInts(ids, 1, n), posT = s.uploadInts(positions, 1, n);
@@ -499,14 +516,17 @@ public final class Transformer {
             RopeAt rope = config.rope() == null ? null : new RopeAt(posT, null);
             Tensor h = runStack(s, weights.decoder, x, l -> new PackedCachedSelf(s, st, l, before, cu, bias, ropeAt(l, rope),
                     config.window(l)), null);
-            Tensor last = s.empty(dtype, batch, 1, config.modelWidth());
-            for (int b = 0; b < batch; b++) backend.copy(h.slice(1, cu[b + 1] - 1, cu[b + 1]), last.slice(0, b, b + 1));
-            l3 = toHost3(logits(s, last), batch, 1, config.vocabSize());
+            Tensor last = kept[batch] == n ? h : s.empty(dtype, 1, kept[batch], config.modelWidth());
+            for (int b = 0; b < batch && last != h; b++) {
+                int from = allRows[b] ? cu[b] : cu[b + 1] - 1;
+                backend.copy(h.slice(1, from, cu[b + 1]), last.slice(1, kept[b], kept[b + 1]));
+            }
+            l2 = toHost3(logits(s, last), 1, kept[batch], config.vocabSize())[0];
         }
-        float[][] out = new float[batch][];
+        float[][][] out = new float[batch][][];
         for (int b = 0; b < batch; b++) {
             st.lengths[b] = before[b] + rows[b];
-            out[b] = l3[b][0];
+            out[b] = Arrays.copyOfRange(l2, kept[b], kept[b + 1]);
         }
         st.tokensEncoded += n;
         return out;

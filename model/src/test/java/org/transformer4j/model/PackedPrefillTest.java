@@ -106,6 +106,46 @@ class PackedPrefillTest {
         }
     }
 
+    /**
+     * Every row's logits for the sequences that ask for them (prompt log-probabilities, speculative drafts), the last
+     * row's for the others, from one packed pass: each bit for bit its solo prefillRows / prefill.
+     */
+    @ParameterizedTest
+    @MethodSource("configs")
+    void allRowsWhereAskedEqualTheSoloRows(TransformerConfig c) {
+        boolean[] all = {true, false, true, true, false};
+        try (CpuBackend cpu = new CpuBackend(); Weights w = Weights.random(c, cpu, 31)) {
+            Transformer m = new Transformer(w, cpu);
+            int b = STARTS.length, maxBlocks = 4, blocks = b * maxBlocks;
+            int[] tables = new int[b * maxBlocks];
+            for (int i = 0; i < tables.length; i++) tables[i] = (i * 3 + 1) % blocks;
+            Tensor[][] solo = PagedBatch.allocate(m, blocks), packed = PagedBatch.allocate(m, blocks);
+            try {
+                float[][][] want = new float[b][][];
+                int[][] chunks = new int[b][];
+                for (int i = 0; i < b; i++) {
+                    int[] p = Tiny.ids(500 + i, 1, STARTS[i] + TAKES[i])[0];
+                    int[] table = java.util.Arrays.copyOfRange(tables, i * maxBlocks, (i + 1) * maxBlocks);
+                    chunks[i] = java.util.Arrays.copyOfRange(p, STARTS[i], p.length);
+                    if (STARTS[i] > 0) {
+                        PagedBatch.prefill(m, solo, table, 0, java.util.Arrays.copyOf(p, STARTS[i]));
+                        PagedBatch.prefill(m, packed, table, 0, java.util.Arrays.copyOf(p, STARTS[i]));
+                    }
+                    want[i] = all[i] ? PagedBatch.prefillRows(m, solo, table, STARTS[i], chunks[i])
+                            : new float[][] {PagedBatch.prefill(m, solo, table, STARTS[i], chunks[i])};
+                }
+                float[][][] got = PagedBatch.prefillPackedRows(m, packed, tables, maxBlocks, STARTS, chunks, all, null, null);
+                for (int i = 0; i < b; i++) {
+                    assertTrue(got[i].length == (all[i] ? TAKES[i] : 1), "sequence " + i + ": " + got[i].length + " rows");
+                    for (int r = 0; r < got[i].length; r++) assertArrayEquals(want[i][r], got[i][r], "sequence " + i + " row " + r);
+                }
+            } finally {
+                for (Tensor[] ts : solo) for (Tensor t : ts) t.close();
+                for (Tensor[] ts : packed) for (Tensor t : ts) t.close();
+            }
+        }
+    }
+
     @Test
     void lengthDependentRopeAndPrefixLmAreRefusedByName() {
         TransformerConfig dynamic = Tiny.ropeDecoder().toBuilder()

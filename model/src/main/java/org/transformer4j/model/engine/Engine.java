@@ -342,7 +342,7 @@ public final class Engine implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
     private final AtomicLong loraWaits = new AtomicLong();   // admissions put off: every LoRA slot held by other adapters
-    private final AtomicLong draftTokens = new AtomicLong(), acceptedTokens = new AtomicLong();
+    private final AtomicLong draftTokens = new AtomicLong(), acceptedTokens = new AtomicLong(), verifyPasses = new AtomicLong();
     private final AtomicLong prefillPasses = new AtomicLong(), prefillRows = new AtomicLong(), sampleOps = new AtomicLong(), logprobCopies = new AtomicLong();
     private static final Generator.Options GREEDY = Generator.Options.greedy(1);   // rows not chosen this step
     private volatile int runningCount, blocksInUse;
@@ -525,6 +525,9 @@ public final class Engine implements AutoCloseable {
 
     /** Draft tokens the model's greedy choices agreed with (kept) so far. */
     public long acceptedTokens() { return acceptedTokens.get(); }
+
+    /** Forward passes run to check drafts so far: one per speculating sequence, or per group of them checked together. */
+    public long verifyPasses() { return verifyPasses.get(); }
 
     /** Sample ops run so far: one per decode pass for all its sequences, one per step for the first tokens of the prompts it finished. */
     public long sampleOps() { return sampleOps.get(); }
@@ -729,7 +732,7 @@ public final class Engine implements AutoCloseable {
         for (int from = 0; from < decoding.size(); from += config.decodeGroup()) {
             decode(decoding.subList(from, Math.min(decoding.size(), from + config.decodeGroup())));
         }
-        for (Seq s : speculating) verify(s);
+        verify(speculating);
         publish();
         return true;
     }
@@ -783,23 +786,83 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Runs s's last token and its draft through the model in one pass and reports the draft's longest prefix that the
-     * model's greedy choices agree with, then the model's own next token (each through {@link #report}, which may end s).
+     * Runs each speculating sequence's last token and its draft through the model and reports the draft's longest prefix
+     * that the model's greedy choices agree with, then the model's own next token (each through {@link #report}, which
+     * may end s). Where the model {@link #packs}, the sequences' drafts go through one packed pass (in groups of at most
+     * {@link #groupRows} rows) instead of one pass each; a group that fails is rerun one sequence at a time.
      */
-    private void verify(Seq s) {
-        int[] d = s.draft;
-        s.draft = null;
-        if (s.done || !running.contains(s)) return;            // preempted by a later sequence's room, or ended
-        int[] fed = new int[d.length + 1];
+    private void verify(List<Seq> speculating) {
+        List<Seq> left = new ArrayList<>();
+        for (Seq s : speculating) {
+            if (s.done || !running.contains(s)) s.draft = null;           // preempted by a later sequence's room, or ended
+            else left.add(s);
+        }
+        while (!left.isEmpty()) {
+            List<Seq> group = new ArrayList<>(List.of(left.remove(0)));
+            int rows = group.get(0).draft.length + 1;
+            for (var it = left.iterator(); packs && it.hasNext(); ) {
+                Seq s = it.next();
+                if (rows + s.draft.length + 1 <= groupRows) {
+                    group.add(s);
+                    rows += s.draft.length + 1;
+                    it.remove();
+                }
+            }
+            if (group.size() == 1) {
+                verifyAlone(group.get(0));
+                continue;
+            }
+            if (adapters != null) group.sort(BY_ADAPTER);
+            int b = group.size();
+            int maxBlocks = maxBlocks(group);
+            int[] tables = tables(group, maxBlocks), starts = new int[b];
+            int[][] fed = new int[b][];
+            boolean[] all = new boolean[b];
+            for (int i = 0; i < b; i++) {
+                Seq s = group.get(i);
+                starts[i] = s.len;
+                fed[i] = fed(s);
+                all[i] = true;
+            }
+            float[][][] out;
+            try {
+                out = PagedBatch.prefillPackedRows(model, blocks.caches(), tables, maxBlocks, starts, fed, all, adapters, slots(group));
+                verifyPasses.incrementAndGet();
+            } catch (RuntimeException e) {
+                for (Seq s : group) verifyAlone(s);                        // only the failing sequence ends
+                continue;
+            }
+            for (int i = 0; i < b; i++) accept(group.get(i), out[i]);
+        }
+    }
+
+    /** s's last token, then its draft: what a verify pass feeds. */
+    private static int[] fed(Seq s) {
+        int[] fed = new int[s.draft.length + 1];
         fed[0] = s.token(s.len);
-        System.arraycopy(d, 0, fed, 1, d.length);
+        System.arraycopy(s.draft, 0, fed, 1, s.draft.length);
+        return fed;
+    }
+
+    /** One sequence's verify pass of its own. */
+    private void verifyAlone(Seq s) {
+        if (s.done || !running.contains(s)) { s.draft = null; return; }
         float[][] rows;
         try {
-            rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, fed, adapters, s.slot);
+            rows = PagedBatch.prefillRows(model, blocks.caches(), table(s), s.len, fed(s), adapters, s.slot);
+            verifyPasses.incrementAndGet();
         } catch (RuntimeException e) {
+            s.draft = null;
             fail(s, "speculative verify pass failed: " + e.getMessage());
             return;
         }
+        accept(s, rows);
+    }
+
+    /** Keeps the draft's prefix that the model's greedy choices in {@code rows} (one per fed token) agree with, and the token after it. */
+    private void accept(Seq s, float[][] rows) {
+        int[] d = s.draft;
+        s.draft = null;
         draftTokens.addAndGet(d.length);
         for (int i = 0; i <= d.length && !s.done; i++) {
             int id = greedyId(rows[i]);                        // the model's choice after fed[0..i]

@@ -606,6 +606,36 @@ class EngineTest {
         }
     }
 
+    /**
+     * Four greedy sequences speculating together (Speculation.maxRunning 4) have their drafts checked in packed passes,
+     * several sequences a pass, and keep their solo tokens bit for bit.
+     */
+    @Test
+    void severalSpeculatingSequencesCheckTheirDraftsInOnePass() throws Exception {
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int[] unit = prompt(810 + i, 5 + i);
+            prompts.add(concat(concat(unit, unit), unit));
+        }
+        List<Generator.Options> opts = new ArrayList<>();
+        for (int i = 0; i < 4; i++) opts.add(Generator.Options.greedy(30 + 3 * i));
+        Engine.Config c = Engine.Config.defaults(model).speculative(Engine.Speculation.ngram(4, 1, 3).maxRunning(4));
+        long[] passes = new long[2], kept = new long[2];
+        for (int groups = 0; groups < 2; groups++) {                 // groups off (one verify pass per sequence), then on
+            try (Engine e = new Engine(model, groups == 0 ? c.prefillGroupRows(1) : c)) {
+                java.util.concurrent.CountDownLatch hold = holdLoop(e, 96);
+                long passes0 = e.verifyPasses(), kept0 = e.acceptedTokens();
+                assertSameAsAlone(model, e, prompts, opts, hold::countDown);
+                passes[groups] = e.verifyPasses() - passes0;
+                kept[groups] = e.acceptedTokens() - kept0;
+            }
+        }
+        assertTrue(kept[0] > 0 && kept[0] == kept[1], "the same drafts kept either way: " + Arrays.toString(kept));
+        if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 20) {
+            assertTrue(passes[1] < passes[0], passes[1] + " verify passes packed against " + passes[0] + " one per sequence");
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
