@@ -1016,8 +1016,9 @@ public final class Engine implements AutoCloseable {
      * Runs this step's prefill chunks: chunks of several prompts go through the model together in groups of at most
      * {@link #groupRows} rows (several prompts in one pass: the products read the weights once for all their rows). Chunks
      * of one start and length run as one (B, T) batch; others packed, each prompt's rows after the one before
-     * ({@link PagedBatch#prefillPacked}), where the model {@link #packs}. A chunk whose prompt wants every row's logits runs
-     * alone; a group that fails is rerun one chunk at a time so that only the failing sequence ends.
+     * ({@link PagedBatch#prefillPackedRows}), where the model {@link #packs}, every row's logits kept for the prompts that
+     * want their log-probabilities (where it does not pack, such a chunk runs alone); a group that fails is rerun one
+     * chunk at a time so that only the failing sequence ends.
      */
     private void prefillChunks(List<Chunk> chunks) {
         try {
@@ -1056,10 +1057,12 @@ public final class Engine implements AutoCloseable {
             if (!first.live(running)) continue;
             List<Chunk> group = new ArrayList<>(List.of(first));
             int rows = first.take();
-            for (var it = left.iterator(); it.hasNext() && !first.s().wantsPromptRows(); ) {
+            for (var it = left.iterator(); it.hasNext() && (packs || !first.s().wantsPromptRows()); ) {
                 Chunk c = it.next();
-                boolean fits = rows + c.take() <= groupRows && (packs || c.start() == first.start() && c.take() == first.take());
-                if (fits && c.live(running) && !c.s().wantsPromptRows()) {
+                // packed: any chunks (every row's logits kept for the prompts that want their log-probabilities); else equal ones
+                boolean fits = rows + c.take() <= groupRows
+                        && (packs || c.start() == first.start() && c.take() == first.take() && !c.s().wantsPromptRows());
+                if (fits && c.live(running)) {
                     group.add(c);
                     rows += c.take();
                     it.remove();
@@ -1076,23 +1079,36 @@ public final class Engine implements AutoCloseable {
             int[] tables = tables(seqs, maxBlocks);
             int[][] tokens = new int[b][];
             int[] starts = new int[b];
-            boolean equal = true;
+            boolean[] allRows = new boolean[b];
+            boolean equal = true, anyRows = false;
             for (int i = 0; i < b; i++) {
                 Chunk c = group.get(i);
                 starts[i] = c.start();
                 tokens[i] = Arrays.copyOfRange(c.s().prompt, c.start(), c.start() + c.take());
                 equal &= c.start() == first.start() && c.take() == first.take();
+                allRows[i] = c.s().wantsPromptRows();
+                anyRows |= allRows[i];
             }
-            float[][] logits;
+            float[][][] rowsOut;
             try {
-                logits = equal ? PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens, adapters, slots(seqs))
-                        : PagedBatch.prefillPacked(model, blocks.caches(), tables, maxBlocks, starts, tokens, adapters, slots(seqs));
+                if (equal && !anyRows) {
+                    float[][] last = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens, adapters, slots(seqs));
+                    rowsOut = new float[b][][];
+                    for (int i = 0; i < b; i++) rowsOut[i] = new float[][] {last[i]};
+                } else {
+                    rowsOut = PagedBatch.prefillPackedRows(model, blocks.caches(), tables, maxBlocks, starts, tokens, allRows, adapters, slots(seqs));
+                }
                 prefillPasses.incrementAndGet();
             } catch (RuntimeException e) {
                 for (Chunk c : group) if (c.live(running)) prefill(c.s(), c.take());   // only the failing sequence ends
                 continue;
             }
-            for (int i = 0; i < b; i++) prefilled(group.get(i).s(), group.get(i).take(), logits[i]);
+            for (int i = 0; i < b; i++) {
+                Seq s = group.get(i).s();
+                float[][] r = rowsOut[i];
+                if (allRows[i]) promptLogprobs(s, starts[i], r);
+                prefilled(s, group.get(i).take(), r[r.length - 1]);
+            }
         }
     }
 

@@ -547,6 +547,41 @@ class EngineTest {
         }
     }
 
+    /**
+     * Requests that want their prompt's log-probabilities share a packed prefill pass with plain requests arriving in the
+     * same step, and report exactly (bit for bit) what they report alone; every reply is its solo reply.
+     */
+    @Test
+    void promptLogprobsOfAPackedPassAreThoseOfItsSoloPass() throws Exception {
+        int[] scored = prompt(710, 37), other = prompt(711, 21), scoredToo = prompt(712, 9);
+        Engine.PromptLogprobs[] alone = new Engine.PromptLogprobs[2];
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            alone[0] = score(e, new Engine.Request(scored, Generator.Options.greedy(4)).withPromptLogprobs(2)).get(60, TimeUnit.SECONDS).prompt();
+            alone[1] = score(e, new Engine.Request(scoredToo, Generator.Options.greedy(1)).promptOnly()).get(60, TimeUnit.SECONDS).prompt();
+        }
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            java.util.concurrent.CountDownLatch hold = holdLoop(e, 94);
+            long passes = e.prefillPasses();
+            CompletableFuture<Scored> a = score(e, new Engine.Request(scored, Generator.Options.greedy(4)).withPromptLogprobs(2));
+            CompletableFuture<Result> b = submit(e, other, Generator.Options.greedy(6));
+            CompletableFuture<Scored> c = score(e, new Engine.Request(scoredToo, Generator.Options.greedy(1)).promptOnly());
+            hold.countDown();
+            Scored ra = a.get(60, TimeUnit.SECONDS), rc = c.get(60, TimeUnit.SECONDS);
+            Generator g = new Generator(model);
+            assertArrayEquals(g.generate(scored, Generator.Options.greedy(4), null), ra.tokens().stream().mapToInt(Engine.Token::id).toArray());
+            assertArrayEquals(g.generate(other, Generator.Options.greedy(6), null), b.get(60, TimeUnit.SECONDS).ids());
+            Engine.PromptLogprobs[] got = {ra.prompt(), rc.prompt()};
+            for (int k = 0; k < 2; k++) {
+                assertArrayEquals(alone[k].logprobs(), got[k].logprobs(), 0.0, "request " + k + "'s prompt log-probabilities");
+                assertArrayEquals(alone[k].ranks(), got[k].ranks());
+                for (int i = 1; i < got[k].topIds().length; i++) assertArrayEquals(alone[k].topIds()[i], got[k].topIds()[i]);
+            }
+            if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 37 + 21 + 9) {
+                assertEquals(1, e.prefillPasses() - passes, "the three prompts in one packed pass");
+            }
+        }
+    }
+
     static void awaitIdle(Engine e) throws InterruptedException {
         for (int i = 0; i < 2000 && (e.running() > 0 || e.queued() > 0 || e.blocksInUse() > 0); i++) Thread.sleep(5);
     }
