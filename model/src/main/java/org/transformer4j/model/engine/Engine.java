@@ -71,13 +71,13 @@ public final class Engine implements AutoCloseable {
      *                       backend such a prompt's tokens are its solo tokens up to float rounding only (off there by
      *                       default; on for CUDA, where equality is up to rounding anyway)
      * @param speculation    n-gram speculative decoding of greedy sequences (see {@link Speculation}); null: none
-     * @param prefillGroupRows rows of one prefill pass over several prompts' chunks at most (vLLM's flattened batch): their
-     *                       products read the weights once for all of them. On the CPU below the small-M limit by
-     *                       default, so that each row keeps its solo bits (above it a row's bits differ from its solo
-     *                       run's, as for decodeGroup); on CUDA no bound but the step's own (its chunks are at most
-     *                       stepTokens rows, as vLLM's max_num_batched_tokens), where a pass of more rows differs from the
-     *                       solo one by rounding only. 1: no groups. Prefix-LM
-     *                       models never group (a first chunk attends bidirectionally)
+     * @param prefillGroupRows rows of one pass over several prompts' prefill chunks (or several sequences' speculative
+     *                       drafts) at most, packed one after another (vLLM's flattened batch): their products read the
+     *                       weights once for all of them. On the CPU below the small-M limit by default, so that each row
+     *                       keeps its solo bits (above it a row's bits differ from its solo run's, as for decodeGroup); on
+     *                       CUDA no bound but the step's own (its chunks are at most stepTokens rows, as vLLM's
+     *                       max_num_batched_tokens), where a pass of more rows differs from the solo one by rounding only.
+     *                       1: no groups. Prefix-LM models never group (a first chunk attends bidirectionally)
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
                          int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated, Speculation speculation,
