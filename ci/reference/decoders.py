@@ -1,4 +1,4 @@
-"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2/3, Granite, SmolLM3, OLMo, OLMo 2 and the
+"""Decoder-only LLMs: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2/3, Granite, SmolLM3, OLMo, OLMo 2, OLMo 3 and the
 mixture-of-experts Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE, one function following each family's modeling file in
 transformers (models/<family>/modeling_<family>.py):
 
@@ -53,6 +53,13 @@ OLMo 2 (models/olmo2/modeling_olmo2.py): Llama's projections, q_norm / k_norm RM
 projections (num_heads · head_dim, num_key_value_heads · head_dim) before the heads are split, no input norms: each
 sublayer's output is normed (post_attention_layernorm, post_feedforward_layernorm) before its residual add.
 
+OLMo 3 (models/olmo3/modular_olmo3.py, Olmo3ForCausalLM; allenai/Olmo-3-*): OLMo 2's layers (rms_norm_eps 1e-5 by
+default) with layer_types (default: layer i slides unless (i + 1) % 4 == 0) and sliding_window (default 4096), and RoPE
+per layer type (Olmo3RotaryEmbedding over Gemma 3's, Olmo3Config.convert_rope_params_to_dict): the sliding layers the
+default kind at theta 500000, the full ones rope_theta (default 500000) with rope_scaling (the long-context releases'
+yarn); 5.x: rope_parameters[layer_type]. Scaling is not applied to sliding layers (the Olmo 3 paper's choice; some 5.x
+releases between the rope refactor and its fix gave every layer the scaled rope).
+
 Mixture of experts (moe_block): the MLP of a sparse layer is a router `gate` (Linear C→E, no bias), softmax over
 all E experts (transformers: in float32, F.softmax(…, dtype=torch.float) or .float()), torch.topk of k =
 num_experts_per_tok (descending), the k probabilities renormalized to sum 1 (Mixtral always; the others when
@@ -102,6 +109,8 @@ def sliding_layers(cfg):
         return [bool((i + 1) % pattern) for i in range(n)]
     if mt == "gemma2":
         return [w is not None and bool((i + 1) % 2) for i in range(n)]
+    if mt == "olmo3":                                # Olmo3Config: every fourth layer full, the others sliding
+        return [bool((i + 1) % 4) for i in range(n)]
     if mt in ("mistral", "mixtral", "phi3", "starcoder2"):
         return [w is not None] * n
     if mt in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
@@ -192,7 +201,7 @@ def _norm(cfg, x, w, b=None):
         return nn.layer_norm(x, 1.0, 0.0, 1e-5)
     if cfg["model_type"] in LAYERNORMS:              # nn.LayerNorm(hidden, eps=layer_norm_eps / norm_epsilon)
         return nn.layer_norm(x, w, b, cfg.get("layer_norm_eps", cfg.get("norm_epsilon", 1e-5)))
-    eps = cfg.get("rms_norm_eps", 1e-6)
+    eps = cfg.get("rms_norm_eps", 1e-5 if cfg["model_type"] == "olmo3" else 1e-6)   # Olmo3Config(rms_norm_eps=1e-5)
     return nn.rms_norm(x, 1.0 + w, eps) if cfg["model_type"] in GEMMAS else nn.rms_norm(x, w, eps)
 
 
@@ -225,9 +234,9 @@ def forward(cfg, P, ids, rope_lens=None, routing=None, clipped=None):
     nkv = cfg.get("num_key_value_heads") or nh
     hd = rope.head_dim(cfg)
     gemma = mt in GEMMAS
-    sandwich = mt in ("gemma2", "gemma3_text", "olmo2")
-    olmo2 = mt == "olmo2"
-    wide_qk = mt in ("olmo2", "olmoe")               # q_norm / k_norm over the whole projections
+    sandwich = mt in ("gemma2", "gemma3_text", "olmo2", "olmo3")
+    olmo2 = mt in ("olmo2", "olmo3")                 # OLMo 3: OLMo 2's layers
+    wide_qk = mt in ("olmo2", "olmo3", "olmoe")               # q_norm / k_norm over the whole projections
     sparse = sparse_layers(cfg)
     act = nn.ACT[cfg.get("hidden_activation") or cfg.get("hidden_act", "silu")] if gemma else nn.ACT[cfg.get("hidden_act", "silu")]
     scale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if mt in ("gemma2", "gemma3_text") else hd ** -0.5
@@ -243,7 +252,8 @@ def forward(cfg, P, ids, rope_lens=None, routing=None, clipped=None):
         h = h * cfg.get("embedding_multiplier", 1.0)
     slide = sliding_layers(cfg)
     # Gemma 3: rope settings per layer type (rope.parameters(cfg, layer_type)); the others: one for all layers
-    kinds = ("sliding_attention", "full_attention") if mt == "gemma3_text" else (None,)
+    per_type = mt in ("gemma3_text", "olmo3")
+    kinds = ("sliding_attention", "full_attention") if per_type else (None,)
     rot = {kind: rope.cos_sin(cfg, np.arange(t), rope_lens, layer_type=kind) for kind in kinds}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
@@ -269,14 +279,14 @@ def forward(cfg, P, ids, rope_lens=None, routing=None, clipped=None):
         if mt in ("qwen3", "qwen3_moe", "gemma3_text"):
             q = _norm(cfg, q, P[a + "q_norm.weight"])
             k = _norm(cfg, k, P[a + "k_norm.weight"])
-        cos, sin = rot[None if mt != "gemma3_text" else "sliding_attention" if slide[i] else "full_attention"]
+        cos, sin = rot[None if not per_type else "sliding_attention" if slide[i] else "full_attention"]
         if uses_rope(cfg, i):                        # SmolLM3: no_rope_layers[i] == 0 is a NoPE layer
             q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
         if mt == "gemma3_text" and cfg.get("use_bidirectional_attention"):
             dist = np.abs(np.arange(t)[:, None] - np.arange(t)[None, :])
             mask = dist < cfg["sliding_window"] if slide[i] else np.ones((t, t), dtype=bool)
         else:
-            mask = nn.causal(t, window=cfg["sliding_window"] if slide[i] else None)
+            mask = nn.causal(t, window=cfg.get("sliding_window", 4096 if mt == "olmo3" else None) if slide[i] else None)
         o = nn.linear(nn.merge(nn.attention(q, k, v, scale, mask, softcap=cap)), P[a + "o_proj.weight"], _b(P, a + "o_proj.bias"))
         parallel = mt == "stablelm" and cfg.get("use_parallel_residual", False)
         if sandwich:

@@ -56,7 +56,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_364_432   # 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_515_167   # 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1841,7 +1841,7 @@ def draw_llm(d, cfg):
     d.emb("model.embed_tokens.weight", v, c, std)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        if mt not in ("olmo", "olmo2"):                              # OLMo 2 has no input norms, OLMo's have no parameters
+        if mt not in ("olmo", "olmo2", "olmo3"):                     # OLMo 2 / 3 have no input norms, OLMo's have no parameters
             d.norm(p + "input_layernorm", c, bias=ln, one_plus=gemma)
         a = p + "self_attn."
         if mt == "phi3":
@@ -1854,7 +1854,7 @@ def draw_llm(d, cfg):
         if mt in ("qwen3", "qwen3_moe", "gemma3_text"):
             d.norm(a + "q_norm", hd, bias=False, one_plus=gemma)
             d.norm(a + "k_norm", hd, bias=False, one_plus=gemma)
-        if mt in ("olmo2", "olmoe"):                                 # over the whole projections
+        if mt in ("olmo2", "olmo3", "olmoe"):                        # over the whole projections
             d.norm(a + "q_norm", nh * hd, bias=False)
             d.norm(a + "k_norm", nkv * hd, bias=False)
         if not parallel and mt != "olmo":                            # StableLM's parallel layer has one norm
@@ -1862,7 +1862,7 @@ def draw_llm(d, cfg):
         if mt in ("gemma2", "gemma3_text"):
             d.norm(p + "pre_feedforward_layernorm", c, bias=False, one_plus=True)
             d.norm(p + "post_feedforward_layernorm", c, bias=False, one_plus=True)
-        if mt == "olmo2":
+        if mt in ("olmo2", "olmo3"):
             d.norm(p + "post_feedforward_layernorm", c, bias=False)
         m = p + "mlp."
         if decoders.sparse_layers(cfg)[i]:
@@ -1944,6 +1944,7 @@ LLM_FOLLOWS = {
     "granite": "models/granite/modeling_granite.py: GraniteForCausalLM.forward (embeddings × embedding_multiplier, scaling attention_multiplier, sublayer outputs × residual_multiplier, logits ÷ logits_scaling)",
     "olmo": "models/olmo/modular_olmo.py (modeling_olmo.py): OlmoForCausalLM.forward (Llama's blocks; OlmoLayerNorm without weight or bias, eps 1e-5, for input_layernorm, post_attention_layernorm and the final norm; OlmoMLP without biases; OlmoAttention clamps q, k, v to ±clip_qkv after their projections, before RoPE); configuration_olmo.py",
     "olmo2": "models/olmo2/modeling_olmo2.py: Olmo2ForCausalLM.forward (no input norms; post_attention_layernorm and post_feedforward_layernorm on the sublayer outputs before their residual adds; q_norm / k_norm over the whole q and k projections)",
+    "olmo3": "models/olmo3/modular_olmo3.py (modeling_olmo3.py, configuration_olmo3.py): Olmo3ForCausalLM.forward (OLMo 2's layers; Olmo3Attention slides over sliding_window keys on the layers layer_types marks sliding_attention, by default all but every fourth; Olmo3RotaryEmbedding per layer type as Olmo3Config.convert_rope_params_to_dict sets it: default rope at theta 500000 on sliding layers, rope_theta with rope_scaling on full ones)",
     "smollm3": "models/smollm3/modular_smollm3.py: SmolLM3ForCausalLM.forward (Llama's blocks; SmolLM3Attention applies RoPE only where no_rope_layers[layer] is 1)",
     "gemma3_text": "models/gemma3/modeling_gemma3.py: Gemma3ForCausalLM.forward (Gemma 2's norms, embedding scale and query_pre_attn_scalar; q_norm / k_norm (1 + w) before RoPE; Gemma3RotaryEmbedding per layer type: local base for sliding layers, rope_theta + rope_scaling for full ones; no attention soft-capping)",
     "gemma": "modeling_gemma.py: GemmaForCausalLM.forward (GemmaRMSNorm 1 + weight, embeddings * float32(sqrt(hidden)), gelu_pytorch_tanh, tied head)",
@@ -2367,6 +2368,25 @@ def make_olmo2(out):
     return make_llm(out, "olmo2", llm_config("olmo2", "Olmo2ForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, rms_norm_eps=1e-6,
                                              rope_theta=500000.0, attention_bias=False), 1348,
                     note="GQA 4 over 2 (q_norm 32 wide, k_norm 16 wide), rope_theta 5e5 as OLMo 2 publishes it, untied head")
+
+
+# OLMo 3's long-context releases (Olmo-3-1025-7B, Olmo-3-7B-Instruct, Olmo-3-32B-Think) publish yarn of factor 8 over 8192
+# original positions with attention_factor 1.2079441541679836 (0.1 ln 8 + 1) and the default betas; scaled down here to 16
+# original positions, so that with head_dim 16 pair 0 keeps its frequency and pairs 1..7 are divided by 8
+OLMO3_YARN = {"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16, "attention_factor": 1.2079441541679836,
+              "beta_fast": 32.0, "beta_slow": 1.0}
+
+
+@fixture("olmo3")
+def make_olmo3(out):
+    cfg = llm_config("olmo3", "Olmo3ForCausalLM", c=32, nh=2, nkv=1, f=64, v=128, layers=4, mpe=128, rope_theta=500000.0,
+                     rope_scaling=dict(OLMO3_YARN), sliding_window=6, attention_bias=False, pad_token_id=1,
+                     bos_token_id=None, eos_token_id=2)
+    del cfg["rms_norm_eps"]                                      # Olmo3Config's 1e-5
+    return make_llm(out, "olmo3", cfg, 1399,
+                    note="no layer_types: Olmo3Config's pattern, layers 0-2 sliding (window 6 of 40 tokens) with default rope "
+                         "at theta 5e5, layer 3 full with yarn (factor 8 over 16 original positions, attention factor "
+                         "1.2079); head_dim 16, GQA 2 over 1 (q_norm 32 wide, k_norm 16 wide), rms_norm_eps absent (1e-5)")
 
 
 @fixture("smollm3")

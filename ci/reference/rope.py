@@ -22,9 +22,23 @@ import numpy as np
 def parameters(cfg, layer_type=None):
     """The rope settings as one dict {rope_type, rope_theta, factor, ...} from either config layout; with
     layer_type (Gemma 3), that type's: 5.x rope_parameters[layer_type], or 4.x's rope_local_base_freq (default
-    10000, default kind) for sliding_attention and rope_theta (default 1e6) + rope_scaling for full_attention."""
+    10000, default kind) for sliding_attention and rope_theta (default 1e6) + rope_scaling for full_attention; OLMo 3:
+    the default kind at theta 500000 for sliding_attention, rope_theta (default 500000) + rope_scaling for
+    full_attention (5.x: rope_parameters[layer_type])."""
     rp = cfg.get("rope_parameters")
-    if layer_type is not None:
+    if layer_type is not None and cfg.get("model_type") == "olmo3":
+        # Olmo3Config.convert_rope_params_to_dict (5.x): rope_parameters[layer_type] (an absent entry: the default kind),
+        # rope_theta default_theta 500000 where unset; a 4.x config's rope_scaling goes to full_attention only, and its
+        # rope_theta too: the sliding entry's kwargs.pop("rope_theta", 500000) runs after the full entry's has taken it
+        if rp is not None:
+            p = dict(rp.get(layer_type) or {"rope_type": "default"})
+            p.setdefault("rope_theta", 500000.0)
+        elif layer_type == "sliding_attention":
+            p = {"rope_type": "default", "rope_theta": 500000.0}
+        else:
+            p = dict(cfg.get("rope_scaling") or {})
+            p["rope_theta"] = cfg.get("rope_theta", 500000.0)
+    elif layer_type is not None:
         if rp is not None and layer_type in rp:
             p = dict(rp[layer_type])
         elif layer_type == "sliding_attention":

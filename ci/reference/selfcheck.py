@@ -166,7 +166,7 @@ def causality(out):
         d = os.path.join(out, name)
         cfg, P, ref = load(d)
         ids = np.array(ref["inputs"]["input_ids"])
-        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2", "olmo") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
+        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2", "olmo", "olmo3") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
             full = decoders.forward(cfg, P, ids)[1]
             part = decoders.forward(cfg, P, ids[:, :17])[1]
             check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1250,6 +1250,39 @@ def olmo_checks(out):
           "olmo: a bound no element reaches is no clamp")
 
 
+def olmo3_checks(out):
+    """OLMo 3 (models/olmo3/modular_olmo3.py): the default layer pattern, the same model in 5.x's per-layer-type
+    rope_parameters, and each of the layer types, the window, the yarn of the full layer and its absence on the sliding
+    ones shown to matter; the prefix of the ids gives the first rows (causality) and the prefix with the rest appended
+    one token at a time (each step's last row) gives the full pass's rows, as a cache would."""
+    d = os.path.join(out, "olmo3")
+    cfg, P, ref = load(d)
+    ids = np.array(ref["inputs"]["input_ids"])
+    check("layer_types" not in cfg and decoders.sliding_layers(cfg) == [True, True, True, False] == ref["sliding_layers"],
+          "olmo3: without layer_types, layers 0-2 slide and layer 3 is full (Olmo3Config: (i + 1) % 4)")
+    logits = decoders.forward(cfg, P, ids)[1]
+    big = np.abs(logits).max()
+    moved = lambda c2: np.abs(decoders.forward(c2, P, ids)[1] - logits).max() > 1e-3 * big
+    same = lambda c2: np.abs(decoders.forward(c2, P, ids)[1] - logits).max() <= 1e-12 * big
+    yarn = dict(cfg["rope_scaling"], rope_theta=cfg["rope_theta"])
+    v5 = {k: v for k, v in cfg.items() if k not in ("rope_scaling", "rope_theta")}
+    v5["rope_parameters"] = {"sliding_attention": {"rope_type": "default", "rope_theta": 500000.0}, "full_attention": dict(yarn)}
+    check(same(v5), "olmo3: 5.x rope_parameters per layer type (sliding default, full yarn) = the 4.x fields")
+    check(same(dict(cfg, layer_types=["sliding_attention"] * 3 + ["full_attention"])), "olmo3: the explicit default layer_types = none")
+    check(moved(dict(cfg, layer_types=["full_attention"] + ["sliding_attention"] * 3)), "olmo3: the full layer first (types swapped) moves the logits")
+    check(moved(dict(cfg, layer_types=["full_attention"] * 4)), "olmo3: every layer full moves the logits")
+    check(moved(dict(cfg, sliding_window=12)), "olmo3: window 12 for 6 moves the logits")
+    check(moved({k: v for k, v in cfg.items() if k != "sliding_window"}), "olmo3: the default window (4096: all 40 keys) moves the logits")
+    check(moved(dict(v5, rope_parameters={"sliding_attention": dict(yarn), "full_attention": dict(yarn)})),
+          "olmo3: yarn on the sliding layers too (one scaled rope for all, 5.x before its fix) moves the logits")
+    check(moved(dict(cfg, rope_scaling=None)), "olmo3: no yarn on the full layer moves the logits")
+    check(moved(dict(cfg, rope_scaling=dict(cfg["rope_scaling"], attention_factor=1.0))), "olmo3: yarn's attention factor moves the logits")
+    prefix = decoders.forward(cfg, P, ids[:1, :20])[1]
+    check(np.abs(prefix - logits[:1, :20]).max() <= 1e-12 * big, "olmo3: prefix logits = first rows")
+    steps = np.stack([decoders.forward(cfg, P, ids[:1, :n + 1])[1][0, -1] for n in range(20, ids.shape[1])])
+    check(np.abs(steps - logits[0, 20:]).max() <= 1e-12 * big, "olmo3: one token a step (each step's last row) = the full pass's rows")
+
+
 def moves(name, cfg, P, ids, logits, weights, what, by=1e-3):
     """Checks that replacing P's `weights` (name -> matrix) moves the logits by more than `by` of their maximum."""
     P2 = dict(P, **{k: v.astype(np.float64) for k, v in weights.items()})
@@ -1710,6 +1743,7 @@ def main():
     gpt_neo_checks(out)
     cohere_checks(out)
     olmo_checks(out)
+    olmo3_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
