@@ -1,5 +1,5 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
-// granite, smollm3, olmo, olmo2; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe) as
+// granite, smollm3, olmo, olmo2, olmo3; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -28,7 +28,7 @@ final class HfDecoders {
     private HfDecoders() {}
 
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo", "olmo2", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
+            "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
@@ -38,6 +38,7 @@ final class HfDecoders {
             case "qwen2_moe" -> "qwen2";
             case "qwen3_moe" -> "qwen3";
             case "olmoe" -> "llama";
+            case "olmo3" -> "olmo2";                                      // OLMo 2's layers with sliding windows (see config)
             default -> type;
         };
     }
@@ -62,7 +63,9 @@ final class HfDecoders {
      * ignores mlp_bias); clip_qkv (null: none) clamps q, k and v after their projections; pad_token_id 1 and eos_token_id
      * 50279 when absent, bos none, untied, max positions 2048, rope_theta 10000.
      * OLMo 2 (Olmo2Config) as Llama (rms_norm_eps 1e-5 by default) with q/k norms over the whole projections and
-     * no input norms: each sublayer's output is normed before its residual add. StableLM (StableLmConfig) as Llama with
+     * no input norms: each sublayer's output is normed before its residual add. OLMo 3 (Olmo3Config) as OLMo 2 plus
+     * layer_types (default: layer i slides unless (i + 1) % 4 == 0) with sliding_window (default 4096), RoPE per layer type
+     * (see {@link #olmo3Rope}), pad 1 and eos 50279 when absent. StableLM (StableLmConfig) as Llama with
      * LayerNorms (weight and bias, layer_norm_eps 1e-5), q/k/v biases by use_qkv_bias, partial_rotary_factor 0.25, max
      * positions 4096, and with use_parallel_residual one norm feeding attention and MLP (no post_attention_layernorm);
      * qk_layernorm (a LayerNorm per head) is refused. Starcoder2 (Starcoder2Config): Llama's attention names with every
@@ -82,7 +85,7 @@ final class HfDecoders {
         if (modelType.equals(HfGptNeo.TYPE)) return HfGptNeo.config(cfg);
         if (modelType.equals(HfCohere.COHERE) || modelType.equals(HfCohere.COHERE2)) return HfCohere.config(cfg);
         String type = denseFamily(modelType);
-        boolean olmoe = modelType.equals("olmoe");
+        boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
         boolean g3 = type.equals("gemma3_text");
         int c = g3 ? cfg.size("hidden_size", 2304) : cfg.size("hidden_size");
@@ -137,17 +140,20 @@ final class HfDecoders {
         };
         int v = g3 ? cfg.size("vocab_size", 262208) : cfg.size("vocab_size");
         int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
-        if (olmo) {                                                       // OlmoConfig(pad_token_id=1, eos_token_id=50279)
+        if (olmo || olmo3) {                                              // OlmoConfig, Olmo3Config(pad_token_id=1, eos_token_id=50279)
             if (!cfg.present("pad_token_id")) pad = 1;
             if (!cfg.present("eos_token_id")) eos = 50279;
         }
+        List<Integer> windows = windows(cfg, olmo3 ? modelType : type, layers);
+        Rope rope = rope(cfg, modelType, hd, mpe);
+        Rope slidingRope = gemma3 ? gemma3Rope(cfg, hd, mpe, "sliding_attention") : olmo3 ? olmo3SlidingRope(cfg, rope, windows, hd, mpe) : null;
         return TransformerConfig.builder().vocabSize(v).modelWidth(c).mlpWidth(g3 ? cfg.size("intermediate_size", 9216) : cfg.size("intermediate_size"))
                 .heads(nh, nkv, hd).decoderLayers(layers)
                 .norm(layerNorm ? TransformerConfig.NormKind.LAYER_NORM : TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE,
                         olmo ? 1e-5f                                             // OlmoLayerNorm's own eps
                                 : layerNorm ? (float) cfg.number(stablelm ? "layer_norm_eps" : "norm_epsilon", 1e-5)
                                 : (float) cfg.number("rms_norm_eps", type.equals("phi3") || type.equals("olmo2") || olmoe || modelType.equals("mixtral") ? 1e-5 : 1e-6))
-                .activation(a, !starcoder2).rope(rope(cfg, modelType, hd, mpe)).maxPositions(mpe)
+                .activation(a, !starcoder2).rope(rope).maxPositions(mpe)
                 .biases(layerNorm && !olmo).linearBiases(biases)            // biases(true): the LayerNorms' own
                 .clipQkv(olmo ? clipQkv(cfg) : 0f)
                 .parallel(stablelm && cfg.bool("use_parallel_residual", false) ? TransformerConfig.ParallelBlock.SHARED_NORM
@@ -157,14 +163,14 @@ final class HfDecoders {
                 .embeddingScale(gemma ? (float) Math.sqrt(c) : granite ? (float) cfg.number("embedding_multiplier", 1) : 1f)
                 .residualScale(granite ? (float) cfg.number("residual_multiplier", 1) : 1f)
                 .nopeLayers(type.equals("smollm3") ? nopeLayers(cfg, layers) : List.of())
-                .windows(windows(cfg, type, layers))
+                .windows(windows)
                 .attentionScale(gemma2 || gemma3 ? (float) (1 / Math.sqrt(cfg.number("query_pre_attn_scalar", 256)))
                         : granite ? (float) cfg.number("attention_multiplier", 1) : Float.NaN)
                 // Gemma 3 keeps attn_logit_softcapping in its config but its attention never applies it
                 .softcaps(gemma2 ? softcap(cfg, "attn_logit_softcapping", 50) : 0f,
                         gemma2 ? softcap(cfg, "final_logit_softcapping", 30) : gemma3 ? softcap(cfg, "final_logit_softcapping", 0) : 0f)
                 .sandwichNorms(gemma2 || gemma3 || olmo2)
-                .slidingRope(gemma3 ? gemma3Rope(cfg, hd, mpe, "sliding_attention") : null)
+                .slidingRope(slidingRope)
                 .moe(moe(cfg, modelType, layers))
                 .bidirectional(gemma3 && cfg.bool("use_bidirectional_attention", false))     // EmbeddingGemma
                 .specialIds(new TransformerConfig.SpecialIds(valid(pad, v), valid(bos, v), valid(eos, v), -1, -1)).build();
@@ -257,6 +263,7 @@ final class HfDecoders {
      */
     static Rope rope(HfConfig cfg, String type, int hd, int mpe) throws CheckpointException {
         if (type.equals("gemma3_text")) return gemma3Rope(cfg, hd, mpe, "full_attention");
+        if (type.equals("olmo3")) return olmo3Rope(cfg, hd, mpe, "full_attention");
         HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : cfg.object("rope_scaling");
         double dflt = switch (type) {
             case "smollm3" -> 2e6;                                                 // SmolLM3Config(rope_theta=2e6)
@@ -302,6 +309,51 @@ final class HfDecoders {
         }
         if (layerType.equals("sliding_attention")) return Rope.plain(cfg.number("rope_local_base_freq", 10000), hd);
         return ropeOf(cfg, cfg.object("rope_scaling"), cfg.number("rope_theta", 1e6), hd, mpe);
+    }
+
+    /** Olmo3Config.default_theta: the rope_theta of a layer type whose settings name none. */
+    static final double OLMO3_THETA = 500000;
+
+    /**
+     * OLMo 3's RoPE of one layer type, as transformers 5.x's Olmo3Config.convert_rope_params_to_dict and
+     * Olmo3RotaryEmbedding (Gemma 3's, per layer type) compute it: 5.x rope_parameters[layerType] (an absent entry: the
+     * default kind), rope_theta 500000 where a type's settings have none; 4.x fields: rope_scaling goes to full_attention
+     * with rope_theta (default 500000), sliding_attention is the default kind at 500000. The rotary dims are head_dim.
+     * A rope_parameters without per-type entries is refused: 5.x releases before the fix of the rope refactor's regression
+     * (huggingface/transformers#45945) gave its one setting to every layer, the fixed ones ignore it.
+     */
+    static Rope olmo3Rope(HfConfig cfg, int hd, int mpe, String layerType) throws CheckpointException {
+        HfConfig nested = cfg.object("rope_parameters");
+        if (nested != null) {
+            if (!nested.present("sliding_attention") && !nested.present("full_attention")) {
+                throw nested.error("has no 'sliding_attention' / 'full_attention' settings (OLMo 3 keeps one per layer type; 5.x"
+                        + " releases disagree on what one setting for all layers means)");
+            }
+            HfConfig p = nested.object(layerType);
+            return ropeOf(cfg, p, p == null ? OLMO3_THETA : p.number("rope_theta", OLMO3_THETA), hd, mpe);
+        }
+        if (layerType.equals("sliding_attention")) return Rope.plain(OLMO3_THETA, hd);
+        return ropeOf(cfg, cfg.object("rope_scaling"), cfg.number("rope_theta", OLMO3_THETA), hd, mpe);
+    }
+
+    /**
+     * The RoPE of OLMo 3's sliding layers when it differs from the full layers' {@code full} (null: none slides, or both
+     * rotate alike). Refused by name: a 4.x rope_theta other than 500000 with sliding layers (transformers 4.57 rotates
+     * them with rope_theta; 5.x with 500000, its convert_rope_params_to_dict having popped rope_theta for full_attention
+     * already) and a sliding kind the sliding table cannot hold (default and linear can).
+     */
+    private static Rope olmo3SlidingRope(HfConfig cfg, Rope full, List<Integer> windows, int hd, int mpe) throws CheckpointException {
+        if (windows.isEmpty()) return null;
+        if (!cfg.has("rope_parameters") && cfg.has("rope_theta") && cfg.number("rope_theta", OLMO3_THETA) != OLMO3_THETA) {
+            throw cfg.error("rope_theta " + cfg.number("rope_theta", OLMO3_THETA) + " with sliding layers is not supported: transformers"
+                    + " 4.57 rotates OLMo 3's sliding layers with rope_theta, 5.x with 500000 (give rope_parameters per layer type)");
+        }
+        Rope sliding = olmo3Rope(cfg, hd, mpe, "sliding_attention");
+        if (sliding.scaling() != Rope.Scaling.DEFAULT && sliding.scaling() != Rope.Scaling.LINEAR) {
+            throw cfg.error("rope_parameters.sliding_attention: rope type " + sliding.scaling() + " is not supported on sliding layers"
+                    + " (default and linear are)");
+        }
+        return sliding.equals(full) ? null : sliding;
     }
 
     private static int originalMax(HfConfig cfg, HfConfig p, int mpe) throws CheckpointException {
@@ -350,13 +402,15 @@ final class HfDecoders {
     /**
      * Per layer its sliding window (0: full causal): layer_types when present ("sliding_attention"),
      * else Mistral and Phi-3 every layer when sliding_window is set, Qwen2 / Qwen3 layer i ≥
-     * max_window_layers (default 28) when use_sliding_window (their configs drop sliding_window otherwise).
+     * max_window_layers (default 28) when use_sliding_window (their configs drop sliding_window otherwise); OLMo 3
+     * (sliding_window 4096 when absent) every layer but each fourth.
      */
     static List<Integer> windows(HfConfig cfg, String type, int layers) throws CheckpointException {
         boolean qwen = type.equals("qwen2") || type.equals("qwen3");
         int w = cfg.has("sliding_window") && (!qwen || cfg.bool("use_sliding_window", false)) ? cfg.size("sliding_window") : 0;
         if (!cfg.present("sliding_window") && (type.equals("gemma2") || type.equals("gemma3_text"))) w = 4096;   // their configs' default
         if (!cfg.present("sliding_window") && type.equals(GptOss.TYPE)) w = 128;                             // GptOssConfig's
+        if (!cfg.present("sliding_window") && type.equals("olmo3")) w = 4096;                                // Olmo3Config's
         List<String> kinds = cfg.strings("layer_types");
         List<Integer> out = new ArrayList<>();
         if (kinds != null) {
@@ -376,6 +430,14 @@ final class HfDecoders {
             if (type.equals("gemma3_text")) {                            // Gemma3TextConfig: slides unless (i + 1) % pattern == 0
                 int pattern = cfg.size("sliding_window_pattern", 6);
                 for (int i = 0; i < layers; i++) out.add((i + 1) % pattern != 0 ? w : 0);
+                return out.stream().allMatch(x -> x == 0) ? List.of() : out;
+            }
+            if (type.equals("olmo3")) {                                   // Olmo3Config: slides unless (i + 1) % 4 == 0
+                for (int i = 0; i < layers; i++) {
+                    boolean slides = (i + 1) % 4 != 0;
+                    if (slides && w == 0) throw cfg.error("sliding_window is null but Olmo3Config's default layer_types has sliding layers");
+                    out.add(slides ? w : 0);
+                }
                 return out.stream().allMatch(x -> x == 0) ? List.of() : out;
             }
             if (type.equals("gemma2") || type.equals(GptOss.TYPE)) {    // Gemma2Config, GptOssConfig: layer i slides when (i + 1) % 2

@@ -54,7 +54,7 @@ public final class LoraSlots implements AutoCloseable {
      * clip_qkv clamps q, k and v after each adapter's delta is added, as PEFT's q_proj output is clamped (Transformer.qkvLinear).
      */
     public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "cohere", "cohere2", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo", "olmo2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
+            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
 
     /** The adapted projections: of the attention Q, K, V, O; of the MLP transformers' gate_proj, up_proj, down_proj. */
     enum Target {

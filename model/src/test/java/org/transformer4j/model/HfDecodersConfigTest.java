@@ -215,6 +215,96 @@ class HfDecodersConfigTest {
         assertTrue(e.getMessage().contains("sandwichNorms"), e.getMessage());
     }
 
+    private static final String OLMO3_YARN = "{\"rope_type\": \"yarn\", \"factor\": 8.0, \"original_max_position_embeddings\": 8192,"
+            + " \"attention_factor\": 1.2079441541679836, \"beta_fast\": 32, \"beta_slow\": 1}";
+
+    private static String olmo3(int layers, String extra) {
+        return "{\"model_type\": \"olmo3\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": " + layers
+                + ", \"intermediate_size\": 96, \"vocab_size\": 60000" + extra + "}";
+    }
+
+    /**
+     * OLMo 3 (Olmo3Config): OLMo 2's norms; without layer_types every fourth layer full and the others sliding over 4096 keys;
+     * rope_theta 500000, pad 1, eos 50279 when absent; no rope_scaling: one rope for all layers.
+     */
+    @Test
+    void olmo3Defaults() throws Exception {
+        TransformerConfig o = read(olmo3(8, ""));
+        assertTrue(o.qkNorm() && o.qkNormWide() && o.sandwichNorms() && !o.inputNorms(), "OLMo 2's layers");
+        assertEquals(1e-5f, o.normEps());
+        assertEquals(List.of(4096, 4096, 4096, 0, 4096, 4096, 4096, 0), o.windows());
+        assertEquals(TransformerConfig.Rope.plain(500000, 16), o.rope());
+        assertEquals(null, o.slidingRope(), "no rope_scaling: sliding and full layers rotate alike");
+        assertEquals(2048, o.maxPositions());
+        assertEquals(1, o.specialIds().pad());
+        assertEquals(50279, o.specialIds().eos());
+        assertEquals(-1, o.specialIds().bos());
+        assertFalse(o.tiedEmbeddings());
+        assertFalse(o.qkvBias() || o.outBias() || o.mlpBias());
+        assertEquals(List.of(7, 7, 7, 0), read(olmo3(4, ", \"sliding_window\": 7")).windows());
+        assertEquals(List.of(0, 5, 0), read(olmo3(3, ", \"sliding_window\": 5, \"layer_types\": [\"full_attention\","
+                + " \"sliding_attention\", \"full_attention\"]")).windows(), "layer_types as given");
+        assertEquals(List.of(), read(olmo3(2, ", \"layer_types\": [\"full_attention\", \"full_attention\"]")).windows());
+        assertEquals(List.of(4096, 4096, 4096), read(olmo3(3, "")).windows(), "three layers: none is the fourth");
+    }
+
+    /**
+     * OLMo 3's rope per layer type: rope_scaling (the long-context releases' yarn) on the full layers only, the sliding ones
+     * unscaled at 500000 (transformers 5.x's Olmo3Config and Olmo3RotaryEmbedding); 5.x rope_parameters per layer type read
+     * the same; the same model with every layer full takes the yarn everywhere.
+     */
+    @Test
+    void olmo3RopePerLayerType() throws Exception {
+        TransformerConfig v4 = read(olmo3(4, ", \"rope_theta\": 500000, \"max_position_embeddings\": 65536, \"rope_scaling\": " + OLMO3_YARN));
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, v4.rope().scaling());
+        assertEquals(500000, v4.rope().theta());
+        assertEquals(8, v4.rope().factor());
+        assertEquals(8192, v4.rope().originalMaxPositions());
+        assertEquals(1.2079441541679836, v4.rope().attentionFactor(), 1e-15);
+        assertEquals(TransformerConfig.Rope.plain(500000, 16), v4.slidingRope(), "sliding layers: no scaling");
+        assertEquals(65536, v4.contextPositions());
+        TransformerConfig v5 = read(olmo3(4, ", \"max_position_embeddings\": 65536, \"rope_parameters\": {\"sliding_attention\":"
+                + " {\"rope_type\": \"default\", \"rope_theta\": 500000}, \"full_attention\": "
+                + OLMO3_YARN.replace("{", "{\"rope_theta\": 500000, ") + "}"));
+        assertEquals(v4.rope(), v5.rope());
+        assertEquals(v4.slidingRope(), v5.slidingRope());
+        TransformerConfig thetas = read(olmo3(4, ", \"rope_parameters\": {\"sliding_attention\": {\"rope_type\": \"default\","
+                + " \"rope_theta\": 10000}, \"full_attention\": {\"rope_type\": \"default\"}}"));
+        assertEquals(TransformerConfig.Rope.plain(500000, 16), thetas.rope(), "an entry without rope_theta: Olmo3Config.default_theta");
+        assertEquals(TransformerConfig.Rope.plain(10000, 16), thetas.slidingRope());
+        TransformerConfig onlyFull = read(olmo3(4, ", \"rope_parameters\": {\"full_attention\": {\"rope_type\": \"linear\","
+                + " \"factor\": 2.0}}"));
+        assertEquals(TransformerConfig.Rope.plain(500000, 16), onlyFull.slidingRope(), "an absent entry: the default kind");
+        TransformerConfig allFull = read(olmo3(2, ", \"layer_types\": [\"full_attention\", \"full_attention\"], \"rope_scaling\": "
+                + OLMO3_YARN));
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, allFull.rope().scaling());
+        assertEquals(null, allFull.slidingRope());
+    }
+
+    /** What OLMo 3's loader refuses, each naming its key. */
+    @Test
+    void olmo3Refusals() throws Exception {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(olmo3(4, ", \"rope_theta\": 10000")));
+        assertTrue(e.getMessage().contains("rope_theta 10000.0 with sliding layers is not supported"), e.getMessage());
+        assertEquals(10000, read(olmo3(2, ", \"rope_theta\": 10000, \"layer_types\": [\"full_attention\", \"full_attention\"]"))
+                .rope().theta(), "no sliding layer: rope_theta is unambiguous");
+        e = assertThrows(CheckpointException.class, () -> read(olmo3(4, ", \"rope_parameters\": " + OLMO3_YARN)));
+        assertTrue(e.getMessage().contains("rope_parameters: has no 'sliding_attention' / 'full_attention' settings"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(olmo3(4, ", \"rope_parameters\": {\"sliding_attention\": "
+                + OLMO3_YARN + ", \"full_attention\": " + OLMO3_YARN + "}")));
+        assertTrue(e.getMessage().contains("rope_parameters.sliding_attention: rope type YARN is not supported on sliding layers"),
+                e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(olmo3(4, ", \"sliding_window\": null")));
+        assertTrue(e.getMessage().contains("sliding_window is null"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(olmo3(2, ", \"sliding_window\": null, \"layer_types\":"
+                + " [\"sliding_attention\", \"full_attention\"]")));
+        assertTrue(e.getMessage().contains("no sliding_window"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(olmo3(2, ", \"layer_types\": [\"sliding_attention\"]")));
+        assertTrue(e.getMessage().contains("layer_types has 1 entries for 2 layers"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(olmo3(4, ", \"rope_scaling\": {\"rope_type\": \"magic\"}")));
+        assertTrue(e.getMessage().contains("rope type 'magic' is not implemented"), e.getMessage());
+    }
+
     /** SmolLM3's NoPE layers: the zeros of no_rope_layers, or every no_rope_layer_interval-th layer; its defaults. */
     @Test
     void smollm3NopeLayers() throws Exception {

@@ -39,7 +39,7 @@ class ReferenceFixturesTest {
     static final List<String> CHECKED = List.of("gpt2", "bert", "t5-v1_0", "t5-v1_1", "qwen3-fp8", "llama-fp8-dynamic", "mistral-fp8-static", "qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gemma3-fp8-dynamic",
             "llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3", "llama-rope-llama3-v5",
             "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2",
-            "gemma3-text", "gemma3-text-v5", "gemma3-multimodal", "granite", "smollm3", "olmo", "olmo2", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
+            "gemma3-text", "gemma3-text-v5", "gemma3-multimodal", "granite", "smollm3", "olmo", "olmo2", "olmo3", "bert-mlm", "bert-pretraining", "bert-seqcls", "bert-tokcls", "bert-gamma-beta", "bert-hs16", "bert-hs80",
             "roberta", "xlm-roberta-seqcls", "distilbert", "bert-crossencoder", "roberta-mlm", "distilbert-seqcls",
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
@@ -576,7 +576,7 @@ class ReferenceFixturesTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-dynamic",
             "llama-rope-llama3", "llama-rope-llama3-v5", "mistral", "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma",
             "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5",
-            "granite", "smollm3", "olmo", "olmo2", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe",
+            "granite", "smollm3", "olmo", "olmo2", "olmo3", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe",
             "gpt-oss", "gpt-oss-v5", "qwen3-fp8", "llama-fp8-dynamic", "mistral-fp8-static", "qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gemma3-fp8-dynamic",
             "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
