@@ -62,8 +62,8 @@ final class HfDecoders {
      * the final norm): a LayerNorm without weight or bias, eps fixed at 1e-5 (the config has no eps); no MLP biases (OlmoMLP
      * ignores mlp_bias); clip_qkv (null: none) clamps q, k and v after their projections; pad_token_id 1 and eos_token_id
      * 50279 when absent, bos none, untied, max positions 2048, rope_theta 10000.
-     * OLMo 2 (Olmo2Config) as Llama (rms_norm_eps 1e-5 by default) with q/k norms over the whole projections and
-     * no input norms: each sublayer's output is normed before its residual add. OLMo 3 (Olmo3Config) as OLMo 2 plus
+     * OLMo 2 (Olmo2Config) as Llama (rms_norm_eps 1e-5 by default; pad 1 and eos 50279 when absent, as OLMoE's) with q/k
+     * norms over the whole projections and no input norms: each sublayer's output is normed before its residual add. OLMo 3 (Olmo3Config) as OLMo 2 plus
      * layer_types (default: layer i slides unless (i + 1) % 4 == 0) with sliding_window (default 4096), RoPE per layer type
      * (see {@link #olmo3Rope}), pad 1 and eos 50279 when absent. StableLM (StableLmConfig) as Llama with
      * LayerNorms (weight and bias, layer_norm_eps 1e-5), q/k/v biases by use_qkv_bias, partial_rotary_factor 0.25, max
@@ -140,7 +140,7 @@ final class HfDecoders {
         };
         int v = g3 ? cfg.size("vocab_size", 262208) : cfg.size("vocab_size");
         int pad = cfg.firstId("pad_token_id"), bos = cfg.firstId("bos_token_id"), eos = cfg.firstId("eos_token_id");
-        if (olmo || olmo3) {                                              // OlmoConfig, Olmo3Config(pad_token_id=1, eos_token_id=50279)
+        if (olmo || olmo2 || olmoe) {                                     // Olmo / Olmo2 / Olmo3 / OlmoeConfig(pad_token_id=1, eos_token_id=50279)
             if (!cfg.present("pad_token_id")) pad = 1;
             if (!cfg.present("eos_token_id")) eos = 50279;
         }

@@ -197,7 +197,10 @@ class HfDecodersConfigTest {
         }
     }
 
-    /** OLMo 2: q/k norms over the whole projections, no input norms, output norms; rms_norm_eps 1e-5 by default. */
+    /**
+     * OLMo 2: q/k norms over the whole projections, no input norms, output norms; rms_norm_eps 1e-5 by default; pad 1 and
+     * eos 50279 when absent (Olmo2Config, OlmoeConfig).
+     */
     @Test
     void olmo2Norms() throws Exception {
         TransformerConfig o = read(base("olmo2", ", \"num_key_value_heads\": 2"));
@@ -210,6 +213,17 @@ class HfDecodersConfigTest {
                         .collect(java.util.stream.Collectors.toSet()));
         assertEquals(32, layout.shapes().get("model.layers.0.self_attn.k_norm.weight")[0], "NKV · HS = 2 · 16");
         assertEquals(64, layout.shapes().get("model.layers.0.self_attn.q_norm.weight")[0], "NH · HS = 4 · 16");
+        java.util.function.BiFunction<String, String, String> wide = (type, extra) -> base(type, extra).replace("\"vocab_size\": 300",
+                "\"vocab_size\": 100352");                                  // ids past base()'s 300 are dropped
+        TransformerConfig absent = read(wide.apply("olmo2", ""));
+        assertEquals(1, absent.specialIds().pad(), "Olmo2Config's pad_token_id when absent");
+        assertEquals(50279, absent.specialIds().eos(), "Olmo2Config's eos_token_id when absent");
+        TransformerConfig given = read(wide.apply("olmo2", ", \"pad_token_id\": 100277, \"eos_token_id\": 100257"));
+        assertEquals(100277, given.specialIds().pad());
+        assertEquals(100257, given.specialIds().eos());
+        TransformerConfig olmoe = read(wide.apply("olmoe", ""));
+        assertEquals(1, olmoe.specialIds().pad(), "OlmoeConfig's pad_token_id when absent");
+        assertEquals(50279, olmoe.specialIds().eos(), "OlmoeConfig's eos_token_id when absent");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TransformerConfig.builder().vocabSize(10).widths(8, 16, 2).decoderLayers(1).inputNorms(false).build());
         assertTrue(e.getMessage().contains("sandwichNorms"), e.getMessage());
