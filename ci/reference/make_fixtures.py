@@ -39,6 +39,7 @@ import cohere  # noqa: E402
 import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
+import glm  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
 import fp8  # noqa: E402
@@ -56,7 +57,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_515_167   # 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_841_078   # 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -3215,6 +3216,115 @@ def make_cohere2(out):
     draw_cohere(d, cfg)
     return finish_cohere(out, "cohere2", cfg, d, "command-r7b's layout: layer 0 sliding (window 8) with the interleaved rotary, "
                                                  "layer 1 full attention without rotary (NoPE), GQA 4 over 2, logit_scale 0.25")
+
+
+# ---- GLM, GLM-4 ----------------------------------------------------------------------------------------
+
+# Hidden 64 in 4 query heads over 2 key/value heads of head_dim 16 (given: GlmConfig's default is 128), rotary over the first
+# 8 dims of each head (partial_rotary_factor 0.5), intermediate 64, vocabulary 64, 2 layers, BF16, (2, GLM_T) positions,
+# untied head (GlmConfig's default); about 0.16 MB each. Pad 0 and eos [1, 2] stand for 151329 and [151329, 151336, 151338]
+# (below the vocabulary of 64).
+GLM_T, GLM_PROMPT = 40, 8
+GLM_SEED, GLM4_SEED = 1961, 1962
+
+
+def glm_config(model_type, **extra):
+    """GlmConfig / Glm4Config fields as THUDM/glm-4-9b-chat-hf's and GLM-4-9B-0414's config.json carry them, scaled down."""
+    arch = {"glm": "GlmForCausalLM", "glm4": "Glm4ForCausalLM"}[model_type]
+    cfg = {"architectures": [arch], "model_type": model_type, "hidden_size": 64, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 64, "vocab_size": 64, "num_hidden_layers": 2,
+           "max_position_embeddings": 128, "hidden_act": "silu", "attention_bias": True, "attention_dropout": 0.0,
+           "initializer_range": 0.02, "pad_token_id": 0, "eos_token_id": [1, 2], "tie_word_embeddings": False,
+           "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def draw_glm(d, cfg):
+    """GlmForCausalLM's / Glm4ForCausalLM's parameters in declaration order (GlmAttention's q, k, v (biased by
+    attention_bias), o_proj (never biased); GlmMLP's gate_up_proj and down_proj; the layer's norms: input_layernorm,
+    post_attention_layernorm, and GLM-4's post_self_attn_layernorm, post_mlp_layernorm); lm_head.weight when untied."""
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], glm.head_dim(cfg)
+    bias = cfg.get("attention_bias", True)
+    tied = cfg.get("tie_word_embeddings", False)
+    d.emb("model.embed_tokens.weight", v, c, TIED_STD if tied else 1.0)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        d.linear(a + "q_proj", c, nh * hd, bias)
+        d.linear(a + "k_proj", c, nkv * hd, bias)
+        d.linear(a + "v_proj", c, nkv * hd, bias)
+        d.linear(a + "o_proj", nh * hd, c, False)
+        d.mat(p + "mlp.gate_up_proj.weight", 2 * f, c)
+        d.mat(p + "mlp.down_proj.weight", c, f)
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+        if cfg["model_type"] == "glm4":
+            d.norm(p + "post_self_attn_layernorm", c, bias=False)
+            d.norm(p + "post_mlp_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    if not tied:
+        d.mat("lm_head.weight", v, c)
+
+
+GLM_FOLLOWS = {
+    "glm": "models/glm/modular_glm.py (modeling_glm.py): GlmForCausalLM.forward (Llama's pre-norm layers with GlmRMSNorm; "
+           "GlmAttention: q/k/v biased by attention_bias, o_proj unbiased, head_dim from the config; GlmRotaryEmbedding over "
+           "int(head_dim * partial_rotary_factor) dims, apply_rotary_pos_emb with cos/sin repeat_interleave'd and the "
+           "interleaved rotate_half (pairs 2i, 2i + 1) on the first rotary dims; GlmMLP: gate_up_proj chunked [gate | up], "
+           "down(up * silu(gate)); untied lm_head); configuration_glm.py",
+    "glm4": "models/glm4/modular_glm4.py (modeling_glm4.py): Glm4ForCausalLM.forward (GLM's attention, rotary and MLP; "
+            "Glm4DecoderLayer: h + post_self_attn_layernorm(attn(input_layernorm(h))), then h + "
+            "post_mlp_layernorm(mlp(post_attention_layernorm(h)))); configuration_glm4.py",
+}
+
+
+def finish_glm(out, name, cfg, d, note):
+    """A GLM / GLM-4 fixture whose parameters d holds: two rows of GLM_T ids, the full pass's outputs, the greedy run from
+    the first row's 24 tokens (full recomputation); the reference's cached run (a prompt of GLM_PROMPT, then one token a
+    call) must equal the full pass (asserted, not stored: DecoderCacheTest checks the Java cache against recomputation)."""
+    ids = d.ids(2, GLM_T, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = glm.forward(cfg, P, ids)
+    _, cached = glm.forward(cfg, P, ids[:1], calls=[GLM_PROMPT] + [1] * (GLM_T - GLM_PROMPT))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * np.abs(logits).max(), f"{name}: cached run differs from the full pass"
+    _, halves = glm.forward(cfg, P, ids, rotation="halves")
+    assert np.abs(halves - logits).max() > 1e-2 * np.abs(logits).max(), f"{name}: the interleaved rotary must matter"
+    if cfg["model_type"] == "glm4":
+        _, plain = glm.forward(cfg, P, ids, sandwich=False)
+        assert np.abs(plain - logits).max() > 1e-2 * np.abs(logits).max(), f"{name}: the post norms must matter"
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: glm.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                GLM_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"rotary_dim": glm.rotary_dim(cfg), "head_dim": glm.head_dim(cfg), "note": note})
+
+
+@fixture("glm")
+def make_glm(out):
+    """As THUDM/glm-4-9b-chat-hf's config.json has it (GlmForCausalLM, 4.x layout: rope_theta 10000, attention_bias true,
+    GQA, untied), scaled down, without partial_rotary_factor and rms_norm_eps: GlmConfig's defaults (0.5, 1.5625e-07) apply."""
+    cfg = glm_config("glm", rope_theta=10000.0)
+    d = Draw(GLM_SEED)
+    draw_glm(d, cfg)
+    return finish_glm(out, "glm", cfg, d, "glm-4-9b-chat-hf's layout: GQA 4 over 2, q/k/v biases, untied head; no "
+                                          "partial_rotary_factor or rms_norm_eps key: GlmConfig's 0.5 and 1.5625e-07")
+
+
+@fixture("glm4")
+def make_glm4(out):
+    """As THUDM/GLM-4-9B-0414's config.json has it (Glm4ForCausalLM: partial_rotary_factor 0.5, rms_norm_eps 1e-5,
+    attention_bias true, GQA, untied), scaled down and in transformers 5.x's layout (rope_parameters holding rope_theta,
+    rope_type and partial_rotary_factor; dtype)."""
+    cfg = glm_config("glm4", rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5})
+    cfg["dtype"] = cfg.pop("torch_dtype")
+    d = Draw(GLM4_SEED)
+    draw_glm(d, cfg)
+    return finish_glm(out, "glm4", cfg, d, "GLM-4-9B-0414's layout in 5.x's config: post_self_attn_layernorm and "
+                                           "post_mlp_layernorm on the sublayers' outputs, GQA 4 over 2, q/k/v biases, untied head")
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

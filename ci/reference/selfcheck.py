@@ -57,6 +57,14 @@
    on unpermuted halves, a sequential block, RMSNorm for CohereLayerNorm, logit_scale 1, and for cohere2 the rotary on the
    full layer, no window, a window of 16, and the layer types swapped each move the logits by more than 1e-3 of their
    maximum (cohere_checks);
+6j. GLM / GLM-4 (glm, glm4): GLM's rotate_half by hand ((1, 2, 3, 4) -> (-2, 1, -4, 3)) and its cos/sin (the first rotary_dim /
+   2 frequencies repeat_interleave'd), the rotary on the first head_dim · partial_rotary_factor dims only (the rest passed
+   through), head_dim 128 and partial 0.5 when the config omits them, the 5.x factor inside rope_parameters; the interleaved
+   rotary equals Llama's rotate_half on q_proj / k_proj rows (and biases) permuted per head [0, 2, …, R - 2, 1, 3, …, R - 1,
+   R, …, D - 1] (each folder's logits within 1e-12: the loader's permutation); the folders hold exactly GlmForCausalLM's /
+   Glm4ForCausalLM's names; the cached run equals the full pass; rotate_half on unpermuted halves, a whole-head rotary, the
+   q/k/v biases dropped, gate and up swapped, and glm4's post norms dropped or swapped each move the logits by more than 1e-3
+   of their maximum (glm_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -84,6 +92,7 @@ import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
 import cohere  # noqa: E402
+import glm  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
@@ -189,6 +198,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] in glm.KINDS:
+            full = glm.forward(cfg, P, ids)[1]
+            check(np.abs(glm.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in cohere.KINDS:
             full = cohere.forward(cfg, P, ids)[1]
             check(np.abs(cohere.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1220,6 +1232,71 @@ def cohere_checks(out):
                   "cohere2: the layer types swapped move the logits")
 
 
+def glm_checks(out):
+    """GLM / GLM-4 (models/glm/modular_glm.py, models/glm4/modular_glm4.py): the rotary by hand, the loader's q/k row
+    permutation identity, the tensor names, cached = full, and each of GLM's readings shown to matter."""
+    check(np.array_equal(glm.rotate_interleaved(np.array([1.0, 2.0, 3.0, 4.0])), np.array([-2.0, 1.0, -4.0, 3.0])),
+          "GLM's rotate_half of (1, 2, 3, 4) is (-2, 1, -4, 3)")
+    small = {"model_type": "glm", "head_dim": 16, "rope_theta": 50.0, "max_position_embeddings": 64}
+    cos, _ = glm.cos_sin(small, np.arange(5), 5)
+    want = np.cos(np.arange(5)[:, None] * 50.0 ** (-np.arange(0, 8, 2) / 8.0))
+    check(cos.shape == (5, 8) and np.abs(cos[:, 0::2] - want).max() < 1e-15 and np.array_equal(cos[:, 0::2], cos[:, 1::2]),
+          "GLM's cos: partial 0.5 of head_dim 16 (8 dims), frequency i at dims 2i and 2i + 1, theta^(-2i/8)")
+    check(glm.head_dim({"hidden_size": 64, "num_attention_heads": 4}) == 128 and glm.rotary_dim({}) == 64,
+          "GlmConfig's defaults: head_dim 128 (not hidden // heads), partial_rotary_factor 0.5")
+    check(glm.rotary_dim({"head_dim": 16, "partial_rotary_factor": 1.0, "rope_parameters": {"partial_rotary_factor": 0.25}}) == 4,
+          "5.x: rope_parameters' partial_rotary_factor")
+    x = np.arange(1.0, 17.0)[None, None, None, :]
+    c, sn = glm.cos_sin(small, [3], 4)
+    check(np.array_equal(glm.apply(x, c[None, None], sn[None, None])[..., 8:], x[..., 8:]), "GLM rotates the first 8 of 16 dims only")
+    for name in ("glm", "glm4"):
+        cfg, P, ref = load(os.path.join(out, name))
+        ids = np.array(ref["inputs"]["input_ids"])
+        h, logits = glm.forward(cfg, P, ids)
+        big = np.abs(logits).max()
+        moved = lambda other: np.abs(other - logits).max() > 1e-3 * big
+        n, nh, nkv, hd, r = cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["num_key_value_heads"], glm.head_dim(cfg), glm.rotary_dim(cfg)
+        check(r == ref["rotary_dim"] == hd // 2 and 0 < r < hd, f"{name}: the rotary covers half of each head ({r} of {hd})")
+        keys = ["input_layernorm.weight", "post_attention_layernorm.weight", "mlp.gate_up_proj.weight", "mlp.down_proj.weight",
+                "self_attn.o_proj.weight"] + [f"self_attn.{x}_proj.{b}" for x in "qkv" for b in ("weight", "bias")]
+        if name == "glm4":
+            keys += ["post_self_attn_layernorm.weight", "post_mlp_layernorm.weight"]
+        names = ["model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"] + [f"model.layers.{i}.{k}" for i in range(n) for k in keys]
+        check(sorted(P) == sorted(names), f"{name}: exactly {cfg['architectures'][0]}'s tensor names (q/k/v biases, untied)")
+        perm = np.concatenate([np.arange(0, r, 2), np.arange(1, r, 2), np.arange(r, hd)])
+        P2 = dict(P)
+        for i in range(n):
+            for proj, heads in (("q_proj", nh), ("k_proj", nkv)):
+                rows = np.concatenate([hh * hd + perm for hh in range(heads)])
+                for part in ("weight", "bias"):
+                    k = f"model.layers.{i}.self_attn.{proj}.{part}"
+                    P2[k] = P[k][rows]
+        check(np.abs(glm.forward(cfg, P2, ids, rotation="halves")[1] - logits).max() < 1e-12 * big,
+              f"{name}: the interleaved rotary = Llama's rotate_half on q_proj / k_proj rows permuted per head over the rotary dims")
+        check(moved(glm.forward(cfg, P, ids, rotation="halves")[1]), f"{name}: rotate_half on unpermuted halves moves the logits")
+        whole = dict(cfg, partial_rotary_factor=1.0)
+        if "rope_parameters" in cfg:
+            whole["rope_parameters"] = dict(cfg["rope_parameters"], partial_rotary_factor=1.0)
+        check(moved(glm.forward(whole, P, ids)[1]), f"{name}: a whole-head rotary moves the logits")
+        nob = {k: v for k, v in P.items() if not k.endswith("_proj.bias")}
+        check(moved(glm.forward(cfg, nob, ids)[1]), f"{name}: the q/k/v biases move the logits")
+        sw = dict(P)
+        for i in range(n):
+            k = f"model.layers.{i}.mlp.gate_up_proj.weight"
+            sw[k] = np.concatenate(np.split(P[k], 2)[::-1])
+        check(moved(glm.forward(cfg, sw, ids)[1]), f"{name}: gate_up_proj read [up | gate] moves the logits")
+        t = ids.shape[1]
+        cached = glm.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))[1]
+        check(np.abs(cached - logits[:1]).max() < 1e-12 * big, f"{name}: the cached run equals the full pass")
+        if name == "glm4":
+            check(moved(glm.forward(cfg, P, ids, sandwich=False)[1]), "glm4: post_self_attn / post_mlp norms move the logits")
+            swapped = dict(P)
+            for i in range(n):
+                a, b = f"model.layers.{i}.post_self_attn_layernorm.weight", f"model.layers.{i}.post_mlp_layernorm.weight"
+                swapped[a], swapped[b] = P[b], P[a]
+            check(moved(glm.forward(cfg, swapped, ids)[1]), "glm4: the two post norms swapped move the logits")
+
+
 def olmo_checks(out):
     """OLMo (models/olmo/modular_olmo.py): OlmoLayerNorm by hand, the folder without norm tensors, clip_qkv's recorded counts
     what the files give, and the clamp, its bound and the weightless norm each shown to matter."""
@@ -1555,6 +1632,9 @@ def rerun(d):
             n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
             o["cached_logits"] = gpt_neo.forward(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
         return o
+    if mt in glm.KINDS:
+        h, logits = glm.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt in cohere.KINDS:
         h, logits = cohere.forward(cfg, P, ins["input_ids"])
         n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
@@ -1742,6 +1822,7 @@ def main():
     alibi_checks(out)
     gpt_neo_checks(out)
     cohere_checks(out)
+    glm_checks(out)
     olmo_checks(out)
     olmo3_checks(out)
     bart_checks(out)
