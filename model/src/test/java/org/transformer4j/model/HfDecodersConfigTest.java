@@ -802,4 +802,61 @@ class HfDecodersConfigTest {
             assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
         }
     }
+
+    /**
+     * GlmConfig / Glm4Config: an empty config is glm-4-9b's (4096 wide, 32 heads over 2, head_dim 128, 40 layers, intermediate
+     * 13696, vocabulary 151552, 131072 positions), rms_norm_eps 1.5625e-07, q/k/v biases (attention_bias true) and none on
+     * o_proj or the MLP, untied, pad 151329, eos the first of [151329, 151336, 151338], no bos, rope_theta 10000 over half of
+     * each head (partial_rotary_factor 0.5); head_dim absent is 128 even where hidden / heads differs; GLM-4 adds the sandwich
+     * norms. partial_rotary_factor from either layout; a null head_dim, a null num_key_value_heads, differing factors and
+     * another activation are refused by name.
+     */
+    @Test
+    void glmConfigs() throws Exception {
+        TransformerConfig c = read("{\"model_type\": \"glm\"}");
+        assertEquals(4096, c.modelWidth());
+        assertEquals(32, c.heads());
+        assertEquals(2, c.kvHeads(), "GlmConfig's num_key_value_heads 2, not the heads");
+        assertEquals(128, c.headSize());
+        assertEquals(40, c.decoderLayers());
+        assertEquals(13696, c.mlpWidth());
+        assertEquals(151552, c.vocabSize());
+        assertEquals(131072, c.maxPositions());
+        assertEquals(1.5625e-7f, c.normEps());
+        assertEquals(TransformerConfig.NormKind.RMS_NORM, c.norm());
+        assertTrue(c.qkvBias() && !c.outBias() && !c.mlpBias() && !c.biases() && c.gatedMlp());
+        assertFalse(c.tiedEmbeddings(), "GlmConfig.tie_word_embeddings False");
+        assertFalse(c.sandwichNorms());
+        assertEquals(new TransformerConfig.SpecialIds(151329, -1, 151329, -1, -1), c.specialIds());
+        assertEquals(10000, c.rope().theta());
+        assertEquals(64, c.rope().rotaryDim(), "partial_rotary_factor 0.5 of head_dim 128");
+        assertTrue(read("{\"model_type\": \"glm4\"}").sandwichNorms(), "Glm4DecoderLayer's post_self_attn / post_mlp norms");
+        String base = "{\"model_type\": \"glm\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
+                + " \"num_hidden_layers\": 2, \"intermediate_size\": 96, \"vocab_size\": 300";
+        assertEquals(128, read(base + "}").headSize(), "head_dim absent: GlmConfig's 128, not hidden / heads");
+        assertEquals(16, read(base + ", \"head_dim\": 16}").headSize());
+        assertEquals(8, read(base + ", \"head_dim\": 16}").rope().rotaryDim());
+        assertEquals(16, read(base + ", \"head_dim\": 16, \"partial_rotary_factor\": 1.0}").rope().rotaryDim());
+        TransformerConfig v5 = read(base + ", \"head_dim\": 16, \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 500000,"
+                + " \"partial_rotary_factor\": 0.25}}");
+        assertEquals(4, v5.rope().rotaryDim(), "5.x: rope_parameters' partial_rotary_factor");
+        assertEquals(500000, v5.rope().theta());
+        assertEquals(8, read(base + ", \"head_dim\": 16, \"partial_rotary_factor\": 0.5, \"rope_parameters\": {\"rope_theta\": 10000,"
+                + " \"partial_rotary_factor\": 0.5}}").rope().rotaryDim(), "both layouts agreeing");
+        TransformerConfig nb = read(base + ", \"attention_bias\": false, \"tie_word_embeddings\": true, \"eos_token_id\": [2, 3],"
+                + " \"pad_token_id\": null, \"rms_norm_eps\": 1e-5}");
+        assertTrue(!nb.qkvBias() && nb.tiedEmbeddings());
+        assertEquals(new TransformerConfig.SpecialIds(-1, -1, 2, -1, -1), nb.specialIds());
+        assertEquals(1e-5f, nb.normEps());
+        for (String[] bad : new String[][] {
+                {base + ", \"head_dim\": null}", "head_dim is null"},
+                {base.replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": null") + "}", "num_key_value_heads is null"},
+                {base + ", \"head_dim\": 16, \"partial_rotary_factor\": 0.5, \"rope_parameters\": {\"rope_theta\": 10000,"
+                        + " \"partial_rotary_factor\": 0.25}}", "partial_rotary_factor 0.5 and rope_parameters.partial_rotary_factor 0.25 differ"},
+                {base + ", \"hidden_act\": \"gelu\"}", "hidden_act 'gelu'"},
+                {base.replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3") + "}", "num_key_value_heads 3"}}) {
+            Exception e = assertThrows(CheckpointException.class, () -> read(bad[0]), bad[1]);
+            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
+        }
+    }
 }
