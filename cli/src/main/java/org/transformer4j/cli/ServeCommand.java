@@ -176,7 +176,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--speculative-config", paramLabel = "JSON", description = "N-gram speculative decoding of greedy requests, as vLLM's"
             + " option of this name: {\"method\": \"ngram\", \"num_speculative_tokens\": K, \"prompt_lookup_max\": N, \"prompt_lookup_min\": M,"
             + " \"disable_by_batch_size\": B} (lookup sizes default to 5, or to each other; speculation while at most B sequences run,"
-            + " default 2: a verify pass is a sequence's own). Draft models are not supported.")
+            + " default 2: the drafts of more sequences make a longer check). Draft models are not supported.")
     String speculativeConfig;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")

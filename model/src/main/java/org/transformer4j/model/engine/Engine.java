@@ -187,8 +187,9 @@ public final class Engine implements AutoCloseable {
      * earliest occurrence, as vLLM's proposer picks it) proposes the up to {@code tokens} tokens that followed it; one
      * forward pass over the last token and the draft checks them all, the longest prefix the model's own greedy choices
      * agree with is kept, and the token after it comes from the same pass — 1 to tokens + 1 tokens a step instead of 1.
-     * Only while at most {@code maxRunning} sequences run (a verify pass is a sequence's own: beyond a few sequences the
-     * batched decode step does more per pass), and only for sequences that choose greedily with nothing that reads the
+     * Only while at most {@code maxRunning} sequences run (the running sequences' drafts are checked in one packed pass,
+     * whose rows cost more as sequences are added: with few drafts kept a batched decode step does more per pass), and only
+     * for sequences that choose greedily with nothing that reads the
      * history or reshapes the row (no penalties, logit bias, bans, guides or log-probabilities). The kept tokens are the
      * model's greedy choices; their rows come from the prefill path, so on the CPU backend they equal a solo run's up to
      * float rounding (a near tie may go the other way), not bit for bit.
@@ -203,9 +204,10 @@ public final class Engine implements AutoCloseable {
 
         /**
          * vLLM's ngram settings: {@code num_speculative_tokens}, {@code prompt_lookup_min} / {@code prompt_lookup_max} (null:
-         * the other's value; both null: 5 and 5, vLLM's defaults), speculating while at most 2 sequences run (on the 2-core
-         * CPU with GPT-2 small and 93% of drafts kept: 2.8× the tokens per second with one sequence, 2.0× with two, 0.92×
-         * with four — bench/results/speculative-ngram-cpu.md).
+         * the other's value; both null: 5 and 5, vLLM's defaults), speculating while at most 2 sequences run (on the 2-CPU
+         * Xeon with GPT-2 small and 93% of drafts kept: 3.1× the tokens per second with one sequence, 2.6× with two, 1.7×
+         * with four, 1.33× with eight; with two sequences a check pays from about 1.45 tokens kept per check —
+         * bench/results/speculative-ngram-cpu.md).
          */
         public static Speculation ngram(int tokens, Integer minNgram, Integer maxNgram) {
             int lo = minNgram != null ? minNgram : maxNgram != null ? maxNgram : 5;
