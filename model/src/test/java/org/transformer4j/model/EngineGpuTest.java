@@ -45,7 +45,7 @@ class EngineGpuTest {
             assertTrue(c.decodeBuckets().length > 0, "CUDA's defaults capture decode steps per bucket");
             List<CompletableFuture<Reply>> replies = new ArrayList<>();
             try (Engine e = new Engine(m, c)) {
-                java.util.concurrent.CountDownLatch hold = holdLoop(e);      // one step admits them all: their prompts share passes
+                java.util.concurrent.CountDownLatch hold = org.transformer4j.model.engine.LoopHold.hold(e, new int[] {5, 6, 7});      // one step admits them all: their prompts share passes
                 long passes = e.prefillPasses();
                 for (int i = 0; i < n; i++) {
                     CompletableFuture<Reply> f = new CompletableFuture<>();
@@ -88,26 +88,6 @@ class EngineGpuTest {
             }
         }
     }
-    /** Holds the engine's loop in a first request's listener until the latch is counted down (requests submitted meanwhile are admitted together). */
-    static java.util.concurrent.CountDownLatch holdLoop(Engine e) throws Exception {
-        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<Void> held = new CompletableFuture<>();
-        e.submit(new Engine.Request(new int[] {5, 6, 7}, Generator.Options.greedy(2)), new Engine.Listener() {
-            @Override public void onToken(Engine.Token t) {
-                if (t.index() != 0) return;
-                held.complete(null);
-                try {
-                    hold.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            @Override public void onFinish(Engine.Finish reason, String error) {}
-        });
-        held.get(60, TimeUnit.SECONDS);
-        return hold;
-    }
-
     /**
      * A prompt that repeats an earlier prompt and its reply takes the reply's full blocks from the cache (their K/V written
      * by captured decode steps), prefills only the rest, and its tokens' log-probabilities are those of a full pass of the

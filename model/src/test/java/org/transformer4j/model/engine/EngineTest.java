@@ -682,22 +682,7 @@ class EngineTest {
      * counted down, so that requests submitted meanwhile are all admitted by one step.
      */
     static java.util.concurrent.CountDownLatch holdLoop(Engine e, long seed) throws Exception {
-        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<Void> held = new CompletableFuture<>();
-        e.submit(new Engine.Request(prompt(seed, 5), Generator.Options.greedy(2)), new Engine.Listener() {
-            @Override public void onToken(Engine.Token t) {
-                if (t.index() != 0) return;
-                held.complete(null);
-                try {
-                    hold.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            @Override public void onFinish(Engine.Finish reason, String error) {}
-        });
-        held.get(60, TimeUnit.SECONDS);
-        return hold;
+        return LoopHold.hold(e, prompt(seed, 5));
     }
 
     @Test
