@@ -118,13 +118,20 @@ final class HfGlm {
      * with each head's first rotary rows reordered [0, 2, … ; 1, 3, …] (HfNeox.rotaryOrder, as for GPT-J), the rest as
      * stored, so that rotate_half over the rotary dims turns GLM's pairs; the same order on q and k leaves every q·k.
      * gate_up_proj is taken whole as [gate | up] = this library's [up ; gate] (the activated branch first), with row views
-     * for -Dt4j.fuse=false. Merging a LoRA adapter and quantized folders are refused by name.
+     * for -Dt4j.fuse=false. Merging a LoRA adapter (a weight merged as it loads is made one at a time and may not be
+     * gathered from or viewed) and quantized folders are refused by name; {@link LoraSlots} serves adapters per request,
+     * lora_B's q / k rows reordered and gate_up_proj's split as here.
      */
     static Weights load(HfConfig cfg, Path dir, Backend backend, DType dtype, boolean head, LoraAdapter lora) throws IOException {
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         if (cfg.has("quantization_config")) throw cfg.error("quantized " + type + " folders are not supported (quantization_config)");
-        if (lora != null) throw cfg.error("LoRA adapters are not supported for " + type + " yet (its q / k rows are reordered and gate_up_proj is fused)");
+        if (lora != null) {
+            // a weight merged as it loads is made one at a time (LazyTensors): q / k gathered from it, or gate_up_proj's row
+            // views of it, would outlive it (the same reason Cohere's and Phi-3's merges are refused)
+            throw cfg.error("LoRA adapters are not supported for " + type + " yet (its q / k rows are reordered and gate_up_proj is"
+                    + " split as they load, which a merged weight cannot be); serve the adapter per request instead (--lora-modules)");
+        }
         int hs = c.headSize(), rotary = c.rope().rotaryDim();
         long f = c.mlpWidth();
         return DecoderFolders.load(type, c, layout(c, type), dir, backend, dtype, head, null,
