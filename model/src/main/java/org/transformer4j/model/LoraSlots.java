@@ -31,8 +31,10 @@ import org.transformer4j.runtime.Tensor;
  *
  * <p>The adapters must name the Llama-style projections ({@code model.layers.i.self_attn.q_proj / k_proj / v_proj /
  * o_proj}, {@code model.layers.i.mlp.gate_proj / up_proj / down_proj}; Phi-3's fused {@code self_attn.qkv_proj} and
- * {@code mlp.gate_up_proj}, their lora_B rows split as the loader splits the weights) of a model whose loader takes them as
- * stored, or reordered as Cohere's q / k rows (lora_B's rows reordered alike): {@link #TYPES}. Refused by name: modules_to_save (a whole replaced weight cannot be added per row: merge such an
+ * {@code mlp.gate_up_proj} and GLM's {@code mlp.gate_up_proj}, their lora_B rows split as the loader splits the weights)
+ * of a model whose loader takes them as stored, or reordered as Cohere's and GLM's q / k rows (lora_B's rows reordered
+ * alike): {@link #TYPES}. Refused by name: a module the family's checkpoints do not have (a fused one elsewhere, or a part
+ * of one it stores fused), modules_to_save (a whole replaced weight cannot be added per row: merge such an
  * adapter with {@link Pretrained#load(Path, org.transformer4j.runtime.Backend, org.transformer4j.runtime.DType,
  * LoraAdapter)} instead), a module outside those projections, MLP LoRA on a mixture-of-experts layer, shapes that do not
  * fit the model's weights, and everything {@link LoraAdapter#read} refuses. Slots made for exactly the adapters given take
@@ -50,11 +52,13 @@ import org.transformer4j.runtime.Tensor;
 public final class LoraSlots implements AutoCloseable {
 
     /**
-     * The model types whose projections load as stored under the Llama-style names (no fused or reordered rows). OLMo's
-     * clip_qkv clamps q, k and v after each adapter's delta is added, as PEFT's q_proj output is clamped (Transformer.qkvLinear).
+     * The model types whose projections load as stored under the Llama-style names, or fused / reordered in ways lora_B's
+     * rows follow: Phi-3's fused qkv_proj and gate_up_proj, GLM's fused gate_up_proj, Cohere's and GLM's q / k rows
+     * reordered per head for rotate_half. OLMo's clip_qkv clamps q, k and v after each adapter's delta is added, as PEFT's
+     * q_proj output is clamped (Transformer.qkvLinear).
      */
     public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "cohere", "cohere2", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
+            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm", "glm4");
 
     /** The adapted projections: of the attention Q, K, V, O; of the MLP transformers' gate_proj, up_proj, down_proj. */
     enum Target {
@@ -68,10 +72,10 @@ public final class LoraSlots implements AutoCloseable {
 
     private static final Pattern NAME = Pattern.compile("model\\.layers\\.(\\d+)\\.(self_attn|mlp)\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\\.weight");
 
-    /** Phi-3's fused projections: qkv_proj's rows [q | k | v], gate_up_proj's [gate | up] (modeling_phi3.py). */
+    /** Phi-3's fused projections: qkv_proj's rows [q | k | v], gate_up_proj's [gate | up] (modeling_phi3.py; GLM's gate_up_proj alike). */
     private static final Pattern FUSED = Pattern.compile("model\\.layers\\.(\\d+)\\.(self_attn\\.qkv_proj|mlp\\.gate_up_proj)\\.weight");
 
-    /** A q_proj or k_proj weight (Cohere's rows are reordered as they load). */
+    /** A q_proj or k_proj weight (Cohere's and GLM's rows are reordered as they load). */
     private static final Pattern QK = Pattern.compile("model\\.layers\\.(\\d+)\\.self_attn\\.(q|k)_proj\\.weight");
 
     /** One adapted projection of a layer: A (G, r, K) and s·B (G, N, r) in the model's dtype. */
@@ -308,7 +312,7 @@ public final class LoraSlots implements AutoCloseable {
             if (!m.matches()) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + " adapts " + d.getKey() + "; per-request adapters take the"
                         + " projections model.layers.i.self_attn.{q,k,v,o}_proj and model.layers.i.mlp.{gate,up,down}_proj (Phi-3's"
-                        + " self_attn.qkv_proj and mlp.gate_up_proj too)");
+                        + " self_attn.qkv_proj and mlp.gate_up_proj, GLM's mlp.gate_up_proj)");
             }
             int l = Integer.parseInt(m.group(1));
             if (l >= layers.size()) {
@@ -343,23 +347,58 @@ public final class LoraSlots implements AutoCloseable {
     }
 
     /**
+     * How many of each head's first q / k rows the family's loader reorders for rotate_half: Cohere's whole head (HfCohere),
+     * GLM's rotary dims, int(head_dim · partial_rotary_factor) (HfGlm); 0 where they load as stored.
+     */
+    private static int reorderedRotary(String type, TransformerConfig c) {
+        return switch (type) {
+            case "cohere", "cohere2" -> c.headSize();
+            case "glm", "glm4" -> c.rope().rotaryDim();
+            default -> 0;
+        };
+    }
+
+    /** The fused projections a family's checkpoints store, which PEFT adapts as stored (a family's modules, no others). */
+    private static Set<String> fusedModules(String type) {
+        return switch (type) {
+            case "phi3" -> Set.of("qkv_proj", "gate_up_proj");
+            case "glm", "glm4" -> Set.of("gate_up_proj");
+            default -> Set.of();
+        };
+    }
+
+    /** The projections each fused one holds: names that a family storing the fused one does not have. */
+    private static final Map<String, Set<String>> FUSED_PARTS = Map.of("qkv_proj", Set.of("q_proj", "k_proj", "v_proj"),
+            "gate_up_proj", Set.of("gate_proj", "up_proj"));
+
+    /**
      * The adapter's deltas by weight name, Phi-3's fused ones split as its loader splits the weights: qkv_proj's B rows into
-     * q_proj's, k_proj's and v_proj's (PEFT's one A shared by the three), gate_up_proj's into gate_proj's and up_proj's.
+     * q_proj's, k_proj's and v_proj's (PEFT's one A shared by the three), gate_up_proj's (Phi-3's and GLM's) into gate_proj's
+     * and up_proj's; Cohere's and GLM's q_proj / k_proj lora_B rows reordered as their loaders reorder the weights' rows.
+     * Refused by name: a fused module the family does not store, or a part of one it stores fused (Phi-3's q_proj, GLM's
+     * gate_proj: no such module in its checkpoints, so no adapter trained on it names one).
      */
     private static Map<String, LoraAdapter.Delta> split(Transformer model, String type, String name, LoraAdapter ad)
             throws CheckpointException {
         Map<String, LoraAdapter.Delta> out = new LinkedHashMap<>();
         TransformerConfig c = model.config;
-        boolean pairwise = type.equals("cohere") || type.equals("cohere2");
+        int rotary = reorderedRotary(type, c);
+        Set<String> fused = fusedModules(type);
         for (var d : ad.deltas().entrySet()) {
             Matcher m = FUSED.matcher(d.getKey());
             LoraAdapter.Delta dd = d.getValue();
+            String module = d.getKey().endsWith(".weight") ? d.getKey().substring(0, d.getKey().length() - ".weight".length()) : d.getKey();
+            String leaf = module.substring(module.lastIndexOf('.') + 1);
+            if (m.matches() && !fused.contains(leaf) || fused.stream().anyMatch(f -> FUSED_PARTS.get(f).contains(leaf)) && NAME.matcher(d.getKey()).matches()) {
+                throw new CheckpointException(ad.dir(), "adapter " + name + " adapts " + module + ", which " + type + " does not have (its"
+                        + " checkpoints store " + (fused.isEmpty() ? "q_proj, k_proj, v_proj, gate_proj and up_proj apart" : "fused " + fused) + ")");
+            }
             Matcher qk = QK.matcher(d.getKey());
             int heads = !qk.matches() ? 0 : qk.group(2).equals("q") ? c.heads() : c.kvHeads(), hs = c.headSize(), r = dd.rank();
-            if (pairwise && heads > 0 && dd.whole() == null && dd.b().length == (long) heads * hs * r) {
-                // Cohere's loader reorders each head's q / k rows for rotate_half (HfNeox.rotaryOrder): lora_B's rows alike
-                // (a lora_B of another size is left as it is, for parse's shape check to refuse)
-                long[] order = HfNeox.rotaryOrder(heads, hs, hs);
+            if (rotary > 0 && heads > 0 && dd.whole() == null && dd.b().length == (long) heads * hs * r) {
+                // Cohere's and GLM's loaders reorder each head's first `rotary` q / k rows for rotate_half (HfNeox.rotaryOrder):
+                // lora_B's rows alike (a lora_B of another size is left as it is, for parse's shape check to refuse)
+                long[] order = HfNeox.rotaryOrder(heads, hs, rotary);
                 float[] b = new float[dd.b().length];
                 for (int row = 0; row < order.length; row++) System.arraycopy(dd.b(), Math.toIntExact(order[row] * r), b, row * r, r);
                 out.put(d.getKey(), new LoraAdapter.Delta(dd.module(), dd.a(), b, r, dd.scale(), null, null));

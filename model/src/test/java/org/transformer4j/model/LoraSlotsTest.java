@@ -66,6 +66,10 @@ class LoraSlotsTest {
     static final Map<String, long[]> PHI3 = Map.of("qkv_proj", new long[] {128, 64}, "o_proj", new long[] {64, 64},
             "gate_up_proj", new long[] {192, 64}, "down_proj", new long[] {64, 96});
 
+    /** The glm and glm4 fixtures' projections (out × in): hidden 64, 4 heads of 16, 2 KV heads, MLP 64; gate_up_proj fused. */
+    static final Map<String, long[]> GLM = Map.of("q_proj", new long[] {64, 64}, "k_proj", new long[] {32, 64}, "v_proj", new long[] {32, 64},
+            "o_proj", new long[] {64, 64}, "gate_up_proj", new long[] {128, 64}, "down_proj", new long[] {64, 64});
+
     Path write(Spec s) throws IOException { return write(s, PROJ); }
 
     /** Writes the adapter folder in PEFT's layout (rank and alpha of the odd modules by rank_pattern / alpha_pattern). */
@@ -276,6 +280,41 @@ class LoraSlotsTest {
     }
 
     /**
+     * GLM's loader reorders each head's first rotary rows of q_proj / k_proj (half of head_dim here: 8 of 16) for
+     * rotate_half and takes the fused gate_up_proj whole as [gate | up]: an adapter on all six of its projections (PEFT's
+     * names for GlmForCausalLM / Glm4ForCausalLM) has its q / k lora_B rows reordered alike and gate_up_proj's split, so
+     * that requests through the glm and glm4 folders give the tokens of the adapter merged by hand into the stored weights
+     * in float64. The unfused gate_proj / up_proj and a qkv_proj, which GLM's checkpoints do not have, are refused by name.
+     */
+    @Test
+    void glmAdaptersFollowItsReorderedRowsAndFusedGateUp() throws Exception {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        for (int l = 0; l < 2; l++) {
+            for (String x : List.of("q_proj", "k_proj", "v_proj", "o_proj")) m.put("model.layers." + l + ".self_attn." + x, new double[] {4, 8});
+            m.put("model.layers." + l + ".mlp.gate_up_proj", new double[] {6, 12});
+            m.put("model.layers." + l + ".mlp.down_proj", new double[] {4, 8});
+        }
+        for (String folder : List.of("glm", "glm4")) {
+            servedPerRequestAsMergedByHand(ReferenceFixturesTest.root().resolve(folder), new Spec(folder, m, folder.equals("glm4"), 31), GLM);
+        }
+        Path glm = ReferenceFixturesTest.root().resolve("glm");
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(glm, backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend);
+            for (String module : List.of("mlp.gate_proj", "self_attn.qkv_proj")) {
+                Map<String, double[]> one = Map.of("model.layers.0." + module, new double[] {2, 4});
+                Path dir = write(new Spec("no-" + module, one, false, 5), Map.of("gate_proj", new long[] {64, 64}, "qkv_proj", new long[] {128, 64}));
+                var e = assertThrows(CheckpointException.class, () -> LoraSlots.load(model, glm, Map.of("x", dir)));
+                assertTrue(e.getMessage().contains("model.layers.0." + module + ", which glm does not have"), e.getMessage());
+            }
+            // merged at load (--lora) stays refused: q / k are gathered and gate_up_proj split from what a merge makes
+            Path all = tmp.resolve("adapter-glm");
+            var merged = assertThrows(CheckpointException.class, () -> Pretrained.load(glm, backend, DType.F32, LoraAdapter.read(all)));
+            assertTrue(merged.getMessage().contains("LoRA adapters are not supported for glm") && merged.getMessage().contains("--lora-modules"),
+                    merged.getMessage());
+        }
+    }
+
+    /**
      * Adapter {@code p} (of projections {@code proj}) on the reference folder {@code fixture}: its requests and the base
      * model's, submitted together through captured buckets, give the tokens and log-probabilities (1e-4) of the adapter
      * merged by hand and of the base model, each run alone; and the adapter changes what the model says.
@@ -283,11 +322,12 @@ class LoraSlotsTest {
     void servedPerRequestAsMergedByHand(Path fixture, Spec p, Map<String, long[]> proj) throws Exception {
         Path dir = write(p, proj);
         int[][] prompts = {prompt(301, 9), prompt(302, 14), prompt(303, 6), prompt(304, 11)};
-        for (int[] q : prompts) for (int i = 0; i < q.length; i++) q[i] = 3 + q[i] % 120;     // within every fixture's vocabulary
         String[] who = {p.name(), null, p.name(), null};
         try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(fixture, backend, DType.F32);
              Weights merged = Pretrained.load(mergedByHand(p, dir, fixture, proj), backend, DType.F32)) {
             Transformer model = new Transformer(base, backend), byHand = new Transformer(merged, backend);
+            int span = Math.min(120, model.config.vocabSize() - 3);                        // within the fixture's vocabulary
+            for (int[] q : prompts) for (int i = 0; i < q.length; i++) q[i] = 3 + q[i] % span;
             Out[] want = new Out[who.length];
             for (int i = 0; i < who.length; i++) {
                 Transformer t = who[i] == null ? model : byHand;
@@ -521,6 +561,11 @@ class LoraSlotsTest {
                     "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", LoraAdapterTest.random(rnd, 128, 2)), Map.of("format", "pt"));
             var e3 = assertThrows(CheckpointException.class, () -> LoraSlots.load(model, llama(), Map.of("wide", wide)));
             assertTrue(e3.getMessage().contains("do not fit"), e3.getMessage());
+            // a fused module the family does not store (Llama's gate_proj and up_proj are apart)
+            Path fusedHere = write(new Spec("fused", Map.of("model.layers.0.mlp.gate_up_proj", new double[] {2, 4}), false, 9),
+                    Map.of("gate_up_proj", new long[] {192, 64}));
+            var e31 = assertThrows(CheckpointException.class, () -> LoraSlots.load(model, llama(), Map.of("f", fusedHere)));
+            assertTrue(e31.getMessage().contains("model.layers.0.mlp.gate_up_proj, which llama does not have"), e31.getMessage());
             // a family whose loader reorders or fuses rows
             var e4 = assertThrows(IllegalArgumentException.class, () -> LoraSlots.of(model, "gpt_neox", Map.of("a", LoraAdapter.read(good))));
             assertTrue(e4.getMessage().contains("gpt_neox"), e4.getMessage());
