@@ -125,7 +125,7 @@ final class ChatCommand implements Callable<Integer> {
     }
 
     /** The command line's sampling where given, else generation_config.json's; stop at the eos ids of both files. */
-    private Generator.Options options(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) {
+    private Generator.Options options(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) throws java.io.IOException {
         int max = maxNewTokens != null ? maxNewTokens : gc.map(GenerationConfig::maxNewTokens).orElse(256);
         Generator.Options o = gc.isPresent() ? gc.get().options(max, seed) : Generator.Options.greedy(max);
         if (gc.isPresent() && gc.get().beam().numBeams() != null && gc.get().beam().numBeams() > 1) {
@@ -136,14 +136,16 @@ final class ChatCommand implements Callable<Integer> {
         if (temperature != null) o = o.sampling(temperature.floatValue(), topK, (float) topP, seed);
         o = penalties.apply(o, gc, tok);
         java.util.Set<Integer> stops = new java.util.LinkedHashSet<>(o.stopIds());
-        stops.addAll(eosIds(Optional.empty(), tc, tok));
+        stops.addAll(eosIds(model, tc, tok));
         return o.stopIds(stops);
     }
 
-    /** The model's end-of-sequence ids: generation_config.json's list and tokenizer_config.json's eos token. */
-    static Set<Integer> eosIds(Optional<GenerationConfig> gc, Optional<TokenizerConfig> tc, Tokenizer tok) {
-        java.util.Set<Integer> ids = new java.util.LinkedHashSet<>();
-        gc.ifPresent(g -> ids.addAll(g.eosTokenIds()));
+    /**
+     * The model's end-of-sequence ids: generation_config.json's list, else config.json's (as transformers and vLLM fall back
+     * to it: {@link GenerationConfig#eosIds}), and tokenizer_config.json's eos token.
+     */
+    static Set<Integer> eosIds(java.nio.file.Path dir, Optional<TokenizerConfig> tc, Tokenizer tok) throws java.io.IOException {
+        java.util.Set<Integer> ids = new java.util.LinkedHashSet<>(GenerationConfig.eosIds(dir));
         tc.map(TokenizerConfig::eosToken).map(e -> tok.specialTokens().get(e)).ifPresent(ids::add);
         return ids;
     }

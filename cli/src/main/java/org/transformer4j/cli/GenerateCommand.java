@@ -125,7 +125,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (stop != null && !stop.isEmpty()) o = o.stopStrings(java.util.Set.copyOf(stop), x -> out.decode(x, encDec));
                 // As transformers' generate: the model's end-of-sequence ids (config.json, generation_config.json,
                 // tokenizer_config.json) end the text; they are not printed.
-                java.util.Set<Integer> eos = new java.util.LinkedHashSet<>(ChatCommand.eosIds(gc,
+                java.util.Set<Integer> eos = new java.util.LinkedHashSet<>(ChatCommand.eosIds(model,
                         org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(model), tok));
                 if (weights.config.specialIds().eos() >= 0) eos.add(weights.config.specialIds().eos());
                 o = o.stopIds(eos).truncate(truncate);

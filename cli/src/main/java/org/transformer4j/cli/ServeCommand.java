@@ -322,7 +322,7 @@ final class ServeCommand implements Callable<Integer> {
                     java.util.concurrent.ScheduledExecutorService stats = disableLogStats ? null : statsLogger(engine);
                     try {
                         return serve(OpenAiServer.decoder(served, engine, tok, template != null ? hook(template, tok) : chatTemplate(dir, tok), decoderLimits,
-                                ChatCommand.eosIds(GenerationConfig.readIfPresent(dir), TokenizerConfig.readIfPresent(dir), tok))
+                                ChatCommand.eosIds(dir, TokenizerConfig.readIfPresent(dir), tok))
                                 .reasoningParser(parser).toolCallParser(enableAutoToolChoice ? tools : null)
                                 .samplingDefaults(defaults)
                                 .tokenizerInfo(info).maxModelLen(ctx).runtimeLoraUpdating(loraUpdating), keys, origins);

@@ -162,6 +162,29 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         throw new CheckpointException(file, "early_stopping must be true, false or \"never\", got " + n);
     }
 
+    /**
+     * The ids that end a reply for model folder {@code dir}, as transformers' generate and vLLM take them: generation_config.json's
+     * eos_token_id (one id or a list) where that file exists, else config.json's (transformers' GenerationConfig.from_model_config,
+     * which vLLM's try_get_generation_config falls back to: a config.json list such as GLM's [151329, 151336, 151338] ends a
+     * reply at any of them); empty where neither names one.
+     */
+    public static Set<Integer> eosIds(Path dir) throws IOException {
+        if (Files.isRegularFile(dir.resolve("generation_config.json"))) return read(dir).eosTokenIds();
+        Path file = dir.resolve("config.json");
+        if (!Files.isRegularFile(file)) return Set.of();
+        JsonNode root;
+        try {
+            root = StrictJson.parse(Files.readAllBytes(file));
+        } catch (StrictJson.ParseError e) {
+            throw new CheckpointException(file, "not valid JSON: " + e.getMessage());
+        }
+        Set<Integer> eos = new LinkedHashSet<>();
+        JsonNode e = root.path("eos_token_id");
+        if (e.isArray()) for (JsonNode x : e) eos.add(id(file, "eos_token_id", x));
+        else if (!e.isMissingNode() && !e.isNull()) eos.add(id(file, "eos_token_id", e));
+        return java.util.Collections.unmodifiableSet(eos);
+    }
+
     /** The fields read here beside the three ids every config.json has (eos, bos, pad). */
     static final java.util.List<String> GENERATION_FIELDS = java.util.List.of("do_sample", "temperature", "top_k", "top_p",
             "max_new_tokens", "repetition_penalty", "min_p", "num_beams", "length_penalty", "early_stopping", "num_return_sequences",

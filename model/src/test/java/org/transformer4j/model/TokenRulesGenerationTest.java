@@ -304,6 +304,26 @@ class TokenRulesGenerationTest {
         assertEquals(null, GenerationConfig.readIfPresent(dir).orElseThrow().rules().forcedBosTokenId(), "generation_config.json wins");
     }
 
+    /**
+     * The ids that end a reply: generation_config.json's where the file exists, else config.json's whole list (transformers'
+     * from_model_config, vLLM's fallback), else none; a malformed id is refused naming the file and field.
+     */
+    @Test
+    void eosIdsComeFromGenerationConfigElseConfigJson(@TempDir Path dir) throws Exception {
+        assertEquals(Set.of(), GenerationConfig.eosIds(dir), "no files");
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"glm\", \"eos_token_id\": [151329, 151336, 151338]}");
+        assertEquals(List.of(151329, 151336, 151338), List.copyOf(GenerationConfig.eosIds(dir)), "config.json's list, in order");
+        assertTrue(GenerationConfig.readIfPresent(dir).isEmpty(), "ids only: no generation fields");
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\", \"eos_token_id\": 2}");
+        assertEquals(Set.of(2), GenerationConfig.eosIds(dir));
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [3, 4]}");
+        assertEquals(Set.of(3, 4), GenerationConfig.eosIds(dir), "generation_config.json wins");
+        Files.delete(dir.resolve("generation_config.json"));
+        Files.writeString(dir.resolve("config.json"), "{\"eos_token_id\": \"two\"}");
+        var e = assertThrows(org.transformer4j.model.weights.CheckpointException.class, () -> GenerationConfig.eosIds(dir));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("eos_token_id"), e.getMessage());
+    }
+
     @Test
     void idsOutsideTheVocabularyAreRefusedNamingTheFieldOrIgnoredAsTransformersDoes() {
         TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().build(), false);
