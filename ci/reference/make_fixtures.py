@@ -39,6 +39,7 @@ import cohere  # noqa: E402
 import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
+import exaone4  # noqa: E402
 import glm  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
@@ -57,7 +58,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_841_078   # 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 20_987_598   # 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -3325,6 +3326,86 @@ def make_glm4(out):
     draw_glm(d, cfg)
     return finish_glm(out, "glm4", cfg, d, "GLM-4-9B-0414's layout in 5.x's config: post_self_attn_layernorm and "
                                            "post_mlp_layernorm on the sublayers' outputs, GQA 4 over 2, q/k/v biases, untied head")
+
+
+# ---- EXAONE 4.0 ---------------------------------------------------------------------------------------
+
+# LGAI-EXAONE/EXAONE-4.0-32B's config.json scaled down: sliding_window 4096 → 6 of 40 positions, layer_types with its
+# "LLLG" sliding_window_pattern beside it, llama3 rope scaling (factor 16, low 1, high 4) over 8192 → 64 original positions
+# (so that with head_dim 16 at theta 1e6 pair 0 keeps its frequency, pair 1 is smoothed and pairs 2..7 are divided by 16),
+# head_dim 16 given (not hidden / heads = 8), GQA 4 over 2, untied head; bos 1, pad 0 as published, eos 2 for 361.
+EXAONE4_T, EXAONE4_PROMPT, EXAONE4_SEED = 40, 8, 1971
+EXAONE4_LLAMA3 = {"rope_type": "llama3", "factor": 16.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                  "original_max_position_embeddings": 64}
+
+
+def exaone4_config(**extra):
+    cfg = {"architectures": ["Exaone4ForCausalLM"], "model_type": "exaone4", "hidden_size": 32, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 64, "vocab_size": 64, "num_hidden_layers": 4,
+           "max_position_embeddings": 128, "hidden_act": "silu", "rms_norm_eps": 1e-5, "attention_dropout": 0.0,
+           "initializer_range": 0.02, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0, "tie_word_embeddings": False,
+           "rope_theta": 1000000.0, "rope_scaling": dict(EXAONE4_LLAMA3), "sliding_window": 6, "sliding_window_pattern": "LLLG",
+           "layer_types": ["sliding_attention"] * 3 + ["full_attention"], "use_cache": True, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+def draw_exaone4(d, cfg):
+    """Exaone4ForCausalLM's parameters in declaration order: embed_tokens; per layer Exaone4Attention's q, k, v, o_proj (no
+    biases), q_norm and k_norm (head_dim wide), Exaone4MLP's gate, up, down_proj, post_attention_layernorm,
+    post_feedforward_layernorm (no input_layernorm); the final norm; lm_head.weight when untied."""
+    c, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], exaone4.head_dim(cfg)
+    tied = cfg.get("tie_word_embeddings", False)
+    d.emb("model.embed_tokens.weight", v, c, TIED_STD if tied else 1.0)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        d.linear(a + "q_proj", c, nh * hd, False)
+        d.linear(a + "k_proj", c, nkv * hd, False)
+        d.linear(a + "v_proj", c, nkv * hd, False)
+        d.linear(a + "o_proj", nh * hd, c, False)
+        d.norm(a + "q_norm", hd, bias=False)
+        d.norm(a + "k_norm", hd, bias=False)
+        d.mat(p + "mlp.gate_proj.weight", f, c)
+        d.mat(p + "mlp.up_proj.weight", f, c)
+        d.mat(p + "mlp.down_proj.weight", c, f)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+        d.norm(p + "post_feedforward_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    if not tied:
+        d.mat("lm_head.weight", v, c)
+
+
+EXAONE4_FOLLOWS = ("models/exaone4/modular_exaone4.py (modeling_exaone4.py, configuration_exaone4.py): Exaone4ForCausalLM.forward "
+                   "(Olmo2DecoderLayer: no input norm, post_attention_layernorm and post_feedforward_layernorm on the sublayer "
+                   "outputs before their residual adds; Exaone4Attention: per-head q_norm / k_norm after the projections, RoPE "
+                   "only on sliding layers when sliding_window is set (global NoPE), every layer when it is null, sliding layers "
+                   "over sliding_window keys; Gemma2RotaryEmbedding with the config's rope kind); modeling_rope_utils.py")
+
+
+@fixture("exaone4")
+def make_exaone4(out):
+    cfg = exaone4_config()
+    d = Draw(EXAONE4_SEED)
+    draw_exaone4(d, cfg)
+    ids = d.ids(2, EXAONE4_T, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits = exaone4.forward(cfg, P, ids)
+    big = np.abs(logits).max()
+    _, cached = exaone4.forward(cfg, P, ids[:1], calls=[EXAONE4_PROMPT] + [1] * (EXAONE4_T - EXAONE4_PROMPT))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * big, "exaone4: cached run differs from the full pass"
+    for kw, what in (({"rope_on_full": True}, "NoPE on the full layer"), ({"input_norms": True}, "the post-sublayer norms"),
+                     ({"sliding": 40}, "the window")):
+        _, wrong = exaone4.forward(cfg, P, ids, **kw)
+        assert np.abs(wrong - logits).max() > 1e-2 * big, f"exaone4: {what} must matter"
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: exaone4.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "exaone4", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, EXAONE4_FOLLOWS,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"head_dim": 16, "note": "EXAONE-4.0-32B's layout: layer_types LLLG (sliding_window_pattern \"LLLG\" beside "
+                                               "it), window 6 of 40 positions, layer 3 full without RoPE, llama3 scaling over 64 "
+                                               "original positions, head_dim 16 given, GQA 4 over 2, untied head"})
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

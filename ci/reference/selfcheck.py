@@ -65,6 +65,14 @@
    Glm4ForCausalLM's names; the cached run equals the full pass; rotate_half on unpermuted halves, a whole-head rotary, the
    q/k/v biases dropped, gate and up swapped, and glm4's post norms dropped or swapped each move the logits by more than 1e-3
    of their maximum (glm_checks);
+6k. EXAONE 4.0 (exaone4): Exaone4Config's layer_types by hand (pattern 4 over 8 layers: 3 and 7 full; pattern 2; layer_types
+   wins over a string pattern; a null sliding_window sets the pattern to 0, so without layer_types such a config and a string
+   pattern both fail as in transformers), RoPE on sliding layers only when sliding_window is set and on every layer when it is
+   null, head_dim as given and hidden // heads when absent; the folder holds exactly Exaone4ForCausalLM's names (no
+   input_layernorm, head_dim-wide q_norm / k_norm); 5.x's rope_parameters = the 4.x fields; the cached run and one token a
+   step equal the full pass; RoPE on the global layer, pre-norm layers, no window, window 12, the layer types swapped, no
+   llama3 scaling, and a null sliding_window (all layers full with RoPE) each move the
+   logits by more than 1e-3 of their maximum (exaone4_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -92,6 +100,7 @@ import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
 import cohere  # noqa: E402
+import exaone4  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
 import fp8  # noqa: E402
@@ -198,6 +207,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] == "exaone4":
+            full = exaone4.forward(cfg, P, ids)[1]
+            check(np.abs(exaone4.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in glm.KINDS:
             full = glm.forward(cfg, P, ids)[1]
             check(np.abs(glm.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1327,6 +1339,58 @@ def olmo_checks(out):
           "olmo: a bound no element reaches is no clamp")
 
 
+def exaone4_checks(out):
+    """EXAONE 4.0 (models/exaone4/modular_exaone4.py): the config's layer types and NoPE rule by hand, the folder's tensor
+    names, the 5.x layout, cached = full, and each of EXAONE 4's readings shown to matter."""
+    lt = lambda **kw: exaone4.layer_types(dict({"model_type": "exaone4", "num_hidden_layers": 8}, **kw))
+    S, F = "sliding_attention", "full_attention"
+    check(lt() == [S, S, S, F] * 2 and lt(sliding_window_pattern=2) == [S, F] * 4,
+          "exaone4: Exaone4Config's layer types: pattern 4 (default) and 2, layer i full when (i + 1) % pattern == 0")
+    check(lt(sliding_window_pattern="LLLG", layer_types=[F] * 8) == [F] * 8, "exaone4: layer_types wins over the pattern")
+    for bad in ({"sliding_window_pattern": "LLLG"}, {"sliding_window": None}, {"sliding_window_pattern": None}):
+        try:
+            lt(**bad)
+            check(False, f"exaone4: {bad} without layer_types fails")
+        except ValueError:
+            check(True, f"exaone4: {bad} without layer_types fails, as (i + 1) % pattern does in Exaone4Config")
+    full = {"model_type": "exaone4", "num_hidden_layers": 4, "sliding_window": None, "layer_types": [F] * 4}
+    check(all(exaone4.rotates(full, i) for i in range(4)), "exaone4: a null sliding_window (EXAONE-4.0-1.2B): every layer rotates")
+    hyb = dict(full, sliding_window=6, layer_types=[S, S, S, F])
+    check([exaone4.rotates(hyb, i) for i in range(4)] == [True, True, True, False], "exaone4: with sliding_window, the global layer is NoPE")
+    check(exaone4.head_dim({"hidden_size": 64, "num_attention_heads": 4}) == 16 and exaone4.head_dim({"head_dim": 32}) == 32,
+          "exaone4: head_dim as given, else hidden // heads")
+    cfg, P, ref = load(os.path.join(out, "exaone4"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    n = cfg["num_hidden_layers"]
+    keys = ["post_attention_layernorm.weight", "post_feedforward_layernorm.weight", "self_attn.q_norm.weight", "self_attn.k_norm.weight"] \
+        + [f"self_attn.{x}_proj.weight" for x in "qkvo"] + [f"mlp.{x}_proj.weight" for x in ("gate", "up", "down")]
+    names = ["model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"] + [f"model.layers.{i}.{k}" for i in range(n) for k in keys]
+    check(sorted(P) == sorted(names) and P["model.layers.0.self_attn.q_norm.weight"].shape == (cfg["head_dim"],),
+          "exaone4: exactly Exaone4ForCausalLM's tensor names (no input_layernorm; q_norm / k_norm head_dim wide)")
+    logits = exaone4.forward(cfg, P, ids)[1]
+    big = np.abs(logits).max()
+    moved = lambda other: np.abs(other - logits).max() > 1e-3 * big
+    same = lambda other: np.abs(other - logits).max() <= 1e-12 * big
+    run = lambda c2, **kw: exaone4.forward(c2, P, ids, **kw)[1]
+    v5 = {k: v for k, v in cfg.items() if k not in ("rope_scaling", "rope_theta")}
+    v5["rope_parameters"] = dict(cfg["rope_scaling"], rope_theta=cfg["rope_theta"])
+    check(same(run(v5)), "exaone4: 5.x rope_parameters = the 4.x fields")
+    check(same(run({k: v for k, v in cfg.items() if k not in ("layer_types", "sliding_window_pattern")})),
+          "exaone4: the default pattern (4) gives the folder's layer types")
+    cached = exaone4.forward(cfg, P, ids[:1], calls=[8] + [1] * (ids.shape[1] - 8))[1]
+    check(np.abs(cached - logits[:1]).max() <= 1e-12 * big, "exaone4: the cached run (8, then one token a call) = the full pass")
+    steps = np.stack([exaone4.forward(cfg, P, ids[:1, :m + 1])[1][0, -1] for m in range(20, ids.shape[1])])
+    check(np.abs(steps - logits[0, 20:]).max() <= 1e-12 * big, "exaone4: one token a step (each step's last row) = the full pass's rows")
+    check(moved(run(cfg, rope_on_full=True)), "exaone4: RoPE on the global layer moves the logits")
+    check(moved(run(cfg, input_norms=True)), "exaone4: pre-norm layers (norms on the sublayer inputs) move the logits")
+    check(moved(run(cfg, sliding=10 ** 6)), "exaone4: no window on the sliding layers moves the logits")
+    check(moved(run(dict(cfg, sliding_window=12))), "exaone4: window 12 for 6 moves the logits")
+    check(moved(run(dict(cfg, layer_types=[F, S, S, S]))), "exaone4: the global layer first (types swapped) moves the logits")
+    check(moved(run(dict(cfg, rope_scaling=None))), "exaone4: no llama3 scaling moves the logits")
+    check(moved(run(dict(cfg, sliding_window=None, layer_types=[F] * 4))),
+          "exaone4: a null sliding_window (every layer full, every layer rotating) moves the logits")
+
+
 def olmo3_checks(out):
     """OLMo 3 (models/olmo3/modular_olmo3.py): the default layer pattern, the same model in 5.x's per-layer-type
     rope_parameters, and each of the layer types, the window, the yarn of the full layer and its absence on the sliding
@@ -1632,6 +1696,9 @@ def rerun(d):
             n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
             o["cached_logits"] = gpt_neo.forward(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
         return o
+    if mt == "exaone4":
+        h, logits = exaone4.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt in glm.KINDS:
         h, logits = glm.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -1825,6 +1892,7 @@ def main():
     glm_checks(out)
     olmo_checks(out)
     olmo3_checks(out)
+    exaone4_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
