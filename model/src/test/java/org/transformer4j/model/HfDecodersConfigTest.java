@@ -229,6 +229,96 @@ class HfDecodersConfigTest {
         assertTrue(e.getMessage().contains("sandwichNorms"), e.getMessage());
     }
 
+    private static final String EXAONE4_LLAMA3 = "{\"rope_type\": \"llama3\", \"factor\": 16.0, \"low_freq_factor\": 1.0,"
+            + " \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 8192}";
+
+    private static String exaone4(int layers, String extra) {
+        return "{\"model_type\": \"exaone4\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": " + layers
+                + ", \"intermediate_size\": 96, \"vocab_size\": 500" + extra + "}";
+    }
+
+    /**
+     * EXAONE 4.0 (Exaone4Config): OLMo 2's norm placement with Qwen3's per-head q/k norms; without layer_types layer i
+     * slides over 4096 keys unless (i + 1) % 4 == 0, the full layers without RoPE; 32 key/value heads, rms_norm_eps 1e-5,
+     * bos 0, eos 2, no pad, untied, theta 10000, 2048 positions; every key absent (Exaone4Config's 4096-wide defaults).
+     */
+    @Test
+    void exaone4Defaults() throws Exception {
+        TransformerConfig e = read(exaone4(8, ", \"num_key_value_heads\": 4"));
+        assertTrue(e.qkNorm() && !e.qkNormWide() && e.sandwichNorms() && !e.inputNorms(), "OLMo 2's placement, per-head q/k norms");
+        assertEquals(1e-5f, e.normEps());
+        assertEquals(16, e.headSize());
+        assertEquals(List.of(4096, 4096, 4096, 0, 4096, 4096, 4096, 0), e.windows());
+        assertEquals(List.of(3, 7), e.nopeLayers(), "the full (global) layers take no RoPE");
+        assertTrue(e.ropeAt(0) && !e.ropeAt(3));
+        assertEquals(TransformerConfig.Rope.plain(10000, 16), e.rope());
+        assertEquals(2048, e.maxPositions());
+        assertEquals(-1, e.specialIds().pad());
+        assertEquals(0, e.specialIds().bos());
+        assertEquals(2, e.specialIds().eos());
+        assertFalse(e.tiedEmbeddings());
+        assertFalse(e.qkvBias() || e.outBias() || e.mlpBias());
+        assertEquals(32, read("{\"model_type\": \"exaone4\", \"hidden_size\": 2048, \"num_attention_heads\": 64}").kvHeads(), "Exaone4Config(num_key_value_heads=32), not the number of heads");
+        TransformerConfig all = read("{\"model_type\": \"exaone4\"}");
+        assertEquals(List.of(4096, 16384, 32, 32, 32, 128, 102400), List.of(all.modelWidth(), all.mlpWidth(), all.decoderLayers(),
+                all.heads(), all.kvHeads(), all.headSize(), all.vocabSize()), "Exaone4Config's defaults");
+        assertEquals(32, read(exaone4(4, ", \"num_key_value_heads\": 4, \"head_dim\": 32")).headSize(), "head_dim as given");
+        assertEquals(List.of(9, 0, 9, 0), read(exaone4(4, ", \"num_key_value_heads\": 4, \"sliding_window\": 9, \"sliding_window_pattern\": 2"))
+                .windows());
+    }
+
+    /**
+     * The layer types both ways: EXAONE-4.0-32B's (layer_types beside a string sliding_window_pattern, llama3 scaling) and
+     * EXAONE-4.0-1.2B's (sliding_window null, every layer full — and every layer rotating, as Exaone4Attention rotates
+     * whenever sliding_window is None; tied); 5.x rope_parameters read alike; a window set with only full layers rotates none.
+     */
+    @Test
+    void exaone4LayerTypes() throws Exception {
+        String lt = ", \"layer_types\": [\"sliding_attention\", \"sliding_attention\", \"sliding_attention\", \"full_attention\"]";
+        TransformerConfig big = read(exaone4(4, ", \"num_key_value_heads\": 2, \"sliding_window\": 4096, \"sliding_window_pattern\": \"LLLG\""
+                + lt + ", \"rope_theta\": 1000000, \"rope_scaling\": " + EXAONE4_LLAMA3 + ", \"bos_token_id\": 1, \"eos_token_id\": 361,"
+                + " \"pad_token_id\": 0"));
+        assertEquals(List.of(4096, 4096, 4096, 0), big.windows());
+        assertEquals(List.of(3), big.nopeLayers());
+        assertEquals(TransformerConfig.Rope.Scaling.LLAMA3, big.rope().scaling());
+        assertEquals(1e6, big.rope().theta());
+        assertEquals(0, big.specialIds().pad());
+        assertEquals(361, big.specialIds().eos());
+        TransformerConfig v5 = read(exaone4(4, ", \"num_key_value_heads\": 2, \"sliding_window\": 4096" + lt + ", \"rope_parameters\": "
+                + EXAONE4_LLAMA3.replace("{", "{\"rope_theta\": 1000000, ")));
+        assertEquals(big.rope(), v5.rope(), "5.x rope_parameters = rope_theta + rope_scaling");
+        TransformerConfig small = read(exaone4(3, ", \"num_key_value_heads\": 2, \"sliding_window\": null, \"sliding_window_pattern\": null,"
+                + " \"layer_types\": [\"full_attention\", \"full_attention\", \"full_attention\"], \"tie_word_embeddings\": true"));
+        assertEquals(List.of(), small.windows());
+        assertEquals(List.of(), small.nopeLayers(), "sliding_window null: every layer rotates");
+        assertTrue(small.tiedEmbeddings());
+        TransformerConfig allFull = read(exaone4(2, ", \"num_key_value_heads\": 2, \"sliding_window\": 8,"
+                + " \"layer_types\": [\"full_attention\", \"full_attention\"]"));
+        assertEquals(List.of(0, 1), allFull.nopeLayers(), "a window set: full layers are NoPE even when none slides");
+    }
+
+    @Test
+    void exaone4Refusals() throws Exception {
+        String kv = ", \"num_key_value_heads\": 2";
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"sliding_window_pattern\": \"LLLG\"")));
+        assertTrue(e.getMessage().contains("sliding_window_pattern"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"sliding_window\": null")));
+        assertTrue(e.getMessage().contains("sliding_window is null"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"sliding_window_pattern\": null")));
+        assertTrue(e.getMessage().contains("sliding_window_pattern"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(2, kv + ", \"sliding_window\": null,"
+                + " \"layer_types\": [\"sliding_attention\", \"full_attention\"]")));
+        assertTrue(e.getMessage().contains("sliding_window"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"head_dim\": null")));
+        assertTrue(e.getMessage().contains("head_dim"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"partial_rotary_factor\": 0.5")));
+        assertTrue(e.getMessage().contains("partial_rotary_factor"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"hidden_act\": \"gelu\"")));
+        assertTrue(e.getMessage().contains("hidden_act"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(exaone4(4, kv + ", \"layer_types\": [\"full_attention\"]")));
+        assertTrue(e.getMessage().contains("layer_types"), e.getMessage());
+    }
+
     private static final String OLMO3_YARN = "{\"rope_type\": \"yarn\", \"factor\": 8.0, \"original_max_position_embeddings\": 8192,"
             + " \"attention_factor\": 1.2079441541679836, \"beta_fast\": 32, \"beta_slow\": 1}";
 
