@@ -33,7 +33,9 @@ import org.transformer4j.runtime.DType;
 /**
  * A decoder for langchain4j. Requests' temperature, top-k, top-p, max output tokens and stop sequences
  * override the defaults set here; tools and JSON response formats are refused. Greedy (temperature 0) by
- * default. Replies end at the model's end-of-sequence id, a stop string (cut from the text), or the token limit.
+ * default. Replies end at an end-of-sequence id ({@link #eosIds}: for a folder, every id its generation_config.json lists, else
+ * config.json's, and tokenizer_config.json's eos token, as transformers and vLLM take them), a stop string (cut from the
+ * text), or the token limit.
  */
 public final class T4jDecoder implements AutoCloseable {
 
@@ -44,12 +46,13 @@ public final class T4jDecoder implements AutoCloseable {
     private final Defaults defaults;
     private final List<AutoCloseable> owned;
     private final Generator generator;            // the model's, through its LoRA adapter where one was given
+    private final Set<Integer> eosIds;            // end a reply (not part of its text)
 
     /** Sampling used when a request leaves a parameter unset. */
     record Defaults(int maxNewTokens, double temperature, int topK, double topP, long seed) {}
 
     private T4jDecoder(Transformer model, Tokenizer tokenizer, String name, PromptFormat format, Defaults defaults, List<AutoCloseable> owned,
-                       org.transformer4j.model.LoraSlots slots, String adapter) {
+                       org.transformer4j.model.LoraSlots slots, String adapter, Set<Integer> eosIds) {
         if (model.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
             throw new IllegalArgumentException(name + " is an encoder-only model; chat needs a decoder (GPT-2, T5)");
         }
@@ -60,7 +63,13 @@ public final class T4jDecoder implements AutoCloseable {
         this.format = format;
         this.defaults = defaults;
         this.owned = owned;
+        Set<Integer> ends = new LinkedHashSet<>(eosIds);
+        if (model.config.specialIds().eos() >= 0) ends.add(model.config.specialIds().eos());
+        this.eosIds = Set.copyOf(ends);
     }
+
+    /** The ids that end a reply: the model config's end-of-sequence id, and a folder's generation_config.json / config.json list and tokenizer_config.json eos token. */
+    public Set<Integer> eosIds() { return eosIds; }
 
     public static Builder builder() { return new Builder(); }
 
@@ -102,19 +111,18 @@ public final class T4jDecoder implements AutoCloseable {
         int[] prompt = promptIds(request.messages());
         Set<String> stops = new LinkedHashSet<>(format.stopStrings());
         if (p.stopSequences() != null) stops.addAll(p.stopSequences());
-        int eos = model.config.specialIds().eos();
         Generator.Options o = Generator.Options.greedy(p.maxOutputTokens() != null ? p.maxOutputTokens() : defaults.maxNewTokens())
                 .sampling((float) (p.temperature() != null ? p.temperature() : defaults.temperature()),
                         p.topK() != null ? p.topK() : defaults.topK(),
                         (float) (p.topP() != null ? p.topP() : defaults.topP()), defaults.seed());
-        if (eos >= 0) o = o.stopIds(Set.of(eos));
+        if (!eosIds.isEmpty()) o = o.stopIds(eosIds);
         if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids, true));
         List<Integer> ids = new ArrayList<>();
         String emitted = "";
         try (TokenStream tokens = generator.stream(prompt, o)) {
             while (tokens.hasNext()) {
                 ids.add(tokens.next().id());
-                String text = visible(ids, eos, stops);
+                String text = visible(ids, stops);
                 if (text.endsWith("\uFFFD")) continue;                   // a character split across tokens: wait for the rest
                 int safe = text.length() - heldBack(text, stops);       // a possible start of a stop string waits too
                 if (safe > emitted.length() && text.startsWith(emitted)) {
@@ -123,17 +131,17 @@ public final class T4jDecoder implements AutoCloseable {
                 }
             }
         }
-        String text = visible(ids, eos, stops);
+        String text = visible(ids, stops);
         if (text.length() > emitted.length() && text.startsWith(emitted)) onText.accept(text.substring(emitted.length()));
         int last = ids.get(ids.size() - 1);
-        boolean stopped = (eos >= 0 && last == eos) || !text.equals(tokenizer.decode(strip(ids, eos), true));
+        boolean stopped = eosIds.contains(last) || !text.equals(tokenizer.decode(strip(ids), true));
         return new Reply(text, ids.stream().mapToInt(Integer::intValue).toArray(), prompt.length,
                 stopped ? FinishReason.STOP : ids.size() >= o.maxNewTokens() ? FinishReason.LENGTH : FinishReason.STOP);
     }
 
     /** The reply's text so far: special tokens skipped, cut before the first stop string. */
-    private String visible(List<Integer> ids, int eos, Set<String> stops) {
-        String text = tokenizer.decode(strip(ids, eos), true);
+    private String visible(List<Integer> ids, Set<String> stops) {
+        String text = tokenizer.decode(strip(ids), true);
         int cut = text.length();
         for (String s : stops) {
             int at = text.indexOf(s);
@@ -142,9 +150,10 @@ public final class T4jDecoder implements AutoCloseable {
         return text.substring(0, cut);
     }
 
-    private static int[] strip(List<Integer> ids, int eos) {
+    /** The ids without a final end-of-sequence id. */
+    private int[] strip(List<Integer> ids) {
         int n = ids.size();
-        if (n > 0 && eos >= 0 && ids.get(n - 1) == eos) n--;
+        if (n > 0 && eosIds.contains(ids.get(n - 1))) n--;
         int[] out = new int[n];
         for (int i = 0; i < n; i++) out[i] = ids.get(i);
         return out;
@@ -234,7 +243,7 @@ public final class T4jDecoder implements AutoCloseable {
             if ((folder == null) == (model == null)) throw new IllegalStateException("give exactly one of modelFolder(...) and model(...)");
             if (model != null) {
                 return new T4jDecoder(model, tokenizer, adapter != null ? adapter : "transformer4j", format == null ? PromptFormat.PLAIN : format, d,
-                        List.of(), slots, adapter);
+                        List.of(), slots, adapter, Set.of());
             }
             if (slots != null) throw new IllegalStateException("adapter(...) needs the model its slots were loaded for: give model(transformer, tokenizer)");
             if (!Files.isDirectory(folder)) throw new IllegalArgumentException(folder + ": no such model folder");
@@ -250,7 +259,11 @@ public final class T4jDecoder implements AutoCloseable {
                         : org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(folder)
                                 .flatMap(org.transformer4j.model.tokenizer.TokenizerConfig::template)
                                 .map(PromptFormat::template).orElse(PromptFormat.PLAIN);
-                return new T4jDecoder(new Transformer(w, b), tok, folder.getFileName().toString(), f, d, List.copyOf(owned), null, null);
+                // as transformers and vLLM end a reply: generation_config.json's list (else config.json's), tokenizer_config.json's eos token
+                Set<Integer> ends = new LinkedHashSet<>(org.transformer4j.model.GenerationConfig.eosIds(folder));
+                org.transformer4j.model.tokenizer.TokenizerConfig.readIfPresent(folder)
+                        .map(org.transformer4j.model.tokenizer.TokenizerConfig::eosToken).map(e -> tok.specialTokens().get(e)).ifPresent(ends::add);
+                return new T4jDecoder(new Transformer(w, b), tok, folder.getFileName().toString(), f, d, List.copyOf(owned), null, null, ends);
             } catch (IOException | RuntimeException e) {
                 for (AutoCloseable c : owned) {
                     try { c.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }

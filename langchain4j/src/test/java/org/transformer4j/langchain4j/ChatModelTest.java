@@ -97,6 +97,51 @@ class ChatModelTest {
         }
     }
 
+    /**
+     * A folder's generation_config.json lists more end ids than config.json's one (Llama 3.1 Instruct's <|eot_id|>, GLM's
+     * <|user|>): the reply ends at the first of any of them, as transformers' generate ends it, with that id left out of
+     * the text; without the file, config.json's own list counts.
+     */
+    @Test
+    void aReplyEndsAtEveryIdTheFolderListsAsEndOfSequence(@TempDir Path dir) throws Exception {
+        try (Backend cpu = Backends.select("cpu")) {
+            try (Weights w = Weights.random(tinyGpt2(), cpu, 7)) {
+                Gpt2Folders.write(w, dir);
+            }
+            List<Integer> free = new ArrayList<>();
+            expected(dir, cpu, "User: Where is the train?\n\nAssistant:", free);
+            assertTrue(free.size() >= 4, "the random model says at least four tokens: " + free);
+            int end = free.get(2);                                   // the reply's third token becomes an end id
+            java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [50256, " + end + "]}");
+            String want;
+            int count;
+            try (Weights w = Pretrained.load(dir, cpu); TiktokenTokenizer tok = TiktokenTokenizer.gpt2()) {
+                int[] ids = new Generator(new Transformer(w, cpu)).generate(tok.encode("User: Where is the train?\n\nAssistant:"),
+                        Generator.Options.greedy(MAX).stopIds(Set.of(50256, end)), (q, t) -> {});
+                assertEquals(end, ids[ids.length - 1], "the reference ends at the listed id");
+                assertTrue(ids.length <= 3 && ids.length < free.size(), "it ends before the free run did");
+                count = ids.length;
+                want = tok.decode(java.util.Arrays.copyOf(ids, ids.length - 1), true);
+            }
+            try (T4jDecoder decoder = T4jDecoder.builder().modelFolder(dir).backend(cpu).maxNewTokens(MAX).build()) {
+                assertEquals(Set.of(50256, end), decoder.eosIds());
+                ChatResponse r = decoder.chatModel().chat(ChatRequest.builder().messages(UserMessage.from("Where is the train?")).build());
+                assertEquals(want, r.aiMessage().text());
+                assertEquals(count, r.tokenUsage().outputTokenCount());
+                assertEquals(FinishReason.STOP, r.finishReason());
+            }
+            java.nio.file.Files.delete(dir.resolve("generation_config.json"));
+            String config = java.nio.file.Files.readString(dir.resolve("config.json"));
+            assertTrue(config.startsWith("{") && !config.contains("eos_token_id"), "GPT2Config's default eos (50256) until now");
+            java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"eos_token_id\": [50256, " + end + "], " + config.substring(1));
+            try (T4jDecoder decoder = T4jDecoder.builder().modelFolder(dir).backend(cpu).maxNewTokens(MAX).build()) {
+                assertEquals(Set.of(50256, end), decoder.eosIds(), "config.json's list without generation_config.json");
+                assertEquals(want, decoder.chatModel().chat(ChatRequest.builder().messages(UserMessage.from("Where is the train?")).build())
+                        .aiMessage().text());
+            }
+        }
+    }
+
     @Test
     void aFoldersChatTemplateIsTheDefaultPromptFormat(@TempDir Path dir) throws Exception {
         try (Backend cpu = Backends.select("cpu")) {

@@ -28,6 +28,9 @@ public final class Pretrained {
 
     /** A token id field: 0 is a valid id (HfConfig.size wants sizes ≥ 1), -1 or null means none. */
     static int id(HfConfig cfg, String field, int dflt) throws CheckpointException {
+        // PretrainedConfig takes a list of ids too (a model that ends at several): the first is the model's own here, and
+        // GenerationConfig.eosIds reads them all
+        if (cfg.has(field) && cfg.node(field).isArray()) return cfg.firstId(field);
         double v = cfg.number(field, dflt);
         if (v != Math.rint(v) || v < -1 || v > Integer.MAX_VALUE) throw cfg.error("config.json field '" + field + "' is " + v + ", not a token id");
         return (int) v;

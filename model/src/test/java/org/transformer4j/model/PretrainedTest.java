@@ -88,6 +88,21 @@ class PretrainedTest {
         }
     }
 
+    /** config.json's eos_token_id may be a list (PretrainedConfig takes one): the model's own end id is its first. */
+    @Test
+    void anEosListInConfigJsonGivesTheModelItsFirstId(@TempDir Path dir) throws Exception {
+        TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().specialIds(new TransformerConfig.SpecialIds(-1, 99, 99, -1, -1)).build(), false);
+        try (Weights w = Weights.random(c, CPU, 94)) {
+            gpt2Folder(w, dir);
+            String config = Files.readString(dir.resolve("config.json"));
+            Files.writeString(dir.resolve("config.json"), "{\"eos_token_id\": [7, 9], " + config.substring(1));
+            try (Weights loaded = Pretrained.load(dir, CPU)) {
+                assertEquals(7, loaded.config.specialIds().eos());
+            }
+            assertEquals(java.util.Set.of(7, 9), GenerationConfig.eosIds(dir), "every id ends a reply");
+        }
+    }
+
     @Test
     void badFoldersAreRefusedWithTheReason(@TempDir Path dir) throws Exception {
         TransformerConfig c = Tiny.decoderOnly(Tiny.encDec().specialIds(new TransformerConfig.SpecialIds(-1, 99, 99, -1, -1)).build(), false);
