@@ -39,6 +39,7 @@ import cohere  # noqa: E402
 import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
+import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import glm  # noqa: E402
 import gpt2  # noqa: E402
@@ -58,7 +59,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 20_987_598   # 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_079_500   # 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -3406,6 +3407,57 @@ def make_exaone4(out):
                 extra={"head_dim": 16, "note": "EXAONE-4.0-32B's layout: layer_types LLLG (sliding_window_pattern \"LLLG\" beside "
                                                "it), window 6 of 40 positions, layer 3 full without RoPE, llama3 scaling over 64 "
                                                "original positions, head_dim 16 given, GQA 4 over 2, untied head"})
+
+
+# ---- ERNIE 4.5 (dense) --------------------------------------------------------------------------------
+
+# baidu/ERNIE-4.5-0.3B-PT's config.json scaled down (4.x layout: rope_theta 500000 at the top level, head_dim given, tied
+# embeddings), with use_bias true (the published models have false) so that all seven projections' biases are exercised:
+# hidden 32, 4 heads over 2 of head_dim 16 (not hidden / heads = 8), intermediate 64, vocabulary 64, 2 layers, BF16.
+ERNIE45_T, ERNIE45_PROMPT, ERNIE45_SEED = 40, 8, 1981
+
+
+@fixture("ernie4_5")
+def make_ernie4_5(out):
+    cfg = {"architectures": ["Ernie4_5ForCausalLM"], "model_type": "ernie4_5", "hidden_size": 32, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 64, "vocab_size": 64, "num_hidden_layers": 2,
+           "max_position_embeddings": 128, "hidden_act": "silu", "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+           "use_bias": True, "tie_word_embeddings": True, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2,
+           "use_cache": True, "torch_dtype": "float32"}
+    d = Draw(ERNIE45_SEED)
+    c, f, v, nh, nkv, hd = 32, 64, 64, 4, 2, 16
+    d.emb("model.embed_tokens.weight", v, c, TIED_STD)
+    for i in range(cfg["num_hidden_layers"]):     # Ernie4_5DecoderLayer's declaration order
+        a, m = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp."
+        d.linear(a + "q_proj", c, nh * hd)
+        d.linear(a + "k_proj", c, nkv * hd)
+        d.linear(a + "v_proj", c, nkv * hd)
+        d.linear(a + "o_proj", nh * hd, c)
+        d.linear(m + "gate_proj", c, f)
+        d.linear(m + "up_proj", c, f)
+        d.linear(m + "down_proj", f, c)
+        d.norm(f"model.layers.{i}.input_layernorm", c, bias=False)
+        d.norm(f"model.layers.{i}.post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    ids = d.ids(2, ERNIE45_T, v, low=3)
+    P = d.f64()
+    h, logits = ernie4_5.forward(cfg, P, ids)
+    big = np.abs(logits).max()
+    _, cached = ernie4_5.forward(cfg, P, ids[:1], calls=[ERNIE45_PROMPT] + [1] * (ERNIE45_T - ERNIE45_PROMPT))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * big, "ernie4_5: cached run differs from the full pass"
+    _, halves = ernie4_5.forward(cfg, P, ids, rotation="halves")
+    assert np.abs(halves - logits).max() > 1e-2 * big, "ernie4_5: the interleaved rotary must matter"
+    nob = {k: w for k, w in P.items() if not k.endswith(".bias")}
+    assert np.abs(ernie4_5.forward(cfg, nob, ids)[1] - logits).max() > 1e-2 * big, "ernie4_5: the biases must matter"
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: ernie4_5.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "ernie4_5", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                "models/ernie4_5/modular_ernie4_5.py (modeling_ernie4_5.py): Ernie4_5ForCausalLM.forward (Llama's pre-norm "
+                "layers; q/k/v/o_proj and gate/up/down_proj biased by use_bias; GLM's interleaved rotate_half over the whole "
+                "head with cos/sin repeat_interleave'd; tied lm_head); configuration_ernie4_5.py; modeling_rope_utils.py",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"head_dim": hd, "note": "ERNIE-4.5-0.3B-PT's layout (tied, GQA 4 over 2, head_dim given, rope_theta "
+                                               "500000) with use_bias true: biases on all seven projections"})
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

@@ -73,6 +73,14 @@
    step equal the full pass; RoPE on the global layer, pre-norm layers, no window, window 12, the layer types swapped, no
    llama3 scaling, and a null sliding_window (all layers full with RoPE) each move the
    logits by more than 1e-3 of their maximum (exaone4_checks);
+6l. ERNIE 4.5 (ernie4_5): Ernie4_5Config's head_dim (128 when absent, hidden // heads when null) and key/value heads
+   (null: the heads), theta 500000 when absent, partial_rotary_factor ≠ 1 and model_type ernie4_5_moe refused; cos/sin
+   with frequency i at dims 2i and 2i + 1 over the whole head; the interleaved rotary equals Llama's rotate_half on q_proj /
+   k_proj rows (and biases) permuted per head [0, 2, …, D - 2, 1, 3, …, D - 1] (the loader's permutation, within 1e-12);
+   the folder holds exactly Ernie4_5ForCausalLM's names (all seven projections biased, tied: no lm_head); the cached run
+   equals the full pass; rotate_half on unpermuted halves, the attention biases or the MLP biases dropped, gate and up
+   swapped, and o_proj's bias alone dropped each move the logits by more than
+   1e-3 of their maximum (ernie4_5_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -100,6 +108,7 @@ import alibi  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
 import cohere  # noqa: E402
+import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
@@ -207,6 +216,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] == "ernie4_5":
+            full = ernie4_5.forward(cfg, P, ids)[1]
+            check(np.abs(ernie4_5.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "exaone4":
             full = exaone4.forward(cfg, P, ids)[1]
             check(np.abs(exaone4.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1339,6 +1351,67 @@ def olmo_checks(out):
           "olmo: a bound no element reaches is no clamp")
 
 
+def ernie4_5_checks(out):
+    """ERNIE 4.5 dense (models/ernie4_5): config defaults, the rotary by hand, the loader's q/k row permutation identity,
+    the tensor names, cached = full, and each of its readings shown to matter."""
+    check(ernie4_5.head_dim({}) == 128 and ernie4_5.head_dim({"head_dim": None, "hidden_size": 64, "num_attention_heads": 4}) == 16,
+          "Ernie4_5Config: head_dim 128 when absent, hidden // heads when null")
+    check(ernie4_5.kv_heads({}) == 2 and ernie4_5.kv_heads({"num_key_value_heads": None, "num_attention_heads": 8}) == 8,
+          "Ernie4_5Config: 2 key/value heads when absent, the heads when null")
+    check(ernie4_5.rope_cfg({"model_type": "ernie4_5"})["rope_theta"] == 500000.0, "rope_theta 500000 when absent")
+    for bad in ({"model_type": "ernie4_5", "partial_rotary_factor": 0.5}, {"model_type": "ernie4_5_moe"}):
+        try:
+            ernie4_5.rope_cfg(bad)
+            check(False, f"{bad} refused")
+        except ValueError:
+            check(True, f"{bad} refused")
+    small = {"model_type": "ernie4_5", "head_dim": 8, "rope_theta": 50.0, "max_position_embeddings": 64}
+    cos, sin = ernie4_5.cos_sin(small, np.arange(5), 5)
+    want = np.arange(5)[:, None] * 50.0 ** (-np.arange(0, 8, 2) / 8.0)
+    check(cos.shape == (5, 8) and np.abs(cos[:, 0::2] - np.cos(want)).max() < 1e-15 and np.array_equal(cos[:, 0::2], cos[:, 1::2])
+          and np.abs(sin[:, 1::2] - np.sin(want)).max() < 1e-15, "ERNIE's cos/sin: frequency i at dims 2i, 2i + 1 of the whole head")
+    x = np.array([1.0, 2.0, 3.0, 4.0])[None, None, None, :]
+    c1, s1 = np.ones((1, 4)) * 0.0, np.ones((1, 4))
+    check(np.array_equal(ernie4_5.turn(x, c1, s1), np.array([[[[-2.0, 1.0, -4.0, 3.0]]]])), "sin 1, cos 0: (1, 2, 3, 4) -> (-2, 1, -4, 3)")
+    cfg, P, ref = load(os.path.join(out, "ernie4_5"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    h, logits = ernie4_5.forward(cfg, P, ids)
+    big = np.abs(logits).max()
+    moved = lambda other: np.abs(other - logits).max() > 1e-3 * big
+    n, nh, nkv, hd = cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["num_key_value_heads"], ernie4_5.head_dim(cfg)
+    keys = ["input_layernorm.weight", "post_attention_layernorm.weight"] + [f"{b}.{x}_proj.{part}" for b, xs in
+            (("self_attn", "qkvo"), ("mlp", ("gate", "up", "down"))) for x in xs for part in ("weight", "bias")]
+    names = ["model.embed_tokens.weight", "model.norm.weight"] + [f"model.layers.{i}.{k}" for i in range(n) for k in keys]
+    check(sorted(P) == sorted(names), "ernie4_5: exactly Ernie4_5ForCausalLM's tensor names (use_bias: seven biases, tied)")
+    perm = np.concatenate([np.arange(0, hd, 2), np.arange(1, hd, 2)])
+    P2 = dict(P)
+    for i in range(n):
+        for proj, heads in (("q_proj", nh), ("k_proj", nkv)):
+            rows = np.concatenate([hh * hd + perm for hh in range(heads)])
+            for part in ("weight", "bias"):
+                k = f"model.layers.{i}.self_attn.{proj}.{part}"
+                P2[k] = P[k][rows]
+    check(np.abs(ernie4_5.forward(cfg, P2, ids, rotation="halves")[1] - logits).max() < 1e-12 * big,
+          "ernie4_5: the interleaved rotary = Llama's rotate_half on q_proj / k_proj rows permuted per head")
+    check(moved(ernie4_5.forward(cfg, P, ids, rotation="halves")[1]), "ernie4_5: rotate_half on unpermuted halves moves the logits")
+    for what, drop in (("attention", ".self_attn."), ("MLP", ".mlp.")):
+        nob = {k: w for k, w in P.items() if not (drop in k and k.endswith(".bias"))}
+        check(moved(ernie4_5.forward(cfg, nob, ids)[1]), f"ernie4_5: the {what} biases move the logits")
+    nob = {k: w for k, w in P.items() if not k.endswith("o_proj.bias")}
+    check(moved(ernie4_5.forward(cfg, nob, ids)[1]), "ernie4_5: o_proj's bias moves the logits")
+    sw = dict(P)
+    for i in range(n):
+        g, u = f"model.layers.{i}.mlp.gate_proj.", f"model.layers.{i}.mlp.up_proj."
+        for part in ("weight", "bias"):
+            sw[g + part], sw[u + part] = P[u + part], P[g + part]
+    check(moved(ernie4_5.forward(cfg, sw, ids)[1]), "ernie4_5: gate and up swapped moves the logits")
+    t = ids.shape[1]
+    cached = ernie4_5.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))[1]
+    check(np.abs(cached - logits[:1]).max() < 1e-12 * big, "ernie4_5: the cached run equals the full pass")
+    steps = ernie4_5.forward(cfg, P, ids[:1], calls=[1] * t)[1]
+    check(np.abs(steps - logits[:1]).max() < 1e-12 * big, "ernie4_5: one token a step equals the full pass")
+
+
 def exaone4_checks(out):
     """EXAONE 4.0 (models/exaone4/modular_exaone4.py): the config's layer types and NoPE rule by hand, the folder's tensor
     names, the 5.x layout, cached = full, and each of EXAONE 4's readings shown to matter."""
@@ -1696,6 +1769,9 @@ def rerun(d):
             n, t = int(ins["cached_prompt"]), int(ins["cached_tokens"])
             o["cached_logits"] = gpt_neo.forward(cfg, P, ins["input_ids"][:1, :t], calls=[n] + [1] * (t - n))[1]
         return o
+    if mt == "ernie4_5":
+        h, logits = ernie4_5.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt == "exaone4":
         h, logits = exaone4.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -1893,6 +1969,7 @@ def main():
     olmo_checks(out)
     olmo3_checks(out)
     exaone4_checks(out)
+    ernie4_5_checks(out)
     bart_checks(out)
     m2m100_checks(out)
     fp8_checks(out)
