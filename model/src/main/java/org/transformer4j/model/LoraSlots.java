@@ -58,7 +58,7 @@ public final class LoraSlots implements AutoCloseable {
      * q_proj output is clamped (Transformer.qkvLinear).
      */
     public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "cohere", "cohere2", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm", "glm4", "exaone4");
+            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm", "glm4", "exaone4", "ernie4_5");
 
     /** The adapted projections: of the attention Q, K, V, O; of the MLP transformers' gate_proj, up_proj, down_proj. */
     enum Target {
@@ -347,12 +347,12 @@ public final class LoraSlots implements AutoCloseable {
     }
 
     /**
-     * How many of each head's first q / k rows the family's loader reorders for rotate_half: Cohere's whole head (HfCohere),
+     * How many of each head's first q / k rows the family's loader reorders for rotate_half: Cohere's and ERNIE 4.5's whole head (HfCohere, HfErnie45),
      * GLM's rotary dims, int(head_dim · partial_rotary_factor) (HfGlm); 0 where they load as stored.
      */
     private static int reorderedRotary(String type, TransformerConfig c) {
         return switch (type) {
-            case "cohere", "cohere2" -> c.headSize();
+            case "cohere", "cohere2", "ernie4_5" -> c.headSize();        // HfErnie45: the whole head, as Cohere's
             case "glm", "glm4" -> c.rope().rotaryDim();
             default -> 0;
         };

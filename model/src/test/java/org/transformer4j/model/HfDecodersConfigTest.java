@@ -319,6 +319,45 @@ class HfDecodersConfigTest {
         assertTrue(e.getMessage().contains("layer_types"), e.getMessage());
     }
 
+    /**
+     * ERNIE 4.5 (Ernie4_5Config): every key absent gives the 0.3B's shape (head_dim 128 — not hidden / heads — 2 key/value
+     * heads, tied, no biases, theta 500000 over the whole head, eps 1e-5, pad 0, bos 1, eos 2); a null head_dim is hidden /
+     * heads and a null num_key_value_heads the number of heads; use_bias biases all seven projections.
+     */
+    @Test
+    void ernie45Defaults() throws Exception {
+        TransformerConfig all = read("{\"model_type\": \"ernie4_5\"}");
+        assertEquals(List.of(1024, 3072, 18, 16, 2, 128, 103424), List.of(all.modelWidth(), all.mlpWidth(), all.decoderLayers(),
+                all.heads(), all.kvHeads(), all.headSize(), all.vocabSize()), "Ernie4_5Config's defaults");
+        assertEquals(TransformerConfig.Rope.plain(500000, 128), all.rope());
+        assertEquals(1e-5f, all.normEps());
+        assertEquals(131072, all.maxPositions());
+        assertEquals(List.of(0, 1, 2), List.of(all.specialIds().pad(), all.specialIds().bos(), all.specialIds().eos()));
+        assertTrue(all.tiedEmbeddings());
+        assertFalse(all.qkvBias() || all.outBias() || all.mlpBias());
+        TransformerConfig nulls = read("{\"model_type\": \"ernie4_5\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                + " \"head_dim\": null, \"num_key_value_heads\": null, \"use_bias\": true, \"rope_theta\": 10000}");
+        assertEquals(16, nulls.headSize(), "a null head_dim is hidden_size // heads");
+        assertEquals(4, nulls.kvHeads(), "a null num_key_value_heads is the number of heads");
+        assertTrue(nulls.qkvBias() && nulls.outBias() && nulls.mlpBias(), "use_bias: q/k/v, o and the MLP's projections");
+        assertEquals(TransformerConfig.Rope.plain(10000, 16), nulls.rope());
+        assertEquals(TransformerConfig.Rope.plain(20000, 128), read("{\"model_type\": \"ernie4_5\", \"rope_parameters\":"
+                + " {\"rope_type\": \"default\", \"rope_theta\": 20000}}").rope(), "5.x rope_parameters");
+    }
+
+    @Test
+    void ernie45Refusals() throws Exception {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"ernie4_5_moe\"}"));
+        assertTrue(e.getMessage().contains("ernie4_5_moe"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"ernie4_5\", \"partial_rotary_factor\": 0.5}"));
+        assertTrue(e.getMessage().contains("partial_rotary_factor"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"ernie4_5\", \"rope_parameters\":"
+                + " {\"rope_type\": \"default\", \"rope_theta\": 500000, \"partial_rotary_factor\": 0.5}}"));
+        assertTrue(e.getMessage().contains("partial_rotary_factor"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read("{\"model_type\": \"ernie4_5\", \"hidden_act\": \"gelu\"}"));
+        assertTrue(e.getMessage().contains("hidden_act"), e.getMessage());
+    }
+
     private static final String OLMO3_YARN = "{\"rope_type\": \"yarn\", \"factor\": 8.0, \"original_max_position_embeddings\": 8192,"
             + " \"attention_factor\": 1.2079441541679836, \"beta_fast\": 32, \"beta_slow\": 1}";
 
