@@ -90,6 +90,11 @@ Starcoder2 (models/starcoder2/modeling_starcoder2.py, Starcoder2ForCausalLM): Ll
 (use_bias), Starcoder2MLP c_proj(act(c_fc(x))) with biases (hidden_act gelu_pytorch_tanh), nn.LayerNorm (norm_epsilon)
 for every norm, every layer sliding when sliding_window is set, tied embeddings by default.
 
+Seed-OSS (models/seed_oss/modular_seed_oss.py, SeedOssForCausalLM): Llama's layers; SeedOssAttention's q/k/v biases by
+attention_bias (SeedOssConfig: True), o_proj's by attention_out_bias (False), SeedOssMLP's by mlp_bias (False), read from
+the config (seed_oss_params), head_dim 128 unless given (null: hidden // heads), scaling head_dim ** -0.5; the dropouts
+(0.1 by default) are training-only; untied head, rms_norm_eps 1e-6.
+
 Which layers slide: config "layer_types" when present (recent 4.x and 5.x); else Mistral, Mixtral and Phi-3 every
 layer when sliding_window is set; Qwen2 / Qwen3 (and Qwen2-MoE / Qwen3-MoE as 4.x has them) layer i
 when use_sliding_window and i >= max_window_layers (their config drops sliding_window unless use_sliding_window)."""
@@ -211,6 +216,25 @@ LAYERNORMS = ("stablelm", "starcoder2")
 GEMMAS = ("gemma", "gemma2", "gemma3_text")
 
 
+SEED_OSS_BIASES = (("attention_bias", True, ("q_proj", "k_proj", "v_proj")), ("attention_out_bias", False, ("o_proj",)),
+                   ("mlp_bias", False, ("gate_proj", "up_proj", "down_proj")))
+
+
+def seed_oss_params(cfg, P):
+    """P with each linear bias as SeedOssConfig's flags say: a flagged bias must be there (KeyError otherwise), an unflagged
+    one is dropped (nn.Linear(bias=False) has none; transformers leaves such a stored tensor unused)."""
+    out = dict(P)
+    for i in range(cfg["num_hidden_layers"]):
+        for flag, dflt, names in SEED_OSS_BIASES:
+            for n in names:
+                key = f"model.layers.{i}.{'mlp' if flag == 'mlp_bias' else 'self_attn'}.{n}.bias"
+                if cfg.get(flag, dflt):
+                    out[key] = P[key]
+                else:
+                    out.pop(key, None)
+    return out
+
+
 def _b(P, key):
     return P.get(key)
 
@@ -230,6 +254,8 @@ def forward(cfg, P, ids, rope_lens=None, routing=None, clipped=None):
     ids = np.asarray(ids)
     b, t = ids.shape
     mt = cfg["model_type"]
+    if mt == "seed_oss":                             # the biases by the config's flags, not by which tensors P holds
+        P = seed_oss_params(cfg, P)
     c, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads") or nh
     hd = rope.head_dim(cfg)

@@ -59,7 +59,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_079_500   # 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_204_679   # 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -1835,8 +1835,9 @@ def draw_llm(d, cfg):
     hd = cfg.get("head_dim") or c // nh
     gemma = mt in decoders.GEMMAS
     qkv_bias = {"qwen2": True, "qwen2_moe": True, "stablelm": bool(cfg.get("use_qkv_bias")),
-                "starcoder2": cfg.get("use_bias", True)}.get(mt, bool(cfg.get("attention_bias")))
-    o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",) or mt == "starcoder2" and cfg.get("use_bias", True)
+                "starcoder2": cfg.get("use_bias", True), "seed_oss": cfg.get("attention_bias", True)}.get(mt, bool(cfg.get("attention_bias")))
+    o_bias = bool(cfg.get("attention_bias")) and mt in ("llama",) or mt == "starcoder2" and cfg.get("use_bias", True) \
+        or mt == "seed_oss" and bool(cfg.get("attention_out_bias", False))
     mlp_bias = bool(cfg.get("mlp_bias")) or mt == "starcoder2" and cfg.get("use_bias", True)
     ln = mt in decoders.LAYERNORMS                                   # nn.LayerNorm: weight and bias
     parallel = mt == "stablelm" and cfg.get("use_parallel_residual", False)
@@ -1956,6 +1957,7 @@ LLM_FOLLOWS = {
     "qwen3_moe": "models/qwen3_moe/modular_qwen3_moe.py: Qwen3MoeForCausalLM.forward (Qwen3's attention with per-head q_norm / k_norm; Qwen3MoeSparseMoeBlock without shared expert; Qwen2-MoE's choice of sparse layers)",
     "stablelm": "models/stablelm/modeling_stablelm.py: StableLmForCausalLM.forward (Llama's names, nn.LayerNorm norms with bias, q/k/v bias by use_qkv_bias, partial rotary, StableLmDecoderLayer's parallel residual with one norm when use_parallel_residual)",
     "starcoder2": "models/starcoder2/modeling_starcoder2.py: Starcoder2ForCausalLM.forward (Llama's attention names with biases (use_bias), Starcoder2MLP c_fc / c_proj, nn.LayerNorm norms (norm_epsilon), every layer sliding when sliding_window is set)",
+    "seed_oss": "models/seed_oss/modular_seed_oss.py (modeling_seed_oss.py, configuration_seed_oss.py): SeedOssForCausalLM.forward (Llama's layers; SeedOssAttention: q/k/v biases by attention_bias, o_proj's by attention_out_bias, head_dim as given, scaling head_dim ** -0.5; SeedOssMLP: biases by mlp_bias; dropouts training-only)",
     "olmoe": "models/olmoe/modular_olmoe.py: OlmoeForCausalLM.forward (Llama's pre-norm layers; OlmoeAttention's q_norm / k_norm over the whole q and k projections, clip_qkv; OlmoeSparseMoeBlock of intermediate_size experts, renormalized only with norm_topk_prob)",
 }
 
@@ -2047,6 +2049,27 @@ def make_llama_llama3(out):
 def make_llama_llama3_v5(out):
     return make_llm(out, "llama-rope-llama3-v5", to_v5(llm_config("llama", "LlamaForCausalLM", rope_scaling=dict(LLAMA3_ROPE))),
                     1334, note="the same model as llama-rope-llama3 (same seed) in the 5.x config layout (rope_parameters, dtype)")
+
+
+# ByteDance-Seed/Seed-OSS-36B-Instruct's config.json scaled down: 4.x layout with rope_scaling {"rope_type": "default"} and
+# rope_theta 1e7 as published, head_dim 16 given (not hidden / heads = 8), GQA 4 over 2, untied head, pad 1 / bos 0 / eos 2;
+# all three bias flags on (the 36B has attention_out_bias and mlp_bias false) so that each bias is drawn and read.
+@fixture("seed-oss")
+def make_seed_oss(out):
+    cfg = llm_config("seed_oss", "SeedOssForCausalLM", c=32, nh=4, nkv=2, f=64, v=128, head_dim=16, rope_theta=10000000.0,
+                     rope_scaling={"rope_type": "default"}, attention_bias=True, attention_out_bias=True, mlp_bias=True,
+                     residual_dropout=0.1, attention_dropout=0.1, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    d = Draw(1351)
+    draw_llm(d, cfg)
+    P = d.f64()
+    ids = d.ids(2, 40, cfg["vocab_size"], low=3)
+    logits = decoders.forward(cfg, P, ids)[1]
+    big = np.abs(logits).max()
+    for flag in ("attention_bias", "attention_out_bias", "mlp_bias"):
+        assert np.abs(decoders.forward(dict(cfg, **{flag: False}), P, ids)[1] - logits).max() > 1e-2 * big, f"seed-oss: {flag} must matter"
+    assert np.abs(decoders.forward(cfg, P, ids[:1, :20])[1] - logits[:1, :20]).max() <= 1e-12 * big, "seed-oss: prefix = first rows"
+    return make_llm(out, "seed-oss", cfg, 1351, note="head_dim 16 given (4 heads over hidden 32), q/k/v, o_proj and MLP biases "
+                    "(attention_bias, attention_out_bias, mlp_bias), rope_theta 1e7 with rope_type default, untied head")
 
 
 @fixture("qwen2-yarn")

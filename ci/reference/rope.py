@@ -85,6 +85,8 @@ def attention_factor(cfg, layer_type=None):
 
 
 def head_dim(cfg):
+    if cfg.get("model_type") == "seed_oss" and "head_dim" not in cfg:
+        return 128                                   # SeedOssConfig(head_dim=128); a null one: hidden // heads
     return cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
 
 

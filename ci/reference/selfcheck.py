@@ -81,6 +81,10 @@
    equals the full pass; rotate_half on unpermuted halves, the attention biases or the MLP biases dropped, gate and up
    swapped, and o_proj's bias alone dropped each move the logits by more than
    1e-3 of their maximum (ernie4_5_checks);
+6m. Seed-OSS (seed-oss): SeedOssConfig's head_dim 128 when absent; the folder holds exactly SeedOssForCausalLM's names with
+   q/k/v, o_proj and MLP biases; a flagged bias missing from the tensors fails; 5.x's rope_parameters = the 4.x fields; the
+   prefix and one token a step equal the full pass; each of attention_bias, attention_out_bias and mlp_bias set false, and
+   rope_theta 10000 for 1e7, each move the logits by more than 1e-3 of their maximum (seed_oss_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -193,7 +197,7 @@ def causality(out):
         d = os.path.join(out, name)
         cfg, P, ref = load(d)
         ids = np.array(ref["inputs"]["input_ids"])
-        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2", "olmo", "olmo3") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
+        if cfg["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "stablelm", "starcoder2", "olmo", "olmo3", "seed_oss") + decoders.MOES and rope.parameters(cfg)["rope_type"] != "dynamic":
             full = decoders.forward(cfg, P, ids)[1]
             part = decoders.forward(cfg, P, ids[:, :17])[1]
             check(np.array_equal(part, full[:, :17]) or np.abs(part - full[:, :17]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1464,6 +1468,45 @@ def exaone4_checks(out):
           "exaone4: a null sliding_window (every layer full, every layer rotating) moves the logits")
 
 
+def seed_oss_checks(out):
+    """Seed-OSS (models/seed_oss/modular_seed_oss.py): its config's defaults, the folder's tensor names, each bias flag shown
+    to matter, the 5.x layout, and the prefix / one token a step against the full pass, as a cache would."""
+    check(rope.head_dim({"model_type": "seed_oss", "hidden_size": 64, "num_attention_heads": 4}) == 128
+          and rope.head_dim({"model_type": "seed_oss", "hidden_size": 64, "num_attention_heads": 4, "head_dim": None}) == 16,
+          "seed_oss: head_dim 128 when absent (SeedOssConfig), hidden // heads when null")
+    cfg, P, ref = load(os.path.join(out, "seed-oss"))
+    ids = np.array(ref["inputs"]["input_ids"])
+    n = cfg["num_hidden_layers"]
+    keys = ["input_layernorm.weight", "post_attention_layernorm.weight"] \
+        + [f"self_attn.{x}_proj.{w}" for x in "qkvo" for w in ("weight", "bias")] \
+        + [f"mlp.{x}_proj.{w}" for x in ("gate", "up", "down") for w in ("weight", "bias")]
+    names = ["model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"] + [f"model.layers.{i}.{k}" for i in range(n) for k in keys]
+    check(sorted(P) == sorted(names) and P["model.layers.0.self_attn.q_proj.weight"].shape == (4 * 16, 32)
+          and P["model.layers.0.self_attn.o_proj.bias"].shape == (32,),
+          "seed_oss: exactly SeedOssForCausalLM's tensor names, every bias flag on, head_dim 16 given")
+    logits = decoders.forward(cfg, P, ids)[1]
+    big = np.abs(logits).max()
+    moved = lambda c2: np.abs(decoders.forward(c2, P, ids)[1] - logits).max() > 1e-3 * big
+    same = lambda c2: np.abs(decoders.forward(c2, P, ids)[1] - logits).max() <= 1e-12 * big
+    for flag in ("attention_bias", "attention_out_bias", "mlp_bias"):
+        check(moved(dict(cfg, **{flag: False})), f"seed_oss: {flag} false (its stored biases unused) moves the logits")
+    check(same({k: v for k, v in cfg.items() if k != "attention_bias"}), "seed_oss: attention_bias absent = true (SeedOssConfig)")
+    check(moved({k: v for k, v in cfg.items() if k != "attention_out_bias"}), "seed_oss: attention_out_bias absent = false")
+    check(moved(dict(cfg, rope_theta=10000.0)), "seed_oss: rope_theta 10000 for 1e7 moves the logits")
+    try:
+        decoders.forward(cfg, {k: v for k, v in P.items() if not k.endswith("o_proj.bias")}, ids)
+        check(False, "seed_oss: a flagged o_proj bias missing from the tensors fails")
+    except KeyError:
+        check(True, "seed_oss: a flagged o_proj bias missing from the tensors fails")
+    v5 = {k: v for k, v in cfg.items() if k not in ("rope_scaling", "rope_theta")}
+    v5["rope_parameters"] = dict(cfg["rope_scaling"], rope_theta=cfg["rope_theta"])
+    check(same(v5), "seed_oss: 5.x rope_parameters = the 4.x fields")
+    prefix = decoders.forward(cfg, P, ids[:1, :20])[1]
+    check(np.abs(prefix - logits[:1, :20]).max() <= 1e-12 * big, "seed_oss: prefix logits = first rows")
+    steps = np.stack([decoders.forward(cfg, P, ids[:1, :m + 1])[1][0, -1] for m in range(20, ids.shape[1])])
+    check(np.abs(steps - logits[0, 20:]).max() <= 1e-12 * big, "seed_oss: one token a step (each step's last row) = the full pass's rows")
+
+
 def olmo3_checks(out):
     """OLMo 3 (models/olmo3/modular_olmo3.py): the default layer pattern, the same model in 5.x's per-layer-type
     rope_parameters, and each of the layer types, the window, the yarn of the full layer and its absence on the sliding
@@ -1968,6 +2011,7 @@ def main():
     glm_checks(out)
     olmo_checks(out)
     olmo3_checks(out)
+    seed_oss_checks(out)
     exaone4_checks(out)
     ernie4_5_checks(out)
     bart_checks(out)
