@@ -30,7 +30,7 @@ final class HfDecoders {
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
-            HfErnie45.TYPE, HfErnie45.MOE);
+            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -88,6 +88,7 @@ final class HfDecoders {
         if (modelType.equals(HfGlm.GLM) || modelType.equals(HfGlm.GLM4)) return HfGlm.config(cfg);
         if (modelType.equals(HfExaone4.TYPE)) return HfExaone4.config(cfg);
         if (modelType.startsWith(HfErnie45.TYPE)) return HfErnie45.config(cfg);
+        if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them

@@ -58,7 +58,7 @@ public final class LoraSlots implements AutoCloseable {
      * q_proj output is clamped (Transformer.qkvLinear).
      */
     public static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "cohere", "cohere2", "gemma", "gemma2", "gemma3_text", "granite",
-            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm", "glm4", "exaone4", "ernie4_5");
+            "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm", "glm4", "exaone4", "ernie4_5", "seed_oss");
 
     /** The adapted projections: of the attention Q, K, V, O; of the MLP transformers' gate_proj, up_proj, down_proj. */
     enum Target {

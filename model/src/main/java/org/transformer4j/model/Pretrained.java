@@ -188,7 +188,7 @@ public final class Pretrained {
                         + " DeBERTa-v2 and v3 folders (model_type deberta-v2) are");
                 default -> throw cfg.error("model_type '" + type + "': the model layer loads gpt2, bert, roberta, xlm-roberta,"
                         + " camembert, distilbert, modernbert, mpnet, electra, deberta-v2, albert, t5, bart, mbart, marian, pegasus, m2m_100, llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, gemma3 (its text model),"
-                        + " granite, smollm3, olmo, olmo2, olmo3, stablelm, starcoder2, gpt_neox, phi, gptj, codegen, opt, gpt_bigcode, falcon (and Falcon-RW), bloom, mpt, gpt_neo, cohere, cohere2, glm, glm4, exaone4, ernie4_5, gpt_oss and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
+                        + " granite, smollm3, olmo, olmo2, olmo3, stablelm, starcoder2, gpt_neox, phi, gptj, codegen, opt, gpt_bigcode, falcon (and Falcon-RW), bloom, mpt, gpt_neo, cohere, cohere2, glm, glm4, exaone4, ernie4_5, seed_oss, gpt_oss and the mixtures of experts mixtral, qwen2_moe, qwen3_moe and olmoe folders");
             };
         } catch (IllegalArgumentException e) {          // e.g. layer_norm_epsilon 0: a bad file, not a bad call
             throw cfg.error("config.json describes no valid model: " + e.getMessage());

@@ -358,6 +358,55 @@ class HfDecodersConfigTest {
         assertTrue(e.getMessage().contains("hidden_act"), e.getMessage());
     }
 
+    private static String seedOss(String extra) {
+        return "{\"model_type\": \"seed_oss\", \"hidden_size\": 64, \"num_attention_heads\": 16, \"num_hidden_layers\": 2,"
+                + " \"intermediate_size\": 96, \"vocab_size\": 500" + extra + "}";
+    }
+
+    /**
+     * Seed-OSS (SeedOssConfig): Llama's layers with q/k/v biases on by default, o_proj's and the MLP's off, each flag read
+     * alone; head_dim 128 when absent (hidden // heads only when null), 8 key/value heads (null: the heads), rms_norm_eps
+     * 1e-6, pad 1, bos 0, eos 2, untied, theta 10000, 524288 positions; every key absent (the 36B-style defaults).
+     */
+    @Test
+    void seedOssDefaults() throws Exception {
+        TransformerConfig s = read(seedOss(", \"num_key_value_heads\": 2"));
+        assertTrue(s.qkvBias() && !s.outBias() && !s.mlpBias(), "attention_bias true, attention_out_bias and mlp_bias false");
+        assertEquals(128, s.headSize(), "SeedOssConfig(head_dim=128), not hidden / heads");
+        assertEquals(4, read(seedOss(", \"num_key_value_heads\": 2, \"head_dim\": null")).headSize(), "null: hidden // heads");
+        assertEquals(32, read(seedOss(", \"num_key_value_heads\": 2, \"head_dim\": 32")).headSize(), "head_dim as given");
+        assertEquals(1e-6f, s.normEps());
+        assertEquals(TransformerConfig.Rope.plain(10000, 128), s.rope());
+        assertEquals(524288, s.maxPositions());
+        assertEquals(List.of(1, 0, 2), List.of(s.specialIds().pad(), s.specialIds().bos(), s.specialIds().eos()));
+        assertFalse(s.tiedEmbeddings());
+        assertTrue(s.inputNorms() && !s.sandwichNorms() && !s.qkNorm() && s.windows().isEmpty() && s.nopeLayers().isEmpty());
+        assertEquals(8, read(seedOss("")).kvHeads(), "SeedOssConfig(num_key_value_heads=8)");
+        assertEquals(16, read(seedOss(", \"num_key_value_heads\": null")).kvHeads(), "null: the number of heads");
+        TransformerConfig out = read(seedOss(", \"attention_bias\": false, \"attention_out_bias\": true"));
+        assertTrue(!out.qkvBias() && out.outBias() && !out.mlpBias(), "attention_out_bias alone: o_proj only");
+        TransformerConfig mlp = read(seedOss(", \"attention_bias\": false, \"mlp_bias\": true"));
+        assertTrue(!mlp.qkvBias() && !mlp.outBias() && mlp.mlpBias(), "mlp_bias alone");
+        TransformerConfig v5 = read(seedOss(", \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 10000000.0}"));
+        assertEquals(TransformerConfig.Rope.plain(1e7, 128), v5.rope(), "Seed-OSS-36B's theta 1e7 in 5.x rope_parameters");
+        assertEquals(v5.rope(), read(seedOss(", \"rope_theta\": 10000000.0, \"rope_scaling\": {\"rope_type\": \"default\"}")).rope());
+        TransformerConfig all = read("{\"model_type\": \"seed_oss\"}");
+        assertEquals(List.of(4096, 27648, 64, 80, 8, 128, 155136), List.of(all.modelWidth(), all.mlpWidth(), all.decoderLayers(),
+                all.heads(), all.kvHeads(), all.headSize(), all.vocabSize()), "SeedOssConfig's defaults");
+    }
+
+    @Test
+    void seedOssRefusals() throws Exception {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(seedOss(", \"hidden_act\": \"gelu\"")));
+        assertTrue(e.getMessage().contains("hidden_act"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(seedOss(", \"partial_rotary_factor\": 0.5")));
+        assertTrue(e.getMessage().contains("partial_rotary_factor"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(seedOss(", \"num_key_value_heads\": 3")));
+        assertTrue(e.getMessage().contains("num_key_value_heads"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(seedOss(", \"rope_scaling\": {\"rope_type\": \"mrope\"}")));
+        assertTrue(e.getMessage().contains("mrope"), e.getMessage());
+    }
+
     private static final String OLMO3_YARN = "{\"rope_type\": \"yarn\", \"factor\": 8.0, \"original_max_position_embeddings\": 8192,"
             + " \"attention_factor\": 1.2079441541679836, \"beta_fast\": 32, \"beta_slow\": 1}";
 

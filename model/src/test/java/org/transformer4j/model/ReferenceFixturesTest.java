@@ -44,7 +44,7 @@ class ReferenceFixturesTest {
             "distilbert-mlm", "distilbert-tokcls", "roberta-tokcls", "distilbert-mlm-untied", "modernbert", "modernbert-v5", "modernbert-mlm",
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
             "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls", "albert", "albert-groups", "albert-mlm", "albert-seqcls", "deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls",
-            "embeddinggemma", "camembert-seqcls", "gpt-oss", "gpt-oss-v5", "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5",
+            "embeddinggemma", "camembert-seqcls", "gpt-oss", "gpt-oss-v5", "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss",
             "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100");
 
     /**
@@ -578,7 +578,7 @@ class ReferenceFixturesTest {
             "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5",
             "granite", "smollm3", "olmo", "olmo2", "olmo3", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe",
             "gpt-oss", "gpt-oss-v5", "qwen3-fp8", "llama-fp8-dynamic", "mistral-fp8-static", "qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gemma3-fp8-dynamic",
-            "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5"})
+            "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
