@@ -104,6 +104,24 @@ final class DecoderFolders {
     }
 
     /**
+     * q_proj and k_proj under attention prefix {@code a} (weights, and biases when {@code bias}), offered as self.q / self.k of
+     * layer prefix {@code o} with each head's first {@code rotary} rows reordered [0, 2, … ; 1, 3, …] (HfNeox.rotaryOrder), so
+     * that rotate_half turns the pairwise (interleaved) rotary of GPT-J's kin — Cohere, GLM, ERNIE 4.5 — on rows made as
+     * they load; the same order on q and k leaves every q·k of the rows it does not rotate.
+     */
+    static void pairwiseQk(LazyTensors hf, BiConsumer<String, String> put, TransformerConfig c, String o, String a, int rotary, boolean bias) {
+        for (String x : List.of("q", "k")) {
+            long[] order = HfNeox.rotaryOrder(x.equals("q") ? c.heads() : c.kvHeads(), c.headSize(), rotary);
+            for (String part : bias ? List.of("weight", "bias") : List.of("weight")) {
+                String key = a + x + "_proj." + part, made = key + "[rotate_half]";
+                Tensor whole = hf.get(key);
+                hf.later(made, () -> HfNeox.gather(whole, order));
+                put.accept(o + "self." + x + (part.equals("bias") ? ".bias" : ""), made);
+            }
+        }
+    }
+
+    /**
      * A fused [q | k | v] projection ({@code fused}.weight, and .bias when {@code bias}) taken whole as this library's
      * self.qkv, and offered as row views q, k, v at the row offsets {@code at} (four) for -Dt4j.fuse=false.
      */

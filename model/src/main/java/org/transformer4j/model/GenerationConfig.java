@@ -53,11 +53,7 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
             throw new CheckpointException(file, "not valid JSON: " + e.getMessage());
         }
         if (!root.isObject()) throw new CheckpointException(file, "not a JSON object");
-        Set<Integer> eos = new LinkedHashSet<>();
-        JsonNode e = root.path("eos_token_id");
-        if (e.isArray()) for (JsonNode x : e) eos.add(id(file, "eos_token_id", x));
-        else if (!e.isMissingNode() && !e.isNull()) eos.add(id(file, "eos_token_id", e));
-        return new GenerationConfig(file, eos, optId(file, root, "bos_token_id"), optId(file, root, "pad_token_id"),
+        return new GenerationConfig(file, eosList(file, root), optId(file, root, "bos_token_id"), optId(file, root, "pad_token_id"),
                 bool(file, root, "do_sample"), number(file, root, "temperature", 0, false), optInt(file, root, "top_k", 0),
                 number(file, root, "top_p", 0, true), optInt(file, root, "max_new_tokens", 1), positive(file, root, "repetition_penalty"),
                 number(file, root, "min_p", 0, true),
@@ -178,11 +174,16 @@ public record GenerationConfig(Path file, Set<Integer> eosTokenIds, Integer bosT
         } catch (StrictJson.ParseError e) {
             throw new CheckpointException(file, "not valid JSON: " + e.getMessage());
         }
+        return java.util.Collections.unmodifiableSet(eosList(file, root));
+    }
+
+    /** eos_token_id of a config file's root: one id or a list of them (none where absent or null), in order. */
+    private static Set<Integer> eosList(Path file, JsonNode root) throws CheckpointException {
         Set<Integer> eos = new LinkedHashSet<>();
         JsonNode e = root.path("eos_token_id");
         if (e.isArray()) for (JsonNode x : e) eos.add(id(file, "eos_token_id", x));
         else if (!e.isMissingNode() && !e.isNull()) eos.add(id(file, "eos_token_id", e));
-        return java.util.Collections.unmodifiableSet(eos);
+        return eos;
     }
 
     /** The fields read here beside the three ids every config.json has (eos, bos, pad). */

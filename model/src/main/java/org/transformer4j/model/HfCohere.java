@@ -130,22 +130,13 @@ final class HfCohere {
         String type = cfg.modelType();
         if (cfg.has("quantization_config")) throw cfg.error("quantized " + type + " folders are not supported (quantization_config)");
         if (lora != null) throw cfg.error("LoRA adapters are not supported for " + type + " yet (its q / k rows are reordered as they load)");
-        int hs = c.headSize();
         return DecoderFolders.load(type, c, layout(c, type), dir, backend, dtype, head, null,
                 names -> DecoderFolders.Stored.asLaid(names, !head || c.tiedEmbeddings(), "lm_head.weight"), (hf, put) -> {
             put.accept("embeddings.tokens", "model.embed_tokens.weight");
             for (int i = 0; i < c.decoderLayers(); i++) {
                 String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
                 DecoderFolders.norm(put, o + "attn_norm", l + "input_layernorm", false);
-                for (String x : List.of("q", "k")) {                         // pairwise rotary → rotate_half's halves
-                    long[] order = HfNeox.rotaryOrder(x.equals("q") ? c.heads() : c.kvHeads(), hs, hs);
-                    for (String part : c.qkvBias() ? List.of("weight", "bias") : List.of("weight")) {
-                        String key = a + x + "_proj." + part, made = key + "[rotate_half]";
-                        Tensor whole = hf.get(key);
-                        hf.later(made, () -> HfNeox.gather(whole, order));
-                        put.accept(o + "self." + x + (part.equals("bias") ? ".bias" : ""), made);
-                    }
-                }
+                DecoderFolders.pairwiseQk(hf, put, c, o, a, c.headSize(), c.qkvBias());   // pairwise rotary → rotate_half's halves
                 DecoderFolders.linear(put, o + "self.v", a + "v_proj", c.qkvBias());
                 DecoderFolders.linear(put, o + "self.o", a + "o_proj", c.outBias());
                 put.accept(o + "mlp.up", m + "gate_proj.weight");              // ours: act(up) · gate

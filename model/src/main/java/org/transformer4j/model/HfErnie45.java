@@ -99,7 +99,6 @@ final class HfErnie45 {
             throw cfg.error("LoRA adapters are not supported for " + TYPE + " yet (its q / k rows are reordered as they load, which a"
                     + " merged weight cannot be); serve the adapter per request instead (--lora-modules)");
         }
-        int hs = c.headSize();
         boolean b = c.qkvBias();
         return DecoderFolders.load(TYPE, c, layout(c), dir, backend, dtype, head, null,
                 names -> DecoderFolders.Stored.asLaid(names, !head || c.tiedEmbeddings(), "lm_head.weight"), (hf, put) -> {
@@ -108,15 +107,7 @@ final class HfErnie45 {
                 String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
                 DecoderFolders.norm(put, o + "attn_norm", l + "input_layernorm", false);
                 DecoderFolders.norm(put, o + "mlp_norm", l + "post_attention_layernorm", false);
-                for (String x : List.of("q", "k")) {                           // pairwise rotary → rotate_half's halves
-                    long[] order = HfNeox.rotaryOrder(x.equals("q") ? c.heads() : c.kvHeads(), hs, hs);
-                    for (String part : b ? List.of("weight", "bias") : List.of("weight")) {
-                        String key = a + x + "_proj." + part, made = key + "[rotate_half]";
-                        Tensor whole = hf.get(key);
-                        hf.later(made, () -> HfNeox.gather(whole, order));
-                        put.accept(o + "self." + x + (part.equals("bias") ? ".bias" : ""), made);
-                    }
-                }
+                DecoderFolders.pairwiseQk(hf, put, c, o, a, c.headSize(), b);   // pairwise rotary → rotate_half's halves
                 DecoderFolders.linear(put, o + "self.v", a + "v_proj", b);
                 DecoderFolders.linear(put, o + "self.o", a + "o_proj", b);
                 DecoderFolders.linear(put, o + "mlp.up", m + "gate_proj", b);   // ours: act(up) · gate

@@ -132,7 +132,7 @@ final class HfGlm {
             throw cfg.error("LoRA adapters are not supported for " + type + " yet (its q / k rows are reordered and gate_up_proj is"
                     + " split as they load, which a merged weight cannot be); serve the adapter per request instead (--lora-modules)");
         }
-        int hs = c.headSize(), rotary = c.rope().rotaryDim();
+        int rotary = c.rope().rotaryDim();
         long f = c.mlpWidth();
         return DecoderFolders.load(type, c, layout(c, type), dir, backend, dtype, head, null,
                 names -> DecoderFolders.Stored.asLaid(names, !head || c.tiedEmbeddings(), "lm_head.weight"), (hf, put) -> {
@@ -145,15 +145,7 @@ final class HfGlm {
                     DecoderFolders.norm(put, o + "post_attn_norm", l + "post_self_attn_layernorm", false);
                     DecoderFolders.norm(put, o + "post_mlp_norm", l + "post_mlp_layernorm", false);
                 }
-                for (String x : List.of("q", "k")) {                           // pairwise rotary → rotate_half's halves
-                    long[] order = HfNeox.rotaryOrder(x.equals("q") ? c.heads() : c.kvHeads(), hs, rotary);
-                    for (String part : c.qkvBias() ? List.of("weight", "bias") : List.of("weight")) {
-                        String key = a + x + "_proj." + part, made = key + "[rotate_half]";
-                        Tensor whole = hf.get(key);
-                        hf.later(made, () -> HfNeox.gather(whole, order));
-                        put.accept(o + "self." + x + (part.equals("bias") ? ".bias" : ""), made);
-                    }
-                }
+                DecoderFolders.pairwiseQk(hf, put, c, o, a, rotary, c.qkvBias());   // pairwise rotary → rotate_half's halves
                 DecoderFolders.linear(put, o + "self.v", a + "v_proj", c.qkvBias());
                 put.accept(o + "self.o", a + "o_proj.weight");
                 String gu = m + "gate_up_proj.weight";
