@@ -314,6 +314,29 @@ class LoraSlotsTest {
         }
     }
 
+    /** The exaone4, ernie4_5 and seed-oss fixtures' projections (out × in): hidden 32, 4 heads of 16 over 2, MLP 64. */
+    static final Map<String, long[]> NARROW = Map.of("q_proj", new long[] {64, 32}, "k_proj", new long[] {32, 32}, "v_proj", new long[] {32, 32},
+            "o_proj", new long[] {32, 64}, "gate_proj", new long[] {64, 32}, "up_proj", new long[] {64, 32}, "down_proj", new long[] {32, 64});
+
+    /**
+     * Today's families in the slots, each through all seven projections of its folder's every layer against the adapter
+     * merged by hand in float64: ERNIE 4.5 (q / k rows reordered over the whole head for its interleaved rotary, every
+     * projection biased), Seed-OSS (q/k/v, o_proj and MLP biases), EXAONE 4.0 (output norms, per-head q / k norms, NoPE
+     * global layers). Without ERNIE's lora_B reorder its requests leave the merged model's tokens.
+     */
+    @Test
+    void ernieSeedOssAndExaoneAdaptersServePerRequest() throws Exception {
+        for (String folder : List.of("ernie4_5", "seed-oss", "exaone4")) {
+            int layers = folder.equals("exaone4") ? 4 : 2;
+            Map<String, double[]> m = new LinkedHashMap<>();
+            for (int l = 0; l < layers; l++) {
+                for (String x : List.of("q_proj", "k_proj", "v_proj", "o_proj")) m.put("model.layers." + l + ".self_attn." + x, new double[] {4, 8});
+                for (String x : List.of("gate_proj", "up_proj", "down_proj")) m.put("model.layers." + l + ".mlp." + x, new double[] {4, 8});
+            }
+            servedPerRequestAsMergedByHand(ReferenceFixturesTest.root().resolve(folder), new Spec(folder.replace("_", "-"), m, false, 41), NARROW);
+        }
+    }
+
     /**
      * Adapter {@code p} (of projections {@code proj}) on the reference folder {@code fixture}: its requests and the base
      * model's, submitted together through captured buckets, give the tokens and log-probabilities (1e-4) of the adapter
