@@ -74,12 +74,8 @@ def cohere_layer_norm(x, w, eps):
     return (x - mu) / np.sqrt(var + eps) * w
 
 
-def rotate_half(x):
-    """modeling_cohere.rotate_half: (x0, x1, x2, x3, …) → (-x1, x0, -x3, x2, …)."""
-    out = np.empty_like(x)
-    out[..., 0::2] = -x[..., 1::2]
-    out[..., 1::2] = x[..., 0::2]
-    return out
+# modeling_cohere.rotate_half: (x0, x1, x2, x3, …) → (-x1, x0, -x3, x2, …)
+rotate_half = rope.rotate_pairs
 
 
 def rope_cfg(cfg):
@@ -94,24 +90,11 @@ def rope_cfg(cfg):
 
 def cos_sin(cfg, positions, seq_len):
     """CohereRotaryEmbedding: cos, sin (T, head_dim) with each frequency repeated twice (repeat_interleave)."""
-    rc = rope_cfg(cfg)
-    p = rope.parameters(rc)
-    if p["rope_type"] in ("dynamic", "longrope", "su"):
-        raise ValueError(f"rope_type {p['rope_type']}: state-dependent in transformers' cache, not followed here")
-    f = np.asarray(positions, dtype=np.float64)[:, None] * rope.inv_freq(rc, seq_len)[None, :]
-    emb = np.repeat(f, 2, axis=-1)
-    a = rope.attention_factor(rc)
-    return np.cos(emb) * a, np.sin(emb) * a
+    return rope.interleaved_cos_sin(rope_cfg(cfg), positions, seq_len)
 
 
-def apply(x, cos, sin, rotation="interleaved"):
-    """apply_rotary_pos_emb on x (B, H, T, D); rotation "halves": Llama's reading (cat layout, rotate_half on halves),
-    a wrong one (selfcheck)."""
-    if rotation == "interleaved":
-        return x * cos + rotate_half(x) * sin
-    h = cos.shape[-1] // 2
-    cos, sin = np.concatenate([cos[..., 0::2]] * 2, -1), np.concatenate([sin[..., 0::2]] * 2, -1)   # cat(freqs, freqs)
-    return x * cos + np.concatenate([-x[..., h:], x[..., :h]], -1) * sin
+# apply_rotary_pos_emb on x (B, H, T, D), over the whole head; rotation "halves": Llama's reading, a wrong one (selfcheck)
+apply = rope.apply_interleaved
 
 
 def forward(cfg, P, ids, calls=None, rotation="interleaved", block="parallel", norm="layer", rope_layers=None):

@@ -54,26 +54,11 @@ def rope_cfg(cfg):
 
 def cos_sin(cfg, positions, seq_len):
     """cos, sin (T, head_dim): frequency i at dims 2i and 2i + 1."""
-    rc = rope_cfg(cfg)
-    p = rope.parameters(rc)
-    if p["rope_type"] in ("dynamic", "longrope", "su"):
-        raise ValueError(f"rope_type {p['rope_type']}: state-dependent in transformers' cache, not followed here")
-    ang = np.asarray(positions, dtype=np.float64)[:, None] * rope.inv_freq(rc, seq_len)[None, :]
-    a = rope.attention_factor(rc)
-    ang = np.repeat(ang, 2, axis=-1)
-    return np.cos(ang) * a, np.sin(ang) * a
+    return rope.interleaved_cos_sin(rope_cfg(cfg), positions, seq_len)
 
 
-def turn(x, cos, sin, rotation="interleaved"):
-    """x (B, H, T, D) rotated over all D dims: pairs (2i, 2i + 1); "halves" pairs (i, i + D/2) instead (wrong)."""
-    if rotation == "interleaved":
-        other = np.empty_like(x)
-        other[..., 0::2], other[..., 1::2] = -x[..., 1::2], x[..., 0::2]
-        return x * cos + other * sin
-    d = x.shape[-1]
-    c = np.concatenate([cos[..., 0::2]] * 2, -1)
-    s = np.concatenate([sin[..., 0::2]] * 2, -1)
-    return x * c + np.concatenate([-x[..., d // 2:], x[..., :d // 2]], -1) * s
+# x (B, H, T, D) rotated over all D dims: pairs (2i, 2i + 1); "halves" pairs (i, i + D/2) instead (wrong)
+turn = rope.apply_interleaved
 
 
 def forward(cfg, P, ids, calls=None, rotation="interleaved"):

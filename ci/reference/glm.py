@@ -62,34 +62,14 @@ def rotary_dim(cfg):
 
 def cos_sin(cfg, positions, seq_len):
     """cos, sin (T, rotary_dim) as apply_rotary_pos_emb uses them: each frequency repeated twice (f0, f0, f1, f1, …)."""
-    rc = rope_cfg(cfg)
-    p = rope.parameters(rc)
-    if p["rope_type"] in ("dynamic", "longrope", "su"):
-        raise ValueError(f"rope_type {p['rope_type']}: state-dependent in transformers' cache, not followed here")
-    f = np.asarray(positions, dtype=np.float64)[:, None] * rope.inv_freq(rc, seq_len)[None, :]
-    a = rope.attention_factor(rc)
-    return np.cos(np.repeat(f, 2, axis=-1)) * a, np.sin(np.repeat(f, 2, axis=-1)) * a
+    return rope.interleaved_cos_sin(rope_cfg(cfg), positions, seq_len)
 
 
-def rotate_interleaved(x):
-    """modeling_glm.rotate_half: (x0, x1, x2, x3, …) → (-x1, x0, -x3, x2, …)."""
-    out = np.empty_like(x)
-    out[..., 0::2] = -x[..., 1::2]
-    out[..., 1::2] = x[..., 0::2]
-    return out
+# modeling_glm.rotate_half: (x0, x1, x2, x3, …) → (-x1, x0, -x3, x2, …)
+rotate_interleaved = rope.rotate_pairs
 
-
-def apply(x, cos, sin, rotation="interleaved"):
-    """x (B, H, T, D): the first cos.shape[-1] dims rotated, the rest passed. rotation "halves" is Llama's reading of the
-    same frequencies (cat layout, rotate_half on halves): a wrong one (selfcheck)."""
-    r = cos.shape[-1]
-    rot, rest = x[..., :r], x[..., r:]
-    if rotation == "interleaved":
-        out = rot * cos + rotate_interleaved(rot) * sin
-    else:
-        c, s = np.concatenate([cos[..., 0::2]] * 2, -1), np.concatenate([sin[..., 0::2]] * 2, -1)
-        out = rot * c + np.concatenate([-rot[..., r // 2:], rot[..., :r // 2]], -1) * s
-    return np.concatenate([out, rest], axis=-1)
+# x (B, H, T, D): the first cos.shape[-1] dims rotated, the rest passed; rotation "halves": a wrong reading (selfcheck)
+apply = rope.apply_interleaved
 
 
 def forward(cfg, P, ids, calls=None, rotation="interleaved", sandwich=None):

@@ -169,3 +169,38 @@ def apply(x, cos, sin):
     r = cos.shape[-1]
     rot, rest = x[..., :r], x[..., r:]
     return np.concatenate([rot * cos + rotate_half(rot) * sin, rest], axis=-1)
+
+
+# ---- the interleaved (pairwise) layout: GPT-J's rotate_every_two, as Cohere, GLM and ERNIE 4.5 compute it -------------
+
+def interleaved_cos_sin(cfg, positions, seq_len):
+    """cos, sin (T, rotary_dim) of one pass over seq_len positions, each frequency repeated twice (f0, f0, f1, f1, …:
+    repeat_interleave); the state-dependent kinds (dynamic, longrope) are refused."""
+    p = parameters(cfg)
+    if p["rope_type"] in ("dynamic", "longrope", "su"):
+        raise ValueError(f"rope_type {p['rope_type']}: state-dependent in transformers' cache, not followed here")
+    f = np.asarray(positions, dtype=np.float64)[:, None] * inv_freq(cfg, seq_len)[None, :]
+    emb = np.repeat(f, 2, axis=-1)
+    a = attention_factor(cfg)
+    return np.cos(emb) * a, np.sin(emb) * a
+
+
+def rotate_pairs(x):
+    """The pairwise rotate_half: (x0, x1, x2, x3, …) → (-x1, x0, -x3, x2, …)."""
+    out = np.empty_like(x)
+    out[..., 0::2] = -x[..., 1::2]
+    out[..., 1::2] = x[..., 0::2]
+    return out
+
+
+def apply_interleaved(x, cos, sin, rotation="interleaved"):
+    """x (B, H, T, D): the first cos.shape[-1] dims turned pairwise, the rest passed. rotation "halves" is Llama's reading
+    of the same frequencies (cat layout, rotate_half on halves): a wrong one, for selfcheck to show it moves the logits."""
+    r = cos.shape[-1]
+    rot, rest = x[..., :r], x[..., r:]
+    if rotation == "interleaved":
+        out = rot * cos + rotate_pairs(rot) * sin
+    else:
+        c, s = np.concatenate([cos[..., 0::2]] * 2, -1), np.concatenate([sin[..., 0::2]] * 2, -1)
+        out = rot * c + np.concatenate([-rot[..., r // 2:], rot[..., :r // 2]], -1) * s
+    return np.concatenate([out, rest], axis=-1)
