@@ -816,8 +816,7 @@ public final class Engine implements AutoCloseable {
             }
             if (adapters != null) group.sort(BY_ADAPTER);
             int b = group.size();
-            int maxBlocks = maxBlocks(group);
-            int[] tables = tables(group, maxBlocks), starts = new int[b];
+            int[] starts = new int[b];
             int[][] fed = new int[b][];
             boolean[] all = new boolean[b];
             for (int i = 0; i < b; i++) {
@@ -828,7 +827,7 @@ public final class Engine implements AutoCloseable {
             }
             float[][][] out;
             try {
-                out = PagedBatch.prefillPackedRows(model, blocks.caches(), tables, maxBlocks, starts, fed, all, adapters, slots(group));
+                out = pass(group, starts, fed, all);
                 verifyPasses.incrementAndGet();
             } catch (RuntimeException e) {
                 for (Seq s : group) verifyAlone(s);                        // only the failing sequence ends
@@ -836,6 +835,24 @@ public final class Engine implements AutoCloseable {
             }
             for (int i = 0; i < b; i++) accept(group.get(i), out[i]);
         }
+    }
+
+    /**
+     * One forward pass over {@code seqs} (ordered by adapter, the base model's last): sequence i's {@code tokens[i]} after
+     * its {@code starts[i]} cached rows, returning every row's logits for the sequences with {@code allRows[i]} and the
+     * last row's for the others. Chunks of one start and one length, none wanting every row, run as one (B, T) batch
+     * ({@link PagedBatch#prefillAll}); the others packed ({@link PagedBatch#prefillPackedRows}).
+     */
+    private float[][][] pass(List<Seq> seqs, int[] starts, int[][] tokens, boolean[] allRows) {
+        int b = seqs.size(), maxBlocks = maxBlocks(seqs);
+        int[] tables = tables(seqs, maxBlocks);
+        boolean batch = true;
+        for (int i = 0; i < b; i++) batch &= !allRows[i] && starts[i] == starts[0] && tokens[i].length == tokens[0].length;
+        if (!batch) return PagedBatch.prefillPackedRows(model, blocks.caches(), tables, maxBlocks, starts, tokens, allRows, adapters, slots(seqs));
+        float[][] last = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, starts[0], tokens, adapters, slots(seqs));
+        float[][][] out = new float[b][][];
+        for (int i = 0; i < b; i++) out[i] = new float[][] {last[i]};
+        return out;
     }
 
     /** s's last token, then its draft: what a verify pass feeds. */
@@ -1076,30 +1093,18 @@ public final class Engine implements AutoCloseable {
             }
             int b = group.size();
             group.sort(BY_ADAPTER_CHUNK);                          // rows ordered by adapter, the base model's last
-            List<Seq> seqs = group.stream().map(Chunk::s).toList();
-            int maxBlocks = maxBlocks(seqs);
-            int[] tables = tables(seqs, maxBlocks);
             int[][] tokens = new int[b][];
             int[] starts = new int[b];
             boolean[] allRows = new boolean[b];
-            boolean equal = true, anyRows = false;
             for (int i = 0; i < b; i++) {
                 Chunk c = group.get(i);
                 starts[i] = c.start();
                 tokens[i] = Arrays.copyOfRange(c.s().prompt, c.start(), c.start() + c.take());
-                equal &= c.start() == first.start() && c.take() == first.take();
                 allRows[i] = c.s().wantsPromptRows();
-                anyRows |= allRows[i];
             }
             float[][][] rowsOut;
             try {
-                if (equal && !anyRows) {
-                    float[][] last = PagedBatch.prefillAll(model, blocks.caches(), tables, maxBlocks, first.start(), tokens, adapters, slots(seqs));
-                    rowsOut = new float[b][][];
-                    for (int i = 0; i < b; i++) rowsOut[i] = new float[][] {last[i]};
-                } else {
-                    rowsOut = PagedBatch.prefillPackedRows(model, blocks.caches(), tables, maxBlocks, starts, tokens, allRows, adapters, slots(seqs));
-                }
+                rowsOut = pass(group.stream().map(Chunk::s).toList(), starts, tokens, allRows);
                 prefillPasses.incrementAndGet();
             } catch (RuntimeException e) {
                 for (Chunk c : group) if (c.live(running)) prefill(c.s(), c.take());   // only the failing sequence ends
