@@ -73,8 +73,22 @@ public final class PagedBatch {
 
     /** One sequence's state over the pool's caches: its blocks {@code table}, {@code start} rows cached, its adapter. */
     private static KvState single(Transformer m, Tensor[][] kv, int[] table, int start, LoraSlots lora, int slot) {
-        KvState st = new KvState(m, kv[0], kv[1], table, table.length, new int[] {start});
-        if (lora != null) st.adapters(lora, new int[] {slot});
+        return view(m, kv, table, table.length, new int[] {start}, lora, new int[] {slot});
+    }
+
+    /**
+     * A state over the pool's caches: sequence b in the blocks of row b of {@code tables} (B × maxBlocks) with {@code lengths[b]}
+     * rows cached (the array is the state's), through adapter {@code slots[b]} of {@code lora} (null: none); closed again
+     * where the adapters are refused.
+     */
+    private static KvState view(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, LoraSlots lora, int[] slots) {
+        KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, lengths);
+        try {
+            if (lora != null) st.adapters(lora, slots);
+        } catch (RuntimeException e) {
+            st.close();
+            throw e;
+        }
         return st;
     }
 
@@ -111,9 +125,7 @@ public final class PagedBatch {
                                        LoraSlots lora, int[] slots) {
         int[] lengths = new int[tokens.length];
         java.util.Arrays.fill(lengths, start);
-        KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, lengths);
-        try (st) {
-            if (lora != null) st.adapters(lora, slots);
+        try (KvState st = view(m, kv, tables, maxBlocks, lengths, lora, slots)) {
             return m.prefillLastAll(st, tokens);
         }
     }
@@ -154,14 +166,7 @@ public final class PagedBatch {
             throw new IllegalArgumentException("prefillPacked takes one start per token array: " + (starts == null ? "null" : starts.length)
                     + " starts, " + (tokens == null ? "null" : tokens.length) + " token arrays");
         }
-        KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, starts.clone());
-        try {
-            if (lora != null) st.adapters(lora, slots);
-        } catch (RuntimeException e) {
-            st.close();
-            throw e;
-        }
-        return st;
+        return view(m, kv, tables, maxBlocks, starts.clone(), lora, slots);
     }
 
     /**
@@ -176,9 +181,8 @@ public final class PagedBatch {
     /** {@link #decode} with sequence b through adapter {@code slots[b]} of {@code lora} (as {@link #prefillAll} takes them). */
     public static Step decode(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] lengths, int[] tokens, LoraSlots lora,
                               int[] slots) {
-        KvState st = new KvState(m, kv[0], kv[1], tables, maxBlocks, lengths.clone());
+        KvState st = view(m, kv, tables, maxBlocks, lengths.clone(), lora, slots);
         try {
-            if (lora != null) st.adapters(lora, slots);
             Tensor logits = m.stepOnDevice(st, tokens).view(tokens.length, m.config.vocabSize());
             return new Step(st, logits);
         } catch (RuntimeException e) {
