@@ -5,17 +5,26 @@ package org.transformer4j.runtime;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** Released at most once, by {@link Tensor#close()} of its owner or by the Cleaner as a safety net. */
 public abstract class Storage implements Runnable {
 
+    /** Host bytes allocated by {@link Host} and not yet released; roots the Cleaner released unclosed. */
+    private static final AtomicLong HOST_BYTES_LIVE = new AtomicLong(), RELEASED_UNCLOSED = new AtomicLong();
+
+    private static final boolean TRACE_UNCLOSED = Boolean.getBoolean("t4j.debug.unclosed");
+
     private final AtomicBoolean released = new AtomicBoolean();
     private final Device device;
     private final long byteSize;
+    /** Where this storage was allocated, kept only under -Dt4j.debug.unclosed=true (a stack per tensor is costly). */
+    private final Throwable allocatedAt;
 
     protected Storage(Device device, long byteSize) {
         this.device = device;
         this.byteSize = byteSize;
+        this.allocatedAt = TRACE_UNCLOSED ? new Throwable("allocated here") : null;
     }
 
     public final Device device() { return device; }
@@ -27,10 +36,47 @@ public abstract class Storage implements Runnable {
     /** Releases the memory once; later calls do nothing. Runs on the Cleaner thread for leaked tensors. */
     @Override
     public final void run() {
-        if (released.compareAndSet(false, true)) release();
+        releaseOnce();
+    }
+
+    /** Releases the memory if no one has; true where this call did. */
+    final boolean releaseOnce() {
+        if (!released.compareAndSet(false, true)) return false;
+        release();
+        return true;
+    }
+
+    /**
+     * Bytes of host memory that tensors allocated (not memory they borrow, such as a mapped checkpoint) and that
+     * are not yet released, process-wide: what a leak of closed-too-late tensors raises.
+     */
+    public static long hostBytesLive() { return HOST_BYTES_LIVE.get(); }
+
+    /**
+     * How many tensors that own their memory the Cleaner has released because they were never closed,
+     * process-wide since start: code that closes what it makes keeps this still (a test of that reads it before
+     * and after). Tensors over borrowed memory are not counted: closing them frees nothing.
+     */
+    public static long releasedUnclosed() { return RELEASED_UNCLOSED.get(); }
+
+    /** The Cleaner's action for a root tensor: counts the release as a tensor left unclosed. */
+    static Runnable onCollect(Storage storage) {
+        return () -> {
+            if (storage.releaseOnce() && storage.ownsMemory()) {
+                RELEASED_UNCLOSED.incrementAndGet();
+                if (storage.allocatedAt != null) {
+                    System.err.println("t4j: a tensor was never closed; the Cleaner released its " + storage.device() + " memory ("
+                            + storage.byteSize() + " bytes)");
+                    storage.allocatedAt.printStackTrace();
+                }
+            }
+        };
     }
 
     protected abstract void release();
+
+    /** Whether releasing frees memory (false for memory borrowed or wrapped from elsewhere, which closing leaves alone). */
+    protected abstract boolean ownsMemory();
 
     /**
      * Host memory; {@code segment} covers the whole allocation. Either allocated here (released by
@@ -45,6 +91,7 @@ public abstract class Storage implements Runnable {
             super(Device.HOST, byteSize);
             this.arena = Arena.ofShared();
             this.segment = arena.allocate(Math.max(byteSize, 1), 64);
+            HOST_BYTES_LIVE.addAndGet(segment.byteSize());
         }
 
         /** Borrowed memory: never freed here. */
@@ -58,7 +105,13 @@ public abstract class Storage implements Runnable {
 
         public boolean isBorrowed() { return arena == null; }
 
-        @Override protected void release() { if (arena != null) arena.close(); }
+        @Override protected boolean ownsMemory() { return arena != null; }
+
+        @Override protected void release() {
+            if (arena == null) return;
+            arena.close();
+            HOST_BYTES_LIVE.addAndGet(-segment.byteSize());
+        }
     }
 
     /**
@@ -80,6 +133,8 @@ public abstract class Storage implements Runnable {
         public long address() { return address; }
 
         public Object allocation() { return allocation; }
+
+        @Override protected boolean ownsMemory() { return allocation != null; }
 
         @Override protected void release() { onRelease.run(); }
     }

@@ -45,7 +45,7 @@ public final class Tensor implements AutoCloseable {
         this.strides = strides;
         this.offset = offset;
         this.owner = owner;
-        this.cleanable = owner ? CLEANER.register(this, storage) : null;
+        this.cleanable = owner ? CLEANER.register(this, Storage.onCollect(storage)) : null;
         this.root = null;
     }
 
@@ -457,7 +457,9 @@ public final class Tensor implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (owner) cleanable.clean();
+        if (!owner) return;
+        storage.run();                                  // released here, so the Cleaner's action below counts nothing
+        cleanable.clean();
     }
 
     // ---- shape helpers ------------------------------------------------------------------------

@@ -194,4 +194,42 @@ class TensorTest {
         assertFalse(view.isClosed(), "the view's storage was released with its unreferenced root");
         assertArrayEquals(new float[] {4, 5, 6}, view.toFloatArray());
     }
+
+    /**
+     * Storage's accounts: the tensors' host memory in use rises by a tensor's bytes and falls back when it closes
+     * (borrowed memory counts nothing), and a tensor left unclosed is counted when the Cleaner releases it. The
+     * counters are process-wide and the Cleaner may release other tests' leftovers meanwhile, so the exact check
+     * is tried a few times: an account that is wrong fails every try.
+     */
+    @Test
+    void storageCountsHostMemoryInUseAndTensorsLeftUnclosed() throws Exception {
+        boolean exact = false;
+        for (int attempt = 0; attempt < 5 && !exact; attempt++) {
+            long before = Storage.hostBytesLive();
+            Tensor t = Tensor.empty(DType.F32, 1000);
+            long held = Storage.hostBytesLive();
+            long borrowedBefore = held;
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+                 Tensor b = Tensor.wrapHost(arena.allocate(64, 4), DType.F32, 16)) {
+                borrowedBefore = Storage.hostBytesLive() - held;
+            }
+            t.close();
+            t.close();                                                        // a second close gives nothing back twice
+            long after = Storage.hostBytesLive();
+            exact = held - before == 4000 && borrowedBefore == 0 && after == before;
+        }
+        assertTrue(exact, "host memory in use did not rise by 4000 bytes and fall back");
+
+        long unclosed = Storage.releasedUnclosed();
+        leaveUnclosed();
+        for (int i = 0; i < 100 && Storage.releasedUnclosed() == unclosed; i++) {
+            System.gc();
+            Thread.sleep(20);                                                 // the Cleaner's thread runs its actions
+        }
+        assertTrue(Storage.releasedUnclosed() > unclosed, "a tensor the Cleaner released unclosed was not counted");
+    }
+
+    private static void leaveUnclosed() {
+        Tensor.empty(DType.F32, 16).fill(1f);
+    }
 }
