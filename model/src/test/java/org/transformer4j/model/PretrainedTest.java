@@ -33,6 +33,8 @@ class PretrainedTest {
         TransformerConfig c = w.config;
         int cw = c.modelWidth();
         Map<String, Tensor> hf = new LinkedHashMap<>();
+        java.util.List<Tensor> made = new java.util.ArrayList<>();          // the copies made here, closed once written
+        java.util.function.UnaryOperator<Tensor> keep = t -> { made.add(t); return t; };
         hf.put("wte.weight", w.embeddings.tokens());
         hf.put("wpe.weight", w.embeddings.positions());
         for (int i = 0; i < c.decoderLayers(); i++) {
@@ -48,19 +50,19 @@ class PretrainedTest {
             System.arraycopy(l.self().qb().toFloatArray(), 0, qkvb, 0, cw);
             System.arraycopy(l.self().kb().toFloatArray(), 0, qkvb, cw, cw);
             System.arraycopy(l.self().vb().toFloatArray(), 0, qkvb, 2 * cw, cw);
-            hf.put(h + "attn.c_attn.weight", Tensor.ofFloats(qkv, cw, 3L * cw));
-            hf.put(h + "attn.c_attn.bias", Tensor.ofFloats(qkvb, 3L * cw));
-            hf.put(h + "attn.c_proj.weight", Tensor.ofFloats(t(l.self().o()), cw, cw));
+            hf.put(h + "attn.c_attn.weight", keep.apply(Tensor.ofFloats(qkv, cw, 3L * cw)));
+            hf.put(h + "attn.c_attn.bias", keep.apply(Tensor.ofFloats(qkvb, 3L * cw)));
+            hf.put(h + "attn.c_proj.weight", keep.apply(Tensor.ofFloats(t(l.self().o()), cw, cw)));
             hf.put(h + "attn.c_proj.bias", l.self().ob());
-            hf.put(h + "mlp.c_fc.weight", Tensor.ofFloats(t(l.mlp().up()), cw, c.mlpWidth()));
+            hf.put(h + "mlp.c_fc.weight", keep.apply(Tensor.ofFloats(t(l.mlp().up()), cw, c.mlpWidth())));
             hf.put(h + "mlp.c_fc.bias", l.mlp().upb());
-            hf.put(h + "mlp.c_proj.weight", Tensor.ofFloats(t(l.mlp().down()), c.mlpWidth(), cw));
+            hf.put(h + "mlp.c_proj.weight", keep.apply(Tensor.ofFloats(t(l.mlp().down()), c.mlpWidth(), cw)));
             hf.put(h + "mlp.c_proj.bias", l.mlp().downb());
             hf.put(h + "ln_1.weight", l.attnNorm().weight());
             hf.put(h + "ln_1.bias", l.attnNorm().bias());
             hf.put(h + "ln_2.weight", l.mlpNorm().weight());
             hf.put(h + "ln_2.bias", l.mlpNorm().bias());
-            hf.put(h + "attn.bias", Tensor.ofFloats(new float[] {1}, 1));                      // the causal-mask buffer some files carry
+            hf.put(h + "attn.bias", keep.apply(Tensor.ofFloats(new float[] {1}, 1)));                      // the causal-mask buffer some files carry
         }
         hf.put("ln_f.weight", w.decoder.finalNorm().weight());
         hf.put("ln_f.bias", w.decoder.finalNorm().bias());
@@ -70,7 +72,11 @@ class PretrainedTest {
         Files.writeString(dir.resolve("config.json"), "{\"model_type\":\"gpt2\",\"n_embd\":" + cw + ",\"n_layer\":" + c.decoderLayers()
                 + ",\"n_head\":" + c.heads() + ",\"n_inner\":" + c.mlpWidth() + ",\"n_positions\":" + c.maxPositions()
                 + ",\"vocab_size\":" + c.vocabSize() + ",\"layer_norm_epsilon\":1e-05,\"activation_function\":\"gelu_new\"}");
-        SafetensorsWriter.write(dir.resolve("model.safetensors"), prefixed, Map.of("format", "pt"));
+        try {
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), prefixed, Map.of("format", "pt"));
+        } finally {
+            made.forEach(Tensor::close);
+        }
     }
 
     @Test
