@@ -246,6 +246,52 @@ class LoraSlotsTest {
     }
 
     /**
+     * One slot, adapters a and b; b0 runs, a0 waits for the slot, b1 and b2 arrive after a0, then a base-model request.
+     * vLLM's order (requests whose adapter has a slot go first) admits b1 and b2 beside b0, and steady traffic to b would
+     * keep a0 waiting for ever; with {@code loraPassOvers} 0 they queue behind a0, which runs as soon as b0 gives the slot
+     * back, while the base model's request, which holds no slot, is not held back. Every request ends with its tokens.
+     */
+    @Test
+    void aRequestPassedOverForASlotIsNotOvertakenForEver() throws Exception {
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        for (Spec s : specs()) dirs.put(s.name(), write(s));
+        String[] names = {"b0", "a0", "b1", "b2", "base"};
+        try (CpuBackend backend = new CpuBackend(); Weights base = Pretrained.load(llama(), backend, DType.F32)) {
+            Transformer model = new Transformer(base, backend);
+            for (int passOvers : new int[] {0, Integer.MAX_VALUE}) {
+                try (LoraSlots one = LoraSlots.load(model, llama(), dirs, 1, 0, 2);
+                     Engine e = new Engine(model, Engine.Config.defaults(model).loraPassOvers(passOvers), one)) {
+                    List<String> admitted = java.util.Collections.synchronizedList(new ArrayList<>());
+                    List<CompletableFuture<Void>> done = new ArrayList<>();
+                    java.util.concurrent.CountDownLatch hold = org.transformer4j.model.engine.LoopHold.hold(e, prompt(1, 4));
+                    for (int i = 0; i < names.length; i++) {
+                        String name = names[i], adapter = name.equals("base") ? null : name.substring(0, 1);
+                        CompletableFuture<Void> f = new CompletableFuture<>();
+                        done.add(f);
+                        e.submit(new Engine.Request(prompt(40 + i, 6), Generator.Options.greedy(4), 0).withAdapter(adapter), new Engine.Listener() {
+                            @Override public void onAdmitted(int cached) { admitted.add(name); }
+                            @Override public void onToken(Engine.Token t) {}
+                            @Override public void onFinish(Engine.Finish reason, String error) {
+                                if (error != null) f.completeExceptionally(new AssertionError(name + ": " + error));
+                                else f.complete(null);
+                            }
+                        });
+                    }
+                    hold.countDown();                            // all five are in line before the loop's next step
+                    for (CompletableFuture<Void> f : done) f.get(60, TimeUnit.SECONDS);
+                    List<String> want = passOvers == 0 ? List.of("b0", "base", "a0", "b1", "b2") : List.of("b0", "b1", "b2", "base", "a0");
+                    assertEquals(want, admitted, "admission order with loraPassOvers " + passOvers);
+                    assertTrue(e.loraWaits() > 0);
+                }
+            }
+            Engine.Config d = Engine.Config.defaults(model);
+            assertEquals(16, d.loraPassOvers(), "a request goes first once passed over in 16 steps, by default");
+            var bad = assertThrows(IllegalArgumentException.class, () -> d.loraPassOvers(-1));
+            assertTrue(bad.getMessage().contains("loraPassOvers=-1"), bad.getMessage());
+        }
+    }
+
+    /**
      * Phi-3's fused projections take per-request adapters as PEFT trains them on it: one lora_A per qkv_proj and
      * gate_up_proj, lora_B's rows split [q | k | v] and [gate | up] as the loader splits the weights. Requests of the adapter
      * and of the base model, submitted together through captured buckets, give the greedy tokens of the adapter merged by

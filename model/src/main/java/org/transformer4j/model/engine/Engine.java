@@ -78,17 +78,23 @@ public final class Engine implements AutoCloseable {
      *                       CUDA no bound but the step's own (its chunks are at most stepTokens rows, as vLLM's
      *                       max_num_batched_tokens), where a pass of more rows differs from the solo one by rounding only.
      *                       1: no groups. Prefix-LM models never group (a first chunk attends bidirectionally)
+     * @param loraPassOvers  steps a waiting request may be passed over because every LoRA slot runs other adapters'
+     *                       sequences, while later requests whose adapters hold slots are admitted ahead of it (vLLM's
+     *                       order, which keeps slots busy); past that, later requests with adapters wait behind it until
+     *                       a slot frees (the base model's requests still go ahead: they hold no slot), so steady traffic
+     *                       to the adapters in the slots cannot keep it waiting for ever. Default 16; 0: arrival order
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
                          int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated, Speculation speculation,
-                         int prefillGroupRows) {
+                         int prefillGroupRows, int loraPassOvers) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
             if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1
-                    || prefillGroupRows < 1) {
+                    || prefillGroupRows < 1 || loraPassOvers < 0) {
                 throw new IllegalArgumentException("engine limits must be ≥ 1 (maxWaiting ≥ 0): kvBudgetBytes=" + kvBudgetBytes
                         + " maxRunning=" + maxRunning + " maxWaiting=" + maxWaiting + " stepTokens=" + stepTokens + " prefillChunk="
-                        + prefillChunk + " decodeGroup=" + decodeGroup + " minChunkRows=" + minChunkRows + " prefillGroupRows=" + prefillGroupRows);
+                        + prefillChunk + " decodeGroup=" + decodeGroup + " minChunkRows=" + minChunkRows + " prefillGroupRows=" + prefillGroupRows
+                        + " loraPassOvers=" + loraPassOvers);
             }
             decodeBuckets = decodeBuckets == null ? new int[0] : decodeBuckets.clone();
             PagedBatch.Decoder.checkBuckets(decodeBuckets);
@@ -109,20 +115,20 @@ public final class Engine implements AutoCloseable {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
             return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
-                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE);
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE, 16);
         }
 
         public Config kvBudget(long bytes) {
-            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
         }
 
         public Config limits(int running, int waiting) {
-            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
         }
 
         /** Batch sizes whose decode step is captured (see the record's parameters); none: op by op. */
         public Config decodeBuckets(int... sizes) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
         }
 
         /**
@@ -131,17 +137,17 @@ public final class Engine implements AutoCloseable {
          * (equal up to float rounding, so a near tie may pick another token).
          */
         public Config decodeGroup(int g) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
         }
 
         /** Whether generated blocks join the prefix cache (see the record's parameters). */
         public Config cacheGenerated(boolean on) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows, loraPassOvers);
         }
 
         /** N-gram speculative decoding as {@code s} says (null: none). */
         public Config speculative(Speculation s) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows, loraPassOvers);
         }
 
         /**
@@ -150,11 +156,20 @@ public final class Engine implements AutoCloseable {
          */
         public Config prefillGroupRows(int rows) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
-                    speculation, rows);
+                    speculation, rows, loraPassOvers);
+        }
+
+        /**
+         * Steps a request may be passed over for a LoRA slot before later requests with adapters wait behind it (see the
+         * record's parameters); 0: adapters' requests are admitted in arrival order.
+         */
+        public Config loraPassOvers(int steps) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
+                    speculation, prefillGroupRows, steps);
         }
 
         public Config steps(int tokens, int chunk) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
         }
 
         @Override
@@ -162,13 +177,14 @@ public final class Engine implements AutoCloseable {
             return o instanceof Config c && kvBudgetBytes == c.kvBudgetBytes && maxRunning == c.maxRunning && maxWaiting == c.maxWaiting
                     && stepTokens == c.stepTokens && prefillChunk == c.prefillChunk && decodeGroup == c.decodeGroup
                     && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets) && cacheGenerated == c.cacheGenerated
-                    && java.util.Objects.equals(speculation, c.speculation) && prefillGroupRows == c.prefillGroupRows;
+                    && java.util.Objects.equals(speculation, c.speculation) && prefillGroupRows == c.prefillGroupRows
+                    && loraPassOvers == c.loraPassOvers;
         }
 
         @Override
         public int hashCode() {
             return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, cacheGenerated, speculation,
-                    prefillGroupRows)
+                    prefillGroupRows, loraPassOvers)
                     * 31 + Arrays.hashCode(decodeBuckets);
         }
 
@@ -177,7 +193,7 @@ public final class Engine implements AutoCloseable {
             return "Config[kvBudgetBytes=" + kvBudgetBytes + ", maxRunning=" + maxRunning + ", maxWaiting=" + maxWaiting + ", stepTokens="
                     + stepTokens + ", prefillChunk=" + prefillChunk + ", decodeGroup=" + decodeGroup + ", minChunkRows=" + minChunkRows
                     + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + ", cacheGenerated=" + cacheGenerated + ", speculation=" + speculation
-                    + ", prefillGroupRows=" + prefillGroupRows + "]";
+                    + ", prefillGroupRows=" + prefillGroupRows + ", loraPassOvers=" + loraPassOvers + "]";
         }
     }
 
@@ -617,6 +633,7 @@ public final class Engine implements AutoCloseable {
         int slot = -1;                                   // its LoRA adapter's slot while it runs (LoraSlots#acquire), else -1
         String adapter;                                  // its LoRA adapter's name, or null
         long adapterRegistration;                                // the registration of that adapter it was submitted under
+        int passedOver;                                  // steps it waited because every LoRA slot ran other adapters
         int promptTop = -1;                              // the prompt's log-probabilities: -1 not asked, else alternatives
         boolean generate = true;                         // false: the prompt's log-probabilities only
         PromptLogprobs promptLps;                        // being filled while the prompt is prefilled; null once reported
@@ -680,10 +697,12 @@ public final class Engine implements AutoCloseable {
             if (s.cancelled) { it.remove(); queued.decrementAndGet(); finishQuiet(s, Finish.CANCELLED, null); }
         }
         // in line, except a prompt whose shared blocks a running prefill is computing: it waits for them (awaitsPrefix)
+        boolean slotsOwed = false;                       // a request passed over for a slot too often: adapters' requests queue behind it
         for (var it = waiting.iterator(); it.hasNext() && running.size() < config.maxRunning(); ) {
             Seq s = it.next();
             if (awaitsPrefix(s)) continue;
             if (s.adapter != null) {
+                if (slotsOwed) continue;                     // admitted, it would keep a slot busy that the earlier one waits for
                 int slot;
                 try {
                     slot = adapters.acquire(s.adapter);          // its adapter into a slot (swapped in if need be), held while it runs
@@ -693,7 +712,11 @@ public final class Engine implements AutoCloseable {
                     finishQuiet(s, Finish.ERROR, e.getMessage());
                     continue;
                 }
-                if (slot < 0) { loraWaits.incrementAndGet(); continue; }   // every slot runs another adapter: others go first (vLLM)
+                if (slot < 0) {                              // every slot runs another adapter: others go first (vLLM), for a while
+                    loraWaits.incrementAndGet();
+                    if (++s.passedOver > config.loraPassOvers()) slotsOwed = true;
+                    continue;
+                }
                 s.slot = slot;
             }
             it.remove();
