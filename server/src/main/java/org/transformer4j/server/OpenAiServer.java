@@ -28,6 +28,7 @@ import org.transformer4j.model.Generator;
 import org.transformer4j.model.SentencePooling;
 import org.transformer4j.model.TextEncoder;
 import org.transformer4j.model.Transformer;
+import org.transformer4j.model.engine.BeamSearchOnline;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.guided.AfterReasoning;
 import org.transformer4j.model.guided.TokenConstraint;
@@ -568,12 +569,13 @@ public final class OpenAiServer implements AutoCloseable {
 
     /**
      * What a generation request asks for, parsed and checked: {@code n} choices, the i-th sampled with the options' seed + i
-     * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null).
+     * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null); {@code beam}: vLLM's
+     * use_beam_search with n beams (else null), the options then those of the replies' text only (no stops).
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
                        boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
-                       String adapter) {}
+                       String adapter, BeamSearchOnline.Params beam) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -623,7 +625,8 @@ public final class OpenAiServer implements AutoCloseable {
         SamplingDefaults d = sampling;
         double temperature = numField(b, "temperature", d.temperature() != null ? d.temperature() : 1.0);
         if (!(temperature >= 0 && temperature <= 2)) throw ApiError.bad("temperature", "temperature must be in [0, 2], got " + temperature);
-        if (n > 1 && temperature == 0) throw ApiError.bad("n", "n must be 1 when using greedy sampling, got " + n + ".");   // vLLM's words
+        boolean beam = bool(b, "use_beam_search");      // vLLM's beam search: n beams, not n samples, whatever the temperature
+        if (n > 1 && temperature == 0 && !beam) throw ApiError.bad("n", "n must be 1 when using greedy sampling, got " + n + ".");   // vLLM's words
         double topP = numField(b, "top_p", d.topP() != null ? d.topP() : 1.0);
         if (!(topP > 0 && topP <= 1)) throw ApiError.bad("top_p", "top_p must be in (0, 1], got " + topP);
         int topK = intField(b, "top_k", d.topK() != null ? d.topK() : 0);
@@ -707,8 +710,53 @@ public final class OpenAiServer implements AutoCloseable {
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
-        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, ir == null || !ir.isBoolean() || ir.asBoolean(), generate,
-                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b));
+        boolean includeReasoning = ir == null || !ir.isBoolean() || ir.asBoolean();
+        if (beam) {
+            BeamSearchOnline.Params bp = beamParams(b, n, max, o, stream, echo, top, promptLogprobs, allowedIds);
+            return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), false, -1, false, false, parser, includeReasoning, true,
+                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), bp);
+        }
+        return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
+                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), null);
+    }
+
+    /** vLLM's max_logprobs (its default): beam search asks for 2 · n alternatives per step, so n is at most 10. */
+    static final int MAX_LOGPROBS = 20;
+
+    /**
+     * vLLM's BeamSearchParams from a request with use_beam_search: beam width n, max_tokens, ignore_eos, length_penalty
+     * (default 1), include_stop_str_in_output, and the tokenizer's EOS id. What beam search here does not do is a 400
+     * naming it: stream, echo, logprobs, prompt_logprobs, structured outputs or a forced tool call, allowed_token_ids, and
+     * max_tokens 0. Stop strings, stop_token_ids and the sampling fields are ignored, as vLLM's beam search ignores them.
+     */
+    private BeamSearchOnline.Params beamParams(JsonNode b, int n, int max, Generator.Options o, boolean stream, boolean echo, int top,
+                                               int promptLogprobs, Set<Integer> allowedIds) {
+        if (stream) throw ApiError.bad("stream", "use_beam_search with stream is not supported: the beams are known at the end");
+        if (echo) throw ApiError.bad("echo", "use_beam_search with echo is not supported");
+        if (top >= 0) throw ApiError.bad("logprobs", "use_beam_search with logprobs is not supported");
+        if (promptLogprobs >= 0) throw ApiError.bad("prompt_logprobs", "use_beam_search with prompt_logprobs is not supported");
+        if (o.guide() != null) throw ApiError.bad("use_beam_search", "use_beam_search with structured outputs or a forced tool call is not supported");
+        if (allowedIds != null && !allowedIds.isEmpty()) throw ApiError.bad("allowed_token_ids", "use_beam_search with allowed_token_ids is not supported");
+        if (max < 1) throw ApiError.bad("max_tokens", "use_beam_search needs max_tokens ≥ 1");
+        if (2 * n > MAX_LOGPROBS) {
+            throw ApiError.bad("n", "Requested sample logprobs of " + 2 * n + ", which is greater than max of " + MAX_LOGPROBS);   // vLLM's words
+        }
+        double lengthPenalty = numField(b, "length_penalty", 1.0);
+        if (!Double.isFinite(lengthPenalty)) throw ApiError.bad("length_penalty", "length_penalty must be a finite number, got " + lengthPenalty);
+        return new BeamSearchOnline.Params(n, max, bool(b, "ignore_eos"), lengthPenalty, bool(b, "include_stop_str_in_output"), beamEosId());
+    }
+
+    /**
+     * The id vLLM's beam search ends beams on: the tokenizer's eos_token_id (tokenizer_config.json's eos_token, where the
+     * server was given it through {@link #tokenizerInfo(java.util.Map)}), else the first of the server's end ids; -1: none.
+     */
+    private int beamEosId() {
+        java.util.Map<String, Object> info = tokenizerInfo;
+        if (info != null && info.get("eos_token") instanceof String e) {
+            Integer id = tokenizer.specialTokens().get(e);
+            if (id != null) return id;
+        }
+        return eosIds.isEmpty() ? -1 : eosIds.iterator().next();
     }
 
     /** The engine's LoRA adapter a request's "model" names (vLLM's --lora-modules: the adapter's name), or null for the base model. */
@@ -1141,6 +1189,10 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private void run(Context ctx, List<Gen> gens, boolean isChat, java.util.function.Function<ReasoningParser, ToolParser> tools,
                      boolean parallelToolCalls) throws Exception {
+        if (gens.get(0).beam() != null) {
+            runBeams(ctx, gens, isChat, tools, parallelToolCalls);
+            return;
+        }
         long t0 = System.nanoTime();
         String id = (isChat ? "chatcmpl-" : "cmpl-") + requestId(ctx);           // a bad X-Request-Id is refused before anything runs
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -1257,6 +1309,52 @@ public final class OpenAiServer implements AutoCloseable {
             sendRaw(out, "data: [DONE]\n\n");
             return;
         }
+        respond(ctx, id, isChat, g, replies, reasons, promptTokens, completion, cached(firstOfPrompt));
+    }
+
+    /**
+     * vLLM's use_beam_search: each prompt's search through the engine ({@link BeamSearchOnline}, prompts one after
+     * another), its best n beams its n choices, best first. A beam's text goes through a reply as a sampled choice's
+     * tokens do, so a chat reply's reasoning and tool calls are split alike; finish_reason "stop" where the EOS ended the
+     * beam, else "length"; usage counts each beam's token_ids (the EOS only with include_stop_str_in_output), as vLLM's.
+     */
+    private void runBeams(Context ctx, List<Gen> gens, boolean isChat, java.util.function.Function<ReasoningParser, ToolParser> tools,
+                          boolean parallelToolCalls) throws Exception {
+        long t0 = System.nanoTime();
+        String id = (isChat ? "chatcmpl-" : "cmpl-") + requestId(ctx);
+        long deadline = t0 + limits.timeout().toNanos();
+        List<Reply> replies = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        int completion = 0, cached = 0;
+        for (Gen gen : gens) {
+            BeamSearchOnline.Result r;
+            try {
+                r = BeamSearchOnline.run(engine, gen.prompt(), gen.beam(), gen.adapter(), gen.cacheSalt(), deadline);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new ApiError(504, "timeout", null, "the request timed out after " + limits.timeout());
+            } catch (IllegalStateException e) {
+                throw new ApiError(500, "server_error", null, "generation failed: " + e.getMessage());
+            }
+            cached += r.cachedPromptTokens();
+            for (BeamSearchOnline.Beam beam : r.beams()) {
+                ReasoningParser parser = gen.reasoning() == null ? null : gen.reasoning().get();
+                Reply reply = new Reply(gen, replies.size(), isChat, parser, tools == null ? null : tools.apply(parser), parallelToolCalls);
+                int[] t = beam.tokens();
+                for (int k = 0; k < beam.textTokens().length; k++) reply.add(new Engine.Token(k, t[k], 0, null, null));
+                // the EOS kept in token_ids (include_stop_str_in_output) is no text
+                for (int k = beam.textTokens().length; k < t.length; k++) reply.events.add(new Engine.Token(k, t[k], 0, null, null));
+                replies.add(reply);
+                reasons.add(beam.stopped() ? "stop" : "length");
+                completion += t.length;
+            }
+        }
+        int promptTokens = gens.stream().mapToInt(x -> x.prompt().length).sum();
+        respond(ctx, id, isChat, gens.get(0), replies, reasons.toArray(String[]::new), promptTokens, completion, cached);
+    }
+
+    /** A whole (not streamed) reply: its choices, each with its finish reason ({@code reasons} by index), and usage. */
+    private void respond(Context ctx, String id, boolean isChat, Gen g, List<Reply> replies, String[] reasons, int promptTokens,
+                         int completion, int cached) {
         ObjectNode root = JSON.createObjectNode();
         root.put("id", id);
         root.put("object", isChat ? "chat.completion" : "text_completion");
@@ -1284,7 +1382,7 @@ public final class OpenAiServer implements AutoCloseable {
                 if (reply.g.promptLogprobs() >= 0) ((ObjectNode) choices.get(choices.size() - 1)).set("prompt_logprobs", promptLogprobs(reply));
             }
         }
-        usage(root, promptTokens, completion, cached(firstOfPrompt));   // each prompt once, every choice's tokens (vLLM's usage)
+        usage(root, promptTokens, completion, cached);   // each prompt once, every choice's tokens (vLLM's usage)
         ctx.contentType("application/json").result(root.toString());
     }
 
