@@ -132,7 +132,7 @@ public final class OpenAiServer implements AutoCloseable {
                          Set<Integer> eosIds, java.util.function.DoubleUnaryOperator scoreActivation, DecoderReranker reranker) {
         this.name = name;
         this.names = List.of(name);
-        this.eosIds = Set.copyOf(eosIds);
+        this.eosIds = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(eosIds));   // in order: the first is the tokenizer EOS by default
         this.engine = engine;
         this.encoder = encoder;
         this.scoreActivation = scoreActivation;
@@ -743,14 +743,15 @@ public final class OpenAiServer implements AutoCloseable {
         }
         double lengthPenalty = numField(b, "length_penalty", 1.0);
         if (!Double.isFinite(lengthPenalty)) throw ApiError.bad("length_penalty", "length_penalty must be a finite number, got " + lengthPenalty);
-        return new BeamSearchOnline.Params(n, max, bool(b, "ignore_eos"), lengthPenalty, bool(b, "include_stop_str_in_output"), beamEosId());
+        return new BeamSearchOnline.Params(n, max, bool(b, "ignore_eos"), lengthPenalty, bool(b, "include_stop_str_in_output"), tokenizerEosId());
     }
 
     /**
-     * The id vLLM's beam search ends beams on: the tokenizer's eos_token_id (tokenizer_config.json's eos_token, where the
-     * server was given it through {@link #tokenizerInfo(java.util.Map)}), else the first of the server's end ids; -1: none.
+     * The tokenizer's eos_token_id, as vLLM reads it (tokenizer_config.json's eos_token, where the server was given it
+     * through {@link #tokenizerInfo(java.util.Map)}), else the first of the server's end ids; -1: none. vLLM's beam search
+     * ends beams on it, and a reply that it ends has stop_reason null (another end id is the stop_reason).
      */
-    private int beamEosId() {
+    private int tokenizerEosId() {
         java.util.Map<String, Object> info = tokenizerInfo;
         if (info != null && info.get("eos_token") instanceof String e) {
             Integer id = tokenizer.specialTokens().get(e);
@@ -1343,6 +1344,7 @@ public final class OpenAiServer implements AutoCloseable {
                 for (int k = 0; k < beam.textTokens().length; k++) reply.add(new Engine.Token(k, t[k], 0, null, null));
                 // the EOS kept in token_ids (include_stop_str_in_output) is no text
                 for (int k = beam.textTokens().length; k < t.length; k++) reply.events.add(new Engine.Token(k, t[k], 0, null, null));
+                if (beam.stopped()) reply.stopReason = gen.beam().eosId();        // vLLM's beam search: the EOS id
                 replies.add(reply);
                 reasons.add(beam.stopped() ? "stop" : "length");
                 completion += t.length;
@@ -1528,6 +1530,7 @@ public final class OpenAiServer implements AutoCloseable {
         volatile int cachedTokens;                   // prompt tokens the engine took from the prefix cache (set on its thread)
         boolean chunked;                             // a streamed chunk of this choice was built
         boolean stopped;
+        Object stopReason;                           // vLLM's stop_reason: the stop string or stop id that ended it, else null
         long last;                                   // when its last token came (nanoTime)
 
         Reply(Gen g, int index, boolean isChat, ReasoningParser reasoning, ToolParser tools, boolean parallelToolCalls) {
@@ -1541,6 +1544,7 @@ public final class OpenAiServer implements AutoCloseable {
             events.add(t);
             if (g.options().stopIds().contains(t.id())) {      // eos or a stop_token_id: the end of the sequence, not text
                 stopped = true;
+                if (t.id() != tokenizerEosId()) stopReason = t.id();   // vLLM: null for the tokenizer's EOS, else the id
                 return "";
             }
             tokens.add(t.id());
@@ -1555,6 +1559,9 @@ public final class OpenAiServer implements AutoCloseable {
             if (cut >= 0) {
                 visible = full.substring(0, cut);
                 stopped = true;
+                for (String st : g.stops()) {
+                    if (full.startsWith(st, cut)) { stopReason = st; break; }
+                }
             } else {
                 int hold = 0;                                   // a suffix that begins a stop string waits
                 for (String s : g.stops()) {
@@ -1754,6 +1761,12 @@ public final class OpenAiServer implements AutoCloseable {
             else c.set("logprobs", logprobs);
             if (finish == null) c.putNull("finish_reason");
             else c.put("finish_reason", finish);
+            // vLLM's stop_reason: on every whole choice and completion chunk, on a chat chunk only where it finishes
+            if (!g.stream() || !isChat || finish != null) {
+                if (finish != null && stopReason instanceof Integer id) c.put("stop_reason", id);
+                else if (finish != null && stopReason instanceof String str) c.put("stop_reason", str);
+                else c.putNull("stop_reason");
+            }
             if (g.returnTokenIds()) {
                 // vLLM's return_token_ids: every sampled id (a stop id too); streamed, each chunk the ids since the last, and a
                 // completion's first chunk its prompt's ids (a chat reply has them at the top)

@@ -70,6 +70,8 @@ class BeamSearchServerTest {
             String text = chat ? c.path("message").path("content").asText() : c.get("text").asText();
             assertEquals(ServerTest.TOK.decode(w.textTokens()), text, what + ": choice " + i + "'s text");
             assertEquals(w.stopped() ? "stop" : "length", c.get("finish_reason").asText(), what + ": choice " + i);
+            if (w.stopped()) assertEquals(eos, c.get("stop_reason").asInt(), what + ": vLLM's beam search names the EOS");
+            else assertTrue(c.get("stop_reason").isNull(), what + ": " + c);
         }
     }
 

@@ -1,0 +1,134 @@
+// StopReasonServerTest — vLLM's stop_reason on ServerTest's tiny random decoder, against the greedy reply run alone: the
+// stop string that ended a reply, a stop_token_id, another end id of the model (vLLM adds generation_config's end ids to
+// the stop ids), null for the tokenizer's own EOS and for a reply cut at max_tokens; on whole replies and on every
+// completion chunk (null until the last), and on a chat stream's finishing chunk only, as vLLM serializes them.
+package org.transformer4j.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.transformer4j.model.Generator;
+
+class StopReasonServerTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static OpenAiServer ends;
+    static String base;
+    static int[] greedy;            // "hello"'s greedy reply of 8 tokens, alone
+    static int eos, other;          // the server's end ids: the tokenizer's EOS (first) and another
+
+    @BeforeAll
+    static void setUp() {
+        ServerTest.setUp();
+        greedy = new Generator(ServerTest.model).generate(ServerTest.TOK.encode("hello"), Generator.Options.greedy(8), null);
+        other = greedy[3];
+        eos = 0;
+        while (indexOf(greedy, eos) >= 0) eos++;                 // an EOS the reply never reaches
+        LinkedHashSet<Integer> ids = new LinkedHashSet<>(List.of(eos, other));
+        ends = OpenAiServer.decoder("tiny", ServerTest.engine, ServerTest.TOK, ServerTest.TEMPLATE, OpenAiServer.Limits.defaults(), ids);
+        base = "http://127.0.0.1:" + ends.start("127.0.0.1", 0);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (ends != null) ends.close();
+        ServerTest.tearDown();
+    }
+
+    static int indexOf(int[] a, int x) {
+        for (int i = 0; i < a.length; i++) if (a[i] == x) return i;
+        return -1;
+    }
+
+    static HttpResponse<String> post(String base, String body, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode choice(String base, String extra) throws Exception {
+        HttpResponse<String> r = post(base, "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 8, \"temperature\": 0" + extra + "}", "/v1/completions");
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body()).get("choices").get(0);
+    }
+
+    @Test
+    void wholeRepliesNameWhatStoppedThem() throws Exception {
+        // the model's other end id (greedy[3]) comes first: it is the stop_reason; the tokenizer's EOS would be null
+        JsonNode byOther = choice(base, "");
+        assertEquals("stop", byOther.get("finish_reason").asText());
+        assertEquals(other, byOther.get("stop_reason").asInt(), byOther.toString());
+        assertEquals(ServerTest.TOK.decode(java.util.Arrays.copyOf(greedy, indexOf(greedy, other))), byOther.get("text").asText());
+        // ServerTest's server has no end ids: a stop_token_id names itself; the tokenizer's EOS (here: none) is not involved
+        JsonNode byId = choice(ServerTest.base, ", \"stop_token_ids\": [" + greedy[4] + "]");
+        assertEquals(greedy[4], byId.get("stop_reason").asInt(), byId.toString());
+        // a stop string: the string itself
+        String stop = ServerTest.TOK.decode(new int[] {greedy[1], greedy[2]});
+        JsonNode byString = choice(ServerTest.base, ", \"stop\": [\"zzzz\", " + JSON.writeValueAsString(stop) + "]");
+        assertEquals("stop", byString.get("finish_reason").asText());
+        assertEquals(stop, byString.get("stop_reason").asText(), byString.toString());
+        // max_tokens: null, present
+        JsonNode byLength = choice(ServerTest.base, "");
+        assertEquals("length", byLength.get("finish_reason").asText());
+        assertTrue(byLength.has("stop_reason") && byLength.get("stop_reason").isNull(), byLength.toString());
+    }
+
+    /** The tokenizer's EOS (the first end id without tokenizer_config.json): a stop with stop_reason null. */
+    @Test
+    void theTokenizersEosIsNoStopReason() throws Exception {
+        OpenAiServer eosFirst = OpenAiServer.decoder("tiny", ServerTest.engine, ServerTest.TOK, null, OpenAiServer.Limits.defaults(),
+                new LinkedHashSet<>(List.of(greedy[2])));
+        try {
+            JsonNode c = choice("http://127.0.0.1:" + eosFirst.start("127.0.0.1", 0), "");
+            assertEquals("stop", c.get("finish_reason").asText());
+            assertTrue(c.has("stop_reason") && c.get("stop_reason").isNull(), c.toString());
+        } finally {
+            eosFirst.close();
+        }
+    }
+
+    static List<JsonNode> chunks(String path, String body) throws Exception {
+        HttpResponse<String> r = post(base, body, path);
+        assertEquals(200, r.statusCode(), r.body());
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) out.add(JSON.readTree(line.substring(6)));
+        }
+        return out;
+    }
+
+    @Test
+    void streamsCarryItAsVllmSerializesThem() throws Exception {
+        List<JsonNode> cs = chunks("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 8, \"temperature\": 0, \"stream\": true}");
+        JsonNode last = cs.get(cs.size() - 1).get("choices").get(0);
+        assertEquals(other, last.get("stop_reason").asInt(), last.toString());
+        for (JsonNode c : cs.subList(0, cs.size() - 1)) {
+            JsonNode ch = c.get("choices").get(0);
+            assertTrue(ch.has("stop_reason") && ch.get("stop_reason").isNull(), "a completion chunk before the last: " + ch);
+        }
+        List<JsonNode> chat = chunks("/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],"
+                + " \"max_tokens\": 8, \"temperature\": 0, \"stream\": true}");
+        int finishing = 0;
+        for (JsonNode c : chat) {
+            JsonNode ch = c.get("choices").get(0);
+            if (ch.get("finish_reason").isNull()) assertFalse(ch.has("stop_reason"), "a chat chunk that does not finish: " + ch);
+            else {
+                finishing++;
+                assertTrue(ch.has("stop_reason"), ch.toString());
+            }
+        }
+        assertEquals(1, finishing);
+    }
+}
