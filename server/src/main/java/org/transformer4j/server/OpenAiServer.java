@@ -1308,6 +1308,7 @@ public final class OpenAiServer implements AutoCloseable {
                 send(out, u);
             }
             sendRaw(out, "data: [DONE]\n\n");
+            complete(out);
             return;
         }
         respond(ctx, id, isChat, g, replies, reasons, promptTokens, completion, cached(firstOfPrompt));
@@ -1432,6 +1433,20 @@ public final class OpenAiServer implements AutoCloseable {
         o.putNull("param");
         o.putNull("code");
         send(out, err);
+        complete(out);
+    }
+
+    /**
+     * Ends a streamed body here (the chunked encoding's last chunk written and flushed), not after the handler returns:
+     * the request then counts as done ({@link #drain}) only once its client has every byte, so a server closed right
+     * after draining no longer cuts a stream's end (ServeCommandTest's SIGTERM drain saw the last chunk lost once).
+     */
+    private static void complete(OutputStream out) {
+        try {
+            out.close();
+        } catch (IOException | RuntimeException e) {
+            // the client went away: nothing left to end
+        }
     }
 
     private static boolean sendRaw(OutputStream out, String s) {
