@@ -45,14 +45,7 @@ class BeamSearchOnlineTest {
 
     /** The next-token log-probabilities after {@code tokens}, from the whole sequence's logits, log softmax in double. */
     static double[] next(int[] tokens) {
-        float[][] rows = model.logits(new int[][] {tokens})[0];
-        float[] last = rows[rows.length - 1];
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (float v : last) max = Math.max(max, v);
-        for (float v : last) sum += Math.exp(v - max);
-        double[] lp = new double[last.length];
-        for (int i = 0; i < lp.length; i++) lp[i] = last[i] - max - Math.log(sum);
-        return lp;
+        return EngineTest.logSoftmaxOfFullPass(model, tokens, tokens.length - 1);
     }
 
     /** The k most likely ids, most likely first, ties by smaller id. */

@@ -477,8 +477,11 @@ class EngineTest {
     }
 
     /** A full pass's log softmax of row {@code row} of {@code ids}, in float64. */
-    static double[] logSoftmaxOfFullPass(int[] ids, int row) {
-        float[] r = model.logits(new int[][] {ids})[0][row];
+    static double[] logSoftmaxOfFullPass(int[] ids, int row) { return logSoftmaxOfFullPass(model, ids, row); }
+
+    /** The same for model {@code m}. */
+    static double[] logSoftmaxOfFullPass(Transformer m, int[] ids, int row) {
+        float[] r = m.logits(new int[][] {ids})[0][row];
         double max = Double.NEGATIVE_INFINITY, sum = 0;
         for (float v : r) max = Math.max(max, v);
         for (float v : r) sum += Math.exp(v - max);
