@@ -712,8 +712,9 @@ public final class OpenAiServer implements AutoCloseable {
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
         boolean includeReasoning = ir == null || !ir.isBoolean() || ir.asBoolean();
         if (beam) {
-            BeamSearchOnline.Params bp = beamParams(b, n, max, o, stream, echo, top, promptLogprobs, allowedIds);
-            return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), false, -1, false, false, parser, includeReasoning, true,
+            BeamSearchOnline.Params bp = beamParams(b, n, max, o, echo, top, promptLogprobs, allowedIds);
+            // stream: a chat reply streams once the beams are known; a completion does not stream (vLLM's two servings)
+            return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), isChat && stream, -1, false, usage, parser, includeReasoning, true,
                     -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), bp);
         }
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
@@ -726,12 +727,11 @@ public final class OpenAiServer implements AutoCloseable {
     /**
      * vLLM's BeamSearchParams from a request with use_beam_search: beam width n, max_tokens, ignore_eos, length_penalty
      * (default 1), include_stop_str_in_output, and the tokenizer's EOS id. What beam search here does not do is a 400
-     * naming it: stream, echo, logprobs, prompt_logprobs, structured outputs or a forced tool call, allowed_token_ids, and
+     * naming it: echo, logprobs, prompt_logprobs, structured outputs or a forced tool call, allowed_token_ids, and
      * max_tokens 0. Stop strings, stop_token_ids and the sampling fields are ignored, as vLLM's beam search ignores them.
      */
-    private BeamSearchOnline.Params beamParams(JsonNode b, int n, int max, Generator.Options o, boolean stream, boolean echo, int top,
+    private BeamSearchOnline.Params beamParams(JsonNode b, int n, int max, Generator.Options o, boolean echo, int top,
                                                int promptLogprobs, Set<Integer> allowedIds) {
-        if (stream) throw ApiError.bad("stream", "use_beam_search with stream is not supported: the beams are known at the end");
         if (echo) throw ApiError.bad("echo", "use_beam_search with echo is not supported");
         if (top >= 0) throw ApiError.bad("logprobs", "use_beam_search with logprobs is not supported");
         if (promptLogprobs >= 0) throw ApiError.bad("prompt_logprobs", "use_beam_search with prompt_logprobs is not supported");
@@ -1235,14 +1235,7 @@ public final class OpenAiServer implements AutoCloseable {
             out = ctx.res().getOutputStream();
             if (isChat) {                                   // the first chunk of each choice carries the role
                 for (Reply reply : replies) {
-                    ObjectNode first = chunk(id, isChat, g);
-                    if (g.returnTokenIds() && reply.index == 0) first.set("prompt_token_ids", ids(g.prompt()));   // vLLM: the first chunk only
-                    ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
-                    c.put("index", reply.index);
-                    c.putObject("delta").put("role", "assistant").put("content", "");
-                    c.putNull("logprobs");
-                    c.putNull("finish_reason");
-                    if (!send(out, first)) { cancel(handles); return; }
+                    if (!roleChunk(out, id, g, reply)) { cancel(handles); return; }
                 }
             }
         }
@@ -1352,7 +1345,46 @@ public final class OpenAiServer implements AutoCloseable {
             }
         }
         int promptTokens = gens.stream().mapToInt(x -> x.prompt().length).sum();
-        respond(ctx, id, isChat, gens.get(0), replies, reasons.toArray(String[]::new), promptTokens, completion, cached);
+        Gen g = gens.get(0);
+        if (!g.stream()) {
+            respond(ctx, id, isChat, g, replies, reasons.toArray(String[]::new), promptTokens, completion, cached);
+            return;
+        }
+        // a chat stream, as vLLM streams a beam search's reply once it is known: each choice's role, its text, its end
+        ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
+        OutputStream out = ctx.res().getOutputStream();
+        for (Reply reply : replies) if (!roleChunk(out, id, g, reply)) return;
+        for (Reply reply : replies) {
+            Piece d = reply.split(reply.text());
+            if (!d.isEmpty()) {
+                ObjectNode c = chunk(id, true, g);
+                reply.choice((ArrayNode) c.get("choices"), d, null, null);
+                if (!send(out, c)) return;
+            }
+            ObjectNode end = chunk(id, true, g);
+            Piece rest = reply.finishSplit();
+            reply.choice((ArrayNode) end.get("choices"), rest, null, reply.finishReason(reasons.get(reply.index)));
+            if (!send(out, end)) return;
+        }
+        if (g.includeUsage()) {
+            ObjectNode u = chunk(id, true, g);
+            usage(u, promptTokens, completion, cached);
+            send(out, u);
+        }
+        sendRaw(out, "data: [DONE]\n\n");
+        complete(out);
+    }
+
+    /** A streamed chat choice's first chunk: its role (and, for the first choice, the prompt's ids where asked). */
+    private boolean roleChunk(OutputStream out, String id, Gen g, Reply reply) {
+        ObjectNode first = chunk(id, true, g);
+        if (g.returnTokenIds() && reply.index == 0) first.set("prompt_token_ids", ids(g.prompt()));   // vLLM: the first chunk only
+        ObjectNode c = ((ArrayNode) first.get("choices")).addObject();
+        c.put("index", reply.index);
+        c.putObject("delta").put("role", "assistant").put("content", "");
+        c.putNull("logprobs");
+        c.putNull("finish_reason");
+        return send(out, first);
     }
 
     /** A whole (not streamed) reply: its choices, each with its finish reason ({@code reasons} by index), and usage. */

@@ -1,7 +1,8 @@
 // BeamSearchServerTest — vLLM's use_beam_search on /v1/completions and /v1/chat/completions, on ServerTest's tiny
 // random decoder with an EOS id that certainly ends a beam: the n choices are BeamSearchOnline's best n beams run on
 // their own (whose beams BeamSearchOnlineTest checks against vLLM's algorithm), best first, with their texts, finish
-// reasons and token ids; usage counts each beam's token ids; n > 1 at temperature 0 is allowed (n is the beam width);
+// reasons, stop reasons and token ids; usage counts each beam's token ids; n > 1 at temperature 0 is allowed (n is the
+// beam width); a chat stream carries the beams once known, a completion's stream flag is ignored (vLLM's two servings);
 // what beam search does not do here is a 400 naming the field.
 package org.transformer4j.server;
 
@@ -134,13 +135,47 @@ class BeamSearchServerTest {
         assertEquals(2, r.get("choices").size());
         sameChoices(r.get("choices"), 0, want, true, "chat");
         assertEquals("assistant", r.get("choices").get(0).path("message").path("role").asText());
+
+        // streamed, as vLLM streams a beam search's chat reply once it is known: each choice's role, text and end
+        HttpResponse<String> s = post("/v1/chat/completions", body.replace("}]", "}], \"stream\": true, \"stream_options\": {\"include_usage\": true}"));
+        assertEquals(200, s.statusCode(), s.body());
+        assertTrue(s.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
+        String[] text = {"", ""};
+        String[] finish = new String[2];
+        JsonNode usage = null;
+        List<String> lines = s.body().lines().filter(l -> l.startsWith("data: ")).toList();
+        assertEquals("data: [DONE]", lines.get(lines.size() - 1));
+        for (String l : lines.subList(0, lines.size() - 1)) {
+            JsonNode c = JSON.readTree(l.substring(6));
+            if (c.has("usage") && !c.get("usage").isNull()) usage = c.get("usage");
+            for (JsonNode ch : c.get("choices")) {
+                int i = ch.get("index").asInt();
+                text[i] += ch.path("delta").path("content").asText("");
+                if (!ch.get("finish_reason").isNull()) finish[i] = ch.get("finish_reason").asText();
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            assertEquals(ServerTest.TOK.decode(want.get(i).textTokens()), text[i], "streamed choice " + i);
+            assertEquals(want.get(i).stopped() ? "stop" : "length", finish[i]);
+        }
+        assertEquals(want.stream().mapToInt(b -> b.tokens().length).sum(), usage.get("completion_tokens").asInt());
+    }
+
+    /** vLLM does not stream a completion's beams: stream is ignored and the whole reply comes as JSON. */
+    @Test
+    void aStreamedCompletionsBeamSearchAnswersWhole() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 5, \"n\": 2,"
+                + " \"use_beam_search\": true, \"stream\": true}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().toString());
+        sameChoices(JSON.readTree(r.body()).get("choices"), 0, direct(ServerTest.TOK.encode("hello"),
+                new BeamSearchOnline.Params(2, 5, false, 1.0, false, eos)), false, "stream ignored");
     }
 
     @Test
     void whatBeamSearchDoesNotDoIsRefusedByName() throws Exception {
         String head = "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 4, \"use_beam_search\": true, ";
         String[][] cases = {
-                {"\"n\": 2, \"stream\": true}", "stream"},
                 {"\"n\": 2, \"logprobs\": 2}", "logprobs"},
                 {"\"n\": 2, \"echo\": true}", "echo"},
                 {"\"n\": 11}", "Requested sample logprobs of 22, which is greater than max of 20"},
