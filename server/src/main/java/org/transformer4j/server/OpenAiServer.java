@@ -570,12 +570,13 @@ public final class OpenAiServer implements AutoCloseable {
     /**
      * What a generation request asks for, parsed and checked: {@code n} choices, the i-th sampled with the options' seed + i
      * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null); {@code beam}: vLLM's
-     * use_beam_search with n beams (else null), the options then those of the replies' text only (no stops).
+     * use_beam_search with n beams (else null), the options then those of the replies' text only (no stops);
+     * {@code includeStop}: vLLM's include_stop_str_in_output (the stop string, or a stop id's text, kept in the reply).
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
                        boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
-                       String adapter, BeamSearchOnline.Params beam) {}
+                       String adapter, boolean includeStop, BeamSearchOnline.Params beam) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -661,7 +662,8 @@ public final class OpenAiServer implements AutoCloseable {
         if (minTokens > max && generate) {
             throw ApiError.bad("min_tokens", "min_tokens must be less than or equal to " + maxKey + "=" + max + ", got " + minTokens);
         }
-        Set<Integer> stopIds = new LinkedHashSet<>(eosIds);
+        // vLLM's ignore_eos: neither the tokenizer's EOS nor generation_config's end ids stop it, only stop_token_ids
+        Set<Integer> stopIds = bool(b, "ignore_eos") ? new LinkedHashSet<>() : new LinkedHashSet<>(eosIds);
         JsonNode sti = b.get("stop_token_ids");
         if (sti != null && !sti.isNull()) {
             if (!sti.isArray()) throw ApiError.bad("stop_token_ids", "stop_token_ids must be an array of token ids");
@@ -715,10 +717,11 @@ public final class OpenAiServer implements AutoCloseable {
             BeamSearchOnline.Params bp = beamParams(b, n, max, o, echo, top, promptLogprobs, allowedIds);
             // stream: a chat reply streams once the beams are known; a completion does not stream (vLLM's two servings)
             return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), isChat && stream, -1, false, usage, parser, includeReasoning, true,
-                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), bp);
+                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, bp);
         }
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
-                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), null);
+                promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b),
+                bool(b, "include_stop_str_in_output"), null);
     }
 
     /** vLLM's max_logprobs (its default): beam search asks for 2 · n alternatives per step, so n is at most 10. */
@@ -1263,6 +1266,15 @@ public final class OpenAiServer implements AutoCloseable {
                         throw new ApiError(500, "server_error", null, "generation failed: " + e.error());
                     }
                     reasons[e.index()] = reply.stopped || e.finish() == Engine.Finish.STOP ? "stop" : "length";
+                    String tail = reply.flush();                                       // what waited for a stop string
+                    if (out != null && !tail.isEmpty()) {
+                        Piece d = reply.split(tail);
+                        if (!d.isEmpty()) {
+                            ObjectNode c = chunk(id, isChat, g);
+                            reply.choice((ArrayNode) c.get("choices"), d, null, null);
+                            if (!send(out, c)) { cancel(handles); return; }
+                        }
+                    }
                     if (out != null) {
                         ObjectNode c = chunk(id, isChat, g);
                         Piece rest = reply.finishSplit();                                  // what a parser held back
@@ -1578,6 +1590,7 @@ public final class OpenAiServer implements AutoCloseable {
         boolean chunked;                             // a streamed chunk of this choice was built
         boolean stopped;
         Object stopReason;                           // vLLM's stop_reason: the stop string or stop id that ended it, else null
+        boolean cutAtStop;                           // a stop string ended it: its text is final
         long last;                                   // when its last token came (nanoTime)
 
         Reply(Gen g, int index, boolean isChat, ReasoningParser reasoning, ToolParser tools, boolean parallelToolCalls) {
@@ -1592,6 +1605,7 @@ public final class OpenAiServer implements AutoCloseable {
             if (g.options().stopIds().contains(t.id())) {      // eos or a stop_token_id: the end of the sequence, not text
                 stopped = true;
                 if (t.id() != tokenizerEosId()) stopReason = t.id();   // vLLM: null for the tokenizer's EOS, else the id
+                if (g.includeStop()) tokens.add(t.id());             // include_stop_str_in_output: its text too (flush gives it)
                 return "";
             }
             tokens.add(t.id());
@@ -1604,11 +1618,12 @@ public final class OpenAiServer implements AutoCloseable {
             int cut = held < 0 ? -1 : g.options().firstStop(full, held);
             String visible = full;
             if (cut >= 0) {
-                visible = full.substring(0, cut);
                 stopped = true;
+                cutAtStop = true;
                 for (String st : g.stops()) {
                     if (full.startsWith(st, cut)) { stopReason = st; break; }
                 }
+                visible = full.substring(0, g.includeStop() ? cut + ((String) stopReason).length() : cut);
             } else {
                 int hold = 0;                                   // a suffix that begins a stop string waits
                 for (String s : g.stops()) {
@@ -1626,6 +1641,20 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         String text() { return sent; }
+
+        /**
+         * At the reply's end: the text held back while it might still have become a stop string (and a stop id's text with
+         * include_stop_str_in_output), as vLLM's detokenizer releases its stop buffer when the sequence finishes; nothing
+         * after a stop string cut the reply.
+         */
+        String flush() {
+            if (cutAtStop) return "";
+            String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+            if (!full.startsWith(sent)) return "";
+            String delta = full.substring(sent.length());
+            sent = full;
+            return delta;
+        }
 
         /**
          * A piece of the chat reply's text as reasoning, content and tool calls: the reasoning parser's split (its

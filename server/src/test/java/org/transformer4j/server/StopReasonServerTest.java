@@ -1,7 +1,8 @@
-// StopReasonServerTest — vLLM's stop_reason on ServerTest's tiny random decoder, against the greedy reply run alone: the
-// stop string that ended a reply, a stop_token_id, another end id of the model (vLLM adds generation_config's end ids to
-// the stop ids), null for the tokenizer's own EOS and for a reply cut at max_tokens; on whole replies and on every
-// completion chunk (null until the last), and on a chat stream's finishing chunk only, as vLLM serializes them.
+// StopReasonServerTest — how replies stop, as vLLM stops them, on ServerTest's tiny random decoder against the greedy
+// reply run alone: stop_reason (the stop string that ended a reply, a stop_token_id, another end id of the model — vLLM
+// adds generation_config's end ids to the stop ids —, null for the tokenizer's own EOS and at max_tokens; on whole replies,
+// every completion chunk, a chat stream's finishing chunk only), the text held for a stop string that never completes
+// (given at the end), ignore_eos and include_stop_str_in_output.
 package org.transformer4j.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -130,5 +131,54 @@ class StopReasonServerTest {
             }
         }
         assertEquals(1, finishing);
+    }
+
+    /**
+     * A reply whose last characters begin a stop string that never completes: held back while it might (streamed), and
+     * given at the end, as vLLM's detokenizer releases its stop buffer when the sequence finishes.
+     */
+    @Test
+    void textHeldForAStopStringThatNeverCompletesIsGivenAtTheEnd() throws Exception {
+        String whole = ServerTest.TOK.decode(greedy);
+        String stop = whole.substring(whole.length() - 2) + "\u007f\u007f";     // begins with the reply's last two characters
+        JsonNode c = choice(ServerTest.base, ", \"stop\": [" + JSON.writeValueAsString(stop) + "]");
+        assertEquals("length", c.get("finish_reason").asText());
+        assertEquals(whole, c.get("text").asText(), "the whole reply");
+        List<JsonNode> cs = new ArrayList<>();
+        HttpResponse<String> r = post(ServerTest.base, "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 8, \"temperature\": 0,"
+                + " \"stream\": true, \"stop\": [" + JSON.writeValueAsString(stop) + "]}", "/v1/completions");
+        StringBuilder streamed = new StringBuilder();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) streamed.append(JSON.readTree(line.substring(6)).at("/choices/0/text").asText());
+        }
+        assertEquals(whole, streamed.toString(), "the streamed reply");
+    }
+
+    /**
+     * vLLM's ignore_eos (neither the tokenizer's EOS nor the model's other end ids stop the reply; stop_token_ids still do)
+     * and include_stop_str_in_output (the stop string, or a stop id's text, kept in the reply).
+     */
+    @Test
+    void ignoreEosAndIncludeStopStrInOutput() throws Exception {
+        String whole = ServerTest.TOK.decode(greedy);
+        JsonNode ignored = choice(base, ", \"ignore_eos\": true");
+        assertEquals("length", ignored.get("finish_reason").asText(), "the end id greedy[3] no longer stops it");
+        assertEquals(whole, ignored.get("text").asText());
+        JsonNode stillStops = choice(base, ", \"ignore_eos\": true, \"stop_token_ids\": [" + greedy[4] + "]");
+        assertEquals(greedy[4], stillStops.get("stop_reason").asInt());
+
+        String stop = ServerTest.TOK.decode(new int[] {greedy[1], greedy[2]});
+        int at = whole.indexOf(stop);
+        JsonNode kept = choice(ServerTest.base, ", \"stop\": " + JSON.writeValueAsString(stop) + ", \"include_stop_str_in_output\": true");
+        assertEquals(whole.substring(0, at + stop.length()), kept.get("text").asText(), "the stop string kept");
+        assertEquals(stop, kept.get("stop_reason").asText());
+        JsonNode dropped = choice(ServerTest.base, ", \"stop\": " + JSON.writeValueAsString(stop));
+        assertEquals(whole.substring(0, at), dropped.get("text").asText(), "the stop string dropped");
+
+        int k = indexOf(greedy, greedy[4]);
+        JsonNode idKept = choice(ServerTest.base, ", \"stop_token_ids\": [" + greedy[4] + "], \"include_stop_str_in_output\": true");
+        assertEquals(ServerTest.TOK.decode(java.util.Arrays.copyOf(greedy, k + 1)), idKept.get("text").asText(), "the stop id's text kept");
+        JsonNode idDropped = choice(ServerTest.base, ", \"stop_token_ids\": [" + greedy[4] + "]");
+        assertEquals(ServerTest.TOK.decode(java.util.Arrays.copyOf(greedy, k)), idDropped.get("text").asText(), "the stop id's text dropped");
     }
 }
