@@ -571,12 +571,13 @@ public final class OpenAiServer implements AutoCloseable {
      * What a generation request asks for, parsed and checked: {@code n} choices, the i-th sampled with the options' seed + i
      * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null); {@code beam}: vLLM's
      * use_beam_search with n beams (else null), the options then those of the replies' text only (no stops);
-     * {@code includeStop}: vLLM's include_stop_str_in_output (the stop string, or a stop id's text, kept in the reply).
+     * {@code includeStop}: vLLM's include_stop_str_in_output (the stop string, or a stop id's text, kept in the reply);
+     * {@code skipSpecial}: vLLM's skip_special_tokens, whether the reply's text leaves special tokens out.
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
                        boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
-                       String adapter, boolean includeStop, BeamSearchOnline.Params beam) {}
+                       String adapter, boolean includeStop, boolean skipSpecial, BeamSearchOnline.Params beam) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -706,7 +707,8 @@ public final class OpenAiServer implements AutoCloseable {
         Generator.Options o = Generator.Options.greedy(Math.max(max, 1)).stopIds(stopIds).minNewTokens(minTokens);
         if (temperature > 0) o = o.sampling((float) temperature, topK, (float) topP, seed).minP((float) minP);
         o = o.repetitionPenalty((float) repetition).presenceFrequency((float) presence, (float) frequency).logitBias(logitBias);
-        if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids));
+        boolean skipSpecial = skipSpecialTokens(b, isChat);
+        if (!stops.isEmpty()) o = o.stopStrings(stops, ids -> tokenizer.decode(ids, skipSpecial));   // on the reply's own text
         o = o.outputBadWordsIds(badWords).allowedTokenIds(allowedIds);          // the engine's per-request mask
         o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, parser, templateKwargs));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
@@ -717,11 +719,30 @@ public final class OpenAiServer implements AutoCloseable {
             BeamSearchOnline.Params bp = beamParams(b, n, max, o, echo, top, promptLogprobs, allowedIds);
             // stream: a chat reply streams once the beams are known; a completion does not stream (vLLM's two servings)
             return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), isChat && stream, -1, false, usage, parser, includeReasoning, true,
-                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, bp);
+                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, bp);
         }
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
                 promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b),
-                bool(b, "include_stop_str_in_output"), null);
+                bool(b, "include_stop_str_in_output"), skipSpecial, null);
+    }
+
+    /**
+     * vLLM's skip_special_tokens (default true: the reply's text leaves special tokens out, as vLLM's detokenizer does).
+     * Kept where a parser reads them, as vLLM's parsers ask for them: the gpt_oss reasoning parser (harmony's channel
+     * tokens), and the hermes and mistral tool-call parsers on a chat request with tools whose tool_choice is not "none"
+     * (their adjust_request sets skip_special_tokens false: &lt;tool_call&gt; and [TOOL_CALLS] are special in some models).
+     */
+    private boolean skipSpecialTokens(JsonNode b, boolean isChat) {
+        if (reasoning != null && reasoning.name().equals("gpt_oss")) return false;
+        ToolParser.Kind calls = toolCalls;
+        if (isChat && calls != null && (calls.name().equals("hermes") || calls.name().equals("mistral")) && b.path("tools").isArray()
+                && !b.path("tools").isEmpty() && !"none".equals(b.path("tool_choice").asText(""))) {
+            return false;
+        }
+        JsonNode v = b.get("skip_special_tokens");
+        if (v == null || v.isNull()) return true;
+        if (!v.isBoolean()) throw ApiError.bad("skip_special_tokens", "skip_special_tokens must be a boolean, got " + v);
+        return v.asBoolean();
     }
 
     /** vLLM's max_logprobs (its default): beam search asks for 2 · n alternatives per step, so n is at most 10. */
@@ -1609,10 +1630,10 @@ public final class OpenAiServer implements AutoCloseable {
                 return "";
             }
             tokens.add(t.id());
-            String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+            String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray(), g.skipSpecial());
             int m = g.options().minNewTokens();
             if (held < 0 && tokens.size() >= m) {
-                held = m == 0 ? 0 : tokenizer.decode(tokens.subList(0, m).stream().mapToInt(Integer::intValue).toArray()).length();
+                held = m == 0 ? 0 : tokenizer.decode(tokens.subList(0, m).stream().mapToInt(Integer::intValue).toArray(), g.skipSpecial()).length();
             }
             // min_tokens not reached: no stop string yet (vLLM); then one that ends past the first min_tokens' text
             int cut = held < 0 ? -1 : g.options().firstStop(full, held);
@@ -1649,7 +1670,7 @@ public final class OpenAiServer implements AutoCloseable {
          */
         String flush() {
             if (cutAtStop) return "";
-            String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+            String full = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray(), g.skipSpecial());
             if (!full.startsWith(sent)) return "";
             String delta = full.substring(sent.length());
             sent = full;

@@ -55,7 +55,7 @@ class ServerTest {
     static final int V = 100;
 
     /** One character per id: id i is the character 0x21 + i. Injective, so equal texts are equal tokens. */
-    static final class CharTokenizer implements Tokenizer {
+    static class CharTokenizer implements Tokenizer {
         @Override public int[] encode(String text, boolean special) {
             int[] ids = new int[text.length()];
             for (int i = 0; i < ids.length; i++) {

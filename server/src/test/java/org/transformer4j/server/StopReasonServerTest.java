@@ -181,4 +181,34 @@ class StopReasonServerTest {
         JsonNode idDropped = choice(ServerTest.base, ", \"stop_token_ids\": [" + greedy[4] + "]");
         assertEquals(ServerTest.TOK.decode(java.util.Arrays.copyOf(greedy, k)), idDropped.get("text").asText(), "the stop id's text dropped");
     }
+
+    /** ServerTest's one-character tokenizer with one id marked special (decoded as its character unless skipped). */
+    static ServerTest.CharTokenizer specialAt(int special) {
+        return new ServerTest.CharTokenizer() {
+            @Override public String decode(int[] ids, boolean skip) {
+                return super.decode(skip ? java.util.Arrays.stream(ids).filter(i -> i != special).toArray() : ids, false);
+            }
+            @Override public java.util.Map<String, Integer> specialTokens() { return java.util.Map.of(super.decode(new int[] {special}, false), special); }
+        };
+    }
+
+    /** vLLM's skip_special_tokens: special tokens are left out of the reply's text by default, kept with false. */
+    @Test
+    void specialTokensAreLeftOutOfTheTextUnlessAskedFor() throws Exception {
+        int special = greedy[0];
+        OpenAiServer s = OpenAiServer.decoder("tiny", ServerTest.engine, specialAt(special), ServerTest.TEMPLATE, OpenAiServer.Limits.defaults());
+        try {
+            String url = "http://127.0.0.1:" + s.start("127.0.0.1", 0);
+            String all = ServerTest.TOK.decode(greedy), without = ServerTest.TOK.decode(java.util.Arrays.stream(greedy).filter(i -> i != special).toArray());
+            assertTrue(!all.equals(without));
+            assertEquals(without, choice(url, "").get("text").asText(), "skipped by default");
+            assertEquals(all, choice(url, ", \"skip_special_tokens\": false").get("text").asText(), "kept when asked");
+            assertEquals(without, choice(url, ", \"skip_special_tokens\": true").get("text").asText());
+            HttpResponse<String> bad = post(url, "{\"model\": \"tiny\", \"prompt\": \"hello\", \"skip_special_tokens\": \"no\"}", "/v1/completions");
+            assertEquals(400, bad.statusCode());
+            assertTrue(bad.body().contains("skip_special_tokens"), bad.body());
+        } finally {
+            s.close();
+        }
+    }
 }
