@@ -862,13 +862,31 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiError.bad("prompt", usage);
         }
         List<Gen> gens = new ArrayList<>();
-        for (int[] prompt : prompts) gens.add(parseGen(b, prompt, false));
+        for (int[] prompt : prompts) gens.add(parseGen(b, truncatePrompt(b, prompt), false));
         int choices = gens.stream().mapToInt(Gen::n).sum();
         if (choices > engine.config().maxWaiting()) {
             throw ApiError.bad("prompt", prompts.size() + " prompts × n = " + choices + " sequences; this server queues "
                     + engine.config().maxWaiting() + " at most (send fewer prompts per request)");
         }
         run(ctx, gens, false, null, true);
+    }
+
+    /**
+     * vLLM's truncate_prompt_tokens: k keeps the prompt's last k tokens (left truncation), -1 the last max_model_len; a
+     * k past max_model_len is a 400 in vLLM's words. Absent or null: the prompt as it is.
+     */
+    private int[] truncatePrompt(JsonNode b, int[] ids) {
+        JsonNode v = b.get("truncate_prompt_tokens");
+        if (v == null || v.isNull()) return ids;
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < -1 || v.asInt() == 0) {
+            throw ApiError.bad("truncate_prompt_tokens", "truncate_prompt_tokens must be an integer ≥ 1, or -1 for max_model_len; got " + v);
+        }
+        int len = maxModelLen(), k = v.asInt() == -1 ? len : v.asInt();
+        if (k > len) {
+            throw ApiError.bad("truncate_prompt_tokens", "truncate_prompt_tokens value (" + k + ") is greater than max_model_len (" + len
+                    + "). Please, select a smaller truncation size.");   // vLLM's words
+        }
+        return ids.length <= k ? ids : java.util.Arrays.copyOfRange(ids, ids.length - k, ids.length);
     }
 
     /** A JSON array of token ids (integers). */
@@ -887,7 +905,7 @@ public final class OpenAiServer implements AutoCloseable {
         ChatPrompt c = chatPrompt(b);
         Tools tools = c.tools();
         java.util.Map<String, Object> kwargs = c.kwargs();
-        int[] prompt = c.ids();
+        int[] prompt = truncatePrompt(b, c.ids());
         // a forced call's JSON (as any structured output) begins where the reasoning ends: the call is read from the content
         ReasoningParser.Kind kind = reasoning;
         ToolParser.Kind reader = toolCalls;

@@ -210,4 +210,39 @@ class SamplingFieldsTest {
             assertEquals(c[1], JSON.readTree(r.body()).path("error").path("param").asText(), r.body());
         }
     }
+
+    /**
+     * vLLM's truncate_prompt_tokens: the prompt's last k tokens, for a completion and a chat (the rendered prompt's), as
+     * Generator alone on those tokens gives; usage counts the kept tokens; -1 keeps max_model_len; a k past it, 0 or a
+     * string is a 400 naming the field.
+     */
+    @Test
+    void truncatePromptTokensKeepsThePromptsLastTokens() throws Exception {
+        String prompt = "abcdefghijklmnop";
+        int[] last5 = TOK.encode(prompt.substring(prompt.length() - 5));
+        String want = TOK.decode(new Generator(model).generate(last5, Generator.Options.greedy(6), null));
+        HttpResponse<String> r = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 6,"
+                + " \"temperature\": 0, \"truncate_prompt_tokens\": 5}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = JSON.readTree(r.body());
+        assertEquals(want, j.at("/choices/0/text").asText());
+        assertEquals(5, j.at("/usage/prompt_tokens").asInt());
+        int[] chat = TOK.encode("user|hello|assistant|");
+        String wantChat = TOK.decode(new Generator(model).generate(java.util.Arrays.copyOfRange(chat, chat.length - 7, chat.length),
+                Generator.Options.greedy(4), null));
+        HttpResponse<String> c = post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"hello\"}],"
+                + " \"max_tokens\": 4, \"temperature\": 0, \"truncate_prompt_tokens\": 7}");
+        assertEquals(200, c.statusCode(), c.body());
+        assertEquals(wantChat, JSON.readTree(c.body()).at("/choices/0/message/content").asText());
+        HttpResponse<String> whole = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"" + prompt + "\", \"max_tokens\": 2,"
+                + " \"truncate_prompt_tokens\": -1}");
+        assertEquals(prompt.length(), JSON.readTree(whole.body()).at("/usage/prompt_tokens").asInt(), "-1: max_model_len, longer than the prompt");
+        for (String bad : new String[] {"100000", "0", "\"5\"", "-2"}) {
+            HttpResponse<String> e = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"truncate_prompt_tokens\": " + bad + "}");
+            assertEquals(400, e.statusCode(), bad + ": " + e.body());
+            assertTrue(e.body().contains("truncate_prompt_tokens"), e.body());
+        }
+        assertTrue(post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"truncate_prompt_tokens\": 100000}").body()
+                .contains("is greater than max_model_len"));
+    }
 }
