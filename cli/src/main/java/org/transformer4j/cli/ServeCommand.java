@@ -18,7 +18,6 @@ import org.transformer4j.model.Transformer;
 import org.transformer4j.model.TransformerConfig;
 import org.transformer4j.model.Weights;
 import org.transformer4j.model.chat.ChatTemplate;
-import org.transformer4j.model.chat.Message;
 import org.transformer4j.model.engine.Engine;
 import org.transformer4j.model.onnx.BertOnnxImporter;
 import org.transformer4j.model.tokenizer.HfTokenizer;
@@ -380,13 +379,25 @@ final class ServeCommand implements Callable<Integer> {
         return ChatTemplate.of(source, vars, origin);
     }
 
-    /** A template as the server's hook: rendered, then encoded without special tokens (the render carries its own BOS). */
+    /**
+     * A template as the server's hook: rendered, then encoded without special tokens (the render carries its own BOS);
+     * continue_final_message renders as transformers does ({@link ChatTemplate#renderContinuing}).
+     */
     static org.transformer4j.server.ChatTemplate hook(ChatTemplate template, Tokenizer tok) {
-        return (messages, kwargs) -> {
-            java.util.Map<String, Object> vars = new java.util.HashMap<>(kwargs);
-            vars.remove(org.transformer4j.server.ChatTemplate.ADD_GENERATION_PROMPT);   // the request's field, passed as the argument
-            return tok.encode(template.render(messages.stream().map(msg -> new Message(msg.role(), msg.content(), msg.fields())).toList(),
-                    org.transformer4j.server.ChatTemplate.addGenerationPrompt(kwargs), vars), false);
+        return new org.transformer4j.server.ChatTemplate() {
+            @Override public int[] render(java.util.List<org.transformer4j.server.ChatTemplate.Message> messages, java.util.Map<String, Object> kwargs) {
+                java.util.Map<String, Object> vars = new java.util.HashMap<>(kwargs);
+                vars.remove(org.transformer4j.server.ChatTemplate.ADD_GENERATION_PROMPT);   // the request's fields, passed as arguments
+                boolean continuing = Boolean.TRUE.equals(vars.remove(org.transformer4j.server.ChatTemplate.CONTINUE_FINAL_MESSAGE));
+                // the model's messages (the simple name Message here is the server interface's own)
+                java.util.List<org.transformer4j.model.chat.Message> ms = messages.stream()
+                        .map(msg -> new org.transformer4j.model.chat.Message(msg.role(), msg.content(), msg.fields())).toList();
+                String text = continuing ? template.renderContinuing(ms, vars)
+                        : template.render(ms, org.transformer4j.server.ChatTemplate.addGenerationPrompt(kwargs), vars);
+                return tok.encode(text, false);
+            }
+
+            @Override public boolean continuesFinalMessage() { return true; }
         };
     }
 

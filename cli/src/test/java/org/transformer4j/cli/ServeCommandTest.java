@@ -124,6 +124,42 @@ class ServeCommandTest {
     }
 
     /**
+     * vLLM's continue_final_message through the folder's template: the conversation rendered without a generation prompt
+     * and cut after the final (assistant) message's text, as transformers' apply_chat_template does — ChatML written out
+     * by hand; on /tokenize and on a chat completion (its prompt tokens); with add_generation_prompt true or left to its
+     * default true, the 400s of vLLM and of transformers.
+     */
+    @Test
+    void continueFinalMessageLeavesTheLastMessageOpen(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        String messages = "\"messages\": [{\"role\": \"user\", \"content\": \"hello how are you\"}, {\"role\": \"assistant\", \"content\": \"I am \"}]";
+        serving(port -> {
+            String rendered = "<|im_start|>user\nhello how are you<|im_end|>\n<|im_start|>assistant\nI am";
+            int[] want;
+            try (var tok = Tokenizers.forModel(model)) {
+                want = tok.encode(rendered, false);
+            }
+            HttpResponse<String> t = post(port, "/tokenize", "{\"model\": \"chat\", " + messages + ", \"add_generation_prompt\": false,"
+                    + " \"continue_final_message\": true}");
+            assertEquals(200, t.statusCode(), t.body());
+            JsonNode tokens = new ObjectMapper().readTree(t.body()).get("tokens");
+            assertEquals(want.length, tokens.size(), t.body());
+            for (int i = 0; i < want.length; i++) assertEquals(want[i], tokens.get(i).asInt(), "token " + i);
+            HttpResponse<String> r = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"add_generation_prompt\": false,"
+                    + " \"continue_final_message\": true, \"max_tokens\": 2, \"temperature\": 0}");
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(want.length, new ObjectMapper().readTree(r.body()).at("/usage/prompt_tokens").asInt());
+            HttpResponse<String> both = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"add_generation_prompt\": true,"
+                    + " \"continue_final_message\": true}");
+            assertEquals(400, both.statusCode());
+            assertTrue(both.body().contains("Cannot set both"), both.body());
+            HttpResponse<String> byDefault = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"continue_final_message\": true}");
+            assertEquals(400, byDefault.statusCode());
+            assertTrue(byDefault.body().contains("are not compatible"), byDefault.body());
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
+    }
+
+    /**
      * --reasoning-parser: a named parser, none, or by default gpt_oss for a gpt-oss folder only (vLLM always splits gpt-oss
      * replies; a Qwen3 folder may be an instruct model that never thinks); an unknown name fails naming the parsers.
      */

@@ -28,6 +28,16 @@ public interface ChatTemplate {
     String ADD_GENERATION_PROMPT = "add_generation_prompt";
 
     /**
+     * The key of {@code kwargs} that carries the request's continue_final_message (a Boolean; absent: false), for a
+     * template that {@link #continuesFinalMessage() continues} the final message: rendered without a generation prompt and
+     * cut right after the final message's text, as transformers' apply_chat_template does.
+     */
+    String CONTINUE_FINAL_MESSAGE = "continue_final_message";
+
+    /** Whether this template honours {@link #CONTINUE_FINAL_MESSAGE}; the server refuses the field where it does not. */
+    default boolean continuesFinalMessage() { return false; }
+
+    /**
      * The prompt ids of {@code messages}, with {@code kwargs} (the request's chat_template_kwargs, and reasoning_effort)
      * as further template variables; throws IllegalArgumentException for a conversation the template cannot render.
      */

@@ -955,6 +955,21 @@ public final class OpenAiServer implements AutoCloseable {
             if (!agp.isBoolean()) throw ApiError.bad("add_generation_prompt", "add_generation_prompt must be a boolean, got " + agp);
             kwargs.put(ChatTemplate.ADD_GENERATION_PROMPT, agp.asBoolean());
         }
+        // vLLM's continue_final_message: the final message left open for the model to continue (a prefilled reply)
+        if (bool(b, "continue_final_message")) {
+            if (agp != null && agp.isBoolean() && agp.asBoolean()) {
+                throw ApiError.bad("continue_final_message", "Cannot set both `continue_final_message` and `add_generation_prompt` to True.");   // vLLM's words
+            }
+            if (ChatTemplate.addGenerationPrompt(kwargs)) {     // add_generation_prompt defaults to true: transformers' refusal
+                throw ApiError.bad("continue_final_message", "continue_final_message and add_generation_prompt are not compatible. Use"
+                        + " continue_final_message when you want the model to continue the final message, and add_generation_prompt when you"
+                        + " want to add a header that will prompt it to start a new assistant message instead.");
+            }
+            if (!chat.continuesFinalMessage()) {
+                throw ApiError.bad("continue_final_message", "this server's chat template does not support continue_final_message");
+            }
+            kwargs.put(ChatTemplate.CONTINUE_FINAL_MESSAGE, true);
+        }
         return new ChatPrompt(chat.render(messages, kwargs), tools, kwargs);
     }
 

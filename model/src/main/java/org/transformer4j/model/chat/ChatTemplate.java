@@ -139,6 +139,41 @@ public final class ChatTemplate {
         return r.getOutput();
     }
 
+    /**
+     * transformers' {@code apply_chat_template(..., continue_final_message=True)}: the conversation rendered without a
+     * generation prompt and cut right after the final message's text (stripped; for content parts, the last part with
+     * text), so that the model continues that message instead of starting a new one — what follows it in the render (an
+     * end-of-turn token, say) is dropped. Refused as transformers refuses it: no text to continue, or a final message the
+     * template did not write out as it is.
+     */
+    public String renderContinuing(List<Message> messages, Map<String, ?> extra) {
+        if (messages == null || messages.isEmpty()) throw new IllegalArgumentException("no messages");
+        String rendered = render(messages, false, extra);
+        String last = finalText(messages.get(messages.size() - 1).content());
+        if (last == null) {
+            throw new ChatTemplateException("continue_final_message is set but we could not find any text to continue in the final message!", false, null);
+        }
+        String stripped = last.strip();
+        int at = rendered.lastIndexOf(stripped);
+        if (at < 0) {
+            throw new ChatTemplateException("continue_final_message is set but the final message does not appear in the chat after applying the"
+                    + " chat template! This can happen if the chat template deletes portions of the final message. Please verify the chat template"
+                    + " and final message in your chat to ensure they are compatible.", false, null);
+        }
+        return rendered.substring(0, at + stripped.length());
+    }
+
+    /** A message content's text: a string, or the last of its parts that has a "text" (null: none). */
+    private static String finalText(Object content) {
+        if (content instanceof String str) return str;
+        if (content instanceof List<?> parts) {
+            for (int i = parts.size() - 1; i >= 0; i--) {
+                if (parts.get(i) instanceof Map<?, ?> part && part.get("text") instanceof String text) return text;
+            }
+        }
+        return null;
+    }
+
     /** {@link #render(List, boolean, Map)} without extra variables. */
     public String render(List<Message> messages, boolean addGenerationPrompt) {
         return render(messages, addGenerationPrompt, Map.of());
