@@ -152,4 +152,27 @@ class ChatTemplateTest {
         Files.writeString(dir.resolve("generation_config.json"), json);
         return dir;
     }
+
+    /**
+     * transformers' continue_final_message: the render without a generation prompt, cut after the final message's
+     * stripped text (the last occurrence; content parts: the last with text); refused where there is no text or the
+     * template does not write the final message out.
+     */
+    @Test
+    void continuingTheFinalMessageCutsTheRenderAfterItsText() {
+        ChatTemplate chatml = ChatTemplate.of("{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
+                + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}", Map.of(), "t");
+        assertEquals("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhi there",
+                chatml.renderContinuing(List.of(Message.user("hi"), Message.assistant("hi there  ")), Map.of()), "stripped; the last occurrence");
+        Message parts = new Message("assistant", List.of(Map.of("type", "text", "text", "one"), Map.of("type", "image")), Map.of());
+        ChatTemplate firstPart = ChatTemplate.of("{% for m in messages %}[{{ m.role }}]{% if m.content is string %}{{ m.content }}"
+                + "{% else %}{{ m.content[0].text }}{% endif %}[end]{% endfor %}", Map.of(), "t");
+        assertEquals("[user]hi[end][assistant]one", firstPart.renderContinuing(List.of(Message.user("hi"), parts), Map.of()));
+        var none = assertThrows(IllegalArgumentException.class, () -> firstPart.renderContinuing(
+                List.of(new Message("assistant", List.of(Map.of("type", "image")), Map.of())), Map.of()));
+        assertTrue(none.getMessage().contains("could not find any text"), none.getMessage());
+        ChatTemplate dropsIt = ChatTemplate.of("{% for m in messages %}[{{ m.role }}]{% endfor %}", Map.of(), "t");
+        var missing = assertThrows(IllegalArgumentException.class, () -> dropsIt.renderContinuing(List.of(Message.assistant("xyz")), Map.of()));
+        assertTrue(missing.getMessage().contains("does not appear in the chat"), missing.getMessage());
+    }
 }
