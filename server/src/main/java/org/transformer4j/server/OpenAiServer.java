@@ -601,6 +601,15 @@ public final class OpenAiServer implements AutoCloseable {
                     + limits.maxPromptTokens());
         }
         int n = intField(b, "n", 1);
+        // fields this server cannot honour are refused in vLLM's words rather than ignored
+        JsonNode bestOf = b.get("best_of");
+        if (bestOf != null && !bestOf.isNull() && !(bestOf.isInt() && bestOf.asInt() <= 1)) {
+            throw ApiError.bad("best_of", "vLLM V1 does not yet support best_of.");
+        }
+        JsonNode priority = b.get("priority");
+        if (priority != null && !priority.isNull() && !(priority.isIntegralNumber() && priority.asLong() == 0)) {
+            throw ApiError.bad("priority", "Got priority " + priority + " but Priority scheduling is not enabled.");
+        }
         int maxN = Math.min(MAX_N, engine.config().maxRunning());
         if (n < 1 || n > maxN) throw ApiError.bad("n", "n must be in [1, " + maxN + "] (this server runs " + engine.config().maxRunning() + " sequences at most), got " + n);
         String maxKey = isChat && b.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -925,6 +934,11 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private ChatPrompt chatPrompt(JsonNode b) {
         if (chat == null) throw ApiError.bad("model", "model '" + name + "' has no chat template; use /v1/completions");
+        JsonNode own = b.get("chat_template");
+        if (own != null && !own.isNull()) {                // vLLM without --trust-request-chat-template (its default)
+            throw ApiError.bad("chat_template", "Chat template is passed with request, but --trust-request-chat-template is not set. "
+                    + "Refused request with untrusted chat template.");
+        }
         JsonNode ms = b.get("messages");
         if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiError.bad("messages", "messages must be a non-empty array");
         List<ChatTemplate.Message> messages = new ArrayList<>();

@@ -245,4 +245,24 @@ class SamplingFieldsTest {
         assertTrue(post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"truncate_prompt_tokens\": 100000}").body()
                 .contains("is greater than max_model_len"));
     }
+
+    /** Fields this server cannot honour are refused in vLLM's words, not ignored: best_of > 1, priority ≠ 0, a request's own chat_template. */
+    @Test
+    void fieldsItCannotHonourAreRefusedInVllmsWords() throws Exception {
+        String[][] cases = {
+                {"/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"best_of\": 3}", "does not yet support best_of"},
+                {"/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"priority\": 5}", "Priority scheduling is not enabled"},
+                {"/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}], \"chat_template\": \"{{ x }}\"}",
+                        "--trust-request-chat-template"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> r = post(plainBase, c[0], c[1]);
+            assertEquals(400, r.statusCode(), c[1] + ": " + r.body());
+            assertTrue(r.body().contains(c[2]), r.body());
+        }
+        for (String ok : new String[] {"\"best_of\": 1", "\"priority\": 0", "\"best_of\": null"}) {
+            HttpResponse<String> r = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"max_tokens\": 2, " + ok + "}");
+            assertEquals(200, r.statusCode(), ok + ": " + r.body());
+        }
+    }
 }
