@@ -572,12 +572,13 @@ public final class OpenAiServer implements AutoCloseable {
      * (vLLM's child seeds); {@code reasoning} makes each chat choice's reasoning parser (else null); {@code beam}: vLLM's
      * use_beam_search with n beams (else null), the options then those of the replies' text only (no stops);
      * {@code includeStop}: vLLM's include_stop_str_in_output (the stop string, or a stop id's text, kept in the reply);
-     * {@code skipSpecial}: vLLM's skip_special_tokens, whether the reply's text leaves special tokens out.
+     * {@code skipSpecial}: vLLM's skip_special_tokens, whether the reply's text leaves special tokens out;
+     * {@code continuousUsage}: vLLM's stream_options.continuous_usage_stats (usage on every streamed chunk).
      */
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
                        boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
-                       String adapter, boolean includeStop, boolean skipSpecial, BeamSearchOnline.Params beam) {}
+                       String adapter, boolean includeStop, boolean skipSpecial, boolean continuousUsage, BeamSearchOnline.Params beam) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -721,6 +722,7 @@ public final class OpenAiServer implements AutoCloseable {
         o = o.outputBadWordsIds(badWords).allowedTokenIds(allowedIds);          // the engine's per-request mask
         o = o.guided(afterReasoning(structured.constraint(b, forced), prompt, parser, templateKwargs));
         boolean usage = b.path("stream_options").path("include_usage").asBoolean(false);
+        boolean continuous = stream && b.path("stream_options").path("continuous_usage_stats").asBoolean(false);
         JsonNode ir = b.get("include_reasoning");
         if (ir != null && !ir.isNull() && !ir.isBoolean()) throw ApiError.bad("include_reasoning", "include_reasoning must be a boolean");
         boolean includeReasoning = ir == null || !ir.isBoolean() || ir.asBoolean();
@@ -728,11 +730,11 @@ public final class OpenAiServer implements AutoCloseable {
             BeamSearchOnline.Params bp = beamParams(b, n, max, o, echo, top, promptLogprobs, allowedIds);
             // stream: a chat reply streams once the beams are known; a completion does not stream (vLLM's two servings)
             return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), isChat && stream, -1, false, usage, parser, includeReasoning, true,
-                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, bp);
+                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, isChat && continuous, bp);
         }
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
                 promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b),
-                bool(b, "include_stop_str_in_output"), skipSpecial, null);
+                bool(b, "include_stop_str_in_output"), skipSpecial, continuous, null);
     }
 
     /**
@@ -1340,14 +1342,14 @@ public final class OpenAiServer implements AutoCloseable {
                         if (!d.isEmpty()) {
                             ObjectNode c = chunk(id, isChat, g);
                             reply.choice((ArrayNode) c.get("choices"), d, null, null);
-                            if (!send(out, c)) { cancel(handles); return; }
+                            if (!sendChunk(out, c, reply)) { cancel(handles); return; }
                         }
                     }
                     if (out != null) {
                         ObjectNode c = chunk(id, isChat, g);
                         Piece rest = reply.finishSplit();                                  // what a parser held back
                         reply.choice((ArrayNode) c.get("choices"), rest, null, reply.finishReason(reasons[e.index()]));
-                        if (!send(out, c)) { cancel(handles); return; }
+                        if (!sendChunk(out, c, reply)) { cancel(handles); return; }
                     }
                     continue;
                 }
@@ -1362,7 +1364,7 @@ public final class OpenAiServer implements AutoCloseable {
                     if (!d.isEmpty() || g.topLogprobs() >= 0) {
                         ObjectNode c = chunk(id, isChat, g);
                         reply.choice((ArrayNode) c.get("choices"), d, reply.lastLogprobs(), null);
-                        if (!send(out, c)) { cancel(handles); return; }     // the client went away: free the blocks
+                        if (!sendChunk(out, c, reply)) { cancel(handles); return; }     // the client went away: free the blocks
                     }
                 }
                 if (reply.stopped) handles.get(e.index()).cancel();      // a stop string ended it: the rest is not wanted
@@ -1439,12 +1441,12 @@ public final class OpenAiServer implements AutoCloseable {
             if (!d.isEmpty()) {
                 ObjectNode c = chunk(id, true, g);
                 reply.choice((ArrayNode) c.get("choices"), d, null, null);
-                if (!send(out, c)) return;
+                if (!sendChunk(out, c, reply)) return;
             }
             ObjectNode end = chunk(id, true, g);
             Piece rest = reply.finishSplit();
             reply.choice((ArrayNode) end.get("choices"), rest, null, reply.finishReason(reasons.get(reply.index)));
-            if (!send(out, end)) return;
+            if (!sendChunk(out, end, reply)) return;
         }
         if (g.includeUsage()) {
             ObjectNode u = chunk(id, true, g);
@@ -1464,7 +1466,16 @@ public final class OpenAiServer implements AutoCloseable {
         c.putObject("delta").put("role", "assistant").put("content", "");
         c.putNull("logprobs");
         c.putNull("finish_reason");
-        return send(out, first);
+        return sendChunk(out, first, reply);
+    }
+
+    /**
+     * Sends a streamed chunk of {@code reply}; with vLLM's stream_options.continuous_usage_stats, the chunk carries usage
+     * so far: the prompt's tokens and the choice's tokens until now (0 in a chat's role chunk), as vLLM counts them.
+     */
+    private static boolean sendChunk(OutputStream out, ObjectNode c, Reply reply) {
+        if (reply.g.continuousUsage()) usage(c, reply.g.prompt().length, reply.events.size(), -1);
+        return send(out, c);
     }
 
     /** A whole (not streamed) reply: its choices, each with its finish reason ({@code reasons} by index), and usage. */

@@ -265,4 +265,39 @@ class SamplingFieldsTest {
             assertEquals(200, r.statusCode(), ok + ": " + r.body());
         }
     }
+
+    /**
+     * vLLM's stream_options.continuous_usage_stats: every streamed chunk carries usage so far — the prompt's tokens and the
+     * choice's tokens until then (0 in a chat's role chunk), rising by one a token chunk — then the include_usage total.
+     */
+    @Test
+    void continuousUsageStatsPutUsageOnEveryChunk() throws Exception {
+        for (String path : new String[] {"/v1/completions", "/v1/chat/completions"}) {
+            boolean chat = path.contains("chat");
+            String body = "{\"model\": \"tiny\", " + (chat ? "\"messages\": [{\"role\": \"user\", \"content\": \"hello\"}]" : "\"prompt\": \"hello\"")
+                    + ", \"max_tokens\": 6, \"temperature\": 0, \"stream\": true, \"stream_options\": {\"include_usage\": true, \"continuous_usage_stats\": true}}";
+            int promptTokens = chat ? TOK.encode("user|hello|assistant|").length : 5;
+            HttpResponse<String> r = post(plainBase, path, body);
+            assertEquals(200, r.statusCode(), r.body());
+            List<JsonNode> chunks = new java.util.ArrayList<>();
+            for (String line : r.body().split("\n")) if (line.startsWith("data: ") && !line.equals("data: [DONE]")) chunks.add(JSON.readTree(line.substring(6)));
+            int last = -1;
+            for (JsonNode c : chunks.subList(0, chunks.size() - 1)) {
+                JsonNode u = c.get("usage");
+                assertTrue(u != null && !u.isNull(), path + ": a chunk without usage: " + c);
+                assertEquals(promptTokens, u.get("prompt_tokens").asInt(), path);
+                int done = u.get("completion_tokens").asInt();
+                assertTrue(done >= last && done <= 6, path + ": " + done + " after " + last);
+                assertEquals(promptTokens + done, u.get("total_tokens").asInt());
+                last = done;
+            }
+            assertEquals(6, last, path + ": the last content chunk counts every token");
+            JsonNode total = chunks.get(chunks.size() - 1);
+            assertTrue(total.get("choices").isEmpty(), path + ": the include_usage chunk");
+            assertEquals(6, total.at("/usage/completion_tokens").asInt());
+            if (chat) assertEquals(0, chunks.get(0).at("/usage/completion_tokens").asInt(), "the role chunk");
+        }
+        HttpResponse<String> plainStream = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 3, \"stream\": true}");
+        assertTrue(!plainStream.body().contains("\"usage\""), "no usage unless asked: " + plainStream.body());
+    }
 }
