@@ -69,7 +69,8 @@ public final class Generator {
             if (topK < 0) throw new IllegalArgumentException("topK must be ≥ 0 (0: no limit), got " + topK);
             if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
             stopIds = stopIds == null ? Set.of() : Set.copyOf(stopIds);
-            stopStrings = stopStrings == null ? Set.of() : Set.copyOf(stopStrings);
+            // in the caller's order: the first of them found ends the sequence (vLLM's rule)
+            stopStrings = stopStrings == null ? Set.of() : java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(stopStrings));
             if (stopStrings.contains("")) throw new IllegalArgumentException("an empty stop string would stop every sequence at once");
             if (!stopStrings.isEmpty() && decoder == null) {
                 throw new IllegalArgumentException("stop strings need a decoder (ids → text), e.g. tokenizer::decode");
@@ -237,17 +238,25 @@ public final class Generator {
         }
 
         /**
-         * Where the earliest stop string begins in {@code text}, counting only one that ends past its first {@code held}
-         * characters (the text of the first minNewTokens tokens: vLLM's rule); −1 where none does. The server cuts a
-         * reply there.
+         * Where the stop string {@link #stopFound} finds begins in {@code text} (its first occurrence that ends past the
+         * first {@code held} characters); −1 where none is found. The server cuts a reply there.
          */
         public int firstStop(String text, int held) {
-            int cut = -1;
+            String stop = stopFound(text, held);
+            return stop == null ? -1 : text.indexOf(stop, Math.max(0, held - stop.length() + 1));
+        }
+
+        /**
+         * The first of the stop strings, in their given order, that {@code text} contains ending past its first
+         * {@code held} characters (the text of the first minNewTokens tokens), or null: vLLM's check_stop_strings, which
+         * tries them in the request's order as each token comes (so when two complete with one token, the one listed
+         * first wins, wherever it begins).
+         */
+        public String stopFound(String text, int held) {
             for (String stop : stopStrings) {
-                int at = text.indexOf(stop, Math.max(0, held - stop.length() + 1));
-                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+                if (text.indexOf(stop, Math.max(0, held - stop.length() + 1)) >= 0) return stop;
             }
-            return cut;
+            return null;
         }
     }
 

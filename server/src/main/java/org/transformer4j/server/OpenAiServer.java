@@ -1694,15 +1694,14 @@ public final class OpenAiServer implements AutoCloseable {
                 held = m == 0 ? 0 : tokenizer.decode(tokens.subList(0, m).stream().mapToInt(Integer::intValue).toArray(), g.skipSpecial()).length();
             }
             // min_tokens not reached: no stop string yet (vLLM); then one that ends past the first min_tokens' text
-            int cut = held < 0 ? -1 : g.options().firstStop(full, held);
+            String stop = held < 0 ? null : g.options().stopFound(full, held);
+            int cut = stop == null ? -1 : g.options().firstStop(full, held);
             String visible = full;
             if (cut >= 0) {
                 stopped = true;
                 cutAtStop = true;
-                for (String st : g.stops()) {
-                    if (full.startsWith(st, cut)) { stopReason = st; break; }
-                }
-                visible = full.substring(0, g.includeStop() ? cut + ((String) stopReason).length() : cut);
+                stopReason = stop;
+                visible = full.substring(0, g.includeStop() ? cut + stop.length() : cut);
             } else {
                 int hold = 0;                                   // a suffix that begins a stop string waits
                 for (String s : g.stops()) {

@@ -211,4 +211,23 @@ class StopReasonServerTest {
             s.close();
         }
     }
+
+    /**
+     * Two stop strings completed by one token: the one listed first wins, wherever it begins, as vLLM's
+     * check_stop_strings tries them in the request's order (before, the one that began earliest won).
+     */
+    @Test
+    void whenTwoStopsCompleteTogetherTheOneListedFirstWins() throws Exception {
+        String whole = ServerTest.TOK.decode(greedy);
+        int i = 0;
+        while (i + 1 < whole.length() && whole.indexOf(whole.charAt(i + 1)) != i + 1) i++;
+        org.junit.jupiter.api.Assumptions.assumeTrue(i + 1 < whole.length(), "a character first seen right after another: " + whole);
+        String pair = whole.substring(i, i + 2), single = whole.substring(i + 1, i + 2);    // both end with the token at i + 1
+        JsonNode singleFirst = choice(ServerTest.base, ", \"stop\": [" + JSON.writeValueAsString(single) + ", " + JSON.writeValueAsString(pair) + "]");
+        assertEquals(single, singleFirst.get("stop_reason").asText());
+        assertEquals(whole.substring(0, i + 1), singleFirst.get("text").asText());
+        JsonNode pairFirst = choice(ServerTest.base, ", \"stop\": [" + JSON.writeValueAsString(pair) + ", " + JSON.writeValueAsString(single) + "]");
+        assertEquals(pair, pairFirst.get("stop_reason").asText());
+        assertEquals(whole.substring(0, i), pairFirst.get("text").asText());
+    }
 }
