@@ -255,7 +255,7 @@ final class ServeCommand implements Callable<Integer> {
                 try (Tokenizer tok = Tokenizers.forModel(pooling.tokenizerDir(dir)); Weights w = Pretrained.loadEncoder(pooling.modelDir(), backend, dt)) {
                     TextEncoder enc = new TextEncoder(new Transformer(w, backend), tok, pooling);
                     System.err.println("t4j serve: embeddings " + pooling.describe());
-                    return serve(OpenAiServer.encoder(served, enc, limits, OpenAiServer.SIGMOID), keys, origins);
+                    return serve(OpenAiServer.encoder(served, enc, limits, OpenAiServer.SIGMOID).matryoshkaDimensions(matryoshka(dir)), keys, origins);
                 }
             }
             ModelInputs.checkModelFolder(dir);
@@ -284,7 +284,8 @@ final class ServeCommand implements Callable<Integer> {
                 if (w.config.architecture() == TransformerConfig.Architecture.ENCODER_ONLY) {
                     generatingOnly("an encoder folder", false);                       // --lora: Pretrained refused it already
                     TextEncoder enc = new TextEncoder(m, tok, SentencePooling.meanNormalized(dir));
-                    return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)), keys, origins);
+                    return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)).matryoshkaDimensions(matryoshka(dir)),
+                            keys, origins);
                 }
                 Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
@@ -428,6 +429,26 @@ final class ServeCommand implements Callable<Integer> {
         if (v == null || v.isNull()) return null;
         if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new IllegalArgumentException("--speculative-config: " + key + " must be an integer, got " + v);
         return v.asInt();
+    }
+
+    /**
+     * Whether /v1/embeddings takes {@code dimensions}, as vLLM reads config.json: its {@code matryoshka_dimensions} (the
+     * sizes allowed), or {@code is_matryoshka} true (any size, returned as an empty list); null otherwise or without one.
+     */
+    static java.util.List<Integer> matryoshka(Path dir) throws java.io.IOException {
+        Path f = dir.resolve("config.json");
+        if (!Files.isRegularFile(f)) return null;
+        com.fasterxml.jackson.databind.JsonNode cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.toFile());
+        com.fasterxml.jackson.databind.JsonNode dims = cfg.path("matryoshka_dimensions");
+        if (dims.isArray() && !dims.isEmpty()) {
+            java.util.List<Integer> out = new java.util.ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode d : dims) {
+                if (!d.isInt() || d.asInt() < 1) throw new IllegalArgumentException(f + ": matryoshka_dimensions must hold positive integers, got " + d);
+                out.add(d.asInt());
+            }
+            return out;
+        }
+        return cfg.path("is_matryoshka").asBoolean(false) ? java.util.List.of() : null;
     }
 
     /**

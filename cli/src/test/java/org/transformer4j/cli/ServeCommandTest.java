@@ -123,6 +123,20 @@ class ServeCommandTest {
         }, "--model", model.toString(), "--kv-memory-mb", "8");
     }
 
+    /** config.json's Matryoshka fields as vLLM reads them: the sizes listed, any size (is_matryoshka), or none. */
+    @Test
+    void matryoshkaDimensionsComeFromConfigJson(@TempDir Path dir) throws Exception {
+        assertEquals(null, ServeCommand.matryoshka(dir), "no config.json");
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"bert\", \"matryoshka_dimensions\": [768, 512, 256]}");
+        assertEquals(java.util.List.of(768, 512, 256), ServeCommand.matryoshka(dir));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"bert\", \"is_matryoshka\": true}");
+        assertEquals(java.util.List.of(), ServeCommand.matryoshka(dir));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"bert\"}");
+        assertEquals(null, ServeCommand.matryoshka(dir));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"matryoshka_dimensions\": [0]}");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ServeCommand.matryoshka(dir));
+    }
+
     /**
      * vLLM's continue_final_message through the folder's template: the conversation rendered without a generation prompt
      * and cut after the final (assistant) message's text, as transformers' apply_chat_template does — ChatML written out

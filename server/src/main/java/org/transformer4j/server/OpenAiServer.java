@@ -68,6 +68,7 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile ToolParser.Kind toolCalls;        // null: no tool_choice "auto"
     private volatile SamplingDefaults sampling = SamplingDefaults.NONE;
     private volatile java.util.Map<String, Object> tokenizerInfo;   // GET /tokenizer_info; null: what the server knows
+    private volatile List<Integer> matryoshka;        // /v1/embeddings' dimensions: null refused, empty any, else these
     private volatile int maxModelLen;                  // the context length set (0: the engine's maxSequenceRows)
     private volatile List<byte[]> apiKeys = List.of();  // SHA-256 of each accepted key; empty: none needed
     private volatile List<String> corsOrigins = List.of();
@@ -199,6 +200,17 @@ public final class OpenAiServer implements AutoCloseable {
      * configuration (tokenizer_config.json's fields, special tokens as strings, the chat template). Null, the default:
      * {@code eos_token} (the text of the first end id) and {@code model_max_length} only. Set it before {@link #start}.
      */
+    /**
+     * Lets /v1/embeddings take OpenAI's {@code dimensions} as vLLM does for a Matryoshka model (config.json's
+     * {@code matryoshka_dimensions}, or {@code is_matryoshka} true): {@code dims} the sizes allowed, empty for any; each
+     * vector is cut to its first {@code dimensions} entries and, where the pooling normalizes, normalized again. Without
+     * it (the default, null) a request's dimensions is vLLM's 400. Set it before {@link #start}.
+     */
+    public OpenAiServer matryoshkaDimensions(List<Integer> dims) {
+        this.matryoshka = dims == null ? null : List.copyOf(dims);
+        return this;
+    }
+
     public OpenAiServer tokenizerInfo(java.util.Map<String, Object> info) {
         this.tokenizerInfo = info == null ? null : new java.util.LinkedHashMap<>(info);
         return this;
@@ -1951,7 +1963,9 @@ public final class OpenAiServer implements AutoCloseable {
         String format = b.path("encoding_format").asText("float");
         if (!format.equals("float") && !format.equals("base64")) throw ApiError.bad("encoding_format", "encoding_format must be float or base64");
         int total = tokens("input", texts);
+        int dims = dimensions(b);                           // checked before the pass
         float[][] e = encoder.embed(texts);                 // one packed pass over all inputs, pooled as the folder says
+        if (dims > 0) e = truncated(e, dims, encoder.pooling.normalize());
         ObjectNode root = JSON.createObjectNode();
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
@@ -1973,6 +1987,42 @@ public final class OpenAiServer implements AutoCloseable {
         u.put("prompt_tokens", total);
         u.put("total_tokens", total);
         ctx.contentType("application/json").result(root.toString());
+    }
+
+    /**
+     * OpenAI's {@code dimensions} as vLLM checks it: 0 when absent; refused in vLLM's words for a model that is not
+     * Matryoshka ({@link #matryoshkaDimensions}), or for a size it does not list; at most the vectors' width.
+     */
+    private int dimensions(JsonNode b) {
+        JsonNode v = b.get("dimensions");
+        if (v == null || v.isNull()) return 0;
+        List<Integer> allowed = matryoshka;
+        if (allowed == null) {
+            throw ApiError.bad("dimensions", "Model \"" + name + "\" does not support matryoshka representation, changing output dimensions"
+                    + " will lead to poor results.");
+        }
+        if (!v.isInt() || v.asInt() < 1) throw ApiError.bad("dimensions", "dimensions must be greater than 0");
+        int d = v.asInt(), width = encoder.pooling.dimension(encoder.model.config.modelWidth());
+        if (!allowed.isEmpty() && !allowed.contains(d)) {
+            throw ApiError.bad("dimensions", "Model \"" + name + "\" only supports " + allowed + " matryoshka dimensions, use other output"
+                    + " dimensions will lead to poor results.");
+        }
+        if (d > width) throw ApiError.bad("dimensions", "dimensions (" + d + ") is larger than the model's embedding size (" + width + ")");
+        return d;
+    }
+
+    /** Each vector's first {@code dims} entries, L2-normalized again where the pooling normalizes (vLLM cuts, then normalizes). */
+    static float[][] truncated(float[][] e, int dims, boolean normalize) {
+        float[][] out = new float[e.length][];
+        for (int i = 0; i < e.length; i++) {
+            out[i] = java.util.Arrays.copyOf(e[i], dims);
+            if (!normalize) continue;
+            double sum = 0;
+            for (float x : out[i]) sum += (double) x * x;
+            double norm = Math.max(Math.sqrt(sum), 1e-12);              // torch's F.normalize eps
+            for (int j = 0; j < dims; j++) out[i][j] = (float) (out[i][j] / norm);
+        }
+        return out;
     }
 
     // ---- vLLM's /v1/rerank, /v1/score, /classify --------------------------------------------------------

@@ -226,4 +226,44 @@ class EncoderEndpointsTest {
         assertEquals(400, noQuery.statusCode());
         assertTrue(noQuery.body().contains("query must be a string"), noQuery.body());
     }
+
+    /**
+     * OpenAI's dimensions, as vLLM takes it for a Matryoshka model: each vector cut to its first d entries and normalized
+     * again (the pooling normalizes), against the full vectors of the same request without it; refused in vLLM's words for
+     * a model that is not Matryoshka, a size the model does not list, 0, and more than the width.
+     */
+    @Test
+    void dimensionsCutMatryoshkaVectorsAndAreRefusedElsewhere() throws Exception {
+        String body = "{\"model\": \"emb\", \"input\": [\"abc\", \"hellothere\"]";
+        HttpResponse<String> refused = post(embedBase, "/v1/embeddings", body + ", \"dimensions\": 16}");
+        assertEquals(400, refused.statusCode());
+        assertTrue(refused.body().contains("does not support matryoshka representation"), refused.body());
+        OpenAiServer any = OpenAiServer.encoder("emb", embed, OpenAiServer.Limits.defaults(), OpenAiServer.SIGMOID).matryoshkaDimensions(List.of());
+        OpenAiServer listed = OpenAiServer.encoder("emb", embed, OpenAiServer.Limits.defaults(), OpenAiServer.SIGMOID).matryoshkaDimensions(List.of(32, 16));
+        try {
+            String anyBase = "http://127.0.0.1:" + any.start("127.0.0.1", 0), listedBase = "http://127.0.0.1:" + listed.start("127.0.0.1", 0);
+            JsonNode full = JSON.readTree(post(anyBase, "/v1/embeddings", body + "}").body()).get("data");
+            JsonNode cut = JSON.readTree(post(anyBase, "/v1/embeddings", body + ", \"dimensions\": 16}").body()).get("data");
+            for (int i = 0; i < 2; i++) {
+                JsonNode f = full.get(i).get("embedding"), c = cut.get(i).get("embedding");
+                assertEquals(64, f.size());
+                assertEquals(16, c.size());
+                double norm = 0;
+                for (int j = 0; j < 16; j++) norm += f.get(j).asDouble() * f.get(j).asDouble();
+                norm = Math.sqrt(norm);
+                for (int j = 0; j < 16; j++) assertEquals(f.get(j).asDouble() / norm, c.get(j).asDouble(), 1e-6, "input " + i + " entry " + j);
+            }
+            assertEquals(200, post(listedBase, "/v1/embeddings", body + ", \"dimensions\": 32}").statusCode());
+            String[][] bad = {{listedBase, "24", "only supports [32, 16] matryoshka dimensions"}, {anyBase, "0", "greater than 0"},
+                    {anyBase, "65", "larger than the model's embedding size (64)"}};
+            for (String[] x : bad) {
+                HttpResponse<String> r = post(x[0], "/v1/embeddings", body + ", \"dimensions\": " + x[1] + "}");
+                assertEquals(400, r.statusCode(), x[1]);
+                assertTrue(r.body().contains(x[2]), r.body());
+            }
+        } finally {
+            any.close();
+            listed.close();
+        }
+    }
 }
