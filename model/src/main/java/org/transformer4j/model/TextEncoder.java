@@ -70,13 +70,33 @@ public final class TextEncoder {
             from = tokenizer.encode(prompt).length - 1;                // sentence-transformers: the prompt's ids without the final [SEP]
         }
         List<int[]> ids = new ArrayList<>();
-        int[] around = pooling.maxSeqLength() > 0 ? SentencePooling.specialsAround(tokenizer) : null;
-        for (String t : texts) {
-            int[] x = tokenizer.encode(prompt + t);
-            ids.add(around == null ? x : pooling.truncate(x, around[0], around[1]));    // sentence_bert_config.json's max_seq_length
+        for (String t : texts) ids.add(tokenizer.encode(prompt + t));
+        return pooled(ids, from);
+    }
+
+    /**
+     * Sentence vectors of inputs given as token ids (OpenAI's and vLLM's token-array inputs): taken as they are — no
+     * prompt, the special tokens the caller put in — cut to the folder's max_seq_length as texts are, and pooled alike.
+     */
+    public float[][] embedIds(List<int[]> ids) {
+        int vocab = model.config.vocabSize();
+        for (int i = 0; i < ids.size(); i++) {
+            int[] x = ids.get(i);
+            if (x == null || x.length == 0) throw new IllegalArgumentException("input " + i + " has no tokens");
+            for (int id : x) {
+                if (id < 0 || id >= vocab) throw new IllegalArgumentException("input " + i + " holds token " + id + ", outside the vocabulary [0, " + vocab + ")");
+            }
         }
+        return pooled(ids, 0);
+    }
+
+    /** One packed pass (encoders) or the last hidden states (decoders), each input cut to max_seq_length and pooled from {@code from}. */
+    private float[][] pooled(List<int[]> ids, int from) {
+        int[] around = pooling.maxSeqLength() > 0 ? SentencePooling.specialsAround(tokenizer) : null;
+        List<int[]> cut = new ArrayList<>();
+        for (int[] x : ids) cut.add(around == null ? x : pooling.truncate(x, around[0], around[1]));   // sentence_bert_config.json's max_seq_length
         List<float[][]> h = model.config.architecture() == TransformerConfig.Architecture.DECODER_ONLY
-                ? model.lastHiddenStates(ids) : model.encodePacked(ids);
+                ? model.lastHiddenStates(cut) : model.encodePacked(cut);
         float[][] out = new float[h.size()][];
         for (int i = 0; i < out.length; i++) out[i] = pooling.pool(h.get(i), from);
         return out;

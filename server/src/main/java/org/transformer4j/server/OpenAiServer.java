@@ -916,7 +916,7 @@ public final class OpenAiServer implements AutoCloseable {
     private static int[] tokenIds(JsonNode a, String where) {
         int[] ids = new int[a.size()];
         for (int i = 0; i < ids.length; i++) {
-            if (!a.get(i).isInt()) throw ApiError.bad("prompt", where + ": a token prompt must hold integers only");
+            if (!a.get(i).isInt()) throw ApiError.bad(where.replaceFirst("\\[.*", ""), where + ": a token prompt must hold integers only");
             ids[i] = a.get(i).asInt();
         }
         return ids;
@@ -1959,12 +1959,13 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void embeddings(Context ctx, JsonNode b) {
         if (encoder == null) throw ApiError.bad("model", "model '" + name + "' is a decoder; embeddings need an encoder model");
-        List<String> texts = strings(b, "input", 2048);
+        List<int[]> ids = tokenInputs(b.get("input"));     // OpenAI's token arrays, as vLLM takes them; null: text
+        List<String> texts = ids == null ? strings(b, "input", 2048) : null;
         String format = b.path("encoding_format").asText("float");
         if (!format.equals("float") && !format.equals("base64")) throw ApiError.bad("encoding_format", "encoding_format must be float or base64");
-        int total = tokens("input", texts);
+        int total = ids == null ? tokens("input", texts) : tokenCount(ids);
         int dims = dimensions(b);                           // checked before the pass
-        float[][] e = encoder.embed(texts);                 // one packed pass over all inputs, pooled as the folder says
+        float[][] e = ids == null ? encoder.embed(texts) : encoder.embedIds(ids);   // one packed pass, pooled as the folder says
         if (dims > 0) e = truncated(e, dims, encoder.pooling.normalize());
         ObjectNode root = JSON.createObjectNode();
         root.put("object", "list");
@@ -2043,6 +2044,34 @@ public final class OpenAiServer implements AutoCloseable {
         }
         if (out.size() > max) throw ApiError.bad(key, "at most " + max + " inputs per request, got " + out.size());
         return out;
+    }
+
+    /**
+     * {@code input} as OpenAI's token arrays: one array of token ids, or a non-empty array of them (at most 2048); null
+     * where it is text (a string or strings), for {@link #strings}.
+     */
+    private static List<int[]> tokenInputs(JsonNode in) {
+        if (in == null || !in.isArray() || in.isEmpty()) return null;
+        if (in.get(0).isIntegralNumber()) return List.of(tokenIds(in, "input"));
+        if (!in.get(0).isArray()) return null;
+        if (in.size() > 2048) throw ApiError.bad("input", "at most 2048 inputs per request, got " + in.size());
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < in.size(); i++) {
+            JsonNode x = in.get(i);
+            if (!x.isArray() || x.isEmpty()) throw ApiError.bad("input", "input[" + i + "] is not a non-empty array of token ids");
+            out.add(tokenIds(x, "input[" + i + "]"));
+        }
+        return out;
+    }
+
+    /** Token inputs' count, each within the prompt limit. */
+    private int tokenCount(List<int[]> ids) {
+        int total = 0;
+        for (int[] x : ids) {
+            if (x.length > limits.maxPromptTokens()) throw ApiError.bad("input", "an input has " + x.length + " tokens; this server allows " + limits.maxPromptTokens());
+            total += x.length;
+        }
+        return total;
     }
 
     /** The texts' token count, each within the prompt limit. */

@@ -266,4 +266,27 @@ class EncoderEndpointsTest {
             listed.close();
         }
     }
+
+    /** Inputs as token arrays (OpenAI's, as vLLM takes them) give the vectors of the texts they encode; bad ids are 400s. */
+    @Test
+    void tokenArrayInputsEmbedAsTheirTexts() throws Exception {
+        PairTokenizer tok = new PairTokenizer();
+        int[] abc = tok.encode("abc", true), hello = tok.encode("hellothere", true);
+        JsonNode texts = JSON.readTree(post(embedBase, "/v1/embeddings", "{\"model\": \"emb\", \"input\": [\"abc\", \"hellothere\"]}").body());
+        JsonNode ids = JSON.readTree(post(embedBase, "/v1/embeddings", "{\"model\": \"emb\", \"input\": [" + java.util.Arrays.toString(abc) + ", "
+                + java.util.Arrays.toString(hello) + "]}").body());
+        JsonNode one = JSON.readTree(post(embedBase, "/v1/embeddings", "{\"model\": \"emb\", \"input\": " + java.util.Arrays.toString(abc) + "}").body());
+        assertEquals(texts.get("usage"), ids.get("usage"));
+        for (int i = 0; i < 2; i++) {
+            JsonNode a = texts.at("/data/" + i + "/embedding"), b = ids.at("/data/" + i + "/embedding");
+            assertEquals(a.size(), b.size());
+            for (int j = 0; j < a.size(); j++) assertEquals(a.get(j).asDouble(), b.get(j).asDouble(), 1e-6, "input " + i + " entry " + j);
+        }
+        assertEquals(texts.at("/data/0/embedding"), one.at("/data/0/embedding"), "one array of ids: one input");
+        for (String bad : new String[] {"[[1, 5000]]", "[[1, \"x\"]]", "[[1, 2], []]"}) {
+            HttpResponse<String> r = post(embedBase, "/v1/embeddings", "{\"model\": \"emb\", \"input\": " + bad + "}");
+            assertEquals(400, r.statusCode(), bad + ": " + r.body());
+            assertTrue(r.body().contains("input"), r.body());
+        }
+    }
 }
