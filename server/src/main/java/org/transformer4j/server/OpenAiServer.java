@@ -590,7 +590,14 @@ public final class OpenAiServer implements AutoCloseable {
     private record Gen(int[] prompt, Generator.Options options, int n, Set<String> stops, boolean stream, int topLogprobs,
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
                        boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
-                       String adapter, boolean includeStop, boolean skipSpecial, boolean continuousUsage, BeamSearchOnline.Params beam) {}
+                       String adapter, boolean includeStop, boolean skipSpecial, boolean continuousUsage, BeamSearchOnline.Params beam,
+                       String chatEcho) {
+        /** This request with vLLM's chat echo: {@code text} before each reply's content ("" none). */
+        Gen withChatEcho(String text) {
+            return new Gen(prompt, options, n, stops, stream, topLogprobs, echo, includeUsage, reasoning, includeReasoning, generate, promptLogprobs,
+                    returnTokenIds, tokensAsIds, cacheSalt, adapter, includeStop, skipSpecial, continuousUsage, beam, text);
+        }
+    }
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
@@ -742,11 +749,11 @@ public final class OpenAiServer implements AutoCloseable {
             BeamSearchOnline.Params bp = beamParams(b, n, max, o, echo, top, promptLogprobs, allowedIds);
             // stream: a chat reply streams once the beams are known; a completion does not stream (vLLM's two servings)
             return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), isChat && stream, -1, false, usage, parser, includeReasoning, true,
-                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, isChat && continuous, bp);
+                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, isChat && continuous, bp, "");
         }
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
                 promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b),
-                bool(b, "include_stop_str_in_output"), skipSpecial, continuous, null);
+                bool(b, "include_stop_str_in_output"), skipSpecial, continuous, null, "");
     }
 
     /**
@@ -869,6 +876,10 @@ public final class OpenAiServer implements AutoCloseable {
      * usage summing their prompts — what lm-evaluation-harness's local-completions sends).
      */
     private void completions(Context ctx, JsonNode b) throws Exception {
+        if (b.hasNonNull("suffix")) throw ApiError.bad("suffix", "suffix is not currently supported");          // vLLM's words
+        if (b.hasNonNull("prompt_embeds")) {
+            throw ApiError.bad("prompt_embeds", "You must set `--enable-prompt-embeds` to input `prompt_embeds`.");   // vLLM's, without the flag
+        }
         JsonNode p = b.get("prompt");
         List<int[]> prompts = new ArrayList<>();
         String usage = "prompt must be a string, an array of token ids, or a non-empty array of strings or of token-id arrays";
@@ -936,11 +947,11 @@ public final class OpenAiServer implements AutoCloseable {
         java.util.function.Supplier<ReasoningParser> parser = kind == null ? null : () -> kind.start(promptText, kwargs);   // one a choice
         java.util.function.Function<ReasoningParser, ToolParser> calls = tools.forced() != null ? p -> new ToolParser.Forced(tools.named())
                 : tools.parse() ? reader::start : null;
-        run(ctx, List.of(parseGen(b, prompt, true, parser, tools.forced(), kwargs)), true, calls, tools.parallel());
+        run(ctx, List.of(parseGen(b, prompt, true, parser, tools.forced(), kwargs).withChatEcho(c.echo())), true, calls, tools.parallel());
     }
 
     /** A chat request's rendered prompt, with the tools and template variables it was rendered with. */
-    private record ChatPrompt(int[] ids, Tools tools, java.util.Map<String, Object> kwargs) {}
+    private record ChatPrompt(int[] ids, Tools tools, java.util.Map<String, Object> kwargs, String echo) {}
 
     /**
      * The request's {@code messages} through the chat template, with its tools, chat_template_kwargs, reasoning_effort and
@@ -998,7 +1009,15 @@ public final class OpenAiServer implements AutoCloseable {
             }
             kwargs.put(ChatTemplate.CONTINUE_FINAL_MESSAGE, true);
         }
-        return new ChatPrompt(chat.render(messages, kwargs), tools, kwargs);
+        // vLLM's chat echo: the last message's text before the reply, where it has the reply's role (assistant with a
+        // generation prompt, else the last message's own: a continued final message comes back whole)
+        String echo = "";
+        if (bool(b, "echo")) {
+            ChatTemplate.Message last = messages.get(messages.size() - 1);
+            String role = ChatTemplate.addGenerationPrompt(kwargs) ? "assistant" : last.role();
+            if (last.role().equals(role) && last.content() != null) echo = last.content();
+        }
+        return new ChatPrompt(chat.render(messages, kwargs), tools, kwargs, echo);
     }
 
     // ---- vLLM's tokenizer endpoints --------------------------------------------------------------------
@@ -1322,6 +1341,9 @@ public final class OpenAiServer implements AutoCloseable {
                 for (Reply reply : replies) {
                     if (!roleChunk(out, id, g, reply)) { cancel(handles); return; }
                 }
+                for (Reply reply : replies) {
+                    if (!echoChunk(out, id, g, reply)) { cancel(handles); return; }
+                }
             }
         }
         Event[] done = new Event[total];
@@ -1448,6 +1470,7 @@ public final class OpenAiServer implements AutoCloseable {
         ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
         OutputStream out = ctx.res().getOutputStream();
         for (Reply reply : replies) if (!roleChunk(out, id, g, reply)) return;
+        for (Reply reply : replies) if (!echoChunk(out, id, g, reply)) return;
         for (Reply reply : replies) {
             Piece d = reply.split(reply.text());
             if (!d.isEmpty()) {
@@ -1481,6 +1504,14 @@ public final class OpenAiServer implements AutoCloseable {
         return sendChunk(out, first, reply);
     }
 
+    /** A streamed chat choice's echoed text (vLLM's chat echo), after its role chunk; nothing without one. */
+    private boolean echoChunk(OutputStream out, String id, Gen g, Reply reply) {
+        if (g.chatEcho().isEmpty()) return true;
+        ObjectNode c = chunk(id, true, g);
+        reply.choice((ArrayNode) c.get("choices"), new Piece("", g.chatEcho()), null, null);
+        return sendChunk(out, c, reply);
+    }
+
     /**
      * Sends a streamed chunk of {@code reply}; with vLLM's stream_options.continuous_usage_stats, the chunk carries usage
      * so far: the prompt's tokens and the choice's tokens until now (0 in a chat's role chunk), as vLLM counts them.
@@ -1505,6 +1536,7 @@ public final class OpenAiServer implements AutoCloseable {
                 reply.split(reply.text());
                 reply.finishSplit();
                 Piece whole = reply.whole();
+                if (!g.chatEcho().isEmpty()) whole = new Piece(whole.reasoning(), g.chatEcho() + whole.content(), whole.parts(), whole.calls());
                 reply.choice(choices, whole, reply.allLogprobs(), reply.finishReason(reason, whole.calls()));
                 if (reply.g.promptLogprobs() >= 0 && !root.has("prompt_logprobs")) root.set("prompt_logprobs", promptLogprobs(reply));  // vLLM: the response's
                 if (reply.g.returnTokenIds() && !root.has("prompt_token_ids")) root.set("prompt_token_ids", ids(reply.g.prompt()));

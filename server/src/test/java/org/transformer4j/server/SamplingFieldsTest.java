@@ -246,7 +246,10 @@ class SamplingFieldsTest {
                 .contains("is greater than max_model_len"));
     }
 
-    /** Fields this server cannot honour are refused in vLLM's words, not ignored: best_of > 1, priority ≠ 0, a request's own chat_template. */
+    /**
+     * Fields this server cannot honour are refused in vLLM's words, not ignored: best_of > 1, priority ≠ 0, a request's own
+     * chat_template, suffix, prompt_embeds.
+     */
     @Test
     void fieldsItCannotHonourAreRefusedInVllmsWords() throws Exception {
         String[][] cases = {
@@ -254,6 +257,8 @@ class SamplingFieldsTest {
                 {"/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"priority\": 5}", "Priority scheduling is not enabled"},
                 {"/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}], \"chat_template\": \"{{ x }}\"}",
                         "--trust-request-chat-template"},
+                {"/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"suffix\": \"xyz\"}", "suffix is not currently supported"},
+                {"/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"abc\", \"prompt_embeds\": \"AAAA\"}", "--enable-prompt-embeds"},
         };
         for (String[] c : cases) {
             HttpResponse<String> r = post(plainBase, c[0], c[1]);
@@ -299,5 +304,33 @@ class SamplingFieldsTest {
         }
         HttpResponse<String> plainStream = post(plainBase, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"hello\", \"max_tokens\": 3, \"stream\": true}");
         assertTrue(!plainStream.body().contains("\"usage\""), "no usage unless asked: " + plainStream.body());
+    }
+
+    /**
+     * vLLM's chat echo: the last message's text before the reply where it has the reply's role — with
+     * add_generation_prompt false that is the last message's own (a continued reply comes back whole); with a generation
+     * prompt only an assistant last message; whole and streamed (a chunk after the role chunk).
+     */
+    @Test
+    void chatEchoPutsTheLastMessageBeforeTheReply() throws Exception {
+        String msgs = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"abc\"}]";
+        String plainReply = JSON.readTree(post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", " + msgs
+                + ", \"add_generation_prompt\": false, \"max_tokens\": 4, \"temperature\": 0}").body()).at("/choices/0/message/content").asText();
+        String echoed = JSON.readTree(post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", " + msgs
+                + ", \"add_generation_prompt\": false, \"echo\": true, \"max_tokens\": 4, \"temperature\": 0}").body()).at("/choices/0/message/content").asText();
+        assertEquals("abc" + plainReply, echoed);
+        HttpResponse<String> s = post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", " + msgs
+                + ", \"add_generation_prompt\": false, \"echo\": true, \"max_tokens\": 4, \"temperature\": 0, \"stream\": true}");
+        StringBuilder streamed = new StringBuilder();
+        for (String line : s.body().split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) streamed.append(JSON.readTree(line.substring(6)).at("/choices/0/delta/content").asText(""));
+        }
+        assertEquals(echoed, streamed.toString(), "streamed: the echo, then the reply");
+        String userLast = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+        JsonNode noEcho = JSON.readTree(post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", " + userLast
+                + ", \"echo\": true, \"max_tokens\": 4, \"temperature\": 0}").body());
+        JsonNode none = JSON.readTree(post(plainBase, "/v1/chat/completions", "{\"model\": \"tiny\", " + userLast
+                + ", \"max_tokens\": 4, \"temperature\": 0}").body());
+        assertEquals(none.at("/choices/0/message/content"), noEcho.at("/choices/0/message/content"), "a user's last message is not the reply's role");
     }
 }
