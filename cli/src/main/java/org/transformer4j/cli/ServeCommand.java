@@ -181,6 +181,40 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16", description = "The dtype the model computes in (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    // vLLM's flags that a command line moved from vLLM often carries: taken where they mean what they mean here, refused by
+    // name where they would not (instead of picocli's bare "Unknown option")
+    @Option(names = "--trust-remote-code", description = "Accepted for vLLM command lines: no remote code runs here (every family is built in).")
+    boolean trustRemoteCode;
+
+    @Option(names = "--enable-prefix-caching", description = "Accepted for vLLM command lines: prefix caching is always on.")
+    boolean enablePrefixCaching;
+
+    @Option(names = "--no-enable-prefix-caching", description = "Refused: prefix caching cannot be turned off here.")
+    boolean noPrefixCaching;
+
+    @Option(names = {"--tensor-parallel-size", "-tp"}, paramLabel = "N", description = "Accepted as 1 for vLLM command lines; one device only.")
+    Integer tensorParallelSize;
+
+    @Option(names = {"--pipeline-parallel-size", "-pp"}, paramLabel = "N", description = "Accepted as 1 for vLLM command lines; one device only.")
+    Integer pipelineParallelSize;
+
+    @Option(names = "--gpu-memory-utilization", paramLabel = "F", description = "Refused: give the KV cache's memory with --kv-memory-mb.")
+    Double gpuMemoryUtilization;
+
+    /** The vLLM flags above: what they cannot mean here is an IllegalArgumentException naming the flag and what to do. */
+    void checkVllmFlags() {
+        if (noPrefixCaching) throw new IllegalArgumentException("--no-enable-prefix-caching: prefix caching cannot be turned off here");
+        if (tensorParallelSize != null && tensorParallelSize != 1) {
+            throw new IllegalArgumentException("--tensor-parallel-size " + tensorParallelSize + ": this server runs on one device (1 only)");
+        }
+        if (pipelineParallelSize != null && pipelineParallelSize != 1) {
+            throw new IllegalArgumentException("--pipeline-parallel-size " + pipelineParallelSize + ": this server runs on one device (1 only)");
+        }
+        if (gpuMemoryUtilization != null) {
+            throw new IllegalArgumentException("--gpu-memory-utilization is not supported: give the KV cache's memory with --kv-memory-mb MiB");
+        }
+    }
+
     /** Counted down once the server listens ({@link #boundPort} set); counting {@link #stop} down stops it (tests). */
     final CountDownLatch started = new CountDownLatch(1), stop = new CountDownLatch(1);
     volatile int boundPort = -1;
@@ -190,6 +224,7 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
         if (kvMemoryMb < 1 || kvMemoryMb > (Long.MAX_VALUE >> 20)) throw new IllegalArgumentException("--kv-memory-mb must be ≥ 1, got " + kvMemoryMb);
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout-s must be ≥ 1, got " + timeoutSeconds);
+        checkVllmFlags();
         Engine.Speculation spec = speculativeConfig == null ? null : speculation(speculativeConfig);   // refused before the model loads
         org.transformer4j.runtime.DType dt = ModelInputs.dtype(dtype);
         if (reasoningParser != null && !reasoningParser.equals("none")) ReasoningParser.named(reasoningParser);   // a bad name fails before loading
