@@ -186,11 +186,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--trust-remote-code", description = "Accepted for vLLM command lines: no remote code runs here (every family is built in).")
     boolean trustRemoteCode;
 
-    @Option(names = "--enable-prefix-caching", description = "Accepted for vLLM command lines: prefix caching is always on.")
-    boolean enablePrefixCaching;
-
-    @Option(names = "--no-enable-prefix-caching", description = "Refused: prefix caching cannot be turned off here.")
-    boolean noPrefixCaching;
+    @Option(names = "--enable-prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Prompts take the blocks they share with earlier prompts from the prefix cache, as vLLM's automatic prefix"
+                    + " caching (default: on); --no-enable-prefix-caching computes every prompt in full, as vLLM's.")
+    boolean prefixCaching = true;
 
     @Option(names = {"--tensor-parallel-size", "-tp"}, paramLabel = "N", description = "Accepted as 1 for vLLM command lines; one device only.")
     Integer tensorParallelSize;
@@ -203,7 +202,6 @@ final class ServeCommand implements Callable<Integer> {
 
     /** The vLLM flags above: what they cannot mean here is an IllegalArgumentException naming the flag and what to do. */
     void checkVllmFlags() {
-        if (noPrefixCaching) throw new IllegalArgumentException("--no-enable-prefix-caching: prefix caching cannot be turned off here");
         if (tensorParallelSize != null && tensorParallelSize != 1) {
             throw new IllegalArgumentException("--tensor-parallel-size " + tensorParallelSize + ": this server runs on one device (1 only)");
         }
@@ -322,7 +320,7 @@ final class ServeCommand implements Callable<Integer> {
                     return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)).matryoshkaDimensions(matryoshka(dir)),
                             keys, origins);
                 }
-                Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting);
+                Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting).prefixCaching(prefixCaching);
                 if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
                 if (spec != null) c = c.speculative(spec);
                 if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));

@@ -124,18 +124,25 @@ class ServeCommandTest {
     }
 
     /**
-     * vLLM's flags a moved command line often carries: --trust-remote-code, --enable-prefix-caching and parallel sizes of 1
-     * are taken; --no-enable-prefix-caching, larger parallel sizes and --gpu-memory-utilization are refused by name (with
-     * what to do), not picocli's bare "Unknown option".
+     * vLLM's flags a moved command line often carries: --trust-remote-code, --[no-]enable-prefix-caching and parallel sizes
+     * of 1 are taken; larger parallel sizes and --gpu-memory-utilization are refused by name (with what to do), not
+     * picocli's bare "Unknown option".
      */
     @Test
     void vllmFlagsAreTakenOrRefusedByName() {
         ServeCommand ok = new ServeCommand();
         new CommandLine(ok).parseArgs("--model", "m", "--trust-remote-code", "--enable-prefix-caching", "-tp", "1", "--pipeline-parallel-size", "1");
         ok.checkVllmFlags();
-        String[][] refused = {{"--no-enable-prefix-caching"}, {"--tensor-parallel-size", "2"}, {"-pp", "4"}, {"--gpu-memory-utilization", "0.9"}};
-        String[] says = {"cannot be turned off", "one device", "one device", "--kv-memory-mb"};
-        String[] named = {"--no-enable-prefix-caching", "--tensor-parallel-size", "--pipeline-parallel-size", "--gpu-memory-utilization"};
+        assertTrue(ok.prefixCaching);
+        ServeCommand off = new ServeCommand();
+        new CommandLine(off).parseArgs("--model", "m", "--no-enable-prefix-caching");
+        assertTrue(!off.prefixCaching, "--no-enable-prefix-caching turns it off");
+        ServeCommand plain = new ServeCommand();
+        new CommandLine(plain).parseArgs("--model", "m");
+        assertTrue(plain.prefixCaching, "on by default");
+        String[][] refused = {{"--tensor-parallel-size", "2"}, {"-pp", "4"}, {"--gpu-memory-utilization", "0.9"}};
+        String[] says = {"one device", "one device", "--kv-memory-mb"};
+        String[] named = {"--tensor-parallel-size", "--pipeline-parallel-size", "--gpu-memory-utilization"};
         for (int i = 0; i < refused.length; i++) {
             ServeCommand c = new ServeCommand();
             String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("--model", "m"), java.util.Arrays.stream(refused[i])).toArray(String[]::new);

@@ -83,10 +83,13 @@ public final class Engine implements AutoCloseable {
      *                       order, which keeps slots busy); past that, later requests with adapters wait behind it until
      *                       a slot frees (the base model's requests still go ahead: they hold no slot), so steady traffic
      *                       to the adapters in the slots cannot keep it waiting for ever. Default 16; 0: arrival order
+     * @param prefixCaching  whether a prompt takes the whole blocks it shares with an earlier prompt from the prefix cache
+     *                       (vLLM's automatic prefix caching; default true); false computes every prompt in full (vLLM's
+     *                       --no-enable-prefix-caching, for measuring prefill as it is)
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
                          int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated, Speculation speculation,
-                         int prefillGroupRows, int loraPassOvers) {
+                         int prefillGroupRows, int loraPassOvers, boolean prefixCaching) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
             if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1
@@ -115,20 +118,20 @@ public final class Engine implements AutoCloseable {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
             return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
-                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE, 16);
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE, 16, true);
         }
 
         public Config kvBudget(long bytes) {
-            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         public Config limits(int running, int waiting) {
-            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         /** Batch sizes whose decode step is captured (see the record's parameters); none: op by op. */
         public Config decodeBuckets(int... sizes) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         /**
@@ -137,17 +140,17 @@ public final class Engine implements AutoCloseable {
          * (equal up to float rounding, so a near tie may pick another token).
          */
         public Config decodeGroup(int g) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         /** Whether generated blocks join the prefix cache (see the record's parameters). */
         public Config cacheGenerated(boolean on) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows, loraPassOvers);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         /** N-gram speculative decoding as {@code s} says (null: none). */
         public Config speculative(Speculation s) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows, loraPassOvers);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         /**
@@ -156,7 +159,7 @@ public final class Engine implements AutoCloseable {
          */
         public Config prefillGroupRows(int rows) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
-                    speculation, rows, loraPassOvers);
+                    speculation, rows, loraPassOvers, prefixCaching);
         }
 
         /**
@@ -165,11 +168,17 @@ public final class Engine implements AutoCloseable {
          */
         public Config loraPassOvers(int steps) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
-                    speculation, prefillGroupRows, steps);
+                    speculation, prefillGroupRows, steps, prefixCaching);
+        }
+
+        /** Whether prompts take their blocks from the prefix cache (see the record's parameters); vLLM's --no-enable-prefix-caching: false. */
+        public Config prefixCaching(boolean on) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
+                    speculation, prefillGroupRows, loraPassOvers, on);
         }
 
         public Config steps(int tokens, int chunk) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
         }
 
         @Override
@@ -178,13 +187,13 @@ public final class Engine implements AutoCloseable {
                     && stepTokens == c.stepTokens && prefillChunk == c.prefillChunk && decodeGroup == c.decodeGroup
                     && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets) && cacheGenerated == c.cacheGenerated
                     && java.util.Objects.equals(speculation, c.speculation) && prefillGroupRows == c.prefillGroupRows
-                    && loraPassOvers == c.loraPassOvers;
+                    && loraPassOvers == c.loraPassOvers && prefixCaching == c.prefixCaching;
         }
 
         @Override
         public int hashCode() {
             return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, cacheGenerated, speculation,
-                    prefillGroupRows, loraPassOvers)
+                    prefillGroupRows, loraPassOvers, prefixCaching)
                     * 31 + Arrays.hashCode(decodeBuckets);
         }
 
@@ -193,7 +202,7 @@ public final class Engine implements AutoCloseable {
             return "Config[kvBudgetBytes=" + kvBudgetBytes + ", maxRunning=" + maxRunning + ", maxWaiting=" + maxWaiting + ", stepTokens="
                     + stepTokens + ", prefillChunk=" + prefillChunk + ", decodeGroup=" + decodeGroup + ", minChunkRows=" + minChunkRows
                     + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + ", cacheGenerated=" + cacheGenerated + ", speculation=" + speculation
-                    + ", prefillGroupRows=" + prefillGroupRows + ", loraPassOvers=" + loraPassOvers + "]";
+                    + ", prefillGroupRows=" + prefillGroupRows + ", loraPassOvers=" + loraPassOvers + ", prefixCaching=" + prefixCaching + "]";
         }
     }
 
@@ -963,7 +972,7 @@ public final class Engine implements AutoCloseable {
     /** The most prompt blocks s may take from the prefix cache: whole blocks that leave at least minChunk rows to prefill. */
     private int shareable(Seq s) {
         int p = s.prompt.length;
-        if (s.wantsPromptRows()) return 0;                  // every row's logits are wanted: none is taken from the cache
+        if (s.wantsPromptRows() || !config.prefixCaching()) return 0;   // every row's logits are wanted, or no prefix caching
         return p < minChunk(s) ? 0 : (p - minChunk(s)) / BlockManager.BLOCK_SIZE;
     }
 

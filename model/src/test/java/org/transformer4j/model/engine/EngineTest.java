@@ -740,6 +740,23 @@ class EngineTest {
         }
     }
 
+    /**
+     * Config.prefixCaching(false) (vLLM's --no-enable-prefix-caching): the same prompt again takes nothing from the cache
+     * and prefills in full, with its solo tokens; a burst of one prompt no longer waits for the first's blocks.
+     */
+    @Test
+    void withoutPrefixCachingEveryPromptPrefillsInFull() throws Exception {
+        int[] p = concat(prompt(8, 48), prompt(208, 11));
+        try (Engine e = new Engine(model, Engine.Config.defaults(model).prefixCaching(false))) {
+            long rows0 = e.prefillRows();
+            assertEquals(0, admitted(e, new Engine.Request(p, Generator.Options.greedy(3))));
+            assertEquals(0, admitted(e, new Engine.Request(p, Generator.Options.greedy(3))), "the same prompt: nothing cached");
+            assertEquals(0, e.prefixHits());
+            assertEquals(2L * p.length, e.prefillRows() - rows0, "both prompts computed in full");
+        }
+        assertTrue(Engine.Config.defaults(model).prefixCaching(), "on by default");
+    }
+
     /** Runs r to its end (its tokens must be the solo ones) and returns the cached prompt tokens onAdmitted reported. */
     static int admitted(Engine e, Engine.Request r) throws Exception {
         int[] cached = {-1};
