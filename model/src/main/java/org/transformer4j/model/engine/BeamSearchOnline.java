@@ -104,16 +104,13 @@ public final class BeamSearchOnline {
         }
         List<Seq> all = new ArrayList<>(completed);
         all.addAll(beams);
-        List<double[]> keyed = new ArrayList<>();
-        for (int i = 0; i < all.size(); i++) keyed.add(new double[] {score(all.get(i), p), i});
-        keyed.sort(Comparator.comparingDouble((double[] k) -> k[0]).reversed());   // stable: ties keep their order
+        all.sort(Comparator.comparingDouble((Seq s) -> score(s, p)).reversed());   // stable: ties keep their order
         List<Beam> best = new ArrayList<>();
-        for (int i = 0; i < Math.min(p.beamWidth(), keyed.size()); i++) {
-            Seq s = all.get((int) keyed.get(i)[1]);
+        for (Seq s : all.subList(0, Math.min(p.beamWidth(), all.size()))) {
             int[] tokens = java.util.Arrays.copyOfRange(s.tokens(), prompt.length, s.tokens().length);
             boolean eosLast = s.tokens().length > 0 && s.tokens()[s.tokens().length - 1] == p.eosId() && !p.ignoreEos();
             int[] text = eosLast ? java.util.Arrays.copyOfRange(s.tokens(), prompt.length, Math.max(prompt.length, s.tokens().length - 1)) : tokens;
-            best.add(new Beam(tokens, text, s.cum(), s.stopped(), keyed.get(i)[0]));
+            best.add(new Beam(tokens, text, s.cum(), s.stopped(), score(s, p)));
         }
         return new Result(List.copyOf(best), cached);
     }
