@@ -79,12 +79,13 @@ public final class TextEncoder {
      * prompt, the special tokens the caller put in — cut to the folder's max_seq_length as texts are, and pooled alike.
      */
     public float[][] embedIds(List<int[]> ids) {
-        int vocab = model.config.vocabSize();
         for (int i = 0; i < ids.size(); i++) {
             int[] x = ids.get(i);
             if (x == null || x.length == 0) throw new IllegalArgumentException("input " + i + " has no tokens");
-            for (int id : x) {
-                if (id < 0 || id >= vocab) throw new IllegalArgumentException("input " + i + " holds token " + id + ", outside the vocabulary [0, " + vocab + ")");
+            try {
+                model.checkIds(x);                                  // named by input: a packed pass would name a flat index
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("input " + i + ": " + e.getMessage(), e);
             }
         }
         return pooled(ids, 0);
