@@ -591,28 +591,22 @@ public final class OpenAiServer implements AutoCloseable {
                        boolean echo, boolean includeUsage, java.util.function.Supplier<ReasoningParser> reasoning, boolean includeReasoning,
                        boolean generate, int promptLogprobs, boolean returnTokenIds, boolean tokensAsIds, String cacheSalt,
                        String adapter, boolean includeStop, boolean skipSpecial, boolean continuousUsage, BeamSearchOnline.Params beam,
-                       String chatEcho) {
-        /** This request with vLLM's chat echo: {@code text} before each reply's content ("" none). */
-        Gen withChatEcho(String text) {
-            return new Gen(prompt, options, n, stops, stream, topLogprobs, echo, includeUsage, reasoning, includeReasoning, generate, promptLogprobs,
-                    returnTokenIds, tokensAsIds, cacheSalt, adapter, includeStop, skipSpecial, continuousUsage, beam, text);
-        }
-    }
+                       String chatEcho) {}
 
     /** The most choices a request may ask for (OpenAI's cap; the engine's maxRunning caps it further). */
     static final int MAX_N = 128;
 
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat) {
-        return parseGen(b, prompt, isChat, null, null, java.util.Map.of());
+        return parseGen(b, prompt, isChat, null, null, java.util.Map.of(), "");
     }
 
     /**
      * {@code forced}: the constraint of a tool_choice that forces a call (null: the request's structured outputs, if any);
      * {@code templateKwargs}: what the prompt was rendered with (chat_template_kwargs), for the reasoning parser's check of
-     * whether the prompt closed the reasoning.
+     * whether the prompt closed the reasoning; {@code chatEcho}: vLLM's chat echo, the text before each reply ("" none).
      */
     private Gen parseGen(JsonNode b, int[] prompt, boolean isChat, java.util.function.Supplier<ReasoningParser> parser,
-                         TokenConstraint.Factory forced, java.util.Map<String, ?> templateKwargs) {
+                         TokenConstraint.Factory forced, java.util.Map<String, ?> templateKwargs, String chatEcho) {
         if (engine == null) throw ApiError.bad("model", "model '" + name + "' does not generate (" + (reranker != null ? "a reranker: use /v1/rerank or /v1/score"
                 : "an encoder: use /v1/embeddings, /v1/rerank, /v1/score or /classify") + ")");
         if (prompt.length == 0) throw ApiError.bad(isChat ? "messages" : "prompt", "the prompt is empty");
@@ -749,11 +743,11 @@ public final class OpenAiServer implements AutoCloseable {
             BeamSearchOnline.Params bp = beamParams(b, n, max, o, echo, top, promptLogprobs, allowedIds);
             // stream: a chat reply streams once the beams are known; a completion does not stream (vLLM's two servings)
             return new Gen(prompt, Generator.Options.greedy(max), n, Set.of(), isChat && stream, -1, false, usage, parser, includeReasoning, true,
-                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, isChat && continuous, bp, "");
+                    -1, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b), false, skipSpecial, isChat && continuous, bp, chatEcho);
         }
         return new Gen(prompt, o, n, stops, stream, top, echo, usage, parser, includeReasoning, generate,
                 promptLogprobs, bool(b, "return_token_ids"), bool(b, "return_tokens_as_token_ids"), cacheSalt(b), adapterOf(b),
-                bool(b, "include_stop_str_in_output"), skipSpecial, continuous, null, "");
+                bool(b, "include_stop_str_in_output"), skipSpecial, continuous, null, chatEcho);
     }
 
     /**
@@ -947,7 +941,7 @@ public final class OpenAiServer implements AutoCloseable {
         java.util.function.Supplier<ReasoningParser> parser = kind == null ? null : () -> kind.start(promptText, kwargs);   // one a choice
         java.util.function.Function<ReasoningParser, ToolParser> calls = tools.forced() != null ? p -> new ToolParser.Forced(tools.named())
                 : tools.parse() ? reader::start : null;
-        run(ctx, List.of(parseGen(b, prompt, true, parser, tools.forced(), kwargs).withChatEcho(c.echo())), true, calls, tools.parallel());
+        run(ctx, List.of(parseGen(b, prompt, true, parser, tools.forced(), kwargs, c.echo())), true, calls, tools.parallel());
     }
 
     /** A chat request's rendered prompt, with the tools and template variables it was rendered with. */
