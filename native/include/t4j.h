@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 16
+#define T4J_ABI_VERSION 17
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -501,6 +501,11 @@ typedef struct t4j_kv_append_params {
     int32_t B, Tnew, NKV, HS;
     int32_t block_size, max_blocks_per_seq, num_blocks;
     int32_t dtype;                    /* of caches and new rows */
+    const int32_t* cu_seqlens;        /* ABI 17: (B + 1) cumulative new-row offsets, or NULL. Given (varlen append), k and v
+                                         are packed (Tnew, NKV, HS) rows, Tnew = cu_seqlens[B] the total (batch strides
+                                         ignored): rows cu_seqlens[b] .. cu_seqlens[b+1] − 1 are sequence b's (none where
+                                         equal), its row t going to position cache_lengths[b] + t. Offsets are read when the
+                                         kernel runs; the caller gives non-decreasing ones from 0 */
 } t4j_kv_append_params;
 
 T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
@@ -548,6 +553,15 @@ typedef struct t4j_decode_params {
                                          no value; with num_splits = 1 the decode kernel finalises the row with it) */
     const float* alibi_slopes;        /* ABI 14: fp32 (NH) ALiBi slopes, or NULL: as t4j_attention_params.alibi_slopes, query i
                                          at key position cache_lengths[b] − Tq + i; not with rel_bias */
+    const int32_t* cu_seqlens_q;      /* ABI 17: (B + 1) cumulative query offsets, or NULL (padded layout). Given (varlen
+                                         decode: several sequences' chunks, drafts and decode rows in one launch), q and
+                                         out are packed (total_q, NH, HS) rows, total_q = cu_seqlens_q[B] (batch strides
+                                         ignored): sequence b has Lq_b = cu_seqlens_q[b+1] − cu_seqlens_q[b] ≥ 0 queries,
+                                         query i at key position cache_lengths[b] − Lq_b + i (cache_lengths[b] ≥ Lq_b), so
+                                         each sequence is what a launch over it alone with Tq = Lq_b computes. Tq is then
+                                         the longest Lq_b (the caller's bound: it picks the split-KV decode (≤ 16) or the
+                                         paged prefill and sizes the grid and the workspaces, laid out as for B × Tq);
+                                         lse is (NH, total_q), as t4j_attention_params' packed lse */
 } t4j_decode_params;
 
 T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream);

@@ -117,6 +117,7 @@ const t4j::FieldLayout kAppendFields[] = {
     T4J_FIELD(t4j_kv_append_params, NKV),            T4J_FIELD(t4j_kv_append_params, HS),
     T4J_FIELD(t4j_kv_append_params, block_size),     T4J_FIELD(t4j_kv_append_params, max_blocks_per_seq),
     T4J_FIELD(t4j_kv_append_params, num_blocks),     T4J_FIELD(t4j_kv_append_params, dtype),
+    T4J_FIELD(t4j_kv_append_params, cu_seqlens),
 };
 const t4j::StructRegistration kAppendLayout("t4j_kv_append_params", sizeof(t4j_kv_append_params), kAppendFields,
                                             sizeof(kAppendFields) / sizeof(kAppendFields[0]));
@@ -140,6 +141,7 @@ const t4j::FieldLayout kDecodeFields[] = {
     T4J_FIELD(t4j_decode_params, dtype),            T4J_FIELD(t4j_decode_params, window),
     T4J_FIELD(t4j_decode_params, split_keys),       T4J_FIELD(t4j_decode_params, softcap),
     T4J_FIELD(t4j_decode_params, sinks),            T4J_FIELD(t4j_decode_params, alibi_slopes),
+    T4J_FIELD(t4j_decode_params, cu_seqlens_q),
 };
 const t4j::StructRegistration kDecodeLayout("t4j_decode_params", sizeof(t4j_decode_params), kDecodeFields,
                                             sizeof(kDecodeFields) / sizeof(kDecodeFields[0]));
@@ -240,6 +242,7 @@ extern "C" T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* st
         p->num_blocks < 1)
         return T4J_ERROR_INVALID_ARGUMENT;
     if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->cu_seqlens != nullptr) return T4J_ERROR_UNSUPPORTED;  // ABI 17 varlen append: not built yet
     const int64_t strides[] = {p->k_batch_stride, p->k_row_stride, p->k_head_stride,
                                p->v_batch_stride, p->v_row_stride, p->v_head_stride};
     for (int64_t s : strides)
@@ -261,6 +264,7 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->HS < 1 || p->window < 0)
         return T4J_ERROR_INVALID_ARGUMENT;
     if (p->Tq < 1) return T4J_ERROR_UNSUPPORTED;
+    if (p->cu_seqlens_q != nullptr) return T4J_ERROR_UNSUPPORTED;  // ABI 17 varlen decode: not built yet
     const bool prefill = p->Tq > kMaxDecodeRows;  // paged prefill on tensor cores: F16/BF16
     if (prefill && p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;
     if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;

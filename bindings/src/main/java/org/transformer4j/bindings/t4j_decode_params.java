@@ -53,7 +53,8 @@ public final class t4j_decode_params {
             JAVA_INT.withName("split_keys"),
             JAVA_FLOAT.withName("softcap"),
             ADDRESS.withName("sinks"),
-            ADDRESS.withName("alibi_slopes"))
+            ADDRESS.withName("alibi_slopes"),
+            ADDRESS.withName("cu_seqlens_q"))
         .withName("t4j_decode_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -100,6 +101,7 @@ public final class t4j_decode_params {
     private static final long softcap$OFFSET = offset("softcap");
     private static final long sinks$OFFSET = offset("sinks");
     private static final long alibi_slopes$OFFSET = offset("alibi_slopes");
+    private static final long cu_seqlens_q$OFFSET = offset("cu_seqlens_q");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -173,4 +175,7 @@ public final class t4j_decode_params {
     public static void sinks(MemorySegment s, MemorySegment v) { s.set(ADDRESS, sinks$OFFSET, v); }
     public static MemorySegment alibi_slopes(MemorySegment s) { return s.get(ADDRESS, alibi_slopes$OFFSET); }
     public static void alibi_slopes(MemorySegment s, MemorySegment v) { s.set(ADDRESS, alibi_slopes$OFFSET, v); }
+    /** ABI 17: (B + 1) cumulative query offsets (varlen decode: q, out packed), or NULL. */
+    public static MemorySegment cu_seqlens_q(MemorySegment s) { return s.get(ADDRESS, cu_seqlens_q$OFFSET); }
+    public static void cu_seqlens_q(MemorySegment s, MemorySegment v) { s.set(ADDRESS, cu_seqlens_q$OFFSET, v); }
 }

@@ -37,7 +37,8 @@ public final class t4j_kv_append_params {
             JAVA_INT.withName("block_size"),
             JAVA_INT.withName("max_blocks_per_seq"),
             JAVA_INT.withName("num_blocks"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            ADDRESS.withName("cu_seqlens"))
         .withName("t4j_kv_append_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -68,6 +69,7 @@ public final class t4j_kv_append_params {
     private static final long max_blocks_per_seq$OFFSET = offset("max_blocks_per_seq");
     private static final long num_blocks$OFFSET = offset("num_blocks");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long cu_seqlens$OFFSET = offset("cu_seqlens");
 
     public static MemorySegment k_cache(MemorySegment s) { return s.get(ADDRESS, k_cache$OFFSET); }
     public static void k_cache(MemorySegment s, MemorySegment v) { s.set(ADDRESS, k_cache$OFFSET, v); }
@@ -109,4 +111,7 @@ public final class t4j_kv_append_params {
     public static void num_blocks(MemorySegment s, int v) { s.set(JAVA_INT, num_blocks$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    /** ABI 17: (B + 1) cumulative new-row offsets (varlen append), or NULL. */
+    public static MemorySegment cu_seqlens(MemorySegment s) { return s.get(ADDRESS, cu_seqlens$OFFSET); }
+    public static void cu_seqlens(MemorySegment s, MemorySegment v) { s.set(ADDRESS, cu_seqlens$OFFSET, v); }
 }
