@@ -334,7 +334,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
     }
 
     /** Checks cumulative offsets and returns the longest sequence. */
-    private static long offsets(String role, int[] cu, long rows, String tensor) {
+    static long offsets(String role, int[] cu, long rows, String tensor) {
         if (cu[0] != 0) throw new IllegalArgumentException(role + "[0] must be 0, got " + cu[0]);
         long longest = 0;
         for (int b = 0; b + 1 < cu.length; b++) {

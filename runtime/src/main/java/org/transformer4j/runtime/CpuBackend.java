@@ -393,6 +393,10 @@ public final class CpuBackend implements Backend {
         if (recorded(() -> { op.validate(); if (op.lengths() == null) throw Graph.frozenLengths("kvAppend"); }, () -> kvAppend(op))) return;
         KvAppendOp.Shape s = op.validate();
         requireHost("k", op.k());
+        if (op.cuSeqlens() != null) {                  // varlen: each sequence as an append of its own (t4j.h, ABI 17)
+            for (int b = 0; b < s.batch(); b++) if (op.cuSeqlens()[b + 1] > op.cuSeqlens()[b]) kvAppend(op.sequence(b));
+            return;
+        }
         PagedKvCache c = op.cache();
         int[] lengths = op.currentLengths();
         int[] table = table(c);
@@ -418,6 +422,22 @@ public final class CpuBackend implements Backend {
         if (recorded(() -> { op.validate(); if (op.lengths() == null) throw Graph.frozenLengths("decode"); }, () -> decode(op))) return;
         DecodeOp.Shape s = op.validate();
         requireHost("q", op.q());
+        if (op.cuSeqlensQ() != null) {                 // varlen: each sequence as a decode of its own (t4j.h, ABI 17)
+            int[] cu = op.cuSeqlensQ();
+            for (int b = 0; b < s.batch(); b++) {
+                int lq = cu[b + 1] - cu[b];
+                if (lq == 0) continue;
+                if (op.lse() == null) {
+                    decode(op.sequence(b, null));
+                    continue;
+                }
+                try (Tensor lse = Tensor.empty(DType.F32, 1, s.nh(), lq)) {
+                    decode(op.sequence(b, lse));
+                    copy(lse.view(s.nh(), lq), op.lse().slice(1, cu[b], cu[b + 1]));
+                }
+            }
+            return;
+        }
         PagedKvCache c = op.cache();
         int[] lengths = op.currentLengths();
         float[] out = new float[Math.toIntExact(op.out().numel())];

@@ -20,27 +20,28 @@ import java.util.Arrays;
  * (t4j.h, ABI 7) and {@code numSplits} is not used.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
-                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window, float softcap, Tensor sinks, Tensor alibi) {
+                       float scale, RelativeBias bias, int numSplits, Tensor lengths, int window, float softcap, Tensor sinks, Tensor alibi,
+                       int[] cuSeqlensQ) {
 
     public DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                     float scale, RelativeBias bias, int numSplits) {
-        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0, 0f, null, null);
+        this(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, null, 0, 0f, null, null, null);
     }
 
     /**
      * Sliding window (causal only; 0: none): the query at key position p sees keys p − window + 1 .. p,
      * as {@link AttentionOp#window} and {@link AttentionOp.Mask#visible(int, int, int, int)}.
      */
-    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w, softcap, sinks, alibi); }
+    public DecodeOp window(int w) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, w, softcap, sinks, alibi, cuSeqlensQ); }
 
     /** Gemma 2's attention logit soft-capping (0: none), as {@link AttentionOp#softcap}. */
     public DecodeOp softcap(float cap) {
-        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, cap, sinks, alibi);
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, cap, sinks, alibi, cuSeqlensQ);
     }
 
     /** Attention sinks, F32 (NH) (null: none), as {@link AttentionOp#sinks}: each added once per row, after the splits combine. */
     public DecodeOp sinks(Tensor s) {
-        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, s, alibi);
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, s, alibi, cuSeqlensQ);
     }
 
     /**
@@ -48,7 +49,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
      * gains −slopes[h] · |j − that| on key j.
      */
     public DecodeOp alibi(Tensor slopes) {
-        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, sinks, slopes);
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, sinks, slopes, cuSeqlensQ);
     }
 
     /** Queries per sequence of the split-KV decode, and of any decode in F32. */
@@ -64,16 +65,16 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         return new DecodeOp(q, cache, cacheLengths, out, null, true, scale, null, 0);
     }
 
-    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window, softcap, sinks, alibi); }
+    public DecodeOp lse(Tensor t) { return new DecodeOp(q, cache, cacheLengths, out, t, causal, scale, bias, numSplits, lengths, window, softcap, sinks, alibi, cuSeqlensQ); }
 
-    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window, softcap, sinks, alibi); }
+    public DecodeOp causal(boolean c) { return new DecodeOp(q, cache, cacheLengths, out, lse, c, scale, bias, numSplits, lengths, window, softcap, sinks, alibi, cuSeqlensQ); }
 
-    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window, softcap, sinks, alibi); }
+    public DecodeOp scale(float s) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, s, bias, numSplits, lengths, window, softcap, sinks, alibi, cuSeqlensQ); }
 
-    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window, softcap, sinks, alibi); }
+    public DecodeOp bias(RelativeBias b) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, b, numSplits, lengths, window, softcap, sinks, alibi, cuSeqlensQ); }
 
     /** Lengths from an I32 (B) tensor of the backend, read when the op runs (cacheLengths becomes null). */
-    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window, softcap, sinks, alibi); }
+    public DecodeOp lengths(Tensor t) { return new DecodeOp(q, cache, null, out, lse, causal, scale, bias, numSplits, t, window, softcap, sinks, alibi, cuSeqlensQ); }
 
     /** The lengths the op uses now: the host array, or the tensor's values checked against the cache (CPU backend). */
     int[] currentLengths() {
@@ -94,7 +95,31 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         }
     }
 
-    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window, softcap, sinks, alibi); }
+    /**
+     * Varlen (ABI 17): several sequences' new rows in one op, as a packed pass holds them. q and out are (1, ΣTq, NH, HS);
+     * rows {@code cu[b] .. cu[b+1] − 1} are sequence b's Lq_b ≥ 0 queries, query i at key position cacheLengths[b] − Lq_b + i,
+     * against row b of the cache's block table; lse (given) is F32 (NH, ΣTq). Each sequence gets what {@link #sequence} —
+     * an op over it alone — computes (on CUDA with the same splits; t4j.h). Host cacheLengths only.
+     */
+    public DecodeOp packed(int[] cu) {
+        return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, sinks, alibi,
+                cu == null ? null : cu.clone());
+    }
+
+    /**
+     * Sequence b of a {@link #packed} op as an op of its own: its rows of q and out (1, Lq_b, NH, HS), row b of the
+     * block table, its length, and {@code lseRows} (F32 (1, NH, Lq_b), or null) for its lse.
+     */
+    public DecodeOp sequence(int b, Tensor lseRows) {
+        int from = cuSeqlensQ[b], to = cuSeqlensQ[b + 1];
+        int mb = cache.maxBlocksPerSeq();
+        PagedKvCache row = new PagedKvCache(cache.kCache(), cache.vCache(),
+                Arrays.copyOfRange(cache.blockTable(), b * mb, (b + 1) * mb), mb);
+        return new DecodeOp(q.slice(1, from, to), row, new int[] {cacheLengths[b]}, out.slice(1, from, to), lseRows, causal, scale,
+                bias, numSplits, null, window, softcap, sinks, alibi, null);
+    }
+
+    public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window, softcap, sinks, alibi, cuSeqlensQ); }
 
     public static boolean supportsHeadSize(long hs) {
         return hs >= 8 && hs <= 256 && hs % 8 == 0;
@@ -113,13 +138,27 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         Checks.sameShape("q", q, "out", out);
         Checks.sameDevice("q", q, "out", out);
         if (q.rank() != 4) throw new IllegalArgumentException("q must be (B, Tq, NH, HS), got " + q.shapeString());
-        if (q.shape(0) > 65535) throw new IllegalArgumentException("batch " + q.shape(0) + " of q exceeds 65535");
-        int batch = (int) q.shape(0);
-        if (q.shape(1) < 1 || q.shape(1) > maxQueries(q.dtype())) {
-            throw new IllegalArgumentException("decode takes 1 to " + MAX_QUERIES + " queries per sequence in F32, q has "
-                    + q.shapeString() + "; use F16/BF16 or attention for longer chunks");
+        int batch, tq;
+        if (cuSeqlensQ != null) {
+            if (q.shape(0) != 1 || q.shape(1) < 1 || q.shape(1) > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a packed decode's q must be (1, ΣTq ≥ 1, NH, HS), got " + q.shapeString());
+            }
+            if (cuSeqlensQ.length < 2 || cuSeqlensQ.length - 1 > 65535) {
+                throw new IllegalArgumentException("cuSeqlensQ has " + cuSeqlensQ.length + " entries; it needs B + 1 with 1 ≤ B ≤ 65535");
+            }
+            if (lengths != null) throw new IllegalArgumentException("a packed decode takes host cacheLengths, not a lengths tensor");
+            batch = cuSeqlensQ.length - 1;
+            tq = (int) AttentionOp.offsets("cuSeqlensQ", cuSeqlensQ, q.shape(1), "q " + q.shapeString());
+        } else {
+            if (q.shape(0) > 65535) throw new IllegalArgumentException("batch " + q.shape(0) + " of q exceeds 65535");
+            batch = (int) q.shape(0);
+            tq = (int) Math.min(q.shape(1), Integer.MAX_VALUE);
         }
-        int tq = (int) q.shape(1);
+        if (tq < 1 || tq > maxQueries(q.dtype())) {
+            throw new IllegalArgumentException("decode takes 1 to " + MAX_QUERIES + " queries per sequence in F32, q has "
+                    + q.shapeString() + (cuSeqlensQ == null ? "" : " with up to " + tq + " per sequence")
+                    + "; use F16/BF16 or attention for longer chunks");
+        }
         PagedKvCache.checkLengthSource(batch, cacheLengths, lengths);
         cache.validate(batch, cacheLengths, 0, "cacheLengths");
         Checks.sameDType("q", q, "kCache", cache.kCache());
@@ -144,7 +183,17 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         if (cacheLengths == null) {
             maxLength = (int) Math.min(Integer.MAX_VALUE, cache.capacity());
         } else {
-            coverQueries("cacheLengths", cacheLengths, tq);
+            if (cuSeqlensQ == null) {
+                coverQueries("cacheLengths", cacheLengths, tq);
+            } else {
+                for (int b = 0; b < batch; b++) {
+                    int lq = cuSeqlensQ[b + 1] - cuSeqlensQ[b];
+                    if (cacheLengths[b] < lq) {
+                        throw new IllegalArgumentException("cacheLengths[" + b + "] = " + cacheLengths[b] + " is below its " + lq
+                                + " queries (cuSeqlensQ): append the new tokens' keys before decoding");
+                    }
+                }
+            }
             maxLength = java.util.Arrays.stream(cacheLengths).max().orElse(0);
         }
         if (numSplits < 0 || numSplits > MAX_SPLITS) {
@@ -163,10 +212,10 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
         if (lse != null) {
             Checks.open("lse", lse);
             Checks.sameDevice("q", q, "lse", lse);
-            long[] want = {batch, nh, tq};
+            long[] want = cuSeqlensQ == null ? new long[] {batch, nh, tq} : new long[] {nh, q.shape(1)};
             if (lse.dtype() != DType.F32 || !Arrays.equals(lse.shape(), want) || !lse.isContiguous()) {
-                throw new IllegalArgumentException("lse is " + lse + " but q " + q.shapeString() + " needs a contiguous F32 ("
-                        + batch + ", " + nh + ", " + tq + ")");
+                throw new IllegalArgumentException("lse is " + lse + " but q " + q.shapeString() + " needs a contiguous F32 "
+                        + Arrays.toString(want).replace('[', '(').replace(']', ')'));
             }
         }
         Checks.lastDimContiguous("q", q);

@@ -51,6 +51,13 @@ public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int m
      * with lengths null (a lengths tensor, unknown on the host) only the tensors and the table's size.
      */
     void validate(int batch, int[] lengths, int extra, String lengthsRole) {
+        int[] extras = new int[Math.max(batch, 0)];
+        java.util.Arrays.fill(extras, extra);
+        validate(batch, lengths, extras, lengthsRole);
+    }
+
+    /** {@link #validate(int, int[], int, String)} with rows {@code extra[b]} appended to sequence b. */
+    void validate(int batch, int[] lengths, int[] extras, String lengthsRole) {
         Checks.open("kCache", kCache);
         Checks.open("vCache", vCache);
         Checks.floating("kCache", kCache);
@@ -92,6 +99,7 @@ public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int m
             throw new IllegalArgumentException(lengthsRole + " has " + lengths.length + " entries for batch " + batch);
         }
         for (int b = 0; b < batch; b++) {
+            int extra = extras[b];
             long need = (long) lengths[b] + extra;
             if (lengths[b] < 0) throw new IllegalArgumentException(lengthsRole + "[" + b + "] = " + lengths[b] + " is negative");
             if (need > capacity()) {

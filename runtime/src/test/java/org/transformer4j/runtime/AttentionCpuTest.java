@@ -213,6 +213,20 @@ class AttentionCpuTest {
         return s.stream().map(Arguments::of);
     }
 
+    static Stream<Arguments> packedDecodeCases() { return AttentionHarness.packedDecodeCases().stream().map(Arguments::of); }
+
+    /**
+     * Varlen append and decode (ABI 17): one packed append writes exactly each sequence's rows, and one packed decode gives
+     * each sequence the oracle's answer and the bits of a decode of that sequence alone.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("packedDecodeCases")
+    void packedDecodeMatchesTheOracleAndEachSequenceAlone(AttentionHarness.PackedDecodeSpec spec) {
+        AttentionHarness.PackedDecodeRun r = AttentionHarness.runPackedDecode(CPU, spec, System.nanoTime());
+        AttentionHarness.assertCpuMatchesOracle(spec.dtype(), r.run());
+        AttentionHarness.assertPackedEqualsSolo(r);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("decodeCases")
     void pagedDecodeMatchesTheOracleAndPrefill(AttentionHarness.DecodeSpec spec) {

@@ -461,6 +461,207 @@ public final class AttentionHarness {
         }
     }
 
+    /**
+     * One varlen paged decode problem (ABI 17): sequence b holds {@code lengths[b]} keys after appending its
+     * {@code lq[b]} ≥ 0 new rows (lq[b] ≤ lengths[b]); causal, scale 1/√HS; an explicit split count (≥ 1), so that the
+     * packed op and each sequence's own op run the same splits.
+     */
+    public record PackedDecodeSpec(DType dtype, int nh, int nkv, int hs, int[] lq, int[] lengths, int blockSize, int splits, int window,
+                                   boolean withSinks, boolean withAlibi) {
+        @Override
+        public String toString() {
+            return "varlen decode " + dtype + " NH=" + nh + " NKV=" + nkv + " HS=" + hs + " Lq=" + Arrays.toString(lq) + " L="
+                    + Arrays.toString(lengths) + " block=" + blockSize + " splits=" + splits + (window > 0 ? " window=" + window : "")
+                    + (withSinks ? " sinks" : "") + (withAlibi ? " alibi" : "");
+        }
+    }
+
+    /**
+     * Varlen decode problems for every backend: decode rows beside empty sequences, drafts and a 16-query chunk (the split-KV
+     * path, every dtype, 1..5 splits, MHA / GQA / MQA, a window, sinks, ALiBi); in F16/BF16 a decode row beside chunks of 17,
+     * 64 and 200 rows (the paged prefill: 64- and 128-row tiles) and a whole prompt.
+     */
+    public static List<PackedDecodeSpec> packedDecodeCases() {
+        List<PackedDecodeSpec> s = new ArrayList<>();
+        int[] lq = {1, 0, 16, 3, 1}, l = {40, 7, 16, 90, 1};
+        for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int splits : new int[] {1, 3, 5}) s.add(new PackedDecodeSpec(dt, 8, 2, 64, lq, l, 16, splits, 0, false, false));
+            s.add(new PackedDecodeSpec(dt, 4, 4, 32, lq, l, 8, 2, 9, false, false));                  // MHA, sliding window
+            s.add(new PackedDecodeSpec(dt, 4, 1, 128, lq, l, 16, 3, 0, true, false));                 // MQA, sinks
+            s.add(new PackedDecodeSpec(dt, 6, 3, 64, new int[] {2, 1, 5}, new int[] {33, 60, 5}, 16, 2, 0, false, true));  // ALiBi
+        }
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {
+            s.add(new PackedDecodeSpec(dt, 8, 2, 64, new int[] {1, 200, 17, 0, 64}, new int[] {50, 230, 17, 10, 300}, 16, 1, 0, false, false));
+            s.add(new PackedDecodeSpec(dt, 4, 1, 128, new int[] {300, 1}, new int[] {300, 77}, 16, 1, 0, true, false));
+            s.add(new PackedDecodeSpec(dt, 4, 2, 80, new int[] {40, 3, 21}, new int[] {100, 3, 21}, 32, 1, 16, false, true));
+        }
+        return s;
+    }
+
+    /**
+     * A varlen run: the packed op's out (ΣLq, NH, HS) and lse (NH, ΣLq) against the oracle ({@code run}, lse laid out as the
+     * oracle's per-sequence (NH, Lq_b) blocks one after another), and the same queries decoded one sequence at a time by
+     * padded ops on the same backend ({@code soloOut}, {@code soloLse}, in the packed layouts) for bit equality.
+     */
+    public record PackedDecodeRun(Run run, float[] packedLse, float[] soloOut, float[] soloLse) {}
+
+    /**
+     * Appends each sequence's first lengths − lq keys with ops of its own, then every sequence's new rows with ONE packed
+     * append (checked: the cache holds exactly the sequences' rows afterwards, every other slot still NaN), decodes them all
+     * with ONE packed op, and again sequence by sequence with padded ops.
+     */
+    public static PackedDecodeRun runPackedDecode(Backend be, PackedDecodeSpec s, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int b = s.lengths().length;
+        int lmax = Arrays.stream(s.lengths()).max().orElseThrow();
+        int bs = s.blockSize();
+        int maxBlocks = (lmax + bs - 1) / bs + 1;
+        int numBlocks = b * maxBlocks + 3;
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < numBlocks; i++) ids.add(i);
+        Collections.shuffle(ids, new java.util.Random(seed));
+        int[] table = new int[b * maxBlocks];
+        for (int i = 0; i < table.length; i++) table[i] = ids.get(i);
+        int rowK = s.nkv() * s.hs(), rowQ = s.nh() * s.hs();
+        int[] cu = new int[b + 1];
+        for (int i = 0; i < b; i++) cu[i + 1] = cu[i] + s.lq()[i];
+        int total = cu[b];
+        float[][] kSeq = new float[b][], vSeq = new float[b][];
+        for (int i = 0; i < b; i++) {
+            kSeq[i] = rounded(s.dtype(), random(rnd, s.lengths()[i] * rowK, 1.5));
+            vSeq[i] = rounded(s.dtype(), random(rnd, s.lengths()[i] * rowK, 1.5));
+        }
+        float[] qAll = rounded(s.dtype(), random(rnd, total * rowQ, 1.5));
+        float[] kNew = new float[total * rowK], vNew = new float[total * rowK];
+        for (int i = 0; i < b; i++) {
+            int before = s.lengths()[i] - s.lq()[i];
+            System.arraycopy(kSeq[i], before * rowK, kNew, cu[i] * rowK, s.lq()[i] * rowK);
+            System.arraycopy(vSeq[i], before * rowK, vNew, cu[i] * rowK, s.lq()[i] * rowK);
+        }
+        float scale = (float) (1 / Math.sqrt(s.hs()));
+        float[] sinkValues = s.withSinks() ? sinkValues(rnd, s.nh()) : null;
+        float[] alibiValues = s.withAlibi() ? alibiSlopes(s.nh()) : null;
+        List<Tensor> owned = new ArrayList<>();
+        try {
+            Tensor kc = poisoned(be, s.dtype(), numBlocks, bs, s.nkv(), s.hs());
+            Tensor vc = poisoned(be, s.dtype(), numBlocks, bs, s.nkv(), s.hs());
+            owned.addAll(List.of(kc, vc));
+            PagedKvCache cache = new PagedKvCache(kc, vc, table, maxBlocks);
+            int[] before = new int[b];
+            for (int i = 0; i < b; i++) {
+                before[i] = s.lengths()[i] - s.lq()[i];
+                if (before[i] == 0) continue;
+                PagedKvCache row = new PagedKvCache(kc, vc, Arrays.copyOfRange(table, i * maxBlocks, (i + 1) * maxBlocks), maxBlocks);
+                try (Tensor hk = Tensor.of(s.dtype(), Arrays.copyOf(kSeq[i], before[i] * rowK), 1, before[i], s.nkv(), s.hs());
+                     Tensor hv = Tensor.of(s.dtype(), Arrays.copyOf(vSeq[i], before[i] * rowK), 1, before[i], s.nkv(), s.hs());
+                     Tensor dk = be.upload(hk); Tensor dv = be.upload(hv)) {
+                    be.kvAppend(new KvAppendOp(row, new int[] {0}, dk, dv));
+                }
+            }
+            try (Tensor hk = Tensor.of(s.dtype(), kNew, 1, total, s.nkv(), s.hs()); Tensor hv = Tensor.of(s.dtype(), vNew, 1, total, s.nkv(), s.hs());
+                 Tensor dk = be.upload(hk); Tensor dv = be.upload(hv)) {
+                be.kvAppend(KvAppendOp.packed(cache, before, cu, dk, dv));
+            }
+            checkCacheRows(download(be, kc), download(be, vc), table, maxBlocks, bs, rowK, kSeq, vSeq, s);
+
+            Tensor sinks = null, alibi = null;
+            if (sinkValues != null) try (Tensor h = Tensor.ofFloats(sinkValues, s.nh())) { sinks = be.upload(h); owned.add(sinks); }
+            if (alibiValues != null) try (Tensor h = Tensor.ofFloats(alibiValues, s.nh())) { alibi = be.upload(h); owned.add(alibi); }
+            Tensor q, out, lse;
+            try (Tensor hq = Tensor.of(s.dtype(), qAll, 1, total, s.nh(), s.hs())) { q = be.upload(hq); }
+            owned.add(q);
+            out = poisoned(be, s.dtype(), 1, total, s.nh(), s.hs());
+            lse = poisoned(be, DType.F32, s.nh(), total);
+            owned.addAll(List.of(out, lse));
+            DecodeOp op = DecodeOp.of(q, cache, s.lengths().clone(), out).lse(lse).scale(scale).splits(s.splits()).window(s.window())
+                    .sinks(sinks).alibi(alibi).packed(cu);
+            be.decode(op);
+            float[] got = download(be, out), gotLse = download(be, lse);
+
+            float[] soloOut = new float[got.length], soloLse = new float[gotLse.length];
+            Arrays.fill(soloOut, Float.NaN);
+            Arrays.fill(soloLse, Float.NaN);
+            for (int i = 0; i < b; i++) {
+                int lq = s.lq()[i];
+                if (lq == 0) continue;
+                try (Tensor o = poisoned(be, s.dtype(), 1, lq, s.nh(), s.hs()); Tensor l = poisoned(be, DType.F32, 1, s.nh(), lq)) {
+                    PagedKvCache row = new PagedKvCache(kc, vc, Arrays.copyOfRange(table, i * maxBlocks, (i + 1) * maxBlocks), maxBlocks);
+                    be.decode(DecodeOp.of(q.slice(1, cu[i], cu[i + 1]), row, new int[] {s.lengths()[i]}, o).lse(l).scale(scale)
+                            .splits(s.splits()).window(s.window()).sinks(sinks).alibi(alibi));
+                    System.arraycopy(download(be, o), 0, soloOut, cu[i] * rowQ, lq * rowQ);
+                    float[] ls = download(be, l);
+                    for (int h = 0; h < s.nh(); h++) System.arraycopy(ls, h * lq, soloLse, h * total + cu[i], lq);
+                }
+            }
+
+            double[] refOut = new double[total * rowQ], refLse = new double[s.nh() * total];
+            float[] lseBySequence = new float[s.nh() * total];                  // the packed lse in the oracle's order
+            double maxV = 0;
+            for (int i = 0; i < b; i++) {
+                int lq = s.lq()[i], l = s.lengths()[i];
+                for (float x : vSeq[i]) maxV = Math.max(maxV, Math.abs(x));
+                if (lq == 0) continue;
+                AttentionOracle.Result r = AttentionOracle.attention(Arrays.copyOfRange(qAll, cu[i] * rowQ, cu[i + 1] * rowQ),
+                        kSeq[i], vSeq[i], lq, s.nh(), s.nkv(), s.hs(), l, "CAUSAL", 0, s.window(), scale, null, BUCKETS, MAX_DISTANCE,
+                        false, null, sinkValues, alibiValues);
+                System.arraycopy(r.out(), 0, refOut, cu[i] * rowQ, r.out().length);
+                System.arraycopy(r.lse(), 0, refLse, cu[i] * s.nh(), r.lse().length);
+                for (int h = 0; h < s.nh(); h++) System.arraycopy(gotLse, h * total + cu[i], lseBySequence, cu[i] * s.nh() + h * lq, lq);
+            }
+            return new PackedDecodeRun(new Run(got, lseBySequence, refOut, refLse, maxV, s + " seed " + seed), gotLse, soloOut, soloLse);
+        } finally {
+            for (Tensor t : owned) t.close();
+        }
+    }
+
+    /** The values a dtype stores (the oracle then sees exactly what the backend holds). */
+    private static float[] rounded(DType dt, float[] x) {
+        try (Tensor t = Tensor.of(dt, x, x.length)) {
+            return t.toFloatArray();
+        }
+    }
+
+    /** After the appends: sequence i's rows 0 .. lengths[i] − 1 hold its keys and values, every other slot is still NaN. */
+    private static void checkCacheRows(float[] k, float[] v, int[] table, int maxBlocks, int bs, int rowK, float[][] kSeq, float[][] vSeq,
+                                       PackedDecodeSpec s) {
+        boolean[] used = new boolean[k.length / rowK];
+        for (int i = 0; i < kSeq.length; i++) {
+            for (int j = 0; j < s.lengths()[i]; j++) {
+                int slot = table[i * maxBlocks + j / bs] * bs + j % bs;
+                used[slot] = true;
+                for (int e = 0; e < rowK; e++) {
+                    if (Float.compare(k[slot * rowK + e], kSeq[i][j * rowK + e]) != 0 || Float.compare(v[slot * rowK + e], vSeq[i][j * rowK + e]) != 0) {
+                        throw new AssertionError(s + ": sequence " + i + " row " + j + " element " + e + " of the cache is "
+                                + k[slot * rowK + e] + " / " + v[slot * rowK + e] + ", appended " + kSeq[i][j * rowK + e] + " / "
+                                + vSeq[i][j * rowK + e]);
+                    }
+                }
+            }
+        }
+        for (int slot = 0; slot < used.length; slot++) {
+            for (int e = 0; !used[slot] && e < rowK; e++) {
+                if (!Float.isNaN(k[slot * rowK + e]) || !Float.isNaN(v[slot * rowK + e])) {
+                    throw new AssertionError(s + ": slot " + slot + " belongs to no sequence's rows but was written");
+                }
+            }
+        }
+    }
+
+    /** Bit equality of a varlen run's packed results with the sequence-by-sequence ones (the ABI's promise). */
+    public static void assertPackedEqualsSolo(PackedDecodeRun r) {
+        for (int i = 0; i < r.soloOut().length; i++) {
+            if (Float.floatToRawIntBits(r.run().out()[i]) != Float.floatToRawIntBits(r.soloOut()[i])) {
+                throw new AssertionError(r.run().what() + ": packed out[" + i + "] = " + r.run().out()[i] + " but alone "
+                        + r.soloOut()[i]);
+            }
+        }
+        for (int i = 0; i < r.soloLse().length; i++) {
+            if (Float.floatToRawIntBits(r.packedLse()[i]) != Float.floatToRawIntBits(r.soloLse()[i])) {
+                throw new AssertionError(r.run().what() + ": packed lse[" + i + "] = " + r.packedLse()[i] + " but alone " + r.soloLse()[i]);
+            }
+        }
+    }
+
     // ---- comparisons ---------------------------------------------------------------------------
 
     /** Unit roundoff of a storage dtype: half an ulp at 1. */

@@ -79,4 +79,35 @@ class AttentionValidationTest {
                 t(DType.F32, 2, 1, 3, 32))));
         rejects("numSplits", () -> CPU.decode(DecodeOp.of(q, cache, new int[] {3, 3}, out).splits(129)));
     }
+
+    /** Varlen append and decode (ABI 17): offsets, layouts and each sequence's own room are checked before any work. */
+    @Test
+    void packedCacheOpsCheckTheirOffsetsAndEachSequencesRoom() {
+        Tensor kc = t(DType.F32, 4, 16, 2, 32);
+        Tensor vc = t(DType.F32, 4, 16, 2, 32);
+        PagedKvCache cache = new PagedKvCache(kc, vc, new int[] {0, 1, 2, 3}, 2);   // 2 sequences × 32 rows
+        Tensor k = t(DType.F32, 1, 6, 2, 32);
+        rejects("the cache is too small: sequence 1 needs 33 rows", () -> CPU.kvAppend(KvAppendOp.packed(cache, new int[] {0, 28}, new int[] {0, 1, 6}, k, k)));
+        rejects("cuSeqlens ends at 5", () -> CPU.kvAppend(KvAppendOp.packed(cache, new int[] {0, 0}, new int[] {0, 1, 5}, k, k)));
+        rejects("cuSeqlens decreases", () -> CPU.kvAppend(KvAppendOp.packed(cache, new int[] {0, 0}, new int[] {0, 7, 6}, k, k)));
+        rejects("cuSeqlens[0] must be 0", () -> CPU.kvAppend(KvAppendOp.packed(cache, new int[] {0, 0}, new int[] {1, 2, 6}, k, k)));
+        rejects("a packed append's k must be (1, ΣT, NKV, HS)", () -> CPU.kvAppend(KvAppendOp.packed(cache, new int[] {0, 0},
+                new int[] {0, 1, 5}, t(DType.F32, 2, 5, 2, 32), t(DType.F32, 2, 5, 2, 32))));
+        rejects("cacheLengths has 1", () -> CPU.kvAppend(KvAppendOp.packed(cache, new int[] {0}, new int[] {0, 1, 6}, k, k)));
+        Tensor q = t(DType.F32, 1, 6, 4, 32);
+        Tensor out = t(DType.F32, 1, 6, 4, 32);
+        rejects("cacheLengths[1] = 4 is below its 5 queries", () -> CPU.decode(DecodeOp.of(q, cache, new int[] {1, 4}, out).packed(new int[] {0, 1, 6})));
+        rejects("cuSeqlensQ ends at 5", () -> CPU.decode(DecodeOp.of(q, cache, new int[] {1, 5}, out).packed(new int[] {0, 1, 5})));
+        rejects("1 to 16 queries per sequence in F32", () -> CPU.decode(DecodeOp.of(t(DType.F32, 1, 18, 4, 32), cache, new int[] {1, 17},
+                t(DType.F32, 1, 18, 4, 32)).packed(new int[] {0, 1, 18})));
+        rejects("a packed decode's q must be (1, ΣTq ≥ 1, NH, HS)", () -> CPU.decode(DecodeOp.of(t(DType.F32, 2, 3, 4, 32), cache,
+                new int[] {3, 3}, t(DType.F32, 2, 3, 4, 32)).packed(new int[] {0, 3, 6})));
+        rejects("needs a contiguous F32 (4, 6)", () -> CPU.decode(DecodeOp.of(q, cache, new int[] {1, 5}, out).lse(t(DType.F32, 2, 4, 5))
+                .packed(new int[] {0, 1, 6})));
+        rejects("cuSeqlensQ has 1 entries", () -> CPU.decode(DecodeOp.of(q, cache, new int[] {1, 5}, out).packed(new int[] {6})));
+        try (Tensor lengths = Tensor.ofInts(new int[] {1, 5}, 2)) {
+            rejects("a packed decode takes host cacheLengths", () -> CPU.decode(DecodeOp.of(q, cache, null, out).lengths(lengths)
+                    .packed(new int[] {0, 1, 6})));
+        }
+    }
 }

@@ -154,7 +154,7 @@ class GraphCaptureTest {
         e = assertThrows(IllegalArgumentException.class, () -> cpu.decode(DecodeOp.of(q, c, null, q)));
         assertTrue(e.getMessage().contains("no cache lengths: give host cacheLengths or a lengths tensor"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> cpu.decode(new DecodeOp(q, c, new int[] {1, 1, 1}, q, null, true, 1f, null, 0, zero, 0, 0f, null, null)));
+                () -> cpu.decode(new DecodeOp(q, c, new int[] {1, 1, 1}, q, null, true, 1f, null, 0, zero, 0, 0f, null, null, null)));
         assertTrue(e.getMessage().contains("both host cacheLengths and a lengths tensor"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> cpu.kvAppend(new KvAppendOp(c, new int[B], k, k, lengths)));

@@ -582,10 +582,11 @@ public final class CudaBackend implements Backend {
             device.makeCurrent();
             try (Arena arena = Arena.ofConfined();
                  Tensor hostTable = c.tableTensor() == null ? ints(c.blockTable()) : null;
-                 Tensor hostLengths = ints(op.cacheLengths())) {
+                 Tensor hostLengths = ints(op.cacheLengths());
+                 Tensor cu = ints(op.cuSeqlens())) {
                 Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
                 Tensor table = hostTable != null ? hostTable : c.tableTensor();
-                MemorySegment p = CudaParams.kvAppend(arena, op, s, c, table, lengths);
+                MemorySegment p = CudaParams.kvAppend(arena, op, s, c, table, lengths, cu);
                 Cuda.checkT4j(t4j_h.t4j_kv_append(p, stream.handle()), "t4j_kv_append (" + op.k().dtype() + ")");
             }
             afterOp("kvAppend");
@@ -781,12 +782,13 @@ public final class CudaBackend implements Backend {
             try (Arena arena = Arena.ofConfined();
                  Tensor hostTable = c.tableTensor() == null ? ints(c.blockTable()) : null;
                  Tensor hostLengths = ints(op.cacheLengths());
+                 Tensor cu = ints(op.cuSeqlensQ());
                  Tensor wsO = splits > 1 ? empty(DType.F32, rows, s.hs()) : null;      // (splits, B, NH, Tq, HS)
                  Tensor wsLse = splits > 1 ? empty(DType.F32, rows) : null) {           // (splits, B, NH, Tq)
                 Tensor lengths = op.lengths() != null ? op.lengths() : hostLengths;
                 Tensor table = hostTable != null ? hostTable : c.tableTensor();
                 int splitKeys = op.numSplits() > 0 ? 0 : AUTO_SPLIT_KEYS;  // an explicit count is run as asked
-                MemorySegment p = CudaParams.decode(arena, op, s, c, splits, splitKeys, table, lengths, wsO, wsLse);
+                MemorySegment p = CudaParams.decode(arena, op, s, c, splits, splitKeys, table, lengths, wsO, wsLse, cu);
                 Cuda.checkT4j(t4j_h.t4j_decode(p, stream.handle()),
                         "t4j_decode (" + op.q().dtype() + ", HS " + s.hs() + ", " + splits + " splits)");
             }

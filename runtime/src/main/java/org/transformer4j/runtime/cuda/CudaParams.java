@@ -299,7 +299,8 @@ final class CudaParams {
     }
 
     /** t4j_kv_append_params for the op, allocated in arena. */
-    static MemorySegment kvAppend(Arena arena, KvAppendOp op, KvAppendOp.Shape s, PagedKvCache c, Tensor table, Tensor lengths) {
+    static MemorySegment kvAppend(Arena arena, KvAppendOp op, KvAppendOp.Shape s, PagedKvCache c, Tensor table, Tensor lengths,
+                                  Tensor cuSeqlens) {
         MemorySegment p = t4j_kv_append_params.allocate(arena);
         t4j_kv_append_params.k_cache(p, address(c.kCache()));
         t4j_kv_append_params.v_cache(p, address(c.vCache()));
@@ -321,12 +322,13 @@ final class CudaParams {
         t4j_kv_append_params.max_blocks_per_seq(p, c.maxBlocksPerSeq());
         t4j_kv_append_params.num_blocks(p, c.numBlocks());
         t4j_kv_append_params.dtype(p, op.k().dtype().code());
+        t4j_kv_append_params.cu_seqlens(p, address(cuSeqlens));      // ABI 17: packed rows per sequence, or NULL
         return p;
     }
 
     /** t4j_decode_params for the op, allocated in arena. */
     static MemorySegment decode(Arena arena, DecodeOp op, DecodeOp.Shape s, PagedKvCache c, int splits, int splitKeys, Tensor table,
-                                Tensor lengths, Tensor wsO, Tensor wsLse) {
+                                Tensor lengths, Tensor wsO, Tensor wsLse, Tensor cuSeqlensQ) {
         MemorySegment p = t4j_decode_params.allocate(arena);
         t4j_decode_params.out(p, address(op.out()));
         t4j_decode_params.lse(p, address(op.lse()));
@@ -363,6 +365,7 @@ final class CudaParams {
         t4j_decode_params.softcap(p, op.softcap());
         t4j_decode_params.sinks(p, address(op.sinks()));             // ABI 11: added once per row after the splits
         t4j_decode_params.alibi_slopes(p, address(op.alibi()));      // ABI 14: ALiBi slopes, F32 (NH), or NULL
+        t4j_decode_params.cu_seqlens_q(p, address(cuSeqlensQ));      // ABI 17: packed queries per sequence, or NULL
         return p;
     }
 

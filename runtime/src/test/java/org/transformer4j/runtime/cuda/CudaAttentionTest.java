@@ -206,6 +206,25 @@ class CudaAttentionTest {
      * twin's + 1e-5·max|ref|). lse: fp32 sums of exp2 with hardware ex2/lg2 (≤ 2 ulp each), so
      * |lse − ref| ≤ 1e-4·max(1, |ref|); rows the oracle says see no key must be −∞ and zeros.
      */
+    static Stream<Arguments> packedDecodeCases() { return AttentionHarness.packedDecodeCases().stream().map(Arguments::of); }
+
+    /**
+     * Varlen paged append and decode (ABI 17; emulated, never run on a GPU before this test): one packed append writes
+     * exactly each sequence's rows; one packed decode (split-KV and paged prefill, decode rows beside chunks, empty
+     * sequences) is within the tolerance rule of the CPU twin and the oracle, and bit for bit what each sequence's own
+     * launch gives with the same splits (t4j.h).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("packedDecodeCases")
+    void packedDecodeMatchesTheOracleAndEachSequenceAlone(AttentionHarness.PackedDecodeSpec spec) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        AttentionHarness.PackedDecodeRun g = AttentionHarness.runPackedDecode(gpu, spec, seed);
+        AttentionHarness.PackedDecodeRun c = AttentionHarness.runPackedDecode(new CpuBackend(), spec, seed);
+        check(spec.dtype(), g.run(), c.run());
+        AttentionHarness.assertPackedEqualsSolo(g);
+    }
+
     private static void check(DType dt, AttentionHarness.Run gpu, AttentionHarness.Run cpu) {
         AttentionHarness.emptyRowsAndPoison(gpu);
         GpuTests.withinTolerance(dt, gpu.out(), cpu.out(), gpu.refOut(), gpu.what());
