@@ -41,7 +41,9 @@ import org.transformer4j.server.OpenAiServer;
  * which is how servers without continuous batching behave; "batched-no-groups" is "batched" with every prefill chunk its
  * own forward pass (Engine.Config.prefillGroupRows 1: what prompts of several lengths got before they were packed);
  * "speculative-K" is "batched" with n-gram speculative decoding (the running sequences' drafts checked in packed passes;
- * "speculative-K-no-groups": one verify pass per sequence, as before 2026-12-07)
+ * "speculative-K-no-groups": one verify pass per sequence, as before 2026-12-07); "batched-no-mixing" is "batched" with a
+ * step's decode rows, prefill chunks and drafts in passes apart (Engine.Config.mixedSteps false: as before 2026-12-07's
+ * mixed passes)
  * (K draft tokens, lookup 1..3 tokens, at any batch size). Throughput = all streamed tokens / wall
  * time from the first request to the last token; tokens per CPU-s divides them by the process's CPU time
  * instead (fairer on a machine shared with other work). A warm-up round runs first in each mode: the
@@ -90,6 +92,7 @@ public final class ServeLoad {
                     Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.equals("one-at-a-time") ? 1 : 64, 256);
                     if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // one group of 64 (above the small-M limit: the packed GEMM path, not bit-identical to solo)
                     if (mode.endsWith("-no-groups")) cfg = cfg.prefillGroupRows(1);   // every prefill chunk and draft check its own pass
+                    if (mode.endsWith("-no-mixing")) cfg = cfg.mixedSteps(false);     // decode rows, chunks and drafts in passes apart
                     if (mode.startsWith("speculative")) {                           // speculative-K: n-gram speculation, K draft tokens, lookup 1..3
                         String k = mode.substring("speculative-".length()).replace("-no-groups", "");
                         cfg = cfg.speculative(Engine.Speculation.ngram(Integer.parseInt(k), 1, 3).maxRunning(64));

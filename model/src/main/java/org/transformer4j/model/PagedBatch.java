@@ -160,6 +160,41 @@ public final class PagedBatch {
         }
     }
 
+    /**
+     * {@link #prefillPackedRows} leaving the kept logits on the backend ({@link Transformer.PackedLogits}: sequence b's
+     * rows, all of them where {@code allRows[b]}, else its last): an engine step's decode rows (one token each) packed with
+     * its prefill chunks are sampled there. Close the result.
+     */
+    public static Pass prefillPackedOnDevice(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens,
+                                             boolean[] allRows, LoraSlots lora, int[] slots) {
+        KvState st = packedState(m, kv, tables, maxBlocks, starts, tokens, lora, slots);
+        try {
+            return new Pass(st, m.prefillPackedOnDevice(st, tokens, allRows));
+        } catch (RuntimeException | Error e) {
+            st.close();
+            throw e;
+        }
+    }
+
+    /** A packed pass's logits on the backend, valid until {@link #close}. */
+    public static final class Pass implements AutoCloseable {
+        private final KvState state;
+        private final Transformer.PackedLogits logits;
+
+        Pass(KvState state, Transformer.PackedLogits logits) { this.state = state; this.logits = logits; }
+
+        public Transformer.PackedLogits logits() { return logits; }
+
+        @Override
+        public void close() {
+            try {
+                logits.close();
+            } finally {
+                state.close();
+            }
+        }
+    }
+
     private static KvState packedState(Transformer m, Tensor[][] kv, int[] tables, int maxBlocks, int[] starts, int[][] tokens,
                                        LoraSlots lora, int[] slots) {
         if (starts == null || tokens == null || starts.length != tokens.length) {

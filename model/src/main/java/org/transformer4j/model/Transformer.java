@@ -472,6 +472,50 @@ public final class Transformer {
      * projection runs on those rows only.
      */
     public float[][][] prefillPacked(KvState st, int[][] tokens, boolean[] allRows) {
+        try (PackedLogits p = prefillPackedOnDevice(st, tokens, allRows)) {
+            float[][] l2 = toHost3(p.logits, 1, p.kept[p.kept.length - 1], config.vocabSize())[0];
+            float[][][] out = new float[p.kept.length - 1][][];
+            for (int b = 0; b < out.length; b++) out[b] = Arrays.copyOfRange(l2, p.kept[b], p.kept[b + 1]);
+            return out;
+        }
+    }
+
+    /**
+     * A packed pass's kept logits (sequence b's rows {@link #from}(b) .. {@link #to}(b) − 1 of {@link #logits}: all its rows
+     * where its allRows flag was set, else its last), left in the backend's memory until {@link #close}.
+     */
+    public static final class PackedLogits implements AutoCloseable {
+        private final Scratch scratch;
+        private final Tensor logits;                 // (1, K, V)
+        private final int[] kept;                    // (B + 1) offsets of each sequence's kept rows
+        private final Transformer model;
+
+        PackedLogits(Transformer model, Scratch scratch, Tensor logits, int[] kept) {
+            this.model = model; this.scratch = scratch; this.logits = logits; this.kept = kept;
+        }
+
+        /** The kept rows' logits (K, V), valid until {@link #close}. */
+        public Tensor logits() { return logits.view(logits.shape(1), logits.shape(2)); }
+
+        public int from(int b) { return kept[b]; }
+
+        public int to(int b) { return kept[b + 1]; }
+
+        /** Host copies of sequence b's kept rows. */
+        public float[][] host(int b) {
+            int v = model.config.vocabSize();
+            return model.toHost2(logits.slice(1, kept[b], kept[b + 1]), kept[b + 1] - kept[b], v);
+        }
+
+        @Override
+        public void close() { scratch.close(); }
+    }
+
+    /**
+     * {@link #prefillPacked} leaving the kept logits in the backend's memory (sampling them there: an engine step's decode
+     * rows packed with its prefill chunks); the caller closes the result.
+     */
+    public PackedLogits prefillPackedOnDevice(KvState st, int[][] tokens, boolean[] allRows) {
         checkState(st);
         int batch = st.batch;
         if (tokens == null || tokens.length != batch) {
@@ -505,31 +549,33 @@ public final class Transformer {
         }
         RelativeBias bias = relativeBias(weights.decoder, decoderBidirectional());
         int[] before = st.lengths.clone();
-        float[][] l2;
-        try (Scratch s = new Scratch(backend); var hold = st.hold()) {                          // the pool cannot grow meanwhile
-            s.lora = st.route(s, java.util.stream.IntStream.range(0, batch).toArray(), rows);
-            Tensor idT = s.uploadInts(ids, 1, n), posT = s.uploadInts(positions, 1, n);
-            Tensor x = s.empty(dtype, 1, n, config.modelWidth());                              // (1, ΣT, C)
-            Tensor typeIds = weights.embeddings.types() == null ? null : s.uploadInts(new int[n], 1, n);
-            embedInto(s, idT, 0, posT, typeIds, x);
-            // seqLens only feed dynamic NTK and LongRoPE, which packsPrefill leaves out
-            RopeAt rope = config.rope() == null ? null : new RopeAt(posT, null);
-            Tensor h = runStack(s, weights.decoder, x, l -> new PackedCachedSelf(s, st, l, before, cu, bias, ropeAt(l, rope),
-                    config.window(l)), null);
-            Tensor last = kept[batch] == n ? h : s.empty(dtype, 1, kept[batch], config.modelWidth());
-            for (int b = 0; b < batch && last != h; b++) {
-                int from = allRows[b] ? cu[b] : cu[b + 1] - 1;
-                backend.copy(h.slice(1, from, cu[b + 1]), last.slice(1, kept[b], kept[b + 1]));
+        Scratch s = new Scratch(backend);
+        Tensor logits;
+        try {
+            try (var hold = st.hold()) {                                                        // the pool cannot grow meanwhile
+                s.lora = st.route(s, java.util.stream.IntStream.range(0, batch).toArray(), rows);
+                Tensor idT = s.uploadInts(ids, 1, n), posT = s.uploadInts(positions, 1, n);
+                Tensor x = s.empty(dtype, 1, n, config.modelWidth());                          // (1, ΣT, C)
+                Tensor typeIds = weights.embeddings.types() == null ? null : s.uploadInts(new int[n], 1, n);
+                embedInto(s, idT, 0, posT, typeIds, x);
+                // seqLens only feed dynamic NTK and LongRoPE, which packsPrefill leaves out
+                RopeAt rope = config.rope() == null ? null : new RopeAt(posT, null);
+                Tensor h = runStack(s, weights.decoder, x, l -> new PackedCachedSelf(s, st, l, before, cu, bias, ropeAt(l, rope),
+                        config.window(l)), null);
+                Tensor last = kept[batch] == n ? h : s.empty(dtype, 1, kept[batch], config.modelWidth());
+                for (int b = 0; b < batch && last != h; b++) {
+                    int from = allRows[b] ? cu[b] : cu[b + 1] - 1;
+                    backend.copy(h.slice(1, from, cu[b + 1]), last.slice(1, kept[b], kept[b + 1]));
+                }
+                logits = logits(s, last);
             }
-            l2 = toHost3(logits(s, last), 1, kept[batch], config.vocabSize())[0];
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
         }
-        float[][][] out = new float[batch][][];
-        for (int b = 0; b < batch; b++) {
-            st.lengths[b] = before[b] + rows[b];
-            out[b] = Arrays.copyOfRange(l2, kept[b], kept[b + 1]);
-        }
+        for (int b = 0; b < batch; b++) st.lengths[b] = before[b] + rows[b];
         st.tokensEncoded += n;
-        return out;
+        return new PackedLogits(this, s, logits, kept);
     }
 
     /** Each sequence's last row of h (B, T, C): h itself for T = 1, else a copy (B, 1, C) in {@code s}. */

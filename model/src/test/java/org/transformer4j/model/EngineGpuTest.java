@@ -78,6 +78,8 @@ class EngineGpuTest {
                 assertTrue(whole >= n - 2, whole + " of " + n + " replies equal their solo runs in full (near ties are rare)");
                 assertTrue(e.prefillPasses() - passes < n / 2, (e.prefillPasses() - passes) + " prefill passes for " + n
                         + " prompts of several lengths admitted in one step (packed together)");
+                assertTrue(e.mixedPasses() > 0, "the held request's decode row ran in one pass with the prompts' chunks (varlen"
+                        + " paged append and decode, ABI 17)");
                 assertTrue(e.logprobCopies() > 0 && e.logprobCopies() <= e.sampleOps(),
                         e.logprobCopies() + " copies of logits rows for log-probabilities, at most one per choice (" + e.sampleOps() + ")");
                 for (int bucket : new int[] {8, 16}) {

@@ -1,7 +1,7 @@
 // Engine — continuous batching over one paged KV pool: requests join the running decode batch at
-// every step, prompts are prefilled in chunks under a per-step token budget between decode steps
-// (chunks of several prompts in one pass, packed), and a sequence that cannot grow when blocks run out
-// is preempted and recomputed later.
+// every step, prompts are prefilled in chunks under a per-step token budget (chunks of several prompts
+// in one pass, packed, and with the step's decode rows and speculative drafts where they fit: vLLM's
+// mixed batch), and a sequence that cannot grow when blocks run out is preempted and recomputed later.
 package org.transformer4j.model.engine;
 
 import java.util.ArrayDeque;
@@ -86,10 +86,14 @@ public final class Engine implements AutoCloseable {
      * @param prefixCaching  whether a prompt takes the whole blocks it shares with an earlier prompt from the prefix cache
      *                       (vLLM's automatic prefix caching; default true); false computes every prompt in full (vLLM's
      *                       --no-enable-prefix-caching, for measuring prefill as it is)
+     * @param mixedSteps     whether a step's decode rows, prefill chunks and speculative drafts go through ONE packed pass
+     *                       where at least two kinds are there and they fit {@code prefillGroupRows} (vLLM's mixed batch: the
+     *                       weights read once; each sequence's attention in one varlen launch for all of them, t4j.h ABI 17);
+     *                       default true; false runs them apart (a decode step, prefill passes, verify passes), for measuring
      */
     public record Config(long kvBudgetBytes, int maxRunning, int maxWaiting, int stepTokens, int prefillChunk,
                          int decodeGroup, int minChunkRows, int[] decodeBuckets, boolean cacheGenerated, Speculation speculation,
-                         int prefillGroupRows, int loraPassOvers, boolean prefixCaching) {
+                         int prefillGroupRows, int loraPassOvers, boolean prefixCaching, boolean mixedSteps) {
         public Config {
             if (kvBudgetBytes <= 0) throw new IllegalArgumentException("kvBudgetBytes must be > 0, got " + kvBudgetBytes);
             if (maxRunning < 1 || maxWaiting < 0 || stepTokens < 1 || prefillChunk < 1 || decodeGroup < 1 || minChunkRows < 1
@@ -118,20 +122,20 @@ public final class Engine implements AutoCloseable {
             boolean cpu = !m.backend.device().isCuda();
             int small = CpuKernels.smallMRows();
             return new Config(256L << 20, 64, 256, 512, 256, cpu ? small - 1 : 64, cpu ? small : 1,
-                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE, 16, true);
+                    cpu ? new int[0] : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}, !cpu, null, cpu ? small - 1 : Integer.MAX_VALUE, 16, true, true);
         }
 
         public Config kvBudget(long bytes) {
-            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(bytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         public Config limits(int running, int waiting) {
-            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(kvBudgetBytes, running, waiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         /** Batch sizes whose decode step is captured (see the record's parameters); none: op by op. */
         public Config decodeBuckets(int... sizes) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, sizes, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         /**
@@ -140,17 +144,17 @@ public final class Engine implements AutoCloseable {
          * (equal up to float rounding, so a near tie may pick another token).
          */
         public Config decodeGroup(int g) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, g, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         /** Whether generated blocks join the prefix cache (see the record's parameters). */
         public Config cacheGenerated(boolean on) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, on, speculation, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         /** N-gram speculative decoding as {@code s} says (null: none). */
         public Config speculative(Speculation s) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, s, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         /**
@@ -159,7 +163,7 @@ public final class Engine implements AutoCloseable {
          */
         public Config prefillGroupRows(int rows) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
-                    speculation, rows, loraPassOvers, prefixCaching);
+                    speculation, rows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         /**
@@ -168,17 +172,23 @@ public final class Engine implements AutoCloseable {
          */
         public Config loraPassOvers(int steps) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
-                    speculation, prefillGroupRows, steps, prefixCaching);
+                    speculation, prefillGroupRows, steps, prefixCaching, mixedSteps);
         }
 
         /** Whether prompts take their blocks from the prefix cache (see the record's parameters); vLLM's --no-enable-prefix-caching: false. */
         public Config prefixCaching(boolean on) {
             return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
-                    speculation, prefillGroupRows, loraPassOvers, on);
+                    speculation, prefillGroupRows, loraPassOvers, on, mixedSteps);
+        }
+
+        /** Whether a step's decode rows, prefill chunks and drafts share one pass (see the record's parameters); false: apart. */
+        public Config mixedSteps(boolean on) {
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated,
+                    speculation, prefillGroupRows, loraPassOvers, prefixCaching, on);
         }
 
         public Config steps(int tokens, int chunk) {
-            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching);
+            return new Config(kvBudgetBytes, maxRunning, maxWaiting, tokens, chunk, decodeGroup, minChunkRows, decodeBuckets, cacheGenerated, speculation, prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps);
         }
 
         @Override
@@ -187,13 +197,13 @@ public final class Engine implements AutoCloseable {
                     && stepTokens == c.stepTokens && prefillChunk == c.prefillChunk && decodeGroup == c.decodeGroup
                     && minChunkRows == c.minChunkRows && Arrays.equals(decodeBuckets, c.decodeBuckets) && cacheGenerated == c.cacheGenerated
                     && java.util.Objects.equals(speculation, c.speculation) && prefillGroupRows == c.prefillGroupRows
-                    && loraPassOvers == c.loraPassOvers && prefixCaching == c.prefixCaching;
+                    && loraPassOvers == c.loraPassOvers && prefixCaching == c.prefixCaching && mixedSteps == c.mixedSteps;
         }
 
         @Override
         public int hashCode() {
             return java.util.Objects.hash(kvBudgetBytes, maxRunning, maxWaiting, stepTokens, prefillChunk, decodeGroup, minChunkRows, cacheGenerated, speculation,
-                    prefillGroupRows, loraPassOvers, prefixCaching)
+                    prefillGroupRows, loraPassOvers, prefixCaching, mixedSteps)
                     * 31 + Arrays.hashCode(decodeBuckets);
         }
 
@@ -202,7 +212,7 @@ public final class Engine implements AutoCloseable {
             return "Config[kvBudgetBytes=" + kvBudgetBytes + ", maxRunning=" + maxRunning + ", maxWaiting=" + maxWaiting + ", stepTokens="
                     + stepTokens + ", prefillChunk=" + prefillChunk + ", decodeGroup=" + decodeGroup + ", minChunkRows=" + minChunkRows
                     + ", decodeBuckets=" + Arrays.toString(decodeBuckets) + ", cacheGenerated=" + cacheGenerated + ", speculation=" + speculation
-                    + ", prefillGroupRows=" + prefillGroupRows + ", loraPassOvers=" + loraPassOvers + ", prefixCaching=" + prefixCaching + "]";
+                    + ", prefillGroupRows=" + prefillGroupRows + ", loraPassOvers=" + loraPassOvers + ", prefixCaching=" + prefixCaching + ", mixedSteps=" + mixedSteps + "]";
         }
     }
 
@@ -370,6 +380,7 @@ public final class Engine implements AutoCloseable {
     private final AtomicLong tokensOut = new AtomicLong(), preemptions = new AtomicLong(), steps = new AtomicLong();
     private final AtomicLong loraWaits = new AtomicLong();   // admissions put off: every LoRA slot held by other adapters
     private final AtomicLong draftTokens = new AtomicLong(), acceptedTokens = new AtomicLong(), verifyPasses = new AtomicLong();
+    private final AtomicLong mixedPasses = new AtomicLong();   // passes of decode rows and prefill chunks together
     private final AtomicLong prefillPasses = new AtomicLong(), prefillRows = new AtomicLong(), sampleOps = new AtomicLong(), logprobCopies = new AtomicLong();
     private static final Generator.Options GREEDY = Generator.Options.greedy(1);   // rows not chosen this step
     private volatile int runningCount, blocksInUse;
@@ -546,6 +557,12 @@ public final class Engine implements AutoCloseable {
 
     /** Prompt rows run through the model (rows taken from the prefix cache not counted; a preempted prompt's recomputed rows counted again). */
     public long prefillRows() { return prefillRows.get(); }
+
+    /**
+     * Passes that ran two or three kinds of a step's rows together: decode rows, prefill chunks, speculative drafts (one
+     * with chunks also counts as a prefill pass, one with drafts as a verify pass).
+     */
+    public long mixedPasses() { return mixedPasses.get(); }
 
     /** Draft tokens proposed by n-gram speculation so far (see {@link Speculation}). */
     public long draftTokens() { return draftTokens.get(); }
@@ -762,11 +779,13 @@ public final class Engine implements AutoCloseable {
             budget -= take;
             progressed = true;
         }
-        prefillChunks(chunks);
-        for (int from = 0; from < decoding.size(); from += config.decodeGroup()) {
-            decode(decoding.subList(from, Math.min(decoding.size(), from + config.decodeGroup())));
+        if (!mixed(decoding, chunks, speculating)) {
+            prefillChunks(chunks);
+            for (int from = 0; from < decoding.size(); from += config.decodeGroup()) {
+                decode(decoding.subList(from, Math.min(decoding.size(), from + config.decodeGroup())));
+            }
+            verify(speculating);
         }
-        verify(speculating);
         publish();
         return true;
     }
@@ -1099,6 +1118,118 @@ public final class Engine implements AutoCloseable {
         } catch (RuntimeException e) {
             for (Seq s : seqs) fail(s, "sampling failed: " + e.getMessage());
         }
+    }
+
+    /** One sequence's rows in a mixed pass: a decode row (its last token), a prefill chunk, or a speculative draft's check. */
+    private record Part(Seq s, int start, int[] tokens, Chunk chunk, boolean draft) {
+        boolean decodeRow() { return chunk == null && !draft; }
+    }
+
+    /**
+     * This step's decode rows, prefill chunks and speculative drafts in ONE packed pass (vLLM's mixed batch: the products
+     * read the weights once for all of them, and a decode step no longer waits for a prefill pass of its own), where the
+     * model {@link #packs}, at least two of the three kinds are there and all their rows fit one group of {@link #groupRows}
+     * (on the CPU below the small-M limit, so that every row keeps its solo bits; on CUDA a step's rows). A decode row is its
+     * sequence's last token after its cached rows; its logits stay on the backend for the step's batched choice, as a
+     * decode step's do; the chunks' and drafts' kept rows come to the host as their own passes' do. Returns false, having
+     * done nothing, where it does not apply or the pass fails (the step then runs them the separate way, which also finds
+     * the failing sequence; no sequence's length moved).
+     */
+    private boolean mixed(List<Seq> decoding, List<Chunk> chunks, List<Seq> speculating) {
+        int kinds = (decoding.isEmpty() ? 0 : 1) + (chunks.isEmpty() ? 0 : 1) + (speculating.isEmpty() ? 0 : 1);
+        if (!packs || !config.mixedSteps() || kinds < 2) return false;
+        List<Part> parts = new ArrayList<>();
+        int rows = 0;
+        for (Seq s : decoding) {
+            if (s.done || !running.contains(s)) return false;
+            parts.add(new Part(s, s.len, new int[] {s.token(s.len)}, null, false));
+        }
+        for (Chunk c : chunks) {
+            if (!c.live(running)) return false;
+            parts.add(new Part(c.s(), c.start(), Arrays.copyOfRange(c.s().prompt, c.start(), c.start() + c.take()), c, false));
+        }
+        for (Seq s : speculating) {
+            if (s.done || !running.contains(s)) return false;
+            parts.add(new Part(s, s.len, fed(s), null, true));
+        }
+        for (Part p : parts) rows += p.tokens().length;
+        if (rows > groupRows) return false;
+        if (adapters != null) parts.sort(java.util.Comparator.comparing(Part::s, BY_ADAPTER));   // by adapter, the base model's last
+        int b = parts.size();
+        List<Seq> seqs = parts.stream().map(Part::s).toList();
+        int[] starts = new int[b];
+        int[][] tokens = new int[b][];
+        boolean[] all = new boolean[b];
+        for (int i = 0; i < b; i++) {
+            Part p = parts.get(i);
+            starts[i] = p.start();
+            tokens[i] = p.tokens();
+            all[i] = p.draft() || p.chunk() != null && p.s().wantsPromptRows();
+        }
+        int maxBlocks = maxBlocks(seqs);
+        PagedBatch.Pass pass;
+        try {
+            pass = PagedBatch.prefillPackedOnDevice(model, blocks.caches(), tables(seqs, maxBlocks), maxBlocks, starts, tokens, all,
+                    adapters, slots(seqs));
+        } catch (RuntimeException e) {
+            return false;
+        }
+        mixedPasses.incrementAndGet();
+        if (!chunks.isEmpty()) prefillPasses.incrementAndGet();
+        if (!speculating.isEmpty()) verifyPasses.incrementAndGet();
+        // reported in the separate way's order: the chunks' first tokens, the decode rows' tokens, the drafts' tokens
+        try (pass) {
+            Transformer.PackedLogits lg = pass.logits();
+            int lastDecodeRow = -1;
+            try {
+                for (int i = 0; i < b; i++) {
+                    Part p = parts.get(i);
+                    if (p.decodeRow()) lastDecodeRow = lg.from(i);
+                    if (p.chunk() == null) continue;
+                    float[][] r;
+                    try {
+                        r = lg.host(i);
+                    } catch (RuntimeException ex) {
+                        fail(p.s(), "prefill failed: " + ex.getMessage());
+                        continue;
+                    }
+                    if (all[i]) promptLogprobs(p.s(), starts[i], r);
+                    prefilled(p.s(), p.chunk().take(), r[r.length - 1]);
+                }
+            } finally {
+                chooseFirstTokens();
+            }
+            List<Seq> choosing = new ArrayList<>(java.util.Collections.nCopies(lastDecodeRow + 1, (Seq) null));
+            for (int i = 0; i < b; i++) {
+                Part p = parts.get(i);
+                if (!p.decodeRow()) continue;
+                Seq s = p.s();
+                s.len++;
+                if (config.cacheGenerated() && s.len % BlockManager.BLOCK_SIZE == 0) publishBlocks(s);
+                int index = s.len - s.prompt.length;                    // the new token these logits choose
+                if (index >= s.gen.size()) choosing.set(lg.from(i), s);  // recomputing after a preemption: already chosen
+            }
+            if (choosing.stream().anyMatch(java.util.Objects::nonNull)) {
+                try (Tensor decodeRows = lg.logits().slice(0, 0, lastDecodeRow + 1)) {
+                    choose(choosing, decodeRows);
+                }
+            }
+            for (int i = 0; i < b; i++) {
+                Part p = parts.get(i);
+                if (!p.draft()) continue;
+                if (p.s().done || !running.contains(p.s())) { p.s().draft = null; continue; }
+                float[][] r;
+                try {
+                    r = lg.host(i);
+                } catch (RuntimeException ex) {
+                    p.s().draft = null;
+                    fail(p.s(), "speculative verify pass failed: " + ex.getMessage());
+                    continue;
+                }
+                accept(p.s(), r);
+            }
+        }
+        return true;
     }
 
     private void prefillGroups(List<Chunk> chunks) {

@@ -381,6 +381,72 @@ class EngineTest {
     }
 
     /**
+     * Prompts that arrive while others decode: the step's decode rows and the new prompts' chunks go through ONE packed
+     * pass (vLLM's mixed batch; {@link Engine#mixedPasses}), the decode rows sampled from the pass's logits where they lie,
+     * and every request still gets exactly its solo tokens (greedy and sampled, one with a stop id, one wanting its
+     * prompt's log-probabilities). Where the small-M limit leaves no room for the rows together (no Vector API) the step
+     * runs them apart, with the same tokens.
+     */
+    @Test
+    void promptsArrivingWhileOthersDecodeShareTheirPassWithTheSoloTokens() throws Exception {
+        try (Engine e = new Engine(model, Engine.Config.defaults(model))) {
+            List<int[]> first = List.of(prompt(520, 4), prompt(521, 7));
+            List<Generator.Options> firstOpts = List.of(Generator.Options.greedy(40), Generator.Options.greedy(40).sampling(0.9f, 0, 1f, 52));
+            List<CompletableFuture<Result>> running = new ArrayList<>();
+            List<CompletableFuture<Void>> decoding = new ArrayList<>();
+            for (int i = 0; i < first.size(); i++) {
+                CompletableFuture<Result> f = new CompletableFuture<>();
+                CompletableFuture<Void> firstToken = new CompletableFuture<>();
+                List<Integer> got = new ArrayList<>();
+                e.submit(new Engine.Request(first.get(i), firstOpts.get(i)), new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) { got.add(t.id()); firstToken.complete(null); }
+                    @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Result(got, reason, error)); }
+                });
+                running.add(f);
+                decoding.add(firstToken);
+            }
+            for (CompletableFuture<Void> d : decoding) d.get(60, TimeUnit.SECONDS);
+            long mixedBefore = e.mixedPasses();
+            List<int[]> later = List.of(prompt(530, 5), prompt(531, 9), prompt(532, 14));
+            List<Generator.Options> laterOpts = List.of(Generator.Options.greedy(6), Generator.Options.greedy(9).sampling(1.3f, 20, 0.9f, 9),
+                    Generator.Options.greedy(12).stopIds(Set.of(5, 17, 42)));
+            CompletableFuture<double[]> promptLps = new CompletableFuture<>();
+            List<CompletableFuture<Result>> arrived = new ArrayList<>();
+            for (int i = 0; i < later.size(); i++) {
+                CompletableFuture<Result> f = new CompletableFuture<>();
+                List<Integer> got = new ArrayList<>();
+                Engine.Request r = new Engine.Request(later.get(i), laterOpts.get(i));
+                if (i == 2) r = r.withPromptLogprobs(0);
+                e.submit(r, new Engine.Listener() {
+                    @Override public void onToken(Engine.Token t) { got.add(t.id()); }
+                    @Override public void onPromptLogprobs(Engine.PromptLogprobs p) { promptLps.complete(p.logprobs()); }
+                    @Override public void onFinish(Engine.Finish reason, String error) { f.complete(new Result(got, reason, error)); }
+                });
+                arrived.add(f);
+            }
+            Generator g = new Generator(model);
+            for (int i = 0; i < first.size(); i++) {
+                Result r = running.get(i).get(120, TimeUnit.SECONDS);
+                assertEquals(null, r.error());
+                assertArrayEquals(g.generate(first.get(i), firstOpts.get(i), null), r.ids(), "decoding request " + i);
+            }
+            for (int i = 0; i < later.size(); i++) {
+                Result r = arrived.get(i).get(120, TimeUnit.SECONDS);
+                assertEquals(null, r.error());
+                assertArrayEquals(g.generate(later.get(i), laterOpts.get(i), null), r.ids(), "arriving request " + i);
+            }
+            double[] lps = promptLps.get(10, TimeUnit.SECONDS);
+            int[] p = later.get(2);
+            for (int j = 1; j < p.length; j++) {
+                assertEquals(logSoftmaxOfFullPass(p, j - 1)[p[j]], lps[j], 1e-4, "prompt log-probability of token " + j);
+            }
+            if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 2 + 5 + 9 + 14) {
+                assertTrue(e.mixedPasses() > mixedBefore, "the arriving prompts' chunks ran with the decode rows");
+            }
+        }
+    }
+
+    /**
      * A model whose positions depend on each sequence's length (dynamic NTK) does not pack: its prompts of several lengths
      * are prefilled one pass per length, and each gets its solo tokens.
      */
@@ -633,6 +699,18 @@ class EngineTest {
             assertTrue(e.draftTokens() > 0 && e.acceptedTokens() > 0, e.draftTokens() + " drafted, " + e.acceptedTokens() + " kept");
             assertTrue(e.steps() - steps0 < 40, "fewer steps than the longer reply's 40 tokens: " + (e.steps() - steps0));
             long drafted = e.draftTokens();
+            // admitted in one step beside a held request's decode row (one mixed pass), then the greedy sequence's drafts
+            // checked in one pass with the sampled one's decode rows
+            java.util.concurrent.CountDownLatch hold = holdLoop(e, 97);
+            long mixed0 = e.mixedPasses();
+            assertSameAsAlone(model, e, List.of(repeating, prompt(803, 9)),
+                    List.of(Generator.Options.greedy(40), Generator.Options.greedy(30).sampling(0.8f, 0, 1f, 6)), hold::countDown);
+            assertTrue(e.draftTokens() > drafted, "the greedy sequence drafted beside the sampled one");
+            if (org.transformer4j.runtime.cpu.CpuKernels.smallMRows() > 1 + repeating.length + 9) {
+                assertTrue(e.mixedPasses() - mixed0 >= 2, (e.mixedPasses() - mixed0) + " mixed passes: the chunks with the held"
+                        + " request's decode row, then drafts with decode rows");
+            }
+            drafted = e.draftTokens();
             assertSameAsAlone(model, e, prompts.subList(2, 4), opts.subList(2, 4));
             assertEquals(drafted, e.draftTokens(), "sampled and penalized sequences are not speculated");
             // a stop id inside what a draft would keep
