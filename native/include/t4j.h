@@ -492,8 +492,8 @@ T4J_API int32_t t4j_attention(const t4j_attention_params* p, void* stream);
 typedef struct t4j_kv_append_params {
     void* k_cache;                    /* (num_blocks, block_size, NKV, HS) */
     void* v_cache;                    /* (num_blocks, block_size, NKV, HS) */
-    const void* k;                    /* (B, Tnew, NKV, HS) */
-    const void* v;                    /* (B, Tnew, NKV, HS) */
+    const void* k;                    /* (B, Tnew, NKV, HS); varlen (Tnew, NKV, HS) (cu_seqlens) */
+    const void* v;                    /* (B, Tnew, NKV, HS); varlen (Tnew, NKV, HS) */
     const int32_t* block_table;       /* (B, max_blocks_per_seq) */
     const int32_t* cache_lengths;     /* (B) rows already cached */
     int64_t k_batch_stride, k_row_stride, k_head_stride;
@@ -512,7 +512,9 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
 
 /* Decode: Tq new queries per sequence against its cache_lengths[b] cached keys (which
  * include the new tokens' own keys, appended first). Query i sits at key position
- * cache_lengths[b] - Tq + i; causal masks later keys. The keys are split into num_splits
+ * cache_lengths[b] - Tq + i; causal masks later keys. Varlen (ABI 17, cu_seqlens_q): Lq_b queries
+ * for sequence b, packed, at cache_lengths[b] - Lq_b + i, each sequence bit for bit what a launch
+ * over it alone with Tq = Lq_b (same num_splits, split_keys) computes. The keys are split into num_splits
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
  * serves the whole GQA group; see split_keys); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
@@ -523,13 +525,13 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
  * the block table; num_splits and the workspaces are then unused; q, out and the caches 16-byte
  * aligned, q/out strides multiples of 8. */
 typedef struct t4j_decode_params {
-    void* out;                        /* (B, Tq, NH, HS), dtype */
-    void* lse;                        /* fp32 (B, NH, Tq), or NULL */
-    const void* q;                    /* (B, Tq, NH, HS), dtype */
+    void* out;                        /* (B, Tq, NH, HS), dtype; varlen (total_q, NH, HS) */
+    void* lse;                        /* fp32 (B, NH, Tq), or NULL; varlen (NH, total_q) */
+    const void* q;                    /* (B, Tq, NH, HS), dtype; varlen (total_q, NH, HS) */
     const void* k_cache;              /* (num_blocks, block_size, NKV, HS) */
     const void* v_cache;              /* (num_blocks, block_size, NKV, HS) */
     const int32_t* block_table;       /* (B, max_blocks_per_seq) */
-    const int32_t* cache_lengths;     /* (B) keys per sequence, ≥ Tq */
+    const int32_t* cache_lengths;     /* (B) keys per sequence, ≥ Tq (varlen: ≥ Lq_b) */
     float* workspace_o;               /* fp32 (num_splits, B, NH, Tq, HS) when num_splits > 1 */
     float* workspace_lse;             /* fp32 (num_splits, B, NH, Tq) when num_splits > 1 */
     const float* rel_bias;            /* fp32 (num_buckets, NH), or NULL */

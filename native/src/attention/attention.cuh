@@ -25,9 +25,31 @@ struct AttnSeq {
     int32_t prefix;     // prefix-LM: keys below it are visible to every query; else 0
 };
 
+// A varlen decode's sequence b (t4j_decode_params.cu_seqlens_q, ABI 17): its first packed row and its query count. The
+// offsets live in device memory, so they are clamped as bad block ids are: the rows stay inside [0, cu[B]) and at most
+// tq_max (the launch's Tq, which sized the grid, the workspaces and shared memory); valid offsets pass unchanged.
+struct VarlenRows {
+    int64_t first;  // packed row of query 0
+    int32_t lq;     // queries, 0..tq_max
+    int32_t total;  // cu[B] (≥ 0): the packed rows, the packed lse's row length
+};
+__device__ __forceinline__ VarlenRows varlen_rows(const int32_t* cu, int B, int b, int tq_max) {
+    const int total = max(cu[B], 0);
+    const int first = min(max(cu[b], 0), total);
+    const int end = min(max(cu[b + 1], first), total);
+    return VarlenRows{first, min(end - first, tq_max), total};
+}
+
 __device__ __forceinline__ AttnSeq attn_seq(const t4j_attention_params& p, int b) {
     AttnSeq s;
-    if (p.cu_seqlens_q != nullptr) {
+    if (p.cu_seqlens_q != nullptr && p.cu_seqlens_k == nullptr) {
+        // the paged prefill's view of a varlen decode (attention_paged.h): packed queries, keys from the cache
+        const VarlenRows r = varlen_rows(p.cu_seqlens_q, p.B, b, p.Tq);
+        s.q_first = r.first;
+        s.k_first = 0;
+        s.Lq = r.lq;
+        s.Lk = p.Tk;
+    } else if (p.cu_seqlens_q != nullptr) {
         s.q_first = p.cu_seqlens_q[b];
         s.k_first = p.cu_seqlens_k[b];
         s.Lq = p.cu_seqlens_q[b + 1] - p.cu_seqlens_q[b];

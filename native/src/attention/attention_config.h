@@ -89,6 +89,19 @@ T4J_HOST_DEVICE constexpr DecodeLayout decode_layout(int hs, int eb, int R) {
     return l;
 }
 
+// Dynamic shared memory of a varlen decode (ABI 17, t4j_decode_params.cu_seqlens_q): each block takes the layout of its
+// own R = group · Lq_b, as a launch over its sequence alone with Tq = Lq_b does (the same tiles, key slices and merge
+// order: the same bits), so the launch passes the largest over Lq_b = 1..tq_max; fewer rows can need more (R ≤ 2 adds
+// the warps' partial states and keeps larger key tiles).
+T4J_HOST_DEVICE constexpr int decode_varlen_bytes(int hs, int eb, int group, int tq_max) {
+    int bytes = 0;
+    for (int tq = 1; tq <= tq_max; tq++) {
+        const int b = decode_layout(hs, eb, group * tq).bytes;
+        bytes = b > bytes ? b : bytes;
+    }
+    return bytes;
+}
+
 // Keys per split of a sequence with L keys: ceil(L / num_splits), at least split_keys (0: no minimum). The
 // splits used are ceil(L / chunk) ≤ num_splits; the rest exit at once and the combine skips them, so a
 // launch sized for the cache's capacity (a captured graph) runs as many splits as the length needs.

@@ -78,6 +78,10 @@ bool alibi_ok(const float* slopes, const void* rel_bias, const void* c2p, const 
     return (reinterpret_cast<uintptr_t>(slopes) & 3u) == 0 && rel_bias == nullptr && c2p == nullptr && p2c == nullptr;
 }
 
+// Varlen offsets (ABI 17: t4j_kv_append_params.cu_seqlens, t4j_decode_params.cu_seqlens_q): int32, so 4-byte aligned; their
+// values live in device memory and are read (and clamped) by the kernels, never here.
+bool offsets_ok(const int32_t* cu) { return (reinterpret_cast<uintptr_t>(cu) & 3u) == 0; }
+
 const t4j::FieldLayout kAttentionFields[] = {
     T4J_FIELD(t4j_attention_params, out),              T4J_FIELD(t4j_attention_params, lse),
     T4J_FIELD(t4j_attention_params, q),                T4J_FIELD(t4j_attention_params, k),
@@ -242,13 +246,16 @@ extern "C" T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* st
         p->num_blocks < 1)
         return T4J_ERROR_INVALID_ARGUMENT;
     if (!t4j::is_float_dtype(p->dtype)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->cu_seqlens != nullptr) return T4J_ERROR_UNSUPPORTED;  // ABI 17 varlen append: not built yet
+    // Varlen (ABI 17): Tnew is the offsets' total cu_seqlens[B], so no sequence means no row.
+    const bool varlen = p->cu_seqlens != nullptr;
+    if (!offsets_ok(p->cu_seqlens) || (varlen && p->B == 0 && p->Tnew != 0)) return T4J_ERROR_INVALID_ARGUMENT;
     const int64_t strides[] = {p->k_batch_stride, p->k_row_stride, p->k_head_stride,
                                p->v_batch_stride, p->v_row_stride, p->v_head_stride};
     for (int64_t s : strides)
         if (s < 0) return T4J_ERROR_INVALID_ARGUMENT;
-    const int64_t total = static_cast<int64_t>(p->B) * p->Tnew * p->NKV * p->HS;
-    if (total == 0) return T4J_SUCCESS;
+    // One thread per element: (B, Tnew, NKV, HS), varlen (Tnew, NKV, HS) (kv_cache.cuh finds each row's sequence).
+    const int64_t total = (varlen ? 1 : static_cast<int64_t>(p->B)) * p->Tnew * p->NKV * p->HS;
+    if (total == 0 || p->B == 0) return T4J_SUCCESS;
     t4j::CUfunction f = nullptr;
     int32_t s = t4j::get_kernel(p->dtype == T4J_DTYPE_F32 ? "t4j_kv_append_b32" : "t4j_kv_append_b16", &f);
     if (s != T4J_SUCCESS) return s;
@@ -264,7 +271,6 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (p->B < 0 || p->NH < 1 || p->NKV < 1 || p->NH % p->NKV != 0 || p->HS < 1 || p->window < 0)
         return T4J_ERROR_INVALID_ARGUMENT;
     if (p->Tq < 1) return T4J_ERROR_UNSUPPORTED;
-    if (p->cu_seqlens_q != nullptr) return T4J_ERROR_UNSUPPORTED;  // ABI 17 varlen decode: not built yet
     const bool prefill = p->Tq > kMaxDecodeRows;  // paged prefill on tensor cores: F16/BF16
     if (prefill && p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;
     if (p->B > kMaxGridYz || p->NH > kMaxGridYz) return T4J_ERROR_UNSUPPORTED;
@@ -279,6 +285,10 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     if (!bias_ok(p->rel_bias, p->num_buckets, p->max_distance, p->bias_bidirectional)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!sinks_ok(p->sinks)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!alibi_ok(p->alibi_slopes, p->rel_bias, nullptr, nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
+    // Varlen (ABI 17): each sequence's Lq_b ≤ Tq and cache_lengths[b] ≥ Lq_b are the caller's, as Tq ≤ cache_lengths[b] is
+    // in the padded layout (device values: the kernels clamp the offsets to Tq and the packed rows, a short cache gives
+    // query positions below 0 as a padded launch's would).
+    if (!offsets_ok(p->cu_seqlens_q)) return T4J_ERROR_INVALID_ARGUMENT;
     if (!head_size_ok(p->HS)) return T4J_ERROR_UNSUPPORTED;
     if (!aligned16(p->k_cache) || !aligned16(p->v_cache)) return T4J_ERROR_UNSUPPORTED;  // 16-byte cp.async rows
     const int64_t strides[] = {p->q_batch_stride, p->q_row_stride, p->q_head_stride,
@@ -294,18 +304,21 @@ extern "C" T4J_API int32_t t4j_decode(const t4j_decode_params* p, void* stream) 
     int32_t s = t4j::get_kernel(kSplit[p->dtype], &split);
     if (s != T4J_SUCCESS) return s;
     void* args[] = {const_cast<t4j_decode_params*>(p)};
-    const int64_t rows_per_block = static_cast<int64_t>(p->NH / p->NKV) * p->Tq;  // ≤ 65535 · 16
-    const t4j::DecodeLayout layout =
-        t4j::decode_layout(p->HS, p->dtype == T4J_DTYPE_F32 ? 4 : 2, static_cast<int>(rows_per_block));
-    if (layout.bytes > 48 * 1024) return T4J_ERROR_UNSUPPORTED;  // cannot happen for HS ≤ 256 (attention_config.h)
+    const int32_t group = p->NH / p->NKV;
+    const int64_t rows_per_block = static_cast<int64_t>(group) * p->Tq;  // ≤ 65535 · 16
+    const int eb = p->dtype == T4J_DTYPE_F32 ? 4 : 2;
+    // Varlen: each block takes the layout of its own group · Lq_b rows, so the largest over Lq_b ≤ Tq.
+    const int bytes = p->cu_seqlens_q != nullptr ? t4j::decode_varlen_bytes(p->HS, eb, group, p->Tq)
+                                                 : t4j::decode_layout(p->HS, eb, static_cast<int>(rows_per_block)).bytes;
+    if (bytes > 48 * 1024) return T4J_ERROR_UNSUPPORTED;  // cannot happen for HS ≤ 256 (attention_config.h)
     // A block per (split, GQA group, sequence); splits past the ones the length needs exit (split_keys).
     s = t4j::launch_grid(split, static_cast<uint32_t>(p->num_splits), static_cast<uint32_t>(p->NKV),
-                       static_cast<uint32_t>(p->B), kRowThreads, static_cast<uint32_t>(layout.bytes), stream, args);
+                       static_cast<uint32_t>(p->B), kRowThreads, static_cast<uint32_t>(bytes), stream, args);
     if (s != T4J_SUCCESS || p->num_splits == 1) return s;
     t4j::CUfunction combine = nullptr;
     s = t4j::get_kernel(kCombine[p->dtype], &combine);
     if (s != T4J_SUCCESS) return s;
-    const int64_t rows = static_cast<int64_t>(p->B) * p->NH * p->Tq;
+    const int64_t rows = static_cast<int64_t>(p->B) * p->NH * p->Tq;  // the workspaces' padded rows (varlen too)
     const int32_t warps = kRowThreads / 32;
     return t4j::launch(combine, static_cast<uint32_t>((rows + warps - 1) / warps), kRowThreads, 0, stream, args);
 }

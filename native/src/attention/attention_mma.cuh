@@ -484,7 +484,8 @@ __device__ __forceinline__ void attention_mma(const t4j_attention_params& p) {
 // The t4j_attn_paged_* kernels: t4j_decode with more than kMaxDecodeRows queries (a prompt or a chunk
 // prefilled into the paged cache) on tensor cores. p: the launcher's dense view of the decode
 // (attention_paged.h: q, out, lse, mask, bias, window; key_lengths = cache_lengths, Tk = the rows the
-// table addresses); d: the decode's params, for the cache. Grid and block as attention_mma.
+// table addresses; varlen: cu_seqlens_q, packed q / out / lse); d: the decode's params, for the cache. Grid
+// and block as attention_mma.
 template <typename T, int HS>
 __device__ __forceinline__ void attention_mma_paged(const t4j_attention_params& p, const t4j_decode_params& d) {
     const int b = blockIdx.z;
@@ -494,8 +495,11 @@ __device__ __forceinline__ void attention_mma_paged(const t4j_attention_params& 
     const AttnSeq s = attn_seq(p, b);  // Lk: cache_lengths[b] clamped to the table's rows
     if (m0 >= s.Lq) return;
     const int kvh = h / (p.NH / p.NKV);
-    const T* q = static_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;  // (Tq, HS)
-    T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + h * p.out_head_stride;    // (Tq, HS)
+    const bool packed = p.cu_seqlens_q != nullptr;  // varlen decode (ABI 17): sequence b's rows from cu_seqlens_q[b]
+    const T* q = static_cast<const T*>(p.q) + (packed ? s.q_first * p.q_row_stride : b * p.q_batch_stride) +
+                 h * p.q_head_stride;  // (Lq, HS)
+    T* out = static_cast<T*>(p.out) + (packed ? s.q_first * p.out_row_stride : b * p.out_batch_stride) +
+             h * p.out_head_stride;  // (Lq, HS)
     const MmaPagedKv<T> kv{static_cast<const T*>(d.k_cache) + kvh * d.HS, static_cast<const T*>(d.v_cache) + kvh * d.HS,
                            d.block_table + static_cast<int64_t>(b) * d.max_blocks_per_seq, d.block_size, d.num_blocks,
                            static_cast<int64_t>(d.NKV) * d.HS};

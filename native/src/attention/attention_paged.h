@@ -10,14 +10,15 @@
 
 namespace t4j {
 
-// Query i of sequence b sits at key position cache_lengths[b] − Tq + i (t4j_decode_params): the
+// Query i of sequence b sits at key position cache_lengths[b] − Tq + i (t4j_decode_params; varlen: − Lq_b + i): the
 // attention's bottom-right alignment with Lk = cache_lengths[b] (key_lengths), clamped by attn_seq
 // to Tk = the rows the block table addresses, as the decode kernel clamps it.
 inline t4j_attention_params paged_prefill_view(const t4j_decode_params& d) {
     t4j_attention_params a{};
-    a.out = d.out;                     // (B, Tq, NH, HS)
-    a.lse = d.lse;                     // (B, NH, Tq), the attention's padded layout
-    a.q = d.q;                         // (B, Tq, NH, HS)
+    a.out = d.out;                     // (B, Tq, NH, HS), varlen (total_q, NH, HS)
+    a.lse = d.lse;                     // (B, NH, Tq), varlen (NH, total_q): the attention's layouts
+    a.q = d.q;                         // (B, Tq, NH, HS), varlen (total_q, NH, HS)
+    a.cu_seqlens_q = d.cu_seqlens_q;   // varlen (ABI 17): packed queries, cu_seqlens_k NULL (attn_seq: keys from the cache)
     a.k = d.k_cache;                   // read through the block table, never through the strides below
     a.v = d.v_cache;
     a.key_lengths = d.cache_lengths;

@@ -35,6 +35,33 @@ __device__ __forceinline__ int decode_length(const t4j_decode_params& p, int b) 
     return static_cast<int>(n < 0 ? 0 : (n > rows_addressable ? rows_addressable : n));
 }
 
+// Sequence b's queries: padded, Tq rows of batch b; varlen (ABI 17, cu_seqlens_q), Lq_b packed rows from cu_seqlens_q[b]
+// (attention.cuh's varlen_rows clamps bad offsets). Element offsets of its query 0 in q and out, and of head 0, query 0 in
+// lse: padded (B, NH, Tq), varlen (NH, total_q). The workspaces keep the padded (num_splits, B, NH, Tq) rows either way.
+struct DecodeSeq {
+    int tq;                   // queries
+    int64_t q_off, out_off;   // query 0's row in q and out
+    int64_t lse_off, lse_hs;  // lse of head h, query i: lse_off + h · lse_hs + i
+};
+__device__ __forceinline__ DecodeSeq decode_seq(const t4j_decode_params& p, int b) {
+    DecodeSeq s;
+    if (p.cu_seqlens_q != nullptr) {
+        const VarlenRows r = varlen_rows(p.cu_seqlens_q, p.B, b, p.Tq);
+        s.tq = r.lq;
+        s.q_off = r.first * p.q_row_stride;
+        s.out_off = r.first * p.out_row_stride;
+        s.lse_off = r.first;
+        s.lse_hs = r.total;
+    } else {
+        s.tq = p.Tq;
+        s.q_off = b * p.q_batch_stride;
+        s.out_off = b * p.out_batch_stride;
+        s.lse_off = static_cast<int64_t>(b) * p.NH * p.Tq;
+        s.lse_hs = p.Tq;
+    }
+    return s;
+}
+
 // The dimension a lane's accumulator c (of kRowDims) holds in the decode: lane l holds the 4 dimensions
 // 4l .. 4l + 3 and, past 128, 128 + 4l .. 128 + 4l + 3, so that it reads a V row 8 bytes (16 in fp32) at a
 // time; HS is a multiple of 8, so a lane's group of 4 is either all inside HS or all outside.
@@ -55,13 +82,14 @@ __device__ __forceinline__ void decode_finish(const t4j_decode_params& p, const 
     float inv = st.l > 0.0f ? __fdividef(1.0f, st.l) : 0.0f;  // l ≥ 1: no slow path needed
     if (p.num_splits == 1) {
         if (p.sinks != nullptr) attn_sink_end(st.m, st.l, p.sinks[h], inv, lse);
-        T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
+        const DecodeSeq seq = decode_seq(p, b);  // read again here: cheaper than registers across the key loop
+        T* out = static_cast<T*>(p.out) + seq.out_off + i * p.out_row_stride + h * p.out_head_stride;
 #pragma unroll
         for (int c = 0; c < kRowDims; c++) {
             const int d = decode_dim(lane, c);
             if (d < p.HS) out[d] = from_f32<T>(st.o[c] * inv);
         }
-        if (p.lse != nullptr && lane == 0) static_cast<float*>(p.lse)[(static_cast<int64_t>(b) * p.NH + h) * p.Tq + i] = lse;
+        if (p.lse != nullptr && lane == 0) static_cast<float*>(p.lse)[seq.lse_off + h * seq.lse_hs + i] = lse;
     } else {
         const int64_t row = ((static_cast<int64_t>(split) * p.B + b) * p.NH + h) * p.Tq + i;
         float* wo = p.workspace_o + row * p.HS;
@@ -161,7 +189,9 @@ __device__ __forceinline__ void decode_load_tile(const PagedKv<T>& rows, T* ks, 
 // pass (kDecodeRowsPerWarp of them) in registers. Within a tile a warp scores kpw = tile / wpr keys with
 // 32 / kpw lanes per key (each takes every (32 / kpw)-th 16-byte piece of the row; a shuffle sums them),
 // then accumulates P·V with lane l holding dimensions 4l .. 4l + 3 (+ 128: decode_dim). With wpr > 1 (R ≤ 2) the wpr warps of a row
-// take disjoint key slices of each tile and merge their online-softmax states at the end.
+// take disjoint key slices of each tile and merge their online-softmax states at the end. Varlen (cu_seqlens_q): the
+// block's rows are group × Lq_b and their layout that of R = group · Lq_b (the launcher's shared memory covers every
+// Lq_b: decode_varlen_bytes), so a sequence's rows are what a launch over it alone computes; Lq_b = 0 exits.
 template <typename T>
 __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     constexpr int kWarps = kRowThreads / 32;
@@ -173,11 +203,13 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     const int lane = threadIdx.x % 32;
     const int L = decode_length(p, b);
     if (split >= decode_splits_used(L, p.num_splits, p.split_keys)) return;  // the whole block: no barrier skipped
+    const int tq = decode_seq(p, b).tq;  // this sequence's queries (varlen: Lq_b ≤ Tq), where a padded launch has Tq
+    if (tq == 0) return;                  // varlen: a sequence without queries (the whole block)
     const int chunk = decode_chunk(L, p.num_splits, p.split_keys);
     const int j_begin = min(L, split * chunk);
     const int j_split_end = min(L, j_begin + chunk);
     const int group = p.NH / p.NKV;
-    const int R = group * p.Tq;  // rows (head of the group, query) of this block
+    const int R = group * tq;  // rows (head of the group, query) of this block: the layout a launch with Tq = tq has
     const DecodeLayout lay = decode_layout(p.HS, static_cast<int>(sizeof(T)), R);
     unsigned char* smem = decode_smem();
     // Stage s: K at (2s) · stage, V at (2s + 1) · stage (pointer arithmetic: a runtime-indexed pointer array
@@ -204,19 +236,20 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
     for (int pass = 0; pass < R; pass += lay.rows_pass) {
         const int np = min(lay.rows_pass, R - pass);
         __syncthreads();  // the previous pass is done with qs and the stages
+        const int64_t q_off = decode_seq(p, b).q_off;  // read per pass: a register less across the key loop
         for (int idx = threadIdx.x; idx < np * p.HS; idx += kRowThreads) {
             const int rr = idx / p.HS, d = idx - rr * p.HS;
             const int r = pass + rr;
-            const int h = kvh * group + r / p.Tq, i = r % p.Tq;
-            qs[idx] = to_f32(static_cast<const T*>(p.q)[b * p.q_batch_stride + i * p.q_row_stride + h * p.q_head_stride + d]) * scale;
+            const int h = kvh * group + r / tq, i = r % tq;
+            qs[idx] = to_f32(static_cast<const T*>(p.q)[q_off + i * p.q_row_stride + h * p.q_head_stride + d]) * scale;
         }
         // Row rr's visible keys [row_lo, row_hi) within the split (recomputed where needed: cheaper than
         // registers), and the block's union of them.
-        const int q0 = L - p.Tq;  // key position of query 0
-        auto row_hi = [&](int rr) { return p.causal ? min(j_split_end, q0 + (pass + rr) % p.Tq + 1) : j_split_end; };
+        const int q0 = L - tq;  // key position of query 0
+        auto row_hi = [&](int rr) { return p.causal ? min(j_split_end, q0 + (pass + rr) % tq + 1) : j_split_end; };
         // sliding window: keys qpos - window < j (attention.cuh's attn_window_hides)
         auto row_lo = [&](int rr) {
-            return (p.causal && p.window > 0) ? max(j_begin, q0 + (pass + rr) % p.Tq - p.window + 1) : j_begin;
+            return (p.causal && p.window > 0) ? max(j_begin, q0 + (pass + rr) % tq - p.window + 1) : j_begin;
         };
         int block_lo = j_split_end, block_hi = j_begin;
         for (int rr = 0; rr < np; rr++) {
@@ -282,12 +315,12 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                     if (p.softcap > 0.0f) x[u] = cap(x[u]);  // before the bias (attention.cuh)
                     if (p.rel_bias != nullptr) {
                         const int r = pass + rr;
-                        const T5Bias bias{p.rel_bias, p.NH, kvh * group + r / p.Tq, L - p.Tq + r % p.Tq, p.num_buckets,
+                        const T5Bias bias{p.rel_bias, p.NH, kvh * group + r / tq, L - tq + r % tq, p.num_buckets,
                                           p.max_distance, p.bias_bidirectional};
                         x[u] += bias(j);
                     } else if (p.alibi_slopes != nullptr) {  // ALiBi (attention.cuh's attn_alibi)
                         const int r = pass + rr;
-                        x[u] += attn_alibi(p.alibi_slopes[kvh * group + r / p.Tq] * kLog2e, j - (L - p.Tq + r % p.Tq));
+                        x[u] += attn_alibi(p.alibi_slopes[kvh * group + r / tq] * kLog2e, j - (L - tq + r % tq));
                     }
                 } else {
                     x[u] = -INFINITY;
@@ -326,7 +359,7 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
 #pragma unroll
             for (int u = 0; u < kDecodeRowsPerWarp; u++) {
                 const int rr = slot + slots * u;
-                if (rr < np) decode_finish<T>(p, st[u], split, b, kvh * group + (pass + rr) / p.Tq, (pass + rr) % p.Tq);
+                if (rr < np) decode_finish<T>(p, st[u], split, b, kvh * group + (pass + rr) / tq, (pass + rr) % tq);
             }
         } else {  // R ≤ 2: one row per warp group (u = 0), merged by its first warp
             if (slot < np) {
@@ -359,7 +392,7 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
                     }
                 }
                 const int r = pass + slot;
-                decode_finish<T>(p, m, split, b, kvh * group + r / p.Tq, r % p.Tq);
+                decode_finish<T>(p, m, split, b, kvh * group + r / tq, r % tq);
             }
         }
     }
@@ -368,7 +401,8 @@ __device__ __forceinline__ void decode_split(const t4j_decode_params& p) {
 // Grid (ceil(B·NH·Tq / 4)), 4 warps, one output row per warp: out = Σ_s exp(lse_s − lse) · o_s with
 // lse = log Σ_s exp(lse_s). Splits that saw no key have lse_s = −inf and weigh nothing. Attention sinks: head h's
 // sink is one more split with lse sinks[h] and a zero output, counted once however many splits ran (a row that saw
-// no key: zeros and lse = the sink), as the CPU twin's combineSplits.
+// no key: zeros and lse = the sink), as the CPU twin's combineSplits. Varlen: the grid covers the padded B × NH × Tq rows
+// of the workspaces; a row past its sequence's Lq_b exits, the others go to their packed out row and lse.
 template <typename T>
 __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
     const int lane = threadIdx.x % 32;
@@ -378,6 +412,8 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
     const int i = static_cast<int>(row % p.Tq);
     const int h = static_cast<int>((row / p.Tq) % p.NH);
     const int b = static_cast<int>(row / (static_cast<int64_t>(p.Tq) * p.NH));
+    const DecodeSeq seq = decode_seq(p, b);
+    if (i >= seq.tq) return;  // varlen: a padded row past the sequence's Lq_b queries (no split wrote it)
     const int used = decode_splits_used(decode_length(p, b), p.num_splits, p.split_keys);  // the splits that ran
     const bool sinks = p.sinks != nullptr;
     const float sink = sinks ? p.sinks[h] : -INFINITY;
@@ -409,14 +445,14 @@ __device__ __forceinline__ void decode_combine(const t4j_decode_params& p) {
         if (sinks) sum += expf(sink - m);  // the sink: a split with no value, once
     }
     const float inv = sum > 0.0f ? __fdividef(1.0f, sum) : 0.0f;  // sum ≥ 1 (the largest split weighs 1)
-    T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + i * p.out_row_stride + h * p.out_head_stride;
+    T* out = static_cast<T*>(p.out) + seq.out_off + i * p.out_row_stride + h * p.out_head_stride;
 #pragma unroll
     for (int c = 0; c < kRowDims; c++) {
         const int d = lane + 32 * c;
         if (d < p.HS) out[d] = from_f32<T>(acc[c] * inv);
     }
     if (p.lse != nullptr && lane == 0) {
-        static_cast<float*>(p.lse)[row] = sum == 0.0f ? -INFINITY : m + logf(sum);
+        static_cast<float*>(p.lse)[seq.lse_off + h * seq.lse_hs + i] = sum == 0.0f ? -INFINITY : m + logf(sum);
     }
 }
 

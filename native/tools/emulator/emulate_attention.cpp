@@ -7,6 +7,7 @@
 #include "emu_common.h"
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
@@ -721,6 +722,317 @@ void alibi_suite() {
     run_decode<float>(96, 4, 1, {129, 20}, 2, 32, 4, false, false, "alibi Tq 2, not causal, MQA, 4 splits", 0, 0, {}, 0.0f, false, true);
 }
 
+// ---- varlen paged append and decode (ABI 17) ---------------------------------------------------------------------------
+
+// A value's bits (the varlen problems require bit equality with launches over one sequence).
+template <typename T>
+uint32_t bits_of(T v) {
+    uint32_t u = 0;
+    std::memcpy(&u, &v, sizeof(T));
+    return u;
+}
+
+// t4j_kv_append with cu_seqlens: packed new rows (Tnew, NKV, HS) with a row stride past NKV · HS (its padding never read)
+// and batch strides that would point elsewhere (ignored), row r going to sequence b's position cache_lengths[b] + r − cu[b].
+// The cache starts with random values; afterwards every slot must hold exactly what the float-free host model says: the
+// new rows' bits where a row lands, the old bits everywhere else (rows past the table's pages and pages with a bad block
+// id skipped, as the padded append skips them).
+template <typename T>
+void run_varlen_append(int NKV, int HS, int block_size, int max_blocks, std::vector<int> cache_lengths, std::vector<int> rows,
+                       std::vector<std::pair<int, int>> bad_pages, const std::string& what_) {
+    using E = std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>;
+    const std::string what = std::string("kv_append ") + name<T>() + " " + what_;
+    if (!emu::wanted(what)) return;
+    const int B = static_cast<int>(rows.size());
+    std::vector<int> cu(B + 1, 0);
+    for (int b = 0; b < B; b++) cu[b + 1] = cu[b] + rows[b];
+    const int total = cu[B];
+    const int num_blocks = B * max_blocks + 3;
+    std::vector<int> ids(num_blocks), table(static_cast<size_t>(B) * max_blocks);
+    for (int i = 0; i < num_blocks; i++) ids[i] = i;
+    std::shuffle(ids.begin(), ids.end(), g_rng);
+    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
+    for (auto [b, page] : bad_pages) table[static_cast<size_t>(b) * max_blocks + page] = page % 2 ? -1 : num_blocks;  // skipped
+    const int64_t row_stride = static_cast<int64_t>(NKV) * HS + 8;  // padded rows: the last 8 elements are never read
+    std::vector<T> k(static_cast<size_t>(std::max(total, 1)) * row_stride), v(k.size());
+    for (size_t i = 0; i < k.size(); i++) { k[i] = from<T>(uniform(1.5f)); v[i] = from<T>(uniform(1.5f)); }
+    const size_t slot = static_cast<size_t>(NKV) * HS;
+    std::vector<T> kc(static_cast<size_t>(num_blocks) * block_size * slot), vc(kc.size());
+    for (size_t i = 0; i < kc.size(); i++) { kc[i] = from<T>(uniform(3.0f)); vc[i] = from<T>(uniform(3.0f)); }
+    std::vector<T> want_k = kc, want_v = vc;  // the host model
+    int written = 0, skipped = 0;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < rows[b]; t++) {
+            const int pos = cache_lengths[b] + t, page = pos / block_size;
+            const int blk = page < max_blocks ? table[static_cast<size_t>(b) * max_blocks + page] : -1;
+            if (blk < 0 || blk >= num_blocks) { skipped++; continue; }
+            written++;
+            for (int h = 0; h < NKV; h++)
+                for (int d = 0; d < HS; d++) {
+                    const size_t dst = ((static_cast<size_t>(blk) * block_size + pos % block_size) * NKV + h) * HS + d;
+                    want_k[dst] = k[(cu[b] + t) * row_stride + h * HS + d];
+                    want_v[dst] = v[(cu[b] + t) * row_stride + h * HS + d];
+                }
+        }
+    }
+    t4j_kv_append_params a{};
+    a.k_cache = kc.data();
+    a.v_cache = vc.data();
+    a.k = k.data();
+    a.v = v.data();
+    a.block_table = table.data();
+    a.cache_lengths = cache_lengths.data();
+    a.k_batch_stride = a.v_batch_stride = row_stride;  // ignored (a padded kernel would read sequence b from row b)
+    a.k_row_stride = a.v_row_stride = row_stride;
+    a.k_head_stride = a.v_head_stride = HS;
+    a.B = B;
+    a.Tnew = total;
+    a.NKV = NKV;
+    a.HS = HS;
+    a.block_size = block_size;
+    a.max_blocks_per_seq = max_blocks;
+    a.num_blocks = num_blocks;
+    a.cu_seqlens = cu.data();
+    const char* kernel = sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32";
+    if constexpr (emu::built(emu::key("kv_append ", name<T>()).view())) {
+        const int64_t elems = static_cast<int64_t>(total) * NKV * HS;  // the launcher's grid: (Tnew, NKV, HS)
+        if (elems > 0) simt::launch(SimtDim3{static_cast<unsigned>((elems + 255) / 256), 1, 1}, 256, [&] { t4j::kv_append<E>(a); }, 0, kernel);
+    } else {
+        emu::not_built(kernel);
+        return;
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < kc.size(); i++) bad += (bits_of(kc[i]) != bits_of(want_k[i])) + (bits_of(vc[i]) != bits_of(want_v[i]));
+    emu::verdict(bad == 0, what, "B %d, %d rows: %d written, %d skipped (past the table, bad block ids), %zu cache elements "
+                 "differ from the host model (others' bits kept)", B, total, written, skipped, bad);
+}
+
+// One varlen decode problem (t4j_decode with cu_seqlens_q): sequence b has lq[b] queries at the last key positions of its
+// lengths[b] cached keys; Tq is the launch's bound (≤ 16: split-KV decode and combine; > 16: paged prefill).
+struct VarlenDecode {
+    int HS, NH, NKV;
+    std::vector<int> lengths, lq;
+    int Tq;
+    int block_size = 16, splits = 1;
+    bool causal = true, bias = false;
+    std::string what;
+    int window = 0, split_keys = 0;
+    float softcap = 0.0f;
+    bool sinks = false, alibi = false;
+};
+
+// Runs a varlen decode (packed q, out, lse; batch strides set to one row, so a kernel that used them would read and write
+// other sequences' rows) against the float64 reference per sequence, then each sequence with Lq_b > 0 alone in the padded
+// layout (B 1, Tq = Lq_b, the same splits, split_keys, cache and inputs) and requires its out and lse bits to equal the
+// varlen launch's. The solo launches take the varlen launch's path: a paged-prefill problem's short sequences (Lq_b ≤ 16,
+// which t4j_decode alone would send to the split-KV decode, other arithmetic) run the paged prefill kernel directly, as
+// paged_launch does for any Tq (its 64-row tiles where the varlen launch may have 128).
+template <typename T>
+void run_varlen_decode(const VarlenDecode& c, const std::function<void(const t4j_decode_params&)>& paged = {}) {
+    const std::string what = std::string("decode ") + name<T>() + " HS " + std::to_string(c.HS) + " " + c.what;
+    if (!emu::wanted(what)) return;
+    const int B = static_cast<int>(c.lengths.size()), HS = c.HS, NH = c.NH, NKV = c.NKV, Tq = c.Tq;
+    const bool prefill = Tq > t4j::kMaxDecodeRows;
+    std::vector<int> cu(B + 1, 0);
+    for (int b = 0; b < B; b++) cu[b + 1] = cu[b] + c.lq[b];
+    const int total = cu[B];
+    // The cache: dense keys per sequence appended by the padded append, as run_decode fills it.
+    const int lmax = *std::max_element(c.lengths.begin(), c.lengths.end());
+    const int max_blocks = (lmax + c.block_size - 1) / c.block_size + 1;
+    const int num_blocks = B * max_blocks + 2;
+    std::vector<int> table(static_cast<size_t>(B) * max_blocks), ids(num_blocks);
+    for (int i = 0; i < num_blocks; i++) ids[i] = i;
+    std::shuffle(ids.begin(), ids.end(), g_rng);
+    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
+    const size_t row = static_cast<size_t>(NKV) * HS;
+    std::vector<T> kd(static_cast<size_t>(B) * lmax * row), vd(kd.size());
+    std::vector<float> kf(kd.size()), vf(vd.size());
+    for (size_t i = 0; i < kd.size(); i++) { kd[i] = from<T>(uniform(1.5f)); kf[i] = to(kd[i]); vd[i] = from<T>(uniform(1.5f)); vf[i] = to(vd[i]); }
+    std::vector<T> kc(static_cast<size_t>(num_blocks) * c.block_size * row, from<T>(NAN)), vc(kc.size(), from<T>(NAN));
+    std::vector<int> zero(B, 0);
+    t4j_kv_append_params a{};
+    a.k_cache = kc.data();
+    a.v_cache = vc.data();
+    a.k = kd.data();
+    a.v = vd.data();
+    a.block_table = table.data();
+    a.cache_lengths = zero.data();
+    a.k_batch_stride = a.v_batch_stride = static_cast<int64_t>(lmax) * row;
+    a.k_row_stride = a.v_row_stride = row;
+    a.k_head_stride = a.v_head_stride = HS;
+    a.B = B;
+    a.Tnew = lmax;
+    a.NKV = NKV;
+    a.HS = HS;
+    a.block_size = c.block_size;
+    a.max_blocks_per_seq = max_blocks;
+    a.num_blocks = num_blocks;
+    constexpr bool kBuilt = emu::built(emu::key("decode ", name<T>()).view());
+    using E = std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>;
+    if constexpr (kBuilt)
+        simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256, [&] { t4j::kv_append<E>(a); }, 0,
+                     sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
+
+    std::vector<T> q(static_cast<size_t>(std::max(total, 1)) * NH * HS), out(q.size(), from<T>(NAN));
+    std::vector<float> qf(q.size()), table_bias(kBuckets * NH), lse(static_cast<size_t>(NH) * std::max(total, 1), NAN);
+    for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
+    for (float& x : table_bias) x = uniform(2.0f);
+    g_sinks = c.sinks ? sinks_for(NH) : std::vector<float>{};
+    g_alibi = c.alibi ? alibi_for(NH) : std::vector<float>{};
+    const std::string split_name = std::string("t4j_decode_") + name<T>(), combine_name = std::string("t4j_decode_combine_") + name<T>();
+    // One launch as attention_launch.cpp's t4j_decode makes it (the path picked by the varlen launch's Tq); smem: the
+    // split kernel's dynamic shared memory.
+    auto launch = [&](const t4j_decode_params& d, int smem) {
+        if (prefill) {
+            paged(d);
+        } else if constexpr (kBuilt) {
+            simt::launch(SimtDim3{static_cast<unsigned>(d.num_splits), static_cast<unsigned>(NKV), static_cast<unsigned>(d.B)},
+                         t4j::kRowThreads, [&] { t4j::decode_split<T>(d); }, static_cast<size_t>(smem), split_name.c_str());
+            if (d.num_splits > 1)
+                simt::launch(SimtDim3{static_cast<unsigned>((d.B * NH * d.Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
+                             [&] { t4j::decode_combine<T>(d); }, 0, combine_name.c_str());
+        } else {
+            emu::not_built(split_name);
+        }
+    };
+    std::vector<float> ws_o(static_cast<size_t>(c.splits) * B * NH * Tq * HS, NAN), ws_lse(static_cast<size_t>(c.splits) * B * NH * Tq, NAN);
+    t4j_decode_params p{};
+    p.out = out.data();
+    p.lse = lse.data();
+    p.q = q.data();
+    p.k_cache = kc.data();
+    p.v_cache = vc.data();
+    p.block_table = table.data();
+    p.cache_lengths = c.lengths.data();
+    p.workspace_o = ws_o.data();
+    p.workspace_lse = ws_lse.data();
+    p.rel_bias = c.bias ? table_bias.data() : nullptr;
+    p.q_row_stride = p.out_row_stride = static_cast<int64_t>(NH) * HS;
+    p.q_batch_stride = p.out_batch_stride = static_cast<int64_t>(NH) * HS;  // ignored when packed (one row: in bounds, wrong)
+    p.q_head_stride = p.out_head_stride = HS;
+    p.B = B;
+    p.NH = NH;
+    p.NKV = NKV;
+    p.Tq = Tq;
+    p.HS = HS;
+    p.block_size = c.block_size;
+    p.max_blocks_per_seq = max_blocks;
+    p.num_blocks = num_blocks;
+    p.num_splits = c.splits;
+    p.causal = c.causal ? 1 : 0;
+    p.scale = c.bias ? 1.0f : (c.softcap > 0 ? 3.0f : 1.0f) / std::sqrt(static_cast<float>(HS));
+    p.num_buckets = kBuckets;
+    p.max_distance = kMaxDistance;
+    p.window = c.window;
+    p.split_keys = c.split_keys;
+    p.softcap = c.softcap;
+    p.sinks = c.sinks ? g_sinks.data() : nullptr;
+    p.alibi_slopes = c.alibi ? g_alibi.data() : nullptr;
+    p.cu_seqlens_q = cu.data();
+    const int group = NH / NKV;
+    launch(p, t4j::decode_varlen_bytes(HS, static_cast<int>(sizeof(T)), group, Tq));
+
+    // float64 reference per sequence: queries at the last lq[b] of its keys.
+    Problem pr{B, NH, NKV, HS, c.lq, c.lengths, true, c.causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE, {}, {}, c.bias, false,
+               p.scale, c.what, c.window};
+    pr.softcap = c.softcap;
+    pr.sinks = c.sinks;
+    pr.alibi = c.alibi;
+    std::vector<float> kp, vp;
+    for (int b = 0; b < B; b++) {
+        kp.insert(kp.end(), kf.begin() + static_cast<size_t>(b) * lmax * row, kf.begin() + (static_cast<size_t>(b) * lmax + c.lengths[b]) * row);
+        vp.insert(vp.end(), vf.begin() + static_cast<size_t>(b) * lmax * row, vf.begin() + (static_cast<size_t>(b) * lmax + c.lengths[b]) * row);
+    }
+    std::vector<double> ref(q.size(), 0.0), ref_lse(lse.size(), -INFINITY);
+    g_max_score = 0;
+    reference(pr, qf, kp, vp, table_bias, kBuckets, kMaxDistance, ref, ref_lse, Tq, total);
+    double max_v = 0;
+    for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
+    if (total == 0) {  // nothing to compare (the problems have rows; kept for shape)
+        ref.clear();
+        ref_lse.clear();
+    }
+    compare<T>(what, out, lse, ref, ref_lse, max_v, prefill);
+
+    // Bit equality: each sequence alone, padded, Tq = Lq_b.
+    size_t diff = 0;
+    int solo = 0;
+    for (int b = 0; b < B; b++) {
+        const int n = c.lq[b];
+        if (n == 0) continue;
+        solo++;
+        std::vector<T> out1(static_cast<size_t>(n) * NH * HS, from<T>(NAN));
+        std::vector<float> lse1(static_cast<size_t>(NH) * n, NAN), ws_o1(static_cast<size_t>(c.splits) * NH * n * HS, NAN),
+            ws_lse1(static_cast<size_t>(c.splits) * NH * n, NAN);
+        t4j_decode_params d = p;
+        d.cu_seqlens_q = nullptr;
+        d.B = 1;
+        d.Tq = n;
+        d.q = q.data() + static_cast<size_t>(cu[b]) * NH * HS;
+        d.out = out1.data();
+        d.lse = lse1.data();
+        d.q_batch_stride = d.out_batch_stride = static_cast<int64_t>(n) * NH * HS;
+        d.block_table = table.data() + static_cast<size_t>(b) * max_blocks;
+        d.cache_lengths = c.lengths.data() + b;
+        d.workspace_o = ws_o1.data();
+        d.workspace_lse = ws_lse1.data();
+        launch(d, t4j::decode_layout(HS, static_cast<int>(sizeof(T)), group * n).bytes);
+        for (size_t e = 0; e < out1.size(); e++) diff += bits_of(out1[e]) != bits_of(out[static_cast<size_t>(cu[b]) * NH * HS + e]);
+        for (int h = 0; h < NH; h++)
+            for (int i = 0; i < n; i++) diff += bits_of(lse1[static_cast<size_t>(h) * n + i]) != bits_of(lse[static_cast<size_t>(h) * total + cu[b] + i]);
+    }
+    emu::verdict(diff == 0, what + ", bits", "%zu out / lse values of %d sequences differ from their solo launches (B 1, Tq = Lq_b)",
+                 diff, solo);
+}
+
+// Varlen paged append and decode (ABI 17: t4j_kv_append_params.cu_seqlens, t4j_decode_params.cu_seqlens_q): several
+// sequences' chunks, drafts and decode rows in one launch. The append in F32 and BF16 (row counts 0, 1 and more, rows
+// across block boundaries, past the table, onto bad block ids; 1000 sequences for the binary search's depth); the split-KV
+// decode in every dtype with Lq_b mixes such as {1, 0, 16, 3, 1} under Tq 16, 1..5 splits (split_keys), GQA, MHA and MQA,
+// a sliding window, sinks, T5 bias and ALiBi; the paged prefill in BF16 and F16 with a decode row beside long chunks
+// ({1, 200, 17, 0, 64}: 64-row tiles; a 300-row chunk: 128-row tiles). Each decode problem against the float64 reference
+// per sequence and, bit for bit, against each sequence's solo padded launch. Every problem names "varlen" right after its
+// kernel prefix.
+void varlen_suite() {
+    run_varlen_append<float>(2, 64, 16, 4, {14, 7, 0, 10, 60}, {3, 0, 1, 37, 5}, {{3, 2}},
+                             "varlen rows 3,0,1,37,5 over block boundaries, past the table, a bad block id");
+    run_varlen_append<__nv_bfloat16>(4, 32, 8, 6, {0, 5, 7, 40, 1, 0}, {0, 9, 1, 0, 17, 2}, {{4, 1}},
+                                     "varlen rows 0,9,1,0,17,2, a bad block id");
+    {
+        std::vector<int> lens(1000), rows(1000);
+        for (int b = 0; b < 1000; b++) { lens[b] = b % 37; rows[b] = b % 7 == 3 ? 0 : b % 4; }
+        run_varlen_append<float>(1, 8, 16, 4, lens, rows, {}, "varlen B 1000, rows 0..3");
+    }
+    // split-KV decode (Tq ≤ 16)
+    run_varlen_decode<__nv_bfloat16>({.HS = 64, .NH = 8, .NKV = 2, .lengths = {40, 25, 90, 3, 200}, .lq = {1, 0, 16, 3, 1}, .Tq = 16,
+                                      .splits = 3, .what = "varlen GQA 4 Lq 1,0,16,3,1, 3 splits"});
+    run_varlen_decode<__half>({.HS = 128, .NH = 4, .NKV = 4, .lengths = {70, 5, 33, 4, 120}, .lq = {1, 0, 16, 3, 1}, .Tq = 16,
+                               .splits = 5, .what = "varlen MHA Lq 1,0,16,3,1, 5 splits, split_keys 16, sinks", .split_keys = 16,
+                               .sinks = true});
+    run_varlen_decode<float>({.HS = 64, .NH = 4, .NKV = 2, .lengths = {61, 30, 17, 250}, .lq = {2, 1, 0, 5}, .Tq = 5, .block_size = 8,
+                              .splits = 1, .bias = true, .what = "varlen GQA 2 Lq 2,1,0,5, 1 split, T5 causal"});
+    run_varlen_decode<float>({.HS = 96, .NH = 6, .NKV = 6, .lengths = {20, 100, 9, 45}, .lq = {3, 16, 1, 0}, .Tq = 16, .splits = 2,
+                              .what = "varlen MHA 6 heads Lq 3,16,1,0, 2 splits, alibi", .alibi = true});
+    run_varlen_decode<__nv_bfloat16>({.HS = 128, .NH = 8, .NKV = 1, .lengths = {17, 50, 300, 2}, .lq = {4, 1, 7, 2}, .Tq = 8, .splits = 4,
+                                      .what = "varlen MQA 8 heads Lq 4,1,7,2, 4 splits, sliding window 20", .window = 20});
+    run_varlen_decode<__half>({.HS = 64, .NH = 2, .NKV = 2, .lengths = {30, 64, 12}, .lq = {2, 1, 9}, .Tq = 9, .splits = 1,
+                               .what = "varlen MHA Lq 2,1,9 (4 and 2 warps a row), 1 split, softcap 3", .softcap = 3.0f});
+    // paged prefill (Tq > 16): a decode row beside long chunks
+    run_varlen_decode<__nv_bfloat16>({.HS = 64, .NH = 4, .NKV = 2, .lengths = {30, 260, 17, 8, 100}, .lq = {1, 200, 17, 0, 64}, .Tq = 200,
+                                      .what = "varlen paged prefill Lq 1,200,17,0,64 (64 rows), GQA"},
+                                     paged_launch<__nv_bfloat16, 64, 64>);
+    run_varlen_decode<__half>({.HS = 128, .NH = 2, .NKV = 1, .lengths = {301, 50, 140}, .lq = {300, 1, 40}, .Tq = 300, .block_size = 32,
+                               .what = "varlen paged prefill Lq 300,1,40 (128 rows), sliding window 100, sinks", .window = 100,
+                               .sinks = true},
+                              paged_launch<__half, 128, 128>);
+    run_varlen_decode<__half>({.HS = 64, .NH = 4, .NKV = 4, .lengths = {90, 20, 64}, .lq = {33, 20, 5}, .Tq = 33, .block_size = 8,
+                               .bias = true, .what = "varlen paged prefill Lq 33,20,5, T5 causal"},
+                              paged_launch<__half, 64, 64>);
+    run_varlen_decode<__nv_bfloat16>({.HS = 128, .NH = 4, .NKV = 2, .lengths = {40, 300}, .lq = {17, 260}, .Tq = 260, .block_size = 32,
+                                      .what = "varlen paged prefill Lq 17,260 (128 rows), alibi", .alibi = true},
+                                     paged_launch<__nv_bfloat16, 128, 128>);
+}
+
 // T5 buckets through the tensor-core kernel's distance table (t5_fill_distances, t5_table_bias) for
 // every relative position −N..N against an independent float64 evaluation of transformers'
 // _relative_position_bucket. Where the float64 value of log(rel/max_exact)/log(max_distance/max_exact)
@@ -840,6 +1152,7 @@ int main(int argc, char** argv) {
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
     sinks_suite();                               // GPT-OSS's attention sinks on every path a decoder takes
     alibi_suite();                               // BLOOM's, MPT's and Falcon-RW's ALiBi on every path, and bidirectional
+    varlen_suite();                              // ABI 17: varlen paged append and decode, bit for bit as solo launches
     bidir_window_suite();                        // ModernBERT's local attention: mask none with a window, every prefill variant
     mpnet_suite();                               // MPNet: the T5 bias after a 1/sqrt(HS) scale, packed, past distance 128
     deberta_suite();                             // DeBERTa: the disentangled bias's own instances

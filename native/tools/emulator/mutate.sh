@@ -58,7 +58,16 @@ mutations=(
   # tiles every row sees whole would lose the bias)
   "alibi-full-tiles@attention/attention_mma.cuh@'const bool use_table = t5 || p.alibi_slopes != nullptr || (p.window > 0 && !full);', 'const bool use_table = t5 || (p.window > 0 && !full);'@--quick --only mma f16 HS 64 alibi 128 rows@attention@FAIL mma f16 HS 64 alibi 128 rows"
   # float64 reference: the decode's ALiBi slope left in the natural-log domain (its scores are z · log2 e)
-  "alibi-decode-log-domain@attention/decode.cuh@'p.alibi_slopes[kvh * group + r / p.Tq] * kLog2e', 'p.alibi_slopes[kvh * group + r / p.Tq]'@--quick --only decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split@attention@FAIL decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split"
+  "alibi-decode-log-domain@attention/decode.cuh@'p.alibi_slopes[kvh * group + r / tq] * kLog2e', 'p.alibi_slopes[kvh * group + r / tq]'@--quick --only decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split@attention@FAIL decode f32 HS 64 alibi MHA 6 heads Tq 1, 1 split"
+  # float64 reference: the varlen decode (ABI 17) reads sequence b's queries at b · q_batch_stride (the padded layout's place,
+  # ignored when packed; the problems set it to one row) instead of row cu_seqlens_q[b]
+  "varlen-decode-batch-stride@attention/decode.cuh@'        s.q_off = r.first * p.q_row_stride;', '        s.q_off = b * p.q_batch_stride;'@--quick --only decode bf16 HS 64 varlen GQA 4@attention@FAIL decode bf16 HS 64 varlen GQA 4"
+  # bit equality with solo launches (the tolerance passes it): the varlen decode's blocks all take the layout of the launch's
+  # Tq (group · Tq rows) instead of their own Lq_b's, so a short sequence's rows merge their warps' key slices otherwise
+  "varlen-decode-padded-layout@attention/decode.cuh@'const DecodeLayout lay = decode_layout(p.HS, static_cast<int>(sizeof(T)), R);', 'const DecodeLayout lay = decode_layout(p.HS, static_cast<int>(sizeof(T)), group * p.Tq);'@--quick --only decode f16 HS 128 varlen MHA@attention@FAIL decode f16 HS 128 varlen MHA .*, bits: [1-9]"
+  # host model of the cache: the varlen append's binary search off by one (a sequence's first row taken for the one before,
+  # then skipped as outside its range: the cache keeps old bits where the row belongs)
+  "varlen-append-wrong-seq@attention/kv_cache.cuh@'        if (cu[mid] <= r) lo = mid;', '        if (cu[mid] < r) lo = mid;'@--quick --only kv_append f32 varlen rows@attention@FAIL kv_append f32 varlen rows"
   # float64 reference: GPT-OSS's clamped SwiGLU without its gate clamp (up.clamp(−7, 7) + 1 becomes up + 1)
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
   # float64 reference: clip_qkv's clamp (T4J_ACT_CLAMP, ABI 16) one-sided (the lower bound −limit forgotten)

@@ -97,6 +97,62 @@ class AttentionValidationNativeTest {
         }
     }
 
+    /**
+     * Varlen paged append and decode (ABI 17): cu_seqlens / cu_seqlens_q are int32 (B + 1) offsets on the device, so 4-byte
+     * aligned; their values are read (and clamped) by the kernels. Taken by the split decode (Tq ≤ 16) and the paged prefill
+     * (Tq > 16: F16/BF16 only, as padded); an append with no sequence has no rows (Tnew is the offsets' total).
+     */
+    @Test
+    void varlenOffsetsAreTakenOnEveryPathAndMustBeAligned() {
+        int bad = t4j_h.T4J_ERROR_INVALID_ARGUMENT;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = slidingDecode(arena);
+            t4j_decode_params.cu_seqlens_q(p, FAKE);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen split decode");
+            t4j_decode_params.Tq(p, 16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen split decode, Tq 16");
+            t4j_decode_params.Tq(p, 40);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen paged prefill");
+            t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_F32);
+            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen paged prefill, F32");
+            t4j_decode_params.Tq(p, 16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen split decode, F32");
+            t4j_decode_params.cu_seqlens_q(p, MemorySegment.ofAddress(0x10002));
+            assertEquals(bad, t4j_h.t4j_decode(p, MemorySegment.NULL), "misaligned cu_seqlens_q");
+            t4j_decode_params.Tq(p, 0);
+            t4j_decode_params.cu_seqlens_q(p, FAKE);
+            assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen Tq 0 (no bound)");
+
+            MemorySegment a = t4j_kv_append_params.allocate(arena);
+            t4j_kv_append_params.k_cache(a, FAKE);
+            t4j_kv_append_params.v_cache(a, FAKE);
+            t4j_kv_append_params.k(a, FAKE);
+            t4j_kv_append_params.v(a, FAKE);
+            t4j_kv_append_params.block_table(a, FAKE);
+            t4j_kv_append_params.cache_lengths(a, FAKE);
+            t4j_kv_append_params.cu_seqlens(a, FAKE);
+            t4j_kv_append_params.B(a, 0);
+            t4j_kv_append_params.Tnew(a, 0);
+            t4j_kv_append_params.NKV(a, 2);
+            t4j_kv_append_params.HS(a, 64);
+            t4j_kv_append_params.block_size(a, 16);
+            t4j_kv_append_params.max_blocks_per_seq(a, 2);
+            t4j_kv_append_params.num_blocks(a, 4);
+            t4j_kv_append_params.dtype(a, t4j_h.T4J_DTYPE_BF16);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "varlen append, no sequences");
+            t4j_kv_append_params.Tnew(a, 3);
+            assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "varlen append, rows without sequences");
+            t4j_kv_append_params.cu_seqlens(a, MemorySegment.NULL);
+            assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "padded append, B 0");
+            t4j_kv_append_params.Tnew(a, 0);
+            t4j_kv_append_params.cu_seqlens(a, MemorySegment.ofAddress(0x10001));
+            assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "misaligned cu_seqlens");
+            t4j_kv_append_params.cu_seqlens(a, FAKE);
+            t4j_kv_append_params.k_row_stride(a, -1);
+            assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "varlen append, negative row stride");
+        }
+    }
+
     /** A well-formed BF16 split decode (GPT-OSS's sliding layer: GQA 4, 4 splits, window 128), validated before any launch. */
     private static MemorySegment slidingDecode(Arena arena) {
         MemorySegment p = t4j_decode_params.allocate(arena);
