@@ -514,7 +514,9 @@ T4J_API int32_t t4j_kv_append(const t4j_kv_append_params* p, void* stream);
  * include the new tokens' own keys, appended first). Query i sits at key position
  * cache_lengths[b] - Tq + i; causal masks later keys. Varlen (ABI 17, cu_seqlens_q): Lq_b queries
  * for sequence b, packed, at cache_lengths[b] - Lq_b + i, each sequence bit for bit what a launch
- * over it alone with Tq = Lq_b (same num_splits, split_keys) computes. The keys are split into num_splits
+ * over it alone with Tq = Lq_b (same num_splits, split_keys) computes on the launch's path: the launch's Tq
+ * picks it, so in a launch with Tq > 16 a sequence of ≤ 16 queries (a decode row beside a chunk) gets the
+ * paged prefill's arithmetic, equal to its split-KV decode up to rounding. The keys are split into num_splits
  * ranges handled by separate thread blocks (split-KV; one block per split, KV head and sequence
  * serves the whole GQA group; see split_keys); with num_splits > 1 the partial outputs
  * and log-sum-exps go to the fp32 workspaces and a second kernel combines them.
@@ -560,7 +562,8 @@ typedef struct t4j_decode_params {
                                          out are packed (total_q, NH, HS) rows, total_q = cu_seqlens_q[B] (batch strides
                                          ignored): sequence b has Lq_b = cu_seqlens_q[b+1] − cu_seqlens_q[b] ≥ 0 queries,
                                          query i at key position cache_lengths[b] − Lq_b + i (cache_lengths[b] ≥ Lq_b), so
-                                         each sequence is what a launch over it alone with Tq = Lq_b computes. Tq is then
+                                         each sequence is what a launch over it alone with Tq = Lq_b computes (on the
+                                         launch's path: see t4j_decode above). Tq is then
                                          the longest Lq_b (the caller's bound: it picks the split-KV decode (≤ 16) or the
                                          paged prefill and sizes the grid and the workspaces, laid out as for B × Tq);
                                          lse is (NH, total_q), as t4j_attention_params' packed lse */

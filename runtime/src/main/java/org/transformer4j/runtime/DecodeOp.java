@@ -99,7 +99,9 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
      * Varlen (ABI 17): several sequences' new rows in one op, as a packed pass holds them. q and out are (1, ΣTq, NH, HS);
      * rows {@code cu[b] .. cu[b+1] − 1} are sequence b's Lq_b ≥ 0 queries, query i at key position cacheLengths[b] − Lq_b + i,
      * against row b of the cache's block table; lse (given) is F32 (NH, ΣTq). Each sequence gets what {@link #sequence} —
-     * an op over it alone — computes (on CUDA with the same splits; t4j.h). Host cacheLengths only.
+     * an op over it alone — computes: on the CPU bit for bit; on CUDA bit for bit with the same splits where both take one
+     * path, and up to rounding where the longest sequence's rows (past {@link #MAX_QUERIES}: the paged prefill) pick
+     * another path than a short sequence's own (t4j.h). Host cacheLengths only.
      */
     public DecodeOp packed(int[] cu) {
         return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, numSplits, lengths, window, softcap, sinks, alibi,
