@@ -29,8 +29,10 @@ import org.transformer4j.runtime.Backends;
 import org.transformer4j.server.OpenAiServer;
 
 /**
- * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes] [sharedTokens]}
- * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; 0; slf4j is left out of the shaded jar). promptTokens may
+ * Usage: {@code java -cp benchmarks.jar:slf4j-api.jar:slf4j-simple.jar org.transformer4j.bench.ServeLoad [clients,…] [promptTokens] [newTokens] [modes] [sharedTokens] [rate]}
+ * (defaults 1,8,32; 32; 32; batched,batched-wide,one-at-a-time; 0; inf; slf4j is left out of the shaded jar). rate: requests
+ * per second, arriving as a Poisson process (exponential gaps, seeded per run: the same arrivals in every mode), vLLM's
+ * benchmark_serving --request-rate; inf: every client at once. promptTokens may
  * be a range "lo-hi": each client's prompt length is drawn from it (uniform, seeded per client). With sharedTokens
  * every client's prompt begins with the same that many tokens (a system prompt; another one each round, so that no round
  * finds the previous round's in the prefix cache) before its own promptTokens. Each client sends one streaming /v1/completions request (token-id prompt,
@@ -79,15 +81,18 @@ public final class ServeLoad {
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         String[] modes = (args.length > 3 ? args[3] : "batched,batched-wide,one-at-a-time").split(",");
         int shared = args.length > 4 ? Integer.parseInt(args[4]) : 0;
+        double rate = args.length > 5 && !args[5].equals("inf") ? Double.parseDouble(args[5]) : Double.POSITIVE_INFINITY;
+        if (!(rate > 0)) throw new IllegalArgumentException("rate: requests per second > 0, or inf, got " + args[5]);
         try (Backend backend = Backends.select()) {
             TransformerConfig c = TransformerConfig.gpt2Small();
             try (Weights w = Weights.random(c, backend, 1)) {
                 Transformer m = new Transformer(w, backend);
-                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %s tokens (%d of them shared by all clients), %d new tokens greedy per client%n",
+                System.out.printf("backend: %s; GPT-2 small (random weights, f32); prompt %s tokens (%d of them shared by all clients), %d new tokens greedy per client; %s%n",
                         backend.description(), prompt[0] == prompt[1] ? Integer.toString(shared + prompt[0])
-                                : (shared + prompt[0]) + "-" + (shared + prompt[1]), shared, steps);
-                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | prefill passes | cached blocks | drafts kept |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+                                : (shared + prompt[0]) + "-" + (shared + prompt[1]), shared, steps,
+                        rate == Double.POSITIVE_INFINITY ? "all clients at once" : rate + " requests/s (Poisson arrivals)");
+                System.out.println("| mode | clients | tokens/s | tokens per CPU-s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | wall s | CPU s | prefill rows | prefill passes | mixed passes | cached blocks | drafts kept |");
+                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for (String mode : modes) {
                     Engine.Config cfg = Engine.Config.defaults(m).kvBudget(512L << 20).limits(mode.equals("one-at-a-time") ? 1 : 64, 256);
                     if (mode.equals("batched-wide")) cfg = cfg.decodeGroup(64);      // one group of 64 (above the small-M limit: the packed GEMM path, not bit-identical to solo)
@@ -104,16 +109,18 @@ public final class ServeLoad {
                         // paths they take (after a 2-client warm-up the 32-client batched run, whose 32-row products and
                         // prefill groups it never ran, measured 25% below its later repeats; after one of a quarter of
                         // the tokens, still 18% below: 180 against 220 tokens/s, 2026-12-04)
-                        load(port, Arrays.stream(clients).max().orElse(2), shared, prompt, steps, c.vocabSize(), 99);
+                        load(port, Arrays.stream(clients).max().orElse(2), shared, prompt, steps, c.vocabSize(), 99, rate);
                         for (int n : clients) {
                             long rows0 = prefillRows(e), passes0 = e.prefillPasses(), hits0 = e.prefixHits(), drafts0 = drafts(e)[0], kept0 = drafts(e)[1];
-                            Run r = load(port, n, shared, prompt, steps, c.vocabSize(), n);
+                            long mixed0 = mixedPasses(e);
+                            Run r = load(port, n, shared, prompt, steps, c.vocabSize(), n, rate);
                             long rows = prefillRows(e);
                             long[] d = drafts(e);
-                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d | %d | %s |%n", mode, n,
+                            System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %s | %d | %s | %d | %s |%n", mode, n,
                                     r.tokens() / r.seconds(), r.tokens() / r.cpuSeconds(), pct(r.ttft(), 50), pct(r.ttft(), 99),
                                     pct(r.itl(), 50), pct(r.itl(), 99), r.seconds(), r.cpuSeconds(),
-                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefillPasses() - passes0, e.prefixHits() - hits0,
+                                    rows < 0 ? "n/a" : Long.toString(rows - rows0), e.prefillPasses() - passes0,
+                                    mixed0 < 0 ? "n/a" : Long.toString(mixedPasses(e) - mixed0), e.prefixHits() - hits0,
                                     d[0] < 0 ? "n/a" : (d[1] - kept0) + " of " + (d[0] - drafts0));
                         }
                     }
@@ -126,6 +133,15 @@ public final class ServeLoad {
     static long prefillRows(Engine e) {
         try {
             return e.prefillRows();
+        } catch (NoSuchMethodError old) {
+            return -1;
+        }
+    }
+
+    /** The engine's mixed passes so far, or -1 on an engine built before it mixed a step's rows. */
+    static long mixedPasses(Engine e) {
+        try {
+            return e.mixedPasses();
         } catch (NoSuchMethodError old) {
             return -1;
         }
@@ -151,13 +167,17 @@ public final class ServeLoad {
         return s[Math.max(0, Math.min(s.length - 1, i))] * 1e3;
     }
 
-    static Run load(int port, int n, int shared, int[] prompt, int steps, int vocab, long seed) throws Exception {
+    static Run load(int port, int n, int shared, int[] prompt, int steps, int vocab, long seed, double rate) throws Exception {
         HttpClient http = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
         List<Future<double[]>> fs = new ArrayList<>();
         long cpu0 = CPU.getProcessCpuTime();
         long t0 = System.nanoTime();
+        SplittableRandom arrivals = new SplittableRandom(seed * 7919 + 13);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < n; i++) {
+                if (i > 0 && rate != Double.POSITIVE_INFINITY) {                 // an exponential gap: Poisson arrivals
+                    Thread.sleep(Math.round(-Math.log(1 - arrivals.nextDouble()) / rate * 1000));
+                }
                 SplittableRandom common = new SplittableRandom(-seed), r = new SplittableRandom(seed * 1000 + i);
                 StringBuilder ids = new StringBuilder();
                 int own = prompt[0] == prompt[1] ? prompt[0] : prompt[0] + r.nextInt(prompt[1] - prompt[0] + 1);   // a fixed length draws nothing (the prompts of earlier runs)
