@@ -414,8 +414,9 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /**
-     * A template as the server's hook: rendered, then encoded without special tokens (the render carries its own BOS);
-     * continue_final_message renders as transformers does ({@link ChatTemplate#renderContinuing}).
+     * A template as the server's hook: rendered, then encoded without special tokens (the render carries its own BOS),
+     * or with them where the request's add_special_tokens asks (vLLM: the tokenizer's post-processor on top of the
+     * template's); continue_final_message renders as transformers does ({@link ChatTemplate#renderContinuing}).
      */
     static org.transformer4j.server.ChatTemplate hook(ChatTemplate template, Tokenizer tok) {
         return new org.transformer4j.server.ChatTemplate() {
@@ -423,15 +424,18 @@ final class ServeCommand implements Callable<Integer> {
                 java.util.Map<String, Object> vars = new java.util.HashMap<>(kwargs);
                 vars.remove(org.transformer4j.server.ChatTemplate.ADD_GENERATION_PROMPT);   // the request's fields, passed as arguments
                 boolean continuing = Boolean.TRUE.equals(vars.remove(org.transformer4j.server.ChatTemplate.CONTINUE_FINAL_MESSAGE));
+                boolean special = Boolean.TRUE.equals(vars.remove(org.transformer4j.server.ChatTemplate.ADD_SPECIAL_TOKENS));
                 // the model's messages (the simple name Message here is the server interface's own)
                 java.util.List<org.transformer4j.model.chat.Message> ms = messages.stream()
                         .map(msg -> new org.transformer4j.model.chat.Message(msg.role(), msg.content(), msg.fields())).toList();
                 String text = continuing ? template.renderContinuing(ms, vars)
                         : template.render(ms, org.transformer4j.server.ChatTemplate.addGenerationPrompt(kwargs), vars);
-                return tok.encode(text, false);
+                return tok.encode(text, special);
             }
 
             @Override public boolean continuesFinalMessage() { return true; }
+
+            @Override public boolean addsSpecialTokens() { return true; }
         };
     }
 

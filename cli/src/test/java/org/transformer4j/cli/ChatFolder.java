@@ -41,6 +41,22 @@ final class ChatFolder {
         return dir;
     }
 
+    /**
+     * The folder's tokenizer given a post-processor that puts {@code <|im_start|>} before every sequence (TemplateProcessing,
+     * as Llama 3's tokenizer.json puts its BOS): what add_special_tokens adds.
+     */
+    static Path withBosProcessor(Path dir) throws IOException {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(dir.resolve("tokenizer.json").toFile());
+        int imStart = vocabSize(dir) - 2;
+        root.set("post_processor", json.readTree("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<|im_start|>\", "
+                + "\"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [{\"SpecialToken\": {\"id\": \"<|im_start|>\", "
+                + "\"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}], "
+                + "\"special_tokens\": {\"<|im_start|>\": {\"id\": \"<|im_start|>\", \"ids\": [" + imStart + "], \"tokens\": [\"<|im_start|>\"]}}}"));
+        Files.writeString(dir.resolve("tokenizer.json"), json.writeValueAsString(root));
+        return dir;
+    }
+
     static int vocabSize(Path dir) throws IOException {
         return new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("vocab_size").asInt();
     }

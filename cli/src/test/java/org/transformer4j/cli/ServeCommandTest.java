@@ -203,6 +203,42 @@ class ServeCommandTest {
     }
 
     /**
+     * vLLM's add_special_tokens on chat: false by default (the template writes the special tokens), true puts the
+     * tokenizer's own (here a post-processor's leading {@code <|im_start|>}, as Llama 3's BOS) on top of the template's —
+     * on /tokenize and in a chat completion's prompt tokens; a non-boolean is a 400.
+     */
+    @Test
+    void addSpecialTokensPutsTheTokenizersOwnOnTopOfTheTemplates(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.withBosProcessor(ChatFolder.write(dir.resolve("chat"), 5));
+        String messages = "\"messages\": [{\"role\": \"user\", \"content\": \"hello how are you\"}]";
+        serving(port -> {
+            String rendered = "<|im_start|>user\nhello how are you<|im_end|>\n<|im_start|>assistant\n";
+            int[] bare, withBos;
+            try (var tok = Tokenizers.forModel(model)) {
+                bare = tok.encode(rendered, false);
+                withBos = tok.encode(rendered, true);
+            }
+            assertEquals(bare.length + 1, withBos.length, "the folder's post-processor adds one token");
+            assertEquals(ChatFolder.IM_START, withBos[0]);
+            for (String flag : new String[] {"", ", \"add_special_tokens\": false", ", \"add_special_tokens\": true"}) {
+                int[] want = flag.contains("true") ? withBos : bare;
+                HttpResponse<String> t = post(port, "/tokenize", "{\"model\": \"chat\", " + messages + flag + "}");
+                assertEquals(200, t.statusCode(), t.body());
+                JsonNode tokens = new ObjectMapper().readTree(t.body()).get("tokens");
+                assertEquals(want.length, tokens.size(), flag + ": " + t.body());
+                for (int i = 0; i < want.length; i++) assertEquals(want[i], tokens.get(i).asInt(), flag + ": token " + i);
+                HttpResponse<String> r = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + flag
+                        + ", \"max_tokens\": 2, \"temperature\": 0}");
+                assertEquals(200, r.statusCode(), r.body());
+                assertEquals(want.length, new ObjectMapper().readTree(r.body()).at("/usage/prompt_tokens").asInt(), flag);
+            }
+            HttpResponse<String> bad = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"add_special_tokens\": 1}");
+            assertEquals(400, bad.statusCode());
+            assertTrue(bad.body().contains("add_special_tokens must be a boolean"), bad.body());
+        }, "--model", model.toString(), "--kv-memory-mb", "8");
+    }
+
+    /**
      * --reasoning-parser: a named parser, none, or by default gpt_oss for a gpt-oss folder only (vLLM always splits gpt-oss
      * replies; a Qwen3 folder may be an instruct model that never thinks); an unknown name fails naming the parsers.
      */

@@ -38,6 +38,16 @@ public interface ChatTemplate {
     default boolean continuesFinalMessage() { return false; }
 
     /**
+     * The key of {@code kwargs} that carries the request's add_special_tokens (a Boolean; absent: false), for a template
+     * that {@link #addsSpecialTokens() adds} them: the rendered text is tokenized with the tokenizer's own special tokens
+     * (its post-processor's BOS, …) on top of what the template wrote, as vLLM does with add_special_tokens true.
+     */
+    String ADD_SPECIAL_TOKENS = "add_special_tokens";
+
+    /** Whether this template honours {@link #ADD_SPECIAL_TOKENS}; the server refuses the field where it does not. */
+    default boolean addsSpecialTokens() { return false; }
+
+    /**
      * The prompt ids of {@code messages}, with {@code kwargs} (the request's chat_template_kwargs, and reasoning_effort)
      * as further template variables; throws IllegalArgumentException for a conversation the template cannot render.
      */

@@ -1003,6 +1003,17 @@ public final class OpenAiServer implements AutoCloseable {
             }
             kwargs.put(ChatTemplate.CONTINUE_FINAL_MESSAGE, true);
         }
+        // vLLM's add_special_tokens (default false on chat: the template writes them): the tokenizer's on top
+        JsonNode ast = b.get("add_special_tokens");
+        if (ast != null && !ast.isNull()) {
+            if (!ast.isBoolean()) throw ApiError.bad("add_special_tokens", "add_special_tokens must be a boolean, got " + ast);
+            if (ast.asBoolean()) {
+                if (!chat.addsSpecialTokens()) {
+                    throw ApiError.bad("add_special_tokens", "this server's chat template does not support add_special_tokens");
+                }
+                kwargs.put(ChatTemplate.ADD_SPECIAL_TOKENS, true);
+            }
+        }
         // vLLM's chat echo: the last message's text before the reply, where it has the reply's role (assistant with a
         // generation prompt, else the last message's own: a continued final message comes back whole)
         String echo = "";
@@ -1016,11 +1027,6 @@ public final class OpenAiServer implements AutoCloseable {
 
     // ---- vLLM's tokenizer endpoints --------------------------------------------------------------------
 
-    /**
-     * POST /tokenize, as vLLM's: {@code prompt} (add_special_tokens default true) or chat {@code messages} through the
-     * template (add_generation_prompt default true; the template writes the special tokens) → count, max_model_len,
-     * tokens, and with return_token_strs each token's text (decoded alone: not the vocabulary's piece vLLM gives).
-     */
     // ---- /v1/load_lora_adapter, /v1/unload_lora_adapter (vLLM's, with runtime LoRA updating) --------------------------
 
     private static String text(JsonNode b, String key) {
@@ -1063,13 +1069,15 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * POST /tokenize, as vLLM's: {@code prompt} (add_special_tokens default true) or chat {@code messages} through the
+     * template (add_generation_prompt default true; add_special_tokens default false: the template writes them) → count,
+     * max_model_len, tokens, and with return_token_strs each token's text (decoded alone: not the vocabulary's piece vLLM gives).
+     */
     private void tokenize(Context ctx, JsonNode b) {
         int[] ids;
         if (b.has("messages")) {
-            if (b.path("add_special_tokens").asBoolean(false)) {
-                throw ApiError.bad("add_special_tokens", "add_special_tokens with messages is not supported: the chat template writes them");
-            }
-            ids = chatPrompt(b).ids();
+            ids = chatPrompt(b).ids();                     // add_special_tokens default false here, as on chat completions
         } else {
             JsonNode p = b.get("prompt");
             if (p == null || !p.isTextual()) throw ApiError.bad("prompt", "prompt must be a string (or send messages)");
