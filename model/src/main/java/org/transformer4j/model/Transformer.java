@@ -756,8 +756,9 @@ public final class Transformer {
      * Causal self-attention of packed chunks (1, ΣT, …) of a state's sequences (rows cu[b] .. cu[b+1] − 1 are sequence b's,
      * after its {@code lengths[b]} cached rows): each sequence's rows are appended to its own cache and attend there, as its
      * solo prefill's {@link CachedSelf} runs them — in one varlen append and one varlen decode for all of them (t4j.h,
-     * ABI 17: each sequence as its own op computes it), or, where the decode cannot take the longest chunk at once (F32
-     * past {@link DecodeOp#MAX_QUERIES} rows), sequence by sequence.
+     * ABI 17: each sequence as its own op computes it). Where the decode takes at most {@link DecodeOp#maxQueries} rows a
+     * sequence (F32: 16), each sequence's rows go in runs of that many, each run one sequence of the varlen decode with its
+     * sequence's row of the block table and the keys up to its last row — the runs {@link #causalCached} makes one op each.
      */
     final class PackedCachedSelf implements Attend {
         final Scratch s;
@@ -779,21 +780,23 @@ public final class Transformer {
         @Override
         public Tensor attend(Tensor q, Tensor k, Tensor v, Tensor sinks) {                    // q (1, ΣT, NH, HS); k, v (1, ΣT, NKV, HS)
             Tensor out = s.like(q);
-            int longest = 0;
-            for (int b = 0; b + 1 < cu.length; b++) longest = Math.max(longest, cu[b + 1] - cu[b]);
-            if (longest > DecodeOp.maxQueries(q.dtype())) {
-                for (int b = 0; b + 1 < cu.length; b++) {
-                    causalCached(st.cache(layer, b), new int[] {lengths[b]}, q.slice(1, cu[b], cu[b + 1]), k.slice(1, cu[b], cu[b + 1]),
-                            v.slice(1, cu[b], cu[b + 1]), sinks, out.slice(1, cu[b], cu[b + 1]), bias, window);
-                }
-                return out;
-            }
             PagedKvCache cache = st.cache(layer, null);
             backend.kvAppend(KvAppendOp.packed(cache, lengths, cu, k, v));
-            int[] seen = new int[lengths.length];
-            for (int b = 0; b < seen.length; b++) seen[b] = lengths[b] + cu[b + 1] - cu[b];
-            backend.decode(DecodeOp.of(q, cache, seen, out).scale(config.attentionScale()).bias(bias).window(window)
-                    .softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes).packed(cu));
+            int batch = cu.length - 1, slice = DecodeOp.maxQueries(q.dtype()), runs = 0;
+            for (int b = 0; b < batch; b++) runs += (cu[b + 1] - cu[b] + slice - 1) / slice;
+            int mb = cache.maxBlocksPerSeq();
+            int[] runCu = new int[runs + 1], seen = new int[runs], table = runs == batch ? cache.blockTable() : new int[runs * mb];
+            for (int b = 0, r = 0; b < batch; b++) {
+                for (int from = 0, n = cu[b + 1] - cu[b]; from < n; from += slice, r++) {
+                    int to = Math.min(n, from + slice);
+                    runCu[r + 1] = cu[b] + to;
+                    seen[r] = lengths[b] + to;                                        // its keys: the sequence's up to its last row
+                    if (table != cache.blockTable()) System.arraycopy(cache.blockTable(), b * mb, table, r * mb, mb);
+                }
+            }
+            PagedKvCache runsCache = table == cache.blockTable() ? cache : new PagedKvCache(cache.kCache(), cache.vCache(), table, mb);
+            backend.decode(DecodeOp.of(q, runsCache, seen, out).scale(config.attentionScale()).bias(bias).window(window)
+                    .softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes).packed(runCu));
             return out;
         }
     }
