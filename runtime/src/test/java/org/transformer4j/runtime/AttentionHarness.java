@@ -327,6 +327,16 @@ public final class AttentionHarness {
      */
     public record DecodeRun(Run run, float[] prefillOut) {}
 
+    /** A block table of {@code entries} distinct ids drawn from {@code numBlocks} blocks in a seeded shuffle. */
+    private static int[] shuffledTable(int entries, int numBlocks, long seed) {
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < numBlocks; i++) ids.add(i);
+        Collections.shuffle(ids, new java.util.Random(seed));
+        int[] table = new int[entries];
+        for (int i = 0; i < entries; i++) table[i] = ids.get(i);
+        return table;
+    }
+
     public static DecodeRun runDecode(Backend be, DecodeSpec s, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int b = s.lengths().length;
@@ -334,11 +344,7 @@ public final class AttentionHarness {
         int bs = s.blockSize();
         int maxBlocks = (lmax + bs - 1) / bs + 1;
         int numBlocks = b * maxBlocks + 3;
-        List<Integer> ids = new ArrayList<>();
-        for (int i = 0; i < numBlocks; i++) ids.add(i);
-        Collections.shuffle(ids, new java.util.Random(seed));
-        int[] table = new int[b * maxBlocks];
-        for (int i = 0; i < table.length; i++) table[i] = ids.get(i);
+        int[] table = shuffledTable(b * maxBlocks, numBlocks, seed);
         int rowK = s.nkv() * s.hs();
         int rowQ = s.nh() * s.hs();
         List<Tensor> owned = new ArrayList<>();
@@ -517,11 +523,7 @@ public final class AttentionHarness {
         int bs = s.blockSize();
         int maxBlocks = (lmax + bs - 1) / bs + 1;
         int numBlocks = b * maxBlocks + 3;
-        List<Integer> ids = new ArrayList<>();
-        for (int i = 0; i < numBlocks; i++) ids.add(i);
-        Collections.shuffle(ids, new java.util.Random(seed));
-        int[] table = new int[b * maxBlocks];
-        for (int i = 0; i < table.length; i++) table[i] = ids.get(i);
+        int[] table = shuffledTable(b * maxBlocks, numBlocks, seed);
         int rowK = s.nkv() * s.hs(), rowQ = s.nh() * s.hs();
         int[] cu = new int[b + 1];
         for (int i = 0; i < b; i++) cu[i + 1] = cu[i] + s.lq()[i];
