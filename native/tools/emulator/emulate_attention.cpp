@@ -321,6 +321,188 @@ void run_prefill(Problem pr, bool tensor_cores) {
                lse, ref, ref_lse, max_v, tensor_cores);
 }
 
+// ---- the paged cache and the decode problems' shared pieces (run_decode, run_varlen_append, run_varlen_decode) -----------
+
+// A block table of max_blocks pages for each of B sequences: a shuffled draw of the ids 0..num_blocks − 1 (pages in no
+// order, some never used).
+std::vector<int> shuffled_table(int B, int max_blocks, int num_blocks) {
+    std::vector<int> ids(num_blocks), table(static_cast<size_t>(B) * max_blocks);
+    for (int i = 0; i < num_blocks; i++) ids[i] = i;
+    std::shuffle(ids.begin(), ids.end(), g_rng);
+    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
+    return table;
+}
+
+// A paged K/V cache: num_blocks pages of block_size rows (NKV, HS), every element `fill`, and its shuffled_table.
+template <typename T>
+struct PagedCache {
+    int NKV, HS, block_size, max_blocks, num_blocks;
+    std::vector<int> table;
+    std::vector<T> k, v;
+    PagedCache(int B, int nkv, int hs, int bs, int mb, int nb, T fill)
+        : NKV(nkv), HS(hs), block_size(bs), max_blocks(mb), num_blocks(nb), table(shuffled_table(B, mb, nb)),
+          k(static_cast<size_t>(nb) * bs * nkv * hs, fill), v(k.size(), fill) {}
+    // The t4j_kv_append_params that append Tnew rows of new_k / new_v (row_stride elements apart, batch_stride a sequence,
+    // heads HS apart) to B sequences of this cache at cache_lengths (cu_seqlens the caller's).
+    t4j_kv_append_params append(const T* new_k, const T* new_v, const int* cache_lengths, int B, int Tnew, int64_t batch_stride,
+                                int64_t row_stride) {
+        t4j_kv_append_params a{};
+        a.k_cache = k.data();
+        a.v_cache = v.data();
+        a.k = new_k;
+        a.v = new_v;
+        a.block_table = table.data();
+        a.cache_lengths = cache_lengths;
+        a.k_batch_stride = a.v_batch_stride = batch_stride;
+        a.k_row_stride = a.v_row_stride = row_stride;
+        a.k_head_stride = a.v_head_stride = HS;
+        a.B = B;
+        a.Tnew = Tnew;
+        a.NKV = NKV;
+        a.HS = HS;
+        a.block_size = block_size;
+        a.max_blocks_per_seq = max_blocks;
+        a.num_blocks = num_blocks;
+        return a;
+    }
+};
+
+// One decode problem (t4j_decode): sequence b has lq[b] queries at the last key positions of its lengths[b] cached keys
+// (run_decode's padded problems: Tq each); Tq is the launch's bound (≤ 16: split-KV decode and combine; > 16: paged prefill).
+struct DecodeCase {
+    int HS, NH, NKV;
+    std::vector<int> lengths, lq;
+    int Tq;
+    int block_size = 16, splits = 1;
+    bool causal = true, bias = false;
+    std::string what;
+    int window = 0, split_keys = 0;
+    float softcap = 0.0f;
+    bool sinks = false, alibi = false;
+};
+
+// A decode problem's keys: sequence b's lengths[b] keys and values drawn densely (B, lmax, NKV, HS; float copies for the
+// reference), for the padded append into a NaN-poisoned cache with a page to spare a sequence and two unused pages.
+template <typename T>
+struct DecodeKeys {
+    int B, lmax;
+    size_t row;  // NKV · HS
+    PagedCache<T> cache;
+    std::vector<T> kd, vd;
+    std::vector<float> kf, vf;
+    explicit DecodeKeys(const DecodeCase& c)
+        : B(static_cast<int>(c.lengths.size())), lmax(*std::max_element(c.lengths.begin(), c.lengths.end())),
+          row(static_cast<size_t>(c.NKV) * c.HS),
+          cache(B, c.NKV, c.HS, c.block_size, (lmax + c.block_size - 1) / c.block_size + 1,
+                B * ((lmax + c.block_size - 1) / c.block_size + 1) + 2, from<T>(NAN)),
+          kd(static_cast<size_t>(B) * lmax * row), vd(kd.size()), kf(kd.size()), vf(vd.size()) {
+        for (size_t i = 0; i < kd.size(); i++) { kd[i] = from<T>(uniform(1.5f)); kf[i] = to(kd[i]); vd[i] = from<T>(uniform(1.5f)); vf[i] = to(vd[i]); }
+    }
+    // The padded append of the dense keys (cache lengths 0, Tnew lmax); false where T's decode is not built (nothing launched).
+    bool append() {
+        if constexpr (emu::built(emu::key("decode ", name<T>()).view())) {  // HS is a run-time value here
+            std::vector<int> zero(B, 0);
+            const t4j_kv_append_params a = cache.append(kd.data(), vd.data(), zero.data(), B, lmax, static_cast<int64_t>(lmax) * row, row);
+            simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256,
+                         [&] { t4j::kv_append<std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>>(a); }, 0,
+                         sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
+            return true;
+        }
+        return false;
+    }
+};
+
+// A decode problem's queries (rows × NH × HS; float copies for the reference), T5 bias table, NaN-poisoned out, lse (NH ×
+// rows) and split workspace (ws_rows rows), and its sinks and ALiBi slopes in g_sinks / g_alibi.
+template <typename T>
+struct DecodeIO {
+    std::vector<T> q, out;
+    std::vector<float> qf, table_bias, lse, ws_o, ws_lse;
+    DecodeIO(const DecodeCase& c, int rows, size_t ws_rows)
+        : q(static_cast<size_t>(rows) * c.NH * c.HS), out(q.size(), from<T>(NAN)), qf(q.size()), table_bias(kBuckets * c.NH),
+          lse(static_cast<size_t>(c.NH) * rows, NAN), ws_o(ws_rows * c.HS, NAN), ws_lse(ws_rows, NAN) {
+        for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
+        for (float& x : table_bias) x = uniform(2.0f);
+        g_sinks = c.sinks ? sinks_for(c.NH) : std::vector<float>{};
+        g_alibi = c.alibi ? alibi_for(c.NH) : std::vector<float>{};
+    }
+};
+
+// The t4j_decode_params of a decode problem over its keys and buffers, but for the queries' batch layout (q/out_batch_stride,
+// cu_seqlens_q), where padded and varlen launches differ.
+template <typename T>
+t4j_decode_params decode_params(const DecodeCase& c, DecodeKeys<T>& keys, DecodeIO<T>& io) {
+    t4j_decode_params p{};
+    p.out = io.out.data();
+    p.lse = io.lse.data();
+    p.q = io.q.data();
+    p.k_cache = keys.cache.k.data();
+    p.v_cache = keys.cache.v.data();
+    p.block_table = keys.cache.table.data();
+    p.cache_lengths = c.lengths.data();
+    p.workspace_o = io.ws_o.data();
+    p.workspace_lse = io.ws_lse.data();
+    p.rel_bias = c.bias ? io.table_bias.data() : nullptr;
+    p.q_row_stride = p.out_row_stride = static_cast<int64_t>(c.NH) * c.HS;
+    p.q_head_stride = p.out_head_stride = c.HS;
+    p.B = keys.B;
+    p.NH = c.NH;
+    p.NKV = c.NKV;
+    p.Tq = c.Tq;
+    p.HS = c.HS;
+    p.block_size = c.block_size;
+    p.max_blocks_per_seq = keys.cache.max_blocks;
+    p.num_blocks = keys.cache.num_blocks;
+    p.num_splits = c.splits;
+    p.causal = c.causal ? 1 : 0;
+    // softcap: scores of several units (|z| up to ~8) for a cap of a few units to bend
+    p.scale = c.bias ? 1.0f : (c.softcap > 0 ? 3.0f : 1.0f) / std::sqrt(static_cast<float>(c.HS));
+    p.num_buckets = kBuckets;
+    p.max_distance = kMaxDistance;
+    p.bias_bidirectional = 0;
+    p.window = c.window;
+    p.split_keys = c.split_keys;  // > 0: the splits a length needs run, the rest exit (workspace rows stay NaN)
+    p.softcap = c.softcap;
+    p.sinks = c.sinks ? g_sinks.data() : nullptr;
+    p.alibi_slopes = c.alibi ? g_alibi.data() : nullptr;
+    return p;
+}
+
+// The split-KV decode (splits × NKV × B blocks, smem bytes of dynamic shared memory) and, after more than one split, the
+// combine, as attention_launch.cpp's t4j_decode launches them.
+template <typename T>
+void launch_split_decode(const t4j_decode_params& d, size_t smem) {
+    static const std::string split = std::string("t4j_decode_") + name<T>(), combine = std::string("t4j_decode_combine_") + name<T>();
+    simt::launch(SimtDim3{static_cast<unsigned>(d.num_splits), static_cast<unsigned>(d.NKV), static_cast<unsigned>(d.B)},
+                 t4j::kRowThreads, [&] { t4j::decode_split<T>(d); }, smem, split.c_str());
+    if (d.num_splits > 1)
+        simt::launch(SimtDim3{static_cast<unsigned>((d.B * d.NH * d.Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
+                     [&] { t4j::decode_combine<T>(d); }, 0, combine.c_str());
+}
+
+// The float64 reference of a decode problem: prefill of the dense keys, sequence b's lq[b] queries at its last positions
+// (out and lse packed: lse (NH, total)). Returns max |v| (compare's bound).
+template <typename T>
+double decode_reference(const DecodeCase& c, const DecodeKeys<T>& keys, const DecodeIO<T>& io, float scale, int total,
+                        std::vector<double>& ref, std::vector<double>& ref_lse) {
+    Problem pr{keys.B, c.NH, c.NKV, c.HS, c.lq, c.lengths, true, c.causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE, {}, {},
+               c.bias, false, scale, c.what, c.window};
+    pr.softcap = c.softcap;
+    pr.sinks = c.sinks;
+    pr.alibi = c.alibi;
+    std::vector<float> kp, vp;  // packed keys
+    for (int b = 0; b < keys.B; b++) {
+        const size_t from_row = static_cast<size_t>(b) * keys.lmax, to_row = from_row + c.lengths[b];
+        kp.insert(kp.end(), keys.kf.begin() + from_row * keys.row, keys.kf.begin() + to_row * keys.row);
+        vp.insert(vp.end(), keys.vf.begin() + from_row * keys.row, keys.vf.begin() + to_row * keys.row);
+    }
+    g_max_score = 0;
+    reference(pr, io.qf, kp, vp, io.table_bias, kBuckets, kMaxDistance, ref, ref_lse, c.Tq, total);
+    double max_v = 0;
+    for (float x : keys.vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
+    return max_v;
+}
+
 template <typename T>
 void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int block_size, int splits, bool causal, bool bias,
                 const std::string& what, int window = 0, int split_keys = 0,
@@ -328,123 +510,29 @@ void run_decode(int HS, int NH, int NKV, std::vector<int> lengths, int Tq, int b
                 float softcap = 0.0f, bool sinks = false, bool alibi = false) {
     if (!emu::wanted(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what)) return;
     const int B = static_cast<int>(lengths.size());
-    const int lmax = *std::max_element(lengths.begin(), lengths.end());
-    const int max_blocks = (lmax + block_size - 1) / block_size + 1;
-    const int num_blocks = B * max_blocks + 2;
-    std::vector<int> table(B * max_blocks);
-    std::vector<int> ids(num_blocks);
-    for (int i = 0; i < num_blocks; i++) ids[i] = i;
-    std::shuffle(ids.begin(), ids.end(), g_rng);
-    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
-    const size_t row = static_cast<size_t>(NKV) * HS;
+    const DecodeCase c{.HS = HS, .NH = NH, .NKV = NKV, .lengths = std::move(lengths), .lq = std::vector<int>(B, Tq), .Tq = Tq,
+                       .block_size = block_size, .splits = splits, .causal = causal, .bias = bias, .what = what, .window = window,
+                       .split_keys = split_keys, .softcap = softcap, .sinks = sinks, .alibi = alibi};
     // Dense keys per sequence (B, lmax, NKV, HS) and the paged cache they are appended into.
-    std::vector<T> kd(B * lmax * row), vd(kd.size());
-    std::vector<float> kf(kd.size()), vf(vd.size());
-    for (size_t i = 0; i < kd.size(); i++) { kd[i] = from<T>(uniform(1.5f)); kf[i] = to(kd[i]); vd[i] = from<T>(uniform(1.5f)); vf[i] = to(vd[i]); }
-    std::vector<T> kc(static_cast<size_t>(num_blocks) * block_size * row, from<T>(NAN)), vc(kc.size(), from<T>(NAN));
-    t4j_kv_append_params a{};
-    a.k_cache = kc.data();
-    a.v_cache = vc.data();
-    a.k = kd.data();
-    a.v = vd.data();
-    a.block_table = table.data();
-    std::vector<int> zero(B, 0);
-    a.cache_lengths = zero.data();
-    a.k_batch_stride = a.v_batch_stride = static_cast<int64_t>(lmax) * row;
-    a.k_row_stride = a.v_row_stride = row;
-    a.k_head_stride = a.v_head_stride = HS;
-    a.B = B;
-    a.Tnew = lmax;
-    a.NKV = NKV;
-    a.HS = HS;
-    a.block_size = block_size;
-    a.max_blocks_per_seq = max_blocks;
-    a.num_blocks = num_blocks;
-    constexpr bool kBuilt = emu::built(emu::key("decode ", name<T>()).view());  // HS is a run-time value here
-    if constexpr (kBuilt)
-        simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256,
-                     [&] { t4j::kv_append<std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>>(a); }, 0,
-                     sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
-    else
-        emu::not_built(sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
-
-    std::vector<T> q(static_cast<size_t>(B) * Tq * NH * HS), out(q.size(), from<T>(NAN));
-    std::vector<float> qf(q.size()), table_bias(kBuckets * NH), lse(static_cast<size_t>(B) * NH * Tq, NAN);
-    for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
-    for (float& x : table_bias) x = uniform(2.0f);
-    const size_t rows = static_cast<size_t>(splits) * B * NH * Tq;
-    std::vector<float> ws_o(rows * HS, NAN), ws_lse(rows, NAN);
-    t4j_decode_params p{};
-    p.out = out.data();
-    p.lse = lse.data();
-    p.q = q.data();
-    p.k_cache = kc.data();
-    p.v_cache = vc.data();
-    p.block_table = table.data();
-    p.cache_lengths = lengths.data();
-    p.workspace_o = ws_o.data();
-    p.workspace_lse = ws_lse.data();
-    p.rel_bias = bias ? table_bias.data() : nullptr;
+    DecodeKeys<T> keys(c);
+    if (!keys.append()) emu::not_built(sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
+    DecodeIO<T> io(c, B * Tq, static_cast<size_t>(splits) * B * NH * Tq);
+    t4j_decode_params p = decode_params(c, keys, io);
     p.q_batch_stride = p.out_batch_stride = static_cast<int64_t>(Tq) * NH * HS;
-    p.q_row_stride = p.out_row_stride = static_cast<int64_t>(NH) * HS;
-    p.q_head_stride = p.out_head_stride = HS;
-    p.B = B;
-    p.NH = NH;
-    p.NKV = NKV;
-    p.Tq = Tq;
-    p.HS = HS;
-    p.block_size = block_size;
-    p.max_blocks_per_seq = max_blocks;
-    p.num_blocks = num_blocks;
-    p.num_splits = splits;
-    p.causal = causal ? 1 : 0;
-    // softcap: scores of several units (|z| up to ~8) for a cap of a few units to bend
-    p.scale = bias ? 1.0f : (softcap > 0 ? 3.0f : 1.0f) / std::sqrt(static_cast<float>(HS));
-    p.num_buckets = kBuckets;
-    p.max_distance = kMaxDistance;
-    p.bias_bidirectional = 0;
-    p.window = window;
-    p.split_keys = split_keys;  // > 0: the splits a length needs run, the rest exit (workspace rows stay NaN)
-    p.softcap = softcap;
-    g_sinks = sinks ? sinks_for(NH) : std::vector<float>{};
-    p.sinks = sinks ? g_sinks.data() : nullptr;
-    g_alibi = alibi ? alibi_for(NH) : std::vector<float>{};
-    p.alibi_slopes = alibi ? g_alibi.data() : nullptr;
     const t4j::DecodeLayout layout = t4j::decode_layout(HS, static_cast<int>(sizeof(T)), NH / NKV * Tq);
-    static std::vector<std::string> names;
-    names.push_back(std::string("t4j_decode_") + name<T>());
-    names.push_back(std::string("t4j_decode_combine_") + name<T>());
-    if (Tq > t4j::kMaxDecodeRows) {
+    if (Tq > t4j::kMaxDecodeRows)
         paged(p);  // paged prefill on tensor cores (attention_launch.cpp)
-    } else if constexpr (kBuilt) {
-        simt::launch(SimtDim3{static_cast<unsigned>(splits), static_cast<unsigned>(NKV), static_cast<unsigned>(B)}, t4j::kRowThreads,
-                     [&] { t4j::decode_split<T>(p); }, layout.bytes, names[names.size() - 2].c_str());
-        if (splits > 1)
-            simt::launch(SimtDim3{static_cast<unsigned>((B * NH * Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
-                         [&] { t4j::decode_combine<T>(p); }, 0, names.back().c_str());
-    }
+    else if constexpr (emu::built(emu::key("decode ", name<T>()).view()))
+        launch_split_decode<T>(p, layout.bytes);
 
     // Reference: prefill of the dense keys, queries at the last Tq positions.
-    Problem pr{B, NH, NKV, HS, std::vector<int>(B, Tq), lengths, true, causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE,
-               {}, {}, bias, false, p.scale, what, window};
-    pr.softcap = softcap;
-    pr.sinks = sinks;
-    pr.alibi = alibi;
-    std::vector<float> kp, vp;  // packed keys
-    for (int b = 0; b < B; b++) {
-        kp.insert(kp.end(), kf.begin() + b * lmax * row, kf.begin() + (b * lmax + lengths[b]) * row);
-        vp.insert(vp.end(), vf.begin() + b * lmax * row, vf.begin() + (b * lmax + lengths[b]) * row);
-    }
-    std::vector<double> ref(q.size()), ref_lse_packed(static_cast<size_t>(NH) * B * Tq), ref_lse(lse.size());
-    g_max_score = 0;
-    reference(pr, qf, kp, vp, table_bias, kBuckets, kMaxDistance, ref, ref_lse_packed, Tq, B * Tq);
+    std::vector<double> ref(io.q.size()), ref_lse_packed(static_cast<size_t>(NH) * B * Tq), ref_lse(io.lse.size());
+    const double max_v = decode_reference(c, keys, io, p.scale, B * Tq, ref, ref_lse_packed);
     if (softcap > 0) std::printf("     softcap %g: reference scores |z| up to %.2f\n", softcap, g_max_score);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int i = 0; i < Tq; i++) ref_lse[(b * NH + h) * Tq + i] = ref_lse_packed[h * B * Tq + b * Tq + i];
-    double max_v = 0;
-    for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
-    compare<T>(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what, out, lse, ref, ref_lse, max_v,
+    compare<T>(std::string("decode ") + name<T>() + " HS " + std::to_string(HS) + " " + what, io.out, io.lse, ref, ref_lse, max_v,
                Tq > t4j::kMaxDecodeRows);  // paged prefill: P rounded to the dtype for the tensor cores
 }
 
@@ -748,16 +836,14 @@ void run_varlen_append(int NKV, int HS, int block_size, int max_blocks, std::vec
     for (int b = 0; b < B; b++) cu[b + 1] = cu[b] + rows[b];
     const int total = cu[B];
     const int num_blocks = B * max_blocks + 3;
-    std::vector<int> ids(num_blocks), table(static_cast<size_t>(B) * max_blocks);
-    for (int i = 0; i < num_blocks; i++) ids[i] = i;
-    std::shuffle(ids.begin(), ids.end(), g_rng);
-    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
+    PagedCache<T> cache(B, NKV, HS, block_size, max_blocks, num_blocks, from<T>(0.0f));
+    std::vector<int>& table = cache.table;
     for (auto [b, page] : bad_pages) table[static_cast<size_t>(b) * max_blocks + page] = page % 2 ? -1 : num_blocks;  // skipped
     const int64_t row_stride = static_cast<int64_t>(NKV) * HS + 8;  // padded rows: the last 8 elements are never read
     std::vector<T> k(static_cast<size_t>(std::max(total, 1)) * row_stride), v(k.size());
     for (size_t i = 0; i < k.size(); i++) { k[i] = from<T>(uniform(1.5f)); v[i] = from<T>(uniform(1.5f)); }
-    const size_t slot = static_cast<size_t>(NKV) * HS;
-    std::vector<T> kc(static_cast<size_t>(num_blocks) * block_size * slot), vc(kc.size());
+    std::vector<T>& kc = cache.k;
+    std::vector<T>& vc = cache.v;
     for (size_t i = 0; i < kc.size(); i++) { kc[i] = from<T>(uniform(3.0f)); vc[i] = from<T>(uniform(3.0f)); }
     std::vector<T> want_k = kc, want_v = vc;  // the host model
     int written = 0, skipped = 0;
@@ -775,23 +861,8 @@ void run_varlen_append(int NKV, int HS, int block_size, int max_blocks, std::vec
                 }
         }
     }
-    t4j_kv_append_params a{};
-    a.k_cache = kc.data();
-    a.v_cache = vc.data();
-    a.k = k.data();
-    a.v = v.data();
-    a.block_table = table.data();
-    a.cache_lengths = cache_lengths.data();
-    a.k_batch_stride = a.v_batch_stride = row_stride;  // ignored (a padded kernel would read sequence b from row b)
-    a.k_row_stride = a.v_row_stride = row_stride;
-    a.k_head_stride = a.v_head_stride = HS;
-    a.B = B;
-    a.Tnew = total;
-    a.NKV = NKV;
-    a.HS = HS;
-    a.block_size = block_size;
-    a.max_blocks_per_seq = max_blocks;
-    a.num_blocks = num_blocks;
+    // batch stride one row: ignored (a padded kernel would read sequence b from row b)
+    t4j_kv_append_params a = cache.append(k.data(), v.data(), cache_lengths.data(), B, total, row_stride, row_stride);
     a.cu_seqlens = cu.data();
     const char* kernel = sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32";
     if constexpr (emu::built(emu::key("kv_append ", name<T>()).view())) {
@@ -807,20 +878,6 @@ void run_varlen_append(int NKV, int HS, int block_size, int max_blocks, std::vec
                  "differ from the host model (others' bits kept)", B, total, written, skipped, bad);
 }
 
-// One varlen decode problem (t4j_decode with cu_seqlens_q): sequence b has lq[b] queries at the last key positions of its
-// lengths[b] cached keys; Tq is the launch's bound (≤ 16: split-KV decode and combine; > 16: paged prefill).
-struct VarlenDecode {
-    int HS, NH, NKV;
-    std::vector<int> lengths, lq;
-    int Tq;
-    int block_size = 16, splits = 1;
-    bool causal = true, bias = false;
-    std::string what;
-    int window = 0, split_keys = 0;
-    float softcap = 0.0f;
-    bool sinks = false, alibi = false;
-};
-
 // Runs a varlen decode (packed q, out, lse; batch strides set to one row, so a kernel that used them would read and write
 // other sequences' rows) against the float64 reference per sequence, then each sequence with Lq_b > 0 alone in the padded
 // layout (B 1, Tq = Lq_b, the same splits, split_keys, cache and inputs) and requires its out and lse bits to equal the
@@ -828,7 +885,7 @@ struct VarlenDecode {
 // which t4j_decode alone would send to the split-KV decode, other arithmetic) run the paged prefill kernel directly, as
 // paged_launch does for any Tq (its 64-row tiles where the varlen launch may have 128).
 template <typename T>
-void run_varlen_decode(const VarlenDecode& c, const std::function<void(const t4j_decode_params&)>& paged = {}) {
+void run_varlen_decode(const DecodeCase& c, const std::function<void(const t4j_decode_params&)>& paged = {}) {
     const std::string what = std::string("decode ") + name<T>() + " HS " + std::to_string(c.HS) + " " + c.what;
     if (!emu::wanted(what)) return;
     const int B = static_cast<int>(c.lengths.size()), HS = c.HS, NH = c.NH, NKV = c.NKV, Tq = c.Tq;
@@ -837,122 +894,33 @@ void run_varlen_decode(const VarlenDecode& c, const std::function<void(const t4j
     for (int b = 0; b < B; b++) cu[b + 1] = cu[b] + c.lq[b];
     const int total = cu[B];
     // The cache: dense keys per sequence appended by the padded append, as run_decode fills it.
-    const int lmax = *std::max_element(c.lengths.begin(), c.lengths.end());
-    const int max_blocks = (lmax + c.block_size - 1) / c.block_size + 1;
-    const int num_blocks = B * max_blocks + 2;
-    std::vector<int> table(static_cast<size_t>(B) * max_blocks), ids(num_blocks);
-    for (int i = 0; i < num_blocks; i++) ids[i] = i;
-    std::shuffle(ids.begin(), ids.end(), g_rng);
-    for (size_t i = 0; i < table.size(); i++) table[i] = ids[i];
-    const size_t row = static_cast<size_t>(NKV) * HS;
-    std::vector<T> kd(static_cast<size_t>(B) * lmax * row), vd(kd.size());
-    std::vector<float> kf(kd.size()), vf(vd.size());
-    for (size_t i = 0; i < kd.size(); i++) { kd[i] = from<T>(uniform(1.5f)); kf[i] = to(kd[i]); vd[i] = from<T>(uniform(1.5f)); vf[i] = to(vd[i]); }
-    std::vector<T> kc(static_cast<size_t>(num_blocks) * c.block_size * row, from<T>(NAN)), vc(kc.size(), from<T>(NAN));
-    std::vector<int> zero(B, 0);
-    t4j_kv_append_params a{};
-    a.k_cache = kc.data();
-    a.v_cache = vc.data();
-    a.k = kd.data();
-    a.v = vd.data();
-    a.block_table = table.data();
-    a.cache_lengths = zero.data();
-    a.k_batch_stride = a.v_batch_stride = static_cast<int64_t>(lmax) * row;
-    a.k_row_stride = a.v_row_stride = row;
-    a.k_head_stride = a.v_head_stride = HS;
-    a.B = B;
-    a.Tnew = lmax;
-    a.NKV = NKV;
-    a.HS = HS;
-    a.block_size = c.block_size;
-    a.max_blocks_per_seq = max_blocks;
-    a.num_blocks = num_blocks;
-    constexpr bool kBuilt = emu::built(emu::key("decode ", name<T>()).view());
-    using E = std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>;
-    if constexpr (kBuilt)
-        simt::launch(SimtDim3{static_cast<unsigned>((B * lmax * row + 255) / 256), 1, 1}, 256, [&] { t4j::kv_append<E>(a); }, 0,
-                     sizeof(T) == 2 ? "t4j_kv_append_b16" : "t4j_kv_append_b32");
-
-    std::vector<T> q(static_cast<size_t>(std::max(total, 1)) * NH * HS), out(q.size(), from<T>(NAN));
-    std::vector<float> qf(q.size()), table_bias(kBuckets * NH), lse(static_cast<size_t>(NH) * std::max(total, 1), NAN);
-    for (size_t i = 0; i < q.size(); i++) { q[i] = from<T>(uniform(1.5f)); qf[i] = to(q[i]); }
-    for (float& x : table_bias) x = uniform(2.0f);
-    g_sinks = c.sinks ? sinks_for(NH) : std::vector<float>{};
-    g_alibi = c.alibi ? alibi_for(NH) : std::vector<float>{};
-    const std::string split_name = std::string("t4j_decode_") + name<T>(), combine_name = std::string("t4j_decode_combine_") + name<T>();
+    DecodeKeys<T> keys(c);
+    keys.append();
+    DecodeIO<T> io(c, std::max(total, 1), static_cast<size_t>(c.splits) * B * NH * Tq);
     // One launch as attention_launch.cpp's t4j_decode makes it (the path picked by the varlen launch's Tq); smem: the
     // split kernel's dynamic shared memory.
     auto launch = [&](const t4j_decode_params& d, int smem) {
-        if (prefill) {
+        if (prefill)
             paged(d);
-        } else if constexpr (kBuilt) {
-            simt::launch(SimtDim3{static_cast<unsigned>(d.num_splits), static_cast<unsigned>(NKV), static_cast<unsigned>(d.B)},
-                         t4j::kRowThreads, [&] { t4j::decode_split<T>(d); }, static_cast<size_t>(smem), split_name.c_str());
-            if (d.num_splits > 1)
-                simt::launch(SimtDim3{static_cast<unsigned>((d.B * NH * d.Tq + 3) / 4), 1, 1}, t4j::kRowThreads,
-                             [&] { t4j::decode_combine<T>(d); }, 0, combine_name.c_str());
-        } else {
-            emu::not_built(split_name);
-        }
+        else if constexpr (emu::built(emu::key("decode ", name<T>()).view()))
+            launch_split_decode<T>(d, static_cast<size_t>(smem));
+        else
+            emu::not_built(std::string("t4j_decode_") + name<T>());
     };
-    std::vector<float> ws_o(static_cast<size_t>(c.splits) * B * NH * Tq * HS, NAN), ws_lse(static_cast<size_t>(c.splits) * B * NH * Tq, NAN);
-    t4j_decode_params p{};
-    p.out = out.data();
-    p.lse = lse.data();
-    p.q = q.data();
-    p.k_cache = kc.data();
-    p.v_cache = vc.data();
-    p.block_table = table.data();
-    p.cache_lengths = c.lengths.data();
-    p.workspace_o = ws_o.data();
-    p.workspace_lse = ws_lse.data();
-    p.rel_bias = c.bias ? table_bias.data() : nullptr;
-    p.q_row_stride = p.out_row_stride = static_cast<int64_t>(NH) * HS;
+    t4j_decode_params p = decode_params(c, keys, io);
     p.q_batch_stride = p.out_batch_stride = static_cast<int64_t>(NH) * HS;  // ignored when packed (one row: in bounds, wrong)
-    p.q_head_stride = p.out_head_stride = HS;
-    p.B = B;
-    p.NH = NH;
-    p.NKV = NKV;
-    p.Tq = Tq;
-    p.HS = HS;
-    p.block_size = c.block_size;
-    p.max_blocks_per_seq = max_blocks;
-    p.num_blocks = num_blocks;
-    p.num_splits = c.splits;
-    p.causal = c.causal ? 1 : 0;
-    p.scale = c.bias ? 1.0f : (c.softcap > 0 ? 3.0f : 1.0f) / std::sqrt(static_cast<float>(HS));
-    p.num_buckets = kBuckets;
-    p.max_distance = kMaxDistance;
-    p.window = c.window;
-    p.split_keys = c.split_keys;
-    p.softcap = c.softcap;
-    p.sinks = c.sinks ? g_sinks.data() : nullptr;
-    p.alibi_slopes = c.alibi ? g_alibi.data() : nullptr;
     p.cu_seqlens_q = cu.data();
     const int group = NH / NKV;
     launch(p, t4j::decode_varlen_bytes(HS, static_cast<int>(sizeof(T)), group, Tq));
 
     // float64 reference per sequence: queries at the last lq[b] of its keys.
-    Problem pr{B, NH, NKV, HS, c.lq, c.lengths, true, c.causal ? T4J_ATTN_MASK_CAUSAL : T4J_ATTN_MASK_NONE, {}, {}, c.bias, false,
-               p.scale, c.what, c.window};
-    pr.softcap = c.softcap;
-    pr.sinks = c.sinks;
-    pr.alibi = c.alibi;
-    std::vector<float> kp, vp;
-    for (int b = 0; b < B; b++) {
-        kp.insert(kp.end(), kf.begin() + static_cast<size_t>(b) * lmax * row, kf.begin() + (static_cast<size_t>(b) * lmax + c.lengths[b]) * row);
-        vp.insert(vp.end(), vf.begin() + static_cast<size_t>(b) * lmax * row, vf.begin() + (static_cast<size_t>(b) * lmax + c.lengths[b]) * row);
-    }
-    std::vector<double> ref(q.size(), 0.0), ref_lse(lse.size(), -INFINITY);
-    g_max_score = 0;
-    reference(pr, qf, kp, vp, table_bias, kBuckets, kMaxDistance, ref, ref_lse, Tq, total);
-    double max_v = 0;
-    for (float x : vf) max_v = std::max(max_v, static_cast<double>(std::abs(x)));
+    std::vector<double> ref(io.q.size(), 0.0), ref_lse(io.lse.size(), -INFINITY);
+    const double max_v = decode_reference(c, keys, io, p.scale, total, ref, ref_lse);
     if (total == 0) {  // nothing to compare (the problems have rows; kept for shape)
         ref.clear();
         ref_lse.clear();
     }
-    compare<T>(what, out, lse, ref, ref_lse, max_v, prefill);
+    compare<T>(what, io.out, io.lse, ref, ref_lse, max_v, prefill);
 
     // Bit equality: each sequence alone, padded, Tq = Lq_b.
     size_t diff = 0;
@@ -968,18 +936,18 @@ void run_varlen_decode(const VarlenDecode& c, const std::function<void(const t4j
         d.cu_seqlens_q = nullptr;
         d.B = 1;
         d.Tq = n;
-        d.q = q.data() + static_cast<size_t>(cu[b]) * NH * HS;
+        d.q = io.q.data() + static_cast<size_t>(cu[b]) * NH * HS;
         d.out = out1.data();
         d.lse = lse1.data();
         d.q_batch_stride = d.out_batch_stride = static_cast<int64_t>(n) * NH * HS;
-        d.block_table = table.data() + static_cast<size_t>(b) * max_blocks;
+        d.block_table = keys.cache.table.data() + static_cast<size_t>(b) * keys.cache.max_blocks;
         d.cache_lengths = c.lengths.data() + b;
         d.workspace_o = ws_o1.data();
         d.workspace_lse = ws_lse1.data();
         launch(d, t4j::decode_layout(HS, static_cast<int>(sizeof(T)), group * n).bytes);
-        for (size_t e = 0; e < out1.size(); e++) diff += bits_of(out1[e]) != bits_of(out[static_cast<size_t>(cu[b]) * NH * HS + e]);
+        for (size_t e = 0; e < out1.size(); e++) diff += bits_of(out1[e]) != bits_of(io.out[static_cast<size_t>(cu[b]) * NH * HS + e]);
         for (int h = 0; h < NH; h++)
-            for (int i = 0; i < n; i++) diff += bits_of(lse1[static_cast<size_t>(h) * n + i]) != bits_of(lse[static_cast<size_t>(h) * total + cu[b] + i]);
+            for (int i = 0; i < n; i++) diff += bits_of(lse1[static_cast<size_t>(h) * n + i]) != bits_of(io.lse[static_cast<size_t>(h) * total + cu[b] + i]);
     }
     emu::verdict(diff == 0, what + ", bits", "%zu out / lse values of %d sequences differ from their solo launches (B 1, Tq = Lq_b)",
                  diff, solo);

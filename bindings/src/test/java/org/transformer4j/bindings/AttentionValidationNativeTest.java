@@ -123,22 +123,8 @@ class AttentionValidationNativeTest {
             t4j_decode_params.cu_seqlens_q(p, FAKE);
             assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "varlen Tq 0 (no bound)");
 
-            MemorySegment a = t4j_kv_append_params.allocate(arena);
-            t4j_kv_append_params.k_cache(a, FAKE);
-            t4j_kv_append_params.v_cache(a, FAKE);
-            t4j_kv_append_params.k(a, FAKE);
-            t4j_kv_append_params.v(a, FAKE);
-            t4j_kv_append_params.block_table(a, FAKE);
-            t4j_kv_append_params.cache_lengths(a, FAKE);
+            MemorySegment a = emptyAppend(arena);
             t4j_kv_append_params.cu_seqlens(a, FAKE);
-            t4j_kv_append_params.B(a, 0);
-            t4j_kv_append_params.Tnew(a, 0);
-            t4j_kv_append_params.NKV(a, 2);
-            t4j_kv_append_params.HS(a, 64);
-            t4j_kv_append_params.block_size(a, 16);
-            t4j_kv_append_params.max_blocks_per_seq(a, 2);
-            t4j_kv_append_params.num_blocks(a, 4);
-            t4j_kv_append_params.dtype(a, t4j_h.T4J_DTYPE_BF16);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "varlen append, no sequences");
             t4j_kv_append_params.Tnew(a, 3);
             assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "varlen append, rows without sequences");
@@ -177,6 +163,26 @@ class AttentionValidationNativeTest {
         t4j_decode_params.window(p, 128);
         t4j_decode_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
         return p;
+    }
+
+    /** A well-formed padded BF16 append with no sequences (B 0, Tnew 0), validated before any launch. */
+    private static MemorySegment emptyAppend(Arena arena) {
+        MemorySegment a = t4j_kv_append_params.allocate(arena);
+        t4j_kv_append_params.k_cache(a, FAKE);
+        t4j_kv_append_params.v_cache(a, FAKE);
+        t4j_kv_append_params.k(a, FAKE);
+        t4j_kv_append_params.v(a, FAKE);
+        t4j_kv_append_params.block_table(a, FAKE);
+        t4j_kv_append_params.cache_lengths(a, FAKE);
+        t4j_kv_append_params.B(a, 0);
+        t4j_kv_append_params.Tnew(a, 0);
+        t4j_kv_append_params.NKV(a, 2);
+        t4j_kv_append_params.HS(a, 64);
+        t4j_kv_append_params.block_size(a, 16);
+        t4j_kv_append_params.max_blocks_per_seq(a, 2);
+        t4j_kv_append_params.num_blocks(a, 4);
+        t4j_kv_append_params.dtype(a, t4j_h.T4J_DTYPE_BF16);
+        return a;
     }
 
     /**
@@ -325,21 +331,8 @@ class AttentionValidationNativeTest {
             assertEquals(t4j_h.T4J_ERROR_UNSUPPORTED, t4j_h.t4j_decode(p, MemorySegment.NULL), "K cache not 16-byte aligned");
             t4j_decode_params.k_cache(p, FAKE);
 
-            MemorySegment a = t4j_kv_append_params.allocate(arena);
-            t4j_kv_append_params.k_cache(a, FAKE);
-            t4j_kv_append_params.v_cache(a, FAKE);
-            t4j_kv_append_params.k(a, FAKE);
-            t4j_kv_append_params.v(a, FAKE);
-            t4j_kv_append_params.block_table(a, FAKE);
-            t4j_kv_append_params.cache_lengths(a, FAKE);
-            t4j_kv_append_params.B(a, 0);
+            MemorySegment a = emptyAppend(arena);
             t4j_kv_append_params.Tnew(a, 1);
-            t4j_kv_append_params.NKV(a, 2);
-            t4j_kv_append_params.HS(a, 64);
-            t4j_kv_append_params.block_size(a, 16);
-            t4j_kv_append_params.max_blocks_per_seq(a, 2);
-            t4j_kv_append_params.num_blocks(a, 4);
-            t4j_kv_append_params.dtype(a, t4j_h.T4J_DTYPE_BF16);
             assertEquals(t4j_h.T4J_SUCCESS, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "well formed");
             t4j_kv_append_params.block_size(a, 0);
             assertEquals(bad, t4j_h.t4j_kv_append(a, MemorySegment.NULL), "block size 0");
