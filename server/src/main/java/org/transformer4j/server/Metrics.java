@@ -72,6 +72,8 @@ final class Metrics {
             counter(b, "t4j_spec_decode_draft_tokens_total", "Draft tokens proposed by n-gram speculative decoding.", engine.draftTokens());
             counter(b, "t4j_spec_decode_accepted_tokens_total", "Draft tokens the model's greedy choices agreed with.", engine.acceptedTokens());
             counter(b, "t4j_prefill_rows_total", "Prompt rows run through the model (rows reused from the prefix cache not counted).", engine.prefillRows());
+            counter(b, "t4j_mixed_passes_total", "Forward passes that ran a step's decode rows, prompt chunks and speculative drafts together"
+                    + " (two kinds or three).", engine.mixedPasses());
             if (engine.adapters() != null) {       // vLLM's lora_requests_info: the adapters in labels, the scrape's time as the value
                 b.append("# HELP t4j_lora_requests_info LoRA adapters of the running and waiting requests and the slots (vLLM's"
                         + " lora_requests_info); the value is the scrape's Unix time.\n# TYPE t4j_lora_requests_info gauge\n")

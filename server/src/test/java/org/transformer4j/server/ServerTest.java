@@ -350,6 +350,7 @@ class ServerTest {
                 HttpResponse.BodyHandlers.ofString());
         assertTrue(m.body().contains("t4j_kv_blocks_in_use 0"), m.body());
         assertTrue(m.body().contains("t4j_time_to_first_token_seconds_count"), m.body());
+        assertTrue(m.body().contains("\nt4j_mixed_passes_total " + engine.mixedPasses() + "\n"), m.body());
     }
 
     @Test
