@@ -191,6 +191,13 @@ final class ServeCommand implements Callable<Integer> {
                     + " caching (default: on); --no-enable-prefix-caching computes every prompt in full, as vLLM's.")
     boolean prefixCaching = true;
 
+    @Option(names = "--enable-chunked-prefill", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Prompts are prefilled in chunks under --max-num-batched-tokens, in one pass with the step's decode rows,"
+                    + " as vLLM V1 always does (default: on); --no-enable-chunked-prefill prefills each prompt whole in one step and runs"
+                    + " a step's prompts apart from its decode rows, as vLLM V0 scheduled without it: --max-num-batched-tokens (default"
+                    + " then the larger of 2048 and the context length) must hold the context length.")
+    boolean chunkedPrefill = true;
+
     @Option(names = {"--tensor-parallel-size", "-tp"}, paramLabel = "N", description = "Accepted as 1 for vLLM command lines; one device only.")
     Integer tensorParallelSize;
 
@@ -201,6 +208,20 @@ final class ServeCommand implements Callable<Integer> {
     Double gpuMemoryUtilization;
 
     /** The vLLM flags above: what they cannot mean here is an IllegalArgumentException naming the flag and what to do. */
+    /** The engine's configuration from the options ({@code contextLength} 0: auto; {@code spec}: --speculative-config's, or null). */
+    Engine.Config engineConfig(Transformer m, int contextLength, Engine.Speculation spec) {
+        Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting).prefixCaching(prefixCaching);
+        if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
+        if (spec != null) c = c.speculative(spec);
+        if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));
+        if (!chunkedPrefill) {                            // vLLM V0 without chunked prefill: whole prompts, steps apart
+            int whole = maxBatchedTokens != null ? maxBatchedTokens
+                    : Math.max(2048, contextLength > 0 ? contextLength : Math.max(m.config.contextPositions(), 0));
+            c = c.steps(whole, whole).mixedSteps(false);
+        }
+        return c;
+    }
+
     void checkVllmFlags() {
         if (tensorParallelSize != null && tensorParallelSize != 1) {
             throw new IllegalArgumentException("--tensor-parallel-size " + tensorParallelSize + ": this server runs on one device (1 only)");
@@ -320,10 +341,7 @@ final class ServeCommand implements Callable<Integer> {
                     return serve(OpenAiServer.encoder(served, enc, limits, TextEncoder.crossEncoderActivation(dir)).matryoshkaDimensions(matryoshka(dir)),
                             keys, origins);
                 }
-                Engine.Config c = Engine.Config.defaults(m).kvBudget(kvMemoryMb << 20).limits(maxRunning, maxWaiting).prefixCaching(prefixCaching);
-                if (cacheGenerated != null) c = c.cacheGenerated(cacheGenerated);
-                if (spec != null) c = c.speculative(spec);
-                if (maxBatchedTokens != null) c = c.steps(maxBatchedTokens, Math.min(c.prefillChunk(), maxBatchedTokens));
+                Engine.Config c = engineConfig(m, contextLength, spec);
                 int hostCache = maxCpuLoras != null ? maxCpuLoras : loraSlots;
                 LoraSlots slots = loraUpdating || !adapters.isEmpty()    // maxRank 0: exactly the modules' projections and ranks
                         ? LoraSlots.load(m, dir, adapters, loraSlots, loraUpdating ? maxLoraRank : 0, hostCache) : null;
@@ -339,6 +357,10 @@ final class ServeCommand implements Callable<Integer> {
                                 + " (--kv-memory-mb " + kvMemoryMb + ")");
                     }
                     int ctx = contextLength > 0 ? contextLength : capacity;
+                    if (!chunkedPrefill && c.stepTokens() < ctx) {   // vLLM's refusal: a longer prompt could never be prefilled whole
+                        throw new IllegalArgumentException("--no-enable-chunked-prefill: --max-num-batched-tokens (" + c.stepTokens()
+                                + ") is smaller than the context length (" + ctx + "); raise --max-num-batched-tokens or lower --max-model-len");
+                    }
                     System.err.println("t4j serve: context length " + ctx + " tokens (" + (contextLength > 0 ? "--max-model-len; " : "")
                             + (positions > 0 ? "the model's positions " + positions + ", " : "") + "one sequence's KV room " + capacity + ")");
                     if (parser != null) System.err.println("t4j serve: reasoning parser " + parser.name());

@@ -203,6 +203,48 @@ class ServeCommandTest {
     }
 
     /**
+     * vLLM's --[no-]enable-chunked-prefill: on by default (chunks under --max-num-batched-tokens, mixed with decode rows);
+     * off, each prompt is prefilled whole in one step (the step's tokens = --max-num-batched-tokens, or the larger of 2048
+     * and the context length) and a step's prompts run apart from its decode rows; a budget below the context length is
+     * refused with vLLM's reason, and a folder served so replies as it does by default.
+     */
+    @Test
+    void chunkedPrefillIsOnByDefaultAndOffPrefillsWholePromptsApart(@TempDir Path dir) throws Exception {
+        Path model = ChatFolder.write(dir.resolve("chat"), 5);
+        try (var cpu = new org.transformer4j.runtime.CpuBackend();
+             var w = org.transformer4j.model.Weights.random(org.transformer4j.model.TransformerConfig.builder().vocabSize(64)
+                     .widths(32, 64, 2).encoderLayers(0).decoderLayers(1)
+                     .norm(org.transformer4j.model.TransformerConfig.NormKind.LAYER_NORM, org.transformer4j.model.TransformerConfig.NormPlacement.PRE, 1e-5f)
+                     .activation(org.transformer4j.model.TransformerConfig.Activation.GELU_TANH, false).learnedPositions(160).biases(true)
+                     .tiedEmbeddings(true, 1f).specialIds(new org.transformer4j.model.TransformerConfig.SpecialIds(0, 1, 2, 1, 3)).build(), cpu, 3)) {
+            var m = new org.transformer4j.model.Transformer(w, cpu);
+            ServeCommand on = new ServeCommand();
+            new CommandLine(on).parseArgs("--model", "m", "--enable-chunked-prefill");
+            var d = org.transformer4j.model.engine.Engine.Config.defaults(m);
+            var c = on.engineConfig(m, 0, null);
+            assertTrue(c.mixedSteps() && c.stepTokens() == d.stepTokens() && c.prefillChunk() == d.prefillChunk(), c.toString());
+            ServeCommand off = new ServeCommand();
+            new CommandLine(off).parseArgs("--model", "m", "--no-enable-chunked-prefill", "--max-num-batched-tokens", "4096");
+            c = off.engineConfig(m, 0, null);
+            assertTrue(!c.mixedSteps() && c.stepTokens() == 4096 && c.prefillChunk() == 4096, c.toString());
+            ServeCommand offDefault = new ServeCommand();
+            new CommandLine(offDefault).parseArgs("--model", "m", "--no-enable-chunked-prefill");
+            c = offDefault.engineConfig(m, 3000, null);
+            assertTrue(!c.mixedSteps() && c.stepTokens() == 3000 && c.prefillChunk() == 3000, "the context length: " + c);
+        }
+        ServeCommand small = new ServeCommand();
+        new CommandLine(small).parseArgs("--model", model.toString(), "--no-enable-chunked-prefill", "--max-num-batched-tokens", "32",
+                "--max-model-len", "64", "--kv-memory-mb", "8");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, small::call);
+        assertTrue(e.getMessage().contains("--max-num-batched-tokens (32) is smaller than the context length (64)"), e.getMessage());
+        serving(port -> {
+            HttpResponse<String> r = post(port, "/v1/chat/completions", "{\"model\": \"chat\", \"messages\": [{\"role\": \"user\","
+                    + " \"content\": \"hello how are you\"}], \"max_tokens\": 3, \"temperature\": 0}");
+            assertEquals(200, r.statusCode(), r.body());
+        }, "--model", model.toString(), "--kv-memory-mb", "8", "--no-enable-chunked-prefill", "--max-model-len", "64");
+    }
+
+    /**
      * vLLM's add_special_tokens on chat: false by default (the template writes the special tokens), true puts the
      * tokenizer's own (here a post-processor's leading {@code <|im_start|>}, as Llama 3's BOS) on top of the template's —
      * on /tokenize and in a chat completion's prompt tokens; a non-boolean is a 400.
