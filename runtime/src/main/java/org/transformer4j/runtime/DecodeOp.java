@@ -17,7 +17,8 @@ import java.util.Arrays;
  * splits each length needs when it runs (t4j_decode_params.split_keys), so a captured graph replayed
  * at a short length does not pay for the capacity's splits. F16/BF16 take any Tq ≥ 1 ({@link #maxQueries}):
  * above {@link #MAX_QUERIES} the CUDA backend prefills on tensor cores through the block table
- * (t4j.h, ABI 7) and {@code numSplits} is not used.
+ * (t4j.h, ABI 7) and {@code numSplits} is not used. {@link #packed} (ABI 17) takes several sequences' packed rows of
+ * different counts — a packed pass's prompt chunks, drafts and decode rows — in one op.
  */
 public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor out, Tensor lse, boolean causal,
                        float scale, RelativeBias bias, int numSplits, Tensor lengths, int window, float softcap, Tensor sinks, Tensor alibi,
