@@ -447,6 +447,46 @@ class EngineTest {
     }
 
     /**
+     * A backend that refuses varlen decodes (as a libt4j before ABI 17, or a device whose kernel fails, would): every mixed,
+     * packed-prefill and packed-verify pass fails, and the engine runs each chunk, decode step and draft check the separate,
+     * per-sequence way — every request still gets exactly its solo tokens, and no mixed pass is counted.
+     */
+    @Test
+    void passesTheBackendRefusesFallBackToTheSeparateWayWithTheSoloTokens() throws Exception {
+        CpuBackend cpu = new CpuBackend();
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        Backend noVarlen = (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("decode") && args[0] instanceof org.transformer4j.runtime.DecodeOp op && op.cuSeqlensQ() != null) {
+                        refused.incrementAndGet();
+                        throw new IllegalStateException("varlen decode refused (test)");
+                    }
+                    try {
+                        return method.invoke(cpu, args);
+                    } catch (java.lang.reflect.InvocationTargetException ex) {
+                        throw ex.getCause();
+                    }
+                });
+        try (Weights w = Weights.random(gpt2Tiny(), noVarlen, 13)) {
+            Transformer m = new Transformer(w, noVarlen);
+            int[] unit = prompt(840, 6);
+            int[] repeating = concat(concat(unit, unit), unit);
+            List<int[]> prompts = List.of(repeating, prompt(841, 5), prompt(842, 19), prompt(843, 9));
+            List<Generator.Options> opts = List.of(Generator.Options.greedy(20), Generator.Options.greedy(12).sampling(0.9f, 0, 1f, 4),
+                    Generator.Options.greedy(10), Generator.Options.greedy(8).sampling(1.3f, 20, 0.9f, 8));
+            try (Engine e = new Engine(m, Engine.Config.defaults(m).speculative(Engine.Speculation.ngram(3, 1, 3)))) {
+                java.util.concurrent.CountDownLatch hold = LoopHold.hold(e, prompt(844, 4));
+                assertSameAsAlone(m, e, prompts, opts, hold::countDown);
+                assertTrue(refused.get() > 0, "the packed passes were tried");
+                assertEquals(0, e.mixedPasses(), "no mixed pass ran");
+                assertTrue(e.draftTokens() > 0, "drafts were checked, one sequence at a time");
+                awaitIdle(e);
+                assertEquals(0, e.blocksInUse());
+            }
+        }
+    }
+
+    /**
      * A model whose positions depend on each sequence's length (dynamic NTK) does not pack: its prompts of several lengths
      * are prefilled one pass per length, and each gets its solo tokens.
      */
