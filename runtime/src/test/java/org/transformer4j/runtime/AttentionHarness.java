@@ -327,14 +327,21 @@ public final class AttentionHarness {
      */
     public record DecodeRun(Run run, float[] prefillOut) {}
 
-    /** A block table of {@code entries} distinct ids drawn from {@code numBlocks} blocks in a seeded shuffle. */
-    private static int[] shuffledTable(int entries, int numBlocks, long seed) {
-        List<Integer> ids = new ArrayList<>();
-        for (int i = 0; i < numBlocks; i++) ids.add(i);
-        Collections.shuffle(ids, new java.util.Random(seed));
-        int[] table = new int[entries];
-        for (int i = 0; i < entries; i++) table[i] = ids.get(i);
-        return table;
+    /**
+     * A paged pool for sequences of these lengths: each sequence's table one block wider than its longest needs, three
+     * spare blocks in the pool, the table's entries distinct ids in a seeded shuffle.
+     */
+    private record Pool(int maxBlocks, int numBlocks, int[] table) {
+        static Pool of(int[] lengths, int blockSize, long seed) {
+            int lmax = Arrays.stream(lengths).max().orElseThrow();
+            int maxBlocks = (lmax + blockSize - 1) / blockSize + 1, numBlocks = lengths.length * maxBlocks + 3;
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 0; i < numBlocks; i++) ids.add(i);
+            Collections.shuffle(ids, new java.util.Random(seed));
+            int[] table = new int[lengths.length * maxBlocks];
+            for (int i = 0; i < table.length; i++) table[i] = ids.get(i);
+            return new Pool(maxBlocks, numBlocks, table);
+        }
     }
 
     public static DecodeRun runDecode(Backend be, DecodeSpec s, long seed) {
@@ -342,9 +349,9 @@ public final class AttentionHarness {
         int b = s.lengths().length;
         int lmax = Arrays.stream(s.lengths()).max().orElseThrow();
         int bs = s.blockSize();
-        int maxBlocks = (lmax + bs - 1) / bs + 1;
-        int numBlocks = b * maxBlocks + 3;
-        int[] table = shuffledTable(b * maxBlocks, numBlocks, seed);
+        Pool pool = Pool.of(s.lengths(), bs, seed);
+        int maxBlocks = pool.maxBlocks(), numBlocks = pool.numBlocks();
+        int[] table = pool.table();
         int rowK = s.nkv() * s.hs();
         int rowQ = s.nh() * s.hs();
         List<Tensor> owned = new ArrayList<>();
@@ -521,9 +528,9 @@ public final class AttentionHarness {
         int b = s.lengths().length;
         int lmax = Arrays.stream(s.lengths()).max().orElseThrow();
         int bs = s.blockSize();
-        int maxBlocks = (lmax + bs - 1) / bs + 1;
-        int numBlocks = b * maxBlocks + 3;
-        int[] table = shuffledTable(b * maxBlocks, numBlocks, seed);
+        Pool pool = Pool.of(s.lengths(), bs, seed);
+        int maxBlocks = pool.maxBlocks(), numBlocks = pool.numBlocks();
+        int[] table = pool.table();
         int rowK = s.nkv() * s.hs(), rowQ = s.nh() * s.hs();
         int[] cu = new int[b + 1];
         for (int i = 0; i < b; i++) cu[i + 1] = cu[i] + s.lq()[i];
