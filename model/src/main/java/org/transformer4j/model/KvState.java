@@ -211,9 +211,7 @@ public final class KvState implements AutoCloseable {
     PagedKvCache cache(int l, Tensor table) { return new PagedKvCache(caches(0, l), caches(1, l), blockTable, maxBlocks, table); }
 
     /** Sequence b's cache of layer l, as a batch of one. */
-    PagedKvCache cache(int l, int b) {
-        return new PagedKvCache(caches(0, l), caches(1, l), Arrays.copyOfRange(blockTable, b * maxBlocks, (b + 1) * maxBlocks), maxBlocks);
-    }
+    PagedKvCache cache(int l, int b) { return cache(l, null).sequence(b); }
 
     /** Sequence b's memory K or V of layer l: (1, Tm_b, NKV, HS). */
     Tensor memory(Tensor[] packed, int l, int b) {

@@ -115,10 +115,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
      */
     public DecodeOp sequence(int b, Tensor lseRows) {
         int from = cuSeqlensQ[b], to = cuSeqlensQ[b + 1];
-        int mb = cache.maxBlocksPerSeq();
-        PagedKvCache row = new PagedKvCache(cache.kCache(), cache.vCache(),
-                Arrays.copyOfRange(cache.blockTable(), b * mb, (b + 1) * mb), mb);
-        return new DecodeOp(q.slice(1, from, to), row, new int[] {cacheLengths[b]}, out.slice(1, from, to), lseRows, causal, scale,
+        return new DecodeOp(q.slice(1, from, to), cache.sequence(b), new int[] {cacheLengths[b]}, out.slice(1, from, to), lseRows, causal, scale,
                 bias, numSplits, null, window, softcap, sinks, alibi, null);
     }
 

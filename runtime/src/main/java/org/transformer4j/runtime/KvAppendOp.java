@@ -37,10 +37,7 @@ public record KvAppendOp(PagedKvCache cache, int[] cacheLengths, Tensor k, Tenso
     /** Sequence b of a {@link #packed} op as an op of its own: its rows of k and v, row b of the table, its length. */
     public KvAppendOp sequence(int b) {
         int from = cuSeqlens[b], to = cuSeqlens[b + 1];
-        int mb = cache.maxBlocksPerSeq();
-        PagedKvCache row = new PagedKvCache(cache.kCache(), cache.vCache(),
-                java.util.Arrays.copyOfRange(cache.blockTable(), b * mb, (b + 1) * mb), mb);
-        return new KvAppendOp(row, new int[] {cacheLengths[b]}, k.slice(1, from, to), v.slice(1, from, to));
+        return new KvAppendOp(cache.sequence(b), new int[] {cacheLengths[b]}, k.slice(1, from, to), v.slice(1, from, to));
     }
 
     /** The lengths the op uses now: the host array, or the tensor's values checked against the cache (CPU backend). */

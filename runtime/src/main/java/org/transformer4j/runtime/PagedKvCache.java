@@ -29,6 +29,12 @@ public record PagedKvCache(Tensor kCache, Tensor vCache, int[] blockTable, int m
 
     public int headSize() { return (int) kCache.shape(3); }
 
+    /** Sequence b's cache as a batch of one: the same blocks, row b of the host block table. */
+    public PagedKvCache sequence(int b) {
+        return new PagedKvCache(kCache, vCache, java.util.Arrays.copyOfRange(blockTable, b * maxBlocksPerSeq, (b + 1) * maxBlocksPerSeq),
+                maxBlocksPerSeq);
+    }
+
     /** Rows one sequence can hold. */
     public long capacity() { return (long) maxBlocksPerSeq * blockSize(); }
 

@@ -526,7 +526,6 @@ public final class AttentionHarness {
     public static PackedDecodeRun runPackedDecode(Backend be, PackedDecodeSpec s, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int b = s.lengths().length;
-        int lmax = Arrays.stream(s.lengths()).max().orElseThrow();
         int bs = s.blockSize();
         Pool pool = Pool.of(s.lengths(), bs, seed);
         int maxBlocks = pool.maxBlocks(), numBlocks = pool.numBlocks();
@@ -560,7 +559,7 @@ public final class AttentionHarness {
             for (int i = 0; i < b; i++) {
                 before[i] = s.lengths()[i] - s.lq()[i];
                 if (before[i] == 0) continue;
-                PagedKvCache row = new PagedKvCache(kc, vc, Arrays.copyOfRange(table, i * maxBlocks, (i + 1) * maxBlocks), maxBlocks);
+                PagedKvCache row = cache.sequence(i);
                 try (Tensor hk = Tensor.of(s.dtype(), Arrays.copyOf(kSeq[i], before[i] * rowK), 1, before[i], s.nkv(), s.hs());
                      Tensor hv = Tensor.of(s.dtype(), Arrays.copyOf(vSeq[i], before[i] * rowK), 1, before[i], s.nkv(), s.hs());
                      Tensor dk = be.upload(hk); Tensor dv = be.upload(hv)) {
@@ -594,7 +593,7 @@ public final class AttentionHarness {
                 int lq = s.lq()[i];
                 if (lq == 0) continue;
                 try (Tensor o = poisoned(be, s.dtype(), 1, lq, s.nh(), s.hs()); Tensor l = poisoned(be, DType.F32, 1, s.nh(), lq)) {
-                    PagedKvCache row = new PagedKvCache(kc, vc, Arrays.copyOfRange(table, i * maxBlocks, (i + 1) * maxBlocks), maxBlocks);
+                    PagedKvCache row = cache.sequence(i);
                     be.decode(DecodeOp.of(q.slice(1, cu[i], cu[i + 1]), row, new int[] {s.lengths()[i]}, o).lse(l).scale(scale)
                             .splits(s.splits()).window(s.window()).sinks(sinks).alibi(alibi));
                     System.arraycopy(download(be, o), 0, soloOut, cu[i] * rowQ, lq * rowQ);
