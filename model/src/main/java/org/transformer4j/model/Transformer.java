@@ -560,7 +560,8 @@ public final class Transformer {
                 embedInto(s, idT, 0, posT, typeIds, x);
                 // seqLens only feed dynamic NTK and LongRoPE, which packsPrefill leaves out
                 RopeAt rope = config.rope() == null ? null : new RopeAt(posT, null);
-                Tensor h = runStack(s, weights.decoder, x, l -> new PackedCachedSelf(s, st, l, before, cu, bias, ropeAt(l, rope),
+                DecodeRuns runs = DecodeRuns.of(cu, before, DecodeOp.maxQueries(dtype), st.blockTable, st.maxBlocks);
+                Tensor h = runStack(s, weights.decoder, x, l -> new PackedCachedSelf(s, st, l, before, cu, runs, bias, ropeAt(l, rope),
                         config.window(l)), null);
                 Tensor last = kept[batch] == n ? h : s.empty(dtype, 1, kept[batch], config.modelWidth());
                 for (int b = 0; b < batch && last != h; b++) {
@@ -756,22 +757,22 @@ public final class Transformer {
      * Causal self-attention of packed chunks (1, ΣT, …) of a state's sequences (rows cu[b] .. cu[b+1] − 1 are sequence b's,
      * after its {@code lengths[b]} cached rows): each sequence's rows are appended to its own cache and attend there, as its
      * solo prefill's {@link CachedSelf} runs them — in one varlen append and one varlen decode for all of them (t4j.h,
-     * ABI 17: each sequence as its own op computes it). Where the decode takes at most {@link DecodeOp#maxQueries} rows a
-     * sequence (F32: 16), each sequence's rows go in runs of that many, each run one sequence of the varlen decode with its
-     * sequence's row of the block table and the keys up to its last row — the runs {@link #causalCached} makes one op each.
+     * ABI 17: each sequence as its own op computes it), the decode over the pass's {@link DecodeRuns}.
      */
     final class PackedCachedSelf implements Attend {
         final Scratch s;
         final KvState st;
         final int layer;
         final int[] lengths, cu;
+        final DecodeRuns runs;
         final RelativeBias bias;
         final RopeAt rope;
         final int window;
 
-        PackedCachedSelf(Scratch s, KvState st, int layer, int[] lengths, int[] cu, RelativeBias bias, RopeAt rope, int window) {
-            this.s = s; this.st = st; this.layer = layer; this.lengths = lengths; this.cu = cu; this.bias = bias; this.rope = rope;
-            this.window = window;
+        PackedCachedSelf(Scratch s, KvState st, int layer, int[] lengths, int[] cu, DecodeRuns runs, RelativeBias bias, RopeAt rope,
+                         int window) {
+            this.s = s; this.st = st; this.layer = layer; this.lengths = lengths; this.cu = cu; this.runs = runs; this.bias = bias;
+            this.rope = rope; this.window = window;
         }
 
         @Override public RopeAt rope() { return rope; }
@@ -782,22 +783,34 @@ public final class Transformer {
             Tensor out = s.like(q);
             PagedKvCache cache = st.cache(layer, null);
             backend.kvAppend(KvAppendOp.packed(cache, lengths, cu, k, v));
-            int batch = cu.length - 1, slice = DecodeOp.maxQueries(q.dtype()), runs = 0;
+            PagedKvCache runsCache = runs.table() == null ? cache : new PagedKvCache(cache.kCache(), cache.vCache(), runs.table(),
+                    cache.maxBlocksPerSeq());
+            backend.decode(DecodeOp.of(q, runsCache, runs.seen(), out).scale(config.attentionScale()).bias(bias).window(window)
+                    .softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes).packed(runs.cu()));
+            return out;
+        }
+    }
+
+    /**
+     * A packed pass's sequences as the varlen decode takes them, the same for every layer: where the decode takes at most
+     * {@code slice} rows a sequence ({@link DecodeOp#maxQueries}: 16 in F32), each sequence's rows go in runs of that many,
+     * each run one sequence of the launch with its sequence's row of the block table ({@code table}; null: the state's own,
+     * one run a sequence) and the keys up to its last row ({@code seen}) — the runs {@link #causalCached} makes one op each.
+     */
+    record DecodeRuns(int[] cu, int[] seen, int[] table) {
+        static DecodeRuns of(int[] cu, int[] lengths, int slice, int[] blockTable, int mb) {
+            int batch = cu.length - 1, runs = 0;
             for (int b = 0; b < batch; b++) runs += (cu[b + 1] - cu[b] + slice - 1) / slice;
-            int mb = cache.maxBlocksPerSeq();
-            int[] runCu = new int[runs + 1], seen = new int[runs], table = runs == batch ? cache.blockTable() : new int[runs * mb];
+            int[] runCu = new int[runs + 1], seen = new int[runs], table = runs == batch ? null : new int[runs * mb];
             for (int b = 0, r = 0; b < batch; b++) {
                 for (int from = 0, n = cu[b + 1] - cu[b]; from < n; from += slice, r++) {
                     int to = Math.min(n, from + slice);
                     runCu[r + 1] = cu[b] + to;
-                    seen[r] = lengths[b] + to;                                        // its keys: the sequence's up to its last row
-                    if (table != cache.blockTable()) System.arraycopy(cache.blockTable(), b * mb, table, r * mb, mb);
+                    seen[r] = lengths[b] + to;                                            // its keys: the sequence's up to its last row
+                    if (table != null) System.arraycopy(blockTable, b * mb, table, r * mb, mb);
                 }
             }
-            PagedKvCache runsCache = table == cache.blockTable() ? cache : new PagedKvCache(cache.kCache(), cache.vCache(), table, mb);
-            backend.decode(DecodeOp.of(q, runsCache, seen, out).scale(config.attentionScale()).bias(bias).window(window)
-                    .softcap(config.attentionSoftcap()).sinks(sinks).alibi(weights.alibiSlopes).packed(runCu));
-            return out;
+            return new DecodeRuns(runCu, seen, table);
         }
     }
 
