@@ -1203,11 +1203,7 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < b; i++) {
                 Part p = parts.get(i);
                 if (!p.decodeRow()) continue;
-                Seq s = p.s();
-                s.len++;
-                if (config.cacheGenerated() && s.len % BlockManager.BLOCK_SIZE == 0) publishBlocks(s);
-                int index = s.len - s.prompt.length;                    // the new token these logits choose
-                if (index >= s.gen.size()) choosing.set(lg.from(i), s);  // recomputing after a preemption: already chosen
+                choosing.set(lg.from(i), decoded(p.s()));
             }
             if (choosing.stream().anyMatch(java.util.Objects::nonNull)) {
                 try (Tensor decodeRows = lg.logits().slice(0, 0, lastDecodeRow + 1)) {
@@ -1378,6 +1374,17 @@ public final class Engine implements AutoCloseable {
         return adapters == null ? null : seqs.stream().mapToInt(s -> s.slot).toArray();
     }
 
+    /**
+     * After s's decode row ran: its length and, with {@link Config#cacheGenerated}, a generated block published; returns s
+     * where these logits choose its next token, null where it is recomputing after a preemption and has it already (its row
+     * is sampled with the others, its result unread).
+     */
+    private Seq decoded(Seq s) {
+        s.len++;
+        if (config.cacheGenerated() && s.len % BlockManager.BLOCK_SIZE == 0) publishBlocks(s);
+        return s.len - s.prompt.length < s.gen.size() ? null : s;
+    }
+
     private void decode(List<Seq> group) {
         if (adapters != null) {
             group = new ArrayList<>(group);
@@ -1403,14 +1410,7 @@ public final class Engine implements AutoCloseable {
         }
         try (step) {
             List<Seq> choosing = new ArrayList<>(b);
-            for (int i = 0; i < b; i++) {
-                Seq s = group.get(i);
-                s.len++;
-                if (config.cacheGenerated() && s.len % BlockManager.BLOCK_SIZE == 0) publishBlocks(s);
-                int index = s.len - s.prompt.length;            // the new token these logits choose
-                // recomputing after a preemption: already chosen (its row is sampled with the others, its result unread)
-                choosing.add(index < s.gen.size() ? null : s);
-            }
+            for (int i = 0; i < b; i++) choosing.add(decoded(group.get(i)));
             if (choosing.stream().allMatch(java.util.Objects::isNull)) return;
             try (Tensor rows = step.logits().slice(0, 0, b)) {  // a bucketed step has padding rows past b
                 choose(choosing, rows);
