@@ -182,16 +182,7 @@ class ServeCommandTest {
             try (var tok = Tokenizers.forModel(model)) {
                 want = tok.encode(rendered, false);
             }
-            HttpResponse<String> t = post(port, "/tokenize", "{\"model\": \"chat\", " + messages + ", \"add_generation_prompt\": false,"
-                    + " \"continue_final_message\": true}");
-            assertEquals(200, t.statusCode(), t.body());
-            JsonNode tokens = new ObjectMapper().readTree(t.body()).get("tokens");
-            assertEquals(want.length, tokens.size(), t.body());
-            for (int i = 0; i < want.length; i++) assertEquals(want[i], tokens.get(i).asInt(), "token " + i);
-            HttpResponse<String> r = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"add_generation_prompt\": false,"
-                    + " \"continue_final_message\": true, \"max_tokens\": 2, \"temperature\": 0}");
-            assertEquals(200, r.statusCode(), r.body());
-            assertEquals(want.length, new ObjectMapper().readTree(r.body()).at("/usage/prompt_tokens").asInt());
+            assertChatPrompt(port, messages + ", \"add_generation_prompt\": false, \"continue_final_message\": true", want);
             HttpResponse<String> both = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"add_generation_prompt\": true,"
                     + " \"continue_final_message\": true}");
             assertEquals(400, both.statusCode());
@@ -263,21 +254,27 @@ class ServeCommandTest {
             assertEquals(bare.length + 1, withBos.length, "the folder's post-processor adds one token");
             assertEquals(ChatFolder.IM_START, withBos[0]);
             for (String flag : new String[] {"", ", \"add_special_tokens\": false", ", \"add_special_tokens\": true"}) {
-                int[] want = flag.contains("true") ? withBos : bare;
-                HttpResponse<String> t = post(port, "/tokenize", "{\"model\": \"chat\", " + messages + flag + "}");
-                assertEquals(200, t.statusCode(), t.body());
-                JsonNode tokens = new ObjectMapper().readTree(t.body()).get("tokens");
-                assertEquals(want.length, tokens.size(), flag + ": " + t.body());
-                for (int i = 0; i < want.length; i++) assertEquals(want[i], tokens.get(i).asInt(), flag + ": token " + i);
-                HttpResponse<String> r = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + flag
-                        + ", \"max_tokens\": 2, \"temperature\": 0}");
-                assertEquals(200, r.statusCode(), r.body());
-                assertEquals(want.length, new ObjectMapper().readTree(r.body()).at("/usage/prompt_tokens").asInt(), flag);
+                assertChatPrompt(port, messages + flag, flag.contains("true") ? withBos : bare);
             }
             HttpResponse<String> bad = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + messages + ", \"add_special_tokens\": 1}");
             assertEquals(400, bad.statusCode());
             assertTrue(bad.body().contains("add_special_tokens must be a boolean"), bad.body());
         }, "--model", model.toString(), "--kv-memory-mb", "8");
+    }
+
+    /**
+     * A chat request of these fields (messages and options) renders to {@code want}: /tokenize gives exactly those ids and
+     * a chat completion counts them as its prompt tokens.
+     */
+    static void assertChatPrompt(int port, String fields, int[] want) throws Exception {
+        HttpResponse<String> t = post(port, "/tokenize", "{\"model\": \"chat\", " + fields + "}");
+        assertEquals(200, t.statusCode(), t.body());
+        JsonNode tokens = new ObjectMapper().readTree(t.body()).get("tokens");
+        assertEquals(want.length, tokens.size(), fields + ": " + t.body());
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], tokens.get(i).asInt(), fields + ": token " + i);
+        HttpResponse<String> r = post(port, "/v1/chat/completions", "{\"model\": \"chat\", " + fields + ", \"max_tokens\": 2, \"temperature\": 0}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(want.length, new ObjectMapper().readTree(r.body()).at("/usage/prompt_tokens").asInt(), fields);
     }
 
     /**

@@ -1004,15 +1004,11 @@ public final class OpenAiServer implements AutoCloseable {
             kwargs.put(ChatTemplate.CONTINUE_FINAL_MESSAGE, true);
         }
         // vLLM's add_special_tokens (default false on chat: the template writes them): the tokenizer's on top
-        JsonNode ast = b.get("add_special_tokens");
-        if (ast != null && !ast.isNull()) {
-            if (!ast.isBoolean()) throw ApiError.bad("add_special_tokens", "add_special_tokens must be a boolean, got " + ast);
-            if (ast.asBoolean()) {
-                if (!chat.addsSpecialTokens()) {
-                    throw ApiError.bad("add_special_tokens", "this server's chat template does not support add_special_tokens");
-                }
-                kwargs.put(ChatTemplate.ADD_SPECIAL_TOKENS, true);
+        if (bool(b, "add_special_tokens")) {
+            if (!chat.addsSpecialTokens()) {
+                throw ApiError.bad("add_special_tokens", "this server's chat template does not support add_special_tokens");
             }
+            kwargs.put(ChatTemplate.ADD_SPECIAL_TOKENS, true);
         }
         // vLLM's chat echo: the last message's text before the reply, where it has the reply's role (assistant with a
         // generation prompt, else the last message's own: a continued final message comes back whole)
