@@ -30,7 +30,7 @@ final class HfDecoders {
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
-            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE);
+            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -88,6 +88,7 @@ final class HfDecoders {
         if (modelType.equals(HfGlm.GLM) || modelType.equals(HfGlm.GLM4)) return HfGlm.config(cfg);
         if (modelType.equals(HfExaone4.TYPE)) return HfExaone4.config(cfg);
         if (modelType.startsWith(HfErnie45.TYPE)) return HfErnie45.config(cfg);
+        if (modelType.equals(HfDeepseek.V2) || modelType.equals(HfDeepseek.V3)) return HfDeepseek.config(cfg);
         if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
@@ -536,7 +537,7 @@ final class HfDecoders {
     }
 
     /** Layer l's expert keys: {@link #moeKeys} with their shapes. */
-    private static void experts(Map<String, long[]> req, TransformerConfig c, String l, String type, boolean fused) {
+    static void experts(Map<String, long[]> req, TransformerConfig c, String l, String type, boolean fused) {
         TransformerConfig.Moe moe = c.moe();
         long cw = c.modelWidth(), e = moe.experts(), f = moe.expertWidth();
         MoeKeys k = moeKeys(l, type, fused);
@@ -553,7 +554,7 @@ final class HfDecoders {
         }
         if (moe.sharedWidth() > 0) {
             long sf = moe.sharedWidth();
-            String sh = l + "mlp.shared_expert.";
+            String sh = l + sharedExpert(type);
             req.put(sh + "gate_proj.weight", new long[] {sf, cw});
             req.put(sh + "up_proj.weight", new long[] {sf, cw});
             req.put(sh + "down_proj.weight", new long[] {cw, sf});
@@ -577,6 +578,11 @@ final class HfDecoders {
         return new MoeKeys(router, l + "mlp.experts.gate_up_proj", l + "mlp.experts.down_proj",
                 mixtral ? l + "block_sparse_moe.experts." : l + "mlp.experts.",
                 mixtral ? new String[] {"w1", "w3", "w2"} : new String[] {"gate_proj", "up_proj", "down_proj"});
+    }
+
+    /** The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's mlp.shared_experts. (n_shared_experts of them as one MLP). */
+    private static String sharedExpert(String type) {
+        return type.startsWith("deepseek") ? "mlp.shared_experts." : "mlp.shared_expert.";
     }
 
     /** Whether a MoE checkpoint holds transformers 5.x's stacked experts (any layer's mlp.experts.gate_up_proj). */
@@ -616,6 +622,7 @@ final class HfDecoders {
         if (cfg.modelType().startsWith(HfCohere.COHERE)) return HfCohere.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGlm.GLM) || cfg.modelType().equals(HfGlm.GLM4)) return HfGlm.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().startsWith(HfErnie45.TYPE)) return HfErnie45.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().equals(HfDeepseek.V2) || cfg.modelType().equals(HfDeepseek.V3)) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
@@ -852,7 +859,7 @@ final class HfDecoders {
      * (each expert's [gate ; up], our [up ; gate]) and moe.down ← down_proj, offered as (E·2F, C) and (E·C, F) views;
      * Qwen2-MoE's shared expert as a dense MLP under moe.shared and its gate as moe.shared_gate.
      */
-    private static void expertParts(Map<String, Tensor> hf, TransformerConfig c, String type, String o, String l,
+    static void expertParts(Map<String, Tensor> hf, TransformerConfig c, String type, String o, String l,
                                     java.util.function.BiConsumer<String, String> put) {
         TransformerConfig.Moe moe = c.moe();
         boolean fused = fusedExperts(hf.keySet());
@@ -871,7 +878,7 @@ final class HfDecoders {
                 put.accept(o + "expert." + x + ".down", k.expert(x, 2));
             }
         }
-        String sh = l + "mlp.shared_expert.";
+        String sh = l + sharedExpert(type);
         put.accept(o + "shared.up", sh + "gate_proj.weight");
         put.accept(o + "shared.gate", sh + "up_proj.weight");
         put.accept(o + "shared.down", sh + "down_proj.weight");

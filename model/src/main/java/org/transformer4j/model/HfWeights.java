@@ -446,6 +446,8 @@ final class HfWeights {
 
             @Override public Tensor sinks(String name, int heads) { return take(name, DType.F32, heads); }
 
+            @Override public Tensor vectorF32(String name, int n) { return take(name, DType.F32, n); }
+
             @Override
             public org.transformer4j.runtime.Mxfp4 mxfp4(String name, int groups, int rows, int cols) {
                 if (!parts.containsKey(name + ".blocks")) return null;

@@ -37,6 +37,20 @@ final class LazyTensors extends HashMap<String, Tensor> implements AutoCloseable
         return super.get(key);
     }
 
+    /**
+     * {@code f} of the tensor under {@code key}, for a tensor made from another one: a pending tensor is made for this
+     * alone and closed once {@code f} returns (it is then gone from the map), so that making from made tensors (an FP8
+     * weight dequantized, then reshaped) keeps one of each alive; a stored tensor is passed as it is.
+     */
+    <T> T with(String key, java.util.function.Function<Tensor, T> f) {
+        Supplier<Tensor> make = pending.remove(key);
+        if (make == null) return f.apply(super.get(key));
+        super.remove(key);
+        try (Tensor t = make.get()) {
+            return f.apply(t);
+        }
+    }
+
     @Override
     public void close() {
         if (made != null) made.close();

@@ -1067,7 +1067,7 @@ public final class Transformer {
         backend.linear(LinearOp.of(x, w.router(), logits).transW(true).bias(w.routerBias()));
         MoeRouting r = new MoeRouting(s.empty(DType.I32, rows, k), s.empty(DType.F32, rows, k), s.empty(DType.I32, e + 1L),
                 s.empty(DType.I32, rows * k), s.empty(DType.I32, rows, k));
-        backend.moeRoute(new MoeRouteOp(logits, k, m.renormalize(), r));
+        backend.moeRoute(route(m, w, logits, r));
         Tensor xs = s.empty(dtype, rows * k, c), hs = s.empty(dtype, rows * k, f), ys = s.empty(dtype, rows * k, c);
         backend.gatherRows(new GatherRowsOp(x, r.sortedTokens(), xs));
         boolean q = w.quantized();                                                             // gpt-oss's MXFP4 experts
@@ -1088,6 +1088,14 @@ public final class Transformer {
             combine = combine.shared(sh.view(rows, c), g);
         }
         backend.moeCombine(combine);
+    }
+
+    /** The router's op: top-k of the softmax, or DeepSeek's sigmoid scores, groups and scale ({@link TransformerConfig.Routing}). */
+    private static MoeRouteOp route(TransformerConfig.Moe m, Weights.Moe w, Tensor logits, MoeRouting r) {
+        MoeRouteOp op = new MoeRouteOp(logits, m.topK(), m.renormalize(), r);
+        TransformerConfig.Routing how = m.routing();
+        if (!how.equals(TransformerConfig.Routing.SOFTMAX)) throw new UnsupportedOperationException("TEMP until dsroute merges");
+        return op;
     }
 
     /** Runs a stack's blocks in place on x and returns its output (after the final norm for pre-LN). */
@@ -1460,6 +1468,7 @@ public final class Transformer {
      * {@code views} false keeps K and V contiguous (Q alone is then a separate GEMM).
      */
     Tensor[] projectQkv(Scratch s, Weights.Attention w, Tensor in, boolean views) {
+        if (w.mla() != null) return projectMla(s, w, in, views);
         long b = in.shape(0), t = in.shape(1);
         int nh = config.heads(), nkv = config.kvHeads(), hs = config.headSize();
         LoraSlots.Pair[] lora = loraOf(s, w);
@@ -1484,6 +1493,30 @@ public final class Transformer {
             clipAfterDelta(q);
         }
         return new Tensor[] {q.view(b, t, nh, hs), kv[0], kv[1]};
+    }
+
+    /**
+     * DeepSeek's multi-head latent attention as this library runs it ({@link TransformerConfig.Mla}, {@link Weights.Mla}):
+     * q = q_b(RMSNorm(q_a(x))) or q_proj(x); [c ; k_pe] = kv_a(x) with RMSNorm over c in place (k_pe as it is); then K and V
+     * from [RMSNorm(c) ; k_pe] through the fused [K ; V] rows, every head's k_pe copied by its identity rows (exact: one
+     * product by 1 in fp32). Each head's q and k are [pe | nope]; the caller rotates the pe dims as any RoPE model's.
+     */
+    private Tensor[] projectMla(Scratch s, Weights.Attention w, Tensor in, boolean views) {
+        TransformerConfig.Mla m = config.mla();
+        long b = in.shape(0), t = in.shape(1);
+        Tensor qIn = in;
+        if (w.mla().qA() != null) {
+            Tensor qa = linear(s, in, w.mla().qA(), null);
+            backend.norm(NormOp.rms(qa, w.mla().qANorm().weight(), m.normEps(), qa));
+            qIn = qa;
+        }
+        Tensor q = linear(s, qIn, w.q(), null).view(b, t, config.heads(), config.headSize());
+        Tensor latent = linear(s, in, w.mla().kvA(), null);                                   // (B, T, kvLoraRank + ropeDim)
+        Tensor c = latent.slice(2, 0, m.kvLoraRank());
+        backend.norm(NormOp.rms(c, w.mla().kvANorm().weight(), m.normEps(), c));
+        Tensor[] kv = projectKv(s, w, latent, true);
+        if (!views) return new Tensor[] {q, s.copyOf(kv[0]), s.copyOf(kv[1])};
+        return new Tensor[] {q, kv[0], kv[1]};
     }
 
     /** K and V (B, T, NKV, HS): one GEMM and two views where [k ; v] is fused and {@code views} allowed, else two GEMMs. */

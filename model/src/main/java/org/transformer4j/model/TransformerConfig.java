@@ -79,6 +79,7 @@ import java.util.List;
  *                        word_embeddings_layernorm); post-LN models and the BART family have their own rule ({@link #embeddingNorm})
  * @param clipQkv         the self-attention's q, k and v clamped to [−clipQkv, clipQkv] right after their projections, before
  *                        RoPE (OLMo's and MPT's clip_qkv; the projection's epilogue, Activation.CLAMP); 0: none
+ * @param mla             DeepSeek's multi-head latent attention ({@link Mla}) in place of the q, k and v projections, or null
  * @param rawEmbeddings   a post-LN decoder-only model adds its embeddings without norming them (OPT-350m's
  *                        do_layer_norm_before false: post-LN layers, no embedding norm, no final norm)
  */
@@ -97,7 +98,8 @@ public record TransformerConfig(
         float attentionSoftcap, float logitSoftcap, boolean sandwichNorms, Rope slidingRope, float residualScale,
         List<Integer> nopeLayers, boolean qkNormWide, boolean inputNorms, Moe moe, boolean firstAttnNorm, int embeddingWidth,
         boolean bidirectional, Disentangled disentangled, boolean attentionSinks, BartEmbeddings bart,
-        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm, float clipQkv, boolean rawEmbeddings) {
+        ParallelBlock parallel, boolean headBias, List<Float> alibiSlopes, boolean embedNorm, float clipQkv, boolean rawEmbeddings,
+        Mla mla) {
 
     /**
      * How a decoder layer adds its two sublayers. {@code NONE}: one after the other (x += attn(N1 x), then x += mlp(N2 x)).
@@ -145,9 +147,15 @@ public record TransformerConfig(
      * softmaxed over the k is the same choice and weights as the renormalized top-k of the softmax.
      */
     public record Moe(int experts, int topK, boolean renormalize, int expertWidth, int sharedWidth, boolean sharedGate,
-                      List<Integer> denseLayers, boolean biases) {
+                      List<Integer> denseLayers, boolean biases, Routing routing) {
         public Moe {
             denseLayers = denseLayers == null ? List.of() : List.copyOf(denseLayers);
+            routing = routing == null ? Routing.SOFTMAX : routing;
+        }
+
+        public Moe(int experts, int topK, boolean renormalize, int expertWidth, int sharedWidth, boolean sharedGate,
+                   List<Integer> denseLayers, boolean biases) {
+            this(experts, topK, renormalize, expertWidth, sharedWidth, sharedGate, denseLayers, biases, Routing.SOFTMAX);
         }
 
         public Moe(int experts, int topK, boolean renormalize, int expertWidth, int sharedWidth, boolean sharedGate,
@@ -155,6 +163,30 @@ public record TransformerConfig(
             this(experts, topK, renormalize, expertWidth, sharedWidth, sharedGate, denseLayers, false);
         }
     }
+
+    /**
+     * How a router scores and picks its experts beyond the plain softmax top-k. {@code sigmoid}: DeepSeek-V3's scores are
+     * sigmoid(logits), and {@code correctionBias} (its e_score_correction_bias, F32 (E)) is added to them for the choice only
+     * (the weights are the unbiased scores); else softmax. {@code groups} &gt; 1: the experts form that many contiguous
+     * groups and only the {@code topkGroups} best groups' experts may be chosen (DeepSeek's group-limited routing: a group
+     * scores its best expert under softmax, the sum of its two best biased scores under sigmoid). {@code scale}: the weights
+     * times routed_scaling_factor, after any renormalization.
+     */
+    public record Routing(boolean sigmoid, boolean correctionBias, int groups, int topkGroups, float scale) {
+        /** Softmax, no groups, no scale: Mixtral's, Qwen-MoE's, OLMoE's, GPT-OSS's. */
+        public static final Routing SOFTMAX = new Routing(false, false, 1, 1, 1f);
+    }
+
+    /**
+     * DeepSeek's multi-head latent attention (MLA; DeepSeek-V2 / V3, transformers' DeepseekV2Attention). q = q_proj(x), or
+     * with {@code qLoraRank} &gt; 0 q_b_proj(RMSNorm(q_a_proj(x))); [c ; k_pe] = kv_a_proj_with_mqa(x) (kvLoraRank + ropeDim);
+     * per head [k_nope | v] = kv_b_proj(RMSNorm(c)); k_pe, rotated, is every head's. This library runs it as plain
+     * multi-head attention of head size {@code headSize} = nopeDim + ropeDim over K and V that it materializes: each head's
+     * q and k are laid [pe | nope] (the same order on both, so every q·k is the model's), the pe part turned by RoPE over
+     * its first ropeDim dims, and v is padded with zeros to the head size (the output projection's extra columns are zero),
+     * as transformers' flash path pads it. {@code normEps}: the two latent RMSNorms' epsilon (1e-6 in transformers).
+     */
+    public record Mla(int qLoraRank, int kvLoraRank, int nopeDim, int ropeDim, int vDim, float normEps) {}
 
     /** Whether decoder layer i's MLP is the mixture of experts. */
     public boolean moeAt(int layer) { return moe != null && !moe.denseLayers().contains(layer); }
@@ -507,6 +539,39 @@ public record TransformerConfig(
         }
         if (!(clipQkv >= 0) || !Float.isFinite(clipQkv)) problems.add("clipQkv must be finite and >= 0 (0: none), got " + clipQkv);
         if (clipQkv > 0 && qkNorm) problems.add("clipQkv with q/k norms is not supported (OLMoE clamps after its norms, the projection epilogue before)");
+        if (moe != null) {
+            Routing r = moe.routing();
+            if (r.groups() < 1 || moe.experts() % r.groups() != 0 || r.topkGroups() < 1 || r.topkGroups() > r.groups()) {
+                problems.add("moe routing groups must divide the experts (" + moe.experts() + ") with 1 ≤ topkGroups ≤ groups, got "
+                        + r.groups() + " / " + r.topkGroups());
+            } else if (moe.topK() > (long) r.topkGroups() * (moe.experts() / r.groups())) {
+                problems.add("moe.topK " + moe.topK() + " exceeds the experts of the kept groups (" + r.topkGroups() + " × "
+                        + moe.experts() / r.groups() + ")");
+            }
+            if (!(r.scale() > 0) || !Float.isFinite(r.scale())) problems.add("moe routing scale must be finite and > 0, got " + r.scale());
+            if (r.correctionBias() && !r.sigmoid()) problems.add("a routing correction bias goes with sigmoid scores (DeepSeek-V3's)");
+            if (moe.biases() && !r.equals(Routing.SOFTMAX)) problems.add("GPT-OSS's biased router takes the plain softmax routing");
+        }
+        if (mla != null) {
+            if (encoderLayers > 0 || decoderLayers == 0 || prefixLm || bidirectional || rope == null || heads != kvHeads) {
+                problems.add("multi-head latent attention is for causal decoder-only RoPE models with as many K/V heads as heads");
+            }
+            if (mla.kvLoraRank() < 1 || mla.qLoraRank() < 0 || mla.nopeDim() < 0 || mla.ropeDim() < 2 || mla.ropeDim() % 2 != 0
+                    || mla.vDim() < 1 || !(mla.normEps() > 0)) {
+                problems.add("mla needs kvLoraRank ≥ 1, qLoraRank ≥ 0, nopeDim ≥ 0, an even ropeDim ≥ 2, vDim ≥ 1 and normEps > 0, got " + mla);
+            } else {
+                if (headSize != mla.nopeDim() + mla.ropeDim()) {
+                    problems.add("mla's head size is nopeDim + ropeDim = " + (mla.nopeDim() + mla.ropeDim()) + ", got headSize " + headSize);
+                }
+                if (mla.vDim() > headSize) problems.add("mla's vDim " + mla.vDim() + " exceeds the q/k head size " + headSize + " (V is padded to it)");
+                if (rope != null && rope.rotaryDim() != mla.ropeDim()) {
+                    problems.add("mla rotates ropeDim " + mla.ropeDim() + " dims of each head, but rope.rotaryDim is " + rope.rotaryDim());
+                }
+            }
+            if (qkNorm || clipQkv > 0 || attentionSinks || disentangled != null || positions != Positions.ROPE) {
+                problems.add("mla does not combine with q/k norms, clip_qkv, attention sinks or non-RoPE positions");
+            }
+        }
         if (!problems.isEmpty()) throw new IllegalArgumentException("invalid TransformerConfig: " + String.join("; ", problems));
     }
 
@@ -589,7 +654,7 @@ public record TransformerConfig(
         b.qkNormWide = qkNormWide; b.inputNorms = inputNorms; b.moe = moe; b.firstAttnNorm = firstAttnNorm;
         b.embeddingWidth = embeddingWidth; b.bidirectional = bidirectional; b.disentangled = disentangled;
         b.attentionSinks = attentionSinks; b.bart = bart; b.parallel = parallel; b.headBias = headBias;
-        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm; b.clipQkv = clipQkv; b.rawEmbeddings = rawEmbeddings;
+        b.alibiSlopes = alibiSlopes; b.embedNorm = embedNorm; b.clipQkv = clipQkv; b.rawEmbeddings = rawEmbeddings; b.mla = mla;
         return b;
     }
 
@@ -684,6 +749,7 @@ public record TransformerConfig(
         private boolean embedNorm;
         private float clipQkv;
         private boolean rawEmbeddings;
+        private Mla mla;
 
         private Builder() {}
 
@@ -791,6 +857,9 @@ public record TransformerConfig(
         public Builder clipQkv(float limit) { clipQkv = limit; return this; }
         public Builder rawEmbeddings(boolean on) { rawEmbeddings = on; return this; }
 
+        /** DeepSeek's multi-head latent attention (see {@link Mla}); null: q, k and v projections. */
+        public Builder mla(Mla m) { mla = m; return this; }
+
         /** ALiBi positions with one slope per query head (see {@link Positions#ALIBI}); clears any RoPE. */
         public Builder alibi(float[] slopes) {
             positions = Positions.ALIBI;
@@ -841,7 +910,7 @@ public record TransformerConfig(
                     withinLayerCrossAttention, causalInput, rope, windows, linearBiases, qkNorm, embeddingScale,
                     attentionSoftcap, logitSoftcap, sandwichNorms, slidingRope, residualScale, nopeLayers, qkNormWide, inputNorms, moe, firstAttnNorm,
                     embeddingWidth == modelWidth ? 0 : embeddingWidth, bidirectional, disentangled, attentionSinks, bart, parallel, headBias,
-                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm, clipQkv, rawEmbeddings);
+                    positions == Positions.ALIBI ? alibiSlopes : null, embedNorm, clipQkv, rawEmbeddings, mla);
         }
     }
 }

@@ -50,7 +50,12 @@ public final class Weights implements AutoCloseable {
      * F32 (NH) in every compute dtype (the attention ops take them so), or null.
      */
     public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
-                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks) {
+                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks, Mla mla) {
+        public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
+                         Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks) {
+            this(q, qb, k, kb, v, vb, o, ob, qNorm, kNorm, qkv, kv, sinks, null);
+        }
+
         public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {
             this(q, qb, k, kb, v, vb, o, ob, null, null, null, null, null);
         }
@@ -60,6 +65,16 @@ public final class Weights implements AutoCloseable {
             this(q, qb, k, kb, v, vb, o, ob, qNorm, kNorm, qkv, kv, null);
         }
     }
+
+    /**
+     * DeepSeek's latent projections ({@link TransformerConfig.Mla}), the rest of an MLA attention being the Attention's own
+     * fields: {@code qA} (qLoraRank, C) and {@code qANorm} (q_a_proj, q_a_layernorm), or null where q = q_proj(x);
+     * {@code kvA} (kvLoraRank + ropeDim, C) (kv_a_proj_with_mqa) and {@code kvANorm} (kvLoraRank) (kv_a_layernorm, over the
+     * latent c only). The Attention's q is then q_b_proj / q_proj (NH·HS, qLoraRank or C) with each head's rows laid
+     * [pe | nope], its {@code kv} [K ; V] (2·NH·HS, kvLoraRank + ropeDim) over [RMSNorm(c) ; k_pe]: K's head rows [k_pe
+     * (rows of the identity on k_pe) | k_nope], V's [v | zeros]; and o (C, NH·HS) zero in each head's padded columns.
+     */
+    public record Mla(Tensor qA, Norm qANorm, Tensor kvA, Norm kvANorm) {}
 
     /**
      * up and gate (F, C) (gate null unless gated), down (C, F), biases or null. {@code upGate}, when not
@@ -91,7 +106,12 @@ public final class Weights implements AutoCloseable {
      * interleaved, {@code downQ} (E, C, F); the dense fields then null), decoded inside the grouped GEMM.
      */
     public record Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate, Tensor routerBias,
-                      Tensor upGateBiasRows, Tensor downBiasRows, Mxfp4 upGateQ, Mxfp4 downQ) {
+                      Tensor upGateBiasRows, Tensor downBiasRows, Mxfp4 upGateQ, Mxfp4 downQ, Tensor correctionBias) {
+        public Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate, Tensor routerBias,
+                   Tensor upGateBiasRows, Tensor downBiasRows, Mxfp4 upGateQ, Mxfp4 downQ) {
+            this(router, upGateRows, downRows, shared, sharedGate, routerBias, upGateBiasRows, downBiasRows, upGateQ, downQ, null);
+        }
+
         public Moe(Tensor router, Tensor upGateRows, Tensor downRows, Mlp shared, Tensor sharedGate) {
             this(router, upGateRows, downRows, shared, sharedGate, null, null, null, null, null);
         }
@@ -446,7 +466,10 @@ public final class Weights implements AutoCloseable {
         for (Stack st : new Stack[] {encoder, decoder}) {
             if (st == null) continue;
             if (st.relativeBias() != null) keepF32.add(st.relativeBias());
-            for (Layer l : st.layers()) if (l.self() != null && l.self().sinks() != null) keepF32.add(l.self().sinks());
+            for (Layer l : st.layers()) {
+                if (l.self() != null && l.self().sinks() != null) keepF32.add(l.self().sinks());
+                if (l.mlp() != null && l.mlp().moe() != null && l.mlp().moe().correctionBias() != null) keepF32.add(l.mlp().moe().correctionBias());
+            }
         }
         Map<Tensor, Tensor> copies = new java.util.IdentityHashMap<>();
         try (Uploader up = backend.uploader()) {
@@ -535,8 +558,10 @@ public final class Weights implements AutoCloseable {
         if (a.kv() != null) {
             Fused f = map(a.kv(), m);
             Fused k = f.rows(0, nkv), v = f.rows(nkv, 2 * nkv);
+            Mla mla = a.mla() == null ? null : new Mla(m.apply(a.mla().qA()), map(a.mla().qANorm(), m), m.apply(a.mla().kvA()),
+                    map(a.mla().kvANorm(), m));
             return new Attention(m.apply(a.q()), m.apply(a.qb()), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, null, f,
-                    m.apply(a.sinks()));
+                    m.apply(a.sinks()), mla);
         }
         return new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()), m.apply(a.v()), m.apply(a.vb()),
                 o, ob, qn, kn, null, null, m.apply(a.sinks()));
@@ -545,7 +570,7 @@ public final class Weights implements AutoCloseable {
     private static Moe map(Moe e, java.util.function.UnaryOperator<Tensor> m) {
         return new Moe(m.apply(e.router()), m.apply(e.upGateRows()), m.apply(e.downRows()), e.shared() == null ? null : map(e.shared(), m),
                 m.apply(e.sharedGate()), m.apply(e.routerBias()), m.apply(e.upGateBiasRows()), m.apply(e.downBiasRows()),
-                map(e.upGateQ(), m), map(e.downQ(), m));
+                map(e.upGateQ(), m), map(e.downQ(), m), m.apply(e.correctionBias()));
     }
 
     private static Mxfp4 map(Mxfp4 q, java.util.function.UnaryOperator<Tensor> m) {
@@ -665,6 +690,9 @@ public final class Weights implements AutoCloseable {
         /** GPT-OSS's attention sinks (NH), F32 in every compute dtype. */
         Tensor sinks(String name, int heads);
 
+        /** DeepSeek-V3's router correction bias (E), F32 in every compute dtype (the router takes it so). */
+        default Tensor vectorF32(String name, int n) { return sinks(name, n); }
+
         /**
          * A stack of {@code groups} (rows, cols) matrices kept in MXFP4 under {@code name}.blocks / .scales, or null where the
          * source holds them dense (random weights; a dequantized folder; gpt-oss on a backend that decodes them at load).
@@ -773,6 +801,9 @@ public final class Weights implements AutoCloseable {
 
         @Override
         public Tensor sinks(String name, int heads) { return vector(name, heads, 0f, 1f); }
+
+        @Override
+        public Tensor vectorF32(String name, int n) { return vector(name, n, 0f, 0.1f); }
 
         @Override
         public Backend backend() { return backend; }
@@ -889,7 +920,8 @@ public final class Weights implements AutoCloseable {
             upGateBias = s.vector(p + ".up_gate.bias", 2 * e * f, 0f, 0.1f);
             downBias = s.vector(p + ".down.bias", e * cw, 0f, 0.1f);
         }
-        return new Moe(router, upGate, down, shared, sharedGate, routerBias, upGateBias, downBias, upGateQ, downQ);
+        Tensor correction = m.routing().correctionBias() ? s.vectorF32(p + ".router.correction_bias", e) : null;
+        return new Moe(router, upGate, down, shared, sharedGate, routerBias, upGateBias, downBias, upGateQ, downQ, correction);
     }
 
     private static Norm norm(Source s, TransformerConfig c, String name) {
@@ -903,6 +935,7 @@ public final class Weights implements AutoCloseable {
      * decoder). Qwen3's qkNorm keeps them apart: its per-head norms take q and k as rows of one stride each.
      */
     private static Attention attention(Source s, TransformerConfig c, String p, boolean self) {
+        if (self && c.mla() != null) return mla(s, c, p);
         int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize();
         boolean b = c.qkvBias(), ob = c.outBias();
         Projection qkv, kvp;
@@ -925,6 +958,21 @@ public final class Weights implements AutoCloseable {
         Norm kn = c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.qkNormWide() ? kv : c.headSize(), 1f, 0.1f), null) : null;
         return new Attention(q, qb, kvw[0], kvb[0], kvw[1], kvb[1], o, obias, qn, kn,
                 qkv == null ? null : qkv.fused(), kvp == null ? null : kvp.fused(), self && c.attentionSinks() ? s.sinks(p + ".sinks", c.heads()) : null);
+    }
+
+    /** An MLA self-attention ({@link Mla}): its kv is one fused [K ; V] over the latent, K and V row views of it. */
+    private static Attention mla(Source s, TransformerConfig c, String p) {
+        TransformerConfig.Mla m = c.mla();
+        int cw = c.modelWidth(), inner = c.innerWidth(), in = m.kvLoraRank() + m.ropeDim();
+        Tensor qA = m.qLoraRank() > 0 ? s.matrix(p + ".q_a", m.qLoraRank(), cw) : null;
+        Norm qANorm = qA == null ? null : new Norm(s.vector(p + ".q_a_norm.weight", m.qLoraRank(), 1f, 0.1f), null);
+        Tensor q = s.matrix(p + ".q", inner, qA == null ? cw : m.qLoraRank());
+        Tensor kvA = s.matrix(p + ".kv_a", in, cw);
+        Norm kvANorm = new Norm(s.vector(p + ".kv_a_norm.weight", m.kvLoraRank(), 1f, 0.1f), null);
+        Fused kv = new Fused(s.matrix(p + ".kv", 2 * inner, in), null);
+        Tensor o = s.matrix(p + ".o", cw, inner);
+        return new Attention(q, null, kv.rows(0, inner).weight(), null, kv.rows(inner, 2L * inner).weight(), null, o, null, null, null,
+                null, kv, null, new Mla(qA, qANorm, kvA, kvANorm));
     }
 
     private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {

@@ -1,0 +1,228 @@
+// HfDeepseekTest — DeepSeek-V2 / V3 config.json read as transformers' DeepseekV2Config / DeepseekV3Config and modeling read
+// them (the published DeepSeek-V2-Lite and DeepSeek-V3 configs: MLA sizes, the softmax scale with yarn's mscale², the routers),
+// clear refusals, and the loader's tensor surgery (q rows [pe | nope], the fused [K ; V] over the latent, o's zero columns).
+package org.transformer4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.weights.CheckpointException;
+import org.transformer4j.model.weights.HfConfig;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Tensor;
+
+class HfDeepseekTest {
+
+    @TempDir
+    Path dir;
+
+    private TransformerConfig read(String json) throws Exception {
+        Files.writeString(dir.resolve("config.json"), json);
+        return HfDecoders.config(HfConfig.read(dir));
+    }
+
+    /** deepseek-ai/DeepSeek-V2-Lite's config.json (auto_map and training-only fields left out). */
+    static final String V2_LITE = """
+            {"architectures": ["DeepseekV2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "aux_loss_alpha": 0.001,
+             "bos_token_id": 100000, "eos_token_id": 100001, "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 2048,
+             "initializer_range": 0.02, "intermediate_size": 10944, "kv_lora_rank": 512, "max_position_embeddings": 163840,
+             "model_type": "deepseek_v2", "moe_intermediate_size": 1408, "moe_layer_freq": 1, "n_group": 1, "n_routed_experts": 64,
+             "n_shared_experts": 2, "norm_topk_prob": false, "num_attention_heads": 16, "num_experts_per_tok": 6, "num_hidden_layers": 27,
+             "num_key_value_heads": 16, "pretraining_tp": 1, "q_lora_rank": null, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
+             "rms_norm_eps": 1e-06, "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 0.707,
+             "mscale_all_dim": 0.707, "original_max_position_embeddings": 4096, "type": "yarn"}, "rope_theta": 10000,
+             "routed_scaling_factor": 1.0, "scoring_func": "softmax", "seq_aux": true, "tie_word_embeddings": false, "topk_group": 1,
+             "topk_method": "greedy", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 102400}""";
+
+    /** deepseek-ai/DeepSeek-V3's config.json, its FP8 quantization_config left out (the loader reads it; the config does not). */
+    static final String V3 = """
+            {"architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 0,
+             "eos_token_id": 1, "ep_size": 1, "first_k_dense_replace": 3, "hidden_act": "silu", "hidden_size": 7168,
+             "initializer_range": 0.02, "intermediate_size": 18432, "kv_lora_rank": 512, "max_position_embeddings": 163840,
+             "model_type": "deepseek_v3", "moe_intermediate_size": 2048, "moe_layer_freq": 1, "n_group": 8, "n_routed_experts": 256,
+             "n_shared_experts": 1, "norm_topk_prob": true, "num_attention_heads": 128, "num_experts_per_tok": 8, "num_hidden_layers": 61,
+             "num_key_value_heads": 128, "num_nextn_predict_layers": 1, "q_lora_rank": 1536, "qk_nope_head_dim": 128,
+             "qk_rope_head_dim": 64, "rms_norm_eps": 1e-06, "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40,
+             "mscale": 1.0, "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096, "type": "yarn"}, "rope_theta": 10000,
+             "routed_scaling_factor": 2.5, "scoring_func": "sigmoid", "tie_word_embeddings": false, "topk_group": 4,
+             "topk_method": "noaux_tc", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 129280}""";
+
+    @Test
+    void deepseekV2LiteAsPublished() throws Exception {
+        TransformerConfig c = read(V2_LITE);
+        assertEquals(new TransformerConfig.Mla(0, 512, 128, 64, 128, 1e-6f), c.mla(), "q_lora_rank null: q_proj");
+        assertEquals(192, c.headSize(), "qk_nope_head_dim + qk_rope_head_dim");
+        assertEquals(16, c.heads());
+        assertEquals(16, c.kvHeads());
+        assertEquals(64, c.rope().rotaryDim(), "RoPE turns the qk_rope_head_dim dims only");
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, c.rope().scaling());
+        assertEquals(1.0, c.rope().attentionFactor(), 1e-12, "mscale = mscale_all_dim: yarn's cos/sin factor is 1");
+        // scaling = 192^-0.5 · yarn_get_mscale(40, 0.707)², the softmax correction transformers applies since PR 47435
+        double m = 0.1 * 0.707 * Math.log(40) + 1;
+        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f);
+        TransformerConfig.Moe moe = c.moe();
+        assertEquals(64, moe.experts());
+        assertEquals(6, moe.topK());
+        assertEquals(1408, moe.expertWidth());
+        assertEquals(2 * 1408, moe.sharedWidth(), "n_shared_experts 2: one MLP of twice moe_intermediate_size");
+        assertEquals(List.of(0), moe.denseLayers(), "first_k_dense_replace 1");
+        assertEquals(false, moe.renormalize(), "DeepseekV2Moe never renormalizes");
+        assertEquals(new TransformerConfig.Routing(false, false, 1, 1, 1f), moe.routing(), "greedy softmax top-k");
+        assertEquals(10944, c.mlpWidth(), "the dense layer's intermediate_size");
+        assertEquals(100000, c.specialIds().bos());
+        assertEquals(100001, c.specialIds().eos());
+        assertEquals(false, c.tiedEmbeddings());
+    }
+
+    @Test
+    void deepseekV3AsPublished() throws Exception {
+        TransformerConfig c = read(V3);
+        assertEquals(new TransformerConfig.Mla(1536, 512, 128, 64, 128, 1e-6f), c.mla());
+        assertEquals(128, c.heads());
+        double m = 0.1 * 1.0 * Math.log(40) + 1;
+        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(40, 1)²");
+        TransformerConfig.Moe moe = c.moe();
+        assertEquals(new TransformerConfig.Routing(true, true, 8, 4, 2.5f), moe.routing(), "sigmoid, correction bias, 8 groups keep 4, × 2.5");
+        assertEquals(true, moe.renormalize(), "norm_topk_prob");
+        assertEquals(List.of(0, 1, 2), moe.denseLayers(), "first_k_dense_replace 3");
+        assertEquals(2048, moe.sharedWidth(), "one shared expert");
+        assertEquals(256, moe.experts());
+        assertEquals(8, moe.topK());
+    }
+
+    @Test
+    void v2GroupLimitedRoutingAndV3DefaultsFollowTheConfigClasses() throws Exception {
+        TransformerConfig v2 = read(V2_LITE.replace("\"topk_method\": \"greedy\"", "\"topk_method\": \"group_limited_greedy\"")
+                .replace("\"n_group\": 1", "\"n_group\": 8").replace("\"topk_group\": 1", "\"topk_group\": 3")
+                .replace("\"routed_scaling_factor\": 1.0", "\"routed_scaling_factor\": 16.0").replace("\"norm_topk_prob\": false", "\"norm_topk_prob\": true"));
+        assertEquals(new TransformerConfig.Routing(false, false, 8, 3, 16f), v2.moe().routing(), "DeepSeek-V2's group-limited greedy");
+        assertEquals(false, v2.moe().renormalize(), "transformers' DeepseekV2Moe reads no norm_topk_prob");
+        // DeepseekV3Config's defaults where the folder says nothing, and V3 reads neither topk_method nor scoring_func
+        TransformerConfig v3 = read("{\"model_type\": \"deepseek_v3\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": 4,"
+                + " \"intermediate_size\": 96, \"vocab_size\": 300, \"kv_lora_rank\": 16, \"q_lora_rank\": null, \"qk_nope_head_dim\": 16,"
+                + " \"qk_rope_head_dim\": 8, \"v_head_dim\": 16, \"n_routed_experts\": 16, \"num_experts_per_tok\": 4, \"n_group\": 4,"
+                + " \"topk_group\": 2, \"moe_intermediate_size\": 32, \"scoring_func\": \"softmax\", \"topk_method\": \"greedy\"}");
+        assertEquals(new TransformerConfig.Routing(true, true, 4, 2, 2.5f), v3.moe().routing());
+        assertEquals(List.of(0, 1, 2), v3.moe().denseLayers(), "first_k_dense_replace 3");
+        assertEquals((float) (1 / Math.sqrt(24)), v3.attentionScale(), 1e-7f, "no rope scaling: qk_head_dim^-0.5");
+        assertEquals(0, v3.specialIds().bos());
+        assertEquals(1, v3.specialIds().eos());
+    }
+
+    @Test
+    void whatIsNotImplementedIsRefusedByName() throws Exception {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"num_key_value_heads\": 16", "\"num_key_value_heads\": 8")));
+        assertTrue(e.getMessage().contains("num_key_value_heads 8"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"attention_bias\": false", "\"attention_bias\": true")));
+        assertTrue(e.getMessage().contains("attention_bias"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"moe_layer_freq\": 1", "\"moe_layer_freq\": 2")));
+        assertTrue(e.getMessage().contains("moe_layer_freq 2"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"topk_method\": \"greedy\"", "\"topk_method\": \"noaux_tc\"")));
+        assertTrue(e.getMessage().contains("topk_method 'noaux_tc'"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"v_head_dim\": 128", "\"v_head_dim\": 256")));
+        assertTrue(e.getMessage().contains("v_head_dim 256"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"num_experts_per_tok\": 6,", "")));
+        assertTrue(e.getMessage().contains("num_experts_per_tok"), e.getMessage());
+    }
+
+    /** A tiny MLA config: 2 heads of nope 3 + rope 4 (HS 7), v 2, kv latent 5 (the loader's surgery checked element by element). */
+    private static TransformerConfig tiny(int qLora) {
+        return TransformerConfig.builder().vocabSize(16).modelWidth(6).mlpWidth(8).heads(2, 2, 7).decoderLayers(1)
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, 1e-6f)
+                .activation(TransformerConfig.Activation.SILU, true).rope(TransformerConfig.Rope.plain(10000, 4)).maxPositions(64)
+                .biases(false).mla(new TransformerConfig.Mla(qLora, 5, 3, 4, 2, 1e-6f)).build();
+    }
+
+    @Test
+    void qRowsPutEachHeadsPeFirstInRotateHalfOrder() {
+        // stored per head [nope 0..2 | pe 3..6]; ours [pe in (0, 2 ; 1, 3) order | nope]
+        assertArrayEquals(new long[] {3, 5, 4, 6, 0, 1, 2, 10, 12, 11, 13, 7, 8, 9}, HfDeepseek.qRows(tiny(0), true));
+        assertArrayEquals(new long[] {3, 4, 5, 6, 0, 1, 2, 10, 11, 12, 13, 7, 8, 9}, HfDeepseek.qRows(tiny(0), false),
+                "V3 with rope_interleave false: rotate_half over the pe dims as stored");
+    }
+
+    @Test
+    void theFusedKvOverTheLatentIsKvBProjAndTheIdentityOnKPe() {
+        TransformerConfig c = tiny(0);
+        int nh = 2, hs = 7, nope = 3, vd = 2, lat = 5, in = 9;
+        float[] kvb = new float[nh * (nope + vd) * lat];
+        for (int i = 0; i < kvb.length; i++) kvb[i] = i + 1;                                   // (NH·(nope + v), lat), distinct values
+        try (Tensor w = Tensor.of(DType.BF16, kvb, nh * (nope + vd), lat); Tensor kv = HfDeepseek.kv(w, c, true)) {
+            assertArrayEquals(new long[] {2L * nh * hs, in}, kv.shape());
+            int[] pe = {0, 2, 1, 3};
+            for (int h = 0; h < nh; h++) {
+                for (int j = 0; j < hs; j++) {
+                    for (int x = 0; x < in; x++) {
+                        float k = kv.getFloat(h * hs + j, x), v = kv.getFloat((nh + h) * hs + j, x);
+                        float wantK = j < 4 ? (x == lat + pe[j] ? 1f : 0f) : x < lat ? kvb[(h * (nope + vd) + j - 4) * lat + x] : 0f;
+                        float wantV = j < vd && x < lat ? kvb[(h * (nope + vd) + nope + j) * lat + x] : 0f;
+                        assertEquals(wantK, k, "K head " + h + " row " + j + " col " + x);
+                        assertEquals(wantV, v, "V head " + h + " row " + j + " col " + x);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theOutputProjectionGainsZeroColumnsWhereVIsPadded() {
+        TransformerConfig c = tiny(0);
+        float[] o = new float[6 * 2 * 2];
+        for (int i = 0; i < o.length; i++) o[i] = i + 1;
+        try (Tensor w = Tensor.of(DType.F32, o, 6, 4); Tensor p = HfDeepseek.paddedOut(w, c)) {
+            assertArrayEquals(new long[] {6, 14}, p.shape());
+            for (int r = 0; r < 6; r++) {
+                for (int col = 0; col < 14; col++) {
+                    int h = col / 7, j = col % 7;
+                    assertEquals(j < 2 ? o[r * 4 + h * 2 + j] : 0f, p.getFloat(r, col), "row " + r + " col " + col);
+                }
+            }
+        }
+    }
+
+    /**
+     * A random MLA model (q through the low-rank path, V narrower than the q/k head): cached steps and chunks give the full
+     * pass's logits, so the materialized K / V (views of the fused [K ; V] output) go through the cache as any model's.
+     */
+    @Test
+    void anMlaModelDecodesThroughTheCacheAsItsFullPass() {
+        TransformerConfig c = TransformerConfig.builder().vocabSize(40).modelWidth(32).mlpWidth(48).heads(4, 4, 24).decoderLayers(2)
+                .norm(TransformerConfig.NormKind.RMS_NORM, TransformerConfig.NormPlacement.PRE, 1e-6f)
+                .activation(TransformerConfig.Activation.SILU, true).rope(TransformerConfig.Rope.plain(10000, 8)).maxPositions(64)
+                .biases(false).mla(new TransformerConfig.Mla(12, 16, 16, 8, 16, 1e-6f)).build();
+        org.transformer4j.runtime.CpuBackend cpu = new org.transformer4j.runtime.CpuBackend();
+        try (Weights w = Weights.random(c, cpu, 7)) {
+            Transformer m = new Transformer(w, cpu);
+            int[] seq = new int[20];
+            for (int i = 0; i < seq.length; i++) seq[i] = (i * 7 + 3) % 40;
+            float[][] full = m.logits(new int[][] {seq})[0];
+            double tol = 2e-5 * DecoderCacheTest.maxAbs(full);
+            try (KvState st = m.newState(1, seq.length)) {
+                assertTrue(Tiny.maxDiff(m.prefill(st, 0, java.util.Arrays.copyOf(seq, 6)), full, 0) <= tol, "prefill");
+                for (int t = 6; t < seq.length; t++) {
+                    double d = Tiny.maxDiff(m.step(st, new int[] {seq[t]}), new float[][] {full[t]}, 0);
+                    assertTrue(d <= tol, "step " + t + " differs by " + d);
+                }
+            }
+        }
+    }
+
+    @Test
+    void mlaConfigsAreCheckedOnConstruction() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TransformerConfig.builder().vocabSize(16).modelWidth(6)
+                .mlpWidth(8).heads(2, 2, 8).decoderLayers(1).rope(TransformerConfig.Rope.plain(10000, 4))
+                .mla(new TransformerConfig.Mla(0, 5, 3, 4, 2, 1e-6f)).build());
+        assertTrue(e.getMessage().contains("nopeDim + ropeDim = 7, got headSize 8"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> TransformerConfig.builder().vocabSize(16).modelWidth(6)
+                .mlpWidth(8).heads(2, 1, 7).decoderLayers(1).rope(TransformerConfig.Rope.plain(10000, 4))
+                .mla(new TransformerConfig.Mla(0, 5, 3, 4, 2, 1e-6f)).build());
+        assertTrue(e.getMessage().contains("as many K/V heads as heads"), e.getMessage());
+    }
+}
