@@ -169,8 +169,10 @@ class MoeOpsTest {
     }
 
     /**
-     * Logits in ±3 (spaced as {@link #spacedLogits}) and, for sigmoid, biases that place the choices on a shuffled
-     * grid 0.01 apart (plus noise), so that fp32 and float64 rank experts and groups alike.
+     * Logits in ±3 (spaced as {@link #spacedLogits}, so sigmoid scores at least ~1e-3 apart) and, when asked, biases on a
+     * shuffled grid 0.01 apart plus noise. Biased choices and group scores are continuous, not spaced: a gap within fp32
+     * noise is possible in principle; with the fixed seeds here fp32 and float64 pick alike (a near tie would show as a
+     * mismatch naming its token).
      */
     static float[][] deepSeekInputs(SplittableRandom rnd, int t, int e, boolean bias) {
         float[] l = spacedLogits(rnd, t, e);
