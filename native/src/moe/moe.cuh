@@ -1,7 +1,9 @@
 // moe.cuh — the mixture-of-experts kernels around the grouped expert GEMM (t4j.h, "mixture of
 // experts (ABI 9)"):
-//   route_tokens    one block: per token (a warp each) fp32 softmax over E, top-k by repeated warp
-//                   argmax (ties to the lower id), optional renormalization; then the expert-major
+//   route_tokens    one block: per token (a warp each) fp32 softmax or sigmoid (+ correction bias) over E;
+//                   with groups (ABI 18), lane g scores group g (its max, or its top-2 sum) and the
+//                   warp keeps the topk_group best, the other groups' experts masked to 0.0; top-k by
+//                   repeated warp argmax (ties to the lower id), optional renormalization, × scale; then the expert-major
 //                   layout: counts (shared atomics) → exclusive prefix sum → one warp walks the T·k
 //                   choices in (t, j) order, 32 at a time, ranking equal experts by __match_any_sync,
 //                   so the slots are the same on every run and equal to CpuMoe.sortByExpert's;
@@ -26,11 +28,75 @@ constexpr int kExpertsPerLane = kMaxExperts / 32;  // lane l owns experts l, l +
 // NaN-propagating max, as Java's Math.max (CpuMoe): one NaN logit makes every p NaN on both sides.
 __device__ __forceinline__ float max_nan(float a, float b) { return (a != a || b != b) ? a + b : fmaxf(a, b); }
 
-// The ranking key of p: NaN below every real probability (p ≥ 0), as CpuMoe prefers a number to NaN.
-__device__ __forceinline__ float rank_key(float p) { return p != p ? -1.0f : p; }
+// The ranking key of a score or choice: NaN as −inf (t4j.h), as CpuMoe.rankKey.
+__device__ __forceinline__ float rank_key(float c) { return c != c ? -INFINITY : c; }
 
 // (key, id) is better than (k2, id2): larger key, or an equal key and a lower id.
 __device__ __forceinline__ bool better(float key, int id, float k2, int id2) { return key > k2 || (key == k2 && id < id2); }
+
+// One token's row as the router reads it: expert e's score s_e and choice c_e before any group mask.
+template <typename T>
+struct RouteRow {
+    const T* row;          // (E) logits
+    const float* bias;     // (E) correction bias, or nullptr
+    float mx, inv;         // softmax: the row's max and 1 / Σ e^(x − max)
+    bool sigmoid;
+
+    __device__ __forceinline__ float score(int e) const {
+        const float x = to_f32(row[e]);
+        return sigmoid ? 1.0f / (1.0f + expf(-x)) : expf(x - mx) * inv;
+    }
+    __device__ __forceinline__ float choice(int e, float s) const { return bias != nullptr ? s + bias[e] : s; }
+};
+
+// Warp-wide argmax of (key, id) with its payload w: every lane ends with the winner.
+__device__ __forceinline__ void warp_best(float& key, int& id, float& w) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ok = __shfl_xor_sync(0xffffffffu, key, o);
+        const float ow = __shfl_xor_sync(0xffffffffu, w, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, id, o);
+        if (better(ok, oi, key, id)) {
+            key = ok;
+            w = ow;
+            id = oi;
+        }
+    }
+}
+
+// Group-limited routing (t4j.h, ABI 18): lane g < n_group walks group g's G experts and scores it
+// (softmax: the largest choice, DeepSeek-V2; sigmoid: the sum of the two largest in fp32, V3; a NaN
+// choice counts as −inf); the warp keeps the topk_group best groups (ties to the lower group id).
+// Returns the kept groups' bits, the same in every lane.
+template <typename T>
+__device__ __forceinline__ uint32_t kept_groups(const t4j_moe_route_params& p, const RouteRow<T>& r, int lane) {
+    const int G = p.experts / p.n_group;
+    float gkey = -INFINITY;
+    int gid = 0x7fffffff;  // lanes past n_group: never better than a real group
+    if (lane < p.n_group) {
+        float top1 = -INFINITY, top2 = -INFINITY;  // the group's two largest choices (NaN as −inf)
+        for (int e = lane * G; e < (lane + 1) * G; e++) {
+            const float k = rank_key(r.choice(e, r.score(e)));
+            if (k > top1) {
+                top2 = top1;
+                top1 = k;
+            } else if (k > top2) {
+                top2 = k;
+            }
+        }
+        gkey = rank_key(r.sigmoid ? top1 + top2 : top1);
+        gid = lane;
+    }
+    uint32_t kept = 0;
+    for (int j = 0; j < p.topk_group; j++) {
+        float key = (kept >> lane) & 1u ? -INFINITY : gkey;
+        int id = (kept >> lane) & 1u ? 0x7fffffff : gid;
+        float unused = 0.0f;
+        warp_best(key, id, unused);
+        kept |= 1u << id;
+    }
+    return kept;
+}
 
 template <typename T>
 __device__ __forceinline__ void route_tokens(const t4j_moe_route_params& p) {
@@ -40,58 +106,58 @@ __device__ __forceinline__ void route_tokens(const t4j_moe_route_params& p) {
     const int E = p.experts;
     const int K = p.top_k;
     const int64_t T_ = p.tokens;
+    const bool sigmoid = p.scoring == T4J_MOE_SIGMOID;
+    const bool grouped = p.n_group > 1 && p.topk_group < p.n_group;  // keeping every group masks nothing
+    const int G = p.n_group > 1 ? E / p.n_group : E;
+    const float scale = p.scale == 0.0f ? 1.0f : p.scale;
 
     // ---- top-k per token: a warp per token ----
     for (int64_t t = warp; t < T_; t += warps) {
-        const T* row = static_cast<const T*>(p.logits) + t * p.logits_row_stride;  // (E)
-        float mx = -INFINITY;
-        for (int e = lane; e < E; e += 32) mx = max_nan(mx, to_f32(row[e]));
+        RouteRow<T> r{static_cast<const T*>(p.logits) + t * p.logits_row_stride, p.correction_bias, 0.0f, 1.0f, sigmoid};
+        if (!sigmoid) {
+            float mx = -INFINITY;
+            for (int e = lane; e < E; e += 32) mx = max_nan(mx, to_f32(r.row[e]));
 #pragma unroll
-        for (int o = 16; o > 0; o >>= 1) mx = max_nan(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-        float sum = 0.0f;
-        for (int e = lane; e < E; e += 32) sum += expf(to_f32(row[e]) - mx);
+            for (int o = 16; o > 0; o >>= 1) mx = max_nan(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+            float sum = 0.0f;
+            for (int e = lane; e < E; e += 32) sum += expf(to_f32(r.row[e]) - mx);
 #pragma unroll
-        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-        const float inv = 1.0f / sum;
+            for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+            r.mx = mx;
+            r.inv = 1.0f / sum;
+        }
+        const uint32_t kept = grouped ? kept_groups(p, r, lane) : 0xffffffffu;
         uint32_t taken = 0;   // bit i: expert lane + 32 i already chosen
-        float total = 0.0f;   // the chosen p, summed in pick order (fp32, as CpuMoe)
+        float total = 0.0f;   // the chosen weights, summed in pick order (fp32, as CpuMoe)
         float my_w = 0.0f;    // lane j keeps pick j
         int my_id = 0;
         for (int j = 0; j < K; j++) {
             float best_key = -INFINITY;
-            float best_p = 0.0f;
+            float best_w = 0.0f;
             int best = 0x7fffffff;
             for (int i = 0, e = lane; e < E; i++, e += 32) {
                 if ((taken >> i) & 1u) continue;
-                const float pe = expf(to_f32(row[e]) - mx) * inv;
-                const float key = rank_key(pe);
+                const float s = r.score(e);
+                const float c = (kept >> (e / G)) & 1u ? r.choice(e, s) : 0.0f;  // masked_fill(0.0)
+                const float key = rank_key(c);
                 if (better(key, e, best_key, best)) {  // e ascends: an equal key keeps the lower id
                     best_key = key;
-                    best_p = pe;
+                    best_w = sigmoid ? s : c;  // V3 weighs by the unbiased score, V2 by the masked one
                     best = e;
                 }
             }
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) {
-                const float ok = __shfl_xor_sync(0xffffffffu, best_key, o);
-                const float op = __shfl_xor_sync(0xffffffffu, best_p, o);
-                const int oi = __shfl_xor_sync(0xffffffffu, best, o);
-                if (better(ok, oi, best_key, best)) {
-                    best_key = ok;
-                    best_p = op;
-                    best = oi;
-                }
-            }
+            warp_best(best_key, best, best_w);
             if ((best & 31) == lane) taken |= 1u << (best >> 5);
-            total += best_p;
+            total += best_w;
             if (lane == j) {
-                my_w = best_p;
+                my_w = best_w;
                 my_id = best;
             }
         }
         if (lane < K) {
+            const float w = p.renormalize ? my_w / (sigmoid ? total + 1e-20f : total) : my_w;
             p.topk_ids[t * K + lane] = my_id;
-            p.topk_weights[t * K + lane] = p.renormalize ? my_w / total : my_w;
+            p.topk_weights[t * K + lane] = w * scale;
         }
     }
 

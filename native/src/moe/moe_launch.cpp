@@ -12,6 +12,9 @@ const t4j::FieldLayout kRouteFields[] = {
     T4J_FIELD(t4j_moe_route_params, tokens),         T4J_FIELD(t4j_moe_route_params, logits_row_stride),
     T4J_FIELD(t4j_moe_route_params, experts),        T4J_FIELD(t4j_moe_route_params, top_k),
     T4J_FIELD(t4j_moe_route_params, renormalize),    T4J_FIELD(t4j_moe_route_params, dtype),
+    T4J_FIELD(t4j_moe_route_params, correction_bias), T4J_FIELD(t4j_moe_route_params, scoring),
+    T4J_FIELD(t4j_moe_route_params, n_group),        T4J_FIELD(t4j_moe_route_params, topk_group),
+    T4J_FIELD(t4j_moe_route_params, scale),
 };
 const t4j::StructRegistration kRouteLayout("t4j_moe_route_params", sizeof(t4j_moe_route_params), kRouteFields,
                                            sizeof(kRouteFields) / sizeof(kRouteFields[0]));
@@ -53,6 +56,20 @@ uint32_t threads_for(int64_t cols) {
     return t;
 }
 
+// DeepSeek's fields (ABI 18): the scoring, the bias with sigmoid only, the groups, the scale (t4j.h).
+bool route_scoring_valid(const t4j_moe_route_params* p) {
+    const bool sigmoid = p->scoring == T4J_MOE_SIGMOID;
+    if (p->scoring != T4J_MOE_SOFTMAX && !sigmoid) return false;
+    if (p->correction_bias != nullptr && (!sigmoid || reinterpret_cast<uintptr_t>(p->correction_bias) % 4 != 0)) return false;
+    if (p->scale != 0.0f && !(p->scale > 0.0f && p->scale <= 3.4028235e38f)) return false;  // NaN and ∞ fail
+    if (p->n_group < 0 || p->n_group > T4J_MOE_MAX_GROUPS) return false;
+    if (p->n_group <= 1) return p->topk_group == 0 || p->topk_group == 1;
+    if (p->experts % p->n_group != 0) return false;
+    const int32_t G = p->experts / p->n_group;
+    if (sigmoid && G < 2) return false;  // a group's score is its top-2 sum
+    return p->topk_group >= 1 && p->topk_group <= p->n_group && p->top_k <= p->topk_group * G;
+}
+
 }  // namespace
 
 extern "C" T4J_API int32_t t4j_moe_route(const t4j_moe_route_params* p, void* stream) {
@@ -66,6 +83,7 @@ extern "C" T4J_API int32_t t4j_moe_route(const t4j_moe_route_params* p, void* st
     }
     if (p->tokens < 0 || p->logits_row_stride < p->experts) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->tokens * p->top_k > 2147483647) return T4J_ERROR_INVALID_ARGUMENT;  // slots are int32
+    if (!route_scoring_valid(p)) return T4J_ERROR_INVALID_ARGUMENT;
     // No early return for T = 0: the kernel still writes the offsets (zeros), as the contract says.
     static const char* const kNames[] = {"t4j_moe_route_f32", "t4j_moe_route_f16", "t4j_moe_route_bf16"};
     t4j::CUfunction f = nullptr;

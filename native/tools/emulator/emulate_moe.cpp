@@ -1,7 +1,9 @@
 // emulate_moe.cpp — runs the mixture-of-experts family's device code (native/src/moe: the router, the
 // row gather, the combine) on the host through simt.h and checks each against a float64 reference
 // written here from t4j.h's contract, sharing no code with the kernels or with the CPU twin:
-//   route    softmax + top-k in float64 (ties: the lower id), renormalization; the kernel's picks may
+//   route    softmax + top-k in float64 (ties: the lower id), renormalization; DeepSeek's routers (ABI 18):
+//            sigmoid scores, the correction bias, groups (V2: a group's max, V3: its top-2 sum; the
+//            other groups' choices 0.0, as transformers' masked_fill), the scale; the kernel's picks may
 //            differ from the reference's only between probabilities within fp32 noise that are not
 //            exactly equal (exactly equal logits must go to the lower id); weights against the float64
 //            probabilities; the slot layout (offsets, sorted tokens, slots) exactly, from the
@@ -14,7 +16,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -33,12 +37,35 @@ const char* kname(const std::string& s) {
 
 // ---- route ---------------------------------------------------------------------------------------
 
+// DeepSeek's router settings (t4j.h, ABI 18); all default: the softmax router of ABI 9.
+struct Ds {
+    bool sigmoid = false;
+    int bias = 0;        // 0 none; 1 drawn in ±0.5; 2 mostly below −1 (every kept choice < 0: masked 0.0 wins), a few +0.5
+    int n_group = 0;
+    int topk_group = 0;
+    float scale = 0.0f;  // 0: the ABI 9 default (1)
+};
+
+std::string ds_name(const Ds& d) {
+    std::string n;
+    if (d.sigmoid) n += " sigmoid";
+    if (d.bias == 1) n += " bias";
+    if (d.bias == 2) n += " negbias";
+    if (d.n_group > 1) n += " groups " + std::to_string(d.n_group) + "/" + std::to_string(d.topk_group);
+    if (d.scale != 0.0f) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, " scale %g", d.scale);
+        n += buf;
+    }
+    return n;
+}
+
 // T tokens × E experts, top k. ties: logits drawn from a few values (many exact duplicates);
 // else continuous, with some neighbours one dtype ulp apart (near-equal).
 template <typename T>
-void run_route(int64_t T_, int E, int K, bool renorm, bool ties) {
+void run_route(int64_t T_, int E, int K, bool renorm, bool ties, Ds ds = {}) {
     const std::string what = std::string("moe_route ") + name<T>() + " T" + std::to_string(T_) + " E" + std::to_string(E) +
-                             " k" + std::to_string(K) + (renorm ? " renorm" : "") + (ties ? " ties" : "");
+                             " k" + std::to_string(K) + (renorm ? " renorm" : "") + (ties ? " ties" : "") + ds_name(ds);
     if (!wanted(what)) return;
     const int64_t ld = E + 3;  // strided rows
     std::vector<T> logits(std::max<int64_t>(T_, 1) * ld, from<T>(NAN));
@@ -62,6 +89,11 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties) {
             }
             xl[t * ld + e] = to(logits[t * ld + e]);
         }
+    std::vector<float> bias(E, 0.0f);
+    for (int e = 0; e < E; e++) {
+        if (ds.bias == 1) bias[e] = uniform(0.5f);
+        if (ds.bias == 2) bias[e] = e % 37 == 5 ? 0.5f : -1.0f - std::abs(uniform(0.5f));
+    }
     const int64_t C = T_ * K;
     std::vector<int32_t> ids(std::max<int64_t>(C, 1), -7), offsets(E + 1, -7), sorted(std::max<int64_t>(C, 1), -7),
         slots(std::max<int64_t>(C, 1), -7);
@@ -78,42 +110,76 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties) {
     p.experts = E;
     p.top_k = K;
     p.renormalize = renorm;
+    p.scoring = ds.sigmoid ? T4J_MOE_SIGMOID : T4J_MOE_SOFTMAX;
+    p.correction_bias = ds.bias != 0 ? bias.data() : nullptr;
+    p.n_group = ds.n_group;
+    p.topk_group = ds.topk_group;
+    p.scale = ds.scale;
     simt::launch(SimtDim3{1, 1, 1}, t4j::moe::kRouteThreads, [&] { t4j::moe::route_tokens<T>(p); }, 0,
                  kname(std::string("t4j_moe_route_") + name<T>()));
 
-    int bad_ids = 0, bad_w = 0, bad_layout = 0;
+    const double scale = ds.scale == 0.0f ? 1.0 : ds.scale;
+    const bool grouped = ds.n_group > 1 && ds.topk_group < ds.n_group;
+    int bad_ids = 0, bad_w = 0, bad_layout = 0, masked = 0;
     double worst_w = 0;
     for (int64_t t = 0; t < T_; t++) {
-        // float64 reference: softmax, then the k largest, ties to the lower id.
-        std::vector<double> pr(E);
-        double mx = -INFINITY, sum = 0;
-        for (int e = 0; e < E; e++) mx = std::max(mx, xl[t * ld + e]);
-        for (int e = 0; e < E; e++) sum += pr[e] = std::exp(xl[t * ld + e] - mx);
-        for (int e = 0; e < E; e++) pr[e] /= sum;
+        // float64 reference, as transformers' routers: scores s (softmax or sigmoid), choices c = s + bias;
+        // groups scored (max, or the top-2 sum), the best topk_group kept (ties: the lower group), the
+        // others' c = 0.0; then the k largest c, ties to the lower id.
+        std::vector<double> s(E), c(E);
+        if (ds.sigmoid) {
+            for (int e = 0; e < E; e++) s[e] = 1.0 / (1.0 + std::exp(-xl[t * ld + e]));
+        } else {
+            double mx = -INFINITY, sum = 0;
+            for (int e = 0; e < E; e++) mx = std::max(mx, xl[t * ld + e]);
+            for (int e = 0; e < E; e++) sum += s[e] = std::exp(xl[t * ld + e] - mx);
+            for (int e = 0; e < E; e++) s[e] /= sum;
+        }
+        for (int e = 0; e < E; e++) c[e] = s[e] + (ds.bias != 0 ? bias[e] : 0.0);
+        if (grouped) {
+            const int G = E / ds.n_group;
+            std::vector<double> gs(ds.n_group);
+            for (int q = 0; q < ds.n_group; q++) {
+                std::vector<double> v(c.begin() + q * G, c.begin() + (q + 1) * G);
+                std::sort(v.begin(), v.end(), std::greater<double>());
+                gs[q] = ds.sigmoid ? v[0] + v[1] : v[0];
+            }
+            std::vector<int> go(ds.n_group);
+            std::iota(go.begin(), go.end(), 0);
+            std::stable_sort(go.begin(), go.end(), [&](int a, int b) { return gs[a] > gs[b]; });
+            std::vector<bool> keep(ds.n_group, false);
+            for (int j = 0; j < ds.topk_group; j++) keep[go[j]] = true;
+            for (int e = 0; e < E; e++)
+                if (!keep[e / G]) c[e] = 0.0;
+            for (int j = 0; j < K; j++) {
+                const int got = ids[t * K + j];
+                masked += got >= 0 && got < E && !keep[got / G];  // a masked expert's 0.0 won (negbias)
+            }
+        }
         std::vector<int> order(E);
         std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return pr[a] > pr[b]; });
-        double total = 0, ktotal = 0;
-        for (int j = 0; j < K; j++) total += pr[order[j]];
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return c[a] > c[b]; });
+        double ktotal = 0;
         std::vector<bool> seen(E, false);
         for (int j = 0; j < K; j++) {
             const int got = ids[t * K + j], want = order[j];
             if (got < 0 || got >= E || seen[got]) { bad_ids++; continue; }
             seen[got] = true;
-            ktotal += pr[got];
-            // fp32 softmax noise: a few ulps of each p plus the sum's rounding over E terms
-            const double noise = 8 * 0x1p-24 * pr[want] + 2 * E * 0x1p-24 * pr[want];
-            if (got != want && (pr[got] == pr[want] || std::abs(pr[got] - pr[want]) > noise)) bad_ids++;
+            const double wref = ds.sigmoid ? s[got] : c[got];
+            ktotal += wref;
+            // fp32 noise of a choice: a few ulps of s (the softmax's sum over E terms too) and of the bias's add
+            const double noise = (8 + 2.0 * E) * 0x1p-24 * (s[want] + std::abs(c[want] - s[want]) + std::abs(c[want]));
+            if (got != want && (c[got] == c[want] || std::abs(c[got] - c[want]) > noise)) bad_ids++;
         }
         for (int j = 0; j < K; j++) {
             const int got = ids[t * K + j];
             if (got < 0 || got >= E) continue;
-            const double ref = renorm ? pr[got] / ktotal : pr[got];
+            const double wref = ds.sigmoid ? s[got] : c[got];
+            const double ref = (renorm ? wref / (ktotal + (ds.sigmoid ? 1e-20 : 0.0)) : wref) * scale;
             const double err = std::isnan(w[t * K + j]) ? INFINITY : std::abs(w[t * K + j] - ref);
             worst_w = std::max(worst_w, err);
             if (err > (8 + 4.0 * E + 4.0 * K) * 0x1p-24 * ref + 1e-30) bad_w++;
         }
-        (void)total;
     }
     // The layout from the kernel's own picks: counts, exclusive prefix, slots in (t, j) order.
     std::vector<int64_t> off(E + 1, 0);
@@ -135,8 +201,8 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties) {
         bad_layout++;
     }
     verdict(bad_ids == 0 && bad_w == 0 && bad_layout == 0, what,
-            "%d pick(s) wrong, %d weight(s) out of bound (max error %.3g), %d layout entr(ies) wrong", bad_ids, bad_w, worst_w,
-            bad_layout);
+            "%d pick(s) wrong, %d weight(s) out of bound (max error %.3g), %d layout entr(ies) wrong%s", bad_ids, bad_w, worst_w,
+            bad_layout, grouped ? (", " + std::to_string(masked) + " pick(s) from masked groups").c_str() : "");
 }
 
 // ---- gather --------------------------------------------------------------------------------------
@@ -270,6 +336,19 @@ void suite() {
     } else {
         run_route<T>(1, 128, 8, false, false);
         run_route<T>(300, 4, 1, true, true);
+    }
+    // DeepSeek (ABI 18). V3's router: E 256, k 8, sigmoid + bias, 8 groups keeping 4 (top-2 sums), renormalized, × 2.5
+    run_route<T>(64, 256, 8, true, false, Ds{true, 1, 8, 4, 2.5f});
+    // V2's group_limited_greedy: softmax, a group's max, the masked scores as weights, × 16 (DeepSeek-V2: E 160, k 6, 8/3)
+    run_route<T>(37, 160, 6, false, false, Ds{false, 0, 8, 3, 16.0f});
+    // masked 0.0 beating negative biased choices: the picks are then masked experts, weighed by their sigmoid
+    run_route<T>(9, 256, 8, true, false, Ds{true, 2, 8, 4, 2.5f});
+    if (f32) {
+        run_route<T>(37, 64, 6, true, true, Ds{true, 0, 4, 2, 0.0f});     // ties: equal group scores and choices
+        run_route<T>(37, 64, 6, false, true, Ds{false, 0, 8, 3, 1.0f});  // V2 ties
+        run_route<T>(5, 64, 8, true, false, Ds{true, 1, 1, 1, 1.5f});    // sigmoid + bias, no groups
+        run_route<T>(3, 1024, 32, true, false, Ds{true, 1, 32, 17, 0.0f});  // the limits: 32 groups of 32
+        run_route<T>(7, 16, 4, false, false, Ds{true, 0, 8, 2, 1.0f});   // groups of 2: k = every kept expert
     }
     run_gather<T>(37, 20, 64, 64, 72, false);  // 16-byte vectors
     run_gather<T>(9, 6, 33, 35, 34, true);     // elements; indices clamped

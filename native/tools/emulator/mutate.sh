@@ -45,6 +45,12 @@ mutations=(
   "mma-skip-wait-group@attention/attention_mma.cuh@'            attn_cp_async_wait<1>();', ''@--quick --only mma bf16 HS 64 128 rows causal@attention@synccheck: t4j_attn_mma.*cp.async .*not completed"
   # float64 reference: the router breaks ties to the higher expert id (exactly equal logits)
   "route-ties-high@moe/moe.cuh@'return key > k2 || (key == k2 && id < id2);', 'return key > k2 || (key == k2 && id > id2);'@--quick --only moe_route f32 T37 E8 k2 renorm ties@moe@FAIL moe_route f32 T37 E8 k2 renorm ties"
+  # float64 reference: DeepSeek-V3's group score (ABI 18) taken as the group's largest choice (V2's rule) instead of the
+  # sum of its two largest
+  "route-group-max-not-top2@moe/moe.cuh@'gkey = rank_key(r.sigmoid ? top1 + top2 : top1);', 'gkey = rank_key(top1);'@--quick --only moe_route bf16 T64 E256 k8 renorm sigmoid bias groups 8/4@moe@FAIL moe_route bf16 T64 E256 k8 renorm sigmoid bias groups 8/4"
+  # float64 reference: the group mask's 0.0 left out (masked experts skipped): a masked expert's 0.0 no longer beats the
+  # kept groups' negative biased choices, as transformers' masked_fill makes it
+  "route-masked-skipped@moe/moe.cuh@'(kept >> (e / G)) & 1u ? r.choice(e, s) : 0.0f;', '(kept >> (e / G)) & 1u ? r.choice(e, s) : -INFINITY;'@--quick --only moe_route f32 T9 E256 k8 renorm sigmoid negbias@moe@FAIL moe_route f32 T9 E256 k8 renorm sigmoid negbias"
   # float64 reference: the grouped GEMM ignores where its group's rows start (every group from row 0)
   "grouped-ignores-offsets@linear/linear.cuh@'        row_lo = lo;\n', ''@--quick --only t4j_linear_bf16_grouped_nn_64@linear@FAIL t4j_linear_bf16_grouped_nn_64"
   # float64 reference: attention sinks (ABI 11) ended into every split's partial result, so the combine counts the sink once

@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 17;
+    public static final int T4J_ABI_VERSION = 18;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -59,6 +59,13 @@ public final class t4j_h {
 
     public static final int T4J_SOFTMAX = 0;
     public static final int T4J_LOG_SOFTMAX = 1;
+
+    /** t4j_moe_route_params.scoring (ABI 18): softmax over the experts */
+    public static final int T4J_MOE_SOFTMAX = 0;
+    /** t4j_moe_route_params.scoring (ABI 18): a sigmoid per expert (DeepSeek-V3) */
+    public static final int T4J_MOE_SIGMOID = 1;
+    /** t4j_moe_route_params.n_group's limit (ABI 18) */
+    public static final int T4J_MOE_MAX_GROUPS = 32;
 
     static MethodHandle downcall(String name, FunctionDescriptor desc) {
         MemorySegment symbol = NativeLoader.load().symbols().find(name)

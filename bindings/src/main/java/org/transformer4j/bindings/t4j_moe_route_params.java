@@ -1,8 +1,9 @@
-// t4j_moe_route_params — layout and accessors of struct t4j_moe_route_params (the mixture-of-experts router, ABI 9, native/include/t4j.h),
+// t4j_moe_route_params — layout and accessors of struct t4j_moe_route_params (the mixture-of-experts router, ABI 9; DeepSeek's fields ABI 18; native/include/t4j.h),
 // in jextract's shape. StructLayoutTest checks it against the offsets libt4j reports.
 package org.transformer4j.bindings;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -16,7 +17,8 @@ public final class t4j_moe_route_params {
 
     private t4j_moe_route_params() {}
 
-    // 6 pointers, 2 int64, 4 int32 = 80 bytes, every field at its natural alignment: no padding to add.
+    // 6 pointers, 2 int64, 4 int32 (80 bytes), then ABI 18's pointer, 3 int32 and a float = 104 bytes, every
+    // field at its natural alignment: no padding to add.
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
             ADDRESS.withName("logits"),
             ADDRESS.withName("topk_ids"),
@@ -29,7 +31,12 @@ public final class t4j_moe_route_params {
             JAVA_INT.withName("experts"),
             JAVA_INT.withName("top_k"),
             JAVA_INT.withName("renormalize"),
-            JAVA_INT.withName("dtype"))
+            JAVA_INT.withName("dtype"),
+            ADDRESS.withName("correction_bias"),
+            JAVA_INT.withName("scoring"),
+            JAVA_INT.withName("n_group"),
+            JAVA_INT.withName("topk_group"),
+            JAVA_FLOAT.withName("scale"))
         .withName("t4j_moe_route_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -52,6 +59,11 @@ public final class t4j_moe_route_params {
     private static final long top_k$OFFSET = offset("top_k");
     private static final long renormalize$OFFSET = offset("renormalize");
     private static final long dtype$OFFSET = offset("dtype");
+    private static final long correction_bias$OFFSET = offset("correction_bias");
+    private static final long scoring$OFFSET = offset("scoring");
+    private static final long n_group$OFFSET = offset("n_group");
+    private static final long topk_group$OFFSET = offset("topk_group");
+    private static final long scale$OFFSET = offset("scale");
 
     public static MemorySegment logits(MemorySegment s) { return s.get(ADDRESS, logits$OFFSET); }
     public static void logits(MemorySegment s, MemorySegment v) { s.set(ADDRESS, logits$OFFSET, v); }
@@ -77,4 +89,14 @@ public final class t4j_moe_route_params {
     public static void renormalize(MemorySegment s, int v) { s.set(JAVA_INT, renormalize$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
+    public static MemorySegment correction_bias(MemorySegment s) { return s.get(ADDRESS, correction_bias$OFFSET); }
+    public static void correction_bias(MemorySegment s, MemorySegment v) { s.set(ADDRESS, correction_bias$OFFSET, v); }
+    public static int scoring(MemorySegment s) { return s.get(JAVA_INT, scoring$OFFSET); }
+    public static void scoring(MemorySegment s, int v) { s.set(JAVA_INT, scoring$OFFSET, v); }
+    public static int n_group(MemorySegment s) { return s.get(JAVA_INT, n_group$OFFSET); }
+    public static void n_group(MemorySegment s, int v) { s.set(JAVA_INT, n_group$OFFSET, v); }
+    public static int topk_group(MemorySegment s) { return s.get(JAVA_INT, topk_group$OFFSET); }
+    public static void topk_group(MemorySegment s, int v) { s.set(JAVA_INT, topk_group$OFFSET, v); }
+    public static float scale(MemorySegment s) { return s.get(JAVA_FLOAT, scale$OFFSET); }
+    public static void scale(MemorySegment s, float v) { s.set(JAVA_FLOAT, scale$OFFSET, v); }
 }

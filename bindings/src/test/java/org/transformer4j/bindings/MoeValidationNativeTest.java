@@ -4,6 +4,7 @@
 package org.transformer4j.bindings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -99,7 +100,7 @@ class MoeValidationNativeTest {
 
     @Test
     void layoutSizes() {
-        assertEquals(80, t4j_moe_route_params.sizeof());
+        assertEquals(104, t4j_moe_route_params.sizeof());
         assertEquals(72, t4j_gather_rows_params.sizeof());
         assertEquals(128, t4j_moe_combine_params.sizeof());
     }
@@ -118,6 +119,49 @@ class MoeValidationNativeTest {
         assertEquals(BAD, routeWith(p -> t4j_moe_route_params.renormalize(p, 2)), "renormalize 2");
         assertEquals(BAD, routeWith(p -> t4j_moe_route_params.dtype(p, 7)), "dtype 7");
         assertEquals(BAD, routeWith(p -> t4j_moe_route_params.tokens(p, 1L << 30)), "T·k past 2^31-1");
+    }
+
+    /** DeepSeek's fields (ABI 18) on the E 64, top 8 router: each malformed one alone is refused before any launch. */
+    @Test
+    void malformedDeepSeekRouteParamsAreRejected() {
+        // DeepSeek-V3's router (E 256, k 8, 8 groups keeping 4, bias, scale 2.5) passes validation: what comes back
+        // is the launch's own status (no driver here), not an argument error.
+        assertNotEquals(BAD, routeWith(p -> {
+            t4j_moe_route_params.top_k(p, 8);
+            t4j_moe_route_params.logits_row_stride(p, 256);
+            t4j_moe_route_params.scoring(p, t4j_h.T4J_MOE_SIGMOID);
+            t4j_moe_route_params.correction_bias(p, FAKE);
+            t4j_moe_route_params.scale(p, 2.5f);
+            groups(p, 256, 8, 4);
+        }), "DeepSeek-V3");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.scoring(p, 2)), "scoring 2");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.scoring(p, -1)), "scoring -1");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.correction_bias(p, FAKE)), "a bias with softmax");
+        assertEquals(BAD, routeWith(p -> {
+            t4j_moe_route_params.scoring(p, t4j_h.T4J_MOE_SIGMOID);
+            t4j_moe_route_params.correction_bias(p, MemorySegment.ofAddress(0x10002));
+        }), "a misaligned bias");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.scale(p, -1f)), "scale -1");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.scale(p, Float.NaN)), "scale NaN");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.scale(p, Float.POSITIVE_INFINITY)), "scale ∞");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.n_group(p, -1)), "n_group -1");
+        assertEquals(BAD, routeWith(p -> t4j_moe_route_params.topk_group(p, 2)), "topk_group 2 without groups");
+        assertEquals(BAD, routeWith(p -> groups(p, 64, 64, 1)), "n_group 64 past the limit 32");
+        assertEquals(BAD, routeWith(p -> groups(p, 64, 3, 1)), "n_group 3 does not divide E 64");
+        assertEquals(BAD, routeWith(p -> groups(p, 64, 8, 0)), "topk_group 0");
+        assertEquals(BAD, routeWith(p -> groups(p, 64, 8, 9)), "topk_group 9 > n_group 8");
+        assertEquals(BAD, routeWith(p -> groups(p, 64, 16, 1)), "top_k 8 > the 4 experts of one kept group");
+        assertEquals(BAD, routeWith(p -> {
+            t4j_moe_route_params.scoring(p, t4j_h.T4J_MOE_SIGMOID);
+            t4j_moe_route_params.top_k(p, 4);
+            groups(p, 32, 32, 32);
+        }), "sigmoid groups of one expert (no top-2)");
+    }
+
+    private static void groups(MemorySegment p, int experts, int nGroup, int topkGroup) {
+        t4j_moe_route_params.experts(p, experts);
+        t4j_moe_route_params.n_group(p, nGroup);
+        t4j_moe_route_params.topk_group(p, topkGroup);
     }
 
     @Test

@@ -593,13 +593,16 @@ public final class CpuBackend implements Backend {
         if (recorded(op::validate, () -> moeRoute(op))) return;
         MoeRouteOp.Shape s = op.validate();
         requireHost("logits", op.logits());
+        if (op.correctionBias() != null) requireHost("correctionBias", op.correctionBias());
         int t = Math.toIntExact(s.tokens()), e = s.experts(), k = op.topK();
         float[] logits = op.logits().toFloatArray();                       // (T, E) dense copy
         int[] ids = new int[t * k];
         float[] weights = new float[t * k];
-        float[] p = new float[e];
+        float[] sc = new float[e], choice = new float[e];
+        CpuMoe.Router router = new CpuMoe.Router(e, k, op.renormalize(), op.scoring() == MoeRouteOp.Scoring.SIGMOID,
+                op.correctionBias() == null ? null : op.correctionBias().toFloatArray(), op.groups(), op.topkGroups(), op.scale());
         for (int r = 0; r < t; r++) {
-            CpuMoe.topK(logits, r * e, e, k, op.renormalize(), p, ids, weights, r * k);
+            CpuMoe.topK(router, logits, r * e, sc, choice, ids, weights, r * k);
         }
         int[] offsets = new int[e + 1];
         int[] sorted = new int[t * k];

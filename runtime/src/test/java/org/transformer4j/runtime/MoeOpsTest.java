@@ -115,6 +115,197 @@ class MoeOpsTest {
         }
     }
 
+    // ---- DeepSeek's routers (ABI 18) ----
+
+    /**
+     * Float64 DeepSeek routing of one row, written from transformers' DeepseekV2Moe.route_tokens_to_experts and
+     * DeepseekV3TopkRouter: scores (softmax or sigmoid), choices = scores + bias; with groups, group scores
+     * (V2: max; V3: sum of the top 2), the topkGroups best kept (ties: the lower group), masked_fill(0.0) elsewhere;
+     * top-k of the choices (ties: the lower id); weights = the masked choices (softmax) or the unbiased scores
+     * (sigmoid), / (sum (+ 1e-20 with sigmoid)) when renormalized, × scale. Returns {ids, weights, choices}.
+     */
+    static double[][] deepSeek64(float[] logits, int row, int e, int k, boolean renormalize, boolean sigmoid, float[] bias,
+                                 int groups, int topkGroups, double scale) {
+        double[] s = new double[e];
+        if (sigmoid) {
+            for (int i = 0; i < e; i++) s[i] = 1 / (1 + Math.exp(-(double) logits[row * e + i]));
+        } else {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int i = 0; i < e; i++) max = Math.max(max, logits[row * e + i]);
+            for (int i = 0; i < e; i++) sum += s[i] = Math.exp(logits[row * e + i] - max);
+            for (int i = 0; i < e; i++) s[i] /= sum;
+        }
+        double[] choice = new double[e];
+        for (int i = 0; i < e; i++) choice[i] = s[i] + (bias == null ? 0 : bias[i]);
+        if (groups > 1) {
+            int g = e / groups;
+            double[] gs = new double[groups];
+            for (int q = 0; q < groups; q++) {
+                double[] v = Arrays.copyOfRange(choice, q * g, (q + 1) * g);
+                Arrays.sort(v);
+                gs[q] = sigmoid ? v[g - 1] + v[g - 2] : v[g - 1];
+            }
+            Integer[] go = new Integer[groups];
+            for (int q = 0; q < groups; q++) go[q] = q;
+            Arrays.sort(go, Comparator.<Integer>comparingDouble(q -> -gs[q]).thenComparingInt(q -> q));
+            boolean[] kept = new boolean[groups];
+            for (int j = 0; j < topkGroups; j++) kept[go[j]] = true;
+            for (int i = 0; i < e; i++) if (!kept[i / g]) choice[i] = 0.0;
+        }
+        Integer[] order = new Integer[e];
+        for (int i = 0; i < e; i++) order[i] = i;
+        Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -choice[i]).thenComparingInt(i -> i));
+        double[] ids = new double[k], w = new double[k];
+        double total = 0;
+        for (int j = 0; j < k; j++) {
+            ids[j] = order[j];
+            total += w[j] = sigmoid ? s[order[j]] : choice[order[j]];
+        }
+        for (int j = 0; j < k; j++) {
+            if (renormalize) w[j] /= total + (sigmoid ? 1e-20 : 0);
+            w[j] *= scale;
+        }
+        return new double[][] {ids, w, choice};
+    }
+
+    /**
+     * Logits in ±3 (spaced as {@link #spacedLogits}, so sigmoid scores at least ~1e-3 apart) and, when asked, biases on a
+     * shuffled grid 0.01 apart plus noise. Biased choices and group scores are continuous, not spaced: a gap within fp32
+     * noise is possible in principle; with the fixed seeds here fp32 and float64 pick alike (a near tie would show as a
+     * mismatch naming its token).
+     */
+    static float[][] deepSeekInputs(SplittableRandom rnd, int t, int e, boolean bias) {
+        float[] l = spacedLogits(rnd, t, e);
+        for (int i = 0; i < l.length; i++) l[i] = l[i] * 6f / (0.05f * e) - 3f;
+        if (!bias) return new float[][] {l, null};
+        float[] b = new float[e];
+        List<Integer> perm = new ArrayList<>();
+        for (int i = 0; i < e; i++) perm.add(i);
+        java.util.Collections.shuffle(perm, new java.util.Random(rnd.nextLong()));
+        for (int i = 0; i < e; i++) b[i] = (float) ((perm.get(i) - e / 2) * 0.01 + rnd.nextDouble() * 0.001);
+        return new float[][] {l, b};
+    }
+
+    /** The CPU router against {@link #deepSeek64}: ids exactly, weights within 2e-6 relative; the layout's counts. */
+    private void assertDeepSeekRoute(int t, int e, int k, boolean renormalize, boolean sigmoid, boolean withBias, int groups,
+                                     int topkGroups, float scale, DType dt, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[][] in = deepSeekInputs(rnd, t, e, withBias);
+        try (Tensor logits = Tensor.of(dt, in[0], t, e); Tensor bias = in[1] == null ? null : Tensor.ofFloats(in[1], e);
+             MoeRouting r = MoeRouting.allocate(cpu, t, e, k)) {
+            float[] lf = logits.toFloatArray();
+            MoeRouteOp op = new MoeRouteOp(logits, k, renormalize, r).groups(groups, topkGroups).scale(scale);
+            cpu.moeRoute(sigmoid ? op.sigmoid(bias) : op);
+            int[] ids = r.ids().toIntArray(), offsets = r.offsets().toIntArray();
+            float[] w = r.weights().toFloatArray();
+            int[] count = new int[e];
+            for (int i = 0; i < t; i++) {
+                double[][] ref = deepSeek64(lf, i, e, k, renormalize, sigmoid, in[1], groups, topkGroups, scale);
+                for (int j = 0; j < k; j++) {
+                    assertEquals((int) ref[0][j], ids[i * k + j], "token " + i + " choice " + j);
+                    assertEquals(ref[1][j], w[i * k + j], 2e-6 * Math.max(1, Math.abs(ref[1][j])), "weight of token " + i + " choice " + j);
+                    count[ids[i * k + j]]++;
+                }
+            }
+            for (int x = 0; x < e; x++) assertEquals(count[x], offsets[x + 1] - offsets[x], "expert " + x + "'s slots");
+        }
+    }
+
+    @ParameterizedTest(name = "V2 T={0} E={1} k={2} groups {3}/{4} renormalize={5} scale {6} {7}")
+    @CsvSource({"37, 160, 6, 8, 3, false, 16, F32", "9, 160, 6, 8, 3, false, 16, BF16", "11, 64, 6, 8, 3, false, 1, F16",
+        "13, 64, 6, 1, 1, false, 16, F32", "7, 256, 8, 8, 4, true, 2.5, F32", "5, 64, 4, 8, 8, false, 1, BF16"})
+    void deepSeekV2SoftmaxRoutingMatchesFloat64(int t, int e, int k, int groups, int topkGroups, boolean renormalize, float scale, DType dt) {
+        assertDeepSeekRoute(t, e, k, renormalize, false, false, groups, topkGroups, scale, dt, 7L * t + e + groups);
+    }
+
+    @ParameterizedTest(name = "V3 T={0} E={1} k={2} groups {3}/{4} renormalize={5} scale {6} bias={7} {8}")
+    @CsvSource({"17, 256, 8, 8, 4, true, 2.5, true, F32", "9, 256, 8, 8, 4, true, 2.5, true, BF16", "12, 64, 6, 8, 3, false, 1, true, F16",
+        "10, 64, 8, 8, 4, true, 1.5, false, F32", "6, 64, 8, 1, 1, true, 2.5, true, F32", "8, 64, 7, 4, 3, false, 1, true, F32",
+        "3, 1024, 32, 32, 17, true, 2.5, true, F32"})
+    void deepSeekV3SigmoidRoutingMatchesFloat64(int t, int e, int k, int groups, int topkGroups, boolean renormalize, float scale,
+                                                boolean bias, DType dt) {
+        assertDeepSeekRoute(t, e, k, renormalize, true, bias, groups, topkGroups, scale, dt, 11L * t + e + groups);
+    }
+
+    /** V3's masked_fill(0.0): when every kept choice is negative, masked experts (0.0) win, lower ids first, weighed by their sigmoid. */
+    @Test
+    void maskedZeroBeatsNegativeBiasedChoices() {
+        // E 8 in 4 groups of 2; bias −2 makes every choice negative except expert 6's (bias +1).
+        float[] logits = {0.5f, 1.0f, -0.5f, 2.0f, 0.0f, 0.25f, -1.0f, 1.5f};
+        float[] bias = {-2, -2, -2, -2, -2, -2, 1, -2};
+        try (Tensor l = Tensor.ofFloats(logits, 1, 8); Tensor b = Tensor.ofFloats(bias, 8); MoeRouting r = MoeRouting.allocate(cpu, 1, 8, 4)) {
+            cpu.moeRoute(new MoeRouteOp(l, 4, false, r).sigmoid(b).groups(4, 2).scale(2f));
+            // group scores (top-2 sums): g0 −2.65, g1 −2.74, g2 −2.94, g3 +0.09 → keep g3 and g0; g1 and g2 masked to 0.0
+            double[][] ref = deepSeek64(logits, 0, 8, 4, false, true, bias, 4, 2, 2);
+            int[] want = {6, 2, 3, 4};   // 6 (c 1.27), then the masked 2, 3, 4 (0.0, lower ids first) over g0's negatives
+            assertArrayEquals(want, r.ids().toIntArray());
+            for (int j = 0; j < 4; j++) assertEquals(want[j], (int) ref[0][j], "the oracle agrees on choice " + j);
+            float[] w = r.weights().toFloatArray();
+            for (int j = 0; j < 4; j++) {
+                assertEquals(2 / (1 + Math.exp(-logits[want[j]])), w[j], 1e-6, "weight " + j + ": expert " + want[j] + "'s unbiased sigmoid × 2");
+            }
+        }
+        // V2 (softmax): a kept expert whose probability underflows to 0.0 ties with the masked ones; the lower id wins.
+        float[] v2 = {-200f, 0f, 1f, -200f};   // groups {0,1} {2,3}: g1 (max p 0.73) kept, g0 masked
+        try (Tensor l = Tensor.ofFloats(v2, 1, 4); MoeRouting r = MoeRouting.allocate(cpu, 1, 4, 2)) {
+            cpu.moeRoute(new MoeRouteOp(l, 2, false, r).groups(2, 1));
+            assertArrayEquals(new int[] {2, 0}, r.ids().toIntArray());         // masked expert 0 (0.0) before kept 3 (p = 0 in fp32)
+            float[] w = r.weights().toFloatArray();
+            assertEquals(1 / (1 + Math.exp(-1)), w[0], 1e-6);
+            assertEquals(0f, w[1], "V2 weighs a masked pick by its masked score");
+        }
+    }
+
+    /** Equal group scores keep the lower groups; equal choices take the lower experts; V3's weights renormalized. */
+    @Test
+    void deepSeekTiesGoToTheLowerGroupAndExpert() {
+        try (Tensor l = Tensor.ofFloats(new float[16], 1, 16); MoeRouting r = MoeRouting.allocate(cpu, 1, 16, 3)) {
+            cpu.moeRoute(new MoeRouteOp(l, 3, true, r).sigmoid(null).groups(4, 2).scale(3f));
+            assertArrayEquals(new int[] {0, 1, 2}, r.ids().toIntArray());
+            assertArrayEquals(new float[] {1f, 1f, 1f}, r.weights().toFloatArray());  // (0.5 / 1.5) × 3
+        }
+        float[] logits = {1, 0, 0, 1, 2, 0, 0, 2};   // softmax groups of 4: g0 max = g0's 1, g1 max 2 → g1 first
+        try (Tensor l = Tensor.ofFloats(logits, 1, 8); MoeRouting r = MoeRouting.allocate(cpu, 1, 8, 3)) {
+            cpu.moeRoute(new MoeRouteOp(l, 3, false, r).groups(2, 1));
+            assertArrayEquals(new int[] {4, 7, 5}, r.ids().toIntArray());   // 4 and 7 tie (lower first), then 5 before 6
+        }
+    }
+
+    @Test
+    void deepSeekRouteRefusesBadArguments() {
+        try (Tensor l = Tensor.ofFloats(new float[3 * 64], 3, 64); MoeRouting r = MoeRouting.allocate(cpu, 3, 64, 8);
+             Tensor bias = Tensor.ofFloats(new float[64], 64); Tensor bias63 = Tensor.ofFloats(new float[63], 63);
+             Tensor biasBf16 = Tensor.of(DType.BF16, new float[64], 64); Tensor bias2d = Tensor.ofFloats(new float[64], 1, 64)) {
+            MoeRouteOp op = new MoeRouteOp(l, 8, true, r);
+            assertRefused(op.groups(3, 1), "groups = 3 must divide the experts E = 64");
+            assertRefused(op.groups(64, 1), "groups = 64 must be in 1..32");
+            assertRefused(op.groups(0, 0), "groups = 0 must be in 1..32");
+            assertRefused(op.groups(8, 0), "topkGroups = 0 must be in 1..groups = 8");
+            assertRefused(op.groups(8, 9), "topkGroups = 9 must be in 1..groups = 8");
+            assertRefused(op.groups(1, 2), "topkGroups = 2 must be in 1..groups = 1");
+            assertRefused(op.groups(16, 1), "topK = 8 exceeds the 4 experts of the topkGroups = 1 kept groups");
+            assertRefused(op.sigmoid(bias63), "correctionBias must have shape (64)");
+            assertRefused(op.sigmoid(bias2d), "correctionBias must have shape (64)");
+            assertRefused(op.sigmoid(biasBf16), "correctionBias must be F32, got BF16");
+            assertRefused(new MoeRouteOp(l, 8, true, r, MoeRouteOp.Scoring.SOFTMAX, bias, 1, 1, 1f), "correctionBias needs SIGMOID scoring");
+            assertRefused(new MoeRouteOp(l, 8, true, r, null, null, 1, 1, 1f), "scoring is null");
+            for (float bad : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) assertRefused(op.scale(bad), "scale = " + bad + " must be finite and > 0");
+            try (Tensor l32 = Tensor.ofFloats(new float[32], 1, 32); MoeRouting r32 = MoeRouting.allocate(cpu, 1, 32, 2)) {
+                assertRefused(new MoeRouteOp(l32, 2, true, r32).sigmoid(null).groups(32, 4), "SIGMOID groups score their top 2");
+                cpu.moeRoute(new MoeRouteOp(l32, 2, true, r32).groups(32, 4));   // softmax groups of one are fine
+            }
+            try (Tensor closed = Tensor.ofFloats(new float[64], 64)) {
+                closed.close();
+                assertThrows(IllegalStateException.class, () -> cpu.moeRoute(op.sigmoid(closed)));
+            }
+        }
+    }
+
+    private void assertRefused(MoeRouteOp op, String message) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cpu.moeRoute(op));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
     @Test
     void gatherCopiesRowsAndNamesABadIndex() {
         float[] x = new float[5 * 3];

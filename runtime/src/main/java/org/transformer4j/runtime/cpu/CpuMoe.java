@@ -1,5 +1,5 @@
-// CpuMoe — the mixture-of-experts router's arithmetic on the host: softmax, top-k and the expert-major
-// slot layout, exactly as t4j_moe_route (native/src/moe/) defines them.
+// CpuMoe — the mixture-of-experts router's arithmetic on the host: softmax or sigmoid scores, DeepSeek's
+// bias and groups, top-k and the expert-major slot layout, exactly as t4j_moe_route (native/src/moe/) defines them.
 package org.transformer4j.runtime.cpu;
 
 public final class CpuMoe {
@@ -7,32 +7,85 @@ public final class CpuMoe {
     private CpuMoe() {}
 
     /**
-     * Row {@code logits[at .. at+e)}: p = softmax in fp32 (max subtracted, exp, sum in expert order),
-     * the k largest p in falling order, ties to the lower expert id, their p as weights, divided by
-     * their fp32 sum when {@code renormalize}; into ids/weights[out .. out+k). {@code p} is scratch (e).
+     * A router's settings (t4j.h, t4j_moe_route): E experts, top k, renormalization; sigmoid scores instead of
+     * softmax, the choice's correction bias (E, or null), {@code groups} contiguous groups of which the
+     * {@code topkGroups} best are kept (1, 1: none), and the weights' final scale.
      */
-    public static void topK(float[] logits, int at, int e, int k, boolean renormalize, float[] p, int[] ids, float[] weights, int out) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < e; i++) max = Math.max(max, logits[at + i]);
-        float sum = 0f;
-        for (int i = 0; i < e; i++) {
-            p[i] = (float) Math.exp(logits[at + i] - max);
-            sum += p[i];
+    public record Router(int experts, int k, boolean renormalize, boolean sigmoid, float[] bias, int groups, int topkGroups,
+                         float scale) {}
+
+    /** NaN ranks as −∞ (t4j.h), as the kernel's rank_key. */
+    static float rankKey(float c) {
+        return Float.isNaN(c) ? Float.NEGATIVE_INFINITY : c;
+    }
+
+    /**
+     * Row {@code logits[at .. at+E)}: scores s (softmax in fp32: max subtracted, exp, sum in expert order; or a
+     * sigmoid each), choices c = s (+ bias); with groups, each group's score (its largest c with softmax, the
+     * sum of its two largest with sigmoid), the best {@code topkGroups} kept (ties to the lower group) and the
+     * others' c set to 0.0; the k largest c in falling order, ties to the lower expert id; weights c (softmax)
+     * or s (sigmoid), divided by their fp32 sum (+ 1e-20 with sigmoid) when {@code renormalize}, then × scale;
+     * into ids/weights[out .. out+k). {@code s} and {@code c} are scratch (E).
+     */
+    public static void topK(Router r, float[] logits, int at, float[] s, float[] c, int[] ids, float[] weights, int out) {
+        int e = r.experts(), k = r.k();
+        if (r.sigmoid()) {
+            for (int i = 0; i < e; i++) s[i] = 1f / (1f + (float) Math.exp(-logits[at + i]));
+        } else {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < e; i++) max = Math.max(max, logits[at + i]);
+            float sum = 0f;
+            for (int i = 0; i < e; i++) {
+                s[i] = (float) Math.exp(logits[at + i] - max);
+                sum += s[i];
+            }
+            float inv = 1f / sum;
+            for (int i = 0; i < e; i++) s[i] *= inv;
         }
-        float inv = 1f / sum;
-        for (int i = 0; i < e; i++) p[i] *= inv;
+        for (int i = 0; i < e; i++) c[i] = r.bias() != null ? s[i] + r.bias()[i] : s[i];
+        if (r.groups() > 1 && r.topkGroups() < r.groups()) maskGroups(r, c);
         float total = 0f;
         for (int j = 0; j < k; j++) {
             int best = -1;
             for (int i = 0; i < e; i++) {
                 if (taken(ids, out, j, i)) continue;
-                if (best < 0 || p[i] > p[best] || (Float.isNaN(p[best]) && !Float.isNaN(p[i]))) best = i;
+                if (best < 0 || rankKey(c[i]) > rankKey(c[best])) best = i;
             }
             ids[out + j] = best;
-            weights[out + j] = p[best];
-            total += p[best];
+            weights[out + j] = r.sigmoid() ? s[best] : c[best];
+            total += weights[out + j];
         }
-        if (renormalize) for (int j = 0; j < k; j++) weights[out + j] /= total;
+        float denominator = r.sigmoid() ? total + 1e-20f : total;
+        for (int j = 0; j < k; j++) {
+            if (r.renormalize()) weights[out + j] /= denominator;
+            weights[out + j] *= r.scale();
+        }
+    }
+
+    /** Group-limited choice: c of every expert outside the topkGroups best groups becomes 0.0 (masked_fill). */
+    private static void maskGroups(Router r, float[] c) {
+        int n = r.groups(), g = r.experts() / n;
+        float[] score = new float[n];
+        for (int q = 0; q < n; q++) {
+            float top1 = Float.NEGATIVE_INFINITY, top2 = Float.NEGATIVE_INFINITY;
+            for (int i = q * g; i < (q + 1) * g; i++) {
+                float key = rankKey(c[i]);
+                if (key > top1) {
+                    top2 = top1;
+                    top1 = key;
+                } else if (key > top2) {
+                    top2 = key;
+                }
+            }
+            score[q] = rankKey(r.sigmoid() ? top1 + top2 : top1);
+        }
+        boolean[] kept = new boolean[n];
+        for (int j = 0; j < r.topkGroups(); j++) {
+            int best = -1;
+            for (int q = 0; q < n; q++) if (!kept[q] && (best < 0 || score[q] > score[best])) best = q;
+            kept[best] = true;
+        }
+        for (int i = 0; i < r.experts(); i++) if (!kept[i / g]) c[i] = 0f;
     }
 
     private static boolean taken(int[] ids, int out, int j, int i) {

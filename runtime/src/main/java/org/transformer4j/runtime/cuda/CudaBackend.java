@@ -641,6 +641,7 @@ public final class CudaBackend implements Backend {
             checkOpen();
             org.transformer4j.runtime.MoeRouteOp.Shape s = op.validate();
             requireHere("logits", op.logits());
+            if (op.correctionBias() != null) requireHere("correctionBias", op.correctionBias());
             device.makeCurrent();
             try (Arena arena = Arena.ofConfined()) {
                 Cuda.checkT4j(t4j_h.t4j_moe_route(CudaParams.moeRoute(arena, op, s), stream.handle()),

@@ -409,7 +409,7 @@ final class CudaParams {
         return p;
     }
 
-    /** t4j_moe_route_params for the op (ABI 9), allocated in arena. */
+    /** t4j_moe_route_params for the op (ABI 9; scoring, bias, groups, scale ABI 18), allocated in arena. */
     static MemorySegment moeRoute(Arena arena, org.transformer4j.runtime.MoeRouteOp op, org.transformer4j.runtime.MoeRouteOp.Shape s) {
         MemorySegment p = org.transformer4j.bindings.t4j_moe_route_params.allocate(arena);
         org.transformer4j.runtime.MoeRouting r = op.out();
@@ -425,6 +425,12 @@ final class CudaParams {
         org.transformer4j.bindings.t4j_moe_route_params.top_k(p, op.topK());
         org.transformer4j.bindings.t4j_moe_route_params.renormalize(p, op.renormalize() ? 1 : 0);
         org.transformer4j.bindings.t4j_moe_route_params.dtype(p, op.logits().dtype().code());
+        org.transformer4j.bindings.t4j_moe_route_params.correction_bias(p, address(op.correctionBias()));
+        org.transformer4j.bindings.t4j_moe_route_params.scoring(p, op.scoring() == org.transformer4j.runtime.MoeRouteOp.Scoring.SIGMOID
+                ? t4j_h.T4J_MOE_SIGMOID : t4j_h.T4J_MOE_SOFTMAX);
+        org.transformer4j.bindings.t4j_moe_route_params.n_group(p, op.groups());
+        org.transformer4j.bindings.t4j_moe_route_params.topk_group(p, op.topkGroups());
+        org.transformer4j.bindings.t4j_moe_route_params.scale(p, op.scale());
         return p;
     }
 

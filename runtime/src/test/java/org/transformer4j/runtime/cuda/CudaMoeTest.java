@@ -1,5 +1,6 @@
 // CudaMoeTest — the mixture-of-experts ops on the GPU against the CPU twin (CpuMoe's definitions): the
-// router's picks and slot layout equal to the twin's (continuous logits, so no near-ties), its weights
+// router's picks and slot layout equal to the twin's (continuous logits, so no near-ties; DeepSeek's sigmoid,
+// bias, groups and scale, ABI 18, on spaced grids), its weights
 // within fp32 noise; the gather bit-equal; the grouped GEMM (with a residual too: LoRA's expand in place) within each
 // dtype's bound and rows past offsets[G] left alone; the combine within one rounding. Several shapes and every dtype; skips without a GPU.
 package org.transformer4j.runtime.cuda;
@@ -68,6 +69,68 @@ class CudaMoeTest {
                 if (t > 0) close(DType.F32, GpuTests.download(gpu, gr.weights()), hr.weights().toFloatArray(), "weights " + what);
             }
         }
+    }
+
+    /**
+     * DeepSeek's routers (ABI 18) against the twin: V3 (sigmoid + bias, 8 groups keeping 4, renormalized, × 2.5) at its
+     * real shape, a bias that makes every kept choice negative (masked experts' 0.0 win), V2 (softmax, group max, × 16),
+     * sigmoid alone, and the limits (32 groups of 32, k 32). Inputs keep fp32 near-ties away (see deepSeekLogits), so
+     * the picks and the layout must be equal and the weights within fp32 noise.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void deepSeekRouteEqualsTheCpuTwin(DType dt) {
+        CudaBackend gpu = GpuTests.backend();
+        long seed = GpuTests.seed();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        // T, E, k, sigmoid, bias (0 none, 1 V3-like, 2 negative), groups, topkGroups, renormalize, scale × 10
+        int[][] cases = {{64, 256, 8, 1, 1, 8, 4, 1, 25}, {9, 256, 8, 1, 2, 8, 4, 1, 25}, {37, 160, 6, 0, 0, 8, 3, 0, 160},
+            {5, 64, 8, 1, 0, 1, 1, 1, 10}, {3, 1024, 32, 1, 1, 32, 17, 1, 25}};
+        for (int[] c : cases) {
+            int t = c[0], e = c[1], k = c[2], groups = c[5], topkGroups = c[6];
+            boolean sigmoid = c[3] == 1, renorm = c[7] == 1;
+            float scale = c[8] / 10f;
+            String what = dt + " T " + t + " E " + e + " k " + k + (sigmoid ? " sigmoid" : " softmax") + " bias " + c[4] + " groups "
+                    + groups + "/" + topkGroups + (renorm ? " renormalized" : "") + " × " + scale + " (seed " + seed + ")";
+            float[] bias = new float[e];
+            for (int i = 0; i < e; i++) {
+                bias[i] = c[4] == 1 ? 0.125f * ((i * 7) % 9) - 0.5f : (i % 37 == 5 ? 0.5f : -1f - 0.125f * (i % 3));
+            }
+            try (Tensor hl = Tensor.of(dt, deepSeekLogits(rnd, t, e, sigmoid), t, e); Tensor gl = gpu.upload(hl);
+                 Tensor hb = Tensor.ofFloats(bias, e); Tensor gb = gpu.upload(hb);
+                 MoeRouting hr = MoeRouting.allocate(cpu, t, e, k); MoeRouting gr = MoeRouting.allocate(gpu, t, e, k)) {
+                MoeRouteOp ho = new MoeRouteOp(hl, k, renorm, hr).groups(groups, topkGroups).scale(scale);
+                MoeRouteOp go = new MoeRouteOp(gl, k, renorm, gr).groups(groups, topkGroups).scale(scale);
+                if (sigmoid) {
+                    ho = ho.sigmoid(c[4] == 0 ? null : hb);
+                    go = go.sigmoid(c[4] == 0 ? null : gb);
+                }
+                cpu.moeRoute(ho);
+                gpu.moeRoute(go);
+                gpu.synchronize();
+                assertArrayEquals(hr.ids().toIntArray(), download(gpu, gr.ids()), "ids " + what);
+                assertArrayEquals(hr.offsets().toIntArray(), download(gpu, gr.offsets()), "offsets " + what);
+                assertArrayEquals(hr.sortedTokens().toIntArray(), download(gpu, gr.sortedTokens()), "sorted tokens " + what);
+                assertArrayEquals(hr.slots().toIntArray(), download(gpu, gr.slots()), "slots " + what);
+                close(DType.F32, GpuTests.download(gpu, gr.weights()), hr.weights().toFloatArray(), "weights " + what);
+            }
+        }
+    }
+
+    /**
+     * Each row a shuffled grid: sigmoid logits in [0, 0.4) (scores in [0.5, 0.6), 2.4e-4 or more apart even in BF16,
+     * closer than the 0.125 steps of the biases, so that a bias step never meets a score difference); softmax
+     * logits 0.05 apart (probabilities 5% apart). Equal values after rounding tie exactly, the same on both sides.
+     */
+    private static float[] deepSeekLogits(SplittableRandom rnd, int t, int e, boolean sigmoid) {
+        float[] v = new float[t * e];
+        for (int r = 0; r < t; r++) {
+            java.util.List<Integer> perm = new java.util.ArrayList<>();
+            for (int i = 0; i < e; i++) perm.add(i);
+            java.util.Collections.shuffle(perm, new java.util.Random(rnd.nextLong()));
+            for (int i = 0; i < e; i++) v[r * e + i] = sigmoid ? 0.4f * perm.get(i) / e : 0.05f * perm.get(i) - 0.025f * e;
+        }
+        return v;
     }
 
     private static int[] download(CudaBackend gpu, Tensor t) {

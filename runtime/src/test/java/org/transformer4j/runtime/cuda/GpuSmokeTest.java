@@ -342,6 +342,13 @@ class GpuSmokeTest {
                 types(DType.I32, DType.F32, DType.I32, DType.I32, DType.I32),
                 (b, in, out) -> b.moeRoute(new org.transformer4j.runtime.MoeRouteOp(in[0], 2, true,
                         new org.transformer4j.runtime.MoeRouting(out[0], out[1], out[2], out[3], out[4]))));
+        // DeepSeek-V3's router (ABI 18): sigmoid + correction bias, 8 groups keeping 4 by top-2 sums, renormalized, × 2.5
+        twin("MoE route BF16, DeepSeek-V3 (E 256, k 8, sigmoid + bias, groups 8/4, × 2.5)",
+                new Tensor[] {rnd(DType.BF16, 3, 16, 256), rnd(DType.F32, 0.5, 256)},
+                shapes(new long[] {16, 8}, new long[] {16, 8}, new long[] {257}, new long[] {128}, new long[] {16, 8}),
+                types(DType.I32, DType.F32, DType.I32, DType.I32, DType.I32),
+                (b, in, out) -> b.moeRoute(new org.transformer4j.runtime.MoeRouteOp(in[0], 8, true,
+                        new org.transformer4j.runtime.MoeRouting(out[0], out[1], out[2], out[3], out[4])).sigmoid(in[1]).groups(8, 4).scale(2.5f)));
         twin("gather rows BF16", new Tensor[] {rnd(DType.BF16, 1, 37, 96), ints(37, 74)}, shapes(new long[] {74, 96}), types(DType.BF16),
                 (b, in, out) -> b.gatherRows(new org.transformer4j.runtime.GatherRowsOp(in[0], in[1], out[0])));
         twin("grouped linear BF16, gated SiLU (4 groups, one empty)",
