@@ -1094,8 +1094,9 @@ public final class Transformer {
     private static MoeRouteOp route(TransformerConfig.Moe m, Weights.Moe w, Tensor logits, MoeRouting r) {
         MoeRouteOp op = new MoeRouteOp(logits, m.topK(), m.renormalize(), r);
         TransformerConfig.Routing how = m.routing();
-        if (!how.equals(TransformerConfig.Routing.SOFTMAX)) throw new UnsupportedOperationException("TEMP until dsroute merges");
-        return op;
+        if (how.sigmoid()) op = op.sigmoid(w.correctionBias());
+        if (how.groups() > 1) op = op.groups(how.groups(), how.topkGroups());
+        return how.scale() == 1f ? op : op.scale(how.scale());
     }
 
     /** Runs a stack's blocks in place on x and returns its output (after the final norm for pre-LN). */
