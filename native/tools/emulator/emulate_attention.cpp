@@ -1099,6 +1099,9 @@ int main(int argc, char** argv) {
         head_size_sweep<136>();
         head_size_sweep<248>();
     }
+    head_size_sweep<192>();                      // DeepSeek's MLA (qk_nope 128 + qk_rope 64) on the 256 instance
+    run_decode<__nv_bfloat16>(192, 8, 8, {37, 130, 300}, 1, 16, 3, true, false, "DeepSeek MLA MHA");
+    run_decode<__half>(192, 4, 4, {90, 12}, 5, 16, 2, true, false, "DeepSeek MLA MHA");
     tall_suite<__nv_bfloat16, 64>();             // 128-row tiles (issue 19): every mask kind, window, T5 past the table
     tall_suite<__half, 128>();
     if (emu::g_all) {
@@ -1117,6 +1120,7 @@ int main(int argc, char** argv) {
     paged_prefill_suite<__nv_bfloat16, 256, 256>(false);
     paged_prefill_suite<__half, 256, 200>(false);
     paged_prefill_suite<__half, 32, 16>(false);
+    paged_prefill_suite<__nv_bfloat16, 256, 192>(false);   // DeepSeek's MLA head size
     softcap_suite();                             // Gemma 2's attention logit soft-capping on every path
     sinks_suite();                               // GPT-OSS's attention sinks on every path a decoder takes
     alibi_suite();                               // BLOOM's, MPT's and Falcon-RW's ALiBi on every path, and bidirectional
