@@ -39,6 +39,7 @@ import cohere  # noqa: E402
 import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
+import deepseek  # noqa: E402
 import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import glm  # noqa: E402
@@ -53,13 +54,14 @@ import mpnet  # noqa: E402
 import mpt  # noqa: E402
 import neox  # noqa: E402
 import opt  # noqa: E402
+import rope  # noqa: E402
 import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_204_679   # 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_759_280   # 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -234,9 +236,10 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
         params = convert(params)
     if draw.store == "BF16":                         # bfloat16-exact float32 values (Draw rounded them), stored as BF16
         # FP8 block scales stay float32, as the FP8 checkpoints store them; so does GPT-Neo's saved masked_bias buffer
-        # (-1e9, not bfloat16-exact), as gpt-neo-125m's file stores it
+        # (-1e9, not bfloat16-exact), as gpt-neo-125m's file stores it, and DeepSeek-V3's router bias, as deepseek-ai's
+        # files store mlp.gate.e_score_correction_bias
         params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32
-                  and not k.endswith((".weight_scale_inv", ".attn.attention.masked_bias"))
+                  and not k.endswith((".weight_scale_inv", ".attn.attention.masked_bias", ".gate.e_score_correction_bias"))
                   else v for k, v in params.items()}
     if draw.store == "F16":                          # float16-exact float32 values (Draw rounded them), stored as F16
         with np.errstate(over="ignore"):             # GPT-NeoX's masked_bias -1e9 becomes -inf, as in Pythia's float16 files
@@ -3481,6 +3484,240 @@ def make_ernie4_5(out):
                 {"prompt": prompt, "tokens": g[0], "margins": g[1]},
                 extra={"head_dim": hd, "note": "ERNIE-4.5-0.3B-PT's layout (tied, GQA 4 over 2, head_dim given, rope_theta "
                                                "500000) with use_bias true: biases on all seven projections"})
+
+
+# ---- DeepSeek-V2 / DeepSeek-V3 (MLA + DeepSeek MoE) ----------------------------------------------------------
+
+def deepseek_config(model_type, **extra):
+    """The config.json fields deepseek-ai/DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3 publish (4.x layout: rope_theta +
+    rope_scaling, torch_dtype; ints where they write ints), scaled down; no auto_map (the remote code), quantization_config
+    or num_nextn_predict_layers (V3's multi-token-prediction layer, which transformers does not load)."""
+    v3 = model_type == "deepseek_v3"
+    cfg = {"architectures": ["DeepseekV3ForCausalLM" if v3 else "DeepseekV2ForCausalLM"], "model_type": model_type,
+           "attention_bias": False, "attention_dropout": 0.0, "aux_loss_alpha": 0.001, "bos_token_id": 0, "eos_token_id": 1,
+           "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02,
+           "intermediate_size": 48, "kv_lora_rank": 16, "max_position_embeddings": 163840, "moe_intermediate_size": 16,
+           "moe_layer_freq": 1, "n_routed_experts": 8, "num_attention_heads": 4, "num_hidden_layers": 3,
+           "num_key_value_heads": 4, "pretraining_tp": 1, "qk_nope_head_dim": 16, "qk_rope_head_dim": 8,
+           "rms_norm_eps": 1e-06, "rope_theta": 10000, "seq_aux": True, "tie_word_embeddings": False,
+           "torch_dtype": "float32", "use_cache": True, "v_head_dim": 16, "vocab_size": 64}
+    if v3:
+        cfg["ep_size"] = 1
+    cfg.update(extra)
+    return dict(sorted(cfg.items()))
+
+
+def draw_deepseek(d, cfg):
+    """DeepseekV{2,3}ForCausalLM's parameters in declaration order (embed_tokens; per layer self_attn, mlp, the two norms;
+    norm; lm_head), the MoE in the 4.x per-expert layout: experts.{e}.gate_proj / up_proj / down_proj, gate.weight (and V3's
+    gate.e_score_correction_bias N(0, 0.1²), kept float32 as the published files keep it), shared_experts.*."""
+    c, v, nh = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"]
+    dn, dr, dv, kvr, qr = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"], cfg["q_lora_rank"]
+    ab, n, fm = bool(cfg["attention_bias"]), cfg["n_routed_experts"], cfg["moe_intermediate_size"]
+    d.emb("model.embed_tokens.weight", v, c)
+    for i, sp in enumerate(deepseek.sparse_layers(cfg)):
+        p = f"model.layers.{i}."
+        a, m = p + "self_attn.", p + "mlp."
+        if qr is None:
+            d.mat(a + "q_proj.weight", nh * (dn + dr), c)
+        else:
+            d.linear(a + "q_a_proj", c, qr, ab)
+            d.norm(a + "q_a_layernorm", qr, bias=False)
+            d.mat(a + "q_b_proj.weight", nh * (dn + dr), qr)
+        d.linear(a + "kv_a_proj_with_mqa", c, kvr + dr, ab)
+        d.norm(a + "kv_a_layernorm", kvr, bias=False)
+        d.mat(a + "kv_b_proj.weight", nh * (dn + dv), kvr)
+        d.linear(a + "o_proj", nh * dv, c, ab)
+        if sp:
+            for e in range(n):
+                d.mat(f"{m}experts.{e}.gate_proj.weight", fm, c)
+                d.mat(f"{m}experts.{e}.up_proj.weight", fm, c)
+                d.mat(f"{m}experts.{e}.down_proj.weight", c, fm)
+            d.mat(m + "gate.weight", n, c)
+            if cfg["model_type"] == "deepseek_v3":
+                d.raw(m + "gate.e_score_correction_bias", (0.1 * d.rng.standard_normal(n)).astype(np.float32))
+            fs = fm * cfg["n_shared_experts"]
+            d.mat(m + "shared_experts.gate_proj.weight", fs, c)
+            d.mat(m + "shared_experts.up_proj.weight", fs, c)
+            d.mat(m + "shared_experts.down_proj.weight", c, fs)
+        else:
+            d.mat(m + "gate_proj.weight", cfg["intermediate_size"], c)
+            d.mat(m + "up_proj.weight", cfg["intermediate_size"], c)
+            d.mat(m + "down_proj.weight", c, cfg["intermediate_size"])
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    if not cfg["tie_word_embeddings"]:
+        d.mat("lm_head.weight", v, c)
+
+
+DEEPSEEK_FOLLOWS = {
+    "deepseek_v2": "models/deepseek_v2/modeling_deepseek_v2.py (modular_deepseek_v2.py, configuration_deepseek_v2.py): "
+                   "DeepseekV2ForCausalLM.forward (DeepseekV2DecoderLayer: DeepseekV2Moe from first_k_dense_replace on, else "
+                   "DeepseekV2MLP; DeepseekV2Attention (MLA: q_proj or q_a_proj / q_a_layernorm / q_b_proj, kv_a_proj_with_mqa "
+                   "[c | k_pe], kv_a_layernorm, kv_b_proj [k_nope | v] per head, apply_rotary_emb on complex pairs (2i, 2i+1) "
+                   "with freqs_cis over qk_rope_head_dim, k_pe shared by the heads; scaling qk_head_dim**-0.5 x mscale^2 as "
+                   "fixed by transformers PR #47435); DeepseekV2Moe.route_tokens_to_experts (softmax, greedy or "
+                   "group_limited_greedy, x routed_scaling_factor, no renormalization) + shared_experts)",
+    "deepseek_v3": "models/deepseek_v3/modeling_deepseek_v3.py (modular_deepseek_v3.py, configuration_deepseek_v3.py): "
+                   "DeepseekV3ForCausalLM.forward (DeepseekV3DecoderLayer: DeepseekV3MoE from first_k_dense_replace on; "
+                   "DeepseekV3Attention (MLA as V2's; apply_rotary_pos_emb_interleave when rope_interleave (default true); "
+                   "scaling qk_head_dim**-0.5 x yarn_get_mscale(factor, mscale_all_dim)^2); DeepseekV3TopkRouter (sigmoid, "
+                   "+ e_score_correction_bias for the choice, group score = sum of each group's top-2, topk_group groups, "
+                   "weights = unbiased scores, / (sum + 1e-20) when norm_topk_prob, x routed_scaling_factor) + shared_experts)",
+}
+
+
+def deepseek_routing(routing):
+    """(min k-th − (k+1)-th choosing-score gap, min topk_group-th − next group-score gap (inf without groups), min k-th
+    choosing score) over every token and sparse layer."""
+    gap = min(float(r["gap"].min()) for r in routing)
+    ggap = min(float(r["group_gap"].min()) if r["group_gap"] is not None else np.inf for r in routing)
+    kth = min(float(r["kth"].min()) for r in routing)
+    return gap, ggap, kth
+
+
+def deepseek_run(cfg, P, ids):
+    """The outputs, the routing over input_ids and the greedy run with its routing summaries (make_deepseek, scans)."""
+    routing = []
+    h, logits = deepseek.forward(cfg, P, ids, routing=routing)
+    prompt = ids[0, :24].tolist()
+    steps = []
+
+    def step(toks):
+        r = []
+        lg = deepseek.forward(cfg, P, [toks], routing=r)[1][0, -1]
+        steps.append(deepseek_routing(r))
+        return lg
+    g = greedy(step, prompt)
+    return h, logits, routing, prompt, g, [min(s[j] for s in steps) for j in range(3)]
+
+
+def deepseek_ok(name, cfg, routing, greedy_routing, quiet=False):
+    """MIN_ROUTING_GAP between the k-th and (k+1)-th choosing score and between the topk_group-th and next group score, over
+    input_ids and the greedy run; V3: the k-th chosen biased score above MIN_ROUTING_GAP, so that masking the dropped groups
+    with 0.0 (these transformers versions) or -inf (later ones, vLLM) chooses alike."""
+    gap, ggap, kth = deepseek_routing(routing)
+    ok = min(gap, ggap, greedy_routing[0], greedy_routing[1]) >= MIN_ROUTING_GAP
+    if cfg["model_type"] == "deepseek_v3":
+        ok = ok and min(kth, greedy_routing[2]) >= MIN_ROUTING_GAP
+    if not ok and not quiet:
+        raise SystemExit(f"{name}: routing gaps {gap:.3g} / groups {ggap:.3g} / k-th score {kth:.3g} over input_ids, "
+                         f"{greedy_routing} over the greedy run: one below {MIN_ROUTING_GAP}: choose another seed")
+    return ok
+
+
+def scan_deepseek(cfg, seeds, t=32):
+    """The seeds whose routing passes deepseek_ok and whose greedy margins are all >= 0.01 (how the seeds were chosen), with
+    the weights rounded to bfloat16 as the folders store them."""
+    global STORE
+    good, STORE = [], "BF16"
+    for seed in seeds:
+        d = Draw(seed)
+        draw_deepseek(d, cfg)
+        ids = d.ids(2, t, cfg["vocab_size"], low=3)
+        _, _, routing, _, g, gr = deepseek_run(cfg, d.f64(), ids)
+        if deepseek_ok("scan", cfg, routing, gr, quiet=True) and min(g[1]) >= 0.01:
+            good.append(seed)
+    STORE = "F32"
+    return good
+
+
+def make_deepseek(out, name, cfg, seed, note, t=32):
+    d = Draw(seed)
+    draw_deepseek(d, cfg)
+    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits, routing, prompt, g, gr = deepseek_run(cfg, P, ids)
+    deepseek_ok(name, cfg, routing, gr)
+    gap, ggap, kth = deepseek_routing(routing)
+    sparse = deepseek.sparse_layers(cfg)
+    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
+    grouped = cfg["model_type"] == "deepseek_v3" or cfg.get("topk_method") == "group_limited_greedy"
+    rc = deepseek.rope_cfg(cfg)
+    rec = {"sparse_layers": sparse, "top_k": cfg["num_experts_per_tok"],
+           "min_routing_gap": {"input_ids": gap, "greedy": gr[0]},
+           "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
+           "last_position_weights": {str(i): r["weights"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)}}
+    if grouped:
+        rec["min_group_gap"] = {"input_ids": ggap, "greedy": gr[1]}
+    if cfg["model_type"] == "deepseek_v3":
+        rec["min_kth_choice_score"] = {"input_ids": kth, "greedy": gr[2]}
+    rec["note"] = ("min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score over every "
+                   "token and sparse layer, of input_ids (both rows) and of the greedy run (every position of each "
+                   "recomputation); the choosing score is the softmax probability (V2; group_limited_greedy: with the "
+                   "dropped groups' probabilities 0.0) or sigmoid + e_score_correction_bias with the dropped groups' 0.0 "
+                   "(V3); min_group_gap: the same between the topk_group-th and next group score (V2: each group's max "
+                   "probability; V3: the sum of each group's two largest biased scores); min_kth_choice_score (V3): the "
+                   "smallest k-th chosen biased score (> 0: 0.0 or -inf masking choose alike); last_position_experts / "
+                   "_weights: per sparse layer, the top-k expert ids (descending choosing score) of each row's last input "
+                   "position and their weights (x routed_scaling_factor, V3 normalized first)")
+    extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
+             "softmax_scale": deepseek.softmax_scale(cfg),
+             "rope": {"dim": cfg["qk_rope_head_dim"], "inv_freq": rope.inv_freq(rc, t).tolist(),
+                      "attention_scaling": rope.attention_factor(rc),
+                      "layout": "complex pairs (2i, 2i+1)" if cfg["model_type"] == "deepseek_v2" else
+                      "interleave: [x0, x2, ... | x1, x3, ...] then rotate_half" if cfg.get("rope_interleave", True) else "halves"}}
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                DEEPSEEK_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
+                extra=extra)
+
+
+def deepseek_v2_lite_config():
+    return deepseek_config("deepseek_v2", n_group=1, n_shared_experts=2, norm_topk_prob=False, num_experts_per_tok=2,
+                           q_lora_rank=None, routed_scaling_factor=1.0, scoring_func="softmax", topk_group=1,
+                           topk_method="greedy",
+                           rope_scaling={"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 0.707, "mscale_all_dim": 0.707,
+                                         "original_max_position_embeddings": 4096, "type": "yarn"})
+
+
+def deepseek_v2_config():
+    return deepseek_config("deepseek_v2", max_position_embeddings=4096, n_group=4, n_shared_experts=2, norm_topk_prob=False,
+                           num_experts_per_tok=3, q_lora_rank=24, routed_scaling_factor=16.0, scoring_func="softmax",
+                           topk_group=2, topk_method="group_limited_greedy", rope_scaling=None)
+
+
+def deepseek_v3_config():
+    return deepseek_config("deepseek_v3", max_position_embeddings=128, n_group=4, n_routed_experts=16, n_shared_experts=1,
+                           norm_topk_prob=True, num_experts_per_tok=3, q_lora_rank=24, routed_scaling_factor=2.5,
+                           scoring_func="sigmoid", topk_group=2, topk_method="noaux_tc",
+                           rope_scaling={"beta_fast": 32, "beta_slow": 1, "factor": 8, "mscale": 1.0, "mscale_all_dim": 1.0,
+                                         "original_max_position_embeddings": 16, "type": "yarn"})
+
+
+@fixture("deepseek-v2-lite")
+def make_deepseek_v2_lite(out):
+    return make_deepseek(out, "deepseek-v2-lite", deepseek_v2_lite_config(), DEEPSEEK_SEEDS["deepseek-v2-lite"],
+                         "DeepSeek-V2-Lite's layout scaled down: q_lora_rank null (q_proj), 8 routed experts top-2 greedy "
+                         "softmax, norm_topk_prob false, routed_scaling_factor 1.0, 2 shared experts (one MLP of 2 x 16), "
+                         "first_k_dense_replace 1 (layer 0 a dense MLP of 48); yarn factor 40 over 4096 (max_position_"
+                         "embeddings 163840 = 40 x 4096, as published) with mscale = mscale_all_dim = 0.707: cos/sin x 1, "
+                         "softmax scale 24**-0.5 x (0.0707 ln 40 + 1)^2")
+
+
+@fixture("deepseek-v2")
+def make_deepseek_v2(out):
+    return make_deepseek(out, "deepseek-v2", deepseek_v2_config(), DEEPSEEK_SEEDS["deepseek-v2"],
+                         "DeepSeek-V2's layout scaled down: q_lora_rank 24 (q_a_proj, q_a_layernorm, q_b_proj), "
+                         "group_limited_greedy over n_group 4 (groups of 2 experts), topk_group 2, top-3 of 8, "
+                         "routed_scaling_factor 16.0, 2 shared experts, first_k_dense_replace 1; rope_scaling null (plain "
+                         "rope, softmax scale 24**-0.5)")
+
+
+@fixture("deepseek-v3")
+def make_deepseek_v3(out):
+    return make_deepseek(out, "deepseek-v3", deepseek_v3_config(), DEEPSEEK_SEEDS["deepseek-v3"],
+                         "DeepSeek-V3's layout scaled down (bf16 weights, not the published FP8): q_lora_rank 24, 16 routed "
+                         "experts in n_group 4 groups of 4, topk_group 2, top-3, sigmoid noaux_tc with "
+                         "e_score_correction_bias N(0, 0.1^2) stored F32, norm_topk_prob true, routed_scaling_factor 2.5, one "
+                         "shared expert, first_k_dense_replace 1; rope_interleave absent (default true) as published; yarn "
+                         "factor 8 over 16 original positions (max_position_embeddings 128) with mscale = mscale_all_dim = 1: "
+                         "cos/sin x 1, softmax scale 24**-0.5 x (0.1 ln 8 + 1)^2")
+
+
+# the first seeds of a scan of 2000..2599 (scan_deepseek, 2026-12-08) passing deepseek_ok with greedy margins >= 0.01
+DEEPSEEK_SEEDS = {"deepseek-v2-lite": 2026, "deepseek-v2": 2060, "deepseek-v3": 2066}
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

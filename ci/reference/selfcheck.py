@@ -85,6 +85,15 @@
    q/k/v, o_proj and MLP biases; a flagged bias missing from the tensors fails; 5.x's rope_parameters = the 4.x fields; the
    prefix and one token a step equal the full pass; each of attention_bias, attention_out_bias and mlp_bias set false, and
    rope_theta 10000 for 1e7, each move the logits by more than 1e-3 of their maximum (seed_oss_checks);
+6n. DeepSeek-V2 / V3 (deepseek-v2-lite, deepseek-v2, deepseek-v3): MLA equal, within 1e-12, to a per-head formula with
+   keys and values materialized token by token (2x2 rotations, math.exp softmax) and to the weight-absorbed latent form (q_nope
+   W_UK against the normed latent, the latent mix through W_UV), q_a / kv_a / o_proj biases included; V2's complex rotary by
+   hand, V3's interleave form = V2's regrouped [evens | odds] with the same q·k, rope_interleave false not; the softmax scale
+   (qk_head_dim**-0.5 x mscale(factor, mscale_all_dim)^2 under yarn only); V2's greedy and group_limited_greedy routers and V3's
+   noaux_tc router by hand (the bias chooses, the unbiased score weighs) and V3's against brute force over 300 tokens; each
+   folder's exact tensor names and shapes, its recorded routing (gaps, group gaps, k-th scores, last positions' experts and
+   weights); the shared experts, routed_scaling_factor, mscale^2, yarn's frequencies, the router bias, rope_interleave,
+   norm_topk_prob, the group limit each move the logits by more than 1e-3 of their maximum (deepseek_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -116,6 +125,7 @@ import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
+import deepseek  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
@@ -220,6 +230,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] in deepseek.KINDS:
+            full = deepseek.forward(cfg, P, ids)[1]
+            check(np.abs(deepseek.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "ernie4_5":
             full = ernie4_5.forward(cfg, P, ids)[1]
             check(np.abs(ernie4_5.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -908,6 +921,181 @@ def quantized(out, name):
     ids = np.array(ref["inputs"]["input_ids"])
     raw, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
     return cfg, P, ids, decoders.forward(cfg, P, ids)[1], raw
+
+
+def deepseek_checks(out):
+    """DeepSeek-V2 / V3 (deepseek.py): MLA against a per-head formula with materialized keys and values (and the weight-absorbed
+    latent form), V2's complex rotary against V3's interleave form, both routers against brute force and by hand, the softmax
+    scale, and per folder the exact tensor names, the recorded routing, and each part that must matter moving the logits."""
+    rng = np.random.default_rng(47435)
+    # the rotary: (1, 0) at angle θ is (cos θ, sin θ); V3's interleave output is V2's with the evens first, the odds after,
+    # so q·k agrees to rounding; rope_interleave false (halves as stored) does not
+    fr = np.array([[0.7, 0.2]])
+    check(np.allclose(deepseek.rotate_v2(np.array([[1.0, 0.0, 0.0, 1.0]]), fr, 1.0), [[math.cos(.7), math.sin(.7), -math.sin(.2), math.cos(.2)]],
+                      atol=1e-15), "DeepSeek-V2 rotary: pairs (2i, 2i+1) turned by pos · inv_freq[i]")
+    x, y = rng.standard_normal((2, 3, 7, 8)), rng.standard_normal((2, 1, 7, 8))
+    freqs = np.arange(7.0)[:, None] * np.array([1.0, 0.3, 0.05, 0.004])[None, :]
+    for a in (1.0, 1.3):
+        r2x, r2y = deepseek.rotate_v2(x, freqs, a), deepseek.rotate_v2(y, freqs, a)
+        r3x, r3y = deepseek.rotate_v3(x, freqs, a), deepseek.rotate_v3(y, freqs, a)
+        check(np.abs(np.concatenate([r2x[..., 0::2], r2x[..., 1::2]], -1) - r3x).max() < 1e-14,
+              "DeepSeek-V3's apply_rotary_pos_emb_interleave = V2's complex rotary regrouped [evens | odds]")
+        s2, s3 = r2x @ np.swapaxes(r2y, -1, -2), r3x @ np.swapaxes(r3y, -1, -2)
+        check(np.abs(s2 - s3).max() < 1e-12, "V2's and V3's interleaved rotaries give the same q·k")
+        halves = deepseek.rotate_v3(x, freqs, a, False) @ np.swapaxes(deepseek.rotate_v3(y, freqs, a, False), -1, -2)
+        check(np.abs(halves - s3).max() > 1e-3, "rope_interleave false (rotate_half on the stored halves) gives other q·k")
+    # the softmax scale: qk_head_dim**-0.5 x yarn_get_mscale(factor, mscale_all_dim)^2 with yarn, plain without
+    v2l = make_fixtures.deepseek_v2_lite_config()
+    check(abs(deepseek.softmax_scale(v2l) - 24 ** -0.5 * (0.1 * 0.707 * math.log(40) + 1) ** 2) < 1e-15
+          and deepseek.softmax_scale(make_fixtures.deepseek_v2_config()) == 24 ** -0.5
+          and abs(deepseek.softmax_scale(make_fixtures.deepseek_v3_config()) - 24 ** -0.5 * (0.1 * math.log(8) + 1) ** 2) < 1e-15
+          and deepseek.softmax_scale(dict(v2l, rope_scaling=dict(v2l["rope_scaling"], mscale_all_dim=0))) == 24 ** -0.5,
+          "DeepSeek softmax scale: mscale^2 from mscale_all_dim under yarn only")
+    # MLA by hand: per head, keys and values materialized token by token, the rotary as 2x2 rotations, the softmax with
+    # math.exp; and the absorbed form (q_nope W_UK against the normed latent, the latent mix through W_UV), which the
+    # kernels may compute instead
+    c, nh, dn, dr, dv, kvr, qr, t = 10, 3, 4, 4, 6, 5, 7, 6
+    cfg = {"model_type": "deepseek_v2", "num_attention_heads": nh, "qk_nope_head_dim": dn, "qk_rope_head_dim": dr, "v_head_dim": dv,
+           "kv_lora_rank": kvr, "q_lora_rank": qr, "rope_theta": 50.0, "rope_scaling": None, "hidden_size": c,
+           "max_position_embeddings": 64}
+    P = {"q_a_proj.weight": rng.standard_normal((qr, c)) / 3, "q_a_proj.bias": rng.standard_normal(qr) / 10,
+         "q_a_layernorm.weight": 1 + rng.standard_normal(qr) / 5, "q_b_proj.weight": rng.standard_normal((nh * (dn + dr), qr)) / 3,
+         "kv_a_proj_with_mqa.weight": rng.standard_normal((kvr + dr, c)) / 3, "kv_a_proj_with_mqa.bias": rng.standard_normal(kvr + dr) / 10,
+         "kv_a_layernorm.weight": 1 + rng.standard_normal(kvr) / 5, "kv_b_proj.weight": rng.standard_normal((nh * (dn + dv), kvr)) / 3,
+         "o_proj.weight": rng.standard_normal((c, nh * dv)) / 3, "o_proj.bias": rng.standard_normal(c) / 10}
+    xs = rng.standard_normal((1, t, c))
+    inv = 50.0 ** (-np.arange(0, dr, 2) / dr)
+    rms = lambda v, w: v / math.sqrt(float((v * v).mean()) + 1e-6) * w
+
+    def turn(v, pos):                                # V2's layout: pair (2i, 2i+1) rotated by pos · inv[i]
+        o = v.copy()
+        for i in range(dr // 2):
+            a_, b_ = v[2 * i], v[2 * i + 1]
+            o[2 * i], o[2 * i + 1] = a_ * math.cos(pos * inv[i]) - b_ * math.sin(pos * inv[i]), a_ * math.sin(pos * inv[i]) + b_ * math.cos(pos * inv[i])
+        return o
+    scale = (dn + dr) ** -0.5
+    want, absorbed = np.zeros((t, nh * dv)), np.zeros((t, nh * dv))
+    for i in range(t):
+        qv = P["q_b_proj.weight"] @ rms(P["q_a_proj.weight"] @ xs[0, i] + P["q_a_proj.bias"], P["q_a_layernorm.weight"])
+        for h in range(nh):
+            qh = qv[h * (dn + dr):(h + 1) * (dn + dr)]
+            wk = P["kv_b_proj.weight"][h * (dn + dv):h * (dn + dv) + dn]
+            wv = P["kv_b_proj.weight"][h * (dn + dv) + dn:(h + 1) * (dn + dv)]
+            keys, vals, lat, kpes = [], [], [], []
+            for j in range(i + 1):
+                comp = P["kv_a_proj_with_mqa.weight"] @ xs[0, j] + P["kv_a_proj_with_mqa.bias"]
+                cj = rms(comp[:kvr], P["kv_a_layernorm.weight"])
+                kpe = turn(comp[kvr:], j)
+                keys.append(np.concatenate([wk @ cj, kpe]))
+                vals.append(wv @ cj)
+                lat.append(cj)
+                kpes.append(kpe)
+            qfull = np.concatenate([qh[:dn], turn(qh[dn:], i)])
+            sc = [float(qfull @ k_) * scale for k_ in keys]
+            e = [math.exp(v - max(sc)) for v in sc]
+            p_ = [v / sum(e) for v in e]
+            want[i, h * dv:(h + 1) * dv] = sum(pj * vj for pj, vj in zip(p_, vals))
+            qa = qh[:dn] @ wk                        # absorbed: q_nope W_UK (kv_lora_rank wide) against each normed latent
+            sa = [(float(qa @ cj) + float(qfull[dn:] @ kp)) * scale for cj, kp in zip(lat, kpes)]
+            ea = [math.exp(v - max(sa)) for v in sa]
+            mix = sum(v / sum(ea) * cj for v, cj in zip(ea, lat))
+            absorbed[i, h * dv:(h + 1) * dv] = wv @ mix
+    want = want @ P["o_proj.weight"].T + P["o_proj.bias"]
+    absorbed = absorbed @ P["o_proj.weight"].T + P["o_proj.bias"]
+    fq, af = deepseek.rotary_tables(cfg, t)
+    got = deepseek.mla(cfg, P, "", xs, fq, af)[0]
+    check(np.abs(got - want).max() < 1e-12 and np.abs(absorbed - want).max() < 1e-12,
+          f"MLA = the per-head formula with materialized K/V and = the absorbed latent form ({np.abs(got - want).max():.3g})")
+    got3 = deepseek.mla(dict(cfg, model_type="deepseek_v3"), P, "", xs, fq, af)[0]
+    check(np.abs(got3 - want).max() < 1e-12, "MLA: V3's interleave rotary gives V2's attention output")
+    check(np.abs(deepseek.mla(dict(cfg, model_type="deepseek_v3", rope_interleave=False), P, "", xs, fq, af)[0] - want).max() > 1e-6,
+          "MLA: rope_interleave false gives another output")
+    # V2's routers by hand: probabilities 0.30 0.02 | 0.22 0.06 | 0.21 0.19; greedy top-3 is 0, 2, 4; group_limited_greedy
+    # (3 groups, keep 2 by their max 0.30, 0.22, 0.21) drops group 2: 0, 2, 3; weights x routed_scaling_factor 16
+    pr = np.array([[0.30, 0.02, 0.22, 0.06, 0.21, 0.19]])
+    v2c = {"model_type": "deepseek_v2", "num_experts_per_tok": 3, "routed_scaling_factor": 16.0, "n_group": 3, "topk_group": 2}
+    r = deepseek.route(dict(v2c, topk_method="greedy"), np.log(pr))
+    check(r["ids"].tolist() == [[0, 2, 4]] and np.allclose(r["weights"], [[4.8, 3.52, 3.36]], atol=1e-14), f"V2 greedy by hand: {r}")
+    r = deepseek.route(dict(v2c, topk_method="group_limited_greedy"), np.log(pr))
+    check(r["ids"].tolist() == [[0, 2, 3]] and np.allclose(r["weights"], [[4.8, 3.52, 0.96]], atol=1e-14)
+          and abs(r["group_gap"][0] - 0.01) < 1e-14 and abs(r["gap"][0] - 0.04) < 1e-14, f"V2 group_limited_greedy by hand: {r}")
+    # V3's router by hand: sigmoid scores 0.6 0.5 | 0.55 0.1, bias 0 0.2 | 0 0: biased 0.6 0.7 | 0.55 0.1, groups (top-2 sums)
+    # 1.3 and 0.65, keep 1: experts 1 (0.7), 0 (0.6), weights the unbiased 0.5, 0.6 / 1.1 x 2.5
+    sc = np.array([[0.6, 0.5, 0.55, 0.1]])
+    v3c = {"model_type": "deepseek_v3", "num_experts_per_tok": 2, "routed_scaling_factor": 2.5, "n_group": 2, "topk_group": 1,
+           "norm_topk_prob": True}
+    r = deepseek.route(v3c, np.log(sc / (1 - sc)), np.array([0.0, 0.2, 0.0, 0.0]))
+    check(r["ids"].tolist() == [[1, 0]] and np.allclose(r["weights"], [[0.5 / 1.1 * 2.5, 0.6 / 1.1 * 2.5]], atol=1e-14),
+          f"V3 router by hand: {r}")
+    r = deepseek.route(dict(v3c, norm_topk_prob=False, num_experts_per_tok=1), np.log(sc / (1 - sc)), np.array([0.0, 0.2, 0.0, 0.0]))
+    check(r["ids"].tolist() == [[1]] and abs(r["weights"][0, 0] - 1.25) < 1e-14, f"V3 router: the bias chooses, the unbiased score weighs: {r}")
+    # V3's router against brute force over 300 random tokens of 16 experts in 4 groups
+    cfg3 = {"model_type": "deepseek_v3", "num_experts_per_tok": 3, "routed_scaling_factor": 2.5, "n_group": 4, "topk_group": 2,
+            "norm_topk_prob": True}
+    lg, bias = rng.standard_normal((300, 16)), 0.1 * rng.standard_normal(16)
+    r = deepseek.route(cfg3, lg, bias)
+    for n_ in range(300):
+        s_ = [1 / (1 + math.exp(-v)) for v in lg[n_]]
+        b_ = [v + bias[e] for e, v in enumerate(s_)]
+        groups = sorted(range(4), key=lambda g: -sum(sorted(b_[4 * g:4 * g + 4])[-2:]))[:2]
+        cand = [e for e in range(16) if e // 4 in groups]
+        top = sorted(cand, key=lambda e: -b_[e])[:3]
+        w = [s_[e] / (sum(s_[e2] for e2 in top) + 1e-20) * 2.5 for e in top]
+        check(r["ids"][n_].tolist() == top and np.allclose(r["weights"][n_], w, rtol=1e-14, atol=0), f"V3 router vs brute force, token {n_}")
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        if cfg["model_type"] not in deepseek.KINDS:
+            continue
+        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        names = deepseek.tensor_names(cfg)
+        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
+        ids = np.array(ref["inputs"]["input_ids"])
+        routing = []
+        h, logits = deepseek.forward(cfg, P, ids, routing=routing)
+        gap, ggap, kth = make_fixtures.deepseek_routing(routing)
+        rec = ref["routing"]
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
+        if "min_group_gap" in rec:
+            check(ggap >= make_fixtures.MIN_ROUTING_GAP and abs(ggap - rec["min_group_gap"]["input_ids"]) <= 1e-12, f"{name}: group gap {ggap}")
+        if "min_kth_choice_score" in rec:
+            check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
+        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
+        check(rec["sparse_layers"] == deepseek.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
+        for i, r in zip(layers, routing):
+            b_, t_ = ids.shape
+            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
+                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
+                  f"{name}: layer {i}'s experts and weights at the last positions")
+        big = np.abs(logits).max()
+
+        def moved(c2, P2=P, what=""):
+            check(np.abs(deepseek.forward(c2, P2, ids)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        noshared = {k: (0 * v if ".shared_experts.down_proj" in k else v) for k, v in P.items()}
+        moved(cfg, noshared, "the shared experts")
+        moved(dict(cfg, routed_scaling_factor=1.0 if cfg["routed_scaling_factor"] != 1.0 else 2.0), P, "routed_scaling_factor")
+        rp = rope.parameters(cfg)
+        if rp["rope_type"] == "yarn":
+            plain = deepseek.softmax_scale
+            deepseek.softmax_scale = lambda c2: (c2["qk_nope_head_dim"] + c2["qk_rope_head_dim"]) ** -0.5
+            try:
+                moved(cfg, P, "the softmax scale's mscale^2")
+            finally:
+                deepseek.softmax_scale = plain
+            moved(dict(cfg, rope_scaling=dict(cfg["rope_scaling"], factor=1.0)), P, "yarn's frequencies (factor 1, mscale 1)")
+        if cfg["model_type"] == "deepseek_v3":
+            nob = {k: (0 * v if k.endswith("e_score_correction_bias") else v) for k, v in P.items()}
+            moved(cfg, nob, "e_score_correction_bias")
+            moved(dict(cfg, rope_interleave=False), P, "rope_interleave false")
+            moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
+            moved(dict(cfg, n_group=1, topk_group=1), P, "the group limit")
+            check("rope_interleave" not in cfg and cfg["scoring_func"] == "sigmoid" and cfg["topk_method"] == "noaux_tc",
+                  f"{name}: rope_interleave absent (default true), sigmoid noaux_tc, as DeepSeek-V3 publishes it")
+        elif cfg["topk_method"] == "group_limited_greedy":
+            moved(dict(cfg, topk_method="greedy"), P, "the group limit (group_limited_greedy for greedy)")
+        check(cfg["moe_layer_freq"] == 1 and cfg["norm_topk_prob"] == (cfg["model_type"] == "deepseek_v3"),
+              f"{name}: moe_layer_freq 1 (transformers ignores it) and norm_topk_prob as published")
 
 
 def neox_checks(out):
@@ -1694,6 +1882,10 @@ def load(d):
         check(all(stored[k] == ("U8" if k.endswith(".bias") else "F32") for k in neo),
               f"{d}: GPT-Neo's saved attn.attention.bias is U8 and masked_bias F32, as gpt-neo-125m stores them")
         buffers += neo
+    if cfg["model_type"] == "deepseek_v3":           # DeepSeek-V3's router bias: float32 in deepseek-ai's files, whatever the weights
+        router = [k for k in params if k.endswith(".mlp.gate.e_score_correction_bias")]
+        check(router and all(stored[k] == "F32" for k in router), f"{d}: e_score_correction_bias is stored F32")
+        buffers += router
     check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints and k not in buffers),
           f"{d}: weights are stored {want} (make_fixtures.F32_FIXTURES, F16_FIXTURES)")
     dtype_key = "dtype" if "dtype" in cfg else "torch_dtype"
@@ -1840,6 +2032,9 @@ def rerun(d):
         return {"last_hidden_state": h, "logits": logits}
     if mt == "gpt_oss":
         h, logits = gpt_oss.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
+    if mt in deepseek.KINDS:
+        h, logits = deepseek.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
     if "embed_tokens.weight" in P:                   # the base model's layout (sentence-transformers): no model. prefix, no head
         P = {"model." + k: v for k, v in P.items()}
@@ -2003,6 +2198,7 @@ def main():
     embeddinggemma_checks(out)
     moe(out)
     gpt_oss_checks(out)
+    deepseek_checks(out)
     neox_checks(out)
     gptj_checks(out)
     alibi_checks(out)
