@@ -45,16 +45,13 @@ class ReferenceFixturesTest {
             "modernbert-seqcls", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "mpnet", "mpnet-mlm", "mpnet-seqcls",
             "mpnet-tokcls", "electra", "electra-seqcls", "electra-tokcls", "albert", "albert-groups", "albert-mlm", "albert-seqcls", "deberta-v3", "deberta-v3-seqcls", "deberta-v2-tokcls",
             "embeddinggemma", "camembert-seqcls", "gpt-oss", "gpt-oss-v5", "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss",
-            "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100");
+            "bart", "bart-seqcls", "mbart", "marian", "pegasus", "m2m100", "deepseek-v2-lite", "deepseek-v2", "deepseek-v3");
 
     /**
      * Folders made for loaders that do not exist yet, by the issue that adds them; that issue moves each
      * into {@link #CHECKED} with its test. A folder in neither list fails {@link #everyFixtureIsCheckedOrAwaitsItsLoader}.
      */
-    static final Map<String, String> AWAITING = Map.of(
-            "deepseek-v2-lite", "the DeepSeek-V2 / V3 loader (MLA + DeepSeek MoE; ci/reference/deepseek.py)",
-            "deepseek-v2", "the DeepSeek-V2 / V3 loader (MLA + DeepSeek MoE; ci/reference/deepseek.py)",
-            "deepseek-v3", "the DeepSeek-V2 / V3 loader (MLA + DeepSeek MoE; ci/reference/deepseek.py)");
+    static final Map<String, String> AWAITING = Map.of();
 
     static final double TOLERANCE = 2e-5;
 
@@ -581,7 +578,8 @@ class ReferenceFixturesTest {
             "qwen2-yarn", "llama-rope-yarn-v5", "phi3-longrope", "gemma2", "gemma3-text", "gemma3-text-v5",
             "granite", "smollm3", "olmo", "olmo2", "olmo3", "gemma3-multimodal", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe",
             "gpt-oss", "gpt-oss-v5", "qwen3-fp8", "llama-fp8-dynamic", "mistral-fp8-static", "qwen2-awq", "llama-gptq", "qwen2-gptq-int8", "gemma3-fp8-dynamic",
-            "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss"})
+            "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "gpt-neo-local-first", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss",
+            "deepseek-v2-lite", "deepseek-v2", "deepseek-v3"})
     void ropeDecoderMatchesTheReference(String name) throws Exception {
         Fixture f = Fixture.open(name);
         try (Weights w = Pretrained.load(f.dir, new CpuBackend())) {
