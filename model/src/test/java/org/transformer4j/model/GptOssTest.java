@@ -82,10 +82,11 @@ class GptOssTest {
      * rule's absolute part. (The fixture's routing gaps, 0.0125 of logits near 5, are below a BF16 step, so BF16 may route
      * a token otherwise than fp32 does: the naive model shows how far that moves the logits.) The copy of a mixture of
      * experts used to come back with empty MLPs (Weights.to mapped only dense ones); mixtral checks the fix for the
-     * families without biases.
+     * families without biases; deepseek-v3 that DeepSeek-V3's router correction bias stays F32 as the router takes it, and the
+     * materialized MLA weights convert as any.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"gpt-oss", "mixtral"})
+    @ValueSource(strings = {"gpt-oss", "mixtral", "deepseek-v3"})
     void lowPrecisionLoadsAndCopies(String name) throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
         int[][] ids = f.ids("input_ids");
@@ -102,7 +103,11 @@ class GptOssTest {
                         assertEquals(dt, w.dtype());
                         Weights.Attention a = w.decoder.layers().get(0).self();
                         if (a.sinks() != null) assertEquals(DType.F32, a.sinks().dtype(), "sinks stay F32");
-                        assertTrue(w.decoder.layers().get(0).mlp().moe() != null, "the experts survive the conversion");
+                        Weights.Layer sparse = w.decoder.layers().get(w.config.moeAt(0) ? 0 : 1);
+                        assertTrue(sparse.mlp().moe() != null, "the experts survive the conversion");
+                        if (w.config.moe().routing().correctionBias()) {
+                            assertEquals(DType.F32, sparse.mlp().moe().correctionBias().dtype(), "the router's correction bias stays F32");
+                        }
                         float[][][] got = new Transformer(w, CPU).logits(ids);
                         if (first == null) first = got;
                         else assertEquals(0.0, LowPrecision.maxErr(got, first), "loaded in " + dt + " and copied to it: the same rounded weights");
