@@ -214,6 +214,99 @@ class HfDeepseekTest {
         }
     }
 
+    /**
+     * DeepSeek-V3's FP8 layout (quant_method fp8, e4m3 codes with one weight_scale_inv per block, every projection of the
+     * layers quantized, the router, norms, embeddings and head not) and its multi-token-prediction layer past
+     * num_hidden_layers: the deepseek-v3 folder quantized here in [8, 8] blocks loads to the logits of the same folder holding
+     * the dequantized values (code · scale in float32) as plain F32 — the MLA surgery taking made (dequantized) tensors — and
+     * the extra layer's tensors, FP8 ones included, are left alone.
+     */
+    @Test
+    void anFp8DeepseekV3FolderLoadsAsItsDequantizedValues() throws Exception {
+        Path src = ReferenceFixturesTest.Fixture.open("deepseek-v3").dir();
+        Path fp8 = Files.createDirectories(dir.resolve("fp8")), deq = Files.createDirectories(dir.resolve("deq"));
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(src.resolve("config.json").toFile());
+        Files.writeString(deq.resolve("config.json"), json.writeValueAsString(cfg));
+        cfg.putObject("quantization_config").put("quant_method", "fp8").put("fmt", "e4m3").put("activation_scheme", "dynamic")
+                .putArray("weight_block_size").add(8).add(8);
+        cfg.put("num_nextn_predict_layers", 1);
+        Files.writeString(fp8.resolve("config.json"), json.writeValueAsString(cfg));
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
+        List<org.transformer4j.model.weights.SafetensorsWriter.RawTensor> quantized = new java.util.ArrayList<>();
+        java.util.Map<String, Tensor> plain = new java.util.LinkedHashMap<>();
+        int coded = 0;
+        try (org.transformer4j.model.weights.SafetensorsFile f = org.transformer4j.model.weights.SafetensorsFile.open(src.resolve("model.safetensors"))) {
+            java.util.Map<String, Tensor> all = new java.util.LinkedHashMap<>();
+            for (String n : f.names()) all.put(n, f.tensor(n));
+            all.put("model.layers.3.eh_proj.weight", f.tensor("model.layers.1.self_attn.o_proj.weight"));   // the MTP layer's
+            all.put("model.layers.3.enorm.weight", f.tensor("model.norm.weight"));
+            for (var e : all.entrySet()) {
+                String n = e.getKey();
+                Tensor t = e.getValue();
+                if (n.startsWith("model.layers.") && t.rank() == 2 && !n.endsWith("mlp.gate.weight")) {
+                    int rows = (int) t.shape(0), cols = (int) t.shape(1);
+                    float[] w = t.toFloatArray(), values = new float[w.length];
+                    float[] scales = new float[Math.ceilDiv(rows, 8) * Math.ceilDiv(cols, 8)];
+                    java.lang.foreign.MemorySegment codes = arena.allocate(w.length);
+                    for (int br = 0; br < rows; br += 8) {
+                        for (int bc = 0; bc < cols; bc += 8) {
+                            float amax = 0;
+                            for (int r = br; r < br + 8; r++) for (int c = bc; c < bc + 8; c++) amax = Math.max(amax, Math.abs(w[r * cols + c]));
+                            float scale = amax == 0 ? 1f : amax / 448f;
+                            scales[br / 8 * Math.ceilDiv(cols, 8) + bc / 8] = scale;
+                            for (int r = br; r < br + 8; r++) {
+                                for (int c = bc; c < bc + 8; c++) {
+                                    int code = e4m3(w[r * cols + c] / scale);
+                                    codes.set(java.lang.foreign.ValueLayout.JAVA_BYTE, (long) r * cols + c, (byte) code);
+                                    values[r * cols + c] = Fp8.E4M3[code] * scale;
+                                }
+                            }
+                        }
+                    }
+                    quantized.add(new org.transformer4j.model.weights.SafetensorsWriter.RawTensor(n, org.transformer4j.model.weights.SafetensorsDType.F8_E4M3, t.shape(), codes));
+                    java.lang.foreign.MemorySegment sc = arena.allocate(4L * scales.length);
+                    for (int i = 0; i < scales.length; i++) sc.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i, scales[i]);
+                    quantized.add(new org.transformer4j.model.weights.SafetensorsWriter.RawTensor(n + "_scale_inv", org.transformer4j.model.weights.SafetensorsDType.F32,
+                            new long[] {Math.ceilDiv(rows, 8), Math.ceilDiv(cols, 8)}, sc));
+                    if (!n.startsWith("model.layers.3.")) plain.put(n, Tensor.ofFloats(values, rows, cols));
+                    coded++;
+                } else {
+                    quantized.add(new org.transformer4j.model.weights.SafetensorsWriter.RawTensor(n, org.transformer4j.model.weights.SafetensorsDType.of(t.dtype()),
+                            t.shape(), t.hostSegment().asSlice(0, t.numel() * t.dtype().byteSize())));
+                    if (!n.startsWith("model.layers.3.")) plain.put(n, t);
+                }
+            }
+            org.transformer4j.model.weights.SafetensorsWriter.writeRaw(fp8.resolve("model.safetensors"), quantized, java.util.Map.of("format", "pt"));
+            org.transformer4j.model.weights.SafetensorsWriter.write(deq.resolve("model.safetensors"), plain, java.util.Map.of("format", "pt"));
+        }
+        assertTrue(coded > 100, "every projection of the three layers quantized (" + coded + ")");
+        org.transformer4j.runtime.CpuBackend cpu = new org.transformer4j.runtime.CpuBackend();
+        int[][] ids = ReferenceFixturesTest.Fixture.open("deepseek-v3").ids("input_ids");
+        try (Weights wq = Pretrained.load(fp8, cpu); Weights wd = Pretrained.load(deq, cpu); Weights wb = Pretrained.load(src, cpu)) {
+            float[][][] q = new Transformer(wq, cpu).logits(ids), d = new Transformer(wd, cpu).logits(ids), b = new Transformer(wb, cpu).logits(ids);
+            double moved = 0;
+            for (int r = 0; r < q.length; r++) {
+                for (int t = 0; t < q[r].length; t++) {
+                    assertArrayEquals(d[r][t], q[r][t], "row " + r + " position " + t);
+                    for (int v = 0; v < q[r][t].length; v++) moved = Math.max(moved, Math.abs(q[r][t][v] - b[r][t][v]));
+                }
+            }
+            assertTrue(moved > 1e-3, "the FP8 rounding reaches the logits (" + moved + "): the quantized weights were used");
+        }
+    }
+
+    /** The nearest e4m3fn code to x (ties to the even code), x within ±448. */
+    private static int e4m3(float x) {
+        int best = 0;
+        float a = Math.abs(x);
+        for (int c = 1; c <= 0x7E; c++) {
+            float d = Math.abs(Fp8.E4M3[c] - a), bd = Math.abs(Fp8.E4M3[best] - a);
+            if (d < bd || d == bd && (c & 1) == 0) best = c;
+        }
+        return x < 0 ? best | 0x80 : best;
+    }
+
     @Test
     void mlaConfigsAreCheckedOnConstruction() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TransformerConfig.builder().vocabSize(16).modelWidth(6)
