@@ -71,7 +71,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
     "olmo2", "olmo", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
-    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm", "cohere", "cohere2",
+    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm", "cohere", "cohere2", "deepseek-v3", "deepseek-v2",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -169,6 +169,57 @@ def routing_gap(model, x, k):
         p = torch.softmax(r.float().reshape(-1, r.shape[-1]), dim=-1).sort(dim=-1, descending=True).values
         gap = min(gap, (p[:, k - 1] - p[:, k]).min().item())
     return gap
+
+
+@torch.no_grad()
+def deepseek_gap(model, x, k):
+    """DeepSeek's routing margin, recomputed from each sparse layer's input as transformers' routers score it (fp32 logits
+    of the fp32 input; V2 softmax, V3 sigmoid + e_score_correction_bias for the choice; groups kept by their max (V2's
+    group_limited_greedy) or the sum of their two best (V3), every other expert's score 0.0): the smallest gap between a
+    token's k-th and (k+1)-th choice and, with groups, between its topk_group-th and next group. DeepSeek's models return
+    no router_logits, so the sparse blocks' inputs are caught with forward pre-hooks."""
+    model.eval()
+    cfg = model.config
+    v3 = cfg.model_type == "deepseek_v3"
+    seen, hooks = [], []
+    for layer in model.model.layers:
+        if hasattr(layer.mlp, "experts"):
+            hooks.append(layer.mlp.register_forward_pre_hook(lambda mod, args: seen.append((mod, args[0].detach()))))
+    try:
+        model(input_ids=x)
+    finally:
+        for h in hooks:
+            h.remove()
+    if not seen:
+        raise GoldenError("no sparse layer ran: the routing margin cannot be checked")
+    gap = float("inf")
+    for mod, h in seen:
+        logits = h.reshape(-1, h.shape[-1]).float() @ mod.gate.weight.float().T
+        scores = logits.sigmoid() + mod.gate.e_score_correction_bias.float() if v3 else logits.softmax(dim=-1)
+        groups = getattr(cfg, "n_group", None) or 1
+        if v3 or getattr(cfg, "topk_method", "greedy") == "group_limited_greedy":
+            g = scores.view(scores.shape[0], groups, -1)
+            gs = g.topk(2, dim=-1).values.sum(dim=-1) if v3 else g.max(dim=-1).values
+            kept = cfg.topk_group
+            if kept < groups:
+                ordered = gs.sort(dim=-1, descending=True).values
+                gap = min(gap, (ordered[:, kept - 1] - ordered[:, kept]).min().item())
+            idx = gs.topk(kept, dim=-1).indices
+            mask = torch.zeros_like(gs).scatter_(1, idx, 1).bool().unsqueeze(-1).expand_as(g).reshape(scores.shape)
+            scores = scores.masked_fill(~mask, 0.0)
+        ordered = scores.sort(dim=-1, descending=True).values
+        gap = min(gap, (ordered[:, k - 1] - ordered[:, k]).min().item())
+    return gap
+
+
+@torch.no_grad()
+def deepseek_bias(model, gen):
+    """DeepSeek-V3's e_score_correction_bias (a buffer randomize leaves alone) drawn N(0, 0.1²), so that it changes choices."""
+    for layer in model.model.layers:
+        gate = getattr(layer.mlp, "gate", None)
+        if gate is not None and hasattr(gate, "e_score_correction_bias"):
+            b = gate.e_score_correction_bias
+            b.copy_(0.1 * torch.randn(b.shape, generator=gen, dtype=torch.float32))
 
 
 @torch.no_grad()
@@ -539,6 +590,24 @@ def build_all(stage):
         ("cohere2", "Cohere2ForCausalLM", "Cohere2Config", dict(layer_norm_eps=1e-5, logit_scale=0.25, rope_theta=50000.0,
                                                              sliding_window=6, sliding_window_pattern=2, attention_bias=False,
                                                              layer_types=["sliding_attention", "full_attention"])),
+        # DeepSeek (2026-12-07, written without torch at hand): multi-head latent attention, 2 heads of qk 24 + 8 (32, the
+        # kernels' smallest instance) with v 32, latent 32; layer 0 dense, layer 1 a mixture of 8 experts of 32 with one
+        # shared expert; yarn (factor 4 over 32) with mscale = mscale_all_dim, so that only the softmax scale's mscale²
+        # moves. V2 as DeepSeek-V2-Lite (q_proj, greedy softmax top-2, no renormalization); V3 as DeepSeek-V3 (q through
+        # the low rank 32, sigmoid with e_score_correction_bias drawn N(0, 0.1²), 4 groups of 2 keep 2, top-3, renormalized,
+        # × 2.5, rope_interleave by default). Their routing margins are deepseek_gap's (no router_logits come back).
+        ("deepseek-v2", "DeepseekV2ForCausalLM", "DeepseekV2Config", dict(
+            num_key_value_heads=2, tie_word_embeddings=False, q_lora_rank=None, kv_lora_rank=32, qk_nope_head_dim=24,
+            qk_rope_head_dim=8, v_head_dim=32, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1,
+            moe_intermediate_size=32, first_k_dense_replace=1, topk_method="greedy", routed_scaling_factor=1.0,
+            rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 32,
+                             "mscale": 0.707, "mscale_all_dim": 0.707, "beta_fast": 32.0, "beta_slow": 1.0})),
+        ("deepseek-v3", "DeepseekV3ForCausalLM", "DeepseekV3Config", dict(
+            num_key_value_heads=2, tie_word_embeddings=False, q_lora_rank=32, kv_lora_rank=32, qk_nope_head_dim=24,
+            qk_rope_head_dim=8, v_head_dim=32, n_routed_experts=8, num_experts_per_tok=3, n_group=4, topk_group=2,
+            n_shared_experts=1, moe_intermediate_size=32, first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.5,
+            rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 32,
+                             "mscale": 1.0, "mscale_all_dim": 1.0, "beta_fast": 32.0, "beta_slow": 1.0})),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
@@ -585,9 +654,12 @@ def build_all(stage):
             top_k = getattr(config, "num_experts_per_tok", 0)
             for attempt in range(40 if top_k else 1):
                 randomize(model, torch.Generator().manual_seed(SEED + 20 + k + 1000 * attempt))
+                deepseek = name.startswith("deepseek")
+                if deepseek:
+                    deepseek_bias(model, torch.Generator().manual_seed(SEED + 40 + k + 1000 * attempt))
                 # a MoE folder must route the same in BF16: redraw until every token's k-th and (k+1)-th expert
                 # probabilities are at least ROUTING_GAP apart in every sparse layer
-                gap = routing_gap(model, x, top_k) if top_k else float("inf")
+                gap = (deepseek_gap if deepseek else routing_gap)(model, x, top_k) if top_k else float("inf")
                 if gap >= ROUTING_GAP:
                     break
             else:
@@ -595,7 +667,7 @@ def build_all(stage):
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads") if key in kwargs}
             want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox", "gpt-bigcode": "gpt_bigcode",
-                                 "gpt-neo": "gpt_neo"}.get(
+                                 "gpt-neo": "gpt_neo", "deepseek-v2": "deepseek_v2", "deepseek-v3": "deepseek_v3"}.get(
                 name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
             want.update(also_want.get(name, {}))
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
