@@ -42,6 +42,18 @@ class PagedDecoderTest {
         }
     }
 
+    /**
+     * The same with DeepSeek-V3's folder: multi-head latent attention (K and V as strided views of the fused [K ; V] GEMM,
+     * the in-place latent norms) and the sigmoid router with its correction bias and groups in the captured bucket steps.
+     */
+    @Test
+    void capturedBucketStepsOfDeepseekMatchOpByOpSteps() throws Exception {
+        try (CpuBackend backend = new CpuBackend();
+             Weights w = Pretrained.load(ReferenceFixturesTest.Fixture.open("deepseek-v3").dir(), backend)) {
+            scenario(new Transformer(w, backend), (want, got, what) -> assertArrayEquals(want, got, what));
+        }
+    }
+
     static float[] host(Transformer m, Tensor t) {
         if (!t.isCuda()) return t.toFloatArray();
         try (Tensor h = m.backend.toHost(t)) {
@@ -58,12 +70,13 @@ class PagedDecoderTest {
     static void scenario(Transformer m, Agree agree) {
         Tensor[][] a = PagedBatch.allocate(m, POOL), b = PagedBatch.allocate(m, POOL);
         Tensor[][] c = null;
+        int vocab = m.weights.config.vocabSize();
         try (PagedBatch.Decoder decoder = new PagedBatch.Decoder(m, new int[] {1, 2, 4, 8}, BLOCKS_PER_SEQ, PAD)) {
             int[] lengths = new int[SEQS], last = new int[SEQS];
             SplittableRandom r = new SplittableRandom(8);
             for (int s = 0; s < SEQS; s++) {                  // prompts of 3..20 tokens, the same rows in both pools
                 int[] prompt = new int[3 + r.nextInt(18)];
-                for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + r.nextInt(Tiny.V - 3);
+                for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + r.nextInt(vocab - 3);
                 float[] la = PagedBatch.prefill(m, a, table(s), 0, prompt);
                 float[] lb = PagedBatch.prefill(m, b, table(s), 0, prompt);
                 assertArrayEquals(la, lb, "the same prefill into two pools");
@@ -104,7 +117,7 @@ class PagedDecoderTest {
                 for (int i = 0; i < n; i++) {
                     int s = group[i];
                     lengths[s]++;
-                    last[s] = argmax(java.util.Arrays.copyOfRange(la, i * Tiny.V, (i + 1) * Tiny.V));
+                    last[s] = argmax(java.util.Arrays.copyOfRange(la, i * vocab, (i + 1) * vocab));
                 }
             }
             for (int bucket : new int[] {1, 2, 4, 8}) {
