@@ -97,6 +97,31 @@ class HfDeepseekTest {
         assertEquals(8, moe.topK());
     }
 
+    /**
+     * moonshotai/Moonlight-16B-A3B's config.json (auto_map left out): DeepSeek-V3's layers with q_proj (q_lora_rank null), one
+     * expert group (sigmoid and the correction bias without group limits), × 2.446, no rope scaling.
+     */
+    @Test
+    void moonlightAsPublished() throws Exception {
+        TransformerConfig c = read("""
+                {"architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 163584,
+                 "eos_token_id": 163585, "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02,
+                 "intermediate_size": 11264, "kv_lora_rank": 512, "max_position_embeddings": 8192, "model_type": "deepseek_v3",
+                 "moe_intermediate_size": 1408, "moe_layer_freq": 1, "n_group": 1, "n_routed_experts": 64, "n_shared_experts": 2,
+                 "norm_topk_prob": true, "num_attention_heads": 16, "num_experts_per_tok": 6, "num_hidden_layers": 27,
+                 "num_key_value_heads": 16, "num_nextn_predict_layers": 0, "pretraining_tp": 1, "q_lora_rank": null,
+                 "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "rms_norm_eps": 1e-05, "rope_scaling": null, "rope_theta": 50000.0,
+                 "routed_scaling_factor": 2.446, "scoring_func": "sigmoid", "tie_word_embeddings": false, "topk_group": 1,
+                 "topk_method": "noaux_tc", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 163840}""");
+        assertEquals(new TransformerConfig.Mla(0, 512, 128, 64, 128, 1e-6f), c.mla());
+        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.446f), c.moe().routing(), "one group: no group limit");
+        assertEquals((float) (1 / Math.sqrt(192)), c.attentionScale(), 1e-7f, "no rope scaling: no mscale²");
+        assertEquals(50000.0, c.rope().theta());
+        assertEquals(1e-5f, c.normEps(), "rms_norm_eps for the layers; the latent norms keep 1e-6");
+        assertEquals(List.of(0), c.moe().denseLayers());
+        assertEquals(163584, c.specialIds().bos());
+    }
+
     @Test
     void v2GroupLimitedRoutingAndV3DefaultsFollowTheConfigClasses() throws Exception {
         TransformerConfig v2 = read(V2_LITE.replace("\"topk_method\": \"greedy\"", "\"topk_method\": \"group_limited_greedy\"")
