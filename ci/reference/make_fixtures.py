@@ -40,6 +40,7 @@ import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
 import deepseek  # noqa: E402
+import glm4_moe  # noqa: E402
 import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import glm  # noqa: E402
@@ -61,7 +62,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_759_280   # 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 21_967_690   # 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -3718,6 +3719,160 @@ def make_deepseek_v3(out):
 
 # the first seeds of a scan of 2000..2599 (scan_deepseek, 2026-12-08) passing deepseek_ok with greedy margins >= 0.01
 DEEPSEEK_SEEDS = {"deepseek-v2-lite": 2026, "deepseek-v2": 2060, "deepseek-v3": 2066}
+
+
+# ---- GLM-4.5 / GLM-4.6 (glm4_moe: GQA attention with q/k norms, partial NeoX rotary; DeepSeek-V3's router) ----------
+
+def glm4_moe_config(**extra):
+    """The config.json fields zai-org/GLM-4.5 and GLM-4.6 publish (4.x layout: rope_theta at the top level, partial_rotary_factor,
+    torch_dtype; GLM-4.5-Air's differ in use_qk_norm false and routed_scaling_factor 1.0), scaled down: head_dim given and
+    heads × head_dim wider than hidden_size as in the published folders (96 × 128 over 4096 / 5120), num_nextn_predict_layers 1
+    as published (its layer is not stored here: transformers never runs it; the Java tests add one)."""
+    cfg = {"architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe", "attention_bias": True, "attention_dropout": 0.0,
+           "eos_token_id": [1, 2], "first_k_dense_replace": 1, "head_dim": 16, "hidden_act": "silu", "hidden_size": 32,
+           "initializer_range": 0.02, "intermediate_size": 48, "max_position_embeddings": 128, "moe_intermediate_size": 16,
+           "n_group": 1, "n_routed_experts": 16, "n_shared_experts": 1, "norm_topk_prob": True, "num_attention_heads": 4,
+           "num_experts_per_tok": 3, "num_hidden_layers": 3, "num_key_value_heads": 2, "num_nextn_predict_layers": 1,
+           "pad_token_id": 0, "partial_rotary_factor": 0.5, "rms_norm_eps": 1e-05, "rope_scaling": None, "rope_theta": 1000000,
+           "routed_scaling_factor": 2.5, "tie_word_embeddings": False, "topk_group": 1, "torch_dtype": "float32",
+           "transformers_version": "4.54.0", "use_cache": True, "use_qk_norm": True, "vocab_size": 64}
+    cfg.update(extra)
+    return dict(sorted(cfg.items()))
+
+
+def draw_glm4_moe(d, cfg):
+    """Glm4MoeForCausalLM's parameters in declaration order (embed_tokens; per layer self_attn (q/k/v_proj with biases, o_proj,
+    q_norm, k_norm), mlp, the two norms; norm; lm_head), the MoE in the 4.x per-expert layout the published folders carry:
+    experts.{e}.gate_proj / up_proj / down_proj, gate.weight, gate.e_score_correction_bias N(0, 0.1²) kept float32 (as
+    zai-org's files keep it), shared_experts.*."""
+    c, v, nh, nkv, hd = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    n, fm, ab = cfg["n_routed_experts"], cfg["moe_intermediate_size"], bool(cfg["attention_bias"])
+    d.emb("model.embed_tokens.weight", v, c)
+    for i, sp in enumerate(glm4_moe.sparse_layers(cfg)):
+        p = f"model.layers.{i}."
+        a, m = p + "self_attn.", p + "mlp."
+        d.linear(a + "q_proj", c, nh * hd, ab)
+        d.linear(a + "k_proj", c, nkv * hd, ab)
+        d.linear(a + "v_proj", c, nkv * hd, ab)
+        d.mat(a + "o_proj.weight", c, nh * hd)
+        if cfg["use_qk_norm"]:
+            d.norm(a + "q_norm", hd, bias=False)
+            d.norm(a + "k_norm", hd, bias=False)
+        if sp:
+            for e in range(n):
+                d.mat(f"{m}experts.{e}.gate_proj.weight", fm, c)
+                d.mat(f"{m}experts.{e}.up_proj.weight", fm, c)
+                d.mat(f"{m}experts.{e}.down_proj.weight", c, fm)
+            d.mat(m + "gate.weight", n, c)
+            d.raw(m + "gate.e_score_correction_bias", (0.1 * d.rng.standard_normal(n)).astype(np.float32))
+            fs = fm * cfg["n_shared_experts"]
+            d.mat(m + "shared_experts.gate_proj.weight", fs, c)
+            d.mat(m + "shared_experts.up_proj.weight", fs, c)
+            d.mat(m + "shared_experts.down_proj.weight", c, fs)
+        else:
+            d.mat(m + "gate_proj.weight", cfg["intermediate_size"], c)
+            d.mat(m + "up_proj.weight", cfg["intermediate_size"], c)
+            d.mat(m + "down_proj.weight", c, cfg["intermediate_size"])
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    if not cfg["tie_word_embeddings"]:
+        d.mat("lm_head.weight", v, c)
+
+
+GLM4_MOE_FOLLOWS = ("models/glm4_moe/modular_glm4_moe.py (the @strict 5.x Glm4MoeConfig; modeling_glm4_moe.py, "
+                    "configuration_glm4_moe.py): Glm4MoeForCausalLM = DeepseekV3ForCausalLM (Glm4MoeDecoderLayer: Glm4MoeMoE "
+                    "from first_k_dense_replace on, else Glm4MoeMLP); Glm4MoeAttention (q/k/v_proj biased by attention_bias, "
+                    "o_proj not; q_norm / k_norm per head over head_dim before the rotary when use_qk_norm; gpt_neox's "
+                    "apply_rotary_pos_emb: rotate_half over the first int(head_dim x partial_rotary_factor) dims, the rest "
+                    "passed; scaling head_dim**-0.5); Glm4MoeTopkRouter / DeepseekV3MoE.route_tokens_to_experts (sigmoid, + "
+                    "e_score_correction_bias for the choice, groups by their top-2 sum, weights = unbiased scores / (sum + "
+                    "1e-20) when norm_topk_prob, x routed_scaling_factor) + shared_experts; vLLM's glm4_moe.py agrees (get_rope "
+                    "NeoX style, partial_rotary_factor 0.5)")
+
+
+def glm4_moe_run(cfg, P, ids):
+    """The outputs, the routing over input_ids and the greedy run with its routing summaries (make_glm4_moe, scans)."""
+    routing = []
+    h, logits = glm4_moe.forward(cfg, P, ids, routing=routing)
+    prompt = ids[0, :24].tolist()
+    steps = []
+
+    def step(toks):
+        r = []
+        lg = glm4_moe.forward(cfg, P, [toks], routing=r)[1][0, -1]
+        steps.append(deepseek_routing(r))
+        return lg
+    g = greedy(step, prompt)
+    return h, logits, routing, prompt, g, [min(s[j] for s in steps) for j in range(3)]
+
+
+def glm4_moe_ok(name, routing, greedy_routing, quiet=False):
+    """MIN_ROUTING_GAP between the k-th and (k+1)-th choosing score (sigmoid + e_score_correction_bias), between the
+    topk_group-th and next group score (inf with n_group 1), and the k-th chosen biased score above it, over input_ids and the
+    greedy run (as deepseek_ok for V3)."""
+    gap, ggap, kth = deepseek_routing(routing)
+    ok = min(gap, ggap, kth, *greedy_routing) >= MIN_ROUTING_GAP
+    if not ok and not quiet:
+        raise SystemExit(f"{name}: routing gaps {gap:.3g} / groups {ggap:.3g} / k-th score {kth:.3g} over input_ids, "
+                         f"{greedy_routing} over the greedy run: one below {MIN_ROUTING_GAP}: choose another seed")
+    return ok
+
+
+def scan_glm4_moe(cfg, seeds, t=32):
+    """The seeds whose routing passes glm4_moe_ok and whose greedy margins are all >= 0.01 (how the seed was chosen), with the
+    weights rounded to bfloat16 as the folder stores them."""
+    global STORE
+    good, STORE = [], "BF16"
+    for seed in seeds:
+        d = Draw(seed)
+        draw_glm4_moe(d, cfg)
+        ids = d.ids(2, t, cfg["vocab_size"], low=3)
+        _, _, routing, _, g, gr = glm4_moe_run(cfg, d.f64(), ids)
+        if glm4_moe_ok("scan", routing, gr, quiet=True) and min(g[1]) >= 0.01:
+            good.append(seed)
+    STORE = "F32"
+    return good
+
+
+@fixture("glm4-moe")
+def make_glm4_moe(out, t=32):
+    cfg = glm4_moe_config()
+    d = Draw(GLM4_MOE_SEED)
+    draw_glm4_moe(d, cfg)
+    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits, routing, prompt, g, gr = glm4_moe_run(cfg, P, ids)
+    glm4_moe_ok("glm4-moe", routing, gr)
+    gap, ggap, kth = deepseek_routing(routing)
+    sparse = glm4_moe.sparse_layers(cfg)
+    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
+    rc = glm4_moe.rope_cfg(cfg)
+    rec = {"sparse_layers": sparse, "top_k": cfg["num_experts_per_tok"],
+           "min_routing_gap": {"input_ids": gap, "greedy": gr[0]},
+           "min_kth_choice_score": {"input_ids": kth, "greedy": gr[2]},
+           "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
+           "last_position_weights": {str(i): r["weights"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
+           "note": "min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score (sigmoid + "
+                   "e_score_correction_bias; n_group 1 drops no group) over every token and sparse layer, of input_ids (both "
+                   "rows) and of the greedy run (every position of each recomputation); min_kth_choice_score: the smallest k-th "
+                   "chosen biased score; last_position_experts / _weights: per sparse layer, the top-k expert ids (descending "
+                   "choosing score) of each row's last input position and their weights (normalized, x routed_scaling_factor)"}
+    extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
+             "rope": {"dim": glm4_moe.rotary_dim(cfg), "inv_freq": rope.inv_freq(rc, t).tolist(),
+                      "layout": "halves: rotate_half over the first int(head_dim x partial_rotary_factor) dims of each head (NeoX)"}}
+    return save(out, "glm4-moe", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                GLM4_MOE_FOLLOWS + "; modeling_rope_utils.py; GLM-4.5's layout scaled down (bf16 weights): hidden 32, 4 heads "
+                "of head_dim 16 over 2 K/V heads (q 64 wide), q/k/v biases, use_qk_norm true, partial_rotary_factor 0.5 (8 of "
+                "16 dims turned), rope_theta 1e6, 16 routed experts top-3 of 16, n_group 1, sigmoid router with "
+                "e_score_correction_bias N(0, 0.1^2) stored F32, norm_topk_prob true, routed_scaling_factor 2.5, one shared "
+                "expert, first_k_dense_replace 1 (layer 0 a dense MLP of 48)",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
+                extra=extra)
+
+
+# the first seed of a scan of 2100..2139 (scan_glm4_moe, 2026-12-08) passing glm4_moe_ok with greedy margins >= 0.01
+GLM4_MOE_SEED = 2104
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

@@ -94,6 +94,11 @@
    folder's exact tensor names and shapes, its recorded routing (gaps, group gaps, k-th scores, last positions' experts and
    weights); the shared experts, routed_scaling_factor, mscale^2, yarn's frequencies, the router bias, rope_interleave,
    norm_topk_prob, the group limit each move the logits by more than 1e-3 of their maximum (deepseek_checks);
+6o. GLM-4.5 / 4.6 (glm4-moe): the NeoX rotary over the first int(head_dim x partial_rotary_factor) dims by hand, head_dim
+   as given or hidden // heads (null refused); the folder's exact tensor names (router bias F32) and recorded routing;
+   GLM-4's interleaved pairs, a whole-head rotary, no q/k norms, no q/k/v biases, the correction bias zeroed, no
+   shared expert, routed_scaling_factor 1 and norm_topk_prob false each move the logits by more than 1e-3 of their
+   maximum (glm4_moe_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -126,6 +131,7 @@ import exaone4  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
 import deepseek  # noqa: E402
+import glm4_moe  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
@@ -230,6 +236,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] in glm4_moe.KINDS:
+            full = glm4_moe.forward(cfg, P, ids)[1]
+            check(np.abs(glm4_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in deepseek.KINDS:
             full = deepseek.forward(cfg, P, ids)[1]
             check(np.abs(deepseek.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1098,6 +1107,72 @@ def deepseek_checks(out):
               f"{name}: moe_layer_freq 1 (transformers ignores it) and norm_topk_prob as published")
 
 
+def glm4_moe_checks(out):
+    """GLM-4.5 / 4.6 (glm4_moe.py): the NeoX rotary over the first int(head_dim x partial_rotary_factor) dims by hand; head_dim
+    as given, hidden // heads when absent, null refused; the folder's exact tensor names and shapes and its recorded routing;
+    GLM-4's interleaved pairs for the halves, a whole-head rotary, no q/k norms, no q/k/v biases, the correction bias zeroed,
+    no shared expert, routed_scaling_factor 1, norm_topk_prob false and layer 0 sparse each move the logits by more than 1e-3
+    of their maximum."""
+    small = {"model_type": "glm4_moe", "head_dim": 16, "partial_rotary_factor": 0.5, "rope_theta": 100.0, "hidden_size": 32,
+             "num_attention_heads": 4}
+    rc = glm4_moe.rope_cfg(small)
+    cos, sin = rope.cos_sin(rc, np.array([3]))
+    x = np.arange(1.0, 17.0)[None, None, None, :]
+    got = rope.apply(x, cos, sin)[0, 0, 0]
+    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
+    want = x[0, 0, 0].copy()
+    for j in range(4):                               # pairs (j, j + 4) of the first 8 dims turn by 3 · inv[j]; 8..15 pass
+        a, b = x[0, 0, 0, j], x[0, 0, 0, j + 4]
+        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - b * math.sin(3 * inv[j]), b * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
+    check(np.abs(got - want).max() < 1e-12 and glm4_moe.rotary_dim(small) == 8, "glm4_moe: NeoX halves over the first 8 of 16 dims")
+    check(glm4_moe.head_dim({"hidden_size": 4096, "num_attention_heads": 96}) == 42 and glm4_moe.head_dim(small) == 16
+          and glm4_moe.rotary_dim({"hidden_size": 64, "num_attention_heads": 4}) == 8,
+          "glm4_moe: head_dim as given, else hidden // heads; partial 0.5 by default")
+    try:
+        glm4_moe.head_dim({"head_dim": None})
+        check(False, "glm4_moe: a null head_dim is refused")
+    except ValueError:
+        pass
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        if cfg["model_type"] not in glm4_moe.KINDS:
+            continue
+        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        names = glm4_moe.tensor_names(cfg)
+        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
+        check(all(params[k].dtype == np.float32 for k in params if k.endswith("e_score_correction_bias")), f"{name}: router bias stored F32")
+        ids = np.array(ref["inputs"]["input_ids"])
+        routing = []
+        h, logits = glm4_moe.forward(cfg, P, ids, routing=routing)
+        gap, ggap, kth = make_fixtures.deepseek_routing(routing)
+        rec = ref["routing"]
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
+        check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
+        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
+        check(rec["sparse_layers"] == glm4_moe.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
+        for i, r in zip(layers, routing):
+            b_, t_ = ids.shape
+            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
+                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
+                  f"{name}: layer {i}'s experts and weights at the last positions")
+        big = np.abs(logits).max()
+
+        def moved(c2, P2=P, what="", **kw):
+            check(np.abs(glm4_moe.forward(c2, P2, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        moved(cfg, P, "GLM-4's interleaved pairs for the halves", rotation="pairs")
+        moved(dict(cfg, partial_rotary_factor=1.0), P, "a whole-head rotary")
+        moved(dict(cfg, use_qk_norm=False), P, "dropping the q/k norms")
+        moved(cfg, {k: v for k, v in P.items() if not k.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias"))}, "dropping the q/k/v biases")
+        moved(cfg, {k: (0 * v if k.endswith("e_score_correction_bias") else v) for k, v in P.items()}, "e_score_correction_bias")
+        moved(cfg, {k: (0 * v if ".shared_experts.down_proj" in k else v) for k, v in P.items()}, "the shared expert")
+        moved(dict(cfg, routed_scaling_factor=1.0), P, "routed_scaling_factor")
+        moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
+        check(cfg["use_qk_norm"] and cfg["attention_bias"] and cfg["partial_rotary_factor"] == 0.5 and cfg["n_group"] == 1
+              and cfg["num_nextn_predict_layers"] == 1, f"{name}: GLM-4.5's published switches (q/k norms, biases, partial 0.5, one group)")
+
+
 def neox_checks(out):
     """GPT-NeoX and Phi: what each fixture's config and layout say moves its logits — a loader that reads the fused
     query_key_value as [q ; k ; v] blocks instead of per-head [q_h | k_h | v_h], that runs the layers sequentially, that
@@ -1882,7 +1957,7 @@ def load(d):
         check(all(stored[k] == ("U8" if k.endswith(".bias") else "F32") for k in neo),
               f"{d}: GPT-Neo's saved attn.attention.bias is U8 and masked_bias F32, as gpt-neo-125m stores them")
         buffers += neo
-    if cfg["model_type"] == "deepseek_v3":           # DeepSeek-V3's router bias: float32 in deepseek-ai's files, whatever the weights
+    if cfg["model_type"] in ("deepseek_v3", "glm4_moe"):   # the router bias: float32 in deepseek-ai's and zai-org's files, whatever the weights
         router = [k for k in params if k.endswith(".mlp.gate.e_score_correction_bias")]
         check(router and all(stored[k] == "F32" for k in router), f"{d}: e_score_correction_bias is stored F32")
         buffers += router
@@ -2032,6 +2107,9 @@ def rerun(d):
         return {"last_hidden_state": h, "logits": logits}
     if mt == "gpt_oss":
         h, logits = gpt_oss.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
+    if mt in glm4_moe.KINDS:
+        h, logits = glm4_moe.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
     if mt in deepseek.KINDS:
         h, logits = deepseek.forward(cfg, P, ins["input_ids"])
@@ -2199,6 +2277,7 @@ def main():
     moe(out)
     gpt_oss_checks(out)
     deepseek_checks(out)
+    glm4_moe_checks(out)
     neox_checks(out)
     gptj_checks(out)
     alibi_checks(out)

@@ -1,5 +1,6 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
-// granite, smollm3, olmo, olmo2, olmo3; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe) as
+// granite, smollm3, olmo, olmo2, olmo3; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe; glm4_moe's layers,
+// configured by HfGlm4Moe) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -30,7 +31,7 @@ final class HfDecoders {
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
-            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3);
+            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfGlm4Moe.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -89,6 +90,7 @@ final class HfDecoders {
         if (modelType.equals(HfExaone4.TYPE)) return HfExaone4.config(cfg);
         if (modelType.startsWith(HfErnie45.TYPE)) return HfErnie45.config(cfg);
         if (modelType.equals(HfDeepseek.V2) || modelType.equals(HfDeepseek.V3)) return HfDeepseek.config(cfg);
+        if (modelType.equals(HfGlm4Moe.TYPE)) return HfGlm4Moe.config(cfg);
         if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
@@ -515,6 +517,7 @@ final class HfDecoders {
             if (c.moeAt(i)) {
                 if (type.equals(GptOss.TYPE)) GptOss.layout(req, c, l, fusedExperts);   // fusedExperts: its MXFP4 blocks
                 else experts(req, c, l, type, fusedExperts);
+                if (c.moe().routing().correctionBias()) req.put(m + "gate.e_score_correction_bias", new long[] {c.moe().experts()});   // GLM-4.5's
             }
             if (c.attentionSinks()) req.put(a + "sinks", new long[] {c.heads()});
             req.put(a + "o_proj.weight", new long[] {cw, q});
@@ -580,9 +583,12 @@ final class HfDecoders {
                 mixtral ? new String[] {"w1", "w3", "w2"} : new String[] {"gate_proj", "up_proj", "down_proj"});
     }
 
-    /** The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's mlp.shared_experts. (n_shared_experts of them as one MLP). */
-    private static String sharedExpert(String type) {
-        return type.startsWith("deepseek") ? "mlp.shared_experts." : "mlp.shared_expert.";
+    /**
+     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's and GLM-4.5's mlp.shared_experts. (n_shared_experts
+     * of them as one MLP).
+     */
+    static String sharedExpert(String type) {
+        return type.startsWith("deepseek") || type.equals(HfGlm4Moe.TYPE) ? "mlp.shared_experts." : "mlp.shared_expert.";
     }
 
     /** Whether a MoE checkpoint holds transformers 5.x's stacked experts (any layer's mlp.experts.gate_up_proj). */
@@ -623,6 +629,7 @@ final class HfDecoders {
         if (cfg.modelType().equals(HfGlm.GLM) || cfg.modelType().equals(HfGlm.GLM4)) return HfGlm.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().startsWith(HfErnie45.TYPE)) return HfErnie45.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfDeepseek.V2) || cfg.modelType().equals(HfDeepseek.V3)) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().equals(HfGlm4Moe.TYPE)) HfGlm4Moe.checkLoad(cfg, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {
@@ -643,6 +650,9 @@ final class HfDecoders {
             boolean base = !ck.names().contains("model.embed_tokens.weight") && ck.names().contains("embed_tokens.weight");
             List<String> skip = new ArrayList<>();
             if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
+            if (type.equals(HfGlm4Moe.TYPE)) {                                  // GLM-4.5's multi-token-prediction layer (46 / 92),
+                for (String n : ck.names()) if (HfDeepseek.extraLayer(n, c.decoderLayers())) skip.add(n);   // never run
+            }
             if (fp8 != null) skip.addAll(fp8.readPast);                         // the scales, read with their weights
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
                     name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8, ints, lora);
@@ -813,6 +823,7 @@ final class HfDecoders {
             if (c.moeAt(i)) {
                 if (type.equals(GptOss.TYPE)) GptOss.expertParts(lazy, c, o + "moe.", l, ck, mxfp4, mxfp4 && GptOss.keepMxfp4(backend, dtype), put);
                 else expertParts(hf, c, type, o + "moe.", l, put);
+                if (c.moe().routing().correctionBias()) put.accept(o + "moe.router.correction_bias", m + "gate.e_score_correction_bias");
             }
             put.accept(o + "self.sinks", a + "sinks");
         }

@@ -123,7 +123,7 @@ final class HfDeepseek {
     }
 
     /** Whether layer i of a checkpoint name is past the model's layers (DeepSeek-V3's multi-token-prediction layer 61). */
-    private static boolean extraLayer(String name, int layers) {
+    static boolean extraLayer(String name, int layers) {
         if (!name.startsWith("model.layers.")) return false;
         int dot = name.indexOf('.', "model.layers.".length());
         if (dot < 0) return false;

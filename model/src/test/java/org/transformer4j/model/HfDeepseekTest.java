@@ -248,7 +248,15 @@ class HfDeepseekTest {
      */
     @Test
     void anFp8DeepseekV3FolderLoadsAsItsDequantizedValues() throws Exception {
-        Path src = ReferenceFixturesTest.Fixture.open("deepseek-v3").dir();
+        fp8FolderLoadsAsItsDequantizedValues(dir, "deepseek-v3");
+    }
+
+    /**
+     * The check above for a reference folder of 3 layers whose projections are multiples of 8 (deepseek-v3, glm4-moe): its FP8
+     * copy with an MTP layer 3 added loads to the logits of its dequantized copy, and those differ from the BF16 folder's.
+     */
+    static void fp8FolderLoadsAsItsDequantizedValues(Path dir, String fixture) throws Exception {
+        Path src = ReferenceFixturesTest.Fixture.open(fixture).dir();
         Path fp8 = Files.createDirectories(dir.resolve("fp8")), deq = Files.createDirectories(dir.resolve("deq"));
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(src.resolve("config.json").toFile());
@@ -307,7 +315,7 @@ class HfDeepseekTest {
         }
         assertTrue(coded > 100, "every projection of the three layers quantized (" + coded + ")");
         org.transformer4j.runtime.CpuBackend cpu = new org.transformer4j.runtime.CpuBackend();
-        int[][] ids = ReferenceFixturesTest.Fixture.open("deepseek-v3").ids("input_ids");
+        int[][] ids = ReferenceFixturesTest.Fixture.open(fixture).ids("input_ids");
         try (Weights wq = Pretrained.load(fp8, cpu); Weights wd = Pretrained.load(deq, cpu); Weights wb = Pretrained.load(src, cpu)) {
             float[][][] q = new Transformer(wq, cpu).logits(ids), d = new Transformer(wd, cpu).logits(ids), b = new Transformer(wb, cpu).logits(ids);
             double moved = 0;
