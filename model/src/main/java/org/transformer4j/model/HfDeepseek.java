@@ -184,6 +184,10 @@ final class HfDeepseek {
         String type = cfg.modelType();
         if (lora != null) throw cfg.error("LoRA adapters are not supported for " + type + " (multi-head latent attention)");
         boolean interleave = type.equals(V2) || cfg.bool("rope_interleave", true);
+        if (IntQuant.applies(cfg)) {
+            throw cfg.error("AWQ / GPTQ " + type + " folders are not supported (FP8 ones are: quant_method fp8 or compressed-tensors'"
+                    + " float-quantized, dequantized at load)");
+        }
         return Pretrained.mapped(dir, (ck, share) -> {
             boolean fused = HfDecoders.fusedExperts(ck.names());
             Fp8 fp8 = Fp8.of(cfg, ck, dir, type);

@@ -142,6 +142,17 @@ class HfDeepseekTest {
     }
 
     @Test
+    void awqAndGptqFoldersAreRefusedByName() throws Exception {
+        Path src = ReferenceFixturesTest.Fixture.open("deepseek-v2-lite").dir();
+        Path d = Files.createDirectories(dir.resolve("awq"));
+        Files.writeString(d.resolve("config.json"), Files.readString(src.resolve("config.json")).replaceFirst("\\{",
+                "{\"quantization_config\": {\"quant_method\": \"awq\", \"bits\": 4, \"group_size\": 128, \"zero_point\": true, \"version\": \"gemm\"}, "));
+        Files.copy(src.resolve("model.safetensors"), d.resolve("model.safetensors"));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Pretrained.load(d, new org.transformer4j.runtime.CpuBackend()));
+        assertTrue(e.getMessage().contains("AWQ / GPTQ deepseek_v2 folders are not supported"), e.getMessage());
+    }
+
+    @Test
     void whatIsNotImplementedIsRefusedByName() throws Exception {
         CheckpointException e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"num_key_value_heads\": 16", "\"num_key_value_heads\": 8")));
         assertTrue(e.getMessage().contains("num_key_value_heads 8"), e.getMessage());
