@@ -141,6 +141,48 @@ class HfDeepseekTest {
         assertEquals(1, v3.specialIds().eos());
     }
 
+    /**
+     * transformers 5.x saves DeepSeek's experts stacked (DeepseekV2Experts: mlp.experts.gate_up_proj (E, 2F, C), each expert's
+     * [gate ; up], and down_proj (E, C, F)): the deepseek-v2-lite folder restacked so loads to the same logits bit for bit.
+     */
+    @Test
+    void transformers5StackedExpertsLoadAsThePerExpertOnes() throws Exception {
+        Path src = ReferenceFixturesTest.Fixture.open("deepseek-v2-lite").dir();
+        Path d = Files.createDirectories(dir.resolve("stacked"));
+        Files.copy(src.resolve("config.json"), d.resolve("config.json"));
+        java.util.Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        List<Tensor> made = new java.util.ArrayList<>();
+        try (org.transformer4j.model.weights.SafetensorsFile f = org.transformer4j.model.weights.SafetensorsFile.open(src.resolve("model.safetensors"))) {
+            TransformerConfig c = HfDecoders.config(HfConfig.read(src));
+            int e = c.moe().experts(), ff = c.moe().expertWidth(), cw = c.modelWidth();
+            for (String n : f.names()) if (!n.contains(".mlp.experts.")) out.put(n, f.tensor(n));
+            for (int l = 0; l < c.decoderLayers(); l++) {
+                if (!c.moeAt(l)) continue;
+                String p = "model.layers." + l + ".mlp.experts.";
+                float[] gu = new float[e * 2 * ff * cw], dn = new float[e * cw * ff];
+                for (int x = 0; x < e; x++) {
+                    System.arraycopy(f.tensor(p + x + ".gate_proj.weight").toFloatArray(), 0, gu, x * 2 * ff * cw, ff * cw);
+                    System.arraycopy(f.tensor(p + x + ".up_proj.weight").toFloatArray(), 0, gu, x * 2 * ff * cw + ff * cw, ff * cw);
+                    System.arraycopy(f.tensor(p + x + ".down_proj.weight").toFloatArray(), 0, dn, x * cw * ff, cw * ff);
+                }
+                Tensor a = Tensor.of(DType.BF16, gu, e, 2L * ff, cw), b = Tensor.of(DType.BF16, dn, e, cw, ff);
+                made.add(a);
+                made.add(b);
+                out.put(p + "gate_up_proj", a);
+                out.put(p + "down_proj", b);
+            }
+            org.transformer4j.model.weights.SafetensorsWriter.write(d.resolve("model.safetensors"), out, java.util.Map.of("format", "pt"));
+        } finally {
+            made.forEach(Tensor::close);
+        }
+        org.transformer4j.runtime.CpuBackend cpu = new org.transformer4j.runtime.CpuBackend();
+        int[][] ids = ReferenceFixturesTest.Fixture.open("deepseek-v2-lite").ids("input_ids");
+        try (Weights ws = Pretrained.load(d, cpu); Weights wp = Pretrained.load(src, cpu)) {
+            float[][][] a = new Transformer(ws, cpu).logits(ids), b = new Transformer(wp, cpu).logits(ids);
+            for (int r = 0; r < a.length; r++) for (int t = 0; t < a[r].length; t++) assertArrayEquals(b[r][t], a[r][t], "row " + r + " position " + t);
+        }
+    }
+
     @Test
     void awqAndGptqFoldersAreRefusedByName() throws Exception {
         Path src = ReferenceFixturesTest.Fixture.open("deepseek-v2-lite").dir();
