@@ -23,7 +23,7 @@ final class HfGlm4Moe {
      * or in rope_parameters; the rotary is GPT-NeoX's rotate_half over the first int(head_dim × factor) dims, no row
      * reordering), head_dim as given, else hidden_size / num_attention_heads (Glm4MoeAttention's getattr; the published
      * folders give 128), no pad / bos / eos unless given; n_routed_experts 128 (num_local_experts is its alias),
-     * num_experts_per_tok 8, moe_intermediate_size 1408, n_shared_experts 1 (one ungated MLP of moe_intermediate_size ×
+     * num_experts_per_tok 8, moe_intermediate_size 1408, n_shared_experts 1 (one MLP, without Qwen2-MoE's sigmoid gate, of moe_intermediate_size ×
      * n_shared_experts), first_k_dense_replace 1 (the layers below it keep a dense MLP of intermediate_size), n_group 1,
      * topk_group 1, norm_topk_prob true, routed_scaling_factor 1.0; the router is DeepSeek-V3's (Glm4MoeTopkRouter derives
      * from DeepseekV3TopkRouter: sigmoid scores, e_score_correction_bias for the choice). num_nextn_predict_layers (the
