@@ -53,6 +53,7 @@ import m2m100  # noqa: E402
 import modernbert  # noqa: E402
 import mpnet  # noqa: E402
 import mpt  # noqa: E402
+import nemotron  # noqa: E402
 import neox  # noqa: E402
 import opt  # noqa: E402
 import rope  # noqa: E402
@@ -62,7 +63,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 21_967_690   # 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 22_062_294   # 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -3354,6 +3355,68 @@ def make_glm4(out):
     draw_glm(d, cfg)
     return finish_glm(out, "glm4", cfg, d, "GLM-4-9B-0414's layout in 5.x's config: post_self_attn_layernorm and "
                                            "post_mlp_layernorm on the sublayers' outputs, GQA 4 over 2, q/k/v biases, untied head")
+
+
+# ---- NVIDIA Nemotron -------------------------------------------------------------------------------------
+
+# nvidia/Nemotron-Mini-4B-Instruct's config.json layout (4.x: rope_theta, rope_scaling null, torch_dtype bfloat16; norm_eps,
+# partial_rotary_factor 0.5, hidden_act relu2, attention_bias and mlp_bias false as the Minitron / Nemotron-Mini folders
+# have them, untied head, bos 2 / eos 3) scaled down: hidden 32, 4 heads of head_dim 16 (given, not hidden / heads = 8)
+# over 2 key/value heads, rotary over the first 8 dims of each head, intermediate 96, vocabulary 64, 2 layers, BF16,
+# (2, NEMOTRON_T) positions. LayerNorm1P weights w ~ N(0, 0.2²) (applied as 1 + w) and biases N(0, 0.2²).
+NEMOTRON_T, NEMOTRON_PROMPT, NEMOTRON_SEED = 40, 8, 2024
+
+NEMOTRON_FOLLOWS = ("models/nemotron/modeling_nemotron.py: NemotronForCausalLM.forward (NemotronModel; NemotronDecoderLayer: "
+                    "pre-norm, input_layernorm and post_attention_layernorm; NemotronLayerNorm1P: F.layer_norm with weight + 1 "
+                    "and the bias; NemotronAttention: q/k/v/o biased by attention_bias, head_dim from the config, scaling "
+                    "head_dim**-0.5; NemotronRotaryEmbedding over int(head_dim * partial_rotary_factor) dims, "
+                    "apply_rotary_pos_emb: Llama's rotate_half on the first rot_dim dims, the rest passed; NemotronMLP: "
+                    "down_proj(relu2(up_proj(x))), not gated, biased by mlp_bias; ACT2FN['relu2'] = square(relu(x)); untied "
+                    "lm_head); configuration_nemotron.py; modeling_rope_utils.py")
+
+
+@fixture("nemotron")
+def make_nemotron(out):
+    """NemotronForCausalLM as Nemotron-Mini-4B-Instruct's / Minitron's config.json carry it, scaled down (see above)."""
+    cfg = {"architectures": ["NemotronForCausalLM"], "model_type": "nemotron", "attention_bias": False,
+           "attention_dropout": 0.0, "bos_token_id": 2, "eos_token_id": 3, "head_dim": 16, "hidden_act": "relu2",
+           "hidden_size": 32, "initializer_range": 0.0134, "intermediate_size": 96, "max_position_embeddings": 128,
+           "mlp_bias": False, "norm_eps": 1e-5, "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2,
+           "partial_rotary_factor": 0.5, "rope_scaling": None, "rope_theta": 10000.0, "tie_word_embeddings": False,
+           "use_cache": True, "vocab_size": 64, "torch_dtype": "float32"}
+    d = Draw(NEMOTRON_SEED)
+    c, f, v, nh, nkv, hd = 32, 96, 64, 4, 2, 16
+    d.emb("model.embed_tokens.weight", v, c)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        d.linear(a + "q_proj", c, nh * hd, False)
+        d.linear(a + "k_proj", c, nkv * hd, False)
+        d.linear(a + "v_proj", c, nkv * hd, False)
+        d.linear(a + "o_proj", nh * hd, c, False)
+        d.linear(p + "mlp.up_proj", c, f, False)
+        d.linear(p + "mlp.down_proj", f, c, False)
+        d.norm(p + "input_layernorm", c, one_plus=True)
+        d.norm(p + "post_attention_layernorm", c, one_plus=True)
+    d.norm("model.norm", c, one_plus=True)
+    d.mat("lm_head.weight", v, c)
+    ids = d.ids(2, NEMOTRON_T, v, low=4)
+    P = d.f64()
+    h, logits = nemotron.forward(cfg, P, ids)
+    _, cached = nemotron.forward(cfg, P, ids[:1], calls=[NEMOTRON_PROMPT] + [1] * (NEMOTRON_T - NEMOTRON_PROMPT))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * np.abs(logits).max(), "nemotron: cached run differs from the full pass"
+    for what, kw in (("the + 1 of LayerNorm1P", {"one_plus": False}), ("relu² (not ReLU)", {"activation": "relu"}),
+                     ("the partial rotary", {"rotary": "whole"})):
+        _, wrong = nemotron.forward(cfg, P, ids, **kw)
+        assert np.abs(wrong - logits).max() > 1e-2 * np.abs(logits).max(), f"nemotron: {what} must matter"
+    prompt = ids[0, :24].tolist()
+    g = greedy(lambda toks: nemotron.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return save(out, "nemotron", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, NEMOTRON_FOLLOWS,
+                {"prompt": prompt, "tokens": g[0], "margins": g[1]},
+                extra={"rotary_dim": nemotron.rotary_dim(cfg), "head_dim": nemotron.head_dim(cfg),
+                       "note": "Nemotron-Mini-4B-Instruct's layout: LayerNorm1P (1 + w, with bias), relu² MLP (up, down; no "
+                               "gate), partial NeoX rotary 0.5, head_dim 16 given, GQA 4 over 2, no projection biases, "
+                               "untied head"})
 
 
 # ---- EXAONE 4.0 ---------------------------------------------------------------------------------------

@@ -99,6 +99,10 @@
    GLM-4's interleaved pairs, a whole-head rotary, no q/k norms, no q/k/v biases, the correction bias zeroed, no
    shared expert, routed_scaling_factor 1 and norm_topk_prob false each move the logits by more than 1e-3 of their
    maximum (glm4_moe_checks);
+6p. NVIDIA Nemotron (nemotron): relu2 = square(relu) and LayerNorm1P (1 + w, bias) on small vectors by hand, the NeoX
+   rotary over the first int(head_dim x partial_rotary_factor) dims by hand (0.5 by default), head_dim as given; the
+   folder's exact tensor names; the stored weight without its + 1, ReLU for relu2 and a whole-head rotary each move the
+   logits by more than 1e-2 of their maximum (nemotron_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -128,6 +132,7 @@ import bloom  # noqa: E402
 import cohere  # noqa: E402
 import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
+import nemotron  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
 import deepseek  # noqa: E402
@@ -245,6 +250,9 @@ def causality(out):
         elif cfg["model_type"] == "ernie4_5":
             full = ernie4_5.forward(cfg, P, ids)[1]
             check(np.abs(ernie4_5.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] == "nemotron":
+            full = nemotron.forward(cfg, P, ids)[1]
+            check(np.abs(nemotron.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] == "exaone4":
             full = exaone4.forward(cfg, P, ids)[1]
             check(np.abs(exaone4.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1679,6 +1687,42 @@ def ernie4_5_checks(out):
     check(np.abs(steps - logits[:1]).max() < 1e-12 * big, "ernie4_5: one token a step equals the full pass")
 
 
+def nemotron_checks(out):
+    """NVIDIA Nemotron (nemotron.py): relu2, LayerNorm1P and the partial NeoX rotary by hand; the fixture's tensor names; the
+    + 1, relu² and the partial rotary each matter."""
+    check(np.array_equal(nemotron.relu2(np.array([-2.0, -0.0, 0.5, 3.0])), np.array([0.0, 0.0, 0.25, 9.0])), "nemotron: relu2 = relu(x)²")
+    x = np.array([1.0, 2.0, 3.0, 6.0])                 # mean 3, var 3.5
+    w, b = np.array([0.5, -0.5, 0.0, 1.0]), np.array([0.1, 0.2, 0.3, 0.4])
+    want = (x - 3.0) / math.sqrt(3.5 + 1e-5) * (1.0 + w) + b
+    check(np.abs(nemotron.layer_norm_1p(x, w, b, 1e-5) - want).max() < 1e-14, "nemotron: LayerNorm1P applies 1 + w and the bias")
+    small = {"model_type": "nemotron", "head_dim": 16, "rope_theta": 100.0, "hidden_size": 32, "num_attention_heads": 4}
+    cos, sin = rope.cos_sin(nemotron.rope_cfg(small), np.array([3]))
+    v = np.arange(1.0, 17.0)[None, None, None, :]
+    got = rope.apply(v, cos, sin)[0, 0, 0]
+    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
+    want = v[0, 0, 0].copy()
+    for j in range(4):                               # pairs (j, j + 4) of the first 8 dims turn by 3 · inv[j]; 8..15 pass
+        a, c = v[0, 0, 0, j], v[0, 0, 0, j + 4]
+        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - c * math.sin(3 * inv[j]), c * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
+    check(np.abs(got - want).max() < 1e-12 and nemotron.rotary_dim(small) == 8, "nemotron: NeoX halves over the first 8 of 16 dims (0.5 by default)")
+    check(nemotron.head_dim({"hidden_size": 3072, "num_attention_heads": 24, "head_dim": 128}) == 128
+          and nemotron.head_dim({"hidden_size": 64, "num_attention_heads": 4}) == 16, "nemotron: head_dim as given, else hidden // heads")
+    cfg, P, ref = load(os.path.join(out, "nemotron"))
+    params, _ = safetensors_np.read(os.path.join(out, "nemotron", "model.safetensors"))
+    names = {"model.embed_tokens.weight", "model.norm.weight", "model.norm.bias", "lm_head.weight"}
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        names |= {p + f"self_attn.{x}_proj.weight" for x in "qkvo"} | {p + "mlp.up_proj.weight", p + "mlp.down_proj.weight"}
+        names |= {p + f"{n}.{x}" for n in ("input_layernorm", "post_attention_layernorm") for x in ("weight", "bias")}
+    check(set(params) == names, "nemotron: exact tensor names (no gate_proj, no projection biases, LayerNorm1P biases)")
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = nemotron.forward(cfg, P, ids)[1]
+    big = np.abs(logits).max()
+    for what, kw in (("the + 1", {"one_plus": False}), ("relu² (ReLU instead)", {"activation": "relu"}),
+                     ("the partial rotary (whole head instead)", {"rotary": "whole"})):
+        check(np.abs(nemotron.forward(cfg, P, ids, **kw)[1] - logits).max() > 1e-2 * big, f"nemotron: {what} moves the logits")
+
+
 def exaone4_checks(out):
     """EXAONE 4.0 (models/exaone4/modular_exaone4.py): the config's layer types and NoPE rule by hand, the folder's tensor
     names, the 5.x layout, cached = full, and each of EXAONE 4's readings shown to matter."""
@@ -2082,6 +2126,9 @@ def rerun(d):
     if mt == "ernie4_5":
         h, logits = ernie4_5.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
+    if mt == "nemotron":
+        h, logits = nemotron.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt == "exaone4":
         h, logits = exaone4.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -2288,6 +2335,7 @@ def main():
     olmo3_checks(out)
     seed_oss_checks(out)
     exaone4_checks(out)
+    nemotron_checks(out)
     ernie4_5_checks(out)
     bart_checks(out)
     m2m100_checks(out)

@@ -32,7 +32,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. */
-#define T4J_ABI_VERSION 18
+#define T4J_ABI_VERSION 19
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -131,6 +131,8 @@ T4J_API int32_t t4j_norm(const t4j_norm_params* p, void* stream);
 #define T4J_ACT_CLAMP      6  /* ABI 16, plain (non-gated) ops only: out = clamp(y, -act_limit, act_limit), NaN stays NaN
                                  (the clip_qkv of OLMo, MPT: the q, k, v projections clamped in their own epilogue);
                                  act_limit finite and > 0 (the launchers return T4J_ERROR_INVALID_ARGUMENT otherwise) */
+#define T4J_ACT_RELU2      7  /* ABI 19, an added code: max(x, 0)^2 in fp32 (one product, one rounding on store), NaN stays
+                                 NaN (transformers' "relu2", ReLUSquaredActivation: NVIDIA Nemotron's plain MLP) */
 
 /* Per batch item, with y = alpha * A·op(B) + bias (fp32 accumulate) and, when gated,
  * g = alpha * A·op(B_gate) + bias_gate from the same pass over A:

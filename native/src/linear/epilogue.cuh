@@ -29,6 +29,10 @@ __device__ __forceinline__ float activate(float x, int32_t act, float limit) {
             return a / (1.0f + expf(-kSwigluAlpha * a));
         }
         case T4J_ACT_CLAMP: return x > limit ? limit : (x < -limit ? -limit : x);  // ABI 16, plain ops only; NaN kept
+        case T4J_ACT_RELU2: {  // ABI 19: max(x, 0)^2, NaN kept (NaN < 0 is false), -0 squares to +0
+            const float r = x < 0.0f ? 0.0f : x;
+            return r * r;
+        }
         default: return x;
     }
 }

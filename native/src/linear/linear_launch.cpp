@@ -69,11 +69,11 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) ==
 
 // A T4J_ACT_* value the epilogue knows; T4J_ACT_SWIGLU_OAI (ABI 11) combines the two products, so only gated;
 // T4J_ACT_CLAMP (ABI 16) clamps one product, so never gated, and needs a finite limit > 0, which every other activation
-// leaves 0 (the field was a reserved 0 before ABI 16).
+// leaves 0 (the field was a reserved 0 before ABI 16). T4J_ACT_RELU2 (ABI 19) goes plain or gated, as ReLU does.
 bool valid_act(int32_t a, bool gated, float limit) {
     if (a == T4J_ACT_CLAMP) return !gated && limit > 0.0f && limit <= 3.4028234663852886e38f;  // NaN fails both
     if (limit != 0.0f) return false;
-    return (a >= T4J_ACT_NONE && a <= T4J_ACT_SILU) || (a == T4J_ACT_SWIGLU_OAI && gated);
+    return (a >= T4J_ACT_NONE && a <= T4J_ACT_SILU) || a == T4J_ACT_RELU2 || (a == T4J_ACT_SWIGLU_OAI && gated);
 }
 
 const t4j::FieldLayout kLinearFields[] = {

@@ -7,7 +7,8 @@
 // GEMMs) of F16/BF16 (tensor cores) and F32 (SIMT): empty groups, a group over several row tiles, a
 // group starting mid-tile, rows past offsets[G] untouched; with a residual (ABI 15: LoRA's expand adds
 // into C in place). T4J_ACT_CLAMP (ABI 16: clip_qkv) on plain instances of every kind, with inputs that cross both
-// bounds. Exit status 1 on any mismatch or checker finding.
+// bounds. T4J_ACT_RELU2 (ABI 19: Nemotron's relu²) on plain, gated, split-K, grouped and bias_act problems of every
+// dtype, with products of both signs. Exit status 1 on any mismatch or checker finding.
 #include "emu_common.h"
 
 #include "../../src/linear/bias_act.cuh"
@@ -30,15 +31,19 @@ double act_ref(double x, int act, double limit = 0.0) {
             return a / (1.0 + std::exp(-static_cast<double>(1.702f) * a));
         }
         case T4J_ACT_CLAMP: return std::clamp(x, -limit, limit);  // OLMo's query_states.clamp_(min=-clip_qkv, max=clip_qkv)
+        case T4J_ACT_RELU2: return x > 0 ? x * x : 0.0;  // transformers' ReLUSquaredActivation: square(relu(x))
         default: return x;
     }
 }
 // What the gated form multiplies act(y) by: the gate's product, or SWIGLU_OAI's (up.clamp(−7, 7) + 1).
 double gate_ref(double g, int act) { return act == T4J_ACT_SWIGLU_OAI ? std::clamp(g, -7.0, 7.0) + 1.0 : g; }
 const char* act_name(int act) {
-    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu", "swiglu_oai", "clamp"};
+    static const char* const n[] = {"none", "gelu", "gelu_tanh", "relu", "silu", "swiglu_oai", "clamp", "relu2"};
     return n[act];
 }
+// How much an error e in the product y can move act(y): relu²'s slope is 2|y|; the others' at most about 1.13
+// (the bound's factor 2 covers them).
+double act_slope(double y, int act) { return act == T4J_ACT_RELU2 ? std::max(1.0, 2 * std::abs(y)) : 1.0; }
 // A problem's activation as named in reports: CLAMP with its limit.
 std::string act_text(int act, float limit) {
     if (act != T4J_ACT_CLAMP) return act_name(act);
@@ -183,7 +188,7 @@ void run_gemm(const GemmProblem& g, const char* kernel) {
                 // fp32 accumulation over K (≤ K·2^-24 of the magnitudes), activation and products in
                 // fp32, then one rounding to T.
                 const double acc_err = 4 * K * 0x1p-24 * alpha * (mag + 1);
-                const double bound = u * std::abs(v) + 2 * (acc_err * (GATED ? std::abs(yg) + 1 : 1) +
+                const double bound = u * std::abs(v) + 2 * (acc_err * act_slope(y, g.act) * (GATED ? std::abs(yg) + 1 : 1) +
                                                             (GATED ? std::abs(act_ref(y, g.act)) + 1 : 0) * 4 * K * 0x1p-24 * alpha * (magg + 1)) +
                                      1e-6 * (std::abs(v) + std::abs(r) + 1);
                 const double got = to(c[(bi * M + i) * ldc + j]);
@@ -362,7 +367,7 @@ void run_grouped(const std::vector<int>& sizes, int64_t R, int64_t N, int64_t K,
                 const double v = act_ref(y, act, limit) * (GATED ? gate_ref(yg, act) : 1.0) + r;
                 // as run_gemm: fp32 accumulation over K, fp32 activation and product, one rounding to T
                 const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
-                const double bound = u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
+                const double bound = u * std::abs(v) + 2 * (e1 * act_slope(y, act) * (GATED ? std::abs(yg) + 1 : 1) +
                                                              (GATED ? (std::abs(act_ref(y, act)) + 1) * e2 : 0)) +
                                      1e-6 * (std::abs(v) + std::abs(r) + 1);
                 const double got = to(c[i * ldc + j]);
@@ -695,6 +700,31 @@ void bias_act_suite() {
     run_bias_act<T>(2, 129, T4J_ACT_NONE, false, true, true, false);
 }
 
+// Nemotron's relu² (ABI 19), after every other suite so that their problems keep their inputs: the tensor-core GEMM's
+// plain nt instance (the up_proj), split-K with a residual and a batch, a gated instance; the grouped epilogue (F32: the
+// SIMT kernel); bias_act after cuBLAS (every F32 projection on CUDA) with a bias and a residual. Products of both signs.
+template <typename T>
+void relu2_suite() {
+    const std::string dt = name<T>();
+    const bool f32 = std::is_same_v<T, float>;
+    static std::vector<std::string> keep;  // names outlive the launch (reports use them)
+    auto kn = [&](std::string s) {
+        keep.push_back("t4j_linear_" + dt + s);
+        return keep.back().c_str();
+    };
+    if constexpr (!std::is_same_v<T, float>) {
+        using t4j::linear::Large;
+        using t4j::linear::Small;
+        run_gemm<T, Large, false, true>({true, false, true, 130, 136, 72, 1, T4J_ACT_RELU2, true, false, false, 1, 1.5f},
+                                        kn("_nt_128"));
+        run_gemm<T, Small, false, false>({false, false, false, 70, 65, 300, 2, T4J_ACT_RELU2, false, true, false, 4},
+                                         kn("_nn_64"));
+        run_gemm<T, Small, true, true>({false, true, true, 33, 40, 45, 1, T4J_ACT_RELU2, true, false, false, 1}, kn("_gated_nt_64"));
+    }
+    run_grouped<T, false, true>({3, 0, 70, 1}, 90, 72, 40, T4J_ACT_RELU2, true, kn(f32 ? "_grouped_nt" : "_grouped_nt_64"), false, 1.5f);
+    run_bias_act<T>(3, 70, T4J_ACT_RELU2, false, true, true, false, 3.0f);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -711,5 +741,8 @@ int main(int argc, char** argv) {
     grouped_residual_suite<__nv_bfloat16>();  // last: the problems above keep the inputs they had before ABI 15
     grouped_residual_suite<__half>();
     grouped_residual_suite<float>();
+    relu2_suite<__nv_bfloat16>();  // ABI 19, last: the problems above keep their inputs
+    relu2_suite<__half>();
+    relu2_suite<float>();
     return summary();
 }

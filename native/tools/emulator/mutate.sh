@@ -78,6 +78,8 @@ mutations=(
   "swiglu-gate-unclamped@linear/epilogue.cuh@'    return (g > kSwigluLimit ? kSwigluLimit : (g < -kSwigluLimit ? -kSwigluLimit : g)) + 1.0f;', '    return g + 1.0f;'@--quick --only linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai@linear@FAIL t4j_linear_bf16_gated_nt_128 M130 N72 K64 batch 1 swiglu_oai"
   # float64 reference: clip_qkv's clamp (T4J_ACT_CLAMP, ABI 16) one-sided (the lower bound −limit forgotten)
   "clamp-one-sided@linear/epilogue.cuh@'        case T4J_ACT_CLAMP: return x > limit ? limit : (x < -limit ? -limit : x);', '        case T4J_ACT_CLAMP: return x > limit ? limit : x;'@--quick --only linear_bf16_nt_128 M130 N136 K72 batch 1 clamp@linear@FAIL t4j_linear_bf16_nt_128 M130 N136 K72 batch 1 clamp"
+  # float64 reference: Nemotron's relu² (T4J_ACT_RELU2, ABI 19) computed as a plain ReLU (the square forgotten)
+  "relu2-as-relu@linear/epilogue.cuh@'            return r * r;', '            return r;'@--quick --only t4j_linear_bf16_nt_128 M130 N136 K72 batch 1 relu2@linear@FAIL t4j_linear_bf16_nt_128 M130 N136 K72 batch 1 relu2"
   # float64 reference: bias_act's clamp at a limit of its own (the struct's act_limit not read)
   "clamp-limit-ignored@linear/bias_act.cuh@'rv, p.activation, p.act_limit)', 'rv, p.activation, 1.0f)'@--quick --only t4j_bias_act_f32 3x70 clamp@linear@FAIL t4j_bias_act_f32 3x70 clamp"
   # float64 reference: the grouped GEMM adds group 0's bias rows to every group (stride_bias ignored)

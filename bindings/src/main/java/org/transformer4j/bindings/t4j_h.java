@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 18;
+    public static final int T4J_ABI_VERSION = 19;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -52,6 +52,8 @@ public final class t4j_h {
     public static final int T4J_ACT_SWIGLU_OAI = 5;
     /** ABI 16: clamp(y, -act_limit, act_limit), plain (non-gated) ops only (clip_qkv). */
     public static final int T4J_ACT_CLAMP = 6;
+    /** ABI 19: max(x, 0)², plain or gated (transformers' relu2, NVIDIA Nemotron's MLP). */
+    public static final int T4J_ACT_RELU2 = 7;
     /** t4j_linear_params.b_format (ABI 13): b holds dtype elements */
     public static final int T4J_WEIGHTS_DENSE = 0;
     /** t4j_linear_params.b_format (ABI 13): b holds MXFP4 codes, b_scale their E8M0 scales */

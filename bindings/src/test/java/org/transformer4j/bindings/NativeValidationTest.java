@@ -141,7 +141,17 @@ class NativeValidationTest {
             t4j_linear_params.bias(p, FAKE);
             t4j_linear_params.bias_gate(p, FAKE);
         })), "SWIGLU_OAI gated, with both biases");
-        assertEquals(bad, gemmWith(p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_CLAMP + 1)), "activation 7");
+        assertEquals(bad, gemmWith(p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_RELU2 + 1)), "activation 8");
+        assertEquals(t4j_h.T4J_SUCCESS, gemmWith(p -> t4j_linear_params.activation(p, t4j_h.T4J_ACT_RELU2)), "RELU2 (ABI 19)");
+        assertEquals(t4j_h.T4J_SUCCESS, gemmWith(p -> {
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_RELU2);
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.b_gate(p, FAKE);
+        }), "RELU2 gated");
+        assertEquals(bad, gemmWith(p -> {
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_RELU2);
+            t4j_linear_params.act_limit(p, 1f);
+        }), "RELU2 with an act_limit");
         assertEquals(bad, gemmWith(p -> {
             t4j_linear_params.bias(p, FAKE);
             t4j_linear_params.stride_bias(p, 64);

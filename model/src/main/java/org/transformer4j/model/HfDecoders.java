@@ -1,6 +1,6 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
 // granite, smollm3, olmo, olmo2, olmo3; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe; glm4_moe's layers,
-// configured by HfGlm4Moe) as
+// configured by HfGlm4Moe; nemotron through HfNemotron) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -31,7 +31,7 @@ final class HfDecoders {
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
-            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfGlm4Moe.TYPE);
+            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfGlm4Moe.TYPE, HfNemotron.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -92,6 +92,7 @@ final class HfDecoders {
         if (modelType.equals(HfDeepseek.V2) || modelType.equals(HfDeepseek.V3)) return HfDeepseek.config(cfg);
         if (modelType.equals(HfGlm4Moe.TYPE)) return HfGlm4Moe.config(cfg);
         if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
+        if (modelType.equals(HfNemotron.TYPE)) return HfNemotron.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -629,6 +630,7 @@ final class HfDecoders {
         if (cfg.modelType().equals(HfGlm.GLM) || cfg.modelType().equals(HfGlm.GLM4)) return HfGlm.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().startsWith(HfErnie45.TYPE)) return HfErnie45.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfDeepseek.V2) || cfg.modelType().equals(HfDeepseek.V3)) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().equals(HfNemotron.TYPE)) return HfNemotron.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGlm4Moe.TYPE)) HfGlm4Moe.checkLoad(cfg, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();

@@ -1575,6 +1575,7 @@ public final class Transformer {
             case RELU -> Activation.RELU;
             case SILU -> Activation.SILU;
             case SWIGLU_OAI -> Activation.SWIGLU_OAI;
+            case RELU2 -> Activation.RELU2;
         };
     }
 

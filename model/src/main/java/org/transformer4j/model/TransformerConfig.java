@@ -197,7 +197,7 @@ public record TransformerConfig(
     public enum NormPlacement { PRE, POST }
 
     /** The MLP activation; SWIGLU_OAI (GPT-OSS's experts: clamped at 7, sigmoid gain 1.702, up + 1) needs the gated MLP. */
-    public enum Activation { GELU, GELU_TANH, RELU, SILU, SWIGLU_OAI }
+    public enum Activation { GELU, GELU_TANH, RELU, SILU, SWIGLU_OAI, /** max(x, 0)² (transformers' relu2: NVIDIA Nemotron). */ RELU2 }
 
     /**
      * How a model knows positions. ALIBI (Press et al. 2022; BLOOM, MPT, Falcon-RW): no position embedding; each

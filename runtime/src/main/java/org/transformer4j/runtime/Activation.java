@@ -29,7 +29,13 @@ public enum Activation {
      * NaN stays NaN. On CUDA (ABI 16: T4J_ACT_CLAMP with act_limit) in the custom GEMM's epilogue and t4j_bias_act after
      * cuBLAS; emulated, never run on a GPU.
      */
-    CLAMP(t4j_h.T4J_ACT_CLAMP);
+    CLAMP(t4j_h.T4J_ACT_CLAMP),
+    /**
+     * Squared ReLU, max(x, 0)² in fp32 with one rounding, NaN kept: transformers' "relu2" (ReLUSquaredActivation), the
+     * plain up → relu² → down MLP of NVIDIA Nemotron. Plain or gated. On CUDA (ABI 19: T4J_ACT_RELU2) in the custom GEMM's
+     * epilogue, the grouped GEMM and t4j_bias_act after cuBLAS; emulated, never run on a GPU.
+     */
+    RELU2(t4j_h.T4J_ACT_RELU2);
 
     /** SWIGLU_OAI's sigmoid gain (swiglu_alpha). */
     public static final float SWIGLU_ALPHA = 1.702f;

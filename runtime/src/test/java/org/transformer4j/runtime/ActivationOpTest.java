@@ -35,6 +35,7 @@ class ActivationOpTest {
                 double c = Math.min(x, 7);
                 yield c / (1 + Math.exp(-(double) 1.702f * c));     // swiglu_alpha as torch holds it: the float 1.702
             }
+            case RELU2 -> x > 0 ? x * x : 0;                        // transformers' ReLUSquaredActivation: square(relu(x))
             case CLAMP -> throw new IllegalArgumentException("CLAMP takes its bound: see clampIsExactInEveryDtype");
         };
     }
@@ -148,6 +149,42 @@ class ActivationOpTest {
      * (no rounding: both are values of the dtype), ±inf to ±limit, NaN kept, in place (out = x) and with a residual
      * (clamp, then + r, one rounding).
      */
+    @Test
+    void relu2IsOneRoundingOfTheSquareInEveryDtype() {
+        // max(x, 0)² of an fp32 x is exact in float64; the op rounds it once to fp32 (the epilogue's math) and stores it in
+        // the dtype: so each element must be exactly dtype(fp32(x²)) for x > 0, +0 for x ≤ 0, NaN for NaN, +inf past fp32
+        SplittableRandom rnd = new SplittableRandom(19);
+        int rows = 5, cols = 37;
+        for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            float[] v = LinearOpTest.random(rnd, rows * cols, 6);
+            v[0] = Float.NaN;
+            v[1] = -0f;
+            v[2] = Float.NEGATIVE_INFINITY;
+            v[3] = Float.POSITIVE_INFINITY;
+            v[4] = dt == DType.F16 ? 300f : 3e19f;                    // the square past the dtype's range: +inf
+            v[5] = dt == DType.F16 ? 1e-4f : 1e-30f;                  // the square below the dtype's normals
+            try (Tensor x = Tensor.of(dt, v, rows, cols); Tensor out = Tensor.empty(dt, rows, cols).fill(Float.NaN)) {
+                float[] xs = x.toFloatArray();
+                float[] sq = new float[xs.length];
+                int negative = 0;
+                for (int i = 0; i < xs.length; i++) {
+                    double r = Double.isNaN(xs[i]) ? xs[i] : Math.max((double) xs[i], 0);
+                    sq[i] = (float) (r * r);                               // exact in float64, then one rounding to fp32
+                    negative += xs[i] < 0 ? 1 : 0;
+                }
+                assertTrue(negative > 40, "inputs of both signs: " + negative + " negative");
+                float[] want;
+                try (Tensor w = Tensor.of(dt, sq, rows, cols)) { want = w.toFloatArray(); }   // the store's rounding to dt
+                cpu.activation(ActivationOp.of(x, Activation.RELU2, out));
+                float[] got = out.toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    assertTrue(Float.floatToIntBits(got[i]) == Float.floatToIntBits(want[i]),
+                            dt + " element " + i + ": relu2(" + xs[i] + ") = " + got[i] + ", want " + want[i]);
+                }
+            }
+        }
+    }
+
     @Test
     void clampIsExactInEveryDtype() {
         SplittableRandom rnd = new SplittableRandom(5);

@@ -7,7 +7,7 @@ package org.transformer4j.runtime.cpu;
 
 /**
  * fp32 activations with the codes of t4j.h's T4J_ACT_* (0 none, 1 GELU, 2 GELU tanh, 3 ReLU, 4 SiLU, 5 GPT-OSS's clamped SwiGLU,
- * 6 clip_qkv's clamp to ±limit).
+ * 6 clip_qkv's clamp to ±limit, 7 squared ReLU).
  */
 public final class Activations {
 
@@ -21,6 +21,7 @@ public final class Activations {
     public static final int SILU = 4;
     public static final int SWIGLU_OAI = 5;
     public static final int CLAMP = 6;
+    public static final int RELU2 = 7;
 
     /** SWIGLU_OAI's gain and clamp (swiglu_alpha, swiglu_limit). */
     static final double OAI_ALPHA = org.transformer4j.runtime.Activation.SWIGLU_ALPHA, OAI_LIMIT = org.transformer4j.runtime.Activation.SWIGLU_LIMIT;
@@ -38,6 +39,7 @@ public final class Activations {
             case GELU -> gelu(x);
             case GELU_TANH -> geluTanh(x);
             case RELU -> Math.max(x, 0f);
+            case RELU2 -> relu2(x);
             case SILU -> silu(x);
             case SWIGLU_OAI -> swigluOai(x);
             case NONE -> x;
@@ -71,6 +73,15 @@ public final class Activations {
     public static float swigluOai(float x) {
         double a = x > OAI_LIMIT ? OAI_LIMIT : x;
         return (float) (a / (1 + exp(-OAI_ALPHA * a)));
+    }
+
+    /**
+     * max(x, 0)² in fp32, one rounding, NaN kept: epilogue.cuh's T4J_ACT_RELU2 (ABI 19), transformers' relu2
+     * (ReLUSquaredActivation, square(relu(x))) of NVIDIA Nemotron's MLP.
+     */
+    public static float relu2(float x) {
+        float r = x < 0f ? 0f : x;
+        return r * r;
     }
 
     /** clamp(x, −limit, limit) with NaN kept, as epilogue.cuh's T4J_ACT_CLAMP (OLMo's and MPT's clip_qkv). */

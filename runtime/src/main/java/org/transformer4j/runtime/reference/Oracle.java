@@ -158,6 +158,7 @@ public final class Oracle {
             case 1 -> 0.5 * x * (x >= 0 ? 1 + erf(x / Math.sqrt(2)) : erfc(-x / Math.sqrt(2)));
             case 2 -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case 3 -> Math.max(x, 0);
+            case 7 -> x > 0 ? x * x : (Double.isNaN(x) ? x : 0);  // relu² (ABI 19)
             case 4 -> x / (1 + Math.exp(-x));
             case 5 -> {                                  // GPT-OSS: min(x, limit) · sigmoid(alpha · min(x, limit))
                 double a = Math.min(x, 7.0);
