@@ -78,7 +78,10 @@ class HfErnie45MoeTest {
         assertEquals(131072, c.maxPositions());
     }
 
-    /** ERNIE-4.5-300B-A47B-PT's shape: hidden 8192, 64 heads over 8, 54 layers, the first 3 dense, 64 experts of 3584 top-8, no shared. */
+    /**
+     * ERNIE-4.5-300B-A47B-PT's shape as recalled, not read from its file here: hidden 8192, 64 heads over 8, 54 layers, the first
+     * 3 dense, 64 experts of 3584 top-8 (MindIE's ErniemoeConfig test admits 3584, k 8, start 3, end 53), no shared experts.
+     */
     @Test
     void ernie45A47bShape() throws Exception {
         TransformerConfig c = read(A3B.replace("\"hidden_size\": 2560", "\"hidden_size\": 8192")
