@@ -42,6 +42,7 @@ import decoders  # noqa: E402
 import deepseek  # noqa: E402
 import glm4_moe  # noqa: E402
 import ernie4_5  # noqa: E402
+import ernie4_5_moe  # noqa: E402
 import exaone4  # noqa: E402
 import glm  # noqa: E402
 import gpt2  # noqa: E402
@@ -63,7 +64,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 22_062_294   # 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 22_254_525   # 22.25 MB with ernie4_5-moe (192,231 bytes, added to the limit exactly); 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -239,9 +240,10 @@ def save(out, name, config, draw, outputs, inputs, follows, greedy_run=None, ren
     if draw.store == "BF16":                         # bfloat16-exact float32 values (Draw rounded them), stored as BF16
         # FP8 block scales stay float32, as the FP8 checkpoints store them; so does GPT-Neo's saved masked_bias buffer
         # (-1e9, not bfloat16-exact), as gpt-neo-125m's file stores it, and DeepSeek-V3's router bias, as deepseek-ai's
-        # files store mlp.gate.e_score_correction_bias
+        # files store mlp.gate.e_score_correction_bias (ERNIE 4.5's mlp.moe_statics.e_score_correction_bias likewise)
         params = {k: safetensors_np.BF16(v) if getattr(v, "dtype", None) == np.float32
-                  and not k.endswith((".weight_scale_inv", ".attn.attention.masked_bias", ".gate.e_score_correction_bias"))
+                  and not k.endswith((".weight_scale_inv", ".attn.attention.masked_bias", ".gate.e_score_correction_bias",
+                                      ".moe_statics.e_score_correction_bias"))
                   else v for k, v in params.items()}
     if draw.store == "F16":                          # float16-exact float32 values (Draw rounded them), stored as F16
         with np.errstate(over="ignore"):             # GPT-NeoX's masked_bias -1e9 becomes -inf, as in Pythia's float16 files
@@ -3936,6 +3938,146 @@ def make_glm4_moe(out, t=32):
 
 # the first seed of a scan of 2100..2139 (scan_glm4_moe, 2026-12-08) passing glm4_moe_ok with greedy margins >= 0.01
 GLM4_MOE_SEED = 2104
+
+
+# ---- ERNIE 4.5 MoE (ernie4_5_moe: dense ERNIE's attention and pairwise rotary; softmax router biased for the choice) ---
+
+def ernie4_5_moe_config(**extra):
+    """baidu/ERNIE-4.5-21B-A3B-PT's config.json fields (4.x layout: rope_theta at the top level, no head_dim, so hidden //
+    heads; moe_layer_end_index given as num_hidden_layers - 1; tied; use_bias false), scaled down: hidden 32, 4 heads over
+    2 K/V heads (head_dim 8), intermediate 64 for the dense layer 0 (moe_layer_start_index 1 as published), 16 routed experts
+    (published 64) top-4 (published 6) of moe_intermediate_size 16, 2 shared experts as published (one MLP of 32), 3 layers,
+    vocabulary 64. No mtp_* tensors (transformers ignores them; the Java tests add some)."""
+    cfg = {"architectures": ["Ernie4_5_MoeForCausalLM"], "model_type": "ernie4_5_moe", "bos_token_id": 1, "eos_token_id": 2,
+           "hidden_act": "silu", "hidden_size": 32, "intermediate_size": 64, "max_position_embeddings": 128,
+           "moe_intermediate_size": 16, "moe_k": 4, "moe_layer_end_index": 2, "moe_layer_interval": 1, "moe_layer_start_index": 1,
+           "moe_num_experts": 16, "moe_num_shared_experts": 2, "num_attention_heads": 4, "num_hidden_layers": 3,
+           "num_key_value_heads": 2, "pad_token_id": 0, "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": True,
+           "torch_dtype": "float32", "use_bias": False, "use_cache": True, "vocab_size": 64}
+    cfg.update(extra)
+    return dict(sorted(cfg.items()))
+
+
+def draw_ernie4_5_moe(d, cfg):
+    """Ernie4_5_MoeForCausalLM's parameters in declaration order (embed_tokens; per layer self_attn q/k/v/o_proj; mlp: the
+    sparse block's moe_statics.e_score_correction_bias (1, E) N(0, ERNIE45_MOE_BIAS_STD^2) kept float32, gate.weight (x
+    ERNIE45_MOE_GATE_SCALE), experts.{e}.gate_proj /
+    up_proj / down_proj, shared_experts.*; or the dense MLP; the two norms; norm), the 4.x per-expert layout published."""
+    c, v, nh, nkv = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd, n, fm = ernie4_5_moe.head_dim(cfg), cfg["moe_num_experts"], cfg["moe_intermediate_size"]
+    d.emb("model.embed_tokens.weight", v, c, TIED_STD)
+    for i, sp in enumerate(ernie4_5_moe.sparse_layers(cfg)):
+        p = f"model.layers.{i}."
+        a, m = p + "self_attn.", p + "mlp."
+        d.mat(a + "q_proj.weight", nh * hd, c)
+        d.mat(a + "k_proj.weight", nkv * hd, c)
+        d.mat(a + "v_proj.weight", nkv * hd, c)
+        d.mat(a + "o_proj.weight", c, nh * hd)
+        mlps = [(m, cfg["intermediate_size"])]
+        if sp:
+            d.raw(m + "moe_statics.e_score_correction_bias", (ERNIE45_MOE_BIAS_STD * d.rng.standard_normal((1, n))).astype(np.float32))
+            d.mat(m + "gate.weight", n, c)
+            d.params[m + "gate.weight"] *= ERNIE45_MOE_GATE_SCALE   # a power of two: still bfloat16-exact
+            mlps = [(f"{m}experts.{e}.", fm) for e in range(n)] + [(m + "shared_experts.", fm * cfg["moe_num_shared_experts"])]
+        for pre, w in mlps:
+            d.mat(pre + "gate_proj.weight", w, c)
+            d.mat(pre + "up_proj.weight", w, c)
+            d.mat(pre + "down_proj.weight", c, w)
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+
+
+ERNIE45_MOE_FOLLOWS = ("models/ernie4_5_moe/modular_ernie4_5_moe.py (modeling_ernie4_5_moe.py, configuration_ernie4_5_moe.py): "
+                       "Ernie4_5_MoeForCausalLM.forward (Ernie4_5_MoeDecoderLayer: the sparse block iff (i + 1) % "
+                       "moe_layer_interval == 0 and moe_layer_start_index <= i <= moe_layer_end_index, else Ernie4_5_MoeMLP; "
+                       "Ernie4_5_MoeAttention with dense ERNIE's interleaved rotary over the whole head; the router in float32: "
+                       "softmax, top-k of softmax + moe_statics.e_score_correction_bias, weights = the unbiased softmax at the "
+                       "picks / clamp(sum, min=moe_norm_min); + shared_experts of moe_intermediate_size x "
+                       "moe_num_shared_experts; tied lm_head); vLLM's ernie45_moe.py agrees (FusedMoE renormalize with "
+                       "e_score_correction_bias, get_rope is_neox_style False)")
+
+
+def ernie4_5_moe_run(cfg, P, ids):
+    """The outputs, the routing over input_ids and the smallest biased gap over the greedy run."""
+    routing = []
+    h, logits = ernie4_5_moe.forward(cfg, P, ids, routing=routing)
+    prompt = ids[0, :24].tolist()
+    steps = []
+
+    def step(toks):
+        r = []
+        lg = ernie4_5_moe.forward(cfg, P, [toks], routing=r)[1][0, -1]
+        steps.append(min(float(x["gap"].min()) for x in r))
+        return lg
+    g = greedy(step, prompt)
+    return h, logits, routing, prompt, g, min(steps)
+
+
+def scan_ernie4_5_moe(cfg, seeds, t=32):
+    """The seeds whose biased routing gaps are >= MIN_ROUTING_GAP over input_ids and the greedy run, whose bias moves some
+    token's experts, and whose greedy margins are >= 0.01 (how the seed was chosen), with BF16-rounded weights."""
+    global STORE
+    good, STORE = [], "BF16"
+    for seed in seeds:
+        d = Draw(seed)
+        draw_ernie4_5_moe(d, cfg)
+        ids = d.ids(2, t, cfg["vocab_size"], low=3)
+        _, _, routing, _, g, gg = ernie4_5_moe_run(cfg, d.f64(), ids)
+        gap = min(float(r["gap"].min()) for r in routing)
+        moved = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+        if min(gap, gg) >= MIN_ROUTING_GAP and moved > 0 and min(g[1]) >= 0.01:
+            good.append(seed)
+    STORE = "F32"
+    return good
+
+
+@fixture("ernie4_5-moe")
+def make_ernie4_5_moe(out, t=32):
+    cfg = ernie4_5_moe_config()
+    d = Draw(ERNIE45_MOE_SEED)
+    draw_ernie4_5_moe(d, cfg)
+    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    P = d.f64()
+    h, logits, routing, prompt, g, gg = ernie4_5_moe_run(cfg, P, ids)
+    gap = min(float(r["gap"].min()) for r in routing)
+    if min(gap, gg) < MIN_ROUTING_GAP:
+        raise SystemExit(f"ernie4_5-moe: routing gaps {gap:.3g} / {gg:.3g} below {MIN_ROUTING_GAP}: choose another seed")
+    moved = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+    big = np.abs(logits).max()
+    assert moved > 0, "ernie4_5-moe: the correction bias must change some token's experts"
+    assert np.abs(ernie4_5_moe.forward(cfg, P, ids, bias=False)[1] - logits).max() > 1e-2 * big, "the bias must matter"
+    assert np.abs(ernie4_5_moe.forward(cfg, P, ids, shared=False)[1] - logits).max() > 1e-2 * big, "shared experts must matter"
+    sparse = ernie4_5_moe.sparse_layers(cfg)
+    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
+    rc = ernie4_5_moe.rope_cfg(cfg)
+    rec = {"sparse_layers": sparse, "top_k": cfg["moe_k"],
+           "min_routing_gap": {"input_ids": gap, "greedy": gg},
+           "tokens_moved_by_the_bias": moved,
+           "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
+           "last_position_weights": {str(i): r["weights"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
+           "note": "min_routing_gap: the smallest difference between the k-th and (k+1)-th choosing score (softmax + "
+                   "e_score_correction_bias) over every token and sparse layer, of input_ids (both rows) and of the greedy "
+                   "run (every position of each recomputation); tokens_moved_by_the_bias: token-layer pairs of input_ids "
+                   "whose chosen set differs from the plain softmax top-k; last_position_experts / _weights: per sparse "
+                   "layer, the top-k expert ids (descending choosing score) of each row's last input position and their "
+                   "weights (the unbiased softmax, renormalized)"}
+    extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
+             "rope": {"dim": ernie4_5_moe.head_dim(cfg), "inv_freq": rope.inv_freq(rc, t).tolist(),
+                      "layout": "pairs: (2i, 2i + 1) of the whole head turn by inv_freq[i] (GLM's interleaved rotate_half)"}}
+    return save(out, "ernie4_5-moe", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                ERNIE45_MOE_FOLLOWS + "; modeling_rope_utils.py; ERNIE-4.5-21B-A3B-PT's layout scaled down (bf16 weights): "
+                "hidden 32, 4 heads of head_dim 8 (hidden / heads, no head_dim given) over 2 K/V heads, rope_theta 500000, "
+                "16 routed experts top-4, e_score_correction_bias (1, 16) N(0, 0.1^2) stored F32, router weights x 4, 2 shared experts, "
+                "moe_layer_start_index 1 (layer 0 a dense MLP of 64), tied embeddings",
+                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
+                extra=extra)
+
+
+# the only seed of a scan of 2140..2151 (scan_ernie4_5_moe, 16 experts top-4, bias N(0, 0.1^2), router x 4) passing
+# its check; the router weights are scaled by 4 (softmax gaps wide enough for MIN_ROUTING_GAP over every route)
+ERNIE45_MOE_SEED = 2147
+ERNIE45_MOE_BIAS_STD, ERNIE45_MOE_GATE_SCALE = 0.1, 4.0
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

@@ -103,6 +103,11 @@
    rotary over the first int(head_dim x partial_rotary_factor) dims by hand (0.5 by default), head_dim as given; the
    folder's exact tensor names; the stored weight without its + 1, ReLU for relu2 and a whole-head rotary each move the
    logits by more than 1e-2 of their maximum (nemotron_checks);
+6q. ERNIE 4.5 MoE (ernie4_5-moe): the router by hand (the bias chooses, the unbiased softmax weighs, clamp(min=moe_norm_min)
+   only below it) and against brute force; the sparse-layer rule (interval, start, end, -1); head_dim hidden // heads when
+   absent (null refused); the folder's exact tensor names (moe_statics bias (1, E) F32) and recorded routing; the
+   correction bias zeroed, no shared experts, Llama's halves for ERNIE's pairs and the dense layer 0 made sparse each move
+   the logits by more than 1e-3 of their maximum (ernie4_5_moe_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -137,6 +142,7 @@ import glm  # noqa: E402
 import decoders  # noqa: E402
 import deepseek  # noqa: E402
 import glm4_moe  # noqa: E402
+import ernie4_5_moe  # noqa: E402
 import fp8  # noqa: E402
 import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
@@ -241,6 +247,9 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
+        elif cfg["model_type"] in ernie4_5_moe.KINDS:
+            full = ernie4_5_moe.forward(cfg, P, ids)[1]
+            check(np.abs(ernie4_5_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in glm4_moe.KINDS:
             full = glm4_moe.forward(cfg, P, ids)[1]
             check(np.abs(glm4_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
@@ -1113,6 +1122,91 @@ def deepseek_checks(out):
             moved(dict(cfg, topk_method="greedy"), P, "the group limit (group_limited_greedy for greedy)")
         check(cfg["moe_layer_freq"] == 1 and cfg["norm_topk_prob"] == (cfg["model_type"] == "deepseek_v3"),
               f"{name}: moe_layer_freq 1 (transformers ignores it) and norm_topk_prob as published")
+
+
+def p_tiny(x):
+    """softmax([0, -x, -x])[1]."""
+    return np.exp(-x) / (1 + 2 * np.exp(-x))
+
+
+def ernie4_5_moe_checks(out):
+    """ERNIE 4.5 MoE (ernie4_5_moe.py): the router by hand and by brute force, the layer rule, head_dim, the folder."""
+    cfg0 = {"moe_k": 2, "moe_norm_min": 1e-12}
+    logits = np.array([[2.0, 1.0, 0.0, -1.0]])
+    r = ernie4_5_moe.route(cfg0, logits, np.array([[0.0, 0.0, 0.0, 1.0]]))
+    p = np.exp(logits[0]) / np.exp(logits[0]).sum()
+    check(r["ids"].tolist() == [[3, 0]] and np.allclose(r["weights"][0], [p[3], p[0]] / (p[3] + p[0]), rtol=1e-14, atol=0),
+          "ernie4_5_moe: the bias chooses expert 3, the unbiased softmax weighs it")
+    # the clamp: only a picked softmax mass below moe_norm_min (here 2 e^-40 ≈ 8.5e-18) is divided by moe_norm_min instead
+    tiny = ernie4_5_moe.route(cfg0, np.array([[0.0, -40.0, -40.0]]), np.array([0.0, 5.0, 5.0]))
+    plain = ernie4_5_moe.route(dict(cfg0, moe_norm_min=0.0), np.array([[0.0, -40.0, -40.0]]), np.array([0.0, 5.0, 5.0]))
+    check(tiny["ids"].tolist() == [[1, 2]] and abs(tiny["weights"].sum() - 2 * p_tiny(40) / 1e-12) < 1e-18
+          and abs(plain["weights"].sum() - 1.0) < 1e-12, "ernie4_5_moe: the clamp matters only below moe_norm_min")
+    same = ernie4_5_moe.route(dict(cfg0, moe_norm_min=0.0), logits, np.array([[0.0, 0.0, 0.0, 1.0]]))
+    check(np.array_equal(same["weights"], r["weights"]), "ernie4_5_moe: above moe_norm_min the clamp changes nothing")
+    rng = np.random.default_rng(5)
+    lg, b = rng.standard_normal((300, 16)), 0.1 * rng.standard_normal(16)
+    r = ernie4_5_moe.route({"moe_k": 4}, lg, b)
+    for t in range(300):
+        pt = np.exp(lg[t] - lg[t].max())
+        pt /= pt.sum()
+        best = sorted(range(16), key=lambda e: -(pt[e] + b[e]))[:4]
+        ok = r["ids"][t].tolist() == best and np.allclose(r["weights"][t], pt[best] / pt[best].sum(), rtol=1e-12, atol=0)
+        if not ok:
+            break
+    check(ok, "ernie4_5_moe: the router equals brute force over 300 tokens")
+    check(ernie4_5_moe.sparse_layers({"num_hidden_layers": 6}) == [False, True, True, True, True, True]
+          and ernie4_5_moe.sparse_layers({"num_hidden_layers": 6, "moe_layer_interval": 2, "moe_layer_start_index": 0,
+                                          "moe_layer_end_index": 4}) == [False, True, False, True, False, False],
+          "ernie4_5_moe: sparse iff (i + 1) % interval == 0 and start <= i <= end (-1: the last layer)")
+    check(ernie4_5_moe.head_dim({"hidden_size": 2560, "num_attention_heads": 20}) == 128, "ernie4_5_moe: head_dim hidden // heads")
+    try:
+        ernie4_5_moe.head_dim({"head_dim": None})
+        check(False, "ernie4_5_moe: a null head_dim is refused")
+    except ValueError:
+        pass
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        if cfg["model_type"] not in ernie4_5_moe.KINDS:
+            continue
+        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        names = ernie4_5_moe.tensor_names(cfg)
+        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
+        check(all(params[k].dtype == np.float32 for k in params if k.endswith("e_score_correction_bias")), f"{name}: router bias stored F32")
+        ids = np.array(ref["inputs"]["input_ids"])
+        routing = []
+        h, logits = ernie4_5_moe.forward(cfg, P, ids, routing=routing)
+        gap = min(float(r["gap"].min()) for r in routing)
+        rec = ref["routing"]
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
+        check(rec["min_routing_gap"]["greedy"] >= make_fixtures.MIN_ROUTING_GAP, f"{name}: greedy routing gap")
+        moved_tokens = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+        check(moved_tokens == rec["tokens_moved_by_the_bias"] > 0, f"{name}: the bias moves {moved_tokens} token choices")
+        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
+        check(rec["sparse_layers"] == ernie4_5_moe.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
+        for i, r in zip(layers, routing):
+            b_, t_ = ids.shape
+            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
+                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
+                  f"{name}: layer {i}'s experts and weights at the last positions")
+        big = np.abs(logits).max()
+
+        def moved(c2, P2=P, what="", **kw):
+            check(np.abs(ernie4_5_moe.forward(c2, P2, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        moved(cfg, P, "the correction bias", bias=False)
+        moved(cfg, P, "the shared experts", shared=False)
+        hd = ernie4_5_moe.head_dim(cfg)
+        swap = np.concatenate([np.arange(0, hd, 2), np.arange(1, hd, 2)])   # ERNIE's pairs read as Llama's halves
+        P2 = dict(P)
+        for i in range(cfg["num_hidden_layers"]):
+            for x, n in (("q", cfg["num_attention_heads"]), ("k", cfg["num_key_value_heads"])):
+                k = f"model.layers.{i}.self_attn.{x}_proj.weight"
+                P2[k] = P[k].reshape(n, hd, -1)[:, np.argsort(swap)].reshape(n * hd, -1)
+        moved(cfg, P2, "Llama's halves for ERNIE's pairs (rows permuted)")
+        check(cfg["moe_layer_start_index"] == 1 and not ernie4_5_moe.sparse_layers(cfg)[0] and cfg["moe_num_shared_experts"] == 2
+              and "head_dim" not in cfg and not cfg["use_bias"], f"{name}: ERNIE-4.5-21B-A3B's switches (layer 0 dense, 2 shared, no head_dim)")
 
 
 def glm4_moe_checks(out):
@@ -2001,8 +2095,8 @@ def load(d):
         check(all(stored[k] == ("U8" if k.endswith(".bias") else "F32") for k in neo),
               f"{d}: GPT-Neo's saved attn.attention.bias is U8 and masked_bias F32, as gpt-neo-125m stores them")
         buffers += neo
-    if cfg["model_type"] in ("deepseek_v3", "glm4_moe"):   # the router bias: float32 in deepseek-ai's and zai-org's files, whatever the weights
-        router = [k for k in params if k.endswith(".mlp.gate.e_score_correction_bias")]
+    if cfg["model_type"] in ("deepseek_v3", "glm4_moe", "ernie4_5_moe"):   # the router bias: float32 in deepseek-ai's, zai-org's, baidu's files
+        router = [k for k in params if k.endswith((".mlp.gate.e_score_correction_bias", ".mlp.moe_statics.e_score_correction_bias"))]
         check(router and all(stored[k] == "F32" for k in router), f"{d}: e_score_correction_bias is stored F32")
         buffers += router
     check(all(stored[k] == want for k in params if k not in mxfp4 and k not in fp8_keys and k not in ints and k not in buffers),
@@ -2157,6 +2251,9 @@ def rerun(d):
         return {"last_hidden_state": h, "logits": logits}
     if mt in glm4_moe.KINDS:
         h, logits = glm4_moe.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
+    if mt in ernie4_5_moe.KINDS:
+        h, logits = ernie4_5_moe.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
     if mt in deepseek.KINDS:
         h, logits = deepseek.forward(cfg, P, ins["input_ids"])
@@ -2325,6 +2422,7 @@ def main():
     gpt_oss_checks(out)
     deepseek_checks(out)
     glm4_moe_checks(out)
+    ernie4_5_moe_checks(out)
     neox_checks(out)
     gptj_checks(out)
     alibi_checks(out)

@@ -31,7 +31,9 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
- * library whose version differs from the one its bindings were written for. */
+ * library whose version differs from the one its bindings were written for. A rule relaxed within
+ * a layout keeps the version: 18 also took t4j_moe_route's correction_bias with softmax scoring
+ * (ERNIE 4.5), which it first refused; 19 added the activation code T4J_ACT_RELU2. */
 #define T4J_ABI_VERSION 19
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -655,18 +657,22 @@ T4J_API int32_t t4j_mask(const t4j_mask_params* p, void* stream);
  * [expert_offsets[e], expert_offsets[e+1]); within an expert, slots follow the token order (t, then j),
  * so the layout is deterministic. sorted_tokens[slot] = t, slots[t,j] = slot.
  *
- * DeepSeek's routers (ABI 18; the appended fields, all zero = the routing above):
+ * DeepSeek's and ERNIE 4.5's routers (ABI 18; the appended fields, all zero = the routing above):
  *   scores s_e: softmax as above (T4J_MOE_SOFTMAX) or s_e = 1/(1 + e^(−logit_e)) (T4J_MOE_SIGMOID), fp32;
- *   choice c_e = s_e + correction_bias[e] (sigmoid only; DeepSeek-V3's e_score_correction_bias), else s_e;
+ *   choice c_e = s_e + correction_bias[e] with either scoring (DeepSeek-V3's sigmoid e_score_correction_bias;
+ *     ERNIE 4.5's softmax moe_statics.e_score_correction_bias), else s_e. The bias first went with sigmoid
+ *     only; softmax + bias is a relaxed rule, not a layout change, so the ABI stays 18;
  *   with n_group ≥ 2 (group-limited, DeepSeek-V2's group_limited_greedy and V3's noaux_tc): experts form
  *     n_group contiguous groups of G = E / n_group; a group's score is, with softmax, the largest c in
  *     it (V2), with sigmoid, the sum of its two largest c (V3, fp32); the topk_group best groups are
  *     kept (ties: the lower group id) and every expert of the other groups gets c_e = 0.0 (transformers'
  *     masked_fill: a masked expert's 0.0 can beat negative biased choices, and is then picked);
  *   the top_k largest c (ties: the lower expert id), in falling order of c;
- *   weights: softmax → c at the picks (the masked 0.0 included, as transformers' V2); sigmoid → the
- *     unbiased s at the picks (V3); renormalize divides by their fp32 sum (pick order), with sigmoid
- *     plus 1e-20 (V3's norm_topk_prob); then × scale (routed_scaling_factor; 0 means 1).
+ *   weights: softmax without a bias → c at the picks (the masked 0.0 included, as transformers' V2);
+ *     sigmoid, or any scoring with a bias → the unbiased s at the picks (V3, ERNIE 4.5); renormalize
+ *     divides by their fp32 sum (pick order), with sigmoid plus 1e-20 (V3's norm_topk_prob); then × scale
+ *     (routed_scaling_factor; 0 means 1). ERNIE divides by max(sum, moe_norm_min = 1e-12): the same
+ *     unless the picked softmax scores sum below 1e-12.
  * A NaN score or choice ranks as −inf, in the experts and in the groups' scores. */
 #define T4J_MOE_SOFTMAX 0
 #define T4J_MOE_SIGMOID 1
@@ -684,7 +690,7 @@ typedef struct t4j_moe_route_params {
     int32_t top_k;                    /* 1..min(E, 32) */
     int32_t renormalize;              /* 0 or 1 */
     int32_t dtype;                    /* of logits: T4J_DTYPE_F32, _F16 or _BF16 */
-    const float* correction_bias;     /* (E) F32, or NULL; only with T4J_MOE_SIGMOID (ABI 18) */
+    const float* correction_bias;     /* (E) F32, or NULL; with either scoring (ABI 18) */
     int32_t scoring;                  /* T4J_MOE_SOFTMAX (0) or T4J_MOE_SIGMOID (1) */
     int32_t n_group;                  /* 0 or 1: no groups; 2..T4J_MOE_MAX_GROUPS dividing E (with sigmoid E / n_group ≥ 2) */
     int32_t topk_group;               /* no groups: 0 or 1; else 1..n_group, and top_k ≤ topk_group · E / n_group */

@@ -1,6 +1,6 @@
 // moe.cuh — the mixture-of-experts kernels around the grouped expert GEMM (t4j.h, "mixture of
 // experts (ABI 9)"):
-//   route_tokens    one block: per token (a warp each) fp32 softmax or sigmoid (+ correction bias) over E;
+//   route_tokens    one block: per token (a warp each) fp32 softmax or sigmoid over E (+ correction bias for the choice);
 //                   with groups (ABI 18), lane g scores group g (its max, or its top-2 sum) and the
 //                   warp keeps the topk_group best, the other groups' experts masked to 0.0; top-k by
 //                   repeated warp argmax (ties to the lower id), optional renormalization, × scale; then the expert-major
@@ -107,6 +107,7 @@ __device__ __forceinline__ void route_tokens(const t4j_moe_route_params& p) {
     const int K = p.top_k;
     const int64_t T_ = p.tokens;
     const bool sigmoid = p.scoring == T4J_MOE_SIGMOID;
+    const bool unbiased_w = sigmoid || p.correction_bias != nullptr;  // the weights: s, not the choice c
     const bool grouped = p.n_group > 1 && p.topk_group < p.n_group;  // keeping every group masks nothing
     const int G = p.n_group > 1 ? E / p.n_group : E;
     const float scale = p.scale == 0.0f ? 1.0f : p.scale;
@@ -142,7 +143,7 @@ __device__ __forceinline__ void route_tokens(const t4j_moe_route_params& p) {
                 const float key = rank_key(c);
                 if (better(key, e, best_key, best)) {  // e ascends: an equal key keeps the lower id
                     best_key = key;
-                    best_w = sigmoid ? s : c;  // V3 weighs by the unbiased score, V2 by the masked one
+                    best_w = unbiased_w ? s : c;  // V3 and ERNIE weigh by the unbiased score, V2 by the masked one
                     best = e;
                 }
             }

@@ -56,11 +56,11 @@ uint32_t threads_for(int64_t cols) {
     return t;
 }
 
-// DeepSeek's fields (ABI 18): the scoring, the bias with sigmoid only, the groups, the scale (t4j.h).
+// DeepSeek's fields (ABI 18): the scoring, the bias (either scoring, 4-byte aligned), the groups, the scale (t4j.h).
 bool route_scoring_valid(const t4j_moe_route_params* p) {
     const bool sigmoid = p->scoring == T4J_MOE_SIGMOID;
     if (p->scoring != T4J_MOE_SOFTMAX && !sigmoid) return false;
-    if (p->correction_bias != nullptr && (!sigmoid || reinterpret_cast<uintptr_t>(p->correction_bias) % 4 != 0)) return false;
+    if (p->correction_bias != nullptr && reinterpret_cast<uintptr_t>(p->correction_bias) % 4 != 0) return false;
     if (p->scale != 0.0f && !(p->scale > 0.0f && p->scale <= 3.4028235e38f)) return false;  // NaN and ∞ fail
     if (p->n_group < 0 || p->n_group > T4J_MOE_MAX_GROUPS) return false;
     if (p->n_group <= 1) return p->topk_group == 0 || p->topk_group == 1;

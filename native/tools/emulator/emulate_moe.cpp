@@ -2,7 +2,8 @@
 // row gather, the combine) on the host through simt.h and checks each against a float64 reference
 // written here from t4j.h's contract, sharing no code with the kernels or with the CPU twin:
 //   route    softmax + top-k in float64 (ties: the lower id), renormalization; DeepSeek's routers (ABI 18):
-//            sigmoid scores, the correction bias, groups (V2: a group's max, V3: its top-2 sum; the
+//            sigmoid scores, the correction bias (with sigmoid, and with softmax as ERNIE 4.5: the choice
+//            biased, the weights the unbiased softmax over max(sum, 1e-12)), groups (V2: a group's max, V3: its top-2 sum; the
 //            other groups' choices 0.0, as transformers' masked_fill), the scale; the kernel's picks may
 //            differ from the reference's only between probabilities within fp32 noise that are not
 //            exactly equal (exactly equal logits must go to the lower id); weights against the float64
@@ -40,7 +41,8 @@ const char* kname(const std::string& s) {
 // DeepSeek's router settings (t4j.h, ABI 18); all default: the softmax router of ABI 9.
 struct Ds {
     bool sigmoid = false;
-    int bias = 0;        // 0 none; 1 drawn in ±0.5; 2 mostly below −1 (every kept choice < 0: masked 0.0 wins), a few +0.5
+    int bias = 0;        // 0 none; 1 drawn in ±0.5; 2 mostly below −1 (every kept choice < 0: masked 0.0 wins), a few +0.5;
+                         // 3 drawn in ±0.02 (ERNIE 4.5's scale against softmax scores of ~1/E: it moves some picks, not all)
     int n_group = 0;
     int topk_group = 0;
     float scale = 0.0f;  // 0: the ABI 9 default (1)
@@ -51,6 +53,7 @@ std::string ds_name(const Ds& d) {
     if (d.sigmoid) n += " sigmoid";
     if (d.bias == 1) n += " bias";
     if (d.bias == 2) n += " negbias";
+    if (d.bias == 3) n += " smallbias";
     if (d.n_group > 1) n += " groups " + std::to_string(d.n_group) + "/" + std::to_string(d.topk_group);
     if (d.scale != 0.0f) {
         char buf[32];
@@ -93,6 +96,7 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties, Ds ds = {}) {
     for (int e = 0; e < E; e++) {
         if (ds.bias == 1) bias[e] = uniform(0.5f);
         if (ds.bias == 2) bias[e] = e % 37 == 5 ? 0.5f : -1.0f - std::abs(uniform(0.5f));
+        if (ds.bias == 3) bias[e] = uniform(0.02f);
     }
     const int64_t C = T_ * K;
     std::vector<int32_t> ids(std::max<int64_t>(C, 1), -7), offsets(E + 1, -7), sorted(std::max<int64_t>(C, 1), -7),
@@ -120,7 +124,8 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties, Ds ds = {}) {
 
     const double scale = ds.scale == 0.0f ? 1.0 : ds.scale;
     const bool grouped = ds.n_group > 1 && ds.topk_group < ds.n_group;
-    int bad_ids = 0, bad_w = 0, bad_layout = 0, masked = 0;
+    int bad_ids = 0, bad_w = 0, bad_layout = 0, masked = 0, moved = 0;
+    const bool unbiased_w = ds.sigmoid || ds.bias != 0;  // weights: the unbiased s (V3, ERNIE), else the choice c (V2)
     double worst_w = 0;
     for (int64_t t = 0; t < T_; t++) {
         // float64 reference, as transformers' routers: scores s (softmax or sigmoid), choices c = s + bias;
@@ -159,13 +164,19 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties, Ds ds = {}) {
         std::vector<int> order(E);
         std::iota(order.begin(), order.end(), 0);
         std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return c[a] > c[b]; });
+        if (ds.bias != 0) {  // does the bias change this token's experts? (the unbiased top-k by s)
+            std::vector<int> plain(E);
+            std::iota(plain.begin(), plain.end(), 0);
+            std::stable_sort(plain.begin(), plain.end(), [&](int a, int b) { return s[a] > s[b]; });
+            moved += !std::is_permutation(order.begin(), order.begin() + K, plain.begin());
+        }
         double ktotal = 0;
         std::vector<bool> seen(E, false);
         for (int j = 0; j < K; j++) {
             const int got = ids[t * K + j], want = order[j];
             if (got < 0 || got >= E || seen[got]) { bad_ids++; continue; }
             seen[got] = true;
-            const double wref = ds.sigmoid ? s[got] : c[got];
+            const double wref = unbiased_w ? s[got] : c[got];
             ktotal += wref;
             // fp32 noise of a choice: a few ulps of s (the softmax's sum over E terms too) and of the bias's add
             const double noise = (8 + 2.0 * E) * 0x1p-24 * (s[want] + std::abs(c[want] - s[want]) + std::abs(c[want]));
@@ -174,8 +185,10 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties, Ds ds = {}) {
         for (int j = 0; j < K; j++) {
             const int got = ids[t * K + j];
             if (got < 0 || got >= E) continue;
-            const double wref = ds.sigmoid ? s[got] : c[got];
-            const double ref = (renorm ? wref / (ktotal + (ds.sigmoid ? 1e-20 : 0.0)) : wref) * scale;
+            const double wref = unbiased_w ? s[got] : c[got];
+            // V3 adds 1e-20; ERNIE divides by clamp(sum, min = moe_norm_min 1e-12) (the kernel by the plain sum: equal here)
+            const double den = ds.sigmoid ? ktotal + 1e-20 : ds.bias != 0 ? std::max(ktotal, 1e-12) : ktotal;
+            const double ref = (renorm ? wref / den : wref) * scale;
             const double err = std::isnan(w[t * K + j]) ? INFINITY : std::abs(w[t * K + j] - ref);
             worst_w = std::max(worst_w, err);
             if (err > (8 + 4.0 * E + 4.0 * K) * 0x1p-24 * ref + 1e-30) bad_w++;
@@ -200,9 +213,11 @@ void run_route(int64_t T_, int E, int K, bool renorm, bool ties, Ds ds = {}) {
     } else {
         bad_layout++;
     }
-    verdict(bad_ids == 0 && bad_w == 0 && bad_layout == 0, what,
-            "%d pick(s) wrong, %d weight(s) out of bound (max error %.3g), %d layout entr(ies) wrong%s", bad_ids, bad_w, worst_w,
-            bad_layout, grouped ? (", " + std::to_string(masked) + " pick(s) from masked groups").c_str() : "");
+    const bool bias_moves = ds.bias != 3 || T_ == 0 || moved > 0;  // ERNIE's small bias must change some token's experts
+    verdict(bad_ids == 0 && bad_w == 0 && bad_layout == 0 && bias_moves, what,
+            "%d pick(s) wrong, %d weight(s) out of bound (max error %.3g), %d layout entr(ies) wrong%s%s", bad_ids, bad_w, worst_w,
+            bad_layout, grouped ? (", " + std::to_string(masked) + " pick(s) from masked groups").c_str() : "",
+            ds.bias != 0 ? (", the bias moved " + std::to_string(moved) + " token(s)").c_str() : "");
 }
 
 // ---- gather --------------------------------------------------------------------------------------
@@ -343,6 +358,13 @@ void suite() {
     run_route<T>(37, 160, 6, false, false, Ds{false, 0, 8, 3, 16.0f});
     // masked 0.0 beating negative biased choices: the picks are then masked experts, weighed by their sigmoid
     run_route<T>(9, 256, 8, true, false, Ds{true, 2, 8, 4, 2.5f});
+    // ERNIE 4.5 (ABI 18's relaxed rule): softmax + bias for the choice, the unbiased softmax as weights, renormalized
+    // (ERNIE-4.5-21B-A3B: E 64, k 6; -300B-A47B: E 64, k 8)
+    if (!std::is_same_v<T, __half>) {
+        run_route<T>(64, 64, 6, true, false, Ds{false, 3, 0, 0, 0.0f});
+        run_route<T>(9, 64, 8, true, false, Ds{false, 3, 0, 0, 0.0f});
+        run_route<T>(5, 64, 6, false, false, Ds{false, 1, 0, 0, 0.0f});  // a large bias, no renormalization
+    }
     if (f32) {
         run_route<T>(37, 64, 6, true, true, Ds{true, 0, 4, 2, 0.0f});     // ties: equal group scores and choices
         run_route<T>(37, 64, 6, false, true, Ds{false, 0, 8, 3, 1.0f});  // V2 ties

@@ -56,8 +56,15 @@ final class DecoderFolders {
      */
     static Weights load(String type, TransformerConfig c, HfLayout layout, Path dir, Backend backend, DType dtype, boolean head,
                         LoraAdapter lora, Function<Set<String>, Stored> stored, PartMap map) throws IOException {
+        return load(type, c, names -> layout, dir, backend, dtype, head, lora, stored, map);
+    }
+
+    /** The same with the layout chosen from the checkpoint's names (4.x per-expert or 5.x stacked MoE experts). */
+    static Weights load(String type, TransformerConfig c, Function<Set<String>, HfLayout> layoutOf, Path dir, Backend backend, DType dtype,
+                        boolean head, LoraAdapter lora, Function<Set<String>, Stored> stored, PartMap map) throws IOException {
         return Pretrained.mapped(dir, (ck, share) -> {
             Stored s = stored.apply(ck.names());
+            HfLayout layout = layoutOf.apply(ck.names());
             Map<String, Tensor> found = HfDecoders.renamed(layout, s.name(), s.unwanted(), s.skip(), type, ck, dir, null, null, lora);
             LazyTensors hf = found instanceof LazyTensors made ? made : new LazyTensors(found);
             try {

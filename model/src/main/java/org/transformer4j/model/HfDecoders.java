@@ -585,11 +585,11 @@ final class HfDecoders {
     }
 
     /**
-     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's and GLM-4.5's mlp.shared_experts. (n_shared_experts
-     * of them as one MLP).
+     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's, GLM-4.5's and ERNIE 4.5's mlp.shared_experts.
+     * (n_shared_experts / moe_num_shared_experts of them as one MLP).
      */
     static String sharedExpert(String type) {
-        return type.startsWith("deepseek") || type.equals(HfGlm4Moe.TYPE) ? "mlp.shared_experts." : "mlp.shared_expert.";
+        return type.startsWith("deepseek") || type.equals(HfGlm4Moe.TYPE) || type.equals(HfErnie45.MOE) ? "mlp.shared_experts." : "mlp.shared_expert.";
     }
 
     /** Whether a MoE checkpoint holds transformers 5.x's stacked experts (any layer's mlp.experts.gate_up_proj). */

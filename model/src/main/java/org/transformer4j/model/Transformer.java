@@ -1090,11 +1090,15 @@ public final class Transformer {
         backend.moeCombine(combine);
     }
 
-    /** The router's op: top-k of the softmax, or DeepSeek's sigmoid scores, groups and scale ({@link TransformerConfig.Routing}). */
+    /**
+     * The router's op: top-k of the softmax (ERNIE 4.5's biased for the choice), or DeepSeek's sigmoid scores, groups and scale
+     * ({@link TransformerConfig.Routing}).
+     */
     private static MoeRouteOp route(TransformerConfig.Moe m, Weights.Moe w, Tensor logits, MoeRouting r) {
         MoeRouteOp op = new MoeRouteOp(logits, m.topK(), m.renormalize(), r);
         TransformerConfig.Routing how = m.routing();
         if (how.sigmoid()) op = op.sigmoid(w.correctionBias());
+        else if (how.correctionBias()) op = op.correctionBias(w.correctionBias());
         if (how.groups() > 1) op = op.groups(how.groups(), how.topkGroups());
         return how.scale() == 1f ? op : op.scale(how.scale());
     }

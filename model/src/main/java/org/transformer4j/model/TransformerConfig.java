@@ -166,8 +166,9 @@ public record TransformerConfig(
 
     /**
      * How a router scores and picks its experts beyond the plain softmax top-k. {@code sigmoid}: DeepSeek-V3's scores are
-     * sigmoid(logits), and {@code correctionBias} (its e_score_correction_bias, F32 (E)) is added to them for the choice only
-     * (the weights are the unbiased scores); else softmax. {@code groups} &gt; 1: the experts form that many contiguous
+     * sigmoid(logits); else softmax. {@code correctionBias} (an F32 (E) per-expert bias: DeepSeek-V3's e_score_correction_bias
+     * with sigmoid, ERNIE 4.5's moe_statics.e_score_correction_bias with softmax) is added to the scores for the choice only
+     * (the weights are the unbiased scores). {@code groups} &gt; 1: the experts form that many contiguous
      * groups and only the {@code topkGroups} best groups' experts may be chosen (DeepSeek's group-limited routing: a group
      * scores its best expert under softmax, the sum of its two best biased scores under sigmoid). {@code scale}: the weights
      * times routed_scaling_factor, after any renormalization.
@@ -549,7 +550,6 @@ public record TransformerConfig(
                         + moe.experts() / r.groups() + ")");
             }
             if (!(r.scale() > 0) || !Float.isFinite(r.scale())) problems.add("moe routing scale must be finite and > 0, got " + r.scale());
-            if (r.correctionBias() && !r.sigmoid()) problems.add("a routing correction bias goes with sigmoid scores (DeepSeek-V3's)");
             if (moe.biases() && !r.equals(Routing.SOFTMAX)) problems.add("GPT-OSS's biased router takes the plain softmax routing");
         }
         if (mla != null) {

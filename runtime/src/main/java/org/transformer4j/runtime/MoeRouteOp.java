@@ -1,5 +1,5 @@
-// MoeRouteOp — a mixture-of-experts router: softmax or sigmoid scores over the experts (DeepSeek's
-// correction bias and group-limited choice optional), top-k, optional renormalization, a scale, and the
+// MoeRouteOp — a mixture-of-experts router: softmax or sigmoid scores over the experts (a correction bias for
+// the choice, DeepSeek-V3's or ERNIE 4.5's, and DeepSeek's group-limited choice optional), top-k, optional renormalization, a scale, and the
 // choices sorted by expert, all on the device (no host round trip; capturable).
 package org.transformer4j.runtime;
 
@@ -9,18 +9,21 @@ package org.transformer4j.runtime;
  * <ul>
  * <li>scores s = softmax(logits[t]) over all E experts in fp32 ({@link Scoring#SOFTMAX}: Mixtral, Qwen-MoE,
  *     OLMoE, DeepSeek-V2), or s_e = sigmoid(logit_e) in fp32 ({@link Scoring#SIGMOID}: DeepSeek-V3);</li>
- * <li>choice c_e = s_e + {@code correctionBias[e]} (sigmoid only: V3's e_score_correction_bias, F32 (E)
- *     contiguous on the logits' device; null for none), else s_e;</li>
+ * <li>choice c_e = s_e + {@code correctionBias[e]} (either scoring: V3's sigmoid e_score_correction_bias,
+ *     ERNIE 4.5's softmax moe_statics.e_score_correction_bias; F32 (E) contiguous on the logits' device; null
+ *     for none), else s_e;</li>
  * <li>with {@code groups} &gt; 1 (V2's group_limited_greedy, V3's noaux_tc): the experts form {@code groups}
  *     contiguous groups of E / groups; a group scores its largest c (softmax) or the sum of its two largest
  *     (sigmoid); the {@code topkGroups} best groups are kept (ties: the lower group id) and every other
  *     expert's c becomes 0.0 (transformers' masked_fill, so a masked expert can beat negative biased
  *     choices and be picked);</li>
- * <li>the {@code topK} largest c (ties: the lower expert id), in falling order of c; weights: softmax → c at
- *     the picks (V2 weighs by the masked scores), sigmoid → the unbiased s at the picks (V3);</li>
+ * <li>the {@code topK} largest c (ties: the lower expert id), in falling order of c; weights: softmax without
+ *     a bias → c at the picks (V2 weighs by the masked scores), sigmoid or a bias → the unbiased s at the picks
+ *     (V3, ERNIE 4.5);</li>
  * <li>with {@code renormalize} (Mixtral always; Qwen-MoE, OLMoE and V3's {@code norm_topk_prob}) the weights
- *     divided by their fp32 sum (plus 1e-20 with sigmoid, as V3); then × {@code scale} (DeepSeek's
- *     routed_scaling_factor; finite and &gt; 0, 1 for the others).</li>
+ *     divided by their fp32 sum (plus 1e-20 with sigmoid, as V3; ERNIE's max(sum, 1e-12) differs only when
+ *     the picked softmax scores sum below 1e-12); then × {@code scale} (DeepSeek's routed_scaling_factor;
+ *     finite and &gt; 0, 1 for the others).</li>
  * </ul>
  * A NaN score or choice ranks as −∞. The result goes to {@code out} (see {@link MoeRouting} for its layout),
  * whose first T tokens are written.
@@ -35,7 +38,7 @@ public record MoeRouteOp(Tensor logits, int topK, boolean renormalize, MoeRoutin
 
     /** How a router turns logits into scores. */
     public enum Scoring {
-        /** softmax over all E experts (the choice carries no bias). */
+        /** softmax over all E experts, optionally biased for the choice (ERNIE 4.5). */
         SOFTMAX,
         /** a sigmoid per expert, optionally biased for the choice (DeepSeek-V3). */
         SIGMOID
@@ -49,6 +52,11 @@ public record MoeRouteOp(Tensor logits, int topK, boolean renormalize, MoeRoutin
     /** This router with sigmoid scores and {@code correctionBias} (F32 (E), or null) added for the choice. */
     public MoeRouteOp sigmoid(Tensor correctionBias) {
         return new MoeRouteOp(logits, topK, renormalize, out, Scoring.SIGMOID, correctionBias, groups, topkGroups, scale);
+    }
+
+    /** This router's scoring with {@code correctionBias} (F32 (E), or null) added for the choice (ERNIE 4.5's with softmax). */
+    public MoeRouteOp correctionBias(Tensor correctionBias) {
+        return new MoeRouteOp(logits, topK, renormalize, out, scoring, correctionBias, groups, topkGroups, scale);
     }
 
     /** This router choosing among the {@code topkGroups} best of {@code groups} contiguous expert groups (1, 1: none). */
@@ -89,9 +97,6 @@ public record MoeRouteOp(Tensor logits, int topK, boolean renormalize, MoeRoutin
     private void validateDeepSeek(long e) {
         if (scoring == null) throw new IllegalArgumentException("scoring is null");
         if (correctionBias != null) {
-            if (scoring != Scoring.SIGMOID) {
-                throw new IllegalArgumentException("correctionBias needs SIGMOID scoring (DeepSeek-V3's), got " + scoring);
-            }
             Checks.open("correctionBias", correctionBias);
             if (correctionBias.dtype() != DType.F32) {
                 throw new IllegalArgumentException("correctionBias must be F32, got " + correctionBias.dtype());

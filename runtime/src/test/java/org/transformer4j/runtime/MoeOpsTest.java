@@ -227,6 +227,88 @@ class MoeOpsTest {
         assertDeepSeekRoute(t, e, k, renormalize, true, bias, groups, topkGroups, scale, dt, 11L * t + e + groups);
     }
 
+    // ---- ERNIE 4.5's router: softmax scores with a correction bias for the choice ----
+
+    /**
+     * Float64 ERNIE 4.5 routing of one row, written from transformers' Ernie4_5_MoeSparseMoeBlock.forward (not from
+     * {@link #deepSeek64}): routing_weights = softmax(router_logits); selected = topk(moe_statics(routing_weights)), i.e. of
+     * the softmax plus e_score_correction_bias (ties: the lower id here); weights = gather(routing_weights, selected), the
+     * unbiased softmax; / clamp(sum, min = norm_min). The library divides by the plain sum: the clamp only matters when the
+     * picked softmax scores sum below norm_min (1e-12), which no input here comes near (asserted). Returns {ids, weights}.
+     */
+    static double[][] ernie64(float[] logits, int row, int e, int k, float[] bias, double normMin) {
+        double[] p = new double[e];
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int i = 0; i < e; i++) max = Math.max(max, logits[row * e + i]);
+        for (int i = 0; i < e; i++) sum += p[i] = Math.exp(logits[row * e + i] - max);
+        for (int i = 0; i < e; i++) p[i] /= sum;
+        Integer[] order = new Integer[e];
+        for (int i = 0; i < e; i++) order[i] = i;
+        Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -(p[i] + bias[i])).thenComparingInt(i -> i));
+        double[] ids = new double[k], w = new double[k];
+        double picked = 0;
+        for (int j = 0; j < k; j++) {
+            ids[j] = order[j];
+            picked += w[j] = p[order[j]];
+        }
+        assertTrue(picked > 1e6 * normMin, "the picked scores sum to " + picked + ": the clamp would matter");
+        for (int j = 0; j < k; j++) w[j] /= Math.max(picked, normMin);
+        return new double[][] {ids, w};
+    }
+
+    /**
+     * ERNIE-4.5-21B-A3B's router (E 64, k 6, renormalized, no groups, no scale) on the CPU twin against {@link #ernie64}: ids
+     * exactly, weights within 2e-6 relative. Biases 0.002 apart on a shuffled grid (the softmax scores of logits in ±3
+     * reach ~0.1): the test also asserts that the bias changed some token's experts, so it is not a plain softmax top-k.
+     */
+    @ParameterizedTest(name = "ERNIE T={0} E={1} k={2} {3}")
+    @CsvSource({"23, 64, 6, F32", "9, 64, 6, BF16", "11, 64, 6, F16", "7, 64, 8, F32", "5, 32, 4, F32"})
+    void ernieSoftmaxRoutingWithACorrectionBiasMatchesFloat64(int t, int e, int k, DType dt) {
+        SplittableRandom rnd = new SplittableRandom(13L * t + e);
+        float[][] in = deepSeekInputs(rnd, t, e, true);
+        for (int i = 0; i < e; i++) in[1][i] *= 0.2f;
+        try (Tensor logits = Tensor.of(dt, in[0], t, e); Tensor bias = Tensor.ofFloats(in[1], e); MoeRouting r = MoeRouting.allocate(cpu, t, e, k);
+             MoeRouting plain = MoeRouting.allocate(cpu, t, e, k)) {
+            float[] lf = logits.toFloatArray();
+            cpu.moeRoute(new MoeRouteOp(logits, k, true, r).correctionBias(bias));
+            cpu.moeRoute(new MoeRouteOp(logits, k, true, plain));
+            int[] ids = r.ids().toIntArray(), plainIds = plain.ids().toIntArray(), offsets = r.offsets().toIntArray();
+            float[] w = r.weights().toFloatArray();
+            int[] count = new int[e];
+            boolean moved = false;
+            for (int i = 0; i < t; i++) {
+                double[][] ref = ernie64(lf, i, e, k, in[1], 1e-12);
+                for (int j = 0; j < k; j++) {
+                    assertEquals((int) ref[0][j], ids[i * k + j], "token " + i + " choice " + j);
+                    assertEquals(ref[1][j], w[i * k + j], 2e-6 * Math.max(1, ref[1][j]), "weight of token " + i + " choice " + j);
+                    moved |= ids[i * k + j] != plainIds[i * k + j];
+                    count[ids[i * k + j]]++;
+                }
+            }
+            assertTrue(moved, "the bias changed no token's experts");
+            for (int x = 0; x < e; x++) assertEquals(count[x], offsets[x + 1] - offsets[x], "expert " + x + "'s slots");
+        }
+    }
+
+    /** The bias decides the choice only: a biased pick is weighed by its unbiased softmax, not by softmax + bias. */
+    @Test
+    void ernieWeighsTheBiasedPicksByTheirUnbiasedSoftmax() {
+        float[] logits = {2f, 1f, 0f, -1f};
+        float[] bias = {0f, 0f, 0f, 1f};       // expert 3 (p 0.032) is picked first; expert 0 (p 0.644) second
+        try (Tensor l = Tensor.ofFloats(logits, 1, 4); Tensor b = Tensor.ofFloats(bias, 4); MoeRouting r = MoeRouting.allocate(cpu, 1, 4, 2);
+             MoeRouting raw = MoeRouting.allocate(cpu, 1, 4, 2)) {
+            cpu.moeRoute(new MoeRouteOp(l, 2, true, r).correctionBias(b));
+            cpu.moeRoute(new MoeRouteOp(l, 2, false, raw).correctionBias(b));
+            double[][] ref = ernie64(logits, 0, 4, 2, bias, 1e-12);
+            assertArrayEquals(new int[] {3, 0}, r.ids().toIntArray());
+            double z = Math.exp(2) + Math.exp(1) + 1 + Math.exp(-1), p3 = Math.exp(-1) / z, p0 = Math.exp(2) / z;
+            float[] w = r.weights().toFloatArray(), u = raw.weights().toFloatArray();
+            for (int j = 0; j < 2; j++) assertEquals(ref[1][j], w[j], 1e-6, "renormalized weight " + j);
+            assertEquals(p3 / (p3 + p0), w[0], 1e-6);
+            assertArrayEquals(new float[] {(float) p3, (float) p0}, u, 1e-6f, "unrenormalized: the plain softmax at the picks");
+        }
+    }
+
     /** V3's masked_fill(0.0): when every kept choice is negative, masked experts (0.0) win, lower ids first, weighed by their sigmoid. */
     @Test
     void maskedZeroBeatsNegativeBiasedChoices() {
@@ -287,7 +369,9 @@ class MoeOpsTest {
             assertRefused(op.sigmoid(bias63), "correctionBias must have shape (64)");
             assertRefused(op.sigmoid(bias2d), "correctionBias must have shape (64)");
             assertRefused(op.sigmoid(biasBf16), "correctionBias must be F32, got BF16");
-            assertRefused(new MoeRouteOp(l, 8, true, r, MoeRouteOp.Scoring.SOFTMAX, bias, 1, 1, 1f), "correctionBias needs SIGMOID scoring");
+            assertRefused(op.correctionBias(bias63), "correctionBias must have shape (64)");   // softmax + bias (ERNIE 4.5): checked alike
+            assertRefused(op.correctionBias(biasBf16), "correctionBias must be F32, got BF16");
+            cpu.moeRoute(new MoeRouteOp(l, 8, true, r, MoeRouteOp.Scoring.SOFTMAX, bias, 1, 1, 1f));   // no longer refused (ABI 18's relaxed rule)
             assertRefused(new MoeRouteOp(l, 8, true, r, null, null, 1, 1, 1f), "scoring is null");
             for (float bad : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) assertRefused(op.scale(bad), "scale = " + bad + " must be finite and > 0");
             try (Tensor l32 = Tensor.ofFloats(new float[32], 1, 32); MoeRouting r32 = MoeRouting.allocate(cpu, 1, 32, 2)) {

@@ -1,5 +1,5 @@
-// CpuMoe — the mixture-of-experts router's arithmetic on the host: softmax or sigmoid scores, DeepSeek's
-// bias and groups, top-k and the expert-major slot layout, exactly as t4j_moe_route (native/src/moe/) defines them.
+// CpuMoe — the mixture-of-experts router's arithmetic on the host: softmax or sigmoid scores, a correction
+// bias for the choice (DeepSeek-V3's, ERNIE 4.5's), DeepSeek's groups, top-k and the expert-major slot layout, exactly as t4j_moe_route (native/src/moe/) defines them.
 package org.transformer4j.runtime.cpu;
 
 public final class CpuMoe {
@@ -23,8 +23,8 @@ public final class CpuMoe {
      * Row {@code logits[at .. at+E)}: scores s (softmax in fp32: max subtracted, exp, sum in expert order; or a
      * sigmoid each), choices c = s (+ bias); with groups, each group's score (its largest c with softmax, the
      * sum of its two largest with sigmoid), the best {@code topkGroups} kept (ties to the lower group) and the
-     * others' c set to 0.0; the k largest c in falling order, ties to the lower expert id; weights c (softmax)
-     * or s (sigmoid), divided by their fp32 sum (+ 1e-20 with sigmoid) when {@code renormalize}, then × scale;
+     * others' c set to 0.0; the k largest c in falling order, ties to the lower expert id; weights c (softmax
+     * without a bias) or s (sigmoid, or a bias with either scoring), divided by their fp32 sum (+ 1e-20 with sigmoid) when {@code renormalize}, then × scale;
      * into ids/weights[out .. out+k). {@code s} and {@code c} are scratch (E).
      */
     public static void topK(Router r, float[] logits, int at, float[] s, float[] c, int[] ids, float[] weights, int out) {
@@ -52,7 +52,7 @@ public final class CpuMoe {
                 if (best < 0 || rankKey(c[i]) > rankKey(c[best])) best = i;
             }
             ids[out + j] = best;
-            weights[out + j] = r.sigmoid() ? s[best] : c[best];
+            weights[out + j] = r.sigmoid() || r.bias() != null ? s[best] : c[best];
             total += weights[out + j];
         }
         float denominator = r.sigmoid() ? total + 1e-20f : total;

@@ -1,6 +1,6 @@
 // CudaMoeTest — the mixture-of-experts ops on the GPU against the CPU twin (CpuMoe's definitions): the
 // router's picks and slot layout equal to the twin's (continuous logits, so no near-ties; DeepSeek's sigmoid,
-// bias, groups and scale, ABI 18, on spaced grids), its weights
+// bias, groups and scale, ABI 18, and ERNIE 4.5's softmax with a bias, on spaced grids), its weights
 // within fp32 noise; the gather bit-equal; the grouped GEMM (with a residual too: LoRA's expand in place) within each
 // dtype's bound and rows past offsets[G] left alone; the combine within one rounding. Several shapes and every dtype; skips without a GPU.
 package org.transformer4j.runtime.cuda;
@@ -74,7 +74,9 @@ class CudaMoeTest {
     /**
      * DeepSeek's routers (ABI 18) against the twin: V3 (sigmoid + bias, 8 groups keeping 4, renormalized, × 2.5) at its
      * real shape, a bias that makes every kept choice negative (masked experts' 0.0 win), V2 (softmax, group max, × 16),
-     * sigmoid alone, and the limits (32 groups of 32, k 32). Inputs keep fp32 near-ties away (see deepSeekLogits), so
+     * sigmoid alone, the limits (32 groups of 32, k 32), and ERNIE 4.5's softmax with a correction bias for the choice
+     * (ABI 18's relaxed rule: E 64, k 6 as ERNIE-4.5-21B-A3B, k 8 as -300B-A47B; the probabilities, at most ~0.05 here,
+     * stay below a bias step of 0.125). Inputs keep fp32 near-ties away (see deepSeekLogits), so
      * the picks and the layout must be equal and the weights within fp32 noise.
      */
     @ParameterizedTest
@@ -85,7 +87,8 @@ class CudaMoeTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         // T, E, k, sigmoid, bias (0 none, 1 V3-like, 2 negative), groups, topkGroups, renormalize, scale × 10
         int[][] cases = {{64, 256, 8, 1, 1, 8, 4, 1, 25}, {9, 256, 8, 1, 2, 8, 4, 1, 25}, {37, 160, 6, 0, 0, 8, 3, 0, 160},
-            {5, 64, 8, 1, 0, 1, 1, 1, 10}, {3, 1024, 32, 1, 1, 32, 17, 1, 25}};
+            {5, 64, 8, 1, 0, 1, 1, 1, 10}, {3, 1024, 32, 1, 1, 32, 17, 1, 25}, {64, 64, 6, 0, 1, 1, 1, 1, 10},
+            {17, 64, 8, 0, 1, 1, 1, 1, 10}, {9, 64, 6, 0, 1, 1, 1, 0, 10}};
         for (int[] c : cases) {
             int t = c[0], e = c[1], k = c[2], groups = c[5], topkGroups = c[6];
             boolean sigmoid = c[3] == 1, renorm = c[7] == 1;
@@ -104,6 +107,9 @@ class CudaMoeTest {
                 if (sigmoid) {
                     ho = ho.sigmoid(c[4] == 0 ? null : hb);
                     go = go.sigmoid(c[4] == 0 ? null : gb);
+                } else if (c[4] != 0) {                  // ERNIE 4.5: softmax scores, the bias for the choice only
+                    ho = ho.correctionBias(hb);
+                    go = go.correctionBias(gb);
                 }
                 cpu.moeRoute(ho);
                 gpu.moeRoute(go);
