@@ -36,13 +36,12 @@ final class HfErnie45 {
      * rotate_half). Refused by name: a partial_rotary_factor other than 1 (Ernie's apply_rotary_pos_emb multiplies the
      * whole head by cos, which transformers cannot do over fewer dims), a hidden_act other than silu.
      */
-    static TransformerConfig config(HfConfig cfg) throws CheckpointException {
-        if (cfg.modelType().equals(MOE)) return moeConfig(cfg);
-        int c = cfg.size("hidden_size", 1024), nh = cfg.size("num_attention_heads", 16);
-        int nkv = cfg.present("num_key_value_heads") && !cfg.has("num_key_value_heads") ? nh : cfg.size("num_key_value_heads", 2);
-        int hd = cfg.present("head_dim") && !cfg.has("head_dim") ? c / nh : cfg.size("head_dim", 128);
-        if (nkv < 1 || nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
-        if (hd % 2 != 0) throw cfg.error("head_dim " + hd + " is odd (the rotary turns pairs of dims)");
+    /**
+     * What both ERNIE 4.5 configs refuse alike — a hidden_act other than silu, a partial_rotary_factor other than 1 (ERNIE's
+     * apply_rotary_pos_emb multiplies the whole head by cos) at the top level or in 5.x's rope_parameters — and the latter,
+     * or null in the 4.x layout.
+     */
+    private static HfConfig siluAndWholeRotary(HfConfig cfg) throws CheckpointException {
         String act = cfg.string("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) throw cfg.error("hidden_act '" + act + "' is not supported (silu is)");
         HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : null;
@@ -52,6 +51,17 @@ final class HfErnie45 {
                         + " is not supported (Ernie4_5's rotary covers the whole head)");
             }
         }
+        return p;
+    }
+
+    static TransformerConfig config(HfConfig cfg) throws CheckpointException {
+        if (cfg.modelType().equals(MOE)) return moeConfig(cfg);
+        int c = cfg.size("hidden_size", 1024), nh = cfg.size("num_attention_heads", 16);
+        int nkv = cfg.present("num_key_value_heads") && !cfg.has("num_key_value_heads") ? nh : cfg.size("num_key_value_heads", 2);
+        int hd = cfg.present("head_dim") && !cfg.has("head_dim") ? c / nh : cfg.size("head_dim", 128);
+        if (nkv < 1 || nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
+        if (hd % 2 != 0) throw cfg.error("head_dim " + hd + " is odd (the rotary turns pairs of dims)");
+        HfConfig p = siluAndWholeRotary(cfg);
         int mpe = cfg.size("max_position_embeddings", 131072);
         double theta = p != null ? p.number("rope_theta", 500000) : cfg.number("rope_theta", 500000);
         TransformerConfig.Rope rope = HfDecoders.ropeOf(cfg, p != null ? p : cfg.object("rope_scaling"), theta, hd, mpe);
@@ -94,15 +104,7 @@ final class HfErnie45 {
         if (nh % nkv != 0) throw cfg.error("num_key_value_heads " + nkv + " does not divide num_attention_heads " + nh);
         int hd = cfg.has("head_dim") ? cfg.size("head_dim") : c / nh;
         if (hd % 2 != 0) throw cfg.error("head_dim " + hd + " is odd (the rotary turns pairs of dims)");
-        String act = cfg.string("hidden_act", "silu");
-        if (!act.equals("silu") && !act.equals("swish")) throw cfg.error("hidden_act '" + act + "' is not supported (silu is)");
-        HfConfig p = cfg.has("rope_parameters") ? cfg.object("rope_parameters") : null;
-        for (HfConfig where : p == null ? List.of(cfg) : List.of(cfg, p)) {
-            if (where.has("partial_rotary_factor") && where.number("partial_rotary_factor", 1) != 1) {
-                throw cfg.error("partial_rotary_factor " + where.number("partial_rotary_factor", 1)
-                        + " is not supported (Ernie4_5's rotary covers the whole head)");
-            }
-        }
+        HfConfig p = siluAndWholeRotary(cfg);
         double normMin = cfg.number("moe_norm_min", 1e-12);
         if (!(normMin >= 0 && normMin <= 1e-12)) {
             throw cfg.error("moe_norm_min " + normMin + " is not supported (the router divides by the picked weights' plain sum,"
