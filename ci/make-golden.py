@@ -71,7 +71,7 @@ PRIORITY = REQUIRED + ("torch-save",) + (
     "phi3", "gemma2", "gemma3-text", "mixtral", "qwen3-moe", "qwen2-moe", "olmoe", "gpt-oss",
     "modernbert-mlm", "mpnet", "embeddinggemma", "electra-seqcls", "deberta-v3-seqcls",
     "olmo2", "olmo", "smollm3", "granite", "qwen2-yarn", "phi3-longrope", "gpt-neox", "phi", "stablelm", "starcoder2", "opt", "gptj", "gpt-bigcode", "falcon",
-    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm", "cohere", "cohere2", "deepseek-v3", "deepseek-v2",
+    "bloom", "mpt", "falcon-rw", "gpt-neo", "albert", "albert-mlm", "cohere", "cohere2", "deepseek-v3", "deepseek-v2", "glm4-moe", "nemotron",
     "t5-v1_1-tied")
 MISSING = object()
 
@@ -180,7 +180,7 @@ def deepseek_gap(model, x, k):
     no router_logits, so the sparse blocks' inputs are caught with forward pre-hooks."""
     model.eval()
     cfg = model.config
-    v3 = cfg.model_type == "deepseek_v3"
+    v3 = cfg.model_type in ("deepseek_v3", "glm4_moe")                                   # GLM-4.5's router is V3's
     seen, hooks = [], []
     for layer in model.model.layers:
         if hasattr(layer.mlp, "experts"):
@@ -608,6 +608,19 @@ def build_all(stage):
             n_shared_experts=1, moe_intermediate_size=32, first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.5,
             rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 32,
                              "mscale": 1.0, "mscale_all_dim": 1.0, "beta_fast": 32.0, "beta_slow": 1.0})),
+        # GLM-4.5 (2026-12-07, written without torch at hand) as GLM-4.5-Air scaled down: q/k/v biases, per-head q/k norms
+        # (use_qk_norm), rotate_half over the first half of each head (partial_rotary_factor's default 0.5), DeepSeek-V3's
+        # router (sigmoid, e_score_correction_bias drawn N(0, 0.1²), one group), 8 experts of 32 top-2, renormalized, × 2.5,
+        # one shared expert, layer 0 dense
+        ("glm4-moe", "Glm4MoeForCausalLM", "Glm4MoeConfig", dict(
+            head_dim=32, attention_bias=True, use_qk_norm=True, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1,
+            moe_intermediate_size=32, first_k_dense_replace=1, n_group=1, topk_group=1, norm_topk_prob=True,
+            routed_scaling_factor=2.5, tie_word_embeddings=False)),
+        # NVIDIA Nemotron (2026-12-07, written without torch at hand) as Nemotron-Mini-4B: LayerNorm1P (weight + 1, with
+        # bias), relu² MLP (up, down; not gated), rotate_half over half of each head, untied; LayerNorms (norm_eps), so the
+        # RMSNorm field is not passed
+        ("nemotron", "NemotronForCausalLM", "NemotronConfig", dict(head_dim=32, hidden_act="relu2", partial_rotary_factor=0.5,
+                                                                norm_eps=1e-5, tie_word_embeddings=False)),
     ]
     # fields of `common` a family's config class does not have (LayerNorm families; GPT-NeoX is multi-head only)
     dropped = {"gpt-neox": ("rms_norm_eps", "num_key_value_heads"), "phi": ("rms_norm_eps",), "stablelm": ("rms_norm_eps",),
@@ -623,7 +636,7 @@ def build_all(stage):
                        "num_attention_heads", "max_position_embeddings"),
                "falcon-rw": ("rms_norm_eps", "num_key_value_heads", "intermediate_size"),
                "gpt-neo": ("rms_norm_eps", "num_key_value_heads", "num_hidden_layers", "num_attention_heads"),
-               "cohere": ("rms_norm_eps",), "cohere2": ("rms_norm_eps",), "olmo": ("rms_norm_eps",)}
+               "cohere": ("rms_norm_eps",), "cohere2": ("rms_norm_eps",), "olmo": ("rms_norm_eps",), "nemotron": ("rms_norm_eps",)}
     # what the ALiBi, GPT-Neo and Cohere folders' config.json must say beyond the common fields (their own names for them)
     also_want = {"bloom": {"n_layer": 2, "n_head": 3}, "mpt": {"d_model": 48, "n_heads": 3, "n_layers": 2},
                  "falcon-rw": {"alibi": True, "multi_query": False, "parallel_attn": False, "bias": True},
@@ -654,7 +667,7 @@ def build_all(stage):
             top_k = getattr(config, "num_experts_per_tok", 0)
             for attempt in range(40 if top_k else 1):
                 randomize(model, torch.Generator().manual_seed(SEED + 20 + k + 1000 * attempt))
-                deepseek = name.startswith("deepseek")
+                deepseek = name.startswith("deepseek") or name == "glm4-moe"                 # DeepSeek's routers (GLM-4.5: V3's)
                 if deepseek:
                     deepseek_bias(model, torch.Generator().manual_seed(SEED + 40 + k + 1000 * attempt))
                 # a MoE folder must route the same in BF16: redraw until every token's k-th and (k+1)-th expert
@@ -667,7 +680,7 @@ def build_all(stage):
             want = {key: kwargs[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                                  "num_attention_heads", "num_key_value_heads") if key in kwargs}
             want["model_type"] = {"gemma3-text": "gemma3_text", "qwen2-moe": "qwen2_moe", "qwen3-moe": "qwen3_moe", "gpt-neox": "gpt_neox", "gpt-bigcode": "gpt_bigcode",
-                                 "gpt-neo": "gpt_neo", "deepseek-v2": "deepseek_v2", "deepseek-v3": "deepseek_v3"}.get(
+                                 "gpt-neo": "gpt_neo", "deepseek-v2": "deepseek_v2", "deepseek-v3": "deepseek_v3", "glm4-moe": "glm4_moe"}.get(
                 name, name.split("-")[0])                                                   # qwen2-yarn holds a qwen2 model
             want.update(also_want.get(name, {}))
             make(stage, name, model, lambda m, x=x: {"logits": m(input_ids=x).logits},
