@@ -949,6 +949,56 @@ def quantized(out, name):
     return cfg, P, ids, decoders.forward(cfg, P, ids)[1], raw
 
 
+def moe_folders(out, module):
+    """The fixture folders of module.KINDS (deepseek, glm4_moe, ernie4_5_moe), each checked for what these families record
+    alike: exactly module.tensor_names(cfg) with their shapes, a router bias stored F32 where the folder has one, and the
+    recorded routing recomputed by module.forward (the sparse layers; min_routing_gap over input_ids, and the recorded one
+    over the greedy run, >= MIN_ROUTING_GAP; each sparse layer's experts and weights at the last positions). Yields
+    (name, cfg, P, ids, logits, routing, rec) for the family's own checks."""
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        if cfg["model_type"] not in module.KINDS:
+            continue
+        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        names = module.tensor_names(cfg)
+        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
+        router = [k for k in params if k.endswith("e_score_correction_bias")]
+        if router:
+            check(all(params[k].dtype == np.float32 for k in router), f"{name}: router bias stored F32")
+        ids = np.array(ref["inputs"]["input_ids"])
+        routing = []
+        h, logits = module.forward(cfg, P, ids, routing=routing)
+        gap = make_fixtures.min_gap(routing)
+        rec = ref["routing"]
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
+        check(rec["min_routing_gap"]["greedy"] >= make_fixtures.MIN_ROUTING_GAP, f"{name}: greedy routing gap")
+        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
+        check(rec["sparse_layers"] == module.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
+        for i, r in zip(layers, routing):
+            b_, t_ = ids.shape
+            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
+                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
+                  f"{name}: layer {i}'s experts and weights at the last positions")
+        yield name, cfg, P, ids, logits, routing, rec
+
+
+def mover(name, forward, ids, logits, by=1e-3):
+    """moved(c2, P2, what, **kw): checks that forward(c2, P2, ids, **kw)'s logits differ from logits by more than by x
+    max|logits| (a part that must matter moves the logits)."""
+    big = np.abs(logits).max()
+
+    def moved(c2, P2, what, **kw):
+        check(np.abs(forward(c2, P2, ids, **kw)[1] - logits).max() > by * big, f"{name}: {what} moves the logits")
+    return moved
+
+
+def zeroed(P, test):
+    """P with the tensors whose names pass test set to 0."""
+    return {k: (0 * v if test(k) else v) for k, v in P.items()}
+
+
 def deepseek_checks(out):
     """DeepSeek-V2 / V3 (deepseek.py): MLA against a per-head formula with materialized keys and values (and the weight-absorbed
     latent form), V2's complex rotary against V3's interleave form, both routers against brute force and by hand, the softmax
@@ -1068,38 +1118,14 @@ def deepseek_checks(out):
         top = sorted(cand, key=lambda e: -b_[e])[:3]
         w = [s_[e] / (sum(s_[e2] for e2 in top) + 1e-20) * 2.5 for e in top]
         check(r["ids"][n_].tolist() == top and np.allclose(r["weights"][n_], w, rtol=1e-14, atol=0), f"V3 router vs brute force, token {n_}")
-    for name in sorted(os.listdir(out)):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        if cfg["model_type"] not in deepseek.KINDS:
-            continue
-        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
-        names = deepseek.tensor_names(cfg)
-        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
-        ids = np.array(ref["inputs"]["input_ids"])
-        routing = []
-        h, logits = deepseek.forward(cfg, P, ids, routing=routing)
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, deepseek):
         gap, ggap, kth = make_fixtures.deepseek_routing(routing)
-        rec = ref["routing"]
-        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
-              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
         if "min_group_gap" in rec:
             check(ggap >= make_fixtures.MIN_ROUTING_GAP and abs(ggap - rec["min_group_gap"]["input_ids"]) <= 1e-12, f"{name}: group gap {ggap}")
         if "min_kth_choice_score" in rec:
             check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
-        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
-        check(rec["sparse_layers"] == deepseek.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
-        for i, r in zip(layers, routing):
-            b_, t_ = ids.shape
-            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
-                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
-                  f"{name}: layer {i}'s experts and weights at the last positions")
-        big = np.abs(logits).max()
-
-        def moved(c2, P2=P, what=""):
-            check(np.abs(deepseek.forward(c2, P2, ids)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
-        noshared = {k: (0 * v if ".shared_experts.down_proj" in k else v) for k, v in P.items()}
-        moved(cfg, noshared, "the shared experts")
+        moved = mover(name, deepseek.forward, ids, logits)
+        moved(cfg, zeroed(P, lambda k: ".shared_experts.down_proj" in k), "the shared experts")
         moved(dict(cfg, routed_scaling_factor=1.0 if cfg["routed_scaling_factor"] != 1.0 else 2.0), P, "routed_scaling_factor")
         rp = rope.parameters(cfg)
         if rp["rope_type"] == "yarn":
@@ -1111,8 +1137,7 @@ def deepseek_checks(out):
                 deepseek.softmax_scale = plain
             moved(dict(cfg, rope_scaling=dict(cfg["rope_scaling"], factor=1.0)), P, "yarn's frequencies (factor 1, mscale 1)")
         if cfg["model_type"] == "deepseek_v3":
-            nob = {k: (0 * v if k.endswith("e_score_correction_bias") else v) for k, v in P.items()}
-            moved(cfg, nob, "e_score_correction_bias")
+            moved(cfg, zeroed(P, lambda k: k.endswith("e_score_correction_bias")), "e_score_correction_bias")
             moved(dict(cfg, rope_interleave=False), P, "rope_interleave false")
             moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
             moved(dict(cfg, n_group=1, topk_group=1), P, "the group limit")
@@ -1165,36 +1190,10 @@ def ernie4_5_moe_checks(out):
         check(False, "ernie4_5_moe: a null head_dim is refused")
     except ValueError:
         pass
-    for name in sorted(os.listdir(out)):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        if cfg["model_type"] not in ernie4_5_moe.KINDS:
-            continue
-        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
-        names = ernie4_5_moe.tensor_names(cfg)
-        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
-        check(all(params[k].dtype == np.float32 for k in params if k.endswith("e_score_correction_bias")), f"{name}: router bias stored F32")
-        ids = np.array(ref["inputs"]["input_ids"])
-        routing = []
-        h, logits = ernie4_5_moe.forward(cfg, P, ids, routing=routing)
-        gap = min(float(r["gap"].min()) for r in routing)
-        rec = ref["routing"]
-        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
-              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
-        check(rec["min_routing_gap"]["greedy"] >= make_fixtures.MIN_ROUTING_GAP, f"{name}: greedy routing gap")
-        moved_tokens = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, ernie4_5_moe):
+        moved_tokens = make_fixtures.moved_by_the_bias(routing)
         check(moved_tokens == rec["tokens_moved_by_the_bias"] > 0, f"{name}: the bias moves {moved_tokens} token choices")
-        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
-        check(rec["sparse_layers"] == ernie4_5_moe.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
-        for i, r in zip(layers, routing):
-            b_, t_ = ids.shape
-            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
-                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
-                  f"{name}: layer {i}'s experts and weights at the last positions")
-        big = np.abs(logits).max()
-
-        def moved(c2, P2=P, what="", **kw):
-            check(np.abs(ernie4_5_moe.forward(c2, P2, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        moved = mover(name, ernie4_5_moe.forward, ids, logits)
         moved(cfg, P, "the correction bias", bias=False)
         moved(cfg, P, "the shared experts", shared=False)
         hd = ernie4_5_moe.head_dim(cfg)
@@ -1235,40 +1234,16 @@ def glm4_moe_checks(out):
         check(False, "glm4_moe: a null head_dim is refused")
     except ValueError:
         pass
-    for name in sorted(os.listdir(out)):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        if cfg["model_type"] not in glm4_moe.KINDS:
-            continue
-        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
-        names = glm4_moe.tensor_names(cfg)
-        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
-        check(all(params[k].dtype == np.float32 for k in params if k.endswith("e_score_correction_bias")), f"{name}: router bias stored F32")
-        ids = np.array(ref["inputs"]["input_ids"])
-        routing = []
-        h, logits = glm4_moe.forward(cfg, P, ids, routing=routing)
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, glm4_moe):
         gap, ggap, kth = make_fixtures.deepseek_routing(routing)
-        rec = ref["routing"]
-        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
-              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
         check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
-        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
-        check(rec["sparse_layers"] == glm4_moe.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
-        for i, r in zip(layers, routing):
-            b_, t_ = ids.shape
-            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
-                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
-                  f"{name}: layer {i}'s experts and weights at the last positions")
-        big = np.abs(logits).max()
-
-        def moved(c2, P2=P, what="", **kw):
-            check(np.abs(glm4_moe.forward(c2, P2, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        moved = mover(name, glm4_moe.forward, ids, logits)
         moved(cfg, P, "GLM-4's interleaved pairs for the halves", rotation="pairs")
         moved(dict(cfg, partial_rotary_factor=1.0), P, "a whole-head rotary")
         moved(dict(cfg, use_qk_norm=False), P, "dropping the q/k norms")
         moved(cfg, {k: v for k, v in P.items() if not k.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias"))}, "dropping the q/k/v biases")
-        moved(cfg, {k: (0 * v if k.endswith("e_score_correction_bias") else v) for k, v in P.items()}, "e_score_correction_bias")
-        moved(cfg, {k: (0 * v if ".shared_experts.down_proj" in k else v) for k, v in P.items()}, "the shared expert")
+        moved(cfg, zeroed(P, lambda k: k.endswith("e_score_correction_bias")), "e_score_correction_bias")
+        moved(cfg, zeroed(P, lambda k: ".shared_experts.down_proj" in k), "the shared expert")
         moved(dict(cfg, routed_scaling_factor=1.0), P, "routed_scaling_factor")
         moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
         check(cfg["use_qk_norm"] and cfg["attention_bias"] and cfg["partial_rotary_factor"] == 0.5 and cfg["n_group"] == 1
@@ -1810,11 +1785,10 @@ def nemotron_checks(out):
         names |= {p + f"{n}.{x}" for n in ("input_layernorm", "post_attention_layernorm") for x in ("weight", "bias")}
     check(set(params) == names, "nemotron: exact tensor names (no gate_proj, no projection biases, LayerNorm1P biases)")
     ids = np.array(ref["inputs"]["input_ids"])
-    logits = nemotron.forward(cfg, P, ids)[1]
-    big = np.abs(logits).max()
+    moved = mover("nemotron", nemotron.forward, ids, nemotron.forward(cfg, P, ids)[1], 1e-2)
     for what, kw in (("the + 1", {"one_plus": False}), ("relu² (ReLU instead)", {"activation": "relu"}),
                      ("the partial rotary (whole head instead)", {"rotary": "whole"})):
-        check(np.abs(nemotron.forward(cfg, P, ids, **kw)[1] - logits).max() > 1e-2 * big, f"nemotron: {what} moves the logits")
+        moved(cfg, P, what, **kw)
 
 
 def exaone4_checks(out):
