@@ -219,6 +219,12 @@ def rope_relative():
               f"rope {scaling}: q·k depends on the distance only")
 
 
+# the families whose causality check is only the prefix's logits = the first rows of the full pass's
+PREFIX_FORWARDS = {kind: module.forward for module in (ernie4_5_moe, glm4_moe, deepseek, glm, cohere)
+                   for kind in module.KINDS}
+PREFIX_FORWARDS.update(ernie4_5=ernie4_5.forward, nemotron=nemotron.forward, exaone4=exaone4.forward)
+
+
 def causality(out):
     for name in sorted(os.listdir(out)):
         d = os.path.join(out, name)
@@ -247,30 +253,10 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
-        elif cfg["model_type"] in ernie4_5_moe.KINDS:
-            full = ernie4_5_moe.forward(cfg, P, ids)[1]
-            check(np.abs(ernie4_5_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in glm4_moe.KINDS:
-            full = glm4_moe.forward(cfg, P, ids)[1]
-            check(np.abs(glm4_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in deepseek.KINDS:
-            full = deepseek.forward(cfg, P, ids)[1]
-            check(np.abs(deepseek.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] == "ernie4_5":
-            full = ernie4_5.forward(cfg, P, ids)[1]
-            check(np.abs(ernie4_5.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] == "nemotron":
-            full = nemotron.forward(cfg, P, ids)[1]
-            check(np.abs(nemotron.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] == "exaone4":
-            full = exaone4.forward(cfg, P, ids)[1]
-            check(np.abs(exaone4.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in glm.KINDS:
-            full = glm.forward(cfg, P, ids)[1]
-            check(np.abs(glm.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in cohere.KINDS:
-            full = cohere.forward(cfg, P, ids)[1]
-            check(np.abs(cohere.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] in PREFIX_FORWARDS:   # forward(cfg, P, ids)[1]: the logits, no other input
+            fwd = PREFIX_FORWARDS[cfg["model_type"]]
+            full = fwd(cfg, P, ids)[1]
+            check(np.abs(fwd(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in ("bloom", "mpt"):
             fwd = bloom.forward if cfg["model_type"] == "bloom" else mpt.forward
             full = fwd(cfg, P, ids)[1]
