@@ -1194,6 +1194,20 @@ def ernie4_5_moe_checks(out):
               and "head_dim" not in cfg and not cfg["use_bias"], f"{name}: ERNIE-4.5-21B-A3B's switches (layer 0 dense, 2 shared, no head_dim)")
 
 
+def neox_half_rotary_error(rc):
+    """max |rope.apply - by hand| for 1..16 at position 3 under rc (head_dim 16, rope_theta 100, half of it rotary): the pairs
+    (j, j + 4) of the first 8 dims turn by 3 · inv[j], dims 8..15 pass (GPT-NeoX's partial rotary)."""
+    cos, sin = rope.cos_sin(rc, np.array([3]))
+    x = np.arange(1.0, 17.0)[None, None, None, :]
+    got = rope.apply(x, cos, sin)[0, 0, 0]
+    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
+    want = x[0, 0, 0].copy()
+    for j in range(4):
+        a, b = x[0, 0, 0, j], x[0, 0, 0, j + 4]
+        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - b * math.sin(3 * inv[j]), b * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
+    return np.abs(got - want).max()
+
+
 def glm4_moe_checks(out):
     """GLM-4.5 / 4.6 (glm4_moe.py): the NeoX rotary over the first int(head_dim x partial_rotary_factor) dims by hand; head_dim
     as given, hidden // heads when absent, null refused; the folder's exact tensor names and shapes and its recorded routing;
@@ -1202,16 +1216,7 @@ def glm4_moe_checks(out):
     of their maximum."""
     small = {"model_type": "glm4_moe", "head_dim": 16, "partial_rotary_factor": 0.5, "rope_theta": 100.0, "hidden_size": 32,
              "num_attention_heads": 4}
-    rc = glm4_moe.rope_cfg(small)
-    cos, sin = rope.cos_sin(rc, np.array([3]))
-    x = np.arange(1.0, 17.0)[None, None, None, :]
-    got = rope.apply(x, cos, sin)[0, 0, 0]
-    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
-    want = x[0, 0, 0].copy()
-    for j in range(4):                               # pairs (j, j + 4) of the first 8 dims turn by 3 · inv[j]; 8..15 pass
-        a, b = x[0, 0, 0, j], x[0, 0, 0, j + 4]
-        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - b * math.sin(3 * inv[j]), b * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
-    check(np.abs(got - want).max() < 1e-12 and glm4_moe.rotary_dim(small) == 8, "glm4_moe: NeoX halves over the first 8 of 16 dims")
+    check(neox_half_rotary_error(glm4_moe.rope_cfg(small)) < 1e-12 and glm4_moe.rotary_dim(small) == 8, "glm4_moe: NeoX halves over the first 8 of 16 dims")
     check(glm4_moe.head_dim({"hidden_size": 4096, "num_attention_heads": 96}) == 42 and glm4_moe.head_dim(small) == 16
           and glm4_moe.rotary_dim({"hidden_size": 64, "num_attention_heads": 4}) == 8,
           "glm4_moe: head_dim as given, else hidden // heads; partial 0.5 by default")
@@ -1751,15 +1756,7 @@ def nemotron_checks(out):
     want = (x - 3.0) / math.sqrt(3.5 + 1e-5) * (1.0 + w) + b
     check(np.abs(nemotron.layer_norm_1p(x, w, b, 1e-5) - want).max() < 1e-14, "nemotron: LayerNorm1P applies 1 + w and the bias")
     small = {"model_type": "nemotron", "head_dim": 16, "rope_theta": 100.0, "hidden_size": 32, "num_attention_heads": 4}
-    cos, sin = rope.cos_sin(nemotron.rope_cfg(small), np.array([3]))
-    v = np.arange(1.0, 17.0)[None, None, None, :]
-    got = rope.apply(v, cos, sin)[0, 0, 0]
-    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
-    want = v[0, 0, 0].copy()
-    for j in range(4):                               # pairs (j, j + 4) of the first 8 dims turn by 3 · inv[j]; 8..15 pass
-        a, c = v[0, 0, 0, j], v[0, 0, 0, j + 4]
-        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - c * math.sin(3 * inv[j]), c * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
-    check(np.abs(got - want).max() < 1e-12 and nemotron.rotary_dim(small) == 8, "nemotron: NeoX halves over the first 8 of 16 dims (0.5 by default)")
+    check(neox_half_rotary_error(nemotron.rope_cfg(small)) < 1e-12 and nemotron.rotary_dim(small) == 8, "nemotron: NeoX halves over the first 8 of 16 dims (0.5 by default)")
     check(nemotron.head_dim({"hidden_size": 3072, "num_attention_heads": 24, "head_dim": 128}) == 128
           and nemotron.head_dim({"hidden_size": 64, "num_attention_heads": 4}) == 16, "nemotron: head_dim as given, else hidden // heads")
     cfg, P, ref = load(os.path.join(out, "nemotron"))
