@@ -267,16 +267,21 @@ def tensor_names(cfg):
                 out[a + "q_a_proj.bias"] = (qr,)
             out[a + "kv_a_proj_with_mqa.bias"] = (kvr + dr,)
             out[a + "o_proj.bias"] = (c,)
-        if not sp:
-            out.update({m + "gate_proj.weight": (f, c), m + "up_proj.weight": (f, c), m + "down_proj.weight": (c, f)})
-            continue
-        out[m + "gate.weight"] = (n, c)
-        if cfg["model_type"] == "deepseek_v3":
-            out[m + "gate.e_score_correction_bias"] = (n,)
-        for e in range(n):
-            out.update({f"{m}experts.{e}.gate_proj.weight": (fm, c), f"{m}experts.{e}.up_proj.weight": (fm, c),
-                        f"{m}experts.{e}.down_proj.weight": (c, fm)})
-        fs = fm * cfg["n_shared_experts"]
-        out.update({m + "shared_experts.gate_proj.weight": (fs, c), m + "shared_experts.up_proj.weight": (fs, c),
-                    m + "shared_experts.down_proj.weight": (c, fs)})
+        out.update(mlp_tensor_names(m, c, sp, f, fm, n, fm * cfg["n_shared_experts"], cfg["model_type"] == "deepseek_v3"))
+    return out
+
+
+def mlp_tensor_names(m, c, sparse, f, fm, n, fs, bias):
+    """One layer's mlp names under m with shapes: DeepseekV{2,3}MoE's (Glm4MoeMoE's the same) when sparse (n experts.{e}.*
+    of fm, gate.weight, gate.e_score_correction_bias when bias, shared_experts.* of fs), else the dense MLP of f."""
+    if not sparse:
+        return {m + "gate_proj.weight": (f, c), m + "up_proj.weight": (f, c), m + "down_proj.weight": (c, f)}
+    out = {m + "gate.weight": (n, c)}
+    if bias:
+        out[m + "gate.e_score_correction_bias"] = (n,)
+    for e in range(n):
+        out.update({f"{m}experts.{e}.gate_proj.weight": (fm, c), f"{m}experts.{e}.up_proj.weight": (fm, c),
+                    f"{m}experts.{e}.down_proj.weight": (c, fm)})
+    out.update({m + "shared_experts.gate_proj.weight": (fs, c), m + "shared_experts.up_proj.weight": (fs, c),
+                m + "shared_experts.down_proj.weight": (c, fs)})
     return out

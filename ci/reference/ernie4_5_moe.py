@@ -32,11 +32,8 @@ KINDS = ("ernie4_5_moe",)
 
 
 def head_dim(cfg):
-    if "head_dim" in cfg:
-        if cfg["head_dim"] is None:
-            raise ValueError("head_dim null: Ernie4_5_MoeAttention's getattr returns None and the view fails")
-        return cfg["head_dim"]
-    return cfg.get("hidden_size", 2560) // cfg.get("num_attention_heads", 20)
+    """Ernie4_5_MoeAttention: getattr(config, "head_dim", hidden_size // num_attention_heads) (null fails in transformers)."""
+    return nn.config_head_dim(cfg, 2560, 20, "head_dim null: Ernie4_5_MoeAttention's getattr returns None and the view fails")
 
 
 def rope_cfg(cfg):

@@ -34,11 +34,7 @@ import rope
 
 def head_dim(cfg):
     """Exaone4Attention: getattr(config, "head_dim", hidden_size // num_attention_heads): the key's value when present."""
-    if "head_dim" in cfg:
-        if cfg["head_dim"] is None:
-            raise ValueError("head_dim null: Exaone4Attention's scaling None ** -0.5 fails in transformers")
-        return cfg["head_dim"]
-    return cfg.get("hidden_size", 4096) // cfg.get("num_attention_heads", 32)
+    return nn.config_head_dim(cfg, 4096, 32, "head_dim null: Exaone4Attention's scaling None ** -0.5 fails in transformers")
 
 
 def sliding_window(cfg):

@@ -45,11 +45,7 @@ KINDS = ("glm4_moe",)
 
 def head_dim(cfg):
     """Glm4MoeAttention: config.head_dim when the config carries it (null fails in transformers), else hidden // heads."""
-    if "head_dim" in cfg:
-        if cfg["head_dim"] is None:
-            raise ValueError("head_dim null: Glm4MoeAttention's view(…, -1, None) fails in transformers")
-        return cfg["head_dim"]
-    return cfg.get("hidden_size", 4096) // cfg.get("num_attention_heads", 96)
+    return nn.config_head_dim(cfg, 4096, 96, "head_dim null: Glm4MoeAttention's view(…, -1, None) fails in transformers")
 
 
 def rope_cfg(cfg):
@@ -140,19 +136,5 @@ def tensor_names(cfg):
         if cfg.get("use_qk_norm", False):
             out[a + "q_norm.weight"] = (hd,)
             out[a + "k_norm.weight"] = (hd,)
-        if sp:
-            for e in range(n):
-                out[f"{m}experts.{e}.gate_proj.weight"] = (fm, c)
-                out[f"{m}experts.{e}.up_proj.weight"] = (fm, c)
-                out[f"{m}experts.{e}.down_proj.weight"] = (c, fm)
-            out[m + "gate.weight"] = (n, c)
-            out[m + "gate.e_score_correction_bias"] = (n,)
-            fs = fm * cfg.get("n_shared_experts", 1)
-            out[m + "shared_experts.gate_proj.weight"] = (fs, c)
-            out[m + "shared_experts.up_proj.weight"] = (fs, c)
-            out[m + "shared_experts.down_proj.weight"] = (c, fs)
-        else:
-            out[m + "gate_proj.weight"] = (f, c)
-            out[m + "up_proj.weight"] = (f, c)
-            out[m + "down_proj.weight"] = (c, f)
+        out.update(deepseek.mlp_tensor_names(m, c, sp, f, fm, n, fm * cfg.get("n_shared_experts", 1), True))
     return out

@@ -3552,6 +3552,72 @@ def make_ernie4_5(out):
                                                "500000) with use_bias true: biases on all seven projections"})
 
 
+# ---- what the router-recording MoE fixtures share (deepseek-v2-lite, deepseek-v2, deepseek-v3, glm4-moe, ernie4_5-moe) ----
+
+def moe_drawn(seed, draw, cfg, t):
+    """Draw(seed) after draw(d, cfg), and the input_ids (2, t) drawn next from it (tokens from 3 on)."""
+    d = Draw(seed)
+    draw(d, cfg)
+    return d, d.ids(2, t, cfg["vocab_size"], low=3)
+
+
+def min_gap(routing):
+    """The smallest k-th − (k+1)-th choosing-score gap over every token and sparse layer of a list of route() dicts."""
+    return min(float(r["gap"].min()) for r in routing)
+
+
+def moe_run(forward, cfg, P, ids, summarize):
+    """forward(cfg, P, ids, routing=[...])'s outputs, the routing over input_ids, the prompt (input_ids[0, :24]), its greedy
+    run by full recomputation, and summarize(routing) of each step's recomputation, in step order."""
+    routing = []
+    h, logits = forward(cfg, P, ids, routing=routing)
+    prompt = ids[0, :24].tolist()
+    steps = []
+
+    def step(toks):
+        r = []
+        lg = forward(cfg, P, [toks], routing=r)[1][0, -1]
+        steps.append(summarize(r))
+        return lg
+    g = greedy(step, prompt)
+    return h, logits, routing, prompt, g, steps
+
+
+def seed_scan(cfg, seeds, draw, passes, t=32):
+    """The seeds whose model (moe_drawn) passes: passes(cfg, P, ids) -> (the family's routing check, the greedy run), with
+    greedy margins all >= 0.01 (how the MoE fixtures' seeds were chosen), the weights rounded to bfloat16 as the folders
+    store them."""
+    global STORE
+    good, STORE = [], "BF16"
+    for seed in seeds:
+        d, ids = moe_drawn(seed, draw, cfg, t)
+        ok, g = passes(cfg, d.f64(), ids)
+        if ok and min(g[1]) >= 0.01:
+            good.append(seed)
+    STORE = "F32"
+    return good
+
+
+def moe_routing_record(sparse, top_k, routing, ids, gaps, note, first=(), then=()):
+    """reference.json's routing record, its keys in this order: sparse_layers, top_k, min_routing_gap (gaps: over input_ids,
+    over the greedy run), the family's first items, last_position_experts / last_position_weights (per sparse layer, the
+    top-k expert ids and their weights at each row's last input position), the family's then items, the note."""
+    b, t = ids.shape
+    layers = [i for i, sp in enumerate(sparse) if sp]
+    rec = {"sparse_layers": sparse, "top_k": top_k, "min_routing_gap": {"input_ids": gaps[0], "greedy": gaps[1]}}
+    rec.update(first)
+    rec["last_position_experts"] = {str(i): r["ids"].reshape(b, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)}
+    rec["last_position_weights"] = {str(i): r["weights"].reshape(b, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)}
+    rec.update(then)
+    rec["note"] = note
+    return rec
+
+
+def recomputed(prompt, g):
+    """The greedy record of a run by full recomputation."""
+    return {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"}
+
+
 # ---- DeepSeek-V2 / DeepSeek-V3 (MLA + DeepSeek MoE) ----------------------------------------------------------
 
 def deepseek_config(model_type, **extra):
@@ -3579,7 +3645,7 @@ def draw_deepseek(d, cfg):
     gate.e_score_correction_bias N(0, 0.1²), kept float32 as the published files keep it), shared_experts.*."""
     c, v, nh = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"]
     dn, dr, dv, kvr, qr = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"], cfg["q_lora_rank"]
-    ab, n, fm = bool(cfg["attention_bias"]), cfg["n_routed_experts"], cfg["moe_intermediate_size"]
+    ab = bool(cfg["attention_bias"])
     d.emb("model.embed_tokens.weight", v, c)
     for i, sp in enumerate(deepseek.sparse_layers(cfg)):
         p = f"model.layers.{i}."
@@ -3594,27 +3660,35 @@ def draw_deepseek(d, cfg):
         d.norm(a + "kv_a_layernorm", kvr, bias=False)
         d.mat(a + "kv_b_proj.weight", nh * (dn + dv), kvr)
         d.linear(a + "o_proj", nh * dv, c, ab)
-        if sp:
-            for e in range(n):
-                d.mat(f"{m}experts.{e}.gate_proj.weight", fm, c)
-                d.mat(f"{m}experts.{e}.up_proj.weight", fm, c)
-                d.mat(f"{m}experts.{e}.down_proj.weight", c, fm)
-            d.mat(m + "gate.weight", n, c)
-            if cfg["model_type"] == "deepseek_v3":
-                d.raw(m + "gate.e_score_correction_bias", (0.1 * d.rng.standard_normal(n)).astype(np.float32))
-            fs = fm * cfg["n_shared_experts"]
-            d.mat(m + "shared_experts.gate_proj.weight", fs, c)
-            d.mat(m + "shared_experts.up_proj.weight", fs, c)
-            d.mat(m + "shared_experts.down_proj.weight", c, fs)
-        else:
-            d.mat(m + "gate_proj.weight", cfg["intermediate_size"], c)
-            d.mat(m + "up_proj.weight", cfg["intermediate_size"], c)
-            d.mat(m + "down_proj.weight", c, cfg["intermediate_size"])
+        draw_deepseek_mlp(d, m, cfg, sp, cfg["model_type"] == "deepseek_v3")
         d.norm(p + "input_layernorm", c, bias=False)
         d.norm(p + "post_attention_layernorm", c, bias=False)
     d.norm("model.norm", c, bias=False)
     if not cfg["tie_word_embeddings"]:
         d.mat("lm_head.weight", v, c)
+
+
+def draw_deepseek_mlp(d, m, cfg, sparse, bias):
+    """One layer's mlp under m in declaration order: DeepseekV{2,3}MoE's (Glm4MoeMoE's the same) when sparse:
+    experts.{e}.gate_proj / up_proj / down_proj, gate.weight, with bias gate.e_score_correction_bias N(0, 0.1²) kept float32,
+    shared_experts.* of moe_intermediate_size x n_shared_experts; else the dense MLP of intermediate_size."""
+    c, n, fm, f = cfg["hidden_size"], cfg["n_routed_experts"], cfg["moe_intermediate_size"], cfg["intermediate_size"]
+    if sparse:
+        for e in range(n):
+            d.mat(f"{m}experts.{e}.gate_proj.weight", fm, c)
+            d.mat(f"{m}experts.{e}.up_proj.weight", fm, c)
+            d.mat(f"{m}experts.{e}.down_proj.weight", c, fm)
+        d.mat(m + "gate.weight", n, c)
+        if bias:
+            d.raw(m + "gate.e_score_correction_bias", (0.1 * d.rng.standard_normal(n)).astype(np.float32))
+        fs = fm * cfg["n_shared_experts"]
+        d.mat(m + "shared_experts.gate_proj.weight", fs, c)
+        d.mat(m + "shared_experts.up_proj.weight", fs, c)
+        d.mat(m + "shared_experts.down_proj.weight", c, fs)
+    else:
+        d.mat(m + "gate_proj.weight", f, c)
+        d.mat(m + "up_proj.weight", f, c)
+        d.mat(m + "down_proj.weight", c, f)
 
 
 DEEPSEEK_FOLLOWS = {
@@ -3637,35 +3711,27 @@ DEEPSEEK_FOLLOWS = {
 def deepseek_routing(routing):
     """(min k-th − (k+1)-th choosing-score gap, min topk_group-th − next group-score gap (inf without groups), min k-th
     choosing score) over every token and sparse layer."""
-    gap = min(float(r["gap"].min()) for r in routing)
+    gap = min_gap(routing)
     ggap = min(float(r["group_gap"].min()) if r["group_gap"] is not None else np.inf for r in routing)
     kth = min(float(r["kth"].min()) for r in routing)
     return gap, ggap, kth
 
 
-def deepseek_run(cfg, P, ids):
-    """The outputs, the routing over input_ids and the greedy run with its routing summaries (make_deepseek, scans)."""
-    routing = []
-    h, logits = deepseek.forward(cfg, P, ids, routing=routing)
-    prompt = ids[0, :24].tolist()
-    steps = []
-
-    def step(toks):
-        r = []
-        lg = deepseek.forward(cfg, P, [toks], routing=r)[1][0, -1]
-        steps.append(deepseek_routing(r))
-        return lg
-    g = greedy(step, prompt)
+def deepseek_run(cfg, P, ids, forward=deepseek.forward):
+    """The outputs, the routing over input_ids and the greedy run with its routing summaries: each of deepseek_routing's
+    three minima over every step (make_deepseek, make_glm4_moe with glm4_moe.forward, the scans)."""
+    h, logits, routing, prompt, g, steps = moe_run(forward, cfg, P, ids, deepseek_routing)
     return h, logits, routing, prompt, g, [min(s[j] for s in steps) for j in range(3)]
 
 
 def deepseek_ok(name, cfg, routing, greedy_routing, quiet=False):
-    """MIN_ROUTING_GAP between the k-th and (k+1)-th choosing score and between the topk_group-th and next group score, over
-    input_ids and the greedy run; V3: the k-th chosen biased score above MIN_ROUTING_GAP, so that masking the dropped groups
+    """MIN_ROUTING_GAP between the k-th and (k+1)-th choosing score and between the topk_group-th and next group score (inf
+    without groups), over input_ids and the greedy run; V3's router (deepseek_v3, glm4_moe: every kind but deepseek_v2, as
+    deepseek.route reads it): the k-th chosen biased score above MIN_ROUTING_GAP too, so that masking the dropped groups
     with 0.0 (these transformers versions) or -inf (later ones, vLLM) chooses alike."""
     gap, ggap, kth = deepseek_routing(routing)
     ok = min(gap, ggap, greedy_routing[0], greedy_routing[1]) >= MIN_ROUTING_GAP
-    if cfg["model_type"] == "deepseek_v3":
+    if cfg["model_type"] != "deepseek_v2":
         ok = ok and min(kth, greedy_routing[2]) >= MIN_ROUTING_GAP
     if not ok and not quiet:
         raise SystemExit(f"{name}: routing gaps {gap:.3g} / groups {ggap:.3g} / k-th score {kth:.3g} over input_ids, "
@@ -3673,51 +3739,38 @@ def deepseek_ok(name, cfg, routing, greedy_routing, quiet=False):
     return ok
 
 
-def scan_deepseek(cfg, seeds, t=32):
+def scan_deepseek(cfg, seeds, t=32, draw=draw_deepseek, forward=deepseek.forward):
     """The seeds whose routing passes deepseek_ok and whose greedy margins are all >= 0.01 (how the seeds were chosen), with
-    the weights rounded to bfloat16 as the folders store them."""
-    global STORE
-    good, STORE = [], "BF16"
-    for seed in seeds:
-        d = Draw(seed)
-        draw_deepseek(d, cfg)
-        ids = d.ids(2, t, cfg["vocab_size"], low=3)
-        _, _, routing, _, g, gr = deepseek_run(cfg, d.f64(), ids)
-        if deepseek_ok("scan", cfg, routing, gr, quiet=True) and min(g[1]) >= 0.01:
-            good.append(seed)
-    STORE = "F32"
-    return good
+    the weights rounded to bfloat16 as the folders store them (seed_scan); draw / forward: the family's (scan_glm4_moe)."""
+    def passes(cfg, P, ids):
+        _, _, routing, _, g, gr = deepseek_run(cfg, P, ids, forward)
+        return deepseek_ok("scan", cfg, routing, gr, quiet=True), g
+    return seed_scan(cfg, seeds, draw, passes, t)
 
 
 def make_deepseek(out, name, cfg, seed, note, t=32):
-    d = Draw(seed)
-    draw_deepseek(d, cfg)
-    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    d, ids = moe_drawn(seed, draw_deepseek, cfg, t)
     P = d.f64()
     h, logits, routing, prompt, g, gr = deepseek_run(cfg, P, ids)
     deepseek_ok(name, cfg, routing, gr)
     gap, ggap, kth = deepseek_routing(routing)
-    sparse = deepseek.sparse_layers(cfg)
-    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
     grouped = cfg["model_type"] == "deepseek_v3" or cfg.get("topk_method") == "group_limited_greedy"
     rc = deepseek.rope_cfg(cfg)
-    rec = {"sparse_layers": sparse, "top_k": cfg["num_experts_per_tok"],
-           "min_routing_gap": {"input_ids": gap, "greedy": gr[0]},
-           "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
-           "last_position_weights": {str(i): r["weights"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)}}
+    then = {}
     if grouped:
-        rec["min_group_gap"] = {"input_ids": ggap, "greedy": gr[1]}
+        then["min_group_gap"] = {"input_ids": ggap, "greedy": gr[1]}
     if cfg["model_type"] == "deepseek_v3":
-        rec["min_kth_choice_score"] = {"input_ids": kth, "greedy": gr[2]}
-    rec["note"] = ("min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score over every "
-                   "token and sparse layer, of input_ids (both rows) and of the greedy run (every position of each "
-                   "recomputation); the choosing score is the softmax probability (V2; group_limited_greedy: with the "
-                   "dropped groups' probabilities 0.0) or sigmoid + e_score_correction_bias with the dropped groups' 0.0 "
-                   "(V3); min_group_gap: the same between the topk_group-th and next group score (V2: each group's max "
-                   "probability; V3: the sum of each group's two largest biased scores); min_kth_choice_score (V3): the "
-                   "smallest k-th chosen biased score (> 0: 0.0 or -inf masking choose alike); last_position_experts / "
-                   "_weights: per sparse layer, the top-k expert ids (descending choosing score) of each row's last input "
-                   "position and their weights (x routed_scaling_factor, V3 normalized first)")
+        then["min_kth_choice_score"] = {"input_ids": kth, "greedy": gr[2]}
+    why = ("min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score over every "
+           "token and sparse layer, of input_ids (both rows) and of the greedy run (every position of each "
+           "recomputation); the choosing score is the softmax probability (V2; group_limited_greedy: with the "
+           "dropped groups' probabilities 0.0) or sigmoid + e_score_correction_bias with the dropped groups' 0.0 "
+           "(V3); min_group_gap: the same between the topk_group-th and next group score (V2: each group's max "
+           "probability; V3: the sum of each group's two largest biased scores); min_kth_choice_score (V3): the "
+           "smallest k-th chosen biased score (> 0: 0.0 or -inf masking choose alike); last_position_experts / "
+           "_weights: per sparse layer, the top-k expert ids (descending choosing score) of each row's last input "
+           "position and their weights (x routed_scaling_factor, V3 normalized first)")
+    rec = moe_routing_record(deepseek.sparse_layers(cfg), cfg["num_experts_per_tok"], routing, ids, (gap, gr[0]), why, then=then)
     extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
              "softmax_scale": deepseek.softmax_scale(cfg),
              "rope": {"dim": cfg["qk_rope_head_dim"], "inv_freq": rope.inv_freq(rc, t).tolist(),
@@ -3725,9 +3778,7 @@ def make_deepseek(out, name, cfg, seed, note, t=32):
                       "layout": "complex pairs (2i, 2i+1)" if cfg["model_type"] == "deepseek_v2" else
                       "interleave: [x0, x2, ... | x1, x3, ...] then rotate_half" if cfg.get("rope_interleave", True) else "halves"}}
     return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
-                DEEPSEEK_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note,
-                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
-                extra=extra)
+                DEEPSEEK_FOLLOWS[cfg["model_type"]] + "; modeling_rope_utils.py; " + note, recomputed(prompt, g), extra=extra)
 
 
 def deepseek_v2_lite_config():
@@ -3811,7 +3862,7 @@ def draw_glm4_moe(d, cfg):
     experts.{e}.gate_proj / up_proj / down_proj, gate.weight, gate.e_score_correction_bias N(0, 0.1²) kept float32 (as
     zai-org's files keep it), shared_experts.*."""
     c, v, nh, nkv, hd = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
-    n, fm, ab = cfg["n_routed_experts"], cfg["moe_intermediate_size"], bool(cfg["attention_bias"])
+    ab = bool(cfg["attention_bias"])
     d.emb("model.embed_tokens.weight", v, c)
     for i, sp in enumerate(glm4_moe.sparse_layers(cfg)):
         p = f"model.layers.{i}."
@@ -3823,21 +3874,7 @@ def draw_glm4_moe(d, cfg):
         if cfg["use_qk_norm"]:
             d.norm(a + "q_norm", hd, bias=False)
             d.norm(a + "k_norm", hd, bias=False)
-        if sp:
-            for e in range(n):
-                d.mat(f"{m}experts.{e}.gate_proj.weight", fm, c)
-                d.mat(f"{m}experts.{e}.up_proj.weight", fm, c)
-                d.mat(f"{m}experts.{e}.down_proj.weight", c, fm)
-            d.mat(m + "gate.weight", n, c)
-            d.raw(m + "gate.e_score_correction_bias", (0.1 * d.rng.standard_normal(n)).astype(np.float32))
-            fs = fm * cfg["n_shared_experts"]
-            d.mat(m + "shared_experts.gate_proj.weight", fs, c)
-            d.mat(m + "shared_experts.up_proj.weight", fs, c)
-            d.mat(m + "shared_experts.down_proj.weight", c, fs)
-        else:
-            d.mat(m + "gate_proj.weight", cfg["intermediate_size"], c)
-            d.mat(m + "up_proj.weight", cfg["intermediate_size"], c)
-            d.mat(m + "down_proj.weight", c, cfg["intermediate_size"])
+        draw_deepseek_mlp(d, m, cfg, sp, True)
         d.norm(p + "input_layernorm", c, bias=False)
         d.norm(p + "post_attention_layernorm", c, bias=False)
     d.norm("model.norm", c, bias=False)
@@ -3856,73 +3893,29 @@ GLM4_MOE_FOLLOWS = ("models/glm4_moe/modular_glm4_moe.py (the @strict 5.x Glm4Mo
                     "NeoX style, partial_rotary_factor 0.5)")
 
 
-def glm4_moe_run(cfg, P, ids):
-    """The outputs, the routing over input_ids and the greedy run with its routing summaries (make_glm4_moe, scans)."""
-    routing = []
-    h, logits = glm4_moe.forward(cfg, P, ids, routing=routing)
-    prompt = ids[0, :24].tolist()
-    steps = []
-
-    def step(toks):
-        r = []
-        lg = glm4_moe.forward(cfg, P, [toks], routing=r)[1][0, -1]
-        steps.append(deepseek_routing(r))
-        return lg
-    g = greedy(step, prompt)
-    return h, logits, routing, prompt, g, [min(s[j] for s in steps) for j in range(3)]
-
-
-def glm4_moe_ok(name, routing, greedy_routing, quiet=False):
-    """MIN_ROUTING_GAP between the k-th and (k+1)-th choosing score (sigmoid + e_score_correction_bias), between the
-    topk_group-th and next group score (inf with n_group 1), and the k-th chosen biased score above it, over input_ids and the
-    greedy run (as deepseek_ok for V3)."""
-    gap, ggap, kth = deepseek_routing(routing)
-    ok = min(gap, ggap, kth, *greedy_routing) >= MIN_ROUTING_GAP
-    if not ok and not quiet:
-        raise SystemExit(f"{name}: routing gaps {gap:.3g} / groups {ggap:.3g} / k-th score {kth:.3g} over input_ids, "
-                         f"{greedy_routing} over the greedy run: one below {MIN_ROUTING_GAP}: choose another seed")
-    return ok
-
-
 def scan_glm4_moe(cfg, seeds, t=32):
-    """The seeds whose routing passes glm4_moe_ok and whose greedy margins are all >= 0.01 (how the seed was chosen), with the
-    weights rounded to bfloat16 as the folder stores them."""
-    global STORE
-    good, STORE = [], "BF16"
-    for seed in seeds:
-        d = Draw(seed)
-        draw_glm4_moe(d, cfg)
-        ids = d.ids(2, t, cfg["vocab_size"], low=3)
-        _, _, routing, _, g, gr = glm4_moe_run(cfg, d.f64(), ids)
-        if glm4_moe_ok("scan", routing, gr, quiet=True) and min(g[1]) >= 0.01:
-            good.append(seed)
-    STORE = "F32"
-    return good
+    """The seeds whose routing passes deepseek_ok (V3's router, n_group 1) and whose greedy margins are all >= 0.01 (how the
+    seed was chosen), with the weights rounded to bfloat16 as the folder stores them."""
+    return scan_deepseek(cfg, seeds, t, draw_glm4_moe, glm4_moe.forward)
 
 
 @fixture("glm4-moe")
 def make_glm4_moe(out, t=32):
     cfg = glm4_moe_config()
-    d = Draw(GLM4_MOE_SEED)
-    draw_glm4_moe(d, cfg)
-    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    d, ids = moe_drawn(GLM4_MOE_SEED, draw_glm4_moe, cfg, t)
     P = d.f64()
-    h, logits, routing, prompt, g, gr = glm4_moe_run(cfg, P, ids)
-    glm4_moe_ok("glm4-moe", routing, gr)
+    h, logits, routing, prompt, g, gr = deepseek_run(cfg, P, ids, glm4_moe.forward)
+    deepseek_ok("glm4-moe", cfg, routing, gr)
     gap, ggap, kth = deepseek_routing(routing)
-    sparse = glm4_moe.sparse_layers(cfg)
-    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
     rc = glm4_moe.rope_cfg(cfg)
-    rec = {"sparse_layers": sparse, "top_k": cfg["num_experts_per_tok"],
-           "min_routing_gap": {"input_ids": gap, "greedy": gr[0]},
-           "min_kth_choice_score": {"input_ids": kth, "greedy": gr[2]},
-           "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
-           "last_position_weights": {str(i): r["weights"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
-           "note": "min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score (sigmoid + "
-                   "e_score_correction_bias; n_group 1 drops no group) over every token and sparse layer, of input_ids (both "
-                   "rows) and of the greedy run (every position of each recomputation); min_kth_choice_score: the smallest k-th "
-                   "chosen biased score; last_position_experts / _weights: per sparse layer, the top-k expert ids (descending "
-                   "choosing score) of each row's last input position and their weights (normalized, x routed_scaling_factor)"}
+    rec = moe_routing_record(
+        glm4_moe.sparse_layers(cfg), cfg["num_experts_per_tok"], routing, ids, (gap, gr[0]),
+        "min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score (sigmoid + "
+        "e_score_correction_bias; n_group 1 drops no group) over every token and sparse layer, of input_ids (both "
+        "rows) and of the greedy run (every position of each recomputation); min_kth_choice_score: the smallest k-th "
+        "chosen biased score; last_position_experts / _weights: per sparse layer, the top-k expert ids (descending "
+        "choosing score) of each row's last input position and their weights (normalized, x routed_scaling_factor)",
+        first={"min_kth_choice_score": {"input_ids": kth, "greedy": gr[2]}})
     extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
              "rope": {"dim": glm4_moe.rotary_dim(cfg), "inv_freq": rope.inv_freq(rc, t).tolist(),
                       "layout": "halves: rotate_half over the first int(head_dim x partial_rotary_factor) dims of each head (NeoX)"}}
@@ -3931,12 +3924,11 @@ def make_glm4_moe(out, t=32):
                 "of head_dim 16 over 2 K/V heads (q 64 wide), q/k/v biases, use_qk_norm true, partial_rotary_factor 0.5 (8 of "
                 "16 dims turned), rope_theta 1e6, 16 routed experts top-3 of 16, n_group 1, sigmoid router with "
                 "e_score_correction_bias N(0, 0.1^2) stored F32, norm_topk_prob true, routed_scaling_factor 2.5, one shared "
-                "expert, first_k_dense_replace 1 (layer 0 a dense MLP of 48)",
-                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
-                extra=extra)
+                "expert, first_k_dense_replace 1 (layer 0 a dense MLP of 48)", recomputed(prompt, g), extra=extra)
 
 
-# the first seed of a scan of 2100..2139 (scan_glm4_moe, 2026-12-08) passing glm4_moe_ok with greedy margins >= 0.01
+# the first seed of a scan of 2100..2139 (scan_glm4_moe, 2026-12-08) passing deepseek_ok (V3's router) with greedy margins
+# >= 0.01
 GLM4_MOE_SEED = 2104
 
 
@@ -3998,70 +3990,50 @@ ERNIE45_MOE_FOLLOWS = ("models/ernie4_5_moe/modular_ernie4_5_moe.py (modeling_er
                        "e_score_correction_bias, get_rope is_neox_style False)")
 
 
+def moved_by_the_bias(routing):
+    """Token-layer pairs whose chosen set differs from the plain softmax top-k (ernie4_5_moe.route's unbiased_ids)."""
+    return sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+
+
 def ernie4_5_moe_run(cfg, P, ids):
     """The outputs, the routing over input_ids and the smallest biased gap over the greedy run."""
-    routing = []
-    h, logits = ernie4_5_moe.forward(cfg, P, ids, routing=routing)
-    prompt = ids[0, :24].tolist()
-    steps = []
-
-    def step(toks):
-        r = []
-        lg = ernie4_5_moe.forward(cfg, P, [toks], routing=r)[1][0, -1]
-        steps.append(min(float(x["gap"].min()) for x in r))
-        return lg
-    g = greedy(step, prompt)
+    h, logits, routing, prompt, g, steps = moe_run(ernie4_5_moe.forward, cfg, P, ids, min_gap)
     return h, logits, routing, prompt, g, min(steps)
 
 
 def scan_ernie4_5_moe(cfg, seeds, t=32):
     """The seeds whose biased routing gaps are >= MIN_ROUTING_GAP over input_ids and the greedy run, whose bias moves some
     token's experts, and whose greedy margins are >= 0.01 (how the seed was chosen), with BF16-rounded weights."""
-    global STORE
-    good, STORE = [], "BF16"
-    for seed in seeds:
-        d = Draw(seed)
-        draw_ernie4_5_moe(d, cfg)
-        ids = d.ids(2, t, cfg["vocab_size"], low=3)
-        _, _, routing, _, g, gg = ernie4_5_moe_run(cfg, d.f64(), ids)
-        gap = min(float(r["gap"].min()) for r in routing)
-        moved = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
-        if min(gap, gg) >= MIN_ROUTING_GAP and moved > 0 and min(g[1]) >= 0.01:
-            good.append(seed)
-    STORE = "F32"
-    return good
+    def passes(cfg, P, ids):
+        _, _, routing, _, g, gg = ernie4_5_moe_run(cfg, P, ids)
+        return min(min_gap(routing), gg) >= MIN_ROUTING_GAP and moved_by_the_bias(routing) > 0, g
+    return seed_scan(cfg, seeds, draw_ernie4_5_moe, passes, t)
 
 
 @fixture("ernie4_5-moe")
 def make_ernie4_5_moe(out, t=32):
     cfg = ernie4_5_moe_config()
-    d = Draw(ERNIE45_MOE_SEED)
-    draw_ernie4_5_moe(d, cfg)
-    ids = d.ids(2, t, cfg["vocab_size"], low=3)
+    d, ids = moe_drawn(ERNIE45_MOE_SEED, draw_ernie4_5_moe, cfg, t)
     P = d.f64()
     h, logits, routing, prompt, g, gg = ernie4_5_moe_run(cfg, P, ids)
-    gap = min(float(r["gap"].min()) for r in routing)
+    gap = min_gap(routing)
     if min(gap, gg) < MIN_ROUTING_GAP:
         raise SystemExit(f"ernie4_5-moe: routing gaps {gap:.3g} / {gg:.3g} below {MIN_ROUTING_GAP}: choose another seed")
-    moved = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+    moved = moved_by_the_bias(routing)
     big = np.abs(logits).max()
     assert moved > 0, "ernie4_5-moe: the correction bias must change some token's experts"
     assert np.abs(ernie4_5_moe.forward(cfg, P, ids, bias=False)[1] - logits).max() > 1e-2 * big, "the bias must matter"
     assert np.abs(ernie4_5_moe.forward(cfg, P, ids, shared=False)[1] - logits).max() > 1e-2 * big, "shared experts must matter"
-    sparse = ernie4_5_moe.sparse_layers(cfg)
-    layers = [i for i in range(cfg["num_hidden_layers"]) if sparse[i]]
     rc = ernie4_5_moe.rope_cfg(cfg)
-    rec = {"sparse_layers": sparse, "top_k": cfg["moe_k"],
-           "min_routing_gap": {"input_ids": gap, "greedy": gg},
-           "tokens_moved_by_the_bias": moved,
-           "last_position_experts": {str(i): r["ids"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
-           "last_position_weights": {str(i): r["weights"].reshape(2, t, -1)[:, -1].tolist() for i, r in zip(layers, routing)},
-           "note": "min_routing_gap: the smallest difference between the k-th and (k+1)-th choosing score (softmax + "
-                   "e_score_correction_bias) over every token and sparse layer, of input_ids (both rows) and of the greedy "
-                   "run (every position of each recomputation); tokens_moved_by_the_bias: token-layer pairs of input_ids "
-                   "whose chosen set differs from the plain softmax top-k; last_position_experts / _weights: per sparse "
-                   "layer, the top-k expert ids (descending choosing score) of each row's last input position and their "
-                   "weights (the unbiased softmax, renormalized)"}
+    rec = moe_routing_record(
+        ernie4_5_moe.sparse_layers(cfg), cfg["moe_k"], routing, ids, (gap, gg),
+        "min_routing_gap: the smallest difference between the k-th and (k+1)-th choosing score (softmax + "
+        "e_score_correction_bias) over every token and sparse layer, of input_ids (both rows) and of the greedy "
+        "run (every position of each recomputation); tokens_moved_by_the_bias: token-layer pairs of input_ids "
+        "whose chosen set differs from the plain softmax top-k; last_position_experts / _weights: per sparse "
+        "layer, the top-k expert ids (descending choosing score) of each row's last input position and their "
+        "weights (the unbiased softmax, renormalized)",
+        first={"tokens_moved_by_the_bias": moved})
     extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
              "rope": {"dim": ernie4_5_moe.head_dim(cfg), "inv_freq": rope.inv_freq(rc, t).tolist(),
                       "layout": "pairs: (2i, 2i + 1) of the whole head turn by inv_freq[i] (GLM's interleaved rotate_half)"}}
@@ -4069,9 +4041,7 @@ def make_ernie4_5_moe(out, t=32):
                 ERNIE45_MOE_FOLLOWS + "; modeling_rope_utils.py; ERNIE-4.5-21B-A3B-PT's layout scaled down (bf16 weights): "
                 "hidden 32, 4 heads of head_dim 8 (hidden / heads, no head_dim given) over 2 K/V heads, rope_theta 500000, "
                 "16 routed experts top-4, e_score_correction_bias (1, 16) N(0, 0.1^2) stored F32, router weights x 4, 2 shared experts, "
-                "moe_layer_start_index 1 (layer 0 a dense MLP of 64), tied embeddings",
-                {"prompt": prompt, "tokens": g[0], "margins": g[1], "note": "each step recomputes the whole sequence"},
-                extra=extra)
+                "moe_layer_start_index 1 (layer 0 a dense MLP of 64), tied embeddings", recomputed(prompt, g), extra=extra)
 
 
 # the only seed of a scan of 2140..2151 (scan_ernie4_5_moe, 16 experts top-4, bias N(0, 0.1^2), router x 4) passing

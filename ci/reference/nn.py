@@ -9,6 +9,17 @@ import numpy as np
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
+def config_head_dim(cfg, hidden, heads, null):
+    """getattr(config, "head_dim", hidden_size // num_attention_heads) as an attention class reads it: the key's value when
+    the config carries it (null: ValueError(null), transformers fails on it), else hidden // heads, hidden and heads the
+    class's defaults when the config lacks them."""
+    if "head_dim" in cfg:
+        if cfg["head_dim"] is None:
+            raise ValueError(null)
+        return cfg["head_dim"]
+    return cfg.get("hidden_size", hidden) // cfg.get("num_attention_heads", heads)
+
+
 def linear(x, w, b=None):
     """torch.nn.Linear: x @ w.T + b, w stored [out, in]."""
     y = x @ w.T

@@ -219,6 +219,12 @@ def rope_relative():
               f"rope {scaling}: q·k depends on the distance only")
 
 
+# the families whose causality check is only the prefix's logits = the first rows of the full pass's
+PREFIX_FORWARDS = {kind: module.forward for module in (ernie4_5_moe, glm4_moe, deepseek, glm, cohere)
+                   for kind in module.KINDS}
+PREFIX_FORWARDS.update(ernie4_5=ernie4_5.forward, nemotron=nemotron.forward, exaone4=exaone4.forward)
+
+
 def causality(out):
     for name in sorted(os.listdir(out)):
         d = os.path.join(out, name)
@@ -247,30 +253,10 @@ def causality(out):
                     P2[k + "weight"], P2[k + "bias"] = P[k + "weight"][rows], P[k + "bias"][rows]
                 check(np.abs(falcon.forward(cfg, P2, ids)[1] - full).max() > 1e-2 * np.abs(full).max(),
                       f"{name}: query_key_value read by group, not as [q | k | v] blocks")
-        elif cfg["model_type"] in ernie4_5_moe.KINDS:
-            full = ernie4_5_moe.forward(cfg, P, ids)[1]
-            check(np.abs(ernie4_5_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in glm4_moe.KINDS:
-            full = glm4_moe.forward(cfg, P, ids)[1]
-            check(np.abs(glm4_moe.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in deepseek.KINDS:
-            full = deepseek.forward(cfg, P, ids)[1]
-            check(np.abs(deepseek.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] == "ernie4_5":
-            full = ernie4_5.forward(cfg, P, ids)[1]
-            check(np.abs(ernie4_5.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] == "nemotron":
-            full = nemotron.forward(cfg, P, ids)[1]
-            check(np.abs(nemotron.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] == "exaone4":
-            full = exaone4.forward(cfg, P, ids)[1]
-            check(np.abs(exaone4.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in glm.KINDS:
-            full = glm.forward(cfg, P, ids)[1]
-            check(np.abs(glm.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
-        elif cfg["model_type"] in cohere.KINDS:
-            full = cohere.forward(cfg, P, ids)[1]
-            check(np.abs(cohere.forward(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
+        elif cfg["model_type"] in PREFIX_FORWARDS:   # forward(cfg, P, ids)[1]: the logits, no other input
+            fwd = PREFIX_FORWARDS[cfg["model_type"]]
+            full = fwd(cfg, P, ids)[1]
+            check(np.abs(fwd(cfg, P, ids[:, :11])[1] - full[:, :11]).max() < 1e-12, f"{name}: prefix logits = first rows")
         elif cfg["model_type"] in ("bloom", "mpt"):
             fwd = bloom.forward if cfg["model_type"] == "bloom" else mpt.forward
             full = fwd(cfg, P, ids)[1]
@@ -949,6 +935,56 @@ def quantized(out, name):
     return cfg, P, ids, decoders.forward(cfg, P, ids)[1], raw
 
 
+def moe_folders(out, module):
+    """The fixture folders of module.KINDS (deepseek, glm4_moe, ernie4_5_moe), each checked for what these families record
+    alike: exactly module.tensor_names(cfg) with their shapes, a router bias stored F32 where the folder has one, and the
+    recorded routing recomputed by module.forward (the sparse layers; min_routing_gap over input_ids, and the recorded one
+    over the greedy run, >= MIN_ROUTING_GAP; each sparse layer's experts and weights at the last positions). Yields
+    (name, cfg, P, ids, logits, routing, rec) for the family's own checks."""
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        cfg, P, ref = load(d)
+        if cfg["model_type"] not in module.KINDS:
+            continue
+        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
+        names = module.tensor_names(cfg)
+        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
+        router = [k for k in params if k.endswith("e_score_correction_bias")]
+        if router:
+            check(all(params[k].dtype == np.float32 for k in router), f"{name}: router bias stored F32")
+        ids = np.array(ref["inputs"]["input_ids"])
+        routing = []
+        h, logits = module.forward(cfg, P, ids, routing=routing)
+        gap = make_fixtures.min_gap(routing)
+        rec = ref["routing"]
+        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
+              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
+        check(rec["min_routing_gap"]["greedy"] >= make_fixtures.MIN_ROUTING_GAP, f"{name}: greedy routing gap")
+        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
+        check(rec["sparse_layers"] == module.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
+        for i, r in zip(layers, routing):
+            b_, t_ = ids.shape
+            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
+                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
+                  f"{name}: layer {i}'s experts and weights at the last positions")
+        yield name, cfg, P, ids, logits, routing, rec
+
+
+def mover(name, forward, ids, logits, by=1e-3):
+    """moved(c2, P2, what, **kw): checks that forward(c2, P2, ids, **kw)'s logits differ from logits by more than by x
+    max|logits| (a part that must matter moves the logits)."""
+    big = np.abs(logits).max()
+
+    def moved(c2, P2, what, **kw):
+        check(np.abs(forward(c2, P2, ids, **kw)[1] - logits).max() > by * big, f"{name}: {what} moves the logits")
+    return moved
+
+
+def zeroed(P, test):
+    """P with the tensors whose names pass test set to 0."""
+    return {k: (0 * v if test(k) else v) for k, v in P.items()}
+
+
 def deepseek_checks(out):
     """DeepSeek-V2 / V3 (deepseek.py): MLA against a per-head formula with materialized keys and values (and the weight-absorbed
     latent form), V2's complex rotary against V3's interleave form, both routers against brute force and by hand, the softmax
@@ -1068,38 +1104,14 @@ def deepseek_checks(out):
         top = sorted(cand, key=lambda e: -b_[e])[:3]
         w = [s_[e] / (sum(s_[e2] for e2 in top) + 1e-20) * 2.5 for e in top]
         check(r["ids"][n_].tolist() == top and np.allclose(r["weights"][n_], w, rtol=1e-14, atol=0), f"V3 router vs brute force, token {n_}")
-    for name in sorted(os.listdir(out)):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        if cfg["model_type"] not in deepseek.KINDS:
-            continue
-        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
-        names = deepseek.tensor_names(cfg)
-        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
-        ids = np.array(ref["inputs"]["input_ids"])
-        routing = []
-        h, logits = deepseek.forward(cfg, P, ids, routing=routing)
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, deepseek):
         gap, ggap, kth = make_fixtures.deepseek_routing(routing)
-        rec = ref["routing"]
-        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
-              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
         if "min_group_gap" in rec:
             check(ggap >= make_fixtures.MIN_ROUTING_GAP and abs(ggap - rec["min_group_gap"]["input_ids"]) <= 1e-12, f"{name}: group gap {ggap}")
         if "min_kth_choice_score" in rec:
             check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
-        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
-        check(rec["sparse_layers"] == deepseek.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
-        for i, r in zip(layers, routing):
-            b_, t_ = ids.shape
-            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
-                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
-                  f"{name}: layer {i}'s experts and weights at the last positions")
-        big = np.abs(logits).max()
-
-        def moved(c2, P2=P, what=""):
-            check(np.abs(deepseek.forward(c2, P2, ids)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
-        noshared = {k: (0 * v if ".shared_experts.down_proj" in k else v) for k, v in P.items()}
-        moved(cfg, noshared, "the shared experts")
+        moved = mover(name, deepseek.forward, ids, logits)
+        moved(cfg, zeroed(P, lambda k: ".shared_experts.down_proj" in k), "the shared experts")
         moved(dict(cfg, routed_scaling_factor=1.0 if cfg["routed_scaling_factor"] != 1.0 else 2.0), P, "routed_scaling_factor")
         rp = rope.parameters(cfg)
         if rp["rope_type"] == "yarn":
@@ -1111,8 +1123,7 @@ def deepseek_checks(out):
                 deepseek.softmax_scale = plain
             moved(dict(cfg, rope_scaling=dict(cfg["rope_scaling"], factor=1.0)), P, "yarn's frequencies (factor 1, mscale 1)")
         if cfg["model_type"] == "deepseek_v3":
-            nob = {k: (0 * v if k.endswith("e_score_correction_bias") else v) for k, v in P.items()}
-            moved(cfg, nob, "e_score_correction_bias")
+            moved(cfg, zeroed(P, lambda k: k.endswith("e_score_correction_bias")), "e_score_correction_bias")
             moved(dict(cfg, rope_interleave=False), P, "rope_interleave false")
             moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
             moved(dict(cfg, n_group=1, topk_group=1), P, "the group limit")
@@ -1165,36 +1176,10 @@ def ernie4_5_moe_checks(out):
         check(False, "ernie4_5_moe: a null head_dim is refused")
     except ValueError:
         pass
-    for name in sorted(os.listdir(out)):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        if cfg["model_type"] not in ernie4_5_moe.KINDS:
-            continue
-        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
-        names = ernie4_5_moe.tensor_names(cfg)
-        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
-        check(all(params[k].dtype == np.float32 for k in params if k.endswith("e_score_correction_bias")), f"{name}: router bias stored F32")
-        ids = np.array(ref["inputs"]["input_ids"])
-        routing = []
-        h, logits = ernie4_5_moe.forward(cfg, P, ids, routing=routing)
-        gap = min(float(r["gap"].min()) for r in routing)
-        rec = ref["routing"]
-        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
-              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
-        check(rec["min_routing_gap"]["greedy"] >= make_fixtures.MIN_ROUTING_GAP, f"{name}: greedy routing gap")
-        moved_tokens = sum(int((np.sort(r["ids"], -1) != np.sort(r["unbiased_ids"], -1)).any(-1).sum()) for r in routing)
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, ernie4_5_moe):
+        moved_tokens = make_fixtures.moved_by_the_bias(routing)
         check(moved_tokens == rec["tokens_moved_by_the_bias"] > 0, f"{name}: the bias moves {moved_tokens} token choices")
-        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
-        check(rec["sparse_layers"] == ernie4_5_moe.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
-        for i, r in zip(layers, routing):
-            b_, t_ = ids.shape
-            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
-                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
-                  f"{name}: layer {i}'s experts and weights at the last positions")
-        big = np.abs(logits).max()
-
-        def moved(c2, P2=P, what="", **kw):
-            check(np.abs(ernie4_5_moe.forward(c2, P2, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        moved = mover(name, ernie4_5_moe.forward, ids, logits)
         moved(cfg, P, "the correction bias", bias=False)
         moved(cfg, P, "the shared experts", shared=False)
         hd = ernie4_5_moe.head_dim(cfg)
@@ -1209,6 +1194,20 @@ def ernie4_5_moe_checks(out):
               and "head_dim" not in cfg and not cfg["use_bias"], f"{name}: ERNIE-4.5-21B-A3B's switches (layer 0 dense, 2 shared, no head_dim)")
 
 
+def neox_half_rotary_error(rc):
+    """max |rope.apply - by hand| for 1..16 at position 3 under rc (head_dim 16, rope_theta 100, half of it rotary): the pairs
+    (j, j + 4) of the first 8 dims turn by 3 · inv[j], dims 8..15 pass (GPT-NeoX's partial rotary)."""
+    cos, sin = rope.cos_sin(rc, np.array([3]))
+    x = np.arange(1.0, 17.0)[None, None, None, :]
+    got = rope.apply(x, cos, sin)[0, 0, 0]
+    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
+    want = x[0, 0, 0].copy()
+    for j in range(4):
+        a, b = x[0, 0, 0, j], x[0, 0, 0, j + 4]
+        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - b * math.sin(3 * inv[j]), b * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
+    return np.abs(got - want).max()
+
+
 def glm4_moe_checks(out):
     """GLM-4.5 / 4.6 (glm4_moe.py): the NeoX rotary over the first int(head_dim x partial_rotary_factor) dims by hand; head_dim
     as given, hidden // heads when absent, null refused; the folder's exact tensor names and shapes and its recorded routing;
@@ -1217,16 +1216,7 @@ def glm4_moe_checks(out):
     of their maximum."""
     small = {"model_type": "glm4_moe", "head_dim": 16, "partial_rotary_factor": 0.5, "rope_theta": 100.0, "hidden_size": 32,
              "num_attention_heads": 4}
-    rc = glm4_moe.rope_cfg(small)
-    cos, sin = rope.cos_sin(rc, np.array([3]))
-    x = np.arange(1.0, 17.0)[None, None, None, :]
-    got = rope.apply(x, cos, sin)[0, 0, 0]
-    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
-    want = x[0, 0, 0].copy()
-    for j in range(4):                               # pairs (j, j + 4) of the first 8 dims turn by 3 · inv[j]; 8..15 pass
-        a, b = x[0, 0, 0, j], x[0, 0, 0, j + 4]
-        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - b * math.sin(3 * inv[j]), b * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
-    check(np.abs(got - want).max() < 1e-12 and glm4_moe.rotary_dim(small) == 8, "glm4_moe: NeoX halves over the first 8 of 16 dims")
+    check(neox_half_rotary_error(glm4_moe.rope_cfg(small)) < 1e-12 and glm4_moe.rotary_dim(small) == 8, "glm4_moe: NeoX halves over the first 8 of 16 dims")
     check(glm4_moe.head_dim({"hidden_size": 4096, "num_attention_heads": 96}) == 42 and glm4_moe.head_dim(small) == 16
           and glm4_moe.rotary_dim({"hidden_size": 64, "num_attention_heads": 4}) == 8,
           "glm4_moe: head_dim as given, else hidden // heads; partial 0.5 by default")
@@ -1235,40 +1225,16 @@ def glm4_moe_checks(out):
         check(False, "glm4_moe: a null head_dim is refused")
     except ValueError:
         pass
-    for name in sorted(os.listdir(out)):
-        d = os.path.join(out, name)
-        cfg, P, ref = load(d)
-        if cfg["model_type"] not in glm4_moe.KINDS:
-            continue
-        params, _ = safetensors_np.read(os.path.join(d, "model.safetensors"))
-        names = glm4_moe.tensor_names(cfg)
-        check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names), f"{name}: exact tensor names and shapes")
-        check(all(params[k].dtype == np.float32 for k in params if k.endswith("e_score_correction_bias")), f"{name}: router bias stored F32")
-        ids = np.array(ref["inputs"]["input_ids"])
-        routing = []
-        h, logits = glm4_moe.forward(cfg, P, ids, routing=routing)
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, glm4_moe):
         gap, ggap, kth = make_fixtures.deepseek_routing(routing)
-        rec = ref["routing"]
-        check(gap >= make_fixtures.MIN_ROUTING_GAP and abs(gap - rec["min_routing_gap"]["input_ids"]) <= 1e-12,
-              f"{name}: routing gap {gap} vs recorded {rec['min_routing_gap']['input_ids']}")
         check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
-        layers = [i for i, sp in enumerate(rec["sparse_layers"]) if sp]
-        check(rec["sparse_layers"] == glm4_moe.sparse_layers(cfg) and len(layers) == len(routing), f"{name}: sparse layers")
-        for i, r in zip(layers, routing):
-            b_, t_ = ids.shape
-            check(r["ids"].reshape(b_, t_, -1)[:, -1].tolist() == rec["last_position_experts"][str(i)]
-                  and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
-                  f"{name}: layer {i}'s experts and weights at the last positions")
-        big = np.abs(logits).max()
-
-        def moved(c2, P2=P, what="", **kw):
-            check(np.abs(glm4_moe.forward(c2, P2, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} moves the logits")
+        moved = mover(name, glm4_moe.forward, ids, logits)
         moved(cfg, P, "GLM-4's interleaved pairs for the halves", rotation="pairs")
         moved(dict(cfg, partial_rotary_factor=1.0), P, "a whole-head rotary")
         moved(dict(cfg, use_qk_norm=False), P, "dropping the q/k norms")
         moved(cfg, {k: v for k, v in P.items() if not k.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias"))}, "dropping the q/k/v biases")
-        moved(cfg, {k: (0 * v if k.endswith("e_score_correction_bias") else v) for k, v in P.items()}, "e_score_correction_bias")
-        moved(cfg, {k: (0 * v if ".shared_experts.down_proj" in k else v) for k, v in P.items()}, "the shared expert")
+        moved(cfg, zeroed(P, lambda k: k.endswith("e_score_correction_bias")), "e_score_correction_bias")
+        moved(cfg, zeroed(P, lambda k: ".shared_experts.down_proj" in k), "the shared expert")
         moved(dict(cfg, routed_scaling_factor=1.0), P, "routed_scaling_factor")
         moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
         check(cfg["use_qk_norm"] and cfg["attention_bias"] and cfg["partial_rotary_factor"] == 0.5 and cfg["n_group"] == 1
@@ -1790,15 +1756,7 @@ def nemotron_checks(out):
     want = (x - 3.0) / math.sqrt(3.5 + 1e-5) * (1.0 + w) + b
     check(np.abs(nemotron.layer_norm_1p(x, w, b, 1e-5) - want).max() < 1e-14, "nemotron: LayerNorm1P applies 1 + w and the bias")
     small = {"model_type": "nemotron", "head_dim": 16, "rope_theta": 100.0, "hidden_size": 32, "num_attention_heads": 4}
-    cos, sin = rope.cos_sin(nemotron.rope_cfg(small), np.array([3]))
-    v = np.arange(1.0, 17.0)[None, None, None, :]
-    got = rope.apply(v, cos, sin)[0, 0, 0]
-    inv = 100.0 ** (-np.arange(0, 8, 2) / 8)
-    want = v[0, 0, 0].copy()
-    for j in range(4):                               # pairs (j, j + 4) of the first 8 dims turn by 3 · inv[j]; 8..15 pass
-        a, c = v[0, 0, 0, j], v[0, 0, 0, j + 4]
-        want[j], want[j + 4] = a * math.cos(3 * inv[j]) - c * math.sin(3 * inv[j]), c * math.cos(3 * inv[j]) + a * math.sin(3 * inv[j])
-    check(np.abs(got - want).max() < 1e-12 and nemotron.rotary_dim(small) == 8, "nemotron: NeoX halves over the first 8 of 16 dims (0.5 by default)")
+    check(neox_half_rotary_error(nemotron.rope_cfg(small)) < 1e-12 and nemotron.rotary_dim(small) == 8, "nemotron: NeoX halves over the first 8 of 16 dims (0.5 by default)")
     check(nemotron.head_dim({"hidden_size": 3072, "num_attention_heads": 24, "head_dim": 128}) == 128
           and nemotron.head_dim({"hidden_size": 64, "num_attention_heads": 4}) == 16, "nemotron: head_dim as given, else hidden // heads")
     cfg, P, ref = load(os.path.join(out, "nemotron"))
@@ -1810,11 +1768,10 @@ def nemotron_checks(out):
         names |= {p + f"{n}.{x}" for n in ("input_layernorm", "post_attention_layernorm") for x in ("weight", "bias")}
     check(set(params) == names, "nemotron: exact tensor names (no gate_proj, no projection biases, LayerNorm1P biases)")
     ids = np.array(ref["inputs"]["input_ids"])
-    logits = nemotron.forward(cfg, P, ids)[1]
-    big = np.abs(logits).max()
+    moved = mover("nemotron", nemotron.forward, ids, nemotron.forward(cfg, P, ids)[1], 1e-2)
     for what, kw in (("the + 1", {"one_plus": False}), ("relu² (ReLU instead)", {"activation": "relu"}),
                      ("the partial rotary (whole head instead)", {"rotary": "whole"})):
-        check(np.abs(nemotron.forward(cfg, P, ids, **kw)[1] - logits).max() > 1e-2 * big, f"nemotron: {what} moves the logits")
+        moved(cfg, P, what, **kw)
 
 
 def exaone4_checks(out):
