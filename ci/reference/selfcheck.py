@@ -106,7 +106,7 @@
 6q. ERNIE 4.5 MoE (ernie4_5-moe): the router by hand (the bias chooses, the unbiased softmax weighs, clamp(min=moe_norm_min)
    only below it) and against brute force; the sparse-layer rule (interval, start, end, -1); head_dim hidden // heads when
    absent (null refused); the folder's exact tensor names (moe_statics bias (1, E) F32) and recorded routing; the
-   correction bias zeroed, no shared experts, Llama's halves for ERNIE's pairs and the dense layer 0 made sparse each move
+   correction bias zeroed, no shared experts and Llama's halves for ERNIE's pairs each move
    the logits by more than 1e-3 of their maximum (ernie4_5_moe_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
@@ -1212,7 +1212,7 @@ def glm4_moe_checks(out):
     """GLM-4.5 / 4.6 (glm4_moe.py): the NeoX rotary over the first int(head_dim x partial_rotary_factor) dims by hand; head_dim
     as given, hidden // heads when absent, null refused; the folder's exact tensor names and shapes and its recorded routing;
     GLM-4's interleaved pairs for the halves, a whole-head rotary, no q/k norms, no q/k/v biases, the correction bias zeroed,
-    no shared expert, routed_scaling_factor 1, norm_topk_prob false and layer 0 sparse each move the logits by more than 1e-3
+    no shared expert, routed_scaling_factor 1 and norm_topk_prob false each move the logits by more than 1e-3
     of their maximum."""
     small = {"model_type": "glm4_moe", "head_dim": 16, "partial_rotary_factor": 0.5, "rope_theta": 100.0, "hidden_size": 32,
              "num_attention_heads": 4}
