@@ -46,6 +46,15 @@ class CudaMoeTest {
         assertTrue(rel < bound(dt), what + ": relative difference to the CPU twin " + rel + " ≥ " + bound(dt));
     }
 
+    /** The device's routing equals the twin's: the picks and the slot layout exactly, the weights within fp32 noise. */
+    private static void sameRouting(CudaBackend gpu, MoeRouting hr, MoeRouting gr, int tokens, String what) {
+        assertArrayEquals(hr.ids().toIntArray(), download(gpu, gr.ids()), "ids " + what);
+        assertArrayEquals(hr.offsets().toIntArray(), download(gpu, gr.offsets()), "offsets " + what);
+        assertArrayEquals(hr.sortedTokens().toIntArray(), download(gpu, gr.sortedTokens()), "sorted tokens " + what);
+        assertArrayEquals(hr.slots().toIntArray(), download(gpu, gr.slots()), "slots " + what);
+        if (tokens > 0) close(DType.F32, GpuTests.download(gpu, gr.weights()), hr.weights().toFloatArray(), "weights " + what);
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void routeEqualsTheCpuTwin(DType dt) {
@@ -62,11 +71,7 @@ class CudaMoeTest {
                 cpu.moeRoute(new MoeRouteOp(hl, k, renorm, hr));
                 gpu.moeRoute(new MoeRouteOp(gl, k, renorm, gr));
                 gpu.synchronize();
-                assertArrayEquals(hr.ids().toIntArray(), download(gpu, gr.ids()), "ids " + what);
-                assertArrayEquals(hr.offsets().toIntArray(), download(gpu, gr.offsets()), "offsets " + what);
-                assertArrayEquals(hr.sortedTokens().toIntArray(), download(gpu, gr.sortedTokens()), "sorted tokens " + what);
-                assertArrayEquals(hr.slots().toIntArray(), download(gpu, gr.slots()), "slots " + what);
-                if (t > 0) close(DType.F32, GpuTests.download(gpu, gr.weights()), hr.weights().toFloatArray(), "weights " + what);
+                sameRouting(gpu, hr, gr, t, what);
             }
         }
     }
@@ -114,11 +119,7 @@ class CudaMoeTest {
                 cpu.moeRoute(ho);
                 gpu.moeRoute(go);
                 gpu.synchronize();
-                assertArrayEquals(hr.ids().toIntArray(), download(gpu, gr.ids()), "ids " + what);
-                assertArrayEquals(hr.offsets().toIntArray(), download(gpu, gr.offsets()), "offsets " + what);
-                assertArrayEquals(hr.sortedTokens().toIntArray(), download(gpu, gr.sortedTokens()), "sorted tokens " + what);
-                assertArrayEquals(hr.slots().toIntArray(), download(gpu, gr.slots()), "slots " + what);
-                close(DType.F32, GpuTests.download(gpu, gr.weights()), hr.weights().toFloatArray(), "weights " + what);
+                sameRouting(gpu, hr, gr, t, what);
             }
         }
     }
