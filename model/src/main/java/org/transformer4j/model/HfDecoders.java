@@ -387,7 +387,8 @@ final class HfDecoders {
                 new Rope.Yarn(betaFast == 0 ? 32 : betaFast, betaSlow == 0 ? 1 : betaSlow, p.bool("truncate", true)));
     }
 
-    private static double mscale(double scale, double m) { return scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1; }
+    /** yarn_get_mscale: 0.1 · m · ln(scale) + 1, 1 for scale ≤ 1 (yarn's attention factor; DeepSeek's softmax scale too). */
+    static double mscale(double scale, double m) { return scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1; }
 
     /**
      * _compute_longrope_parameters: short_factor and long_factor (rotary / 2 each), factor
@@ -904,8 +905,8 @@ final class HfDecoders {
         if (t != null && t.rank() == 3 && t.numel() == rows * cols && t.isContiguous()) hf.put(key, t.view(rows, cols));
     }
 
-    /** A host F32 copy of 1 + w (the norms of the returned weights own no checkpoint memory). */
-    private static Tensor onePlus(Tensor w) {
+    /** A host F32 copy of 1 + w, each sum formed in fp32 (Gemma's (1 + w) RMSNorm, Nemotron's LayerNorm1P; the norms own no checkpoint memory). */
+    static Tensor onePlus(Tensor w) {
         float[] a = w.toFloatArray();
         for (int i = 0; i < a.length; i++) a[i] = 1f + a[i];
         return Tensor.ofFloats(a, w.shape());

@@ -73,7 +73,7 @@ final class HfDeepseek {
         double scale = 1 / Math.sqrt(hs);
         String kind = p == null ? "default" : p.string("rope_type", p.string("type", "default"));
         if (!kind.equals("default") && p.number("mscale_all_dim", 0) != 0) {
-            double m = mscale(p.number("factor", Double.NaN), p.number("mscale_all_dim", 0));
+            double m = HfDecoders.mscale(p.number("factor", Double.NaN), p.number("mscale_all_dim", 0));
             scale *= m * m;
         }
         int v = cfg.size("vocab_size", v3 ? 129280 : 32000);
@@ -88,9 +88,6 @@ final class HfDeepseek {
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
                 .specialIds(HfNeox.specialIds(cfg, v, -1, v3 ? 0 : 1, v3 ? 1 : 2)).build();
     }
-
-    /** yarn_get_mscale: 0.1 · m · ln(scale) + 1, 1 for scale ≤ 1. */
-    private static double mscale(double scale, double m) { return scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1; }
 
     private static TransformerConfig.Moe moe(HfConfig cfg, boolean v3, int layers) throws CheckpointException {
         int e = cfg.size("n_routed_experts", v3 ? 256 : 64);
@@ -233,7 +230,7 @@ final class HfDeepseek {
             put.accept(o + "self.o", ow + "[padded]");
             if (c.moeAt(i)) {
                 HfDecoders.expertParts(hf, c, type, o + "moe.", l, put);
-                put.accept(o + "moe.router.correction_bias", ml + "gate.e_score_correction_bias");
+                if (c.moe().routing().correctionBias()) put.accept(o + "moe.router.correction_bias", ml + "gate.e_score_correction_bias");
             } else {
                 put.accept(o + "mlp.up", ml + "gate_proj.weight");                   // ours: act(up) · gate
                 put.accept(o + "mlp.gate", ml + "up_proj.weight");

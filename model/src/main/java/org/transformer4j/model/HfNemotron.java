@@ -119,15 +119,8 @@ final class HfNemotron {
     private static void norm1p(LazyTensors hf, java.util.function.BiConsumer<String, String> put, String ours, String key) {
         String w = key + ".weight", made = w + "[1+w]";
         Tensor stored = hf.get(w);
-        hf.later(made, () -> onePlus(stored));
+        hf.later(made, () -> HfDecoders.onePlus(stored));   // each 1 + w formed in fp32, as Gemma's
         put.accept(ours + ".weight", made);
         put.accept(ours + ".bias", key + ".bias");
-    }
-
-    /** A host F32 copy of 1 + w, each sum formed in fp32. */
-    static Tensor onePlus(Tensor w) {
-        float[] a = w.toFloatArray();
-        for (int i = 0; i < a.length; i++) a[i] = 1f + a[i];
-        return Tensor.ofFloats(a, w.shape());
     }
 }
