@@ -33,8 +33,9 @@ extern "C" {
 /* Bumped whenever a struct layout or a function signature changes. The Java side refuses a
  * library whose version differs from the one its bindings were written for. A rule relaxed within
  * a layout keeps the version: 18 also took t4j_moe_route's correction_bias with softmax scoring
- * (ERNIE 4.5), which it first refused; 19 added the activation code T4J_ACT_RELU2. */
-#define T4J_ABI_VERSION 19
+ * (ERNIE 4.5), which it first refused; 19 added the activation code T4J_ACT_RELU2; 20 renamed
+ * t4j_gather_rows_params.reserved to widen and took rows NULL (identity). */
+#define T4J_ABI_VERSION 20
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -700,18 +701,20 @@ typedef struct t4j_moe_route_params {
 T4J_API int32_t t4j_moe_route(const t4j_moe_route_params* p, void* stream);
 
 /* out[r] = x[rows[r]] for r < n (rows read when the kernel runs; an index outside 0..x_rows-1 is
- * clamped into it). Copies bits: no rounding. */
+ * clamped into it). Copies bits: no rounding. ABI 20: rows NULL reads row r itself (n <= x_rows), and
+ * widen 1 writes each F16 / BF16 value of x to an F32 out, exactly: a router's fp32 logits GEMM over
+ * the model's hidden states (transformers' F.linear(x.float(), w.float())) without a host round trip. */
 typedef struct t4j_gather_rows_params {
-    void* out;                        /* (n, cols), row stride out_row_stride */
+    void* out;                        /* (n, cols), row stride out_row_stride; F32 when widen, else dtype */
     const void* x;                    /* (x_rows, cols), row stride x_row_stride */
-    const int32_t* rows;              /* (n) device I32 */
+    const int32_t* rows;              /* (n) device I32, or NULL (ABI 20): row r */
     int64_t n;                        /* ≥ 0 */
     int64_t x_rows;                   /* ≥ 1 */
     int64_t cols;                     /* ≥ 1 */
     int64_t out_row_stride;           /* ≥ cols */
     int64_t x_row_stride;             /* ≥ cols */
-    int32_t dtype;                    /* T4J_DTYPE_F32, _F16 or _BF16 */
-    int32_t reserved;                 /* 0 */
+    int32_t dtype;                    /* x's: T4J_DTYPE_F32, _F16 or _BF16 */
+    int32_t widen;                    /* ABI 20 (was reserved, 0): 0 copies bits; 1: dtype F16 or BF16, out F32 */
 } t4j_gather_rows_params;
 
 T4J_API int32_t t4j_gather_rows(const t4j_gather_rows_params* p, void* stream);

@@ -213,6 +213,13 @@ __device__ __forceinline__ void route_tokens(const t4j_moe_route_params& p) {
 
 constexpr int kGatherThreads = 128;
 
+// The row that out's row r reads: rows[r] clamped into x (t4j.h), or r itself where rows is NULL (ABI 20).
+__device__ __forceinline__ int64_t gather_source(const t4j_gather_rows_params& p, int64_t r) {
+    if (p.rows == nullptr) return r;
+    int64_t src = p.rows[r];
+    return src < 0 ? 0 : (src >= p.x_rows ? p.x_rows - 1 : src);
+}
+
 // B: the element's bytes (2 or 4). Grid-stride over rows (blockIdx.x), threads over a row's 16-byte
 // vectors when the bases, strides and the row length keep every row 16-byte aligned, else elements.
 template <int B>
@@ -224,9 +231,7 @@ __device__ __forceinline__ void gather_rows(const t4j_gather_rows_params& p) {
     const bool vec = ((reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(out)) & 15u) == 0 &&
                      p.cols % kVec == 0 && p.x_row_stride % kVec == 0 && p.out_row_stride % kVec == 0;
     for (int64_t r = blockIdx.x; r < p.n; r += gridDim.x) {
-        int64_t src = p.rows[r];
-        src = src < 0 ? 0 : (src >= p.x_rows ? p.x_rows - 1 : src);  // clamped (t4j.h)
-        const E* from = x + src * p.x_row_stride;  // (cols)
+        const E* from = x + gather_source(p, r) * p.x_row_stride;  // (cols)
         E* to = out + r * p.out_row_stride;        // (cols)
         if (vec) {
             const uint4* f = reinterpret_cast<const uint4*>(from);
@@ -235,6 +240,19 @@ __device__ __forceinline__ void gather_rows(const t4j_gather_rows_params& p) {
         } else {
             for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) to[c] = from[c];
         }
+    }
+}
+
+// widen (ABI 20): each F16 / BF16 value T of x's gathered rows to an F32 out, exactly. Rows over blocks,
+// elements over threads (the router's hidden states: a few thousand columns per row).
+template <typename T>
+__device__ __forceinline__ void gather_rows_widened(const t4j_gather_rows_params& p) {
+    const T* x = static_cast<const T*>(p.x);
+    float* out = static_cast<float*>(p.out);
+    for (int64_t r = blockIdx.x; r < p.n; r += gridDim.x) {
+        const T* from = x + gather_source(p, r) * p.x_row_stride;  // (cols)
+        float* to = out + r * p.out_row_stride;                     // (cols)
+        for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) to[c] = to_f32(from[c]);
     }
 }
 

@@ -1,5 +1,5 @@
 // moe_kernels.cu — the extern "C" entry points of the mixture-of-experts family (moe.cuh): the router
-// per logits dtype, the row gather per element width, the combine per dtype.
+// per logits dtype, the row gather per element width (and widened to F32 per source dtype), the combine per dtype.
 #include "moe.cuh"
 
 #define T4J_MOE_KERNELS(SUFFIX, T)                                                                      \
@@ -20,4 +20,10 @@ extern "C" __global__ void __launch_bounds__(t4j::moe::kGatherThreads) t4j_gathe
 }
 extern "C" __global__ void __launch_bounds__(t4j::moe::kGatherThreads) t4j_gather_rows_b32(const t4j_gather_rows_params p) {
     t4j::moe::gather_rows<4>(p);
+}
+extern "C" __global__ void __launch_bounds__(t4j::moe::kGatherThreads) t4j_gather_rows_f16_f32(const t4j_gather_rows_params p) {
+    t4j::moe::gather_rows_widened<__half>(p);
+}
+extern "C" __global__ void __launch_bounds__(t4j::moe::kGatherThreads) t4j_gather_rows_bf16_f32(const t4j_gather_rows_params p) {
+    t4j::moe::gather_rows_widened<__nv_bfloat16>(p);
 }

@@ -24,7 +24,7 @@ const t4j::FieldLayout kGatherFields[] = {
     T4J_FIELD(t4j_gather_rows_params, rows),           T4J_FIELD(t4j_gather_rows_params, n),
     T4J_FIELD(t4j_gather_rows_params, x_rows),         T4J_FIELD(t4j_gather_rows_params, cols),
     T4J_FIELD(t4j_gather_rows_params, out_row_stride), T4J_FIELD(t4j_gather_rows_params, x_row_stride),
-    T4J_FIELD(t4j_gather_rows_params, dtype),          T4J_FIELD(t4j_gather_rows_params, reserved),
+    T4J_FIELD(t4j_gather_rows_params, dtype),          T4J_FIELD(t4j_gather_rows_params, widen),
 };
 const t4j::StructRegistration kGatherLayout("t4j_gather_rows_params", sizeof(t4j_gather_rows_params), kGatherFields,
                                             sizeof(kGatherFields) / sizeof(kGatherFields[0]));
@@ -94,18 +94,23 @@ extern "C" T4J_API int32_t t4j_moe_route(const t4j_moe_route_params* p, void* st
 }
 
 extern "C" T4J_API int32_t t4j_gather_rows(const t4j_gather_rows_params* p, void* stream) {
-    if (p == nullptr || p->out == nullptr || p->x == nullptr || p->rows == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
-    if (!t4j::is_float_dtype(p->dtype) || p->reserved != 0) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p == nullptr || p->out == nullptr || p->x == nullptr) return T4J_ERROR_INVALID_ARGUMENT;
+    if (!t4j::is_float_dtype(p->dtype) || (p->widen != 0 && p->widen != 1)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->widen == 1 && p->dtype == T4J_DTYPE_F32) return T4J_ERROR_INVALID_ARGUMENT;  // F32 → F32 is a copy (widen 0)
     if (p->n < 0 || p->x_rows < 1 || p->cols < 1 || p->out_row_stride < p->cols || p->x_row_stride < p->cols) {
         return T4J_ERROR_INVALID_ARGUMENT;
     }
+    if (p->rows == nullptr && p->n > p->x_rows) return T4J_ERROR_INVALID_ARGUMENT;  // identity rows stay inside x
     const uintptr_t element = p->dtype == T4J_DTYPE_F32 ? 4 : 2;
-    if (reinterpret_cast<uintptr_t>(p->out) % element != 0 || reinterpret_cast<uintptr_t>(p->x) % element != 0) {
+    const uintptr_t out_element = p->widen ? 4 : element;
+    if (reinterpret_cast<uintptr_t>(p->out) % out_element != 0 || reinterpret_cast<uintptr_t>(p->x) % element != 0) {
         return T4J_ERROR_INVALID_ARGUMENT;
     }
     if (p->n == 0) return T4J_SUCCESS;
+    const char* name = !p->widen ? (element == 4 ? "t4j_gather_rows_b32" : "t4j_gather_rows_b16")
+                                 : (p->dtype == T4J_DTYPE_F16 ? "t4j_gather_rows_f16_f32" : "t4j_gather_rows_bf16_f32");
     t4j::CUfunction f = nullptr;
-    int32_t s = t4j::get_kernel(element == 4 ? "t4j_gather_rows_b32" : "t4j_gather_rows_b16", &f);
+    int32_t s = t4j::get_kernel(name, &f);
     if (s != T4J_SUCCESS) return s;
     void* args[] = {const_cast<t4j_gather_rows_params*>(p)};
     return t4j::launch(f, blocks_for(p->n), kGatherThreads, 0, stream, args);

@@ -260,6 +260,44 @@ void run_gather(int64_t n, int64_t x_rows, int64_t cols, int64_t x_ld, int64_t o
     verdict(bad == 0, what, "%d element(s) differ (padding included)", bad);
 }
 
+// widen (ABI 20): F16 / BF16 rows to F32, exactly (xe holds each stored value in double); rows NULL reads row r.
+template <typename T>
+void run_gather_widened(int64_t n, int64_t x_rows, int64_t cols, int64_t x_ld, int64_t out_ld, bool identity) {
+    const std::string what = std::string("gather_rows widen ") + name<T>() + " n" + std::to_string(n) + " X" + std::to_string(x_rows) +
+                             " C" + std::to_string(cols) + (identity ? " identity" : "");
+    if (!wanted(what)) return;
+    std::vector<T> x(x_rows * x_ld);
+    std::vector<float> out(std::max<int64_t>(n, 1) * out_ld, -5.0f);
+    std::vector<double> xe;
+    fill(x, xe, 40.0f);
+    x[0] = from<T>(NAN);                                                    // NaN stays NaN
+    std::vector<int32_t> rows(std::max<int64_t>(n, 1));
+    for (int64_t r = 0; r < n; r++) rows[r] = std::uniform_int_distribution<int32_t>(0, static_cast<int32_t>(x_rows - 1))(g_rng);
+    t4j_gather_rows_params p{};
+    p.out = out.data();
+    p.x = x.data();
+    p.rows = identity ? nullptr : rows.data();
+    p.n = n;
+    p.x_rows = x_rows;
+    p.cols = cols;
+    p.out_row_stride = out_ld;
+    p.x_row_stride = x_ld;
+    p.widen = 1;
+    const unsigned grid = static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(n, 1), 5));
+    simt::launch(SimtDim3{grid, 1, 1}, t4j::moe::kGatherThreads, [&] { t4j::moe::gather_rows_widened<T>(p); }, 0,
+                 std::is_same_v<T, __half> ? "t4j_gather_rows_f16_f32" : "t4j_gather_rows_bf16_f32");
+    int bad = 0;
+    for (int64_t r = 0; r < n; r++) {
+        const int64_t src = identity ? r : rows[r];
+        for (int64_t c = 0; c < out_ld; c++) {
+            const double want = c < cols ? (src == 0 && c == 0 ? NAN : xe[src * x_ld + c]) : -5.0;
+            const float got = out[r * out_ld + c];
+            bad += std::isnan(want) ? !std::isnan(got) : static_cast<double>(got) != want;
+        }
+    }
+    verdict(bad == 0, what, "%d element(s) differ from the exact value (padding included)", bad);
+}
+
 // ---- combine -------------------------------------------------------------------------------------
 
 template <typename T>
@@ -374,6 +412,10 @@ void suite() {
     }
     run_gather<T>(37, 20, 64, 64, 72, false);  // 16-byte vectors
     run_gather<T>(9, 6, 33, 35, 34, true);     // elements; indices clamped
+    if constexpr (!std::is_same_v<T, float>) {
+        run_gather_widened<T>(12, 12, 300, 301, 305, true);   // a router's hidden states, read as they are
+        run_gather_widened<T>(9, 6, 33, 35, 34, false);
+    }
     run_combine<T>(7, 70, 2, 19, true, true, true, true);
     run_combine<T>(5, 33, 8, 40, true, false, true, false);
     run_combine<T>(3, 9, 1, 2, false, false, false, false);

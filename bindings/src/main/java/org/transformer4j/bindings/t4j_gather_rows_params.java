@@ -1,4 +1,4 @@
-// t4j_gather_rows_params — layout and accessors of struct t4j_gather_rows_params (row gather by device indices, ABI 9, native/include/t4j.h),
+// t4j_gather_rows_params — layout and accessors of struct t4j_gather_rows_params (row gather by device indices, ABI 9; identity rows and widening to F32, ABI 20; native/include/t4j.h),
 // in jextract's shape. StructLayoutTest checks it against the offsets libt4j reports.
 package org.transformer4j.bindings;
 
@@ -27,7 +27,7 @@ public final class t4j_gather_rows_params {
             JAVA_LONG.withName("out_row_stride"),
             JAVA_LONG.withName("x_row_stride"),
             JAVA_INT.withName("dtype"),
-            JAVA_INT.withName("reserved"))
+            JAVA_INT.withName("widen"))
         .withName("t4j_gather_rows_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -47,7 +47,7 @@ public final class t4j_gather_rows_params {
     private static final long out_row_stride$OFFSET = offset("out_row_stride");
     private static final long x_row_stride$OFFSET = offset("x_row_stride");
     private static final long dtype$OFFSET = offset("dtype");
-    private static final long reserved$OFFSET = offset("reserved");
+    private static final long widen$OFFSET = offset("widen");
 
     public static MemorySegment out(MemorySegment s) { return s.get(ADDRESS, out$OFFSET); }
     public static void out(MemorySegment s, MemorySegment v) { s.set(ADDRESS, out$OFFSET, v); }
@@ -67,6 +67,6 @@ public final class t4j_gather_rows_params {
     public static void x_row_stride(MemorySegment s, long v) { s.set(JAVA_LONG, x_row_stride$OFFSET, v); }
     public static int dtype(MemorySegment s) { return s.get(JAVA_INT, dtype$OFFSET); }
     public static void dtype(MemorySegment s, int v) { s.set(JAVA_INT, dtype$OFFSET, v); }
-    public static int reserved(MemorySegment s) { return s.get(JAVA_INT, reserved$OFFSET); }
-    public static void reserved(MemorySegment s, int v) { s.set(JAVA_INT, reserved$OFFSET, v); }
+    public static int widen(MemorySegment s) { return s.get(JAVA_INT, widen$OFFSET); }
+    public static void widen(MemorySegment s, int v) { s.set(JAVA_INT, widen$OFFSET, v); }
 }

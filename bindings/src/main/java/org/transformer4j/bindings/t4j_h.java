@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 19;
+    public static final int T4J_ABI_VERSION = 20;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;

@@ -69,6 +69,7 @@ class LibraryTest {
                 "t4j_decode_bf16", "t4j_decode_combine_f32", "t4j_decode_combine_f16", "t4j_decode_combine_bf16",
                 "t4j_kv_append_b16", "t4j_kv_append_b32", "t4j_softcap_f32", "t4j_softcap_f16", "t4j_softcap_bf16",
                 "t4j_moe_route_f32", "t4j_moe_route_f16", "t4j_moe_route_bf16", "t4j_gather_rows_b16", "t4j_gather_rows_b32",
+                "t4j_gather_rows_f16_f32", "t4j_gather_rows_bf16_f32",
                 "t4j_moe_combine_f32", "t4j_moe_combine_f16", "t4j_moe_combine_bf16", "t4j_linear_f16_grouped_nn_64",
                 "t4j_linear_bf16_grouped_gated_nt_64", "t4j_linear_f32_grouped_nn", "t4j_linear_f32_grouped_gated_nt",
                 "t4j_penalty_f32", "t4j_penalty_f16", "t4j_penalty_bf16")),

@@ -174,11 +174,24 @@ class MoeValidationNativeTest {
     void malformedGatherParamsAreRejected() {
         assertEquals(t4j_h.T4J_SUCCESS, gatherWith(p -> { }), "well formed, n 0");
         assertEquals(BAD, t4j_h.t4j_gather_rows(MemorySegment.NULL, MemorySegment.NULL), "null params");
-        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.rows(p, MemorySegment.NULL)), "null rows");
+        assertEquals(t4j_h.T4J_SUCCESS, gatherWith(p -> t4j_gather_rows_params.rows(p, MemorySegment.NULL)), "null rows: identity (ABI 20)");
+        assertEquals(BAD, gatherWith(p -> {
+            t4j_gather_rows_params.rows(p, MemorySegment.NULL);
+            t4j_gather_rows_params.n(p, 5);
+        }), "identity rows past x's 4");
+        assertEquals(t4j_h.T4J_SUCCESS, gatherWith(p -> t4j_gather_rows_params.widen(p, 1)), "F16 widened to F32");
+        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.widen(p, 2)), "widen 2");
+        assertEquals(BAD, gatherWith(p -> {
+            t4j_gather_rows_params.widen(p, 1);
+            t4j_gather_rows_params.dtype(p, t4j_h.T4J_DTYPE_F32);
+        }), "F32 widened");
+        assertEquals(BAD, gatherWith(p -> {
+            t4j_gather_rows_params.widen(p, 1);
+            t4j_gather_rows_params.out(p, MemorySegment.ofAddress(0x10002));
+        }), "an F32 out on a 2-byte address");
         assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.n(p, -1)), "negative n");
         assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.x_rows(p, 0)), "no x rows");
         assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.x_row_stride(p, 15)), "x row stride < cols");
-        assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.reserved(p, 1)), "reserved");
         assertEquals(BAD, gatherWith(p -> t4j_gather_rows_params.out(p, MemorySegment.ofAddress(0x10001))), "F16 out on an odd address");
     }
 

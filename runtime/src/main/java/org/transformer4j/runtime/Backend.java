@@ -112,7 +112,7 @@ public interface Backend extends AutoCloseable {
     /** A mixture-of-experts router: top-k experts and weights per token, and the choices sorted by expert ({@link MoeRouteOp}). */
     void moeRoute(MoeRouteOp op);
 
-    /** out[r] = x[rows[r]] ({@link GatherRowsOp}). */
+    /** out[r] = x[rows[r]], or x's own rows widened to F32 ({@link GatherRowsOp}). */
     void gatherRows(GatherRowsOp op);
 
     /** A projection per group of rows with the group's own weights; group sizes on the device ({@link GroupedLinearOp}). */

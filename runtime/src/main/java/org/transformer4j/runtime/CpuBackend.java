@@ -626,7 +626,7 @@ public final class CpuBackend implements Backend {
         if (recorded(op::validate, () -> gatherRows(op))) return;
         GatherRowsOp.Shape s = op.validate();
         requireHost("x", op.x());
-        int[] rows = op.rows().toIntArray();
+        int[] rows = op.rows() == null ? java.util.stream.IntStream.range(0, (int) s.n()).toArray() : op.rows().toIntArray();
         for (int r = 0; r < rows.length; r++) {
             if (rows[r] < 0 || rows[r] >= s.xRows()) {
                 throw new IllegalArgumentException("rows[" + r + "] = " + rows[r] + " is outside x's rows [0, " + s.xRows() + ")");

@@ -16,6 +16,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.transformer4j.runtime.reference.Oracle;
 
 class MoeOpsTest {
@@ -403,6 +404,39 @@ class MoeOpsTest {
             for (int r = 0; r < 4; r++) for (int c = 0; c < 3; c++) assertEquals(xs[idx[r] * 3 + c], got[r * 3 + c]);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cpu.gatherRows(new GatherRowsOp(xt, bad, out2)));
             assertTrue(e.getMessage().contains("rows[1] = 5"), e.getMessage());
+        }
+    }
+
+    /** ABI 20: x's own rows (no indices) widened to F32 hold each stored F16 / BF16 value exactly; the rules are named. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void widenedRowsAreTheStoredValuesExactly(DType dt) {
+        SplittableRandom rnd = new SplittableRandom(11 + dt.ordinal());
+        int xr = 7, c = 13;
+        float[] x = new float[xr * c];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble(-300, 300) * Math.pow(2, rnd.nextInt(-20, 4)));
+        x[3] = Float.NaN;
+        try (Tensor xt = Tensor.of(dt, x, xr, c); Tensor out = Tensor.empty(DType.F32, 5, c);
+             Tensor rows = Tensor.ofInts(new int[] {6, 0}, 2); Tensor picked = Tensor.empty(DType.F32, 2, c)) {
+            cpu.gatherRows(GatherRowsOp.widen(xt, out));
+            float[] got = out.toFloatArray();
+            for (int i = 0; i < 5 * c; i++) {
+                float want = dt == DType.BF16 ? org.transformer4j.runtime.cpu.Half.roundToBf16(x[i]) : org.transformer4j.runtime.cpu.Half.roundToF16(x[i]);
+                if (i == 3) assertTrue(Float.isNaN(got[i]), "NaN stays NaN");
+                else assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got[i]), "element " + i);
+            }
+            cpu.gatherRows(new GatherRowsOp(xt, rows, picked));
+            float[] p = picked.toFloatArray(), all = xt.toFloatArray();
+            for (int j = 0; j < c; j++) {
+                assertEquals(all[6 * c + j], p[j]);
+                assertEquals(all[j], p[c + j]);
+            }
+            try (Tensor tooMany = Tensor.empty(DType.F32, 8, c); Tensor f16Out = Tensor.empty(dt == DType.BF16 ? DType.F16 : DType.BF16, 2, c)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cpu.gatherRows(GatherRowsOp.widen(xt, tooMany)));
+                assertTrue(e.getMessage().contains("n ≤ 7"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> cpu.gatherRows(new GatherRowsOp(xt, rows, f16Out)));
+                assertTrue(e.getMessage().contains("or F32 (widened)"), e.getMessage());
+            }
         }
     }
 

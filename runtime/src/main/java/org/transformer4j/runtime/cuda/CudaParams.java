@@ -446,6 +446,7 @@ final class CudaParams {
         org.transformer4j.bindings.t4j_gather_rows_params.out_row_stride(p, s.outRowStride());
         org.transformer4j.bindings.t4j_gather_rows_params.x_row_stride(p, s.xRowStride());
         org.transformer4j.bindings.t4j_gather_rows_params.dtype(p, op.x().dtype().code());
+        org.transformer4j.bindings.t4j_gather_rows_params.widen(p, op.widens() ? 1 : 0);   // ABI 20: F16 / BF16 → F32
         return p;
     }
 

@@ -169,6 +169,17 @@ class CudaMoeTest {
                 cpu.gatherRows(new GatherRowsOp(hx, hrows, hy));
                 gpu.gatherRows(new GatherRowsOp(gx, grows, gy));
                 assertArrayEquals(hy.toFloatArray(), GpuTests.download(gpu, gy), "gather " + what);
+                if (dt != DType.F32) {                                              // ABI 20: widened to F32, x's own rows and by index
+                    try (Tensor hw32 = Tensor.empty(DType.F32, t, c); Tensor gw32 = GpuTests.poisoned(gpu, DType.F32, t, c);
+                         Tensor hg32 = Tensor.empty(DType.F32, s, c); Tensor gg32 = GpuTests.poisoned(gpu, DType.F32, s, c)) {
+                        cpu.gatherRows(GatherRowsOp.widen(hx, hw32));
+                        gpu.gatherRows(GatherRowsOp.widen(gx, gw32));
+                        assertArrayEquals(hw32.toFloatArray(), GpuTests.download(gpu, gw32), "widen " + what);
+                        cpu.gatherRows(new GatherRowsOp(hx, hrows, hg32));
+                        gpu.gatherRows(new GatherRowsOp(gx, grows, gg32));
+                        assertArrayEquals(hg32.toFloatArray(), GpuTests.download(gpu, gg32), "gather widened " + what);
+                    }
+                }
                 hout.copyFrom(hx.toFloatArray());
                 // residual = out itself (x's copy), shared expert with its sigmoid gate
                 cpu.moeCombine(new MoeCombineOp(hy, hs, hw, hout, hsh, hg, hout));

@@ -351,6 +351,9 @@ class GpuSmokeTest {
                         new org.transformer4j.runtime.MoeRouting(out[0], out[1], out[2], out[3], out[4])).sigmoid(in[1]).groups(8, 4).scale(2.5f)));
         twin("gather rows BF16", new Tensor[] {rnd(DType.BF16, 1, 37, 96), ints(37, 74)}, shapes(new long[] {74, 96}), types(DType.BF16),
                 (b, in, out) -> b.gatherRows(new org.transformer4j.runtime.GatherRowsOp(in[0], in[1], out[0])));
+        twin("rows widened BF16 → F32 (the fp32 router's input, ABI 20)", new Tensor[] {rnd(DType.BF16, 3, 37, 96)},
+                shapes(new long[] {37, 96}), types(DType.F32),
+                (b, in, out) -> b.gatherRows(org.transformer4j.runtime.GatherRowsOp.widen(in[0], out[0])));
         twin("grouped linear BF16, gated SiLU (4 groups, one empty)",
                 new Tensor[] {rnd(DType.BF16, 1, 74, 64), rnd(DType.BF16, 0.2, 4, 64, 96), rnd(DType.BF16, 0.2, 4, 64, 96),
                         Tensor.ofInts(new int[] {0, 30, 30, 51, 74}, 5)},
