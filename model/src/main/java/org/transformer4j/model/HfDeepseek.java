@@ -116,7 +116,8 @@ final class HfDeepseek {
             }
             renormalize = false;
         }
-        return new TransformerConfig.Moe(e, k, renormalize, f, shared * f, false, denseLayers, false, routing);
+        // the router's logits in fp32 (DeepseekV2Moe / DeepseekV3TopkRouter: F.linear(x.float(), gate.weight.float()))
+        return new TransformerConfig.Moe(e, k, renormalize, f, shared * f, false, denseLayers, false, routing.withFp32Logits());
     }
 
     /** Whether layer i of a checkpoint name is past the model's layers (DeepSeek-V3's multi-token-prediction layer 61). */

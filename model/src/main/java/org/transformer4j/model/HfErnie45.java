@@ -87,7 +87,8 @@ final class HfErnie45 {
      * moe_layer_start_index (1) ≤ i ≤ moe_layer_end_index (-1: the last layer), the others a dense MLP of intermediate_size.
      * The router (Ernie4_5_MoeTopKRouter): softmax in fp32, the top moe_k of softmax + e_score_correction_bias, weights the
      * unbiased softmax at the picks renormalized by their sum (transformers divides by clamp(sum, min=moe_norm_min 1e-12): the
-     * same unless the picked softmax mass is below 1e-12) — {@code Routing(false, true, 1, 1, 1)}. Refused by name: use_bias
+     * same unless the picked softmax mass is below 1e-12) — {@code Routing(false, true, 1, 1, 1, true)}: its gate, kept in fp32
+     * (_keep_in_fp32_modules_strict), runs on the hidden states widened to fp32. Refused by name: use_bias
      * true (biased experts and a biased lm_head are not composed; the published models have false), a null head_dim,
      * num_key_value_heads or moe_layer_end_index (transformers fails on them), a moe_norm_min above 1e-12, hidden_act other
      * than silu, a partial_rotary_factor other than 1.
@@ -137,7 +138,7 @@ final class HfErnie45 {
         for (int i = 0; i < layers; i++) if (!((i + 1) % every == 0 && i >= start && i <= end)) dense.add(i);
         if (dense.size() == layers) return null;
         return new TransformerConfig.Moe(e, k, true, f, shared * f, false, dense, false,
-                new TransformerConfig.Routing(false, true, 1, 1, 1f));
+                new TransformerConfig.Routing(false, true, 1, 1, 1f, true));               // the gate kept and run in fp32
     }
 
     /** The correction bias's stored name: 4.x's mlp.moe_statics., 5.x's mlp.gate.moe_statics. (Ernie4_5_MoeTopKRouter's). */

@@ -70,7 +70,7 @@ final class HfGlm4Moe {
         List<Integer> denseLayers = new ArrayList<>();
         for (int i = 0; i < dense; i++) denseLayers.add(i);
         TransformerConfig.Routing routing = new TransformerConfig.Routing(true, true, cfg.size("n_group", 1), cfg.size("topk_group", 1),
-                (float) cfg.number("routed_scaling_factor", 1.0));
+                (float) cfg.number("routed_scaling_factor", 1.0), true);                      // Glm4MoeTopkRouter: fp32 logits
         return new TransformerConfig.Moe(e, k, cfg.bool("norm_topk_prob", true), f, shared * f, false, denseLayers, false, routing);
     }
 

@@ -1063,8 +1063,7 @@ public final class Transformer {
         long rows = in.shape(0) * in.shape(1), c = config.modelWidth(), f = m.expertWidth();
         int e = m.experts(), k = m.topK();
         Tensor x = in.view(rows, c);
-        Tensor logits = s.empty(dtype, rows, e);                                                // the router's, in the model dtype
-        backend.linear(LinearOp.of(x, w.router(), logits).transW(true).bias(w.routerBias()));
+        Tensor logits = routerLogits(s, w, x);
         MoeRouting r = new MoeRouting(s.empty(DType.I32, rows, k), s.empty(DType.F32, rows, k), s.empty(DType.I32, e + 1L),
                 s.empty(DType.I32, rows * k), s.empty(DType.I32, rows, k));
         backend.moeRoute(route(m, w, logits, r));
@@ -1088,6 +1087,24 @@ public final class Transformer {
             combine = combine.shared(sh.view(rows, c), g);
         }
         backend.moeCombine(combine);
+    }
+
+    /**
+     * The router's logits (rows, E): in the model dtype, or ({@link TransformerConfig.Routing#fp32Logits}) an F32 product of
+     * x widened to F32 (exactly) and the F32 router matrix, as transformers' F.linear(x.float(), w.float()).
+     */
+    private Tensor routerLogits(Scratch s, Weights.Moe w, Tensor x) {
+        long rows = x.shape(0);
+        int e = config.moe().experts();
+        boolean fp32 = config.moe().routing().fp32Logits() && dtype != DType.F32;
+        Tensor in = x;
+        if (fp32) {
+            in = s.empty(DType.F32, rows, x.shape(1));
+            backend.gatherRows(GatherRowsOp.widen(x, in));
+        }
+        Tensor logits = s.empty(fp32 ? DType.F32 : dtype, rows, e);
+        backend.linear(LinearOp.of(in, w.router(), logits).transW(true).bias(w.routerBias()));
+        return logits;
     }
 
     /**

@@ -171,11 +171,23 @@ public record TransformerConfig(
      * (the weights are the unbiased scores). {@code groups} &gt; 1: the experts form that many contiguous
      * groups and only the {@code topkGroups} best groups' experts may be chosen (DeepSeek's group-limited routing: a group
      * scores its best expert under softmax, the sum of its two best biased scores under sigmoid). {@code scale}: the weights
-     * times routed_scaling_factor, after any renormalization.
+     * times routed_scaling_factor, after any renormalization. {@code fp32Logits}: the router's logits are an fp32 product of
+     * the hidden states widened to fp32 and an F32 router matrix (transformers' F.linear(x.float(), w.float()) in DeepSeek-V2 /
+     * V3, GLM-4.5 and ERNIE 4.5 MoE, whose gate ERNIE keeps in fp32); else they are the model dtype's, as Mixtral's,
+     * Qwen-MoE's, OLMoE's and GPT-OSS's. The same in an F32 model; in F16 / BF16 it keeps near-tied experts apart that a
+     * rounding of the logits would tie or swap.
      */
-    public record Routing(boolean sigmoid, boolean correctionBias, int groups, int topkGroups, float scale) {
+    public record Routing(boolean sigmoid, boolean correctionBias, int groups, int topkGroups, float scale, boolean fp32Logits) {
         /** Softmax, no groups, no scale: Mixtral's, Qwen-MoE's, OLMoE's, GPT-OSS's. */
-        public static final Routing SOFTMAX = new Routing(false, false, 1, 1, 1f);
+        public static final Routing SOFTMAX = new Routing(false, false, 1, 1, 1f, false);
+
+        /** Logits in the model dtype. */
+        public Routing(boolean sigmoid, boolean correctionBias, int groups, int topkGroups, float scale) {
+            this(sigmoid, correctionBias, groups, topkGroups, scale, false);
+        }
+
+        /** This routing with fp32 logits (see the record's description). */
+        public Routing withFp32Logits() { return new Routing(sigmoid, correctionBias, groups, topkGroups, scale, true); }
     }
 
     /**
@@ -550,7 +562,7 @@ public record TransformerConfig(
                         + moe.experts() / r.groups() + ")");
             }
             if (!(r.scale() > 0) || !Float.isFinite(r.scale())) problems.add("moe routing scale must be finite and > 0, got " + r.scale());
-            if (moe.biases() && !r.equals(Routing.SOFTMAX)) problems.add("GPT-OSS's biased router takes the plain softmax routing");
+            if (moe.biases() && !r.equals(Routing.SOFTMAX)) problems.add("GPT-OSS's biased router takes the plain softmax routing (logits in the model dtype)");
         }
         if (mla != null) {
             if (encoderLayers > 0 || decoderLayers == 0 || prefixLm || bidirectional || rope == null || heads != kvHeads) {

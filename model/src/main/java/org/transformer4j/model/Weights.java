@@ -468,7 +468,9 @@ public final class Weights implements AutoCloseable {
             if (st.relativeBias() != null) keepF32.add(st.relativeBias());
             for (Layer l : st.layers()) {
                 if (l.self() != null && l.self().sinks() != null) keepF32.add(l.self().sinks());
-                if (l.mlp() != null && l.mlp().moe() != null && l.mlp().moe().correctionBias() != null) keepF32.add(l.mlp().moe().correctionBias());
+                Moe moe = l.mlp() == null ? null : l.mlp().moe();
+                if (moe != null && moe.correctionBias() != null) keepF32.add(moe.correctionBias());
+                if (moe != null && config.moe().routing().fp32Logits()) keepF32.add(moe.router());   // an fp32 router's matrix
             }
         }
         Map<Tensor, Tensor> copies = new java.util.IdentityHashMap<>();
@@ -693,6 +695,9 @@ public final class Weights implements AutoCloseable {
         /** DeepSeek-V3's router correction bias (E), F32 in every compute dtype (the router takes it so). */
         default Tensor vectorF32(String name, int n) { return sinks(name, n); }
 
+        /** An fp32 router's matrix (out, in), F32 in every compute dtype ({@link TransformerConfig.Routing#fp32Logits}). */
+        Tensor matrixF32(String name, int out, int in);
+
         /**
          * A stack of {@code groups} (rows, cols) matrices kept in MXFP4 under {@code name}.blocks / .scales, or null where the
          * source holds them dense (random weights; a dequantized folder; gpt-oss on a backend that decodes them at load).
@@ -806,6 +811,9 @@ public final class Weights implements AutoCloseable {
         public Tensor vectorF32(String name, int n) { return vector(name, n, 0f, 0.1f); }
 
         @Override
+        public Tensor matrixF32(String name, int out, int in) { return matrix(name, out, in); }
+
+        @Override
         public Backend backend() { return backend; }
 
         private float[] gaussian(int n, float mean, float std) {
@@ -902,7 +910,7 @@ public final class Weights implements AutoCloseable {
     private static Moe moe(Source s, TransformerConfig c, String p) {
         TransformerConfig.Moe m = c.moe();
         int cw = c.modelWidth(), f = m.expertWidth(), e = m.experts();
-        Tensor router = s.matrix(p + ".router", e, cw);
+        Tensor router = m.routing().fp32Logits() ? s.matrixF32(p + ".router", e, cw) : s.matrix(p + ".router", e, cw);
         String[] ug = new String[2 * e], dn = new String[e];
         for (int x = 0; x < e; x++) {
             ug[2 * x] = p + ".expert." + x + ".up";

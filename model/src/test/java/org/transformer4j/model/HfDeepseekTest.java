@@ -74,7 +74,7 @@ class HfDeepseekTest {
         assertEquals(2 * 1408, moe.sharedWidth(), "n_shared_experts 2: one MLP of twice moe_intermediate_size");
         assertEquals(List.of(0), moe.denseLayers(), "first_k_dense_replace 1");
         assertEquals(false, moe.renormalize(), "DeepseekV2Moe never renormalizes");
-        assertEquals(new TransformerConfig.Routing(false, false, 1, 1, 1f), moe.routing(), "greedy softmax top-k");
+        assertEquals(new TransformerConfig.Routing(false, false, 1, 1, 1f, true), moe.routing(), "greedy softmax top-k");
         assertEquals(10944, c.mlpWidth(), "the dense layer's intermediate_size");
         assertEquals(100000, c.specialIds().bos());
         assertEquals(100001, c.specialIds().eos());
@@ -89,7 +89,7 @@ class HfDeepseekTest {
         double m = 0.1 * 1.0 * Math.log(40) + 1;
         assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(40, 1)²");
         TransformerConfig.Moe moe = c.moe();
-        assertEquals(new TransformerConfig.Routing(true, true, 8, 4, 2.5f), moe.routing(), "sigmoid, correction bias, 8 groups keep 4, × 2.5");
+        assertEquals(new TransformerConfig.Routing(true, true, 8, 4, 2.5f, true), moe.routing(), "sigmoid, correction bias, 8 groups keep 4, × 2.5");
         assertEquals(true, moe.renormalize(), "norm_topk_prob");
         assertEquals(List.of(0, 1, 2), moe.denseLayers(), "first_k_dense_replace 3");
         assertEquals(2048, moe.sharedWidth(), "one shared expert");
@@ -114,7 +114,7 @@ class HfDeepseekTest {
                  "routed_scaling_factor": 2.446, "scoring_func": "sigmoid", "tie_word_embeddings": false, "topk_group": 1,
                  "topk_method": "noaux_tc", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 163840}""");
         assertEquals(new TransformerConfig.Mla(0, 512, 128, 64, 128, 1e-6f), c.mla());
-        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.446f), c.moe().routing(), "one group: no group limit");
+        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.446f, true), c.moe().routing(), "one group: no group limit");
         assertEquals((float) (1 / Math.sqrt(192)), c.attentionScale(), 1e-7f, "no rope scaling: no mscale²");
         assertEquals(50000.0, c.rope().theta());
         assertEquals(1e-5f, c.normEps(), "rms_norm_eps for the layers; the latent norms keep 1e-6");
@@ -127,14 +127,14 @@ class HfDeepseekTest {
         TransformerConfig v2 = read(V2_LITE.replace("\"topk_method\": \"greedy\"", "\"topk_method\": \"group_limited_greedy\"")
                 .replace("\"n_group\": 1", "\"n_group\": 8").replace("\"topk_group\": 1", "\"topk_group\": 3")
                 .replace("\"routed_scaling_factor\": 1.0", "\"routed_scaling_factor\": 16.0").replace("\"norm_topk_prob\": false", "\"norm_topk_prob\": true"));
-        assertEquals(new TransformerConfig.Routing(false, false, 8, 3, 16f), v2.moe().routing(), "DeepSeek-V2's group-limited greedy");
+        assertEquals(new TransformerConfig.Routing(false, false, 8, 3, 16f, true), v2.moe().routing(), "DeepSeek-V2's group-limited greedy");
         assertEquals(false, v2.moe().renormalize(), "transformers' DeepseekV2Moe reads no norm_topk_prob");
         // DeepseekV3Config's defaults where the folder says nothing, and V3 reads neither topk_method nor scoring_func
         TransformerConfig v3 = read("{\"model_type\": \"deepseek_v3\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": 4,"
                 + " \"intermediate_size\": 96, \"vocab_size\": 300, \"kv_lora_rank\": 16, \"q_lora_rank\": null, \"qk_nope_head_dim\": 16,"
                 + " \"qk_rope_head_dim\": 8, \"v_head_dim\": 16, \"n_routed_experts\": 16, \"num_experts_per_tok\": 4, \"n_group\": 4,"
                 + " \"topk_group\": 2, \"moe_intermediate_size\": 32, \"scoring_func\": \"softmax\", \"topk_method\": \"greedy\"}");
-        assertEquals(new TransformerConfig.Routing(true, true, 4, 2, 2.5f), v3.moe().routing());
+        assertEquals(new TransformerConfig.Routing(true, true, 4, 2, 2.5f, true), v3.moe().routing());
         assertEquals(List.of(0, 1, 2), v3.moe().denseLayers(), "first_k_dense_replace 3");
         assertEquals((float) (1 / Math.sqrt(24)), v3.attentionScale(), 1e-7f, "no rope scaling: qk_head_dim^-0.5");
         assertEquals(0, v3.specialIds().bos());

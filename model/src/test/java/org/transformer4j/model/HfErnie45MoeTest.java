@@ -69,7 +69,7 @@ class HfErnie45MoeTest {
         assertEquals(false, moe.sharedGate());
         assertEquals(List.of(0), moe.denseLayers(), "moe_layer_start_index 1");
         assertEquals(true, moe.renormalize(), "the picks' softmax renormalized (clamp min 1e-12)");
-        assertEquals(new TransformerConfig.Routing(false, true, 1, 1, 1f), moe.routing(), "softmax, biased for the choice");
+        assertEquals(new TransformerConfig.Routing(false, true, 1, 1, 1f, true), moe.routing(), "softmax, biased for the choice");
         assertEquals(28, c.decoderLayers());
         assertEquals(0, c.specialIds().pad());
         assertEquals(1, c.specialIds().bos());
@@ -103,7 +103,7 @@ class HfErnie45MoeTest {
         assertEquals(List.of(2560, 20, 4, 128, 28, 103424, 12288), List.of(d.modelWidth(), d.heads(), d.kvHeads(), d.headSize(),
                 d.decoderLayers(), d.vocabSize(), d.mlpWidth()));
         assertEquals(new TransformerConfig.Moe(64, 6, true, 1536, 3072, false, List.of(0), false,
-                new TransformerConfig.Routing(false, true, 1, 1, 1f)), d.moe());
+                new TransformerConfig.Routing(false, true, 1, 1, 1f, true)), d.moe());
         assertEquals(500000, d.rope().theta());
         TransformerConfig every2 = read("{\"model_type\": \"ernie4_5_moe\", \"num_hidden_layers\": 6, \"moe_layer_interval\": 2,"
                 + " \"moe_layer_start_index\": 0, \"moe_layer_end_index\": 4}");

@@ -68,7 +68,7 @@ class HfGlm4MoeTest {
         assertEquals(false, moe.sharedGate());
         assertEquals(List.of(0), moe.denseLayers(), "first_k_dense_replace 1");
         assertEquals(true, moe.renormalize(), "norm_topk_prob");
-        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 1f), moe.routing(), "DeepSeek-V3's sigmoid router, one group, × 1");
+        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 1f, true), moe.routing(), "DeepSeek-V3's sigmoid router, one group, × 1");
         assertEquals(46, c.decoderLayers(), "the MTP layer 46 is not one of the model's layers");
         assertEquals(151329, c.specialIds().pad());
         assertEquals(151329, c.specialIds().eos(), "the first eos ends a reply");
@@ -87,7 +87,7 @@ class HfGlm4MoeTest {
                 .replace("\"use_qk_norm\": false", "\"use_qk_norm\": true").replace("\"max_position_embeddings\": 131072", "\"max_position_embeddings\": 202752"));
         assertEquals(true, c.qkNorm(), "RMSNorm per head of q and k (head_dim wide), before the rotary");
         assertEquals(false, c.qkNormWide());
-        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.5f), c.moe().routing());
+        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.5f, true), c.moe().routing());
         assertEquals(List.of(0, 1, 2), c.moe().denseLayers());
         assertEquals(160, c.moe().experts());
         assertEquals(1536, c.moe().sharedWidth());
@@ -118,7 +118,7 @@ class HfGlm4MoeTest {
         assertEquals(1408, moe.sharedWidth());
         assertEquals(List.of(0), moe.denseLayers());
         assertEquals(true, moe.renormalize());
-        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 1f), moe.routing());
+        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 1f, true), moe.routing());
         assertEquals(new TransformerConfig.SpecialIds(-1, -1, -1, -1, -1), c.specialIds(), "no pad / bos / eos by default");
         // head_dim absent: Glm4MoeAttention's hidden_size // num_attention_heads
         TransformerConfig small = read("{\"model_type\": \"glm4_moe\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
@@ -126,7 +126,7 @@ class HfGlm4MoeTest {
         assertEquals(16, small.headSize());
         assertEquals(8, small.rope().rotaryDim());
         assertEquals(8, small.moe().experts(), "num_local_experts: n_routed_experts' alias (attribute_map)");
-        assertEquals(new TransformerConfig.Routing(true, true, 4, 2, 1f), small.moe().routing());
+        assertEquals(new TransformerConfig.Routing(true, true, 4, 2, 1f, true), small.moe().routing());
         // transformers 5.x's layout: rope_theta and partial_rotary_factor inside rope_parameters
         TransformerConfig v5 = read(AIR.replace("\"partial_rotary_factor\": 0.5,", "").replace("\"rope_scaling\": null, \"rope_theta\": 1000000,",
                 "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000000, \"partial_rotary_factor\": 0.5},"));
