@@ -196,16 +196,8 @@ class HfDeepseekTest {
         assertEquals(new TransformerConfig.Mla(1536, 512, 128, 64, 128, 1e-6f), c.mla(), "q through q_a_proj / q_b_proj");
         assertEquals(128, c.heads());
         assertEquals(128, c.kvHeads());
-        assertEquals(192, c.headSize());
         assertEquals(61, c.decoderLayers(), "the MTP layer (num_nextn_predict_layers 1) is not one of the model's");
-        assertEquals(64, c.rope().rotaryDim());
-        assertEquals(TransformerConfig.Rope.Scaling.YARN, c.rope().scaling());
-        assertEquals(10000.0, c.rope().theta());
-        assertEquals(1.0, c.rope().attentionFactor(), 1e-12, "mscale = mscale_all_dim = 1");
-        double m = 0.1 * 1.0 * Math.log(40) + 1;
-        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(40, 1)²");
-        assertEquals(1e-6f, c.normEps());
-        assertEquals(163840, c.maxPositions());
+        assertV3Yarn(c, 10000, 40, 163840);
         TransformerConfig.Moe moe = c.moe();
         assertEquals(new TransformerConfig.Routing(true, true, 8, 4, 2.5f), moe.routing(), "sigmoid, correction bias, 8 groups keep 4, × 2.5");
         assertEquals(true, moe.renormalize(), "norm_topk_prob");
@@ -219,6 +211,22 @@ class HfDeepseekTest {
         assertEquals(0, c.specialIds().bos());
         assertEquals(1, c.specialIds().eos());
         assertEquals(false, c.tiedEmbeddings());
+    }
+
+    /**
+     * A published DeepSeek-V3-style yarn: head 192 (rope 64 of it rotated), mscale = mscale_all_dim = 1 (yarn's cos/sin factor
+     * 1) and the softmax scale 192^-0.5 · yarn_get_mscale(factor, 1)², rms_norm_eps 1e-6.
+     */
+    private static void assertV3Yarn(TransformerConfig c, double theta, double factor, int positions) {
+        assertEquals(192, c.headSize());
+        assertEquals(64, c.rope().rotaryDim());
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, c.rope().scaling());
+        assertEquals(theta, c.rope().theta());
+        assertEquals(1.0, c.rope().attentionFactor(), 1e-12, "mscale = mscale_all_dim = 1");
+        double m = 0.1 * Math.log(factor) + 1;
+        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(" + factor + ", 1)²");
+        assertEquals(1e-6f, c.normEps());
+        assertEquals(positions, c.maxPositions());
     }
 
     /**
@@ -352,16 +360,8 @@ class HfDeepseekTest {
         assertEquals(new TransformerConfig.Mla(1536, 512, 128, 64, 128, 1e-6f), c.mla(), "DeepSeek-V3's MLA");
         assertEquals(64, c.heads());
         assertEquals(64, c.kvHeads());
-        assertEquals(192, c.headSize());
         assertEquals(61, c.decoderLayers());
-        assertEquals(64, c.rope().rotaryDim());
-        assertEquals(TransformerConfig.Rope.Scaling.YARN, c.rope().scaling());
-        assertEquals(50000.0, c.rope().theta());
-        assertEquals(1.0, c.rope().attentionFactor(), 1e-12, "mscale = mscale_all_dim = 1");
-        double m = 0.1 * 1.0 * Math.log(32) + 1;
-        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(32, 1)², as DeepSeek-V3's code scales it");
-        assertEquals(1e-6f, c.normEps());
-        assertEquals(131072, c.maxPositions());
+        assertV3Yarn(c, 50000, 32, 131072);
         TransformerConfig.Moe moe = c.moe();
         assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.827f), moe.routing(), "sigmoid, correction bias, one group, × 2.827");
         assertEquals(true, moe.renormalize(), "norm_topk_prob");
