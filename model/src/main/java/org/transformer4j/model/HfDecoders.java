@@ -31,7 +31,7 @@ final class HfDecoders {
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
-            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfGlm4Moe.TYPE, HfNemotron.TYPE);
+            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfDeepseek.KIMI_K2, HfGlm4Moe.TYPE, HfNemotron.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -89,7 +89,7 @@ final class HfDecoders {
         if (modelType.equals(HfGlm.GLM) || modelType.equals(HfGlm.GLM4)) return HfGlm.config(cfg);
         if (modelType.equals(HfExaone4.TYPE)) return HfExaone4.config(cfg);
         if (modelType.startsWith(HfErnie45.TYPE)) return HfErnie45.config(cfg);
-        if (modelType.equals(HfDeepseek.V2) || modelType.equals(HfDeepseek.V3)) return HfDeepseek.config(cfg);
+        if (HfDeepseek.TYPES.contains(modelType)) return HfDeepseek.config(cfg);
         if (modelType.equals(HfGlm4Moe.TYPE)) return HfGlm4Moe.config(cfg);
         if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
         if (modelType.equals(HfNemotron.TYPE)) return HfNemotron.config(cfg);
@@ -586,11 +586,11 @@ final class HfDecoders {
     }
 
     /**
-     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's, GLM-4.5's and ERNIE 4.5's mlp.shared_experts.
+     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's (Kimi-K2's too), GLM-4.5's and ERNIE 4.5's mlp.shared_experts.
      * (n_shared_experts / moe_num_shared_experts of them as one MLP).
      */
     static String sharedExpert(String type) {
-        return type.startsWith("deepseek") || type.equals(HfGlm4Moe.TYPE) || type.equals(HfErnie45.MOE) ? "mlp.shared_experts." : "mlp.shared_expert.";
+        return HfDeepseek.TYPES.contains(type) || type.equals(HfGlm4Moe.TYPE) || type.equals(HfErnie45.MOE) ? "mlp.shared_experts." : "mlp.shared_expert.";
     }
 
     /** Whether a MoE checkpoint holds transformers 5.x's stacked experts (any layer's mlp.experts.gate_up_proj). */
@@ -630,7 +630,7 @@ final class HfDecoders {
         if (cfg.modelType().startsWith(HfCohere.COHERE)) return HfCohere.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGlm.GLM) || cfg.modelType().equals(HfGlm.GLM4)) return HfGlm.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().startsWith(HfErnie45.TYPE)) return HfErnie45.load(cfg, dir, backend, dtype, head, lora);
-        if (cfg.modelType().equals(HfDeepseek.V2) || cfg.modelType().equals(HfDeepseek.V3)) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
+        if (HfDeepseek.TYPES.contains(cfg.modelType())) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfNemotron.TYPE)) return HfNemotron.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGlm4Moe.TYPE)) HfGlm4Moe.checkLoad(cfg, lora);
         TransformerConfig c = config(cfg);

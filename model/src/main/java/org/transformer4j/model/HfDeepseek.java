@@ -1,5 +1,5 @@
 // HfDeepseek — DeepSeek-V2 and DeepSeek-V3 folders (model_type deepseek_v2 / deepseek_v3: DeepSeek-V2-Lite, DeepSeek-V2,
-// DeepSeek-Coder-V2, DeepSeek-V3 / R1, Moonlight): multi-head latent attention run as plain attention over materialized K
+// DeepSeek-Coder-V2, DeepSeek-V3 / R1, Moonlight; kimi_k2: Kimi-K2, read as DeepSeek-V3): multi-head latent attention run as plain attention over materialized K
 // and V (TransformerConfig.Mla), and DeepSeek's mixture of experts (shared experts, group-limited routing, V3's sigmoid
 // router with its correction bias, routed_scaling_factor).
 package org.transformer4j.model;
@@ -25,6 +25,12 @@ final class HfDeepseek {
 
     static final String V2 = "deepseek_v2";
     static final String V3 = "deepseek_v3";
+    /**
+     * Moonshot's Kimi-K2 folders: model_type kimi_k2 with architectures [DeepseekV3ForCausalLM] and an auto_map to the folder's
+     * copy of DeepSeek-V3's remote modeling code (transformers has no kimi_k2 type), so they are read as deepseek_v3.
+     */
+    static final String KIMI_K2 = "kimi_k2";
+    static final java.util.Set<String> TYPES = java.util.Set.of(V2, V3, KIMI_K2);
 
     /** transformers' DeepseekV2RMSNorm default epsilon, which q_a_layernorm and kv_a_layernorm keep (built without rms_norm_eps). */
     static final float LATENT_NORM_EPS = 1e-6f;
@@ -43,11 +49,14 @@ final class HfDeepseek {
      * e_score_correction_bias for the choice, groups scored by their two best, renormalized with norm_topk_prob (whatever
      * topk_method / scoring_func say: transformers' DeepseekV3MoE reads neither). Refused by name: num_key_value_heads ≠
      * num_attention_heads, attention_bias / mlp_bias, a hidden_act other than silu, moe_layer_freq ≠ 1, a head size
-     * (qk_nope_head_dim + qk_rope_head_dim) smaller than v_head_dim.
+     * (qk_nope_head_dim + qk_rope_head_dim) smaller than v_head_dim. kimi_k2 reads as deepseek_v3 with DeepseekV3Config's
+     * defaults; as its modeling code is DeepSeek-V3's remote code, whose MoEGate raises on any other, it also needs architectures
+     * [DeepseekV3ForCausalLM], topk_method noaux_tc and scoring_func sigmoid where the folder names them.
      */
     static TransformerConfig config(HfConfig cfg) throws CheckpointException {
         String type = cfg.modelType();
-        boolean v3 = type.equals(V3);
+        boolean v3 = !type.equals(V2);
+        if (type.equals(KIMI_K2)) kimiK2(cfg);
         int c = cfg.size("hidden_size", v3 ? 7168 : 4096), nh = cfg.size("num_attention_heads", v3 ? 128 : 32);
         int nkv = cfg.has("num_key_value_heads") ? cfg.size("num_key_value_heads") : nh;
         if (nkv != nh) {
@@ -87,6 +96,17 @@ final class HfDeepseek {
                 .moe(moe(cfg, v3, layers))
                 .tiedEmbeddings(cfg.bool("tie_word_embeddings", false), 1f)
                 .specialIds(HfNeox.specialIds(cfg, v, -1, v3 ? 0 : 1, v3 ? 1 : 2)).build();
+    }
+
+    /** The kimi_k2 folders read as DeepSeek-V3: refused by name where they say something DeepSeek-V3's remote code does not run. */
+    private static void kimiK2(HfConfig cfg) throws CheckpointException {
+        List<String> arch = cfg.architectures();
+        if (!arch.isEmpty() && !arch.contains("DeepseekV3ForCausalLM")) {
+            throw cfg.error("model_type kimi_k2 is read as DeepSeek-V3 with architectures [DeepseekV3ForCausalLM], not " + arch);
+        }
+        String method = cfg.string("topk_method", "noaux_tc"), scoring = cfg.string("scoring_func", "sigmoid");
+        if (!method.equals("noaux_tc")) throw cfg.error("topk_method '" + method + "' is not supported for kimi_k2 (noaux_tc, DeepSeek-V3's router, is)");
+        if (!scoring.equals("sigmoid")) throw cfg.error("scoring_func '" + scoring + "' is not supported for kimi_k2 (sigmoid, DeepSeek-V3's router, is)");
     }
 
     private static TransformerConfig.Moe moe(HfConfig cfg, boolean v3, int layers) throws CheckpointException {

@@ -28,31 +28,135 @@ class HfDeepseekTest {
         return HfDecoders.config(HfConfig.read(dir));
     }
 
-    /** deepseek-ai/DeepSeek-V2-Lite's config.json (auto_map and training-only fields left out). */
+    /**
+     * deepseek-ai/DeepSeek-V2-Lite's config.json as a C++ config parser's test keeps it ("verbatim except for HF bookkeeping
+     * keys": auto_map, attention_dropout, pretraining_tp, use_cache and transformers_version are not in that copy; found in the
+     * stored public code by text search, whose index does not name the repository). Every other key and value here agrees
+     * with transformers' printout of deepseek-ai/DeepSeek-V2-Lite-Chat's config (snapshot 85864749…) in a stored training log.
+     */
     static final String V2_LITE = """
-            {"architectures": ["DeepseekV2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "aux_loss_alpha": 0.001,
-             "bos_token_id": 100000, "eos_token_id": 100001, "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 2048,
-             "initializer_range": 0.02, "intermediate_size": 10944, "kv_lora_rank": 512, "max_position_embeddings": 163840,
-             "model_type": "deepseek_v2", "moe_intermediate_size": 1408, "moe_layer_freq": 1, "n_group": 1, "n_routed_experts": 64,
-             "n_shared_experts": 2, "norm_topk_prob": false, "num_attention_heads": 16, "num_experts_per_tok": 6, "num_hidden_layers": 27,
-             "num_key_value_heads": 16, "pretraining_tp": 1, "q_lora_rank": null, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
-             "rms_norm_eps": 1e-06, "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 0.707,
-             "mscale_all_dim": 0.707, "original_max_position_embeddings": 4096, "type": "yarn"}, "rope_theta": 10000,
-             "routed_scaling_factor": 1.0, "scoring_func": "softmax", "seq_aux": true, "tie_word_embeddings": false, "topk_group": 1,
-             "topk_method": "greedy", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 102400}""";
+            {
+              "architectures": ["DeepseekV2ForCausalLM"],
+              "attention_bias": false,
+              "aux_loss_alpha": 0.001,
+              "bos_token_id": 100000,
+              "eos_token_id": 100001,
+              "first_k_dense_replace": 1,
+              "hidden_act": "silu",
+              "hidden_size": 2048,
+              "initializer_range": 0.02,
+              "intermediate_size": 10944,
+              "kv_lora_rank": 512,
+              "max_position_embeddings": 163840,
+              "model_type": "deepseek_v2",
+              "moe_intermediate_size": 1408,
+              "moe_layer_freq": 1,
+              "n_group": 1,
+              "n_routed_experts": 64,
+              "n_shared_experts": 2,
+              "norm_topk_prob": false,
+              "num_attention_heads": 16,
+              "num_experts_per_tok": 6,
+              "num_hidden_layers": 27,
+              "num_key_value_heads": 16,
+              "q_lora_rank": null,
+              "qk_nope_head_dim": 128,
+              "qk_rope_head_dim": 64,
+              "rms_norm_eps": 1e-06,
+              "rope_scaling": {
+                "beta_fast": 32,
+                "beta_slow": 1,
+                "factor": 40,
+                "mscale": 0.707,
+                "mscale_all_dim": 0.707,
+                "original_max_position_embeddings": 4096,
+                "type": "yarn"
+              },
+              "rope_theta": 10000,
+              "routed_scaling_factor": 1.0,
+              "scoring_func": "softmax",
+              "seq_aux": true,
+              "tie_word_embeddings": false,
+              "topk_group": 1,
+              "topk_method": "greedy",
+              "torch_dtype": "bfloat16",
+              "v_head_dim": 128,
+              "vocab_size": 102400
+            }""";
 
-    /** deepseek-ai/DeepSeek-V3's config.json, its FP8 quantization_config left out (the loader reads it; the config does not). */
+    /**
+     * deepseek-ai/DeepSeek-V3's config.json verbatim (a stored markdown dump of hub config.json files, found by text search;
+     * the same keys and values as Megatron-Bridge's DeepSeek-V3 bridge test fixture and a vllm-ascend issue's copy): its
+     * FP8 quantization_config included, which the config does not read (the loader does).
+     */
     static final String V3 = """
-            {"architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 0,
-             "eos_token_id": 1, "ep_size": 1, "first_k_dense_replace": 3, "hidden_act": "silu", "hidden_size": 7168,
-             "initializer_range": 0.02, "intermediate_size": 18432, "kv_lora_rank": 512, "max_position_embeddings": 163840,
-             "model_type": "deepseek_v3", "moe_intermediate_size": 2048, "moe_layer_freq": 1, "n_group": 8, "n_routed_experts": 256,
-             "n_shared_experts": 1, "norm_topk_prob": true, "num_attention_heads": 128, "num_experts_per_tok": 8, "num_hidden_layers": 61,
-             "num_key_value_heads": 128, "num_nextn_predict_layers": 1, "q_lora_rank": 1536, "qk_nope_head_dim": 128,
-             "qk_rope_head_dim": 64, "rms_norm_eps": 1e-06, "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40,
-             "mscale": 1.0, "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096, "type": "yarn"}, "rope_theta": 10000,
-             "routed_scaling_factor": 2.5, "scoring_func": "sigmoid", "tie_word_embeddings": false, "topk_group": 4,
-             "topk_method": "noaux_tc", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 129280}""";
+            {
+              "architectures": [
+                "DeepseekV3ForCausalLM"
+              ],
+              "attention_bias": false,
+              "attention_dropout": 0.0,
+              "auto_map": {
+                "AutoConfig": "configuration_deepseek.DeepseekV3Config",
+                "AutoModel": "modeling_deepseek.DeepseekV3Model",
+                "AutoModelForCausalLM": "modeling_deepseek.DeepseekV3ForCausalLM"
+              },
+              "bos_token_id": 0,
+              "eos_token_id": 1,
+              "ep_size": 1,
+              "first_k_dense_replace": 3,
+              "hidden_act": "silu",
+              "hidden_size": 7168,
+              "initializer_range": 0.02,
+              "intermediate_size": 18432,
+              "kv_lora_rank": 512,
+              "max_position_embeddings": 163840,
+              "model_type": "deepseek_v3",
+              "moe_intermediate_size": 2048,
+              "moe_layer_freq": 1,
+              "n_group": 8,
+              "n_routed_experts": 256,
+              "n_shared_experts": 1,
+              "norm_topk_prob": true,
+              "num_attention_heads": 128,
+              "num_experts_per_tok": 8,
+              "num_hidden_layers": 61,
+              "num_key_value_heads": 128,
+              "num_nextn_predict_layers": 1,
+              "q_lora_rank": 1536,
+              "qk_nope_head_dim": 128,
+              "qk_rope_head_dim": 64,
+              "quantization_config": {
+                "activation_scheme": "dynamic",
+                "fmt": "e4m3",
+                "quant_method": "fp8",
+                "weight_block_size": [
+                  128,
+                  128
+                ]
+              },
+              "rms_norm_eps": 1e-06,
+              "rope_scaling": {
+                "beta_fast": 32,
+                "beta_slow": 1,
+                "factor": 40,
+                "mscale": 1.0,
+                "mscale_all_dim": 1.0,
+                "original_max_position_embeddings": 4096,
+                "type": "yarn"
+              },
+              "rope_theta": 10000,
+              "routed_scaling_factor": 2.5,
+              "scoring_func": "sigmoid",
+              "tie_word_embeddings": false,
+              "topk_group": 4,
+              "topk_method": "noaux_tc",
+              "torch_dtype": "bfloat16",
+              "transformers_version": "4.33.1",
+              "use_cache": true,
+              "v_head_dim": 128,
+              "vocab_size": 129280
+            }""";
 
     @Test
     void deepseekV2LiteAsPublished() throws Exception {
@@ -76,6 +180,11 @@ class HfDeepseekTest {
         assertEquals(false, moe.renormalize(), "DeepseekV2Moe never renormalizes");
         assertEquals(new TransformerConfig.Routing(false, false, 1, 1, 1f, true), moe.routing(), "greedy softmax top-k");
         assertEquals(10944, c.mlpWidth(), "the dense layer's intermediate_size");
+        assertEquals(27, c.decoderLayers());
+        assertEquals(10000.0, c.rope().theta());
+        assertEquals(163840, c.maxPositions());
+        assertEquals(1e-6f, c.normEps());
+        assertEquals(102400, c.vocabSize());
         assertEquals(100000, c.specialIds().bos());
         assertEquals(100001, c.specialIds().eos());
         assertEquals(false, c.tiedEmbeddings());
@@ -84,42 +193,219 @@ class HfDeepseekTest {
     @Test
     void deepseekV3AsPublished() throws Exception {
         TransformerConfig c = read(V3);
-        assertEquals(new TransformerConfig.Mla(1536, 512, 128, 64, 128, 1e-6f), c.mla());
+        assertEquals(new TransformerConfig.Mla(1536, 512, 128, 64, 128, 1e-6f), c.mla(), "q through q_a_proj / q_b_proj");
         assertEquals(128, c.heads());
-        double m = 0.1 * 1.0 * Math.log(40) + 1;
-        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(40, 1)²");
+        assertEquals(128, c.kvHeads());
+        assertEquals(61, c.decoderLayers(), "the MTP layer (num_nextn_predict_layers 1) is not one of the model's");
+        assertV3Yarn(c, 10000, 40, 163840);
         TransformerConfig.Moe moe = c.moe();
         assertEquals(new TransformerConfig.Routing(true, true, 8, 4, 2.5f, true), moe.routing(), "sigmoid, correction bias, 8 groups keep 4, × 2.5");
         assertEquals(true, moe.renormalize(), "norm_topk_prob");
         assertEquals(List.of(0, 1, 2), moe.denseLayers(), "first_k_dense_replace 3");
+        assertEquals(2048, moe.expertWidth());
         assertEquals(2048, moe.sharedWidth(), "one shared expert");
         assertEquals(256, moe.experts());
         assertEquals(8, moe.topK());
+        assertEquals(18432, c.mlpWidth(), "the dense layers' intermediate_size");
+        assertEquals(129280, c.vocabSize());
+        assertEquals(0, c.specialIds().bos());
+        assertEquals(1, c.specialIds().eos());
+        assertEquals(false, c.tiedEmbeddings());
     }
 
     /**
-     * moonshotai/Moonlight-16B-A3B's config.json (auto_map left out): DeepSeek-V3's layers with q_proj (q_lora_rank null), one
-     * expert group (sigmoid and the correction bias without group limits), × 2.446, no rope scaling.
+     * A published DeepSeek-V3-style yarn: head 192 (rope 64 of it rotated), mscale = mscale_all_dim = 1 (yarn's cos/sin factor
+     * 1) and the softmax scale 192^-0.5 · yarn_get_mscale(factor, 1)², rms_norm_eps 1e-6.
      */
+    private static void assertV3Yarn(TransformerConfig c, double theta, double factor, int positions) {
+        assertEquals(192, c.headSize());
+        assertEquals(64, c.rope().rotaryDim());
+        assertEquals(TransformerConfig.Rope.Scaling.YARN, c.rope().scaling());
+        assertEquals(theta, c.rope().theta());
+        assertEquals(1.0, c.rope().attentionFactor(), 1e-12, "mscale = mscale_all_dim = 1");
+        double m = 0.1 * Math.log(factor) + 1;
+        assertEquals((float) (m * m / Math.sqrt(192)), c.attentionScale(), 1e-7f, "192^-0.5 · mscale(" + factor + ", 1)²");
+        assertEquals(1e-6f, c.normEps());
+        assertEquals(positions, c.maxPositions());
+    }
+
+    /**
+     * moonshotai/Moonlight-16B-A3B-Instruct's config.json as a Rust MLA loader's test keeps it ("as published at revision
+     * 4e735b07…, key order and values kept"; found in the stored public code by text search, whose index does not name the
+     * repository; the base Moonlight-16B-A3B's file is not stored anywhere searched): DeepSeek-V3's layers with q_proj
+     * (q_lora_rank null), one expert group (sigmoid and the correction bias without group limits), × 2.446, no rope_scaling key.
+     */
+    static final String MOONLIGHT = """
+            {
+              "architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false,
+              "attention_dropout": 0.0,
+              "auto_map": {"AutoConfig": "configuration_deepseek.DeepseekV3Config",
+                "AutoModel": "modeling_deepseek.DeepseekV3Model",
+                "AutoModelForCausalLM": "modeling_deepseek.DeepseekV3ForCausalLM"},
+              "aux_loss_alpha": 0.001, "bos_token_id": 163584, "eos_token_id": 163586,
+              "ep_size": 1, "first_k_dense_replace": 1, "hidden_act": "silu",
+              "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 11264,
+              "kv_lora_rank": 512, "max_position_embeddings": 8192, "model_type": "deepseek_v3",
+              "moe_intermediate_size": 1408, "moe_layer_freq": 1, "n_group": 1,
+              "n_routed_experts": 64, "n_shared_experts": 2, "norm_topk_prob": true,
+              "num_attention_heads": 16, "num_experts_per_tok": 6, "num_hidden_layers": 27,
+              "num_key_value_heads": 16, "num_nextn_predict_layers": 0, "pretraining_tp": 1,
+              "q_lora_rank": null, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
+              "rms_norm_eps": 1e-05, "rope_theta": 50000.0, "routed_scaling_factor": 2.446,
+              "scoring_func": "sigmoid", "seq_aux": true, "tie_word_embeddings": false,
+              "topk_group": 1, "topk_method": "noaux_tc", "torch_dtype": "bfloat16",
+              "transformers_version": "4.46.3", "use_cache": true, "v_head_dim": 128,
+              "vocab_size": 163840}""";
+
     @Test
     void moonlightAsPublished() throws Exception {
-        TransformerConfig c = read("""
-                {"architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 163584,
-                 "eos_token_id": 163585, "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02,
-                 "intermediate_size": 11264, "kv_lora_rank": 512, "max_position_embeddings": 8192, "model_type": "deepseek_v3",
-                 "moe_intermediate_size": 1408, "moe_layer_freq": 1, "n_group": 1, "n_routed_experts": 64, "n_shared_experts": 2,
-                 "norm_topk_prob": true, "num_attention_heads": 16, "num_experts_per_tok": 6, "num_hidden_layers": 27,
-                 "num_key_value_heads": 16, "num_nextn_predict_layers": 0, "pretraining_tp": 1, "q_lora_rank": null,
-                 "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "rms_norm_eps": 1e-05, "rope_scaling": null, "rope_theta": 50000.0,
-                 "routed_scaling_factor": 2.446, "scoring_func": "sigmoid", "tie_word_embeddings": false, "topk_group": 1,
-                 "topk_method": "noaux_tc", "torch_dtype": "bfloat16", "use_cache": true, "v_head_dim": 128, "vocab_size": 163840}""");
+        TransformerConfig c = read(MOONLIGHT);
         assertEquals(new TransformerConfig.Mla(0, 512, 128, 64, 128, 1e-6f), c.mla());
         assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.446f, true), c.moe().routing(), "one group: no group limit");
+        assertEquals(true, c.moe().renormalize());
         assertEquals((float) (1 / Math.sqrt(192)), c.attentionScale(), 1e-7f, "no rope scaling: no mscale²");
+        assertEquals(TransformerConfig.Rope.Scaling.DEFAULT, c.rope().scaling());
         assertEquals(50000.0, c.rope().theta());
         assertEquals(1e-5f, c.normEps(), "rms_norm_eps for the layers; the latent norms keep 1e-6");
         assertEquals(List.of(0), c.moe().denseLayers());
+        assertEquals(64, c.moe().experts());
+        assertEquals(6, c.moe().topK());
+        assertEquals(2 * 1408, c.moe().sharedWidth());
+        assertEquals(11264, c.mlpWidth());
+        assertEquals(8192, c.maxPositions());
+        assertEquals(163840, c.vocabSize());
         assertEquals(163584, c.specialIds().bos());
+        assertEquals(163586, c.specialIds().eos(), "the Instruct model's <|im_end|>");
+        assertEquals(false, c.tiedEmbeddings());
+    }
+
+    /**
+     * moonshotai/Kimi-K2-Instruct's config.json. NOT a verbatim copy: no copy of the file is stored anywhere searched (code,
+     * pages, docs, issues), so this text follows DeepSeek-V3's file's keys with Kimi-K2's values as the stored sources that
+     * quote them agree (model_type kimi_k2 with architectures [DeepseekV3ForCausalLM] and DeepSeek-V3's auto_map, 64 heads,
+     * q_lora_rank 1536, 384 experts of 2048 top-8 with one shared, n_group / topk_group 1, × 2.827, first_k_dense_replace 1,
+     * yarn factor 32 over 4096 with beta_fast = beta_slow = 1 and mscale = mscale_all_dim = 1, rope_theta 50000, rms_norm_eps
+     * 1e-6, 131072 positions, vocab 163840 untied, bos 163584, FP8 in 128 × 128 blocks, no MTP layer). eos is the least sure:
+     * copies disagree between 163585 ([EOS]) and 163586 (<|im_end|>), so it is not asserted.
+     */
+    static final String KIMI_K2 = """
+            {
+              "architectures": ["DeepseekV3ForCausalLM"],
+              "attention_bias": false,
+              "attention_dropout": 0.0,
+              "auto_map": {
+                "AutoConfig": "configuration_deepseek.DeepseekV3Config",
+                "AutoModel": "modeling_deepseek.DeepseekV3Model",
+                "AutoModelForCausalLM": "modeling_deepseek.DeepseekV3ForCausalLM"
+              },
+              "aux_loss_alpha": 0.001,
+              "bos_token_id": 163584,
+              "eos_token_id": 163585,
+              "first_k_dense_replace": 1,
+              "hidden_act": "silu",
+              "hidden_size": 7168,
+              "initializer_range": 0.02,
+              "intermediate_size": 18432,
+              "kv_lora_rank": 512,
+              "max_position_embeddings": 131072,
+              "model_type": "kimi_k2",
+              "moe_intermediate_size": 2048,
+              "moe_layer_freq": 1,
+              "n_group": 1,
+              "n_routed_experts": 384,
+              "n_shared_experts": 1,
+              "norm_topk_prob": true,
+              "num_attention_heads": 64,
+              "num_experts_per_tok": 8,
+              "num_hidden_layers": 61,
+              "num_key_value_heads": 64,
+              "num_nextn_predict_layers": 0,
+              "pretraining_tp": 1,
+              "q_lora_rank": 1536,
+              "qk_nope_head_dim": 128,
+              "qk_rope_head_dim": 64,
+              "quantization_config": {
+                "activation_scheme": "dynamic",
+                "fmt": "e4m3",
+                "quant_method": "fp8",
+                "weight_block_size": [128, 128]
+              },
+              "rms_norm_eps": 1e-06,
+              "rope_scaling": {
+                "beta_fast": 1.0,
+                "beta_slow": 1.0,
+                "factor": 32.0,
+                "mscale": 1.0,
+                "mscale_all_dim": 1.0,
+                "original_max_position_embeddings": 4096,
+                "type": "yarn"
+              },
+              "rope_theta": 50000.0,
+              "routed_scaling_factor": 2.827,
+              "scoring_func": "sigmoid",
+              "seq_aux": true,
+              "tie_word_embeddings": false,
+              "topk_group": 1,
+              "topk_method": "noaux_tc",
+              "torch_dtype": "bfloat16",
+              "transformers_version": "4.48.3",
+              "use_cache": true,
+              "v_head_dim": 128,
+              "vocab_size": 163840
+            }""";
+
+    @Test
+    void kimiK2AsPublished() throws Exception {
+        TransformerConfig c = read(KIMI_K2);
+        assertEquals(new TransformerConfig.Mla(1536, 512, 128, 64, 128, 1e-6f), c.mla(), "DeepSeek-V3's MLA");
+        assertEquals(64, c.heads());
+        assertEquals(64, c.kvHeads());
+        assertEquals(61, c.decoderLayers());
+        assertV3Yarn(c, 50000, 32, 131072);
+        TransformerConfig.Moe moe = c.moe();
+        assertEquals(new TransformerConfig.Routing(true, true, 1, 1, 2.827f, true), moe.routing(), "sigmoid, correction bias, one group, × 2.827");
+        assertEquals(true, moe.renormalize(), "norm_topk_prob");
+        assertEquals(384, moe.experts());
+        assertEquals(8, moe.topK());
+        assertEquals(2048, moe.expertWidth());
+        assertEquals(2048, moe.sharedWidth(), "one shared expert");
+        assertEquals(List.of(0), moe.denseLayers(), "first_k_dense_replace 1");
+        assertEquals(18432, c.mlpWidth());
+        assertEquals(163840, c.vocabSize());
+        assertEquals(163584, c.specialIds().bos());
+        assertEquals(false, c.tiedEmbeddings());
+        // read as deepseek_v3: the same TransformerConfig as the folder saying so
+        assertEquals(read(KIMI_K2.replace("\"model_type\": \"kimi_k2\"", "\"model_type\": \"deepseek_v3\"")), c);
+    }
+
+    /** kimi_k2 runs DeepSeek-V3's remote code: other architectures, routers or scorings are refused by name. */
+    @Test
+    void kimiK2FoldersDeepseekV3DoesNotRunAreRefusedByName() throws Exception {
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> read(KIMI_K2.replace("[\"DeepseekV3ForCausalLM\"]", "[\"KimiK2ForCausalLM\"]")));
+        assertTrue(e.getMessage().contains("architectures [DeepseekV3ForCausalLM], not [KimiK2ForCausalLM]"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(KIMI_K2.replace("\"topk_method\": \"noaux_tc\"", "\"topk_method\": \"greedy\"")));
+        assertTrue(e.getMessage().contains("topk_method 'greedy' is not supported for kimi_k2"), e.getMessage());
+        e = assertThrows(CheckpointException.class, () -> read(KIMI_K2.replace("\"scoring_func\": \"sigmoid\"", "\"scoring_func\": \"softmax\"")));
+        assertTrue(e.getMessage().contains("scoring_func 'softmax' is not supported for kimi_k2"), e.getMessage());
+    }
+
+    /** The deepseek-v3 reference folder re-typed as kimi_k2 (Kimi-K2's config keys) loads to the same logits, bit for bit. */
+    @Test
+    void aKimiK2FolderLoadsAsDeepseekV3() throws Exception {
+        Path src = ReferenceFixturesTest.Fixture.open("deepseek-v3").dir();
+        Path d = Files.createDirectories(dir.resolve("kimi"));
+        String json = Files.readString(src.resolve("config.json"));
+        String kimi = json.replaceFirst("\"model_type\"\\s*:\\s*\"deepseek_v3\"", "\"model_type\": \"kimi_k2\"");
+        assertTrue(!kimi.equals(json), "the fixture names deepseek_v3");
+        Files.writeString(d.resolve("config.json"), kimi);
+        Files.copy(src.resolve("model.safetensors"), d.resolve("model.safetensors"));
+        org.transformer4j.runtime.CpuBackend cpu = new org.transformer4j.runtime.CpuBackend();
+        int[][] ids = ReferenceFixturesTest.Fixture.open("deepseek-v3").ids("input_ids");
+        try (Weights wk = Pretrained.load(d, cpu); Weights wv = Pretrained.load(src, cpu)) {
+            float[][][] a = new Transformer(wk, cpu).logits(ids), b = new Transformer(wv, cpu).logits(ids);
+            for (int r = 0; r < a.length; r++) for (int t = 0; t < a[r].length; t++) assertArrayEquals(b[r][t], a[r][t], "row " + r + " position " + t);
+        }
     }
 
     @Test

@@ -38,7 +38,8 @@ class HfErnie45MoeTest {
     /**
      * baidu/ERNIE-4.5-21B-A3B-PT's config.json (4.x layout: rope_theta at the top level, no head_dim, moe_layer_end_index
      * given), its fields as MindIE's ErniemoeConfig test copies them, with architectures, model_type, the tied embeddings,
-     * use_bias and torch_dtype the model card's files carry.
+     * use_bias and torch_dtype the model card's files carry. No verbatim copy of ERNIE-4.5-21B-A3B-PT's or
+     * ERNIE-4.5-300B-A47B-PT's config.json is stored anywhere searched (code, pages, docs, issues): the text stays as written.
      */
     static final String A3B = """
             {"architectures": ["Ernie4_5_MoeForCausalLM"], "model_type": "ernie4_5_moe", "pad_token_id": 0, "bos_token_id": 1,

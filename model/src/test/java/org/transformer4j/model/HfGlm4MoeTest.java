@@ -33,7 +33,10 @@ class HfGlm4MoeTest {
 
     /**
      * zai-org/GLM-4.5-Air's config.json (transformers 4.54's layout: rope_theta and partial_rotary_factor at the top level),
-     * as written from the model card's fields; GLM-4.5 and GLM-4.6 differ in the fields {@link #glm45AsPublished} changes.
+     * as written from the model card's fields; GLM-4.5 and GLM-4.6 differ in the fields {@link #glm45AsPublished} changes. No
+     * verbatim copy of GLM-4.5-Air's, GLM-4.5's or GLM-4.6's file is stored anywhere searched (code, pages, docs, issues), so
+     * the text stays as written; stored partial copies agree on every key but rope_theta (transformers' convert script for
+     * GLM-4-MoE writes 10000; 1000000 is kept here).
      */
     static final String AIR = """
             {"architectures": ["Glm4MoeForCausalLM"], "attention_bias": true, "attention_dropout": 0.0, "pad_token_id": 151329,

@@ -27,7 +27,8 @@ class HfNemotronTest {
     /**
      * nvidia/Nemotron-Mini-4B-Instruct's config.json (transformers 4.44's layout). The published file could not be fetched
      * here: written from its model card's sizes (hidden 3072, 32 layers, 24 heads of head_dim 128, 8 key/value heads,
-     * intermediate 9216, vocabulary 256000, 4096 positions) and NemotronConfig's fields.
+     * intermediate 9216, vocabulary 256000, 4096 positions) and NemotronConfig's fields. No verbatim copy of it (or of
+     * Minitron-8B-Base's) is stored anywhere searched since (code, pages, docs, issues): the text stays as written.
      */
     static final String MINI = """
             {"architectures": ["NemotronForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 2,

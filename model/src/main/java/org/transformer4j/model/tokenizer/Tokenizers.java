@@ -142,6 +142,12 @@ public final class Tokenizers {
             }
             return TiktokenTokenizer.gpt2();
         }
+        if (Files.isRegularFile(folder.resolve("tiktoken.model"))) {
+            // Kimi-K2 / Moonlight: tiktoken ranks read by the folder's own remote code (tokenization_kimi.py, TikTokenTokenizer)
+            throw new TokenizerFormatException(folder, "no tokenizer.json, and the folder's tiktoken.model (a tiktoken vocabulary for "
+                    + (tokenizerClass != null ? tokenizerClass : "the folder's own") + " remote code, as Kimi-K2's tokenization_kimi.py"
+                    + " reads it) is not read; give the folder a tokenizer.json", null);
+        }
         String spm = spmFileIn(folder);
         if (spm != null) {
             throw new TokenizerFormatException(config.file(), "no tokenizer.json, and model_type '" + type + "' is not a family "

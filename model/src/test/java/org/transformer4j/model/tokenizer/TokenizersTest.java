@@ -48,5 +48,10 @@ class TokenizersTest {
         assertRejected(folder("gpt2-other", "{\"model_type\":\"gpt2\",\"vocab_size\":1000}"), "vocab_size 1000 is not GPT-2's 50257");
         assertRejected(folder("empty", null), "no tokenizer.json, and no usable config.json");
         assertRejected(folder("broken", "{"), "config.json is not valid JSON");
+        // Kimi-K2's folders: tiktoken.model and tokenization_kimi.py (remote code), no tokenizer.json
+        Path kimi = folder("kimi", "{\"model_type\":\"kimi_k2\",\"architectures\":[\"DeepseekV3ForCausalLM\"]}");
+        Files.writeString(kimi.resolve("tiktoken.model"), "IQ== 0\n");
+        Files.writeString(kimi.resolve("tokenizer_config.json"), "{\"tokenizer_class\": \"TikTokenTokenizer\"}");
+        assertRejected(kimi, "no tokenizer.json, and the folder's tiktoken.model (a tiktoken vocabulary for TikTokenTokenizer remote code");
     }
 }
