@@ -139,28 +139,30 @@ class HfGraniteMoeTest {
         // attention biases with residual_multiplier 1 run
         assertEquals(new TransformerConfig.Biases(true, true, false),
                 read(A400M.replace("\"attention_bias\": false", "\"attention_bias\": true").replace("\"residual_multiplier\": 0.22", "\"residual_multiplier\": 1.0")).linearBiases());
-        Path src = ReferenceFixturesTest.Fixture.open("granitemoe").dir();
-        Path q = Files.createDirectories(dir.resolve("quantized"));
-        Files.copy(src.resolve("model.safetensors"), q.resolve("model.safetensors"));
-        Files.writeString(q.resolve("config.json"), Files.readString(src.resolve("config.json"))
-                .replace("\"model_type\"", "\"quantization_config\": {\"quant_method\": \"fp8\"}, \"model_type\""));
-        try (CpuBackend cpu = new CpuBackend()) {
-            CheckpointException e = assertThrows(CheckpointException.class, () -> Pretrained.load(q, cpu).close());
-            assertTrue(e.getMessage().contains("quantization_config"), e.getMessage());
-        }
+        refusedAtLoad("granitemoe", "\"model_type\"", "\"quantization_config\": {\"quant_method\": \"fp8\"}, \"model_type\"", "quantization_config");
     }
 
-    /** A granitemoeshared folder without its shared MLP's tensors, or a granitemoe folder with an input_linear of the wrong shape, is refused naming the tensor. */
+    /**
+     * Tensors that do not fit the config are refused naming them: input_linear of the wrong width, a shared MLP of another
+     * width, a shared MLP where shared_intermediate_size 0 says there is none.
+     */
     @Test
-    void missingOrMisshapedTensorsAreNamed() throws Exception {
-        Path src = ReferenceFixturesTest.Fixture.open("granitemoeshared").dir();
-        Path bad = Files.createDirectories(dir.resolve("noshared"));
+    void tensorsThatDoNotFitTheConfigAreNamed() throws Exception {
+        refusedAtLoad("granitemoe", "\"intermediate_size\": 16", "\"intermediate_size\": 8", "input_linear");
+        refusedAtLoad("granitemoeshared", "\"shared_intermediate_size\": 24", "\"shared_intermediate_size\": 16", "shared_mlp");
+        refusedAtLoad("granitemoeshared", "\"shared_intermediate_size\": 24", "\"shared_intermediate_size\": 0", "shared_mlp");
+    }
+
+    /** The fixture folder with its config.json's {@code from} replaced by {@code to} fails to load with a message containing {@code expected}. */
+    private void refusedAtLoad(String fixture, String from, String to, String expected) throws Exception {
+        Path src = ReferenceFixturesTest.Fixture.open(fixture).dir(), bad = Files.createDirectories(dir.resolve(fixture + "-" + expected + "-" + to.length()));
+        String json = Files.readString(src.resolve("config.json"));
+        assertTrue(json.contains(from), fixture + " has " + from);
         Files.copy(src.resolve("model.safetensors"), bad.resolve("model.safetensors"));
-        Files.writeString(bad.resolve("config.json"), Files.readString(src.resolve("config.json"))
-                .replace("\"shared_intermediate_size\": 24", "\"shared_intermediate_size\": 16"));
+        Files.writeString(bad.resolve("config.json"), json.replace(from, to));
         try (CpuBackend cpu = new CpuBackend()) {
-            CheckpointException e = assertThrows(CheckpointException.class, () -> Pretrained.load(bad, cpu).close());
-            assertTrue(e.getMessage().contains("shared_mlp"), e.getMessage());
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Pretrained.load(bad, cpu).close(), to);
+            assertTrue(e.getMessage().contains(expected), e.getMessage());
         }
     }
 
