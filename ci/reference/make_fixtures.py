@@ -49,6 +49,7 @@ import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
 import fp8  # noqa: E402
 import gpt_oss  # noqa: E402
+import granitemoe  # noqa: E402
 import intq  # noqa: E402
 import m2m100  # noqa: E402
 import modernbert  # noqa: E402
@@ -64,7 +65,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 22_254_525   # 22.25 MB with ernie4_5-moe (192,231 bytes, added to the limit exactly); 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 22_465_742   # 22.47 MB with granitemoe and granitemoeshared (211,217 bytes, added to the limit exactly); 22.25 MB with ernie4_5-moe (192,231 bytes, added to the limit exactly); 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -4048,6 +4049,139 @@ def make_ernie4_5_moe(out, t=32):
 # its check; the router weights are scaled by 4 (softmax gaps wide enough for MIN_ROUTING_GAP over every route)
 ERNIE45_MOE_SEED = 2147
 ERNIE45_MOE_BIAS_STD, ERNIE45_MOE_GATE_SCALE = 0.1, 4.0
+
+
+# ---- IBM Granite MoE (granitemoe, granitemoeshared: Granite's four multipliers; JetMoE's top-k-of-logits router) ----
+
+def granitemoe_config(model_type, **extra):
+    """The config.json fields ibm-granite/granite-3.0-1b-a400m-base publishes (4.x layout: rope_theta at the top level,
+    torch_dtype; tied; attention_multiplier 1 / 64 = 1 / head_dim, embedding_multiplier 12, residual_multiplier 0.22,
+    logits_scaling 6; 32 experts top-8 of 512; bos = eos = pad = 0), scaled down: hidden 32, 4 heads of head_dim 8
+    (hidden // heads; attention_multiplier 1 / 8) over 2 K/V heads, 8 experts top-2 of intermediate 16, 2 layers,
+    vocabulary 64. granitemoeshared adds shared_intermediate_size (GraniteMoeSharedConfig; ibm-research's shared-expert
+    folders)."""
+    arch = {"granitemoe": "GraniteMoeForCausalLM", "granitemoeshared": "GraniteMoeSharedForCausalLM"}[model_type]
+    cfg = {"architectures": [arch], "model_type": model_type, "attention_bias": False, "attention_dropout": 0.0,
+           "attention_multiplier": 0.125, "bos_token_id": 0, "embedding_multiplier": 12.0, "eos_token_id": 0,
+           "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 16,
+           "logits_scaling": 6.0, "max_position_embeddings": 4096, "num_attention_heads": 4, "num_experts_per_tok": 2,
+           "num_hidden_layers": 2, "num_key_value_heads": 2, "num_local_experts": 8, "output_router_logits": False,
+           "pad_token_id": 0, "residual_multiplier": 0.22, "rms_norm_eps": 1e-06, "rope_scaling": None, "rope_theta": 10000.0,
+           "router_aux_loss_coef": 0.001, "tie_word_embeddings": True, "torch_dtype": "float32", "use_cache": True,
+           "vocab_size": 64}
+    cfg.update(extra)
+    return dict(sorted(cfg.items()))
+
+
+def draw_granitemoe(d, cfg):
+    """GraniteMoe(Shared)ForCausalLM's parameters in declaration order (embed_tokens; per layer self_attn q/k/v/o_proj,
+    block_sparse_moe input_linear (E, 2F, C), output_linear (E, C, F), router.layer (E, C), shared_mlp input_linear (2S, C)
+    and output_linear (C, S) when shared, the two norms; norm; lm_head when untied). The token table std TIED_STD when tied."""
+    c, v, nh, nkv = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd, e, f, s = granitemoe.head_dim(cfg), cfg["num_local_experts"], cfg["intermediate_size"], granitemoe.shared_width(cfg)
+    tied = cfg["tie_word_embeddings"]
+    d.emb("model.embed_tokens.weight", v, c, TIED_STD if tied else 1.0)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a, m = p + "self_attn.", p + "block_sparse_moe."
+        d.mat(a + "q_proj.weight", nh * hd, c)
+        d.mat(a + "k_proj.weight", nkv * hd, c)
+        d.mat(a + "v_proj.weight", nkv * hd, c)
+        d.mat(a + "o_proj.weight", c, nh * hd)
+        d._put(m + "input_linear.weight", d.rng.standard_normal((e, 2 * f, c)) * c ** -0.5)
+        d._put(m + "output_linear.weight", d.rng.standard_normal((e, c, f)) * f ** -0.5)
+        d.mat(m + "router.layer.weight", e, c)
+        if s > 0:
+            d.mat(p + "shared_mlp.input_linear.weight", 2 * s, c)
+            d.mat(p + "shared_mlp.output_linear.weight", c, s)
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    if not tied:
+        d.mat("lm_head.weight", v, c)
+
+
+GRANITEMOE_FOLLOWS = ("models/granitemoe/modeling_granitemoe.py (modular_granitemoe.py, configuration_granitemoe.py; 4.x and "
+                      "5.x): GraniteMoeForCausalLM.forward (GraniteMoeModel: embed_tokens x embedding_multiplier; "
+                      "GraniteMoeDecoderLayer: residual + attn(input_layernorm(h)) x residual_multiplier, residual + "
+                      "block_sparse_moe(post_attention_layernorm(h)) x residual_multiplier; GraniteMoeAttention: scaling "
+                      "attention_multiplier, head_dim hidden // heads, rotate_half rotary; GraniteMoeTopKGating: top-k of "
+                      "router.layer(x), softmax over those k; GraniteMoeMoE: input_linear (E, 2F, C) chunked in two, "
+                      "silu(first) * second, output_linear (E, C, F); lm_head / logits_scaling)")
+GRANITEMOESHARED_FOLLOWS = ("models/granitemoeshared/modular_granitemoeshared.py (configuration_granitemoeshared.py): "
+                            "GraniteMoeSharedDecoderLayer = GraniteMoe's with residual + (block_sparse_moe(x) + shared_mlp(x)) "
+                            "x residual_multiplier; GraniteMoeSharedMLP: input_linear (2S, C) chunked in two, silu(first) * "
+                            "second, output_linear (C, S), no biases; the rest GraniteMoe's: ")
+
+
+def granitemoe_run(cfg, P, ids):
+    """The outputs, the routing over input_ids and the smallest logit gap over the greedy run."""
+    h, logits, routing, prompt, g, steps = moe_run(granitemoe.forward, cfg, P, ids, min_gap)
+    return h, logits, routing, prompt, g, min(steps)
+
+
+def scan_granitemoe(cfg, seeds, t=32):
+    """The seeds whose k-th − (k+1)-th router-logit gaps are >= MIN_ROUTING_GAP over input_ids and the greedy run and whose
+    greedy margins are >= 0.01 (how the seeds were chosen), with BF16-rounded weights."""
+    def passes(cfg, P, ids):
+        _, _, routing, _, g, gg = granitemoe_run(cfg, P, ids)
+        return min(min_gap(routing), gg) >= MIN_ROUTING_GAP, g
+    return seed_scan(cfg, seeds, draw_granitemoe, passes, t)
+
+
+def make_granitemoe(out, name, cfg, seed, note, t=32):
+    d, ids = moe_drawn(seed, draw_granitemoe, cfg, t)
+    P = d.f64()
+    h, logits, routing, prompt, g, gg = granitemoe_run(cfg, P, ids)
+    gap = min_gap(routing)
+    if min(gap, gg) < MIN_ROUTING_GAP:
+        raise SystemExit(f"{name}: routing gaps {gap:.3g} / {gg:.3g} below {MIN_ROUTING_GAP}: choose another seed")
+    big = np.abs(logits).max()
+    _, cached = granitemoe.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * big, f"{name}: cached run differs from the full pass"
+    wrong = [("residual_multiplier", {"scale_residual": False}), ("the activated half (the first)", {"halves": "swapped"}),
+             ("the softmax over the k logits (not over all E)", {"rule": "softmax-all-no-renorm"})]
+    if granitemoe.shared_width(cfg) > 0:
+        wrong.append(("the shared MLP", {"shared": False}))
+    for what, kw in wrong:
+        # by 1e-3 of the logits' maximum: embedding_multiplier 12 against residual_multiplier 0.22 keeps each sublayer's
+        # share of the residual stream small, as in the published models
+        assert np.abs(granitemoe.forward(cfg, P, ids, **kw)[1] - logits).max() > 1e-3 * big, f"{name}: {what} must matter"
+    rec = moe_routing_record(
+        [True] * cfg["num_hidden_layers"], cfg["num_experts_per_tok"], routing, ids, (gap, gg),
+        "min_routing_gap: the smallest difference between the k-th and (k+1)-th router logit (GraniteMoeTopKGating chooses "
+        "by the logits) over every token and layer, of input_ids (both rows) and of the greedy run (every position of each "
+        "recomputation); last_position_experts / _weights: per layer, the top-k expert ids (descending logit) of each row's "
+        "last input position and their weights (the softmax over the k logits)")
+    rc = granitemoe.rope_cfg(cfg)
+    extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec, "head_dim": granitemoe.head_dim(cfg),
+             "rope": {"dim": granitemoe.head_dim(cfg), "inv_freq": rope.inv_freq(rc, t).tolist(), "layout": "halves (rotate_half)"}}
+    follows = (GRANITEMOESHARED_FOLLOWS if cfg["model_type"] == "granitemoeshared" else "") + GRANITEMOE_FOLLOWS
+    return save(out, name, cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                follows + "; modeling_rope_utils.py; " + note, recomputed(prompt, g), extra=extra)
+
+
+@fixture("granitemoe")
+def make_granitemoe_folder(out):
+    return make_granitemoe(out, "granitemoe", granitemoe_config("granitemoe"), GRANITEMOE_SEEDS["granitemoe"],
+                           "granite-3.0-1b-a400m's layout scaled down (bf16 weights): hidden 32, 4 heads of head_dim 8 over 2 "
+                           "K/V heads, attention_multiplier 0.125, embedding_multiplier 12, residual_multiplier 0.22, "
+                           "logits_scaling 6, 8 experts top-2 of 16, rope_theta 10000, tied embeddings, bos = eos = pad = 0")
+
+
+@fixture("granitemoeshared")
+def make_granitemoeshared_folder(out):
+    cfg = granitemoe_config("granitemoeshared", shared_intermediate_size=24, tie_word_embeddings=False,
+                            rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    del cfg["rope_theta"], cfg["rope_scaling"]
+    cfg["dtype"] = cfg.pop("torch_dtype")
+    return make_granitemoe(out, "granitemoeshared", dict(sorted(cfg.items())), GRANITEMOE_SEEDS["granitemoeshared"],
+                           "as granitemoe, plus a shared MLP of shared_intermediate_size 24 and an untied lm_head, in "
+                           "transformers 5.x's config layout (rope_parameters, dtype)")
+
+
+# the first seeds of a scan of 2200..2211 (scan_granitemoe, 2026-12-08) passing its check
+GRANITEMOE_SEEDS = {"granitemoe": 2200, "granitemoeshared": 2205}
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

@@ -108,6 +108,11 @@
    absent (null refused); the folder's exact tensor names (moe_statics bias (1, E) F32) and recorded routing; the
    correction bias zeroed, no shared experts and Llama's halves for ERNIE's pairs each move
    the logits by more than 1e-3 of their maximum (ernie4_5_moe_checks);
+6r. IBM Granite MoE (granitemoe, granitemoeshared): the router by hand (top-k of the logits, softmax over the k) and
+   against the renormalized top-k of the full softmax over 300 tokens; the experts' chunk order (first half activated) by
+   hand; head_dim hidden // heads (another refused); each folder's exact tensor names and recorded routing, the cached run
+   equal to the full pass; residual_multiplier, the activated half, the softmax over the k, embedding_multiplier,
+   attention_multiplier and the shared MLP each move the logits by more than 1e-3 of their maximum (granitemoe_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -148,6 +153,7 @@ import gpt2  # noqa: E402
 import gpt_neo  # noqa: E402
 import intq  # noqa: E402
 import gpt_oss  # noqa: E402
+import granitemoe  # noqa: E402
 import m2m100  # noqa: E402
 import make_fixtures  # noqa: E402
 import modernbert  # noqa: E402
@@ -220,7 +226,7 @@ def rope_relative():
 
 
 # the families whose causality check is only the prefix's logits = the first rows of the full pass's
-PREFIX_FORWARDS = {kind: module.forward for module in (ernie4_5_moe, glm4_moe, deepseek, glm, cohere)
+PREFIX_FORWARDS = {kind: module.forward for module in (ernie4_5_moe, glm4_moe, deepseek, glm, cohere, granitemoe)
                    for kind in module.KINDS}
 PREFIX_FORWARDS.update(ernie4_5=ernie4_5.forward, nemotron=nemotron.forward, exaone4=exaone4.forward)
 
@@ -968,6 +974,54 @@ def moe_folders(out, module):
                   and np.allclose(r["weights"].reshape(b_, t_, -1)[:, -1], rec["last_position_weights"][str(i)], rtol=1e-12, atol=0),
                   f"{name}: layer {i}'s experts and weights at the last positions")
         yield name, cfg, P, ids, logits, routing, rec
+
+
+def granitemoe_checks(out):
+    """IBM Granite MoE (granitemoe.py): GraniteMoeTopKGating by hand and against the renormalized top-k of the full softmax
+    (this library's router) over 300 tokens, the expert's chunk order by hand, head_dim, and per folder (granitemoe,
+    granitemoeshared) the exact tensor names, the recorded routing, cached = full, and each multiplier and reading moving the
+    logits."""
+    cfg0 = {"num_experts_per_tok": 2}
+    r = granitemoe.route(cfg0, np.array([[2.0, 1.0, 0.0, -1.0]]))
+    check(r["ids"].tolist() == [[0, 1]] and np.allclose(r["weights"][0], [1 / (1 + math.exp(-1)), 1 / (1 + math.exp(1))], rtol=1e-14, atol=0)
+          and abs(r["gap"][0] - 1.0) < 1e-15, "granitemoe: top-2 of the logits, softmax over those two")
+    rng = np.random.default_rng(4096)
+    lg = rng.standard_normal((300, 32)) * 2
+    r = granitemoe.route({"num_experts_per_tok": 8}, lg)
+    p = np.exp(lg - lg.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    ok = True
+    for t in range(300):
+        best = sorted(range(32), key=lambda e: -p[t, e])[:8]
+        ok = ok and r["ids"][t].tolist() == best and np.allclose(r["weights"][t], p[t, best] / p[t, best].sum(), rtol=1e-12, atol=0)
+    check(ok, "granitemoe: softmax over the top-k logits = the top-k of the full softmax, renormalized (300 tokens, 32 experts, k 8)")
+    x = np.array([[1.0, 2.0]])
+    w_in = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])    # rows 0-1 activated (1, 2), rows 2-3 multiplied (3, 2)
+    w_out = np.array([[1.0, 0.0], [0.0, 1.0]])
+    check(np.allclose(granitemoe.glu(x, w_in, w_out), [[nn.silu(1.0) * 3.0, nn.silu(2.0) * 2.0]], rtol=1e-15, atol=0),
+          "granitemoe: input_linear's first half is activated, the second multiplies (chunk(2, dim=-1))")
+    check(granitemoe.head_dim({"hidden_size": 1024, "num_attention_heads": 16}) == 64, "granitemoe: head_dim hidden // heads")
+    try:
+        granitemoe.head_dim({"hidden_size": 1024, "num_attention_heads": 16, "head_dim": 128})
+        check(False, "granitemoe: a head_dim other than hidden // heads is refused")
+    except ValueError:
+        pass
+    seen = []
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, granitemoe):
+        seen.append(cfg["model_type"])
+        big = np.abs(logits).max()
+        t = ids.shape[1]
+        cached = granitemoe.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))[1]
+        check(np.abs(cached - logits[:1]).max() < 1e-12 * big, f"{name}: the cached run equals the full pass")
+        moved = mover(name, granitemoe.forward, ids, logits)
+        moved(cfg, P, "residual_multiplier", scale_residual=False)
+        moved(cfg, P, "the activated half (second instead of first)", halves="swapped")
+        moved(cfg, P, "the softmax over the k logits (the full softmax unrenormalized instead)", rule="softmax-all-no-renorm")
+        moved(dict(cfg, embedding_multiplier=1.0), P, "embedding_multiplier")
+        moved(dict(cfg, attention_multiplier=granitemoe.head_dim(cfg) ** -0.5), P, "attention_multiplier (head_dim^-0.5 instead)")
+        if granitemoe.shared_width(cfg) > 0:
+            moved(cfg, P, "the shared MLP", shared=False)
+    check(sorted(seen) == ["granitemoe", "granitemoeshared"], f"granitemoe: both folders checked ({seen})")
 
 
 def mover(name, forward, ids, logits, by=1e-3):
@@ -2212,6 +2266,9 @@ def rerun(d):
     if mt in ernie4_5_moe.KINDS:
         h, logits = ernie4_5_moe.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
+    if mt in granitemoe.KINDS:
+        h, logits = granitemoe.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
     if mt in deepseek.KINDS:
         h, logits = deepseek.forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
@@ -2380,6 +2437,7 @@ def main():
     deepseek_checks(out)
     glm4_moe_checks(out)
     ernie4_5_moe_checks(out)
+    granitemoe_checks(out)
     neox_checks(out)
     gptj_checks(out)
     alibi_checks(out)

@@ -1,6 +1,6 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
 // granite, smollm3, olmo, olmo2, olmo3; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe; glm4_moe's layers,
-// configured by HfGlm4Moe; nemotron through HfNemotron) as
+// configured by HfGlm4Moe; nemotron through HfNemotron; granitemoe and granitemoeshared through HfGraniteMoe) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -31,7 +31,8 @@ final class HfDecoders {
     static final Set<String> TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
-            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfDeepseek.KIMI_K2, HfGlm4Moe.TYPE, HfNemotron.TYPE);
+            HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfDeepseek.KIMI_K2, HfGlm4Moe.TYPE, HfNemotron.TYPE,
+            HfGraniteMoe.TYPE, HfGraniteMoe.SHARED);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -93,6 +94,7 @@ final class HfDecoders {
         if (modelType.equals(HfGlm4Moe.TYPE)) return HfGlm4Moe.config(cfg);
         if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
         if (modelType.equals(HfNemotron.TYPE)) return HfNemotron.config(cfg);
+        if (modelType.equals(HfGraniteMoe.TYPE) || modelType.equals(HfGraniteMoe.SHARED)) return HfGraniteMoe.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -632,6 +634,7 @@ final class HfDecoders {
         if (cfg.modelType().startsWith(HfErnie45.TYPE)) return HfErnie45.load(cfg, dir, backend, dtype, head, lora);
         if (HfDeepseek.TYPES.contains(cfg.modelType())) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfNemotron.TYPE)) return HfNemotron.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().equals(HfGraniteMoe.TYPE) || cfg.modelType().equals(HfGraniteMoe.SHARED)) return HfGraniteMoe.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGlm4Moe.TYPE)) HfGlm4Moe.checkLoad(cfg, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
@@ -900,7 +903,7 @@ final class HfDecoders {
     }
 
     /** A stacked (E, R, C) tensor offered as the (E·R, C) matrix our stacked weights are (a view; a misshaped one is left for the loader to report). */
-    private static void flatten(Map<String, Tensor> hf, String key, long rows, long cols) {
+    static void flatten(Map<String, Tensor> hf, String key, long rows, long cols) {
         Tensor t = hf.get(key);
         if (t != null && t.rank() == 3 && t.numel() == rows * cols && t.isContiguous()) hf.put(key, t.view(rows, cols));
     }
@@ -916,7 +919,7 @@ final class HfDecoders {
      * Adds row ranges [at[i], at[i+1]) of the fused (rows, C) tensor {@code key} as key[names[i]] (views, no copy),
      * for weights that keep the projections apart (t4j.fuse=never); the loader takes either the whole or the views.
      */
-    private static void split(Map<String, Tensor> hf, String key, String[] names, long[] at) {
+    static void split(Map<String, Tensor> hf, String key, String[] names, long[] at) {
         Tensor t = hf.get(key);
         if (t == null) return;                                                  // reported as missing by the loader
         for (int i = 0; i < names.length; i++) hf.put(key + "[" + names[i] + "]", t.slice(0, at[i], at[i + 1]));

@@ -1052,7 +1052,9 @@ public final class Transformer {
     }
 
     /**
-     * out = residual + Σ_j w_j · expert_j(in) [+ σ(in · g) · shared(in)], in (B, T, C), all on the backend (no host
+     * out = residual + Σ_j w_j · expert_j(in) [+ σ(in · g) · shared(in)], in (B, T, C), the sum (and the shared expert) times
+     * the residual scale (Granite MoE's residual_multiplier: folded into the routing weights and the shared down projection's
+     * alpha), all on the backend (no host
      * round trip, so a decode step with it can be captured): router logits, {@link MoeRouteOp} (top-k, weights, the
      * choices sorted by expert), the tokens gathered expert by expert, the experts' gated up projection and their down
      * projection as two {@link GroupedLinearOp}s over the T·k gathered rows, and {@link MoeCombineOp} summing each
@@ -1066,7 +1068,7 @@ public final class Transformer {
         Tensor logits = routerLogits(s, w, x);
         MoeRouting r = new MoeRouting(s.empty(DType.I32, rows, k), s.empty(DType.F32, rows, k), s.empty(DType.I32, e + 1L),
                 s.empty(DType.I32, rows * k), s.empty(DType.I32, rows, k));
-        backend.moeRoute(route(m, w, logits, r));
+        backend.moeRoute(route(m, w, logits, r, config.residualScale()));
         Tensor xs = s.empty(dtype, rows * k, c), hs = s.empty(dtype, rows * k, f), ys = s.empty(dtype, rows * k, c);
         backend.gatherRows(new GatherRowsOp(x, r.sortedTokens(), xs));
         boolean q = w.quantized();                                                             // gpt-oss's MXFP4 experts
@@ -1109,15 +1111,16 @@ public final class Transformer {
 
     /**
      * The router's op: top-k of the softmax (ERNIE 4.5's biased for the choice), or DeepSeek's sigmoid scores, groups and scale
-     * ({@link TransformerConfig.Routing}).
+     * ({@link TransformerConfig.Routing}), the weights times {@code residualScale} too.
      */
-    private static MoeRouteOp route(TransformerConfig.Moe m, Weights.Moe w, Tensor logits, MoeRouting r) {
+    private static MoeRouteOp route(TransformerConfig.Moe m, Weights.Moe w, Tensor logits, MoeRouting r, float residualScale) {
         MoeRouteOp op = new MoeRouteOp(logits, m.topK(), m.renormalize(), r);
         TransformerConfig.Routing how = m.routing();
         if (how.sigmoid()) op = op.sigmoid(w.correctionBias());
         else if (how.correctionBias()) op = op.correctionBias(w.correctionBias());
         if (how.groups() > 1) op = op.groups(how.groups(), how.topkGroups());
-        return how.scale() == 1f ? op : op.scale(how.scale());
+        float scale = how.scale() * residualScale;                      // Granite MoE: the experts' sum × residual_multiplier
+        return scale == 1f ? op : op.scale(scale);
     }
 
     /** Runs a stack's blocks in place on x and returns its output (after the final norm for pre-LN). */

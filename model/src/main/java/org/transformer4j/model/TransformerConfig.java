@@ -142,7 +142,8 @@ public record TransformerConfig(
      * token's {@code topK} of {@code experts} gated MLPs of width {@code expertWidth} by softmax probability,
      * renormalized over the k when {@code renormalize}; their outputs are summed by weight. {@code sharedWidth} &gt; 0:
      * Qwen2-MoE's shared expert, a gated MLP of that width added to every token, times sigmoid(x · w) of its
-     * one-row gate when {@code sharedGate}. {@code biases}: GPT-OSS's router bias (E) and the experts' biases on both
+     * one-row gate when {@code sharedGate}. With a {@link TransformerConfig#residualScale} ≠ 1 (Granite MoE) the experts' weighted sum and the
+     * shared expert are scaled by it before the residual add. {@code biases}: GPT-OSS's router bias (E) and the experts' biases on both
      * products of the gated projection (E, 2F) and on the down projection (E, C); its top-k of the router logits then
      * softmaxed over the k is the same choice and weights as the renormalized top-k of the softmax.
      */
@@ -511,7 +512,7 @@ public record TransformerConfig(
             if (moe.expertWidth() < 1 || moe.sharedWidth() < 0) problems.add("moe widths must be ≥ 1 (shared: ≥ 0)");
             if (moe.sharedGate() && moe.sharedWidth() == 0) problems.add("moe.sharedGate needs a shared expert (sharedWidth > 0)");
             if (!gatedMlp || encoderLayers > 0 || decoderLayers == 0) problems.add("a mixture of experts is for decoder-only models with gated MLPs");
-            if (mlpBias() || residualScale != 1f) problems.add("a mixture of experts has bias-free experts and no residualScale");
+            if (mlpBias()) problems.add("a mixture of experts has bias-free experts");
             if (moe.denseLayers().stream().anyMatch(l -> l == null || l < 0 || l >= decoderLayers)) {
                 problems.add("moe.denseLayers must name decoder layers (0 .. " + (decoderLayers - 1) + "), got " + moe.denseLayers());
             }
