@@ -161,6 +161,21 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
         return hs >= 8 && hs <= 256 && hs % 8 == 0;
     }
 
+    /**
+     * The largest head size the ops take (a multiple of 8): the CPU backend runs any of them; CUDA's kernels stop at 256
+     * ({@link #supportsHeadSize}, {@link Backend#maxHeadSize}). 576 is MLA's latent key (DeepSeek's kv_lora_rank 512 +
+     * rope 64) that an absorbed decode attends over.
+     */
+    public static final int MAX_HEAD_SIZE = 1024;
+
+    /** The op-level rule: a multiple of 8 from 8 to {@link #MAX_HEAD_SIZE}. */
+    static void checkHeadSize(long hs, Tensor q, String what) {
+        if (hs < 8 || hs > MAX_HEAD_SIZE || hs % 8 != 0) {
+            throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported" + what
+                    + " (multiples of 8 from 8 to " + MAX_HEAD_SIZE + "; the CUDA kernels to 256)");
+        }
+    }
+
     /** Validated sizes and strides (elements). Packed layouts have zero batch strides; Tq, Tk are the longest. */
     public record Shape(boolean packed, int batch, int nh, int nkv, int tq, int tk, int hs, int totalQ, int totalK,
                         long qBatchStride, long qRowStride, long qHeadStride,
@@ -211,10 +226,7 @@ public record AttentionOp(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, 
             throw new IllegalArgumentException("NKV = " + nkv + " (k " + k.shapeString() + ") must divide NH = " + nh
                     + " (q " + q.shapeString() + ")");
         }
-        if (!supportsHeadSize(q.dtype(), hs)) {
-            throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported for "
-                    + q.dtype() + " (multiples of 8 from 8 to 256)");
-        }
+        checkHeadSize(hs, q, " for " + q.dtype());
         if (nh > 65535) throw new IllegalArgumentException("NH = " + nh + " exceeds 65535");
         int batch;
         long tq;

@@ -37,6 +37,12 @@ public interface Backend extends AutoCloseable {
      */
     default Uploader uploader() { return new HostUploader(this); }
 
+    /**
+     * The largest attention head size this backend's {@link #attention} and {@link #decode} run: 256 (CUDA's kernels),
+     * {@link AttentionOp#MAX_HEAD_SIZE} on the CPU.
+     */
+    default int maxHeadSize() { return 256; }
+
     /** A contiguous host copy of a tensor of this backend; waits for queued work that writes it. */
     Tensor toHost(Tensor t);
 

@@ -622,6 +622,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public int maxHeadSize() { return AttentionOp.MAX_HEAD_SIZE; }
+
+    @Override
     public void gatherRows(GatherRowsOp op) {
         if (recorded(op::validate, () -> gatherRows(op))) return;
         GatherRowsOp.Shape s = op.validate();

@@ -121,6 +121,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
 
     public DecodeOp splits(int n) { return new DecodeOp(q, cache, cacheLengths, out, lse, causal, scale, bias, n, lengths, window, softcap, sinks, alibi, cuSeqlensQ); }
 
+    /** Head sizes with a CUDA kernel: every multiple of 8 from 8 to 256 (the ops take up to {@link AttentionOp#MAX_HEAD_SIZE} on the CPU). */
     public static boolean supportsHeadSize(long hs) {
         return hs >= 8 && hs <= 256 && hs % 8 == 0;
     }
@@ -175,10 +176,7 @@ public record DecodeOp(Tensor q, PagedKvCache cache, int[] cacheLengths, Tensor 
             throw new IllegalArgumentException("NKV = " + nkv + " (kCache " + cache.kCache().shapeString() + ") must divide NH = "
                     + nh + " (q " + q.shapeString() + ")");
         }
-        if (!supportsHeadSize(hs)) {
-            throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " is not supported by decode "
-                    + "(multiples of 8 from 8 to 256)");
-        }
+        AttentionOp.checkHeadSize(hs, q, " by decode");
         int maxLength;
         if (cacheLengths == null) {
             maxLength = (int) Math.min(Integer.MAX_VALUE, cache.capacity());

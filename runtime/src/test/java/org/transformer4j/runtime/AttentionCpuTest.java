@@ -210,6 +210,9 @@ class AttentionCpuTest {
             s.add(new AttentionHarness.DecodeSpec(hs % 16 == 0 ? DType.BF16 : DType.F32, 4, 2, hs, new int[] {37, 70}, 2, 16,
                     true, false, false, 2));
         }
+        // MLA's absorbed decode on the CPU: 16 heads over one latent key of 576 (kv_lora_rank 512 + rope 64), a chunk and a token
+        s.add(new AttentionHarness.DecodeSpec(DType.BF16, 16, 1, 576, new int[] {37, 70}, 3, 16, true, false, false, 2));
+        s.add(new AttentionHarness.DecodeSpec(DType.F32, 16, 1, 576, new int[] {1, 90}, 1, 16, true, false, false, 1));
         return s.stream().map(Arguments::of);
     }
 

@@ -545,6 +545,7 @@ public final class CudaBackend implements Backend {
             checkOpen();
             AttentionOp.Shape s = op.validate();
             requireHere("q", op.q());
+            requireKernelHeadSize(s.hs(), op.q());
             if (op.disentangled() != null && op.q().dtype() != DType.F32 && (s.hs() <= 32 || s.hs() > 64)) {
                 throw new UnsupportedOperationException("DeBERTa's disentangled attention on tensor cores has the head-size-64 instance"
                         + " (head sizes 40 to 64; every published DeBERTa-v2/v3 has 64), not head size " + s.hs()
@@ -762,12 +763,21 @@ public final class CudaBackend implements Backend {
         return Math.max(1, Math.min(wanted, byLength));
     }
 
+    /** The attention kernels' head sizes (multiples of 8 to 256); the ops take larger ones for the CPU backend. */
+    private static void requireKernelHeadSize(long hs, Tensor q) {
+        if (!DecodeOp.supportsHeadSize(hs)) {
+            throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " has no CUDA kernel (multiples of 8"
+                    + " from 8 to 256; the CPU backend runs up to " + AttentionOp.MAX_HEAD_SIZE + ")");
+        }
+    }
+
     @Override
     public void decode(DecodeOp op) {
         try (var use = gate.op()) {
             checkOpen();
             DecodeOp.Shape s = op.validate();
             requireHere("q", op.q());
+            requireKernelHeadSize(op.q().shape(3), op.q());
             if (op.lengths() == null && capturingHere()) throw Graph.frozenLengths("decode");
             PagedKvCache c = op.cache();
             for (Tensor t : new Tensor[] {c.kCache(), c.vCache()}) {
