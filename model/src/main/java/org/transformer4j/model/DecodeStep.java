@@ -177,6 +177,7 @@ final class DecodeStep implements AutoCloseable {
             this.s = s; this.cache = cache; this.bias = bias; this.rope = rope; this.window = window;
         }
 
+        @Override public boolean cached() { return true; }
         @Override public Transformer.RopeAt rope() { return rope; }
         @Override public int window() { return window; }
 

@@ -242,10 +242,12 @@ final class HfDeepseek {
             }
             hf.later(q + "[pe|nope]", () -> hf.with(q, w -> HfNeox.gather(w, qRows(c, interleave))));
             put.accept(o + "self.q", q + "[pe|nope]");
-            put.accept(o + "self.kv_a", a + "kv_a_proj_with_mqa.weight");
+            String kva = a + "kv_a_proj_with_mqa.weight";
+            hf.later(kva + "[pe;c]", () -> hf.with(kva, w -> HfNeox.gather(w, kvARows(c, interleave))));
+            put.accept(o + "self.kv_a", kva + "[pe;c]");
             put.accept(o + "self.kv_a_norm.weight", a + "kv_a_layernorm.weight");
             String kvb = a + "kv_b_proj.weight", ow = a + "o_proj.weight";
-            hf.later(kvb + "[K;V]", () -> hf.with(kvb, w -> kv(w, c, interleave)));
+            hf.later(kvb + "[K;V]", () -> hf.with(kvb, w -> kv(w, c)));
             put.accept(o + "self.kv", kvb + "[K;V]");
             hf.later(ow + "[padded]", () -> hf.with(ow, w -> paddedOut(w, c)));
             put.accept(o + "self.o", ow + "[padded]");
@@ -279,11 +281,26 @@ final class HfDeepseek {
     }
 
     /**
-     * The fused [K ; V] (2·NH·HS, kvLoraRank + ropeDim) from kv_b_proj (NH·(nope + v), kvLoraRank), in its dtype: head h's K
-     * rows [pe: the identity row of k_pe's dim {@link #pe}(j) | nope: kv_b_proj's k_nope rows over c, zero over k_pe], its V
-     * rows [kv_b_proj's v rows over c | zero rows to HS]. Null where kv_b_proj is missing or misshaped (the loader reports it).
+     * kv_a_proj_with_mqa's rows as ours [k_pe (in {@link #pe} order) ; c] from the stored [c ; k_pe]: the latent row, a
+     * latent cache's key, starts with the dims RoPE turns, as each head's q and k do.
      */
-    static Tensor kv(Tensor kvb, TransformerConfig c, boolean interleave) {
+    static long[] kvARows(TransformerConfig c, boolean interleave) {
+        TransformerConfig.Mla m = c.mla();
+        int lat = m.kvLoraRank(), rope = m.ropeDim();
+        long[] rows = new long[lat + rope];
+        for (int j = 0; j < rope; j++) rows[j] = lat + pe(j, rope, interleave);
+        for (int i = 0; i < lat; i++) rows[rope + i] = i;
+        return rows;
+    }
+
+    /**
+     * The fused [K ; V] (2·NH·HS, ropeDim + kvLoraRank) over the latent [k_pe ; RMSNorm(c)] from kv_b_proj (NH·(nope + v),
+     * kvLoraRank), in its dtype: head h's K rows [pe: the identity row of the latent's dim j (k_pe already in {@link #pe}
+     * order, {@link #kvARows}) | nope: kv_b_proj's k_nope rows over c, zero over k_pe], its V rows [kv_b_proj's v rows over c,
+     * zero over k_pe | zero rows to HS]. The latent decode (Transformer's absorbed MLA) reads the same rows: q_h·K_h and
+     * the latent output·V_hᵀ. Null where kv_b_proj is missing or misshaped (the loader reports it).
+     */
+    static Tensor kv(Tensor kvb, TransformerConfig c) {
         TransformerConfig.Mla m = c.mla();
         int nh = c.heads(), hs = c.headSize(), nope = m.nopeDim(), rope = m.ropeDim(), vd = m.vDim(), lat = m.kvLoraRank(), in = lat + rope;
         if (kvb == null || kvb.rank() != 2 || kvb.shape(0) != (long) nh * (nope + vd) || kvb.shape(1) != lat || !kvb.isContiguous()) return null;
@@ -293,9 +310,9 @@ final class HfDeepseek {
         to.fill((byte) 0);
         for (int h = 0; h < nh; h++) {
             long kRow = (long) h * hs, vRow = (long) (nh + h) * hs, src = (long) h * (nope + vd);
-            for (int j = 0; j < rope; j++) out.setFloat(1f, kRow + j, lat + pe(j, rope, interleave));
-            for (int j = 0; j < nope; j++) MemorySegment.copy(from, (src + j) * lat * es, to, (kRow + rope + j) * in * es, lat * es);
-            for (int j = 0; j < vd; j++) MemorySegment.copy(from, (src + nope + j) * lat * es, to, (vRow + j) * in * es, lat * es);
+            for (int j = 0; j < rope; j++) out.setFloat(1f, kRow + j, j);
+            for (int j = 0; j < nope; j++) MemorySegment.copy(from, (src + j) * lat * es, to, ((kRow + rope + j) * in + rope) * es, lat * es);
+            for (int j = 0; j < vd; j++) MemorySegment.copy(from, (src + nope + j) * lat * es, to, ((vRow + j) * in + rope) * es, lat * es);
         }
         return out;
     }

@@ -345,6 +345,7 @@ public final class KvState implements AutoCloseable {
                 for (int kv = 0; kv < 2; kv++) {
                     for (int l = 0; l < pool.caches()[kv].length; l++) {
                         Tensor c = caches(kv, l);                              // (blocks, BLOCK_SIZE, NKV, HS)
+                        if (kv == 1 && c.storage() == caches(0, l).storage()) continue;   // MLA's latent cache: V is K
                         for (int[] fromTo : copies) model.backend.copy(c.slice(0, fromTo[0], fromTo[0] + 1), c.slice(0, fromTo[1], fromTo[1] + 1));
                     }
                 }

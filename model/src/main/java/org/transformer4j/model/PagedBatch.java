@@ -30,23 +30,30 @@ public final class PagedBatch {
         }
     }
 
-    /** Bytes one block takes in all layers' K and V caches. */
+    /** Bytes one block takes in all layers' K and V caches (MLA's latent cache: its one latent row, key and value alike). */
     public static long bytesPerBlock(Transformer m) {
-        TransformerConfig c = m.config;
-        long row = Math.multiplyExact(Math.multiplyExact((long) c.kvHeads(), c.headSize()), (long) m.dtype.byteSize());
-        return Math.multiplyExact(Math.multiplyExact(row, 2L * BLOCK_SIZE), (long) m.weights.decoder.layers().size());
+        long[] shape = rowShape(m);
+        long row = Math.multiplyExact(Math.multiplyExact(shape[0], shape[1]), (long) m.dtype.byteSize());
+        return Math.multiplyExact(Math.multiplyExact(row, (m.latentMla ? 1L : 2L) * BLOCK_SIZE), (long) m.weights.decoder.layers().size());
+    }
+
+    /** One cached token's (heads, head size) in a layer: (NKV, HS), or (1, ropeDim + kvLoraRank) for a latent MLA cache. */
+    private static long[] rowShape(Transformer m) {
+        return m.latentMla ? new long[] {1, Transformer.latentWidth(m.config)} : new long[] {m.config.kvHeads(), m.config.headSize()};
     }
 
     /** {K, V} caches per decoder layer for {@code numBlocks} blocks; the caller closes them. */
     public static Tensor[][] allocate(Transformer m, int numBlocks) {
         if (numBlocks < 1) throw new IllegalArgumentException("a pool needs ≥ 1 block, got " + numBlocks);
-        TransformerConfig c = m.config;
         int layers = m.weights.decoder.layers().size();
         Tensor[][] kv = new Tensor[2][layers];
         try {
+            long[] row = rowShape(m);
             for (int l = 0; l < layers; l++) {
-                kv[0][l] = m.backend.empty(m.dtype, numBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
-                kv[1][l] = m.backend.empty(m.dtype, numBlocks, BLOCK_SIZE, c.kvHeads(), c.headSize());
+                kv[0][l] = m.backend.empty(m.dtype, numBlocks, BLOCK_SIZE, row[0], row[1]);
+                // MLA's latent row is its value too: V is a view of K (not owned: closing it frees nothing)
+                kv[1][l] = m.latentMla ? kv[0][l].view(numBlocks, BLOCK_SIZE, row[0], row[1])
+                        : m.backend.empty(m.dtype, numBlocks, BLOCK_SIZE, row[0], row[1]);
             }
         } catch (RuntimeException e) {
             for (Tensor[] ts : kv) for (Tensor t : ts) if (t != null) t.close();

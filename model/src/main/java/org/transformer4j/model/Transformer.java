@@ -67,6 +67,13 @@ public final class Transformer {
     /** The compute dtype: the weights', F32, F16 or BF16. */
     public final DType dtype;
     final boolean pre;
+    /**
+     * Whether this model's KV cache holds MLA's latent rows (DeepSeek-V2 / V3: [k_pe ; RMSNorm(c)], ropeDim + kvLoraRank
+     * values per token and layer, one "head" that is key and value alike) and its cached passes attend there through the
+     * absorbed projections, as vLLM's MLA backends decode — where the backend runs that head size (the CPU's ops; CUDA's
+     * kernels stop at 256, so there the cache holds the materialized K and V).
+     */
+    final boolean latentMla;
     private volatile boolean decodeGraphs = !"false".equalsIgnoreCase(System.getProperty("t4j.graphs"));
     private volatile long kvBudgetBytes;
 
@@ -76,6 +83,8 @@ public final class Transformer {
         this.backend = backend;
         this.dtype = weights.dtype();
         this.pre = config.normPlacement() == NormPlacement.PRE;
+        this.latentMla = config.mla() != null && latentRuns(backend, latentWidth(config))
+                && weights.decoder.layers().get(0).self().mla().kT() != null;
         this.kvBudgetBytes = defaultKvBudget();
     }
 
@@ -717,6 +726,7 @@ public final class Transformer {
             this.rope = rope; this.window = window;
         }
 
+        @Override public boolean cached() { return true; }
         @Override public RopeAt rope() { return rope; }
         @Override public int window() { return window; }
 
@@ -775,6 +785,7 @@ public final class Transformer {
             this.rope = rope; this.window = window;
         }
 
+        @Override public boolean cached() { return true; }
         @Override public RopeAt rope() { return rope; }
         @Override public int window() { return window; }
 
@@ -854,6 +865,9 @@ public final class Transformer {
 
         /** Whether k and v may be strided views of the fused projection's output (false: it copies them whole). */
         default boolean kvViews() { return true; }
+
+        /** Whether k and v go to the layer's KV cache (a latent one for MLA where {@link #latentMla}). */
+        default boolean cached() { return false; }
 
         /** Where the queries sit for RoPE (null: no rotary positions, e.g. cross-attention). */
         default RopeAt rope() { return null; }
@@ -988,12 +1002,17 @@ public final class Transformer {
     /** out = residual + o(attend(q(in), k, v)); in (B, T, C). */
     private void attention(Scratch s, Weights.Attention w, Tensor in, Attend how, Tensor residual, Tensor out) {
         long b = in.shape(0), t = in.shape(1);
-        Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
-                : new Tensor[] {qkvLinear(s, in, w.q(), w.qb(), false).view(b, t, config.heads(), config.headSize()), null, null};
-        boolean local = slidingRope(how.window());
-        Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                      // (B, T, NH, HS)
-        Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
-        Tensor ctx = how.attend(q, k, qkv[2], w.sinks());                                                  // (B, T, NH, HS)
+        Tensor ctx;                                                                             // (B, T, NH, HS)
+        if (latentMla && how.cached() && w.mla() != null) {
+            ctx = attendLatent(s, w, in, how);
+        } else {
+            Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
+                    : new Tensor[] {qkvLinear(s, in, w.q(), w.qb(), false).view(b, t, config.heads(), config.headSize()), null, null};
+            boolean local = slidingRope(how.window());
+            Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                  // (B, T, NH, HS)
+            Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
+            ctx = how.attend(q, k, qkv[2], w.sinks());
+        }
         backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual)
                 .alpha(config.residualScale()));
         LoraSlots.Pair[] lora = how.ownKv() ? loraOf(s, w) : null;
@@ -1527,21 +1546,64 @@ public final class Transformer {
      * product by 1 in fp32). Each head's q and k are [pe | nope]; the caller rotates the pe dims as any RoPE model's.
      */
     private Tensor[] projectMla(Scratch s, Weights.Attention w, Tensor in, boolean views) {
-        TransformerConfig.Mla m = config.mla();
-        long b = in.shape(0), t = in.shape(1);
+        Tensor q = mlaQuery(s, w, in);
+        Tensor[] kv = projectKv(s, w, mlaLatent(s, w, in), true);
+        if (!views) return new Tensor[] {q, s.copyOf(kv[0]), s.copyOf(kv[1])};
+        return new Tensor[] {q, kv[0], kv[1]};
+    }
+
+    /** MLA's q (B, T, NH, HS), each head [pe | nope]: q_b(RMSNorm(q_a(x))) or q_proj(x). */
+    private Tensor mlaQuery(Scratch s, Weights.Attention w, Tensor in) {
         Tensor qIn = in;
         if (w.mla().qA() != null) {
             Tensor qa = linear(s, in, w.mla().qA(), null);
-            backend.norm(NormOp.rms(qa, w.mla().qANorm().weight(), m.normEps(), qa));
+            backend.norm(NormOp.rms(qa, w.mla().qANorm().weight(), config.mla().normEps(), qa));
             qIn = qa;
         }
-        Tensor q = linear(s, qIn, w.q(), null).view(b, t, config.heads(), config.headSize());
-        Tensor latent = linear(s, in, w.mla().kvA(), null);                                   // (B, T, kvLoraRank + ropeDim)
-        Tensor c = latent.slice(2, 0, m.kvLoraRank());
+        return linear(s, qIn, w.q(), null).view(in.shape(0), in.shape(1), config.heads(), config.headSize());
+    }
+
+    /** MLA's latent row (B, T, ropeDim + kvLoraRank): [k_pe ; RMSNorm(c)] = kv_a(x), the norm in place on c. */
+    private Tensor mlaLatent(Scratch s, Weights.Attention w, Tensor in) {
+        TransformerConfig.Mla m = config.mla();
+        Tensor latent = linear(s, in, w.mla().kvA(), null);
+        Tensor c = latent.slice(2, m.ropeDim(), m.ropeDim() + m.kvLoraRank());
         backend.norm(NormOp.rms(c, w.mla().kvANorm().weight(), m.normEps(), c));
-        Tensor[] kv = projectKv(s, w, latent, true);
-        if (!views) return new Tensor[] {q, s.copyOf(kv[0]), s.copyOf(kv[1])};
-        return new Tensor[] {q, kv[0], kv[1]};
+        return latent;
+    }
+
+    /** MLA's latent row width: ropeDim + kvLoraRank (576 for DeepSeek-V2 / V3). */
+    static int latentWidth(TransformerConfig c) { return c.mla().ropeDim() + c.mla().kvLoraRank(); }
+
+    /** Whether {@code backend}'s attention ops run a latent row of {@code width} as a head (a multiple of 8 up to their largest). */
+    static boolean latentRuns(Backend backend, int width) { return width % 8 == 0 && width <= backend.maxHeadSize(); }
+
+    /**
+     * MLA attending over a latent cache ({@link #latentMla}), vLLM's absorbed form: the latent row [k_pe ; RMSNorm(c)], its
+     * k_pe turned by RoPE, is the one key (and value) head the cache holds; each head's query [q_pe | q_nope] (q_pe turned)
+     * becomes q_h·K_h = [q_pe | q_nope·W_UK_h] (K_h: the head's rows of the fused [K ; V] over the latent — the identity on
+     * k_pe, kv_b_proj's k_nope rows on c — so q_h·K_h·latent is the model's q·k, and the softmax scale stays); the latent
+     * output o_h = Σ p·latent gives the head's value through its V rows, o_h·V_hᵀ (zero on k_pe and on V's padding).
+     * Per head, two projections (linear ops, so that each row keeps the bits it has alone, as every other projection's)
+     * replace the K / V projection of every cached row. Returns (B, T, NH, HS).
+     */
+    private Tensor attendLatent(Scratch s, Weights.Attention w, Tensor in, Attend how) {
+        long b = in.shape(0), t = in.shape(1), bt = b * t;
+        int nh = config.heads(), hs = config.headSize(), width = latentWidth(config);
+        Tensor q = positionHeads(s, mlaQuery(s, w, in), null, how.rope(), false).view(bt, (long) nh * hs);   // [pe | nope] a head
+        Tensor key = positionHeads(s, mlaLatent(s, w, in).view(b, t, 1, width), null, how.rope(), false);   // k_pe turned
+        Tensor qa = s.empty(dtype, b, t, nh, width), qaRows = qa.view(bt, (long) nh * width);
+        for (long h = 0; h < nh; h++) {                                                         // q_h · K_h (HS → width)
+            backend.linear(LinearOp.of(q.slice(1, h * hs, (h + 1) * hs), w.mla().kT().slice(0, h * width, (h + 1) * width),
+                    qaRows.slice(1, h * width, (h + 1) * width)).transW(true));
+        }
+        Tensor o = how.attend(qa, key, key, w.sinks()).view(bt, (long) nh * width);             // Σ p · latent, a head
+        Tensor ctx = s.empty(dtype, b, t, nh, hs), ctxRows = ctx.view(bt, (long) nh * hs);
+        for (long h = 0; h < nh; h++) {                                                         // o_h · V_hᵀ (width → HS)
+            backend.linear(LinearOp.of(o.slice(1, h * width, (h + 1) * width), w.v().slice(0, h * hs, (h + 1) * hs),
+                    ctxRows.slice(1, h * hs, (h + 1) * hs)).transW(true));
+        }
+        return ctx;
     }
 
     /** K and V (B, T, NKV, HS): one GEMM and two views where [k ; v] is fused and {@code views} allowed, else two GEMMs. */

@@ -71,10 +71,15 @@ public final class Weights implements AutoCloseable {
      * fields: {@code qA} (qLoraRank, C) and {@code qANorm} (q_a_proj, q_a_layernorm), or null where q = q_proj(x);
      * {@code kvA} (kvLoraRank + ropeDim, C) (kv_a_proj_with_mqa) and {@code kvANorm} (kvLoraRank) (kv_a_layernorm, over the
      * latent c only). The Attention's q is then q_b_proj / q_proj (NH·HS, qLoraRank or C) with each head's rows laid
-     * [pe | nope], its {@code kv} [K ; V] (2·NH·HS, kvLoraRank + ropeDim) over [RMSNorm(c) ; k_pe]: K's head rows [k_pe
-     * (rows of the identity on k_pe) | k_nope], V's [v | zeros]; and o (C, NH·HS) zero in each head's padded columns.
+     * [pe | nope], its {@code kv} [K ; V] (2·NH·HS, ropeDim + kvLoraRank) over the latent [k_pe ; RMSNorm(c)]: K's head rows
+     * [k_pe (rows of the identity on k_pe) | k_nope (zero over k_pe)], V's [v (zero over k_pe) | zeros]; and o (C, NH·HS)
+     * zero in each head's padded columns. {@code kT} (NH·(ropeDim + kvLoraRank), HS): each head's K rows transposed, the
+     * absorbed query's projection (q_h · K_h as a (N, K) matrix, as every projection's) — made where the backend runs the
+     * latent decode ({@link org.transformer4j.runtime.Backend#maxHeadSize}), else null.
      */
-    public record Mla(Tensor qA, Norm qANorm, Tensor kvA, Norm kvANorm) {}
+    public record Mla(Tensor qA, Norm qANorm, Tensor kvA, Norm kvANorm, Tensor kT) {
+        public Mla(Tensor qA, Norm qANorm, Tensor kvA, Norm kvANorm) { this(qA, qANorm, kvA, kvANorm, null); }
+    }
 
     /**
      * up and gate (F, C) (gate null unless gated), down (C, F), biases or null. {@code upGate}, when not
@@ -561,7 +566,7 @@ public final class Weights implements AutoCloseable {
             Fused f = map(a.kv(), m);
             Fused k = f.rows(0, nkv), v = f.rows(nkv, 2 * nkv);
             Mla mla = a.mla() == null ? null : new Mla(m.apply(a.mla().qA()), map(a.mla().qANorm(), m), m.apply(a.mla().kvA()),
-                    map(a.mla().kvANorm(), m));
+                    map(a.mla().kvANorm(), m), m.apply(a.mla().kT()));
             return new Attention(m.apply(a.q()), m.apply(a.qb()), k.weight(), k.bias(), v.weight(), v.bias(), o, ob, qn, kn, null, f,
                     m.apply(a.sinks()), mla);
         }
@@ -699,6 +704,15 @@ public final class Weights implements AutoCloseable {
         Tensor matrixF32(String name, int out, int in);
 
         /**
+         * MLA's fused [K ; V] (2·NH·HS, ropeDim + kvLoraRank) over the latent [k_pe ; c]: a loader's is built from kv_b_proj
+         * (HfDeepseek.kv: each head's pe rows the identity on k_pe, every other row zero over k_pe, which the latent decode
+         * relies on).
+         */
+        default Tensor mlaKv(String name, TransformerConfig c) {
+            return matrix(name, 2 * c.innerWidth(), c.mla().ropeDim() + c.mla().kvLoraRank());
+        }
+
+        /**
          * A stack of {@code groups} (rows, cols) matrices kept in MXFP4 under {@code name}.blocks / .scales, or null where the
          * source holds them dense (random weights; a dequantized folder; gpt-oss on a backend that decodes them at load).
          */
@@ -812,6 +826,19 @@ public final class Weights implements AutoCloseable {
 
         @Override
         public Tensor matrixF32(String name, int out, int in) { return matrix(name, out, in); }
+
+        /** Random, in a real MLA's form (see {@link Source#mlaKv}): the pe rows the identity on k_pe, the others zero there. */
+        @Override
+        public Tensor mlaKv(String name, TransformerConfig c) {
+            int nh = c.heads(), hs = c.headSize(), rope = c.mla().ropeDim(), in = rope + c.mla().kvLoraRank(), rows = 2 * nh * hs;
+            float[] a = gaussian(rows * in, 0f, (float) (0.5 / Math.sqrt(in)));
+            for (int r = 0; r < rows; r++) {
+                boolean pe = r < nh * hs && r % hs < rope;                                     // a K row of a head's pe dims
+                for (int x = 0; x < rope; x++) a[r * in + x] = pe && x == r % hs ? 1f : 0f;
+                if (pe) java.util.Arrays.fill(a, r * in + rope, (r + 1) * in, 0f);
+            }
+            return put(name, a, rows, in);
+        }
 
         @Override
         public Backend backend() { return backend; }
@@ -977,10 +1004,33 @@ public final class Weights implements AutoCloseable {
         Tensor q = s.matrix(p + ".q", inner, qA == null ? cw : m.qLoraRank());
         Tensor kvA = s.matrix(p + ".kv_a", in, cw);
         Norm kvANorm = new Norm(s.vector(p + ".kv_a_norm.weight", m.kvLoraRank(), 1f, 0.1f), null);
-        Fused kv = new Fused(s.matrix(p + ".kv", 2 * inner, in), null);
+        Fused kv = new Fused(s.mlaKv(p + ".kv", c), null);
         Tensor o = s.matrix(p + ".o", cw, inner);
-        return new Attention(q, null, kv.rows(0, inner).weight(), null, kv.rows(inner, 2L * inner).weight(), null, o, null, null, null,
-                null, kv, null, new Mla(qA, qANorm, kvA, kvANorm));
+        Tensor k = kv.rows(0, inner).weight();
+        return new Attention(q, null, k, null, kv.rows(inner, 2L * inner).weight(), null, o, null, null, null,
+                null, kv, null, new Mla(qA, qANorm, kvA, kvANorm, Transformer.latentRuns(s.backend(), in) ? headsTransposed(s, p + ".kv_t", k, c) : null));
+    }
+
+    /** K's head rows (NH·HS, W) as (NH·W, HS), head h's block its K_hᵀ; named, so that it converts and closes with the rest. */
+    private static Tensor headsTransposed(Source s, String name, Tensor k, TransformerConfig c) {
+        if (k == null) return null;                                                             // missing: the loader reports it
+        int nh = c.heads(), hs = c.headSize(), w = (int) k.shape(1);
+        Backend b = s.backend();
+        float[] a;
+        if (k.isCuda()) {
+            try (Tensor h = b.toHost(k)) { a = h.toFloatArray(); }
+        } else {
+            a = k.toFloatArray();
+        }
+        float[] t = new float[a.length];
+        for (int h = 0; h < nh; h++) {
+            for (int j = 0; j < hs; j++) for (int x = 0; x < w; x++) t[((h * w) + x) * hs + j] = a[((h * hs) + j) * w + x];
+        }
+        try (Tensor host = Tensor.of(k.dtype(), t, (long) nh * w, hs)) {
+            Tensor up = b.upload(host);
+            s.named().put(name, up);
+            return up;
+        }
     }
 
     private static Stack stack(Source s, TransformerConfig c, String name, int n, boolean cross) {

@@ -513,20 +513,26 @@ class HfDeepseekTest {
     }
 
     @Test
+    void kvAProjRowsPutKPeFirstInRotateHalfOrderThenTheLatent() {
+        // stored [c 0..4 | k_pe 5..8]; ours [k_pe in (0, 2 ; 1, 3) order | c]
+        assertArrayEquals(new long[] {5, 7, 6, 8, 0, 1, 2, 3, 4}, HfDeepseek.kvARows(tiny(0), true));
+        assertArrayEquals(new long[] {5, 6, 7, 8, 0, 1, 2, 3, 4}, HfDeepseek.kvARows(tiny(0), false));
+    }
+
+    @Test
     void theFusedKvOverTheLatentIsKvBProjAndTheIdentityOnKPe() {
         TransformerConfig c = tiny(0);
         int nh = 2, hs = 7, nope = 3, vd = 2, lat = 5, in = 9;
         float[] kvb = new float[nh * (nope + vd) * lat];
         for (int i = 0; i < kvb.length; i++) kvb[i] = i + 1;                                   // (NH·(nope + v), lat), distinct values
-        try (Tensor w = Tensor.of(DType.BF16, kvb, nh * (nope + vd), lat); Tensor kv = HfDeepseek.kv(w, c, true)) {
+        try (Tensor w = Tensor.of(DType.BF16, kvb, nh * (nope + vd), lat); Tensor kv = HfDeepseek.kv(w, c)) {
             assertArrayEquals(new long[] {2L * nh * hs, in}, kv.shape());
-            int[] pe = {0, 2, 1, 3};
-            for (int h = 0; h < nh; h++) {
+            for (int h = 0; h < nh; h++) {                                                     // columns: the latent [k_pe (4) ; c (5)]
                 for (int j = 0; j < hs; j++) {
                     for (int x = 0; x < in; x++) {
                         float k = kv.getFloat(h * hs + j, x), v = kv.getFloat((nh + h) * hs + j, x);
-                        float wantK = j < 4 ? (x == lat + pe[j] ? 1f : 0f) : x < lat ? kvb[(h * (nope + vd) + j - 4) * lat + x] : 0f;
-                        float wantV = j < vd && x < lat ? kvb[(h * (nope + vd) + nope + j) * lat + x] : 0f;
+                        float wantK = j < 4 ? (x == j ? 1f : 0f) : x >= 4 ? kvb[(h * (nope + vd) + j - 4) * lat + x - 4] : 0f;
+                        float wantV = j < vd && x >= 4 ? kvb[(h * (nope + vd) + nope + j) * lat + x - 4] : 0f;
                         assertEquals(wantK, k, "K head " + h + " row " + j + " col " + x);
                         assertEquals(wantV, v, "V head " + h + " row " + j + " col " + x);
                     }

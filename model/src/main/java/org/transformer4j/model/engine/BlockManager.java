@@ -219,11 +219,13 @@ public final class BlockManager implements AutoCloseable {
                 throw new IllegalStateException("the KV pool could not grow from " + allocatedBlocks + " to " + n + " blocks ("
                         + Math.multiplyExact((long) n, PagedBatch.bytesPerBlock(model)) + " bytes): " + e.getMessage(), e);
             }
-            for (int kvi = 0; kvi < 2; kvi++) {
-                for (int l = 0; l < old[kvi].length; l++) {
+            for (int l = 0; l < old[0].length; l++) {
+                boolean oneCache = old[1][l].storage() == old[0][l].storage();                  // MLA's latent cache: V is K's view
+                for (int kvi = 0; kvi < (oneCache ? 1 : 2); kvi++) {
                     model.backend.copy(old[kvi][l], bigger[kvi][l].slice(0, 0, allocatedBlocks));
-                    old[kvi][l].close();
                 }
+                old[0][l].close();
+                old[1][l].close();
             }
             kv = bigger;
             refs = Arrays.copyOf(refs, n);
