@@ -136,6 +136,18 @@ def uses_rope(cfg, i):
 MOES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe")
 
 
+def layer_names(p, c, nh, nkv, hd, bias):
+    """A Llama-shaped layer's norm and attention names under p ("model.layers.{i}.") with shapes: input_layernorm and
+    post_attention_layernorm weights (c,), self_attn.q / k / v / o_proj weights, and their biases when bias (Arcee's
+    attention_bias, Dots1's)."""
+    out = {p + "input_layernorm.weight": (c,), p + "post_attention_layernorm.weight": (c,)}
+    for x, rows, cols in (("q", nh * hd, c), ("k", nkv * hd, c), ("v", nkv * hd, c), ("o", c, nh * hd)):
+        out[p + "self_attn." + x + "_proj.weight"] = (rows, cols)
+        if bias:
+            out[p + "self_attn." + x + "_proj.bias"] = (rows,)
+    return out
+
+
 def sparse_layers(cfg):
     """Which layers' MLP is a mixture of experts: Mixtral and OLMoE every layer; Qwen2MoeDecoderLayer (also
     Qwen3-MoE's): i not in mlp_only_layers (default []) and num_experts > 0 and (i + 1) % decoder_sparse_step

@@ -33,6 +33,7 @@ import beam  # noqa: E402
 import bert  # noqa: E402
 import albert  # noqa: E402
 import alibi  # noqa: E402
+import arcee  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
 import cohere  # noqa: E402
@@ -40,6 +41,7 @@ import deberta  # noqa: E402
 import falcon  # noqa: E402
 import decoders  # noqa: E402
 import deepseek  # noqa: E402
+import dots1  # noqa: E402
 import glm4_moe  # noqa: E402
 import ernie4_5  # noqa: E402
 import ernie4_5_moe  # noqa: E402
@@ -65,7 +67,7 @@ import t5  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
-MAX_TOTAL_BYTES = 22_465_742   # 22.47 MB with granitemoe and granitemoeshared (211,217 bytes, added to the limit exactly); 22.25 MB with ernie4_5-moe (192,231 bytes, added to the limit exactly); 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
+MAX_TOTAL_BYTES = 22_610_979   # 22.61 MB with arcee and dots1 (145,237 bytes, added to the limit exactly); 22.47 MB with granitemoe and granitemoeshared (211,217 bytes, added to the limit exactly); 22.25 MB with ernie4_5-moe (192,231 bytes, added to the limit exactly); 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
 # A token table that is also the output matrix is drawn with std 0.3, not 1: with N(0, 1) the residual stream
 # keeps the input token's own row, and a random tied model predicts the token it has just read forever (every
@@ -3378,17 +3380,10 @@ NEMOTRON_FOLLOWS = ("models/nemotron/modeling_nemotron.py: NemotronForCausalLM.f
                     "lm_head); configuration_nemotron.py; modeling_rope_utils.py")
 
 
-@fixture("nemotron")
-def make_nemotron(out):
-    """NemotronForCausalLM as Nemotron-Mini-4B-Instruct's / Minitron's config.json carry it, scaled down (see above)."""
-    cfg = {"architectures": ["NemotronForCausalLM"], "model_type": "nemotron", "attention_bias": False,
-           "attention_dropout": 0.0, "bos_token_id": 2, "eos_token_id": 3, "head_dim": 16, "hidden_act": "relu2",
-           "hidden_size": 32, "initializer_range": 0.0134, "intermediate_size": 96, "max_position_embeddings": 128,
-           "mlp_bias": False, "norm_eps": 1e-5, "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2,
-           "partial_rotary_factor": 0.5, "rope_scaling": None, "rope_theta": 10000.0, "tie_word_embeddings": False,
-           "use_cache": True, "vocab_size": 64, "torch_dtype": "float32"}
-    d = Draw(NEMOTRON_SEED)
-    c, f, v, nh, nkv, hd = 32, 96, 64, 4, 2, 16
+def draw_plain_mlp(d, cfg, hd, **norm):
+    """The parameters of Llama's layers with a plain up_proj / down_proj MLP (Nemotron's, Arcee's) in declaration order: embed_tokens;
+    per layer q/k/v/o_proj (no biases), up_proj, down_proj, the two norms (d.norm's keywords: norm); norm; lm_head."""
+    c, f, v, nh, nkv = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     d.emb("model.embed_tokens.weight", v, c)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
@@ -3399,21 +3394,42 @@ def make_nemotron(out):
         d.linear(a + "o_proj", nh * hd, c, False)
         d.linear(p + "mlp.up_proj", c, f, False)
         d.linear(p + "mlp.down_proj", f, c, False)
-        d.norm(p + "input_layernorm", c, one_plus=True)
-        d.norm(p + "post_attention_layernorm", c, one_plus=True)
-    d.norm("model.norm", c, one_plus=True)
+        d.norm(p + "input_layernorm", c, **norm)
+        d.norm(p + "post_attention_layernorm", c, **norm)
+    d.norm("model.norm", c, **norm)
     d.mat("lm_head.weight", v, c)
-    ids = d.ids(2, NEMOTRON_T, v, low=4)
-    P = d.f64()
-    h, logits = nemotron.forward(cfg, P, ids)
-    _, cached = nemotron.forward(cfg, P, ids[:1], calls=[NEMOTRON_PROMPT] + [1] * (NEMOTRON_T - NEMOTRON_PROMPT))
-    assert np.abs(cached - logits[:1]).max() <= 1e-9 * np.abs(logits).max(), "nemotron: cached run differs from the full pass"
-    for what, kw in (("the + 1 of LayerNorm1P", {"one_plus": False}), ("relu² (not ReLU)", {"activation": "relu"}),
-                     ("the partial rotary", {"rotary": "whole"})):
-        _, wrong = nemotron.forward(cfg, P, ids, **kw)
-        assert np.abs(wrong - logits).max() > 1e-2 * np.abs(logits).max(), f"nemotron: {what} must matter"
+
+
+def plain_mlp_run(name, forward, cfg, P, ids, prompt_len, wrongs):
+    """forward's outputs over ids, checked: the first row run as a cache runs it (a prompt_len call, then one token per call)
+    equals the full pass, and each of wrongs ((what, forward's keywords)) moves the logits by more than 1e-2 of their
+    maximum; then the greedy run from ids[0, :24]. Returns (h, logits, prompt, greedy)."""
+    t = ids.shape[1]
+    h, logits = forward(cfg, P, ids)
+    _, cached = forward(cfg, P, ids[:1], calls=[prompt_len] + [1] * (t - prompt_len))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * np.abs(logits).max(), f"{name}: cached run differs from the full pass"
+    for what, kw in wrongs:
+        _, wrong = forward(cfg, P, ids, **kw)
+        assert np.abs(wrong - logits).max() > 1e-2 * np.abs(logits).max(), f"{name}: {what} must matter"
     prompt = ids[0, :24].tolist()
-    g = greedy(lambda toks: nemotron.forward(cfg, P, [toks])[1][0, -1], prompt)
+    return h, logits, prompt, greedy(lambda toks: forward(cfg, P, [toks])[1][0, -1], prompt)
+
+
+@fixture("nemotron")
+def make_nemotron(out):
+    """NemotronForCausalLM as Nemotron-Mini-4B-Instruct's / Minitron's config.json carry it, scaled down (see above)."""
+    cfg = {"architectures": ["NemotronForCausalLM"], "model_type": "nemotron", "attention_bias": False,
+           "attention_dropout": 0.0, "bos_token_id": 2, "eos_token_id": 3, "head_dim": 16, "hidden_act": "relu2",
+           "hidden_size": 32, "initializer_range": 0.0134, "intermediate_size": 96, "max_position_embeddings": 128,
+           "mlp_bias": False, "norm_eps": 1e-5, "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2,
+           "partial_rotary_factor": 0.5, "rope_scaling": None, "rope_theta": 10000.0, "tie_word_embeddings": False,
+           "use_cache": True, "vocab_size": 64, "torch_dtype": "float32"}
+    d = Draw(NEMOTRON_SEED)
+    draw_plain_mlp(d, cfg, nemotron.head_dim(cfg), one_plus=True)
+    ids = d.ids(2, NEMOTRON_T, cfg["vocab_size"], low=4)
+    h, logits, prompt, g = plain_mlp_run("nemotron", nemotron.forward, cfg, d.f64(), ids, NEMOTRON_PROMPT,
+                                         (("the + 1 of LayerNorm1P", {"one_plus": False}), ("relu² (not ReLU)", {"activation": "relu"}),
+                                          ("the partial rotary", {"rotary": "whole"})))
     return save(out, "nemotron", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids}, NEMOTRON_FOLLOWS,
                 {"prompt": prompt, "tokens": g[0], "margins": g[1]},
                 extra={"rotary_dim": nemotron.rotary_dim(cfg), "head_dim": nemotron.head_dim(cfg),
@@ -3894,6 +3910,15 @@ GLM4_MOE_FOLLOWS = ("models/glm4_moe/modular_glm4_moe.py (the @strict 5.x Glm4Mo
                     "NeoX style, partial_rotary_factor 0.5)")
 
 
+# reference.json's routing note of the folders with DeepSeek-V3's router in one group (glm4-moe, dots1)
+V3_ONE_GROUP_ROUTING = ("min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score (sigmoid + "
+                        "e_score_correction_bias; n_group 1 drops no group) over every token and sparse layer, of input_ids (both "
+                        "rows) and of the greedy run (every position of each recomputation); min_kth_choice_score: the smallest "
+                        "k-th chosen biased score; last_position_experts / _weights: per sparse layer, the top-k expert ids "
+                        "(descending choosing score) of each row's last input position and their weights (normalized, x "
+                        "routed_scaling_factor)")
+
+
 def scan_glm4_moe(cfg, seeds, t=32):
     """The seeds whose routing passes deepseek_ok (V3's router, n_group 1) and whose greedy margins are all >= 0.01 (how the
     seed was chosen), with the weights rounded to bfloat16 as the folder stores them."""
@@ -3911,11 +3936,7 @@ def make_glm4_moe(out, t=32):
     rc = glm4_moe.rope_cfg(cfg)
     rec = moe_routing_record(
         glm4_moe.sparse_layers(cfg), cfg["num_experts_per_tok"], routing, ids, (gap, gr[0]),
-        "min_routing_gap: the smallest difference between the k-th and (k+1)-th largest choosing score (sigmoid + "
-        "e_score_correction_bias; n_group 1 drops no group) over every token and sparse layer, of input_ids (both "
-        "rows) and of the greedy run (every position of each recomputation); min_kth_choice_score: the smallest k-th "
-        "chosen biased score; last_position_experts / _weights: per sparse layer, the top-k expert ids (descending "
-        "choosing score) of each row's last input position and their weights (normalized, x routed_scaling_factor)",
+        V3_ONE_GROUP_ROUTING,
         first={"min_kth_choice_score": {"input_ids": kth, "greedy": gr[2]}})
     extra = {"sliding_layers": [False] * cfg["num_hidden_layers"], "routing": rec,
              "rope": {"dim": glm4_moe.rotary_dim(cfg), "inv_freq": rope.inv_freq(rc, t).tolist(),
@@ -4182,6 +4203,138 @@ def make_granitemoeshared_folder(out):
 
 # the first seeds of a scan of 2200..2211 (scan_granitemoe, 2026-12-08) passing its check
 GRANITEMOE_SEEDS = {"granitemoe": 2200, "granitemoeshared": 2205}
+
+
+# ---- Arcee AFM (arcee: Llama's attention, relu² MLP without a gate) ----------------------------------------------
+
+# arcee-ai/AFM-4.5B's layout as the ArceeConfig fields describe it (4.x: rope_theta + rope_scaling, torch_dtype; no stored
+# copy of the published config.json was found, see HfArceeTest): hidden 32, 4 heads over 2 key/value heads (GQA, as AFM's
+# grouped query attention), head_dim 8 = hidden / heads, intermediate 64, vocabulary 64, 2 layers, no projection biases,
+# untied head, bos 128000 / eos 128001 absent (the vocabulary is 64), yarn rope scaling (the kind ArceeConfig documents beside
+# default) factor 4 over 16 original positions (max_position_embeddings 64 = 4 x 16), BF16, (2, 32) positions.
+ARCEE_T, ARCEE_PROMPT, ARCEE_SEED = 32, 8, 2301
+
+ARCEE_FOLLOWS = ("models/arcee/modular_arcee.py (modeling_arcee.py, configuration_arcee.py; 4.x ArceeConfig(LlamaConfig) and "
+                 "5.x's @strict ArceeConfig): ArceeForCausalLM = LlamaForCausalLM (ArceeDecoderLayer: pre-norm RMSNorm; "
+                 "ArceeAttention = LlamaAttention: q/k/v/o biased by attention_bias, scaling head_dim**-0.5, rotate_half over "
+                 "whole heads; ArceeRotaryEmbedding with the yarn inv_freq and attention factor; ArceeMLP = NemotronMLP: "
+                 "down_proj(relu2(up_proj(x))), no gate, biased by mlp_bias; ACT2FN['relu2'] = square(relu(x)); untied lm_head)")
+
+
+@fixture("arcee")
+def make_arcee(out):
+    """ArceeForCausalLM as AFM-4.5B's config fields describe it, scaled down (see above)."""
+    cfg = {"architectures": ["ArceeForCausalLM"], "model_type": "arcee", "attention_bias": False, "attention_dropout": 0.0,
+           "hidden_act": "relu2", "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 64,
+           "max_position_embeddings": 64, "mlp_bias": False, "num_attention_heads": 4, "num_hidden_layers": 2,
+           "num_key_value_heads": 2, "rms_norm_eps": 1e-05,
+           "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 4.0, "original_max_position_embeddings": 16,
+                            "rope_type": "yarn"},
+           "rope_theta": 10000.0, "tie_word_embeddings": False, "torch_dtype": "float32", "use_cache": True, "vocab_size": 64}
+    d = Draw(ARCEE_SEED)
+    draw_plain_mlp(d, cfg, arcee.head_dim(cfg), bias=False)
+    ids = d.ids(2, ARCEE_T, cfg["vocab_size"], low=3)
+    h, logits, prompt, g = plain_mlp_run("arcee", arcee.forward, cfg, d.f64(), ids, ARCEE_PROMPT,
+                                         (("relu² (not ReLU)", {"activation": "relu"}), ("the yarn scaling", {"scaling": False})))
+    rc = arcee.rope_cfg(cfg)
+    return save(out, "arcee", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                ARCEE_FOLLOWS + "; modeling_rope_utils.py (_compute_yarn_parameters)", recomputed(prompt, g),
+                extra={"head_dim": arcee.head_dim(cfg),
+                       "rope": {"dim": arcee.head_dim(cfg), "inv_freq": rope.inv_freq(rc, ARCEE_T).tolist(),
+                                "attention_scaling": rope.attention_factor(rc), "layout": "halves (rotate_half)"},
+                       "note": "AFM-4.5B's layout: RMSNorm, relu² MLP (up, down; no gate), GQA 4 over 2, yarn factor 4 over "
+                               "16 original positions (cos / sin x 0.1 ln 4 + 1), no projection biases, untied head"})
+
+
+# ---- dots.llm1 (dots1: Qwen3's attention with q/k norms; DeepSeek-V3's mixture of experts) ----------------------------
+
+def dots1_config(**extra):
+    """rednote-hilab/dots.llm1.inst's config.json fields (4.x layout: rope_theta at the top level, torch_dtype; no head_dim,
+    so hidden / heads; sigmoid noaux_tc router with routed_scaling_factor 2.5, norm_topk_prob true, 2 shared experts,
+    first_k_dense_replace 1; no stored copy of the file was found, see HfDots1Test), scaled down: hidden 32, 4 heads over 2
+    key/value heads (head_dim 8; published 32 over 32), dense layer 0 of intermediate 32, 8 routed experts (published 128)
+    top-2 (published 6) of moe_intermediate_size 8, n_group = topk_group = 1, 2 layers, vocabulary 64; sliding_window 8 with
+    max_window_layers 1 (published: as many as the layers, none slides) so that layer 1 slides as Dots1Config's rule makes
+    it."""
+    cfg = {"architectures": ["Dots1ForCausalLM"], "model_type": "dots1", "attention_bias": False, "attention_dropout": 0.0,
+           "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02,
+           "intermediate_size": 32, "max_position_embeddings": 128, "max_window_layers": 1, "moe_intermediate_size": 8,
+           "n_group": 1, "n_routed_experts": 8, "n_shared_experts": 2, "norm_topk_prob": True, "num_attention_heads": 4,
+           "num_experts_per_tok": 2, "num_hidden_layers": 2, "num_key_value_heads": 2, "rms_norm_eps": 1e-05,
+           "rope_scaling": None, "rope_theta": 10000000, "routed_scaling_factor": 2.5, "sliding_window": 8,
+           "tie_word_embeddings": False, "topk_group": 1, "torch_dtype": "float32", "use_cache": True, "vocab_size": 64}
+    cfg.update(extra)
+    return dict(sorted(cfg.items()))
+
+
+def draw_dots1(d, cfg):
+    """Dots1ForCausalLM's parameters in declaration order (embed_tokens; per layer self_attn (q/k/v/o_proj, q_norm, k_norm),
+    mlp, the two norms; norm; lm_head), the MoE in the 4.x per-expert layout with gate.e_score_correction_bias N(0, 0.1²)
+    kept float32."""
+    c, v, nh, nkv, hd = cfg["hidden_size"], cfg["vocab_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], dots1.head_dim(cfg)
+    d.emb("model.embed_tokens.weight", v, c)
+    for i, sp in enumerate(dots1.sparse_layers(cfg)):
+        p = f"model.layers.{i}."
+        a, m = p + "self_attn.", p + "mlp."
+        d.linear(a + "q_proj", c, nh * hd, False)
+        d.linear(a + "k_proj", c, nkv * hd, False)
+        d.linear(a + "v_proj", c, nkv * hd, False)
+        d.linear(a + "o_proj", nh * hd, c, False)
+        d.norm(a + "q_norm", hd, bias=False)
+        d.norm(a + "k_norm", hd, bias=False)
+        draw_deepseek_mlp(d, m, cfg, sp, True)
+        d.norm(p + "input_layernorm", c, bias=False)
+        d.norm(p + "post_attention_layernorm", c, bias=False)
+    d.norm("model.norm", c, bias=False)
+    d.mat("lm_head.weight", v, c)
+
+
+DOTS1_FOLLOWS = ("models/dots1/modular_dots1.py (modeling_dots1.py, configuration_dots1.py; 4.x and 5.x): Dots1ForCausalLM = "
+                 "Qwen3ForCausalLM over Dots1Model = Qwen3Model (full and sliding masks by layer_types; Dots1Config: sliding "
+                 "from max_window_layers on when sliding_window is set); Dots1DecoderLayer = DeepseekV3DecoderLayer (Dots1MoE "
+                 "from first_k_dense_replace on, else Dots1MLP); Dots1Attention = Qwen3Attention (q_norm / k_norm per head "
+                 "before the rotary, rotate_half over whole heads, scaling head_dim**-0.5, sliding_window on sliding layers); "
+                 "Dots1TopkRouter / DeepseekV3MoE (float32 logits, sigmoid, + e_score_correction_bias for the choice, groups "
+                 "by their top-2 sum, weights = unbiased scores / (sum + 1e-20) when norm_topk_prob, x routed_scaling_factor) "
+                 "+ shared_experts")
+
+
+def scan_dots1(cfg, seeds, t=32):
+    """The seeds whose routing passes deepseek_ok (V3's router) and whose greedy margins are all >= 0.01 (how the seed was
+    chosen), with the weights rounded to bfloat16 as the folder stores them."""
+    return scan_deepseek(cfg, seeds, t, draw_dots1, dots1.forward)
+
+
+@fixture("dots1")
+def make_dots1(out, t=32):
+    cfg = dots1_config()
+    d, ids = moe_drawn(DOTS1_SEED, draw_dots1, cfg, t)
+    P = d.f64()
+    h, logits, routing, prompt, g, gr = deepseek_run(cfg, P, ids, dots1.forward)
+    deepseek_ok("dots1", cfg, routing, gr)
+    gap, ggap, kth = deepseek_routing(routing)
+    _, cached = dots1.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))
+    assert np.abs(cached - logits[:1]).max() <= 1e-9 * np.abs(logits).max(), "dots1: cached run differs from the full pass"
+    for what, c2, kw in (("the q/k norms", cfg, {"qk_norm": False}), ("the sliding window", dict(cfg, sliding_window=None), {})):
+        assert np.abs(dots1.forward(c2, P, ids, **kw)[1] - logits).max() > 1e-2 * np.abs(logits).max(), f"dots1: {what} must matter"
+    rec = moe_routing_record(
+        dots1.sparse_layers(cfg), cfg["num_experts_per_tok"], routing, ids, (gap, gr[0]),
+        V3_ONE_GROUP_ROUTING,
+        first={"min_kth_choice_score": {"input_ids": kth, "greedy": gr[2]}})
+    extra = {"sliding_layers": [k == "sliding_attention" for k in dots1.layer_types(cfg)], "routing": rec,
+             "head_dim": dots1.head_dim(cfg),
+             "rope": {"dim": dots1.head_dim(cfg), "inv_freq": rope.inv_freq(dict(cfg, head_dim=dots1.head_dim(cfg)), t).tolist(),
+                      "layout": "halves (rotate_half)"}}
+    return save(out, "dots1", cfg, d, {"last_hidden_state": h, "logits": logits}, {"input_ids": ids},
+                DOTS1_FOLLOWS + "; modeling_rope_utils.py; dots.llm1's layout scaled down (bf16 weights): hidden 32, 4 heads of "
+                "head_dim 8 (hidden / heads) over 2 K/V heads, q/k norms, rope_theta 1e7, layer 0 dense (intermediate 32), "
+                "layer 1 a MoE of 8 routed experts top-2 of 8 with e_score_correction_bias N(0, 0.1^2) stored F32, "
+                "norm_topk_prob true, routed_scaling_factor 2.5, 2 shared experts (one MLP of 16), and sliding (window 8 of "
+                "32 positions: max_window_layers 1)", recomputed(prompt, g), extra=extra)
+
+
+# the first seed of a scan of 2400..2439 (scan_dots1, 2026-12-08) passing deepseek_ok (V3's router) with greedy margins >= 0.01
+DOTS1_SEED = 2408
 
 
 # ---- GPT-OSS ------------------------------------------------------------------------------------------

@@ -67,15 +67,21 @@ def forward(cfg, P, ids, calls=None, one_plus=True, activation="relu2", rotary="
         raise ValueError(cfg["model_type"])
     if cfg.get("hidden_act", "relu2") != "relu2":
         raise ValueError(f"hidden_act {cfg.get('hidden_act')!r}: the fixtures follow Nemotron's relu2")
-    ids = np.asarray(ids)
-    b, t = ids.shape
-    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd = head_dim(cfg)
     eps = cfg.get("norm_eps", 1e-5)
-    act = relu2 if activation == "relu2" else nn.relu
     rc = rope_cfg(cfg) if rotary == "partial" else dict(rope_cfg(cfg), partial_rotary_factor=1.0)
-    cos_all, sin_all = rope.cos_sin(rc, np.arange(t))
     ln = lambda x, key: layer_norm_1p(x, P[key + ".weight"], P[key + ".bias"], eps, one_plus)   # noqa: E731
+    return plain_mlp_decoder(cfg, P, ids, calls, ln, relu2 if activation == "relu2" else nn.relu, rc,
+                             cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim(cfg))
+
+
+def plain_mlp_decoder(cfg, P, ids, calls, norm, act, rc, nh, nkv, hd):
+    """Llama's pre-norm layers with a plain MLP down_proj(act(up_proj(x))) (NemotronDecoderLayer; Arcee's, whose ArceeMLP is
+    NemotronMLP): norm(x, key) the family's norm under a state_dict prefix, rc the config as rope.py reads it (cos / sin
+    times the rope kind's attention factor, rotate_half over cos's width of each head), every projection biased where P
+    holds a bias. ids (B, T) -> (last_hidden_state after model.norm, logits); calls: the spans a cache would run."""
+    ids = np.asarray(ids)
+    t = ids.shape[1]
+    cos_all, sin_all = rope.cos_sin(rc, np.arange(t))
     cache = [([], []) for _ in range(cfg["num_hidden_layers"])]
     out = []
     for start, end in alibi.spans(t, calls):
@@ -84,7 +90,7 @@ def forward(cfg, P, ids, calls=None, one_plus=True, activation="relu2", rotary="
         for i in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{i}."
             a, m = p + "self_attn.", p + "mlp."
-            x = ln(h, p + "input_layernorm")
+            x = norm(h, p + "input_layernorm")
             q = nn.heads(nn.linear(x, P[a + "q_proj.weight"], P.get(a + "q_proj.bias")), nh, hd)
             k = nn.heads(nn.linear(x, P[a + "k_proj.weight"], P.get(a + "k_proj.bias")), nkv, hd)
             v = nn.heads(nn.linear(x, P[a + "v_proj.weight"], P.get(a + "v_proj.bias")), nkv, hd)
@@ -94,10 +100,10 @@ def forward(cfg, P, ids, calls=None, one_plus=True, activation="relu2", rotary="
             o = nn.attention(q, np.concatenate(cache[i][0], 2), np.concatenate(cache[i][1], 2), hd ** -0.5,
                              nn.causal(end - start, end))
             h = h + nn.linear(nn.merge(o), P[a + "o_proj.weight"], P.get(a + "o_proj.bias"))
-            x = ln(h, p + "post_attention_layernorm")
+            x = norm(h, p + "post_attention_layernorm")
             h = h + nn.linear(act(nn.linear(x, P[m + "up_proj.weight"], P.get(m + "up_proj.bias"))),
                               P[m + "down_proj.weight"], P.get(m + "down_proj.bias"))
-        out.append(ln(h, "model.norm"))
+        out.append(norm(h, "model.norm"))
     h = np.concatenate(out, 1)
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else P["lm_head.weight"]
     return h, h @ head.T

@@ -113,6 +113,14 @@
    hand; head_dim hidden // heads (another refused); each folder's exact tensor names and recorded routing, the cached run
    equal to the full pass; residual_multiplier, the activated half, the softmax over the k, embedding_multiplier,
    attention_multiplier and the shared MLP each move the logits by more than 1e-3 of their maximum (granitemoe_checks);
+6s. Arcee AFM (arcee): head_dim and num_key_value_heads from ArceeConfig's None rules; the folder's exact tensor names (no
+   gate_proj, no biases); the cached run equal to the full pass; ReLU for relu² and dropping the yarn scaling each move
+   the logits by more than 1e-2 of their maximum (arcee_checks);
+6t. dots.llm1 (dots1): Dots1Config's layer types by hand (sliding from max_window_layers on whenever sliding_window is set,
+   no use_sliding_window switch, layer_types first), its MoE defaults (norm_topk_prob false) and the None fields refused;
+   the folder's exact tensor names and shapes (router bias F32) and recorded routing; the cached run equal to the full
+   pass; the q/k norms, the sliding window, the correction bias, the shared experts, routed_scaling_factor and
+   norm_topk_prob each move the logits by more than 1e-3 of their maximum (dots1_checks);
 7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
@@ -143,6 +151,8 @@ import cohere  # noqa: E402
 import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import nemotron  # noqa: E402
+import arcee  # noqa: E402
+import dots1  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
 import deepseek  # noqa: E402
@@ -226,7 +236,7 @@ def rope_relative():
 
 
 # the families whose causality check is only the prefix's logits = the first rows of the full pass's
-PREFIX_FORWARDS = {kind: module.forward for module in (ernie4_5_moe, glm4_moe, deepseek, glm, cohere, granitemoe)
+PREFIX_FORWARDS = {kind: module.forward for module in (ernie4_5_moe, glm4_moe, deepseek, glm, cohere, granitemoe, arcee, dots1)
                    for kind in module.KINDS}
 PREFIX_FORWARDS.update(ernie4_5=ernie4_5.forward, nemotron=nemotron.forward, exaone4=exaone4.forward)
 
@@ -1828,6 +1838,64 @@ def nemotron_checks(out):
         moved(cfg, P, what, **kw)
 
 
+def arcee_checks(out):
+    """Arcee AFM (arcee.py): ArceeConfig's None rules for head_dim and num_key_value_heads; the folder's exact tensor names;
+    cached = full; relu² and the yarn scaling each matter."""
+    check(arcee.head_dim({"hidden_size": 2560, "num_attention_heads": 20, "head_dim": None}) == 128
+          and arcee.head_dim({"hidden_size": 64, "num_attention_heads": 4, "head_dim": 32}) == 32
+          and arcee.kv_heads({"num_attention_heads": 20, "num_key_value_heads": None}) == 20,
+          "arcee: head_dim None -> hidden // heads, num_key_value_heads None -> heads")
+    cfg, P, ref = load(os.path.join(out, "arcee"))
+    params, _ = safetensors_np.read(os.path.join(out, "arcee", "model.safetensors"))
+    names = arcee.tensor_names(cfg)
+    check(sorted(params) == sorted(names) and all(params[k].shape == names[k] for k in names),
+          "arcee: exact tensor names and shapes (up_proj / down_proj, no gate_proj, no biases)")
+    ids = np.array(ref["inputs"]["input_ids"])
+    logits = arcee.forward(cfg, P, ids)[1]
+    t = ids.shape[1]
+    check(np.abs(arcee.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))[1] - logits[:1]).max() <= 1e-9 * np.abs(logits).max(),
+          "arcee: the cached run = the full pass")
+    moved = mover("arcee", arcee.forward, ids, logits, 1e-2)
+    moved(cfg, P, "relu² (ReLU instead)", activation="relu")
+    moved(cfg, P, "the yarn scaling (default rope instead)", scaling=False)
+    check(cfg["rope_scaling"]["rope_type"] == "yarn" and cfg["hidden_act"] == "relu2", "arcee: AFM's switches (yarn, relu2)")
+
+
+def dots1_checks(out):
+    """dots.llm1 (dots1.py): Dots1Config's layer types and MoE defaults by hand, the None fields refused; the folder's exact
+    tensor names and recorded routing; cached = full; the q/k norms, the window, the router's bias, the shared experts,
+    routed_scaling_factor and norm_topk_prob each matter."""
+    lt = lambda **kw: dots1.layer_types(dict({"num_hidden_layers": 4}, **kw))   # noqa: E731
+    S, F = "sliding_attention", "full_attention"
+    check(lt() == [F] * 4 and lt(max_window_layers=2) == [F, F, S, S] and lt(max_window_layers=2, sliding_window=None) == [F] * 4
+          and lt(max_window_layers=2, use_sliding_window=False) == [F, F, S, S] and lt(layer_types=[S, F, F, F]) == [S, F, F, F],
+          "dots1: Dots1Config's layer types (i >= max_window_layers slides when sliding_window is set; no use_sliding_window)")
+    mc = dots1.moe_cfg({"n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1})
+    check(mc["norm_topk_prob"] is False and mc["n_group"] == 1 and mc["routed_scaling_factor"] == 1.0,
+          "dots1: Dots1Config's MoE defaults (norm_topk_prob False, one group, scale 1)")
+    for key in ("n_group", "n_shared_experts", "num_experts_per_tok"):
+        try:
+            dots1.moe_cfg({"n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1, key: None})
+            check(False, f"dots1: {key} None is refused")
+        except ValueError:
+            pass
+    for name, cfg, P, ids, logits, routing, rec in moe_folders(out, dots1):
+        gap, ggap, kth = make_fixtures.deepseek_routing(routing)
+        check(kth >= make_fixtures.MIN_ROUTING_GAP and abs(kth - rec["min_kth_choice_score"]["input_ids"]) <= 1e-12, f"{name}: k-th score {kth}")
+        t = ids.shape[1]
+        check(np.abs(dots1.forward(cfg, P, ids[:1], calls=[8] + [1] * (t - 8))[1] - logits[:1]).max() <= 1e-9 * np.abs(logits).max(),
+              f"{name}: the cached run = the full pass")
+        moved = mover(name, dots1.forward, ids, logits)
+        moved(cfg, P, "dropping the q/k norms", qk_norm=False)
+        moved(dict(cfg, sliding_window=None), P, "the sliding window")
+        moved(cfg, zeroed(P, lambda k: k.endswith("e_score_correction_bias")), "e_score_correction_bias")
+        moved(cfg, zeroed(P, lambda k: ".shared_experts.down_proj" in k), "the shared experts")
+        moved(dict(cfg, routed_scaling_factor=1.0), P, "routed_scaling_factor")
+        moved(dict(cfg, norm_topk_prob=False), P, "norm_topk_prob")
+        check(dots1.layer_types(cfg) == [F, S] and "head_dim" not in cfg and cfg["n_shared_experts"] == 2,
+              f"{name}: layer 1 slides, head_dim from hidden // heads, two shared experts")
+
+
 def exaone4_checks(out):
     """EXAONE 4.0 (models/exaone4/modular_exaone4.py): the config's layer types and NoPE rule by hand, the folder's tensor
     names, the 5.x layout, cached = full, and each of EXAONE 4's readings shown to matter."""
@@ -2106,7 +2174,7 @@ def load(d):
         check(all(stored[k] == ("U8" if k.endswith(".bias") else "F32") for k in neo),
               f"{d}: GPT-Neo's saved attn.attention.bias is U8 and masked_bias F32, as gpt-neo-125m stores them")
         buffers += neo
-    if cfg["model_type"] in ("deepseek_v3", "glm4_moe", "ernie4_5_moe"):   # the router bias: float32 in deepseek-ai's, zai-org's, baidu's files
+    if cfg["model_type"] in ("deepseek_v3", "glm4_moe", "ernie4_5_moe", "dots1"):   # the router bias: float32 in deepseek-ai's, zai-org's, baidu's files (dots1's drawn alike)
         router = [k for k in params if k.endswith((".mlp.gate.e_score_correction_bias", ".mlp.moe_statics.e_score_correction_bias"))]
         check(router and all(stored[k] == "F32" for k in router), f"{d}: e_score_correction_bias is stored F32")
         buffers += router
@@ -2233,6 +2301,9 @@ def rerun(d):
         return {"last_hidden_state": h, "logits": logits}
     if mt == "nemotron":
         h, logits = nemotron.forward(cfg, P, ins["input_ids"])
+        return {"last_hidden_state": h, "logits": logits}
+    if mt in arcee.KINDS or mt in dots1.KINDS:
+        h, logits = (arcee if mt in arcee.KINDS else dots1).forward(cfg, P, ins["input_ids"])
         return {"last_hidden_state": h, "logits": logits}
     if mt == "exaone4":
         h, logits = exaone4.forward(cfg, P, ins["input_ids"])
@@ -2449,6 +2520,8 @@ def main():
     seed_oss_checks(out)
     exaone4_checks(out)
     nemotron_checks(out)
+    arcee_checks(out)
+    dots1_checks(out)
     ernie4_5_checks(out)
     bart_checks(out)
     m2m100_checks(out)

@@ -1,6 +1,7 @@
 // HfDecoders — Hugging Face folders of the RoPE decoders (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text,
 // granite, smollm3, olmo, olmo2, olmo3; the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe; glm4_moe's layers,
-// configured by HfGlm4Moe; nemotron through HfNemotron; granitemoe and granitemoeshared through HfGraniteMoe) as
+// configured by HfGlm4Moe; nemotron through HfNemotron; granitemoe and granitemoeshared through HfGraniteMoe; arcee through
+// HfArcee; dots1's layers, configured by HfDots1) as
 // TransformerConfig + Weights: config.json's fields mapped as transformers' configuration_<family>.py
 // and modeling_rope_utils.py read them (4.x rope_theta/rope_scaling and 5.x rope_parameters), the
 // tensor names and shapes derived from that config and checked key for key, fused Phi-3 tensors split
@@ -32,7 +33,7 @@ final class HfDecoders {
             "smollm3", "olmo", "olmo2", "olmo3", "stablelm", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", GptOss.TYPE, "gpt_neox", "phi", "gptj", "codegen", HfOpt.TYPE, HfBigCode.TYPE, HfFalcon.TYPE,
             HfAlibi.BLOOM, HfAlibi.MPT, HfGptNeo.TYPE, HfCohere.COHERE, HfCohere.COHERE2, HfGlm.GLM, HfGlm.GLM4, HfExaone4.TYPE,
             HfErnie45.TYPE, HfErnie45.MOE, HfSeedOss.TYPE, HfDeepseek.V2, HfDeepseek.V3, HfDeepseek.KIMI_K2, HfGlm4Moe.TYPE, HfNemotron.TYPE,
-            HfGraniteMoe.TYPE, HfGraniteMoe.SHARED);
+            HfGraniteMoe.TYPE, HfGraniteMoe.SHARED, HfArcee.TYPE, HfDots1.TYPE);
 
     /** The dense family whose attention, norms and defaults a mixture-of-experts family shares; the type itself otherwise. */
     static String denseFamily(String type) {
@@ -95,6 +96,8 @@ final class HfDecoders {
         if (modelType.equals(HfSeedOss.TYPE)) return HfSeedOss.config(cfg);
         if (modelType.equals(HfNemotron.TYPE)) return HfNemotron.config(cfg);
         if (modelType.equals(HfGraniteMoe.TYPE) || modelType.equals(HfGraniteMoe.SHARED)) return HfGraniteMoe.config(cfg);
+        if (modelType.equals(HfArcee.TYPE)) return HfArcee.config(cfg);
+        if (modelType.equals(HfDots1.TYPE)) return HfDots1.config(cfg);
         String type = denseFamily(modelType);
         boolean olmoe = modelType.equals("olmoe"), olmo3 = modelType.equals("olmo3");
         // Gemma3TextConfig's defaults: a multimodal folder's text_config lists only what differs from them
@@ -414,8 +417,9 @@ final class HfDecoders {
     /**
      * Per layer its sliding window (0: full causal): layer_types when present ("sliding_attention"),
      * else Mistral and Phi-3 every layer when sliding_window is set, Qwen2 / Qwen3 layer i ≥
-     * max_window_layers (default 28) when use_sliding_window (their configs drop sliding_window otherwise); OLMo 3
-     * (sliding_window 4096 when absent) every layer but each fourth.
+     * max_window_layers (default 28) when use_sliding_window (their configs drop sliding_window otherwise), dots1 layer i ≥
+     * max_window_layers (default 62) whenever sliding_window (default 4096) is not null; OLMo 3 (sliding_window 4096 when
+     * absent) every layer but each fourth.
      */
     static List<Integer> windows(HfConfig cfg, String type, int layers) throws CheckpointException {
         boolean qwen = type.equals("qwen2") || type.equals("qwen3");
@@ -423,6 +427,7 @@ final class HfDecoders {
         if (!cfg.present("sliding_window") && (type.equals("gemma2") || type.equals("gemma3_text"))) w = 4096;   // their configs' default
         if (!cfg.present("sliding_window") && type.equals(GptOss.TYPE)) w = 128;                             // GptOssConfig's
         if (!cfg.present("sliding_window") && type.equals("olmo3")) w = 4096;                                // Olmo3Config's
+        if (!cfg.present("sliding_window") && type.equals(HfDots1.TYPE)) w = 4096;                           // Dots1Config's
         List<String> kinds = cfg.strings("layer_types");
         List<Integer> out = new ArrayList<>();
         if (kinds != null) {
@@ -459,6 +464,7 @@ final class HfDecoders {
             int first = switch (type) {
                 case "mistral", "phi3", "starcoder2" -> 0;
                 case "qwen2", "qwen3" -> cfg.size("max_window_layers", 28);
+                case HfDots1.TYPE -> cfg.size("max_window_layers", 62);              // Dots1Config: no use_sliding_window
                 default -> layers;                                        // llama: no windows
             };
             for (int i = 0; i < layers; i++) out.add(w > 0 && i >= first ? w : 0);
@@ -588,11 +594,12 @@ final class HfDecoders {
     }
 
     /**
-     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's (Kimi-K2's too), GLM-4.5's and ERNIE 4.5's mlp.shared_experts.
+     * The shared expert's module: Qwen2-MoE's mlp.shared_expert., DeepSeek's (Kimi-K2's too), GLM-4.5's, ERNIE 4.5's and dots1's mlp.shared_experts.
      * (n_shared_experts / moe_num_shared_experts of them as one MLP).
      */
     static String sharedExpert(String type) {
-        return HfDeepseek.TYPES.contains(type) || type.equals(HfGlm4Moe.TYPE) || type.equals(HfErnie45.MOE) ? "mlp.shared_experts." : "mlp.shared_expert.";
+        return HfDeepseek.TYPES.contains(type) || type.equals(HfGlm4Moe.TYPE) || type.equals(HfErnie45.MOE) || type.equals(HfDots1.TYPE)
+                ? "mlp.shared_experts." : "mlp.shared_expert.";
     }
 
     /** Whether a MoE checkpoint holds transformers 5.x's stacked experts (any layer's mlp.experts.gate_up_proj). */
@@ -635,7 +642,9 @@ final class HfDecoders {
         if (HfDeepseek.TYPES.contains(cfg.modelType())) return HfDeepseek.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfNemotron.TYPE)) return HfNemotron.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGraniteMoe.TYPE) || cfg.modelType().equals(HfGraniteMoe.SHARED)) return HfGraniteMoe.load(cfg, dir, backend, dtype, head, lora);
+        if (cfg.modelType().equals(HfArcee.TYPE)) return HfArcee.load(cfg, dir, backend, dtype, head, lora);
         if (cfg.modelType().equals(HfGlm4Moe.TYPE)) HfGlm4Moe.checkLoad(cfg, lora);
+        if (cfg.modelType().equals(HfDots1.TYPE)) HfDots1.checkLoad(cfg, lora);
         TransformerConfig c = config(cfg);
         String type = cfg.modelType();
         return Pretrained.mapped(dir, (ck, share) -> {

@@ -66,16 +66,22 @@ final class HfNemotron {
     }
 
     /** NemotronForCausalLM's names and shapes (lm_head.weight optional when tied: save_pretrained drops the tied copy). */
-    static HfLayout layout(TransformerConfig c) {
+    static HfLayout layout(TransformerConfig c) { return plainMlpLayout(TYPE, c, true); }
+
+    /**
+     * The names and shapes of Llama's layers with a plain up_proj → act → down_proj MLP (NemotronForCausalLM, and Arcee's,
+     * whose ArceeMLP is NemotronMLP): q / k / v / o_proj and the MLP's biases as the config has them, the norms' .bias when
+     * {@code normBias} (LayerNorm1P), lm_head.weight optional when tied.
+     */
+    static HfLayout plainMlpLayout(String type, TransformerConfig c, boolean normBias) {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         long cw = c.modelWidth(), f = c.mlpWidth(), q = (long) c.heads() * c.headSize(), kv = (long) c.kvHeads() * c.headSize();
         req.put("model.embed_tokens.weight", new long[] {c.vocabSize(), cw});
+        List<String> norms = new java.util.ArrayList<>(List.of("model.norm"));
         for (int i = 0; i < c.decoderLayers(); i++) {
             String l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
-            for (String n : List.of("input_layernorm", "post_attention_layernorm")) {
-                req.put(l + n + ".weight", new long[] {cw});
-                req.put(l + n + ".bias", new long[] {cw});
-            }
+            norms.add(l + "input_layernorm");
+            norms.add(l + "post_attention_layernorm");
             HfNeox.linear(req, a + "q_proj", q, cw, c.qkvBias());
             HfNeox.linear(req, a + "k_proj", kv, cw, c.qkvBias());
             HfNeox.linear(req, a + "v_proj", kv, cw, c.qkvBias());
@@ -83,10 +89,12 @@ final class HfNemotron {
             HfNeox.linear(req, m + "up_proj", f, cw, c.mlpBias());
             HfNeox.linear(req, m + "down_proj", cw, f, c.mlpBias());
         }
-        req.put("model.norm.weight", new long[] {cw});
-        req.put("model.norm.bias", new long[] {cw});
+        for (String n : norms) {
+            req.put(n + ".weight", new long[] {cw});
+            if (normBias) req.put(n + ".bias", new long[] {cw});
+        }
         (c.tiedEmbeddings() ? opt : req).put("lm_head.weight", new long[] {c.vocabSize(), cw});
-        return HfLayout.listed(TYPE, req, opt, List.of(".rotary_emb.inv_freq"));
+        return HfLayout.listed(type, req, opt, List.of(".rotary_emb.inv_freq"));
     }
 
     /**
@@ -98,19 +106,35 @@ final class HfNemotron {
         TransformerConfig c = config(cfg);
         if (cfg.has("quantization_config")) throw cfg.error("quantized nemotron folders are not supported (quantization_config)");
         if (lora != null) throw cfg.error("LoRA adapters are not supported for nemotron yet (untested on its plain relu² MLP)");
-        return DecoderFolders.load(TYPE, c, layout(c), dir, backend, dtype, head, null,
+        return loadPlainMlp(TYPE, c, layout(c), dir, backend, dtype, head, HfNemotron::norm1p);
+    }
+
+    /** How a family's norm under the stored prefix {@code key} becomes this library's {@code ours}.weight (and .bias). */
+    @FunctionalInterface
+    interface Norm {
+        void put(LazyTensors hf, java.util.function.BiConsumer<String, String> put, String ours, String key);
+    }
+
+    /**
+     * A {@link #plainMlpLayout} folder's model: the embeddings, each layer's q / k / v / o and plain MLP (mlp.up ← up_proj,
+     * the activated projection; no gate), its two norms through {@code norm}, the final norm, and lm_head unless tied or
+     * {@code head} is false.
+     */
+    static Weights loadPlainMlp(String type, TransformerConfig c, HfLayout layout, Path dir, Backend backend, DType dtype, boolean head,
+                                Norm norm) throws IOException {
+        return DecoderFolders.load(type, c, layout, dir, backend, dtype, head, null,
                 names -> DecoderFolders.Stored.asLaid(names, !head || c.tiedEmbeddings(), "lm_head.weight"), (hf, put) -> {
             put.accept("embeddings.tokens", "model.embed_tokens.weight");
             for (int i = 0; i < c.decoderLayers(); i++) {
                 String o = "decoder." + i + ".", l = "model.layers." + i + ".", a = l + "self_attn.", m = l + "mlp.";
-                norm1p(hf, put, o + "attn_norm", l + "input_layernorm");
-                norm1p(hf, put, o + "mlp_norm", l + "post_attention_layernorm");
+                norm.put(hf, put, o + "attn_norm", l + "input_layernorm");
+                norm.put(hf, put, o + "mlp_norm", l + "post_attention_layernorm");
                 for (String x : List.of("q", "k", "v")) DecoderFolders.linear(put, o + "self." + x, a + x + "_proj", c.qkvBias());
                 DecoderFolders.linear(put, o + "self.o", a + "o_proj", c.outBias());
                 DecoderFolders.linear(put, o + "mlp.up", m + "up_proj", c.mlpBias());     // plain MLP: act(up), no gate
                 DecoderFolders.linear(put, o + "mlp.down", m + "down_proj", c.mlpBias());
             }
-            norm1p(hf, put, "decoder.final_norm", "model.norm");
+            norm.put(hf, put, "decoder.final_norm", "model.norm");
             if (head && !c.tiedEmbeddings()) put.accept("lm_head", "lm_head.weight");
         });
     }

@@ -37,7 +37,7 @@ class DecoderCacheTest {
     @ValueSource(strings = {"llama", "llama-head-dim", "llama-rope-linear", "llama-rope-llama3", "llama-rope-llama3-v5", "mistral",
             "qwen2", "qwen2-v5", "qwen3", "phi3", "gemma", "qwen2-yarn", "llama-rope-yarn-v5", "gemma2", "gemma3-text",
             "gemma3-text-v5", "granite", "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "mixtral-v5", "qwen2-moe", "qwen3-moe", "olmoe", "qwen3-fp8", "llama-fp8-dynamic", "mistral-fp8-static", "qwen2-awq", "llama-gptq", "qwen2-gptq-int8",
-            "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss", "deepseek-v2-lite", "deepseek-v2", "deepseek-v3", "glm4-moe", "nemotron", "ernie4_5-moe", "granitemoe", "granitemoeshared"})
+            "gpt-neox", "gpt-neox-sequential-v5", "phi", "stablelm", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode", "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss", "deepseek-v2-lite", "deepseek-v2", "deepseek-v3", "glm4-moe", "nemotron", "ernie4_5-moe", "granitemoe", "granitemoeshared", "arcee", "dots1"})
     void cachedStepsEqualFullRecomputation(String name) throws Exception {
         Path dir = ReferenceFixturesTest.root().resolve(name);
         CpuBackend cpu = new CpuBackend();

@@ -53,7 +53,7 @@ class PackedPrefillTest {
             "llama-rope-yarn-v5", "llama-rope-dynamic", "mistral", "qwen2", "qwen3", "phi3", "phi3-longrope", "gemma", "gemma2",
             "gemma3-text", "granite", "smollm3", "olmo", "olmo2", "olmo3", "mixtral", "qwen2-moe", "olmoe", "gpt-oss", "qwen3-fp8", "qwen2-awq",
             "llama-gptq", "gpt-neox", "phi", "stablelm-parallel", "starcoder2", "opt", "opt-350m", "gptj", "codegen", "gpt-bigcode",
-            "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss", "deepseek-v2-lite", "deepseek-v2", "deepseek-v3", "glm4-moe", "nemotron", "ernie4_5-moe", "granitemoe", "granitemoeshared"})
+            "falcon", "falcon-new", "bloom", "mpt", "falcon-rw", "gpt-neo", "cohere", "cohere2", "glm", "glm4", "exaone4", "ernie4_5", "seed-oss", "deepseek-v2-lite", "deepseek-v2", "deepseek-v3", "glm4-moe", "nemotron", "ernie4_5-moe", "granitemoe", "granitemoeshared", "arcee", "dots1"})
     void everyDecoderFolderPacksToItsSoloBits(String name) throws Exception {
         try (CpuBackend cpu = new CpuBackend(); Weights w = Pretrained.load(ReferenceFixturesTest.root().resolve(name), cpu)) {
             Transformer m = new Transformer(w, cpu);

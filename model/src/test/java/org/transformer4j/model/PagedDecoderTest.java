@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.transformer4j.runtime.CpuBackend;
@@ -164,6 +165,80 @@ class PagedDecoderTest {
             d.close();
             assertThrows(IllegalStateException.class, () -> d.decode(null, new int[1], 1, new int[1], new int[1]));
         }
+    }
+
+    /**
+     * A float64 fixture folder through the paged KV cache: both rows of input_ids prefilled 8 tokens into blocks of one pool,
+     * then stepped together a token at a time (PagedBatch.decode) along the reference's own ids; every position's logits
+     * match the reference's full pass, and greedy decoding from the reference's prompt through the same cache gives its
+     * tokens while their top-2 margin is clear (at least 4 steps).
+     */
+    static void referenceThroughThePagedCache(String name) throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+        int[][] ids = f.ids("input_ids");
+        int rows = ids.length, t = ids[0].length, prefix = 8;
+        try (CpuBackend cpu = new CpuBackend(); Weights w = Pretrained.load(f.dir(), cpu)) {
+            Transformer m = new Transformer(w, cpu);
+            int v = m.config.vocabSize(), per = PagedDecoderTest.blocksFor(t + 16);
+            Tensor[][] kv = PagedBatch.allocate(m, rows * per + 1);
+            try {
+                float[][][] got = new float[rows][t][];
+                for (int r = 0; r < rows; r++) {
+                    got[r][prefix - 1] = PagedBatch.prefill(m, kv, rowTable(r, per), 0, Arrays.copyOf(ids[r], prefix));
+                }
+                int[] tables = new int[rows * per];
+                for (int r = 0; r < rows; r++) System.arraycopy(rowTable(r, per), 0, tables, r * per, per);
+                for (int p = prefix; p < t; p++) {
+                    int[] lens = new int[rows], tokens = new int[rows];
+                    for (int r = 0; r < rows; r++) {
+                        lens[r] = p;
+                        tokens[r] = ids[r][p];
+                    }
+                    try (PagedBatch.Step s = PagedBatch.decode(m, kv, tables, per, lens, tokens)) {
+                        float[] all = s.logits().toFloatArray();
+                        for (int r = 0; r < rows; r++) got[r][p] = Arrays.copyOfRange(all, r * v, (r + 1) * v);
+                    }
+                }
+                double[] ref = f.reference("logits", (long) rows * t * v);
+                double maxRef = 0, maxErr = 0;
+                for (int r = 0; r < rows; r++) {
+                    for (int p = prefix - 1; p < t; p++) {
+                        for (int j = 0; j < v; j++) {
+                            double want = ref[(r * t + p) * v + j];
+                            maxRef = Math.max(maxRef, Math.abs(want));
+                            maxErr = Math.max(maxErr, Math.abs(got[r][p][j] - want));
+                        }
+                    }
+                }
+                assertTrue(maxErr <= ReferenceFixturesTest.TOLERANCE * maxRef, name + ": paged logits max err " + maxErr + " vs max " + maxRef);
+                // greedy from the reference's prompt, in the first row's blocks again (overwritten from position 0)
+                var gr = f.ref().get("greedy");
+                int[] prompt = ReferenceFixturesTest.Fixture.ints(gr.get("prompt")), want = ReferenceFixturesTest.Fixture.ints(gr.get("tokens"));
+                double bound = ReferenceFixturesTest.CLEAR_MARGIN * ReferenceFixturesTest.TOLERANCE * f.ref().get("max_abs").get("logits").doubleValue();
+                int clear = 0;
+                while (clear < want.length && gr.get("margins").get(clear).doubleValue() > bound) clear++;
+                assertTrue(clear >= 4, name + ": the reference's greedy margins are clear for " + clear + " steps only");
+                int[] tokens = new int[clear];
+                float[] last = PagedBatch.prefill(m, kv, rowTable(0, per), 0, prompt);
+                for (int k = 0; k < clear; k++) {
+                    tokens[k] = PagedDecoderTest.argmax(last);
+                    if (k + 1 == clear) break;
+                    try (PagedBatch.Step s = PagedBatch.decode(m, kv, rowTable(0, per), per, new int[] {prompt.length + k}, new int[] {tokens[k]})) {
+                        last = s.logits().toFloatArray();
+                    }
+                }
+                assertArrayEquals(Arrays.copyOf(want, clear), tokens, name + ": greedy tokens through the paged cache");
+            } finally {
+                PagedDecoderTest.close(kv);
+            }
+        }
+    }
+
+    /** Sequence r's block table: blocks r·per .. r·per + per − 1 of the pool. */
+    private static int[] rowTable(int r, int per) {
+        int[] out = new int[per];
+        for (int j = 0; j < per; j++) out[j] = r * per + j;
+        return out;
     }
 
     static int[] table(int s) {
