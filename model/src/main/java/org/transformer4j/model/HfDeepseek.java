@@ -114,7 +114,7 @@ final class HfDeepseek {
         if (!cfg.has("num_experts_per_tok")) throw cfg.error("num_experts_per_tok is missing (DeepSeek's routed experts need it)");
         int k = cfg.size("num_experts_per_tok"), f = cfg.size("moe_intermediate_size", v3 ? 2048 : 1407);
         int shared = cfg.has("n_shared_experts") ? cfg.size("n_shared_experts") : v3 ? 1 : 2;
-        int dense = Math.min(cfg.size("first_k_dense_replace", v3 ? 3 : 0), layers);
+        int dense = Math.min(cfg.count("first_k_dense_replace", v3 ? 3 : 0), layers);
         List<Integer> denseLayers = new ArrayList<>();
         for (int i = 0; i < dense; i++) denseLayers.add(i);
         float scale = (float) cfg.number("routed_scaling_factor", v3 ? 2.5 : 1.0);

@@ -59,9 +59,7 @@ final class HfDots1 {
 
     /** DeepseekV3MoE as Dots1MoE configures it; null when first_k_dense_replace leaves no sparse layer (a dense model). */
     private static TransformerConfig.Moe moe(HfConfig cfg, int layers) throws CheckpointException {
-        double first = cfg.number("first_k_dense_replace", 0);                // 0 (every layer sparse) is Dots1Config's default
-        if (first < 0 || first != Math.rint(first)) throw cfg.error("first_k_dense_replace must be a whole number ≥ 0, got " + first);
-        int dense = (int) Math.min(first, layers);
+        int dense = Math.min(cfg.count("first_k_dense_replace", 0), layers);   // 0 (every layer sparse) is Dots1Config's default
         if (dense == layers) return null;
         for (String key : List.of("num_experts_per_tok", "n_shared_experts")) {
             if (!cfg.has(key)) throw cfg.error(key + " is missing (Dots1Config has no default and Dots1MoE fails without it)");

@@ -65,7 +65,7 @@ final class HfGlm4Moe {
         int e = cfg.has("n_routed_experts") ? cfg.size("n_routed_experts") : cfg.size("num_local_experts", 128);
         int k = cfg.size("num_experts_per_tok", 8), f = cfg.size("moe_intermediate_size", 1408);
         int shared = cfg.size("n_shared_experts", 1);                 // ≥ 1 (size refuses 0: Glm4MoeMoE always adds its shared experts)
-        int dense = Math.min(cfg.size("first_k_dense_replace", 1), layers);
+        int dense = Math.min(cfg.count("first_k_dense_replace", 1), layers);
         if (dense == layers) return null;
         List<Integer> denseLayers = new ArrayList<>();
         for (int i = 0; i < dense; i++) denseLayers.add(i);

@@ -496,6 +496,17 @@ class HfDeepseekTest {
         assertTrue(e.getMessage().contains("num_experts_per_tok"), e.getMessage());
     }
 
+    /** first_k_dense_replace 0 (DeepseekV2Config's default) makes every layer sparse; a negative count is refused by name. */
+    @Test
+    void firstKDenseReplaceZeroMakesEveryLayerSparse() throws Exception {
+        assertTrue(V2_LITE.contains("\"first_k_dense_replace\": 1,"));
+        TransformerConfig c = read(V2_LITE.replace("\"first_k_dense_replace\": 1,", "\"first_k_dense_replace\": 0,"));
+        assertEquals(List.of(), c.moe().denseLayers());
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> read(V2_LITE.replace("\"first_k_dense_replace\": 1,", "\"first_k_dense_replace\": -1,")));
+        assertTrue(e.getMessage().contains("first_k_dense_replace"), e.getMessage());
+    }
+
     /** A tiny MLA config: 2 heads of nope 3 + rope 4 (HS 7), v 2, kv latent 5 (the loader's surgery checked element by element). */
     private static TransformerConfig tiny(int qLora) {
         return TransformerConfig.builder().vocabSize(16).modelWidth(6).mlpWidth(8).heads(2, 2, 7).decoderLayers(1)

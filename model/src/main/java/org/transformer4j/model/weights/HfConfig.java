@@ -61,6 +61,14 @@ public class HfConfig {
 
     public int size(String field, int dflt) throws CheckpointException { return has(field) ? size(field) : dflt; }
 
+    /** A whole number ≥ 0 (a count that may be none: first_k_dense_replace), or {@code dflt} when absent. */
+    public int count(String field, int dflt) throws CheckpointException {
+        if (!has(field)) return dflt;
+        JsonNode n = required(field);
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < 0) throw bad(field, n, "a whole number ≥ 0");
+        return n.intValue();
+    }
+
     /** The same with a default computed in long (e.g. 4 × n_embd), which must fit an int. */
     public int size(String field, long dflt) throws CheckpointException {
         if (has(field)) return size(field);
