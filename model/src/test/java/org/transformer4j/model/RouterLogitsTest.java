@@ -1,5 +1,5 @@
 // RouterLogitsTest — the routers transformers runs in fp32 (F.linear(x.float(), w.float()): DeepSeek-V2 / V3, GLM-4.5,
-// ERNIE 4.5 MoE) take fp32 logits in a BF16 model too: the hidden states widened exactly, an F32 router matrix equal to the
+// ERNIE 4.5 MoE, dots.llm1) take fp32 logits in a BF16 model too: the hidden states widened exactly, an F32 router matrix equal to the
 // checkpoint's, logits equal to float64 dot products within fp32 accumulation; the other routers (Mixtral, Qwen-MoE,
 // OLMoE) keep the model dtype's logits, as transformers does.
 package org.transformer4j.model;
@@ -61,7 +61,7 @@ class RouterLogitsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"deepseek-v2-lite", "deepseek-v3", "glm4-moe", "ernie4_5-moe"})
+    @ValueSource(strings = {"deepseek-v2-lite", "deepseek-v3", "glm4-moe", "ernie4_5-moe", "dots1"})
     void bf16ModelsRouteOnFp32LogitsOfTheWidenedHiddenStates(String fixture) throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(fixture);
         Spy spy = new Spy();
@@ -102,7 +102,7 @@ class RouterLogitsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen3-moe", "olmoe"})
+    @ValueSource(strings = {"mixtral", "qwen3-moe", "olmoe", "granitemoe"})
     void otherRoutersKeepTheModelDtype(String fixture) throws Exception {
         ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(fixture);
         Spy spy = new Spy();
