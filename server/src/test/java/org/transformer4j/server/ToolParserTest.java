@@ -459,6 +459,35 @@ class ToolParserTest {
         assertEquals(List.of(fragment(0, "rich\"}")), parts(o.add(r.add("rich\"}").content())));
     }
 
+    /**
+     * The new parsers stream as their formats allow: DeepSeek's arguments as written, as they come (V3 after the fence
+     * line); GLM's header with the name, then each pair as it closes (the brace with the end tag). A GLM key that comes
+     * again overrides its earlier value in vLLM's dict: the whole reply has the dict, a stream that sent the first value
+     * closes what it sent.
+     */
+    @Test
+    void deepSeekAndGlmArgumentsStreamAsTheModelWritesThem() {
+        ToolParser d = ToolParser.named("deepseek_v3").start(null);
+        assertEquals(new ToolParser.Delta("Hi", List.of()), d.add("Hi<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```js"));
+        assertEquals(List.of(header(0, "get_weather"), fragment(0, "{\"city\": \"Os")), parts(d.add("on\n{\"city\": \"Os")));
+        assertEquals(List.of(fragment(0, "lo\"}")), parts(d.add("lo\"}\n```<｜tool▁call▁end｜>")));
+        ToolParser d31 = ToolParser.named("deepseek_v31").start(null);
+        assertEquals(List.of(header(0, "f"), fragment(0, "{\"a\": 1}")), parts(d31.add("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{\"a\": 1}<｜tool▁call")));
+        assertEquals(new ToolParser.Delta("", List.of()), d31.add("▁end｜>"));           // the end tag's beginning waited
+
+        ToolParser g = ToolParser.named("glm45").start(null, GLM_TOOLS);
+        assertEquals(List.of(header(0, "get_weather")), parts(g.add("\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Be")));
+        assertEquals(List.of(fragment(0, "{\"city\": \"Beijing\"")), parts(g.add("ijing</arg_value>\n<arg_key>days</arg_key>\n<arg_value>2</arg")));
+        assertEquals(List.of(fragment(0, ", \"days\": 2")), parts(g.add("_value>\n")));
+        assertEquals(new ToolParser.Delta("", List.of()), g.add("<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n"));   // changes what went out
+        assertEquals(List.of(fragment(0, "}")), parts(g.add("</tool_call>")));
+        g.finish();
+        assertEquals("{\"city\": \"Beijing\", \"days\": 2}", g.calls().get(0).arguments());
+        ToolParser.Whole whole = g.whole("", g.content(), g.calls());
+        assertEquals("{\"city\": \"Oslo\", \"days\": 2}", whole.calls().get(0).arguments(), "vLLM's dict: the later value in the first key's place");
+        assertEquals("", whole.content());
+    }
+
     @Test
     void idsAreVllmsAndMistralsShape() {
         ToolParser hp = ToolParser.named("hermes").start(null);
