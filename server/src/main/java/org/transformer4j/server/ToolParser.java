@@ -230,6 +230,18 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         return at >= 0;
     }
 
+    /**
+     * Passes {@link #pending} through {@code consume} up to {@code marker} and past it (true), or, where it is not there
+     * yet, all of it but a suffix that may begin it (nothing held back at the end; false).
+     */
+    boolean throughMarker(String marker, boolean end, java.util.function.IntConsumer consume) {
+        int at = pending.indexOf(marker);
+        consume.accept(at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(marker))));
+        if (at < 0) return false;
+        consume.accept(marker.length());
+        return true;
+    }
+
     /** How far a call may read {@link #pending}: up to {@code marker}, or all but a suffix that may begin it (all at the end). */
     int upTo(String marker, boolean end) {
         int at = pending.indexOf(marker);
@@ -791,13 +803,10 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
                         state = State.SEEK;
                     }
                     case SEEK -> {
-                        int at = pending.indexOf(CALL);
-                        consume(at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(CALL))));
-                        if (at < 0) {
+                        if (!throughMarker(CALL, end, this::consume)) {
                             if (end && !called) out.append(held);          // no call came: all of it is content
                             return;
                         }
-                        consume(CALL.length());
                         state = State.CALL;
                     }
                     case CALL -> {                                   // nothing consumed until it is a call: else SEEK reads on
@@ -940,13 +949,10 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
                         state = State.SEEK;
                     }
                     case SEEK -> {
-                        int at = pending.indexOf(START);
-                        consume(at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(START))));
-                        if (at < 0) {
+                        if (!throughMarker(START, end, this::consume)) {
                             if (end && !called) out.append(held);          // no call came: all of it is content
                             return;
                         }
-                        consume(START.length());
                         state = State.NAME;
                     }
                     case NAME -> {
