@@ -151,6 +151,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--reasoning-parser", paramLabel = "NAME", description = "Split chat replies into reasoning (the message's"
             + " reasoning and reasoning_content) and content, as vLLM's option of this name does: qwen3, deepseek_r1 (<think> tags),"
+            + " deepseek_v3 and glm45 (<think> tags as chat_template_kwargs' thinking / enable_thinking say; glm45 thinks by default),"
             + " gpt_oss or openai_gptoss (harmony channels), none. Default: gpt_oss for a gpt-oss folder (model_type gpt_oss), else none.")
     String reasoningParser;
 
@@ -163,7 +164,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tool-call-parser", paramLabel = "NAME", description = "How tool calls are read, as vLLM's option of this name:"
             + " hermes (Qwen2.5, Qwen3, Hermes: <tool_call> JSON), llama3_json or llama4_json (Llama 3.1/3.2 JSON, maybe after"
             + " <|python_tag|>), mistral ([TOOL_CALLS]), openai (gpt-oss harmony messages to functions.NAME; needs the gpt_oss"
-            + " reasoning parser, the default for a gpt-oss folder).")
+            + " reasoning parser, the default for a gpt-oss folder), deepseek_v3 (DeepSeek-V3, R1-0528), deepseek_v31 (DeepSeek-V3.1),"
+            + " glm45 (GLM-4.5, 4.6) and glm47 (GLM-4.7).")
     String toolCallParser;
 
     @Option(names = "--cache-generated", negatable = true, description = "Keep full blocks of generated tokens in the prefix cache, so"

@@ -753,13 +753,14 @@ public final class OpenAiServer implements AutoCloseable {
     /**
      * vLLM's skip_special_tokens (default true: the reply's text leaves special tokens out, as vLLM's detokenizer does).
      * Kept where a parser reads them, as vLLM's parsers ask for them: the gpt_oss reasoning parser (harmony's channel
-     * tokens), and the hermes and mistral tool-call parsers on a chat request with tools whose tool_choice is not "none"
-     * (their adjust_request sets skip_special_tokens false: &lt;tool_call&gt; and [TOOL_CALLS] are special in some models).
+     * tokens), and the hermes, mistral, glm45 and glm47 tool-call parsers on a chat request with tools whose tool_choice
+     * is not "none" (their adjust_request sets skip_special_tokens false: &lt;tool_call&gt; and [TOOL_CALLS] are special in
+     * some models).
      */
     private boolean skipSpecialTokens(JsonNode b, boolean isChat) {
         if (reasoning != null && reasoning.name().equals("gpt_oss")) return false;
         ToolParser.Kind calls = toolCalls;
-        if (isChat && calls != null && (calls.name().equals("hermes") || calls.name().equals("mistral")) && b.path("tools").isArray()
+        if (isChat && calls != null && List.of("hermes", "mistral", "glm45", "glm47").contains(calls.name()) && b.path("tools").isArray()
                 && !b.path("tools").isEmpty() && !"none".equals(b.path("tool_choice").asText(""))) {
             return false;
         }
@@ -939,8 +940,9 @@ public final class OpenAiServer implements AutoCloseable {
         ToolParser.Kind reader = toolCalls;
         String promptText = kind == null ? null : tokenizer.decode(prompt);
         java.util.function.Supplier<ReasoningParser> parser = kind == null ? null : () -> kind.start(promptText, kwargs);   // one a choice
+        JsonNode toolsJson = tools.list() == null ? null : JSON.valueToTree(tools.list());    // glm45 / glm47 type arguments by them
         java.util.function.Function<ReasoningParser, ToolParser> calls = tools.forced() != null ? p -> new ToolParser.Forced(tools.named())
-                : tools.parse() ? reader::start : null;
+                : tools.parse() ? p -> reader.start(p, toolsJson) : null;
         run(ctx, List.of(parseGen(b, prompt, true, parser, tools.forced(), kwargs, c.echo())), true, calls, tools.parallel());
     }
 

@@ -1,6 +1,6 @@
 // ReasoningParser — splits a chat reply into its reasoning and its answer, as vLLM's --reasoning-parser does:
-// qwen3 and deepseek_r1 (<think> ... </think>), gpt_oss (the harmony format's analysis / final / commentary
-// channels). One parser a request, fed the reply's text as it is released (tags may arrive split across pieces);
+// qwen3 and deepseek_r1 (<think> ... </think>), deepseek_v3 and glm45 (deepseek_r1's split, or none, as
+// chat_template_kwargs' thinking says), gpt_oss (the harmony format's analysis / final / commentary channels). One parser a request, fed the reply's text as it is released (tags may arrive split across pieces);
 // a whole reply is the same feed in one piece, so a streamed reply and a non-streamed one split alike.
 package org.transformer4j.server;
 
@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * held back until the next piece or {@link #finish()} ({@link PieceParser}'s feed). Not thread-safe: one request's thread
  * uses it.
  */
-public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser.Delta> permits ReasoningParser.Think, ReasoningParser.Harmony {
+public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser.Delta> permits ReasoningParser.Think, ReasoningParser.Harmony,
+        ReasoningParser.Identity {
 
     /** What one piece of the reply added: reasoning text and answer text (either may be empty). */
     public record Delta(String reasoning, String content) {
@@ -43,19 +44,45 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
     }
 
     /** The names {@link #named} knows, as vLLM's {@code --reasoning-parser} spells them (openai_gptoss is gpt_oss). */
-    public static final List<String> NAMES = List.of("qwen3", "deepseek_r1", "gpt_oss", "openai_gptoss");
+    public static final List<String> NAMES = List.of("qwen3", "deepseek_r1", "deepseek_v3", "glm45", "gpt_oss", "openai_gptoss");
 
     /** The parser of that name; an unknown name is an IllegalArgumentException that lists the known ones. */
     public static Kind named(String name) {
         return switch (name == null ? "" : name) {
             case "qwen3" -> kind("qwen3", (prompt, kw) -> new Think(Think.endedInPrompt(prompt) || Boolean.FALSE.equals(kw.get("enable_thinking"))));
             case "deepseek_r1" -> kind("deepseek_r1", (prompt, kw) -> new Think(Think.endedInPrompt(prompt)));
+            // vLLM's DeepSeekV3ReasoningParser: deepseek_r1's split where chat_template_kwargs' thinking or enable_thinking
+            // is true (DeepSeek-V3.1's switch), else none; glm45's (DeepSeekV3ReasoningWithThinkingParser) thinks where
+            // neither is given
+            case "deepseek_v3" -> kind("deepseek_v3", (prompt, kw) -> thinking(kw, false) ? new Think(Think.endedInPrompt(prompt)) : new Identity());
+            case "glm45" -> kind("glm45", (prompt, kw) -> thinking(kw, true) ? new Think(Think.endedInPrompt(prompt)) : new Identity());
             case "gpt_oss", "openai_gptoss" -> kind("gpt_oss", (prompt, kw) -> new Harmony(prompt));
             default -> throw new IllegalArgumentException("unknown reasoning parser '" + name + "'; the parsers are: " + String.join(", ", NAMES));
         };
     }
 
     private interface Starter { ReasoningParser start(String prompt, Map<String, ?> kw); }
+
+    /**
+     * vLLM's DeepSeek-V3 switch: Python's bool() of thinking or of enable_thinking; {@code byDefault} where both are
+     * absent or None.
+     */
+    static boolean thinking(Map<String, ?> kw, boolean byDefault) {
+        Object t = kw.get("thinking"), e = kw.get("enable_thinking");
+        if (t == null && e == null) return byDefault;
+        return truthy(t) || truthy(e);
+    }
+
+    /** Python's bool() of a JSON value. */
+    private static boolean truthy(Object v) {
+        if (v == null) return false;
+        if (v instanceof Boolean b) return b;
+        if (v instanceof Number n) return n.doubleValue() != 0;
+        if (v instanceof CharSequence c) return !c.isEmpty();
+        if (v instanceof java.util.Collection<?> c) return !c.isEmpty();
+        if (v instanceof Map<?, ?> m) return !m.isEmpty();
+        return true;
+    }
 
     private static Kind kind(String name, Starter s) {
         return new Kind() {
@@ -276,6 +303,21 @@ public abstract sealed class ReasoningParser extends PieceParser<ReasoningParser
                 c.append(text);
                 anyContent = true;
             }
+        }
+    }
+
+    /**
+     * vLLM's IdentityReasoningParser, what deepseek_v3 and glm45 become without thinking: the whole reply is the answer,
+     * tags and all, and the reasoning has ended before it begins.
+     */
+    static final class Identity extends ReasoningParser {
+        @Override public boolean reasoningEnded() { return true; }
+
+        @Override
+        Delta step(boolean end) {
+            Delta d = new Delta("", pending.toString());
+            pending.setLength(0);
+            return d;
         }
     }
 }

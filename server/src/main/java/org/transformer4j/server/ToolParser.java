@@ -1,8 +1,10 @@
 // ToolParser — reads the tool calls out of a chat reply, as vLLM's --tool-call-parser does: hermes (Qwen2.5, Qwen3,
 // Hermes: <tool_call>{"name", "arguments"}</tool_call>), llama3_json (Llama 3.1/3.2: {"name", "parameters"} objects,
 // maybe after <|python_tag|>, separated by ";"), mistral ([TOOL_CALLS] then a JSON list, or name{args} /
-// name[ARGS]{args} per call) and openai (gpt-oss: harmony messages to functions.NAME, which the gpt_oss reasoning
-// parser separates). One parser a request, fed the reply's content as it is released; a whole reply is the same feed
+// name[ARGS]{args} per call), openai (gpt-oss: harmony messages to functions.NAME, which the gpt_oss reasoning
+// parser separates), deepseek_v3 / deepseek_v31 (DeepSeek-V3 / R1 and V3.1: <｜tool▁call▁begin｜> blocks) and
+// glm45 / glm47 (GLM-4.5 / 4.6 and 4.7: <tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value></tool_call>,
+// typed against the request's tools). One parser a request, fed the reply's content as it is released; a whole reply is the same feed
 // in one piece, so a streamed reply and a non-streamed one give the same content and calls.
 package org.transformer4j.server;
 
@@ -15,6 +17,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.transformer4j.model.chat.PythonJson;
 
 /**
@@ -40,7 +44,8 @@ import org.transformer4j.model.chat.PythonJson;
  * request's thread uses it.
  */
 public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
-        permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony, ToolParser.Forced {
+        permits ToolParser.Hermes, ToolParser.Llama3Json, ToolParser.Mistral, ToolParser.Harmony, ToolParser.Forced,
+                ToolParser.DeepSeek, ToolParser.Glm {
 
     /** One tool call: its id (vLLM's: "chatcmpl-tool-" and 32 hex digits; Mistral's 9 letters and digits), name, arguments. */
     public record Call(String id, String name, String arguments) {}
@@ -65,21 +70,30 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
 
         /**
          * A parser for one reply whose text went first through {@code reasoning} (the request's reasoning parser, or
-         * null): openai's calls are the harmony messages that parser separated.
+         * null): openai's calls are the harmony messages that parser separated. {@code tools}: the request's tools
+         * array (null: none), by which glm45 and glm47 type the arguments.
          */
-        ToolParser start(ReasoningParser reasoning);
+        ToolParser start(ReasoningParser reasoning, JsonNode tools);
+
+        /** {@link #start(ReasoningParser, JsonNode)} without tools. */
+        default ToolParser start(ReasoningParser reasoning) { return start(reasoning, null); }
     }
 
     /** The names {@link #named} knows, as vLLM's {@code --tool-call-parser} spells them (llama4_json is llama3_json). */
-    public static final List<String> NAMES = List.of("hermes", "llama3_json", "llama4_json", "mistral", "openai");
+    public static final List<String> NAMES = List.of("hermes", "llama3_json", "llama4_json", "mistral", "openai", "deepseek_v3",
+            "deepseek_v31", "glm45", "glm47");
 
     /** The parser of that name; an unknown name is an IllegalArgumentException that lists the known ones. */
     public static Kind named(String name) {
         return switch (name == null ? "" : name) {
-            case "hermes" -> kind("hermes", r -> new Hermes());
-            case "llama3_json", "llama4_json" -> kind("llama3_json", r -> new Llama3Json());
-            case "mistral" -> kind("mistral", r -> new Mistral());
-            case "openai" -> kind("openai", r -> {
+            case "hermes" -> kind("hermes", (r, t) -> new Hermes());
+            case "llama3_json", "llama4_json" -> kind("llama3_json", (r, t) -> new Llama3Json());
+            case "mistral" -> kind("mistral", (r, t) -> new Mistral());
+            case "deepseek_v3" -> kind("deepseek_v3", (r, t) -> new DeepSeek(false));
+            case "deepseek_v31" -> kind("deepseek_v31", (r, t) -> new DeepSeek(true));
+            case "glm45" -> kind("glm45", (r, t) -> new Glm(false, t));
+            case "glm47" -> kind("glm47", (r, t) -> new Glm(true, t));
+            case "openai" -> kind("openai", (r, t) -> {
                 if (!(r instanceof ReasoningParser.Harmony h)) {
                     throw new IllegalStateException("the openai tool parser reads harmony messages: it needs the gpt_oss reasoning parser");
                 }
@@ -89,12 +103,12 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         };
     }
 
-    private interface Starter { ToolParser start(ReasoningParser reasoning); }
+    private interface Starter { ToolParser start(ReasoningParser reasoning, JsonNode tools); }
 
     private static Kind kind(String name, Starter s) {
         return new Kind() {
             @Override public String name() { return name; }
-            @Override public ToolParser start(ReasoningParser reasoning) { return s.start(reasoning); }
+            @Override public ToolParser start(ReasoningParser reasoning, JsonNode tools) { return s.start(reasoning, tools); }
         };
     }
 
@@ -214,6 +228,18 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
         if (keep) out.append(pending, 0, upTo);
         pending.delete(0, at >= 0 ? at + marker.length() : upTo);
         return at >= 0;
+    }
+
+    /**
+     * Passes {@link #pending} through {@code consume} up to {@code marker} and past it (true), or, where it is not there
+     * yet, all of it but a suffix that may begin it (nothing held back at the end; false).
+     */
+    boolean throughMarker(String marker, boolean end, java.util.function.IntConsumer consume) {
+        int at = pending.indexOf(marker);
+        consume.accept(at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(marker))));
+        if (at < 0) return false;
+        consume.accept(marker.length());
+        return true;
     }
 
     /** How far a call may read {@link #pending}: up to {@code marker}, or all but a suffix that may begin it (all at the end). */
@@ -732,5 +758,294 @@ public abstract sealed class ToolParser extends PieceParser<ToolParser.Delta>
                 arguments(header(vllmId(), name), v != null ? PythonJson.dumpsAscii(JSON.convertValue(v, Object.class)) : text.toString());
             }
         }
+    }
+
+    // ---- deepseek_v3, deepseek_v31 -------------------------------------------------------------------
+
+    /**
+     * vLLM's DeepSeekV3ToolParser ({@code v31} false: DeepSeek-V3, R1-0528) and DeepSeekV31ToolParser. Content is what
+     * comes before {@code <｜tool▁calls▁begin｜>}; after it each {@code <｜tool▁call▁begin｜>} opens a call, read as vLLM's
+     * regex reads it, no part of it across a line break: V3's {@code TYPE<｜tool▁sep｜>NAME\n```json\nARGS\n```<｜tool▁call▁end｜>}
+     * (the name after the line's last separator, the arguments one line), V3.1's {@code NAME<｜tool▁sep｜>ARGS<｜tool▁call▁end｜>}
+     * (the name up to the first separator, the arguments up to the end tag). The arguments are the text as the model wrote
+     * it: vLLM does not parse them. Text between and after calls is dropped. A call that does not match is none: V3 drops
+     * its text, as vLLM's V3 gives the text before the marker as content whatever follows; V3.1 gives the whole reply as
+     * content where no call matched. A call's header goes out once its name is whole and its arguments begin (V3: after
+     * the fence line); a call that then breaks or is cut short stays one in the stream and is none in the whole reply.
+     */
+    static final class DeepSeek extends ToolParser {
+        static final String CALLS = "<｜tool▁calls▁begin｜>", CALL = "<｜tool▁call▁begin｜>", SEP = "<｜tool▁sep｜>",
+                END = "<｜tool▁call▁end｜>", FENCE = "```json\n", CLOSE = "```" + END;
+        private enum State { TEXT, SEEK, CALL, ARGS, CLOSE }
+        private final boolean v31;
+        private State state = State.TEXT;
+        /** V3.1: the text from the marker on, while no call has gone out (content after all if none does). */
+        private final StringBuilder held = new StringBuilder();
+        private boolean called;
+        private int index = -1;
+
+        DeepSeek(boolean v31) { this.v31 = v31; }
+
+        @Override
+        Whole whole(String input, String content, List<Call> calls) {
+            List<Call> kept = new ArrayList<>();
+            for (int i = 0; i < calls.size(); i++) if (!cut.contains(i)) kept.add(calls.get(i));
+            return new Whole(kept.isEmpty() && v31 ? input : content, kept);
+        }
+
+        @Override
+        void step(boolean end, StringBuilder out) {
+            while (true) {
+                switch (state) {
+                    case TEXT -> {
+                        if (!pastMarker(CALLS, true, end, out)) return;
+                        if (v31) held.append(CALLS);
+                        state = State.SEEK;
+                    }
+                    case SEEK -> {
+                        if (!throughMarker(CALL, end, this::consume)) {
+                            if (end && !called) out.append(held);          // no call came: all of it is content
+                            return;
+                        }
+                        state = State.CALL;
+                    }
+                    case CALL -> {                                   // nothing consumed until it is a call: else SEEK reads on
+                        String name = v31 ? nameV31(end) : nameV3(end);
+                        if (name == null) return;
+                        if (state == State.SEEK) continue;
+                        index = header(vllmId(), name);
+                        called = true;
+                        held.setLength(0);
+                        state = State.ARGS;
+                    }
+                    case ARGS -> {
+                        int e = v31 ? pending.indexOf(END) : -1, nl = pending.indexOf("\n");
+                        boolean closed = e >= 0 && (nl < 0 || e < nl);
+                        int upTo = closed ? e : nl >= 0 ? nl : pending.length() - (end || !v31 ? 0 : partialTag(pending, List.of(END)));
+                        arguments(index, pending.substring(0, upTo));
+                        consume(upTo);
+                        if (closed) {
+                            consume(END.length());
+                            state = State.SEEK;
+                        } else if (nl >= 0 && !v31) {
+                            consume(1);
+                            state = State.CLOSE;
+                        } else if (nl >= 0 || end) {                     // V3.1's arguments broke a line, or the reply ended
+                            cut.add(index);
+                            state = State.SEEK;
+                        } else {
+                            return;
+                        }
+                    }
+                    case CLOSE -> {
+                        if (pending.indexOf(CLOSE) == 0) consume(CLOSE.length());
+                        else if (!end && CLOSE.startsWith(pending.toString())) return;
+                        else cut.add(index);
+                        state = State.SEEK;
+                    }
+                }
+            }
+        }
+
+        /** V3's name, once its line and the fence are there (null: wait); no call: state SEEK and "". */
+        private String nameV3(boolean end) {
+            int nl = pending.indexOf("\n");
+            if (nl < 0) return end ? notCall() : null;
+            int sep = pending.lastIndexOf(SEP, nl);
+            String rest = pending.substring(nl + 1);
+            if (sep < 0 || !rest.startsWith(FENCE)) return !end && sep >= 0 && FENCE.startsWith(rest) ? null : notCall();
+            String name = pending.substring(sep + SEP.length(), nl);
+            consume(nl + 1 + FENCE.length());
+            return name;
+        }
+
+        /** V3.1's name, once its separator is there (null: wait); no call: state SEEK and "". */
+        private String nameV31(boolean end) {
+            int sep = pending.indexOf(SEP), nl = pending.indexOf("\n");
+            if (nl >= 0 && (sep < 0 || nl < sep)) return notCall();
+            if (sep < 0) return end ? notCall() : null;
+            String name = pending.substring(0, sep);
+            consume(sep + SEP.length());
+            return name;
+        }
+
+        private String notCall() {
+            state = State.SEEK;
+            return "";
+        }
+
+        /** Passes {@code n} characters of the text: kept in {@link #held} while V3.1 has made no call, else dropped. */
+        private void consume(int n) {
+            if (v31 && !called && state != State.TEXT) held.append(pending, 0, n);
+            pending.delete(0, n);
+        }
+    }
+
+    // ---- glm45, glm47 --------------------------------------------------------------------------------
+
+    /**
+     * vLLM's Glm4MoeModelToolParser (glm45: GLM-4.5 / 4.6, {@code <tool_call>NAME\n<arg_key>K</arg_key>\n<arg_value>V</arg_value>\n</tool_call>})
+     * and Glm47MoeModelToolParser (glm47: GLM-4.7, the name ended by the first {@code <arg_key>} or the end tag, and the
+     * pairs maybe separated by whitespace or a literal "\\n"). A call is {@code <tool_call>} up to the first
+     * {@code </tool_call>} (glm45: with a line break after the name, else no call); its arguments are
+     * {@code json.dumps} (ensure_ascii=False) of a dict of its pairs, keys stripped, later pairs of a key overriding
+     * earlier ones in place: a value whose parameter the request's tools type "string" is the stripped text, others
+     * {@code json.loads} of it, else {@code ast.literal_eval}, else the text. Content is what comes before the first
+     * {@code <tool_call>} (none where only whitespace, vLLM's None); text between and after calls is dropped; with no
+     * call the whole reply is content. A call's header goes out once its name is whole; its arguments as its pairs
+     * close, the closing brace with its end tag. A call the reply cuts short stays one in the stream (its arguments
+     * closed) and is none in the whole reply; where a key came again and changed a value already sent, the stream closes
+     * what it sent and the whole reply has vLLM's dict.
+     */
+    static final class Glm extends ToolParser {
+        static final String START = "<tool_call>", END = "</tool_call>", KEY = "<arg_key>";
+        private static final Pattern PAIR_45 = Pattern.compile("<arg_key>(.*?)</arg_key>\\s*<arg_value>(.*?)</arg_value>",
+                Pattern.DOTALL | Pattern.UNICODE_CHARACTER_CLASS);
+        private static final Pattern PAIR_47 = Pattern.compile("<arg_key>(.*?)</arg_key>(?:\\\\n|\\s)*<arg_value>(.*?)</arg_value>",
+                Pattern.DOTALL | Pattern.UNICODE_CHARACTER_CLASS);
+        private enum State { TEXT, SEEK, NAME, ARGS }
+        private final boolean v47;
+        private final JsonNode tools;
+        private State state = State.TEXT;
+        /** Leading whitespace not yet content; the text from the first {@code <tool_call>} on, while no call has gone out. */
+        private final StringBuilder lead = new StringBuilder(), held = new StringBuilder();
+        private boolean spoke, called;
+        private String name, sent;
+        private int index = -1;
+        /** The whole reply's arguments where the stream's differ (a key that came again). */
+        private final java.util.Map<Integer, String> dictArguments = new java.util.HashMap<>();
+
+        Glm(boolean v47, JsonNode tools) { this.v47 = v47; this.tools = tools; }
+
+        @Override
+        Whole whole(String input, String content, List<Call> calls) {
+            List<Call> kept = new ArrayList<>();
+            for (int i = 0; i < calls.size(); i++) {
+                Call c = calls.get(i);
+                if (!cut.contains(i)) kept.add(dictArguments.containsKey(i) ? new Call(c.id(), c.name(), dictArguments.get(i)) : c);
+            }
+            return new Whole(kept.isEmpty() ? input : content, kept);
+        }
+
+        @Override
+        void step(boolean end, StringBuilder out) {
+            while (true) {
+                switch (state) {
+                    case TEXT -> {
+                        int at = pending.indexOf(START);
+                        int upTo = at >= 0 ? at : pending.length() - (end ? 0 : partialTag(pending, List.of(START)));
+                        lead.append(pending, 0, upTo);
+                        pending.delete(0, upTo);
+                        if (spoke || !pyStrip(lead.toString()).isEmpty()) {
+                            out.append(lead);
+                            lead.setLength(0);
+                            spoke = true;
+                        }
+                        if (at < 0) {
+                            if (end) out.append(lead);
+                            return;
+                        }
+                        held.append(lead);
+                        state = State.SEEK;
+                    }
+                    case SEEK -> {
+                        if (!throughMarker(START, end, this::consume)) {
+                            if (end && !called) out.append(held);          // no call came: all of it is content
+                            return;
+                        }
+                        state = State.NAME;
+                    }
+                    case NAME -> {
+                        int e = pending.indexOf(END), stop = v47 ? pending.indexOf(KEY) : pending.indexOf("\n");
+                        if (stop < 0 || e >= 0 && e < stop) stop = v47 ? e : -1;
+                        if (stop < 0) {
+                            if (e >= 0) consume(e + END.length());       // glm45: no line break after the name: no call
+                            if (e < 0 && !end) return;
+                            state = State.SEEK;
+                            continue;
+                        }
+                        name = pyStrip(pending.substring(0, stop));
+                        consume(v47 ? stop : stop + 1);
+                        index = header(vllmId(), name);
+                        called = true;
+                        held.setLength(0);
+                        sent = "";
+                        state = State.ARGS;
+                    }
+                    case ARGS -> {
+                        int e = pending.indexOf(END);
+                        java.util.Map<String, Object> dict = pairs(e >= 0 ? pending.substring(0, e) : pending.toString());
+                        String json = PythonJson.dumps(dict);
+                        if (e >= 0) {
+                            if (json.startsWith(sent)) arguments(index, json.substring(sent.length()));
+                            else {
+                                arguments(index, "}");
+                                dictArguments.put(index, json);
+                            }
+                            consume(e + END.length());
+                            state = State.SEEK;
+                            continue;
+                        }
+                        String open = json.substring(0, json.length() - 1);          // all but the closing brace
+                        if (!dict.isEmpty() && open.startsWith(sent)) {
+                            arguments(index, open.substring(sent.length()));
+                            sent = open;
+                        }
+                        if (!end) return;
+                        arguments(index, sent.isEmpty() ? "{}" : "}");               // cut short: closed for the stream
+                        cut.add(index);
+                        state = State.SEEK;
+                    }
+                }
+            }
+        }
+
+        /** A call's pairs so far as vLLM's dict of them. */
+        private java.util.Map<String, Object> pairs(String body) {
+            java.util.Map<String, Object> dict = new java.util.LinkedHashMap<>();
+            Matcher m = (v47 ? PAIR_47 : PAIR_45).matcher(body);
+            while (m.find()) {
+                String key = pyStrip(m.group(1)), value = pyStrip(m.group(2));
+                dict.put(key, isString(key) ? value : deserialize(value));
+            }
+            return dict;
+        }
+
+        /** vLLM's _is_string_type: the first tool of this call's name types the key's property "string". */
+        private boolean isString(String key) {
+            if (tools == null) return false;
+            for (JsonNode t : tools) {
+                JsonNode f = t.path("function");
+                if (!name.equals(f.path("name").textValue())) continue;
+                JsonNode ps = f.get("parameters");
+                return ps != null && !ps.isNull() && "string".equals(ps.path("properties").path(key).path("type").textValue());
+            }
+            return false;
+        }
+
+        /** vLLM's _deserialize: json.loads, else ast.literal_eval, else the text. */
+        private static Object deserialize(String value) {
+            JsonNode n = parse(value);
+            if (n != null) return JSON.convertValue(n, Object.class);
+            Object literal = PythonLiteral.eval(value);
+            return literal != PythonLiteral.NOT ? literal : value;
+        }
+
+        private void consume(int n) {
+            if (!called && state != State.TEXT) held.append(pending, 0, n);
+            pending.delete(0, n);
+        }
+    }
+
+    /** Python's str.strip(): whitespace as str.isspace() has it. */
+    static String pyStrip(String s) {
+        int a = 0, b = s.length();
+        while (a < b && pySpace(s.charAt(a))) a++;
+        while (b > a && pySpace(s.charAt(b - 1))) b--;
+        return s.substring(a, b);
+    }
+
+    private static boolean pySpace(char c) {
+        return Character.isWhitespace(c) || c == '\u0085' || c == '\u00a0' || c == '\u2007' || c == '\u202f';
     }
 }

@@ -38,6 +38,17 @@ class ReasoningParserTest {
             new Case("deepseek_r1", "<｜Assistant｜><think>\n", Map.of(), "step 1\n</think>\n\nanswer", "step 1\n", "\n\nanswer"),
             new Case("deepseek_r1", "", Map.of("enable_thinking", false), "<think>r</think>c", "r", "c"),
             new Case("deepseek_r1", "unterminated", "unterminated", ""),
+            // deepseek_v3 (vLLM's DeepSeekV3ReasoningParser): deepseek_r1's split where chat_template_kwargs' thinking or
+            // enable_thinking is true (DeepSeek-V3.1's template then ends the prompt with <think>), else all content
+            new Case("deepseek_v3", "<｜Assistant｜><think>", Map.of("thinking", true), "plan</think>answer", "plan", "answer"),
+            new Case("deepseek_v3", "", Map.of("enable_thinking", 1), "<think>r</think>c", "r", "c"),
+            new Case("deepseek_v3", "<｜Assistant｜></think>", Map.of(), "answer </think> still", "", "answer </think> still"),
+            new Case("deepseek_v3", "", Map.of("thinking", false), "<think>r</think>c", "", "<think>r</think>c"),
+            // glm45 (vLLM's DeepSeekV3ReasoningWithThinkingParser): thinking unless thinking / enable_thinking say otherwise
+            new Case("glm45", "<|assistant|>", Map.of(), "<think>look it up</think>\n<tool_call>f\n</tool_call>", "look it up",
+                    "\n<tool_call>f\n</tool_call>"),
+            new Case("glm45", "<|assistant|>", Map.of("enable_thinking", true), "no end tag", "no end tag", ""),
+            new Case("glm45", "<|assistant|>\n<think></think>", Map.of("enable_thinking", false), "<think>x</think>y", "", "<think>x</think>y"),
             // gpt-oss harmony (vLLM's parse_chat_output): analysis is reasoning, final and preambles content, tool calls neither
             new Case("gpt_oss", H_ANALYSIS + "think<|end|>" + H_FINAL + "answer<|return|>", "think", "answer"),
             new Case("gpt_oss", H_ANALYSIS + "think<|end|>" + H_FINAL + "answer", "think", "answer"),   // <|return|> is eos: not in text
@@ -120,7 +131,16 @@ class ReasoningParserTest {
     @Test
     void anUnknownNameListsTheParsers() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ReasoningParser.named("deepseek"));
-        assertEquals("unknown reasoning parser 'deepseek'; the parsers are: qwen3, deepseek_r1, gpt_oss, openai_gptoss", e.getMessage());
+        assertEquals("unknown reasoning parser 'deepseek'; the parsers are: qwen3, deepseek_r1, deepseek_v3, glm45, gpt_oss, openai_gptoss", e.getMessage());
         assertEquals("gpt_oss", ReasoningParser.named("openai_gptoss").name());
+    }
+
+    /** Without thinking the reasoning has ended before the reply begins (vLLM's IdentityReasoningParser.is_reasoning_end). */
+    @Test
+    void withoutThinkingTheReasoningHasEndedAtOnce() {
+        assertTrue(ReasoningParser.named("deepseek_v3").start("", Map.of()).reasoningEnded());
+        assertTrue(!ReasoningParser.named("deepseek_v3").start("", Map.of("thinking", true)).reasoningEnded());
+        assertTrue(!ReasoningParser.named("glm45").start("<|assistant|>", Map.of()).reasoningEnded());
+        assertTrue(ReasoningParser.named("glm45").start("", Map.of("thinking", false, "enable_thinking", false)).reasoningEnded());
     }
 }

@@ -1,5 +1,6 @@
 // ToolParserTest — the tool-call parsers on the model outputs of vLLM's own parser tests (tests/tool_parsers/
-// test_hermes_tool_parser.py, test_llama3_json_tool_parser.py, test_mistral_tool_parser.py, test_openai_tool_parser.py)
+// test_hermes_tool_parser.py, test_llama3_json_tool_parser.py, test_mistral_tool_parser.py, test_openai_tool_parser.py,
+// test_deepseekv3_tool_parser.py, test_deepseekv31_tool_parser.py, test_glm4_moe_tool_parser.py)
 // with the calls and content vLLM gives, a few more of ours, and the cases where we answer otherwise on purpose (each
 // says why); then the streaming property: a reply fed in any two or three pieces, or a character at a time, gives
 // exactly the whole reply's content and calls, each call streamed as its header once and then fragments of its
@@ -39,6 +40,26 @@ class ToolParserTest {
     static final String TOKYO = "{\"location\": \"Tokyo\"}", SF = "{\"city\": \"San Francisco\", \"state\": \"CA\", \"unit\": \"celsius\"}";
     static final String ANALYSIS = "<|start|>assistant<|channel|>analysis<|message|>User asks: \"What is the weather in Tokyo?\" We need to use "
             + "get_current_weather tool.<|end|>";
+
+    static final String DS_CALLS = "<｜tool▁calls▁begin｜>", DS_END = "<｜tool▁calls▁end｜>";
+
+    /** A call as DeepSeek-V3's template writes it (vLLM's test outputs too). */
+    static String dsV3(String name, String args) {
+        return "<｜tool▁call▁begin｜>function<｜tool▁sep｜>" + name + "\n```json\n" + args + "\n```<｜tool▁call▁end｜>";
+    }
+
+    /** A call as GLM-4.5's template writes it: key, value, key, value... */
+    static String glm(String name, String... kv) {
+        StringBuilder b = new StringBuilder("<tool_call>" + name + "\n");
+        for (int i = 0; i < kv.length; i += 2) b.append("<arg_key>").append(kv[i]).append("</arg_key>\n<arg_value>").append(kv[i + 1]).append("</arg_value>\n");
+        return b.append("</tool_call>").toString();
+    }
+
+    /** The request's tools for the glm cases: their "string" parameters keep their text. */
+    static final com.fasterxml.jackson.databind.JsonNode GLM_TOOLS = ToolParser.parse("[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", "
+            + "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"date\": {\"type\": \"string\"}, "
+            + "\"days\": {\"type\": \"integer\"}}}}}, {\"type\": \"function\", \"function\": {\"name\": \"search\", \"parameters\": {\"type\": \"object\", "
+            + "\"properties\": {\"query\": {\"type\": \"string\"}, \"tags\": {\"type\": \"array\"}}}}}]");
 
     static String toFunction(String name, String type, String args) {
         return "<|start|>assistant to=functions." + name + "<|channel|>commentary" + type + "<|message|>" + args + "<|call|>";
@@ -191,7 +212,100 @@ class ToolParserTest {
                     "Checking."),                                                 // not streamed: the cut message is no call (vLLM)
             c("openai", "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather "
                     + "<|constrain|>json<|message|>[1, ", "Checking."),
-            c("openai", "<|channel|>analysis to=browser.search<|message|>{\"query\": \"x\"}<|call|>", ""));
+            c("openai", "<|channel|>analysis to=browser.search<|message|>{\"query\": \"x\"}<|call|>", ""),
+
+            // ---- deepseek_v3 (vLLM's test_deepseekv3_tool_parser.py: DeepSeek-V3's template writes these) ----
+            c("deepseek_v3", "How can I help you today? I can check weather for you.", "How can I help you today? I can check weather for you."),
+            c("deepseek_v3", DS_CALLS + dsV3("get_weather", "{\"city\": \"Tokyo\", \"unit\": \"celsius\"}") + DS_END, "",
+                    new C("get_weather", "{\"city\": \"Tokyo\", \"unit\": \"celsius\"}")),
+            c("deepseek_v3", DS_CALLS + dsV3("get_weather", "{\"city\": \"Tokyo\", \"unit\": \"celsius\"}")
+                    + dsV3("search_hotels", "{\"location\": \"Tokyo\", \"check_in\": \"2025-01-15\"}") + DS_END, "",
+                    new C("get_weather", "{\"city\": \"Tokyo\", \"unit\": \"celsius\"}"),
+                    new C("search_hotels", "{\"location\": \"Tokyo\", \"check_in\": \"2025-01-15\"}")),
+            c("deepseek_v3", DS_CALLS + dsV3("test_function", "{\"string_field\": \"hello\", \"int_field\": 42, \"float_field\": 3.14, "
+                    + "\"bool_field\": true, \"null_field\": null, \"array_field\": [\"a\", \"b\", \"c\"], \"object_field\": {\"nested\": \"value\"}, "
+                    + "\"empty_array\": [], \"empty_object\": {}}") + DS_END, "",
+                    new C("test_function", "{\"string_field\": \"hello\", \"int_field\": 42, \"float_field\": 3.14, \"bool_field\": true, "
+                    + "\"null_field\": null, \"array_field\": [\"a\", \"b\", \"c\"], \"object_field\": {\"nested\": \"value\"}, "
+                    + "\"empty_array\": [], \"empty_object\": {}}")),
+            c("deepseek_v3", DS_CALLS + dsV3("get_current_time", "{}") + DS_END, "", new C("get_current_time", "{}")),
+            c("deepseek_v3", "Let me check the weather for you." + DS_CALLS + dsV3("get_weather", "{\"city\": \"Paris\"}") + DS_END,
+                    "Let me check the weather for you.", new C("get_weather", "{\"city\": \"Paris\"}")),
+            c("deepseek_v3", DS_CALLS + dsV3("send_message", "{\"text\": \"He said \\\"hello\\\"\", \"path\": \"C:\\\\Users\\\\file\", "
+                    + "\"newline\": \"line1\\nline2\"}") + DS_END, "",
+                    new C("send_message", "{\"text\": \"He said \\\"hello\\\"\", \"path\": \"C:\\\\Users\\\\file\", \"newline\": \"line1\\nline2\"}")),
+            // its malformed outputs: arguments are not checked (vLLM passes the text on); no call marker: no call, and
+            // the text after the calls marker is dropped (vLLM's V3 answers the text before it)
+            c("deepseek_v3", DS_CALLS + dsV3("get_weather", "{\"city\": \"Tokyo\"") + DS_END, "", new C("get_weather", "{\"city\": \"Tokyo\"")),
+            c("deepseek_v3", DS_CALLS + "function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"Tokyo\"}\n```<｜tool▁calls▁end｜>", ""),
+            // ours: the template's layout ("\n" between calls, end of sentence after), text after the calls dropped, a
+            // call whose arguments break a line (pretty-printed) is none but the next is read, a call cut short
+            c("deepseek_v3", "Sure." + DS_CALLS + dsV3("get_weather", "{\"city\": \"Zürich\"}") + "\n" + dsV3("get_time", "{}") + DS_END + " Done.",
+                    "Sure.", new C("get_weather", "{\"city\": \"Zürich\"}"), new C("get_time", "{}")),
+            w(c("deepseek_v3", DS_CALLS + dsV3("a", "{\n\"x\": 1\n}") + dsV3("b", "{}") + DS_END, "", new C("a", "{"), new C("b", "{}")),
+                    "", new C("b", "{}")),                                   // streamed: "a" went out before its line broke
+            c("deepseek_v3", DS_CALLS + "<｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```python\n{}\n```<｜tool▁call▁end｜>", ""),
+            w(c("deepseek_v3", "Hm." + DS_CALLS + "<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"Os", "Hm.",
+                    new C("get_weather", "{\"city\": \"Os")), "Hm."),
+            c("deepseek_v3", "a <｜tool▁calls", "a <｜tool▁calls"),
+
+            // ---- deepseek_v31 (vLLM's test_deepseekv31_tool_parser.py) ----
+            c("deepseek_v31", "normal text" + DS_CALLS + "<｜tool▁call▁begin｜>foo<｜tool▁sep｜>{\"x\":1}<｜tool▁call▁end｜>" + DS_END, "normal text",
+                    new C("foo", "{\"x\":1}")),
+            c("deepseek_v31", "some prefix text" + DS_CALLS + "<｜tool▁call▁begin｜>foo<｜tool▁sep｜>{\"x\":1}<｜tool▁call▁end｜>"
+                    + "<｜tool▁call▁begin｜>bar<｜tool▁sep｜>{\"y\":2}<｜tool▁call▁end｜>" + DS_END + " some suffix text", "some prefix text",
+                    new C("foo", "{\"x\":1}"), new C("bar", "{\"y\":2}")),
+            c("deepseek_v31", "Let me look that up." + DS_CALLS + "get_weather", "Let me look that up." + DS_CALLS + "get_weather"),
+            c("deepseek_v31", DS_CALLS + "foo<｜tool▁sep｜>{\"x\":1}<｜tool▁calls▁end｜>", DS_CALLS + "foo<｜tool▁sep｜>{\"x\":1}<｜tool▁calls▁end｜>"),
+            // ours: cut short in its arguments — a call in the stream, the whole reply content not streamed (no call matched)
+            w(c("deepseek_v31", "Hm." + DS_CALLS + "<｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": ", "Hm.",
+                    new C("get_weather", "{\"city\": ")), "Hm." + DS_CALLS + "<｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": "),
+
+            // ---- glm45 (the model outputs of vLLM's test_glm4_moe_tool_parser.py; content and arguments as its parser's
+            // code gives them, with the request's tools below typing the values) ----
+            c("glm45", "This is a test", "This is a test"),
+            c("glm45", "<tool_call>get_current_weather\n    <arg_key>city</arg_key>\n    <arg_value>Dallas</arg_value>\n    <arg_key>state</arg_key>\n"
+                    + "    <arg_value>TX</arg_value>\n    <arg_key>unit</arg_key>\n    <arg_value>fahrenheit</arg_value>\n    </tool_call>", "",
+                    new C("get_current_weather", "{\"city\": \"Dallas\", \"state\": \"TX\", \"unit\": \"fahrenheit\"}")),
+            c("glm45", "I'll help you check the weather. <tool_call>get_current_weather\n    <arg_key>city</arg_key>\n    <arg_value>Seattle</arg_value>\n"
+                    + "    </tool_call>", "I'll help you check the weather. ", new C("get_current_weather", "{\"city\": \"Seattle\"}")),
+            c("glm45", "<think>I want to get the weather.</think>\n\nI will help you get the weather.\n" + glm("get_weather", "city", "Beijing", "date", "2025-08-01"),
+                    "<think>I want to get the weather.</think>\n\nI will help you get the weather.\n",
+                    new C("get_weather", "{\"city\": \"Beijing\", \"date\": \"2025-08-01\"}")),
+            c("glm45", "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Seattle</arg_value>\n<arg_key>incomplete_arg\n<arg_value>value</arg_value>\n"
+                    + "</tool_call>", "", new C("get_weather", "{\"city\": \"Seattle\"}")),
+            c("glm45", "<tool_call>get_current_time\n</tool_call>", "", new C("get_current_time", "{}")),
+            c("glm45", "I will help you get the weather info.\n\n" + glm("get_weather", "city", "Beijing", "date", "2025-08-01")
+                    + "\n\nmeaningwhile, I will also check the weather in Shanghai.\n\n" + glm("get_weather", "city", "Shanghai", "date", "2025-08-01"),
+                    "I will help you get the weather info.\n\n", new C("get_weather", "{\"city\": \"Beijing\", \"date\": \"2025-08-01\"}"),
+                    new C("get_weather", "{\"city\": \"Shanghai\", \"date\": \"2025-08-01\"}")),
+            c("glm45", glm("send_message", "recipient", "Amy", "message", "It is a nice day", "priority", "high"), "",
+                    new C("send_message", "{\"recipient\": \"Amy\", \"message\": \"It is a nice day\", \"priority\": \"high\"}")),
+            // cut short (no end tag): not streamed, no call and the whole reply as content; streamed, the call went out
+            w(c("glm45", "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>\n<arg_key>date</arg_key>\n<arg_value>2025-08-01</arg_value>",
+                    "", new C("get_weather", "{\"city\": \"Beijing\", \"date\": \"2025-08-01\"}")),
+                    "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>\n<arg_key>date</arg_key>\n<arg_value>2025-08-01</arg_value>"),
+            // ours: the template's layout (GLM-4.5's chat_template.jinja: "\n<tool_call>NAME\n<arg_key>K</arg_key>\n<arg_value>V</arg_value>\n</tool_call>");
+            // typing: a "string" parameter keeps its stripped text, others json.loads or ast.literal_eval or the text;
+            // whitespace-only content is none; a call without a line after its name is none; no call at all: content
+            c("glm45", "\n" + glm("get_weather", "city", " 123 ", "days", "3", "units", "[\"C\", 1.50]", "note", "01"), "",
+                    new C("get_weather", "{\"city\": \"123\", \"days\": 3, \"units\": [\"C\", 1.5], \"note\": \"01\"}")),
+            c("glm45", glm("search", "query", "Zürich", "tags", "['a', \"b\", (1, 2)]", "strict", "True", "limit", "1e3", "near", "None",
+                    "opts", "{'k': -2, 3: False}"), "",
+                    new C("search", "{\"query\": \"Zürich\", \"tags\": [\"a\", \"b\", [1, 2]], \"strict\": true, \"limit\": 1000.0, \"near\": null, "
+                    + "\"opts\": {\"k\": -2, \"3\": false}}")),
+            c("glm45", "<tool_call>noline</tool_call>" + glm("get_time"), "", new C("get_time", "{}")),
+            c("glm45", "Hi <tool_call>noline</tool_call> bye", "Hi <tool_call>noline</tool_call> bye"),
+            c("glm45", "<tool_c", "<tool_c"),
+
+            // ---- glm47 (GLM-4.7's chat_template.jinja: "<tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value></tool_call>") ----
+            c("glm47", "Checking.<tool_call>get_weather<arg_key>city</arg_key><arg_value>Beijing</arg_value><arg_key>days</arg_key><arg_value>2</arg_value>"
+                    + "</tool_call><tool_call>get_time</tool_call>", "Checking.", new C("get_weather", "{\"city\": \"Beijing\", \"days\": 2}"),
+                    new C("get_time", "{}")),
+            c("glm47", "<tool_call>get_weather<arg_key>city</arg_key>\\n<arg_value>Oslo</arg_value></tool_call>", "",
+                    new C("get_weather", "{\"city\": \"Oslo\"}")),                                   // a literal "\n" between (vLLM's regex)
+            c("glm47", glm("get_weather", "city", "Oslo"), "", new C("get_weather", "{\"city\": \"Oslo\"}")));     // GLM-4.5's layout too
+
 
     /** A parser for a case, what it released (its finish last) and all the text it read. */
     record Fed(ToolParser parser, List<ToolParser.Delta> deltas, String input) {}
@@ -199,7 +313,7 @@ class ToolParserTest {
     static Fed deltas(Case c, List<String> pieces) {
         boolean harmony = c.parser().equals("openai");
         ReasoningParser r = harmony ? ReasoningParser.named("gpt_oss").start("", Map.of()) : null;
-        ToolParser p = ToolParser.named(c.parser()).start(r);
+        ToolParser p = ToolParser.named(c.parser()).start(r, c.parser().startsWith("glm") ? GLM_TOOLS : null);
         List<ToolParser.Delta> ds = new ArrayList<>();
         StringBuilder input = new StringBuilder();
         for (String s : pieces) {
@@ -345,6 +459,35 @@ class ToolParserTest {
         assertEquals(List.of(fragment(0, "rich\"}")), parts(o.add(r.add("rich\"}").content())));
     }
 
+    /**
+     * The new parsers stream as their formats allow: DeepSeek's arguments as written, as they come (V3 after the fence
+     * line); GLM's header with the name, then each pair as it closes (the brace with the end tag). A GLM key that comes
+     * again overrides its earlier value in vLLM's dict: the whole reply has the dict, a stream that sent the first value
+     * closes what it sent.
+     */
+    @Test
+    void deepSeekAndGlmArgumentsStreamAsTheModelWritesThem() {
+        ToolParser d = ToolParser.named("deepseek_v3").start(null);
+        assertEquals(new ToolParser.Delta("Hi", List.of()), d.add("Hi<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```js"));
+        assertEquals(List.of(header(0, "get_weather"), fragment(0, "{\"city\": \"Os")), parts(d.add("on\n{\"city\": \"Os")));
+        assertEquals(List.of(fragment(0, "lo\"}")), parts(d.add("lo\"}\n```<｜tool▁call▁end｜>")));
+        ToolParser d31 = ToolParser.named("deepseek_v31").start(null);
+        assertEquals(List.of(header(0, "f"), fragment(0, "{\"a\": 1}")), parts(d31.add("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{\"a\": 1}<｜tool▁call")));
+        assertEquals(new ToolParser.Delta("", List.of()), d31.add("▁end｜>"));           // the end tag's beginning waited
+
+        ToolParser g = ToolParser.named("glm45").start(null, GLM_TOOLS);
+        assertEquals(List.of(header(0, "get_weather")), parts(g.add("\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Be")));
+        assertEquals(List.of(fragment(0, "{\"city\": \"Beijing\"")), parts(g.add("ijing</arg_value>\n<arg_key>days</arg_key>\n<arg_value>2</arg")));
+        assertEquals(List.of(fragment(0, ", \"days\": 2")), parts(g.add("_value>\n")));
+        assertEquals(new ToolParser.Delta("", List.of()), g.add("<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n"));   // changes what went out
+        assertEquals(List.of(fragment(0, "}")), parts(g.add("</tool_call>")));
+        g.finish();
+        assertEquals("{\"city\": \"Beijing\", \"days\": 2}", g.calls().get(0).arguments());
+        ToolParser.Whole whole = g.whole("", g.content(), g.calls());
+        assertEquals("{\"city\": \"Oslo\", \"days\": 2}", whole.calls().get(0).arguments(), "vLLM's dict: the later value in the first key's place");
+        assertEquals("", whole.content());
+    }
+
     @Test
     void idsAreVllmsAndMistralsShape() {
         ToolParser hp = ToolParser.named("hermes").start(null);
@@ -358,7 +501,8 @@ class ToolParserTest {
     @Test
     void anUnknownNameListsTheParsersAndOpenaiNeedsHarmony() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ToolParser.named("qwen"));
-        assertEquals("unknown tool-call parser 'qwen'; the parsers are: hermes, llama3_json, llama4_json, mistral, openai", e.getMessage());
+        assertEquals("unknown tool-call parser 'qwen'; the parsers are: hermes, llama3_json, llama4_json, mistral, openai, deepseek_v3, deepseek_v31, "
+                + "glm45, glm47", e.getMessage());
         assertEquals("llama3_json", ToolParser.named("llama4_json").name());
         assertThrows(IllegalStateException.class, () -> ToolParser.named("openai").start(ReasoningParser.named("qwen3").start("", Map.of())));
     }
