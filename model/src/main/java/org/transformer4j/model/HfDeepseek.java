@@ -190,9 +190,9 @@ final class HfDeepseek {
     /**
      * The folder's model; {@code head} false leaves the output matrix out. Made as they load (one layer's at a time): q's
      * rows per head as [pe | nope] (V3 with rope_interleave and V2, whose rotary turns the pairs (2i, 2i + 1), with the pe rows
-     * in rotate_half's order [0, 2, … ; 1, 3, …]: the same order on q and k leaves every q·k); the fused [K ; V] over
-     * [RMSNorm(c) ; k_pe] (K's pe rows the identity on k_pe in that order, its nope rows kv_b_proj's over c; V's rows kv_b_proj's
-     * v rows then zeros); o_proj with zero columns at each head's padding. Layers past num_hidden_layers (V3's
+     * in rotate_half's order [0, 2, … ; 1, 3, …]: the same order on q and k leaves every q·k); kv_a_proj_with_mqa's rows as
+     * [k_pe (that order) ; c] ({@link #kvARows}); the fused [K ; V] over the latent [k_pe ; RMSNorm(c)] (K's pe rows the
+     * identity on k_pe, its nope rows kv_b_proj's over c; V's rows kv_b_proj's v rows then zeros); o_proj with zero columns at each head's padding. Layers past num_hidden_layers (V3's
      * multi-token-prediction layer) are left alone, as transformers leaves them. FP8 folders (DeepSeek-V3's block-scaled
      * layout) are dequantized as they load; LoRA adapters merged at load are refused (serve them per request: also refused
      * for MLA, whose projections are not q_proj / k_proj / v_proj).

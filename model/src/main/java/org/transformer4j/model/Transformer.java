@@ -1541,8 +1541,8 @@ public final class Transformer {
 
     /**
      * DeepSeek's multi-head latent attention as this library runs it ({@link TransformerConfig.Mla}, {@link Weights.Mla}):
-     * q = q_b(RMSNorm(q_a(x))) or q_proj(x); [c ; k_pe] = kv_a(x) with RMSNorm over c in place (k_pe as it is); then K and V
-     * from [RMSNorm(c) ; k_pe] through the fused [K ; V] rows, every head's k_pe copied by its identity rows (exact: one
+     * q = q_b(RMSNorm(q_a(x))) or q_proj(x); the latent [k_pe ; c] = kv_a(x) (its rows so laid at load) with RMSNorm over c in
+     * place (k_pe as it is); then K and V from [k_pe ; RMSNorm(c)] through the fused [K ; V] rows, every head's k_pe copied by its identity rows (exact: one
      * product by 1 in fp32). Each head's q and k are [pe | nope]; the caller rotates the pe dims as any RoPE model's.
      */
     private Tensor[] projectMla(Scratch s, Weights.Attention w, Tensor in, boolean views) {

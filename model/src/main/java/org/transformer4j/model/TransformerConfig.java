@@ -198,7 +198,9 @@ public record TransformerConfig(
      * multi-head attention of head size {@code headSize} = nopeDim + ropeDim over K and V that it materializes: each head's
      * q and k are laid [pe | nope] (the same order on both, so every q·k is the model's), the pe part turned by RoPE over
      * its first ropeDim dims, and v is padded with zeros to the head size (the output projection's extra columns are zero),
-     * as transformers' flash path pads it. {@code normEps}: the two latent RMSNorms' epsilon (1e-6 in transformers).
+     * as transformers' flash path pads it; where the backend runs a head of ropeDim + kvLoraRank, the KV cache holds the
+     * latent rows instead and cached passes attend there absorbed (Transformer's latentMla). {@code normEps}: the two latent
+     * RMSNorms' epsilon (1e-6 in transformers).
      */
     public record Mla(int qLoraRank, int kvLoraRank, int nopeDim, int ropeDim, int vDim, float normEps) {}
 
