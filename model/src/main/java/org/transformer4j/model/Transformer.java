@@ -1575,8 +1575,14 @@ public final class Transformer {
     /** MLA's latent row width: ropeDim + kvLoraRank (576 for DeepSeek-V2 / V3). */
     static int latentWidth(TransformerConfig c) { return c.mla().ropeDim() + c.mla().kvLoraRank(); }
 
-    /** Whether {@code backend}'s attention ops run a latent row of {@code width} as a head (a multiple of 8 up to their largest). */
-    static boolean latentRuns(Backend backend, int width) { return width % 8 == 0 && width <= backend.maxHeadSize(); }
+    /**
+     * Whether MLA keeps a latent cache on {@code backend}: its attention ops run a latent row of {@code width} as a head (a
+     * multiple of 8 up to their largest), unless {@code -Dt4j.mla.latent=false} asks for the materialized cache (a prefill-heavy
+     * load: on the CPU the absorbed prefill attends over 576-wide rows, about 2.5× the time of the materialized one).
+     */
+    static boolean latentRuns(Backend backend, int width) {
+        return width % 8 == 0 && width <= backend.maxHeadSize() && !"false".equalsIgnoreCase(System.getProperty("t4j.mla.latent"));
+    }
 
     /**
      * MLA attending over a latent cache ({@link #latentMla}), vLLM's absorbed form: the latent row [k_pe ; RMSNorm(c)], its
