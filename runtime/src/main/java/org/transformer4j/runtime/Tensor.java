@@ -343,9 +343,28 @@ public final class Tensor implements AutoCloseable {
             forEachOffset(r - 1, off -> MemorySegment.copy(seg, F32, off * 4, out, row * k[0]++, row));
             return out;
         }
+        if (halfRows(r)) {
+            // 16-bit rows of unit stride (a contiguous BF16 / F16 tensor, a column slice of one): one bulk read a row,
+            // each value decoded as readFloat decodes it
+            int row = (int) shape[r - 1];
+            short[] buf = new short[row];
+            boolean bf16 = dtype == DType.BF16;
+            int[] k = {0};
+            forEachOffset(r - 1, off -> {
+                MemorySegment.copy(seg, I16, off * 2, buf, 0, row);
+                int o = row * k[0]++;
+                for (int j = 0; j < row; j++) out[o + j] = bf16 ? Half.bf16ToFloat(buf[j]) : Half.f16ToFloat(buf[j]);
+            });
+            return out;
+        }
         int[] i = {0};
         forEachOffset(off -> out[i[0]++] = readFloat(seg, off));
         return out;
+    }
+
+    /** Whether this 16-bit float tensor of rank r ≥ 1 has a last dimension of unit stride (rows read or written in bulk). */
+    private boolean halfRows(int r) {
+        return (dtype == DType.BF16 || dtype == DType.F16) && r >= 1 && (strides[r - 1] == 1 || shape[r - 1] == 1);
     }
 
     /** All elements of an I32 or I64 tensor, row-major, as ints (host tensors only). */
@@ -367,6 +386,19 @@ public final class Tensor implements AutoCloseable {
         }
         if (dtype == DType.F32 && isContiguous()) {
             MemorySegment.copy(data, 0, seg, F32, 0, data.length);
+            return this;
+        }
+        int r = shape.length;
+        if (halfRows(r)) {                                             // 16-bit rows: each value rounded as writeFloat rounds it
+            int row = (int) shape[r - 1];
+            short[] buf = new short[row];
+            boolean bf16 = dtype == DType.BF16;
+            int[] k = {0};
+            forEachOffset(r - 1, off -> {
+                int o = row * k[0]++;
+                for (int j = 0; j < row; j++) buf[j] = bf16 ? Half.floatToBf16(data[o + j]) : Half.floatToF16(data[o + j]);
+                MemorySegment.copy(buf, 0, seg, I16, off * 2, row);
+            });
             return this;
         }
         int[] i = {0};

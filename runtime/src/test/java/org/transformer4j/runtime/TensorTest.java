@@ -232,4 +232,47 @@ class TensorTest {
     private static void leaveUnclosed() {
         Tensor.empty(DType.F32, 16).fill(1f);
     }
+
+    /**
+     * 16-bit tensors read and written a row at a time (contiguous, a column slice, a batch of column slices) hold exactly what
+     * element-by-element reads and writes give: each value decoded by Half's bf16ToFloat / f16ToFloat and rounded by its
+     * floatToBf16 / floatToF16; a transposed view (no unit-stride rows) takes the element path and agrees too.
+     */
+    @Test
+    void halfRowsReadAndWriteAsElementsDo() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(4);
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {
+            try (Tensor t = Tensor.empty(dt, 3, 5, 12)) {
+                float[] vals = new float[3 * 5 * 12];
+                for (int i = 0; i < vals.length; i++) vals[i] = (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-12, 12)));
+                vals[7] = Float.NaN;
+                vals[8] = -0f;
+                Tensor[] views = {t, t.slice(2, 3, 10), t.slice(1, 1, 4).slice(2, 0, 5), t.view(15, 12).transpose(0, 1)};
+                for (Tensor v : views) {
+                    int n = (int) v.numel();
+                    float[] data = java.util.Arrays.copyOf(vals, n);
+                    v.copyFrom(data);
+                    long[] idx = new long[v.rank()];
+                    for (int e = 0; e < n; e++) {                                     // row-major over v's own shape
+                        long rest = e;
+                        for (int d = v.rank() - 1; d >= 0; d--) {
+                            idx[d] = rest % v.shape(d);
+                            rest /= v.shape(d);
+                        }
+                        float want = dt == DType.BF16 ? Half.bf16ToFloat(Half.floatToBf16(data[e])) : Half.f16ToFloat(Half.floatToF16(data[e]));
+                        assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(v.getFloat(idx)), dt + " " + v + " element " + e);
+                    }
+                    float[] back = v.toFloatArray();
+                    for (int e = 0; e < n; e++) {
+                        long rest = e;
+                        for (int d = v.rank() - 1; d >= 0; d--) {
+                            idx[d] = rest % v.shape(d);
+                            rest /= v.shape(d);
+                        }
+                        assertEquals(Float.floatToIntBits(v.getFloat(idx)), Float.floatToIntBits(back[e]), dt + " " + v + " read " + e);
+                    }
+                }
+            }
+        }
+    }
 }
