@@ -1578,7 +1578,7 @@ public final class Transformer {
     /**
      * Whether MLA keeps a latent cache on {@code backend}: its attention ops run a latent row of {@code width} as a head (a
      * multiple of 8 up to their largest), unless {@code -Dt4j.mla.latent=false} asks for the materialized cache (a prefill-heavy
-     * load: on the CPU the absorbed prefill attends over 576-wide rows, about 2.5× the time of the materialized one).
+     * load: on the CPU the absorbed prefill attends over 576-wide rows, up to 3.5× the time of the materialized one).
      */
     static boolean latentRuns(Backend backend, int width) {
         return width % 8 == 0 && width <= backend.maxHeadSize() && !"false".equalsIgnoreCase(System.getProperty("t4j.mla.latent"));
