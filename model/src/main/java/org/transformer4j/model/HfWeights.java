@@ -448,8 +448,6 @@ final class HfWeights {
 
             @Override public Tensor vectorF32(String name, int n) { return take(name, DType.F32, n); }
 
-            @Override public Tensor matrixF32(String name, int out, int in) { return take(name, DType.F32, out, in); }
-
             @Override
             public org.transformer4j.runtime.Mxfp4 mxfp4(String name, int groups, int rows, int cols) {
                 if (!parts.containsKey(name + ".blocks")) return null;

@@ -700,8 +700,11 @@ public final class Weights implements AutoCloseable {
         /** DeepSeek-V3's router correction bias (E), F32 in every compute dtype (the router takes it so). */
         default Tensor vectorF32(String name, int n) { return sinks(name, n); }
 
-        /** An fp32 router's matrix (out, in), F32 in every compute dtype ({@link TransformerConfig.Routing#fp32Logits}). */
-        Tensor matrixF32(String name, int out, int in);
+        /**
+         * An fp32 router's matrix (out, in), F32 in every compute dtype ({@link TransformerConfig.Routing#fp32Logits}): taken as
+         * a T5 table is, an F32 matrix whatever the weights' dtype.
+         */
+        default Tensor matrixF32(String name, int out, int in) { return biasTable(name, out, in); }
 
         /**
          * MLA's fused [K ; V] (2·NH·HS, ropeDim + kvLoraRank) over the latent [k_pe ; c]: a loader's is built from kv_b_proj
@@ -823,9 +826,6 @@ public final class Weights implements AutoCloseable {
 
         @Override
         public Tensor vectorF32(String name, int n) { return vector(name, n, 0f, 0.1f); }
-
-        @Override
-        public Tensor matrixF32(String name, int out, int in) { return matrix(name, out, in); }
 
         /** Random, in a real MLA's form (see {@link Source#mlaKv}): the pe rows the identity on k_pe, the others zero there. */
         @Override

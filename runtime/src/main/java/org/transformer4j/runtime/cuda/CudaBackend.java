@@ -763,9 +763,9 @@ public final class CudaBackend implements Backend {
         return Math.max(1, Math.min(wanted, byLength));
     }
 
-    /** The attention kernels' head sizes (multiples of 8 to 256); the ops take larger ones for the CPU backend. */
-    private static void requireKernelHeadSize(long hs, Tensor q) {
-        if (!DecodeOp.supportsHeadSize(hs)) {
+    /** The attention kernels' head sizes (multiples of 8, validated, to {@link #maxHeadSize}); the ops take larger ones for the CPU backend. */
+    private void requireKernelHeadSize(long hs, Tensor q) {
+        if (hs > maxHeadSize()) {
             throw new IllegalArgumentException("head size " + hs + " of q " + q.shapeString() + " has no CUDA kernel (multiples of 8"
                     + " from 8 to 256; the CPU backend runs up to " + AttentionOp.MAX_HEAD_SIZE + ")");
         }
