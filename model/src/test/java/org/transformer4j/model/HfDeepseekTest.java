@@ -381,13 +381,9 @@ class HfDeepseekTest {
     /** kimi_k2 runs DeepSeek-V3's remote code: other architectures, routers or scorings are refused by name. */
     @Test
     void kimiK2FoldersDeepseekV3DoesNotRunAreRefusedByName() throws Exception {
-        CheckpointException e = assertThrows(CheckpointException.class,
-                () -> read(KIMI_K2.replace("[\"DeepseekV3ForCausalLM\"]", "[\"KimiK2ForCausalLM\"]")));
-        assertTrue(e.getMessage().contains("architectures [DeepseekV3ForCausalLM], not [KimiK2ForCausalLM]"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(KIMI_K2.replace("\"topk_method\": \"noaux_tc\"", "\"topk_method\": \"greedy\"")));
-        assertTrue(e.getMessage().contains("topk_method 'greedy' is not supported for kimi_k2"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(KIMI_K2.replace("\"scoring_func\": \"sigmoid\"", "\"scoring_func\": \"softmax\"")));
-        assertTrue(e.getMessage().contains("scoring_func 'softmax' is not supported for kimi_k2"), e.getMessage());
+        refused(KIMI_K2, "[\"DeepseekV3ForCausalLM\"]", "[\"KimiK2ForCausalLM\"]", "architectures [DeepseekV3ForCausalLM], not [KimiK2ForCausalLM]");
+        refused(KIMI_K2, "\"topk_method\": \"noaux_tc\"", "\"topk_method\": \"greedy\"", "topk_method 'greedy' is not supported for kimi_k2");
+        refused(KIMI_K2, "\"scoring_func\": \"sigmoid\"", "\"scoring_func\": \"softmax\"", "scoring_func 'softmax' is not supported for kimi_k2");
     }
 
     /** The deepseek-v3 reference folder re-typed as kimi_k2 (Kimi-K2's config keys) loads to the same logits, bit for bit. */
@@ -482,18 +478,12 @@ class HfDeepseekTest {
 
     @Test
     void whatIsNotImplementedIsRefusedByName() throws Exception {
-        CheckpointException e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"num_key_value_heads\": 16", "\"num_key_value_heads\": 8")));
-        assertTrue(e.getMessage().contains("num_key_value_heads 8"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"attention_bias\": false", "\"attention_bias\": true")));
-        assertTrue(e.getMessage().contains("attention_bias"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"moe_layer_freq\": 1", "\"moe_layer_freq\": 2")));
-        assertTrue(e.getMessage().contains("moe_layer_freq 2"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"topk_method\": \"greedy\"", "\"topk_method\": \"noaux_tc\"")));
-        assertTrue(e.getMessage().contains("topk_method 'noaux_tc'"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"v_head_dim\": 128", "\"v_head_dim\": 256")));
-        assertTrue(e.getMessage().contains("v_head_dim 256"), e.getMessage());
-        e = assertThrows(CheckpointException.class, () -> read(V2_LITE.replace("\"num_experts_per_tok\": 6,", "")));
-        assertTrue(e.getMessage().contains("num_experts_per_tok"), e.getMessage());
+        refused(V2_LITE, "\"num_key_value_heads\": 16", "\"num_key_value_heads\": 8", "num_key_value_heads 8");
+        refused(V2_LITE, "\"attention_bias\": false", "\"attention_bias\": true", "attention_bias");
+        refused(V2_LITE, "\"moe_layer_freq\": 1", "\"moe_layer_freq\": 2", "moe_layer_freq 2");
+        refused(V2_LITE, "\"topk_method\": \"greedy\"", "\"topk_method\": \"noaux_tc\"", "topk_method 'noaux_tc'");
+        refused(V2_LITE, "\"v_head_dim\": 128", "\"v_head_dim\": 256", "v_head_dim 256");
+        refused(V2_LITE, "\"num_experts_per_tok\": 6,", "", "num_experts_per_tok");
     }
 
     /** first_k_dense_replace 0 (DeepseekV2Config's default) makes every layer sparse; a negative count is refused by name. */
@@ -502,9 +492,14 @@ class HfDeepseekTest {
         assertTrue(V2_LITE.contains("\"first_k_dense_replace\": 1,"));
         TransformerConfig c = read(V2_LITE.replace("\"first_k_dense_replace\": 1,", "\"first_k_dense_replace\": 0,"));
         assertEquals(List.of(), c.moe().denseLayers());
-        CheckpointException e = assertThrows(CheckpointException.class,
-                () -> read(V2_LITE.replace("\"first_k_dense_replace\": 1,", "\"first_k_dense_replace\": -1,")));
-        assertTrue(e.getMessage().contains("first_k_dense_replace"), e.getMessage());
+        refused(V2_LITE, "\"first_k_dense_replace\": 1,", "\"first_k_dense_replace\": -1,", "first_k_dense_replace");
+    }
+
+    /** {@code base} with {@code from} (which it holds) replaced by {@code to} is refused with a message holding {@code message}. */
+    private void refused(String base, String from, String to, String message) {
+        assertTrue(base.contains(from), "the config holds " + from);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> read(base.replace(from, to)));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 
     /** A tiny MLA config: 2 heads of nope 3 + rope 4 (HS 7), v 2, kv latent 5 (the loader's surgery checked element by element). */
