@@ -34,8 +34,9 @@ extern "C" {
  * library whose version differs from the one its bindings were written for. A rule relaxed within
  * a layout keeps the version: 18 also took t4j_moe_route's correction_bias with softmax scoring
  * (ERNIE 4.5), which it first refused; 19 added the activation code T4J_ACT_RELU2; 20 renamed
- * t4j_gather_rows_params.reserved to widen and took rows NULL (identity). */
-#define T4J_ABI_VERSION 20
+ * t4j_gather_rows_params.reserved to widen and took rows NULL (identity); 21 added t4j_linear_params' b_zero,
+ * b_gate_zero, b_gidx, b_group_size and b_groups for b_format T4J_WEIGHTS_INT4. */
+#define T4J_ABI_VERSION 21
 
 /* ---- status codes ------------------------------------------------------------------------- */
 #define T4J_SUCCESS                  0
@@ -160,7 +161,8 @@ typedef struct t4j_linear_params {
     int64_t k;
     int64_t batch;              /* >= 1 */
     int64_t lda;                /* elements between rows of A (>= K) */
-    int64_t ldb;                /* elements between rows of B and of b_gate (>= N, or >= K when trans_b) */
+    int64_t ldb;                /* elements between rows of B and of b_gate (>= N, or >= K when trans_b; INT4: words
+                                   between the code rows and elements between the scales' and zero points' rows, >= N) */
     int64_t ldc;                /* >= N */
     int64_t ld_residual;        /* >= N */
     int64_t stride_a;           /* elements between batch items; 0 broadcasts */
@@ -199,15 +201,34 @@ typedef struct t4j_linear_params {
        b_scale (E8M0; 255 is 2^128, as transformers' torch.ldexp takes it, not NaN). Every value is exact in BF16: the
        smallest, 0.5·2^−127, is a BF16 subnormal, and a value overflows to ±inf exactly where code·2^(s−127) exceeds
        the fp32 range. b (and b_gate) 8-byte aligned; b_gate_scale like b_scale, set exactly when gated. */
-    const void* b_scale;          /* ABI 13: U8 E8M0 scales of b with T4J_WEIGHTS_MXFP4, else NULL */
-    const void* b_gate_scale;     /* ABI 13: the gate's, gated MXFP4 only, else NULL */
-    int32_t b_format;             /* ABI 13: T4J_WEIGHTS_DENSE (0: b is dtype) or T4J_WEIGHTS_MXFP4 */
+    const void* b_scale;          /* ABI 13: U8 E8M0 scales of b with T4J_WEIGHTS_MXFP4; ABI 21: F16 scales with
+                                     T4J_WEIGHTS_INT4; else NULL */
+    const void* b_gate_scale;     /* ABI 13: the gate's, gated MXFP4 / INT4 only, else NULL */
+    int32_t b_format;             /* ABI 13: T4J_WEIGHTS_DENSE (0: b is dtype), T4J_WEIGHTS_MXFP4 or (ABI 21)
+                                     T4J_WEIGHTS_INT4 */
     int32_t reserved2;            /* 0 */
+    /* ABI 21, b_format T4J_WEIGHTS_INT4: group-wise affine 4-bit weights as GPTQ packs them (AWQ's and GPTQ's 4-bit
+       checkpoints, repacked to this layout where AWQ's differs), decoded to dtype in the kernel, never stored dense.
+       Not grouped (group_offsets NULL); F16 or BF16 (dtype); trans_b = 1: op(B) = Wᵀ with W (N, K); K % 8 == 0; the
+       weights shared by every batch item (stride_b 0). Element (n, k) of W: its code q (0..15) is bits 4·(k % 8) ..
+       4·(k % 8) + 3 of the 32-bit word (k / 8)·ldb + n of b (I32, (K/8, ldb): ldb ≥ N words between the code rows);
+       its group i is k / b_group_size (b_gidx NULL; b_group_size > 0 and a multiple of 8) or b_gidx[k] (GPTQ's
+       act-order g_idx; b_group_size 0), clamped into [0, b_groups); its scale s the F16 at i·ldb + n of b_scale, its
+       zero point z the U8 at i·ldb + n of b_zero (the effective zero: GPTQ v1 checkpoints store z − 1). Its value is
+       (q − z)·s rounded once to F16 (as AutoAWQ's and AutoGPTQ's dequantization compute it in half precision), then
+       to dtype (BF16: one more rounding). b and b_gate 4-byte aligned, b_scale and b_gate_scale 2-byte; the gate's
+       codes, scales and zero points (b_gate, b_gate_scale, b_gate_zero) share ldb, b_gidx and the groups. */
+    const void* b_zero;           /* ABI 21: U8 zero points of b with T4J_WEIGHTS_INT4, else NULL */
+    const void* b_gate_zero;      /* ABI 21: the gate's, gated INT4 only, else NULL */
+    const int32_t* b_gidx;        /* ABI 21: (K) device I32 group of each k with T4J_WEIGHTS_INT4, or NULL */
+    int32_t b_group_size;         /* ABI 21: k's per group with T4J_WEIGHTS_INT4 and no b_gidx, else 0 */
+    int32_t b_groups;             /* ABI 21: rows of b_scale and b_zero with T4J_WEIGHTS_INT4 (≥ 1), else 0 */
 } t4j_linear_params;
 
 /* t4j_linear_params.b_format (ABI 13) */
 #define T4J_WEIGHTS_DENSE 0
 #define T4J_WEIGHTS_MXFP4 1
+#define T4J_WEIGHTS_INT4 2 /* ABI 21 */
 
 T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream);
 

@@ -25,6 +25,11 @@
 // synchronous, so a B slice's latency is not hidden behind math as A's is (a faster version: cp.async the packed
 // bytes and scales into their own ring, a quarter of the dense tile's bytes, and decode a stage ahead; or feed the
 // decoded registers straight to the mma fragments).
+// INT4 (ABI 21, b_format; not grouped, F16/BF16, trans_b): B and b_gate hold GPTQ's packed 4-bit codes, (K/8, ldb)
+// 32-bit words of 8 consecutive k each, with F16 scales and U8 zero points per (group, n) (int4.cuh). A kBK slice of a
+// B row is 4 words (one per 8 k, ldb words apart); a thread decodes one word of one row into 8 values of T and stores
+// them into the stage's B tile with one 16-byte store, as the MXFP4 path does (synchronous loads, the same barriers).
+// Consecutive threads take consecutive rows n, so the words, scales and zero points they read are consecutive.
 // Rows of shared memory are padded by 8 elements (16 bytes) so that the 8 row addresses of an
 // ldmatrix fall in distinct bank groups.
 // Where a matrix's rows or base are not 8-element aligned (K % 8 != 0 for A, ...), that matrix is
@@ -38,6 +43,7 @@
 #include "../common/dtype.cuh"
 #include "epilogue.cuh"
 #include "linear_config.h"
+#include "int4.cuh"
 #include "mxfp4.cuh"
 
 namespace t4j {
@@ -189,10 +195,39 @@ __device__ __forceinline__ void load_tile_mxfp4(__nv_bfloat16* sb0, int b_elems,
     }
 }
 
-template <typename T, typename CFG, bool GATED, bool TRANS_B, bool GROUPED = false, bool MXFP4 = false>
+// Decodes the INT4 slice kt (k = kt·kBK .. +kBK) of the BN rows from n0 of W (and of the gate's when GATED) into sb0
+// (product 0) and sb0 + b_elems (product 1), rows of kBK + kPad elements; rows past n and k past K are zeros.
+template <typename T, int BN, int PRODUCTS, int THREADS>
+__device__ __forceinline__ void load_tile_int4(T* sb0, int b_elems, const t4j_linear_params& p, int64_t n0, int64_t kt) {
+    constexpr int kWords = kBK / 8;  // words of one row's slice
+    constexpr int kChunks = PRODUCTS * BN * kWords;
+    static_assert(kChunks % THREADS == 0, "the B tile's words must split evenly over the block");
+#pragma unroll
+    for (int i = 0; i < kChunks / THREADS; i++) {
+        const int chunk = threadIdx.x + i * THREADS;
+        const int q = chunk / (BN * kWords);
+        const int j = (chunk % (BN * kWords)) / BN;
+        const int r = chunk % BN;  // consecutive threads: consecutive rows n
+        const int64_t n = n0 + r;
+        const int64_t k = kt * kBK + j * 8;
+        uint32_t w[4] = {};
+        if (n < p.n && k < p.k) {
+            const Int4Matrix mat{static_cast<const uint32_t*>(q == 0 ? p.b : p.b_gate),
+                                 static_cast<const __half*>(q == 0 ? p.b_scale : p.b_gate_scale),
+                                 static_cast<const uint8_t*>(q == 0 ? p.b_zero : p.b_gate_zero), p.b_gidx, p.ldb,
+                                 p.b_group_size, p.b_groups};
+            int4_decode8<T>(mat, n, k, w);
+        }
+        uint4* d = reinterpret_cast<uint4*>(sb0 + q * b_elems + r * (kBK + kPad) + j * 8);  // 16-byte aligned
+        d[0] = make_uint4(w[0], w[1], w[2], w[3]);
+    }
+}
+
+template <typename T, typename CFG, bool GATED, bool TRANS_B, bool GROUPED = false, bool MXFP4 = false, bool INT4 = false>
 __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t vec_a, int32_t vec_b, int32_t split) {
     using TL = Tile<CFG, GATED>;
     static_assert(!MXFP4 || (GROUPED && TRANS_B && std::is_same_v<T, __nv_bfloat16>), "MXFP4: grouped BF16 (N, K) weights");
+    static_assert(!INT4 || (!GROUPED && !MXFP4 && TRANS_B), "INT4: plain (N, K) weights");
     constexpr int BM = TL::BM;
     constexpr int BN = TL::BN;
     constexpr int THREADS = CFG::THREADS;
@@ -222,8 +257,9 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
     }
     const T* A = static_cast<const T*>(p.a) + (GROUPED ? row_lo * p.lda : batch * p.stride_a);      // (M, K)
     // (K, N) | (N, K); MXFP4 reads p.b and p.b_gate as bytes instead (load_tile_mxfp4)
-    const T* B0 = MXFP4 ? nullptr : static_cast<const T*>(p.b) + batch * p.stride_b;
-    const T* B1 = GATED && !MXFP4 ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;  // like B0
+    // INT4 reads them as packed words (load_tile_int4), shared by every batch item
+    const T* B0 = MXFP4 || INT4 ? nullptr : static_cast<const T*>(p.b) + batch * p.stride_b;
+    const T* B1 = GATED && !MXFP4 && !INT4 ? static_cast<const T*>(p.b_gate) + batch * p.stride_b : nullptr;  // like B0
 
     const int warp = threadIdx.x >> 5;
     const int lane = threadIdx.x & 31;
@@ -246,6 +282,10 @@ __device__ __forceinline__ void linear_block(const t4j_linear_params& p, int32_t
         load_tile<BM, kBK, THREADS>(sa, A, p.lda, M, p.k, m0, kt * kBK, vec_a != 0);
         if constexpr (MXFP4) {
             load_tile_mxfp4<BN, TL::PRODUCTS, THREADS>(sa + kAElems, kBElems, p, batch, n0, kt);
+            return;
+        }
+        if constexpr (INT4) {
+            load_tile_int4<T, BN, TL::PRODUCTS, THREADS>(sa + kAElems, kBElems, p, n0, kt);
             return;
         }
 #pragma unroll

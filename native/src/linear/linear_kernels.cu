@@ -54,6 +54,19 @@ T4J_LINEAR_GROUPED_KERNELS(bf16, __nv_bfloat16)
 T4J_LINEAR_MXFP4_KERNEL(t4j_linear_bf16_grouped_mxfp4_nt_64, false)
 T4J_LINEAR_MXFP4_KERNEL(t4j_linear_bf16_grouped_mxfp4_gated_nt_64, true)
 
+// INT4 weights (ABI 21, b_format): AWQ's and GPTQ's 4-bit projections, (N, K) as GPTQ packs them, F16 or BF16
+// activations; 64-row tiles with split-K, which decode (M of a few rows) needs to fill the GPU with N / 64 tiles.
+#define T4J_LINEAR_INT4_KERNEL(NAME, T, GATED)                                                                \
+    extern "C" __global__ void __launch_bounds__(t4j::linear::Small::THREADS, t4j::linear::Small::MIN_BLOCKS) NAME( \
+        const t4j_linear_params p, int32_t vec_a, int32_t vec_b, int32_t split) {                           \
+        t4j::linear::linear_block<T, t4j::linear::Small, GATED, true, false, false, true>(p, vec_a, vec_b, split); \
+    }
+
+T4J_LINEAR_INT4_KERNEL(t4j_linear_f16_int4_nt_64, __half, false)
+T4J_LINEAR_INT4_KERNEL(t4j_linear_f16_int4_gated_nt_64, __half, true)
+T4J_LINEAR_INT4_KERNEL(t4j_linear_bf16_int4_nt_64, __nv_bfloat16, false)
+T4J_LINEAR_INT4_KERNEL(t4j_linear_bf16_int4_gated_nt_64, __nv_bfloat16, true)
+
 #define T4J_LINEAR_F32_GROUPED_KERNEL(NAME, GATED, TRANS_B)                                               \
     extern "C" __global__ void __launch_bounds__(t4j::linear::kF32Threads) NAME(const t4j_linear_params p) { \
         t4j::linear::linear_f32_grouped_block<GATED, TRANS_B>(p);                                          \

@@ -38,7 +38,8 @@ Plan plan_for(const t4j_linear_params* p, int sms) {
     const int64_t large_blocks = ((p->m + large.bm - 1) / large.bm) * ((p->n + large.bn - 1) / large.bn) * p->batch;
     // Large tiles when they fill the GPU at least once over; small ones otherwise (T = 128 makes a
     // single row of 128-row tiles). One wave is a guess until measured on a GPU.
-    pl.large = large_blocks >= sms;
+    // INT4 weights (ABI 21) have small-tile instances only.
+    pl.large = large_blocks >= sms && p->b_format != T4J_WEIGHTS_INT4;
     pl.tile = pl.large ? large : tile_shape(false, gated);
     pl.m_tiles = (p->m + pl.tile.bm - 1) / pl.tile.bm;
     pl.n_tiles = (p->n + pl.tile.bn - 1) / pl.tile.bn;
@@ -93,7 +94,9 @@ const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, act_limit),  T4J_FIELD(t4j_linear_params, group_offsets),
     T4J_FIELD(t4j_linear_params, stride_bias),     T4J_FIELD(t4j_linear_params, b_scale),
     T4J_FIELD(t4j_linear_params, b_gate_scale),    T4J_FIELD(t4j_linear_params, b_format),
-    T4J_FIELD(t4j_linear_params, reserved2),
+    T4J_FIELD(t4j_linear_params, reserved2),      T4J_FIELD(t4j_linear_params, b_zero),
+    T4J_FIELD(t4j_linear_params, b_gate_zero),    T4J_FIELD(t4j_linear_params, b_gidx),
+    T4J_FIELD(t4j_linear_params, b_group_size),   T4J_FIELD(t4j_linear_params, b_groups),
 };
 const t4j::StructRegistration kLinearLayout("t4j_linear_params", sizeof(t4j_linear_params), kLinearFields,
                                           sizeof(kLinearFields) / sizeof(kLinearFields[0]));
@@ -118,9 +121,32 @@ uint32_t threads_for(int64_t cols) {
     return t;
 }
 
-// MXFP4 weights (ABI 13, b_format): what the two MXFP4 instances can read, checked before any launch (and before the
-// empty problem's early success, so a malformed struct fails the same way at every size).
-bool valid_mxfp4(const t4j_linear_params* p) {
+// INT4 weights (ABI 21, b_format): what the four INT4 instances can read (t4j.h), checked before any launch.
+bool valid_int4(const t4j_linear_params* p) {
+    const bool gated = p->gated == 1;
+    if (p->group_offsets != nullptr || p->dtype == T4J_DTYPE_F32 || p->trans_b != 1 || p->stride_b != 0) return false;
+    if (p->b_scale == nullptr || p->b_zero == nullptr) return false;
+    if (gated != (p->b_gate_scale != nullptr) || gated != (p->b_gate_zero != nullptr)) return false;
+    if (p->k % 8 != 0 || p->ldb < p->n || p->b_groups < 1) return false;
+    if (p->b_gidx == nullptr) {
+        if (p->b_group_size <= 0 || p->b_group_size % 8 != 0) return false;  // one group per word
+        if (static_cast<int64_t>(p->b_groups) * p->b_group_size < p->k) return false;  // every k has its group's row
+    } else if (p->b_group_size != 0) {
+        return false;
+    }
+    const uintptr_t words = reinterpret_cast<uintptr_t>(p->b) | (gated ? reinterpret_cast<uintptr_t>(p->b_gate) : 0u);
+    const uintptr_t halves = reinterpret_cast<uintptr_t>(p->b_scale) | (gated ? reinterpret_cast<uintptr_t>(p->b_gate_scale) : 0u);
+    return (words & 3u) == 0 && (halves & 1u) == 0;
+}
+
+// The weights' format (ABI 13, b_format): what the MXFP4 instances (and, ABI 21, the INT4 ones) can read, checked before
+// any launch (and before the empty problem's early success, so a malformed struct fails the same way at every size);
+// the fields of the other formats must be empty.
+bool valid_format(const t4j_linear_params* p) {
+    const bool int4_fields = p->b_zero != nullptr || p->b_gate_zero != nullptr || p->b_gidx != nullptr ||
+                             p->b_group_size != 0 || p->b_groups != 0;
+    if (p->b_format == T4J_WEIGHTS_INT4) return valid_int4(p);
+    if (int4_fields) return false;
     if (p->b_format == T4J_WEIGHTS_DENSE) return p->b_scale == nullptr && p->b_gate_scale == nullptr;
     if (p->b_format != T4J_WEIGHTS_MXFP4) return false;                                  // an unknown format
     const bool gated = p->gated == 1;
@@ -213,10 +239,11 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     if (p->m < 0 || p->n < 0 || p->k < 0 || p->batch < 1) return T4J_ERROR_INVALID_ARGUMENT;
     // Per-group biases (ABI 11): the grouped GEMM's only.
     if (p->stride_bias < 0 || (p->stride_bias != 0 && p->group_offsets == nullptr)) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->lda < p->k || p->ldc < p->n || p->ldb < (trans_b ? p->k : p->n)) return T4J_ERROR_INVALID_ARGUMENT;
+    const bool int4 = p->b_format == T4J_WEIGHTS_INT4;  // ldb: words between code rows, ≥ N (valid_int4)
+    if (p->lda < p->k || p->ldc < p->n || (!int4 && p->ldb < (trans_b ? p->k : p->n))) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->ld_residual < p->n) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->stride_a < 0 || p->stride_b < 0 || p->stride_c < 0 || p->stride_residual < 0) return T4J_ERROR_INVALID_ARGUMENT;
-    if (p->reserved2 != 0 || !valid_mxfp4(p)) return T4J_ERROR_INVALID_ARGUMENT;
+    if (p->reserved2 != 0 || !valid_format(p)) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->group_offsets != nullptr) return linear_grouped(p, stream);
     if (p->batch > 1 && p->stride_c == 0 && p->m > 0 && p->n > 0) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;
@@ -246,11 +273,17 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
         {{{"t4j_linear_f16_nn_128", "t4j_linear_f16_nt_128"}, {"t4j_linear_f16_gated_nn_128", "t4j_linear_f16_gated_nt_128"}},
          {{"t4j_linear_bf16_nn_128", "t4j_linear_bf16_nt_128"}, {"t4j_linear_bf16_gated_nn_128", "t4j_linear_bf16_gated_nt_128"}}},
     };
+    static const char* const kInt4Names[2][2] = {  // [bf16][gated]
+        {"t4j_linear_f16_int4_nt_64", "t4j_linear_f16_int4_gated_nt_64"},
+        {"t4j_linear_bf16_int4_nt_64", "t4j_linear_bf16_int4_gated_nt_64"},
+    };
     t4j::CUfunction f = nullptr;
-    s = t4j::get_kernel(kNames[use_large][p->dtype == T4J_DTYPE_BF16][gated][trans_b], &f);
+    s = t4j::get_kernel(int4 ? kInt4Names[p->dtype == T4J_DTYPE_BF16][gated]
+                             : kNames[use_large][p->dtype == T4J_DTYPE_BF16][gated][trans_b],
+                        &f);
     if (s != T4J_SUCCESS) return s;
     int32_t va = vec_a;
-    int32_t vb = vec_b;
+    int32_t vb = int4 ? 0 : vec_b;  // INT4's packed words are read by the decode, not by cp.async
     int32_t split = pl.split;
     if (split > 1) {
         // Tile counters to zero in stream order before every split launch: a launch aborted

@@ -630,6 +630,243 @@ void mxfp4_suite() {
     run_grouped_mxfp4<false>({33, 40}, 80, 40, 32, T4J_ACT_NONE, false, false, 1.0f, 249, 255, true);
 }
 
+// INT4 weights (ABI 21, b_format): the reference reads GPTQ's packing from its definition (t4j.h: code i of a word is
+// bits 4i .. 4i + 3, k = 8·row + i) and rounds (q − z)·s to F16 and then to T in double arithmetic of its own
+// (round_sig below, not the CUDA conversions the kernel uses): the value AutoAWQ's / AutoGPTQ's half-precision
+// dequantization gives, then the compute dtype's copy.
+// x rounded to nearest-even with `bits` significant bits, subnormals below 2^emin (ulp 2^(emin − bits + 1)), ±inf from
+// the format's overflow threshold `max_finite` + half an ulp on.
+double round_sig(double x, int bits, int emin, double max_finite) {
+    if (x == 0 || !std::isfinite(x)) return x;
+    int e = std::ilogb(x);
+    if (e < emin) e = emin;
+    const double ulp = std::ldexp(1.0, e - bits + 1);
+    const double r = std::nearbyint(x / ulp) * ulp;  // the default rounding mode: to nearest, ties to even
+    return std::abs(r) > max_finite ? std::copysign(INFINITY, x) : r;
+}
+double f16_round(double x) { return round_sig(x, 11, -14, 65504.0); }
+template <typename T>
+double int4_ref(int q, int z, double s) {
+    const double h = f16_round((q - z) * s);
+    return std::is_same_v<T, __half> ? h : round_sig(h, 8, -126, 0x1.fep127);
+}
+
+// Every code under zero points 0..16 and scales from F16's subnormals to its largest through the kernel's decode
+// (int4_decode8: the words it stores into the B tile), bit for bit against int4_ref, infinities included.
+template <typename T>
+void int4_decode_table() {
+    const std::string what = std::string("int4 decode: 16 codes x 17 zeros x scales, bit for bit in ") + name<T>();
+    if (!wanted(what)) return;
+    const float scales[] = {0x1p-24f, 0x1.8p-20f, 0x1.ffcp-15f, 0.001234f, 0.0173f, 0.5f, 1.0f / 3, 7.7f, 1000.5f, 4100.0f, 65504.0f, -0.031f};
+    int bad = 0, inf = 0, subnormal = 0, checked = 0;
+    for (float sf : scales) {
+        const __half sh = __float2half_rn(sf);
+        const double s = __half2float(sh);
+        for (uint32_t z = 0; z <= 16; z++) {
+            for (uint32_t lo = 0; lo < 16; lo += 8) {  // codes lo .. lo + 7 in one word
+                uint32_t word = 0;
+                for (uint32_t i = 0; i < 8; i++) word |= (lo + i) << (4 * i);
+                const uint8_t zb = static_cast<uint8_t>(z);
+                const t4j::linear::Int4Matrix m{&word, &sh, &zb, nullptr, 1, 8, 1};
+                uint32_t out[4];
+                t4j::linear::int4_decode8<T>(m, 0, 0, out);
+                for (int i = 0; i < 8; i++) {
+                    const uint16_t bits = static_cast<uint16_t>(out[i / 2] >> (16 * (i % 2)));
+                    T v;
+                    std::memcpy(&v, &bits, 2);
+                    const double got = to(v), want = int4_ref<T>(static_cast<int>(lo + i), static_cast<int>(z), s);
+                    inf += std::isinf(want);
+                    subnormal += want != 0 && std::abs(want) < (std::is_same_v<T, __half> ? 0x1p-14 : 0x1p-126);
+                    const bool same = got == want && std::signbit(got) == std::signbit(want);
+                    checked++;
+                    bad += !same;
+                    if (!same && bad <= 3) std::printf("  scale %a zero %u code %u: got %a, want %a\n", s, z, lo + i, got, want);
+                }
+            }
+        }
+    }
+    verdict(bad == 0 && inf > 0 && (subnormal > 0 || !std::is_same_v<T, __half>), what,
+            "%d of %d mismatch(es); %d infinite and %d subnormal values met", bad, checked, inf, subnormal);
+}
+
+struct Int4Problem {
+    int64_t m, n, k, batch;
+    int group_size;  // 0: act-order (gidx)
+    int act;
+    bool bias, residual_is_c;
+    int split;
+    bool bad_gidx = false;  // a few g_idx entries out of range (clamped into the groups)
+};
+
+// C = act(alpha·A·Wᵀ + bias) [⊙ gate] [+ C] with W (N, K) in INT4: codes (K/8, ldb = N + 3) words (gated: W and W_gate
+// side by side in one (K/8, 2N + 3) matrix, as a fused [up | gate] keeps them), scales F16 in ±[0.004, 0.06], zero
+// points 0..16; act-order problems draw g_idx as a permutation's groups (GPTQ's desc_act). Rows and the batch share W.
+template <typename T, bool GATED>
+void run_int4(const Int4Problem& g) {
+    const std::string dt = name<T>();
+    static std::vector<std::string> keep;
+    keep.push_back("t4j_linear_" + dt + (GATED ? "_int4_gated_nt_64" : "_int4_nt_64"));
+    const char* kernel = keep.back().c_str();
+    const std::string what = std::string(kernel) + " M" + std::to_string(g.m) + " N" + std::to_string(g.n) + " K" +
+                             std::to_string(g.k) + " batch " + std::to_string(g.batch) + " " + act_name(g.act) +
+                             (g.group_size ? " group " + std::to_string(g.group_size) : std::string(" act-order")) +
+                             (g.bad_gidx ? " bad g_idx" : "") + (g.bias ? " bias" : "") + (g.residual_is_c ? " residual=C" : "") +
+                             " split " + std::to_string(g.split);
+    if (!wanted(what)) return;
+    const int64_t M = g.m, N = g.n, K = g.k, NB = g.batch;
+    const int64_t ldb = (GATED ? 2 * N : N) + 3;
+    const int gs = g.group_size ? g.group_size : 32;
+    const int32_t groups = static_cast<int32_t>((K + gs - 1) / gs);
+    std::vector<uint32_t> codes(K / 8 * ldb);
+    for (auto& w : codes) w = static_cast<uint32_t>(g_rng());
+    std::vector<__half> scales(groups * ldb);
+    std::vector<uint8_t> zeros(groups * ldb);
+    for (auto& sc : scales) {
+        const float mag = std::uniform_real_distribution<float>(0.004f, 0.06f)(g_rng);
+        sc = __float2half_rn(g_rng() % 4 == 0 ? -mag : mag);
+    }
+    for (auto& z : zeros) z = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 16)(g_rng));
+    std::vector<int32_t> gidx;
+    if (!g.group_size) {
+        std::vector<int32_t> perm(K);
+        for (int64_t k = 0; k < K; k++) perm[k] = static_cast<int32_t>(k);
+        std::shuffle(perm.begin(), perm.end(), g_rng);
+        gidx.resize(K);
+        for (int64_t k = 0; k < K; k++) gidx[k] = perm[k] / gs;
+        if (g.bad_gidx) gidx[3] = -5, gidx[K - 1] = groups + 7, gidx[K / 2] = 1 << 30;
+    }
+    auto group_of = [&](int64_t k) -> int64_t {
+        if (g.group_size) return k / g.group_size;
+        return std::clamp<int64_t>(gidx[k], 0, groups - 1);
+    };
+    auto weight = [&](int64_t n, int64_t k) {  // W (or W_gate at column n + N) element (n, k)
+        const int q = static_cast<int>((codes[(k / 8) * ldb + n] >> (4 * (k % 8))) & 15u);
+        const int64_t at = group_of(k) * ldb + n;
+        return int4_ref<T>(q, zeros[at], __half2float(scales[at]));
+    };
+    const int64_t lda = K + 8, ldc = N + 5;
+    std::vector<T> a(NB * M * lda), bias(N), bias_g(N), c(NB * M * ldc, from<T>(NAN));
+    std::vector<double> ae, biase, biasge, rese;
+    fill(a, ae, 1.0f);
+    fill(bias, biase, 1.0f);
+    fill(bias_g, biasge, 1.0f);
+    if (g.residual_is_c) {
+        std::vector<T> r(c.size());
+        fill(r, rese, 1.0f);
+        c = r;
+    }
+    const float alpha = 0.75f;
+    t4j_linear_params p{};
+    p.c = c.data();
+    p.a = a.data();
+    p.b = codes.data();
+    p.b_gate = GATED ? codes.data() + N : nullptr;
+    p.b_scale = scales.data();
+    p.b_gate_scale = GATED ? scales.data() + N : nullptr;
+    p.b_zero = zeros.data();
+    p.b_gate_zero = GATED ? zeros.data() + N : nullptr;
+    p.b_gidx = gidx.empty() ? nullptr : gidx.data();
+    p.b_group_size = g.group_size;
+    p.b_groups = groups;
+    p.b_format = T4J_WEIGHTS_INT4;
+    p.bias = g.bias ? bias.data() : nullptr;
+    p.bias_gate = GATED && g.bias ? bias_g.data() : nullptr;
+    p.residual = g.residual_is_c ? c.data() : nullptr;
+    p.m = M;
+    p.n = N;
+    p.k = K;
+    p.batch = NB;
+    p.lda = lda;
+    p.ldb = ldb;
+    p.ldc = ldc;
+    p.ld_residual = g.residual_is_c ? ldc : 0;
+    p.stride_a = M * lda;
+    p.stride_b = 0;
+    p.stride_c = M * ldc;
+    p.stride_residual = g.residual_is_c ? M * ldc : 0;
+    p.alpha = alpha;
+    p.activation = g.act;
+    p.gated = GATED;
+    p.trans_b = 1;
+    p.dtype = std::is_same_v<T, __half> ? T4J_DTYPE_F16 : T4J_DTYPE_BF16;
+    // Launch as linear_launch.cpp does for INT4: small tiles, vec_b 0, the split's workspace.
+    const t4j::linear::TileShape ts = t4j::linear::tile_shape(false, GATED);
+    const int64_t m_tiles = (M + ts.bm - 1) / ts.bm, n_tiles = (N + ts.bn - 1) / ts.bn;
+    const int split = g.split;
+    std::vector<unsigned char> ws;
+    if (split > 1) {
+        const int64_t counters = t4j::linear::splitk_counter_bytes(m_tiles * n_tiles * NB);
+        ws.assign(static_cast<size_t>(counters + (GATED ? 2 : 1) * NB * split * M * N * 4), 0xff);
+        std::memset(ws.data(), 0, static_cast<size_t>(counters));
+        p.workspace = ws.data();
+        p.workspace_bytes = ws.size();
+    }
+    const int32_t vec_a = (reinterpret_cast<uintptr_t>(p.a) & 15u) == 0 && lda % 8 == 0 && p.stride_a % 8 == 0 && K % 8 == 0;
+    simt::launch(SimtDim3{static_cast<unsigned>(n_tiles), static_cast<unsigned>(m_tiles), static_cast<unsigned>(NB * split)},
+                 ts.threads, [&] { t4j::linear::linear_block<T, t4j::linear::Small, GATED, true, false, false, true>(p, vec_a, 0, split); },
+                 t4j::linear::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, true), kernel);
+    // the dequantized weights once (the reference's own decode), then the float64 GEMM
+    std::vector<double> w(N * K), wg(GATED ? N * K : 0);
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t k = 0; k < K; k++) {
+            w[n * K + k] = weight(n, k);
+            if (GATED) wg[n * K + k] = weight(n + N, k);
+        }
+    const double u = unit_roundoff<T>();
+    double worst = 0;
+    int bad = 0, touched = 0;
+    for (int64_t bi = 0; bi < NB; bi++)
+        for (int64_t i = 0; i < M; i++) {
+            for (int64_t j = 0; j < N; j++) {
+                double y = 0, yg = 0, mag = 0, magg = 0;
+                for (int64_t kk = 0; kk < K; kk++) {
+                    const double av = ae[(bi * M + i) * lda + kk];
+                    y += av * w[j * K + kk];
+                    mag += std::abs(av * w[j * K + kk]);
+                    if (GATED) {
+                        yg += av * wg[j * K + kk];
+                        magg += std::abs(av * wg[j * K + kk]);
+                    }
+                }
+                y = alpha * y + (g.bias ? biase[j] : 0.0);
+                yg = alpha * yg + (GATED && g.bias ? biasge[j] : 0.0);
+                double v = act_ref(y, g.act) * (GATED ? gate_ref(yg, g.act) : 1.0);
+                const double r = g.residual_is_c ? rese[(bi * M + i) * ldc + j] : 0.0;
+                v += r;
+                const double e1 = 4 * K * 0x1p-24 * alpha * (mag + 1), e2 = 4 * K * 0x1p-24 * alpha * (magg + 1);
+                const double bound = u * std::abs(v) + 2 * (e1 * (GATED ? std::abs(yg) + 1 : 1) +
+                                                         (GATED ? (std::abs(act_ref(y, g.act)) + 1) * e2 : 0)) +
+                                     1e-6 * (std::abs(v) + std::abs(r) + 1);
+                const double got = to(c[(bi * M + i) * ldc + j]);
+                const double err = std::isnan(got) ? INFINITY : std::abs(got - v);
+                worst = std::max(worst, err);
+                bad += err > bound;
+            }
+            for (int64_t j = N; j < ldc; j++) touched += !std::isnan(to(c[(bi * M + i) * ldc + j])) && !g.residual_is_c;
+        }
+    if (split > 1)
+        for (int64_t t = 0; t < m_tiles * n_tiles * NB; t++) touched += reinterpret_cast<int32_t*>(ws.data())[t] != 0;
+    verdict(bad == 0 && touched == 0, what, "max error %.3g, %d element(s) out of bound, %d padding element(s) or counter(s) touched",
+            worst, bad, touched);
+}
+
+void int4_suite() {
+    int4_decode_table<__nv_bfloat16>();
+    int4_decode_table<__half>();
+    // decode's one row, K not a multiple of the 32-wide slice (72: the last slice's words past K are zeros), the
+    // pipeline shorter than its stages; split-K with a residual in place; a broadcast batch; GPTQ's act-order
+    run_int4<__nv_bfloat16, false>({1, 72, 72, 1, 8, T4J_ACT_NONE, false, false, 1});
+    run_int4<__nv_bfloat16, false>({70, 65, 256, 1, 128, T4J_ACT_NONE, true, true, 4});
+    run_int4<__half, false>({33, 130, 64, 2, 16, T4J_ACT_GELU, true, false, 2});
+    run_int4<__nv_bfloat16, true>({5, 40, 96, 1, 32, T4J_ACT_SILU, true, false, 1});
+    run_int4<__half, true>({65, 33, 128, 1, 0, T4J_ACT_SILU, false, false, 3});
+    run_int4<__nv_bfloat16, false>({3, 64, 64, 1, 0, T4J_ACT_NONE, false, false, 1, true});
+    if (!g_all) return;
+    run_int4<__half, false>({1, 4096 / 16, 512, 1, 128, T4J_ACT_NONE, false, true, 16});
+    run_int4<__nv_bfloat16, true>({2, 64, 320, 3, 64, T4J_ACT_GELU_TANH, true, false, 2});
+    run_int4<__half, true>({1, 17, 40, 1, 40, T4J_ACT_SILU, true, true, 1});
+}
+
 // range: x's and the gate's elements U(−range, range) (SWIGLU_OAI's problems: past its clamps).
 template <typename T>
 void run_bias_act(int64_t rows, int64_t cols, int act, bool gated, bool bias, bool residual, bool alias, float range = 2.0f,
@@ -744,5 +981,6 @@ int main(int argc, char** argv) {
     relu2_suite<__nv_bfloat16>();  // ABI 19, last: the problems above keep their inputs
     relu2_suite<__half>();
     relu2_suite<float>();
+    int4_suite();  // ABI 21, last: the problems above keep their inputs
     return summary();
 }

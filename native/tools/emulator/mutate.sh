@@ -25,6 +25,12 @@ mutations=(
   # memcheck (emulator): the GEMM's last 16 bytes are the padding of its last B row, never touched,
   # so 16 bytes less is harmless there; 32 less takes one 16-byte chunk of data as well
   "gemm-smem-minus-32@linear/linear_config.h@'kStages * stage_elems(bm, bn, gated, trans_b) * 2)', 'kStages * stage_elems(bm, bn, gated, trans_b) * 2 - 32)'@--quick --only linear_bf16_nn_128 M130@linear@memcheck: t4j_linear.*outside the [0-9]+ bytes the launcher requested"
+  # float64 reference: INT4's nibbles taken high first within each byte (code i of a word is bits 4i .. 4i + 3)
+  "int4-nibbles-swapped@linear/int4.cuh@'int4_value<T>((word >> (8 * i)) & 15u, z, s) | int4_value<T>((word >> (8 * i + 4)) & 15u, z, s) << 16', 'int4_value<T>((word >> (8 * i + 4)) & 15u, z, s) | int4_value<T>((word >> (8 * i)) & 15u, z, s) << 16'@--quick --only t4j_linear_bf16_int4_nt_64 M1 N72@linear@FAIL t4j_linear_bf16_int4_nt_64 M1 N72"
+  # float64 reference: the gate's INT4 codes decoded under W's zero points (b_gate_zero ignored)
+  "int4-gate-zeros@linear/linear.cuh@'q == 0 ? p.b_zero : p.b_gate_zero', 'p.b_zero'@--quick --only t4j_linear_bf16_int4_gated_nt_64 M5@linear@FAIL t4j_linear_bf16_int4_gated_nt_64 M5"
+  # float64 reference: BF16 weights rounded once from the exact product, not through F16 as the checkpoints' dequantization
+  "int4-bf16-single-rounding@linear/int4.cuh@'return int4_bits(from_f32<T>(__half2float(h)));', 'return int4_bits(from_f32<T>(static_cast<float>(static_cast<int>(q) - static_cast<int>(z)) * s));'@--quick --only int4 decode: 16 codes x 17 zeros x scales, bit for bit in bf16@linear@FAIL int4 decode: 16 codes x 17 zeros x scales, bit for bit in bf16"
   # float64 reference: the causal mask off by one (the diagonal hidden)
   "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 packed prefix-LM@attention@FAIL rows f32 HS 32 packed prefix-LM"
   # the combine must read only the splits the length ran (split_keys): the others left their workspace rows NaN

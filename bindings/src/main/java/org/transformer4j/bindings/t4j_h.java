@@ -17,7 +17,7 @@ public final class t4j_h {
 
     private t4j_h() {}
 
-    public static final int T4J_ABI_VERSION = 20;
+    public static final int T4J_ABI_VERSION = 21;
 
     public static final int T4J_SUCCESS = 0;
     public static final int T4J_ERROR_INVALID_ARGUMENT = 1;
@@ -58,6 +58,8 @@ public final class t4j_h {
     public static final int T4J_WEIGHTS_DENSE = 0;
     /** t4j_linear_params.b_format (ABI 13): b holds MXFP4 codes, b_scale their E8M0 scales */
     public static final int T4J_WEIGHTS_MXFP4 = 1;
+    /** ABI 21: group-wise affine 4-bit weights in GPTQ's packing (AWQ / GPTQ checkpoints), decoded in the kernel. */
+    public static final int T4J_WEIGHTS_INT4 = 2;
 
     public static final int T4J_SOFTMAX = 0;
     public static final int T4J_LOG_SOFTMAX = 1;

@@ -51,7 +51,12 @@ public final class t4j_linear_params {
             ADDRESS.withName("b_scale"),
             ADDRESS.withName("b_gate_scale"),
             JAVA_INT.withName("b_format"),
-            JAVA_INT.withName("reserved2"))
+            JAVA_INT.withName("reserved2"),
+            ADDRESS.withName("b_zero"),
+            ADDRESS.withName("b_gate_zero"),
+            ADDRESS.withName("b_gidx"),
+            JAVA_INT.withName("b_group_size"),
+            JAVA_INT.withName("b_groups"))
         .withName("t4j_linear_params");
 
     public static GroupLayout layout() { return $LAYOUT; }
@@ -95,6 +100,11 @@ public final class t4j_linear_params {
     private static final long b_gate_scale$OFFSET = offset("b_gate_scale");
     private static final long b_format$OFFSET = offset("b_format");
     private static final long reserved2$OFFSET = offset("reserved2");
+    private static final long b_zero$OFFSET = offset("b_zero");
+    private static final long b_gate_zero$OFFSET = offset("b_gate_zero");
+    private static final long b_gidx$OFFSET = offset("b_gidx");
+    private static final long b_group_size$OFFSET = offset("b_group_size");
+    private static final long b_groups$OFFSET = offset("b_groups");
 
     private static final AddressLayout PTR = ADDRESS;
 
@@ -164,4 +174,14 @@ public final class t4j_linear_params {
     public static void b_format(MemorySegment s, int v) { s.set(JAVA_INT, b_format$OFFSET, v); }
     public static int reserved2(MemorySegment s) { return s.get(JAVA_INT, reserved2$OFFSET); }
     public static void reserved2(MemorySegment s, int v) { s.set(JAVA_INT, reserved2$OFFSET, v); }
+    public static MemorySegment b_zero(MemorySegment s) { return s.get(PTR, b_zero$OFFSET); }
+    public static void b_zero(MemorySegment s, MemorySegment v) { s.set(PTR, b_zero$OFFSET, v); }
+    public static MemorySegment b_gate_zero(MemorySegment s) { return s.get(PTR, b_gate_zero$OFFSET); }
+    public static void b_gate_zero(MemorySegment s, MemorySegment v) { s.set(PTR, b_gate_zero$OFFSET, v); }
+    public static MemorySegment b_gidx(MemorySegment s) { return s.get(PTR, b_gidx$OFFSET); }
+    public static void b_gidx(MemorySegment s, MemorySegment v) { s.set(PTR, b_gidx$OFFSET, v); }
+    public static int b_group_size(MemorySegment s) { return s.get(JAVA_INT, b_group_size$OFFSET); }
+    public static void b_group_size(MemorySegment s, int v) { s.set(JAVA_INT, b_group_size$OFFSET, v); }
+    public static int b_groups(MemorySegment s) { return s.get(JAVA_INT, b_groups$OFFSET); }
+    public static void b_groups(MemorySegment s, int v) { s.set(JAVA_INT, b_groups$OFFSET, v); }
 }

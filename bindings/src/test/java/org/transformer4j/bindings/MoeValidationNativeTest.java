@@ -316,7 +316,9 @@ class MoeValidationNativeTest {
         });
         assertEquals(t4j_h.T4J_SUCCESS, groupedWith(mxfp4), "gpt-oss's down");
         assertEquals(t4j_h.T4J_SUCCESS, groupedWith(gatedUp), "gpt-oss's gated up");
-        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_format(p, 2))), "an unknown format");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_format(p, 3))), "an unknown format");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_format(p, t4j_h.T4J_WEIGHTS_INT4))), "INT4 grouped");
+        assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_zero(p, FAKE))), "INT4's zero points with MXFP4");
         assertEquals(BAD, groupedWith(p -> t4j_linear_params.b_scale(p, FAKE)), "scales with dense weights");
         assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.b_scale(p, MemorySegment.NULL))), "no scales");
         assertEquals(BAD, groupedWith(gatedUp.andThen(p -> t4j_linear_params.b_gate_scale(p, MemorySegment.NULL))), "gated without the gate's scales");
@@ -335,6 +337,82 @@ class MoeValidationNativeTest {
                 "the gate's codes misaligned");
         assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.group_offsets(p, MemorySegment.NULL))), "ungrouped");
         assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.reserved2(p, 1))), "reserved2");
-        assertEquals(8 * 25 + 8 + 8 + 8 + 4 + 4, t4j_linear_params.sizeof(), "b_scale, b_gate_scale, b_format, reserved2 appended (ABI 13)");
+        assertEquals(8 * 25 + 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 4 + 4, t4j_linear_params.sizeof(),
+                "b_scale, b_gate_scale, b_format, reserved2 appended (ABI 13); b_zero, b_gate_zero, b_gidx, b_group_size, b_groups (ABI 21)");
+    }
+
+    /** A well-formed plain (not grouped) GEMM over INT4 weights (ABI 21): M 0, N 64, K 32, one group of 32 (succeeds unlaunched). */
+    private static int int4With(Consumer<MemorySegment> change) {
+        return call(a -> {
+            MemorySegment p = t4j_linear_params.allocate(a);
+            t4j_linear_params.c(p, FAKE);
+            t4j_linear_params.a(p, FAKE);
+            t4j_linear_params.b(p, FAKE);
+            t4j_linear_params.b_scale(p, FAKE);
+            t4j_linear_params.b_zero(p, MemorySegment.ofAddress(0x30001));  // bytes: any address
+            t4j_linear_params.b_format(p, t4j_h.T4J_WEIGHTS_INT4);
+            t4j_linear_params.b_group_size(p, 32);
+            t4j_linear_params.b_groups(p, 1);
+            t4j_linear_params.n(p, 64);
+            t4j_linear_params.k(p, 32);
+            t4j_linear_params.batch(p, 1);
+            t4j_linear_params.lda(p, 32);
+            t4j_linear_params.ldb(p, 64);  // words between the code rows, elements between the scales' rows: ≥ N, not K
+            t4j_linear_params.ldc(p, 64);
+            t4j_linear_params.trans_b(p, 1);
+            t4j_linear_params.alpha(p, 1f);
+            t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_BF16);
+            return p;
+        }, change, p -> t4j_h.t4j_linear(p, MemorySegment.NULL));
+    }
+
+    @Test
+    void linearTakesInt4WeightsOnlyInTheShapeItsInstancesRead() {
+        Consumer<MemorySegment> gated = p -> {
+            t4j_linear_params.gated(p, 1);
+            t4j_linear_params.ldb(p, 128);  // [up | gate] side by side
+            t4j_linear_params.b_gate(p, MemorySegment.ofAddress(0x10000 + 64 * 4));
+            t4j_linear_params.b_gate_scale(p, MemorySegment.ofAddress(0x10000 + 64 * 2));
+            t4j_linear_params.b_gate_zero(p, MemorySegment.ofAddress(0x30001 + 64));
+            t4j_linear_params.activation(p, t4j_h.T4J_ACT_SILU);
+        };
+        Consumer<MemorySegment> actOrder = p -> {
+            t4j_linear_params.b_gidx(p, FAKE);
+            t4j_linear_params.b_group_size(p, 0);
+            t4j_linear_params.b_groups(p, 4);
+        };
+        assertEquals(t4j_h.T4J_SUCCESS, int4With(p -> { }), "AWQ / GPTQ 4-bit, BF16");
+        assertEquals(t4j_h.T4J_SUCCESS, int4With(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F16)), "F16");
+        assertEquals(t4j_h.T4J_SUCCESS, int4With(gated), "gated");
+        assertEquals(t4j_h.T4J_SUCCESS, int4With(actOrder), "act-order g_idx");
+        assertEquals(t4j_h.T4J_SUCCESS, int4With(p -> {
+            t4j_linear_params.b_group_size(p, 8);
+            t4j_linear_params.b_groups(p, 4);
+        }), "groups of 8");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F32)), "F32 activations");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.trans_b(p, 0)), "(K, N) weights");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.group_offsets(p, FAKE)), "grouped");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.stride_b(p, 64)), "weights per batch item");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_scale(p, MemorySegment.NULL)), "no scales");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_zero(p, MemorySegment.NULL)), "no zero points");
+        assertEquals(BAD, int4With(gated.andThen(p -> t4j_linear_params.b_gate_zero(p, MemorySegment.NULL))), "gated without the gate's zero points");
+        assertEquals(BAD, int4With(gated.andThen(p -> t4j_linear_params.b_gate_scale(p, MemorySegment.NULL))), "gated without the gate's scales");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_gate_zero(p, FAKE)), "the gate's zero points ungated");
+        assertEquals(BAD, int4With(p -> {
+            t4j_linear_params.k(p, 36);
+            t4j_linear_params.lda(p, 36);
+            t4j_linear_params.b_group_size(p, 40);
+        }), "K % 8 != 0");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.ldb(p, 63)), "ldb < N");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_groups(p, 0)), "no groups");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_group_size(p, 12)), "a group size not a multiple of 8");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_group_size(p, 0)), "no group size and no g_idx");
+        assertEquals(BAD, int4With(actOrder.andThen(p -> t4j_linear_params.b_group_size(p, 32))), "g_idx with a group size");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_group_size(p, 8)), "one group of 8 for K 32");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b(p, MemorySegment.ofAddress(0x10002))), "codes not 4-byte aligned");
+        assertEquals(BAD, int4With(gated.andThen(p -> t4j_linear_params.b_gate(p, MemorySegment.ofAddress(0x10102)))), "the gate's codes misaligned");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_scale(p, MemorySegment.ofAddress(0x10001))), "F16 scales misaligned");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.b_format(p, t4j_h.T4J_WEIGHTS_DENSE)), "INT4 fields with dense weights");
+        assertEquals(BAD, int4With(p -> t4j_linear_params.reserved2(p, 1)), "reserved2");
     }
 }
