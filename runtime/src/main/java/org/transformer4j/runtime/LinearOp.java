@@ -16,6 +16,10 @@ package org.transformer4j.runtime;
  * </pre>
  * One floating dtype throughout; fp32 accumulation and epilogue, one rounding on store.
  *
+ * <p>Or W (and W_gate) in 4 bits ({@link #of(Tensor, Int4, Tensor)}, {@link #gate(Int4, Tensor)}: {@code wq}, {@code wGateQ},
+ * an AWQ or GPTQ checkpoint's projection as stored, (N, K) as transW), decoded inside the GEMM to x's dtype; {@code w} and
+ * {@code wGate} are then null.
+ *
  * <p>Where a block's residual adds go: each add can ride on the op before it or the op after it,
  * never both. A pre-LN block (GPT-2) writes {@code x = x + proj(attn)} and {@code x = x + down(mlp)}
  * through this op's {@code residual} (the add costs nothing extra in the GEMM epilogue), and
@@ -29,35 +33,50 @@ package org.transformer4j.runtime;
  * LinearOp into (…, 3C) followed by {@link #split} into three views.
  */
 public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor wGate, Tensor biasGate,
-                       Activation activation, Tensor residual, float alpha, Tensor out, float limit) {
+                       Activation activation, Tensor residual, float alpha, Tensor out, float limit, Int4 wq, Int4 wGateQ) {
+
+    public LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor wGate, Tensor biasGate, Activation activation,
+                    Tensor residual, float alpha, Tensor out, float limit) {
+        this(x, w, transW, bias, wGate, biasGate, activation, residual, alpha, out, limit, null, null);
+    }
 
     /** out = x · w. */
     public static LinearOp of(Tensor x, Tensor w, Tensor out) {
         return new LinearOp(x, w, false, null, null, null, Activation.NONE, null, 1f, out, 0f);
     }
 
-    public LinearOp transW(boolean t) { return new LinearOp(x, w, t, bias, wGate, biasGate, activation, residual, alpha, out, limit); }
+    /** out = x · Wᵀ with W (N, K) in 4 bits ({@link Int4}), as an nn.Linear's weight (transW). */
+    public static LinearOp of(Tensor x, Int4 w, Tensor out) {
+        return new LinearOp(x, null, true, null, null, null, Activation.NONE, null, 1f, out, 0f, w, null);
+    }
 
-    public LinearOp bias(Tensor b) { return new LinearOp(x, w, transW, b, wGate, biasGate, activation, residual, alpha, out, limit); }
+    /** The gated form over 4-bit weights: act(x·Wᵀ + bias) ⊙ (x·W_gateᵀ + gateBias), W_gate like {@link #wq}. */
+    public LinearOp gate(Int4 gate, Tensor gateBias) {
+        return new LinearOp(x, w, transW, bias, wGate, gateBias, activation, residual, alpha, out, limit, wq, gate);
+    }
+
+    public LinearOp transW(boolean t) { return new LinearOp(x, w, t, bias, wGate, biasGate, activation, residual, alpha, out, limit, wq, wGateQ); }
+
+    public LinearOp bias(Tensor b) { return new LinearOp(x, w, transW, b, wGate, biasGate, activation, residual, alpha, out, limit, wq, wGateQ); }
 
     /** The epilogue's activation; {@link Activation#CLAMP} takes its limit through {@link #clamp}. */
-    public LinearOp activation(Activation a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, a, residual, alpha, out, 0f); }
+    public LinearOp activation(Activation a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, a, residual, alpha, out, 0f, wq, wGateQ); }
 
     /** The plain op's output clamped to [−limit, limit] (finite, &gt; 0): {@link Activation#CLAMP}, OLMo's and MPT's clip_qkv. */
     public LinearOp clamp(float limit) {
-        return new LinearOp(x, w, transW, bias, wGate, biasGate, Activation.CLAMP, residual, alpha, out, limit);
+        return new LinearOp(x, w, transW, bias, wGate, biasGate, Activation.CLAMP, residual, alpha, out, limit, wq, wGateQ);
     }
 
     /** The gated form: act(x·w + bias) ⊙ (x·gate + gateBias); gateBias may be null. */
     public LinearOp gate(Tensor gate, Tensor gateBias) {
-        return new LinearOp(x, w, transW, bias, gate, gateBias, activation, residual, alpha, out, limit);
+        return new LinearOp(x, w, transW, bias, gate, gateBias, activation, residual, alpha, out, limit, wq, wGateQ);
     }
 
-    public LinearOp residual(Tensor r) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, r, alpha, out, limit); }
+    public LinearOp residual(Tensor r) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, r, alpha, out, limit, wq, wGateQ); }
 
-    public LinearOp alpha(float a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, residual, a, out, limit); }
+    public LinearOp alpha(float a) { return new LinearOp(x, w, transW, bias, wGate, biasGate, activation, residual, a, out, limit, wq, wGateQ); }
 
-    public boolean gated() { return wGate != null; }
+    public boolean gated() { return wGate != null || wGateQ != null; }
 
     /**
      * For a gated op whose {@code w} and {@code wGate} are the two halves of one (2N, K) matrix ([up ; gate]
@@ -65,7 +84,7 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
      * computes both products into (M, 2N); else null (the backends then run two products).
      */
     public Tensor fusedGate() {
-        if (wGate == null || !transW || w.storage() != wGate.storage() || w.rank() != 2 || wGate.rank() != 2) return null;
+        if (wGate == null || w == null || !transW || w.storage() != wGate.storage() || w.rank() != 2 || wGate.rank() != 2) return null;
         long rows = w.shape(0);
         if (rows == 0 || w.stride(1) != 1 || wGate.stride(1) != 1 || w.stride(0) != wGate.stride(0)
                 || wGate.offset() != w.offset() + rows * w.stride(0)) {
@@ -91,6 +110,7 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
 
     /** Throws IllegalArgumentException naming the tensor and both shapes when the op is malformed. */
     public Shape validate() {
+        if (wq != null || wGateQ != null) return validateInt4();
         Checks.open("x", x);
         Checks.open("w", w);
         Checks.open("out", out);
@@ -146,6 +166,55 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
             throw new IllegalArgumentException("linear sizes exceed 2^31-1: M=" + m + " N=" + n + " K=" + k);
         }
         return new Shape((int) m, (int) n, (int) k, xs, ws, os, rs);
+    }
+
+    /** {@link #validate} for 4-bit weights: the Shape's wRowStride is the packed matrices' row stride. */
+    private Shape validateInt4() {
+        if (wq == null) throw new IllegalArgumentException("a 4-bit gate (wGateQ) needs 4-bit weights (wq)");
+        if (w != null || wGate != null) throw new IllegalArgumentException("4-bit weights (wq) replace w and wGate, which must be null");
+        if (!transW) throw new IllegalArgumentException("4-bit weights (wq) are (N, K): transW must be true");
+        Checks.open("x", x);
+        Checks.open("out", out);
+        if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
+        Checks.floating("x", x);
+        Checks.sameDType("x", x, "out", out);
+        Checks.sameDevice("x", x, "out", out);
+        wq.validate("wq");
+        Checks.sameDevice("x", x, "wq.codes", wq.codes());
+        if (x.rank() < 1) throw new IllegalArgumentException("x must have at least one dimension, got " + x.shapeString());
+        long k = x.shape(-1), n = wq.rows();
+        if (wq.cols() != k) throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but wq is (N, K) = (" + n + ", " + wq.cols() + ")");
+        if (out.rank() != x.rank() || out.shape(-1) != n) {
+            throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · wqᵀ is " + withLast(x, n));
+        }
+        for (int d = 0; d < x.rank() - 1; d++) {
+            if (out.shape(d) != x.shape(d)) {
+                throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · wqᵀ is " + withLast(x, n));
+            }
+        }
+        long m = 1;
+        for (int d = 0; d < x.rank() - 1; d++) m *= x.shape(d);
+        long xs = Checks.rowStride("x", x);
+        long os = Checks.rowStride("out", out);
+        vector("bias", bias, n);
+        if (activation.gatedOnly() && wGateQ == null) throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGateQ)");
+        checkLimit(activation, limit, wGateQ != null);
+        if (wGateQ != null) {
+            wGateQ.validate("wGateQ");
+            if (wGateQ.rows() != n || wGateQ.cols() != k || wGateQ.groups() != wq.groups() || wGateQ.groupSize() != wq.groupSize()
+                    || wGateQ.gidx() != wq.gidx() || wGateQ.codes().stride(0) != wq.codes().stride(0)) {
+                throw new IllegalArgumentException("wGateQ (" + wGateQ.rows() + ", " + wGateQ.cols() + ", " + wGateQ.groups() + " groups) must have wq's"
+                        + " shape (" + n + ", " + k + "), groups, group size, gidx and row stride " + wq.codes().stride(0));
+            }
+            vector("biasGate", biasGate, n);
+        } else if (biasGate != null) {
+            throw new IllegalArgumentException("biasGate " + biasGate + " given without wGateQ");
+        }
+        long rs = Checks.rowsLike("residual", residual, "out", out);
+        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("linear sizes exceed 2^31-1: M=" + m + " N=" + n + " K=" + k);
+        }
+        return new Shape((int) m, (int) n, (int) k, xs, wq.codes().stride(0), os, rs);
     }
 
     private void vector(String role, Tensor v, long n) {

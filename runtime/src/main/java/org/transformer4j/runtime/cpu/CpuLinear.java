@@ -4,6 +4,7 @@ package org.transformer4j.runtime.cpu;
 
 import org.transformer4j.runtime.ActivationOp;
 import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Int4;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.Tensor;
 
@@ -26,7 +27,7 @@ public final class CpuLinear {
         float[] g = null;
         if (op.gated()) {
             g = FloatArrays.take(Math.multiplyExact(m, n));        // written whole (beta = 0)
-            product(op, op.wGate(), x, m, n, k, g, null);         // (M, N) alpha·x·Wgate
+            product(op, op.wGate(), op.wGateQ(), x, m, n, k, g, null);  // (M, N) alpha·x·Wgate
         }
         float[] gate = g;
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
@@ -36,7 +37,7 @@ public final class CpuLinear {
         float limit = op.limit();
         // (M, N) alpha·x·W, fp32; the epilogue runs on each block of it as soon as the block is finished
         float[] y = FloatArrays.take(Math.multiplyExact(m, n));  // written whole (beta = 0)
-        product(op, op.w(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, limit, i0, i1, j0, j1));
+        product(op, op.w(), op.wq(), x, m, n, k, y, (bi, i0, i1, j0, j1) -> epilogue(n, y, gate, bias, biasGate, res, act, limit, i0, i1, j0, j1));
         op.out().copyFrom(y);                                    // the one rounding to the dtype
         FloatArrays.give(x, g, res, y);
     }
@@ -50,7 +51,7 @@ public final class CpuLinear {
         float[] x = FloatArrays.copyOf(op.x());                         // (M, K) packed
         int n2 = Math.multiplyExact(2, n);
         float[] yg = FloatArrays.take(Math.multiplyExact(m, n2));      // (M, 2N) [x·W | x·W_gate], written whole
-        product(op, both, x, m, n2, k, yg, null);
+        product(op, both, null, x, m, n2, k, yg, null);
         float[] bias = op.bias() == null ? null : op.bias().toFloatArray();
         float[] biasGate = op.biasGate() == null ? null : op.biasGate().toFloatArray();
         float[] res = op.residual() == null ? null : FloatArrays.copyOf(op.residual());
@@ -80,8 +81,12 @@ public final class CpuLinear {
         halfInPlace = on;
     }
 
-    private static void product(LinearOp op, Tensor w, float[] x, int m, int n, int k, float[] y,
+    private static void product(LinearOp op, Tensor w, Int4 q, float[] x, int m, int n, int k, float[] y,
                                 CpuGemm.BlockEpilogue epilogue) {
+        if (q != null) {  // 4-bit weights (N, K): decoded a task's tile at a time as 16-bit rows are (Int4Rows)
+            CpuGemm.gemmTransB(m, n, k, op.alpha(), x, k, Int4Rows.of(q, op.x().dtype()), y, n, epilogue);
+            return;
+        }
         // Weights stored (N, K) (checkpoints' own layout), F32, BF16 or F16: read where they lie, 16-bit rows decoded inside
         // the GEMM a task's tile at a time, never copied or widened whole (a 7B model's matrices on every call cost more
         // than the products; a prefill's fp32 copy was 64 MB per call at 4096²)

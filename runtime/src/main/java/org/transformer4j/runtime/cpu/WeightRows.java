@@ -1,4 +1,4 @@
-// WeightRows — a weight matrix (N, K) kept in its stored encoding (F32, BF16, F16, MXFP4), whose rows CpuGemm.gemmTransB decodes
+// WeightRows — a weight matrix (N, K) kept in its stored encoding (F32, BF16, F16, MXFP4, INT4), whose rows CpuGemm.gemmTransB decodes
 // to fp32 a few at a time where the product needs them: into a task's tile on the few-row path, into the panels as it
 // packs them on the blocked path. The dense fp32 matrix is never formed.
 package org.transformer4j.runtime.cpu;
@@ -7,7 +7,7 @@ package org.transformer4j.runtime.cpu;
  * Row j's elements [k0, k0 + len) decode to the values a whole-matrix widening would hold, so a product over decoded rows
  * has the bits of the same product over the widened matrix. Implementations are immutable; tasks decode in parallel.
  */
-sealed interface WeightRows permits F32Rows, HalfRows, Mxfp4Rows {
+sealed interface WeightRows permits F32Rows, HalfRows, Int4Rows, Mxfp4Rows {
 
     /** Rows (the product's N). */
     int n();

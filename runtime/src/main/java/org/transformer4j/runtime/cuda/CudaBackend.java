@@ -289,6 +289,7 @@ public final class CudaBackend implements Backend {
 
     /** Whether {@link #linear} would use the custom kernel for {@code op} (validated) under the current mode. */
     public boolean usesCustomGemm(LinearOp op, LinearOp.Shape s) {
+        if (op.wq() != null) return true;  // 4-bit weights: only the custom kernel decodes them
         boolean covered = op.x().dtype() != DType.F32;
         return switch (gemmMode) {
             case CUSTOM -> {
@@ -309,12 +310,33 @@ public final class CudaBackend implements Backend {
             checkOpen();
             LinearOp.Shape s = op.validate();
             requireHere("x", op.x());
-            if (usesCustomGemm(op, s)) {
+            if (op.wq() != null) {
+                checkInt4(op);
+                linearCustom(op, s);
+            } else if (usesCustomGemm(op, s)) {
                 linearCustom(op, s);
             } else {
                 linearCublas(op, s);
             }
             afterOp("linear");
+        }
+    }
+
+    /**
+     * What libt4j's INT4 GEMM (ABI 21) reads beyond LinearOp's own rules: F16 or BF16 activations (it has no F32
+     * instance) and the packed matrices on this device.
+     */
+    private void checkInt4(LinearOp op) {
+        if (op.x().dtype() == DType.F32) {
+            throw new IllegalArgumentException("4-bit weights (wq) on CUDA take F16 or BF16 activations, not " + op.x() + "; dequantize"
+                    + " them at load (-Dt4j.quant=dequantize) to compute in F32");
+        }
+        for (var q : new org.transformer4j.runtime.Int4[] {op.wq(), op.wGateQ()}) {
+            if (q == null) continue;
+            requireHere("wq.codes", q.codes());
+            requireHere("wq.scales", q.scales());
+            requireHere("wq.zeros", q.zeros());
+            if (q.gidx() != null) requireHere("wq.gidx", q.gidx());
         }
     }
 

@@ -64,6 +64,21 @@ final class CudaParams {
         t4j_linear_params.gated(p, op.gated() ? 1 : 0);
         t4j_linear_params.trans_b(p, op.transW() ? 1 : 0);
         t4j_linear_params.dtype(p, op.x().dtype().code());
+        if (op.wq() != null) {                                          // ABI 21: 4-bit weights as GPTQ packs them
+            org.transformer4j.runtime.Int4 q = op.wq(), g = op.wGateQ();
+            t4j_linear_params.b(p, address(q.codes()));
+            t4j_linear_params.b_scale(p, address(q.scales()));
+            t4j_linear_params.b_zero(p, address(q.zeros()));
+            if (g != null) {
+                t4j_linear_params.b_gate(p, address(g.codes()));
+                t4j_linear_params.b_gate_scale(p, address(g.scales()));
+                t4j_linear_params.b_gate_zero(p, address(g.zeros()));
+            }
+            t4j_linear_params.b_gidx(p, address(q.gidx()));
+            t4j_linear_params.b_group_size(p, q.groupSize());
+            t4j_linear_params.b_groups(p, Math.toIntExact(q.groups()));
+            t4j_linear_params.b_format(p, org.transformer4j.bindings.t4j_h.T4J_WEIGHTS_INT4);
+        }
         return p;
     }
 
