@@ -35,7 +35,7 @@ extern "C" {
  * a layout keeps the version: 18 also took t4j_moe_route's correction_bias with softmax scoring
  * (ERNIE 4.5), which it first refused; 19 added the activation code T4J_ACT_RELU2; 20 renamed
  * t4j_gather_rows_params.reserved to widen and took rows NULL (identity); 21 added t4j_linear_params' b_zero,
- * b_gate_zero, b_gidx, b_group_size and b_groups for b_format T4J_WEIGHTS_INT4. */
+ * b_gate_zero, b_gidx, b_gate_gidx, b_group_size and b_groups for b_format T4J_WEIGHTS_INT4. */
 #define T4J_ABI_VERSION 21
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -213,14 +213,16 @@ typedef struct t4j_linear_params {
        weights shared by every batch item (stride_b 0). Element (n, k) of W: its code q (0..15) is bits 4·(k % 8) ..
        4·(k % 8) + 3 of the 32-bit word (k / 8)·ldb + n of b (I32, (K/8, ldb): ldb ≥ N words between the code rows);
        its group i is k / b_group_size (b_gidx NULL; b_group_size > 0 and a multiple of 8) or b_gidx[k] (GPTQ's
-       act-order g_idx; b_group_size 0), clamped into [0, b_groups); its scale s the F16 at i·ldb + n of b_scale, its
+       act-order g_idx; b_group_size 0; the gate's own b_gate_gidx), clamped into [0, b_groups); its scale s the F16 at i·ldb + n of b_scale, its
        zero point z the U8 at i·ldb + n of b_zero (the effective zero: GPTQ v1 checkpoints store z − 1). Its value is
        (q − z)·s rounded once to F16 (as AutoAWQ's and AutoGPTQ's dequantization compute it in half precision), then
        to dtype (BF16: one more rounding). b and b_gate 4-byte aligned, b_scale and b_gate_scale 2-byte; the gate's
-       codes, scales and zero points (b_gate, b_gate_scale, b_gate_zero) share ldb, b_gidx and the groups. */
+       codes, scales, zero points and g_idx (b_gate, b_gate_scale, b_gate_zero, b_gate_gidx) share ldb and the groups. */
     const void* b_zero;           /* ABI 21: U8 zero points of b with T4J_WEIGHTS_INT4, else NULL */
     const void* b_gate_zero;      /* ABI 21: the gate's, gated INT4 only, else NULL */
     const int32_t* b_gidx;        /* ABI 21: (K) device I32 group of each k with T4J_WEIGHTS_INT4, or NULL */
+    const int32_t* b_gate_gidx;   /* ABI 21: the gate's (act-order permutes each matrix's k its own way), set exactly
+                                     when gated and b_gidx is, else NULL */
     int32_t b_group_size;         /* ABI 21: k's per group with T4J_WEIGHTS_INT4 and no b_gidx, else 0 */
     int32_t b_groups;             /* ABI 21: rows of b_scale and b_zero with T4J_WEIGHTS_INT4 (≥ 1), else 0 */
 } t4j_linear_params;

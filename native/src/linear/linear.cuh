@@ -214,7 +214,7 @@ __device__ __forceinline__ void load_tile_int4(T* sb0, int b_elems, const t4j_li
         if (n < p.n && k < p.k) {
             const Int4Matrix mat{static_cast<const uint32_t*>(q == 0 ? p.b : p.b_gate),
                                  static_cast<const __half*>(q == 0 ? p.b_scale : p.b_gate_scale),
-                                 static_cast<const uint8_t*>(q == 0 ? p.b_zero : p.b_gate_zero), p.b_gidx, p.ldb,
+                                 static_cast<const uint8_t*>(q == 0 ? p.b_zero : p.b_gate_zero), q == 0 ? p.b_gidx : p.b_gate_gidx, p.ldb,
                                  p.b_group_size, p.b_groups};
             int4_decode8<T>(mat, n, k, w);
         }

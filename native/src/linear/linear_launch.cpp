@@ -96,6 +96,7 @@ const t4j::FieldLayout kLinearFields[] = {
     T4J_FIELD(t4j_linear_params, b_gate_scale),    T4J_FIELD(t4j_linear_params, b_format),
     T4J_FIELD(t4j_linear_params, reserved2),      T4J_FIELD(t4j_linear_params, b_zero),
     T4J_FIELD(t4j_linear_params, b_gate_zero),    T4J_FIELD(t4j_linear_params, b_gidx),
+    T4J_FIELD(t4j_linear_params, b_gate_gidx),
     T4J_FIELD(t4j_linear_params, b_group_size),   T4J_FIELD(t4j_linear_params, b_groups),
 };
 const t4j::StructRegistration kLinearLayout("t4j_linear_params", sizeof(t4j_linear_params), kLinearFields,
@@ -127,6 +128,7 @@ bool valid_int4(const t4j_linear_params* p) {
     if (p->group_offsets != nullptr || p->dtype == T4J_DTYPE_F32 || p->trans_b != 1 || p->stride_b != 0) return false;
     if (p->b_scale == nullptr || p->b_zero == nullptr) return false;
     if (gated != (p->b_gate_scale != nullptr) || gated != (p->b_gate_zero != nullptr)) return false;
+    if ((gated && p->b_gidx != nullptr) != (p->b_gate_gidx != nullptr)) return false;  // the gate's g_idx exactly with W's
     if (p->k % 8 != 0 || p->ldb < p->n || p->b_groups < 1) return false;
     if (p->b_gidx == nullptr) {
         if (p->b_group_size <= 0 || p->b_group_size % 8 != 0) return false;  // one group per word
@@ -143,7 +145,7 @@ bool valid_int4(const t4j_linear_params* p) {
 // any launch (and before the empty problem's early success, so a malformed struct fails the same way at every size);
 // the fields of the other formats must be empty.
 bool valid_format(const t4j_linear_params* p) {
-    const bool int4_fields = p->b_zero != nullptr || p->b_gate_zero != nullptr || p->b_gidx != nullptr ||
+    const bool int4_fields = p->b_zero != nullptr || p->b_gate_zero != nullptr || p->b_gidx != nullptr || p->b_gate_gidx != nullptr ||
                              p->b_group_size != 0 || p->b_groups != 0;
     if (p->b_format == T4J_WEIGHTS_INT4) return valid_int4(p);
     if (int4_fields) return false;

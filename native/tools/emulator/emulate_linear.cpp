@@ -726,22 +726,25 @@ void run_int4(const Int4Problem& g) {
         sc = __float2half_rn(g_rng() % 4 == 0 ? -mag : mag);
     }
     for (auto& z : zeros) z = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 16)(g_rng));
-    std::vector<int32_t> gidx;
+    // act-order: W's and the gate's own g_idx (each matrix's k permuted its own way)
+    std::vector<int32_t> gidx, gidx_gate;
     if (!g.group_size) {
-        std::vector<int32_t> perm(K);
-        for (int64_t k = 0; k < K; k++) perm[k] = static_cast<int32_t>(k);
-        std::shuffle(perm.begin(), perm.end(), g_rng);
-        gidx.resize(K);
-        for (int64_t k = 0; k < K; k++) gidx[k] = perm[k] / gs;
+        for (auto* v : {&gidx, &gidx_gate}) {
+            std::vector<int32_t> perm(K);
+            for (int64_t k = 0; k < K; k++) perm[k] = static_cast<int32_t>(k);
+            std::shuffle(perm.begin(), perm.end(), g_rng);
+            v->resize(K);
+            for (int64_t k = 0; k < K; k++) (*v)[k] = perm[k] / gs;
+        }
         if (g.bad_gidx) gidx[3] = -5, gidx[K - 1] = groups + 7, gidx[K / 2] = 1 << 30;
     }
-    auto group_of = [&](int64_t k) -> int64_t {
+    auto group_of = [&](int64_t k, bool gate) -> int64_t {
         if (g.group_size) return k / g.group_size;
-        return std::clamp<int64_t>(gidx[k], 0, groups - 1);
+        return std::clamp<int64_t>((gate ? gidx_gate : gidx)[k], 0, groups - 1);
     };
     auto weight = [&](int64_t n, int64_t k) {  // W (or W_gate at column n + N) element (n, k)
         const int q = static_cast<int>((codes[(k / 8) * ldb + n] >> (4 * (k % 8))) & 15u);
-        const int64_t at = group_of(k) * ldb + n;
+        const int64_t at = group_of(k, n >= N) * ldb + n;
         return int4_ref<T>(q, zeros[at], __half2float(scales[at]));
     };
     const int64_t lda = K + 8, ldc = N + 5;
@@ -766,6 +769,7 @@ void run_int4(const Int4Problem& g) {
     p.b_zero = zeros.data();
     p.b_gate_zero = GATED ? zeros.data() + N : nullptr;
     p.b_gidx = gidx.empty() ? nullptr : gidx.data();
+    p.b_gate_gidx = GATED && !gidx.empty() ? gidx_gate.data() : nullptr;
     p.b_group_size = g.group_size;
     p.b_groups = groups;
     p.b_format = T4J_WEIGHTS_INT4;

@@ -55,6 +55,7 @@ public final class t4j_linear_params {
             ADDRESS.withName("b_zero"),
             ADDRESS.withName("b_gate_zero"),
             ADDRESS.withName("b_gidx"),
+            ADDRESS.withName("b_gate_gidx"),
             JAVA_INT.withName("b_group_size"),
             JAVA_INT.withName("b_groups"))
         .withName("t4j_linear_params");
@@ -103,6 +104,7 @@ public final class t4j_linear_params {
     private static final long b_zero$OFFSET = offset("b_zero");
     private static final long b_gate_zero$OFFSET = offset("b_gate_zero");
     private static final long b_gidx$OFFSET = offset("b_gidx");
+    private static final long b_gate_gidx$OFFSET = offset("b_gate_gidx");
     private static final long b_group_size$OFFSET = offset("b_group_size");
     private static final long b_groups$OFFSET = offset("b_groups");
 
@@ -180,6 +182,8 @@ public final class t4j_linear_params {
     public static void b_gate_zero(MemorySegment s, MemorySegment v) { s.set(PTR, b_gate_zero$OFFSET, v); }
     public static MemorySegment b_gidx(MemorySegment s) { return s.get(PTR, b_gidx$OFFSET); }
     public static void b_gidx(MemorySegment s, MemorySegment v) { s.set(PTR, b_gidx$OFFSET, v); }
+    public static MemorySegment b_gate_gidx(MemorySegment s) { return s.get(PTR, b_gate_gidx$OFFSET); }
+    public static void b_gate_gidx(MemorySegment s, MemorySegment v) { s.set(PTR, b_gate_gidx$OFFSET, v); }
     public static int b_group_size(MemorySegment s) { return s.get(JAVA_INT, b_group_size$OFFSET); }
     public static void b_group_size(MemorySegment s, int v) { s.set(JAVA_INT, b_group_size$OFFSET, v); }
     public static int b_groups(MemorySegment s) { return s.get(JAVA_INT, b_groups$OFFSET); }

@@ -337,8 +337,8 @@ class MoeValidationNativeTest {
                 "the gate's codes misaligned");
         assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.group_offsets(p, MemorySegment.NULL))), "ungrouped");
         assertEquals(BAD, groupedWith(mxfp4.andThen(p -> t4j_linear_params.reserved2(p, 1))), "reserved2");
-        assertEquals(8 * 25 + 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 4 + 4, t4j_linear_params.sizeof(),
-                "b_scale, b_gate_scale, b_format, reserved2 appended (ABI 13); b_zero, b_gate_zero, b_gidx, b_group_size, b_groups (ABI 21)");
+        assertEquals(8 * 25 + 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4, t4j_linear_params.sizeof(),
+                "b_scale, b_gate_scale, b_format, reserved2 appended (ABI 13); b_zero, b_gate_zero, b_gidx, b_gate_gidx, b_group_size, b_groups (ABI 21)");
     }
 
     /** A well-formed plain (not grouped) GEMM over INT4 weights (ABI 21): M 0, N 64, K 32, one group of 32 (succeeds unlaunched). */
@@ -385,6 +385,11 @@ class MoeValidationNativeTest {
         assertEquals(t4j_h.T4J_SUCCESS, int4With(p -> t4j_linear_params.dtype(p, t4j_h.T4J_DTYPE_F16)), "F16");
         assertEquals(t4j_h.T4J_SUCCESS, int4With(gated), "gated");
         assertEquals(t4j_h.T4J_SUCCESS, int4With(actOrder), "act-order g_idx");
+        assertEquals(t4j_h.T4J_SUCCESS, int4With(gated.andThen(actOrder).andThen(p -> t4j_linear_params.b_gate_gidx(p, FAKE))),
+                "gated, act-order: the gate's own g_idx");
+        assertEquals(BAD, int4With(gated.andThen(actOrder)), "gated act-order without the gate's g_idx");
+        assertEquals(BAD, int4With(gated.andThen(p -> t4j_linear_params.b_gate_gidx(p, FAKE))), "the gate's g_idx without W's");
+        assertEquals(BAD, int4With(actOrder.andThen(p -> t4j_linear_params.b_gate_gidx(p, FAKE))), "the gate's g_idx ungated");
         assertEquals(t4j_h.T4J_SUCCESS, int4With(p -> {
             t4j_linear_params.b_group_size(p, 8);
             t4j_linear_params.b_groups(p, 4);

@@ -455,6 +455,41 @@ final class HfWeights {
                 return b == null || sc == null ? null : new org.transformer4j.runtime.Mxfp4(b, sc);
             }
 
+            /** An AWQ / GPTQ folder's 4-bit projection, stored whole (not a split or transposed view), for F16 or BF16 compute. */
+            @Override
+            public boolean packs(String name) {
+                Part p = parts.get(name);
+                return p != null && !p.transposed() && p.from() < 0 && dtype != DType.F32 && hf instanceof LazyTensors lazy
+                        && lazy.packs(p.key());
+            }
+
+            /** Its codes, scales, zero points (and g_idx) copied to the backend as they are, under name.codes, … */
+            @Override
+            public org.transformer4j.runtime.Int4 int4(String name, int out, int in) {
+                Part p = parts.get(name);
+                org.transformer4j.runtime.Int4 h = ((LazyTensors) hf).pack(p.key());
+                try {
+                    if (h.rows() != out || h.cols() != in) {
+                        problems.add(p.key() + " is (" + h.rows() + ", " + h.cols() + ") in 4 bits, expected (" + out + ", " + in + ")");
+                        return null;
+                    }
+                    used.add(p.key());
+                    Tensor[] dev = new Tensor[4];
+                    String[] suffix = {".codes", ".scales", ".zeros", ".gidx"};
+                    Tensor[] host = {h.codes(), h.scales(), h.zeros(), h.gidx()};
+                    for (int i = 0; i < 4; i++) {
+                        if (host[i] == null) continue;
+                        dev[i] = uploader.upload(host[i], host[i].dtype());
+                        named.put(name + suffix[i], dev[i]);
+                    }
+                    return new org.transformer4j.runtime.Int4(dev[0], dev[1], dev[2], dev[3], h.groupSize());
+                } finally {
+                    h.codes().close();                 // made for the load (the scales view the checkpoint)
+                    h.zeros().close();
+                    if (h.gidx() != null) h.gidx().close();
+                }
+            }
+
             @Override public Map<String, Tensor> named() { return named; }
 
             @Override public Backend backend() { return backend; }

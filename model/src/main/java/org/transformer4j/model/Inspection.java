@@ -43,9 +43,9 @@ final class Inspection {
             int nh = m.config.heads(), nkv = m.config.kvHeads(), hsz = m.config.headSize();
             int window = encoder ? 0 : m.config.window(layer);
             boolean local = m.slidingRope(window);
-            float[] q = m.host(s, m.positionHeads(s, m.qkvLinear(s, in, l.self().q(), l.self().qb(), false).view(1, t, nh, hsz),
+            float[] q = m.host(s, m.positionHeads(s, m.qkvLinear(s, in, l.self().q(), l.self().q4(), l.self().qb(), false).view(1, t, nh, hsz),
                     l.self().qNorm(), m.ropeAt(layer, rope), local));                                               // (T, NH·HS)
-            float[] k = m.host(s, m.positionHeads(s, m.qkvLinear(s, in, l.self().k(), l.self().kb(), false).view(1, t, nkv, hsz),
+            float[] k = m.host(s, m.positionHeads(s, m.qkvLinear(s, in, l.self().k(), l.self().k4(), l.self().kb(), false).view(1, t, nkv, hsz),
                     l.self().kNorm(), m.ropeAt(layer, rope), local));                                               // (T, NKV·HS)
             float[] table = bias == null ? null : m.host(s, bias.table());                        // (buckets, NH)
             int hs = m.config.headSize(), kvHead = head / (m.config.heads() / m.config.kvHeads());

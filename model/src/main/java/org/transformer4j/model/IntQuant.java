@@ -21,6 +21,7 @@ import org.transformer4j.model.weights.SafetensorsDType;
 import org.transformer4j.model.weights.TensorEntry;
 import org.transformer4j.runtime.CpuBackend;
 import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Int4;
 import org.transformer4j.runtime.Tensor;
 import org.transformer4j.runtime.cpu.Half;
 
@@ -39,8 +40,10 @@ import org.transformer4j.runtime.cpu.Half;
  *     W[o][i] = s[g_idx[i]][o] · (q − z) rounded to float16.</li>
  * </ul>
  * So the model computes with the weights those libraries' dequantization gives (their fused int4 GEMMs compute the same
- * products in float16 with their own accumulation order). Memory: the compute dtype's size, about four times an int4 file
- * (no int4 GEMM here yet). Refused by name: other AWQ versions (gemv, marlin, exllama) and bit widths, GPTQ's asymmetric
+ * products in float16 with their own accumulation order). 4-bit projections are kept in 4 bits instead ({@link #pack}:
+ * GPTQ's packing, AWQ's repacked to it; {@link Int4}, decoded inside the GEMM to the same values, bit for bit) where the
+ * model computes in F16 or BF16 and the group size is a multiple of 8, unless {@code -Dt4j.quant=dequantize}; the rest
+ * (GPTQ's 8 bits, F32 compute) take the compute dtype's size, about four times an int4 file. Refused by name: other AWQ versions (gemv, marlin, exllama) and bit widths, GPTQ's asymmetric
  * or 2/3-bit weights, a part missing, a part of the wrong shape or dtype, a g_idx out of range.
  */
 final class IntQuant {
@@ -64,6 +67,86 @@ final class IntQuant {
         this.v1 = v1;
         this.weights = weights;
         this.shapes = shapes;
+    }
+
+    /**
+     * Whether 4-bit projections stay packed ({@code -Dt4j.quant=packed}, the default) or are dequantized to the compute
+     * dtype as they load ({@code dequantize}: the weights then hold what they held before 4-bit GEMMs existed).
+     */
+    static boolean packedWanted() {
+        String v = System.getProperty("t4j.quant", "packed").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (v) {
+            case "packed" -> true;
+            case "dequantize" -> false;
+            default -> throw new IllegalArgumentException("-Dt4j.quant=" + v + " is not packed or dequantize");
+        };
+    }
+
+    /** Whether {@link #pack} takes projection {@code name}: 4 bits, groups of a multiple of 8, whole words along both sides. */
+    boolean packs(String name) {
+        long[] s = shapes.get(name);
+        if (s == null || bits != 4) return false;
+        long g = group == -1 ? s[1] : group;
+        return g % 8 == 0 && s[0] % 8 == 0 && s[1] % 8 == 0;
+    }
+
+    /**
+     * The projection {@code name} in 4 bits on the host ({@link #packs}): GPTQ's qweight as it is (its words already pack 8
+     * input rows, row kr + j at bits 4j), AWQ's repacked from output-column words in its order into input-row words; the
+     * zero points unpacked to bytes, GPTQ v1's stored z − 1 made z; the scales as stored; a g_idx that is k / group for
+     * every k (desc_act false: most folders store one) dropped, another kept (act-order), each entry checked.
+     */
+    Int4 pack(SafetensorsCheckpoint ck, String name) {
+        String base = weights.get(name);
+        long[] s = shapes.get(name);
+        int out = Math.toIntExact(s[0]), in = Math.toIntExact(s[1]);
+        int g = group == -1 ? in : group, groups = Math.toIntExact(Math.ceilDiv(in, g));
+        MemorySegment qw = ck.segment(base + "qweight"), qz = ck.segment(base + "qzeros");
+        Tensor codes = Tensor.empty(DType.I32, in / 8, out), zeros = Tensor.empty(DType.U8, groups, out), gidx = null;
+        try {
+            MemorySegment cs = codes.hostSegment(), zs = zeros.hostSegment();
+            if (awq) {                                                // (in, out/8) words of 8 output columns → (in/8, out)
+                IntStream.range(0, in / 8).parallel().forEach(r -> {
+                    for (int o = 0; o < out; o++) {
+                        int word = 0;
+                        for (int j = 0; j < 8; j++) {
+                            int src = qw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) (8 * r + j) * (out / 8) + o / 8);
+                            word |= ((src >>> (4 * AWQ_NIBBLE[o % 8])) & 0xF) << (4 * j);
+                        }
+                        cs.setAtIndex(ValueLayout.JAVA_INT, (long) r * out + o, word);
+                    }
+                });
+            } else {
+                MemorySegment.copy(qw, 0, cs, 0, 4L * (in / 8) * out);
+            }
+            for (int gr = 0; gr < groups; gr++) {
+                for (int o = 0; o < out; o++) {
+                    int zw = qz.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, (long) gr * (out / 8) + o / 8);
+                    int z = awq ? (zw >>> (4 * AWQ_NIBBLE[o % 8])) & 0xF : ((zw >>> (4 * (o % 8))) & 0xF) + (v1 ? 1 : 0);
+                    zs.set(ValueLayout.JAVA_BYTE, (long) gr * out + o, (byte) z);
+                }
+            }
+            if (!awq) {
+                MemorySegment gi = ck.segment(base + "g_idx");
+                int[] idx = new int[in];
+                boolean trivial = true;
+                for (int i = 0; i < in; i++) {
+                    idx[i] = gi.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+                    if (idx[i] < 0 || idx[i] >= groups) {
+                        throw new IllegalArgumentException(base + "g_idx[" + i + "] = " + idx[i] + " is not a group of " + groups);
+                    }
+                    trivial &= idx[i] == i / g;
+                }
+                if (!trivial) gidx = Tensor.ofInts(idx, in);
+            }
+            Tensor scales = ck.tensor(base + "scales");
+            return new Int4(codes, scales, zeros, gidx, gidx == null ? g : 0);
+        } catch (RuntimeException e) {
+            codes.close();
+            zeros.close();
+            if (gidx != null) gidx.close();
+            throw e;
+        }
     }
 
     static boolean applies(HfConfig cfg) throws CheckpointException {

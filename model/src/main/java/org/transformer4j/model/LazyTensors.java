@@ -5,6 +5,7 @@ package org.transformer4j.model;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.transformer4j.runtime.Int4;
 import org.transformer4j.runtime.Tensor;
 
 /**
@@ -16,6 +17,8 @@ import org.transformer4j.runtime.Tensor;
  */
 final class LazyTensors extends HashMap<String, Tensor> implements AutoCloseable {
     private final Map<String, Supplier<Tensor>> pending = new HashMap<>();
+    /** Tensors that may instead be taken in 4 bits ({@link #pack}): an AWQ / GPTQ folder's projections. */
+    private final Map<String, Supplier<Int4>> packable = new HashMap<>();
     private Tensor made;
 
     LazyTensors(Map<String, Tensor> stored) { super(stored); }
@@ -24,6 +27,22 @@ final class LazyTensors extends HashMap<String, Tensor> implements AutoCloseable
     void later(String key, Supplier<Tensor> make) {
         pending.put(key, make);
         super.put(key, null);
+    }
+
+    /** {@code key}, made by {@link #later}, may be taken in 4 bits instead, as {@code pack} makes it. */
+    void packable(String key, Supplier<Int4> pack) { packable.put(key, pack); }
+
+    /** Whether {@code key} may be taken in 4 bits (not yet taken either way). */
+    boolean packs(String key) { return packable.containsKey(key) && pending.containsKey(key); }
+
+    /**
+     * {@code key} in 4 bits, on the host: the caller owns its codes and zero points (the scales view the checkpoint);
+     * the dequantized tensor is then never made.
+     */
+    Int4 pack(String key) {
+        Supplier<Int4> p = packable.remove(key);
+        if (p == null || pending.remove(key) == null) throw new IllegalStateException(key + " cannot be taken in 4 bits");
+        return p.get();
     }
 
     @Override

@@ -270,9 +270,9 @@ public final class LoraSlots implements AutoCloseable {
                 Weights.Layer layer = layers.get(le.getKey());
                 for (var te : le.getValue().entrySet()) {
                     Target t = te.getKey();
-                    Tensor w = weightOf(layer, t);
+                    long[] w = weightOf(layer, t);
                     int r = te.getValue();
-                    long n = w.shape(0), k = w.shape(1);
+                    long n = w[0], k = w[1];
                     Pair p = new Pair(out.zeros(capacity, r, k), out.zeros(capacity, n, r), r);
                     if (t.block.equals("self_attn")) out.attention.computeIfAbsent(layer.self(), x -> new Pair[4])[t.ordinal()] = p;
                     else out.mlp.computeIfAbsent(layer.mlp(), x -> new Pair[3])[t.ordinal() - Target.GATE_PROJ.ordinal()] = p;
@@ -327,14 +327,14 @@ public final class LoraSlots implements AutoCloseable {
                         + ", not " + m.group(2));
             }
             Weights.Layer layer = layers.get(l);
-            Tensor w = weightOf(layer, t);
+            long[] w = weightOf(layer, t);
             if (w == null) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + " adapts layer " + l + "'s " + t.module + (layer.mlp().moe() != null
                         && t.block.equals("mlp") ? ", a mixture-of-experts layer: LoRA on its experts is not served per request"
                         : ", which this model does not have"));
             }
             LoraAdapter.Delta dd = d.getValue();
-            long n = w.shape(0), k = w.shape(1);
+            long n = w[0], k = w[1];
             int ri = dd.rank();
             if (dd.a().length != ri * k || dd.b().length != n * ri) {
                 throw new CheckpointException(ad.dir(), "adapter " + name + ": layer " + l + "'s " + t.module + " lora_A (" + ri + " × "
@@ -617,19 +617,23 @@ public final class LoraSlots implements AutoCloseable {
         }
     }
 
-    /** The model's weight (N, K) that target t adapts in this layer, or null where it has none. */
-    private static Tensor weightOf(Weights.Layer layer, Target t) {
+    /** The shape (N, K) of the model's weight that target t adapts in this layer (dense or in 4 bits), or null where it has none. */
+    private static long[] weightOf(Weights.Layer layer, Target t) {
         Weights.Attention a = layer.self();
         Weights.Mlp m = layer.mlp();
         return switch (t) {
-            case Q -> a.q();
-            case K -> a.k();
-            case V -> a.v();
-            case O -> a.o();
-            case GATE_PROJ -> m.moe() != null ? null : m.up();         // ours: act(up) ⊙ gate, up ← gate_proj
-            case UP_PROJ -> m.moe() != null || m.gate() == null ? null : m.gate();
-            case DOWN -> m.moe() != null ? null : m.down();
+            case Q -> shape(a.q(), a.q4());
+            case K -> shape(a.k(), a.k4());
+            case V -> shape(a.v(), a.v4());
+            case O -> shape(a.o(), a.o4());
+            case GATE_PROJ -> m.moe() != null ? null : shape(m.up(), m.up4());         // ours: act(up) ⊙ gate, up ← gate_proj
+            case UP_PROJ -> m.moe() != null ? null : shape(m.gate(), m.gate4());
+            case DOWN -> m.moe() != null ? null : shape(m.down(), m.down4());
         };
+    }
+
+    private static long[] shape(Tensor w, org.transformer4j.runtime.Int4 w4) {
+        return w4 != null ? new long[] {w4.rows(), w4.cols()} : w == null ? null : new long[] {w.shape(0), w.shape(1)};
     }
 
     /** A pass's adapters: these slots, and the group offsets (G + 1, I32 on the backend) of its rows. */

@@ -24,6 +24,7 @@ import org.transformer4j.runtime.GemmOp;
 import org.transformer4j.runtime.ActivationOp;
 import org.transformer4j.runtime.GroupedLinearOp;
 import org.transformer4j.runtime.KvAppendOp;
+import org.transformer4j.runtime.Int4;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.MoeCombineOp;
 import org.transformer4j.runtime.MoeRouteOp;
@@ -1007,13 +1008,13 @@ public final class Transformer {
             ctx = attendLatent(s, w, in, how);
         } else {
             Tensor[] qkv = how.ownKv() ? projectQkv(s, w, in, how.kvViews())
-                    : new Tensor[] {qkvLinear(s, in, w.q(), w.qb(), false).view(b, t, config.heads(), config.headSize()), null, null};
+                    : new Tensor[] {qkvLinear(s, in, w.q(), w.q4(), w.qb(), false).view(b, t, config.heads(), config.headSize()), null, null};
             boolean local = slidingRope(how.window());
             Tensor q = positionHeads(s, qkv[0], w.qNorm(), how.rope(), local);                  // (B, T, NH, HS)
             Tensor k = qkv[1] == null ? null : positionHeads(s, qkv[1], w.kNorm(), how.rope(), local);   // (B, T, NKV, HS)
             ctx = how.attend(q, k, qkv[2], w.sinks());
         }
-        backend.linear(LinearOp.of(ctx.view(b, t, config.innerWidth()), w.o(), out).transW(true).bias(w.ob()).residual(residual)
+        backend.linear(proj(ctx.view(b, t, config.innerWidth()), w.o(), w.o4(), out).bias(w.ob()).residual(residual)
                 .alpha(config.residualScale()));
         LoraSlots.Pair[] lora = how.ownKv() ? loraOf(s, w) : null;
         if (lora != null && lora[3] != null) loraAdd(s, lora[3], ctx.view(b * t, config.innerWidth()), out.view(b * t, out.shape(-1)), config.residualScale());
@@ -1053,20 +1054,20 @@ public final class Transformer {
             // adapted before the activation: each product takes its delta, then the epilogue alone combines them
             Tensor x2 = rows(s, in);
             long r = x2.shape(0), f = m.width();
-            Tensor u = s.empty(dtype, r, f), g = m.gate() == null ? null : s.empty(dtype, r, f);
-            backend.linear(LinearOp.of(x2, m.up(), u).transW(true).bias(m.upb()));
+            Tensor u = s.empty(dtype, r, f), g = m.gated() ? s.empty(dtype, r, f) : null;
+            backend.linear(proj(x2, m.up(), m.up4(), u).bias(m.upb()));
             loraAdd(s, lora[0], x2, u, 1f);                                                     // transformers' gate_proj
             if (g != null) {
-                backend.linear(LinearOp.of(x2, m.gate(), g).transW(true).bias(m.gateb()));
+                backend.linear(proj(x2, m.gate(), m.gate4(), g).bias(m.gateb()));
                 loraAdd(s, lora[1], x2, g, 1f);                                                 // up_proj
             }
             backend.activation(ActivationOp.of(u, activation(), h.view(r, f)).gate(g));
         } else {
             // gated: up and gate are row views of one fused (2F, C) matrix where the weights allow (m.upGate())
-            LinearOp up = LinearOp.of(in, m.up(), h).transW(true).bias(m.upb()).activation(activation());
-            backend.linear(m.gate() == null ? up : up.gate(m.gate(), m.gateb()));
+            LinearOp up = proj(in, m.up(), m.up4(), h).bias(m.upb()).activation(activation());
+            backend.linear(!m.gated() ? up : m.gate4() != null ? up.gate(m.gate4(), m.gateb()) : up.gate(m.gate(), m.gateb()));
         }
-        backend.linear(LinearOp.of(h, m.down(), out).transW(true).bias(m.downb()).residual(residual).alpha(config.residualScale()));
+        backend.linear(proj(h, m.down(), m.down4(), out).bias(m.downb()).residual(residual).alpha(config.residualScale()));
         if (lora != null && lora[2] != null) loraAdd(s, lora[2], h.view(b * t, m.width()), out.view(b * t, out.shape(-1)), config.residualScale());
     }
 
@@ -1477,12 +1478,20 @@ public final class Transformer {
                 : NormOp.layer(x, n.weight(), n.bias(), config.normEps(), out);
     }
 
-    Tensor linear(Scratch s, Tensor x, Tensor w, Tensor bias) {
+    Tensor linear(Scratch s, Tensor x, Tensor w, Tensor bias) { return linear(s, x, w, null, bias); }
+
+    /** The same with the weight dense ({@code w}) or in 4 bits ({@code w4}, an AWQ / GPTQ folder's; w then null). */
+    Tensor linear(Scratch s, Tensor x, Tensor w, Int4 w4, Tensor bias) {
         long[] shape = x.shape();
-        shape[shape.length - 1] = w.shape(0);
+        shape[shape.length - 1] = w4 != null ? w4.rows() : w.shape(0);
         Tensor out = s.empty(dtype, shape);
-        backend.linear(LinearOp.of(x, w, out).transW(true).bias(bias));
+        backend.linear(proj(x, w, w4, out).bias(bias));
         return out;
+    }
+
+    /** out = x · Wᵀ: W (N, K) dense ({@code w}) or in 4 bits ({@code w4}; w then null), as an nn.Linear's weight. */
+    static LinearOp proj(Tensor x, Tensor w, Int4 w4, Tensor out) {
+        return w4 != null ? LinearOp.of(x, w4, out) : LinearOp.of(x, w, out).transW(true);
     }
 
     /**
@@ -1491,13 +1500,16 @@ public final class Transformer {
      * the projection's output before RoPE. {@code deltaFollows}: a LoRA delta is still to be added (PEFT adds it inside
      * q_proj, before the clamp), so the product is left unclamped and {@link #clipAfterDelta} clamps the sum.
      */
-    Tensor qkvLinear(Scratch s, Tensor x, Tensor w, Tensor bias, boolean deltaFollows) {
+    Tensor qkvLinear(Scratch s, Tensor x, Tensor w, Tensor bias, boolean deltaFollows) { return qkvLinear(s, x, w, null, bias, deltaFollows); }
+
+    /** The same with the weight dense ({@code w}) or in 4 bits ({@code w4}; w then null). */
+    Tensor qkvLinear(Scratch s, Tensor x, Tensor w, Int4 w4, Tensor bias, boolean deltaFollows) {
         float clip = config.clipQkv();
-        if (clip == 0 || deltaFollows) return linear(s, x, w, bias);
+        if (clip == 0 || deltaFollows) return linear(s, x, w, w4, bias);
         long[] shape = x.shape();
-        shape[shape.length - 1] = w.shape(0);
+        shape[shape.length - 1] = w4 != null ? w4.rows() : w.shape(0);
         Tensor out = s.empty(dtype, shape);
-        backend.linear(LinearOp.of(x, w, out).transW(true).bias(bias).clamp(clip));
+        backend.linear(proj(x, w, w4, out).bias(bias).clamp(clip));
         return out;
     }
 
@@ -1531,7 +1543,7 @@ public final class Transformer {
             return new Tensor[] {all.slice(2, 0, nh), all.slice(2, nh, nh + nkv), all.slice(2, nh + nkv, nh + 2L * nkv)};
         }
         Tensor[] kv = projectKv(s, w, in, views, lora, x2);
-        Tensor q = qkvLinear(s, in, w.q(), w.qb(), lora != null);
+        Tensor q = qkvLinear(s, in, w.q(), w.q4(), w.qb(), lora != null);
         if (lora != null) {
             loraAdd(s, lora[0], x2, q.view(b * t, qw), 1f);
             clipAfterDelta(q);
@@ -1630,7 +1642,7 @@ public final class Transformer {
             Tensor all = flat.view(in.shape(0), in.shape(1), 2L * nkv, config.headSize());
             return new Tensor[] {all.slice(2, 0, nkv), all.slice(2, nkv, 2L * nkv)};
         }
-        Tensor k = kv(s, in, w.k(), w.kb(), lora != null), v = kv(s, in, w.v(), w.vb(), lora != null);
+        Tensor k = kv(s, in, w.k(), w.k4(), w.kb(), lora != null), v = kv(s, in, w.v(), w.v4(), w.vb(), lora != null);
         if (lora != null) {
             loraAdd(s, lora[1], x2, k.view(rows, kw), 1f);
             loraAdd(s, lora[2], x2, v.view(rows, kw), 1f);
@@ -1641,11 +1653,11 @@ public final class Transformer {
     }
 
     /** A K or V projection (B, T, C) → (B, T, NKV, HS), clamped with clip_qkv. */
-    Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias) { return kv(s, in, w, bias, false); }
+    Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias) { return kv(s, in, w, null, bias, false); }
 
-    /** The same; {@code deltaFollows}: a LoRA delta is still to be added before the clamp ({@link #qkvLinear}). */
-    private Tensor kv(Scratch s, Tensor in, Tensor w, Tensor bias, boolean deltaFollows) {
-        return qkvLinear(s, in, w, bias, deltaFollows).view(in.shape(0), in.shape(1), config.kvHeads(), config.headSize());
+    /** The same; {@code w4}: the weight in 4 bits (w then null); {@code deltaFollows}: a LoRA delta is still to be added before the clamp ({@link #qkvLinear}). */
+    Tensor kv(Scratch s, Tensor in, Tensor w, Int4 w4, Tensor bias, boolean deltaFollows) {
+        return qkvLinear(s, in, w, w4, bias, deltaFollows).view(in.shape(0), in.shape(1), config.kvHeads(), config.headSize());
     }
 
     /** [a ; b] along T: a (B, Ta, H, D), b (B, Tb, H, D) → (B, Ta + Tb, H, D). */

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.transformer4j.runtime.Backend;
 import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Int4;
 import org.transformer4j.runtime.LinearOp;
 import org.transformer4j.runtime.NormOp;
 import org.transformer4j.runtime.Mxfp4;
@@ -50,11 +51,25 @@ public final class Weights implements AutoCloseable {
      * F32 (NH) in every compute dtype (the attention ops take them so), or null.
      */
     public record Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
-                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks, Mla mla) {
+                            Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks, Mla mla, Packed4 packed) {
+        public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
+                         Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks, Mla mla) {
+            this(q, qb, k, kb, v, vb, o, ob, qNorm, kNorm, qkv, kv, sinks, mla, null);
+        }
+
         public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
                          Norm qNorm, Norm kNorm, Fused qkv, Fused kv, Tensor sinks) {
             this(q, qb, k, kb, v, vb, o, ob, qNorm, kNorm, qkv, kv, sinks, null);
         }
+
+        /** q's 4-bit weight ({@link Packed4}), or null where q is dense. */
+        public Int4 q4() { return packed == null ? null : packed.q(); }
+
+        public Int4 k4() { return packed == null ? null : packed.k(); }
+
+        public Int4 v4() { return packed == null ? null : packed.v(); }
+
+        public Int4 o4() { return packed == null ? null : packed.o(); }
 
         public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob) {
             this(q, qb, k, kb, v, vb, o, ob, null, null, null, null, null);
@@ -63,6 +78,26 @@ public final class Weights implements AutoCloseable {
         public Attention(Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
                          Norm qNorm, Norm kNorm, Fused qkv, Fused kv) {
             this(q, qb, k, kb, v, vb, o, ob, qNorm, kNorm, qkv, kv, null);
+        }
+    }
+
+    /**
+     * The projections of an attention (q, k, v, o) or of a dense MLP (up, gate, down in the q, k, o slots) kept in 4 bits
+     * as an AWQ or GPTQ folder stores them ({@link Int4}, decoded inside the GEMM), each in place of its dense field, which
+     * is then null; a null slot is dense. 4-bit projections are never fused (each keeps its own GEMM).
+     */
+    public record Packed4(Int4 q, Int4 k, Int4 v, Int4 o) {
+        /** Its packed tensors (codes, scales, zeros, g_idx), for the copies that must keep their dtypes. */
+        List<Tensor> tensors() {
+            List<Tensor> out = new ArrayList<>();
+            for (Int4 w : new Int4[] {q, k, v, o}) {
+                if (w == null) continue;
+                out.add(w.codes());
+                out.add(w.scales());
+                out.add(w.zeros());
+                if (w.gidx() != null) out.add(w.gidx());
+            }
+            return out;
         }
     }
 
@@ -85,10 +120,26 @@ public final class Weights implements AutoCloseable {
      * up and gate (F, C) (gate null unless gated), down (C, F), biases or null. {@code upGate}, when not
      * null, is [up ; gate] fused (2F, C), up and gate row views of it, for the gated op's one GEMM.
      */
-    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate, Moe moe) {
+    public record Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate, Moe moe, Packed4 packed) {
+        public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate, Moe moe) {
+            this(up, upb, gate, gateb, down, downb, upGate, moe, null);
+        }
+
         public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb, Fused upGate) {
             this(up, upb, gate, gateb, down, downb, upGate, null);
         }
+
+        /** up's 4-bit weight ({@link Packed4}: its q slot), or null where up is dense. */
+        public Int4 up4() { return packed == null ? null : packed.q(); }
+
+        /** gate's (the k slot). */
+        public Int4 gate4() { return packed == null ? null : packed.k(); }
+
+        /** down's (the o slot). */
+        public Int4 down4() { return packed == null ? null : packed.o(); }
+
+        /** Whether this MLP is gated (a gate matrix, dense or 4-bit). */
+        boolean gated() { return gate != null || gate4() != null; }
 
         public Mlp(Tensor up, Tensor upb, Tensor gate, Tensor gateb, Tensor down, Tensor downb) {
             this(up, upb, gate, gateb, down, downb, null, null);
@@ -98,7 +149,7 @@ public final class Weights implements AutoCloseable {
         static Mlp of(Moe moe) { return new Mlp(null, null, null, null, null, null, null, moe); }
 
         /** F: the hidden width (down is (C, F)). */
-        long width() { return down.shape(1); }
+        long width() { return down != null ? down.shape(1) : down4().cols(); }
     }
 
     /**
@@ -453,6 +504,17 @@ public final class Weights implements AutoCloseable {
         return lmHead != null ? lmHead : embeddings.tokens;
     }
 
+    /**
+     * The bytes these weights' tensors take (each tensor once, a tied or shared one too; views of a mapped checkpoint
+     * included): 4-bit projections count their codes, scales and zero points.
+     */
+    public long bytes() {
+        Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        long total = 0;
+        for (Tensor t : named.values()) if (seen.add(t)) total += t.numel() * t.dtype().byteSize();
+        return total;
+    }
+
     /** The dtype the weights are stored in, and the one a {@link Transformer} on them computes in. */
     public DType dtype() { return embeddings.tokens.dtype(); }
 
@@ -468,10 +530,13 @@ public final class Weights implements AutoCloseable {
     public Weights to(DType dtype) {
         checkFloating(dtype);
         Set<Tensor> keepF32 = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        Set<Tensor> asStored = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());   // 4-bit codes, scales, zeros
         for (Stack st : new Stack[] {encoder, decoder}) {
             if (st == null) continue;
             if (st.relativeBias() != null) keepF32.add(st.relativeBias());
             for (Layer l : st.layers()) {
+                if (l.self() != null && l.self().packed() != null) asStored.addAll(l.self().packed().tensors());
+                if (l.mlp() != null && l.mlp().packed() != null) asStored.addAll(l.mlp().packed().tensors());
                 if (l.self() != null && l.self().sinks() != null) keepF32.add(l.self().sinks());
                 Moe moe = l.mlp() == null ? null : l.mlp().moe();
                 if (moe != null && moe.correctionBias() != null) keepF32.add(moe.correctionBias());
@@ -485,7 +550,7 @@ public final class Weights implements AutoCloseable {
                 Tensor t = e.getValue();
                 Tensor c = copies.get(t);
                 if (c == null) {
-                    c = convert(t, keepF32.contains(t) ? DType.F32 : t.dtype() == DType.U8 ? DType.U8 : dtype, up);   // MXFP4 bytes stay
+                    c = convert(t, keepF32.contains(t) ? DType.F32 : t.dtype() == DType.U8 || asStored.contains(t) ? t.dtype() : dtype, up);   // MXFP4 bytes, 4-bit parts stay
                     copies.put(t, c);
                 }
                 named2.put(e.getKey(), c);
@@ -555,6 +620,10 @@ public final class Weights implements AutoCloseable {
         if (a == null) return null;
         Tensor o = m.apply(a.o()), ob = m.apply(a.ob());
         Norm qn = map(a.qNorm(), m), kn = map(a.kNorm(), m);
+        if (a.packed() != null) {                                 // 4-bit projections: never fused
+            return new Attention(m.apply(a.q()), m.apply(a.qb()), m.apply(a.k()), m.apply(a.kb()), m.apply(a.v()), m.apply(a.vb()),
+                    o, ob, qn, kn, null, null, m.apply(a.sinks()), null, map(a.packed(), m));
+        }
         long nq = a.q().shape(0), nkv = a.k().shape(0);
         if (a.qkv() != null) {                                    // the views follow their fused matrix's copy
             Fused f = map(a.qkv(), m);
@@ -580,6 +649,12 @@ public final class Weights implements AutoCloseable {
                 map(e.upGateQ(), m), map(e.downQ(), m), m.apply(e.correctionBias()));
     }
 
+    private static Packed4 map(Packed4 p, java.util.function.UnaryOperator<Tensor> m) {
+        java.util.function.UnaryOperator<Int4> f = w -> w == null ? null
+                : new Int4(m.apply(w.codes()), m.apply(w.scales()), m.apply(w.zeros()), m.apply(w.gidx()), w.groupSize());
+        return p == null ? null : new Packed4(f.apply(p.q()), f.apply(p.k()), f.apply(p.v()), f.apply(p.o()));
+    }
+
     private static Mxfp4 map(Mxfp4 q, java.util.function.UnaryOperator<Tensor> m) {
         return q == null ? null : new Mxfp4(m.apply(q.blocks()), m.apply(q.scales()));
     }
@@ -591,7 +666,8 @@ public final class Weights implements AutoCloseable {
     private static Mlp map(Mlp p, java.util.function.UnaryOperator<Tensor> m) {
         if (p.moe() != null) return Mlp.of(map(p.moe(), m));
         if (p.upGate() == null) {
-            return new Mlp(m.apply(p.up()), m.apply(p.upb()), m.apply(p.gate()), m.apply(p.gateb()), m.apply(p.down()), m.apply(p.downb()));
+            return new Mlp(m.apply(p.up()), m.apply(p.upb()), m.apply(p.gate()), m.apply(p.gateb()), m.apply(p.down()), m.apply(p.downb()),
+                    null, null, map(p.packed(), m));
         }
         Fused f = map(p.upGate(), m);
         long n = p.up().shape(0);
@@ -720,6 +796,15 @@ public final class Weights implements AutoCloseable {
          * source holds them dense (random weights; a dequantized folder; gpt-oss on a backend that decodes them at load).
          */
         default Mxfp4 mxfp4(String name, int groups, int rows, int cols) { return null; }
+
+        /**
+         * Whether the projection {@code name} (out, in) can be kept in 4 bits ({@link #int4}): an AWQ or GPTQ folder's 4-bit
+         * projection, loaded for F16 or BF16 compute, unless -Dt4j.quant=dequantize. False for random weights.
+         */
+        default boolean packs(String name) { return false; }
+
+        /** The projection {@code name} (out, in) in 4 bits on the backend; only where {@link #packs}. */
+        default Int4 int4(String name, int out, int in) { throw new UnsupportedOperationException(name + " is not kept in 4 bits"); }
         Map<String, Tensor> named();
         Backend backend();
 
@@ -920,6 +1005,15 @@ public final class Weights implements AutoCloseable {
     private static Mlp mlp(Source s, TransformerConfig c, String p, int f) {
         int cw = c.modelWidth();
         boolean b = c.mlpBias();
+        if (s.packs(p + ".up") && (!c.gatedMlp() || s.packs(p + ".gate")) && s.packs(p + ".down")) {   // AWQ / GPTQ: kept in 4 bits
+            Int4 up = s.int4(p + ".up", f, cw);
+            Tensor upb = b ? s.vector(p + ".up.bias", f, 0f, 0.02f) : null;
+            Int4 gate = c.gatedMlp() ? s.int4(p + ".gate", f, cw) : null;
+            Tensor gateb = c.gatedMlp() && b ? s.vector(p + ".gate.bias", f, 0f, 0.02f) : null;
+            Int4 down = s.int4(p + ".down", cw, f);
+            Tensor downb = b ? s.vector(p + ".down.bias", cw, 0f, 0.02f) : null;
+            return new Mlp(null, upb, null, gateb, null, downb, null, null, new Packed4(up, gate, null, down));
+        }
         // gated: [up ; gate] fused, the gated op's two products from one matrix (T5 v1.1, the Llama family)
         Projection ug = c.gatedMlp()
                 ? s.projection(p + ".up_gate", new String[] {p + ".up", p + ".gate"}, new int[] {f, f}, cw, b, true)
@@ -973,6 +1067,20 @@ public final class Weights implements AutoCloseable {
         if (self && c.mla() != null) return mla(s, c, p);
         int cw = c.modelWidth(), inner = c.innerWidth(), kv = c.kvHeads() * c.headSize();
         boolean b = c.qkvBias(), ob = c.outBias();
+        if (self && s.packs(p + ".q") && s.packs(p + ".k") && s.packs(p + ".v") && s.packs(p + ".o")) {   // AWQ / GPTQ: in 4 bits
+            Int4 q = s.int4(p + ".q", inner, cw);
+            Tensor qb = b ? s.vector(p + ".q.bias", inner, 0f, 0.02f) : null;
+            Int4 k = s.int4(p + ".k", kv, cw);
+            Tensor kb = b ? s.vector(p + ".k.bias", kv, 0f, 0.02f) : null;
+            Int4 v = s.int4(p + ".v", kv, cw);
+            Tensor vb = b ? s.vector(p + ".v.bias", kv, 0f, 0.02f) : null;
+            Int4 o = s.int4(p + ".o", cw, inner);
+            Tensor obias = ob ? s.vector(p + ".o.bias", cw, 0f, 0.02f) : null;
+            Norm qn = c.qkNorm() ? new Norm(s.vector(p + ".q_norm.weight", c.qkNormWide() ? inner : c.headSize(), 1f, 0.1f), null) : null;
+            Norm kn = c.qkNorm() ? new Norm(s.vector(p + ".k_norm.weight", c.qkNormWide() ? kv : c.headSize(), 1f, 0.1f), null) : null;
+            return new Attention(null, qb, null, kb, null, vb, null, obias, qn, kn, null, null,
+                    c.attentionSinks() ? s.sinks(p + ".sinks", c.heads()) : null, null, new Packed4(q, k, v, o));
+        }
         Projection qkv, kvp;
         Tensor q, qb;
         if (self) {

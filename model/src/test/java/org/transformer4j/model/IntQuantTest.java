@@ -4,18 +4,27 @@
 // "qwen2-gptq-int8") and DecoderCacheTest's.
 package org.transformer4j.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.transformer4j.model.weights.HfConfig;
 import org.transformer4j.model.weights.SafetensorsCheckpoint;
+import org.transformer4j.runtime.CpuBackend;
+import org.transformer4j.runtime.DType;
+import org.transformer4j.runtime.Int4;
 import org.transformer4j.runtime.Tensor;
 
 class IntQuantTest {
@@ -96,6 +105,76 @@ class IntQuantTest {
         Fp8Test.refused("llama-gptq", tmp, "g", c -> q.apply(c).put("checkpoint_format", "marlin"), h -> {},
                 "checkpoint_format 'marlin' is not supported");
         Fp8Test.refused("llama-gptq", tmp, "h", c -> {}, h -> h.set(P + "g_idx_x", h.remove(P + "g_idx")), P + "qweight without [" + P + "g_idx]");
+    }
+
+    private static final CpuBackend CPU = new CpuBackend();
+
+    /**
+     * Loaded for BF16 or F16 compute, an AWQ folder's and a GPTQ act-order folder's projections stay in 4 bits (Int4: GPTQ's
+     * words as stored, AWQ's repacked; g_idx kept where it is a permutation's) and the model computes exactly what it
+     * computes over the same folder dequantized at load (-Dt4j.quant=dequantize): the same logits bit for bit, the same
+     * greedy tokens through the KV cache, in about a third of the bytes; a copy (Weights.to) keeps them packed.
+     */
+    @ParameterizedTest
+    @CsvSource({"qwen2-awq, BF16", "qwen2-awq, F16", "llama-gptq, BF16", "llama-gptq, F16"})
+    void fourBitProjectionsStayPackedAndComputeAsTheDequantizedFolder(String name, DType dt) throws Exception {
+        ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+        int[][] ids = f.ids("input_ids");
+        float[][][] want;
+        int[] wantTokens;
+        long denseBytes;
+        String before = System.getProperty("t4j.quant");
+        System.setProperty("t4j.quant", "dequantize");
+        try (Weights d = Pretrained.load(f.dir(), CPU, dt)) {
+            assertNull(d.decoder.layers().get(0).self().packed(), "-Dt4j.quant=dequantize");
+            want = new Transformer(d, CPU).logits(ids);
+            wantTokens = new Generator(new Transformer(d, CPU)).generate(ids[0], Generator.Options.greedy(6), null);
+            denseBytes = d.bytes();
+        } finally {
+            if (before == null) System.clearProperty("t4j.quant");
+            else System.setProperty("t4j.quant", before);
+        }
+        try (Weights p = Pretrained.load(f.dir(), CPU, dt); Weights copy = p.to(dt)) {
+            for (Weights w : List.of(p, copy)) {
+                for (Weights.Layer l : w.decoder.layers()) {
+                    Weights.Attention a = l.self();
+                    for (Int4 q : new Int4[] {a.q4(), a.k4(), a.v4(), a.o4(), l.mlp().up4(), l.mlp().gate4(), l.mlp().down4()}) {
+                        assertNotNull(q, name + ": every projection in 4 bits");
+                        assertEquals(DType.I32, q.codes().dtype());
+                        assertEquals(DType.F16, q.scales().dtype(), "the scales stay F16 in " + dt);
+                        assertEquals(name.equals("llama-gptq"), q.gidx() != null, name + ": act-order keeps g_idx, AWQ has none");
+                    }
+                    assertTrue(a.q() == null && a.qkv() == null && l.mlp().up() == null && l.mlp().down() == null, "no dense copies");
+                }
+                float[][][] got = new Transformer(w, CPU).logits(ids);
+                assertEquals(0.0, LowPrecision.maxErr(got, want), name + " " + dt + ": 4-bit GEMMs compute what the dequantized weights do");
+                assertArrayEquals(wantTokens, new Generator(new Transformer(w, CPU)).generate(ids[0], Generator.Options.greedy(6), null),
+                        name + " " + dt + ": greedy through the cache");
+            }
+            // the bytes: the dequantized folder's less its projections' 2 bytes an element, plus their packed parts
+            long dense = 0, packed = 0;
+            for (Weights.Layer l : p.decoder.layers()) {
+                Weights.Attention a = l.self();
+                for (Int4 q : new Int4[] {a.q4(), a.k4(), a.v4(), a.o4(), l.mlp().up4(), l.mlp().gate4(), l.mlp().down4()}) {
+                    dense += 2 * q.rows() * q.cols();
+                    for (Tensor t : new Tensor[] {q.codes(), q.scales(), q.zeros(), q.gidx()}) if (t != null) packed += t.numel() * t.dtype().byteSize();
+                }
+            }
+            assertEquals(denseBytes - dense + packed, p.bytes(), name + ": the weights' bytes");
+            assertTrue(packed < 0.4 * dense, name + ": " + packed + " bytes of 4-bit projections vs " + dense + " in " + dt);
+        }
+    }
+
+    /** GPTQ's 8 bits and F32 compute have no 4-bit GEMM: those load dequantized, as before. */
+    @Test
+    void eightBitsAndF32LoadDequantized() throws Exception {
+        try (Weights w = Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-gptq-int8").dir(), CPU, DType.BF16)) {
+            assertNull(w.decoder.layers().get(0).self().packed());
+            assertNotNull(w.decoder.layers().get(0).self().qkv(), "fused as any dense projection");
+        }
+        try (Weights w = Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-awq").dir(), CPU, DType.F32)) {
+            assertNull(w.decoder.layers().get(0).mlp().packed());
+        }
     }
 
     private static IntQuant of(Path dir, SafetensorsCheckpoint ck) throws Exception {

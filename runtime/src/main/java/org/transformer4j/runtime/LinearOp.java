@@ -202,9 +202,9 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
         if (wGateQ != null) {
             wGateQ.validate("wGateQ");
             if (wGateQ.rows() != n || wGateQ.cols() != k || wGateQ.groups() != wq.groups() || wGateQ.groupSize() != wq.groupSize()
-                    || wGateQ.gidx() != wq.gidx() || wGateQ.codes().stride(0) != wq.codes().stride(0)) {
+                    || (wGateQ.gidx() == null) != (wq.gidx() == null) || wGateQ.codes().stride(0) != wq.codes().stride(0)) {
                 throw new IllegalArgumentException("wGateQ (" + wGateQ.rows() + ", " + wGateQ.cols() + ", " + wGateQ.groups() + " groups) must have wq's"
-                        + " shape (" + n + ", " + k + "), groups, group size, gidx and row stride " + wq.codes().stride(0));
+                        + " shape (" + n + ", " + k + "), groups, group size, row stride " + wq.codes().stride(0) + " and a gidx exactly where wq has one");
             }
             vector("biasGate", biasGate, n);
         } else if (biasGate != null) {

@@ -73,6 +73,7 @@ final class CudaParams {
                 t4j_linear_params.b_gate(p, address(g.codes()));
                 t4j_linear_params.b_gate_scale(p, address(g.scales()));
                 t4j_linear_params.b_gate_zero(p, address(g.zeros()));
+                t4j_linear_params.b_gate_gidx(p, address(g.gidx()));
             }
             t4j_linear_params.b_gidx(p, address(q.gidx()));
             t4j_linear_params.b_group_size(p, q.groupSize());
