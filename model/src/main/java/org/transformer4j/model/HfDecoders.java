@@ -728,7 +728,7 @@ final class HfDecoders {
                     hf.later(name, () -> lora.merge(name, base.get(), owned));
                 } else if (made != null) {
                     hf.later(name, made);
-                    if (ints != null && ints.weights.containsKey(key) && ints.packs(key) && IntQuant.packedWanted()) {
+                    if (ints != null && ints.weights.containsKey(key) && ints.packs(key)) {
                         hf.packable(name, () -> ints.pack(ck, key));    // kept in 4 bits where the weights' source takes it so
                     }
                 } else {

@@ -455,12 +455,15 @@ final class HfWeights {
                 return b == null || sc == null ? null : new org.transformer4j.runtime.Mxfp4(b, sc);
             }
 
-            /** An AWQ / GPTQ folder's 4-bit projection, stored whole (not a split or transposed view), for F16 or BF16 compute. */
+            /**
+             * An AWQ / GPTQ folder's 4-bit projection, stored whole (not a split or transposed view), for F16 or BF16 compute, on
+             * a backend that keeps them packed (IntQuant.packedWanted: CUDA, or -Dt4j.quant=packed).
+             */
             @Override
             public boolean packs(String name) {
                 Part p = parts.get(name);
                 return p != null && !p.transposed() && p.from() < 0 && dtype != DType.F32 && hf instanceof LazyTensors lazy
-                        && lazy.packs(p.key());
+                        && lazy.packs(p.key()) && IntQuant.packedWanted(backend);
             }
 
             /** Its codes, scales, zero points (and g_idx) copied to the backend as they are, under name.codes, … */

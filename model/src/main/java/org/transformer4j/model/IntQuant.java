@@ -42,7 +42,7 @@ import org.transformer4j.runtime.cpu.Half;
  * So the model computes with the weights those libraries' dequantization gives (their fused int4 GEMMs compute the same
  * products in float16 with their own accumulation order). 4-bit projections are kept in 4 bits instead ({@link #pack}:
  * GPTQ's packing, AWQ's repacked to it; {@link Int4}, decoded inside the GEMM to the same values, bit for bit) where the
- * model computes in F16 or BF16 and the group size is a multiple of 8, unless {@code -Dt4j.quant=dequantize}; the rest
+ * model computes in F16 or BF16 and the group size is a multiple of 8, on CUDA ({@link #packedWanted}: -Dt4j.quant); the rest
  * (GPTQ's 8 bits, F32 compute) take the compute dtype's size, about four times an int4 file. Refused by name: other AWQ versions (gemv, marlin, exllama) and bit widths, GPTQ's asymmetric
  * or 2/3-bit weights, a part missing, a part of the wrong shape or dtype, a g_idx out of range.
  */
@@ -70,15 +70,20 @@ final class IntQuant {
     }
 
     /**
-     * Whether 4-bit projections stay packed ({@code -Dt4j.quant=packed}, the default) or are dequantized to the compute
-     * dtype as they load ({@code dequantize}: the weights then hold what they held before 4-bit GEMMs existed).
+     * Whether 4-bit projections stay packed on {@code backend}: {@code -Dt4j.quant=packed} (always), {@code dequantize}
+     * (never: the weights then hold what they held before 4-bit GEMMs existed), or {@code auto} (the default): packed on
+     * CUDA, whose tensor-core GEMM decodes the words into its shared tile; dequantized on the CPU, whose 16-bit rows a
+     * decode step dots in vector registers while its 4-bit twin decodes element by element (about 20 times slower a
+     * decode step at 4096 × 4096 on a 2-vCPU EPYC, bench/results/int4-linear-cpu.md) — the CPU keeps 4 bits for memory
+     * only when asked.
      */
-    static boolean packedWanted() {
-        String v = System.getProperty("t4j.quant", "packed").trim().toLowerCase(java.util.Locale.ROOT);
+    static boolean packedWanted(org.transformer4j.runtime.Backend backend) {
+        String v = System.getProperty("t4j.quant", "auto").trim().toLowerCase(java.util.Locale.ROOT);
         return switch (v) {
             case "packed" -> true;
             case "dequantize" -> false;
-            default -> throw new IllegalArgumentException("-Dt4j.quant=" + v + " is not packed or dequantize");
+            case "auto" -> backend.device().isCuda();
+            default -> throw new IllegalArgumentException("-Dt4j.quant=" + v + " is not auto, packed or dequantize");
         };
     }
 

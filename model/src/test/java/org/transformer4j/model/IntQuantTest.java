@@ -123,18 +123,16 @@ class IntQuantTest {
         float[][][] want;
         int[] wantTokens;
         long denseBytes;
-        String before = System.getProperty("t4j.quant");
-        System.setProperty("t4j.quant", "dequantize");
-        try (Weights d = Pretrained.load(f.dir(), CPU, dt)) {
+        try (Weights d = withQuant("dequantize", () -> Pretrained.load(f.dir(), CPU, dt))) {
             assertNull(d.decoder.layers().get(0).self().packed(), "-Dt4j.quant=dequantize");
             want = new Transformer(d, CPU).logits(ids);
             wantTokens = new Generator(new Transformer(d, CPU)).generate(ids[0], Generator.Options.greedy(6), null);
             denseBytes = d.bytes();
-        } finally {
-            if (before == null) System.clearProperty("t4j.quant");
-            else System.setProperty("t4j.quant", before);
         }
-        try (Weights p = Pretrained.load(f.dir(), CPU, dt); Weights copy = p.to(dt)) {
+        try (Weights auto = Pretrained.load(f.dir(), CPU, dt)) {
+            assertNull(auto.decoder.layers().get(0).self().packed(), "the CPU dequantizes by default (-Dt4j.quant=auto)");
+        }
+        try (Weights p = withQuant("packed", () -> Pretrained.load(f.dir(), CPU, dt)); Weights copy = p.to(dt)) {
             for (Weights w : List.of(p, copy)) {
                 for (Weights.Layer l : w.decoder.layers()) {
                     Weights.Attention a = l.self();
@@ -165,15 +163,34 @@ class IntQuantTest {
         }
     }
 
-    /** GPTQ's 8 bits and F32 compute have no 4-bit GEMM: those load dequantized, as before. */
+    /** GPTQ's 8 bits and F32 compute have no 4-bit GEMM: those load dequantized, as before, whatever -Dt4j.quant says. */
     @Test
     void eightBitsAndF32LoadDequantized() throws Exception {
-        try (Weights w = Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-gptq-int8").dir(), CPU, DType.BF16)) {
+        try (Weights w = withQuant("packed", () -> Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-gptq-int8").dir(), CPU, DType.BF16))) {
             assertNull(w.decoder.layers().get(0).self().packed());
             assertNotNull(w.decoder.layers().get(0).self().qkv(), "fused as any dense projection");
         }
-        try (Weights w = Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-awq").dir(), CPU, DType.F32)) {
+        try (Weights w = withQuant("packed", () -> Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-awq").dir(), CPU, DType.F32))) {
             assertNull(w.decoder.layers().get(0).mlp().packed());
+        }
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> withQuant("int4", () -> Pretrained.load(ReferenceFixturesTest.Fixture.open("qwen2-awq").dir(), CPU, DType.BF16)).close());
+        assertTrue(e.getMessage().contains("-Dt4j.quant=int4 is not auto, packed or dequantize"), e.getMessage());
+    }
+
+    interface Load {
+        Weights get() throws Exception;
+    }
+
+    /** A load under -Dt4j.quant=value (restored after: the property is read while the weights load). */
+    static Weights withQuant(String value, Load load) throws Exception {
+        String before = System.getProperty("t4j.quant");
+        System.setProperty("t4j.quant", value);
+        try {
+            return load.get();
+        } finally {
+            if (before == null) System.clearProperty("t4j.quant");
+            else System.setProperty("t4j.quant", before);
         }
     }
 

@@ -35,30 +35,38 @@ record Int4Rows(Int4 w, int[] gidx, DType dtype, int n, int k) implements Weight
         return dtype == DType.BF16 ? Half.roundToBf16(h) : h;
     }
 
+    /**
+     * Word rows outer, the tile's rows inner: row j + r's word of k = 8w .. 8w + 7 is column j + r of word row w, so the
+     * rows' words of one word row are consecutive (a cache line serves 16 rows). Each row keeps the 16 values of its current
+     * (group, column) — rebuilt when the group changes, every group / 8 words without g_idx.
+     */
     @Override
     public void decode(int j, int rows, int k0, int len, float[] dst, int at) {
         MemorySegment codes = w.codes().hostSegment(), scales = w.scales().hostSegment(), zeros = w.zeros().hostSegment();
         long ld = w.codes().stride(0);
-        float[] table = new float[16];
+        float[] tables = new float[16 * rows];
+        long[] tableAt = new long[rows];
+        java.util.Arrays.fill(tableAt, -1);
         int end = k0 + len;
-        for (int r = 0; r < rows; r++) {
-            int col = j + r;
-            int o = at + r * len - k0;
-            long tableAt = -1;  // the (group, column) element whose scale and zero point the table holds
-            for (int k8 = k0 / 8 * 8; k8 < end; k8 += 8) {
-                int word = codes.get(I32, 4 * ((k8 / 8) * ld + col));
-                int from = Math.max(k8, k0), to = Math.min(k8 + 8, end);
+        for (int k8 = k0 / 8 * 8; k8 < end; k8 += 8) {
+            long wordRow = (k8 / 8) * ld;
+            int from = Math.max(k8, k0), to = Math.min(k8 + 8, end);
+            long wordGroup = gidx == null ? w.groupOf(k8, null) * ld : -1;  // without g_idx a word's 8 values share one group
+            for (int r = 0; r < rows; r++) {
+                int col = j + r;
+                int word = codes.get(I32, 4 * (wordRow + col));
+                int o = at + r * len - k0, t = 16 * r;
                 for (int kk = from; kk < to; kk++) {
-                    if (gidx != null || kk == from) {  // without g_idx a word's 8 values share one group
-                        long e = w.groupOf(kk, gidx) * ld + col;
-                        if (e != tableAt) {
+                    if (gidx != null || kk == from) {
+                        long e = (gidx == null ? wordGroup : w.groupOf(kk, gidx) * ld) + col;
+                        if (e != tableAt[r]) {
                             short s = scales.get(I16, 2 * e);
                             int z = Byte.toUnsignedInt(zeros.get(ValueLayout.JAVA_BYTE, e));
-                            for (int q = 0; q < 16; q++) table[q] = value(q, z, s, dtype);
-                            tableAt = e;
+                            for (int q = 0; q < 16; q++) tables[t + q] = value(q, z, s, dtype);
+                            tableAt[r] = e;
                         }
                     }
-                    dst[o + kk] = table[(word >>> (4 * (kk - k8))) & 15];
+                    dst[o + kk] = tables[t + ((word >>> (4 * (kk - k8))) & 15)];
                 }
             }
         }
