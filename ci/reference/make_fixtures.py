@@ -9,7 +9,10 @@ state_dict names of the class named in its "architectures", tied copies omitted 
 them), the float64 outputs of this harness's forward pass (reference.safetensors, rounded once to F32: half an ulp,
 6e-8 relative, far inside every test's tolerance, at half the bytes) and reference.json
 (the inputs, the output names and shapes, the greedy continuation with each step's top-2 margin, and which
-transformers code the reference follows). Default DIR: model/src/test/resources/reference/.
+transformers code the reference follows). With --out the folders are written into DIR as they are; without, into
+the committed archives (model/src/test/reference/NAME.tar.xz, archives.py): every archive is unpacked into a temporary
+folder, the fixtures made there, and the archives whose files changed rewritten (the model module's build unpacks them
+into target/test-classes/reference/). A fixture taken out of FIXTURES keeps its archive until it is removed by hand.
 
 Parameters are drawn from a fixed seed per fixture, as make-golden.py draws them: embeddings N(0, 1) (a token
 table tied to the output: N(0, 0.3²), see TIED_STD),
@@ -22,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 
 import numpy as np
 
@@ -34,6 +38,7 @@ import bert  # noqa: E402
 import albert  # noqa: E402
 import alibi  # noqa: E402
 import arcee  # noqa: E402
+import archives  # noqa: E402
 import bigcode  # noqa: E402
 import bloom  # noqa: E402
 import cohere  # noqa: E402
@@ -65,7 +70,6 @@ import safetensors_np  # noqa: E402
 import t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_OUT = os.path.join(ROOT, "model", "src", "test", "resources", "reference")
 MAX_FOLDER_BYTES = 1_200_000
 MAX_TOTAL_BYTES = 22_610_979   # 22.61 MB with arcee and dots1 (145,237 bytes, added to the limit exactly); 22.47 MB with granitemoe and granitemoeshared (211,217 bytes, added to the limit exactly); 22.25 MB with ernie4_5-moe (192,231 bytes, added to the limit exactly); 22.06 MB with nemotron (94,604 bytes, added to the limit exactly); 21.97 MB with glm4-moe (208,410 bytes, added to the limit exactly); 21.76 MB with deepseek-v2-lite, deepseek-v2 and deepseek-v3 (554,601 bytes, added to the limit exactly); 21.20 MB with seed-oss (125,179 bytes, added to the limit exactly); 21.08 MB with ernie4_5 (91,902 bytes, added to the limit exactly); 20.99 MB with exaone4 (146,520 bytes, added to the limit exactly); 20.84 MB with glm and glm4 (325,911 bytes, added to the limit exactly); 20.52 MB with olmo3 (150,735 bytes, added to the limit); 20.36 MB with codegen (166,825 bytes, added to the limit); 20.20 MB with opt-350m (73,527 bytes, added to the limit); 20.12 MB with olmo (84,722 bytes, added to the limit); 20.04 MB once reference.safetensors stored the float64 outputs rounded to F32 (2026-12-07, 4.45 MB less; 1,656 bytes of room kept); 24.48 MB with cohere and cohere2 (881,050 bytes, added to the limit exactly); 23.60 MB with gpt-neo and gpt-neo-local-first (471,530 bytes, added to the limit exactly); 23.13 MB with albert, albert-groups, albert-mlm and albert-seqcls (296,634 bytes, added to the limit exactly); 22.83 MB with bloom, mpt and falcon-rw (873,384 bytes, added to the limit exactly); 21.96 MB with falcon and falcon-new (480,522 bytes); 21.48 MB with gpt-bigcode (245,499 bytes); 21.23 MB with gptj (277,575 bytes); 20.95 MB with opt (272,018 bytes); 20.68 MB with stablelm, stablelm-parallel and starcoder2 (695,061 bytes); 19.99 MB with gpt-neox, gpt-neox-sequential-v5 and phi (805,117 bytes, 2026-12-06); 19.18 MB with gemma3-fp8-dynamic (218,840 bytes); 18.96 MB with qwen2-awq, llama-gptq and qwen2-gptq-int8 (434,786 bytes); 18.53 MB with llama-fp8-dynamic and mistral-fp8-static (293,479 bytes); 18.24 MB with qwen3-fp8 (365,527 bytes); 17.87 MB on 2026-12-06 once most folders stored BF16 (F32_FIXTURES); before that: 15 MB before issue 14 added bert-crossencoder, roberta-mlm, distilbert-seqcls; 17 MB before yarn and LongRoPE; 18 MB before OLMo 2; 19 MB before the four ModernBERT folders (1.73 MB) and the MoE fixtures (mixtral, mixtral-v5, qwen2-moe, qwen3-moe, olmoe: 2.0 MB), 22.28 MB in all on 2026-12-05, 22.80 MB with the four MPNet folders (0.52 MB), 23.11 MB with the three ELECTRA folders (0.31 MB), 23.31 MB with embeddinggemma (0.2 MB), 23.42 MB with camembert-seqcls, 23.78 MB with the three DeBERTa folders (0.36 MB), 24.31 MB with gpt-oss and gpt-oss-v5 (523,560 bytes, added to the limit exactly), 25.41 MB with bart, bart-seqcls, mbart, marian and pegasus (1,093,241 bytes, added to the limit exactly), 25.62 MB with m2m100 (214,070 bytes, added to the limit exactly), 25.63 MB with the beam runs of bart, marian and m2m100 (7,977 bytes of reference.json, added to the limit exactly) (the tree travels to the GPU machine with the bundle, which make-bundle keeps under 62 MiB together)
 GREEDY_STEPS = 16
@@ -4611,24 +4615,34 @@ def make_gpt_neo_local_first(out):
                           GPT_NEO_FOLLOWS + "; attention_types [[[local, global], 1]]: layer 0 local (window 5), layer 1 global; "
                           "intermediate_size 96 (c_fc 96 x 64)")
 
+def make(out, names, everything):
+    os.makedirs(out, exist_ok=True)
+    total = 0
+    for n in names:
+        size = FIXTURES[n](out)
+        total += size
+        print(f"{n:24s} {size:>9,d} bytes")
+    print(f"{'total':24s} {total:>9,d} bytes")
+    if everything and total > MAX_TOTAL_BYTES:
+        raise SystemExit(f"fixtures total {total} bytes, more than {MAX_TOTAL_BYTES}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--out", help=f"write plain folders into OUT (default: the archives in {archives.ARCHIVES})")
     ap.add_argument("--only", nargs="*", help="fixture names (default: all): " + ", ".join(FIXTURES))
     args = ap.parse_args()
     names = args.only or list(FIXTURES)
     unknown = [n for n in names if n not in FIXTURES]
     if unknown:
         raise SystemExit(f"unknown fixtures {unknown}; known: {list(FIXTURES)}")
-    os.makedirs(args.out, exist_ok=True)
-    total = 0
-    for n in names:
-        size = FIXTURES[n](args.out)
-        total += size
-        print(f"{n:24s} {size:>9,d} bytes")
-    print(f"{'total':24s} {total:>9,d} bytes")
-    if not args.only and total > MAX_TOTAL_BYTES:
-        raise SystemExit(f"fixtures total {total} bytes, more than {MAX_TOTAL_BYTES}")
+    if args.out:
+        make(args.out, names, not args.only)
+        return
+    with tempfile.TemporaryDirectory() as staging:   # the committed folders, the new ones made over them, packed again
+        archives.unpack(staging)
+        make(staging, names, not args.only)
+        archives.pack(staging)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""selfcheck.py — checks of the reference harness that need no torch (python3 ci/reference/selfcheck.py [DIR]):
+"""selfcheck.py — checks of the reference harness that need no torch (python3 ci/reference/selfcheck.py [DIR] [--fresh]):
+DIR holds the fixture folders; by default the committed archives (model/src/test/reference/NAME.tar.xz, archives.py)
+are unpacked into a temporary folder and checked there.
 
 1. closed forms: GELU(1) = Φ(1), the tanh GELU at 1, LayerNorm and RMSNorm of small vectors, softmax;
 2. T5's relative-position buckets at hand-derived boundaries (bidirectional and causal, 32 buckets,
@@ -121,7 +123,7 @@
    the folder's exact tensor names and shapes (router bias F32) and recorded routing; the cached run equal to the full
    pass; the q/k norms, the sliding window, the correction bias, the shared experts, routed_scaling_factor and
    norm_topk_prob each move the logits by more than 1e-3 of their maximum (dots1_checks);
-7. every fixture folder under DIR (default: the committed ones) reloads from its files alone
+7. every fixture folder under DIR (default: the committed archives' folders) reloads from its files alone
    (config.json, model.safetensors and reference.json's inputs) to reference.safetensors' outputs exactly,
    and its safetensors files follow the format (8-byte little-endian header size, header padded to 8 bytes,
    offsets tiling the buffer, __metadata__ format pt);
@@ -132,8 +134,10 @@ Exits 1 on the first failure, naming it."""
 import json
 import math
 import os
+import shutil
 import struct
 import sys
+import tempfile
 
 import numpy as np
 
@@ -152,6 +156,7 @@ import ernie4_5  # noqa: E402
 import exaone4  # noqa: E402
 import nemotron  # noqa: E402
 import arcee  # noqa: E402
+import archives  # noqa: E402
 import dots1  # noqa: E402
 import glm  # noqa: E402
 import decoders  # noqa: E402
@@ -2490,7 +2495,18 @@ def fresh(out):
 
 def main():
     args = [a for a in sys.argv[1:] if a != "--fresh"]
-    out = args[0] if args else make_fixtures.DEFAULT_OUT
+    if args:
+        run(args[0])
+        return
+    out = tempfile.mkdtemp(prefix="t4j-reference-")
+    try:
+        archives.unpack(out)
+        run(out, f"the folders of {archives.ARCHIVES}")
+    finally:
+        shutil.rmtree(out)
+
+
+def run(out, what=None):
     closed_forms()
     buckets()
     rope_relative()
@@ -2531,7 +2547,7 @@ def main():
     folders(out)
     if "--fresh" in sys.argv:
         fresh(out)
-    print(f"selfcheck: {checks} checks passed on {out}")
+    print(f"selfcheck: {checks} checks passed on {what or out}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import pickle
 import shutil
 import struct
 import sys
+import tempfile
 import types
 import zipfile
 
@@ -31,6 +32,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import archives  # noqa: E402
 import safetensors_np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -237,11 +239,13 @@ def main():
         fh.write("\n")
     save_zip(state_dict([("w", tensor_of("F32", np.ones(2, np.float32))), ("evil", Evil())]), os.path.join(out, "malicious.bin"))
     # the phi fixture in two shards with pytorch_model.bin.index.json, as save_pretrained shards a model (F16 weights)
-    phi = os.path.join(ROOT, "model", "src", "test", "resources", "reference", "phi")
     d = os.path.join(out, "phi-sharded")
     os.makedirs(d)
-    shutil.copy(os.path.join(phi, "config.json"), d)
-    items = from_fixture(phi)
+    with tempfile.TemporaryDirectory() as tmp:       # the phi fixture's folder, from its archive (archives.py)
+        archives.unpack(tmp, ["phi"])
+        phi = os.path.join(tmp, "phi")
+        shutil.copy(os.path.join(phi, "config.json"), d)
+        items = from_fixture(phi)
     half = len(items) // 2
     shards = {"pytorch_model-00001-of-00002.bin": items[:half], "pytorch_model-00002-of-00002.bin": items[half:]}
     weight_map, total = {}, 0

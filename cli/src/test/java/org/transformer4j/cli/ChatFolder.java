@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.transformer4j.model.TestFolders;
 
 final class ChatFolder {
 
@@ -28,12 +29,12 @@ final class ChatFolder {
     }
 
     /**
-     * A RoPE decoder from the float64 reference harness (model/src/test/resources/reference/NAME: its
+     * A RoPE decoder from the float64 reference harness (the model test-jar's reference/NAME, {@link TestFolders}: its
      * config.json and model.safetensors, e.g. "llama", "qwen3", "mistral") made to chat with the same files as
      * {@link #write}: WORDS padded with "w40", "w41", … to the model's vocabulary, ChatML's two tokens last.
      */
-    static Path decoder(Path dir, String name) throws IOException {
-        Path src = Path.of("..", "model", "src", "test", "resources", "reference", name).toAbsolutePath().normalize();
+    static Path decoder(Path dir, String name) throws Exception {
+        Path src = TestFolders.fixture(name);
         Files.createDirectories(dir);
         Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
         Files.copy(src.resolve("model.safetensors"), dir.resolve("model.safetensors"));

@@ -1,5 +1,5 @@
 // ClassifyCommandTest — `t4j classify` and `t4j fill-mask` as a user runs them (a separate process, CPU backend), on
-// the float64 reference harness's encoder folders (model/src/test/resources/reference/NAME) with word-level
+// the float64 reference harness's encoder folders (the model test-jar's reference/NAME, TestFolders) with word-level
 // tokenizers whose words are the fixtures' ids: each printed score against the pipelines' functions computed here, in
 // double, from the reference's logits (transformers' own forward passes, numpy), and the bad inputs as one-line errors.
 package org.transformer4j.cli;
@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transformer4j.model.TestFolders;
 import org.transformer4j.model.weights.SafetensorsFile;
 
 class ClassifyCommandTest {
@@ -35,8 +36,8 @@ class ClassifyCommandTest {
 
     /** One reference folder: its inputs and float64 outputs. */
     private record Fixture(Path dir, JsonNode ref) {
-        static Fixture open(String name) throws IOException {
-            Path dir = Path.of("..", "model", "src", "test", "resources", "reference", name).toAbsolutePath().normalize();
+        static Fixture open(String name) throws Exception {
+            Path dir = TestFolders.fixture(name);
             return new Fixture(dir, JSON.readTree(dir.resolve("reference.json").toFile()));
         }
 

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.transformer4j.model.GenerationConfig;
 import org.transformer4j.model.Generator;
 import org.transformer4j.model.Pretrained;
+import org.transformer4j.model.TestFolders;
 import org.transformer4j.model.Transformer;
 import org.transformer4j.model.Weights;
 import org.transformer4j.model.tokenizer.Tokenizer;
@@ -35,7 +36,7 @@ class Seq2SeqCliTest {
     /** {@code dir} with the reference fixture {@code name}'s config.json and model.safetensors. */
     static void reference(Path dir, String name) throws Exception {
         Files.createDirectories(dir);
-        Path ref = ROOT.resolve("reference").resolve(name);
+        Path ref = TestFolders.fixture(name);
         Files.copy(ref.resolve("config.json"), dir.resolve("config.json"));
         Files.copy(ref.resolve("model.safetensors"), dir.resolve("model.safetensors"));
     }

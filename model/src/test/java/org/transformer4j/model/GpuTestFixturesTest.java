@@ -1,6 +1,7 @@
 // GpuTestFixturesTest — the float64 reference folders that ModelGpuTest compares the CUDA backend with are reachable
-// as folders from the class path the test runs on. In Maven that is the model's test resources; on the GPU machine it
-// is ci/gpu-check's class path (the bundle's jars, whose model test jar travels without reference/, plus the working
+// as folders from the class path the test runs on. In Maven that is target/test-classes, where the build unpacks them
+// from src/test/reference/NAME.tar.xz; on the GPU machine it is ci/gpu-check's class path (the folders it unpacks from
+// the working tree's archives, the bundle's jars, whose model test jar travels without reference/, and the working
 // tree's model/src/test/resources). ci/gpu-check runs this class on the CPU before its phases and prints the verdict
 // at the top of the log; ci/test-gpu-check-dry-run asserts it there, so a class path that would make every fixture-
 // based GPU test fail ("test resources have no reference/ folder") is caught without a GPU.
