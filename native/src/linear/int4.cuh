@@ -57,10 +57,10 @@ __device__ __forceinline__ uint32_t int4_value(uint32_t q, uint32_t z, float s) 
     }
 }
 
-// Elements k .. k + 7 of column n (k a multiple of 8, inside K) as 4 words of two T (the lower k in the low half).
+// Elements k .. k + 7 of column n (k a multiple of 8, inside K), whose codes are `word`, as 4 words of two T (the lower
+// k in the low half).
 template <typename T>
-__device__ __forceinline__ void int4_decode8(const Int4Matrix& m, int64_t n, int64_t k, uint32_t (&out)[4]) {
-    const uint32_t word = m.codes[(k / 8) * m.ld + n];
+__device__ __forceinline__ void int4_decode_word(const Int4Matrix& m, uint32_t word, int64_t n, int64_t k, uint32_t (&out)[4]) {
     if (m.gidx == nullptr) {  // group_size is a multiple of 8: one group for the word
         const int64_t at = int4_group(m, k) * m.ld + n;
         const float s = __half2float(m.scales[at]);
@@ -82,6 +82,21 @@ __device__ __forceinline__ void int4_decode8(const Int4Matrix& m, int64_t n, int
         }
         out[i] = pair;
     }
+}
+
+// The same, reading the word.
+template <typename T>
+__device__ __forceinline__ void int4_decode8(const Int4Matrix& m, int64_t n, int64_t k, uint32_t (&out)[4]) {
+    int4_decode_word<T>(m, m.codes[(k / 8) * m.ld + n], n, k, out);
+}
+
+// The fp32 value of the T whose bits are the low 16 of b.
+template <typename T>
+__device__ __forceinline__ float int4_f32(uint32_t b) {
+    const uint16_t u = static_cast<uint16_t>(b);
+    T v;
+    std::memcpy(&v, &u, 2);
+    return to_f32(v);
 }
 
 }  // namespace linear

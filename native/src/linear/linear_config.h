@@ -84,6 +84,15 @@ constexpr int kF32TileM = 64;
 constexpr int kF32TileN = 64;
 constexpr unsigned kF32TileThreads = 256;
 
+// INT4 GEMV (ABI 21, int4_gemv.cuh): up to kGemvMaxRows rows of x take it instead of the tile GEMM. A block is
+// kGemvWarps warps over kGemvCols = 32 columns of C, one column per lane; each warp takes a contiguous share of the K / 8
+// word rows (kGemvUnroll words in flight per lane), and the warps' partial sums meet in shared memory.
+constexpr int kGemvMaxRows = 8;
+constexpr int kGemvWarps = 8;
+constexpr int kGemvThreads = kGemvWarps * 32;
+constexpr int kGemvCols = 32;
+constexpr int kGemvUnroll = 4;
+
 // Split-K workspace: [tile counters, int32, padded to 256 bytes][partials, fp32,
 // (PRODUCTS, batch, split, M, N)].
 T4J_HD inline int64_t splitk_counter_bytes(int64_t tiles) { return (tiles * 4 + 255) / 256 * 256; }

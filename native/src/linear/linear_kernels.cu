@@ -3,6 +3,7 @@
 // flags), its grouped form (a mixture of experts' expert GEMMs, 64-row tiles), the fp32 grouped
 // SIMT GEMM, and the stand-alone epilogue per dtype.
 #include "bias_act.cuh"
+#include "int4_gemv.cuh"
 #include "linear.cuh"
 #include "linear_f32.cuh"
 
@@ -66,6 +67,17 @@ T4J_LINEAR_INT4_KERNEL(t4j_linear_f16_int4_nt_64, __half, false)
 T4J_LINEAR_INT4_KERNEL(t4j_linear_f16_int4_gated_nt_64, __half, true)
 T4J_LINEAR_INT4_KERNEL(t4j_linear_bf16_int4_nt_64, __nv_bfloat16, false)
 T4J_LINEAR_INT4_KERNEL(t4j_linear_bf16_int4_gated_nt_64, __nv_bfloat16, true)
+
+// INT4 for a decode step's few rows (M ≤ kGemvMaxRows): the SIMT GEMV that streams the code words (int4_gemv.cuh).
+#define T4J_LINEAR_INT4_GEMV_KERNEL(NAME, T, GATED)                                                        \
+    extern "C" __global__ void __launch_bounds__(t4j::linear::kGemvThreads) NAME(const t4j_linear_params p) { \
+        t4j::linear::int4_gemv_block<T, GATED>(p);                                                        \
+    }
+
+T4J_LINEAR_INT4_GEMV_KERNEL(t4j_linear_f16_int4_gemv, __half, false)
+T4J_LINEAR_INT4_GEMV_KERNEL(t4j_linear_f16_int4_gated_gemv, __half, true)
+T4J_LINEAR_INT4_GEMV_KERNEL(t4j_linear_bf16_int4_gemv, __nv_bfloat16, false)
+T4J_LINEAR_INT4_GEMV_KERNEL(t4j_linear_bf16_int4_gated_gemv, __nv_bfloat16, true)
 
 #define T4J_LINEAR_F32_GROUPED_KERNEL(NAME, GATED, TRANS_B)                                               \
     extern "C" __global__ void __launch_bounds__(t4j::linear::kF32Threads) NAME(const t4j_linear_params p) { \

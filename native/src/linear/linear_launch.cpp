@@ -227,6 +227,22 @@ int32_t linear_grouped(const t4j_linear_params* p, void* stream) {
                             t.threads, linear_shared_bytes(t, gated, trans_b), stream, args);
 }
 
+// INT4 weights and a decode step's few rows (validated, M ≥ 1): the GEMV, one block per 32 columns and batch item.
+int32_t linear_int4_gemv(const t4j_linear_params* p, void* stream) {
+    const int64_t n_tiles = (p->n + t4j::linear::kGemvCols - 1) / t4j::linear::kGemvCols;
+    if (p->batch > 65535 || n_tiles > 2147483647) return T4J_ERROR_UNSUPPORTED;  // grid limits
+    static const char* const kNames[2][2] = {  // [bf16][gated]
+        {"t4j_linear_f16_int4_gemv", "t4j_linear_f16_int4_gated_gemv"},
+        {"t4j_linear_bf16_int4_gemv", "t4j_linear_bf16_int4_gated_gemv"},
+    };
+    t4j::CUfunction f = nullptr;
+    int32_t s = t4j::get_kernel(kNames[p->dtype == T4J_DTYPE_BF16][p->gated == 1], &f);
+    if (s != T4J_SUCCESS) return s;
+    void* args[] = {const_cast<t4j_linear_params*>(p)};
+    return t4j::launch_grid(f, static_cast<uint32_t>(n_tiles), static_cast<uint32_t>(p->batch), 1, t4j::linear::kGemvThreads, 0,
+                            stream, args);
+}
+
 }  // namespace
 
 extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) {
@@ -251,6 +267,7 @@ extern "C" T4J_API int32_t t4j_linear(const t4j_linear_params* p, void* stream) 
     if (p->residual != nullptr && p->residual == p->c && p->ld_residual != p->ldc) return T4J_ERROR_INVALID_ARGUMENT;
     if (p->dtype == T4J_DTYPE_F32) return T4J_ERROR_UNSUPPORTED;  // no fp32 tensor-core path (TF32 would change results)
     if (p->m == 0 || p->n == 0) return T4J_SUCCESS;
+    if (int4 && p->m <= t4j::linear::kGemvMaxRows) return linear_int4_gemv(p, stream);
 
     int sms = 0;
     int32_t s = t4j::sm_count(&sms);
@@ -306,6 +323,7 @@ extern "C" T4J_API int32_t t4j_linear_workspace_size(const t4j_linear_params* p,
     if (p->m <= 0 || p->n <= 0 || p->k <= 0 || p->batch < 1 || p->dtype == T4J_DTYPE_F32 || p->group_offsets != nullptr) {
         return T4J_SUCCESS;  // grouped GEMMs never split K
     }
+    if (p->b_format == T4J_WEIGHTS_INT4 && p->m <= t4j::linear::kGemvMaxRows) return T4J_SUCCESS;  // the GEMV: no split
     int sms = 0;
     int32_t s = t4j::sm_count(&sms);
     if (s != T4J_SUCCESS) return s;

@@ -97,7 +97,7 @@ if [ $mode = sampled ]; then
   # Sanitizer runs of a small set: each kernel family once, in one dtype (the families' index and
   # barrier code is the same in every dtype; ThreadSanitizer runs are ~10x slower than plain ones).
   asan_set="linear_bf16_nn_64 M65|linear_f16_gated_nn_64 M33|bias_act_bf16 5x70|norm_f16 layer 3x300|norm_bf16 rms 2x12300|embedding_f32 6x33|softmax_f16 3x300|cross_entropy_f16 6x257|sample_bf16 4x1000|t4j_penalty_bf16 2x64|mma bf16 HS 64 cross|rows f32 HS 96|decode f16 HS 64 Tq 16|rope f16 table|moe_route bf16 T37|gather_rows f16 n9|moe_combine f16 T7|t4j_linear_f32_grouped_gated_nt|t4j_linear_bf16_grouped_mxfp4_gated_nt_64 groups 1,0|t4j_linear_bf16_grouped_nt_64 groups 5,0,70,3|t4j_linear_bf16_int4_nt_64 M3 N64"
-  tsan_set="linear_f16_nn_64 M65|linear_bf16_gated_nn_64 M33|bias_act_f16 5x70|norm_bf16 layer 3x300|embedding_f16 6x33|softmax_f32 log 2x33|cross_entropy_bf16 6x257|sample_f32 4x1000|t4j_penalty_f16 5x1000|mma f16 HS 32|decode f16 HS 64 MHA|rope bf16 table|moe_route f16 T37|moe_combine bf16 T7|t4j_linear_bf16_grouped_gated_nn_64"
+  tsan_set="linear_f16_nn_64 M65|linear_bf16_gated_nn_64 M33|bias_act_f16 5x70|norm_bf16 layer 3x300|embedding_f16 6x33|softmax_f32 log 2x33|cross_entropy_bf16 6x257|sample_f32 4x1000|t4j_penalty_f16 5x1000|mma f16 HS 32|decode f16 HS 64 MHA|rope bf16 table|moe_route f16 T37|moe_combine bf16 T7|t4j_linear_bf16_grouped_gated_nn_64|t4j_linear_bf16_int4_gated_gemv M3"
   # They start first and run beside the plain builds and runs (mostly single-threaded compiles, the
   # plain runs one thread each): two cores stay busy until the end.
   T4J_EMU_OUT="$out/asan" bash "$0" --sanitize=address --only "$asan_set" > "$out/asan.log" 2>&1 & asan=$!

@@ -12,6 +12,7 @@
 #include "emu_common.h"
 
 #include "../../src/linear/bias_act.cuh"
+#include "../../src/linear/int4_gemv.cuh"
 #include "../../src/linear/linear.cuh"
 #include "../../src/linear/linear_f32.cuh"
 
@@ -696,6 +697,7 @@ struct Int4Problem {
     bool bias, residual_is_c;
     int split;
     bool bad_gidx = false;  // a few g_idx entries out of range (clamped into the groups)
+    bool gemv = false;      // the GEMV (M ≤ kGemvMaxRows: a decode step), split must be 1
 };
 
 // C = act(alpha·A·Wᵀ + bias) [⊙ gate] [+ C] with W (N, K) in INT4: codes (K/8, ldb = N + 3) words (gated: W and W_gate
@@ -705,7 +707,7 @@ template <typename T, bool GATED>
 void run_int4(const Int4Problem& g) {
     const std::string dt = name<T>();
     static std::vector<std::string> keep;
-    keep.push_back("t4j_linear_" + dt + (GATED ? "_int4_gated_nt_64" : "_int4_nt_64"));
+    keep.push_back("t4j_linear_" + dt + (g.gemv ? (GATED ? "_int4_gated_gemv" : "_int4_gemv") : (GATED ? "_int4_gated_nt_64" : "_int4_nt_64")));
     const char* kernel = keep.back().c_str();
     const std::string what = std::string(kernel) + " M" + std::to_string(g.m) + " N" + std::to_string(g.n) + " K" +
                              std::to_string(g.k) + " batch " + std::to_string(g.batch) + " " + act_name(g.act) +
@@ -806,9 +808,14 @@ void run_int4(const Int4Problem& g) {
         p.workspace_bytes = ws.size();
     }
     const int32_t vec_a = (reinterpret_cast<uintptr_t>(p.a) & 15u) == 0 && lda % 8 == 0 && p.stride_a % 8 == 0 && K % 8 == 0;
-    simt::launch(SimtDim3{static_cast<unsigned>(n_tiles), static_cast<unsigned>(m_tiles), static_cast<unsigned>(NB * split)},
-                 ts.threads, [&] { t4j::linear::linear_block<T, t4j::linear::Small, GATED, true, false, false, true>(p, vec_a, 0, split); },
-                 t4j::linear::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, true), kernel);
+    if (g.gemv) {  // as linear_launch.cpp's linear_int4_gemv: 32 columns per block, a block per batch item
+        simt::launch(SimtDim3{static_cast<unsigned>((N + t4j::linear::kGemvCols - 1) / t4j::linear::kGemvCols), static_cast<unsigned>(NB), 1},
+                     t4j::linear::kGemvThreads, [&] { t4j::linear::int4_gemv_block<T, GATED>(p); }, 0, kernel);
+    } else {
+        simt::launch(SimtDim3{static_cast<unsigned>(n_tiles), static_cast<unsigned>(m_tiles), static_cast<unsigned>(NB * split)},
+                     ts.threads, [&] { t4j::linear::linear_block<T, t4j::linear::Small, GATED, true, false, false, true>(p, vec_a, 0, split); },
+                     t4j::linear::shared_bytes(static_cast<int>(ts.bm), static_cast<int>(ts.bn), GATED, true), kernel);
+    }
     // the dequantized weights once (the reference's own decode), then the float64 GEMM
     std::vector<double> w(N * K), wg(GATED ? N * K : 0);
     for (int64_t n = 0; n < N; n++)
@@ -865,7 +872,15 @@ void int4_suite() {
     run_int4<__nv_bfloat16, true>({5, 40, 96, 1, 32, T4J_ACT_SILU, true, false, 1});
     run_int4<__half, true>({65, 33, 128, 1, 0, T4J_ACT_SILU, false, false, 3});
     run_int4<__nv_bfloat16, false>({3, 64, 64, 1, 0, T4J_ACT_NONE, false, false, 1, true});
+    // the GEMV (M ≤ 8): K / 8 = 9 word rows over 8 warps (most take 2, one 1, so warps' shares end mid-unroll), a batch
+    // of 2 with the residual in place, the gated forms with and without act-order (each matrix its own g_idx), clamped g_idx
+    run_int4<__nv_bfloat16, false>({1, 72, 72, 1, 8, T4J_ACT_NONE, false, false, 1, false, true});
+    run_int4<__half, false>({8, 130, 256, 2, 128, T4J_ACT_GELU, true, true, 1, false, true});
+    run_int4<__nv_bfloat16, true>({3, 40, 96, 1, 32, T4J_ACT_SILU, true, false, 1, false, true});
+    run_int4<__half, true>({5, 33, 128, 1, 0, T4J_ACT_SILU, false, false, 1, false, true});
+    run_int4<__nv_bfloat16, false>({2, 64, 64, 1, 0, T4J_ACT_NONE, false, false, 1, true, true});
     if (!g_all) return;
+    run_int4<__nv_bfloat16, false>({8, 256, 2048, 1, 128, T4J_ACT_NONE, true, true, 1, false, true});
     run_int4<__half, false>({1, 4096 / 16, 512, 1, 128, T4J_ACT_NONE, false, true, 16});
     run_int4<__nv_bfloat16, true>({2, 64, 320, 3, 64, T4J_ACT_GELU_TANH, true, false, 2});
     run_int4<__half, true>({1, 17, 40, 1, 40, T4J_ACT_SILU, true, true, 1});

@@ -31,6 +31,10 @@ mutations=(
   "int4-gate-zeros@linear/linear.cuh@'q == 0 ? p.b_zero : p.b_gate_zero', 'p.b_zero'@--quick --only t4j_linear_bf16_int4_gated_nt_64 M5@linear@FAIL t4j_linear_bf16_int4_gated_nt_64 M5"
   # float64 reference: BF16 weights rounded once from the exact product, not through F16 as the checkpoints' dequantization
   "int4-bf16-single-rounding@linear/int4.cuh@'return int4_bits(from_f32<T>(__half2float(h)));', 'return int4_bits(from_f32<T>(static_cast<float>(static_cast<int>(q) - static_cast<int>(z)) * s));'@--quick --only int4 decode: 16 codes x 17 zeros x scales, bit for bit in bf16@linear@FAIL int4 decode: 16 codes x 17 zeros x scales, bit for bit in bf16"
+  # float64 reference: the GEMV's last warp's share of K left out of the sum
+  "int4-gemv-last-warp@linear/int4_gemv.cuh@'for (int ww = 0; ww < kGemvWarps; ww++) sum', 'for (int ww = 0; ww < kGemvWarps - 1; ww++) sum'@--quick --only t4j_linear_f16_int4_gemv M8@linear@FAIL t4j_linear_f16_int4_gemv M8"
+  # racecheck (ThreadSanitizer): the GEMV's barrier between the warps' partial sums and the threads that add them
+  "int4-gemv-no-barrier@linear/int4_gemv.cuh@'        for (int m = 0; m < kGemvMaxRows; m++) partial[warp][q][m][lane] = acc[q][m];\n    __syncthreads();\n', '        for (int m = 0; m < kGemvMaxRows; m++) partial[warp][q][m][lane] = acc[q][m];\n'@--sanitize=thread --only t4j_linear_bf16_int4_gated_gemv M3@linear@ThreadSanitizer: data race"
   # float64 reference: the causal mask off by one (the diagonal hidden)
   "mask-off-by-one@attention/attention.cuh@'return j <= i + offset || j < prefix;', 'return j < i + offset || j < prefix;'@--quick --only rows f32 HS 32 packed prefix-LM@attention@FAIL rows f32 HS 32 packed prefix-LM"
   # the combine must read only the splits the length ran (split_keys): the others left their workspace rows NaN

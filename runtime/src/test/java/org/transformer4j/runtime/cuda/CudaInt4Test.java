@@ -1,5 +1,5 @@
 // CudaInt4Test — LinearOp over 4-bit weights (ABI 21, T4J_WEIGHTS_INT4) on the GPU: the INT4 instances (F16, BF16, plain
-// and gated) against the float64 oracle over the reference's dequantized weights and the CPU twin, by the design's
+// and gated; the GEMV for M <= 8, the tile GEMM above) against the float64 oracle over the reference's dequantized weights and the CPU twin, by the design's
 // tolerance rule; NaN-poisoned outputs. Shapes: decode's one row (split-K), tile edges, K not a multiple of the 32-wide
 // slice, act-order g_idx, column views of a fused matrix, a residual in place. F32 activations are refused by name.
 package org.transformer4j.runtime.cuda;
@@ -37,7 +37,9 @@ class CudaInt4Test {
 
     @ParameterizedTest(name = "{0} M={1} N={2} K={3} group={4} gated={5} {6} residual={7}")
     @CsvSource({
-        "BF16, 1, 256, 2048, 128, false, NONE, false",   // decode: 4 column tiles, split-K
+        "BF16, 1, 256, 2048, 128, false, NONE, false",   // decode: the GEMV (M <= 8)
+        "F16, 8, 300, 4096, 128, true, SILU, true",      // the GEMV's most rows, gated, residual in place
+        "BF16, 9, 256, 2048, 128, false, NONE, false",   // one row more: the tile GEMM with split-K
         "F16, 1, 96, 512, 32, true, SILU, true",
         "BF16, 70, 65, 256, 128, false, GELU_TANH, true",
         "F16, 33, 130, 72, 8, false, RELU, false",       // K = 72: the last slice's words past K are zeros
