@@ -384,6 +384,54 @@ class LoraSlotsTest {
     }
 
     /**
+     * Per-request adapters over an AWQ folder's 4-bit projections (Int4, -Dt4j.quant=packed on the CPU) give, request for
+     * request, the tokens and log-probabilities, bit for bit, that they give over the same folder dequantized at load: the
+     * base products decode the same values and the deltas are added alike; the 4-bit model holds no dense projection.
+     */
+    @Test
+    void adaptersServeOverFourBitWeightsAsOverTheDequantizedOnes() throws Exception {
+        Map<String, long[]> shapes = Map.of("q_proj", new long[] {32, 32}, "k_proj", new long[] {16, 32}, "v_proj", new long[] {16, 32},
+                "o_proj", new long[] {32, 32}, "gate_proj", new long[] {64, 32}, "up_proj", new long[] {64, 32}, "down_proj", new long[] {32, 64});
+        Map<String, double[]> m = new LinkedHashMap<>();
+        for (int l = 0; l < 2; l++) {
+            for (String x : List.of("q_proj", "k_proj", "v_proj", "o_proj")) m.put("model.layers." + l + ".self_attn." + x, new double[] {4, 8});
+            for (String x : List.of("gate_proj", "up_proj", "down_proj")) m.put("model.layers." + l + ".mlp." + x, new double[] {4, 8});
+        }
+        Path dir = write(new Spec("awq", m, false, 47), shapes);
+        Path fixture = ReferenceFixturesTest.root().resolve("qwen2-awq");
+        int[][] prompts = {prompt(311, 9), prompt(312, 14), prompt(313, 6), prompt(314, 11)};
+        for (int[] q : prompts) for (int i = 0; i < q.length; i++) q[i] = 3 + q[i] % 120;
+        String[] who = {"awq", null, "awq", null};
+        Out[][] got = new Out[2][];
+        try (CpuBackend backend = new CpuBackend()) {
+            for (int mode = 0; mode < 2; mode++) {
+                try (Weights w = IntQuantTest.withQuant(mode == 0 ? "dequantize" : "packed", () -> Pretrained.load(fixture, backend, DType.BF16))) {
+                    assertEquals(mode == 1, w.decoder.layers().get(0).self().q4() != null, "mode " + mode);
+                    Transformer model = new Transformer(w, backend);
+                    try (LoraSlots slots = LoraSlots.load(model, fixture, Map.of("awq", dir));
+                         Engine e = new Engine(model, Engine.Config.defaults(model).decodeBuckets(1, 2, 4), slots)) {
+                        List<CompletableFuture<Out>> fs = new ArrayList<>();
+                        for (int i = 0; i < who.length; i++) fs.add(submit(e, prompts[i], 8, who[i]));
+                        got[mode] = new Out[who.length];
+                        for (int i = 0; i < who.length; i++) got[mode][i] = fs.get(i).get(60, TimeUnit.SECONDS);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < who.length; i++) {
+            assertArrayEquals(got[0][i].ids(), got[1][i].ids(), "request " + i + " (adapter " + who[i] + "): 4-bit against dequantized");
+            assertArrayEquals(got[0][i].logprobs(), got[1][i].logprobs(), "request " + i + ": the log-probabilities, bit for bit");
+        }
+        try (CpuBackend backend = new CpuBackend();
+             Weights w = IntQuantTest.withQuant("packed", () -> Pretrained.load(fixture, backend, DType.BF16));
+             Engine e = new Engine(new Transformer(w, backend), Engine.Config.defaults(new Transformer(w, backend)))) {
+            Out plain = submit(e, prompts[0], 8, null).get(60, TimeUnit.SECONDS);          // the adapter changes what the model says
+            assertTrue(!java.util.Arrays.equals(plain.ids(), got[1][0].ids()) || Math.abs(plain.logprobs()[0] - got[1][0].logprobs()[0]) > 1e-3,
+                    "the adapter changes prompt 0's output");
+        }
+    }
+
+    /**
      * Adapter {@code p} (of projections {@code proj}) on the reference folder {@code fixture}: its requests and the base
      * model's, submitted together through captured buckets, give the tokens and log-probabilities (1e-4) of the adapter
      * merged by hand and of the base model, each run alone; and the adapter changes what the model says.
