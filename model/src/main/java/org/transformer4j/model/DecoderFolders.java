@@ -65,7 +65,7 @@ final class DecoderFolders {
         return Pretrained.mapped(dir, (ck, share) -> {
             Stored s = stored.apply(ck.names());
             HfLayout layout = layoutOf.apply(ck.names());
-            Map<String, Tensor> found = HfDecoders.renamed(layout, s.name(), s.unwanted(), s.skip(), type, ck, dir, null, null, lora);
+            Map<String, Tensor> found = HfDecoders.renamed(layout, s.name(), s.unwanted(), s.skip(), type, ck, dir, null, null, lora, backend, dtype);
             LazyTensors hf = found instanceof LazyTensors made ? made : new LazyTensors(found);
             try {
                 Map<String, HfWeights.Part> parts = new LinkedHashMap<>();

@@ -670,7 +670,7 @@ final class HfDecoders {
             }
             if (fp8 != null) skip.addAll(fp8.readPast);                         // the scales, read with their weights
             Map<String, Tensor> hf = renamed(ours, name -> base && name.startsWith("model.") ? name.substring(6) : name,
-                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8, ints, lora);
+                    name -> !head && name.equals("lm_head.weight"), skip, type, ck, dir, fp8, ints, lora, backend, dtype);
             return weights(c, type, hf, backend, dtype, share, head, gptOss ? ck : null, mxfp4);
         });
     }
@@ -678,22 +678,16 @@ final class HfDecoders {
     /**
      * The checkpoint's tensors under {@code ours}' names, each looked up as {@code stored} names it (the layout of a
      * folder that prefixes or strips them), the whole checked key for key: {@code unwanted} layout keys are neither
-     * required nor read, {@code skip} checkpoint keys (besides the layout's ignored suffixes) are left alone.
-     */
-    private static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
-                                               java.util.function.Predicate<String> unwanted, List<String> skip, String family,
-                                               org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir) throws IOException {
-        return renamed(ours, stored, unwanted, skip, family, ck, dir, null, null, null);
-    }
-
-    /**
-     * The same; with {@code fp8} or {@code ints}, their quantized weights are dequantized when the loader takes them
-     * ({@link LazyTensors}); an AWQ / GPTQ folder's packed parts are matched as the {@code .weight} they make.
+     * required nor read, {@code skip} checkpoint keys (besides the layout's ignored suffixes) are left alone. With
+     * {@code fp8} or {@code ints}, their quantized weights are dequantized when the loader takes them ({@link LazyTensors};
+     * an AWQ / GPTQ projection may instead be taken in 4 bits); an AWQ / GPTQ folder's packed parts are matched as the
+     * {@code .weight} they make. Refused before anything is allocated when {@code backend} cannot hold the load in
+     * {@code dtype} ({@link #budget}).
      */
     static Map<String, Tensor> renamed(HfLayout ours, java.util.function.UnaryOperator<String> stored,
                                        java.util.function.Predicate<String> unwanted, List<String> skip, String family,
                                        org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir, Fp8 fp8,
-                                       IntQuant ints, LoraAdapter lora) throws IOException {
+                                       IntQuant ints, LoraAdapter lora, Backend backend, DType dtype) throws IOException {
         Map<String, long[]> req = new LinkedHashMap<>(), opt = new LinkedHashMap<>();
         Map<String, String> canonical = new HashMap<>();
         for (var e : ours.shapes().entrySet()) {
@@ -707,6 +701,7 @@ final class HfDecoders {
         HfLayout listed = HfLayout.listed(family, req, opt, ignored);
         Map<String, String> keys = ints != null ? listed.match(ints.names(ck), n -> ints.entry(ck, n), dir, Set.of())
                 : listed.match(ck, dir, fp8 == null ? Set.of() : fp8.weights);
+        budget(keys.values(), ck, dir, backend, dtype, fp8, ints);                // before anything is allocated
         List<String> read = new ArrayList<>(keys.values());                      // what the layout reads, nothing else:
         if (fp8 != null) read.addAll(fp8.readPast);                               // the scales read with their FP8 weights,
         if (ints != null) {                                                        // a quantized weight's stored parts
@@ -743,6 +738,36 @@ final class HfDecoders {
         return hf;
     }
 
+    /**
+     * {@link org.transformer4j.model.weights.LoadBudget}'s refusal for a decoder folder, before anything is allocated: the
+     * bytes of the layout's tensors as the load makes them — an FP8 weight dequantized to dtype, an AWQ / GPTQ projection
+     * its packed parts where the backend keeps them ({@link IntQuant#packedWanted}) or dequantized to dtype, the rest
+     * {@code LoadBudget.bytes} — against the device's free memory or the machine's.
+     */
+    private static void budget(java.util.Collection<String> keys, org.transformer4j.model.weights.SafetensorsCheckpoint ck, Path dir,
+                               Backend backend, DType dtype, Fp8 fp8, IntQuant ints) throws IOException {
+        boolean packed = ints != null && dtype != DType.F32 && IntQuant.packedWanted(backend);
+        long need = 0;
+        boolean allConverted = true;
+        try {
+            for (String k : keys) {
+                if (ints != null && ints.weights.containsKey(k)) {
+                    need = Math.addExact(need, ints.bytes(ck, k, packed, dtype));
+                    continue;
+                }
+                org.transformer4j.model.weights.TensorEntry e = ck.entry(k);
+                boolean made = fp8 != null && fp8.weights.contains(k);
+                need = Math.addExact(need, made ? Math.multiplyExact(e.numel(), dtype.byteSize())
+                        : org.transformer4j.model.weights.LoadBudget.bytes(e, dtype));
+                allConverted &= made || e.dtype().runtimeType().orElse(null) != dtype;
+            }
+        } catch (ArithmeticException x) {
+            throw new org.transformer4j.model.weights.CheckpointException(dir, "the tensors of " + dir + " loaded as " + dtype
+                    + " take more than 2^63 bytes");
+        }
+        org.transformer4j.model.weights.LoadBudget.check(need, allConverted, ck, dir, backend, dtype);
+    }
+
     /** The tensors of a multimodal Gemma 3 folder that the text model does not use (SigLIP tower, projector). */
     private static final List<String> GEMMA3_VISION = List.of("vision_tower.", "multi_modal_projector.", "model.vision_tower.",
             "model.multi_modal_projector.");
@@ -769,7 +794,7 @@ final class HfDecoders {
             IntQuant ints = IntQuant.applies(cfg) ? IntQuant.of(cfg, ck, dir) : null;
             Fp8 fp8 = ints != null ? null : Fp8.of(cfg, ck, dir, "gemma3");
             if (fp8 != null) skip.addAll(fp8.readPast);
-            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, skip, "gemma3", ck, dir, fp8, ints, null);
+            Map<String, Tensor> hf = renamed(layout(c, "gemma3_text"), stored, name -> false, skip, "gemma3", ck, dir, fp8, ints, null, backend, dtype);
             return weights(c, "gemma3_text", hf, backend, dtype, share);
         });
     }

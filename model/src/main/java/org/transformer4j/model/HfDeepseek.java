@@ -216,7 +216,7 @@ final class HfDeepseek {
             if (!head && ck.names().contains("lm_head.weight")) skip.add("lm_head.weight");
             if (fp8 != null) skip.addAll(fp8.readPast);
             Map<String, Tensor> found = HfDecoders.renamed(ours, name -> name, name -> !head && name.equals("lm_head.weight"), skip, type, ck,
-                    dir, fp8, null, null);
+                    dir, fp8, null, null, backend, dtype);
             LazyTensors hf = found instanceof LazyTensors made ? made : new LazyTensors(found);
             try {
                 Map<String, HfWeights.Part> parts = new LinkedHashMap<>();

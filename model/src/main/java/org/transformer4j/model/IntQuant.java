@@ -154,6 +154,16 @@ final class IntQuant {
         }
     }
 
+    /** The bytes projection {@code name} takes loaded: its packed parts ({@code packed}, where it {@link #packs}), else dense in dtype. */
+    long bytes(SafetensorsCheckpoint ck, String name, boolean packed, DType dtype) {
+        long[] s = shapes.get(name);
+        if (!packed || !packs(name)) return Math.multiplyExact(Math.multiplyExact(s[0], s[1]), dtype.byteSize());
+        String base = weights.get(name);
+        long groups = ck.entry(base + "scales").shape()[0];
+        long b = ck.entry(base + "qweight").byteSize() + ck.entry(base + "scales").byteSize() + groups * s[0];   // zero points: bytes
+        return awq ? b : b + ck.entry(base + "g_idx").byteSize();
+    }
+
     static boolean applies(HfConfig cfg) throws CheckpointException {
         HfConfig q = cfg.object("quantization_config");
         return q != null && (q.string("quant_method", "").equals("awq") || q.string("quant_method", "").equals("gptq"));

@@ -537,6 +537,11 @@ public final class Weights implements AutoCloseable {
             for (Layer l : st.layers()) {
                 if (l.self() != null && l.self().packed() != null) asStored.addAll(l.self().packed().tensors());
                 if (l.mlp() != null && l.mlp().packed() != null) asStored.addAll(l.mlp().packed().tensors());
+                if (dtype == DType.F32 && backend.device().isCuda() && (l.self() != null && l.self().packed() != null
+                        || l.mlp() != null && l.mlp().packed() != null)) {
+                    throw new IllegalArgumentException("these weights keep 4-bit projections (an AWQ / GPTQ folder), which CUDA computes"
+                            + " in F16 or BF16 only; load the folder with -Dt4j.quant=dequantize to compute in F32");
+                }
                 if (l.self() != null && l.self().sinks() != null) keepF32.add(l.self().sinks());
                 Moe moe = l.mlp() == null ? null : l.mlp().moe();
                 if (moe != null && moe.correctionBias() != null) keepF32.add(moe.correctionBias());

@@ -278,6 +278,43 @@ class LoadAtSizeTest {
         assertTrue(heap < 8 << 20, "refused without a heap copy, but " + heap + " heap bytes were allocated");
     }
 
+    /**
+     * A Llama folder (the decoder loaders' path) claiming a 2^24 × 2^14 BF16 token table (512 GiB: header only, the file is
+     * sparse) is refused before anything is allocated, naming the file and the bytes, as GPT-2's is.
+     */
+    @Test
+    void aDecoderFolderTheMachineCannotHoldIsRefusedBeforeItLoads(@TempDir Path dir) throws Exception {
+        int vocab = 1 << 24, c = 1 << 14, f = 2 * c;
+        List<Stored> t = new ArrayList<>();
+        t.add(new Stored("model.embed_tokens.weight", "BF16", new long[] {vocab, c}, null));
+        String l = "model.layers.0.";
+        for (Object[] e : new Object[][] {{"input_layernorm.weight", new long[] {c}}, {"post_attention_layernorm.weight", new long[] {c}},
+                {"self_attn.q_proj.weight", new long[] {c, c}}, {"self_attn.k_proj.weight", new long[] {c, c}},
+                {"self_attn.v_proj.weight", new long[] {c, c}}, {"self_attn.o_proj.weight", new long[] {c, c}},
+                {"mlp.gate_proj.weight", new long[] {f, c}}, {"mlp.up_proj.weight", new long[] {f, c}},
+                {"mlp.down_proj.weight", new long[] {c, f}}}) {
+            t.add(new Stored(l + e[0], "BF16", (long[]) e[1], null));
+        }
+        t.add(new Stored("model.norm.weight", "BF16", new long[] {c}, null));
+        t.add(new Stored("lm_head.weight", "BF16", new long[] {vocab, c}, null));
+        Path file = dir.resolve("model.safetensors");
+        long data = writeFile(file, t, false);
+        Files.writeString(dir.resolve("config.json"), String.format(Locale.ROOT, "{\"model_type\":\"llama\",\"hidden_size\":%d,"
+                + "\"intermediate_size\":%d,\"num_hidden_layers\":1,\"num_attention_heads\":128,\"num_key_value_heads\":128,"
+                + "\"vocab_size\":%d,\"max_position_embeddings\":128,\"rms_norm_eps\":1e-5,\"tie_word_embeddings\":false,"
+                + "\"torch_dtype\":\"bfloat16\"}", c, f, vocab));
+        assertThrows(CheckpointException.class, () -> Pretrained.load(dir, CPU, DType.BF16));   // class loading out of the measurement
+        long before = allocated();
+        for (DType dt : new DType[] {DType.BF16, DType.F32}) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Pretrained.load(dir, CPU, dt));
+            String m = e.getMessage();
+            assertTrue(m.contains(file.toString()), m);
+            assertTrue(m.contains(String.format(Locale.ROOT, "%,d bytes", data / 2 * dt.byteSize())), "names the bytes to load: " + m);
+        }
+        long heap = allocated() - before;
+        assertTrue(heap < 8 << 20, "refused without a heap copy, but " + heap + " heap bytes were allocated");
+    }
+
     @Test
     void aTensorTooLargeToAddressNamesTheFileTheTensorAndTheBytes(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("huge.safetensors");

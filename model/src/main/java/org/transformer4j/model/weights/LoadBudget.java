@@ -32,7 +32,8 @@ public final class LoadBudget {
         return total;
     }
 
-    static long bytes(TensorEntry e, DType dtype) {
+    /** The bytes one stored tensor takes loaded as {@code dtype} (floating tensors in dtype, others as stored). */
+    public static long bytes(TensorEntry e, DType dtype) {
         boolean floating = e.dtype().runtimeType().map(DType::isFloatingPoint).orElse(false);
         if (!floating) return e.byteSize();
         return Math.multiplyExact(e.numel(), dtype.byteSize());
@@ -49,6 +50,17 @@ public final class LoadBudget {
             throw new CheckpointException(where, "the tensors of " + files(ck) + " loaded as " + dtype
                     + " take more than 2^63 bytes");
         }
+        boolean allConverted = keys.stream().allMatch(k -> ck.entry(k).dtype().runtimeType().orElse(null) != dtype);
+        check(need, allConverted, ck, where, backend, dtype);
+    }
+
+    /**
+     * The same for a load that makes {@code need} bytes (a loader that dequantizes or keeps 4-bit weights counts what it
+     * makes); {@code allConverted}: no tensor can stay a view of the mapped file.
+     */
+    public static void check(long need, boolean allConverted, SafetensorsCheckpoint ck, Path where, Backend backend, DType dtype)
+            throws CheckpointException {
+        if (!Boolean.parseBoolean(System.getProperty("t4j.load.checkMemory", "true"))) return;
         if (backend.device().isCuda()) {
             long free;
             try (Uploader u = backend.uploader()) {
@@ -65,7 +77,6 @@ public final class LoadBudget {
             throw new CheckpointException(where, files(ck) + " loaded as " + dtype + " take " + bytes(need)
                     + ", more than this machine's memory (" + bytes(total) + ")");
         }
-        boolean allConverted = keys.stream().allMatch(k -> ck.entry(k).dtype().runtimeType().orElse(null) != dtype);
         long available = HostMemory.available();
         if (allConverted && available >= 0 && need > available) {
             throw new CheckpointException(where, files(ck) + " converted to " + dtype + " take " + bytes(need)
