@@ -75,6 +75,16 @@ final class LoadReport {
                     + ", " + rss(rssBefore) + " before it, " + rss(rssAfter) + " after");
             out.println("heap:     " + mb(alloc) + " allocated during the load, peak used " + mb(heapPeak) + " (sum of pool peaks),"
                     + " used now " + mb(heapUsed) + " of " + mb(heapMax));
+            List<org.transformer4j.runtime.Int4> packed = w.packed();
+            if (!packed.isEmpty()) {
+                long pb = 0, dense = 0;
+                for (var q : packed) {
+                    dense += 2 * q.rows() * q.cols();
+                    for (Tensor t : new Tensor[] {q.codes(), q.scales(), q.zeros(), q.gidx()}) if (t != null) pb += t.numel() * t.dtype().byteSize();
+                }
+                out.println("4-bit:    " + packed.size() + " projections kept as the AWQ / GPTQ folder packs them, " + mb(pb)
+                        + " (" + mb(dense) + " in 16 bits; -Dt4j.quant=dequantize for those)");
+            }
             if (views > 0) {
                 out.println("mapped:   " + views + " tensors (" + mb(viewBytes) + ") are views of the memory-mapped file, not copies;"
                         + " their pages are read on first use");

@@ -88,6 +88,27 @@ class CliProcessTest {
         }
     }
 
+    /**
+     * `t4j info --model` on an AWQ folder: with -Dt4j.quant=packed its 14 projections are kept in 4 bits and said so, the
+     * parameter count the dequantized load's; the CPU's default load (dequantized) has no such line.
+     */
+    @Test
+    void infoOnAnAwqFolderSaysWhatStaysInFourBits() throws Exception {
+        Path model = org.transformer4j.model.TestFolders.fixture("qwen2-awq");
+        String[] args = {"info", "--model", model.toString(), "--dtype", "bf16"};
+        List<String> cmd = new java.util.ArrayList<>(CliProcess.command(args));
+        cmd.add(1, "-Dt4j.quant=packed");
+        CliProcess.Result packed = CliProcess.runCommand(dir, cmd, "t4j info --model qwen2-awq (-Dt4j.quant=packed)");
+        CliProcess.Result plain = CliProcess.run(dir, args);
+        assertEquals(0, packed.exit(), packed.all());
+        assertEquals(0, plain.exit(), plain.all());
+        assertTrue(packed.out().lines().anyMatch(x -> x.matches("4-bit: +14 projections kept as the AWQ / GPTQ folder packs them, .*")), packed.all());
+        assertFalse(plain.out().contains("4-bit:"), plain.all());
+        java.util.function.Function<String, String> params = out -> out.lines().filter(x -> x.startsWith("model:")).findFirst().orElseThrow()
+                .replaceAll(".* ([0-9,]+) parameters.*", "$1");
+        assertEquals(params.apply(plain.out()), params.apply(packed.out()), packed.all());
+    }
+
     @Test
     void demoMatchesEveryOp() throws Exception {
         CliProcess.Result r = CliProcess.run(dir, "demo");

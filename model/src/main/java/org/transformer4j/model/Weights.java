@@ -483,11 +483,37 @@ public final class Weights implements AutoCloseable {
     /** Every distinct parameter by a canonical name (shared tensors appear once). */
     public Map<String, Tensor> parameters() { return java.util.Collections.unmodifiableMap(named); }
 
-    /** Total number of scalar parameters. */
+    /**
+     * Total number of scalar parameters: a 4-bit projection counts its (N, K) weights, as its dequantized matrix would,
+     * not its codes, scales and zero points.
+     */
     public long parameterCount() {
+        Set<Tensor> packedParts = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         long n = 0;
-        for (Tensor t : named.values()) n += t.numel();
+        for (Int4 q : packed()) {
+            n += q.rows() * q.cols();
+            packedParts.add(q.codes());
+            packedParts.add(q.scales());
+            packedParts.add(q.zeros());
+            if (q.gidx() != null) packedParts.add(q.gidx());
+        }
+        for (Tensor t : named.values()) if (!packedParts.contains(t)) n += t.numel();
         return n;
+    }
+
+    /** The projections kept in 4 bits ({@link Packed4}: an AWQ / GPTQ folder's, on CUDA by default), in layer order. */
+    public List<Int4> packed() {
+        List<Int4> out = new ArrayList<>();
+        for (Stack st : new Stack[] {encoder, decoder == encoder ? null : decoder}) {
+            if (st == null) continue;
+            for (Layer l : st.layers()) {
+                for (Packed4 p : new Packed4[] {l.self() == null ? null : l.self().packed(), l.mlp() == null ? null : l.mlp().packed()}) {
+                    if (p == null) continue;
+                    for (Int4 q : new Int4[] {p.q(), p.k(), p.v(), p.o()}) if (q != null) out.add(q);
+                }
+            }
+        }
+        return out;
     }
 
     /**

@@ -122,12 +122,14 @@ class IntQuantTest {
         int[][] ids = f.ids("input_ids");
         float[][][] want;
         int[] wantTokens;
-        long denseBytes;
+        long denseBytes, denseParams;
         try (Weights d = withQuant("dequantize", () -> Pretrained.load(f.dir(), CPU, dt))) {
             assertNull(d.decoder.layers().get(0).self().packed(), "-Dt4j.quant=dequantize");
             want = new Transformer(d, CPU).logits(ids);
             wantTokens = new Generator(new Transformer(d, CPU)).generate(ids[0], Generator.Options.greedy(6), null);
             denseBytes = d.bytes();
+            denseParams = d.parameterCount();
+            assertTrue(d.packed().isEmpty());
         }
         try (Weights auto = Pretrained.load(f.dir(), CPU, dt)) {
             assertNull(auto.decoder.layers().get(0).self().packed(), "the CPU dequantizes by default (-Dt4j.quant=auto)");
@@ -159,6 +161,8 @@ class IntQuantTest {
                 }
             }
             assertEquals(denseBytes - dense + packed, p.bytes(), name + ": the weights' bytes");
+            assertEquals(denseParams, p.parameterCount(), name + ": a 4-bit projection counts its weights, not its codes");
+            assertEquals(7 * p.decoder.layers().size(), p.packed().size());
             assertTrue(packed < 0.4 * dense, name + ": " + packed + " bytes of 4-bit projections vs " + dense + " in " + dt);
         }
     }
