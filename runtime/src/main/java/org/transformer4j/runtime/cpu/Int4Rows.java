@@ -35,6 +35,14 @@ record Int4Rows(Int4 w, int[] gidx, DType dtype, int n, int k) implements Weight
         return dtype == DType.BF16 ? Half.roundToBf16(h) : h;
     }
 
+    /** The 16 values of element e's scale and zero point (its group's, its column's) into tables[t, t + 16); returns e. */
+    private long table(long e, MemorySegment scales, MemorySegment zeros, float[] tables, int t) {
+        short s = scales.get(I16, 2 * e);
+        int z = Byte.toUnsignedInt(zeros.get(ValueLayout.JAVA_BYTE, e));
+        for (int q = 0; q < 16; q++) tables[t + q] = value(q, z, s, dtype);
+        return e;
+    }
+
     /**
      * Word rows outer, the tile's rows inner: row j + r's word of k = 8w .. 8w + 7 is column j + r of word row w, so the
      * rows' words of one word row are consecutive (a cache line serves 16 rows). Each row keeps the 16 values of its current
@@ -48,6 +56,7 @@ record Int4Rows(Int4 w, int[] gidx, DType dtype, int n, int k) implements Weight
         long[] tableAt = new long[rows];
         java.util.Arrays.fill(tableAt, -1);
         int end = k0 + len;
+        boolean vec = gidx == null && CpuKernels.simd() && VectorOps.INT4_VECTORS;   // whole words: one vector lookup each
         for (int k8 = k0 / 8 * 8; k8 < end; k8 += 8) {
             long wordRow = (k8 / 8) * ld;
             int from = Math.max(k8, k0), to = Math.min(k8 + 8, end);
@@ -56,15 +65,16 @@ record Int4Rows(Int4 w, int[] gidx, DType dtype, int n, int k) implements Weight
                 int col = j + r;
                 int word = codes.get(I32, 4 * (wordRow + col));
                 int o = at + r * len - k0, t = 16 * r;
+                if (vec && from == k8 && to == k8 + 8) {
+                    long e = wordGroup + col;
+                    if (e != tableAt[r]) tableAt[r] = table(e, scales, zeros, tables, t);
+                    VectorOps.int4Decode8(word, tables, t, dst, o + k8);
+                    continue;
+                }
                 for (int kk = from; kk < to; kk++) {
                     if (gidx != null || kk == from) {
                         long e = (gidx == null ? wordGroup : w.groupOf(kk, gidx) * ld) + col;
-                        if (e != tableAt[r]) {
-                            short s = scales.get(I16, 2 * e);
-                            int z = Byte.toUnsignedInt(zeros.get(ValueLayout.JAVA_BYTE, e));
-                            for (int q = 0; q < 16; q++) tables[t + q] = value(q, z, s, dtype);
-                            tableAt[r] = e;
-                        }
+                        if (e != tableAt[r]) tableAt[r] = table(e, scales, zeros, tables, t);
                     }
                     dst[o + kk] = tables[t + ((word >>> (4 * (kk - k8))) & 15)];
                 }

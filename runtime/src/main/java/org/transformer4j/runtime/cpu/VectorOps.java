@@ -89,6 +89,24 @@ final class VectorOps {
         return sumLanes(s0);
     }
 
+    /** 8 float and int lanes (256 bits) for the INT4 decode, where the preferred vectors are at least that wide. */
+    static final boolean INT4_VECTORS = S.vectorBitSize() >= 256;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final IntVector NIBBLE_SHIFTS = IntVector.fromArray(I8, new int[] {0, 4, 8, 12, 16, 20, 24, 28}, 0);
+
+    /**
+     * The 8 values of one INT4 word (Int4Rows: code i in bits 4i .. 4i + 3) looked up in the 16 values of table[t, t + 16)
+     * (its group's and column's), into dst[at, at + 8): the scalar lookup's values, V-independent (two 8-lane
+     * rearranges and a blend). Needs {@link #INT4_VECTORS}.
+     */
+    static void int4Decode8(int word, float[] table, int t, float[] dst, int at) {
+        IntVector codes = IntVector.broadcast(I8, word).lanewise(VectorOperators.LSHR, NIBBLE_SHIFTS).and(15);
+        VectorShuffle<Float> idx = codes.and(7).toShuffle().cast(F8);
+        FloatVector lo = FloatVector.fromArray(F8, table, t), hi = FloatVector.fromArray(F8, table, t + 8);
+        lo.rearrange(idx).blend(hi.rearrange(idx), codes.compare(VectorOperators.GE, 8).cast(F8)).intoArray(dst, at);
+    }
+
     /** Shorts of V lanes (V · 16 bits), widened to V ints by {@link #widenBf16}. */
     private static final VectorSpecies<Short> BF16_BITS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * V));
 
