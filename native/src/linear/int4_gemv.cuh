@@ -41,7 +41,7 @@ __device__ __forceinline__ void gemv_load8(const T* src, bool vec, float (&x)[8]
     }
 }
 
-static_assert(kGemvThreads == kGemvMaxRows * kGemvCols, "the epilogue takes one output (row, column) per thread");
+static_assert(kGemvThreads >= kGemvMaxRows * kGemvCols, "the epilogue takes one output (row, column) per thread");
 
 template <typename T, bool GATED>
 __device__ __forceinline__ void int4_gemv_block(const t4j_linear_params& p) {
@@ -108,7 +108,7 @@ __device__ __forceinline__ void int4_gemv_block(const t4j_linear_params& p) {
 #pragma unroll
         for (int m = 0; m < kGemvMaxRows; m++) partial[warp][q][m][lane] = acc[q][m];
     __syncthreads();
-    const int m = threadIdx.x / kGemvCols;  // kGemvThreads = kGemvMaxRows · 32: one output per thread
+    const int m = threadIdx.x / kGemvCols;  // threads (m, lane) for m < rows: one output each; the others are done
     if (m >= rows || !col) return;
     float y[P];
 #pragma unroll

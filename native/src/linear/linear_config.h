@@ -86,12 +86,15 @@ constexpr unsigned kF32TileThreads = 256;
 
 // INT4 GEMV (ABI 21, int4_gemv.cuh): up to kGemvMaxRows rows of x take it instead of the tile GEMM. A block is
 // kGemvWarps warps over kGemvCols = 32 columns of C, one column per lane; each warp takes a contiguous share of the K / 8
-// word rows (kGemvUnroll words in flight per lane), and the warps' partial sums meet in shared memory.
+// word rows (kGemvUnroll words in flight per lane), and the warps' partial sums meet in shared memory. Sized by Little's
+// law, not yet measured: N / 32 blocks (128 at N 4096) put about one block on each SM, which then keeps 16 warps × 32
+// lanes × 8 words × 4 bytes = 16 KB of codes in flight — what an H100's HBM3 needs per SM to stream at full rate (about
+// 3.3 TB/s × 0.7 µs over 132 SMs).
 constexpr int kGemvMaxRows = 8;
-constexpr int kGemvWarps = 8;
+constexpr int kGemvWarps = 16;
 constexpr int kGemvThreads = kGemvWarps * 32;
 constexpr int kGemvCols = 32;
-constexpr int kGemvUnroll = 4;
+constexpr int kGemvUnroll = 8;
 
 // Split-K workspace: [tile counters, int32, padded to 256 bytes][partials, fp32,
 // (PRODUCTS, batch, split, M, N)].

@@ -872,13 +872,15 @@ void int4_suite() {
     run_int4<__nv_bfloat16, true>({5, 40, 96, 1, 32, T4J_ACT_SILU, true, false, 1});
     run_int4<__half, true>({65, 33, 128, 1, 0, T4J_ACT_SILU, false, false, 3});
     run_int4<__nv_bfloat16, false>({3, 64, 64, 1, 0, T4J_ACT_NONE, false, false, 1, true});
-    // the GEMV (M ≤ 8): K / 8 = 9 word rows over 8 warps (most take 2, one 1, so warps' shares end mid-unroll), a batch
+    // the GEMV (M ≤ 8): K / 8 = 9 word rows over 16 warps (9 take one, 7 none; shares end mid-unroll), a batch
     // of 2 with the residual in place, the gated forms with and without act-order (each matrix its own g_idx), clamped g_idx
     run_int4<__nv_bfloat16, false>({1, 72, 72, 1, 8, T4J_ACT_NONE, false, false, 1, false, true});
     run_int4<__half, false>({8, 130, 256, 2, 128, T4J_ACT_GELU, true, true, 1, false, true});
     run_int4<__nv_bfloat16, true>({3, 40, 96, 1, 32, T4J_ACT_SILU, true, false, 1, false, true});
     run_int4<__half, true>({5, 33, 128, 1, 0, T4J_ACT_SILU, false, false, 1, false, true});
     run_int4<__nv_bfloat16, false>({2, 64, 64, 1, 0, T4J_ACT_NONE, false, false, 1, true, true});
+    // K / 8 = 145 word rows: warps 0-13 ten each (a full unroll of 8, then 2), warp 14 five, warp 15 none; groups of 8 change every word
+    run_int4<__nv_bfloat16, true>({4, 48, 1160, 1, 8, T4J_ACT_GELU_TANH, true, false, 1, false, true});
     if (!g_all) return;
     run_int4<__nv_bfloat16, false>({8, 256, 2048, 1, 128, T4J_ACT_NONE, true, true, 1, false, true});
     run_int4<__half, false>({1, 4096 / 16, 512, 1, 128, T4J_ACT_NONE, false, true, 16});

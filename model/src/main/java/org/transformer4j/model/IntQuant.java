@@ -72,10 +72,9 @@ final class IntQuant {
     /**
      * Whether 4-bit projections stay packed on {@code backend}: {@code -Dt4j.quant=packed} (always), {@code dequantize}
      * (never: the weights then hold what they held before 4-bit GEMMs existed), or {@code auto} (the default): packed on
-     * CUDA, whose tensor-core GEMM decodes the words into its shared tile; dequantized on the CPU, whose 16-bit rows a
-     * decode step dots in vector registers while its 4-bit twin decodes element by element (about 20 times slower a
-     * decode step at 4096 × 4096 on a 2-vCPU EPYC, bench/results/int4-linear-cpu.md) — the CPU keeps 4 bits for memory
-     * only when asked.
+     * CUDA, whose kernels decode the words as they compute; dequantized on the CPU, whose 16-bit rows a decode step dots
+     * in vector registers while its 4-bit twin decodes into a tile first (11 times slower a decode step at 4096 × 4096 on
+     * a 2-vCPU EPYC, bench/results/int4-linear-cpu.md) — the CPU keeps 4 bits for memory only when asked.
      */
     static boolean packedWanted(org.transformer4j.runtime.Backend backend) {
         String v = System.getProperty("t4j.quant", "auto").trim().toLowerCase(java.util.Locale.ROOT);
