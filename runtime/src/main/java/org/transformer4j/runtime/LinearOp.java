@@ -110,55 +110,72 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
 
     /** Throws IllegalArgumentException naming the tensor and both shapes when the op is malformed. */
     public Shape validate() {
-        if (wq != null || wGateQ != null) return validateInt4();
+        boolean q4 = wq != null || wGateQ != null;   // 4-bit weights: wq (and wGateQ) in place of w (and wGate)
+        if (q4) {
+            if (wq == null) throw new IllegalArgumentException("a 4-bit gate (wGateQ) needs 4-bit weights (wq)");
+            if (w != null || wGate != null) throw new IllegalArgumentException("4-bit weights (wq) replace w and wGate, which must be null");
+            if (!transW) throw new IllegalArgumentException("4-bit weights (wq) are (N, K): transW must be true");
+        }
         Checks.open("x", x);
-        Checks.open("w", w);
+        if (!q4) Checks.open("w", w);
         Checks.open("out", out);
         if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
         Checks.floating("x", x);
-        Checks.sameDType("x", x, "w", w);
+        if (!q4) Checks.sameDType("x", x, "w", w);
         Checks.sameDType("x", x, "out", out);
-        Checks.sameDevice("x", x, "w", w);
+        if (!q4) Checks.sameDevice("x", x, "w", w);
         Checks.sameDevice("x", x, "out", out);
+        if (q4) {
+            wq.validate("wq");
+            Checks.sameDevice("x", x, "wq.codes", wq.codes());
+        }
         if (x.rank() < 1) throw new IllegalArgumentException("x must have at least one dimension, got " + x.shapeString());
-        if (w.rank() != 2) throw new IllegalArgumentException("w must be rank 2, got " + w.shapeString());
+        if (!q4 && w.rank() != 2) throw new IllegalArgumentException("w must be rank 2, got " + w.shapeString());
         long k = x.shape(-1);
-        long wk = transW ? w.shape(1) : w.shape(0);
-        long n = transW ? w.shape(0) : w.shape(1);
-        if (wk != k) {
-            throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but w " + w.shapeString()
-                    + (transW ? " (stored (N, K))" : " (stored (K, N))") + " has K=" + wk);
-        }
-        if (out.rank() != x.rank() || out.shape(-1) != n) {
-            throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · w "
-                    + w.shapeString() + (transW ? "ᵀ" : "") + " is " + withLast(x, n));
-        }
-        for (int d = 0; d < x.rank() - 1; d++) {
-            if (out.shape(d) != x.shape(d)) {
-                throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString()
-                        + " · w is " + withLast(x, n));
-            }
+        long wk = q4 ? wq.cols() : transW ? w.shape(1) : w.shape(0);
+        long n = q4 ? wq.rows() : transW ? w.shape(0) : w.shape(1);
+        String weights = q4 ? "wq (N, K) = (" + n + ", " + wk + ")" : "w " + w.shapeString() + (transW ? " (stored (N, K))" : " (stored (K, N))");
+        if (wk != k) throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but " + weights + " has K=" + wk);
+        String product = q4 ? "wqᵀ" : "w " + w.shapeString() + (transW ? "ᵀ" : "");
+        boolean outFits = out.rank() == x.rank() && out.shape(-1) == n;
+        for (int d = 0; outFits && d < x.rank() - 1; d++) outFits = out.shape(d) == x.shape(d);
+        if (!outFits) {
+            throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · " + product + " is " + withLast(x, n));
         }
         long m = 1;
         for (int d = 0; d < x.rank() - 1; d++) m *= x.shape(d);
         long xs = Checks.rowStride("x", x);
         long os = Checks.rowStride("out", out);
-        Checks.lastDimContiguous("w", w);
-        long ws = Math.max(w.stride(0), w.shape(1));
-        if (w.shape(0) > 1 && w.stride(0) < w.shape(1)) throw new IllegalArgumentException("w rows overlap: " + w);
-        vector("bias", bias, n);
-        if (activation.gatedOnly() && wGate == null) {
-            throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGate)");
+        long ws;
+        if (q4) {
+            ws = wq.codes().stride(0);
+        } else {
+            Checks.lastDimContiguous("w", w);
+            ws = Math.max(w.stride(0), w.shape(1));
+            if (w.shape(0) > 1 && w.stride(0) < w.shape(1)) throw new IllegalArgumentException("w rows overlap: " + w);
         }
-        checkLimit(activation, limit, wGate != null);
-        if (wGate != null) {
-            Checks.sameLayout("wGate", wGate, "w", w);
-            if (Math.max(wGate.stride(0), wGate.shape(1)) != ws) {
-                throw new IllegalArgumentException("wGate " + wGate + " must have w's row stride " + ws + ", has " + wGate.stride(0));
+        vector("bias", bias, n);
+        boolean gated = q4 ? wGateQ != null : wGate != null;
+        String gate = q4 ? "wGateQ" : "wGate";
+        if (activation.gatedOnly() && !gated) throw new IllegalArgumentException("activation " + activation + " needs the gated form (" + gate + ")");
+        checkLimit(activation, limit, gated);
+        if (gated) {
+            if (q4) {
+                wGateQ.validate("wGateQ");
+                if (wGateQ.rows() != n || wGateQ.cols() != k || wGateQ.groups() != wq.groups() || wGateQ.groupSize() != wq.groupSize()
+                        || (wGateQ.gidx() == null) != (wq.gidx() == null) || wGateQ.codes().stride(0) != ws) {
+                    throw new IllegalArgumentException("wGateQ (" + wGateQ.rows() + ", " + wGateQ.cols() + ", " + wGateQ.groups() + " groups) must have"
+                            + " wq's shape (" + n + ", " + k + "), groups, group size, row stride " + ws + " and a gidx exactly where wq has one");
+                }
+            } else {
+                Checks.sameLayout("wGate", wGate, "w", w);
+                if (Math.max(wGate.stride(0), wGate.shape(1)) != ws) {
+                    throw new IllegalArgumentException("wGate " + wGate + " must have w's row stride " + ws + ", has " + wGate.stride(0));
+                }
             }
             vector("biasGate", biasGate, n);
         } else if (biasGate != null) {
-            throw new IllegalArgumentException("biasGate " + biasGate + " given without wGate");
+            throw new IllegalArgumentException("biasGate " + biasGate + " given without " + gate);
         }
         long rs = Checks.rowsLike("residual", residual, "out", out);
         long limit = Integer.MAX_VALUE;
@@ -166,55 +183,6 @@ public record LinearOp(Tensor x, Tensor w, boolean transW, Tensor bias, Tensor w
             throw new IllegalArgumentException("linear sizes exceed 2^31-1: M=" + m + " N=" + n + " K=" + k);
         }
         return new Shape((int) m, (int) n, (int) k, xs, ws, os, rs);
-    }
-
-    /** {@link #validate} for 4-bit weights: the Shape's wRowStride is the packed matrices' row stride. */
-    private Shape validateInt4() {
-        if (wq == null) throw new IllegalArgumentException("a 4-bit gate (wGateQ) needs 4-bit weights (wq)");
-        if (w != null || wGate != null) throw new IllegalArgumentException("4-bit weights (wq) replace w and wGate, which must be null");
-        if (!transW) throw new IllegalArgumentException("4-bit weights (wq) are (N, K): transW must be true");
-        Checks.open("x", x);
-        Checks.open("out", out);
-        if (activation == null) throw new IllegalArgumentException("activation is null (use Activation.NONE)");
-        Checks.floating("x", x);
-        Checks.sameDType("x", x, "out", out);
-        Checks.sameDevice("x", x, "out", out);
-        wq.validate("wq");
-        Checks.sameDevice("x", x, "wq.codes", wq.codes());
-        if (x.rank() < 1) throw new IllegalArgumentException("x must have at least one dimension, got " + x.shapeString());
-        long k = x.shape(-1), n = wq.rows();
-        if (wq.cols() != k) throw new IllegalArgumentException("x " + x.shapeString() + " has K=" + k + " but wq is (N, K) = (" + n + ", " + wq.cols() + ")");
-        if (out.rank() != x.rank() || out.shape(-1) != n) {
-            throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · wqᵀ is " + withLast(x, n));
-        }
-        for (int d = 0; d < x.rank() - 1; d++) {
-            if (out.shape(d) != x.shape(d)) {
-                throw new IllegalArgumentException("out has shape " + out.shapeString() + " but x " + x.shapeString() + " · wqᵀ is " + withLast(x, n));
-            }
-        }
-        long m = 1;
-        for (int d = 0; d < x.rank() - 1; d++) m *= x.shape(d);
-        long xs = Checks.rowStride("x", x);
-        long os = Checks.rowStride("out", out);
-        vector("bias", bias, n);
-        if (activation.gatedOnly() && wGateQ == null) throw new IllegalArgumentException("activation " + activation + " needs the gated form (wGateQ)");
-        checkLimit(activation, limit, wGateQ != null);
-        if (wGateQ != null) {
-            wGateQ.validate("wGateQ");
-            if (wGateQ.rows() != n || wGateQ.cols() != k || wGateQ.groups() != wq.groups() || wGateQ.groupSize() != wq.groupSize()
-                    || (wGateQ.gidx() == null) != (wq.gidx() == null) || wGateQ.codes().stride(0) != wq.codes().stride(0)) {
-                throw new IllegalArgumentException("wGateQ (" + wGateQ.rows() + ", " + wGateQ.cols() + ", " + wGateQ.groups() + " groups) must have wq's"
-                        + " shape (" + n + ", " + k + "), groups, group size, row stride " + wq.codes().stride(0) + " and a gidx exactly where wq has one");
-            }
-            vector("biasGate", biasGate, n);
-        } else if (biasGate != null) {
-            throw new IllegalArgumentException("biasGate " + biasGate + " given without wGateQ");
-        }
-        long rs = Checks.rowsLike("residual", residual, "out", out);
-        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("linear sizes exceed 2^31-1: M=" + m + " N=" + n + " K=" + k);
-        }
-        return new Shape((int) m, (int) n, (int) k, xs, wq.codes().stride(0), os, rs);
     }
 
     private void vector(String role, Tensor v, long n) {
