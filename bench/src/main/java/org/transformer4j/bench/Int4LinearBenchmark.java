@@ -1,7 +1,8 @@
 // Int4LinearBenchmark — JMH: one projection x (T, K) · Wᵀ with W (N, K) stored as an AWQ / GPTQ folder keeps it — 4-bit
 // codes, F16 scales and zero points per group of 128 (weights INT4: the GEMM decodes them) — against the same W dense in
-// BF16 (weights BF16: what a dequantizing load holds), side by side in one run, on the selected backend (CUDA: the custom
-// tensor-core GEMM for both, t4j.gemm=custom; the CPU backend: the twin). Shapes: a Llama-8B attention projection
+// BF16 (weights BF16: what a dequantizing load holds; BF16_CUBLAS: the same through cuBLAS, the peer), side by side in
+// one run, on the selected backend (CUDA: the custom kernels for INT4 and BF16, t4j.gemm=custom; the CPU backend: the
+// twin, where BF16_CUBLAS is BF16). Shapes: a Llama-8B attention projection
 // (4096 × 4096) and its MLP's up projection (14336 × 4096); T = 1 and 16 are decode steps (weight-bound: INT4 reads
 // N·K·0.52 bytes against BF16's N·K·2), 512 a prefill chunk (compute-bound). On CUDA each invocation queues 16 and waits once.
 package org.transformer4j.bench;
@@ -44,8 +45,8 @@ public class Int4LinearBenchmark {
     @Param({"4096x4096", "14336x4096"})
     String shape;
 
-    /** INT4 (packed, decoded in the GEMM) or BF16 (dense). */
-    @Param({"INT4", "BF16"})
+    /** INT4 (packed, decoded in the GEMM), BF16 (dense, this library's GEMM) or BF16_CUBLAS (dense through cuBLAS on CUDA: the peer). */
+    @Param({"INT4", "BF16", "BF16_CUBLAS"})
     String weights;
 
     Backend backend;
@@ -58,7 +59,7 @@ public class Int4LinearBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         backend = Backends.select();
-        if (backend instanceof CudaBackend cb) cb.gemmMode(GemmMode.CUSTOM);
+        if (backend instanceof CudaBackend cb) cb.gemmMode(weights.equals("BF16_CUBLAS") ? GemmMode.CUBLAS : GemmMode.CUSTOM);
         String[] nk = shape.split("x");
         int n = Integer.parseInt(nk[0]), k = Integer.parseInt(nk[1]), groups = k / GROUP;
         SplittableRandom rnd = new SplittableRandom(7);
