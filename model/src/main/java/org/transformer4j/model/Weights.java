@@ -507,12 +507,21 @@ public final class Weights implements AutoCloseable {
         for (Stack st : new Stack[] {encoder, decoder == encoder ? null : decoder}) {
             if (st == null) continue;
             for (Layer l : st.layers()) {
-                for (Packed4 p : new Packed4[] {l.self() == null ? null : l.self().packed(), l.mlp() == null ? null : l.mlp().packed()}) {
-                    if (p == null) continue;
+                for (Packed4 p : packed(l)) {
                     for (Int4 q : new Int4[] {p.q(), p.k(), p.v(), p.o()}) if (q != null) out.add(q);
                 }
             }
         }
+        return out;
+    }
+
+    /** A layer's 4-bit projections: its self-attention's, its dense MLP's, a mixture of experts' shared expert's. */
+    private static List<Packed4> packed(Layer l) {
+        List<Packed4> out = new ArrayList<>();
+        if (l.self() != null && l.self().packed() != null) out.add(l.self().packed());
+        Mlp m = l.mlp();
+        if (m != null && m.packed() != null) out.add(m.packed());
+        if (m != null && m.moe() != null && m.moe().shared() != null && m.moe().shared().packed() != null) out.add(m.moe().shared().packed());
         return out;
     }
 
@@ -561,10 +570,8 @@ public final class Weights implements AutoCloseable {
             if (st == null) continue;
             if (st.relativeBias() != null) keepF32.add(st.relativeBias());
             for (Layer l : st.layers()) {
-                if (l.self() != null && l.self().packed() != null) asStored.addAll(l.self().packed().tensors());
-                if (l.mlp() != null && l.mlp().packed() != null) asStored.addAll(l.mlp().packed().tensors());
-                if (dtype == DType.F32 && backend.device().isCuda() && (l.self() != null && l.self().packed() != null
-                        || l.mlp() != null && l.mlp().packed() != null)) {
+                for (Packed4 p : packed(l)) asStored.addAll(p.tensors());
+                if (dtype == DType.F32 && backend.device().isCuda() && !packed(l).isEmpty()) {
                     throw new IllegalArgumentException("these weights keep 4-bit projections (an AWQ / GPTQ folder), which CUDA computes"
                             + " in F16 or BF16 only; load the folder with -Dt4j.quant=dequantize to compute in F32");
                 }

@@ -167,6 +167,70 @@ class IntQuantTest {
         }
     }
 
+    /**
+     * A mixture of experts with AWQ projections around its experts (Qwen1.5-MoE's AWQ folders quantize the attention and the
+     * shared expert; the routed experts here stay dense): the qwen2-moe fixture with random AWQ codes, zero points and scales
+     * (group 16) in place of every q / k / v / o and shared-expert weight. Packed and dequantized BF16 loads give the same
+     * logits bit for bit; the shared expert is in 4 bits; the parameter count is the dense load's; a copy to F16 keeps the
+     * packed parts' dtypes and computes as the folder dequantized straight to F16.
+     */
+    @Test
+    void aMixtureOfExpertsKeepsItsAttentionAndSharedExpertInFourBits(@TempDir Path tmp) throws Exception {
+        Path from = ReferenceFixturesTest.root().resolve("qwen2-moe"), dir = java.nio.file.Files.createDirectories(tmp.resolve("awq-moe"));
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(17);
+        java.util.List<Tensor> made = new java.util.ArrayList<>();
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(from)) {
+            java.util.Map<String, Tensor> out = new java.util.TreeMap<>();
+            for (String n : ck.names()) {
+                boolean quantized = n.endsWith(".weight") && (n.contains(".self_attn.") && n.endsWith("_proj.weight") || n.contains(".mlp.shared_expert."));
+                if (!quantized) {
+                    out.put(n, ck.tensor(n));
+                    continue;
+                }
+                long[] sh = ck.entry(n).shape();
+                int o = Math.toIntExact(sh[0]), in = Math.toIntExact(sh[1]), groups = in / 16;
+                String base = n.substring(0, n.length() - "weight".length());
+                int[] qw = new int[in * o / 8], qz = new int[groups * o / 8];
+                for (int i = 0; i < qw.length; i++) qw[i] = rnd.nextInt();
+                for (int i = 0; i < qz.length; i++) qz[i] = rnd.nextInt();
+                float[] sc = new float[groups * o];
+                for (int i = 0; i < sc.length; i++) sc[i] = (float) (0.01 + 0.04 * rnd.nextDouble());
+                Tensor[] parts = {Tensor.ofInts(qw, in, o / 8), Tensor.ofInts(qz, groups, o / 8), Tensor.of(DType.F16, sc, groups, o)};
+                made.addAll(java.util.List.of(parts));
+                out.put(base + "qweight", parts[0]);
+                out.put(base + "qzeros", parts[1]);
+                out.put(base + "scales", parts[2]);
+            }
+            org.transformer4j.model.weights.SafetensorsWriter.write(dir.resolve("model.safetensors"), out, java.util.Map.of("format", "pt"));
+        } finally {
+            made.forEach(Tensor::close);
+        }
+        ObjectNode c = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(from.resolve("config.json").toFile());
+        c.putObject("quantization_config").put("quant_method", "awq").put("bits", 4).put("group_size", 16).put("version", "gemm").put("zero_point", true);
+        java.nio.file.Files.writeString(dir.resolve("config.json"), c.toString());
+        int[][] ids = {{3, 17, 41, 9, 88, 5, 23}};
+        try (Weights d = withQuant("dequantize", () -> Pretrained.load(dir, CPU, DType.BF16));
+             Weights p = withQuant("packed", () -> Pretrained.load(dir, CPU, DType.BF16));
+             Weights d16 = withQuant("dequantize", () -> Pretrained.load(dir, CPU, DType.F16)); Weights p16 = p.to(DType.F16)) {
+            Weights.Mlp sparse = p.decoder.layers().get(0).mlp();
+            assertNotNull(sparse.moe(), "layer 0 is sparse");
+            assertNotNull(sparse.moe().shared().up4(), "the shared expert in 4 bits");
+            assertNotNull(p.decoder.layers().get(0).self().q4(), "the attention in 4 bits");
+            assertTrue(d.packed().isEmpty());
+            int want = 0;                                                                 // the fixture has a dense layer too
+            for (Weights.Layer l : p.decoder.layers()) want += 4 + (l.mlp().moe() != null ? 3 : 0);
+            assertTrue(want > 4 * p.decoder.layers().size());
+            assertEquals(want, p.packed().size(), "q, k, v, o and each shared expert's three");
+            assertEquals(d.parameterCount(), p.parameterCount());
+            assertEquals(0.0, LowPrecision.maxErr(new Transformer(p, CPU).logits(ids), new Transformer(d, CPU).logits(ids)), "BF16");
+            assertEquals(DType.I32, p16.packed().get(0).codes().dtype(), "the copy keeps the codes");
+            assertEquals(DType.F16, p16.packed().get(0).scales().dtype());
+            // the copy decodes the same codes to F16 directly: a dequantized F16 load's weights (a dense BF16 model's copy would
+            // keep BF16's rounding)
+            assertEquals(0.0, LowPrecision.maxErr(new Transformer(p16, CPU).logits(ids), new Transformer(d16, CPU).logits(ids)), "F16 copy");
+        }
+    }
+
     /** GPTQ's 8 bits and F32 compute have no 4-bit GEMM: those load dequantized, as before, whatever -Dt4j.quant says. */
     @Test
     void eightBitsAndF32LoadDequantized() throws Exception {
