@@ -470,6 +470,39 @@ class ModelGpuTest {
         }
     }
 
+    /**
+     * AWQ and GPTQ (act-order) folders on CUDA in BF16 keep their projections in 4 bits (the default there, ABI 21: the INT4
+     * GEMV for the decode rows, the INT4 tile GEMM for the prompt; emulated, never run on a GPU before this test): the weights
+     * hold Int4 codes on the device; the logits keep the design's rule against the fp32 CPU reference (the CPU twin's BF16
+     * error, dequantized, sets it), and so do the same folders dequantized at load on CUDA ({@code -Dt4j.quant=dequantize};
+     * other kernels, other summation orders: not bit for bit).
+     */
+    @Test
+    void awqAndGptqFoldersKeepFourBitsOnCudaInBf16() throws Exception {
+        try (CudaBackend cuda = gpu()) {
+            CpuBackend cpu = new CpuBackend();
+            for (String name : List.of("qwen2-awq", "llama-gptq")) {
+                ReferenceFixturesTest.Fixture f = ReferenceFixturesTest.Fixture.open(name);
+                int[][] in = f.ids("input_ids");
+                try (Weights wc = Pretrained.load(f.dir(), cpu); Weights lc = Pretrained.load(f.dir(), cpu, DType.BF16);
+                     Weights packed = Pretrained.load(f.dir(), cuda, DType.BF16);
+                     Weights dense = IntQuantTest.withQuant("dequantize", () -> Pretrained.load(f.dir(), cuda, DType.BF16))) {
+                    assertTrue(packed.decoder.layers().get(0).self().q4() != null && packed.decoder.layers().get(0).self().q4().codes().isCuda(),
+                            name + ": 4-bit projections on the device");
+                    assertTrue(dense.packed().isEmpty(), name + ": -Dt4j.quant=dequantize");
+                    float[][][] ref = new Transformer(wc, cpu).logits(in);
+                    double twin = LowPrecision.maxErr(new Transformer(lc, cpu).logits(in), ref);
+                    double allowed = LowPrecision.allowed(twin, LowPrecision.maxAbs(ref));
+                    for (Weights w : List.of(packed, dense)) {
+                        double err = LowPrecision.maxErr(new Transformer(w, cuda).logits(in), ref);
+                        assertTrue(err <= allowed, name + (w == packed ? " packed" : " dequantized") + " BF16 on CUDA: max error " + err
+                                + ", CPU twin " + twin + ", allowed " + allowed);
+                    }
+                }
+            }
+        }
+    }
+
     /** The Hugging Face golden folders in BF16 on CUDA: at most 2× the CPU twin's BF16 error against the fp32 reference. */
     @Test
     void goldenFoldersInBf16FollowTheToleranceRule() throws Exception {
