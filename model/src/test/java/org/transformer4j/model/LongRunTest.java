@@ -36,11 +36,13 @@ class LongRunTest {
      * the exact accounting whatever its size; RSS catches what that cannot see (the JVM's own memory, native
      * code's), coarsely: RSS rises in single steps with no slope (malloc arenas, pages the collector or the
      * compiler touches for the first time: 15–23 MiB seen in load/close, 10 MiB once in generate, and once on
-     * a CI machine a median of 3.4 MiB per 250 generate calls of code whose accounts here stay exact), so the largest
-     * step of the run is bounded on its own (STEP_BOUND) and the rest of the growth separately: 16 MiB for
-     * generate, 24 MiB for load/close. The heap in use after a full GC may grow 2 MiB.
+     * a CI machine a median of 3.4 MiB per 250 generate calls of code whose accounts here stay exact; on 2026-12-08 once
+     * 32.4 MiB in one load/close interval, the native memory diff all in the C2 compiler's "Arena Chunk" (+31.5 MB: a
+     * large compilation's scratch, not the project's memory), past the 32 MiB this bound was then), so the largest step of
+     * the run is bounded on its own (STEP_BOUND, 48 MiB) and the rest of the growth separately: 16 MiB for generate,
+     * 24 MiB for load/close, which a slope (a leak) crosses. The heap in use after a full GC may grow 2 MiB.
      */
-    static final long GENERATE_RSS_BOUND = 16L << 20, LOAD_RSS_BOUND = 24L << 20, STEP_BOUND = 32L << 20,
+    static final long GENERATE_RSS_BOUND = 16L << 20, LOAD_RSS_BOUND = 24L << 20, STEP_BOUND = 48L << 20,
             HEAP_BOUND = 2L << 20;
 
     static long rss() {
@@ -134,8 +136,8 @@ class LongRunTest {
         fails(rss(new long[] {0, 24, 48, 72, 96}), "outside its largest step");
         // four 5 MiB steps besides the largest (20 MiB): 20 MiB outside it
         fails(rss(new long[] {0, 0, 20, 40, 60, 80, 160}), "outside its largest step");
-        // one 40 MiB step
-        fails(rss(new long[] {0, 0, 160, 160, 160}), "in one interval");
+        // one 60 MiB step (past STEP_BOUND's 48)
+        fails(rss(new long[] {0, 0, 240, 240, 240}), "in one interval");
         // flat RSS, but 64 bytes of tensors' memory not given back, or one tensor left to the Cleaner
         fails(List.of(new Sample(100 * mib, 7 * mib, 28 * mib, 4096, 3), new Sample(100 * mib, 7 * mib, 28 * mib, 4160, 3)),
                 "host memory in use went from 4096 to 4160");
