@@ -80,7 +80,7 @@ final class LoadReport {
                 long pb = 0, dense = 0;
                 for (var q : packed) {
                     dense += 2 * q.rows() * q.cols();
-                    for (Tensor t : new Tensor[] {q.codes(), q.scales(), q.zeros(), q.gidx()}) if (t != null) pb += t.numel() * t.dtype().byteSize();
+                    pb += q.bytes();
                 }
                 out.println("4-bit:    " + packed.size() + " projections kept as the AWQ / GPTQ folder packs them, " + mb(pb)
                         + " (" + mb(dense) + " in 16 bits; -Dt4j.quant=dequantize for those)");

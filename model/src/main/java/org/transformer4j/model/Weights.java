@@ -90,13 +90,7 @@ public final class Weights implements AutoCloseable {
         /** Its packed tensors (codes, scales, zeros, g_idx), for the copies that must keep their dtypes. */
         List<Tensor> tensors() {
             List<Tensor> out = new ArrayList<>();
-            for (Int4 w : new Int4[] {q, k, v, o}) {
-                if (w == null) continue;
-                out.add(w.codes());
-                out.add(w.scales());
-                out.add(w.zeros());
-                if (w.gidx() != null) out.add(w.gidx());
-            }
+            for (Int4 w : new Int4[] {q, k, v, o}) if (w != null) out.addAll(w.parts());
             return out;
         }
     }
@@ -492,10 +486,7 @@ public final class Weights implements AutoCloseable {
         long n = 0;
         for (Int4 q : packed()) {
             n += q.rows() * q.cols();
-            packedParts.add(q.codes());
-            packedParts.add(q.scales());
-            packedParts.add(q.zeros());
-            if (q.gidx() != null) packedParts.add(q.gidx());
+            packedParts.addAll(q.parts());
         }
         for (Tensor t : named.values()) if (!packedParts.contains(t)) n += t.numel();
         return n;

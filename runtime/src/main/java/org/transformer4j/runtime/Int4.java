@@ -26,6 +26,18 @@ public record Int4(Tensor codes, Tensor scales, Tensor zeros, Tensor gidx, int g
     /** G: the groups (rows of scales and zeros). */
     public long groups() { return scales.shape(0); }
 
+    /** Its tensors: codes, scales, zeros and, where act-order, gidx. */
+    public java.util.List<Tensor> parts() {
+        return gidx == null ? java.util.List.of(codes, scales, zeros) : java.util.List.of(codes, scales, zeros, gidx);
+    }
+
+    /** The bytes its tensors take. */
+    public long bytes() {
+        long b = 0;
+        for (Tensor t : parts()) b += t.numel() * t.dtype().byteSize();
+        return b;
+    }
+
     /** W's rows [from, to) — columns of the packed matrices — as views. */
     public Int4 columns(long from, long to) {
         return new Int4(codes.slice(1, from, to), scales.slice(1, from, to), zeros.slice(1, from, to), gidx, groupSize);
